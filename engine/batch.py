@@ -1,0 +1,102 @@
+"""Batch tagging of scene photos: one JSON per scene and one CSV summary, shared by CLI and GUI.
+
+Bad files do not stop the batch; they are listed in the report. Each output file is written
+atomically, so a cancelled batch leaves only complete files behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import Cancelled, DecorLensError
+from engine.importer import IMAGE_SUFFIXES, Progress
+from engine.pipeline import Pipeline
+from engine.results import SceneResult
+
+SUMMARY = "summary.csv"
+SUMMARY_COLUMNS = [
+    "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
+    "rank", "sku", "name", "match_category", "match_score", "match",
+]
+
+
+@dataclass
+class BatchReport:
+    done: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    results: list[SceneResult] = field(default_factory=list)
+
+
+def expand_scenes(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Image files from a mix of files and folders (folders are searched recursively), sorted."""
+    found: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            found.append(item)
+    return found
+
+
+def tag_scenes(
+    pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
+    progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+) -> BatchReport:
+    """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = BatchReport()
+    for n, scene in enumerate(scenes, 1):
+        if cancelled():
+            _write_summary(out_dir, report.results)
+            raise Cancelled(f"batch cancelled after {len(report.done)} of {len(scenes)} scenes")
+        try:
+            result = pipeline.search_scene(scene, top_k)
+        except DecorLensError as exc:
+            report.failed.append((scene, str(exc)))
+        else:
+            write_atomic(out_dir / f"{_unique_stem(scene, scenes)}.json", json.dumps(result.to_json(), indent=2))
+            report.done.append(scene)
+            report.results.append(result)
+        if progress:
+            progress(n, len(scenes))
+    _write_summary(out_dir, report.results)
+    return report
+
+
+def summary_rows(result: SceneResult) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for i, obj in enumerate(result.objects, 1):
+        base = [result.image, i, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
+                *[round(v, 1) for v in obj.tag]]
+        for rank, m in enumerate(obj.matches, 1):
+            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), m.match])
+        if not obj.matches:
+            rows.append(base + ["", "", "", "", "", ""])
+    return rows
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_summary(out_dir: Path, results: Sequence[SceneResult]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(SUMMARY_COLUMNS)
+    for result in results:
+        writer.writerows(summary_rows(result))
+    write_atomic(out_dir / SUMMARY, buffer.getvalue())
+
+
+def _unique_stem(scene: Path, scenes: Sequence[Path]) -> str:
+    """The file stem, prefixed by its parent folder when two scenes share a stem."""
+    clash = sum(1 for s in scenes if s.stem == scene.stem) > 1
+    return f"{scene.parent.name}_{scene.stem}" if clash else scene.stem

@@ -1,0 +1,72 @@
+"""The category map: detector classes → decor categories → catalog categories searched.
+
+One YAML file (``resources/categories.yaml``; a user copy in the data dir wins) is the single source
+of truth used by detection, search, evaluation and the GUI legend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from engine.errors import DecorLensError
+from engine.paths import resources_dir
+
+FILE_NAME = "categories.yaml"
+
+
+@dataclass(frozen=True)
+class CategoryMap:
+    """Parsed category map; immutable so one instance is shared safely across threads."""
+
+    search: dict[str, tuple[str, ...]]  # decor category → catalog categories searched
+    classes: dict[str, dict[str, str]]  # class set → detector class → decor category
+    source: Path
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None) -> CategoryMap:
+        """The user's map in ``data_dir`` if there is one, else the shipped default."""
+        user = data_dir / FILE_NAME if data_dir else None
+        path = user if user and user.is_file() else resources_dir() / FILE_NAME
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> CategoryMap:
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise DecorLensError(f"category map {path} is unreadable: {exc}") from exc
+        search = {
+            name: tuple((spec or {}).get("search") or [name])
+            for name, spec in (raw.get("categories") or {}).items()
+        }
+        classes: dict[str, dict[str, str]] = {}
+        for class_set, mapping in (raw.get("detectors") or {}).items():
+            mapping = dict(mapping or {})
+            mapping.pop("drop", None)
+            unknown = sorted({v for v in mapping.values() if v not in search})
+            if unknown:
+                raise DecorLensError(
+                    f"category map {path}: detectors.{class_set} maps to unknown categories {unknown}; "
+                    "add them under `categories`"
+                )
+            classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
+        return cls(search=search, classes=classes, source=path)
+
+    def decor_category(self, class_set: str, label: str) -> str | None:
+        """The decor category of a detector class, or None when the class is not decor."""
+        return self.classes.get(class_set, {}).get(label)
+
+    def searched(self, category: str) -> tuple[str, ...]:
+        """Catalog categories to search for an object of this decor category."""
+        return self.search.get(category, (category,))
+
+    def covers(self, decor_categories: set[str], catalog_category: str) -> bool:
+        """Whether any of these detected categories would search ``catalog_category``."""
+        return any(catalog_category in self.searched(c) for c in decor_categories)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.search)

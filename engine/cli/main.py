@@ -1,0 +1,56 @@
+"""Entry point of ``decorlens``: global options, command dispatch, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine import __version__
+from engine.cli import catalog, gui, models, search, tag
+from engine.cli.progress import note
+from engine.errors import Cancelled, DecorLensError
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+COMMANDS = (search, tag, catalog, models, gui)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog."
+    )
+    parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
+    parser.add_argument("--data-dir", type=Path, help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
+    parser.add_argument("--models-dir", type=Path, help="where model files are found (env DECORLENS_MODELS_DIR)")
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: auto)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return gui.run(args, None)
+    settings = Settings.defaults().with_(data_dir=args.data_dir, models_dir=args.models_dir, device=args.device)
+    pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
+    try:
+        return int(args.run(args, pipeline) or 0)
+    except Cancelled as exc:
+        note(str(exc))
+        return 130
+    except KeyboardInterrupt:
+        note("interrupted; nothing half-written was kept")
+        return 130
+    except (DecorLensError, ValueError) as exc:
+        print(f"decorlens: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""``decorlens models``: list what is installed, export to ONNX, fetch official weights, write cards."""
+
+from __future__ import annotations
+
+import argparse
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from engine.cli.progress import note
+from engine.errors import ModelError
+from engine.models import find_model, read_card, write_card
+from engine.onnx_cards import detector_card, embedder_card
+from engine.paths import model_search_path
+from engine.pipeline import Pipeline
+
+OFFICIAL = {
+    "yolo11n.pt": "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt",
+    "yolov8n-oiv7.pt": "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolov8n-oiv7.pt",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, export, fetch models")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", help="models the settings use, and where they were found").set_defaults(run=run_list)
+    ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector, or torchvision backbone → ONNX embedder ([train])")
+    ex.add_argument("source", help="a YOLO .pt file, or a torchvision model name such as resnet50")
+    ex.add_argument("--weights", type=Path, help="backbone weights (.pth state dict) for an embedder")
+    ex.add_argument("--projection", type=int, help="embedder: add a linear projection to this dimension")
+    ex.add_argument("--num-classes", type=int, help="embedder: classifier size of the weights (e.g. 1001)")
+    ex.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    ex.set_defaults(run=run_export)
+    fe = verbs.add_parser("fetch", help="download the official weights (needs internet)")
+    fe.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    fe.set_defaults(run=run_fetch)
+    ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
+    ca.add_argument("onnx", type=Path)
+    ca.add_argument("--kind", choices=["detector", "embedder"], required=True)
+    ca.add_argument("--name")
+    ca.add_argument("--output", default="embedding", help="embedder output name")
+    ca.set_defaults(run=run_card)
+
+
+def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    settings = pipeline.settings
+    print("search path: " + ", ".join(str(p) for p in model_search_path(settings.models_dir, pipeline.data_dir)))
+    ok = True
+    for role, choices in [*(("detector", c) for c in settings.detectors), ("embedder", settings.embedder)]:
+        try:
+            model = pipeline._find_first(choices)
+        except ModelError as exc:
+            ok = False
+            print(f"  {role:<9} MISSING  {exc}")
+            continue
+        card = model.card
+        size = f"{len(card.class_names)} classes" if card.kind == "detector" else f"{card.output_dim}-d"
+        print(f"  {role:<9} {card.name:<28} {size:<12} {model.path}")
+    return 0 if ok else 1
+
+
+def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    try:
+        from training.export import export_detector, export_embedder
+    except ImportError as exc:
+        raise ModelError(f"export needs the [train] extra ({exc.name} is missing): pip install -e '.[train]'") from exc
+    out = args.out or pipeline.data_dir / "models"
+    source = Path(args.source)
+    if source.suffix == ".pt" or source.is_file():
+        if not source.is_file():
+            source = find_model(args.source, pipeline.settings.models_dir, pipeline.data_dir).path
+        path = export_detector(source, out)
+    else:
+        path = export_embedder(args.source, out, args.weights, args.projection, num_classes=args.num_classes)
+    print(f"wrote {path} and {path.with_suffix('.card.json').name}")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    out = args.out or pipeline.data_dir / "models"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, url in OFFICIAL.items():
+        target = out / name
+        if target.exists():
+            print(f"have {target}")
+            continue
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                data = response.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise ModelError(
+                f"cannot download {name} ({exc}). Offline? Copy {', '.join(OFFICIAL)} from another machine "
+                f"into {out} (or set DECORLENS_MODELS_DIR), then run `decorlens models export <file>.pt`"
+            ) from exc
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        print(f"fetched {target}")
+    note("export each .pt to ONNX with `decorlens models export <file>.pt` (needs the [train] extra)")
+    return 0
+
+
+def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if not args.onnx.is_file():
+        raise ModelError(f"{args.onnx}: no such file")
+    card = detector_card(args.onnx, args.name) if args.kind == "detector" else embedder_card(
+        args.onnx, args.name, output_name=args.output
+    )
+    path = write_card(args.onnx, card)
+    read_card(args.onnx)
+    print(f"wrote {path}")
+    return 0

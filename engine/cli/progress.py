@@ -1,0 +1,32 @@
+"""A progress bar on stderr for long commands (silent with --quiet or when not a terminal)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+from engine.importer import Progress
+
+
+@contextmanager
+def bar(description: str, quiet: bool = False) -> Iterator[Progress]:
+    """Yields a ``(done, total)`` callback that drives a tqdm bar."""
+    progress = tqdm(desc=description, unit="img", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        progress.total = total
+        progress.n = done
+        progress.refresh()
+
+    try:
+        yield update
+    finally:
+        progress.close()
+
+
+def note(message: str) -> None:
+    """A remark for the user on stderr, keeping stdout clean for results and JSON."""
+    print(message, file=sys.stderr)

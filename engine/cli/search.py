@@ -1,0 +1,59 @@
+"""``decorlens search IMAGE``: tag a room photo (or one region) and show the best catalog matches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.pipeline import COLOUR, EMBEDDER, Pipeline
+from engine.results import SceneResult
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="find decor in a photo and match it to the catalog")
+    p.add_argument("image", help="room photo (JPEG, PNG, WebP, TIFF, ...)")
+    p.add_argument("--box", type=parse_box, help="search one region x1,y1,x2,y2 instead of detecting")
+    p.add_argument("--category", help="with --box: the decor category of the region (default: any)")
+    p.add_argument("--top-k", type=int, default=None, help="matches per object (default 5)")
+    p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
+    p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.box:
+        result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
+    else:
+        result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else render(result))
+    return 0
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected x1,y1,x2,y2 in pixels, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def render(result: SceneResult) -> str:
+    """A readable report: one block per object, its tag point and its matches."""
+    t = result.timings_ms
+    lines = [
+        f"{result.image}  {result.width}x{result.height}  {len(result.objects)} objects  on {result.device}",
+        "  ".join(f"{k} {t[k]:.0f} ms" for k in ("decode", "detect", "embed", "search") if k in t),
+    ]
+    for n, obj in enumerate(result.objects, 1):
+        x, y = obj.tag
+        lines.append(f"\n[{n}] {obj.category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
+        for m in obj.matches:
+            lines.append(f"     {m.score:.3f} {m.match:<7} {m.sku:<14} {m.name} [{m.category}]")
+        if not obj.matches:
+            lines.append("     no match in the searched categories")
+    if not result.objects:
+        lines.append("no decor objects found")
+    return "\n".join(lines)

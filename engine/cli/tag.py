@@ -1,0 +1,32 @@
+"""``decorlens tag SCENE_OR_FOLDER… --out DIR``: batch tagging for merchandisers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.batch import SUMMARY, expand_scenes, tag_scenes
+from engine.cli.progress import bar, note
+from engine.pipeline import Pipeline
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary")
+    p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--top-k", type=int, default=None)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    scenes = expand_scenes(args.inputs)
+    if not scenes:
+        note("no images found in " + ", ".join(args.inputs))
+        return 1
+    with bar("tagging", args.quiet) as progress:
+        report = tag_scenes(pipeline, scenes, args.out, args.top_k, progress)
+    for path, reason in report.failed:
+        note(f"failed: {reason}" if str(path) in reason else f"failed: {path}: {reason}")
+    objects = sum(len(r.objects) for r in report.results)
+    print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects) → {args.out / SUMMARY}")
+    return 0 if not report.failed else 1

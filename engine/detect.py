@@ -1,0 +1,144 @@
+"""ONNX object detectors (YOLOv8/YOLO11 exports) with letterbox, decode and NMS in numpy.
+
+The decode reproduces ultralytics' own post-processing (confidence on the best class, per-class NMS
+with a coordinate offset, at most ``max_det`` boxes), so our boxes match ``YOLO.predict`` on the
+same ONNX file. Classes are then mapped to decor categories; several detectors can run together and
+their boxes are merged per decor category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.categories import CategoryMap
+from engine.errors import ModelError
+from engine.models import ResolvedModel
+from engine.preprocess import letterbox
+from engine.results import Detection
+from engine.runtime import DevicePreference, open_session, session_device
+
+MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
+DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
+
+
+class Detector:
+    """One ONNX detector and its card."""
+
+    def __init__(
+        self,
+        model: ResolvedModel,
+        categories: CategoryMap,
+        device: DevicePreference = "auto",
+        conf: float | None = None,
+        iou: float = 0.7,
+        max_det: int = 300,
+    ):
+        card = model.card
+        if card.kind != "detector":
+            raise ModelError(f"{model.path} is a {card.kind}, not a detector")
+        if not card.class_names:
+            raise ModelError(f"model card of {model.path} lists no class names")
+        self.model = model
+        self.name = card.name
+        self.categories = categories
+        self.conf = card.default_conf if conf is None else conf
+        self.iou = iou
+        self.max_det = max_det
+        self.session = open_session(model.path, device)
+        self.device = session_device(self.session)
+        self._decor = [self._decor_of(label) for label in card.class_names]
+
+    def detect(self, image: np.ndarray, conf: float | None = None) -> list[Detection]:
+        """Decor objects in an RGB uint8 image; non-decor classes are dropped."""
+        boxes, scores, classes = self.detect_raw(image, conf)
+        names = self.model.card.class_names
+        return [
+            Detection(tuple(map(float, b)), float(s), names[c], self._decor[c], self.name)
+            for b, s, c in zip(boxes, scores, classes)
+            if self._decor[c] is not None
+        ]
+
+    def detect_raw(self, image: np.ndarray, conf: float | None = None) -> tuple[np.ndarray, ...]:
+        """All classes, as ultralytics returns them: boxes (N, 4) xyxy in image pixels, scores, class ids."""
+        card = self.model.card
+        tensor, placement = letterbox(image, card.input_size)
+        (raw,) = self.session.run([card.output_name], {card.input_name: tensor})
+        boxes, scores, classes = decode(raw[0], self.conf if conf is None else conf, self.iou, self.max_det)
+        boxes = placement.unmap(boxes)
+        h, w = image.shape[:2]
+        np.clip(boxes[:, [0, 2]], 0, w, out=boxes[:, [0, 2]])
+        np.clip(boxes[:, [1, 3]], 0, h, out=boxes[:, [1, 3]])
+        return boxes, scores, classes
+
+    def _decor_of(self, label: str) -> str | None:
+        if self.model.card.class_set == DECOR_CLASS_SET:
+            return label if label in self.categories.search else None
+        return self.categories.decor_category(self.model.card.class_set, label)
+
+
+class DetectorSet:
+    """Several detectors run on the same image, their decor boxes merged.
+
+    Boxes of the same decor category that overlap (IoU ≥ ``merge_iou``) are one object whatever
+    detector or class produced them: COCO "couch" and OIV7 "Sofa bed" become one sofa.
+    """
+
+    def __init__(self, detectors: Sequence[Detector], merge_iou: float = 0.5):
+        if not detectors:
+            raise ModelError("no detector configured")
+        self.detectors = list(detectors)
+        self.merge_iou = merge_iou
+        self.device = self.detectors[0].device
+        self.name = "+".join(d.name for d in self.detectors)
+
+    def detect(self, image: np.ndarray, conf: float | None = None) -> list[Detection]:
+        found = [det for d in self.detectors for det in d.detect(image, conf)]
+        return merge_detections(found, self.merge_iou)
+
+
+def merge_detections(found: Sequence[Detection], iou: float) -> list[Detection]:
+    """Per-category NMS across sources, highest score first; the result is sorted by score."""
+    if not found:
+        return []
+    cats = sorted({d.category for d in found})
+    boxes = np.array([d.box for d in found], np.float32)
+    scores = np.array([d.score for d in found], np.float32)
+    offsets = np.array([cats.index(d.category) for d in found], np.float32)[:, None] * MAX_WH
+    keep = nms(boxes + offsets, scores, iou)
+    return [found[i] for i in keep]
+
+
+def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.ndarray, ...]:
+    """YOLOv8/11 head output (4 + nc, anchors) → xyxy boxes, scores, class ids after NMS."""
+    preds = raw.T  # (anchors, 4 + nc)
+    class_scores = preds[:, 4:]
+    classes = class_scores.argmax(1)
+    scores = class_scores[np.arange(len(preds)), classes]
+    mask = scores > conf
+    xywh, scores, classes = preds[mask, :4], scores[mask], classes[mask]
+    boxes = np.empty_like(xywh)
+    boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
+    boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
+    keep = nms(boxes + classes[:, None].astype(np.float32) * MAX_WH, scores, iou)[:max_det]
+    return boxes[keep], scores[keep], classes[keep]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Greedy non-maximum suppression; indices of kept boxes in descending score order."""
+    order = np.argsort(-scores, kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep: list[int] = []
+    while order.size:
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        overlap = inter / (areas[i] + areas[rest] - inter + 1e-9)
+        order = rest[overlap <= iou]
+    return np.array(keep, dtype=np.int64)

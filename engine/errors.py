@@ -1,0 +1,29 @@
+"""Errors a user can act on.
+
+Every failure that reaches the CLI or the GUI is one of these, so it can be shown as one clear line
+instead of a traceback.
+"""
+
+
+class DecorLensError(Exception):
+    """Base class: the message is meant for the user, as it is."""
+
+
+class ImageError(DecorLensError):
+    """A file is not a usable image (missing, empty, truncated, unknown format, unsupported mode)."""
+
+
+class ModelError(DecorLensError):
+    """A model file or its card is missing, unreadable or inconsistent."""
+
+
+class CatalogError(DecorLensError):
+    """The catalog is empty, corrupt, or an import row is unusable."""
+
+
+class IndexCorruptError(DecorLensError):
+    """An index file on disk cannot be loaded; callers rebuild it from stored vectors."""
+
+
+class Cancelled(DecorLensError):
+    """Long work was cancelled by the user; whatever it was writing was rolled back."""

@@ -1,0 +1,131 @@
+"""Model cards: the small JSON beside every ONNX model that says how to feed it and what it returns.
+
+At run time the engine reads only ONNX files and cards. A card is looked up beside the model
+(``name.onnx`` → ``name.card.json``), then among the stock cards shipped in ``resources/cards`` for
+known files such as the shared MobileNetV2 and OIV7 detector (those folders may be read-only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.errors import ModelError
+from engine.paths import model_search_path, resources_dir
+
+Kind = Literal["detector", "embedder"]
+
+
+@dataclass
+class ModelCard:
+    """What a model is and how to run it.
+
+    ``mean``/``std`` apply after scaling RGB to [0, 1]; models that normalise inside the graph use
+    mean 0 and std 1. ``resize`` is ``"letterbox"`` for detectors (pad to a square, keep aspect) or
+    ``"stretch"`` for embedders (the whole crop resized to the input size).
+    """
+
+    name: str
+    kind: Kind
+    input_size: int
+    mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    resize: str = "stretch"
+    input_name: str = "images"
+    output_name: str = "output0"
+    output_dim: int | None = None
+    class_names: list[str] = field(default_factory=list)
+    class_set: str = ""  # which category-map section the class names belong to, e.g. "coco"
+    default_conf: float = 0.25
+    exact_threshold: float | None = None  # cosine at or above which a match counts as "exact"
+    source: str = ""
+    sha256: str = ""
+    recipe: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """An ONNX file on disk with its card."""
+
+    path: Path
+    card: ModelCard
+
+    @property
+    def key(self) -> str:
+        """Identifies the exact weights (vectors are stored per embedder key)."""
+        return f"{self.card.name}-{self.card.sha256[:12]}"
+
+
+def card_path_for(model: Path) -> Path:
+    return model.with_suffix(".card.json")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_card(model: Path, card: ModelCard) -> Path:
+    """Write the card beside the model atomically."""
+    target = card_path_for(model)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2))
+    os.replace(tmp, target)
+    return target
+
+
+def read_card(model: Path) -> ModelCard:
+    """The card beside ``model``, else a stock card from ``resources/cards`` with the same file name."""
+    for candidate in (card_path_for(model), resources_dir() / "cards" / card_path_for(model).name):
+        if candidate.is_file():
+            try:
+                return ModelCard.from_dict(json.loads(candidate.read_text()))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise ModelError(f"model card {candidate} is unreadable: {exc}") from exc
+    raise ModelError(
+        f"no model card for {model}: expected {card_path_for(model)} "
+        "(create one with `decorlens models export` or `decorlens models card`)"
+    )
+
+
+def find_model(
+    file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
+) -> ResolvedModel:
+    """Locate ``file_name`` on the model search path and load its card.
+
+    Raises ModelError naming every directory searched, so the user knows where to put the file.
+    """
+    path = Path(file_name)
+    if path.is_absolute() or path.parent != Path("."):
+        candidates = [path]
+    else:
+        candidates = [d / file_name for d in model_search_path(models_dir, data_dir)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return ResolvedModel(candidate, read_card(candidate))
+    where = ", ".join(str(c.parent) for c in candidates)
+    raise ModelError(f"model {file_name} not found (searched {where}); {_how_to_get(file_name)}")
+
+
+def _how_to_get(file_name: str) -> str:
+    stem = Path(file_name).stem
+    return (
+        f"run `decorlens models fetch` on a machine with internet, or `decorlens models export {stem}.pt` "
+        "(needs the [train] extra), or set DECORLENS_MODELS_DIR to a folder that holds it"
+    )

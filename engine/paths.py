@@ -1,0 +1,68 @@
+"""Where DecorLens keeps its data and finds its models.
+
+Resolution order, the same for CLI, GUI and tests: an explicit argument, then an environment
+variable, then the platformdirs user data dir. Models are looked up in the models directory first and
+then in ``<data dir>/models``, where exported and fine-tuned models are written (the models directory
+may be read-only, e.g. a shared or bundled folder).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+APP_NAME = "DecorLens"
+DATA_ENV = "DECORLENS_DATA_DIR"
+MODELS_ENV = "DECORLENS_MODELS_DIR"
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The directory holding the catalog, indexes, settings and exported models (created on demand)."""
+    chosen = explicit or os.environ.get(DATA_ENV) or user_data_dir(APP_NAME, appauthor=False)
+    path = Path(chosen).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def models_dir(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> Path:
+    """The primary models directory: explicit, ``DECORLENS_MODELS_DIR``, bundled, else ``<data>/models``."""
+    chosen = explicit or os.environ.get(MODELS_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    bundled = bundled_models_dir()
+    if bundled is not None:
+        return bundled
+    return (data or data_dir()) / "models"
+
+
+def model_search_path(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> list[Path]:
+    """Directories searched for a model file, in order, without duplicates."""
+    data = data or data_dir()
+    candidates = [models_dir(explicit, data), data / "models"]
+    bundled = bundled_models_dir()
+    if bundled is not None:
+        candidates.append(bundled)
+    seen: list[Path] = []
+    for path in candidates:
+        if path.resolve() not in [s.resolve() for s in seen]:
+            seen.append(path)
+    return seen
+
+
+def bundled_models_dir() -> Path | None:
+    """Models shipped inside a frozen (PyInstaller) app, if this is one."""
+    base = getattr(sys, "_MEIPASS", None)
+    if base is None:
+        return None
+    path = Path(base) / "models"
+    return path if path.is_dir() else None
+
+
+def resources_dir() -> Path:
+    """The ``resources`` folder: category map, stock model cards, icons (also inside a frozen app)."""
+    base = getattr(sys, "_MEIPASS", None)
+    root = Path(base) if base else Path(__file__).resolve().parent.parent
+    return root / "resources"

@@ -1,0 +1,225 @@
+"""Scene → tags → matches, wired once.
+
+A ``Pipeline`` loads its models on first use and keeps them, so the CLI, the GUI and evaluation all
+call the same object: ``search_scene`` for a whole photo, ``search_region`` for a box the user drew,
+``match`` for crops already cut. Nothing here imports torch or Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.categories import CategoryMap
+from engine.colour import ColourHistogram
+from engine.crops import crops as cut_crops
+from engine.detect import Detector, DetectorSet
+from engine.embed import Embedder
+from engine.errors import ModelError
+from engine.imageio import load_image
+from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
+from engine.index import CatalogIndex, ensure_nonempty
+from engine.models import ResolvedModel, find_model
+from engine.paths import data_dir as resolve_data_dir
+from engine.results import Box, Detection, Match, SceneObject, SceneResult
+from engine.settings import Settings
+from engine.tags import place_tags
+
+Log = Callable[[str], None]
+COLOUR = "colour"
+EMBEDDER = "embedder"
+DEFAULT_EXACT = 0.8
+
+
+class Pipeline:
+    """Models, catalog and indexes for one data dir; safe to call from worker threads."""
+
+    def __init__(self, settings: Settings | None = None, log: Log = lambda _msg: None):
+        self.settings = settings or Settings.defaults()
+        self.log = log
+        self.data_dir = resolve_data_dir(self.settings.data_dir)
+        self._lock = threading.RLock()
+        self._indexes: dict[str, CatalogIndex] = {}
+
+    # -- lazily loaded parts ------------------------------------------------------------------
+
+    @cached_property
+    def categories(self) -> CategoryMap:
+        return CategoryMap.load(self.data_dir)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.data_dir / "catalog.sqlite")
+
+    @cached_property
+    def detector(self) -> DetectorSet:
+        models = [self._find_first(choices) for choices in self.settings.detectors]
+        return DetectorSet([
+            Detector(m, self.categories, self.settings.device, self.settings.confidence) for m in models
+        ])
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self._find_first(self.settings.embedder), self.settings.device)
+
+    @cached_property
+    def colour(self) -> ColourHistogram:
+        return ColourHistogram()
+
+    def matcher(self, name: str = EMBEDDER) -> Embedder | ColourHistogram:
+        if name == COLOUR:
+            return self.colour
+        if name == EMBEDDER:
+            return self.embedder
+        raise ValueError(f"unknown matcher {name!r} (use {EMBEDDER!r} or {COLOUR!r})")
+
+    @property
+    def device(self) -> str:
+        return self.embedder.device
+
+    @property
+    def exact_threshold(self) -> float:
+        return self.settings.exact_threshold or self.embedder.card.exact_threshold or DEFAULT_EXACT
+
+    # -- searching ----------------------------------------------------------------------------
+
+    def search_scene(
+        self, image: str | Path, top_k: int | None = None, any_category: bool = False, matcher: str = EMBEDDER
+    ) -> SceneResult:
+        """Detect every decor object in a photo, tag it and match it to the catalog."""
+        timings: dict[str, float] = {}
+        pixels = self._timed(timings, "decode", lambda: load_image(image))
+        detections = self._timed(timings, "detect", lambda: self.detector.detect(pixels))
+        return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher)
+
+    def search_region(
+        self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
+        any_category: bool = False, matcher: str = EMBEDDER,
+    ) -> SceneResult:
+        """Match one user-drawn region; without a category, search every category."""
+        timings: dict[str, float] = {"detect": 0.0}
+        pixels = self._timed(timings, "decode", lambda: load_image(image))
+        h, w = pixels.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        clipped = (max(0.0, min(x1, x2)), max(0.0, min(y1, y2)), min(float(w), max(x1, x2)), min(float(h), max(y1, y2)))
+        if clipped[2] - clipped[0] < 2 or clipped[3] - clipped[1] < 2:
+            raise ValueError(f"box {box} is empty or outside the {w}x{h} image")
+        region = Detection(clipped, 1.0, "region", category or "", "user")
+        return self._match_objects(
+            str(image), pixels, [region], timings, top_k, any_category or not category, matcher
+        )
+
+    def match(
+        self, crops: Sequence[np.ndarray], categories: Sequence[str | None], top_k: int | None = None,
+        matcher: str = EMBEDDER,
+    ) -> list[list[Match]]:
+        """Top-k matches for each crop; ``None`` as its category searches the whole catalog."""
+        chosen = self.matcher(matcher)
+        vectors = chosen.embed(crops) if len(crops) else np.zeros((0, 1), np.float32)
+        return self._search(vectors, categories, top_k or self.settings.top_k, chosen)
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    def import_catalog(
+        self, source: str | Path, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
+    ) -> ImportReport:
+        """Import a folder or CSV, embed new and changed images, and bring the index up to date."""
+        rows = read_source(Path(source))
+        with self._lock:
+            report = import_rows(
+                self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled
+            )
+            self.index_for(self.embedder).sync(self.catalog)
+        return report
+
+    def remove_products(self, skus: Sequence[str]) -> int:
+        with self._lock:
+            removed = self.catalog.remove(skus)
+            self.index_for(self.embedder).sync(self.catalog)
+        return removed
+
+    def prepare_matcher(
+        self, matcher: str = EMBEDDER, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
+    ) -> int:
+        """Embed what the catalog lacks for this matcher (e.g. after the embedder changed)."""
+        chosen = self.matcher(matcher)
+        with self._lock:
+            count = embed_missing(self.catalog, chosen, progress, cancelled)
+            if count:
+                self.log(f"embedded {count} products for {chosen.key}")
+            self.index_for(chosen).sync(self.catalog)
+        return count
+
+    def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
+        with self._lock:
+            if matcher.key not in self._indexes:
+                self._indexes[matcher.key] = CatalogIndex(self.data_dir / "index", matcher.key, matcher.dim, self.log)
+            return self._indexes[matcher.key]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _match_objects(
+        self, name: str, pixels: np.ndarray, detections: Sequence[Detection], timings: dict[str, float],
+        top_k: int | None, any_category: bool, matcher: str,
+    ) -> SceneResult:
+        h, w = pixels.shape[:2]
+        tags = place_tags(detections, (w, h))
+        chosen = self.matcher(matcher)
+        ensure_nonempty(self.catalog)
+        if self.catalog.missing_vectors(chosen.key):
+            self.prepare_matcher(matcher)
+        patches = cut_crops(pixels, [d.box for d in detections], self.settings.padding)
+        vectors = self._timed(timings, "embed", lambda: chosen.embed(patches) if patches else None)
+        categories = [None if any_category else d.category for d in detections]
+        matches = self._timed(
+            timings, "search",
+            lambda: self._search(vectors, categories, top_k or self.settings.top_k, chosen) if patches else [],
+        )
+        objects = [
+            SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source)
+            for d, tag, m in zip(detections, tags, matches or [[] for _ in detections])
+        ]
+        return SceneResult(name, w, h, chosen.device, timings, objects)
+
+    def _search(
+        self, vectors: np.ndarray, categories: Sequence[str | None], k: int, matcher: Embedder | ColourHistogram
+    ) -> list[list[Match]]:
+        index = self.index_for(matcher)
+        results: list[list[tuple[int, float]]] = []
+        for vector, category in zip(vectors, categories):
+            searched = list(self.categories.searched(category)) if category else None
+            results.extend(index.search(self.catalog, vector[None], searched, k))
+        products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
+        threshold = self.exact_threshold if matcher is not self.colour else 1.01
+        return [
+            [
+                Match(pid, p.sku, p.name, p.category, score, "exact" if score >= threshold else "similar",
+                      p.image_path, p.url, p.price)
+                for pid, score in hits
+                if (p := products.get(pid)) is not None
+            ]
+            for hits in results
+        ]
+
+    def _find_first(self, choices: Sequence[str]) -> ResolvedModel:
+        """The first of several alternative model files that exists (official before rebuilt)."""
+        errors = []
+        for name in choices:
+            try:
+                return find_model(name, self.settings.models_dir, self.data_dir)
+            except ModelError as exc:
+                errors.append(str(exc))
+        raise ModelError(errors[0] if len(errors) == 1 else "none of the models found: " + " | ".join(errors))
+
+    @staticmethod
+    def _timed(timings: dict[str, float], stage: str, work: Callable[[], object]):
+        start = time.perf_counter()
+        result = work()
+        timings[stage] = (time.perf_counter() - start) * 1000.0
+        return result

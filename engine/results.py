@@ -1,0 +1,87 @@
+"""Plain result types shared by the pipeline, the CLI, the GUI and evaluation.
+
+``SceneResult.to_json()`` is the stable contract of ``decorlens search --json``: keys listed in the
+engine issue stay; new keys may be added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
+MatchKind = Literal["exact", "similar"]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object, already mapped from detector class to decor category."""
+
+    box: Box
+    score: float
+    label: str  # the detector's own class name, e.g. "couch" or "Table lamp"
+    category: str  # decor category from the category map, e.g. "sofa"
+    source: str = ""  # name of the detector that produced it
+
+
+@dataclass(frozen=True)
+class Match:
+    """A catalog product returned for one object."""
+
+    product_id: int
+    sku: str
+    name: str
+    category: str
+    score: float  # cosine similarity, higher is closer
+    match: MatchKind
+    image_path: str = ""
+    url: str = ""
+    price: str = ""
+
+
+@dataclass
+class SceneObject:
+    """A detection with its tag point and its matches."""
+
+    category: str
+    label: str
+    score: float
+    box: Box
+    tag: tuple[float, float]
+    matches: list[Match] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass
+class SceneResult:
+    """Everything found in one image."""
+
+    image: str
+    width: int
+    height: int
+    device: str
+    timings_ms: dict[str, float]
+    objects: list[SceneObject] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The dict printed by ``decorlens search --json`` (rounded for readability)."""
+        return {
+            "image": self.image,
+            "width": self.width,
+            "height": self.height,
+            "device": self.device,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "objects": [_object_json(o) for o in self.objects],
+        }
+
+
+def _object_json(obj: SceneObject) -> dict[str, Any]:
+    return {
+        "category": obj.category,
+        "label": obj.label,
+        "score": round(obj.score, 4),
+        "box": [round(v, 1) for v in obj.box],
+        "tag": [round(v, 1) for v in obj.tag],
+        "source": obj.source,
+        "matches": [{**asdict(m), "score": round(m.score, 4)} for m in obj.matches],
+    }
