@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from engine import __version__
-from engine.cli import catalog, gui, models, search, tag
 from engine.cli.progress import note
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
-COMMANDS = (search, tag, catalog, models, gui)
+# One module per command, each with register(subparsers) and run(args, pipeline).
+COMMANDS = ("search", "tag", "catalog", "models", "train", "eval", "bench", "self_check", "gui")
+
+
+def _commands():
+    for name in COMMANDS:
+        try:
+            yield importlib.import_module(f"engine.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"engine.cli.{name}":
+                raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: auto)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
+    for command in _commands():
         command.register(sub)
     return parser
 
@@ -36,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        return gui.run(args, None)
+        return importlib.import_module("engine.cli.gui").run(args, None)
     settings = Settings.defaults().with_(data_dir=args.data_dir, models_dir=args.models_dir, device=args.device)
     pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
     try:
