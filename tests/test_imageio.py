@@ -1,0 +1,105 @@
+"""Bad and unusual image files: every one is either loaded upright as RGB or refused in one line."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import ImageError
+from engine.imageio import load_image
+
+
+@pytest.fixture(scope="module")
+def room(ikea: Path) -> Image.Image:
+    path = sorted((ikea / "scenes").glob("*.jpg"))[0]
+    return Image.open(path).convert("RGB")
+
+
+def test_real_jpeg_loads_as_rgb(ikea: Path):
+    path = sorted((ikea / "scenes").glob("*.jpg"))[0]
+    arr = load_image(path)
+    assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3
+    assert arr.shape[1] == Image.open(path).width
+
+
+def test_exif_rotation_is_applied(tmp_path: Path, room: Image.Image):
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    room.save(path, exif=exif)
+    arr = load_image(path)
+    assert arr.shape[:2] == (room.width, room.height)  # width and height swapped
+
+
+def test_cmyk_is_converted(tmp_path: Path, room: Image.Image):
+    path = tmp_path / "cmyk.jpg"
+    room.convert("CMYK").save(path)
+    arr = load_image(path)
+    assert arr.shape == (room.height, room.width, 3)
+    # Colours survive the round trip approximately
+    assert np.abs(arr.astype(int).mean(axis=(0, 1)) - np.asarray(room).mean(axis=(0, 1))).max() < 20
+
+
+@pytest.mark.parametrize("mode", ["P", "LA", "L", "RGBA", "I;16"])
+def test_other_modes_become_rgb(tmp_path: Path, room: Image.Image, mode: str):
+    small = room.resize((64, 48))
+    img = small.convert("I;16") if mode == "I;16" else small.convert(mode)
+    if mode == "I;16":
+        img = Image.fromarray((np.asarray(small.convert("L"), np.uint16) * 257))
+    path = tmp_path / f"img-{mode.replace(';', '')}.png"
+    img.save(path)
+    arr = load_image(path)
+    assert arr.shape == (48, 64, 3) and arr.dtype == np.uint8
+    assert arr.max() > 100  # 16-bit scaled down, not clipped to black or white
+
+
+def test_transparent_png_is_composited_on_white(tmp_path: Path):
+    path = tmp_path / "alpha.png"
+    Image.new("RGBA", (10, 10), (255, 0, 0, 0)).save(path)
+    assert load_image(path)[0, 0].tolist() == [255, 255, 255]
+
+
+def test_huge_image_is_downscaled(tmp_path: Path):
+    path = tmp_path / "huge.png"
+    Image.new("RGB", (10_000, 9_500), (10, 200, 30)).save(path)  # 95 Mpx: beyond Pillow's warning limit
+    arr = load_image(path, max_side=2048)
+    assert max(arr.shape[:2]) == 2048
+    assert arr[1000, 1000].tolist() == [10, 200, 30]
+
+
+def test_huge_jpeg_is_decoded_reduced(tmp_path: Path, room: Image.Image):
+    path = tmp_path / "big.jpg"
+    room.resize((8000, 6000)).save(path, quality=70)
+    arr = load_image(path, max_side=1000)
+    assert max(arr.shape[:2]) == 1000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty file"), (b"hello, not an image", "not an image"), (None, "no such file")],
+)
+def test_unusable_files_give_one_clear_line(tmp_path: Path, content: bytes | None, message: str):
+    path = tmp_path / "bad.jpg"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageError, match=message) as info:
+        load_image(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_truncated_jpeg_is_refused(tmp_path: Path, room: Image.Image):
+    buffer = io.BytesIO()
+    room.save(buffer, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 3])
+    with pytest.raises(ImageError, match="truncated"):
+        load_image(path)
+
+
+def test_folder_is_not_an_image(tmp_path: Path):
+    with pytest.raises(ImageError, match="folder"):
+        load_image(tmp_path)
