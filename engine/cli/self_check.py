@@ -1,0 +1,25 @@
+"""``decorlens self-check``: a headless check that models, runtime, catalog and index work here."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.progress import note
+from engine.pipeline import Pipeline
+from engine.selfcheck import print_report, run_self_check
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "self-check",
+        help="check models, device, detector, embedder and search on a generated scene (exit 0 when healthy)",
+    )
+    p.add_argument("--json", action="store_true", help="print every step, versions and timings as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    log = (lambda _m: None) if args.quiet or args.json else note
+    report = run_self_check(pipeline.settings, log=log)
+    print_report(report, args.json)
+    return 0 if report.ok else 1
