@@ -1,0 +1,54 @@
+"""``decorlens bundle``: a whole catalog as one file, to ship a pre-built catalog to many machines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.bundle import SUFFIX, export_bundle, import_bundle, read_bundle
+from engine.cli.progress import bar, note
+from engine.pipeline import Pipeline
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bundle", help="export or import the whole catalog (database, index, images) as one file")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    ex = verbs.add_parser("export", help=f"write the catalog to one {SUFFIX} file")
+    ex.add_argument("out", type=Path, help=f"bundle file to write (e.g. store{SUFFIX})")
+    ex.add_argument("--no-images", action="store_true",
+                    help="keep the original image paths instead of carrying the images (shared folders only)")
+    ex.set_defaults(run=run_export)
+    im = verbs.add_parser("import", help="replace this machine's catalog by a bundle's (the old one is kept aside)")
+    im.add_argument("bundle", type=Path)
+    im.add_argument("--re-embed", action="store_true",
+                    help="if the bundle was embedded with another model than this machine's, compute vectors here")
+    im.set_defaults(run=run_import)
+    info = verbs.add_parser("info", help="what a bundle holds")
+    info.add_argument("bundle", type=Path)
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(run=run_info)
+
+
+def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    log = (lambda _m: None) if args.quiet else note
+    info = export_bundle(pipeline.data_dir, args.out, include_images=not args.no_images, log=log)
+    print(f"wrote {info.summary()}")
+    return 0
+
+
+def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    log = (lambda _m: None) if args.quiet else note
+    read_bundle(args.bundle)  # a clear error for a wrong file before any model is loaded
+    with bar("embedding", args.quiet) as progress:
+        result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, progress, log)
+    for warning in result.warnings:
+        note(f"warning: {warning}")
+    print(result.summary())
+    return 0
+
+
+def run_info(args: argparse.Namespace, _pipeline: Pipeline) -> int:
+    info = read_bundle(args.bundle)
+    print(json.dumps(info.manifest, indent=2, ensure_ascii=False) if args.json else info.summary())
+    return 0
