@@ -1,0 +1,399 @@
+"""Training data from a dataset folder: scenes, products and "this product is in this scene" pairs.
+
+The folder has the layout of ``../shared/datasets/*`` (and of a user's own tagged scenes exported):
+``pairs.csv`` (scene_id, product_id, category[, x1, y1, x2, y2]), ``products.csv`` (product_id,
+category, image), ``scenes.csv`` (scene_id, image) and optionally ``duplicate_images.csv`` (group,
+product_id). A training example is an *anchor* (the object as it looks in a room photo) and a
+*positive* (the product's catalog photo); the other products in a batch are the negatives.
+
+Pairs rarely come with boxes, so anchors are found the way the app finds objects: the engine's
+detectors run on the scene, and each product takes the detection of a category that searches its
+catalog category whose crop looks most like the product under the pretrained embedder (one
+detection per product, best cosine first). Detections and choices are cached per scene on disk, so
+rerunning costs a JSON read. Splits are by scene, so no room photo is in two splits.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.crops import crop as cut_crop
+from engine.crops import crops as cut_crops
+from engine.errors import Cancelled, DecorLensError
+from engine.imageio import load_image
+from engine.results import Box
+
+SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}  # share of scenes per split
+MAX_PAD = 80 / 256  # augmentation re-crops with 0–80 px of context around a box scaled to 256 px
+CONTEXT_SIDE = 320  # stored anchor context is at most this big: the model sees 224 px
+PRODUCT_SIDE = 256
+DEFAULT_MIN_COSINE = 0.35  # below this the "best" detection is rarely the product (see docs/training.md)
+Progress = Callable[[int, int], None]
+IsCancelled = Callable[[], bool]  # checked between scenes; True stops the work
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    category: str
+    images: tuple[Path, ...]  # the first is the iconic catalog photo
+
+
+@dataclass(frozen=True)
+class Pair:
+    scene_id: str
+    product_id: str
+    category: str
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a product is seen: an image, a box in it, and how sure the box is."""
+
+    product_id: str
+    category: str
+    image: Path
+    box: Box
+    cosine: float  # pretrained crop↔product similarity; 1.0 for given boxes and catalog photos
+    scene_id: str = ""  # empty for anchors taken from the catalog's extra photos
+
+
+class DatasetError(DecorLensError):
+    """The dataset folder is missing a file or column, or names images that do not exist."""
+
+
+@dataclass
+class PairDataset:
+    root: Path
+    scenes: dict[str, Path]
+    products: dict[str, Product]
+    pairs: list[Pair]
+    same: dict[str, str]  # product id → the id standing for its group of byte-identical images
+
+    @classmethod
+    def load(cls, root: Path) -> PairDataset:
+        root = Path(root)
+        if not (root / "products.csv").is_file():
+            raise DatasetError(f"{root}: no products.csv (expected pairs.csv, products.csv, scenes.csv)")
+        products = _read_products(root)
+        pairs_file = root / "pairs.csv"
+        pairs = _read_pairs(pairs_file, products) if pairs_file.is_file() else []
+        return cls(root, _read_scenes(root, pairs), products, pairs, _read_duplicates(root))
+
+    def digest(self) -> str:
+        """sha256 over the CSV files: identifies the data a model was trained on (its card says it)."""
+        digest = hashlib.sha256()
+        for name in ("pairs.csv", "products.csv", "scenes.csv", "duplicate_images.csv"):
+            path = self.root / name
+            digest.update(name.encode() + (path.read_bytes() if path.is_file() else b""))
+        return digest.hexdigest()
+
+    def canonical(self, product_id: str) -> str:
+        return self.same.get(product_id, product_id)
+
+    def pairs_in(self, split: str, seed: int = 0) -> list[Pair]:
+        return [p for p in self.pairs if split_of(p.scene_id, seed) == split]
+
+    def scenes_in(self, split: str, seed: int = 0) -> list[str]:
+        return sorted({p.scene_id for p in self.pairs_in(split, seed)})
+
+
+def split_of(scene_id: str, seed: int = 0) -> str:
+    """The split of a scene from a hash of (seed, id): stable when scenes are added or removed.
+
+    A shuffled list would move old test scenes into training the day a user adds photos.
+    """
+    digest = hashlib.sha256(f"{seed}:{scene_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    edge = 0.0
+    for split, share in SPLITS.items():
+        edge += share
+        if u < edge:
+            return split
+    return split
+
+
+# -- reading the CSVs -----------------------------------------------------------------------------
+
+
+def _rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def _read_products(root: Path) -> dict[str, Product]:
+    """Products; several rows with one id, or ``a.jpg|b.jpg``, give a product several photos."""
+    images: dict[str, list[Path]] = defaultdict(list)
+    categories: dict[str, str] = {}
+    for row in _rows(root / "products.csv", ("product_id", "category", "image")):
+        categories.setdefault(row["product_id"], row["category"])
+        images[row["product_id"]] += [root / part for part in row["image"].split("|") if part]
+    return {pid: Product(pid, categories[pid], tuple(paths)) for pid, paths in images.items() if paths}
+
+
+def _read_pairs(path: Path, products: dict[str, Product]) -> list[Pair]:
+    pairs = []
+    for row in _rows(path, ("scene_id", "product_id")):
+        product = products.get(row["product_id"])
+        if product is None:
+            continue  # a pair whose product has no photo cannot be trained on or scored
+        pairs.append(Pair(row["scene_id"], product.id, row.get("category") or product.category, _box(row)))
+    return pairs
+
+
+def _box(row: dict[str, str]) -> Box | None:
+    values = [row.get(k, "") for k in ("x1", "y1", "x2", "y2")]
+    if not all(values):
+        return None
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return (x1, y1, x2, y2)
+
+
+def _read_scenes(root: Path, pairs: Iterable[Pair]) -> dict[str, Path]:
+    """Scene id → image: ``scenes.csv`` when present, else ``scenes/<id>.jpg``."""
+    path = root / "scenes.csv"
+    if path.is_file():
+        return {r["scene_id"]: root / r["image"] for r in _rows(path, ("scene_id", "image"))}
+    return {p.scene_id: root / "scenes" / f"{p.scene_id}.jpg" for p in pairs}
+
+
+def _read_duplicates(root: Path) -> dict[str, str]:
+    path = root / "duplicate_images.csv"
+    if not path.is_file():
+        return {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for row in _rows(path, ("group", "product_id")):
+        groups[row["group"]].append(row["product_id"])
+    return {pid: min(ids) for ids in groups.values() for pid in ids}
+
+
+# -- anchors --------------------------------------------------------------------------------------
+
+
+def find_anchors(
+    dataset: PairDataset,
+    pairs: Sequence[Pair],
+    pipeline,
+    cache_dir: Path,
+    conf: float = 0.1,
+    min_cosine: float = DEFAULT_MIN_COSINE,
+    progress: Progress | None = None,
+    cancelled: IsCancelled = lambda: False,
+) -> list[Anchor]:
+    """One anchor per pair that has a given box or a convincing detection.
+
+    ``pipeline`` is an ``engine.pipeline.Pipeline``: its detectors, category map, crop padding and
+    embedder decide the boxes, exactly as the app would cut them.
+    """
+    by_scene: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        by_scene[pair.scene_id].append(pair)
+    key = f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+    anchors: list[Anchor] = []
+    for done, (scene_id, scene_pairs) in enumerate(sorted(by_scene.items()), 1):
+        if cancelled():
+            raise Cancelled("finding training crops cancelled; what was found so far is cached")
+        found = _scene_anchors(dataset, scene_id, scene_pairs, pipeline, cache_dir, key, conf)
+        anchors += [a for a in found if a.cosine >= min_cosine]
+        if progress:
+            progress(done, len(by_scene))
+    return anchors
+
+
+def catalog_anchors(dataset: PairDataset) -> list[Anchor]:
+    """The fallback without scenes: each extra photo of a product is an anchor for its first photo."""
+    return [
+        Anchor(p.id, p.category, image, _whole(image), 1.0)
+        for p in dataset.products.values()
+        for image in p.images[1:]
+    ]
+
+
+def _whole(image: Path) -> Box:
+    h, w = load_image(image).shape[:2]
+    return (0.0, 0.0, float(w), float(h))
+
+
+def _scene_anchors(
+    dataset: PairDataset, scene_id: str, pairs: list[Pair], pipeline, cache_dir: Path, key: str, conf: float
+) -> list[Anchor]:
+    image_path = dataset.scenes.get(scene_id)
+    if image_path is None:
+        return []
+    given = [Anchor(p.product_id, p.category, image_path, p.box, 1.0, scene_id) for p in pairs if p.box]
+    unboxed = [p for p in pairs if p.box is None]
+    if not unboxed:
+        return given
+    cache = cache_dir / f"{_safe(scene_id)}.json"
+    chosen = _read_cache(cache, key, [p.product_id for p in unboxed])
+    if chosen is None:
+        chosen = _detect_and_assign(dataset, image_path, unboxed, pipeline, conf)
+        _write_cache(cache, key, chosen)
+    return given + [
+        Anchor(p.product_id, p.category, image_path, tuple(chosen[p.product_id][0]), chosen[p.product_id][1], scene_id)
+        for p in unboxed
+        if chosen.get(p.product_id)
+    ]
+
+
+def _detect_and_assign(
+    dataset: PairDataset, image_path: Path, pairs: list[Pair], pipeline, conf: float
+) -> dict[str, tuple[Box, float] | None]:
+    """Greedy one-to-one assignment of detections to products by pretrained cosine."""
+    image = load_image(image_path)
+    detections = pipeline.detector.detect(image, conf)
+    chosen: dict[str, tuple[Box, float] | None] = {p.product_id: None for p in pairs}
+    if not detections:
+        return chosen
+    crops = cut_crops(image, [d.box for d in detections], pipeline.settings.padding)
+    det_vectors = pipeline.embedder.embed(crops)
+    products = [dataset.products[p.product_id] for p in pairs]
+    prod_vectors = pipeline.embedder.embed([load_image(p.images[0], max_side=1024) for p in products])
+    cosine = prod_vectors @ det_vectors.T
+    covers = np.array([
+        [pipeline.categories.covers({d.category}, p.category) for d in detections] for p in pairs
+    ])
+    cosine = np.where(covers, cosine, -np.inf)
+    while np.isfinite(cosine).any():
+        i, j = np.unravel_index(int(np.argmax(cosine)), cosine.shape)
+        chosen[pairs[i].product_id] = (tuple(float(v) for v in detections[j].box), float(cosine[i, j]))
+        cosine[i, :] = -np.inf
+        cosine[:, j] = -np.inf
+    return chosen
+
+
+def _safe(name: str) -> str:
+    short = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return re.sub(r"[^\w.-]", "_", name)[:80] + "-" + short
+
+
+def _read_cache(path: Path, key: str, product_ids: list[str]) -> dict[str, tuple[Box, float] | None] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if data.get("key") != key or not set(product_ids) <= set(data.get("anchors", {})):
+        return None
+    return {pid: (tuple(v[0]), v[1]) if v else None for pid, v in data["anchors"].items()}
+
+
+def _write_cache(path: Path, key: str, chosen: dict[str, tuple[Box, float] | None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "anchors": {k: list(v) if v else None for k, v in chosen.items()}}))
+    tmp.replace(path)
+
+
+# -- images in memory and augmentation ------------------------------------------------------------
+
+
+@dataclass
+class Example:
+    """An anchor's context crop in memory: the box plus MAX_PAD of context, at most CONTEXT_SIDE."""
+
+    pixels: np.ndarray
+    box: Box  # the object inside ``pixels``
+    label: int
+
+
+@dataclass
+class TrainingSet:
+    """What the loop trains on: anchors in memory, one photo per product label, labels' categories."""
+
+    examples: list[Example]
+    products: list[np.ndarray]  # label → iconic product photo (≤ PRODUCT_SIDE)
+    product_ids: list[str]  # label → product id
+    categories: list[str]  # label → catalog category
+
+    @property
+    def example_categories(self) -> list[str]:
+        return [self.categories[e.label] for e in self.examples]
+
+
+def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> TrainingSet:
+    """Decode every anchor's context and every product photo once (a few hundred MB at most)."""
+    product_ids = sorted({dataset.canonical(a.product_id) for a in anchors})
+    label = {pid: i for i, pid in enumerate(product_ids)}
+    examples = []
+    for image, group in _by_image(anchors).items():
+        pixels = load_image(image)
+        examples += [_example(pixels, a.box, label[dataset.canonical(a.product_id)]) for a in group]
+    products = [_shrink(load_image(dataset.products[pid].images[0], max_side=1024), PRODUCT_SIDE) for pid in product_ids]
+    categories = [dataset.products[pid].category for pid in product_ids]
+    return TrainingSet(examples, products, product_ids, categories)
+
+
+def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
+    groups: dict[Path, list[Anchor]] = defaultdict(list)
+    for a in anchors:
+        groups[a.image].append(a)
+    return groups
+
+
+def _example(image: np.ndarray, box: Box, label: int) -> Example:
+    """Keep the box and the most context augmentation can ask for, scaled down to CONTEXT_SIDE."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * MAX_PAD, (y2 - y1) * MAX_PAD
+    left, top = int(max(0, np.floor(x1 - dx))), int(max(0, np.floor(y1 - dy)))
+    right, bottom = int(min(w, np.ceil(x2 + dx))), int(min(h, np.ceil(y2 + dy)))
+    context = image[top:bottom, left:right]
+    scale = min(1.0, CONTEXT_SIDE / max(context.shape[:2]))
+    context = _resize(context, scale)
+    inner = ((x1 - left) * scale, (y1 - top) * scale, (x2 - left) * scale, (y2 - top) * scale)
+    return Example(context, inner, label)
+
+
+def _shrink(image: np.ndarray, side: int) -> np.ndarray:
+    return _resize(image, min(1.0, side / max(image.shape[:2])))
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
+    if scale >= 1.0:
+        return np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def anchor_view(example: Example, rng: np.random.Generator | None, padding: float) -> np.ndarray:
+    """The anchor as training sees it: re-cropped with random context, flipped, colour-jittered.
+
+    Without ``rng`` it is the crop the app would cut (``padding`` of context, no jitter), which is
+    what validation measures.
+    """
+    if rng is None:
+        return cut_crop(example.pixels, example.box, padding)
+    view = cut_crop(example.pixels, example.box, float(rng.uniform(0.0, MAX_PAD)))
+    return jitter(view, rng)
+
+
+def product_view(image: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    return image if rng is None else jitter(image, rng)
+
+
+def jitter(image: np.ndarray, rng: np.random.Generator, strength: float = 0.2) -> np.ndarray:
+    """Random horizontal flip, then brightness, contrast and saturation each scaled by 1 ± strength."""
+    out = image[:, ::-1] if rng.random() < 0.5 else image
+    out = out.astype(np.float32) * rng.uniform(1 - strength, 1 + strength)
+    mean = out.mean()
+    out = (out - mean) * rng.uniform(1 - strength, 1 + strength) + mean
+    grey = out.mean(axis=2, keepdims=True)
+    out = (out - grey) * rng.uniform(1 - strength, 1 + strength) + grey
+    return np.clip(out, 0, 255).astype(np.uint8)
