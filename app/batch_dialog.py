@@ -1,0 +1,155 @@
+"""File ▸ Batch Tag Folder: tag every photo of a folder, as ``decorlens tag`` does, plus shoppable pages.
+
+The output is the CLI's (one JSON per scene and ``summary.csv``) so scripts and spreadsheets read
+either, with ``<scene>.html`` beside each JSON. Cancel stops after the photo being tagged; what was
+done is kept and summarised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.scene_files import scene_files
+from app.shoppable import export_batch
+from app.workers import Runner, Task
+from engine.batch import SUMMARY, BatchReport
+from engine.pipeline import Pipeline
+
+
+class BatchDialog(QDialog):
+    finished_batch = Signal(object)  # BatchReport, or the message when cancelled or failed
+
+    def __init__(self, pipeline: Pipeline, engine: Runner, top_k: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Batch tag a folder")
+        self.setMinimumWidth(560)
+        self.pipeline = pipeline
+        self.engine = engine
+        self.task: Task | None = None
+        self.source = QLineEdit(placeholderText="folder of room photos (subfolders included)")
+        self.target = QLineEdit(placeholderText="where the JSON, CSV and HTML pages go")
+        self.top_k = QSpinBox(minimum=1, maximum=50, value=top_k)
+        form = QFormLayout()
+        form.addRow("Photos", self._browse_row(self.source, "Folder of room photos"))
+        form.addRow("Save to", self._browse_row(self.target, "Output folder"))
+        form.addRow("Matches per tag", self.top_k)
+        self.progress = QProgressBar()
+        self.status = QLabel(
+            "Each photo gets <stem>.json and a shoppable <stem>.html; all tags go in summary.csv."
+        )
+        self.status.setWordWrap(True)
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_button = QPushButton("Open results folder")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.target.text()))
+        )
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch()
+        for button in (self.start_button, self.cancel_button, close):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+
+    def _browse_row(self, edit: QLineEdit, title: str) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(edit, title))
+        layout.addWidget(edit, 1)
+        layout.addWidget(browse)
+        return row
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text())
+        if folder:
+            edit.setText(folder)
+            if edit is self.source and not self.target.text():
+                self.target.setText(str(Path(folder).parent / f"{Path(folder).name}-tagged"))
+
+    def start(self) -> None:
+        source, target = self.source.text().strip(), self.target.text().strip()
+        if not source or not target:
+            self.status.setText("Choose the photos folder and where to save the results.")
+            return
+        pipeline, top_k, out = self.pipeline, self.top_k.value(), Path(target)
+
+        def work(job) -> BatchReport:
+            scenes = scene_files([source])
+            if not scenes:
+                raise ValueError(f"no photos found in {source}")
+            return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled)
+
+        self._set_running(True)
+        self.status.setText("Looking for photos…")
+        self.task = self.engine.start(
+            work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._stopped
+        )
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Cancelling after the current photo…")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.status.setText(f"Tagged {done} of {total} photos…")
+
+    def _done(self, report: BatchReport) -> None:
+        self._set_running(False)
+        objects = sum(len(r.objects) for r in report.results)
+        summary = Path(self.target.text()) / SUMMARY
+        text = f"Tagged {len(report.done)} photos ({objects} tags). Summary: {summary}"
+        if report.failed:
+            text += f"\n{len(report.failed)} failed, e.g. {report.failed[0][1]}"
+        self.status.setText(text)
+        self.finished_batch.emit(report)
+
+    def _stopped(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(message)
+        self.finished_batch.emit(message)
+
+    def _set_running(self, on: bool) -> None:
+        if not on:
+            self.task = None
+        self.start_button.setEnabled(not on)
+        self.cancel_button.setEnabled(on)
+        self.open_button.setEnabled(not on and bool(self.target.text()))
+        if on:
+            self.progress.setRange(0, 0)
+
+    def closeEvent(self, event) -> None:
+        """Closing the dialog cancels a running batch (the finished photos stay written)."""
+        self.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,287 @@
+"""The catalog tab: product thumbnails with search and category filter, import and removal.
+
+Queries, imports and removals run in workers; the pipeline keeps the search index in step with the
+catalog on every import and removal, so new products are matched without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.thumbnails import Thumbnails
+from app.widgets import pretty
+from app.workers import Runner, Task
+from engine.catalog import Product
+from engine.importer import ImportReport
+from engine.pipeline import Pipeline
+
+MAX_SHOWN = 5000
+TILE = QSize(150, 196)
+ICON = QSize(128, 128)
+SEARCH_DELAY_MS = 250
+ROOT = QModelIndex()
+
+
+class ProductModel(QAbstractListModel):
+    """Products as grid tiles; thumbnails arrive when decoded."""
+
+    def __init__(self, thumbnails: Thumbnails):
+        super().__init__()
+        self.products: list[Product] = []
+        self.thumbnails = thumbnails
+        self._rows: dict[str, list[int]] = {}
+        self._blank = QPixmap(ICON)
+        self._blank.fill(QColor("#f3f4f6"))
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    def set_products(self, products: list[Product]) -> None:
+        self.beginResetModel()
+        self.products = products
+        self._rows = {}
+        for row, product in enumerate(products):
+            self._rows.setdefault(product.image_path, []).append(row)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = ROOT) -> int:
+        return 0 if parent.isValid() else len(self.products)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        product = self.products[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{product.name}\n{product.sku}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            pixmap = self.thumbnails.get(product.image_path)
+            return self._blank if pixmap is None or pixmap.isNull() else pixmap
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join(
+                filter(
+                    None,
+                    [
+                        product.name,
+                        f"SKU {product.sku}",
+                        pretty(product.category),
+                        product.price,
+                        product.url,
+                    ],
+                )
+            )
+        if role == Qt.ItemDataRole.UserRole:
+            return product
+        return None
+
+    def _thumbnail_ready(self, path: str) -> None:
+        for row in self._rows.get(path, []):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class CatalogView(QWidget):
+    catalogChanged = Signal(int)  # product count
+    message = Signal(str, str)  # text, level
+    importFinished = Signal(object)  # ImportReport, or the message when cancelled or failed
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        engine: Runner,
+        io: Runner,
+        thumbnails: Thumbnails,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.pipeline = pipeline
+        self.engine, self.io = engine, io
+        self.model = ProductModel(thumbnails)
+        self.importing: Task | None = None
+        self._query = 0
+        self._build()
+        self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self.refresh)
+        self.search.textChanged.connect(self._debounce.start)
+        self.category.activated.connect(lambda _index: self.refresh())
+
+    def _build(self) -> None:
+        self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
+        self.category = QComboBox(minimumContentsLength=22)
+        self.count = QLabel()
+        self.import_folder = QPushButton("Import folder…")
+        self.import_folder.setToolTip("A folder with one subfolder of product photos per category")
+        self.import_folder.clicked.connect(self.choose_folder)
+        self.import_csv = QPushButton("Import CSV…")
+        self.import_csv.setToolTip(
+            "A product CSV: sku, name, category, image, url, price "
+            "(Google Merchant and Shopify exports work as they are)"
+        )
+        self.import_csv.clicked.connect(self.choose_csv)
+        self.remove = QPushButton("Remove selected")
+        self.remove.clicked.connect(self.remove_selected)
+        top = QHBoxLayout()
+        for widget in (self.search, self.category, self.count):
+            top.addWidget(widget)
+        top.addStretch()
+        for widget in (self.import_folder, self.import_csv, self.remove):
+            top.addWidget(widget)
+        self.progress = QProgressBar()
+        self.progress_label = QLabel()
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(self.cancel_import)
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress_label)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel)
+        self.progress_row.hide()
+        self.grid = QListView()
+        self.grid.setModel(self.model)
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setGridSize(TILE)
+        self.grid.setIconSize(ICON)
+        self.grid.setWordWrap(True)
+        self.grid.setSpacing(4)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress_row)
+        layout.addWidget(self.grid, 1)
+
+    # -- listing --------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-query categories and products for the current search text and category."""
+        self._query += 1
+        query, catalog = self._query, self.pipeline.catalog
+        category, text = self.category.currentData(), self.search.text().strip()
+
+        def work(_job) -> tuple[dict[str, int], list[Product]]:
+            return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
+
+        self.io.start(
+            work,
+            done=lambda r: query == self._query and self._show(*r),
+            failed=lambda m: self.message.emit(m, "error"),
+        )
+
+    def _show(self, counts: dict[str, int], products: list[Product]) -> None:
+        chosen = self.category.currentData()
+        total = sum(counts.values())
+        self.category.clear()
+        self.category.addItem(f"All categories ({total:,})", None)
+        for name, n in counts.items():
+            self.category.addItem(f"{pretty(name)} ({n:,})", name)
+        self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
+        self.model.set_products(products)
+        more = f" (first {MAX_SHOWN:,})" if len(products) == MAX_SHOWN else ""
+        self.count.setText(f"{len(products):,} shown{more}")
+        self.catalogChanged.emit(total)
+
+    # -- import ---------------------------------------------------------------------------------
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of category subfolders")
+        if folder:
+            self.import_from(Path(folder))
+
+    def choose_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a product CSV", "", "CSV files (*.csv *.tsv *.txt)"
+        )
+        if path:
+            self.import_from(Path(path))
+
+    def import_from(self, source: Path) -> None:
+        """Import in a worker with progress; Cancel leaves the catalog as it was (one transaction)."""
+        if self.importing is not None:
+            self.message.emit("An import is already running.", "info")
+            return
+        self._set_importing(True, f"Importing {source.name}…")
+        pipeline = self.pipeline
+        self.importing = self.engine.start(
+            lambda job: pipeline.import_catalog(source, job.progress, job.cancelled),
+            done=self._imported,
+            failed=lambda m: self._import_ended(m, "error"),
+            cancelled=lambda m: self._import_ended(m, "info"),
+            progress=self._progress,
+        )
+
+    def cancel_import(self) -> None:
+        if self.importing is not None:
+            self.importing.cancel()
+            self.progress_label.setText("Cancelling…")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress_label.setText(f"Importing {done:,} of {total:,} products…")
+
+    def _imported(self, report: ImportReport) -> None:
+        self._set_importing(False)
+        skipped = "; first skipped: " + " — ".join(report.skipped[0]) if report.skipped else ""
+        self.message.emit(f"Catalog import done: {report.summary()}{skipped}.", "done")
+        self.refresh()
+        self.importFinished.emit(report)
+
+    def _import_ended(self, text: str, level: str) -> None:
+        self._set_importing(False)
+        self.message.emit(text, level)
+        self.importFinished.emit(text)
+
+    def _set_importing(self, on: bool, text: str = "") -> None:
+        if not on:
+            self.importing = None
+        self.progress_row.setVisible(on)
+        self.progress.setRange(0, 0)  # busy until the first progress report
+        self.progress_label.setText(text)
+        for button in (self.import_folder, self.import_csv, self.remove):
+            button.setEnabled(not on)
+
+    # -- removal --------------------------------------------------------------------------------
+
+    def selected_skus(self) -> list[str]:
+        return [self.model.products[i.row()].sku for i in self.grid.selectionModel().selectedIndexes()]
+
+    def remove_selected(self) -> None:
+        skus = self.selected_skus()
+        if skus and self.confirm_removal(len(skus)):
+            self.remove_skus(skus)
+
+    def confirm_removal(self, count: int) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Remove products",
+            f"Remove {count} product{'s' if count > 1 else ''} from the catalog? "
+            "Photos on disk are not deleted.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def remove_skus(self, skus: list[str]) -> None:
+        pipeline = self.pipeline
+        self.engine.start(
+            lambda _job: pipeline.remove_products(skus),
+            done=self._removed,
+            failed=lambda m: self.message.emit(m, "error"),
+        )
+
+    def _removed(self, count: int) -> None:
+        self.message.emit(f"Removed {count} product{'s' if count != 1 else ''} from the catalog.", "done")
+        self.refresh()

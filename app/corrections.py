@@ -1,0 +1,213 @@
+"""A scene as the user corrected it, and its file in the data dir.
+
+What the merchandiser fixes (tags removed, categories changed, matches confirmed, boxes drawn by hand)
+is the training data of later detector and embedder fine-tuning, so it is kept, never lost: every
+edit is written at once, atomically, as ``<data dir>/corrections/<stem>-<sha256[:16]>.json``.
+
+The file is a superset of ``decorlens search --json``: ``objects`` holds the scene *as corrected*
+(anything that reads search JSON reads it), each object gains ``number``, ``origin``,
+``original_category`` and ``confirmed_sku``, removed objects move to ``removed`` (false positives
+are training data too) and ``corrections`` says what the file is. Files are keyed by the image's
+content hash, so a photo renamed or opened from another folder finds its edits again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.batch import write_atomic
+from engine.errors import DecorLensError
+from engine.results import Match, SceneObject, SceneResult
+
+FORMAT = "decorlens-corrections/1"
+FOLDER = "corrections"
+DETECTOR = "detector"
+USER = "user"
+_MATCH_FIELDS = {f.name for f in fields(Match)}
+
+
+@dataclass
+class Tag:
+    """One object of the scene with the user's decisions about it."""
+
+    number: int  # shown on the pin; never reused within a scene so numbers stay put after removals
+    obj: SceneObject
+    origin: str = DETECTOR  # DETECTOR or USER (a box drawn by hand)
+    original_category: str | None = None  # what the detector said, once the user changed it
+    confirmed_sku: str = ""
+    removed: bool = False
+
+    @property
+    def best(self) -> Match | None:
+        """The confirmed product if there is one, else the top match."""
+        confirmed = [m for m in self.obj.matches if m.sku == self.confirmed_sku]
+        return (confirmed or self.obj.matches or [None])[0]
+
+
+class EditableScene:
+    """A ``SceneResult`` plus corrections; every mutating method returns the tag it changed."""
+
+    def __init__(self, result: SceneResult, image_sha256: str, tags: list[Tag] | None = None):
+        self.result = result
+        self.image_sha256 = image_sha256
+        self.tags = tags if tags is not None else [Tag(n, o) for n, o in enumerate(result.objects, 1)]
+        self.edited = False
+
+    @property
+    def visible(self) -> list[Tag]:
+        return [t for t in self.tags if not t.removed]
+
+    def tag(self, number: int) -> Tag:
+        for tag in self.tags:
+            if tag.number == number:
+                return tag
+        raise KeyError(f"no tag {number}")
+
+    def remove(self, number: int) -> Tag:
+        tag = self.tag(number)
+        tag.removed = True
+        return self._edited(tag)
+
+    def set_category(self, number: int, category: str, matches: list[Match]) -> Tag:
+        """A new category comes with the matches searched in it (the old ones were for another category)."""
+        tag = self.tag(number)
+        if tag.original_category is None and category != tag.obj.category:
+            tag.original_category = tag.obj.category
+        tag.obj = replace(tag.obj, category=category, matches=list(matches))
+        if tag.confirmed_sku not in {m.sku for m in matches}:
+            tag.confirmed_sku = ""
+        return self._edited(tag)
+
+    def confirm(self, number: int, sku: str) -> Tag:
+        """Mark ``sku`` as the right product; confirming it again withdraws the confirmation."""
+        tag = self.tag(number)
+        tag.confirmed_sku = "" if tag.confirmed_sku == sku else sku
+        return self._edited(tag)
+
+    def add_region(self, obj: SceneObject) -> Tag:
+        """A user-drawn box; with no category given, it takes the category of its best match."""
+        if not obj.category and obj.matches:
+            obj = replace(obj, category=obj.matches[0].category)
+        tag = Tag(max((t.number for t in self.tags), default=0) + 1, obj, origin=USER)
+        self.tags.append(tag)
+        return self._edited(tag)
+
+    def _edited(self, tag: Tag) -> Tag:
+        self.edited = True
+        return tag
+
+    # -- the file format -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        data = self._result_for(self.visible).to_json()
+        for entry, tag in zip(data["objects"], self.visible, strict=True):
+            entry.update(_tag_fields(tag))
+        removed = [t for t in self.tags if t.removed]
+        data["removed"] = self._result_for(removed).to_json()["objects"]
+        for entry, tag in zip(data["removed"], removed, strict=True):
+            entry.update(_tag_fields(tag))
+        data["corrections"] = {
+            "format": FORMAT,
+            "image_sha256": self.image_sha256,
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], image: str) -> EditableScene:
+        """The saved scene, pointed at ``image`` (where the photo is now)."""
+        tags = [_tag_from(o, removed=False) for o in data["objects"]]
+        tags += [_tag_from(o, removed=True) for o in data.get("removed", [])]
+        tags.sort(key=lambda t: t.number)
+        result = SceneResult(
+            image,
+            int(data["width"]),
+            int(data["height"]),
+            data.get("device", ""),
+            dict(data.get("timings_ms", {})),
+            [t.obj for t in tags],
+        )
+        scene = cls(result, data["corrections"]["image_sha256"], tags)
+        scene.edited = True
+        return scene
+
+    def _result_for(self, tags: list[Tag]) -> SceneResult:
+        r = self.result
+        return SceneResult(r.image, r.width, r.height, r.device, r.timings_ms, [t.obj for t in tags])
+
+
+def _tag_fields(tag: Tag) -> dict[str, Any]:
+    return {
+        "number": tag.number,
+        "origin": tag.origin,
+        "original_category": tag.original_category,
+        "confirmed_sku": tag.confirmed_sku,
+    }
+
+
+def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
+    obj = SceneObject(
+        entry["category"],
+        entry.get("label", ""),
+        float(entry.get("score", 0.0)),
+        tuple(entry["box"]),
+        tuple(entry["tag"]),
+        [Match(**{k: v for k, v in m.items() if k in _MATCH_FIELDS}) for m in entry.get("matches", [])],
+        entry.get("source", ""),
+    )
+    return Tag(
+        int(entry["number"]),
+        obj,
+        entry.get("origin", DETECTOR),
+        entry.get("original_category"),
+        entry.get("confirmed_sku", ""),
+        removed,
+    )
+
+
+# -- on disk ------------------------------------------------------------------------------------
+
+
+def image_digest(path: str | Path) -> str:
+    """SHA-256 of the photo's bytes: the key of its corrections file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def corrections_path(data_dir: Path, image: str | Path, image_sha256: str) -> Path:
+    return data_dir / FOLDER / f"{Path(image).stem}-{image_sha256[:16]}.json"
+
+
+def find_saved(data_dir: Path, image_sha256: str) -> Path | None:
+    """The corrections file of this photo under any name it was saved with."""
+    return next(iter(sorted((data_dir / FOLDER).glob(f"*-{image_sha256[:16]}.json"))), None)
+
+
+def save(data: dict[str, Any], data_dir: Path) -> Path:
+    """Write ``EditableScene.to_json()`` atomically: a crash leaves the previous version, never half a file.
+
+    Takes the JSON rather than the scene so the UI can snapshot it and a worker can write it.
+    """
+    sha = data["corrections"]["image_sha256"]
+    path = find_saved(data_dir, sha) or corrections_path(data_dir, data["image"], sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False))
+    return path
+
+
+def load(path: Path, image: str | Path) -> EditableScene:
+    """The saved scene; an unreadable file is moved aside (kept, not overwritten) and reported."""
+    try:
+        return EditableScene.from_json(json.loads(path.read_text(encoding="utf-8")), str(image))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        aside = path.with_name(path.stem + ".unreadable.json")
+        path.replace(aside)
+        raise DecorLensError(f"saved edits {path.name} are unreadable ({exc}); kept as {aside.name}") from exc

@@ -1,0 +1,47 @@
+"""``launch()``: the entry point ``decorlens gui`` calls; builds the app, the pipeline and the window.
+
+The pipeline is created here but loads nothing: models load in a worker once the window shows, so
+the window appears at once even on a slow disk, and a missing model becomes a page, not a crash.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+from app.settings import APPLICATION, ORGANISATION, AppSettings
+from engine.paths import resources_dir
+from engine.pipeline import Pipeline
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resources_dir() / "icons" / "decorlens.svg"))
+
+
+def application() -> QApplication:
+    """The running QApplication, created with the app's names and icon if there is none yet."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def launch(
+    files: Sequence[str] = (), data_dir: str | Path | None = None, models_dir: str | Path | None = None
+) -> int:
+    """Open the main window on ``files`` (photos or folders) and run until it closes."""
+    app = application()
+    settings = AppSettings()
+    pipeline = Pipeline(settings.engine_settings(data_dir, models_dir))
+    window = MainWindow(pipeline, settings, models_dir)
+    window.show()
+    if files:
+        window.open_paths([Path(f) for f in files])
+    return app.exec()

@@ -1,0 +1,459 @@
+"""The main window: the photo with its tags, the matches panel, the catalog tab, menus and status bar.
+
+It wires widgets to the ``SceneController`` and shows what workers report; it holds no data logic.
+The pipeline is passed in (tests share one), and replaced when Settings change models or device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch_dialog import BatchDialog
+from app.catalog_view import CatalogView
+from app.results_panel import ResultsPanel
+from app.scene_controller import SceneController
+from app.scene_files import save_pasted, scene_files
+from app.scene_view import SceneView, dropped_paths
+from app.settings import AppSettings
+from app.settings_dialog import SettingsDialog
+from app.setup_page import SetupPage, shortcuts_html
+from app.thumbnails import Thumbnails
+from app.widgets import MessageBar
+from app.workers import Runner
+from engine.errors import DecorLensError, ModelError
+from engine.pipeline import Pipeline
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
+PHOTO_TAB, CATALOG_TAB = 0, 1
+
+
+@dataclass
+class EngineInfo:
+    """What the status bar says about the engine, or why it could not start."""
+
+    device: str = ""
+    detectors: str = ""
+    embedder: str = ""
+    products: int = 0
+    missing: str = ""  # the ModelError message when models are missing
+
+
+def describe_engine(pipeline: Pipeline) -> EngineInfo:
+    """Load the models (the first, slow use) in a worker and say what runs where."""
+    try:
+        detectors = pipeline.detector
+        embedder = pipeline.embedder
+    except ModelError as exc:
+        return EngineInfo(missing=str(exc))
+    return EngineInfo(pipeline.device, detectors.name, embedder.card.name, pipeline.catalog.count())
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, pipeline: Pipeline, settings: AppSettings, models_dir: str | Path | None = None):
+        super().__init__()
+        self.pipeline = pipeline
+        self.settings = settings
+        self.models_dir = models_dir  # from the command line: wins over Settings
+        self.engine = Runner(2, self)
+        self.io = Runner(2, self)
+        self.saver = Runner(1, self)
+        self.thumb_loader = Runner(2, self)
+        self.thumbnails = Thumbnails(self.thumb_loader, self)
+        self.controller = SceneController(pipeline, settings, self.engine, self.io, self.saver)
+        self.engine_info: EngineInfo | None = None
+        self.photos: list[Path] = []
+        self.setWindowTitle("DecorLens")
+        self.setAcceptDrops(True)
+        self.resize(1360, 860)
+        self._build_central()
+        self._build_status()
+        self._build_menus()
+        self._wire()
+        self.warm_up()
+        self.catalog.refresh()
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def _build_central(self) -> None:
+        self.view = SceneView(self.thumbnails)
+        self.panel = ResultsPanel(self.thumbnails)
+        self.panel.setMinimumWidth(330)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([1000, 360])
+        self.setup = SetupPage()
+        self.photo_stack = QStackedWidget()
+        self.photo_stack.addWidget(self.splitter)
+        self.photo_stack.addWidget(self.setup)
+        self.catalog = CatalogView(self.pipeline, self.engine, self.io, self.thumbnails)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.photo_stack, "Room photo")
+        self.tabs.addTab(self.catalog, "Catalog")
+        self.message = MessageBar()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.message)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.photo_list = QListWidget()
+        self.photo_list.currentRowChanged.connect(self._photo_chosen)
+        self.photo_dock = QDockWidget("Photos", self)
+        self.photo_dock.setObjectName("photos")
+        self.photo_dock.setWidget(self.photo_list)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.photo_dock)
+        self.photo_dock.hide()
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.busy = QProgressBar(maximumWidth=120, maximumHeight=14, textVisible=False)
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        self.timing = QLabel()
+        self.products = QLabel()
+        self.models = QLabel("Loading models…")
+        self.device = QLabel()
+        for widget in (self.busy, self.timing, self.products, self.models, self.device):
+            bar.addPermanentWidget(widget)
+
+    def _build_menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        self._action(file, "&Open Photo…", self.choose_photo, QKeySequence.StandardKey.Open)
+        self._action(file, "Open &Folder…", self.choose_folder, "Ctrl+Shift+O")
+        self.recent = file.addMenu("Open &Recent")
+        self.recent.aboutToShow.connect(self._fill_recent)
+        self._action(file, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(file, "&Next Photo", lambda: self._step_photo(1), "PgDown")
+        self._action(file, "Pre&vious Photo", lambda: self._step_photo(-1), "PgUp")
+        file.addSeparator()
+        self._action(file, "&Export Scene JSON…", self.export_json, "Ctrl+E")
+        self._action(file, "Export &Shoppable Page…", self.export_page, "Ctrl+Shift+E")
+        self._action(file, "&Batch Tag Folder…", self.batch, "Ctrl+B")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        self._action(edit, "&Remove Selected Tag", self._remove_current)
+        self._action(edit, "&Settings…", self.open_settings, "Ctrl+,")
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "&Fit to Window", self.view.fit, "Ctrl+0")
+        self._action(view, "Zoom &In", lambda: self.view.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "Zoom &Out", lambda: self.view.zoom(0.8), QKeySequence.StandardKey.ZoomOut)
+        boxes = self._action(view, "Show All &Boxes", self.view.set_all_boxes, "B")
+        boxes.setCheckable(True)
+        view.addSeparator()
+        self._action(view, "&Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")
+        self._action(view, "&Catalog", lambda: self.tabs.setCurrentIndex(CATALOG_TAB), "Ctrl+2")
+        view.addAction(self.photo_dock.toggleViewAction())
+        catalog = self.menuBar().addMenu("&Catalog")
+        self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
+        self._action(catalog, "Import &CSV…", lambda: self._to_catalog(self.catalog.choose_csv))
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(
+            help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
+        )
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda checked=False: slot(checked) if action.isCheckable() else slot())
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
+
+    def _wire(self) -> None:
+        c = self.controller
+        c.photoShown.connect(self.view.show_photo)
+        c.sceneChanged.connect(self._scene_changed)
+        c.tagChanged.connect(self._tag_changed)
+        c.tagAdded.connect(self.view.activate)
+        c.matchesReady.connect(self._matches_ready)
+        c.busyChanged.connect(self._busy)
+        c.searched.connect(self._timed)
+        c.failed.connect(lambda m: self.show_message(m, "error"))
+        c.info.connect(lambda m: self.show_message(m, "info"))
+        self.view.pinActivated.connect(self.show_tag)
+        self.view.regionDrawn.connect(c.search_region)
+        self.view.removeRequested.connect(c.remove)
+        self.view.filesDropped.connect(self.open_paths)
+        self.panel.confirmRequested.connect(c.confirm)
+        self.panel.categoryRequested.connect(self._change_category)
+        self.panel.removeRequested.connect(c.remove)
+        self.panel.scopeChanged.connect(self._scope_changed)
+        self.catalog.message.connect(self.show_message)
+        self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"{n:,} products"))
+        self.setup.chooseFolder.connect(self.open_settings)
+        self.setup.retry.connect(self.warm_up)
+        self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
+
+    # -- engine -----------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load the models in a worker; missing models turn the photo tab into the setup page."""
+        self.models.setText("Loading models…")
+        self.engine.start(
+            lambda _job, p=self.pipeline: describe_engine(p),
+            done=self._engine_ready,
+            failed=lambda m: self.show_message(m, "error"),
+        )
+
+    def _engine_ready(self, info: EngineInfo) -> None:
+        self.engine_info = info
+        if info.missing:
+            self.setup.show_error(info.missing)
+            self.photo_stack.setCurrentWidget(self.setup)
+            self.models.setText("Models missing")
+            return
+        self.photo_stack.setCurrentWidget(self.splitter)
+        self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
+        self.device.setText(f"Device: {info.device}")
+        if info.products == 0:
+            self.show_message(
+                "The catalog is empty: import your products to get matches.", "info", "Open catalog"
+            )
+
+    def set_pipeline(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.controller.pipeline = pipeline
+        self.catalog.pipeline = pipeline
+        self.warm_up()
+        self.catalog.refresh()
+
+    # -- opening photos ---------------------------------------------------------------------------
+
+    def choose_photo(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a room photo", self._last_folder(), IMAGE_FILTER)
+        if path:
+            self.open_paths([Path(path)])
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of room photos", self._last_folder())
+        if folder:
+            self.open_paths([Path(folder)])
+
+    def _last_folder(self) -> str:
+        return str(Path(self.settings.recent[0]).parent) if self.settings.recent else ""
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Files and folders (dropped, pasted, chosen): list their photos and open the first."""
+        self.io.start(
+            lambda _job: scene_files(paths),
+            done=lambda found: self._photos_found(found, paths),
+            failed=lambda m: self.show_message(m, "error"),
+        )
+
+    def _photos_found(self, found: list[Path], asked: list[Path]) -> None:
+        if not found:
+            self.show_message(
+                "No photos in " + ", ".join(p.name for p in asked) + " (JPEG, PNG, WebP, BMP, TIFF or GIF).",
+                "error",
+            )
+            return
+        self.photos = found
+        self.photo_list.blockSignals(True)
+        self.photo_list.clear()
+        self.photo_list.addItems([p.name for p in found])
+        self.photo_list.setCurrentRow(0)
+        self.photo_list.blockSignals(False)
+        self.photo_dock.setVisible(len(found) > 1)
+        self.open_photo(found[0])
+
+    def _photo_chosen(self, row: int) -> None:
+        if 0 <= row < len(self.photos):
+            self.open_photo(self.photos[row])
+
+    def _step_photo(self, delta: int) -> None:
+        row = self.photo_list.currentRow() + delta
+        if 0 <= row < len(self.photos):
+            self.photo_list.setCurrentRow(row)
+
+    def open_photo(self, path: Path) -> None:
+        self.settings.add_recent(path)
+        self.setWindowTitle(f"{path.name} — DecorLens")
+        self.tabs.setCurrentIndex(PHOTO_TAB)
+        self.panel.clear()
+        self.message.hide()
+        self.controller.open(path)
+
+    def _fill_recent(self) -> None:
+        self.recent.clear()
+        for entry in self.settings.recent:
+            self.recent.addAction(entry).triggered.connect(
+                lambda _c=False, p=entry: self.open_paths([Path(p)])
+            )
+        if self.settings.recent:
+            self.recent.addSeparator()
+            self.recent.addAction("Clear Menu").triggered.connect(self.settings.clear_recent)
+        else:
+            self.recent.addAction("No recent photos").setEnabled(False)
+
+    def paste(self) -> None:
+        """A copied file opens as it is; a copied picture is kept in the data dir first."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if dropped_paths(mime):
+            self.open_paths(dropped_paths(mime))
+        elif mime.hasImage():
+            image, data_dir = QImage(mime.imageData()), self.pipeline.data_dir
+            self.io.start(
+                lambda _job: save_pasted(data_dir, _png(image)),
+                done=lambda p: self.open_paths([p]),
+                failed=lambda m: self.show_message(m, "error"),
+            )
+        else:
+            self.show_message("The clipboard holds no picture or photo file.", "info")
+
+    def dragEnterEvent(self, event) -> None:
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.open_paths(dropped_paths(event.mimeData()))
+        event.acceptProposedAction()
+
+    # -- the scene --------------------------------------------------------------------------------
+
+    def _scene_changed(self) -> None:
+        scene = self.controller.scene
+        self.view.match_size(scene.result.width, scene.result.height)
+        self.view.set_tags(scene.visible, self.settings.hidden_categories)
+        if not scene.visible:
+            self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info")
+        if self.panel.number is not None and self.panel.number not in self.view.tags:
+            self.panel.clear()
+
+    def _tag_changed(self, number: int) -> None:
+        self.view.set_tags(self.controller.scene.visible, self.settings.hidden_categories)
+        if self.panel.number == number:
+            self.show_tag(number)
+
+    def show_tag(self, number: int) -> None:
+        """Fill the panel for a tag: heading at once, matches as soon as they are known."""
+        tag = self.controller.scene.tag(number)
+        categories = self.pipeline.categories
+        self.panel.show_tag(
+            tag,
+            self.view.colours.colour(tag.obj.category),
+            categories.categories,
+            categories.searched(tag.obj.category),
+        )
+        self.panel.set_searching()
+        self.controller.request_matches(number, self.panel.any_category)
+
+    def _matches_ready(self, number: int, any_category: bool, matches: list) -> None:
+        if self.panel.number == number and self.panel.any_category == any_category:
+            self.panel.show_matches(matches)
+
+    def _scope_changed(self, number: int, any_category: bool) -> None:
+        self.panel.set_searching()
+        self.controller.request_matches(number, any_category)
+
+    def _change_category(self, number: int, category: str) -> None:
+        self.panel.set_searching(f"Searching {category.replace('_', ' ')}…")
+        self.controller.change_category(number, category)
+
+    def _remove_current(self) -> None:
+        if self.view.current is not None:
+            self.controller.remove(self.view.current)
+
+    def _busy(self, text: str) -> None:
+        self.view.set_busy(text)
+        self.busy.setVisible(bool(text))
+
+    def _timed(self, timings: dict) -> None:
+        total = sum(timings.values()) / 1000
+        parts = ", ".join(
+            f"{k} {v / 1000:.1f} s" for k, v in timings.items() if k in ("detect", "embed", "search")
+        )
+        self.timing.setText(f"Last search {total:.1f} s ({parts})")
+
+    # -- exports, batch, settings -----------------------------------------------------------------
+
+    def export_json(self) -> None:
+        if self._need_scene():
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export scene JSON", f"{self.controller.path.stem}.json", "JSON (*.json)"
+            )
+            if path:
+                self.controller.export_json(
+                    Path(path), lambda _r: self.show_message(f"Saved {path}.", "done")
+                )
+
+    def export_page(self) -> None:
+        if self._need_scene():
+            folder = QFileDialog.getExistingDirectory(self, "Folder for the shoppable page")
+            if folder:
+                self.controller.export_page(
+                    Path(folder), lambda page: self.show_message(f"Saved {page}.", "done")
+                )
+
+    def _need_scene(self) -> bool:
+        if self.controller.scene is None:
+            self.show_message("Open a photo and wait for its tags first.", "info")
+        return self.controller.scene is not None
+
+    def batch(self) -> None:
+        dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def open_settings(self) -> None:
+        before = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
+        categories = self._categories()
+        if SettingsDialog(self.settings, categories, self).exec():
+            after = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
+            if after != before:
+                self.set_pipeline(Pipeline(after))
+            if self.controller.scene is not None:
+                self._scene_changed()
+
+    def _categories(self) -> list[str]:
+        try:
+            return self.pipeline.categories.categories
+        except DecorLensError as exc:  # a broken user category map must not stop Settings from opening
+            self.show_message(str(exc), "error")
+            return []
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
+
+    def _to_catalog(self, action) -> None:
+        self.tabs.setCurrentIndex(CATALOG_TAB)
+        action()
+
+    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
+        self.message.show_message(text, level, action)
+
+    def closeEvent(self, event) -> None:
+        """Let running work stop cleanly (saves finish, imports roll back) before the window goes."""
+        self.statusBar().showMessage("Finishing running work…")
+        for runner in (self.engine, self.io, self.saver, self.thumb_loader):
+            runner.shutdown()
+        super().closeEvent(event)
+
+
+def _png(image: QImage) -> bytes:
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())

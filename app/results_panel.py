@@ -1,0 +1,219 @@
+"""The side panel of one tag: its top matches, and the corrections a merchandiser can make to it.
+
+"Same category" lists products of the categories searched for the tag's category (a sofa searches
+sofas and armchairs); "Any category" searches the whole catalog, for things that go with it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.corrections import USER, Tag
+from app.thumbnails import Thumbnails
+from app.widgets import Thumb, badge_html, dot_html, pretty
+from engine.results import Match
+
+EMPTY = (
+    "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
+)
+
+
+class MatchRow(QFrame):
+    """One product: picture, name, sku and category, price and link if known, score, a confirm button."""
+
+    confirmClicked = Signal(str)
+
+    def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails):
+        super().__init__()
+        self.match = match
+        self.setObjectName("matchRow")
+        border = "#2e9d49" if confirmed else "#e5e7eb"
+        self.setStyleSheet(
+            f"QFrame#matchRow{{background:white;border:1px solid {border};border-radius:6px;}}"
+        )
+        thumb = Thumb(thumbnails, 84)
+        thumb.show_path(match.image_path)
+        text = QVBoxLayout()
+        text.setSpacing(1)
+        name = QLabel(f"<b>{rank}. {match.name or match.sku}</b>")
+        name.setWordWrap(True)
+        text.addWidget(name)
+        text.addWidget(QLabel(f"<span style='color:#4b5563;'>{match.sku} · {pretty(match.category)}</span>"))
+        if match.price or match.url:
+            text.addWidget(self._shop_line(match))
+        text.addWidget(QLabel(badge_html(match)))
+        self.confirm = QPushButton("✓ Confirmed" if confirmed else "Correct match")
+        self.confirm.setCheckable(True)
+        self.confirm.setChecked(confirmed)
+        self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
+        self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match.sku))
+        text.addWidget(self.confirm, alignment=Qt.AlignmentFlag.AlignLeft)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(text, 1)
+
+    @staticmethod
+    def _shop_line(match: Match) -> QLabel:
+        parts = [f"<b>{match.price}</b>"] if match.price else []
+        if match.url:
+            parts.append(f"<a href='{match.url}'>product page</a>")
+        label = QLabel(" · ".join(parts))
+        label.setOpenExternalLinks(True)
+        return label
+
+
+class ResultsPanel(QWidget):
+    confirmRequested = Signal(int, str)
+    categoryRequested = Signal(int, str)
+    removeRequested = Signal(int)
+    scopeChanged = Signal(int, bool)
+
+    def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.tag: Tag | None = None
+        self.rows: list[MatchRow] = []
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size:17px;")
+        self.subtitle = QLabel()
+        self.subtitle.setStyleSheet("color:#4b5563;")
+        self.subtitle.setWordWrap(True)
+        self.category = QComboBox()
+        self.category.setToolTip("Change the tag's category: its matches are searched again")
+        self.category.activated.connect(self._category_chosen)
+        self.remove = QPushButton("Remove tag")
+        self.remove.setToolTip("Not a product, or a duplicate (Delete)")
+        self.remove.clicked.connect(lambda: self.tag and self.removeRequested.emit(self.tag.number))
+        self.same = QRadioButton("Same category")
+        self.any = QRadioButton("Any category")
+        self.any.setToolTip("Search the whole catalog: e.g. tables that go with this chair")
+        self.scope = QButtonGroup(self)
+        self.scope.addButton(self.same)
+        self.scope.addButton(self.any)
+        self.same.setChecked(True)
+        self.scope.buttonClicked.connect(
+            lambda _b: self.tag and self.scopeChanged.emit(self.tag.number, self.any_category)
+        )
+        self.status = QLabel(EMPTY)
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color:#4b5563;")
+        self.list = QVBoxLayout()
+        self.list.setSpacing(6)
+        self._build()
+        self.clear()
+
+    def _build(self) -> None:
+        edit = QHBoxLayout()
+        edit.addWidget(QLabel("Category"))
+        edit.addWidget(self.category, 1)
+        edit.addWidget(self.remove)
+        scope = QHBoxLayout()
+        scope.addWidget(self.same)
+        scope.addWidget(self.any)
+        scope.addStretch()
+        self.controls = QWidget()
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(edit)
+        controls.addLayout(scope)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 4, 0)
+        column.addLayout(self.list)
+        column.addStretch()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(holder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 6)
+        for widget in (self.title, self.subtitle, self.controls, self.status):
+            layout.addWidget(widget)
+        layout.addWidget(scroll, 1)
+
+    @property
+    def any_category(self) -> bool:
+        return self.any.isChecked()
+
+    @property
+    def number(self) -> int | None:
+        return self.tag.number if self.tag else None
+
+    def clear(self) -> None:
+        self.tag = None
+        self.title.setText("<b>Matches</b>")
+        self.subtitle.setText("")
+        self.controls.hide()
+        self._set_rows([])
+        self.status.setText(EMPTY)
+        self.status.show()
+
+    def show_tag(self, tag: Tag, colour: str, categories: list[str], searched: tuple[str, ...]) -> None:
+        """Heading and controls of a tag; its matches follow with ``show_matches``."""
+        changed = self.tag is None or self.tag.number != tag.number
+        self.tag = tag
+        self.title.setText(
+            f"{dot_html(colour)} <b>{tag.number} · {pretty(tag.obj.category).capitalize()}</b>"
+        )
+        self.subtitle.setText(self._origin(tag))
+        self.same.setToolTip("Searches: " + ", ".join(pretty(c) for c in searched))
+        self.category.clear()
+        for name in sorted(set(categories) | {tag.obj.category}):
+            self.category.addItem(pretty(name), name)
+        self.category.setCurrentIndex(self.category.findData(tag.obj.category))
+        if changed:
+            self.same.setChecked(True)
+        self.controls.show()
+
+    @staticmethod
+    def _origin(tag: Tag) -> str:
+        if tag.origin == USER:
+            return "Box drawn by you"
+        text = f"Detected as “{tag.obj.label}” ({tag.obj.score:.0%} sure)"
+        if tag.original_category is not None:
+            text += f" · category changed from {pretty(tag.original_category)}"
+        return text
+
+    def set_searching(self, text: str = "Searching…") -> None:
+        self._set_rows([])
+        self.status.setText(text)
+        self.status.show()
+
+    def show_matches(self, matches: list[Match]) -> None:
+        if self.tag is None:
+            return
+        rows = [
+            MatchRow(rank, m, m.sku == self.tag.confirmed_sku, self.thumbnails)
+            for rank, m in enumerate(matches, 1)
+        ]
+        for row in rows:
+            row.confirmClicked.connect(lambda sku, n=self.tag.number: self.confirmRequested.emit(n, sku))
+        self._set_rows(rows)
+        self.status.setVisible(not rows)
+        self.status.setText("No product of the searched categories in the catalog." if not rows else "")
+
+    def _set_rows(self, rows: list[MatchRow]) -> None:
+        for row in self.rows:
+            self.list.removeWidget(row)
+            row.deleteLater()
+        self.rows = rows
+        for row in rows:
+            self.list.addWidget(row)
+
+    def _category_chosen(self, _index: int) -> None:
+        category = self.category.currentData()
+        if self.tag is not None and category != self.tag.obj.category:
+            self.categoryRequested.emit(self.tag.number, category)

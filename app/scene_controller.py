@@ -1,0 +1,221 @@
+"""One open photo and what happens to it: decode, detect and match, region searches and corrections.
+
+The window shows; this object decides. Every engine call runs in a worker; results that arrive
+after the user has moved on to another photo are dropped (each photo gets a new ``token``). Every
+correction is saved at once, in a one-thread pool so saves land in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app import corrections
+from app.corrections import EditableScene
+from app.settings import AppSettings
+from app.shoppable import write_page
+from app.workers import Runner
+from engine.batch import write_atomic
+from engine.errors import DecorLensError
+from engine.imageio import load_image
+from engine.pipeline import Pipeline
+from engine.results import Box, Match, SceneResult
+
+
+@dataclass
+class Opened:
+    """A decoded photo, its content hash and the edits saved for it earlier (if any)."""
+
+    image: QImage
+    sha256: str
+    saved: EditableScene | None
+    note: str = ""
+
+
+def open_photo(path: Path, data_dir: Path) -> Opened:
+    """Worker side of opening: decode as the engine does (EXIF-upright, capped) and look for saved edits."""
+    pixels = np.ascontiguousarray(load_image(path))
+    h, w = pixels.shape[:2]
+    image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    sha = corrections.image_digest(path)
+    saved_path = corrections.find_saved(data_dir, sha)
+    if saved_path is None:
+        return Opened(image, sha, None)
+    try:
+        return Opened(image, sha, corrections.load(saved_path, path))
+    except DecorLensError as exc:
+        return Opened(image, sha, None, str(exc))
+
+
+class SceneController(QObject):
+    photoShown = Signal(QImage)
+    sceneChanged = Signal()  # tags added or removed: redraw all pins
+    tagChanged = Signal(int)  # one tag's category, matches or confirmation changed
+    tagAdded = Signal(int)
+    matchesReady = Signal(int, bool, list)  # tag number, any category, matches
+    busyChanged = Signal(str)  # what is running, "" when idle
+    searched = Signal(dict)  # timings of the last engine search, in ms
+    failed = Signal(str)
+    info = Signal(str)
+
+    def __init__(self, pipeline: Pipeline, settings: AppSettings, engine: Runner, io: Runner, saver: Runner):
+        super().__init__()
+        self.pipeline = pipeline
+        self.settings = settings
+        self.engine, self.io, self.saver = engine, io, saver
+        self.path: Path | None = None
+        self.scene: EditableScene | None = None
+        self._token = 0
+        self._any: dict[int, list[Match]] = {}
+        self._running: dict[int, str] = {}
+        self._keys = itertools.count()
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    def open(self, path: Path) -> None:
+        self._token += 1
+        self.path, self.scene, self._any = path, None, {}
+        self._running.clear()
+        data_dir = self.pipeline.data_dir
+        self._run(self.io, "Opening the photo…", lambda: open_photo(path, data_dir), self._opened)
+
+    def _opened(self, opened: Opened) -> None:
+        self.photoShown.emit(opened.image)
+        if opened.note:
+            self.failed.emit(opened.note)
+        if opened.saved is not None:
+            self._set_scene(opened.saved)
+            self.info.emit(f"Restored your edits to {self.path.name}.")
+            return
+        path, top_k = self.path, self.settings.top_k
+        self._run(
+            self.engine,
+            "Finding furniture and decor…",
+            lambda: self.pipeline.search_scene(path, top_k),
+            lambda result: self._detected(result, opened.sha256),
+        )
+
+    def _detected(self, result: SceneResult, sha256: str) -> None:
+        self.searched.emit(result.timings_ms)
+        self._set_scene(EditableScene(result, sha256))
+
+    def _set_scene(self, scene: EditableScene) -> None:
+        self.scene = scene
+        self.sceneChanged.emit()
+
+    # -- searching ----------------------------------------------------------------------------------
+
+    def search_region(self, box: Box) -> None:
+        """A box the user drew: search every category, add it as a tag of its own."""
+        if self.scene is None:
+            return
+        path, top_k = self.path, self.settings.top_k
+        self._run(
+            self.engine,
+            "Searching the box…",
+            lambda: self.pipeline.search_region(path, box, None, top_k),
+            self._region_found,
+        )
+
+    def _region_found(self, result: SceneResult) -> None:
+        self.searched.emit(result.timings_ms)
+        tag = self.scene.add_region(result.objects[0])
+        self._save()
+        self.sceneChanged.emit()
+        self.tagAdded.emit(tag.number)
+
+    def request_matches(self, number: int, any_category: bool) -> None:
+        """Matches of a tag: its own (same category) at once, the whole catalog's after a search."""
+        tag = self.scene.tag(number)
+        if not any_category:
+            self.matchesReady.emit(number, False, list(tag.obj.matches))
+        elif number in self._any:
+            self.matchesReady.emit(number, True, self._any[number])
+        else:
+            path, box, top_k = self.path, tag.obj.box, self.settings.top_k
+            self._run(
+                self.engine,
+                "Searching the whole catalog…",
+                lambda: self.pipeline.search_region(path, box, None, top_k, any_category=True),
+                lambda result: self._any_found(number, result),
+            )
+
+    def _any_found(self, number: int, result: SceneResult) -> None:
+        self.searched.emit(result.timings_ms)
+        self._any[number] = result.objects[0].matches
+        self.matchesReady.emit(number, True, self._any[number])
+
+    # -- corrections --------------------------------------------------------------------------------
+
+    def change_category(self, number: int, category: str) -> None:
+        path, box, top_k = self.path, self.scene.tag(number).obj.box, self.settings.top_k
+        self._run(
+            self.engine,
+            f"Searching {category.replace('_', ' ')}…",
+            lambda: self.pipeline.search_region(path, box, category, top_k),
+            lambda result: self._recategorised(number, category, result),
+        )
+
+    def _recategorised(self, number: int, category: str, result: SceneResult) -> None:
+        self.scene.set_category(number, category, result.objects[0].matches)
+        self._any.pop(number, None)
+        self._save()
+        self.sceneChanged.emit()  # the legend and the pin colour change with the category
+        self.tagChanged.emit(number)
+
+    def confirm(self, number: int, sku: str) -> None:
+        self.scene.confirm(number, sku)
+        self._save()
+        self.tagChanged.emit(number)
+
+    def remove(self, number: int) -> None:
+        self.scene.remove(number)
+        self._any.pop(number, None)
+        self._save()
+        self.sceneChanged.emit()
+
+    def _save(self) -> None:
+        data, data_dir = self.scene.to_json(), self.pipeline.data_dir
+        self.saver.start(lambda _job: corrections.save(data, data_dir), failed=self.failed.emit)
+
+    # -- exports ------------------------------------------------------------------------------------
+
+    def export_json(self, target: Path, done: Callable[[object], None]) -> None:
+        text = json.dumps(self.scene.to_json(), indent=2, ensure_ascii=False)
+        self.io.start(lambda _job: write_atomic(target, text), done=done, failed=self.failed.emit)
+
+    def export_page(self, folder: Path, done: Callable[[object], None]) -> None:
+        data, photo = self.scene.to_json(), self.path
+        self.io.start(
+            lambda _job: write_page(data, photo, folder, photo.stem), done=done, failed=self.failed.emit
+        )
+
+    # -- bookkeeping --------------------------------------------------------------------------------
+
+    def _run(
+        self, runner: Runner, text: str, work: Callable[[], object], done: Callable[[object], None]
+    ) -> None:
+        """Start ``work`` for the current photo; its result is dropped if another photo was opened since."""
+        token, key = self._token, next(self._keys)
+        self._running[key] = text
+        self.busyChanged.emit(text)
+
+        def finish(handler: Callable, value: object) -> None:
+            if token != self._token:
+                return
+            self._running.pop(key, None)
+            self.busyChanged.emit(next(reversed(self._running.values()), ""))
+            handler(value)
+
+        runner.start(
+            lambda _job: work(),
+            done=lambda v: finish(done, v),
+            failed=lambda message: finish(self.failed.emit, message),
+        )

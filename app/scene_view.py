@@ -1,0 +1,337 @@
+"""The photo with its tags: fit, zoom and pan, hover and click pins, draw a box to search a region.
+
+Scene coordinates are the engine's image pixels (the upright, possibly downscaled image the engine
+searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mouse: hover a pin for
+its best match, click it for all matches, drag on the photo to search a region, wheel to zoom,
+middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one, Delete
+removes it, +/- zoom, 0 fits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+from app.corrections import Tag
+from app.overlays import HoverCard, Legend, Notice
+from app.palette import CategoryColours
+from app.pins import BandItem, BoxItem, PinItem
+from app.thumbnails import Thumbnails
+
+ZOOM_STEP = 1.25
+MAX_ZOOM = 16.0
+MIN_BAND = 8  # pixels on screen: smaller drags are clicks, not boxes
+EMPTY_HINT = (
+    "<b style='font-size:22px;'>Drop a room photo here</b><br><br>"
+    "or File ▸ Open (Ctrl+O) · Open Folder (Ctrl+Shift+O) · Paste (Ctrl+V)<br><br>"
+    "<span style='color:#9ca3af;'>DecorLens finds the furniture and decor, pins a tag on each piece "
+    "and shows the matching products from your catalog.</span>"
+)
+
+
+def dropped_paths(mime: QMimeData) -> list[Path]:
+    """Local files and folders in a drag from the file manager."""
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+
+
+class SceneView(QGraphicsView):
+    pinActivated = Signal(int)
+    regionDrawn = Signal(object)  # (x1, y1, x2, y2) in image pixels
+    removeRequested = Signal(int)
+    filesDropped = Signal(list)
+
+    def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QColor("#30343a"))
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.colours = CategoryColours()
+        self.card = HoverCard(thumbnails, self.viewport())
+        self.legend = Legend(self.viewport())
+        self.hint = Notice(self.viewport(), big=True)
+        self.busy = Notice(self.viewport())
+        self.photo: QGraphicsPixmapItem | None = None
+        self.pins: dict[int, PinItem] = {}
+        self.boxes: dict[int, BoxItem] = {}
+        self.tags: dict[int, Tag] = {}
+        self.current: int | None = None
+        self.show_all_boxes = False
+        self._band: BandItem | None = None
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._fit = True
+        self.hint.show_text(EMPTY_HINT)
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def show_photo(self, image: QImage) -> None:
+        """A new photo: tags, boxes and colours of the previous one go."""
+        self.scene().clear()
+        self.pins, self.boxes, self.tags, self.current, self._band = {}, {}, {}, None, None
+        self.colours.reset()
+        self.card.hide()
+        self.legend.hide()
+        self.hint.hide()
+        self.photo = self.scene().addPixmap(QPixmap.fromImage(image))
+        self.photo.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().setSceneRect(self.photo.sceneBoundingRect())
+        self.fit()
+
+    def match_size(self, width: int, height: int) -> None:
+        """Scale the photo to the engine's image size so tag coordinates land on the right pixels."""
+        if self.photo is None or self.photo.pixmap().width() == 0:
+            return
+        self.photo.setScale(width / self.photo.pixmap().width())
+        self.scene().setSceneRect(QRectF(0, 0, width, height))
+        if self._fit:
+            self.fit()
+
+    def set_tags(self, tags: list[Tag], hidden: set[str] = frozenset()) -> None:
+        """Show these tags (minus hidden categories); keeps the current pin if it is still there."""
+        for item in [*self.pins.values(), *self.boxes.values()]:
+            self.scene().removeItem(item)
+        if self._band is not None:
+            self.scene().removeItem(self._band)
+            self._band = None
+        shown = [t for t in tags if t.obj.category not in hidden]
+        self.tags = {t.number: t for t in shown}
+        self.pins, self.boxes = {}, {}
+        for tag in shown:
+            colour = self.colours.colour(tag.obj.category)
+            self.boxes[tag.number] = BoxItem(tag, colour)
+            self.pins[tag.number] = pin = PinItem(tag, colour)
+            pin.hovered.connect(self._hovered)
+            pin.clicked.connect(self.activate)
+            self.scene().addItem(self.boxes[tag.number])
+            self.scene().addItem(pin)
+        self.card.hide()
+        self.legend.show_tags(shown, self.colours)
+        self._set_current(self.current if self.current in self.pins else None)
+        self.set_all_boxes(self.show_all_boxes)
+
+    def set_busy(self, text: str) -> None:
+        if text:
+            self.busy.show_text(text)
+        else:
+            self.busy.hide()
+
+    def set_all_boxes(self, on: bool) -> None:
+        self.show_all_boxes = on
+        for number, box in self.boxes.items():
+            box.setVisible(on or number == self.current)
+
+    # -- pins -------------------------------------------------------------------------------------
+
+    def activate(self, number: int) -> None:
+        """Make a pin current and ask for its matches (click, Enter)."""
+        self._set_current(number)
+        self.setFocus()
+        self.pinActivated.emit(number)
+
+    def _set_current(self, number: int | None) -> None:
+        if self.current in self.pins:
+            self.pins[self.current].set_current(False)
+            self.boxes[self.current].setVisible(self.show_all_boxes)
+        self.current = number
+        if number is not None:
+            self.pins[number].set_current(True)
+            self.boxes[number].setVisible(True)
+            self.ensureVisible(self.pins[number], 60, 60)
+
+    def _hovered(self, number: int, entered: bool) -> None:
+        if entered:
+            self._show_card(number)
+            self.boxes[number].setVisible(True)
+            return
+        if number in self.boxes:
+            self.boxes[number].setVisible(self.show_all_boxes or number == self.current)
+        if self.card.number == number:
+            self.card.hide()
+
+    def _show_card(self, number: int) -> None:
+        anchor = self.mapFromScene(self.pins[number].pos())
+        self.card.show_tag(
+            self.tags[number],
+            self.colours.colour(self.tags[number].obj.category),
+            anchor,
+            self.viewport().rect(),
+        )
+
+    def step(self, forward: bool, wrap: bool = True) -> bool:
+        """Move the keyboard to the next/previous pin (by number); False at the end when not wrapping."""
+        order = sorted(self.pins)
+        if not order:
+            return False
+        if self.current not in order:
+            target = order[0] if forward else order[-1]
+        else:
+            index = order.index(self.current) + (1 if forward else -1)
+            if not 0 <= index < len(order) and not wrap:
+                return False
+            target = order[index % len(order)]
+        self._set_current(target)
+        self._show_card(target)
+        return True
+
+    # -- zoom and pan -----------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        if self.photo is not None:
+            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            self._fit = True
+            self._refresh_card()
+
+    def zoom(self, factor: float) -> None:
+        if self.photo is None:
+            return
+        fit_scale = min(
+            self.viewport().width() / max(1.0, self.sceneRect().width()),
+            self.viewport().height() / max(1.0, self.sceneRect().height()),
+        )
+        scale = self.transform().m11()
+        target = max(fit_scale * 0.5, min(MAX_ZOOM, scale * factor))
+        self.scale(target / scale, target / scale)
+        self._fit = False
+        self._refresh_card()
+
+    def _refresh_card(self) -> None:
+        if self.card.isVisible() and self.card.number in self.pins:
+            self._show_card(self.card.number)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(ZOOM_STEP**steps)
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+        self.hint.place()
+        self.busy.place()
+
+    # -- mouse: click pins, draw boxes, pan ------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        point = event.position().toPoint()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        ):
+            self._pan_from = point
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif isinstance(self.itemAt(point), PinItem):
+            super().mousePressEvent(event)
+        elif event.button() == Qt.MouseButton.LeftButton and self.photo is not None:
+            if self._band is not None:
+                self.scene().removeItem(self._band)
+            self._band = BandItem(self.mapToScene(point))
+            self.scene().addItem(self._band)
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        point = event.position().toPoint()
+        if self._pan_from is not None:
+            delta = point - self._pan_from
+            self._pan_from = point
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            self._fit = False
+            self._refresh_card()
+        elif self._band is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            self._band.stretch_to(self.mapToScene(point))
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
+            )
+        elif self._band is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._finish_band()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def _finish_band(self) -> None:
+        rect = self._band.rect().intersected(self.sceneRect())
+        on_screen = self.mapFromScene(rect).boundingRect()
+        if on_screen.width() < MIN_BAND or on_screen.height() < MIN_BAND:
+            self.scene().removeItem(self._band)
+            self._band = None
+            self._set_current(None)
+            return
+        self._band.setRect(rect)  # stays visible until the region's tag arrives
+        self.regionDrawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+
+    def clear_band(self) -> None:
+        if self._band is not None:
+            self.scene().removeItem(self._band)
+            self._band = None
+
+    # -- keyboard ---------------------------------------------------------------------------------
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        """Tab walks the pins first; after the last one focus moves on as usual."""
+        return self.step(forward, wrap=False) or super().focusNextPrevChild(forward)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.step(True)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.step(False)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.current is not None:
+            self.activate(self.current)
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.current is not None:
+            self.removeRequested.emit(self.current)
+        elif key == Qt.Key.Key_Escape:
+            self.clear_band()
+            self.card.hide()
+            self._set_current(None)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom(ZOOM_STEP)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom(1 / ZOOM_STEP)
+        elif key == Qt.Key.Key_0:
+            self.fit()
+        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+        super().keyReleaseEvent(event)
+
+    # -- drag and drop ----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        paths = dropped_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.filesDropped.emit(paths)

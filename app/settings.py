@@ -1,0 +1,111 @@
+"""The user's choices, kept in QSettings, turned into ``engine.settings.Settings``.
+
+Only preferences live here (models folder, device, top-k, exact threshold, hidden categories, recent
+files); the catalog, indexes and corrections live in the engine's data dir. Lists are stored as JSON
+text because QSettings returns a one-element list as a plain string on some platforms.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from engine.settings import Settings
+
+ORGANISATION = "DecorLens"
+APPLICATION = "DecorLens"
+MAX_RECENT = 10
+DEVICES = ("auto", "cpu", "gpu")
+
+MODELS_HELP = (
+    "DecorLens needs a detector and an embedder model (ONNX files with their model cards).\n"
+    "• On a machine with internet: run  decorlens models fetch  and copy the models folder here,\n"
+    "• or export the detector from its .pt file:  decorlens models export yolo11n.pt  ([train] extra),\n"
+    "• or choose a folder that already holds them in Settings ▸ Models folder."
+)
+
+
+class AppSettings:
+    """Typed access to the app's QSettings (pass a store of your own in tests)."""
+
+    def __init__(self, store: QSettings | None = None):
+        self.store = store or QSettings(ORGANISATION, APPLICATION)
+
+    # -- engine-related ------------------------------------------------------------------------
+
+    @property
+    def models_dir(self) -> str:
+        return str(self.store.value("engine/models_dir", "", type=str))
+
+    @models_dir.setter
+    def models_dir(self, value: str) -> None:
+        self.store.setValue("engine/models_dir", value)
+
+    @property
+    def device(self) -> str:
+        value = str(self.store.value("engine/device", "auto", type=str))
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.store.setValue("engine/device", value)
+
+    @property
+    def top_k(self) -> int:
+        return max(1, int(self.store.value("engine/top_k", 5, type=int)))
+
+    @top_k.setter
+    def top_k(self, value: int) -> None:
+        self.store.setValue("engine/top_k", int(value))
+
+    @property
+    def exact_threshold(self) -> float | None:
+        """``None`` means the embedder card's calibrated value."""
+        value = float(self.store.value("engine/exact_threshold", 0.0, type=float))
+        return value if value > 0 else None
+
+    @exact_threshold.setter
+    def exact_threshold(self, value: float | None) -> None:
+        self.store.setValue("engine/exact_threshold", float(value or 0.0))
+
+    def engine_settings(
+        self, data_dir: str | Path | None = None, models_dir: str | Path | None = None
+    ) -> Settings:
+        """Engine settings: shipped defaults, then these preferences, then command-line overrides."""
+        return Settings.defaults().with_(
+            data_dir=Path(data_dir) if data_dir else None,
+            models_dir=Path(models_dir or self.models_dir) if (models_dir or self.models_dir) else None,
+            device=self.device,
+            top_k=self.top_k,
+            exact_threshold=self.exact_threshold,
+        )
+
+    # -- view preferences ----------------------------------------------------------------------
+
+    @property
+    def hidden_categories(self) -> set[str]:
+        return set(self._list("view/hidden_categories"))
+
+    @hidden_categories.setter
+    def hidden_categories(self, value: set[str]) -> None:
+        self.store.setValue("view/hidden_categories", json.dumps(sorted(value)))
+
+    @property
+    def recent(self) -> list[str]:
+        return self._list("files/recent")
+
+    def add_recent(self, path: str | Path) -> None:
+        entries = [str(path)] + [p for p in self.recent if p != str(path)]
+        self.store.setValue("files/recent", json.dumps(entries[:MAX_RECENT]))
+
+    def clear_recent(self) -> None:
+        self.store.setValue("files/recent", "[]")
+
+    def _list(self, key: str) -> list[str]:
+        try:
+            value = json.loads(str(self.store.value(key, "[]", type=str)))
+        except ValueError:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else []

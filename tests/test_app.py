@@ -1,0 +1,234 @@
+"""The desktop app on real photos, models and catalog, offscreen (pytest-qt).
+
+The window gets the session ``pipeline`` (full IKEA catalog) so no test re-imports the catalog; the
+corrections and pasted photos it writes into that data dir are removed around every test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.corrections import FOLDER, USER  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from app.scene_files import PASTED  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def _clean(data_dir: Path) -> None:
+    for folder in (FOLDER, PASTED):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+
+
+@pytest.fixture
+def window(qtbot, pipeline, settings):
+    _clean(pipeline.data_dir)
+    win = MainWindow(pipeline, settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    yield win
+    win.close()
+    _clean(pipeline.data_dir)
+
+
+def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
+    win.open_paths([path])
+    qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.path == path, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=5_000)
+
+
+def pin_point(win: MainWindow, number: int) -> QPoint:
+    return win.view.mapFromScene(win.view.pins[number].pos())
+
+
+def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
+    path = scene_path(ROOM)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer(interval=10, timeout=tick)
+    timer.start()
+    open_and_wait(qtbot, window, path)
+    timer.stop()
+    scene = window.controller.scene
+    assert len(scene.visible) >= 5
+    assert set(window.view.pins) == {t.number for t in scene.visible}
+    for tag in scene.visible:
+        pos = window.view.pins[tag.number].pos()
+        x1, y1, x2, y2 = tag.obj.box
+        assert x1 - 0.5 <= pos.x() <= x2 + 0.5 and y1 - 0.5 <= pos.y() <= y2 + 0.5, (
+            tag.number,
+            pos,
+            tag.obj.box,
+        )
+    assert window.view.legend.isVisible()
+    assert "Device: CPU" in window.device.text() or "GPU" in window.device.text()
+    assert "Last search" in window.timing.text()
+    # detection ran in a worker: the event loop kept ticking (a blocked UI would show a multi-second gap)
+    assert max(gaps) < 0.5, f"UI thread blocked for {max(gaps) * 1000:.0f} ms"
+
+
+def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, scene_path, pipeline):
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    tag = next(t for t in window.controller.scene.visible if t.obj.matches)
+    viewport = window.view.viewport()
+    qtbot.mouseMove(viewport, pin_point(window, tag.number) + QPoint(40, 40))
+    qtbot.mouseMove(viewport, pin_point(window, tag.number))
+    qtbot.waitUntil(lambda: window.view.card.isVisible(), timeout=5_000)
+    assert window.view.card.number == tag.number
+    assert window.view.card.name.text() == tag.obj.matches[0].name
+
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pin_point(window, tag.number))
+    qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=5_000)
+    assert window.panel.number == tag.number
+    searched = set(pipeline.categories.searched(tag.obj.category))
+    assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []
+    assert len(window.panel.rows) == window.settings.top_k
+
+    window.panel.any.click()
+    qtbot.waitUntil(lambda: bool(window.panel.rows) and window.panel.any_category, timeout=WAIT_MS)
+    assert len(window.panel.rows) == window.settings.top_k
+
+
+def test_keyboard_walks_pins_and_enter_opens_one(qtbot, window, scene_path):
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    view, order = window.view, sorted(window.view.pins)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    assert view.current == order[0]
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.current == order[1]
+    assert view.card.isVisible() and view.card.number == order[1]
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.panel.number == order[1] and bool(window.panel.rows), timeout=5_000)
+
+
+def test_dropping_a_file_opens_it(qtbot, window, scene_path):
+    path = scene_path("bright-kitchen")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    viewport, point = window.view.viewport(), QPointF(200, 200)
+    enter = QDragEnterEvent(
+        point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(viewport, drop)
+    qtbot.waitUntil(
+        lambda: window.controller.scene is not None and window.controller.path == path, timeout=WAIT_MS
+    )
+    assert window.controller.scene.result.image == str(path)
+    assert str(path) in window.settings.recent
+
+
+def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(qtbot, window, scene_path, pipeline):
+    path = scene_path(ROOM)
+    open_and_wait(qtbot, window, path)
+    scene, view = window.controller.scene, window.view
+    before = {t.number for t in scene.visible}
+    # the wall clock's box, drawn by hand
+    clock = next(t for t in scene.visible if t.obj.category == "clock")
+    x1, y1, x2, y2 = clock.obj.box
+    start, end = view.mapFromScene(QPointF(x1, y1)), view.mapFromScene(QPointF(x2, y2))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), (start + end) / 2)
+    qtbot.mouseMove(view.viewport(), end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: len(scene.visible) == len(before) + 1, timeout=WAIT_MS)
+    drawn = next(t for t in scene.visible if t.number not in before)
+    assert drawn.origin == USER and drawn.obj.matches
+    assert drawn.obj.category == drawn.obj.matches[0].category
+    qtbot.waitUntil(lambda: window.panel.number == drawn.number and bool(window.panel.rows), timeout=5_000)
+
+    # corrections: confirm a match, change a category, remove a tag
+    window.panel.rows[1].confirm.click()
+    assert scene.tag(drawn.number).confirmed_sku == drawn.obj.matches[1].sku
+    chair = next(t for t in scene.visible if t.obj.category == "chair")
+    window.controller.change_category(chair.number, "armchair")
+    qtbot.waitUntil(lambda: scene.tag(chair.number).obj.category == "armchair", timeout=WAIT_MS)
+    assert {m.category for m in scene.tag(chair.number).obj.matches} <= set(
+        pipeline.categories.searched("armchair")
+    )
+    removed = sorted(before)[0]
+    view.activate(removed)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert removed not in view.pins
+
+    folder = pipeline.data_dir / FOLDER
+    qtbot.waitUntil(lambda: bool(_saved(folder).get("removed")), timeout=5_000)
+    saved = _saved(folder)
+    contract = window.controller.scene.result.to_json()
+    assert set(contract) <= set(saved)  # a superset of the search JSON
+    assert set(contract["objects"][0]) <= set(saved["objects"][0])
+    assert [o["number"] for o in saved["removed"]] == [removed]
+    by_number = {o["number"]: o for o in saved["objects"]}
+    assert by_number[drawn.number]["origin"] == USER
+    assert by_number[drawn.number]["confirmed_sku"] == drawn.obj.matches[1].sku
+    assert by_number[chair.number]["original_category"] == "chair"
+
+    # opening the photo again restores the edits without detecting again
+    window.open_paths([scene_path("bright-kitchen")])
+    qtbot.waitUntil(
+        lambda: window.controller.path != path and window.controller.scene is not None, timeout=WAIT_MS
+    )
+    window.open_paths([path])
+    qtbot.waitUntil(
+        lambda: window.controller.path == path and window.controller.scene is not None, timeout=5_000
+    )
+    restored = window.controller.scene
+    assert removed not in {t.number for t in restored.visible}
+    assert restored.tag(drawn.number).confirmed_sku == drawn.obj.matches[1].sku
+    assert "Restored" in window.message.text.text()
+
+
+def _saved(folder: Path) -> dict:
+    files = list(folder.glob("*.json"))
+    return json.loads(files[0].read_text()) if files else {}
+
+
+def test_a_bad_image_is_reported_in_the_window(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    window.open_paths([bad])
+    qtbot.waitUntil(lambda: window.message.isVisible() and window.message.level == "error", timeout=WAIT_MS)
+    assert "broken.jpg" in window.message.text.text()
+    assert window.isVisible() and window.controller.scene is None
+
+
+def test_pasting_a_picture_opens_it(qtbot, window, scene_path, pipeline):
+    QGuiApplication.clipboard().setImage(QImage(str(scene_path(ROOM))))
+    window.paste()
+    qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=WAIT_MS)
+    assert Path(window.controller.scene.result.image).parent == pipeline.data_dir / PASTED
+    assert window.view.pins

@@ -1,0 +1,127 @@
+"""The catalog tab, batch tagging and first run without models, offscreen on real data."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from app.batch_dialog import BatchDialog  # noqa: E402
+from app.main_window import MainWindow  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from app.workers import Runner  # noqa: E402
+from engine.batch import SUMMARY  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def make_window(qtbot, pipeline: Pipeline, settings: AppSettings) -> MainWindow:
+    win = MainWindow(pipeline, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    return win
+
+
+@pytest.fixture
+def small_catalog(tmp_path: Path, ikea: Path) -> Path:
+    """Two category folders of three real IKEA product photos each."""
+    root = tmp_path / "catalog-src"
+    for category in ("clock", "mirror"):
+        (root / category).mkdir(parents=True)
+        for photo in sorted((ikea / "products" / category).glob("*.jpg"))[:3]:
+            shutil.copy(photo, root / category / photo.name)
+    return root
+
+
+def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeline, settings, small_catalog):
+    win = make_window(qtbot, fresh_pipeline, settings)
+    view = win.catalog
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS) as finished:
+        view.import_from(small_catalog)
+    assert finished.args[0].added == 6
+    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=5_000)
+    assert [view.category.itemData(i) for i in range(view.category.count())] == [None, "clock", "mirror"]
+    assert win.products.text() == "6 products"
+
+    view.category.setCurrentIndex(view.category.findData("mirror"))
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5_000)
+    assert {p.category for p in view.model.products} == {"mirror"}
+    sku = view.model.products[0].sku
+    view.search.setText(sku)
+    qtbot.waitUntil(lambda: [p.sku for p in view.model.products] == [sku], timeout=5_000)
+
+    view.search.clear()
+    view.category.setCurrentIndex(0)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=5_000)
+    view.grid.selectionModel().select(view.model.index(0), view.grid.selectionModel().SelectionFlag.Select)
+    view.confirm_removal = lambda _count: True
+    gone = view.selected_skus()
+    view.remove_selected()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 5, timeout=WAIT_MS)
+    assert gone[0] not in {p.sku for p in view.model.products}
+    # the index followed the catalog: the removed product can no longer be matched
+    matches = fresh_pipeline.match([_product_image(small_catalog, gone[0])], [None], top_k=6)[0]
+    assert gone[0] not in {m.sku for m in matches} and len(matches) == 5
+
+
+def _product_image(root: Path, sku: str):
+    from engine.imageio import load_image
+
+    return load_image(next(root.rglob(f"{sku}.jpg")))
+
+
+def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline, scene_path, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for fragment in ("bed-that-folds", "bright-kitchen", "contemporary-kitchen"):
+        shutil.copy(scene_path(fragment), photos)
+    out = tmp_path / "tagged"
+    dialog = BatchDialog(pipeline, Runner(2), 3)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(photos))
+    dialog.target.setText(str(out))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+        dialog.cancel()
+    assert "cancelled" in finished.args[0]
+    pages, results = sorted(out.glob("*.html")), sorted(out.glob("*.json"))
+    assert 1 <= len(results) < 3
+    assert [p.stem for p in pages] == [r.stem for r in results]
+    with open(out / SUMMARY, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {Path(r["scene"]).stem for r in rows} == {r.stem for r in results}
+    page = pages[0].read_text()
+    assert page.count('class="spot"') >= 3 and (out / "images" / f"{pages[0].stem}.jpg").is_file()
+    assert dialog.start_button.isEnabled()
+
+
+def test_missing_models_show_what_is_missing_instead_of_crashing(qtbot, tmp_path, settings):
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data", models_dir=empty))
+    win = make_window(qtbot, pipeline, settings)
+    assert win.engine_info.missing
+    assert win.photo_stack.currentWidget() is win.setup
+    assert "not found" in win.setup.error.text() and "decorlens models" in win.setup.error.text()
+    assert win.models.text() == "Models missing"

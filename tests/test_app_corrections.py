@@ -1,0 +1,89 @@
+"""The app's file formats without Qt: corrections (a superset of search JSON) and shoppable pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app import corrections
+from app.corrections import USER, EditableScene
+from app.shoppable import write_page
+from engine.errors import DecorLensError
+from engine.results import Match, SceneObject, SceneResult
+
+
+def _match(sku: str, category: str, score: float, image: str = "") -> Match:
+    return Match(int(sku[-1]), sku, f"Product {sku}", category, score, "similar", image, "", "")
+
+
+@pytest.fixture
+def result(tmp_path: Path) -> SceneResult:
+    photo = tmp_path / "room.jpg"
+    Image.new("RGB", (200, 100), "white").save(photo)
+    product = tmp_path / "p1.png"
+    Image.new("RGB", (10, 10), "red").save(product)
+    objects = [
+        SceneObject(
+            "chair",
+            "chair",
+            0.9,
+            (10, 10, 60, 90),
+            (35, 50),
+            [_match("sku1", "chair", 0.7, str(product)), _match("sku2", "armchair", 0.6)],
+        ),
+        SceneObject("lamp", "Lamp", 0.5, (100, 5, 140, 60), (120, 30), [_match("sku3", "lamp", 0.5)]),
+    ]
+    return SceneResult(str(photo), 200, 100, "CPU", {"detect": 1.0}, objects)
+
+
+def test_corrections_round_trip_and_stay_a_superset_of_search_json(result, tmp_path):
+    scene = EditableScene(result, "ab" * 32)
+    scene.confirm(1, "sku2")
+    scene.remove(2)
+    drawn = scene.add_region(
+        SceneObject("", "region", 1.0, (150, 50, 190, 90), (170, 70), [_match("sku4", "rug", 0.4)], "user")
+    )
+    assert drawn.number == 3 and drawn.obj.category == "rug" and drawn.origin == USER
+    scene.set_category(1, "armchair", [_match("sku2", "armchair", 0.6)])
+    data = scene.to_json()
+    plain = result.to_json()
+    assert set(plain) <= set(data) and set(plain["objects"][0]) <= set(data["objects"][0])
+    assert [o["number"] for o in data["objects"]] == [1, 3] and [o["number"] for o in data["removed"]] == [2]
+    assert (
+        data["objects"][0]["original_category"] == "chair" and data["objects"][0]["confirmed_sku"] == "sku2"
+    )
+
+    path = corrections.save(data, tmp_path)
+    assert corrections.find_saved(tmp_path, "ab" * 32) == path
+    loaded = corrections.load(path, result.image)
+    assert [(t.number, t.removed, t.obj.category) for t in loaded.tags] == [
+        (1, False, "armchair"),
+        (2, True, "lamp"),
+        (3, False, "rug"),
+    ]
+    assert loaded.tag(1).best.sku == "sku2"
+    assert corrections.save(loaded.to_json(), tmp_path) == path  # same file, rewritten in place
+
+
+def test_unreadable_corrections_are_kept_aside_not_overwritten(tmp_path):
+    path = corrections.corrections_path(tmp_path, "room.jpg", "cd" * 32)
+    path.parent.mkdir()
+    path.write_text("{ half a file")
+    with pytest.raises(DecorLensError, match="unreadable"):
+        corrections.load(path, "room.jpg")
+    assert not path.exists() and corrections.find_saved(tmp_path, "cd" * 32) is None
+    assert (path.parent / f"{path.stem}.unreadable.json").read_text() == "{ half a file"
+
+
+def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
+    out = tmp_path / "out"
+    scene = EditableScene(result, "ef" * 32)
+    scene.confirm(1, "sku2")
+    page = write_page(scene.to_json(), Path(result.image), out, "room")
+    text = page.read_text()
+    assert text.count('class="spot"') == 2
+    assert "left:17.50%;top:50.00%" in text  # the chair's tag at (35, 50) of 200x100
+    assert "Product sku2" in text.split('class="spot"')[1]  # the confirmed product, not the top match
+    assert (out / "images" / "room.jpg").is_file()
