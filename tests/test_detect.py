@@ -140,6 +140,27 @@ def test_merge_keeps_other_categories_and_separate_objects() -> None:
     assert merged == [couch, cushion, far_sofa]
 
 
+def test_higher_threshold_is_a_filter_of_a_lower_one(oiv7: Detector, scene_path) -> None:
+    """bench.coverage detects once at 0.1 and filters: greedy NMS keeps the same boxes above any threshold."""
+    image = load_image(scene_path("a-cosy-space-for-coffee"))
+    low_boxes, low_scores, low_classes = oiv7.detect_raw(image, 0.1)
+    boxes, scores, classes = oiv7.detect_raw(image, CONF)
+    keep = low_scores > CONF
+    assert np.array_equal(low_boxes[keep], boxes) and np.array_equal(low_classes[keep], classes)
+
+
+def test_bench_mapping_matches_detector(oiv7: Detector, categories: CategoryMap, scene_path) -> None:
+    """The coverage bench maps cached raw boxes to decor categories exactly as Detector.detect does."""
+    from bench.coverage import decor_detections
+
+    image = load_image(scene_path("a-bed-that-folds-away"))
+    boxes, scores, classes = oiv7.detect_raw(image, 0.1)
+    names = oiv7.model.card.class_names
+    raw = [[*map(float, b), float(s), names[c]] for b, s, c in zip(boxes, scores, classes)]
+    ours = decor_detections(raw, oiv7.name, oiv7.model.card.class_set, 0.1, categories)
+    assert ours == oiv7.detect(image, 0.1)
+
+
 def test_embedder_card_is_refused_as_detector(shared_models: Path, categories: CategoryMap) -> None:
     path = shared_models / "mobilenet_v2_1.0_224_quant.float.onnx"
     with pytest.raises(ModelError, match="is a embedder, not a detector"):
