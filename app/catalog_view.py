@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,6 +30,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +45,7 @@ from engine.importer import ImportReport
 from engine.pipeline import Pipeline
 
 MAX_SHOWN = 5000
-TILE = QSize(150, 196)
+TILE = QSize(168, 190)
 ICON = QSize(128, 128)
 SEARCH_DELAY_MS = 250
 ROOT = QModelIndex()
@@ -90,6 +102,42 @@ class ProductModel(QAbstractListModel):
         for row in self._rows.get(path, []):
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class ProductTile(QStyledItemDelegate):
+    """A product as a card: picture, name, then sku and category (and price when known) in grey."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        product: Product = index.data(Qt.ItemDataRole.UserRole)
+        pixmap: QPixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        card = QRectF(option.rect).adjusted(4, 4, -4, -4)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor("#2f6fde" if selected else "#e5e7eb"), 2 if selected else 1))
+        painter.setBrush(QColor("#eef4ff" if selected else "white"))
+        painter.drawRoundedRect(card, 6, 6)
+        picture = pixmap.size().scaled(ICON, Qt.AspectRatioMode.KeepAspectRatio)
+        left = card.left() + (card.width() - picture.width()) / 2
+        top = card.top() + 6 + (ICON.height() - picture.height()) / 2
+        painter.drawPixmap(QRectF(left, top, picture.width(), picture.height()).toRect(), pixmap)
+        text = card.adjusted(8, ICON.height() + 10, -8, -4)
+        self._line(painter, text, product.name or product.sku, "#1f2328", bold=True)
+        detail = " · ".join(filter(None, [product.sku, pretty(product.category), product.price]))
+        self._line(painter, text.adjusted(0, option.fontMetrics.height() + 2, 0, 0), detail, "#6b7280")
+        painter.restore()
+
+    @staticmethod
+    def _line(painter: QPainter, rect: QRectF, text: str, colour: str, bold: bool = False) -> None:
+        font = QFont(painter.font())
+        font.setBold(bold)
+        painter.setFont(font)
+        painter.setPen(QColor(colour))
+        elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), elided)
+
+    def sizeHint(self, _option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
+        return TILE
 
 
 class CatalogView(QWidget):
@@ -156,8 +204,8 @@ class CatalogView(QWidget):
         self.grid.setUniformItemSizes(True)
         self.grid.setGridSize(TILE)
         self.grid.setIconSize(ICON)
-        self.grid.setWordWrap(True)
-        self.grid.setSpacing(4)
+        self.grid.setItemDelegate(ProductTile(self.grid))
+        self.grid.setStyleSheet("QListView{background:#f6f7f9;}")
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
         layout = QVBoxLayout(self)

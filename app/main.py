@@ -6,10 +6,12 @@ the window appears at once even on a slow disk, and a missing model becomes a pa
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -44,4 +46,17 @@ def launch(
     window.show()
     if files:
         window.open_paths([Path(f) for f in files])
+    _close_on_interrupt(window)
     return app.exec()
+
+
+def _close_on_interrupt(window: MainWindow) -> None:
+    """Ctrl+C or SIGTERM in the terminal closes the window cleanly (running work ends, saves land).
+
+    Python handles signals only when it runs, so a timer wakes the interpreter a few times a second.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    timer = QTimer(window, interval=250)
+    timer.timeout.connect(lambda: None)
+    timer.start()

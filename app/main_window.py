@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         self.panel.removeRequested.connect(c.remove)
         self.panel.scopeChanged.connect(self._scope_changed)
         self.catalog.message.connect(self.show_message)
-        self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"{n:,} products"))
+        self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"Catalog: {n:,} products"))
         self.setup.chooseFolder.connect(self.open_settings)
         self.setup.retry.connect(self.warm_up)
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
@@ -293,6 +293,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{path.name} — DecorLens")
         self.tabs.setCurrentIndex(PHOTO_TAB)
         self.panel.clear()
+        self.view.clear()
         self.message.hide()
         self.controller.open(path)
 
@@ -349,6 +350,8 @@ class MainWindow(QMainWindow):
 
     def show_tag(self, number: int) -> None:
         """Fill the panel for a tag: heading at once, matches as soon as they are known."""
+        if self.controller.scene is None:
+            return
         tag = self.controller.scene.tag(number)
         categories = self.pipeline.categories
         self.panel.show_tag(
@@ -418,14 +421,22 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def open_settings(self) -> None:
-        before = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
-        categories = self._categories()
-        if SettingsDialog(self.settings, categories, self).exec():
-            after = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
-            if after != before:
-                self.set_pipeline(Pipeline(after))
-            if self.controller.scene is not None:
-                self._scene_changed()
+        before = self._engine_settings()
+        if SettingsDialog(self.settings, self._categories(), self).exec():
+            self.apply_settings(before)
+
+    def apply_settings(self, before: tuple) -> None:
+        """After Settings: a new pipeline only when models, device or threshold changed (models reload)."""
+        if self._engine_settings() != before:
+            self.set_pipeline(
+                Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir))
+            )
+        if self.controller.scene is not None:
+            self._scene_changed()
+
+    def _engine_settings(self) -> tuple:
+        s = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
+        return s.models_dir, s.device, s.exact_threshold
 
     def _categories(self) -> list[str]:
         try:

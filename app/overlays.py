@@ -75,9 +75,9 @@ class HoverCard(QFrame):
             )
             self.detail.setText(f"{best.sku} · {pretty(best.category)}{confirmed}")
             self.badge.setText(badge_html(best))
+        self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.adjustSize()
         self.move(self._place(anchor, bounds))
-        self.show()
         self.raise_()
 
     def _place(self, anchor: QPoint, bounds: QRect) -> QPoint:

@@ -54,7 +54,9 @@ class MatchRow(QFrame):
         if match.price or match.url:
             text.addWidget(self._shop_line(match))
         text.addWidget(QLabel(badge_html(match)))
-        self.confirm = QPushButton("✓ Confirmed" if confirmed else "Correct match")
+        self.confirm = QPushButton("✓ Confirmed" if confirmed else "✓ Correct match?")
+        self.confirm.setFlat(not confirmed)
+        self.confirm.setStyleSheet("QPushButton{color:#1f6f3a;padding:2px 6px;}")
         self.confirm.setCheckable(True)
         self.confirm.setChecked(confirmed)
         self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
@@ -104,9 +106,11 @@ class ResultsPanel(QWidget):
         self.scope.addButton(self.same)
         self.scope.addButton(self.any)
         self.same.setChecked(True)
-        self.scope.buttonClicked.connect(
-            lambda _b: self.tag and self.scopeChanged.emit(self.tag.number, self.any_category)
-        )
+        self.scope.buttonClicked.connect(self._scope_clicked)
+        self.searched = QLabel()
+        self.searched.setStyleSheet("color:#6b7280;")
+        self.searched.setWordWrap(True)
+        self._searched: tuple[str, ...] = ()
         self.status = QLabel(EMPTY)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color:#4b5563;")
@@ -129,6 +133,7 @@ class ResultsPanel(QWidget):
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(edit)
         controls.addLayout(scope)
+        controls.addWidget(self.searched)
         holder = QWidget()
         column = QVBoxLayout(holder)
         column.setContentsMargins(0, 0, 4, 0)
@@ -169,14 +174,25 @@ class ResultsPanel(QWidget):
             f"{dot_html(colour)} <b>{tag.number} · {pretty(tag.obj.category).capitalize()}</b>"
         )
         self.subtitle.setText(self._origin(tag))
-        self.same.setToolTip("Searches: " + ", ".join(pretty(c) for c in searched))
+        self._searched = searched
         self.category.clear()
         for name in sorted(set(categories) | {tag.obj.category}):
             self.category.addItem(pretty(name), name)
         self.category.setCurrentIndex(self.category.findData(tag.obj.category))
         if changed:
             self.same.setChecked(True)
+        self._show_searched()
         self.controls.show()
+
+    def _scope_clicked(self, _button: QRadioButton) -> None:
+        self._show_searched()
+        if self.tag is not None:
+            self.scopeChanged.emit(self.tag.number, self.any_category)
+
+    def _show_searched(self) -> None:
+        """Say where the matches come from: why a sofa tag may list armchairs."""
+        where = "the whole catalog" if self.any_category else ", ".join(pretty(c) for c in self._searched)
+        self.searched.setText(f"Searching {where}")
 
     @staticmethod
     def _origin(tag: Tag) -> str:

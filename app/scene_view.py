@@ -73,13 +73,18 @@ class SceneView(QGraphicsView):
 
     # -- content ----------------------------------------------------------------------------------
 
-    def show_photo(self, image: QImage) -> None:
-        """A new photo: tags, boxes and colours of the previous one go."""
+    def clear(self) -> None:
+        """No photo: the previous one's pins must not stay clickable while the next one opens."""
         self.scene().clear()
-        self.pins, self.boxes, self.tags, self.current, self._band = {}, {}, {}, None, None
-        self.colours.reset()
+        self.photo, self.pins, self.boxes, self.tags, self.current, self._band = None, {}, {}, {}, None, None
         self.card.hide()
         self.legend.hide()
+        self.hint.show_text(EMPTY_HINT)
+
+    def show_photo(self, image: QImage) -> None:
+        """A new photo: tags, boxes and colours of the previous one go."""
+        self.clear()
+        self.colours.reset()
         self.hint.hide()
         self.photo = self.scene().addPixmap(QPixmap.fromImage(image))
         self.photo.setTransformationMode(Qt.TransformationMode.SmoothTransformation)

@@ -20,10 +20,12 @@ MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "gpu")
 
 MODELS_HELP = (
-    "DecorLens needs a detector and an embedder model (ONNX files with their model cards).\n"
-    "• On a machine with internet: run  decorlens models fetch  and copy the models folder here,\n"
-    "• or export the detector from its .pt file:  decorlens models export yolo11n.pt  ([train] extra),\n"
-    "• or choose a folder that already holds them in Settings ▸ Models folder."
+    "<p>DecorLens needs an object detector and an embedder: ONNX files, each with its model card.</p><ul>"
+    "<li>Choose a folder that already holds them (<b>Choose models folder…</b> below), or</li>"
+    "<li>on a machine with internet, run <code>decorlens models fetch</code> and copy the models folder, "
+    "or</li>"
+    "<li>export the detector from its .pt file: <code>decorlens models export yolo11n.pt</code> "
+    "(needs the [train] extra).</li></ul>"
 )
 
 

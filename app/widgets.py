@@ -106,7 +106,7 @@ class MessageBar(QFrame):
         self.button.setText(action)
         self.button.setVisible(bool(action))
         self.show()
-        if level == "error":
+        if level == "error" or action:  # errors and calls to action wait for the user
             self._timer.stop()
         else:
             self._timer.start(INFO_SECONDS * 1000)

@@ -26,6 +26,7 @@ from app.corrections import FOLDER, USER  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from app.settings_dialog import SettingsDialog  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -131,8 +132,7 @@ def test_keyboard_walks_pins_and_enter_opens_one(qtbot, window, scene_path):
     qtbot.waitUntil(lambda: window.panel.number == order[1] and bool(window.panel.rows), timeout=5_000)
 
 
-def test_dropping_a_file_opens_it(qtbot, window, scene_path):
-    path = scene_path("bright-kitchen")
+def drop(window: MainWindow, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     viewport, point = window.view.viewport(), QPointF(200, 200)
@@ -141,18 +141,36 @@ def test_dropping_a_file_opens_it(qtbot, window, scene_path):
     )
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(
+    event = QDropEvent(
         point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
-    QApplication.sendEvent(viewport, drop)
+    QApplication.sendEvent(viewport, event)
+
+
+def test_dropping_a_file_or_folder_opens_it(qtbot, window, scene_path, tmp_path):
+    path = scene_path("bright-kitchen")
+    drop(window, path)
     qtbot.waitUntil(
         lambda: window.controller.scene is not None and window.controller.path == path, timeout=WAIT_MS
     )
     assert window.controller.scene.result.image == str(path)
     assert str(path) in window.settings.recent
 
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for fragment in ("contemporary-kitchen", ROOM):
+        shutil.copy(scene_path(fragment), folder)
+    (folder / "notes.txt").write_text("not a photo")
+    drop(window, folder)
+    qtbot.waitUntil(
+        lambda: window.photo_list.count() == 2 and window.controller.path.parent == folder, timeout=WAIT_MS
+    )
+    assert window.controller.path == window.photos[0] and window.photo_dock.isVisible()
 
-def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(qtbot, window, scene_path, pipeline):
+
+def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
+    qtbot, window, scene_path, pipeline, tmp_path
+):
     path = scene_path(ROOM)
     open_and_wait(qtbot, window, path)
     scene, view = window.controller.scene, window.view
@@ -210,6 +228,37 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(qtbot, win
     assert removed not in {t.number for t in restored.visible}
     assert restored.tag(drawn.number).confirmed_sku == drawn.obj.matches[1].sku
     assert "Restored" in window.message.text.text()
+
+    # exports: the corrected scene as JSON, and a shoppable page
+    exported = []
+    window.controller.export_json(tmp_path / "scene.json", exported.append)
+    window.controller.export_page(tmp_path / "page", exported.append)
+    qtbot.waitUntil(lambda: len(exported) == 2, timeout=5_000)
+    assert json.loads((tmp_path / "scene.json").read_text())["corrections"]["image_sha256"]
+    assert (tmp_path / "page" / f"{path.stem}.html").read_text().count('class="spot"') == len(
+        restored.visible
+    )
+
+
+def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    before = window._engine_settings()
+    dialog = SettingsDialog(window.settings, window.pipeline.categories.categories, window)
+    dialog.top_k.setValue(3)
+    for i in range(dialog.categories.count()):
+        item = dialog.categories.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) == "chair":
+            item.setCheckState(Qt.CheckState.Unchecked)
+    dialog.accept()
+    window.apply_settings(before)
+    assert window.settings.hidden_categories == {"chair"}
+    shown = {t.obj.category for t in window.view.tags.values()}
+    assert "chair" not in shown and shown
+    assert "chair" not in window.view.legend.label.text()
+    tag = next(iter(window.view.tags.values()))
+    window.view.activate(tag.number)
+    window.panel.any.click()
+    qtbot.waitUntil(lambda: window.panel.any_category and len(window.panel.rows) == 3, timeout=WAIT_MS)
 
 
 def _saved(folder: Path) -> dict:

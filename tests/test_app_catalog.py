@@ -59,7 +59,7 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     assert finished.args[0].added == 6
     qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=5_000)
     assert [view.category.itemData(i) for i in range(view.category.count())] == [None, "clock", "mirror"]
-    assert win.products.text() == "6 products"
+    assert win.products.text() == "Catalog: 6 products"
 
     view.category.setCurrentIndex(view.category.findData("mirror"))
     view.refresh()
