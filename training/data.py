@@ -337,6 +337,19 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     return TrainingSet(examples, products, product_ids, categories)
 
 
+def with_gallery(val: TrainingSet, train: TrainingSet) -> TrainingSet:
+    """``val``'s examples with the training products added to its products: the validation gallery.
+
+    Validation then ranks each crop against every product the model knows, seen or not, as search does.
+    """
+    ids = sorted(set(val.product_ids) | set(train.product_ids))
+    label = {pid: i for i, pid in enumerate(ids)}
+    photos = dict(zip(train.product_ids, train.products)) | dict(zip(val.product_ids, val.products))
+    categories = dict(zip(train.product_ids, train.categories)) | dict(zip(val.product_ids, val.categories))
+    examples = [Example(e.pixels, e.box, label[val.product_ids[e.label]]) for e in val.examples]
+    return TrainingSet(examples, [photos[p] for p in ids], ids, [categories[p] for p in ids])
+
+
 def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
     groups: dict[Path, list[Anchor]] = defaultdict(list)
     for a in anchors:

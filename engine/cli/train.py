@@ -1,0 +1,125 @@
+"""``decorlens train --data DIR``: fine-tune the embedder on scenes + products, export it as ONNX + card."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.cli.progress import note
+from engine.errors import ModelError
+from engine.pipeline import Pipeline
+
+TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune the embedder on your scenes and products ([train])")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    p.add_argument("--recipe", default="triplet-hard25", help="loss + miner + optimiser (see docs/training.md)")
+    p.add_argument("--epochs", type=int, default=12, help="at most this many epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--frozen-blocks", type=int, default=14, help="backbone feature blocks kept frozen")
+    p.add_argument("--views", type=int, help="cached augmented views per image (default 3 on CPU, live on GPU)")
+    p.add_argument("--patience", type=int, default=3, help="epochs without better validation recall before stopping")
+    p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
+    p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2)")
+    p.add_argument("--backbone", default="mobilenet_v2", help="torchvision model the weights belong to")
+    p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
+    p.add_argument("--out", type=Path, help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
+    p.add_argument("--name", help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--no-export", action="store_true", help="keep only the checkpoint, do not write ONNX")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    try:
+        from training.loop import TrainConfig, export_trained, train
+    except ImportError as exc:
+        raise ModelError(f"training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
+    name = args.name or f"{args.backbone}-{args.recipe}"
+    config = TrainConfig(
+        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=args.recipe,
+        epochs=args.epochs, batch_size=args.batch_size, frozen_blocks=args.frozen_blocks, views=args.views,
+        seed=args.seed, patience=args.patience, weights=args.weights, backbone=args.backbone,
+        limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
+    )
+    with _progress(args.quiet) as report, _ctrl_c() as stop:
+        result = train(config, pipeline, report, stop)
+    print(_summary(result))
+    if args.no_export:
+        print(f"checkpoint: {config.out / 'best.pt'}")
+        return 0
+    path = export_trained(result, pipeline.data_dir / "models", name)
+    print(f"wrote {path} and {path.with_suffix('.card.json').name}")
+    print(f"use it: set the embedder to {path.name} (the catalog is re-embedded for it on first use)")
+    return 0
+
+
+def _summary(result) -> str:
+    base, best = result.baseline, result.best
+    lines = [
+        f"recipe {result.recipe.name}: best epoch {result.best_epoch} of {len(result.history) - 1}",
+        f"validation recall@1 {base['recall@1']:.3f} → {best['recall@1']:.3f}, "
+        f"recall@5 {base['recall@5']:.3f} → {best['recall@5']:.3f} (pretrained → fine-tuned)",
+        f"time: {result.timings['total']:.0f} s ({result.timings['anchors']:.0f} finding crops, "
+        f"{result.timings['views']:.0f} caching views, {result.timings['train']:.0f} training)",
+    ]
+    return "\n".join(lines)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator:
+    """A tqdm bar per stage, and one line per validated epoch on stderr."""
+    state: dict = {"stage": None, "bar": None}
+    interactive = not quiet and sys.stderr.isatty()
+
+    def report(event) -> None:
+        if event.stage == "validate":
+            m = event.metrics or {}
+            if not quiet:
+                note(f"epoch {event.epoch}: val recall@1 {m['recall@1']:.3f} @5 {m['recall@5']:.3f}")
+            return
+        if event.stage != state["stage"]:
+            if state["bar"] is not None:
+                state["bar"].close()
+            desc = f"epoch {event.epoch}" if event.stage == "train" else event.stage
+            state.update(stage=event.stage, bar=tqdm(desc=desc, total=event.total, disable=not interactive,
+                                                      file=sys.stderr))
+        bar = state["bar"]
+        bar.total, bar.n = event.total, event.done
+        if event.loss is not None:
+            bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
+        bar.refresh()
+        if event.stage == "train" and event.done == event.total:
+            state["stage"] = None  # the next epoch opens a new bar
+
+    try:
+        yield report
+    finally:
+        if state["bar"] is not None:
+            state["bar"].close()
+
+
+@contextmanager
+def _ctrl_c() -> Iterator:
+    """The first Ctrl-C asks the loop to stop between steps (a checkpoint stays valid); a second one kills."""
+    asked = {"stop": False}
+
+    def handler(_signum, _frame) -> None:
+        if asked["stop"]:
+            raise KeyboardInterrupt
+        asked["stop"] = True
+        note("stopping after this step (Ctrl-C again to abort now)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: asked["stop"]
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,460 @@
+"""The training loop: anchors → cached trunk views → epochs of mined batches → best-on-validation model.
+
+CPU first: the early blocks stay frozen, so their output for a few augmented views of every image is
+computed once (``views``) and each step runs only the trained head; a GPU run skips the cache and
+augments every step. Everything that draws random numbers is seeded per epoch, so a run is
+repeatable and a resumed run continues exactly where the checkpoint left it. Progress is a plain
+callable taking ``TrainEvent``; cancellation a plain callable checked between steps (the CLI
+passes a tqdm bar and Ctrl-C, the GUI its own).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pytorch_metric_learning.samplers import MPerClassSampler
+from torch.nn import functional as F
+
+from engine.crops import DEFAULT_PADDING
+from engine.errors import Cancelled, ModelError
+from engine.models import ModelCard
+from engine.paths import model_search_path
+from engine.preprocess import embed_batch
+from training.data import (
+    DEFAULT_MIN_COSINE,
+    PairDataset,
+    TrainingSet,
+    anchor_view,
+    catalog_anchors,
+    find_anchors,
+    load_training_set,
+    product_view,
+    split_of,
+    with_gallery,
+)
+from training.export import EmbeddingModel, build_embedding_model, export_module
+from training.recipes import (
+    DEFAULT_RECIPE,
+    Recipe,
+    TrunkHead,
+    build_loss,
+    build_miner,
+    build_optimizer,
+    get_recipe,
+    use_tf_same_padding,
+)
+from training.samplers import CategoryBatchSampler
+
+DEFAULT_WEIGHTS = "mobilenet_v2-imagenet-tflite.pth"
+INPUT_SIZE = 224
+TRUNK_BATCH = 32
+RECALL_KS = (1, 5, 10)
+
+
+@dataclass
+class TrainConfig:
+    data: Path  # dataset folder (pairs.csv, products.csv, scenes.csv)
+    out: Path  # run folder: checkpoints, cached views, history
+    recipe: str = DEFAULT_RECIPE
+    epochs: int = 12
+    batch_size: int = 32
+    frozen_blocks: int = 14  # MobileNetV2: train the last 5 blocks and the 1×1 conv (7×7 px, cheap)
+    views: int | None = None  # cached augmented views per image; None: 3 on CPU, 0 (live) on GPU
+    seed: int = 0
+    patience: int = 3  # epochs without a better validation recall before stopping
+    monitor_k: int = 5  # early stopping watches recall@k on validation
+    device: str = "auto"
+    backbone: str = "mobilenet_v2"
+    weights: Path | None = None  # None: the shared MobileNetV2 state dict, found on the model path
+    projection_dim: int | None = None
+    conf: float = 0.1  # detector confidence used to find anchors
+    min_cosine: float = DEFAULT_MIN_COSINE
+    limit_scenes: int | None = None  # train on the first N scenes of each split (tests, quick looks)
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """One progress report: ``stage`` is anchors | views | train | validate | done."""
+
+    stage: str
+    done: int
+    total: int
+    epoch: int = 0
+    loss: float | None = None
+    metrics: dict[str, float] | None = None
+
+
+@dataclass
+class TrainResult:
+    model: EmbeddingModel  # the best epoch's weights
+    recipe: Recipe
+    history: list[dict[str, Any]]
+    best_epoch: int
+    baseline: dict[str, float]  # validation before any step (the pretrained model)
+    best: dict[str, float]
+    timings: dict[str, float]  # seconds: anchors, views, train, total; cpu seconds of the process
+    data: dict[str, Any]  # data hash, counts
+    settings: dict[str, Any]
+
+    def card_recipe(self) -> dict[str, Any]:
+        return {"training": self.recipe.to_dict(), **self.settings, "data": self.data, "timings_s": self.timings}
+
+    def card_metrics(self) -> dict[str, Any]:
+        return {"validation": {"pretrained": self.baseline, "fine_tuned": self.best, "best_epoch": self.best_epoch}}
+
+
+Progress = Callable[[TrainEvent], None]
+IsCancelled = Callable[[], bool]
+
+
+def train(
+    config: TrainConfig, pipeline, progress: Progress = lambda _e: None, cancelled: IsCancelled = lambda: False
+) -> TrainResult:
+    """Train an embedder on ``config.data``; ``pipeline`` (engine Pipeline) finds the anchor crops."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    recipe = get_recipe(config.recipe)
+    device = _device(config.device)
+    torch.manual_seed(config.seed)
+    dataset = PairDataset.load(config.data)
+    train_set, val_set, anchor_counts = _datasets(dataset, config, pipeline, progress, cancelled)
+    anchors_s = time.perf_counter() - start
+    model = _model(config, pipeline)
+    split = TrunkHead(model, config.frozen_blocks).to(device)
+    view_count = config.views if config.views is not None else (0 if device.type == "cuda" else 3)
+    t0 = time.perf_counter()
+    views = Views(split, train_set, "train", view_count, config, device, progress, cancelled)
+    val_views = Views(split, val_set, "val", 1, config, device, progress, cancelled)
+    views_s = time.perf_counter() - t0
+    label_categories = _category_indices(train_set.categories)
+    loss_fn = build_loss(recipe, label_categories, model.output_dim).to(device)
+    optimizer = build_optimizer(recipe, [*split.parameters(), *loss_fn.parameters()])
+    state = _resume(config, split, loss_fn, optimizer) or _fresh_state(split, val_views, val_set, train_set, config)
+    t0 = time.perf_counter()
+    _epochs(config, recipe, split, loss_fn, optimizer, views, val_views, train_set, val_set, state, progress, cancelled)
+    split.load_state_dict(torch.load(config.out / "best.pt", map_location=device, weights_only=True))
+    timings = {
+        "anchors": round(anchors_s, 1), "views": round(views_s, 1), "train": round(time.perf_counter() - t0, 1),
+        "total": round(time.perf_counter() - start, 1), "cpu": round(time.process_time() - cpu_start, 1),
+    }
+    progress(TrainEvent("done", state["epoch"], config.epochs, metrics=state["best"]))
+    return TrainResult(
+        model=model.cpu().eval(), recipe=recipe, history=state["history"], best_epoch=state["best_epoch"],
+        baseline=state["baseline"], best=state["best"], timings=timings,
+        data={"sha256": dataset.digest(), "name": Path(config.data).name, **anchor_counts},
+        settings=_settings(config, view_count, device),
+    )
+
+
+def export_trained(result: TrainResult, out_dir: Path, name: str) -> Path:
+    """ONNX + card (backbone, dim, recipe, data hash, metrics) where the engine finds models."""
+    return export_module(result.model, out_dir, name, INPUT_SIZE, result.card_recipe(), result.card_metrics())
+
+
+def input_card() -> ModelCard:
+    """How crops become tensors for the trained module: RGB in [0, 1], as its exported card will say."""
+    return ModelCard(name="training", kind="embedder", input_size=INPUT_SIZE)
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def _datasets(
+    dataset: PairDataset, config: TrainConfig, pipeline, progress: Progress, cancelled: IsCancelled
+) -> tuple[TrainingSet, TrainingSet, dict[str, int]]:
+    """Train and validation sets; from pairs when there are any, else from the catalog's extra photos."""
+    if dataset.pairs:
+        cache = pipeline.data_dir / "training-cache" / f"{Path(config.data).name}-{dataset.digest()[:12]}"
+        found = {}
+        for split in ("train", "val"):
+            pairs = dataset.pairs_in(split, config.seed)
+            if config.limit_scenes:
+                keep = set(dataset.scenes_in(split, config.seed)[: config.limit_scenes])
+                pairs = [p for p in pairs if p.scene_id in keep]
+            report = lambda d, n, s=split: progress(TrainEvent(f"anchors ({s})", d, n))  # noqa: E731
+            found[split] = find_anchors(
+                dataset, pairs, pipeline, cache, config.conf, config.min_cosine, report, cancelled
+            )
+            found[f"{split}_pairs"] = len(pairs)
+    else:
+        every = catalog_anchors(dataset)
+        found = {s: [a for a in every if split_of(a.product_id, config.seed) == s] for s in ("train", "val")}
+    if not found["train"] or not found["val"]:
+        raise ModelError(f"{config.data}: no usable training or validation examples (check pairs and images)")
+    train_set = load_training_set(dataset, found["train"])
+    val_set = with_gallery(load_training_set(dataset, found["val"]), train_set)
+    counts = {f"{s}_anchors": len(found[s]) for s in ("train", "val")}
+    counts |= {k: v for k, v in found.items() if k.endswith("_pairs")}
+    counts["train_products"] = len(train_set.product_ids)
+    return train_set, val_set, counts
+
+
+def _model(config: TrainConfig, pipeline) -> EmbeddingModel:
+    weights = config.weights or _find_weights(DEFAULT_WEIGHTS, pipeline)
+    model = build_embedding_model(config.backbone, weights, config.projection_dim, input_size=INPUT_SIZE)
+    use_tf_same_padding(model, weights)
+    return model
+
+
+def _find_weights(name: str, pipeline) -> Path:
+    folders = model_search_path(pipeline.settings.models_dir, pipeline.data_dir)
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    raise ModelError(f"starting weights {name} not found in {', '.join(map(str, folders))}; pass --weights")
+
+
+def _device(choice: str) -> torch.device:
+    if choice in ("gpu", "cuda") or (choice == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ModelError("no CUDA GPU visible to torch; use --device cpu")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def _category_indices(categories: Sequence[str]) -> list[int]:
+    names = sorted(set(categories))
+    return [names.index(c) for c in categories]
+
+
+def _settings(config: TrainConfig, views: int, device: torch.device) -> dict[str, Any]:
+    return {
+        "epochs": config.epochs, "batch_size": config.batch_size, "frozen_blocks": config.frozen_blocks,
+        "views": views, "seed": config.seed, "monitor": f"recall@{config.monitor_k}", "patience": config.patience,
+        "detector_conf": config.conf, "min_cosine": config.min_cosine, "device": device.type,
+        "limit_scenes": config.limit_scenes,
+    }
+
+
+# -- views: trunk features of augmented crops -----------------------------------------------------
+
+
+class Views:
+    """Trunk features for anchors and products.
+
+    With ``count`` > 0 every image gets ``count`` views computed once and kept as float16 (and saved
+    in the run folder, so a resumed run skips the work); a step then picks one view per image at
+    random. With 0, views are augmented afresh each step (GPU). The "val" set has one view per
+    image, not augmented: the crop the app would cut and the catalog photo as it is.
+    """
+
+    def __init__(
+        self, model: TrunkHead, data: TrainingSet, name: str, count: int, config: TrainConfig,
+        device: torch.device, progress: Progress, cancelled: IsCancelled,
+    ):
+        self.model, self.data, self.name, self.count, self.device = model, data, name, count, device
+        self.progress, self.cancelled = progress, cancelled
+        self.card = input_card()
+        self.anchors: np.ndarray | None = None
+        self.products: np.ndarray | None = None
+        if count:
+            self._cache(config)
+
+    def anchor_features(self, indices: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
+        if self.anchors is not None:
+            return self._pick(self.anchors, indices, rng)
+        crops = [anchor_view(self.data.examples[i], rng, DEFAULT_PADDING) for i in indices]
+        return self._trunk(crops)
+
+    def product_features(self, labels: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
+        if self.products is not None:
+            return self._pick(self.products, labels, rng)
+        return self._trunk([product_view(self.data.products[i], rng) for i in labels])
+
+    def _pick(self, bank: np.ndarray, indices: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
+        which = rng.integers(0, self.count, len(indices)) if rng is not None else np.zeros(len(indices), int)
+        return torch.from_numpy(bank[np.asarray(indices), which].astype(np.float32)).to(self.device)
+
+    def _trunk(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        return self.model.trunk(torch.from_numpy(embed_batch(crops, self.card)).to(self.device))
+
+    def _cache(self, config: TrainConfig) -> None:
+        key = {
+            "examples": [[e.label, *map(float, e.box)] for e in self.data.examples], "products": self.data.product_ids,
+            "count": self.count, "seed": config.seed, "frozen_blocks": config.frozen_blocks,
+            "backbone": config.backbone, "weights": str(config.weights),
+        }
+        meta, anchors_file, products_file = (
+            config.out / f"views-{self.name}.{n}" for n in ("json", "anchors.npy", "products.npy")
+        )
+        if meta.is_file() and json.loads(meta.read_text()) == key and anchors_file.is_file() and products_file.is_file():
+            self.anchors, self.products = np.load(anchors_file), np.load(products_file)
+            return
+        rng = np.random.default_rng([config.seed, 7919]) if self.name == "train" else None
+        examples, products = self.data.examples, self.data.products
+        self.anchors = self._bank(len(examples), lambda i: anchor_view(examples[i], rng, DEFAULT_PADDING), "anchors")
+        self.products = self._bank(len(products), lambda i: product_view(products[i], rng), "products")
+        config.out.mkdir(parents=True, exist_ok=True)
+        np.save(anchors_file, self.anchors)
+        np.save(products_file, self.products)
+        meta.write_text(json.dumps(key))
+
+    def _bank(self, n: int, view: Callable[[int], np.ndarray], what: str) -> np.ndarray:
+        jobs = [(i, v) for i in range(n) for v in range(self.count)]
+        bank: np.ndarray | None = None
+        for start in range(0, len(jobs), TRUNK_BATCH):
+            if self.cancelled():
+                raise Cancelled("training cancelled while caching views")
+            chunk = jobs[start : start + TRUNK_BATCH]
+            features = self._trunk([view(i) for i, _ in chunk]).cpu().numpy().astype(np.float16)
+            if bank is None:
+                bank = np.zeros((n, self.count, *features.shape[1:]), np.float16)
+            for (i, v), f in zip(chunk, features):
+                bank[i, v] = f
+            self.progress(TrainEvent(f"views ({self.name} {what})", min(start + TRUNK_BATCH, len(jobs)), len(jobs)))
+        assert bank is not None
+        return bank
+
+
+# -- epochs ---------------------------------------------------------------------------------------
+
+
+def _fresh_state(
+    model: TrunkHead, val_views: Views, val_set: TrainingSet, train_set: TrainingSet, config: TrainConfig
+) -> dict[str, Any]:
+    baseline = validate(model, val_views, val_set, train_set)
+    config.out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), config.out / "best.pt")
+    return {"epoch": 0, "history": [{"epoch": 0, **baseline}], "baseline": baseline, "best": baseline,
+            "best_epoch": 0, "stale": 0}
+
+
+def _epochs(
+    config: TrainConfig, recipe: Recipe, model: TrunkHead, loss_fn, optimizer, views: Views, val_views: Views,
+    train_set: TrainingSet, val_set: TrainingSet, state: dict[str, Any], progress: Progress, cancelled: IsCancelled,
+) -> None:
+    monitor = f"recall@{config.monitor_k}"
+    miner = build_miner(recipe, config.seed)
+    while state["epoch"] < config.epochs and state["stale"] < config.patience:
+        epoch = state["epoch"] + 1
+        rng = np.random.default_rng([config.seed, epoch])
+        if miner is not None and hasattr(miner, "generator"):
+            miner.generator.manual_seed(config.seed * 100_003 + epoch)
+        started = time.perf_counter()
+        batches = _batches(recipe, train_set, config, epoch)
+        losses = []
+        for step, batch in enumerate(batches, 1):
+            if cancelled():
+                raise Cancelled(f"training cancelled in epoch {epoch}; `--resume` continues from epoch {epoch - 1}")
+            losses.append(_step(model, loss_fn, miner, optimizer, views, train_set, batch, rng, recipe))
+            progress(TrainEvent("train", step, len(batches), epoch, loss=float(np.mean(losses))))
+        metrics = validate(model, val_views, val_set, train_set)
+        progress(TrainEvent("validate", epoch, config.epochs, epoch, metrics=metrics))
+        record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - started, 1)}
+        state["history"].append(record | metrics)
+        state["epoch"] = epoch
+        if metrics[monitor] > state["best"][monitor]:
+            state.update(best=metrics, best_epoch=epoch, stale=0)
+            torch.save(model.state_dict(), config.out / "best.pt")
+        else:
+            state["stale"] += 1
+        _checkpoint(config, model, loss_fn, optimizer, state)
+
+
+def _batches(recipe: Recipe, data: TrainingSet, config: TrainConfig, epoch: int) -> list[list[int]]:
+    if recipe.sampler == "m-per-class":
+        np.random.seed(config.seed * 100_003 + epoch)  # PML's sampler shuffles with numpy's global state
+        labels = [e.label for e in data.examples]
+        size = config.batch_size - config.batch_size % 2
+        order = list(MPerClassSampler(labels, m=2, batch_size=size, length_before_new_iter=len(labels) - len(labels) % size))
+        return [order[i : i + size] for i in range(0, len(order), size)]
+    sampler = CategoryBatchSampler(data.example_categories, config.batch_size, seed=config.seed * 100_003 + epoch)
+    return [b for b in sampler if len(b) > 1]
+
+
+def _step(
+    model: TrunkHead, loss_fn, miner, optimizer, views: Views, data: TrainingSet, batch: Sequence[int],
+    rng: np.random.Generator, recipe: Recipe,
+) -> float:
+    labels = torch.tensor([data.examples[i].label for i in batch])
+    ref_labels = torch.unique(labels)
+    anchors = model.head(views.anchor_features(batch, rng))
+    refs = model.head(views.product_features(ref_labels.tolist(), rng))
+    if recipe.normalize:
+        anchors, refs = F.normalize(anchors, dim=1), F.normalize(refs, dim=1)
+    device = anchors.device
+    labels, ref_labels = labels.to(device), ref_labels.to(device)
+    indices = miner(anchors, labels, refs, ref_labels) if miner is not None else None
+    loss = loss_fn(anchors, labels, indices, refs, ref_labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def validate(model: TrunkHead, views: Views, val: TrainingSet, train: TrainingSet) -> dict[str, float]:
+    """Recall@k of validation crops among the gallery's products of the same category (cosine).
+
+    ``val`` carries the gallery (its own products plus the training ones); products never trained on
+    are reported apart ("unseen"), since that is what a new catalog item looks like.
+    """
+    with torch.no_grad():
+        queries = _embed_all(model, views.anchor_features, range(len(val.examples)))
+        gallery = _embed_all(model, views.product_features, range(len(val.products)))
+    labels = np.array([e.label for e in val.examples])
+    categories = np.array(val.categories)
+    sims = queries @ gallery.T
+    true = sims[np.arange(len(labels)), labels][:, None]
+    same = categories[None, :] == categories[labels][:, None]
+    ranks = ((sims > true) & same).sum(axis=1)
+    seen = np.isin(np.array(val.product_ids)[labels], train.product_ids)
+    out = {f"recall@{k}": float((ranks < k).mean()) for k in RECALL_KS}
+    for name, mask in (("seen", seen), ("unseen", ~seen)):
+        for k in (1, 5):
+            out[f"{name}_recall@{k}"] = float((ranks[mask] < k).mean()) if mask.any() else float("nan")
+        out[f"{name}_n"] = int(mask.sum())
+    return out
+
+
+def _embed_all(model: TrunkHead, features: Callable, indices: range) -> np.ndarray:
+    out = []
+    for start in range(0, len(indices), 64):
+        chunk = list(indices[start : start + 64])
+        out.append(F.normalize(model.head(features(chunk, None)), dim=1).cpu().numpy())
+    return np.concatenate(out)
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+
+def _checkpoint(config: TrainConfig, model: TrunkHead, loss_fn, optimizer, state: dict[str, Any]) -> None:
+    """Epoch-end state, written atomically: the model, the loss's own parameters, the optimiser, the history."""
+    payload = {
+        "model": model.state_dict(), "loss": loss_fn.state_dict(), "optimizer": optimizer.state_dict(),
+        "state": state, "config": _plain(asdict(config)),
+    }
+    tmp = config.out / "last.pt.tmp"
+    torch.save(payload, tmp)
+    tmp.replace(config.out / "last.pt")
+    (config.out / "history.json").write_text(json.dumps(state["history"], indent=1))
+
+
+def _resume(config: TrainConfig, model: TrunkHead, loss_fn, optimizer) -> dict[str, Any] | None:
+    path = config.out / "last.pt"
+    if not config.resume or not path.is_file():
+        return None
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    saved = payload["config"]
+    for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size"):
+        if saved[key] != _plain(asdict(config))[key]:
+            raise ModelError(f"cannot resume {path}: it was trained with {key}={saved[key]!r}")
+    model.load_state_dict(payload["model"])
+    loss_fn.load_state_dict(payload["loss"])
+    optimizer.load_state_dict(payload["optimizer"])
+    return payload["state"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return str(value) if isinstance(value, Path) else value
