@@ -34,6 +34,19 @@ CONFIDENCES = (0.1, 0.15, 0.25)
 MERGE_IOU = 0.5  # DetectorSet's default
 CACHE_NAME = "coverage-detections.json"
 
+COLUMNS = (
+    "detectors @ confidence", "coverage", "pairs covered", "objects / scene", "objects of a listed category",
+    "unlisted categories / scene", "detect ms / scene", "CPU ms / scene",
+)
+NOTES = (
+    "Objects / scene: decor detections after merging. Objects of a listed category: their share whose "
+    "searched categories include one paired with the scene; unlisted categories: detected decor categories "
+    "per scene that search none of its paired categories. Both are rough precision proxies (pairs list only "
+    "the products IKEA sold for the photo) and count scenes with pairs only. Detect ms: median wall time per "
+    "scene (letterbox + ONNX + decode + NMS) summed over the detectors used; CPU ms: the process's CPU time, "
+    "steadier when the machine is shared."
+)
+
 Raw = list[list[Any]]  # [[x1, y1, x2, y2, score, label], ...] for one scene
 
 
@@ -150,7 +163,9 @@ def _grid(n: int) -> Iterable[tuple[float, ...]]:
             yield (head, *tail)
 
 
-def decor_detections(raw: Raw, name: str, class_set: str, conf: float, categories: CategoryMap) -> list[Detection]:
+def decor_detections(
+    raw: Raw, name: str, class_set: str, conf: float, categories: CategoryMap
+) -> list[Detection]:
     """The cached boxes above ``conf`` mapped to decor categories as engine.detect.Detector.detect does."""
     out = []
     for *box, score, label in raw:
@@ -206,23 +221,18 @@ def report(data: dict[str, Any], options: Options) -> str:
         cpu = sum(timing_ms[n]["median_cpu_ms"] for n in row["confs"])
         marker = " (card defaults)" if row["setting"] == data["card_defaults"] else ""
         rows.append([
-            row["setting"] + marker, f"{row['coverage']:.1%}", row["covered"], round(row["objects_per_scene"], 1),
-            f"{row['listed_object_share']:.0%}", f"{row['unlisted_categories_per_scene']:.2f}", round(wall), round(cpu),
+            row["setting"] + marker, f"{row['coverage']:.1%}", row["covered"],
+            round(row["objects_per_scene"], 1), f"{row['listed_object_share']:.0%}",
+            f"{row['unlisted_categories_per_scene']:.2f}", round(wall), round(cpu),
         ])
-    overall = md_table(
-        ["detectors @ confidence", "coverage", "pairs covered", "objects / scene", "objects of a listed category",
-         "unlisted categories / scene", "detect ms / scene", "CPU ms / scene"], rows)
+    overall = md_table(COLUMNS, rows)
     return "\n".join([
         header("Detector coverage", data["machine"], options,
-               f"{data['pairs']} scene→product pairs in {data['scenes']} scenes. Rule: {data['rule']}."),
+               f"{data['pairs']} scene→product pairs in {data['scenes']} scenes. "
+               f"Rule: {data['rule']}."),
         overall,
         "",
-        "Objects / scene: decor detections after merging. Objects of a listed category: their share whose searched "
-        "categories include one paired with the scene; unlisted categories: detected decor categories per scene "
-        "that search none of its paired categories. Both are rough precision proxies (pairs list only the products "
-        "IKEA sold for the photo) and count scenes with pairs only. Detect ms: median wall time per scene "
-        "(letterbox + ONNX + decode + NMS) summed over the detectors used; CPU ms: the process's CPU time, "
-        "steadier when the machine is shared.",
+        NOTES,
         "",
         per_category_table(data["rows"], data["card_defaults"]),
     ])
@@ -235,7 +245,8 @@ def per_category_table(rows: Sequence[dict[str, Any]], card_defaults: str) -> st
     chosen += [r for r in rows if r["setting"] == card_defaults and r not in chosen]
     pairs = chosen[0]["per_category"]
     table = [
-        [cat, pairs[cat]["pairs"], *(f"{r['per_category'][cat]['covered'] / pairs[cat]['pairs']:.0%}" for r in chosen)]
+        [cat, pairs[cat]["pairs"], *(f"{r['per_category'][cat]['covered'] / pairs[cat]['pairs']:.0%}"
+                                     for r in chosen)]
         for cat in sorted(pairs, key=lambda c: (-pairs[c]["pairs"], c))
     ]
     return md_table(["catalog category", "pairs", *(column(r) for r in chosen)], table)
@@ -256,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench.coverage", description=__doc__.split("\n")[0])
     add_arguments(parser)
-    parser.add_argument("--refresh", action="store_true", help="detect again instead of using cached detections")
+    parser.add_argument("--refresh", action="store_true", help="detect again, ignoring cached detections")
     args = parser.parse_args(argv)
     run(Pipeline(Settings.defaults()), options_from(args), refresh=args.refresh)
     return 0

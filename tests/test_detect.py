@@ -59,10 +59,12 @@ def onnx_paths(exported_models: Path, shared_models: Path) -> dict[str, Path]:
 def clipped(boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
     """Boxes clipped to the image, as ultralytics returns them (engine.detect's own clip is a no-op)."""
     h, w = image.shape[:2]
-    return np.column_stack([boxes[:, 0].clip(0, w), boxes[:, 1].clip(0, h), boxes[:, 2].clip(0, w), boxes[:, 3].clip(0, h)])
+    return np.clip(boxes, 0, [w, h, w, h])
 
 
-def matched_box_error(ours: np.ndarray, our_cls: np.ndarray, theirs: np.ndarray, their_cls: np.ndarray) -> float:
+def matched_box_error(
+    ours: np.ndarray, our_cls: np.ndarray, theirs: np.ndarray, their_cls: np.ndarray
+) -> float:
     """Largest coordinate difference after pairing each of our boxes with the nearest same-class box."""
     worst = 0.0
     for box, cls in zip(ours, our_cls):

@@ -112,6 +112,13 @@ def test_missing_detector_weights_name_the_path(tmp_path: Path) -> None:
         export.export_detector(missing, tmp_path)
 
 
+def test_corrupt_checkpoint_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "broken.pt"
+    weights.write_bytes(b"not a torch checkpoint")
+    with pytest.raises(ModelError, match="broken.pt: not a loadable ultralytics checkpoint"):
+        export.export_detector(weights, tmp_path / "out")
+
+
 def test_pose_checkpoint_is_not_a_detector(tmp_path: Path, shared_models: Path) -> None:
     with pytest.raises(ModelError, match="'pose' model, not a detector"):
         export.export_detector(shared_models / POSE_PT, tmp_path)
@@ -133,7 +140,9 @@ def test_missing_torch_asks_for_the_train_extra() -> None:
         "try:\n    import training.export\nexcept ModelError as e:\n    print(e)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+    )
     assert "torch is missing" in out.stdout
     assert "install the [train] extra: pip install -e '.[train]'" in out.stdout
 
@@ -143,7 +152,8 @@ def test_missing_torch_asks_for_the_train_extra() -> None:
 
 @pytest.fixture(scope="module")
 def mobilenet_export(tmp_path_factory: pytest.TempPathFactory, mobilenet_pth: Path) -> Path:
-    return export.export_embedder("mobilenet_v2", tmp_path_factory.mktemp("emb"), mobilenet_pth, num_classes=1001)
+    out_dir = tmp_path_factory.mktemp("emb")
+    return export.export_embedder("mobilenet_v2", out_dir, mobilenet_pth, num_classes=1001)
 
 
 def test_embedder_card(mobilenet_export: Path, mobilenet_pth: Path) -> None:
@@ -185,10 +195,11 @@ def test_batch_axis_is_dynamic_and_output_is_unit_length(mobilenet_export: Path,
 def test_tflite_weights_get_their_own_normalisation(
     mobilenet_export: Path, real_crops: list, shared_models: Path
 ) -> None:
-    """Close to the reference MobileNet ONNX (MANIFEST: median cosine 0.895); ImageNet mean/std gives ~0.77."""
-    ours = Embedder(ResolvedModel(mobilenet_export, read_card(mobilenet_export)), device="cpu").embed(real_crops)
-    reference_path = shared_models / MOBILENET_ONNX
-    reference = Embedder(ResolvedModel(reference_path, read_card(reference_path)), device="cpu").embed(real_crops)
+    """Close to the reference MobileNet ONNX (MANIFEST: median cosine 0.895); ImageNet mean/std gives 0.77."""
+    ours, reference = (
+        Embedder(ResolvedModel(path, read_card(path)), device="cpu").embed(real_crops)
+        for path in (mobilenet_export, shared_models / MOBILENET_ONNX)
+    )
     assert np.median((ours * reference).sum(1)) > 0.85
 
 
@@ -201,7 +212,9 @@ def test_projection_export(tmp_path: Path, mobilenet_pth: Path, real_crops: list
     assert vectors.shape == (len(real_crops), 128)
 
 
-def test_export_module_keeps_the_training_module_and_records_recipe(tmp_path: Path, mobilenet_pth: Path) -> None:
+def test_export_module_keeps_the_training_module_and_records_recipe(
+    tmp_path: Path, mobilenet_pth: Path
+) -> None:
     module = export.build_embedding_model("mobilenet_v2", mobilenet_pth).train()
     path = export.export_module(
         module, tmp_path, "tuned", 224, recipe={"loss": "triplet", "epochs": 3}, metrics={"p_at_1": 0.71}

@@ -39,7 +39,8 @@ try:
     from torch import nn
     from torch.nn import functional as F
 except ImportError as exc:
-    raise ModelError(f"exporting models needs torch and torchvision ({exc.name} is missing); {TRAIN_EXTRA}") from exc
+    raise ModelError(f"exporting models needs torch and torchvision ({exc.name} is missing); {TRAIN_EXTRA}") \
+        from exc
 except RuntimeError as exc:  # a torchvision build that does not match torch fails at import time
     raise ModelError(f"torchvision does not work with this torch ({exc}); {TRAIN_EXTRA}") from exc
 
@@ -78,7 +79,7 @@ def export_detector(
     NMS stays in numpy so every detector is post-processed the same way. NMS-free heads (YOLOv10,
     YOLO26) are exported through their one-to-many branch for the same reason.
     """
-    weights = _existing(weights, "detector weights")
+    weights, out_dir = _existing(weights, "detector weights"), Path(out_dir)
     yolo_class = _ultralytics_yolo()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{name or weights.stem}.onnx"
@@ -113,7 +114,7 @@ def _ultralytics_version() -> str:
 
 
 def _ultralytics_onnx(yolo_class: type, weights: Path, work: Path, imgsz: int) -> Path:
-    """Export a copy of ``weights`` inside ``work``: ultralytics writes beside the .pt, which may be read-only."""
+    """Export a copy of ``weights`` in ``work``: ultralytics writes beside the .pt, which may be read-only."""
     local = work / weights.name
     shutil.copyfile(weights, local)
     try:
@@ -122,9 +123,10 @@ def _ultralytics_onnx(yolo_class: type, weights: Path, work: Path, imgsz: int) -
         raise ModelError(f"{weights}: not a loadable ultralytics checkpoint ({exc})") from exc
     if model.task != "detect":
         raise ModelError(f"{weights}: an ultralytics {model.task!r} model, not a detector")
-    path = Path(
-        model.export(format="onnx", imgsz=imgsz, opset=OPSET, dynamic=False, simplify=_has_onnxslim(), device="cpu")
+    path = model.export(
+        format="onnx", imgsz=imgsz, opset=OPSET, dynamic=False, simplify=_has_onnxslim(), device="cpu"
     )
+    path = Path(path)
     _check_raw_head(path, len(model.names))
     return path
 
@@ -168,7 +170,8 @@ class EmbeddingModel(nn.Module):
 
 
 def _projection(feature_dim: int, projection_dim: int) -> nn.Linear:
-    """A seeded orthogonal map without bias: untrained, it keeps cosine geometry as well as a linear map can."""
+    """A seeded orthogonal map without bias: untrained, it keeps cosine geometry as well as a linear map can
+    (and seeded, exports are reproducible)."""
     layer = nn.Linear(feature_dim, projection_dim, bias=False)
     nn.init.orthogonal_(layer.weight, generator=torch.Generator().manual_seed(0))
     return layer
@@ -189,7 +192,12 @@ def build_embedding_model(
     (loaded strictly, so a mismatch is an error, not silent random layers); None means torchvision's
     own pretrained weights (downloaded once into the torch cache). ``num_classes``, ``mean`` and
     ``std`` default to what a known weights file needs (``KNOWN_WEIGHTS``), else 1000 and ImageNet.
+
+    Returned in eval mode. In train mode BatchNorm switches to batch statistics, which changes the
+    function (for the TFLite-derived MobileNetV2 its BatchNorm layers are identities carrying folded
+    biases): keep them in eval mode when fine-tuning.
     """
+    weights = Path(weights) if weights is not None else None
     spec = KNOWN_WEIGHTS.get(weights.name) if weights else None
     mean = tuple(mean or (spec.mean if spec else IMAGENET_MEAN))
     std = tuple(std or (spec.std if spec else IMAGENET_STD))
@@ -226,7 +234,9 @@ def _load_backbone(backbone: str, weights: Path | None, num_classes: int) -> nn.
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
-        raise ModelError(f"{weights} does not fit torchvision {backbone}(num_classes={num_classes}): {exc}") from exc
+        raise ModelError(
+            f"{weights} does not fit torchvision {backbone}(num_classes={num_classes}): {exc}"
+        ) from exc
     return net
 
 
@@ -260,7 +270,9 @@ def _check_output(model: EmbeddingModel, backbone: str, input_size: int) -> None
     with torch.no_grad():
         out = model(torch.zeros(1, 3, input_size, input_size))
     if tuple(out.shape) != (1, model.output_dim):
-        raise ModelError(f"torchvision {backbone} without its classifier gives {tuple(out.shape)}, not vectors")
+        raise ModelError(
+            f"torchvision {backbone} without its classifier gives {tuple(out.shape)}, not (1, features)"
+        )
 
 
 def export_embedder(
@@ -273,12 +285,10 @@ def export_embedder(
     input_size: int = 224,
 ) -> Path:
     """A pretrained torchvision backbone → ``out_dir/<name>.onnx`` embedder + card (not fine-tuned)."""
-    if weights is not None:
-        weights = _existing(weights, "embedder weights")
     model = build_embedding_model(backbone, weights, projection_dim, num_classes, input_size=input_size)
-    default = weights.stem if weights else backbone
+    default = Path(weights).stem if weights is not None else backbone
     name = name or (f"{default}-p{projection_dim}" if projection_dim else default)
-    return export_module(model, out_dir, name, input_size, {}, {})
+    return export_module(model, out_dir, name, input_size)
 
 
 def export_module(
@@ -297,6 +307,7 @@ def export_module(
     starting weights, is the card's ``source``; ``metrics`` go into the card.
     """
     model = copy.deepcopy(module).cpu().eval()
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{name}.onnx"
     tmp = _temp_beside(final)
