@@ -429,7 +429,7 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
     ``--self-check`` and CLI commands (``DecorLens catalog import ...``) run headless; anything else
     (no arguments, or photo paths) opens the GUI. Qt is imported only in the GUI branch.
     """
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-psn_")]  # old macOS Finder
     _ensure_console()
     from engine.cli.main import build_parser, main
 

@@ -106,6 +106,7 @@ def test_broken_onnx_file_is_an_onnxruntime_failure(tmp_path: Path, data_with_co
         (["catalog", "stats"], ["catalog", "stats"]),
         (["--data-dir", "d", "search", "x.jpg"], ["--data-dir", "d", "search", "x.jpg"]),
         (["--version"], ["--version"]),
+        (["-psn_0_12345"], ["gui"]),
     ],
 )
 def test_frozen_entry_routes_before_qt(monkeypatch, argv, expected):
