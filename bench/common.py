@@ -1,0 +1,464 @@
+"""What every benchmark shares: options, the machine record, a prepared workspace, report writing.
+
+The workspace is a data dir of its own (``<data dir>/bench`` unless ``--workdir``): the IKEA catalog
+imported there once, the COCO detector exported to ONNX there if the models dir has only the .pt,
+and small caches (reference vectors, per-scene object counts) keyed by the files they came from.
+The user's own catalog is never touched.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASET_ENV = "DECORLENS_BENCH_DATASET"
+COCO_PT_CHOICES = ("yolo11n.pt", "yolo11n-ovint8-dq.pt")  # official first, then the rebuilt one
+OIV7_ONNX_CHOICES = ("yolov8n-oiv7.onnx", "yolov8n-oiv7-int8.onnx")
+TORCH_BACKBONE = "mobilenet_v2-imagenet-tflite.pth"
+TFLITE_SCALE = 128 / 255  # mean = std for the TF-slim MobileNetV2 weights
+
+
+def default_dataset() -> Path:
+    """``$DECORLENS_BENCH_DATASET``, else ``$DECORLENS_SHARED/datasets/ikea_interior``, else ../shared."""
+    if os.environ.get(DATASET_ENV):
+        return Path(os.environ[DATASET_ENV])
+    shared = Path(os.environ.get("DECORLENS_SHARED", ROOT.parent / "shared"))
+    return shared / "datasets" / "ikea_interior"
+
+
+def default_out_dir() -> Path:
+    """``docs/benchmarks`` of a source checkout, else ``./bench-results``."""
+    docs = ROOT / "docs"
+    return docs / "benchmarks" if docs.is_dir() else Path.cwd() / "bench-results"
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    out_dir: Path = field(default_factory=default_out_dir)
+    workdir: Path | None = None  # None: <pipeline data dir>/bench
+    dataset: Path = field(default_factory=default_dataset)
+    seed: int = 0
+    write: bool = True  # False in tests: print only
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
+
+    @property
+    def suffix(self) -> str:
+        """Quick runs write ``<name>.quick.json`` so they never overwrite the documented full runs."""
+        return ".quick" if self.quick else ""
+
+
+# -- the machine ----------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    """The CPU model name (lscpu, else /proc/cpuinfo, else platform)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_info() -> str | None:
+    """The GPU name(s) nvidia-smi reports, or None."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "; ".join(line.strip() for line in out.splitlines() if line.strip()) or None
+
+
+def _version(module: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:  # noqa: BLE001 - not installed, or an odd distribution name
+        return None
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU model, memory, GPU, library versions and the current load, recorded with every result."""
+    import onnxruntime as ort
+
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False)
+        memory_gb = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        physical, memory_gb = None, None
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu_model": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "physical_cores": physical,
+        "usable_cores": affinity,
+        "memory_gb": memory_gb,
+        "gpu": gpu_info(),
+        "onnxruntime_providers": ort.get_available_providers(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            name: _version(name)
+            for name in ("onnxruntime", "onnxruntime-gpu", "numpy", "opencv-python-headless", "pillow", "hnswlib",
+                         "faiss-cpu", "torch", "torchvision", "ultralytics")
+            if _version(name)
+        },
+        "env_threads": {k: os.environ[k] for k in ("DECORLENS_THREADS", "OMP_NUM_THREADS") if k in os.environ},
+        "load_average_start": load_average(),
+    }
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    gpu = machine.get("gpu") or "no GPU"
+    load = machine.get("load_average_start")
+    load_text = f", load avg {load[0]:.1f} at start" if load else ""
+    return (
+        f"{machine['cpu_model']}, {machine['usable_cores']} cores, {machine['memory_gb']} GB, {gpu}; "
+        f"onnxruntime {machine['versions'].get('onnxruntime') or machine['versions'].get('onnxruntime-gpu')} "
+        f"({', '.join(p.replace('ExecutionProvider', '') for p in machine['onnxruntime_providers'])})"
+        f"{load_text}; {machine['date']}"
+    )
+
+
+# -- timing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    wall_ms: float
+    cpu_ms: float  # this process's CPU time (all threads): robust on a shared, loaded machine
+
+
+def timed(work: Callable[[], Any]) -> tuple[Any, Timing]:
+    cpu, start = time.process_time(), time.perf_counter()
+    result = work()
+    return result, Timing((time.perf_counter() - start) * 1000.0, (time.process_time() - cpu) * 1000.0)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, np.float64), q)) if len(values) else float("nan")
+
+
+def gemm_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
+    """Measured float32 dense matmul rate (numpy's BLAS, all its threads): best and median of ``repeats``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b  # warm up the BLAS threads
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        rates.append(2.0 * n**3 / (time.perf_counter() - start) / 1e9)
+    return {"n": n, "best_gflops": round(max(rates), 1), "median_gflops": round(median(rates), 1)}
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            if value != value:  # nan
+                return "–"
+            return f"{value:,.3f}" if abs(value) < 1 else (f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}")
+        return "–" if value is None else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_report(options: Options, name: str, data: dict[str, Any], markdown: str) -> tuple[Path, Path] | None:
+    """Print the markdown and write ``<out>/<name>[.quick].json`` and ``.md``."""
+    data.setdefault("machine", {})["load_average_end"] = load_average()
+    print(markdown, flush=True)
+    if not options.write:
+        return None
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = options.out_dir / f"{name}{options.suffix}.json"
+    md_path = options.out_dir / f"{name}{options.suffix}.md"
+    json_path.write_text(json.dumps(data, indent=1, default=_jsonable) + "\n")
+    md_path.write_text(markdown.rstrip() + "\n")
+    options.log(f"wrote {json_path} and {md_path.name}")
+    return json_path, md_path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def header(title: str, machine: dict[str, Any], options: Options, extra: str = "") -> str:
+    mode = "quick" if options.quick else "full"
+    lines = [f"# {title}", "", f"Machine: {machine_line(machine)}.", f"Mode: {mode}."]
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"
+
+
+# -- the dataset ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """The IKEA interior set: products, scenes, scene→product pairs, duplicate-image groups."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        if not (self.root / "products.csv").is_file():
+            from engine.errors import DecorLensError
+
+            raise DecorLensError(
+                f"benchmark dataset not found at {self.root} (set {DATASET_ENV} or pass --dataset); "
+                "it needs products.csv, scenes.csv, pairs.csv and the images"
+            )
+
+    def _csv(self, name: str) -> list[dict[str, str]]:
+        path = self.root / name
+        if not path.is_file():
+            return []
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    @cached_property
+    def products(self) -> list[dict[str, str]]:
+        return self._csv("products.csv")
+
+    @cached_property
+    def scenes(self) -> list[dict[str, str]]:
+        return self._csv("scenes.csv")
+
+    @cached_property
+    def pairs(self) -> list[dict[str, str]]:
+        return self._csv("pairs.csv")
+
+    def scene_path(self, scene_id: str) -> Path:
+        return self.root / "scenes" / f"{scene_id}.jpg"
+
+    def product_path(self, row: dict[str, str]) -> Path:
+        return self.root / row["image"]
+
+    @cached_property
+    def equivalent(self) -> dict[str, set[str]]:
+        """product id → ids whose image is byte-identical (itself included)."""
+        groups: dict[str, set[str]] = {}
+        for row in self._csv("duplicate_images.csv"):
+            groups.setdefault(row["group"], set()).add(row["product_id"])
+        out: dict[str, set[str]] = {}
+        for ids in groups.values():
+            for pid in ids:
+                out[pid] = ids
+        return out
+
+    def pairs_by_scene(self) -> dict[str, list[tuple[str, str]]]:
+        """scene id → [(product id, product category)]."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for row in self.pairs:
+            out.setdefault(row["scene_id"], []).append((row["product_id"], row["category"]))
+        return out
+
+
+# -- the workspace --------------------------------------------------------------------------------
+
+
+def file_key(path: Path) -> str:
+    """A short content key for caches (size + sha256 of the first and last MiB: fast on big files)."""
+    digest = hashlib.sha256(str(path.stat().st_size).encode())
+    with open(path, "rb") as fh:
+        digest.update(fh.read(1 << 20))
+        fh.seek(max(0, path.stat().st_size - (1 << 20)))
+        digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+class Workspace:
+    """The bench data dir: the IKEA catalog imported, detectors exported, caches."""
+
+    def __init__(self, pipeline: Any, options: Options):
+        from engine.pipeline import Pipeline
+
+        self.options = options
+        self.user_pipeline = pipeline
+        self.root = Path(options.workdir) if options.workdir else pipeline.data_dir / "bench"
+        self.data = self.root / "data"
+        (self.data / "models").mkdir(parents=True, exist_ok=True)
+        self.cache = self.root / "cache"
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self.settings = pipeline.settings.with_(data_dir=self.data)
+        self.dataset = Dataset(Path(options.dataset))
+        self.ensure_detectors()
+        self.pipeline = Pipeline(self.settings)
+
+    # models ----------------------------------------------------------------------------------
+
+    def model_dirs(self) -> list[Path]:
+        from engine.paths import model_search_path
+
+        return model_search_path(self.settings.models_dir, self.data)
+
+    def find_file(self, choices: Sequence[str]) -> Path | None:
+        for name in choices:
+            for folder in self.model_dirs():
+                if (folder / name).is_file():
+                    return folder / name
+        return None
+
+    def ensure_detectors(self) -> None:
+        """Export a detector .pt to ONNX into the workspace when only the .pt is available."""
+        from engine.errors import ModelError
+        from engine.models import find_model
+
+        for choices in self.settings.detectors:
+            try:
+                for name in choices:
+                    try:
+                        find_model(name, self.settings.models_dir, self.data)
+                        break
+                    except ModelError:
+                        continue
+                else:
+                    raise ModelError("missing")
+            except ModelError:
+                pts = [Path(c).with_suffix(".pt").name for c in choices]
+                pt = self.find_file(pts)
+                if pt is None:
+                    raise ModelError(f"none of {', '.join(choices)} (nor {', '.join(pts)}) found") from None
+                self.options.log(f"exporting {pt.name} to ONNX for the benchmarks (once)")
+                export_detector(pt, self.data / "models")
+
+    @cached_property
+    def coco_pt(self) -> Path:
+        from engine.errors import ModelError
+
+        path = self.find_file(COCO_PT_CHOICES)
+        if path is None:
+            raise ModelError(f"the reference pipeline needs one of {', '.join(COCO_PT_CHOICES)} in the models dir")
+        return path
+
+    @cached_property
+    def oiv7_onnx(self) -> Path | None:
+        return self.find_file(OIV7_ONNX_CHOICES)
+
+    @cached_property
+    def torch_backbone(self) -> Path:
+        from engine.errors import ModelError
+
+        path = self.find_file((TORCH_BACKBONE,))
+        if path is None:
+            raise ModelError(f"the reference pipeline needs {TORCH_BACKBONE} in the models dir")
+        return path
+
+    # catalog ---------------------------------------------------------------------------------
+
+    def ensure_catalog(self) -> None:
+        """Import the dataset's products once (re-import is idempotent and fast when unchanged)."""
+        catalog = self.pipeline.catalog
+        if catalog.count() >= len(self.dataset.products) and not catalog.missing_vectors(self.pipeline.embedder.key):
+            self.pipeline.index_for(self.pipeline.embedder).sync(catalog)
+            return
+        self.options.log(f"importing {len(self.dataset.products)} products into the bench catalog (once)")
+        csv_path = self.catalog_csv()
+        report = self.pipeline.import_catalog(csv_path)
+        self.options.log(f"bench catalog: {report.summary()}")
+
+    def catalog_csv(self, limit: int | None = None, name: str = "products.csv") -> Path:
+        """The dataset's products as a DecorLens CSV with absolute image paths."""
+        target = self.cache / name
+        rows = self.dataset.products[:limit] if limit else self.dataset.products
+        with open(target, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["sku", "name", "category", "image"])
+            for row in rows:
+                writer.writerow([row["product_id"], row["name"], row["category"], str(self.dataset.product_path(row))])
+        return target
+
+    def cache_json(self, name: str) -> dict[str, Any]:
+        path = self.cache / name
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def save_cache_json(self, name: str, data: dict[str, Any]) -> None:
+        path = self.cache / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+
+
+def export_detector(pt: Path, out_dir: Path) -> Path:
+    """The project's exporter when it is there, else ultralytics' own export plus a card."""
+    try:
+        from training.export import export_detector as project_export
+    except ImportError:
+        project_export = None
+    if project_export is not None:
+        return project_export(pt, out_dir)
+    import tempfile
+
+    from ultralytics import YOLO
+
+    from engine.models import write_card
+    from engine.onnx_cards import detector_card
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / pt.name
+        shutil.copy(pt, local)
+        onnx = Path(YOLO(str(local)).export(format="onnx", imgsz=640, verbose=False))
+        target = out_dir / onnx.name
+        shutil.move(str(onnx), target)
+    write_card(target, detector_card(target))
+    return target

@@ -1,0 +1,65 @@
+"""Which benchmarks exist, and running them from the CLI or as ``python -m bench.<module>``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import Options, default_dataset, default_out_dir
+
+# CLI name → module; "all" runs them in this order (cheapest questions first)
+BENCHMARKS = {
+    "ceiling": "bench.ceiling",
+    "latency": "bench.latency",
+    "import": "bench.import_rate",
+    "index": "bench.index_scale",
+    "startup": "bench.startup",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (a few minutes in all)")
+    parser.add_argument("--out", type=Path, default=None, help=f"where JSON + markdown go (default {default_out_dir()})")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="bench data dir: catalog, exported models, caches (default <data dir>/bench)")
+    parser.add_argument("--dataset", type=Path, default=None,
+                        help=f"IKEA interior dataset folder (default {default_dataset()})")
+    parser.add_argument("--no-write", action="store_true", help="print the tables only")
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    options = Options(quick=args.quick, write=not args.no_write)
+    if args.out:
+        options.out_dir = args.out
+    if args.workdir:
+        options.workdir = args.workdir
+    if args.dataset:
+        options.dataset = args.dataset
+    return options
+
+
+def run_benchmarks(names: Sequence[str], pipeline: Any, options: Options) -> dict[str, Any]:
+    results = {}
+    for name in names:
+        start = time.perf_counter()
+        options.log(f"== bench {name} ({'quick' if options.quick else 'full'})")
+        module = importlib.import_module(BENCHMARKS[name])
+        results[name] = module.run(pipeline, options)
+        options.log(f"== bench {name} took {time.perf_counter() - start:.0f} s")
+    return results
+
+
+def standalone(name: str, argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.<module> [--quick] ...`` with the default settings."""
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    parser = argparse.ArgumentParser(prog=f"python -m {BENCHMARKS[name]}")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    run_benchmarks([name], Pipeline(Settings.defaults()), options_from(args))
+    return 0
