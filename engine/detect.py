@@ -68,8 +68,8 @@ class Detector:
         boxes, scores, classes = decode(raw[0], self.conf if conf is None else conf, self.iou, self.max_det)
         boxes = placement.unmap(boxes)
         h, w = image.shape[:2]
-        np.clip(boxes[:, [0, 2]], 0, w, out=boxes[:, [0, 2]])
-        np.clip(boxes[:, [1, 3]], 0, h, out=boxes[:, [1, 3]])
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return boxes, scores, classes
 
     def _decor_of(self, label: str) -> str | None:

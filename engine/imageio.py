@@ -40,7 +40,8 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
                 return np.asarray(to_rgb(_shrink(ImageOps.exif_transpose(img), max_side)))
     except ImageError:
         raise
-    except UnidentifiedImageError as exc:
+    except (UnidentifiedImageError, ImportError) as exc:
+        # ImportError: ultralytics, once imported (training), patches Image.open to try HEIF plugins.
         raise ImageError(f"{path}: not an image (unknown or unsupported format)") from exc
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{path}: image too large to decode safely") from exc

@@ -7,8 +7,11 @@ it to ONNX once into a temp models folder, exactly as `decorlens models export` 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,11 +66,15 @@ def scene_path(ikea: Path):
 @pytest.fixture(scope="session")
 def exported_models(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
     """A models folder holding the COCO detector exported to ONNX (with its card)."""
-    pytest.importorskip("ultralytics", reason="exporting the COCO detector needs the [train] extra")
-    from training.export import export_detector
-
+    if importlib.util.find_spec("ultralytics") is None:
+        pytest.skip("exporting the COCO detector needs the [train] extra")
     out = tmp_path_factory.mktemp("exported-models")
-    export_detector(shared_models / COCO_PT, out)
+    # In a child process, through the CLI a user runs: importing ultralytics patches PIL globally.
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "-q", "models", "export", str(shared_models / COCO_PT), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
     return out
 
 

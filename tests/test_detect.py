@@ -100,11 +100,6 @@ def test_arrays_match_what_ultralytics_decodes_from_the_file(scene: str, scene_p
     assert np.array_equal(load_image(path), cv2.imread(str(path))[..., ::-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.detect.Detector.detect_raw clips with np.clip(out=boxes[:, [0, 2]]), which writes into a "
-    "copy; assign instead: boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)",
-)
 def test_boxes_lie_inside_the_image(oiv7: Detector, scene_path) -> None:
     image = load_image(scene_path("apple-pie-cooling"))
     boxes, _, _ = oiv7.detect_raw(image, CONF)

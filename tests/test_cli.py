@@ -1,0 +1,114 @@
+"""The command line as a user meets it: JSON contract, readable output, one-line errors, batch tagging."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.cli.main import main
+from engine.pipeline import Pipeline
+
+SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
+
+
+@pytest.fixture(scope="module")
+def data_dir(pipeline: Pipeline) -> str:
+    """The session data dir, with the IKEA catalog already imported by the `pipeline` fixture."""
+    return str(pipeline.data_dir)
+
+
+def test_search_json_contract(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--json", "--top-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"image", "width", "height", "device", "timings_ms", "objects"}
+    assert set(out["timings_ms"]) >= {"decode", "detect", "embed", "search"}
+    assert out["objects"]
+    for obj in out["objects"]:
+        assert set(obj) >= {"category", "label", "score", "box", "tag", "matches"}
+        assert len(obj["box"]) == 4 and len(obj["tag"]) == 2 and len(obj["matches"]) == 3
+        for match in obj["matches"]:
+            assert set(match) >= {"product_id", "sku", "name", "category", "score", "match"}
+            assert match["match"] in ("exact", "similar")
+
+
+def test_search_box_json_holds_one_region(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
+    args = ["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--box", "300,400,900,700", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["objects"]) == 1 and out["objects"][0]["box"] == [300, 400, 900, 700]
+
+
+def test_search_prints_readable_report(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE))]) == 0
+    text = capsys.readouterr().out
+    assert "sofa" in text and "tag at" in text and "detect" in text
+
+
+def _half_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()[:-60]
+
+
+@pytest.mark.parametrize(("content", "message"), [(b"", "empty file"), (_half_png(), "truncated"),
+                                                    (b"plain text", "not an image")])
+def test_bad_image_is_one_line_and_nonzero(data_dir: str, tmp_path: Path, content: bytes, message: str,
+                                           capsys: pytest.CaptureFixture[str]):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(content)
+    assert main(["--data-dir", data_dir, "search", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("decorlens: error:") and message in err and "\n" not in err
+
+
+def test_missing_model_names_file_and_where(tmp_path: Path, scene_path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DECORLENS_MODELS_DIR", str(tmp_path / "no-models"))
+    assert main(["--data-dir", str(tmp_path / "d"), "search", str(scene_path(SOFA_SCENE))]) == 2
+    err = capsys.readouterr().err
+    assert "yolo11n" in err and str(tmp_path / "no-models") in err and "decorlens models" in err
+
+
+def test_bad_box_is_a_usage_error(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--box", "1,2,3"])
+    assert info.value.code == 2 and "x1,y1,x2,y2" in capsys.readouterr().err
+
+
+def test_models_fetch_offline_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens: no network, as here
+    assert main(["--data-dir", str(tmp_path), "models", "fetch"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot download yolo11n.pt" in err and str(tmp_path / "models") in err
+
+
+def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]):
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    shutil.copy(scene_path(SOFA_SCENE), scenes / "sofa.jpg")
+    shutil.copy(scene_path("bed-that-folds"), scenes / "bed.jpg")
+    (scenes / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    out = tmp_path / "out"
+    assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "tagged 2 of 3 scenes" in captured.out and "broken.jpg" in captured.err
+    assert sorted(p.name for p in out.glob("*.json")) == ["bed.json", "sofa.json"]
+    rows = list(csv.DictReader(open(out / "summary.csv", newline="")))
+    assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg"}
+    assert all(r["sku"] for r in rows if r["rank"])
+
+
+def test_catalog_stats_and_list(data_dir: str, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", data_dir, "catalog", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["products"] == 1955 and stats["categories"]["lamp"] == 149
+    assert main(["--data-dir", data_dir, "catalog", "list", "--category", "sofa", "--limit", "3"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
