@@ -46,6 +46,7 @@ class Pipeline:
         self.data_dir = resolve_data_dir(self.settings.data_dir)
         self._lock = threading.RLock()
         self._indexes: dict[str, CatalogIndex] = {}
+        self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
 
     # -- lazily loaded parts ------------------------------------------------------------------
 
@@ -171,9 +172,7 @@ class Pipeline:
         h, w = pixels.shape[:2]
         tags = place_tags(detections, (w, h))
         chosen = self.matcher(matcher)
-        ensure_nonempty(self.catalog)
-        if self.catalog.missing_vectors(chosen.key):
-            self.prepare_matcher(matcher)
+        self._ensure_ready(chosen, matcher)
         patches = cut_crops(pixels, [d.box for d in detections], self.settings.padding)
         vectors = self._timed(timings, "embed", lambda: chosen.embed(patches) if patches else None)
         categories = [None if any_category else d.category for d in detections]
@@ -206,6 +205,16 @@ class Pipeline:
             ]
             for hits in results
         ]
+
+    def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str) -> None:
+        """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision."""
+        revision = self.catalog.revision
+        if self._ready.get(chosen.key) == revision:
+            return
+        ensure_nonempty(self.catalog)
+        if self.catalog.missing_vectors(chosen.key):
+            self.prepare_matcher(matcher)
+        self._ready[chosen.key] = self.catalog.revision
 
     def _find_first(self, choices: Sequence[str]) -> ResolvedModel:
         """The first of several alternative model files that exists (official before rebuilt)."""
