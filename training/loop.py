@@ -10,6 +10,7 @@ passes a tqdm bar and Ctrl-C, the GUI its own).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -124,14 +125,15 @@ def train(
     device = _device(config.device)
     torch.manual_seed(config.seed)
     dataset = PairDataset.load(config.data)
-    train_set, val_set, anchor_counts = _datasets(dataset, config, pipeline, progress, cancelled)
+    cache = pipeline.data_dir / "training-cache" / f"{Path(config.data).name}-{dataset.digest()[:12]}"
+    train_set, val_set, anchor_counts = _datasets(dataset, config, pipeline, cache, progress, cancelled)
     anchors_s = time.perf_counter() - start
     model = _model(config, pipeline)
     split = TrunkHead(model, config.frozen_blocks).to(device)
     view_count = config.views if config.views is not None else (0 if device.type == "cuda" else 3)
     t0 = time.perf_counter()
-    views = Views(split, train_set, "train", view_count, config, device, progress, cancelled)
-    val_views = Views(split, val_set, "val", 1, config, device, progress, cancelled)
+    views = Views(split, train_set, "train", view_count, config, cache, device, progress, cancelled)
+    val_views = Views(split, val_set, "val", 1, config, cache, device, progress, cancelled)
     views_s = time.perf_counter() - t0
     label_categories = _category_indices(train_set.categories)
     loss_fn = build_loss(recipe, label_categories, model.output_dim).to(device)
@@ -167,11 +169,10 @@ def input_card() -> ModelCard:
 
 
 def _datasets(
-    dataset: PairDataset, config: TrainConfig, pipeline, progress: Progress, cancelled: IsCancelled
+    dataset: PairDataset, config: TrainConfig, pipeline, cache: Path, progress: Progress, cancelled: IsCancelled
 ) -> tuple[TrainingSet, TrainingSet, dict[str, int]]:
     """Train and validation sets; from pairs when there are any, else from the catalog's extra photos."""
     if dataset.pairs:
-        cache = pipeline.data_dir / "training-cache" / f"{Path(config.data).name}-{dataset.digest()[:12]}"
         found = {}
         for split in ("train", "val"):
             pairs = dataset.pairs_in(split, config.seed)
@@ -240,13 +241,13 @@ class Views:
     """Trunk features for anchors and products.
 
     With ``count`` > 0 every image gets ``count`` views computed once and kept as float16 (and saved
-    in the run folder, so a resumed run skips the work); a step then picks one view per image at
-    random. With 0, views are augmented afresh each step (GPU). The "val" set has one view per
+    in the data's cache folder, so a resumed run, or another recipe on the same data, skips the
+    work); a step then picks one view per image at random. With 0, views are augmented afresh each step (GPU). The "val" set has one view per
     image, not augmented: the crop the app would cut and the catalog photo as it is.
     """
 
     def __init__(
-        self, model: TrunkHead, data: TrainingSet, name: str, count: int, config: TrainConfig,
+        self, model: TrunkHead, data: TrainingSet, name: str, count: int, config: TrainConfig, cache: Path,
         device: torch.device, progress: Progress, cancelled: IsCancelled,
     ):
         self.model, self.data, self.name, self.count, self.device = model, data, name, count, device
@@ -255,7 +256,7 @@ class Views:
         self.anchors: np.ndarray | None = None
         self.products: np.ndarray | None = None
         if count:
-            self._cache(config)
+            self._cache(config, cache)
 
     def anchor_features(self, indices: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
         if self.anchors is not None:
@@ -275,15 +276,14 @@ class Views:
     def _trunk(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
         return self.model.trunk(torch.from_numpy(embed_batch(crops, self.card)).to(self.device))
 
-    def _cache(self, config: TrainConfig) -> None:
+    def _cache(self, config: TrainConfig, cache: Path) -> None:
         key = {
             "examples": [[e.label, *map(float, e.box)] for e in self.data.examples], "products": self.data.product_ids,
             "count": self.count, "seed": config.seed, "frozen_blocks": config.frozen_blocks,
             "backbone": config.backbone, "weights": str(config.weights),
         }
-        meta, anchors_file, products_file = (
-            config.out / f"views-{self.name}.{n}" for n in ("json", "anchors.npy", "products.npy")
-        )
+        stem = f"views-{self.name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]}"
+        meta, anchors_file, products_file = (cache / f"{stem}.{n}" for n in ("json", "anchors.npy", "products.npy"))
         if meta.is_file() and json.loads(meta.read_text()) == key and anchors_file.is_file() and products_file.is_file():
             self.anchors, self.products = np.load(anchors_file), np.load(products_file)
             return
@@ -291,7 +291,7 @@ class Views:
         examples, products = self.data.examples, self.data.products
         self.anchors = self._bank(len(examples), lambda i: anchor_view(examples[i], rng, DEFAULT_PADDING), "anchors")
         self.products = self._bank(len(products), lambda i: product_view(products[i], rng), "products")
-        config.out.mkdir(parents=True, exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
         np.save(anchors_file, self.anchors)
         np.save(products_file, self.products)
         meta.write_text(json.dumps(key))

@@ -1,0 +1,48 @@
+"""``decorlens eval --data DIR``: top-1/top-5 per category and recall@k for colour, pretrained, fine-tuned."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.cli.progress import bar, note
+from engine.errors import ModelError
+from engine.pipeline import Pipeline
+
+MATCHERS = "colour,pretrained,finetuned"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="measure how well each matcher finds the paired products of scenes")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    p.add_argument("--matchers", default=MATCHERS, help=f"comma-separated subset of {MATCHERS}")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
+    p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
+    p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
+    p.add_argument("--conf", type=float, default=0.1, help="detector confidence (default 0.1)")
+    p.add_argument("--finetuned", default="mobilenet_v2-triplet-hard25.onnx", help="fine-tuned ONNX (name or path)")
+    p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    try:
+        from training.evaluate import EvalConfig, evaluate, markdown, write_reports
+    except ImportError as exc:
+        raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): pip install -e '.[train]'") from exc
+    config = EvalConfig(
+        data=args.data, matchers=tuple(m.strip() for m in args.matchers.split(",") if m.strip()),
+        split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf, finetuned=args.finetuned,
+    )
+    with bar("scoring scenes", args.quiet) as progress:
+        result = evaluate(config, pipeline, progress)
+    paths = write_reports(result, args.out or pipeline.data_dir / "eval-reports")
+    data = result.to_json()
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(markdown(data))
+    note("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

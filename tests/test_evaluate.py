@@ -1,0 +1,142 @@
+"""Evaluation on two real IKEA test scenes against a small real catalog, through the CLI and the API."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.cli.main import main
+from training.data import PairDataset, split_of
+from training.evaluate import Outcome, _best_rank, summarise
+
+SCENES = (
+    "ikea-with-space-for-just-a-few__1364308410846-s4",  # chair, table, stool_bench
+    "ikea-use-the-space-you-have__1364308499054-s4",  # hardware_fixture, rug (no detector class), storage, wardrobe
+)
+DISTRACTORS_PER_CATEGORY = 8
+STAND_IN = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # a second embedder as "fine-tuned"
+
+
+@pytest.fixture(scope="module")
+def mini_dataset(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_pairs, ikea_products) -> Path:
+    """The two scenes, their products and a few same-category distractors, images by absolute path."""
+    root = tmp_path_factory.mktemp("mini-ikea")
+    pairs = [p for p in ikea_pairs if p["scene_id"] in SCENES]
+    wanted = {p["product_id"] for p in pairs}
+    categories = {p["category"] for p in pairs}
+    for category in sorted(categories):
+        same = sorted(r["product_id"] for r in ikea_products if r["category"] == category)
+        wanted |= set(same[:DISTRACTORS_PER_CATEGORY])
+    rows = [{**r, "image": str(ikea / r["image"])} for r in ikea_products if r["product_id"] in wanted]
+    _write(root / "products.csv", rows)
+    _write(root / "pairs.csv", pairs)
+    _write(root / "scenes.csv", [{"scene_id": s, "image": str(ikea / "scenes" / f"{s}.jpg")} for s in SCENES])
+    shutil.copyfile(ikea / "duplicate_images.csv", root / "duplicate_images.csv")
+    return root
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory, mini_dataset: Path, exported_models: Path):
+    """`decorlens eval --json` on the mini dataset: (printed JSON, reports folder)."""
+    data_dir = tmp_path_factory.mktemp("eval-data")
+    shutil.copytree(exported_models, data_dir / "models")
+    out = data_dir / "reports"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main([
+            "--data-dir", str(data_dir), "-q", "eval", "--data", str(mini_dataset), "--split", "test",
+            "--finetuned", STAND_IN, "--out", str(out), "--json",
+        ])
+    assert code == 0
+    return json.loads(printed.getvalue()), out
+
+
+def test_the_scenes_are_test_scenes():
+    assert all(split_of(s) == "test" for s in SCENES)
+
+
+def test_json_has_the_documented_structure(evaluated):
+    data, _ = evaluated
+    assert set(data) >= {"overall", "per_category", "coverage"}
+    assert set(data["overall"]) == {"colour", "pretrained", "finetuned"}
+    for metrics in [data["overall"], *data["per_category"].values(), *data["by_product"].values()]:
+        for m in metrics.values():
+            assert {"top1", "top5", "recall_at", "n"} <= set(m)
+
+
+def test_coverage_accounts_for_every_pair(evaluated, mini_dataset: Path):
+    data, _ = evaluated
+    cov = data["coverage"]
+    pairs = PairDataset.load(mini_dataset).pairs
+    assert cov["pairs"] == len(pairs) and cov["scenes"] == 2
+    assert cov["evaluated"] + cov["missed"] + cov["not_detectable"] == cov["pairs"]
+    assert "rug" in cov["not_detectable_categories"]  # no detector class maps to rugs
+    assert cov["evaluated"] >= 3  # chair, table and storage are found in these photos
+    assert cov["evaluated_seen"] + cov["evaluated_unseen"] == cov["evaluated"]
+
+
+def test_values_are_sane_fractions(evaluated):
+    data, _ = evaluated
+    for matcher, m in data["overall"].items():
+        assert 0 <= m["top1"] <= m["top5"] <= 1, matcher
+        curve = [m["recall_at"][str(k)] for k in range(1, 101)]
+        assert curve == sorted(curve), f"{matcher}: recall@k must not fall as k grows"
+        # the catalog has fewer than 100 products, so every evaluated product is in every top-100
+        assert curve[-1] == 1.0, matcher
+
+
+def test_reports_are_written(evaluated):
+    _, out = evaluated
+    table = (out / "eval.md").read_text()
+    assert "pretrained top-1" in table and "unseen products" in table and "not detectable" in table
+    with open(out / "eval.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["matcher"] for r in rows} == {"colour", "pretrained", "finetuned"}
+    assert (out / "eval.png").stat().st_size > 1000
+    assert json.loads((out / "eval.json").read_text())["coverage"]["scenes"] == 2
+
+
+def test_a_missing_finetuned_model_says_what_to_do(mini_dataset: Path, session_data_dir: Path, capsys):
+    code = main(["--data-dir", str(session_data_dir), "eval", "--data", str(mini_dataset), "--finetuned", "nope.onnx"])
+    assert code == 2
+    assert "decorlens train" in capsys.readouterr().err
+
+
+def test_duplicates_count_as_the_same_product(ikea: Path):
+    dataset = PairDataset.load(ikea)
+    group = [pid for pid, rep in dataset.same.items() if rep == "000.379.80"]
+    assert len(group) >= 2
+    other = next(pid for pid in group if pid != "000.379.80")
+
+    class Hit:
+        def __init__(self, sku: str):
+            self.sku = sku
+
+    lists = [[Hit("x"), Hit(other)], [Hit("y"), Hit("z"), Hit("000.379.80")]]
+    assert _best_rank(dataset, dataset.canonical("000.379.80"), lists) == 2
+    assert _best_rank(dataset, dataset.canonical("000.379.80"), [[Hit("x")]]) is None
+
+
+def test_summarise_by_hand():
+    rows = [
+        Outcome("s", "a", "lamp", "evaluated", True, {"m": 1}, {"m": 3}),
+        Outcome("s", "b", "lamp", "evaluated", False, {"m": 4}, {"m": 40}),
+        Outcome("s", "c", "lamp", "evaluated", False, {"m": None}, {"m": None}),
+        Outcome("s", "d", "lamp", "evaluated", False, {"m": 2}, {"m": 1}),
+    ]
+    out = summarise(rows, "m", (1, 5, 50))
+    assert out["top1"] == 0.25 and out["top5"] == 0.75
+    assert out["recall_at"] == {1: 0.25, 5: 0.5, 50: 0.75}

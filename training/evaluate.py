@@ -1,0 +1,337 @@
+"""How well each matcher finds the product of a scene→product pair, through the app's own pipeline.
+
+For every scene the engine detects objects (``pipeline.detector.detect``), cuts crops
+(``engine.crops.crops``) and matches them (``pipeline.match``) exactly as ``decorlens search`` does.
+A pair is scored by the best rank of its product over the scene's detections whose category searches
+the product's category:
+
+- top-1 / top-5: rank in the app's category-restricted search (the detection's category → the
+  catalog categories it searches, ``resources/categories.yaml``);
+- recall@k, k = 1…100: rank in a search of the whole catalog.
+
+Byte-identical duplicate ids (``duplicate_images.csv``) count as the same product. Pairs whose
+category no detector class can produce are "not detectable"; pairs the detectors could produce but
+missed in that scene are "missed"; both are counted, never scored. Products in training-split
+pairs are "seen", the rest "unseen", and reported apart.
+
+No torch here: evaluating needs only the engine (matplotlib, if installed, draws the plot).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.crops import crops as cut_crops
+from engine.errors import Cancelled, ModelError
+from engine.imageio import load_image
+from engine.models import find_model
+from engine.pipeline import COLOUR, EMBEDDER, Pipeline
+from training.data import PairDataset
+
+MATCHERS = ("colour", "pretrained", "finetuned")
+MAX_K = 100
+TOP_K = 5
+CATEGORY_KS = (1, 5, 10, 20, 50, 100)  # recall@k kept per category (the overall curve keeps all 100)
+DEFAULT_FINETUNED = "mobilenet_v2-triplet-hard25.onnx"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class EvalConfig:
+    data: Path
+    matchers: tuple[str, ...] = MATCHERS
+    split: str = "test"  # train | val | test | all
+    seed: int = 0  # must be the training seed, so "test" means the scenes training never saw
+    limit_scenes: int | None = None
+    conf: float = 0.1  # both stock detectors at 0.1: the setting of the reference numbers
+    finetuned: str = DEFAULT_FINETUNED  # file name on the model path, or a path
+
+
+@dataclass
+class Outcome:
+    """One scene→product pair: its status and, when scored, the rank per matcher (None: not found)."""
+
+    scene_id: str
+    product_id: str
+    category: str
+    status: str  # evaluated | missed | not_detectable
+    seen: bool
+    rank: dict[str, int | None] = field(default_factory=dict)  # category-restricted, within top-5
+    global_rank: dict[str, int | None] = field(default_factory=dict)  # whole catalog, within top-100
+
+
+@dataclass
+class EvalResult:
+    outcomes: list[Outcome]
+    matchers: tuple[str, ...]
+    settings: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        scored = [o for o in self.outcomes if o.status == "evaluated"]
+        by_category: dict[str, list[Outcome]] = defaultdict(list)
+        for o in scored:
+            by_category[o.category].append(o)
+        return {
+            "overall": self._metrics(scored, range(1, MAX_K + 1)),
+            "by_product": {
+                "seen": self._metrics([o for o in scored if o.seen], CATEGORY_KS),
+                "unseen": self._metrics([o for o in scored if not o.seen], CATEGORY_KS),
+            },
+            "per_category": {c: self._metrics(rows, CATEGORY_KS) for c, rows in sorted(by_category.items())},
+            "coverage": self._coverage(),
+            "settings": self.settings,
+        }
+
+    def _metrics(self, rows: Sequence[Outcome], ks) -> dict[str, Any]:
+        return {m: {**summarise(rows, m, ks), "n": len(rows)} for m in self.matchers}
+
+    def _coverage(self) -> dict[str, Any]:
+        counts = {s: sum(o.status == s for o in self.outcomes) for s in ("evaluated", "missed", "not_detectable")}
+        undetectable = sorted({o.category for o in self.outcomes if o.status == "not_detectable"})
+        scenes = len({o.scene_id for o in self.outcomes})
+        seen = sum(o.seen for o in self.outcomes if o.status == "evaluated")
+        return {"scenes": scenes, "pairs": len(self.outcomes), **counts, "evaluated_seen": seen,
+                "evaluated_unseen": counts["evaluated"] - seen, "not_detectable_categories": undetectable}
+
+
+def summarise(rows: Sequence[Outcome], matcher: str, ks) -> dict[str, Any]:
+    """top-1, top-5 (category search) and recall@k (whole catalog) as fractions of ``rows``."""
+    if not rows:
+        return {"top1": None, "top5": None, "recall_at": {k: None for k in ks}}
+    rank = np.array([o.rank[matcher] or 10**9 for o in rows])
+    glob = np.array([o.global_rank[matcher] or 10**9 for o in rows])
+    return {
+        "top1": float((rank <= 1).mean()),
+        "top5": float((rank <= TOP_K).mean()),
+        "recall_at": {k: float((glob <= k).mean()) for k in ks},
+    }
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def evaluate(
+    config: EvalConfig, pipeline: Pipeline, progress: Progress | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> EvalResult:
+    """Score every pair of the chosen scenes with each matcher."""
+    dataset = PairDataset.load(config.data)
+    scenes = _scenes(dataset, config)
+    finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
+    base = catalog_pipeline(pipeline, dataset, progress)
+    runners = _runners(config, base, finetuned)
+    seen_ids = {dataset.canonical(p.product_id) for p in dataset.pairs_in("train", config.seed)}
+    producible = _producible(base)
+    by_scene: dict[str, list] = defaultdict(list)
+    for pair in dataset.pairs:
+        by_scene[pair.scene_id].append(pair)
+    outcomes: list[Outcome] = []
+    for done, scene_id in enumerate(scenes, 1):
+        if cancelled():
+            raise Cancelled("evaluation cancelled")
+        outcomes += _score_scene(dataset, scene_id, by_scene[scene_id], base, runners, producible, seen_ids, config)
+        if progress:
+            progress(done, len(scenes))
+    settings = {
+        "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
+        "detectors": base.detector.name, "conf": config.conf, "padding": base.settings.padding,
+        "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
+    }
+    return EvalResult(outcomes, tuple(runners), settings)
+
+
+def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progress | None = None) -> Pipeline:
+    """A pipeline whose catalog holds the dataset's products (as skus).
+
+    The user's own data dir is used when its catalog has them all; otherwise a catalog of the
+    dataset is imported once under ``<data dir>/eval/`` (re-runs find it up to date), with the
+    same models, so a user's shop catalog is never touched by an evaluation.
+    """
+    missing = [pid for pid in dataset.products if pipeline.catalog.get_by_sku(pid) is None]
+    if not missing:
+        return pipeline
+    target = pipeline.data_dir / "eval" / f"{dataset.root.name}-{dataset.digest()[:12]}"
+    settings = pipeline.settings.with_(
+        data_dir=target,
+        detectors=tuple((str(d.model.path),) for d in pipeline.detector.detectors),
+        embedder=(str(pipeline.embedder.model.path),),
+    )
+    other = Pipeline(settings, pipeline.log)
+    other.import_catalog(dataset.root / "products.csv", progress)
+    return other
+
+
+def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict[str, tuple[Pipeline, str]]:
+    """Matcher name → (pipeline, pipeline matcher): the fine-tuned one is a second pipeline on the same catalog."""
+    unknown = [m for m in config.matchers if m not in MATCHERS]
+    if unknown:
+        raise ValueError(f"unknown matcher(s) {', '.join(unknown)} (use {', '.join(MATCHERS)})")
+    runners: dict[str, tuple[Pipeline, str]] = {}
+    for name in config.matchers:
+        if name == "colour":
+            runners[name] = (base, COLOUR)
+        elif name == "pretrained":
+            runners[name] = (base, EMBEDDER)
+        else:
+            runners[name] = (Pipeline(base.settings.with_(embedder=(str(finetuned),)), base.log), EMBEDDER)
+    for pipe, matcher in runners.values():
+        pipe.prepare_matcher(matcher)
+    return runners
+
+
+def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
+    """The fine-tuned ONNX on the user's model path (``decorlens train`` writes to ``<data dir>/models``)."""
+    try:
+        return find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc}. Train one first (`decorlens train --data DIR`), pass --finetuned PATH, "
+            "or leave it out with --matchers colour,pretrained"
+        ) from exc
+
+
+def _scenes(dataset: PairDataset, config: EvalConfig) -> list[str]:
+    if config.split == "all":
+        scenes = sorted({p.scene_id for p in dataset.pairs})
+    elif config.split in ("train", "val", "test"):
+        scenes = dataset.scenes_in(config.split, config.seed)
+    else:
+        raise ValueError(f"unknown split {config.split!r} (use train, val, test or all)")
+    return scenes[: config.limit_scenes] if config.limit_scenes else scenes
+
+
+def _producible(pipeline: Pipeline) -> set[str]:
+    """Decor categories some loaded detector class maps to."""
+    out: set[str] = set()
+    for detector in pipeline.detector.detectors:
+        card = detector.model.card
+        mapped = pipeline.categories.classes.get(card.class_set, {})
+        out |= set(mapped.values()) if mapped else {c for c in card.class_names if c in pipeline.categories.search}
+    return out
+
+
+def _score_scene(
+    dataset: PairDataset, scene_id: str, pairs: list, base: Pipeline, runners: dict[str, tuple[Pipeline, str]],
+    producible: set[str], seen_ids: set[str], config: EvalConfig,
+) -> list[Outcome]:
+    image = load_image(dataset.scenes[scene_id])
+    detections = base.detector.detect(image, config.conf)
+    crops = cut_crops(image, [d.box for d in detections], base.settings.padding)
+    lists = {
+        name: (pipe.match(crops, [d.category for d in detections], TOP_K, matcher),
+               pipe.match(crops, [None] * len(crops), MAX_K, matcher))
+        for name, (pipe, matcher) in runners.items()
+    }
+    outcomes = []
+    for pair in pairs:
+        product = dataset.canonical(pair.product_id)
+        outcome = Outcome(scene_id, pair.product_id, pair.category, "evaluated", product in seen_ids)
+        covering = [i for i, d in enumerate(detections) if base.categories.covers({d.category}, pair.category)]
+        if not covering:
+            outcome.status = "missed" if base.categories.covers(producible, pair.category) else "not_detectable"
+        for name, (restricted, whole) in lists.items():
+            outcome.rank[name] = _best_rank(dataset, product, [restricted[i] for i in covering])
+            outcome.global_rank[name] = _best_rank(dataset, product, [whole[i] for i in covering])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _best_rank(dataset: PairDataset, product: str, match_lists: Sequence[Sequence]) -> int | None:
+    ranks = [
+        rank for matches in match_lists for rank, m in enumerate(matches, 1) if dataset.canonical(m.sku) == product
+    ]
+    return min(ranks) if ranks else None
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+def write_reports(result: EvalResult, out_dir: Path, stem: str = "eval") -> dict[str, Path]:
+    """``stem.md`` (table), ``stem.csv`` (one row per category × matcher), ``stem.json``, ``stem.png`` (plot)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = result.to_json()
+    paths = {"md": out_dir / f"{stem}.md", "csv": out_dir / f"{stem}.csv", "json": out_dir / f"{stem}.json"}
+    paths["md"].write_text(markdown(data))
+    _write_csv(data, paths["csv"])
+    paths["json"].write_text(json.dumps(data, indent=1))
+    plot = _plot(data, out_dir / f"{stem}.png")
+    if plot:
+        paths["png"] = plot
+    return paths
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """Overall and seen/unseen rows, then one row per category; percentages of evaluated pairs."""
+    matchers = list(data["overall"])
+    head = "| | pairs | " + " | ".join(f"{m} top-1 | {m} top-5" for m in matchers) + " |"
+    rule = "|---|---:|" + "---:|---:|" * len(matchers)
+    rows = [head, rule, _row("**all evaluated**", data["overall"], matchers)]
+    rows += [_row(f"{g} products", data["by_product"][g], matchers) for g in ("seen", "unseen")]
+    rows += [_row(c, v, matchers) for c, v in data["per_category"].items()]
+    recall = ["", "| recall@k (whole catalog) | " + " | ".join(matchers) + " |", "|---|" + "---:|" * len(matchers)]
+    for k in CATEGORY_KS:
+        recall.append(f"| {k} | " + " | ".join(_pct(data["overall"][m]["recall_at"][k]) for m in matchers) + " |")
+    cov = data["coverage"]
+    note = (
+        f"\n{cov['scenes']} scenes, {cov['pairs']} pairs: {cov['evaluated']} evaluated "
+        f"({cov['evaluated_seen']} seen in training, {cov['evaluated_unseen']} unseen), {cov['missed']} missed by "
+        f"the detectors, {cov['not_detectable']} not detectable "
+        f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
+    )
+    return "\n".join(rows + recall) + "\n" + note
+
+
+def _row(label: str, metrics: dict[str, Any], matchers: list[str]) -> str:
+    n = next(iter(metrics.values()))["n"]
+    cells = " | ".join(f"{_pct(metrics[m]['top1'])} | {_pct(metrics[m]['top5'])}" for m in matchers)
+    return f"| {label} | {n} | {cells} |"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _write_csv(data: dict[str, Any], path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["group", "matcher", "pairs", "top1", "top5", *(f"recall@{k}" for k in CATEGORY_KS)])
+        groups = {"all": data["overall"], **{f"{g} products": v for g, v in data["by_product"].items()},
+                  **data["per_category"]}
+        for group, metrics in groups.items():
+            for matcher, m in metrics.items():
+                writer.writerow([group, matcher, m["n"], m["top1"], m["top5"], *(m["recall_at"][k] for k in CATEGORY_KS)])
+
+
+def _plot(data: dict[str, Any], path: Path) -> Path | None:
+    """Recall@k over the whole catalog, one curve per matcher; skipped without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for matcher, metrics in data["overall"].items():
+        curve = metrics["recall_at"]
+        if curve[1] is not None:
+            ks = sorted(curve)
+            ax.plot(ks, [100 * curve[k] for k in ks], label=matcher)
+    ax.set_xscale("log")
+    ax.set_xlabel("k (whole catalog)")
+    ax.set_ylabel("recall@k of evaluated pairs (%)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
