@@ -234,7 +234,7 @@ def render(data: dict[str, Any], options: Options) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.cli import standalone
+    from bench.runner import standalone
 
     return standalone("latency", argv)
 
