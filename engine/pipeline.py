@@ -88,6 +88,15 @@ class Pipeline:
     def exact_threshold(self) -> float:
         return self.settings.exact_threshold or self.embedder.card.exact_threshold or DEFAULT_EXACT
 
+    def close(self) -> None:
+        """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""
+        with self._lock:
+            if "catalog" in self.__dict__:
+                self.catalog.close()
+                del self.__dict__["catalog"]
+            self._indexes.clear()
+            self._ready.clear()
+
     # -- searching ----------------------------------------------------------------------------
 
     def search_scene(

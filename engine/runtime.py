@@ -39,11 +39,15 @@ def open_session(model: Path, preference: DevicePreference = "auto") -> ort.Infe
     if threads:
         options.intra_op_num_threads = int(threads)
     try:
-        return ort.InferenceSession(str(model), options, providers=providers_for(preference))
+        session = ort.InferenceSession(str(model), options, providers=providers_for(preference))
     except ModelError:
         raise
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelError(f"cannot load ONNX model {model}: {exc}") from exc
+    if preference == "gpu" and session.get_providers()[0] != "CUDAExecutionProvider":
+        # onnxruntime-gpu quietly falls back to the CPU when the CUDA libraries cannot be loaded
+        raise ModelError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
+    return session
 
 
 def session_device(session: ort.InferenceSession) -> str:

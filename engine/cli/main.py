@@ -15,7 +15,7 @@ from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
-COMMANDS = ("search", "tag", "catalog", "models", "train", "eval", "bench", "self_check", "gui")
+COMMANDS = ("search", "tag", "catalog", "bundle", "models", "train", "eval", "bench", "self_check", "gui")
 
 
 def _commands():
