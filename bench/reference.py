@@ -10,6 +10,7 @@ pipelines answer the same question and differ only in how the heavy work is done
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 from bench.common import TFLITE_SCALE, Workspace, file_key
 from engine.categories import CategoryMap
 from engine.crops import pad_box
-from engine.detect import merge_detections
+from engine.detect import DetectorSet, merge_detections
 from engine.results import Detection
 
 EMBED_SIZE = 224
@@ -52,14 +53,18 @@ class ReferencePipeline:
 
         self.torch = torch
         self.device = "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"
-        self.categories: CategoryMap = workspace.pipeline.categories
-        ours = {d.model.card.class_set: d for d in workspace.pipeline.detector.detectors}
-        # (model, confidence, class set): the same confidences as ours reads from its cards
-        self.detectors = [(YOLO(str(workspace.coco_pt)), ours["coco"].conf if "coco" in ours else 0.25, "coco")]
-        if workspace.oiv7_onnx is not None and "oiv7" in ours:
-            self.detectors.append((YOLO(str(workspace.oiv7_onnx), task="detect"), ours["oiv7"].conf, "oiv7"))
-        self.merge_iou = workspace.pipeline.detector.merge_iou
-        self.padding = workspace.pipeline.settings.padding
+        ours = workspace.pipeline
+        self.categories: CategoryMap = ours.categories
+        # (model, confidence, class set): the confidences ours reads from its cards (no ONNX session opened)
+        confs = {}
+        for choices in ours.settings.detectors:
+            card = ours._find_first(choices).card
+            confs[card.class_set] = ours.settings.confidence if ours.settings.confidence is not None else card.default_conf
+        self.detectors = [(YOLO(str(workspace.coco_pt)), confs.get("coco", 0.25), "coco")]
+        if workspace.oiv7_onnx is not None and "oiv7" in confs:
+            self.detectors.append((YOLO(str(workspace.oiv7_onnx), task="detect"), confs["oiv7"], "oiv7"))
+        self.merge_iou = inspect.signature(DetectorSet).parameters["merge_iou"].default
+        self.padding = ours.settings.padding
 
         net = torchvision.models.mobilenet_v2(num_classes=1001)
         net.load_state_dict(torch.load(workspace.torch_backbone, map_location="cpu", weights_only=True))
