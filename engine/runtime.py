@@ -38,6 +38,12 @@ def open_session(model: Path, preference: DevicePreference = "auto") -> ort.Infe
     threads = os.environ.get("DECORLENS_THREADS")
     if threads:
         options.intra_op_num_threads = int(threads)
+    if os.environ.get("DECORLENS_SPIN") != "1":
+        # Idle pool threads sleep instead of spin-waiting between the many small ops of these CNNs:
+        # spinning burns the cores that the other session, decoding and the GUI need, and under any
+        # other load it halves throughput (docs/benchmarks/README.md). DECORLENS_SPIN=1 restores it.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(model), options, providers=providers_for(preference))
     except ModelError:
