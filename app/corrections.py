@@ -6,7 +6,8 @@ edit is written at once, atomically, as ``<data dir>/corrections/<stem>-<sha256[
 
 The file is a superset of ``decorlens search --json``: ``objects`` holds the scene *as corrected*
 (anything that reads search JSON reads it), each object gains ``number``, ``origin``,
-``original_category`` and ``confirmed_sku``, removed objects move to ``removed`` (false positives
+``original_category``, ``confirmed_sku`` and ``confirmed`` (the product the user confirmed, which
+may come from an any-category search), removed objects move to ``removed`` (false positives
 are training data too) and ``corrections`` says what the file is. Files are keyed by the image's
 content hash, so a photo renamed or opened from another folder finds its edits again.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,17 @@ class Tag:
     obj: SceneObject
     origin: str = DETECTOR  # DETECTOR or USER (a box drawn by hand)
     original_category: str | None = None  # what the detector said, once the user changed it
-    confirmed_sku: str = ""
+    confirmed: Match | None = None
     removed: bool = False
+
+    @property
+    def confirmed_sku(self) -> str:
+        return self.confirmed.sku if self.confirmed else ""
 
     @property
     def best(self) -> Match | None:
         """The confirmed product if there is one, else the top match."""
-        confirmed = [m for m in self.obj.matches if m.sku == self.confirmed_sku]
-        return (confirmed or self.obj.matches or [None])[0]
+        return self.confirmed or (self.obj.matches or [None])[0]
 
 
 class EditableScene:
@@ -80,13 +84,13 @@ class EditableScene:
             tag.original_category = tag.obj.category
         tag.obj = replace(tag.obj, category=category, matches=list(matches))
         if tag.confirmed_sku not in {m.sku for m in matches}:
-            tag.confirmed_sku = ""
+            tag.confirmed = None
         return self._edited(tag)
 
-    def confirm(self, number: int, sku: str) -> Tag:
-        """Mark ``sku`` as the right product; confirming it again withdraws the confirmation."""
+    def confirm(self, number: int, match: Match) -> Tag:
+        """Mark ``match`` as the right product; confirming it again withdraws the confirmation."""
         tag = self.tag(number)
-        tag.confirmed_sku = "" if tag.confirmed_sku == sku else sku
+        tag.confirmed = None if tag.confirmed_sku == match.sku else match
         return self._edited(tag)
 
     def add_region(self, obj: SceneObject) -> Tag:
@@ -147,7 +151,16 @@ def _tag_fields(tag: Tag) -> dict[str, Any]:
         "origin": tag.origin,
         "original_category": tag.original_category,
         "confirmed_sku": tag.confirmed_sku,
+        "confirmed": _match_json(tag.confirmed) if tag.confirmed else None,
     }
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    return {**asdict(match), "score": round(match.score, 4)}
+
+
+def _match_from(entry: dict[str, Any]) -> Match:
+    return Match(**{k: v for k, v in entry.items() if k in _MATCH_FIELDS})
 
 
 def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
@@ -157,7 +170,7 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
         float(entry.get("score", 0.0)),
         tuple(entry["box"]),
         tuple(entry["tag"]),
-        [Match(**{k: v for k, v in m.items() if k in _MATCH_FIELDS}) for m in entry.get("matches", [])],
+        [_match_from(m) for m in entry.get("matches", [])],
         entry.get("source", ""),
     )
     return Tag(
@@ -165,7 +178,7 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
         obj,
         entry.get("origin", DETECTOR),
         entry.get("original_category"),
-        entry.get("confirmed_sku", ""),
+        _match_from(entry["confirmed"]) if entry.get("confirmed") else None,
         removed,
     )
 

@@ -311,11 +311,12 @@ class MainWindow(QMainWindow):
 
     def paste(self) -> None:
         """A copied file opens as it is; a copied picture is kept in the data dir first."""
-        mime = QGuiApplication.clipboard().mimeData()
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
         if dropped_paths(mime):
             self.open_paths(dropped_paths(mime))
         elif mime.hasImage():
-            image, data_dir = QImage(mime.imageData()), self.pipeline.data_dir
+            image, data_dir = clipboard.image(), self.pipeline.data_dir
             self.io.start(
                 lambda _job: save_pasted(data_dir, _png(image)),
                 done=lambda p: self.open_paths([p]),

@@ -33,7 +33,7 @@ EMPTY = (
 class MatchRow(QFrame):
     """One product: picture, name, sku and category, price and link if known, score, a confirm button."""
 
-    confirmClicked = Signal(str)
+    confirmClicked = Signal(object)  # Match
 
     def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails):
         super().__init__()
@@ -60,7 +60,7 @@ class MatchRow(QFrame):
         self.confirm.setCheckable(True)
         self.confirm.setChecked(confirmed)
         self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
-        self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match.sku))
+        self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match))
         text.addWidget(self.confirm, alignment=Qt.AlignmentFlag.AlignLeft)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -78,7 +78,7 @@ class MatchRow(QFrame):
 
 
 class ResultsPanel(QWidget):
-    confirmRequested = Signal(int, str)
+    confirmRequested = Signal(int, object)  # tag number, Match
     categoryRequested = Signal(int, str)
     removeRequested = Signal(int)
     scopeChanged = Signal(int, bool)
@@ -216,7 +216,7 @@ class ResultsPanel(QWidget):
             for rank, m in enumerate(matches, 1)
         ]
         for row in rows:
-            row.confirmClicked.connect(lambda sku, n=self.tag.number: self.confirmRequested.emit(n, sku))
+            row.confirmClicked.connect(lambda m, n=self.tag.number: self.confirmRequested.emit(n, m))
         self._set_rows(rows)
         self.status.setVisible(not rows)
         self.status.setText("No product of the searched categories in the catalog." if not rows else "")

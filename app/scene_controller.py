@@ -170,8 +170,8 @@ class SceneController(QObject):
         self.sceneChanged.emit()  # the legend and the pin colour change with the category
         self.tagChanged.emit(number)
 
-    def confirm(self, number: int, sku: str) -> None:
-        self.scene.confirm(number, sku)
+    def confirm(self, number: int, match: Match) -> None:
+        self.scene.confirm(number, match)
         self._save()
         self.tagChanged.emit(number)
 

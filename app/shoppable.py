@@ -92,9 +92,7 @@ class _Recorder:
 
 
 def _best(obj: dict[str, Any]) -> dict[str, Any] | None:
-    matches = obj.get("matches") or []
-    confirmed = [m for m in matches if m["sku"] and m["sku"] == obj.get("confirmed_sku")]
-    return (confirmed or matches or [None])[0]
+    return obj.get("confirmed") or (obj.get("matches") or [None])[0]
 
 
 def _copy_product_image(match: dict[str, Any], folder: Path) -> str:

@@ -1,85 +1,113 @@
-"""Engine calls off the UI thread: a QRunnable per call, results and progress back as queued signals.
+"""Engine calls off the UI thread: QThreadPool workers, results and progress back as queued signals.
 
 Every long step (model loading, detection, import, batch) goes through ``Runner.start`` so the window
 never freezes. A task gets a ``Job`` to report progress and to ask whether the user cancelled; the
 engine's own ``progress``/``cancelled`` parameters take those two directly. Errors the user can act
 on (``DecorLensError``, ``ValueError``) come back as their message; anything else as a short line,
 with the traceback logged, so one bad file never takes the app down.
+
+Each Runner has one long-lived signal object that every task emits on, keyed by task number: no
+QObject is created or destroyed per task, so none can be deleted (or garbage-collected) while a pool
+thread is still emitting on it, the classic way QRunnable-with-signals code crashes.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 
 from engine.errors import Cancelled, DecorLensError
 
 log = logging.getLogger(__name__)
 
 
+class _Bridge(QObject):
+    """Emitted from pool threads, delivered (queued) on the UI thread; the int is the task's key."""
+
+    progress = Signal(int, int, int)
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int, str)
+    finished = Signal(int)
+
+
 class Job:
     """What a running task sees: a progress callback and the cancel flag."""
 
-    def __init__(self, signals: TaskSignals, cancel: threading.Event):
-        self._signals = signals
-        self._cancel = cancel
+    def __init__(self, task: Task):
+        self._task = task
 
     def progress(self, done: int, total: int) -> None:
-        self._signals.progress.emit(done, total)
+        self._task.bridge.progress.emit(self._task.key, done, total)
 
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._task.is_cancelled()
 
 
-class TaskSignals(QObject):
-    progress = Signal(int, int)
-    done = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal(str)
-    finished = Signal()
+class Task:
+    """A handle on one call of ``work(job)``, to cancel it."""
 
-
-class Task(QRunnable):
-    """One call of ``work(job)`` in a pool thread."""
-
-    def __init__(self, work: Callable[[Job], Any]):
-        super().__init__()
-        self.setAutoDelete(False)  # the Runner keeps it until `finished` has been delivered
-        self.signals = TaskSignals()
+    def __init__(self, key: int, work: Callable[[Job], Any], bridge: _Bridge):
+        self.key = key
+        self.bridge = bridge
         self._work = work
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
         self._cancel.set()
 
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
     def run(self) -> None:
+        """Runs in a pool thread; always ends with ``finished``."""
+        b, key = self.bridge, self.key
         try:
-            result = self._work(Job(self.signals, self._cancel))
+            result = self._work(Job(self))
         except Cancelled as exc:
-            self.signals.cancelled.emit(str(exc))
+            b.cancelled.emit(key, str(exc))
         except (DecorLensError, ValueError) as exc:
-            self.signals.failed.emit(str(exc))
+            b.failed.emit(key, str(exc))
         except Exception as exc:  # a bug or an unexpected library error: report, keep the app alive
             log.exception("task failed")
-            self.signals.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            b.failed.emit(key, f"unexpected error: {type(exc).__name__}: {exc}")
         else:
-            self.signals.done.emit(result)
+            b.done.emit(key, result)
         finally:
-            self.signals.finished.emit()
+            b.finished.emit(key)
+
+
+@dataclass
+class _Slots:
+    done: Callable[[Any], None] | None
+    failed: Callable[[str], None] | None
+    progress: Callable[[int, int], None] | None
+    cancelled: Callable[[str], None] | None
 
 
 class Runner(QObject):
-    """A thread pool that keeps its tasks alive until their signals are delivered."""
+    """A thread pool whose results come back to the UI thread as calls of the given slots."""
 
     def __init__(self, threads: int, parent: QObject | None = None):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
-        self._tasks: set[Task] = set()
+        # Owned by the application, not by this Runner: a pool thread may still be emitting on it
+        # while the Runner's window is deleted (the connections to this Runner then simply go away).
+        self._bridge = _Bridge(QCoreApplication.instance())
+        self._bridge.progress.connect(self._progress)
+        self._bridge.done.connect(self._done)
+        self._bridge.failed.connect(self._failed)
+        self._bridge.cancelled.connect(self._cancelled)
+        self._bridge.finished.connect(self._finished)
+        self._tasks: dict[int, tuple[Task, _Slots]] = {}
+        self._keys = itertools.count()
 
     def start(
         self,
@@ -89,27 +117,37 @@ class Runner(QObject):
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[str], None] | None = None,
     ) -> Task:
-        task = Task(work)
-        for signal, slot in (
-            (task.signals.done, done),
-            (task.signals.failed, failed),
-            (task.signals.progress, progress),
-            (task.signals.cancelled, cancelled),
-        ):
-            if slot is not None:
-                signal.connect(slot)
-        task.signals.finished.connect(lambda: self._tasks.discard(task))
-        self._tasks.add(task)
-        self.pool.start(task)
+        task = Task(next(self._keys), work, self._bridge)
+        self._tasks[task.key] = (task, _Slots(done, failed, progress, cancelled))
+        self.pool.start(task.run)
         return task
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks)
+    def _slot(self, key: int, name: str) -> Callable | None:
+        entry = self._tasks.get(key)
+        return getattr(entry[1], name) if entry else None
+
+    def _progress(self, key: int, done: int, total: int) -> None:
+        if slot := self._slot(key, "progress"):
+            slot(done, total)
+
+    def _done(self, key: int, value: object) -> None:
+        if slot := self._slot(key, "done"):
+            slot(value)
+
+    def _failed(self, key: int, message: str) -> None:
+        if slot := self._slot(key, "failed"):
+            slot(message)
+
+    def _cancelled(self, key: int, message: str) -> None:
+        if slot := self._slot(key, "cancelled"):
+            slot(message)
+
+    def _finished(self, key: int) -> None:
+        self._tasks.pop(key, None)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel what can be cancelled and wait, so no file is left half-written on quit."""
         self.pool.clear()  # tasks not started yet never will be
-        for task in list(self._tasks):
+        for task, _slots in self._tasks.values():
             task.cancel()
         return self.pool.waitForDone(timeout_ms)

@@ -213,6 +213,7 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
     by_number = {o["number"]: o for o in saved["objects"]}
     assert by_number[drawn.number]["origin"] == USER
     assert by_number[drawn.number]["confirmed_sku"] == drawn.obj.matches[1].sku
+    assert by_number[drawn.number]["confirmed"]["name"] == drawn.obj.matches[1].name
     assert by_number[chair.number]["original_category"] == "chair"
 
     # opening the photo again restores the edits without detecting again

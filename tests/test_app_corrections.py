@@ -40,7 +40,7 @@ def result(tmp_path: Path) -> SceneResult:
 
 def test_corrections_round_trip_and_stay_a_superset_of_search_json(result, tmp_path):
     scene = EditableScene(result, "ab" * 32)
-    scene.confirm(1, "sku2")
+    scene.confirm(1, result.objects[0].matches[1])
     scene.remove(2)
     drawn = scene.add_region(
         SceneObject("", "region", 1.0, (150, 50, 190, 90), (170, 70), [_match("sku4", "rug", 0.4)], "user")
@@ -80,7 +80,7 @@ def test_unreadable_corrections_are_kept_aside_not_overwritten(tmp_path):
 def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
     out = tmp_path / "out"
     scene = EditableScene(result, "ef" * 32)
-    scene.confirm(1, "sku2")
+    scene.confirm(1, result.objects[0].matches[1])
     page = write_page(scene.to_json(), Path(result.image), out, "room")
     text = page.read_text()
     assert text.count('class="spot"') == 2

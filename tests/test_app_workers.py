@@ -1,0 +1,63 @@
+"""Workers, and the PySide6 6.12 reference leaks that would otherwise abort the interpreter."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QLabel  # noqa: E402
+
+from app.workers import Runner  # noqa: E402
+from engine.errors import Cancelled, ImageError  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbot):
+    """Each void Qt call drops a reference to None and each emit one to True (PySide6 6.12, CPython 3.11).
+
+    Far more of both than those objects normally have references: without ``app.qt_compat`` this aborts.
+    """
+    label = QLabel()
+    for n in range(30_000):
+        label.setText(str(n))
+    runner, done, progress = Runner(2), [], []
+    count = 3000
+
+    def work(job):
+        job.progress(1, 1)
+        return 1
+
+    for _ in range(count):
+        runner.start(work, done=done.append, progress=lambda d, _t: progress.append(d))
+    qtbot.waitUntil(lambda: len(done) == count, timeout=60_000)
+    assert len(progress) == count
+    assert runner.shutdown(5_000)
+
+
+def test_errors_and_cancel_come_back_as_messages(qtbot):
+    runner, seen = Runner(1), []
+
+    def cancellable(job):
+        while not job.cancelled():
+            pass
+        raise Cancelled("stopped as asked")
+
+    def fail(_job):
+        raise ImageError("x.jpg: not an image")
+
+    def bug(_job):
+        raise KeyError("oops")
+
+    runner.start(fail, failed=seen.append)
+    runner.start(bug, failed=seen.append)
+    task = runner.start(cancellable, cancelled=seen.append)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=5_000)
+    task.cancel()
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=5_000)
+    assert seen == ["x.jpg: not an image", "unexpected error: KeyError: 'oops'", "stopped as asked"]
