@@ -207,7 +207,8 @@ class CatalogView(QWidget):
         self.grid.setItemDelegate(ProductTile(self.grid))
         self.grid.setStyleSheet("QListView{background:#f6f7f9;}")
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # Delete on the photo removes a tag instead
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.progress_row)
