@@ -219,10 +219,11 @@ class CatalogView(QWidget):
     def refresh(self) -> None:
         """Re-query categories and products for the current search text and category."""
         self._query += 1
-        query, catalog = self._query, self.pipeline.catalog
+        query, pipeline = self._query, self.pipeline
         category, text = self.category.currentData(), self.search.text().strip()
 
         def work(_job) -> tuple[dict[str, int], list[Product]]:
+            catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
             return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
 
         self.io.start(

@@ -39,7 +39,8 @@ from app.setup_page import SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
 from app.widgets import MessageBar
 from app.workers import Runner
-from engine.errors import DecorLensError, ModelError
+from engine.categories import CategoryMap
+from engine.errors import CatalogError, DecorLensError, ModelError
 from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
@@ -55,6 +56,7 @@ class EngineInfo:
     embedder: str = ""
     products: int = 0
     missing: str = ""  # the ModelError message when models are missing
+    catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
 
 
 def describe_engine(pipeline: Pipeline) -> EngineInfo:
@@ -64,7 +66,12 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
         embedder = pipeline.embedder
     except ModelError as exc:
         return EngineInfo(missing=str(exc))
-    return EngineInfo(pipeline.device, detectors.name, embedder.card.name, pipeline.catalog.count())
+    info = EngineInfo(pipeline.device, detectors.name, embedder.card.name)
+    try:
+        info.products = pipeline.catalog.count()
+    except CatalogError as exc:
+        info.catalog_error = str(exc)
+    return info
 
 
 class MainWindow(QMainWindow):
@@ -228,7 +235,9 @@ class MainWindow(QMainWindow):
         self.photo_stack.setCurrentWidget(self.splitter)
         self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
         self.device.setText(f"Device: {info.device}")
-        if info.products == 0:
+        if info.catalog_error:
+            self.show_message(info.catalog_error, "error")
+        elif info.products == 0:
             self.show_message(
                 "The catalog is empty: import your products to get matches.", "info", "Open catalog"
             )
@@ -354,12 +363,12 @@ class MainWindow(QMainWindow):
         if self.controller.scene is None:
             return
         tag = self.controller.scene.tag(number)
-        categories = self.pipeline.categories
+        categories = self._category_map()
         self.panel.show_tag(
             tag,
             self.view.colours.colour(tag.obj.category),
-            categories.categories,
-            categories.searched(tag.obj.category),
+            categories.categories if categories else [],
+            categories.searched(tag.obj.category) if categories else (tag.obj.category,),
         )
         self.panel.set_searching()
         self.controller.request_matches(number, self.panel.any_category)
@@ -440,11 +449,16 @@ class MainWindow(QMainWindow):
         return s.models_dir, s.device, s.exact_threshold
 
     def _categories(self) -> list[str]:
+        categories = self._category_map()
+        return categories.categories if categories else []
+
+    def _category_map(self) -> CategoryMap | None:
+        """The category map (a small YAML, read once); a broken user copy is reported, not raised."""
         try:
-            return self.pipeline.categories.categories
-        except DecorLensError as exc:  # a broken user category map must not stop Settings from opening
+            return self.pipeline.categories
+        except DecorLensError as exc:
             self.show_message(str(exc), "error")
-            return []
+            return None
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())

@@ -116,6 +116,15 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     assert dialog.start_button.isEnabled()
 
 
+def test_a_corrupt_catalog_is_reported_in_the_window(qtbot, tmp_path, settings, exported_models):
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")
+    (data / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    win = make_window(qtbot, Pipeline(Settings.defaults().with_(data_dir=data)), settings)
+    qtbot.waitUntil(lambda: win.message.isVisible() and win.message.level == "error", timeout=WAIT_MS)
+    assert "catalog.sqlite" in win.message.text.text() and win.isVisible()
+
+
 def test_missing_models_show_what_is_missing_instead_of_crashing(qtbot, tmp_path, settings):
     empty = tmp_path / "no-models"
     empty.mkdir()
