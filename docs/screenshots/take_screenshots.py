@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--scene", type=Path, default=next(SCENE.glob("*a-living-space-to-snuggle*")))
     parser.add_argument("--pin", type=int, default=1, help="the tag whose matches are shown")
-    parser.add_argument("--hover", type=int, default=3, help="the tag whose hover card is shown")
+    parser.add_argument("--hover", type=int, default=8, help="the tag whose hover card is shown")
     args = parser.parse_args()
     app = application()
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
