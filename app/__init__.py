@@ -3,7 +3,3 @@
 Modules without Qt (``corrections``, ``scene_files``, ``shoppable``, ``palette``) own every file the app
 reads or writes; the Qt modules only show things and start workers, as in labelme.
 """
-
-from app.qt_compat import immortalise_singletons
-
-immortalise_singletons()
