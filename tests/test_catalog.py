@@ -180,3 +180,29 @@ def _vectors(pipe: Pipeline):
 def _top_sku(pipe: Pipeline, image: Path) -> str:
     w, h = Image.open(image).size
     return pipe.search_region(image, (0, 0, w, h), category="lamp").objects[0].matches[0].sku
+
+
+def test_search_runs_while_an_import_writes(pipe: Pipeline, product_folder: Path, tmp_path: Path):
+    """The GUI searches from one worker while another imports: readers see the last committed catalog."""
+    import threading
+
+    pipe.import_catalog(product_folder)
+    more = tmp_path / "more"
+    (more / "sofa").mkdir(parents=True)
+    for image in (product_folder / "sofa").glob("*.jpg"):
+        shutil.copy(image, more / "sofa" / f"new-{image.name}")  # new skus, same pictures
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _catch(errors, pipe.import_catalog, more))
+    worker.start()
+    lamp = sorted((product_folder / "lamp").glob("*.jpg"))[0]
+    while worker.is_alive():
+        assert _top_sku(pipe, lamp) == lamp.stem
+    worker.join()
+    assert not errors and pipe.catalog.count() == 24
+
+
+def _catch(errors: list[BaseException], work, *args) -> None:
+    try:
+        work(*args)
+    except BaseException as exc:  # surfaced by the test thread
+        errors.append(exc)
