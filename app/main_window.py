@@ -432,8 +432,10 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         before = self._engine_settings()
-        if SettingsDialog(self.settings, self._categories(), self).exec():
+        dialog = SettingsDialog(self.settings, self._categories(), self)
+        if dialog.exec():
             self.apply_settings(before)
+        dialog.deleteLater()
 
     def apply_settings(self, before: tuple) -> None:
         """After Settings: a new pipeline only when models, device or threshold changed (models reload)."""
