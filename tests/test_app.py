@@ -267,6 +267,19 @@ def _saved(folder: Path) -> dict:
     return json.loads(files[0].read_text()) if files else {}
 
 
+def test_switching_photos_mid_search_shows_only_the_last_one(qtbot, window, scene_path):
+    first, last = scene_path(ROOM), scene_path("bright-kitchen")
+    window.open_paths([first])
+    qtbot.waitUntil(lambda: window.controller.path == first, timeout=WAIT_MS)
+    window.open_paths([last])  # the first photo is still being searched
+    qtbot.waitUntil(
+        lambda: window.controller.path == last and window.controller.scene is not None, timeout=WAIT_MS
+    )
+    qtbot.wait(3_000)  # the first photo's search ends meanwhile and must be dropped
+    assert window.controller.scene.result.image == str(last)
+    assert window.windowTitle().startswith(last.name)
+
+
 def test_a_bad_image_is_reported_in_the_window(qtbot, window, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")

@@ -84,6 +84,21 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     assert gone[0] not in {m.sku for m in matches} and len(matches) == 5
 
 
+def test_cancelling_an_import_leaves_the_catalog_as_it_was(qtbot, fresh_pipeline, settings, ikea, tmp_path):
+    folder = tmp_path / "big" / "storage_furniture"
+    folder.mkdir(parents=True)
+    for photo in sorted((ikea / "products" / "storage_furniture").glob("*.jpg"))[:140]:  # 3 chunks of 64
+        (folder / photo.name).symlink_to(photo)
+    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS) as finished:
+        view.import_from(folder.parent)
+        qtbot.waitUntil(lambda: view.progress.value() > 0, timeout=WAIT_MS)  # first chunk stored
+        view.cancel.click()
+    assert "cancelled" in finished.args[0]
+    assert fresh_pipeline.catalog.count() == 0
+    assert view.progress_row.isHidden() and view.import_folder.isEnabled()
+
+
 def _product_image(root: Path, sku: str):
     from engine.imageio import load_image
 
