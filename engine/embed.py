@@ -9,9 +9,13 @@ import numpy as np
 from engine.errors import ModelError
 from engine.models import ResolvedModel
 from engine.preprocess import embed_batch
-from engine.runtime import DevicePreference, open_session, session_device
+from engine.runtime import DevicePreference, open_session, providers_for, session_device
 
-BATCH = 32  # large enough to keep the CPU busy, small enough to bound memory for big imports
+BATCH = 32  # on a GPU: large enough to keep it busy, small enough to bound memory for big imports
+# On the CPU one crop per run is faster: a batch pinned to 1 lets onnxruntime fold the run-time
+# "SAME" padding arithmetic of the TF-derived MobileNets (hundreds of tiny ops per run), and one
+# image's activations stay in cache (docs/benchmarks/README.md: 15 -> 10 ms per crop on 2 cores).
+CPU_BATCH = 1
 
 
 class Embedder:
@@ -23,28 +27,39 @@ class Embedder:
         self.model = model
         self.card = model.card
         self.key = model.key
-        self.session = open_session(model.path, device)
-        self.device = session_device(self.session)
+        self._preference = device
+        on_cpu = providers_for(device)[0] == "CPUExecutionProvider"
+        self.batch = CPU_BATCH if on_cpu else BATCH
+        self.runner = open_session(model.path, device, fixed_batch=CPU_BATCH if on_cpu else None)
+        self._session = None if on_cpu else self.runner
+        self.device = session_device(self.runner)
         self._output = self.card.output_name
         self.dim = self._output_dim()
+
+    @property
+    def session(self):
+        """A session that takes any batch size (on the CPU opened on first use, beside ``runner``)."""
+        if self._session is None:
+            self._session = open_session(self.model.path, self._preference)
+        return self._session
 
     def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(N, dim) float32 unit vectors for RGB uint8 crops."""
         return self.embed_tensors(embed_batch(crops, self.card))
 
     def embed_tensors(self, batch: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Vectors for an already preprocessed (N, 3, S, S) batch, run in chunks of BATCH."""
+        """Vectors for an already preprocessed (N, 3, S, S) batch, run in chunks of ``self.batch``."""
         out = np.zeros((len(batch), self.dim), np.float32)
-        for start in range(0, len(batch), BATCH):
-            chunk = batch[start : start + BATCH]
-            (raw,) = self.session.run([self._output], {self.card.input_name: chunk})
+        for start in range(0, len(batch), self.batch):
+            chunk = batch[start : start + self.batch]
+            (raw,) = self.runner.run([self._output], {self.card.input_name: chunk})
             out[start : start + len(chunk)] = _l2_normalise(raw.reshape(len(chunk), -1))
             if progress:
                 progress(len(chunk))
         return out
 
     def _output_dim(self) -> int:
-        for output in self.session.get_outputs():
+        for output in self.runner.get_outputs():
             if output.name == self._output:
                 dim = output.shape[-1]
                 if isinstance(dim, int):

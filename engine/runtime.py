@@ -31,8 +31,17 @@ def providers_for(preference: DevicePreference = "auto") -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def open_session(model: Path, preference: DevicePreference = "auto") -> ort.InferenceSession:
-    """An inference session for ``model`` on the preferred device."""
+BATCH_DIM = "batch"  # the batch axis name of our exports and the stock MobileNet files
+
+
+def open_session(
+    model: Path, preference: DevicePreference = "auto", fixed_batch: int | None = None
+) -> ort.InferenceSession:
+    """An inference session for ``model`` on the preferred device.
+
+    ``fixed_batch`` pins a symbolic batch axis to that size, so shape arithmetic in the graph (e.g.
+    TF-style "SAME" padding computed at run time) is constant-folded once at load.
+    """
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     threads = os.environ.get("DECORLENS_THREADS")
@@ -44,16 +53,27 @@ def open_session(model: Path, preference: DevicePreference = "auto") -> ort.Infe
         # other load it halves throughput (docs/benchmarks/README.md). DECORLENS_SPIN=1 restores it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    try:
-        session = ort.InferenceSession(str(model), options, providers=providers_for(preference))
-    except ModelError:
-        raise
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelError(f"cannot load ONNX model {model}: {exc}") from exc
+    if fixed_batch:
+        options.add_free_dimension_override_by_name(BATCH_DIM, fixed_batch)
+    session = _session(model, options, preference)
+    if fixed_batch:
+        axis = session.get_inputs()[0].shape[0]
+        if isinstance(axis, str) and axis:  # a batch axis named otherwise: open it again with its name
+            options.add_free_dimension_override_by_name(axis, fixed_batch)
+            session = _session(model, options, preference)
     if preference == "gpu" and session.get_providers()[0] != "CUDAExecutionProvider":
         # onnxruntime-gpu quietly falls back to the CPU when the CUDA libraries cannot be loaded
         raise ModelError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
     return session
+
+
+def _session(model: Path, options: ort.SessionOptions, preference: DevicePreference) -> ort.InferenceSession:
+    try:
+        return ort.InferenceSession(str(model), options, providers=providers_for(preference))
+    except ModelError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"cannot load ONNX model {model}: {exc}") from exc
 
 
 def session_device(session: ort.InferenceSession) -> str:
