@@ -30,13 +30,13 @@ from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image
-from engine.results import Box
+from engine.results import Box, Detection
 
 SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}  # share of scenes per split
 MAX_PAD = 80 / 256  # augmentation re-crops with 0–80 px of context around a box scaled to 256 px
 CONTEXT_SIDE = 320  # stored anchor context is at most this big: the model sees 224 px
 PRODUCT_SIDE = 256
-DEFAULT_MIN_COSINE = 0.35  # below this the "best" detection is rarely the product (see docs/training.md)
+DEFAULT_MIN_COSINE = 0.5  # below this the "best" detection is often another object (see docs/training.md)
 Progress = Callable[[int, int], None]
 IsCancelled = Callable[[], bool]  # checked between scenes; True stops the work
 
@@ -202,7 +202,7 @@ def find_anchors(
     by_scene: dict[str, list[Pair]] = defaultdict(list)
     for pair in pairs:
         by_scene[pair.scene_id].append(pair)
-    key = f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+    key = _cache_key(pipeline, conf)
     anchors: list[Anchor] = []
     for done, (scene_id, scene_pairs) in enumerate(sorted(by_scene.items()), 1):
         if cancelled():
@@ -212,6 +212,10 @@ def find_anchors(
         if progress:
             progress(done, len(by_scene))
     return anchors
+
+
+def _cache_key(pipeline, conf: float) -> str:
+    return f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
 
 
 def catalog_anchors(dataset: PairDataset) -> list[Anchor]:
@@ -238,11 +242,12 @@ def _scene_anchors(
     unboxed = [p for p in pairs if p.box is None]
     if not unboxed:
         return given
-    cache = cache_dir / f"{_safe(scene_id)}.json"
-    chosen = _read_cache(cache, key, [p.product_id for p in unboxed])
+    cache = _SceneCache(cache_dir, scene_id, key)
+    chosen = cache.anchors([p.product_id for p in unboxed])
     if chosen is None:
-        chosen = _detect_and_assign(dataset, image_path, unboxed, pipeline, conf)
-        _write_cache(cache, key, chosen)
+        image = load_image(image_path)
+        chosen = _assign(dataset, image, cache.detections(image, pipeline, conf), unboxed, pipeline)
+        cache.save(anchors=chosen)
     return given + [
         Anchor(p.product_id, p.category, image_path, tuple(chosen[p.product_id][0]), chosen[p.product_id][1], scene_id)
         for p in unboxed
@@ -250,12 +255,10 @@ def _scene_anchors(
     ]
 
 
-def _detect_and_assign(
-    dataset: PairDataset, image_path: Path, pairs: list[Pair], pipeline, conf: float
+def _assign(
+    dataset: PairDataset, image: np.ndarray, detections: list[Detection], pairs: list[Pair], pipeline
 ) -> dict[str, tuple[Box, float] | None]:
     """Greedy one-to-one assignment of detections to products by pretrained cosine."""
-    image = load_image(image_path)
-    detections = pipeline.detector.detect(image, conf)
     chosen: dict[str, tuple[Box, float] | None] = {p.product_id: None for p in pairs}
     if not detections:
         return chosen
@@ -276,26 +279,44 @@ def _detect_and_assign(
     return chosen
 
 
+class _SceneCache:
+    """One JSON per scene: the detections and the anchors chosen among them, for one setting ``key``."""
+
+    def __init__(self, cache_dir: Path, scene_id: str, key: str):
+        self.path = cache_dir / f"{_safe(scene_id)}.json"
+        self.key = key
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            data = {}
+        self.data = data if data.get("key") == key else {"key": key}
+
+    def anchors(self, product_ids: list[str]) -> dict[str, tuple[Box, float] | None] | None:
+        stored = self.data.get("anchors", {})
+        if not set(product_ids) <= set(stored):
+            return None
+        return {pid: (tuple(v[0]), v[1]) if v else None for pid, v in stored.items()}
+
+    def detections(self, image: np.ndarray, pipeline, conf: float) -> list[Detection]:
+        if "detections" not in self.data:
+            found = pipeline.detector.detect(image, conf)
+            self.save(detections=[[*d.box, d.category, d.score, d.label, d.source] for d in found])
+        return [Detection(tuple(r[:4]), r[5], r[6], r[4], r[7]) for r in self.data["detections"]]
+
+    def save(self, **parts) -> None:
+        for name, value in parts.items():
+            if name == "anchors":
+                value = {k: list(v) if v else None for k, v in value.items()}
+            self.data[name] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data))
+        tmp.replace(self.path)
+
+
 def _safe(name: str) -> str:
     short = hashlib.sha1(name.encode()).hexdigest()[:8]
     return re.sub(r"[^\w.-]", "_", name)[:80] + "-" + short
-
-
-def _read_cache(path: Path, key: str, product_ids: list[str]) -> dict[str, tuple[Box, float] | None] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    if data.get("key") != key or not set(product_ids) <= set(data.get("anchors", {})):
-        return None
-    return {pid: (tuple(v[0]), v[1]) if v else None for pid, v in data["anchors"].items()}
-
-
-def _write_cache(path: Path, key: str, chosen: dict[str, tuple[Box, float] | None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "anchors": {k: list(v) if v else None for k, v in chosen.items()}}))
-    tmp.replace(path)
 
 
 # -- images in memory and augmentation ------------------------------------------------------------
@@ -335,19 +356,6 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     products = [_shrink(load_image(dataset.products[pid].images[0], max_side=1024), PRODUCT_SIDE) for pid in product_ids]
     categories = [dataset.products[pid].category for pid in product_ids]
     return TrainingSet(examples, products, product_ids, categories)
-
-
-def with_gallery(val: TrainingSet, train: TrainingSet) -> TrainingSet:
-    """``val``'s examples with the training products added to its products: the validation gallery.
-
-    Validation then ranks each crop against every product the model knows, seen or not, as search does.
-    """
-    ids = sorted(set(val.product_ids) | set(train.product_ids))
-    label = {pid: i for i, pid in enumerate(ids)}
-    photos = dict(zip(train.product_ids, train.products)) | dict(zip(val.product_ids, val.products))
-    categories = dict(zip(train.product_ids, train.categories)) | dict(zip(val.product_ids, val.categories))
-    examples = [Example(e.pixels, e.box, label[val.product_ids[e.label]]) for e in val.examples]
-    return TrainingSet(examples, [photos[p] for p in ids], ids, [categories[p] for p in ids])
 
 
 def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
@@ -410,3 +418,82 @@ def jitter(image: np.ndarray, rng: np.random.Generator, strength: float = 0.2) -
     grey = out.mean(axis=2, keepdims=True)
     out = (out - grey) * rng.uniform(1 - strength, 1 + strength) + grey
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+# -- validation: scenes scored as the app searches them -------------------------------------------
+
+
+class LazyImages(Sequence):
+    """Catalog photos decoded when asked for (once their trunk features are cached, never)."""
+
+    def __init__(self, paths: Sequence[Path], side: int = PRODUCT_SIDE):
+        self.paths, self.side = list(paths), side
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return _shrink(load_image(self.paths[index], max_side=1024), self.side)
+
+
+@dataclass
+class ValidationSet:
+    """Validation scenes scored the way ``decorlens eval`` scores them, to choose the best epoch.
+
+    Every detection that could answer a pair is a query; a pair counts as found at rank r when its
+    product is r-th, for any of its queries, among the catalog's products in the categories that
+    query's category searches. Unlike training anchors, nothing here is picked by the pretrained
+    embedder, so validation is not biased towards what it already finds.
+    """
+
+    queries: list[Example]
+    searched: list[tuple[str, ...]]  # per query: the catalog categories the app searches for it
+    pairs: list[tuple[int, list[int]]]  # (gallery index of the product, indices of its queries)
+    gallery_ids: list[str]  # the whole catalog, byte-identical duplicates once
+    gallery_categories: list[str]
+    gallery: LazyImages
+
+
+def validation_set(
+    dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_dir: Path, conf: float = 0.1,
+    progress: Progress | None = None, cancelled: IsCancelled = lambda: False, gallery: Iterable[str] | None = None,
+) -> ValidationSet:
+    """``gallery``: the product ids ranked (default: the whole catalog, as search ranks them)."""
+    ids = sorted({dataset.canonical(pid) for pid in (dataset.products if gallery is None else gallery)})
+    index = {pid: i for i, pid in enumerate(ids)}
+    by_scene: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        by_scene[pair.scene_id].append(pair)
+    queries: list[Example] = []
+    searched: list[tuple[str, ...]] = []
+    scored: list[tuple[int, list[int]]] = []
+    for done, (scene_id, scene_pairs) in enumerate(sorted(by_scene.items()), 1):
+        if cancelled():
+            raise Cancelled("preparing validation cancelled")
+        image = load_image(dataset.scenes[scene_id])
+        detections = _SceneCache(cache_dir, scene_id, _cache_key(pipeline, conf)).detections(image, pipeline, conf)
+        slot: dict[int, int] = {}
+        for pair in scene_pairs:
+            covering = [j for j, d in enumerate(detections) if pipeline.categories.covers({d.category}, pair.category)]
+            for j in covering:
+                if j not in slot:
+                    slot[j] = len(queries)
+                    queries.append(_example(image, detections[j].box, -1))
+                    searched.append(pipeline.categories.searched(detections[j].category))
+            if covering:
+                scored.append((index[dataset.canonical(pair.product_id)], [slot[j] for j in covering]))
+        if progress:
+            progress(done, len(by_scene))
+    photos = LazyImages([dataset.products[pid].images[0] for pid in ids])
+    return ValidationSet(queries, searched, scored, ids, [dataset.products[pid].category for pid in ids], photos)
+
+
+def catalog_validation_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> ValidationSet:
+    """Without scenes: each held-out extra photo is a query for its product, within the product's category."""
+    ids = sorted({dataset.canonical(pid) for pid in dataset.products})
+    index = {pid: i for i, pid in enumerate(ids)}
+    queries = [_example(load_image(a.image), a.box, -1) for a in anchors]
+    pairs = [(index[dataset.canonical(a.product_id)], [i]) for i, a in enumerate(anchors)]
+    photos = LazyImages([dataset.products[pid].images[0] for pid in ids])
+    categories = [dataset.products[pid].category for pid in ids]
+    return ValidationSet(queries, [(a.category,) for a in anchors], pairs, ids, categories, photos)

@@ -30,15 +30,18 @@ from engine.paths import model_search_path
 from engine.preprocess import embed_batch
 from training.data import (
     DEFAULT_MIN_COSINE,
+    Example,
     PairDataset,
     TrainingSet,
+    ValidationSet,
     anchor_view,
     catalog_anchors,
+    catalog_validation_set,
     find_anchors,
     load_training_set,
     product_view,
     split_of,
-    with_gallery,
+    validation_set,
 )
 from training.export import EmbeddingModel, build_embedding_model, export_module
 from training.recipes import (
@@ -126,14 +129,16 @@ def train(
     torch.manual_seed(config.seed)
     dataset = PairDataset.load(config.data)
     cache = pipeline.data_dir / "training-cache" / f"{Path(config.data).name}-{dataset.digest()[:12]}"
-    train_set, val_set, anchor_counts = _datasets(dataset, config, pipeline, cache, progress, cancelled)
+    train_set, val_set, counts = _datasets(dataset, config, pipeline, cache, progress, cancelled)
     anchors_s = time.perf_counter() - start
     model = _model(config, pipeline)
     split = TrunkHead(model, config.frozen_blocks).to(device)
     view_count = config.views if config.views is not None else (0 if device.type == "cuda" else 3)
     t0 = time.perf_counter()
-    views = Views(split, train_set, "train", view_count, config, cache, device, progress, cancelled)
-    val_views = Views(split, val_set, "val", 1, config, cache, device, progress, cancelled)
+    views = Views(split, "train", train_set.examples, train_set.products, train_set.product_ids, view_count,
+                  config, cache, device, progress, cancelled)
+    val_views = Views(split, "val", val_set.queries, val_set.gallery, val_set.gallery_ids, 1,
+                      config, cache, device, progress, cancelled)
     views_s = time.perf_counter() - t0
     label_categories = _category_indices(train_set.categories)
     loss_fn = build_loss(recipe, label_categories, model.output_dim).to(device)
@@ -150,7 +155,8 @@ def train(
     return TrainResult(
         model=model.cpu().eval(), recipe=recipe, history=state["history"], best_epoch=state["best_epoch"],
         baseline=state["baseline"], best=state["best"], timings=timings,
-        data={"sha256": dataset.digest(), "name": Path(config.data).name, **anchor_counts},
+        data={"sha256": dataset.digest(), "name": Path(config.data).name, **counts,
+              "train_products": len(train_set.product_ids)},
         settings=_settings(config, view_count, device),
     )
 
@@ -170,31 +176,40 @@ def input_card() -> ModelCard:
 
 def _datasets(
     dataset: PairDataset, config: TrainConfig, pipeline, cache: Path, progress: Progress, cancelled: IsCancelled
-) -> tuple[TrainingSet, TrainingSet, dict[str, int]]:
-    """Train and validation sets; from pairs when there are any, else from the catalog's extra photos."""
-    if dataset.pairs:
-        found = {}
-        for split in ("train", "val"):
-            pairs = dataset.pairs_in(split, config.seed)
-            if config.limit_scenes:
-                keep = set(dataset.scenes_in(split, config.seed)[: config.limit_scenes])
-                pairs = [p for p in pairs if p.scene_id in keep]
-            report = lambda d, n, s=split: progress(TrainEvent(f"anchors ({s})", d, n))  # noqa: E731
-            found[split] = find_anchors(
-                dataset, pairs, pipeline, cache, config.conf, config.min_cosine, report, cancelled
-            )
-            found[f"{split}_pairs"] = len(pairs)
-    else:
+) -> tuple[TrainingSet, ValidationSet, dict[str, int]]:
+    """Training anchors and the validation set: from pairs when there are any, else from extra catalog photos."""
+    if not dataset.pairs:
         every = catalog_anchors(dataset)
         found = {s: [a for a in every if split_of(a.product_id, config.seed) == s] for s in ("train", "val")}
-    if not found["train"] or not found["val"]:
-        raise ModelError(f"{config.data}: no usable training or validation examples (check pairs and images)")
-    train_set = load_training_set(dataset, found["train"])
-    val_set = with_gallery(load_training_set(dataset, found["val"]), train_set)
-    counts = {f"{s}_anchors": len(found[s]) for s in ("train", "val")}
-    counts |= {k: v for k, v in found.items() if k.endswith("_pairs")}
-    counts["train_products"] = len(train_set.product_ids)
-    return train_set, val_set, counts
+        if not found["train"] or not found["val"]:
+            raise ModelError(f"{config.data}: no pairs.csv, and too few products with several photos to train on")
+        train_set = load_training_set(dataset, found["train"])
+        counts = {"train_anchors": len(found["train"]), "val_queries": len(found["val"])}
+        return train_set, catalog_validation_set(dataset, found["val"]), counts
+    pairs = {s: _limited(dataset, s, config) for s in ("train", "val")}
+    report = lambda d, n: progress(TrainEvent("anchors", d, n))  # noqa: E731
+    anchors = find_anchors(dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled)
+    if not anchors:
+        raise ModelError(f"{config.data}: no training pair has a box or a convincing detection (see docs/training.md)")
+    report = lambda d, n: progress(TrainEvent("validation scenes", d, n))  # noqa: E731
+    # a quick look (limit_scenes) ranks among its own products only: embedding the catalog would dominate it
+    gallery = {p.product_id for p in pairs["train"] + pairs["val"]} if config.limit_scenes else None
+    validation = validation_set(dataset, pairs["val"], pipeline, cache, config.conf, report, cancelled, gallery)
+    if not validation.pairs:
+        raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or lower the split seed")
+    counts = {
+        "train_pairs": len(pairs["train"]), "train_anchors": len(anchors),
+        "val_pairs": len(pairs["val"]), "val_detectable_pairs": len(validation.pairs),
+    }
+    return load_training_set(dataset, anchors), validation, counts
+
+
+def _limited(dataset: PairDataset, split: str, config: TrainConfig) -> list:
+    pairs = dataset.pairs_in(split, config.seed)
+    if config.limit_scenes:
+        keep = set(dataset.scenes_in(split, config.seed)[: config.limit_scenes])
+        pairs = [p for p in pairs if p.scene_id in keep]
+    return pairs
 
 
 def _model(config: TrainConfig, pipeline) -> EmbeddingModel:
@@ -242,15 +257,18 @@ class Views:
 
     With ``count`` > 0 every image gets ``count`` views computed once and kept as float16 (and saved
     in the data's cache folder, so a resumed run, or another recipe on the same data, skips the
-    work); a step then picks one view per image at random. With 0, views are augmented afresh each step (GPU). The "val" set has one view per
-    image, not augmented: the crop the app would cut and the catalog photo as it is.
+    work); a step then picks one view per image at random. With 0, views are augmented afresh each
+    step (GPU). The "val" set has one view per image, not augmented: the crop the app would cut and
+    the catalog photo as it is.
     """
 
     def __init__(
-        self, model: TrunkHead, data: TrainingSet, name: str, count: int, config: TrainConfig, cache: Path,
-        device: torch.device, progress: Progress, cancelled: IsCancelled,
+        self, model: TrunkHead, name: str, examples: Sequence[Example], products: Sequence[np.ndarray],
+        product_ids: Sequence[str], count: int, config: TrainConfig, cache: Path, device: torch.device,
+        progress: Progress, cancelled: IsCancelled,
     ):
-        self.model, self.data, self.name, self.count, self.device = model, data, name, count, device
+        self.model, self.name, self.count, self.device = model, name, count, device
+        self.examples, self.product_photos, self.product_ids = examples, products, list(product_ids)
         self.progress, self.cancelled = progress, cancelled
         self.card = input_card()
         self.anchors: np.ndarray | None = None
@@ -261,13 +279,13 @@ class Views:
     def anchor_features(self, indices: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
         if self.anchors is not None:
             return self._pick(self.anchors, indices, rng)
-        crops = [anchor_view(self.data.examples[i], rng, DEFAULT_PADDING) for i in indices]
+        crops = [anchor_view(self.examples[i], rng, DEFAULT_PADDING) for i in indices]
         return self._trunk(crops)
 
     def product_features(self, labels: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
         if self.products is not None:
             return self._pick(self.products, labels, rng)
-        return self._trunk([product_view(self.data.products[i], rng) for i in labels])
+        return self._trunk([product_view(self.product_photos[i], rng) for i in labels])
 
     def _pick(self, bank: np.ndarray, indices: Sequence[int], rng: np.random.Generator | None) -> torch.Tensor:
         which = rng.integers(0, self.count, len(indices)) if rng is not None else np.zeros(len(indices), int)
@@ -277,24 +295,34 @@ class Views:
         return self.model.trunk(torch.from_numpy(embed_batch(crops, self.card)).to(self.device))
 
     def _cache(self, config: TrainConfig, cache: Path) -> None:
-        key = {
-            "examples": [[e.label, *map(float, e.box)] for e in self.data.examples], "products": self.data.product_ids,
-            "count": self.count, "seed": config.seed, "frozen_blocks": config.frozen_blocks,
-            "backbone": config.backbone, "weights": str(config.weights),
-        }
-        stem = f"views-{self.name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]}"
-        meta, anchors_file, products_file = (cache / f"{stem}.{n}" for n in ("json", "anchors.npy", "products.npy"))
-        if meta.is_file() and json.loads(meta.read_text()) == key and anchors_file.is_file() and products_file.is_file():
-            self.anchors, self.products = np.load(anchors_file), np.load(products_file)
-            return
-        rng = np.random.default_rng([config.seed, 7919]) if self.name == "train" else None
-        examples, products = self.data.examples, self.data.products
-        self.anchors = self._bank(len(examples), lambda i: anchor_view(examples[i], rng, DEFAULT_PADDING), "anchors")
-        self.products = self._bank(len(products), lambda i: product_view(products[i], rng), "products")
+        """Anchor and product banks are cached apart: the catalog's bank serves every validation subset."""
+        augment = self.name == "train"  # each bank its own stream: one may come from the cache, the other not
+        anchor_rng = np.random.default_rng([config.seed, 1]) if augment else None
+        product_rng = np.random.default_rng([config.seed, 2]) if augment else None
+        setting = {"name": self.name, "count": self.count, "seed": config.seed, "frozen_blocks": config.frozen_blocks,
+                   "backbone": config.backbone, "weights": str(config.weights)}
+        examples, photos = self.examples, self.product_photos
+        self.anchors = self._cached_bank(
+            cache, {**setting, "anchors": [[e.label, *map(float, e.box)] for e in examples]}, len(examples),
+            lambda i: anchor_view(examples[i], anchor_rng, DEFAULT_PADDING), "anchors",
+        )
+        self.products = self._cached_bank(
+            cache, {**setting, "products": self.product_ids}, len(photos),
+            lambda i: product_view(photos[i], product_rng), "products",
+        )
+
+    def _cached_bank(
+        self, cache: Path, key: dict[str, Any], n: int, view: Callable[[int], np.ndarray], what: str
+    ) -> np.ndarray:
+        stem = f"views-{self.name}-{what}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}"
+        path, meta = cache / f"{stem}.npy", cache / f"{stem}.json"
+        if path.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
+            return np.load(path)
+        bank = self._bank(n, view, what)
         cache.mkdir(parents=True, exist_ok=True)
-        np.save(anchors_file, self.anchors)
-        np.save(products_file, self.products)
+        np.save(path, bank)
         meta.write_text(json.dumps(key))
+        return bank
 
     def _bank(self, n: int, view: Callable[[int], np.ndarray], what: str) -> np.ndarray:
         jobs = [(i, v) for i in range(n) for v in range(self.count)]
@@ -317,7 +345,7 @@ class Views:
 
 
 def _fresh_state(
-    model: TrunkHead, val_views: Views, val_set: TrainingSet, train_set: TrainingSet, config: TrainConfig
+    model: TrunkHead, val_views: Views, val_set: ValidationSet, train_set: TrainingSet, config: TrainConfig
 ) -> dict[str, Any]:
     baseline = validate(model, val_views, val_set, train_set)
     config.out.mkdir(parents=True, exist_ok=True)
@@ -328,7 +356,7 @@ def _fresh_state(
 
 def _epochs(
     config: TrainConfig, recipe: Recipe, model: TrunkHead, loss_fn, optimizer, views: Views, val_views: Views,
-    train_set: TrainingSet, val_set: TrainingSet, state: dict[str, Any], progress: Progress, cancelled: IsCancelled,
+    train_set: TrainingSet, val_set: ValidationSet, state: dict[str, Any], progress: Progress, cancelled: IsCancelled,
 ) -> None:
     monitor = f"recall@{config.monitor_k}"
     miner = build_miner(recipe, config.seed)
@@ -392,28 +420,34 @@ def _step(
 # -- validation -----------------------------------------------------------------------------------
 
 
-def validate(model: TrunkHead, views: Views, val: TrainingSet, train: TrainingSet) -> dict[str, float]:
-    """Recall@k of validation crops among the gallery's products of the same category (cosine).
+def validate(model: TrunkHead, views: Views, val: ValidationSet, train: TrainingSet) -> dict[str, float]:
+    """Recall@k of validation pairs, scored as ``decorlens eval`` scores them (cosine, app search).
 
-    ``val`` carries the gallery (its own products plus the training ones); products never trained on
-    are reported apart ("unseen"), since that is what a new catalog item looks like.
+    Products never trained on are reported apart ("unseen"), since that is what a new catalog item
+    looks like.
     """
     with torch.no_grad():
-        queries = _embed_all(model, views.anchor_features, range(len(val.examples)))
-        gallery = _embed_all(model, views.product_features, range(len(val.products)))
-    labels = np.array([e.label for e in val.examples])
-    categories = np.array(val.categories)
+        queries = _embed_all(model, views.anchor_features, range(len(val.queries)))
+        gallery = _embed_all(model, views.product_features, range(len(val.gallery_ids)))
     sims = queries @ gallery.T
-    true = sims[np.arange(len(labels)), labels][:, None]
-    same = categories[None, :] == categories[labels][:, None]
-    ranks = ((sims > true) & same).sum(axis=1)
-    seen = np.isin(np.array(val.product_ids)[labels], train.product_ids)
-    out = {f"recall@{k}": float((ranks < k).mean()) for k in RECALL_KS}
+    categories = np.array(val.gallery_categories)
+    allowed = np.stack([np.isin(categories, searched) for searched in val.searched])
+    ranks = np.array([_best_rank(sims, allowed, product, rows) for product, rows in val.pairs])
+    seen = np.isin([val.gallery_ids[product] for product, _ in val.pairs], train.product_ids)
+    out = {f"recall@{k}": float((ranks <= k).mean()) for k in RECALL_KS}
     for name, mask in (("seen", seen), ("unseen", ~seen)):
         for k in (1, 5):
-            out[f"{name}_recall@{k}"] = float((ranks[mask] < k).mean()) if mask.any() else float("nan")
+            out[f"{name}_recall@{k}"] = float((ranks[mask] <= k).mean()) if mask.any() else float("nan")
         out[f"{name}_n"] = int(mask.sum())
     return out
+
+
+def _best_rank(sims: np.ndarray, allowed: np.ndarray, product: int, rows: Sequence[int]) -> float:
+    """1-based rank of ``product`` for its best query, among the products that query may return."""
+    ranks = [
+        1 + int(((sims[r] > sims[r, product]) & allowed[r]).sum()) for r in rows if allowed[r, product]
+    ]
+    return min(ranks, default=np.inf)
 
 
 def _embed_all(model: TrunkHead, features: Callable, indices: range) -> np.ndarray:

@@ -1,0 +1,165 @@
+"""Training on a small real slice of the IKEA data: the loss falls, resume is exact, export matches torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("pytorch_metric_learning")
+
+from engine.cli.main import main  # noqa: E402
+from engine.embed import Embedder  # noqa: E402
+from engine.errors import Cancelled  # noqa: E402
+from engine.imageio import load_image  # noqa: E402
+from engine.models import find_model  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.preprocess import embed_batch  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+from training.data import PairDataset, split_of  # noqa: E402
+from training.export import build_embedding_model  # noqa: E402
+from training.loop import TrainConfig, export_trained, train  # noqa: E402
+from training.recipes import use_tf_same_padding  # noqa: E402
+
+pytestmark = pytest.mark.train
+SLICE = 4  # scenes per split
+WEIGHTS = "mobilenet_v2-imagenet-tflite.pth"
+
+
+@pytest.fixture(scope="module")
+def train_pipeline(tmp_path_factory: pytest.TempPathFactory, exported_models: Path) -> Pipeline:
+    """Detectors and the stock embedder (to find anchors); no catalog needed for training."""
+    data = tmp_path_factory.mktemp("train-data")
+    shutil.copytree(exported_models, data / "models")
+    return Pipeline(Settings.defaults().with_(data_dir=data))
+
+
+def slice_config(ikea: Path, out: Path, **changes) -> TrainConfig:
+    settings = dict(recipe="robust-contrastive", epochs=4, batch_size=8, views=1, limit_scenes=SLICE, patience=99)
+    return TrainConfig(data=ikea, out=out, **{**settings, **changes})
+
+
+@pytest.fixture(scope="module")
+def trained(train_pipeline: Pipeline, ikea: Path, tmp_path_factory: pytest.TempPathFactory):
+    events = []
+    out = tmp_path_factory.mktemp("run")
+    return train(slice_config(ikea, out), train_pipeline, events.append), events, out
+
+
+def test_loss_falls(trained):
+    result, _, _ = trained
+    losses = [h["loss"] for h in result.history[1:]]
+    assert len(losses) == 4
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+def test_result_reports_data_and_validation(trained, ikea: Path):
+    result, _, out = trained
+    assert result.data["sha256"] == PairDataset.load(ikea).digest()
+    assert 0 < result.data["train_anchors"] <= result.data["train_pairs"]
+    assert result.history[0]["epoch"] == 0 and result.baseline == {k: v for k, v in result.history[0].items() if k != "epoch"}
+    assert 0 <= result.best["recall@1"] <= result.best["recall@5"] <= 1
+    assert result.best["recall@5"] >= result.baseline["recall@5"]  # best-on-validation never loses to the start
+    assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+    assert json.loads((out / "history.json").read_text())[-1]["epoch"] == 4
+
+
+def test_progress_reports_every_stage(trained):
+    _, events, _ = trained
+    stages = Counter(e.stage.split(" ")[0] for e in events)
+    assert {"anchors", "views", "train", "validate", "done"} <= set(stages)
+    assert all(e.loss is not None for e in events if e.stage == "train")
+    assert stages["validate"] == 4
+
+
+def test_export_matches_torch(trained, tmp_path: Path, ikea: Path):
+    result, _, _ = trained
+    path = export_trained(result, tmp_path, "slice")
+    card = json.loads(path.with_suffix(".card.json").read_text())
+    assert card["recipe"]["training"]["name"] == "robust-contrastive"
+    assert card["recipe"]["data"]["sha256"] == result.data["sha256"]
+    assert card["metrics"]["validation"]["fine_tuned"] == result.best
+    embedder = Embedder(find_model(str(path)), "cpu")
+    photos = [load_image(p) for p in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]]
+    batch = embed_batch(photos, embedder.card)  # the engine's preprocessing, as in the app
+    with torch.no_grad():
+        expected = result.model(torch.from_numpy(batch)).numpy()
+    assert np.abs(embedder.embed(photos) - expected).max() < 1e-4
+
+
+def test_resume_continues_exactly(train_pipeline: Pipeline, ikea: Path, trained, tmp_path: Path):
+    result, _, _ = trained
+    train(slice_config(ikea, tmp_path, epochs=2), train_pipeline)
+    resumed = train(slice_config(ikea, tmp_path, epochs=4, resume=True), train_pipeline)
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3, 4]
+    def curve(history):
+        return [(h.get("loss", 0.0), h["recall@1"], h["recall@5"]) for h in history]
+
+    assert np.allclose(curve(resumed.history), curve(result.history), rtol=1e-5)
+
+
+def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_path: Path):
+    seen = []
+    with pytest.raises(Cancelled, match="resume"):
+        train(slice_config(ikea, tmp_path), train_pipeline, seen.append, lambda: any(e.stage == "train" for e in seen))
+    assert sum(e.stage == "train" for e in seen) == 1
+
+
+def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
+    code = main([
+        "--data-dir", str(session_data_dir), "-q", "train", "--data", str(ikea), "--limit-scenes", "2",
+        "--epochs", "1", "--views", "1", "--batch-size", "8", "--name", "cli-slice",
+    ])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "validation recall@1" in printed and "cli-slice.onnx" in printed
+    model = find_model("cli-slice.onnx", None, session_data_dir)
+    assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == "triplet-hard25"
+
+
+def test_tf_padding_reproduces_the_stock_embedder(shared_models: Path, ikea: Path):
+    model = build_embedding_model("mobilenet_v2", shared_models / WEIGHTS)
+    assert use_tf_same_padding(model, shared_models / WEIGHTS)
+    stock = Embedder(find_model("mobilenet_v2_1.0_224_quant.float.onnx", shared_models), "cpu")
+    photos = [load_image(p) for p in sorted((ikea / "products" / "chair").glob("*.jpg"))[:3]]
+    with torch.no_grad():
+        ours = model(torch.from_numpy(embed_batch(photos, stock.card))).numpy()
+    assert np.abs(ours - stock.embed(photos)).max() < 1e-4
+
+
+def test_splits_are_by_scene_stable_and_near_70_10_20(ikea: Path):
+    dataset = PairDataset.load(ikea)
+    scenes = {s: set(dataset.scenes_in(s)) for s in ("train", "val", "test")}
+    assert not (scenes["train"] & scenes["val"] or scenes["train"] & scenes["test"] or scenes["val"] & scenes["test"])
+    assert sum(len(dataset.pairs_in(s)) for s in scenes) == len(dataset.pairs)
+    total = sum(len(v) for v in scenes.values())
+    assert 0.6 < len(scenes["train"]) / total < 0.8 and 0.1 < len(scenes["test"]) / total < 0.3
+    assert all(split_of(s) == "train" for s in scenes["train"])  # a function of the id: adding scenes moves none
+    assert split_of("x", seed=0) == split_of("x", seed=0)
+
+
+def test_catalog_alone_is_a_fallback(train_pipeline: Pipeline, ikea: Path, ikea_products, tmp_path: Path):
+    """Without pairs, a product's extra photos are its anchors (here: a mirrored copy of the photo)."""
+    import csv
+
+    import cv2
+
+    rows = [r for r in ikea_products if r["category"] in ("chair", "lamp", "vase_candle")][::4][:30]
+    for r in rows:
+        extra = tmp_path / f"{r['product_id']}-side.png"
+        cv2.imwrite(str(extra), cv2.flip(cv2.imread(str(ikea / r["image"])), 1))
+        r["image"] = f"{ikea / r['image']}|{extra}"
+    data = tmp_path / "catalog-only"
+    data.mkdir()
+    with open(data / "products.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = train(slice_config(data, tmp_path / "run", epochs=1, limit_scenes=None), train_pipeline)
+    assert result.data["train_anchors"] > 5 and result.data["val_queries"] > 0
+    assert 0 <= result.best["recall@1"] <= 1
