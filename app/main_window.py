@@ -6,7 +6,6 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.batch_dialog import BatchDialog
 from app.catalog_view import CatalogView
+from app.engine_info import EngineInfo, describe_engine
 from app.results_panel import ResultsPanel
 from app.scene_controller import SceneController
 from app.scene_files import save_pasted, scene_files
@@ -40,38 +40,11 @@ from app.thumbnails import Thumbnails
 from app.widgets import MessageBar
 from app.workers import Runner
 from engine.categories import CategoryMap
-from engine.errors import CatalogError, DecorLensError, ModelError
+from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
 PHOTO_TAB, CATALOG_TAB = 0, 1
-
-
-@dataclass
-class EngineInfo:
-    """What the status bar says about the engine, or why it could not start."""
-
-    device: str = ""
-    detectors: str = ""
-    embedder: str = ""
-    products: int = 0
-    missing: str = ""  # the ModelError message when models are missing
-    catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
-
-
-def describe_engine(pipeline: Pipeline) -> EngineInfo:
-    """Load the models (the first, slow use) in a worker and say what runs where."""
-    try:
-        detectors = pipeline.detector
-        embedder = pipeline.embedder
-    except ModelError as exc:
-        return EngineInfo(missing=str(exc))
-    info = EngineInfo(pipeline.device, detectors.name, embedder.card.name)
-    try:
-        info.products = pipeline.catalog.count()
-    except CatalogError as exc:
-        info.catalog_error = str(exc)
-    return info
 
 
 class MainWindow(QMainWindow):

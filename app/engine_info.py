@@ -1,0 +1,39 @@
+"""What runs where: load the models once (slowly, in a worker) and describe them for the status bar.
+
+Missing models and an unreadable catalog are answers here, not exceptions, so the window can show
+the setup page or a message and carry on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import CatalogError, ModelError
+from engine.pipeline import Pipeline
+
+
+@dataclass
+class EngineInfo:
+    """What the status bar says about the engine, or why it could not start."""
+
+    device: str = ""
+    detectors: str = ""
+    embedder: str = ""
+    products: int = 0
+    missing: str = ""  # the ModelError message when models are missing
+    catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
+
+
+def describe_engine(pipeline: Pipeline) -> EngineInfo:
+    """Load the models (the first, slow use) in a worker and say what runs where."""
+    try:
+        detectors = pipeline.detector
+        embedder = pipeline.embedder
+    except ModelError as exc:
+        return EngineInfo(missing=str(exc))
+    info = EngineInfo(pipeline.device, detectors.name, embedder.card.name)
+    try:
+        info.products = pipeline.catalog.count()
+    except CatalogError as exc:
+        info.catalog_error = str(exc)
+    return info
