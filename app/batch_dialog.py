@@ -111,7 +111,7 @@ class BatchDialog(QDialog):
         self._set_running(True)
         self.status.setText("Looking for photos…")
         self.task = self.engine.start(
-            work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._stopped
+            work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._cancelled
         )
 
     def cancel(self) -> None:
@@ -134,6 +134,11 @@ class BatchDialog(QDialog):
             text += f"\n{len(report.failed)} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)
         self.finished_batch.emit(report)
+
+    def _cancelled(self, message: str) -> None:
+        self._stopped(
+            f"{message[:1].upper()}{message[1:]}. What was tagged is saved in {self.target.text()}."
+        )
 
     def _stopped(self, message: str) -> None:
         self._set_running(False)

@@ -367,11 +367,9 @@ class MainWindow(QMainWindow):
         self.busy.setVisible(bool(text))
 
     def _timed(self, timings: dict) -> None:
-        total = sum(timings.values()) / 1000
-        parts = ", ".join(
-            f"{k} {v / 1000:.1f} s" for k, v in timings.items() if k in ("detect", "embed", "search")
-        )
-        self.timing.setText(f"Last search {total:.1f} s ({parts})")
+        stages = [(k, v) for k, v in timings.items() if k in ("detect", "embed", "search") and v > 0]
+        parts = ", ".join(f"{k} {_duration(v)}" for k, v in stages)
+        self.timing.setText(f"Last search {_duration(sum(timings.values()))} ({parts})")
 
     # -- exports, batch, settings -----------------------------------------------------------------
 
@@ -451,6 +449,10 @@ class MainWindow(QMainWindow):
         for runner in (self.engine, self.io, self.saver, self.thumb_loader):
             runner.shutdown()
         super().closeEvent(event)
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 def _png(image: QImage) -> bytes:
