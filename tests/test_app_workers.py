@@ -1,4 +1,4 @@
-"""Workers, and the PySide6 6.12 reference leaks that would otherwise abort the interpreter."""
+"""Workers (and the PySide6 6.12 reference leaks that would abort the interpreter), and small widgets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QLabel  # noqa: E402
 
+from app.results_panel import MatchRow  # noqa: E402
+from app.thumbnails import Thumbnails  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.errors import Cancelled, ImageError  # noqa: E402
+from engine.results import Match  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -38,6 +41,16 @@ def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbo
     qtbot.waitUntil(lambda: len(done) == count, timeout=60_000)
     assert len(progress) == count
     assert runner.shutdown(5_000)
+
+
+def test_a_match_shows_price_and_product_link_when_the_catalog_has_them(qtbot):
+    match = Match(
+        1, "702.535.41", "EKEDALEN", "chair", 0.83, "exact", "", "https://example.com/p/1", "49.00 EUR"
+    )
+    row = MatchRow(1, match, False, Thumbnails(Runner(1)))
+    qtbot.addWidget(row)
+    texts = " ".join(label.text() for label in row.findChildren(QLabel))
+    assert "49.00 EUR" in texts and "href='https://example.com/p/1'" in texts and "Exact" in texts
 
 
 def test_errors_and_cancel_come_back_as_messages(qtbot):
