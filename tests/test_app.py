@@ -137,7 +137,11 @@ def drop(window: MainWindow, path: Path) -> None:
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     viewport, point = window.view.viewport(), QPointF(200, 200)
     enter = QDragEnterEvent(  # Qt 6 deprecates the QPoint form, but PySide offers no QPointF one
-        point.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        point.toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()

@@ -1,4 +1,4 @@
-"""Workers (and the PySide6 6.12 reference leaks that would abort the interpreter), and small widgets."""
+"""Workers under load (and the PySide6 version that keeps them alive), and small widgets."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ pytestmark = pytest.mark.gui
 
 
 def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbot):
-    """Each void Qt call drops a reference to None and each emit one to True (PySide6 6.12, CPython 3.11).
+    """PySide6 6.12.0 drops a reference to None per void Qt call and to True per emit on CPython 3.11.
 
-    Far more of both than those objects normally have references: without ``app.qt_compat`` this aborts.
+    Far more of both than those objects have references: on such a PySide6 this test aborts, which
+    is why the [gui] extra pins PySide6 below 6.12.
     """
     label = QLabel()
     for n in range(30_000):
