@@ -40,7 +40,7 @@ def launch(
 ) -> int:
     """Open the main window on ``files`` (photos or folders) and run until it closes."""
     app = application()
-    settings = AppSettings()
+    settings = AppSettings(data=data_dir)
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir))
     window = MainWindow(pipeline, settings, models_dir)
     window.show()

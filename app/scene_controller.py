@@ -98,7 +98,7 @@ class SceneController(QObject):
         self._run(
             self.engine,
             "Finding furniture and decor…",
-            lambda: self.pipeline.search_scene(path, top_k),
+            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False),
             lambda result: self._detected(result, opened.sha256),
         )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from engine.paths import data_dir
 from engine.settings import Settings
 
 ORGANISATION = "DecorLens"
@@ -32,8 +33,10 @@ MODELS_HELP = (
 class AppSettings:
     """Typed access to the app's QSettings (pass a store of your own in tests)."""
 
-    def __init__(self, store: QSettings | None = None):
-        self.store = store or QSettings(ORGANISATION, APPLICATION)
+    def __init__(self, store: QSettings | None = None, data: str | Path | None = None):
+        # An INI file in the data dir, beside the catalog (not the registry or ~/.config), so a
+        # store's machine keeps everything of DecorLens in one folder, frozen app or Python install.
+        self.store = store or QSettings(str(data_dir(data) / "settings.ini"), QSettings.Format.IniFormat)
 
     # -- engine-related ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.palette import CategoryColours
-from engine.batch import BatchReport, _unique_stem, tag_scenes
+from engine.batch import BatchReport, tag_scenes
 from engine.importer import Progress
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
@@ -68,27 +68,12 @@ def export_batch(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> BatchReport:
-    """``decorlens tag`` output plus a page per scene; a cancelled batch still gets pages for what it did."""
-    recorder = _Recorder(pipeline)
-    try:
-        return tag_scenes(recorder, scenes, out_dir, top_k, progress, cancelled)  # type: ignore[arg-type]
-    finally:
-        for result in recorder.results:
-            photo = Path(result.image)
-            write_page(result.to_json(), photo, out_dir, _unique_stem(photo, scenes))
+    """``decorlens tag`` output plus a page per scene, written as each scene is done."""
 
+    def page(photo: Path, stem: str, result: SceneResult) -> None:
+        write_page(result.to_json(), photo, out_dir, stem)
 
-class _Recorder:
-    """Stands in for the pipeline in ``tag_scenes`` (which only calls ``search_scene``) to keep results."""
-
-    def __init__(self, pipeline: Pipeline):
-        self.pipeline = pipeline
-        self.results: list[SceneResult] = []
-
-    def search_scene(self, *args: Any, **kwargs: Any) -> SceneResult:
-        result = self.pipeline.search_scene(*args, **kwargs)
-        self.results.append(result)
-        return result
+    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
 
 
 def _best(obj: dict[str, Any]) -> dict[str, Any] | None:

@@ -47,8 +47,13 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def tag_scenes(
     pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+    on_result: Callable[[Path, str, SceneResult], None] | None = None,
 ) -> BatchReport:
-    """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch."""
+    """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch.
+
+    ``on_result(scene, stem, result)`` runs after each scene's JSON is written, for outputs of
+    one's own beside it (the GUI's shoppable HTML pages).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BatchReport()
     for n, scene in enumerate(scenes, 1):
@@ -60,9 +65,12 @@ def tag_scenes(
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
         else:
-            write_atomic(out_dir / f"{_unique_stem(scene, scenes)}.json", json.dumps(result.to_json(), indent=2))
+            stem = unique_stem(scene, scenes)
+            write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
             report.done.append(scene)
             report.results.append(result)
+            if on_result:
+                on_result(scene, stem, result)
         if progress:
             progress(n, len(scenes))
     _write_summary(out_dir, report.results)
@@ -96,7 +104,7 @@ def _write_summary(out_dir: Path, results: Sequence[SceneResult]) -> None:
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
 
 
-def _unique_stem(scene: Path, scenes: Sequence[Path]) -> str:
+def unique_stem(scene: Path, scenes: Sequence[Path]) -> str:
     """The file stem, prefixed by its parent folder when two scenes share a stem."""
     clash = sum(1 for s in scenes if s.stem == scene.stem) > 1
     return f"{scene.parent.name}_{scene.stem}" if clash else scene.stem

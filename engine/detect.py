@@ -20,7 +20,9 @@ from engine.results import Detection
 from engine.runtime import DevicePreference, open_session, session_device
 
 MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
-DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
+DECOR_CLASS_SET = "decor"
+CROSS_IOU = 0.85  # two categories on (almost) the same box: one object, keep the likelier label
+CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part  # fine-tuned detectors whose class names are decor categories already
 
 
 class Detector:
@@ -98,16 +100,43 @@ class DetectorSet:
         return merge_detections(found, self.merge_iou)
 
 
-def merge_detections(found: Sequence[Detection], iou: float) -> list[Detection]:
-    """Per-category NMS across sources, highest score first; the result is sorted by score."""
+def merge_detections(
+    found: Sequence[Detection], iou: float, cross_iou: float = CROSS_IOU, contained: float = CONTAINED
+) -> list[Detection]:
+    """One detection per object, highest score first.
+
+    Per-category NMS across sources (``iou``); then a box that is almost the same as a better one of
+    another category (``cross_iou``: one chair called both chair and table) or that lies almost
+    wholly inside a better one of its own category (``contained``: a sofa's seat found as a second
+    sofa) is dropped, so the user sees one pin per object.
+    """
     if not found:
         return []
     cats = sorted({d.category for d in found})
     boxes = np.array([d.box for d in found], np.float32)
     scores = np.array([d.score for d in found], np.float32)
     offsets = np.array([cats.index(d.category) for d in found], np.float32)[:, None] * MAX_WH
-    keep = nms(boxes + offsets, scores, iou)
-    return [found[i] for i in keep]
+    kept: list[Detection] = []
+    for i in nms(boxes + offsets, scores, iou):
+        candidate = found[i]
+        if not any(_duplicates(candidate, better, cross_iou, contained) for better in kept):
+            kept.append(candidate)
+    return kept
+
+
+def _duplicates(candidate: Detection, better: Detection, cross_iou: float, contained: float) -> bool:
+    inter = _intersection(candidate.box, better.box)
+    if candidate.category == better.category:
+        return inter >= contained * _area(candidate.box)
+    return inter / (_area(candidate.box) + _area(better.box) - inter + 1e-9) >= cross_iou
+
+
+def _area(box: Sequence[float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.ndarray, ...]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -32,9 +32,30 @@ from engine.settings import Settings
 from engine.tags import place_tags
 
 Log = Callable[[str], None]
+T = TypeVar("T")
 COLOUR = "colour"
 EMBEDDER = "embedder"
 DEFAULT_EXACT = 0.8
+
+
+class locked_cached_property(Generic[T]):
+    """``functools.cached_property`` computed under the owner's ``_lock``: two GUI workers asking
+    for the catalog or a model at once load it once (the stdlib one lost its lock in Python 3.12)."""
+
+    def __init__(self, factory: Callable[[Pipeline], T]):
+        self.factory = factory
+        self.__doc__ = factory.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Pipeline | None, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        with obj._lock:
+            if self.name not in obj.__dict__:
+                obj.__dict__[self.name] = self.factory(obj)
+            return obj.__dict__[self.name]
 
 
 class Pipeline:
@@ -46,30 +67,31 @@ class Pipeline:
         self.data_dir = resolve_data_dir(self.settings.data_dir)
         self._lock = threading.RLock()
         self._indexes: dict[str, CatalogIndex] = {}
+        self._indexes_lock = threading.Lock()
         self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
 
     # -- lazily loaded parts ------------------------------------------------------------------
 
-    @cached_property
+    @locked_cached_property
     def categories(self) -> CategoryMap:
         return CategoryMap.load(self.data_dir)
 
-    @cached_property
+    @locked_cached_property
     def catalog(self) -> Catalog:
         return Catalog(self.data_dir / "catalog.sqlite")
 
-    @cached_property
+    @locked_cached_property
     def detector(self) -> DetectorSet:
         models = [self._find_first(choices) for choices in self.settings.detectors]
         return DetectorSet([
             Detector(m, self.categories, self.settings.device, self.settings.confidence) for m in models
         ])
 
-    @cached_property
+    @locked_cached_property
     def embedder(self) -> Embedder:
         return Embedder(self._find_first(self.settings.embedder), self.settings.device)
 
-    @cached_property
+    @locked_cached_property
     def colour(self) -> ColourHistogram:
         return ColourHistogram()
 
@@ -100,12 +122,24 @@ class Pipeline:
     # -- searching ----------------------------------------------------------------------------
 
     def search_scene(
-        self, image: str | Path, top_k: int | None = None, any_category: bool = False, matcher: str = EMBEDDER
+        self, image: str | Path, top_k: int | None = None, any_category: bool = False, matcher: str = EMBEDDER,
+        require_catalog: bool = True,
     ) -> SceneResult:
-        """Detect every decor object in a photo, tag it and match it to the catalog."""
+        """Detect every decor object in a photo, tag it and match it to the catalog.
+
+        With ``require_catalog=False`` an empty catalog gives tags without matches instead of an
+        error (the GUI shows the pins and asks for an import).
+        """
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image))
         detections = self._timed(timings, "detect", lambda: self.detector.detect(pixels))
+        if not require_catalog and self.catalog.count() == 0:
+            h, w = pixels.shape[:2]
+            objects = [
+                SceneObject(d.category, d.label, d.score, d.box, tag, [], d.source)
+                for d, tag in zip(detections, place_tags(detections, (w, h)))
+            ]
+            return SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0}, objects)
         return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher)
 
     def search_region(
@@ -167,7 +201,7 @@ class Pipeline:
         return count
 
     def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
-        with self._lock:
+        with self._indexes_lock:  # not self._lock: searches must not wait for a running import
             if matcher.key not in self._indexes:
                 self._indexes[matcher.key] = CatalogIndex(self.data_dir / "index", matcher.key, matcher.dim, self.log)
             return self._indexes[matcher.key]

@@ -137,6 +137,20 @@ def test_merge_keeps_other_categories_and_separate_objects() -> None:
     assert merged == [couch, cushion, far_sofa]
 
 
+def test_merge_drops_one_object_under_two_categories() -> None:
+    chair = Detection((100, 100, 200, 260), 0.6, "chair", "chair", "coco")
+    table_on_chair = Detection((102, 101, 200, 258), 0.3, "Table", "table", "oiv7")
+    table_nearby = Detection((150, 150, 400, 300), 0.5, "Table", "table", "oiv7")
+    assert merge_detections([table_on_chair, chair, table_nearby], 0.5) == [chair, table_nearby]
+
+
+def test_merge_drops_a_part_inside_a_better_box_of_its_category() -> None:
+    sofa = Detection((100, 300, 700, 600), 0.7, "couch", "sofa", "coco")
+    seat = Detection((150, 400, 400, 590), 0.4, "Sofa bed", "sofa", "oiv7")  # IoU 0.26: NMS keeps it
+    cushion = Detection((150, 350, 260, 450), 0.5, "Pillow", "cushion_throw", "oiv7")
+    assert merge_detections([seat, sofa, cushion], 0.5) == [sofa, cushion]
+
+
 def test_higher_threshold_is_a_filter_of_a_lower_one(oiv7: Detector, scene_path) -> None:
     """bench.coverage detects once at 0.1 and filters: greedy NMS keeps the same boxes above any threshold."""
     image = load_image(scene_path("a-cosy-space-for-coffee"))

@@ -108,3 +108,10 @@ def test_colour_matcher_ranks_products_by_colour(pipeline: Pipeline, ikea_produc
 def test_search_with_empty_catalog_is_a_clear_error(fresh_pipeline: Pipeline, scene_path):
     with pytest.raises(CatalogError, match="empty"):
         fresh_pipeline.search_scene(scene_path(SOFA_SCENE))
+
+
+def test_empty_catalog_can_still_show_tags(fresh_pipeline: Pipeline, scene_path):
+    """The GUI shows pins on a fresh install and asks for a catalog, instead of showing nothing."""
+    result = fresh_pipeline.search_scene(scene_path(SOFA_SCENE), require_catalog=False)
+    assert result.objects and all(not o.matches for o in result.objects)
+    assert "sofa" in {o.category for o in result.objects}
