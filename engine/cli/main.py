@@ -19,12 +19,8 @@ COMMANDS = ("search", "tag", "catalog", "bundle", "models", "train", "eval", "be
 
 
 def _commands():
-    for name in COMMANDS:
-        try:
-            yield importlib.import_module(f"engine.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"engine.cli.{name}":
-                raise
+    """The command modules; each imports heavy extras (training, Qt, bench) only when run."""
+    return [importlib.import_module(f"engine.cli.{name}") for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
