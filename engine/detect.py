@@ -141,12 +141,11 @@ def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
 
 def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.ndarray, ...]:
     """YOLOv8/11 head output (4 + nc, anchors) → xyxy boxes, scores, class ids after NMS."""
-    preds = raw.T  # (anchors, 4 + nc)
-    class_scores = preds[:, 4:]
-    classes = class_scores.argmax(1)
-    scores = class_scores[np.arange(len(preds)), classes]
+    class_scores = raw[4:]  # (nc, anchors): reduce along contiguous rows, argmax only where it passes
+    scores = class_scores.max(0)
     mask = scores > conf
-    xywh, scores, classes = preds[mask, :4], scores[mask], classes[mask]
+    classes = class_scores[:, mask].argmax(0)
+    xywh, scores = raw[:4, mask].T, scores[mask]
     boxes = np.empty_like(xywh)
     boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
     boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
