@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.errors import ModelError
 from engine.models import ResolvedModel
-from engine.preprocess import embed_batch
+from engine.preprocess import embed_batch, embed_input
 from engine.runtime import DevicePreference, open_session, providers_for, session_device
 
 BATCH = 32  # on a GPU: large enough to keep it busy, small enough to bound memory for big imports
@@ -47,11 +47,20 @@ class Embedder:
         """(N, dim) float32 unit vectors for RGB uint8 crops."""
         return self.embed_tensors(embed_batch(crops, self.card))
 
-    def embed_tensors(self, batch: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Vectors for an already preprocessed (N, 3, S, S) batch, run in chunks of ``self.batch``."""
+    def preprocess(self, crop: np.ndarray) -> np.ndarray:
+        """One crop's input tensor; ``embed_tensors`` of a stack of them equals ``embed`` of the crops."""
+        return embed_input(crop, self.card)
+
+    def embed_tensors(
+        self, batch: np.ndarray | Sequence[np.ndarray], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Vectors for an already preprocessed (N, 3, S, S) batch, or a sequence of (3, S, S) tensors
+        (not stacked into one big array first), run in chunks of ``self.batch``."""
         out = np.zeros((len(batch), self.dim), np.float32)
         for start in range(0, len(batch), self.batch):
             chunk = batch[start : start + self.batch]
+            if not isinstance(chunk, np.ndarray):
+                chunk = np.stack(chunk)
             (raw,) = self.runner.run([self._output], {self.card.input_name: chunk})
             out[start : start + len(chunk)] = _l2_normalise(raw.reshape(len(chunk), -1))
             if progress:

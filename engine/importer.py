@@ -13,7 +13,7 @@ import hashlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,35 +89,53 @@ def import_rows(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> ImportReport:
-    """Store rows and their vectors in one transaction; only new or changed images are embedded."""
+    """Store rows and their vectors in one transaction; only new or changed images are embedded.
+
+    Reading, hashing, decoding and (for matchers with ``preprocess``) resizing of the next chunk run
+    in worker threads while the current chunk is embedded, so inference rarely waits for JPEGs.
+    """
     report = ImportReport()
     done = 0
+    prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
+    chunks = list(_chunks(rows, CHUNK))
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
-        for chunk in _chunks(rows, CHUNK):
-            if cancelled():
-                raise Cancelled("import cancelled; the catalog is unchanged")
-            prepared = list(pool.map(lambda r: _prepare(r, image_cache), chunk))
-            to_embed = []
-            for row, (product, image, error) in zip(chunk, prepared):
-                if error:
-                    report.skipped.append((row.sku or row.image, error))
-                    continue
-                existed = catalog.get_by_sku(product.sku) is not None
-                pid, changed = catalog.upsert(product, revision)
-                if changed:
-                    to_embed.append((pid, product.image_hash, image))
-                if not existed:
-                    report.added += 1
-                elif changed:
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-            if to_embed:
-                vectors = matcher.embed([img for _, _, img in to_embed])
-                catalog.put_vectors(matcher.key, ((p, h, v) for (p, h, _), v in zip(to_embed, vectors)), revision)
-            done += len(chunk)
-            if progress:
-                progress(done, len(rows))
+        def submit(chunk: Sequence[ImportRow]) -> list[Future]:
+            return [pool.submit(_prepare, r, image_cache, prepare_pixels) for r in chunk]
+
+        ahead = submit(chunks[0]) if chunks else []
+        try:
+            for n, chunk in enumerate(chunks):
+                if cancelled():
+                    raise Cancelled("import cancelled; the catalog is unchanged")
+                prepared = [f.result() for f in ahead]
+                ahead = submit(chunks[n + 1]) if n + 1 < len(chunks) else []
+                to_embed = []
+                for row, (product, image, error) in zip(chunk, prepared):
+                    if error:
+                        report.skipped.append((row.sku or row.image, error))
+                        continue
+                    existed = catalog.get_by_sku(product.sku) is not None
+                    pid, changed = catalog.upsert(product, revision)
+                    if changed:
+                        to_embed.append((pid, product.image_hash, image))
+                    if not existed:
+                        report.added += 1
+                    elif changed:
+                        report.updated += 1
+                    else:
+                        report.unchanged += 1
+                if to_embed:
+                    images = [img for _, _, img in to_embed]
+                    vectors = matcher.embed_tensors(images) if prepare_pixels else matcher.embed(images)
+                    catalog.put_vectors(
+                        matcher.key, ((p, h, v) for (p, h, _), v in zip(to_embed, vectors)), revision
+                    )
+                done += len(chunk)
+                if progress:
+                    progress(done, len(rows))
+        finally:
+            for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
+                future.cancel()
     return report
 
 
@@ -192,8 +210,13 @@ def _resolve(image: str, base: Path) -> str:
 # -- per-row work (runs in threads: file I/O and decoding release the GIL) ----------------------
 
 
-def _prepare(row: ImportRow, cache: Path) -> tuple[Product | None, np.ndarray | None, str]:
-    """(product, decoded image, error): an error is the reason to skip the row."""
+def _prepare(
+    row: ImportRow, cache: Path, preprocess: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[Product | None, np.ndarray | None, str]:
+    """(product, decoded image, error): an error is the reason to skip the row.
+
+    With ``preprocess`` the image comes back as the matcher's input tensor, made here in the worker.
+    """
     if not row.sku:
         return None, None, "no sku/id"
     if not row.category:
@@ -204,6 +227,8 @@ def _prepare(row: ImportRow, cache: Path) -> tuple[Product | None, np.ndarray | 
         image = load_image(path, max_side=CATALOG_MAX_SIDE)
     except DecorLensError as exc:
         return None, None, str(exc)
+    if preprocess is not None:
+        image = preprocess(image)
     product = Product(row.sku, row.name, row.category, str(path), digest, row.url, row.price, row.extra)
     return product, image, ""
 
