@@ -56,7 +56,10 @@ class Options:
     workdir: Path | None = None  # None: <pipeline data dir>/bench
     dataset: Path = field(default_factory=default_dataset)
     seed: int = 0
-    write: bool = True  # False in tests: print only
+    write: bool = True  # False: print only
+    untuned: bool = True  # latency: also time ours as it ran before the engine tuning
+    repeats: int | None = None  # override the timing repeats (tests use 1)
+    max_scenes: int | None = None  # override how many candidate scenes latency runs (tests)
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     @property

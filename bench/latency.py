@@ -8,6 +8,7 @@ both), and reports medians of wall time, of process CPU time, and ours split int
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -40,6 +41,28 @@ def pick(counts: dict[str, int], per_bucket: int) -> list[tuple[str, str]]:
     return chosen
 
 
+def untuned_pipeline(workspace: Workspace) -> Any:
+    """Ours as it ran before the benchmark-driven engine changes (docs/benchmarks/README.md):
+    onnxruntime pool threads spinning, and the embedder fed batches of 32 through a dynamic-batch
+    session. (The faster box decode is not undone: it saves ~5 ms a scene.)"""
+    from engine.embed import BATCH
+    from engine.pipeline import Pipeline
+
+    before = os.environ.get("DECORLENS_SPIN")
+    os.environ["DECORLENS_SPIN"] = "1"
+    try:
+        untuned = Pipeline(workspace.settings)
+        untuned.detector  # sessions open now, while spinning is on
+        embedder = untuned.embedder
+        embedder.runner, embedder.batch = embedder.session, BATCH
+    finally:
+        if before is None:
+            os.environ.pop("DECORLENS_SPIN", None)
+        else:
+            os.environ["DECORLENS_SPIN"] = before
+    return untuned
+
+
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
     machine = machine_info()
     workspace = Workspace(pipeline, options)
@@ -52,7 +75,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     pairs = dataset.pairs_by_scene()
 
     # pass 1: warm-up, object counts, accuracy
-    candidates = candidate_scenes(workspace, options.quick)
+    candidates = candidate_scenes(workspace, options.quick)[: options.max_scenes or None]
     ours.search_scene(dataset.scene_path(candidates[0]))  # first-call costs (sessions, index) stay out of pass 1
     reference.search_scene(dataset.scene_path(candidates[0]))
     counts: dict[str, int] = {}
@@ -80,20 +103,22 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             options.log(f"  {n}/{len(candidates)}")
 
     # pass 2: timing on the picked scenes
-    repeats = 3 if options.quick else 7
+    repeats = options.repeats or (3 if options.quick else 7)
     chosen = pick(counts, 1 if options.quick else 3)
-    options.log(f"pass 2: {len(chosen)} scenes × {repeats} repeats, alternating ours and the reference")
+    runners = {"ours": ours.search_scene, "reference": lambda p: reference.search_scene(p)}
+    if options.untuned:
+        untuned = untuned_pipeline(workspace)
+        untuned.search_scene(dataset.scene_path(chosen[0][1]))
+        runners["untuned"] = untuned.search_scene
+    options.log(f"pass 2: {len(chosen)} scenes × {repeats} repeats, alternating {', '.join(runners)}")
     scenes_out = []
     for bucket, sid in chosen:
         path = dataset.scene_path(sid)
-        runs: dict[str, list] = {"ours": [], "reference": []}
+        runs: dict[str, list] = {who: [] for who in runners}
         for r in range(repeats):
-            order = ("ours", "reference") if r % 2 == 0 else ("reference", "ours")
+            order = list(runners) if r % 2 == 0 else list(reversed(runners))
             for who in order:
-                if who == "ours":
-                    result, t = timed(lambda: ours.search_scene(path))
-                else:
-                    result, t = timed(lambda: reference.search_scene(path))
+                result, t = timed(lambda: runners[who](path))
                 runs[who].append((t, result.timings_ms))
         entry = {"scene": sid, "bucket": bucket, "objects": counts[sid], "objects_reference": ref_counts[sid]}
         for who, items in runs.items():
@@ -107,9 +132,11 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             entry[who]["stages_ms"]["other"] = max(0.0, entry[who]["total_ms"] - stages)
         entry["speedup_vs_reference"] = entry["reference"]["total_ms"] / entry["ours"]["total_ms"]
         entry["speedup_cpu_vs_reference"] = entry["reference"]["cpu_ms"] / entry["ours"]["cpu_ms"]
+        if "untuned" in entry:
+            entry["speedup_vs_untuned"] = entry["untuned"]["total_ms"] / entry["ours"]["total_ms"]
         scenes_out.append(entry)
-        options.log(f"  {bucket:>4} {counts[sid]:>2} objects: ours {entry['ours']['total_ms']:.0f} ms, "
-                    f"reference {entry['reference']['total_ms']:.0f} ms")
+        options.log(f"  {bucket:>4} {counts[sid]:>2} objects: " + ", ".join(
+            f"{who} {entry[who]['total_ms']:.0f} ms" for who in runners))
 
     buckets = {}
     for bucket in BUCKETS:
@@ -150,6 +177,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         },
         "speedup_vs_reference": overall["speedup_vs_reference"],
         "speedup_cpu_vs_reference": overall["speedup_cpu_vs_reference"],
+        "speedup_vs_untuned": overall.get("speedup_vs_untuned"),
         "overall": overall,
         "buckets": buckets,
         "scenes": scenes_out,
@@ -172,7 +200,18 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ref_cpu = sum(e["reference"]["cpu_ms"] for e in rows)
     stages = {s: sum(e["ours"]["stages_ms"][s] for e in rows) / len(rows) for s in (*STAGES, "other")}
     ref_stages = {s: sum(e["reference"]["stages_ms"][s] for e in rows) / len(rows) for s in (*STAGES, "other")}
+    untuned = {}
+    if all("untuned" in e for e in rows):
+        total = sum(e["untuned"]["total_ms"] for e in rows)
+        untuned = {
+            "untuned_ms": total / len(rows),
+            "untuned_cpu_ms": sum(e["untuned"]["cpu_ms"] for e in rows) / len(rows),
+            "untuned_stages_ms": {s: sum(e["untuned"]["stages_ms"][s] for e in rows) / len(rows)
+                                  for s in (*STAGES, "other")},
+            "speedup_vs_untuned": total / ours,
+        }
     return {
+        **untuned,
         "scenes": len(rows),
         "objects_mean": sum(e["objects"] for e in rows) / len(rows),
         "ours_ms": ours / len(rows),
@@ -202,6 +241,15 @@ def render(data: dict[str, Any], options: Options) -> str:
         rows,
     )
     acc = data["accuracy"]
+    tuning = ""
+    if "untuned_ms" in data["overall"]:
+        o = data["overall"]
+        stage_text = ", ".join(f"{k} {o['untuned_stages_ms'][k]:.0f} → {o['ours_stages_ms'][k]:.0f}"
+                               for k in ("detect", "embed"))
+        tuning = (f"Ours before the engine tuning (spinning onnxruntime threads, embedder in batches of 32), "
+                  f"same run: {o['untuned_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene "
+                  f"(**{o['speedup_vs_untuned']:.2f}×**; {stage_text} ms); CPU {o['untuned_cpu_ms']:.0f} → "
+                  f"{o['ours_cpu_ms']:.0f} ms.")
     per_scene = md_table(
         ["scene", "bucket", "objects ours/ref", "ours ms", "ours CPU ms", "ref ms", "ref CPU ms", "speedup"],
         [[e["scene"][:48], e["bucket"], f"{e['objects']}/{e['objects_reference']}", e["ours"]["total_ms"],
@@ -221,6 +269,8 @@ def render(data: dict[str, Any], options: Options) -> str:
         "",
         f"**speedup_vs_reference = {data['speedup_vs_reference']:.2f}×** (wall), "
         f"{data['speedup_cpu_vs_reference']:.2f}× in process CPU time.",
+        "",
+        tuning,
         "",
         f"Top-5 accuracy on {acc['pairs']} scene→product pairs of {acc['scenes']} scenes: "
         f"ours {acc['ours_top5']:.3f} ({acc['ours_hits']} hits), reference {acc['reference_top5']:.3f} "
