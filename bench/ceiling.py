@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Options, Workspace, gemm_gflops, header, machine_info, md_table, median, timed, write_report
+from bench.common import (
+    Options,
+    Workspace,
+    gemm_gflops,
+    header,
+    machine_info,
+    md_table,
+    median,
+    timed,
+    write_report,
+)
 
 CONV_OPS = {"Conv", "ConvInteger", "QLinearConv", "NhwcConv", "FusedConv", "ConvTranspose"}
 MATMUL_OPS = {"MatMul", "MatMulInteger", "QLinearMatMul", "FusedMatMul", "Gemm"}
@@ -108,13 +118,14 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         card = det.model.card
         tensor, _ = letterbox(pixels, card.input_size)
         det.session.run([card.output_name], {card.input_name: tensor})
-        runs = [timed(lambda: det.session.run([card.output_name], {card.input_name: tensor}))[1] for _ in range(repeats)]
+        feed = {card.input_name: tensor}
+        runs = [timed(det.session.run, [card.output_name], feed)[1] for _ in range(repeats)]
         models[det.model.path.name].update(_rates(runs, models[det.model.path.name]["gflops"], rate, 1))
     crops_batch = embed_batch([pixels[: 200 + 20 * i, : 300 + 10 * i] for i in range(12)], embedder.card)
     embedder.embed_tensors(crops_batch[:1])
     per_batch = {}
     for n in (1, 5, 12):
-        runs = [timed(lambda: embedder.embed_tensors(crops_batch[:n]))[1] for _ in range(repeats)]
+        runs = [timed(embedder.embed_tensors, crops_batch[:n])[1] for _ in range(repeats)]
         per_batch[n] = _rates(runs, models[embedder.model.path.name]["gflops"] * n, rate, n)
     models[embedder.model.path.name].update(per_batch[1])
     models[embedder.model.path.name]["by_batch"] = per_batch
@@ -127,7 +138,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     scene_rows = []
     for sid in sample:
         path = workspace.dataset.scene_path(sid)
-        runs = [timed(lambda: ours.search_scene(path)) for _ in range(2 if options.quick else 3)]
+        runs = [timed(ours.search_scene, path) for _ in range(2 if options.quick else 3)]
         n = len(runs[0][0].objects)
         gflops = det_gflops + emb_gflops * n
         wall = median([t.wall_ms for _, t in runs])
@@ -176,17 +187,17 @@ def render(data: dict[str, Any], options: Options) -> str:
                    f"{100 * r['fraction_of_ceiling']:.0f}%"] for r in data["scenes"]]
     return "\n".join([
         header("Compute ceiling: model FLOPs ÷ measured GEMM rate", data["machine"], options),
-        f"float32 GEMM ({gemm['n']}², numpy BLAS, all threads): best **{gemm['best_gflops']} GFLOP/s**, median "
+        (f"float32 GEMM ({gemm['n']}², numpy BLAS, all threads): best **{gemm['best_gflops']} GFLOP/s**, median "
         f"{gemm['median_gflops']}, {gemm['gflops_per_cpu_second']} per CPU-second; BLAS {gemm['blas']}. FLOPs = 2 × multiply-adds of Conv/MatMul/Gemm (INT8 ConvInteger counted the "
         "same way, against the float32 rate). ceiling ms = GFLOPs ÷ GEMM rate; % = ceiling ÷ measured "
-        "(100% would be running at dense-GEMM speed).",
+        "(100% would be running at dense-GEMM speed)."),
         "",
         md_table(["model", "kind", "GFLOPs", "measured ms", "CPU ms", "ceiling ms", "achieved GFLOP/s", "% of ceiling"],
                  model_rows),
         "",
-        f"Per scene: detectors {data['scene_gflops']['detectors']:.2f} GFLOPs + "
+        (f"Per scene: detectors {data['scene_gflops']['detectors']:.2f} GFLOPs + "
         f"{data['scene_gflops']['embedder_per_object']:.3f} GFLOPs per object; end to end (decode, detect, "
-        "tags, crops, embed, search) against the models' ceiling:",
+        "tags, crops, embed, search) against the models' ceiling:"),
         "",
         md_table(["scene", "objects", "GFLOPs", "ceiling ms", "measured ms", "CPU ms", "% of ceiling"], scene_rows),
         "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -20,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class Options:
 def cpu_model() -> str:
     """The CPU model name (lscpu, else /proc/cpuinfo, else platform)."""
     try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+        out = subprocess.run(["lscpu"], check=False, capture_output=True, text=True, timeout=5).stdout
         for line in out.splitlines():
             if line.startswith("Model name:"):
                 return line.split(":", 1)[1].strip()
@@ -132,7 +133,7 @@ def machine_info() -> dict[str, Any]:
         physical, memory_gb = None, None
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu_model(),
         "logical_cores": os.cpu_count(),
         "physical_cores": physical,
@@ -174,9 +175,10 @@ class Timing:
     cpu_ms: float  # this process's CPU time (all threads): robust on a shared, loaded machine
 
 
-def timed(work: Callable[[], Any]) -> tuple[Any, Timing]:
+def timed(work: Callable[..., Any], *args: Any) -> tuple[Any, Timing]:
+    """``work(*args)`` and how long it took."""
     cpu, start = time.process_time(), time.perf_counter()
-    result = work()
+    result = work(*args)
     return result, Timing((time.perf_counter() - start) * 1000.0, (time.process_time() - cpu) * 1000.0)
 
 
@@ -238,7 +240,7 @@ def blas_info() -> str:
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, float):
-            if value != value:  # nan
+            if math.isnan(value):
                 return "–"
             return f"{value:,.3f}" if abs(value) < 1 else (f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}")
         return "–" if value is None else str(value)

@@ -251,7 +251,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         "mode": "quick" if options.quick else "full",
         "machine": machine,
         "dim": int(real.shape[1]),
-        "real_vectors": int(len(real_base)),
+        "real_vectors": len(real_base),
         "queries": {"real_held_out": held_out, "synthetic": held_out, "k": K},
         "synthetic": {"rank_kept": synthetic.rank, "noise_std_per_dim": synthetic.noise, **sanity},
         "hnsw_params": {"M": M, "ef_construction": EF_CONSTRUCTION, "ef_search": EF_SEARCH},
@@ -471,7 +471,7 @@ def render(data: dict[str, Any], options: Options) -> str:
     hp = data["hnsw_params"]
     return "\n".join([
         header("Vector index at scale", data["machine"], options),
-        f"{data['real_vectors']:,} real product embeddings ({data['dim']}-d) + synthetic vectors (Gaussian with the "
+        (f"{data['real_vectors']:,} real product embeddings ({data['dim']}-d) + synthetic vectors (Gaussian with the "
         f"real mean and covariance: {syn['rank_kept']} components exact, the rest isotropic; mean pairwise cosine "
         f"real {syn['real_mean_cosine']:.3f} vs synthetic {syn['synthetic_mean_cosine']:.3f}, mean nearest-"
         f"neighbour cosine {syn['real_mean_nn_cosine']:.3f} vs {syn['synthetic_mean_nn_cosine']:.3f} on "
@@ -480,7 +480,7 @@ def render(data: dict[str, Any], options: Options) -> str:
         f"exact cosine in {data['dim']}-d. HNSW: M={hp['M']}, ef_construction={hp['ef_construction']}, "
         f"ef_search={hp['ef_search']}. PCA-k: the top-k principal directions of the real vectors (uncentred), "
         "inner product. Memory = RSS growth of a fresh process loading the saved index (load s is that load). "
-        "Single queries run on one thread (faiss OpenMP set to 1), as the app sends them.",
+        "Single queries run on one thread (faiss OpenMP set to 1), as the app sends them."),
         "",
         md_table(["index", "n", "dim", "storage", "build s", "memory MB", "file MB", "load s", "p50 ms", "p99 ms",
                   "recall@10 real", "recall@10 synth"], rows),

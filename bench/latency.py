@@ -13,7 +13,14 @@ import sys
 from typing import Any
 
 from bench.common import (
-    Options, Workspace, header, machine_info, md_table, median, timed, write_report,
+    Options,
+    Workspace,
+    header,
+    machine_info,
+    md_table,
+    median,
+    timed,
+    write_report,
 )
 from bench.reference import ReferencePipeline, scene_hits
 
@@ -52,7 +59,7 @@ def untuned_pipeline(workspace: Workspace) -> Any:
     os.environ["DECORLENS_SPIN"] = "1"
     try:
         untuned = Pipeline(workspace.settings)
-        untuned.detector  # sessions open now, while spinning is on
+        _ = untuned.detector  # sessions open now, while spinning is on
         embedder = untuned.embedder
         embedder.runner, embedder.batch = embedder.session, BATCH
     finally:
@@ -85,8 +92,8 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     options.log(f"pass 1: {len(candidates)} scenes, each pipeline once")
     for n, sid in enumerate(candidates, 1):
         path = dataset.scene_path(sid)
-        result, t_ours = timed(lambda: ours.search_scene(path))
-        ref, t_ref = timed(lambda: reference.search_scene(path))
+        result, t_ours = timed(ours.search_scene, path)
+        ref, t_ref = timed(reference.search_scene, path)
         pass1["ours"].append(t_ours.wall_ms)
         pass1["reference"].append(t_ref.wall_ms)
         counts[sid] = len(result.objects)
@@ -118,7 +125,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         for r in range(repeats):
             order = list(runners) if r % 2 == 0 else list(reversed(runners))
             for who in order:
-                result, t = timed(lambda: runners[who](path))
+                result, t = timed(runners[who], path)
                 runs[who].append((t, result.timings_ms))
         entry = {"scene": sid, "bucket": bucket, "objects": counts[sid], "objects_reference": ref_counts[sid]}
         for who, items in runs.items():
@@ -259,27 +266,27 @@ def render(data: dict[str, Any], options: Options) -> str:
     setup = data["setup"]
     return "\n".join([
         header("Scene latency: photo on disk → tags with top-5 matches", data["machine"], options),
-        f"Ours: {', '.join(setup['ours']['detectors'])} + {setup['ours']['embedder']} (onnxruntime, "
+        (f"Ours: {', '.join(setup['ours']['detectors'])} + {setup['ours']['embedder']} (onnxruntime, "
         f"{setup['ours']['device']}), {setup['ours']['index']}. Reference: ultralytics `YOLO.predict` on the same "
         f"detectors, {setup['reference']['embedder']}, {setup['reference']['search']}. "
         f"Catalog: {setup['catalog_products']} products. Medians of {setup['repeats']} alternating runs per scene; "
-        "stage columns are mean per scene (ms).",
+        "stage columns are mean per scene (ms)."),
         "",
         table,
         "",
-        f"**speedup_vs_reference = {data['speedup_vs_reference']:.2f}×** (wall), "
-        f"{data['speedup_cpu_vs_reference']:.2f}× in process CPU time.",
+        (f"**speedup_vs_reference = {data['speedup_vs_reference']:.2f}×** (wall), "
+        f"{data['speedup_cpu_vs_reference']:.2f}× in process CPU time."),
         "",
         tuning,
         "",
-        f"Top-5 accuracy on {acc['pairs']} scene→product pairs of {acc['scenes']} scenes: "
+        (f"Top-5 accuracy on {acc['pairs']} scene→product pairs of {acc['scenes']} scenes: "
         f"ours {acc['ours_top5']:.3f} ({acc['ours_hits']} hits), reference {acc['reference_top5']:.3f} "
-        f"({acc['reference_hits']} hits). Rule: {acc['rule']}.",
+        f"({acc['reference_hits']} hits). Rule: {acc['rule']}."),
         "",
         per_scene,
         "",
-        f"Pass 1 (each scene once, {data['pass1']['scenes']} scenes): ours {data['pass1']['ours_mean_ms']:.0f} ms, "
-        f"reference {data['pass1']['reference_mean_ms']:.0f} ms per scene.",
+        (f"Pass 1 (each scene once, {data['pass1']['scenes']} scenes): ours {data['pass1']['ours_mean_ms']:.0f} ms, "
+        f"reference {data['pass1']['reference_mean_ms']:.0f} ms per scene."),
     ])
 
 

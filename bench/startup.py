@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Options, Workspace, header, machine_info, md_table, median, write_report
@@ -126,7 +125,7 @@ def run_child(script: str, args: list[str], env: dict[str, str], timeout: float 
     start = time.time()
     proc = subprocess.run(
         [sys.executable, "-c", script, repr(start), *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+        check=False, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH-MARKS "):
@@ -208,14 +207,14 @@ def render(data: dict[str, Any], options: Options) -> str:
     rows = [[label, *(s[k].get(key) for k in kinds)] for key, label in keys if any(key in s[k] for k in kinds)]
     lines = [
         header("Start-up: launch → usable window → first tags", data["machine"], options),
-        f"ms since the process was launched (median of {data['repeats']}); warm file cache. "
-        "The photo is dropped as soon as the window is usable; models load in the background meanwhile.",
+        (f"ms since the process was launched (median of {data['repeats']}); warm file cache. "
+        "The photo is dropped as soon as the window is usable; models load in the background meanwhile."),
         "",
         md_table(["milestone (ms from launch)", *(names[k] for k in kinds)], rows),
     ]
     if "speedup_vs_reference_first_tags" in data:
-        lines += ["", f"Launch → first tags: engine {s['engine']['first_tags']:.0f} ms vs reference "
-                      f"{s['reference']['first_tags']:.0f} ms ({data['speedup_vs_reference_first_tags']:.2f}×)."]
+        lines += ["", (f"Launch → first tags: engine {s['engine']['first_tags']:.0f} ms vs reference "
+                      f"{s['reference']['first_tags']:.0f} ms ({data['speedup_vs_reference_first_tags']:.2f}×).")]
     if data.get("gui_note"):
         lines += ["", data["gui_note"]]
     if data["errors"]:

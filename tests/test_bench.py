@@ -1,0 +1,114 @@
+"""Smoke tests of the benchmark code on tiny sizes: it runs and writes its reports. No timing checks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # bench/ sits beside the installed packages in the checkout
+    sys.path.insert(0, str(ROOT))
+
+from bench import ceiling, index_scale
+from bench.common import Options, gemm_gflops, machine_info, md_table
+
+
+def test_flops_of_the_stock_embedder_and_a_gemm_rate(shared_models: Path) -> None:
+    pytest.importorskip("onnx")
+    flops = ceiling.count_flops(shared_models / "mobilenet_v2_1.0_224_quant.float.onnx")
+    assert 0.55 < flops["gflops"] < 0.65  # MobileNetV2 1.0/224: 300 M multiply-adds
+    assert flops["uncounted_nodes"] == 0
+    gemm = gemm_gflops(n=128, repeats=1)
+    assert gemm["best_gflops"] > 0
+    machine = machine_info()
+    assert machine["logical_cores"] >= 1 and machine["cpu_model"]
+    assert md_table(["a", "b"], [[0.123456, None]]).splitlines()[2] == "| 0.123 | – |"
+
+
+def test_index_plan_on_a_tiny_set(tmp_path: Path) -> None:
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(0)
+    real = index_scale.normalise(np.abs(rng.standard_normal((600, 1280), dtype=np.float32)))
+    synthetic = index_scale.Synthetic(real[40:], seed=0)
+    queries = np.concatenate([real[:40], synthetic.draw(40)])
+    projections = {d: index_scale.Projection(real[40:], d) for d in (256, 512)}
+    plan = index_scale.Plan(
+        1500,
+        [index_scale.faiss_candidate("flat", "float32"), index_scale.faiss_candidate("flat", "float16")],
+        [index_scale.hnswlib_candidate(), index_scale.hnswlib_candidate(256)],
+        keep_full=True, budget_s=600,
+    )
+    options = Options(quick=True, write=False, log=lambda _m: None)
+    rows = index_scale.run_plan(plan, real[40:], synthetic, queries, 40, projections, options, [])
+    by_name = {r["index"]: r for r in rows}
+    assert set(by_name) >= {"numpy brute force (exact)", "faiss Flat", "faiss Flat SQfp16", "hnswlib", "hnswlib PCA-256"}
+    assert by_name["faiss Flat"]["recall10_real"] > 0.95  # exact search agrees with the numpy ground truth
+    assert all(r["file_mb"] > 0 for r in rows)
+    text = index_scale.render({
+        "machine": machine_info(), "dim": 1280, "real_vectors": 560, "queries": {"real_held_out": 40, "synthetic": 40, "k": 10},
+        "synthetic": {"rank_kept": synthetic.rank, "noise_std_per_dim": synthetic.noise, "real_mean_cosine": 0.0,
+                      "synthetic_mean_cosine": 0.0, "real_mean_nn_cosine": 0.0, "synthetic_mean_nn_cosine": 0.0,
+                      "sample": 1},
+        "hnsw_params": {"M": 16, "ef_construction": 200, "ef_search": 128}, "results": rows, "notes": [],
+    }, options)
+    assert "hnswlib PCA-256" in text
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path, ikea: Path) -> Path:
+    """24 products and 2 scenes of the IKEA set (images linked, not copied)."""
+    root = tmp_path / "tiny"
+    root.mkdir()
+    os.symlink(ikea / "products", root / "products")
+    os.symlink(ikea / "scenes", root / "scenes")
+    with open(ikea / "scenes.csv", newline="") as fh:
+        scenes = list(csv.DictReader(fh))[:2]
+    with open(ikea / "pairs.csv", newline="") as fh:
+        pairs = [p for p in csv.DictReader(fh) if p["scene_id"] in {s["scene_id"] for s in scenes}]
+    with open(ikea / "products.csv", newline="") as fh:
+        products = list(csv.DictReader(fh))
+    wanted = {p["product_id"] for p in pairs}
+    chosen = [p for p in products if p["product_id"] in wanted][:16] + [p for p in products if p["product_id"] not in wanted][:8]
+    for name, rows in (("scenes.csv", scenes), ("pairs.csv", pairs), ("products.csv", chosen)):
+        with open(root / name, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return root
+
+
+@pytest.mark.train
+def test_latency_import_and_engine_startup_on_a_tiny_dataset(
+    tmp_path: Path, tiny_dataset: Path, exported_models: Path
+) -> None:
+    pytest.importorskip("ultralytics")
+    from bench import import_rate, latency, startup
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    workdir = tmp_path / "bench"
+    shutil.copytree(exported_models, workdir / "data" / "models")
+    options = Options(quick=True, out_dir=tmp_path / "out", workdir=workdir, dataset=tiny_dataset, repeats=1,
+                      max_scenes=2, log=lambda _m: None)
+    user = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "user"))
+
+    data = latency.run(user, options)
+    assert data["speedup_vs_reference"] > 0 and data["speedup_vs_untuned"] > 0
+    assert data["accuracy"]["pairs"] > 0
+    saved = json.loads((tmp_path / "out" / "latency.quick.json").read_text())
+    assert saved["machine"]["cpu_model"] and (tmp_path / "out" / "latency.quick.md").is_file()
+
+    data = import_rate.run(user, options)
+    assert data["imported"] == 24 and data["raw"]["images_per_s"] > 0
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    photos = sorted(str(p) for p in (tiny_dataset / "scenes").glob("*.jpg"))[:2]
+    marks = startup.run_child(startup.ENGINE_CHILD, [str(workdir / "data"), *photos, str(ROOT)], env)
+    assert marks["first_tags"] >= marks["models_loaded"] >= marks["imported"]
