@@ -10,6 +10,7 @@ passes a tqdm bar and Ctrl-C, the GUI its own).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -44,6 +45,7 @@ from training.data import (
     validation_set,
 )
 from training.export import EmbeddingModel, build_embedding_model, export_module
+from training.miners import HardFractionTripletMiner
 from training.recipes import (
     DEFAULT_RECIPE,
     Recipe,
@@ -78,6 +80,7 @@ class TrainConfig:
     backbone: str = "mobilenet_v2"
     weights: Path | None = None  # None: the shared MobileNetV2 state dict, found on the model path
     projection_dim: int | None = None
+    lr: float | None = None  # None: the recipe's
     conf: float = 0.1  # detector confidence used to find anchors
     min_cosine: float = DEFAULT_MIN_COSINE
     limit_scenes: int | None = None  # train on the first N scenes of each split (tests, quick looks)
@@ -119,12 +122,29 @@ Progress = Callable[[TrainEvent], None]
 IsCancelled = Callable[[], bool]
 
 
+@dataclass
+class _Run:
+    """Everything an epoch needs, built once by ``train``."""
+
+    config: TrainConfig
+    recipe: Recipe
+    model: TrunkHead
+    pretrained: TrunkHead | None  # a frozen copy of the start, when the recipe pulls towards it
+    loss_fn: torch.nn.Module
+    miner: torch.nn.Module | None
+    optimizer: torch.optim.Optimizer
+    views: Views
+    val_views: Views
+    train_set: TrainingSet
+    val_set: ValidationSet
+
+
 def train(
     config: TrainConfig, pipeline, progress: Progress = lambda _e: None, cancelled: IsCancelled = lambda: False
 ) -> TrainResult:
     """Train an embedder on ``config.data``; ``pipeline`` (engine Pipeline) finds the anchor crops."""
     start, cpu_start = time.perf_counter(), time.process_time()
-    recipe = get_recipe(config.recipe)
+    recipe = get_recipe(config.recipe, config.lr)
     device = _device(config.device)
     torch.manual_seed(config.seed)
     dataset = PairDataset.load(config.data)
@@ -140,12 +160,14 @@ def train(
     val_views = Views(split, "val", val_set.queries, val_set.gallery, val_set.gallery_ids, 1,
                       config, cache, device, progress, cancelled)
     views_s = time.perf_counter() - t0
-    label_categories = _category_indices(train_set.categories)
-    loss_fn = build_loss(recipe, label_categories, model.output_dim).to(device)
-    optimizer = build_optimizer(recipe, [*split.parameters(), *loss_fn.parameters()])
-    state = _resume(config, split, loss_fn, optimizer) or _fresh_state(split, val_views, val_set, train_set, config)
+    loss_fn = build_loss(recipe, _category_indices(train_set.categories), model.output_dim).to(device)
+    run = _Run(
+        config, recipe, split, copy.deepcopy(split) if recipe.pull else None, loss_fn, build_miner(recipe, config.seed),
+        build_optimizer(recipe, [*split.parameters(), *loss_fn.parameters()]), views, val_views, train_set, val_set,
+    )
+    state = _resume(run) or _fresh_state(run)
     t0 = time.perf_counter()
-    _epochs(config, recipe, split, loss_fn, optimizer, views, val_views, train_set, val_set, state, progress, cancelled)
+    _epochs(run, state, progress, cancelled)
     split.load_state_dict(torch.load(config.out / "best.pt", map_location=device, weights_only=True))
     timings = {
         "anchors": round(anchors_s, 1), "views": round(views_s, 1), "train": round(time.perf_counter() - t0, 1),
@@ -344,46 +366,41 @@ class Views:
 # -- epochs ---------------------------------------------------------------------------------------
 
 
-def _fresh_state(
-    model: TrunkHead, val_views: Views, val_set: ValidationSet, train_set: TrainingSet, config: TrainConfig
-) -> dict[str, Any]:
-    baseline = validate(model, val_views, val_set, train_set)
-    config.out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), config.out / "best.pt")
+def _fresh_state(run: _Run) -> dict[str, Any]:
+    baseline = validate(run.model, run.val_views, run.val_set, run.train_set)
+    run.config.out.mkdir(parents=True, exist_ok=True)
+    torch.save(run.model.state_dict(), run.config.out / "best.pt")
     return {"epoch": 0, "history": [{"epoch": 0, **baseline}], "baseline": baseline, "best": baseline,
             "best_epoch": 0, "stale": 0}
 
 
-def _epochs(
-    config: TrainConfig, recipe: Recipe, model: TrunkHead, loss_fn, optimizer, views: Views, val_views: Views,
-    train_set: TrainingSet, val_set: ValidationSet, state: dict[str, Any], progress: Progress, cancelled: IsCancelled,
-) -> None:
+def _epochs(run: _Run, state: dict[str, Any], progress: Progress, cancelled: IsCancelled) -> None:
+    config = run.config
     monitor = f"recall@{config.monitor_k}"
-    miner = build_miner(recipe, config.seed)
     while state["epoch"] < config.epochs and state["stale"] < config.patience:
         epoch = state["epoch"] + 1
         rng = np.random.default_rng([config.seed, epoch])
-        if miner is not None and hasattr(miner, "generator"):
-            miner.generator.manual_seed(config.seed * 100_003 + epoch)
+        if isinstance(run.miner, HardFractionTripletMiner):
+            run.miner.generator.manual_seed(config.seed * 100_003 + epoch)
         started = time.perf_counter()
-        batches = _batches(recipe, train_set, config, epoch)
+        batches = _batches(run.recipe, run.train_set, config, epoch)
         losses = []
         for step, batch in enumerate(batches, 1):
             if cancelled():
                 raise Cancelled(f"training cancelled in epoch {epoch}; `--resume` continues from epoch {epoch - 1}")
-            losses.append(_step(model, loss_fn, miner, optimizer, views, train_set, batch, rng, recipe))
+            losses.append(_step(run, batch, rng))
             progress(TrainEvent("train", step, len(batches), epoch, loss=float(np.mean(losses))))
-        metrics = validate(model, val_views, val_set, train_set)
+        metrics = validate(run.model, run.val_views, run.val_set, run.train_set)
         progress(TrainEvent("validate", epoch, config.epochs, epoch, metrics=metrics))
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - started, 1)}
         state["history"].append(record | metrics)
         state["epoch"] = epoch
         if metrics[monitor] > state["best"][monitor]:
             state.update(best=metrics, best_epoch=epoch, stale=0)
-            torch.save(model.state_dict(), config.out / "best.pt")
+            torch.save(run.model.state_dict(), config.out / "best.pt")
         else:
             state["stale"] += 1
-        _checkpoint(config, model, loss_fn, optimizer, state)
+        _checkpoint(run, state)
 
 
 def _batches(recipe: Recipe, data: TrainingSet, config: TrainConfig, epoch: int) -> list[list[int]]:
@@ -397,24 +414,37 @@ def _batches(recipe: Recipe, data: TrainingSet, config: TrainConfig, epoch: int)
     return [b for b in sampler if len(b) > 1]
 
 
-def _step(
-    model: TrunkHead, loss_fn, miner, optimizer, views: Views, data: TrainingSet, batch: Sequence[int],
-    rng: np.random.Generator, recipe: Recipe,
-) -> float:
-    labels = torch.tensor([data.examples[i].label for i in batch])
+def _step(run: _Run, batch: Sequence[int], rng: np.random.Generator) -> float:
+    model, recipe = run.model, run.recipe
+    labels = torch.tensor([run.train_set.examples[i].label for i in batch])
     ref_labels = torch.unique(labels)
-    anchors = model.head(views.anchor_features(batch, rng))
-    refs = model.head(views.product_features(ref_labels.tolist(), rng))
+    ref_features = run.views.product_features(ref_labels.tolist(), rng)
+    anchors = model.head(run.views.anchor_features(batch, rng))
+    refs = model.head(ref_features)
     if recipe.normalize:
         anchors, refs = F.normalize(anchors, dim=1), F.normalize(refs, dim=1)
     device = anchors.device
     labels, ref_labels = labels.to(device), ref_labels.to(device)
-    indices = miner(anchors, labels, refs, ref_labels) if miner is not None else None
-    loss = loss_fn(anchors, labels, indices, refs, ref_labels)
-    optimizer.zero_grad()
+    indices = run.miner(anchors, labels, refs, ref_labels) if run.miner is not None else None
+    loss = run.loss_fn(anchors, labels, indices, refs, ref_labels)
+    if run.pretrained is not None:
+        loss = loss + recipe.pull * _drift(run.pretrained, ref_features, refs)
+    run.optimizer.zero_grad()
     loss.backward()
-    optimizer.step()
+    run.optimizer.step()
     return float(loss.detach())
+
+
+def _drift(pretrained: TrunkHead, features: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance between catalog photos' unit embeddings now and before training.
+
+    The catalog side of search is where unseen products live: pulling it towards where the
+    pretrained model put it lets training move scene crops onto their products without reshuffling
+    the catalog for products it never saw.
+    """
+    with torch.no_grad():
+        before = F.normalize(pretrained.head(features), dim=1)
+    return (F.normalize(current, dim=1) - before).pow(2).sum(dim=1).mean()
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -461,30 +491,31 @@ def _embed_all(model: TrunkHead, features: Callable, indices: range) -> np.ndarr
 # -- checkpoints ----------------------------------------------------------------------------------
 
 
-def _checkpoint(config: TrainConfig, model: TrunkHead, loss_fn, optimizer, state: dict[str, Any]) -> None:
+def _checkpoint(run: _Run, state: dict[str, Any]) -> None:
     """Epoch-end state, written atomically: the model, the loss's own parameters, the optimiser, the history."""
+    out = run.config.out
     payload = {
-        "model": model.state_dict(), "loss": loss_fn.state_dict(), "optimizer": optimizer.state_dict(),
-        "state": state, "config": _plain(asdict(config)),
+        "model": run.model.state_dict(), "loss": run.loss_fn.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "state": state, "config": _plain(asdict(run.config)),
     }
-    tmp = config.out / "last.pt.tmp"
+    tmp = out / "last.pt.tmp"
     torch.save(payload, tmp)
-    tmp.replace(config.out / "last.pt")
-    (config.out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    tmp.replace(out / "last.pt")
+    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
 
 
-def _resume(config: TrainConfig, model: TrunkHead, loss_fn, optimizer) -> dict[str, Any] | None:
-    path = config.out / "last.pt"
-    if not config.resume or not path.is_file():
+def _resume(run: _Run) -> dict[str, Any] | None:
+    path = run.config.out / "last.pt"
+    if not run.config.resume or not path.is_file():
         return None
     payload = torch.load(path, map_location="cpu", weights_only=False)
-    saved = payload["config"]
-    for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size"):
-        if saved[key] != _plain(asdict(config))[key]:
-            raise ModelError(f"cannot resume {path}: it was trained with {key}={saved[key]!r}")
-    model.load_state_dict(payload["model"])
-    loss_fn.load_state_dict(payload["loss"])
-    optimizer.load_state_dict(payload["optimizer"])
+    now = _plain(asdict(run.config))
+    for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size", "lr", "views"):
+        if payload["config"].get(key) != now[key]:
+            raise ModelError(f"cannot resume {path}: it was trained with {key}={payload['config'].get(key)!r}")
+    run.model.load_state_dict(payload["model"])
+    run.loss_fn.load_state_dict(payload["loss"])
+    run.optimizer.load_state_dict(payload["optimizer"])
     return payload["state"]
 
 

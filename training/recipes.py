@@ -11,7 +11,7 @@ what was validated. For training it is seen as a frozen *trunk* (normalisation a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -46,6 +46,7 @@ class Recipe:
     aux_weight: float = 0.0  # contrastive-aux: weight of the category softmax
     normalize: bool = False  # the loss sees L2-normalised embeddings (else the raw ones)
     sampler: str = "category"  # category | m-per-class
+    pull: float = 0.0  # weight of keeping catalog photos' embeddings where the pretrained model put them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,10 +72,11 @@ RECIPES = {
 DEFAULT_RECIPE = "triplet-hard25"
 
 
-def get_recipe(name: str) -> Recipe:
+def get_recipe(name: str, lr: float | None = None) -> Recipe:
+    """A named recipe, with its learning rate replaced when ``lr`` is given."""
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r} (known: {', '.join(RECIPES)})")
-    return RECIPES[name]
+    return replace(RECIPES[name], lr=lr) if lr else RECIPES[name]
 
 
 # -- loss and miner -------------------------------------------------------------------------------

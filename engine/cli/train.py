@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recipe", default="triplet-hard25", help="loss + miner + optimiser (see docs/training.md)")
     p.add_argument("--epochs", type=int, default=12, help="at most this many epochs (early stopping may end sooner)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
     p.add_argument("--frozen-blocks", type=int, default=14, help="backbone feature blocks kept frozen")
     p.add_argument("--views", type=int, help="cached augmented views per image (default 3 on CPU, live on GPU)")
     p.add_argument("--patience", type=int, default=3, help="epochs without better validation recall before stopping")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     name = args.name or f"{args.backbone}-{args.recipe}"
     config = TrainConfig(
         data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=args.recipe,
-        epochs=args.epochs, batch_size=args.batch_size, frozen_blocks=args.frozen_blocks, views=args.views,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks, views=args.views,
         seed=args.seed, patience=args.patience, weights=args.weights, backbone=args.backbone,
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
