@@ -112,3 +112,19 @@ def test_latency_import_and_engine_startup_on_a_tiny_dataset(
     photos = sorted(str(p) for p in (tiny_dataset / "scenes").glob("*.jpg"))[:2]
     marks = startup.run_child(startup.ENGINE_CHILD, [str(workdir / "data"), *photos, str(ROOT)], env)
     assert marks["first_tags"] >= marks["models_loaded"] >= marks["imported"]
+
+
+def test_pad_fix_keeps_the_embedder_output(shared_models: Path) -> None:
+    """The serialized-graph edit behind the faster CPU embedder changes no number (bench README)."""
+    import onnxruntime as ort
+
+    from engine.runtime import open_session, without_empty_pad_inputs
+
+    model = shared_models / "mobilenet_v2_1.0_224_quant.float.onnx"
+    assert without_empty_pad_inputs(model) is not None  # the stock file has the empty Pad inputs
+    plain = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    fixed = open_session(model, "cpu", fixed_batch=1)
+    x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
+    (a,) = plain.run(["embedding"], {"pixel_values": x})
+    (b,) = fixed.run(["embedding"], {"pixel_values": x})
+    assert np.abs(a - b).max() < 1e-4
