@@ -16,11 +16,19 @@ from engine.settings import Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
 COMMANDS = ("search", "tag", "catalog", "bundle", "models", "train", "eval", "bench", "self_check", "gui")
+# Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
+# only what it can run.
+PYTHON_INSTALL_ONLY = ("train", "eval", "bench")
 
 
 def _commands():
     """The command modules; each imports heavy extras (training, Qt, bench) only when run."""
-    return [importlib.import_module(f"engine.cli.{name}") for name in COMMANDS]
+    for name in COMMANDS:
+        try:
+            yield importlib.import_module(f"engine.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if name not in PYTHON_INSTALL_ONLY or exc.name != f"engine.cli.{name}":
+                raise
 
 
 def build_parser() -> argparse.ArgumentParser:
