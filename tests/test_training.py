@@ -119,7 +119,7 @@ def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
     printed = capsys.readouterr().out
     assert "validation recall@1" in printed and "cli-slice.onnx" in printed
     model = find_model("cli-slice.onnx", None, session_data_dir)
-    assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == "triplet-hard25"
+    assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == "robust-contrastive-pull"
 
 
 def test_tf_padding_reproduces_the_stock_embedder(shared_models: Path, ikea: Path):

@@ -11,8 +11,9 @@ the product's category:
 
 Byte-identical duplicate ids (``duplicate_images.csv``) count as the same product. Pairs whose
 category no detector class can produce are "not detectable"; pairs the detectors could produce but
-missed in that scene are "missed"; both are counted, never scored. Products in training-split
-pairs are "seen", the rest "unseen", and reported apart.
+missed in that scene are "missed"; both are counted, never scored. Products the fine-tuned model
+trained on (listed in its card; without one, products of training-split pairs) are "seen", the rest
+"unseen", and reported apart.
 
 No torch here: evaluating needs only the engine (matplotlib, if installed, draws the plot).
 """
@@ -40,7 +41,7 @@ MATCHERS = ("colour", "pretrained", "finetuned")
 MAX_K = 100
 TOP_K = 5
 CATEGORY_KS = (1, 5, 10, 20, 50, 100)  # recall@k kept per category (the overall curve keeps all 100)
-DEFAULT_FINETUNED = "mobilenet_v2-triplet-hard25.onnx"
+DEFAULT_FINETUNED = "mobilenet_v2-robust-contrastive-pull.onnx"
 Progress = Callable[[int, int], None]
 
 
@@ -128,7 +129,7 @@ def evaluate(
     finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
     base = catalog_pipeline(pipeline, dataset, progress)
     runners = _runners(config, base, finetuned)
-    seen_ids = {dataset.canonical(p.product_id) for p in dataset.pairs_in("train", config.seed)}
+    seen_ids = _seen(dataset, config, runners)
     producible = _producible(base)
     by_scene: dict[str, list] = defaultdict(list)
     for pair in dataset.pairs:
@@ -144,6 +145,7 @@ def evaluate(
         "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
         "detectors": base.detector.name, "conf": config.conf, "padding": base.settings.padding,
         "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
+        "seen_products": len(seen_ids),
     }
     return EvalResult(outcomes, tuple(runners), settings)
 
@@ -196,6 +198,15 @@ def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
             f"{exc}. Train one first (`decorlens train --data DIR`), pass --finetuned PATH, "
             "or leave it out with --matchers colour,pretrained"
         ) from exc
+
+
+def _seen(dataset: PairDataset, config: EvalConfig, runners: dict[str, tuple[Pipeline, str]]) -> set[str]:
+    """Products the fine-tuned model trained on (its card lists them), else those of training-split pairs."""
+    if "finetuned" in runners:
+        trained = runners["finetuned"][0].embedder.card.recipe.get("data", {}).get("trained_products")
+        if trained is not None:
+            return {dataset.canonical(pid) for pid in trained}
+    return {dataset.canonical(p.product_id) for p in dataset.pairs_in("train", config.seed)}
 
 
 def _scenes(dataset: PairDataset, config: EvalConfig) -> list[str]:

@@ -69,12 +69,12 @@ class TrainConfig:
     data: Path  # dataset folder (pairs.csv, products.csv, scenes.csv)
     out: Path  # run folder: checkpoints, cached views, history
     recipe: str = DEFAULT_RECIPE
-    epochs: int = 12
+    epochs: int = 20
     batch_size: int = 32
     frozen_blocks: int = 14  # MobileNetV2: train the last 5 blocks and the 1×1 conv (7×7 px, cheap)
     views: int | None = None  # cached augmented views per image; None: 3 on CPU, 0 (live) on GPU
     seed: int = 0
-    patience: int = 3  # epochs without a better validation recall before stopping
+    patience: int = 4  # epochs without a better validation recall before stopping
     monitor_k: int = 5  # early stopping watches recall@k on validation
     device: str = "auto"
     backbone: str = "mobilenet_v2"
@@ -178,7 +178,7 @@ def train(
         model=model.cpu().eval(), recipe=recipe, history=state["history"], best_epoch=state["best_epoch"],
         baseline=state["baseline"], best=state["best"], timings=timings,
         data={"sha256": dataset.digest(), "name": Path(config.data).name, **counts,
-              "train_products": len(train_set.product_ids)},
+              "train_products": len(train_set.product_ids), "trained_products": train_set.product_ids},
         settings=_settings(config, view_count, device),
     )
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
     p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
     p.add_argument("--conf", type=float, default=0.1, help="detector confidence (default 0.1)")
-    p.add_argument("--finetuned", default="mobilenet_v2-triplet-hard25.onnx", help="fine-tuned ONNX (name or path)")
+    p.add_argument("--finetuned", default="mobilenet_v2-robust-contrastive-pull.onnx", help="fine-tuned ONNX (name or path)")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
