@@ -115,7 +115,7 @@ def test_category_aux_loss_by_hand():
     with torch.no_grad():
         loss.head.weight.copy_(torch.eye(2))
         loss.head.bias.zero_()
-    assert float(loss(CONTRAST, CONTRAST_LABELS)) == pytest.approx(CONTRAST_LOSS + 0.5 * 1.1822065, abs=1e-6)
+    assert loss(CONTRAST, CONTRAST_LABELS).item() == pytest.approx(CONTRAST_LOSS + 0.5 * 1.1822065, abs=1e-6)
 
 
 def test_category_aux_loss_trains_its_head():

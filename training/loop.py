@@ -67,7 +67,7 @@ RECALL_KS = (1, 5, 10)
 @dataclass
 class TrainConfig:
     data: Path  # dataset folder (pairs.csv, products.csv, scenes.csv)
-    out: Path  # run folder: checkpoints, cached views, history
+    out: Path  # run folder: checkpoints and history
     recipe: str = DEFAULT_RECIPE
     epochs: int = 20
     batch_size: int = 32
@@ -89,7 +89,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report: ``stage`` is anchors | views | train | validate | done."""
+    """One progress report; ``stage`` is "anchors", "validation scenes", "views (...)", "train", "validate" or "done"."""
 
     stage: str
     done: int
@@ -218,7 +218,7 @@ def _datasets(
     gallery = {p.product_id for p in pairs["train"] + pairs["val"]} if config.limit_scenes else None
     validation = validation_set(dataset, pairs["val"], pipeline, cache, config.conf, report, cancelled, gallery)
     if not validation.pairs:
-        raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or lower the split seed")
+        raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or try another --seed")
     counts = {
         "train_pairs": len(pairs["train"]), "train_anchors": len(anchors),
         "val_pairs": len(pairs["val"]), "val_detectable_pairs": len(validation.pairs),
