@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.batch import write_atomic
+from engine.files import write_atomic
 from engine.errors import DecorLensError
 from engine.results import Match, SceneObject, SceneResult
 

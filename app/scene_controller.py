@@ -22,7 +22,7 @@ from app.corrections import EditableScene
 from app.settings import AppSettings
 from app.shoppable import write_page
 from app.workers import Runner
-from engine.batch import write_atomic
+from engine.files import write_atomic
 from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.pipeline import Pipeline

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import Cancelled, DecorLensError
+from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
@@ -87,12 +88,6 @@ def summary_rows(result: SceneResult) -> list[list[object]]:
         if not obj.matches:
             rows.append(base + ["", "", "", "", "", ""])
     return rows
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _write_summary(out_dir: Path, results: Sequence[SceneResult]) -> None:

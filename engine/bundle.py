@@ -45,6 +45,7 @@ from typing import Any
 
 from engine.catalog import SCHEMA_VERSION, Catalog
 from engine.errors import CatalogError
+from engine.files import replace_atomically, sha256_of
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 
@@ -153,7 +154,7 @@ def export_bundle(
         part = out.with_name(out.name + ".part")
         try:
             _write_zip(part, stage, manifest, images)
-            _fsync_replace(part, out)
+            replace_atomically(part, out)
         finally:
             part.unlink(missing_ok=True)
     info = BundleInfo(out, manifest)
@@ -192,7 +193,7 @@ def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[
             continue
         if not include:
             continue
-        digest = _sha256(path)
+        digest = sha256_of(path)
         if digest != image_hash:
             stale.append(sku)
         name = f"images/{digest}{path.suffix.lower()}"
@@ -237,7 +238,7 @@ def _index_matches(folder: Path, revision: int, dim: int) -> bool:
         return False
     for entry in manifest.get("files", {}).values():
         path = folder / entry["file"]
-        if not path.is_file() or path.stat().st_size != entry.get("size") or _sha256(path) != entry.get("sha256"):
+        if not path.is_file() or path.stat().st_size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
             return False
     return True
 
@@ -282,7 +283,7 @@ def _manifest(
         "images": "embedded" if include_images else "external",
         "image_files": len(images),
         "stale_images": stale,
-        "catalog_sha256": _sha256(db_path),
+        "catalog_sha256": sha256_of(db_path),
         "categories_file": False,
         "versions": {"numpy": numpy.__version__, "onnxruntime": onnxruntime.__version__},
     }
@@ -562,15 +563,3 @@ def _remove_leftovers(data_dir: Path) -> None:
 # -- files ------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_replace(tmp: Path, target: Path) -> None:
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)

@@ -8,9 +8,7 @@ catalog's revisioned vectors and tombstones; a missing or corrupt one is rebuilt
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +19,7 @@ import numpy as np
 
 from engine.catalog import GLOBAL, Catalog
 from engine.errors import CatalogError, IndexCorruptError
+from engine.files import replace_atomically, sha256_of
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -85,7 +84,7 @@ class HnswIndex:
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
         self.index.save_index(str(tmp))
-        _fsync_replace(tmp, path)
+        replace_atomically(tmp, path)
 
 
 class CatalogIndex:
@@ -190,13 +189,13 @@ class CatalogIndex:
             files[category] = {
                 "file": name,
                 "size": path.stat().st_size,
-                "sha256": _sha256(path),
+                "sha256": sha256_of(path),
                 "deleted": sorted(self._loaded[category].deleted),
             }
         self._manifest = {"revision": revision, "dim": self.dim, "files": files}
         tmp = self.dir / "manifest.json.tmp"
         tmp.write_text(json.dumps(self._manifest, indent=1))
-        _fsync_replace(tmp, self.dir / "manifest.json")
+        replace_atomically(tmp, self.dir / "manifest.json")
 
     def _read_manifest(self) -> dict:
         path = self.dir / "manifest.json"
@@ -221,30 +220,8 @@ def _build(rows: list[tuple[int, np.ndarray]], dim: int) -> HnswIndex:
 def _verify(path: Path, entry: dict) -> None:
     if not path.is_file():
         raise IndexCorruptError(f"index file {path} is missing")
-    if path.stat().st_size != entry.get("size") or _sha256(path) != entry.get("sha256"):
+    if path.stat().st_size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
         raise IndexCorruptError(f"index file {path} does not match its manifest (corrupt or partly written)")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_replace(tmp: Path, target: Path) -> None:
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    try:
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:  # Windows cannot open directories; rename is still atomic there
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _safe(name: str) -> str:

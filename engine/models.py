@@ -7,7 +7,6 @@ known files such as the shared MobileNetV2 and OIV7 detector (those folders may 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ModelError
+from engine.files import write_atomic
 from engine.paths import model_search_path, resources_dir
 
 Kind = Literal["detector", "embedder"]
@@ -73,20 +73,10 @@ def card_path_for(model: Path) -> Path:
     return model.with_suffix(".card.json")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_card(model: Path, card: ModelCard) -> Path:
     """Write the card beside the model atomically."""
     target = card_path_for(model)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(card.to_dict(), indent=2))
-    os.replace(tmp, target)
+    write_atomic(target, json.dumps(card.to_dict(), indent=2))
     return target
 
 

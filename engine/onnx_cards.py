@@ -12,7 +12,8 @@ from pathlib import Path
 import onnxruntime as ort
 
 from engine.errors import ModelError
-from engine.models import ModelCard, sha256_of
+from engine.files import sha256_of
+from engine.models import ModelCard
 
 COCO_NAMES_COUNT = 80
 

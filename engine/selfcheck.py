@@ -174,7 +174,7 @@ def _check_resources(pipeline) -> str:
 
 def _check_models(pipeline, report: SelfCheckReport) -> str:
     """Every configured model found, with a readable card whose checksum matches the file."""
-    from engine.models import sha256_of
+    from engine.files import sha256_of
     from engine.paths import model_search_path
 
     settings = pipeline.settings

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ModelError
-from engine.models import sha256_of, write_card
+from engine.files import sha256_of
+from engine.models import write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.runtime import open_session
 
