@@ -130,6 +130,8 @@ def _fix_pad_node(data: bytes, start: int, end: int) -> bytes | None:
     fields = list(_fields(data, start, end))
     if not any(f == 4 and w == 2 and data[b:e] == b"Pad" for f, w, _, b, e in fields):  # NodeProto.op_type
         return None
+    if any(f == 7 and w == 2 and data[b:e] not in (b"", b"ai.onnx") for f, w, _, b, e in fields):  # .domain
+        return None  # a custom-domain op that happens to be called Pad
     inputs = [i for i, (f, w, _, _, _) in enumerate(fields) if f == 1 and w == 2]  # NodeProto.input
     drop = set()
     for i in reversed(inputs):  # only trailing optional inputs may be left out
