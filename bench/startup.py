@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,13 +168,16 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         gui_note = f"GUI not measured: {exc}"
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     errors = []
-    for r in range(repeats):
-        for kind, script in kinds.items():
-            try:
-                runs[kind].append(run_child(script, [data_dir, *photos, str(ROOT)], env))
-            except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                errors.append(f"{kind} run {r + 1}: {exc}")
-                options.log(errors[-1])
+    try:
+        for r in range(repeats):
+            for kind, script in kinds.items():
+                try:
+                    runs[kind].append(run_child(script, [data_dir, *photos, str(ROOT)], env))
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    errors.append(f"{kind} run {r + 1}: {exc}")
+                    options.log(errors[-1])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     summary = {
         kind: {key: median([m[key] for m in items if key in m])
                for key in sorted({k for m in items for k in m})}
