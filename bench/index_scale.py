@@ -35,6 +35,7 @@ CHUNK = 50_000
 M = 16
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128
+EF_SWEEP = (32, 64, 256, 512)  # also measured for every HNSW index, beside EF_SEARCH
 
 
 def available_mb() -> float:
@@ -127,6 +128,7 @@ class Candidate:
     query: Callable[[Any, np.ndarray], np.ndarray]
     save: Callable[[Any, Path], None]
     load: Callable[[Path, int], Any]
+    set_ef: Callable[[Any, int], None] | None = None  # HNSW: the search-time beam width
     index: Any = None
     build_s: float = 0.0
     result: dict[str, Any] = field(default_factory=dict)
@@ -153,6 +155,7 @@ def hnswlib_candidate(dim: int = 0) -> Candidate:
         lambda ix, q: ix.knn_query(q, k=K)[0],
         lambda ix, path: ix.save_index(str(path)),
         load,
+        set_ef=lambda ix, ef: ix.set_ef(ef),
     )
 
 
@@ -188,6 +191,7 @@ def faiss_candidate(kind: str, storage: str, dim: int = 0) -> Candidate:
         lambda ix, q: ix.search(q, K)[1],
         lambda ix, path: faiss.write_index(ix, str(path)),
         load,
+        set_ef=(lambda ix, ef: setattr(ix.hnsw, "efSearch", ef)) if kind == "hnsw" else None,
     )
 
 
@@ -399,6 +403,20 @@ def _measure(cand, size, full_dim, queries, projections, truth, held_out, option
         found.append(cand.query(cand.index, row[None])[0])
         lat.append((time.perf_counter() - start) * 1000)
     found = np.asarray(found)
+    sweep = []
+    if cand.set_ef is not None:  # recall against speed at other beam widths (no rebuild needed)
+        for ef in EF_SWEEP:
+            cand.set_ef(cand.index, ef)
+            ef_lat, ef_found = [], []
+            for row in q:
+                start = time.perf_counter()
+                ef_found.append(cand.query(cand.index, row[None])[0])
+                ef_lat.append((time.perf_counter() - start) * 1000)
+            ef_found = np.asarray(ef_found)
+            sweep.append({"ef": ef, "query_p50_ms": percentile(ef_lat, 50), "query_p99_ms": percentile(ef_lat, 99),
+                          "recall10_real": recall(ef_found[:held_out], truth.ids[:held_out]),
+                          "recall10_synthetic": recall(ef_found[held_out:], truth.ids[held_out:])})
+        cand.set_ef(cand.index, EF_SEARCH)
     _all_threads_faiss()
     tmp = Path(tempfile.mkdtemp(prefix="decorlens-index-bench-"))
     try:
@@ -417,6 +435,7 @@ def _measure(cand, size, full_dim, queries, projections, truth, held_out, option
         "query_p50_ms": percentile(lat, 50), "query_p99_ms": percentile(lat, 99),
         "recall10_real": recall(found[:held_out], truth.ids[:held_out]),
         "recall10_synthetic": recall(found[held_out:], truth.ids[held_out:]),
+        "ef_sweep": sweep,
     }
     options.log(f"  {cand.name:<24} n={size:>9,} build {cand.build_s:7.1f} s  p50 {row['query_p50_ms']:.3f} ms  "
                 f"recall {row['recall10_real']:.3f}/{row['recall10_synthetic']:.3f}")
@@ -466,6 +485,18 @@ def render(data: dict[str, Any], options: Options) -> str:
         r["dim"], r["storage"], r["build_s"], r["memory_mb"], r["file_mb"], r["load_s"], r["query_p50_ms"],
         r["query_p99_ms"], r["recall10_real"], r["recall10_synthetic"],
     ] for r in data["results"]]
+    sweep_rows = []
+    for r in data["results"]:
+        by_ef = {e["ef"]: e for e in r.get("ef_sweep") or []}
+        if by_ef:
+            by_ef[data["hnsw_params"]["ef_search"]] = {
+                "query_p50_ms": r["query_p50_ms"], "recall10_real": r["recall10_real"],
+                "recall10_synthetic": r["recall10_synthetic"]}
+            sweep_rows.append([r["index"], f"{r['n']:,}", *(
+                f"{by_ef[ef]['recall10_real']:.3f} / {by_ef[ef]['recall10_synthetic']:.3f} "
+                f"({by_ef[ef]['query_p50_ms']:.2f} ms)" for ef in sorted(by_ef))])
+    efs = sorted({*EF_SWEEP, data["hnsw_params"]["ef_search"]})
+    sweep_table = md_table(["HNSW index", "n", *(f"ef={ef}" for ef in efs)], sweep_rows) if sweep_rows else ""
     syn = data["synthetic"]
     notes = "\n".join(f"- {n}" for n in data["notes"]) or "- none"
     hp = data["hnsw_params"]
@@ -484,6 +515,11 @@ def render(data: dict[str, Any], options: Options) -> str:
         "",
         md_table(["index", "n", "dim", "storage", "build s", "memory MB", "file MB", "load s", "p50 ms", "p99 ms",
                   "recall@10 real", "recall@10 synth"], rows),
+        "",
+        "recall@10 real / synthetic (p50 query ms) against ef_search (the beam width at query time; the "
+        "engine uses 128):" if sweep_table else "",
+        "",
+        sweep_table,
         "",
         "Notes:",
         notes,
