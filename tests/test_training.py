@@ -94,13 +94,13 @@ def test_export_matches_torch(trained, tmp_path: Path, ikea: Path):
 
 def test_resume_continues_exactly(train_pipeline: Pipeline, ikea: Path, trained, tmp_path: Path):
     result, _, _ = trained
-    train(slice_config(ikea, tmp_path, epochs=2), train_pipeline)
-    resumed = train(slice_config(ikea, tmp_path, epochs=4, resume=True), train_pipeline)
-    assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3, 4]
+    train(slice_config(ikea, tmp_path, epochs=1), train_pipeline)
+    resumed = train(slice_config(ikea, tmp_path, epochs=2, resume=True), train_pipeline)
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2]
     def curve(history):
         return [(h.get("loss", 0.0), h["recall@1"], h["recall@5"]) for h in history]
 
-    assert np.allclose(curve(resumed.history), curve(result.history), rtol=1e-5)
+    assert np.allclose(curve(resumed.history), curve(result.history[:3]), rtol=1e-5)
 
 
 def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_path: Path):
