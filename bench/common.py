@@ -61,6 +61,7 @@ class Options:
     untuned: bool = True  # latency: also time ours as it ran before the engine tuning
     repeats: int | None = None  # override the timing repeats (tests use 1)
     max_scenes: int | None = None  # override how many candidate scenes latency runs (tests)
+    sizes: tuple[int, ...] = ()  # index: run only these sizes of the full plan (report named index-<sizes>)
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     @property

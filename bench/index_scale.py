@@ -245,7 +245,9 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
 
     results = []
     notes = []
-    for plan in plans(options.quick, real.shape[1]):
+    chosen = [p for p in plans(options.quick and not options.sizes, real.shape[1])
+              if not options.sizes or p.size in options.sizes]
+    for plan in chosen:
         options.log(f"index at {plan.size:,} vectors")
         results += run_plan(plan, real_base, synthetic, queries, held_out, projections, options, notes)
         gc.collect()
@@ -262,8 +264,13 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         "results": results,
         "notes": notes,
     }
-    write_report(options, "index", data, render(data, options))
+    name = "index" if not options.sizes else "index-" + "-".join(_short(n) for n in options.sizes)
+    write_report(options, name, data, render(data, options))
     return data
+
+
+def _short(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def _distribution_check(real: np.ndarray, synthetic: Synthetic) -> dict[str, float]:

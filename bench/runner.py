@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", type=Path, default=None,
                         help=f"IKEA interior dataset folder (default {default_dataset()})")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
+    parser.add_argument("--sizes", default="",
+                        help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json)")
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -39,6 +41,8 @@ def options_from(args: argparse.Namespace) -> Options:
         options.workdir = args.workdir
     if args.dataset:
         options.dataset = args.dataset
+    if getattr(args, "sizes", ""):
+        options.sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
     return options
 
 
