@@ -110,7 +110,8 @@ def test_reports_are_written(evaluated):
 
 
 def test_a_missing_finetuned_model_says_what_to_do(mini_dataset: Path, session_data_dir: Path, capsys):
-    code = main(["--data-dir", str(session_data_dir), "eval", "--data", str(mini_dataset), "--finetuned", "nope.onnx"])
+    args = ["--data-dir", str(session_data_dir), "eval", "--data", str(mini_dataset), "--finetuned", "nope.onnx"]
+    code = main(args)
     assert code == 2
     assert "decorlens train" in capsys.readouterr().err
 

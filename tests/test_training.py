@@ -62,7 +62,7 @@ def test_result_reports_data_and_validation(trained, ikea: Path):
     result, _, out = trained
     assert result.data["sha256"] == PairDataset.load(ikea).digest()
     assert 0 < result.data["train_anchors"] <= result.data["train_pairs"]
-    assert result.history[0]["epoch"] == 0 and result.baseline == {k: v for k, v in result.history[0].items() if k != "epoch"}
+    assert result.history[0] == {"epoch": 0, **result.baseline}
     assert 0 <= result.best["recall@1"] <= result.best["recall@5"] <= 1
     assert result.best["recall@5"] >= result.baseline["recall@5"]  # best-on-validation never loses to the start
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
@@ -106,7 +106,8 @@ def test_resume_continues_exactly(train_pipeline: Pipeline, ikea: Path, trained,
 def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_path: Path):
     seen = []
     with pytest.raises(Cancelled, match="resume"):
-        train(slice_config(ikea, tmp_path), train_pipeline, seen.append, lambda: any(e.stage == "train" for e in seen))
+        stop = lambda: any(e.stage == "train" for e in seen)  # noqa: E731
+        train(slice_config(ikea, tmp_path), train_pipeline, seen.append, stop)
     assert sum(e.stage == "train" for e in seen) == 1
 
 

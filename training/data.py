@@ -248,11 +248,8 @@ def _scene_anchors(
         image = load_image(image_path)
         chosen = _assign(dataset, image, cache.detections(image, pipeline, conf), unboxed, pipeline)
         cache.save(anchors=chosen)
-    return given + [
-        Anchor(p.product_id, p.category, image_path, tuple(chosen[p.product_id][0]), chosen[p.product_id][1], scene_id)
-        for p in unboxed
-        if chosen.get(p.product_id)
-    ]
+    found = [(p, chosen[p.product_id]) for p in unboxed if chosen.get(p.product_id)]
+    return given + [Anchor(p.product_id, p.category, image_path, tuple(box), cos, scene_id) for p, (box, cos) in found]
 
 
 def _assign(
@@ -353,7 +350,7 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     for image, group in _by_image(anchors).items():
         pixels = load_image(image)
         examples += [_example(pixels, a.box, label[dataset.canonical(a.product_id)]) for a in group]
-    products = [_shrink(load_image(dataset.products[pid].images[0], max_side=1024), PRODUCT_SIDE) for pid in product_ids]
+    products = list(LazyImages([dataset.products[pid].images[0] for pid in product_ids]))
     categories = [dataset.products[pid].category for pid in product_ids]
     return TrainingSet(examples, products, product_ids, categories)
 
@@ -467,6 +464,7 @@ def validation_set(
     queries: list[Example] = []
     searched: list[tuple[str, ...]] = []
     scored: list[tuple[int, list[int]]] = []
+    covers = pipeline.categories.covers
     for done, (scene_id, scene_pairs) in enumerate(sorted(by_scene.items()), 1):
         if cancelled():
             raise Cancelled("preparing validation cancelled")
@@ -474,7 +472,7 @@ def validation_set(
         detections = _SceneCache(cache_dir, scene_id, _cache_key(pipeline, conf)).detections(image, pipeline, conf)
         slot: dict[int, int] = {}
         for pair in scene_pairs:
-            covering = [j for j, d in enumerate(detections) if pipeline.categories.covers({d.category}, pair.category)]
+            covering = [j for j, d in enumerate(detections) if covers({d.category}, pair.category)]
             for j in covering:
                 if j not in slot:
                     slot[j] = len(queries)

@@ -185,8 +185,9 @@ def _runners(
             runners[name] = (base, COLOUR)
         else:
             model = stock if name == "pretrained" else finetuned
-            same = model == base.embedder.model.path
-            runners[name] = (base if same else Pipeline(base.settings.with_(embedder=(str(model),)), base.log), EMBEDDER)
+            other = model != base.embedder.model.path
+            pipe = Pipeline(base.settings.with_(embedder=(str(model),)), base.log) if other else base
+            runners[name] = (pipe, EMBEDDER)
     for pipe, matcher in runners.values():
         pipe.prepare_matcher(matcher)
     return runners
@@ -332,7 +333,8 @@ def _write_csv(data: dict[str, Any], path: Path) -> None:
                   **data["per_category"]}
         for group, metrics in groups.items():
             for matcher, m in metrics.items():
-                writer.writerow([group, matcher, m["n"], m["top1"], m["top5"], *(m["recall_at"][k] for k in CATEGORY_KS)])
+                recall = [m["recall_at"][k] for k in CATEGORY_KS]
+                writer.writerow([group, matcher, m["n"], m["top1"], m["top5"], *recall])
 
 
 def _plot(data: dict[str, Any], path: Path) -> Path | None:

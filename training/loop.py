@@ -89,7 +89,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``stage`` is "anchors", "validation scenes", "views (...)", "train", "validate" or "done"."""
+    """One progress report; ``stage``: anchors, validation scenes, views (...), train, validate, done."""
 
     stage: str
     done: int
@@ -161,10 +161,10 @@ def train(
                       config, cache, device, progress, cancelled)
     views_s = time.perf_counter() - t0
     loss_fn = build_loss(recipe, _category_indices(train_set.categories), model.output_dim).to(device)
-    run = _Run(
-        config, recipe, split, copy.deepcopy(split) if recipe.pull else None, loss_fn, build_miner(recipe, config.seed),
-        build_optimizer(recipe, [*split.parameters(), *loss_fn.parameters()]), views, val_views, train_set, val_set,
-    )
+    optimizer = build_optimizer(recipe, [*split.parameters(), *loss_fn.parameters()])
+    pretrained = copy.deepcopy(split) if recipe.pull else None
+    miner = build_miner(recipe, config.seed)
+    run = _Run(config, recipe, split, pretrained, loss_fn, miner, optimizer, views, val_views, train_set, val_set)
     state = _resume(run) or _fresh_state(run)
     t0 = time.perf_counter()
     _epochs(run, state, progress, cancelled)
@@ -210,9 +210,11 @@ def _datasets(
         return train_set, catalog_validation_set(dataset, found["val"]), counts
     pairs = {s: _limited(dataset, s, config) for s in ("train", "val")}
     report = lambda d, n: progress(TrainEvent("anchors", d, n))  # noqa: E731
-    anchors = find_anchors(dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled)
+    anchors = find_anchors(
+        dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled
+    )
     if not anchors:
-        raise ModelError(f"{config.data}: no training pair has a box or a convincing detection (see docs/training.md)")
+        raise ModelError(f"{config.data}: no training pair has a box or a convincing detection (docs/training.md)")
     report = lambda d, n: progress(TrainEvent("validation scenes", d, n))  # noqa: E731
     # a quick look (limit_scenes) ranks among its own products only: embedding the catalog would dominate it
     gallery = {p.product_id for p in pairs["train"] + pairs["val"]} if config.limit_scenes else None
@@ -408,7 +410,8 @@ def _batches(recipe: Recipe, data: TrainingSet, config: TrainConfig, epoch: int)
         np.random.seed(config.seed * 100_003 + epoch)  # PML's sampler shuffles with numpy's global state
         labels = [e.label for e in data.examples]
         size = config.batch_size - config.batch_size % 2
-        order = list(MPerClassSampler(labels, m=2, batch_size=size, length_before_new_iter=len(labels) - len(labels) % size))
+        length = len(labels) - len(labels) % size
+        order = list(MPerClassSampler(labels, m=2, batch_size=size, length_before_new_iter=length))
         return [order[i : i + size] for i in range(0, len(order), size)]
     sampler = CategoryBatchSampler(data.example_categories, config.batch_size, seed=config.seed * 100_003 + epoch)
     return [b for b in sampler if len(b) > 1]

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     name = args.name or f"{args.backbone}-{args.recipe}"
     config = TrainConfig(
         data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=args.recipe,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks, views=args.views,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
+        views=args.views,
         seed=args.seed, patience=args.patience, weights=args.weights, backbone=args.backbone,
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
