@@ -131,6 +131,25 @@ def evaluate(
     base = catalog_pipeline(pipeline, dataset, progress)
     runners = _runners(config, base, _stock_embedder(pipeline), finetuned)
     seen_ids = _seen(dataset, config, runners)
+    try:
+        outcomes = _score(dataset, scenes, base, runners, seen_ids, config, progress, cancelled)
+    finally:  # release the catalogs of the pipelines made here; the caller's stays open
+        for made in {id(p): p for p in [base, *(p for p, _ in runners.values())]}.values():
+            if made is not pipeline:
+                made.close()
+    settings = {
+        "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
+        "detectors": base.detector.name, "conf": config.conf, "padding": base.settings.padding,
+        "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
+        "seen_products": len(seen_ids),
+    }
+    return EvalResult(outcomes, tuple(runners), settings)
+
+
+def _score(
+    dataset: PairDataset, scenes: Sequence[str], base: Pipeline, runners: dict[str, tuple[Pipeline, str]],
+    seen_ids: set[str], config: EvalConfig, progress: Progress | None, cancelled: Callable[[], bool],
+) -> list[Outcome]:
     producible = _producible(base)
     by_scene: dict[str, list] = defaultdict(list)
     for pair in dataset.pairs:
@@ -142,13 +161,7 @@ def evaluate(
         outcomes += _score_scene(dataset, scene_id, by_scene[scene_id], base, runners, producible, seen_ids, config)
         if progress:
             progress(done, len(scenes))
-    settings = {
-        "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
-        "detectors": base.detector.name, "conf": config.conf, "padding": base.settings.padding,
-        "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
-        "seen_products": len(seen_ids),
-    }
-    return EvalResult(outcomes, tuple(runners), settings)
+    return outcomes
 
 
 def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progress | None = None) -> Pipeline:
