@@ -79,8 +79,7 @@ class AppSettings:
         self, data_dir: str | Path | None = None, models_dir: str | Path | None = None
     ) -> Settings:
         """Engine settings: shipped defaults, then these preferences, then command-line overrides."""
-        return Settings.defaults().with_(
-            data_dir=Path(data_dir) if data_dir else None,
+        return Settings.for_data_dir(data_dir).with_(
             models_dir=Path(models_dir or self.models_dir) if (models_dir or self.models_dir) else None,
             device=self.device,
             top_k=self.top_k,

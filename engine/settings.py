@@ -1,4 +1,4 @@
-"""Engine settings: shipped defaults (``resources/defaults.yaml``) overridden by the caller.
+"""Engine settings: shipped defaults, the data dir's ``config.yaml``, then the caller's overrides.
 
 The CLI passes its options, the GUI passes what it keeps in QSettings; both end up here so the
 pipeline has one way to be configured.
@@ -6,14 +6,19 @@ pipeline has one way to be configured.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from engine.paths import resources_dir
+from engine.errors import DecorLensError
+from engine.files import write_atomic
+from engine.paths import data_dir, resources_dir
 from engine.runtime import DevicePreference
+
+CONFIG_FILE = "config.yaml"
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,21 @@ class Settings:
 
     @classmethod
     def defaults(cls) -> Settings:
-        raw = yaml.safe_load((resources_dir() / "defaults.yaml").read_text())
+        """The shipped defaults (``resources/defaults.yaml``) alone."""
+        return cls._from_raw(_read_yaml(resources_dir() / "defaults.yaml"))
+
+    @classmethod
+    def for_data_dir(cls, data: str | os.PathLike[str] | None = None) -> Settings:
+        """Shipped defaults overridden by the data dir's ``config.yaml`` (written by ``models activate``)."""
+        folder = data_dir(data)
+        raw = _read_yaml(resources_dir() / "defaults.yaml")
+        user = folder / CONFIG_FILE
+        if user.is_file():
+            raw.update({k: v for k, v in _read_yaml(user).items() if k in raw})
+        return cls._from_raw(raw).with_(data_dir=folder)
+
+    @classmethod
+    def _from_raw(cls, raw: dict[str, Any]) -> Settings:
         return cls(
             detectors=tuple(tuple(_as_list(d)) for d in raw["detectors"]),
             embedder=tuple(_as_list(raw["embedder"])),
@@ -47,6 +66,25 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced; ``None`` values leave a field as it is."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def save_choice(data: Path, key: str, value: Any) -> Path:
+    """Persist one engine choice (e.g. the active embedder) in ``<data dir>/config.yaml``."""
+    path = data / CONFIG_FILE
+    raw = _read_yaml(path) if path.is_file() else {}
+    raw[key] = value
+    write_atomic(path, yaml.safe_dump(raw, sort_keys=True))
+    return path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DecorLensError(f"settings file {path} is unreadable: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise DecorLensError(f"settings file {path} is not a mapping of settings")
+    return raw
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -112,3 +112,31 @@ def test_catalog_stats_and_list(data_dir: str, capsys: pytest.CaptureFixture[str
     assert stats["products"] == 1955 and stats["categories"]["lamp"] == 149
     assert main(["--data-dir", data_dir, "catalog", "list", "--category", "sofa", "--limit", "3"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+def test_activate_embedder_sticks_and_reembeds(tmp_path: Path, ikea: Path, exported_models: Path,
+                                               capsys: pytest.CaptureFixture[str]):
+    """`models activate` switches every later search to another embedder and re-embeds the catalog."""
+    shutil.copytree(exported_models, tmp_path / "data" / "models")
+    folder = tmp_path / "products" / "lamp"
+    folder.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(image, folder / image.name)
+    data = str(tmp_path / "data")
+    v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+    assert main(["-q", "--data-dir", data, "catalog", "import", str(tmp_path / "products")]) == 0
+    assert main(["-q", "--data-dir", data, "models", "activate", v1]) == 0
+    assert v1 in (tmp_path / "data" / "config.yaml").read_text()
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "stats", "--json"]) == 0
+    vectors = json.loads(capsys.readouterr().out)["vectors"]
+    assert sorted(vectors.values()) == [3, 3] and any(k.startswith("mobilenet_v1") for k in vectors)
+    assert main(["--data-dir", data, "models", "list"]) == 0
+    assert v1 in capsys.readouterr().out
+    assert main(["--data-dir", data, "--embedder", "mobilenet_v2_1.0_224_quant.float.onnx", "models", "list"]) == 0
+    assert "mobilenet_v2_1.0_224_quant.float.onnx" in capsys.readouterr().out
+
+
+def test_activating_a_detector_as_embedder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", str(tmp_path), "models", "activate", "yolov8n-oiv7-int8.onnx"]) == 2
+    assert "not an embedder" in capsys.readouterr().err

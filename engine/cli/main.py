@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
     parser.add_argument("--models-dir", type=Path, help="where model files are found (env DECORLENS_MODELS_DIR)")
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: auto)")
+    parser.add_argument("--embedder", help="embedder ONNX file for this run (`models activate` makes it stick)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _commands():
@@ -51,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         return importlib.import_module("engine.cli.gui").run(args, None)
-    settings = Settings.defaults().with_(data_dir=args.data_dir, models_dir=args.models_dir, device=args.device)
+    settings = Settings.for_data_dir(args.data_dir).with_(
+        models_dir=args.models_dir, device=args.device, embedder=(args.embedder,) if args.embedder else None
+    )
     pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
     try:
         return int(args.run(args, pipeline) or 0)

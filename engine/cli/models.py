@@ -7,12 +7,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from engine.cli.progress import note
+from engine.cli.progress import bar, note
 from engine.errors import ModelError
 from engine.models import find_model, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.pipeline import Pipeline
+from engine.settings import save_choice
 
 OFFICIAL = {
     "yolo11n.pt": "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt",
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fe = verbs.add_parser("fetch", help="download the official weights (needs internet)")
     fe.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     fe.set_defaults(run=run_fetch)
+    ac = verbs.add_parser("activate", help="make an ONNX embedder the one searches use (re-embeds the catalog)")
+    ac.add_argument("embedder", help="file name in the models folders, e.g. mobilenet_v2-robust-contrastive-pull.onnx")
+    ac.set_defaults(run=run_activate)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
     ca.add_argument("--kind", choices=["detector", "embedder"], required=True)
@@ -97,6 +101,19 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
         tmp.replace(target)
         print(f"fetched {target}")
     note("export each .pt to ONNX with `decorlens models export <file>.pt` (needs the [train] extra)")
+    return 0
+
+
+def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    model = find_model(args.embedder, pipeline.settings.models_dir, pipeline.data_dir)
+    if model.card.kind != "embedder":
+        raise ModelError(f"{model.path} is a {model.card.kind}, not an embedder")
+    path = save_choice(pipeline.data_dir, "embedder", [model.path.name])
+    active = Pipeline(pipeline.settings.with_(embedder=(model.path.name,)), pipeline.log)
+    if active.catalog.count():
+        with bar("re-embedding the catalog", args.quiet) as progress:
+            active.prepare_matcher(progress=progress)
+    print(f"searches now use {model.card.name} ({model.path}); saved in {path}")
     return 0
 
 
