@@ -91,6 +91,27 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "neon", "asimd")
+
+
+def cpu_details() -> dict[str, Any]:
+    """CPU family/model numbers and the SIMD extensions the kernels can use (Linux /proc/cpuinfo)."""
+    out: dict[str, Any] = {}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key in ("cpu family", "model", "vendor_id") and key not in out:
+            out[key] = value
+        elif key in ("flags", "Features") and "simd" not in out:
+            present = set(value.split())
+            out["simd"] = [f for f in SIMD_FLAGS if f in present]
+    return out
+
+
 def gpu_info() -> str | None:
     """The GPU name(s) nvidia-smi reports, or None."""
     if not shutil.which("nvidia-smi"):
@@ -136,6 +157,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu_model(),
+        "cpu": cpu_details(),
         "logical_cores": os.cpu_count(),
         "physical_cores": physical,
         "usable_cores": affinity,
@@ -159,8 +181,10 @@ def machine_line(machine: dict[str, Any]) -> str:
     gpu = machine.get("gpu") or "no GPU"
     load = machine.get("load_average_start")
     load_text = f", load avg {load[0]:.1f} at start" if load else ""
+    cpu = machine.get("cpu") or {}
+    simd = f" ({', '.join(cpu['simd'])})" if cpu.get("simd") else ""
     return (
-        f"{machine['cpu_model']}, {machine['usable_cores']} cores, {machine['memory_gb']} GB, {gpu}; "
+        f"{machine['cpu_model']}{simd}, {machine['usable_cores']} cores, {machine['memory_gb']} GB, {gpu}; "
         f"onnxruntime {machine['versions'].get('onnxruntime') or machine['versions'].get('onnxruntime-gpu')} "
         f"({', '.join(p.replace('ExecutionProvider', '') for p in machine['onnxruntime_providers'])})"
         f"{load_text}; {machine['date']}"
