@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"IKEA interior dataset folder (default {default_dataset()})")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--sizes", default="",
-                        help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json)")
+                        help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
+                             "1000000 alone builds hnswlib at full dimension on 1M vectors (index-1M.json)")
 
 
 def options_from(args: argparse.Namespace) -> Options:
