@@ -101,6 +101,12 @@ def find_model(
 
     Raises ModelError naming every directory searched, so the user knows where to put the file.
     """
+    path = locate(file_name, models_dir, data_dir)
+    return ResolvedModel(path, read_card(path))
+
+
+def locate(file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None) -> Path:
+    """The first ``file_name`` on the model search path (a path with folders is taken as it is)."""
     path = Path(file_name)
     if path.is_absolute() or path.parent != Path("."):
         candidates = [path]
@@ -108,7 +114,7 @@ def find_model(
         candidates = [d / file_name for d in model_search_path(models_dir, data_dir)]
     for candidate in candidates:
         if candidate.is_file():
-            return ResolvedModel(candidate, read_card(candidate))
+            return candidate
     where = ", ".join(str(c.parent) for c in candidates)
     raise ModelError(f"model {file_name} not found (searched {where}); {_how_to_get(file_name)}")
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image
 
 from engine.cli.main import main
@@ -137,6 +138,20 @@ def test_activate_embedder_sticks_and_reembeds(tmp_path: Path, ikea: Path, expor
     assert "mobilenet_v2_1.0_224_quant.float.onnx" in capsys.readouterr().out
 
 
-def test_activating_a_detector_as_embedder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert main(["--data-dir", str(tmp_path), "models", "activate", "yolov8n-oiv7-int8.onnx"]) == 2
-    assert "not an embedder" in capsys.readouterr().err
+def test_activate_detectors_sets_the_detector_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Detectors named to `models activate` replace the configured set; `--detector` picks them for one run."""
+    oiv7 = "yolov8n-oiv7-int8.onnx"
+    assert main(["--data-dir", str(tmp_path), "models", "activate", oiv7]) == 0
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["detectors"] == [[oiv7]]
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path), "models", "list"]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("detector")]
+    assert len(listed) == 1 and oiv7 in listed[0]
+    assert main(["--data-dir", str(tmp_path), "--detector", oiv7, "--detector", oiv7, "models", "list"]) == 0
+    assert sum(line.strip().startswith("detector") for line in capsys.readouterr().out.splitlines()) == 2
+
+
+def test_activating_two_embedders_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+    assert main(["--data-dir", str(tmp_path), "models", "activate", v1, "mobilenet_v2_1.0_224_quant.float.onnx"]) == 2
+    assert "one embedder at a time" in capsys.readouterr().err

@@ -83,12 +83,14 @@ class EvalResult:
             by_category[o.category].append(o)
         return {
             "overall": self._metrics(scored, range(1, MAX_K + 1)),
+            "all_pairs": self._metrics(self.outcomes, CATEGORY_KS),
             "by_product": {
                 "seen": self._metrics([o for o in scored if o.seen], CATEGORY_KS),
                 "unseen": self._metrics([o for o in scored if not o.seen], CATEGORY_KS),
             },
             "per_category": {c: self._metrics(rows, CATEGORY_KS) for c, rows in sorted(by_category.items())},
             "coverage": self._coverage(),
+            "coverage_per_category": self._coverage_per_category(),
             "settings": self.settings,
         }
 
@@ -102,6 +104,18 @@ class EvalResult:
         seen = sum(o.seen for o in self.outcomes if o.status == "evaluated")
         return {"scenes": scenes, "pairs": len(self.outcomes), **counts, "evaluated_seen": seen,
                 "evaluated_unseen": counts["evaluated"] - seen, "not_detectable_categories": undetectable}
+
+
+    def _coverage_per_category(self) -> dict[str, dict[str, Any]]:
+        """Per catalog category: pairs, how many some detection of the scene covers, and the share."""
+        out: dict[str, dict[str, Any]] = {}
+        for o in self.outcomes:
+            row = out.setdefault(o.category, {"pairs": 0, "covered": 0})
+            row["pairs"] += 1
+            row["covered"] += o.status == "evaluated"
+        for row in out.values():
+            row["coverage"] = row["covered"] / row["pairs"]
+        return dict(sorted(out.items()))
 
 
 def summarise(rows: Sequence[Outcome], matcher: str, ks) -> dict[str, Any]:
@@ -312,7 +326,8 @@ def markdown(data: dict[str, Any]) -> str:
     matchers = list(data["overall"])
     head = "| | pairs | " + " | ".join(f"{m} top-1 | {m} top-5" for m in matchers) + " |"
     rule = "|---|---:|" + "---:|---:|" * len(matchers)
-    rows = [head, rule, _row("**all evaluated**", data["overall"], matchers)]
+    rows = [head, rule, _row("**all evaluated**", data["overall"], matchers),
+            _row("all pairs, end to end", data["all_pairs"], matchers)]
     rows += [_row(f"{g} products", data["by_product"][g], matchers) for g in ("seen", "unseen")]
     rows += [_row(c, v, matchers) for c, v in data["per_category"].items()]
     recall = ["", "| recall@k (whole catalog) | " + " | ".join(matchers) + " |", "|---|" + "---:|" * len(matchers)]
@@ -325,7 +340,19 @@ def markdown(data: dict[str, Any]) -> str:
         f"the detectors, {cov['not_detectable']} not detectable "
         f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
     )
-    return "\n".join(rows + recall) + "\n" + note
+    return "\n".join(rows + recall) + "\n" + note + _coverage_table(data)
+
+
+def _coverage_table(data: dict[str, Any]) -> str:
+    """Per category: the share of pairs whose scene has a detection that searches the category."""
+    lines = ["", f"Detectors: {data['settings'].get('detectors', '?')} at confidence {data['settings'].get('conf')}.", "",
+             "| category | pairs | covered | coverage |", "|---|---:|---:|---:|"]
+    total = covered = 0
+    for category, row in data["coverage_per_category"].items():
+        lines.append(f"| {category} | {row['pairs']} | {row['covered']} | {_pct(row['coverage'])} |")
+        total, covered = total + row["pairs"], covered + row["covered"]
+    lines.append(f"| **all** | {total} | {covered} | {_pct(covered / total if total else None)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _row(label: str, metrics: dict[str, Any], matchers: list[str]) -> str:
@@ -342,7 +369,8 @@ def _write_csv(data: dict[str, Any], path: Path) -> None:
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["group", "matcher", "pairs", "top1", "top5", *(f"recall@{k}" for k in CATEGORY_KS)])
-        groups = {"all": data["overall"], **{f"{g} products": v for g, v in data["by_product"].items()},
+        groups = {"all": data["overall"], "all pairs end to end": data["all_pairs"],
+                  **{f"{g} products": v for g, v in data["by_product"].items()},
                   **data["per_category"]}
         for group, metrics in groups.items():
             for matcher, m in metrics.items():

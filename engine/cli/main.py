@@ -15,10 +15,12 @@ from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
-COMMANDS = ("search", "tag", "catalog", "bundle", "models", "train", "eval", "bench", "self_check", "gui")
+COMMANDS = (
+    "search", "tag", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check", "gui",
+)
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
-PYTHON_INSTALL_ONLY = ("train", "eval", "bench")
+PYTHON_INSTALL_ONLY = ("train", "train_detector", "eval", "bench")
 
 
 def _commands():
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models-dir", type=Path, help="where model files are found (env DECORLENS_MODELS_DIR)")
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="where models run (default: auto)")
     parser.add_argument("--embedder", help="embedder ONNX file for this run (`models activate` makes it stick)")
+    parser.add_argument("--detector", action="append", metavar="ONNX",
+                        help="detector ONNX file for this run; repeat to run several (`models activate` makes it stick)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _commands():
@@ -53,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return importlib.import_module("engine.cli.gui").run(args, None)
     settings = Settings.for_data_dir(args.data_dir).with_(
-        models_dir=args.models_dir, device=args.device, embedder=(args.embedder,) if args.embedder else None
+        models_dir=args.models_dir, device=args.device, embedder=(args.embedder,) if args.embedder else None,
+        detectors=tuple((name,) for name in args.detector) if args.detector else None,
     )
     pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
     try:

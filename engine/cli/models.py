@@ -35,8 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     fe = verbs.add_parser("fetch", help="download the official weights (needs internet)")
     fe.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     fe.set_defaults(run=run_fetch)
-    ac = verbs.add_parser("activate", help="make an ONNX embedder the one searches use (re-embeds the catalog)")
-    ac.add_argument("embedder", help="file name in the models folders, e.g. mobilenet_v2-robust-contrastive-pull.onnx")
+    ac = verbs.add_parser("activate", help="make models the ones searches use (an embedder re-embeds the catalog)")
+    ac.add_argument("models", nargs="+", metavar="ONNX",
+                    help="an embedder, and/or the detectors to run together (they replace the current detectors), "
+                         "e.g. mobilenet_v2-robust-contrastive-pull.onnx or yolo11n-ovint8-dq.onnx yolo11n-decor.onnx")
     ac.set_defaults(run=run_activate)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
@@ -105,16 +107,26 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    model = find_model(args.embedder, pipeline.settings.models_dir, pipeline.data_dir)
-    if model.card.kind != "embedder":
-        raise ModelError(f"{model.path} is a {model.card.kind}, not an embedder")
+    models = [find_model(name, pipeline.settings.models_dir, pipeline.data_dir) for name in args.models]
+    embedders = [m for m in models if m.card.kind == "embedder"]
+    detectors = [m for m in models if m.card.kind == "detector"]
+    if len(embedders) > 1:
+        raise ModelError(f"one embedder at a time, got {', '.join(m.path.name for m in embedders)}")
+    if detectors:
+        path = save_choice(pipeline.data_dir, "detectors", [[m.path.name] for m in detectors])
+        print(f"detection now runs {' + '.join(m.card.name for m in detectors)}; saved in {path}")
+    if embedders:
+        _activate_embedder(args, pipeline, embedders[0])
+    return 0
+
+
+def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> None:
     path = save_choice(pipeline.data_dir, "embedder", [model.path.name])
     active = Pipeline(pipeline.settings.with_(embedder=(model.path.name,)), pipeline.log)
     if active.catalog.count():
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
     print(f"searches now use {model.card.name} ({model.path}); saved in {path}")
-    return 0
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -1,0 +1,106 @@
+"""``decorlens train-detector --data DIR``: pseudo-label scenes, fine-tune YOLO, export it for the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.cli.progress import note
+from engine.cli.train import TRAIN_EXTRA, _ctrl_c
+from engine.errors import ModelError
+from engine.pipeline import Pipeline
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-detector", help="teach a detector your catalog's categories from scene pairs ([train])")
+    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    p.add_argument("--name", default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
+    p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size (640 on a GPU)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--freeze", type=int, default=10, help="layers kept frozen (10 = the backbone; 0 on a GPU)")
+    p.add_argument("--patience", type=int, default=10, help="epochs without better validation mAP before stopping")
+    p.add_argument("--threshold", type=float, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
+    p.add_argument("--min-labels", type=int, default=3, help="a category needs this many train labels to be a class")
+    p.add_argument("--conf", type=float, default=0.1, help="confidence written into the exported card")
+    p.add_argument("--seed", type=int, default=0, help="split seed: keep it equal to `decorlens train`'s")
+    p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
+    p.add_argument("--out", type=Path, help="run folder (default <data dir>/training-runs/NAME)")
+    p.add_argument("--export-only", action="store_true",
+                   help="write the pseudo-labelled YOLO dataset and COCO JSON, then stop (to inspect or correct)")
+    p.add_argument("--review", type=int, metavar="N",
+                   help="also write review.png: N pseudo labels beside their products, to judge by eye")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    try:
+        from training.detector import (
+            DetectorConfig, add_classes_to_map, export_trained, train_detector, write_review,
+        )
+        from training.pseudo_labels import DEFAULT_THRESHOLD
+    except ImportError as exc:
+        raise ModelError(f"detector training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
+    config = DetectorConfig(
+        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
+        base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
+        patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+        min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
+        export_only=args.export_only,
+    )
+    with _Bars(args.quiet) as report, _ctrl_c() as stop:
+        result = train_detector(config, pipeline, report, stop)
+    print(f"labels per category (train): {json.dumps(result.labels)}")
+    print(f"dataset: {result.data_yaml} (YOLO) and {result.data_yaml.parent / 'coco'} (COCO JSON)")
+    if args.review:
+        print(f"review sheet: {write_review(config, pipeline, args.review)}")
+    if args.export_only:
+        return 0
+    path = export_trained(result, config, pipeline.data_dir / "models", args.conf)
+    added = add_classes_to_map(pipeline.data_dir, result.classes)
+    print(f"validation mAP50 {result.metrics.get('metrics/mAP50(B)', float('nan')):.3f}; "
+          f"time {result.timings['labels']:.0f} s labelling, {result.timings['train']:.0f} s training")
+    print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes)} classes)")
+    if added:
+        print(f"category map {pipeline.data_dir / 'categories.yaml'} gained: {', '.join(added)}")
+    print(f"use it beside the stock detectors: decorlens models activate {' '.join(_detector_files(pipeline))} "
+          f"{path.name}")
+    return 0
+
+
+def _detector_files(pipeline: Pipeline) -> list[str]:
+    return [d.model.path.name for d in pipeline.detector.detectors]
+
+
+class _Bars:
+    """A tqdm bar per stage on stderr, and one line per validated epoch."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.stage: str | None = None
+        self.bar: tqdm | None = None
+
+    def __enter__(self):
+        return self.report
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def report(self, stage: str, done: int, total: int, metrics: dict | None) -> None:
+        if metrics is not None:
+            if not self.quiet:
+                note(f"epoch {done}/{total}: val mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}")
+            return
+        if stage != self.stage:
+            if self.bar is not None:
+                self.bar.close()
+            self.stage = stage
+            self.bar = tqdm(desc=stage, total=total, disable=self.quiet or not sys.stderr.isatty(), file=sys.stderr)
+        self.bar.total, self.bar.n = total, done
+        self.bar.refresh()

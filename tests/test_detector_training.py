@@ -1,0 +1,150 @@
+"""Detector training data without hand-drawn boxes, the YOLO / COCO export, and a one-epoch fine-tune."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from engine.categories import CategoryMap
+from engine.detect import Detector
+from engine.imageio import load_image
+from engine.models import find_model
+from engine.pipeline import Pipeline
+from training.data import PairDataset
+from training.pseudo_labels import PseudoLabeller, grid_windows, iou
+from training.yolo_data import write_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def dataset(ikea: Path) -> PairDataset:
+    return PairDataset.load(ikea)
+
+
+@pytest.fixture(scope="module")
+def labelled(dataset: PairDataset, pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory):
+    """Three real train scenes labelled with the stock detectors and embedder, every assignment kept."""
+    classes = pipeline.categories.categories
+    labeller = PseudoLabeller(dataset, pipeline, tmp_path_factory.mktemp("labels"), classes, threshold=0.0)
+    scenes = dataset.scenes_in("train")[:3]
+    return labeller, scenes, labeller.label_all(scenes)
+
+
+def test_grid_windows_stay_inside_and_reach_every_corner():
+    windows = grid_windows(1024, 683)
+    assert (windows[:, :2] >= 0).all() and (windows[:, 2] <= 1024).all() and (windows[:, 3] <= 683).all()
+    assert (windows[:, 2] > windows[:, 0]).all() and (windows[:, 3] > windows[:, 1]).all()
+    assert windows[:, 2].max() == pytest.approx(1024, abs=1) and windows[:, 3].max() == pytest.approx(683, abs=1)
+    wide = (windows[:, 2] - windows[:, 0]) / (windows[:, 3] - windows[:, 1])
+    assert wide.max() == pytest.approx(2.0, rel=0.01) and wide.min() == pytest.approx(0.5, rel=0.01)
+
+
+def test_labels_are_inside_the_image_and_from_the_category_map(labelled, dataset: PairDataset,
+                                                                  pipeline: Pipeline):
+    _, scenes, out = labelled
+    assert [s.scene_id for s in out] == scenes
+    for scene in out:
+        h, w = load_image(scene.image).shape[:2]
+        assert (scene.width, scene.height) == (w, h)
+        linked = {p.product_id for p in dataset.pairs if p.scene_id == scene.scene_id}
+        for label in scene.labels:
+            x1, y1, x2, y2 = label.box
+            assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h, label
+            assert label.category in pipeline.categories.search
+            if label.source == "pair":
+                assert label.product_id in linked
+                assert label.category == dataset.products[label.product_id].category
+    sources = {label.source for scene in out for label in scene.labels}
+    assert "pair" in sources, "three scenes gave no pseudo label at all"
+
+
+def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairDataset, pipeline: Pipeline,
+                                                         tmp_path: Path):
+    labeller, scenes, out = labelled
+    for scene in out:
+        pseudo = [lab for lab in scene.labels if lab.source == "pair"]
+        assert len({lab.product_id for lab in pseudo}) == len(pseudo)
+    cosines = sorted(lab.score for s in out for lab in s.labels if lab.source == "pair")
+    middle = cosines[len(cosines) // 2]
+    strict = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, threshold=middle)
+    kept = [lab.score for s in strict.label_all(scenes) for lab in s.labels if lab.source == "pair"]
+    assert kept and min(kept) >= middle and len(kept) < len(cosines)
+
+
+def test_user_corrections_win(labelled, dataset: PairDataset, pipeline: Pipeline, tmp_path: Path):
+    """A box the user removed takes its pseudo label away; a box the user drew becomes a label."""
+    labeller, scenes, out = labelled
+    scene = next(s for s in out if any(lab.source == "pair" for lab in s.labels))
+    victim = next(lab for lab in scene.labels if lab.source == "pair")
+    drawn = [10.0, 10.0, 60.0, 40.0]
+    from engine.files import sha256_of
+
+    corrections = tmp_path / "corrections"
+    corrections.mkdir()
+    (corrections / "scene.json").write_text(json.dumps({
+        "objects": [{"box": drawn, "category": "clock", "origin": "user"}],
+        "removed": [{"box": list(victim.box), "category": victim.category}],
+        "corrections": {"format": "decorlens-corrections/1", "image_sha256": sha256_of(scene.image)},
+    }))
+    corrected = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, 0.0, corrections)
+    (again,) = corrected.label_all([scene.scene_id])
+    assert any(lab.source == "user" and list(lab.box) == drawn for lab in again.labels)
+    assert all(iou(lab.box, victim.box) < 0.5 for lab in again.labels)
+
+
+def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
+    _, _, out = labelled
+    classes = sorted({lab.category for s in out for lab in s.labels})
+    data_yaml = write_dataset({"train": out[:2], "val": out[2:]}, classes, tmp_path / "ds", max_side=320)
+    spec = yaml.safe_load(data_yaml.read_text())
+    assert spec["names"] == dict(enumerate(classes)) and spec["train"] == "images/train"
+    coco = json.loads((tmp_path / "ds" / "coco" / "train.json").read_text())
+    assert [c["name"] for c in coco["categories"]] == classes
+    for image in coco["images"]:
+        picture = tmp_path / "ds" / image["file_name"]
+        assert max(load_image(picture).shape[:2]) == 320
+        label_file = tmp_path / "ds" / "labels" / "train" / (picture.stem + ".txt")
+        rows = np.loadtxt(label_file, ndmin=2)
+        annotations = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+        assert len(rows) == len(annotations) > 0
+        assert ((rows[:, 1:] > 0) & (rows[:, 1:] <= 1)).all() and (rows[:, 0] < len(classes)).all()
+        for row, ann in zip(rows, annotations):
+            x, y, w, h = ann["bbox"]
+            assert row[1] * image["width"] == pytest.approx(x + w / 2, abs=0.05)
+            assert row[4] * image["height"] == pytest.approx(h, abs=0.05)
+
+
+@pytest.mark.slow
+def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir: Path, ikea: Path,
+                                                                tmp_path: Path, scene_path):
+    """`decorlens train-detector` on a tiny slice: ultralytics loads our YOLO files, trains, and the ONNX runs."""
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    for f in (session_data_dir / "models").iterdir():
+        (data / "models" / f.name).symlink_to(f)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "-q", "--data-dir", str(data), "train-detector", "--data", str(ikea),
+         "--limit-scenes", "4", "--epochs", "1", "--imgsz", "160", "--batch", "4", "--min-labels", "1",
+         "--name", "tiny-decor"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = find_model("tiny-decor.onnx", data_dir=data)
+    spec = yaml.safe_load((data / "training-runs" / "tiny-decor" / "dataset" / "data.yaml").read_text())
+    assert model.card.class_set == "decor" and model.card.class_names == list(spec["names"].values())
+    assert model.card.input_size == 160 and model.card.recipe["epochs"] == 1
+    categories = CategoryMap.load(data)
+    assert set(model.card.class_names) <= set(categories.search)
+    detector = Detector(model, categories, conf=0.001)
+    image = load_image(scene_path("bright-kitchen"))
+    found = detector.detect(image)
+    h, w = image.shape[:2]
+    assert all(0 <= d.box[0] <= d.box[2] <= w and 0 <= d.box[1] <= d.box[3] <= h for d in found)
+    assert all(d.category in model.card.class_names for d in found)

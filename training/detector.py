@@ -1,0 +1,207 @@
+"""Fine-tune a YOLO detector on pseudo-labelled scenes and export it for the engine.
+
+Steps: split the dataset's scenes (the same scene hash split as embedder training, so test scenes
+stay unseen), label the train and val scenes (``training.pseudo_labels``), write them as a YOLO
+dataset with COCO JSON beside it (``training.yolo_data``), fine-tune with ultralytics, and export
+the best weights to ONNX with a card whose classes are catalog categories (``class_set: decor``).
+The category map in the data dir gains any class it did not know, so the engine searches them.
+
+CPU defaults are small (yolo11n, 416 px, backbone frozen, 30 epochs); on a GPU pass bigger ones.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.categories import FILE_NAME as CATEGORY_FILE
+from engine.errors import Cancelled, ModelError
+from engine.files import write_atomic
+from engine.models import locate, read_card, write_card
+from engine.paths import resources_dir
+from training.data import PairDataset
+from training.export import export_detector
+from training.pseudo_labels import DEFAULT_THRESHOLD, PseudoLabeller, SceneLabels, label_counts
+from training.review import contact_sheet, sample_pseudo
+from training.yolo_data import write_dataset
+
+BACKBONE_LAYERS = 10  # yolo11n / yolov8n: layers 0–9 are the backbone
+Report = Callable[[str, int, int, dict[str, Any] | None], None]  # stage, done, total, metrics
+
+
+@dataclass
+class DetectorConfig:
+    data: Path
+    out: Path  # run folder: labels cache, YOLO dataset, ultralytics run
+    name: str = "yolo11n-decor"
+    base: str = "yolo11n-ovint8-dq.pt"  # an ultralytics .pt on the model path
+    epochs: int = 30
+    imgsz: int = 416
+    batch: int = 16
+    freeze: int = BACKBONE_LAYERS
+    patience: int = 10
+    threshold: float = DEFAULT_THRESHOLD
+    min_labels: int = 3  # a category with fewer train labels is not made a class
+    seed: int = 0
+    device: str = "auto"
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    limit_scenes: int | None = None
+    export_only: bool = False  # write the YOLO / COCO dataset and stop
+
+
+@dataclass
+class DetectorResult:
+    data_yaml: Path
+    classes: list[str]
+    labels: dict[str, dict[str, int]]
+    weights: Path | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: Callable[[], bool]) -> DetectorResult:
+    """Pseudo-label the train and val scenes and write the YOLO + COCO dataset."""
+    dataset = PairDataset.load(config.data)
+    splits = {s: dataset.scenes_in(s, config.seed)[: config.limit_scenes] for s in ("train", "val")}
+    every = sorted({p.category for p in dataset.pairs})
+    labeller = PseudoLabeller(dataset, pipeline, config.out / "labels-cache", every, config.threshold,
+                              pipeline.data_dir / "corrections")
+    labelled: dict[str, list[SceneLabels]] = {}
+    for split, scenes in splits.items():
+        labelled[split] = labeller.label_all(scenes, lambda d, n, s=split: report(f"labelling {s}", d, n, None),
+                                             cancelled)
+    counts = label_counts(labelled["train"])
+    classes = [c for c, by_source in counts.items() if sum(by_source.values()) >= config.min_labels]
+    if not classes:
+        raise ModelError(f"no category has {config.min_labels} labels in {config.data}; lower --threshold or add pairs")
+    data_yaml = write_dataset(labelled, classes, config.out / "dataset")
+    return DetectorResult(data_yaml, classes, counts)
+
+
+def write_review(config: DetectorConfig, pipeline, n: int) -> Path:
+    """``review.png`` in the run folder: ``n`` assignments of the train scenes, whatever their cosine."""
+    dataset = PairDataset.load(config.data)
+    scenes = dataset.scenes_in("train", config.seed)[: config.limit_scenes]
+    every = sorted({p.category for p in dataset.pairs})
+    labeller = PseudoLabeller(dataset, pipeline, config.out / "labels-cache", every, threshold=0.0)
+    picked = sample_pseudo(labeller.label_all(scenes), n, config.seed)
+    return contact_sheet(dataset, picked, config.out / "review.png")
+
+
+def train_detector(config: DetectorConfig, pipeline, report: Report,
+                   cancelled: Callable[[], bool] = lambda: False) -> DetectorResult:
+    """Label, write, fine-tune and export; returns where everything went and how it scored."""
+    start = time.perf_counter()
+    result = build_dataset(config, pipeline, report, cancelled)
+    result.timings["labels"] = time.perf_counter() - start
+    if config.export_only:
+        return result
+    base = locate(config.base, pipeline.settings.models_dir, pipeline.data_dir)
+    weights, metrics = _fit(config, base, result.data_yaml, report, cancelled)
+    result.weights, result.metrics = weights, metrics
+    result.timings["train"] = time.perf_counter() - start - result.timings["labels"]
+    return result
+
+
+def _fit(config: DetectorConfig, base: Path, data_yaml: Path, report: Report,
+         cancelled: Callable[[], bool]) -> tuple[Path, dict[str, float]]:
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for fonts or weights on the network
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # our progress bars report instead
+    from ultralytics import YOLO
+
+    model = YOLO(str(base))
+    state = {"epoch": 0, "cancelled": False}
+
+    def on_batch_end(trainer) -> None:
+        report(f"epoch {trainer.epoch + 1}/{trainer.epochs}", getattr(trainer, "_batch", 0) + 1,
+               len(trainer.train_loader), None)
+        trainer._batch = getattr(trainer, "_batch", 0) + 1
+        if cancelled():
+            state["cancelled"] = trainer.stop = True  # ultralytics validates and saves, then stops
+
+    def on_epoch_end(trainer) -> None:
+        trainer._batch = 0
+        if trainer.epoch + 1 > state["epoch"]:  # ultralytics calls again after its final validation of best.pt
+            state["epoch"] = trainer.epoch + 1
+            report("validate", state["epoch"], trainer.epochs, {k: float(v) for k, v in trainer.metrics.items()})
+
+    model.add_callback("on_train_batch_end", on_batch_end)
+    model.add_callback("on_fit_epoch_end", on_epoch_end)
+    run = config.out / "yolo"
+    model.train(
+        data=str(data_yaml), epochs=config.epochs, imgsz=config.imgsz, batch=config.batch, freeze=config.freeze,
+        patience=config.patience, seed=config.seed, deterministic=True, device=_device(config.device),
+        workers=config.workers, project=str(run.parent), name=run.name, exist_ok=True, plots=False,
+        amp=False, verbose=False, val=True,
+    )
+    best = run / "weights" / "best.pt"
+    if state["cancelled"]:
+        raise Cancelled(f"detector training cancelled; the best weights so far are in {best}")
+    if not best.is_file():
+        raise ModelError(f"ultralytics finished without writing {best}")
+    metrics = {k: float(v) for k, v in model.trainer.metrics.items()}
+    return best, metrics
+
+
+def _device(preference: str) -> str:
+    """ultralytics' device string: CPU unless a GPU is asked for or (auto) present."""
+    if preference == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "0"
+    if preference == "gpu":
+        raise ModelError("a GPU was asked for, but torch sees no CUDA device")
+    return "cpu"
+
+
+def export_trained(result: DetectorResult, config: DetectorConfig, out_dir: Path, conf: float) -> Path:
+    """The best weights → ``out_dir/<name>.onnx`` + card (classes, recipe, label counts, metrics)."""
+    if result.weights is None:
+        raise ModelError("nothing to export: the detector was not trained")
+    path = export_detector(result.weights, out_dir, imgsz=config.imgsz, name=config.name, conf=conf)
+    card = read_card(path)
+    card.class_set = "decor"
+    card.recipe.update({
+        "base": config.base, "epochs": config.epochs, "imgsz": config.imgsz, "freeze": config.freeze,
+        "threshold": config.threshold, "seed": config.seed, "data": str(config.data), "labels": result.labels,
+        "train_seconds": round(result.timings.get("train", 0.0)),
+    })
+    card.metrics = {k: round(v, 4) for k, v in result.metrics.items()}
+    write_card(path, card)
+    return path
+
+
+def add_classes_to_map(data_dir: Path, classes: list[str]) -> list[str]:
+    """Add the detector's classes the category map lacks (each searching itself); return those added.
+
+    The user's map in the data dir is edited (made from the shipped one when absent), so a
+    customised map keeps its customisations.
+    """
+    path = data_dir / CATEGORY_FILE
+    source = path if path.is_file() else resources_dir() / CATEGORY_FILE
+    text = source.read_text()
+    raw = yaml.safe_load(text) or {}
+    known = raw.setdefault("categories", {})
+    added = [c for c in classes if c not in known]
+    if not added:
+        return []
+    for name in added:
+        known[name] = {"search": [name]}
+    header = "".join(f"{line}\n" for line in _leading_comments(text))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, header + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+    return added
+
+
+def _leading_comments(text: str) -> list[str]:
+    lines = text.splitlines()
+    end = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), len(lines))
+    return lines[:end]

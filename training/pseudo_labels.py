@@ -1,0 +1,253 @@
+"""Detector training boxes from scene→product pairs, without hand-drawn boxes.
+
+Each scene gets *proposals*: every configured detector's boxes at a low confidence, whatever their
+class (class-agnostic NMS), plus a grid of windows like the regions a user drags in the app, for
+objects no stock class covers (rugs, cushions). Every proposal is cropped as the engine crops and
+embedded, and each product linked to the scene takes the proposal that looks most like its catalog
+photo (one proposal per product, best cosine first). The assignment becomes a label when its cosine
+reaches a threshold calibrated by looking at a sample (docs/detection.md). Labels carry the product's
+catalog category, the detector's class.
+
+Three more sources join: boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
+app (``<data dir>/corrections``) always win over a pseudo label on the same object; confident stock
+detections of a class the new detector learns keep the objects COCO already finds labelled, so the
+detector is not taught that an unlinked chair is background.
+
+Proposals and assignments are cached per scene, so a new threshold costs a JSON read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.crops import crops as cut_crops
+from engine.detect import nms
+from engine.errors import Cancelled
+from engine.files import sha256_of, write_atomic
+from engine.imageio import load_image
+from engine.results import Box
+from training.data import PairDataset, Pair, _safe
+
+PROPOSAL_CONF = 0.05  # every detector, every class, down to this score
+PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class found it
+MAX_DETECTOR_PROPOSALS = 150  # per scene, best scores first
+GRID_SCALES = (0.25, 0.4, 0.6)  # window side as a share of the image's shorter side
+GRID_ASPECTS = (1.0, 2.0, 0.5)  # width / height: square, wide (rugs, sofas), tall (lamps, curtains)
+DEFAULT_THRESHOLD = 0.55  # cosine at which an assignment becomes a label (calibrated: docs/detection.md)
+TEACHER_CONF = 0.5  # a stock detection at least this sure is kept as a label of its decor category
+SAME_OBJECT_IOU = 0.5  # a weaker label overlapping a stronger one this much is the same object
+CACHE_VERSION = 1
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Label:
+    """One box of a training image, in the scene photo's pixels."""
+
+    box: Box
+    category: str
+    source: str  # "given" (pairs.csv), "user" (app corrections), "pair" (pseudo label), "detector"
+    product_id: str = ""
+    score: float = 1.0  # cosine for pseudo labels, confidence for detector labels
+
+
+@dataclass
+class SceneLabels:
+    scene_id: str
+    image: Path
+    width: int
+    height: int
+    labels: list[Label]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A linked product's best proposal, kept whatever its cosine (the threshold is applied later)."""
+
+    product_id: str
+    box: Box
+    cosine: float
+
+
+def grid_windows(width: int, height: int) -> np.ndarray:
+    """Windows at several scales and aspects with half-window strides, clipped to the image."""
+    side = min(width, height)
+    windows = []
+    for scale in GRID_SCALES:
+        for aspect in GRID_ASPECTS:
+            w = min(width, side * scale * np.sqrt(aspect))
+            h = min(height, side * scale / np.sqrt(aspect))
+            xs = np.arange(0, max(width - w, 0) + 1, w / 2)
+            ys = np.arange(0, max(height - h, 0) + 1, h / 2)
+            windows += [(x, y, x + w, y + h) for y in ys for x in xs]
+    return np.array(windows, np.float32)
+
+
+def propose(image: np.ndarray, pipeline) -> np.ndarray:
+    """Candidate boxes (N, 4): detector boxes of any class, then the grid windows."""
+    found = [d.detect_raw(image, PROPOSAL_CONF) for d in pipeline.detector.detectors]
+    boxes = np.concatenate([b for b, _, _ in found]) if found else np.zeros((0, 4), np.float32)
+    scores = np.concatenate([s for _, s, _ in found]) if found else np.zeros(0, np.float32)
+    wide = (boxes[:, 2] - boxes[:, 0] >= 8) & (boxes[:, 3] - boxes[:, 1] >= 8)
+    boxes, scores = boxes[wide], scores[wide]
+    keep = nms(boxes, scores, PROPOSAL_NMS)[:MAX_DETECTOR_PROPOSALS]
+    h, w = image.shape[:2]
+    return np.concatenate([boxes[keep], grid_windows(w, h)]).astype(np.float32)
+
+
+def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one (product, proposal, cosine), best cosine first.
+
+    Greedy in descending order means dropping an assignment under a threshold later changes no
+    other, so one assignment serves every threshold.
+    """
+    cosine = product_vectors @ proposal_vectors.T
+    out = []
+    while cosine.size and np.isfinite(cosine).any():
+        i, j = np.unravel_index(int(np.argmax(cosine)), cosine.shape)
+        out.append((int(i), int(j), float(cosine[i, j])))
+        cosine[i, :] = -np.inf
+        cosine[:, j] = -np.inf
+    return out
+
+
+class PseudoLabeller:
+    """Labels for the scenes of a dataset, with the engine's detectors, crops and embedder."""
+
+    def __init__(self, dataset: PairDataset, pipeline, cache_dir: Path, classes: Sequence[str],
+                 threshold: float = DEFAULT_THRESHOLD, corrections_dir: Path | None = None):
+        self.dataset = dataset
+        self.pipeline = pipeline
+        self.cache_dir = cache_dir
+        self.classes = set(classes)
+        self.threshold = threshold
+        self.corrections = read_corrections(corrections_dir) if corrections_dir else {}
+        self.key = f"v{CACHE_VERSION}|{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+
+    def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
+                  cancelled: Callable[[], bool] = lambda: False) -> list[SceneLabels]:
+        by_scene: dict[str, list[Pair]] = {}
+        for pair in self.dataset.pairs:
+            by_scene.setdefault(pair.scene_id, []).append(pair)
+        out = []
+        for done, scene_id in enumerate(scene_ids, 1):
+            if cancelled():
+                raise Cancelled("labelling cancelled; the scenes done so far are cached")
+            out.append(self.label(scene_id, by_scene.get(scene_id, [])))
+            if progress:
+                progress(done, len(scene_ids))
+        return out
+
+    def label(self, scene_id: str, pairs: Sequence[Pair]) -> SceneLabels:
+        path = self.dataset.scenes[scene_id]
+        cached = self._cached(scene_id, path, pairs)
+        labels = [Label(p.box, p.category, "given", p.product_id) for p in pairs if p.box]
+        labels += [Label(a.box, _category(pairs, a.product_id), "pair", a.product_id, a.cosine)
+                   for a in cached["assignments"] if a.cosine >= self.threshold]
+        labels += [Label(tuple(box), cat, "detector", "", score) for *box, cat, score in cached["teacher"]]
+        user = self.corrections.get(cached["sha256"])
+        if user is not None:
+            labels = merge_user(user, labels)
+        labels = [lab for lab in keep_strongest(labels) if lab.category in self.classes]
+        return SceneLabels(scene_id, path, cached["width"], cached["height"], labels)
+
+    def _cached(self, scene_id: str, path: Path, pairs: Sequence[Pair]) -> dict:
+        cache_file = self.cache_dir / f"{_safe(scene_id)}.json"
+        try:
+            data = json.loads(cache_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            data = {}
+        wanted = sorted(p.product_id for p in pairs if p.box is None)
+        if data.get("key") != self.key or data.get("products") != wanted:
+            data = self._compute(path, pairs, wanted)
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(cache_file, json.dumps(data))
+        data["assignments"] = [Assignment(a[0], tuple(a[1]), a[2]) for a in data["assignments"]]
+        return data
+
+    def _compute(self, path: Path, pairs: Sequence[Pair], wanted: list[str]) -> dict:
+        image = load_image(path)
+        h, w = image.shape[:2]
+        assignments = []
+        if wanted:
+            boxes = propose(image, self.pipeline)
+            embed = self.pipeline.embedder.embed
+            proposal_vectors = embed(cut_crops(image, [tuple(b) for b in boxes], self.pipeline.settings.padding))
+            products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
+            for i, j, cos in assign(embed(products), proposal_vectors):
+                assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
+        teacher = [[*(round(v, 1) for v in d.box), d.category, round(d.score, 4)]
+                   for d in self.pipeline.detector.detect(image) if d.score >= TEACHER_CONF]
+        return {"key": self.key, "products": wanted, "sha256": sha256_of(path), "width": w, "height": h,
+                "assignments": assignments, "teacher": teacher}
+
+
+def _category(pairs: Sequence[Pair], product_id: str) -> str:
+    return next(p.category for p in pairs if p.product_id == product_id)
+
+
+def keep_strongest(labels: Sequence[Label]) -> list[Label]:
+    """One label per object: given and user boxes beat pseudo labels, which beat detector labels."""
+    rank = {"user": 0, "given": 1, "pair": 2, "detector": 3}
+    kept: list[Label] = []
+    for label in sorted(labels, key=lambda lab: (rank[lab.source], -lab.score)):
+        if label.source in ("user", "given") or all(iou(label.box, k.box) < SAME_OBJECT_IOU for k in kept):
+            kept.append(label)
+    return kept
+
+
+@dataclass(frozen=True)
+class UserScene:
+    """What the user left in a corrected scene: the boxes kept or drawn, and those removed."""
+
+    kept: list[Label]
+    removed: list[Box]
+
+
+def merge_user(user: UserScene, labels: Sequence[Label]) -> list[Label]:
+    """The user's boxes, plus other labels that touch neither a kept nor a removed box."""
+    taken = [lab.box for lab in user.kept] + user.removed
+    return user.kept + [lab for lab in labels if all(iou(lab.box, b) < SAME_OBJECT_IOU for b in taken)]
+
+
+def read_corrections(folder: Path) -> dict[str, UserScene]:
+    """Corrections files the app saved (``decorlens-corrections/1``), by the photo's sha256."""
+    out: dict[str, UserScene] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+            meta = data["corrections"]
+            kept = [Label(tuple(o["box"]), o["category"], "user", o.get("confirmed_sku", "")) for o in data["objects"]]
+            removed = [tuple(o["box"]) for o in data.get("removed", [])]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            continue  # not a corrections file; the app never writes a partial one
+        if str(meta.get("format", "")).startswith("decorlens-corrections/"):
+            out[meta["image_sha256"]] = UserScene(kept, removed)
+    return out
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def label_counts(scenes: Sequence[SceneLabels]) -> dict[str, dict[str, int]]:
+    """Labels per category and source: what the detector will learn from."""
+    counts: dict[str, dict[str, int]] = {}
+    for scene in scenes:
+        for label in scene.labels:
+            by_source = counts.setdefault(label.category, {})
+            by_source[label.source] = by_source.get(label.source, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def to_json(scene: SceneLabels) -> dict:
+    return {**asdict(scene), "image": str(scene.image)}
