@@ -38,10 +38,11 @@ PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class fou
 MAX_DETECTOR_PROPOSALS = 150  # per scene, best scores first
 GRID_SCALES = (0.25, 0.4, 0.6)  # window side as a share of the image's shorter side
 GRID_ASPECTS = (1.0, 2.0, 0.5)  # width / height: square, wide (rugs, sofas), tall (lamps, curtains)
+DETECTOR_BONUS = 0.05  # a detector box beats a grid window unless the window looks clearly more alike
 DEFAULT_THRESHOLD = 0.55  # cosine at which an assignment becomes a label (calibrated: docs/detection.md)
 TEACHER_CONF = 0.5  # a stock detection at least this sure is kept as a label of its decor category
 SAME_OBJECT_IOU = 0.5  # a weaker label overlapping a stronger one this much is the same object
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 Progress = Callable[[int, int], None]
 
 
@@ -82,14 +83,23 @@ def grid_windows(width: int, height: int) -> np.ndarray:
         for aspect in GRID_ASPECTS:
             w = min(width, side * scale * np.sqrt(aspect))
             h = min(height, side * scale / np.sqrt(aspect))
-            xs = np.arange(0, max(width - w, 0) + 1, w / 2)
-            ys = np.arange(0, max(height - h, 0) + 1, h / 2)
+            xs = _positions(width - w, w / 2)
+            ys = _positions(height - h, h / 2)
             windows += [(x, y, x + w, y + h) for y in ys for x in xs]
     return np.array(windows, np.float32)
 
 
-def propose(image: np.ndarray, pipeline) -> np.ndarray:
-    """Candidate boxes (N, 4): detector boxes of any class, then the grid windows."""
+def _positions(span: float, stride: float) -> np.ndarray:
+    """Starts from 0 to ``span`` inclusive, evenly spaced, no further apart than ``stride``."""
+    return np.linspace(0, max(span, 0.0), int(np.ceil(max(span, 0.0) / stride)) + 1)
+
+
+def propose(image: np.ndarray, pipeline) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate boxes (N, 4): detector boxes of any class, then the grid windows; and a bonus per box.
+
+    Windows are loose (a third of the winners fit their object well, docs/detection.md), so a
+    detector box gets ``DETECTOR_BONUS`` of cosine in the assignment.
+    """
     found = [d.detect_raw(image, PROPOSAL_CONF) for d in pipeline.detector.detectors]
     boxes = np.concatenate([b for b, _, _ in found]) if found else np.zeros((0, 4), np.float32)
     scores = np.concatenate([s for _, s, _ in found]) if found else np.zeros(0, np.float32)
@@ -97,22 +107,26 @@ def propose(image: np.ndarray, pipeline) -> np.ndarray:
     boxes, scores = boxes[wide], scores[wide]
     keep = nms(boxes, scores, PROPOSAL_NMS)[:MAX_DETECTOR_PROPOSALS]
     h, w = image.shape[:2]
-    return np.concatenate([boxes[keep], grid_windows(w, h)]).astype(np.float32)
+    windows = grid_windows(w, h)
+    bonus = np.r_[np.full(len(keep), DETECTOR_BONUS), np.zeros(len(windows))].astype(np.float32)
+    return np.concatenate([boxes[keep], windows]).astype(np.float32), bonus
 
 
-def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray) -> list[tuple[int, int, float]]:
-    """Greedy one-to-one (product, proposal, cosine), best cosine first.
+def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray,
+           bonus: np.ndarray | None = None) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one (product, proposal, cosine), best ``cosine + bonus`` first.
 
     Greedy in descending order means dropping an assignment under a threshold later changes no
-    other, so one assignment serves every threshold.
+    other, so one assignment serves every threshold. The cosine returned is without the bonus.
     """
     cosine = product_vectors @ proposal_vectors.T
+    score = cosine + (0.0 if bonus is None else bonus[None, :])
     out = []
-    while cosine.size and np.isfinite(cosine).any():
-        i, j = np.unravel_index(int(np.argmax(cosine)), cosine.shape)
+    while score.size and np.isfinite(score).any():
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
         out.append((int(i), int(j), float(cosine[i, j])))
-        cosine[i, :] = -np.inf
-        cosine[:, j] = -np.inf
+        score[i, :] = -np.inf
+        score[:, j] = -np.inf
     return out
 
 
@@ -175,11 +189,11 @@ class PseudoLabeller:
         h, w = image.shape[:2]
         assignments = []
         if wanted:
-            boxes = propose(image, self.pipeline)
+            boxes, bonus = propose(image, self.pipeline)
             embed = self.pipeline.embedder.embed
             proposal_vectors = embed(cut_crops(image, [tuple(b) for b in boxes], self.pipeline.settings.padding))
             products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
-            for i, j, cos in assign(embed(products), proposal_vectors):
+            for i, j, cos in assign(embed(products), proposal_vectors, bonus):
                 assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
         teacher = [[*(round(v, 1) for v in d.box), d.category, round(d.score, 4)]
                    for d in self.pipeline.detector.detect(image) if d.score >= TEACHER_CONF]
