@@ -84,6 +84,8 @@ def test_export_matches_torch(trained, tmp_path: Path, ikea: Path):
     assert card["recipe"]["training"]["name"] == "robust-contrastive"
     assert card["recipe"]["data"]["sha256"] == result.data["sha256"]
     assert card["metrics"]["validation"]["fine_tuned"] == result.best
+    assert result.exact is not None and card["exact_threshold"] == round(result.exact.threshold, 3)
+    assert card["metrics"]["exact_support"] == result.exact.support >= 1
     embedder = Embedder(find_model(str(path)), "cpu")
     photos = [load_image(p) for p in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]]
     batch = embed_batch(photos, embedder.card)  # the engine's preprocessing, as in the app

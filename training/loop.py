@@ -24,9 +24,10 @@ import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch.nn import functional as F
 
+from engine.calibration import Calibration, calibrate_exact
 from engine.crops import DEFAULT_PADDING
 from engine.errors import Cancelled, ModelError
-from engine.models import ModelCard
+from engine.models import ModelCard, read_card, write_card
 from engine.paths import model_search_path
 from engine.preprocess import embed_batch
 from training.data import (
@@ -110,12 +111,14 @@ class TrainResult:
     timings: dict[str, float]  # seconds: anchors, views, train, total; cpu seconds of the process
     data: dict[str, Any]  # data hash, counts
     settings: dict[str, Any]
+    exact: Calibration | None = None  # the "exact" threshold measured on validation with the best weights
 
     def card_recipe(self) -> dict[str, Any]:
         return {"training": self.recipe.to_dict(), **self.settings, "data": self.data, "timings_s": self.timings}
 
     def card_metrics(self) -> dict[str, Any]:
-        return {"validation": {"pretrained": self.baseline, "fine_tuned": self.best, "best_epoch": self.best_epoch}}
+        validation = {"pretrained": self.baseline, "fine_tuned": self.best, "best_epoch": self.best_epoch}
+        return {"validation": validation, **(self.exact.as_metrics() if self.exact else {})}
 
 
 Progress = Callable[[TrainEvent], None]
@@ -173,19 +176,25 @@ def train(
         "anchors": round(anchors_s, 1), "views": round(views_s, 1), "train": round(time.perf_counter() - t0, 1),
         "total": round(time.perf_counter() - start, 1), "cpu": round(time.process_time() - cpu_start, 1),
     }
+    exact = exact_calibration(split, val_views, val_set)
     progress(TrainEvent("done", state["epoch"], config.epochs, metrics=state["best"]))
     return TrainResult(
         model=model.cpu().eval(), recipe=recipe, history=state["history"], best_epoch=state["best_epoch"],
         baseline=state["baseline"], best=state["best"], timings=timings,
         data={"sha256": dataset.digest(), "name": Path(config.data).name, **counts,
               "train_products": len(train_set.product_ids), "trained_products": train_set.product_ids},
-        settings=_settings(config, view_count, device),
+        settings=_settings(config, view_count, device), exact=exact,
     )
 
 
 def export_trained(result: TrainResult, out_dir: Path, name: str) -> Path:
-    """ONNX + card (backbone, dim, recipe, data hash, metrics) where the engine finds models."""
-    return export_module(result.model, out_dir, name, INPUT_SIZE, result.card_recipe(), result.card_metrics())
+    """ONNX + card (backbone, dim, recipe, data hash, metrics, "exact" threshold) where the engine finds models."""
+    path = export_module(result.model, out_dir, name, INPUT_SIZE, result.card_recipe(), result.card_metrics())
+    if result.exact is not None:
+        card = read_card(path)
+        card.exact_threshold = round(result.exact.threshold, 3)
+        write_card(path, card)
+    return path
 
 
 def input_card() -> ModelCard:
@@ -473,6 +482,34 @@ def validate(model: TrunkHead, views: Views, val: ValidationSet, train: Training
             out[f"{name}_recall@{k}"] = float((ranks[mask] <= k).mean()) if mask.any() else float("nan")
         out[f"{name}_n"] = int(mask.sum())
     return out
+
+
+def exact_calibration(model: TrunkHead, views: Views, val: ValidationSet) -> Calibration | None:
+    """The "exact" threshold of these weights, from the top-1 match of every validation query.
+
+    A query's top-1 (among the products its category searches) is right when the product is paired
+    with the query's scene; ``engine.calibration`` picks the lowest cosine at which "exact" is right
+    half the time. Without validation queries there is nothing to measure and the card keeps none.
+    """
+    if not val.queries:
+        return None
+    with torch.no_grad():
+        queries = _embed_all(model, views.anchor_features, range(len(val.queries)))
+        gallery = _embed_all(model, views.product_features, range(len(val.gallery_ids)))
+    sims = queries @ gallery.T
+    categories = np.array(val.gallery_categories)
+    right: dict[int, set[int]] = {}
+    for product, rows in val.pairs:
+        for r in rows:
+            right.setdefault(r, set()).add(product)
+    scores, correct = [], []
+    for r, searched in enumerate(val.searched):
+        allowed = np.flatnonzero(np.isin(categories, searched))
+        if allowed.size:
+            top = int(allowed[np.argmax(sims[r, allowed])])
+            scores.append(float(sims[r, top]))
+            correct.append(top in right.get(r, set()))
+    return calibrate_exact(scores, correct) if scores else None
 
 
 def _best_rank(sims: np.ndarray, allowed: np.ndarray, product: int, rows: Sequence[int]) -> float:
