@@ -7,6 +7,7 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
@@ -45,6 +46,16 @@ from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
 PHOTO_TAB, CATALOG_TAB = 0, 1
+
+
+class EngineChoice(NamedTuple):
+    """What Settings can change that the pipeline is built with: a change means a new pipeline."""
+
+    models_dir: Path | None
+    device: str
+    exact_threshold: float | None
+    detectors: tuple[tuple[str, ...], ...]
+    embedder: tuple[str, ...]
 
 
 class MainWindow(QMainWindow):
@@ -403,23 +414,53 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         before = self._engine_settings()
-        dialog = SettingsDialog(self.settings, self._categories(), self)
+        data_dir = self.pipeline.data_dir
+        dialog = SettingsDialog(self.settings, self._categories(), data_dir, self.models_dir, self)
         if dialog.exec():
             self.apply_settings(before)
         dialog.deleteLater()
 
-    def apply_settings(self, before: tuple) -> None:
-        """After Settings: a new pipeline only when models, device or threshold changed (models reload)."""
-        if self._engine_settings() != before:
+    def apply_settings(self, before: EngineChoice) -> None:
+        """After Settings: a new pipeline only when models, device or threshold changed (models reload);
+        a new embedder also gets the catalog embedded for it."""
+        after = self._engine_settings()
+        if after != before:
             self.set_pipeline(
                 Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir))
             )
+        if after.embedder != before.embedder:
+            self.embed_catalog()
         if self.controller.scene is not None:
             self._scene_changed()
 
-    def _engine_settings(self) -> tuple:
+    def _engine_settings(self) -> EngineChoice:
         s = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
-        return s.models_dir, s.device, s.exact_threshold
+        return EngineChoice(s.models_dir, s.device, s.exact_threshold, s.detectors, s.embedder)
+
+    def embed_catalog(self) -> None:
+        """Embed the catalog for a new embedder now, in a worker with progress in the status bar.
+
+        Searches would do it on first use, but silently, behind "Finding furniture and decor…"; a
+        search started meanwhile waits for this one instead of embedding twice. Quitting cancels it
+        (the catalog stays as it was and the next search picks up).
+        """
+        pipeline, bar = self.pipeline, self.statusBar()
+        bar.showMessage("Embedding the catalog for the new embedder…")
+        self.engine.start(
+            lambda job: pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled),
+            done=self._catalog_embedded,
+            failed=self._embedding_failed,
+            cancelled=lambda _m: bar.clearMessage(),
+            progress=lambda done, total: bar.showMessage(f"Embedding the catalog: {done:,} of {total:,}…"),
+        )
+
+    def _catalog_embedded(self, count: int) -> None:
+        text = f"Catalog ready for the new embedder ({count:,} products embedded)." if count else ""
+        self.statusBar().showMessage(text, 10_000)
+
+    def _embedding_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.show_message(message, "error")
 
     def _categories(self) -> list[str]:
         categories = self._category_map()

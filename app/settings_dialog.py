@@ -1,6 +1,14 @@
-"""Edit ▸ Settings: models folder, device, top-k, exact-match threshold, tag categories shown."""
+"""Edit ▸ Settings: models folder and models, device, top-k, exact-match threshold, tag categories shown.
+
+The models chosen here are saved in the data dir's ``config.yaml``, the file ``decorlens models
+activate`` writes, so the GUI and the CLI always run the same models; the other choices are the app's
+own preferences (QSettings).
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,6 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import DEVICES, AppSettings
+from engine.errors import DecorLensError
+from engine.models import ResolvedModel, available_models
+from engine.settings import Settings, save_choice
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when available)", "cpu": "CPU only", "gpu": "GPU (CUDA)"}
 
@@ -30,14 +41,35 @@ DEVICE_LABELS = {"auto": "Automatic (GPU when available)", "cpu": "CPU only", "g
 class SettingsDialog(QDialog):
     """Changes are applied only on OK; the window then reloads the engine if models or device changed."""
 
-    def __init__(self, settings: AppSettings, categories: list[str], parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: AppSettings,
+        categories: list[str],
+        data_dir: Path,
+        models_override: str | os.PathLike[str] | None = None,
+        parent: QWidget | None = None,
+    ):
+        """``models_override`` is the command line's models folder, which wins over the one set here."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
+        self.data_dir = data_dir
+        self.models_override = models_override
         form = QFormLayout()
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText("standard location (DECORLENS_MODELS_DIR or the data folder)")
+        self.models_dir.editingFinished.connect(self._fill_models)
         form.addRow("Models folder", self._with_browse(self.models_dir))
+        self.detectors = QListWidget()
+        self.detectors.setMaximumHeight(110)
+        self.detectors.itemChanged.connect(self._check_detectors)
+        form.addRow("Detectors", self.detectors)
+        self.models_note = QLabel()
+        self.models_note.setStyleSheet("color: #b3261e")
+        form.addRow("", self.models_note)
+        self.embedder = QComboBox()
+        self.embedder.setPlaceholderText("no embedder found")
+        form.addRow("Embedder", self.embedder)
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
@@ -53,9 +85,11 @@ class SettingsDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        self._fill_models()
 
     def _with_browse(self, edit: QLineEdit) -> QWidget:
         row = QWidget()
@@ -93,12 +127,78 @@ class SettingsDialog(QDialog):
         widget.setMinimumHeight(180)
         return widget
 
+    def _fill_models(self) -> None:
+        """List the models of the folder shown, checking those the engine would run with it.
+
+        What is checked when the list is filled is the baseline: OK saves the models only if they
+        differ from it, so a dialog closed with OK never rewrites ``config.yaml`` by itself.
+        """
+        folder = self.models_override or self.models_dir.text().strip() or None
+        found = available_models(folder, self.data_dir)
+        current = Settings.for_data_dir(self.data_dir)
+        detectors = [m for m in found if m.card.kind == "detector"]
+        embedders = [m for m in found if m.card.kind == "embedder"]
+        names = {m.path.name for m in detectors}
+        self.current_detectors = {c for choices in current.detectors if (c := _first_in(choices, names))}
+        self.current_embedder = _first_in(current.embedder, {m.path.name for m in embedders})
+        self._fill_detectors(detectors)
+        self._fill_embedders(embedders)
+
+    def _fill_detectors(self, models: list[ResolvedModel]) -> None:
+        self.detectors.blockSignals(True)
+        self.detectors.clear()
+        for model in models:
+            item = QListWidgetItem(_label(model))
+            item.setData(Qt.ItemDataRole.UserRole, model.path.name)
+            item.setToolTip(f"{len(model.card.class_names)} classes\n{model.path}")
+            checked = model.path.name in self.current_detectors
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.detectors.addItem(item)
+        self.detectors.blockSignals(False)
+        self._check_detectors()
+
+    def _fill_embedders(self, models: list[ResolvedModel]) -> None:
+        self.embedder.clear()
+        for model in models:
+            self.embedder.addItem(_label(model), model.path.name)
+            tip = f"{model.card.output_dim or '?'}-dimensional vectors\n{model.path}"
+            self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))
+
+    def _check_detectors(self) -> None:
+        """Searching needs a detector: OK waits for one to be checked (unless none was found at all)."""
+        if self.detectors.count() == 0:
+            self.models_note.setText("No detector found in the models folders.")
+        else:
+            self.models_note.setText("" if self.chosen_detectors() else "Check at least one detector.")
+        self.models_note.setVisible(bool(self.models_note.text()))
+        self.ok.setEnabled(self.detectors.count() == 0 or bool(self.chosen_detectors()))
+
+    def chosen_detectors(self) -> list[str]:
+        items = [self.detectors.item(i) for i in range(self.detectors.count())]
+        return [i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Checked]
+
     def _browse_models(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Models folder", self.models_dir.text())
         if folder:
             self.models_dir.setText(folder)
+            self._fill_models()
+
+    def _save_models(self) -> None:
+        """Write changed models to ``config.yaml`` as ``models activate`` does (one file per entry)."""
+        detectors, embedder = self.chosen_detectors(), self.embedder.currentData()
+        if detectors and set(detectors) != self.current_detectors:
+            save_choice(self.data_dir, "detectors", [[name] for name in detectors])
+        if embedder and embedder != self.current_embedder:
+            save_choice(self.data_dir, "embedder", [embedder])
 
     def accept(self) -> None:
+        try:
+            self._save_models()
+        except (DecorLensError, OSError) as exc:
+            self.models_note.setText(f"The models could not be saved: {exc}")
+            self.models_note.show()
+            return
         s = self.settings
         s.models_dir = self.models_dir.text().strip()
         s.device = self.device.currentData()
@@ -109,3 +209,12 @@ class SettingsDialog(QDialog):
             i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Unchecked
         }
         super().accept()
+
+
+def _label(model: ResolvedModel) -> str:
+    return f"{model.card.name} ({model.path.name})"
+
+
+def _first_in(choices: tuple[str, ...], names: set[str]) -> str | None:
+    """The alternative the engine runs: the first of ``choices`` that is available."""
+    return next((c for c in choices if c in names), None)

@@ -105,6 +105,30 @@ def find_model(
     return ResolvedModel(path, read_card(path))
 
 
+def available_models(
+    models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
+) -> list[ResolvedModel]:
+    """Every ONNX model with a card on the model search path, sorted by kind then name.
+
+    For the user to choose from by file name, as ``models activate`` and ``config.yaml`` do: a name
+    found in several folders is listed once, from the folder ``locate`` would pick, so the model
+    chosen is the one that runs. A file without a readable card (an export in progress, a stray
+    file) is left out rather than raised, so one bad file does not hide the others.
+    """
+    seen: set[str] = set()
+    found: list[ResolvedModel] = []
+    for folder in model_search_path(models_dir, data_dir):
+        for path in sorted(folder.glob("*.onnx")):
+            if path.name in seen:
+                continue
+            seen.add(path.name)
+            try:
+                found.append(ResolvedModel(path, read_card(path)))
+            except ModelError:
+                continue
+    return sorted(found, key=lambda m: (m.card.kind, m.card.name, m.path.name))
+
+
 def locate(file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None) -> Path:
     """The first ``file_name`` on the model search path (a path with folders is taken as it is)."""
     path = Path(file_name)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
@@ -31,6 +32,9 @@ from app.settings_dialog import SettingsDialog  # noqa: E402
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
+COCO, OIV7 = "yolo11n-ovint8-dq.onnx", "yolov8n-oiv7-int8.onnx"
+V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
 
 
 @pytest.fixture
@@ -248,7 +252,9 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
 def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
     open_and_wait(qtbot, window, scene_path(ROOM))
     before = window._engine_settings()
-    dialog = SettingsDialog(window.settings, window.pipeline.categories.categories, window)
+    dialog = SettingsDialog(
+        window.settings, window.pipeline.categories.categories, window.pipeline.data_dir, parent=window
+    )
     dialog.top_k.setValue(3)
     for i in range(dialog.categories.count()):
         item = dialog.categories.item(i)
@@ -256,6 +262,7 @@ def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
             item.setCheckState(Qt.CheckState.Unchecked)
     dialog.accept()
     window.apply_settings(before)
+    assert not (window.pipeline.data_dir / "config.yaml").exists()  # models unchanged: nothing saved
     assert window.settings.hidden_categories == {"chair"}
     shown = {t.obj.category for t in window.view.tags.values()}
     assert "chair" not in shown and shown
@@ -264,6 +271,46 @@ def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
     window.view.activate(tag.number)
     window.panel.any.click()
     qtbot.waitUntil(lambda: window.panel.any_category and len(window.panel.rows) == 3, timeout=WAIT_MS)
+
+
+def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):
+    for category in ("clock", "mirror"):
+        (fresh_pipeline.data_dir / "src" / category).mkdir(parents=True)
+        for photo in sorted((ikea / "products" / category).glob("*.jpg"))[:3]:
+            shutil.copy(photo, fresh_pipeline.data_dir / "src" / category)
+    fresh_pipeline.import_catalog(fresh_pipeline.data_dir / "src")
+    win = MainWindow(fresh_pipeline, settings)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    before = win._engine_settings()
+    dialog = SettingsDialog(settings, [], fresh_pipeline.data_dir, parent=win)
+    rows = [dialog.detectors.item(i) for i in range(dialog.detectors.count())]
+    items = {item.data(Qt.ItemDataRole.UserRole): item for item in rows}
+    assert dialog.chosen_detectors() == [COCO, OIV7]  # the defaults, as found on the search path
+    assert items[OIV7].text() == "yolov8n-oiv7 (yolov8n-oiv7-int8.onnx)"
+    assert "601 classes" in items[OIV7].toolTip()
+    assert dialog.embedder.currentData() == V2
+
+    for name in (OIV7, COCO):
+        items[name].setCheckState(Qt.CheckState.Unchecked)
+    assert not dialog.ok.isEnabled() and dialog.models_note.text() == "Check at least one detector."
+    items[COCO].setCheckState(Qt.CheckState.Checked)
+    assert dialog.ok.isEnabled() and not dialog.models_note.text()
+    dialog.embedder.setCurrentIndex(dialog.embedder.findData(V1))
+    tip = dialog.embedder.itemData(dialog.embedder.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("1024-dimensional")
+    dialog.accept()
+    win.apply_settings(before)
+
+    saved = yaml.safe_load((fresh_pipeline.data_dir / "config.yaml").read_text())
+    assert saved == {"detectors": [[COCO]], "embedder": [V1]}  # what `models activate` writes
+    assert win.pipeline is not fresh_pipeline
+    assert (win.pipeline.settings.detectors, win.pipeline.settings.embedder) == (((COCO,),), (V1,))
+    qtbot.waitUntil(lambda: "6 products embedded" in win.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.engine_info.embedder == "mobilenet_v1-imagenet", timeout=WAIT_MS)
+    assert win.engine_info.detectors == "yolo11n-ovint8-dq"
+    assert win.pipeline.catalog.missing_vectors(win.pipeline.embedder.key) == []
+    win.close()
 
 
 def _saved(folder: Path) -> dict:
