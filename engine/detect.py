@@ -20,9 +20,9 @@ from engine.results import Detection
 from engine.runtime import DevicePreference, open_session, session_device
 
 MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
-DECOR_CLASS_SET = "decor"
+DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
 CROSS_IOU = 0.85  # two categories on (almost) the same box: one object, keep the likelier label
-CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part  # fine-tuned detectors whose class names are decor categories already
+CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part
 
 
 class Detector:

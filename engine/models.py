@@ -129,7 +129,9 @@ def available_models(
     return sorted(found, key=lambda m: (m.card.kind, m.card.name, m.path.name))
 
 
-def locate(file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None) -> Path:
+def locate(
+    file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
+) -> Path:
     """The first ``file_name`` on the model search path (a path with folders is taken as it is)."""
     path = Path(file_name)
     if path.is_absolute() or path.parent != Path("."):

@@ -47,6 +47,7 @@ from training.data import (
 )
 from training.export import EmbeddingModel, build_embedding_model, export_module
 from training.miners import HardFractionTripletMiner
+from training.pseudo_labels import region_anchors
 from training.recipes import (
     DEFAULT_RECIPE,
     Recipe,
@@ -84,6 +85,7 @@ class TrainConfig:
     lr: float | None = None  # None: the recipe's
     conf: float = 0.1  # detector confidence used to find anchors
     min_cosine: float = DEFAULT_MIN_COSINE
+    anchors: str = "detections"  # detections: a detection of the product's category; regions: any proposal
     limit_scenes: int | None = None  # train on the first N scenes of each split (tests, quick looks)
     resume: bool = False
 
@@ -219,9 +221,13 @@ def _datasets(
         return train_set, catalog_validation_set(dataset, found["val"]), counts
     pairs = {s: _limited(dataset, s, config) for s in ("train", "val")}
     report = lambda d, n: progress(TrainEvent("anchors", d, n))  # noqa: E731
-    anchors = find_anchors(
-        dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled
-    )
+    if config.anchors == "regions":
+        anchors = region_anchors(dataset, pairs["train"], pipeline, cache / "regions", config.min_cosine, report,
+                                 cancelled)
+    else:
+        anchors = find_anchors(
+            dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled
+        )
     if not anchors:
         raise ModelError(f"{config.data}: no training pair has a box or a convincing detection (docs/training.md)")
     report = lambda d, n: progress(TrainEvent("validation scenes", d, n))  # noqa: E731

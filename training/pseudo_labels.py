@@ -31,7 +31,7 @@ from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
 from engine.results import Box
-from training.data import PairDataset, Pair, _safe
+from training.data import Anchor, PairDataset, Pair, _safe
 
 PROPOSAL_CONF = 0.05  # every detector, every class, down to this score
 PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class found it
@@ -199,6 +199,23 @@ class PseudoLabeller:
                    for d in self.pipeline.detector.detect(image) if d.score >= TEACHER_CONF]
         return {"key": self.key, "products": wanted, "sha256": sha256_of(path), "width": w, "height": h,
                 "assignments": assignments, "teacher": teacher}
+
+
+def region_anchors(dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_dir: Path, min_cosine: float,
+                   progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> list[Anchor]:
+    """Embedder training anchors from the pseudo labeller: any proposal, not only a detection of the category.
+
+    More pairs get an anchor than with ``training.data.find_anchors`` (the grid finds rugs and
+    cushions no detector class covers), at the price of looser boxes.
+    """
+    labeller = PseudoLabeller(dataset, pipeline, cache_dir, sorted({p.category for p in pairs}), min_cosine)
+    wanted = {(p.scene_id, p.product_id) for p in pairs}
+    scenes = labeller.label_all(sorted({p.scene_id for p in pairs}), progress, cancelled)
+    return [
+        Anchor(lab.product_id, lab.category, scene.image, lab.box, lab.score, scene.scene_id)
+        for scene in scenes for lab in scene.labels
+        if lab.source in ("pair", "given") and (scene.scene_id, lab.product_id) in wanted
+    ]
 
 
 def _category(pairs: Sequence[Pair], product_id: str) -> str:

@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
     p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2)")
     p.add_argument("--backbone", default="mobilenet_v2", help="torchvision model the weights belong to")
+    p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
+                   help="scene crops to train on: the best detection of the product's category, or the best of "
+                        "any detection or grid window (more pairs, looser boxes; docs/training.md)")
+    p.add_argument("--min-cosine", type=float, help="how alike a crop must look to its product to train on "
+                   "(default 0.5 for detections, 0.55 for regions)")
     p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
     p.add_argument("--name", help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
         views=args.views,
         seed=args.seed, patience=args.patience, weights=args.weights, backbone=args.backbone,
+        anchors=args.anchors, min_cosine=_min_cosine(args),
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
     with _progress(args.quiet) as report, _ctrl_c() as stop:
@@ -62,6 +68,15 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")
     print(f"use it: set the embedder to {path.name} (the catalog is re-embedded for it on first use)")
     return 0
+
+
+def _min_cosine(args: argparse.Namespace) -> float:
+    from training.data import DEFAULT_MIN_COSINE
+    from training.pseudo_labels import DEFAULT_THRESHOLD
+
+    if args.min_cosine is not None:
+        return args.min_cosine
+    return DEFAULT_THRESHOLD if args.anchors == "regions" else DEFAULT_MIN_COSINE
 
 
 def _summary(result) -> str:
