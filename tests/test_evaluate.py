@@ -88,6 +88,32 @@ def test_coverage_accounts_for_every_pair(evaluated, mini_dataset: Path):
     assert cov["evaluated_seen"] + cov["evaluated_unseen"] == cov["evaluated"]
 
 
+def test_all_pairs_and_per_category_coverage_agree(evaluated):
+    """End to end counts every pair (missed ones as failures); per-category coverage adds up to the total."""
+    data, _ = evaluated
+    cov, per = data["coverage"], data["coverage_per_category"]
+    assert sum(row["pairs"] for row in per.values()) == cov["pairs"]
+    assert sum(row["covered"] for row in per.values()) == cov["evaluated"]
+    assert per["rug"]["coverage"] == 0.0 and cov["objects_per_scene"] > 0
+    for matcher, m in data["all_pairs"].items():
+        assert m["n"] == cov["pairs"]
+        evaluated_share = cov["evaluated"] / cov["pairs"]
+        assert m["top5"] == pytest.approx(data["overall"][matcher]["top5"] * evaluated_share), matcher
+
+
+def test_card_confidence_runs_each_detector_at_its_own(mini_dataset: Path, exported_models: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]):
+    shutil.copytree(exported_models, tmp_path / "models")
+    args = ["--data-dir", str(tmp_path), "-q", "eval", "--data", str(mini_dataset), "--matchers", "pretrained",
+            "--json", "--out", str(tmp_path / "r")]
+    assert main([*args, "--conf", "card"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert main([*args, "--conf", "0.01"]) == 0
+    low = json.loads(capsys.readouterr().out)
+    assert card["settings"]["conf"] == "card defaults"
+    assert card["coverage"]["objects_per_scene"] < low["coverage"]["objects_per_scene"]
+
+
 def test_values_are_sane_fractions(evaluated):
     data, _ = evaluated
     for matcher, m in data["overall"].items():

@@ -53,7 +53,7 @@ class EvalConfig:
     split: str = "test"  # train | val | test | all
     seed: int = 0  # must be the training seed, so "test" means the scenes training never saw
     limit_scenes: int | None = None
-    conf: float = 0.1  # both stock detectors at 0.1: the setting of the reference numbers
+    conf: float | None = 0.1  # both stock detectors at 0.1 (the reference numbers); None: each card's own
     finetuned: str = DEFAULT_FINETUNED  # file name on the model path, or a path
 
 
@@ -68,6 +68,7 @@ class Outcome:
     seen: bool
     rank: dict[str, int | None] = field(default_factory=dict)  # category-restricted, within top-5
     global_rank: dict[str, int | None] = field(default_factory=dict)  # whole catalog, within top-100
+    scene_objects: int = 0  # detections in the pair's scene: what coverage costs in clutter
 
 
 @dataclass
@@ -102,7 +103,9 @@ class EvalResult:
         undetectable = sorted({o.category for o in self.outcomes if o.status == "not_detectable"})
         scenes = len({o.scene_id for o in self.outcomes})
         seen = sum(o.seen for o in self.outcomes if o.status == "evaluated")
+        objects = {o.scene_id: o.scene_objects for o in self.outcomes}
         return {"scenes": scenes, "pairs": len(self.outcomes), **counts, "evaluated_seen": seen,
+                "objects_per_scene": round(sum(objects.values()) / max(len(objects), 1), 2),
                 "evaluated_unseen": counts["evaluated"] - seen, "not_detectable_categories": undetectable}
 
 
@@ -153,7 +156,7 @@ def evaluate(
                 made.close()
     settings = {
         "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
-        "detectors": base.detector.name, "conf": config.conf, "padding": base.settings.padding,
+        "detectors": base.detector.name, "conf": "card defaults" if config.conf is None else config.conf, "padding": base.settings.padding,
         "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
         "seen_products": len(seen_ids),
     }
@@ -286,7 +289,8 @@ def _score_scene(
     outcomes = []
     for pair in pairs:
         product = dataset.canonical(pair.product_id)
-        outcome = Outcome(scene_id, pair.product_id, pair.category, "evaluated", product in seen_ids)
+        outcome = Outcome(scene_id, pair.product_id, pair.category, "evaluated", product in seen_ids,
+                          scene_objects=len(detections))
         covering = [i for i, d in enumerate(detections) if base.categories.covers({d.category}, pair.category)]
         if not covering:
             outcome.status = "missed" if base.categories.covers(producible, pair.category) else "not_detectable"
@@ -345,7 +349,9 @@ def markdown(data: dict[str, Any]) -> str:
 
 def _coverage_table(data: dict[str, Any]) -> str:
     """Per category: the share of pairs whose scene has a detection that searches the category."""
-    lines = ["", f"Detectors: {data['settings'].get('detectors', '?')} at confidence {data['settings'].get('conf')}.", "",
+    settings, cov = data["settings"], data["coverage"]
+    lines = ["", f"Detectors: {settings.get('detectors', '?')} at confidence {settings.get('conf')}, "
+             f"{cov.get('objects_per_scene', '?')} objects per scene.", "",
              "| category | pairs | covered | coverage |", "|---|---:|---:|---:|"]
     total = covered = 0
     for category, row in data["coverage_per_category"].items():

@@ -22,11 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
     p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
     p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
-    p.add_argument("--conf", type=float, default=0.1, help="detector confidence (default 0.1)")
+    p.add_argument("--conf", type=_conf, default=0.1,
+                   help="detector confidence for every detector (default 0.1), or 'card': each model card's own")
     p.add_argument("--finetuned", default=FINETUNED, help=f"fine-tuned ONNX, name or path (default {FINETUNED})")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
+
+
+def _conf(value: str) -> float | None:
+    """A confidence, or ``card`` (None) for each detector's card default, as the app runs them."""
+    return None if value == "card" else float(value)
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
