@@ -13,11 +13,12 @@ import yaml
 
 from engine.categories import CategoryMap
 from engine.detect import Detector
+from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import Pipeline
 from training.data import PairDataset
-from training.pseudo_labels import PseudoLabeller, grid_windows, iou
+from training.pseudo_labels import PseudoLabeller, grid_windows, iou, region_anchors
 from training.yolo_data import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,12 +81,10 @@ def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairD
 
 def test_user_corrections_win(labelled, dataset: PairDataset, pipeline: Pipeline, tmp_path: Path):
     """A box the user removed takes its pseudo label away; a box the user drew becomes a label."""
-    labeller, scenes, out = labelled
+    labeller, _, out = labelled
     scene = next(s for s in out if any(lab.source == "pair" for lab in s.labels))
     victim = next(lab for lab in scene.labels if lab.source == "pair")
     drawn = [10.0, 10.0, 60.0, 40.0]
-    from engine.files import sha256_of
-
     corrections = tmp_path / "corrections"
     corrections.mkdir()
     (corrections / "scene.json").write_text(json.dumps({
@@ -116,7 +115,7 @@ def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
         assert len(rows) == len(annotations) > 0
         assert ((rows[:, 1:] > 0) & (rows[:, 1:] <= 1)).all() and (rows[:, 0] < len(classes)).all()
         for row, ann in zip(rows, annotations):
-            x, y, w, h = ann["bbox"]
+            x, _, w, h = ann["bbox"]
             assert row[1] * image["width"] == pytest.approx(x + w / 2, abs=0.05)
             assert row[4] * image["height"] == pytest.approx(h, abs=0.05)
 
@@ -148,3 +147,17 @@ def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir:
     h, w = image.shape[:2]
     assert all(0 <= d.box[0] <= d.box[2] <= w and 0 <= d.box[1] <= d.box[3] <= h for d in found)
     assert all(d.category in model.card.class_names for d in found)
+
+
+def test_region_anchors_are_pseudo_labels_of_the_given_pairs(labelled, dataset: PairDataset, pipeline: Pipeline):
+    """`decorlens train --anchors regions`: one anchor per convincing pair, only for the pairs asked for."""
+    labeller, scenes, out = labelled
+    pairs = [p for p in dataset.pairs if p.scene_id in scenes[:2]]
+    anchors = region_anchors(dataset, pairs, pipeline, labeller.cache_dir, min_cosine=0.5)
+    asked = {(p.scene_id, p.product_id) for p in pairs}
+    assert anchors and all((a.scene_id, a.product_id) in asked for a in anchors)
+    assert all(a.cosine >= 0.5 for a in anchors)
+    expected = {(s.scene_id, lab.product_id) for s in out[:2] for lab in s.labels
+                if lab.source == "pair" and lab.score >= 0.5}
+    mapped = {(a.scene_id, a.product_id) for a in anchors if a.category in pipeline.categories.search}
+    assert mapped == expected  # the fixture's labeller keeps only the map's categories

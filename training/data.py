@@ -280,7 +280,7 @@ class _SceneCache:
     """One JSON per scene: the detections and the anchors chosen among them, for one setting ``key``."""
 
     def __init__(self, cache_dir: Path, scene_id: str, key: str):
-        self.path = cache_dir / f"{_safe(scene_id)}.json"
+        self.path = cache_dir / f"{safe_name(scene_id)}.json"
         self.key = key
         try:
             data = json.loads(self.path.read_text())
@@ -311,7 +311,8 @@ class _SceneCache:
         tmp.replace(self.path)
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A file name for an id: readable, and a hash so ids that differ only in odd characters never collide."""
     short = hashlib.sha1(name.encode()).hexdigest()[:8]
     return re.sub(r"[^\w.-]", "_", name)[:80] + "-" + short
 

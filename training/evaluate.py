@@ -350,9 +350,9 @@ def markdown(data: dict[str, Any]) -> str:
 def _coverage_table(data: dict[str, Any]) -> str:
     """Per category: the share of pairs whose scene has a detection that searches the category."""
     settings, cov = data["settings"], data["coverage"]
-    lines = ["", f"Detectors: {settings.get('detectors', '?')} at confidence {settings.get('conf')}, "
-             f"{cov.get('objects_per_scene', '?')} objects per scene.", "",
-             "| category | pairs | covered | coverage |", "|---|---:|---:|---:|"]
+    summary = (f"Detectors: {settings.get('detectors', '?')} at confidence {settings.get('conf')}, "
+               f"{cov.get('objects_per_scene', '?')} objects per scene.")
+    lines = ["", summary, "", "| category | pairs | covered | coverage |", "|---|---:|---:|---:|"]
     total = covered = 0
     for category, row in data["coverage_per_category"].items():
         lines.append(f"| {category} | {row['pairs']} | {row['covered']} | {_pct(row['coverage'])} |")

@@ -31,7 +31,7 @@ from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
 from engine.results import Box
-from training.data import Anchor, PairDataset, Pair, _safe
+from training.data import Anchor, Pair, PairDataset, safe_name
 
 PROPOSAL_CONF = 0.05  # every detector, every class, down to this score
 PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class found it
@@ -97,8 +97,8 @@ def _positions(span: float, stride: float) -> np.ndarray:
 def propose(image: np.ndarray, pipeline) -> tuple[np.ndarray, np.ndarray]:
     """Candidate boxes (N, 4): detector boxes of any class, then the grid windows; and a bonus per box.
 
-    Windows are loose (a third of the winners fit their object well, docs/detection.md), so a
-    detector box gets ``DETECTOR_BONUS`` of cosine in the assignment.
+    Windows are loose (without a bonus three quarters of the labels were windows, docs/detection.md),
+    so a detector box gets ``DETECTOR_BONUS`` of cosine in the assignment.
     """
     found = [d.detect_raw(image, PROPOSAL_CONF) for d in pipeline.detector.detectors]
     boxes = np.concatenate([b for b, _, _ in found]) if found else np.zeros((0, 4), np.float32)
@@ -171,7 +171,7 @@ class PseudoLabeller:
         return SceneLabels(scene_id, path, cached["width"], cached["height"], labels)
 
     def _cached(self, scene_id: str, path: Path, pairs: Sequence[Pair]) -> dict:
-        cache_file = self.cache_dir / f"{_safe(scene_id)}.json"
+        cache_file = self.cache_dir / f"{safe_name(scene_id)}.json"
         try:
             data = json.loads(cache_file.read_text())
         except (OSError, json.JSONDecodeError):

@@ -16,7 +16,7 @@ from PIL import Image
 
 from engine.files import write_atomic
 from engine.imageio import load_image
-from training.data import _safe
+from training.data import safe_name
 from training.pseudo_labels import SceneLabels
 
 DEFAULT_MAX_SIDE = 640
@@ -31,7 +31,7 @@ def write_dataset(
     for split, scenes in splits.items():
         coco = _coco_header(classes)
         for image_id, scene in enumerate(scenes, 1):
-            stem = _safe(scene.scene_id)
+            stem = safe_name(scene.scene_id)
             size, boxes = _write_image(scene, out / "images" / split / f"{stem}.jpg", max_side)
             rows = [(index[cat], box) for cat, box in boxes if cat in index]
             _write_labels(out / "labels" / split / f"{stem}.txt", rows, size)
