@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +14,14 @@ import yaml
 
 from engine.categories import CategoryMap
 from engine.detect import Detector
+from engine.errors import ModelError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import Pipeline
 from training.data import PairDataset
 from training.pseudo_labels import PseudoLabeller, grid_windows, iou, region_anchors
-from training.yolo_data import write_dataset
+from training.yolo_data import read_yolo_dataset, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,25 +120,40 @@ def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
             x, _, w, h = ann["bbox"]
             assert row[1] * image["width"] == pytest.approx(x + w / 2, abs=0.05)
             assert row[4] * image["height"] == pytest.approx(h, abs=0.05)
+    names, counts = read_yolo_dataset(data_yaml)
+    assert names == classes
+    assert sum(n["yolo"] for n in counts.values()) == sum(1 for a in coco["annotations"])
+
+
+def test_a_yolo_dataset_without_names_or_labels_is_refused(tmp_path: Path):
+    (tmp_path / "data.yaml").write_text("train: images/train\n")
+    with pytest.raises(ModelError, match="needs 'names'"):
+        read_yolo_dataset(tmp_path / "data.yaml")
+    (tmp_path / "data.yaml").write_text("train: images/train\nnames: {0: lamp}\n")
+    with pytest.raises(ModelError, match="no labels"):
+        read_yolo_dataset(tmp_path / "data.yaml")
 
 
 @pytest.mark.slow
 def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir: Path, ikea: Path,
                                                                 tmp_path: Path, scene_path):
-    """`decorlens train-detector` on a tiny slice: ultralytics loads our YOLO files, trains, and the ONNX runs."""
+    """`--export-only` on a tiny slice, the folder moved (as a user would, to correct it elsewhere), then
+    `--yolo-data` on it: ultralytics loads our YOLO files, trains one epoch, and the ONNX runs."""
     data = tmp_path / "data"
     (data / "models").mkdir(parents=True)
     for f in (session_data_dir / "models").iterdir():
         (data / "models" / f.name).symlink_to(f)
-    done = subprocess.run(
-        [sys.executable, "-m", "engine", "-q", "--data-dir", str(data), "train-detector", "--data", str(ikea),
-         "--limit-scenes", "4", "--epochs", "1", "--imgsz", "160", "--batch", "4", "--min-labels", "1",
-         "--name", "tiny-decor"],
-        capture_output=True, text=True, cwd=ROOT,
-    )
+    engine = [sys.executable, "-m", "engine", "-q", "--data-dir", str(data), "train-detector"]
+    done = subprocess.run([*engine, "--data", str(ikea), "--limit-scenes", "4", "--min-labels", "1",
+                           "--name", "tiny-decor", "--export-only"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    moved = shutil.move(data / "training-runs" / "tiny-decor" / "dataset", tmp_path / "corrected")
+    done = subprocess.run([*engine, "--yolo-data", str(Path(moved) / "data.yaml"), "--epochs", "1",
+                           "--imgsz", "160", "--batch", "4", "--name", "tiny-decor"],
+                          capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     model = find_model("tiny-decor.onnx", data_dir=data)
-    spec = yaml.safe_load((data / "training-runs" / "tiny-decor" / "dataset" / "data.yaml").read_text())
+    spec = yaml.safe_load((Path(moved) / "data.yaml").read_text())
     assert model.card.class_set == "decor" and model.card.class_names == list(spec["names"].values())
     assert model.card.input_size == 160 and model.card.recipe["epochs"] == 1
     categories = CategoryMap.load(data)

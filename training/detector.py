@@ -30,7 +30,7 @@ from training.data import PairDataset
 from training.export import export_detector
 from training.pseudo_labels import DEFAULT_THRESHOLD, PseudoLabeller, SceneLabels, label_counts
 from training.review import contact_sheet, sample_pseudo
-from training.yolo_data import write_dataset
+from training.yolo_data import read_yolo_dataset, write_dataset
 
 BACKBONE_LAYERS = 10  # yolo11n / yolov8n: layers 0–9 are the backbone
 Report = Callable[[str, int, int, dict[str, Any] | None], None]  # stage, done, total, metrics
@@ -107,6 +107,18 @@ def train_detector(config: DetectorConfig, pipeline, report: Report,
     weights, metrics = _fit(config, base, result.data_yaml, report, cancelled)
     result.weights, result.metrics = weights, metrics
     result.timings["train"] = time.perf_counter() - start - result.timings["labels"]
+    return result
+
+
+def train_from_yolo(config: DetectorConfig, data_yaml: Path, pipeline, report: Report,
+                    cancelled: Callable[[], bool] = lambda: False) -> DetectorResult:
+    """Fine-tune on a YOLO dataset as it is: one ``--export-only`` wrote and a user corrected, say."""
+    classes, labels = read_yolo_dataset(data_yaml)
+    result = DetectorResult(data_yaml, classes, labels, timings={"labels": 0.0})
+    base = locate(config.base, pipeline.settings.models_dir, pipeline.data_dir)
+    start = time.perf_counter()
+    result.weights, result.metrics = _fit(config, base, data_yaml, report, cancelled)
+    result.timings["train"] = time.perf_counter() - start
     return result
 
 

@@ -8,12 +8,14 @@ in other tools (CVAT, Label Studio, FiftyOne). Images are written once, shrunk t
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
 from PIL import Image
 
+from engine.errors import ModelError
 from engine.files import write_atomic
 from engine.imageio import load_image
 from training.data import safe_name
@@ -39,9 +41,30 @@ def write_dataset(
         (out / "coco").mkdir(parents=True, exist_ok=True)
         write_atomic(out / "coco" / f"{split}.json", json.dumps(coco))
     data_yaml = out / "data.yaml"
-    spec = {"path": str(out.resolve()), **{s: f"images/{s}" for s in splits}, "names": dict(enumerate(classes))}
+    # no "path": ultralytics then resolves the splits beside data.yaml, so the folder can be moved or shared
+    spec = {**{s: f"images/{s}" for s in splits}, "names": dict(enumerate(classes))}
     write_atomic(data_yaml, yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
     return data_yaml
+
+
+def read_yolo_dataset(data_yaml: Path) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Class names and train labels per class of a YOLO dataset (any tool's), checked before a long run."""
+    try:
+        spec = yaml.safe_load(Path(data_yaml).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(f"{data_yaml}: not a readable YOLO data.yaml ({exc})") from exc
+    names = spec.get("names") if isinstance(spec, dict) else None
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    if not names or not isinstance(spec.get("train"), str):
+        raise ModelError(f"{data_yaml}: a YOLO data.yaml needs 'names' and a 'train' folder")
+    root = Path(data_yaml).parent / spec.get("path", "")
+    label_dir = root / spec["train"].replace("images", "labels", 1)
+    counts = Counter(int(line.split()[0]) for f in sorted(label_dir.glob("*.txt"))
+                     for line in f.read_text().splitlines() if line.strip())
+    if not counts:
+        raise ModelError(f"{data_yaml}: no labels in {label_dir}")
+    return list(names), {names[i]: {"yolo": n} for i, n in sorted(counts.items()) if i < len(names)}
 
 
 def _write_image(scene: SceneLabels, path: Path, max_side: int) -> tuple[tuple[int, int], list]:

@@ -17,7 +17,10 @@ from engine.pipeline import Pipeline
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-detector", help="teach a detector your catalog's categories from scene pairs ([train])")
-    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    source.add_argument("--yolo-data", type=Path, metavar="DATA_YAML",
+                        help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
     p.add_argument("--name", default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
     p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
     p.add_argument("--epochs", type=int, default=80, help="at most this many epochs (~11 s each on 2 CPU cores)")
@@ -46,20 +49,26 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             add_classes_to_map,
             export_trained,
             train_detector,
+            train_from_yolo,
             write_review,
         )
         from training.pseudo_labels import DEFAULT_THRESHOLD
     except ImportError as exc:
         raise ModelError(f"detector training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
+    if args.yolo_data and (args.export_only or args.review):
+        raise ModelError("--export-only and --review label a --data folder; --yolo-data is already labelled")
     config = DetectorConfig(
-        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
+        data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
         base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
         export_only=args.export_only,
     )
     with _Bars(args.quiet) as report, _ctrl_c() as stop:
-        result = train_detector(config, pipeline, report, stop)
+        if args.yolo_data:
+            result = train_from_yolo(config, args.yolo_data, pipeline, report, stop)
+        else:
+            result = train_detector(config, pipeline, report, stop)
     print(f"labels per category (train): {json.dumps(result.labels)}")
     print(f"dataset: {result.data_yaml} (YOLO) and {result.data_yaml.parent / 'coco'} (COCO JSON)")
     if args.review:
