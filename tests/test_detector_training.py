@@ -145,12 +145,13 @@ def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir:
         (data / "models" / f.name).symlink_to(f)
     engine = [sys.executable, "-m", "engine", "-q", "--data-dir", str(data), "train-detector"]
     done = subprocess.run([*engine, "--data", str(ikea), "--limit-scenes", "4", "--min-labels", "1",
-                           "--name", "tiny-decor", "--export-only"], capture_output=True, text=True, cwd=ROOT)
+                           "--name", "tiny-decor", "--export-only"],
+                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     moved = shutil.move(data / "training-runs" / "tiny-decor" / "dataset", tmp_path / "corrected")
     done = subprocess.run([*engine, "--yolo-data", str(Path(moved) / "data.yaml"), "--epochs", "1",
                            "--imgsz", "160", "--batch", "4", "--name", "tiny-decor"],
-                          capture_output=True, text=True, cwd=ROOT)
+                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     model = find_model("tiny-decor.onnx", data_dir=data)
     spec = yaml.safe_load((Path(moved) / "data.yaml").read_text())
