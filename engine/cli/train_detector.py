@@ -12,6 +12,7 @@ from tqdm import tqdm
 from engine.cli.progress import note
 from engine.cli.train import TRAIN_EXTRA, _ctrl_c
 from engine.errors import ModelError
+from engine.models import find_model
 from engine.pipeline import Pipeline
 
 
@@ -88,7 +89,16 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def _detector_files(pipeline: Pipeline) -> list[str]:
-    return [d.model.path.name for d in pipeline.detector.detectors]
+    """The configured detectors' file names for the hint, found or not: a missing one must not fail the run."""
+    return [next((n for n in choices if _found(n, pipeline)), choices[-1]) for choices in pipeline.settings.detectors]
+
+
+def _found(name: str, pipeline: Pipeline) -> bool:
+    try:
+        find_model(name, pipeline.settings.models_dir, pipeline.data_dir)
+    except ModelError:
+        return False
+    return True
 
 
 class _Bars:
