@@ -327,6 +327,7 @@ class Example:
     pixels: np.ndarray
     box: Box  # the object inside ``pixels``
     label: int
+    origin: str = "scene"  # or "composite-v…" (training.composites); part of the view cache key
 
 
 @dataclass
@@ -350,7 +351,7 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     examples = []
     for image, group in _by_image(anchors).items():
         pixels = load_image(image)
-        examples += [_example(pixels, a.box, label[dataset.canonical(a.product_id)]) for a in group]
+        examples += [context_example(pixels, a.box, label[dataset.canonical(a.product_id)]) for a in group]
     products = list(LazyImages([dataset.products[pid].images[0] for pid in product_ids]))
     categories = [dataset.products[pid].category for pid in product_ids]
     return TrainingSet(examples, products, product_ids, categories)
@@ -363,7 +364,7 @@ def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
     return groups
 
 
-def _example(image: np.ndarray, box: Box, label: int) -> Example:
+def context_example(image: np.ndarray, box: Box, label: int, origin: str = "scene") -> Example:
     """Keep the box and the most context augmentation can ask for, scaled down to CONTEXT_SIDE."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = box
@@ -374,7 +375,7 @@ def _example(image: np.ndarray, box: Box, label: int) -> Example:
     scale = min(1.0, CONTEXT_SIDE / max(context.shape[:2]))
     context = _resize(context, scale)
     inner = ((x1 - left) * scale, (y1 - top) * scale, (x2 - left) * scale, (y2 - top) * scale)
-    return Example(context, inner, label)
+    return Example(context, inner, label, origin)
 
 
 def _shrink(image: np.ndarray, side: int) -> np.ndarray:
@@ -477,7 +478,7 @@ def validation_set(
             for j in covering:
                 if j not in slot:
                     slot[j] = len(queries)
-                    queries.append(_example(image, detections[j].box, -1))
+                    queries.append(context_example(image, detections[j].box, -1))
                     searched.append(pipeline.categories.searched(detections[j].category))
             if covering:
                 scored.append((index[dataset.canonical(pair.product_id)], [slot[j] for j in covering]))
@@ -491,7 +492,7 @@ def catalog_validation_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> V
     """Without scenes: each held-out extra photo is a query for its product, within the product's category."""
     ids = sorted({dataset.canonical(pid) for pid in dataset.products})
     index = {pid: i for i, pid in enumerate(ids)}
-    queries = [_example(load_image(a.image), a.box, -1) for a in anchors]
+    queries = [context_example(load_image(a.image), a.box, -1) for a in anchors]
     pairs = [(index[dataset.canonical(a.product_id)], [i]) for i, a in enumerate(anchors)]
     photos = LazyImages([dataset.products[pid].images[0] for pid in ids])
     categories = [dataset.products[pid].category for pid in ids]

@@ -33,6 +33,7 @@ from engine.preprocess import embed_batch
 from training.data import (
     DEFAULT_MIN_COSINE,
     Example,
+    Pair,
     PairDataset,
     TrainingSet,
     ValidationSet,
@@ -45,6 +46,7 @@ from training.data import (
     split_of,
     validation_set,
 )
+from training.composites import with_composites
 from training.export import EmbeddingModel, build_embedding_model, export_module
 from training.miners import HardFractionTripletMiner
 from training.pseudo_labels import region_anchors
@@ -86,6 +88,7 @@ class TrainConfig:
     conf: float = 0.1  # detector confidence used to find anchors
     min_cosine: float = DEFAULT_MIN_COSINE
     anchors: str = "detections"  # detections: a detection of the product's category; regions: any proposal
+    composites: int = 1  # synthetic anchors per catalog product never paired with a val/test scene (0: none)
     limit_scenes: int | None = None  # train on the first N scenes of each split (tests, quick looks)
     resume: bool = False
 
@@ -236,11 +239,31 @@ def _datasets(
     validation = validation_set(dataset, pairs["val"], pipeline, cache, config.conf, report, cancelled, gallery)
     if not validation.pairs:
         raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or try another --seed")
+    train_set = load_training_set(dataset, anchors)
+    if config.composites:
+        report = lambda d, n: progress(TrainEvent("composites", d, n))  # noqa: E731
+        scenes = [dataset.scenes[s] for s in sorted({p.scene_id for p in pairs["train"]})]
+        products = composite_products(dataset, pairs["train"], config)
+        train_set = with_composites(train_set, dataset, products, scenes, config.composites, config.seed, report,
+                                    cancelled)
     counts = {
         "train_pairs": len(pairs["train"]), "train_anchors": len(anchors),
+        "composite_anchors": len(train_set.examples) - len(anchors),
         "val_pairs": len(pairs["val"]), "val_detectable_pairs": len(validation.pairs),
     }
-    return load_training_set(dataset, anchors), validation, counts
+    return train_set, validation, counts
+
+
+def composite_products(dataset: PairDataset, train_pairs: Sequence[Pair], config: TrainConfig) -> list[str]:
+    """The catalog products no validation or test scene shows: composites of them leak nothing.
+
+    A product of a validation or test pair stays unseen, so "unseen" recall still measures a
+    product training never saw. A quick look (``limit_scenes``) composites its training products only.
+    """
+    if config.limit_scenes:
+        return sorted({dataset.canonical(p.product_id) for p in train_pairs})
+    held = {dataset.canonical(p.product_id) for s in ("val", "test") for p in dataset.pairs_in(s, config.seed)}
+    return sorted({dataset.canonical(pid) for pid in dataset.products} - held)
 
 
 def _limited(dataset: PairDataset, split: str, config: TrainConfig) -> list:
@@ -283,7 +306,8 @@ def _settings(config: TrainConfig, views: int, device: torch.device) -> dict[str
     return {
         "epochs": config.epochs, "batch_size": config.batch_size, "frozen_blocks": config.frozen_blocks,
         "views": views, "seed": config.seed, "monitor": f"recall@{config.monitor_k}", "patience": config.patience,
-        "detector_conf": config.conf, "min_cosine": config.min_cosine, "device": device.type,
+        "detector_conf": config.conf, "min_cosine": config.min_cosine, "composites": config.composites,
+        "device": device.type,
         "limit_scenes": config.limit_scenes,
     }
 
@@ -342,7 +366,7 @@ class Views:
                    "backbone": config.backbone, "weights": str(config.weights)}
         examples, photos = self.examples, self.product_photos
         self.anchors = self._cached_bank(
-            cache, {**setting, "anchors": [[e.label, *map(float, e.box)] for e in examples]}, len(examples),
+            cache, {**setting, "anchors": [[e.label, *map(float, e.box), e.origin] for e in examples]}, len(examples),
             lambda i: anchor_view(examples[i], anchor_rng, DEFAULT_PADDING), "anchors",
         )
         self.products = self._cached_bank(
