@@ -13,7 +13,7 @@ import pytest
 
 from engine.cli.main import main
 from training.data import PairDataset, split_of
-from training.evaluate import Outcome, _best_rank, summarise
+from training.evaluate import Outcome, _best_rank, mcnemar_p, paired, summarise
 
 SCENES = (
     "ikea-with-space-for-just-a-few__1364308410846-s4",  # chair, table, stool_bench
@@ -75,6 +75,17 @@ def test_json_has_the_documented_structure(evaluated):
     for metrics in [data["overall"], *data["per_category"].values(), *data["by_product"].values()]:
         for m in metrics.values():
             assert {"top1", "top5", "recall_at", "n"} <= set(m)
+
+
+def test_paired_comparison_agrees_with_the_accuracies(evaluated):
+    data, _ = evaluated
+    assert set(data["paired"]) == {"colour", "finetuned"}
+    n = data["overall"]["pretrained"]["n"]
+    for matcher, by_k in data["paired"].items():
+        for key, counts in by_k.items():
+            gain = data["overall"][matcher][key] - data["overall"]["pretrained"][key]
+            assert counts["wins"] - counts["losses"] == round(gain * n)
+            assert 0 < counts["p"] <= 1
 
 
 def test_coverage_accounts_for_every_pair(evaluated, mini_dataset: Path):
@@ -167,3 +178,19 @@ def test_summarise_by_hand():
     out = summarise(rows, "m", (1, 5, 50))
     assert out["top1"] == 0.25 and out["top5"] == 0.75
     assert out["recall_at"] == {1: 0.25, 5: 0.5, 50: 0.75}
+
+
+def test_paired_comparison_by_hand():
+    rows = [
+        Outcome("s", "a", "lamp", "evaluated", False, {"new": 1, "pretrained": 3}, {}),  # top-1 win, top-5 tie
+        Outcome("s", "b", "lamp", "evaluated", False, {"new": 2, "pretrained": None}, {}),  # top-5 win
+        Outcome("s", "c", "lamp", "evaluated", False, {"new": None, "pretrained": 1}, {}),  # loss at both
+        Outcome("s", "d", "lamp", "evaluated", False, {"new": 1, "pretrained": 1}, {}),  # tie
+    ]
+    out = paired(rows, "new", "pretrained")
+    assert (out["top1"]["wins"], out["top1"]["losses"]) == (1, 1)
+    assert (out["top5"]["wins"], out["top5"]["losses"]) == (1, 1)
+    assert out["top1"]["p"] == 1.0
+    # 9 wins, 1 loss: 2 * (C(10,0) + C(10,1)) / 2**10 = 22 / 1024
+    assert mcnemar_p(9, 1) == pytest.approx(22 / 1024)
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(5, 5) == 1.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ MATCHERS = ("colour", "pretrained", "finetuned")
 MAX_K = 100
 TOP_K = 5
 CATEGORY_KS = (1, 5, 10, 20, 50, 100)  # recall@k kept per category (the overall curve keeps all 100)
+BASELINE = "pretrained"  # what the paired comparison measures the other matchers against
 DEFAULT_FINETUNED = "mobilenet_v2-robust-contrastive-pull.onnx"
 Progress = Callable[[int, int], None]
 
@@ -92,6 +94,8 @@ class EvalResult:
             "per_category": {c: self._metrics(rows, CATEGORY_KS) for c, rows in sorted(by_category.items())},
             "coverage": self._coverage(),
             "coverage_per_category": self._coverage_per_category(),
+            "paired": {m: paired(scored, m, BASELINE) for m in self.matchers if m != BASELINE}
+            if BASELINE in self.matchers else {},
             "settings": self.settings,
         }
 
@@ -119,6 +123,32 @@ class EvalResult:
         for row in out.values():
             row["coverage"] = row["covered"] / row["pairs"]
         return dict(sorted(out.items()))
+
+
+def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, dict[str, float]]:
+    """``matcher`` against ``baseline`` on the same pairs: wins, losses, exact McNemar p (two-sided).
+
+    With a few hundred pairs a difference of a few points can be luck; the pairs that only one
+    matcher gets right say whether it is. A win is a pair ``matcher`` ranks within k and
+    ``baseline`` does not.
+    """
+    out = {}
+    for name, k in (("top1", 1), ("top5", TOP_K)):
+        hit = [(o.rank[matcher] or 10**9) <= k for o in rows]
+        base = [(o.rank[baseline] or 10**9) <= k for o in rows]
+        wins = sum(h and not b for h, b in zip(hit, base))
+        losses = sum(b and not h for h, b in zip(hit, base))
+        out[name] = {"wins": wins, "losses": losses, "p": mcnemar_p(wins, losses)}
+    return out
+
+
+def mcnemar_p(wins: int, losses: int) -> float:
+    """Exact two-sided McNemar test: how likely a split this uneven is if both matchers were equal."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
 
 
 def summarise(rows: Sequence[Outcome], matcher: str, ks) -> dict[str, Any]:
@@ -344,7 +374,17 @@ def markdown(data: dict[str, Any]) -> str:
         f"the detectors, {cov['not_detectable']} not detectable "
         f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
     )
-    return "\n".join(rows + recall) + "\n" + note + _coverage_table(data)
+    return "\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _coverage_table(data)
+
+
+def _paired_lines(data: dict[str, Any]) -> str:
+    lines = [
+        f"Against {BASELINE} on the same pairs: {m} top-1 wins {v['top1']['wins']}, loses {v['top1']['losses']} "
+        f"(McNemar p = {v['top1']['p']:.2g}); top-5 wins {v['top5']['wins']}, loses {v['top5']['losses']} "
+        f"(p = {v['top5']['p']:.2g})."
+        for m, v in data.get("paired", {}).items()
+    ]
+    return "\n".join(["", *lines, ""]) if lines else ""
 
 
 def _coverage_table(data: dict[str, Any]) -> str:
