@@ -62,6 +62,7 @@ def test_result_reports_data_and_validation(trained, ikea: Path):
     result, _, out = trained
     assert result.data["sha256"] == PairDataset.load(ikea).digest()
     assert 0 < result.data["train_anchors"] <= result.data["train_pairs"]
+    assert result.data["composite_anchors"] > 0 and result.settings["composites"] == 1  # the default
     assert result.history[0] == {"epoch": 0, **result.baseline}
     assert 0 <= result.best["recall@1"] <= result.best["recall@5"] <= 1
     assert result.best["recall@5"] >= result.baseline["recall@5"]  # best-on-validation never loses to the start

@@ -30,6 +30,7 @@ from engine.errors import Cancelled, ModelError
 from engine.models import ModelCard, read_card, write_card
 from engine.paths import model_search_path
 from engine.preprocess import embed_batch
+from training.composites import with_composites
 from training.data import (
     DEFAULT_MIN_COSINE,
     Example,
@@ -46,7 +47,6 @@ from training.data import (
     split_of,
     validation_set,
 )
-from training.composites import with_composites
 from training.export import EmbeddingModel, build_embedding_model, export_module
 from training.miners import HardFractionTripletMiner
 from training.pseudo_labels import region_anchors
@@ -241,17 +241,24 @@ def _datasets(
         raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or try another --seed")
     train_set = load_training_set(dataset, anchors)
     if config.composites:
-        report = lambda d, n: progress(TrainEvent("composites", d, n))  # noqa: E731
-        scenes = [dataset.scenes[s] for s in sorted({p.scene_id for p in pairs["train"]})]
-        products = composite_products(dataset, pairs["train"], config)
-        train_set = with_composites(train_set, dataset, products, scenes, config.composites, config.seed, report,
-                                    cancelled)
+        train_set = _add_composites(train_set, dataset, pairs["train"], config, progress, cancelled)
     counts = {
         "train_pairs": len(pairs["train"]), "train_anchors": len(anchors),
         "composite_anchors": len(train_set.examples) - len(anchors),
         "val_pairs": len(pairs["val"]), "val_detectable_pairs": len(validation.pairs),
     }
     return train_set, validation, counts
+
+
+def _add_composites(
+    train_set: TrainingSet, dataset: PairDataset, train_pairs: Sequence[Pair], config: TrainConfig,
+    progress: Progress, cancelled: IsCancelled,
+) -> TrainingSet:
+    """Composite anchors pasted into the training scenes, never into a validation or test one."""
+    scenes = [dataset.scenes[s] for s in sorted({p.scene_id for p in train_pairs})]
+    products = composite_products(dataset, train_pairs, config)
+    report = lambda d, n: progress(TrainEvent("composites", d, n))  # noqa: E731
+    return with_composites(train_set, dataset, products, scenes, config.composites, config.seed, report, cancelled)
 
 
 def composite_products(dataset: PairDataset, train_pairs: Sequence[Pair], config: TrainConfig) -> list[str]:
@@ -307,8 +314,7 @@ def _settings(config: TrainConfig, views: int, device: torch.device) -> dict[str
         "epochs": config.epochs, "batch_size": config.batch_size, "frozen_blocks": config.frozen_blocks,
         "views": views, "seed": config.seed, "monitor": f"recall@{config.monitor_k}", "patience": config.patience,
         "detector_conf": config.conf, "min_cosine": config.min_cosine, "composites": config.composites,
-        "device": device.type,
-        "limit_scenes": config.limit_scenes,
+        "device": device.type, "limit_scenes": config.limit_scenes,
     }
 
 
