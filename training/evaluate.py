@@ -94,10 +94,14 @@ class EvalResult:
             "per_category": {c: self._metrics(rows, CATEGORY_KS) for c, rows in sorted(by_category.items())},
             "coverage": self._coverage(),
             "coverage_per_category": self._coverage_per_category(),
-            "paired": {m: paired(scored, m, BASELINE) for m in self.matchers if m != BASELINE}
-            if BASELINE in self.matchers else {},
+            "paired": self._paired(scored),
             "settings": self.settings,
         }
+
+    def _paired(self, scored: Sequence[Outcome]) -> dict[str, Any]:
+        if BASELINE not in self.matchers:
+            return {}
+        return {m: paired(scored, m, BASELINE) for m in self.matchers if m != BASELINE}
 
     def _metrics(self, rows: Sequence[Outcome], ks) -> dict[str, Any]:
         return {m: {**summarise(rows, m, ks), "n": len(rows)} for m in self.matchers}
@@ -125,7 +129,7 @@ class EvalResult:
         return dict(sorted(out.items()))
 
 
-def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, dict[str, float]]:
+def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, dict[str, Any]]:
     """``matcher`` against ``baseline`` on the same pairs: wins, losses, exact McNemar p (two-sided).
 
     With a few hundred pairs a difference of a few points can be luck; the pairs that only one
