@@ -24,7 +24,7 @@ from engine.settings import Settings  # noqa: E402
 from training.data import PairDataset, split_of  # noqa: E402
 from training.export import build_embedding_model  # noqa: E402
 from training.loop import TrainConfig, export_trained, train  # noqa: E402
-from training.recipes import use_tf_same_padding  # noqa: E402
+from training.recipes import DEFAULT_RECIPE, use_tf_same_padding  # noqa: E402
 
 pytestmark = pytest.mark.train
 SLICE = 4  # scenes per split
@@ -123,7 +123,7 @@ def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
     printed = capsys.readouterr().out
     assert "validation recall@1" in printed and "cli-slice.onnx" in printed
     model = find_model("cli-slice.onnx", None, session_data_dir)
-    assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == "robust-contrastive-pull"
+    assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == DEFAULT_RECIPE
 
 
 def test_tf_padding_reproduces_the_stock_embedder(shared_models: Path, ikea: Path):
@@ -167,3 +167,13 @@ def test_catalog_alone_is_a_fallback(train_pipeline: Pipeline, ikea: Path, ikea_
     result = train(slice_config(data, tmp_path / "run", epochs=1, limit_scenes=None), train_pipeline)
     assert result.data["train_anchors"] > 5 and result.data["val_queries"] > 0
     assert 0 <= result.best["recall@1"] <= 1
+
+
+def test_the_bank_adds_every_other_product_as_a_negative():
+    from training.loop import _with_bank
+
+    bank = torch.eye(4)  # products 0..3 as they were at the start of the epoch
+    refs = torch.tensor([[0.0, 0.6, 0.0, 0.8], [0.0, 0.0, 0.0, 1.0]])  # the batch's fresh products 1 and 3
+    out, labels = _with_bank(bank, refs, torch.tensor([1, 3]))
+    assert labels.tolist() == [1, 3, 0, 2]
+    assert torch.equal(out, torch.stack([refs[0], refs[1], bank[0], bank[2]]))

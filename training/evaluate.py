@@ -38,13 +38,14 @@ from engine.models import find_model
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.settings import Settings
 from training.data import PairDataset
+from training.recipes import model_name
 
 MATCHERS = ("colour", "pretrained", "finetuned")
 MAX_K = 100
 TOP_K = 5
 CATEGORY_KS = (1, 5, 10, 20, 50, 100)  # recall@k kept per category (the overall curve keeps all 100)
 BASELINE = "pretrained"  # what the paired comparison measures the other matchers against
-DEFAULT_FINETUNED = "mobilenet_v2-robust-contrastive-pull.onnx"
+DEFAULT_FINETUNED = f"{model_name()}.onnx"  # what `decorlens train` writes by default
 Progress = Callable[[int, int], None]
 
 

@@ -51,6 +51,7 @@ from training.export import EmbeddingModel, build_embedding_model, export_module
 from training.miners import HardFractionTripletMiner
 from training.pseudo_labels import region_anchors
 from training.recipes import (
+    DEFAULT_BACKBONE,
     DEFAULT_RECIPE,
     Recipe,
     TrunkHead,
@@ -81,7 +82,7 @@ class TrainConfig:
     patience: int = 4  # epochs without a better validation recall before stopping
     monitor_k: int = 5  # early stopping watches recall@k on validation
     device: str = "auto"
-    backbone: str = "mobilenet_v2"
+    backbone: str = DEFAULT_BACKBONE
     weights: Path | None = None  # None: the shared MobileNetV2 state dict, found on the model path
     projection_dim: int | None = None
     lr: float | None = None  # None: the recipe's
@@ -145,6 +146,7 @@ class _Run:
     val_views: Views
     train_set: TrainingSet
     val_set: ValidationSet
+    bank: torch.Tensor | None = None  # negatives="catalog": every training product's embedding at epoch start
 
 
 def train(
@@ -430,6 +432,8 @@ def _epochs(run: _Run, state: dict[str, Any], progress: Progress, cancelled: IsC
         if isinstance(run.miner, HardFractionTripletMiner):
             run.miner.generator.manual_seed(config.seed * 100_003 + epoch)
         started = time.perf_counter()
+        if run.recipe.negatives == "catalog":
+            run.bank = _product_bank(run)
         batches = _batches(run.recipe, run.train_set, config, epoch)
         losses = []
         for step, batch in enumerate(batches, 1):
@@ -473,14 +477,36 @@ def _step(run: _Run, batch: Sequence[int], rng: np.random.Generator) -> float:
         anchors, refs = F.normalize(anchors, dim=1), F.normalize(refs, dim=1)
     device = anchors.device
     labels, ref_labels = labels.to(device), ref_labels.to(device)
+    pulled = refs
+    if run.bank is not None:
+        refs, ref_labels = _with_bank(run.bank, refs, ref_labels)
     indices = run.miner(anchors, labels, refs, ref_labels) if run.miner is not None else None
     loss = run.loss_fn(anchors, labels, indices, refs, ref_labels)
     if run.pretrained is not None:
-        loss = loss + recipe.pull * _drift(run.pretrained, ref_features, refs)
+        loss = loss + recipe.pull * _drift(run.pretrained, ref_features, pulled)
     run.optimizer.zero_grad()
     loss.backward()
     run.optimizer.step()
     return float(loss.detach())
+
+
+def _product_bank(run: _Run) -> torch.Tensor:
+    """Unit embeddings of every training product under the current weights, one per label."""
+    with torch.no_grad():
+        bank = _embed_all(run.model, run.views.product_features, range(len(run.train_set.product_ids)))
+    return torch.from_numpy(bank).to(run.views.device)
+
+
+def _with_bank(bank: torch.Tensor, refs: torch.Tensor, ref_labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's products (with gradients) plus every other product from the bank, as negatives.
+
+    Search ranks a crop against the whole category, not against the 32 products of a batch; the
+    bank makes every training product a negative at the cost of a matrix product per step.
+    """
+    others = torch.ones(len(bank), dtype=torch.bool, device=bank.device)
+    others[ref_labels] = False
+    labels = torch.arange(len(bank), device=bank.device)
+    return torch.cat([refs, bank[others]]), torch.cat([ref_labels, labels[others]])
 
 
 def _drift(pretrained: TrunkHead, features: torch.Tensor, current: torch.Tensor) -> torch.Tensor:

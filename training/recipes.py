@@ -35,7 +35,7 @@ SPLIT_TOLERANCE = 1e-4
 class Recipe:
     name: str
     summary: str
-    loss: str  # triplet | weighted-triplet | robust-contrastive | contrastive-aux
+    loss: str  # triplet | weighted-triplet | robust-contrastive | contrastive-aux | ntxent
     miner: str  # hard25 | semihard | batch-hard | all
     optimizer: str  # sgd | adam
     lr: float
@@ -47,6 +47,8 @@ class Recipe:
     normalize: bool = False  # the loss sees L2-normalised embeddings (else the raw ones)
     sampler: str = "category"  # category | m-per-class
     pull: float = 0.0  # weight of keeping catalog photos' embeddings where the pretrained model put them
+    negatives: str = "batch"  # batch: the batch's products | catalog: every training product (epoch-start bank)
+    temperature: float = 0.07  # ntxent: softmax temperature on cosine similarities
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +66,9 @@ RECIPES = {
         Recipe("robust-contrastive-pull", "robust contrastive + keep catalog photos' embeddings near the pretrained",
                loss="robust-contrastive", miner="all", optimizer="adam", lr=1e-4, margin=1.0, normalize=True,
                pull=1.0),
+        Recipe("ntxent-catalog-pull", "softmax of each crop over every training product (InfoNCE) + the pull",
+               loss="ntxent", miner="all", optimizer="adam", lr=1e-4, normalize=True, pull=1.0,
+               negatives="catalog", temperature=0.05),
         Recipe("contrastive-aux", "siamese contrastive on L2-normalised output + auxiliary category softmax",
                loss="contrastive-aux", miner="all", optimizer="adam", lr=1e-4, margin=0.8, aux_weight=0.1,
                normalize=True),
@@ -73,7 +78,13 @@ RECIPES = {
     )
 }
 # The best on IKEA validation (docs/results.md); the published triplet-hard25 loses recall there within 2 epochs.
-DEFAULT_RECIPE = "robust-contrastive-pull"
+DEFAULT_RECIPE = "ntxent-catalog-pull"
+DEFAULT_BACKBONE = "mobilenet_v2"
+
+
+def model_name(backbone: str = DEFAULT_BACKBONE, recipe: str = DEFAULT_RECIPE) -> str:
+    """What ``decorlens train`` calls its model unless told otherwise, and ``decorlens eval`` looks for."""
+    return f"{backbone}-{recipe}"
 
 
 def get_recipe(name: str, lr: float | None = None) -> Recipe:
@@ -95,6 +106,8 @@ def build_loss(recipe: Recipe, label_categories: Sequence[int], dim: int) -> nn.
         return WeightedTripletLoss(margin=recipe.margin, alpha=recipe.alpha)
     if recipe.loss == "robust-contrastive":
         return RobustContrastiveLoss(margin=recipe.margin)
+    if recipe.loss == "ntxent":
+        return pml_losses.NTXentLoss(temperature=recipe.temperature)
     if recipe.loss == "contrastive-aux":
         base = pml_losses.ContrastiveLoss(pos_margin=0.0, neg_margin=recipe.margin, distance=distance)
         return CategoryAuxLoss(base, label_categories, dim, weight=recipe.aux_weight)

@@ -12,7 +12,6 @@ from engine.pipeline import Pipeline
 
 MATCHERS = "colour,pretrained,finetuned"
 TRAIN_EXTRA = "pip install -e '.[train]'"
-FINETUNED = "mobilenet_v2-robust-contrastive-pull.onnx"  # what `decorlens train` writes by default
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
     p.add_argument("--conf", type=_conf, default=0.1,
                    help="detector confidence for every detector (default 0.1), or 'card': each model card's own")
-    p.add_argument("--finetuned", default=FINETUNED, help=f"fine-tuned ONNX, name or path (default {FINETUNED})")
+    p.add_argument("--finetuned",
+                   help="fine-tuned ONNX, name or path (default: what a plain `decorlens train` writes)")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
@@ -37,12 +37,13 @@ def _conf(value: str) -> float | None:
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
-        from training.evaluate import EvalConfig, evaluate, markdown, write_reports
+        from training.evaluate import DEFAULT_FINETUNED, EvalConfig, evaluate, markdown, write_reports
     except ImportError as exc:
         raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): {TRAIN_EXTRA}") from exc
     config = EvalConfig(
         data=args.data, matchers=tuple(m.strip() for m in args.matchers.split(",") if m.strip()),
-        split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf, finetuned=args.finetuned,
+        split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf,
+        finetuned=args.finetuned or DEFAULT_FINETUNED,
     )
     with bar("scoring scenes", args.quiet) as progress:
         result = evaluate(config, pipeline, progress)

@@ -21,7 +21,7 @@ TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="fine-tune the embedder on your scenes and products ([train])")
     p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
-    p.add_argument("--recipe", default="robust-contrastive-pull", help="loss + miner + optimiser (docs/training.md)")
+    p.add_argument("--recipe", help="loss + miner + optimiser (default: the best measured, docs/training.md)")
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (early stopping may end sooner)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=4, help="epochs without better validation recall before stopping")
     p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
     p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2)")
-    p.add_argument("--backbone", default="mobilenet_v2", help="torchvision model the weights belong to")
+    p.add_argument("--backbone", help="torchvision model the weights belong to (default mobilenet_v2)")
     p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
                    help="scene crops to train on: the best detection of the product's category, or the best of "
                         "any detection or grid window (more pairs, looser boxes; docs/training.md)")
@@ -50,14 +50,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
         from training.loop import TrainConfig, export_trained, train
+        from training.recipes import DEFAULT_BACKBONE, DEFAULT_RECIPE, model_name
     except ImportError as exc:
         raise ModelError(f"training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
-    name = args.name or f"{args.backbone}-{args.recipe}"
+    recipe, backbone = args.recipe or DEFAULT_RECIPE, args.backbone or DEFAULT_BACKBONE
+    name = args.name or model_name(backbone, recipe)
     config = TrainConfig(
-        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=args.recipe,
+        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=recipe,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
         views=args.views,
-        seed=args.seed, patience=args.patience, weights=args.weights, backbone=args.backbone,
+        seed=args.seed, patience=args.patience, weights=args.weights, backbone=backbone,
         anchors=args.anchors, composites=args.composites, min_cosine=_min_cosine(args),
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
