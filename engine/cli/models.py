@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ac = verbs.add_parser("activate", help="make models the ones searches use (an embedder re-embeds the catalog)")
     ac.add_argument("models", nargs="+", metavar="ONNX",
                     help="an embedder, and/or the detectors to run together (they replace the current detectors), "
-                         "e.g. mobilenet_v2-robust-contrastive-pull.onnx or yolo11n-ovint8-dq.onnx yolo11n-decor.onnx")
+                         "e.g. mobilenet_v2-ntxent-catalog-pull.onnx or yolo11n-ovint8-dq.onnx yolo11n-decor.onnx")
     ac.set_defaults(run=run_activate)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
