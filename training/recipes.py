@@ -47,7 +47,9 @@ class Recipe:
     normalize: bool = False  # the loss sees L2-normalised embeddings (else the raw ones)
     sampler: str = "category"  # category | m-per-class
     pull: float = 0.0  # weight of keeping catalog photos' embeddings where the pretrained model put them
-    negatives: str = "batch"  # batch: the batch's products | catalog: every training product (epoch-start bank)
+    # batch: the batch's products | catalog: every training product, from a bank of unit embeddings
+    # taken at the start of each epoch (so only for normalised recipes)
+    negatives: str = "batch"
     temperature: float = 0.07  # ntxent: softmax temperature on cosine similarities
 
     def to_dict(self) -> dict:
