@@ -157,3 +157,17 @@ def test_category_batches_top_up_from_related_categories_first():
 def test_category_batches_are_repeatable():
     categories = ["a"] * 7 + ["b"] * 5
     assert list(CategoryBatchSampler(categories, 3, seed=5)) == list(CategoryBatchSampler(categories, 3, seed=5))
+
+
+def test_catalog_softmax_as_the_default_recipe_builds_it():
+    """ntxent-catalog-pull: crops scored against reference products, as ``loop._step`` calls it."""
+    from training.recipes import build_loss, get_recipe
+
+    loss_fn = build_loss(get_recipe("ntxent-catalog-pull"), [0, 0], 2)
+    anchors = points((1, 0), (0.6, 0.8))  # unit vectors, labels 0 and 1
+    refs = points((1, 0), (0, 1))  # product 0, product 1
+    loss = loss_fn(anchors, torch.tensor([0, 1]), None, refs, torch.tensor([0, 1]))
+    t = 0.05
+    first = -math.log(math.exp(1 / t) / (math.exp(1 / t) + math.exp(0 / t)))  # cos 1 to its own, 0 to the other
+    second = -math.log(math.exp(0.8 / t) / (math.exp(0.8 / t) + math.exp(0.6 / t)))
+    assert loss.item() == pytest.approx((first + second) / 2, rel=1e-4)
