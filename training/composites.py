@@ -23,7 +23,15 @@ import numpy as np
 from engine.errors import Cancelled
 from engine.imageio import load_image
 from engine.results import Box
-from training.data import IsCancelled, LazyImages, PairDataset, Progress, TrainingSet, context_example
+from training.data import (
+    PRODUCT_SIDE,
+    IsCancelled,
+    PairDataset,
+    Progress,
+    TrainingSet,
+    context_example,
+    shrink,
+)
 
 COMPOSITE_VERSION = 1  # part of every composite's origin, so cached views of older composites are not reused
 
@@ -96,24 +104,23 @@ def with_composites(
     if not scenes:
         raise ValueError("composites need room photos to paste into")
     rng = np.random.default_rng([seed, COMPOSITE_VERSION])
-    ids, categories = list(train_set.product_ids), list(train_set.categories)
+    wanted = list(dict.fromkeys(product_ids))
+    known = len(train_set.product_ids)
+    ids = list(train_set.product_ids) + [pid for pid in wanted if pid not in train_set.product_ids]
     label = {pid: i for i, pid in enumerate(ids)}
-    new = [pid for pid in dict.fromkeys(product_ids) if pid not in label]
-    for pid in new:
-        label[pid] = len(ids)
-        ids.append(pid)
-        categories.append(dataset.products[pid].category)
-    photos = train_set.products + list(LazyImages([dataset.products[pid].images[0] for pid in new]))
+    categories = list(train_set.categories) + [dataset.products[pid].category for pid in ids[known:]]
     rooms = [load_image(path, max_side=SCENE_SIDE) for path in scenes]  # a hundred rooms: ~100 MB
     origin = f"composite-v{COMPOSITE_VERSION}"
-    wanted = [pid for pid in product_ids for _ in range(per_product)]
-    examples = []
+    photos, examples = list(train_set.products), []
     for done, pid in enumerate(wanted, 1):
         if cancelled():
             raise Cancelled("making composite training crops cancelled")
-        photo = load_image(dataset.products[pid].images[0], max_side=1024)
-        image, box = paste(photo, rooms[int(rng.integers(len(rooms)))], rng)
-        examples.append(context_example(image, box, label[pid], origin))
+        photo = load_image(dataset.products[pid].images[0], max_side=1024)  # decoded once per product
+        if label[pid] >= known:
+            photos.append(shrink(photo, PRODUCT_SIDE))  # the pixels LazyImages would decode
+        for _ in range(per_product):
+            image, box = paste(photo, rooms[int(rng.integers(len(rooms)))], rng)
+            examples.append(context_example(image, box, label[pid], origin))
         if progress:
             progress(done, len(wanted))
     return TrainingSet(train_set.examples + examples, photos, ids, categories)

@@ -378,7 +378,7 @@ def context_example(image: np.ndarray, box: Box, label: int, origin: str = "scen
     return Example(context, inner, label, origin)
 
 
-def _shrink(image: np.ndarray, side: int) -> np.ndarray:
+def shrink(image: np.ndarray, side: int) -> np.ndarray:
     return _resize(image, min(1.0, side / max(image.shape[:2])))
 
 
@@ -432,7 +432,7 @@ class LazyImages(Sequence):
         return len(self.paths)
 
     def __getitem__(self, index):
-        return _shrink(load_image(self.paths[index], max_side=1024), self.side)
+        return shrink(load_image(self.paths[index], max_side=1024), self.side)
 
 
 @dataclass
