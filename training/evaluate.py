@@ -137,12 +137,11 @@ def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, di
     matcher gets right say whether it is. A win is a pair ``matcher`` ranks within k and
     ``baseline`` does not.
     """
+    ours, theirs = _ranks(rows, matcher), _ranks(rows, baseline)
     out = {}
     for name, k in (("top1", 1), ("top5", TOP_K)):
-        hit = [(o.rank[matcher] or 10**9) <= k for o in rows]
-        base = [(o.rank[baseline] or 10**9) <= k for o in rows]
-        wins = sum(h and not b for h, b in zip(hit, base))
-        losses = sum(b and not h for h, b in zip(hit, base))
+        wins = int(((ours <= k) & (theirs > k)).sum())
+        losses = int(((theirs <= k) & (ours > k)).sum())
         out[name] = {"wins": wins, "losses": losses, "p": mcnemar_p(wins, losses)}
     return out
 
@@ -156,12 +155,16 @@ def mcnemar_p(wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def _ranks(rows: Sequence[Outcome], matcher: str, whole_catalog: bool = False) -> np.ndarray:
+    """Each row's rank for ``matcher``; a product not found ranks past every k."""
+    return np.array([(o.global_rank if whole_catalog else o.rank)[matcher] or 10**9 for o in rows])
+
+
 def summarise(rows: Sequence[Outcome], matcher: str, ks) -> dict[str, Any]:
     """top-1, top-5 (category search) and recall@k (whole catalog) as fractions of ``rows``."""
     if not rows:
         return {"top1": None, "top5": None, "recall_at": {k: None for k in ks}}
-    rank = np.array([o.rank[matcher] or 10**9 for o in rows])
-    glob = np.array([o.global_rank[matcher] or 10**9 for o in rows])
+    rank, glob = _ranks(rows, matcher), _ranks(rows, matcher, whole_catalog=True)
     return {
         "top1": float((rank <= 1).mean()),
         "top5": float((rank <= TOP_K).mean()),
