@@ -6,8 +6,9 @@ dataset with COCO JSON beside it (``training.yolo_data``), fine-tune with ultral
 the best weights to ONNX with a card whose classes are catalog categories (``class_set: decor``).
 The category map in the data dir gains any class it did not know, so the engine searches them.
 
-CPU defaults are small (yolo11n, 416 px, backbone frozen, 80 epochs: 15 minutes on 2 cores); on a
-GPU pass bigger ones.
+CPU defaults are small (yolo11n, 416 px, backbone frozen, 80 epochs: 15–25 minutes on 2 cores, by
+the number of labels); on a GPU pass bigger ones. Label with the fine-tuned embedder active: its
+labels are better (docs/detection.md).
 """
 
 from __future__ import annotations

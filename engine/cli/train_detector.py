@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
     p.add_argument("--name", default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
     p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
-    p.add_argument("--epochs", type=int, default=80, help="at most this many epochs (~11 s each on 2 CPU cores)")
+    p.add_argument("--epochs", type=int, default=80, help="at most this many epochs (11–19 s each on 2 CPU cores)")
     p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size (640 on a GPU)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--freeze", type=int, default=10, help="layers kept frozen (10 = the backbone; 0 on a GPU)")
