@@ -106,7 +106,8 @@ def with_composites(
     rng = np.random.default_rng([seed, COMPOSITE_VERSION])
     wanted = list(dict.fromkeys(product_ids))
     known = len(train_set.product_ids)
-    ids = list(train_set.product_ids) + [pid for pid in wanted if pid not in train_set.product_ids]
+    trained = set(train_set.product_ids)
+    ids = list(train_set.product_ids) + [pid for pid in wanted if pid not in trained]
     label = {pid: i for i, pid in enumerate(ids)}
     categories = list(train_set.categories) + [dataset.products[pid].category for pid in ids[known:]]
     rooms = [load_image(path, max_side=SCENE_SIDE) for path in scenes]  # a hundred rooms: ~100 MB
