@@ -82,6 +82,15 @@ def test_bad_box_is_a_usage_error(data_dir: str, scene_path, capsys: pytest.Capt
     assert info.value.code == 2 and "x1,y1,x2,y2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["train", "eval"])
+@pytest.mark.parametrize(("value", "message"), [("high", "neither a number nor 'card'"), ("1.5", "between 0 and 1")])
+def test_bad_confidence_is_a_usage_error(tmp_path: Path, command: str, value: str, message: str,
+                                         capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", str(tmp_path), command, "--data", str(tmp_path), "--conf", value])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_models_fetch_offline_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens: no network, as here

@@ -29,8 +29,10 @@ import numpy as np
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, DecorLensError
+from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.results import Box, Detection
+from training.fingerprint import DETECTION_CODE, code_digest
 
 SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}  # share of scenes per split
 MAX_PAD = 80 / 256  # augmentation re-crops with 0–80 px of context around a box scaled to 256 px
@@ -189,7 +191,7 @@ def find_anchors(
     pairs: Sequence[Pair],
     pipeline,
     cache_dir: Path,
-    conf: float = 0.1,
+    conf: float | None = 0.1,
     min_cosine: float = DEFAULT_MIN_COSINE,
     progress: Progress | None = None,
     cancelled: IsCancelled = lambda: False,
@@ -214,8 +216,9 @@ def find_anchors(
     return anchors
 
 
-def _cache_key(pipeline, conf: float) -> str:
-    return f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+def _cache_key(pipeline, conf: float | None) -> str:
+    settings = f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+    return f"{code_digest(DETECTION_CODE)}|{settings}"
 
 
 def catalog_anchors(dataset: PairDataset) -> list[Anchor]:
@@ -233,7 +236,7 @@ def _whole(image: Path) -> Box:
 
 
 def _scene_anchors(
-    dataset: PairDataset, scene_id: str, pairs: list[Pair], pipeline, cache_dir: Path, key: str, conf: float
+    dataset: PairDataset, scene_id: str, pairs: list[Pair], pipeline, cache_dir: Path, key: str, conf: float | None
 ) -> list[Anchor]:
     image_path = dataset.scenes.get(scene_id)
     if image_path is None:
@@ -294,7 +297,7 @@ class _SceneCache:
             return None
         return {pid: (tuple(v[0]), v[1]) if v else None for pid, v in stored.items()}
 
-    def detections(self, image: np.ndarray, pipeline, conf: float) -> list[Detection]:
+    def detections(self, image: np.ndarray, pipeline, conf: float | None) -> list[Detection]:
         if "detections" not in self.data:
             found = pipeline.detector.detect(image, conf)
             self.save(detections=[[*d.box, d.category, d.score, d.label, d.source] for d in found])
@@ -306,9 +309,7 @@ class _SceneCache:
                 value = {k: list(v) if v else None for k, v in value.items()}
             self.data[name] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data))
-        tmp.replace(self.path)
+        write_atomic(self.path, json.dumps(self.data))
 
 
 def safe_name(name: str) -> str:
@@ -454,7 +455,7 @@ class ValidationSet:
 
 
 def validation_set(
-    dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_dir: Path, conf: float = 0.1,
+    dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_dir: Path, conf: float | None = 0.1,
     progress: Progress | None = None, cancelled: IsCancelled = lambda: False, gallery: Iterable[str] | None = None,
 ) -> ValidationSet:
     """``gallery``: the product ids ranked (default: the whole catalog, as search ranks them)."""

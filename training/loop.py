@@ -48,6 +48,7 @@ from training.data import (
     validation_set,
 )
 from training.export import EmbeddingModel, build_embedding_model, export_module
+from training.fingerprint import VIEW_CODE, code_digest
 from training.miners import HardFractionTripletMiner
 from training.pseudo_labels import region_anchors
 from training.recipes import (
@@ -86,7 +87,7 @@ class TrainConfig:
     weights: Path | None = None  # None: the shared MobileNetV2 state dict, found on the model path
     projection_dim: int | None = None
     lr: float | None = None  # None: the recipe's
-    conf: float = 0.1  # detector confidence used to find anchors
+    conf: float | None = 0.1  # detector confidence finding anchors and validation queries; None: each card's
     min_cosine: float = DEFAULT_MIN_COSINE
     anchors: str = "detections"  # detections: a detection of the product's category; regions: any proposal
     composites: int = 1  # synthetic anchors per catalog product never paired with a val/test scene (0: none)
@@ -190,7 +191,7 @@ def train(
         baseline=state["baseline"], best=state["best"], timings=timings,
         data={"sha256": dataset.digest(), "name": Path(config.data).name, **counts,
               "train_products": len(train_set.product_ids), "trained_products": train_set.product_ids},
-        settings=_settings(config, view_count, device), exact=exact,
+        settings=_settings(config, view_count, device, pipeline.detector.name), exact=exact,
     )
 
 
@@ -311,11 +312,12 @@ def _category_indices(categories: Sequence[str]) -> list[int]:
     return [names.index(c) for c in categories]
 
 
-def _settings(config: TrainConfig, views: int, device: torch.device) -> dict[str, Any]:
+def _settings(config: TrainConfig, views: int, device: torch.device, detectors: str) -> dict[str, Any]:
     return {
         "epochs": config.epochs, "batch_size": config.batch_size, "frozen_blocks": config.frozen_blocks,
         "views": views, "seed": config.seed, "monitor": f"recall@{config.monitor_k}", "patience": config.patience,
-        "detector_conf": config.conf, "min_cosine": config.min_cosine, "composites": config.composites,
+        "detectors": detectors, "detector_conf": "card" if config.conf is None else config.conf,
+        "min_cosine": config.min_cosine, "composites": config.composites,
         "device": device.type, "limit_scenes": config.limit_scenes,
     }
 
@@ -371,7 +373,7 @@ class Views:
         anchor_rng = np.random.default_rng([config.seed, 1]) if augment else None
         product_rng = np.random.default_rng([config.seed, 2]) if augment else None
         setting = {"name": self.name, "count": self.count, "seed": config.seed, "frozen_blocks": config.frozen_blocks,
-                   "backbone": config.backbone, "weights": str(config.weights)}
+                   "backbone": config.backbone, "weights": str(config.weights), "code": code_digest(VIEW_CODE)}
         examples, photos = self.examples, self.product_photos
         self.anchors = self._cached_bank(
             cache, {**setting, "anchors": [[e.label, *map(float, e.box), e.origin] for e in examples]}, len(examples),

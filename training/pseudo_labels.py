@@ -32,6 +32,7 @@ from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
 from engine.results import Box
 from training.data import Anchor, Pair, PairDataset, safe_name
+from training.fingerprint import LABEL_CODE, code_digest
 
 PROPOSAL_CONF = 0.05  # every detector, every class, down to this score
 PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class found it
@@ -42,7 +43,6 @@ DETECTOR_BONUS = 0.05  # a detector box beats a grid window unless the window lo
 DEFAULT_THRESHOLD = 0.55  # cosine at which an assignment becomes a label (calibrated: docs/detection.md)
 TEACHER_CONF = 0.5  # a stock detection at least this sure is kept as a label of its decor category
 SAME_OBJECT_IOU = 0.5  # a weaker label overlapping a stronger one this much is the same object
-CACHE_VERSION = 3
 Progress = Callable[[int, int], None]
 
 
@@ -141,7 +141,7 @@ class PseudoLabeller:
         self.classes = set(classes)
         self.threshold = threshold
         self.corrections = read_corrections(corrections_dir) if corrections_dir else {}
-        self.key = f"v{CACHE_VERSION}|{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+        self.key = f"{code_digest(LABEL_CODE)}|{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False) -> list[SceneLabels]:

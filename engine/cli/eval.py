@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from engine.cli.options import CONF_HELP, confidence
 from engine.cli.progress import bar, note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
@@ -21,18 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
     p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
     p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
-    p.add_argument("--conf", type=_conf, default=0.1,
-                   help="detector confidence for every detector (default 0.1), or 'card': each model card's own")
+    p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
     p.add_argument("--finetuned",
                    help="fine-tuned ONNX, name or path (default: what a plain `decorlens train` writes)")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
-
-
-def _conf(value: str) -> float | None:
-    """A confidence, or ``card`` (None) for each detector's card default, as the app runs them."""
-    return None if value == "card" else float(value)
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from engine.cli.options import CONF_HELP, confidence
 from engine.cli.progress import note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--composites", type=int, default=1,
                    help="synthetic crops per catalog product (its photo pasted into a training room photo) for "
                         "products no validation or test scene shows; 0 trains on scene crops only")
+    p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP + " (finds crops and validation queries)")
     p.add_argument("--min-cosine", type=float, help="how alike a crop must look to its product to train on "
                    "(default 0.5 for detections, 0.55 for regions)")
     p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
         views=args.views,
         seed=args.seed, patience=args.patience, weights=args.weights, backbone=backbone,
-        anchors=args.anchors, composites=args.composites, min_cosine=_min_cosine(args),
+        anchors=args.anchors, composites=args.composites, conf=args.conf, min_cosine=_min_cosine(args),
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
     with _progress(args.quiet) as report, _ctrl_c() as stop:
