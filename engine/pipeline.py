@@ -110,6 +110,17 @@ class Pipeline:
     def exact_threshold(self) -> float:
         return self.settings.exact_threshold or self.embedder.card.exact_threshold or DEFAULT_EXACT
 
+    def with_stock_embedder(self) -> Pipeline:
+        """This data dir, detectors and settings with the shipped embedder, whichever one is active.
+
+        Training picks its crops, and evaluation its "pretrained" baseline, with the shipped model,
+        so neither depends on which fine-tuned embedder a user happens to have activated.
+        """
+        stock = self._find_first(Settings.defaults().embedder).path
+        if stock == self._find_first(self.settings.embedder).path:
+            return self
+        return Pipeline(self.settings.with_(embedder=(str(stock),)), self.log)
+
     def close(self) -> None:
         """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""
         with self._lock:

@@ -95,6 +95,20 @@ def test_export_matches_torch(trained, tmp_path: Path, ikea: Path):
     assert np.abs(embedder.embed(photos) - expected).max() < 1e-4
 
 
+def test_crops_are_chosen_by_the_stock_embedder_whatever_is_active(
+    train_pipeline: Pipeline, trained, tmp_path: Path, ikea: Path
+):
+    """A fine-tuned embedder left active must not change which scene crops the next training run uses."""
+    result, _, _ = trained
+    finetuned = Pipeline(train_pipeline.settings.with_(embedder=(str(export_trained(result, tmp_path, "active")),)))
+    stock = finetuned.with_stock_embedder()
+    assert stock is not finetuned and stock.embedder.key == train_pipeline.embedder.key
+    assert train_pipeline.with_stock_embedder() is train_pipeline
+    again = train(slice_config(ikea, tmp_path / "run", epochs=1), finetuned)
+    assert again.data["train_anchors"] == result.data["train_anchors"]
+    assert again.baseline == result.baseline  # epoch 0 is the pretrained model on the same validation queries
+
+
 def test_resume_continues_exactly(train_pipeline: Pipeline, ikea: Path, trained, tmp_path: Path):
     result, _, _ = trained
     train(slice_config(ikea, tmp_path, epochs=1), train_pipeline)

@@ -36,7 +36,6 @@ from engine.errors import Cancelled, ModelError
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
-from engine.settings import Settings
 from training.data import PairDataset
 from training.recipes import model_name
 
@@ -184,7 +183,7 @@ def evaluate(
     scenes = _scenes(dataset, config)
     finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
     base = catalog_pipeline(pipeline, dataset, progress)
-    runners = _runners(config, base, _stock_embedder(pipeline), finetuned)
+    runners = _runners(config, base, finetuned)
     seen_ids = _seen(dataset, config, runners)
     try:
         outcomes = _score(dataset, scenes, base, runners, seen_ids, config, progress, cancelled)
@@ -240,9 +239,7 @@ def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progres
     return other
 
 
-def _runners(
-    config: EvalConfig, base: Pipeline, stock: Path, finetuned: Path | None
-) -> dict[str, tuple[Pipeline, str]]:
+def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict[str, tuple[Pipeline, str]]:
     """Matcher name → (pipeline, pipeline matcher); other embedders get a second pipeline on the same catalog."""
     unknown = [m for m in config.matchers if m not in MATCHERS]
     if unknown:
@@ -251,25 +248,15 @@ def _runners(
     for name in config.matchers:
         if name == "colour":
             runners[name] = (base, COLOUR)
+        elif name == "pretrained":
+            runners[name] = (base.with_stock_embedder(), EMBEDDER)
         else:
-            model = stock if name == "pretrained" else finetuned
-            other = model != base.embedder.model.path
-            pipe = Pipeline(base.settings.with_(embedder=(str(model),)), base.log) if other else base
+            other = finetuned != base.embedder.model.path
+            pipe = Pipeline(base.settings.with_(embedder=(str(finetuned),)), base.log) if other else base
             runners[name] = (pipe, EMBEDDER)
     for pipe, matcher in runners.values():
         pipe.prepare_matcher(matcher)
     return runners
-
-
-def _stock_embedder(pipeline: Pipeline) -> Path:
-    """The shipped default embedder, even when the user's settings have switched to a fine-tuned one."""
-    errors = []
-    for name in Settings.defaults().embedder:
-        try:
-            return find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path
-        except ModelError as exc:
-            errors.append(str(exc))
-    raise ModelError("the pretrained embedder is missing: " + " | ".join(errors))
 
 
 def _finetuned_model(name: str, pipeline: Pipeline) -> Path:

@@ -160,6 +160,7 @@ def train(
     torch.manual_seed(config.seed)
     dataset = PairDataset.load(config.data)
     cache = pipeline.data_dir / "training-cache" / f"{Path(config.data).name}-{dataset.digest()[:12]}"
+    pipeline = pipeline.with_stock_embedder()  # crops are chosen by the pretrained model, whatever is active
     train_set, val_set, counts = _datasets(dataset, config, pipeline, cache, progress, cancelled)
     anchors_s = time.perf_counter() - start
     model = _model(config, pipeline)
