@@ -16,7 +16,9 @@ from functools import cache
 from pathlib import Path
 
 # what decides a scene's detections and the anchor chosen among them
-DETECTION_CODE = ("engine.imageio", "engine.detect", "engine.crops", "engine.preprocess", "engine.embed", "training.data")
+DETECTION_CODE = (
+    "engine.imageio", "engine.detect", "engine.crops", "engine.preprocess", "engine.embed", "training.data",
+)
 # what decides a cached trunk view: the crop, its augmentation, composites, the split backbone, the bank
 VIEW_CODE = (*DETECTION_CODE, "training.composites", "training.export", "training.recipes", "training.loop")
 # what decides a scene's pseudo labels

@@ -141,7 +141,8 @@ class PseudoLabeller:
         self.classes = set(classes)
         self.threshold = threshold
         self.corrections = read_corrections(corrections_dir) if corrections_dir else {}
-        self.key = f"{code_digest(LABEL_CODE)}|{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+        settings = f"{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
+        self.key = f"{code_digest(LABEL_CODE)}|{settings}"
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False) -> list[SceneLabels]:
