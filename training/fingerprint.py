@@ -3,7 +3,7 @@
 Training caches detections, the anchors chosen among them, trunk views and pseudo labels under keys
 that name every input. A hand-bumped version number in those keys is forgotten the day the code
 that computes them changes, and a run in a data dir that older code filled then trains on stale
-crops without a word (docs/results.md, "cold and warm data dirs"). Hashing the source of the
+crops without a word (docs/results.md, "A second split"). Hashing the source of the
 modules that compute a cached value makes its key change with the code. Training runs from a
 source install only (the bundle leaves ``training`` out), so the source files are always there.
 """

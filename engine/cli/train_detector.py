@@ -85,8 +85,6 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(f"category map {pipeline.data_dir / 'categories.yaml'} gained: {', '.join(added)}")
     print(f"use it beside the stock detectors: decorlens models activate {' '.join(_detector_files(pipeline))} "
           f"{path.name}")
-    print(f"then train the embedder again on the crops it finds: decorlens train --data {config.data} --conf card "
-          "--name NAME (docs/results.md)")
     return 0
 
 
