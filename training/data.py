@@ -217,8 +217,14 @@ def find_anchors(
 
 
 def _cache_key(pipeline, conf: float | None) -> str:
-    settings = f"{pipeline.detector.name}|conf={conf}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
-    return f"{code_digest(DETECTION_CODE)}|{settings}"
+    return cache_key(pipeline, DETECTION_CODE, conf=conf)
+
+
+def cache_key(pipeline, code: tuple[str, ...], **settings) -> str:
+    """What a scene's cached detections or labels depend on: the code, the models, the crop padding."""
+    named = [f"{name}={value}" for name, value in settings.items()]
+    padding = f"pad={pipeline.settings.padding}"
+    return "|".join([code_digest(code), pipeline.detector.name, *named, padding, pipeline.embedder.key])
 
 
 def catalog_anchors(dataset: PairDataset) -> list[Anchor]:

@@ -31,8 +31,8 @@ from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
 from engine.results import Box
-from training.data import Anchor, Pair, PairDataset, safe_name
-from training.fingerprint import LABEL_CODE, code_digest
+from training.data import Anchor, Pair, PairDataset, cache_key, safe_name
+from training.fingerprint import LABEL_CODE
 
 PROPOSAL_CONF = 0.05  # every detector, every class, down to this score
 PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class found it
@@ -141,8 +141,7 @@ class PseudoLabeller:
         self.classes = set(classes)
         self.threshold = threshold
         self.corrections = read_corrections(corrections_dir) if corrections_dir else {}
-        settings = f"{pipeline.detector.name}|pad={pipeline.settings.padding}|{pipeline.embedder.key}"
-        self.key = f"{code_digest(LABEL_CODE)}|{settings}"
+        self.key = cache_key(pipeline, LABEL_CODE)
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False) -> list[SceneLabels]:
