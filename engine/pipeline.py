@@ -116,10 +116,13 @@ class Pipeline:
         Training picks its crops, and evaluation its "pretrained" baseline, with the shipped model,
         so neither depends on which fine-tuned embedder a user happens to have activated.
         """
-        stock = self._find_first(Settings.defaults().embedder).path
-        if stock == self._find_first(self.settings.embedder).path:
+        return self.with_embedder(self._find_first(Settings.defaults().embedder).path)
+
+    def with_embedder(self, model: Path) -> Pipeline:
+        """This pipeline when it already embeds with ``model``, else one like it (same data dir) that does."""
+        if model == self._find_first(self.settings.embedder).path:
             return self
-        return Pipeline(self.settings.with_(embedder=(str(stock),)), self.log)
+        return Pipeline(self.settings.with_(embedder=(str(model),)), self.log)
 
     def close(self) -> None:
         """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""

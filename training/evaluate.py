@@ -251,9 +251,7 @@ def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict
         elif name == "pretrained":
             runners[name] = (base.with_stock_embedder(), EMBEDDER)
         else:
-            other = finetuned != base.embedder.model.path
-            pipe = Pipeline(base.settings.with_(embedder=(str(finetuned),)), base.log) if other else base
-            runners[name] = (pipe, EMBEDDER)
+            runners[name] = (base.with_embedder(finetuned), EMBEDDER)
     for pipe, matcher in runners.values():
         pipe.prepare_matcher(matcher)
     return runners
