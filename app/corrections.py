@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.files import write_atomic
 from engine.errors import DecorLensError
+from engine.files import write_atomic
 from engine.results import Match, SceneObject, SceneResult
 
 FORMAT = "decorlens-corrections/1"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from decorlens.main import main
 from engine.bundle import IMAGES_DIR, PREVIOUS_FILE, export_bundle, import_bundle, read_bundle
-from engine.cli.main import main
 from engine.colour import ColourHistogram
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
@@ -215,7 +215,7 @@ def test_export_without_images_keeps_paths(shop, tmp_path: Path, exported_models
 
 def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, capsys):
     store, _ = shop
-    from engine.cli import bundle as bundle_cli
+    from decorlens import bundle as bundle_cli
 
     bundle = tmp_path / "store.dlcat"
     store.catalog.close()
@@ -234,7 +234,7 @@ def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, cap
 
 def _cli(module, argv: list[str]) -> int:
     """Run ``decorlens`` with the bundle command registered (until it is listed in COMMANDS)."""
-    import engine.cli.main as cli_main
+    import decorlens.main as cli_main
 
     if "bundle" in cli_main.COMMANDS:
         return main(argv)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from engine.cli.main import main
+from decorlens.main import main
 from engine.pipeline import Pipeline
 
 SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.main import main
+from decorlens.main import main
 from training.data import PairDataset, split_of
 from training.evaluate import Outcome, _best_rank, mcnemar_p, paired, summarise
 

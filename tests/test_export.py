@@ -17,8 +17,8 @@ import pytest
 from engine.crops import crop
 from engine.embed import Embedder
 from engine.errors import ModelError
-from engine.imageio import load_image
 from engine.files import sha256_of
+from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
 from engine.preprocess import embed_batch
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.main import main
+from decorlens.frozen import frozen_entry
+from decorlens.main import main
 from engine.models import ModelCard, read_card, write_card
-from engine.selfcheck import frozen_entry, run_self_check
+from engine.selfcheck import run_self_check
 from engine.settings import Settings
 
 EMBEDDER = "mobilenet_v2_1.0_224_quant.float.onnx"
@@ -111,6 +112,6 @@ def test_broken_onnx_file_is_an_onnxruntime_failure(tmp_path: Path, data_with_co
 )
 def test_frozen_entry_routes_before_qt(monkeypatch, argv, expected):
     seen = []
-    monkeypatch.setattr("engine.cli.main.main", lambda args: seen.append(list(args)) or 0)
+    monkeypatch.setattr("decorlens.main.main", lambda args: seen.append(list(args)) or 0)
     assert frozen_entry(argv) == 0
     assert seen == [expected]

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pytorch_metric_learning")
 
-from engine.cli.main import main  # noqa: E402
+from decorlens.main import main  # noqa: E402
 from engine.embed import Embedder  # noqa: E402
 from engine.errors import Cancelled  # noqa: E402
 from engine.imageio import load_image  # noqa: E402

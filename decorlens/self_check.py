@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.progress import note
+from decorlens.progress import note
 from engine.pipeline import Pipeline
 from engine.selfcheck import print_report, run_self_check
 

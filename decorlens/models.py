@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from engine.cli.progress import bar, note
+from decorlens.progress import bar, note
 from engine.errors import ModelError
 from engine.models import find_model, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cli.progress import bar, note
+from decorlens.progress import bar, note
 from engine.pipeline import Pipeline
 
 

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.cli.options import CONF_HELP, confidence
-from engine.cli.progress import bar, note
+from decorlens.options import CONF_HELP, confidence
+from decorlens.progress import bar, note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from decorlens.progress import note
 from engine import __version__
-from engine.cli.progress import note
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -27,9 +27,9 @@ def _commands():
     """The command modules; each imports heavy extras (training, Qt, bench) only when run."""
     for name in COMMANDS:
         try:
-            yield importlib.import_module(f"engine.cli.{name}")
+            yield importlib.import_module(f"decorlens.{name}")
         except ModuleNotFoundError as exc:
-            if name not in PYTHON_INSTALL_ONLY or exc.name != f"engine.cli.{name}":
+            if name not in PYTHON_INSTALL_ONLY or exc.name != f"decorlens.{name}":
                 raise
 
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        return importlib.import_module("engine.cli.gui").run(args, None)
+        return importlib.import_module("decorlens.gui").run(args, None)
     settings = Settings.for_data_dir(args.data_dir).with_(
         models_dir=args.models_dir, device=args.device, embedder=(args.embedder,) if args.embedder else None,
         detectors=tuple((name,) for name in args.detector) if args.detector else None,

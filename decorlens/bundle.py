@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from decorlens.progress import bar, note
 from engine.bundle import SUFFIX, export_bundle, import_bundle, read_bundle
-from engine.cli.progress import bar, note
 from engine.pipeline import Pipeline
 
 

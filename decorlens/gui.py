@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.progress import note
+from decorlens.progress import note
 
 
 def register(sub: argparse._SubParsersAction) -> None:

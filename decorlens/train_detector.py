@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.cli.progress import note
-from engine.cli.train import TRAIN_EXTRA, _ctrl_c
+from decorlens.progress import note
+from decorlens.train import TRAIN_EXTRA, _ctrl_c
 from engine.errors import ModelError
 from engine.models import find_model
 from engine.pipeline import Pipeline

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine.cli.options import CONF_HELP, confidence
-from engine.cli.progress import note
+from decorlens.options import CONF_HELP, confidence
+from decorlens.progress import note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 

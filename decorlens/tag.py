@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from decorlens.progress import bar, note
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
-from engine.cli.progress import bar, note
 from engine.pipeline import Pipeline
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from decorlens.main import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""The packaged app's entry point: ``DecorLens [--self-check | COMMAND ... | PHOTO ...]``.
+
+It lives with the CLI, above the engine: it dispatches to commands and to the GUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from decorlens.main import build_parser, main
+
+GLOBAL_WITH_VALUE = ("--data-dir", "--models-dir", "--device")
+
+
+def frozen_entry(argv: Sequence[str] | None = None) -> int:
+    """``DecorLens [--self-check | COMMAND ... | PHOTO ...]``: the packaged app's ``main``.
+
+    ``--self-check`` and CLI commands (``DecorLens catalog import ...``) run headless; anything else
+    (no arguments, or photo paths) opens the GUI. Qt is imported only in the GUI branch.
+    """
+    args = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-psn_")]  # old macOS Finder
+    _ensure_console()
+
+    try:
+        if "--self-check" in args:
+            rest = [a for a in args if a not in ("--self-check", "--json")]
+            return main([*rest, "self-check", *(["--json"] if "--json" in args else [])])
+        commands = _command_names(build_parser())
+        first = _first_positional(args)
+        if first is None and any(a in ("-h", "--help", "--version") for a in args):
+            return main(args)
+        if first is not None and first in commands:
+            return main(args)
+        split = args.index(first) if first is not None else len(args)
+        return main([*args[:split], "gui", *args[split:]])
+    except SystemExit as exc:  # argparse errors and --help
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+
+
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return set(action.choices)
+    return set()
+
+
+def _first_positional(args: Sequence[str]) -> str | None:
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in GLOBAL_WITH_VALUE:
+            skip = True
+            continue
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _ensure_console() -> None:
+    """A windowed Windows build has no stdout: attach to the console that started it, if any."""
+    if os.name != "nt" or sys.stdout is not None:
+        return
+    try:
+        import ctypes
+
+        if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+            sys.stdout = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+            sys.stderr = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115
+            return
+    except (OSError, AttributeError):
+        pass
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - print() must not fail
