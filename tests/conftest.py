@@ -71,7 +71,7 @@ def exported_models(tmp_path_factory: pytest.TempPathFactory, shared_models: Pat
     out = tmp_path_factory.mktemp("exported-models")
     # In a child process, through the CLI a user runs: importing ultralytics patches PIL globally.
     done = subprocess.run(
-        [sys.executable, "-m", "engine", "-q", "models", "export", str(shared_models / COCO_PT), "--out", str(out)],
+        [sys.executable, "-m", "decorlens", "-q", "models", "export", str(shared_models / COCO_PT), "--out", str(out)],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -143,7 +143,7 @@ def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir:
     (data / "models").mkdir(parents=True)
     for f in (session_data_dir / "models").iterdir():
         (data / "models" / f.name).symlink_to(f)
-    engine = [sys.executable, "-m", "engine", "-q", "--data-dir", str(data), "train-detector"]
+    engine = [sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), "train-detector"]
     done = subprocess.run([*engine, "--data", str(ikea), "--limit-scenes", "4", "--min-labels", "1",
                            "--name", "tiny-decor", "--export-only"],
                           check=False, capture_output=True, text=True, cwd=ROOT)
