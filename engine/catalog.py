@@ -8,9 +8,11 @@ and a crash between the database commit and the index save only costs a re-sync,
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from engine.backups import take_backup
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
 GLOBAL = "*"  # tombstone category meaning "gone from the all-categories index too"
+LOCK_TIMEOUT_ENV = "DECORLENS_LOCK_TIMEOUT"
+LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one (a long import holds the lock throughout)
+QUIET_WAIT = 0.5  # a write lock released within this goes unremarked
+READ_WAIT = 30.0  # readers only wait in WAL mode's rare moments (recovery after a crash, checkpoints)
+WAITING = "waiting for another DecorLens to finish writing the catalog…"
+Log = Callable[[str], None]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -81,12 +90,23 @@ class Product:
         )
 
 
-class Catalog:
-    """A catalog database file. Use as a context manager or call ``close``."""
+class CatalogBusyError(CatalogError):
+    """Another process held the catalog's write lock for longer than we were willing to wait."""
 
-    def __init__(self, path: Path):
+
+class Catalog:
+    """A catalog database file. Use as a context manager or call ``close``.
+
+    Writers take SQLite's write lock one at a time; a second writer (another CLI run, the GUI) waits
+    up to ``lock_timeout`` seconds (default ``DECORLENS_LOCK_TIMEOUT`` or 120), says so through ``log``,
+    and then gives up with ``CatalogBusyError`` instead of SQLite's bare "database is locked".
+    """
+
+    def __init__(self, path: Path, log: Log = lambda _msg: None, lock_timeout: float | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log
+        self.lock_timeout = _lock_timeout() if lock_timeout is None else lock_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -101,7 +121,7 @@ class Catalog:
         """This thread's connection: GUI workers search while an import writes (WAL readers don't wait)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=READ_WAIT)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
@@ -127,7 +147,7 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[int]:
         """One atomic change; yields the new revision. Any exception (Ctrl-C too) rolls it back."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             revision = self.revision + 1
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
@@ -137,6 +157,29 @@ class Catalog:
             raise
         self.db.execute("COMMIT")
 
+    def _begin_write(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting for another writer in short slices so the user hears why."""
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        while True:
+            self.db.execute(f"PRAGMA busy_timeout = {int(QUIET_WAIT * 1000)}")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {int(READ_WAIT * 1000)}")
+            if not told:
+                self.log(WAITING)
+                told = True
+            if time.monotonic() >= deadline:
+                raise CatalogBusyError(
+                    f"another DecorLens has been writing the catalog {self.path} for over "
+                    f"{self.lock_timeout:g} s (an import?); try again when it has finished"
+                )
+
     @property
     def revision(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
@@ -145,6 +188,7 @@ class Catalog:
 
     def upsert(self, product: Product, revision: int) -> tuple[int, bool]:
         """Insert or update by sku inside a transaction; returns (id, image_or_category_changed)."""
+        product.image_path = normalise_image_path(product.image_path)
         old = self.get_by_sku(product.sku)
         extra = json.dumps(product.extra, ensure_ascii=False, sort_keys=True)
         if old is None:
@@ -172,7 +216,11 @@ class Catalog:
         return old.id, changed
 
     def remove(self, skus: Iterable[str]) -> int:
-        """Delete products by sku in one transaction; returns how many existed."""
+        """Delete products by sku in one transaction, after a backup; returns how many existed."""
+        skus = list(skus)
+        if not any(self.get_by_sku(sku) for sku in skus):
+            return 0
+        self.backup("remove")
         removed = 0
         with self.transaction() as revision:
             for sku in skus:
@@ -272,22 +320,111 @@ class Catalog:
         rows = self.db.execute("SELECT embedder, COUNT(*) FROM vectors GROUP BY embedder")
         return {r[0]: r[1] for r in rows}
 
+    # -- backups ------------------------------------------------------------------------------
+
+    def backup(self, reason: str) -> Path | None:
+        """A rolling backup before a destructive operation (``engine.backups``); None for an empty catalog."""
+        if self.count() == 0:
+            return None
+        return take_backup(self.db, self.path, reason)
+
+    def restore_from(self, backup: Path) -> int:
+        """Replace every product and vector by those of ``backup`` in one transaction; returns the count.
+
+        The current catalog is backed up first. To the index the restore looks like "every current
+        product removed, every restored vector written", all at one new revision, so any index (even
+        one a running GUI holds) catches up incrementally and can never mistake old files for new.
+        """
+        _check_restorable(Path(backup))
+        self.backup("before-restore")
+        self.db.execute("ATTACH DATABASE ? AS restored", (f"file:{Path(backup).resolve()}?mode=ro",))
+        try:
+            with self.transaction() as revision:
+                self.db.executemany(
+                    "INSERT INTO tombstones (product_id, category, revision) VALUES (?, ?, ?)",
+                    [(pid, cat, revision) for pid, c in self.db.execute("SELECT id, category FROM products")
+                     for cat in (c, GLOBAL)],
+                )
+                self.db.execute("DELETE FROM main.vectors")
+                self.db.execute("DELETE FROM main.products")
+                self.db.execute(f"INSERT INTO main.products ({PRODUCT_COLUMNS}) "
+                                f"SELECT {PRODUCT_COLUMNS} FROM restored.products")
+                self.db.execute(
+                    "INSERT INTO main.vectors (product_id, embedder, image_hash, revision, vector) "
+                    "SELECT product_id, embedder, image_hash, ?, vector FROM restored.vectors "
+                    "WHERE product_id IN (SELECT id FROM main.products)", (revision,),
+                )
+        finally:
+            self.db.execute("DETACH DATABASE restored")
+        return self.count()
+
     # -- schema -------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         """Create or upgrade the schema; versions are explicit, never guessed."""
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "schema_version" in tables:
-            version = self.db.execute("SELECT version FROM schema_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise CatalogError(
-                    f"catalog {self.path} has schema version {version}, newer than this DecorLens "
-                    f"({SCHEMA_VERSION}); update DecorLens"
-                )
+        if "schema_version" in self._tables():
+            self._check_version()
             return
-        if tables - {"sqlite_sequence"}:
+        self._begin_write()  # two processes creating the same catalog: the second one finds it made
+        if "schema_version" in self._tables():
+            self.db.execute("ROLLBACK")
+            return
+        if self._tables() - {"sqlite_sequence"}:
+            self.db.execute("ROLLBACK")
             raise CatalogError(f"{self.path} is an SQLite file but not a DecorLens catalog")
-        self.db.executescript("BEGIN;" + SCHEMA + f"""
-            INSERT INTO schema_version (version) VALUES ({SCHEMA_VERSION});
-            INSERT INTO meta (key, value) VALUES ('revision', '0');
-            COMMIT;""")
+        for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit first
+            self.db.execute(statement)
+        self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        self.db.execute("INSERT INTO meta (key, value) VALUES ('revision', '0')")
+        self.db.execute("COMMIT")
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _check_version(self) -> None:
+        version = self.db.execute("SELECT version FROM schema_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"catalog {self.path} has schema version {version}, newer than this DecorLens "
+                f"({SCHEMA_VERSION}); update DecorLens"
+            )
+
+
+def normalise_image_path(image_path: str) -> str:
+    """An absolute path, so the catalog works from any folder; a relative one must exist from here.
+
+    Importers resolve paths against the folder or CSV they read; this is the last, cheap check for
+    any other caller (a relative path stored as-is breaks as soon as DecorLens runs elsewhere).
+    """
+    if not image_path:
+        raise CatalogError("a product needs an image path")
+    path = Path(image_path).expanduser()
+    if path.is_absolute():
+        return os.path.normpath(path)
+    if not path.is_file():
+        raise CatalogError(f"image {image_path} is a relative path that does not exist from {Path.cwd()}")
+    return str(path.resolve())
+
+
+def _check_restorable(backup: Path) -> None:
+    """A backup must be a readable DecorLens catalog of a schema this version can hold."""
+    try:
+        db = sqlite3.connect(f"file:{backup.resolve()}?mode=ro", uri=True)
+        try:
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise CatalogError(f"backup {backup} is damaged (quick_check failed)")
+            version = db.execute("SELECT version FROM schema_version").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
+    if version is None or version[0] != SCHEMA_VERSION:
+        raise CatalogError(f"backup {backup} has schema version {version and version[0]}, this DecorLens "
+                           f"restores version {SCHEMA_VERSION}")
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT))
+    except ValueError:
+        return LOCK_TIMEOUT

@@ -19,13 +19,12 @@ from engine.catalog import Catalog
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crops as cut_crops
-from engine.detect import Detector, DetectorSet
+from engine.detect import Detector, DetectorSet, group_repeats
 from engine.embed import Embedder
-from engine.errors import ModelError
 from engine.imageio import load_image
 from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
 from engine.index import CatalogIndex, ensure_nonempty
-from engine.models import ResolvedModel, find_model
+from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
 from engine.results import Box, Detection, Match, SceneObject, SceneResult
 from engine.settings import Settings
@@ -61,7 +60,10 @@ class locked_cached_property(Generic[T]):
 class Pipeline:
     """Models, catalog and indexes for one data dir; safe to call from worker threads."""
 
-    def __init__(self, settings: Settings | None = None, log: Log = lambda _msg: None):
+    def __init__(
+        self, settings: Settings | None = None, log: Log = lambda _msg: None, categories: CategoryMap | None = None
+    ):
+        """``categories`` overrides the data dir's map (evaluation scores a copied catalog with the user's)."""
         self.settings = settings or Settings.defaults()
         self.log = log
         self.data_dir = resolve_data_dir(self.settings.data_dir)
@@ -69,6 +71,9 @@ class Pipeline:
         self._indexes: dict[str, CatalogIndex] = {}
         self._indexes_lock = threading.Lock()
         self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
+        self._sold: tuple[int, frozenset[str] | None] | None = None  # catalog revision → decor categories sold
+        if categories is not None:
+            self.__dict__["categories"] = categories
 
     # -- lazily loaded parts ------------------------------------------------------------------
 
@@ -78,7 +83,7 @@ class Pipeline:
 
     @locked_cached_property
     def catalog(self) -> Catalog:
-        return Catalog(self.data_dir / "catalog.sqlite")
+        return Catalog(self.data_dir / "catalog.sqlite", log=self.log)
 
     @locked_cached_property
     def detector(self) -> DetectorSet:
@@ -122,7 +127,7 @@ class Pipeline:
         """This pipeline when it already embeds with ``model``, else one like it (same data dir) that does."""
         if model == self._find_first(self.settings.embedder).path:
             return self
-        return Pipeline(self.settings.with_(embedder=(str(model),)), self.log)
+        return Pipeline(self.settings.with_(embedder=(str(model),)), self.log, self.categories)
 
     def close(self) -> None:
         """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""
@@ -146,7 +151,7 @@ class Pipeline:
         """
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image))
-        detections = self._timed(timings, "detect", lambda: self.detector.detect(pixels))
+        detections = self._timed(timings, "detect", lambda: self.detect(pixels))
         if not require_catalog and self.catalog.count() == 0:
             h, w = pixels.shape[:2]
             objects = [
@@ -155,6 +160,25 @@ class Pipeline:
             ]
             return SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0}, objects)
         return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher)
+
+    def detect(self, pixels: np.ndarray, conf: float | None = None) -> list[Detection]:
+        """The objects that become tags: detected, of a category the catalog sells, rows grouped.
+
+        With an empty catalog nothing is known to be sold, so every decor object is kept (the GUI
+        shows the pins and asks for an import).
+        """
+        h, w = pixels.shape[:2]
+        return group_repeats(self.detector.detect(pixels, conf, self.sold_categories()), (w, h))
+
+    def sold_categories(self) -> frozenset[str] | None:
+        """Decor categories that search at least one catalog category with products; None: empty catalog."""
+        revision = self.catalog.revision
+        if self._sold is None or self._sold[0] != revision:
+            stocked = set(self.catalog.category_counts())
+            searches = self.categories.searched
+            sold = frozenset(c for c in self.categories.categories if stocked & set(searches(c))) if stocked else None
+            self._sold = (revision, sold)
+        return self._sold[1]
 
     def search_region(
         self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
@@ -275,13 +299,7 @@ class Pipeline:
 
     def _find_first(self, choices: Sequence[str]) -> ResolvedModel:
         """The first of several alternative model files that exists (official before rebuilt)."""
-        errors = []
-        for name in choices:
-            try:
-                return find_model(name, self.settings.models_dir, self.data_dir)
-            except ModelError as exc:
-                errors.append(str(exc))
-        raise ModelError(errors[0] if len(errors) == 1 else "none of the models found: " + " | ".join(errors))
+        return find_first(choices, self.settings.models_dir, self.data_dir)
 
     @staticmethod
     def _timed(timings: dict[str, float], stage: str, work: Callable[[], object]):

@@ -1,0 +1,124 @@
+"""Rolling backups of ``catalog.sqlite`` in ``<data dir>/backups/``, taken before anything destructive.
+
+A catalog is hours of importing; a removal by mistake, an embedder switch, a bundle import or a
+restore must never be the last word. Each backup is a consistent snapshot made with SQLite's backup
+API (readers and writers in other processes keep working), written to a unique temp name and renamed
+into place, so a kill leaves either a whole backup or a temp file that the next backup deletes. Only
+the newest ``KEEP`` are kept. Names sort by time: ``catalog-<UTC time>-<reason>.sqlite``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import CatalogError
+from engine.files import replace_atomically
+
+BACKUPS_DIR = "backups"
+KEEP = 5
+TEMP_PREFIX = ".tmp-backup-"
+STALE_SECONDS = 30 * 60  # a temp file this old belongs to a backup that was killed
+_NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    taken: datetime
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def backups_dir(catalog_path: Path) -> Path:
+    return Path(catalog_path).parent / BACKUPS_DIR
+
+
+def take_backup(source: sqlite3.Connection | Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:
+    """Snapshot the catalog (an open connection, or the file at ``source``) and prune old backups.
+
+    ``reason`` says which operation it precedes (``remove``, ``re-embed``, ``bundle-import`` …).
+    """
+    folder = backups_dir(catalog_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(folder, TEMP_PREFIX)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"catalog-{stamp}-{_slug(reason)}.sqlite"
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _copy(source, tmp)
+        replace_atomically(tmp, target)
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"cannot back up the catalog to {folder}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in list_backups(catalog_path)[keep:]:
+        old.path.unlink(missing_ok=True)
+    return target
+
+
+def list_backups(catalog_path: Path) -> list[Backup]:
+    """Backups of this catalog, newest first."""
+    folder = backups_dir(catalog_path)
+    found = []
+    for path in folder.glob("catalog-*.sqlite") if folder.is_dir() else ():
+        match = _NAME.match(path.name)
+        if match and path.is_file():
+            taken = datetime.strptime(match[1], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+            found.append(Backup(path, taken, match[2]))
+    return sorted(found, key=lambda b: b.path.name, reverse=True)
+
+
+def find_backup(catalog_path: Path, name: str) -> Path:
+    """A backup by file name (as ``catalog restore`` lists them) or by path."""
+    for backup in list_backups(catalog_path):
+        if name in (backup.name, str(backup.path)):
+            return backup.path
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    raise CatalogError(
+        f"no backup {name!r} in {backups_dir(catalog_path)}; `decorlens catalog restore` lists the backups"
+    )
+
+
+def clean_stale_temps(folder: Path, prefix: str, older_than: float = STALE_SECONDS) -> int:
+    """Delete our own temp files (by ``prefix``) left by a killed writer; returns how many."""
+    now = time.time()
+    removed = 0
+    for path in folder.glob(prefix + "*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed += 1
+        except OSError:  # another process cleaned it first, or it is in use (Windows)
+            continue
+    return removed
+
+
+def _copy(source: sqlite3.Connection | Path, target: Path) -> None:
+    """SQLite's online backup into a self-contained file (rollback journal, no WAL beside it)."""
+    src = source if isinstance(source, sqlite3.Connection) else sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dst.close()
+        if src is not source:
+            src.close()
+
+
+def _slug(reason: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "manual"
