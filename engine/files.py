@@ -7,9 +7,20 @@ disk, then renamed over it (rename is atomic on one filesystem), and the folder 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
+
+from engine.errors import DecorLensError
+
+CHUNK_BYTES = 1 << 22
+
+
+class NotAFile(DecorLensError):
+    """A path given as a photo or feed is missing, a folder, a FIFO, a device or a symlink loop."""
 
 
 def replace_atomically(tmp: Path, target: Path) -> None:
@@ -37,10 +48,52 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     replace_atomically(tmp, path)
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks (index files can be gigabytes)."""
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading, refused unless it is a regular file.
+
+    Checked on the open descriptor, not the name, and opened non-blocking: a FIFO named ``x.jpg``
+    would otherwise block the open forever, and a symlink to ``/dev/zero`` would be read without end.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise NotAFile(f"{path}: {_why_unopenable(exc)}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"{path}: {_kind(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a regular file, read in chunks (index files can be gigabytes)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
+    with open_regular(path) as fh:
+        for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def absolute(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute and normalised without touching the disk (a symlink loop cannot raise here)."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def _why_unopenable(exc: OSError) -> str:
+    reasons = {
+        errno.ENOENT: "no such file", errno.ELOOP: "symlink loop", errno.EISDIR: "is a folder, not a file",
+        errno.EACCES: "permission denied", errno.ENXIO: "a FIFO or socket without a writer, not a regular file",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+
+
+def _kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for check, name in kinds if check(mode)), "a special file")

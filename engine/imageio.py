@@ -1,67 +1,119 @@
-"""Loading photos the way users actually have them.
+"""Loading photos the way users actually have them, and refusing the ones that would hurt.
 
 Phone and camera files come EXIF-rotated, in CMYK, palette, greyscale+alpha or 16-bit modes, and
 sometimes truncated or huge. ``load_image`` turns every usable file into an upright 8-bit RGB array
 no larger than ``max_side`` and turns every unusable one into an ImageError with one clear line.
+Photos are hostile input: a FIFO, a device or a symlink loop is refused before anything is read, a
+header claiming more pixels than the budget is refused before any pixel is decoded, JPEGs decode at a
+reduced scale (draft mode), and a truncated file is an error, never a grey picture.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-from engine.errors import ImageError
+from engine.errors import DecorLensError, ImageError
+from engine.files import open_regular
 
 MAX_SIDE = 4096  # larger photos are downscaled: detection runs at 640 and crops at 224 anyway
-MAX_PIXELS = 250_000_000  # decompression-bomb guard: refuse, don't allocate, beyond this (~16k x 16k)
-# Pillow warns at 89 Mpx and refuses at 179 Mpx; we check against our own limit instead, so a 100 Mpx
-# panorama is downscaled rather than refused.
+MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 16k)
+# What one decode may allocate (Pillow keeps RGB as 4 bytes a pixel): ~100 Mpx of RGB. JPEGs count at
+# their draft size, so big camera JPEGs pass; a 15800x15800 PNG (1 GB decoded from 1 MB) does not.
+DECODE_BUDGET = 400 * 2**20
+BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import decodes in two threads)
+# The formats DecorLens decodes, everywhere (search, folder and CSV import, batch tag). Pillow tries only
+# these: no PostScript (Ghostscript), PDF or exotic plugins on a file that merely claims to be a photo.
+FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+Image.init()
+_OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
+IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS)
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
+
+# Pillow warns above MAX_IMAGE_PIXELS and refuses at twice that; we refuse above MAX_PIXELS ourselves,
+# so its warning would only precede our own error.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+_big_decode = threading.Lock()
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
-    """An upright RGB uint8 array (H, W, 3) of the image at ``path``.
+    """An upright RGB uint8 array (H, W, 3) of the image at ``path``, at most ``max_side`` a side.
 
     Large images are reduced while decoding (JPEG draft mode) before any full-size buffer exists.
     """
     path = Path(path)
-    _check_file(path)
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # some library flipped Pillow's global: truncation would pass
+        raise ImageError(f"{path}: refusing to decode with PIL.ImageFile.LOAD_TRUNCATED_IMAGES set")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                _check_size(path, img)
-                img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
-                img.load()
-                return np.asarray(to_rgb(_shrink(ImageOps.exif_transpose(img), max_side)))
+        with open_regular(path) as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                raise ImageError(f"{path}: empty file (0 bytes)")
+            return _decode(path, fh, max_side)
     except ImageError:
         raise
+    except DecorLensError as exc:  # not a regular file
+        raise ImageError(str(exc)) from exc
     except (UnidentifiedImageError, ImportError) as exc:
         # ImportError: ultralytics, once imported (training), patches Image.open to try HEIF plugins.
-        raise ImageError(f"{path}: not an image (unknown or unsupported format)") from exc
+        raise ImageError(f"{path}: {_unknown_format(path)}") from exc
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{path}: image too large to decode safely") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except MemoryError as exc:
+        raise ImageError(f"{path}: not enough memory to decode this image") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
+        # Pillow's plugins raise any of these on crafted headers; each means "cannot decode this file".
         raise ImageError(f"{path}: cannot decode image ({_reason(exc)})") from exc
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """8-bit RGB from any PIL mode: CMYK, palette, L/LA, I;16 and I (16/32-bit greyscale), RGBA."""
+    """8-bit RGB from any PIL mode: CMYK, palette, L/LA, I;16, I and F (16/32-bit and float), RGBA, LAB…"""
     if img.mode == "RGB":
         return img
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(arr.max(initial=0.0))
+        peak = 1.0 if img.mode == "F" and top <= 1.0 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
         return Image.fromarray(np.clip(arr / peak * 255.0, 0, 255).astype(np.uint8)).convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))  # product shots sit on white
         return Image.alpha_composite(white, rgba).convert("RGB")
     return img.convert("RGB")
+
+
+def _decode(path: Path, fh, max_side: int) -> np.ndarray:
+    with Image.open(fh, formats=_OPENERS) as img:
+        _check_claimed_size(path, img)
+        img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale (1/2 … 1/8)
+        cost = img.width * img.height * _BYTES_PER_PIXEL.get(img.mode, 4)
+        if cost > DECODE_BUDGET:
+            raise ImageError(
+                f"{path}: image too large to decode ({img.width}x{img.height} {img.mode}, "
+                f"{cost / 2**20:.0f} MiB; the limit is {DECODE_BUDGET / 2**20:.0f} MiB)"
+            )
+        orientation = _orientation(img)
+        with _big_decode if cost > BIG_DECODE else nullcontext():
+            img.load()
+        if img.format in ("JPEG", "MPO"):
+            _check_not_cut_short(path, img)
+        small = _shrink(img, max_side)
+        if orientation in _TRANSPOSE:
+            small = small.transpose(_TRANSPOSE[orientation])
+        return np.asarray(to_rgb(small))
 
 
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:
@@ -72,22 +124,46 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise ImageError(f"{path}: empty file (0 bytes)")
-
-
-def _check_size(path: Path, img: Image.Image) -> None:
+def _check_claimed_size(path: Path, img: Image.Image) -> None:
+    if img.width < 1 or img.height < 1:
+        raise ImageError(f"{path}: image has no pixels ({img.width}x{img.height})")
     if img.width * img.height > MAX_PIXELS:
-        raise ImageError(f"{path}: image too large ({img.width}x{img.height} pixels)")
+        raise ImageError(
+            f"{path}: image too large ({img.width}x{img.height} pixels; the limit is {MAX_PIXELS // 10**6} Mpx)"
+        )
+
+
+def _check_not_cut_short(path: Path, img: Image.Image) -> None:
+    """libjpeg fills what a JPEG lacks with mid-grey (DC 0) and only warns: a file cut short and closed
+    with an end marker (or a tiny file claiming a huge size) would pass as a grey picture. A last row of
+    exactly (128, 128, 128) is that fill; a real photo's last row is not one flat mid-grey."""
+    last = np.asarray(img.crop((0, img.height - 1, img.width, img.height)))
+    if last.size and (last == 128).all():
+        raise ImageError(f"{path}: cannot decode image (file is truncated: its last rows are missing)")
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation tag, 1 (upright) when absent or unreadable: a broken EXIF block is no
+    reason to refuse a photo whose pixels are fine."""
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises many kinds on crafted data
+        return 1
+
+
+def _unknown_format(path: Path) -> str:
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(16)
+    except DecorLensError:
+        head = b""
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "HEIC/HEIF photos are not supported; convert it to JPEG"
+    return "not an image (unknown or unsupported format; DecorLens reads " + ", ".join(_OPENERS) + ")"
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
     if "truncated" in text or "broken data stream" in text or "premature end" in text.lower():
         return "file is truncated"
     return text or type(exc).__name__

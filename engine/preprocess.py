@@ -38,7 +38,7 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping aspect and pad to ``size``², as ultralytics does for a fixed-shape export."""
     h, w = image.shape[:2]
     ratio = min(size / h, size / w)
-    new_w, new_h = round(w * ratio), round(h * ratio)
+    new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))  # a 20000x1 strip keeps 1 row, not 0
     pad_x, pad_y = (size - new_w) / 2, (size - new_h) / 2
     if (new_w, new_h) != (w, h):
         image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
