@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.scene_files import scene_files
-from app.shoppable import export_batch
 from app.workers import Runner, Task
 from engine.batch import SUMMARY, BatchReport
 from engine.pipeline import Pipeline
+from engine.shoppable import export_batch
 
 
 class BatchDialog(QDialog):

@@ -1,4 +1,4 @@
-"""``decorlens tag SCENE_OR_FOLDER… --out DIR``: batch tagging for merchandisers."""
+"""``decorlens tag SCENE_OR_FOLDER… --out DIR [--html]``: batch tagging for merchandisers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from decorlens.progress import bar, note
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
 from engine.pipeline import Pipeline
+from engine.shoppable import export_batch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--top-k", type=int, default=None)
+    p.add_argument(
+        "--html", action="store_true",
+        help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does",
+    )
     p.set_defaults(run=run)
 
 
@@ -24,7 +29,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         note("no images found in " + ", ".join(args.inputs))
         return 1
     with bar("tagging", args.quiet) as progress:
-        report = tag_scenes(pipeline, scenes, args.out, args.top_k, progress)
+        tag = export_batch if args.html else tag_scenes
+        report = tag(pipeline, scenes, args.out, args.top_k, progress)
     for path, reason in report.failed:
         note(f"failed: {reason}" if str(path) in reason else f"failed: {path}: {reason}")
     objects = sum(len(r.objects) for r in report.results)

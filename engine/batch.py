@@ -21,6 +21,7 @@ from engine.pipeline import Pipeline
 from engine.results import SceneResult
 
 SUMMARY = "summary.csv"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
@@ -71,7 +72,10 @@ def tag_scenes(
             report.done.append(scene)
             report.results.append(result)
             if on_result:
-                on_result(scene, stem, result)
+                try:
+                    on_result(scene, stem, result)
+                except DecorLensError as exc:  # e.g. a page whose photo vanished: the batch goes on
+                    report.failed.append((scene, str(exc)))
         if progress:
             progress(n, len(scenes))
     _write_summary(out_dir, report.results)
@@ -95,8 +99,19 @@ def _write_summary(out_dir: Path, results: Sequence[SceneResult]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
     for result in results:
-        writer.writerows(summary_rows(result))
+        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in summary_rows(result))
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading quote, so it shows as text.
+
+    Product names and SKUs come from feeds: ``=HYPERLINK(…)`` or ``+cmd|…`` would otherwise act when a
+    merchandiser opens ``summary.csv``. Numbers we computed stay numbers.
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def unique_stem(scene: Path, scenes: Sequence[Path]) -> str:

@@ -9,9 +9,9 @@ from PIL import Image
 
 from app import corrections
 from app.corrections import USER, EditableScene
-from app.shoppable import write_page
 from engine.errors import DecorLensError
 from engine.results import Match, SceneObject, SceneResult
+from engine.shoppable import write_page
 
 
 def _match(sku: str, category: str, score: float, image: str = "") -> Match:

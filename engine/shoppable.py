@@ -1,0 +1,254 @@
+"""The "shoppable image": a scene photo with hotspots on its products and a list of product cards, as HTML.
+
+A merchandiser puts the output folder on a web server as it is, so the page is written as hostile input
+would attack it: product names, prices and URLs come from feeds and bundles. Every text and attribute is
+escaped, a URL becomes a link only when ``engine.links.safe_link`` allows it, and pictures are re-encoded
+copies inside the output folder (a catalog path that is not an image never reaches the page). The page
+needs nothing from the network: its style and script are inline, its script pinned by a CSP hash.
+
+No Qt here: the app's batch and export, and ``decorlens tag --html``, write the same pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image
+
+from engine.batch import BatchReport, tag_scenes
+from engine.errors import DecorLensError
+from engine.files import write_atomic
+from engine.imageio import load_image
+from engine.importer import Progress
+from engine.links import safe_link
+from engine.pipeline import Pipeline
+from engine.results import SceneResult
+from engine.shoppable_assets import SCRIPT, STYLE, content_security_policy
+
+IMAGES = "images"
+PRODUCTS = "products"
+PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the original may be 50 Mpx
+THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
+
+
+@dataclass
+class Card:
+    """One product on the page, however many tags matched it."""
+
+    sku: str
+    name: str
+    category: str
+    price: str
+    url: str | None
+    picture: str  # page-relative, URL-quoted; "" when the catalog's picture is missing or not an image
+    match: str
+    tags: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Spot:
+    number: int
+    x: float  # percent of the photo's width
+    y: float
+    card: Card
+
+
+def write_page(
+    scene: dict[str, Any],
+    photo: Path,
+    out_dir: Path,
+    stem: str,
+    category_names: Mapping[str, str] | None = None,
+) -> Path:
+    """``<out>/<stem>.html`` for a scene in search-JSON form (corrections JSON works too), with its images."""
+    images = out_dir / IMAGES
+    (images / PRODUCTS).mkdir(parents=True, exist_ok=True)
+    photo_file = f"{stem}.jpg"
+    _write_jpeg(photo, images / photo_file, PHOTO_MAX_SIDE, quality=85)
+    spots, cards = _spots_and_cards(scene, images / PRODUCTS, category_names or {})
+    page = out_dir / f"{stem}.html"
+    photo_src = f"{IMAGES}/{quote(photo_file)}"
+    write_atomic(page, render(readable_title(stem), photo_src, scene, spots, cards))
+    return page
+
+
+def export_batch(
+    pipeline: Pipeline,
+    scenes: Sequence[Path],
+    out_dir: Path,
+    top_k: int | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> BatchReport:
+    """``decorlens tag`` output plus a page per scene, written as each scene is done."""
+
+    def page(photo: Path, stem: str, result: SceneResult) -> None:
+        write_page(result.to_json(), photo, out_dir, stem)
+
+    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
+
+
+def readable_category(key: str, names: Mapping[str, str] | None = None) -> str:
+    """The category's display name, else its key made readable: "storage_furniture" → "Storage furniture"."""
+    if names and names.get(key):
+        return names[key]
+    words = re.sub(r"[_\-\s]+", " ", key).strip()
+    return words[:1].upper() + words[1:] if words else "Product"
+
+
+def readable_title(stem: str) -> str:
+    """A heading from a file stem: separators become spaces, long camera/ID digit runs go."""
+    words = [w for w in re.split(r"[_\-\s.]+", stem) if w]
+    kept = [w for w in words if not (w.isdigit() and len(w) >= 6)] or words
+    text = " ".join(kept)
+    return text[:1].upper() + text[1:] if text else "Shop the look"
+
+
+def _spots_and_cards(
+    scene: dict[str, Any], folder: Path, names: Mapping[str, str]
+) -> tuple[list[Spot], list[Card]]:
+    cards: dict[str, Card] = {}
+    spots: list[Spot] = []
+    for obj in scene["objects"]:
+        best = obj.get("confirmed") or (obj.get("matches") or [None])[0]
+        if best is None:
+            continue
+        number = int(obj.get("number", len(spots) + 1))
+        sku = str(best.get("sku", ""))
+        card = cards.get(sku)
+        if card is None:
+            card = cards[sku] = _card(best, folder, names)
+        card.tags.append(number)
+        x = 100.0 * float(obj["tag"][0]) / float(scene["width"])
+        y = 100.0 * float(obj["tag"][1]) / float(scene["height"])
+        spots.append(Spot(number, min(max(x, 0.0), 100.0), min(max(y, 0.0), 100.0), card))
+    return spots, list(cards.values())
+
+
+def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card:
+    sku = str(match.get("sku", ""))
+    category = readable_category(str(match.get("category", "")), names)
+    name = str(match.get("name") or "").strip()
+    return Card(
+        sku=sku,
+        name=name if name and name != sku else category,  # a folder import names products by SKU
+        category=category,
+        price=str(match.get("price") or "").strip(),
+        url=safe_link(str(match.get("url") or "")),
+        picture=_thumbnail(match, sku, folder),
+        match=str(match.get("match", "")),
+    )
+
+
+def _thumbnail(match: dict[str, Any], sku: str, folder: Path) -> str:
+    """A re-encoded copy of the product's picture; a path that is not an image gives none."""
+    source = str(match.get("image_path") or "")
+    if not source:
+        return ""
+    digest = hashlib.sha256(sku.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    target = folder / f"{_file_safe(sku)[:40]}-{digest}.jpg"
+    try:
+        if not target.exists():
+            _write_jpeg(Path(source), target, THUMB_MAX_SIDE, quality=82)
+    except DecorLensError:
+        return ""
+    return f"{IMAGES}/{PRODUCTS}/{quote(target.name)}"
+
+
+def _write_jpeg(source: Path, target: Path, max_side: int, quality: int) -> None:
+    """Decode (bounded, upright) and re-encode: no EXIF location, no foreign bytes on the page."""
+    buffer = io.BytesIO()
+    Image.fromarray(load_image(source, max_side)).save(buffer, "JPEG", quality=quality, optimize=True)
+    write_atomic(target, buffer.getvalue())
+
+
+def _file_safe(text: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in text) or "product"
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card]) -> str:
+    """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
+    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''} in this photo"
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(content_security_policy())}">\n'
+        '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
+        f"<title>Shop the look · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f'<header class="top"><p class="eyebrow">Shop the look</p><h1>{_e(title)}</h1>'
+        f'<p class="lede">{_e(count)}</p></header>\n'
+        '<main class="layout">\n<section class="scene" aria-label="Photo with product hotspots">\n'
+        f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
+        f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'
+        + "\n".join(_spot(s) for s in spots)
+        + '\n</div>\n<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
+        '<section class="products" aria-labelledby="products-title">\n'
+        '<h2 id="products-title">Products in this photo</h2>\n<ul class="cards">\n'
+        + "\n".join(_list_card(c, n) for n, c in enumerate(cards, 1))
+        + "\n</ul>\n</section>\n</main>\n"
+        f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def _spot(spot: Spot) -> str:
+    card = spot.card
+    label = ", ".join(p for p in (f"Tag {spot.number}: {card.name}", card.category, card.price) if p)
+    tip = f"tip-{spot.number}"
+    return (
+        f'<div class="spot" style="left:{spot.x:.2f}%;top:{spot.y:.2f}%">'
+        f'<button type="button" class="pin" aria-label="{_e(label)}" aria-expanded="false" '
+        f'aria-controls="{tip}"><span aria-hidden="true">{spot.number}</span></button>'
+        f'<div class="tip" id="{tip}" role="group" aria-label="{_e(card.name)}">'
+        f"{_picture(card, 'tip-thumb')}<div class=\"tip-body\">{_details(card)}</div></div></div>"
+    )
+
+
+def _list_card(card: Card, n: int) -> str:
+    tags = ", ".join(map(str, card.tags))
+    chips = "".join(f'<span class="chip" aria-hidden="true">{t}</span>' for t in card.tags)
+    return (
+        f'<li class="card" id="product-{n}" data-sku="{_e(card.sku)}" data-tags="{_e(" ".join(map(str, card.tags)))}">'
+        f"{_picture(card, 'thumb')}<div class=\"info\">{_details(card, heading=True)}"
+        f'<p class="tags"><span class="sr">In the photo as tag {_e(tags)}</span>{chips}</p></div></li>'
+    )
+
+
+def _picture(card: Card, css_class: str) -> str:
+    if not card.picture:
+        return f'<div class="{css_class} empty" aria-hidden="true"></div>'
+    return f'<div class="{css_class}"><img src="{_e(card.picture)}" alt="" loading="lazy"></div>'
+
+
+def _details(card: Card, heading: bool = False) -> str:
+    name_tag = "h3" if heading else "p"
+    badge = ' <span class="badge">Similar</span>' if card.match == "similar" else ""
+    category = card.category if card.name != card.category else ""  # the name fell back to it
+    parts = [
+        f'<p class="cat">{_e(category)}{badge}</p>' if category or badge else "",
+        f'<{name_tag} class="name">{_e(card.name)}</{name_tag}>',
+    ]
+    if card.sku:
+        parts.append(f'<p class="sku">Art. no. {_e(card.sku)}</p>')
+    if card.price:
+        parts.append(f'<p class="price">{_e(card.price)}</p>')
+    if card.url:
+        parts.append(
+            f'<a class="button" href="{_e(card.url)}" target="_blank" rel="noopener noreferrer">'
+            f'View product<span class="sr"> {_e(card.name)}</span></a>'
+        )
+    return "".join(parts)

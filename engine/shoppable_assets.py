@@ -1,0 +1,162 @@
+"""The shoppable page's inline style and script, and the Content-Security-Policy that pins them.
+
+Inline because the page must work from a folder or any web server with nothing fetched from elsewhere
+(no CDN, no web font). The script places a hover card beside its hotspot and flips it at the viewport's
+edges (a card must never run off the page on a phone); without the script, CSS still shows the cards.
+The CSP allows only this script (by its hash), images from the page's own folder and no plugins, forms or
+base URL, so even a mistake in escaping elsewhere cannot run injected script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+STYLE = """
+:root{--ink:#1c1c1e;--muted:#6b6b70;--line:#e4e2dd;--bg:#f6f5f2;--card:#fff;--accent:#1c1c1e;--r:14px;
+ color-scheme:light}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--ink);
+ font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
+img{display:block;max-width:100%}
+p,h1,h2,h3{margin:0}
+.top,.layout{max-width:1240px;margin:0 auto;padding-left:24px;padding-right:24px}
+.top{padding-top:36px;padding-bottom:20px}
+.eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
+h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
+ overflow-wrap:anywhere}
+.lede{color:var(--muted)}
+.layout{display:grid;grid-template-columns:minmax(0,1fr) minmax(300px,380px);gap:32px;align-items:start;
+ padding-bottom:56px}
+.frame{position:relative}
+.photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
+.hint{margin-top:10px;font-size:14px;color:var(--muted)}
+.spot{position:absolute;width:0;height:0}
+.pin{position:absolute;left:-16px;top:-16px;width:32px;height:32px;padding:0;border:0;border-radius:50%;
+ background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;line-height:32px;cursor:pointer;
+ box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);transition:transform .15s,background .15s}
+.pin:hover,.spot.open .pin,.spot.lit .pin{background:var(--ink);color:#fff;transform:scale(1.12)}
+.pin:focus-visible{outline:3px solid #fff;outline-offset:2px;box-shadow:0 0 0 6px var(--ink)}
+.tip{display:none;position:absolute;left:26px;top:-20px;z-index:10;width:min(280px,calc(100vw - 16px));
+ background:var(--card);border-radius:var(--r);box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12);
+ overflow:hidden;text-align:left}
+html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
+.js .tip{position:fixed;left:0;top:0}
+.tip-thumb{background:#fff;border-bottom:1px solid var(--line)}
+.tip-thumb img{width:100%;height:150px;object-fit:contain;padding:10px}
+.tip-thumb.empty{display:none}
+.tip-body{padding:12px 14px 14px}
+.cat{font-size:12px;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:var(--muted)}
+.name{font-size:16px;font-weight:650;line-height:1.3;overflow-wrap:anywhere}
+.sku{font-size:13px;color:var(--muted);overflow-wrap:anywhere}
+.price{margin-top:4px;font-size:17px;font-weight:700;overflow-wrap:anywhere}
+.badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:999px;background:#efede8;color:var(--muted);
+ font-size:11px;letter-spacing:.04em;line-height:18px}
+.button{display:inline-block;margin-top:10px;padding:8px 16px;border-radius:999px;background:var(--accent);
+ color:#fff;text-decoration:none;font-size:14px;font-weight:600;line-height:1.3}
+.button:hover{background:#000}
+.button:focus-visible{outline:3px solid var(--ink);outline-offset:2px}
+.products h2{font-size:20px;letter-spacing:-.01em;margin:0 0 14px}
+.cards{list-style:none;margin:0;padding:0;display:grid;gap:12px}
+.card{display:grid;grid-template-columns:96px minmax(0,1fr);gap:14px;padding:12px;background:var(--card);
+ border:1px solid var(--line);border-radius:var(--r);transition:border-color .15s,box-shadow .15s}
+.card.lit{border-color:#bdb9b0;box-shadow:0 4px 16px rgba(0,0,0,.08)}
+.thumb{width:96px;height:96px;border-radius:10px;background:#fff;overflow:hidden}
+.thumb img{width:100%;height:100%;object-fit:contain}
+.thumb.empty{background:#efede8}
+.tags{margin-top:8px;display:flex;gap:4px}
+.chip{display:inline-block;min-width:22px;height:22px;border-radius:11px;background:#efede8;color:var(--ink);
+ font-size:12px;font-weight:700;line-height:22px;text-align:center}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:900px){
+ .top,.layout{padding-left:16px;padding-right:16px}
+ .top{padding-top:24px;padding-bottom:14px}
+ .layout{grid-template-columns:minmax(0,1fr);gap:28px}
+ .photo{border-radius:10px}
+}
+@media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
+"""
+
+SCRIPT = """
+(function () {
+  "use strict";
+  var root = document.documentElement, GAP = 10, EDGE = 8, spots = [].slice.call(document.querySelectorAll(".spot"));
+  root.classList.add("js");
+
+  function place(spot) {
+    var pin = spot.querySelector(".pin").getBoundingClientRect(), tip = spot.querySelector(".tip");
+    var vw = root.clientWidth, vh = root.clientHeight, w = tip.offsetWidth, h = tip.offsetHeight, x, y;
+    if (pin.right + GAP + w <= vw - EDGE) { x = pin.right + GAP; }
+    else if (pin.left - GAP - w >= EDGE) { x = pin.left - GAP - w; }
+    if (x !== undefined) {
+      y = pin.top + pin.height / 2 - h / 2;
+    } else {
+      x = pin.left + pin.width / 2 - w / 2;
+      y = pin.bottom + GAP + h <= vh - EDGE ? pin.bottom + GAP : pin.top - GAP - h;
+    }
+    tip.style.left = Math.round(Math.max(EDGE, Math.min(x, vw - EDGE - w))) + "px";
+    tip.style.top = Math.round(Math.max(EDGE, Math.min(y, vh - EDGE - h))) + "px";
+  }
+  function open(spot) {
+    spots.forEach(function (other) { if (other !== spot) { close(other); } });
+    clearTimeout(spot.closing);
+    spot.classList.add("open");
+    spot.querySelector(".pin").setAttribute("aria-expanded", "true");
+    place(spot);
+  }
+  function close(spot) {
+    clearTimeout(spot.closing);
+    spot.classList.remove("open");
+    spot.querySelector(".pin").setAttribute("aria-expanded", "false");
+  }
+  spots.forEach(function (spot) {
+    var pin = spot.querySelector(".pin"), wasOpen = false;
+    spot.addEventListener("mouseenter", function () { open(spot); });
+    spot.addEventListener("mouseleave", function () {
+      if (!spot.contains(document.activeElement)) { spot.closing = setTimeout(function () { close(spot); }, 200); }
+    });
+    spot.addEventListener("focusin", function () { open(spot); });
+    spot.addEventListener("focusout", function (event) { if (!spot.contains(event.relatedTarget)) { close(spot); } });
+    pin.addEventListener("pointerdown", function () { wasOpen = spot.classList.contains("open"); });
+    pin.addEventListener("click", function () { if (wasOpen) { close(spot); } else { open(spot); } wasOpen = false; });
+    spot.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { pin.focus(); close(spot); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    spots.forEach(function (spot) { if (!spot.contains(event.target)) { close(spot); } });
+  });
+  function replace() { spots.forEach(function (spot) { if (spot.classList.contains("open")) { place(spot); } }); }
+  window.addEventListener("scroll", replace, {passive: true});
+  window.addEventListener("resize", replace);
+  [].forEach.call(document.querySelectorAll(".card"), function (card) {
+    var tags = (card.getAttribute("data-tags") || "").split(" ");
+    function light(on) {
+      card.classList.toggle("lit", on);
+      tags.forEach(function (n) {
+        var tip = document.getElementById("tip-" + n);
+        if (tip) { tip.parentNode.classList.toggle("lit", on); }
+      });
+    }
+    card.addEventListener("mouseenter", function () { light(true); });
+    card.addEventListener("mouseleave", function () { light(false); });
+  });
+})();
+"""
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def content_security_policy() -> str:
+    """Only our own script runs; images come from the page's folder; nothing else loads.
+
+    Styles stay 'unsafe-inline': the hotspots' positions are style attributes, and CSS cannot run script.
+    """
+    return (
+        f"default-src 'none'; script-src 'sha256-{_sha256(SCRIPT)}'; "
+        "style-src 'unsafe-inline'; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; object-src 'none'"
+    )
