@@ -20,13 +20,13 @@ from PySide6.QtGui import QImage
 from app import corrections
 from app.corrections import EditableScene
 from app.settings import AppSettings
-from app.shoppable import write_page
 from app.workers import Runner
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, SceneResult
+from engine.shoppable import write_page
 
 
 @dataclass
