@@ -24,7 +24,7 @@ from engine.backups import take_backup
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
-GLOBAL = "*"  # tombstone category meaning "gone from the all-categories index too"
+GLOBAL = ""  # tombstone category meaning "gone from the all-categories index too"; no category is empty
 LOCK_TIMEOUT_ENV = "DECORLENS_LOCK_TIMEOUT"
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one (a long import holds the lock throughout)
 QUIET_WAIT = 0.5  # a write lock released within this goes unremarked
@@ -189,6 +189,8 @@ class Catalog:
     def upsert(self, product: Product, revision: int) -> tuple[int, bool]:
         """Insert or update by sku inside a transaction; returns (id, image_or_category_changed)."""
         product.image_path = normalise_image_path(product.image_path)
+        if not product.category.strip():
+            raise CatalogError(f"product {product.sku!r} has no category")
         old = self.get_by_sku(product.sku)
         extra = json.dumps(product.extra, ensure_ascii=False, sort_keys=True)
         if old is None:

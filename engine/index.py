@@ -4,19 +4,32 @@ The index is a cache of the catalog: it can always be rebuilt from the vectors s
 Files are written atomically (temp file, fsync, rename) and listed in a manifest with their size,
 sha256 and the catalog revision they reflect. A stale index catches up incrementally from the
 catalog's revisioned vectors and tombstones; a missing or corrupt one is rebuilt, with a message.
+
+Index files are never rewritten in place: each save writes new files under unique names
+(``all-…`` for the all-categories index, ``cat-<sha1 of the category>-…`` for a category, so no
+category name, ``_all`` included, can land on another's file) and then replaces the manifest, the one
+commit point. Two processes saving at once each publish a complete set; the last manifest wins.
+Temp files and files no manifest lists are our own leftovers (a kill, the losing writer) and are
+deleted once they are old enough not to belong to a save in progress.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import secrets
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
+from engine.backups import clean_stale_temps
 from engine.catalog import GLOBAL, Catalog
 from engine.errors import CatalogError, IndexCorruptError
 from engine.files import replace_atomically, sha256_of
@@ -24,6 +37,10 @@ from engine.files import replace_atomically, sha256_of
 M = 16
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128
+LAYOUT = 2  # 1: files named after the category (``_all`` collided); 2: hashed names, see above
+TEMP_PREFIX = ".tmp-index-"
+STALE_SECONDS = 30 * 60
+_FILE = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.bin$")
 Log = Callable[[str], None]
 
 
@@ -82,9 +99,13 @@ class HnswIndex:
         return labels.astype(np.int64), 1.0 - distances
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        self.index.save_index(str(tmp))
-        replace_atomically(tmp, path)
+        """Write under a unique temp name beside ``path`` (concurrent savers never share one), then rename."""
+        tmp = _temp_file(path.parent)
+        try:
+            self.index.save_index(str(tmp))
+            replace_atomically(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 class CatalogIndex:
@@ -98,6 +119,7 @@ class CatalogIndex:
         self.log = log
         self._lock = threading.RLock()
         self._loaded: dict[str, HnswIndex] = {}
+        clean_stale_temps(self.dir, TEMP_PREFIX, STALE_SECONDS)
         self._manifest = self._read_manifest()
 
     @property
@@ -124,9 +146,11 @@ class CatalogIndex:
             for pid, category, vector in catalog.vectors(self.key):
                 by_cat.setdefault(category, []).append((pid, vector))
                 by_cat.setdefault(GLOBAL, []).append((pid, vector))
+            previous = {entry["file"] for entry in self._manifest.get("files", {}).values()}
             self._loaded = {cat: _build(rows, self.dim) for cat, rows in by_cat.items()}
             self._manifest = {"revision": -1, "dim": self.dim, "files": {}}
             self._save(set(self._loaded), catalog.revision)
+            self._remove_unlisted(previous)
 
     def search(
         self, catalog: Catalog, vectors: np.ndarray, categories: Sequence[str] | None, k: int
@@ -181,34 +205,92 @@ class CatalogIndex:
         return index
 
     def _save(self, categories: set[str], revision: int) -> None:
-        files = dict(self._manifest.get("files", {}))
+        """New files for ``categories``, then the manifest (the commit point), then the replaced files go."""
+        old = dict(self._manifest.get("files", {}))
+        files = dict(old)
         for category in sorted(categories):
-            name = _safe(category if category != GLOBAL else "_all") + ".bin"
-            path = self.dir / name
+            path = self.dir / file_name(category)
             self._loaded[category].save(path)
             files[category] = {
-                "file": name,
+                "file": path.name,
                 "size": path.stat().st_size,
                 "sha256": sha256_of(path),
                 "deleted": sorted(self._loaded[category].deleted),
             }
-        self._manifest = {"revision": revision, "dim": self.dim, "files": files}
-        tmp = self.dir / "manifest.json.tmp"
-        tmp.write_text(json.dumps(self._manifest, indent=1))
-        replace_atomically(tmp, self.dir / "manifest.json")
+        self._manifest = {"layout": LAYOUT, "revision": revision, "dim": self.dim, "files": files}
+        tmp = _temp_file(self.dir)
+        try:
+            tmp.write_text(json.dumps(self._manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+            replace_atomically(tmp, self.dir / "manifest.json")
+        finally:
+            tmp.unlink(missing_ok=True)
+        for category, entry in old.items():
+            if files[category]["file"] != entry["file"]:
+                (self.dir / entry["file"]).unlink(missing_ok=True)
+
+    def _remove_unlisted(self, replaced: set[str]) -> None:
+        """Files the manifest no longer lists: ``replaced`` ones and an older layout's at once, others
+        (a killed or a losing concurrent writer's) once they are too old to belong to a save in progress."""
+        listed = {entry["file"] for entry in self._manifest.get("files", {}).values()}
+        for path in self.dir.glob("*.bin"):
+            if path.name in listed:
+                continue
+            try:
+                if (path.name in replaced or not _FILE.match(path.name)
+                        or time.time() - path.stat().st_mtime > STALE_SECONDS):
+                    path.unlink()
+            except OSError:  # already gone (another process cleaned up) or in use
+                continue
 
     def _read_manifest(self) -> dict:
+        """The manifest, or {} (rebuild from SQLite) when it is missing, unreadable or not ours."""
         path = self.dir / "manifest.json"
         if not path.exists():
             return {}
         try:
-            manifest = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            self.log(f"index manifest {path} is unreadable; it will be rebuilt")
+            manifest = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            self.log(f"index manifest {path} is unreadable ({type(exc).__name__}); it will be rebuilt")
             return {}
-        if manifest.get("dim") != self.dim:
+        problem = _manifest_problem(manifest, self.dim)
+        if problem:
+            self.log(f"index manifest {path} {problem}; the index will be rebuilt")
             return {}
         return manifest
+
+
+def file_name(category: str) -> str:
+    """A fresh file name for a category's index (GLOBAL: all categories); no two categories share a stem."""
+    stem = "all" if category == GLOBAL else "cat-" + hashlib.sha1(category.encode("utf-8")).hexdigest()[:16]
+    return f"{stem}-{secrets.token_hex(6)}.bin"
+
+
+def _manifest_problem(manifest: object, dim: int) -> str:
+    """Why a manifest cannot be trusted as this layout's, or "" when it can."""
+    if not isinstance(manifest, dict):
+        return "is not an index manifest"
+    if manifest.get("layout") != LAYOUT:
+        return "is from an older DecorLens (file layout)"
+    if manifest.get("dim") != dim:
+        return f"is for {manifest.get('dim')}-d vectors, not {dim}-d"
+    files = manifest.get("files")
+    if not isinstance(manifest.get("revision"), int) or not isinstance(files, dict):
+        return "is incomplete"
+    for entry in files.values():
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("file"), str) and _FILE.match(entry["file"])
+            and isinstance(entry.get("deleted", []), list)
+            and all(isinstance(i, int) for i in entry.get("deleted", []))
+        ):
+            return "lists a file entry that is not ours"
+    return ""
+
+
+def _temp_file(folder: Path) -> Path:
+    """A new, unique temp file in ``folder``, named with our prefix so stale ones can be cleaned."""
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    os.close(fd)
+    return Path(name)
 
 
 def _build(rows: list[tuple[int, np.ndarray]], dim: int) -> HnswIndex:
