@@ -21,6 +21,7 @@ from engine.colour import ColourHistogram
 from engine.crops import crops as cut_crops
 from engine.detect import Detector, DetectorSet, group_repeats
 from engine.embed import Embedder
+from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
 from engine.index import CatalogIndex, ensure_nonempty
@@ -35,6 +36,7 @@ T = TypeVar("T")
 COLOUR = "colour"
 EMBEDDER = "embedder"
 DEFAULT_EXACT = 0.8
+MAX_NAMED = 20  # products named one by one when they cannot be embedded
 
 
 class locked_cached_property(Generic[T]):
@@ -229,14 +231,23 @@ class Pipeline:
     def prepare_matcher(
         self, matcher: str = EMBEDDER, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
     ) -> int:
-        """Embed what the catalog lacks for this matcher (e.g. after the embedder changed)."""
+        """Embed what the catalog lacks for this matcher (e.g. after the embedder changed); returns how
+        many were embedded. Products that could not be (image moved or unreadable) are named in the log."""
         chosen = self.matcher(matcher)
         with self._lock:
-            count = embed_missing(self.catalog, chosen, progress, cancelled)
-            if count:
-                self.log(f"embedded {count} products for {chosen.key}")
+            missing = len(self.catalog.missing_vectors(chosen.key))
+            if missing and chosen.key not in self.catalog.embedders():
+                self.catalog.backup("re-embed")  # an embedder switch: the whole catalog is embedded again
+            embed_missing(self.catalog, chosen, progress, cancelled)
+            failed = self.catalog.missing_vectors(chosen.key) if missing else []
+            if missing:
+                self.log(f"embedded {missing - len(failed)} of {missing} products for {chosen.key}")
+            for product in failed[:MAX_NAMED]:
+                self.log(f"could not embed {product.sku}: {_unreadable(product.image_path)}")
+            if len(failed) > MAX_NAMED:
+                self.log(f"… and {len(failed) - MAX_NAMED} more products without a {chosen.key} vector")
             self.index_for(chosen).sync(self.catalog)
-        return count
+        return missing - len(failed)
 
     def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
         with self._indexes_lock:  # not self._lock: searches must not wait for a running import
@@ -307,3 +318,12 @@ class Pipeline:
         result = work()
         timings[stage] = (time.perf_counter() - start) * 1000.0
         return result
+
+
+def _unreadable(image_path: str) -> str:
+    """Why a product image could not be embedded, in the image loader's words."""
+    try:
+        load_image(image_path, max_side=64)
+    except DecorLensError as exc:
+        return str(exc)
+    return f"{image_path} could not be read during embedding"
