@@ -4,17 +4,27 @@ CSV columns are recognised by name, so DecorLens' own format, Google Merchant Ce
 Shopify product exports import as they are. Images are identified by content hash: re-importing is
 idempotent and only changed images are re-embedded. The whole import is one transaction, so a
 cancel or Ctrl-C leaves the catalog exactly as it was before.
+
+Feeds and folders are hostile input: CSVs are read with the csv module's quoting rules (a quoted field
+may hold newlines), images are downloaded before the write transaction starts, each with a deadline
+and a size cap, and every file that is not imported is counted in the report with its reason.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import http.client
+import io
+import os
+import re
+import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,11 +32,18 @@ import numpy as np
 
 from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
-from engine.imageio import load_image
+from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
+from engine.imageio import IMAGE_SUFFIXES, load_image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 CHUNK = 64
 CATALOG_MAX_SIDE = 1024  # product shots are embedded at 224; no need to decode them bigger
+# Image downloads: a stalled or dribbling server (one byte every few seconds) must not hold up an import.
+DOWNLOAD_TIMEOUT_S = 15.0  # per socket operation
+DOWNLOAD_DEADLINE_S = 60.0  # per image, whole download
+DOWNLOAD_MAX_BYTES = 50 * 2**20
+DOWNLOAD_THREADS = 4
+SCHEMES = ("http://", "https://")
+_URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")  # two letters or more: "C:" is a drive
 
 # Our column ← the first present of these (lower-cased) header names.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -57,6 +74,7 @@ class ImportRow:
     url: str = ""
     price: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    skip: str = ""  # why this file cannot be imported, known while listing (counted in the report)
 
 
 @dataclass
@@ -91,11 +109,13 @@ def import_rows(
 ) -> ImportReport:
     """Store rows and their vectors in one transaction; only new or changed images are embedded.
 
-    Reading, hashing, decoding and (for matchers with ``preprocess``) resizing of the next chunk run
-    in worker threads while the current chunk is embedded, so inference rarely waits for JPEGs.
+    Remote images are downloaded first, outside the transaction: a slow server must not hold the
+    catalog's write lock. Reading, hashing, decoding and (for matchers with ``preprocess``) resizing
+    of the next chunk run in worker threads while the current chunk is embedded.
     """
     report = ImportReport()
     done = 0
+    rows = download_images(rows, image_cache, cancelled)
     prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
     chunks = list(_chunks(rows, CHUNK))
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
@@ -165,34 +185,87 @@ def embed_missing(
 
 
 def _folder_rows(root: Path) -> Iterator[ImportRow]:
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for image in sorted(folder.iterdir()):
-            if image.suffix.lower() in IMAGE_SUFFIXES:
-                yield ImportRow(sku=image.stem, name=image.stem, category=folder.name, image=str(image))
+    """A row per file of each category subfolder; files DecorLens cannot import come as skipped rows.
+
+    Paths are stored absolute, so the catalog works whichever folder DecorLens later runs from.
+    """
+    root = absolute(root)
+    try:
+        entries = _listing(root)
+    except OSError as exc:
+        raise CatalogError(f"{_shown(root)}: cannot list folder ({exc.strerror or exc})") from exc
+    for entry in entries:
+        if not entry.is_dir():
+            yield _skipped(entry, "not in a category subfolder")
+            continue
+        try:
+            images = _listing(entry)
+        except OSError as exc:
+            yield _skipped(entry, f"cannot list folder ({exc.strerror or exc})")
+            continue
+        for image in images:
+            yield _folder_row(entry.name, image)
+
+
+def _folder_row(category: str, image: Path) -> ImportRow:
+    if not _utf8(str(image)):
+        return _skipped(image, "file name is not valid UTF-8; rename it")
+    if image.suffix.lower() in IMAGE_SUFFIXES:
+        return ImportRow(sku=image.stem, name=image.stem, category=category, image=str(image))
+    if image.is_dir():
+        return _skipped(image, "a folder inside a category folder (categories are one level deep)")
+    return _skipped(image, f"{image.suffix or 'no suffix'}: not an image format DecorLens reads")
+
+
+def _listing(folder: Path) -> list[Path]:
+    """Entries of a folder, sorted, without hidden ones (.DS_Store, .thumbnails)."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def _csv_rows(path: Path) -> Iterator[ImportRow]:
+    """Rows of a CSV/TSV feed, read as the csv module quotes (quoted fields may hold newlines)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: cannot read CSV ({exc})") from exc
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;") if text.strip() else csv.excel
-    reader = csv.DictReader(text.splitlines(), dialect=dialect)
-    headers = {h.strip().lower(): h for h in reader.fieldnames or []}
-    mapping = {ours: next((headers[c] for c in names if c in headers), None) for ours, names in COLUMNS.items()}
-    missing = [k for k in ("sku", "category", "image") if mapping[k] is None]
+        raw = open_regular(path)
+    except DecorLensError as exc:
+        raise CatalogError(str(exc)) from exc
+    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        reader = None
+        try:
+            reader = csv.reader(text, delimiter=_delimiter(path, text))
+            yield from _records(path, next(reader, []), reader)
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{path}: not UTF-8 text near line {reader.line_num if reader else 1}; "
+                               "save the feed as UTF-8") from exc
+        except csv.Error as exc:
+            raise CatalogError(f"{path}, line {reader.line_num if reader else 1}: {exc}") from exc
+
+
+def _records(path: Path, header: list[str], reader: Iterable[list[str]]) -> Iterator[ImportRow]:
+    headers = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}  # first of duplicates
+    column = {ours: next((headers[c] for c in names if c in headers), None) for ours, names in COLUMNS.items()}
+    missing = [k for k in ("sku", "category", "image") if column[k] is None]
     if missing:
-        raise CatalogError(f"{path}: no column for {', '.join(missing)} (have: {', '.join(headers.values())})")
-    used = {h for h in mapping.values() if h}
+        have = ", ".join(h for h in header[:20] if h) + (", …" if len(header) > 20 else "")
+        raise CatalogError(f"{path}: no column for {', '.join(missing)} (have: {have or 'no header'})")
+    used = {i for i in column.values() if i is not None}
     for record in reader:
-        value = {ours: (record.get(col) or "").strip() if col else "" for ours, col in mapping.items()}
+        value = {ours: record[i].strip() if i is not None and i < len(record) else "" for ours, i in column.items()}
         if not value["image"] and not value["sku"]:
             continue  # Shopify exports put extra variant rows without image or sku
+        extra = {header[i]: v for i, v in enumerate(record[: len(header)]) if i not in used and header[i] and v}
         yield ImportRow(
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
-            image=_resolve(value["image"], path.parent), url=value["url"], price=value["price"],
-            extra={k: v for k, v in record.items() if k not in used and k and v},
+            image=_resolve(value["image"], path.parent), url=value["url"], price=value["price"], extra=extra,
         )
+
+
+def _delimiter(path: Path, text: io.TextIOWrapper) -> str:
+    """Tab for .tsv; else whichever of comma, tab, semicolon the header line holds most of."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    first = text.readline(1 << 20)
+    text.seek(0)
+    return max(",\t;", key=first.count)
 
 
 def _leaf(category: str) -> str:
@@ -201,10 +274,111 @@ def _leaf(category: str) -> str:
 
 
 def _resolve(image: str, base: Path) -> str:
-    if not image or image.startswith(("http://", "https://")):
+    """A URL as it is; a file path made absolute against the CSV's folder (never resolved through
+    symlinks here: a symlink loop must become a skipped row, not an exception)."""
+    if not image or image.lower().startswith(SCHEMES) or _URL_SCHEME.match(image):
         return image
     path = Path(image).expanduser()
-    return str(path if path.is_absolute() else (base / path).resolve())
+    return str(absolute(path if path.is_absolute() else base / path))
+
+
+def _skipped(path: Path, reason: str) -> ImportRow:
+    return ImportRow(sku="", name="", category="", image=_shown(path), skip=reason)
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in a POSIX file name come back as lone surrogates
+        return False
+    return True
+
+
+def _shown(path: Path | str) -> str:
+    """A path printable and storable as UTF-8, whatever bytes its name holds."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# -- downloads (before the write transaction) ---------------------------------------------------
+
+
+def download_images(
+    rows: Sequence[ImportRow], cache: Path, cancelled: Callable[[], bool] = lambda: False
+) -> list[ImportRow]:
+    """Rows with http(s) images replaced by their downloaded copy in ``cache`` (or a skip reason).
+
+    Runs before the import's transaction, so a slow server delays the import but never blocks
+    another writer; each download is bounded by ``DOWNLOAD_DEADLINE_S`` and ``DOWNLOAD_MAX_BYTES``.
+    """
+    remote = [i for i, r in enumerate(rows) if not r.skip and r.image.lower().startswith(SCHEMES)]
+    if not remote:
+        return list(rows)
+    out = list(rows)
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
+        futures = {i: pool.submit(_fetch, rows[i].image, cache) for i in remote}
+        try:
+            for i, future in futures.items():
+                if cancelled():
+                    raise Cancelled("import cancelled; the catalog is unchanged")
+                try:
+                    out[i] = replace(rows[i], image=str(future.result()))
+                except DecorLensError as exc:
+                    out[i] = replace(rows[i], skip=str(exc))
+        finally:
+            for future in futures.values():
+                future.cancel()
+    return out
+
+
+def _fetch(url: str, cache: Path) -> Path:
+    suffix = Path(url.split("?")[0].split("#")[0]).suffix.lower()
+    target = cache / (hashlib.sha256(url.encode()).hexdigest()[:24] + (suffix if suffix in IMAGE_SUFFIXES else ""))
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        _download(url, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _download(url: str, out: Path) -> None:
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
+    try:
+        with _OPENER.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(out, "wb") as fh:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
+                raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "
+                                   f"{DOWNLOAD_MAX_BYTES / 2**20:.0f} MiB limit for a product image")
+            size = 0
+            while chunk := response.read1(CHUNK_BYTES):  # returns what arrived; read(n) waits for n bytes
+                size += len(chunk)
+                if size > DOWNLOAD_MAX_BYTES:
+                    raise CatalogError(f"{url}: over the {DOWNLOAD_MAX_BYTES / 2**20:.0f} MiB limit for a product image")
+                if time.monotonic() > deadline:
+                    raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped")
+                fh.write(chunk)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise CatalogError(f"cannot download {url} ({reason}); offline? use local image paths") from exc
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http(s) only, redirects included: a feed's URL (or a redirect) cannot reach ftp: or file:."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(), urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+_OPENER = _opener()
 
 
 # -- per-row work (runs in threads: file I/O and decoding release the GIL) ----------------------
@@ -217,14 +391,16 @@ def _prepare(
 
     With ``preprocess`` the image comes back as the matcher's input tensor, made here in the worker.
     """
+    if row.skip:
+        return None, None, row.skip
     if not row.sku:
         return None, None, "no sku/id"
     if not row.category:
         return None, None, "no category"
     try:
-        path = _local_image(row.image, cache)
+        path = _local_image(row.image)
+        image = load_image(path, max_side=CATALOG_MAX_SIDE)  # before hashing: a bad file fails fast
         digest = _file_hash(path)
-        image = load_image(path, max_side=CATALOG_MAX_SIDE)
     except DecorLensError as exc:
         return None, None, str(exc)
     if preprocess is not None:
@@ -233,28 +409,18 @@ def _prepare(
     return product, image, ""
 
 
-def _local_image(image: str, cache: Path) -> Path:
+def _local_image(image: str) -> Path:
     if not image:
         raise CatalogError("no image")
-    if not image.startswith(("http://", "https://")):
-        return Path(image)
-    target = cache / (hashlib.sha256(image.encode()).hexdigest()[:24] + Path(image.split("?")[0]).suffix)
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(image, timeout=15) as response:
-                data = response.read()
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise CatalogError(f"cannot download {image} ({exc}); offline? use local image paths") from exc
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    return target
+    scheme = _URL_SCHEME.match(image)
+    if scheme:  # http(s) ones were downloaded before the transaction
+        raise CatalogError(f"{image[:80]}: unsupported image URL scheme {scheme.group(1)!r} (use http(s) or a file)")
+    return Path(image)
 
 
 def _file_hash(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_of(path)
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
