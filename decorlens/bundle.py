@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     im.add_argument("bundle", type=Path)
     im.add_argument("--re-embed", action="store_true",
                     help="if the bundle was embedded with another model than this machine's, compute vectors here")
+    im.add_argument("--images-from", type=Path, action="append", default=[], metavar="DIR",
+                    help="for a bundle exported with --no-images: the shared folder its images must be in "
+                         "(repeatable; images anywhere else are refused)")
     im.set_defaults(run=run_import)
     info = verbs.add_parser("info", help="what a bundle holds")
     info.add_argument("bundle", type=Path)
@@ -41,7 +44,8 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     log = (lambda _m: None) if args.quiet else note
     read_bundle(args.bundle)  # a clear error for a wrong file before any model is loaded
     with bar("embedding", args.quiet) as progress:
-        result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, progress, log)
+        result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, progress, log,
+                               images_from=args.images_from)
     for warning in result.warnings:
         note(f"warning: {warning}")
     print(result.summary())

@@ -2,11 +2,10 @@
 
 A bundle (``.dlcat``) is a zip archive::
 
-    manifest.json        format, versions, embedder keys and vector counts, checksums
+    manifest.json        format, versions, embedder keys and vector counts, every member's size and sha256
     catalog.sqlite       a consistent snapshot (sqlite3 backup API), single-file journal mode,
                          image paths rewritten to ``images/<sha256>.<ext>``
     images/…             the product images, named by content hash (deduplicated, verified on import)
-    index/<key>/…        the HNSW index of each embedder, matching the snapshot (built if absent)
     categories.yaml      the store's category map, when its data dir has one
 
 Product images travel inside the bundle by default. A store shipping one catalog to many tills and
@@ -14,7 +13,16 @@ laptops cannot rely on the paths of the machine that imported it (a NAS path, ``
 download cache), the GUI shows product pictures from those paths, and a machine whose embedder
 differs can only re-embed from the pictures. Content-hash names make the copy deduplicated and
 verifiable. ``include_images=False`` keeps the original paths instead, for sites where every machine
-sees the same shared folder.
+sees the same shared folder; importing such a bundle needs that folder named (``images_from``), and
+every path must lie inside it.
+
+A bundle is untrusted input (it may come from anyone): ``engine.bundle_archive`` checks the archive
+(caps, names, links, checksums) and ``engine.bundle_rows`` copies its database row by row into a fresh
+catalog of this machine's schema. An imported product's image is either a file that came in the
+bundle, now in ``<data dir>/catalog-images``, or a regular, decodable image inside a folder the user
+named; never any other local file, so nothing exported later can carry a file the user did not import.
+No index file of a bundle is ever loaded: the index is rebuilt here from the imported vectors (older
+bundles carried one; it is skipped).
 
 Import replaces the catalog of a data dir and never leaves it half-replaced: the bundle is unpacked
 and checked in a staging folder inside the data dir, images are added (content-addressed, so adding
@@ -29,34 +37,45 @@ unless ``re_embed`` is asked for: then the missing vectors are computed here bef
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine.catalog import SCHEMA_VERSION, Catalog
-from engine.errors import CatalogError
+from engine.bundle_archive import (
+    CATALOG,
+    CATEGORIES,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_IMAGE_BYTES,
+    BundleArchive,
+    Staged,
+)
+from engine.bundle_rows import ImagePath, copy_catalog
+from engine.catalog import Catalog
+from engine.categories import CategoryMap
+from engine.errors import CatalogError, DecorLensError
 from engine.files import replace_atomically, sha256_of
+from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 
-FORMAT = "decorlens-catalog-bundle"
-FORMAT_VERSION = 1
 SUFFIX = ".dlcat"
-CATALOG_FILE = "catalog.sqlite"
+CATALOG_FILE = CATALOG
 PREVIOUS_FILE = "catalog.before-import.sqlite"
 IMAGES_DIR = "catalog-images"  # inside the data dir: images that came with a bundle
-CATEGORIES_FILE = "categories.yaml"
+CATEGORIES_FILE = CATEGORIES
 STAGING_PREFIX = ".bundle-import-"
+CHECK_SIDE = 256  # images are checked by decoding them this small (JPEG draft mode keeps it cheap)
 
 Log = Callable[[str], None]
 
@@ -80,10 +99,11 @@ class BundleInfo:
         m = self.manifest
         size = self.path.stat().st_size / 1e6 if self.path.exists() else 0.0
         vectors = ", ".join(f"{k} ({n})" for k, n in m["embedders"].items()) or "none"
-        images = f"{m['image_files']} images inside" if m["images"] == "embedded" else "images by original path"
+        images = (f"{m.get('image_files', 0)} images inside" if m["images"] == "embedded"
+                  else "images by original path")
         return (
             f"{self.path.name}: {m['products']} products in {len(m['categories'])} categories, {images}, "
-            f"vectors {vectors}, {size:.1f} MB, made {m['created']} by DecorLens {m['decorlens']}"
+            f"vectors {vectors}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens {m.get('decorlens', '?')}"
         )
 
 
@@ -118,10 +138,10 @@ class ImportResult:
 def export_bundle(
     data_dir: Path, out: Path, include_images: bool = True, log: Log = lambda _msg: None
 ) -> BundleInfo:
-    """Write the catalog of ``data_dir`` (database, index, images, category map) to ``out``.
+    """Write the catalog of ``data_dir`` (database, images, category map) to ``out``.
 
     The live database is only read (through the sqlite3 backup API, so a running app may keep
-    using it); ``out`` appears complete or not at all.
+    using it); ``out`` appears complete or not at all. No index travels: the importer rebuilds it.
     """
     data_dir = Path(data_dir)
     source = data_dir / CATALOG_FILE
@@ -145,15 +165,17 @@ def export_bundle(
         if stale:
             log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
                 "describe the old pictures (re-import the catalog to refresh them)")
-        index_keys = _stage_indexes(db_path, data_dir / "index", stage / "index", log)
         _finalise_db(db_path)
-        manifest = _manifest(db_path, include_images, images, index_keys, len(stale))
+        members = {CATALOG_FILE: db_path}
         if (data_dir / CATEGORIES_FILE).is_file():
             shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
-            manifest["categories_file"] = True
+            members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
+        manifest = _manifest(db_path, include_images, images, len(stale))
+        manifest["categories_file"] = CATEGORIES_FILE in members
+        manifest["files"] = _listing(members, images)
         part = out.with_name(out.name + ".part")
         try:
-            _write_zip(part, stage, manifest, images)
+            _write_zip(part, manifest, members, images)
             replace_atomically(part, out)
         finally:
             part.unlink(missing_ok=True)
@@ -205,42 +227,9 @@ def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[
     return images, stale, missing
 
 
-def _stage_indexes(db_path: Path, live_root: Path, stage_root: Path, log: Log) -> list[str]:
-    """For each embedder with vectors: the live index if it matches the snapshot, else a fresh build."""
-    keys: list[str] = []
-    with Catalog(db_path) as catalog:
-        for key in catalog.embedders():
-            dim = _vector_dim(catalog, key)
-            live = CatalogIndex(stage_root, key, dim).dir  # just for the folder name
-            source = live_root / live.name
-            shutil.rmtree(live)
-            if _index_matches(source, catalog.revision, dim):
-                shutil.copytree(source, live)
-            else:
-                log(f"building the {key} index for the bundle")
-                CatalogIndex(stage_root, key, dim).rebuild(catalog)
-            keys.append(key)
-    return keys
-
-
 def _vector_dim(catalog: Catalog, key: str) -> int:
     row = catalog.db.execute("SELECT vector FROM vectors WHERE embedder = ? LIMIT 1", (key,)).fetchone()
-    return len(row[0]) // 4
-
-
-def _index_matches(folder: Path, revision: int, dim: int) -> bool:
-    """Whether an index folder reflects exactly this catalog revision, every file as its manifest says."""
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    if manifest.get("revision") != revision or manifest.get("dim") != dim:
-        return False
-    for entry in manifest.get("files", {}).values():
-        path = folder / entry["file"]
-        if not path.is_file() or path.stat().st_size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
-            return False
-    return True
+    return len(row[0]) // 4 if row else 0
 
 
 def _finalise_db(db_path: Path) -> None:
@@ -251,9 +240,7 @@ def _finalise_db(db_path: Path) -> None:
     db.close()
 
 
-def _manifest(
-    db_path: Path, include_images: bool, images: dict[str, Path], index_keys: list[str], stale: int
-) -> dict[str, Any]:
+def _manifest(db_path: Path, include_images: bool, images: dict[str, Path], stale: int) -> dict[str, Any]:
     import hnswlib  # noqa: F401 - its presence is what matters; it has no __version__
     import numpy
     import onnxruntime
@@ -272,34 +259,34 @@ def _manifest(
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "decorlens": __version__,
         "schema_version": schema,
         "revision": revision,
         "products": products,
         "categories": categories,
         "embedders": embedders,
-        "index": index_keys,
         "images": "embedded" if include_images else "external",
         "image_files": len(images),
         "stale_images": stale,
-        "catalog_sha256": sha256_of(db_path),
-        "categories_file": False,
+        "catalog_sha256": sha256_of(db_path),  # what importers before the "files" listing check
         "versions": {"numpy": numpy.__version__, "onnxruntime": onnxruntime.__version__},
     }
 
 
-def _write_zip(part: Path, stage: Path, manifest: dict[str, Any], images: dict[str, Path]) -> None:
+def _listing(members: dict[str, Path], images: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """Every member but the manifest with its size and sha256: the importer refuses anything else."""
+    listing = {name: {"size": path.stat().st_size, "sha256": sha256_of(path)} for name, path in members.items()}
+    for name, path in images.items():
+        listing[name] = {"size": path.stat().st_size, "sha256": PurePosixPath(name).stem}
+    return listing
+
+
+def _write_zip(part: Path, manifest: dict[str, Any], members: dict[str, Path], images: dict[str, Path]) -> None:
     with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        zf.write(stage / CATALOG_FILE, CATALOG_FILE)
-        if (stage / CATEGORIES_FILE).is_file():
-            zf.write(stage / CATEGORIES_FILE, CATEGORIES_FILE)
-        index_root = stage / "index"
-        if index_root.is_dir():
-            for path in sorted(index_root.rglob("*")):
-                if path.is_file():
-                    zf.write(path, "index/" + path.relative_to(index_root).as_posix())
+        for name, path in members.items():
+            zf.write(path, name)
         for name, path in sorted(images.items()):  # JPEG/PNG/WebP are compressed already
             zf.write(path, name, compress_type=zipfile.ZIP_STORED)
 
@@ -308,33 +295,9 @@ def _write_zip(part: Path, stage: Path, manifest: dict[str, Any], images: dict[s
 
 
 def read_bundle(path: Path) -> BundleInfo:
-    """The manifest of a bundle, checked for format and version."""
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return BundleInfo(path, _read_manifest(zf, path))
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise CatalogError(f"{path}: not a readable catalog bundle ({exc})") from exc
-
-
-def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(zf.read("manifest.json"))
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise CatalogError(f"{path}: not a DecorLens catalog bundle (no readable manifest.json)") from exc
-    if manifest.get("format") != FORMAT:
-        raise CatalogError(f"{path}: not a DecorLens catalog bundle (format {manifest.get('format')!r})")
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise CatalogError(
-            f"{path}: bundle format {manifest['format_version']} is newer than this DecorLens reads "
-            f"({FORMAT_VERSION}); update DecorLens"
-        )
-    if int(manifest.get("schema_version", 0)) > SCHEMA_VERSION:
-        raise CatalogError(
-            f"{path}: catalog schema {manifest['schema_version']} is newer than this DecorLens "
-            f"({SCHEMA_VERSION}); update DecorLens"
-        )
-    return manifest
+    """The manifest of a bundle, checked for format, version and field types (nothing is unpacked)."""
+    with BundleArchive(Path(path)) as archive:
+        return BundleInfo(archive.path, archive.manifest)
 
 
 # -- import -----------------------------------------------------------------------------------
@@ -347,34 +310,44 @@ def import_bundle(
     re_embed: bool = False,
     progress: Progress | None = None,
     log: Log = lambda _msg: None,
+    images_from: Sequence[Path] = (),
 ) -> ImportResult:
     """Replace the catalog of ``data_dir`` by the bundle's, atomically.
 
     ``embedder`` is this machine's (its ``key`` names the exact weights): a bundle without vectors
-    for it is refused, or re-embedded here when ``re_embed``. Run it while no pipeline in this
-    process holds ``data_dir`` open, and with the app closed on this data dir.
+    for it is refused, or re-embedded here when ``re_embed``. ``images_from`` names the folders a
+    bundle exported without images may point into (its images are checked there; paths elsewhere
+    are refused). Run it while no pipeline in this process holds ``data_dir`` open, and with the app
+    closed on this data dir.
     """
     start = time.perf_counter()
     bundle, data_dir = Path(bundle), Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(data_dir)
-    with zipfile.ZipFile(bundle) as zf:
-        manifest = _read_manifest(zf, bundle)
-        key = _check_embedder(manifest, embedder, re_embed, bundle)
-        stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
-        try:
-            names = _safe_members(zf, bundle)
-            _extract(zf, names, stage, manifest)
-            result = _install(stage, data_dir, manifest, embedder, key, re_embed, progress, log)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
+    try:
+        with BundleArchive(bundle) as archive:
+            manifest = archive.manifest
+            key = _check_embedder(manifest, embedder, re_embed, images_from, bundle)
+            staged = archive.unpack(stage)
+        result = _install(stage, staged, data_dir, manifest, embedder, key, re_embed, images_from, progress, log)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     log(result.summary())
     return result
 
 
-def _check_embedder(manifest: dict[str, Any], embedder: Matcher | None, re_embed: bool, bundle: Path) -> str:
-    shipped = manifest.get("embedders", {})
+def _check_embedder(
+    manifest: dict[str, Any], embedder: Matcher | None, re_embed: bool, images_from: Sequence[Path], bundle: Path
+) -> str:
+    external = manifest["images"] != "embedded"
+    if external and not images_from:
+        raise CatalogError(
+            f"{bundle.name} keeps its product images at the paths of the machine that exported it; name the "
+            "shared folder they must be in with --images-from DIR (paths outside it are refused)"
+        )
+    shipped = manifest["embedders"]
     if embedder is None:
         return next(iter(shipped), "")
     if embedder.key in shipped:
@@ -386,108 +359,128 @@ def _check_embedder(manifest: dict[str, Any], embedder: Matcher | None, re_embed
             "(a different model file). Install the same model here, or import with re-embedding "
             f"(--re-embed) to compute {manifest['products']} vectors on this machine"
         )
-    if manifest.get("images") != "embedded":
-        raise CatalogError(
-            f"{bundle.name} has no vectors for {embedder.key} and carries no images to re-embed from; "
-            "export it again with images"
-        )
     return embedder.key
 
 
-def _safe_members(zf: zipfile.ZipFile, bundle: Path) -> list[str]:
-    """Archive names, refusing anything that could land outside the staging folder."""
-    names = []
-    for info in zf.infolist():
-        name = info.filename
-        parts = PurePosixPath(name).parts
-        if info.is_dir():
-            continue
-        if name.startswith("/") or "\\" in name or ".." in parts or ":" in name or not parts:
-            raise CatalogError(f"{bundle.name}: unsafe path {name!r} in the archive; refusing it")
-        if parts[0] not in ("images", "index") and name not in ("manifest.json", CATALOG_FILE, CATEGORIES_FILE):
-            raise CatalogError(f"{bundle.name}: unexpected file {name!r} in the archive; refusing it")
-        names.append(name)
-    if CATALOG_FILE not in names:
-        raise CatalogError(f"{bundle.name}: no {CATALOG_FILE} in the archive")
-    return names
-
-
-def _extract(zf: zipfile.ZipFile, names: list[str], stage: Path, manifest: dict[str, Any]) -> None:
-    for name in names:
-        if name == "manifest.json":
-            continue
-        target = stage.joinpath(*PurePosixPath(name).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        with zf.open(name) as src, open(target, "wb") as dst:
-            for chunk in iter(lambda: src.read(1 << 20), b""):
-                digest.update(chunk)
-                dst.write(chunk)
-        expected = None
-        if name == CATALOG_FILE:
-            expected = manifest.get("catalog_sha256")
-        elif name.startswith("images/"):
-            expected = PurePosixPath(name).stem
-        if expected and digest.hexdigest() != expected:
-            raise CatalogError(f"{name} in the bundle is damaged (checksum mismatch); copy the bundle again")
-
-
 def _install(
-    stage: Path, data_dir: Path, manifest: dict[str, Any], embedder: Matcher | None, key: str,
-    re_embed: bool, progress: Progress | None, log: Log,
+    stage: Path, staged: Staged, data_dir: Path, manifest: dict[str, Any], embedder: Matcher | None, key: str,
+    re_embed: bool, images_from: Sequence[Path], progress: Progress | None, log: Log,
 ) -> ImportResult:
-    db_path = stage / CATALOG_FILE
-    images_dir = data_dir / IMAGES_DIR
     result = ImportResult(products=0, embedder=key)
-    # 1. rewrite image paths for this machine and check the database before anything is replaced
-    db = sqlite3.connect(db_path)
-    try:
-        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise CatalogError("the catalog database in the bundle is corrupt")
-        rows = db.execute("SELECT id, image_path FROM products").fetchall()
-        if manifest.get("images") == "embedded":
-            with db:
-                db.executemany(
-                    "UPDATE products SET image_path = ? WHERE id = ?",
-                    [(str(images_dir / PurePosixPath(p).name), pid) for pid, p in rows],
-                )
-        else:
-            result.missing_images = sum(1 for _, p in rows if not Path(p).is_file())
-            if result.missing_images:
-                result.warnings.append(
-                    f"{result.missing_images} product images are not at their original paths on this machine"
-                )
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"the catalog database in the bundle is unreadable: {exc}") from exc
-    finally:
-        db.close()
-    # 2. images: content-addressed, so adding them before the swap changes nothing for the old catalog
-    if (stage / "images").is_dir():
-        images_dir.mkdir(parents=True, exist_ok=True)
-        for image in (stage / "images").iterdir():
-            target = images_dir / image.name
-            if not target.exists():
-                os.replace(image, target)
-                result.images_added += 1
-    # 3. vectors and index for this machine's embedder, in the staging folder
+    # 1. everything checked and built in the staging folder before anything is replaced
+    if staged.categories is not None:
+        _check_categories(staged.categories)
+    if manifest["images"] == "embedded":
+        resolve = _bundled_images(staged, data_dir / IMAGES_DIR, result)
+    else:
+        resolve = _external_images(images_from, result)
+    db_path = stage / CATALOG_FILE
     with Catalog(db_path) as catalog:
-        result.products = catalog.count()
+        result.products = copy_catalog(staged.catalog, catalog, resolve)
         if result.products != manifest["products"]:
             raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its database "
                                f"{result.products}; the bundle is inconsistent")
         if re_embed and embedder is not None:
             log(f"computing {embedder.key} vectors for the imported products")
             result.re_embedded = embed_missing(catalog, embedder, progress)
-        if key:
-            dim = _vector_dim(catalog, key) if catalog.embedders().get(key) else getattr(embedder, "dim", 0)
-            index = CatalogIndex(stage / "index", key, dim, log)
-            if not _index_matches(index.dir, catalog.revision, dim):
-                index.rebuild(catalog, reason="the bundle's index does not match its catalog" if not re_embed else "")
+        _build_index(catalog, stage / "index", key, embedder, log)
+    if result.missing_images:
+        result.warnings.append(f"{result.missing_images} product images are not in the named folders on this machine")
     for leftover in (db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
         if leftover.exists() and leftover.stat().st_size:
             raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
         leftover.unlink(missing_ok=True)
-    # 4. swap: index aside, database (the commit point), index in
+    _swap(stage, data_dir, result)
+    # 5. the store's category map, and images no longer referenced
+    if staged.categories is not None:
+        os.replace(staged.categories, data_dir / CATEGORIES_FILE)
+        result.categories_replaced = True
+    if manifest["images"] == "embedded":
+        _remove_unreferenced(data_dir / CATALOG_FILE, data_dir / IMAGES_DIR)
+    return result
+
+
+def _bundled_images(staged: Staged, images_dir: Path, result: ImportResult) -> ImagePath:
+    """Image paths for products of a bundle with images: only files that came in it, checked as images.
+
+    Images move into ``images_dir`` as rows reference them: content-addressed, so adding one changes
+    nothing for the current catalog, and unreferenced ones are never adopted.
+    """
+    images_dir.mkdir(parents=True, exist_ok=True)
+    checked: set[str] = set()
+
+    def resolve(sku: str, path: str) -> str:
+        source = staged.images.get(path)
+        if source is None:
+            raise CatalogError(f"product {sku!r}: its image {path!r} is not a file in the bundle; refusing the bundle")
+        target = images_dir / source.name
+        if path not in checked:
+            _check_image(source, path)
+            checked.add(path)
+            if not target.is_file():
+                os.replace(source, target)
+                result.images_added += 1
+        return str(target)
+
+    return resolve
+
+
+def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:
+    """Image paths for a bundle without images: regular, decodable images inside the folders the user named."""
+    roots = [Path(os.path.realpath(folder)) for folder in images_from]
+    for root in roots:
+        if not root.is_dir():
+            raise CatalogError(f"--images-from {root}: no such folder")
+
+    def resolve(sku: str, path: str) -> str:
+        real = Path(os.path.realpath(path)) if Path(path).is_absolute() else None
+        if real is None or not any(real.is_relative_to(root) for root in roots):
+            raise CatalogError(f"product {sku!r}: its image {path!r} is outside "
+                               f"{', '.join(map(str, roots))}; refusing the bundle")
+        try:
+            mode = os.stat(real).st_mode
+        except OSError:
+            result.missing_images += 1
+            return str(real)
+        if not stat.S_ISREG(mode) or os.stat(real).st_size > MAX_IMAGE_BYTES:
+            raise CatalogError(f"product {sku!r}: {real} is not a regular image file; refusing the bundle")
+        _check_image(real, path)
+        return str(real)
+
+    return resolve
+
+
+def _check_image(path: Path, name: str) -> None:
+    try:
+        load_image(path, max_side=CHECK_SIDE)
+    except DecorLensError as exc:
+        raise CatalogError(f"{name} in the bundle is not a usable image ({exc}); refusing the bundle") from exc
+
+
+def _check_categories(path: Path) -> None:
+    try:
+        CategoryMap.from_file(path)
+    except Exception as exc:  # a hostile YAML can fail in any way the parser or the map can
+        raise CatalogError(f"categories.yaml in the bundle is not a valid category map ({exc}); "
+                           "refusing the bundle") from exc
+
+
+def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | None, log: Log) -> None:
+    """This machine's index, built from the imported vectors (a bundle's index file is never loaded)."""
+    if not key or not catalog.embedders().get(key):
+        return
+    dim = _vector_dim(catalog, key)
+    expected = getattr(embedder, "dim", dim) if embedder is not None and embedder.key == key else dim
+    if dim != expected:
+        raise CatalogError(f"the bundle's {key} vectors have {dim} values, this machine's embedder gives "
+                           f"{expected}; the bundle is inconsistent")
+    log(f"building the {key} index")
+    CatalogIndex(root, key, dim, log).rebuild(catalog)
+
+
+def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:
+    """Index aside, database in (the commit point), index in; the old database is kept."""
+    db_path = stage / CATALOG_FILE
     live_db = data_dir / CATALOG_FILE
     if live_db.exists():
         _quiesce(live_db)
@@ -507,13 +500,6 @@ def _install(
         os.replace(stage / "index", data_dir / "index")
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
-    # 5. the store's category map, and images no longer referenced
-    if (stage / CATEGORIES_FILE).is_file():
-        os.replace(stage / CATEGORIES_FILE, data_dir / CATEGORIES_FILE)
-        result.categories_replaced = True
-    if manifest.get("images") == "embedded":
-        _remove_unreferenced(live_db, images_dir)
-    return result
 
 
 def _quiesce(live_db: Path) -> None:
@@ -558,8 +544,3 @@ def _remove_leftovers(data_dir: Path) -> None:
     """Staging folders of an import that was killed: never in use, safe to delete."""
     for leftover in data_dir.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
-
-
-# -- files ------------------------------------------------------------------------------------
-
-

@@ -79,7 +79,7 @@ def test_round_trip_moves_catalog_index_and_images(shop, tmp_path: Path, exporte
         path = Path(product.image_path)
         assert path.is_file() and path.parent == till.data_dir / IMAGES_DIR
     assert {p.sku for p in products} == {p.sku for p in store.catalog.products()}
-    # the shipped index is used as is: it already reflects the imported catalog revision
+    # the index is built here from the imported vectors and reflects the imported catalog revision
     manifest = json.loads((till.index_for(till.embedder).dir / "manifest.json").read_text())
     assert manifest["revision"] == till.catalog.revision
     assert [_top1(till, q, c) for q, c in zip(queries, CATEGORIES)] == expected
@@ -208,7 +208,9 @@ def test_export_without_images_keeps_paths(shop, tmp_path: Path, exported_models
     info = export_bundle(store.data_dir, tmp_path / "shared.dlcat", include_images=False)
     assert info.manifest["images"] == "external" and info.manifest["image_files"] == 0
     till = _machine(tmp_path, "till", exported_models)
-    result = import_bundle(info.path, till.data_dir, till.embedder)
+    with pytest.raises(CatalogError, match="--images-from"):
+        import_bundle(info.path, till.data_dir, till.embedder)
+    result = import_bundle(info.path, till.data_dir, till.embedder, images_from=[source])
     assert result.missing_images == 0
     assert all(Path(p.image_path).parent.parent == source for p in till.catalog.products())
 

@@ -1,0 +1,290 @@
+"""Reading a catalog bundle's zip archive as untrusted input.
+
+A bundle comes from another machine, a shared folder or a stranger, so every byte of it is checked
+before it is used: the zip's end record before the zip module parses the central directory (a few
+megabytes can claim millions of members), every member's name, type and declared size before
+anything is written, then the bytes themselves while they are written (headers can lie), and each
+member's checksum against the manifest. Members are written under names this module chooses, never
+under the archive's names, so no member can land outside the staging folder whatever it is called.
+
+Caps keep a compression bomb small: a member may not grow past its declared size nor past its kind's
+cap, and the whole archive may not unpack to more than ``MAX_RATIO`` times its own size (real
+bundles are mostly JPEGs stored as they are, and a database of float vectors, which deflate barely
+shrinks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Self
+
+from engine.catalog import SCHEMA_VERSION
+from engine.errors import CatalogError
+
+FORMAT = "decorlens-catalog-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CATALOG = "catalog.sqlite"
+CATEGORIES = "categories.yaml"
+
+MAX_MEMBERS = 250_000  # products per bundle, roughly: one image each
+MAX_CENTRAL_DIR_PER_MEMBER = 512  # bytes of zip directory per member (names here are < 100 characters)
+MAX_MANIFEST_BYTES = 64 << 20  # lists every member with its checksum
+MAX_CATEGORIES_BYTES = 1 << 20
+MAX_IMAGE_BYTES = 64 << 20
+MAX_CATALOG_BYTES = 16 << 30
+MAX_RATIO = 20  # whole archive: unpacked bytes per archive byte
+RATIO_SLACK = 16 << 20  # a tiny catalog's database deflates far better than a real one
+DISK_MARGIN = 64 << 20
+IMAGE_NAME = re.compile(r"images/([0-9a-f]{64})\.(jpg|jpeg|png|webp|bmp|tif|tiff|gif)")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+CHUNK = 1 << 20
+
+
+@dataclass
+class Staged:
+    """What was unpacked, under names chosen here: the database, images by archive name, the category map."""
+
+    catalog: Path
+    images: dict[str, Path] = field(default_factory=dict)
+    categories: Path | None = None
+
+
+class BundleArchive:
+    """An opened bundle whose directory and manifest have passed every check that needs no unpacking."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.name = self.path.name
+        _check_end_record(self.path)
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
+            raise CatalogError(f"{self.path}: not a readable catalog bundle ({_reason(exc)})") from exc
+        try:
+            self.members = self._members()
+            self.manifest = self._read_manifest()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zip.close()
+
+    # -- checks before unpacking ----------------------------------------------------------------
+
+    def _members(self) -> dict[str, zipfile.ZipInfo]:
+        """File members by name; refuses unsafe names, links, devices, encryption and duplicates."""
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise CatalogError(f"{self.name}: {len(infos)} files in the archive, more than a bundle holds "
+                               f"({MAX_MEMBERS}); refusing it")
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            parts = PurePosixPath(name).parts
+            if (name.startswith("/") or "\\" in name or ":" in name or "\0" in name or not parts
+                    or any(p in ("..", ".") for p in parts) or "//" in name):
+                raise CatalogError(f"{self.name}: unsafe path {name!r} in the archive; refusing it")
+            kind = stat.S_IFMT(info.external_attr >> 16)
+            if kind == stat.S_IFLNK:
+                raise CatalogError(f"{self.name}: {name!r} is a link in the archive; refusing it")
+            if info.is_dir():
+                continue
+            if kind not in (0, stat.S_IFREG):
+                raise CatalogError(f"{self.name}: {name!r} is not a regular file in the archive; refusing it")
+            if info.flag_bits & 0x1:
+                raise CatalogError(f"{self.name}: {name!r} is encrypted; refusing it")
+            if name in members:
+                raise CatalogError(f"{self.name}: {name!r} appears twice in the archive; refusing it")
+            members[name] = info
+        return members
+
+    def _read_manifest(self) -> dict[str, Any]:
+        info = self.members.get(MANIFEST)
+        if info is None:
+            raise CatalogError(f"{self.path}: not a DecorLens catalog bundle (no readable manifest.json)")
+        try:
+            manifest = json.loads(_read_capped(self.zip, info, MAX_MANIFEST_BYTES, self.name))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise CatalogError(f"{self.path}: not a DecorLens catalog bundle (no readable manifest.json)") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+            raise CatalogError(f"{self.path}: not a DecorLens catalog bundle (format {got!r})")
+        _check_manifest_types(manifest, self.name)
+        if manifest["format_version"] > FORMAT_VERSION:
+            raise CatalogError(
+                f"{self.path}: bundle format {manifest['format_version']} is newer than this DecorLens reads "
+                f"({FORMAT_VERSION}); update DecorLens"
+            )
+        if manifest.get("schema_version", 0) > SCHEMA_VERSION:
+            raise CatalogError(
+                f"{self.path}: catalog schema {manifest['schema_version']} is newer than this DecorLens "
+                f"({SCHEMA_VERSION}); update DecorLens"
+            )
+        return manifest
+
+    def planned(self) -> list[str]:
+        """Members to unpack; refuses unlisted or unexpected ones and a total that looks like a bomb."""
+        listed = self.manifest.get("files")
+        embedded = self.manifest["images"] == "embedded"
+        wanted = []
+        for name in self.members:
+            if name == MANIFEST:
+                continue
+            if listed is not None and name not in listed:
+                raise CatalogError(f"{self.name}: {name!r} is in the archive but not in its manifest; refusing it")
+            if name.startswith("index/") and listed is None:
+                continue  # bundles written before 2026-12 carried their index; it is rebuilt here instead
+            if name not in (CATALOG, CATEGORIES) and not (embedded and IMAGE_NAME.fullmatch(name)):
+                raise CatalogError(f"{self.name}: unexpected file {name!r} in the archive; refusing it")
+            wanted.append(name)
+        if listed is not None:
+            absent = sorted(set(listed) - set(self.members))
+            if absent:
+                raise CatalogError(f"{self.name}: {absent[0]!r} is in the manifest but not in the archive "
+                                   "(incomplete copy?)")
+        if CATALOG not in wanted:
+            raise CatalogError(f"{self.name}: no {CATALOG} in the archive")
+        self._check_total(wanted)
+        return wanted
+
+    def _check_total(self, names: list[str]) -> None:
+        total = 0
+        for name in names:
+            info = self.members[name]
+            cap = _cap(name)
+            if info.file_size > cap:
+                raise CatalogError(f"{self.name}: {name!r} would unpack to {info.file_size} bytes, more than "
+                                   f"{cap} allowed for it; refusing it")
+            total += info.file_size
+        allowed = MAX_RATIO * self.path.stat().st_size + RATIO_SLACK
+        if total > allowed:
+            raise CatalogError(f"{self.name}: would unpack to {total / 1e6:.0f} MB from a "
+                               f"{self.path.stat().st_size / 1e6:.1f} MB file (a compression bomb?); refusing it")
+        self.unpacked_bytes = total
+
+    # -- unpacking --------------------------------------------------------------------------------
+
+    def unpack(self, stage: Path) -> Staged:
+        """Write the planned members into ``stage`` under names chosen here, each verified."""
+        names = self.planned()
+        free = shutil.disk_usage(stage).free
+        if self.unpacked_bytes + DISK_MARGIN > free:
+            raise CatalogError(f"{self.name} needs {self.unpacked_bytes / 1e6:.0f} MB free in {stage.parent}, "
+                               f"which has {free / 1e6:.0f} MB")
+        staged = Staged(catalog=stage / "bundle.sqlite")
+        (stage / "images").mkdir()
+        for name in names:
+            if name == CATALOG:
+                target = staged.catalog
+            elif name == CATEGORIES:
+                target = staged.categories = stage / "categories.yaml"
+            else:
+                target = stage / "images" / PurePosixPath(name).name  # matched IMAGE_NAME: no separators
+                staged.images[name] = target
+            self._unpack_one(name, target)
+        return staged
+
+    def _unpack_one(self, name: str, target: Path) -> None:
+        info = self.members[name]
+        limit = min(info.file_size, _cap(name))
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with self.zip.open(info) as src, open(target, "xb") as dst:
+                for chunk in iter(lambda: src.read(CHUNK), b""):
+                    size += len(chunk)
+                    if size > limit:
+                        raise CatalogError(f"{self.name}: {name!r} unpacks to more than its declared "
+                                           f"{info.file_size} bytes; refusing it")
+                    digest.update(chunk)
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise CatalogError(f"{name} in the bundle is damaged ({_reason(exc)}); copy the bundle again") from exc
+        expected = self._expected(name)
+        if digest.hexdigest() != expected.get("sha256") or expected.get("size", size) != size:
+            raise CatalogError(f"{name} in the bundle is damaged (checksum mismatch); copy the bundle again")
+
+    def _expected(self, name: str) -> dict[str, Any]:
+        listed = self.manifest.get("files")
+        if listed is not None:
+            return listed[name]
+        if name == CATALOG:
+            return {"sha256": self.manifest.get("catalog_sha256")}
+        match = IMAGE_NAME.fullmatch(name)
+        return {"sha256": match.group(1) if match else None}  # categories.yaml of old bundles: not listed
+
+
+def _check_end_record(path: Path) -> None:
+    """Member count and directory size as the zip's end record states them, before the zip module reads on."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # the zip module's own reader of that record (zip64 too)
+    except OSError as exc:
+        raise CatalogError(f"{path}: not a readable catalog bundle ({_reason(exc)})") from exc
+    if not end:
+        raise CatalogError(f"{path}: not a readable catalog bundle (not a zip file)")
+    count, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_MEMBERS or size > MAX_MEMBERS * MAX_CENTRAL_DIR_PER_MEMBER:
+        raise CatalogError(f"{path.name}: the archive claims {count} files ({size} bytes of directory), more "
+                           f"than a bundle holds ({MAX_MEMBERS}); refusing it")
+
+
+def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
+    """The fields import and ``bundle info`` use, with the types they need (a manifest is hostile too)."""
+
+    def bad(field: str) -> CatalogError:
+        return CatalogError(f"{name}: manifest.json has an invalid {field!r}; not a bundle DecorLens wrote")
+
+    for key in ("format_version", "products"):
+        if not isinstance(manifest.get(key), int) or manifest[key] < 0:
+            raise bad(key)
+    if not isinstance(manifest.get("schema_version", 0), int):
+        raise bad("schema_version")
+    for key in ("embedders", "categories"):
+        value = manifest.get(key)
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(n, int) for k, n in value.items()):
+            raise bad(key)
+    if manifest.get("images") not in ("embedded", "external"):
+        raise bad("images")
+    files = manifest.get("files")
+    if files is not None and not (isinstance(files, dict) and all(
+            isinstance(e, dict) and isinstance(e.get("size"), int) and isinstance(e.get("sha256"), str)
+            and SHA256.fullmatch(e["sha256"]) for e in files.values())):
+        raise bad("files")
+
+
+def _cap(name: str) -> int:
+    if name == CATALOG:
+        return MAX_CATALOG_BYTES
+    if name == CATEGORIES:
+        return MAX_CATEGORIES_BYTES
+    return MAX_IMAGE_BYTES
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, bundle: str) -> bytes:
+    if info.file_size > cap:
+        raise CatalogError(f"{bundle}: {info.filename} is {info.file_size} bytes, more than {cap}; refusing it")
+    try:
+        with zf.open(info) as src:
+            data = src.read(cap + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise CatalogError(f"{bundle}: {info.filename} is damaged ({_reason(exc)})") from exc
+    if len(data) > cap:
+        raise CatalogError(f"{bundle}: {info.filename} is larger than {cap} bytes; refusing it")
+    return data
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
