@@ -1,4 +1,4 @@
-"""``decorlens catalog``: import, list, remove products; re-embed and rebuild the index."""
+"""``decorlens catalog``: import, list, remove products; re-embed and rebuild the index; restore a backup."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 
 from decorlens.progress import bar, note
+from engine.backups import backups_dir, find_backup, list_backups
 from engine.pipeline import Pipeline
 
 
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(run=run_stats)
     rb = verbs.add_parser("rebuild-index", help="re-embed what is missing and rebuild the index (compacts deletions)")
     rb.set_defaults(run=run_rebuild)
+    rs = verbs.add_parser("restore", help="list the catalog backups, or restore one (backing up the current first)")
+    rs.add_argument("backup", nargs="?", help="a backup's file name as listed, or the path of a backup file")
+    rs.set_defaults(run=run_restore)
 
 
 def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -74,5 +78,31 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with bar("embedding", args.quiet) as progress:
         pipeline.prepare_matcher(progress=progress)
     pipeline.index_for(pipeline.embedder).rebuild(pipeline.catalog)
-    print(f"index rebuilt for {pipeline.embedder.key}")
+    unembedded = len(pipeline.catalog.missing_vectors(pipeline.embedder.key))
+    print(f"index rebuilt for {pipeline.embedder.key}"
+          + (f"; {unembedded} products could not be embedded and are not searchable" if unembedded else ""))
+    return 1 if unembedded else 0
+
+
+def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Without an argument, list; with one, restore it in one transaction (the index catches up itself)."""
+    catalog = pipeline.catalog
+    if not args.backup:
+        found = list_backups(catalog.path)
+        if not found:
+            print(f"no backups in {backups_dir(catalog.path)} yet (one is made before each removal, "
+                  "embedder switch, bundle import and restore)")
+            return 0
+        print(f"backups in {backups_dir(catalog.path)}, newest first:")
+        for backup in found:
+            count = backup.products()
+            print(f"  {backup.name}  {backup.taken:%Y-%m-%d %H:%M:%S} UTC  before {backup.reason:<14} "
+                  f"{'unreadable' if count is None else f'{count} products'}")
+        return 0
+    source = find_backup(catalog.path, args.backup)
+    before = catalog.count()
+    restored = catalog.restore_from(source)
+    saved = next((b for b in list_backups(catalog.path) if b.reason == "before-restore"), None)
+    print(f"restored {restored} products from {source.name} (the catalog had {before})"
+          + (f"; the previous catalog is backed up as {saved.name}" if saved and before else ""))
     return 0

@@ -38,6 +38,17 @@ class Backup:
     def name(self) -> str:
         return self.path.name
 
+    def products(self) -> int | None:
+        """How many products the backup holds; None when it cannot be read."""
+        try:
+            db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+            try:
+                return int(db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
+            finally:
+                db.close()
+        except sqlite3.DatabaseError:
+            return None
+
 
 def backups_dir(catalog_path: Path) -> Path:
     return Path(catalog_path).parent / BACKUPS_DIR

@@ -5,21 +5,28 @@ Uses the real MobileNetV2 embedder and real IKEA product photos, with SQLite and
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from engine.catalog import Catalog
+from decorlens.main import main
+from engine.backups import KEEP, list_backups
+from engine.catalog import LOCK_TIMEOUT_ENV, WAITING, Catalog, CatalogBusyError, Product
 from engine.errors import Cancelled, CatalogError
 from engine.importer import read_source
+from engine.index import CatalogIndex
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 CATEGORIES = ("lamp", "sofa", "rug")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +213,138 @@ def _catch(errors: list[BaseException], work, *args) -> None:
         work(*args)
     except BaseException as exc:  # surfaced by the test thread
         errors.append(exc)
+
+
+# -- writers: the lock, backups, restore, paths, failed embeddings --------------------------------
+
+
+def _small_catalog(path: Path, n: int = 3) -> Catalog:
+    """``n`` products with stand-in vectors: what the lock and backup code sees is the same."""
+    cat = Catalog(path)
+    with cat.transaction() as rev:
+        for i in range(n):
+            pid, _ = cat.upsert(Product(f"sku{i}", f"p{i}", "lamp", f"/x/{i}.jpg", f"h{i}"), rev)
+            cat.put_vectors("k", [(pid, f"h{i}", np.full(4, i + 1.0))], rev)
+    return cat
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's import, as SQLite sees it
+    return other
+
+
+def test_second_writer_waits_with_a_message_then_gives_a_one_line_error(tmp_path: Path):
+    path = tmp_path / "catalog.sqlite"
+    _small_catalog(path).close()
+    other = _hold_write_lock(path)
+    messages: list[str] = []
+    second = Catalog(path, log=messages.append, lock_timeout=0.2)
+    with pytest.raises(CatalogBusyError, match="another DecorLens has been writing the catalog") as caught:
+        second.remove(["sku0"])
+    assert messages == [WAITING] and "\n" not in str(caught.value)
+    other.execute("ROLLBACK")
+    assert second.count() == 3 and second.remove(["sku0"]) == 1
+
+
+def test_waiting_writer_goes_ahead_once_the_other_finishes(tmp_path: Path):
+    path = tmp_path / "catalog.sqlite"
+    _small_catalog(path).close()
+    other = _hold_write_lock(path)
+    other.execute("DELETE FROM products WHERE sku = 'sku2'")
+    messages: list[str] = []
+
+    def told(message: str) -> None:  # the other writer commits as soon as we say we are waiting
+        messages.append(message)
+        other.execute("COMMIT")
+
+    assert Catalog(path, log=told, lock_timeout=60).remove(["sku0", "sku2"]) == 1
+    assert messages == [WAITING] and Catalog(path).count() == 1
+
+
+def test_cli_writer_during_another_write_prints_one_error_line(tmp_path: Path):
+    data = tmp_path / "data"
+    _small_catalog(data / "catalog.sqlite").close()
+    other = _hold_write_lock(data / "catalog.sqlite")
+    done = subprocess.run(
+        [sys.executable, "-m", "decorlens", "--data-dir", str(data), "catalog", "remove", "sku1"],
+        check=False, capture_output=True, text=True, cwd=ROOT, env={**os.environ, LOCK_TIMEOUT_ENV: "0.5"},
+        timeout=120,
+    )
+    other.execute("ROLLBACK")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "waiting for another DecorLens" in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "try again when it has finished" in errors[0]
+
+
+def test_remove_backs_up_first_and_only_the_newest_backups_are_kept(tmp_path: Path):
+    cat = _small_catalog(tmp_path / "catalog.sqlite", n=8)
+    for i in range(7):
+        assert cat.remove([f"sku{i}"]) == 1
+    kept = list_backups(cat.path)
+    assert len(kept) == KEEP and {b.reason for b in kept} == {"remove"}
+    assert [b.products() for b in kept] == [2, 3, 4, 5, 6]  # newest first: before the 7th removal … the 3rd
+    assert cat.remove(["no-such-sku"]) == 0 and len(list_backups(cat.path)) == KEEP
+    with sqlite3.connect(kept[0].path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one self-contained file
+
+
+def test_cli_restore_lists_restores_and_keeps_the_replaced_catalog(tmp_path: Path, capsys):
+    data = tmp_path / "data"
+    cat = _small_catalog(data / "catalog.sqlite")
+    index = CatalogIndex(data / "index", "k", 4)
+    index.sync(cat)
+    cat.remove(["sku1"])
+    index.sync(cat)
+    assert main(["--data-dir", str(data), "catalog", "restore"]) == 0
+    listing = capsys.readouterr().out
+    backup = list_backups(cat.path)[0]
+    assert backup.name in listing and "3 products" in listing and "remove" in listing
+    assert main(["--data-dir", str(data), "catalog", "restore", backup.name]) == 0
+    assert "restored 3 products" in capsys.readouterr().out
+    assert sorted(p.sku for p in cat.products()) == ["sku0", "sku1", "sku2"]
+    assert [b.reason for b in list_backups(cat.path)][:2] == ["before-restore", "remove"]
+    assert list_backups(cat.path)[0].products() == 2
+    restored = cat.get_by_sku("sku1")
+    hits = index.search(cat, np.full((1, 4), 2.0, np.float32), None, 3)[0]  # an index opened before catches up
+    assert sorted(pid for pid, _ in hits) == sorted(p.id for p in cat.products()) and restored.id in dict(hits)
+    assert main(["--data-dir", str(data), "catalog", "restore", "no-such-backup"]) == 2
+
+
+def test_restore_refuses_a_file_that_is_not_a_catalog(tmp_path: Path):
+    cat = _small_catalog(tmp_path / "catalog.sqlite")
+    bogus = tmp_path / "bogus.sqlite"
+    bogus.write_bytes(b"SQLite format 3\x00" + b"\x01" * 4000)
+    with pytest.raises(CatalogError, match="not a readable DecorLens catalog backup|damaged"):
+        cat.restore_from(bogus)
+    assert cat.count() == 3
+
+
+def test_relative_image_paths_are_stored_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.jpg").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    with cat.transaction() as rev:
+        cat.upsert(Product("a", "a", "lamp", "imgs/../imgs/a.jpg", "h"), rev)
+        with pytest.raises(CatalogError, match="relative path that does not exist"):
+            cat.upsert(Product("b", "b", "lamp", "imgs/missing.jpg", "h"), rev)
+    assert cat.get_by_sku("a").image_path == str(tmp_path / "imgs" / "a.jpg")
+
+
+def test_embedder_switch_names_products_it_cannot_embed(pipe: Pipeline, product_folder: Path, tmp_path: Path):
+    src = tmp_path / "src"
+    shutil.copytree(product_folder, src)
+    pipe.import_catalog(src)
+    gone = min((src / "rug").glob("*.jpg"))
+    gone.unlink()  # the product photo moved away since the import
+    pipe.catalog.db.execute("DELETE FROM vectors")  # as a newly activated embedder sees the catalog
+    messages: list[str] = []
+    pipe.log = messages.append
+    assert pipe.prepare_matcher() == 17
+    assert f"embedded 17 of 18 products for {pipe.embedder.key}" in messages
+    assert any(m.startswith(f"could not embed {gone.stem}:") and gone.name in m for m in messages)
+    assert [b.reason for b in list_backups(pipe.catalog.path)] == ["re-embed"]
+    assert pipe.prepare_matcher() == 0 and list_backups(pipe.catalog.path)[1:] == []  # switch backups only
