@@ -1,24 +1,21 @@
-"""``decorlens models``: list what is installed, export to ONNX, fetch official weights, write cards."""
+"""``decorlens models``: list what is installed, install the model pack, export to ONNX, write cards."""
 
 from __future__ import annotations
 
 import argparse
-import urllib.error
-import urllib.request
+import sys
 from pathlib import Path
 
-from decorlens.progress import bar, note
+from tqdm import tqdm
+
+from decorlens.progress import bar
+from engine import modelpack
 from engine.errors import ModelError
-from engine.models import find_model, read_card, write_card
+from engine.models import find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.pipeline import Pipeline
 from engine.settings import save_choice
-
-OFFICIAL = {
-    "yolo11n.pt": "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt",
-    "yolov8n-oiv7.pt": "https://github.com/ultralytics/assets/releases/download/v8.3.0/yolov8n-oiv7.pt",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--num-classes", type=int, help="embedder: classifier size of the weights (e.g. 1001)")
     ex.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     ex.set_defaults(run=run_export)
-    fe = verbs.add_parser("fetch", help="download the official weights (needs internet)")
+    fe = verbs.add_parser("fetch", help="install the model pack (default models and cards) into the data dir")
+    fe.add_argument("--from", dest="source", metavar="DIR_OR_URL", default=modelpack.RELEASE_URL,
+                    help=f"a folder holding the pack, or an http(s) base URL (default {modelpack.RELEASE_URL})")
     fe.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     fe.set_defaults(run=run_fetch)
     ac = verbs.add_parser("activate", help="make models the ones searches use (an embedder re-embeds the catalog)")
@@ -66,15 +65,18 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    source = Path(args.source)
+    is_weights = source.suffix == ".pt" or source.is_file()
+    if is_weights and not source.is_file():
+        # A bare name as the README writes it: look for it where models are looked for.
+        source = locate(args.source, pipeline.settings.models_dir, pipeline.data_dir)
     try:
         from training.export import export_detector, export_embedder
     except ImportError as exc:
-        raise ModelError(f"export needs the [train] extra ({exc.name} is missing): pip install -e '.[train]'") from exc
+        raise ModelError(f"export needs the [train] extra ({exc.name} is missing): `scripts/install --train`; "
+                         "the default models need no export: `decorlens models fetch`") from exc
     out = args.out or pipeline.data_dir / "models"
-    source = Path(args.source)
-    if source.suffix == ".pt" or source.is_file():
-        if not source.is_file():
-            source = find_model(args.source, pipeline.settings.models_dir, pipeline.data_dir).path
+    if is_weights:
         path = export_detector(source, out)
     else:
         path = export_embedder(args.source, out, args.weights, args.projection, num_classes=args.num_classes)
@@ -83,26 +85,20 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Install the pack; an unreachable default URL ends in the one line that says what to do offline."""
     out = args.out or pipeline.data_dir / "models"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, url in OFFICIAL.items():
-        target = out / name
-        if target.exists():
-            print(f"have {target}")
-            continue
+    pack = modelpack.read_pack()
+    with tqdm(total=pack.size, unit="B", unit_scale=True, desc="model pack", file=sys.stderr,
+              disable=args.quiet or not sys.stderr.isatty()) as progress:
+        def update(done: int, _total: int) -> None:
+            progress.update(done - progress.n)
+
         try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                data = response.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise ModelError(
-                f"cannot download {name} ({exc}). Offline? Copy {', '.join(OFFICIAL)} from another machine "
-                f"into {out} (or set DECORLENS_MODELS_DIR), then run `decorlens models export <file>.pt`"
-            ) from exc
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        print(f"fetched {target}")
-    note("export each .pt to ONNX with `decorlens models export <file>.pt` (needs the [train] extra)")
+            report = modelpack.install(args.source, out, progress=update, pack=pack)
+        except modelpack.SourceUnreachable as exc:
+            raise ModelError(f"model pack: {exc}; copy the pack folder to this machine and run "
+                             "`decorlens models fetch --from DIR`") from exc
+    print(report.summary())
     return 0
 
 

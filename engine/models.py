@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ModelError
 from engine.files import write_atomic
+from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
 
 Kind = Literal["detector", "embedder"]
@@ -129,25 +131,52 @@ def available_models(
     return sorted(found, key=lambda m: (m.card.kind, m.card.name, m.path.name))
 
 
+def find_first(
+    choices: Sequence[str], models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
+) -> ResolvedModel:
+    """The first of several alternative model files that exists (official before rebuilt), with its card.
+
+    None found is one short ModelError naming the files, the folders searched and how to get them.
+    """
+    folders = model_search_path(models_dir, data_dir)
+    for name in choices:
+        path = Path(name)
+        candidates = [path] if path.is_absolute() or path.parent != Path(".") else [d / name for d in folders]
+        for candidate in candidates:
+            if candidate.is_file():
+                return ResolvedModel(candidate, read_card(candidate))
+    raise _not_found(list(choices), folders)
+
+
 def locate(
     file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
 ) -> Path:
     """The first ``file_name`` on the model search path (a path with folders is taken as it is)."""
     path = Path(file_name)
     if path.is_absolute() or path.parent != Path("."):
-        candidates = [path]
-    else:
-        candidates = [d / file_name for d in model_search_path(models_dir, data_dir)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    where = ", ".join(str(c.parent) for c in candidates)
-    raise ModelError(f"model {file_name} not found (searched {where}); {_how_to_get(file_name)}")
+        if path.is_file():
+            return path
+        raise _not_found([file_name], [])
+    folders = model_search_path(models_dir, data_dir)
+    for folder in folders:
+        if (folder / file_name).is_file():
+            return folder / file_name
+    raise _not_found([file_name], folders)
 
 
-def _how_to_get(file_name: str) -> str:
-    stem = Path(file_name).stem
-    return (
-        f"run `decorlens models fetch` on a machine with internet, or `decorlens models export {stem}.pt` "
-        "(needs the [train] extra), or set DECORLENS_MODELS_DIR to a folder that holds it"
-    )
+def _not_found(names: list[str], folders: list[Path]) -> ModelError:
+    where = f" in {', '.join(str(f) for f in folders)}" if folders else ""
+    return ModelError(f"model {' or '.join(names)} not found{where}; {_how_to_get(names, folders)}")
+
+
+def _how_to_get(names: list[str], folders: list[Path]) -> str:
+    """The fix that exists: the model pack for its files, an export for a .pt that is there, else a folder."""
+    if any(f.file in names for f in read_pack().files):
+        return "run `decorlens models fetch`, or `decorlens models fetch --from DIR` with a pack folder"
+    for name in names:
+        weights = Path(name).with_suffix(".pt").name
+        if any((folder / weights).is_file() for folder in folders):
+            return f"export it: `decorlens models export {weights}` (needs the [train] extra)"
+    if not folders:
+        return "check the path"
+    return "put it in one of those folders, or set DECORLENS_MODELS_DIR to a folder that holds it"

@@ -1,0 +1,229 @@
+"""The model pack: install the default models and their cards into ``<data dir>/models`` in one step.
+
+``resources/modelpack.yaml`` lists every file with its size and sha256. A pack *source* is a folder
+(a network share in a shop, ``../shared/models`` in development) or an HTTP(S) base URL (the
+project's release assets, ``RELEASE_URL``). The list is the one shipped with this code, never one
+read from the source, so a source can only supply bytes, and bytes that do not hash right are refused.
+
+Each file is written to ``NAME.part`` beside its target and renamed over the target only once its
+size and sha256 match: a bad, oversized or interrupted download never replaces a good model. An
+interrupted download keeps its ``.part``, and the next run asks the server for the rest (HTTP Range);
+a server that ignores Range sends the whole file again and the ``.part`` starts over.
+"""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import yaml
+
+from engine.errors import Cancelled, ModelError
+from engine.files import replace_atomically, sha256_of
+from engine.paths import resources_dir
+
+# Where the release assets live: the one place to change when the pack is published elsewhere.
+RELEASE_URL = "https://github.com/decorlens/decorlens/releases/download/models-2026.12.02/"
+TIMEOUT_S = 30  # per connection attempt and per read: a stalled server fails instead of hanging
+CHUNK = 1 << 20
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
+
+
+class SourceUnreachable(ModelError):
+    """The pack's URL could not be reached at all (offline, DNS, refused): the caller says what to do."""
+
+
+@dataclass(frozen=True)
+class PackFile:
+    """One file of the pack, as the manifest lists it."""
+
+    file: str
+    role: str  # detector, embedder or card
+    size: int
+    sha256: str
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    version: str
+    files: tuple[PackFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass
+class InstallReport:
+    """What ``install`` did: files written, files already in place."""
+
+    folder: Path
+    installed: list[str]
+    kept: list[str]
+
+    def summary(self) -> str:
+        return (f"model pack in {self.folder}: {len(self.installed)} installed, "
+                f"{len(self.kept)} already there")
+
+
+def manifest_path() -> Path:
+    return resources_dir() / "modelpack.yaml"
+
+
+def read_pack(path: Path | None = None) -> Pack:
+    """The pack manifest (the shipped one by default)."""
+    path = path or manifest_path()
+    try:
+        raw = yaml.safe_load(path.read_text())
+        files = tuple(PackFile(**entry) for entry in raw["files"])
+        return Pack(str(raw["name"]), str(raw["version"]), files)
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ModelError(f"model pack manifest {path} is unreadable: {exc}") from exc
+
+
+def is_url(source: str | Path) -> bool:
+    return str(source).startswith(("http://", "https://"))
+
+
+def missing_files(folder: Path, pack: Pack | None = None) -> list[PackFile]:
+    """Pack files not in ``folder`` at their listed size (a quick look, no hashing)."""
+    pack = pack or read_pack()
+    return [f for f in pack.files if not _same_size(folder / f.file, f.size)]
+
+
+def install(
+    source: str | Path,
+    folder: Path,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    pack: Pack | None = None,
+) -> InstallReport:
+    """Install every file of the pack from ``source`` (folder or URL) into ``folder``.
+
+    Files already there with the right sha256 are kept as they are; the first file that cannot be
+    had (missing at the source, unreachable, wrong size or hash) stops the install with a one-line
+    ModelError, leaving the files installed so far and every earlier model untouched.
+    """
+    pack = pack or read_pack()
+    if not is_url(source) and not Path(source).is_dir():
+        raise ModelError(f"model pack folder {source} does not exist; give a folder that holds the pack "
+                         "or an http(s) URL")
+    folder.mkdir(parents=True, exist_ok=True)
+    report = InstallReport(folder, [], [])
+    done = 0
+    for entry in pack.files:
+        target = folder / entry.file
+        if _same_size(target, entry.size) and sha256_of(target) == entry.sha256:
+            report.kept.append(entry.file)
+        else:
+            _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
+            report.installed.append(entry.file)
+        done += entry.size
+        if progress:
+            progress(done, pack.size)
+    return report
+
+
+def _install_file(
+    source: str | Path, entry: PackFile, target: Path, progress: Callable[[int], None], cancelled
+) -> None:
+    part = target.with_name(target.name + ".part")
+    stock = resources_dir() / "cards" / entry.file
+    if entry.role == "card" and _same_size(stock, entry.size) and sha256_of(stock) == entry.sha256:
+        shutil.copyfile(stock, part)
+    else:
+        _fetch(source, entry, part, progress, cancelled)
+    got = sha256_of(part)
+    if got != entry.sha256:
+        part.unlink()
+        raise ModelError(f"{entry.file} from {source} is not the pack's file (sha256 {got[:12]}…, expected "
+                         f"{entry.sha256[:12]}…); refused, {target} left as it was")
+    replace_atomically(part, target)
+
+
+def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[int], None], cancelled) -> None:
+    """Bring ``entry`` into ``part``, resuming a partial ``part`` where the source allows it."""
+    have = part.stat().st_size if part.is_file() else 0
+    if have > entry.size:
+        part.unlink()
+        have = 0
+    if have == entry.size:
+        return  # complete from an earlier run: the caller checks its hash
+    stream, start = _open(source, entry.file, have)
+    try:
+        with stream, open(part, "ab" if start else "wb") as out:
+            written = _copy(stream, out, start, entry.size, progress, cancelled)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ModelError(f"{entry.file} stopped at {_size_of(part):,} of {entry.size:,} bytes ({exc}); run the "
+                         "same command again to resume") from exc
+    if written > entry.size:
+        part.unlink()
+        raise ModelError(f"{entry.file} at {source} is larger than the pack's {entry.size:,} bytes; refused")
+    if written < entry.size:
+        if is_url(source):
+            raise ModelError(f"download of {entry.file} stopped at {written:,} of {entry.size:,} bytes; run the "
+                             "same command again to resume")
+        part.unlink()
+        raise ModelError(f"{Path(source) / entry.file} is shorter than the pack's file ({written:,} of "
+                         f"{entry.size:,} bytes); copy the pack folder again")
+
+
+def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, progress, cancelled) -> int:
+    """Append ``stream`` to ``out``; stops at the first byte beyond ``size`` (the size cap)."""
+    written = start
+    while chunk := stream.read(min(CHUNK, size + 1 - written)):
+        written += len(chunk)
+        if written > size:
+            return written
+        out.write(chunk)
+        progress(written)
+        if cancelled and cancelled():
+            raise Cancelled("model pack install cancelled; the next run resumes where it stopped")
+    return written
+
+
+def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
+    """A stream of ``name`` from ``offset`` if the source can start there, else from 0; and where."""
+    if not is_url(source):
+        path = Path(source) / name
+        if not path.is_file():
+            raise ModelError(f"{name} is not in the model pack folder {source}; copy the whole pack folder")
+        fh = open(path, "rb")  # noqa: SIM115 - returned open, closed by the caller's with
+        fh.seek(offset)
+        return fh, offset
+    url = str(source).rstrip("/") + "/" + name
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # the .part is no prefix the server knows: start over
+            return _open(source, name, 0)
+        raise ModelError(f"could not download {url}: HTTP {exc.code} {exc.reason}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SourceUnreachable(f"could not reach {urllib.parse.urlsplit(url).netloc} ({reason})") from exc
+    resumed = response.status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
+    return response, offset if resumed else 0
+
+
+def _same_size(path: Path, size: int) -> bool:
+    return path.is_file() and path.stat().st_size == size
+
+
+def _size_of(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _offset(progress: Progress | None, before: int, total: int) -> Callable[[int], None]:
+    """Per-file byte counts as progress over the whole pack."""
+    return (lambda n: progress(before + n, total)) if progress else (lambda _n: None)

@@ -1,0 +1,248 @@
+"""The model pack: installed from a folder or over HTTP (a server on 127.0.0.1 serving ../shared/models),
+every file checked against the shipped manifest, resumed where a download stopped, never replacing a
+good model with a bad or partial one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from decorlens.main import main
+from engine import modelpack
+from engine.errors import ModelError
+from engine.files import sha256_of
+from engine.models import find_first
+from engine.paths import resources_dir
+from engine.settings import Settings
+
+PACK = modelpack.read_pack()
+SMALL = "yolov8n-oiv7-int8.onnx"  # the smallest model, for the tests that break one file
+
+
+class RangeHandler(SimpleHTTPRequestHandler):
+    """http.server's file handler plus open-ended byte ranges (``bytes=N-``), as release hosts serve them."""
+
+    def send_head(self):
+        self.server.requests.append((self.path.lstrip("/"), self.headers.get("Range")))
+        wanted = self.headers.get("Range")
+        if not wanted or not getattr(self.server, "ranges", True):
+            return super().send_head()
+        path = Path(self.translate_path(self.path))
+        start, size = int(wanted.removeprefix("bytes=").rstrip("-")), path.stat().st_size
+        if start >= size:
+            self.send_error(416)
+            return None
+        fh = open(path, "rb")  # noqa: SIM115 - http.server closes what send_head returns
+        fh.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+        self.send_header("Content-Length", str(size - start))
+        self.end_headers()
+        return fh
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+class DroppingHandler(RangeHandler):
+    """Promises the whole of SMALL, then hangs up halfway: a connection lost mid-download."""
+
+    def send_head(self):
+        if not self.path.endswith(SMALL):
+            return super().send_head()
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        return None
+
+
+@contextmanager
+def serve(folder: Path, handler=RangeHandler, ranges: bool = True) -> Iterator[tuple[ThreadingHTTPServer, str]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+    server.requests, server.ranges = [], ranges
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def pack_source(tmp_path: Path, shared_models: Path, broken: dict[str, bytes] | None = None) -> Path:
+    """A pack folder: links to the shared models, with ``broken`` files replaced by the given bytes."""
+    folder = tmp_path / "source"
+    folder.mkdir()
+    for entry in PACK.files:
+        if entry.role != "card":
+            (folder / entry.file).symlink_to(shared_models / entry.file)
+    for name, data in (broken or {}).items():
+        (folder / name).unlink()
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def assert_installed(folder: Path) -> None:
+    for entry in PACK.files:
+        assert sha256_of(folder / entry.file) == entry.sha256, entry.file
+    assert not list(folder.glob("*.part"))
+
+
+def test_the_manifest_matches_the_defaults_the_cards_and_the_shared_models(shared_models: Path):
+    names = {f.file for f in PACK.files}
+    defaults = Settings.defaults()
+    for choices in (*defaults.detectors, defaults.embedder):
+        assert names & set(choices), f"no default of {choices} in the pack"
+    for entry in PACK.files:
+        if entry.role == "card":
+            stock = resources_dir() / "cards" / entry.file
+            assert (stock.stat().st_size, sha256_of(stock)) == (entry.size, entry.sha256)
+        else:
+            card = json.loads((resources_dir() / "cards" / entry.file.replace(".onnx", ".card.json")).read_text())
+            assert card["sha256"] == entry.sha256 and card["kind"] == entry.role
+            real = shared_models / entry.file
+            assert (real.stat().st_size, sha256_of(real)) == (entry.size, entry.sha256)
+    raw = yaml.safe_load(modelpack.manifest_path().read_text())
+    assert [f["file"] for f in raw["files"]] == [f.file for f in PACK.files]
+
+
+def test_install_from_a_folder_makes_the_defaults_findable(tmp_path: Path, shared_models: Path, monkeypatch):
+    monkeypatch.delenv("DECORLENS_MODELS_DIR", raising=False)
+    target = tmp_path / "data" / "models"
+    seen: list[tuple[int, int]] = []
+    report = modelpack.install(shared_models, target, progress=lambda d, t: seen.append((d, t)))
+    assert sorted(report.installed) == sorted(f.file for f in PACK.files) and not report.kept
+    assert_installed(target)
+    assert seen[-1] == (PACK.size, PACK.size) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    defaults = Settings.defaults()
+    for choices in (*defaults.detectors, defaults.embedder):
+        assert find_first(choices, None, tmp_path / "data").path.parent == target
+    again = modelpack.install(shared_models, target)
+    assert not again.installed and len(again.kept) == len(PACK.files)
+
+
+def test_install_over_http_from_a_local_server(tmp_path: Path, shared_models: Path):
+    with serve(shared_models) as (server, url):
+        modelpack.install(url, tmp_path / "models")
+    assert_installed(tmp_path / "models")
+    fetched = {path for path, _ in server.requests}
+    assert fetched == {f.file for f in PACK.files if f.role != "card"}  # cards come from resources
+
+
+def test_a_corrupt_file_is_refused_and_the_model_there_kept(tmp_path: Path, shared_models: Path):
+    good = (shared_models / SMALL).read_bytes()
+    corrupt = bytearray(good)
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    source = pack_source(tmp_path, shared_models, {SMALL: bytes(corrupt)})
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / SMALL).write_bytes(b"the model the user had before")
+    with serve(source) as (_server, url), pytest.raises(ModelError, match=f"{SMALL} .*not the pack's file"):
+        modelpack.install(url, target)
+    assert (target / SMALL).read_bytes() == b"the model the user had before"
+    assert not list(target.glob("*.part"))
+    shutil.copyfile(shared_models / SMALL, source / SMALL)
+    modelpack.install(source, target)
+    assert_installed(target)
+
+
+def test_an_oversized_file_is_cut_off_at_the_manifest_size(tmp_path: Path, shared_models: Path):
+    padded = (shared_models / SMALL).read_bytes() + b"\0" * 4096
+    source = pack_source(tmp_path, shared_models, {SMALL: padded})
+    target = tmp_path / "models"
+    with serve(source) as (_server, url), pytest.raises(ModelError, match=f"{SMALL} .*larger than the pack"):
+        modelpack.install(url, target)
+    assert not (target / SMALL).exists() and not list(target.glob("*.part"))
+
+
+def test_a_partial_download_resumes_with_a_range_request(tmp_path: Path, shared_models: Path):
+    target = tmp_path / "models"
+    with serve(shared_models, DroppingHandler) as (_server, url), pytest.raises(ModelError, match="resume"):
+        modelpack.install(url, target)
+    part = target / f"{SMALL}.part"
+    have = part.stat().st_size
+    assert 0 < have < (shared_models / SMALL).stat().st_size and not (target / SMALL).exists()
+    with serve(shared_models) as (server, url):
+        modelpack.install(url, target)
+    assert (SMALL, f"bytes={have}-") in server.requests
+    assert_installed(target)
+
+
+def test_a_server_without_ranges_sends_the_whole_file_again(tmp_path: Path, shared_models: Path):
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / f"{SMALL}.part").write_bytes((shared_models / SMALL).read_bytes()[:1000])
+    with serve(shared_models, ranges=False) as (server, url):
+        modelpack.install(url, target)
+    assert (SMALL, "bytes=1000-") in server.requests
+    assert_installed(target)
+
+
+def test_a_bad_partial_download_is_thrown_away_not_installed(tmp_path: Path, shared_models: Path):
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / f"{SMALL}.part").write_bytes(b"not the start of the model" * 100)
+    with serve(shared_models) as (_server, url), pytest.raises(ModelError, match="not the pack's file"):
+        modelpack.install(url, target)
+    assert not (target / SMALL).exists() and not (target / f"{SMALL}.part").exists()
+    with serve(shared_models) as (_server, url):
+        modelpack.install(url, target)
+    assert_installed(target)
+
+
+def test_fetch_without_network_says_what_to_do_in_one_line(tmp_path: Path, capsys):
+    with socket.socket() as probe:  # a port nobody listens on: connection refused, as offline
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = main(["--data-dir", str(tmp_path), "models", "fetch", "--from", f"http://127.0.0.1:{port}/pack"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "\n" not in err and len(err) <= 200
+    assert f"127.0.0.1:{port}" in err and "decorlens models fetch --from DIR" in err
+    assert not list((tmp_path / "models").glob("*"))
+
+
+def test_fetch_from_a_missing_folder_names_it(tmp_path: Path, capsys):
+    code = main(["--data-dir", str(tmp_path), "models", "fetch", "--from", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "\n" not in err and str(tmp_path / "nowhere") in err
+
+
+def test_fetch_installs_into_the_data_dir_and_models_list_finds_it(tmp_path: Path, shared_models: Path,
+                                                                   capsys, monkeypatch):
+    monkeypatch.delenv("DECORLENS_MODELS_DIR", raising=False)
+    assert main(["-q", "--data-dir", str(tmp_path), "models", "fetch", "--from", str(shared_models)]) == 0
+    assert_installed(tmp_path / "models")
+    assert main(["--data-dir", str(tmp_path), "models", "list"]) == 0
+    assert "MISSING" not in capsys.readouterr().out
+
+
+def test_missing_models_name_the_pack_in_one_short_line(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.delenv("DECORLENS_MODELS_DIR", raising=False)
+    assert main(["--data-dir", str(tmp_path), "models", "list"]) != 0
+    for line in capsys.readouterr().out.splitlines()[1:]:
+        message = line.split("MISSING", 1)[1].strip()
+        assert "decorlens models fetch" in message
+        assert len(message.replace(str(tmp_path), "~/.local/share/DecorLens")) <= 200
+
+
+def test_export_looks_for_a_bare_file_name_where_models_are_found(tmp_path: Path, shared_models: Path, capsys):
+    code = main(["--data-dir", str(tmp_path), "models", "export", "nothere-dq.pt"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "\n" not in err and len(err) <= 200
+    assert f"nothere-dq.pt not found in {shared_models}" in err
