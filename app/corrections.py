@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.catalog import Product
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.results import Match, SceneObject, SceneResult
@@ -105,6 +106,42 @@ class EditableScene:
         self.edited = True
         return tag
 
+    def snapshot(self, number: int) -> Tag | None:
+        """A copy of one tag's state (``None`` if the scene has no such tag): what undo puts back.
+
+        A shallow copy is enough: edits replace a tag's fields (``obj``, ``confirmed``...), never mutate them.
+        """
+        return replace(self.tag(number)) if any(t.number == number for t in self.tags) else None
+
+    def restore(self, number: int, state: Tag | None) -> None:
+        """Put tag ``number`` back to ``state`` (a ``snapshot``); ``None`` takes a drawn tag out again."""
+        self.tags = [t for t in self.tags if t.number != number]
+        if state is not None:
+            self.tags.append(replace(state))
+            self.tags.sort(key=lambda t: t.number)
+        self.edited = True
+
+    def skus(self) -> set[str]:
+        """Every product the scene shows: its tags' matches and confirmed products."""
+        found = {m.sku for t in self.tags for m in t.obj.matches}
+        return found | {t.confirmed_sku for t in self.tags if t.confirmed}
+
+    def update_products(self, products: dict[str, Product]) -> set[int]:
+        """Take names, prices, links, pictures and categories from ``products`` (the catalog now).
+
+        Returns the numbers of the tags that changed. Scores and exact/similar stay: they were
+        measured on the pictures then, and a changed picture is searched again on the next search.
+        """
+        changed = set()
+        for tag in self.tags:
+            matches = [current_match(m, products) for m in tag.obj.matches]
+            confirmed = current_match(tag.confirmed, products) if tag.confirmed else None
+            if matches != tag.obj.matches or confirmed != tag.confirmed:
+                tag.obj = replace(tag.obj, matches=matches)
+                tag.confirmed = confirmed
+                changed.add(tag.number)
+        return changed
+
     # -- the file format -------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -143,6 +180,21 @@ class EditableScene:
     def _result_for(self, tags: list[Tag]) -> SceneResult:
         r = self.result
         return SceneResult(r.image, r.width, r.height, r.device, r.timings_ms, [t.obj for t in tags])
+
+
+def current_match(match: Match, products: dict[str, Product]) -> Match:
+    """``match`` with the catalog's current product data (as it was when the product is gone)."""
+    product = products.get(match.sku)
+    if product is None:
+        return match
+    return replace(
+        match,
+        name=product.name,
+        category=product.category,
+        image_path=product.image_path,
+        url=product.url,
+        price=product.price,
+    )
 
 
 def _tag_fields(tag: Tag) -> dict[str, Any]:

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.controller = SceneController(pipeline, settings, self.engine, self.io, self.saver)
         self.engine_info: EngineInfo | None = None
         self.photos: list[Path] = []
+        self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
         self.resize(1360, 860)
@@ -146,6 +147,13 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = self.controller.undo.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.controller.undo.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
         self._action(edit, "&Remove Selected Tag", self._remove_current)
         self._action(edit, "&Settings…", self.open_settings, "Ctrl+,")
         view = self.menuBar().addMenu("&View")
@@ -175,6 +183,8 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         c = self.controller
+        c.opened.connect(self._photo_opened)
+        c.openFailed.connect(self._open_failed)
         c.photoShown.connect(self.view.show_photo)
         c.sceneChanged.connect(self._scene_changed)
         c.tagChanged.connect(self._tag_changed)
@@ -194,6 +204,7 @@ class MainWindow(QMainWindow):
         self.panel.scopeChanged.connect(self._scope_changed)
         self.catalog.message.connect(self.show_message)
         self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"Catalog: {n:,} products"))
+        self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
         self.setup.retry.connect(self.warm_up)
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
@@ -263,14 +274,17 @@ class MainWindow(QMainWindow):
                 "error",
             )
             return
-        self.photos = found
+        self._candidates = list(found)
+        self.open_photo(found[0])
+
+    def _show_photo_list(self, photos: list[Path]) -> None:
+        """The folder's photos in the strip (only once one of them opened: a failure changes nothing)."""
+        self.photos = photos
         self.photo_list.blockSignals(True)
         self.photo_list.clear()
-        self.photo_list.addItems([p.name for p in found])
-        self.photo_list.setCurrentRow(0)
+        self.photo_list.addItems([p.name for p in photos])
         self.photo_list.blockSignals(False)
-        self.photo_dock.setVisible(len(found) > 1)
-        self.open_photo(found[0])
+        self.photo_dock.setVisible(len(photos) > 1)
 
     def _photo_chosen(self, row: int) -> None:
         if 0 <= row < len(self.photos):
@@ -282,13 +296,40 @@ class MainWindow(QMainWindow):
             self.photo_list.setCurrentRow(row)
 
     def open_photo(self, path: Path) -> None:
+        """Start opening ``path``; the window changes only once it decoded (``_photo_opened``)."""
+        self.controller.open(path)
+
+    def _photo_opened(self, path: Path) -> None:
+        if path in self._candidates:
+            self._show_photo_list(self._candidates)
+        self._candidates = []
         self.settings.add_recent(path)
         self.setWindowTitle(f"{path.name} — DecorLens")
         self.tabs.setCurrentIndex(PHOTO_TAB)
         self.panel.clear()
         self.view.clear()
         self.message.hide()
-        self.controller.open(path)
+        self._select_listed(path)
+
+    def _open_failed(self, path: Path, message: str) -> None:
+        """Nothing the user had changes; a folder being opened tries its next photo."""
+        if path in self._candidates:
+            rest = self._candidates[self._candidates.index(path) + 1 :]
+            if rest:
+                self.open_photo(rest[0])
+                return
+            self._candidates = []
+            self.show_message(f"None of the photos could be opened; the last said: {message}", "error")
+            return
+        self.show_message(f"{path.name} could not be opened: {message}", "error")
+        self._select_listed(self.controller.path)
+
+    def _select_listed(self, path: Path | None) -> None:
+        """Keep the strip's selection on the open photo (a failed pick jumps back to it)."""
+        row = self.photos.index(path) if path in self.photos else -1
+        self.photo_list.blockSignals(True)
+        self.photo_list.setCurrentRow(row)
+        self.photo_list.blockSignals(False)
 
     def _fill_recent(self) -> None:
         self.recent.clear()

@@ -2,7 +2,8 @@
 
 The window shows; this object decides. Every engine call runs in a worker; results that arrive
 after the user has moved on to another photo are dropped (each photo gets a new ``token``). Every
-correction is saved at once, in a one-thread pool so saves land in order.
+correction is saved at once, in a one-thread pool so saves land in order, and goes on the undo stack
+(one per photo). A photo that cannot be opened changes nothing: the open one stays, with its edits.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QUndoStack
 
 from app import corrections
-from app.corrections import EditableScene
+from app.corrections import EditableScene, Tag
 from app.settings import AppSettings
+from app.undo import TagEdit
 from app.workers import Runner
+from engine.catalog import Product
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
@@ -54,7 +57,15 @@ def open_photo(path: Path, data_dir: Path) -> Opened:
         return Opened(image, sha, None, str(exc))
 
 
+def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
+    """Worker side of a catalog refresh: the products of these SKUs as the catalog holds them now."""
+    catalog = pipeline.catalog
+    return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
+
+
 class SceneController(QObject):
+    opened = Signal(Path)  # a photo decoded: it replaces the open one
+    openFailed = Signal(Path, str)  # a photo that cannot be opened; the open one stays as it was
     photoShown = Signal(QImage)
     sceneChanged = Signal()  # tags added or removed: redraw all pins
     tagChanged = Signal(int)  # one tag's category, matches or confirmation changed
@@ -76,23 +87,48 @@ class SceneController(QObject):
         self._any: dict[int, list[Match]] = {}
         self._running: dict[int, str] = {}
         self._keys = itertools.count()
+        self._opening = 0
+        self.undo = QUndoStack(self)
 
     # -- opening ------------------------------------------------------------------------------------
 
     def open(self, path: Path) -> None:
+        """Decode ``path`` in a worker; only once it decoded does it replace the open photo.
+
+        A later ``open`` wins over one still decoding; a failure is reported with ``openFailed`` and
+        leaves the open photo, its tags, edits and undo history untouched.
+        """
+        self._opening += 1
+        ticket, key, data_dir = self._opening, next(self._keys), self.pipeline.data_dir
+        self._running[key] = "Opening the photo…"
+        self.busyChanged.emit(self._running[key])
+
+        def finish(handler: Callable, value: object) -> None:
+            self._running.pop(key, None)
+            self.busyChanged.emit(next(reversed(self._running.values()), ""))
+            if ticket == self._opening:
+                handler(path, value)
+
+        self.io.start(
+            lambda _job: open_photo(path, data_dir),
+            done=lambda v: finish(self._opened, v),
+            failed=lambda message: finish(self.openFailed.emit, message),
+        )
+
+    def _opened(self, path: Path, opened: Opened) -> None:
         self._token += 1
         self.path, self.scene, self._any = path, None, {}
         self._running.clear()
-        data_dir = self.pipeline.data_dir
-        self._run(self.io, "Opening the photo…", lambda: open_photo(path, data_dir), self._opened)
-
-    def _opened(self, opened: Opened) -> None:
+        self.busyChanged.emit("")
+        self.undo.clear()
+        self.opened.emit(path)
         self.photoShown.emit(opened.image)
         if opened.note:
             self.failed.emit(opened.note)
         if opened.saved is not None:
             self._set_scene(opened.saved)
             self.info.emit(f"Restored your edits to {self.path.name}.")
+            self.refresh_from_catalog()  # names, prices and links may have changed since
             return
         path, top_k = self.path, self.settings.top_k
         self._run(
@@ -126,10 +162,9 @@ class SceneController(QObject):
 
     def _region_found(self, result: SceneResult) -> None:
         self.searched.emit(result.timings_ms)
-        tag = self.scene.add_region(result.objects[0])
-        self._save()
-        self.sceneChanged.emit()
-        self.tagAdded.emit(tag.number)
+        number = max((t.number for t in self.scene.tags), default=0) + 1
+        self._edit("Draw Box", number, lambda: self.scene.add_region(result.objects[0]))
+        self.tagAdded.emit(number)
 
     def request_matches(self, number: int, any_category: bool) -> None:
         """Matches of a tag: its own (same category) at once, the whole catalog's after a search."""
@@ -164,22 +199,63 @@ class SceneController(QObject):
         )
 
     def _recategorised(self, number: int, category: str, result: SceneResult) -> None:
-        self.scene.set_category(number, category, result.objects[0].matches)
-        self._any.pop(number, None)
-        self._save()
-        self.sceneChanged.emit()  # the legend and the pin colour change with the category
-        self.tagChanged.emit(number)
+        matches = result.objects[0].matches
+        self._edit("Change Category", number, lambda: self.scene.set_category(number, category, matches))
 
     def confirm(self, number: int, match: Match) -> None:
-        self.scene.confirm(number, match)
-        self._save()
-        self.tagChanged.emit(number)
+        if self.scene is not None:
+            text = (
+                "Withdraw Confirmation"
+                if self.scene.tag(number).confirmed_sku == match.sku
+                else "Confirm Match"
+            )
+            self._edit(text, number, lambda: self.scene.confirm(number, match))
 
     def remove(self, number: int) -> None:
-        self.scene.remove(number)
+        if self.scene is not None:
+            self._edit("Remove Tag", number, lambda: self.scene.remove(number))
+
+    def _edit(self, text: str, number: int, change: Callable[[], object]) -> None:
+        """Make an edit undoable: snapshot the tag around ``change``; pushing the command saves it."""
+        before = self.scene.snapshot(number)
+        change()
+        self.undo.push(TagEdit(text, number, before, self.scene.snapshot(number), self._put_tag))
+
+    def _put_tag(self, number: int, state: Tag | None) -> None:
+        """Undo, redo and every edit end here: the tag as ``state``, saved, and shown."""
+        self.scene.restore(number, state)
         self._any.pop(number, None)
         self._save()
-        self.sceneChanged.emit()
+        self.sceneChanged.emit()  # pins, legend and colours follow removals, additions and categories
+        if state is not None and not state.removed:
+            self.tagChanged.emit(number)
+
+    # -- the catalog as it is now -----------------------------------------------------------------
+
+    def refresh_from_catalog(self) -> None:
+        """Show the matches' names, prices, links and pictures as the catalog holds them now.
+
+        Saved edits and earlier searches keep the product data of their time; a CSV import may since
+        have named products a folder import only knew by SKU. The refresh is for display: it is not an
+        edit, so it is neither saved nor undoable (the next edit saves it).
+        """
+        if self.scene is None:
+            return
+        token, pipeline, skus = self._token, self.pipeline, self.scene.skus()
+        self.io.start(
+            lambda _job: current_products(pipeline, skus),
+            done=lambda products: token == self._token and self._catalog_now(products),
+            failed=self.failed.emit,
+        )
+
+    def _catalog_now(self, products: dict[str, Product]) -> None:
+        changed = self.scene.update_products(products)
+        for number, matches in list(self._any.items()):
+            self._any[number] = [corrections.current_match(m, products) for m in matches]
+        if changed:
+            self.sceneChanged.emit()
+            for number in sorted(changed):
+                self.tagChanged.emit(number)
 
     def _save(self) -> None:
         data, data_dir = self.scene.to_json(), self.pipeline.data_dir

@@ -1,0 +1,167 @@
+"""Edits are never lost: undo and redo of every tag edit (the corrections file follows), and files that
+cannot be opened change nothing. Real photos, models and catalog, offscreen (pytest-qt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
+
+from app.corrections import FOLDER, USER
+from app.main_window import MainWindow
+from app.settings import AppSettings
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
+
+
+@pytest.fixture
+def window(qtbot, pipeline, tmp_path):
+    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(pipeline, settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    yield win
+    win.close()
+    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
+
+
+def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
+    win.open_paths([path])
+    qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.path == path, timeout=WAIT_MS)
+
+
+def saved(win: MainWindow) -> dict:
+    """The photo's corrections file as it is on disk now ({} before the first save)."""
+    files = list((win.pipeline.data_dir / FOLDER).glob("*.json"))
+    return json.loads(files[0].read_text()) if files else {}
+
+
+def saved_tag(win: MainWindow, number: int) -> dict | None:
+    """Tag ``number`` in the saved file's objects (``None`` if it is not among them)."""
+    return next((o for o in saved(win).get("objects", []) if o["number"] == number), None)
+
+
+def undo(qtbot, win: MainWindow, file_shows) -> None:
+    assert win.undo_action.isEnabled()
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: file_shows(), timeout=5_000)
+
+
+def redo(qtbot, win: MainWindow, file_shows) -> None:
+    assert win.redo_action.isEnabled()
+    win.redo_action.trigger()
+    qtbot.waitUntil(lambda: file_shows(), timeout=5_000)
+
+
+def test_every_tag_edit_undoes_and_redoes_and_the_file_follows(qtbot, window, scene_path):
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    scene, view = window.controller.scene, window.view
+    assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    assert not window.undo_action.isEnabled()  # nothing to undo on a fresh photo
+
+    # remove (Delete on the photo)
+    gone = min(view.pins)
+    view.activate(gone)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert gone not in view.pins
+    qtbot.waitUntil(lambda: saved_tag(window, gone) is None and bool(saved(window)), timeout=5_000)
+    assert "Remove Tag" in window.undo_action.text()
+    undo(qtbot, window, lambda: saved_tag(window, gone) is not None and saved(window)["removed"] == [])
+    assert gone in view.pins and not scene.tag(gone).removed
+    redo(qtbot, window, lambda: saved_tag(window, gone) is None)
+    assert gone not in view.pins
+    undo(qtbot, window, lambda: saved_tag(window, gone) is not None)
+
+    # recategorise: the new category's matches come and go with it
+    chair = next(t for t in scene.visible if t.obj.category == "chair")
+    old_matches = list(chair.obj.matches)
+    window.controller.change_category(chair.number, "armchair")
+    qtbot.waitUntil(
+        lambda: (saved_tag(window, chair.number) or {}).get("category") == "armchair", timeout=WAIT_MS
+    )
+    assert scene.tag(chair.number).original_category == "chair"
+    undo(qtbot, window, lambda: saved_tag(window, chair.number)["category"] == "chair")
+    assert scene.tag(chair.number).obj.matches == old_matches
+    assert saved_tag(window, chair.number)["original_category"] is None
+    redo(qtbot, window, lambda: saved_tag(window, chair.number)["category"] == "armchair")
+    assert scene.tag(chair.number).obj.matches != old_matches
+
+    # confirm a match (the panel's button)
+    tag = next(t for t in scene.visible if t.obj.matches and t.number != chair.number)
+    view.activate(tag.number)
+    qtbot.waitUntil(lambda: window.panel.number == tag.number and bool(window.panel.rows), timeout=5_000)
+    sku = window.panel.rows[1].match.sku
+    window.panel.rows[1].confirm.click()
+    qtbot.waitUntil(lambda: saved_tag(window, tag.number)["confirmed_sku"] == sku, timeout=5_000)
+    undo(qtbot, window, lambda: saved_tag(window, tag.number)["confirmed_sku"] == "")
+    assert not scene.tag(tag.number).confirmed and not view.pins[tag.number].confirmed
+    redo(qtbot, window, lambda: saved_tag(window, tag.number)["confirmed_sku"] == sku)
+    assert view.pins[tag.number].confirmed
+
+    # draw a box: undo takes the drawn tag out of the scene and the file, redo brings it back
+    before = {t.number for t in scene.tags}
+    window.controller.search_region(chair.obj.box)
+    qtbot.waitUntil(lambda: len(scene.tags) == len(before) + 1, timeout=WAIT_MS)
+    drawn = next(t.number for t in scene.tags if t.number not in before)
+    qtbot.waitUntil(lambda: (saved_tag(window, drawn) or {}).get("origin") == USER, timeout=5_000)
+    undo(qtbot, window, lambda: saved_tag(window, drawn) is None)
+    assert drawn not in {t.number for t in scene.tags} and drawn not in view.pins
+    redo(qtbot, window, lambda: saved_tag(window, drawn) is not None)
+    assert drawn in view.pins and scene.tag(drawn).origin == USER
+
+    # a new photo starts a new history
+    window.open_paths([scene_path("bright-kitchen")])
+    qtbot.waitUntil(lambda: window.controller.path != scene_path(ROOM), timeout=WAIT_MS)
+    assert not window.undo_action.isEnabled()
+
+
+def test_a_broken_file_leaves_the_open_photo_and_recent_list_alone(qtbot, window, scene_path, tmp_path):
+    good = scene_path(ROOM)
+    open_and_wait(qtbot, window, good)
+    qtbot.waitUntil(lambda: bool(window.view.pins), timeout=5_000)
+    window.controller.remove(min(window.view.pins))  # work in progress
+    scene, pins, title = window.controller.scene, set(window.view.pins), window.windowTitle()
+    recent = list(window.settings.recent)
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    window.open_paths([broken])
+    qtbot.waitUntil(lambda: window.message.isVisible() and window.message.level == "error", timeout=WAIT_MS)
+    assert "broken.jpg" in window.message.text.text()
+    assert window.controller.path == good and window.controller.scene is scene
+    assert set(window.view.pins) == pins and window.view.photo is not None
+    assert window.windowTitle() == title and window.settings.recent == recent
+    assert window.undo_action.isEnabled()  # the edit made before is still undoable
+
+    # a folder opens on its first photo that loads; its broken file is listed but never recent
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    shutil.copy(broken, folder / "0-broken.jpg")
+    shutil.copy(scene_path("bright-kitchen"), folder / "1-kitchen.jpg")
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: window.controller.path == folder / "1-kitchen.jpg", timeout=WAIT_MS)
+    assert window.photos == [folder / "0-broken.jpg", folder / "1-kitchen.jpg"]
+    assert window.photo_list.currentRow() == 1
+    assert window.windowTitle().startswith("1-kitchen.jpg")
+    assert str(folder / "0-broken.jpg") not in window.settings.recent
+
+    # picking the broken one in the strip keeps the kitchen open and selected
+    window.photo_list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: "0-broken.jpg" in window.message.text.text(), timeout=WAIT_MS)
+    assert window.controller.path == folder / "1-kitchen.jpg" and window.photo_list.currentRow() == 1
