@@ -183,22 +183,22 @@ def _e(value: object) -> str:
 
 def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card]) -> str:
     """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
-    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''} in this photo"
+    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(content_security_policy())}">\n'
         '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
         f"<title>Shop the look · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f'<header class="top"><p class="eyebrow">Shop the look</p><h1>{_e(title)}</h1>'
-        f'<p class="lede">{_e(count)}</p></header>\n'
+        f'<header class="top"><p class="eyebrow">Shop the look</p><h1>{_e(title)}</h1></header>\n'
         '<main class="layout">\n<section class="scene" aria-label="Photo with product hotspots">\n'
         f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
         f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'
         + "\n".join(_spot(s) for s in spots)
         + '\n</div>\n<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
         '<section class="products" aria-labelledby="products-title">\n'
-        '<h2 id="products-title">Products in this photo</h2>\n<ul class="cards">\n'
+        f'<h2 id="products-title">In this photo <span class="count">{_e(count)}</span></h2>\n'
+        '<ul class="cards">\n'
         + "\n".join(_list_card(c, n) for n, c in enumerate(cards, 1))
         + "\n</ul>\n</section>\n</main>\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
@@ -219,12 +219,13 @@ def _spot(spot: Spot) -> str:
 
 
 def _list_card(card: Card, n: int) -> str:
-    tags = ", ".join(map(str, card.tags))
+    numbers = " ".join(map(str, card.tags))
     chips = "".join(f'<span class="chip" aria-hidden="true">{t}</span>' for t in card.tags)
     return (
-        f'<li class="card" id="product-{n}" data-sku="{_e(card.sku)}" data-tags="{_e(" ".join(map(str, card.tags)))}">'
-        f"{_picture(card, 'thumb')}<div class=\"info\">{_details(card, heading=True)}"
-        f'<p class="tags"><span class="sr">In the photo as tag {_e(tags)}</span>{chips}</p></div></li>'
+        f'<li class="card" id="product-{n}" data-sku="{_e(card.sku)}" data-tags="{_e(numbers)}">'
+        f"{_picture(card, 'thumb')}<div class=\"info\">{_details(card, heading=True, link=False)}"
+        f'<div class="actions">{_button(card)}<p class="tags"><span class="sr">Tag {_e(numbers)} in the photo'
+        f"</span>{chips}</p></div></div></li>"
     )
 
 
@@ -234,7 +235,7 @@ def _picture(card: Card, css_class: str) -> str:
     return f'<div class="{css_class}"><img src="{_e(card.picture)}" alt="" loading="lazy"></div>'
 
 
-def _details(card: Card, heading: bool = False) -> str:
+def _details(card: Card, heading: bool = False, link: bool = True) -> str:
     name_tag = "h3" if heading else "p"
     badge = ' <span class="badge">Similar</span>' if card.match == "similar" else ""
     category = card.category if card.name != card.category else ""  # the name fell back to it
@@ -246,9 +247,16 @@ def _details(card: Card, heading: bool = False) -> str:
         parts.append(f'<p class="sku">Art. no. {_e(card.sku)}</p>')
     if card.price:
         parts.append(f'<p class="price">{_e(card.price)}</p>')
-    if card.url:
-        parts.append(
-            f'<a class="button" href="{_e(card.url)}" target="_blank" rel="noopener noreferrer">'
-            f'View product<span class="sr"> {_e(card.name)}</span></a>'
-        )
+    if link:
+        parts.append(_button(card))
     return "".join(parts)
+
+
+def _button(card: Card) -> str:
+    """"View product" for a URL ``safe_link`` allowed; no link at all otherwise."""
+    if not card.url:
+        return ""
+    return (
+        f'<a class="button" href="{_e(card.url)}" target="_blank" rel="noopener noreferrer">'
+        f'View product<span class="sr"> {_e(card.name)}</span></a>'
+    )

@@ -26,7 +26,6 @@ p,h1,h2,h3{margin:0}
 .eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
  overflow-wrap:anywhere}
-.lede{color:var(--muted)}
 .layout{display:grid;grid-template-columns:minmax(0,1fr) minmax(300px,380px);gap:32px;align-items:start;
  padding-bottom:56px}
 .frame{position:relative}
@@ -65,7 +64,10 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .thumb{width:96px;height:96px;border-radius:10px;background:#fff;overflow:hidden}
 .thumb img{width:100%;height:100%;object-fit:contain}
 .thumb.empty{background:#efede8}
-.tags{margin-top:8px;display:flex;gap:4px}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin-top:10px}
+.actions .button{margin-top:0}
+.tags{display:flex;gap:4px;margin-left:auto}
+.count{margin-left:6px;font-size:14px;font-weight:500;letter-spacing:0;color:var(--muted)}
 .chip{display:inline-block;min-width:22px;height:22px;border-radius:11px;background:#efede8;color:var(--ink);
  font-size:12px;font-weight:700;line-height:22px;text-align:center}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}

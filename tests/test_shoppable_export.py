@@ -1,0 +1,233 @@
+"""The shoppable page and summary.csv as an attacker's feed meets them, read back as a browser would.
+
+The hostile feed is imported for real (CSV importer, real product photos, real embedder), a real scene is
+searched, and the batch is written by the CLI (``decorlens tag --html``) and by the app's ``export_batch``.
+The pages are parsed with ``html.parser`` (which decodes entities the way a browser does) rather than
+searched as text, so an escaped string cannot pass for a link or a link hide behind an entity.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from PIL import Image
+
+from decorlens.main import main
+from engine.batch import FORMULA_STARTS, SUMMARY
+from engine.links import safe_link
+from engine.shoppable import export_batch, readable_category, readable_title, write_page
+from engine.shoppable_assets import SCRIPT
+
+SCENE = "a-cosy-space-for-coffee-and-conversation"
+CATEGORIES = ["chair", "table", "lamp", "rug", "frame_art", "plant_pot", "vase_candle", "storage_furniture",
+              "armchair", "sofa", "cushion_throw", "shelf"]
+GOOD_URL = "https://shop.example/p/1?a=1&b=2"
+HOSTILE_URLS = [
+    "javascript:alert(1)", "JaVaScRiPt:alert(document.cookie)", "  javascript:alert(1)", "java\tscript:alert(1)",
+    "java\nscript:alert(1)", "&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)", "javascript&colon;alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)", "VBScript:msgbox(1)",
+    "file:///etc/passwd", "FILE://localhost/etc/shadow", "smb://attacker.example/share", "//evil.example/x",
+    "https:evil", "\x01javascript:alert(1)", 'https://shop.example/q?"><script>alert(1)</script>',
+    "http://[::1", GOOD_URL,
+]
+HOSTILE_TEXT = [
+    "<img src=x onerror=alert(1)>", '"><script>alert(1)</script>', "' onmouseover='alert(1)", "</title><svg onload=alert(1)>",
+    '=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)",
+    "\tTAB=1+1", "\r=1+1",
+]
+
+
+class Page(HTMLParser):
+    """Every tag with its decoded attributes, the text, and the scripts' bodies."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+        else:
+            self.text.append(data)
+
+    def attrs(self, name: str) -> list[str]:
+        return [a[name] for _, a in self.tags if name in a]
+
+    def with_class(self, css: str) -> list[dict[str, str]]:
+        return [a for _, a in self.tags if css in a.get("class", "").split()]
+
+
+def hostile_feed(ikea: Path, ikea_products: list[dict[str, str]], feed: Path) -> dict[str, str]:
+    """Real product photos of the scene's categories, with hostile names, SKUs, prices and URLs: SKU → URL.
+
+    One product per category keeps a good URL, so the page has links to check, not only missing ones.
+    """
+    chosen = [r for c in CATEGORIES for r in [r for r in ikea_products if r["category"] == c][:3]]
+    urls: dict[str, str] = {}
+    with open(feed, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image", "url", "price"])
+        for i, row in enumerate(chosen):
+            text = HOSTILE_TEXT[i % len(HOSTILE_TEXT)]
+            sku = f"{text}{i}" if i % 4 == 0 else row["product_id"]  # SKUs name files and cells too
+            price = HOSTILE_TEXT[(i + 3) % len(HOSTILE_TEXT)] if i % 3 == 0 else "£1,299.00"
+            urls[sku] = GOOD_URL if i % 3 == 1 else HOSTILE_URLS[i % len(HOSTILE_URLS)]
+            writer.writerow([sku, text, row["category"], str(ikea / row["image"]), urls[sku], price])
+    return urls
+
+
+@pytest.fixture
+def hostile_export(fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """(CLI output folder, app batch output folder, feed URLs) for one real scene over the hostile catalog."""
+    urls = hostile_feed(ikea, ikea_products, tmp_path / "feed.csv")
+    report = fresh_pipeline.import_catalog(tmp_path / "feed.csv")
+    assert report.added == 3 * len(CATEGORIES), report.summary()
+    scene = scene_path(SCENE)
+    cli_out, app_out = tmp_path / "cli", tmp_path / "app"
+    args = ["-q", "--data-dir", str(fresh_pipeline.data_dir), "tag", str(scene), "--out", str(cli_out), "--html"]
+    assert main(args) == 0
+    batch = export_batch(fresh_pipeline, [scene], app_out)
+    assert batch.done == [scene] and not batch.failed
+    return cli_out, app_out, urls
+
+
+def test_hostile_feed_gives_no_link_but_http_and_no_script_but_ours(hostile_export):
+    out, _, urls = hostile_export
+    (page_file,) = out.glob("*.html")
+    page = Page(page_file.read_text(encoding="utf-8"))
+    shown = [card["data-sku"] for card in page.with_class("card")]
+    assert sum(safe_link(urls[sku]) is None for sku in shown) >= 3  # hostile products made it to the page
+
+    hrefs = page.attrs("href")
+    assert set(hrefs) == {safe_link(urls[sku]) for sku in shown} - {None}  # good links stay, the rest go
+    for href in hrefs:
+        assert urlsplit(href.translate(str.maketrans("", "", "\t\n\r")).strip()).scheme in ("http", "https")
+    assert page.scripts == [SCRIPT]
+    assert not [(t, k) for t, a in page.tags for k in a if k.startswith("on")]  # no event handler attributes
+    assert not {t for t, _ in page.tags} & {"iframe", "object", "embed", "form", "base", "link", "svg", "frame"}
+    text = "".join(page.text)
+    assert any(t.strip() in text for t in HOSTILE_TEXT[:4])  # markup in names is shown as text
+    for src in page.attrs("src"):  # pictures: relative files inside the output folder, nothing remote
+        assert not urlsplit(src).scheme and not src.startswith(("/", "\\"))
+        target = (out / unquote(src)).resolve()
+        assert target.is_relative_to(out.resolve()) and target.is_file()
+        assert Image.open(target).format == "JPEG"
+    for style in page.attrs("style"):
+        assert "url(" not in style and "expression" not in style
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_summary_csv_neutralises_formula_cells(hostile_export):
+    out = hostile_export[0]
+    text = (out / SUMMARY).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c.startswith(FORMULA_STARTS) and not _number(c)]
+    names = {row[13] for row in rows[1:]}
+    assert names & {"'" + t for t in HOSTILE_TEXT if t.startswith(FORMULA_STARTS)}  # kept, as text
+    assert all(float(row[4]) > 0 for row in rows[1:])  # numbers we computed stay numbers
+
+
+def test_cli_writes_the_same_pages_as_the_app_batch(hostile_export):
+    cli_out, app_out, _ = hostile_export
+
+    def files(root: Path) -> list[str]:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    assert files(cli_out) == files(app_out)
+    pages = list(cli_out.glob("*.html"))
+    assert pages and all(p.read_bytes() == (app_out / p.name).read_bytes() for p in pages)
+
+
+# --- the page writer on small, exact scenes ----------------------------------------------------------
+
+
+def _match(ikea: Path, category: str, sku: str, name: str, **extra: str) -> dict:
+    image = str(ikea / "products" / category / f"{sku}.jpg")
+    return {"product_id": 1, "sku": sku, "name": name, "category": category, "score": 0.8, "match": "exact",
+            "image_path": image, "url": "", "price": "", **extra}
+
+
+def _scene(photo: Path, *matches: dict) -> dict:
+    width, height = Image.open(photo).size
+    objects = [{"category": m["category"], "label": m["category"], "score": 0.9, "box": [0, 0, 10, 10],
+                "tag": [width * (i + 1) / (len(matches) + 1), height / 2], "matches": [m]}
+               for i, m in enumerate(matches)]
+    return {"image": str(photo), "width": width, "height": height, "objects": objects}
+
+
+def test_one_card_per_product_listing_its_tags(ikea: Path, scene_path, tmp_path: Path):
+    photo = scene_path(SCENE)
+    sofa = _match(ikea, "sofa", "903.007.25", "FRIHETEN", url="https://shop.example/friheten", price="£650")
+    lamp = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS")
+    page = Page(write_page(_scene(photo, sofa, lamp, dict(sofa)), photo, tmp_path, "room").read_text())
+    assert len(page.with_class("pin")) == 3
+    cards = page.with_class("card")
+    assert [(c["data-sku"], c["data-tags"]) for c in cards] == [("903.007.25", "1 3"), ("801.462.49", "2")]
+    assert page.attrs("href") == ["https://shop.example/friheten"] * 3  # in two hover cards and one list card
+    assert len(list((tmp_path / "images" / "products").iterdir())) == 2
+
+
+def test_names_people_read_and_the_sku_once(ikea: Path, scene_path, tmp_path: Path):
+    photo = scene_path(SCENE)
+    folder_import = _match(ikea, "storage_furniture", "000.584.87", "000.584.87")  # named by its SKU
+    named = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS")
+    text = write_page(_scene(photo, folder_import, named), photo, tmp_path, "room").read_text()
+    card = Page(text.split('<ul class="cards">')[1].split("</li>")[0])
+    assert [t for t in card.text if t.strip()][:2] == ["Storage furniture", "Art. no. 000.584.87"]
+    assert "".join(card.text).count("000.584.87") == 1
+    assert "storage_furniture" not in "".join(Page(text).text)
+    assert readable_category("storage_furniture", {"storage_furniture": "Cabinets & storage"}) == "Cabinets & storage"
+    assert readable_title("ikea-a-cosy-space__1364308407140-s4") == "Ikea a cosy space s4"
+
+
+def test_a_catalog_path_that_is_no_image_never_reaches_the_page(ikea: Path, scene_path, tmp_path: Path):
+    """A bundle or feed pointing a product at /etc/passwd: no copy, no thumbnail, the page still writes."""
+    photo = scene_path(SCENE)
+    leak = _match(ikea, "lamp", "801.462.49", "MASKROS", image_path="/etc/passwd")
+    gone = _match(ikea, "rug", "002.394.12", "Rug", image_path=str(tmp_path / "missing.jpg"))
+    page = Page(write_page(_scene(photo, leak, gone), photo, tmp_path / "out", "room").read_text())
+    assert page.attrs("src") == ["images/room.jpg"]
+    assert list((tmp_path / "out" / "images" / "products").iterdir()) == []
+    assert len(page.with_class("empty")) == 4
+
+
+def test_the_photo_is_a_bounded_reencoded_copy_without_its_metadata(scene_path, tmp_path: Path):
+    photo = tmp_path / "phone photo #1?.jpg"
+    exif = Image.Exif()
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPSInfo: where the photo was taken
+    Image.open(scene_path(SCENE)).resize((4000, 3000)).save(photo, exif=exif.tobytes())
+    page = Page(write_page({"width": 4000, "height": 3000, "objects": []}, photo, tmp_path / "out",
+                           photo.stem).read_text())
+    (src,) = page.attrs("src")
+    assert src == "images/phone%20photo%20%231%3F.jpg"  # quoted: "#" and "?" would cut a raw path short
+    copy = Image.open(tmp_path / "out" / unquote(src))
+    assert max(copy.size) == 2048 and not copy.getexif()
+    assert page.with_class("photo")[0]["width"] == "4000"
+    assert safe_link(src) is None  # a relative file, never a link target of its own
