@@ -18,7 +18,17 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPen, QPixmap, QShortcut
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.thumbnails import Thumbnails
-from app.widgets import pretty
+from app.widgets import pretty, product_detail, product_title, rich_tooltip
 from app.workers import Runner, Task
 from engine.catalog import Product
 from engine.importer import ImportReport
@@ -77,23 +87,13 @@ class ProductModel(QAbstractListModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         product = self.products[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{product.name}\n{product.sku}"
+            return product_title(product.name, product.sku, product.category)
         if role == Qt.ItemDataRole.DecorationRole:
             pixmap = self.thumbnails.get(product.image_path)
             return self._blank if pixmap is None or pixmap.isNull() else pixmap
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(
-                filter(
-                    None,
-                    [
-                        product.name,
-                        f"SKU {product.sku}",
-                        pretty(product.category),
-                        product.price,
-                        product.url,
-                    ],
-                )
-            )
+        if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
+            lines = [product.name, f"SKU {product.sku}", pretty(product.category), product.price, product.url]
+            return rich_tooltip("\n".join(filter(None, lines)))
         if role == Qt.ItemDataRole.UserRole:
             return product
         return None
@@ -105,39 +105,60 @@ class ProductModel(QAbstractListModel):
 
 
 class ProductTile(QStyledItemDelegate):
-    """A product as a card: picture, name, then sku and category (and price when known) in grey."""
+    """A product as a card: picture, name, then sku and category (and price when known) in grey.
+
+    Colours come from the palette, so tiles follow the light and dark themes; text is drawn as plain
+    text (``drawText``), never as HTML.
+    """
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         product: Product = index.data(Qt.ItemDataRole.UserRole)
         pixmap: QPixmap = index.data(Qt.ItemDataRole.DecorationRole)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        card = QRectF(option.rect).adjusted(4, 4, -4, -4)
+        palette = option.palette
+        card = QRectF(option.rect).adjusted(5, 5, -5, -5)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("#2f6fde" if selected else "#e5e7eb"), 2 if selected else 1))
-        painter.setBrush(QColor("#eef4ff" if selected else "white"))
-        painter.drawRoundedRect(card, 6, 6)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        border = accent if selected else palette.color(QPalette.ColorRole.Mid)
+        painter.setPen(QPen(border, 2 if selected else 1))
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(card, 8, 8)
         picture = pixmap.size().scaled(ICON, Qt.AspectRatioMode.KeepAspectRatio)
         left = card.left() + (card.width() - picture.width()) / 2
-        top = card.top() + 6 + (ICON.height() - picture.height()) / 2
+        top = card.top() + 8 + (ICON.height() - picture.height()) / 2
         painter.drawPixmap(QRectF(left, top, picture.width(), picture.height()).toRect(), pixmap)
-        text = card.adjusted(8, ICON.height() + 10, -8, -4)
-        self._line(painter, text, product.name or product.sku, "#1f2328", bold=True)
-        detail = " · ".join(filter(None, [product.sku, pretty(product.category), product.price]))
-        self._line(painter, text.adjusted(0, option.fontMetrics.height() + 2, 0, 0), detail, "#6b7280")
+        text = card.adjusted(10, ICON.height() + 14, -10, -4)
+        title = product_title(product.name, product.sku, product.category)
+        self._line(painter, text, title, palette.color(QPalette.ColorRole.Text), bold=True)
+        detail = product_detail(product.name, product.sku, product.category, product.price)
+        below = text.adjusted(0, option.fontMetrics.height() + 3, 0, 0)
+        self._line(painter, below, detail, palette.color(QPalette.ColorRole.PlaceholderText))
         painter.restore()
 
     @staticmethod
-    def _line(painter: QPainter, rect: QRectF, text: str, colour: str, bold: bool = False) -> None:
+    def _line(painter: QPainter, rect: QRectF, text: str, colour: QColor, bold: bool = False) -> None:
         font = QFont(painter.font())
         font.setBold(bold)
         painter.setFont(font)
-        painter.setPen(QColor(colour))
+        painter.setPen(colour)
         elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), elided)
 
-    def sizeHint(self, _option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
-        return TILE
+    def sizeHint(self, option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
+        """The grid's cell: tiles widen with the columns the grid stretches."""
+        view = option.widget
+        return view.gridSize() if isinstance(view, QListView) and view.gridSize().isValid() else TILE
+
+
+class ProductGrid(QListView):
+    """The tile grid, its columns stretched to fill the width: no empty strip at the right edge."""
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = self.viewport().width()
+        columns = max(1, width // TILE.width())
+        self.setGridSize(QSize(width // columns, TILE.height()))
 
 
 class CatalogView(QWidget):
@@ -196,7 +217,7 @@ class CatalogView(QWidget):
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel)
         self.progress_row.hide()
-        self.grid = QListView()
+        self.grid = ProductGrid()
         self.grid.setModel(self.model)
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
@@ -205,7 +226,7 @@ class CatalogView(QWidget):
         self.grid.setGridSize(TILE)
         self.grid.setIconSize(ICON)
         self.grid.setItemDelegate(ProductTile(self.grid))
-        self.grid.setStyleSheet("QListView{background:#f6f7f9;}")
+        self.grid.setObjectName("productGrid")
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         delete = QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # Delete on the photo removes a tag instead

@@ -36,9 +36,9 @@ from app.scene_files import save_pasted, scene_files
 from app.scene_view import SceneView, dropped_paths
 from app.settings import AppSettings
 from app.settings_dialog import SettingsDialog
-from app.setup_page import SetupPage, shortcuts_html
+from app.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
-from app.widgets import MessageBar
+from app.widgets import MessageBar, pretty
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
@@ -94,10 +94,12 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([1000, 360])
-        self.setup = SetupPage()
+        self.setup = SetupPage(self.io, lambda: self.pipeline.data_dir / "models")
+        self.welcome = EmptyCatalogPage()
         self.photo_stack = QStackedWidget()
         self.photo_stack.addWidget(self.splitter)
         self.photo_stack.addWidget(self.setup)
+        self.photo_stack.addWidget(self.welcome)
         self.catalog = CatalogView(self.pipeline, self.engine, self.io, self.thumbnails)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -206,7 +208,13 @@ class MainWindow(QMainWindow):
         self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"Catalog: {n:,} products"))
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
-        self.setup.retry.connect(self.warm_up)
+        self.setup.retry.connect(self.reload_pipeline)
+        self.setup.installed.connect(self.reload_pipeline)
+        self.welcome.importFolder.connect(lambda: self._to_catalog(self.catalog.choose_folder))
+        self.welcome.importCsv.connect(lambda: self._to_catalog(self.catalog.choose_csv))
+        self.welcome.openPhoto.connect(self.choose_photo)
+        self.catalog.catalogChanged.connect(self._leave_welcome)
+        c.photoShown.connect(lambda _image: self.photo_stack.setCurrentWidget(self.splitter))
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
 
     # -- engine -----------------------------------------------------------------------------------
@@ -227,7 +235,8 @@ class MainWindow(QMainWindow):
             self.photo_stack.setCurrentWidget(self.setup)
             self.models.setText("Models missing")
             return
-        self.photo_stack.setCurrentWidget(self.splitter)
+        empty = info.products == 0 and self.controller.path is None
+        self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
         self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
         self.device.setText(f"Device: {info.device}")
         if info.catalog_error:
@@ -236,6 +245,15 @@ class MainWindow(QMainWindow):
             self.show_message(
                 "The catalog is empty: import your products to get matches.", "info", "Open catalog"
             )
+
+    def reload_pipeline(self) -> None:
+        """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""
+        self.set_pipeline(Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)))
+
+    def _leave_welcome(self, products: int) -> None:
+        """The first import fills the catalog: the photo page replaces the empty catalog's page."""
+        if products and self.photo_stack.currentWidget() is self.welcome:
+            self.photo_stack.setCurrentWidget(self.splitter)
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
@@ -407,7 +425,7 @@ class MainWindow(QMainWindow):
         self.controller.request_matches(number, any_category)
 
     def _change_category(self, number: int, category: str) -> None:
-        self.panel.set_searching(f"Searching {category.replace('_', ' ')}…")
+        self.panel.set_searching(f"Searching {pretty(category)}…")
         self.controller.change_category(number, category)
 
     def _remove_current(self) -> None:

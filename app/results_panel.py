@@ -6,7 +6,10 @@ sofas and armchairs); "Any category" searches the whole catalog, for things that
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import html
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -22,7 +25,17 @@ from PySide6.QtWidgets import (
 
 from app.corrections import USER, Tag
 from app.thumbnails import Thumbnails
-from app.widgets import Thumb, badge_html, dot_html, pretty
+from app.widgets import (
+    Thumb,
+    badge_html,
+    dot_html,
+    plain_label,
+    pretty,
+    product_detail,
+    product_title,
+    rich_tooltip,
+)
+from engine.links import safe_link
 from engine.results import Match
 
 EMPTY = (
@@ -31,7 +44,10 @@ EMPTY = (
 
 
 class MatchRow(QFrame):
-    """One product: picture, name, sku and category, price and link if known, score, a confirm button."""
+    """One product: picture, name, sku and category, price and link if known, score, a confirm button.
+
+    Every catalog value is plain text; the product page is a link only when ``safe_link`` allows it.
+    """
 
     confirmClicked = Signal(object)  # Match
 
@@ -39,24 +55,26 @@ class MatchRow(QFrame):
         super().__init__()
         self.match = match
         self.setObjectName("matchRow")
-        border = "#2e9d49" if confirmed else "#e5e7eb"
-        self.setStyleSheet(
-            f"QFrame#matchRow{{background:white;border:1px solid {border};border-radius:6px;}}"
-        )
+        self.setProperty("confirmed", confirmed)  # the theme draws a green border
         thumb = Thumb(thumbnails, 84)
         thumb.show_path(match.image_path)
         text = QVBoxLayout()
         text.setSpacing(1)
-        name = QLabel(f"<b>{rank}. {match.name or match.sku}</b>")
-        name.setWordWrap(True)
-        text.addWidget(name)
-        text.addWidget(QLabel(f"<span style='color:#4b5563;'>{match.sku} · {pretty(match.category)}</span>"))
-        if match.price or match.url:
-            text.addWidget(self._shop_line(match))
+        self.name = plain_label(f"{rank}. {product_title(match.name, match.sku, match.category)}")
+        self.name.setObjectName("title")
+        self.name.setWordWrap(True)
+        text.addWidget(self.name)
+        self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price))
+        self.detail.setObjectName("detail")
+        self.detail.setWordWrap(True)
+        text.addWidget(self.detail)
+        self.link = self._link(match.url)
+        if self.link is not None:
+            text.addWidget(self.link)
         text.addWidget(QLabel(badge_html(match)))
         self.confirm = QPushButton("✓ Confirmed" if confirmed else "✓ Correct match?")
+        self.confirm.setObjectName("confirm")
         self.confirm.setFlat(not confirmed)
-        self.confirm.setStyleSheet("QPushButton{color:#1f6f3a;padding:2px 6px;}")
         self.confirm.setCheckable(True)
         self.confirm.setChecked(confirmed)
         self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
@@ -68,13 +86,23 @@ class MatchRow(QFrame):
         layout.addLayout(text, 1)
 
     @staticmethod
-    def _shop_line(match: Match) -> QLabel:
-        parts = [f"<b>{match.price}</b>"] if match.price else []
-        if match.url:
-            parts.append(f"<a href='{match.url}'>product page</a>")
-        label = QLabel(" · ".join(parts))
-        label.setOpenExternalLinks(True)
+    def _link(url: str) -> QLabel | None:
+        """ "Product page ↗" for an http(s) URL (the URL in its tooltip); nothing for any other URL."""
+        link = safe_link(url)
+        if link is None:
+            return None
+        label = QLabel(f'<a href="{html.escape(link, quote=True)}">Product page ↗</a>')
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setToolTip(rich_tooltip(link))
+        label.linkActivated.connect(open_link)
         return label
+
+
+def open_link(url: str) -> None:
+    """Hand a product link to the browser, checked again: only ``safe_link`` URLs ever reach the OS."""
+    link = safe_link(url)
+    if link is not None:
+        QDesktopServices.openUrl(QUrl(link))
 
 
 class ResultsPanel(QWidget):
@@ -89,9 +117,9 @@ class ResultsPanel(QWidget):
         self.tag: Tag | None = None
         self.rows: list[MatchRow] = []
         self.title = QLabel()
-        self.title.setStyleSheet("font-size:17px;")
-        self.subtitle = QLabel()
-        self.subtitle.setStyleSheet("color:#4b5563;")
+        self.title.setObjectName("heading")
+        self.subtitle = plain_label()
+        self.subtitle.setObjectName("muted")
         self.subtitle.setWordWrap(True)
         self.category = QComboBox()
         self.category.setToolTip("Change the tag's category: its matches are searched again")
@@ -107,13 +135,13 @@ class ResultsPanel(QWidget):
         self.scope.addButton(self.any)
         self.same.setChecked(True)
         self.scope.buttonClicked.connect(self._scope_clicked)
-        self.searched = QLabel()
-        self.searched.setStyleSheet("color:#6b7280;")
+        self.searched = plain_label()
+        self.searched.setObjectName("muted")
         self.searched.setWordWrap(True)
         self._searched: tuple[str, ...] = ()
-        self.status = QLabel(EMPTY)
+        self.status = plain_label(EMPTY)
         self.status.setWordWrap(True)
-        self.status.setStyleSheet("color:#4b5563;")
+        self.status.setObjectName("muted")
         self.list = QVBoxLayout()
         self.list.setSpacing(6)
         self._build()
@@ -171,7 +199,7 @@ class ResultsPanel(QWidget):
         changed = self.tag is None or self.tag.number != tag.number
         self.tag = tag
         self.title.setText(
-            f"{dot_html(colour)} <b>{tag.number} · {pretty(tag.obj.category).capitalize()}</b>"
+            f"{dot_html(colour)} <b>{tag.number} · {html.escape(pretty(tag.obj.category))}</b>"
         )
         self.subtitle.setText(self._origin(tag))
         self._searched = searched

@@ -22,6 +22,7 @@ from app import corrections
 from app.corrections import EditableScene, Tag
 from app.settings import AppSettings
 from app.undo import TagEdit
+from app.widgets import pretty
 from app.workers import Runner
 from engine.catalog import Product
 from engine.errors import DecorLensError
@@ -193,7 +194,7 @@ class SceneController(QObject):
         path, box, top_k = self.path, self.scene.tag(number).obj.box, self.settings.top_k
         self._run(
             self.engine,
-            f"Searching {category.replace('_', ' ')}…",
+            f"Searching {pretty(category)}…",
             lambda: self.pipeline.search_region(path, box, category, top_k),
             lambda result: self._recategorised(number, category, result),
         )

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import DEVICES, AppSettings
+from app.widgets import pretty
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
@@ -120,7 +121,7 @@ class SettingsDialog(QDialog):
     def _category_list(categories: list[str], hidden: set[str]) -> QListWidget:
         widget = QListWidget()
         for name in categories:
-            item = QListWidgetItem(name.replace("_", " "))
+            item = QListWidgetItem(pretty(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setCheckState(Qt.CheckState.Unchecked if name in hidden else Qt.CheckState.Checked)
             widget.addItem(item)
@@ -139,7 +140,11 @@ class SettingsDialog(QDialog):
         detectors = [m for m in found if m.card.kind == "detector"]
         embedders = [m for m in found if m.card.kind == "embedder"]
         names = {m.path.name for m in detectors}
-        self.current_detectors = {c for choices in current.detectors if (c := _first_in(choices, names))}
+        resolved = [_first_in(choices, names) for choices in current.detectors]
+        self.current_detectors = {c for c in resolved if c}
+        # A configured detector with none of its files here cannot run: OK must save what is checked,
+        # or the engine keeps asking for the missing file (it did, with a usable folder chosen).
+        self.runnable = all(resolved)
         self.current_embedder = _first_in(current.embedder, {m.path.name for m in embedders})
         self._fill_detectors(detectors)
         self._fill_embedders(embedders)
@@ -187,7 +192,7 @@ class SettingsDialog(QDialog):
     def _save_models(self) -> None:
         """Write changed models to ``config.yaml`` as ``models activate`` does (one file per entry)."""
         detectors, embedder = self.chosen_detectors(), self.embedder.currentData()
-        if detectors and set(detectors) != self.current_detectors:
+        if detectors and (set(detectors) != self.current_detectors or not self.runnable):
             save_choice(self.data_dir, "detectors", [[name] for name in detectors])
         if embedder and embedder != self.current_embedder:
             save_choice(self.data_dir, "embedder", [embedder])

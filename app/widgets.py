@@ -1,6 +1,15 @@
-"""Small widgets shared by the scene view, the results panel and the catalog: messages, thumbnails, badges."""
+"""Small widgets shared by the scene view, the results panel and the catalog: messages, thumbnails, badges,
+and the words people read for catalog data (category names, product titles).
+
+Catalog text (names, SKUs, categories, prices, URLs) comes from feeds and bundles, which are untrusted:
+it is shown as plain text (``plain_label``) or escaped (``html.escape``) where a label needs rich text for
+layout, so a product named ``<img src="file:///…">`` shows those characters and loads nothing.
+"""
 
 from __future__ import annotations
+
+import html
+import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmap
@@ -15,16 +24,79 @@ LEVELS = {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done
 INFO_SECONDS = 8
 
 
+# The shipped category keys (resources/categories.yaml, the IKEA folders) as a shop would name them; a
+# key of the user's own reads as its words ("garden_sofa" → "Garden sofa").
+DISPLAY_NAMES = {
+    "bath": "Bathroom",
+    "box_basket": "Boxes & baskets",
+    "cot": "Cot",
+    "curtain_blind": "Curtains & blinds",
+    "cushion_throw": "Cushions & throws",
+    "door_front": "Doors & fronts",
+    "fabric_textile": "Fabrics & textiles",
+    "footstool_pouffe": "Footstools & pouffes",
+    "frame_art": "Frames & art",
+    "hardware_fixture": "Hardware & fittings",
+    "kitchen_appliance": "Kitchen appliances",
+    "plant_pot": "Plants & pots",
+    "storage_furniture": "Storage furniture",
+    "stool_bench": "Stools & benches",
+    "tableware_kitchenware": "Tableware & kitchenware",
+    "tap_sink": "Taps & sinks",
+    "toy_kids": "Children's toys",
+    "tv_bench": "TV bench",
+    "vase_candle": "Vases & candles",
+}
+
+
 def pretty(category: str) -> str:
-    """Catalog and decor categories are identifiers (``tv_bench``); people read "tv bench"."""
-    return category.replace("_", " ") if category else "unknown"
+    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa".
+
+    Categories are identifiers (folder names, feed values, the category map's keys); only what is
+    shown changes, never the key a search or a correction uses.
+    """
+    if not category:
+        return "Unknown"
+    if category in DISPLAY_NAMES:
+        return DISPLAY_NAMES[category]
+    words = re.sub(r"[_\-\s]+", " ", category).strip()
+    return words[:1].upper() + words[1:]
+
+
+def has_name(name: str, sku: str) -> bool:
+    """Whether the feed named the product: a folder import only knows the SKU (the file name)."""
+    return bool(name.strip()) and name.strip() != sku.strip()
+
+
+def product_title(name: str, sku: str, category: str) -> str:
+    """The feed's product name, else the category ("Armchair"): never the SKU, which the detail shows."""
+    return name.strip() if has_name(name, sku) else pretty(category)
+
+
+def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
+    """The line under the title: SKU, the category when the title is a real name, and the price."""
+    parts = [sku, pretty(category) if has_name(name, sku) else "", price]
+    return " · ".join(p for p in parts if p)
+
+
+def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """A label that never interprets its text as HTML: for anything that comes from the catalog."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    return label
+
+
+def rich_tooltip(text: str) -> str:
+    """Catalog text as a tooltip: Qt guesses tooltips' format, so escape it and say it is rich text."""
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
 
 
 def badge_html(match: Match) -> str:
     """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
     colour = EXACT if match.match == "exact" else SIMILAR
     return (
-        f'<span style="color:white;background:{colour};">&nbsp;{match.match.capitalize()}&nbsp;</span>'
+        f'<span style="color:white;background:{colour};">&nbsp;{html.escape(match.match.capitalize())}&nbsp;</span>'
         f'&nbsp;<span style="color:{SIMILAR};">{match.score:.2f}</span>'
     )
 
@@ -43,7 +115,7 @@ class Thumb(QLabel):
         self.path = ""
         self.setFixedSize(size, size)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet("background:white;border:1px solid #e3e3e3;border-radius:4px;")
+        self.setObjectName("thumb")
         thumbnails.ready.connect(self._ready)
 
     def show_path(self, path: str) -> None:
@@ -76,7 +148,7 @@ class MessageBar(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.text = QLabel()
+        self.text = plain_label()  # messages quote file names and catalog text
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton()
