@@ -6,6 +6,7 @@ window, show up in screenshots, and never take the mouse away from the pins unde
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsDropShadowEffect, QHBoxLayout, QL
 from app.corrections import Tag
 from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
-from app.widgets import Thumb, badge_html, dot_html, pretty
+from app.widgets import Thumb, badge_html, dot_html, pretty, product_detail, product_title
 
 CARD_GAP = 22
 MARGIN = 10
@@ -42,6 +43,7 @@ class HoverCard(QFrame):
         self.thumb = Thumb(thumbnails, 84)
         self.heading = QLabel()
         self.name = QLabel()
+        self.name.setTextFormat(Qt.TextFormat.PlainText)  # a product name is catalog data, never HTML
         self.name.setStyleSheet("font-weight:600;font-size:14px;")
         self.detail = QLabel()
         self.badge = QLabel()
@@ -61,19 +63,23 @@ class HoverCard(QFrame):
         """Fill in and place beside ``anchor`` (the pin), flipping left or up to stay inside ``bounds``."""
         self.number = tag.number
         best = tag.best
-        self.heading.setText(f"{dot_html(colour)} <b>{tag.number}</b> · {pretty(tag.obj.category)}")
+        self.heading.setText(
+            f"{dot_html(colour)} <b>{tag.number}</b> · {html.escape(pretty(tag.obj.category))}"
+        )
         if best is None:
             self.thumb.show_path("")
             self.name.setText("No match in the catalog")
-            self.detail.setText(f"searched: {pretty(tag.obj.category)}")
+            self.detail.setText(f"searched: {html.escape(pretty(tag.obj.category))}")
             self.badge.setText("")
         else:
             self.thumb.show_path(best.image_path)
-            self.name.setText(best.name or best.sku)
+            self.name.setText(product_title(best.name, best.sku, best.category))
             confirmed = (
                 " · <b style='color:#2e9d49;'>✓ confirmed</b>" if tag.confirmed_sku == best.sku else ""
             )
-            self.detail.setText(f"{best.sku} · {pretty(best.category)}{confirmed}")
+            self.detail.setText(
+                f"{html.escape(product_detail(best.name, best.sku, best.category))}{confirmed}"
+            )
             self.badge.setText(badge_html(best))
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.adjustSize()
@@ -108,7 +114,7 @@ class Legend(QFrame):
             self.hide()
             return
         rows = [
-            f"{dot_html(colours.colour(c))} {pretty(c)} <span style='color:#6b7280;'>{n}</span>"
+            f"{dot_html(colours.colour(c))} {html.escape(pretty(c))} <span style='color:#6b7280;'>{n}</span>"
             for c, n in counts.most_common()
         ]
         self.label.setText("<b>Tags</b><br>" + "<br>".join(rows))
