@@ -6,18 +6,30 @@ before the import, so only what the bundle carries can make the catalog work the
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import sqlite3
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
 import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from decorlens.main import main
+from engine import bundle_archive
 from engine.bundle import IMAGES_DIR, PREVIOUS_FILE, export_bundle, import_bundle, read_bundle
+from engine.catalog import Catalog
 from engine.colour import ColourHistogram
-from engine.errors import CatalogError
+from engine.errors import CatalogError, DecorLensError
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -246,3 +258,393 @@ def _cli(module, argv: list[str]) -> int:
         return main(argv)
     finally:
         cli_main.COMMANDS = original
+
+
+# -- hostile bundles ----------------------------------------------------------------------------
+# A bundle is untrusted input. Each crafted bundle below is consistent with itself (its manifest lists
+# the mutated members with their real checksums, as an attacker would make it), so only the importer's
+# own checks stand between it and the user's catalog.
+
+
+@dataclass
+class Corpus:
+    bundle: Path  # a genuine bundle of 6 products
+    till: Path  # a data dir with a catalog of its own (3 products), copied for each case
+    embedder: object
+    index_file: Path  # a genuine hnswlib file of the store, to mutate
+    index_folder: str
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path) -> Corpus:
+    root = tmp_path_factory.mktemp("bundle-corpus")
+    store = _machine(root, "store", exported_models)
+    store.import_catalog(_product_folder(root / "photos", ikea, per_category=2))
+    index = store.index_for(store.embedder)
+    index.sync(store.catalog)
+    bundle = export_bundle(store.data_dir, root / "store.dlcat").path
+    till = _machine(root, "till", exported_models)
+    till.import_catalog(_product_folder(root / "old-photos", ikea, per_category=1, offset=8))
+    till.close()
+    store.close()
+    every = max(index.dir.glob("*.bin"), key=lambda p: p.stat().st_size)  # the all-categories index
+    return Corpus(bundle, till.data_dir, till.embedder, every, index.dir.name)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _craft(
+    source: Path, out: Path, db: Callable[[sqlite3.Connection], None] | None = None,
+    manifest: Callable[[dict], None] | None = None, listed: dict[str, bytes] | None = None,
+    unlisted: Sequence[tuple[zipfile.ZipInfo | str, bytes]] = (), relist: bool = True, images: bool = True,
+) -> Path:
+    """A copy of ``source`` with its database mutated by ``db``, members added, and a matching manifest."""
+    with zipfile.ZipFile(source) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist() if images or not i.filename.startswith("images/")}
+    meta = json.loads(members.pop("manifest.json"))
+    if db is not None:
+        scratch = out.with_name(out.name + ".sqlite")
+        scratch.write_bytes(members["catalog.sqlite"])
+        conn = sqlite3.connect(scratch)
+        db(conn)
+        conn.commit()
+        conn.close()
+        members["catalog.sqlite"] = scratch.read_bytes()
+        scratch.unlink()
+    members.update(listed or {})
+    if relist:
+        meta["files"] = {name: {"size": len(data), "sha256": _sha(data)} for name, data in members.items()}
+        meta["catalog_sha256"] = _sha(members["catalog.sqlite"])
+    if manifest is not None:
+        manifest(meta)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(meta))
+        for name, data in members.items():
+            zf.writestr(name, data)
+        for info, data in unlisted:
+            zf.writestr(info, data)
+    return out
+
+
+def _link(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info, target.encode()
+
+
+def _first_image(bundle: Path) -> str:
+    with zipfile.ZipFile(bundle) as zf:
+        return next(n for n in zf.namelist() if n.startswith("images/"))
+
+
+TRIGGER = (
+    "CREATE TRIGGER evil AFTER INSERT ON products BEGIN UPDATE products SET name = '<img src=x onerror=alert(1)>', "
+    "url = 'javascript:alert(1)' WHERE id = NEW.id; END"
+)
+
+
+def _plant_schema(conn: sqlite3.Connection) -> None:
+    conn.execute(TRIGGER)
+    conn.execute("CREATE TRIGGER evil_update AFTER UPDATE ON products BEGIN "
+                 "UPDATE products SET url = 'javascript:alert(2)' WHERE id = NEW.id AND url != 'javascript:alert(2)'; END")
+    conn.execute("CREATE VIEW evil_view AS SELECT * FROM products")
+    conn.execute("CREATE TABLE evil_table (payload TEXT)")
+    conn.execute("INSERT INTO evil_table VALUES ('x')")
+    conn.execute("CREATE INDEX evil_index ON products (name)")
+    conn.execute("PRAGMA user_version = 666")
+
+
+def _products_as_view(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE products RENAME TO real_products")
+    conn.execute("CREATE VIEW products AS SELECT * FROM real_products")
+
+
+def _set_image(path: str) -> Callable[[sqlite3.Connection], None]:
+    return lambda conn: conn.execute("UPDATE products SET image_path = ? WHERE id = (SELECT MIN(id) FROM products)",
+                                     (path,))
+
+
+def _external(bundle: Path, out: Path, image: str) -> Path:
+    """A bundle "exported without images" whose first product points at ``image``."""
+    return _craft(bundle, out, db=_set_image(image), manifest=lambda m: m.update(images="external"), images=False)
+
+
+def _replace_db(data: bytes) -> Callable[[Path, Path], Path]:
+    def build(bundle: Path, out: Path) -> Path:
+        tmp = _craft(bundle, out)
+        with zipfile.ZipFile(tmp) as zf:
+            members = {i.filename: zf.read(i) for i in zf.infolist()}
+        meta = json.loads(members.pop("manifest.json"))
+        original = members["catalog.sqlite"]
+        members["catalog.sqlite"] = data if data else original[: len(original) // 2]
+        meta["files"]["catalog.sqlite"] = {"size": len(members["catalog.sqlite"]),
+                                           "sha256": _sha(members["catalog.sqlite"])}
+        with zipfile.ZipFile(out, "w") as zf:
+            zf.writestr("manifest.json", json.dumps(meta))
+            for name, member in members.items():
+                zf.writestr(name, member)
+        return out
+
+    return build
+
+
+def _bomb(honest: bool) -> Callable[[Path, Path], Path]:
+    """A zip of 256 MiB of zeros (a few hundred KB on disk) as the catalog database."""
+
+    def build(bundle: Path, out: Path) -> Path:
+        size = 256 << 20
+        with zipfile.ZipFile(bundle) as zf:
+            meta = json.loads(zf.read("manifest.json"))
+        meta["files"] = {"catalog.sqlite": {"size": size if honest else 4096, "sha256": "0" * 64}}
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("manifest.json", json.dumps(meta))
+            with zf.open("catalog.sqlite", "w") as dst:
+                zero = bytes(1 << 20)
+                for _ in range(size >> 20):
+                    dst.write(zero)
+        if not honest:  # the central directory claims 4 KiB: the header lies
+            data = bytearray(out.read_bytes())
+            struct.pack_into("<I", data, data.rindex(b"PK\x01\x02") + 24, 4096)  # last entry: the database
+            out.write_bytes(bytes(data))
+        return out
+
+    return build
+
+
+def _many_members(bundle: Path, out: Path) -> Path:
+    """A genuine zip64 archive whose directory lists 250,001 members (all pointing at one small file)."""
+    one = out.with_name("one.zip")
+    with zipfile.ZipFile(one, "w") as zf:
+        zf.writestr("images/" + "0" * 64 + ".jpg", b"x")
+    data = one.read_bytes()
+    end = zipfile._EndRecData(open(one, "rb"))  # noqa: SIM115 - read once
+    offset, size = end[zipfile._ECD_OFFSET], end[zipfile._ECD_SIZE]
+    count = bundle_archive.MAX_MEMBERS + 1
+    directory = data[offset : offset + size] * count
+    head = data[:offset] + directory
+    record = struct.pack(zipfile.structEndArchive64, zipfile.stringEndArchive64, 44, 45, 45, 0, 0,
+                         count, count, len(directory), offset)
+    locator = struct.pack(zipfile.structEndArchive64Locator, zipfile.stringEndArchive64Locator, 0, len(head), 1)
+    eocd = struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, 0xFFFF, 0xFFFF,
+                       0xFFFFFFFF, 0xFFFFFFFF, 0)
+    out.write_bytes(head + record + locator + eocd)
+    return out
+
+
+def _mutated_index(corpus: Corpus) -> Callable[[Path, Path], Path]:
+    """A bundle as DecorLens wrote them before (no file listing) with a mutated hnswlib file and its manifest."""
+
+    def build(bundle: Path, out: Path) -> Path:
+        index = bytearray(corpus.index_file.read_bytes())
+        struct.pack_into("<QQQ", index, 8, 2**40, 2**40, 2**40)  # max elements, count, bytes per element
+        index = bytes(index[: len(index) // 3])
+        manifest = json.loads((corpus.index_file.parent / "manifest.json").read_text())
+        for entry in manifest["files"].values():
+            if entry["file"] == corpus.index_file.name:  # the bundle's own manifest vouches for the mutant
+                entry.update(size=len(index), sha256=_sha(index))
+        folder = f"index/{corpus.index_folder}/"
+        return _craft(bundle, out, relist=False, manifest=lambda m: m.pop("files"),
+                      unlisted=[(folder + corpus.index_file.name, index), (folder + "manifest.json", json.dumps(manifest).encode())])
+
+    return build
+
+
+def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], Path], str | None, dict]]:
+    """name: (builder, expected error (regex) or None for a correct import, extra import arguments)."""
+    image = _first_image(corpus.bundle)
+    share = tmp / "share"
+    share.mkdir()
+    (share / "evil.jpg").symlink_to("/etc/passwd")
+    not_an_image = b"<html>not an image</html>"
+    fake = f"images/{_sha(not_an_image)}.jpg"
+    nan = np.full(1280, np.nan, np.float32).tobytes()
+    return {
+        "traversal": (lambda b, o: _craft(b, o, unlisted=[("images/../../escaped.txt", b"x")]), "unsafe path", {}),
+        "absolute": (lambda b, o: _craft(b, o, unlisted=[(zipfile.ZipInfo("/tmp/abs-escape.txt"), b"x")]),
+                     "unsafe path", {}),
+        "dotdot-listed": (lambda b, o: _craft(b, o, listed={"../escaped.jpg": b"x"}), "unsafe path", {}),
+        "symlink-member": (lambda b, o: _craft(b, o, unlisted=[_link("images/" + "a" * 64 + ".jpg", "/etc/passwd")]),
+                           "is a link", {}),
+        "row-to-etc-shadow": (lambda b, o: _craft(b, o, db=_set_image("/etc/shadow")), "not a file in the bundle", {}),
+        "row-traversal": (lambda b, o: _craft(b, o, db=_set_image("images/../../../etc/passwd")),
+                          "not a file in the bundle", {}),
+        "external-no-folder": (lambda b, o: _external(b, o, "/etc/passwd"), "--images-from", {}),
+        "external-etc-passwd": (lambda b, o: _external(b, o, "/etc/passwd"), "outside", {"images_from": [share]}),
+        "external-symlink-out": (lambda b, o: _external(b, o, str(share / "evil.jpg")), "outside",
+                                 {"images_from": [share]}),
+        "trigger-view-table": (lambda b, o: _craft(b, o, db=_plant_schema), None, {}),
+        "products-view": (lambda b, o: _craft(b, o, db=_products_as_view), "not a DecorLens catalog", {}),
+        "mutated-index": (_mutated_index(corpus), None, {}),
+        "truncated-db": (_replace_db(b""), "corrupt|unreadable", {}),
+        "not-a-db": (_replace_db(b"SQLite format 3\x00" + bytes(range(256)) * 64), "unreadable|corrupt", {}),
+        "bomb": (_bomb(honest=True), "compression bomb", {}),
+        "bomb-lying-header": (_bomb(honest=False), "damaged|declared", {}),
+        "unlisted-member": (lambda b, o: _craft(b, o, unlisted=[("images/" + "b" * 64 + ".jpg", b"x")]),
+                            "not in its manifest", {}),
+        "unexpected-member": (lambda b, o: _craft(b, o, listed={"run.sh": b"rm -rf ~"}), "unexpected file", {}),
+        "wrong-checksum": (lambda b, o: _craft(b, o, manifest=lambda m: m["files"][image].update(sha256="0" * 64)),
+                           "damaged", {}),
+        "duplicate-member": (lambda b, o: _craft(b, o, unlisted=[(image, b"other bytes")]), "appears twice", {}),
+        "many-members": (_many_members, "claims 250001 files", {}),
+        "not-an-image": (lambda b, o: _craft(b, o, listed={fake: not_an_image}, db=_set_image(fake)),
+                         "not a usable image", {}),
+        "nan-vector": (lambda b, o: _craft(b, o, db=lambda c: c.execute("UPDATE vectors SET vector = ?", (nan,))),
+                       "NaN", {}),
+        "duplicate-sku": (lambda b, o: _craft(b, o, db=lambda c: c.executescript(
+            "CREATE TABLE p2 AS SELECT * FROM products; DROP TABLE products; CREATE TABLE products AS SELECT * FROM p2;"
+            "INSERT INTO products SELECT id + 1000, sku, name, category, image_path, image_hash, url, price, extra "
+            "FROM p2 LIMIT 1; DROP TABLE p2;")), "duplicate", {}),
+        "bad-categories": (lambda b, o: _craft(b, o, listed={"categories.yaml": b"- a list\n- not a map\n"}),
+                           "category map", {}),
+        "manifest-not-json": (lambda b, o: _replace_manifest(_craft(b, o), b"\xff\xfe{"),
+                              "not a DecorLens catalog bundle", {}),
+        "manifest-bad-types": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(embedders=["x"])),
+                               "invalid 'embedders'", {}),
+    }
+
+
+def _replace_manifest(bundle: Path, data: bytes) -> Path:
+    with zipfile.ZipFile(bundle) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    members["manifest.json"] = data
+    with zipfile.ZipFile(bundle, "w") as zf:
+        for name, member in members.items():
+            zf.writestr(name, member)
+    return bundle
+
+
+def _state(data_dir: Path) -> list[tuple]:
+    with sqlite3.connect(data_dir / "catalog.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = db.execute("SELECT sku, name, category, image_path, image_hash, url FROM products ORDER BY sku").fetchall()
+    return rows
+
+
+def _files(root: Path, skip: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if skip not in p.parents and p != skip}
+
+
+def _written() -> int | None:
+    """Bytes this process has passed to write() so far (Linux), to show a bomb was refused early."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return None
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("wchar")))
+
+
+CASES = (
+    "traversal", "absolute", "dotdot-listed", "symlink-member", "row-to-etc-shadow", "row-traversal",
+    "external-no-folder", "external-etc-passwd", "external-symlink-out", "trigger-view-table", "products-view",
+    "mutated-index", "truncated-db", "not-a-db", "bomb", "bomb-lying-header", "unlisted-member", "unexpected-member",
+    "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
+    "bad-categories", "manifest-not-json", "manifest-bad-types",
+)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_bundle_imports_correctly_or_fails_in_one_line(
+    case: str, corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    build, expected, kwargs = _cases(corpus, tmp_path)[case]
+    bundle = build(corpus.bundle, tmp_path / f"{case}.dlcat")
+    data = tmp_path / "till"
+    shutil.copytree(corpus.till, data)
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    before, files_before = _state(data), _files(tmp_path, data)
+    written = _written()
+
+    if expected is None:
+        result = import_bundle(bundle, data, corpus.embedder)
+        assert result.products == 6
+        with zipfile.ZipFile(corpus.bundle) as zf, sqlite3.connect(":memory:") as db:
+            db.deserialize(zf.read("catalog.sqlite"))
+            shipped = {r[0] for r in db.execute("SELECT sku FROM products")}
+        assert {row[0] for row in _state(data)} == shipped
+        assert all(Path(row[3]).parent == data / IMAGES_DIR for row in _state(data))
+    else:
+        with pytest.raises(DecorLensError) as err:
+            import_bundle(bundle, data, corpus.embedder, **kwargs)
+        message = str(err.value)
+        assert "\n" not in message and re.search(expected, message), message
+        assert _state(data) == before
+    if written is not None:
+        assert _written() - written < 64 << 20  # never near the 256 MiB a bomb holds
+    assert _files(tmp_path, data) == files_before  # nothing written outside the data dir
+    assert not list(data.glob(".bundle-import-*"))
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'evil%'")}
+    assert names == set()
+
+
+def test_planted_trigger_is_not_adopted(corpus: Corpus, tmp_path: Path, exported_models: Path, ikea: Path):
+    """A bundle with a trigger that rewrites every later product: products added after import are untouched."""
+    bundle = _craft(corpus.bundle, tmp_path / "trigger.dlcat", db=_plant_schema)
+    data = tmp_path / "till"
+    shutil.copytree(corpus.till, data)
+    import_bundle(bundle, data, corpus.embedder)
+    till = Pipeline(Settings.defaults().with_(data_dir=data))
+    report = till.import_catalog(_product_folder(tmp_path / "later", ikea, per_category=1, offset=10))
+    assert report.added == 3
+    later = [p for p in till.catalog.products() if p.image_path.startswith(str(tmp_path / "later"))]
+    assert len(later) == 3 and all(p.name == Path(p.image_path).stem and p.url == "" for p in later)
+    with Catalog(tmp_path / "fresh.sqlite") as fresh:  # what this machine's schema holds
+        schema = {tuple(row) for row in fresh.db.execute("SELECT type, name FROM sqlite_master")}
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        assert set(db.execute("SELECT type, name FROM sqlite_master")) == schema
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    till.close()
+
+    again = export_bundle(data, tmp_path / "again.dlcat").path
+    with zipfile.ZipFile(again) as zf, sqlite3.connect(":memory:") as db:
+        db.deserialize(zf.read("catalog.sqlite"))
+        assert set(db.execute("SELECT type, name FROM sqlite_master")) == schema
+        assert not db.execute("SELECT COUNT(*) FROM products WHERE url LIKE 'javascript:%'").fetchone()[0]
+
+
+def test_mutated_index_in_a_bundle_never_reaches_search(corpus: Corpus, tmp_path: Path, ikea: Path):
+    """The bundle's hnswlib file is not loaded; search runs in a child so a crash would fail this test."""
+    bundle = _mutated_index(corpus)(corpus.bundle, tmp_path / "index.dlcat")
+    data = tmp_path / "till"
+    shutil.copytree(corpus.till, data)
+    import_bundle(bundle, data, corpus.embedder)
+    query = min((ikea / "products" / "lamp").glob("*.jpg"))
+    from PIL import Image
+
+    with Image.open(query) as img:
+        box = f"0,0,{img.width},{img.height}"
+    done = subprocess.run(
+        [sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), "search", str(query), "--box", box,
+         "--category", "lamp", "--json"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    matches = json.loads(done.stdout)["objects"][0]["matches"]
+    assert matches and matches[0]["sku"] == query.stem  # the shipped lamp itself, found through the rebuilt index
+
+
+def test_bundle_from_before_the_file_listing_still_imports(corpus: Corpus, tmp_path: Path):
+    """Bundles written before manifests listed every member (with an index folder) import as they did."""
+    old = _craft(corpus.bundle, tmp_path / "old.dlcat", relist=False, manifest=lambda m: m.pop("files"),
+                 unlisted=[("index/x/manifest.json", b"{}")])
+    data = tmp_path / "till"
+    shutil.copytree(corpus.till, data)
+    assert import_bundle(old, data, corpus.embedder).products == 6
+    assert not (data / "index" / "x").exists()
+
+
+def test_external_bundle_adopts_only_images_inside_the_named_folder(shop, tmp_path: Path, exported_models: Path):
+    store, source = shop
+    info = export_bundle(store.data_dir, tmp_path / "shared.dlcat", include_images=False)
+    till = _machine(tmp_path, "till", exported_models)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(CatalogError, match="outside"):
+        import_bundle(info.path, till.data_dir, till.embedder, images_from=[elsewhere])
+    assert not (till.data_dir / "catalog.sqlite").exists()
+    result = import_bundle(info.path, till.data_dir, till.embedder, images_from=[source])
+    assert result.products == 12
