@@ -18,6 +18,7 @@ BENCHMARKS = {
     "import": "bench.import_rate",
     "index": "bench.index_scale",
     "startup": "bench.startup",
+    "kill": "bench.kill_test",  # reliability: kill -9 during writes, nothing lost (a few minutes)
 }
 
 
