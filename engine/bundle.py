@@ -454,14 +454,16 @@ def _check_image(path: Path, name: str) -> None:
     try:
         load_image(path, max_side=CHECK_SIDE)
     except DecorLensError as exc:
-        raise CatalogError(f"{name} in the bundle is not a usable image ({exc}); refusing the bundle") from exc
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise CatalogError(f"{name} in the bundle is not a usable image ({reason}); refusing the bundle") from exc
 
 
 def _check_categories(path: Path) -> None:
     try:
         CategoryMap.from_file(path)
     except Exception as exc:  # a hostile YAML can fail in any way the parser or the map can
-        raise CatalogError(f"categories.yaml in the bundle is not a valid category map ({exc}); "
+        reason = str(exc).replace(str(path), CATEGORIES_FILE).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CatalogError(f"categories.yaml in the bundle is not a valid category map ({reason}); "
                            "refusing the bundle") from exc
 
 

@@ -63,6 +63,7 @@ class BundleArchive:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.name = self.path.name
+        self.unpacked_bytes = 0
         _check_end_record(self.path)
         try:
             self.zip = zipfile.ZipFile(self.path)
@@ -229,6 +230,8 @@ class BundleArchive:
 def _check_end_record(path: Path) -> None:
     """Member count and directory size as the zip's end record states them, before the zip module reads on."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open, a device never end
+            raise CatalogError(f"{path}: not a regular file; a catalog bundle is a .dlcat file")
         with open(path, "rb") as fh:
             end = zipfile._EndRecData(fh)  # the zip module's own reader of that record (zip64 too)
     except OSError as exc:

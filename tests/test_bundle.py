@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -502,7 +503,18 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
                               "not a DecorLens catalog bundle", {}),
         "manifest-bad-types": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(embedders=["x"])),
                                "invalid 'embedders'", {}),
+        "fifo": (_fifo, "not a regular file", {}),
+        "not-a-zip": (lambda b, o: (o.write_bytes(b"PK\x03\x04" + bytes(4096)), o)[1], "not a readable", {}),
+        "empty": (lambda b, o: (o.write_bytes(b""), o)[1], "not a readable", {}),
     }
+
+
+def _fifo(_bundle: Path, out: Path) -> Path:
+    """A named pipe called like a bundle: opening it would wait forever for a writer."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    os.mkfifo(out)
+    return out
 
 
 def _replace_manifest(bundle: Path, data: bytes) -> Path:
@@ -540,7 +552,7 @@ CASES = (
     "external-no-folder", "external-etc-passwd", "external-symlink-out", "trigger-view-table", "products-view",
     "mutated-index", "truncated-db", "not-a-db", "bomb", "bomb-lying-header", "unlisted-member", "unexpected-member",
     "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
-    "bad-categories", "manifest-not-json", "manifest-bad-types",
+    "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
 )
 
 
