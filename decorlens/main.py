@@ -1,4 +1,4 @@
-"""Entry point of ``decorlens``: global options, command dispatch, one-line errors."""
+"""Entry point of ``decorlens``: global options, command dispatch, and every failure as one line."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from decorlens.errors import Context, debug_requested, report
+from decorlens.options import OneLineParser
 from decorlens.progress import note
 from engine import __version__
-from engine.errors import Cancelled, DecorLensError
+from engine.paths import data_dir
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -21,6 +24,8 @@ COMMANDS = (
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
 PYTHON_INSTALL_ONLY = ("train", "train_detector", "eval", "bench")
+# Arguments that name the files a command reads, so an error without a file name can name them.
+INPUT_ARGUMENTS = ("image", "source", "bundle", "inputs", "onnx", "data", "yolo_data")
 
 
 def _commands():
@@ -34,7 +39,7 @@ def _commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog."
     )
     parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
@@ -45,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", action="append", metavar="ONNX",
                         help="detector ONNX file for this run; repeat to run several (`models activate` makes it stick)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the full traceback too (env DECORLENS_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _commands():
         command.register(sub)
@@ -52,26 +59,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return importlib.import_module("decorlens.gui").run(args, None)
-    settings = Settings.for_data_dir(args.data_dir).with_(
+    argv = list(sys.argv[1:] if argv is None else argv)
+    context = Context(debug=debug_requested(argv))
+    try:
+        args = build_parser().parse_args(argv)
+        context = replace(context, inputs=_inputs(args))
+        if args.command is None:
+            return importlib.import_module("decorlens.gui").run(args, None)
+        folder = data_dir(args.data_dir)
+        context = replace(context, data_dir=folder)
+        return _run(args, folder)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that turns them into lines
+        return report(exc, context)
+
+
+def _run(args: argparse.Namespace, folder: Path) -> int:
+    settings = Settings.for_data_dir(folder).with_(
         models_dir=args.models_dir, device=args.device, embedder=(args.embedder,) if args.embedder else None,
         detectors=tuple((name,) for name in args.detector) if args.detector else None,
     )
     pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
-    try:
-        return int(args.run(args, pipeline) or 0)
-    except Cancelled as exc:
-        note(str(exc))
-        return 130
-    except KeyboardInterrupt:
-        note("interrupted; nothing half-written was kept")
-        return 130
-    except (DecorLensError, ValueError) as exc:
-        print(f"decorlens: error: {exc}", file=sys.stderr)
-        return 2
+    return int(args.run(args, pipeline) or 0)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[str, ...]:
+    """The files and folders the command was given, in the order given."""
+    found: list[str] = []
+    for name in INPUT_ARGUMENTS:
+        value = getattr(args, name, None)
+        if value is None or isinstance(value, bool):
+            continue
+        found.extend(str(v) for v in (value if isinstance(value, list) else [value]))
+    return tuple(found)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,40 @@
-"""Argument types shared by several commands."""
+"""The argument parser and argument types shared by several commands."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
+from typing import NoReturn
+
+from decorlens.errors import MAX_LINE, USER_ERROR, one_line
 
 CONF_HELP = "detector confidence for every detector (default 0.1), or 'card': each model card's own"
+# argparse's words for an unknown sub-command (quoted choices up to Python 3.12, bare ones later).
+INVALID_CHOICE = re.compile(r"argument (?P<what>[^:]+): invalid choice: '?(?P<value>.*?)'? \(choose from (?P<choices>.*)\)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (not the usage block), and an unknown verb lists the verbs.
+
+    Sub-command parsers are made from the same class, so ``decorlens catalog imprt`` is one line too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        prefix = f"{self.prog}: error: "
+        self.exit(USER_ERROR, prefix + one_line(usage_problem(message), MAX_LINE - len(prefix)) + "\n")
+
+
+def usage_problem(message: str) -> str:
+    """argparse's message, with an unknown command or verb turned into a suggestion and the list to choose from."""
+    found = INVALID_CHOICE.fullmatch(message.strip())
+    if found is None:
+        return f"{message} (see --help)"
+    choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
+    close = difflib.get_close_matches(found["value"], choices, n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    what = found["what"].lower()
+    return f"unknown {what} '{found['value']}'{guess}; {what}s: {', '.join(choices)}"
 
 
 def confidence(value: str) -> float | None:

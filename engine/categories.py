@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from engine.errors import DecorLensError
+from engine.errors import DecorLensError, yaml_problem
 from engine.paths import resources_dir
 
 FILE_NAME = "categories.yaml"
@@ -35,9 +35,23 @@ class CategoryMap:
     @classmethod
     def from_file(cls, path: Path) -> CategoryMap:
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise DecorLensError(f"category map {path} is unreadable: {exc}") from exc
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DecorLensError(f"category map {path} is unreadable ({exc}); check it, or delete it") from exc
+        except yaml.YAMLError as exc:
+            raise DecorLensError(
+                f"category map {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use the default"
+            ) from exc
+        try:
+            return cls._parse(raw, path)
+        except (AttributeError, TypeError) as exc:
+            raise DecorLensError(
+                f"category map {path}: `categories` and `detectors` must be mappings as in resources/{FILE_NAME}; "
+                "fix it, or delete it to use the default"
+            ) from exc
+
+    @classmethod
+    def _parse(cls, raw: dict, path: Path) -> CategoryMap:
         search = {
             name: tuple((spec or {}).get("search") or [name])
             for name, spec in (raw.get("categories") or {}).items()

@@ -27,3 +27,14 @@ class IndexCorruptError(DecorLensError):
 
 class Cancelled(DecorLensError):
     """Long work was cancelled by the user; whatever it was writing was rolled back."""
+
+
+def yaml_problem(exc: Exception) -> str:
+    """Where and what of a YAML parse error on one line ("line 3, column 5: expected ',' or ']'").
+
+    PyYAML's own message spans several lines and quotes the source; a user needs the line to fix.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import DecorLensError
+from engine.errors import DecorLensError, yaml_problem
 from engine.files import write_atomic
 from engine.paths import data_dir, resources_dir
 from engine.runtime import DevicePreference
@@ -47,9 +47,15 @@ class Settings:
         folder = data_dir(data)
         raw = _read_yaml(resources_dir() / "defaults.yaml")
         user = folder / CONFIG_FILE
-        if user.is_file():
-            raw.update({k: v for k, v in _read_yaml(user).items() if k in raw})
-        return cls._from_raw(raw).with_(data_dir=folder)
+        if not user.is_file():
+            return cls._from_raw(raw).with_(data_dir=folder)
+        raw.update({k: v for k, v in _read_yaml(user).items() if k in raw})
+        try:
+            return cls._from_raw(raw).with_(data_dir=folder)
+        except (TypeError, ValueError) as exc:
+            raise DecorLensError(
+                f"settings file {user} holds a value of the wrong kind ({exc}); fix it, or delete it to use the defaults"
+            ) from exc
 
     @classmethod
     def _from_raw(cls, raw: dict[str, Any]) -> Settings:
@@ -79,11 +85,15 @@ def save_choice(data: Path, key: str, value: Any) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DecorLensError(f"settings file {path} is unreadable: {exc}") from exc
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecorLensError(f"settings file {path} is unreadable ({exc}); check it, or delete it") from exc
+    except yaml.YAMLError as exc:
+        raise DecorLensError(
+            f"settings file {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use the defaults"
+        ) from exc
     if not isinstance(raw, dict):
-        raise DecorLensError(f"settings file {path} is not a mapping of settings")
+        raise DecorLensError(f"settings file {path} is not a mapping of `key: value` lines; fix it, or delete it")
     return raw
 
 

@@ -1,0 +1,294 @@
+"""Every way a CLI run fails ends in one line on stderr (at most 200 characters) and a non-zero exit.
+
+The failures are real: broken settings and category maps, a corrupt or locked catalog, files that
+are not images, folders given as files, unparseable CSVs, bad bundles, unknown commands. The line
+must name the file and never show a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decorlens.errors import INTERNAL_ERROR, MAX_LINE, USER_ERROR, Context, explain, one_line, report
+from decorlens.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENE = "take-a-comfy-seat-on-the-sofa"
+
+Setup = Callable[[Path, Path], list[str]]  # (data dir, scratch folder) → the command after --data-dir
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory: pytest.TempPathFactory, ikea: Path) -> Path:
+    """Three lamp photos in the folder layout `catalog import` takes."""
+    folder = tmp_path_factory.mktemp("products") / "lamp"
+    folder.mkdir()
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(image, folder / image.name)
+    return folder.parent
+
+
+@pytest.fixture(scope="module")
+def catalog_dir(tmp_path_factory: pytest.TempPathFactory, products: Path) -> Path:
+    """A data dir with the three lamps imported through the CLI (copied by each test that breaks it)."""
+    data = tmp_path_factory.mktemp("catalog-data")
+    assert main(["-q", "--data-dir", str(data), "catalog", "import", str(products)]) == 0
+    return data
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and stderr of one in-process run (argparse's usage errors exit through SystemExit)."""
+    capsys.readouterr()
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def assert_one_line(code: object, err: str, *expected: str) -> str:
+    lines = err.strip().splitlines()
+    assert code not in (0, None), err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and len(lines[0]) <= MAX_LINE, lines[0]
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+# --- broken files in the data dir ----------------------------------------------------------------
+
+def _write(name: str, content: bytes) -> Callable[[Path], None]:
+    return lambda data: (data / name).write_bytes(content)
+
+
+BROKEN_DATA_DIRS = {
+    "config-syntax": (_write("config.yaml", b"detectors: [unclosed\n"), ("config.yaml", "line 2", "delete it")),
+    "config-kind": (_write("config.yaml", b"detectors: 5\n"), ("config.yaml", "wrong kind")),
+    "config-list": (_write("config.yaml", b"- a\n- b\n"), ("config.yaml", "key: value")),
+    "config-not-utf8": (_write("config.yaml", b"top_k: \xff\xfe\n"), ("config.yaml", "unreadable")),
+    "categories-syntax": (_write("categories.yaml", b"categories:\n  sofa: {search: [sofa]\n  bad"),
+                          ("categories.yaml", "line 3")),
+    "categories-layout": (_write("categories.yaml", b"categories: 5\n"), ("categories.yaml", "mappings")),
+    "catalog-not-a-database": (_write("catalog.sqlite", b"this is not SQLite " * 100), ("catalog.sqlite",)),
+}
+COMMANDS_ON_DATA = {
+    "search": ["search", "{scene}"],
+    "tag": ["tag", "{scene}", "--out", "{out}"],
+    "catalog stats": ["catalog", "stats"],
+    "catalog import": ["catalog", "import", "{products}"],
+    "catalog remove": ["catalog", "remove", "000.000.00"],
+    "models list": ["models", "list"],
+    "bundle export": ["bundle", "export", "{out}/store.dlcat"],
+}
+# `models list` reads neither the catalog nor the category map; bundle export reads no category map.
+NOT_READ = {("models list", "catalog-not-a-database"), ("models list", "categories-syntax"),
+            ("models list", "categories-layout"), ("bundle export", "categories-syntax"),
+            ("bundle export", "categories-layout"), ("catalog remove", "categories-syntax"),
+            ("catalog remove", "categories-layout"), ("catalog stats", "categories-syntax"),
+            ("catalog stats", "categories-layout")}
+
+
+@pytest.mark.parametrize("breakage", list(BROKEN_DATA_DIRS))
+@pytest.mark.parametrize("command", list(COMMANDS_ON_DATA))
+def test_a_broken_data_dir_is_one_line(command: str, breakage: str, catalog_dir: Path, products: Path,
+                                       tmp_path: Path, scene_path, capsys: pytest.CaptureFixture[str]):
+    if (command, breakage) in NOT_READ:
+        pytest.skip(f"{command} does not read the file broken by {breakage}")
+    data = tmp_path / "data"
+    shutil.copytree(catalog_dir, data)
+    (data / "catalog.sqlite-wal").unlink(missing_ok=True)
+    (data / "catalog.sqlite-shm").unlink(missing_ok=True)
+    breaks, expected = BROKEN_DATA_DIRS[breakage]
+    breaks(data)
+    places = {"{scene}": str(scene_path(SCENE)), "{out}": str(tmp_path / "out"), "{products}": str(products)}
+    args = [_fill(a, places) for a in COMMANDS_ON_DATA[command]]
+    code, err = run_cli(["-q", "--data-dir", str(data), *args], capsys)
+    assert_one_line(code, err, *expected)
+
+
+def _fill(arg: str, places: dict[str, str]) -> str:
+    for key, value in places.items():
+        arg = arg.replace(key, value)
+    return arg
+
+
+# --- a catalog another DecorLens is writing -------------------------------------------------------
+
+@pytest.mark.parametrize("command", [["catalog", "remove", "{sku}"], ["catalog", "import", "{products}"]])
+def test_a_locked_catalog_says_who_holds_it(command: list[str], catalog_dir: Path, tmp_path: Path, products: Path,
+                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    data = tmp_path / "data"
+    shutil.copytree(catalog_dir, data)
+    monkeypatch.setenv("DECORLENS_LOCK_TIMEOUT", "0.5")
+    other = sqlite3.connect(data / "catalog.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's import, holding the write lock
+    try:
+        sku = min(products.glob("lamp/*.jpg")).stem
+        args = [_fill(a, {"{products}": str(products), "{sku}": sku}) for a in command]
+        code, err = run_cli(["-q", "--data-dir", str(data), *args], capsys)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert_one_line(code, err, "catalog.sqlite", "another DecorLens", "try again")
+
+
+# --- bad inputs ---------------------------------------------------------------------------------
+
+def _text_as_jpeg(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "notes.jpg").write_text("not a photo")
+    return ["search", str(tmp / "notes.jpg")]
+
+
+def _below_a_file(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "file.jpg").write_text("x")
+    return ["search", str(tmp / "file.jpg" / "room.jpg")]
+
+
+def _bad_quoting(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "feed.csv").write_text('product_id,category,name,image\n1,lamp,"' + "x" * 200_000 + '",a.jpg\n')
+    return ["catalog", "import", str(tmp / "feed.csv")]
+
+
+def _latin1_csv(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "feed.csv").write_bytes("product_id,category,name,image\n1,lamp,Sofá,a.jpg\n".encode("latin-1"))
+    return ["catalog", "import", str(tmp / "feed.csv")]
+
+
+def _junk_bundle(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "store.dlcat").write_bytes(b"PK but not really a zip")
+    return ["bundle", "import", str(tmp / "store.dlcat")]
+
+
+def _out_is_a_file(_data: Path, tmp: Path) -> list[str]:
+    (tmp / "taken").write_text("x")
+    return ["tag", _tiny_photo(tmp)[1], "--out", str(tmp / "taken" / "sub")]
+
+
+BAD_INPUTS: dict[str, tuple[Setup, tuple[str, ...]]] = {
+    "unknown command": (lambda _d, _t: ["serch", "room.jpg"], ("unknown command 'serch'", "search", "catalog")),
+    "unknown verb": (lambda _d, _t: ["catalog", "imprt", "x"], ("unknown verb 'imprt'", "import", "stats")),
+    "missing argument": (lambda _d, _t: ["search"], ("image",)),
+    "text as a photo": (_text_as_jpeg, ("notes.jpg", "not an image")),
+    "folder as a photo": (lambda _d, tmp: ["search", str(tmp)], ("folder",)),
+    "missing photo": (lambda _d, tmp: ["search", str(tmp / "gone.jpg")], ("gone.jpg",)),
+    "path below a file": (_below_a_file, ("room.jpg",)),
+    "csv field too long": (_bad_quoting, ("feed.csv",)),
+    "csv not utf-8": (_latin1_csv, ("feed.csv", "UTF-8")),
+    "missing csv": (lambda _d, tmp: ["catalog", "import", str(tmp / "gone.csv")], ("gone.csv",)),
+    "junk bundle": (_junk_bundle, ("store.dlcat",)),
+    "missing bundle": (lambda _d, tmp: ["bundle", "info", str(tmp / "gone.dlcat")], ("gone.dlcat",)),
+    "tag output below a file": (_out_is_a_file, ("taken",)),
+    "no such model": (lambda _d, _t: ["models", "activate", "nope.onnx"], ("nope.onnx", "not found")),
+    "box outside the photo": (lambda _d, tmp: _tiny_photo(tmp) + ["--box", "500,500,900,900"], ("box",)),
+}
+
+
+def _tiny_photo(tmp: Path) -> list[str]:
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(tmp / "tiny.png")
+    return ["search", str(tmp / "tiny.png")]
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line(case: str, catalog_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    setup, expected = BAD_INPUTS[case]
+    scratch = tmp_path / "in"
+    scratch.mkdir()
+    code, err = run_cli(["-q", "--data-dir", str(catalog_dir), *setup(catalog_dir, scratch)], capsys)
+    assert_one_line(code, err, *expected)
+
+
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "data").write_text("x")
+    code, err = run_cli(["--data-dir", str(tmp_path / "data"), "catalog", "stats"], capsys)
+    assert_one_line(code, err, str(tmp_path / "data"), "not a folder")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_photo_is_one_line(catalog_dir: Path, tmp_path: Path, scene_path,
+                                         capsys: pytest.CaptureFixture[str]):
+    photo = tmp_path / "room.jpg"
+    shutil.copy(scene_path(SCENE), photo)
+    photo.chmod(0)
+    code, err = run_cli(["--data-dir", str(catalog_dir), "search", str(photo)], capsys)
+    assert_one_line(code, err, str(photo))
+
+
+# --- the same, as a user runs it ------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["serch", "room.jpg"], ["catalog", "stats"], ["search", "{folder}"]])
+def test_the_process_prints_one_line_and_no_traceback(args: list[str], tmp_path: Path):
+    """Through `python -m decorlens`, with a broken config.yaml for the commands that get that far."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "config.yaml").write_text("detectors: [unclosed\n")
+    argv = [a.replace("{folder}", str(tmp_path)) for a in args]
+    done = subprocess.run([sys.executable, "-m", "decorlens", "--data-dir", str(data), *argv],
+                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert_one_line(done.returncode, done.stderr, "decorlens")
+    assert done.stdout == ""
+
+
+# --- the mapping itself, for failures a test cannot cause on demand ---------------------------------
+
+def _raised(exc: BaseException) -> BaseException:
+    """``exc`` with a traceback, as the CLI catches it."""
+    try:
+        raise exc
+    except BaseException as caught:  # noqa: BLE001
+        return caught
+
+
+def test_opencv_assertions_name_the_photo(tmp_path: Path):
+    import cv2
+
+    try:
+        cv2.resize(np.zeros((0, 0), np.uint8), (8, 8))
+    except cv2.error as exc:
+        message, code = explain(exc, Context(inputs=("room.jpg",)))
+    assert code == USER_ERROR and "room.jpg" in message and "OpenCV" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("exc", "expected"), [
+    (MemoryError(), "out of memory"),
+    (OSError(28, "No space left on device", "/data/catalog.sqlite"), "no space left"),
+    (PermissionError(13, "Permission denied", "/data/models"), "permission denied"),
+    (sqlite3.OperationalError("database is locked"), "another DecorLens is writing it"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "damaged"),
+    (ModuleNotFoundError("No module named 'torch'", name="torch"), "scripts/install --train"),
+])
+def test_library_errors_become_advice(exc: BaseException, expected: str, tmp_path: Path):
+    message, code = explain(_raised(exc), Context(data_dir=tmp_path, inputs=("room.jpg",)))
+    assert code == USER_ERROR and expected in message and "\n" not in message
+
+
+def test_an_unexpected_error_leaves_its_traceback_in_the_data_dir(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]):
+    code = report(_raised(RuntimeError("a bug")), Context(data_dir=tmp_path))
+    line = assert_one_line(code, capsys.readouterr().err, "RuntimeError", "a bug", str(tmp_path))
+    assert code == INTERNAL_ERROR and "decorlens-error.log" in line
+    assert "Traceback" in (tmp_path / "decorlens-error.log").read_text()
+
+
+def test_debug_shows_the_traceback_then_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert report(_raised(RuntimeError("a bug")), Context(data_dir=tmp_path, debug=True)) == INTERNAL_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.strip().splitlines()[-1].startswith("decorlens: error: unexpected")
+    assert not (tmp_path / "decorlens-error.log").exists()
+
+
+def test_a_long_message_is_shortened_not_wrapped():
+    detail = "expected ',' or ']' " * 20
+    line = one_line(f"settings file /data/config.yaml is not valid YAML ({detail}); fix it\nor delete it", 150)
+    assert len(line) == 150 and line.startswith("settings file /data/config.yaml") and line.endswith("delete it")
