@@ -660,3 +660,16 @@ def test_external_bundle_adopts_only_images_inside_the_named_folder(shop, tmp_pa
     assert not (till.data_dir / "catalog.sqlite").exists()
     result = import_bundle(info.path, till.data_dir, till.embedder, images_from=[source])
     assert result.products == 12
+
+
+def test_cli_refuses_a_hostile_bundle_in_one_line(corpus: Corpus, tmp_path: Path, capsys):
+    evil = _external(corpus.bundle, tmp_path / "evil.dlcat", "/etc/passwd")
+    data = tmp_path / "till"
+    shutil.copytree(corpus.till, data)
+    share = tmp_path / "share"
+    share.mkdir()
+    before = _state(data)
+    code = main(["-q", "--data-dir", str(data), "bundle", "import", str(evil), "--images-from", str(share)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1 and "/etc/passwd" in err and "outside" in err
+    assert _state(data) == before
