@@ -19,15 +19,7 @@ ORGANISATION = "DecorLens"
 APPLICATION = "DecorLens"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "gpu")
-
-MODELS_HELP = (
-    "<p>DecorLens needs an object detector and an embedder: ONNX files, each with its model card.</p><ul>"
-    "<li>Choose a folder that already holds them (<b>Choose models folder…</b> below), or</li>"
-    "<li>on a machine with internet, run <code>decorlens models fetch</code> and copy the models folder, "
-    "or</li>"
-    "<li>export the detector from its .pt file: <code>decorlens models export yolo11n.pt</code> "
-    "(needs the [train] extra).</li></ul>"
-)
+THEMES = ("system", "light", "dark")
 
 
 class AppSettings:
@@ -87,6 +79,16 @@ class AppSettings:
         )
 
     # -- view preferences ----------------------------------------------------------------------
+
+    @property
+    def theme(self) -> str:
+        """ "system" (follow the desktop's light or dark setting), "light" or "dark"."""
+        value = str(self.store.value("view/theme", "system", type=str))
+        return value if value in THEMES else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self.store.setValue("view/theme", value)
 
     @property
     def hidden_categories(self) -> set[str]:

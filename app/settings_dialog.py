@@ -1,8 +1,10 @@
-"""Edit ▸ Settings: models folder and models, device, top-k, exact-match threshold, tag categories shown.
+"""Edit ▸ Settings: what a merchandiser chooses in plain words, the technical values behind *Advanced*.
 
-The models chosen here are saved in the data dir's ``config.yaml``, the file ``decorlens models
-activate`` writes, so the GUI and the CLI always run the same models; the other choices are the app's
-own preferences (QSettings).
+Grouped by what they change: the matches (how many, for which tags), the look, where the models run;
+*Advanced* holds the models folder, the detectors and embedder, and the similarity from which a match
+is called exact. The models chosen here are saved in the data dir's ``config.yaml``, the file
+``decorlens models activate`` writes, so the GUI and the CLI always run the same models; the other
+choices are the app's own preferences (QSettings).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -26,17 +30,23 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.settings import DEVICES, AppSettings
+from app import theme
+from app.settings import DEVICES, THEMES, AppSettings
 from app.widgets import pretty
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
 
-DEVICE_LABELS = {"auto": "Automatic (GPU when available)", "cpu": "CPU only", "gpu": "GPU (CUDA)"}
+DEVICE_LABELS = {
+    "auto": "Automatically (the graphics card when there is one)",
+    "cpu": "The processor (CPU) only",
+    "gpu": "The graphics card (NVIDIA CUDA)",
+}
 
 
 class SettingsDialog(QDialog):
@@ -53,34 +63,31 @@ class SettingsDialog(QDialog):
         """``models_override`` is the command line's models folder, which wins over the one set here."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
         self.settings = settings
         self.data_dir = data_dir
         self.models_override = models_override
-        form = QFormLayout()
-        self.models_dir = QLineEdit(settings.models_dir)
-        self.models_dir.setPlaceholderText("standard location (DECORLENS_MODELS_DIR or the data folder)")
-        self.models_dir.editingFinished.connect(self._fill_models)
-        form.addRow("Models folder", self._with_browse(self.models_dir))
-        self.detectors = QListWidget()
-        self.detectors.setMaximumHeight(110)
-        self.detectors.itemChanged.connect(self._check_detectors)
-        form.addRow("Detectors", self.detectors)
-        self.models_note = QLabel()
-        self.models_note.setStyleSheet("color: #b3261e")
-        form.addRow("", self.models_note)
-        self.embedder = QComboBox()
-        self.embedder.setPlaceholderText("no embedder found")
-        form.addRow("Embedder", self.embedder)
+        self.top_k = QSpinBox(minimum=1, maximum=50, value=settings.top_k)
+        self.top_k.setSuffix(" products")
+        self.categories = self._category_list(categories, settings.hidden_categories)
+        self.theme = QComboBox()
+        for key in THEMES:
+            self.theme.addItem(theme.THEME_LABELS[key], key)
+        self.theme.setCurrentIndex(THEMES.index(settings.theme))
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
         self.device.setCurrentIndex(DEVICES.index(settings.device))
-        form.addRow("Run models on", self.device)
-        self.top_k = QSpinBox(minimum=1, maximum=50, value=settings.top_k)
-        form.addRow("Matches per tag", self.top_k)
-        form.addRow("Exact match from", self._threshold_row(settings.exact_threshold))
-        self.categories = self._category_list(categories, settings.hidden_categories)
-        form.addRow("Tags shown", self.categories)
+        self.models_dir = QLineEdit(settings.models_dir)
+        self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
+        self.models_dir.editingFinished.connect(self._fill_models)
+        self.detectors = QListWidget()
+        self.detectors.setMaximumHeight(90)
+        self.detectors.itemChanged.connect(self._check_detectors)
+        self.models_note = QLabel()
+        self.models_note.setObjectName("note")
+        self.embedder = QComboBox()
+        self.embedder.setPlaceholderText("no embedder found")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -88,9 +95,53 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.setSpacing(10)
+        layout.addWidget(self._matching_group())
+        layout.addWidget(self._computer_group())
+        self.advanced_toggle = QToolButton(text="Advanced: models and match threshold", checkable=True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced = self._advanced_group(settings.exact_threshold)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self.advanced.hide()
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addStretch()
         layout.addWidget(buttons)
         self._fill_models()
+
+    def _matching_group(self) -> QGroupBox:
+        group = QGroupBox("Matches")
+        form = QFormLayout(group)
+        form.addRow("Show for each tag", self.top_k)
+        hint = QLabel("Tags are shown for the checked kinds of furniture and decor:")
+        hint.setObjectName("muted")
+        form.addRow(hint)
+        form.addRow(self.categories)
+        return group
+
+    def _computer_group(self) -> QGroupBox:
+        group = QGroupBox("This computer")
+        form = QFormLayout(group)
+        form.addRow("Look", self.theme)
+        form.addRow("Run the models on", self.device)
+        return group
+
+    def _advanced_group(self, threshold: float | None) -> QGroupBox:
+        group = QGroupBox("Advanced")
+        form = QFormLayout(group)
+        form.addRow("Models folder", self._with_browse(self.models_dir))
+        form.addRow("Detectors", self.detectors)
+        form.addRow("", self.models_note)
+        form.addRow("Embedder", self.embedder)
+        form.addRow("Exact match from", self._threshold_row(threshold))
+        return group
+
+    def _show_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.adjustSize()
 
     def _with_browse(self, edit: QLineEdit) -> QWidget:
         row = QWidget()
@@ -106,26 +157,37 @@ class SettingsDialog(QDialog):
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.use_card = QCheckBox("model's calibrated value")
+        self.use_card = QCheckBox("the embedder's recommended value")
         self.use_card.setChecked(value is None)
         self.threshold = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.01, decimals=2)
         self.threshold.setValue(value or 0.8)
         self.threshold.setEnabled(value is not None)
         self.use_card.toggled.connect(lambda on: self.threshold.setEnabled(not on))
         layout.addWidget(self.use_card)
+        self.threshold.setToolTip(
+            "Cosine similarity (0–1) from which a match is labelled Exact, else Similar"
+        )
         layout.addWidget(self.threshold)
-        layout.addWidget(QLabel("similarity"))
+        layout.addStretch()
         return row
 
     @staticmethod
     def _category_list(categories: list[str], hidden: set[str]) -> QListWidget:
         widget = QListWidget()
-        for name in categories:
+        for name in sorted(categories, key=pretty):
             item = QListWidgetItem(pretty(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setCheckState(Qt.CheckState.Unchecked if name in hidden else Qt.CheckState.Checked)
             widget.addItem(item)
-        widget.setMinimumHeight(180)
+        widget.setViewMode(QListWidget.ViewMode.ListMode)
+        widget.setFlow(QListWidget.Flow.TopToBottom)
+        widget.setWrapping(True)  # columns: the whole list at a glance, no long scroll
+        widget.setResizeMode(QListWidget.ResizeMode.Adjust)
+        if categories:
+            metrics = widget.fontMetrics()
+            widest = max(metrics.horizontalAdvance(pretty(name)) for name in categories)
+            widget.setGridSize(QSize(widest + 48, metrics.height() + 10))
+        widget.setMinimumHeight(200)
         return widget
 
     def _fill_models(self) -> None:
@@ -209,6 +271,9 @@ class SettingsDialog(QDialog):
         s.device = self.device.currentData()
         s.top_k = self.top_k.value()
         s.exact_threshold = None if self.use_card.isChecked() else self.threshold.value()
+        if self.theme.currentData() != s.theme:
+            s.theme = self.theme.currentData()
+            theme.apply(QApplication.instance(), s.theme)
         items = [self.categories.item(i) for i in range(self.categories.count())]
         s.hidden_categories = {
             i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Unchecked

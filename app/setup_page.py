@@ -1,11 +1,25 @@
-"""What the window shows instead of a crash when models are missing, and the keyboard help."""
+"""What the photo tab shows before it can tag: the models to get, or the catalog to import; keyboard help."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
 
-from app.settings import MODELS_HELP
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.workers import Runner, Task
+from engine import modelpack
 
 SHORTCUTS = [
     ("Open a photo", "Ctrl+O, or drop it on the window"),
@@ -36,43 +50,155 @@ def shortcuts_html() -> str:
 
 
 class SetupPage(QWidget):
-    """First run without models: what is missing and how to get it, with a way out."""
+    """First run without models: what is missing, and the fixes that work on this machine.
+
+    The model pack is installed from a folder (a USB stick or a shop's network share) or downloaded
+    from the release URL, in a worker with progress; ``installed`` then asks the window to reload the
+    pipeline, so the photo page comes up without a restart.
+    """
 
     chooseFolder = Signal()
     retry = Signal()
+    installed = Signal()
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, runner: Runner, models_folder: Callable[[], Path], parent: QWidget | None = None):
         super().__init__(parent)
+        self.runner = runner
+        self.models_folder = models_folder  # where the pack goes: <data dir>/models of the current pipeline
+        self.download_url = modelpack.RELEASE_URL
+        self.task: Task | None = None
         title = QLabel("<h2>DecorLens needs its models</h2>")
+        intro = QLabel(
+            "<p>DecorLens finds furniture with an object detector and matches it with an embedder: the "
+            "<b>model pack</b> (about 50 MB), installed once into this computer's DecorLens folder.</p>"
+            "<p>Get it from a folder that holds a copy of the pack (a USB stick, a network share, "
+            "<code>shared/models</code>), or download it.</p>"
+        )
+        intro.setWordWrap(True)
+        self.from_folder = QPushButton("Get models from a folder…")
+        self.from_folder.setDefault(True)
+        self.from_folder.clicked.connect(self.choose_pack_folder)
+        self.download = QPushButton("Download")
+        self.download.setToolTip(self.download_url)
+        self.download.clicked.connect(lambda: self.install(self.download_url))
+        settings = QPushButton("Choose models folder…")
+        settings.setToolTip("Use models where they are (Settings ▸ Models folder), without copying them")
+        settings.clicked.connect(self.chooseFolder)
+        again = QPushButton("Try again")
+        again.clicked.connect(self.retry)
+        buttons = QHBoxLayout()
+        for button in (self.from_folder, self.download, settings, again):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        self.progress = QProgressBar(textVisible=False)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.setStyleSheet("color:#7a271a;background:#fdf2f0;padding:8px;border-radius:4px;")
-        help_text = QLabel(MODELS_HELP)
-        help_text.setWordWrap(True)
-        help_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        choose = QPushButton("Choose models folder…")
-        choose.setDefault(True)
-        choose.clicked.connect(self.chooseFolder)
-        again = QPushButton("Try again")
-        again.clicked.connect(self.retry)
-        buttons = QHBoxLayout()
-        buttons.addWidget(choose)
-        buttons.addWidget(again)
-        buttons.addStretch()
         column = QVBoxLayout()
-        for widget in (title, help_text):
+        for widget in (title, intro):
             column.addWidget(widget)
         column.addLayout(buttons)
+        column.addWidget(self.progress)
+        column.addWidget(self.status)
         column.addWidget(QLabel("<br>What was looked for:"))
         column.addWidget(self.error)
-        box = QWidget()
-        box.setFixedWidth(640)
-        box.setLayout(column)
-        layout = QHBoxLayout(self)
-        layout.addStretch()
-        layout.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
-        layout.addStretch()
+        _centred(self, column)
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
+
+    def choose_pack_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder holding the DecorLens model pack")
+        if folder:
+            self.install(folder)
+
+    def install(self, source: str) -> None:
+        """Install the pack from ``source`` (a folder or URL) in a worker; the page shows how far it got."""
+        target = self.models_folder()
+        self._busy(True)
+        self.status.setText(f"Installing the model pack from {source} into {target}…")
+        self.task = self.runner.start(
+            lambda job: modelpack.install(source, target, job.progress, job.cancelled),
+            done=self._installed,
+            failed=self._failed,
+            cancelled=self._failed,
+            progress=self._progress,
+        )
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * done / max(total, 1)))
+        self.status.setText(f"Installing the model pack: {done / 1e6:.0f} of {total / 1e6:.0f} MB…")
+
+    def _installed(self, report: modelpack.InstallReport) -> None:
+        self._busy(False)
+        self.status.setText(f"Installed: {report.summary()}. Loading the models…")
+        self.installed.emit()
+
+    def _failed(self, message: str) -> None:
+        self._busy(False)
+        self.status.setText(f"<span style='color:#b3261e'>{escape(message)}</span>")
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0)
+        for button in (self.from_folder, self.download):
+            button.setEnabled(not busy)
+
+
+class EmptyCatalogPage(QWidget):
+    """The photo tab while the catalog is empty: import products first, and how to lay them out."""
+
+    importFolder = Signal()
+    importCsv = Signal()
+    openPhoto = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        text = QLabel(
+            "<h2>Your catalog is empty</h2>"
+            "<p>Import your products, and every tag on a room photo shows the ones that match it.</p>"
+            "<p><b>A folder</b> with one subfolder per category, named as in the tag list "
+            "(<code>sofa/</code>, <code>lamp/</code>, <code>plant_pot/</code>…), each holding product photos; "
+            "a photo's file name (without extension) becomes its SKU.</p>"
+            "<p><b>A CSV file</b> with a header row and the columns <code>sku</code>, <code>category</code> "
+            "and <code>image</code> (a path relative to the CSV, or a URL), optionally <code>name</code>, "
+            "<code>url</code> and <code>price</code>. Google Merchant Center and Shopify exports import "
+            "as they are.</p>"
+        )
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.import_button = QPushButton("Import products…")
+        self.import_button.setDefault(True)
+        menu = QMenu(self.import_button)
+        self.folder_action = menu.addAction("From a folder of category subfolders…")
+        self.folder_action.triggered.connect(self.importFolder)
+        self.csv_action = menu.addAction("From a CSV file…")
+        self.csv_action.triggered.connect(self.importCsv)
+        self.import_button.setMenu(menu)
+        photo = QPushButton("Open a room photo…")
+        photo.setToolTip("Tags work without a catalog; matches need one")
+        photo.clicked.connect(self.openPhoto)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(photo)
+        buttons.addStretch()
+        column = QVBoxLayout()
+        column.addWidget(text)
+        column.addLayout(buttons)
+        _centred(self, column)
+
+
+def _centred(page: QWidget, column: QVBoxLayout) -> None:
+    box = QWidget()
+    box.setFixedWidth(640)
+    box.setLayout(column)
+    layout = QHBoxLayout(page)
+    layout.addStretch()
+    layout.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
+    layout.addStretch()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from decorlens.progress import note
+
+DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, _pipeline: object) -> int:
+    if not has_display():
+        # Without this, Qt aborts (exit 134) with a message about xcb plugins that helps nobody on SSH.
+        note("decorlens: error: no display here (DISPLAY and WAYLAND_DISPLAY are unset), so no window can "
+             "open; search from the command line: `decorlens search PHOTO`")
+        return 2
     try:
         from app.main import launch
     except ImportError as exc:
@@ -21,3 +30,8 @@ def run(args: argparse.Namespace, _pipeline: object) -> int:
              "pip install -e '.[gui]'")
         return 2
     return launch(getattr(args, "files", []), data_dir=args.data_dir, models_dir=args.models_dir)
+
+
+def has_display() -> bool:
+    """On Linux a window needs an X11 or Wayland display, or a Qt platform chosen by hand (offscreen)."""
+    return not sys.platform.startswith("linux") or any(os.environ.get(v) for v in DISPLAY_VARIABLES)

@@ -1,0 +1,178 @@
+"""First start as a new user meets it: an empty data dir, no DECORLENS_* variables, real models and photos.
+
+With the model pack installed the window opens ready to tag and, while the catalog is empty, offers the
+import; without it the setup page installs the pack from a folder or the download URL (here a server on
+127.0.0.1) and the window reloads; a models folder chosen in Settings takes effect on OK. Without a
+display ``decorlens`` says so in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_modelpack import serve  # the 127.0.0.1 pack server (tests/ is on sys.path)
+
+from engine import modelpack
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_MS = 90_000
+COCO, OIV7 = "yolo11n-ovint8-dq.onnx", "yolov8n-oiv7-int8.onnx"
+V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
+
+
+@pytest.mark.parametrize("argv", [[], ["gui"]])
+def test_no_display_is_one_line_pointing_to_search(tmp_path: Path, argv: list[str]):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DECORLENS_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "decorlens", *argv], check=False, capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=120)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux needs DISPLAY or WAYLAND_DISPLAY")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1 and len(lines[0]) <= 200, done.stderr
+    assert "no display" in lines[0] and "decorlens search" in lines[0]
+
+
+# -- the window (pytest-qt, offscreen) -------------------------------------------------------------------
+
+@pytest.fixture
+def qt(monkeypatch):
+    """The Qt modules, offscreen, with the engine left to find models only where a new user's would be."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    pytest.importorskip("PySide6")
+    pytest.importorskip("pytestqt")
+    monkeypatch.delenv("DECORLENS_MODELS_DIR", raising=False)
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+    from app.settings_dialog import SettingsDialog
+    from engine.pipeline import Pipeline
+
+    return MainWindow, AppSettings, SettingsDialog, Pipeline, QSettings
+
+
+def open_window(qtbot, qt, data: Path):
+    """What ``launch`` does for an empty home: settings and pipeline from the data dir, then the window."""
+    main_window, app_settings, _dialog, pipeline, qsettings = qt
+    settings = app_settings(qsettings(str(data / "settings.ini"), qsettings.Format.IniFormat))
+    win = main_window(pipeline(settings.engine_settings(data)), settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    return win
+
+
+def wait_ready(qtbot, win) -> None:
+    qtbot.waitUntil(lambda: win.engine_info is not None and not win.engine_info.missing
+                    and win.photo_stack.currentWidget() is not win.setup, timeout=WAIT_MS)
+
+
+@pytest.mark.gui
+def test_with_the_pack_installed_the_window_opens_ready_to_tag(qtbot, qt, tmp_path, shared_models, ikea,
+                                                                scene_path):
+    data = tmp_path / "data"
+    modelpack.install(shared_models, data / "models")
+    win = open_window(qtbot, qt, data)
+    assert not win.engine_info.missing and "yolo11n" in win.models.text()
+    assert win.photo_stack.currentWidget() is win.welcome  # an empty catalog: import first
+    assert win.welcome.import_button.menu().actions() == [win.welcome.folder_action, win.welcome.csv_action]
+
+    products = tmp_path / "products"
+    for category in ("chair", "table", "shelf", "clock"):  # what the room holds: tags show what is sold
+        (products / category).mkdir(parents=True)
+        for photo in sorted((ikea / "products" / category).glob("*.jpg"))[:2]:
+            shutil.copy(photo, products / category)
+    win.catalog.import_from(products)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is win.splitter, timeout=WAIT_MS)
+    win.open_paths([scene_path("bed-that-folds")])
+    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=WAIT_MS)
+    win.close()
+
+
+@pytest.mark.gui
+def test_an_empty_catalog_explains_the_folder_and_csv_layouts(qtbot, qt, tmp_path, shared_models):
+    data = tmp_path / "data"
+    modelpack.install(shared_models, data / "models")
+    win = open_window(qtbot, qt, data)
+    text = " ".join(label.text() for label in win.welcome.findChildren(type(win.models)))
+    for words in ("one subfolder per category", "sku", "category", "image", "Shopify"):
+        assert words in text
+    win.close()
+
+
+@pytest.mark.gui
+def test_missing_models_are_installed_from_a_folder_and_the_window_reloads(qtbot, qt, tmp_path, shared_models):
+    data = tmp_path / "data"
+    win = open_window(qtbot, qt, data)
+    assert win.photo_stack.currentWidget() is win.setup
+    assert "decorlens models fetch" in win.setup.error.text()
+    win.setup.install(str(shared_models))
+    wait_ready(qtbot, win)
+    assert not modelpack.missing_files(data / "models")
+    assert "yolov8n-oiv7" in win.models.text()
+    win.close()
+
+
+@pytest.mark.gui
+def test_download_installs_the_pack_from_the_url(qtbot, qt, tmp_path, shared_models):
+    from PySide6.QtCore import Qt
+
+    data = tmp_path / "data"
+    win = open_window(qtbot, qt, data)
+    with serve(shared_models) as (server, url):
+        win.setup.download_url = url
+        qtbot.mouseClick(win.setup.download, Qt.MouseButton.LeftButton)
+        wait_ready(qtbot, win)
+    assert server.requests and not modelpack.missing_files(data / "models")
+    win.close()
+
+
+@pytest.mark.gui
+def test_download_without_network_says_what_to_do(qtbot, qt, tmp_path):
+    with socket.socket() as probe:  # nobody listens: refused, as when offline
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    win = open_window(qtbot, qt, tmp_path / "data")
+    win.setup.download_url = f"http://127.0.0.1:{port}/"
+    win.setup.install(win.setup.download_url)
+    qtbot.waitUntil(lambda: win.setup.download.isEnabled(), timeout=WAIT_MS)
+    assert "could not reach" in win.setup.status.text()
+    assert win.photo_stack.currentWidget() is win.setup
+    win.close()
+
+
+@pytest.mark.gui
+def test_a_models_folder_chosen_in_settings_takes_effect_at_once(qtbot, qt, tmp_path, shared_models):
+    """The issue's case: the COCO detector only as a .pt, OIV7 and the embedder as ONNX."""
+    settings_dialog = qt[2]
+    folder = tmp_path / "models-here"
+    folder.mkdir()
+    for name in (OIV7, V2, "yolo11n-ovint8-dq.pt"):
+        (folder / name).symlink_to(shared_models / name)
+    data = tmp_path / "data"
+    win = open_window(qtbot, qt, data)
+    assert win.photo_stack.currentWidget() is win.setup
+
+    before = win._engine_settings()
+    dialog = settings_dialog(win.settings, [], data, parent=win)
+    dialog.models_dir.setText(str(folder))
+    dialog._fill_models()
+    assert dialog.chosen_detectors() == [OIV7] and dialog.ok.isEnabled()
+    dialog.accept()
+    win.apply_settings(before)
+    wait_ready(qtbot, win)
+    assert "yolov8n-oiv7" in win.models.text() and "yolo11n" not in win.models.text()
+    assert yaml.safe_load((data / "config.yaml").read_text())["detectors"] == [[OIV7]]
+    win.close()
+
+    again = open_window(qtbot, qt, data)  # a restart keeps it
+    assert not again.engine_info.missing and again.settings.models_dir == str(folder)
+    again.close()
