@@ -1,0 +1,243 @@
+"""Catalog sources as users and attackers write them: CSV quoting, odd folders, slow image servers.
+
+Downloads are tested against real HTTP servers on 127.0.0.1 that stall, dribble or send too much; the
+import must skip those rows with one line each and must not hold the catalog's write lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.errors import CatalogError
+from engine.importer import download_images, read_source
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+WAIT = 30.0  # upper bound on waiting for the other thread; never reached when things work
+
+
+@pytest.fixture(scope="module")
+def photos(ikea: Path) -> list[Path]:
+    return sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]
+
+
+def test_quoted_newlines_and_commas_survive(tmp_path: Path, photos: list[Path]):
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "sku,name,category,image,notes\n"
+        f'L-1,"Lamp, tall\nwith a two-line name",lamp,{photos[0]},"a ""quoted"" word"\n'
+        f"L-2,Plain,lamp,{photos[1]},\n",
+        encoding="utf-8",
+    )
+    rows = read_source(feed)
+    assert [(r.sku, r.name) for r in rows] == [("L-1", "Lamp, tall\nwith a two-line name"), ("L-2", "Plain")]
+    assert rows[0].extra == {"notes": 'a "quoted" word'}
+
+
+def test_bom_semicolons_and_tsv_are_read(tmp_path: Path, photos: list[Path]):
+    (tmp_path / "a.csv").write_text(f"\ufeffsku;category;image\nS-1;lamp;{photos[0]}\n", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text(f"id\tproduct_type\timage_link\nT-1\tlamp\t{photos[1]}\n", encoding="utf-8")
+    assert [r.sku for r in read_source(tmp_path / "a.csv") + read_source(tmp_path / "b.tsv")] == ["S-1", "T-1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("sku,category,image\nX," + "y" * 200_000 + ",z.jpg\n", "line 2: field larger than field limit"),
+        ("sku,category,image\nX,Caf\xe9,z.jpg\n".encode("latin-1"), "not UTF-8"),
+        ("", "no column for sku, category, image"),
+    ],
+)
+def test_unreadable_feeds_are_one_line_errors(tmp_path: Path, content: str | bytes, message: str):
+    feed = tmp_path / "feed.csv"
+    feed.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    with pytest.raises(CatalogError, match=message) as info:
+        read_source(feed)
+    assert "\n" not in str(info.value)
+
+
+def test_a_fifo_feed_is_refused_without_blocking(tmp_path: Path):
+    os.mkfifo(tmp_path / "feed.csv")  # opening it for reading would wait for a writer forever
+    with pytest.raises(CatalogError, match="FIFO"):
+        read_source(tmp_path / "feed.csv")
+
+
+def test_image_urls_of_other_schemes_are_skipped(tmp_path: Path, photos: list[Path]):
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nA,lamp,javascript:alert(1)\nB,lamp,file://{photos[0]}\n", encoding="utf-8")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    report = pipe.import_catalog(feed)
+    assert report.added == 0
+    assert [reason.split(": ")[-1].split(" (")[0] for _, reason in report.skipped] == [
+        "unsupported image URL scheme 'javascript'", "unsupported image URL scheme 'file'"
+    ]
+
+
+def test_folder_import_counts_what_it_skips(tmp_path: Path, photos: list[Path]):
+    src = tmp_path / "src"
+    (src / "lamp" / "nested").mkdir(parents=True)
+    shutil.copy(photos[0], src / "lamp" / "good.jpg")
+    (src / "lamp" / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (src / "lamp" / "notes.txt").write_text("x")
+    (src / "lamp" / ".DS_Store").write_bytes(b"\x00")  # hidden files are not the user's products
+    shutil.copy(photos[1], src / "loose.jpg")
+    rows = read_source(src)
+    assert [(r.sku, r.skip) for r in rows if not r.skip] == [("good", "")]
+    reasons = {Path(r.image).name: r.skip for r in rows if r.skip}
+    assert set(reasons) == {"loose.jpg", "nested", "notes.txt", "phone.heic"}
+    assert "HEIC" in reasons["phone.heic"] and "category subfolder" in reasons["loose.jpg"]
+    report = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data")).import_catalog(src)
+    assert (report.added, len(report.skipped)) == (1, 4)
+    assert report.summary() == "1 added, 0 updated, 0 unchanged, 4 skipped"
+
+
+def test_every_readable_format_is_listed_by_folder_import(tmp_path: Path, photos: list[Path]):
+    """The formats search decodes are the ones folder import lists: an AVIF imports (it was ignored)."""
+    from PIL import Image
+
+    from engine.imageio import IMAGE_SUFFIXES
+
+    (tmp_path / "src" / "lamp").mkdir(parents=True)
+    Image.open(photos[0]).save(tmp_path / "src" / "lamp" / "photo.avif")
+    assert ".avif" in IMAGE_SUFFIXES and ".heic" not in IMAGE_SUFFIXES
+    assert [(r.sku, r.skip) for r in read_source(tmp_path / "src")] == [("photo", "")]
+
+
+def test_relative_folder_paths_are_stored_absolute(tmp_path: Path, photos: list[Path], monkeypatch):
+    (tmp_path / "shop" / "lamp").mkdir(parents=True)
+    shutil.copy(photos[0], tmp_path / "shop" / "lamp" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    pipe.import_catalog(Path("shop"))
+    monkeypatch.chdir(tmp_path / "data")
+    stored = Path(pipe.catalog.get_by_sku("a").image_path)
+    assert stored.is_absolute() and stored.is_file() and stored == tmp_path / "shop" / "lamp" / "a.jpg"
+
+
+# -- downloads -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[Callable[[Callable], str]]:
+    """``serve(handler)`` starts an HTTP server on 127.0.0.1 answering GETs with ``handler(request)``."""
+    servers = []
+
+    def serve(handler: Callable[[http.server.BaseHTTPRequestHandler], None]) -> str:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                try:
+                    handler(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
+
+            def log_message(self, *args) -> None:
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield serve
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _feed(tmp_path: Path, url: str) -> Path:
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nR-1,lamp,{url}\n", encoding="utf-8")
+    return feed
+
+
+def _sends(body: bytes, length: int | None) -> Callable:
+    """A handler sending ``body``, announcing ``length`` (None: no Content-Length, read to the end)."""
+
+    def handler(request) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/jpeg")
+        if length is not None:
+            request.send_header("Content-Length", str(length))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handler
+
+
+def test_a_downloaded_image_is_imported_into_the_data_dir(tmp_path: Path, photos: list[Path], server):
+    body = photos[0].read_bytes()
+    url = server(_sends(body, len(body))) + "/p/lamp.jpg?size=big"
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    assert pipe.import_catalog(_feed(tmp_path, url)).added == 1
+    stored = Path(pipe.catalog.get_by_sku("R-1").image_path)
+    assert stored.parent == tmp_path / "data" / "images" and stored.read_bytes() == photos[0].read_bytes()
+    assert not list(stored.parent.glob("*.part"))
+
+
+def test_a_dribbling_server_is_cut_off_and_never_holds_the_write_lock(tmp_path: Path, server, monkeypatch):
+    """The server answers only after the test took the catalog's write lock itself, then sends a byte at a
+    time for ever: the import (in a thread) must be waiting outside its transaction, then give up."""
+    monkeypatch.setattr("engine.importer.DOWNLOAD_DEADLINE_S", 1.0)
+    arrived, checked, stop = threading.Event(), threading.Event(), threading.Event()
+
+    def dribble(request) -> None:
+        arrived.set()
+        checked.wait(WAIT)
+        request.send_response(200)
+        request.end_headers()
+        while not stop.wait(0.05):
+            request.wfile.write(b"\xff")
+            request.wfile.flush()
+
+    feed = _feed(tmp_path, server(dribble) + "/slow.jpg")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    pipe.catalog.count()  # the catalog file exists before the import starts
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(report=pipe.import_catalog(feed)))
+    worker.start()
+    try:
+        assert arrived.wait(WAIT), "the importer never asked for the image"
+        other = sqlite3.connect(tmp_path / "data" / "catalog.sqlite", timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the import held the lock
+        other.execute("ROLLBACK")
+        other.close()
+    finally:
+        checked.set()
+        worker.join(WAIT)
+        stop.set()
+    report = outcome["report"]
+    assert report.added == 0 and "took longer than 1 s" in report.skipped[0][1]
+
+
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [
+        (_sends(b"x" * 10, length=10**9), "over the 1 MiB limit"),  # a Content-Length too big
+        (_sends(b"\xff" * (3 * 2**20), length=None), "over the 1 MiB limit"),  # a body too big
+    ],
+)
+def test_oversized_downloads_are_refused(tmp_path: Path, server, monkeypatch, handler, message: str):
+    monkeypatch.setattr("engine.importer.DOWNLOAD_MAX_BYTES", 2**20)
+    rows = read_source(_feed(tmp_path, server(handler) + "/big.jpg"))
+    [row] = download_images(rows, tmp_path / "cache")
+    assert message in row.skip and not list((tmp_path / "cache").iterdir())
+
+
+def test_a_server_that_never_answers_times_out(tmp_path: Path, server, monkeypatch):
+    monkeypatch.setattr("engine.importer.DOWNLOAD_TIMEOUT_S", 0.5)
+    release = threading.Event()
+    url = server(lambda request: release.wait(WAIT)) + "/mute.jpg"
+    try:
+        [row] = download_images(read_source(_feed(tmp_path, url)), tmp_path / "cache")
+    finally:
+        release.set()
+    assert "timed out" in row.skip and "\n" not in row.skip
