@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+from decorlens.errors import MAX_LINE, one_line
 from engine.importer import Progress
 
 
@@ -28,5 +29,9 @@ def bar(description: str, quiet: bool = False) -> Iterator[Progress]:
 
 
 def note(message: str) -> None:
-    """A remark for the user on stderr, keeping stdout clean for results and JSON."""
-    print(message, file=sys.stderr)
+    """A remark for the user on stderr, keeping stdout clean for results and JSON.
+
+    Each line is kept within the width of an error line: a batch's "failed: <photo>: <why>" must not
+    become a paragraph when both the photo's and the catalog's paths are long.
+    """
+    print("\n".join(one_line(line, MAX_LINE) for line in str(message).splitlines()), file=sys.stderr)

@@ -46,8 +46,8 @@ class CategoryMap:
             return cls._parse(raw, path)
         except (AttributeError, TypeError) as exc:
             raise DecorLensError(
-                f"category map {path}: `categories` and `detectors` must be mappings as in resources/{FILE_NAME}; "
-                "fix it, or delete it to use the default"
+                f"category map {path}: `categories` and `detectors` must be mappings; fix it, or delete it to use "
+                "the default"
             ) from exc
 
     @classmethod
