@@ -61,7 +61,7 @@ from engine.bundle_archive import (
     Staged,
 )
 from engine.bundle_rows import ImagePath, copy_catalog
-from engine.catalog import Catalog
+from engine.catalog import SCHEMA, Catalog
 from engine.categories import CategoryMap
 from engine.errors import CatalogError, DecorLensError
 from engine.files import replace_atomically, sha256_of
@@ -155,6 +155,7 @@ def export_bundle(
         stage = Path(tmp)
         db_path = stage / CATALOG_FILE
         _snapshot(source, db_path)
+        _strip_foreign(db_path)
         images, stale, missing = _bundle_images(db_path, include_images)
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
@@ -230,6 +231,27 @@ def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[
 def _vector_dim(catalog: Catalog, key: str) -> int:
     row = catalog.db.execute("SELECT vector FROM vectors WHERE embedder = ? LIMIT 1", (key,)).fetchone()
     return len(row[0]) // 4 if row else 0
+
+
+def _strip_foreign(db_path: Path) -> None:
+    """Drop from the snapshot every object the catalog schema does not define, before anything writes to it.
+
+    A catalog imported by an older DecorLens may hold a trigger a hostile bundle planted; dropped
+    here, it neither fires on the export's own path rewriting nor travels on in the bundle.
+    """
+    known = sqlite3.connect(":memory:")
+    known.executescript(SCHEMA)
+    names = {name for (name,) in known.execute("SELECT name FROM sqlite_master")}
+    known.close()
+    db = sqlite3.connect(db_path)
+    foreign = db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND type IN "
+                         "('trigger', 'view', 'index', 'table') ORDER BY type = 'table'").fetchall()
+    for kind, name in foreign:
+        if name not in names:
+            db.execute(f'DROP {kind.upper()} IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
+    db.commit()
+    db.execute("PRAGMA user_version = 0")
+    db.close()
 
 
 def _finalise_db(db_path: Path) -> None:
@@ -367,7 +389,7 @@ def _install(
     re_embed: bool, images_from: Sequence[Path], progress: Progress | None, log: Log,
 ) -> ImportResult:
     result = ImportResult(products=0, embedder=key)
-    # 1. everything checked and built in the staging folder before anything is replaced
+    # everything is checked and built in the staging folder before anything is replaced
     if staged.categories is not None:
         _check_categories(staged.categories)
     if manifest["images"] == "embedded":
@@ -391,7 +413,7 @@ def _install(
             raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
         leftover.unlink(missing_ok=True)
     _swap(stage, data_dir, result)
-    # 5. the store's category map, and images no longer referenced
+    # after the commit point: the store's category map, and images no longer referenced
     if staged.categories is not None:
         os.replace(staged.categories, data_dir / CATEGORIES_FILE)
         result.categories_replaced = True

@@ -556,6 +556,7 @@ CASES = (
 )
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # the duplicate-member case, on purpose
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_bundle_imports_correctly_or_fails_in_one_line(
     case: str, corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -609,12 +610,23 @@ def test_planted_trigger_is_not_adopted(corpus: Corpus, tmp_path: Path, exported
     with sqlite3.connect(data / "catalog.sqlite") as db:
         assert set(db.execute("SELECT type, name FROM sqlite_master")) == schema
         assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert not db.execute("SELECT COUNT(*) FROM products WHERE url LIKE 'javascript:%'").fetchone()[0]
     till.close()
 
     again = export_bundle(data, tmp_path / "again.dlcat").path
     with zipfile.ZipFile(again) as zf, sqlite3.connect(":memory:") as db:
         db.deserialize(zf.read("catalog.sqlite"))
         assert set(db.execute("SELECT type, name FROM sqlite_master")) == schema
+        assert not db.execute("SELECT COUNT(*) FROM products WHERE url LIKE 'javascript:%'").fetchone()[0]
+
+    # a catalog that an older DecorLens let a trigger into does not pass it on either
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        _plant_schema(db)
+    infected = export_bundle(data, tmp_path / "infected.dlcat").path
+    with zipfile.ZipFile(infected) as zf, sqlite3.connect(":memory:") as db:
+        db.deserialize(zf.read("catalog.sqlite"))
+        assert set(db.execute("SELECT type, name FROM sqlite_master")) == schema
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
         assert not db.execute("SELECT COUNT(*) FROM products WHERE url LIKE 'javascript:%'").fetchone()[0]
 
 
