@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -49,10 +49,14 @@ class BatchDialog(QDialog):
         form.addRow("Photos", self._browse_row(self.source, "Folder of room photos"))
         form.addRow("Save to", self._browse_row(self.target, "Output folder"))
         form.addRow("Matches per tag", self.top_k)
-        self.progress = QProgressBar()
+        self.progress = QProgressBar(textVisible=False)
+        self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
         self.status = QLabel(
-            "Each photo gets <stem>.json and a shoppable <stem>.html; all tags go in summary.csv."
+            "Each photo gets its tags as <photo>.json and a shoppable web page <photo>.html; "
+            "all tags of the folder also go in one spreadsheet, summary.csv."
         )
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # shows folder names and error messages
+        self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -153,6 +157,7 @@ class BatchDialog(QDialog):
         self.open_button.setEnabled(not on and bool(self.target.text()))
         if on:
             self.progress.setRange(0, 0)
+            self.progress.show()
 
     def closeEvent(self, event) -> None:
         """Closing the dialog cancels a running batch (the finished photos stay written)."""

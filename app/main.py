@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from app import theme
 from app.main_window import MainWindow
 from app.settings import APPLICATION, ORGANISATION, AppSettings
 from engine.paths import resources_dir
@@ -41,6 +42,7 @@ def launch(
     """Open the main window on ``files`` (photos or folders) and run until it closes."""
     app = application()
     settings = AppSettings(data=data_dir)
+    theme.apply(app, settings.theme)
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir))
     window = MainWindow(pipeline, settings, models_dir)
     window.show()

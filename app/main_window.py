@@ -6,16 +6,20 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import QBuffer, QIODevice, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QLabel,
+    QListView,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.about import show_about
 from app.batch_dialog import BatchDialog
 from app.catalog_view import CatalogView
 from app.engine_info import EngineInfo, describe_engine
@@ -38,12 +43,14 @@ from app.settings import AppSettings
 from app.settings_dialog import SettingsDialog
 from app.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
+from app.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.widgets import MessageBar, pretty
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
+STRIP_ICON = QSize(136, 96)
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
 PHOTO_TAB, CATALOG_TAB = 0, 1
 
@@ -79,6 +86,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_status()
         self._build_menus()
+        self._build_toolbar()
         self._wire()
         self.warm_up()
         self.catalog.refresh()
@@ -113,30 +121,75 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.message)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.photo_list = QListWidget()
+        self.photo_list = self._photo_strip()
         self.photo_list.currentRowChanged.connect(self._photo_chosen)
+        self.thumbnails.ready.connect(self._strip_thumbnail)
         self.photo_dock = QDockWidget("Photos", self)
         self.photo_dock.setObjectName("photos")
+        self.photo_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.photo_dock.setWidget(self.photo_list)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.photo_dock)
         self.photo_dock.hide()
 
+    @staticmethod
+    def _photo_strip() -> QListWidget:
+        """The folder's photos as a column of thumbnails with their names (full path in the tooltip)."""
+        strip = QListWidget()
+        strip.setObjectName("photoStrip")
+        strip.setViewMode(QListView.ViewMode.IconMode)
+        strip.setFlow(QListView.Flow.TopToBottom)
+        strip.setWrapping(False)
+        strip.setMovement(QListView.Movement.Static)
+        strip.setIconSize(STRIP_ICON)
+        strip.setGridSize(QSize(STRIP_ICON.width() + 16, STRIP_ICON.height() + 30))
+        strip.setUniformItemSizes(True)
+        strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        strip.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        strip.setFixedWidth(STRIP_ICON.width() + 40)
+        return strip
+
     def _build_status(self) -> None:
+        """Plain words: where the models run, how big the catalog is, how long the last search took."""
         bar = self.statusBar()
-        self.busy = QProgressBar(maximumWidth=120, maximumHeight=14, textVisible=False)
+        bar.setSizeGripEnabled(False)
+        self.busy = QProgressBar(maximumWidth=120, textVisible=False)
         self.busy.setRange(0, 0)
         self.busy.hide()
-        self.timing = QLabel()
-        self.products = QLabel()
-        self.models = QLabel("Loading models…")
+        self.models = QLabel("Loading models…")  # shown while loading or missing; names in the tooltip after
         self.device = QLabel()
-        for widget in (self.busy, self.timing, self.products, self.models, self.device):
+        self.products = QLabel()
+        self.timing = QLabel()
+        for widget in (self.busy, self.models, self.device, self.products, self.timing):
             bar.addPermanentWidget(widget)
+
+    def _build_toolbar(self) -> None:
+        """Open, Open folder, Batch, Catalog, Train, then Undo/Redo and Settings at the right."""
+        self.toolbar = bar = ToolBar(self)
+        bar.add(self.open_action, "open", "Open")
+        bar.add(self.folder_action, "folder", "Open folder")
+        bar.add(self.batch_action, "batch", "Batch")
+        bar.add(self.catalog_action, "catalog", "Catalog")
+        self.train_action = QAction("Train", self)
+        self.train_action.triggered.connect(self.show_training)
+        self.train_action.setEnabled(training_available())
+        self.train_action.setToolTip(
+            "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
+        )
+        bar.add(self.train_action, "train")
+        bar.add_spacer()
+        bar.add(self.undo_action, "undo", "Undo")
+        bar.add(self.redo_action, "redo", "Redo")
+        bar.addSeparator()
+        bar.add(self.settings_action, "settings", "Settings")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
     def _build_menus(self) -> None:
         file = self.menuBar().addMenu("&File")
-        self._action(file, "&Open Photo…", self.choose_photo, QKeySequence.StandardKey.Open)
-        self._action(file, "Open &Folder…", self.choose_folder, "Ctrl+Shift+O")
+        self.open_action = self._action(
+            file, "&Open Photo…", self.choose_photo, QKeySequence.StandardKey.Open
+        )
+        self.folder_action = self._action(file, "Open &Folder…", self.choose_folder, "Ctrl+Shift+O")
         self.recent = file.addMenu("Open &Recent")
         self.recent.aboutToShow.connect(self._fill_recent)
         self._action(file, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
@@ -145,7 +198,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Export Scene JSON…", self.export_json, "Ctrl+E")
         self._action(file, "Export &Shoppable Page…", self.export_page, "Ctrl+Shift+E")
-        self._action(file, "&Batch Tag Folder…", self.batch, "Ctrl+B")
+        self.batch_action = self._action(file, "&Batch Tag Folder…", self.batch, "Ctrl+B")
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = self.menuBar().addMenu("&Edit")
@@ -157,7 +210,7 @@ class MainWindow(QMainWindow):
         edit.addAction(self.redo_action)
         edit.addSeparator()
         self._action(edit, "&Remove Selected Tag", self._remove_current)
-        self._action(edit, "&Settings…", self.open_settings, "Ctrl+,")
+        self.settings_action = self._action(edit, "&Settings…", self.open_settings, "Ctrl+,")
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Fit to Window", self.view.fit, "Ctrl+0")
         self._action(view, "Zoom &In", lambda: self.view.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -166,7 +219,9 @@ class MainWindow(QMainWindow):
         boxes.setCheckable(True)
         view.addSeparator()
         self._action(view, "&Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")
-        self._action(view, "&Catalog", lambda: self.tabs.setCurrentIndex(CATALOG_TAB), "Ctrl+2")
+        self.catalog_action = self._action(
+            view, "&Catalog", lambda: self.tabs.setCurrentIndex(CATALOG_TAB), "Ctrl+2"
+        )
         view.addAction(self.photo_dock.toggleViewAction())
         catalog = self.menuBar().addMenu("&Catalog")
         self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
@@ -175,6 +230,8 @@ class MainWindow(QMainWindow):
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
+        help_menu.addSeparator()
+        self._action(help_menu, "&About DecorLens", self.show_about)
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = menu.addAction(text)
@@ -222,6 +279,7 @@ class MainWindow(QMainWindow):
     def warm_up(self) -> None:
         """Load the models in a worker; missing models turn the photo tab into the setup page."""
         self.models.setText("Loading models…")
+        self.models.show()
         self.engine.start(
             lambda _job, p=self.pipeline: describe_engine(p),
             done=self._engine_ready,
@@ -238,7 +296,9 @@ class MainWindow(QMainWindow):
         empty = info.products == 0 and self.controller.path is None
         self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
         self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
-        self.device.setText(f"Device: {info.device}")
+        self.models.hide()  # ready: the status bar says where they run; which ones is in the tooltip
+        self.device.setText(f"Running on {info.device}")
+        self.device.setToolTip(self.models.text())
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")
         elif info.products == 0:
@@ -300,9 +360,22 @@ class MainWindow(QMainWindow):
         self.photos = photos
         self.photo_list.blockSignals(True)
         self.photo_list.clear()
-        self.photo_list.addItems([p.name for p in photos])
+        for photo in photos:
+            item = QListWidgetItem(photo.name)
+            item.setToolTip(str(photo))
+            self.photo_list.addItem(item)
+            self._strip_thumbnail(str(photo))
         self.photo_list.blockSignals(False)
         self.photo_dock.setVisible(len(photos) > 1)
+
+    def _strip_thumbnail(self, path: str) -> None:
+        """Put a decoded thumbnail on its strip item (the first call asks for the decode)."""
+        if Path(path) not in self.photos:
+            return
+        pixmap = self.thumbnails.get(path)
+        if pixmap is not None and not pixmap.isNull():
+            item = self.photo_list.item(self.photos.index(Path(path)))
+            item.setIcon(QIcon(pixmap.scaled(STRIP_ICON, Qt.AspectRatioMode.KeepAspectRatio)))
 
     def _photo_chosen(self, row: int) -> None:
         if 0 <= row < len(self.photos):
@@ -439,7 +512,8 @@ class MainWindow(QMainWindow):
     def _timed(self, timings: dict) -> None:
         stages = [(k, v) for k, v in timings.items() if k in ("detect", "embed", "search") and v > 0]
         parts = ", ".join(f"{k} {_duration(v)}" for k, v in stages)
-        self.timing.setText(f"Last search {_duration(sum(timings.values()))} ({parts})")
+        self.timing.setText(f"Last search took {_duration(sum(timings.values()))}")
+        self.timing.setToolTip(f"Finding the objects and matching them: {parts}")
 
     # -- exports, batch, settings -----------------------------------------------------------------
 
@@ -532,6 +606,20 @@ class MainWindow(QMainWindow):
         except DecorLensError as exc:
             self.show_message(str(exc), "error")
             return None
+
+    def show_about(self) -> None:
+        show_about(self, self._engine_settings().models_dir, self.pipeline.data_dir)
+
+    def show_training(self) -> None:
+        """Training runs for minutes to hours: it is started from a terminal, not from here."""
+        QMessageBox.information(
+            self,
+            "Train the models",
+            "<p>Fine-tuning teaches the embedder your catalog, and learns from the corrections made here "
+            "(they are saved as training data).</p><p>It runs for about 20 minutes on a CPU; start it in "
+            f"a terminal:</p><pre>decorlens train --data {html.escape(str(self.pipeline.data_dir))}</pre>"
+            "<p>Then choose the new embedder in Settings.</p>",
+        )
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())

@@ -1,0 +1,163 @@
+"""The app's look: one calm light theme and a dark one, chosen by the user or following the system.
+
+Qt's default look differs per platform and desktop (grey Windows 95 widgets under some Linux
+desktops); a fixed style (Fusion), a palette of our own and one stylesheet give every machine the
+same, quiet look. Widgets name their role with an object name ("muted", "title", "matchRow"...) and
+the stylesheet colours them, so no widget hard-codes a colour that is wrong in the other theme.
+With "system", the theme follows the desktop's light or dark setting, also when it changes while
+the app runs (Qt 6.5+ ``QStyleHints.colorScheme``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
+GREEN = "#2e9d49"
+
+
+@dataclass(frozen=True)
+class Colours:
+    window: str
+    base: str
+    alternate: str
+    text: str
+    muted: str
+    line: str
+    accent: str
+    accent_text: str
+    link: str
+
+
+LIGHT = Colours(
+    window="#f6f7f9",
+    base="#ffffff",
+    alternate="#eef0f3",
+    text="#1f2328",
+    muted="#5f6b7a",
+    line="#dde1e6",
+    accent="#2f6fde",
+    accent_text="#ffffff",
+    link="#1d5fd1",
+)
+DARK = Colours(
+    window="#1d2025",
+    base="#262a30",
+    alternate="#2e333a",
+    text="#e7e9ec",
+    muted="#9aa4b0",
+    line="#3b4048",
+    accent="#4c8dff",
+    accent_text="#ffffff",
+    link="#7aaaff",
+)
+
+
+def is_dark(choice: str) -> bool:
+    """Whether ``choice`` ("system", "light" or "dark") means dark now."""
+    if choice == "system":
+        return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    return choice == "dark"
+
+
+def colours(app: QApplication | None = None) -> Colours:
+    """The colours of the theme in use (for widgets that paint themselves)."""
+    app = app or QApplication.instance()
+    return DARK if app is not None and app.property("decorlens_dark") else LIGHT
+
+
+def apply(app: QApplication, choice: str = "system") -> None:
+    """Style the whole application; with "system", again whenever the desktop switches light/dark."""
+    dark = is_dark(choice)
+    c = DARK if dark else LIGHT
+    app.setStyle(QStyleFactory.create("Fusion"))
+    app.setPalette(palette(c))
+    app.setStyleSheet(stylesheet(c))
+    app.setProperty("decorlens_dark", dark)
+    app.setProperty("decorlens_theme", choice)
+    if not app.property("decorlens_follows"):
+        app.setProperty("decorlens_follows", True)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(
+            lambda _scheme: apply(app, str(app.property("decorlens_theme")))
+        )
+
+
+def palette(c: Colours) -> QPalette:
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: c.window,
+        QPalette.ColorRole.WindowText: c.text,
+        QPalette.ColorRole.Base: c.base,
+        QPalette.ColorRole.AlternateBase: c.alternate,
+        QPalette.ColorRole.ToolTipBase: c.base,
+        QPalette.ColorRole.ToolTipText: c.text,
+        QPalette.ColorRole.PlaceholderText: c.muted,
+        QPalette.ColorRole.Text: c.text,
+        QPalette.ColorRole.Button: c.base,
+        QPalette.ColorRole.ButtonText: c.text,
+        QPalette.ColorRole.Highlight: c.accent,
+        QPalette.ColorRole.HighlightedText: c.accent_text,
+        QPalette.ColorRole.Link: c.link,
+        QPalette.ColorRole.Mid: c.line,
+        QPalette.ColorRole.Midlight: c.alternate,
+        QPalette.ColorRole.Light: c.base,
+        QPalette.ColorRole.Dark: c.line,
+    }
+    for role, colour in roles.items():
+        p.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(c.muted))
+    return p
+
+
+def stylesheet(c: Colours) -> str:
+    return f"""
+QMainWindow, QDialog {{ background: {c.window}; }}
+QToolBar {{ background: {c.window}; border: none; border-bottom: 1px solid {c.line}; padding: 4px 8px;
+    spacing: 2px; }}
+QToolBar QToolButton {{ padding: 5px 9px; border-radius: 6px; color: {c.text}; }}
+QToolBar QToolButton:hover {{ background: {c.alternate}; }}
+QToolBar QToolButton:pressed {{ background: {c.line}; }}
+QToolBar QToolButton:disabled {{ color: {c.muted}; }}
+QStatusBar {{ background: {c.window}; border-top: 1px solid {c.line}; color: {c.muted}; }}
+QStatusBar QLabel {{ color: {c.muted}; padding: 0 8px; }}
+QTabWidget::pane {{ border: none; }}
+QTabBar::tab {{ padding: 7px 16px; border: none; border-bottom: 2px solid transparent; color: {c.muted};
+    background: transparent; }}
+QTabBar::tab:selected {{ color: {c.text}; border-bottom: 2px solid {c.accent}; }}
+QTabBar::tab:hover {{ color: {c.text}; }}
+QPushButton {{ padding: 5px 12px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
+QPushButton:hover {{ background: {c.alternate}; }}
+QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
+QPushButton:disabled {{ color: {c.muted}; }}
+QPushButton:flat {{ border: none; background: transparent; }}
+QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ padding: 4px 6px; border: 1px solid {c.line};
+    border-radius: 6px; background: {c.base}; }}
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border-color: {c.accent}; }}
+QListWidget, QListView {{ border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
+QListView#productGrid, QListWidget#photoStrip {{ border: none; background: {c.window}; }}
+QListWidget#photoStrip::item {{ border-radius: 6px; padding: 4px; color: {c.text}; }}
+QListWidget#photoStrip::item:selected {{ background: {c.alternate}; border: 2px solid {c.accent}; }}
+QDockWidget {{ titlebar-close-icon: none; }}
+QDockWidget::title {{ padding: 6px 10px; background: {c.window}; color: {c.muted}; }}
+QGroupBox {{ border: 1px solid {c.line}; border-radius: 8px; margin-top: 16px; padding: 12px 10px 8px 10px;
+    background: {c.base}; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color: {c.text};
+    font-weight: 600; }}
+QProgressBar {{ border: none; border-radius: 3px; background: {c.alternate}; max-height: 6px;
+    min-height: 6px; text-align: center; }}
+QProgressBar::chunk {{ border-radius: 3px; background: {c.accent}; }}
+QLabel#muted, QLabel#detail {{ color: {c.muted}; }}
+QLabel#title {{ font-weight: 600; }}
+QLabel#heading {{ font-size: 17px; }}
+QLabel#note {{ color: #b3261e; }}
+QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6px; }}
+QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
+QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
+QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
+QScrollArea {{ background: transparent; }}
+"""

@@ -1,0 +1,55 @@
+"""The main toolbar: the few things a merchandiser does most, as icons with words beside them.
+
+The actions are the menu's own (one ``QAction`` each), so a shortcut, a disabled state or a tooltip
+is the same in both places. Icons are redrawn when the theme changes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QSizePolicy, QToolBar, QWidget
+
+from app.icons import icon
+
+TRAIN_MISSING = (
+    "Training needs the training extra (PyTorch), which this installation does not have: "
+    "install DecorLens with scripts/install --train on a machine with a GPU or a few free hours."
+)
+
+
+def training_available() -> bool:
+    """Whether this installation can fine-tune models (the [train] extra brings torch and training/)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "training"))
+
+
+class ToolBar(QToolBar):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Toolbar", parent)
+        self.setObjectName("toolbar")
+        self.setMovable(False)
+        self.setFloatable(False)
+        self.setIconSize(QSize(20, 20))
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._icons: list[tuple[QAction, str]] = []
+
+    def add(self, action: QAction, key: str, text: str | None = None) -> None:
+        """Show ``action`` with the icon ``key`` (``app.icons.NAMES``); ``text`` replaces a menu's wording."""
+        action.setIcon(icon(key))
+        action.setIconText(text or action.text().replace("&", "").rstrip("…"))
+        self._icons.append((action, key))
+        self.addAction(action)
+
+    def add_spacer(self) -> None:
+        """Push what follows to the right edge."""
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addWidget(spacer)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            for action, key in self._icons:
+                action.setIcon(icon(key))
+        super().changeEvent(event)
