@@ -8,8 +8,9 @@ photos in a data dir of its own:
   again, after a backup of the catalog);
 - ``index``: index rebuilds and saves of every embedder's index, over and over.
 
-The parent lets the first attempt of each kind finish to learn how long it takes, then kills each
-later one (SIGKILL, no chance to clean up) after a random fraction of that time. After every attempt,
+The parent lets the first attempt of each kind finish to learn how long its writing takes (from the
+moment the child prints that its models are loaded), then kills each later one (SIGKILL, no chance to
+clean up) a random fraction of that time into its writing. After every attempt,
 killed or not, it reopens the catalog and checks: ``PRAGMA integrity_check`` is ok; every product
 committed before the attempt is still there; an import added all its products or none, each with its
 vector; a re-embed stored all of its vectors or none; each embedder's index opens (rebuilding with a
@@ -96,7 +97,7 @@ def kill_test(workdir: Path, dataset: Path, kills: int = 54, per_round: int = 40
         elif op == "re-embed":
             _forget_second_embedder(data)  # a fresh switch each time, so there is a whole catalog to embed
         before = _skus(data)
-        delay = rng.uniform(0.8 * timing[op][0], timing[op][1]) if op in timing else None
+        delay = rng.uniform(0.0, timing[op][1] - timing[op][0]) if op in timing else None
         killed, writing, seconds, error = _attempt(op, data, sources / f"r{round_no}", delay)
         figures.attempts[op] += 1
         (figures.kills if killed else figures.completed)[op] += 1
@@ -115,7 +116,7 @@ def kill_test(workdir: Path, dataset: Path, kills: int = 54, per_round: int = 40
 
 
 def _attempt(op: str, data: Path, source: Path, delay: float | None) -> tuple[bool, float | None, float, str]:
-    """Run one child; SIGKILL it after ``delay`` seconds.
+    """Run one child; SIGKILL it ``delay`` seconds after it says it starts writing (models loaded).
 
     Returns (killed, seconds until it said it starts writing or None, seconds in all, error text).
     """
@@ -124,14 +125,23 @@ def _attempt(op: str, data: Path, source: Path, delay: float | None) -> tuple[bo
     child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     marks: list[float] = []
     errors: list[str] = []
-    readers = [
-        threading.Thread(target=lambda: [marks.append(time.perf_counter() - begun) for _ in child.stdout]),
-        threading.Thread(target=lambda: errors.extend(child.stderr)),
-    ]
+    writing = threading.Event()
+
+    def read_marks() -> None:
+        for _ in child.stdout:
+            marks.append(time.perf_counter() - begun)
+            writing.set()
+        writing.set()  # the child ended without writing: do not wait for it
+
+    readers = [threading.Thread(target=read_marks), threading.Thread(target=lambda: errors.extend(child.stderr))]
     for reader in readers:
         reader.start()
     try:
-        child.wait(timeout=delay if delay is not None else CHILD_TIMEOUT)
+        if delay is None:
+            child.wait(timeout=CHILD_TIMEOUT)
+        else:
+            writing.wait(timeout=CHILD_TIMEOUT)
+            child.wait(timeout=delay)
         killed = False
     except subprocess.TimeoutExpired:
         os.kill(child.pid, signal.SIGKILL)

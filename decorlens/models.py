@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from decorlens.progress import bar
+from decorlens.progress import bar, note
 from engine import modelpack
 from engine.errors import ModelError
 from engine.models import find_model, locate, read_card, write_card
@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--projection", type=int, help="embedder: add a linear projection to this dimension")
     ex.add_argument("--num-classes", type=int, help="embedder: classifier size of the weights (e.g. 1001)")
     ex.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    ex.add_argument("--trust-pt", action="store_true",
+                    help="export a .pt from outside the models folders (a .pt is a pickle and can run code)")
     ex.set_defaults(run=run_export)
     fe = verbs.add_parser("fetch", help="install the model pack (default models and cards) into the data dir")
     fe.add_argument("--from", dest="source", metavar="DIR_OR_URL", default=modelpack.RELEASE_URL,
@@ -77,6 +79,9 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
                          "the default models need no export: `decorlens models fetch`") from exc
     out = args.out or pipeline.data_dir / "models"
     if is_weights:
+        from training.weights import pickle_consent
+
+        note(pickle_consent(source, args.trust_pt, model_search_path(pipeline.settings.models_dir, pipeline.data_dir)))
         path = export_detector(source, out)
     else:
         path = export_embedder(args.source, out, args.weights, args.projection, num_classes=args.num_classes)

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the pseudo-labelled YOLO dataset and COCO JSON, then stop (to inspect or correct)")
     p.add_argument("--review", type=int, metavar="N",
                    help="also write review.png: N pseudo labels beside their products, to judge by eye")
+    p.add_argument("--trust-pt", action="store_true",
+                   help="load a --base .pt from outside the models folders (a .pt is a pickle and can run code)")
     p.set_defaults(run=run)
 
 
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
-        export_only=args.export_only,
+        export_only=args.export_only, trust_pt=args.trust_pt,
     )
     with _Bars(args.quiet) as report, _ctrl_c() as stop:
         if args.yolo_data:

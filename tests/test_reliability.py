@@ -6,7 +6,10 @@ child processes, real SQLite and hnswlib files, real IKEA product photos and the
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
+
+import pytest
 
 from bench.kill_test import kill_test
 
@@ -20,3 +23,63 @@ def test_kills_during_writes_lose_no_product_and_leave_a_searchable_index(tmp_pa
     assert figures.products_without_vector == 0 and figures.partial_reembeds == 0
     assert figures.search_failures == 0
     assert figures.products_end >= 8
+
+
+# -- .pt files are pickles: ours load as plain data, others only with consent -----------------------
+
+
+class _SideEffect:
+    """Unpickling this touches a file: the harmless stand-in for code a hostile .pt would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_checkpoint_that_runs_code_on_load_is_refused(tmp_path: Path):
+    torch = pytest.importorskip("torch")
+    from engine.errors import ModelError
+    from training.weights import load_plain
+
+    marker = tmp_path / "ran"
+    torch.save({"model": {"w": torch.ones(2)}, "state": _SideEffect(marker)}, tmp_path / "last.pt")
+    with pytest.raises(ModelError, match="asks to run code"):
+        load_plain(tmp_path / "last.pt", "training checkpoint")
+    assert not marker.exists()
+    (tmp_path / "junk.pt").write_bytes(b"\x80\x02junk" * 50)
+    with pytest.raises(ModelError, match="not a readable"):
+        load_plain(tmp_path / "junk.pt")
+    torch.save({"model": {"w": torch.ones(2)}, "state": {"epoch": 3, "history": [{"loss": 0.5}]}}, tmp_path / "ok.pt")
+    assert load_plain(tmp_path / "ok.pt")["state"]["epoch"] == 3
+
+
+def test_models_export_refuses_a_pt_from_outside_the_models_folders(tmp_path: Path, capsys):
+    pytest.importorskip("torch")
+    from decorlens.main import main
+
+    marker = tmp_path / "ran"
+    downloaded = tmp_path / "Downloads" / "yolo-from-a-forum.pt"
+    downloaded.parent.mkdir()
+    downloaded.write_bytes(pickle.dumps(_SideEffect(marker)))
+    args = ["--data-dir", str(tmp_path / "data"), "models", "export", str(downloaded), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--trust-pt" in err[0] and "can run any code" in err[0]
+    assert not marker.exists() and not (tmp_path / "o").exists()
+
+
+def test_pt_consent_rules(tmp_path: Path):
+    pytest.importorskip("torch")
+    from engine.errors import ModelError
+    from training.weights import pickle_consent
+
+    models = tmp_path / "models"
+    inside, outside = models / "yolo.pt", tmp_path / "elsewhere" / "yolo.pt"
+    assert "can run any code" in pickle_consent(inside, False, [models])  # warned, allowed
+    assert "can run any code" in pickle_consent(outside, True, [models])  # --trust-pt
+    with pytest.raises(ModelError, match="--trust-pt"):
+        pickle_consent(outside, False, [models])
+    with pytest.raises(ModelError, match="--trust-pt"):
+        pickle_consent(models / ".." / "elsewhere" / "yolo.pt", False, [models])

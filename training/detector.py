@@ -26,11 +26,12 @@ from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.errors import Cancelled, ModelError
 from engine.files import write_atomic
 from engine.models import locate, read_card, write_card
-from engine.paths import resources_dir
+from engine.paths import model_search_path, resources_dir
 from training.data import PairDataset
 from training.export import export_detector
 from training.pseudo_labels import DEFAULT_THRESHOLD, PseudoLabeller, SceneLabels, label_counts
 from training.review import contact_sheet, sample_pseudo
+from training.weights import pickle_consent
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 BACKBONE_LAYERS = 10  # yolo11n / yolov8n: layers 0–9 are the backbone
@@ -55,6 +56,7 @@ class DetectorConfig:
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     limit_scenes: int | None = None
     export_only: bool = False  # write the YOLO / COCO dataset and stop
+    trust_pt: bool = False  # load a base .pt from outside the models folders (ultralytics unpickles it in full)
 
 
 @dataclass
@@ -65,6 +67,14 @@ class DetectorResult:
     weights: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def _base_with_consent(config: DetectorConfig, pipeline) -> Path:
+    """The base .pt, after the warning that ultralytics will unpickle it (training.weights)."""
+    base = locate(config.base, pipeline.settings.models_dir, pipeline.data_dir)
+    pipeline.log(pickle_consent(base, config.trust_pt, model_search_path(pipeline.settings.models_dir,
+                                                                          pipeline.data_dir)))
+    return base
 
 
 def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: Callable[[], bool]) -> DetectorResult:
@@ -104,7 +114,7 @@ def train_detector(config: DetectorConfig, pipeline, report: Report,
     result.timings["labels"] = time.perf_counter() - start
     if config.export_only:
         return result
-    base = locate(config.base, pipeline.settings.models_dir, pipeline.data_dir)
+    base = _base_with_consent(config, pipeline)
     weights, metrics = _fit(config, base, result.data_yaml, report, cancelled)
     result.weights, result.metrics = weights, metrics
     result.timings["train"] = time.perf_counter() - start - result.timings["labels"]
@@ -116,7 +126,7 @@ def train_from_yolo(config: DetectorConfig, data_yaml: Path, pipeline, report: R
     """Fine-tune on a YOLO dataset as it is: one ``--export-only`` wrote and a user corrected, say."""
     classes, labels = read_yolo_dataset(data_yaml)
     result = DetectorResult(data_yaml, classes, labels, timings={"labels": 0.0})
-    base = locate(config.base, pipeline.settings.models_dir, pipeline.data_dir)
+    base = _base_with_consent(config, pipeline)
     start = time.perf_counter()
     result.weights, result.metrics = _fit(config, base, data_yaml, report, cancelled)
     result.timings["train"] = time.perf_counter() - start

@@ -31,6 +31,7 @@ from engine.files import sha256_of
 from engine.models import write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.runtime import open_session
+from training.weights import load_plain
 
 TRAIN_EXTRA = "install the [train] extra: pip install -e '.[train]'"
 
@@ -242,10 +243,7 @@ def _load_backbone(backbone: str, weights: Path | None, num_classes: int) -> nn.
 
 
 def _state_dict(weights: Path) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors alike
-        raise ModelError(f"{weights}: not a readable torch state dict ({exc})") from exc
+    state = load_plain(weights, "torch state dict")
     if not isinstance(state, dict):
         raise ModelError(f"{weights}: holds a {type(state).__name__}, not a state dict")
     return state

@@ -63,6 +63,7 @@ from training.recipes import (
     use_tf_same_padding,
 )
 from training.samplers import CategoryBatchSampler
+from training.weights import load_plain
 
 DEFAULT_WEIGHTS = "mobilenet_v2-imagenet-tflite.pth"
 INPUT_SIZE = 224
@@ -613,7 +614,7 @@ def _resume(run: _Run) -> dict[str, Any] | None:
     path = run.config.out / "last.pt"
     if not run.config.resume or not path.is_file():
         return None
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    payload = load_plain(path, "training checkpoint")
     now = _plain(asdict(run.config))
     for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size", "lr", "views"):
         if payload["config"].get(key) != now[key]:
