@@ -41,7 +41,7 @@ class Backup:
     def products(self) -> int | None:
         """How many products the backup holds; None when it cannot be read."""
         try:
-            db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True)
+            db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
             try:
                 return int(db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
             finally:
@@ -54,10 +54,13 @@ def backups_dir(catalog_path: Path) -> Path:
     return Path(catalog_path).parent / BACKUPS_DIR
 
 
-def take_backup(source: sqlite3.Connection | Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:
+def take_backup(
+    source: sqlite3.Connection | Path, catalog_path: Path, reason: str, keep: int = KEEP, protect: Path | None = None
+) -> Path:
     """Snapshot the catalog (an open connection, or the file at ``source``) and prune old backups.
 
-    ``reason`` says which operation it precedes (``remove``, ``re-embed``, ``bundle-import`` …).
+    ``reason`` says which operation it precedes (``remove``, ``re-embed``, ``bundle-import`` …);
+    ``protect`` is a backup that must survive the pruning (the one about to be restored).
     """
     folder = backups_dir(catalog_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,7 +78,8 @@ def take_backup(source: sqlite3.Connection | Path, catalog_path: Path, reason: s
     finally:
         tmp.unlink(missing_ok=True)
     for old in list_backups(catalog_path)[keep:]:
-        old.path.unlink(missing_ok=True)
+        if protect is None or old.path.resolve() != Path(protect).resolve():
+            old.path.unlink(missing_ok=True)
     return target
 
 

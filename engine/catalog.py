@@ -324,11 +324,11 @@ class Catalog:
 
     # -- backups ------------------------------------------------------------------------------
 
-    def backup(self, reason: str) -> Path | None:
+    def backup(self, reason: str, protect: Path | None = None) -> Path | None:
         """A rolling backup before a destructive operation (``engine.backups``); None for an empty catalog."""
         if self.count() == 0:
             return None
-        return take_backup(self.db, self.path, reason)
+        return take_backup(self.db, self.path, reason, protect=protect)
 
     def restore_from(self, backup: Path) -> int:
         """Replace every product and vector by those of ``backup`` in one transaction; returns the count.
@@ -338,8 +338,8 @@ class Catalog:
         one a running GUI holds) catches up incrementally and can never mistake old files for new.
         """
         _check_restorable(Path(backup))
-        self.backup("before-restore")
-        self.db.execute("ATTACH DATABASE ? AS restored", (f"file:{Path(backup).resolve()}?mode=ro",))
+        self.backup("before-restore", protect=Path(backup))
+        self.db.execute("ATTACH DATABASE ? AS restored", (str(Path(backup).resolve()),))  # only read
         try:
             with self.transaction() as revision:
                 self.db.executemany(
@@ -411,7 +411,7 @@ def normalise_image_path(image_path: str) -> str:
 def _check_restorable(backup: Path) -> None:
     """A backup must be a readable DecorLens catalog of a schema this version can hold."""
     try:
-        db = sqlite3.connect(f"file:{backup.resolve()}?mode=ro", uri=True)
+        db = sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)
         try:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise CatalogError(f"backup {backup} is damaged (quick_check failed)")

@@ -313,6 +313,16 @@ def test_cli_restore_lists_restores_and_keeps_the_replaced_catalog(tmp_path: Pat
     assert main(["--data-dir", str(data), "catalog", "restore", "no-such-backup"]) == 2
 
 
+def test_restoring_the_oldest_of_a_full_set_of_backups_keeps_it_until_restored(tmp_path: Path):
+    cat = _small_catalog(tmp_path / "catalog.sqlite", n=KEEP + 1)
+    for i in range(KEEP):
+        cat.remove([f"sku{i}"])
+    oldest = list_backups(cat.path)[-1]
+    assert oldest.products() == KEEP + 1
+    assert cat.restore_from(oldest.path) == KEEP + 1
+    assert oldest.path.exists()  # not pruned by the before-restore backup taken first
+
+
 def test_restore_refuses_a_file_that_is_not_a_catalog(tmp_path: Path):
     cat = _small_catalog(tmp_path / "catalog.sqlite")
     bogus = tmp_path / "bogus.sqlite"
