@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,12 @@ from engine.imageio import load_image
 
 @pytest.fixture(scope="module")
 def room(ikea: Path) -> Image.Image:
-    path = sorted((ikea / "scenes").glob("*.jpg"))[0]
+    path = min((ikea / "scenes").glob("*.jpg"))
     return Image.open(path).convert("RGB")
 
 
 def test_real_jpeg_loads_as_rgb(ikea: Path):
-    path = sorted((ikea / "scenes").glob("*.jpg"))[0]
+    path = min((ikea / "scenes").glob("*.jpg"))
     arr = load_image(path)
     assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3
     assert arr.shape[1] == Image.open(path).width
@@ -49,7 +50,7 @@ def test_other_modes_become_rgb(tmp_path: Path, room: Image.Image, mode: str):
     small = room.resize((64, 48))
     img = small.convert("I;16") if mode == "I;16" else small.convert(mode)
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(small.convert("L"), np.uint16) * 257))
+        img = Image.fromarray(np.asarray(small.convert("L"), np.uint16) * 257)
     path = tmp_path / f"img-{mode.replace(';', '')}.png"
     img.save(path)
     arr = load_image(path)
@@ -103,3 +104,57 @@ def test_truncated_jpeg_is_refused(tmp_path: Path, room: Image.Image):
 def test_folder_is_not_an_image(tmp_path: Path):
     with pytest.raises(ImageError, match="folder"):
         load_image(tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "PA", "RGBA", "RGBa", "I;16", "I;16B", "I", "F", "CMYK",
+                                  "YCbCr", "LAB", "HSV"])
+def test_every_mode_becomes_rgb(room: Image.Image, mode: str):
+    from engine.imageio import to_rgb
+
+    small = room.resize((64, 48))
+    grey = np.asarray(small.convert("L"))
+    wide = {"I;16": grey.astype(np.uint16) * 257, "I;16B": (grey.astype(np.uint16) * 257).astype(">u2"),
+            "I": grey.astype(np.int32) * 257, "F": grey / np.float32(255)}  # as 16-bit, 32-bit, float TIFFs hold them
+    img = Image.fromarray(wide[mode]) if mode in wide else small.convert(mode)
+    assert img.mode == mode
+    arr = np.asarray(to_rgb(img))
+    assert arr.shape == (48, 64, 3) and arr.dtype == np.uint8
+    reference = np.asarray(small.convert("L" if mode in ("1", "L", "LA", "I;16", "I;16B", "I", "F") else "RGB"))
+    reference = reference if reference.ndim == 3 else np.stack([reference] * 3, -1)
+    tolerance = 80 if mode == "1" else 12  # 1-bit is dithered; palettes quantise
+    assert np.abs(arr.astype(int).mean(axis=(0, 1)) - reference.mean(axis=(0, 1))).max() < tolerance
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "FIFO"),
+        (lambda p: p.symlink_to("/dev/zero"), "device"),
+        (lambda p: p.symlink_to(p), "symlink loop"),
+    ],
+)
+def test_special_files_are_refused_before_reading(tmp_path: Path, make, message: str):
+    path = tmp_path / "x.jpg"
+    make(path)
+    with pytest.raises(ImageError, match=message):
+        load_image(path)
+
+
+def test_jpeg_cut_short_but_closed_is_truncated_not_grey(tmp_path: Path, room: Image.Image):
+    """libjpeg fills a cut JPEG that still ends with an end marker with grey and only warns."""
+    buffer = io.BytesIO()
+    room.save(buffer, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2] + b"\xff\xd9")
+    with pytest.raises(ImageError, match="truncated"):
+        load_image(path)
+
+
+def test_decode_budget_refuses_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("engine.imageio.DECODE_BUDGET", 1000 * 1000 * 4 - 1)
+    path = tmp_path / "big.png"
+    Image.new("RGB", (1000, 1000)).save(path)
+    with pytest.raises(ImageError, match=r"too large to decode \(1000x1000 RGB"):
+        load_image(path)
+    Image.new("L", (1000, 1000)).save(path)  # one byte a pixel: within the same budget
+    assert load_image(path).shape == (1000, 1000, 3)
