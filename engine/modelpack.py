@@ -95,12 +95,6 @@ def is_url(source: str | Path) -> bool:
     return str(source).startswith(("http://", "https://"))
 
 
-def missing_files(folder: Path, pack: Pack | None = None) -> list[PackFile]:
-    """Pack files not in ``folder`` at their listed size (a quick look, no hashing)."""
-    pack = pack or read_pack()
-    return [f for f in pack.files if not _same_size(folder / f.file, f.size)]
-
-
 def install(
     source: str | Path,
     folder: Path,

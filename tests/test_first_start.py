@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_modelpack import serve  # the 127.0.0.1 pack server (tests/ is on sys.path)
+from test_modelpack import assert_installed, serve  # the 127.0.0.1 pack server (tests/ is on sys.path)
 
 from engine import modelpack
 
@@ -116,7 +116,7 @@ def test_missing_models_are_installed_from_a_folder_and_the_window_reloads(qtbot
     assert "decorlens models fetch" in win.setup.error.text()
     win.setup.install(str(shared_models))
     wait_ready(qtbot, win)
-    assert not modelpack.missing_files(data / "models")
+    assert_installed(data / "models")
     assert "yolov8n-oiv7" in win.models.text()
     win.close()
 
@@ -131,7 +131,8 @@ def test_download_installs_the_pack_from_the_url(qtbot, qt, tmp_path, shared_mod
         win.setup.download_url = url
         qtbot.mouseClick(win.setup.download, Qt.MouseButton.LeftButton)
         wait_ready(qtbot, win)
-    assert server.requests and not modelpack.missing_files(data / "models")
+    assert server.requests
+    assert_installed(data / "models")
     win.close()
 
 
