@@ -3,12 +3,13 @@
 The decode reproduces ultralytics' own post-processing (confidence on the best class, per-class NMS
 with a coordinate offset, at most ``max_det`` boxes), so our boxes match ``YOLO.predict`` on the
 same ONNX file. Classes are then mapped to decor categories; several detectors can run together and
-their boxes are merged per decor category.
+their boxes are merged into one per object (``merge_detections``). ``group_repeats`` turns a cluster of
+small boxes of one category (books on a shelf, a row of jars) into one tag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -21,8 +22,11 @@ from engine.runtime import DevicePreference, open_session, session_device
 
 MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
 DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
-CROSS_IOU = 0.85  # two categories on (almost) the same box: one object, keep the likelier label
+CROSS_IOU = 0.7  # two categories on much the same box: one object (a chair under a throw called a table)
 CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part
+SMALL_AREA = 0.015  # share of the image below which a box is a small item that may come in rows
+REPEAT_GAP = 1.0  # small boxes this many of their own (shorter) sizes apart or closer are one row
+REPEAT_MIN = 3  # this many small boxes of one category in one row are one group: one tag
 
 
 class Detector:
@@ -95,8 +99,17 @@ class DetectorSet:
         self.device = self.detectors[0].device
         self.name = "+".join(d.name for d in self.detectors)
 
-    def detect(self, image: np.ndarray, conf: float | None = None) -> list[Detection]:
+    def detect(
+        self, image: np.ndarray, conf: float | None = None, allowed: Collection[str] | None = None
+    ) -> list[Detection]:
+        """Merged decor objects; with ``allowed``, only those decor categories, dropped *before* the merge.
+
+        Filtering first matters: when one object is called both a category the shop sells and one it
+        does not, the merge must keep the one that can become a tag, even if it scored lower.
+        """
         found = [det for d in self.detectors for det in d.detect(image, conf)]
+        if allowed is not None:
+            found = [d for d in found if d.category in allowed]
         return merge_detections(found, self.merge_iou)
 
 
@@ -129,6 +142,54 @@ def _duplicates(candidate: Detection, better: Detection, cross_iou: float, conta
     if candidate.category == better.category:
         return inter >= contained * _area(candidate.box)
     return inter / (_area(candidate.box) + _area(better.box) - inter + 1e-9) >= cross_iou
+
+
+def group_repeats(
+    detections: Sequence[Detection], image_size: tuple[int, int], small: float = SMALL_AREA,
+    gap: float = REPEAT_GAP, min_count: int = REPEAT_MIN,
+) -> list[Detection]:
+    """One detection per row of ≥ ``min_count`` small same-category boxes close together; order kept.
+
+    A shelf of books or a row of jars gave a pin each: a dozen pins on one spot, all searching the
+    same products. The group keeps its best-scored member, whose crop is the clearest to search with.
+    Large objects are never grouped (six chairs round a table are six chairs).
+    """
+    width, height = image_size
+    limit = small * width * height
+    rows = _rows([i for i, d in enumerate(detections) if _area(d.box) <= limit], detections, gap)
+    dropped = {i for row in rows if len(row) >= min_count for i in row[1:]}
+    return [d for i, d in enumerate(detections) if i not in dropped]
+
+
+def _rows(candidates: list[int], detections: Sequence[Detection], gap: float) -> list[list[int]]:
+    """Clusters (single linkage) of same-category boxes within ``gap`` sizes; members best score first."""
+    parent = {i: i for i in candidates}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for n, i in enumerate(candidates):
+        for j in candidates[n + 1:]:
+            a, b = detections[i], detections[j]
+            if a.category == b.category and _gap(a.box, b.box) <= gap * min(_side(a.box), _side(b.box)):
+                parent[root(j)] = root(i)
+    rows: dict[int, list[int]] = {}
+    for i in candidates:
+        rows.setdefault(root(i), []).append(i)
+    return [sorted(row, key=lambda i: -detections[i].score) for row in rows.values()]
+
+
+def _side(box: Sequence[float]) -> float:
+    return min(box[2] - box[0], box[3] - box[1])
+
+
+def _gap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Distance between two boxes' nearest edges; 0 when they overlap."""
+    dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0.0, max(a[1], b[1]) - min(a[3], b[3]))
+    return float(np.hypot(dx, dy))
 
 
 def _area(box: Sequence[float]) -> float:

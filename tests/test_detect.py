@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.categories import CategoryMap
-from engine.detect import Detector, DetectorSet, merge_detections
+from engine.detect import CROSS_IOU, SMALL_AREA, Detector, DetectorSet, group_repeats, merge_detections
 from engine.errors import ModelError
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
@@ -28,6 +28,11 @@ SCENES = [  # a bedroom, a living room, a kitchen whose OIV7 "House" box runs pa
     "balcony-organisers",
 ]
 SOFA_SCENE = "classic-comfort-in-every-detail"  # COCO couch, OIV7 Studio couch and Sofa bed on one sofa
+LIVING_ROOM = "a-living-space-to-snuggle"  # the README's screenshot: a TV, a bookcase, a throw on an armchair
+PLANT_ROW = "balcony-organisers"  # a row of potted herbs along a balcony rail
+# Detector classes that are things in the room but not products a decor shop sells.
+NOT_PRODUCTS = {"coco": ["tv", "book", "person", "toilet", "laptop"],
+                "oiv7": ["Television", "Book", "Window", "Door", "Person", "Toilet", "Home appliance"]}
 CONF = 0.25
 MAX_BOX_DIFF_PX = 2.0
 
@@ -131,7 +136,7 @@ def test_detector_set_merges_couch_and_sofa_bed(coco: Detector, oiv7: Detector, 
 def test_merge_keeps_other_categories_and_separate_objects() -> None:
     couch = Detection((100.0, 300.0, 600.0, 600.0), 0.9, "couch", "sofa", "coco")
     sofa_bed = Detection((105.0, 295.0, 610.0, 605.0), 0.3, "Sofa bed", "sofa", "oiv7")
-    cushion = Detection((150.0, 320.0, 580.0, 590.0), 0.4, "Pillow", "cushion_throw", "oiv7")
+    cushion = Detection((150.0, 320.0, 400.0, 500.0), 0.4, "Pillow", "cushion_throw", "oiv7")
     far_sofa = Detection((700.0, 300.0, 990.0, 600.0), 0.2, "Studio couch", "sofa", "oiv7")
     merged = merge_detections([sofa_bed, cushion, couch, far_sofa], iou=0.5)
     assert merged == [couch, cushion, far_sofa]
@@ -151,11 +156,71 @@ def test_merge_drops_a_part_inside_a_better_box_of_its_category() -> None:
     assert merge_detections([seat, sofa, cushion], 0.5) == [sofa, cushion]
 
 
+@pytest.mark.parametrize("class_set", sorted(NOT_PRODUCTS))
+def test_things_that_are_not_products_are_not_mapped(categories: CategoryMap, class_set: str) -> None:
+    assert [c for c in NOT_PRODUCTS[class_set] if categories.decor_category(class_set, c)] == []
+
+
+@pytest.mark.train
+def test_living_room_tags_no_tv_no_books_and_one_object_once(coco: Detector, oiv7: Detector, scene_path) -> None:
+    """The README's living room: COCO sees the TV (it used to become a "tv bench" tag), the bookcase's
+    books and the throw on the armchair are not tagged, and no object keeps two categories' pins."""
+    image = load_image(scene_path(LIVING_ROOM))
+    assert coco.model.card.class_names.index("tv") in coco.detect_raw(image)[2]  # the TV is seen...
+    found = DetectorSet([coco, oiv7]).detect(image)
+    assert {"sofa", "chair"} <= {d.category for d in found}
+    assert not {"tv_bench", "shelf"} & {d.category for d in found}  # ...but not tagged
+    for i, a in enumerate(found):
+        for b in found[i + 1:]:
+            assert a.category == b.category or iou(a.box, b.box) < CROSS_IOU, (a, b)
+
+
+@pytest.mark.train
+def test_a_users_map_can_tag_what_the_shipped_one_leaves_out(
+    coco: Detector, oiv7: Detector, scene_path, tmp_path: Path
+) -> None:
+    shipped = (Path(__file__).parents[1] / "resources" / "categories.yaml").read_text()
+    (tmp_path / "categories.yaml").write_text(shipped.replace("  coco:\n", "  coco:\n    tv: tv_bench\n", 1))
+    user = CategoryMap.load(tmp_path)
+    assert user.source == tmp_path / "categories.yaml"
+    found = DetectorSet([detector_for(coco.model.path, user), oiv7]).detect(load_image(scene_path(LIVING_ROOM)))
+    assert [d.label for d in found if d.category == "tv_bench"] == ["tv"]
+
+
+def test_allowed_categories_are_filtered_before_the_merge(oiv7: Detector, scene_path) -> None:
+    """An object called both a sold and an unsold category keeps the sold one, even if it scored lower."""
+    image = load_image(scene_path(LIVING_ROOM))
+    everything = DetectorSet([oiv7]).detect(image)
+    allowed = {"sofa", "armchair", "chair", "stool_bench"}
+    only = DetectorSet([oiv7]).detect(image, allowed=allowed)
+    assert only and {d.category for d in only} <= allowed
+    assert [d for d in everything if d.category in allowed] == [d for d in only if d in everything]
+
+
+def test_a_row_of_small_items_becomes_one_tag(oiv7: Detector, categories: CategoryMap, scene_path) -> None:
+    """Potted herbs along a balcony rail: one pin per cluster of small plants, the best-scored one."""
+    image = load_image(scene_path(PLANT_ROW))
+    h, w = image.shape[:2]
+    found = DetectorSet([oiv7]).detect(image)
+    grouped = group_repeats(found, (w, h))
+    small = [d for d in found if area(d.box) <= SMALL_AREA * w * h and d.category == "plant_pot"]
+    dropped = [d for d in found if d not in grouped]
+    assert len(small) >= 6 and len(dropped) >= 4
+    assert {d.category for d in dropped} == {"plant_pot"} and all(d in small for d in dropped)
+    assert grouped == [d for d in found if d in grouped]  # order (best first) kept
+    assert group_repeats(grouped, (w, h)) == grouped  # what is left holds no more rows
+
+
+def test_large_objects_are_never_grouped() -> None:
+    chairs = [Detection((x, 300.0, x + 150.0, 600.0), 0.8, "chair", "chair", "coco") for x in (0.0, 160.0, 320.0)]
+    assert group_repeats(chairs, (1000, 800)) == chairs
+
+
 def test_higher_threshold_is_a_filter_of_a_lower_one(oiv7: Detector, scene_path) -> None:
     """bench.coverage detects once at 0.1 and filters: greedy NMS keeps the same boxes above any threshold."""
     image = load_image(scene_path("a-cosy-space-for-coffee"))
     low_boxes, low_scores, low_classes = oiv7.detect_raw(image, 0.1)
-    boxes, scores, classes = oiv7.detect_raw(image, CONF)
+    boxes, _, classes = oiv7.detect_raw(image, CONF)
     keep = low_scores > CONF
     assert np.array_equal(low_boxes[keep], boxes) and np.array_equal(low_classes[keep], classes)
 

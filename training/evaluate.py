@@ -1,13 +1,20 @@
 """How well each matcher finds the product of a scene→product pair, through the app's own pipeline.
 
-For every scene the engine detects objects (``pipeline.detector.detect``), cuts crops
-(``engine.crops.crops``) and matches them (``pipeline.match``) exactly as ``decorlens search`` does.
+For every scene the engine finds the objects that become tags (``pipeline.detect``: detected, of a
+category the catalog sells, rows of small items grouped), cuts crops (``engine.crops.crops``) and
+matches them (``pipeline.match``) exactly as ``decorlens search`` does.
 A pair is scored by the best rank of its product over the scene's detections whose category searches
 the product's category:
 
 - top-1 / top-5: rank in the app's category-restricted search (the detection's category → the
   catalog categories it searches, ``resources/categories.yaml``);
 - recall@k, k = 1…100: rank in a search of the whole catalog.
+
+Tags themselves are scored too: *tag precision* is the share of pins whose category searches one of
+the categories of the scene's paired products (pairs list only what IKEA sold for the photo, so it
+understates precision), beside pins per scene and the time per scene (detect, embed, search with the
+first matcher; whole-catalog searches are evaluation-only and not timed). Everything is scored with
+the category map of the user's data dir, the one the app uses.
 
 Byte-identical duplicate ids (``duplicate_images.csv``) count as the same product. Pairs whose
 category no detector class can produce are "not detectable"; pairs the detectors could produce but
@@ -23,6 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,10 +82,21 @@ class Outcome:
 
 
 @dataclass
+class SceneTags:
+    """The pins of one scene, judged against the categories of its paired products."""
+
+    scene_id: str
+    pins: list[str]  # decor category of each pin
+    right: list[bool]  # pin searches a category of one of the scene's paired products
+    ms: float  # detect + embed + category search with the first matcher
+
+
+@dataclass
 class EvalResult:
     outcomes: list[Outcome]
     matchers: tuple[str, ...]
     settings: dict[str, Any]
+    scenes: list[SceneTags] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         scored = [o for o in self.outcomes if o.status == "evaluated"]
@@ -94,6 +113,7 @@ class EvalResult:
             "per_category": {c: self._metrics(rows, CATEGORY_KS) for c, rows in sorted(by_category.items())},
             "coverage": self._coverage(),
             "coverage_per_category": self._coverage_per_category(),
+            "tags": tag_metrics(self.scenes),
             "paired": self._paired(scored),
             "settings": self.settings,
         }
@@ -127,6 +147,27 @@ class EvalResult:
         for row in out.values():
             row["coverage"] = row["covered"] / row["pairs"]
         return dict(sorted(out.items()))
+
+
+def tag_metrics(scenes: Sequence[SceneTags]) -> dict[str, Any]:
+    """Tag precision overall and per pin category, pins per scene, median time per scene."""
+    per: dict[str, dict[str, Any]] = {}
+    for scene in scenes:
+        for category, right in zip(scene.pins, scene.right):
+            row = per.setdefault(category, {"pins": 0, "right": 0})
+            row["pins"] += 1
+            row["right"] += right
+    for row in per.values():
+        row["precision"] = row["right"] / row["pins"]
+    pins = sum(row["pins"] for row in per.values())
+    right = sum(row["right"] for row in per.values())
+    return {
+        "scenes": len(scenes), "pins": pins, "right": right,
+        "precision": right / pins if pins else None,
+        "pins_per_scene": round(pins / len(scenes), 2) if scenes else None,
+        "ms_per_scene": round(float(np.median([s.ms for s in scenes])), 1) if scenes else None,
+        "per_category": dict(sorted(per.items())),
+    }
 
 
 def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, dict[str, Any]]:
@@ -186,7 +227,7 @@ def evaluate(
     runners = _runners(config, base, finetuned)
     seen_ids = _seen(dataset, config, runners)
     try:
-        outcomes = _score(dataset, scenes, base, runners, seen_ids, config, progress, cancelled)
+        outcomes, tags = _score(dataset, scenes, base, runners, seen_ids, config, progress, cancelled)
     finally:  # release the catalogs of the pipelines made here; the caller's stays open
         for made in {id(p): p for p in [base, *(p for p, _ in runners.values())]}.values():
             if made is not pipeline:
@@ -195,27 +236,32 @@ def evaluate(
         "data": str(config.data), "split": config.split, "seed": config.seed, "scenes": len(scenes),
         "detectors": base.detector.name, "conf": "card defaults" if config.conf is None else config.conf, "padding": base.settings.padding,
         "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
-        "seen_products": len(seen_ids),
+        "seen_products": len(seen_ids), "category_map": str(base.categories.source),
     }
-    return EvalResult(outcomes, tuple(runners), settings)
+    return EvalResult(outcomes, tuple(runners), settings, tags)
 
 
 def _score(
     dataset: PairDataset, scenes: Sequence[str], base: Pipeline, runners: dict[str, tuple[Pipeline, str]],
     seen_ids: set[str], config: EvalConfig, progress: Progress | None, cancelled: Callable[[], bool],
-) -> list[Outcome]:
+) -> tuple[list[Outcome], list[SceneTags]]:
     producible = _producible(base)
     by_scene: dict[str, list] = defaultdict(list)
     for pair in dataset.pairs:
         by_scene[pair.scene_id].append(pair)
     outcomes: list[Outcome] = []
+    tags: list[SceneTags] = []
     for done, scene_id in enumerate(scenes, 1):
         if cancelled():
             raise Cancelled("evaluation cancelled")
-        outcomes += _score_scene(dataset, scene_id, by_scene[scene_id], base, runners, producible, seen_ids, config)
+        scored, scene_tags = _score_scene(
+            dataset, scene_id, by_scene[scene_id], base, runners, producible, seen_ids, config
+        )
+        outcomes += scored
+        tags.append(scene_tags)
         if progress:
             progress(done, len(scenes))
-    return outcomes
+    return outcomes, tags
 
 
 def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progress | None = None) -> Pipeline:
@@ -234,7 +280,7 @@ def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progres
         detectors=tuple((str(d.model.path),) for d in pipeline.detector.detectors),
         embedder=(str(pipeline.embedder.model.path),),
     )
-    other = Pipeline(settings, pipeline.log)
+    other = Pipeline(settings, pipeline.log, pipeline.categories)  # the user's map, not the eval dir's
     other.import_catalog(dataset.root / "products.csv", progress)
     return other
 
@@ -300,15 +346,27 @@ def _producible(pipeline: Pipeline) -> set[str]:
 def _score_scene(
     dataset: PairDataset, scene_id: str, pairs: list, base: Pipeline, runners: dict[str, tuple[Pipeline, str]],
     producible: set[str], seen_ids: set[str], config: EvalConfig,
-) -> list[Outcome]:
+) -> tuple[list[Outcome], SceneTags]:
     image = load_image(dataset.scenes[scene_id])
-    detections = base.detector.detect(image, config.conf)
+    start = time.perf_counter()
+    detections = base.detect(image, config.conf)
     crops = cut_crops(image, [d.box for d in detections], base.settings.padding)
+
+    def restricted(name: str) -> list:
+        pipe, matcher = runners[name]
+        return pipe.match(crops, [d.category for d in detections], TOP_K, matcher)
+
+    first = next(iter(runners))
+    category_lists = {first: restricted(first)}
+    ms = (time.perf_counter() - start) * 1000.0  # what the app spends on a photo with one matcher
+    category_lists.update({name: restricted(name) for name in runners if name != first})
     lists = {
-        name: (pipe.match(crops, [d.category for d in detections], TOP_K, matcher),
-               pipe.match(crops, [None] * len(crops), MAX_K, matcher))
+        name: (category_lists[name], pipe.match(crops, [None] * len(crops), MAX_K, matcher))
         for name, (pipe, matcher) in runners.items()
     }
+    wanted = {pair.category for pair in pairs}
+    right = [any(c in wanted for c in base.categories.searched(d.category)) for d in detections]
+    scene_tags = SceneTags(scene_id, [d.category for d in detections], right, ms)
     outcomes = []
     for pair in pairs:
         product = dataset.canonical(pair.product_id)
@@ -321,7 +379,7 @@ def _score_scene(
             outcome.rank[name] = _best_rank(dataset, product, [restricted[i] for i in covering])
             outcome.global_rank[name] = _best_rank(dataset, product, [whole[i] for i in covering])
         outcomes.append(outcome)
-    return outcomes
+    return outcomes, scene_tags
 
 
 def _best_rank(dataset: PairDataset, product: str, match_lists: Sequence[Sequence]) -> int | None:
@@ -367,7 +425,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"the detectors, {cov['not_detectable']} not detectable "
         f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
     )
-    return "\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _coverage_table(data)
+    return "\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _coverage_table(data) + _tag_table(data)
 
 
 def _paired_lines(data: dict[str, Any]) -> str:
@@ -391,6 +449,21 @@ def _coverage_table(data: dict[str, Any]) -> str:
         lines.append(f"| {category} | {row['pairs']} | {row['covered']} | {_pct(row['coverage'])} |")
         total, covered = total + row["pairs"], covered + row["covered"]
     lines.append(f"| **all** | {total} | {covered} | {_pct(covered / total if total else None)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _tag_table(data: dict[str, Any]) -> str:
+    """Per pin category: pins, how many search a category of the scene's paired products, the share."""
+    tags = data.get("tags") or {}
+    if not tags.get("pins"):
+        return ""
+    summary = (f"Tags: {tags['pins']} pins on {tags['scenes']} scenes ({tags['pins_per_scene']} per scene), "
+               f"tag precision {_pct(tags['precision'])}, median {tags['ms_per_scene']} ms per scene "
+               "(detect, embed, category search).")
+    lines = ["", summary, "", "| pin category | pins | of a paired category | tag precision |", "|---|---:|---:|---:|"]
+    for category, row in tags["per_category"].items():
+        lines.append(f"| {category} | {row['pins']} | {row['right']} | {_pct(row['precision'])} |")
+    lines.append(f"| **all** | {tags['pins']} | {tags['right']} | {_pct(tags['precision'])} |")
     return "\n".join(lines) + "\n"
 
 
