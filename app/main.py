@@ -6,6 +6,7 @@ the window appears at once even on a slow disk, and a missing model becomes a pa
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,8 +27,21 @@ def app_icon() -> QIcon:
     return QIcon(str(resources_dir() / "icons" / "decorlens.svg"))
 
 
+def _drop_opencv_qt_paths() -> None:
+    """Undo what importing opencv-python (a dependency of the training extra) does to Qt.
+
+    It points Qt at its own plugins and fonts through the environment; PySide6 then finds no usable
+    platform plugin under X11 and the app aborts before a window shows.
+    """
+    for key in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR"):
+        if "cv2" in Path(os.environ.get(key, "")).parts:
+            del os.environ[key]
+
+
 def application() -> QApplication:
     """The running QApplication, created with the app's names and icon if there is none yet."""
+    if QApplication.instance() is None:
+        _drop_opencv_qt_paths()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)

@@ -142,7 +142,6 @@ class MainWindow(QMainWindow):
         strip.setMovement(QListView.Movement.Static)
         strip.setIconSize(STRIP_ICON)
         strip.setGridSize(QSize(STRIP_ICON.width() + 16, STRIP_ICON.height() + 30))
-        strip.setUniformItemSizes(True)
         strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         strip.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -363,6 +362,7 @@ class MainWindow(QMainWindow):
         for photo in photos:
             item = QListWidgetItem(photo.name)
             item.setToolTip(str(photo))
+            item.setSizeHint(self.photo_list.gridSize())  # room for the picture before it is decoded
             self.photo_list.addItem(item)
             self._strip_thumbnail(str(photo))
         self.photo_list.blockSignals(False)

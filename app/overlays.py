@@ -46,6 +46,7 @@ class HoverCard(QFrame):
         self.name.setTextFormat(Qt.TextFormat.PlainText)  # a product name is catalog data, never HTML
         self.name.setStyleSheet("font-weight:600;font-size:14px;")
         self.detail = QLabel()
+        self.detail.setTextFormat(Qt.TextFormat.RichText)  # escaped catalog text plus markup of our own
         self.badge = QLabel()
         self.hint = QLabel('<span style="color:#6b7280;">Click for all matches</span>')
         text = QVBoxLayout()

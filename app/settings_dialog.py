@@ -129,7 +129,7 @@ class SettingsDialog(QDialog):
         return group
 
     def _advanced_group(self, threshold: float | None) -> QGroupBox:
-        group = QGroupBox("Advanced")
+        group = QGroupBox()
         form = QFormLayout(group)
         form.addRow("Models folder", self._with_browse(self.models_dir))
         form.addRow("Detectors", self.detectors)
@@ -180,8 +180,8 @@ class SettingsDialog(QDialog):
             item.setCheckState(Qt.CheckState.Unchecked if name in hidden else Qt.CheckState.Checked)
             widget.addItem(item)
         widget.setViewMode(QListWidget.ViewMode.ListMode)
-        widget.setFlow(QListWidget.Flow.TopToBottom)
-        widget.setWrapping(True)  # columns: the whole list at a glance, no long scroll
+        widget.setFlow(QListWidget.Flow.LeftToRight)
+        widget.setWrapping(True)  # rows of columns: the whole list at a glance, no long scroll
         widget.setResizeMode(QListWidget.ResizeMode.Adjust)
         if categories:
             metrics = widget.fontMetrics()

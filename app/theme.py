@@ -74,11 +74,11 @@ def apply(app: QApplication, choice: str = "system") -> None:
     """Style the whole application; with "system", again whenever the desktop switches light/dark."""
     dark = is_dark(choice)
     c = DARK if dark else LIGHT
+    app.setProperty("decorlens_dark", dark)  # first: widgets redraw icons on the palette change below
+    app.setProperty("decorlens_theme", choice)
     app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(palette(c))
     app.setStyleSheet(stylesheet(c))
-    app.setProperty("decorlens_dark", dark)
-    app.setProperty("decorlens_theme", choice)
     if not app.property("decorlens_follows"):
         app.setProperty("decorlens_follows", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(
@@ -135,13 +135,12 @@ QPushButton:hover {{ background: {c.alternate}; }}
 QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton:disabled {{ color: {c.muted}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ padding: 4px 6px; border: 1px solid {c.line};
-    border-radius: 6px; background: {c.base}; }}
-QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border-color: {c.accent}; }}
+QLineEdit {{ padding: 4px 6px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
+QLineEdit:focus {{ border-color: {c.accent}; }}
+QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QListWidget, QListView {{ border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QListView#productGrid, QListWidget#photoStrip {{ border: none; background: {c.window}; }}
-QListWidget#photoStrip::item {{ border-radius: 6px; padding: 4px; color: {c.text}; }}
-QListWidget#photoStrip::item:selected {{ background: {c.alternate}; border: 2px solid {c.accent}; }}
+QListWidget#photoStrip::item:selected {{ background: {c.alternate}; color: {c.text}; }}
 QDockWidget {{ titlebar-close-icon: none; }}
 QDockWidget::title {{ padding: 6px 10px; background: {c.window}; color: {c.muted}; }}
 QGroupBox {{ border: 1px solid {c.line}; border-radius: 8px; margin-top: 16px; padding: 12px 10px 8px 10px;

@@ -1,4 +1,5 @@
-"""Retake the screenshots in this folder (run under Xvfb on a data dir with the IKEA catalog imported).
+"""Retake the screenshots in this folder (run under Xvfb on a data dir with the IKEA catalog imported):
+the main window in the light and the dark theme, the catalog, Settings (plain and advanced), Batch.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_screenshots.py \
         --data-dir DIR [--scene PHOTO]
@@ -22,12 +23,15 @@ from PySide6.QtTest import QTest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.main import application  # noqa: E402
-from app.main_window import CATALOG_TAB, MainWindow  # noqa: E402
-from app.palette import COLOURS  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
-from engine.pipeline import Pipeline  # noqa: E402
-from engine.settings import Settings  # noqa: E402
+from app import theme
+from app.batch_dialog import BatchDialog
+from app.main import application
+from app.main_window import CATALOG_TAB, MainWindow
+from app.palette import COLOURS
+from app.settings import AppSettings
+from app.settings_dialog import SettingsDialog
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 
 SCENE = ROOT.parent / "shared/datasets/ikea_interior/scenes"
 OUT = Path(__file__).resolve().parent
@@ -48,11 +52,20 @@ def settle(app, seconds: float = 0.6) -> None:
         time.sleep(0.01)
 
 
-def save(window: MainWindow, name: str) -> None:
+def save(widget, name: str) -> None:
     path = OUT / name
-    window.grab().save(str(path))
+    widget.grab().save(str(path))
     small_png(path)
     print(f"{path} {path.stat().st_size // 1024} KB")
+
+
+def photo_folder(scene: Path, count: int = 6) -> Path:
+    """A folder of room photos holding ``scene``, so the window shows its thumbnail strip."""
+    folder = Path(tempfile.mkdtemp()) / "shoot"
+    folder.mkdir()
+    for photo in [scene, *sorted(p for p in scene.parent.glob("*.jpg") if p != scene)[: count - 1]]:
+        (folder / photo.name).symlink_to(photo)
+    return folder
 
 
 def small_png(path: Path) -> None:
@@ -74,25 +87,53 @@ def main() -> None:
     parser.add_argument("--hover", type=int, default=8, help="the tag whose hover card is shown")
     args = parser.parse_args()
     app = application()
+    theme.apply(app, "light")
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Pipeline(Settings.defaults().with_(data_dir=args.data_dir)), AppSettings(store))
-    window.resize(1280, 780)
+    settings = AppSettings(store)
+    window = MainWindow(Pipeline(Settings.defaults().with_(data_dir=args.data_dir)), settings)
+    window.resize(1440, 860)
     window.show()
-    window.open_paths([args.scene])
-    wait(app, lambda: window.controller.scene is not None and bool(window.view.pins))
+    folder = photo_folder(args.scene)
+    window.open_paths([folder])
+    wait(app, lambda: window.controller.path is not None and window.photo_list.count() > 1)
+    window.photo_list.setCurrentRow(window.photos.index(folder / args.scene.name))
+    wait(app, lambda: window.controller.scene is not None and bool(window.view.pins), 120)
     window.view.activate(args.pin)
     wait(app, lambda: bool(window.panel.rows))
-    pin = window.view.mapFromScene(window.view.pins[args.hover].pos())
+    hover = args.hover if args.hover in window.view.pins else max(window.view.pins)
+    pin = window.view.mapFromScene(window.view.pins[hover].pos())
     QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
     QTest.mouseMove(window.view.viewport(), pin)
     settle(app, 1.5)
     save(window, "main-window.png")
+    theme.apply(app, "dark")
+    settle(app, 1.5)
+    QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
+    QTest.mouseMove(window.view.viewport(), pin)
+    settle(app, 1.0)
+    save(window, "main-window-dark.png")
+    theme.apply(app, "light")
     window.tabs.setCurrentIndex(CATALOG_TAB)
     window.catalog.category.setCurrentIndex(window.catalog.category.findData("sofa"))
     window.catalog.refresh()
     wait(app, lambda: {p.category for p in window.catalog.model.products} == {"sofa"})
     settle(app, 3)
     save(window, "catalog.png")
+    dialog = SettingsDialog(settings, window.pipeline.categories.categories, args.data_dir, parent=window)
+    dialog.show()
+    settle(app, 1)
+    save(dialog, "settings.png")
+    dialog.advanced_toggle.setChecked(True)
+    settle(app, 1)
+    save(dialog, "settings-advanced.png")
+    dialog.reject()
+    batch = BatchDialog(window.pipeline, window.engine, settings.top_k, window)
+    batch.source.setText(str(folder))
+    batch.target.setText(str(folder.parent / "shoot-tagged"))
+    batch.show()
+    settle(app, 1)
+    save(batch, "batch.png")
+    batch.close()
     window.close()
     app.processEvents()
 
