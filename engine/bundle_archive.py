@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import re
 import shutil
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Self
@@ -46,6 +49,9 @@ DISK_MARGIN = 64 << 20
 IMAGE_NAME = re.compile(r"images/([0-9a-f]{64})\.(jpg|jpeg|png|webp|bmp|tif|tiff|gif)")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1 << 20
+# What the zip module and its decompressors raise on damaged or crafted archives (found by fuzzing too).
+ZIP_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, KeyError, IndexError, struct.error,
+              zipfile.BadZipFile, zlib.error, lzma.LZMAError)
 
 
 @dataclass
@@ -67,7 +73,7 @@ class BundleArchive:
         _check_end_record(self.path)
         try:
             self.zip = zipfile.ZipFile(self.path)
-        except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise CatalogError(f"{self.path}: not a readable catalog bundle ({_reason(exc)})") from exc
         try:
             self.members = self._members()
@@ -211,7 +217,7 @@ class BundleArchive:
                                            f"{info.file_size} bytes; refusing it")
                     digest.update(chunk)
                     dst.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        except ZIP_ERRORS as exc:
             raise CatalogError(f"{name} in the bundle is damaged ({_reason(exc)}); copy the bundle again") from exc
         expected = self._expected(name)
         if digest.hexdigest() != expected.get("sha256") or expected.get("size", size) != size:
@@ -234,7 +240,7 @@ def _check_end_record(path: Path) -> None:
             raise CatalogError(f"{path}: not a regular file; a catalog bundle is a .dlcat file")
         with open(path, "rb") as fh:
             end = zipfile._EndRecData(fh)  # the zip module's own reader of that record (zip64 too)
-    except OSError as exc:
+    except ZIP_ERRORS as exc:
         raise CatalogError(f"{path}: not a readable catalog bundle ({_reason(exc)})") from exc
     if not end:
         raise CatalogError(f"{path}: not a readable catalog bundle (not a zip file)")
@@ -282,7 +288,7 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, bundle: s
     try:
         with zf.open(info) as src:
             data = src.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except ZIP_ERRORS as exc:
         raise CatalogError(f"{bundle}: {info.filename} is damaged ({_reason(exc)})") from exc
     if len(data) > cap:
         raise CatalogError(f"{bundle}: {info.filename} is larger than {cap} bytes; refusing it")

@@ -38,8 +38,8 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
         db.execute("PRAGMA trusted_schema = OFF")
         _check(db)
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"the catalog database in the bundle is unreadable: {exc}") from exc
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"the catalog database in the bundle is unreadable: {_reason(exc)}") from exc
     return db
 
 
@@ -65,8 +65,8 @@ def copy_catalog(source: Path, catalog: Catalog, image_path: ImagePath) -> int:
         with catalog.transaction() as revision:
             ids = _copy_products(db, catalog, image_path, revision)
             _copy_vectors(db, catalog, ids, revision)
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"the catalog database in the bundle is unreadable: {exc}") from exc
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"the catalog database in the bundle is unreadable: {_reason(exc)}") from exc
     finally:
         db.close()
     return len(ids)
@@ -143,3 +143,9 @@ def _no_constant(name: str) -> float:
     """JSON's NaN and Infinity are not JSON; a catalog never stores them."""
     raise ValueError(name)
 
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "text that is not UTF-8"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -504,9 +504,25 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
         "manifest-bad-types": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(embedders=["x"])),
                                "invalid 'embedders'", {}),
         "fifo": (_fifo, "not a regular file", {}),
+        "corrupt-deflate": (_corrupt_deflate, "damaged", {}),
+        "text-not-utf8": (lambda b, o: _craft(b, o, db=lambda c: c.execute(
+            "UPDATE products SET name = CAST(X'fffe41' AS TEXT)")), "UTF-8", {}),
         "not-a-zip": (lambda b, o: (o.write_bytes(b"PK\x03\x04" + bytes(4096)), o)[1], "not a readable", {}),
         "empty": (lambda b, o: (o.write_bytes(b""), o)[1], "not a readable", {}),
     }
+
+
+def _corrupt_deflate(bundle: Path, out: Path) -> Path:
+    """The database's compressed bytes damaged in the middle (its manifest checksum still the real one)."""
+    _craft(bundle, out)
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo("catalog.sqlite")
+    data = bytearray(out.read_bytes())
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+    data[start : start + 32] = bytes(range(200, 232))
+    out.write_bytes(bytes(data))
+    return out
 
 
 def _fifo(_bundle: Path, out: Path) -> Path:
@@ -553,6 +569,7 @@ CASES = (
     "mutated-index", "truncated-db", "not-a-db", "bomb", "bomb-lying-header", "unlisted-member", "unexpected-member",
     "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
     "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
+    "corrupt-deflate", "text-not-utf8",
 )
 
 
