@@ -95,8 +95,9 @@ def rich_tooltip(text: str) -> str:
 def badge_html(match: Match) -> str:
     """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
     colour = EXACT if match.match == "exact" else SIMILAR
+    word = "Likely the same" if match.match == "likely" else match.match.capitalize()
     return (
-        f'<span style="color:white;background:{colour};">&nbsp;{html.escape(match.match.capitalize())}&nbsp;</span>'
+        f'<span style="color:white;background:{colour};">&nbsp;{html.escape(word)}&nbsp;</span>'
         f'&nbsp;<span style="color:{SIMILAR};">{match.score:.2f}</span>'
     )
 

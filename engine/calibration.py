@@ -1,10 +1,13 @@
-"""Calibrating the "exact" threshold of an embedder from labelled top-1 matches.
+"""Calibrating the words a match is labelled with, per embedder, from labelled top-1 matches.
 
-A match is shown as "exact" when its cosine reaches the card's ``exact_threshold``. The right value
-depends on the embedder, so it is measured: over scene objects whose top-1 product is known to be
-right or wrong, take the lowest score at which "exact" labels are right at least ``target`` of the
-time (with enough support to trust it). When no score gets there, fall back to the score with the
-best precision, so "exact" stays rare rather than meaningless.
+A match is shown as "exact" when its cosine reaches the card's ``exact_threshold``, "likely" (the same
+product) when it reaches ``likely_threshold``, else "similar". The right values depend on the embedder,
+so they are measured: over scene objects whose top-1 product is known to be right or wrong, take the
+lowest score at which labels are right at least the target share of the time (with enough support to
+trust it). A level no score reaches gets ``NEVER``, above any cosine: a pretrained embedder that is
+right 1 time in 3 at best must not call anything exact, however high its score.
+
+``calibrate_exact`` (one level, falling back to the best-precision score) is what training writes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+EXACT_TARGET = 0.8  # "exact": right at least 4 times in 5
+LIKELY_TARGET = 0.5  # "likely the same product": right more often than not
+NEVER = 1.01  # a threshold above any cosine similarity: the level is never shown
 
 
 @dataclass(frozen=True)
@@ -50,3 +57,47 @@ def calibrate_exact(
         return Calibration(float(s[i]), float(precision[i]), int(support[i]), True)
     i = int(np.flatnonzero(eligible)[np.argmax(precision[eligible])])
     return Calibration(float(s[i]), float(precision[i]), int(support[i]), False)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The "exact" and "likely" thresholds of one embedder, and what they were measured on."""
+
+    exact: Calibration
+    likely: Calibration
+    scored: int  # labelled top-1 matches
+    right: int  # of which right
+
+    @property
+    def exact_threshold(self) -> float:
+        return round(self.exact.threshold, 3) if self.exact.reached_target else NEVER
+
+    @property
+    def likely_threshold(self) -> float:
+        return round(self.likely.threshold, 3) if self.likely.reached_target else NEVER
+
+    def as_metrics(self, exact_target: float, likely_target: float) -> dict[str, object]:
+        """What a model card records under ``metrics``: enough to judge the thresholds without re-running."""
+        return {
+            "scored_top1": self.scored,
+            "top1_right": round(self.right / self.scored, 3),
+            "exact": {"target_precision": exact_target, **_level(self.exact)},
+            "likely": {"target_precision": likely_target, **_level(self.likely)},
+        }
+
+
+def _level(cal: Calibration) -> dict[str, object]:
+    return {"reached_target": cal.reached_target, "threshold": round(cal.threshold, 3),
+            "precision": round(cal.precision, 3), "support": cal.support}
+
+
+def calibrate_levels(
+    scores: Sequence[float], correct: Sequence[bool], exact: float = EXACT_TARGET, likely: float = LIKELY_TARGET,
+    min_support: int = 10,
+) -> Levels:
+    """Both thresholds from the same labelled matches; an unreached level is reported, never faked."""
+    return Levels(
+        calibrate_exact(scores, correct, exact, min_support),
+        calibrate_exact(scores, correct, likely, min_support),
+        len(scores), int(sum(bool(c) for c in correct)),
+    )

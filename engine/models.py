@@ -44,6 +44,7 @@ class ModelCard:
     class_set: str = ""  # which category-map section the class names belong to, e.g. "coco"
     default_conf: float = 0.25
     exact_threshold: float | None = None  # cosine at or above which a match counts as "exact"
+    likely_threshold: float | None = None  # cosine at or above which it is "likely the same product"
     source: str = ""
     sha256: str = ""
     recipe: dict[str, Any] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from engine.calibration import NEVER
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
@@ -27,7 +28,7 @@ from engine.importer import ImportReport, Progress, embed_missing, import_rows, 
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
-from engine.results import Box, Detection, Match, SceneObject, SceneResult
+from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
 
@@ -116,6 +117,17 @@ class Pipeline:
     @property
     def exact_threshold(self) -> float:
         return self.settings.exact_threshold or self.embedder.card.exact_threshold or DEFAULT_EXACT
+
+    @property
+    def likely_threshold(self) -> float:
+        """Uncalibrated cards have none: their matches are "exact" or "similar", as before calibration."""
+        return self.embedder.card.likely_threshold or NEVER
+
+    def match_kind(self, score: float) -> MatchKind:
+        """How sure a match of the active embedder is, in the calibrated words of its card."""
+        if score >= self.exact_threshold:
+            return "exact"
+        return "likely" if score >= self.likely_threshold else "similar"
 
     def with_stock_embedder(self) -> Pipeline:
         """This data dir, detectors and settings with the shipped embedder, whichever one is active.
@@ -287,11 +299,12 @@ class Pipeline:
             searched = list(self.categories.searched(category)) if category else None
             results.extend(index.search(self.catalog, vector[None], searched, k))
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
-        threshold = self.exact_threshold if matcher is not self.colour else 1.01
+        def kind(score: float) -> MatchKind:
+            return "similar" if matcher is self.colour else self.match_kind(score)
+
         return [
             [
-                Match(pid, p.sku, p.name, p.category, score, "exact" if score >= threshold else "similar",
-                      p.image_path, p.url, p.price)
+                Match(pid, p.sku, p.name, p.category, score, kind(score), p.image_path, p.url, p.price)
                 for pid, score in hits
                 if (p := products.get(pid)) is not None
             ]

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
-MatchKind = Literal["exact", "similar"]
+MatchKind = Literal["exact", "likely", "similar"]  # engine.calibration: how sure, in words
 
 
 @dataclass(frozen=True)
