@@ -670,11 +670,14 @@ def test_mutated_index_in_a_bundle_never_reaches_search(corpus: Corpus, tmp_path
 
 def test_bundle_from_before_the_file_listing_still_imports(corpus: Corpus, tmp_path: Path):
     """Bundles written before manifests listed every member (with an index folder) import as they did."""
+    categories = (Path(__file__).parent.parent / "resources" / "categories.yaml").read_bytes()
     old = _craft(corpus.bundle, tmp_path / "old.dlcat", relist=False, manifest=lambda m: m.pop("files"),
-                 unlisted=[("index/x/manifest.json", b"{}")])
+                 unlisted=[("index/x/manifest.json", b"{}"), ("categories.yaml", categories)])
     data = tmp_path / "till"
     shutil.copytree(corpus.till, data)
-    assert import_bundle(old, data, corpus.embedder).products == 6
+    result = import_bundle(old, data, corpus.embedder)
+    assert result.products == 6 and result.categories_replaced
+    assert (data / "categories.yaml").read_bytes() == categories
     assert not (data / "index" / "x").exists()
 
 
