@@ -181,11 +181,14 @@ def _check(figures: Figures, op: str, data: Path, before: set[str], batch: set[s
 
 
 def _finds_itself(catalog, index, key: str) -> bool:
+    """A random stored vector finds its product among its equals (each round imports the same photos)."""
     row = catalog.db.execute(
-        "SELECT product_id, vector FROM vectors WHERE embedder = ? ORDER BY random() LIMIT 1", (key,)
+        "SELECT v.product_id, v.vector, p.image_hash FROM vectors v JOIN products p ON p.id = v.product_id "
+        "WHERE v.embedder = ? ORDER BY random() LIMIT 1", (key,),
     ).fetchone()
-    hits = index.search(catalog, np.frombuffer(row[1], np.float32)[None], None, 3)[0]
-    return bool(hits) and any(pid == row[0] and score > 0.999 for pid, score in hits)
+    twins = catalog.db.execute("SELECT COUNT(*) FROM products WHERE image_hash = ?", (row[2],)).fetchone()[0]
+    hits = index.search(catalog, np.frombuffer(row[1], np.float32)[None], None, twins + 2)[0]
+    return any(pid == row[0] and score > 0.999 for pid, score in hits)
 
 
 def _dim(catalog, key: str) -> int:
