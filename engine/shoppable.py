@@ -51,6 +51,7 @@ class Card:
     picture: str  # page-relative, URL-quoted; "" when the catalog's picture is missing or not an image
     match: str
     tags: list[int] = field(default_factory=list)
+    similar_badge: bool = False  # only among exact matches: when all are similar, the heading says so
 
 
 @dataclass
@@ -97,7 +98,7 @@ def export_batch(
 
 
 def readable_category(key: str, names: Mapping[str, str] | None = None) -> str:
-    """The category's display name, else its key made readable: "storage_furniture" → "Storage furniture"."""
+    """The category's display name, else its key in words ("storage_furniture" → "Storage furniture")."""
     if names and names.get(key):
         return names[key]
     words = re.sub(r"[_\-\s]+", " ", key).strip()
@@ -130,6 +131,9 @@ def _spots_and_cards(
         x = 100.0 * float(obj["tag"][0]) / float(scene["width"])
         y = 100.0 * float(obj["tag"][1]) / float(scene["height"])
         spots.append(Spot(number, min(max(x, 0.0), 100.0), min(max(y, 0.0), 100.0), card))
+    some_exact = any(c.match == "exact" for c in cards.values())
+    for card in cards.values():
+        card.similar_badge = some_exact and card.match != "exact"
     return spots, list(cards.values())
 
 
@@ -184,6 +188,7 @@ def _e(value: object) -> str:
 def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card]) -> str:
     """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
+    heading = "Shop the products" if any(c.match == "exact" for c in cards) else "Similar products"
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
@@ -197,7 +202,7 @@ def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot],
         + "\n".join(_spot(s) for s in spots)
         + '\n</div>\n<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
         '<section class="products" aria-labelledby="products-title">\n'
-        f'<h2 id="products-title">In this photo <span class="count">{_e(count)}</span></h2>\n'
+        f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
         '<ul class="cards">\n'
         + "\n".join(_list_card(c, n) for n, c in enumerate(cards, 1))
         + "\n</ul>\n</section>\n</main>\n"
@@ -214,7 +219,7 @@ def _spot(spot: Spot) -> str:
         f'<button type="button" class="pin" aria-label="{_e(label)}" aria-expanded="false" '
         f'aria-controls="{tip}"><span aria-hidden="true">{spot.number}</span></button>'
         f'<div class="tip" id="{tip}" role="group" aria-label="{_e(card.name)}">'
-        f"{_picture(card, 'tip-thumb')}<div class=\"tip-body\">{_details(card)}</div></div></div>"
+        f'{_picture(card, "tip-thumb")}<div class="tip-body">{_details(card)}</div></div></div>'
     )
 
 
@@ -223,7 +228,7 @@ def _list_card(card: Card, n: int) -> str:
     chips = "".join(f'<span class="chip" aria-hidden="true">{t}</span>' for t in card.tags)
     return (
         f'<li class="card" id="product-{n}" data-sku="{_e(card.sku)}" data-tags="{_e(numbers)}">'
-        f"{_picture(card, 'thumb')}<div class=\"info\">{_details(card, heading=True, link=False)}"
+        f'{_picture(card, "thumb")}<div class="info">{_details(card, heading=True, link=False)}'
         f'<div class="actions">{_button(card)}<p class="tags"><span class="sr">Tag {_e(numbers)} in the photo'
         f"</span>{chips}</p></div></div></li>"
     )
@@ -232,12 +237,13 @@ def _list_card(card: Card, n: int) -> str:
 def _picture(card: Card, css_class: str) -> str:
     if not card.picture:
         return f'<div class="{css_class} empty" aria-hidden="true"></div>'
-    return f'<div class="{css_class}"><img src="{_e(card.picture)}" alt="" loading="lazy"></div>'
+    return f'<div class="{css_class}"><img src="{_e(card.picture)}" alt=""></div>'
 
 
 def _details(card: Card, heading: bool = False, link: bool = True) -> str:
+    """Category, name, article number, price (and the button): what a hover card and a list card share."""
     name_tag = "h3" if heading else "p"
-    badge = ' <span class="badge">Similar</span>' if card.match == "similar" else ""
+    badge = ' <span class="badge">Similar</span>' if card.similar_badge else ""
     category = card.category if card.name != card.category else ""  # the name fell back to it
     parts = [
         f'<p class="cat">{_e(category)}{badge}</p>' if category or badge else "",
@@ -253,7 +259,7 @@ def _details(card: Card, heading: bool = False, link: bool = True) -> str:
 
 
 def _button(card: Card) -> str:
-    """"View product" for a URL ``safe_link`` allowed; no link at all otherwise."""
+    """A "View product" button for a URL ``safe_link`` allowed; no link at all otherwise."""
     if not card.url:
         return ""
     return (

@@ -33,13 +33,14 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
 .hint{margin-top:10px;font-size:14px;color:var(--muted)}
 .spot{position:absolute;width:0;height:0}
 .pin{position:absolute;left:-16px;top:-16px;width:32px;height:32px;padding:0;border:0;border-radius:50%;
- background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;line-height:32px;cursor:pointer;
- box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);transition:transform .15s,background .15s}
+ background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;
+ line-height:32px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
+ transition:transform .15s,background .15s}
 .pin:hover,.spot.open .pin,.spot.lit .pin{background:var(--ink);color:#fff;transform:scale(1.12)}
 .pin:focus-visible{outline:3px solid #fff;outline-offset:2px;box-shadow:0 0 0 6px var(--ink)}
 .tip{display:none;position:absolute;left:26px;top:-20px;z-index:10;width:min(280px,calc(100vw - 16px));
- background:var(--card);border-radius:var(--r);box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12);
- overflow:hidden;text-align:left}
+ background:var(--card);border-radius:var(--r);overflow:hidden;text-align:left;
+ box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
 html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
 .js .tip{position:fixed;left:0;top:0}
 .tip-thumb{background:#fff;border-bottom:1px solid var(--line)}
@@ -50,8 +51,8 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .name{font-size:16px;font-weight:650;line-height:1.3;overflow-wrap:anywhere}
 .sku{font-size:13px;color:var(--muted);overflow-wrap:anywhere}
 .price{margin-top:4px;font-size:17px;font-weight:700;overflow-wrap:anywhere}
-.badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:999px;background:#efede8;color:var(--muted);
- font-size:11px;letter-spacing:.04em;line-height:18px}
+.badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:999px;background:#efede8;
+ color:var(--muted);font-size:11px;letter-spacing:.04em;line-height:18px}
 .button{display:inline-block;margin-top:10px;padding:8px 16px;border-radius:999px;background:var(--accent);
  color:#fff;text-decoration:none;font-size:14px;font-weight:600;line-height:1.3}
 .button:hover{background:#000}
@@ -77,13 +78,19 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  .layout{grid-template-columns:minmax(0,1fr);gap:28px}
  .photo{border-radius:10px}
 }
+@media (min-width:901px){
+ .scene{position:sticky;top:24px}
+ .frame{width:fit-content;max-width:100%;margin:0 auto}
+ .photo{width:auto;max-height:calc(100vh - 96px)}
+}
 @media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
 """
 
 SCRIPT = """
 (function () {
   "use strict";
-  var root = document.documentElement, GAP = 10, EDGE = 8, spots = [].slice.call(document.querySelectorAll(".spot"));
+  var root = document.documentElement, GAP = 10, EDGE = 8;
+  var spots = [].slice.call(document.querySelectorAll(".spot"));
   root.classList.add("js");
 
   function place(spot) {
@@ -116,12 +123,19 @@ SCRIPT = """
     var pin = spot.querySelector(".pin"), wasOpen = false;
     spot.addEventListener("mouseenter", function () { open(spot); });
     spot.addEventListener("mouseleave", function () {
-      if (!spot.contains(document.activeElement)) { spot.closing = setTimeout(function () { close(spot); }, 200); }
+      if (!spot.contains(document.activeElement)) {
+        spot.closing = setTimeout(function () { close(spot); }, 200);  // time to reach the card
+      }
     });
     spot.addEventListener("focusin", function () { open(spot); });
-    spot.addEventListener("focusout", function (event) { if (!spot.contains(event.relatedTarget)) { close(spot); } });
+    spot.addEventListener("focusout", function (event) {
+      if (!spot.contains(event.relatedTarget)) { close(spot); }
+    });
     pin.addEventListener("pointerdown", function () { wasOpen = spot.classList.contains("open"); });
-    pin.addEventListener("click", function () { if (wasOpen) { close(spot); } else { open(spot); } wasOpen = false; });
+    pin.addEventListener("click", function () {  // a tap toggles; a hover before the tap does not count
+      if (wasOpen) { close(spot); } else { open(spot); }
+      wasOpen = false;
+    });
     spot.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { pin.focus(); close(spot); }
     });
@@ -129,7 +143,9 @@ SCRIPT = """
   document.addEventListener("click", function (event) {
     spots.forEach(function (spot) { if (!spot.contains(event.target)) { close(spot); } });
   });
-  function replace() { spots.forEach(function (spot) { if (spot.classList.contains("open")) { place(spot); } }); }
+  function replace() {
+    spots.forEach(function (spot) { if (spot.classList.contains("open")) { place(spot); } });
+  }
   window.addEventListener("scroll", replace, {passive: true});
   window.addEventListener("resize", replace);
   [].forEach.call(document.querySelectorAll(".card"), function (card) {

@@ -24,21 +24,54 @@ from engine.shoppable import export_batch, readable_category, readable_title, wr
 from engine.shoppable_assets import SCRIPT
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
-CATEGORIES = ["chair", "table", "lamp", "rug", "frame_art", "plant_pot", "vase_candle", "storage_furniture",
-              "armchair", "sofa", "cushion_throw", "shelf"]
+CATEGORIES = [
+    "chair",
+    "table",
+    "lamp",
+    "rug",
+    "frame_art",
+    "plant_pot",
+    "vase_candle",
+    "storage_furniture",
+    "armchair",
+    "sofa",
+    "cushion_throw",
+    "shelf",
+]
 GOOD_URL = "https://shop.example/p/1?a=1&b=2"
 HOSTILE_URLS = [
-    "javascript:alert(1)", "JaVaScRiPt:alert(document.cookie)", "  javascript:alert(1)", "java\tscript:alert(1)",
-    "java\nscript:alert(1)", "&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)", "javascript&colon;alert(1)",
-    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)", "VBScript:msgbox(1)",
-    "file:///etc/passwd", "FILE://localhost/etc/shadow", "smb://attacker.example/share", "//evil.example/x",
-    "https:evil", "\x01javascript:alert(1)", 'https://shop.example/q?"><script>alert(1)</script>',
-    "http://[::1", GOOD_URL,
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(document.cookie)",
+    "  javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "&#106;avascript:alert(1)",
+    "&#x6A;avascript:alert(1)",
+    "javascript&colon;alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "VBScript:msgbox(1)",
+    "file:///etc/passwd",
+    "FILE://localhost/etc/shadow",
+    "smb://attacker.example/share",
+    "//evil.example/x",
+    "https:evil",
+    "\x01javascript:alert(1)",
+    'https://shop.example/q?"><script>alert(1)</script>',
+    "http://[::1",
+    GOOD_URL,
 ]
 HOSTILE_TEXT = [
-    "<img src=x onerror=alert(1)>", '"><script>alert(1)</script>', "' onmouseover='alert(1)", "</title><svg onload=alert(1)>",
-    '=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)",
-    "\tTAB=1+1", "\r=1+1",
+    "<img src=x onerror=alert(1)>",
+    '"><script>alert(1)</script>',
+    "' onmouseover='alert(1)",
+    "</title><svg onload=alert(1)>",
+    '=HYPERLINK("http://evil.example","click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "\tTAB=1+1",
+    "\r=1+1",
 ]
 
 
@@ -96,14 +129,25 @@ def hostile_feed(ikea: Path, ikea_products: list[dict[str, str]], feed: Path) ->
 
 
 @pytest.fixture
-def hostile_export(fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+def hostile_export(
+    fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path
+) -> tuple[Path, Path, dict[str, str]]:
     """(CLI output folder, app batch output folder, feed URLs) for one real scene over the hostile catalog."""
     urls = hostile_feed(ikea, ikea_products, tmp_path / "feed.csv")
     report = fresh_pipeline.import_catalog(tmp_path / "feed.csv")
     assert report.added == 3 * len(CATEGORIES), report.summary()
     scene = scene_path(SCENE)
     cli_out, app_out = tmp_path / "cli", tmp_path / "app"
-    args = ["-q", "--data-dir", str(fresh_pipeline.data_dir), "tag", str(scene), "--out", str(cli_out), "--html"]
+    args = [
+        "-q",
+        "--data-dir",
+        str(fresh_pipeline.data_dir),
+        "tag",
+        str(scene),
+        "--out",
+        str(cli_out),
+        "--html",
+    ]
     assert main(args) == 0
     batch = export_batch(fresh_pipeline, [scene], app_out)
     assert batch.done == [scene] and not batch.failed
@@ -123,7 +167,16 @@ def test_hostile_feed_gives_no_link_but_http_and_no_script_but_ours(hostile_expo
         assert urlsplit(href.translate(str.maketrans("", "", "\t\n\r")).strip()).scheme in ("http", "https")
     assert page.scripts == [SCRIPT]
     assert not [(t, k) for t, a in page.tags for k in a if k.startswith("on")]  # no event handler attributes
-    assert not {t for t, _ in page.tags} & {"iframe", "object", "embed", "form", "base", "link", "svg", "frame"}
+    assert not {t for t, _ in page.tags} & {
+        "iframe",
+        "object",
+        "embed",
+        "form",
+        "base",
+        "link",
+        "svg",
+        "frame",
+    }
     text = "".join(page.text)
     assert any(t.strip() in text for t in HOSTILE_TEXT[:4])  # markup in names is shown as text
     for src in page.attrs("src"):  # pictures: relative files inside the output folder, nothing remote
@@ -170,15 +223,33 @@ def test_cli_writes_the_same_pages_as_the_app_batch(hostile_export):
 
 def _match(ikea: Path, category: str, sku: str, name: str, **extra: str) -> dict:
     image = str(ikea / "products" / category / f"{sku}.jpg")
-    return {"product_id": 1, "sku": sku, "name": name, "category": category, "score": 0.8, "match": "exact",
-            "image_path": image, "url": "", "price": "", **extra}
+    return {
+        "product_id": 1,
+        "sku": sku,
+        "name": name,
+        "category": category,
+        "score": 0.8,
+        "match": "exact",
+        "image_path": image,
+        "url": "",
+        "price": "",
+        **extra,
+    }
 
 
 def _scene(photo: Path, *matches: dict) -> dict:
     width, height = Image.open(photo).size
-    objects = [{"category": m["category"], "label": m["category"], "score": 0.9, "box": [0, 0, 10, 10],
-                "tag": [width * (i + 1) / (len(matches) + 1), height / 2], "matches": [m]}
-               for i, m in enumerate(matches)]
+    objects = [
+        {
+            "category": m["category"],
+            "label": m["category"],
+            "score": 0.9,
+            "box": [0, 0, 10, 10],
+            "tag": [width * (i + 1) / (len(matches) + 1), height / 2],
+            "matches": [m],
+        }
+        for i, m in enumerate(matches)
+    ]
     return {"image": str(photo), "width": width, "height": height, "objects": objects}
 
 
@@ -203,7 +274,10 @@ def test_names_people_read_and_the_sku_once(ikea: Path, scene_path, tmp_path: Pa
     assert [t for t in card.text if t.strip()][:2] == ["Storage furniture", "Art. no. 000.584.87"]
     assert "".join(card.text).count("000.584.87") == 1
     assert "storage_furniture" not in "".join(Page(text).text)
-    assert readable_category("storage_furniture", {"storage_furniture": "Cabinets & storage"}) == "Cabinets & storage"
+    assert (
+        readable_category("storage_furniture", {"storage_furniture": "Cabinets & storage"})
+        == "Cabinets & storage"
+    )
     assert readable_title("ikea-a-cosy-space__1364308407140-s4") == "Ikea a cosy space s4"
 
 
@@ -223,8 +297,11 @@ def test_the_photo_is_a_bounded_reencoded_copy_without_its_metadata(scene_path, 
     exif = Image.Exif()
     exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPSInfo: where the photo was taken
     Image.open(scene_path(SCENE)).resize((4000, 3000)).save(photo, exif=exif.tobytes())
-    page = Page(write_page({"width": 4000, "height": 3000, "objects": []}, photo, tmp_path / "out",
-                           photo.stem).read_text())
+    page = Page(
+        write_page(
+            {"width": 4000, "height": 3000, "objects": []}, photo, tmp_path / "out", photo.stem
+        ).read_text()
+    )
     (src,) = page.attrs("src")
     assert src == "images/phone%20photo%20%231%3F.jpg"  # quoted: "#" and "?" would cut a raw path short
     copy = Image.open(tmp_path / "out" / unquote(src))
