@@ -392,8 +392,9 @@ def _install(
     # everything is checked and built in the staging folder before anything is replaced
     if staged.categories is not None:
         _check_categories(staged.categories)
+    adopt: dict[Path, Path] = {}
     if manifest["images"] == "embedded":
-        resolve = _bundled_images(staged, data_dir / IMAGES_DIR, result)
+        resolve = _bundled_images(staged, data_dir / IMAGES_DIR, adopt)
     else:
         resolve = _external_images(images_from, result)
     db_path = stage / CATALOG_FILE
@@ -402,6 +403,7 @@ def _install(
         if result.products != manifest["products"]:
             raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its database "
                                f"{result.products}; the bundle is inconsistent")
+        _adopt_images(adopt, data_dir / IMAGES_DIR, result)
         if re_embed and embedder is not None:
             log(f"computing {embedder.key} vectors for the imported products")
             result.re_embedded = embed_missing(catalog, embedder, progress)
@@ -422,29 +424,34 @@ def _install(
     return result
 
 
-def _bundled_images(staged: Staged, images_dir: Path, result: ImportResult) -> ImagePath:
+def _bundled_images(staged: Staged, images_dir: Path, adopt: dict[Path, Path]) -> ImagePath:
     """Image paths for products of a bundle with images: only files that came in it, checked as images.
 
-    Images move into ``images_dir`` as rows reference them: content-addressed, so adding one changes
-    nothing for the current catalog, and unreferenced ones are never adopted.
+    Referenced images are collected in ``adopt`` (target: staged file) and moved in only once every row
+    passed; unreferenced ones are never adopted.
     """
-    images_dir.mkdir(parents=True, exist_ok=True)
-    checked: set[str] = set()
 
     def resolve(sku: str, path: str) -> str:
         source = staged.images.get(path)
         if source is None:
             raise CatalogError(f"product {sku!r}: its image {path!r} is not a file in the bundle; refusing the bundle")
         target = images_dir / source.name
-        if path not in checked:
+        if target not in adopt:
             _check_image(source, path)
-            checked.add(path)
-            if not target.is_file():
-                os.replace(source, target)
-                result.images_added += 1
+            adopt[target] = source
         return str(target)
 
     return resolve
+
+
+def _adopt_images(adopt: dict[Path, Path], images_dir: Path, result: ImportResult) -> None:
+    """Move checked images in: content-addressed, so adding them changes nothing for the current catalog."""
+    if adopt:
+        images_dir.mkdir(parents=True, exist_ok=True)
+    for target, source in adopt.items():
+        if not target.is_file():
+            os.replace(source, target)
+            result.images_added += 1
 
 
 def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:

@@ -237,6 +237,8 @@ class BundleArchive:
 
 def _check_end_record(path: Path) -> None:
     """Member count and directory size as the zip's end record states them, before the zip module reads on."""
+    if not path.exists():
+        raise CatalogError(f"{path}: no such file")
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the open, a device never end
             raise CatalogError(f"{path}: not a regular file; a catalog bundle is a .dlcat file")

@@ -602,6 +602,7 @@ def test_hostile_bundle_imports_correctly_or_fails_in_one_line(
         message = str(err.value)
         assert "\n" not in message and re.search(expected, message), message
         assert _state(data) == before
+        assert not (data / IMAGES_DIR).exists()  # the till had none: no image of a refused bundle was adopted
     if written is not None:
         assert _written() - written < 64 << 20  # never near the 256 MiB a bomb holds
     assert _files(tmp_path, data) == files_before  # nothing written outside the data dir
