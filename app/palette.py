@@ -1,13 +1,17 @@
-"""Colours for category pins, legend chips and the HTML export.
+"""Colours for category pins, legend chips and the HTML export: one fixed colour per category.
 
-Colours are handed out in order of first appearance within one scene rather than fixed per category:
-a room shows 4–10 categories and those must be told apart at a glance, which a fixed map of 30+
-categories onto a dozen distinguishable colours cannot guarantee.
+A category keeps its colour in every photo and every session, so a merchandiser learns that orange is
+a chair and never has to re-read the legend. The shipped categories each get their own colour, the
+common ones (seen most in rooms) the most distinct; a category of a user's own map gets one from a
+stable hash of its name (crc32, not ``hash()``, which changes from one run to the next).
 """
 
 from __future__ import annotations
 
-# Tableau 10 followed by darker/lighter companions; all readable with a white number on top.
+import zlib
+
+# All readable with a white number on top. The first 16 (Tableau 10 and darker companions) go to the
+# categories with the most pins, so those that meet in one room are the easiest to tell apart.
 COLOURS = (
     "#4e79a7",
     "#f28e2b",
@@ -25,22 +29,43 @@ COLOURS = (
     "#008f7a",
     "#c34a36",
     "#845ec2",
+    "#3a7d44",
+    "#b8860b",
+    "#5f6b7a",
+    "#17becf",
+    "#8c564b",
+    "#bcbd22",
+    "#7f7f7f",
+    "#1f77b4",
+    "#e377c2",
+    "#6b8e23",
+    "#4b0082",
+    "#b5651d",
+    "#0b6e99",
+    "#c71585",
+    "#556b2f",
+    "#cd5c5c",
 )
+# The shipped categories (resources/categories.yaml), most pins first, each its own colour.
+SHIPPED = (
+    "sofa", "chair", "table", "plant_pot", "cushion_throw", "storage_furniture", "lamp",
+    "tableware_kitchenware", "rug", "armchair", "bed", "vase_candle", "curtain_blind", "kitchen_appliance",
+    "shelf", "frame_art", "stool_bench", "desk", "tv_bench", "wardrobe", "bedding", "cot", "mirror", "clock",
+    "box_basket", "tap_sink", "hardware_fixture", "footstool_pouffe", "door_front", "bath", "toy_kids", "outdoor",
+)
+FIXED = dict(zip(SHIPPED, COLOURS, strict=True))
 USER_COLOUR = "#222222"  # a drawn region whose category is not known yet
 
 
-class CategoryColours:
-    """Category → colour, stable for the lifetime of one scene."""
+def category_colour(category: str) -> str:
+    """The colour of ``category``, the same wherever and whenever it is asked for."""
+    if not category:
+        return USER_COLOUR
+    return FIXED.get(category) or COLOURS[zlib.crc32(category.encode()) % len(COLOURS)]
 
-    def __init__(self) -> None:
-        self._assigned: dict[str, str] = {}
+
+class CategoryColours:
+    """Category → colour for a view or a page; kept as an object so callers need not change."""
 
     def colour(self, category: str) -> str:
-        if not category:
-            return USER_COLOUR
-        if category not in self._assigned:
-            self._assigned[category] = COLOURS[len(self._assigned) % len(COLOURS)]
-        return self._assigned[category]
-
-    def reset(self) -> None:
-        self._assigned.clear()
+        return category_colour(category)

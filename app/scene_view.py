@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 from app.corrections import Tag
 from app.overlays import HoverCard, Legend, Notice
 from app.palette import CategoryColours
-from app.pins import BandItem, BoxItem, PinItem
+from app.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.thumbnails import Thumbnails
 
 ZOOM_STEP = 1.25
@@ -84,7 +84,6 @@ class SceneView(QGraphicsView):
     def show_photo(self, image: QImage) -> None:
         """A new photo: tags, boxes and colours of the previous one go."""
         self.clear()
-        self.colours.reset()
         self.hint.hide()
         self.photo = self.scene().addPixmap(QPixmap.fromImage(image))
         self.photo.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -120,6 +119,7 @@ class SceneView(QGraphicsView):
             self.scene().addItem(pin)
         self.card.hide()
         self.legend.show_tags(shown, self.colours)
+        self._place_legend()
         self._set_current(self.current if self.current in self.pins else None)
         self.set_all_boxes(self.show_all_boxes)
 
@@ -211,6 +211,12 @@ class SceneView(QGraphicsView):
     def _refresh_card(self) -> None:
         if self.card.isVisible() and self.card.number in self.pins:
             self._show_card(self.card.number)
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """Pins move with zoom, pan and resize; the legend moves out of their way (app.overlays.Legend)."""
+        pins = [self.mapFromScene(pin.pos()) for pin in self.pins.values()]
+        self.legend.place(pins, self.viewport().rect(), int(RADIUS + HALO))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
@@ -224,6 +230,7 @@ class SceneView(QGraphicsView):
             self.fit()
         self.hint.place()
         self.busy.place()
+        self._place_legend()
 
     # -- mouse: click pins, draw boxes, pan ------------------------------------------------------
 

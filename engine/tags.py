@@ -2,14 +2,18 @@
 
 The box centre is often not on the object (the air under a table, the wall behind a floor lamp's pole), so
 each decor category gets a relative anchor inside its box, on the part people recognise the object by.
-Then three adjustments, in this order:
+Then four adjustments, in this order:
 
 1. Mask: with a segmentation mask the anchor is moved onto the object when it falls off it.
-2. Spread: tags closer than ``min_distance`` are pushed apart, never dropped, so every tag stays clickable.
-3. Clamp: each tag stays inside its own box where possible and always inside the image.
+2. Uncover: an anchor on a smaller object lying on this one (a throw over an armchair, a cushion on a
+   sofa) moves to the nearest point of its own box that nothing smaller covers, so a click there opens
+   the object the pin names, not the one on top.
+3. Spread: tags closer than ``min_distance`` are pushed apart, never dropped, so every tag stays clickable.
+4. Clamp: each tag stays inside its own box where possible and always inside the image, ``margin`` away
+   from its edges, so the whole pin is on the photo.
 
-Coordinates are image pixels with pixel centres at integers, so a tag is always within ``0 <= x <= w - 1``,
-``0 <= y <= h - 1`` and ``mask[round(y), round(x)]`` is the pixel under it. Everything is deterministic: no
+Coordinates are image pixels with pixel centres at integers, so a tag is always within
+``margin <= x <= w - 1 - margin`` (likewise y) and ``mask[round(y), round(x)]`` is the pixel under it. Everything is deterministic: no
 randomness, and the result for a detection does not depend on where it sits in the input list.
 """
 
@@ -64,6 +68,11 @@ PENDANT_MAX_BOTTOM_FRACTION = 2 / 3
 
 # Of the image diagonal: about one tag icon at the GUI's fit-to-window zoom, so tags never cover each other.
 DEFAULT_MIN_DISTANCE_FRACTION = 0.03
+# Of the image's shorter side: a pin's radius at fit-to-window zoom, kept between a tag and the photo's edge.
+EDGE_MARGIN_FRACTION = 0.02
+# A smaller box with at least this share of its area inside a detection's box lies on (or before) it.
+ON_TOP = 0.6
+_UNCOVER_STEPS = 20  # candidate points per box side when looking for an uncovered one
 _MAX_SPREAD_ROUNDS = 200  # enough for dozens of coinciding tags; rounds stop early once nothing moves
 _OVERSHOOT = 1e-6  # pixels: pushed pairs end a hair beyond min_distance, so rounding never leaves them short
 
@@ -73,11 +82,13 @@ def place_tags(
     image_size: tuple[int, int],
     masks: Sequence[np.ndarray | None] | None = None,
     min_distance: float | None = None,
+    margin: float | None = None,
 ) -> list[Point]:
     """One (x, y) tag per detection, in input order.
 
     ``image_size`` is (width, height), as PIL's ``Image.size``. ``masks``, if given, holds one boolean HxW
-    array (or None) per detection. ``min_distance`` defaults to 3% of the image diagonal (0: no spreading).
+    array (or None) per detection. ``min_distance`` defaults to 3% of the image diagonal (0: no spreading),
+    ``margin`` to 2% of its shorter side.
     """
     width, height = image_size
     if masks is not None and len(masks) != len(detections):
@@ -87,12 +98,15 @@ def place_tags(
     if min_distance < 0:
         raise ValueError(f"min_distance must be >= 0, got {min_distance}")
 
-    image = image_bounds(image_size)
+    if margin is None:
+        margin = EDGE_MARGIN_FRACTION * min(width, height)
+    image = image_bounds(image_size, margin)
     own = [clamp_bounds(d.box, image) for d in detections]
     per_detection = [None] * len(detections) if masks is None else masks
     points = [
-        clamp(snap_to_mask(rule_point(d, image_size), d.box, mask, image_size), bounds)
-        for d, mask, bounds in zip(detections, per_detection, own)
+        uncover(clamp(snap_to_mask(rule_point(d, image_size), d.box, mask, image_size), bounds), bounds,
+                lying_on(i, detections))
+        for i, (d, mask, bounds) in enumerate(zip(detections, per_detection, own))
     ]
     order = canonical_order(detections, points)
     spread = [points[i] for i in order]
@@ -165,6 +179,43 @@ def nearest_true(mask: np.ndarray, point: Point) -> Point | None:
     return float(cols[nearest]), float(rows[nearest])
 
 
+def lying_on(index: int, detections: Sequence[Detection]) -> list[Box]:
+    """Boxes of smaller objects lying mostly inside detection ``index``'s box: what sits on it or before it."""
+    box = detections[index].box
+    area = _area(box)
+    return [
+        d.box for j, d in enumerate(detections)
+        if j != index and _area(d.box) < area and _intersection(d.box, box) >= ON_TOP * _area(d.box)
+    ]
+
+
+def uncover(point: Point, bounds: Bounds, covers: Sequence[Box]) -> Point:
+    """``point`` if no box in ``covers`` holds it, else the nearest uncovered point of a grid over ``bounds``.
+
+    When the covering objects hide the whole box, the point stays: a pin on the cover beats no pin.
+    """
+    if not any(_holds(c, point) for c in covers):
+        return point
+    xs = np.linspace(bounds[0], bounds[2], _UNCOVER_STEPS + 1)
+    ys = np.linspace(bounds[1], bounds[3], _UNCOVER_STEPS + 1)
+    free = [(float(x), float(y)) for y in ys for x in xs if not any(_holds(c, (x, y)) for c in covers)]
+    if not free:
+        return point
+    return min(free, key=lambda p: (p[0] - point[0]) ** 2 + (p[1] - point[1]) ** 2)
+
+
+def _holds(box: Box, point: Point) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _intersection(a: Box, b: Box) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
 def canonical_order(detections: Sequence[Detection], points: Sequence[Point]) -> list[int]:
     """Indices sorted by the detections' content, so spreading does not depend on the input order.
 
@@ -225,10 +276,12 @@ def split_direction(bounds_a: Bounds, bounds_b: Bounds) -> Point:
     return (1.0, 0.0) if width >= height else (0.0, 1.0)
 
 
-def image_bounds(image_size: tuple[int, int]) -> Bounds:
-    """Pixel-centre bounds of the image: a tag at w - 1 is still on the last pixel column."""
+def image_bounds(image_size: tuple[int, int], margin: float = 0.0) -> Bounds:
+    """Pixel-centre bounds of the image, ``margin`` in from each edge (never past its middle)."""
     width, height = image_size
-    return 0.0, 0.0, float(width - 1), float(height - 1)
+    mx = min(max(margin, 0.0), (width - 1) / 2)
+    my = min(max(margin, 0.0), (height - 1) / 2)
+    return mx, my, float(width - 1) - mx, float(height - 1) - my
 
 
 def clamp_bounds(box: Box, image: Bounds) -> Bounds:

@@ -182,9 +182,32 @@ def test_min_distance_zero_leaves_coinciding_tags_alone() -> None:
     assert a == b == (300.0, 300.0)
 
 
-def test_tag_of_a_box_past_the_image_corner_is_clamped_into_the_image() -> None:
-    assert only_tag(det("clock", (900.0, 700.0, 1100.0, 900.0))) == (W - 1, H - 1)
-    assert only_tag(det("clock", (-300.0, -100.0, -100.0, 100.0))) == (0.0, 0.0)
+def test_tag_of_a_box_past_the_image_corner_is_clamped_into_the_image_with_a_margin() -> None:
+    """The pin is a disc around the tag: 2 % of the shorter side keeps all of it on the photo."""
+    margin = 0.02 * min(W, H)
+    assert only_tag(det("clock", (900.0, 700.0, 1100.0, 900.0))) == (W - 1 - margin, H - 1 - margin)
+    assert only_tag(det("clock", (-300.0, -100.0, -100.0, 100.0))) == (margin, margin)
+    assert only_tag(det("clock", (900.0, 700.0, 1100.0, 900.0)), margin=0.0) == (W - 1, H - 1)
+
+
+def test_a_tag_is_not_on_what_lies_on_its_object() -> None:
+    """An armchair under a throw: its seat anchor is on the throw, so the pin moves to the chair beside it."""
+    armchair = det("armchair", (600.0, 400.0, 900.0, 750.0))
+    throw = det("cushion_throw", (650.0, 560.0, 850.0, 700.0), score=0.5)
+    on_throw = only_tag(armchair)
+    assert inside(on_throw, throw.box)
+    tag, throw_tag = place_tags([armchair, throw], (W, H), min_distance=0.0)
+    assert inside(tag, armchair.box) and not inside(tag, throw.box)
+    step = (armchair.box[3] - armchair.box[1]) / 20  # the candidate grid's spacing
+    assert math.dist(tag, on_throw) <= on_throw[1] - throw.box[1] + step  # just above the throw's top edge
+    assert throw_tag == only_tag(throw)  # the throw's own pin stays on it
+
+
+def test_a_wholly_covered_object_keeps_its_pin() -> None:
+    rug = det("rug", (100.0, 600.0, 300.0, 700.0))
+    sofa_on_it = det("sofa", (90.0, 590.0, 310.0, 710.0))  # larger: not "on" the rug
+    left, right = det("table", (100.0, 600.0, 201.0, 700.0)), det("chair", (199.0, 600.0, 300.0, 700.0))
+    assert place_tags([rug, left, right, sofa_on_it], (W, H), min_distance=0.0)[0] == only_tag(rug)
 
 
 def test_tags_too_close_in_a_tiny_corner_box_leave_it_but_stay_in_the_image() -> None:
