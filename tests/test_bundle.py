@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -460,6 +461,8 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
     (share / "evil.jpg").symlink_to("/etc/passwd")
     not_an_image = b"<html>not an image</html>"
     fake = f"images/{_sha(not_an_image)}.jpg"
+    bomb_png = _png_claiming(15800, 15800)
+    bomb_name = f"images/{_sha(bomb_png)}.png"
     nan = np.full(1280, np.nan, np.float32).tobytes()
     return {
         "traversal": (lambda b, o: _craft(b, o, unlisted=[("images/../../escaped.txt", b"x")]), "unsafe path", {}),
@@ -491,6 +494,8 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
         "many-members": (_many_members, "claims 250001 files", {}),
         "not-an-image": (lambda b, o: _craft(b, o, listed={fake: not_an_image}, db=_set_image(fake)),
                          "not a usable image", {}),
+        "image-pixel-bomb": (lambda b, o: _craft(b, o, listed={bomb_name: bomb_png}, db=_set_image(bomb_name)),
+                             "not a usable image", {}),
         "nan-vector": (lambda b, o: _craft(b, o, db=lambda c: c.execute("UPDATE vectors SET vector = ?", (nan,))),
                        "NaN", {}),
         "duplicate-sku": (lambda b, o: _craft(b, o, db=lambda c: c.executescript(
@@ -523,6 +528,17 @@ def _corrupt_deflate(bundle: Path, out: Path) -> Path:
     data[start : start + 32] = bytes(range(200, 232))
     out.write_bytes(bytes(data))
     return out
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width * 3 + 1)))
+            + chunk(b"IEND", b""))
 
 
 def _fifo(_bundle: Path, out: Path) -> Path:
@@ -569,7 +585,7 @@ CASES = (
     "mutated-index", "truncated-db", "not-a-db", "bomb", "bomb-lying-header", "unlisted-member", "unexpected-member",
     "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
     "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
-    "corrupt-deflate", "text-not-utf8",
+    "corrupt-deflate", "text-not-utf8", "image-pixel-bomb",
 )
 
 
