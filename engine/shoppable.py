@@ -51,7 +51,7 @@ class Card:
     picture: str  # page-relative, URL-quoted; "" when the catalog's picture is missing or not an image
     match: str
     tags: list[int] = field(default_factory=list)
-    similar_badge: bool = False  # only among exact matches: when all are similar, the heading says so
+    similar_badge: bool = False  # only beside exact matches: when all are similar, the heading says so
 
 
 @dataclass
@@ -131,9 +131,9 @@ def _spots_and_cards(
         x = 100.0 * float(obj["tag"][0]) / float(scene["width"])
         y = 100.0 * float(obj["tag"][1]) / float(scene["height"])
         spots.append(Spot(number, min(max(x, 0.0), 100.0), min(max(y, 0.0), 100.0), card))
-    some_exact = any(c.match == "exact" for c in cards.values())
+    some_same = any(c.match != "similar" for c in cards.values())  # "exact" or "likely" the same product
     for card in cards.values():
-        card.similar_badge = some_exact and card.match != "exact"
+        card.similar_badge = some_same and card.match == "similar"
     return spots, list(cards.values())
 
 
@@ -188,7 +188,7 @@ def _e(value: object) -> str:
 def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card]) -> str:
     """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
-    heading = "Shop the products" if any(c.match == "exact" for c in cards) else "Similar products"
+    heading = "Shop the products" if any(c.match != "similar" for c in cards) else "Similar products"
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'

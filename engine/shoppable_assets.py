@@ -78,6 +78,7 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  .layout{grid-template-columns:minmax(0,1fr);gap:28px}
  .photo{border-radius:10px}
 }
+@media (max-width:600px){.pin{left:-13px;top:-13px;width:26px;height:26px;font-size:12px;line-height:26px}}
 @media (min-width:901px){
  .scene{position:sticky;top:24px}
  .frame{width:fit-content;max-width:100%;margin:0 auto}
@@ -120,7 +121,7 @@ SCRIPT = """
     spot.querySelector(".pin").setAttribute("aria-expanded", "false");
   }
   spots.forEach(function (spot) {
-    var pin = spot.querySelector(".pin"), wasOpen = false;
+    var pin = spot.querySelector(".pin"), toggle = false;
     spot.addEventListener("mouseenter", function () { open(spot); });
     spot.addEventListener("mouseleave", function () {
       if (!spot.contains(document.activeElement)) {
@@ -131,10 +132,13 @@ SCRIPT = """
     spot.addEventListener("focusout", function (event) {
       if (!spot.contains(event.relatedTarget)) { close(spot); }
     });
-    pin.addEventListener("pointerdown", function () { wasOpen = spot.classList.contains("open"); });
-    pin.addEventListener("click", function () {  // a tap toggles; a hover before the tap does not count
-      if (wasOpen) { close(spot); } else { open(spot); }
-      wasOpen = false;
+    // A tap on an open card's hotspot closes it; a mouse click never does (hovering opened it already).
+    pin.addEventListener("pointerdown", function (event) {
+      toggle = event.pointerType !== "mouse" && spot.classList.contains("open");
+    });
+    pin.addEventListener("click", function () {
+      if (toggle) { close(spot); } else { open(spot); }
+      toggle = false;
     });
     spot.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { pin.focus(); close(spot); }

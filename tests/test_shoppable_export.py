@@ -308,3 +308,14 @@ def test_the_photo_is_a_bounded_reencoded_copy_without_its_metadata(scene_path, 
     assert max(copy.size) == 2048 and not copy.getexif()
     assert page.with_class("photo")[0]["width"] == "4000"
     assert safe_link(src) is None  # a relative file, never a link target of its own
+
+
+def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path, tmp_path: Path):
+    photo = scene_path(SCENE)
+    sofa = _match(ikea, "sofa", "903.007.25", "FRIHETEN")
+    lamp = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS", match="similar")
+    mixed = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "a", "room").read_text())
+    assert "Shop the products" in "".join(mixed.text) and len(mixed.with_class("badge")) == 2  # the lamp's two cards
+    sofa["match"] = "similar"
+    similar = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "b", "room").read_text())
+    assert "Similar products" in "".join(similar.text) and not similar.with_class("badge")

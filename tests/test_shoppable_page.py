@@ -137,6 +137,10 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
             assert focused.get_attribute("aria-expanded") == "true"
             assert_inside_viewport(browser, open_tip(browser), f"card of {reached[-1]} on focus")
     assert reached == [p.get_attribute("aria-controls") for p in pins]
+    browser.execute_script("arguments[0].focus()", pins[0])
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()  # Escape closes the card, focus stays
+    assert not browser.find_elements(By.CSS_SELECTOR, ".spot.open")
+    assert browser.switch_to.active_element == pins[0]
 
     # hovering each hotspot shows its card inside the viewport, flipped away from the edges
     for pin in pins:
