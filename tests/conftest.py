@@ -1,17 +1,16 @@
 """Shared fixtures: the real models and the real IKEA data from ../shared, one catalog per session.
 
-The COCO detector ships as an ultralytics .pt in ../shared/models (read-only), so the session exports
-it to ONNX once into a temp models folder, exactly as `decorlens models export` does for a user.
+Every model the engine needs is ONNX in ../shared/models (the COCO detector too, written there by
+`decorlens models export`), so no test needs torch to get a detector; only the tests of exporting
+export. The whole session runs with a home folder of its own (see ``pytest_configure``).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import shutil
-import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DECORLENS_SHARED", ROOT.parent / "shared"))
 MODELS = SHARED / "models"
 IKEA = SHARED / "datasets" / "ikea_interior"
-COCO_PT = "yolo11n-ovint8-dq.pt"
+COCO_ONNX = "yolo11n-ovint8-dq.onnx"
+# Where programs put per-user files; the session points them all into a temp home.
+HOME_VARIABLES = {
+    "HOME": ".", "XDG_DATA_HOME": ".local/share", "XDG_CONFIG_HOME": ".config", "XDG_CACHE_HOME": ".cache",
+    "YOLO_CONFIG_DIR": ".config/Ultralytics", "DECORLENS_DATA_DIR": ".local/share/DecorLens",
+}
+_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A temp home for the whole session, set before any test module is imported.
+
+    It has to be this early: ultralytics decides its settings folder when it is imported (during
+    collection), and child processes (the CLI, the bench) inherit the environment. platformdirs reads
+    the XDG variables on each call. Without it, tests wrote ~/.local/share/DecorLens and
+    ~/.config/Ultralytics of whoever ran them.
+    """
+    home = Path(tempfile.mkdtemp(prefix="decorlens-test-home-"))
+    config.stash[_HOME] = home
+    for name, relative in HOME_VARIABLES.items():
+        (home / relative).mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(home / relative)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def test_home(pytestconfig: pytest.Config) -> Path:
+    """The session's temp home folder (HOME, XDG dirs, DECORLENS_DATA_DIR and YOLO_CONFIG_DIR lie in it)."""
+    return pytestconfig.stash[_HOME]
 
 
 def _require(path: Path) -> Path:
@@ -65,22 +97,20 @@ def scene_path(ikea: Path):
 
 @pytest.fixture(scope="session")
 def exported_models(tmp_path_factory: pytest.TempPathFactory, shared_models: Path) -> Path:
-    """A models folder holding the COCO detector exported to ONNX (with its card)."""
-    if importlib.util.find_spec("ultralytics") is None:
-        pytest.skip("exporting the COCO detector needs the [train] extra")
+    """A models folder holding only the COCO detector as ONNX with its card, as `models export` writes it.
+
+    Copied from ../shared/models (where `decorlens models export` wrote it): tests that need a detector
+    need neither torch nor an export; tests/test_export.py tests exporting itself.
+    """
     out = tmp_path_factory.mktemp("exported-models")
-    # In a child process, through the CLI a user runs: importing ultralytics patches PIL globally.
-    done = subprocess.run(
-        [sys.executable, "-m", "decorlens", "-q", "models", "export", str(shared_models / COCO_PT), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    for name in (COCO_ONNX, COCO_ONNX.replace(".onnx", ".card.json")):
+        shutil.copy(_require(shared_models / name), out / name)
     return out
 
 
 @pytest.fixture(scope="session")
 def session_data_dir(tmp_path_factory: pytest.TempPathFactory, exported_models: Path) -> Path:
-    """A data dir whose models/ holds the exported COCO ONNX (shared models come via the env)."""
+    """A data dir whose models/ holds the COCO ONNX (the other shared models come via the env)."""
     data = tmp_path_factory.mktemp("data")
     shutil.copytree(exported_models, data / "models")
     return data

