@@ -62,7 +62,7 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
         with open_regular(path) as fh:
             if os.fstat(fh.fileno()).st_size == 0:
                 raise ImageError(f"{path}: empty file (0 bytes)")
-            return _decode(path, fh, max_side)
+            return _decode(path, fh, max_side, os.fstat(fh.fileno()).st_size)
     except ImageError:
         raise
     except DecorLensError as exc:  # not a regular file
@@ -95,9 +95,11 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _decode(path: Path, fh, max_side: int) -> np.ndarray:
+def _decode(path: Path, fh, max_side: int, file_size: int) -> np.ndarray:
     with Image.open(fh, formats=_OPENERS) as img:
         _check_claimed_size(path, img)
+        if img.format in ("JPEG", "MPO"):
+            _check_jpeg_can_hold(path, img, file_size)
         img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale (1/2 … 1/8)
         cost = img.width * img.height * _BYTES_PER_PIXEL.get(img.mode, 4)
         if cost > DECODE_BUDGET:
@@ -131,6 +133,16 @@ def _check_claimed_size(path: Path, img: Image.Image) -> None:
         raise ImageError(
             f"{path}: image too large ({img.width}x{img.height} pixels; the limit is {MAX_PIXELS // 10**6} Mpx)"
         )
+
+
+def _check_jpeg_can_hold(path: Path, img: Image.Image, file_size: int) -> None:
+    """Refuse, before decoding, a JPEG too small for the pixels it claims (a 1.5 KB file saying
+    15000x15000). Every 8x8 block of a Huffman-coded JPEG costs at least one bit, real photos 50-300;
+    an eighth of a bit a block leaves room even for arithmetic coding of a flat picture."""
+    blocks = -(-img.width // 8) * -(-img.height // 8)
+    if file_size * 64 < blocks:
+        raise ImageError(f"{path}: cannot decode image (file is truncated: {file_size} bytes cannot hold "
+                         f"a {img.width}x{img.height} JPEG)")
 
 
 def _check_not_cut_short(path: Path, img: Image.Image) -> None:
