@@ -91,7 +91,12 @@ class SetupPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch()
         self.progress = QProgressBar(textVisible=False)
-        self.progress.hide()
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop; what was downloaded is kept and the next try resumes from there")
+        self.cancel.clicked.connect(lambda: self.task and self.task.cancel())
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -103,11 +108,12 @@ class SetupPage(QWidget):
         for widget in (title, intro):
             column.addWidget(widget)
         column.addLayout(buttons)
-        column.addWidget(self.progress)
+        column.addLayout(progress_row)
         column.addWidget(self.status)
         column.addWidget(QLabel("<br>What was looked for:"))
         column.addWidget(self.error)
         _centred(self, column)
+        self._busy(False)
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -146,6 +152,7 @@ class SetupPage(QWidget):
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
+        self.cancel.setVisible(busy)
         self.progress.setRange(0, 0)
         for button in (self.from_folder, self.download):
             button.setEnabled(not busy)

@@ -13,11 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import yaml
-from test_modelpack import assert_installed, serve  # the 127.0.0.1 pack server (tests/ is on sys.path)
+from test_modelpack import RangeHandler, assert_installed, serve  # tests/ is on sys.path
 
 from engine import modelpack
 
@@ -132,6 +133,52 @@ def test_download_installs_the_pack_from_the_url(qtbot, qt, tmp_path, shared_mod
         qtbot.mouseClick(win.setup.download, Qt.MouseButton.LeftButton)
         wait_ready(qtbot, win)
     assert server.requests
+    assert_installed(data / "models")
+    win.close()
+
+
+class StallingHandler(RangeHandler):
+    """Sends the first half of the COCO detector, then waits until the test lets it go on."""
+
+    go_on = threading.Event()
+
+    def send_head(self):
+        if not self.path.endswith(COCO):
+            return super().send_head()
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.go_on.wait(timeout=60)
+        self.wfile.write(data[len(data) // 2 :])
+        return None
+
+
+@pytest.mark.gui
+def test_a_cancelled_download_keeps_its_part_and_resumes(qtbot, qt, tmp_path, shared_models):
+    from PySide6.QtCore import Qt
+
+    data = tmp_path / "data"
+    win = open_window(qtbot, qt, data)
+    StallingHandler.go_on.clear()
+    with serve(shared_models, StallingHandler) as (_server, url):
+        win.setup.download_url = url
+        qtbot.mouseClick(win.setup.download, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: win.setup.progress.value() > 0, timeout=WAIT_MS)
+        assert win.setup.cancel.isVisible() and not win.setup.download.isEnabled()
+        qtbot.mouseClick(win.setup.cancel, Qt.MouseButton.LeftButton)
+        StallingHandler.go_on.set()
+        qtbot.waitUntil(lambda: win.setup.download.isEnabled(), timeout=WAIT_MS)
+    assert "cancelled" in win.setup.status.text() and not win.setup.cancel.isVisible()
+    have = (data / "models" / f"{COCO}.part").stat().st_size
+    assert 0 < have < (shared_models / COCO).stat().st_size and not (data / "models" / COCO).exists()
+    assert win.photo_stack.currentWidget() is win.setup
+    with serve(shared_models) as (server, url):
+        win.setup.install(url)
+        wait_ready(qtbot, win)
+    assert (COCO, f"bytes={have}-") in server.requests
     assert_installed(data / "models")
     win.close()
 
