@@ -84,6 +84,7 @@ def test_bundle_holds_models_and_resources_but_no_training_packages(built: dict)
     assert any(m.startswith("yolo11n") and m.endswith(".onnx") for m in models)
     for resource in ("categories.yaml", "defaults.yaml", "cards"):
         assert (internal / "resources" / resource).exists()
+    assert "GNU AFFERO GENERAL PUBLIC LICENSE" in (app / "LICENSE").read_text()
     top = {p.name.split(".")[0].lower() for p in internal.iterdir()}
     assert not top & set(FORBIDDEN), top & set(FORBIDDEN)
     leaked = [p for p in internal.rglob("*") if p.is_dir() and p.name.lower() in FORBIDDEN]
