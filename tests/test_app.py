@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -63,7 +62,7 @@ def window(qtbot, pipeline, settings):
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
     win.open_paths([path])
     qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.path == path, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=WAIT_MS)
 
 
 def pin_point(win: MainWindow, number: int) -> QPoint:
@@ -72,12 +71,11 @@ def pin_point(win: MainWindow, number: int) -> QPoint:
 
 def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
     path = scene_path(ROOM)
-    gaps, last = [], [time.perf_counter()]
+    ticks_while_searching = []
 
     def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
+        if window.controller.scene is None:
+            ticks_while_searching.append(1)
 
     timer = QTimer(interval=10, timeout=tick)
     timer.start()
@@ -97,8 +95,9 @@ def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
     assert window.view.legend.isVisible()
     assert window.device.text() == "Running on CPU" or window.device.text().startswith("Running on GPU")
     assert "Last search" in window.timing.text()
-    # detection ran in a worker: the event loop kept ticking (a blocked UI would show a multi-second gap)
-    assert max(gaps) < 0.5, f"UI thread blocked for {max(gaps) * 1000:.0f} ms"
+    # detection ran in a worker: the event loop kept serving the timer while it ran (no clock involved: a
+    # search on the UI thread would let at most one coalesced tick through before the scene was set)
+    assert len(ticks_while_searching) >= 2
 
 
 def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, scene_path, pipeline):
@@ -107,12 +106,12 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     viewport = window.view.viewport()
     qtbot.mouseMove(viewport, pin_point(window, tag.number) + QPoint(40, 40))
     qtbot.mouseMove(viewport, pin_point(window, tag.number))
-    qtbot.waitUntil(lambda: window.view.card.isVisible(), timeout=5_000)
+    qtbot.waitUntil(lambda: window.view.card.isVisible(), timeout=WAIT_MS)
     assert window.view.card.number == tag.number
     assert window.view.card.name.text() == tag.obj.matches[0].name
 
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pin_point(window, tag.number))
-    qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=WAIT_MS)
     assert window.panel.number == tag.number
     searched = set(pipeline.categories.searched(tag.obj.category))
     assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []
@@ -133,7 +132,7 @@ def test_keyboard_walks_pins_and_enter_opens_one(qtbot, window, scene_path):
     assert view.current == order[1]
     assert view.card.isVisible() and view.card.number == order[1]
     qtbot.keyClick(view, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.panel.number == order[1] and bool(window.panel.rows), timeout=5_000)
+    qtbot.waitUntil(lambda: window.panel.number == order[1] and bool(window.panel.rows), timeout=WAIT_MS)
 
 
 def drop(window: MainWindow, path: Path) -> None:
@@ -195,7 +194,7 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
     drawn = next(t for t in scene.visible if t.number not in before)
     assert drawn.origin == USER and drawn.obj.matches
     assert drawn.obj.category == drawn.obj.matches[0].category
-    qtbot.waitUntil(lambda: window.panel.number == drawn.number and bool(window.panel.rows), timeout=5_000)
+    qtbot.waitUntil(lambda: window.panel.number == drawn.number and bool(window.panel.rows), timeout=WAIT_MS)
 
     # corrections: confirm a match, change a category, remove a tag
     window.panel.rows[1].confirm.click()
@@ -212,7 +211,7 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
     assert removed not in view.pins
 
     folder = pipeline.data_dir / FOLDER
-    qtbot.waitUntil(lambda: bool(_saved(folder).get("removed")), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(_saved(folder).get("removed")), timeout=WAIT_MS)
     saved = _saved(folder)
     contract = window.controller.scene.result.to_json()
     assert set(contract) <= set(saved)  # a superset of the search JSON
@@ -242,7 +241,7 @@ def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(
     exported = []
     window.controller.export_json(tmp_path / "scene.json", exported.append)
     window.controller.export_page(tmp_path / "page", exported.append)
-    qtbot.waitUntil(lambda: len(exported) == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: len(exported) == 2, timeout=WAIT_MS)
     assert json.loads((tmp_path / "scene.json").read_text())["corrections"]["image_sha256"]
     assert (tmp_path / "page" / f"{path.stem}.html").read_text().count('class="spot"') == len(
         restored.visible

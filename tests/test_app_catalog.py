@@ -57,22 +57,22 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS) as finished:
         view.import_from(small_catalog)
     assert finished.args[0].added == 6
-    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=5_000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=WAIT_MS)
     assert [view.category.itemData(i) for i in range(view.category.count())] == [None, "clock", "mirror"]
     assert win.products.text() == "Catalog: 6 products"
 
     view.category.setCurrentIndex(view.category.findData("mirror"))
     view.refresh()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5_000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=WAIT_MS)
     assert {p.category for p in view.model.products} == {"mirror"}
     sku = view.model.products[0].sku
     view.search.setText(sku)
-    qtbot.waitUntil(lambda: [p.sku for p in view.model.products] == [sku], timeout=5_000)
+    qtbot.waitUntil(lambda: [p.sku for p in view.model.products] == [sku], timeout=WAIT_MS)
 
     view.search.clear()
     view.category.setCurrentIndex(0)
     view.refresh()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=5_000)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=WAIT_MS)
     view.grid.selectionModel().select(view.model.index(0), view.grid.selectionModel().SelectionFlag.Select)
     view.confirm_removal = lambda _count: True
     gone = view.selected_skus()
