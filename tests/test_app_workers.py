@@ -71,7 +71,7 @@ def test_errors_and_cancel_come_back_as_messages(qtbot):
     runner.start(fail, failed=seen.append)
     runner.start(bug, failed=seen.append)
     task = runner.start(cancellable, cancelled=seen.append)
-    qtbot.waitUntil(lambda: len(seen) == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=60_000)
     task.cancel()
-    qtbot.waitUntil(lambda: len(seen) == 3, timeout=5_000)
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=60_000)
     assert seen == ["x.jpg: not an image", "unexpected error: KeyError: 'oops'", "stopped as asked"]
