@@ -1,0 +1,85 @@
+"""What a new user sees around the photo: display names, light and dark theme, toolbar, status bar in plain
+words, and the About box with the licences of the real models. Offscreen (pytest-qt).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel
+
+from app import theme
+from app.about import about_html
+from app.main_window import MainWindow
+from app.settings import AppSettings
+from app.toolbar import TRAIN_MISSING, training_available
+from app.widgets import pretty, product_detail, product_title
+from engine.models import available_models
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+
+
+def test_category_and_product_names_read_as_words():
+    assert pretty("box_basket") == "Boxes & baskets"
+    assert pretty("tv_bench") == "TV bench"
+    assert pretty("garden_sofa") == "Garden sofa"  # a category of the user's own
+    # a folder import knows only the SKU: the category is the title, the SKU shows once
+    assert product_title("503.056.16", "503.056.16", "armchair") == "Armchair"
+    assert product_detail("503.056.16", "503.056.16", "armchair") == "503.056.16"
+    assert product_title("STRANDMON", "503.056.16", "armchair") == "STRANDMON"
+    assert product_detail("STRANDMON", "503.056.16", "armchair", "€199") == "503.056.16 · Armchair · €199"
+
+
+@pytest.fixture
+def window(qtbot, pipeline, tmp_path: Path):
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(pipeline, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    yield win
+    win.close()
+    theme.apply(QApplication.instance(), "light")
+
+
+def test_themes_toolbar_and_status_bar(qtbot, window):
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() < 60
+    theme.apply(app, "light")
+    assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
+
+    shown = [a for a in window.toolbar.actions() if a.iconText()]
+    assert [a.iconText() for a in shown] == [
+        "Open", "Open folder", "Batch", "Catalog", "Train", "Undo", "Redo", "Settings"
+    ]  # fmt: skip
+    assert all(not a.icon().isNull() for a in shown)
+    assert window.train_action.isEnabled() == training_available()
+    if not training_available():
+        assert window.train_action.toolTip() == TRAIN_MISSING
+
+    # plain words: where the models run, the catalog's size; model names only in the tooltip
+    visible = [w.text() for w in window.statusBar().findChildren(QLabel) if w.isVisible() and w.text()]
+    assert window.device.text() in visible and window.device.text().startswith("Running on ")
+    assert not any(".onnx" in text or "Models:" in text for text in visible)
+    assert window.engine_info.embedder in window.device.toolTip()
+
+
+def test_about_names_the_licences_of_the_app_and_its_models(shared_models):
+    models = available_models(shared_models)
+    text = about_html(models)
+    assert "AGPL-3.0-or-later" in text
+    kinds = {m.card.kind for m in models}
+    assert kinds == {"detector", "embedder"}
+    assert "AGPL-3.0 (Ultralytics)" in text and "Apache-2.0 (Google)" in text
+    assert all(m.card.name in text for m in models)
