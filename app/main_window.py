@@ -44,7 +44,7 @@ from app.settings_dialog import SettingsDialog
 from app.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
 from app.toolbar import TRAIN_MISSING, ToolBar, training_available
-from app.widgets import MessageBar, pretty
+from app.widgets import MessageBar, pretty, rich_tooltip
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
         self.models.hide()  # ready: the status bar says where they run; which ones is in the tooltip
         self.device.setText(f"Running on {info.device}")
-        self.device.setToolTip(self.models.text())
+        self.device.setToolTip(rich_tooltip(self.models.text()))
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")
         elif info.products == 0:
@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         self.photo_list.clear()
         for photo in photos:
             item = QListWidgetItem(photo.name)
-            item.setToolTip(str(photo))
+            item.setToolTip(rich_tooltip(str(photo)))  # Qt would render a file name holding tags as HTML
             item.setSizeHint(self.photo_list.gridSize())  # room for the picture before it is decoded
             self.photo_list.addItem(item)
             self._strip_thumbnail(str(photo))

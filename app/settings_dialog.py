@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.settings import DEVICES, THEMES, AppSettings
-from app.widgets import pretty
+from app.widgets import pretty, rich_tooltip
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
@@ -217,7 +217,7 @@ class SettingsDialog(QDialog):
         for model in models:
             item = QListWidgetItem(_label(model))
             item.setData(Qt.ItemDataRole.UserRole, model.path.name)
-            item.setToolTip(f"{len(model.card.class_names)} classes\n{model.path}")
+            item.setToolTip(rich_tooltip(f"{len(model.card.class_names)} classes\n{model.path}"))
             checked = model.path.name in self.current_detectors
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.detectors.addItem(item)
@@ -228,7 +228,7 @@ class SettingsDialog(QDialog):
         self.embedder.clear()
         for model in models:
             self.embedder.addItem(_label(model), model.path.name)
-            tip = f"{model.card.output_dim or '?'}-dimensional vectors\n{model.path}"
+            tip = rich_tooltip(f"{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
             self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))
 
