@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,13 +40,21 @@ def replace_atomically(tmp: Path, target: Path) -> None:
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to ``path`` atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8")
-    else:
-        tmp.write_bytes(data)
-    replace_atomically(tmp, path)
+    """Write text (UTF-8) or bytes to ``path`` atomically.
+
+    The temp name is unique (two processes writing the same file must not share one); a failed
+    write removes it. The file keeps the mode it had, or gets 0644 (mkstemp's 0600 would hide batch
+    pages from the web server they are meant for).
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        replace_atomically(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
