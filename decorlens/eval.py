@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
     p.add_argument("--finetuned",
                    help="fine-tuned ONNX, name or path (default: what a plain `decorlens train` writes)")
+    p.add_argument("--also-embedder", action="append", default=[], metavar="ONNX",
+                   help="another pretrained embedder scored on the same pairs, against pretrained (repeatable)")
+    p.add_argument("--levers", default="",
+                   help="query levers scored against the default query, comma-separated, e.g. flip,multicrop,"
+                        "flip+multicrop (training.evaluate.QUERY_LEVERS)")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
@@ -38,7 +43,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     config = EvalConfig(
         data=args.data, matchers=tuple(m.strip() for m in args.matchers.split(",") if m.strip()),
         split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf,
-        finetuned=args.finetuned or DEFAULT_FINETUNED,
+        finetuned=args.finetuned or DEFAULT_FINETUNED, embedders=tuple(args.also_embedder),
+        levers=tuple(v.strip() for v in args.levers.split(",") if v.strip()),
     )
     with bar("scoring scenes", args.quiet) as progress:
         result = evaluate(config, pipeline, progress)

@@ -28,6 +28,7 @@ from engine.importer import ImportReport, Progress, embed_missing, import_rows, 
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
+from engine.query import QueryOptions, expand, pool, views
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
@@ -143,6 +144,13 @@ class Pipeline:
             return self
         return Pipeline(self.settings.with_(embedder=(str(model),)), self.log, self.categories)
 
+    def with_query(self, query: QueryOptions) -> Pipeline:
+        """This pipeline when it already queries with ``query``, else one like it that does (evaluation
+        scores query levers side by side on one catalog)."""
+        if query == self.query:
+            return self
+        return Pipeline(self.settings.with_(query=query), self.log, self.categories)
+
     def close(self) -> None:
         """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""
         with self._lock:
@@ -220,6 +228,15 @@ class Pipeline:
         vectors = chosen.embed(crops) if len(crops) else np.zeros((0, 1), np.float32)
         return self._search(vectors, categories, top_k or self.settings.top_k, chosen)
 
+    def match_boxes(
+        self, pixels: np.ndarray, boxes: Sequence[Box], categories: Sequence[str | None], top_k: int | None = None,
+        matcher: str = EMBEDDER,
+    ) -> list[list[Match]]:
+        """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them."""
+        chosen = self.matcher(matcher)
+        vectors = self._query_vectors(pixels, boxes, chosen)
+        return self._search(vectors, categories, top_k or self.settings.top_k, chosen) if len(boxes) else []
+
     # -- catalog ------------------------------------------------------------------------------
 
     def import_catalog(
@@ -277,12 +294,12 @@ class Pipeline:
         tags = place_tags(detections, (w, h))
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
-        patches = cut_crops(pixels, [d.box for d in detections], self.settings.padding)
-        vectors = self._timed(timings, "embed", lambda: chosen.embed(patches) if patches else None)
+        boxes = [d.box for d in detections]
+        vectors = self._timed(timings, "embed", lambda: self._query_vectors(pixels, boxes, chosen))
         categories = [None if any_category else d.category for d in detections]
         matches = self._timed(
             timings, "search",
-            lambda: self._search(vectors, categories, top_k or self.settings.top_k, chosen) if patches else [],
+            lambda: self._search(vectors, categories, top_k or self.settings.top_k, chosen) if boxes else [],
         )
         objects = [
             SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source)
@@ -294,10 +311,12 @@ class Pipeline:
         self, vectors: np.ndarray, categories: Sequence[str | None], k: int, matcher: Embedder | ColourHistogram
     ) -> list[list[Match]]:
         index = self.index_for(matcher)
-        results: list[list[tuple[int, float]]] = []
-        for vector, category in zip(vectors, categories):
-            searched = list(self.categories.searched(category)) if category else None
-            results.extend(index.search(self.catalog, vector[None], searched, k))
+        searched = [list(self.categories.searched(c)) if c else None for c in categories]
+        results = [index.search(self.catalog, v[None], s, k)[0] for v, s in zip(vectors, searched)]
+        if matcher is not self.colour and self.query.expand:
+            neighbours = [index.stored(self.catalog, [pid for pid, _ in hits[: self.query.expand]]) for hits in results]
+            vectors = expand(vectors, neighbours)
+            results = [index.search(self.catalog, v[None], s, k)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
         def kind(score: float) -> MatchKind:
             return "similar" if matcher is self.colour else self.match_kind(score)
@@ -310,6 +329,21 @@ class Pipeline:
             ]
             for hits in results
         ]
+
+    @property
+    def query(self) -> QueryOptions:
+        return self.settings.query
+
+    def _query_vectors(
+        self, pixels: np.ndarray, boxes: Sequence[Box], chosen: Embedder | ColourHistogram
+    ) -> np.ndarray:
+        """One vector per box: the embedder pools the query's views of it; colour keeps the one padded crop."""
+        if not boxes:
+            return np.zeros((0, chosen.dim), np.float32)
+        if chosen is self.colour:
+            return chosen.embed(cut_crops(pixels, boxes, self.settings.padding))
+        crops = [view for box in boxes for view in views(pixels, box, self.query)]
+        return pool(chosen.embed(crops), self.query.views)
 
     def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str) -> None:
         """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision."""

@@ -16,6 +16,7 @@ import yaml
 from engine.errors import DecorLensError, yaml_problem
 from engine.files import write_atomic
 from engine.paths import data_dir, resources_dir
+from engine.query import QueryOptions
 from engine.runtime import DevicePreference
 
 CONFIG_FILE = "config.yaml"
@@ -34,6 +35,7 @@ class Settings:
     padding: float = 0.06
     exact_threshold: float | None = None
     device: DevicePreference = "auto"
+    query: QueryOptions = field(default_factory=QueryOptions)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +69,7 @@ class Settings:
             padding=float(raw.get("padding", 0.06)),
             exact_threshold=raw.get("exact_threshold"),
             device=raw.get("device", "auto"),
+            query=QueryOptions.from_raw(raw.get("query"), float(raw.get("padding", 0.06))),
         )
 
     def with_(self, **changes: Any) -> Settings:

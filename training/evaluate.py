@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, ModelError
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
+from engine.query import QueryOptions
 from training.data import PairDataset
 from training.recipes import model_name
 
@@ -53,6 +53,14 @@ TOP_K = 5
 CATEGORY_KS = (1, 5, 10, 20, 50, 100)  # recall@k kept per category (the overall curve keeps all 100)
 BASELINE = "pretrained"  # what the paired comparison measures the other matchers against
 DEFAULT_FINETUNED = f"{model_name()}.onnx"  # what `decorlens train` writes by default
+# Query levers (engine.query) scored as "pretrained+LEVER[+LEVER…]" beside the default query, same pairs.
+QUERY_LEVERS: dict[str, dict[str, Any]] = {
+    "plain": {},  # one 6 %-padded crop, no flip, no expansion: the query before issue 18
+    "flip": {"flip": True},
+    "multicrop": {"paddings": [0.0, 0.06, 0.15]},
+    "expand1": {"expand": 1},
+    "expand3": {"expand": 3},
+}
 Progress = Callable[[int, int], None]
 
 
@@ -65,6 +73,8 @@ class EvalConfig:
     limit_scenes: int | None = None
     conf: float | None = 0.1  # both stock detectors at 0.1 (the reference numbers); None: each card's own
     finetuned: str = DEFAULT_FINETUNED  # file name on the model path, or a path
+    embedders: tuple[str, ...] = ()  # other pretrained embedders scored on the same pairs, named by their cards
+    levers: tuple[str, ...] = ()  # query levers scored with the pretrained embedder, e.g. "flip", "flip+multicrop"
 
 
 @dataclass
@@ -298,9 +308,25 @@ def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict
             runners[name] = (base.with_stock_embedder(), EMBEDDER)
         else:
             runners[name] = (base.with_embedder(finetuned), EMBEDDER)
+    for name in config.embedders:
+        other = base.with_embedder(find_model(name, base.settings.models_dir, base.data_dir).path)
+        runners[other.embedder.card.name] = (other, EMBEDDER)
+    stock = base.with_stock_embedder()
+    for lever in config.levers:
+        runners[f"pretrained+{lever}"] = (stock.with_query(query_lever(lever)), EMBEDDER)
     for pipe, matcher in runners.values():
         pipe.prepare_matcher(matcher)
     return runners
+
+
+def query_lever(lever: str) -> QueryOptions:
+    """The query of ``QUERY_LEVERS`` names joined by "+", each over the plain query."""
+    raw: dict[str, Any] = {}
+    for name in lever.split("+"):
+        if name not in QUERY_LEVERS:
+            raise ValueError(f"unknown query lever {name!r} (use {', '.join(QUERY_LEVERS)}, joined by +)")
+        raw.update(QUERY_LEVERS[name])
+    return QueryOptions.from_raw(raw)
 
 
 def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
@@ -308,9 +334,9 @@ def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
     try:
         return find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path
     except ModelError as exc:
-        raise ModelError(
-            f"{exc}. Train one first (`decorlens train --data DIR`), pass --finetuned PATH, "
-            "or leave it out with --matchers colour,pretrained"
+        raise ModelError(  # the fix first: the CLI shortens long messages in the middle
+            f"no fine-tuned model {name}: train one (`decorlens train --data DIR`), pass --finetuned PATH "
+            f"or leave it out with --matchers colour,pretrained ({exc})"
         ) from exc
 
 
@@ -350,18 +376,18 @@ def _score_scene(
     image = load_image(dataset.scenes[scene_id])
     start = time.perf_counter()
     detections = base.detect(image, config.conf)
-    crops = cut_crops(image, [d.box for d in detections], base.settings.padding)
+    boxes = [d.box for d in detections]
 
     def restricted(name: str) -> list:
         pipe, matcher = runners[name]
-        return pipe.match(crops, [d.category for d in detections], TOP_K, matcher)
+        return pipe.match_boxes(image, boxes, [d.category for d in detections], TOP_K, matcher)
 
     first = next(iter(runners))
     category_lists = {first: restricted(first)}
     ms = (time.perf_counter() - start) * 1000.0  # what the app spends on a photo with one matcher
     category_lists.update({name: restricted(name) for name in runners if name != first})
     lists = {
-        name: (category_lists[name], pipe.match(crops, [None] * len(crops), MAX_K, matcher))
+        name: (category_lists[name], pipe.match_boxes(image, boxes, [None] * len(boxes), MAX_K, matcher))
         for name, (pipe, matcher) in runners.items()
     }
     wanted = {pair.category for pair in pairs}
