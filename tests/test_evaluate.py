@@ -125,6 +125,42 @@ def test_card_confidence_runs_each_detector_at_its_own(mini_dataset: Path, expor
     assert card["coverage"]["objects_per_scene"] < low["coverage"]["objects_per_scene"]
 
 
+def test_tags_are_scored_and_only_for_what_the_catalog_sells(evaluated, mini_dataset: Path):
+    """Pins per scene and tag precision add up, and no pin is of a category the mini catalog lacks."""
+    data, _ = evaluated
+    tags = data["tags"]
+    with open(mini_dataset / "products.csv", newline="") as fh:
+        stocked = {r["category"] for r in csv.DictReader(fh)}
+    from engine.categories import CategoryMap
+
+    searched = CategoryMap.load().searched
+    assert tags["scenes"] == 2 and tags["pins"] == sum(r["pins"] for r in tags["per_category"].values())
+    assert tags["pins_per_scene"] == pytest.approx(tags["pins"] / 2, abs=0.01)
+    assert tags["pins"] == round(data["coverage"]["objects_per_scene"] * 2)
+    assert 0 < tags["precision"] <= 1 and tags["ms_per_scene"] > 0
+    for category, row in tags["per_category"].items():
+        assert set(searched(category)) & stocked, category
+        assert row["right"] <= row["pins"] and row["precision"] == row["right"] / row["pins"]
+
+
+def test_eval_scores_with_the_users_category_map(evaluated, mini_dataset: Path, exported_models: Path,
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """The user's categories.yaml (which train-detector extends) is the map the app tags with, so eval too."""
+    assert evaluated[0]["tags"]["per_category"]["chair"]["pins"] > 0  # the shipped map tags chairs here
+    shutil.copytree(exported_models, tmp_path / "models")
+    shipped = (Path(__file__).parents[1] / "resources" / "categories.yaml").read_text()
+    user = shipped.replace("    chair: chair\n", "").replace("    Chair: chair\n", "")  # chairs not tagged
+    assert user != shipped
+    (tmp_path / "categories.yaml").write_text(user)
+    args = ["--data-dir", str(tmp_path), "-q", "eval", "--data", str(mini_dataset), "--matchers", "pretrained",
+            "--json", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["category_map"] == str(tmp_path / "categories.yaml")
+    assert "chair" not in data["tags"]["per_category"]
+    assert data["coverage_per_category"]["chair"]["covered"] < evaluated[0]["coverage_per_category"]["chair"]["covered"]
+
+
 def test_values_are_sane_fractions(evaluated):
     data, _ = evaluated
     for matcher, m in data["overall"].items():

@@ -1,0 +1,76 @@
+"""Before/after shots of the tags on one room photo (issue 17): the window with the photo's pins, the
+first pin's matches in the panel and its hover card.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_tag_shots.py \\
+        --data-dir DIR --scene PHOTO --out FILE.png
+
+The code shown is that of the checkout the script lies in (copy it into a `git worktree` of an older
+commit for a "before" shot). PNGs are reduced to 256 colours like take_screenshots.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtTest import QTest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.main import application
+from app.main_window import MainWindow
+from app.settings import AppSettings
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+
+def wait(app, condition, seconds: float = 120) -> None:
+    end = time.time() + seconds
+    while not condition() and time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    settle(app)
+
+
+def settle(app, seconds: float = 1.0) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--scene", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    app = application()
+    store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Pipeline(Settings.defaults().with_(data_dir=args.data_dir)), AppSettings(store))
+    window.resize(1280, 780)
+    window.show()
+    window.open_paths([args.scene])
+    wait(app, lambda: window.controller.scene is not None and bool(window.view.pins))
+    first = min(window.view.pins)
+    window.view.activate(first)
+    wait(app, lambda: bool(window.panel.rows))
+    pin = window.view.mapFromScene(window.view.pins[first].pos())
+    QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
+    QTest.mouseMove(window.view.viewport(), pin)
+    settle(app, 1.5)
+    window.grab().save(str(args.out))
+    Image.open(args.out).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(args.out, optimize=True)
+    print(f"{args.out} {len(window.view.pins)} pins")
+    window.close()
+    app.processEvents()
+
+
+if __name__ == "__main__":
+    main()
