@@ -73,6 +73,10 @@ def browser():
     ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    # No transitions: a screenshot never catches a hotspot halfway between two colours.
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
+    )
     yield driver
     driver.quit()
 
