@@ -30,6 +30,7 @@ from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, SceneResult
+from engine.scene_memory import remember_saved
 from engine.shoppable import write_page
 
 
@@ -82,6 +83,7 @@ class SceneController(QObject):
         self.pipeline = pipeline
         self.settings = settings
         self.engine, self.io, self.saver = engine, io, saver
+        self.memory = Runner(1, self)  # remembering waits out an import's write lock; saving edits must not
         self.path: Path | None = None
         self.scene: EditableScene | None = None
         self._token = 0
@@ -146,6 +148,7 @@ class SceneController(QObject):
     def _set_scene(self, scene: EditableScene) -> None:
         self.scene = scene
         self.sceneChanged.emit()
+        self._remember()
 
     # -- searching ----------------------------------------------------------------------------------
 
@@ -261,6 +264,12 @@ class SceneController(QObject):
     def _save(self) -> None:
         data, data_dir = self.scene.to_json(), self.pipeline.data_dir
         self.saver.start(lambda _job: corrections.save(data, data_dir), failed=self.failed.emit)
+        self._remember()
+
+    def _remember(self) -> None:
+        """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""
+        data, path, pipeline = self.scene.to_json(), self.path, self.pipeline
+        self.memory.start(lambda _job: remember_saved(pipeline, path, data), failed=self.failed.emit)
 
     # -- exports ------------------------------------------------------------------------------------
 

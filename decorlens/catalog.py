@@ -7,6 +7,7 @@ import json
 
 from decorlens.progress import bar, note
 from engine.backups import backups_dir, find_backup, list_backups
+from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.pipeline import Pipeline
 
 
@@ -30,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(run=run_stats)
     rb = verbs.add_parser("rebuild-index", help="re-embed what is missing and rebuild the index (compacts deletions)")
     rb.set_defaults(run=run_rebuild)
+    dup = verbs.add_parser("duplicates", help="groups of products with identical or nearly identical photos")
+    dup.add_argument("--threshold", type=float, default=THRESHOLD,
+                     help=f"cosine above which photos count as near-duplicates (default {THRESHOLD})")
+    dup.add_argument("--keep", metavar="SKU", help="remove the other products of SKU's group (backed up first)")
+    dup.add_argument("--variants", metavar="SKU", help="mark SKU's group as variants of SKU: kept, listed no more")
+    dup.add_argument("--json", action="store_true")
+    dup.set_defaults(run=run_duplicates)
     rs = verbs.add_parser("restore", help="list the catalog backups, or restore one (backing up the current first)")
     rs.add_argument("backup", nargs="?", help="a backup's file name as listed, or the path of a backup file")
     rs.set_defaults(run=run_restore)
@@ -82,6 +90,30 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"index rebuilt for {pipeline.embedder.key}"
           + (f"; {unembedded} products could not be embedded and are not searchable" if unembedded else ""))
     return 1 if unembedded else 0
+
+
+def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    pipeline.prepare_matcher()
+    groups = find_duplicates(pipeline, args.threshold)
+    if args.keep or args.variants:
+        chosen = args.keep or args.variants
+        others = [p.sku for p in group_of(groups, chosen).products if p.sku != chosen]
+        if args.keep:
+            print(f"kept {chosen}; removed {pipeline.remove_products(others)}: {' '.join(others)}")
+        else:
+            print(f"marked {mark_variants(pipeline.catalog, others, chosen)} products as variants of {chosen}")
+        return 0
+    if args.json:
+        print(json.dumps([g.to_json() for g in groups], indent=2, ensure_ascii=False))
+        return 0
+    identical = sum(g.identical for g in groups)
+    print(f"{len(groups)} groups: {identical} of identical photos, {len(groups) - identical} of near-duplicates "
+          f"(cosine ≥ {args.threshold:g})")
+    for n, group in enumerate(groups, 1):
+        print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
+        for p in group.products:
+            print(f"     {p.sku:<16} {p.category:<22} {p.name}")
+    return 0
 
 
 def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:

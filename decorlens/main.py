@@ -19,7 +19,7 @@ from engine.settings import Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
 COMMANDS = (
-    "search", "tag", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check", "gui",
+    "search", "tag", "where", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check", "gui",
 )
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from decorlens.options import positive_int
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneResult
+from engine.scene_memory import embed_product_photo, photo_count, rooms_like
+
+SCENES_K = 10  # photos listed by --scenes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,19 +18,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="room photo (JPEG, PNG, WebP, TIFF, ...)")
     p.add_argument("--box", type=parse_box, help="search one region x1,y1,x2,y2 instead of detecting")
     p.add_argument("--category", help="with --box: the decor category of the region (default: any)")
-    p.add_argument("--top-k", type=int, default=None, help="matches per object (default 5)")
+    p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")
+    p.add_argument("--scenes", action="store_true",
+                   help="IMAGE is a product photo: rank the tagged photos by their object most like it")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.scenes:
+        return run_scenes(args, pipeline)
     if args.box:
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else render(result))
+    return 0
+
+
+def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """In-situ search: the remembered photos' objects ranked by cosine to the product photo's vector."""
+    query = embed_product_photo(pipeline, args.image)
+    hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log)
+    if args.json:
+        found = {"image": args.image, "embedder": pipeline.embedder.key, "scenes": [h.to_json() for h in hits]}
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{args.image}: {len(hits)} of {photo_count(pipeline.catalog)} tagged photos, closest object first")
+    for h in hits:
+        box = ",".join(f"{v:.0f}" for v in h.box)
+        print(f"  {h.score:.3f} {h.photo}  object {h.number} [{h.category}] box {box}  matched {h.sku or '-'}")
     return 0
 
 

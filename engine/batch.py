@@ -19,6 +19,7 @@ from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
+from engine.scene_memory import BATCH, objects_of, remember
 
 SUMMARY = "summary.csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -71,6 +72,10 @@ def tag_scenes(
             write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
             report.done.append(scene)
             report.results.append(result)
+            try:  # Where used and Goes with learn from every tagged photo
+                remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
+            except DecorLensError as exc:
+                report.failed.append((scene, f"tagged but not remembered for Where used: {exc}"))
             if on_result:
                 try:
                     on_result(scene, stem, result)

@@ -157,6 +157,21 @@ class Catalog:
             raise
         self.db.execute("COMMIT")
 
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One atomic change of tables other than products and vectors (``engine.scene_memory``).
+
+        It waits for the write lock like ``transaction`` but makes no new revision: the indexes follow
+        the revision, and a remembered photo gives them nothing to catch up on.
+        """
+        self._begin_write()
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def _begin_write(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for another writer in short slices so the user hears why."""
         deadline = time.monotonic() + self.lock_timeout

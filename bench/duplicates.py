@@ -1,0 +1,111 @@
+"""Near-duplicate products on a catalog with known byte-identical groups: calibration and recall.
+
+Calibration: a sample of product photos is re-saved the way a photo uploaded twice differs
+(rescaled to 75 %, JPEG quality 50, 3 % trimmed off each side); the cosine between each original and
+its copy says how low a true near-duplicate can score. Against it stands each product's nearest
+neighbour whose image is *not* the same file: how many distinct products a threshold would link.
+
+Recall: a group of ``duplicate_images.csv`` is found when one reported group holds all its products.
+
+    python -m bench.duplicates --data-dir DIR [--dataset …/ikea_interior] [--sample 200] [--threshold T]
+
+The data dir must hold the imported catalog (``decorlens catalog import …/products.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.common import default_dataset
+from engine.duplicates import THRESHOLD, find_duplicates
+from engine.imageio import load_image
+from engine.importer import CATALOG_MAX_SIDE
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+TRIM = 0.03
+SCALE = 0.75
+QUALITY = 50
+
+
+def copy_scores(pipeline: Pipeline, sample: int, seed: int) -> np.ndarray:
+    """Cosine between a product photo's stored vector and that of a degraded copy, for ``sample`` products."""
+    products = pipeline.catalog.products()
+    chosen = random.Random(seed).sample(products, min(sample, len(products)))
+    stored = {pid: v for pid, _, v in pipeline.catalog.vectors(pipeline.embedder.key)}
+    scores = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for product in chosen:
+            copy = Path(tmp) / "copy.jpg"
+            degrade(Path(product.image_path), copy)
+            vector = pipeline.embedder.embed([load_image(copy, max_side=CATALOG_MAX_SIDE)])[0]
+            scores.append(float(vector @ stored[product.id]))
+    return np.array(scores)
+
+
+def degrade(source: Path, target: Path) -> None:
+    with Image.open(source) as img:
+        img = img.convert("RGB")
+        w, h = img.size
+        img = img.crop((round(w * TRIM), round(h * TRIM), round(w * (1 - TRIM)), round(h * (1 - TRIM))))
+        img = img.resize((round(img.width * SCALE), round(img.height * SCALE)), Image.Resampling.BILINEAR)
+        img.save(target, quality=QUALITY)
+
+
+def nearest_distinct(pipeline: Pipeline) -> np.ndarray:
+    """For each product, the cosine of its nearest neighbour whose image file differs (exact, numpy)."""
+    catalog = pipeline.catalog
+    rows = list(catalog.vectors(pipeline.embedder.key))
+    hashes = {p.id: p.image_hash for p in catalog.products()}
+    matrix = np.stack([v for _, _, v in rows])
+    same = np.array([[hashes[a] == hashes[b] for b, _, _ in rows] for a, _, _ in rows])
+    sims = matrix @ matrix.T
+    sims[same] = -1.0
+    return sims.max(axis=1)
+
+
+def recall(pipeline: Pipeline, dataset: Path, threshold: float) -> tuple[int, int, int, int]:
+    """(groups found, known groups, identical groups reported, near groups reported)."""
+    known: dict[str, set[str]] = defaultdict(set)
+    with open(dataset / "duplicate_images.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            known[row["group"]].add(row["product_id"])
+    groups = find_duplicates(pipeline, threshold)
+    reported = [{p.sku for p in g.products} for g in groups]
+    found = sum(any(skus <= r for r in reported) for skus in known.values())
+    identical = sum(g.identical for g in groups)
+    return found, len(known), identical, len(groups) - identical
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--dataset", type=Path, default=default_dataset())
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    args = parser.parse_args()
+    pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
+    copies = copy_scores(pipeline, args.sample, args.seed)
+    nearest = nearest_distinct(pipeline)
+    print(f"embedder {pipeline.embedder.key}, {len(nearest)} products")
+    print("degraded copies: min {:.3f}  p1 {:.3f}  p5 {:.3f}  median {:.3f}".format(
+        copies.min(), *np.percentile(copies, [1, 5, 50])))
+    for t in (0.85, 0.88, 0.90, 0.92, 0.93, 0.95, 0.97):
+        print(f"threshold {t:.2f}: copies kept {np.mean(copies >= t):.3f}, "
+              f"products with a distinct neighbour above {np.sum(nearest >= t)}")
+    found, known, identical, near = recall(pipeline, args.dataset, args.threshold)
+    print(f"threshold {args.threshold}: {found}/{known} byte-identical groups found; "
+          f"{identical} identical and {near} near-duplicate groups reported")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``decorlens where SKU``: the tagged photos a product was matched in, and the products that go with it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from engine.catalog import Catalog
+from engine.errors import CatalogError
+from engine.pipeline import Pipeline
+from engine.scene_memory import Sighting, goes_with, photo_count, where_used
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "where", help="the tagged photos a product was matched in (best first) and the products that go with it"
+    )
+    p.add_argument("sku", help="a product's SKU")
+    p.add_argument("--limit", type=int, default=20, help="photos and go-with products shown (default 20)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    catalog = pipeline.catalog
+    product = catalog.get_by_sku(args.sku)
+    seen = where_used(catalog, args.sku, args.limit)
+    if product is None and not seen:
+        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}")
+    together = goes_with(catalog, args.sku, args.limit)
+    if args.json:
+        print(json.dumps(report(catalog, args.sku, seen, together), indent=2, ensure_ascii=False))
+        return 0
+    name = product.name if product else "(no longer in the catalog)"
+    photos = len({s.photo for s in seen})
+    print(f"{args.sku} {name}: best match of {len(seen)} objects in {photos} of {photo_count(catalog)} tagged photos")
+    for s in seen:
+        box = ",".join(f"{v:.0f}" for v in s.box)
+        mark = "confirmed" if s.confirmed else s.kind
+        print(f"  {s.score:.3f} {mark:<9} {s.photo}  object {s.number} [{s.category}] box {box}"
+              + ("" if s.exists else "  (photo gone)"))
+    if together:
+        print("goes with (best matches in the same photos):")
+        names = _names(catalog, [sku for sku, _ in together])
+        for sku, photos in together:
+            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {sku:<14} {names.get(sku, '(gone)')}")
+    return 0
+
+
+def report(catalog: Catalog, sku: str, seen: list[Sighting], together: list[tuple[str, int]]) -> dict[str, Any]:
+    """The ``--json`` document: the product, its sightings best first, and what goes with it."""
+    product = catalog.get_by_sku(sku)
+    names = _names(catalog, [s for s, _ in together])
+    return {
+        "sku": sku,
+        "name": product.name if product else None,
+        "in_catalog": product is not None,
+        "tagged_photos": photo_count(catalog),
+        "photos": [s.to_json() for s in seen],
+        "goes_with": [{"sku": s, "name": names.get(s), "photos": n} for s, n in together],
+    }
+
+
+def _names(catalog: Catalog, skus: list[str]) -> dict[str, str]:
+    return {sku: p.name for sku in skus if (p := catalog.get_by_sku(sku)) is not None}

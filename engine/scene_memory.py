@@ -1,0 +1,426 @@
+"""The scene memory: every tagged photo's objects, their best matches and vectors, in the catalog database.
+
+It answers three questions a catalog alone cannot: *where is this product used* (the photos whose
+objects were matched to it, best first), *what goes with it* (the products best-matched in the same
+photos: shown together in a room, they go together), and *which rooms hold something like this
+product photo* (the stored objects' vectors ranked by cosine, so a product never matched yet is
+found too).
+
+A photo is keyed by its resolved path and its content hash: tagging it again (in the app after each
+edit, or in a batch) replaces whatever was remembered under either key, so a photo edited in place
+or moved is never counted twice. Products are referred to by SKU, not id, so removing, re-importing
+or restoring the catalog leaves the memory readable; a SKU no longer in the catalog is shown as gone.
+
+The tables live beside the catalog's own with a version of their own (``meta`` key ``scene_memory``),
+created on the first photo remembered: a catalog that never tagged a photo, its backups and the bundles
+made from it hold exactly the catalog schema, so bundles stay readable by earlier DecorLens versions
+(bundle export drops the tables: the memory names photos on this machine, it does not travel).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.catalog import Catalog
+from engine.crops import crops as cut_crops
+from engine.errors import CatalogError, DecorLensError
+from engine.files import sha256_of
+from engine.imageio import load_image
+from engine.importer import CATALOG_MAX_SIDE
+from engine.results import Box, SceneResult
+
+if TYPE_CHECKING:
+    from engine.pipeline import Pipeline
+
+VERSION = 1
+VERSION_KEY = "scene_memory"
+APP = "app"
+BATCH = "batch"
+BOX_DIGITS = 1  # boxes are compared at 0.1 px: a vector is reused when its object's box is unchanged
+Log = Callable[[str], None]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scenes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    tagged_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scenes_path ON scenes (path);
+CREATE INDEX IF NOT EXISTS scenes_sha256 ON scenes (sha256);
+CREATE TABLE IF NOT EXISTS scene_objects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scene_id INTEGER NOT NULL REFERENCES scenes (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+    best_sku TEXT NOT NULL,
+    best_score REAL NOT NULL,
+    best_kind TEXT NOT NULL,
+    confirmed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scene_objects_scene ON scene_objects (scene_id);
+CREATE INDEX IF NOT EXISTS scene_objects_best ON scene_objects (best_sku);
+CREATE TABLE IF NOT EXISTS scene_matches (
+    object_id INTEGER NOT NULL REFERENCES scene_objects (id) ON DELETE CASCADE,
+    rank INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (object_id, rank)
+);
+CREATE TABLE IF NOT EXISTS scene_vectors (
+    object_id INTEGER NOT NULL REFERENCES scene_objects (id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (object_id, embedder)
+);
+"""
+TABLES = ("scenes", "scene_objects", "scene_matches", "scene_vectors")
+
+
+@dataclass(frozen=True)
+class SeenObject:
+    """One object of a tagged photo as it is to be remembered: its box and what it was matched to."""
+
+    number: int
+    category: str
+    box: Box
+    matches: tuple[tuple[str, float, str], ...]  # (sku, score, kind), best first
+    confirmed: tuple[str, float, str] | None = None  # the product the user confirmed, if any
+
+    @property
+    def best(self) -> tuple[str, float, str] | None:
+        return self.confirmed or (self.matches[0] if self.matches else None)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """An object of a remembered photo: where a product was matched, or what looks like a product photo."""
+
+    photo: str
+    box: Box
+    category: str
+    number: int
+    score: float
+    kind: str  # exact / likely / similar as matched, or "cosine" for a search by product photo
+    confirmed: bool
+    sku: str
+    tagged_at: str
+
+    @property
+    def exists(self) -> bool:
+        return Path(self.photo).is_file()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "photo": self.photo, "box": [round(v, 1) for v in self.box], "category": self.category,
+            "object": self.number, "score": round(self.score, 4), "match": self.kind,
+            "confirmed": self.confirmed, "sku": self.sku, "tagged_at": self.tagged_at, "photo_exists": self.exists,
+        }
+
+
+# -- what a tagged photo holds ----------------------------------------------------------------------
+
+
+def objects_of(result: SceneResult) -> list[SeenObject]:
+    """The objects of a search result (a batch-tagged photo), numbered from 1 as the JSON shows them."""
+    return [
+        SeenObject(n, o.category, tuple(o.box), tuple((m.sku, m.score, m.match) for m in o.matches))
+        for n, o in enumerate(result.objects, 1)
+    ]
+
+
+def objects_of_json(data: dict[str, Any]) -> list[SeenObject]:
+    """The objects of a scene as the app saves it (``EditableScene.to_json``): removed tags are not in it."""
+    seen = []
+    for n, entry in enumerate(data["objects"], 1):
+        matches = tuple((m["sku"], float(m["score"]), m["match"]) for m in entry.get("matches", []))
+        confirmed = entry.get("confirmed")
+        chosen = (confirmed["sku"], float(confirmed["score"]), confirmed["match"]) if confirmed else None
+        seen.append(SeenObject(int(entry.get("number", n)), entry["category"], tuple(entry["box"]), matches, chosen))
+    return seen
+
+
+# -- remembering --------------------------------------------------------------------------------------
+
+
+def remember(
+    pipeline: Pipeline, photo: str | Path, size: tuple[int, int], objects: Sequence[SeenObject], origin: str,
+    sha256: str = "",
+) -> int:
+    """Store a tagged photo's objects, best matches and vectors, replacing what its path or content had.
+
+    Vectors are of the active embedder, cut from the photo exactly as the search cut them; an object
+    whose box did not change since the photo was last remembered keeps its vector (an edit in the app
+    re-embeds only the box drawn). ``size`` is the (width, height) the boxes refer to. Returns the
+    number of objects stored.
+    """
+    path = Path(photo).resolve()
+    sha256 = sha256 or sha256_of(path)
+    catalog, key = pipeline.catalog, pipeline.embedder.key
+    kept = _old_vectors(catalog, str(path), sha256, key)
+    boxes = [o.box for o in objects if _box_key(o.box) not in kept]
+    fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, load_image(path), boxes))) if boxes else {}
+    vectors = [kept.get(_box_key(o.box), fresh.get(_box_key(o.box))) for o in objects]
+    width, height = size
+    with catalog.write():
+        _ensure_schema(catalog)
+        db = catalog.db
+        db.execute("DELETE FROM scenes WHERE path = ? OR sha256 = ?", (str(path), sha256))
+        scene_id = db.execute(
+            "INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (str(path), sha256, width, height, origin, datetime.now(UTC).isoformat(timespec="seconds")),
+        ).lastrowid
+        for obj, vector in zip(objects, vectors):
+            _insert_object(db, scene_id, obj, key, vector)
+    return len(objects)
+
+
+def remember_saved(pipeline: Pipeline, photo: str | Path, data: dict[str, Any]) -> int:
+    """Remember a photo as the app shows it (``EditableScene.to_json``: removals and confirmations applied).
+
+    With an empty catalog nothing was matched, so nothing is remembered (the photo is remembered
+    once it is searched against an imported catalog).
+    """
+    if pipeline.catalog.count() == 0:
+        return 0
+    size = (int(data["width"]), int(data["height"]))
+    return remember(pipeline, photo, size, objects_of_json(data), APP, data["corrections"]["image_sha256"])
+
+
+def forget(catalog: Catalog, photo: str | Path) -> int:
+    """Drop a photo from the memory (by path); returns how many entries went."""
+    if not _has_schema(catalog):
+        return 0
+    with catalog.write():
+        return catalog.db.execute("DELETE FROM scenes WHERE path = ?", (str(Path(photo).resolve()),)).rowcount
+
+
+def _insert_object(db: sqlite3.Connection, scene_id: int, obj: SeenObject, key: str, vector: np.ndarray | None) -> None:
+    sku, score, kind = obj.best or ("", 0.0, "")
+    object_id = db.execute(
+        "INSERT INTO scene_objects (scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, best_kind, "
+        "confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (scene_id, obj.number, obj.category, *map(float, obj.box), sku, float(score), kind, obj.confirmed is not None),
+    ).lastrowid
+    db.executemany(
+        "INSERT INTO scene_matches (object_id, rank, sku, score) VALUES (?, ?, ?, ?)",
+        [(object_id, rank, s, float(v)) for rank, (s, v, _) in enumerate(obj.matches, 1)],
+    )
+    if vector is not None:
+        db.execute("INSERT INTO scene_vectors (object_id, embedder, vector) VALUES (?, ?, ?)",
+                   (object_id, key, np.asarray(vector, np.float32).tobytes()))
+
+
+def _old_vectors(catalog: Catalog, path: str, sha256: str, key: str) -> dict[tuple[float, ...], np.ndarray]:
+    """Vectors already stored for this very content, by box: what an edit or a re-tag need not embed again."""
+    if not _has_schema(catalog):
+        return {}
+    rows = catalog.db.execute(
+        "SELECT o.x1, o.y1, o.x2, o.y2, v.vector FROM scenes s JOIN scene_objects o ON o.scene_id = s.id "
+        "JOIN scene_vectors v ON v.object_id = o.id WHERE s.sha256 = ? AND v.embedder = ?",
+        (sha256, key),
+    )
+    return {_box_key(tuple(r[:4])): np.frombuffer(r[4], np.float32) for r in rows}
+
+
+def _embed(pipeline: Pipeline, pixels: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
+    return pipeline.embedder.embed(cut_crops(pixels, boxes, pipeline.settings.padding))
+
+
+def _box_key(box: Iterable[float]) -> tuple[float, ...]:
+    return tuple(round(float(v), BOX_DIGITS) for v in box)
+
+
+# -- where used, goes with ------------------------------------------------------------------------------
+
+
+SIGHTING_COLUMNS = (
+    "s.path, o.x1, o.y1, o.x2, o.y2, o.category, o.number, o.best_score, o.best_kind, o.confirmed, o.best_sku, "
+    "s.tagged_at"
+)
+
+
+def where_used(catalog: Catalog, sku: str, limit: int | None = None) -> list[Sighting]:
+    """The objects whose best match (or confirmed product) is ``sku``: confirmed ones first, then by score."""
+    if not _has_schema(catalog):
+        return []
+    rows = catalog.db.execute(
+        f"SELECT {SIGHTING_COLUMNS} FROM scene_objects o JOIN scenes s ON s.id = o.scene_id WHERE o.best_sku = ? "
+        "ORDER BY o.confirmed DESC, o.best_score DESC, s.path, o.number LIMIT ?",
+        (sku, -1 if limit is None else limit),
+    )
+    return [_sighting(r) for r in rows]
+
+
+def goes_with(catalog: Catalog, sku: str, limit: int = 10) -> list[tuple[str, int]]:
+    """(sku, photos) of the products best-matched in the photos where ``sku`` is, most photos first.
+
+    Each photo counts once per product, however many of its objects matched it (six chairs around
+    one table are one vote for the pair, not six).
+    """
+    if not _has_schema(catalog):
+        return []
+    rows = catalog.db.execute(
+        "WITH seen AS (SELECT DISTINCT scene_id FROM scene_objects WHERE best_sku = ?) "
+        "SELECT o.best_sku, COUNT(DISTINCT o.scene_id) AS photos FROM scene_objects o JOIN seen USING (scene_id) "
+        "WHERE o.best_sku NOT IN ('', ?) GROUP BY o.best_sku ORDER BY photos DESC, MAX(o.best_score) DESC LIMIT ?",
+        (sku, sku, limit),
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def photo_count(catalog: Catalog) -> int:
+    if not _has_schema(catalog):
+        return 0
+    return int(catalog.db.execute("SELECT COUNT(*) FROM scenes").fetchone()[0])
+
+
+# -- rooms like a product photo ---------------------------------------------------------------------------
+
+
+def embed_product_photo(pipeline: Pipeline, photo: str | Path) -> np.ndarray:
+    """The vector of a product photo, decoded and embedded as the catalog's own are (whole picture)."""
+    return pipeline.embedder.embed([load_image(photo, max_side=CATALOG_MAX_SIDE)])[0]
+
+
+def product_vector(pipeline: Pipeline, sku: str) -> np.ndarray | None:
+    """The catalog's stored vector of ``sku`` for the active embedder (None: not in the catalog, or unembedded)."""
+    row = pipeline.catalog.db.execute(
+        "SELECT v.vector FROM vectors v JOIN products p ON p.id = v.product_id "
+        "WHERE p.sku = ? AND v.embedder = ? AND v.image_hash = p.image_hash",
+        (sku, pipeline.embedder.key),
+    ).fetchone()
+    return None if row is None else np.frombuffer(row[0], np.float32)
+
+
+def rooms_like(pipeline: Pipeline, query: np.ndarray, k: int = 10, log: Log = lambda _m: None) -> list[Sighting]:
+    """The ``k`` remembered photos holding the objects most like ``query``, each with its closest object.
+
+    An exact cosine search in numpy: a remembered photo has about ten objects, so even 100,000
+    photos are a million rows, one matrix product of well under a second, with no index to keep in
+    step with re-tagged photos. Objects remembered under another embedder are embedded first.
+    """
+    catalog = pipeline.catalog
+    if not _has_schema(catalog):
+        return []
+    embed_missing_objects(pipeline, log)
+    ids, scenes, matrix = _object_vectors(catalog, pipeline.embedder.key)
+    if not ids:
+        return []
+    scores = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
+    best: dict[int, tuple[float, int]] = {}
+    for object_id, scene, score in zip(ids, scenes, scores.tolist()):
+        if scene not in best or score > best[scene][0]:
+            best[scene] = (score, object_id)
+    top = sorted(best.values(), reverse=True)[:k]
+    sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
+    return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
+
+
+def embed_missing_objects(pipeline: Pipeline, log: Log = lambda _m: None) -> int:
+    """Give the active embedder a vector for each remembered object lacking one (after an embedder switch).
+
+    Photos moved, deleted or changed since they were tagged cannot be cut again: they are skipped
+    and counted in the log, and stay in *Where used*. Returns the number of objects embedded.
+    """
+    catalog, key = pipeline.catalog, pipeline.embedder.key
+    rows = catalog.db.execute(
+        "SELECT s.id, s.path, s.sha256, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
+        "JOIN scenes s ON s.id = o.scene_id LEFT JOIN scene_vectors v ON v.object_id = o.id AND v.embedder = ? "
+        "WHERE v.object_id IS NULL ORDER BY s.id, o.id",
+        (key,),
+    ).fetchall()
+    by_scene: dict[int, list[sqlite3.Row]] = {}
+    for row in rows:
+        by_scene.setdefault(row[0], []).append(row)
+    embedded, unreadable = 0, 0
+    for group in by_scene.values():
+        vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[4:8]) for r in group])
+        if vectors is None:
+            unreadable += 1
+            continue
+        with catalog.write():
+            catalog.db.executemany(
+                "INSERT OR REPLACE INTO scene_vectors (object_id, embedder, vector) VALUES (?, ?, ?)",
+                [(r[3], key, v.astype(np.float32).tobytes()) for r, v in zip(group, vectors)],
+            )
+        embedded += len(group)
+    if embedded:
+        log(f"embedded {embedded} objects of remembered photos for {key}")
+    if unreadable:
+        log(f"{unreadable} remembered photos were moved or changed since tagged; tag them again to search them")
+    return embedded
+
+
+def _embed_again(pipeline: Pipeline, path: str, sha256: str, boxes: list[Box]) -> np.ndarray | None:
+    try:
+        if sha256_of(path) != sha256:
+            return None
+        return _embed(pipeline, load_image(path), boxes)
+    except (OSError, DecorLensError):
+        return None
+
+
+def _object_vectors(catalog: Catalog, key: str) -> tuple[list[int], list[int], np.ndarray]:
+    """(object ids, their photos' ids, vectors as rows) of every remembered object embedded with ``key``."""
+    rows = catalog.db.execute(
+        "SELECT v.object_id, o.scene_id, v.vector FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
+        "WHERE v.embedder = ? ORDER BY v.object_id", (key,),
+    ).fetchall()
+    if not rows:
+        return [], [], np.zeros((0, 0), np.float32)
+    return [r[0] for r in rows], [r[1] for r in rows], np.stack([np.frombuffer(r[2], np.float32) for r in rows])
+
+
+def _sightings_by_id(catalog: Catalog, ids: list[int]) -> dict[int, Sighting]:
+    marks = ",".join("?" * len(ids))
+    rows = catalog.db.execute(
+        f"SELECT o.id, {SIGHTING_COLUMNS} FROM scene_objects o JOIN scenes s ON s.id = o.scene_id "
+        f"WHERE o.id IN ({marks})", ids,
+    )
+    return {r[0]: _sighting(r[1:]) for r in rows}
+
+
+def _as_search_hit(sighting: Sighting, score: float) -> Sighting:
+    """A search hit shows the cosine to the query; the object's own best match stays in ``sku``."""
+    return Sighting(sighting.photo, sighting.box, sighting.category, sighting.number, score, "cosine",
+                    sighting.confirmed, sighting.sku, sighting.tagged_at)
+
+
+def _sighting(row: Sequence[Any]) -> Sighting:
+    path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at = row
+    return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at)
+
+
+# -- schema ---------------------------------------------------------------------------------------------
+
+
+def _has_schema(catalog: Catalog) -> bool:
+    """Whether any photo was ever remembered; a memory newer than this DecorLens is refused, never guessed."""
+    row = catalog.db.execute("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,)).fetchone()
+    if row is None:
+        return False
+    if int(row[0]) > VERSION:
+        raise CatalogError(f"catalog {catalog.path} has a scene memory of version {row[0]}, newer than this "
+                           f"DecorLens ({VERSION}); update DecorLens")
+    return True
+
+
+def _ensure_schema(catalog: Catalog) -> None:
+    """Create (or, in later versions, upgrade) the tables inside the caller's write."""
+    if _has_schema(catalog):
+        return
+    for statement in filter(str.strip, SCHEMA.split(";")):
+        catalog.db.execute(statement)
+    catalog.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (VERSION_KEY, str(VERSION)))
