@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ def tag_scenes(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BatchReport()
+    stems = unique_stems(scenes)
     for n, scene in enumerate(scenes, 1):
         if cancelled():
             _write_summary(out_dir, report.results)
@@ -68,7 +70,7 @@ def tag_scenes(
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
         else:
-            stem = unique_stem(scene, scenes)
+            stem = stems[n - 1]
             write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
             report.done.append(scene)
             report.results.append(result)
@@ -119,7 +121,21 @@ def spreadsheet_safe(cell: object) -> object:
     return cell
 
 
-def unique_stem(scene: Path, scenes: Sequence[Path]) -> str:
-    """The file stem, prefixed by its parent folder when two scenes share a stem."""
-    clash = sum(1 for s in scenes if s.stem == scene.stem) > 1
-    return f"{scene.parent.name}_{scene.stem}" if clash else scene.stem
+def unique_stems(scenes: Sequence[Path]) -> list[str]:
+    """An output stem per scene, never two alike (nor two differing only in case, for macOS and Windows).
+
+    The file stem, prefixed by its folder's name when two scenes share a stem; when even that clashes
+    (``a/x/1.jpg`` and ``b/x/1.jpg``) a number follows, so no scene's outputs overwrite another's.
+    """
+    counts = Counter(s.stem.casefold() for s in scenes)
+    used: set[str] = set()
+    stems: list[str] = []
+    for scene in scenes:
+        stem = scene.stem if counts[scene.stem.casefold()] == 1 else f"{scene.parent.name}_{scene.stem}"
+        candidate, n = stem, 1
+        while candidate.casefold() in used:
+            n += 1
+            candidate = f"{stem}-{n}"
+        used.add(candidate.casefold())
+        stems.append(candidate)
+    return stems

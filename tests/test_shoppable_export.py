@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from decorlens.main import main
-from engine.batch import FORMULA_STARTS, SUMMARY
+from engine.batch import FORMULA_STARTS, SUMMARY, unique_stems
 from engine.links import safe_link
 from engine.shoppable import export_batch, readable_category, readable_title, write_page
 from engine.shoppable_assets import SCRIPT
@@ -319,3 +319,8 @@ def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path
     sofa["match"] = "similar"
     similar = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "b", "room").read_text())
     assert "Similar products" in "".join(similar.text) and not similar.with_class("badge")
+
+
+def test_batch_outputs_of_two_scenes_never_share_a_name():
+    scenes = [Path(p) for p in ("a/x/1.jpg", "b/x/1.jpg", "c/y/1.png", "d/Room.jpg", "e/room.JPG", "f/solo.jpg")]
+    assert unique_stems(scenes) == ["x_1", "x_1-2", "y_1", "d_Room", "e_room", "solo"]
