@@ -86,6 +86,8 @@ def explain(exc: BaseException, context: Context) -> tuple[str, int]:
     opencv = _opencv_error()
     if opencv is not None and isinstance(exc, opencv):
         return _opencv(exc, context), USER_ERROR
+    if type(exc).__module__.startswith("onnxruntime"):
+        return _onnxruntime(exc, context), USER_ERROR
     if isinstance(exc, ValueError) and _raised_by_us(exc):
         return str(exc), USER_ERROR
     return f"unexpected {type(exc).__name__}: {exc}", INTERNAL_ERROR
@@ -162,6 +164,12 @@ def _opencv(exc: Exception, context: Context) -> str:
         detail = f"{detail} in {found.group(2)}"
     return (f"OpenCV could not process {context.subject} ({detail}); the image may be damaged or huge: "
             "open and save it again as JPEG or PNG")
+
+
+def _onnxruntime(exc: Exception, context: Context) -> str:
+    detail = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", str(exc))
+    return (f"ONNX Runtime could not load or run {context.subject} ({detail}); check that it is an ONNX model, "
+            "or export it again with `decorlens models export`")
 
 
 def _csv(exc: csv.Error, context: Context) -> str:

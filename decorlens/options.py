@@ -26,15 +26,28 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def usage_problem(message: str) -> str:
-    """argparse's message, with an unknown command or verb turned into a suggestion and the list to choose from."""
+    """argparse's message, with an unknown choice turned into a suggestion and the list to choose from."""
     found = INVALID_CHOICE.fullmatch(message.strip())
     if found is None:
         return f"{message} (see --help)"
     choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
     close = difflib.get_close_matches(found["value"], choices, n=1)
     guess = f" (did you mean {close[0]}?)" if close else ""
-    what = found["what"].lower()
-    return f"unknown {what} '{found['value']}'{guess}; {what}s: {', '.join(choices)}"
+    what = found["what"]
+    if what in ("COMMAND", "VERB"):
+        return f"unknown {what.lower()} '{found['value']}'{guess}; {what.lower()}s: {', '.join(choices)}"
+    return f"{what}: '{found['value']}' is not one of {', '.join(choices)}{guess}"
+
+
+def positive_int(value: str) -> int:
+    """A count such as ``--top-k``: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return number
 
 
 def confidence(value: str) -> float | None:

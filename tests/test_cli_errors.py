@@ -191,6 +191,10 @@ BAD_INPUTS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "missing bundle": (lambda _d, tmp: ["bundle", "info", str(tmp / "gone.dlcat")], ("gone.dlcat",)),
     "tag output below a file": (_out_is_a_file, ("taken",)),
     "no such model": (lambda _d, _t: ["models", "activate", "nope.onnx"], ("nope.onnx", "not found")),
+    "text as an ONNX model": (lambda d, t: ["models", "card", _text_as_jpeg(d, t)[1], "--kind", "detector"],
+                              ("notes.jpg", "ONNX")),
+    "zero matches asked": (lambda _d, tmp: _tiny_photo(tmp) + ["--top-k", "0"], ("--top-k",)),
+    "unknown device": (lambda _d, tmp: ["--device", "tpu", *_tiny_photo(tmp)], ("'tpu'", "gpu")),
     "box outside the photo": (lambda _d, tmp: _tiny_photo(tmp) + ["--box", "500,500,900,900"], ("box",)),
 }
 
