@@ -22,7 +22,7 @@ from engine.runtime import DevicePreference, open_session, session_device
 
 MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
 DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
-CROSS_IOU = 0.7  # two categories on much the same box: one object (a chair under a throw called a table)
+CROSS_IOU = 0.75  # two categories on much the same box: one object (an armchair under a throw called a table)
 CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part
 SMALL_AREA = 0.015  # share of the image below which a box is a small item that may come in rows
 REPEAT_GAP = 1.0  # small boxes this many of their own (shorter) sizes apart or closer are one row
