@@ -28,6 +28,7 @@ MAX_LINE = 200
 USER_ERROR = 2  # bad input, missing file or model, broken settings: something the user fixes
 INTERNAL_ERROR = 1  # a bug: the line points at the traceback
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
 DEBUG_ENV = "DECORLENS_DEBUG"
 LOG_NAME = "decorlens-error.log"
 CATALOG_FILE = "catalog.sqlite"
@@ -62,6 +63,8 @@ class Context:
 
 def report(exc: BaseException, context: Context) -> int:
     """Print the one line for ``exc`` (and the traceback in debug mode); returns the exit code."""
+    if isinstance(exc, BrokenPipeError):
+        return _reader_left()
     if context.debug:
         traceback.print_exception(exc, file=sys.stderr)
     message, code = explain(exc, context)
@@ -70,6 +73,14 @@ def report(exc: BaseException, context: Context) -> int:
     prefix = "decorlens: " if code == INTERRUPTED else "decorlens: error: "
     print(prefix + one_line(message, MAX_LINE - len(prefix)), file=sys.stderr)
     return code
+
+
+def _reader_left() -> int:
+    """``decorlens search … | head``: the reader has gone, which is no error to report; stay quiet as
+    other command-line tools do (and keep Python from complaining when it flushes stdout at exit)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE
 
 
 def explain(exc: BaseException, context: Context) -> tuple[str, int]:

@@ -18,7 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from decorlens.errors import INTERNAL_ERROR, MAX_LINE, USER_ERROR, Context, explain, one_line, report
+from decorlens.errors import (
+    BROKEN_PIPE,
+    INTERNAL_ERROR,
+    MAX_LINE,
+    USER_ERROR,
+    Context,
+    explain,
+    one_line,
+    report,
+)
 from decorlens.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,3 +307,12 @@ def test_a_long_message_is_shortened_not_wrapped():
     detail = "expected ',' or ']' " * 20
     line = one_line(f"settings file /data/config.yaml is not valid YAML ({detail}); fix it\nor delete it", 150)
     assert len(line) == 150 and line.startswith("settings file /data/config.yaml") and line.endswith("delete it")
+
+
+def test_a_reader_that_goes_away_is_no_error(catalog_dir: Path):
+    """`decorlens catalog list | head -1`: when the reader closes the pipe, the CLI stops quietly."""
+    proc = subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(catalog_dir), "catalog", "list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc.stdout.close()  # before the CLI has imported its engine, let alone printed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) in (0, BROKEN_PIPE) and err == ""
