@@ -137,7 +137,7 @@ def _tail(path: str, width: int) -> str:
 
 
 def debug_requested(argv: list[str]) -> bool:
-    """``--debug`` anywhere before the command's own arguments, or ``DECORLENS_DEBUG`` set to something true."""
+    """``--debug`` anywhere on the command line, or ``DECORLENS_DEBUG`` set to something true."""
     return "--debug" in argv or os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes")
 
 

@@ -19,7 +19,8 @@ from engine.settings import Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
 COMMANDS = (
-    "search", "tag", "where", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check", "gui",
+    "search", "tag", "where", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check",
+    "gui",
 )
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
@@ -62,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     context = Context(debug=debug_requested(argv))
     try:
-        args = build_parser().parse_args(argv)
+        # --debug is taken wherever it stands: it is typed after the command that just failed
+        args = build_parser().parse_args([a for a in argv if a != "--debug"])
         context = replace(context, inputs=_inputs(args))
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)

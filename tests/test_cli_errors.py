@@ -316,3 +316,17 @@ def test_a_reader_that_goes_away_is_no_error(catalog_dir: Path):
     proc.stdout.close()  # before the CLI has imported its engine, let alone printed
     err = proc.stderr.read()
     assert proc.wait(timeout=300) in (0, BROKEN_PIPE) and err == ""
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_debug_after_the_command_shows_the_traceback(how: str, catalog_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """`decorlens search x.jpg --debug` (typed after the run that failed) or DECORLENS_DEBUG=1."""
+    args = ["--data-dir", str(catalog_dir), *_text_as_jpeg(catalog_dir, tmp_path)]
+    if how == "flag":
+        args.append("--debug")
+    else:
+        monkeypatch.setenv("DECORLENS_DEBUG", "1")
+    code, err = run_cli(args, capsys)
+    assert code == USER_ERROR and err.startswith("Traceback")
+    assert err.strip().splitlines()[-1].startswith("decorlens: error:") and "notes.jpg" in err.strip().splitlines()[-1]
