@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
-        from training.loop import TrainConfig, export_trained, train
+        from training.loop import TrainConfig, export_trained
         from training.recipes import DEFAULT_BACKBONE, DEFAULT_RECIPE, model_name
+        from training.run import train_embedder
     except ImportError as exc:
         raise ModelError(f"training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
     recipe, backbone = args.recipe or DEFAULT_RECIPE, args.backbone or DEFAULT_BACKBONE
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
     with _progress(args.quiet) as report, _ctrl_c() as stop:
-        result = train(config, pipeline, report, stop)
+        result = train_embedder(config, pipeline, report, stop)
     print(_summary(result))
     if args.no_export:
         print(f"checkpoint: {config.out / 'best.pt'}")
@@ -104,24 +105,24 @@ def _progress(quiet: bool) -> Iterator:
     state: dict = {"stage": None, "bar": None}
     interactive = not quiet and sys.stderr.isatty()
 
-    def report(event) -> None:
-        if event.stage == "validate":
-            m = event.metrics or {}
+    def report(stage: str, done: int, total: int, message: str) -> None:
+        """The shared progress protocol (training.run): stage, done of total, message."""
+        if stage == "validate":
             if not quiet:
-                note(f"epoch {event.epoch}: val recall@1 {m['recall@1']:.3f} @5 {m['recall@5']:.3f}")
+                note(message)
             return
-        if event.stage != state["stage"]:
+        epoch, _, loss = message.partition(" · ")
+        if stage != state["stage"]:
             if state["bar"] is not None:
                 state["bar"].close()
-            desc = f"epoch {event.epoch}" if event.stage == "train" else event.stage
-            state.update(stage=event.stage, bar=tqdm(desc=desc, total=event.total, disable=not interactive,
-                                                      file=sys.stderr))
+            desc = epoch if stage == "train" else stage
+            state.update(stage=stage, bar=tqdm(desc=desc, total=total, disable=not interactive, file=sys.stderr))
         bar = state["bar"]
-        bar.total, bar.n = event.total, event.done
-        if event.loss is not None:
-            bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
+        bar.total, bar.n = total, done
+        if loss:
+            bar.set_postfix_str(loss, refresh=False)
         bar.refresh()
-        if event.stage == "train" and event.done == event.total:
+        if stage == "train" and done == total:
             state["stage"] = None  # the next epoch opens a new bar
 
     try:

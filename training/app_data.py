@@ -1,0 +1,201 @@
+"""The app's corrections as training data: scene–product pairs for the embedder, boxes for the detector.
+
+The app saves every edited photo as ``<data dir>/corrections/<stem>-<sha[:16]>.json``
+(``decorlens-corrections/1``, see ``app/corrections.py``). Read here as what a merchandiser taught:
+
+- a *confirmed* product on a visible tag is a pair (scene, product, category, box): the box comes
+  with it, so the embedder trains on exactly the crop the user looked at, no detection needed;
+- every *visible* tag of an edited photo is a detector label, with the category as corrected (a drawn
+  box included): the user looked at the photo and kept it;
+- a *removed* tag is a negative. The YOLO format has no negative boxes, so a removed box is simply
+  not a label: in a labelled image every unlabelled region is background, which is what a removed
+  false positive is. (Pseudo labelling, ``training.pseudo_labels.merge_user``, also drops any pseudo
+  label on a removed box.)
+
+The pairs are written in the layout ``decorlens train --data`` reads (``products.csv``, ``pairs.csv``
+with boxes, ``scenes.csv`` naming the photos where they are), so the CLI and the app train on the same
+folder. This module reads the JSON itself: ``training`` does not import the app.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.files import write_atomic
+from training.data import PairDataset, split_of
+from training.pseudo_labels import Label, SceneLabels
+from training.yolo_data import write_dataset
+
+FOLDER = "corrections"
+FORMAT_PREFIX = "decorlens-corrections/"
+USER = "user"
+
+
+@dataclass(frozen=True)
+class CorrectedTag:
+    number: int
+    category: str
+    box: tuple[float, float, float, float]
+    origin: str  # "detector" or "user" (drawn by hand)
+    original_category: str | None
+    confirmed_sku: str
+    removed: bool
+
+
+@dataclass
+class CorrectedPhoto:
+    """One corrections file: the photo where it was last opened and the user's tags."""
+
+    scene_id: str  # the corrections file's stem: unique per photo content
+    image: Path
+    width: int
+    height: int
+    tags: list[CorrectedTag]
+
+    @property
+    def kept(self) -> list[CorrectedTag]:
+        return [t for t in self.tags if not t.removed]
+
+    @property
+    def removed(self) -> list[CorrectedTag]:
+        return [t for t in self.tags if t.removed]
+
+
+@dataclass
+class AppData:
+    """What the app's corrections teach, with what had to be left out and why."""
+
+    photos: list[CorrectedPhoto]
+    pairs: list[tuple[str, str, str, tuple[float, ...]]]  # scene id, sku, category, box
+    missing_photos: list[str] = field(default_factory=list)  # corrections whose photo is gone
+    unknown_products: list[str] = field(default_factory=list)  # confirmed SKUs the catalog no longer has
+
+    def pairs_per_category(self) -> Counter:
+        return Counter(category for _s, _p, category, _b in self.pairs)
+
+    def boxes_per_category(self) -> Counter:
+        return Counter(t.category for p in self.photos for t in p.kept)
+
+    @property
+    def removed_count(self) -> int:
+        return sum(len(p.removed) for p in self.photos)
+
+    def scene_labels(self) -> list[SceneLabels]:
+        """Detector labels: every kept tag, in its corrected category; removed tags are background."""
+        return [
+            SceneLabels(p.scene_id, p.image, p.width, p.height,
+                        [Label(t.box, t.category, USER, t.confirmed_sku) for t in p.kept])
+            for p in self.photos
+        ]
+
+
+def read_photos(data_dir: Path) -> tuple[list[CorrectedPhoto], list[str]]:
+    """Every corrections file in ``data_dir`` whose photo still exists; and the names of those whose is gone.
+
+    Files of another format (an ``.unreadable.json`` the app moved aside, say) are not training data.
+    """
+    photos, missing = [], []
+    folder = Path(data_dir) / FOLDER
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        photo = _read(path)
+        if photo is None:
+            continue
+        if photo.image.is_file():
+            photos.append(photo)
+        else:
+            missing.append(path.name)
+    return photos, missing
+
+
+def _read(path: Path) -> CorrectedPhoto | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not str(data["corrections"]["format"]).startswith(FORMAT_PREFIX):
+            return None
+        tags = [_tag(o, False) for o in data["objects"]] + [_tag(o, True) for o in data.get("removed", [])]
+        return CorrectedPhoto(path.stem, Path(data["image"]), int(data["width"]), int(data["height"]),
+                              sorted(tags, key=lambda t: t.number))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _tag(entry: dict, removed: bool) -> CorrectedTag:
+    x1, y1, x2, y2 = (float(v) for v in entry["box"])
+    return CorrectedTag(int(entry["number"]), str(entry["category"]), (x1, y1, x2, y2), entry.get("origin", "detector"),
+                        entry.get("original_category"), str(entry.get("confirmed_sku") or ""), removed)
+
+
+def collect(data_dir: Path, catalog_skus: Iterable[str]) -> AppData:
+    """Pairs from confirmed products the catalog still has, and the photos for detector labels."""
+    photos, missing = read_photos(data_dir)
+    known = set(catalog_skus)
+    pairs, unknown = [], []
+    for photo in photos:
+        for tag in photo.kept:
+            if not tag.confirmed_sku:
+                continue
+            if tag.confirmed_sku in known:
+                pairs.append((photo.scene_id, tag.confirmed_sku, tag.category, tag.box))
+            else:
+                unknown.append(tag.confirmed_sku)
+    return AppData(photos, pairs, missing, sorted(set(unknown)))
+
+
+def write_pairs_folder(
+    data: AppData, products: Iterable[tuple[str, str, str]], out: Path, extra: Path | None = None
+) -> Path:
+    """``out/products.csv``, ``pairs.csv`` (with boxes) and ``scenes.csv``: what ``train --data`` reads.
+
+    ``products`` are the catalog's (sku, category, image path). ``extra`` is a dataset folder of the
+    same layout whose pairs, scenes and products are added (the catalog's row wins for a shared id).
+    Paths are absolute, so the folder names the photos where they are instead of copying them.
+    """
+    rows = {sku: (sku, category, str(Path(image).resolve())) for sku, category, image in products}
+    pairs = [(s, p, c, *_cells(box)) for s, p, c, box in data.pairs]
+    scenes = {p.scene_id: str(p.image.resolve()) for p in data.photos if any(s == p.scene_id for s, *_ in pairs)}
+    if extra is not None:
+        dataset = PairDataset.load(extra)
+        for product in dataset.products.values():
+            rows.setdefault(product.id, (product.id, product.category, "|".join(str(i.resolve()) for i in product.images)))
+        pairs += [(p.scene_id, p.product_id, p.category, *_cells(p.box)) for p in dataset.pairs]
+        scenes.update({s: str(Path(i).resolve()) for s, i in dataset.scenes.items()})
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "products.csv", ("product_id", "category", "image"), sorted(rows.values()))
+    _write_csv(out / "pairs.csv", ("scene_id", "product_id", "category", "x1", "y1", "x2", "y2"), pairs)
+    _write_csv(out / "scenes.csv", ("scene_id", "image"), sorted(scenes.items()))
+    return out
+
+
+def write_detector_folder(data: AppData, out: Path, seed: int = 0, min_labels: int = 1) -> Path | None:
+    """A YOLO dataset of the corrected photos (train/val by the same scene hash as embedder training).
+
+    Classes are the categories with at least ``min_labels`` boxes; returns ``data.yaml``, or ``None``
+    when there is nothing to label.
+    """
+    scenes = data.scene_labels()
+    counts = Counter(label.category for s in scenes for label in s.labels)
+    classes = sorted(c for c, n in counts.items() if n >= min_labels)
+    if not classes:
+        return None
+    splits: dict[str, list[SceneLabels]] = {"train": [], "val": []}
+    for scene in scenes:
+        splits["val" if split_of(scene.scene_id, seed) != "train" else "train"].append(scene)
+    return write_dataset(splits, classes, out)
+
+
+def _cells(box: Sequence[float] | None) -> tuple[str, ...]:
+    return tuple(f"{v:.1f}" for v in box) if box else ("", "", "", "")
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,200 @@
+"""One training entry point for the CLI and the app, with one progress protocol.
+
+Progress is ``progress(stage, done, total, message)``: ``stage`` names the step ("anchors",
+"validation scenes", "composites", "views (…)", "train", "validate", "detector", "export"),
+``done`` of ``total`` is how far it is, ``message`` says it in words ("epoch 2 · loss=0.4312",
+"epoch 2: val recall@1 0.400 @5 0.700"). Cancellation is a callable checked between steps
+(``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
+window runs ``python -m training.run JOB.json`` in a worker *process* (training would starve the UI
+of a thread) and reads the same events as JSON lines on stdout, each prefixed with ``@decorlens``
+so stray library output cannot be mistaken for one. Writing ``cancel`` to its stdin, or closing it
+(the app went away), stops it between steps; the run folder's checkpoint then lets ``resume``
+continue.
+
+A job writes everything into its run folder, the models included (``<run>/models``): nothing the
+engine uses changes until the app copies a model out and activates it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Cancelled, DecorLensError
+from engine.files import write_atomic
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+from training import detector as det
+from training.loop import TrainConfig, TrainEvent, TrainResult, export_trained, train
+
+Progress = Callable[[str, int, int, str], None]
+IsCancelled = Callable[[], bool]
+PREFIX = "@decorlens "
+RESULT = "result.json"
+JOB = "job.json"
+EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
+
+
+def train_embedder(
+    config: TrainConfig, pipeline, progress: Progress, cancelled: IsCancelled = lambda: False
+) -> TrainResult:
+    """``training.loop.train`` reporting through the shared protocol."""
+    return train(config, pipeline, _embedder_events(progress), cancelled)
+
+
+def _embedder_events(progress: Progress) -> Callable[[TrainEvent], None]:
+    def report(event: TrainEvent) -> None:
+        if event.stage == "validate":
+            m = event.metrics or {}
+            message = f"epoch {event.epoch}: val recall@1 {m['recall@1']:.3f} @5 {m['recall@5']:.3f}"
+        elif event.stage == "train":
+            message = f"epoch {event.epoch}" + (f" · loss={event.loss:.4f}" if event.loss is not None else "")
+        else:
+            message = ""
+        progress(event.stage, event.done, event.total, message)
+
+    return report
+
+
+def train_detector(
+    config: det.DetectorConfig, data_yaml: Path, pipeline, progress: Progress, cancelled: IsCancelled = lambda: False
+) -> det.DetectorResult:
+    """``training.detector.train_from_yolo`` reporting through the shared protocol."""
+
+    def report(stage: str, done: int, total: int, metrics: dict | None) -> None:
+        if metrics is not None:
+            progress("validate", done, total, f"epoch {done}/{total}: val mAP50 {metrics.get('metrics/mAP50(B)', 0):.3f}")
+        else:
+            progress("detector", done, total, stage)
+
+    return det.train_from_yolo(config, data_yaml, pipeline, report, cancelled)
+
+
+# -- the app's job: a JSON file in the run folder, run in a process of its own ----------------------
+
+
+@dataclass
+class Job:
+    """What the Train window asks for; saved as ``<run>/job.json`` so a crashed run can resume."""
+
+    data_dir: str
+    run: str  # run folder
+    kind: str = EMBEDDER  # embedder, detector or both
+    dataset: str = ""  # pairs folder (training.app_data.write_pairs_folder)
+    detector_data: str = ""  # YOLO data.yaml (training.app_data.write_detector_folder)
+    name: str = "my-photos"
+    models_dir: str = ""
+    device: str = "cpu"
+    epochs: int = 20
+    detector_epochs: int = 80
+    batch_size: int = 32
+    limit_scenes: int | None = None
+    resume: bool = False
+
+    def save(self) -> Path:
+        path = Path(self.run) / JOB
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(asdict(self), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Job:
+        try:
+            return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise DecorLensError(f"training job {path} is unreadable ({exc})") from exc
+
+
+def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False) -> dict[str, Any]:
+    """Train what ``job`` asks; write the models and ``result.json`` into the run folder; return the result."""
+    settings = Settings.for_data_dir(job.data_dir).with_(models_dir=Path(job.models_dir) if job.models_dir else None,
+                                                         device=job.device)
+    pipeline = Pipeline(settings)
+    run, result = Path(job.run), {}
+    if job.kind in (EMBEDDER, BOTH):
+        result[EMBEDDER] = _embedder_job(job, pipeline, run, progress, cancelled)
+    if job.kind in (DETECTOR, BOTH):
+        result[DETECTOR] = _detector_job(job, pipeline, run, progress, cancelled)
+    write_atomic(run / RESULT, json.dumps(result, indent=1))
+    return result
+
+
+def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    config = TrainConfig(data=Path(job.dataset), out=run / "embedder", epochs=job.epochs, batch_size=job.batch_size,
+                         limit_scenes=job.limit_scenes, resume=job.resume, device=job.device)
+    trained = train_embedder(config, pipeline, progress, cancelled)
+    progress("export", 0, 1, "writing the model")
+    path = export_trained(trained, run / "models", job.name)
+    progress("export", 1, 1, "")
+    before, after = trained.baseline, trained.best
+    return {
+        "model": str(path), "best_epoch": trained.best_epoch, "epochs": len(trained.history) - 1,
+        "held_back_pairs": int(trained.data.get("val_detectable_pairs", trained.data.get("val_queries", 0))),
+        "pretrained": {"top1": before["recall@1"], "top5": before["recall@5"]},
+        "fine_tuned": {"top1": after["recall@1"], "top5": after["recall@5"]},
+        "seconds": trained.timings["total"],
+    }
+
+
+def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    if not job.detector_data:
+        raise DecorLensError("no corrected boxes to train the detector on: tag and correct some photos first")
+    config = det.DetectorConfig(data=Path(job.detector_data).parent, out=run / "detector", name=f"{job.name}-detector",
+                                epochs=job.detector_epochs, device=job.device)
+    trained = train_detector(config, Path(job.detector_data), pipeline, progress, cancelled)
+    path = det.export_trained(trained, config, run / "models", conf=0.03)
+    return {"model": str(path), "classes": trained.classes,
+            "map50": trained.metrics.get("metrics/mAP50(B)", float("nan")), "seconds": trained.timings.get("train", 0)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.run JOB.json``: run a job, reporting in ``@decorlens {json}`` lines on stdout."""
+    args = sys.argv[1:] if argv is None else argv
+    stop = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+    try:
+        result = run_job(Job.load(Path(args[0])), _emit_progress, stop.is_set)
+    except Cancelled as exc:
+        _emit(type="cancelled", message=str(exc))
+        return 3
+    except (DecorLensError, OSError) as exc:
+        _emit(type="error", message=str(exc))
+        return 2
+    _emit(type="done", result=result)
+    return 0
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    """``cancel`` on stdin, or stdin closed (the app quit or crashed), stops the job between steps."""
+    for line in sys.stdin:
+        if line.strip() == "cancel":
+            break
+    stop.set()
+
+
+def _emit_progress(stage: str, done: int, total: int, message: str) -> None:
+    _emit(type="progress", stage=stage, done=done, total=total, message=message)
+
+
+def _emit(**event: Any) -> None:
+    print(PREFIX + json.dumps(event), flush=True)
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """An event from one line of the worker's stdout; ``None`` for anything else it printed."""
+    if not line.startswith(PREFIX):
+        return None
+    try:
+        event = json.loads(line[len(PREFIX):])
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
