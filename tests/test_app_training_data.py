@@ -1,0 +1,98 @@
+"""App corrections (made with the app's own corrections module on real IKEA scenes) → training pairs and labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("torch")
+
+from ikea_slice import write_slice
+
+from app import corrections
+from engine.pipeline import Pipeline
+from training.app_data import collect, write_detector_folder, write_pairs_folder
+from training.data import PairDataset, safe_name
+
+pytestmark = pytest.mark.train
+
+
+@pytest.fixture(scope="module")
+def corrected(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path):
+    """Two real scenes tagged and corrected: a confirmed product, a removed tag, a new category, a drawn box."""
+    import shutil
+
+    from engine.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("app-data")
+    shutil.copytree(exported_models, data_dir / "models")
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data_dir))
+    dataset = write_slice(ikea, tmp_path_factory.mktemp("slice"), train=2, val=0)
+    pipeline.import_catalog(dataset / "products.csv")
+    photos = sorted(PairDataset.load(dataset).scenes.values())
+    files = []
+    for image in photos:
+        scene = corrections.EditableScene(pipeline.search_scene(image), corrections.image_digest(image))
+        assert len(scene.tags) >= 3, f"{image.name}: too few tags to correct"
+        first, second, third = scene.tags[:3]
+        scene.confirm(first.number, first.obj.matches[0])
+        scene.remove(second.number)
+        other = next(c for c in pipeline.categories.categories if c != third.obj.category)
+        scene.set_category(third.number, other, third.obj.matches[:1])
+        scene.confirm(third.number, third.obj.matches[0])
+        drawn = pipeline.search_region(image, (10, 10, 200, 160)).objects[0]
+        scene.confirm(scene.add_region(drawn).number, drawn.matches[0])
+        files.append(corrections.save(scene.to_json(), data_dir))
+    return pipeline, files
+
+
+def _saved(files: list[Path]) -> list[dict]:
+    return [json.loads(f.read_text()) for f in files]
+
+
+def test_confirmed_products_become_pairs_with_their_boxes(corrected, tmp_path: Path):
+    pipeline, files = corrected
+    skus = {p.sku for p in pipeline.catalog.products()}
+    data = collect(pipeline.data_dir, skus)
+    expected = sorted(
+        (f.stem, o["confirmed_sku"], o["category"], tuple(float(v) for v in o["box"]))
+        for f, saved in zip(files, _saved(files)) for o in saved["objects"] if o["confirmed_sku"]
+    )
+    assert sorted(data.pairs) == expected and len(expected) == 3 * len(files)
+    assert data.removed_count == len(files)
+    folder = write_pairs_folder(
+        data, [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()], tmp_path / "pairs"
+    )
+    loaded = PairDataset.load(folder)
+    assert sorted((p.scene_id, p.product_id, p.category, p.box) for p in loaded.pairs) == expected
+    assert all(loaded.scenes[p.scene_id].is_file() for p in loaded.pairs)
+    assert all(loaded.products[p.product_id].images[0].is_file() for p in loaded.pairs)
+
+
+def test_a_product_gone_from_the_catalog_is_left_out_and_named(corrected):
+    pipeline, files = corrected
+    gone = _saved(files)[0]["objects"][0]["confirmed_sku"]
+    data = collect(pipeline.data_dir, {p.sku for p in pipeline.catalog.products()} - {gone})
+    assert gone in data.unknown_products and all(sku != gone for _s, sku, _c, _b in data.pairs)
+
+
+def test_kept_and_drawn_boxes_become_detector_labels_and_removed_ones_do_not(corrected, tmp_path: Path):
+    pipeline, files = corrected
+    data_yaml = write_detector_folder(collect(pipeline.data_dir, set()), tmp_path / "yolo")
+    saved = _saved(files)
+    names = yaml.safe_load(data_yaml.read_text())["names"]
+    assert sorted(names.values()) == sorted({o["category"] for s in saved for o in s["objects"]})
+    for f, scene in zip(files, saved):
+        (labels,) = (tmp_path / "yolo" / "labels").rglob(f"{safe_name(f.stem)}.txt")
+        rows = [line.split() for line in labels.read_text().splitlines()]
+        assert len(rows) == len(scene["objects"])  # every kept tag, the drawn one included
+        assert sorted(names[int(r[0])] for r in rows) == sorted(o["category"] for o in scene["objects"])
+        assert any(o["origin"] == "user" for o in scene["objects"])
+        w, h = scene["width"], scene["height"]
+        centres = {(round(float(r[1]), 2), round(float(r[2]), 2)) for r in rows}
+        for removed in scene["removed"]:
+            x1, y1, x2, y2 = removed["box"]
+            assert (round((x1 + x2) / 2 / w, 2), round((y1 + y2) / 2 / h, 2)) not in centres
