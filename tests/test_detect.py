@@ -1,7 +1,7 @@
 """engine.detect on real room photos: our numpy decode vs ultralytics, class mapping, merging detectors.
 
-The COCO detector is the shared YOLO11n .pt exported once per session (conftest ``exported_models``);
-the OIV7 detector is the shared INT8 ONNX with its stock card.
+The COCO detector is the shared YOLO11n ONNX with its card (conftest ``exported_models``, as
+`decorlens models export` wrote it); the OIV7 detector is the shared INT8 ONNX with its stock card.
 """
 
 from __future__ import annotations
