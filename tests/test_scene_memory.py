@@ -1,0 +1,226 @@
+"""Where used, Goes with and search by product photo, on real scenes with the real models.
+
+Writes go to a copy of the session catalog (its scene memory emptied), never to the session's own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.corrections import EditableScene
+from decorlens.main import main
+from engine.batch import tag_scenes
+from engine.catalog import Catalog
+from engine.crops import crop
+from engine.errors import CatalogError
+from engine.files import sha256_of
+from engine.imageio import load_image
+from engine.pipeline import Pipeline
+from engine.scene_memory import (
+    TABLES,
+    VERSION_KEY,
+    embed_product_photo,
+    goes_with,
+    photo_count,
+    product_vector,
+    remember_saved,
+    rooms_like,
+    where_used,
+)
+from engine.settings import Settings
+
+SCENES = ("take-a-comfy-seat-on-the-sofa", "a-bed-that-folds-away")
+OTHER_EMBEDDER = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+
+
+def copy_data_dir(pipeline: Pipeline, target: Path) -> Path:
+    """The session's data dir (catalog, index, models) copied, with no photo remembered yet."""
+    shutil.copytree(pipeline.data_dir / "models", target / "models")
+    shutil.copytree(pipeline.data_dir / "index", target / "index")
+    with sqlite3.connect(target / "catalog.sqlite") as copy:
+        pipeline.catalog.db.backup(copy)
+        for table in TABLES:
+            copy.execute(f"DROP TABLE IF EXISTS {table}")
+        copy.execute("DELETE FROM meta WHERE key = ?", (VERSION_KEY,))
+    return target
+
+
+@pytest.fixture(scope="module")
+def tagged(pipeline: Pipeline, scene_path, tmp_path_factory: pytest.TempPathFactory):
+    """A pipeline over a copy of the catalog in which two scenes were batch-tagged, and their results."""
+    data = copy_data_dir(pipeline, tmp_path_factory.mktemp("memory"))
+    pipe = Pipeline(Settings.defaults().with_(data_dir=data))
+    scenes = [scene_path(s) for s in SCENES]
+    report = tag_scenes(pipe, scenes, data / "out")
+    assert report.failed == []
+    return pipe, dict(zip(scenes, report.results))
+
+
+def test_a_catalog_that_never_tagged_has_no_scene_tables(tmp_path: Path):
+    """Bundles and backups of such a catalog hold the catalog schema only; reading the memory is empty."""
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        tables = {r[0] for r in catalog.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert not tables & set(TABLES)
+        assert where_used(catalog, "any") == [] and goes_with(catalog, "any") == [] and photo_count(catalog) == 0
+
+
+def test_batch_tagging_remembers_every_best_match(tagged):
+    pipe, results = tagged
+    assert photo_count(pipe.catalog) == 2
+    for scene, result in results.items():
+        for number, obj in enumerate(result.objects, 1):
+            best = obj.matches[0]
+            seen = where_used(pipe.catalog, best.sku)
+            mine = [s for s in seen if s.photo == str(scene.resolve()) and s.number == number]
+            assert len(mine) == 1, (best.sku, number)
+            assert mine[0].box == pytest.approx(obj.box) and mine[0].score == pytest.approx(best.score)
+            assert mine[0].kind == best.match and not mine[0].confirmed
+            assert [s.score for s in seen] == sorted((s.score for s in seen), reverse=True)
+
+
+def test_goes_with_counts_the_other_best_matches_of_the_same_photos(tagged):
+    pipe, results = tagged
+    best = {scene: {o.matches[0].sku for o in r.objects} for scene, r in results.items()}
+    sku = next(iter(next(iter(best.values()))))
+    expected: dict[str, int] = {}
+    for skus in best.values():
+        if sku in skus:
+            for other in skus - {sku}:
+                expected[other] = expected.get(other, 0) + 1
+    together = goes_with(pipe.catalog, sku, limit=100)
+    assert dict(together) == expected
+    assert [n for _, n in together] == sorted((n for _, n in together), reverse=True)
+
+
+def test_tagging_a_photo_again_replaces_its_entries(tagged, tmp_path: Path):
+    """By path and by content: a copy tagged elsewhere replaces the original, new content at a path replaces it."""
+    pipe, results = tagged
+    first, second = results
+    moved = tmp_path / "moved.jpg"
+    shutil.copyfile(first, moved)
+    before = {s.sku: len(where_used(pipe.catalog, s.sku)) for o in results[first].objects for s in [o.matches[0]]}
+    tag_scenes(pipe, [moved], tmp_path / "out")
+    assert photo_count(pipe.catalog) == 2
+    assert {sku: len(where_used(pipe.catalog, sku)) for sku in before} == before
+    photos = {s.photo for sku in before for s in where_used(pipe.catalog, sku)}
+    assert str(moved.resolve()) in photos and str(first.resolve()) not in photos
+
+    shutil.copyfile(second, moved)  # the same path now holds the other photo: its old entries go
+    tag_scenes(pipe, [moved], tmp_path / "out")
+    assert photo_count(pipe.catalog) == 1
+    tag_scenes(pipe, [first, second], tmp_path / "out")  # as the module found it
+    assert photo_count(pipe.catalog) == 2
+
+
+def test_app_edits_are_remembered_as_corrected(tagged, tmp_path: Path):
+    """Removed tags drop out of Where used; a confirmed product is listed first, marked confirmed."""
+    pipe, results = tagged
+    scene = next(iter(results))
+    result = results[scene]
+    photo = tmp_path / "opened.jpg"
+    shutil.copyfile(scene, photo)
+    edited = EditableScene(result, sha256_of(photo))
+    removed, confirmed = edited.tags[0], edited.tags[1]
+    edited.remove(removed.number)
+    choice = confirmed.obj.matches[-1]
+    edited.confirm(confirmed.number, choice)
+    assert remember_saved(pipe, photo, edited.to_json()) == len(result.objects) - 1
+    seen = where_used(pipe.catalog, choice.sku)
+    assert seen[0].photo == str(photo.resolve()) and seen[0].confirmed and seen[0].number == confirmed.number
+    gone = removed.obj.matches[0].sku
+    assert all(s.photo != str(photo.resolve()) or s.number != removed.number for s in where_used(pipe.catalog, gone))
+    tag_scenes(pipe, [scene], tmp_path / "out")  # back as batch-tagged: the copy's entries are replaced
+    assert photo_count(pipe.catalog) == 2
+
+
+def test_search_by_product_photo_finds_the_object_it_shows(tagged, tmp_path: Path):
+    """A picture cut from a tagged photo, searched as a product photo, finds that photo and object first."""
+    pipe, results = tagged
+    scene, result = list(results.items())[1]
+    obj = max(result.objects, key=lambda o: (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]))
+    product = tmp_path / "product.png"
+    Image.fromarray(crop(load_image(scene), obj.box, pipe.settings.padding)).save(product)
+    hits = rooms_like(pipe, embed_product_photo(pipe, product), k=10)
+    assert len(hits) == 2 and hits[0].photo == str(scene.resolve())
+    assert hits[0].box == pytest.approx(obj.box) and hits[0].score > 0.99
+    assert hits[1].score < hits[0].score
+
+
+def test_another_embedder_embeds_the_remembered_objects_first(tagged, shared_models: Path):
+    pipe, results = tagged
+    other = pipe.with_embedder(shared_models / OTHER_EMBEDDER)
+    assert other.embedder.key != pipe.embedder.key
+    scene = next(iter(results))
+    query = embed_product_photo(other, scene)
+    hits = rooms_like(other, query, k=1)
+    assert len(hits) == 1
+    counts = dict(pipe.catalog.db.execute("SELECT embedder, COUNT(*) FROM scene_vectors GROUP BY embedder"))
+    assert counts[other.embedder.key] == counts[pipe.embedder.key] == sum(len(r.objects) for r in results.values())
+
+
+def test_cli_where_and_search_scenes(tagged, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    pipe, results = tagged
+    scene, result = next(iter(results.items()))
+    sku = result.objects[0].matches[0].sku
+    data = ["--data-dir", str(pipe.data_dir)]
+    assert main([*data, "where", sku, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sku"] == sku and report["in_catalog"] and report["tagged_photos"] == 2
+    assert str(scene.resolve()) in {p["photo"] for p in report["photos"]}
+    assert {g["sku"] for g in report["goes_with"]} == {s for s, _ in goes_with(pipe.catalog, sku, 20)}
+    assert main([*data, "where", sku]) == 0
+    assert sku in capsys.readouterr().out
+
+    product = tmp_path / "product.png"
+    Image.fromarray(crop(load_image(scene), result.objects[0].box, pipe.settings.padding)).save(product)
+    assert main([*data, "-q", "search", "--scenes", str(product), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["embedder"] == pipe.embedder.key and found["scenes"][0]["photo"] == str(scene.resolve())
+
+    assert main([*data, "where", "no-such-sku"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "no product 'no-such-sku'" in err and len(err.splitlines()) == 1
+
+
+def test_a_newer_scene_memory_is_refused(tagged, tmp_path: Path):
+    pipe, _ = tagged
+    copy = tmp_path / "catalog.sqlite"
+    with sqlite3.connect(copy) as db:
+        pipe.catalog.db.backup(db)
+        db.execute("UPDATE meta SET value = '99' WHERE key = ?", (VERSION_KEY,))
+    with Catalog(copy) as catalog, pytest.raises(CatalogError, match="scene memory of version 99"):
+        where_used(catalog, "any")
+
+
+def test_stored_vectors_are_the_searched_crops(tagged):
+    """The vector kept for an object is the one the search computed for it (same crop, same embedder)."""
+    pipe, results = tagged
+    scene, result = next(iter(results.items()))
+    obj = result.objects[0]
+    row = pipe.catalog.db.execute(
+        "SELECT v.vector FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id JOIN scenes s "
+        "ON s.id = o.scene_id WHERE s.path = ? AND o.number = 1 AND v.embedder = ?",
+        (str(scene.resolve()), pipe.embedder.key),
+    ).fetchone()
+    stored = np.frombuffer(row[0], np.float32)
+    again = pipe.embedder.embed([crop(load_image(scene), obj.box, pipe.settings.padding)])[0]
+    assert float(stored @ again) > 0.999
+    match = pipe.match([crop(load_image(scene), obj.box, pipe.settings.padding)], [obj.category])[0][0]
+    assert match.sku == obj.matches[0].sku
+
+
+def test_a_product_photo_is_embedded_as_the_catalog_embedded_it(tagged):
+    """``search --scenes PRODUCT.jpg`` with a catalog product's own photo queries with its stored vector."""
+    pipe, _ = tagged
+    product = pipe.catalog.products(category="sofa", limit=1)[0]
+    stored = product_vector(pipe, product.sku)
+    assert stored is not None
+    assert float(embed_product_photo(pipe, product.image_path) @ stored) > 0.9999
+    assert product_vector(pipe, "no-such-sku") is None
