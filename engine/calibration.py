@@ -86,6 +86,26 @@ class Levels:
         }
 
 
+def card_levels(
+    exact: float | None, likely: float | None, metrics: dict[str, object]
+) -> tuple[float | None, float]:
+    """(exact, likely) thresholds a card's fields and metrics support; None: the card says nothing.
+
+    Cards written by ``bench.exact_threshold`` carry both. ``decorlens train`` writes one threshold at
+    50 % precision as ``exact_threshold`` with its measured ``exact_precision``: that is a "likely"
+    level, so it is read as one unless it reached ``EXACT_TARGET``. Older cards have no evidence and
+    keep their "exact" threshold.
+    """
+    if likely is not None:
+        return exact, likely
+    precision = metrics.get("exact_precision")
+    if exact is None or not isinstance(precision, (int, float)):
+        return exact, NEVER
+    if precision >= EXACT_TARGET:
+        return exact, NEVER
+    return NEVER, exact if precision >= LIKELY_TARGET else NEVER
+
+
 def _level(cal: Calibration) -> dict[str, object]:
     return {"reached_target": cal.reached_target, "threshold": round(cal.threshold, 3),
             "precision": round(cal.precision, 3), "support": cal.support}

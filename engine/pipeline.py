@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from engine.calibration import NEVER
+from engine.calibration import card_levels
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
@@ -117,12 +117,17 @@ class Pipeline:
 
     @property
     def exact_threshold(self) -> float:
-        return self.settings.exact_threshold or self.embedder.card.exact_threshold or DEFAULT_EXACT
+        return self.settings.exact_threshold or self._card_levels[0] or DEFAULT_EXACT
 
     @property
     def likely_threshold(self) -> float:
         """Uncalibrated cards have none: their matches are "exact" or "similar", as before calibration."""
-        return self.embedder.card.likely_threshold or NEVER
+        return self._card_levels[1]
+
+    @property
+    def _card_levels(self) -> tuple[float | None, float]:
+        card = self.embedder.card
+        return card_levels(card.exact_threshold, card.likely_threshold, card.metrics)
 
     def match_kind(self, score: float) -> MatchKind:
         """How sure a match of the active embedder is, in the calibrated words of its card."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.calibration import NEVER, calibrate_exact, calibrate_levels
+from engine.calibration import NEVER, calibrate_exact, calibrate_levels, card_levels
 
 EMBEDDER = "mobilenet_v2_1.0_224_quant.float.onnx"
 
@@ -64,3 +64,23 @@ def test_the_card_records_the_calibration_and_the_pipeline_uses_it(tmp_path: Pat
     pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path, embedder=(str(model),)))
     kinds = [pipeline.match_kind(s) for s in (0.95, 0.8, 0.75, 0.6, 0.59)]
     assert kinds == ["exact", "exact", "likely", "likely", "similar"]
+
+
+def test_a_trained_cards_50_percent_threshold_reads_as_likely_not_exact():
+    """`decorlens train` writes its 50 %-precision threshold as exact_threshold with the precision it measured."""
+    assert card_levels(0.67, None, {"exact_precision": 0.5, "exact_reached_target": True}) == (NEVER, 0.67)
+    assert card_levels(0.9, None, {"exact_precision": 0.85}) == (0.9, NEVER)
+    assert card_levels(0.7, None, {"exact_precision": 0.3}) == (NEVER, NEVER)  # right less than half the time
+    assert card_levels(0.75, None, {}) == (0.75, NEVER)  # no evidence: kept as it was
+    assert card_levels(NEVER, NEVER, {"calibration": {}}) == (NEVER, NEVER)  # bench.exact_threshold's card
+
+
+def test_the_stock_embedder_is_never_called_exact(shared_models: Path, tmp_path: Path):
+    """Its calibration (resources/cards) found no score where even half the top-1 matches are right."""
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path))
+    calibration = pipeline.embedder.card.metrics["calibration"]
+    assert not calibration["exact"]["reached_target"] and not calibration["likely"]["reached_target"]
+    assert [pipeline.match_kind(s) for s in (0.99, 0.8, 0.5)] == ["similar"] * 3
