@@ -20,8 +20,10 @@ from engine.errors import DecorLensError
 CHUNK_BYTES = 1 << 22
 
 
-class NotAFile(DecorLensError):
-    """A path given as a photo or feed is missing, a folder, a FIFO, a device or a symlink loop."""
+class NotAFile(DecorLensError, OSError):
+    """A path given as a photo or feed is missing, a folder, a FIFO, a device or a symlink loop.
+
+    Also an OSError, so callers that handled a missing file from ``open`` handle this too."""
 
 
 def replace_atomically(tmp: Path, target: Path) -> None:
