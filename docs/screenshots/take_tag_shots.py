@@ -2,10 +2,11 @@
 first pin's matches in the panel and its hover card.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_tag_shots.py \\
-        --data-dir DIR --scene PHOTO --out FILE.png
+        --data-dir DIR --scene PHOTO --out FILE.jpg
 
 The code shown is that of the checkout the script lies in (copy it into a `git worktree` of an older
-commit for a "before" shot). PNGs are reduced to 256 colours like take_screenshots.py's.
+commit for a "before" shot). A .jpg keeps product photos' colours; a .png is reduced to 256 colours with
+the pin palette exact (product thumbnails may then shift hue).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageColor
 from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtTest import QTest
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.main import application
 from app.main_window import MainWindow
+from app.palette import COLOURS
 from app.settings import AppSettings
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -43,6 +45,16 @@ def settle(app, seconds: float = 1.0) -> None:
     while time.time() < end:
         app.processEvents()
         time.sleep(0.01)
+
+
+def small_png(path: Path) -> None:
+    """256 colours: the pin palette exact (small pins turn grey in an adaptive palette), the rest adaptive."""
+    image = Image.open(path).convert("RGB")
+    fixed = [ImageColor.getrgb(c) for c in (*COLOURS, "#ffffff", "#000000")]
+    adaptive = image.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT).getpalette()
+    holder = Image.new("P", (1, 1))
+    holder.putpalette([v for rgb in fixed for v in rgb] + adaptive[: 3 * (256 - len(fixed))])
+    image.quantize(palette=holder, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def main() -> None:
@@ -65,8 +77,9 @@ def main() -> None:
     QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
     QTest.mouseMove(window.view.viewport(), pin)
     settle(app, 1.5)
-    window.grab().save(str(args.out))
-    Image.open(args.out).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(args.out, optimize=True)
+    window.grab().save(str(args.out), quality=90)
+    if args.out.suffix == ".png":
+        small_png(args.out)
     print(f"{args.out} {len(window.view.pins)} pins")
     window.close()
     app.processEvents()
