@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from decorlens.progress import bar, note
 from engine.backups import backups_dir, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
+from engine.importer import read_source
+from engine.models import find_first
 from engine.pipeline import Pipeline
 
 
@@ -16,7 +19,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     imp = verbs.add_parser("import", help="import a folder (one subfolder per category) or a CSV")
     imp.add_argument("source", help="folder or CSV (DecorLens, Google Merchant Center, Shopify)")
+    imp.add_argument("--vectors", type=Path, metavar="DIR",
+                     help="take the vectors from `catalog embed` Parquet files instead of embedding (needs [scale])")
     imp.set_defaults(run=run_import)
+    emb = verbs.add_parser("embed", help="embed a feed's images on a Ray cluster (or a local Ray) into Parquet files")
+    emb.add_argument("source", help="folder or CSV, as for import")
+    emb.add_argument("--out", type=Path, required=True, metavar="DIR", help="vector folder (a re-run resumes)")
+    emb.add_argument("--ray", metavar="ADDRESS", help="a running Ray cluster, e.g. 10.0.0.5:6379 (default: start Ray here)")
+    emb.add_argument("--workers", type=int, default=1, help="embedding actors, one model session each (default 1)")
+    emb.add_argument("--cpus", type=int, help="CPUs a local Ray may use (default: all)")
+    emb.set_defaults(run=run_embed)
     rm = verbs.add_parser("remove", help="remove products by sku")
     rm.add_argument("skus", nargs="+")
     rm.set_defaults(run=run_remove)
@@ -45,10 +57,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with bar("importing", args.quiet) as progress:
-        report = pipeline.import_catalog(args.source, progress)
+        if args.vectors:
+            report = _import_vectors(args, pipeline, progress)
+        else:
+            report = pipeline.import_catalog(args.source, progress)
     for where, reason in report.skipped:
         note(f"skipped {where}: {reason}")
     print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
+    return 0
+
+
+def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):
+    """The feed's products with the vectors embedded elsewhere, then the index, as ``import_catalog`` does."""
+    from engine.vectors_import import import_vectors
+
+    embedder = pipeline.embedder
+    report = import_vectors(pipeline.catalog, read_source(Path(args.source)), args.vectors, embedder.model,
+                            pipeline.data_dir / "images", progress)
+    pipeline.index_for(embedder).sync(pipeline.catalog)
+    return report
+
+
+def run_embed(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Embed on Ray with the active embedder; Ray is imported only here (the ``[scale]`` extra)."""
+    from scale.embed import embed_feed
+
+    settings = pipeline.settings
+    model = find_first(settings.embedder, settings.models_dir, pipeline.data_dir)
+    report = embed_feed(Path(args.source), args.out, model, address=args.ray, workers=args.workers,
+                        num_cpus=args.cpus, device=settings.device, quiet=args.quiet)
+    print(f"{report.summary()}; vectors in {args.out}")
     return 0
 
 

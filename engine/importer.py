@@ -120,7 +120,7 @@ def import_rows(
     chunks = list(_chunks(rows, CHUNK))
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
         def submit(chunk: Sequence[ImportRow]) -> list[Future]:
-            return [pool.submit(_prepare, r, image_cache, prepare_pixels) for r in chunk]
+            return [pool.submit(prepare_row, r, image_cache, prepare_pixels) for r in chunk]
 
         ahead = submit(chunks[0]) if chunks else []
         try:
@@ -386,12 +386,13 @@ _OPENER = _opener()
 # -- per-row work (runs in threads: file I/O and decoding release the GIL) ----------------------
 
 
-def _prepare(
+def prepare_row(
     row: ImportRow, cache: Path, preprocess: Callable[[np.ndarray], np.ndarray] | None = None
 ) -> tuple[Product | None, np.ndarray | None, str]:
     """(product, decoded image, error): an error is the reason to skip the row.
 
     With ``preprocess`` the image comes back as the matcher's input tensor, made here in the worker.
+    Public because the cluster embedder (``scale.embed``) prepares feed rows exactly this way.
     """
     if row.skip:
         return None, None, row.skip

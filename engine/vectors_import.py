@@ -1,0 +1,220 @@
+"""Catalog vectors embedded elsewhere (``decorlens catalog embed`` on a Ray cluster), stored as Parquet.
+
+This module owns the file format, so the writer (``scale.embed``) and the reader below cannot drift:
+one row per feed row with its sku, category, the sha256 of the image file that was embedded, the
+embedder's card name and sha256, the vector as a fixed-size list of float32 (null when the image
+could not be embedded) and the reason in ``error``.
+
+Importing reads the product data from the feed, as any import does, and the vectors from the
+Parquet files, streamed in record batches so a million-row folder never sits in memory at once.
+Vectors are only accepted from the active embedder (card name and sha256 both equal): a vector of
+another model would be searched against queries it was never comparable with. pyarrow comes with
+the ``[scale]`` extra; without it this is a one-line error, and the rest of the engine never needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.catalog import Catalog, Product
+from engine.errors import Cancelled, CatalogError, DecorLensError
+from engine.importer import ImportReport, ImportRow, Progress, download_images
+from engine.models import ModelCard, ResolvedModel
+
+SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"
+EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR = "embedder", "embedder_sha256", "vector", "error"
+ALL_COLUMNS = (SKU, CATEGORY, IMAGE_SHA256, EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR)
+READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors, one import transaction chunk
+INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (pyarrow)'
+
+
+@dataclass(frozen=True)
+class EmbedderId:
+    """What a vector file says made its vectors: the card's name and the ONNX file's sha256."""
+
+    name: str
+    sha256: str
+
+    @classmethod
+    def of(cls, card: ModelCard) -> EmbedderId:
+        return cls(card.name, card.sha256)
+
+    def __str__(self) -> str:
+        return f"{self.name} (sha256 {self.sha256[:12]})"
+
+
+def pyarrow_modules() -> tuple[Any, Any, Any]:
+    """(pyarrow, pyarrow.compute, pyarrow.parquet), or a one-line error naming the extra."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise DecorLensError(f"reading or writing vector files needs pyarrow: {INSTALL_HINT}") from exc
+    return pa, pc, pq
+
+
+def schema(dim: int, embedder: EmbedderId) -> Any:
+    """The Parquet schema of a vector file; the embedder is also in its metadata, for people reading it."""
+    pa, _, _ = pyarrow_modules()
+    return pa.schema(
+        [(SKU, pa.string()), (CATEGORY, pa.string()), (IMAGE_SHA256, pa.string()), (EMBEDDER, pa.string()),
+         (EMBEDDER_SHA256, pa.string()), (VECTOR, pa.list_(pa.float32(), dim)), (ERROR, pa.string())],
+        metadata={"decorlens.embedder": embedder.name, "decorlens.embedder_sha256": embedder.sha256,
+                  "decorlens.dim": str(dim)},
+    )
+
+
+def vector_files(folder: Path) -> list[Path]:
+    """The Parquet files of a vector folder (a single file is accepted too), sorted."""
+    folder = Path(folder)
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise CatalogError(f"{folder}: no such vector folder (make one with `decorlens catalog embed`)")
+    return sorted(p for p in folder.rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
+
+
+def embedded_skus(folder: Path) -> set[str]:
+    """Skus that already have a vector in ``folder`` (a resumed ``embed`` skips them); empty if none."""
+    if not Path(folder).exists():
+        return set()
+    done: set[str] = set()
+    for batch in _batches(vector_files(folder), columns=[SKU, VECTOR]):
+        ok = batch.column(VECTOR).is_valid()
+        done.update(batch.column(SKU).filter(ok).to_pylist())
+    return done
+
+
+def import_vectors(
+    catalog: Catalog,
+    rows: Sequence[ImportRow],
+    folder: Path,
+    embedder: ResolvedModel,
+    image_cache: Path,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ImportReport:
+    """Add the feed's ``rows`` with the vectors of ``folder`` in one transaction, embedding nothing.
+
+    Products come from the feed (name, url, price, image path), joined to the vector files by sku;
+    a feed row without a vector, and a vector row whose sku the feed lacks, are counted as skipped.
+    Remote images are downloaded first, outside the transaction, as ``import_rows`` does, so the
+    catalog has the photos it shows. The image hash stored is the one of the file that was embedded.
+    """
+    files = vector_files(folder)
+    if not files:
+        raise CatalogError(f"{folder}: no .parquet vector files in it")
+    wanted = EmbedderId.of(embedder.card)
+    for path in files:
+        check_embedder(path, wanted)
+    feed = {row.sku: row for row in download_images(rows, image_cache, cancelled) if row.sku and not row.skip}
+    report = ImportReport()
+    report.skipped += [(r.sku or r.image, r.skip or "no sku/id") for r in rows if r.skip or not r.sku]
+    total = _row_count(files)
+    lacking = {p.sku for p in catalog.missing_vectors(embedder.key)}  # unchanged products still to vector
+    seen: set[str] = set()
+    failed: dict[str, str] = {}  # sku -> why the cluster could not embed it (a later re-run may have)
+    done = 0
+    with catalog.transaction() as revision:
+        for batch in _batches(files):
+            if cancelled():
+                raise Cancelled("import cancelled; the catalog is unchanged")
+            _store_batch(catalog, batch, feed, embedder.key, revision, lacking, seen, failed, report)
+            done += batch.num_rows
+            if progress:
+                progress(done, total)
+    report.skipped += [(sku, why) for sku, why in failed.items() if sku not in seen]
+    report.skipped += [(sku, "no vector for it in the vector files") for sku in feed
+                       if sku not in seen and sku not in failed]
+    return report
+
+
+def check_embedder(path: Path, wanted: EmbedderId) -> None:
+    """Refuse a file whose rows come from another embedder than ``wanted``, in one line."""
+    _, pc, _ = pyarrow_modules()
+    for batch in _batches([path], columns=[EMBEDDER, EMBEDDER_SHA256]):
+        names = set(pc.unique(batch.column(EMBEDDER)).to_pylist())
+        hashes = set(pc.unique(batch.column(EMBEDDER_SHA256)).to_pylist())
+        if names != {wanted.name} or hashes != {wanted.sha256}:
+            made = " / ".join(sorted(map(str, names)))
+            found = f"{made} (sha256 {' / '.join(str(h)[:12] for h in sorted(map(str, hashes)))})"
+            raise CatalogError(f"{path}: vectors made by {found}, but the active embedder is {wanted}; "
+                               "embed the feed again with this embedder or activate that one")
+
+
+# -- internals ----------------------------------------------------------------------------------
+
+
+def _store_batch(
+    catalog: Catalog, batch: Any, feed: dict[str, ImportRow], key: str, revision: int,
+    lacking: set[str], seen: set[str], failed: dict[str, str], report: ImportReport,
+) -> None:
+    """Upsert the products of one record batch and put the vectors of the new, changed or lacking ones."""
+    skus = batch.column(SKU).to_pylist()
+    hashes = batch.column(IMAGE_SHA256).to_pylist()
+    errors = batch.column(ERROR).to_pylist()
+    vectors = _vectors(batch)
+    valid = batch.column(VECTOR).is_valid().to_numpy(zero_copy_only=False)
+    to_put = []
+    for i, sku in enumerate(skus):
+        row = feed.get(sku)
+        if not valid[i]:
+            failed.setdefault(sku or "(no sku)", errors[i] or "no vector")
+            continue
+        if row is None:
+            report.skipped.append((sku, "in the vector files but not in the feed"))
+            continue
+        if sku in seen:
+            continue  # a resumed embed may hold a sku twice; the first vector wins
+        seen.add(sku)
+        product = Product(sku, row.name, row.category, row.image, hashes[i], row.url, row.price, row.extra)
+        existed = catalog.get_by_sku(sku) is not None
+        try:
+            pid, changed = catalog.upsert(product, revision)
+        except CatalogError as exc:
+            report.skipped.append((sku, str(exc)))
+            continue
+        if changed or sku in lacking:
+            to_put.append((pid, hashes[i], vectors[i]))
+        report.added += int(not existed)
+        report.updated += int(existed and changed)
+        report.unchanged += int(existed and not changed)
+    catalog.put_vectors(key, to_put, revision)
+
+
+def _vectors(batch: Any) -> np.ndarray:
+    """The (rows, dim) float32 matrix of a batch's vector column, zeros where the vector is null."""
+    column = batch.column(VECTOR)
+    dim = column.type.list_size
+    flat = column.fill_null([0.0] * dim).flatten() if column.null_count else column.flatten()
+    return flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(column), dim)
+
+
+def _batches(files: Sequence[Path], columns: list[str] | None = None) -> Iterator[Any]:
+    _, _, pq = pyarrow_modules()
+    for path in files:
+        try:
+            parquet = pq.ParquetFile(path)
+            names = set(parquet.schema_arrow.names)
+            missing = [c for c in (columns or ALL_COLUMNS) if c not in names]
+            if missing:
+                raise CatalogError(f"{path}: not a DecorLens vector file (no column {', '.join(missing)})")
+            yield from parquet.iter_batches(batch_size=READ_BATCH, columns=columns)
+        except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
+            raise CatalogError(f"{path}: unreadable Parquet file ({str(exc).splitlines()[0]})") from exc
+
+
+def _row_count(files: Sequence[Path]) -> int:
+    _, _, pq = pyarrow_modules()
+    try:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    except (OSError, ValueError) as exc:
+        why = str(exc).splitlines()[0]
+        raise CatalogError(f"a Parquet file in {files[0].parent} is unreadable ({why})") from exc
+
