@@ -198,7 +198,7 @@ def _model_bytes(model: ResolvedModel) -> bytes:
 def _ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401 - the Data library is a separate extra of ray
+        import ray.data  # the Data library is a separate extra of ray
     except ImportError as exc:
         raise DecorLensError('embedding on Ray needs the scale extra: pip install "decorlens[scale]" '
                              f"(ray[data], pyarrow): {exc}") from exc

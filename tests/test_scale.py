@@ -1,0 +1,160 @@
+"""Embedding on Ray (``scale.embed``) and importing the vectors (``engine.vectors_import``), on real data.
+
+A slice of the shared IKEA products is embedded by the Ray Data pipeline on a local Ray, imported into
+a fresh data dir with ``catalog import --vectors``, and compared with the same feed imported the
+desktop way: the same vectors and the same search results for crops of real scenes.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray", reason="needs the [scale] extra: ray[data]")
+pytest.importorskip("ray.data", reason="needs the [scale] extra: ray[data]")
+pytest.importorskip("pyarrow", reason="needs the [scale] extra: pyarrow")
+
+import ray
+from test_layers import ROOT, _imported_packages  # tests/ is on sys.path
+
+from engine.catalog import Catalog
+from engine.errors import CatalogError
+from engine.imageio import load_image
+from engine.importer import read_source
+from engine.models import find_first
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+from engine.vectors_import import embedded_skus, import_vectors, pyarrow_modules
+from scale.embed import embed_feed
+
+SCENES = 3
+PRODUCTS = 40
+FIRST_RUN = 30  # products embedded by the first run; the second resumes with the rest
+BROKEN = "broken-1"
+
+
+def _write_feed(path: Path, products: list[dict[str, str]], ikea: Path, broken: Path | None) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["id", "title", "product_type", "image_link"])  # Google Merchant column names
+        for p in products:
+            out.writerow([p["product_id"], p["name"], p["category"], str(ikea / p["image"])])
+        if broken:
+            out.writerow([BROKEN, "Broken", "lamp", str(broken)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def scenes(ikea_pairs: list[dict[str, str]]) -> list[str]:
+    return sorted({p["scene_id"] for p in ikea_pairs})[:SCENES]
+
+
+@pytest.fixture(scope="module")
+def products(ikea_products, ikea_pairs, scenes) -> list[dict[str, str]]:
+    """The products of a few scenes, topped up with catalogue distractors to ``PRODUCTS``."""
+    in_scenes = {p["product_id"] for p in ikea_pairs if p["scene_id"] in scenes}
+    chosen = [p for p in ikea_products if p["product_id"] in in_scenes]
+    chosen += [p for p in ikea_products if p["product_id"] not in in_scenes][: PRODUCTS - len(chosen)]
+    return chosen[:PRODUCTS]
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory, ikea: Path, products) -> Path:
+    folder = tmp_path_factory.mktemp("feed")
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all")
+    return _write_feed(folder / "feed.csv", products, ikea, broken)
+
+
+@pytest.fixture(scope="module")
+def embedder_model(shared_models):
+    return find_first(Settings.defaults().embedder, shared_models, None)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for the module (two runs share it): 2 CPUs, no dashboard."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory, ikea: Path, products, feed: Path, embedder_model, local_ray) -> tuple[Path, list]:
+    """A first run over part of the feed, then a resumed run over all of it; returns (folder, reports)."""
+    out = tmp_path_factory.mktemp("vectors")
+    part = _write_feed(feed.parent / "part.csv", products[:FIRST_RUN], ikea, None)
+    first = embed_feed(part, out, embedder_model, workers=1, batch_size=8, device="cpu", quiet=True)
+    second = embed_feed(feed, out, embedder_model, workers=1, batch_size=8, device="cpu", quiet=True)
+    return out, [first, second]
+
+
+def _pipeline(data_dir: Path, embedder: str | None = None) -> Pipeline:
+    settings = Settings.defaults().with_(data_dir=data_dir)
+    return Pipeline(settings.with_(embedder=(embedder,)) if embedder else settings)
+
+
+def test_the_ray_run_embeds_each_row_once_reports_bad_images_and_resumes(vectors, products):
+    out, (first, second) = vectors
+    assert (first.embedded, first.failed, first.already) == (FIRST_RUN, 0, 0)
+    assert (second.embedded, second.failed, second.already) == (PRODUCTS - FIRST_RUN, 1, FIRST_RUN)
+    _, _, pq = pyarrow_modules()
+    table = pq.read_table(out)
+    skus = table.column("sku").to_pylist()
+    assert sorted(skus) == sorted([p["product_id"] for p in products] + [BROKEN])  # nothing embedded twice
+    broken = skus.index(BROKEN)
+    assert table.column("vector").is_null().to_pylist()[broken]
+    assert "broken.jpg" in table.column("error")[broken].as_py()
+    assert embedded_skus(out) == {p["product_id"] for p in products}
+    assert table.schema.field("vector").type.list_size == 1280
+
+
+def test_imported_vectors_equal_the_desktop_ones_and_search_the_same(
+    tmp_path, vectors, feed, products, scenes, ikea: Path, exported_models
+):
+    out, _ = vectors
+    desktop, cluster = _pipeline(tmp_path / "desktop"), _pipeline(tmp_path / "cluster")
+    desktop.import_catalog(feed)
+    report = import_vectors(cluster.catalog, read_source(feed), out, cluster.embedder.model, tmp_path / "cache")
+    assert (report.added, [sku for sku, _ in report.skipped]) == (PRODUCTS, [BROKEN])
+    key = desktop.embedder.key
+    ours = {desktop.catalog.get(pid).sku: v for pid, _, v in desktop.catalog.vectors(key)}
+    theirs = {cluster.catalog.get(pid).sku: v for pid, _, v in cluster.catalog.vectors(key)}
+    assert ours.keys() == theirs.keys() == {p["product_id"] for p in products}
+    assert min(float(ours[s] @ theirs[s]) for s in ours) > 0.999
+
+    crops = []
+    for scene in scenes:
+        pixels = load_image(ikea / "scenes" / f"{scene}.jpg")
+        h, w = pixels.shape[:2]
+        crops += [pixels[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4], pixels[h // 2 :, : w // 2]]
+    expected = desktop.match(crops, [None] * len(crops), top_k=5)
+    found = cluster.match(crops, [None] * len(crops), top_k=5)
+    assert [[m.sku for m in row] for row in found] == [[m.sku for m in row] for row in expected]
+    assert np.allclose([[m.score for m in r] for r in found], [[m.score for m in r] for r in expected], atol=1e-4)
+
+
+def test_vectors_of_another_embedder_are_refused_in_one_line(tmp_path, vectors, feed):
+    out, _ = vectors
+    other = _pipeline(tmp_path, "effnet_lite0_gem.onnx")
+    with pytest.raises(CatalogError, match="active embedder is") as refused:
+        import_vectors(other.catalog, read_source(feed), out, other.embedder.model, tmp_path / "cache")
+    assert "\n" not in str(refused.value)
+    assert other.catalog.count() == 0
+
+
+def test_a_folder_without_vector_files_is_one_line(tmp_path, feed):
+    with Catalog(tmp_path / "c.sqlite") as catalog, pytest.raises(CatalogError, match="no such vector folder"):
+        import_vectors(catalog, read_source(feed), tmp_path / "nowhere", _pipeline(tmp_path).embedder.model,
+                       tmp_path / "cache")
+
+
+def test_the_engine_never_imports_ray_or_the_scale_package():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_packages(path) & {"ray", "scale"})
+        for path in sorted((ROOT / "engine").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
