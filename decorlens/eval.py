@@ -1,4 +1,5 @@
-"""``decorlens eval --data DIR``: top-1/top-5 per category and recall@k for colour, pretrained, fine-tuned."""
+"""``decorlens eval --data DIR``: top-1/top-5 per category and recall@k for colour, pretrained, fine-tuned;
+coverage, tag precision and pins per scene of the tags, scored with the data dir's own category map."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ TRAIN_EXTRA = "pip install -e '.[train]'"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="measure how well each matcher finds the paired products of scenes")
+    p = sub.add_parser("eval", help="measure the tags and how well each matcher finds the paired products of scenes")
     p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
     p.add_argument("--matchers", default=MATCHERS, help=f"comma-separated subset of {MATCHERS}")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
