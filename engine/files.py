@@ -46,14 +46,16 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
     The temp name is unique (two processes writing the same file must not share one); a failed
     write removes it. The file keeps the mode it had, or gets 0644 (mkstemp's 0600 would hide batch
-    pages from the web server they are meant for).
+    pages from the web server they are meant for). A file name that is not valid UTF-8 (its bytes come
+    back from the OS as lone surrogates) is written escaped as ``\\udcXX``: a readable file, not a crash
+    at the end of a batch.
     """
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
         replace_atomically(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -166,6 +166,8 @@ def remember(
     number of objects stored.
     """
     path = Path(photo).resolve()
+    if not str(path).isascii() and not _utf8(str(path)):  # SQLite text is UTF-8; such a name cannot be stored
+        raise CatalogError(f"{str(path).encode('utf-8', 'backslashreplace').decode()}: file name is not valid UTF-8")
     sha256 = sha256 or sha256_of(path)
     catalog, key = pipeline.catalog, pipeline.embedder.key
     kept = _old_vectors(catalog, str(path), sha256, key)
@@ -184,6 +186,14 @@ def remember(
         for obj, vector in zip(objects, vectors):
             _insert_object(db, scene_id, obj, key, vector)
     return len(objects)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a POSIX file name come back as lone surrogates
+        return False
+    return True
 
 
 def remember_saved(pipeline: Pipeline, photo: str | Path, data: dict[str, Any]) -> int:
