@@ -47,11 +47,11 @@ COLOURS = (
     "#cd5c5c",
 )
 # The shipped categories (resources/categories.yaml), most pins first, each its own colour; a few swapped so
-# that a kitchen's appliances, sinks and plants are not three greens.
+# that a kitchen's appliances, sinks and plants are not three greens, nor a living room's stools and plants.
 SHIPPED = (
     "sofa", "chair", "table", "plant_pot", "cushion_throw", "storage_furniture", "lamp",
     "tableware_kitchenware", "rug", "armchair", "bed", "vase_candle", "kitchen_appliance", "curtain_blind",
-    "shelf", "frame_art", "stool_bench", "desk", "tv_bench", "wardrobe", "bedding", "cot", "mirror", "tap_sink",
+    "shelf", "frame_art", "cot", "desk", "tv_bench", "wardrobe", "bedding", "stool_bench", "mirror", "tap_sink",
     "box_basket", "clock", "hardware_fixture", "footstool_pouffe", "door_front", "bath", "toy_kids", "outdoor",
 )
 FIXED = dict(zip(SHIPPED, COLOURS, strict=True))
