@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.thumbnails import Thumbnails
+from app.where_used import WhereUsedPanel
 from app.widgets import pretty, product_detail, product_title, rich_tooltip
 from app.workers import Runner, Task
 from engine.catalog import Product
@@ -230,10 +232,18 @@ class CatalogView(QWidget):
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         delete = QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # Delete on the photo removes a tag instead
+        self.where_used = WhereUsedPanel(self.pipeline, self.io)
+        self.where_used.failed.connect(lambda m: self.message.emit(m, "error"))
+        self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        split = QSplitter()
+        split.addWidget(self.grid)
+        split.addWidget(self.where_used)
+        split.setStretchFactor(0, 1)
+        split.setSizes([900, 320])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.progress_row)
-        layout.addWidget(self.grid, 1)
+        layout.addWidget(split, 1)
 
     # -- listing --------------------------------------------------------------------------------
 
@@ -325,6 +335,14 @@ class CatalogView(QWidget):
         self.progress_label.setText(text)
         for button in (self.import_folder, self.import_csv, self.remove):
             button.setEnabled(not on)
+
+    def _selection_changed(self) -> None:
+        """One product selected: show where it is used; none or several: nothing to show."""
+        skus = self.selected_skus()
+        if len(skus) == 1:
+            self.where_used.show_product(skus[0])
+        else:
+            self.where_used.clear()
 
     # -- removal --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from decorlens.progress import bar, note
 from engine.backups import backups_dir, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
+from engine.errors import CatalogError
 from engine.importer import read_source
 from engine.models import find_first
 from engine.pipeline import Pipeline
@@ -131,10 +132,12 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    chosen = args.keep or args.variants
+    if chosen and pipeline.catalog.get_by_sku(chosen) is None:
+        raise CatalogError(f"no product {chosen!r} in the catalog {pipeline.catalog.path}")
     pipeline.prepare_matcher()
     groups = find_duplicates(pipeline, args.threshold)
-    if args.keep or args.variants:
-        chosen = args.keep or args.variants
+    if chosen:
         others = [p.sku for p in group_of(groups, chosen).products if p.sku != chosen]
         if args.keep:
             print(f"kept {chosen}; removed {pipeline.remove_products(others)}: {' '.join(others)}")

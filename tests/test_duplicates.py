@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from decorlens.main import main
+from decorlens.main import build_parser, main
 from engine.duplicates import THRESHOLD, VARIANT_OF, find_duplicates
 from engine.pipeline import Pipeline
 
@@ -72,30 +72,35 @@ def test_a_stricter_threshold_links_fewer_products(pipeline: Pipeline, groups):
 
 def test_cli_keeps_one_marks_variants_and_lists_the_rest(pipeline: Pipeline, groups, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]):
-    data = ["--data-dir", str(copy_data_dir(pipeline, tmp_path)), "-q"]
-    copy = Pipeline(pipeline.settings.with_(data_dir=tmp_path))
+    """The verb's actions on a copy of the catalog (one pipeline for the three runs: models load once)."""
+    copy = Pipeline(pipeline.settings.with_(data_dir=copy_data_dir(pipeline, tmp_path)))
+
+    def duplicates(*words: str) -> str:
+        args = build_parser().parse_args(["catalog", "duplicates", *words])
+        assert args.run(args, copy) == 0
+        return capsys.readouterr().out
+
     variants, keep = groups[0], groups[1]
     primary = variants.products[0].sku
-    assert main([*data, "catalog", "duplicates", "--variants", primary]) == 0
-    assert f"as variants of {primary}" in capsys.readouterr().out
+    assert f"as variants of {primary}" in duplicates("--variants", primary)
     others = [copy.catalog.get_by_sku(p.sku) for p in variants.products[1:]]
     assert all(p is not None and p.extra[VARIANT_OF] == primary for p in others)
 
     kept = keep.products[-1].sku
     before = copy.catalog.count()
-    assert main([*data, "catalog", "duplicates", "--keep", kept]) == 0
-    assert f"kept {kept}" in capsys.readouterr().out
+    assert f"kept {kept}" in duplicates("--keep", kept)
     assert copy.catalog.count() == before - (len(keep.products) - 1)
     assert copy.catalog.get_by_sku(kept) is not None
 
-    assert main([*data, "catalog", "duplicates", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(duplicates("--json"))
     assert all(set(g) >= {"identical", "score", "products"} for g in listed)
     left = [{p["sku"] for p in g["products"]} for g in listed]
     assert {p.sku for p in variants.products} not in left and kept not in set().union(*left)
     for group in groups[2:]:  # the rest are still listed
         assert any({p.sku for p in group.products} <= skus for skus in left)
 
-    assert main([*data, "catalog", "duplicates", "--keep", "no-such-sku"]) != 0
+
+def test_cli_names_an_unknown_sku_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", str(tmp_path), "catalog", "duplicates", "--keep", "no-such-sku"]) != 0
     err = capsys.readouterr().err.strip()
-    assert "no-such-sku is in no duplicate group" in err and len(err.splitlines()) == 1
+    assert "no product 'no-such-sku'" in err and len(err.splitlines()) == 1

@@ -6,6 +6,7 @@ Writes go to a copy of the session catalog (its scene memory emptied), never to 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -23,19 +24,24 @@ from engine.errors import CatalogError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
+from engine.results import SceneResult
 from engine.scene_memory import (
+    BATCH,
     TABLES,
     VERSION_KEY,
     embed_product_photo,
     goes_with,
+    objects_of,
     photo_count,
     product_vector,
+    remember,
     remember_saved,
     rooms_like,
     where_used,
 )
 from engine.settings import Settings
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the Catalog-tab test below
 SCENES = ("take-a-comfy-seat-on-the-sofa", "a-bed-that-folds-away")
 OTHER_EMBEDDER = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 
@@ -61,6 +67,11 @@ def tagged(pipeline: Pipeline, scene_path, tmp_path_factory: pytest.TempPathFact
     report = tag_scenes(pipe, scenes, data / "out")
     assert report.failed == []
     return pipe, dict(zip(scenes, report.results))
+
+
+def again(pipe: Pipeline, photo: Path, result: SceneResult) -> None:
+    """Remember a photo as a batch does, from a result already searched (the search is tested once above)."""
+    remember(pipe, photo, (result.width, result.height), objects_of(result), BATCH)
 
 
 def test_a_catalog_that_never_tagged_has_no_scene_tables(tmp_path: Path):
@@ -106,16 +117,17 @@ def test_tagging_a_photo_again_replaces_its_entries(tagged, tmp_path: Path):
     moved = tmp_path / "moved.jpg"
     shutil.copyfile(first, moved)
     before = {s.sku: len(where_used(pipe.catalog, s.sku)) for o in results[first].objects for s in [o.matches[0]]}
-    tag_scenes(pipe, [moved], tmp_path / "out")
+    again(pipe, moved, results[first])
     assert photo_count(pipe.catalog) == 2
     assert {sku: len(where_used(pipe.catalog, sku)) for sku in before} == before
     photos = {s.photo for sku in before for s in where_used(pipe.catalog, sku)}
     assert str(moved.resolve()) in photos and str(first.resolve()) not in photos
 
     shutil.copyfile(second, moved)  # the same path now holds the other photo: its old entries go
-    tag_scenes(pipe, [moved], tmp_path / "out")
+    again(pipe, moved, results[second])
     assert photo_count(pipe.catalog) == 1
-    tag_scenes(pipe, [first, second], tmp_path / "out")  # as the module found it
+    for scene, result in results.items():  # as the module found it
+        again(pipe, scene, result)
     assert photo_count(pipe.catalog) == 2
 
 
@@ -136,7 +148,7 @@ def test_app_edits_are_remembered_as_corrected(tagged, tmp_path: Path):
     assert seen[0].photo == str(photo.resolve()) and seen[0].confirmed and seen[0].number == confirmed.number
     gone = removed.obj.matches[0].sku
     assert all(s.photo != str(photo.resolve()) or s.number != removed.number for s in where_used(pipe.catalog, gone))
-    tag_scenes(pipe, [scene], tmp_path / "out")  # back as batch-tagged: the copy's entries are replaced
+    again(pipe, scene, result)  # back as batch-tagged: the copy's entries are replaced
     assert photo_count(pipe.catalog) == 2
 
 
@@ -224,3 +236,39 @@ def test_a_product_photo_is_embedded_as_the_catalog_embedded_it(tagged):
     assert stored is not None
     assert float(embed_product_photo(pipe, product.image_path) @ stored) > 0.9999
     assert product_vector(pipe, "no-such-sku") is None
+
+
+def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_path: Path):
+    """Selecting one product lists its sightings with the objects' pictures and what goes with it;
+    double-clicking a sighting asks for its photo. The screenshot goes to $DECORLENS_SCREENSHOTS if set."""
+    pytest.importorskip("pytestqt")
+    from app.catalog_view import CatalogView
+    from app.thumbnails import Thumbnails
+    from app.workers import Runner
+
+    pipe, results = tagged
+    result = next(iter(results.values()))
+    sku = max((o.matches[0] for o in result.objects), key=lambda m: len(where_used(pipe.catalog, m.sku))).sku
+    engine, io = Runner(1), Runner(2)
+    view = CatalogView(pipe, engine, io, Thumbnails(Runner(2)))
+    qtbot.addWidget(view)
+    view.resize(1280, 760)
+    view.show()
+    view.search.setText(sku)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=60_000)
+    view.grid.selectionModel().select(view.model.index(0), view.grid.selectionModel().SelectionFlag.Select)
+    panel = view.where_used
+    seen = where_used(pipe.catalog, sku)
+    qtbot.waitUntil(lambda: panel.sightings.count() == len(seen), timeout=60_000)
+    assert panel.together.count() == len(goes_with(pipe.catalog, sku))
+    first = panel.sightings.item(0)
+    assert not first.icon().isNull() and Path(seen[0].photo).name in first.text()
+    with qtbot.waitSignal(panel.photoRequested) as requested:
+        panel.sightings.itemActivated.emit(first)
+    assert requested.args == [Path(seen[0].photo)]
+    folder = Path(os.environ.get("DECORLENS_SCREENSHOTS") or tmp_path)
+    assert view.grab().save(str(folder / "where-used.png"))
+
+    view.grid.selectionModel().clearSelection()
+    assert panel.sightings.count() == 0
