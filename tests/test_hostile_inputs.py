@@ -25,10 +25,11 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ITEM_TIMEOUT_S = 90.0  # a bound for hangs only: the slowest good input takes a few seconds
+ITEM_TIMEOUT_S = 180.0  # a bound for hangs only: the slowest input takes seconds (model loading ~15 s loaded)
 MEMORY_LIMIT_MB = 1536
 SAFETY_RLIMIT_AS = 8 * 2**30  # keeps a regression from taking the shared machine down; RSS is what we assert
 CATEGORY = "lamp"
@@ -71,7 +72,8 @@ def _child(spec_path: str) -> None:
             before = _skus(db)
             start = time.monotonic()
             try:
-                outcome = _run_op(spec["op"], pipe, item, Path(spec["out"]))
+                alive = partial(progress.write, item["id"] + "\n")
+                outcome = _run_op(spec["op"], pipe, item, Path(spec["out"]), alive)
             except DecorLensError as exc:
                 outcome = {"error": str(exc)}
             except Exception as exc:  # noqa: BLE001 - what the corpus is here to catch
@@ -88,7 +90,8 @@ def _child(spec_path: str) -> None:
                 sys.exit(RESTART)  # measuring: a fresh child, so the next input's peak is its own
 
 
-def _run_op(op: str, pipe, item: dict, out: Path) -> dict:
+def _run_op(op: str, pipe, item: dict, out: Path, alive: Callable[[], object]) -> dict:
+    """``op`` on one input; ``alive()`` tells the supervisor a long batch is still moving."""
     if op == "search":
         result = pipe.search_scene(item["file"])
         return {"size": [result.width, result.height], "objects": len(result.objects)}
@@ -97,7 +100,7 @@ def _run_op(op: str, pipe, item: dict, out: Path) -> dict:
         return {"imported": report.added + report.updated, "skipped": [reason for _, reason in report.skipped]}
     from engine.batch import tag_scenes
 
-    report = tag_scenes(pipe, [Path(p) for p in item["files"]], out)
+    report = tag_scenes(pipe, [Path(p) for p in item["files"]], out, progress=lambda _done, _total: alive())
     return {"done": [str(p) for p in report.done], "failed": [[str(p), r] for p, r in report.failed],
             "summary": (out / "summary.csv").is_file()}
 
@@ -157,7 +160,8 @@ def run_corpus(
 
 
 def _supervise(work: Path, code_root: Path) -> str:
-    """Run one child; kill it when one item runs past ITEM_TIMEOUT_S. Returns done, hang or crash."""
+    """Run one child; kill it when ITEM_TIMEOUT_S pass without a line of progress (an input started, or
+    a scene of the batch done). Returns done, restart, hang or crash."""
     home = work / "home"
     home.mkdir(exist_ok=True)
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "XDG_DATA_HOME": str(home / "data"),
