@@ -75,12 +75,13 @@ def test_a_trained_cards_50_percent_threshold_reads_as_likely_not_exact():
     assert card_levels(NEVER, NEVER, {"calibration": {}}) == (NEVER, NEVER)  # bench.exact_threshold's card
 
 
-def test_the_stock_embedder_is_never_called_exact(shared_models: Path, tmp_path: Path):
+def test_the_stock_mobilenet_is_never_called_exact(shared_models: Path, tmp_path: Path):
     """Its calibration (resources/cards) found no score where even half the top-1 matches are right."""
     from engine.pipeline import Pipeline
     from engine.settings import Settings
 
-    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path))
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path, embedder=(EMBEDDER,)))
+    assert pipeline.embedder.model.path == shared_models / EMBEDDER
     calibration = pipeline.embedder.card.metrics["calibration"]
     assert not calibration["exact"]["reached_target"] and not calibration["likely"]["reached_target"]
     assert [pipeline.match_kind(s) for s in (0.99, 0.8, 0.5)] == ["similar"] * 3
