@@ -7,7 +7,7 @@ which "exact" is right ≥ 80 % of the time and "likely the same product" ≥ 50
 reaches is written as never shown. ``--card`` writes both, with what they were measured on, into a
 model card (the stock embedder's lives in ``resources/cards``).
 
-    python -m bench.exact_threshold --data-dir DIR [--splits val] [--seed 0] [--card CARD.json]
+    python -m bench.exact_threshold --data-dir DIR [--splits val] [--seed 0] [--embedder X.onnx] [--card CARD.json]
 
 Calibrate on scenes the embedder never trained on: the validation split for a fine-tuned model, any
 split but test for the stock one. The data dir must hold the imported catalog
@@ -67,11 +67,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the split seed")
     parser.add_argument("--exact", type=float, default=EXACT_TARGET, help="wanted precision of 'exact' labels")
     parser.add_argument("--likely", type=float, default=LIKELY_TARGET, help="wanted precision of 'likely' labels")
+    parser.add_argument("--embedder", help="ONNX file name or path (default: the settings' embedder)")
     parser.add_argument("--card", type=Path, help="write the thresholds into this model card")
     parser.add_argument("--out", type=Path, help="write the labelled scores and result as JSON here")
     args = parser.parse_args()
     splits = {s.strip() for s in args.splits.split(",") if s.strip()}
-    pipeline = Pipeline(Settings.defaults().with_(data_dir=args.data_dir))
+    settings = Settings.defaults().with_(data_dir=args.data_dir)
+    pipeline = Pipeline(settings.with_(embedder=(args.embedder,)) if args.embedder else settings)
     rows = labelled_top1(pipeline, args.dataset, splits, args.seed)
     if not rows:
         raise SystemExit(f"no tagged scene with pairs in split(s) {sorted(splits)} of {args.dataset}")
