@@ -4,7 +4,9 @@ For each product paired (``pairs.csv``) with at least two of the remembered scen
 photos are ranked by their object most like the product's photo (``engine.scene_memory.rooms_like``,
 what ``decorlens search --scenes`` does) and recall@k is the share of its paired scenes in the top k.
 Beside it, the *Where used* recall: the share of its paired scenes in which some object's best match
-is the product (or a byte-identical duplicate of it).
+is the product (or a byte-identical duplicate of it); and *Goes with* precision@5: of the (up to five)
+products most often best-matched beside it, the share paired with one of its scenes, against the
+share of the whole catalog that is (what five products drawn at random would score).
 
 The product's vector is the catalog's stored one: the same decode and embedder as
 ``search --scenes`` applies to the photo file (tests/test_scene_memory.py checks they agree).
@@ -25,7 +27,7 @@ import numpy as np
 
 from bench.common import default_dataset
 from engine.pipeline import Pipeline
-from engine.scene_memory import product_vector, rooms_like, where_used
+from engine.scene_memory import goes_with, product_vector, rooms_like, where_used
 from engine.settings import Settings
 
 
@@ -37,6 +39,15 @@ def paired_scenes(dataset: Path, remembered: set[str]) -> dict[str, set[str]]:
             if row["scene_id"] in remembered:
                 scenes[row["product_id"]].add(row["scene_id"])
     return scenes
+
+
+def scene_products(scenes: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Scene id → its paired product ids (the inverse of ``paired_scenes``)."""
+    products: dict[str, set[str]] = defaultdict(set)
+    for product, ids in scenes.items():
+        for scene in ids:
+            products[scene].add(product)
+    return products
 
 
 def equivalents(dataset: Path) -> dict[str, set[str]]:
@@ -56,10 +67,18 @@ def measure(pipeline: Pipeline, dataset: Path, k: int) -> dict[str, float]:
     catalog = pipeline.catalog
     remembered = {Path(p).stem: p for (p,) in catalog.db.execute("SELECT path FROM scenes")}
     same = equivalents(dataset)
-    recall, hit, used = [], [], []
-    for sku, scenes in sorted(paired_scenes(dataset, set(remembered)).items()):
+    paired = paired_scenes(dataset, set(remembered))
+    in_scene = scene_products(paired)
+    recall, hit, used, together, chance = [], [], [], [], []
+    for sku, scenes in sorted(paired.items()):
         if len(scenes) < 2:
             continue
+        beside = {p for scene in scenes for p in in_scene[scene]} - {sku}
+        beside |= {e for p in beside for e in same.get(p, ())}
+        top = [other for other, _ in goes_with(catalog, sku, 5)]
+        if top:
+            together.append(len(set(top) & beside) / len(top))
+            chance.append(len(beside) / catalog.count())
         vector = product_vector(pipeline, sku)
         if vector is None:
             continue
@@ -71,6 +90,8 @@ def measure(pipeline: Pipeline, dataset: Path, k: int) -> dict[str, float]:
     return {
         "photos": len(remembered), "products": len(recall), f"recall@{k}": float(np.mean(recall)),
         f"hit@{k}": float(np.mean(hit)), "where_used_recall": float(np.mean(used)),
+        "goes_with_products": len(together), "goes_with_precision@5": float(np.mean(together)),
+        "goes_with_chance": float(np.mean(chance)),
     }
 
 
