@@ -23,14 +23,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
-from engine.pipeline import Pipeline
-from engine.settings import Settings
-from training import detector as det
-from training.loop import TrainConfig, TrainEvent, TrainResult, export_trained, train
+
+if TYPE_CHECKING:  # torch comes with these: the app reads this module's protocol without loading it
+    from training import detector as det
+    from training.loop import TrainConfig, TrainEvent, TrainResult
 
 Progress = Callable[[str, int, int, str], None]
 IsCancelled = Callable[[], bool]
@@ -44,6 +44,8 @@ def train_embedder(
     config: TrainConfig, pipeline, progress: Progress, cancelled: IsCancelled = lambda: False
 ) -> TrainResult:
     """``training.loop.train`` reporting through the shared protocol."""
+    from training.loop import train
+
     return train(config, pipeline, _embedder_events(progress), cancelled)
 
 
@@ -65,6 +67,7 @@ def train_detector(
     config: det.DetectorConfig, data_yaml: Path, pipeline, progress: Progress, cancelled: IsCancelled = lambda: False
 ) -> det.DetectorResult:
     """``training.detector.train_from_yolo`` reporting through the shared protocol."""
+    from training.detector import train_from_yolo
 
     def report(stage: str, done: int, total: int, metrics: dict | None) -> None:
         if metrics is not None:
@@ -72,7 +75,7 @@ def train_detector(
         else:
             progress("detector", done, total, stage)
 
-    return det.train_from_yolo(config, data_yaml, pipeline, report, cancelled)
+    return train_from_yolo(config, data_yaml, pipeline, report, cancelled)
 
 
 # -- the app's job: a JSON file in the run folder, run in a process of its own ----------------------
@@ -93,6 +96,7 @@ class Job:
     epochs: int = 20
     detector_epochs: int = 80
     batch_size: int = 32
+    views: int | None = None  # cached augmented views per photo (None: the loop's default, 3 on CPU)
     limit_scenes: int | None = None
     resume: bool = False
 
@@ -112,6 +116,9 @@ class Job:
 
 def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False) -> dict[str, Any]:
     """Train what ``job`` asks; write the models and ``result.json`` into the run folder; return the result."""
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
     settings = Settings.for_data_dir(job.data_dir).with_(models_dir=Path(job.models_dir) if job.models_dir else None,
                                                          device=job.device)
     pipeline = Pipeline(settings)
@@ -125,8 +132,10 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    from training.loop import TrainConfig, export_trained
+
     config = TrainConfig(data=Path(job.dataset), out=run / "embedder", epochs=job.epochs, batch_size=job.batch_size,
-                         limit_scenes=job.limit_scenes, resume=job.resume, device=job.device)
+                         views=job.views, limit_scenes=job.limit_scenes, resume=job.resume, device=job.device)
     trained = train_embedder(config, pipeline, progress, cancelled)
     progress("export", 0, 1, "writing the model")
     path = export_trained(trained, run / "models", job.name)
@@ -142,6 +151,8 @@ def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
 
 
 def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    from training import detector as det
+
     if not job.detector_data:
         raise DecorLensError("no corrected boxes to train the detector on: tag and correct some photos first")
     config = det.DetectorConfig(data=Path(job.detector_data).parent, out=run / "detector", name=f"{job.name}-detector",
@@ -183,17 +194,6 @@ def _emit_progress(stage: str, done: int, total: int, message: str) -> None:
 
 def _emit(**event: Any) -> None:
     print(PREFIX + json.dumps(event), flush=True)
-
-
-def parse_line(line: str) -> dict[str, Any] | None:
-    """An event from one line of the worker's stdout; ``None`` for anything else it printed."""
-    if not line.startswith(PREFIX):
-        return None
-    try:
-        event = json.loads(line[len(PREFIX):])
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 if __name__ == "__main__":

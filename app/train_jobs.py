@@ -1,0 +1,160 @@
+"""Worker-side steps of the Train window: count what it will learn from, prepare a run, install a model.
+
+Each function runs in a ``Runner`` thread (file and SQLite work, never on the UI thread) and imports
+``training`` when called, so the app starts without it. None of them imports torch: training itself
+runs in a process of its own (``app.train_process``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.files import write_atomic
+from engine.pipeline import Pipeline
+from engine.settings import save_choice
+
+RUNS = "training-runs"
+RUN_PREFIX = "app-"
+MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md trains on hundreds
+MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after
+MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
+
+
+@dataclass
+class Summary:
+    """What a training run would learn from, counted per catalog category."""
+
+    photos: int = 0  # corrected in the app
+    pairs: Counter = field(default_factory=Counter)  # confirmed products (app and folder), per category
+    boxes: Counter = field(default_factory=Counter)  # detector labels, per category
+    removed: int = 0
+    folder_pairs: int = 0
+    folder_photos: int = 0
+    missing_photos: int = 0
+    new_since_last: int = 0  # corrections saved after the last finished training
+    resumable: Path | None = None  # a run folder a crash or a closed window left behind
+
+    def warnings(self) -> list[str]:
+        """Plain words for each thing there is too little of."""
+        out = []
+        pairs, photos = sum(self.pairs.values()), self.photos + self.folder_photos
+        if pairs < MIN_PAIRS or photos < MIN_PHOTOS:
+            out.append(f"Too little to improve the matches yet: {pairs} confirmed products on {photos} photos. "
+                       f"Confirm the right product on at least {MIN_PAIRS} tags over {MIN_PHOTOS} or more photos "
+                       "(or add a dataset folder); a few photos of every category help most.")
+        if sum(self.boxes.values()) < MIN_BOXES:
+            out.append(f"Too few corrected tags to teach the detector: {sum(self.boxes.values())} boxes "
+                       f"(at least {MIN_BOXES}). Correct or draw tags on more photos.")
+        if self.missing_photos:
+            out.append(f"{self.missing_photos} corrected photos were moved or deleted and are left out.")
+        return out
+
+
+def runs_dir(pipeline: Pipeline) -> Path:
+    return pipeline.data_dir / RUNS
+
+
+def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
+    from training.app_data import collect
+    from training.data import PairDataset
+
+    data = collect(pipeline.data_dir, _skus(pipeline))
+    summary = Summary(len(data.photos), data.pairs_per_category(), data.boxes_per_category(), data.removed_count,
+                      missing_photos=len(data.missing_photos))
+    if folder is not None:
+        dataset = PairDataset.load(folder)
+        summary.pairs.update(p.category for p in dataset.pairs)
+        summary.boxes.update(p.category for p in dataset.pairs if p.box)
+        summary.folder_pairs, summary.folder_photos = len(dataset.pairs), len(dataset.scenes)
+    summary.new_since_last = _new_since_last(pipeline)
+    summary.resumable = resumable_run(pipeline)
+    return summary
+
+
+def _skus(pipeline: Pipeline) -> set[str]:
+    return {p.sku for p in pipeline.catalog.products()}
+
+
+def _new_since_last(pipeline: Pipeline) -> int:
+    finished = [p.stat().st_mtime for p in runs_dir(pipeline).glob(f"{RUN_PREFIX}*/result.json")]
+    since = max(finished, default=0.0)
+    return sum(p.stat().st_mtime > since for p in (pipeline.data_dir / "corrections").glob("*.json"))
+
+
+def resumable_run(pipeline: Pipeline) -> Path | None:
+    """The newest app run with a job and an epoch checkpoint but no result: a crash or a closed window."""
+    runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
+    return next((r for r in runs if (r / "job.json").is_file() and not (r / "result.json").is_file()
+                 and (r / "embedder" / "last.pt").is_file()), None)
+
+
+def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, views: int) -> Path:
+    """A new run folder with the training data and ``job.json``; returns the job file."""
+    from training.app_data import collect, write_detector_folder, write_pairs_folder
+    from training.run import Job
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run = runs_dir(pipeline) / f"{RUN_PREFIX}{stamp}"
+    data = collect(pipeline.data_dir, _skus(pipeline))
+    products = [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()]
+    pairs = write_pairs_folder(data, products, run / "data", folder)
+    detector = write_detector_folder(data, run / "yolo") if kind != "embedder" else None
+    settings = pipeline.settings
+    job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=kind, dataset=str(pairs),
+              detector_data=str(detector or ""), name=f"my-photos-{stamp}",
+              models_dir=str(settings.models_dir or ""), device=settings.device, epochs=epochs, views=views)
+    return job.save()
+
+
+def resume(run: Path) -> Path:
+    from training.run import Job
+
+    job = Job.load(run / "job.json")
+    job.resume = True
+    return job.save()
+
+
+def discard(run: Path) -> None:
+    """A cancelled run leaves nothing: its folder (data, checkpoints, partial model) goes."""
+    shutil.rmtree(run, ignore_errors=True)
+
+
+def read_result(run: Path) -> dict[str, Any]:
+    return json.loads((run / "result.json").read_text(encoding="utf-8"))
+
+
+def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled) -> Pipeline:
+    """Copy the trained models where the engine finds them, make them the active ones, embed the catalog."""
+    target = pipeline.data_dir / "models"
+    target.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for kind in ("embedder", "detector"):
+        if kind in result:
+            model = Path(result[kind]["model"])
+            for source in (model, model.with_suffix(".card.json")):
+                write_atomic(target / source.name, source.read_bytes())
+            names[kind] = model.name
+    embedder = [names["embedder"]] if "embedder" in names else list(pipeline.settings.embedder)
+    detectors = [list(d) for d in pipeline.settings.detectors]
+    if "detector" in names:
+        from training.detector import add_classes_to_map
+
+        add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
+        detectors.append([names["detector"]])
+    return activate(pipeline, embedder, detectors, progress, cancelled)
+
+
+def activate(pipeline: Pipeline, embedder: list[str], detectors: list[list[str]], progress, cancelled) -> Pipeline:
+    """Models saved as the active choice (as ``decorlens models activate``) and the catalog embedded for them."""
+    save_choice(pipeline.data_dir, "embedder", embedder)
+    save_choice(pipeline.data_dir, "detectors", detectors)
+    settings = pipeline.settings.with_(embedder=tuple(embedder), detectors=tuple(tuple(d) for d in detectors))
+    active = Pipeline(settings, pipeline.log)
+    active.prepare_matcher(progress=progress, cancelled=cancelled)
+    return active

@@ -1,0 +1,377 @@
+"""Catalog ▸ Train on my photos…: what training will learn from, progress, before/after, one click to use it.
+
+The loop the window closes: photos tagged and corrected in the app (``<data dir>/corrections``) and
+an optional dataset folder become a run folder (``app.train_jobs.prepare``); a worker process trains
+on it (``app.train_process``) and writes the model into the run folder only; the before/after is the
+pretrained and the fine-tuned model on the held-back photos' products. Nothing the engine uses
+changes until *Use this model*; *Undo* puts the previous models back. Cancel discards the run
+folder; a crash or a closed window keeps its checkpoint, which *Resume* continues.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import train_jobs
+from app.toolbar import TRAIN_MISSING, training_available
+from app.train_process import TrainProcess
+from app.widgets import plain_label, pretty
+from app.workers import Runner
+from engine.pipeline import Pipeline
+
+KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
+STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
+    ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
+    ("Preparing the pictures", ("views",)),
+    ("Training", ("train", "validate", "detector")),
+    ("Saving the model", ("export",)),
+)
+
+
+class TrainWindow(QWidget):
+    """A window of its own (not modal): the app stays usable while a model trains."""
+
+    activated = Signal(object)  # the Pipeline with the new (or, after Undo, the previous) models
+
+    def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Train on my photos")
+        self.pipeline = pipeline
+        self.io = Runner(1, self)
+        self.process = TrainProcess(self)
+        self.process.progress.connect(self._progress)
+        self.process.finished.connect(self._finished)
+        self.run: Path | None = None
+        self.result: dict | None = None
+        self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
+        self._cancelling = False
+        self._started = 0.0
+        self._stage_started: dict[str, float] = {}
+        self._clock = QTimer(self, interval=1000)
+        self._clock.timeout.connect(self._tick)
+        self._build()
+        if not training_available():
+            self.status.setText(TRAIN_MISSING)
+            for widget in (self.start_button, self.resume_button, self.what, self.folder_button):
+                widget.setEnabled(False)
+            return
+        self.refresh()
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        source = QGroupBox("What it learns from")
+        grid = QVBoxLayout(source)
+        self.summary = QLabel("Counting your corrections…")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Category", "Confirmed products", "Boxes"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("Optional: a dataset folder (products.csv, pairs.csv, scenes/)")
+        self.folder.editingFinished.connect(self.refresh)
+        self.folder_button = QPushButton("Choose…")
+        self.folder_button.clicked.connect(self._choose_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.folder_button)
+        self.warning = plain_label()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b45309;")
+        for widget in (self.summary, self.table):
+            grid.addWidget(widget)
+        grid.addLayout(row)
+        grid.addWidget(self.warning)
+        layout.addWidget(source)
+        layout.addLayout(self._controls())
+        layout.addWidget(self._progress_box())
+        layout.addWidget(self._results_box())
+        self.status = plain_label()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.resize(640, 720)
+
+    def _controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.what = QComboBox()
+        for text, kind in KINDS:
+            self.what.addItem(text, kind)
+        self.epochs = QSpinBox(minimum=1, maximum=200, value=20)
+        self.epochs.setToolTip("At most this many passes over the photos (training stops early when it stops improving)")
+        self.views = QSpinBox(minimum=1, maximum=5, value=3)
+        self.views.setToolTip("Varied copies (crop, flip, colour) of each photo prepared before training: "
+                              "fewer start sooner, more generalise better")
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        for widget in (QLabel("Train"), self.what, QLabel("epochs"), self.epochs, QLabel("views"), self.views):
+            row.addWidget(widget)
+        row.addStretch(1)
+        for widget in (self.resume_button, self.start_button, self.cancel_button):
+            row.addWidget(widget)
+        return row
+
+    def _progress_box(self) -> QGroupBox:
+        box = QGroupBox("Progress")
+        grid = QGridLayout(box)
+        self.bars: dict[str, tuple[QLabel, QProgressBar]] = {}
+        for row, (title, _names) in enumerate(STAGES):
+            label, bar = QLabel(title), QProgressBar()
+            bar.setValue(0)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(bar, row, 1)
+            self.bars[title] = (label, bar)
+        self.step = plain_label()
+        self.elapsed = QLabel()
+        grid.addWidget(self.step, len(STAGES), 0, 1, 2)
+        grid.addWidget(self.elapsed, len(STAGES) + 1, 0, 1, 2)
+        return box
+
+    def _results_box(self) -> QGroupBox:
+        self.results_box = box = QGroupBox("Before / after, on photos held back from training")
+        layout = QVBoxLayout(box)
+        self.results = QTableWidget(2, 2)
+        self.results.setHorizontalHeaderLabels(["Before (pretrained)", "After (fine-tuned)"])
+        self.results.setVerticalHeaderLabels(["Right product first (top-1)", "Right product in top 5"])
+        self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.results.horizontalHeader().setStretchLastSection(True)
+        self.results.setMaximumHeight(110)
+        self.held = plain_label()
+        self.use_button = QPushButton("Use this model")
+        self.use_button.clicked.connect(self.use)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.undo)
+        self.undo_button.setEnabled(False)
+        self.embed_bar = QProgressBar()
+        self.embed_bar.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.embed_bar, 1)
+        row.addWidget(self.use_button)
+        row.addWidget(self.undo_button)
+        for widget in (self.results, self.held):
+            layout.addWidget(widget)
+        layout.addLayout(row)
+        box.hide()
+        return box
+
+    # -- what it learns from ----------------------------------------------------------------------
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A dataset folder (products.csv, pairs.csv, scenes/)")
+        if path:
+            self.folder.setText(path)
+            self.refresh()
+
+    def _folder(self) -> Path | None:
+        text = self.folder.text().strip()
+        return Path(text) if text else None
+
+    def refresh(self) -> None:
+        pipeline, folder = self.pipeline, self._folder()
+        self.io.start(lambda _job: train_jobs.gather(pipeline, folder), done=self._show_summary,
+                      failed=lambda m: self.warning.setText(m))
+
+    def _show_summary(self, summary: train_jobs.Summary) -> None:
+        self.summary_data = summary
+        pairs, boxes = sum(summary.pairs.values()), sum(summary.boxes.values())
+        text = (f"{summary.photos} photos tagged and corrected here: {pairs - summary.folder_pairs} confirmed "
+                f"products, {boxes} boxes, {summary.removed} removed tags")
+        if summary.folder_pairs:
+            text += f"; the dataset folder adds {summary.folder_pairs} products on {summary.folder_photos} photos"
+        text += f". {summary.new_since_last} corrections are new since the last training."
+        self.summary.setText(text)
+        categories = sorted(set(summary.pairs) | set(summary.boxes))
+        self.table.setRowCount(len(categories))
+        for row, category in enumerate(categories):
+            for column, value in enumerate((pretty(category), summary.pairs[category], summary.boxes[category])):
+                self.table.setItem(row, column, QTableWidgetItem(str(value)))
+        self.warning.setText("\n".join(summary.warnings()))
+        self.start_button.setEnabled(pairs > 0 and not self.process.running)
+        self.resume_button.setVisible(summary.resumable is not None and not self.process.running)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        pipeline, folder, kind = self.pipeline, self._folder(), self.what.currentData()
+        epochs, views = self.epochs.value(), self.views.value()
+        self._running("Preparing the training data…")
+        self.io.start(lambda _job: train_jobs.prepare(pipeline, folder, kind, epochs, views), done=self._launch,
+                      failed=self._failed)
+
+    def resume(self) -> None:
+        run = self.summary_data.resumable
+        self._running("Resuming from the last finished epoch…")
+        self.io.start(lambda _job: train_jobs.resume(run), done=self._launch, failed=self._failed)
+
+    def _running(self, text: str) -> None:
+        self.results_box.hide()
+        self.result = None
+        for _label, bar in self.bars.values():
+            bar.setRange(0, 100)
+            bar.setValue(0)
+        self.start_button.setEnabled(False)
+        self.resume_button.hide()
+        self.cancel_button.setEnabled(True)
+        self.status.setText(text)
+        self._cancelling = False
+        self._started, self._stage_started = time.monotonic(), {}
+        self._clock.start()
+
+    def _launch(self, job: Path) -> None:
+        self.run = job.parent
+        if self._cancelling:  # Cancel came while the data was being prepared
+            self._finished("cancelled", "")
+            return
+        self.process.start(job)
+
+    def cancel(self) -> None:
+        """Stop and discard: the run folder goes, no model is written or activated."""
+        self._cancelling = True
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Stopping…")
+        self.process.stop()
+
+    def _progress(self, stage: str, done: int, total: int, message: str) -> None:
+        title = next((t for t, names in STAGES if any(stage.startswith(n) for n in names)), None)
+        if title is None:
+            return
+        self._stage_started.setdefault(title, time.monotonic())
+        for earlier, _names in STAGES[: [t for t, _n in STAGES].index(title)]:
+            self.bars[earlier][1].setValue(100)
+        bar = self.bars[title][1]
+        if stage != "validate" and total:
+            bar.setValue(round(100 * done / total))
+        self.step.setText(message or stage)
+
+    def _tick(self) -> None:
+        elapsed = time.monotonic() - self._started
+        text = f"Elapsed {_clock(elapsed)}"
+        current = next((t for t, _n in reversed(STAGES) if t in self._stage_started), None)
+        if current is not None:
+            value = self.bars[current][1].value()
+            spent = time.monotonic() - self._stage_started[current]
+            if 5 <= value < 100:
+                text += f" · about {_clock(spent * (100 - value) / value)} left in “{current.lower()}”"
+        self.elapsed.setText(text)
+
+    def _finished(self, kind: str, value) -> None:
+        self._clock.stop()
+        self.cancel_button.setEnabled(False)
+        run, self.run = self.run, None
+        if kind == "done":
+            self.result = value
+            self._show_result(value)
+            self.status.setText("Training finished. Nothing changes until you choose Use this model.")
+        elif self._cancelling:
+            self.status.setText("Cancelling: removing the run…")
+            self.io.start(lambda _job: train_jobs.discard(run), done=lambda _v: self._cancelled())
+            return
+        else:
+            self.status.setText(str(value))
+        self.refresh()
+
+    def _cancelled(self) -> None:
+        self.status.setText("Cancelled: nothing changed.")
+        for _label, bar in self.bars.values():
+            bar.setValue(0)
+        self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self._clock.stop()
+        self.cancel_button.setEnabled(False)
+        self.status.setText(message)
+        self.refresh()
+
+    # -- before / after, use, undo ----------------------------------------------------------------
+
+    def _show_result(self, result: dict) -> None:
+        embedder = result.get("embedder")
+        if embedder:
+            for row, key in enumerate(("top1", "top5")):
+                for column, side in enumerate(("pretrained", "fine_tuned")):
+                    self.results.setItem(row, column, QTableWidgetItem(f"{embedder[side][key]:.0%}"))
+            self.held.setText(f"{embedder['held_back_pairs']} products on held-back photos; best epoch "
+                              f"{embedder['best_epoch']} of {embedder['epochs']}.")
+        if result.get("detector"):
+            d = result["detector"]
+            self.held.setText(self.held.text() + f" Detector: {len(d['classes'])} categories, "
+                              f"validation mAP50 {d['map50']:.2f}.")
+        self.use_button.setEnabled(True)
+        self.results_box.show()
+
+    def use(self) -> None:
+        settings = self.pipeline.settings
+        self.previous = (list(settings.embedder), [list(d) for d in settings.detectors])
+        pipeline, result = self.pipeline, self.result
+        self._embedding("Activating the new model and embedding the catalog for it…")
+        self.io.start(lambda job: train_jobs.install(pipeline, result, job.progress, job.cancelled),
+                      done=self._activated, failed=self._failed, progress=self._embed_progress)
+
+    def undo(self) -> None:
+        pipeline, (embedder, detectors) = self.pipeline, self.previous
+        self._embedding("Going back to the previous models…")
+        self.io.start(lambda job: train_jobs.activate(pipeline, embedder, detectors, job.progress, job.cancelled),
+                      done=self._undone, failed=self._failed, progress=self._embed_progress)
+
+    def _embedding(self, text: str) -> None:
+        self.use_button.setEnabled(False)
+        self.undo_button.setEnabled(False)
+        self.embed_bar.setValue(0)
+        self.embed_bar.show()
+        self.status.setText(text)
+
+    def _embed_progress(self, done: int, total: int) -> None:
+        self.embed_bar.setRange(0, max(total, 1))
+        self.embed_bar.setValue(done)
+
+    def _activated(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.embed_bar.hide()
+        self.undo_button.setEnabled(True)
+        self.status.setText(f"Searches now use {pipeline.settings.embedder[0]}; the catalog is embedded for it.")
+        self.activated.emit(pipeline)
+
+    def _undone(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.embed_bar.hide()
+        self.use_button.setEnabled(True)
+        self.status.setText("Back to the previous models.")
+        self.activated.emit(pipeline)
+
+    def closeEvent(self, event) -> None:
+        """Closing stops a running job but keeps its checkpoint: Resume continues it next time."""
+        if self.process.running:
+            self.process.stop()
+        super().closeEvent(event)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
