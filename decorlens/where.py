@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     catalog = pipeline.catalog
     product = catalog.get_by_sku(args.sku)
-    seen = where_used(catalog, args.sku, args.limit)
+    every = where_used(catalog, args.sku)
+    seen = every[: args.limit]
     if product is None and not seen:
         raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}")
     together = goes_with(catalog, args.sku, args.limit)
@@ -33,8 +34,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps(report(catalog, args.sku, seen, together), indent=2, ensure_ascii=False))
         return 0
     name = product.name if product else "(no longer in the catalog)"
-    photos = len({s.photo for s in seen})
-    print(f"{args.sku} {name}: best match of {len(seen)} objects in {photos} of {photo_count(catalog)} tagged photos")
+    photos = len({s.photo for s in every})
+    print(f"{args.sku} {name}: best match of {len(every)} objects in {photos} of {photo_count(catalog)} tagged photos")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
         mark = "confirmed" if s.confirmed else s.kind
