@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from decorlens.options import positive_int
 from decorlens.progress import bar, note
 from engine.backups import backups_dir, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = verbs.add_parser("list", help="list products")
     ls.add_argument("--category")
     ls.add_argument("--search", default="", help="substring of name or sku")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=positive_int, default=50)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(run=run_list)
     st = verbs.add_parser("stats", help="products per category, vectors per embedder")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from decorlens.options import positive_int
 from decorlens.progress import bar, note
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
 from engine.pipeline import Pipeline
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary")
     p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument(
         "--html", action="store_true",
         help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does",
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not scenes:
         note("no images found in " + ", ".join(args.inputs))
         return 1
+    # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
+    pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     with bar("tagging", args.quiet) as progress:
         tag = export_batch if args.html else tag_scenes
         report = tag(pipeline, scenes, args.out, args.top_k, progress)
