@@ -66,7 +66,8 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for where, reason in report.skipped:
         note(f"skipped {where}: {reason}")
     print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
-    return 0
+    # Every row refused is a failed import, not a quiet success (a script checks the exit code).
+    return 1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
 
 
 def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):

@@ -192,3 +192,12 @@ def test_ultralytics_keeps_its_settings_in_the_tests_home(test_home: Path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()).is_relative_to(test_home)
+
+
+def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,category,image\nA1,chair,missing.jpg\nA2,sofa,also-missing.jpg\n")
+    assert main(["--data-dir", str(tmp_path / "data"), "catalog", "import", str(feed)]) == 1
+    captured = capsys.readouterr()
+    assert "0 added" in captured.out and "2 skipped" in captured.out
+    assert "skipped A1" in captured.err and "missing.jpg" in captured.err
