@@ -6,7 +6,6 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import NamedTuple
 
@@ -79,6 +78,7 @@ class MainWindow(QMainWindow):
         self.controller = SceneController(pipeline, settings, self.engine, self.io, self.saver)
         self.engine_info: EngineInfo | None = None
         self.photos: list[Path] = []
+        self.train_window = None  # app.train_window.TrainWindow once opened
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
@@ -170,13 +170,7 @@ class MainWindow(QMainWindow):
         bar.add(self.folder_action, "folder", "Open folder")
         bar.add(self.batch_action, "batch", "Batch")
         bar.add(self.catalog_action, "catalog", "Catalog")
-        self.train_action = QAction("Train", self)
-        self.train_action.triggered.connect(self.show_training)
-        self.train_action.setEnabled(training_available())
-        self.train_action.setToolTip(
-            "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
-        )
-        bar.add(self.train_action, "train")
+        bar.add(self.train_action, "train", "Train")
         bar.add_spacer()
         bar.add(self.undo_action, "undo", "Undo")
         bar.add(self.redo_action, "redo", "Redo")
@@ -226,6 +220,12 @@ class MainWindow(QMainWindow):
         catalog = self.menuBar().addMenu("&Catalog")
         self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
         self._action(catalog, "Import &CSV…", lambda: self._to_catalog(self.catalog.choose_csv))
+        catalog.addSeparator()
+        self.train_action = self._action(catalog, "&Train on My Photos…", self.show_training)
+        self.train_action.setEnabled(training_available())
+        self.train_action.setToolTip(
+            "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
+        )
         help_menu = self.menuBar().addMenu("&Help")
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
@@ -612,15 +612,15 @@ class MainWindow(QMainWindow):
         show_about(self, self._engine_settings().models_dir, self.pipeline.data_dir)
 
     def show_training(self) -> None:
-        """Training runs for minutes to hours: it is started from a terminal, not from here."""
-        QMessageBox.information(
-            self,
-            "Train the models",
-            "<p>Fine-tuning teaches the embedder your catalog, and learns from the corrections made here "
-            "(they are saved as training data).</p><p>It runs for about 20 minutes on a CPU; start it in "
-            f"a terminal:</p><pre>decorlens train --data {html.escape(str(self.pipeline.data_dir))}</pre>"
-            "<p>Then choose the new embedder in Settings.</p>",
-        )
+        """The Train window, imported when first opened: the app starts as fast without training code."""
+        if self.train_window is None:
+            from app.train_window import TrainWindow
+
+            self.train_window = TrainWindow(self.pipeline, self)
+            self.train_window.activated.connect(self.set_pipeline)
+        self.train_window.show()
+        self.train_window.raise_()
+        self.train_window.activateWindow()
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
@@ -635,6 +635,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Let running work stop cleanly (saves finish, imports roll back) before the window goes."""
         self.statusBar().showMessage("Finishing running work…")
+        if self.train_window is not None:
+            self.train_window.close()  # a running job stops between steps; Resume continues it
         for runner in (self.engine, self.io, self.saver, self.thumb_loader):
             runner.shutdown()
         super().closeEvent(event)
