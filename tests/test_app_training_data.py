@@ -14,8 +14,10 @@ from ikea_slice import write_slice
 
 from app import corrections
 from engine.pipeline import Pipeline
+from engine.scene_memory import remember_saved
 from training.app_data import collect, write_detector_folder, write_pairs_folder
 from training.data import PairDataset, safe_name
+from training.review import review_queue
 
 pytestmark = pytest.mark.train
 
@@ -96,3 +98,18 @@ def test_kept_and_drawn_boxes_become_detector_labels_and_removed_ones_do_not(cor
         for removed in scene["removed"]:
             x1, y1, x2, y2 = removed["box"]
             assert (round((x1 + x2) / 2 / w, 2), round((y1 + y2) / 2 / h, 2)) not in centres
+
+
+def test_review_queue_lists_unconfirmed_tags_closest_call_first(corrected):
+    pipeline, files = corrected
+    for saved in _saved(files):
+        remember_saved(pipeline, saved["image"], saved)
+    queue = review_queue(pipeline.catalog, limit=1000)
+    expected = sorted(
+        (o["matches"][0]["score"] - o["matches"][1]["score"], Path(s["image"]).resolve(), o["number"])
+        for s in _saved(files) for o in s["objects"] if not o["confirmed_sku"] and len(o["matches"]) >= 2
+    )
+    assert expected, "the corrected photos have unconfirmed tags"
+    assert [(i.photo.resolve(), i.number) for i in queue] == [(photo, n) for _m, photo, n in expected]
+    assert [i.margin for i in queue] == pytest.approx([m for m, _p, _n in expected], abs=1e-3)
+    assert queue[0].margin <= queue[-1].margin
