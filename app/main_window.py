@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self.engine_info: EngineInfo | None = None
         self.photos: list[Path] = []
         self.train_window = None  # app.train_window.TrainWindow once opened
+        self.review_window = None  # app.review_queue.ReviewWindow once opened
+        self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
@@ -226,6 +228,8 @@ class MainWindow(QMainWindow):
         self.train_action.setToolTip(
             "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
         )
+        review = self._action(catalog, "&Review Uncertain Tags…", self.show_review)
+        review.setEnabled(training_available())
         help_menu = self.menuBar().addMenu("&Help")
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
@@ -465,6 +469,9 @@ class MainWindow(QMainWindow):
         scene = self.controller.scene
         self.view.match_size(scene.result.width, scene.result.height)
         self.view.set_tags(scene.visible, self.settings.hidden_categories)
+        if self._pending_tag and self._pending_tag[0] == self.controller.path and self._pending_tag[1] in self.view.tags:
+            self.view.activate(self._pending_tag[1])
+            self._pending_tag = None
         if not scene.visible:
             self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info")
         if self.panel.number is not None and self.panel.number not in self.view.tags:
@@ -621,6 +628,23 @@ class MainWindow(QMainWindow):
         self.train_window.show()
         self.train_window.raise_()
         self.train_window.activateWindow()
+
+    def show_review(self) -> None:
+        """The review queue (imported when first opened); a row opens its photo on that tag."""
+        if self.review_window is None:
+            from app.review_queue import ReviewWindow
+
+            self.review_window = ReviewWindow(self.pipeline, self)
+            self.review_window.openTag.connect(self._open_tag)
+        else:
+            self.review_window.pipeline = self.pipeline
+            self.review_window.refresh()
+        self.review_window.show()
+        self.review_window.raise_()
+
+    def _open_tag(self, path: Path, number: int) -> None:
+        self._pending_tag = (Path(path), number)
+        self.open_photo(path)
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())

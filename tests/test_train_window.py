@@ -125,3 +125,25 @@ def csv_rows(path: Path):
 
     with open(path, newline="") as fh:
         yield from csv.DictReader(fh)
+
+
+def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
+    from app import corrections
+    from app.review_queue import ReviewWindow
+    from engine.scene_memory import remember_saved
+    from training.data import PairDataset
+    from training.review import review_queue
+
+    pipeline, dataset = shop
+    for image in sorted(PairDataset.load(dataset).scenes.values())[:2]:
+        scene = corrections.EditableScene(pipeline.search_scene(image), corrections.image_digest(image))
+        remember_saved(pipeline, image, scene.to_json())
+    expected = review_queue(pipeline.catalog)
+    assert expected
+    window = ReviewWindow(pipeline)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.table.rowCount() == len(expected), timeout=WAIT_MS)
+    assert [window.table.item(r, 1).text() for r in range(len(expected))] == [f"#{i.number}" for i in expected]
+    with qtbot.waitSignal(window.openTag) as opened:
+        window.table.cellDoubleClicked.emit(0, 0)
+    assert opened.args == [Path(expected[0].photo), expected[0].number]
