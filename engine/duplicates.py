@@ -5,8 +5,8 @@ SHA-256) or when the active embedder's vectors of their photos are closer than `
 cosine; a group is a connected set of links. Neighbours come from the catalog's own all-categories
 HNSW index (ten per product), so finding them costs one k-NN query per product, not N².
 
-``THRESHOLD`` was calibrated on the shared IKEA catalog with the stock embedder (docs/results.md,
-"Near-duplicates"): a product photo re-encoded, rescaled and trimmed stays above it, while the
+``THRESHOLD`` was calibrated on the shared IKEA catalog with both stock embedders, MobileNetV2 and
+EfficientNet-Lite0 GeM, which agree (docs/results.md, "Near-duplicates"): a product photo re-encoded, rescaled and trimmed stays above it, while the
 products above it that are not the same photo are, by eye, mostly colour or size variants shot
 identically. Products marked as variants of one another (``extra["variant_of"]``) are not listed again.
 """
