@@ -1,0 +1,88 @@
+"""Shots of the Train window (issue 20): training running, and the before/after with *Use this model*.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_train_shots.py --out docs/screenshots
+
+A throwaway data dir gets a small slice of the shared IKEA data as its catalog and two of its photos
+tagged and corrected with the app's own code; the slice is also the window's dataset folder. Training
+is real (a few epochs, one view per photo, so it takes minutes on a CPU, not the twenty of a full run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from ikea_slice import write_slice
+
+from app import corrections, theme
+from app.main import application
+from app.train_window import TrainWindow
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+from training.data import PairDataset
+
+SHARED = ROOT.parent / "shared"
+
+
+def wait(app, condition, seconds: float = 1200) -> bool:
+    end = time.time() + seconds
+    while not condition() and time.time() < end:
+        app.processEvents()
+        time.sleep(0.02)
+    return condition()
+
+
+def corrected_photos(pipeline: Pipeline, photos: list[Path]) -> None:
+    """Tag photos and correct them as a merchandiser would: confirm the best matches, remove a tag."""
+    for image in photos:
+        scene = corrections.EditableScene(pipeline.search_scene(image), corrections.image_digest(image))
+        for tag in scene.tags[:4]:
+            if tag.obj.matches:
+                scene.confirm(tag.number, tag.obj.matches[0])
+        if len(scene.tags) > 5:
+            scene.remove(scene.tags[5].number)
+        corrections.save(scene.to_json(), pipeline.data_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="train-shots-"))
+    shutil.copytree(SHARED / "models", work / "data" / "models",
+                    ignore=lambda _d, names: [n for n in names if not n.startswith("yolo11n-ovint8-dq.")])
+    dataset = write_slice(SHARED / "datasets" / "ikea_interior", work / "slice", train=4, val=2)
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=work / "data", models_dir=SHARED / "models"))
+    pipeline.import_catalog(dataset / "products.csv")
+    corrected_photos(pipeline, sorted(PairDataset.load(dataset).scenes.values())[:2])
+    app = application()
+    theme.apply(app, "light")
+    window = TrainWindow(pipeline)
+    window.folder.setText(str(dataset))
+    window.refresh()
+    window.what.setCurrentIndex(0)
+    window.epochs.setValue(3)
+    window.views.setValue(1)
+    window.show()
+    if not wait(app, window.start_button.isEnabled):
+        raise SystemExit(f"the window never offered Start: {window.warning.text()}")
+    window.start()
+    wait(app, lambda: window.bars["Training"][1].value() >= 50)
+    wait(app, lambda: "left" in window.elapsed.text(), 3)
+    window.grab().save(str(args.out / "train-running.png"))
+    if not wait(app, window.results_box.isVisible):
+        raise SystemExit(f"training did not finish: {window.status.text()}")
+    app.processEvents()
+    window.grab().save(str(args.out / "train-result.png"))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
