@@ -19,6 +19,7 @@ BENCHMARKS = {
     "index": "bench.index_scale",
     "startup": "bench.startup",
     "kill": "bench.kill_test",  # reliability: kill -9 during writes, nothing lost (a few minutes)
+    "scale": "bench.scale",  # Ray embedding vs the desktop import, vector import, compact index ([scale])
 }
 
 

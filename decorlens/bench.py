@@ -1,4 +1,4 @@
-"""``decorlens bench [latency|ceiling|import|index|startup|kill|all] [--quick]``: measured, with references.
+"""``decorlens bench [latency|ceiling|import|index|startup|kill|scale|all] [--quick]``: measured, with references.
 
 Each benchmark prints a table and writes JSON + markdown (default ``docs/benchmarks/`` of a source
 checkout). The benchmark code lives in the top-level ``bench`` package of the source tree.
@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
-CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "all")
+CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "all")
 SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout holding engine/ and bench/
 
 
