@@ -113,3 +113,18 @@ def test_review_queue_lists_unconfirmed_tags_closest_call_first(corrected):
     assert [(i.photo.resolve(), i.number) for i in queue] == [(photo, n) for _m, photo, n in expected]
     assert [i.margin for i in queue] == pytest.approx([m for m, _p, _n in expected], abs=1e-3)
     assert queue[0].margin <= queue[-1].margin
+
+
+def test_a_run_folder_holds_the_pairs_the_labels_and_a_job_to_resume(corrected):
+    from app.train_jobs import gather, prepare, resume
+    from training.run import Job
+
+    pipeline, files = corrected
+    summary = gather(pipeline, None)
+    assert summary.photos == len(files) and sum(summary.pairs.values()) == 3 * len(files)
+    assert summary.removed == len(files) and any("Too little" in w for w in summary.warnings())
+    job = Job.load(prepare(pipeline, None, "both", epochs=2, views=1))
+    assert (job.kind, job.epochs, job.views, job.resume) == ("both", 2, 1, False)
+    assert len(PairDataset.load(Path(job.dataset)).pairs) == 3 * len(files)
+    assert yaml.safe_load(Path(job.detector_data).read_text())["names"]
+    assert Job.load(resume(Path(job.run))).resume
