@@ -96,7 +96,9 @@ def read_source(source: Path) -> list[ImportRow]:
         return list(_folder_rows(source))
     if source.suffix.lower() in (".csv", ".tsv", ".txt"):
         return list(_csv_rows(source))
-    raise CatalogError(f"{source}: expected a folder of category subfolders or a CSV file")
+    if source.suffix.lower() == ".parquet":
+        return list(_parquet_rows(source))
+    raise CatalogError(f"{source}: expected a folder of category subfolders, a CSV or a Parquet file")
 
 
 def import_rows(
@@ -240,6 +242,24 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
                                "save the feed as UTF-8") from exc
         except csv.Error as exc:
             raise CatalogError(f"{path}, line {reader.line_num if reader else 1}: {exc}") from exc
+
+
+def _parquet_rows(path: Path) -> Iterator[ImportRow]:
+    """Rows of a Parquet feed (the same column names as a CSV), read in record batches; needs pyarrow."""
+    from engine.vectors_import import pyarrow_modules
+
+    pa, _, pq = pyarrow_modules()
+    try:
+        with open_regular(path) as raw:
+            feed = pq.ParquetFile(raw)
+            header = feed.schema_arrow.names
+            for batch in feed.iter_batches(batch_size=CHUNK * 64):
+                columns = [batch.column(i).cast(pa.string()).to_pylist() for i in range(batch.num_columns)]
+                yield from _records(path, header, ([v or "" for v in record] for record in zip(*columns)))
+    except DecorLensError as exc:
+        raise CatalogError(str(exc)) from exc
+    except (OSError, ValueError, NotImplementedError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise CatalogError(f"{path}: not a readable Parquet feed ({str(exc).splitlines()[0]})") from exc
 
 
 def _records(path: Path, header: list[str], reader: Iterable[list[str]]) -> Iterator[ImportRow]:

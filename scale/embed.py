@@ -73,7 +73,7 @@ def embed_feed(
     device: DevicePreference = "auto",
     quiet: bool = False,
 ) -> EmbedReport:
-    """Embed the images of ``feed`` (a CSV or folder, as ``catalog import`` reads it) into Parquet in ``out``.
+    """Embed the images of ``feed`` (CSV, Parquet or folder, as ``catalog import`` reads it) into ``out``.
 
     ``address`` connects to a running cluster (``ray start --head``); None starts Ray locally with
     ``num_cpus`` (default: this machine's). ``workers`` is the number of embedding actors.

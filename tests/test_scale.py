@@ -158,3 +158,19 @@ def test_the_engine_never_imports_ray_or_the_scale_package():
         for path in sorted((ROOT / "engine").rglob("*.py"))
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_a_parquet_feed_reads_as_the_same_csv_feed_does(tmp_path, feed):
+    pa, _, pq = pyarrow_modules()
+    with open(feed, newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    columns = {name: [r[name] for r in records] for name in records[0]}
+    columns["price"] = [n + 0.5 for n in range(len(records))]  # not a string column: read as text
+    pq.write_table(pa.table(columns), tmp_path / "feed.parquet")
+    from_parquet = read_source(tmp_path / "feed.parquet")
+    assert [(r.sku, r.name, r.category, r.image) for r in from_parquet] == [
+        (r.sku, r.name, r.category, r.image) for r in read_source(feed)]
+    assert from_parquet[1].price == "1.5"
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(CatalogError, match="not a readable Parquet feed"):
+        read_source(tmp_path / "bad.parquet")
