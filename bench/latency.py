@@ -70,6 +70,14 @@ def untuned_pipeline(workspace: Workspace) -> Any:
     return untuned
 
 
+def before_pipeline(workspace: Workspace, embedder: str) -> Any:
+    """Ours with another embedder and the plain one-crop query: a previous default, timed in the same run."""
+    from engine.pipeline import Pipeline
+    from engine.query import QueryOptions
+
+    return Pipeline(workspace.settings.with_(embedder=(embedder,), query=QueryOptions()))
+
+
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
     machine = machine_info()
     workspace = Workspace(pipeline, options)
@@ -117,6 +125,10 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         untuned = untuned_pipeline(workspace)
         untuned.search_scene(dataset.scene_path(chosen[0][1]))
         runners["untuned"] = untuned.search_scene
+    if options.before_embedder:
+        before = before_pipeline(workspace, options.before_embedder)
+        before.search_scene(dataset.scene_path(chosen[0][1]))  # embeds the catalog for it once, warms up
+        runners["before"] = before.search_scene
     options.log(f"pass 2: {len(chosen)} scenes × {repeats} repeats, alternating {', '.join(runners)}")
     scenes_out = []
     for bucket, sid in chosen:
@@ -141,6 +153,8 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         entry["speedup_cpu_vs_reference"] = entry["reference"]["cpu_ms"] / entry["ours"]["cpu_ms"]
         if "untuned" in entry:
             entry["speedup_vs_untuned"] = entry["untuned"]["total_ms"] / entry["ours"]["total_ms"]
+        if "before" in entry:
+            entry["speedup_vs_before"] = entry["before"]["total_ms"] / entry["ours"]["total_ms"]
         scenes_out.append(entry)
         options.log(f"  {bucket:>4} {counts[sid]:>2} objects: " + ", ".join(
             f"{who} {entry[who]['total_ms']:.0f} ms" for who in runners))
@@ -170,6 +184,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             "ours": {
                 "detectors": [d.model.path.name for d in ours.detector.detectors],
                 "embedder": ours.embedder.model.path.name,
+                "query": {"paddings": list(ours.query.paddings), "flip": ours.query.flip, "expand": ours.query.expand},
                 "device": ours.device,
                 "index": "hnswlib per category (M=16, ef=128)",
             },
@@ -180,6 +195,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
                 "search": "numpy brute force, masked to the searched categories",
             },
             "repeats": repeats,
+            "before_embedder": options.before_embedder,
             "catalog_products": ours.catalog.count(),
         },
         "speedup_vs_reference": overall["speedup_vs_reference"],
@@ -217,8 +233,19 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                   for s in (*STAGES, "other")},
             "speedup_vs_untuned": total / ours,
         }
+    before = {}
+    if all("before" in e for e in rows):
+        total = sum(e["before"]["total_ms"] for e in rows)
+        before = {
+            "before_ms": total / len(rows),
+            "before_cpu_ms": sum(e["before"]["cpu_ms"] for e in rows) / len(rows),
+            "before_stages_ms": {s: sum(e["before"]["stages_ms"][s] for e in rows) / len(rows)
+                                 for s in (*STAGES, "other")},
+            "speedup_vs_before": total / ours,
+        }
     return {
         **untuned,
+        **before,
         "scenes": len(rows),
         "objects_mean": sum(e["objects"] for e in rows) / len(rows),
         "ours_ms": ours / len(rows),
@@ -257,6 +284,13 @@ def render(data: dict[str, Any], options: Options) -> str:
                   f"same run: {o['untuned_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene "
                   f"(**{o['speedup_vs_untuned']:.2f}×**; {stage_text} ms); CPU {o['untuned_cpu_ms']:.0f} → "
                   f"{o['ours_cpu_ms']:.0f} ms.")
+    if "before_ms" in data["overall"]:
+        o = data["overall"]
+        stage_text = ", ".join(f"{k} {o['before_stages_ms'][k]:.0f} → {o['ours_stages_ms'][k]:.0f}"
+                               for k in ("detect", "embed", "search"))
+        tuning += (f"\n\nOurs with {data['setup']['before_embedder']} and a one-crop query, same run: "
+                   f"{o['before_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene (**{o['speedup_vs_before']:.2f}×**; "
+                   f"{stage_text} ms); CPU {o['before_cpu_ms']:.0f} → {o['ours_cpu_ms']:.0f} ms.")
     per_scene = md_table(
         ["scene", "bucket", "objects ours/ref", "ours ms", "ours CPU ms", "ref ms", "ref CPU ms", "speedup"],
         [[e["scene"][:48], e["bucket"], f"{e['objects']}/{e['objects_reference']}", e["ours"]["total_ms"],

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bench data dir: catalog, exported models, caches (default <data dir>/bench)")
     parser.add_argument("--dataset", type=Path, default=None,
                         help=f"IKEA interior dataset folder (default {default_dataset()})")
+    parser.add_argument("--before-embedder", metavar="ONNX",
+                        help="latency: also time ours with this embedder and a one-crop query, alternating in the "
+                             "same run (e.g. the previous default, mobilenet_v2_1.0_224_quant.float.onnx)")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--sizes", default="",
                         help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
@@ -44,6 +47,7 @@ def options_from(args: argparse.Namespace) -> Options:
         options.workdir = args.workdir
     if args.dataset:
         options.dataset = args.dataset
+    options.before_embedder = getattr(args, "before_embedder", None)
     if getattr(args, "sizes", ""):
         options.sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
     return options

@@ -168,15 +168,6 @@ class CatalogIndex:
                 merged[row].extend(zip(id_row.tolist(), score_row.tolist()))
         return [sorted(hits, key=lambda h: (-h[1], h[0]))[:k] for hits in merged]
 
-    def stored(self, catalog: Catalog, ids: Sequence[int]) -> np.ndarray:
-        """The indexed unit vectors of products ``ids`` (query expansion averages a query with them)."""
-        with self._lock:
-            self.sync(catalog)
-            index = self._get(catalog, GLOBAL)
-        if index is None or not len(ids):
-            return np.zeros((0, self.dim), np.float32)
-        return np.asarray(index.index.get_items(list(ids)), np.float32)
-
     # -- internals ----------------------------------------------------------------------------
 
     def _apply_changes(self, catalog: Catalog) -> set[str]:

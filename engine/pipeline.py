@@ -28,7 +28,7 @@ from engine.importer import ImportReport, Progress, embed_missing, import_rows, 
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
-from engine.query import QueryOptions, expand, pool, views
+from engine.query import QueryOptions, pool, views
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
@@ -318,10 +318,6 @@ class Pipeline:
         index = self.index_for(matcher)
         searched = [list(self.categories.searched(c)) if c else None for c in categories]
         results = [index.search(self.catalog, v[None], s, k)[0] for v, s in zip(vectors, searched)]
-        if matcher is not self.colour and self.query.expand:
-            neighbours = [index.stored(self.catalog, [pid for pid, _ in hits[: self.query.expand]]) for hits in results]
-            vectors = expand(vectors, neighbours)
-            results = [index.search(self.catalog, v[None], s, k)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
         def kind(score: float) -> MatchKind:
             return "similar" if matcher is self.colour else self.match_kind(score)

@@ -95,11 +95,12 @@ def test_latency_import_and_engine_startup_on_a_tiny_dataset(
     workdir = tmp_path / "bench"
     shutil.copytree(exported_models, workdir / "data" / "models")
     options = Options(quick=True, out_dir=tmp_path / "out", workdir=workdir, dataset=tiny_dataset, repeats=1,
-                      max_scenes=2, log=lambda _m: None)
+                      max_scenes=2, log=lambda _m: None, before_embedder="mobilenet_v2_1.0_224_quant.float.onnx")
     user = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "user"))
 
     data = latency.run(user, options)
     assert {"speedup_vs_reference", "speedup_vs_untuned"} <= set(data)  # the values are timings: not checked
+    assert "before_ms" in data["overall"] and data["setup"]["before_embedder"].startswith("mobilenet_v2")
     assert data["accuracy"]["pairs"] > 0
     saved = json.loads((tmp_path / "out" / "latency.quick.json").read_text())
     assert saved["machine"]["cpu_model"] and (tmp_path / "out" / "latency.quick.md").is_file()

@@ -1,4 +1,4 @@
-"""How an object becomes its query (engine.query): views, pooling, expansion, on real models and photos."""
+"""How an object becomes its query (engine.query): views and pooling, on real models and photos."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_a_flipped_query_does_not_care_which_way_the_photo_faces(small_catalog, 
 
 
 @pytest.mark.parametrize("options", [QueryOptions(flip=True), QueryOptions(paddings=(0.0, 0.06, 0.15)),
-                                     QueryOptions(expand=1), QueryOptions(expand=3)])
+                                     QueryOptions(paddings=(0.0, 0.06, 0.15), flip=True)])
 def test_every_lever_still_finds_a_product_from_its_own_photo(small_catalog, ikea: Path, options):
     pipe, chosen = small_catalog
     lever = pipe.with_query(options)
@@ -92,26 +92,6 @@ def test_every_lever_still_finds_a_product_from_its_own_photo(small_catalog, ike
         (matches,) = lever.match_boxes(image, [(0, 0, w, h)], [row["category"]], top_k=3)
         assert matches[0].sku == row["product_id"], (options, row["product_id"], [m.sku for m in matches])
         assert {m.category for m in matches} == {row["category"]}
-
-
-def test_expansion_pulls_the_query_towards_its_neighbours(small_catalog, ikea: Path):
-    """Averaging in the top neighbour raises its score: the second search is a different query."""
-    pipe, chosen = small_catalog
-    image = load_image(ikea / chosen[1]["image"])
-    h, w = image.shape[:2]
-    box = (w * 0.2, h * 0.2, w * 0.7, h * 0.7)  # a part of the photo: the top match is not a perfect one
-    (plain,) = pipe.match_boxes(image, [box], [chosen[1]["category"]], top_k=5)
-    (expanded,) = pipe.with_query(QueryOptions(expand=1)).match_boxes(image, [box], [chosen[1]["category"]], top_k=5)
-    assert expanded[0].sku == plain[0].sku
-    assert expanded[0].score > plain[0].score
-
-
-def test_stored_vectors_are_the_catalogs(small_catalog):
-    pipe, _ = small_catalog
-    index = pipe.index_for(pipe.embedder)
-    rows = list(pipe.catalog.vectors(pipe.embedder.key))[:4]
-    got = index.stored(pipe.catalog, [pid for pid, _, _ in rows])
-    assert np.allclose(got, np.stack([v for _, _, v in rows]), atol=1e-5)
 
 
 def test_scene_search_uses_the_settings_query(small_catalog, scene_path):
@@ -127,12 +107,12 @@ def test_scene_search_uses_the_settings_query(small_catalog, scene_path):
 
 
 def test_query_settings_come_from_config_yaml(tmp_path: Path):
-    (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true, expand: 2}\n")
-    assert Settings.for_data_dir(tmp_path).query == QueryOptions((0.0, 0.1), True, 2)
+    (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true}\n")
+    assert Settings.for_data_dir(tmp_path).query == QueryOptions((0.0, 0.1), True)
     assert Settings.defaults().query.views >= 1
 
 
-@pytest.mark.parametrize("bad", ["query: {flop: true}", "query: {expand: -1}", "query: {paddings: [2]}"])
+@pytest.mark.parametrize("bad", ["query: {flop: true}", "query: {expand: 1}", "query: {paddings: [2]}", "query: [1]"])
 def test_a_bad_query_setting_is_a_one_line_error(tmp_path: Path, bad: str):
     (tmp_path / "config.yaml").write_text(bad + "\n")
     with pytest.raises(DecorLensError, match="config.yaml"):

@@ -55,11 +55,9 @@ BASELINE = "pretrained"  # what the paired comparison measures the other matcher
 DEFAULT_FINETUNED = f"{model_name()}.onnx"  # what `decorlens train` writes by default
 # Query levers (engine.query) scored as "pretrained+LEVER[+LEVER…]" beside the default query, same pairs.
 QUERY_LEVERS: dict[str, dict[str, Any]] = {
-    "plain": {},  # one 6 %-padded crop, no flip, no expansion: the query before issue 18
+    "plain": {},  # one 6 %-padded crop, not mirrored: the query before issue 18
     "flip": {"flip": True},
     "multicrop": {"paddings": [0.0, 0.06, 0.15]},
-    "expand1": {"expand": 1},
-    "expand3": {"expand": 3},
 }
 Progress = Callable[[int, int], None]
 
