@@ -46,7 +46,11 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         found = {"image": args.image, "embedder": pipeline.embedder.key, "scenes": [h.to_json() for h in hits]}
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
-    print(f"{args.image}: {len(hits)} of {photo_count(pipeline.catalog)} tagged photos, closest object first")
+    tagged = photo_count(pipeline.catalog)
+    if not tagged:
+        print("no tagged photos yet: tag room photos with `decorlens tag` or open them in the app first")
+        return 0
+    print(f"{args.image}: {len(hits)} of {tagged} tagged photos, closest object first")
     for h in hits:
         box = ",".join(f"{v:.0f}" for v in h.box)
         print(f"  {h.score:.3f} {h.photo}  object {h.number} [{h.category}] box {box}  matched {h.sku or '-'}")

@@ -208,14 +208,6 @@ def remember_saved(pipeline: Pipeline, photo: str | Path, data: dict[str, Any]) 
     return remember(pipeline, photo, size, objects_of_json(data), APP, data["corrections"]["image_sha256"])
 
 
-def forget(catalog: Catalog, photo: str | Path) -> int:
-    """Drop a photo from the memory (by path); returns how many entries went."""
-    if not _has_schema(catalog):
-        return 0
-    with catalog.write():
-        return catalog.db.execute("DELETE FROM scenes WHERE path = ?", (str(Path(photo).resolve()),)).rowcount
-
-
 def _insert_object(db: sqlite3.Connection, scene_id: int, obj: SeenObject, key: str, vector: np.ndarray | None) -> None:
     sku, score, kind = obj.best or ("", 0.0, "")
     object_id = db.execute(

@@ -82,6 +82,13 @@ def test_a_catalog_that_never_tagged_has_no_scene_tables(tmp_path: Path):
         assert where_used(catalog, "any") == [] and goes_with(catalog, "any") == [] and photo_count(catalog) == 0
 
 
+def test_search_scenes_before_any_photo_was_tagged_says_what_to_do(tmp_path: Path, ikea: Path,
+                                                                   capsys: pytest.CaptureFixture[str]):
+    product = next((ikea / "products" / "sofa").glob("*.jpg"))
+    assert main(["--data-dir", str(tmp_path), "-q", "search", "--scenes", str(product)]) == 0
+    assert "no tagged photos yet" in capsys.readouterr().out
+
+
 def test_batch_tagging_remembers_every_best_match(tagged):
     pipe, results = tagged
     assert photo_count(pipe.catalog) == 2
