@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("sku", help="a product's SKU")
     p.add_argument("--limit", type=int, default=20, help="photos and go-with products shown (default 20)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the product, its photos and what goes with it as JSON")
     p.set_defaults(run=run)
 
 
