@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -64,6 +65,7 @@ class TrainWindow(QWidget):
         self.result: dict | None = None
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
         self._cancelling = False
+        self._busy = False  # a run is being prepared, trained or discarded: Start and Resume wait
         self._started = 0.0
         self._stage_started: dict[str, float] = {}
         self._clock = QTimer(self, interval=1000)
@@ -88,7 +90,9 @@ class TrainWindow(QWidget):
         self.table.setHorizontalHeaderLabels(["Category", "Confirmed products", "Boxes"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMaximumHeight(170)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Optional: a dataset folder (products.csv, pairs.csv, scenes/)")
         self.folder.editingFinished.connect(self.refresh)
@@ -111,7 +115,8 @@ class TrainWindow(QWidget):
         self.status = plain_label()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        self.resize(640, 720)
+        layout.addStretch(1)  # spare height below, not between the lines of the summary
+        self.resize(680, 860)
 
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -157,13 +162,17 @@ class TrainWindow(QWidget):
     def _results_box(self) -> QGroupBox:
         self.results_box = box = QGroupBox("Before / after, on photos held back from training")
         layout = QVBoxLayout(box)
-        self.results = QTableWidget(2, 2)
-        self.results.setHorizontalHeaderLabels(["Before (pretrained)", "After (fine-tuned)"])
-        self.results.setVerticalHeaderLabels(["Right product first (top-1)", "Right product in top 5"])
-        self.results.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.results.horizontalHeader().setStretchLastSection(True)
-        self.results.setMaximumHeight(110)
+        grid = QGridLayout()
+        for column, text in enumerate(("", "Before (pretrained)", "After (fine-tuned)")):
+            grid.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
+        self.results: list[list[QLabel]] = []
+        for row, text in enumerate(("Right product first (top-1)", "Right product in the top 5"), 1):
+            grid.addWidget(QLabel(text), row, 0)
+            self.results.append([QLabel(), QLabel()])
+            for column, cell in enumerate(self.results[-1], 1):
+                grid.addWidget(cell, row, column)
         self.held = plain_label()
+        self.held.setWordWrap(True)
         self.use_button = QPushButton("Use this model")
         self.use_button.clicked.connect(self.use)
         self.undo_button = QPushButton("Undo")
@@ -175,8 +184,8 @@ class TrainWindow(QWidget):
         row.addWidget(self.embed_bar, 1)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
-        for widget in (self.results, self.held):
-            layout.addWidget(widget)
+        layout.addLayout(grid)
+        layout.addWidget(self.held)
         layout.addLayout(row)
         box.hide()
         return box
@@ -213,8 +222,8 @@ class TrainWindow(QWidget):
             for column, value in enumerate((pretty(category), summary.pairs[category], summary.boxes[category])):
                 self.table.setItem(row, column, QTableWidgetItem(str(value)))
         self.warning.setText("\n".join(summary.warnings()))
-        self.start_button.setEnabled(pairs > 0 and not self.process.running)
-        self.resume_button.setVisible(summary.resumable is not None and not self.process.running)
+        self.start_button.setEnabled(pairs > 0 and not self._busy)
+        self.resume_button.setVisible(summary.resumable is not None and not self._busy)
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -233,6 +242,7 @@ class TrainWindow(QWidget):
     def _running(self, text: str) -> None:
         self.results_box.hide()
         self.result = None
+        self._busy = True
         for _label, bar in self.bars.values():
             bar.setRange(0, 100)
             bar.setValue(0)
@@ -249,6 +259,7 @@ class TrainWindow(QWidget):
         if self._cancelling:  # Cancel came while the data was being prepared
             self._finished("cancelled", "")
             return
+        self.status.setText("Training in a process of its own: the app stays usable meanwhile.")
         self.process.start(job)
 
     def cancel(self) -> None:
@@ -286,6 +297,7 @@ class TrainWindow(QWidget):
         self.cancel_button.setEnabled(False)
         run, self.run = self.run, None
         if kind == "done":
+            self.step.setText("Done.")
             self.result = value
             self._show_result(value)
             self.status.setText("Training finished. Nothing changes until you choose Use this model.")
@@ -295,18 +307,21 @@ class TrainWindow(QWidget):
             return
         else:
             self.status.setText(str(value))
+        self._busy = False
         self.refresh()
 
     def _cancelled(self) -> None:
         self.status.setText("Cancelled: nothing changed.")
         for _label, bar in self.bars.values():
             bar.setValue(0)
+        self._busy = False
         self.refresh()
 
     def _failed(self, message: str) -> None:
         self._clock.stop()
         self.cancel_button.setEnabled(False)
         self.status.setText(message)
+        self._busy = False
         self.refresh()
 
     # -- before / after, use, undo ----------------------------------------------------------------
@@ -316,9 +331,12 @@ class TrainWindow(QWidget):
         if embedder:
             for row, key in enumerate(("top1", "top5")):
                 for column, side in enumerate(("pretrained", "fine_tuned")):
-                    self.results.setItem(row, column, QTableWidgetItem(f"{embedder[side][key]:.0%}"))
+                    self.results[row][column].setText(f"{embedder[side][key]:.0%}")
             self.held.setText(f"{embedder['held_back_pairs']} products on held-back photos; best epoch "
                               f"{embedder['best_epoch']} of {embedder['epochs']}.")
+            if embedder["best_epoch"] == 0:
+                self.held.setText(self.held.text() + " No epoch beat the current model on them: using this one "
+                                  "changes little. More confirmed products (Review) help most.")
         if result.get("detector"):
             d = result["detector"]
             self.held.setText(self.held.text() + f" Detector: {len(d['classes'])} categories, "

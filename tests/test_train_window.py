@@ -103,7 +103,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     assert {"train", "validate", "export"} <= set(stages)
     (run,) = (pipeline.data_dir / RUNS).glob("app-*")
     result = json.loads((run / "result.json").read_text())["embedder"]
-    shown = [[window.results.item(r, c).text() for c in range(2)] for r in range(2)]
+    shown = [[window.results[r][c].text() for c in range(2)] for r in range(2)]
     assert shown == [[f"{result[side][k]:.0%}" for side in ("pretrained", "fine_tuned")] for k in ("top1", "top5")]
     assert result["held_back_pairs"] > 0
     assert sorted(p.name for p in (pipeline.data_dir / "models").iterdir()) == models_before  # not used yet
