@@ -43,7 +43,7 @@ from app.settings_dialog import SettingsDialog
 from app.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
 from app.toolbar import TRAIN_MISSING, ToolBar, training_available
-from app.widgets import MessageBar, pretty, rich_tooltip
+from app.widgets import MessageBar, pretty, rich_tooltip, use_category_names
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.pipeline = pipeline
         self.settings = settings
         self.models_dir = models_dir  # from the command line: wins over Settings
+        self._use_category_names()
         self.engine = Runner(2, self)
         self.io = Runner(2, self)
         self.saver = Runner(1, self)
@@ -321,10 +322,18 @@ class MainWindow(QMainWindow):
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self._use_category_names()
         self.controller.pipeline = pipeline
         self.catalog.pipeline = pipeline
         self.warm_up()
         self.catalog.refresh()
+
+    def _use_category_names(self) -> None:
+        """Every label follows the pipeline's category map; a broken map is reported by the search needing it."""
+        try:
+            use_category_names(self.pipeline.categories.names)
+        except DecorLensError:
+            use_category_names({})
 
     # -- opening photos ---------------------------------------------------------------------------
 

@@ -278,9 +278,9 @@ class SceneController(QObject):
         self.io.start(lambda _job: write_atomic(target, text), done=done, failed=self.failed.emit)
 
     def export_page(self, folder: Path, done: Callable[[object], None]) -> None:
-        data, photo = self.scene.to_json(), self.path
+        data, photo, names = self.scene.to_json(), self.path, self.pipeline.categories.names
         self.io.start(
-            lambda _job: write_page(data, photo, folder, photo.stem), done=done, failed=self.failed.emit
+            lambda _job: write_page(data, photo, folder, photo.stem, names), done=done, failed=self.failed.emit
         )
 
     # -- bookkeeping --------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ layout, so a product named ``<img src="file:///…">`` shows those characters an
 from __future__ import annotations
 
 import html
-import re
+from collections.abc import Mapping
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.thumbnails import Thumbnails
+from engine.categories import CategoryMap, display_name
 from engine.results import Match
 
 EXACT = "#2e9d49"
@@ -24,43 +25,20 @@ LEVELS = {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done
 INFO_SECONDS = 8
 
 
-# The shipped category keys (resources/categories.yaml, the IKEA folders) as a shop would name them; a
-# key of the user's own reads as its words ("garden_sofa" → "Garden sofa").
-DISPLAY_NAMES = {
-    "bath": "Bathroom",
-    "box_basket": "Boxes & baskets",
-    "cot": "Cot",
-    "curtain_blind": "Curtains & blinds",
-    "cushion_throw": "Cushions & throws",
-    "door_front": "Doors & fronts",
-    "fabric_textile": "Fabrics & textiles",
-    "footstool_pouffe": "Footstools & pouffes",
-    "frame_art": "Frames & art",
-    "hardware_fixture": "Hardware & fittings",
-    "kitchen_appliance": "Kitchen appliances",
-    "plant_pot": "Plants & pots",
-    "storage_furniture": "Storage furniture",
-    "stool_bench": "Stools & benches",
-    "tableware_kitchenware": "Tableware & kitchenware",
-    "tap_sink": "Taps & sinks",
-    "toy_kids": "Children's toys",
-    "tv_bench": "TV bench",
-    "vase_candle": "Vases & candles",
-}
+# The names of the active category map (the user's categories.yaml, else the shipped one); set by the main
+# window whenever its pipeline changes, so every label in the app follows one map.
+_category_names: dict[str, str] = dict(CategoryMap.load().names)
+
+
+def use_category_names(names: Mapping[str, str]) -> None:
+    """Make ``pretty`` follow this category map's names (the window calls it for each new pipeline)."""
+    _category_names.clear()
+    _category_names.update(names)
 
 
 def pretty(category: str) -> str:
-    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa".
-
-    Categories are identifiers (folder names, feed values, the category map's keys); only what is
-    shown changes, never the key a search or a correction uses.
-    """
-    if not category:
-        return "Unknown"
-    if category in DISPLAY_NAMES:
-        return DISPLAY_NAMES[category]
-    words = re.sub(r"[_\-\s]+", " ", category).strip()
-    return words[:1].upper() + words[1:]
+    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa"."""
+    return display_name(category, _category_names) if category else "Unknown"
 
 
 def has_name(name: str, sku: str) -> bool:

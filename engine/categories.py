@@ -6,7 +6,9 @@ of truth used by detection, search, evaluation and the GUI legend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -24,6 +26,7 @@ class CategoryMap:
     search: dict[str, tuple[str, ...]]  # decor category → catalog categories searched
     classes: dict[str, dict[str, str]]  # class set → detector class → decor category
     source: Path
+    names: dict[str, str] = field(default_factory=dict)  # category key → the name people read
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> CategoryMap:
@@ -67,7 +70,12 @@ class CategoryMap:
                     "add them under `categories`"
                 )
             classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
-        return cls(search=search, classes=classes, source=path)
+        names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
+        return cls(search=search, classes=classes, source=path, names=names)
+
+    def display_name(self, category: str) -> str:
+        """How the app, the pages and the reports write ``category``: see :func:`display_name`."""
+        return display_name(category, self.names)
 
     def decor_category(self, class_set: str, label: str) -> str | None:
         """The decor category of a detector class, or None when the class is not decor."""
@@ -84,3 +92,15 @@ class CategoryMap:
     @property
     def categories(self) -> list[str]:
         return list(self.search)
+
+
+def display_name(category: str, names: Mapping[str, str] | None = None) -> str:
+    """The map's name for a category ("box_basket" → "Boxes & baskets"), else its key in words.
+
+    Categories are identifiers (folder names, feed values, the map's keys): only what people read
+    changes, never the key a search or a correction uses.
+    """
+    if names and names.get(category):
+        return names[category]
+    words = re.sub(r"[_\-\s]+", " ", category).strip()
+    return words[:1].upper() + words[1:] if words else "Product"

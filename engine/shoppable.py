@@ -24,6 +24,7 @@ from urllib.parse import quote
 from PIL import Image
 
 from engine.batch import BatchReport, tag_scenes
+from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
@@ -91,18 +92,12 @@ def export_batch(
 ) -> BatchReport:
     """``decorlens tag`` output plus a page per scene, written as each scene is done."""
 
+    names = pipeline.categories.names
+
     def page(photo: Path, stem: str, result: SceneResult) -> None:
-        write_page(result.to_json(), photo, out_dir, stem)
+        write_page(result.to_json(), photo, out_dir, stem, names)
 
     return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
-
-
-def readable_category(key: str, names: Mapping[str, str] | None = None) -> str:
-    """The category's display name, else its key in words ("storage_furniture" → "Storage furniture")."""
-    if names and names.get(key):
-        return names[key]
-    words = re.sub(r"[_\-\s]+", " ", key).strip()
-    return words[:1].upper() + words[1:] if words else "Product"
 
 
 def readable_title(stem: str) -> str:
@@ -139,7 +134,7 @@ def _spots_and_cards(
 
 def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card:
     sku = str(match.get("sku", ""))
-    category = readable_category(str(match.get("category", "")), names)
+    category = display_name(str(match.get("category", "")), names)
     name = str(match.get("name") or "").strip()
     return Card(
         sku=sku,

@@ -20,7 +20,8 @@ from PIL import Image
 from decorlens.main import main
 from engine.batch import FORMULA_STARTS, SUMMARY, unique_stems
 from engine.links import safe_link
-from engine.shoppable import export_batch, readable_category, readable_title, write_page
+from engine.categories import display_name
+from engine.shoppable import export_batch, readable_title, write_page
 from engine.shoppable_assets import SCRIPT
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -275,7 +276,7 @@ def test_names_people_read_and_the_sku_once(ikea: Path, scene_path, tmp_path: Pa
     assert "".join(card.text).count("000.584.87") == 1
     assert "storage_furniture" not in "".join(Page(text).text)
     assert (
-        readable_category("storage_furniture", {"storage_furniture": "Cabinets & storage"})
+        display_name("storage_furniture", {"storage_furniture": "Cabinets & storage"})
         == "Cabinets & storage"
     )
     assert readable_title("ikea-a-cosy-space__1364308407140-s4") == "Ikea a cosy space s4"

@@ -245,3 +245,15 @@ def test_input_order_does_not_change_any_detections_tag(permutation: list[int]) 
 def test_no_detections_give_no_tags() -> None:
     assert place_tags([], (W, H)) == []
     assert place_tags([], (W, H), masks=[]) == []
+
+
+def test_category_names_come_from_the_map_and_a_users_map_can_rename(tmp_path):
+    from engine.categories import CategoryMap, display_name
+
+    shipped = CategoryMap.load()
+    assert shipped.display_name("box_basket") == "Boxes & baskets"
+    assert shipped.display_name("garden_sofa") == "Garden sofa"  # not in the map: its words
+    assert display_name("") == "Product"
+    user = tmp_path / "categories.yaml"
+    user.write_text(shipped.source.read_text().replace("box_basket: Boxes & baskets", "box_basket: Storage boxes"))
+    assert CategoryMap.load(tmp_path).display_name("box_basket") == "Storage boxes"
