@@ -76,8 +76,9 @@ def test_a_flipped_query_does_not_care_which_way_the_photo_faces(small_catalog, 
     a = flipped._query_vectors(image, [box], flipped.embedder)
     b = flipped._query_vectors(mirror, [mirrored_box], flipped.embedder)
     assert float(a[0] @ b[0]) > 0.999
-    plain_a = pipe._query_vectors(image, [box], pipe.embedder)
-    plain_b = pipe._query_vectors(mirror, [mirrored_box], pipe.embedder)
+    plain = pipe.with_query(QueryOptions())
+    plain_a = plain._query_vectors(image, [box], plain.embedder)
+    plain_b = plain._query_vectors(mirror, [mirrored_box], plain.embedder)
     assert float(plain_a[0] @ plain_b[0]) < 0.99  # the plain query does see the difference
 
 
@@ -109,7 +110,7 @@ def test_scene_search_uses_the_settings_query(small_catalog, scene_path):
 def test_query_settings_come_from_config_yaml(tmp_path: Path):
     (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true}\n")
     assert Settings.for_data_dir(tmp_path).query == QueryOptions((0.0, 0.1), True)
-    assert Settings.defaults().query.views >= 1
+    assert Settings.defaults().query == QueryOptions(flip=True)  # the measured winner (docs/results.md)
 
 
 @pytest.mark.parametrize("bad", ["query: {flop: true}", "query: {expand: 1}", "query: {paddings: [2]}", "query: [1]"])
