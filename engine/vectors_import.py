@@ -29,7 +29,10 @@ from engine.models import ModelCard, ResolvedModel
 SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"
 EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR = "embedder", "embedder_sha256", "vector", "error"
 ALL_COLUMNS = (SKU, CATEGORY, IMAGE_SHA256, EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR)
-READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors, one import transaction chunk
+READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors
+# Rows per Parquet row group as written: a reader buffers a whole row group (vectors barely compress), so
+# this, not the file or the catalog, bounds the memory an import needs.
+ROW_GROUP = 8192
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (pyarrow)'
 
 

@@ -32,7 +32,7 @@ from engine.importer import ImportRow, download_images, prepare_row, read_source
 from engine.models import ModelCard, ResolvedModel
 from engine.preprocess import embed_input
 from engine.runtime import DevicePreference
-from engine.vectors_import import EmbedderId, embedded_skus, pyarrow_modules, schema
+from engine.vectors_import import ROW_GROUP, EmbedderId, embedded_skus, pyarrow_modules, schema
 
 BATCH = 16  # rows per task/actor call: 16 preprocessed 224² images are ~10 MB in the object store
 BLOCK_ROWS = 256  # feed rows per Ray block: enough blocks for every worker from the first second
@@ -122,7 +122,7 @@ def _run(ray: Any, rows: list[ImportRow], out: Path, model: ResolvedModel, model
                                "device": "gpu" if gpus else "cpu"},
     )
     out.mkdir(parents=True, exist_ok=True)
-    ds.write_parquet(str(out), ray_remote_args={"num_cpus": DECODE_CPUS})  # writing is lighter still
+    ds.write_parquet(str(out), ray_remote_args={"num_cpus": DECODE_CPUS}, row_group_size=ROW_GROUP)
     return _counts(out, {r.sku for r in rows})
 
 

@@ -34,6 +34,7 @@ SCENES = 3
 PRODUCTS = 40
 FIRST_RUN = 30  # products embedded by the first run; the second resumes with the rest
 BROKEN = "broken-1"
+STOCK_EMBEDDERS = ("effnet_lite0_gem.onnx", "mobilenet_v2_1.0_224_quant.float.onnx")  # both in the model pack
 
 
 def _write_feed(path: Path, products: list[dict[str, str]], ikea: Path, broken: Path | None) -> Path:
@@ -139,7 +140,8 @@ def test_imported_vectors_equal_the_desktop_ones_and_search_the_same(
 
 def test_vectors_of_another_embedder_are_refused_in_one_line(tmp_path, vectors, feed):
     out, _ = vectors
-    other = _pipeline(tmp_path, "effnet_lite0_gem.onnx")
+    default = find_first(Settings.defaults().embedder, None, None).path.name
+    other = _pipeline(tmp_path, next(m for m in STOCK_EMBEDDERS if m != default))
     with pytest.raises(CatalogError, match="active embedder is") as refused:
         import_vectors(other.catalog, read_source(feed), out, other.embedder.model, tmp_path / "cache")
     assert "\n" not in str(refused.value)
