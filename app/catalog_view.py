@@ -235,6 +235,7 @@ class CatalogView(QWidget):
         self.where_used = WhereUsedPanel(self.pipeline, self.io)
         self.where_used.failed.connect(lambda m: self.message.emit(m, "error"))
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(self._selection_changed)  # a new listing drops the selection silently
         split = QSplitter()
         split.addWidget(self.grid)
         split.addWidget(self.where_used)
