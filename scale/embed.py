@@ -91,6 +91,10 @@ def embed_feed(
     started = _start_ray(ray, address, num_cpus or max(os.cpu_count() or 1, workers + 1), quiet)
     try:
         gpus = device != "cpu" and ray.cluster_resources().get("GPU", 0) >= 1
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if not gpus and workers + DECODE_CPUS > cpus:  # the actors would hold every CPU: decoding never runs
+            raise DecorLensError(f"--workers {workers} leaves no CPU for decoding on a Ray of {cpus:g} CPUs; "
+                                 f"use at most {max(1, int(cpus - DECODE_CPUS))}")
         report.device = "gpu" if gpus else "cpu"
         start = time.perf_counter()
         counts = _run(ray, todo, Path(out), model, ray.put(model_bytes), workers, batch_size, gpus)
