@@ -18,6 +18,7 @@ engine uses changes until the app copies a model out and activates it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -166,6 +167,8 @@ def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training.run JOB.json``: run a job, reporting in ``@decorlens {json}`` lines on stdout."""
     args = sys.argv[1:] if argv is None else argv
+    if hasattr(os, "nice"):
+        os.nice(10)  # background work: the app's UI thread (and everything else) gets the cores first
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
     try:
