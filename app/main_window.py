@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self.photo_stack.addWidget(self.setup)
         self.photo_stack.addWidget(self.welcome)
         self.catalog = CatalogView(self.pipeline, self.engine, self.io, self.thumbnails)
-        self.catalog.where_used.photoRequested.connect(self.open_photo)
+        self.catalog.where_used.tagRequested.connect(self._open_tag)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.photo_stack, "Room photo")

@@ -2,7 +2,7 @@
 
 The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is cut
 from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
-product never waits for disk. Double-clicking a sighting asks for its photo to be opened.
+product never waits for disk. Double-clicking a sighting asks for its photo to be opened on that tag.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _object_image(pixels: np.ndarray | None, seen: Sighting) -> QImage:
 
 
 class WhereUsedPanel(QWidget):
-    photoRequested = Signal(Path)  # a sighting double-clicked: open its photo
+    tagRequested = Signal(Path, int)  # a sighting double-clicked: open its photo on that tag
     failed = Signal(str)
 
     def __init__(self, pipeline: Pipeline, io: Runner, parent: QWidget | None = None):
@@ -123,7 +123,7 @@ class WhereUsedPanel(QWidget):
             how = "confirmed" if seen.confirmed else seen.kind
             item = QListWidgetItem(f"{Path(seen.photo).name}\n{pretty(seen.category)} · {how} {seen.score:.2f}")
             item.setIcon(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon())
-            item.setData(Qt.ItemDataRole.UserRole, seen.photo)
+            item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
             item.setToolTip(rich_tooltip(seen.photo + ("" if seen.exists else "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count in found.together:
@@ -132,4 +132,5 @@ class WhereUsedPanel(QWidget):
         self.together.setVisible(bool(found.together))
 
     def _activated(self, item: QListWidgetItem) -> None:
-        self.photoRequested.emit(Path(item.data(Qt.ItemDataRole.UserRole)))
+        photo, number = item.data(Qt.ItemDataRole.UserRole)
+        self.tagRequested.emit(Path(photo), number)

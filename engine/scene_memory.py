@@ -160,8 +160,9 @@ def remember(
 ) -> int:
     """Store a tagged photo's objects, best matches and vectors, replacing what its path or content had.
 
-    Vectors are of the active embedder, cut from the photo exactly as the search cut them; an object
-    whose box did not change since the photo was last remembered keeps its vector (an edit in the app
+    Vectors are of the active embedder, of each object's crop padded as the search pads it (the search
+    may pool more views of the box, a mirrored one; the product photos they are compared with have
+    none), so in-situ search compares like with like; an object whose box did not change since the photo was last remembered keeps its vector (an edit in the app
     re-embeds only the box drawn). ``size`` is the (width, height) the boxes refer to. Returns the
     number of objects stored.
     """
