@@ -33,7 +33,7 @@ WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
 COCO, OIV7 = "yolo11n-ovint8-dq.onnx", "yolov8n-oiv7-int8.onnx"
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
-EMBEDDER = "effnet_lite0_gem.onnx"  # the default embedder (resources/defaults.yaml)
+V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
 
 
 @pytest.fixture
@@ -288,7 +288,7 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     assert dialog.chosen_detectors() == [COCO, OIV7]  # the defaults, as found on the search path
     assert items[OIV7].text() == "yolov8n-oiv7 (yolov8n-oiv7-int8.onnx)"
     assert "601 classes" in items[OIV7].toolTip()
-    assert dialog.embedder.currentData() == EMBEDDER
+    assert dialog.embedder.currentData() == V2
 
     for name in (OIV7, COCO):
         items[name].setCheckState(Qt.CheckState.Unchecked)

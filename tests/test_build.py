@@ -78,8 +78,8 @@ def test_bundle_holds_models_and_resources_but_no_training_packages(built: dict)
     app = built["app"]
     internal = app / "_internal"
     models = sorted(p.name for p in (internal / "models").iterdir())
-    assert "effnet_lite0_gem.onnx" in models
-    assert "effnet_lite0_gem.card.json" in models
+    assert "mobilenet_v2_1.0_224_quant.float.onnx" in models
+    assert "mobilenet_v2_1.0_224_quant.float.card.json" in models
     assert "yolov8n-oiv7-int8.onnx" in models and "yolov8n-oiv7-int8.card.json" in models
     assert any(m.startswith("yolo11n") and m.endswith(".onnx") for m in models)
     for resource in ("categories.yaml", "defaults.yaml", "cards"):
@@ -120,10 +120,10 @@ def test_frozen_self_check_names_a_missing_model(built: dict, tmp_path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     app = tmp_path / "broken-app"
     shutil.copytree(built["app"], app, symlinks=True, copy_function=_link_or_copy)
-    (app / "_internal" / "models" / "effnet_lite0_gem.onnx").unlink()
+    (app / "_internal" / "models" / "mobilenet_v2_1.0_224_quant.float.onnx").unlink()
     proc = subprocess.run([str(_exe(app)), "--self-check"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode != 0
-    assert "FAILED at models" in proc.stdout and "effnet_lite0_gem.onnx" in proc.stdout
+    assert "FAILED at models" in proc.stdout and "mobilenet_v2_1.0_224_quant.float.onnx" in proc.stdout
 
 
 def test_frozen_cli_commands(built: dict, tmp_path: Path):

@@ -25,7 +25,7 @@ from engine import modelpack
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_MS = 90_000
 COCO, OIV7 = "yolo11n-ovint8-dq.onnx", "yolov8n-oiv7-int8.onnx"
-EMBEDDER = "effnet_lite0_gem.onnx"  # the default embedder (resources/defaults.yaml)
+V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
 
 
 @pytest.mark.parametrize("argv", [[], ["gui"]])
@@ -203,7 +203,7 @@ def test_a_models_folder_chosen_in_settings_takes_effect_at_once(qtbot, qt, tmp_
     settings_dialog = qt[2]
     folder = tmp_path / "models-here"
     folder.mkdir()
-    for name in (OIV7, EMBEDDER, "yolo11n-ovint8-dq.pt"):
+    for name in (OIV7, V2, "yolo11n-ovint8-dq.pt"):
         (folder / name).symlink_to(shared_models / name)
     data = tmp_path / "data"
     win = open_window(qtbot, qt, data)

@@ -14,7 +14,7 @@ from engine.models import ModelCard, read_card, write_card
 from engine.selfcheck import run_self_check
 from engine.settings import Settings
 
-EMBEDDER = "effnet_lite0_gem.onnx"  # the default embedder (resources/defaults.yaml)
+EMBEDDER = "mobilenet_v2_1.0_224_quant.float.onnx"
 
 
 def _settings(data: Path, models: Path) -> Settings:
