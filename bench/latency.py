@@ -184,7 +184,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             "ours": {
                 "detectors": [d.model.path.name for d in ours.detector.detectors],
                 "embedder": ours.embedder.model.path.name,
-                "query": {"paddings": list(ours.query.paddings), "flip": ours.query.flip, "expand": ours.query.expand},
+                "query": {"paddings": list(ours.query.paddings), "flip": ours.query.flip},
                 "device": ours.device,
                 "index": "hnswlib per category (M=16, ef=128)",
             },
