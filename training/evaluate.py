@@ -1,8 +1,8 @@
 """How well each matcher finds the product of a scene→product pair, through the app's own pipeline.
 
 For every scene the engine finds the objects that become tags (``pipeline.detect``: detected, of a
-category the catalog sells, rows of small items grouped), cuts crops (``engine.crops.crops``) and
-matches them (``pipeline.match``) exactly as ``decorlens search`` does.
+category the catalog sells, rows of small items grouped) and matches their boxes
+(``pipeline.match_boxes``: crops and query views as the settings say) exactly as ``decorlens search`` does.
 A pair is scored by the best rank of its product over the scene's detections whose category searches
 the product's category:
 
