@@ -118,3 +118,11 @@ def test_a_bad_query_setting_is_a_one_line_error(tmp_path: Path, bad: str):
     (tmp_path / "config.yaml").write_text(bad + "\n")
     with pytest.raises(DecorLensError, match="config.yaml"):
         Settings.for_data_dir(tmp_path)
+
+
+def test_eval_levers_combine_over_the_plain_query():
+    evaluate = pytest.importorskip("training.evaluate")
+    assert evaluate.query_lever("flip+multicrop") == QueryOptions((0.0, 0.06, 0.15), True)
+    assert evaluate.query_lever("plain") == QueryOptions()
+    with pytest.raises(ValueError, match="unknown query lever 'expand'"):
+        evaluate.query_lever("flip+expand")
