@@ -14,7 +14,7 @@ from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
 CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "all")
-SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout holding engine/ and bench/
+SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout holding engine/ and bench/
 
 
 def _bench_on_path() -> None:

@@ -27,7 +27,7 @@ def _same(a: str, b: str, duplicates: dict[str, str]) -> bool:
 
 
 def test_product_photos_find_themselves_first(pipeline: Pipeline, ikea_products, ikea: Path, duplicates):
-    """A sample over every category: searching a product's own photo ranks it first."""
+    """A sample over every category: searching a product's own photo ranks it first, at a cosine near 1."""
     rng = random.Random(7)
     by_cat: dict[str, list[dict]] = {}
     for row in ikea_products:
@@ -41,7 +41,7 @@ def test_product_photos_find_themselves_first(pipeline: Pipeline, ikea_products,
         top = result.objects[0].matches[0]
         if not _same(top.sku, product["product_id"], duplicates):
             misses.append((product["product_id"], top.sku))
-        assert top.match == "exact", (product["product_id"], top.score)
+        assert top.score > 0.95, (product["product_id"], top.score)  # its own photo, nearly identical
     assert not misses, misses
 
 

@@ -112,6 +112,6 @@ def test_broken_onnx_file_is_an_onnxruntime_failure(tmp_path: Path, data_with_co
 )
 def test_frozen_entry_routes_before_qt(monkeypatch, argv, expected):
     seen = []
-    monkeypatch.setattr("decorlens.main.main", lambda args: seen.append(list(args)) or 0)
+    monkeypatch.setattr("decorlens.frozen.main", lambda args: seen.append(list(args)) or 0)
     assert frozen_entry(argv) == 0
     assert seen == [expected]
