@@ -381,6 +381,7 @@ class Catalog:
         """Create or upgrade the schema; versions are explicit, never guessed."""
         if "schema_version" in self._tables():
             self._check_version()
+            self._drop_planted_code()
             return
         self._begin_write()  # two processes creating the same catalog: the second one finds it made
         if "schema_version" in self._tables():
@@ -394,6 +395,19 @@ class Catalog:
         self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         self.db.execute("INSERT INTO meta (key, value) VALUES ('revision', '0')")
         self.db.execute("COMMIT")
+
+    def _drop_planted_code(self) -> None:
+        """Drop every trigger and view: a DecorLens catalog has none, and one that a hostile bundle planted
+        through an older DecorLens would rewrite every product imported later and travel on in exports."""
+        planted = self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").fetchall()
+        if not planted:
+            return
+        self._begin_write()
+        for kind, name in planted:
+            quoted = '"' + name.replace('"', '""') + '"'
+            self.db.execute(f"DROP {'TRIGGER' if kind == 'trigger' else 'VIEW'} IF EXISTS {quoted}")
+        self.db.execute("COMMIT")
+        self.log(f"removed {len(planted)} trigger(s) or view(s) that do not belong in a catalog: {self.path}")
 
     def _tables(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -358,3 +358,23 @@ def test_embedder_switch_names_products_it_cannot_embed(pipe: Pipeline, product_
     assert any(m.startswith(f"could not embed {gone.stem}:") and gone.name in m for m in messages)
     assert [b.reason for b in list_backups(pipe.catalog.path)] == ["re-embed"]
     assert pipe.prepare_matcher() == 0 and list_backups(pipe.catalog.path)[1:] == []  # switch backups only
+
+
+def test_a_trigger_planted_by_an_old_bundle_import_is_dropped_on_open(tmp_path: Path):
+    """Catalogs that imported a hostile bundle before bundles were read row by row still hold its trigger."""
+    path = tmp_path / "catalog.sqlite"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TRIGGER evil AFTER INSERT ON products BEGIN "
+        "UPDATE products SET name = '<img src=x onerror=alert(1)>' WHERE id = NEW.id; END"
+    )
+    db.execute("CREATE VIEW peek AS SELECT * FROM products")
+    db.commit()
+    db.close()
+    notes: list[str] = []
+    catalog = Catalog(path, log=notes.append)
+    kinds = {r[0] for r in catalog.db.execute("SELECT type FROM sqlite_master")}
+    assert not kinds & {"trigger", "view"}
+    assert notes and "trigger" in notes[0]
+    catalog.close()
