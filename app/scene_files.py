@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.batch import expand_scenes
+from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES
 
 PASTED = "pasted"
@@ -26,7 +27,5 @@ def save_pasted(data_dir: Path, png: bytes) -> Path:
     folder = data_dir / PASTED
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"pasted-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)
+    write_atomic(path, png)
     return path

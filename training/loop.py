@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from torch.nn import functional as F
 from engine.calibration import Calibration, calibrate_exact
 from engine.crops import DEFAULT_PADDING
 from engine.errors import Cancelled, ModelError
+from engine.files import write_atomic
 from engine.models import ModelCard, read_card, write_card
 from engine.paths import model_search_path
 from engine.preprocess import embed_batch
@@ -604,10 +606,10 @@ def _checkpoint(run: _Run, state: dict[str, Any]) -> None:
         "model": run.model.state_dict(), "loss": run.loss_fn.state_dict(), "optimizer": run.optimizer.state_dict(),
         "state": state, "config": _plain(asdict(run.config)),
     }
-    tmp = out / "last.pt.tmp"
-    torch.save(payload, tmp)
-    tmp.replace(out / "last.pt")
-    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomic(out / "last.pt", buffer.getvalue())  # a unique temp name: two runs never share one
+    write_atomic(out / "history.json", json.dumps(state["history"], indent=1))
 
 
 def _resume(run: _Run) -> dict[str, Any] | None:
