@@ -51,7 +51,7 @@ def test_a_match_shows_price_and_product_link_when_the_catalog_has_them(qtbot):
     row = MatchRow(1, match, False, Thumbnails(Runner(1)))
     qtbot.addWidget(row)
     texts = " ".join(label.text() for label in row.findChildren(QLabel))
-    assert "49.00 EUR" in texts and "href='https://example.com/p/1'" in texts and "Exact" in texts
+    assert "49.00 EUR" in texts and 'href="https://example.com/p/1"' in texts and "Exact" in texts
 
 
 def test_errors_and_cancel_come_back_as_messages(qtbot):
