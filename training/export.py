@@ -31,7 +31,6 @@ from engine.files import sha256_of
 from engine.models import write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.runtime import open_session
-from training.weights import load_plain
 
 TRAIN_EXTRA = "install the [train] extra: pip install -e '.[train]'"
 
@@ -45,6 +44,8 @@ except ImportError as exc:
         from exc
 except RuntimeError as exc:  # a torchvision build that does not match torch fails at import time
     raise ModelError(f"torchvision does not work with this torch ({exc}); {TRAIN_EXTRA}") from exc
+
+from training.weights import load_plain  # noqa: E402 - it imports torch: after the check that names the fix
 
 OPSET = 17  # onnxruntime ≥ 1.17 runs it everywhere; ≥ 12 is all the YOLO and CNN graphs need
 EMBEDDER_INPUT = "pixel_values"
