@@ -13,18 +13,16 @@ import os
 import re
 import sqlite3
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import CatalogError
-from engine.files import replace_atomically
+from engine.files import clean_stale_temps, replace_atomically
 
 BACKUPS_DIR = "backups"
 KEEP = 5
 TEMP_PREFIX = ".tmp-backup-"
-STALE_SECONDS = 30 * 60  # a temp file this old belongs to a backup that was killed
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
 
 
@@ -106,20 +104,6 @@ def find_backup(catalog_path: Path, name: str) -> Path:
     raise CatalogError(
         f"no backup {name!r} in {backups_dir(catalog_path)}; `decorlens catalog restore` lists the backups"
     )
-
-
-def clean_stale_temps(folder: Path, prefix: str, older_than: float = STALE_SECONDS) -> int:
-    """Delete our own temp files (by ``prefix``) left by a killed writer; returns how many."""
-    now = time.time()
-    removed = 0
-    for path in folder.glob(prefix + "*"):
-        try:
-            if path.is_file() and now - path.stat().st_mtime > older_than:
-                path.unlink()
-                removed += 1
-        except OSError:  # another process cleaned it first, or it is in use (Windows)
-            continue
-    return removed
 
 
 def _copy(source: sqlite3.Connection | Path, target: Path) -> None:

@@ -8,16 +8,19 @@ disk, then renamed over it (rename is atomic on one filesystem), and the folder 
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO
 
 from engine.errors import DecorLensError
 
 CHUNK_BYTES = 1 << 22
+STALE_TEMP_SECONDS = 30 * 60  # a temp file this old belongs to a writer that was killed
 
 
 class NotAFile(DecorLensError, OSError):
@@ -50,7 +53,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     back from the OS as lone surrogates) is written escaped as ``\\udcXX``: a readable file, not a crash
     at the end of a batch.
     """
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}."
+    clean_stale_temps(path.parent, prefix)  # left by a writer of this file that was killed
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
@@ -110,3 +115,17 @@ def _kind(mode: int) -> str:
     kinds = [(stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
     return next((name for check, name in kinds if check(mode)), "a special file")
+
+
+def clean_stale_temps(folder: Path, prefix: str, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete our own temp files (by ``prefix``) left by a killed writer; returns how many."""
+    now = time.time()
+    removed = 0
+    for path in folder.glob(glob.escape(prefix) + "*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed += 1
+        except OSError:  # another process cleaned it first, or it is in use (Windows)
+            continue
+    return removed

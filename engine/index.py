@@ -29,10 +29,9 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from engine.backups import clean_stale_temps
 from engine.catalog import GLOBAL, Catalog
 from engine.errors import CatalogError, IndexCorruptError
-from engine.files import replace_atomically, sha256_of
+from engine.files import clean_stale_temps, replace_atomically, sha256_of
 
 M = 16
 EF_CONSTRUCTION = 200

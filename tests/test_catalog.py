@@ -378,3 +378,18 @@ def test_a_trigger_planted_by_an_old_bundle_import_is_dropped_on_open(tmp_path: 
     assert not kinds & {"trigger", "view"}
     assert notes and "trigger" in notes[0]
     catalog.close()
+
+
+def test_write_atomic_sweeps_the_temp_files_a_killed_writer_left(tmp_path: Path):
+    from engine.files import STALE_TEMP_SECONDS, write_atomic
+
+    target = tmp_path / "summary [1].csv"
+    old = tmp_path / ".summary [1].csv.abc123.tmp"  # as mkstemp names them; [] must not glob
+    fresh = tmp_path / ".summary [1].csv.def456.tmp"  # another writer, still at work
+    for leftover in (old, fresh):
+        leftover.write_text("half")
+    past = old.stat().st_mtime - STALE_TEMP_SECONDS - 60
+    os.utime(old, (past, past))
+    write_atomic(target, "sku\n")
+    assert target.read_text() == "sku\n"
+    assert not old.exists() and fresh.exists()
