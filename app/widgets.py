@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -118,9 +118,10 @@ class Thumb(QLabel):
 
 
 class MessageBar(QFrame):
-    """An inline message above the content: errors stay until closed, other news fades after a while.
+    """A message floating along the bottom of the content: errors stay until closed, other news fades.
 
-    Used instead of modal boxes so a failed file never blocks the window (or a test).
+    Used instead of modal boxes so a failed file never blocks the window (or a test). It floats over its
+    host rather than sitting in a layout, so showing one never moves the photo under the mouse.
     """
 
     action = Signal()
@@ -146,17 +147,39 @@ class MessageBar(QFrame):
         self.level = ""
         self.hide()
 
+    def float_over(self, host: QWidget) -> None:
+        """Lie over the bottom of ``host`` and follow its size."""
+        self.setParent(host)
+        host.installEventFilter(self)
+        self._fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return False
+
+    def _fit(self) -> None:
+        host = self.parentWidget()
+        if host is None:
+            return
+        width = host.width()
+        layout = self.layout()
+        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
+        self.setGeometry(0, host.height() - height, width, height)
+        self.raise_()
+
     def show_message(self, text: str, level: str = "info", action: str = "") -> None:
         background, foreground = LEVELS[level]
         self.level = level
         self.setStyleSheet(
-            f"MessageBar{{background:{background};border-bottom:1px solid {QColor(foreground).name()};}}"
+            f"MessageBar{{background:{background};border-top:1px solid {QColor(foreground).name()};}}"
             f"QLabel{{color:{foreground};}}"
         )
         self.text.setText(text)
         self.button.setText(action)
         self.button.setVisible(bool(action))
         self.show()
+        self._fit()
         if level == "error" or action:  # errors and calls to action wait for the user
             self._timer.stop()
         else:

@@ -83,3 +83,17 @@ def test_about_names_the_licences_of_the_app_and_its_models(shared_models):
     assert kinds == {"detector", "embedder"}
     assert "AGPL-3.0 (Ultralytics)" in text and "Apache-2.0 (Google)" in text
     assert all(m.card.name in text for m in models)
+
+
+def test_a_message_floats_and_never_moves_the_photo(qtbot, window):
+    window.resize(1200, 800)
+    qtbot.waitUntil(lambda: window.view.width() > 0)
+    before = window.view.mapTo(window, window.view.rect().topLeft()), window.view.size()
+    window.show_message("Could not open broken.jpg: not an image " * 6, "error")
+    qtbot.waitUntil(window.message.isVisible)
+    assert (window.view.mapTo(window, window.view.rect().topLeft()), window.view.size()) == before
+    central = window.centralWidget()
+    assert window.message.geometry().bottom() == central.rect().bottom()
+    assert window.message.width() == central.width() and window.message.height() < central.height() // 3
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: window.message.width() == window.centralWidget().width())
