@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from engine.errors import DecorLensError, yaml_problem
+from engine.errors import DecorLensError
+from engine.files import read_yaml
 from engine.paths import resources_dir
 
 FILE_NAME = "categories.yaml"
@@ -37,14 +36,7 @@ class CategoryMap:
 
     @classmethod
     def from_file(cls, path: Path) -> CategoryMap:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DecorLensError(f"category map {path} is unreadable ({exc}); check it, or delete it") from exc
-        except yaml.YAMLError as exc:
-            raise DecorLensError(
-                f"category map {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use the default"
-            ) from exc
+        raw = read_yaml(path, "category map", "the default")
         try:
             return cls._parse(raw, path)
         except (AttributeError, TypeError) as exc:

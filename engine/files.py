@@ -15,9 +15,11 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from engine.errors import DecorLensError
+import yaml
+
+from engine.errors import DecorLensError, yaml_problem
 
 CHUNK_BYTES = 1 << 22
 STALE_TEMP_SECONDS = 30 * 60  # a temp file this old belongs to a writer that was killed
@@ -129,3 +131,18 @@ def clean_stale_temps(folder: Path, prefix: str, older_than: float = STALE_TEMP_
         except OSError:  # another process cleaned it first, or it is in use (Windows)
             continue
     return removed
+
+
+def read_yaml(path: Path, what: str, fallback: str) -> Any:
+    """A YAML file a user may have edited by hand, or a one-line error naming it, the line, and the way out.
+
+    ``what`` names the file for the user ("category map"); ``fallback`` is what deleting it gives back.
+    """
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecorLensError(f"{what} {path} is unreadable ({exc}); check it, or delete it") from exc
+    except yaml.YAMLError as exc:
+        raise DecorLensError(
+            f"{what} {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use {fallback}"
+        ) from exc

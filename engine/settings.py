@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from engine.errors import DecorLensError, yaml_problem
-from engine.files import write_atomic
+from engine.errors import DecorLensError
+from engine.files import read_yaml, write_atomic
 from engine.paths import data_dir, resources_dir
 from engine.query import QueryOptions
 from engine.runtime import DevicePreference
@@ -87,14 +87,7 @@ def save_choice(data: Path, key: str, value: Any) -> Path:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DecorLensError(f"settings file {path} is unreadable ({exc}); check it, or delete it") from exc
-    except yaml.YAMLError as exc:
-        raise DecorLensError(
-            f"settings file {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use the defaults"
-        ) from exc
+    raw = read_yaml(path, "settings file", "the defaults")
     if not isinstance(raw, dict):
         raise DecorLensError(f"settings file {path} is not a mapping of `key: value` lines; fix it, or delete it")
     return raw
