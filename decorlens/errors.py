@@ -206,26 +206,23 @@ def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:
     return f"the Python package {package or exc} is missing: run scripts/install again"
 
 
+# What an OS error means for the path it names, and what the user can do about it.
+OS_ERRORS = {
+    errno.EACCES: "permission denied; check its owner and permissions, or choose another location",
+    errno.EPERM: "permission denied; check its owner and permissions, or choose another location",
+    errno.ENOSPC: "no space left on the device; free some disk space and try again",
+    errno.EDQUOT: "disk quota exceeded; free some space and try again",
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.EROFS: "the file system is read-only; choose another location (e.g. --data-dir)",
+    errno.EISDIR: "is a folder, expected a file",
+    errno.EEXIST: "already exists and is not a folder; give the path of a folder",
+    errno.ENOTDIR: "a part of this path is a file, not a folder",
+}
+
+
 def _os(exc: OSError, context: Context) -> str:
     path = exc.filename or context.subject
-    reason = exc.strerror or str(exc)
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"{path}: permission denied; check its owner and permissions, or choose another location"
-    if exc.errno == errno.ENOSPC:
-        return f"{path}: no space left on the device; free some disk space and try again"
-    if exc.errno == errno.EDQUOT:
-        return f"{path}: disk quota exceeded; free some space and try again"
-    if exc.errno == errno.ENOENT:
-        return f"{path}: no such file or folder; check the path"
-    if exc.errno == errno.EROFS:
-        return f"{path}: the file system is read-only; choose another location (e.g. --data-dir)"
-    if exc.errno == errno.EISDIR:
-        return f"{path}: is a folder, expected a file"
-    if exc.errno == errno.EEXIST:
-        return f"{path}: already exists and is not a folder; give the path of a folder"
-    if exc.errno == errno.ENOTDIR:
-        return f"{path}: a part of this path is a file, not a folder"
-    return f"{path}: {reason}"
+    return f"{path}: {OS_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))}"
 
 
 def _memory(_exc: MemoryError, context: Context) -> str:
