@@ -148,3 +148,30 @@ def fresh_pipeline(tmp_path: Path, exported_models: Path):
 
     shutil.copytree(exported_models, tmp_path / "models")
     return Pipeline(Settings.defaults().with_(data_dir=tmp_path))
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path: Path):
+    """Opens the app's main window over a pipeline, with a settings file of its own, once its models load."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+
+    windows = []
+
+    def open_window(pipeline, size: tuple[int, int] | None = None):
+        settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        win = MainWindow(pipeline, settings)
+        qtbot.addWidget(win)
+        if size:
+            win.resize(*size)
+        win.show()
+        qtbot.waitUntil(lambda: win.engine_info is not None, timeout=90_000)
+        windows.append(win)
+        return win
+
+    yield open_window
+    for win in windows:
+        if win.isVisible():  # a test may have closed it already
+            win.close()

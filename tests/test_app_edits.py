@@ -15,12 +15,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 from app.corrections import FOLDER, USER
 from app.main_window import MainWindow
-from app.settings import AppSettings
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -28,14 +27,9 @@ ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, cloc
 
 
 @pytest.fixture
-def window(qtbot, pipeline, tmp_path):
+def window(main_window, pipeline):
     shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(pipeline, settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    win = main_window(pipeline, (1280, 800))
     yield win
     win.close()
     shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)

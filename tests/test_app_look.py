@@ -5,7 +5,6 @@ words, and the About box with the licences of the real models. Offscreen (pytest
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -13,14 +12,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app import theme
 from app.about import about_html
-from app.main_window import MainWindow
-from app.settings import AppSettings
 from app.toolbar import TRAIN_MISSING, training_available
 from app.widgets import pretty, product_detail, product_title
 from engine.models import available_models
@@ -41,14 +37,8 @@ def test_category_and_product_names_read_as_words():
 
 
 @pytest.fixture
-def window(qtbot, pipeline, tmp_path: Path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(pipeline, settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
+def window(main_window, pipeline):
+    yield main_window(pipeline)
     theme.apply(QApplication.instance(), "light")
 
 

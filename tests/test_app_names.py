@@ -16,12 +16,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.main_window import MainWindow
 from app.results_panel import MatchRow
-from app.settings import AppSettings
 from app.widgets import pretty
 from engine.results import Match
 
@@ -32,15 +31,8 @@ CATEGORIES = ("chair", "armchair")
 
 
 @pytest.fixture
-def window(qtbot, fresh_pipeline, tmp_path):
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(fresh_pipeline, settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
+def window(main_window, fresh_pipeline):
+    return main_window(fresh_pipeline, (1280, 800))
 
 
 @pytest.fixture
