@@ -30,20 +30,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.about import show_about
-from app.batch_dialog import BatchDialog
-from app.catalog_view import CatalogView
+from app.dialogs.about import show_about
+from app.dialogs.batch import BatchDialog
+from app.dialogs.settings import SettingsDialog
 from app.engine_info import EngineInfo, describe_engine
-from app.results_panel import ResultsPanel
+from app.labels import pretty, rich_tooltip, use_category_names
 from app.scene_controller import SceneController
 from app.scene_files import save_pasted, scene_files
-from app.scene_view import SceneView, dropped_paths
 from app.settings import AppSettings
-from app.settings_dialog import SettingsDialog
-from app.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.thumbnails import Thumbnails
-from app.toolbar import TRAIN_MISSING, ToolBar, training_available
-from app.widgets import MessageBar, pretty, rich_tooltip, use_category_names
+from app.widgets.catalog_view import CatalogView
+from app.widgets.message_bar import MessageBar
+from app.widgets.results_panel import ResultsPanel
+from app.widgets.scene_view import SceneView, dropped_paths
+from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
+from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
@@ -79,8 +80,8 @@ class MainWindow(QMainWindow):
         self.controller = SceneController(pipeline, settings, self.engine, self.io, self.saver)
         self.engine_info: EngineInfo | None = None
         self.photos: list[Path] = []
-        self.train_window = None  # app.train_window.TrainWindow once opened
-        self.review_window = None  # app.review_queue.ReviewWindow once opened
+        self.train_window = None  # app.dialogs.train.TrainWindow once opened
+        self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self.setWindowTitle("DecorLens")
@@ -630,7 +631,7 @@ class MainWindow(QMainWindow):
     def show_training(self) -> None:
         """The Train window, imported when first opened: the app starts as fast without training code."""
         if self.train_window is None:
-            from app.train_window import TrainWindow
+            from app.dialogs.train import TrainWindow
 
             self.train_window = TrainWindow(self.pipeline, self)
             self.train_window.activated.connect(self.set_pipeline)
@@ -641,7 +642,7 @@ class MainWindow(QMainWindow):
     def show_review(self) -> None:
         """The review queue (imported when first opened); a row opens its photo on that tag."""
         if self.review_window is None:
-            from app.review_queue import ReviewWindow
+            from app.dialogs.review_queue import ReviewWindow
 
             self.review_window = ReviewWindow(self.pipeline, self)
             self.review_window.openTag.connect(self._open_tag)

@@ -20,9 +20,9 @@ from PySide6.QtGui import QImage, QUndoStack
 
 from app import corrections
 from app.corrections import EditableScene, Tag
+from app.labels import pretty
 from app.settings import AppSettings
 from app.undo import TagEdit
-from app.widgets import pretty
 from app.workers import Runner
 from engine.catalog import Product
 from engine.errors import DecorLensError

@@ -23,10 +23,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.corrections import FOLDER, USER  # noqa: E402
+from app.dialogs.settings import SettingsDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
-from app.settings_dialog import SettingsDialog  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000

@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from app.batch_dialog import BatchDialog  # noqa: E402
+from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.workers import Runner  # noqa: E402

@@ -16,9 +16,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app import theme
-from app.about import about_html
-from app.toolbar import TRAIN_MISSING, training_available
-from app.widgets import pretty, product_detail, product_title
+from app.dialogs.about import about_html
+from app.labels import pretty, product_detail, product_title
+from app.widgets.toolbar import TRAIN_MISSING, training_available
 from engine.models import available_models
 
 pytestmark = pytest.mark.gui

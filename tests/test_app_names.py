@@ -19,9 +19,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from app.labels import pretty
 from app.main_window import MainWindow
-from app.results_panel import MatchRow
-from app.widgets import pretty
+from app.widgets.results_panel import MatchRow
 from engine.results import Match
 
 pytestmark = pytest.mark.gui

@@ -12,8 +12,8 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QLabel  # noqa: E402
 
-from app.results_panel import MatchRow  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
+from app.widgets.results_panel import MatchRow  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.errors import Cancelled, ImageError  # noqa: E402
 from engine.results import Match  # noqa: E402

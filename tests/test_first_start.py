@@ -51,9 +51,9 @@ def qt(monkeypatch):
     monkeypatch.delenv("DECORLENS_MODELS_DIR", raising=False)
     from PySide6.QtCore import QSettings
 
+    from app.dialogs.settings import SettingsDialog
     from app.main_window import MainWindow
     from app.settings import AppSettings
-    from app.settings_dialog import SettingsDialog
     from engine.pipeline import Pipeline
 
     return MainWindow, AppSettings, SettingsDialog, Pipeline, QSettings

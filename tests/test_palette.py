@@ -11,8 +11,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QPoint, QRect, QSize
 
-from app.overlays import MARGIN, free_corner
 from app.palette import COLOURS, FIXED, USER_COLOUR, CategoryColours, category_colour
+from app.widgets.floating import MARGIN
+from app.widgets.legend import free_corner
 from engine.categories import CategoryMap
 
 ROOT = Path(__file__).resolve().parents[1]

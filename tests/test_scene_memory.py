@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,31 @@ def test_stored_vector_is_the_objects_crop_embedded(tagged):
     assert float(stored @ again) > 0.999
 
 
+def test_remembering_a_searched_photo_embeds_nothing_again(pipeline: Pipeline, scene_path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    """The search hands its crops' vectors on: remembering its result runs the embedder on no crop, while
+    the same objects without them (another embedder's, say) are embedded once each."""
+    pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+    searched = {name: pipe.search_scene(scene_path(name)) for name in SCENES}
+    embedded: list[int] = []
+    embed_tensors = pipe.embedder.embed_tensors
+    monkeypatch.setattr(pipe.embedder, "embed_tensors", lambda batch, *a: embedded.append(len(batch))
+                        or embed_tensors(batch, *a))
+
+    first, second = (scene_path(name) for name in SCENES)
+    result = searched[SCENES[0]]
+    assert result.embedder == pipe.embedder.key
+    assert remember(pipe, first, (result.width, result.height), objects_of(result), BATCH) == len(result.objects)
+    assert sum(embedded) == 0
+
+    result = searched[SCENES[1]]
+    bare = [replace(o, vector=None, embedder="") for o in objects_of(result)]
+    assert remember(pipe, second, (result.width, result.height), bare, BATCH) == len(result.objects)
+    assert sum(embedded) == len(result.objects)
+    stored = pipe.catalog.db.execute("SELECT COUNT(*) FROM scene_vectors WHERE embedder = ?", (pipe.embedder.key,))
+    assert stored.fetchone()[0] == sum(len(r.objects) for r in searched.values())
+
+
 def test_a_product_photo_is_embedded_as_the_catalog_embedded_it(tagged):
     """``search --scenes PRODUCT.jpg`` with a catalog product's own photo queries with its stored vector."""
     pipe, _ = tagged
@@ -247,8 +273,8 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     """Selecting one product lists its sightings with the objects' pictures and what goes with it;
     double-clicking a sighting asks for its photo and tag (docs/screenshots/take_where_used.py makes the docs' picture)."""
     pytest.importorskip("pytestqt")
-    from app.catalog_view import CatalogView
     from app.thumbnails import Thumbnails
+    from app.widgets.catalog_view import CatalogView
     from app.workers import Runner
 
     pipe, results = tagged

@@ -19,8 +19,8 @@ from PIL import Image
 
 from decorlens.main import main
 from engine.batch import FORMULA_STARTS, SUMMARY, unique_stems
-from engine.links import safe_link
 from engine.categories import display_name
+from engine.links import safe_link
 from engine.shoppable import export_batch, readable_title, write_page
 from engine.shoppable_assets import SCRIPT
 

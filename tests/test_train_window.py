@@ -23,8 +23,8 @@ pytest.importorskip("pytestqt")
 from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
 
+from app.dialogs.train import TrainWindow
 from app.train_jobs import RUNS
-from app.train_window import TrainWindow
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -141,7 +141,7 @@ def csv_rows(path: Path):
 
 def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     from app import corrections
-    from app.review_queue import ReviewWindow
+    from app.dialogs.review_queue import ReviewWindow
     from engine.scene_memory import remember_saved
     from training.data import PairDataset
     from training.review import review_queue

@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app import theme
-from app.batch_dialog import BatchDialog
+from app.dialogs.batch import BatchDialog
+from app.dialogs.settings import SettingsDialog
 from app.main import application
 from app.main_window import CATALOG_TAB, MainWindow
 from app.palette import COLOURS
 from app.settings import AppSettings
-from app.settings_dialog import SettingsDialog
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 

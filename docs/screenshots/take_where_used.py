@@ -23,9 +23,9 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.catalog_view import CatalogView
 from app.thumbnails import Thumbnails
-from app.where_used import SHOWN
+from app.widgets.catalog_view import CatalogView
+from app.widgets.where_used import SHOWN
 from app.workers import Runner
 from engine.pipeline import Pipeline
 from engine.scene_memory import where_used

@@ -16,10 +16,12 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPix
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.corrections import Tag
-from app.overlays import HoverCard, Legend, Notice
 from app.palette import CategoryColours
-from app.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.thumbnails import Thumbnails
+from app.widgets.hover_card import HoverCard
+from app.widgets.legend import Legend
+from app.widgets.notice import Notice
+from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
@@ -214,7 +216,7 @@ class SceneView(QGraphicsView):
         self._place_legend()
 
     def _place_legend(self) -> None:
-        """Pins move with zoom, pan and resize; the legend moves out of their way (app.overlays.Legend)."""
+        """Pins move with zoom, pan and resize; the legend moves out of their way (app.widgets.legend.Legend)."""
         pins = [self.mapFromScene(pin.pos()) for pin in self.pins.values()]
         self.legend.place(pins, self.viewport().rect(), int(RADIUS + HALO))
 

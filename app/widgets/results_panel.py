@@ -24,17 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.corrections import USER, Tag
+from app.labels import badge_html, dot_html, plain_label, pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
-from app.widgets import (
-    Thumb,
-    badge_html,
-    dot_html,
-    plain_label,
-    pretty,
-    product_detail,
-    product_title,
-    rich_tooltip,
-)
+from app.widgets.thumb import Thumb
 from engine.links import safe_link
 from engine.results import Match
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.widgets import pretty
+from app.labels import pretty
 from app.workers import Runner
 from engine.pipeline import Pipeline
 

@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.labels import pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
-from app.where_used import WhereUsedPanel
-from app.widgets import pretty, product_detail, product_title, rich_tooltip
+from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner, Task
 from engine.catalog import Product
 from engine.importer import ImportReport

@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.labels import pretty, rich_tooltip
 from app.settings import DEVICES, THEMES, AppSettings
-from app.widgets import pretty, rich_tooltip
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice

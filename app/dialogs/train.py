@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from app import train_jobs
-from app.toolbar import TRAIN_MISSING, training_available
+from app.labels import plain_label, pretty
 from app.train_process import TrainProcess
-from app.widgets import plain_label, pretty
+from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.workers import Runner
 from engine.pipeline import Pipeline
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.widgets import plain_label, pretty, product_title, rich_tooltip
+from app.labels import plain_label, pretty, product_title, rich_tooltip
 from app.workers import Runner
 from engine.crops import crop
 from engine.errors import DecorLensError

@@ -1,0 +1,80 @@
+"""The words people read for catalog data (category names, product titles, match badges), and the plain
+label that shows catalog text safely.
+
+Catalog text (names, SKUs, categories, prices, URLs) comes from feeds and bundles, which are untrusted:
+it is shown as plain text (``plain_label``) or escaped (``html.escape``) where a label needs rich text for
+layout, so a product named ``<img src="file:///…">`` shows those characters and loads nothing.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from engine.categories import CategoryMap, display_name
+from engine.results import Match
+
+EXACT = "#2e9d49"
+SIMILAR = "#6b7280"
+
+
+# The names of the active category map (the user's categories.yaml, else the shipped one); set by the main
+# window whenever its pipeline changes, so every label in the app follows one map.
+_category_names: dict[str, str] = dict(CategoryMap.load().names)
+
+
+def use_category_names(names: Mapping[str, str]) -> None:
+    """Make ``pretty`` follow this category map's names (the window calls it for each new pipeline)."""
+    _category_names.clear()
+    _category_names.update(names)
+
+
+def pretty(category: str) -> str:
+    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa"."""
+    return display_name(category, _category_names) if category else "Unknown"
+
+
+def has_name(name: str, sku: str) -> bool:
+    """Whether the feed named the product: a folder import only knows the SKU (the file name)."""
+    return bool(name.strip()) and name.strip() != sku.strip()
+
+
+def product_title(name: str, sku: str, category: str) -> str:
+    """The feed's product name, else the category ("Armchair"): never the SKU, which the detail shows."""
+    return name.strip() if has_name(name, sku) else pretty(category)
+
+
+def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
+    """The line under the title: SKU, the category when the title is a real name, and the price."""
+    parts = [sku, pretty(category) if has_name(name, sku) else "", price]
+    return " · ".join(p for p in parts if p)
+
+
+def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """A label that never interprets its text as HTML: for anything that comes from the catalog."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    return label
+
+
+def rich_tooltip(text: str) -> str:
+    """Catalog text as a tooltip: Qt guesses tooltips' format, so escape it and say it is rich text."""
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
+
+
+def badge_html(match: Match) -> str:
+    """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
+    colour = EXACT if match.match == "exact" else SIMILAR
+    word = "Likely the same" if match.match == "likely" else match.match.capitalize()
+    return (
+        f'<span style="color:white;background:{colour};">&nbsp;{html.escape(word)}&nbsp;</span>'
+        f'&nbsp;<span style="color:{SIMILAR};">{match.score:.2f}</span>'
+    )
+
+
+def dot_html(colour: str) -> str:
+    return f'<span style="color:{colour};font-size:15px;">●</span>'

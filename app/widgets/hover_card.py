@@ -1,0 +1,79 @@
+"""The card beside a hovered pin: the tag's best match, its picture, name and how sure the match is."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.corrections import Tag
+from app.labels import badge_html, dot_html, pretty, product_detail, product_title
+from app.thumbnails import Thumbnails
+from app.widgets.floating import MARGIN, make_floating
+from app.widgets.thumb import Thumb
+
+CARD_GAP = 22
+
+
+class HoverCard(QFrame):
+    """The best match of one tag: picture, name, sku and category, exact/similar with its score."""
+
+    def __init__(self, thumbnails: Thumbnails, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("hoverCard")
+        make_floating(self)
+        self.thumb = Thumb(thumbnails, 84)
+        self.heading = QLabel()
+        self.name = QLabel()
+        self.name.setTextFormat(Qt.TextFormat.PlainText)  # a product name is catalog data, never HTML
+        self.name.setStyleSheet("font-weight:600;font-size:14px;")
+        self.detail = QLabel()
+        self.detail.setTextFormat(Qt.TextFormat.RichText)  # escaped catalog text plus markup of our own
+        self.badge = QLabel()
+        self.hint = QLabel('<span style="color:#6b7280;">Click for all matches</span>')
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        for label in (self.heading, self.name, self.detail, self.badge, self.hint):
+            text.addWidget(label)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 10, 14, 10)
+        layout.addWidget(self.thumb)
+        layout.addLayout(text)
+        self.number = 0
+        self.hide()
+
+    def show_tag(self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect) -> None:
+        """Fill in and place beside ``anchor`` (the pin), flipping left or up to stay inside ``bounds``."""
+        self.number = tag.number
+        best = tag.best
+        self.heading.setText(
+            f"{dot_html(colour)} <b>{tag.number}</b> · {html.escape(pretty(tag.obj.category))}"
+        )
+        if best is None:
+            self.thumb.show_path("")
+            self.name.setText("No match in the catalog")
+            self.detail.setText(f"searched: {html.escape(pretty(tag.obj.category))}")
+            self.badge.setText("")
+        else:
+            self.thumb.show_path(best.image_path)
+            self.name.setText(product_title(best.name, best.sku, best.category))
+            confirmed = (
+                " · <b style='color:#2e9d49;'>✓ confirmed</b>" if tag.confirmed_sku == best.sku else ""
+            )
+            self.detail.setText(
+                f"{html.escape(product_detail(best.name, best.sku, best.category))}{confirmed}"
+            )
+            self.badge.setText(badge_html(best))
+        self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
+        self.adjustSize()
+        self.move(self._place(anchor, bounds))
+        self.raise_()
+
+    def _place(self, anchor: QPoint, bounds: QRect) -> QPoint:
+        x = anchor.x() + CARD_GAP
+        if x + self.width() > bounds.right() - MARGIN:
+            x = anchor.x() - CARD_GAP - self.width()
+        y = anchor.y() - self.height() // 2
+        y = max(bounds.top() + MARGIN, min(y, bounds.bottom() - MARGIN - self.height()))
+        return QPoint(max(bounds.left() + MARGIN, x), y)

@@ -1,0 +1,70 @@
+"""The legend over the photo: which colour is which category, placed where it covers no pin."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from app.corrections import Tag
+from app.labels import dot_html, pretty
+from app.palette import CategoryColours
+from app.widgets.floating import MARGIN, make_floating
+
+
+class Legend(QFrame):
+    """Which colour is which category, with how many tags of each are on the photo.
+
+    It never covers a pin: ``place`` puts it in the first corner of the view free of pins, folds it
+    to a one-line chip when the full list fits in none, and hides it when not even the chip does.
+    """
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("legend")
+        make_floating(self, radius=6, opacity=0.9)
+        self.label = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 12, 6)
+        layout.addWidget(self.label)
+        self.full = self.folded = ""
+        self.hide()
+
+    def show_tags(self, tags: list[Tag], colours: CategoryColours) -> None:
+        """New content; the caller then calls ``place`` with where the pins are."""
+        counts = Counter(t.obj.category for t in tags)
+        rows = [
+            f"{dot_html(colours.colour(c))} {html.escape(pretty(c))} <span style='color:#6b7280;'>{n}</span>"
+            for c, n in counts.most_common()
+        ]
+        self.full = "<b>Tags</b><br>" + "<br>".join(rows) if rows else ""
+        self.folded = "<b>Tags</b> " + "".join(dot_html(colours.colour(c)) for c in counts) if rows else ""
+
+    def place(self, pins: list[QPoint], area: QRect, clearance: int) -> None:
+        """Into a corner of ``area`` with no pin within ``clearance`` px; folded, or hidden, if none is free."""
+        for text in (self.full, self.folded):
+            if not text:
+                break
+            self.label.setText(text)
+            self.adjustSize()
+            corner = free_corner(self.size(), pins, area, clearance)
+            if corner is not None:
+                self.move(corner)
+                self.show()
+                self.raise_()
+                return
+        self.hide()
+
+
+def free_corner(size: QSize, pins: list[QPoint], area: QRect, clearance: int) -> QPoint | None:
+    """Top-left, top-right, bottom-left or bottom-right of ``area`` (inset by MARGIN): the first
+    position where a ``size`` box keeps ``clearance`` px from every pin, or None."""
+    left, top = area.left() + MARGIN, area.top() + MARGIN
+    right, bottom = area.right() - MARGIN - size.width(), area.bottom() - MARGIN - size.height()
+    for x, y in ((left, top), (right, top), (left, bottom), (right, bottom)):
+        box = QRect(QPoint(x, y), size).adjusted(-clearance, -clearance, clearance, clearance)
+        if x >= area.left() and y >= area.top() and not any(box.contains(p) for p in pins):
+            return QPoint(x, y)
+    return None

@@ -1,0 +1,81 @@
+"""The message along the bottom of the window: errors, news and calls to action, never a modal box."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QWidget
+
+from app.labels import plain_label
+
+LEVELS = {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")}
+INFO_SECONDS = 8
+
+
+class MessageBar(QFrame):
+    """A message floating along the bottom of the content: errors stay until closed, other news fades.
+
+    Used instead of modal boxes so a failed file never blocks the window (or a test). It floats over its
+    host rather than sitting in a layout, so showing one never moves the photo under the mouse.
+    """
+
+    action = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.text = plain_label()  # messages quote file names and catalog text
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton()
+        self.button.clicked.connect(self.action)
+        close = QPushButton("✕")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 6, 6)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.button)
+        layout.addWidget(close)
+        self._timer = QTimer(self, singleShot=True, timeout=self.hide)
+        self.level = ""
+        self.hide()
+
+    def float_over(self, host: QWidget) -> None:
+        """Lie over the bottom of ``host`` and follow its size."""
+        self.setParent(host)
+        host.installEventFilter(self)
+        self._fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return False
+
+    def _fit(self) -> None:
+        host = self.parentWidget()
+        if host is None:
+            return
+        width = host.width()
+        layout = self.layout()
+        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
+        self.setGeometry(0, host.height() - height, width, height)
+        self.raise_()
+
+    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
+        background, foreground = LEVELS[level]
+        self.level = level
+        self.setStyleSheet(
+            f"MessageBar{{background:{background};border-top:1px solid {QColor(foreground).name()};}}"
+            f"QLabel{{color:{foreground};}}"
+        )
+        self.text.setText(text)
+        self.button.setText(action)
+        self.button.setVisible(bool(action))
+        self.show()
+        self._fit()
+        if level == "error" or action:  # errors and calls to action wait for the user
+            self._timer.stop()
+        else:
+            self._timer.start(INFO_SECONDS * 1000)
