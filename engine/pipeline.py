@@ -300,17 +300,18 @@ class Pipeline:
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
         boxes = [d.box for d in detections]
-        vectors = self._timed(timings, "embed", lambda: self._query_vectors(pixels, boxes, chosen))
+        vectors, plain = self._timed(timings, "embed", lambda: self._embed_boxes(pixels, boxes, chosen))
         categories = [None if any_category else d.category for d in detections]
         matches = self._timed(
             timings, "search",
             lambda: self._search(vectors, categories, top_k or self.settings.top_k, chosen) if boxes else [],
         )
+        handed_on = [None] * len(boxes) if plain is None else list(plain)
         objects = [
-            SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source)
-            for d, tag, m in zip(detections, tags, matches or [[] for _ in detections])
+            SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v)
+            for d, tag, m, v in zip(detections, tags, matches or [[] for _ in detections], handed_on)
         ]
-        return SceneResult(name, w, h, chosen.device, timings, objects)
+        return SceneResult(name, w, h, chosen.device, timings, objects, chosen.key if plain is not None else "")
 
     def _search(
         self, vectors: np.ndarray, categories: Sequence[str | None], k: int, matcher: Embedder | ColourHistogram
@@ -339,12 +340,24 @@ class Pipeline:
         self, pixels: np.ndarray, boxes: Sequence[Box], chosen: Embedder | ColourHistogram
     ) -> np.ndarray:
         """One vector per box: the embedder pools the query's views of it; colour keeps the one padded crop."""
+        return self._embed_boxes(pixels, boxes, chosen)[0]
+
+    def _embed_boxes(
+        self, pixels: np.ndarray, boxes: Sequence[Box], chosen: Embedder | ColourHistogram
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(query vectors, plain vectors): the plain one of a box is its unflipped crop at the settings'
+        padding, one of the views the query embeds anyway; the scene memory stores it (None: not embedded)."""
         if not boxes:
-            return np.zeros((0, chosen.dim), np.float32)
+            return np.zeros((0, chosen.dim), np.float32), None
         if chosen is self.colour:
-            return chosen.embed(cut_crops(pixels, boxes, self.settings.padding))
+            return chosen.embed(cut_crops(pixels, boxes, self.settings.padding)), None
         crops = [view for box in boxes for view in views(pixels, box, self.query)]
-        return pool(chosen.embed(crops), self.query.views)
+        embedded = chosen.embed(crops)
+        pooled = pool(embedded, self.query.views)
+        if self.settings.padding not in self.query.paddings:
+            return pooled, None
+        plain = self.query.paddings.index(self.settings.padding)  # views: one per padding, then mirrored
+        return pooled, embedded.reshape(len(boxes), self.query.views, -1)[:, plain]
 
     def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str) -> None:
         """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision."""

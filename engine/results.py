@@ -7,7 +7,10 @@ engine issue stay; new keys may be added.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
 MatchKind = Literal["exact", "likely", "similar"]  # engine.calibration: how sure, in words
@@ -50,6 +53,10 @@ class SceneObject:
     tag: tuple[float, float]
     matches: list[Match] = field(default_factory=list)
     source: str = ""
+    # The unit vector of the object's crop at the settings' padding, unflipped, by the embedder named in
+    # ``SceneResult.embedder``: what the scene memory stores, handed on so remembering embeds nothing again.
+    # None when the search embedded no such view (colour matching, a query without that padding).
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -62,6 +69,7 @@ class SceneResult:
     device: str
     timings_ms: dict[str, float]
     objects: list[SceneObject] = field(default_factory=list)
+    embedder: str = ""  # key of the embedder whose vectors the objects carry ("" when they carry none)
 
     def to_json(self) -> dict[str, Any]:
         """The dict printed by ``decorlens search --json`` (rounded for readability)."""

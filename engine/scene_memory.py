@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +97,8 @@ class SeenObject:
     box: Box
     matches: tuple[tuple[str, float, str], ...]  # (sku, score, kind), best first
     confirmed: tuple[str, float, str] | None = None  # the product the user confirmed, if any
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # its crop's, as the search gave it
+    embedder: str = ""  # the key of the embedder that made ``vector``
 
     @property
     def best(self) -> tuple[str, float, str] | None:
@@ -133,9 +135,11 @@ class Sighting:
 
 
 def objects_of(result: SceneResult) -> list[SeenObject]:
-    """The objects of a search result (a batch-tagged photo), numbered from 1 as the JSON shows them."""
+    """The objects of a search result (a batch-tagged photo), numbered from 1 as the JSON shows them,
+    with the vectors the search handed on (``SceneObject.vector``)."""
     return [
-        SeenObject(n, o.category, tuple(o.box), tuple((m.sku, m.score, m.match) for m in o.matches))
+        SeenObject(n, o.category, tuple(o.box), tuple((m.sku, m.score, m.match) for m in o.matches),
+                   vector=o.vector, embedder=result.embedder if o.vector is not None else "")
         for n, o in enumerate(result.objects, 1)
     ]
 
@@ -162,7 +166,9 @@ def remember(
 
     Vectors are of the active embedder, of each object's crop padded as the search pads it (the search
     may pool more views of the box, a mirrored one; the product photos they are compared with have
-    none), so in-situ search compares like with like; an object whose box did not change since the photo was last remembered keeps its vector (an edit in the app
+    none), so in-situ search compares like with like. Nothing is embedded twice: an object carrying the
+    vector its search computed (``SeenObject.vector`` of the active embedder) is stored with it, and one
+    whose box did not change since the photo was last remembered keeps its vector (an edit in the app
     re-embeds only the box drawn). ``size`` is the (width, height) the boxes refer to. Returns the
     number of objects stored.
     """
@@ -171,7 +177,8 @@ def remember(
         raise CatalogError(f"{str(path).encode('utf-8', 'backslashreplace').decode()}: file name is not valid UTF-8")
     sha256 = sha256 or sha256_of(path)
     catalog, key = pipeline.catalog, pipeline.embedder.key
-    kept = _old_vectors(catalog, str(path), sha256, key)
+    handed_on = {_box_key(o.box): o.vector for o in objects if o.vector is not None and o.embedder == key}
+    kept = {**_old_vectors(catalog, str(path), sha256, key), **handed_on}
     boxes = [o.box for o in objects if _box_key(o.box) not in kept]
     fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, load_image(path), boxes))) if boxes else {}
     vectors = [kept.get(_box_key(o.box), fresh.get(_box_key(o.box))) for o in objects]
