@@ -28,7 +28,7 @@ from training.pseudo_labels import SceneLabels
 TILE = 160
 COLUMNS = 4
 QUEUE_SQL = """
-SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score
+SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2
 FROM scene_objects o
 JOIN scenes s ON s.id = o.scene_id
 JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
@@ -50,6 +50,7 @@ class ReviewItem:
     best_score: float
     runner_up_sku: str
     runner_up_score: float
+    box: tuple[float, float, float, float]  # where the tag's object is, in the photo's pixels
 
     @property
     def margin(self) -> float:
@@ -61,7 +62,8 @@ def review_queue(catalog: Catalog, limit: int = 100) -> list[ReviewItem]:
     if photo_count(catalog) == 0:
         return []
     rows = catalog.db.execute(QUEUE_SQL, (limit,)).fetchall()
-    return [ReviewItem(Path(r[0]), int(r[1]), r[2], r[3], float(r[4]), r[5], float(r[6])) for r in rows]
+    return [ReviewItem(Path(r[0]), int(r[1]), r[2], r[3], float(r[4]), r[5], float(r[6]), tuple(map(float, r[7:11])))
+            for r in rows]
 
 
 def sample_pseudo(scenes: Sequence[SceneLabels], n: int, seed: int = 0,

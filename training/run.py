@@ -98,6 +98,8 @@ class Job:
     detector_epochs: int = 80
     batch_size: int = 32
     views: int | None = None  # cached augmented views per photo (None: the loop's default, 3 on CPU)
+    composites: int = 1  # synthetic anchors per catalog product, as `decorlens train` (0: scene crops only)
+    seed: int = 0
     limit_scenes: int | None = None
     resume: bool = False
 
@@ -136,7 +138,8 @@ def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
     from training.loop import TrainConfig, export_trained
 
     config = TrainConfig(data=Path(job.dataset), out=run / "embedder", epochs=job.epochs, batch_size=job.batch_size,
-                         views=job.views, limit_scenes=job.limit_scenes, resume=job.resume, device=job.device)
+                         views=job.views, composites=job.composites, seed=job.seed, limit_scenes=job.limit_scenes,
+                         resume=job.resume, device=job.device)
     trained = train_embedder(config, pipeline, progress, cancelled)
     progress("export", 0, 1, "writing the model")
     path = export_trained(trained, run / "models", job.name)
