@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -35,6 +36,8 @@ class Embedder:
         self.device = session_device(self.runner)
         self._output = self.card.output_name
         self.dim = self._output_dim()
+        self._spatial = None
+        self._spatial_lock = threading.Lock()
 
     @property
     def session(self):
@@ -66,6 +69,33 @@ class Embedder:
             if progress:
                 progress(len(chunk))
         return out
+
+    def spatial(self, image: np.ndarray) -> np.ndarray:
+        """The (C, h, w) feature map the embedding of an RGB image is pooled from (``engine.explain``).
+
+        The card names the tensor (``spatial_output``); it is added as an output of a session of its own,
+        opened on first use, so embedding never computes or copies it.
+        """
+        session = self._spatial_session()
+        (maps,) = session.run(
+            [self.card.spatial_output], {self.card.input_name: self.preprocess(image)[None]}
+        )
+        return maps[0]
+
+    def _spatial_session(self):
+        tensor = self.card.spatial_output
+        if not tensor:
+            raise ModelError(f"the card of {self.model.path.name} names no feature map before pooling "
+                             "(spatial_output): re-export the model or update the model pack")
+        with self._spatial_lock:
+            if self._spatial is None:
+                session = open_session(self.model.path, self._preference, fixed_batch=1, outputs=(tensor,))
+                shape = next((o.shape for o in session.get_outputs() if o.name == tensor), None)
+                if shape is None or len(shape) != 4:
+                    raise ModelError(f"{self.model.path.name}: its card's spatial_output {tensor!r} is not a "
+                                     "(N, C, h, w) tensor of the model")
+                self._spatial = session
+            return self._spatial
 
     def _output_dim(self) -> int:
         for output in self.runner.get_outputs():

@@ -42,6 +42,7 @@ class ModelCard:
     output_dim: int | None = None
     class_names: list[str] = field(default_factory=list)
     class_set: str = ""  # which category-map section the class names belong to, e.g. "coco"
+    spatial_output: str = ""  # an embedder's feature map before pooling, (N, C, h, w): engine.explain's heat maps
     default_conf: float = 0.25
     exact_threshold: float | None = None  # cosine at or above which a match counts as "exact"
     likely_threshold: float | None = None  # cosine at or above which it is "likely the same product"

@@ -7,6 +7,7 @@ The CUDA provider is used when onnxruntime-gpu offers it and the user did not as
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -35,12 +36,14 @@ BATCH_DIM = "batch"  # the batch axis name of our exports and the stock MobileNe
 
 
 def open_session(
-    model: Path, preference: DevicePreference = "auto", fixed_batch: int | None = None
+    model: Path, preference: DevicePreference = "auto", fixed_batch: int | None = None,
+    outputs: Sequence[str] = (),
 ) -> ort.InferenceSession:
     """An inference session for ``model`` on the preferred device.
 
     ``fixed_batch`` pins a symbolic batch axis to that size, so shape arithmetic in the graph (e.g.
-    TF-style "SAME" padding computed at run time) is constant-folded once at load.
+    TF-style "SAME" padding computed at run time) is constant-folded once at load. ``outputs`` names
+    inner tensors to return as well (an embedder's feature map before pooling, for ``engine.explain``).
     """
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -57,6 +60,8 @@ def open_session(
     if fixed_batch:
         options.add_free_dimension_override_by_name(BATCH_DIM, fixed_batch)
         source = without_empty_pad_inputs(model) or model
+    if outputs:
+        source = with_outputs(source if isinstance(source, bytes) else model.read_bytes(), outputs)
     session = _session(source, options, preference, model)
     if fixed_batch:
         axis = session.get_inputs()[0].shape[0]
@@ -110,6 +115,17 @@ def without_empty_pad_inputs(model: Path) -> bytes | None:
         return bytes(out) if changed else None
     except (OSError, ValueError, IndexError):
         return None
+
+
+def with_outputs(data: bytes, names: Sequence[str]) -> bytes:
+    """The model's bytes with tensors ``names`` added as graph outputs (type left for onnxruntime to infer).
+
+    Appended as a second ``ModelProto.graph`` holding only ``GraphProto.output`` entries: protobuf merges
+    repeated occurrences of a message field, so the graph keeps everything and gains the outputs.
+    """
+    entries = (_key(1, 2) + _varint(len(n.encode())) + n.encode() for n in names)  # ValueInfoProto.name
+    graph = b"".join(_key(12, 2) + _varint(len(e)) + e for e in entries)  # GraphProto.output
+    return data + _key(7, 2) + _varint(len(graph)) + graph
 
 
 def _fix_graph(data: bytes, start: int, end: int) -> bytes | None:

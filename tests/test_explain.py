@@ -1,0 +1,105 @@
+"""Why this match: heat maps of the embedder's feature cells, on real scenes, products and models."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.crops import crop
+from engine.embed import Embedder
+from engine.errors import ModelError
+from engine.explain import explain_match, explain_tag, shares
+from engine.imageio import load_image
+from engine.importer import CATALOG_MAX_SIDE
+from engine.models import find_first, read_card, write_card
+
+EMBEDDERS = ("mobilenet_v2_1.0_224_quant.float.onnx", "effnet_lite0_gem.onnx")
+NO_SPATIAL = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+WHITE = 235  # IKEA product photos are shot on white: a pixel with a channel below this is the product's
+
+
+def embedder(shared_models: Path, name: str, tmp_path: Path) -> Embedder:
+    return Embedder(find_first([name], shared_models, tmp_path), "cpu")
+
+
+def product_photos(ikea: Path, count: int) -> list[np.ndarray]:
+    """Product photos of different categories whose product (its box) leaves white background around it."""
+    photos: dict[str, np.ndarray] = {}
+    with open(ikea / "products.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["category"] in photos:
+                continue
+            image = load_image(ikea / row["image"], max_side=CATALOG_MAX_SIDE)
+            if 0.1 < _product_box(image).mean() < 0.6:
+                photos[row["category"]] = image
+            if len(photos) == count:
+                break
+    return list(photos.values())
+
+
+def _product_box(image: np.ndarray) -> np.ndarray:
+    """Where the product is: the box around its pixels (the cells of a 7 × 7 grid are coarser than its legs)."""
+    rows, columns = np.nonzero((image < WHITE).any(axis=2))
+    inside = np.zeros(image.shape[:2], bool)
+    inside[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1] = True
+    return inside
+
+
+@pytest.mark.parametrize("name", EMBEDDERS)
+def test_a_product_photo_against_itself_is_hot_where_the_product_is(shared_models: Path, ikea: Path,
+                                                                    tmp_path: Path, name: str):
+    model = embedder(shared_models, name, tmp_path)
+    ratios = []
+    for photo in product_photos(ikea, 10):
+        heat, again = explain_match(model, photo, photo)
+        assert heat.shape == photo.shape[:2] and heat.dtype == np.float32
+        assert np.array_equal(heat, again) and 0 <= heat.min() and heat.max() == pytest.approx(1, abs=0.05)
+        product = _product_box(photo)
+        ratios.append(heat[product].mean() / heat[~product].mean())
+    assert min(ratios) > 1.5, ratios  # mean heat in / out of the box: 2.0-3.5 (MobileNetV2), 3.2-5.6 (Lite0)
+
+
+def test_the_cells_shares_add_up_to_the_match_score(shared_models: Path, ikea: Path, tmp_path: Path):
+    """MobileNetV2 average-pools its cells: their shares sum to the cosine the search ranks by."""
+    model = embedder(shared_models, EMBEDDERS[0], tmp_path)
+    first, second = product_photos(ikea, 2)
+    vectors = model.embed([first, second])
+    for own, other in ((first, second), (second, first)):
+        cells = shares(model.spatial(own), model.spatial(other))
+        assert cells.shape == (7, 7)
+        assert float(cells.sum()) == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-4)
+
+
+def test_a_tags_match_explained_has_the_crops_and_the_photos_shape(pipeline, scene_path):
+    photo = scene_path("take-a-comfy-seat-on-the-sofa")
+    result = pipeline.search_scene(photo)
+    obj = result.objects[0]
+    match = obj.matches[0]
+    explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, match.image_path)
+    assert explained.crop.shape == crop(load_image(photo), obj.box, pipeline.settings.padding).shape
+    assert explained.crop_heat.shape == explained.crop.shape[:2]
+    assert explained.product_heat.shape == explained.product.shape[:2]
+    crop_overlay, product_overlay = explained.overlays()
+    assert crop_overlay.shape == explained.crop.shape and product_overlay.dtype == np.uint8
+    hot = np.unravel_index(np.argmax(explained.crop_heat), explained.crop_heat.shape)
+    assert not np.array_equal(crop_overlay[hot], explained.crop[hot])  # the heat shows where it is hot
+
+
+def test_a_card_without_a_feature_map_says_so_in_one_line(shared_models: Path, ikea: Path, tmp_path: Path):
+    model = embedder(shared_models, NO_SPATIAL, tmp_path)
+    photo = product_photos(ikea, 1)[0]
+    with pytest.raises(ModelError, match="names no feature map before pooling") as error:
+        explain_match(model, photo, photo)
+    assert "\n" not in str(error.value)
+
+    copy = tmp_path / EMBEDDERS[0]
+    shutil.copyfile(shared_models / EMBEDDERS[0], copy)
+    card = read_card(shared_models / EMBEDDERS[0])
+    card.spatial_output = "no-such-tensor"
+    write_card(copy, card)
+    with pytest.raises(ModelError, match="'no-such-tensor' is not a"):
+        explain_match(Embedder(find_first([copy.name], tmp_path, tmp_path), "cpu"), photo, photo)
