@@ -9,20 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDockWidget,
     QFileDialog,
-    QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -34,23 +28,24 @@ from app.dialogs.about import show_about
 from app.dialogs.batch import BatchDialog
 from app.dialogs.settings import SettingsDialog
 from app.engine_info import EngineInfo, describe_engine
-from app.labels import pretty, rich_tooltip, use_category_names
+from app.labels import pretty, use_category_names
 from app.scene_controller import SceneController
 from app.scene_files import save_pasted, scene_files
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.message_bar import MessageBar
+from app.widgets.photo_strip import PhotoStrip
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView, dropped_paths
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
+from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
-STRIP_ICON = QSize(136, 96)
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
 PHOTO_TAB, CATALOG_TAB = 0, 1
 
@@ -79,7 +74,6 @@ class MainWindow(QMainWindow):
         self.thumbnails = Thumbnails(self.thumb_loader, self)
         self.controller = SceneController(pipeline, settings, self.engine, self.io, self.saver)
         self.engine_info: EngineInfo | None = None
-        self.photos: list[Path] = []
         self.train_window = None  # app.dialogs.train.TrainWindow once opened
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
@@ -126,9 +120,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.message.float_over(central)
         self.setCentralWidget(central)
-        self.photo_list = self._photo_strip()
-        self.photo_list.currentRowChanged.connect(self._photo_chosen)
-        self.thumbnails.ready.connect(self._strip_thumbnail)
+        self.photo_list = PhotoStrip(self.thumbnails)
+        self.photo_list.photoChosen.connect(self.open_photo)
         self.photo_dock = QDockWidget("Photos", self)
         self.photo_dock.setObjectName("photos")
         self.photo_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -136,36 +129,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.photo_dock)
         self.photo_dock.hide()
 
-    @staticmethod
-    def _photo_strip() -> QListWidget:
-        """The folder's photos as a column of thumbnails with their names (full path in the tooltip)."""
-        strip = QListWidget()
-        strip.setObjectName("photoStrip")
-        strip.setViewMode(QListView.ViewMode.IconMode)
-        strip.setFlow(QListView.Flow.TopToBottom)
-        strip.setWrapping(False)
-        strip.setMovement(QListView.Movement.Static)
-        strip.setIconSize(STRIP_ICON)
-        strip.setGridSize(QSize(STRIP_ICON.width() + 16, STRIP_ICON.height() + 30))
-        strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        strip.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        strip.setFixedWidth(STRIP_ICON.width() + 40)
-        return strip
-
     def _build_status(self) -> None:
-        """Plain words: where the models run, how big the catalog is, how long the last search took."""
-        bar = self.statusBar()
-        bar.setSizeGripEnabled(False)
-        self.busy = QProgressBar(maximumWidth=120, textVisible=False)
-        self.busy.setRange(0, 0)
-        self.busy.hide()
-        self.models = QLabel("Loading models…")  # shown while loading or missing; names in the tooltip after
-        self.device = QLabel()
-        self.products = QLabel()
-        self.timing = QLabel()
-        for widget in (self.busy, self.models, self.device, self.products, self.timing):
-            bar.addPermanentWidget(widget)
+        self.status_line = StatusLine()
+        self.setStatusBar(self.status_line)
 
     def _build_toolbar(self) -> None:
         """Open, Open folder, Batch, Catalog, Train, then Undo/Redo and Settings at the right."""
@@ -191,8 +157,8 @@ class MainWindow(QMainWindow):
         self.recent = file.addMenu("Open &Recent")
         self.recent.aboutToShow.connect(self._fill_recent)
         self._action(file, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(file, "&Next Photo", lambda: self._step_photo(1), "PgDown")
-        self._action(file, "Pre&vious Photo", lambda: self._step_photo(-1), "PgUp")
+        self._action(file, "&Next Photo", lambda: self.photo_list.step(1), "PgDown")
+        self._action(file, "Pre&vious Photo", lambda: self.photo_list.step(-1), "PgUp")
         file.addSeparator()
         self._action(file, "&Export Scene JSON…", self.export_json, "Ctrl+E")
         self._action(file, "Export &Shoppable Page…", self.export_page, "Ctrl+Shift+E")
@@ -256,7 +222,7 @@ class MainWindow(QMainWindow):
         c.tagAdded.connect(self.view.activate)
         c.matchesReady.connect(self._matches_ready)
         c.busyChanged.connect(self._busy)
-        c.searched.connect(self._timed)
+        c.searched.connect(self.status_line.show_timings)
         c.failed.connect(lambda m: self.show_message(m, "error"))
         c.info.connect(lambda m: self.show_message(m, "info"))
         self.view.pinActivated.connect(self.show_tag)
@@ -268,7 +234,7 @@ class MainWindow(QMainWindow):
         self.panel.removeRequested.connect(c.remove)
         self.panel.scopeChanged.connect(self._scope_changed)
         self.catalog.message.connect(self.show_message)
-        self.catalog.catalogChanged.connect(lambda n: self.products.setText(f"Catalog: {n:,} products"))
+        self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
         self.setup.retry.connect(self.reload_pipeline)
@@ -284,8 +250,7 @@ class MainWindow(QMainWindow):
 
     def warm_up(self) -> None:
         """Load the models in a worker; missing models turn the photo tab into the setup page."""
-        self.models.setText("Loading models…")
-        self.models.show()
+        self.status_line.show_loading()
         self.engine.start(
             lambda _job, p=self.pipeline: describe_engine(p),
             done=self._engine_ready,
@@ -297,14 +262,11 @@ class MainWindow(QMainWindow):
         if info.missing:
             self.setup.show_error(info.missing)
             self.photo_stack.setCurrentWidget(self.setup)
-            self.models.setText("Models missing")
+            self.status_line.show_missing()
             return
         empty = info.products == 0 and self.controller.path is None
         self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
-        self.models.setText(f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}")
-        self.models.hide()  # ready: the status bar says where they run; which ones is in the tooltip
-        self.device.setText(f"Running on {info.device}")
-        self.device.setToolTip(rich_tooltip(self.models.text()))
+        self.status_line.show_engine(info)
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")
         elif info.products == 0:
@@ -369,45 +331,14 @@ class MainWindow(QMainWindow):
         self._candidates = list(found)
         self.open_photo(found[0])
 
-    def _show_photo_list(self, photos: list[Path]) -> None:
-        """The folder's photos in the strip (only once one of them opened: a failure changes nothing)."""
-        self.photos = photos
-        self.photo_list.blockSignals(True)
-        self.photo_list.clear()
-        for photo in photos:
-            item = QListWidgetItem(photo.name)
-            item.setToolTip(rich_tooltip(str(photo)))  # Qt would render a file name holding tags as HTML
-            item.setSizeHint(self.photo_list.gridSize())  # room for the picture before it is decoded
-            self.photo_list.addItem(item)
-            self._strip_thumbnail(str(photo))
-        self.photo_list.blockSignals(False)
-        self.photo_dock.setVisible(len(photos) > 1)
-
-    def _strip_thumbnail(self, path: str) -> None:
-        """Put a decoded thumbnail on its strip item (the first call asks for the decode)."""
-        if Path(path) not in self.photos:
-            return
-        pixmap = self.thumbnails.get(path)
-        if pixmap is not None and not pixmap.isNull():
-            item = self.photo_list.item(self.photos.index(Path(path)))
-            item.setIcon(QIcon(pixmap.scaled(STRIP_ICON, Qt.AspectRatioMode.KeepAspectRatio)))
-
-    def _photo_chosen(self, row: int) -> None:
-        if 0 <= row < len(self.photos):
-            self.open_photo(self.photos[row])
-
-    def _step_photo(self, delta: int) -> None:
-        row = self.photo_list.currentRow() + delta
-        if 0 <= row < len(self.photos):
-            self.photo_list.setCurrentRow(row)
-
     def open_photo(self, path: Path) -> None:
         """Start opening ``path``; the window changes only once it decoded (``_photo_opened``)."""
         self.controller.open(path)
 
     def _photo_opened(self, path: Path) -> None:
         if path in self._candidates:
-            self._show_photo_list(self._candidates)
+            self.photo_list.show_photos(self._candidates)
+            self.photo_dock.setVisible(len(self._candidates) > 1)
         self._candidates = []
         self.settings.add_recent(path)
         self.setWindowTitle(f"{path.name} — DecorLens")
@@ -415,7 +346,7 @@ class MainWindow(QMainWindow):
         self.panel.clear()
         self.view.clear()
         self.message.hide()
-        self._select_listed(path)
+        self.photo_list.select(path)
 
     def _open_failed(self, path: Path, message: str) -> None:
         """Nothing the user had changes; a folder being opened tries its next photo."""
@@ -428,14 +359,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"None of the photos could be opened; the last said: {message}", "error")
             return
         self.show_message(f"{path.name} could not be opened: {message}", "error")
-        self._select_listed(self.controller.path)
-
-    def _select_listed(self, path: Path | None) -> None:
-        """Keep the strip's selection on the open photo (a failed pick jumps back to it)."""
-        row = self.photos.index(path) if path in self.photos else -1
-        self.photo_list.blockSignals(True)
-        self.photo_list.setCurrentRow(row)
-        self.photo_list.blockSignals(False)
+        self.photo_list.select(self.controller.path)
 
     def _fill_recent(self) -> None:
         self.recent.clear()
@@ -525,13 +449,7 @@ class MainWindow(QMainWindow):
 
     def _busy(self, text: str) -> None:
         self.view.set_busy(text)
-        self.busy.setVisible(bool(text))
-
-    def _timed(self, timings: dict) -> None:
-        stages = [(k, v) for k, v in timings.items() if k in ("detect", "embed", "search") and v > 0]
-        parts = ", ".join(f"{k} {_duration(v)}" for k, v in stages)
-        self.timing.setText(f"Last search took {_duration(sum(timings.values()))}")
-        self.timing.setToolTip(f"Finding the objects and matching them: {parts}")
+        self.status_line.busy.setVisible(bool(text))
 
     # -- exports, batch, settings -----------------------------------------------------------------
 
@@ -674,10 +592,6 @@ class MainWindow(QMainWindow):
         for runner in (self.engine, self.io, self.saver, self.thumb_loader):
             runner.shutdown()
         super().closeEvent(event)
-
-
-def _duration(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 def _png(image: QImage) -> bytes:

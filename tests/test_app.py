@@ -93,8 +93,8 @@ def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
             tag.obj.box,
         )
     assert window.view.legend.isVisible()
-    assert window.device.text() == "Running on CPU" or window.device.text().startswith("Running on GPU")
-    assert "Last search" in window.timing.text()
+    assert window.status_line.device.text() == "Running on CPU" or window.status_line.device.text().startswith("Running on GPU")
+    assert "Last search" in window.status_line.timing.text()
     # detection ran in a worker: the event loop kept serving the timer while it ran (no clock involved: a
     # search on the UI thread would let at most one coalesced tick through before the scene was set)
     assert len(ticks_while_searching) >= 2
@@ -172,7 +172,7 @@ def test_dropping_a_file_or_folder_opens_it(qtbot, window, scene_path, tmp_path)
     qtbot.waitUntil(
         lambda: window.photo_list.count() == 2 and window.controller.path.parent == folder, timeout=WAIT_MS
     )
-    assert window.controller.path == window.photos[0] and window.photo_dock.isVisible()
+    assert window.controller.path == window.photo_list.photos[0] and window.photo_dock.isVisible()
 
 
 def test_drawn_box_is_searched_and_corrections_are_saved_and_restored(

@@ -59,7 +59,7 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     assert finished.args[0].added == 6
     qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=WAIT_MS)
     assert [view.category.itemData(i) for i in range(view.category.count())] == [None, "clock", "mirror"]
-    assert win.products.text() == "Catalog: 6 products"
+    assert win.status_line.products.text() == "Catalog: 6 products"
 
     view.category.setCurrentIndex(view.category.findData("mirror"))
     view.refresh()
@@ -148,4 +148,4 @@ def test_missing_models_show_what_is_missing_instead_of_crashing(qtbot, tmp_path
     assert win.engine_info.missing
     assert win.photo_stack.currentWidget() is win.setup
     assert "not found" in win.setup.error.text() and "decorlens models" in win.setup.error.text()
-    assert win.models.text() == "Models missing"
+    assert win.status_line.models.text() == "Models missing"

@@ -150,7 +150,7 @@ def test_a_broken_file_leaves_the_open_photo_and_recent_list_alone(qtbot, window
     shutil.copy(scene_path("bright-kitchen"), folder / "1-kitchen.jpg")
     window.open_paths([folder])
     qtbot.waitUntil(lambda: window.controller.path == folder / "1-kitchen.jpg", timeout=WAIT_MS)
-    assert window.photos == [folder / "0-broken.jpg", folder / "1-kitchen.jpg"]
+    assert window.photo_list.photos == [folder / "0-broken.jpg", folder / "1-kitchen.jpg"]
     assert window.photo_list.currentRow() == 1
     assert window.windowTitle().startswith("1-kitchen.jpg")
     assert str(folder / "0-broken.jpg") not in window.settings.recent

@@ -60,9 +60,9 @@ def test_themes_toolbar_and_status_bar(qtbot, window):
 
     # plain words: where the models run, the catalog's size; model names only in the tooltip
     visible = [w.text() for w in window.statusBar().findChildren(QLabel) if w.isVisible() and w.text()]
-    assert window.device.text() in visible and window.device.text().startswith("Running on ")
+    assert window.status_line.device.text() in visible and window.status_line.device.text().startswith("Running on ")
     assert not any(".onnx" in text or "Models:" in text for text in visible)
-    assert window.engine_info.embedder in window.device.toolTip()
+    assert window.engine_info.embedder in window.status_line.device.toolTip()
 
 
 def test_about_names_the_licences_of_the_app_and_its_models(shared_models):

@@ -82,7 +82,7 @@ def test_with_the_pack_installed_the_window_opens_ready_to_tag(qtbot, qt, tmp_pa
     data = tmp_path / "data"
     modelpack.install(shared_models, data / "models")
     win = open_window(qtbot, qt, data)
-    assert not win.engine_info.missing and "yolo11n" in win.models.text()
+    assert not win.engine_info.missing and "yolo11n" in win.status_line.device.toolTip()
     assert win.photo_stack.currentWidget() is win.welcome  # an empty catalog: import first
     assert win.welcome.import_button.menu().actions() == [win.welcome.folder_action, win.welcome.csv_action]
 
@@ -103,7 +103,7 @@ def test_an_empty_catalog_explains_the_folder_and_csv_layouts(qtbot, qt, tmp_pat
     data = tmp_path / "data"
     modelpack.install(shared_models, data / "models")
     win = open_window(qtbot, qt, data)
-    text = " ".join(label.text() for label in win.welcome.findChildren(type(win.models)))
+    text = " ".join(label.text() for label in win.welcome.findChildren(type(win.status_line.models)))
     for words in ("one subfolder per category", "sku", "category", "image", "Shopify"):
         assert words in text
     win.close()
@@ -118,7 +118,7 @@ def test_missing_models_are_installed_from_a_folder_and_the_window_reloads(qtbot
     win.setup.install(str(shared_models))
     wait_ready(qtbot, win)
     assert_installed(data / "models")
-    assert "yolov8n-oiv7" in win.models.text()
+    assert "yolov8n-oiv7" in win.status_line.device.toolTip()
     win.close()
 
 
@@ -217,7 +217,7 @@ def test_a_models_folder_chosen_in_settings_takes_effect_at_once(qtbot, qt, tmp_
     dialog.accept()
     win.apply_settings(before)
     wait_ready(qtbot, win)
-    assert "yolov8n-oiv7" in win.models.text() and "yolo11n" not in win.models.text()
+    assert "yolov8n-oiv7" in win.status_line.device.toolTip() and "yolo11n" not in win.status_line.device.toolTip()
     assert yaml.safe_load((data / "config.yaml").read_text())["detectors"] == [[OIV7]]
     win.close()
 

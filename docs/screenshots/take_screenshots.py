@@ -96,7 +96,7 @@ def main() -> None:
     folder = photo_folder(args.scene)
     window.open_paths([folder])
     wait(app, lambda: window.controller.path is not None and window.photo_list.count() > 1)
-    window.photo_list.setCurrentRow(window.photos.index(folder / args.scene.name))
+    window.photo_list.setCurrentRow(window.photo_list.photos.index(folder / args.scene.name))
     wait(app, lambda: window.controller.scene is not None and bool(window.view.pins), 120)
     window.view.activate(args.pin)
     wait(app, lambda: bool(window.panel.rows))

@@ -1,0 +1,53 @@
+"""The status bar in plain words: where the models run, how big the catalog is, how long a search took."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+from app.engine_info import EngineInfo
+from app.labels import rich_tooltip
+
+
+class StatusLine(QStatusBar):
+    """Model file names stay out of sight (in the device's tooltip): a merchandiser reads "Running on CPU"."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.busy = QProgressBar(maximumWidth=120, textVisible=False)
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        self.models = QLabel("Loading models…")  # shown while loading or missing
+        self.device = QLabel()
+        self.products = QLabel()
+        self.timing = QLabel()
+        for widget in (self.busy, self.models, self.device, self.products, self.timing):
+            self.addPermanentWidget(widget)
+
+    def show_loading(self) -> None:
+        self.models.setText("Loading models…")
+        self.models.show()
+
+    def show_missing(self) -> None:
+        self.models.setText("Models missing")
+
+    def show_engine(self, info: EngineInfo) -> None:
+        """Ready: say where the models run; which ones they are goes in the tooltip."""
+        models = f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}"
+        self.models.hide()
+        self.device.setText(f"Running on {info.device}")
+        self.device.setToolTip(rich_tooltip(models))
+
+    def show_products(self, count: int) -> None:
+        self.products.setText(f"Catalog: {count:,} products")
+
+    def show_timings(self, timings: dict) -> None:
+        """The last search's total, its stages in the tooltip."""
+        stages = [(k, v) for k, v in timings.items() if k in ("detect", "embed", "search") and v > 0]
+        parts = ", ".join(f"{k} {_duration(v)}" for k, v in stages)
+        self.timing.setText(f"Last search took {_duration(sum(timings.values()))}")
+        self.timing.setToolTip(f"Finding the objects and matching them: {parts}")
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
