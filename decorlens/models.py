@@ -14,6 +14,7 @@ from engine.errors import ModelError
 from engine.models import find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
+from engine.people import POSE_WEIGHTS
 from engine.pipeline import Pipeline
 from engine.settings import save_choice
 
@@ -22,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, export, fetch models")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="models the settings use, and where they were found").set_defaults(run=run_list)
-    ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector, or torchvision backbone → ONNX embedder ([train])")
-    ex.add_argument("source", help="a YOLO .pt file, or a torchvision model name such as resnet50")
+    ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector or pose model, or torchvision backbone → ONNX "
+                                         "embedder ([train])")
+    ex.add_argument("source", help="a YOLO .pt file (detection or pose), or a torchvision model name such as resnet50")
     ex.add_argument("--weights", type=Path, help="backbone weights (.pth state dict) for an embedder")
     ex.add_argument("--projection", type=int, help="embedder: add a linear projection to this dimension")
     ex.add_argument("--num-classes", type=int, help="embedder: classifier size of the weights (e.g. 1001)")
@@ -63,7 +65,23 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         card = model.card
         size = f"{len(card.class_names)} classes" if card.kind == "detector" else f"{card.output_dim}-d"
         print(f"  {role:<9} {card.name:<28} {size:<12} {model.path}")
-    return 0 if ok else 1
+    return 0 if _list_pose(pipeline) and ok else 1
+
+
+def _list_pose(pipeline: Pipeline) -> bool:
+    """The pose model's line: off, not installed (``auto``), found, or MISSING when ``people: on``."""
+    setting = pipeline.settings.people
+    try:
+        pose = pipeline.pose
+    except ModelError as exc:
+        print(f"  {'pose':<9} MISSING  {exc}")
+        return False
+    if pose is None:
+        why = "people: off" if setting == "off" else f"not installed; `decorlens models export {POSE_WEIGHTS}`"
+        print(f"  {'pose':<9} {'(off)':<28} {'':<12} {why}")
+    else:
+        print(f"  {'pose':<9} {pose.model.card.name:<28} {'people: ' + setting:<12} {pose.model.path}")
+    return True
 
 
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -73,7 +91,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
         # A bare name as the README writes it: look for it where models are looked for.
         source = locate(args.source, pipeline.settings.models_dir, pipeline.data_dir)
     try:
-        from training.export import export_detector, export_embedder
+        from training.export import export_embedder, export_yolo
     except ImportError as exc:
         raise ModelError(f"export needs the [train] extra ({exc.name} is missing): `scripts/install --train`; "
                          "the default models need no export: `decorlens models fetch`") from exc
@@ -82,7 +100,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
         from training.weights import pickle_consent
 
         note(pickle_consent(source, args.trust_pt, model_search_path(pipeline.settings.models_dir, pipeline.data_dir)))
-        path = export_detector(source, out)
+        path = export_yolo(source, out)
     else:
         path = export_embedder(args.source, out, args.weights, args.projection, num_classes=args.num_classes)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,15 +41,20 @@ class SourceUnreachable(ModelError):
     """The pack's URL could not be reached at all (offline, DNS, refused): the caller says what to do."""
 
 
+class NotAtSource(ModelError):
+    """The source has no such file (not in the folder, HTTP 404): an optional file is then skipped."""
+
+
 @dataclass(frozen=True)
 class PackFile:
     """One file of the pack, as the manifest lists it."""
 
     file: str
-    role: str  # detector, embedder or card
+    role: str  # detector, embedder, pose or card
     size: int
     sha256: str
     about: str = ""
+    optional: bool = False  # a source without it still installs the pack; the feature it serves stays off
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,12 @@ class InstallReport:
     folder: Path
     installed: list[str]
     kept: list[str]
+    skipped: list[str] = field(default_factory=list)  # optional files the source does not have
 
     def summary(self) -> str:
+        skipped = f"; optional, not at the source: {', '.join(self.skipped)}" if self.skipped else ""
         return (f"model pack in {self.folder}: {len(self.installed)} installed, "
-                f"{len(self.kept)} already there")
+                f"{len(self.kept)} already there{skipped}")
 
 
 def manifest_path() -> Path:
@@ -106,7 +113,8 @@ def install(
 
     Files already there with the right sha256 are kept as they are; the first file that cannot be
     had (missing at the source, unreachable, wrong size or hash) stops the install with a one-line
-    ModelError, leaving the files installed so far and every earlier model untouched.
+    ModelError, leaving the files installed so far and every earlier model untouched. An optional
+    file the source does not have is skipped, and so is the card of a skipped model.
     """
     pack = pack or read_pack()
     if not is_url(source) and not Path(source).is_dir():
@@ -119,13 +127,25 @@ def install(
         target = folder / entry.file
         if _same_size(target, entry.size) and sha256_of(target) == entry.sha256:
             report.kept.append(entry.file)
+        elif entry.optional and _card_of_skipped(entry, report.skipped):
+            report.skipped.append(entry.file)
         else:
-            _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
-            report.installed.append(entry.file)
+            try:
+                _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
+            except NotAtSource:
+                if not entry.optional:
+                    raise
+                report.skipped.append(entry.file)
+            else:
+                report.installed.append(entry.file)
         done += entry.size
         if progress:
             progress(done, pack.size)
     return report
+
+
+def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:
+    return entry.role == "card" and entry.file.replace(".card.json", ".onnx") in skipped
 
 
 def _install_file(
@@ -191,7 +211,7 @@ def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
     if not is_url(source):
         path = Path(source) / name
         if not path.is_file():
-            raise ModelError(f"{name} is not in the model pack folder {source}; copy the whole pack folder")
+            raise NotAtSource(f"{name} is not in the model pack folder {source}; copy the whole pack folder")
         fh = open(path, "rb")  # noqa: SIM115 - returned open, closed by the caller's with
         fh.seek(offset)
         return fh, offset
@@ -202,6 +222,8 @@ def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the .part is no prefix the server knows: start over
             return _open(source, name, 0)
+        if exc.code == 404:
+            raise NotAtSource(f"could not download {url}: HTTP 404 {exc.reason}") from exc
         raise ModelError(f"could not download {url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

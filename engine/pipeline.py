@@ -28,6 +28,7 @@ from engine.importer import ImportReport, Progress, embed_missing, import_rows, 
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
+from engine.people import PeopleRegions, PoseModel, load_pose, without_people
 from engine.query import QueryOptions, pool, views
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
@@ -95,6 +96,11 @@ class Pipeline:
         return DetectorSet([
             Detector(m, self.categories, self.settings.device, self.settings.confidence) for m in models
         ])
+
+    @locked_cached_property
+    def pose(self) -> PoseModel | None:
+        """The pose model that keeps tags off people (``people:`` setting; None when off or not installed)."""
+        return load_pose(self.settings.people, self.settings.models_dir, self.data_dir, self.settings.device)
 
     @locked_cached_property
     def embedder(self) -> Embedder:
@@ -178,24 +184,32 @@ class Pipeline:
         """
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image))
-        detections = self._timed(timings, "detect", lambda: self.detect(pixels))
+        people = self._timed(timings, "people", lambda: self.people_in(pixels))
+        detections = self._timed(timings, "detect", lambda: self.detect(pixels, people=people))
         if not require_catalog and self.catalog.count() == 0:
             h, w = pixels.shape[:2]
             objects = [
                 SceneObject(d.category, d.label, d.score, d.box, tag, [], d.source)
-                for d, tag in zip(detections, place_tags(detections, (w, h)))
+                for d, tag in zip(detections, place_tags(detections, (w, h), people=people))
             ]
             return SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0}, objects)
-        return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher)
+        return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
 
-    def detect(self, pixels: np.ndarray, conf: float | None = None) -> list[Detection]:
-        """The objects that become tags: detected, of a category the catalog sells, rows grouped.
+    def detect(
+        self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None
+    ) -> list[Detection]:
+        """The objects that become tags: detected, of a category the catalog sells, not people, rows grouped.
 
         With an empty catalog nothing is known to be sold, so every decor object is kept (the GUI
         shows the pins and asks for an import).
         """
         h, w = pixels.shape[:2]
-        return group_repeats(self.detector.detect(pixels, conf, self.sold_categories()), (w, h))
+        found = without_people(self.detector.detect(pixels, conf, self.sold_categories()), people)
+        return group_repeats(found, (w, h))
+
+    def people_in(self, pixels: np.ndarray) -> PeopleRegions | None:
+        """Where people's bodies and faces are in a photo; None when the ``people:`` setting leaves it off."""
+        return self.pose.regions(pixels) if self.pose is not None else None
 
     def sold_categories(self) -> frozenset[str] | None:
         """Decor categories that search at least one catalog category with products; None: empty catalog."""
@@ -293,10 +307,10 @@ class Pipeline:
 
     def _match_objects(
         self, name: str, pixels: np.ndarray, detections: Sequence[Detection], timings: dict[str, float],
-        top_k: int | None, any_category: bool, matcher: str,
+        top_k: int | None, any_category: bool, matcher: str, people: PeopleRegions | None = None,
     ) -> SceneResult:
         h, w = pixels.shape[:2]
-        tags = place_tags(detections, (w, h))
+        tags = place_tags(detections, (w, h), people=people)
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
         boxes = [d.box for d in detections]

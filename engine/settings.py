@@ -35,6 +35,7 @@ class Settings:
     padding: float = 0.06
     exact_threshold: float | None = None
     device: DevicePreference = "auto"
+    people: str = "auto"  # keep tags off people with the pose model: auto (when installed) | on | off
     query: QueryOptions = field(default_factory=QueryOptions)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -69,6 +70,7 @@ class Settings:
             padding=float(raw.get("padding", 0.06)),
             exact_threshold=raw.get("exact_threshold"),
             device=raw.get("device", "auto"),
+            people=_switch(raw.get("people", "auto")),
             query=QueryOptions.from_raw(raw.get("query"), float(raw.get("padding", 0.06))),
         )
 
@@ -91,6 +93,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise DecorLensError(f"settings file {path} is not a mapping of `key: value` lines; fix it, or delete it")
     return raw
+
+
+def _switch(value: Any) -> str:
+    """YAML reads a bare ``on``/``off`` as a boolean: take it as the word the user wrote."""
+    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -2,15 +2,18 @@
 
 The box centre is often not on the object (the air under a table, the wall behind a floor lamp's pole), so
 each decor category gets a relative anchor inside its box, on the part people recognise the object by.
-Then four adjustments, in this order:
+Then five adjustments, in this order:
 
 1. Mask: with a segmentation mask the anchor is moved onto the object when it falls off it.
 2. Uncover: an anchor on a smaller object lying on this one (a throw over an armchair, a cushion on a
-   sofa) moves to the nearest point of its own box that nothing smaller covers, so a click there opens
-   the object the pin names, not the one on top.
+   sofa) or on a person (``engine.people``: someone sitting on the sofa) moves to the nearest point of its
+   own box that nothing smaller and nobody covers, so a click there opens the object the pin names, on
+   the part of it that is seen, not the one on top.
 3. Spread: tags closer than ``min_distance`` are pushed apart, never dropped, so every tag stays clickable.
 4. Clamp: each tag stays inside its own box where possible and always inside the image, ``margin`` away
    from its edges, so the whole pin is on the photo.
+5. Off people: a tag that spreading pushed onto a person moves off again; on a face, never: a pin on
+   someone's face reads as a tag on the person, and covers what people look at first.
 
 Coordinates are image pixels with pixel centres at integers, so a tag is always within
 ``margin <= x <= w - 1 - margin`` (likewise y) and ``mask[round(y), round(x)]`` is the pixel under it. Everything is deterministic: no
@@ -20,11 +23,15 @@ randomness, and the result for a detection does not depend on where it sits in t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.results import Box, Detection
+
+if TYPE_CHECKING:
+    from engine.people import PeopleRegions
 
 Point = tuple[float, float]
 Bounds = tuple[float, float, float, float]  # x_lo, y_lo, x_hi, y_hi, inclusive
@@ -83,12 +90,13 @@ def place_tags(
     masks: Sequence[np.ndarray | None] | None = None,
     min_distance: float | None = None,
     margin: float | None = None,
+    people: PeopleRegions | None = None,
 ) -> list[Point]:
     """One (x, y) tag per detection, in input order.
 
     ``image_size`` is (width, height), as PIL's ``Image.size``. ``masks``, if given, holds one boolean HxW
     array (or None) per detection. ``min_distance`` defaults to 3% of the image diagonal (0: no spreading),
-    ``margin`` to 2% of its shorter side.
+    ``margin`` to 2% of its shorter side. ``people``, if given, holds the bodies and faces tags keep off.
     """
     width, height = image_size
     if masks is not None and len(masks) != len(detections):
@@ -105,7 +113,7 @@ def place_tags(
     per_detection = [None] * len(detections) if masks is None else masks
     points = [
         uncover(clamp(snap_to_mask(rule_point(d, image_size), d.box, mask, image_size), bounds), bounds,
-                lying_on(i, detections))
+                lying_on(i, detections), people)
         for i, (d, mask, bounds) in enumerate(zip(detections, per_detection, own))
     ]
     order = canonical_order(detections, points)
@@ -115,7 +123,8 @@ def place_tags(
     spread = spread_apart(spread, [image] * len(spread), min_distance)
     result: list[Point] = [(0.0, 0.0)] * len(detections)
     for position, index in enumerate(order):
-        result[index] = spread[position]
+        result[index] = spread[position] if people is None else off_people(spread[position], own[index], image,
+                                                                            people)
     return result
 
 
@@ -189,19 +198,49 @@ def lying_on(index: int, detections: Sequence[Detection]) -> list[Box]:
     ]
 
 
-def uncover(point: Point, bounds: Bounds, covers: Sequence[Box]) -> Point:
-    """``point`` if no box in ``covers`` holds it, else the nearest uncovered point of a grid over ``bounds``.
+def uncover(point: Point, bounds: Bounds, covers: Sequence[Box], people: PeopleRegions | None = None) -> Point:
+    """``point`` if nothing in ``covers`` and nobody in ``people`` holds it, else the nearest free point of a
+    grid over ``bounds``.
 
-    When the covering objects hide the whole box, the point stays: a pin on the cover beats no pin.
+    When the covering objects hide the whole box, the point stays: a pin on the cover beats no pin. People
+    are avoided more firmly: with no point free of both, one off bodies (on a cover) wins, then one off
+    faces, so a pin lies on a body only where the box shows nothing else, and on a face never when it can
+    be helped.
     """
-    if not any(_holds(c, point) for c in covers):
+
+    def covered(p: Point) -> bool:
+        return any(_holds(c, p) for c in covers)
+
+    if people is None:
+        return _nearest_free(point, bounds, [covered])
+
+    def covered_or_body(p: Point) -> bool:
+        return covered(p) or people.on_body(p)
+
+    return _nearest_free(point, bounds, [covered_or_body, people.on_body, people.on_face])
+
+
+def off_people(point: Point, bounds: Bounds, image: Bounds, people: PeopleRegions) -> Point:
+    """``point`` moved off bodies within ``bounds`` where it can be; off faces within the image if it must."""
+    moved = _nearest_free(point, bounds, [people.on_body, people.on_face])
+    return moved if not people.on_face(moved) else _nearest_free(moved, image, [people.on_face])
+
+
+def _nearest_free(point: Point, bounds: Bounds, tiers: Sequence[Callable[[Point], bool]]) -> Point:
+    """``point`` if the first test passes it; else the grid point of ``bounds`` nearest to it that the first
+    test passes; else the same with the second test (which must block less), …; else ``point``."""
+    if not tiers[0](point):
         return point
     xs = np.linspace(bounds[0], bounds[2], _UNCOVER_STEPS + 1)
     ys = np.linspace(bounds[1], bounds[3], _UNCOVER_STEPS + 1)
-    free = [(float(x), float(y)) for y in ys for x in xs if not any(_holds(c, (x, y)) for c in covers)]
-    if not free:
-        return point
-    return min(free, key=lambda p: (p[0] - point[0]) ** 2 + (p[1] - point[1]) ** 2)
+    grid = [(float(x), float(y)) for y in ys for x in xs]
+    for blocked in tiers:
+        if not blocked(point):
+            return point
+        free = [p for p in grid if not blocked(p)]
+        if free:
+            return min(free, key=lambda p: (p[0] - point[0]) ** 2 + (p[1] - point[1]) ** 2)
+    return point
 
 
 def _holds(box: Box, point: Point) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 
 from engine.errors import ModelError
 from engine.files import sha256_of
@@ -47,6 +48,8 @@ except RuntimeError as exc:  # a torchvision build that does not match torch fai
 
 from training.weights import load_plain  # noqa: E402 - it imports torch: after the check that names the fix
 
+POSE_CONF = 0.4  # a person found at this score is surely one: tags then avoid them (measured in docs/results.md)
+TASK_WORDS = {"detect": "detector", "pose": "pose model"}
 OPSET = 17  # onnxruntime ≥ 1.17 runs it everywhere; ≥ 12 is all the YOLO and CNN graphs need
 EMBEDDER_INPUT = "pixel_values"
 EMBEDDER_OUTPUT = "embedding"
@@ -82,12 +85,35 @@ def export_detector(
     NMS stays in numpy so every detector is post-processed the same way. NMS-free heads (YOLOv10,
     YOLO26) are exported through their one-to-many branch for the same reason.
     """
-    weights, out_dir = _existing(weights, "detector weights"), Path(out_dir)
+    return _export_yolo(weights, out_dir, "detect", imgsz, name, conf)
+
+
+def export_pose(
+    weights: Path, out_dir: Path, imgsz: int = 640, name: str | None = None, conf: float = POSE_CONF
+) -> Path:
+    """An ultralytics pose ``.pt`` (YOLOv8-pose: people + 17 COCO keypoints) → ONNX + card of kind ``pose``.
+
+    The raw head (1, 4 + 1 + 17·3, anchors) is decoded by ``engine.people`` in numpy, as detectors are,
+    so the engine needs no torch to know where people, their bodies and their faces are.
+    """
+    return _export_yolo(weights, out_dir, "pose", imgsz, name, conf)
+
+
+def export_yolo(weights: Path, out_dir: Path, imgsz: int = 640, name: str | None = None) -> Path:
+    """A detection or pose ``.pt``, whichever it is (``decorlens models export`` takes either)."""
+    task = _load_yolo(_ultralytics_yolo(), _existing(weights, "YOLO weights")).task
+    if task == "pose":
+        return export_pose(weights, out_dir, imgsz, name)
+    return export_detector(weights, out_dir, imgsz, name)
+
+
+def _export_yolo(weights: Path, out_dir: Path, task: str, imgsz: int, name: str | None, conf: float) -> Path:
+    weights, out_dir = _existing(weights, f"{TASK_WORDS[task]} weights"), Path(out_dir)
     yolo_class = _ultralytics_yolo()
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{name or weights.stem}.onnx"
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as work:
-        exported = _ultralytics_onnx(yolo_class, weights, Path(work), imgsz)
+        exported = _ultralytics_onnx(yolo_class, weights, Path(work), imgsz, task)
         card = detector_card(exported, name=final.stem, conf=conf)
         card.source = weights.name
         card.recipe = {
@@ -97,6 +123,11 @@ def export_detector(
             "imgsz": imgsz,
             "nms": "outside the graph (engine.detect)",
         }
+        if task == "pose":
+            card.kind = "pose"
+            card.class_set = "coco-pose"
+            card.recipe["keypoints"] = "17 COCO keypoints (x, y, visibility) after the person score"
+            card.recipe["nms"] = "outside the graph (engine.people)"
         _place(exported, final)
     write_card(final, card)
     return final
@@ -116,22 +147,38 @@ def _ultralytics_version() -> str:
     return ultralytics.__version__
 
 
-def _ultralytics_onnx(yolo_class: type, weights: Path, work: Path, imgsz: int) -> Path:
+def _load_yolo(yolo_class: type, weights: Path) -> Any:
+    try:
+        return yolo_class(str(weights))
+    except Exception as exc:  # torch.load and ultralytics raise many unrelated types for a bad file
+        raise ModelError(f"{weights}: not a loadable ultralytics checkpoint ({exc})") from exc
+
+
+def _ultralytics_onnx(yolo_class: type, weights: Path, work: Path, imgsz: int, task: str = "detect") -> Path:
     """Export a copy of ``weights`` in ``work``: ultralytics writes beside the .pt, which may be read-only."""
     local = work / weights.name
     shutil.copyfile(weights, local)
-    try:
-        model = yolo_class(str(local))
-    except Exception as exc:  # torch.load and ultralytics raise many unrelated types for a bad file
-        raise ModelError(f"{weights}: not a loadable ultralytics checkpoint ({exc})") from exc
-    if model.task != "detect":
-        raise ModelError(f"{weights}: an ultralytics {model.task!r} model, not a detector")
+    model = _load_yolo(yolo_class, local)
+    if model.task != task:
+        raise ModelError(f"{weights}: an ultralytics {model.task!r} model, not a {TASK_WORDS[task]}")
     path = model.export(
         format="onnx", imgsz=imgsz, opset=OPSET, dynamic=False, simplify=_has_onnxslim(), device="cpu"
     )
     path = Path(path)
-    _check_raw_head(path, len(model.names))
+    keypoints = int(np.prod(model.model.yaml.get("kpt_shape", [0]))) if task == "pose" else 0
+    _check_raw_head(path, len(model.names) + keypoints)
+    _drop_export_date(path)
     return path
+
+
+def _drop_export_date(path: Path) -> None:
+    """Remove the export time ultralytics stamps into the metadata: without it, the same weights and
+    versions give the same bytes, so a model pack's sha256 can be reproduced by exporting again."""
+    model = onnx.load(str(path))
+    kept = [prop for prop in model.metadata_props if prop.key != "date"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(path))
 
 
 def _has_onnxslim() -> bool:
@@ -139,11 +186,11 @@ def _has_onnxslim() -> bool:
     return importlib.util.find_spec("onnxslim") is not None
 
 
-def _check_raw_head(path: Path, num_classes: int) -> None:
-    """Refuse graphs whose output is not (1, 4 + classes, anchors): the engine could not decode them."""
+def _check_raw_head(path: Path, channels: int) -> None:
+    """Refuse graphs whose output is not (1, 4 + channels, anchors): the engine could not decode them."""
     shape = open_session(path, "cpu").get_outputs()[0].shape
-    if len(shape) != 3 or shape[1] != 4 + num_classes:
-        raise ModelError(f"{path.name}: exported output shape {shape} is not (1, {4 + num_classes}, anchors)")
+    if len(shape) != 3 or shape[1] != 4 + channels:
+        raise ModelError(f"{path.name}: exported output shape {shape} is not (1, {4 + channels}, anchors)")
 
 
 # --- embedders -----------------------------------------------------------------------------------
