@@ -134,9 +134,20 @@ def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if detectors:
         path = save_choice(pipeline.data_dir, "detectors", [[m.path.name] for m in detectors])
         print(f"detection now runs {' + '.join(m.card.name for m in detectors)}; saved in {path}")
+        _note_replaced(detectors)
     if embedders:
         _activate_embedder(args, pipeline, embedders[0])
     return 0
+
+
+def _note_replaced(detectors: list) -> None:
+    """A trained detector activated beside the stock ones it replaces: allowed, but say what it costs."""
+    names = {m.path.name for m in detectors}
+    for model in detectors:
+        doubled = sorted(names & set(model.card.replaces))
+        if doubled:
+            note(f"{model.path.name} was trained to replace {', '.join(doubled)}: together they run more networks "
+                 f"for the same objects; `decorlens models activate {model.path.name}` runs it alone")
 
 
 def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> None:

@@ -1,4 +1,9 @@
-"""``decorlens train-detector --data DIR``: pseudo-label scenes, fine-tune YOLO, export it for the engine."""
+"""``decorlens train-detector --data DIR``: one YOLO detector for your catalog, to run instead of the stock ones.
+
+Its labels: the stock detectors' tags distilled through the category map, the linked products'
+regions the embedder finds (lamps, rugs, baskets, frames the stock classes miss), and the boxes
+corrected in the app. ``decorlens models activate NAME.onnx`` then makes it the only detector.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,12 @@ from tqdm import tqdm
 from decorlens.progress import note
 from decorlens.train import TRAIN_EXTRA, _ctrl_c
 from engine.errors import ModelError
-from engine.models import find_model
 from engine.pipeline import Pipeline
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-detector", help="teach a detector your catalog's categories from scene pairs ([train])")
+    p = sub.add_parser("train-detector",
+                       help="train one detector for your catalog, to replace the stock ones ([train])")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="dataset folder: pairs.csv, products.csv, scenes.csv")
     source.add_argument("--yolo-data", type=Path, metavar="DATA_YAML",
@@ -85,22 +90,10 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes)} classes)")
     if added:
         print(f"category map {pipeline.data_dir / 'categories.yaml'} gained: {', '.join(added)}")
-    print(f"use it beside the stock detectors: decorlens models activate {' '.join(_detector_files(pipeline))} "
-          f"{path.name}")
+    stock = " ".join(result.replaces)
+    print(f"it replaces {stock}: run it alone with `decorlens models activate {path.name}` "
+          f"(back to the stock set: `decorlens models activate {stock}`)")
     return 0
-
-
-def _detector_files(pipeline: Pipeline) -> list[str]:
-    """The configured detectors' file names for the hint, found or not: a missing one must not fail the run."""
-    return [next((n for n in choices if _found(n, pipeline)), choices[-1]) for choices in pipeline.settings.detectors]
-
-
-def _found(name: str, pipeline: Pipeline) -> bool:
-    try:
-        find_model(name, pipeline.settings.models_dir, pipeline.data_dir)
-    except ModelError:
-        return False
-    return True
 
 
 class _Bars:

@@ -43,6 +43,7 @@ class ModelCard:
     class_names: list[str] = field(default_factory=list)
     class_set: str = ""  # which category-map section the class names belong to, e.g. "coco"
     spatial_output: str = ""  # an embedder's feature map before pooling, (N, C, h, w): engine.explain's heat maps
+    replaces: list[str] = field(default_factory=list)  # a trained detector: the stock detectors it stands in for
     default_conf: float = 0.25
     exact_threshold: float | None = None  # cosine at or above which a match counts as "exact"
     likely_threshold: float | None = None  # cosine at or above which it is "likely the same product"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from ikea_slice import write_slice
 
 from engine.categories import CategoryMap
 from engine.detect import Detector
@@ -19,11 +20,14 @@ from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import Pipeline
-from training.data import PairDataset
+from engine.settings import Settings
+from training.data import PairDataset, split_of
+from training.detector import corrected_photos, user_scene
 from training.pseudo_labels import PseudoLabeller, grid_windows, iou, region_anchors
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
+LIVING_ROOM = "a-living-space-to-snuggle"  # the README's screenshot: COCO sees a TV there
 
 
 @pytest.fixture(scope="module")
@@ -81,23 +85,54 @@ def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairD
     assert kept and min(kept) >= middle and len(kept) < len(cosines)
 
 
+def _corrections_file(folder: Path, image: Path, kept: list[dict], removed: list[dict]) -> None:
+    """A corrections file as the app saves it (``app/corrections.py``; read by ``training.app_data``)."""
+    h, w = load_image(image).shape[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{image.stem}.json").write_text(json.dumps({
+        "image": str(image), "width": w, "height": h,
+        "objects": [{"number": i, **o} for i, o in enumerate(kept, 1)],
+        "removed": [{"number": len(kept) + i, **o} for i, o in enumerate(removed, 1)],
+        "corrections": {"format": "decorlens-corrections/1", "image_sha256": sha256_of(image)},
+    }))
+
+
 def test_user_corrections_win(labelled, dataset: PairDataset, pipeline: Pipeline, tmp_path: Path):
     """A box the user removed takes its pseudo label away; a box the user drew becomes a label."""
     labeller, _, out = labelled
     scene = next(s for s in out if any(lab.source == "pair" for lab in s.labels))
     victim = next(lab for lab in scene.labels if lab.source == "pair")
     drawn = [10.0, 10.0, 60.0, 40.0]
-    corrections = tmp_path / "corrections"
-    corrections.mkdir()
-    (corrections / "scene.json").write_text(json.dumps({
-        "objects": [{"box": drawn, "category": "clock", "origin": "user"}],
-        "removed": [{"box": list(victim.box), "category": victim.category}],
-        "corrections": {"format": "decorlens-corrections/1", "image_sha256": sha256_of(scene.image)},
-    }))
-    corrected = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, 0.0, corrections)
+    _corrections_file(tmp_path / "corrections", scene.image, [{"box": drawn, "category": "clock", "origin": "user"}],
+                      [{"box": list(victim.box), "category": victim.category}])
+    users = {sha: user_scene(photo) for sha, photo in corrected_photos(tmp_path).items()}
+    corrected = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, 0.0, users)
     (again,) = corrected.label_all([scene.scene_id])
     assert any(lab.source == "user" and list(lab.box) == drawn for lab in again.labels)
     assert all(iou(lab.box, victim.box) < 0.5 for lab in again.labels)
+
+
+def test_distilled_labels_are_the_stock_tags_without_non_products(dataset: PairDataset, pipeline: Pipeline,
+                                                                  scene_path, tmp_path: Path):
+    """The README's living room: the teacher labels are the tags the stock detectors give in the app
+    (category map, catalog filter, merge), so the TV COCO sees is not a label."""
+    image_path = scene_path(LIVING_ROOM)
+    labeller = PseudoLabeller(dataset, pipeline, tmp_path, pipeline.categories.categories, threshold=2.0)
+    (scene,) = labeller.label_all([image_path.stem])
+    teacher = [lab for lab in scene.labels if lab.source == "teacher"]
+    assert teacher and all(lab.source == "teacher" for lab in scene.labels)  # no cosine reaches 2
+    image = load_image(image_path)
+    tags = pipeline.detector.detect(image, allowed=pipeline.sold_categories())
+    rounded = [(d.category, tuple(round(v, 1) for v in d.box)) for d in tags]
+    assert all((lab.category, lab.box) in rounded for lab in teacher)
+    assert all(any(iou(box, lab.box) >= 0.5 for lab in teacher) for _, box in rounded)  # one label per object
+    coco = pipeline.detector.detectors[0]
+    boxes, _, classes = coco.detect_raw(image)
+    names = [coco.model.card.class_names[c] for c in classes]
+    tvs = [box for box, name in zip(boxes, names) if name == "tv"]
+    assert tvs  # seen by the stock model ...
+    assert all(iou(box, lab.box) < 0.5 for box in tvs for lab in teacher)  # ... and not labelled
+    assert {lab.category for lab in teacher} <= pipeline.sold_categories()
 
 
 def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
@@ -165,6 +200,49 @@ def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir:
     h, w = image.shape[:2]
     assert all(0 <= d.box[0] <= d.box[2] <= w and 0 <= d.box[1] <= d.box[3] <= h for d in found)
     assert all(d.category in model.card.class_names for d in found)
+
+
+@pytest.mark.train
+def test_one_trained_detector_replaces_the_stock_set(session_data_dir: Path, ikea: Path, tmp_path: Path, scene_path):
+    """One epoch on a tiny slice plus a photo corrected in the app; activated alone, the engine runs only it.
+
+    The card names the stock detectors it was distilled from, the app's drawn box is a label, and
+    `models activate` makes the trained network the one detector that tags a photo.
+    """
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    for f in (session_data_dir / "models").iterdir():
+        (data / "models" / f.name).symlink_to(f)
+    slice_dir = write_slice(ikea, tmp_path / "slice", train=3, val=1)
+    train_scenes = sorted(p for p in (ikea / "scenes").glob("*.jpg") if split_of(p.stem) == "train")
+    own_photo = train_scenes[-1]  # a train-split photo the slice does not hold: the user's own, corrected
+    assert own_photo.stem not in PairDataset.load(slice_dir).scenes
+    _corrections_file(data / "corrections", own_photo, [{"box": [40.0, 30.0, 200.0, 150.0], "category": "clock",
+                                                         "origin": "user"}], [])
+    cli = [sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data)]
+    done = subprocess.run([*cli, "train-detector", "--data", str(slice_dir), "--epochs", "1", "--imgsz", "128",
+                           "--batch", "4", "--min-labels", "1", "--name", "tiny-decor"],
+                          check=False, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = find_model("tiny-decor.onnx", data_dir=data)
+    stock = Pipeline(Settings.defaults().with_(data_dir=data))
+    assert model.card.replaces == [d.model.path.name for d in stock.detector.detectors]
+    assert "clock" in model.card.class_names
+    labels = model.card.recipe["labels"]
+    assert labels["clock"] == {"user": 1} and any("teacher" in by_source for by_source in labels.values())
+    assert f"decorlens models activate {model.path.name}`" in done.stdout
+
+    done = subprocess.run([*cli, "models", "activate", model.path.name], check=False, capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    settings = Settings.for_data_dir(data)
+    assert settings.detectors == (("tiny-decor.onnx",),)
+    engine = Pipeline(settings.with_(confidence=0.01))
+    assert [d.name for d in engine.detector.detectors] == ["tiny-decor"]
+    result = engine.search_scene(scene_path("bright-kitchen"), require_catalog=False)
+    assert result.objects, "one epoch found nothing at confidence 0.01"
+    assert {o.source for o in result.objects} == {"tiny-decor"}
+    assert {o.category for o in result.objects} <= set(model.card.class_names)
 
 
 def test_region_anchors_are_pseudo_labels_of_the_given_pairs(labelled, dataset: PairDataset, pipeline: Pipeline):

@@ -1,10 +1,15 @@
-"""Fine-tune a YOLO detector on pseudo-labelled scenes and export it for the engine.
+"""Train ONE YOLO detector for the user's catalog, to replace the stock detectors, and export it.
 
 Steps: split the dataset's scenes (the same scene hash split as embedder training, so test scenes
-stay unseen), label the train and val scenes (``training.pseudo_labels``), write them as a YOLO
-dataset with COCO JSON beside it (``training.yolo_data``), fine-tune with ultralytics, and export
-the best weights to ONNX with a card whose classes are catalog categories (``class_set: decor``).
-The category map in the data dir gains any class it did not know, so the engine searches them.
+stay unseen), label the train and val scenes (``training.pseudo_labels``: the stock detectors' tags
+distilled through the category map and the catalog filter, the linked products' regions the
+embedder finds, the boxes given in ``pairs.csv``), add the photos corrected in the app
+(``training.app_data``), write a YOLO dataset with COCO JSON beside it (``training.yolo_data``),
+fine-tune with ultralytics, and export the best weights to ONNX with a card whose classes are
+catalog categories (``class_set: decor``) and which names the stock detectors it replaces
+(``replaces``): ``decorlens models activate`` it alone, and detection runs one network instead of
+two or three. The category map in the data dir gains any class it did not know, so the engine
+searches them.
 
 CPU defaults are small (yolo11n, 416 px, backbone frozen, 80 epochs: 15–25 minutes on 2 cores, by
 the number of labels); on a GPU pass bigger ones. Label with the fine-tuned embedder active: its
@@ -24,12 +29,20 @@ import yaml
 
 from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.errors import Cancelled, ModelError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.models import locate, read_card, write_card
 from engine.paths import model_search_path, resources_dir
-from training.data import PairDataset
+from training.app_data import AppData, CorrectedPhoto, read_photos
+from training.data import PairDataset, split_of
 from training.export import export_detector
-from training.pseudo_labels import DEFAULT_THRESHOLD, PseudoLabeller, SceneLabels, label_counts
+from training.pseudo_labels import (
+    DEFAULT_THRESHOLD,
+    PseudoLabeller,
+    SceneLabels,
+    UserScene,
+    label_counts,
+    teacher_pipeline,
+)
 from training.review import contact_sheet, sample_pseudo
 from training.weights import pickle_consent
 from training.yolo_data import read_yolo_dataset, write_dataset
@@ -64,6 +77,7 @@ class DetectorResult:
     data_yaml: Path
     classes: list[str]
     labels: dict[str, dict[str, int]]
+    replaces: list[str] = field(default_factory=list)  # the stock detectors (file names) it was distilled from
     weights: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -78,22 +92,41 @@ def _base_with_consent(config: DetectorConfig, pipeline) -> Path:
 
 
 def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: Callable[[], bool]) -> DetectorResult:
-    """Pseudo-label the train and val scenes and write the YOLO + COCO dataset."""
+    """Label the train and val scenes, add the app's corrected photos, and write the YOLO + COCO dataset."""
     dataset = PairDataset.load(config.data)
     splits = {s: dataset.scenes_in(s, config.seed)[: config.limit_scenes] for s in ("train", "val")}
-    every = sorted({p.category for p in dataset.pairs})
-    labeller = PseudoLabeller(dataset, pipeline, config.out / "labels-cache", every, config.threshold,
-                              pipeline.data_dir / "corrections")
+    corrected = corrected_photos(pipeline.data_dir)
+    classes_wanted = sorted({p.category for p in dataset.pairs} | set(pipeline.categories.categories)
+                            | {t.category for p in corrected.values() for t in p.kept})
+    labeller = PseudoLabeller(dataset, pipeline, config.out / "labels-cache", classes_wanted, config.threshold,
+                              {sha: user_scene(p) for sha, p in corrected.items()})
     labelled: dict[str, list[SceneLabels]] = {}
     for split, scenes in splits.items():
         labelled[split] = labeller.label_all(scenes, lambda d, n, s=split: report(f"labelling {s}", d, n, None),
                                              cancelled)
+    in_dataset = {sha256_of(path) for path in dataset.scenes.values()} if corrected else set()
+    # photos of the user's own (not dataset scenes): their kept boxes as they are; never test scenes, so train or val
+    for scene in AppData([p for sha, p in corrected.items() if sha not in in_dataset], []).scene_labels():
+        labelled["val" if split_of(scene.scene_id, config.seed) == "val" else "train"].append(scene)
     counts = label_counts(labelled["train"])
     classes = [c for c, by_source in counts.items() if sum(by_source.values()) >= config.min_labels]
     if not classes:
         raise ModelError(f"no category has {config.min_labels} labels in {config.data}; lower --threshold or add pairs")
     data_yaml = write_dataset(labelled, classes, config.out / "dataset")
-    return DetectorResult(data_yaml, classes, counts)
+    teacher = teacher_pipeline(pipeline).detector.detectors
+    return DetectorResult(data_yaml, classes, counts, [d.model.path.name for d in teacher])
+
+
+def corrected_photos(data_dir: Path) -> dict[str, CorrectedPhoto]:
+    """The photos corrected in the app (``training.app_data`` reads them), by their content's sha256."""
+    photos, _missing = read_photos(data_dir)
+    return {sha256_of(p.image): p for p in photos}
+
+
+def user_scene(photo: CorrectedPhoto) -> UserScene:
+    """What the user kept (a label each, in its corrected category) and removed in one photo of the app."""
+    (labels,) = AppData([photo], []).scene_labels()
+    return UserScene(labels.labels, [t.box for t in photo.removed])
 
 
 def write_review(config: DetectorConfig, pipeline, n: int) -> Path:
@@ -193,6 +226,7 @@ def export_trained(result: DetectorResult, config: DetectorConfig, out_dir: Path
     path = export_detector(result.weights, out_dir, imgsz=config.imgsz, name=config.name, conf=conf)
     card = read_card(path)
     card.class_set = "decor"
+    card.replaces = result.replaces
     card.recipe.update({
         "base": config.base, "epochs": config.epochs, "imgsz": config.imgsz, "freeze": config.freeze,
         "threshold": config.threshold, "seed": config.seed, "data": str(config.data), "labels": result.labels,

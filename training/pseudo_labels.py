@@ -8,29 +8,35 @@ photo (one proposal per product, best cosine first). The assignment becomes a la
 reaches a threshold calibrated by looking at a sample (docs/detection.md). Labels carry the product's
 catalog category, the detector's class.
 
-Three more sources join: boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
-app (``<data dir>/corrections``) always win over a pseudo label on the same object; confident stock
-detections of a class the new detector learns keep the objects COCO already finds labelled, so the
-detector is not taught that an unlinked chair is background.
+Three more sources join. Boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
+app (``<data dir>/corrections``, read by ``training.app_data``) always win over a pseudo label on the
+same object. And the *teacher*: the stock detectors' tags on the scene, as the app would show them
+(their cards' confidences, the category map, only categories the catalog sells, merged across
+detectors: ``engine.detect.DetectorSet.detect``), so the one trained detector can replace the stock
+set (distillation) and is never taught that an unlinked chair is background. Rows of small items are
+labelled one by one: the engine groups the trained detector's boxes as it groups the stock ones.
 
-Proposals and assignments are cached per scene, so a new threshold costs a JSON read.
+Proposals, assignments and the teacher's boxes are cached per scene, so a new threshold costs a JSON
+read; the catalog filter is applied after the cache, so a grown catalog costs nothing either.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.crops import crops as cut_crops
-from engine.detect import nms
+from engine.detect import merge_detections, nms
 from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
-from engine.results import Box
+from engine.pipeline import Pipeline
+from engine.results import Box, Detection
+from engine.settings import Settings
 from training.data import Anchor, Pair, PairDataset, cache_key, safe_name
 from training.fingerprint import LABEL_CODE
 
@@ -41,7 +47,6 @@ GRID_SCALES = (0.25, 0.4, 0.6)  # window side as a share of the image's shorter 
 GRID_ASPECTS = (1.0, 2.0, 0.5)  # width / height: square, wide (rugs, sofas), tall (lamps, curtains)
 DETECTOR_BONUS = 0.05  # a detector box beats a grid window unless the window looks clearly more alike
 DEFAULT_THRESHOLD = 0.55  # cosine at which an assignment becomes a label (calibrated: docs/detection.md)
-TEACHER_CONF = 0.5  # a stock detection at least this sure is kept as a label of its decor category
 SAME_OBJECT_IOU = 0.5  # a weaker label overlapping a stronger one this much is the same object
 Progress = Callable[[int, int], None]
 
@@ -52,9 +57,9 @@ class Label:
 
     box: Box
     category: str
-    source: str  # "given" (pairs.csv), "user" (app corrections), "pair" (pseudo label), "detector"
+    source: str  # "given" (pairs.csv), "user" (app corrections), "pair" (pseudo label), "teacher" (stock tag)
     product_id: str = ""
-    score: float = 1.0  # cosine for pseudo labels, confidence for detector labels
+    score: float = 1.0  # cosine for pseudo labels, confidence for the teacher's
 
 
 @dataclass
@@ -95,7 +100,7 @@ def _positions(span: float, stride: float) -> np.ndarray:
 
 
 def propose(image: np.ndarray, pipeline) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate boxes (N, 4): detector boxes of any class, then the grid windows; and a bonus per box.
+    """Candidate boxes (N, 4): ``pipeline``'s detector boxes of any class, then the grid windows; a bonus per box.
 
     Windows are loose (without a bonus three quarters of the labels were windows, docs/detection.md),
     so a detector box gets ``DETECTOR_BONUS`` of cosine in the assignment.
@@ -130,18 +135,32 @@ def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray,
     return out
 
 
+def teacher_pipeline(pipeline: Pipeline) -> Pipeline:
+    """``pipeline`` with the stock detectors (``resources/defaults.yaml``), whichever detectors are active.
+
+    The stock set is the teacher: a user who activated a trained detector and trains again distils
+    the stock tags again, not the previous student's. Same data dir, category map, catalog, embedder.
+    """
+    stock = Settings.defaults().detectors
+    if pipeline.settings.detectors == stock:
+        return pipeline
+    return Pipeline(pipeline.settings.with_(detectors=stock), pipeline.log, pipeline.categories)
+
+
 class PseudoLabeller:
-    """Labels for the scenes of a dataset, with the engine's detectors, crops and embedder."""
+    """Labels for the scenes of a dataset, with the engine's crops and embedder and the stock detectors."""
 
     def __init__(self, dataset: PairDataset, pipeline, cache_dir: Path, classes: Sequence[str],
-                 threshold: float = DEFAULT_THRESHOLD, corrections_dir: Path | None = None):
+                 threshold: float = DEFAULT_THRESHOLD, corrections: Mapping[str, UserScene] | None = None):
+        """``corrections``: what the user kept and removed in the app, by the photo's sha256."""
         self.dataset = dataset
-        self.pipeline = pipeline
+        self.pipeline = teacher_pipeline(pipeline)
         self.cache_dir = cache_dir
         self.classes = set(classes)
         self.threshold = threshold
-        self.corrections = read_corrections(corrections_dir) if corrections_dir else {}
-        self.key = cache_key(pipeline, LABEL_CODE)
+        self.corrections = dict(corrections or {})
+        self.key = cache_key(self.pipeline, LABEL_CODE)
+        self.sold: Collection[str] | None = self.pipeline.sold_categories()
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False) -> list[SceneLabels]:
@@ -163,12 +182,18 @@ class PseudoLabeller:
         labels = [Label(p.box, p.category, "given", p.product_id) for p in pairs if p.box]
         labels += [Label(a.box, _category(pairs, a.product_id), "pair", a.product_id, a.cosine)
                    for a in cached["assignments"] if a.cosine >= self.threshold]
-        labels += [Label(tuple(box), cat, "detector", "", score) for *box, cat, score in cached["teacher"]]
+        labels += [Label(d.box, d.category, "teacher", "", d.score) for d in self.teacher(cached["teacher"])]
         user = self.corrections.get(cached["sha256"])
         if user is not None:
             labels = merge_user(user, labels)
         labels = [lab for lab in keep_strongest(labels) if lab.category in self.classes]
         return SceneLabels(scene_id, path, cached["width"], cached["height"], labels)
+
+    def teacher(self, found: Sequence[Detection]) -> list[Detection]:
+        """The stock tags of a scene, as ``DetectorSet.detect`` makes them: sold categories, then merged."""
+        if self.sold is not None:
+            found = [d for d in found if d.category in self.sold]
+        return merge_detections(found, self.pipeline.detector.merge_iou)
 
     def _cached(self, scene_id: str, path: Path, pairs: Sequence[Pair]) -> dict:
         cache_file = self.cache_dir / f"{safe_name(scene_id)}.json"
@@ -182,6 +207,8 @@ class PseudoLabeller:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(cache_file, json.dumps(data))
         data["assignments"] = [Assignment(a[0], tuple(a[1]), a[2]) for a in data["assignments"]]
+        data["teacher"] = [Detection(tuple(box), score, label, category, source)
+                           for box, score, label, category, source in data["teacher"]]
         return data
 
     def _compute(self, path: Path, pairs: Sequence[Pair], wanted: list[str]) -> dict:
@@ -195,8 +222,9 @@ class PseudoLabeller:
             products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
             for i, j, cos in assign(embed(products), proposal_vectors, bonus):
                 assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
-        teacher = [[*(round(v, 1) for v in d.box), d.category, round(d.score, 4)]
-                   for d in self.pipeline.detector.detect(image) if d.score >= TEACHER_CONF]
+        # every stock detector's mapped boxes at its card's confidence, before the catalog filter and the merge
+        teacher = [[[round(v, 1) for v in d.box], round(d.score, 4), d.label, d.category, d.source]
+                   for detector in self.pipeline.detector.detectors for d in detector.detect(image)]
         return {"key": self.key, "products": wanted, "sha256": sha256_of(path), "width": w, "height": h,
                 "assignments": assignments, "teacher": teacher}
 
@@ -223,8 +251,8 @@ def _category(pairs: Sequence[Pair], product_id: str) -> str:
 
 
 def keep_strongest(labels: Sequence[Label]) -> list[Label]:
-    """One label per object: given and user boxes beat pseudo labels, which beat detector labels."""
-    rank = {"user": 0, "given": 1, "pair": 2, "detector": 3}
+    """One label per object: given and user boxes beat pseudo labels, which beat the teacher's."""
+    rank = {"user": 0, "given": 1, "pair": 2, "teacher": 3}
     kept: list[Label] = []
     for label in sorted(labels, key=lambda lab: (rank[lab.source], -lab.score)):
         if label.source in ("user", "given") or all(iou(label.box, k.box) < SAME_OBJECT_IOU for k in kept):
@@ -244,22 +272,6 @@ def merge_user(user: UserScene, labels: Sequence[Label]) -> list[Label]:
     """The user's boxes, plus other labels that touch neither a kept nor a removed box."""
     taken = [lab.box for lab in user.kept] + user.removed
     return user.kept + [lab for lab in labels if all(iou(lab.box, b) < SAME_OBJECT_IOU for b in taken)]
-
-
-def read_corrections(folder: Path) -> dict[str, UserScene]:
-    """Corrections files the app saved (``decorlens-corrections/1``), by the photo's sha256."""
-    out: dict[str, UserScene] = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            data = json.loads(path.read_text())
-            meta = data["corrections"]
-            kept = [Label(tuple(o["box"]), o["category"], "user", o.get("confirmed_sku", "")) for o in data["objects"]]
-            removed = [tuple(o["box"]) for o in data.get("removed", [])]
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            continue  # not a corrections file; the app never writes a partial one
-        if str(meta.get("format", "")).startswith("decorlens-corrections/"):
-            out[meta["image_sha256"]] = UserScene(kept, removed)
-    return out
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
