@@ -19,6 +19,7 @@ from engine.calibration import card_levels
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
+from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.detect import Detector, DetectorSet, group_repeats
 from engine.embed import Embedder
@@ -30,6 +31,7 @@ from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
 from engine.people import PeopleRegions, PoseModel, load_pose, without_people
 from engine.query import QueryOptions, pool, views
+from engine.rerank import LocalFeatures, RerankOptions, rerank_matches
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
@@ -109,6 +111,11 @@ class Pipeline:
     @locked_cached_property
     def colour(self) -> ColourHistogram:
         return ColourHistogram()
+
+    @locked_cached_property
+    def local_features(self) -> LocalFeatures:
+        """Product photos' local features, kept for the next re-rank (engine.rerank)."""
+        return LocalFeatures()
 
     def matcher(self, name: str = EMBEDDER) -> Embedder | ColourHistogram:
         if name == COLOUR:
@@ -254,7 +261,25 @@ class Pipeline:
         """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them."""
         chosen = self.matcher(matcher)
         vectors = self._query_vectors(pixels, boxes, chosen)
-        return self._search(vectors, categories, top_k or self.settings.top_k, chosen) if len(boxes) else []
+        k = top_k or self.settings.top_k
+        return self._search_boxes(pixels, boxes, vectors, categories, k, chosen) if len(boxes) else []
+
+    def rerank_object(
+        self, pixels: np.ndarray, box: Box, category: str | None, top_k: int | None = None,
+        options: RerankOptions | None = None,
+    ) -> list[Match]:
+        """One object's matches with the top re-ordered by local features, whatever the ``query:`` says.
+
+        Slower than a search (engine.rerank, docs/results.md): meant for the one tag a user opened, in a
+        worker. ``options`` default to the settings' re-rank, else its top 20.
+        """
+        options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
+        chosen = self.embedder
+        self._ensure_ready(chosen, EMBEDDER)
+        vectors = self._query_vectors(pixels, [box], chosen)
+        k = top_k or self.settings.top_k
+        found = self._search(vectors, [category], max(k, options.top), chosen)[0]
+        return rerank_matches(cut_crop(pixels, box, self.settings.padding), found, options, self.local_features)[:k]
 
     # -- catalog ------------------------------------------------------------------------------
 
@@ -318,14 +343,30 @@ class Pipeline:
         categories = [None if any_category else d.category for d in detections]
         matches = self._timed(
             timings, "search",
-            lambda: self._search(vectors, categories, top_k or self.settings.top_k, chosen) if boxes else [],
+            lambda: self._search_boxes(pixels, boxes, vectors, categories, top_k or self.settings.top_k, chosen)
+            if boxes else [],
         )
         handed_on = [None] * len(boxes) if plain is None else list(plain)
         objects = [
             SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v)
             for d, tag, m, v in zip(detections, tags, matches or [[] for _ in detections], handed_on)
         ]
-        return SceneResult(name, w, h, chosen.device, timings, objects, chosen.key if plain is not None else "")
+        key = chosen.key if plain is not None else ""
+        return SceneResult(name, w, h, chosen.device, timings, objects, key)
+
+    def _search_boxes(
+        self, pixels: np.ndarray, boxes: Sequence[Box], vectors: np.ndarray, categories: Sequence[str | None],
+        k: int, chosen: Embedder | ColourHistogram,
+    ) -> list[list[Match]]:
+        """The search, then, when the query asks for it, its top re-ordered by local features."""
+        rerank = self.query.rerank
+        if not rerank.on or chosen is self.colour:
+            return self._search(vectors, categories, k, chosen)
+        found = self._search(vectors, categories, max(k, rerank.top), chosen)
+        return [
+            rerank_matches(cut_crop(pixels, box, self.settings.padding), matches, rerank, self.local_features)[:k]
+            for box, matches in zip(boxes, found)
+        ]
 
     def _search(
         self, vectors: np.ndarray, categories: Sequence[str | None], k: int, matcher: Embedder | ColourHistogram

@@ -1,0 +1,181 @@
+"""Re-ranking the top of a search by local evidence: the same product shares its details, a similar one does not.
+
+An embedding says two objects look alike; it cannot tell the catalog's product from its near twin. Instance
+retrieval settles that with geometry: local features (SIFT) of the scene crop are matched to those of each
+candidate's product photo, ambiguous matches dropped by Lowe's ratio test, and a RANSAC homography counts
+the matches that agree on one mapping (*inliers*). A pattern, a handle, a printed frame gives many; a
+plain look-alike gives few. Candidates with at least ``min_inliers`` move ahead of the rest, most inliers
+first; the others keep the embedder's order. Evaluated in docs/results.md (issue 18, "Re-ranking").
+
+Product photos are described once and kept (LRU) for the next tags; a crop is described per call. No torch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from engine.errors import DecorLensError
+from engine.imageio import load_image
+from engine.results import Match
+
+MIN_SIDE = 16  # a crop smaller than this a side has no usable local features
+MIN_MATCHES = 8  # RANSAC needs a few more than the homography's 4 points to mean anything
+MIN_AREA_SCALE = 0.02  # a homography shrinking or growing area more than 50× is a degenerate fit
+MAX_FEATURES = 500  # strongest keypoints kept per image: matching cost grows with their product
+
+
+@dataclass(frozen=True)
+class RerankOptions:
+    """``top``: candidates re-scored (0: off); ``min_inliers``: evidence that re-orders; ``side``: longer
+    side the images are described at; ``ratio``: Lowe's ratio test; ``reproj``: RANSAC tolerance (px)."""
+
+    top: int = 0
+    min_inliers: int = 12
+    side: int = 400
+    ratio: float = 0.8
+    reproj: float = 8.0
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> RerankOptions:
+        """From the ``query: rerank:`` setting: a number of candidates, or a mapping of these fields."""
+        if raw in (None, False, 0):
+            return cls()
+        if isinstance(raw, (bool, int, float)):
+            raw = {"top": 20 if raw is True else raw}
+        if not isinstance(raw, dict):
+            raise TypeError(f"query rerank must be a number of candidates or a mapping, got {raw!r}")
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown rerank setting(s) {', '.join(sorted(unknown))}")
+        options = cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items()})
+        if options.top < 0 or options.min_inliers < 1 or options.side < 64 or not 0 < options.ratio < 1:
+            raise ValueError(f"query rerank values out of range: {raw!r}")
+        return options
+
+    @property
+    def on(self) -> bool:
+        return self.top > 0
+
+
+@dataclass(frozen=True)
+class Features:
+    """Keypoint positions (N, 2) and their SIFT descriptors (N, 128) of one image."""
+
+    points: np.ndarray
+    descriptors: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Features:
+        return cls(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+class LocalFeatures:
+    """SIFT of crops and (cached) of product photos; safe to share between worker threads."""
+
+    def __init__(self, side: int = RerankOptions.side, cached: int = 4096):
+        self.side = side
+        self._cached = cached
+        self._products: OrderedDict[str, Features] = OrderedDict()
+        self._lock = threading.Lock()
+        self._local = threading.local()  # one SIFT object per thread: OpenCV's are not thread-safe
+
+    def of_pixels(self, pixels: np.ndarray) -> Features:
+        """Features of an RGB (H, W, 3) uint8 image resized to ``side`` on its longer side; none if tiny."""
+        if pixels.ndim != 3 or min(pixels.shape[:2]) < MIN_SIDE:
+            return Features.empty()
+        grey = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+        scale = self.side / max(grey.shape)
+        if scale != 1:
+            grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        keypoints, descriptors = self._sift().detectAndCompute(grey, None)
+        if descriptors is None or not keypoints:
+            return Features.empty()
+        return Features(np.float32([k.pt for k in keypoints]), descriptors.astype(np.float32))
+
+    def of_product(self, image_path: str) -> Features:
+        """A product photo's features, described once; an unreadable photo has none (its rank stays)."""
+        with self._lock:
+            if image_path in self._products:
+                self._products.move_to_end(image_path)
+                return self._products[image_path]
+        try:
+            features = self.of_pixels(load_image(image_path, max_side=2 * self.side))
+        except DecorLensError:
+            features = Features.empty()
+        with self._lock:
+            self._products[image_path] = features
+            while len(self._products) > self._cached:
+                self._products.popitem(last=False)
+        return features
+
+    def _sift(self) -> cv2.SIFT:
+        if not hasattr(self._local, "sift"):
+            self._local.sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)
+        return self._local.sift
+
+
+def inliers(query: Features, product: Features, options: RerankOptions = RerankOptions()) -> int:
+    """Ratio-test matches of ``query`` in ``product`` that one RANSAC homography explains."""
+    if len(query) < 2 or len(product) < 2:
+        return 0
+    good = one_to_one(query, product, options.ratio)
+    if len(good) < MIN_MATCHES:
+        return 0
+    src = query.points[[m.queryIdx for m in good]]
+    dst = product.points[[m.trainIdx for m in good]]
+    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, options.reproj, maxIters=2000, confidence=0.995)
+    if homography is None or mask is None or not plausible(homography):
+        return 0
+    return int(mask.sum())
+
+
+def one_to_one(query: Features, product: Features, ratio: float) -> list[cv2.DMatch]:
+    """Ratio-test matches, each product keypoint used once (its closest): a repeated texture otherwise lets
+    a hundred query points land on one product point, which a degenerate homography then "explains"."""
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(query.descriptors, product.descriptors, k=2)
+    best: dict[int, cv2.DMatch] = {}
+    for pair in pairs:
+        if len(pair) == 2 and pair[0].distance < ratio * pair[1].distance:
+            m = pair[0]
+            if m.trainIdx not in best or m.distance < best[m.trainIdx].distance:
+                best[m.trainIdx] = m
+    return list(best.values())
+
+
+def plausible(homography: np.ndarray) -> bool:
+    """A view of a product, not a collapse: the mapping keeps orientation and scales area by 1/50…50."""
+    det = float(np.linalg.det(homography[:2, :2]) / homography[2, 2] ** 2)
+    return MIN_AREA_SCALE < det < 1 / MIN_AREA_SCALE
+
+
+def order(matches: Sequence[Match], counts: Sequence[int], min_inliers: int) -> list[Match]:
+    """Verified candidates (≥ ``min_inliers``) first, most inliers first; the rest in their search order."""
+    scored = list(zip(matches, counts))
+    verified = sorted((mc for mc in scored if mc[1] >= min_inliers), key=lambda mc: -mc[1])
+    return [m for m, _ in verified] + [m for m, c in scored if c < min_inliers]
+
+
+def rerank_matches(
+    crop: np.ndarray, matches: Sequence[Match], options: RerankOptions, features: LocalFeatures
+) -> list[Match]:
+    """``matches`` of one object with their first ``options.top`` re-ordered by geometric evidence in ``crop``.
+
+    Scores stay the embedder's cosines (the words "exact"/"likely" are calibrated on them); only the order
+    changes. A crop without features leaves the order as it is.
+    """
+    head, tail = list(matches[: options.top]), list(matches[options.top:])
+    query = features.of_pixels(crop)
+    if len(query) < 2 or len(head) < 2:
+        return [*head, *tail]
+    counts = [inliers(query, features.of_product(m.image_path), options) for m in head]
+    return order(head, counts, options.min_inliers) + tail

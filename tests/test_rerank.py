@@ -1,0 +1,170 @@
+"""Re-ranking by local features (engine.rerank): real IKEA product photos, real SIFT, real RANSAC, real catalog."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.crops import crop
+from engine.errors import DecorLensError
+from engine.imageio import load_image
+from engine.pipeline import Pipeline
+from engine.query import QueryOptions
+from engine.rerank import LocalFeatures, RerankOptions, inliers, rerank_matches
+from engine.results import Match
+from engine.settings import Settings
+
+CATEGORY = "rug"  # flat, patterned products: the case local features are for
+CANDIDATES = 8
+
+
+@pytest.fixture(scope="module")
+def rugs(ikea: Path, ikea_products) -> list[dict[str, str]]:
+    """The first IKEA rugs of the shared data, with their image paths made absolute."""
+    rows = [dict(r, image=str(ikea / r["image"])) for r in ikea_products if r["category"] == CATEGORY]
+    assert len(rows) >= CANDIDATES
+    return rows[:CANDIDATES]
+
+
+def in_a_room(photo: np.ndarray, seed: int = 0) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The product photo seen in perspective, smaller, darker, on a noisy background: (scene, its box)."""
+    rng = np.random.default_rng(seed)
+    h, w = photo.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    warped = np.float32([[60, 90], [w * 0.7 + 40, 70], [w * 0.75 + 60, h * 0.65 + 100], [50, h * 0.6 + 110]])
+    matrix = cv2.getPerspectiveTransform(corners, warped)
+    background = rng.integers(90, 160, (h + 200, w + 200, 3), dtype=np.uint8)
+    scene = cv2.warpPerspective(photo, matrix, (w + 200, h + 200), dst=background, borderMode=cv2.BORDER_TRANSPARENT)
+    scene = np.clip(scene.astype(np.float32) * 0.8 + rng.normal(0, 4, scene.shape), 0, 255).astype(np.uint8)
+    x1, y1 = warped.min(axis=0)
+    x2, y2 = warped.max(axis=0)
+    return scene, (float(x1), float(y1), float(x2), float(y2))
+
+
+def as_matches(rows: list[dict[str, str]]) -> list[Match]:
+    """Search results in the order given, cosines falling (as the index returns them)."""
+    return [
+        Match(i, r["product_id"], r["name"], r["category"], 0.9 - 0.01 * i, "similar", r["image"])
+        for i, r in enumerate(rows)
+    ]
+
+
+def crop_of(scene: np.ndarray, box) -> np.ndarray:
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return scene[y1:y2, x1:x2]
+
+
+def test_the_same_product_in_perspective_has_many_inliers_a_different_one_few(rugs):
+    features = LocalFeatures()
+    target = rugs[0]
+    scene, box = in_a_room(load_image(target["image"]))
+    query = features.of_pixels(crop_of(scene, box))
+    same = inliers(query, features.of_product(target["image"]))
+    others = [inliers(query, features.of_product(r["image"])) for r in rugs[1:]]
+    assert same >= 3 * RerankOptions().min_inliers, (same, others)
+    assert max(others) < RerankOptions().min_inliers <= same, (same, others)
+
+
+def test_rerank_brings_the_verified_product_first_and_keeps_the_rest_in_order(rugs):
+    features = LocalFeatures()
+    target = rugs[6]
+    scene, box = in_a_room(load_image(target["image"]), seed=1)
+    matches = as_matches(rugs)
+    got = rerank_matches(crop_of(scene, box), matches, RerankOptions(top=CANDIDATES), features)
+    assert got[0].sku == target["product_id"]
+    rest = [m for m in matches if m.sku != target["product_id"]]
+    assert got[1:] == rest  # the unverified keep the embedder's order
+    assert got[0] == matches[6]  # moved, not rescored: its cosine is the embedder's
+
+
+def test_only_the_top_is_reranked(rugs):
+    """A product past ``top`` stays where the search put it, however good its evidence."""
+    features = LocalFeatures()
+    target = rugs[-1]
+    scene, box = in_a_room(load_image(target["image"]))
+    matches = as_matches(rugs)
+    got = rerank_matches(crop_of(scene, box), matches, RerankOptions(top=CANDIDATES - 1), features)
+    assert got == matches
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((5, 5, 3), np.uint8),  # tiny
+    np.full((200, 300, 3), 128, np.uint8),  # blank: no features at all
+    np.zeros((0, 40, 3), np.uint8),  # empty
+])
+def test_a_crop_without_features_leaves_the_order_alone(rugs, bad: np.ndarray):
+    matches = as_matches(rugs)
+    assert rerank_matches(bad, matches, RerankOptions(top=CANDIDATES), LocalFeatures()) == matches
+
+
+def test_an_unreadable_product_photo_has_no_evidence_and_keeps_its_place(rugs, tmp_path: Path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    rows = [dict(rugs[1], image=str(broken)), dict(rugs[2], image=str(tmp_path / "gone.jpg")), *rugs[3:]]
+    target = rugs[6]
+    scene, box = in_a_room(load_image(target["image"]))
+    got = rerank_matches(crop_of(scene, box), as_matches(rows), RerankOptions(top=CANDIDATES), LocalFeatures())
+    assert [m.sku for m in got[:3]] == [target["product_id"], rugs[1]["product_id"], rugs[2]["product_id"]]
+
+
+def test_rerank_setting_forms(tmp_path: Path):
+    assert RerankOptions.from_raw(None) == RerankOptions.from_raw(0) == RerankOptions()
+    assert not RerankOptions().on
+    assert RerankOptions.from_raw(20) == RerankOptions(top=20)
+    assert RerankOptions.from_raw(True).top == 20
+    assert RerankOptions.from_raw({"top": 10, "min_inliers": 15}) == RerankOptions(top=10, min_inliers=15)
+    (tmp_path / "config.yaml").write_text("query: {rerank: {top: 30}}\n")
+    assert Settings.for_data_dir(tmp_path).query == QueryOptions(rerank=RerankOptions(top=30))
+
+
+@pytest.mark.parametrize("bad", ["query: {rerank: {tops: 3}}", "query: {rerank: -1}", "query: {rerank: [1]}",
+                                 "query: {rerank: {ratio: 2}}"])
+def test_a_bad_rerank_setting_is_a_one_line_error(tmp_path: Path, bad: str):
+    (tmp_path / "config.yaml").write_text(bad + "\n")
+    with pytest.raises(DecorLensError, match="config.yaml"):
+        Settings.for_data_dir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def rug_catalog(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_models: Path, ikea_products):
+    """A data dir whose catalog holds the first 40 IKEA rugs, embedded by the default embedder."""
+    data = tmp_path_factory.mktemp("rerank-data")
+    shutil.copytree(exported_models, data / "models")
+    rows = [r for r in ikea_products if r["category"] == CATEGORY][:40]
+    feed = data / "feed.csv"
+    with open(feed, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["sku", "name", "category", "image"])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({"sku": r["product_id"], "name": r["name"], "category": r["category"],
+                             "image": str(ikea / r["image"])})
+    pipe = Pipeline(Settings.defaults().with_(data_dir=data))
+    assert pipe.import_catalog(feed).added == len(rows)
+    return pipe, rows
+
+
+def test_the_pipeline_reranks_when_the_query_says_so(rug_catalog, ikea: Path):
+    """With ``query: rerank`` a perspective view of a patterned rug finds that rug first, whenever the search
+    put it within the top 20; the clicked-tag API does the same whatever the settings say."""
+    pipe, rows = rug_catalog
+    options = RerankOptions(top=20)
+    reranking = pipe.with_query(QueryOptions(rerank=options))
+    checked = 0
+    for i, row in enumerate(rows[::4]):
+        scene, box = in_a_room(load_image(ikea / row["image"]), seed=i)
+        (reranked,) = reranking.match_boxes(scene, [box], [CATEGORY], top_k=5)
+        assert len(reranked) == 5 and {m.category for m in reranked} == {CATEGORY}
+        clicked = pipe.rerank_object(scene, box, CATEGORY, top_k=5)
+        assert [m.sku for m in clicked] == [m.sku for m in reranked]
+        (top20,) = pipe.match_boxes(scene, [box], [CATEGORY], top_k=20)
+        query = pipe.local_features.of_pixels(crop(scene, box, pipe.settings.padding))
+        evidence = inliers(query, pipe.local_features.of_product(str(ikea / row["image"])), options)
+        if row["product_id"] in {m.sku for m in top20} and evidence >= options.min_inliers:
+            checked += 1
+            assert reranked[0].sku == row["product_id"], (row["product_id"], evidence, [m.sku for m in top20])
+    assert checked >= 3  # enough rugs with a pattern, within the search's reach
