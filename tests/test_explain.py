@@ -103,3 +103,19 @@ def test_a_card_without_a_feature_map_says_so_in_one_line(shared_models: Path, i
     write_card(copy, card)
     with pytest.raises(ModelError, match="'no-such-tensor' is not a"):
         explain_match(Embedder(find_first([copy.name], tmp_path, tmp_path), "cpu"), photo, photo)
+
+
+@pytest.mark.train
+def test_an_exported_embedder_names_its_feature_map(shared_models: Path, ikea: Path, tmp_path: Path):
+    """``training.export`` (models export, fine-tuning) writes the pre-pooling tensor into the card."""
+    pytest.importorskip("torch")
+    from training.export import export_embedder
+
+    path = export_embedder("mobilenet_v2", tmp_path, shared_models / "mobilenet_v2-imagenet-tflite.pth",
+                           num_classes=1001)
+    model = Embedder(find_first([path.name], tmp_path, tmp_path), "cpu")
+    assert model.card.spatial_output
+    photo = product_photos(ikea, 1)[0]
+    heat, _ = explain_match(model, photo, photo)
+    inside = _product_box(photo)
+    assert heat[inside].mean() > 1.5 * heat[~inside].mean()

@@ -164,6 +164,7 @@ def test_embedder_card(mobilenet_export: Path, mobilenet_pth: Path) -> None:
     assert card.mean == [0.0] * 3 and card.std == [1.0] * 3  # normalisation is inside the graph
     assert card.sha256 == sha256_of(mobilenet_export)
     assert card.source == MOBILENET_PTH
+    assert card.spatial_output in {o for node in onnx.load(str(mobilenet_export)).graph.node for o in node.output}
     assert card.recipe["weights_sha256"] == sha256_of(mobilenet_pth)
     assert card.recipe["normalisation"]["mean"] == pytest.approx([128 / 255] * 3)
     assert (card.recipe["backbone"], card.recipe["num_classes"], card.recipe["projection_dim"]) == (

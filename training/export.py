@@ -362,6 +362,7 @@ def export_module(
         sample = _export_torch(model, tmp, input_size)
         _check_agreement(model, tmp, sample)
         card = embedder_card(tmp, name=name)
+        card.spatial_output = spatial_tensor(tmp)
         card.recipe = {
             **getattr(model, "recipe", {}),
             **(recipe or {}),
@@ -375,6 +376,16 @@ def export_module(
         tmp.unlink(missing_ok=True)
     write_card(final, card)
     return final
+
+
+def spatial_tensor(path: Path) -> str:
+    """The feature map the embedding is pooled from, for the card (``engine.explain`` reads it there).
+
+    torchvision's CNNs end in adaptive average pooling, exported as GlobalAveragePool: its input is the
+    map. "" when the graph has none (a vision transformer's tokens): the card then offers no heat maps.
+    """
+    pools = [node for node in onnx.load(str(path)).graph.node if node.op_type == "GlobalAveragePool"]
+    return pools[-1].input[0] if pools else ""
 
 
 def _export_torch(model: nn.Module, path: Path, input_size: int) -> torch.Tensor:
