@@ -58,6 +58,7 @@ QUERY_LEVERS: dict[str, dict[str, Any]] = {
     "plain": {},  # one 6 %-padded crop, not mirrored: the query before issue 18
     "flip": {"flip": True},
     "multicrop": {"paddings": [0.0, 0.06, 0.15]},
+    "rerank": {"rerank": 20},  # the top 20 re-ordered by SIFT + RANSAC inliers (engine.rerank)
 }
 Progress = Callable[[int, int], None]
 
