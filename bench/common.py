@@ -60,6 +60,7 @@ class Options:
     write: bool = True  # False: print only
     untuned: bool = True  # latency: also time ours as it ran before the engine tuning
     before_embedder: str | None = None  # latency: also time ours with this embedder and the plain query
+    trained_detector: str | None = None  # latency: also time this trained detector alone and beside the stock set
     repeats: int | None = None  # override the timing repeats (tests use 1)
     max_scenes: int | None = None  # override how many candidate scenes latency runs (tests)
     sizes: tuple[int, ...] = ()  # index: run only these sizes of the full plan (report named index-<sizes>)

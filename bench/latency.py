@@ -4,6 +4,11 @@ Pass 1 runs both pipelines once on every candidate scene: it warms them up, coun
 pick scenes with ~1, ~5 and 10+ of them) and scores top-5 accuracy on the scene→product pairs.
 Pass 2 times the picked scenes, ours and the reference alternately (so a change in machine load hits
 both), and reports medians of wall time, of process CPU time, and ours split into stages.
+
+With ``--trained-detector`` two more configurations run in both passes: that one network alone
+("trained", what ``models activate`` of a ``train-detector`` model gives) and beside the stock
+detectors ("three"), both with the user's category map (which holds the trained classes). The
+candidates are then the test scenes of the split seed its card records, which it never trained on.
 """
 
 from __future__ import annotations
@@ -29,8 +34,13 @@ STAGES = ("decode", "detect", "embed", "search")
 BUCKETS = {"~1": (1, 2, 1), "~5": (4, 6, 5), "10+": (10, 10_000, 12)}
 
 
-def candidate_scenes(workspace: Workspace, quick: bool) -> list[str]:
+def candidate_scenes(workspace: Workspace, quick: bool, test_seed: int | None = None) -> list[str]:
+    """Every scene (quick: 16 spread over them); with ``test_seed``, only that split seed's test scenes."""
     ids = sorted(row["scene_id"] for row in workspace.dataset.scenes)
+    if test_seed is not None:
+        from training.data import split_of
+
+        ids = [sid for sid in ids if split_of(sid, test_seed) == "test"]
     if not quick:
         return ids
     step = max(1, len(ids) // 16)
@@ -78,6 +88,25 @@ def before_pipeline(workspace: Workspace, embedder: str) -> Any:
     return Pipeline(workspace.settings.with_(embedder=(embedder,), query=QueryOptions()))
 
 
+def detector_pipelines(workspace: Workspace, name: str) -> tuple[dict[str, Any], int]:
+    """"three" (the stock detectors plus the trained one) and "trained" (it alone), and its split seed.
+
+    Both use the user's category map: ``train-detector`` added the trained classes there, and the
+    bench data dir's own map (the shipped one) would drop the classes it lacks.
+    """
+    from engine.models import find_model
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    user = workspace.user_pipeline
+    model = find_model(name, user.settings.models_dir, user.data_dir)
+    path = (str(model.path),)
+    configs = {"three": (*Settings.defaults().detectors, path), "trained": (path,)}
+    pipelines = {who: Pipeline(workspace.settings.with_(detectors=d), categories=user.categories)
+                 for who, d in configs.items()}
+    return pipelines, int(model.card.recipe.get("seed", 0))
+
+
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
     machine = machine_info()
     workspace = Workspace(pipeline, options)
@@ -89,13 +118,17 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     categories = ours.categories
     pairs = dataset.pairs_by_scene()
 
+    extra, seed = detector_pipelines(workspace, options.trained_detector) if options.trained_detector else ({}, None)
+
     # pass 1: warm-up, object counts, accuracy
-    candidates = candidate_scenes(workspace, options.quick)[: options.max_scenes or None]
+    candidates = candidate_scenes(workspace, options.quick, seed)[: options.max_scenes or None]
     ours.search_scene(dataset.scene_path(candidates[0]))  # first-call costs (sessions, index) stay out of pass 1
     reference.search_scene(dataset.scene_path(candidates[0]))
+    for other in extra.values():
+        other.search_scene(dataset.scene_path(candidates[0]))
     counts: dict[str, int] = {}
     ref_counts: dict[str, int] = {}
-    acc = {"ours": [], "reference": []}
+    acc = {"ours": [], "reference": [], **{who: [] for who in extra}}
     pass1 = {"ours": [], "reference": []}
     options.log(f"pass 1: {len(candidates)} scenes, each pipeline once")
     for n, sid in enumerate(candidates, 1):
@@ -114,6 +147,10 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             acc["reference"] += scene_hits(
                 [(o.category, o.skus) for o in ref.objects], pairs[sid], categories, dataset.equivalent
             )
+            for who, other in extra.items():
+                found = other.search_scene(path).objects
+                acc[who] += scene_hits([(o.category, [m.sku for m in o.matches]) for o in found], pairs[sid],
+                                       other.categories, dataset.equivalent)
         if n % 10 == 0:
             options.log(f"  {n}/{len(candidates)}")
 
@@ -129,6 +166,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         before = before_pipeline(workspace, options.before_embedder)
         before.search_scene(dataset.scene_path(chosen[0][1]))  # embeds the catalog for it once, warms up
         runners["before"] = before.search_scene
+    runners.update({who: other.search_scene for who, other in extra.items()})
     options.log(f"pass 2: {len(chosen)} scenes × {repeats} repeats, alternating {', '.join(runners)}")
     scenes_out = []
     for bucket, sid in chosen:
@@ -155,6 +193,9 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             entry["speedup_vs_untuned"] = entry["untuned"]["total_ms"] / entry["ours"]["total_ms"]
         if "before" in entry:
             entry["speedup_vs_before"] = entry["before"]["total_ms"] / entry["ours"]["total_ms"]
+        if "trained" in entry:
+            entry["trained_speedup_vs_three"] = entry["three"]["total_ms"] / entry["trained"]["total_ms"]
+            entry["trained_speedup_vs_reference"] = entry["reference"]["total_ms"] / entry["trained"]["total_ms"]
         scenes_out.append(entry)
         options.log(f"  {bucket:>4} {counts[sid]:>2} objects: " + ", ".join(
             f"{who} {entry[who]['total_ms']:.0f} ms" for who in runners))
@@ -173,6 +214,9 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         "ours_hits": sum(acc["ours"]),
         "reference_hits": sum(acc["reference"]),
         "ours_equal_or_better": sum(acc["ours"]) >= sum(acc["reference"]),
+        **{f"{who}_top5": sum(acc[who]) / max(1, len(acc[who])) for who in extra},
+        **{f"{who}_hits": sum(acc[who]) for who in extra},
+        "split": f"test scenes of seed {seed}" if seed is not None else "all scenes",
         "rule": "a pair is a hit if the product (or a byte-identical duplicate) is in the top-5 of any detection "
                 "of the scene whose category searches the product's category",
     }
@@ -196,6 +240,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
             },
             "repeats": repeats,
             "before_embedder": options.before_embedder,
+            "trained_detector": options.trained_detector,
             "catalog_products": ours.catalog.count(),
         },
         "speedup_vs_reference": overall["speedup_vs_reference"],
@@ -233,6 +278,18 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                   for s in (*STAGES, "other")},
             "speedup_vs_untuned": total / ours,
         }
+    configs = {}
+    for who in ("three", "trained"):
+        if all(who in e for e in rows):
+            configs.update({
+                f"{who}_ms": sum(e[who]["total_ms"] for e in rows) / len(rows),
+                f"{who}_cpu_ms": sum(e[who]["cpu_ms"] for e in rows) / len(rows),
+                f"{who}_stages_ms": {s: sum(e[who]["stages_ms"][s] for e in rows) / len(rows)
+                                     for s in (*STAGES, "other")},
+            })
+    if "trained_ms" in configs:
+        configs["trained_speedup_vs_three"] = configs["three_ms"] / configs["trained_ms"]
+        configs["trained_speedup_vs_reference"] = ref / len(rows) / configs["trained_ms"]
     before = {}
     if all("before" in e for e in rows):
         total = sum(e["before"]["total_ms"] for e in rows)
@@ -246,6 +303,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         **untuned,
         **before,
+        **configs,
         "scenes": len(rows),
         "objects_mean": sum(e["objects"] for e in rows) / len(rows),
         "ours_ms": ours / len(rows),
@@ -291,6 +349,18 @@ def render(data: dict[str, Any], options: Options) -> str:
         tuning += (f"\n\nOurs with {data['setup']['before_embedder']} and a one-crop query, same run: "
                    f"{o['before_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene (**{o['speedup_vs_before']:.2f}×**; "
                    f"{stage_text} ms); CPU {o['before_cpu_ms']:.0f} → {o['ours_cpu_ms']:.0f} ms.")
+    if "trained_ms" in data["overall"]:
+        o = data["overall"]
+        stage_text = ", ".join(f"{k} {o['three_stages_ms'][k]:.0f} → {o['trained_stages_ms'][k]:.0f}"
+                               for k in ("detect", "embed", "search"))
+        tuning += (f"\n\nOne trained detector ({data['setup']['trained_detector']}) alone against the three-detector "
+                   f"set (the stock detectors + it) and the reference, same run: {o['three_ms']:.0f} ms (three) and "
+                   f"{o['reference_ms']:.0f} ms (reference) → {o['trained_ms']:.0f} ms per scene: "
+                   f"**{o['trained_speedup_vs_three']:.2f}×** faster than the three, "
+                   f"**{o['trained_speedup_vs_reference']:.2f}×** faster than the reference ({stage_text} ms); "
+                   f"CPU {o['three_cpu_ms']:.0f} → {o['trained_cpu_ms']:.0f} ms. Top-5 on the same pairs: "
+                   f"trained {acc['trained_top5']:.3f} ({acc['trained_hits']} hits), three {acc['three_top5']:.3f} "
+                   f"({acc['three_hits']}), reference {acc['reference_top5']:.3f} ({acc['reference_hits']}).")
     per_scene = md_table(
         ["scene", "bucket", "objects ours/ref", "ours ms", "ours CPU ms", "ref ms", "ref CPU ms", "speedup"],
         [[e["scene"][:48], e["bucket"], f"{e['objects']}/{e['objects_reference']}", e["ours"]["total_ms"],
@@ -313,7 +383,7 @@ def render(data: dict[str, Any], options: Options) -> str:
         "",
         tuning,
         "",
-        (f"Top-5 accuracy on {acc['pairs']} scene→product pairs of {acc['scenes']} scenes: "
+        (f"Top-5 accuracy on {acc['pairs']} scene→product pairs of {acc['scenes']} scenes ({acc['split']}): "
         f"ours {acc['ours_top5']:.3f} ({acc['ours_hits']} hits), reference {acc['reference_top5']:.3f} "
         f"({acc['reference_hits']} hits). Rule: {acc['rule']}."),
         "",

@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--before-embedder", metavar="ONNX",
                         help="latency: also time ours with this embedder and a one-crop query, alternating in the "
                              "same run (e.g. the previous default, mobilenet_v2_1.0_224_quant.float.onnx)")
+    parser.add_argument("--trained-detector", metavar="ONNX",
+                        help="latency: also time this `train-detector` model alone and beside the stock detectors "
+                             "(the three-detector set), alternating in the same run, on the test scenes of the "
+                             "split seed its card records")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--sizes", default="",
                         help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
@@ -48,6 +52,7 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.dataset:
         options.dataset = args.dataset
     options.before_embedder = getattr(args, "before_embedder", None)
+    options.trained_detector = getattr(args, "trained_detector", None)
     if getattr(args, "sizes", ""):
         options.sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
     return options
