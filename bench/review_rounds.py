@@ -16,7 +16,8 @@ correction than confirming as many tags picked at random? Simulated on the IKEA 
    uniformly from the same pool (``--seed``); each becomes a confirmed product on a kept tag, the
    record the app saves (``training.app_data``), and is written as a pairs folder with
    ``training.app_data.write_pairs_folder``, plus the IKEA validation-split pairs, which choose the
-   epoch as in any training run;
+   epoch as in any training run (ranked among the products of the arm's and the validation pairs, the
+   ``limit_scenes`` quick look: trunk views of the whole catalog for every arm cost too much on 2 cores);
 4. each arm fine-tunes the shipped MobileNetV2 through the app's own entry point
    (``training.run.run_job``, the default recipe, scene crops only: ``composites`` 0, since
    composites would add the same 1,400 synthetic anchors to both arms and drown N corrections);
@@ -59,7 +60,7 @@ from engine.batch import tag_scenes
 from engine.crops import crops as cut_crops
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
-from engine.scene_memory import product_vector
+from engine.scene_memory import photo_count, product_vector
 from engine.settings import Settings
 from training.app_data import AppData, CorrectedPhoto, CorrectedTag, write_pairs_folder
 from training.data import DEFAULT_MIN_COSINE, PairDataset
@@ -173,9 +174,10 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
     space.ensure_catalog()
     pipeline, dataset = space.pipeline, PairDataset.load(args.dataset)
     scenes = dataset.scenes_in("train", args.seed)[: args.scenes]
-    log(f"tagging {len(scenes)} training scenes into the scene memory")
-    tag_scenes(pipeline, [dataset.scenes[s] for s in scenes], args.workdir / "tagged",
-               progress=lambda d, n: log(f"  tagged {d}/{n}") if d % 10 == 0 or d == n else None)
+    if photo_count(pipeline.catalog) < len(scenes):  # a re-run finds them remembered
+        log(f"tagging {len(scenes)} training scenes into the scene memory")
+        tag_scenes(pipeline, [dataset.scenes[s] for s in scenes], args.workdir / "tagged",
+                   progress=lambda d, n: log(f"  tagged {d}/{n}") if d % 10 == 0 or d == n else None)
     queue = review_queue(pipeline.catalog, limit=10**6)
     pool = answers(pipeline, dataset, queue)
     log(f"review queue: {len(queue)} tags, {len(pool)} answerable from the pairs")
@@ -203,7 +205,8 @@ def _train_arm(
     data = write_pairs_folder(corrections(chosen, dataset), products, folder / "data", extra)
     shutil.copy(dataset.root / "duplicate_images.csv", data / "duplicate_images.csv")
     job = Job(data_dir=str(pipeline.data_dir), run=str(folder), dataset=str(data), name=name,
-              models_dir=str(args.models_dir or ""), epochs=args.epochs, composites=0, seed=args.seed)
+              models_dir=str(args.models_dir or ""), epochs=args.epochs, composites=0, seed=args.seed, compare=False,
+              limit_scenes=args.scenes)  # validation ranks among the pairs' products: 1,955 would cost an hour here
     log(f"training {name}: {len(chosen)} corrections on {len({a.scene_id for a in chosen})} photos")
     start = time.perf_counter()
     last = [0.0]

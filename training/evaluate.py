@@ -88,6 +88,10 @@ class Outcome:
     rank: dict[str, int | None] = field(default_factory=dict)  # category-restricted, within top-5
     global_rank: dict[str, int | None] = field(default_factory=dict)  # whole catalog, within top-100
     scene_objects: int = 0  # detections in the pair's scene: what coverage costs in clutter
+    # the detections that could answer the pair: their boxes and, per matcher, each one's first match (the
+    # Train window's example crops with their old and new best matches)
+    boxes: list[tuple[float, ...]] = field(default_factory=list)
+    firsts: dict[str, list[str | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -400,9 +404,11 @@ def _score_scene(
         covering = [i for i, d in enumerate(detections) if base.categories.covers({d.category}, pair.category)]
         if not covering:
             outcome.status = "missed" if base.categories.covers(producible, pair.category) else "not_detectable"
+        outcome.boxes = [tuple(detections[i].box) for i in covering]
         for name, (restricted, whole) in lists.items():
             outcome.rank[name] = _best_rank(dataset, product, [restricted[i] for i in covering])
             outcome.global_rank[name] = _best_rank(dataset, product, [whole[i] for i in covering])
+            outcome.firsts[name] = [restricted[i][0].sku if restricted[i] else None for i in covering]
         outcomes.append(outcome)
     return outcomes, scene_tags
 

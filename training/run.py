@@ -1,9 +1,9 @@
 """One training entry point for the CLI and the app, with one progress protocol.
 
 Progress is ``progress(stage, done, total, message)``: ``stage`` names the step ("anchors",
-"validation scenes", "composites", "views (…)", "train", "validate", "detector", "export"),
-``done`` of ``total`` is how far it is, ``message`` says it in words ("epoch 2 · loss=0.4312",
-"epoch 2: val recall@1 0.400 @5 0.700"). Cancellation is a callable checked between steps
+"validation scenes", "composites", "views (…)", "train", "validate", "detector", "export",
+"evaluate": the before / after on held-back photos), ``done`` of ``total`` is how far it is,
+``message`` says it in words ("epoch 2 · loss=0.4312", "epoch 2: val recall@1 0.400 @5 0.700"). Cancellation is a callable checked between steps
 (``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
 window runs ``python -m training.run JOB.json`` in a worker *process* (training would starve the UI
 of a thread) and reads the same events as JSON lines on stdout, each prefixed with ``@decorlens``
@@ -102,6 +102,7 @@ class Job:
     seed: int = 0
     limit_scenes: int | None = None
     resume: bool = False
+    compare: bool = True  # the before / after on held-back photos when training ends (the Train window's)
 
     def save(self) -> Path:
         path = Path(self.run) / JOB
@@ -130,6 +131,8 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
         result[EMBEDDER] = _embedder_job(job, pipeline, run, progress, cancelled)
     if job.kind in (DETECTOR, BOTH):
         result[DETECTOR] = _detector_job(job, pipeline, run, progress, cancelled)
+    if job.compare and job.dataset:
+        result["before_after"] = _before_after(job, pipeline, run, result, progress, cancelled)
     write_atomic(run / RESULT, json.dumps(result, indent=1))
     return result
 
@@ -165,6 +168,17 @@ def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
     path = det.export_trained(trained, config, run / "models", conf=0.03)
     return {"model": str(path), "classes": trained.classes,
             "map50": trained.metrics.get("metrics/mAP50(B)", float("nan")), "seconds": trained.timings.get("train", 0)}
+
+
+def _before_after(job: Job, pipeline, run: Path, result: dict[str, Any], progress: Progress,
+                  cancelled: IsCancelled) -> dict[str, Any]:
+    """The new models against the old on the run's held-back photos (``training.before_after``)."""
+    from training.before_after import compare
+
+    embedder, detector = result.get(EMBEDDER), result.get(DETECTOR)
+    return compare(pipeline, Path(job.dataset), run, job.seed, Path(embedder["model"]) if embedder else None,
+                   Path(detector["model"]) if detector else None, detector["classes"] if detector else [],
+                   progress, cancelled)
 
 
 def main(argv: list[str] | None = None) -> int:
