@@ -14,7 +14,7 @@ import yaml
 from ikea_slice import write_slice
 
 from engine.categories import CategoryMap
-from engine.detect import Detector
+from engine.detect import Detector, group_repeats
 from engine.errors import ModelError
 from engine.files import sha256_of
 from engine.imageio import load_image
@@ -23,6 +23,7 @@ from engine.pipeline import Pipeline
 from engine.settings import Settings
 from training.data import PairDataset, split_of
 from training.detector import corrected_photos, user_scene
+from training.detector_confidence import CONF_GRID
 from training.pseudo_labels import PseudoLabeller, grid_windows, iou, region_anchors
 from training.yolo_data import read_yolo_dataset, write_dataset
 
@@ -135,6 +136,16 @@ def test_distilled_labels_are_the_stock_tags_without_non_products(dataset: PairD
     assert {lab.category for lab in teacher} <= pipeline.sold_categories()
 
 
+@pytest.mark.parametrize("conf", [0.1, 0.25])
+def test_tags_at_a_confidence_are_the_lowest_ones_filtered(pipeline: Pipeline, scene_path, conf: float):
+    """What lets the card's confidence be chosen from one detection pass per scene (training.detector_confidence)."""
+    image = load_image(scene_path(LIVING_ROOM))
+    low = pipeline.detector.detect(image, CONF_GRID[0], pipeline.sold_categories())
+    size = (image.shape[1], image.shape[0])
+    assert pipeline.detect(image, conf) == group_repeats([d for d in low if d.score >= conf], size)
+    assert len(low) > len(pipeline.detect(image, conf))
+
+
 def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
     _, _, out = labelled
     classes = sorted({lab.category for s in out for lab in s.labels})
@@ -231,6 +242,9 @@ def test_one_trained_detector_replaces_the_stock_set(session_data_dir: Path, ike
     labels = model.card.recipe["labels"]
     assert labels["clock"] == {"user": 1} and any("teacher" in by_source for by_source in labels.values())
     assert f"decorlens models activate {model.path.name}`" in done.stdout
+    chosen = model.card.metrics["confidence"]  # chosen on the slice's val scene
+    assert chosen["split"] == "val" and chosen["scenes"] == 1 and model.card.default_conf == chosen["conf"]
+    assert [row["conf"] for row in chosen["table"]] == list(CONF_GRID)
 
     done = subprocess.run([*cli, "models", "activate", model.path.name], check=False, capture_output=True,
                           text=True, cwd=ROOT)

@@ -34,6 +34,7 @@ from engine.models import locate, read_card, write_card
 from engine.paths import model_search_path, resources_dir
 from training.app_data import AppData, CorrectedPhoto, read_photos
 from training.data import PairDataset, split_of
+from training.detector_confidence import calibrate, write_confidence
 from training.export import export_detector
 from training.pseudo_labels import (
     DEFAULT_THRESHOLD,
@@ -235,6 +236,15 @@ def export_trained(result: DetectorResult, config: DetectorConfig, out_dir: Path
     card.metrics = {k: round(v, 4) for k, v in result.metrics.items()}
     write_card(path, card)
     return path
+
+
+def calibrate_card(path: Path, config: DetectorConfig, pipeline, report: Report) -> dict[str, Any]:
+    """Choose the card's confidence on the validation scenes (``training.detector_confidence``) and write it."""
+    dataset = PairDataset.load(config.data)
+    scenes = dataset.scenes_in("val", config.seed)[: config.limit_scenes]
+    calibration = calibrate(path, dataset, scenes, pipeline, lambda d, n: report("choosing the confidence", d, n, None))
+    write_confidence(path, calibration)
+    return calibration
 
 
 def add_classes_to_map(data_dir: Path, classes: list[str]) -> list[str]:
