@@ -122,6 +122,10 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
 
     # pass 1: warm-up, object counts, accuracy
     candidates = candidate_scenes(workspace, options.quick, seed)[: options.max_scenes or None]
+    if not candidates:
+        from engine.errors import DecorLensError
+
+        raise DecorLensError(f"no scene to time in {options.dataset}" + (f" (test split of seed {seed})" if extra else ""))
     ours.search_scene(dataset.scene_path(candidates[0]))  # first-call costs (sessions, index) stay out of pass 1
     reference.search_scene(dataset.scene_path(candidates[0]))
     for other in extra.values():

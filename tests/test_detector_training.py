@@ -240,7 +240,7 @@ def test_one_trained_detector_replaces_the_stock_set(session_data_dir: Path, ike
     assert model.card.replaces == [d.model.path.name for d in stock.detector.detectors]
     assert "clock" in model.card.class_names
     labels = model.card.recipe["labels"]
-    assert labels["clock"] == {"user": 1} and any("teacher" in by_source for by_source in labels.values())
+    assert labels["clock"]["user"] == 1 and any("teacher" in by_source for by_source in labels.values())
     assert f"decorlens models activate {model.path.name}`" in done.stdout
     chosen = model.card.metrics["confidence"]  # chosen on the slice's val scene
     assert chosen["split"] == "val" and chosen["scenes"] == 1 and model.card.default_conf == chosen["conf"]

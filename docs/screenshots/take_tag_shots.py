@@ -63,11 +63,14 @@ def main() -> None:
     parser.add_argument("--scene", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--embedder", help="ONNX file name (default: the settings' embedder)")
+    parser.add_argument("--detector", action="append", default=[],
+                        help="ONNX detector file, repeatable (default: the stock set), e.g. a train-detector model")
     args = parser.parse_args()
     app = application()
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
     settings = Settings.defaults().with_(data_dir=args.data_dir)
     settings = settings.with_(embedder=(args.embedder,)) if args.embedder else settings
+    settings = settings.with_(detectors=tuple((d,) for d in args.detector)) if args.detector else settings
     window = MainWindow(Pipeline(settings), AppSettings(store))
     window.resize(1280, 780)
     window.show()
