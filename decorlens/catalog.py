@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from decorlens.options import positive_int
@@ -52,6 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     dup.add_argument("--variants", metavar="SKU", help="mark SKU's group as variants of SKU: kept, listed no more")
     dup.add_argument("--json", action="store_true")
     dup.set_defaults(run=run_duplicates)
+    mp = verbs.add_parser("map", help="a 2-D map of the catalog as the embedder sees it (t-SNE), as an HTML page")
+    mp.add_argument("--html", type=Path, metavar="OUT.html", help="write the map as one standalone HTML page")
+    mp.add_argument("--embedder", dest="map_embedders", action="append", metavar="ONNX", default=[],
+                    help="map with this embedder (default: the active one); give two to compare them side by side")
+    mp.set_defaults(run=run_map)
     rs = verbs.add_parser("restore", help="list the catalog backups, or restore one (backing up the current first)")
     rs.add_argument("backup", nargs="?", help="a backup's file name as listed, or the path of a backup file")
     rs.set_defaults(run=run_restore)
@@ -156,6 +162,33 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
             print(f"     {p.sku:<16} {p.category:<22} {p.name}")
+    return 0
+
+
+def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """Each embedder's map (from the cache when the catalog is unchanged), then the page if asked for."""
+    from app.palette import category_colour  # no Qt: the colours of the app's pins and Map tab
+    from engine.catalog_map import catalog_map
+    from engine.map_page import write_map_page
+
+    settings = pipeline.settings
+    chosen = [pipeline.with_embedder(find_first((name,), settings.models_dir, pipeline.data_dir).path)
+              for name in args.map_embedders] or [pipeline]
+    maps = []
+    for each in chosen:
+        key = each.embedder.key
+        with bar(f"embedding for {key}", args.quiet) as progress:
+            each.prepare_matcher(progress=progress)
+        started = time.perf_counter()
+        with bar(f"mapping {key}", args.quiet, unit="it") as progress:
+            result = catalog_map(each.catalog, each.embedder, each.data_dir, progress, log=each.log)
+        how = "from the cache" if result.cached else f"computed in {time.perf_counter() - started:.1f} s"
+        print(f"{key}: {len(result)} products mapped ({how})")
+        maps.append(result)
+    if args.html:
+        products = pipeline.catalog.get_many({int(pid) for m in maps for pid in m.ids})
+        write_map_page(args.html, maps, products, category_colour, pipeline.categories.names)
+        print(f"wrote {args.html}")
     return 0
 
 

@@ -13,9 +13,9 @@ from engine.importer import Progress
 
 
 @contextmanager
-def bar(description: str, quiet: bool = False) -> Iterator[Progress]:
+def bar(description: str, quiet: bool = False, unit: str = "img") -> Iterator[Progress]:
     """Yields a ``(done, total)`` callback that drives a tqdm bar."""
-    progress = tqdm(desc=description, unit="img", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+    progress = tqdm(desc=description, unit=unit, disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
 
     def update(done: int, total: int) -> None:
         progress.total = total

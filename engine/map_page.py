@@ -1,0 +1,267 @@
+"""The catalog map as one standalone HTML page: product thumbnails placed by ``engine.catalog_map``.
+
+One file, nothing fetched: each product's thumbnail is embedded once (a small re-encoded JPEG as a data
+URI in an SVG symbol) and every map on the page draws it by reference, so two embedders side by side
+cost no second copy. Names, SKUs and categories come from feeds and bundles, so they are hostile input:
+every one passes ``html.escape`` on its way into the page, the script writes them back only as text
+(``textContent``), and the Content-Security-Policy lets only this page's own script and style (pinned by
+hash) and data-URI images load, so a mistake in escaping still could not run anything.
+
+Scroll zooms, dragging pans, a double click resets; hovering a thumbnail shows the product and rings
+the same product on the other map.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+from engine.catalog import Product
+from engine.catalog_map import CatalogMap
+from engine.categories import display_name
+from engine.errors import DecorLensError
+from engine.files import write_atomic
+from engine.imageio import load_image
+
+THUMB_SIDE = 64  # px: sharp at the default zoom, a few KB each (2,000 products ≈ 6 MB)
+SIZE = 1000  # SVG units of a map's square
+TILE = 14  # a thumbnail's side in SVG units at the default zoom
+MARGIN = 20
+
+STYLE = """
+:root{--ink:#1c1c1e;--muted:#6b6b70;--line:#e4e2dd;--bg:#f6f5f2;color-scheme:light}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+header{padding:24px 24px 8px}
+h1{margin:0;font-size:26px;letter-spacing:-.01em}
+h2{margin:0 0 8px;font-size:16px;overflow-wrap:anywhere}
+.defs{position:absolute}
+.hint{margin:4px 0 0;color:var(--muted)}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin:0;padding:8px 24px;list-style:none;font-size:13px}
+.legend li{display:flex;align-items:center;gap:6px}
+.maps{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;padding:8px 24px 32px}
+.panel{background:#fff;border:1px solid var(--line);border-radius:12px;padding:12px}
+.map{display:block;width:min(100%,calc(100vh - 90px));height:auto;aspect-ratio:1;margin:0 auto;cursor:grab;touch-action:none;user-select:none}
+.map.dragging{cursor:grabbing}
+.p rect{stroke:none}
+.p.lit rect{stroke:var(--ink);stroke-width:3}
+.p:hover rect{stroke:var(--ink);stroke-width:2}
+.card{position:fixed;display:none;z-index:5;width:220px;background:#fff;border-radius:10px;overflow:hidden;
+ pointer-events:none;box-shadow:0 10px 28px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
+.card.open{display:block}
+.card img{display:block;width:100%;height:150px;object-fit:contain;padding:8px;background:#fff;
+ border-bottom:1px solid var(--line)}
+.card p{margin:0;padding:0 12px;overflow-wrap:anywhere}
+.card .cat{padding-top:8px;font-size:12px;font-weight:600;letter-spacing:.05em;text-transform:uppercase;
+ color:var(--muted)}
+.card .name{font-weight:650}
+.card .sku{padding-bottom:10px;font-size:13px;color:var(--muted)}
+"""
+
+SCRIPT = """
+(function () {
+  "use strict";
+  var card = document.querySelector(".card"), cardImage = card.querySelector("img");
+  var texts = {cat: card.querySelector(".cat"), name: card.querySelector(".name"), sku: card.querySelector(".sku")};
+  function show(point, event) {
+    var symbol = document.getElementById("t" + point.getAttribute("data-id"));
+    var image = symbol && symbol.querySelector("image");
+    cardImage.style.display = image ? "block" : "none";
+    if (image) { cardImage.src = image.getAttribute("href"); }
+    texts.cat.textContent = point.getAttribute("data-cat");
+    texts.name.textContent = point.getAttribute("data-name");
+    texts.sku.textContent = point.getAttribute("data-sku");
+    card.classList.add("open");
+    var x = event.clientX + 16, y = event.clientY + 16, w = card.offsetWidth, h = card.offsetHeight;
+    if (x + w > window.innerWidth - 8) { x = event.clientX - 16 - w; }
+    if (y + h > window.innerHeight - 8) { y = Math.max(8, window.innerHeight - 8 - h); }
+    card.style.left = Math.max(8, x) + "px";
+    card.style.top = y + "px";
+  }
+  function light(id, on) {
+    [].forEach.call(document.querySelectorAll('.p[data-id="' + id + '"]'), function (p) {
+      p.classList.toggle("lit", on);
+    });
+  }
+  [].forEach.call(document.querySelectorAll(".map"), function (svg) {
+    var full = svg.viewBox.baseVal, box = {x: full.x, y: full.y, w: full.width, h: full.height};
+    var home = {x: box.x, y: box.y, w: box.w, h: box.h}, drag = null;
+    function apply() { svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" ")); }
+    function toMap(event) {
+      var r = svg.getBoundingClientRect();
+      return {x: box.x + (event.clientX - r.left) / r.width * box.w, y: box.y + (event.clientY - r.top) / r.height * box.h};
+    }
+    svg.addEventListener("wheel", function (event) {
+      event.preventDefault();
+      var at = toMap(event), f = Math.pow(1.0015, event.deltaY);
+      f = Math.min(Math.max(f, 0.02 * home.w / box.w), 1.5 * home.w / box.w);
+      box.x = at.x - (at.x - box.x) * f; box.y = at.y - (at.y - box.y) * f; box.w *= f; box.h *= f;
+      apply();
+    }, {passive: false});
+    svg.addEventListener("pointerdown", function (event) {
+      drag = {x: event.clientX, y: event.clientY, bx: box.x, by: box.y};
+      svg.setPointerCapture(event.pointerId);
+      svg.classList.add("dragging");
+    });
+    svg.addEventListener("pointermove", function (event) {
+      if (!drag) { return; }
+      var r = svg.getBoundingClientRect();
+      box.x = drag.bx - (event.clientX - drag.x) / r.width * box.w;
+      box.y = drag.by - (event.clientY - drag.y) / r.height * box.h;
+      apply();
+    });
+    function stop() { drag = null; svg.classList.remove("dragging"); }
+    svg.addEventListener("pointerup", stop);
+    svg.addEventListener("pointercancel", stop);
+    svg.addEventListener("dblclick", function () { box = {x: home.x, y: home.y, w: home.w, h: home.h}; apply(); });
+    svg.addEventListener("mouseover", function (event) {
+      var point = event.target.closest && event.target.closest(".p");
+      if (point) { show(point, event); light(point.getAttribute("data-id"), true); }
+    });
+    svg.addEventListener("mouseout", function (event) {
+      var point = event.target.closest && event.target.closest(".p");
+      if (point) { card.classList.remove("open"); light(point.getAttribute("data-id"), false); }
+    });
+  });
+})();
+"""
+
+
+def _hash(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def content_security_policy() -> str:
+    """Only this page's script and style run (by hash); images only from data URIs; nothing is fetched."""
+    return (
+        f"default-src 'none'; script-src 'sha256-{_hash(SCRIPT)}'; style-src 'sha256-{_hash(STYLE)}'; "
+        "img-src data:; base-uri 'none'; form-action 'none'; object-src 'none'"
+    )
+
+
+def write_map_page(
+    out: Path,
+    maps: Sequence[CatalogMap],
+    products: Mapping[int, Product],
+    colour: Callable[[str], str],
+    category_names: Mapping[str, str] | None = None,
+) -> Path:
+    """``out`` as one HTML file showing each map side by side; ``colour`` gives a category's "#rrggbb"."""
+    shown = sorted({int(pid) for m in maps for pid in m.ids if int(pid) in products})
+    thumbs = _thumbnails([products[pid] for pid in shown])
+    write_atomic(out, render(maps, products, thumbs, colour, category_names or {}))
+    return out
+
+
+def render(
+    maps: Sequence[CatalogMap],
+    products: Mapping[int, Product],
+    thumbs: Mapping[int, str],
+    colour: Callable[[str], str],
+    names: Mapping[str, str],
+) -> str:
+    """The whole page; every catalog value passes ``_e`` on its way in."""
+    counts: dict[str, int] = {}
+    for pid in {int(p) for m in maps for p in m.ids if int(p) in products}:
+        counts[products[pid].category] = counts.get(products[pid].category, 0) + 1
+    title = f"{sum(counts.values())} products"
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(content_security_policy())}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>Catalog map · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<header><h1>Catalog map · {_e(title)}</h1><p class=\"hint\">Products the embedder finds alike lie "
+        "close together. Scroll to zoom, drag to pan, double-click to see all; hover a picture for the product."
+        "</p></header>\n"
+        + _legend(counts, colour, names)
+        + _symbols(thumbs)
+        + '<main class="maps">\n'
+        + "\n".join(_panel(m, products, thumbs, colour, names) for m in maps)
+        + "\n</main>\n"
+        '<div class="card" aria-hidden="true"><img alt=""><p class="cat"></p><p class="name"></p>'
+        '<p class="sku"></p></div>\n'
+        f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def _legend(counts: Mapping[str, int], colour: Callable[[str], str], names: Mapping[str, str]) -> str:
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], display_name(kv[0], names)))
+    return '<ul class="legend">' + "".join(
+        f'<li><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="3" '
+        f'fill="{_e(_hex(colour(category)))}"/></svg>{_e(display_name(category, names))} ({count})</li>'
+        for category, count in items
+    ) + "</ul>\n"
+
+
+def _symbols(thumbs: Mapping[int, str]) -> str:
+    """Each thumbnail once; the maps draw them with ``<use>``."""
+    return '<svg class="defs" width="0" height="0" aria-hidden="true"><defs>' + "".join(
+        f'<symbol id="t{pid}" viewBox="0 0 1 1"><image href="{_e(uri)}" width="1" height="1"/></symbol>'
+        for pid, uri in sorted(thumbs.items())
+    ) + "</defs></svg>\n"
+
+
+def _panel(
+    result: CatalogMap, products: Mapping[int, Product], thumbs: Mapping[int, str],
+    colour: Callable[[str], str], names: Mapping[str, str],
+) -> str:
+    points = []
+    for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
+        product = products.get(pid)
+        if product is None:
+            continue
+        px, py = MARGIN + x * (SIZE - 2 * MARGIN), MARGIN + y * (SIZE - 2 * MARGIN)
+        category = display_name(product.category, names)
+        fill = _e(_hex(colour(product.category)))
+        half = TILE / 2
+        inner = (f'<use href="#t{pid}" x="{-half + 1:g}" y="{-half + 1:g}" width="{TILE - 2:g}" height="{TILE - 2:g}"/>'
+                 if pid in thumbs else "")
+        points.append(
+            f'<g class="p" data-id="{pid}" data-name="{_e(product.name or product.sku)}" data-sku="{_e(product.sku)}" '
+            f'data-cat="{_e(category)}" transform="translate({px:.1f} {py:.1f})">'
+            f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
+            f"<title>{_e(product.name or product.sku)} · {_e(product.sku)} · {_e(category)}</title></g>"
+        )
+    label = f"Catalog map by {result.embedder}, {len(points)} products"
+    return (
+        f'<section class="panel"><h2>{_e(result.embedder)}</h2>'
+        f'<svg class="map" viewBox="0 0 {SIZE} {SIZE}" role="img" aria-label="{_e(label)}">'
+        + "".join(points) + "</svg></section>"
+    )
+
+
+def _thumbnails(products: Sequence[Product]) -> dict[int, str]:
+    """Product id → a small JPEG data URI, re-encoded from the catalog picture (none when unreadable)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        uris = list(pool.map(_thumbnail, (p.image_path for p in products)))
+    return {p.id: uri for p, uri in zip(products, uris) if uri}
+
+
+def _thumbnail(path: str) -> str:
+    try:
+        pixels = load_image(path, THUMB_SIDE)
+    except DecorLensError:
+        return ""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=75, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _hex(value: str) -> str:
+    """Only "#rrggbb" reaches an attribute: a colour from elsewhere is checked, not trusted."""
+    text = value.strip()
+    if len(text) == 7 and text[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in text[1:]):
+        return text
+    return "#888888"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
