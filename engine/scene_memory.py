@@ -97,7 +97,7 @@ class SeenObject:
     box: Box
     matches: tuple[tuple[str, float, str], ...]  # (sku, score, kind), best first
     confirmed: tuple[str, float, str] | None = None  # the product the user confirmed, if any
-    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # its crop's, as the search gave it
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # as the search embedded it
     embedder: str = ""  # the key of the embedder that made ``vector``
 
     @property
@@ -279,13 +279,20 @@ def goes_with(catalog: Catalog, sku: str, limit: int = 10) -> list[tuple[str, in
     Each photo counts once per product, however many of its objects matched it (six chairs around
     one table are one vote for the pair, not six).
     """
-    if not _has_schema(catalog):
+    return goes_with_any(catalog, [sku], limit)
+
+
+def goes_with_any(catalog: Catalog, skus: Sequence[str], limit: int = 10) -> list[tuple[str, int]]:
+    """``goes_with`` for a set of products (a look): the photos holding any of them vote, none of them is named."""
+    if not _has_schema(catalog) or not skus:
         return []
+    marks = ",".join("?" * len(skus))
     rows = catalog.db.execute(
-        "WITH seen AS (SELECT DISTINCT scene_id FROM scene_objects WHERE best_sku = ?) "
+        f"WITH seen AS (SELECT DISTINCT scene_id FROM scene_objects WHERE best_sku IN ({marks})) "
         "SELECT o.best_sku, COUNT(DISTINCT o.scene_id) AS photos FROM scene_objects o JOIN seen USING (scene_id) "
-        "WHERE o.best_sku NOT IN ('', ?) GROUP BY o.best_sku ORDER BY photos DESC, MAX(o.best_score) DESC LIMIT ?",
-        (sku, sku, limit),
+        f"WHERE o.best_sku NOT IN ('', {marks}) GROUP BY o.best_sku "
+        "ORDER BY photos DESC, MAX(o.best_score) DESC, o.best_sku LIMIT ?",
+        (*skus, *skus, limit),
     )
     return [(r[0], r[1]) for r in rows]
 

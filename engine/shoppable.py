@@ -6,6 +6,10 @@ escaped, a URL becomes a link only when ``engine.links.safe_link`` allows it, an
 copies inside the output folder (a catalog path that is not an image never reaches the page). The page
 needs nothing from the network: its style and script are inline, its script pinned by a CSP hash.
 
+Below the photo's own products, *Complete the look* shows products that go with them: those most often
+best-matched in the other tagged photos that hold them (``engine.scene_memory``, the compatibility signal
+of products shown together in rooms), as the same cards, none of them already on the page.
+
 No Qt here: the app's batch and export, and ``decorlens tag --html``, write the same pages.
 """
 
@@ -24,6 +28,7 @@ from urllib.parse import quote
 from PIL import Image
 
 from engine.batch import BatchReport, tag_scenes
+from engine.catalog import Catalog
 from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
@@ -32,12 +37,14 @@ from engine.importer import Progress
 from engine.links import safe_link
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
+from engine.scene_memory import goes_with_any
 from engine.shoppable_assets import SCRIPT, STYLE, content_security_policy
 
 IMAGES = "images"
 PRODUCTS = "products"
 PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the original may be 50 Mpx
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
+COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
 
 
 @dataclass
@@ -69,17 +76,39 @@ def write_page(
     out_dir: Path,
     stem: str,
     category_names: Mapping[str, str] | None = None,
+    complete: Sequence[dict[str, Any]] = (),
 ) -> Path:
-    """``<out>/<stem>.html`` for a scene in search-JSON form (corrections JSON works too), with its images."""
+    """``<out>/<stem>.html`` for a scene in search-JSON form (corrections JSON works too), with its images.
+
+    ``complete``: products in match form (``complete_the_look``) for the *Complete the look* cards.
+    """
     images = out_dir / IMAGES
     (images / PRODUCTS).mkdir(parents=True, exist_ok=True)
     photo_file = f"{stem}.jpg"
     _write_jpeg(photo, images / photo_file, PHOTO_MAX_SIDE, quality=85)
-    spots, cards = _spots_and_cards(scene, images / PRODUCTS, category_names or {})
+    names = category_names or {}
+    spots, cards = _spots_and_cards(scene, images / PRODUCTS, names)
+    on_page = {c.sku for c in cards}
+    more = [_card(m, images / PRODUCTS, names) for m in complete if str(m.get("sku", "")) not in on_page]
     page = out_dir / f"{stem}.html"
     photo_src = f"{IMAGES}/{quote(photo_file)}"
-    write_atomic(page, render(readable_title(stem), photo_src, scene, spots, cards))
+    write_atomic(page, render(readable_title(stem), photo_src, scene, spots, cards, more))
     return page
+
+
+def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMPLETE_MAX) -> list[dict[str, Any]]:
+    """The products that go with the scene's tagged ones, in match form, as the catalog holds them now.
+
+    None is on the scene's page; products remembered but no longer in the catalog are left out.
+    """
+    tagged = sorted({str(best["sku"]) for obj in scene["objects"] if (best := _best(obj)) is not None})
+    found = []
+    for sku, _photos in goes_with_any(catalog, tagged, limit * 2):
+        product = catalog.get_by_sku(sku)
+        if product is not None:
+            found.append({"sku": product.sku, "name": product.name, "category": product.category,
+                          "price": product.price, "url": product.url, "image_path": product.image_path})
+    return found[:limit]
 
 
 def export_batch(
@@ -95,7 +124,8 @@ def export_batch(
     names = pipeline.categories.names
 
     def page(photo: Path, stem: str, result: SceneResult) -> None:
-        write_page(result.to_json(), photo, out_dir, stem, names)
+        scene = result.to_json()
+        write_page(scene, photo, out_dir, stem, names, complete_the_look(pipeline.catalog, scene))
 
     return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
 
@@ -114,7 +144,7 @@ def _spots_and_cards(
     cards: dict[str, Card] = {}
     spots: list[Spot] = []
     for obj in scene["objects"]:
-        best = obj.get("confirmed") or (obj.get("matches") or [None])[0]
+        best = _best(obj)
         if best is None:
             continue
         number = int(obj.get("number", len(spots) + 1))
@@ -130,6 +160,11 @@ def _spots_and_cards(
     for card in cards.values():
         card.similar_badge = some_same and card.match == "similar"
     return spots, list(cards.values())
+
+
+def _best(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The product a tag stands for on the page: the one confirmed, else its best match."""
+    return obj.get("confirmed") or (obj.get("matches") or [None])[0]
 
 
 def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card:
@@ -180,7 +215,9 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card]) -> str:
+def render(
+    title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card], more: Sequence[Card] = ()
+) -> str:
     """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
     heading = "Shop the products" if any(c.match != "similar" for c in cards) else "Similar products"
@@ -199,8 +236,10 @@ def render(title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot],
         '<section class="products" aria-labelledby="products-title">\n'
         f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
         '<ul class="cards">\n'
-        + "\n".join(_list_card(c, n) for n, c in enumerate(cards, 1))
-        + "\n</ul>\n</section>\n</main>\n"
+        + "\n".join(_list_card(c, f"product-{n}") for n, c in enumerate(cards, 1))
+        + "\n</ul>\n"
+        + _complete(more)
+        + "</section>\n</main>\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 
@@ -218,15 +257,35 @@ def _spot(spot: Spot) -> str:
     )
 
 
-def _list_card(card: Card, n: int) -> str:
+def _complete(cards: Sequence[Card]) -> str:
+    """The *Complete the look* list: products seen with these in other rooms (none when none is known)."""
+    if not cards:
+        return ""
+    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
+    return (
+        '<section class="complete" aria-labelledby="complete-title">\n'
+        f'<h2 id="complete-title">Complete the look <span class="count">{_e(count)}</span></h2>\n'
+        '<p class="note">Often seen with these products in other rooms.</p>\n<ul class="cards">\n'
+        + "\n".join(_list_card(c, f"more-{n}") for n, c in enumerate(cards, 1))
+        + "\n</ul>\n</section>\n"
+    )
+
+
+def _list_card(card: Card, element_id: str) -> str:
+    """A product card; one of the photo's own lists the tags it stands for."""
     numbers = " ".join(map(str, card.tags))
     chips = "".join(f'<span class="chip" aria-hidden="true">{t}</span>' for t in card.tags)
+    tags = (f'<p class="tags"><span class="sr">Tag {_e(numbers)} in the photo</span>{chips}</p>'
+            if card.tags else "")
     return (
-        f'<li class="card" id="product-{n}" data-sku="{_e(card.sku)}" data-tags="{_e(numbers)}">'
+        f'<li class="card" id="{element_id}" data-sku="{_e(card.sku)}" data-tags="{_e(numbers)}">'
         f'{_picture(card, "thumb")}<div class="info">{_details(card, heading=True, link=False)}'
-        f'<div class="actions">{_button(card)}<p class="tags"><span class="sr">Tag {_e(numbers)} in the photo'
-        f"</span>{chips}</p></div></div></li>"
+        f"{_actions(_button(card) + tags)}</div></li>"
     )
+
+
+def _actions(content: str) -> str:
+    return f'<div class="actions">{content}</div>' if content else ""
 
 
 def _picture(card: Card, css_class: str) -> str:

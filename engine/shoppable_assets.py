@@ -58,6 +58,9 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .button:hover{background:#000}
 .button:focus-visible{outline:3px solid var(--ink);outline-offset:2px}
 .products h2{font-size:20px;letter-spacing:-.01em;margin:0 0 14px}
+.complete{margin-top:36px}
+.complete h2{margin-bottom:2px}
+.note{margin:0 0 14px;font-size:14px;color:var(--muted)}
 .cards{list-style:none;margin:0;padding:0;display:grid;gap:12px}
 .card{display:grid;grid-template-columns:96px minmax(0,1fr);gap:14px;padding:12px;background:var(--card);
  border:1px solid var(--line);border-radius:var(--r);transition:border-color .15s,box-shadow .15s}

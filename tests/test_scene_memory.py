@@ -9,12 +9,14 @@ import json
 import os
 import shutil
 import sqlite3
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from scene_copy import copy_data_dir
 
 from app.corrections import EditableScene
 from decorlens.main import main
@@ -32,6 +34,7 @@ from engine.scene_memory import (
     VERSION_KEY,
     embed_product_photo,
     goes_with,
+    goes_with_any,
     objects_of,
     photo_count,
     product_vector,
@@ -45,18 +48,6 @@ from engine.settings import Settings
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the Catalog-tab test below
 SCENES = ("take-a-comfy-seat-on-the-sofa", "a-bed-that-folds-away")
 OTHER_EMBEDDER = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
-
-
-def copy_data_dir(pipeline: Pipeline, target: Path) -> Path:
-    """The session's data dir (catalog, index, models) copied, with no photo remembered yet."""
-    shutil.copytree(pipeline.data_dir / "models", target / "models")
-    shutil.copytree(pipeline.data_dir / "index", target / "index")
-    with sqlite3.connect(target / "catalog.sqlite") as copy:
-        pipeline.catalog.db.backup(copy)
-        for table in TABLES:
-            copy.execute(f"DROP TABLE IF EXISTS {table}")
-        copy.execute("DELETE FROM meta WHERE key = ?", (VERSION_KEY,))
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +107,16 @@ def test_goes_with_counts_the_other_best_matches_of_the_same_photos(tagged):
     together = goes_with(pipe.catalog, sku, limit=100)
     assert dict(together) == expected
     assert [n for _, n in together] == sorted((n for _, n in together), reverse=True)
+
+
+def test_a_look_goes_with_what_the_photos_holding_any_of_it_hold(tagged):
+    """Complete the look: every photo with one of the look's products votes once for its other products."""
+    pipe, results = tagged
+    best = [{o.matches[0].sku for o in r.objects} for r in results.values()]
+    look = {min(skus) for skus in best}  # one product of each photo
+    expected = Counter(sku for skus in best if skus & look for sku in skus - look)
+    assert dict(goes_with_any(pipe.catalog, sorted(look), 100)) == dict(expected)
+    assert goes_with_any(pipe.catalog, [], 100) == []
 
 
 def test_tagging_a_photo_again_replaces_its_entries(tagged, tmp_path: Path):
@@ -248,14 +249,16 @@ def test_remembering_a_searched_photo_embeds_nothing_again(pipeline: Pipeline, s
     first, second = (scene_path(name) for name in SCENES)
     result = searched[SCENES[0]]
     assert result.embedder == pipe.embedder.key
-    assert remember(pipe, first, (result.width, result.height), objects_of(result), BATCH) == len(result.objects)
+    size = (result.width, result.height)
+    assert remember(pipe, first, size, objects_of(result), BATCH) == len(result.objects)
     assert sum(embedded) == 0
 
     result = searched[SCENES[1]]
     bare = [replace(o, vector=None, embedder="") for o in objects_of(result)]
     assert remember(pipe, second, (result.width, result.height), bare, BATCH) == len(result.objects)
     assert sum(embedded) == len(result.objects)
-    stored = pipe.catalog.db.execute("SELECT COUNT(*) FROM scene_vectors WHERE embedder = ?", (pipe.embedder.key,))
+    stored = pipe.catalog.db.execute("SELECT COUNT(*) FROM scene_vectors WHERE embedder = ?",
+                                     (pipe.embedder.key,))
     assert stored.fetchone()[0] == sum(len(r.objects) for r in searched.values())
 
 

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from decorlens.main import main
-from engine.batch import FORMULA_STARTS, SUMMARY, unique_stems
+from engine.batch import FORMULA_STARTS, SUMMARY, tag_scenes, unique_stems
 from engine.categories import display_name
 from engine.links import safe_link
 from engine.shoppable import export_batch, readable_title, write_page
@@ -133,11 +133,14 @@ def hostile_feed(ikea: Path, ikea_products: list[dict[str, str]], feed: Path) ->
 def hostile_export(
     fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path
 ) -> tuple[Path, Path, dict[str, str]]:
-    """(CLI output folder, app batch output folder, feed URLs) for one real scene over the hostile catalog."""
+    """(CLI output folder, app batch output folder, feed URLs) for one real scene over the hostile catalog,
+    after two other scenes were tagged (their products are its Complete the look)."""
     urls = hostile_feed(ikea, ikea_products, tmp_path / "feed.csv")
     report = fresh_pipeline.import_catalog(tmp_path / "feed.csv")
     assert report.added == 3 * len(CATEGORIES), report.summary()
     scene = scene_path(SCENE)
+    others = [scene_path("take-a-comfy-seat-on-the-sofa"), scene_path("a-bed-that-folds-away")]
+    assert not tag_scenes(fresh_pipeline, others, tmp_path / "others").failed
     cli_out, app_out = tmp_path / "cli", tmp_path / "app"
     args = [
         "-q",
@@ -161,6 +164,7 @@ def test_hostile_feed_gives_no_link_but_http_and_no_script_but_ours(hostile_expo
     page = Page(page_file.read_text(encoding="utf-8"))
     shown = [card["data-sku"] for card in page.with_class("card")]
     assert sum(safe_link(urls[sku]) is None for sku in shown) >= 3  # hostile products made it to the page
+    assert [a for _, a in page.tags if a.get("id", "").startswith("more-")]  # to Complete the look too
 
     hrefs = page.attrs("href")
     assert set(hrefs) == {safe_link(urls[sku]) for sku in shown} - {None}  # good links stay, the rest go

@@ -1,10 +1,11 @@
 """The shoppable page in a real browser (headless Chromium driven by selenium), at phone and desktop widths.
 
 The page comes from a real IKEA scene searched against the whole real catalog and written by
-``decorlens tag --html``; a second page adds shop links (ikea.com searches for the matched article
-numbers) so the keyboard path runs through links too. The checks are the ones a visitor would make:
-nothing scrolls sideways on a 390 px phone, Tab reaches every hotspot and shows its card, every hover
-card stays inside the viewport, one card per product.
+``decorlens tag --html`` after a few other scenes were tagged (their products are its *Complete the
+look*); a second page adds shop links (ikea.com searches for the matched article numbers) so the
+keyboard path runs through links too. The checks are the ones a visitor would make: nothing scrolls
+sideways on a 390 px phone, Tab reaches every hotspot and shows its card, every hover card stays inside
+the viewport, one card per product, and the products that go with them below, none of them twice.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test`` installs them when it runs as
 root). Selenium is pointed at the system chromedriver: selenium-manager never downloads one. Screenshots
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from scene_copy import copy_data_dir
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -27,7 +29,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from decorlens.main import main
-from engine.shoppable import write_page
+from engine.catalog import Catalog
+from engine.shoppable import complete_the_look, write_page
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -37,6 +40,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
+TAGGED_BEFORE = 3  # other scenes tagged first, in name order: enough for a few products to go with it
 WIDTHS = {"phone": (390, 844, True), "desktop": (1280, 900, False)}
 # The viewport rectangle of an element, and the viewport without scrollbars.
 RECT = "var r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];"
@@ -44,19 +48,21 @@ VIEWPORT = "return [document.documentElement.clientWidth, document.documentEleme
 
 
 @pytest.fixture(scope="module")
-def pages(pipeline, scene_path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
-    """name → (page, scene JSON): as ``decorlens tag --html`` writes it, and with shop links."""
+def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """name → (page, scene JSON with the page's Complete-the-look products under "complete"): as
+    ``decorlens tag --html`` writes it, and with shop links."""
     out = tmp_path_factory.mktemp("shoppable")
+    data_dir = copy_data_dir(pipeline, out / "data")  # the memory holds exactly the scenes tagged here
     scene = scene_path(SCENE)
-    assert (
-        main(["-q", "--data-dir", str(pipeline.data_dir), "tag", str(scene), "--out", str(out), "--html"])
-        == 0
-    )
+    before = [str(s) for s in sorted((ikea / "scenes").glob("*.jpg")) if s != scene][:TAGGED_BEFORE]
+    assert main(["-q", "--data-dir", str(data_dir), "tag", *before, "--out", str(out / "before")]) == 0
+    assert main(["-q", "--data-dir", str(data_dir), "tag", str(scene), "--out", str(out), "--html"]) == 0
     data = json.loads((out / f"{scene.stem}.json").read_text())
-    for obj in data["objects"]:
-        for match in obj["matches"]:
-            match["url"] = f"https://www.ikea.com/gb/en/search/?q={quote(match['sku'])}"
-    linked = write_page(data, scene, out / "linked", scene.stem)
+    with Catalog(data_dir / "catalog.sqlite") as catalog:
+        data["complete"] = complete_the_look(catalog, data)
+    for match in [m for obj in data["objects"] for m in obj["matches"]] + data["complete"]:
+        match["url"] = f"https://www.ikea.com/gb/en/search/?q={quote(match['sku'])}"
+    linked = write_page(data, scene, out / "linked", scene.stem, complete=data["complete"])
     return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data)}
 
 
@@ -122,11 +128,21 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
     assert scroll_width <= client_width == WIDTHS[device][0]
 
     # one card per product, each listing the tags it was matched by
-    cards = browser.find_elements(By.CSS_SELECTOR, "li.card")
+    cards = browser.find_elements(By.CSS_SELECTOR, "section.products > ul.cards > li.card")
     products = {o["matches"][0]["sku"] for o in matched}
     assert sorted(c.get_attribute("data-sku") for c in cards) == sorted(products)
     tags = sorted(int(n) for c in cards for n in c.get_attribute("data-tags").split())
     assert tags == list(range(1, len(pins) + 1))
+
+    # below them the products that go with them, in the order Goes with ranks them, none on the page twice,
+    # each card inside the viewport's width once scrolled to
+    more = browser.find_elements(By.CSS_SELECTOR, "section.complete li.card")
+    assert [c.get_attribute("data-sku") for c in more] == [m["sku"] for m in data["complete"]]
+    assert more and not {c.get_attribute("data-sku") for c in more} & products
+    for card in cards + more:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
+        assert_inside_viewport(browser, card, f"card of {card.get_attribute('data-sku')}")
+    browser.execute_script("window.scrollTo(0, 0)")
 
     # Tab reaches every hotspot in order, and focus shows its card inside the viewport
     reached = []
@@ -161,9 +177,15 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
 
 
 def screenshot(driver: webdriver.Chrome, pins: list, device: str, tmp_path: Path) -> None:
-    """``shoppable-<device>.png``: the top of the page; on the desktop with one hover card open."""
+    """``shoppable-<device>.png``: the top of the page, on the desktop with one hover card open;
+    ``shoppable-complete-<device>.png``: the Complete-the-look cards."""
     folder = Path(os.environ.get("DECORLENS_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
+    title = driver.find_element(By.ID, "complete-title")
+    driver.execute_script("arguments[0].scrollIntoView()", title)
+    ActionChains(driver).move_to_element(title).perform()  # no hotspot or card under the mouse
+    driver.execute_script("document.body.click()")  # a click outside closes any open card
+    assert driver.save_screenshot(str(folder / f"shoppable-complete-{device}.png"))
     driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
     if device == "desktop":
         middle = min(pins, key=lambda p: abs(p.rect["x"] - driver.execute_script(VIEWPORT)[0] / 2))
