@@ -1,8 +1,8 @@
 """The Train window on a small real slice: start, cancel (nothing changed), start again, before/after, use, undo.
 
 Training runs in a worker process for real (1 epoch on a handful of IKEA scenes and products); a
-20 ms QTimer records the longest gap between its ticks meanwhile: the UI thread must never be held
-for long, whatever the worker does.
+20 ms QTimer on the UI thread records the longest gap between its ticks meanwhile: the UI thread must
+never be held more than 100 ms, whatever the worker does (issue 20).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ pytest.importorskip("pytestqt")
 
 from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel
 
 from app.dialogs.train import TrainWindow
 from app.train_jobs import RUNS
@@ -30,32 +32,47 @@ from engine.settings import Settings
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
 WAIT_MS = 600_000  # a loaded 2-core machine: worker start (torch import), detection, one epoch, export
-# The UI thread's longest gap: 30-170 ms measured while training on 2 cores under a load of 10+; a
-# training step or an epoch's views on the UI thread would hold it for seconds. The bound is generous
-# for a loaded machine (and a test process that may have torch loaded by other tests), not a timing.
-MAX_GAP_S = 1.0
+MAX_STALL_S = 0.1  # the issue's bound on the UI thread
 
 
-class GapMeter:
-    """The longest interval between ticks of a 20 ms timer on the UI thread, and the step it fell in."""
+class StallMeter:
+    """The UI thread's longest stall: the longest interval between ticks of a 20 ms timer on it.
+
+    The interval before the first tick (the event loop starting) is not counted. Nor is the time the
+    thread was ready but waiting for a CPU (Linux's run-queue wait, ``/proc/self/task/<tid>/schedstat``):
+    on two cores shared with a dozen jobs the scheduler alone can hold a ready thread back for longer
+    than the bound, which says nothing about the app. Work on the UI thread, and waiting for another
+    thread that holds the interpreter lock, both count in full.
+    """
 
     def __init__(self):
-        self.last: float | None = None
-        self.worst = 0.0
+        self.last: tuple[float, float] | None = None
+        self.worst = self.worst_wall = 0.0
         self.phase = "start"
         self.worst_phase = ""
+        self.schedstat = Path(f"/proc/self/task/{threading.main_thread().native_id}/schedstat")
         self.timer = QTimer(interval=20)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
-        self.last = time.perf_counter()
         self.timer.start()
 
+    def _ready_waiting(self) -> float:
+        """Seconds this thread has spent runnable but not running (0 where the kernel does not say)."""
+        try:
+            return int(self.schedstat.read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def _tick(self) -> None:
-        now = time.perf_counter()
-        if now - self.last > self.worst:
-            self.worst, self.worst_phase = now - self.last, self.phase
+        now = (time.perf_counter(), self._ready_waiting())
+        if self.last is not None:
+            wall = now[0] - self.last[0]
+            stall = wall - (now[1] - self.last[1])
+            self.worst_wall = max(self.worst_wall, wall)
+            if stall > self.worst:
+                self.worst, self.worst_phase = stall, self.phase
         self.last = now
 
 
@@ -88,7 +105,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     window.views.setValue(1)
     stages: list[str] = []
     window.process.progress.connect(lambda stage, *_rest: stages.append(stage))
-    gaps = GapMeter()
+    gaps = StallMeter()
     gaps.start()
 
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
@@ -107,10 +124,18 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     qtbot.waitUntil(window.results_box.isVisible, timeout=WAIT_MS)
     assert {"train", "validate", "export"} <= set(stages)
     (run,) = (pipeline.data_dir / RUNS).glob("app-*")
-    result = json.loads((run / "result.json").read_text())["embedder"]
-    shown = [[window.results[r][c].text() for c in range(2)] for r in range(2)]
-    assert shown == [[f"{result[side][k]:.0%}" for side in ("pretrained", "fine_tuned")] for k in ("top1", "top5")]
-    assert result["held_back_pairs"] > 0
+    saved = json.loads((run / "result.json").read_text())
+    result, compared = saved["embedder"], saved["before_after"]
+    view = window.before_after
+    for key, (before, after) in view.cells.items():  # top-1, top-5, tag precision, coverage: as evaluated
+        assert (before.text(), after.text()) == tuple(_pct(compared[side][key]) for side in ("before", "after"))
+    assert compared["after"]["pairs"] > 0 and compared["before"]["tag_precision"] is not None
+    assert compared["examples"]
+    qtbot.waitUntil(lambda: view.examples.count() == 4 * (len(compared["examples"]) + 1), timeout=WAIT_MS)
+    first = compared["examples"][0]
+    tiles = [view.examples.itemAtPosition(1, c).widget() for c in range(4)]
+    assert all(not tile.findChild(QLabel).pixmap().isNull() for tile in tiles)  # the crop and three products
+    assert Path(first["crop"]).is_file() and first["right"]["sku"] in tiles[3].findChildren(QLabel)[1].text()
     assert sorted(p.name for p in (pipeline.data_dir / "models").iterdir()) == models_before  # not used yet
 
     gaps.phase = "use"
@@ -128,8 +153,13 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     assert undone.args[0].settings.embedder == pipeline.settings.embedder
     assert yaml.safe_load((pipeline.data_dir / "config.yaml").read_text())["embedder"] == list(pipeline.settings.embedder)
     gaps.timer.stop()
-    print(f"longest UI-thread gap: {gaps.worst * 1000:.0f} ms, while: {gaps.worst_phase}")
-    assert gaps.worst < MAX_GAP_S, f"the UI thread was held {gaps.worst:.2f} s"
+    print(f"longest UI-thread stall: {gaps.worst * 1000:.0f} ms while {gaps.worst_phase} "
+          f"(longest tick interval {gaps.worst_wall * 1000:.0f} ms, run-queue wait included)")
+    assert gaps.worst <= MAX_STALL_S, f"the UI thread was held {gaps.worst * 1000:.0f} ms while {gaps.worst_phase}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def csv_rows(path: Path):

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app import train_jobs
 from app.labels import plain_label, pretty
 from app.train_process import TrainProcess
+from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.workers import Runner
 from engine.pipeline import Pipeline
@@ -45,6 +46,7 @@ STAGES = (  # progress bar per stage: (title, the protocol's stage names it show
     ("Preparing the pictures", ("views",)),
     ("Training", ("train", "validate", "detector")),
     ("Saving the model", ("export",)),
+    ("Comparing before and after", ("evaluate",)),
 )
 
 
@@ -110,13 +112,17 @@ class TrainWindow(QWidget):
         grid.addWidget(self.warning)
         layout.addWidget(source)
         layout.addLayout(self._controls())
-        layout.addWidget(self._progress_box())
-        layout.addWidget(self._results_box())
+        below = QHBoxLayout()  # progress beside the before / after: both fit a laptop screen's height
+        progress = QVBoxLayout()
+        progress.addWidget(self._progress_box())
         self.status = plain_label()
         self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-        layout.addStretch(1)  # spare height below, not between the lines of the summary
-        self.resize(680, 860)
+        progress.addWidget(self.status)
+        progress.addStretch(1)
+        below.addLayout(progress, 2)
+        below.addWidget(self._results_box(), 3)
+        layout.addLayout(below, 1)
+        self.resize(1180, 880)
 
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -162,15 +168,7 @@ class TrainWindow(QWidget):
     def _results_box(self) -> QGroupBox:
         self.results_box = box = QGroupBox("Before / after, on photos held back from training")
         layout = QVBoxLayout(box)
-        grid = QGridLayout()
-        for column, text in enumerate(("", "Before (pretrained)", "After (fine-tuned)")):
-            grid.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
-        self.results: list[list[QLabel]] = []
-        for row, text in enumerate(("Right product first (top-1)", "Right product in the top 5"), 1):
-            grid.addWidget(QLabel(text), row, 0)
-            self.results.append([QLabel(), QLabel()])
-            for column, cell in enumerate(self.results[-1], 1):
-                grid.addWidget(cell, row, column)
+        self.before_after = BeforeAfterView()
         self.held = plain_label()
         self.held.setWordWrap(True)
         self.use_button = QPushButton("Use this model")
@@ -184,8 +182,9 @@ class TrainWindow(QWidget):
         row.addWidget(self.embed_bar, 1)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
-        layout.addLayout(grid)
+        layout.addWidget(self.before_after)
         layout.addWidget(self.held)
+        layout.addStretch(1)
         layout.addLayout(row)
         box.hide()
         return box
@@ -327,13 +326,18 @@ class TrainWindow(QWidget):
     # -- before / after, use, undo ----------------------------------------------------------------
 
     def _show_result(self, result: dict) -> None:
-        embedder = result.get("embedder")
+        embedder, compared = result.get("embedder"), result.get("before_after") or {}
+        self.held.setText("")
+        if compared:
+            self.before_after.show_numbers(compared["before"], compared["after"])
+            self.held.setText(_compared_text(compared))
+            examples = compared.get("examples", [])
+            self.io.start(lambda _job: load_thumbnails(compared),
+                          done=lambda images: self.before_after.show_examples(examples, images))
+        elif embedder:  # a run without the comparison: the validation photos that chose the epoch
+            self.before_after.show_numbers(embedder["pretrained"], embedder["fine_tuned"])
         if embedder:
-            for row, key in enumerate(("top1", "top5")):
-                for column, side in enumerate(("pretrained", "fine_tuned")):
-                    self.results[row][column].setText(f"{embedder[side][key]:.0%}")
-            self.held.setText(f"{embedder['held_back_pairs']} products on held-back photos; best epoch "
-                              f"{embedder['best_epoch']} of {embedder['epochs']}.")
+            self.held.setText(self.held.text() + f" Best epoch {embedder['best_epoch']} of {embedder['epochs']}.")
             if embedder["best_epoch"] == 0:
                 self.held.setText(self.held.text() + " No epoch beat the current model on them: using this one "
                                   "changes little. More confirmed products (Review) help most.")
@@ -388,6 +392,17 @@ class TrainWindow(QWidget):
         if self.process.running:
             self.process.stop()
         super().closeEvent(event)
+
+
+def _compared_text(compared: dict) -> str:
+    """How many held-back products the numbers stand on, and the pairs that changed, in words."""
+    text = (f"{compared['after']['pairs']} products on {compared['scenes']} photos training never used "
+            f"({'its test photos' if compared['split'] == 'test' else 'its validation photos: too few for a test set'}).")
+    if "paired" in compared:
+        p = compared["paired"]["top5"]
+        text += (f" In the top 5 the new model finds {p['wins']} the old one missed and misses {p['losses']} "
+                 "it found.")
+    return text
 
 
 def _clock(seconds: float) -> str:

@@ -7,6 +7,7 @@ is the same in both places. Icons are redrawn when the theme changes.
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QAction
@@ -14,9 +15,13 @@ from PySide6.QtWidgets import QSizePolicy, QToolBar, QWidget
 
 from app.icons import icon
 
+# What the Train action and window say without the training extra, for the install at hand: the packaged
+# app never has it (docs/installer.md, "Training: which variant"), a Python install gets it in one command.
 TRAIN_MISSING = (
-    "Training needs the training extra (PyTorch), which this installation does not have: "
-    "install DecorLens with scripts/install --train on a machine with a GPU or a few free hours."
+    "This packaged DecorLens cannot train (it ships without PyTorch): train with a Python install "
+    "(scripts/install --train), then put the model in the models folder and choose it in Settings."
+    if getattr(sys, "frozen", False) else
+    "Training needs the training extra (PyTorch, several GB): run scripts/install --train in the DecorLens folder."
 )
 
 

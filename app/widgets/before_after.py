@@ -1,0 +1,110 @@
+"""The Train window's before / after: the numbers side by side, and example crops with their old and new match.
+
+Filled from the ``before_after`` part of a run's result (``training.before_after``): top-1 / top-5,
+tag precision and coverage, before and after, on photos training never used; then a row per example
+crop: the crop, what the old model matched first, what the new one matches first, the right product.
+The thumbnails are small files the training process wrote; they are decoded in a worker thread
+(``load_thumbnails``) and only turned into pixmaps here, so showing them never holds the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from app.labels import plain_label, pretty
+
+ROWS = (  # (label, key in each side, how a value reads)
+    ("Right product first (top-1)", "top1"),
+    ("Right product in the top 5", "top5"),
+    ("Tags on a product of the photo (tag precision)", "tag_precision"),
+    ("Products of the photos that got a tag (coverage)", "coverage"),
+)
+COLUMNS = ("The photo's object", "Before: first match", "After: first match", "The right product")
+THUMB = 96
+
+
+def load_thumbnails(before_after: dict[str, Any]) -> dict[str, QImage]:
+    """Every example thumbnail decoded (worker thread: QImage, unlike QPixmap, may be made off the UI thread)."""
+    paths = {p for e in before_after.get("examples", [])
+             for p in (e["crop"], e["right"]["thumb"], e["before"]["thumb"], e["after"]["thumb"]) if p}
+    return {p: QImage(p) for p in paths}
+
+
+class BeforeAfterView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        numbers = QGridLayout()
+        for column, text in enumerate(("", "Before (pretrained)", "After (fine-tuned)")):
+            numbers.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
+        self.cells: dict[str, tuple[QLabel, QLabel]] = {}
+        for row, (text, key) in enumerate(ROWS, 1):
+            numbers.addWidget(QLabel(text), row, 0)
+            self.cells[key] = (QLabel(), QLabel())
+            for column, cell in enumerate(self.cells[key], 1):
+                numbers.addWidget(cell, row, column)
+        self.note = plain_label()
+        self.note.setWordWrap(True)
+        self.examples = QGridLayout()
+        layout.addLayout(numbers)
+        layout.addWidget(self.note)
+        layout.addLayout(self.examples)
+
+    def show_numbers(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        for key, (old, new) in self.cells.items():
+            old.setText(_pct(before.get(key)))
+            new.setText(_pct(after.get(key)))
+
+    def show_examples(self, examples: list[dict[str, Any]], images: dict[str, QImage]) -> None:
+        """One row per example: crop, old first match, new first match, the right product (✓ / ✗ on each match)."""
+        _clear(self.examples)
+        if not examples:
+            return
+        for column, text in enumerate(COLUMNS):
+            self.examples.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
+        for row, example in enumerate(examples, 1):
+            cells = [
+                (example["crop"], pretty(example["category"])),
+                (example["before"]["thumb"], _verdict(example["before"])),
+                (example["after"]["thumb"], _verdict(example["after"])),
+                (example["right"]["thumb"], example["right"]["sku"] or ""),
+            ]
+            for column, (path, caption) in enumerate(cells):
+                self.examples.addWidget(_tile(images.get(path), caption), row, column)
+
+
+def _tile(image: QImage | None, caption: str) -> QWidget:
+    tile = QWidget()
+    layout = QVBoxLayout(tile)
+    layout.setContentsMargins(2, 2, 2, 2)
+    picture = QLabel()
+    picture.setFixedSize(THUMB, THUMB)
+    picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    if image is not None and not image.isNull():
+        picture.setPixmap(QPixmap.fromImage(image).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                          Qt.TransformationMode.SmoothTransformation))
+    layout.addWidget(picture)
+    layout.addWidget(plain_label(caption))
+    return tile
+
+
+def _verdict(match: dict[str, Any]) -> str:
+    if not match["sku"]:
+        return "no match"
+    return f"{'✓' if match['right'] else '✗'} {match['sku']}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _clear(grid: QGridLayout) -> None:
+    while grid.count():
+        widget = grid.takeAt(0).widget()
+        if widget is not None:
+            widget.deleteLater()
