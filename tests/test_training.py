@@ -191,3 +191,37 @@ def test_the_bank_adds_every_other_product_as_a_negative():
     out, labels = _with_bank(bank, refs, torch.tensor([1, 3]))
     assert labels.tolist() == [1, 3, 0, 2]
     assert torch.equal(out, torch.stack([refs[0], refs[1], bank[0], bank[2]]))
+
+
+def test_lite0_reproduces_the_stock_gem_embedder(shared_models: Path, ikea: Path):
+    """Fine-tuning EfficientNet-Lite0 starts from exactly the pretrained effnet_lite0_gem.onnx, fed as its card says."""
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from training import effnet_lite
+
+    model = effnet_lite.embedding_model()
+    stock = Embedder(find_model(effnet_lite.STOCK_ONNX, shared_models), "cpu")
+    photos = [load_image(p) for p in sorted((ikea / "products" / "rug").glob("*.jpg"))[:3]]
+    with torch.no_grad():
+        ours = model(torch.from_numpy(embed_batch(photos, effnet_lite.stock_card()))).numpy()
+    assert np.abs(ours - stock.embed(photos)).max() < 1e-4
+
+
+def test_lite0_fine_tunes_and_exports_with_the_stock_cards_input(train_pipeline: Pipeline, ikea: Path, tmp_path: Path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from training import effnet_lite
+
+    config = slice_config(ikea, tmp_path / "run", epochs=2, backbone=effnet_lite.NAME, limit_scenes=2)
+    result = train(config, train_pipeline)
+    assert result.settings["frozen_blocks"] == effnet_lite.FROZEN_BLOCKS
+    assert result.history[-1]["loss"] < result.history[1]["loss"]
+    path = export_trained(result, tmp_path, "lite-slice")
+    embedder = Embedder(find_model(str(path)), "cpu")
+    stock = effnet_lite.stock_card()
+    card = embedder.card
+    assert (card.input_size, card.mean, card.std, card.resize) == (stock.input_size, stock.mean, stock.std, stock.resize)
+    assert card.recipe["backbone"] == effnet_lite.NAME and card.recipe["pooling"] == "GeM p=3"
+    assert card.spatial_output.endswith("Clip_output_0")  # the map before GeM, for heat maps
+    photos = [load_image(p) for p in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]]
+    with torch.no_grad():
+        expected = result.model(torch.from_numpy(embed_batch(photos, stock))).numpy()
+    assert np.abs(embedder.embed(photos) - expected).max() < 1e-4

@@ -16,11 +16,12 @@ import io
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from pytorch_metric_learning.samplers import MPerClassSampler
 from torch.nn import functional as F
@@ -32,6 +33,7 @@ from engine.files import write_atomic
 from engine.models import ModelCard, read_card, write_card
 from engine.paths import model_search_path
 from engine.preprocess import embed_batch
+from training import effnet_lite
 from training.composites import with_composites
 from training.data import (
     DEFAULT_MIN_COSINE,
@@ -68,6 +70,8 @@ from training.samplers import CategoryBatchSampler
 from training.weights import load_plain
 
 DEFAULT_WEIGHTS = "mobilenet_v2-imagenet-tflite.pth"
+# MobileNetV2: the last 5 blocks and the 1×1 conv train; EfficientNet-Lite0: its last two stages and head
+FROZEN_BLOCKS = {DEFAULT_BACKBONE: 14, effnet_lite.NAME: effnet_lite.FROZEN_BLOCKS}
 INPUT_SIZE = 224
 TRUNK_BATCH = 32
 RECALL_KS = (1, 5, 10)
@@ -80,7 +84,7 @@ class TrainConfig:
     recipe: str = DEFAULT_RECIPE
     epochs: int = 20
     batch_size: int = 32
-    frozen_blocks: int = 14  # MobileNetV2: train the last 5 blocks and the 1×1 conv (7×7 px, cheap)
+    frozen_blocks: int | None = None  # None: the backbone's (FROZEN_BLOCKS): its 7×7 px stages train, cheap
     views: int | None = None  # cached augmented views per image; None: 3 on CPU, 0 (live) on GPU
     seed: int = 0
     patience: int = 4  # epochs without a better validation recall before stopping
@@ -158,6 +162,7 @@ def train(
 ) -> TrainResult:
     """Train an embedder on ``config.data``; ``pipeline`` (engine Pipeline) finds the anchor crops."""
     start, cpu_start = time.perf_counter(), time.process_time()
+    config = replace(config, frozen_blocks=frozen_blocks(config))
     recipe = get_recipe(config.recipe, config.lr)
     device = _device(config.device)
     torch.manual_seed(config.seed)
@@ -200,18 +205,39 @@ def train(
 
 
 def export_trained(result: TrainResult, out_dir: Path, name: str) -> Path:
-    """ONNX + card (backbone, dim, recipe, data hash, metrics, "exact" threshold) where the engine finds models."""
+    """ONNX + card (backbone, dim, recipe, data hash, metrics, "exact" threshold) where the engine finds models.
+
+    The card feeds the model as training fed it (``input_card``); its feature map is the one before pooling."""
     path = export_module(result.model, out_dir, name, INPUT_SIZE, result.card_recipe(), result.card_metrics())
+    card = read_card(path)
+    fed = input_card(result.model.recipe.get("backbone", DEFAULT_BACKBONE))
+    card.input_size, card.mean, card.std, card.resize = fed.input_size, fed.mean, fed.std, fed.resize
+    card.spatial_output = card.spatial_output or pooled_map(path)
     if result.exact is not None:
-        card = read_card(path)
         card.exact_threshold = round(result.exact.threshold, 3)
-        write_card(path, card)
+    write_card(path, card)
     return path
 
 
-def input_card() -> ModelCard:
-    """How crops become tensors for the trained module: RGB in [0, 1], as its exported card will say."""
+def input_card(backbone: str = DEFAULT_BACKBONE) -> ModelCard:
+    """How crops become tensors for the trained module, as its exported card will say: RGB in [0, 1]; for
+    EfficientNet-Lite0 whatever its stock card says (one description of how that network is fed)."""
+    if backbone == effnet_lite.NAME:
+        stock = effnet_lite.stock_card()
+        return ModelCard(name="training", kind="embedder", input_size=stock.input_size, mean=stock.mean,
+                         std=stock.std, resize=stock.resize)
     return ModelCard(name="training", kind="embedder", input_size=INPUT_SIZE)
+
+
+def pooled_map(path: Path) -> str:
+    """The feature map a GeM pool (clip → pow → mean) reads in an exported graph; "" when there is none."""
+    graph = onnx.load(str(path)).graph
+    producers = {out: node for node in graph.node for out in node.output}
+    for node in graph.node:
+        source = producers.get(node.input[0]) if node.op_type == "Pow" else None
+        if source is not None and source.op_type == "Clip":
+            return source.input[0]
+    return ""
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -288,7 +314,16 @@ def _limited(dataset: PairDataset, split: str, config: TrainConfig) -> list:
     return pairs
 
 
+def frozen_blocks(config: TrainConfig) -> int:
+    """The blocks kept frozen: as asked, else the backbone's default (torchvision ones: MobileNetV2's)."""
+    if config.frozen_blocks is not None:
+        return config.frozen_blocks
+    return FROZEN_BLOCKS.get(config.backbone, FROZEN_BLOCKS[DEFAULT_BACKBONE])
+
+
 def _model(config: TrainConfig, pipeline) -> EmbeddingModel:
+    if config.backbone == effnet_lite.NAME:
+        return effnet_lite.embedding_model(config.weights, config.projection_dim)
     weights = config.weights or _find_weights(DEFAULT_WEIGHTS, pipeline)
     model = build_embedding_model(config.backbone, weights, config.projection_dim, input_size=INPUT_SIZE)
     use_tf_same_padding(model, weights)
@@ -347,7 +382,7 @@ class Views:
         self.model, self.name, self.count, self.device = model, name, count, device
         self.examples, self.product_photos, self.product_ids = examples, products, list(product_ids)
         self.progress, self.cancelled = progress, cancelled
-        self.card = input_card()
+        self.card = input_card(config.backbone)
         self.anchors: np.ndarray | None = None
         self.products: np.ndarray | None = None
         if count:

@@ -145,7 +145,7 @@ class TrunkHead(nn.Module):
     """An ``EmbeddingModel`` split into a frozen trunk and a trained head (same parameters).
 
     Works for torchvision backbones built as ``features`` → average pool → ``classifier``
-    (MobileNet, EfficientNet, ...); the split is checked against the whole model when built.
+    (MobileNet, EfficientNet, ...) and for ``training.effnet_lite``'s (GeM pool); the split is checked against the whole model when built.
     BatchNorm and dropout stay in eval mode throughout: the converted weights fold BatchNorm into
     a bias (batch statistics would change the function), and dropout on an embedding fights the
     metric loss.
@@ -176,8 +176,11 @@ class TrunkHead(nn.Module):
             return self._trunk((pixels - self.model.mean) / self.model.std)
 
     def head(self, features: torch.Tensor) -> torch.Tensor:
-        """Raw (not normalised) embeddings from trunk features."""
-        pooled = torch.flatten(F.adaptive_avg_pool2d(self._rest(features), 1), 1)
+        """Raw (not normalised) embeddings from trunk features, pooled as the backbone pools (its ``pool``,
+        e.g. EfficientNet-Lite0's GeM, else torchvision's average)."""
+        mapped = self._rest(features)
+        pool = getattr(self.model.backbone, "pool", None)
+        pooled = pool(mapped) if pool is not None else torch.flatten(F.adaptive_avg_pool2d(mapped, 1), 1)
         return self.model.projection(self.model.backbone.classifier(pooled))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
