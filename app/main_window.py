@@ -34,6 +34,7 @@ from app.scene_files import save_pasted, scene_files
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
+from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import PhotoStrip
 from app.widgets.results_panel import ResultsPanel
@@ -47,7 +48,7 @@ from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
-PHOTO_TAB, CATALOG_TAB = 0, 1
+PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 
 
 class EngineChoice(NamedTuple):
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.photo_stack, "Room photo")
         self.tabs.addTab(self.catalog, "Catalog")
+        self.map_view = MapView(self.pipeline, self.engine, self.thumbnails)
+        self.tabs.addTab(self.map_view, "Map")
         self.message = MessageBar()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.catalog_action = self._action(
             view, "&Catalog", lambda: self.tabs.setCurrentIndex(CATALOG_TAB), "Ctrl+2"
         )
+        self._action(view, "&Map", lambda: self.tabs.setCurrentIndex(MAP_TAB), "Ctrl+3")
         view.addAction(self.photo_dock.toggleViewAction())
         catalog = self.menuBar().addMenu("&Catalog")
         self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
@@ -234,6 +238,8 @@ class MainWindow(QMainWindow):
         self.panel.removeRequested.connect(c.remove)
         self.panel.scopeChanged.connect(self._scope_changed)
         self.catalog.message.connect(self.show_message)
+        self.catalog.catalogChanged.connect(self.map_view.mark_stale)
+        self.map_view.message.connect(self.show_message)
         self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
@@ -288,6 +294,8 @@ class MainWindow(QMainWindow):
         self._use_category_names()
         self.controller.pipeline = pipeline
         self.catalog.pipeline = pipeline
+        self.map_view.pipeline = pipeline
+        self.map_view.mark_stale()
         self.warm_up()
         self.catalog.refresh()
 
