@@ -58,7 +58,9 @@ def cost_on_rooms(before: Pipeline, after: Pipeline, scenes: list[Path]) -> dict
     """Tags dropped or moved by switching people on, in photos without people; and the time it takes."""
     dropped = moved = tags = with_people = 0
     seconds = 0.0
-    for path in scenes:
+    for n, path in enumerate(scenes):
+        if n % 25 == 0:
+            print(f"rooms without people: {n} of {len(scenes)}", flush=True)
         off = before.search_scene(path, require_catalog=False)
         start = time.perf_counter()
         on = after.search_scene(path, require_catalog=False)

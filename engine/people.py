@@ -44,14 +44,15 @@ KEYPOINTS = (
 FACE = (0, 1, 2, 3, 4)
 SHOULDERS, HIPS = (5, 6), (11, 12)
 TORSO = (5, 6, 12, 11)  # polygon order: left shoulder, right shoulder, right hip, left hip
+PELVIS = (11, 12, 14, 13)  # hips and knees: trousers and skirts fill the gap between the thighs
 ARMS = ((5, 7), (7, 9), (6, 8), (8, 10))
 LEGS = ((11, 13), (13, 15), (12, 14), (14, 16))
 
 KEYPOINT_CONF = 0.5  # a keypoint below this is not drawn (ultralytics' own plotting threshold)
 # Widths as fractions of the person's scale (about the shoulder width): joints are centres, clothes add width.
-ARM_WIDTH = 0.4
-LEG_WIDTH = 0.5
-TORSO_PAD = 0.15
+ARM_WIDTH = 0.55
+LEG_WIDTH = 0.7
+TORSO_PAD = 0.2
 FACE_RADIUS = 0.3  # half the face's width; its height is FACE_TALL times that (chin to hair)
 FACE_TALL = 1.35
 HEAD_GROW = 1.25  # the head (hair, back of the head) is a little larger than the face
@@ -177,12 +178,12 @@ def _draw_person(person: Person, body: np.ndarray, face: np.ndarray) -> None:
             for a, b in limbs:
                 if person.seen(a) and person.seen(b):
                     cv2.line(body, _px(person.point(a)), _px(person.point(b)), 1, _thickness(width * scale))
-        torso = [person.point(i) for i in TORSO if person.seen(i)]
-        if len(torso) >= 3:
-            cv2.fillConvexPoly(body, np.array([_px(p) for p in torso], np.int32), 1)
-        if torso:
-            cv2.polylines(body, [np.array([_px(p) for p in torso], np.int32)], True, 1,
-                          _thickness(2 * TORSO_PAD * scale))
+        for polygon in (TORSO, PELVIS):
+            corners = np.array([_px(person.point(i)) for i in polygon if person.seen(i)], np.int32)
+            if len(corners) >= 3:
+                cv2.fillPoly(body, [cv2.convexHull(corners)], 1)
+            if len(corners):
+                cv2.polylines(body, [corners], True, 1, _thickness(2 * TORSO_PAD * scale))
     head = _face_ellipse(person, scale)
     if head is not None:
         centre, (rx, ry) = head

@@ -48,7 +48,7 @@ except RuntimeError as exc:  # a torchvision build that does not match torch fai
 
 from training.weights import load_plain  # noqa: E402 - it imports torch: after the check that names the fix
 
-POSE_CONF = 0.4  # a person found at this score is surely one: tags then avoid them (measured in docs/results.md)
+POSE_CONF = 0.5  # the shared rooms' false people (a red armchair, a curtain at 0.42) stay below it (docs/results.md)
 TASK_WORDS = {"detect": "detector", "pose": "pose model"}
 OPSET = 17  # onnxruntime ≥ 1.17 runs it everywhere; ≥ 12 is all the YOLO and CNN graphs need
 EMBEDDER_INPUT = "pixel_values"
