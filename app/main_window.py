@@ -45,6 +45,7 @@ from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
+from engine.explain import explain_tag
 from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
@@ -237,6 +238,7 @@ class MainWindow(QMainWindow):
         self.panel.categoryRequested.connect(self._change_category)
         self.panel.removeRequested.connect(c.remove)
         self.panel.scopeChanged.connect(self._scope_changed)
+        self.panel.explainRequested.connect(self._explain)
         self.catalog.message.connect(self.show_message)
         self.catalog.catalogChanged.connect(self.map_view.mark_stale)
         self.map_view.message.connect(self.show_message)
@@ -446,6 +448,16 @@ class MainWindow(QMainWindow):
     def _scope_changed(self, number: int, any_category: bool) -> None:
         self.panel.set_searching()
         self.controller.request_matches(number, any_category)
+
+    def _explain(self, number: int, match) -> None:
+        """Why this match?: the tag's and the product's heat maps, computed off the UI thread."""
+        box, path, pipeline = self.controller.scene.tag(number).obj.box, self.controller.path, self.pipeline
+        self.engine.start(
+            lambda _job: explain_tag(pipeline.embedder, path, box, pipeline.settings.padding,
+                                     match.image_path).overlays(),
+            done=lambda overlays: self.panel.show_explanation(number, match.sku, *overlays),
+            failed=lambda message: self.panel.explanation_failed(number, match.sku, message),
+        )
 
     def _change_category(self, number: int, category: str) -> None:
         self.panel.set_searching(f"Searching {pretty(category)}…")

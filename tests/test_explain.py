@@ -119,3 +119,41 @@ def test_an_exported_embedder_names_its_feature_map(shared_models: Path, ikea: P
     heat, _ = explain_match(model, photo, photo)
     inside = _product_box(photo)
     assert heat[inside].mean() > 1.5 * heat[~inside].mean()
+
+
+@pytest.mark.gui
+def test_why_this_match_toggles_heat_over_the_crop_and_the_product(qtbot, main_window, pipeline, scene_path,
+                                                                    tmp_path: Path):
+    """In the app: the toggle shows the selected match's heat maps (computed in a worker), a click on
+    another match explains that one, and switching it off gives the product's plain picture back."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
+    window = main_window(pipeline, (1280, 800))
+    photo = scene_path("take-a-comfy-seat-on-the-sofa")
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and window.controller.path == photo,
+                    timeout=90_000)
+    tag = next(t for t in window.controller.scene.visible if len(t.obj.matches) >= 2)
+    window.view.activate(tag.number)
+    panel = window.panel
+    qtbot.waitUntil(lambda: panel.number == tag.number and len(panel.rows) >= 2, timeout=10_000)
+    assert not panel.why_view.isVisible()
+
+    def explained(row) -> bool:
+        return panel.why_view.crop.pixmap() is not None and not panel.why_view.crop.pixmap().isNull() \
+            and row.thumb.path == ""
+
+    first, second = panel.rows[0], panel.rows[1]
+    panel.why.click()
+    assert panel.why_view.isVisible()
+    qtbot.waitUntil(lambda: explained(first), timeout=60_000)
+    assert panel.why_view.note.text().startswith("Bright:")
+    assert panel.grab().save(str(tmp_path / "why-this-match.png"))
+
+    qtbot.mouseClick(second, Qt.MouseButton.LeftButton)  # explains the match clicked instead
+    assert panel.selected == second.match.sku and first.thumb.path == first.match.image_path
+    qtbot.waitUntil(lambda: explained(second), timeout=60_000)
+
+    panel.why.click()
+    assert not panel.why_view.isVisible() and second.thumb.path == second.match.image_path

@@ -2,14 +2,17 @@
 
 "Same category" lists products of the categories searched for the tag's category (a sofa searches
 sofas and armchairs); "Any category" searches the whole catalog, for things that go with it.
+*Why this match?* shows, for the selected match (the first, or the one clicked), where the tag's crop
+and the product photo agree: heat over the crop, and over the product's picture in its row.
 """
 
 from __future__ import annotations
 
 import html
 
+import numpy as np
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QMouseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -27,6 +30,7 @@ from app.corrections import USER, Tag
 from app.labels import badge_html, dot_html, plain_label, pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
 from app.widgets.thumb import Thumb
+from app.widgets.why_match import WhyMatch, pixmap_of
 from engine.links import safe_link
 from engine.results import Match
 
@@ -42,13 +46,14 @@ class MatchRow(QFrame):
     """
 
     confirmClicked = Signal(object)  # Match
+    chosen = Signal(object)  # Match: the row was clicked (the match Why this match? explains)
 
     def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails):
         super().__init__()
         self.match = match
         self.setObjectName("matchRow")
         self.setProperty("confirmed", confirmed)  # the theme draws a green border
-        thumb = Thumb(thumbnails, 84)
+        self.thumb = thumb = Thumb(thumbnails, 84)
         thumb.show_path(match.image_path)
         text = QVBoxLayout()
         text.setSpacing(1)
@@ -77,6 +82,21 @@ class MatchRow(QFrame):
         layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.chosen.emit(self.match)
+        super().mousePressEvent(event)
+
+    def show_heat(self, product: np.ndarray | None) -> None:
+        """The product's picture with the heat of Why this match? over it; None: the plain picture again."""
+        if product is None:
+            self.thumb.show_path(self.match.image_path)
+            return
+        self.thumb.show_path("")  # a thumbnail decoded later must not paint over the heat
+        side = self.thumb.side - 4
+        self.thumb.setPixmap(pixmap_of(product).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        ))
+
     @staticmethod
     def _link(url: str) -> QLabel | None:
         """ "Product page ↗" for an http(s) URL (the URL in its tooltip); nothing for any other URL."""
@@ -102,6 +122,7 @@ class ResultsPanel(QWidget):
     categoryRequested = Signal(int, str)
     removeRequested = Signal(int)
     scopeChanged = Signal(int, bool)
+    explainRequested = Signal(int, object)  # tag number, Match: compute Why this match? (show_explanation)
 
     def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
         super().__init__(parent)
@@ -134,6 +155,14 @@ class ResultsPanel(QWidget):
         self.status = plain_label(EMPTY)
         self.status.setWordWrap(True)
         self.status.setObjectName("muted")
+        self.why = QPushButton("Why this match?")
+        self.why.setCheckable(True)
+        self.why.setToolTip("Show which parts of the object and of the product photo the match came from "
+                            "(click a match to explain it)")
+        self.why.toggled.connect(self._why_toggled)
+        self.why_view = WhyMatch()
+        self.why_view.hide()
+        self.selected: str | None = None  # SKU of the match Why this match? explains
         self.list = QVBoxLayout()
         self.list.setSpacing(6)
         self._build()
@@ -148,12 +177,14 @@ class ResultsPanel(QWidget):
         scope.addWidget(self.same)
         scope.addWidget(self.any)
         scope.addStretch()
+        scope.addWidget(self.why)
         self.controls = QWidget()
         controls = QVBoxLayout(self.controls)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(edit)
         controls.addLayout(scope)
         controls.addWidget(self.searched)
+        controls.addWidget(self.why_view)
         holder = QWidget()
         column = QVBoxLayout(holder)
         column.setContentsMargins(0, 0, 4, 0)
@@ -183,6 +214,7 @@ class ResultsPanel(QWidget):
         self.subtitle.setText("")
         self.controls.hide()
         self._set_rows([])
+        self.selected = None
         self.status.setText(EMPTY)
         self.status.show()
 
@@ -201,6 +233,7 @@ class ResultsPanel(QWidget):
         self.category.setCurrentIndex(self.category.findData(tag.obj.category))
         if changed:
             self.same.setChecked(True)
+            self.selected = None
         self._show_searched()
         self.controls.show()
 
@@ -225,6 +258,7 @@ class ResultsPanel(QWidget):
 
     def set_searching(self, text: str = "Searching…") -> None:
         self._set_rows([])
+        self.why_view.hide()
         self.status.setText(text)
         self.status.show()
 
@@ -237,9 +271,55 @@ class ResultsPanel(QWidget):
         ]
         for row in rows:
             row.confirmClicked.connect(lambda m, n=self.tag.number: self.confirmRequested.emit(n, m))
+            row.chosen.connect(self._choose)
         self._set_rows(rows)
         self.status.setVisible(not rows)
         self.status.setText("No product of the searched categories in the catalog." if not rows else "")
+        skus = [row.match.sku for row in rows]
+        self.selected = self.selected if self.selected in skus else (skus[0] if skus else None)
+        self._explain()
+
+    # -- why this match -----------------------------------------------------------------------------
+
+    def _row(self, sku: str | None) -> MatchRow | None:
+        return next((row for row in self.rows if row.match.sku == sku), None)
+
+    def _choose(self, match: Match) -> None:
+        if match.sku != self.selected:
+            if (row := self._row(self.selected)) is not None:
+                row.show_heat(None)
+            self.selected = match.sku
+            self._explain()
+
+    def _why_toggled(self, on: bool) -> None:
+        if on:
+            self._explain()
+            return
+        self.why_view.hide()
+        if (row := self._row(self.selected)) is not None:
+            row.show_heat(None)
+
+    def _explain(self) -> None:
+        """Ask for the selected match's heat maps when Why this match? is on."""
+        row = self._row(self.selected)
+        if not self.why.isChecked() or row is None or self.tag is None:
+            self.why_view.hide()
+            return
+        self.why_view.show_busy()
+        self.why_view.show()
+        self.explainRequested.emit(self.tag.number, row.match)
+
+    def show_explanation(self, number: int, sku: str, crop: np.ndarray, product: np.ndarray) -> None:
+        """Heat over the crop and over the product's picture (RGB uint8, from ``Explanation.overlays``);
+        dropped if the tag, the selected match or the toggle changed since it was asked for."""
+        row = self._row(sku)
+        if self.why.isChecked() and self.number == number and self.selected == sku and row is not None:
+            self.why_view.show_overlays(crop, product)
+            row.show_heat(product)
+
+    def explanation_failed(self, number: int, sku: str, message: str) -> None:
+        if self.why.isChecked() and self.number == number and self.selected == sku:
+            self.why_view.show_failed(message)
 
     def _set_rows(self, rows: list[MatchRow]) -> None:
         for row in self.rows:
