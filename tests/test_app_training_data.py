@@ -106,12 +106,13 @@ def test_review_queue_lists_unconfirmed_tags_closest_call_first(corrected):
         remember_saved(pipeline, saved["image"], saved)
     queue = review_queue(pipeline.catalog, limit=1000)
     expected = sorted(
-        (o["matches"][0]["score"] - o["matches"][1]["score"], Path(s["image"]).resolve(), o["number"])
+        (o["matches"][0]["score"] - o["matches"][1]["score"], Path(s["image"]).resolve(), o["number"], o["box"])
         for s in _saved(files) for o in s["objects"] if not o["confirmed_sku"] and len(o["matches"]) >= 2
     )
     assert expected, "the corrected photos have unconfirmed tags"
-    assert [(i.photo.resolve(), i.number) for i in queue] == [(photo, n) for _m, photo, n in expected]
-    assert [i.margin for i in queue] == pytest.approx([m for m, _p, _n in expected], abs=1e-3)
+    assert [(i.photo.resolve(), i.number) for i in queue] == [(photo, n) for _m, photo, n, _b in expected]
+    assert [i.margin for i in queue] == pytest.approx([m for m, _p, _n, _b in expected], abs=1e-3)
+    assert [i.box for i in queue] == [pytest.approx(box, abs=0.1) for *_rest, box in expected]  # where to look
     assert queue[0].margin <= queue[-1].margin
 
 
