@@ -31,7 +31,7 @@ from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, SceneResult
 from engine.scene_memory import remember_saved
-from engine.shoppable import write_page
+from engine.shoppable import write_scene_page
 
 
 @dataclass
@@ -278,9 +278,9 @@ class SceneController(QObject):
         self.io.start(lambda _job: write_atomic(target, text), done=done, failed=self.failed.emit)
 
     def export_page(self, folder: Path, done: Callable[[object], None]) -> None:
-        data, photo, names = self.scene.to_json(), self.path, self.pipeline.categories.names
+        data, photo, pipeline = self.scene.to_json(), self.path, self.pipeline
         self.io.start(
-            lambda _job: write_page(data, photo, folder, photo.stem, names), done=done, failed=self.failed.emit
+            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem), done=done, failed=self.failed.emit
         )
 
     # -- bookkeeping --------------------------------------------------------------------------------

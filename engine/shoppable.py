@@ -96,6 +96,12 @@ def write_page(
     return page
 
 
+def write_scene_page(pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str) -> Path:
+    """``write_page`` with the pipeline's category names and its scene memory's Complete the look."""
+    complete = complete_the_look(pipeline.catalog, scene)
+    return write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete)
+
+
 def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMPLETE_MAX) -> list[dict[str, Any]]:
     """The products that go with the scene's tagged ones, in match form, as the catalog holds them now.
 
@@ -121,11 +127,8 @@ def export_batch(
 ) -> BatchReport:
     """``decorlens tag`` output plus a page per scene, written as each scene is done."""
 
-    names = pipeline.categories.names
-
     def page(photo: Path, stem: str, result: SceneResult) -> None:
-        scene = result.to_json()
-        write_page(scene, photo, out_dir, stem, names, complete_the_look(pipeline.catalog, scene))
+        write_scene_page(pipeline, result.to_json(), photo, out_dir, stem)
 
     return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
 
