@@ -27,6 +27,7 @@ from engine.errors import CatalogError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
+from engine.query import QueryOptions
 from engine.results import SceneResult
 from engine.scene_memory import (
     BATCH,
@@ -260,6 +261,19 @@ def test_remembering_a_searched_photo_embeds_nothing_again(pipeline: Pipeline, s
     stored = pipe.catalog.db.execute("SELECT COUNT(*) FROM scene_vectors WHERE embedder = ?",
                                      (pipe.embedder.key,))
     assert stored.fetchone()[0] == sum(len(r.objects) for r in searched.values())
+
+
+def test_the_plain_crop_vector_is_handed_on_whatever_views_the_query_pools(pipeline: Pipeline, scene_path):
+    """With a mirrored view pooled in, the object still carries its plain crop's vector (what the memory
+    stores); a query without the settings' padding hands none on, and remembering then embeds the crops."""
+    photo = scene_path(SCENES[0])
+    flipped = pipeline.with_query(QueryOptions(flip=True)).search_scene(photo)
+    obj = flipped.objects[0]
+    plain = pipeline.embedder.embed([crop(load_image(photo), obj.box, pipeline.settings.padding)])[0]
+    assert flipped.embedder == pipeline.embedder.key and float(obj.vector @ plain) > 0.9999
+    wider = pipeline.with_query(QueryOptions(paddings=(0.2,))).search_scene(photo)
+    assert wider.embedder == "" and all(o.vector is None for o in wider.objects)
+    assert all(o.vector is None for o in objects_of(wider))
 
 
 def test_a_product_photo_is_embedded_as_the_catalog_embedded_it(tagged):
