@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ def load_cached(path: Path, key: str, log: Log = lambda _msg: None) -> CatalogMa
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             ids, xy = data["ids"].astype(np.int64), data["xy"].astype(np.float32)
-    except (OSError, ValueError, KeyError) as exc:  # truncated, not an npz, not ours
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # truncated, not an npz, not ours
         log(f"catalog map cache {path} is unreadable ({type(exc).__name__}); computing the map again")
         return None
     if meta.get("key") != key:

@@ -1,0 +1,327 @@
+"""The catalog map on a real slice of the shared IKEA catalog: layout, cache, HTML page and the Map tab.
+
+About 280 real products (every seventh of the shared catalog) plus one whose name and SKU are hostile
+markup, embedded by the real MobileNetV2 (and MobileNetV1 as the second embedder). Whether a map was
+computed or read from the cache is counted by wrapping the real ``layout`` function, never timed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decorlens.main import main
+from engine import catalog_map as cm
+from engine.catalog_map import cache_path, catalog_map
+from engine.errors import Cancelled
+from engine.map_page import write_map_page
+
+HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>'
+HOSTILE_SKU = 'H1"><svg onload=alert(2)>'
+SECOND_EMBEDDER = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+EVERY = 7
+
+
+@pytest.fixture(scope="module")
+def map_pipeline(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path):
+    """A data dir of its own with every seventh shared product and one hostile product, imported and embedded."""
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    data = tmp_path_factory.mktemp("map-data")
+    shutil.copytree(exported_models, data / "models")
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::EVERY]
+    feed = data / "feed.csv"
+    with open(feed, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
+        writer.writerows([r["product_id"], r["name"], r["category"], str(ikea / r["image"])] for r in rows)
+        writer.writerow([HOSTILE_SKU, HOSTILE_NAME, "chair", str(ikea / rows[0]["image"])])
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
+    report = pipeline.import_catalog(feed)
+    assert report.added == len(rows) + 1, report.summary()
+    return pipeline
+
+
+@pytest.fixture
+def layouts(monkeypatch) -> list[int]:
+    """How many layouts were computed (each entry: how many points), counted around the real function."""
+    calls: list[int] = []
+    real = cm.layout
+
+    def counted(vectors, *args, **kwargs):
+        calls.append(len(vectors))
+        return real(vectors, *args, **kwargs)
+
+    monkeypatch.setattr(cm, "layout", counted)
+    return calls
+
+
+def _map(pipeline, **kwargs):
+    return catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, **kwargs)
+
+
+def test_one_point_per_product_and_alike_products_close(map_pipeline):
+    result = _map(map_pipeline)
+    ids = [p.id for p in map_pipeline.catalog.products()]
+    assert sorted(result.ids.tolist()) == sorted(ids)
+    assert result.xy.shape == (len(ids), 2) and np.isfinite(result.xy).all()
+    assert result.xy.min() >= 0.0 and result.xy.max() <= 1.0 and np.ptp(result.xy, axis=0).max() == pytest.approx(1.0)
+    # Products of one category lie closer together than chance: the 5 nearest points on the map share
+    # the category far more often than two random products do.
+    products = map_pipeline.catalog.get_many(result.ids.tolist())
+    categories = np.array([products[int(pid)].category for pid in result.ids])
+    distances = np.linalg.norm(result.xy[:, None] - result.xy[None], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.argsort(distances, axis=1)[:, :5]
+    same = (categories[nearest] == categories[:, None]).mean()
+    _, counts = np.unique(categories, return_counts=True)
+    chance = ((counts / counts.sum()) ** 2).sum()
+    assert same > 3 * chance, (same, chance)
+
+
+def test_a_second_call_reads_the_cache(map_pipeline, layouts):
+    first = _map(map_pipeline)
+    again = _map(map_pipeline)
+    assert again.cached and len(layouts) <= 1  # the first may compute (another test changed the catalog)
+    assert again.key == first.key
+    np.testing.assert_array_equal(again.ids, first.ids)
+    np.testing.assert_array_equal(again.xy, first.xy)
+    assert cache_path(map_pipeline.data_dir, map_pipeline.embedder.key).is_file()
+
+
+def test_a_catalog_change_computes_a_new_map(map_pipeline, layouts):
+    before = _map(map_pipeline)
+    computed = len(layouts)
+    gone = map_pipeline.catalog.get(int(before.ids[1]))
+    assert map_pipeline.remove_products([gone.sku]) == 1
+    after = _map(map_pipeline)
+    assert not after.cached and len(layouts) == computed + 1
+    assert gone.id not in after.ids.tolist() and len(after) == len(before) - 1
+    # A rename moves no vector: the map stays (names and categories are read when it is shown).
+    renamed = map_pipeline.catalog.get(int(after.ids[0]))
+    with map_pipeline.catalog.transaction() as revision:
+        map_pipeline.catalog.upsert(replace(renamed, name="Renamed"), revision)
+    assert _map(map_pipeline).cached and len(layouts) == computed + 1
+
+
+def test_another_embedder_has_its_own_map(map_pipeline, shared_models, layouts):
+    first = _map(map_pipeline)
+    other = map_pipeline.with_embedder(shared_models / SECOND_EMBEDDER)
+    other.prepare_matcher()
+    computed = len(layouts)
+    second = _map(other)
+    assert not second.cached and len(layouts) == computed + 1
+    assert second.key != first.key and second.embedder == other.embedder.key
+    assert cache_path(other.data_dir, other.embedder.key) != cache_path(map_pipeline.data_dir, first.embedder)
+    assert sorted(second.ids.tolist()) == sorted(first.ids.tolist())
+    assert _map(map_pipeline).cached and _map(other).cached and len(layouts) == computed + 1
+
+
+def test_cancel_stops_the_map_and_caches_nothing(map_pipeline):
+    path = cache_path(map_pipeline.data_dir, map_pipeline.embedder.key)
+    path.unlink(missing_ok=True)
+    seen: list[int] = []
+    with pytest.raises(Cancelled):
+        _map(map_pipeline, progress=lambda done, _total: seen.append(done), cancelled=lambda: len(seen) > 3)
+    assert not path.exists() and 0 < max(seen) < cm.EARLY_ITERATIONS + cm.ITERATIONS
+
+
+def test_an_unreadable_cache_is_computed_again(map_pipeline, layouts):
+    _map(map_pipeline)
+    path = cache_path(map_pipeline.data_dir, map_pipeline.embedder.key)
+    path.write_bytes(b"PK\x03\x04 not a map")
+    heard: list[str] = []
+    result = _map(map_pipeline, log=heard.append)
+    assert not result.cached and heard and "unreadable" in heard[0]
+    assert _map(map_pipeline).cached
+
+
+class _Page(HTMLParser):
+    """Every element and attribute as the browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+        self.texts: list[str] = []
+        self.attributes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            self.attributes.append(value or "")
+            if name in ("src", "href", "xlink:href", "action", "poster", "srcset"):
+                self.urls.append(value or "")
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+@pytest.fixture(scope="module")
+def two_maps(map_pipeline, shared_models):
+    other = map_pipeline.with_embedder(shared_models / SECOND_EMBEDDER)
+    other.prepare_matcher()
+    return [_map(map_pipeline), _map(other)]
+
+
+@pytest.fixture(scope="module")
+def page(map_pipeline, two_maps, tmp_path_factory) -> Path:
+    from app.palette import category_colour
+
+    products = map_pipeline.catalog.get_many({int(i) for m in two_maps for i in m.ids})
+    out = tmp_path_factory.mktemp("map-page") / "map.html"
+    return write_map_page(out, two_maps, products, category_colour, map_pipeline.categories.names)
+
+
+def test_the_page_escapes_hostile_names_and_loads_nothing(page, two_maps):
+    text = page.read_text(encoding="utf-8")
+    parsed = _Page()
+    parsed.feed(text)
+    assert HOSTILE_NAME not in text and HOSTILE_SKU not in text
+    assert parsed.tags.count("script") == 1 and "img" in parsed.tags  # the hover card's picture only
+    assert text.count('<svg class="map"') == 2
+    assert HOSTILE_NAME in parsed.attributes and HOSTILE_SKU in parsed.attributes  # as text, unchanged
+    assert all(url.startswith(("data:image/jpeg;base64,", "#t")) for url in parsed.urls), parsed.urls[:5]
+    assert "http:" not in text and "https:" not in text and "//" not in re.sub(r"data:[^\"]*", "", text)
+    assert "Content-Security-Policy" in text and "'unsafe-inline'" not in text
+    points = text.count('class="p"')
+    assert points == sum(len(m) for m in two_maps)
+    assert text.count("<symbol ") == len({int(i) for m in two_maps for i in m.ids})  # each picture once
+
+
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Chromium is missing: apt-get install chromium chromium-driver")
+def test_the_page_in_a_browser(page, two_maps, tmp_path):
+    from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        driver.set_window_size(1500, 900)
+        driver.get(page.as_uri())
+        panels = driver.find_elements(By.CSS_SELECTOR, "svg.map")
+        assert [len(p.find_elements(By.CSS_SELECTOR, ".p")) for p in panels] == [len(m) for m in two_maps]
+        hostile = panels[0].find_element(By.CSS_SELECTOR, '.p[data-sku^="H1"]')
+        driver.execute_script(  # on the picture itself: at this zoom a neighbour may overlap it
+            "var r = arguments[0].getBoundingClientRect(); arguments[0].querySelector('rect').dispatchEvent("
+            "new MouseEvent('mouseover', {bubbles: true, clientX: r.left + 4, clientY: r.top + 4}));", hostile)
+        card = driver.find_element(By.CSS_SELECTOR, ".card")
+        assert "open" in card.get_attribute("class")
+        assert card.find_element(By.CSS_SELECTOR, ".name").text == HOSTILE_NAME  # shown as text
+        twin = panels[1].find_element(By.CSS_SELECTOR, f'.p[data-id="{hostile.get_attribute("data-id")}"]')
+        assert "lit" in twin.get_attribute("class")  # the same product ringed on the other map
+        before = panels[0].get_dom_attribute("viewBox")
+        driver.execute_script(
+            "var r = arguments[0].getBoundingClientRect(); arguments[0].dispatchEvent(new WheelEvent('wheel', "
+            "{deltaY: -400, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, "
+            "cancelable: true}));", panels[0])
+        zoomed = [float(v) for v in panels[0].get_dom_attribute("viewBox").split()]
+        assert zoomed[2] < float(before.split()[2])  # zoomed in: a smaller part of the map fills the panel
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018 - no injected script ran
+        refused = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert not refused, refused
+        driver.save_screenshot(str(Path(os.environ.get("DECORLENS_SCREENSHOTS", tmp_path)) / "catalog-map-page.png"))
+    finally:
+        driver.quit()
+
+
+def test_the_cli_writes_the_page_and_reuses_the_map(map_pipeline, tmp_path, capsys):
+    out = tmp_path / "map.html"
+    args = ["-q", "--data-dir", str(map_pipeline.data_dir), "catalog", "map", "--html", str(out)]
+    assert main(args) == 0
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("wrote") == 2 and "(from the cache)" in printed.splitlines()[-2]
+    assert out.read_text(encoding="utf-8").count('class="p"') == map_pipeline.catalog.count()
+
+
+# -- the Map tab --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def map_tab(qtbot, map_pipeline):
+    from app.thumbnails import Thumbnails
+    from app.widgets.map_view import MapView
+    from app.workers import Runner
+
+    engine, loader = Runner(2), Runner(2)
+    view = MapView(map_pipeline, engine, Thumbnails(loader))
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitUntil(lambda: view.result is not None, timeout=300_000)
+    yield view
+    for runner in (engine, loader):
+        runner.shutdown()
+
+
+def test_the_map_tab_shows_every_product(map_tab, map_pipeline):
+    assert len(map_tab.canvas.points) == map_pipeline.catalog.count() == len(map_tab.result)
+    assert "products by" in map_tab.status.text()
+
+
+def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
+    from PySide6.QtCore import Qt
+
+    from app.widgets.map_view import MapPoint
+
+    canvas = map_tab.canvas
+    centre = canvas.viewport().rect().center()
+    point = min(canvas.points.values(), key=lambda p: (canvas.mapFromScene(p.pos()) - centre).manhattanLength())
+    at = canvas.mapFromScene(point.pos())
+    on_top = canvas.itemAt(at)  # another thumbnail may overlap this one
+    assert isinstance(on_top, MapPoint)
+    qtbot.mouseMove(canvas.viewport(), at)
+    qtbot.waitUntil(canvas.card.isVisible)
+    assert canvas.card.sku == on_top.product.sku
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert canvas.selected_skus() == [on_top.product.sku]
+    assert map_tab.chosen.count() == 1 and on_top.product.sku in map_tab.chosen.item(0).text()
+
+
+def test_a_rubber_band_selects_several(map_tab, qtbot):
+    from PySide6.QtCore import QPoint, QRect, Qt
+
+    from app.widgets.map_view import MapPoint
+
+    canvas = map_tab.canvas
+    viewport = canvas.viewport()
+    start, expected = None, []
+    for x in range(20, viewport.width() - 220, 25):
+        for y in range(20, viewport.height() - 220, 25):
+            if canvas.itemAt(QPoint(x, y)) is None:
+                inside = canvas.items(QRect(x, y, 200, 200), Qt.ItemSelectionMode.IntersectsItemShape)
+                inside = [i.product.sku for i in inside if isinstance(i, MapPoint)]
+                if len(inside) >= 3:
+                    start, expected = QPoint(x, y), sorted(inside)
+                    break
+        if start:
+            break
+    assert start is not None, "no empty corner with products beside it on the map"
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(100, 100))
+    qtbot.mouseMove(viewport, start + QPoint(200, 200))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(200, 200))
+    assert canvas.selected_skus() == expected
+    assert map_tab.chosen.count() == len(expected)
