@@ -168,3 +168,14 @@ def test_the_pipeline_reranks_when_the_query_says_so(rug_catalog, ikea: Path):
             checked += 1
             assert reranked[0].sku == row["product_id"], (row["product_id"], evidence, [m.sku for m in top20])
     assert checked >= 3  # enough rugs with a pattern, within the search's reach
+
+
+def test_a_mirrored_view_is_verified_through_the_crops_mirror(rugs):
+    """SIFT is not mirror-invariant: a room showing the product's other side needs the mirrored crop."""
+    target = rugs[1]  # a printed rug: its mirror image is not itself
+    scene, box = in_a_room(np.ascontiguousarray(load_image(target["image"])[:, ::-1]))
+    matches = as_matches(rugs)
+    plain = rerank_matches(crop_of(scene, box), matches, RerankOptions(top=CANDIDATES, mirror=False), LocalFeatures())
+    mirrored = rerank_matches(crop_of(scene, box), matches, RerankOptions(top=CANDIDATES), LocalFeatures())
+    assert plain == matches
+    assert mirrored[0].sku == target["product_id"] and mirrored[1:] == [m for m in matches if m is not matches[1]]
