@@ -268,8 +268,10 @@ class SceneController(QObject):
 
     def _remember(self) -> None:
         """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""
-        data, path, pipeline = self.scene.to_json(), self.path, self.pipeline
-        self.memory.start(lambda _job: remember_saved(pipeline, path, data), failed=self.failed.emit)
+        data, path, pipeline, searched = self.scene.to_json(), self.path, self.pipeline, self.scene.result
+        self.memory.start(
+            lambda _job: remember_saved(pipeline, path, data, searched), failed=self.failed.emit
+        )
 
     # -- exports ------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,16 +204,33 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def remember_saved(pipeline: Pipeline, photo: str | Path, data: dict[str, Any]) -> int:
+def remember_saved(
+    pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None
+) -> int:
     """Remember a photo as the app shows it (``EditableScene.to_json``: removals and confirmations applied).
 
-    With an empty catalog nothing was matched, so nothing is remembered (the photo is remembered
-    once it is searched against an imported catalog).
+    ``searched`` is the search the photo's tags came from: its objects' vectors are handed on by box, so
+    opening a photo embeds nothing twice (only a box drawn or moved since is embedded). With an empty
+    catalog nothing was matched, so nothing is remembered (the photo is remembered once it is searched
+    against an imported catalog).
     """
     if pipeline.catalog.count() == 0:
         return 0
     size = (int(data["width"]), int(data["height"]))
-    return remember(pipeline, photo, size, objects_of_json(data), APP, data["corrections"]["image_sha256"])
+    objects = objects_of_json(data)
+    if searched is not None:
+        objects = _with_vectors(objects, searched)
+    return remember(pipeline, photo, size, objects, APP, data["corrections"]["image_sha256"])
+
+
+def _with_vectors(objects: Sequence[SeenObject], searched: SceneResult) -> list[SeenObject]:
+    """The objects with the vectors ``searched`` computed for the same boxes."""
+    vectors = {_box_key(o.box): o.vector for o in searched.objects if o.vector is not None}
+    return [
+        replace(o, vector=vectors[_box_key(o.box)], embedder=searched.embedder)
+        if searched.embedder and _box_key(o.box) in vectors else o
+        for o in objects
+    ]
 
 
 def _insert_object(db: sqlite3.Connection, scene_id: int, obj: SeenObject, key: str, vector: np.ndarray | None) -> None:

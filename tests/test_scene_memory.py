@@ -263,6 +263,34 @@ def test_remembering_a_searched_photo_embeds_nothing_again(pipeline: Pipeline, s
     assert stored.fetchone()[0] == sum(len(r.objects) for r in searched.values())
 
 
+def test_a_photo_opened_in_the_app_is_remembered_without_embedding_again(
+    pipeline: Pipeline, scene_path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The app remembers the scene as shown (its JSON) with the search it came from: the search's vectors
+    are handed on by box, and only a box drawn since (not in the search) is embedded."""
+    pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+    photo = scene_path(SCENES[0])
+    result = pipe.search_scene(photo)
+    data = EditableScene(result, sha256_of(photo)).to_json()
+    embedded: list[int] = []
+    embed_tensors = pipe.embedder.embed_tensors
+    monkeypatch.setattr(pipe.embedder, "embed_tensors", lambda batch, *a: embedded.append(len(batch))
+                        or embed_tensors(batch, *a))
+    assert remember_saved(pipe, photo, data, result) == len(result.objects)
+    assert sum(embedded) == 0
+    bare = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "bare")))
+    bare_embed = bare.embedder.embed_tensors
+    monkeypatch.setattr(bare.embedder, "embed_tensors", lambda batch, *a: embedded.append(len(batch))
+                        or bare_embed(batch, *a))
+    assert remember_saved(bare, photo, data) == len(result.objects)  # without the search: each crop embedded
+    assert sum(embedded) == len(result.objects)
+    embedded.clear()
+    drawn = {**data["objects"][0], "number": len(data["objects"]) + 1, "box": [5.0, 5.0, 120.0, 140.0]}
+    with_drawn = {**data, "objects": [*data["objects"], drawn]}
+    assert remember_saved(pipe, photo, with_drawn, result) == len(result.objects) + 1
+    assert sum(embedded) == 1
+
+
 def test_the_plain_crop_vector_is_handed_on_whatever_views_the_query_pools(pipeline: Pipeline, scene_path):
     """With a mirrored view pooled in, the object still carries its plain crop's vector (what the memory
     stores); a query without the settings' padding hands none on, and remembering then embeds the crops."""
