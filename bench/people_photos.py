@@ -9,12 +9,14 @@ with the pose model's body mask, restricted to near the body, so it is made here
 (OpenCV's RNG seeded), rather than shipped as a file.
 
     python -m bench.people_photos --out DIR --pose MODEL.onnx     # writes the photos as JPEG
+    python -m bench.people_photos --out DIR --pose MODEL.onnx --auto 30 --data-dir D   # 30 rooms, placed
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
 from engine.people import PeopleRegions, PoseModel, regions
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+from engine.tags import rule_point
 
 NEAR_BODY = 15  # pixels: the cut-out keeps GrabCut's foreground only this close to the drawn body
 
@@ -55,6 +60,34 @@ PHOTOS: tuple[tuple[Placement, ...], ...] = (
         Placement("ikea-lean-in-to-leather-for-a-natural-way-to-unwind__1364309326057-s4", 0, 0.66, 0.99, 0.82),
     ),
 )
+
+
+# For --auto: a person stands before the widest of these in a room, centred on its rule pin.
+STAND_BEFORE = ("sofa", "bed", "armchair", "table", "desk", "chair")
+MIN_WIDTH = 0.25  # of the image: a smaller object would be hidden whole
+
+
+def auto_placements(pipeline: Pipeline, scenes: Sequence[Path], count: int) -> list[tuple[Placement, ...]]:
+    """One person per room, before its widest seat, bed or table, where that object's pin would go.
+
+    Rooms are taken in name order until ``count`` have such an object; the two people alternate. The
+    person's feet are at the object's box bottom and they stand 0.8 of the image tall, so the pin the
+    category rule places lies on them unless the engine moves it.
+    """
+    chosen: list[tuple[Placement, ...]] = []
+    for path in scenes:
+        image = load_image(path)
+        h, w = image.shape[:2]
+        big = [d for d in pipeline.detect(image) if d.category in STAND_BEFORE and d.box[2] - d.box[0] >= MIN_WIDTH * w]
+        if not big:
+            continue
+        target = max(big, key=lambda d: d.box[2] - d.box[0])
+        x, _ = rule_point(target, (w, h))
+        feet = min(0.99, target.box[3] / h + 0.02)
+        chosen.append((Placement(path.stem, len(chosen) % 2, x / w, feet, min(0.8, feet - 0.05)),))
+        if len(chosen) == count:
+            break
+    return chosen
 
 
 def bus_photo() -> Path:
@@ -125,12 +158,14 @@ def compose(room: np.ndarray, people: list[np.ndarray], placements: tuple[Placem
     return out.round().astype(np.uint8)
 
 
-def write_photos(scenes: Path, pose: PoseModel, out: Path) -> list[Path]:
+def write_photos(
+    scenes: Path, pose: PoseModel, out: Path, photos: Sequence[tuple[Placement, ...]] = PHOTOS
+) -> list[Path]:
     """The people photos as JPEG files in ``out`` (named after their scene and person)."""
     people = cutouts(pose)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for placements in PHOTOS:
+    for placements in photos:
         room = load_image(scenes / f"{placements[0].scene}.jpg")
         photo = compose(room, people, placements)
         path = out / f"{placements[0].name}.jpg"
@@ -147,9 +182,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--pose", type=Path, required=True, help="the pose ONNX (with its card beside it)")
     parser.add_argument("--scenes", type=Path, default=Path("../shared/datasets/ikea_interior/scenes"))
+    parser.add_argument("--auto", type=int, metavar="N", help="N rooms, each person placed by auto_placements "
+                        "(the detectors of the default settings; DECORLENS_MODELS_DIR as for the app)")
+    parser.add_argument("--data-dir", type=Path, help="with --auto: the data dir whose models detect")
     args = parser.parse_args()
     pose = PoseModel(ResolvedModel(args.pose, read_card(args.pose)), "cpu")
-    for path in write_photos(args.scenes, pose, args.out):
+    photos = PHOTOS
+    if args.auto:
+        pipeline = Pipeline(Settings.defaults().with_(data_dir=args.data_dir, people="off"))
+        photos = auto_placements(pipeline, sorted(args.scenes.glob("*.jpg")), args.auto)
+    for path in write_photos(args.scenes, pose, args.out, photos):
         print(path)
 
 
