@@ -1,0 +1,111 @@
+"""Retake catalog-map.png (the Map tab) and catalog-map-page.png (`decorlens catalog map --html`, two embedders).
+
+The data dir must hold the IKEA catalog, embedded for both embedders of the page:
+
+    decorlens --data-dir DIR catalog import ../shared/datasets/ikea_interior/products.csv
+    decorlens --data-dir DIR catalog map --embedder mobilenet_v2_1.0_224_quant.float.onnx \\
+        --embedder effnet_lite0_gem.onnx --html /tmp/map.html
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_map.py --data-dir DIR \\
+        --html /tmp/map.html
+
+The product pictures in them are research data, shown for documentation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from take_screenshots import save, settle, small_png, wait
+
+from app import theme
+from app.main import application
+from app.main_window import MAP_TAB, MainWindow
+from app.settings import AppSettings
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+OUT = Path(__file__).resolve().parent
+
+
+def map_tab(data_dir: Path) -> None:
+    app = application()
+    theme.apply(app, "light")
+    store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Pipeline(Settings.defaults().with_(data_dir=data_dir)), AppSettings(store))
+    window.resize(1440, 900)
+    window.show()
+    window.tabs.setCurrentIndex(MAP_TAB)
+    tab = window.map_view
+    canvas = tab.canvas
+    wait(app, lambda: tab.result is not None, 600)
+    wait(app, lambda: all(p.pixmap is not None for p in canvas.points.values()), 300)
+    viewport = canvas.viewport()
+    centre = viewport.rect().center()
+    for _ in range(3):  # closer, around the middle of the map, so the pictures can be told apart
+        QTest.mouseMove(viewport, centre)
+        canvas.scale(1.3, 1.3)
+    settle(app)
+    start = centre + QPoint(-260, -150)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    QTest.mouseMove(viewport, start + QPoint(60, 40))
+    QTest.mouseMove(viewport, start + QPoint(120, 90))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(120, 90))
+    hover = min(canvas.points.values(),
+                key=lambda p: (canvas.mapFromScene(p.pos()) - (centre + QPoint(120, 80))).manhattanLength())
+    QTest.mouseMove(viewport, canvas.mapFromScene(hover.pos()))
+    settle(app, 1.0)
+    save(window, "catalog-map.png")
+
+
+def page(html: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    try:
+        driver.set_window_size(1600, 1000)
+        driver.get(html.resolve().as_uri())
+        panel = driver.find_elements(By.CSS_SELECTOR, "svg.map")[0]
+        point = driver.execute_script(  # a product near the middle of the first map
+            "var s = arguments[0].getBoundingClientRect(), best = null, d = 1e9;"
+            "arguments[0].querySelectorAll('.p').forEach(function (p) { var r = p.getBoundingClientRect();"
+            " var e = Math.abs(r.left - s.left - s.width * 0.55) + Math.abs(r.top - s.top - s.height * 0.45);"
+            " if (e < d) { d = e; best = p; } }); return best;", panel)
+        driver.execute_script(
+            "var r = arguments[0].getBoundingClientRect(); arguments[0].querySelector('rect').dispatchEvent("
+            "new MouseEvent('mouseover', {bubbles: true, clientX: r.right, clientY: r.bottom}));", point)
+        path = OUT / "catalog-map-page.png"
+        driver.save_screenshot(str(path))
+        small_png(path)
+        print(f"{path} {path.stat().st_size // 1024} KB")
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--html", type=Path, help="a page written by `decorlens catalog map --html`")
+    args = parser.parse_args()
+    map_tab(args.data_dir)
+    if args.html:
+        page(args.html)
+
+
+if __name__ == "__main__":
+    main()
