@@ -259,8 +259,6 @@ def load_pose(
 ) -> PoseModel | None:
     """The pose model the ``people`` setting asks for: ``off`` none; ``auto`` the installed one, if any;
     ``on`` the installed one, or a one-line error that says how to get it."""
-    if setting not in ("auto", "on", "off"):
-        raise ModelError(f"people: {setting!r} is not auto, on or off; fix it in the settings file")
     if setting == "off":
         return None
     folders = model_search_path(models_dir, data_dir)

@@ -96,8 +96,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _switch(value: Any) -> str:
-    """YAML reads a bare ``on``/``off`` as a boolean: take it as the word the user wrote."""
-    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else str(value)
+    """auto, on or off; YAML reads a bare ``on``/``off`` as a boolean: take it as the word the user wrote."""
+    word = {True: "on", False: "off"}[value] if isinstance(value, bool) else str(value)
+    if word not in ("auto", "on", "off"):
+        raise ValueError(f"people: {value!r} is not auto, on or off")
+    return word
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from engine import modelpack
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.models import ResolvedModel, find_model, read_card
@@ -117,9 +117,12 @@ def test_people_on_without_the_pose_model_is_one_line_that_says_how_to_get_it(
     assert pipeline(data, "auto").pose is None  # auto: on when the pose model is installed
 
 
-def test_people_off_in_the_settings_file_is_read_as_off(tmp_path: Path) -> None:
+def test_the_people_setting_is_read_from_the_settings_file(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("people: off\n")  # YAML reads a bare off as False
     assert Settings.for_data_dir(tmp_path).people == "off"
+    (tmp_path / "config.yaml").write_text("people: sometimes\n")
+    with pytest.raises(DecorLensError, match=r"config.yaml holds a value of the wrong kind \(people: 'sometimes'"):
+        Settings.for_data_dir(tmp_path)
 
 
 def test_the_pose_model_is_an_optional_part_of_the_pack(tmp_path: Path, shared_models: Path, pose_onnx: Path) -> None:
