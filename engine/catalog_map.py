@@ -181,8 +181,8 @@ def _tsne() -> tuple:
         from openTSNE import TSNEEmbedding, affinity, initialization
         from sklearn.decomposition import PCA
     except ImportError as exc:
-        raise DecorLensError(f"the catalog map needs openTSNE, which is not installed ({exc.name}): "
-                             "pip install -e '.[map]' (the [gui] extra brings it too)") from exc
+        raise DecorLensError(f"the catalog map needs openTSNE and scikit-learn ({exc.name} is missing): "
+                             "pip install -e '.[map]' (the [gui] extra brings them too)") from exc
     return TSNEEmbedding, affinity, initialization, PCA
 
 
