@@ -7,7 +7,7 @@ coverage at that precision); where none does, the most precise one, and the card
 was missed. Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
 pin is right when its category searches a category of one of the scene's paired products; a pair is
 covered when some pin's category searches its category. Pins are the app's: the trained detector
-alone, the data dir's category map, only categories the catalog sells, rows grouped
+alone, the data dir's category map, only categories the catalog sells, not people, rows grouped
 (``Pipeline.detect``).
 
 The detector runs once per scene at the grid's lowest confidence: the merge keeps a box only
@@ -25,6 +25,7 @@ from engine.categories import CategoryMap
 from engine.detect import group_repeats
 from engine.imageio import load_image
 from engine.models import read_card, write_card
+from engine.people import without_people
 from engine.pipeline import Pipeline
 from engine.results import Detection
 from training.data import Pair, PairDataset
@@ -46,7 +47,8 @@ def calibrate(model: Path, dataset: PairDataset, scenes: Sequence[str], pipeline
     for done, scene_id in enumerate(scenes, 1):
         pixels = load_image(dataset.scenes[scene_id])
         size = (pixels.shape[1], pixels.shape[0])
-        found.append((engine.detector.detect(pixels, CONF_GRID[0], sold), size, pairs.get(scene_id, [])))
+        tags = without_people(engine.detector.detect(pixels, CONF_GRID[0], sold), engine.people_in(pixels))
+        found.append((tags, size, pairs.get(scene_id, [])))
         progress(done, len(scenes))
     table = [_score(conf, found, engine.categories) for conf in CONF_GRID]
     reaching = [row for row in table if row["precision"] is not None and row["precision"] >= PRECISION_TARGET]

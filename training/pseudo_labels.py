@@ -11,8 +11,8 @@ catalog category, the detector's class.
 Three more sources join. Boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
 app (``<data dir>/corrections``, read by ``training.app_data``) always win over a pseudo label on the
 same object. And the *teacher*: the stock detectors' tags on the scene, as the app would show them
-(their cards' confidences, the category map, only categories the catalog sells, merged across
-detectors: ``engine.detect.DetectorSet.detect``), so the one trained detector can replace the stock
+(their cards' confidences, the category map, not people, only categories the catalog sells, merged
+across detectors: ``engine.detect.DetectorSet.detect``), so the one trained detector can replace the stock
 set (distillation) and is never taught that an unlinked chair is background. Rows of small items are
 labelled one by one: the engine groups the trained detector's boxes as it groups the stock ones.
 
@@ -34,6 +34,7 @@ from engine.detect import merge_detections, nms
 from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
+from engine.people import without_people
 from engine.pipeline import Pipeline
 from engine.results import Box, Detection
 from engine.settings import Settings
@@ -222,9 +223,12 @@ class PseudoLabeller:
             products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
             for i, j, cos in assign(embed(products), proposal_vectors, bonus):
                 assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
-        # every stock detector's mapped boxes at its card's confidence, before the catalog filter and the merge
+        # every stock detector's mapped boxes at its card's confidence, not people (the engine's pose filter
+        # when installed), before the catalog filter and the merge
+        people = self.pipeline.people_in(image)
         teacher = [[[round(v, 1) for v in d.box], round(d.score, 4), d.label, d.category, d.source]
-                   for detector in self.pipeline.detector.detectors for d in detector.detect(image)]
+                   for detector in self.pipeline.detector.detectors
+                   for d in without_people(detector.detect(image), people)]
         return {"key": self.key, "products": wanted, "sha256": sha256_of(path), "width": w, "height": h,
                 "assignments": assignments, "teacher": teacher}
 
