@@ -11,6 +11,7 @@ import csv
 import os
 import re
 import shutil
+import sys
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from decorlens.main import main
 from engine import catalog_map as cm
 from engine.catalog_map import cache_path, catalog_map
-from engine.errors import Cancelled
+from engine.errors import Cancelled, DecorLensError
 from engine.map_page import write_map_page
 
 HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>'
@@ -125,6 +126,12 @@ def test_another_embedder_has_its_own_map(map_pipeline, shared_models, layouts):
     assert cache_path(other.data_dir, other.embedder.key) != cache_path(map_pipeline.data_dir, first.embedder)
     assert sorted(second.ids.tolist()) == sorted(first.ids.tolist())
     assert _map(map_pipeline).cached and _map(other).cached and len(layouts) == computed + 1
+
+
+def test_without_opentsne_the_map_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openTSNE", None)  # as in an install without the [map] or [gui] extra
+    with pytest.raises(DecorLensError, match=r"needs openTSNE .*\[map\]"):
+        cm.layout(np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32))
 
 
 def test_cancel_stops_the_map_and_caches_nothing(map_pipeline):
@@ -325,3 +332,13 @@ def test_a_rubber_band_selects_several(map_tab, qtbot):
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(200, 200))
     assert canvas.selected_skus() == expected
     assert map_tab.chosen.count() == len(expected)
+
+
+def test_the_window_opens_the_map_in_its_map_tab(main_window, map_pipeline, qtbot):
+    from app.main_window import MAP_TAB
+
+    window = main_window(map_pipeline)
+    assert window.tabs.tabText(MAP_TAB) == "Map" and window.map_view.result is None  # made when first shown
+    window.tabs.setCurrentIndex(MAP_TAB)
+    qtbot.waitUntil(lambda: window.map_view.result is not None, timeout=300_000)
+    assert len(window.map_view.canvas.points) == map_pipeline.catalog.count()
