@@ -268,6 +268,6 @@ def load_pose(
     if setting == "auto":
         return None
     raise ModelError(
-        f"people: on, but no pose model ({' or '.join(POSE_MODELS)}) in {', '.join(str(f) for f in folders)}; "
-        f"export it with `decorlens models export {POSE_WEIGHTS}` (needs the [train] extra), or set people: off"
+        f"people: on, but no pose model {POSE_MODELS[-1]} (looked in {', '.join(str(f) for f in folders)}); "
+        f"export it: `decorlens models export {POSE_WEIGHTS}` ([train] extra), or set people: off"
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+from decorlens.main import main
 from engine import modelpack
 from engine.errors import DecorLensError, ModelError
 from engine.files import sha256_of
@@ -108,13 +109,17 @@ def test_the_engine_decodes_people_and_keypoints_as_ultralytics_does(pose: PoseM
 
 
 def test_people_on_without_the_pose_model_is_one_line_that_says_how_to_get_it(
-    tmp_path: Path, exported_models: Path, ikea: Path
+    tmp_path: Path, exported_models: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = data_dir_with(tmp_path, None, exported_models)
     with pytest.raises(ModelError) as error:
         pipeline(data, "on").search_scene(STREET[0], require_catalog=False)
     assert "\n" not in str(error.value) and f"decorlens models export {POSE_PT}" in str(error.value)
     assert pipeline(data, "auto").pose is None  # auto: on when the pose model is installed
+    (data / "config.yaml").write_text("people: on\n")
+    assert main(["--data-dir", str(data), "search", str(STREET[0])]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"`decorlens models export {POSE_PT}`" in err  # kept whole in the CLI's 200
 
 
 def test_the_people_setting_is_read_from_the_settings_file(tmp_path: Path) -> None:
