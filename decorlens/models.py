@@ -14,7 +14,7 @@ from engine.errors import ModelError
 from engine.models import find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
-from engine.people import POSE_WEIGHTS
+from engine.people import POSE_WEIGHTS, pose_card
 from engine.pipeline import Pipeline
 from engine.settings import save_choice
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ac.set_defaults(run=run_activate)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
-    ca.add_argument("--kind", choices=["detector", "embedder"], required=True)
+    ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True)
     ca.add_argument("--name")
     ca.add_argument("--output", default="embedding", help="embedder output name")
     ca.set_defaults(run=run_card)
@@ -162,9 +162,12 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> N
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not args.onnx.is_file():
         raise ModelError(f"{args.onnx}: no such file")
-    card = detector_card(args.onnx, args.name) if args.kind == "detector" else embedder_card(
-        args.onnx, args.name, output_name=args.output
-    )
+    makers = {
+        "detector": lambda: detector_card(args.onnx, args.name),
+        "pose": lambda: pose_card(args.onnx, args.name),
+        "embedder": lambda: embedder_card(args.onnx, args.name, output_name=args.output),
+    }
+    card = makers[args.kind]()
     path = write_card(args.onnx, card)
     read_card(args.onnx)
     print(f"wrote {path}")

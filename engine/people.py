@@ -25,13 +25,16 @@ import numpy as np
 
 from engine.detect import nms
 from engine.errors import ModelError
-from engine.models import ResolvedModel, read_card
+from engine.models import ModelCard, ResolvedModel, read_card
+from engine.onnx_cards import detector_card
 from engine.paths import model_search_path
 from engine.preprocess import letterbox
 from engine.results import Box, Detection
 from engine.runtime import DevicePreference, open_session, session_device
 
 PeopleSetting = Literal["auto", "on", "off"]
+POSE_CONF = 0.5  # the shared rooms' false people (a red armchair, a curtain at 0.42) stay below it (docs/results.md)
+POSE_CLASS_SET = "coco-pose"
 # Official export first, then the one of the rebuilt weights shared with the project (as in defaults.yaml).
 POSE_MODELS = ("yolov8n-pose.onnx", "yolov8n-pose-ovint8-dq.onnx")
 POSE_WEIGHTS = "yolov8n-pose-ovint8-dq.pt"
@@ -139,6 +142,13 @@ class PoseModel:
     def regions(self, image: np.ndarray) -> PeopleRegions:
         h, w = image.shape[:2]
         return regions(self.find(image), (w, h))
+
+
+def pose_card(path: Path, name: str | None = None, conf: float = POSE_CONF) -> ModelCard:
+    """A card for an ultralytics pose ONNX (the project's export, or one made elsewhere), from its metadata."""
+    card = detector_card(path, name, class_set=POSE_CLASS_SET, conf=conf)
+    card.kind = "pose"
+    return card
 
 
 def decode(raw: np.ndarray, conf: float, iou: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -210,3 +210,13 @@ def test_a_detector_is_refused_as_a_pose_model(shared_models: Path) -> None:
     detector = ResolvedModel(shared_models / COCO_ONNX, read_card(shared_models / COCO_ONNX))
     with pytest.raises(ModelError, match="not a pose model"):
         PoseModel(detector, "cpu")
+
+
+def test_a_pose_onnx_made_elsewhere_gets_its_card_from_models_card(
+    tmp_path: Path, pose_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "yolov8n-pose.onnx"  # the official export's name, first of the engine's choices
+    shutil.copy(pose_onnx, bare)
+    assert main(["--data-dir", str(tmp_path), "models", "card", str(bare), "--kind", "pose"]) == 0
+    model = PoseModel(find_model(bare.name, tmp_path), "cpu")
+    assert model.model.card.kind == "pose" and len(model.find(load_image(STREET[0]))) >= 3

@@ -31,6 +31,7 @@ from engine.errors import ModelError
 from engine.files import sha256_of
 from engine.models import write_card
 from engine.onnx_cards import detector_card, embedder_card
+from engine.people import POSE_CONF, pose_card
 from engine.runtime import open_session
 
 TRAIN_EXTRA = "install the [train] extra: pip install -e '.[train]'"
@@ -48,7 +49,6 @@ except RuntimeError as exc:  # a torchvision build that does not match torch fai
 
 from training.weights import load_plain  # noqa: E402 - it imports torch: after the check that names the fix
 
-POSE_CONF = 0.5  # the shared rooms' false people (a red armchair, a curtain at 0.42) stay below it (docs/results.md)
 TASK_WORDS = {"detect": "detector", "pose": "pose model"}
 OPSET = 17  # onnxruntime ≥ 1.17 runs it everywhere; ≥ 12 is all the YOLO and CNN graphs need
 EMBEDDER_INPUT = "pixel_values"
@@ -114,7 +114,7 @@ def _export_yolo(weights: Path, out_dir: Path, task: str, imgsz: int, name: str 
     final = out_dir / f"{name or weights.stem}.onnx"
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as work:
         exported = _ultralytics_onnx(yolo_class, weights, Path(work), imgsz, task)
-        card = detector_card(exported, name=final.stem, conf=conf)
+        card = (pose_card if task == "pose" else detector_card)(exported, name=final.stem, conf=conf)
         card.source = weights.name
         card.recipe = {
             "source_sha256": sha256_of(weights),
@@ -124,8 +124,6 @@ def _export_yolo(weights: Path, out_dir: Path, task: str, imgsz: int, name: str 
             "nms": "outside the graph (engine.detect)",
         }
         if task == "pose":
-            card.kind = "pose"
-            card.class_set = "coco-pose"
             card.recipe["keypoints"] = "17 COCO keypoints (x, y, visibility) after the person score"
             card.recipe["nms"] = "outside the graph (engine.people)"
         _place(exported, final)
