@@ -115,10 +115,19 @@ def examples(dataset: PairDataset, scored: Sequence[Outcome], pipeline: Pipeline
     gained = [o for o in scored if first(o, "finetuned") and not first(o, "pretrained")]
     lost = [o for o in scored if first(o, "pretrained") and not first(o, "finetuned")]
     same = [o for o in scored if o not in gained and o not in lost]
+    gained, lost, same = (_one_per_photo(group) for group in (gained, lost, same))
     picked = gained[:2] + lost[:1] + same[:1]
     picked += [o for o in gained + lost + same if o not in picked][: EXAMPLES - len(picked)]
     out.mkdir(parents=True, exist_ok=True)
     return [_example(dataset, o, pipeline, out, n) for n, o in enumerate(picked[:EXAMPLES])]
+
+
+def _one_per_photo(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """The first pair of each photo: three cabinets of one shelf make one example, not three of the same crop."""
+    firsts: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        firsts.setdefault(outcome.scene_id, outcome)
+    return list(firsts.values())
 
 
 def _right(dataset: PairDataset, outcome: Outcome, matcher: str) -> bool:

@@ -94,7 +94,7 @@ class TrainWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setMaximumHeight(170)
+        self.table.setMaximumHeight(130)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Optional: a dataset folder (products.csv, pairs.csv, scenes/)")
         self.folder.editingFinished.connect(self.refresh)

@@ -24,7 +24,7 @@ ROWS = (  # (label, key in each side, how a value reads)
     ("Products of the photos that got a tag (coverage)", "coverage"),
 )
 COLUMNS = ("The photo's object", "Before: first match", "After: first match", "The right product")
-THUMB = 96
+THUMB = 64  # four rows of examples and the numbers fit beside the progress on a 1000 px screen
 
 
 def load_thumbnails(before_after: dict[str, Any]) -> dict[str, QImage]:
