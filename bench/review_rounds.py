@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import shutil
 import sys
@@ -66,9 +67,7 @@ from training.app_data import AppData, CorrectedPhoto, CorrectedTag, write_pairs
 from training.data import DEFAULT_MIN_COSINE, PairDataset
 from training.evaluate import EvalConfig, evaluate, paired, summarise
 from training.review import ReviewItem, review_queue
-from training.run import Job, run_job
-
-ARMS = ("queue", "random")
+from training.run import RESULT, Job, run_job
 
 
 @dataclass(frozen=True)
@@ -122,11 +121,16 @@ def _answer_scene(
     return out
 
 
-def choose(pool: Sequence[Answer], n: int, arm: str, seed: int) -> list[Answer]:
-    """The queue's first ``n`` answerable tags, or ``n`` of them at random."""
+def choose(pool: Sequence[Answer], n: int, arm: str, draw: int) -> list[Answer]:
+    """The queue's first ``n`` answerable tags, or ``n`` of them at random (``draw`` seeds the choice)."""
     if arm == "queue":
         return list(pool[:n])
-    return random.Random(seed).sample(list(pool), n)
+    return random.Random(draw).sample(list(pool), n)
+
+
+def arm_names(n: int, draws: int) -> list[tuple[str, str, int]]:
+    """(name, arm, draw): the queue once, the random arm once per draw (``random-30``, ``random-30-d1`` …)."""
+    return [(f"queue-{n}", "queue", 0)] + [(f"random-{n}" + (f"-d{d}" if d else ""), "random", d) for d in range(draws)]
 
 
 # -- training data ------------------------------------------------------------------------------------
@@ -185,9 +189,8 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
     products = [(p.id, p.category, str(p.images[0])) for p in dataset.products.values()]
     arms, chosen_by_arm = {}, {}
     for n in args.n:
-        for arm in ARMS:
-            name = f"{arm}-{n}"
-            chosen = choose(pool, n, arm, args.seed)
+        for name, arm, draw in arm_names(n, args.draws):
+            chosen = choose(pool, n, arm, args.seed + draw)
             chosen_by_arm[name] = chosen
             arms[name] = _train_arm(name, chosen, dataset, products, extra, pipeline, args, log)
     log("evaluating pretrained and every arm on the test split")
@@ -202,6 +205,9 @@ def _train_arm(
     args: argparse.Namespace, log,
 ) -> dict[str, Any]:
     folder = args.workdir / "rounds" / name
+    if (folder / RESULT).is_file():  # trained by an earlier run of the same round: delete rounds/ to retrain
+        log(f"{name}: reusing {folder / RESULT}")
+        return json.loads((folder / RESULT).read_text())["embedder"]
     data = write_pairs_folder(corrections(chosen, dataset), products, folder / "data", extra)
     shutil.copy(dataset.root / "duplicate_images.csv", data / "duplicate_images.csv")
     job = Job(data_dir=str(pipeline.data_dir), run=str(folder), dataset=str(data), name=name,
@@ -238,10 +244,11 @@ def _report(result, arms: dict[str, Any], chosen_by_arm, queue, pool, args) -> d
             "validation": {"pretrained": arm["pretrained"], "fine_tuned": arm["fine_tuned"]},
             "seconds": arm["seconds"],
         }
-    versus = {n: paired(scored, f"queue-{n}", f"random-{n}") for n in args.n}
+    versus = {name: paired(scored, f"queue-{n}", name) for n in args.n
+              for name, arm, _d in arm_names(n, args.draws) if arm == "random"}
     return {"pairs": len(scored), "pretrained": base, "arms": rows, "queue_vs_random": versus,
             "queue_tags": len(queue), "answerable": len(pool), "settings": {
-                "scenes": args.scenes, "n": args.n, "epochs": args.epochs, "seed": args.seed,
+                "scenes": args.scenes, "n": args.n, "epochs": args.epochs, "seed": args.seed, "draws": args.draws,
                 "dataset": str(args.dataset), "eval": result.settings}}
 
 
@@ -258,8 +265,8 @@ def markdown(data: dict[str, Any], machine: dict[str, Any], options: Options) ->
               f"{data['answerable']} answerable from the pairs. Test split, {data['pairs']} evaluated pairs."), "",
              md_table(["arm", "corrections", "mean margin", "already right", "top-1", "top-5",
                        "top-5 gain / correction", "top-5 vs pretrained"], rows), ""]
-    for n, v in data["queue_vs_random"].items():
-        lines.append(f"Queue vs random at N = {n}: top-1 {v['top1']['wins']}–{v['top1']['losses']} "
+    for name, v in data["queue_vs_random"].items():
+        lines.append(f"Queue vs {name}: top-1 {v['top1']['wins']}–{v['top1']['losses']} "
                      f"(p {v['top1']['p']:.2g}), top-5 {v['top5']['wins']}–{v['top5']['losses']} (p {v['top5']['p']:.2g}).")
     return "\n".join(lines) + "\n"
 
@@ -272,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=60, help="training-split scenes tagged (the queue's photos)")
     parser.add_argument("--n", type=int, action="append", help="corrections per arm (repeat for several)")
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0, help="split seed and the random arm's draw")
+    parser.add_argument("--seed", type=int, default=0, help="split seed and the random arm's first draw")
+    parser.add_argument("--draws", type=int, default=1, help="random arms per N, each its own draw (the spread)")
     parser.add_argument("--out", type=Path, default=default_out_dir())
     parser.add_argument("--log", type=Path, default=None, help="progress lines also go here")
     args = parser.parse_args(argv)
