@@ -95,7 +95,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         at = next(row for row in chosen["table"] if row["conf"] == chosen["conf"])
         print(f"card confidence {chosen['conf']}: on {chosen['scenes']} val scenes tag precision "
               f"{_pct(at['precision'])}, coverage {_pct(at['coverage'])}, {at['pins_per_scene']} pins per scene"
-              + ("" if chosen["reached"] else f" (no confidence reaches {chosen['target_precision']:.0%})"))
+              + ("" if chosen["reached"] else f" (none reaches {chosen['target_precision']:.0%}: the best balance "
+                                              "of precision and coverage)"))
     print(f"validation mAP50 {result.metrics.get('metrics/mAP50(B)', float('nan')):.3f}; "
           f"time {result.timings['labels']:.0f} s labelling, {result.timings['train']:.0f} s training")
     print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes)} classes)")

@@ -3,8 +3,9 @@
 A detector trained on our labels scores differently from the stock ones (their 0.25 / 0.1 mean
 nothing for it), and a pin costs trust when it is wrong. So the card's confidence is the lowest on a
 grid whose *tag precision* on the validation scenes reaches ``PRECISION_TARGET`` (the most
-coverage at that precision); where none does, the most precise one, and the card says the target
-was missed. Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
+coverage at that precision); where none does, the one with the best harmonic mean of tag precision
+and coverage (the most precise alone would be a confidence with one pin), and the card says the
+target was missed. Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
 pin is right when its category searches a category of one of the scene's paired products; a pair is
 covered when some pin's category searches its category. Pins are the app's: the trained detector
 alone, the data dir's category map, only categories the catalog sells, not people, rows grouped
@@ -52,9 +53,15 @@ def calibrate(model: Path, dataset: PairDataset, scenes: Sequence[str], pipeline
         progress(done, len(scenes))
     table = [_score(conf, found, engine.categories) for conf in CONF_GRID]
     reaching = [row for row in table if row["precision"] is not None and row["precision"] >= PRECISION_TARGET]
-    chosen = reaching[0] if reaching else max(table, key=lambda row: row["precision"] or 0.0)
+    chosen = reaching[0] if reaching else max(table, key=_balance)
     return {"conf": chosen["conf"], "target_precision": PRECISION_TARGET, "reached": bool(reaching),
             "split": "val", "scenes": len(scenes), "table": table}
+
+
+def _balance(row: dict[str, Any]) -> float:
+    """Harmonic mean of tag precision and coverage: high only when both are."""
+    precision, coverage = row["precision"] or 0.0, row["coverage"] or 0.0
+    return 2 * precision * coverage / (precision + coverage) if precision + coverage else 0.0
 
 
 def _score(conf: float, found: Sequence[tuple[list[Detection], tuple[int, int], list[Pair]]],
