@@ -2,8 +2,8 @@
 
 A detector trained on our labels scores differently from the stock ones (their 0.25 / 0.1 mean
 nothing for it), and a pin costs trust when it is wrong. So the card's confidence is the lowest on a
-grid whose *tag precision* on the validation scenes reaches ``PRECISION_TARGET`` (the most
-coverage at that precision); where none does, the one with the best harmonic mean of tag precision
+grid whose *tag precision* on the validation scenes reaches ``PRECISION_TARGET`` with at least one
+pin per scene (the most coverage at that precision); where none does, the one with the best harmonic mean of tag precision
 and coverage (the most precise alone would be a confidence with one pin), and the card says the
 target was missed. Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
 pin is right when its category searches a category of one of the scene's paired products; a pair is
@@ -33,6 +33,7 @@ from training.data import Pair, PairDataset
 
 CONF_GRID = (0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 PRECISION_TARGET = 0.8  # the bar for tags a merchandiser would trust
+MIN_PINS_PER_SCENE = 1.0  # a precision measured on fewer pins than this says little (two right pins: 100 %)
 
 
 def calibrate(model: Path, dataset: PairDataset, scenes: Sequence[str], pipeline: Pipeline,
@@ -52,7 +53,8 @@ def calibrate(model: Path, dataset: PairDataset, scenes: Sequence[str], pipeline
         found.append((tags, size, pairs.get(scene_id, [])))
         progress(done, len(scenes))
     table = [_score(conf, found, engine.categories) for conf in CONF_GRID]
-    reaching = [row for row in table if row["precision"] is not None and row["precision"] >= PRECISION_TARGET]
+    reaching = [row for row in table if row["pins_per_scene"] >= MIN_PINS_PER_SCENE
+                and row["precision"] is not None and row["precision"] >= PRECISION_TARGET]
     chosen = reaching[0] if reaching else max(table, key=_balance)
     return {"conf": chosen["conf"], "target_precision": PRECISION_TARGET, "reached": bool(reaching),
             "split": "val", "scenes": len(scenes), "table": table}
