@@ -70,6 +70,8 @@ SCRIPT = """
   "use strict";
   var card = document.querySelector(".card"), cardImage = card.querySelector("img");
   var texts = {cat: card.querySelector(".cat"), name: card.querySelector(".name"), sku: card.querySelector(".sku")};
+  /* The card replaces the browser's own tooltips, which stay for a page opened without script. */
+  [].forEach.call(document.querySelectorAll(".p title"), function (title) { title.remove(); });
   function show(point, event) {
     var symbol = document.getElementById("t" + point.getAttribute("data-id"));
     var image = symbol && symbol.querySelector("image");
@@ -220,15 +222,16 @@ def _panel(
             continue
         px, py = MARGIN + x * (SIZE - 2 * MARGIN), MARGIN + y * (SIZE - 2 * MARGIN)
         category = display_name(product.category, names)
+        title = product.name if product.name.strip() and product.name != product.sku else category
         fill = _e(_hex(colour(product.category)))
         half = TILE / 2
         inner = (f'<use href="#t{pid}" x="{-half + 1:g}" y="{-half + 1:g}" width="{TILE - 2:g}" height="{TILE - 2:g}"/>'
                  if pid in thumbs else "")
         points.append(
-            f'<g class="p" data-id="{pid}" data-name="{_e(product.name or product.sku)}" data-sku="{_e(product.sku)}" '
+            f'<g class="p" data-id="{pid}" data-name="{_e(title)}" data-sku="{_e(product.sku)}" '
             f'data-cat="{_e(category)}" transform="translate({px:.1f} {py:.1f})">'
             f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
-            f"<title>{_e(product.name or product.sku)} · {_e(product.sku)} · {_e(category)}</title></g>"
+            f"<title>{_e(title)} · {_e(product.sku)} · {_e(category)}</title></g>"
         )
     label = f"Catalog map by {result.embedder}, {len(points)} products"
     return (

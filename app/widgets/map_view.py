@@ -207,6 +207,7 @@ class MapCanvas(QGraphicsView):
         if event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
             self._pan = event.position().toPoint()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.card.hide()
             return
         super().mousePressEvent(event)
 
@@ -346,6 +347,8 @@ class MapView(QWidget):
 
     def _loaded(self, loaded: Loaded) -> None:
         self.task = None
+        if self.stale and self.isVisible():  # the catalog changed while this map was being made
+            self.refresh()
         self.result = loaded.result
         self.canvas.show_map(loaded.result, loaded.products)
         self.legend.setText(_legend(loaded.products.values()))
