@@ -110,16 +110,14 @@ def _side(result: EvalResult, matcher: str) -> dict[str, Any]:
 
 
 def examples(dataset: PairDataset, scored: Sequence[Outcome], pipeline: Pipeline, out: Path) -> list[dict[str, Any]]:
-    """Up to ``EXAMPLES`` pairs, gains first, then a loss and an unchanged one when there are any."""
+    """Up to ``EXAMPLES`` pairs of different photos: gains first, then a loss and an unchanged one when there are any."""
     first = lambda o, m: _right(dataset, o, m)
     gained = [o for o in scored if first(o, "finetuned") and not first(o, "pretrained")]
     lost = [o for o in scored if first(o, "pretrained") and not first(o, "finetuned")]
     same = [o for o in scored if o not in gained and o not in lost]
-    gained, lost, same = (_one_per_photo(group) for group in (gained, lost, same))
-    picked = gained[:2] + lost[:1] + same[:1]
-    picked += [o for o in gained + lost + same if o not in picked][: EXAMPLES - len(picked)]
+    picked = _one_per_photo(gained[:2] + lost[:1] + same[:1] + gained + lost + same)[:EXAMPLES]
     out.mkdir(parents=True, exist_ok=True)
-    return [_example(dataset, o, pipeline, out, n) for n, o in enumerate(picked[:EXAMPLES])]
+    return [_example(dataset, o, pipeline, out, n) for n, o in enumerate(picked)]
 
 
 def _one_per_photo(outcomes: Sequence[Outcome]) -> list[Outcome]:
