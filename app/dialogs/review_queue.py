@@ -2,8 +2,8 @@
 
 A list, closest call first (``training.review.review_queue``: the smallest margin between a tag's two
 best matches); double-clicking a row opens its photo on that tag, where confirming or correcting it is
-one click. Each confirmation is a training pair the model did not already get right, which is why the
-Train window counts the corrections new since the last training.
+one click. Each confirmation is a training pair, which is why the Train window counts the corrections
+new since the last training.
 """
 
 from __future__ import annotations
