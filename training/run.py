@@ -3,8 +3,8 @@
 Progress is ``progress(stage, done, total, message)``: ``stage`` names the step ("anchors",
 "validation scenes", "composites", "views (…)", "train", "validate", "detector", "export",
 "evaluate": the before / after on held-back photos), ``done`` of ``total`` is how far it is,
-``message`` says it in words ("epoch 2 · loss=0.4312", "epoch 2: val recall@1 0.400 @5 0.700"). Cancellation is a callable checked between steps
-(``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
+``message`` says it in words ("epoch 2 · loss=0.4312", "epoch 2: val recall@1 0.400 @5 0.700").
+Cancellation is a callable checked between steps (``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
 window runs ``python -m training.run JOB.json`` in a worker *process* (training would starve the UI
 of a thread) and reads the same events as JSON lines on stdout, each prefixed with ``@decorlens``
 so stray library output cannot be mistaken for one. Writing ``cancel`` to its stdin, or closing it

@@ -327,24 +327,24 @@ class TrainWindow(QWidget):
 
     def _show_result(self, result: dict) -> None:
         embedder, compared = result.get("embedder"), result.get("before_after") or {}
-        self.held.setText("")
+        words = []
         if compared:
             self.before_after.show_numbers(compared["before"], compared["after"])
-            self.held.setText(_compared_text(compared))
+            words.append(_compared_text(compared))
             examples = compared.get("examples", [])
             self.io.start(lambda _job: load_thumbnails(compared),
                           done=lambda images: self.before_after.show_examples(examples, images))
         elif embedder:  # a run without the comparison: the validation photos that chose the epoch
             self.before_after.show_numbers(embedder["pretrained"], embedder["fine_tuned"])
         if embedder:
-            self.held.setText(self.held.text() + f" Best epoch {embedder['best_epoch']} of {embedder['epochs']}.")
+            words.append(f"Best epoch {embedder['best_epoch']} of {embedder['epochs']}.")
             if embedder["best_epoch"] == 0:
-                self.held.setText(self.held.text() + " No epoch beat the current model on them: using this one "
-                                  "changes little. More confirmed products (Review) help most.")
+                words.append("No epoch beat the current model on them: using this one changes little. "
+                             "More confirmed products (Review) help most.")
         if result.get("detector"):
             d = result["detector"]
-            self.held.setText(self.held.text() + f" Detector: {len(d['classes'])} categories, "
-                              f"validation mAP50 {d['map50']:.2f}.")
+            words.append(f"Detector: {len(d['classes'])} categories, validation mAP50 {d['map50']:.2f}.")
+        self.held.setText(" ".join(words))
         self.use_button.setEnabled(True)
         self.results_box.show()
 
@@ -396,8 +396,8 @@ class TrainWindow(QWidget):
 
 def _compared_text(compared: dict) -> str:
     """How many held-back products the numbers stand on, and the pairs that changed, in words."""
-    text = (f"{compared['after']['pairs']} products on {compared['scenes']} photos training never used "
-            f"({'its test photos' if compared['split'] == 'test' else 'its validation photos: too few for a test set'}).")
+    which = "its test photos" if compared["split"] == "test" else "its validation photos: too few for a test set"
+    text = f"{compared['after']['pairs']} products on {compared['scenes']} photos training never used ({which})."
     if "paired" in compared:
         p = compared["paired"]["top5"]
         text += (f" In the top 5 the new model finds {p['wins']} the old one missed and misses {p['losses']} "
