@@ -13,7 +13,8 @@ correction than confirming as many tags picked at random? Simulated on the IKEA 
    no such product gets no answer (the person would skip it). The answerable tags of the queue are
    the pool both arms draw from;
 3. the *queue* arm confirms the first N answerable tags in queue order, the *random* arm N drawn
-   uniformly from the same pool (``--seed``); each becomes a confirmed product on a kept tag, the
+   uniformly from the same pool, once per ``--draws`` (seeded ``--seed`` + draw: the spread of
+   random choice); each becomes a confirmed product on a kept tag, the
    record the app saves (``training.app_data``), and is written as a pairs folder with
    ``training.app_data.write_pairs_folder``, plus the IKEA validation-split pairs, which choose the
    epoch as in any training run (ranked among the products of the arm's and the validation pairs, the
@@ -24,9 +25,11 @@ correction than confirming as many tags picked at random? Simulated on the IKEA 
 5. ``training.evaluate`` scores the pretrained model and every arm on the same test-split pairs;
    the arms are compared pair by pair (wins, losses, exact McNemar p).
 
-    nice python -m bench.review_rounds --workdir /tmp/rr --n 30 --n 60 --log /tmp/rr/log.txt
+    nice python -m bench.review_rounds --workdir /tmp/rr --models-dir ../shared/models --n 30 --draws 2 \
+        --log /tmp/rr/log.txt
 
-Everything lands in ``--workdir`` (catalog, scene memory, runs, caches); the report goes to
+Everything lands in ``--workdir`` (catalog, scene memory, runs, caches; an arm trained there before is
+reused, so adding a draw or an N trains only the new arms); the report goes to
 ``docs/benchmarks/review-rounds.{json,md}``.
 """
 
