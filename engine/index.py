@@ -11,6 +11,13 @@ category name, ``_all`` included, can land on another's file) and then replaces 
 commit point. Two processes saving at once each publish a complete set; the last manifest wins.
 Temp files and files no manifest lists are our own leftovers (a kill, the losing writer) and are
 deleted once they are old enough not to belong to a save in progress.
+
+Two kinds of index, chosen by the catalog's size when the indexes are built (``compact_at``, off by
+default, see ``COMPACT_AT``): below it every index is the exact one (hnswlib over the full vectors, float32); from there every index
+(the categories' too, else they would hold the full vectors again) is the compact one of
+``engine.compact_index`` (a PCA graph in RAM, float16 vectors memory-mapped from disk, exact re-rank),
+which holds a 1M catalog's all-categories index in ~0.8 GB instead of ~5 GB. Builds stream the stored vectors, so a rebuild
+never holds a large catalog's vectors at once.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from engine import compact_index
 from engine.catalog import GLOBAL, Catalog
 from engine.errors import CatalogError, IndexCorruptError
 from engine.files import clean_stale_temps, replace_atomically, sha256_of
@@ -40,11 +48,19 @@ LAYOUT = 2  # 1: files named after the category (``_all`` collided); 2: hashed n
 TEMP_PREFIX = ".tmp-index-"
 STALE_SECONDS = 30 * 60
 _FILE = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.bin$")
+_PART = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.(bin|npz|f16)$")
+# Catalog size from which the indexes are built compact; None: never. Off by default: at 1M it holds 0.87 GB
+# instead of ~5 GB but finds 0.97 of the exact top-10 at 1.5 ms of CPU, short of the 0.99 at 1 ms set for
+# making it the default (docs/benchmarks/README.md, "Catalogs of millions"). CatalogIndex(compact_at=N) opts in.
+COMPACT_AT: int | None = None
+BUILD_ROWS = 10_000  # vectors buffered per add while a rebuild streams them
 Log = Callable[[str], None]
 
 
 class HnswIndex:
     """A cosine hnswlib index that grows as needed; labels are product ids."""
+
+    kind = "exact"
 
     def __init__(self, dim: int, capacity: int = 1024):
         self.dim = dim
@@ -99,7 +115,7 @@ class HnswIndex:
 
     def save(self, path: Path) -> None:
         """Write under a unique temp name beside ``path`` (concurrent savers never share one), then rename."""
-        tmp = _temp_file(path.parent)
+        tmp = temp_file(path.parent)
         try:
             self.index.save_index(str(tmp))
             replace_atomically(tmp, path)
@@ -110,14 +126,16 @@ class HnswIndex:
 class CatalogIndex:
     """The indexes of one catalog for one embedder, kept under ``root/<embedder key>/``."""
 
-    def __init__(self, root: Path, embedder_key: str, dim: int, log: Log = lambda _msg: None):
+    def __init__(self, root: Path, embedder_key: str, dim: int, log: Log = lambda _msg: None,
+                 compact_at: int | None = COMPACT_AT):
         self.dir = Path(root) / _safe(embedder_key)
+        self.compact_at = compact_at
         self.dir.mkdir(parents=True, exist_ok=True)
         self.key = embedder_key
         self.dim = dim
         self.log = log
         self._lock = threading.RLock()
-        self._loaded: dict[str, HnswIndex] = {}
+        self._loaded: dict[str, Index] = {}
         clean_stale_temps(self.dir, TEMP_PREFIX, STALE_SECONDS)
         self._manifest = self._read_manifest()
 
@@ -141,12 +159,8 @@ class CatalogIndex:
         with self._lock:
             if reason:
                 self.log(f"{reason}; rebuilding the index from stored vectors")
-            by_cat: dict[str, list[tuple[int, np.ndarray]]] = {}
-            for pid, category, vector in catalog.vectors(self.key):
-                by_cat.setdefault(category, []).append((pid, vector))
-                by_cat.setdefault(GLOBAL, []).append((pid, vector))
-            previous = {entry["file"] for entry in self._manifest.get("files", {}).values()}
-            self._loaded = {cat: _build(rows, self.dim) for cat, rows in by_cat.items()}
+            previous = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}
+            self._loaded = self._build(catalog)
             self._manifest = {"revision": -1, "dim": self.dim, "files": {}}
             self._save(set(self._loaded), catalog.revision)
             self._remove_unlisted(previous)
@@ -184,9 +198,43 @@ class CatalogIndex:
             index = self._get(catalog, category) or self._loaded.setdefault(category, HnswIndex(self.dim))
             index.add([pid for pid, _ in rows], np.stack([v for _, v in rows]))
             touched.add(category)
+        everything = self._loaded.get(GLOBAL)
+        if (self.compact_at is not None and everything is not None and everything.kind == "exact"
+                and everything.live >= self.compact_at):
+            self.log(f"the catalog passed {self.compact_at:,} products; building the compact index")
+            self._loaded = self._build(catalog)  # a catalog that outgrew the exact kind: all indexes anew
+            touched = set(self._loaded)
         return touched
 
-    def _get(self, catalog: Catalog, category: str) -> HnswIndex | None:
+    def _build(self, catalog: Catalog) -> dict[str, Index]:
+        """Indexes of every category and GLOBAL from one or two streaming passes over the stored vectors:
+        compact ones first need a sample to learn their projection from."""
+        counts = catalog.category_counts()
+        sizes = {GLOBAL: sum(counts.values()), **counts}
+        wanted = set(sizes)
+        compact = wanted if self.compact_at is not None and sizes[GLOBAL] >= self.compact_at else set()
+        built: dict[str, Index] = {}
+        if compact:
+            samples = _samples(catalog, self.key, {c: sizes[c] for c in compact})
+            built = {c: compact_index.CompactIndex.learn(samples[c], self.dim, sizes[c], self.dir) for c in samples}
+        pending: dict[str, list[tuple[int, np.ndarray]]] = {}
+
+        def flush(category: str) -> None:
+            rows = pending.pop(category)
+            index = built.get(category) or built.setdefault(category, HnswIndex(self.dim, sizes[category]))
+            index.add([pid for pid, _ in rows], np.stack([v for _, v in rows]))
+
+        for pid, category, vector in catalog.vectors(self.key):
+            for target in (category, GLOBAL):
+                if target in wanted:
+                    pending.setdefault(target, []).append((pid, vector))
+                    if len(pending[target]) >= BUILD_ROWS:
+                        flush(target)
+        for category in list(pending):
+            flush(category)
+        return built
+
+    def _get(self, catalog: Catalog, category: str) -> Index | None:
         """The loaded index of a category, loading (or rebuilding if corrupt) on first use."""
         if category in self._loaded:
             return self._loaded[category]
@@ -196,7 +244,10 @@ class CatalogIndex:
         path = self.dir / entry["file"]
         try:
             _verify(path, entry)
-            index = HnswIndex.load(path, self.dim, entry.get("deleted", []))
+            if entry.get("kind") == compact_index.CompactIndex.kind:
+                index = compact_index.CompactIndex.load(path, self.dim)
+            else:
+                index = HnswIndex.load(path, self.dim, entry.get("deleted", []))
         except IndexCorruptError as exc:
             self.rebuild(catalog, reason=str(exc))
             return self._loaded.get(category)
@@ -210,14 +261,9 @@ class CatalogIndex:
         for category in sorted(categories):
             path = self.dir / file_name(category)
             self._loaded[category].save(path)
-            files[category] = {
-                "file": path.name,
-                "size": path.stat().st_size,
-                "sha256": sha256_of(path),
-                "deleted": sorted(self._loaded[category].deleted),
-            }
+            files[category] = _entry(path, self._loaded[category])
         self._manifest = {"layout": LAYOUT, "revision": revision, "dim": self.dim, "files": files}
-        tmp = _temp_file(self.dir)
+        tmp = temp_file(self.dir)
         try:
             tmp.write_text(json.dumps(self._manifest, indent=1, ensure_ascii=False), encoding="utf-8")
             replace_atomically(tmp, self.dir / "manifest.json")
@@ -225,17 +271,18 @@ class CatalogIndex:
             tmp.unlink(missing_ok=True)
         for category, entry in old.items():
             if files[category]["file"] != entry["file"]:
-                (self.dir / entry["file"]).unlink(missing_ok=True)
+                for name in _names(entry):
+                    (self.dir / name).unlink(missing_ok=True)
 
     def _remove_unlisted(self, replaced: set[str]) -> None:
         """Files the manifest no longer lists: ``replaced`` ones and an older layout's at once, others
         (a killed or a losing concurrent writer's) once they are too old to belong to a save in progress."""
-        listed = {entry["file"] for entry in self._manifest.get("files", {}).values()}
-        for path in self.dir.glob("*.bin"):
-            if path.name in listed:
+        listed = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}
+        for path in self.dir.iterdir():
+            if path.name in listed or path.name == "manifest.json" or path.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                if (path.name in replaced or not _FILE.match(path.name)
+                if (path.name in replaced or not _PART.match(path.name)
                         or time.time() - path.stat().st_mtime > STALE_SECONDS):
                     path.unlink()
             except OSError:  # already gone (another process cleaned up) or in use
@@ -280,29 +327,71 @@ def _manifest_problem(manifest: object, dim: int) -> str:
             isinstance(entry, dict) and isinstance(entry.get("file"), str) and _FILE.match(entry["file"])
             and isinstance(entry.get("deleted", []), list)
             and all(isinstance(i, int) for i in entry.get("deleted", []))
+            and entry.get("kind", "exact") in ("exact", compact_index.CompactIndex.kind)
+            and all(_part_ok(entry["file"], suffix, part) for suffix, part in entry.get("parts", {}).items())
         ):
             return "lists a file entry that is not ours"
     return ""
 
 
-def _temp_file(folder: Path) -> Path:
+def _part_ok(file: str, suffix: object, part: object) -> bool:
+    """A companion file of a compact index: one of its suffixes, beside its graph, with size and sha256."""
+    return (suffix in compact_index.SUFFIXES and isinstance(part, dict) and isinstance(part.get("size"), int)
+            and isinstance(part.get("sha256"), str) and part.get("file") == file[:-4] + str(suffix))
+
+
+def _entry(path: Path, index: Index) -> dict:
+    """The manifest entry of a saved index: its files with size and sha256 (checked on every load)."""
+    entry: dict = {"file": path.name, "size": path.stat().st_size, "sha256": sha256_of(path),
+                   "deleted": sorted(index.deleted)}
+    if index.kind != "exact":
+        entry["kind"] = index.kind
+        entry["version"] = compact_index.VERSION
+        entry["parts"] = {}
+        for suffix in compact_index.SUFFIXES:
+            part = path.with_suffix(suffix)
+            entry["parts"][suffix] = {"file": part.name, "size": part.stat().st_size, "sha256": sha256_of(part)}
+    return entry
+
+
+def _names(entry: dict) -> list[str]:
+    """Every file of a manifest entry."""
+    return [entry["file"], *(part["file"] for part in entry.get("parts", {}).values())]
+
+
+def temp_file(folder: Path) -> Path:
     """A new, unique temp file in ``folder``, named with our prefix so stale ones can be cleaned."""
     fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
     os.close(fd)
     return Path(name)
 
 
-def _build(rows: list[tuple[int, np.ndarray]], dim: int) -> HnswIndex:
-    index = HnswIndex(dim, capacity=len(rows))
-    index.add([pid for pid, _ in rows], np.stack([v for _, v in rows]))
-    return index
+def _samples(catalog: Catalog, key: str, sizes: dict[str, int]) -> dict[str, np.ndarray]:
+    """Every n-th stored vector of each index in ``sizes`` (about PCA_SAMPLE each), in one pass."""
+    stride = {c: max(1, n // compact_index.PCA_SAMPLE) for c, n in sizes.items()}
+    seen = dict.fromkeys(sizes, 0)
+    picked: dict[str, list[np.ndarray]] = {c: [] for c in sizes}
+    for _pid, category, vector in catalog.vectors(key):
+        for target in (category, GLOBAL):
+            if target in sizes:
+                if seen[target] % stride[target] == 0:
+                    picked[target].append(vector)
+                seen[target] += 1
+    return {c: np.stack(rows) for c, rows in picked.items() if rows}
 
 
 def _verify(path: Path, entry: dict) -> None:
-    if not path.is_file():
-        raise IndexCorruptError(f"index file {path} is missing")
-    if path.stat().st_size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
-        raise IndexCorruptError(f"index file {path} does not match its manifest (corrupt or partly written)")
+    for part in [{"file": path.name, **entry}, *entry.get("parts", {}).values()]:
+        file = path.parent / part["file"]
+        if not file.is_file():
+            raise IndexCorruptError(f"index file {file} is missing")
+        if file.stat().st_size != part.get("size") or sha256_of(file) != part.get("sha256"):
+            raise IndexCorruptError(f"index file {file} does not match its manifest (corrupt or partly written)")
+    if entry.get("kind") == compact_index.CompactIndex.kind and entry.get("version") != compact_index.VERSION:
+        raise IndexCorruptError(f"index {path.name} is of another format version ({entry.get('version')})")
+
+
+Index = HnswIndex | compact_index.CompactIndex
 
 
 def _safe(name: str) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.catalog import Catalog, Product
+from engine import compact_index
+from engine.catalog import GLOBAL, Catalog, Product
 from engine.index import CatalogIndex, HnswIndex
 
 DIM = 8
@@ -214,3 +215,152 @@ def test_concurrent_rebuilds_in_two_processes_both_succeed(tmp_path: Path, catal
     index = _index(tmp_path, messages.append)
     assert index.search(catalog, _query(catalog, "sku1"), ["a"], 1)[0][0][0] == catalog.get_by_sku("sku1").id
     assert not messages  # the last manifest written lists complete files
+
+
+# -- the compact index (PCA graph + float16 rows on disk), on the real embeddings of the shared products --
+
+
+COMPACT_AT = 1000  # lowered so the shared catalog (~1,950 products) counts as large: its indexes are compact
+
+
+@pytest.fixture
+def real_catalog(tmp_path: Path, pipeline) -> tuple[Catalog, str, int]:
+    """A writable copy of the shared IKEA catalog's products and their real embeddings."""
+    key = pipeline.embedder.key
+    source = pipeline.catalog
+    cat = Catalog(tmp_path / "real.sqlite")
+    products = {p.id: p for p in source.products()}
+    with cat.transaction() as rev:
+        for pid, _category, vector in source.vectors(key):
+            p = products[pid]
+            new_id, _ = cat.upsert(Product(p.sku, p.name, p.category, p.image_path, p.image_hash), rev)
+            cat.put_vectors(key, [(new_id, p.image_hash, vector)], rev)
+    return cat, key, pipeline.embedder.dim
+
+
+def _vectors(cat: Catalog, key: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = list(cat.vectors(key))
+    return np.array([pid for pid, _, _ in rows]), np.stack([v for _, _, v in rows])
+
+
+def _queries(vectors: np.ndarray, n: int = 150) -> np.ndarray:
+    """Blends of two products (3:1): near the catalog, as crops of a scene are, but none is in it."""
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(len(vectors), size=(2, n))
+    q = 0.75 * vectors[a] + 0.25 * vectors[b]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def test_compact_index_finds_the_exact_top_10_on_real_vectors(tmp_path: Path, real_catalog):
+    cat, key, dim = real_catalog
+    ids, vectors = _vectors(cat, key)
+    index = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT)
+    index.sync(cat)
+    entry = _manifest_of(tmp_path, key)["files"][GLOBAL]
+    assert entry["kind"] == "compact" and entry["version"] == compact_index.VERSION
+    assert all(e.get("kind") == "compact" for e in _manifest_of(tmp_path, key)["files"].values())
+    queries = _queries(vectors)
+    exact = vectors @ queries.T
+    hits = index.search(cat, queries, None, 10)
+    found = [{pid for pid, _ in row} for row in hits]
+    truth = [set(ids[np.argsort(-exact[:, i])[:10]].tolist()) for i in range(len(queries))]
+    assert np.mean([len(f & t) / 10 for f, t in zip(found, truth)]) >= 0.99
+    by_id = dict(zip(ids.tolist(), range(len(ids))))
+    for i, row in enumerate(hits[:20]):  # scores are the exact cosines (of float16 rows)
+        assert [s for _, s in row] == pytest.approx([exact[by_id[pid], i] for pid, _ in row], abs=2e-3)
+    reopened = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).search(cat, queries, None, 10)
+    assert [[pid for pid, _ in r] for r in reopened] == [[pid for pid, _ in r] for r in hits]
+
+
+def test_compact_index_stores_its_projection_and_rows(tmp_path: Path, real_catalog):
+    cat, key, dim = real_catalog
+    CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
+    entry = _manifest_of(tmp_path, key)["files"][GLOBAL]
+    folder = tmp_path / "index" / key
+    with np.load(folder / entry["parts"][".npz"]["file"]) as meta:
+        assert meta["matrix"].shape == (dim, compact_index.DIM) and meta["mean"].shape == (dim,)
+        assert int(meta["version"]) == compact_index.VERSION and len(meta["ids"]) == cat.count()
+        basis = meta["matrix"]
+    assert np.allclose(basis.T @ basis, np.eye(compact_index.DIM), atol=1e-4)  # orthonormal PCA directions
+    rows = np.fromfile(folder / entry["parts"][".f16"]["file"], np.float16).reshape(-1, dim)
+    _, vectors = _vectors(cat, key)
+    assert np.abs(rows.astype(np.float32) - vectors).max() < 1e-3  # the full vectors, in float16
+
+
+def test_compact_index_follows_removals_and_new_images(tmp_path: Path, real_catalog):
+    cat, key, dim = real_catalog
+    index = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT)
+    ids, vectors = _vectors(cat, key)
+    index.sync(cat)
+    gone, changed = cat.get(int(ids[0])), cat.get(int(ids[1]))
+    cat.remove([gone.sku])
+    with cat.transaction() as rev:  # a new image for ``changed``: it now looks like product 2
+        changed.image_hash = "new"
+        cat.upsert(changed, rev)
+        cat.put_vectors(key, [(changed.id, "new", vectors[2])], rev)
+    for search in (index, CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT)):  # live, reopened
+        assert gone.id not in [pid for pid, _ in search.search(cat, vectors[:1], None, 10)[0]]
+        top = search.search(cat, vectors[2:3], None, 2)[0]
+        assert {pid for pid, _ in top} == {int(ids[2]), changed.id}
+        assert len(search.search(cat, vectors[:1], None, 5000)[0]) == cat.count()
+
+
+def test_compact_rows_not_yet_saved_are_scored_and_saved(tmp_path: Path, real_catalog, monkeypatch):
+    """Rows added since the last save live in a temp file (past SPILL_ROWS) or in RAM; both are scored,
+    and a save writes them all, in order, whatever segment they were in."""
+    cat, key, _dim = real_catalog
+    ids, vectors = _vectors(cat, key)
+    monkeypatch.setattr(compact_index, "SPILL_ROWS", 500)
+    index = compact_index.CompactIndex.learn(vectors, vectors.shape[1], len(vectors), tmp_path)
+    for start in range(0, len(vectors), 400):  # every second add spills; the last one stays in RAM
+        index.add(ids[start : start + 400].tolist(), vectors[start : start + 400])
+    assert len(index._spilled) == 1600 and sum(map(len, index.fresh)) == len(ids) - 1600
+    probe = [5, 900, len(ids) - 1]
+    hits, scores = index.query(vectors[probe], 1)
+    assert hits[:, 0].tolist() == ids[probe].tolist() and scores[:, 0] == pytest.approx(1.0, abs=1e-3)
+    index.save(tmp_path / "all-000000000000.bin")
+    stored = np.fromfile(tmp_path / "all-000000000000.f16", np.float16).reshape(-1, vectors.shape[1])
+    assert np.abs(stored.astype(np.float32) - vectors).max() < 1e-3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]  # the spill file went with the save
+    assert index.query(vectors[probe], 1)[0][:, 0].tolist() == ids[probe].tolist()
+
+
+def test_corrupt_or_other_version_compact_index_is_rebuilt(tmp_path: Path, real_catalog):
+    cat, key, dim = real_catalog
+    CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
+    folder = tmp_path / "index" / key
+    rows = folder / _manifest_of(tmp_path, key)["files"][GLOBAL]["parts"][".f16"]["file"]
+    rows.write_bytes(rows.read_bytes()[:4096])  # a torn store file
+    _, vectors = _vectors(cat, key)
+    for expected in ("does not match", "format version"):
+        messages: list[str] = []
+        index = CatalogIndex(tmp_path / "index", key, dim, messages.append, compact_at=COMPACT_AT)
+        assert len(index.search(cat, vectors[:1], None, 3)[0]) == 3
+        assert any(expected in m and "rebuilding" in m for m in messages), messages
+        manifest = _manifest_of(tmp_path, key)
+        manifest["files"][GLOBAL]["version"] = compact_index.VERSION + 1  # a newer DecorLens wrote it
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    listed = {name for e in _manifest_of(tmp_path, key)["files"].values()
+              for name in [e["file"], *(p["file"] for p in e.get("parts", {}).values())]}
+    assert {p.name for p in folder.iterdir() if p.name != "manifest.json"} == listed  # the torn files are gone
+
+
+def test_catalog_that_outgrows_the_threshold_gets_compact_indexes(tmp_path: Path, real_catalog):
+    cat, key, dim = real_catalog
+    index = CatalogIndex(tmp_path / "index", key, dim, compact_at=cat.count() + 1)
+    index.sync(cat)
+    assert "kind" not in _manifest_of(tmp_path, key)["files"][GLOBAL]
+    _, vectors = _vectors(cat, key)
+    with cat.transaction() as rev:
+        pid, _ = cat.upsert(Product("extra", "extra", "extra-cat", "/x/e.jpg", "he"), rev)
+        cat.put_vectors(key, [(pid, "he", vectors[7])], rev)
+    messages: list[str] = []
+    index.log = messages.append
+    assert {p for p, _ in index.search(cat, vectors[7:8], None, 2)[0]} >= {pid}
+    assert {p for p, _ in index.search(cat, vectors[7:8], ["extra-cat"], 2)[0]} == {pid}
+    assert all(e.get("kind") == "compact" for e in _manifest_of(tmp_path, key)["files"].values())
+    assert any("compact" in m for m in messages)
+
+
+def _manifest_of(tmp_path: Path, key: str) -> dict:
+    return json.loads((tmp_path / "index" / key / "manifest.json").read_text())

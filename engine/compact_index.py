@@ -1,0 +1,258 @@
+"""The index for catalogs too large for the exact one: a small HNSW graph in RAM, full vectors on disk.
+
+At 1M products the exact index (hnswlib over 1280-d float32) holds ~5 GB and builds for 20 minutes on
+two cores. This one keeps in RAM only an HNSW graph over a PCA projection of the vectors (128-d, learned
+on the index's own vectors and stored with it), and keeps the full vectors as float16 in a file that is
+memory-mapped, never loaded: a query takes the graph's top ``RERANK`` candidates and scores them exactly
+against their full rows, so only those rows are read. Measured at 1M in ``docs/benchmarks/README.md``
+("Catalogs of millions"): the reason for every constant below.
+
+Files (one stem, three suffixes, all listed in the manifest with size and sha256): ``.bin`` the hnswlib
+graph (labels are row numbers), ``.npz`` the format version, projection and the product id of each row
+(-1: removed), ``.f16`` the rows. Each is written under a temp name and renamed, as every index file.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import hnswlib
+import numpy as np
+
+from engine.errors import IndexCorruptError
+
+VERSION = 1  # of the files' format and of the projection's meaning; another version is rebuilt
+DIM = 128  # PCA components the graph is built on
+M = 32  # graph links per node (a wider graph than the exact index's 16: recall at 1M, see module doc)
+EF_CONSTRUCTION = 200
+EF_SEARCH = 400  # beam width at query time
+RERANK = 120  # graph candidates re-scored exactly on the full vectors
+PCA_SAMPLE = 20_000  # vectors the projection is learned on
+SUFFIXES = (".npz", ".f16")  # beside the graph's .bin
+WRITE_ROWS = 65_536  # rows copied per write when the store file is rewritten
+SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 2.4 GB)
+
+
+class Projection:
+    """Centred PCA: in its coordinates the L2 distance between unit vectors ranks neighbours nearly as
+    cosine does in full dimension; what it loses, the exact re-rank wins back."""
+
+    def __init__(self, mean: np.ndarray, matrix: np.ndarray):
+        self.mean = np.asarray(mean, np.float32)
+        self.matrix = np.ascontiguousarray(matrix, np.float32)  # (full dim, DIM)
+
+    @classmethod
+    def learn(cls, sample: np.ndarray, dim: int = DIM) -> Projection:
+        """Top ``dim`` principal directions from the covariance (eigh of d×d: cheap at 20k samples)."""
+        sample = np.asarray(sample, np.float32)
+        mean = sample.mean(0)
+        centred = sample - mean
+        values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+        return cls(mean, vectors[:, np.argsort(values)[::-1][:dim]])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray((np.asarray(x, np.float32) - self.mean) @ self.matrix)
+
+
+class CompactIndex:
+    """A PCA graph plus a float16 store; the same ``add/remove/query/save/load`` as ``HnswIndex``."""
+
+    kind = "compact"
+
+    def __init__(self, dim: int, projection: Projection, capacity: int = 1024, spill_dir: Path | None = None):
+        self.dim = dim
+        self.spill_dir = spill_dir
+        self.projection = projection
+        self.graph = hnswlib.Index(space="l2", dim=projection.matrix.shape[1])
+        self.graph.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+        self.ids = np.zeros(0, np.int64)  # row -> product id; -1 once removed or replaced
+        self.store: np.ndarray = np.zeros((0, dim), np.float16)  # the rows saved so far (memory-mapped)
+        self.fresh: list[np.ndarray] = []  # float16 rows added since the last save (the last of them)
+        self._spill: IO[bytes] | None = None  # the rest, in an unnamed temp file beside the index
+        self._spilled: np.ndarray = np.zeros((0, dim), np.float16)  # that file, memory-mapped
+        self._live = 0
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # (sorted ids, their rows)
+
+    @classmethod
+    def learn(cls, sample: np.ndarray, dim: int, capacity: int, spill_dir: Path | None = None) -> CompactIndex:
+        return cls(dim, Projection.learn(sample), capacity, spill_dir)
+
+    @property
+    def live(self) -> int:
+        return self._live
+
+    @property
+    def deleted(self) -> set[int]:
+        """Removed rows carry id -1 in the saved files; nothing to list in the manifest."""
+        return set()
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """New rows; a product already here (a new image) gets a new row and its old one is removed."""
+        if not len(ids):
+            return
+        ids = np.asarray(ids, np.int64)
+        for pid in ids[np.isin(ids, self.ids)]:
+            self.remove(int(pid))
+        vectors = _unit(vectors)
+        rows = np.arange(len(self.ids), len(self.ids) + len(ids))
+        if rows[-1] >= self.graph.get_max_elements():
+            self.graph.resize_index(max(int(rows[-1]) + 1, 2 * self.graph.get_max_elements()))
+        self.graph.add_items(self.projection(vectors), rows)
+        self.ids = np.concatenate([self.ids, ids])
+        self.fresh.append(vectors.astype(np.float16))
+        self._live += len(ids)
+        self._lookup = None
+        if sum(len(rows) for rows in self.fresh) >= SPILL_ROWS:
+            self._spill_fresh()
+
+    def _spill_fresh(self) -> None:
+        """Move the unsaved rows held in RAM to the temp file (created on first use, gone when closed)."""
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix=".tmp-index-spill-", dir=self.spill_dir)  # noqa: SIM115 (lives until save)
+        self._spill.seek(0, os.SEEK_END)
+        self._spill.writelines(rows.tobytes() for rows in self.fresh)
+        self._spill.flush()
+        rows = len(self._spilled) + sum(len(r) for r in self.fresh)
+        self._spilled = np.memmap(self._spill, dtype=np.float16, mode="r", shape=(rows, self.dim))
+        self.fresh = []
+
+    def remove(self, product_id: int) -> None:
+        row = self._row_of(product_id)
+        if row is None:  # not in this index (already gone, or never embedded)
+            return
+        self.graph.mark_deleted(row)
+        self.ids[row] = -1
+        self._live -= 1
+
+    def query(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine similarities), each (N, min(k, live)), best first: graph candidates, exact scores."""
+        k = min(k, self._live)
+        n = len(vectors)
+        if k <= 0:
+            return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
+        wanted = min(max(RERANK, k), self._live)
+        self.graph.set_ef(max(EF_SEARCH, wanted))
+        queries = _unit(vectors)
+        candidates, _ = self.graph.knn_query(self.projection(queries), k=wanted, num_threads=1)
+        out_ids, out_scores = np.zeros((n, k), np.int64), np.zeros((n, k), np.float32)
+        for i, rows in enumerate(candidates):
+            rows = np.sort(rows)  # file order: neighbouring rows share pages
+            scores = self._rows(rows) @ queries[i]
+            best = np.argsort(-scores, kind="stable")[:k]
+            out_ids[i], out_scores[i] = self.ids[rows[best]], scores[best]
+        return out_ids, out_scores
+
+    # -- files --------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """The three files under unique temp names beside ``path``, each renamed into place; the store
+        is then re-opened from its new file (which also lets the old one be deleted on Windows)."""
+        from engine.files import replace_atomically
+        from engine.index import temp_file  # the index module's temp names, which its sweeper cleans
+
+        written: list[Path] = []
+        try:
+            for target, write in ((path, self._write_graph), (path.with_suffix(".npz"), self._write_meta),
+                                  (path.with_suffix(".f16"), self._write_store)):
+                tmp = temp_file(path.parent)
+                written.append(tmp)
+                write(tmp)
+                replace_atomically(tmp, target)
+        finally:
+            for tmp in written:
+                tmp.unlink(missing_ok=True)
+        self.store = _open_store(path.with_suffix(".f16"), len(self.ids), self.dim)
+        self.fresh, self._spilled = [], np.zeros((0, self.dim), np.float16)
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> CompactIndex:
+        """The index saved at ``path``; its rows stay on disk (memory-mapped)."""
+        try:
+            with np.load(path.with_suffix(".npz"), allow_pickle=False) as meta:
+                version, mean, matrix, ids = (int(meta["version"]), meta["mean"], meta["matrix"],
+                                              meta["ids"].astype(np.int64))
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"index file {path.with_suffix('.npz')} is unreadable ({exc})") from exc
+        if version != VERSION:
+            raise IndexCorruptError(f"index {path.name} is format {version}, this DecorLens reads {VERSION}")
+        if mean.shape != (dim,) or matrix.ndim != 2 or matrix.shape[0] != dim:
+            raise IndexCorruptError(f"index {path.name}'s projection is not for {dim}-d vectors")
+        self = cls.__new__(cls)
+        self.dim, self.projection, self.ids, self.fresh, self._lookup = dim, Projection(mean, matrix), ids, [], None
+        self.spill_dir, self._spill, self._spilled = path.parent, None, np.zeros((0, dim), np.float16)
+        self.graph = hnswlib.Index(space="l2", dim=matrix.shape[1])
+        try:
+            self.graph.load_index(str(path), max_elements=len(ids))
+        except RuntimeError as exc:
+            raise IndexCorruptError(f"index {path} is corrupt: {exc}") from exc
+        if self.graph.element_count != len(ids):
+            raise IndexCorruptError(f"index {path} holds {self.graph.element_count} rows, its ids {len(ids)}")
+        self.store = _open_store(path.with_suffix(".f16"), len(ids), dim)
+        self._live = int((ids >= 0).sum())
+        return self
+
+    def _write_graph(self, tmp: Path) -> None:
+        self.graph.save_index(str(tmp))
+
+    def _write_meta(self, tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, version=np.int64(VERSION), mean=self.projection.mean, matrix=self.projection.matrix,
+                     ids=self.ids)
+
+    def _write_store(self, tmp: Path) -> None:
+        """Saved rows copied in slices (never the whole memory map at once), then the new ones."""
+        with open(tmp, "wb") as fh:
+            for saved in (self.store, self._spilled):
+                fh.writelines(np.ascontiguousarray(saved[i : i + WRITE_ROWS]).tobytes()
+                              for i in range(0, len(saved), WRITE_ROWS))
+            fh.writelines(rows.tobytes() for rows in self.fresh)
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def _rows(self, rows: np.ndarray) -> np.ndarray:
+        """Full vectors of ``rows`` (sorted) as float32: saved, spilled and in-RAM rows, in that order."""
+        if rows[-1] < len(self.store):
+            return self.store[rows].astype(np.float32)
+        parts, start = [], 0
+        for segment in (self.store, self._spilled, np.concatenate([np.zeros((0, self.dim), np.float16), *self.fresh])):
+            lo, hi = np.searchsorted(rows, [start, start + len(segment)])
+            parts.append(segment[rows[lo:hi] - start])
+            start += len(segment)
+        return np.concatenate(parts).astype(np.float32)
+
+    def _row_of(self, product_id: int) -> int | None:
+        if self._lookup is None:
+            order = np.argsort(self.ids, kind="stable")
+            self._lookup = (self.ids[order], order)
+        values, order = self._lookup
+        lo, hi = np.searchsorted(values, product_id, "left"), np.searchsorted(values, product_id, "right")
+        for row in order[lo:hi]:
+            if self.ids[row] == product_id:
+                return int(row)
+        return None
+
+
+def _open_store(path: Path, rows: int, dim: int) -> np.ndarray:
+    """The saved rows, memory-mapped read-only: only the pages of rows a query scores are ever read."""
+    if path.stat().st_size != rows * dim * 2:
+        raise IndexCorruptError(f"index file {path} does not hold {rows} rows of {dim} float16")
+    if rows == 0:
+        return np.zeros((0, dim), np.float16)
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):  # no read-ahead: the 1M run mapped 1.7 GB of page cache for 120 MB of rows
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.frombuffer(mapped, np.float16).reshape(rows, dim)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
