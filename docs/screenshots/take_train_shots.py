@@ -79,6 +79,7 @@ def main() -> None:
     window.grab().save(str(args.out / "train-running.png"))
     if not wait(app, window.results_box.isVisible):
         raise SystemExit(f"training did not finish: {window.status.text()}")
+    wait(app, lambda: window.before_after.examples.count() > 0, 60)  # thumbnails are read in a worker
     app.processEvents()
     window.grab().save(str(args.out / "train-result.png"))
     shutil.rmtree(work, ignore_errors=True)
