@@ -102,6 +102,9 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes)} classes)")
     if added:
         print(f"category map {pipeline.data_dir / 'categories.yaml'} gained: {', '.join(added)}")
+    if not result.replaces:  # a --yolo-data run: labels of the user's own, no stock tags distilled
+        print(f"use it: decorlens models activate {path.name}")
+        return 0
     stock = " ".join(result.replaces)
     print(f"it replaces {stock}: run it alone with `decorlens models activate {path.name}` "
           f"(back to the stock set: `decorlens models activate {stock}`)")
