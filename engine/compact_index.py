@@ -48,10 +48,13 @@ class Projection:
 
     @classmethod
     def learn(cls, sample: np.ndarray, dim: int = DIM) -> Projection:
-        """Top ``dim`` principal directions from the covariance (eigh of d×d: cheap at 20k samples)."""
+        """Top ``dim`` principal directions: eigh of the d×d covariance for large samples (cheap at 20k),
+        the SVD of the sample itself for small ones (a small category: n×n work instead of d×d)."""
         sample = np.asarray(sample, np.float32)
         mean = sample.mean(0)
         centred = sample - mean
+        if len(sample) < sample.shape[1]:
+            return cls(mean, np.linalg.svd(centred, full_matrices=False)[2][:dim].T)  # rank n at most
         values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
         return cls(mean, vectors[:, np.argsort(values)[::-1][:dim]])
 

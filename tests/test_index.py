@@ -292,16 +292,19 @@ def test_compact_index_follows_removals_and_new_images(tmp_path: Path, real_cata
     index = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT)
     ids, vectors = _vectors(cat, key)
     index.sync(cat)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1)
+    model = int(np.flatnonzero(sims.max(1) < 0.95)[2])  # a product without a near-copy (the shop has some)
     gone, changed = cat.get(int(ids[0])), cat.get(int(ids[1]))
     cat.remove([gone.sku])
-    with cat.transaction() as rev:  # a new image for ``changed``: it now looks like product 2
+    with cat.transaction() as rev:  # a new image for ``changed``: it now looks like ``model``
         changed.image_hash = "new"
         cat.upsert(changed, rev)
-        cat.put_vectors(key, [(changed.id, "new", vectors[2])], rev)
+        cat.put_vectors(key, [(changed.id, "new", vectors[model])], rev)
     for search in (index, CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT)):  # live, reopened
         assert gone.id not in [pid for pid, _ in search.search(cat, vectors[:1], None, 10)[0]]
-        top = search.search(cat, vectors[2:3], None, 2)[0]
-        assert {pid for pid, _ in top} == {int(ids[2]), changed.id}
+        top = search.search(cat, vectors[model : model + 1], None, 2)[0]
+        assert {pid for pid, _ in top} == {int(ids[model]), changed.id}
         assert len(search.search(cat, vectors[:1], None, 5000)[0]) == cat.count()
 
 
@@ -315,7 +318,10 @@ def test_compact_rows_not_yet_saved_are_scored_and_saved(tmp_path: Path, real_ca
     for start in range(0, len(vectors), 400):  # every second add spills; the last one stays in RAM
         index.add(ids[start : start + 400].tolist(), vectors[start : start + 400])
     assert len(index._spilled) == 1600 and sum(map(len, index.fresh)) == len(ids) - 1600
-    probe = [5, 900, len(ids) - 1]
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1)
+    alone = np.flatnonzero(sims.max(1) < 0.95)  # products without a near-copy (the shop has some)
+    probe = [alone[0], alone[alone >= 800][0], alone[-1]]  # one in each half of the spill file, one in RAM
     hits, scores = index.query(vectors[probe], 1)
     assert hits[:, 0].tolist() == ids[probe].tolist() and scores[:, 0] == pytest.approx(1.0, abs=1e-3)
     index.save(tmp_path / "all-000000000000.bin")

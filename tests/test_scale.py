@@ -192,8 +192,9 @@ def test_the_million_set_is_reproducible_and_its_truth_exact(tmp_path, pipeline)
     assert data.vectors_path.stat().st_mtime_ns == stamp  # the same set is not made twice
     vectors = np.asarray(data.vectors())
     queries, truth = data.queries()
-    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    assert [set(r) for r in truth.tolist()] == [set(r) for r in exact.tolist()]
+    scores = queries @ vectors.T
+    exact = -np.sort(-scores, axis=1)[:, :10]  # compared by score: the shop's copies of a photo tie
+    assert np.allclose(np.take_along_axis(scores, truth, 1), exact, atol=1e-5)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     seeds = len(real) - HELD_OUT  # the set starts with the real products not held out as queries
     nearest_real = (vectors[seeds:] @ vectors[:seeds].T).max(1)
