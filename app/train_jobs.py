@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import write_atomic
+from engine.models import read_card
 from engine.pipeline import Pipeline
 from engine.settings import save_choice
 
@@ -146,8 +147,15 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled) -> 
         from training.detector import add_classes_to_map
 
         add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
-        detectors.append([names["detector"]])
+        detectors = _with_detector(detectors, target / names["detector"])
     return activate(pipeline, embedder, detectors, progress, cancelled)
+
+
+def _with_detector(detectors: list[list[str]], model: Path) -> list[list[str]]:
+    """The active detector set with a trained one: in place of the stock detectors its card says it
+    replaces (one network instead of three, as ``decorlens models activate`` runs it), else beside them."""
+    replaced = set(read_card(model).replaces)
+    return [group for group in detectors if not replaced & set(group)] + [[model.name]]
 
 
 def activate(pipeline: Pipeline, embedder: list[str], detectors: list[list[str]], progress, cancelled) -> Pipeline:

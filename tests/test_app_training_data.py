@@ -129,3 +129,21 @@ def test_a_run_folder_holds_the_pairs_the_labels_and_a_job_to_resume(corrected):
     assert len(PairDataset.load(Path(job.dataset)).pairs) == 3 * len(files)
     assert yaml.safe_load(Path(job.detector_data).read_text())["names"]
     assert Job.load(resume(Path(job.run))).resume
+
+
+def test_use_this_model_runs_a_replacing_detector_alone(tmp_path: Path, shared_models: Path):
+    """A detector whose card says it replaces the stock ones takes their place in the active set (one network,
+    as ``decorlens models activate`` runs it); one without ``replaces`` is added beside them."""
+    from dataclasses import replace
+
+    from app.train_jobs import _with_detector
+    from engine.models import read_card, write_card
+    from engine.settings import Settings
+
+    stock = [list(group) for group in Settings.defaults().detectors]
+    card = read_card(shared_models / "yolo11n-ovint8-dq.onnx")
+    replacing, beside = tmp_path / "mine.onnx", tmp_path / "extra.onnx"
+    write_card(replacing, replace(card, replaces=["yolo11n-ovint8-dq.onnx", "yolov8n-oiv7-int8.onnx"]))
+    write_card(beside, replace(card, replaces=[]))
+    assert _with_detector(stock, replacing) == [["mine.onnx"]]
+    assert _with_detector(stock, beside) == [*stock, ["extra.onnx"]]
