@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ikea_feed import write_feed
 
 from decorlens.main import main
 from engine import catalog_map as cm
@@ -41,12 +42,8 @@ def map_pipeline(tmp_path_factory: pytest.TempPathFactory, exported_models: Path
     shutil.copytree(exported_models, data / "models")
     with open(ikea / "products.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))[::EVERY]
-    feed = data / "feed.csv"
-    with open(feed, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["sku", "name", "category", "image"])
-        writer.writerows([r["product_id"], r["name"], r["category"], str(ikea / r["image"])] for r in rows)
-        writer.writerow([HOSTILE_SKU, HOSTILE_NAME, "chair", str(ikea / rows[0]["image"])])
+    feed = write_feed(ikea, rows, data / "feed.csv",
+                      extra=[[HOSTILE_SKU, HOSTILE_NAME, "chair", str(ikea / rows[0]["image"])]])
     pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
     report = pipeline.import_catalog(feed)
     assert report.added == len(rows) + 1, report.summary()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ikea_feed import write_feed
 
 from engine.crops import DEFAULT_PADDING, crop
 from engine.errors import DecorLensError
@@ -28,13 +29,7 @@ def small_catalog(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported
     with open(ikea / "products.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     chosen = [r for c in CATEGORIES for r in [r for r in rows if r["category"] == c][:PER_CATEGORY]]
-    feed = data / "feed.csv"
-    with open(feed, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["sku", "name", "category", "image"])
-        writer.writeheader()
-        for r in chosen:
-            writer.writerow({"sku": r["product_id"], "name": r["name"], "category": r["category"],
-                             "image": str(ikea / r["image"])})
+    feed = write_feed(ikea, chosen, data / "feed.csv")
     pipe = Pipeline(Settings.defaults().with_(data_dir=data))
     assert pipe.import_catalog(feed).added == len(chosen)
     return pipe, chosen

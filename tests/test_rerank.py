@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from ikea_feed import write_feed
 
 from engine.crops import crop
 from engine.errors import DecorLensError
@@ -136,13 +136,7 @@ def rug_catalog(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_m
     data = tmp_path_factory.mktemp("rerank-data")
     shutil.copytree(exported_models, data / "models")
     rows = [r for r in ikea_products if r["category"] == CATEGORY][:40]
-    feed = data / "feed.csv"
-    with open(feed, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["sku", "name", "category", "image"])
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({"sku": r["product_id"], "name": r["name"], "category": r["category"],
-                             "image": str(ikea / r["image"])})
+    feed = write_feed(ikea, rows, data / "feed.csv")
     pipe = Pipeline(Settings.defaults().with_(data_dir=data))
     assert pipe.import_catalog(feed).added == len(rows)
     return pipe, rows
