@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import re
+import sys
+from pathlib import Path
+
+from PIL import Image
 
 from decorlens.options import positive_int
+from engine.explain import explain_tag
+from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
-from engine.results import SceneResult
+from engine.results import SceneObject, SceneResult
 from engine.scene_memory import embed_product_photo, photo_count, rooms_like
 
 SCENES_K = 10  # photos listed by --scenes
+SKU_IN_NAME = 60  # characters of the sanitised SKU kept in a --why file name
+UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # SKUs are feed text: no dots, slashes or control characters in a name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")
-    p.add_argument("--scenes", action="store_true",
-                   help="IMAGE is a product photo: rank the tagged photos by their object most like it")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--scenes", action="store_true",
+                      help="IMAGE is a product photo: rank the tagged photos by their object most like it")
+    mode.add_argument("--why", metavar="DIR", type=Path,
+                      help="write one PNG per tag into DIR: its crop and its best match's photo under heat maps")
     p.set_defaults(run=run)
 
 
@@ -35,7 +48,36 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else render(result))
+    if args.why:
+        for path in write_why(pipeline, result, args.why):
+            print(f"why tag: {path}", file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout JSON
     return 0
+
+
+def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
+    """One PNG per tag with a match: why its best match matched (``engine.explain``), as the app shows it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, obj in enumerate(result.objects, 1):
+        if obj.matches:
+            written.append(_write_one(pipeline, result.image, number, obj, folder))
+    return written
+
+
+def _write_one(pipeline: Pipeline, photo: str, number: int, obj: SceneObject, folder: Path) -> Path:
+    best = obj.matches[0]
+    explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path)
+    buffer = io.BytesIO()
+    Image.fromarray(explained.side_by_side()).save(buffer, "PNG")
+    path = folder / why_name(number, best.sku)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def why_name(number: int, sku: str) -> str:
+    """``tag03-SKU.png`` with the SKU cut to letters, digits, ``-`` and ``_``: a feed cannot pick the folder,
+    hide the file or overwrite another tag's (the tag number keeps names apart)."""
+    return f"tag{number:02d}-{UNSAFE.sub('_', sku)[:SKU_IN_NAME].strip('_') or 'product'}.png"
 
 
 def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -26,6 +26,8 @@ from engine.importer import CATALOG_MAX_SIDE
 from engine.results import Box
 
 OVERLAY_ALPHA = 0.55  # of the heat colour where the heat is 1; cold cells leave the picture as it is
+PANEL_HEIGHT = 320  # px of each picture in ``side_by_side``: a product photo is 800 px at most
+PANEL_GAP = 16  # px of white between (and around) the two pictures
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,18 @@ class Explanation:
     def overlays(self) -> tuple[np.ndarray, np.ndarray]:
         """The crop and the product photo (RGB uint8) with their heat laid over them."""
         return overlay(self.crop, self.crop_heat), overlay(self.product, self.product_heat)
+
+    def side_by_side(self, height: int = PANEL_HEIGHT) -> np.ndarray:
+        """RGB uint8: the crop (left) and the product photo (right), each under its heat, scaled to one
+        height on white, so one image file shows a match the way the app's panel shows it."""
+        pictures = [_to_height(picture, height) for picture in self.overlays()]
+        width = sum(p.shape[1] for p in pictures) + PANEL_GAP * (len(pictures) + 1)
+        sheet = np.full((height + 2 * PANEL_GAP, width, 3), 255, np.uint8)
+        left = PANEL_GAP
+        for picture in pictures:
+            sheet[PANEL_GAP : PANEL_GAP + height, left : left + picture.shape[1]] = picture
+            left += picture.shape[1] + PANEL_GAP
+        return sheet
 
 
 def explain_match(embedder: Embedder, crop: np.ndarray, product_image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +90,12 @@ def overlay(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
     colours = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_INFERNO)[..., ::-1]
     alpha = (OVERLAY_ALPHA * np.clip(heat, 0, 1))[..., None]
     return np.uint8(np.round(image * (1 - alpha) + colours * alpha))
+
+
+def _to_height(image: np.ndarray, height: int) -> np.ndarray:
+    width = max(1, round(image.shape[1] * height / image.shape[0]))
+    shrinking = height < image.shape[0]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 def _upsampled(cell_shares: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ikea_feed import write_feed
+from PIL import Image
 
+from decorlens.main import main
 from engine.crops import crop
 from engine.embed import Embedder
 from engine.errors import ModelError
@@ -16,6 +20,8 @@ from engine.explain import explain_match, explain_tag, shares
 from engine.imageio import load_image
 from engine.importer import CATALOG_MAX_SIDE
 from engine.models import find_first, read_card, write_card
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 
 EMBEDDERS = ("mobilenet_v2_1.0_224_quant.float.onnx", "effnet_lite0_gem.onnx")
 NO_SPATIAL = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
@@ -157,3 +163,62 @@ def test_why_this_match_toggles_heat_over_the_crop_and_the_product(qtbot, main_w
 
     panel.why.click()
     assert not panel.why_view.isVisible() and second.thumb.path == second.match.image_path
+
+
+HOSTILE_SKU = "../../x/é\u202e;rm -rf ~\n.png"
+SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
+EVERY = 40  # the CLI tests' own small catalog: every 40th shared product (about 50)
+
+
+def _import(tmp_path: Path, exported_models: Path, ikea: Path, rows: list[dict[str, str]],
+            extra: list[list[str]] = ()) -> Path:
+    """A data dir of its own holding a small real catalog, as `decorlens --data-dir` reads it."""
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")
+    report = Pipeline(Settings.defaults().with_(data_dir=data)).import_catalog(
+        write_feed(ikea, rows, tmp_path / "feed.csv", extra))
+    assert report.added == len(rows) + len(extra), report.summary()
+    return data
+
+
+def test_search_why_writes_each_tags_crop_and_product_under_their_heat(tmp_path: Path, exported_models: Path,
+                                                                       ikea: Path, ikea_products, scene_path,
+                                                                       capsys: pytest.CaptureFixture[str]):
+    data = _import(tmp_path, exported_models, ikea, ikea_products[::EVERY])
+    photo, out = scene_path(SOFA_SCENE), tmp_path / "why"
+    assert main(["-q", "--data-dir", str(data), "search", str(photo), "--json", "--why", str(out)]) == 0
+    printed = capsys.readouterr()
+    objects = json.loads(printed.out)["objects"]
+    tagged = [(n, o) for n, o in enumerate(objects, 1) if o["matches"]]
+    assert len(tagged) >= 2
+    paths = [Path(line.removeprefix("why tag: ")) for line in printed.err.splitlines() if line.startswith("why tag: ")]
+    assert sorted(paths) == sorted(out.iterdir()) and len(paths) == len(tagged)
+
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
+    again = pipeline.search_scene(photo)  # the boxes unrounded (the JSON rounds them)
+    assert [o.matches[0].sku for o in again.objects if o.matches] == [o["matches"][0]["sku"] for _, o in tagged]
+    for (number, obj), path in zip([(n, o) for n, o in enumerate(again.objects, 1) if o.matches], paths):
+        best = obj.matches[0]
+        assert path.name == f"tag{number:02d}-{best.sku.replace('.', '_')}.png"
+        explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path)
+        written = np.asarray(Image.open(path).convert("RGB"))
+        assert np.array_equal(written, explained.side_by_side())  # the crop's and the product's heat, both
+        crop_overlay, product_overlay = explained.overlays()
+        left = written[:, : written.shape[1] // 2]
+        assert written.shape[0] > 300 and (left < 250).any() and (written[:, -40:-20] < 250).any()
+        assert not np.array_equal(crop_overlay, explained.crop) and not np.array_equal(product_overlay,
+                                                                                       explained.product)
+
+
+def test_search_why_names_a_hostile_skus_file_safely(tmp_path: Path, exported_models: Path, ikea: Path,
+                                                     ikea_products, scene_path, capsys: pytest.CaptureFixture[str]):
+    sofa = next(r for r in ikea_products if r["category"] == "sofa")
+    data = _import(tmp_path, exported_models, ikea, [], [[HOSTILE_SKU, "Sofa", "sofa", str(ikea / sofa["image"])]])
+    out = tmp_path / "why"
+    args = ["-q", "--data-dir", str(data), "search", str(scene_path(SOFA_SCENE)), "--box", "300,400,900,700",
+            "--why", str(out)]
+    assert main(args) == 0
+    (written,) = out.iterdir()
+    assert written.name == "tag01-x_rm_-rf_png.png"
+    assert f"why tag: {written}" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "feed.csv", "why"]  # nothing beside it
