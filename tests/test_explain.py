@@ -212,6 +212,8 @@ def test_search_why_writes_each_tags_crop_and_product_under_their_heat(tmp_path:
 
 def test_search_why_names_a_hostile_skus_file_safely(tmp_path: Path, exported_models: Path, ikea: Path,
                                                      ikea_products, scene_path, capsys: pytest.CaptureFixture[str]):
+    """The SKU is feed text: it cannot pick the folder or the name. An embedder whose card names no
+    feature map is the engine's one-line error, and the files already there stay as they are."""
     sofa = next(r for r in ikea_products if r["category"] == "sofa")
     data = _import(tmp_path, exported_models, ikea, [], [[HOSTILE_SKU, "Sofa", "sofa", str(ikea / sofa["image"])]])
     out = tmp_path / "why"
@@ -222,3 +224,8 @@ def test_search_why_names_a_hostile_skus_file_safely(tmp_path: Path, exported_mo
     assert written.name == "tag01-x_rm_-rf_png.png"
     assert f"why tag: {written}" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "feed.csv", "why"]  # nothing beside it
+
+    assert main(["-q", "--data-dir", str(data), "--embedder", NO_SPATIAL, *args[3:]]) == 2  # no feature map
+    error = capsys.readouterr().err
+    assert "names no feature map before pooling" in error and error.count("\n") == 1
+    assert [p.name for p in out.iterdir()] == [written.name]
