@@ -8,13 +8,16 @@ HNSW index (ten per product), so finding them costs one k-NN query per product, 
 ``THRESHOLD`` was calibrated on the shared IKEA catalog with both stock embedders, MobileNetV2 and
 EfficientNet-Lite0 GeM, which agree (docs/results.md, "Near-duplicates"): a product photo re-encoded, rescaled and trimmed stays above it, while the
 products above it that are not the same photo are, by eye, mostly colour or size variants shot
-identically. Products marked as variants of one another (``extra["variant_of"]``) are not listed again.
+identically. Products the user said are variants of one another (two colours of one chair) are not
+linked again: each such pair is a row of ``duplicate_variants``, a small table created on first use
+beside the catalog's own (bundle export drops it, as it drops every table the catalog schema does not
+define: the decision belongs to this shop's catalog, and a pair of SKUs is all it holds).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +30,9 @@ if TYPE_CHECKING:
 
 THRESHOLD = 0.93
 NEIGHBOURS = 10
-VARIANT_OF = "variant_of"
+VARIANTS_TABLE = "duplicate_variants"
+_SCHEMA = (f"CREATE TABLE IF NOT EXISTS {VARIANTS_TABLE} (sku_a TEXT NOT NULL, sku_b TEXT NOT NULL, "
+           "PRIMARY KEY (sku_a, sku_b)) WITHOUT ROWID")
 
 
 @dataclass
@@ -53,20 +58,33 @@ def find_duplicates(pipeline: Pipeline, threshold: float = THRESHOLD) -> list[Du
     products = {p.id: p for p in catalog.products()}
     links = _same_image(products.values())
     links += _close_vectors(pipeline, threshold)
+    variants = variant_pairs(catalog)
+    links = [link for link in links if _pair(products, link) not in variants]
     groups = [_group(products, members, scores) for members, scores in _components(links)]
-    groups = [g for g in groups if len(g.products) > 1 and not _marked(g.products)]
+    groups = [g for g in groups if len(g.products) > 1]
     return sorted(groups, key=lambda g: (not g.identical, -g.score, g.products[0].sku))
 
 
 def mark_variants(catalog: Catalog, skus: Sequence[str], primary: str) -> int:
-    """Record the other SKUs as variants of ``primary`` (kept, no longer listed as duplicates)."""
-    found = [_product(catalog, sku) for sku in skus]
-    _product(catalog, primary)
-    with catalog.transaction() as revision:
-        for product in found:
-            if product.sku != primary:
-                catalog.upsert(replace(product, extra={**product.extra, VARIANT_OF: primary}), revision)
-    return len([p for p in found if p.sku != primary])
+    """Record ``primary`` and the other SKUs as variants of one another: kept, no longer linked.
+
+    Every pair of the group is stored, so a product added later that copies one of them is still found.
+    """
+    found = sorted({_product(catalog, sku).sku for sku in [*skus, primary]})
+    with catalog.write():
+        catalog.db.execute(_SCHEMA)
+        catalog.db.executemany(f"INSERT OR IGNORE INTO {VARIANTS_TABLE} (sku_a, sku_b) VALUES (?, ?)",
+                               [(a, b) for i, a in enumerate(found) for b in found[i + 1:]])
+    return len(found) - 1
+
+
+def variant_pairs(catalog: Catalog) -> set[tuple[str, str]]:
+    """The (smaller, larger) SKU pairs marked as variants; none before the first mark (no table yet)."""
+    exists = catalog.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (VARIANTS_TABLE,)).fetchone()
+    if not exists:
+        return set()
+    return {(a, b) for a, b in catalog.db.execute(f"SELECT sku_a, sku_b FROM {VARIANTS_TABLE}")}
 
 
 def group_of(groups: Sequence[DuplicateGroup], sku: str) -> DuplicateGroup:
@@ -82,6 +100,11 @@ def _product(catalog: Catalog, sku: str) -> Product:
     if product is None:
         raise CatalogError(f"no product {sku!r} in the catalog {catalog.path}")
     return product
+
+
+def _pair(products: dict[int, Product], link: tuple[int, int, float]) -> tuple[str, str] | None:
+    a, b = products.get(link[0]), products.get(link[1])
+    return None if a is None or b is None else (min(a.sku, b.sku), max(a.sku, b.sku))
 
 
 def _same_image(products: Iterable[Product]) -> list[tuple[int, int, float]]:
@@ -129,9 +152,3 @@ def _group(products: dict[int, Product], members: set[int], scores: list[float])
     found = sorted((products[i] for i in members if i in products), key=lambda p: p.sku)
     identical = len({p.image_hash for p in found}) == 1
     return DuplicateGroup(found, identical, 1.0 if identical else min(scores))
-
-
-def _marked(products: Sequence[Product]) -> bool:
-    """Whether the user already said these are variants of one product (all point to one of them)."""
-    roots = {p.extra.get(VARIANT_OF, p.sku) for p in products}
-    return len(roots) == 1

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
+from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner, Task
 from engine.catalog import Product
@@ -181,6 +182,7 @@ class CatalogView(QWidget):
         self.engine, self.io = engine, io
         self.model = ProductModel(thumbnails)
         self.importing: Task | None = None
+        self.duplicates: DuplicatesView | None = None
         self._query = 0
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self.refresh)
@@ -202,11 +204,13 @@ class CatalogView(QWidget):
         self.import_csv.clicked.connect(self.choose_csv)
         self.remove = QPushButton("Remove selected")
         self.remove.clicked.connect(self.remove_selected)
+        self.find_duplicates = QPushButton("Find duplicates…")
+        self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         for widget in (self.search, self.category, self.count):
             top.addWidget(widget)
         top.addStretch()
-        for widget in (self.import_folder, self.import_csv, self.remove):
+        for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
             top.addWidget(widget)
         self.progress = QProgressBar()
         self.progress_label = QLabel()
@@ -336,6 +340,17 @@ class CatalogView(QWidget):
         self.progress_label.setText(text)
         for button in (self.import_folder, self.import_csv, self.remove):
             button.setEnabled(not on)
+
+    def show_duplicates(self) -> DuplicatesView:
+        """The duplicates window (one, found afresh each time it is opened); its changes refresh the grid."""
+        if self.duplicates is None:
+            self.duplicates = DuplicatesView(self.pipeline, self.engine, self.model.thumbnails, self)
+            self.duplicates.message.connect(self.message)
+            self.duplicates.changed.connect(self.refresh)
+        self.duplicates.show()
+        self.duplicates.raise_()
+        self.duplicates.refresh()
+        return self.duplicates
 
     def _selection_changed(self) -> None:
         """One product selected: show where it is used; none or several: nothing to show."""

@@ -1,0 +1,193 @@
+"""The duplicates window of the Catalog tab: groups of products whose photos are identical or nearly so.
+
+Each group shows its products side by side (picture, name, SKU) with **Keep this one**, which removes
+the group's other products as ``decorlens catalog remove`` does (a catalog backup first), and **Not
+duplicates**, which records the group as variants (``engine.duplicates.mark_variants``) so neither the
+window nor ``decorlens catalog duplicates`` lists it again. Finding, removing and marking run in
+workers: the window never freezes on a large catalog. Names and SKUs come from feeds, so they are shown
+as plain text only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.labels import plain_label, product_title
+from app.thumbnails import Thumbnails
+from app.workers import Runner
+from engine.catalog import Product
+from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
+from engine.pipeline import Pipeline
+
+PICTURE = QSize(150, 150)
+
+
+class ProductCard(QFrame):
+    """One product of a group: its picture, name and SKU, and the button that keeps it."""
+
+    def __init__(self, product: Product, thumbnails: Thumbnails, keep: Signal):
+        super().__init__()
+        self.product = product
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.picture = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.picture.setFixedSize(PICTURE)
+        self.thumbnails = thumbnails
+        self._show_picture(product.image_path)
+        thumbnails.ready.connect(self._show_picture)
+        name = plain_label(product_title(product.name, product.sku, product.category))
+        name.setWordWrap(True)
+        name.setMaximumWidth(PICTURE.width() + 30)
+        self.keep = QPushButton("Keep this one")
+        self.keep.setToolTip("Remove the group's other products from the catalog (a backup is taken first)")
+        self.keep.clicked.connect(lambda: keep.emit(product.sku))
+        layout = QVBoxLayout(self)
+        for widget in (self.picture, name, plain_label(f"SKU {product.sku}"), self.keep):
+            layout.addWidget(widget)
+
+    def _show_picture(self, path: str) -> None:
+        if path != self.product.image_path:
+            return
+        pixmap = self.thumbnails.get(path)
+        if pixmap is not None and not pixmap.isNull():
+            self.picture.setPixmap(pixmap.scaled(PICTURE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+
+
+class GroupRow(QFrame):
+    """A group: how alike its photos are, its products side by side, and *Not duplicates*."""
+
+    keep = Signal(str)  # the SKU to keep
+    variants = Signal()
+
+    def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails):
+        super().__init__()
+        self.group = group
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        how = "Identical photos" if group.identical else f"Nearly identical photos (similarity {group.score:.3f})"
+        self.not_duplicates = QPushButton("Not duplicates")
+        self.not_duplicates.setToolTip("They are variants (two colours, two sizes): keep all, list them no more")
+        self.not_duplicates.clicked.connect(self.variants.emit)
+        head = QHBoxLayout()
+        head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products)} products"))  # no catalog text here
+        head.addStretch()
+        head.addWidget(self.not_duplicates)
+        self.cards = [ProductCard(p, thumbnails, self.keep) for p in group.products]
+        row = QHBoxLayout()
+        for card in self.cards:
+            row.addWidget(card)
+        row.addStretch()
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(row)
+
+    def skus(self) -> list[str]:
+        return [p.sku for p in self.group.products]
+
+    def set_busy(self, busy: bool) -> None:
+        for button in [self.not_duplicates, *(card.keep for card in self.cards)]:
+            button.setEnabled(not busy)
+
+
+class DuplicatesView(QWidget):
+    """A window of its own over the catalog; ``changed`` tells the Catalog tab to list its products again."""
+
+    message = Signal(str, str)  # text, level
+    changed = Signal()
+
+    def __init__(self, pipeline: Pipeline, engine: Runner, thumbnails: Thumbnails, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Duplicates in the catalog")
+        self.resize(900, 640)
+        self.pipeline, self.engine, self.thumbnails = pipeline, engine, thumbnails
+        self.rows: list[GroupRow] = []
+        self.status = QLabel()
+        self.refresh_button = QPushButton("Find again")
+        self.refresh_button.clicked.connect(self.refresh)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.refresh_button)
+        self.list = QWidget()
+        self.list_layout = QVBoxLayout(self.list)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self.list)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+
+    def refresh(self) -> None:
+        """Find the groups in a worker (embedding what is missing first, as the CLI verb does)."""
+        self.status.setText("Looking for duplicates…")
+        self.refresh_button.setEnabled(False)
+        pipeline = self.pipeline
+
+        def work(_job) -> list[DuplicateGroup]:
+            pipeline.prepare_matcher()
+            return find_duplicates(pipeline)
+
+        self.engine.start(work, done=self._show, failed=self._failed)
+
+    def _failed(self, text: str) -> None:
+        self.refresh_button.setEnabled(True)
+        self.status.setText("Could not look for duplicates.")
+        self.message.emit(text, "error")
+
+    def _show(self, groups: list[DuplicateGroup]) -> None:
+        self.refresh_button.setEnabled(True)
+        for row in self.rows:
+            row.deleteLater()
+        self.rows = [GroupRow(g, self.thumbnails) for g in groups]
+        while self.list_layout.count():  # the old rows and the stretch
+            self.list_layout.takeAt(0)
+        for row in self.rows:
+            row.keep.connect(lambda sku, r=row: self.keep(r, sku))
+            row.variants.connect(lambda r=row: self.not_duplicates(r))
+            self.list_layout.addWidget(row)
+        self.list_layout.addStretch()
+        identical = sum(g.identical for g in groups)
+        self.status.setText(f"{len(groups)} groups: {identical} of identical photos, "
+                            f"{len(groups) - identical} of nearly identical ones" if groups
+                            else "No duplicates in the catalog.")
+
+    def keep(self, row: GroupRow, sku: str) -> None:
+        """Remove the group's other products in a worker (``remove_products`` backs the catalog up first)."""
+        others = [s for s in row.skus() if s != sku]
+        row.set_busy(True)
+        pipeline = self.pipeline
+        self.engine.start(
+            lambda _job: pipeline.remove_products(others),
+            done=lambda count: self._done(row, f"Kept {sku}; removed {count} product{'s' if count != 1 else ''} "
+                                               "from the catalog."),
+            failed=lambda m: self._action_failed(row, m),
+        )
+
+    def not_duplicates(self, row: GroupRow) -> None:
+        """Record the group as variants in a worker; it is listed no more, here or by the CLI."""
+        skus = row.skus()
+        row.set_busy(True)
+        catalog = self.pipeline.catalog
+        self.engine.start(
+            lambda _job: mark_variants(catalog, skus, skus[0]),
+            done=lambda _n: self._done(row, f"{len(skus)} products marked as variants, not duplicates."),
+            failed=lambda m: self._action_failed(row, m),
+        )
+
+    def _done(self, row: GroupRow, text: str) -> None:
+        if row in self.rows:
+            self.rows.remove(row)
+            row.hide()
+            row.deleteLater()
+        self.message.emit(text, "done")
+        self.changed.emit()
+
+    def _action_failed(self, row: GroupRow, text: str) -> None:
+        row.set_busy(False)
+        self.message.emit(text, "error")
