@@ -10,7 +10,7 @@ as plain text only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -34,7 +34,7 @@ PICTURE = QSize(150, 150)
 class ProductCard(QFrame):
     """One product of a group: its picture, name and SKU, and the button that keeps it."""
 
-    def __init__(self, product: Product, thumbnails: Thumbnails, keep: Signal):
+    def __init__(self, product: Product, thumbnails: Thumbnails, keep: SignalInstance):
         super().__init__()
         self.product = product
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -124,7 +124,9 @@ class DuplicatesView(QWidget):
         layout.addWidget(scroll, 1)
 
     def refresh(self) -> None:
-        """Find the groups in a worker (embedding what is missing first, as the CLI verb does)."""
+        """Find the groups in a worker (embedding what is missing first, as the CLI verb does); once at a time."""
+        if not self.refresh_button.isEnabled():
+            return
         self.status.setText("Looking for duplicates…")
         self.refresh_button.setEnabled(False)
         pipeline = self.pipeline
