@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from decorlens.terminal import escape_controls
 from engine.errors import Cancelled, DecorLensError, yaml_problem
 
 MAX_LINE = 200
@@ -71,7 +72,7 @@ def report(exc: BaseException, context: Context) -> int:
     if code == INTERNAL_ERROR and not context.debug:
         message = f"{message}; {_save_traceback(exc, context)}"
     prefix = "decorlens: " if code == INTERRUPTED else "decorlens: error: "
-    print(prefix + one_line(message, MAX_LINE - len(prefix)), file=sys.stderr)
+    print(prefix + one_line(escape_controls(message), MAX_LINE - len(prefix)), file=sys.stderr)
     return code
 
 

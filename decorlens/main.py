@@ -12,6 +12,7 @@ from pathlib import Path
 from decorlens.errors import Context, debug_requested, report
 from decorlens.options import OneLineParser
 from decorlens.progress import note
+from decorlens.terminal import escaped
 from engine import __version__
 from engine.paths import data_dir
 from engine.pipeline import Pipeline
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return importlib.import_module("decorlens.gui").run(args, None)
         folder = data_dir(args.data_dir)
         context = replace(context, data_dir=folder)
-        return _run(args, folder)
+        with escaped("stdout"):
+            return _run(args, folder)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that turns them into lines
         return report(exc, context)
 

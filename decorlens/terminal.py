@@ -1,0 +1,48 @@
+"""Catalog text reaches the terminal as text, never as terminal commands.
+
+Names and SKUs come from feeds and bundles: an ``ESC [ …`` sequence in a product name could recolour,
+retitle or clear the user's terminal, a carriage return could overwrite what a line said, and a
+right-to-left override could make ``gpj.exe`` read as ``exe.jpg``. Every line the CLI prints goes
+through ``escape_controls``: such characters show as ``\\uXXXX``, which inside a JSON string is the
+same character again, so ``--json`` output keeps its meaning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+# C0 and C1 controls but tab and newline (which lay out the report), DEL, and the bidi embeddings,
+# overrides and isolates.
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class EscapingWriter:
+    """A text stream that writes through to ``stream`` with control characters escaped."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(escape_controls(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def escaped(stream_name: str) -> Iterator[None]:
+    """Replace ``sys.<stream_name>`` with an escaping writer for the duration of a command."""
+    original = getattr(sys, stream_name)
+    setattr(sys, stream_name, EscapingWriter(original))
+    try:
+        yield
+    finally:
+        setattr(sys, stream_name, original)

@@ -1,0 +1,48 @@
+"""Catalog text printed by the CLI cannot drive the terminal: controls and bidi overrides show escaped."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from ikea_feed import write_feed
+
+from decorlens.main import main
+from decorlens.terminal import escape_controls
+
+# Retitles the terminal, clears the screen, then reverses the rest of the line.
+HOSTILE_NAME = "Sofa\x1b]0;pwned\x07\x1b[2J\r\u202egpj.exe"
+HOSTILE_SKU = "S-1\x1b[31m"
+RAW = ("\x1b", "\x07", "\r", "\u202e")
+
+
+def test_escaping_keeps_text_and_json_meaning():
+    text = escape_controls(HOSTILE_NAME + "\n\tÅngström ✓")
+    assert not any(c in text for c in RAW) and text.endswith("\n\tÅngström ✓")
+    assert json.loads(escape_controls(json.dumps(HOSTILE_NAME, ensure_ascii=False))) == HOSTILE_NAME
+
+
+def test_cli_prints_hostile_catalog_text_escaped(tmp_path: Path, ikea: Path, shared_models: Path,
+                                                 capsys: pytest.CaptureFixture[str]):
+    with open(ikea / "products.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    feed = write_feed(ikea, [], tmp_path / "feed.csv", extra=[[HOSTILE_SKU, HOSTILE_NAME, row["category"],
+                                                                str(ikea / row["image"])]])
+    base = ["--data-dir", str(tmp_path / "data"), "--models-dir", str(shared_models), "-q"]
+    assert main([*base, "catalog", "import", str(feed)]) == 0
+    capsys.readouterr()
+
+    assert main([*base, "catalog", "list"]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in RAW) and "\\u001b]0;pwned" in out and "\\u202egpj.exe" in out
+
+    assert main([*base, "catalog", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(p["sku"], p["name"]) for p in listed] == [(HOSTILE_SKU, HOSTILE_NAME)]
+
+    main([*base, "where", "\x1b[2Jnone"])  # an unknown SKU, quoted back on stdout or in the error line
+    captured = capsys.readouterr()
+    assert "2Jnone" in captured.out + captured.err
+    assert not any(c in captured.out + captured.err for c in RAW)
