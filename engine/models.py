@@ -19,7 +19,7 @@ from engine.files import write_atomic
 from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
 
-Kind = Literal["detector", "embedder"]
+Kind = Literal["detector", "embedder", "pose"]
 
 
 @dataclass
