@@ -15,7 +15,6 @@ The data dir's catalog and index are copied into a temporary folder first: its o
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sqlite3
 import statistics
@@ -28,6 +27,7 @@ from bench.common import Dataset, default_dataset, load_average
 from engine.pipeline import Pipeline
 from engine.scene_memory import BATCH, TABLES, VERSION_KEY, objects_of, photo_count, remember
 from engine.settings import Settings
+from training.evaluate import mcnemar_p  # the exact two-sided sign test the docs use
 
 MODES = ("now", "before")
 
@@ -60,15 +60,6 @@ def tag_once(pipe: Pipeline, scene: Path, mode: str) -> tuple[float, float, int]
     return time.perf_counter() - wall, time.process_time() - cpu, len(objects)
 
 
-def sign_test(wins: int, losses: int) -> float:
-    """Exact two-sided sign-test p (ties dropped), as the other paired comparisons in the docs."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.batch_memory", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True, help="a data dir, the IKEA catalog imported")
@@ -99,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{what}: now {sum(now):.2f} s, before {sum(before):.2f} s, "
               f"before/now {sum(before) / sum(now):.3f}; median per scene "
               f"{statistics.median(now) * 1000:.0f} vs {statistics.median(before) * 1000:.0f} ms; "
-              f"now faster in {wins} of {len(now)} scenes (sign test p = {sign_test(wins, losses):.2g})")
+              f"now faster in {wins} of {len(now)} scenes (sign test p = {mcnemar_p(wins, losses):.2g})")
     return 0
 
 
