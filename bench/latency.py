@@ -321,6 +321,13 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _stage_change(overall: dict, before: str, after: str, stages: tuple[str, ...]) -> str:
+    """ "detect 812 → 301, embed …": two configurations' median stage times from one run's overall."""
+    return ", ".join(
+        f"{k} {overall[f'{before}_stages_ms'][k]:.0f} → {overall[f'{after}_stages_ms'][k]:.0f}" for k in stages
+    )
+
+
 def render(data: dict[str, Any], options: Options) -> str:
     rows = []
     for bucket, s in [*data["buckets"].items(), ("all", data["overall"])]:
@@ -340,23 +347,20 @@ def render(data: dict[str, Any], options: Options) -> str:
     tuning = ""
     if "untuned_ms" in data["overall"]:
         o = data["overall"]
-        stage_text = ", ".join(f"{k} {o['untuned_stages_ms'][k]:.0f} → {o['ours_stages_ms'][k]:.0f}"
-                               for k in ("detect", "embed"))
+        stage_text = _stage_change(o, "untuned", "ours", ("detect", "embed"))
         tuning = (f"Ours before the engine tuning (spinning onnxruntime threads, embedder in batches of 32), "
                   f"same run: {o['untuned_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene "
                   f"(**{o['speedup_vs_untuned']:.2f}×**; {stage_text} ms); CPU {o['untuned_cpu_ms']:.0f} → "
                   f"{o['ours_cpu_ms']:.0f} ms.")
     if "before_ms" in data["overall"]:
         o = data["overall"]
-        stage_text = ", ".join(f"{k} {o['before_stages_ms'][k]:.0f} → {o['ours_stages_ms'][k]:.0f}"
-                               for k in ("detect", "embed", "search"))
+        stage_text = _stage_change(o, "before", "ours", ("detect", "embed", "search"))
         tuning += (f"\n\nOurs with {data['setup']['before_embedder']} and a one-crop query, same run: "
                    f"{o['before_ms']:.0f} ms → {o['ours_ms']:.0f} ms per scene (**{o['speedup_vs_before']:.2f}×**; "
                    f"{stage_text} ms); CPU {o['before_cpu_ms']:.0f} → {o['ours_cpu_ms']:.0f} ms.")
     if "trained_ms" in data["overall"]:
         o = data["overall"]
-        stage_text = ", ".join(f"{k} {o['three_stages_ms'][k]:.0f} → {o['trained_stages_ms'][k]:.0f}"
-                               for k in ("detect", "embed", "search"))
+        stage_text = _stage_change(o, "three", "trained", ("detect", "embed", "search"))
         tuning += (f"\n\nOne trained detector ({data['setup']['trained_detector']}) alone against the three-detector "
                    f"set (the stock detectors + it) and the reference, same run: {o['three_ms']:.0f} ms (three) and "
                    f"{o['reference_ms']:.0f} ms (reference) → {o['trained_ms']:.0f} ms per scene: "
