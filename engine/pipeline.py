@@ -277,9 +277,7 @@ class Pipeline:
         chosen = self.embedder
         self._ensure_ready(chosen, EMBEDDER)
         vectors = self._query_vectors(pixels, [box], chosen)
-        k = top_k or self.settings.top_k
-        found = self._search(vectors, [category], max(k, options.top), chosen)[0]
-        return rerank_matches(cut_crop(pixels, box, self.settings.padding), found, options, self.local_features)[:k]
+        return self._reranked(pixels, [box], vectors, [category], top_k or self.settings.top_k, chosen, options)[0]
 
     # -- catalog ------------------------------------------------------------------------------
 
@@ -362,9 +360,16 @@ class Pipeline:
         rerank = self.query.rerank
         if not rerank.on or chosen is self.colour:
             return self._search(vectors, categories, k, chosen)
-        found = self._search(vectors, categories, max(k, rerank.top), chosen)
+        return self._reranked(pixels, boxes, vectors, categories, k, chosen, rerank)
+
+    def _reranked(
+        self, pixels: np.ndarray, boxes: Sequence[Box], vectors: np.ndarray, categories: Sequence[str | None],
+        k: int, chosen: Embedder, options: RerankOptions,
+    ) -> list[list[Match]]:
+        """The top ``max(k, options.top)`` of each box's search re-ordered by local features, cut to ``k``."""
+        found = self._search(vectors, categories, max(k, options.top), chosen)
         return [
-            rerank_matches(cut_crop(pixels, box, self.settings.padding), matches, rerank, self.local_features)[:k]
+            rerank_matches(cut_crop(pixels, box, self.settings.padding), matches, options, self.local_features)[:k]
             for box, matches in zip(boxes, found)
         ]
 
