@@ -7,6 +7,8 @@ A bundle (``.dlcat``) is a zip archive::
                          image paths rewritten to ``images/<sha256>.<ext>``
     images/…             the product images, named by content hash (deduplicated, verified on import)
     categories.yaml      the store's category map, when its data dir has one
+    maps/…               each embedder's catalog map when its cache is current (``engine.bundle_map``), so
+                         a shop's packaged app, which cannot compute one, shows the map made at HQ
 
 Product images travel inside the bundle by default. A store shipping one catalog to many tills and
 laptops cannot rely on the paths of the machine that imported it (a NAS path, ``C:\\Users\\…``, a
@@ -60,6 +62,7 @@ from engine.bundle_archive import (
     BundleArchive,
     Staged,
 )
+from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import SCHEMA, Catalog
 from engine.categories import CategoryMap
@@ -171,8 +174,11 @@ def export_bundle(
         if (data_dir / CATEGORIES_FILE).is_file():
             shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
             members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
+        maps = export_maps(data_dir, db_path, stage)
+        members.update({member_name(path): path for path in maps.values()})
         manifest = _manifest(db_path, include_images, images, len(stale))
         manifest["categories_file"] = CATEGORIES_FILE in members
+        manifest["maps"] = {key: member_name(path) for key, path in maps.items()}
         manifest["files"] = _listing(members, images)
         part = out.with_name(out.name + ".part")
         try:
@@ -399,7 +405,8 @@ def _install(
         resolve = _external_images(images_from, result)
     db_path = stage / CATALOG_FILE
     with Catalog(db_path) as catalog:
-        result.products = copy_catalog(staged.catalog, catalog, resolve)
+        ids = copy_catalog(staged.catalog, catalog, resolve)
+        result.products = len(ids)
         if result.products != manifest["products"]:
             raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its database "
                                f"{result.products}; the bundle is inconsistent")
@@ -408,6 +415,7 @@ def _install(
             log(f"computing {embedder.key} vectors for the imported products")
             result.re_embedded = embed_missing(catalog, embedder, progress)
         _build_index(catalog, stage / "index", key, embedder, log)
+        adopted = adopt_map(staged.maps, manifest.get("maps", {}), catalog, key, ids, stage / "adopted", log)
     if result.missing_images:
         result.warnings.append(f"{result.missing_images} product images are not in the named folders on this machine")
     for leftover in (db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
@@ -415,7 +423,9 @@ def _install(
             raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
         leftover.unlink(missing_ok=True)
     _swap(stage, data_dir, result)
-    # after the commit point: the store's category map, and images no longer referenced
+    # after the commit point: the store's category map, the catalog map, and images no longer referenced
+    if adopted is not None:
+        install_map(adopted, data_dir)
     if staged.categories is not None:
         os.replace(staged.categories, data_dir / CATEGORIES_FILE)
         result.categories_replaced = True

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 from engine.catalog import SCHEMA_VERSION
+from engine.catalog_map import MAX_MAP_BYTES
 from engine.errors import CatalogError
 
 FORMAT = "decorlens-catalog-bundle"
@@ -46,6 +47,7 @@ MAX_CATALOG_BYTES = 16 << 30
 MAX_RATIO = 20  # whole archive: unpacked bytes per archive byte
 RATIO_SLACK = 16 << 20  # a tiny catalog's database deflates far better than a real one
 DISK_MARGIN = 64 << 20
+MAP_NAME = re.compile(r"maps/[A-Za-z0-9._-]{1,200}\.npz")  # engine.bundle_map: an embedder's catalog map
 IMAGE_NAME = re.compile(r"images/([0-9a-f]{64})\.(jpg|jpeg|png|webp|bmp|tif|tiff|gif)")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1 << 20
@@ -61,6 +63,7 @@ class Staged:
     catalog: Path
     images: dict[str, Path] = field(default_factory=dict)
     categories: Path | None = None
+    maps: dict[str, Path] = field(default_factory=dict)  # archive name: staged map file (engine.bundle_map)
 
 
 class BundleArchive:
@@ -153,7 +156,8 @@ class BundleArchive:
                 raise CatalogError(f"{self.name}: {name!r} is in the archive but not in its manifest; refusing it")
             if name.startswith("index/") and listed is None:
                 continue  # bundles written before 2026-12 carried their index; it is rebuilt here instead
-            if name not in (CATALOG, CATEGORIES) and not (embedded and IMAGE_NAME.fullmatch(name)):
+            if (name not in (CATALOG, CATEGORIES) and not MAP_NAME.fullmatch(name)
+                    and not (embedded and IMAGE_NAME.fullmatch(name))):
                 raise CatalogError(f"{self.name}: unexpected file {name!r} in the archive; refusing it")
             wanted.append(name)
         if listed is not None:
@@ -192,11 +196,14 @@ class BundleArchive:
                                f"which has {free / 1e6:.0f} MB")
         staged = Staged(catalog=stage / "bundle.sqlite")
         (stage / "images").mkdir()
+        (stage / "maps").mkdir()
         for name in names:
             if name == CATALOG:
                 target = staged.catalog
             elif name == CATEGORIES:
                 target = staged.categories = stage / "categories.yaml"
+            elif MAP_NAME.fullmatch(name):
+                target = staged.maps[name] = stage / "maps" / PurePosixPath(name).name  # no separators
             else:
                 target = stage / "images" / PurePosixPath(name).name  # matched IMAGE_NAME: no separators
                 staged.images[name] = target
@@ -276,6 +283,10 @@ def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
             isinstance(e, dict) and isinstance(e.get("size"), int) and isinstance(e.get("sha256"), str)
             and SHA256.fullmatch(e["sha256"]) for e in files.values())):
         raise bad("files")
+    maps = manifest.get("maps", {})
+    if not (isinstance(maps, dict) and all(isinstance(k, str) and isinstance(v, str) and MAP_NAME.fullmatch(v)
+                                           for k, v in maps.items())):
+        raise bad("maps")
 
 
 def _cap(name: str) -> int:
@@ -283,6 +294,8 @@ def _cap(name: str) -> int:
         return MAX_CATALOG_BYTES
     if name == CATEGORIES:
         return MAX_CATEGORIES_BYTES
+    if MAP_NAME.fullmatch(name):
+        return MAX_MAP_BYTES
     return MAX_IMAGE_BYTES
 
 

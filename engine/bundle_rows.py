@@ -58,8 +58,9 @@ def _check(db: sqlite3.Connection) -> None:
                            f"this DecorLens reads up to {SCHEMA_VERSION}")
 
 
-def copy_catalog(source: Path, catalog: Catalog, image_path: ImagePath) -> int:
-    """Products and vectors of the bundle's database into ``catalog``, in one transaction; returns products."""
+def copy_catalog(source: Path, catalog: Catalog, image_path: ImagePath) -> dict[int, int]:
+    """Products and vectors of the bundle's database into ``catalog``, in one transaction; returns
+    {bundle product id: id here} (the bundle's catalog map places products by the bundle's ids)."""
     db = open_readonly(source)
     try:
         with catalog.transaction() as revision:
@@ -69,7 +70,7 @@ def copy_catalog(source: Path, catalog: Catalog, image_path: ImagePath) -> int:
         raise CatalogError(f"the catalog database in the bundle is unreadable: {_reason(exc)}") from exc
     finally:
         db.close()
-    return len(ids)
+    return ids
 
 
 def _copy_products(db: sqlite3.Connection, catalog: Catalog, image_path: ImagePath, revision: int) -> dict[int, int]:

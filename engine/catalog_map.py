@@ -9,10 +9,16 @@ against 32 s single-threaded for scikit-learn's TSNE, and openTSNE reports every
 a worker shows progress and can stop (docs/results.md, "Catalog map").
 
 A computed map is cached in ``<data dir>/maps/`` (one file per embedder, written atomically), keyed by
-the embedder's sha256 and by the catalog's record of the vectors mapped: which product, which image
-and the catalog revision that wrote each vector. Adding, removing or re-photographing a product, or
-another embedder, computes a new map; renaming one or changing its price does not (names and categories
-are read from the catalog when the map is shown). A cached map opens at once.
+the embedder's key (its name and the start of its sha256, as the vectors are) and by the catalog's record
+of the vectors mapped: which product, which image and the catalog revision that wrote each vector.
+Adding, removing or re-photographing a product, or another embedder, computes a new map; renaming one
+or changing its price does not (names and categories are read from the catalog when the map is shown).
+A cached map opens at once.
+
+Reading a cached map needs numpy only: openTSNE (and the scikit-learn and SciPy it brings) is imported
+when a map is computed, never to read one. The packaged app leaves those out (about 96 MB), so there it
+shows the maps a Python install computed on the same data dir, or that came in a catalog bundle
+(``engine.bundle_map``). A cache file is read as hostile input (``read_map``): it may have come in a bundle.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import hashlib
 import io
 import json
 import re
+import sqlite3
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,6 +51,9 @@ EARLY_ITERATIONS = 250  # early exaggeration, as openTSNE's defaults
 ITERATIONS = 500
 REPORT_EVERY = 10  # iterations between progress reports (and cancel checks)
 MAPS = "maps"
+MAX_MAP_BYTES = 64 << 20  # a cache file: 16 bytes a product, so room for 4 M products
+MAX_META_CHARS = 4096
+MEMBERS = {"ids.npy", "xy.npy", "meta.npy"}
 Log = Callable[[str], None]
 
 
@@ -57,6 +67,7 @@ class CatalogMap:
     ids: np.ndarray  # (N,) int64
     xy: np.ndarray  # (N, 2) float32
     cached: bool = False  # read from the cache file rather than computed now
+    title: str = ""  # what people read above the map: the embedder card's name (not cached: cards get renamed)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,11 +83,11 @@ def catalog_map(
 ) -> CatalogMap:
     """The map of the products ``embedder`` has vectors for: from the cache when it is current, else computed
     (and cached). Products still lacking a vector are left off: embed them first (``prepare_matcher``)."""
-    key = map_key(catalog, embedder)
+    key = map_key(catalog.db, embedder.key)
     path = cache_path(data_dir, embedder.key)
     cached = load_cached(path, key, log)
     if cached is not None:
-        return cached
+        return replace(cached, title=embedder.card.name)
     revision = catalog.revision
     rows = list(catalog.vectors(embedder.key))
     if not rows:
@@ -86,23 +97,41 @@ def catalog_map(
         )
     ids = np.array([pid for pid, _, _ in rows], np.int64)
     xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled)
-    result = CatalogMap(embedder.key, key, revision, ids, xy)
+    result = CatalogMap(embedder.key, key, revision, ids, xy, title=embedder.card.name)
     save(path, result)
     return result
 
 
-def map_key(catalog: Catalog, embedder: Embedder) -> str:
-    """A digest of what the layout depends on: the weights, each mapped vector's product, image and the
-    revision that wrote it, and the layout recipe. One SQL query: no vector is read."""
-    digest = hashlib.sha256(f"{embedder.card.sha256}\n{LAYOUT}\n".encode())
-    rows = catalog.db.execute(
+def map_titles(maps: Sequence[CatalogMap]) -> list[str]:
+    """The heading of each map shown side by side (the app's Map tab and the HTML page): the embedder's
+    name, or its key where two maps would read the same (two files of one card name)."""
+    names = [m.title or m.embedder for m in maps]
+    return [m.embedder if names.count(name) > 1 else name for m, name in zip(maps, names)]
+
+
+def map_key(db: sqlite3.Connection, embedder_key: str) -> str:
+    """A digest of what the layout depends on: the weights (the embedder key names them, as it does for the
+    vectors), each mapped vector's product, image and the revision that wrote it, and the layout recipe.
+    One SQL query: no vector is read. Takes a connection, so a bundle's snapshot is keyed the same way."""
+    digest = hashlib.sha256(f"{embedder_key}\n{LAYOUT}\n".encode())
+    rows = db.execute(
         "SELECT v.product_id, v.image_hash, v.revision FROM vectors v JOIN products p ON p.id = v.product_id "
         "WHERE v.embedder = ? AND v.image_hash = p.image_hash ORDER BY v.product_id",
-        (embedder.key,),
+        (embedder_key,),
     )
     for pid, image_hash, revision in rows:
         digest.update(f"{pid} {image_hash} {revision}\n".encode())
     return digest.hexdigest()
+
+
+def mapped_ids(db: sqlite3.Connection, embedder_key: str) -> np.ndarray:
+    """The products a current map of ``embedder_key`` places: those with a vector of their present picture."""
+    rows = db.execute(
+        "SELECT v.product_id FROM vectors v JOIN products p ON p.id = v.product_id "
+        "WHERE v.embedder = ? AND v.image_hash = p.image_hash ORDER BY v.product_id",
+        (embedder_key,),
+    )
+    return np.array([pid for (pid,) in rows], np.int64)
 
 
 def cache_path(data_dir: Path, embedder_key: str) -> Path:
@@ -114,25 +143,75 @@ def load_cached(path: Path, key: str, log: Log = lambda _msg: None) -> CatalogMa
     if not path.is_file():
         return None
     try:
+        result = read_map(path)
+    except MapFileError as exc:
+        log(f"catalog map cache {path} is unusable ({exc}); computing the map again")
+        return None
+    return result if result.key == key else None
+
+
+class MapFileError(ValueError):
+    """A map file that is not one this module wrote: unreadable, too big, or of the wrong shape or type."""
+
+
+def read_map(path: Path) -> CatalogMap:
+    """A map file, checked as hostile input (it may have come in a catalog bundle): an npz of at most
+    ``MAX_MAP_BYTES`` holding exactly ids (N,) int64 without repeats, xy (N, 2) float32 inside the unit
+    square and a short JSON meta; no pickles. Raises ``MapFileError`` saying what is wrong."""
+    try:
+        if path.stat().st_size > MAX_MAP_BYTES:
+            raise MapFileError(f"larger than {MAX_MAP_BYTES >> 20} MB")
+        with zipfile.ZipFile(path) as zf:  # sizes as declared, before numpy inflates anything
+            infos = zf.infolist()
+            if {i.filename for i in infos} != MEMBERS or len(infos) != len(MEMBERS):
+                raise MapFileError("not a catalog map (other members)")
+            if sum(i.file_size for i in infos) > MAX_MAP_BYTES:
+                raise MapFileError(f"unpacks to more than {MAX_MAP_BYTES >> 20} MB")
         with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            ids, xy = data["ids"].astype(np.int64), data["xy"].astype(np.float32)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # truncated, not an npz, not ours
-        log(f"catalog map cache {path} is unreadable ({type(exc).__name__}); computing the map again")
-        return None
-    if meta.get("key") != key:
-        return None
-    if ids.ndim != 1 or xy.shape != (len(ids), 2):
-        log(f"catalog map cache {path} is malformed; computing the map again")
-        return None
-    return CatalogMap(str(meta.get("embedder", "")), key, int(meta.get("revision", -1)), ids, xy, cached=True)
+            ids, xy, meta = data["ids"], data["xy"], data["meta"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, MapFileError):
+            raise
+        raise MapFileError(f"unreadable: {type(exc).__name__}") from exc
+    return CatalogMap(*_checked_meta(meta), ids=_checked_ids(ids), xy=_checked_xy(xy, len(ids)), cached=True)
+
+
+def _checked_meta(meta: np.ndarray) -> tuple[str, str, int]:
+    if meta.dtype.kind != "U" or meta.shape != () or len(str(meta)) > MAX_META_CHARS:
+        raise MapFileError("its meta is not a short text")
+    try:
+        fields = json.loads(str(meta))
+    except ValueError as exc:
+        raise MapFileError("its meta is not JSON") from exc
+    if not isinstance(fields, dict):
+        raise MapFileError("its meta is not a JSON object")
+    key, embedder, revision = fields.get("key"), fields.get("embedder", ""), fields.get("revision", -1)
+    if not (isinstance(key, str) and isinstance(embedder, str) and type(revision) is int):
+        raise MapFileError("its meta lacks the key, embedder or revision")
+    return embedder, key, revision
+
+
+def _checked_ids(ids: np.ndarray) -> np.ndarray:
+    if ids.dtype != np.dtype("<i8") or ids.ndim != 1:
+        raise MapFileError(f"ids are {ids.dtype} {ids.shape}, not int64 (N,)")
+    if len(np.unique(ids)) != len(ids):
+        raise MapFileError("a product is placed twice")
+    return ids
+
+
+def _checked_xy(xy: np.ndarray, count: int) -> np.ndarray:
+    if xy.dtype != np.dtype("<f4") or xy.shape != (count, 2):
+        raise MapFileError(f"positions are {xy.dtype} {xy.shape}, not float32 ({count}, 2)")
+    if not np.isfinite(xy).all() or (count and (xy.min() < 0.0 or xy.max() > 1.0)):
+        raise MapFileError("positions lie outside the unit square")
+    return xy
 
 
 def save(path: Path, result: CatalogMap) -> None:
     """One npz (ids, positions, and what they were computed for), replaced atomically."""
     meta = {"key": result.key, "embedder": result.embedder, "revision": result.revision, "layout": LAYOUT}
     buffer = io.BytesIO()
-    np.savez(buffer, ids=result.ids, xy=result.xy, meta=np.array(json.dumps(meta)))
+    np.savez(buffer, ids=result.ids.astype("<i8"), xy=result.xy.astype("<f4"), meta=np.array(json.dumps(meta)))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, buffer.getvalue())
 
@@ -181,8 +260,11 @@ def _tsne() -> tuple:
         from openTSNE import TSNEEmbedding, affinity, initialization
         from sklearn.decomposition import PCA
     except ImportError as exc:
-        raise DecorLensError(f"the catalog map needs openTSNE and scikit-learn ({exc.name} is missing): "
-                             "pip install -e '.[map]' (the [gui] extra brings them too)") from exc
+        raise DecorLensError(
+            f"no current map of this catalog, and computing one needs openTSNE and scikit-learn ({exc.name} is "
+            "missing here, as in the packaged app): run `decorlens catalog map` on this data dir from a Python "
+            "install with the [map] extra (pip install -e '.[map]'), or import a catalog bundle made there"
+        ) from exc
     return TSNEEmbedding, affinity, initialization, PCA
 
 

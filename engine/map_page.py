@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from engine.catalog import Product
-from engine.catalog_map import CatalogMap
+from engine.catalog_map import CatalogMap, map_titles
 from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
@@ -186,7 +186,7 @@ def render(
         + _legend(counts, colour, names)
         + _symbols(thumbs)
         + '<main class="maps">\n'
-        + "\n".join(_panel(m, products, thumbs, colour, names) for m in maps)
+        + "\n".join(_panel(m, title, products, thumbs, colour, names) for m, title in zip(maps, map_titles(maps)))
         + "\n</main>\n"
         '<div class="card" aria-hidden="true"><img alt=""><p class="cat"></p><p class="name"></p>'
         '<p class="sku"></p></div>\n'
@@ -212,7 +212,7 @@ def _symbols(thumbs: Mapping[int, str]) -> str:
 
 
 def _panel(
-    result: CatalogMap, products: Mapping[int, Product], thumbs: Mapping[int, str],
+    result: CatalogMap, heading: str, products: Mapping[int, Product], thumbs: Mapping[int, str],
     colour: Callable[[str], str], names: Mapping[str, str],
 ) -> str:
     points = []
@@ -233,9 +233,9 @@ def _panel(
             f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
             f"<title>{_e(title)} · {_e(product.sku)} · {_e(category)}</title></g>"
         )
-    label = f"Catalog map by {result.embedder}, {len(points)} products"
+    label = f"Catalog map by {heading}, {len(points)} products"
     return (
-        f'<section class="panel"><h2>{_e(result.embedder)}</h2>'
+        f'<section class="panel"><h2 title="{_e(result.embedder)}">{_e(heading)}</h2>'
         f'<svg class="map" viewBox="0 0 {SIZE} {SIZE}" role="img" aria-label="{_e(label)}">'
         + "".join(points) + "</svg></section>"
     )

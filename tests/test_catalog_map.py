@@ -288,7 +288,7 @@ def test_the_map_tab_shows_every_product(map_tab, map_pipeline):
 def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
     from PySide6.QtCore import Qt
 
-    from app.widgets.map_view import MapPoint
+    from app.widgets.map_canvas import MapPoint
 
     canvas = map_tab.canvas
     centre = canvas.viewport().rect().center()
@@ -307,7 +307,7 @@ def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
 def test_a_rubber_band_selects_several(map_tab, qtbot):
     from PySide6.QtCore import QPoint, QRect, Qt
 
-    from app.widgets.map_view import MapPoint
+    from app.widgets.map_canvas import MapPoint
 
     canvas = map_tab.canvas
     viewport = canvas.viewport()

@@ -1,12 +1,18 @@
-"""The Map tab: the catalog as the embedder sees it, product thumbnails placed by ``engine.catalog_map``.
+"""The Map tab: the catalog as the embedder sees it, and beside it, on demand, as another embedder sees it.
 
 Products the model finds alike lie close together, each framed in its category's colour, so a
-merchandiser sees at a glance which categories the model mixes up. The wheel zooms (around the mouse),
-the right or middle button pans, hovering a thumbnail shows the product, a click selects one and
-dragging a rubber band selects several; the selected products are listed beside the map.
+merchandiser sees at a glance which categories the model mixes up (``app.widgets.map_canvas`` draws
+one map). *Compare with…* lists the other installed embedders; the one chosen gets its own map beside
+the active embedder's, each titled with its embedder's name (``engine.catalog_map.map_titles``, as the
+HTML page titles its maps). The two are linked by product: hovering a product on one rings it on the
+other, and selecting on either selects the same products on both; one list beside them shows the
+selection. *Close comparison* returns to one map.
 
-The map comes from a worker: read from the cache at once when the catalog is unchanged, else computed
-(about half a minute for 2,000 products on two cores) with progress and Cancel; the window never waits.
+Every map comes from a worker, one at a time: read from the cache at once when the catalog is
+unchanged, else computed (about half a minute for 2,000 products on two cores) with progress and
+Cancel; the window never waits. A compared embedder without vectors for the catalog is first embedded
+by the pipeline's own ``prepare_matcher``, as switching embedders does. Without openTSNE (the packaged
+app) a cached map still opens; without one, the status line says how to get one.
 """
 
 from __future__ import annotations
@@ -14,43 +20,35 @@ from __future__ import annotations
 import html
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFrame,
-    QGraphicsItem,
-    QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QStyleOptionGraphicsItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.labels import dot_html, plain_label, pretty, product_detail, product_title
+from app.labels import dot_html, pretty, product_title
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
-from app.widgets.floating import MARGIN, make_floating
-from app.widgets.thumb import Thumb
+from app.widgets.map_canvas import MapCanvas, MapPoint
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
-from engine.catalog_map import CatalogMap, catalog_map
+from engine.catalog_map import CatalogMap, catalog_map, map_titles
+from engine.errors import DecorLensError
+from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
 
-SIDE = 2400.0  # scene units of the map's square
-TILE = 30.0  # a thumbnail's side in scene units
-ZOOM_STEP = 1.0015  # per wheel angle unit (120 a notch: ×1.2)
-MAX_ZOOM = 40.0  # times the whole-map scale
-CARD_GAP = 18
+HINT = "Wheel: zoom · right-drag: pan · drag: select several · double-click: whole map"
 
 
 @dataclass
@@ -60,199 +58,30 @@ class Loaded:
     result: CatalogMap
     products: dict[int, Product]
     seconds: float
+    pipeline: Pipeline | None = None  # the compared embedder's pipeline, kept for the next refresh
 
 
-class MapPoint(QGraphicsItem):
-    """One product: its thumbnail in a frame of its category's colour (a filled tile until decoded)."""
+class MapPanel(QWidget):
+    """One map under its title (the title shows while two maps are compared)."""
 
-    def __init__(self, product: Product, position: QPointF):
-        super().__init__()
-        self.product = product
-        self.colour = QColor(category_colour(product.category))
-        self.pixmap: QPixmap | None = None
-        self.setPos(position)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setAcceptHoverEvents(True)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(-TILE / 2 - 2, -TILE / 2 - 2, TILE + 4, TILE + 4)
-
-    def set_pixmap(self, pixmap: QPixmap) -> None:
-        side = int(TILE * 2)  # sharp up to 2x zoom on a 1x screen; kept here, the shared cache may drop it
-        self.pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                    Qt.TransformationMode.SmoothTransformation)
-        self.update()
-
-    def paint(self, painter: QPainter, _option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
-        frame = QRectF(-TILE / 2, -TILE / 2, TILE, TILE)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.colour)
-        painter.drawRoundedRect(frame, 3, 3)
-        if self.pixmap is not None and not self.pixmap.isNull():
-            inner = frame.adjusted(2.5, 2.5, -2.5, -2.5)
-            painter.fillRect(inner, Qt.GlobalColor.white)
-            size = self.pixmap.size().scaled(inner.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(0, 0, size.width(), size.height())
-            target.moveCenter(inner.center())
-            painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
-        if self.isSelected():
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(QColor("#1f2328"), 3))
-            painter.drawRoundedRect(frame.adjusted(-1, -1, 1, 1), 4, 4)
-
-
-class ProductCard(QFrame):
-    """The card beside a hovered thumbnail: a bigger picture, name, SKU and category (all plain text)."""
-
-    def __init__(self, thumbnails: Thumbnails, parent: QWidget):
+    def __init__(self, thumbnails: Thumbnails, name: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName("mapCard")
-        make_floating(self)
-        self.thumb = Thumb(thumbnails, 84)
-        self.name = plain_label()
-        self.name.setStyleSheet("font-weight:600;font-size:14px;")
-        self.detail = plain_label()
-        text = QVBoxLayout()
-        text.addWidget(self.name)
-        text.addWidget(self.detail)
-        text.addStretch()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 10, 14, 10)
-        layout.addWidget(self.thumb)
-        layout.addLayout(text)
-        self.sku = ""
-        self.hide()
-
-    def show_product(self, product: Product, anchor: QPoint) -> None:
-        self.sku = product.sku
-        self.thumb.show_path(product.image_path)
-        self.name.setText(product_title(product.name, product.sku, product.category))
-        self.detail.setText(product_detail(product.name, product.sku, product.category, product.price))
-        self.show()
-        self.adjustSize()
-        bounds = self.parentWidget().rect()
-        x = anchor.x() + CARD_GAP
-        if x + self.width() > bounds.right() - MARGIN:
-            x = anchor.x() - CARD_GAP - self.width()
-        y = max(MARGIN, min(anchor.y() - self.height() // 2, bounds.bottom() - MARGIN - self.height()))
-        self.move(max(MARGIN, x), y)
-        self.raise_()
-
-
-class MapCanvas(QGraphicsView):
-    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card."""
-
-    hovered = Signal(object)  # the MapPoint under the mouse, or None
-
-    def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.thumbnails = thumbnails
-        self.setScene(QGraphicsScene(self))
-        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setBackgroundBrush(QBrush(QColor("#f6f5f2")))
-        self.setMouseTracking(True)
-        self.points: dict[str, MapPoint] = {}  # by SKU
-        self._by_path: dict[str, list[MapPoint]] = {}
-        self._pan: QPoint | None = None
-        self._hovered: MapPoint | None = None
-        self.card = ProductCard(thumbnails, self.viewport())
-        thumbnails.ready.connect(self._thumbnail_ready)
-
-    def show_map(self, result: CatalogMap, products: dict[int, Product]) -> None:
-        self.scene().clear()
-        self.points, self._by_path, self._hovered = {}, {}, None
-        self.card.hide()
-        for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
-            product = products.get(pid)
-            if product is None:  # removed since the map was computed
-                continue
-            point = MapPoint(product, QPointF(x * SIDE, y * SIDE))
-            self.scene().addItem(point)
-            self.points[product.sku] = point
-            self._by_path.setdefault(product.image_path, []).append(point)
-            pixmap = self.thumbnails.get(product.image_path)
-            if pixmap is not None:
-                point.set_pixmap(pixmap)
-        margin = TILE * 2
-        self.scene().setSceneRect(QRectF(-margin, -margin, SIDE + 2 * margin, SIDE + 2 * margin))
-        self.fit()
-
-    def fit(self) -> None:
-        self.resetTransform()
-        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-
-    def selected_skus(self) -> list[str]:
-        return sorted(item.product.sku for item in self.scene().selectedItems() if isinstance(item, MapPoint))
-
-    def _thumbnail_ready(self, path: str) -> None:
-        pixmap = self.thumbnails.get(path)
-        for point in self._by_path.get(path, []):
-            if pixmap is not None:
-                point.set_pixmap(pixmap)
-
-    # -- mouse --------------------------------------------------------------------------------
-
-    def wheelEvent(self, event) -> None:
-        factor = ZOOM_STEP ** event.angleDelta().y()
-        whole = min(self.viewport().width(), self.viewport().height()) / self.sceneRect().width()
-        scale = self.transform().m11()
-        factor = max(min(factor, MAX_ZOOM * whole / scale), 0.5 * whole / scale)
-        self.scale(factor, factor)
-        self.card.hide()
-
-    def mousePressEvent(self, event) -> None:
-        if event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
-            self._pan = event.position().toPoint()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            self.card.hide()
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:
-        if self._pan is not None:
-            delta = event.position().toPoint() - self._pan
-            self._pan = event.position().toPoint()
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
-            return
-        super().mouseMoveEvent(event)
-        self._hover(event.position().toPoint())
-
-    def mouseReleaseEvent(self, event) -> None:
-        if self._pan is not None and event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
-            self._pan = None
-            self.viewport().unsetCursor()
-            return
-        super().mouseReleaseEvent(event)
-
-    def mouseDoubleClickEvent(self, event) -> None:
-        if self.itemAt(event.position().toPoint()) is None:
-            self.fit()
-            return
-        super().mouseDoubleClickEvent(event)
-
-    def leaveEvent(self, event) -> None:
-        self._hover(None)
-        super().leaveEvent(event)
-
-    def _hover(self, at: QPoint | None) -> None:
-        item = self.itemAt(at) if at is not None else None
-        point = item if isinstance(item, MapPoint) else None
-        if point is self._hovered:
-            return
-        self._hovered = point
-        if point is None:
-            self.card.hide()
-        else:
-            self.card.show_product(point.product, self.mapFromScene(point.pos()))
-        self.hovered.emit(point)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a card name is a file's word, not markup
+        self.title.setStyleSheet("font-weight:600;font-size:14px;padding:2px 4px;")
+        self.canvas = MapCanvas(thumbnails)
+        self.canvas.setObjectName(name)
+        self.head = QHBoxLayout()
+        self.head.addWidget(self.title, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.head)
+        layout.addWidget(self.canvas, 1)
+        self.title.hide()
 
 
 class MapView(QWidget):
-    """The Map tab: the map of the active embedder, its progress while computed, and the selection."""
+    """The Map tab: the active embedder's map, optionally a second embedder's beside it, and the selection."""
 
     selectionChanged = Signal(list)  # SKUs
     message = Signal(str, str)  # text, level
@@ -265,13 +94,25 @@ class MapView(QWidget):
         self.task: Task | None = None
         self.stale = True  # computed (or read) again the next time the tab is shown
         self.result: CatalogMap | None = None
+        self.compare_model: ResolvedModel | None = None  # the embedder chosen to compare with
+        self.compared: CatalogMap | None = None
+        self._compare_pipeline: Pipeline | None = None
+        self._running = ""  # "active" or "compared": which map the running worker makes
+        self._phase = ""  # what the running worker does, written by it before it reports progress
+        self._status = ""
         self._build()
 
     def _build(self) -> None:
         self.status = QLabel("The map is made when this tab is first shown.")
+        self.status.setWordWrap(True)
         self.recompute = QPushButton("Refresh")
         self.recompute.setToolTip("Read the map again (computed anew only when the catalog or embedder changed)")
         self.recompute.clicked.connect(self.refresh)
+        self.compare = QPushButton("Compare with…")
+        self.compare.setToolTip("Show another installed embedder's map beside this one")
+        self.compare_menu = QMenu(self.compare)
+        self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
+        self.compare.setMenu(self.compare_menu)
         self.progress = QProgressBar()
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_map)
@@ -279,10 +120,17 @@ class MapView(QWidget):
         top.addWidget(self.status, 1)
         top.addWidget(self.progress)
         top.addWidget(self.cancel)
+        top.addWidget(self.compare)
         top.addWidget(self.recompute)
-        self.canvas = MapCanvas(self.thumbnails)
-        self.canvas.setObjectName("catalogMap")
-        self.canvas.scene().selectionChanged.connect(self._selection_changed)
+        self.main_panel = MapPanel(self.thumbnails, "catalogMap")
+        self.compare_panel = MapPanel(self.thumbnails, "comparedMap")
+        self.close_compare = QPushButton("Close comparison")
+        self.close_compare.clicked.connect(self.end_comparison)
+        self.compare_panel.head.addWidget(self.close_compare)
+        self.compare_panel.hide()
+        self.canvas, self.compare_canvas = self.main_panel.canvas, self.compare_panel.canvas
+        self._link(self.canvas, self.compare_canvas)
+        self._link(self.compare_canvas, self.canvas)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)  # escaped category names plus our own dots
@@ -295,8 +143,11 @@ class MapView(QWidget):
         side_layout.addWidget(self.legend)
         side_layout.addWidget(self.chosen_label)
         side_layout.addWidget(self.chosen, 1)
+        self.maps = QSplitter()
+        self.maps.addWidget(self.main_panel)
+        self.maps.addWidget(self.compare_panel)
         split = QSplitter()
-        split.addWidget(self.canvas)
+        split.addWidget(self.maps)
         split.addWidget(side)
         split.setStretchFactor(0, 1)
         split.setSizes([1000, 280])
@@ -304,7 +155,12 @@ class MapView(QWidget):
         layout.addLayout(top)
         layout.addWidget(split, 1)
         self._set_busy(False)
-        self._selection_changed()
+        self._selection_changed(self.canvas)
+
+    def _link(self, source: MapCanvas, other: MapCanvas) -> None:
+        """Hover on ``source`` rings the product on ``other``; its selection becomes the selection of both."""
+        source.hovered.connect(lambda point: other.light(point.product.sku if isinstance(point, MapPoint) else None))
+        source.scene().selectionChanged.connect(lambda: self._selection_changed(source))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -312,28 +168,139 @@ class MapView(QWidget):
             self.refresh()
 
     def mark_stale(self, *_args: object) -> None:
-        """The catalog changed: read the map again now if it is on screen, else when it is next shown."""
+        """The catalog changed: read the maps again now if they are on screen, else when next shown."""
         self.stale = True
         if self.isVisible() and self.task is None:
             self.refresh()
 
+    # -- the active embedder's map --------------------------------------------------------------
+
     def refresh(self) -> None:
-        """Load or compute the map of the active embedder in a worker."""
+        """Load or compute the map of the active embedder in a worker (then the compared one's, if any)."""
         if self.task is not None:
             return
         self.stale = False
         pipeline = self.pipeline
 
         def work(job: Job) -> Loaded:
-            started = time.perf_counter()
-            pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
-            result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress,
-                                 job.cancelled, pipeline.log)
-            products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
-            return Loaded(result, products, time.perf_counter() - started)
+            return self._map_of(pipeline, job)
 
-        self._set_busy(True, "Reading the catalog map…")
-        self.task = self.engine.start(work, done=self._loaded, failed=self._failed, progress=self._progress,
+        self._start("active", work, "Reading the catalog map…", self._loaded)
+
+    def _loaded(self, loaded: Loaded) -> None:
+        self.task = None
+        self.result = loaded.result
+        self.canvas.show_map(loaded.result, loaded.products)
+        self.legend.setText(_legend(loaded.products.values()))
+        self._status = f"{len(self.canvas.points)} products by {loaded.result.title} ({_how(loaded)})."
+        self._set_busy(False, f"{self._status} {HINT}")
+        if self.stale and self.isVisible():  # the catalog changed while this map was being made
+            self.refresh()
+        elif self.compare_model is not None:
+            self._load_compared()
+        else:
+            self._selection_changed(self.canvas)
+
+    # -- the compared embedder's map ------------------------------------------------------------
+
+    def compare_with(self, model: ResolvedModel) -> None:
+        """Show ``model``'s map beside the active one: embedded and mapped in a worker when needed."""
+        if self.task is not None:
+            return
+        self.compare_model, self._compare_pipeline = model, None
+        if self.result is None:
+            self.refresh()  # the active map first; the compared one follows
+        else:
+            self._load_compared()
+
+    def end_comparison(self) -> None:
+        """One map again (a compared map still being made is cancelled)."""
+        if self.task is not None and self._running == "compared":
+            self.task.cancel()
+        self.compare_model, self.compared = None, None
+        if self._compare_pipeline is not None:
+            self._compare_pipeline.close()
+            self._compare_pipeline = None
+        self.compare_canvas.clear()
+        self.canvas.light(None)
+        self.compare_panel.hide()
+        self.main_panel.title.hide()
+        if self.result is not None and self.task is None:
+            self._set_busy(False, f"{self._status} {HINT}")
+        self._selection_changed(self.canvas)
+
+    def _load_compared(self) -> None:
+        model, base, other = self.compare_model, self.pipeline, self._compare_pipeline
+        assert model is not None
+
+        def work(job: Job) -> Loaded:
+            compared = other or base.with_embedder(model.path)
+            if compared is base:
+                raise DecorLensError(f"{model.card.name} is the active embedder: choose another to compare with")
+            self._phase = f"Embedding the catalog with {model.card.name}…"
+            loaded = self._map_of(compared, job)
+            loaded.pipeline = compared
+            return loaded
+
+        self._start("compared", work, f"Reading {model.card.name}'s map…", self._loaded_compared)
+
+    def _loaded_compared(self, loaded: Loaded) -> None:
+        self.task = None
+        if self.compare_model is None:  # closed while it was being made
+            if loaded.pipeline is not None:
+                loaded.pipeline.close()
+            return
+        self._compare_pipeline = loaded.pipeline
+        self.compared = loaded.result
+        assert self.result is not None
+        titles = map_titles([self.result, loaded.result])
+        for panel, title, result in zip((self.main_panel, self.compare_panel), titles, (self.result, loaded.result)):
+            panel.title.setText(title)
+            panel.title.setToolTip(result.embedder)
+            panel.title.show()
+        self.compare_panel.show()
+        self.compare_canvas.show_map(loaded.result, loaded.products)
+        self.compare_canvas.select(self.canvas.selected_skus())
+        self._set_busy(False, f"{self._status} Beside it: {loaded.result.title} ({_how(loaded)}). {HINT}")
+        if self.stale and self.isVisible():
+            self.refresh()
+
+    def _fill_compare_menu(self) -> None:
+        """The installed embedders other than the active one (listed when the menu opens: models come and go)."""
+        self.compare_menu.clear()
+        settings = self.pipeline.settings
+        try:
+            active = find_first(settings.embedder, settings.models_dir, self.pipeline.data_dir).path
+        except DecorLensError:
+            active = None
+        others = [m for m in available_models(settings.models_dir, self.pipeline.data_dir)
+                  if m.card.kind == "embedder" and m.path != active]
+        for model in others:
+            action = self.compare_menu.addAction(f"{model.card.name} ({model.path.name})")
+            action.setToolTip(str(model.path))
+            action.triggered.connect(lambda _checked=False, m=model: self.compare_with(m))
+        if not others:
+            self.compare_menu.addAction("No other embedder installed").setEnabled(False)
+        if self.compare_model is not None:
+            self.compare_menu.addSeparator()
+            self.compare_menu.addAction("Close comparison", self.end_comparison)
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def _map_of(self, pipeline: Pipeline, job: Job) -> Loaded:
+        """In the worker: the catalog embedded for ``pipeline``'s embedder, then its map, then its products."""
+        started = time.perf_counter()
+        pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
+        self._phase = f"Computing the map of {pipeline.embedder.card.name}…"
+        result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
+                             pipeline.log)
+        products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
+        return Loaded(result, products, time.perf_counter() - started)
+
+    def _start(self, which: str, work: Callable[[Job], Loaded], text: str, done: Callable[[Loaded], None]) -> None:
+        self._running, self._phase = which, "Embedding the catalog…"
+        self._set_busy(True, text)
+        self.task = self.engine.start(work, done=done, failed=self._failed, progress=self._progress,
                                       cancelled=self._cancelled)
 
     def cancel_map(self) -> None:
@@ -343,27 +310,27 @@ class MapView(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.status.setText("Computing the catalog map…")
-
-    def _loaded(self, loaded: Loaded) -> None:
-        self.task = None
-        if self.stale and self.isVisible():  # the catalog changed while this map was being made
-            self.refresh()
-        self.result = loaded.result
-        self.canvas.show_map(loaded.result, loaded.products)
-        self.legend.setText(_legend(loaded.products.values()))
-        how = "from the cache" if loaded.result.cached else f"computed in {loaded.seconds:.0f} s"
-        self._set_busy(False, f"{len(self.canvas.points)} products by {loaded.result.embedder} ({how}). "
-                              "Wheel: zoom · right-drag: pan · drag: select several · double-click: whole map")
+        self.status.setText(self._phase)
 
     def _failed(self, text: str) -> None:
         self.task = None
-        self.stale = True
-        self._set_busy(False, f"No map: {text}")
+        if self._running == "compared":  # the active map stays; the comparison ends
+            name = self.compare_model.card.name if self.compare_model is not None else "the other embedder"
+            self.end_comparison()
+            self._set_busy(False, f"No map of {name}: {text}")
+        else:
+            self.stale = True
+            self._set_busy(False, f"No map: {text}")
         self.message.emit(text, "error")
 
-    def _cancelled(self, text: str) -> None:
+    def _cancelled(self, _text: str) -> None:
         self.task = None
+        if self._running == "compared":
+            asked = self.compare_model is not None  # Cancel pressed, rather than the comparison closed
+            self.end_comparison()
+            self._set_busy(False, f"The comparison was cancelled. {self._status}" if asked else
+                           f"{self._status} {HINT}")
+            return
         self.stale = True
         self._set_busy(False, "The map was cancelled; Refresh computes it.")
 
@@ -373,14 +340,20 @@ class MapView(QWidget):
         self.progress.setVisible(busy)
         self.cancel.setVisible(busy)
         self.recompute.setEnabled(not busy)
+        self.compare.setEnabled(not busy)
         if busy:
             self.progress.setRange(0, 0)
 
-    def _selection_changed(self) -> None:
-        skus = self.canvas.selected_skus()
+    # -- selection ------------------------------------------------------------------------------
+
+    def _selection_changed(self, source: MapCanvas) -> None:
+        """One selection for both maps: the map it was made on decides, the other follows."""
+        skus = source.selected_skus()
+        other = self.compare_canvas if source is self.canvas else self.canvas
+        other.select(skus)
         self.chosen.clear()
         for sku in skus:
-            product = self.canvas.points[sku].product
+            product = source.points[sku].product
             title = product_title(product.name, product.sku, product.category)
             item = QListWidgetItem(f"{title}\n{product.sku} · {pretty(product.category)}")
             item.setData(Qt.ItemDataRole.UserRole, sku)
@@ -391,6 +364,10 @@ class MapView(QWidget):
         self.selectionChanged.emit(skus)
 
 
+def _how(loaded: Loaded) -> str:
+    return "from the cache" if loaded.result.cached else f"computed in {loaded.seconds:.0f} s"
+
+
 def _legend(products: Iterable[Product]) -> str:
     """Which colour is which category, most products first (category names are escaped: they come from feeds)."""
     counts = Counter(p.category for p in products)
@@ -399,3 +376,4 @@ def _legend(products: Iterable[Product]) -> str:
         f"<span style='color:#6b7280;'>{n}</span></span>"
         for c, n in counts.most_common()
     )
+

@@ -1,0 +1,280 @@
+"""Two embedders' maps side by side in the Map tab, the map without openTSNE, and the map in a catalog bundle.
+
+A small real catalog (every 30th shared IKEA product, about 65) embedded by the real MobileNetV2; the
+second embedder is the real MobileNetV1, which the comparison itself embeds the catalog with (through
+the pipeline's ``prepare_matcher``). The packaged app's case runs in a child process in which openTSNE,
+scikit-learn and SciPy cannot be imported, reading a map computed here by the real openTSNE.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ikea_feed import write_feed
+
+from engine.bundle import export_bundle, import_bundle
+from engine.catalog_map import cache_path, catalog_map, read_map
+from engine.errors import CatalogError
+from engine.models import find_first
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+EVERY = 30
+SECOND = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKED = ("openTSNE", "sklearn", "scipy")
+
+
+def _pipeline(data: Path, exported_models: Path) -> Pipeline:
+    shutil.copytree(exported_models, data / "models")
+    return Pipeline(Settings.defaults().with_(data_dir=data))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path) -> Pipeline:
+    """A data dir with every 30th shared product imported (MobileNetV2 vectors only) and its map computed."""
+    data = tmp_path_factory.mktemp("map-compare")
+    pipeline = _pipeline(data, exported_models)
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::EVERY]
+    report = pipeline.import_catalog(write_feed(ikea, rows, data / "feed.csv"))
+    assert report.added == len(rows), report.summary()
+    catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir)
+    return pipeline
+
+
+def _second(pipeline: Pipeline):
+    return find_first((SECOND,), pipeline.settings.models_dir, pipeline.data_dir)
+
+
+# -- the Map tab: two embedders side by side ------------------------------------------------------
+
+
+@pytest.fixture
+def tab(qtbot, small: Pipeline):
+    from app.thumbnails import Thumbnails
+    from app.widgets.map_view import MapView
+    from app.workers import Runner
+
+    engine, loader = Runner(2), Runner(2)
+    view = MapView(small, engine, Thumbnails(loader))
+    qtbot.addWidget(view)
+    view.resize(1500, 800)
+    view.show()
+    qtbot.waitUntil(lambda: view.result is not None and view.task is None, timeout=300_000)
+    yield view
+    view.end_comparison()
+    for runner in (engine, loader):
+        runner.shutdown()
+
+
+def test_the_menu_offers_the_other_installed_embedders(tab):
+    tab._fill_compare_menu()
+    texts = [a.text() for a in tab.compare_menu.actions()]
+    assert any(SECOND in t for t in texts) and any("effnet_lite0_gem.onnx" in t for t in texts), texts
+    assert not any("mobilenet_v2_1.0_224_quant.float.onnx" in t for t in texts)  # the active one
+
+
+def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
+    from PySide6.QtCore import Qt
+
+    from app.widgets.map_canvas import MapPoint
+
+    second = _second(small)
+    tab.compare_with(second)
+    qtbot.waitUntil(lambda: tab.compared is not None, timeout=300_000)
+    assert small.catalog.embedders()[second.key] == small.catalog.count()  # embedded by the comparison
+    assert cache_path(small.data_dir, second.key).is_file()
+    assert tab.compare_panel.isVisible() and tab.main_panel.title.isVisible()
+    assert [tab.main_panel.title.text(), tab.compare_panel.title.text()] == [
+        small.embedder.card.name, second.card.name]
+    assert set(tab.canvas.points) == set(tab.compare_canvas.points) and len(tab.canvas.points) == small.catalog.count()
+    assert "Beside it" in tab.status.text()
+    # Hover on the active map rings the same product on the compared one, and leaving clears the ring.
+    canvas, other = tab.canvas, tab.compare_canvas
+    point = next(p for p in canvas.points.values() if isinstance(canvas.itemAt(canvas.mapFromScene(p.pos())), MapPoint)
+                 and canvas.itemAt(canvas.mapFromScene(p.pos())) is p)
+    at = canvas.mapFromScene(point.pos())
+    qtbot.mouseMove(canvas.viewport(), at)
+    qtbot.waitUntil(lambda: other.lit_sku() == point.product.sku)
+    assert other.points[point.product.sku].lit
+    canvas._hover(None)
+    assert other.lit_sku() is None
+    # A click on the compared map selects that product on both maps; the one list shows it once.
+    target = next(p for p in other.points.values() if other.itemAt(other.mapFromScene(p.pos())) is p)
+    qtbot.mouseClick(other.viewport(), Qt.MouseButton.LeftButton, pos=other.mapFromScene(target.pos()))
+    assert other.selected_skus() == canvas.selected_skus() == [target.product.sku]
+    assert tab.chosen.count() == 1
+    # Closing returns to one map, the selection kept.
+    tab.end_comparison()
+    assert not tab.compare_panel.isVisible() and not tab.main_panel.title.isVisible()
+    assert tab.compared is None and not tab.compare_canvas.points
+    assert canvas.selected_skus() == [target.product.sku]
+
+
+def test_cancel_while_comparing_returns_to_one_map(tab, small, qtbot):
+    effnet = find_first(("effnet_lite0_gem.onnx",), small.settings.models_dir, small.data_dir)
+    tab.progress.valueChanged.connect(lambda _value: tab.cancel_map())  # at its first progress report
+    tab.compare_with(effnet)
+    assert tab.cancel.isVisibleTo(tab) and not tab.compare.isEnabled()  # busy: the window itself does not wait
+    qtbot.waitUntil(lambda: tab.task is None, timeout=300_000)
+    assert tab.compare_model is None and tab.compared is None and not tab.compare_panel.isVisible()
+    assert "comparison was cancelled" in tab.status.text()
+    assert len(tab.canvas.points) == small.catalog.count()  # the active map stays
+    assert not cache_path(small.data_dir, effnet.key).exists()
+
+
+# -- the packaged app: a cached map without openTSNE ----------------------------------------------
+
+PACKAGED = """
+import json, sys
+for name in {blocked!r}:
+    sys.modules[name] = None  # as in the packaged app, which leaves them out
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.thumbnails import Thumbnails
+from app.widgets.map_view import MapView
+from app.workers import Runner
+from engine.catalog_map import cache_path
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+def shown(view):
+    view.show()
+    while view.task is not None or view.stale:
+        app.processEvents()
+    return {{"points": len(view.canvas.points), "status": view.status.text()}}
+
+pipeline = Pipeline(Settings.defaults().with_(data_dir=sys.argv[1]))
+engine, loader = Runner(2), Runner(2)
+cached = shown(MapView(pipeline, engine, Thumbnails(loader)))
+cache_path(pipeline.data_dir, pipeline.embedder.key).unlink()
+missing = shown(MapView(pipeline, engine, Thumbnails(loader)))
+engine.shutdown(); loader.shutdown()
+print(json.dumps({{"cached": cached, "missing": missing,
+                  "imported": sorted(m for m, v in sys.modules.items() if v is not None and m.split(".")[0] in {blocked!r})}}))
+"""
+
+
+def test_the_packaged_app_shows_a_cached_map_without_opentsne(small, tmp_path):
+    cache = cache_path(small.data_dir, small.embedder.key)
+    kept = tmp_path / cache.name
+    catalog_map(small.catalog, small.embedder, small.data_dir)  # computed here by the real openTSNE
+    shutil.copy(cache, kept)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", PACKAGED.format(blocked=BLOCKED), str(small.data_dir)], check=False, cwd=ROOT,
+            capture_output=True, text=True, timeout=600, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+    finally:
+        shutil.copy(kept, cache)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["imported"] == []
+    assert seen["cached"]["points"] == small.catalog.count() and "from the cache" in seen["cached"]["status"]
+    missing = seen["missing"]["status"]
+    assert seen["missing"]["points"] == 0 and "\n" not in missing
+    assert "openTSNE" in missing and "[map]" in missing and "catalog bundle" in missing
+
+
+# -- the map in a catalog bundle ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundle(small: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    catalog_map(small.catalog, small.embedder, small.data_dir)  # current for the snapshot exported
+    return export_bundle(small.data_dir, tmp_path_factory.mktemp("bundle") / "shop.dlcat").path
+
+
+def _positions(pipeline: Pipeline, result) -> dict[str, tuple[float, float]]:
+    products = pipeline.catalog.get_many(result.ids.tolist())
+    return {products[int(pid)].sku: tuple(xy) for pid, xy in zip(result.ids.tolist(), result.xy.tolist())}
+
+
+def test_a_bundle_carries_the_map_to_a_shop_without_opentsne(small, bundle, tmp_path, exported_models, monkeypatch):
+    with zipfile.ZipFile(bundle) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert list(manifest["maps"]) == [small.embedder.key]  # only the current map (not MobileNetV1's, if any)
+    shop = _pipeline(tmp_path / "shop", exported_models)
+    import_bundle(bundle, shop.data_dir, shop.embedder)
+    for name in BLOCKED:
+        monkeypatch.setitem(sys.modules, name, None)
+    here = catalog_map(shop.catalog, shop.embedder, shop.data_dir)
+    assert here.cached and len(here) == shop.catalog.count()
+    hq = catalog_map(small.catalog, small.embedder, small.data_dir)
+    assert _positions(shop, here) == pytest.approx(_positions(small, hq))
+
+
+def _tampered(bundle: Path, out: Path, change: Callable[[bytes], bytes]) -> Path:
+    """The bundle with its map member changed and the manifest's listing updated to match (a crafted bundle)."""
+    import hashlib
+
+    with zipfile.ZipFile(bundle) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        member = next(iter(manifest["maps"].values()))
+        data = change(zf.read(member))
+        manifest["files"][member] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in zf.infolist():
+                body = data if info.filename == member else zf.read(info)
+                dst.writestr(info.filename, json.dumps(manifest) if info.filename == "manifest.json" else body)
+    return out
+
+
+def _npz(edit: Callable[[dict], None]) -> Callable[[bytes], bytes]:
+    def change(data: bytes) -> bytes:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        edit(arrays)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    return change
+
+
+HOSTILE_MAPS = {
+    "not a zip": (lambda _data: b"PK\x03\x04 not a map", "unreadable"),
+    "positions outside": (_npz(lambda a: a.update(xy=a["xy"] * 1e6)), "outside the unit square"),
+    "NaN": (_npz(lambda a: a["xy"].__setitem__((0, 0), np.nan)), "outside the unit square"),
+    "float ids": (_npz(lambda a: a.update(ids=a["ids"].astype(np.float64))), "not int64"),
+    "2-D positions wrong": (_npz(lambda a: a.update(xy=a["xy"][:, :1].copy())), "not float32"),
+    "a product twice": (_npz(lambda a: a["ids"].__setitem__(1, a["ids"][0])), "placed twice"),
+    "an unknown product": (_npz(lambda a: a["ids"].__setitem__(0, 10**9)), "does not hold"),
+    "pickled object": (_npz(lambda a: a.update(meta=np.array([{"key": 1}], dtype=object))), "unreadable"),
+    "extra member": (_npz(lambda a: a.update(more=np.zeros(3))), "other members"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_MAPS))
+def test_a_hostile_map_in_a_bundle_is_refused_in_one_line(case, bundle, tmp_path, exported_models):
+    change, reason = HOSTILE_MAPS[case]
+    crafted = _tampered(bundle, tmp_path / "crafted.dlcat", change)
+    shop = _pipeline(tmp_path / "shop", exported_models)
+    with pytest.raises(CatalogError) as refused:
+        import_bundle(crafted, shop.data_dir, shop.embedder)
+    assert reason in str(refused.value) and "\n" not in str(refused.value)
+    assert not (shop.data_dir / "catalog.sqlite").exists() and not (shop.data_dir / "maps").exists()
+
+
+def test_an_oversized_map_file_is_refused_before_it_is_read(tmp_path):
+    from engine import catalog_map as cm
+
+    path = tmp_path / "big.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:  # a small file that claims a huge inflate
+        zf.writestr("ids.npy", b"\0" * (cm.MAX_MAP_BYTES + 1))
+        zf.writestr("xy.npy", b"")
+        zf.writestr("meta.npy", b"")
+    with pytest.raises(cm.MapFileError, match="unpacks to more than"):
+        read_map(path)
