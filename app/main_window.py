@@ -296,8 +296,7 @@ class MainWindow(QMainWindow):
         self._use_category_names()
         self.controller.pipeline = pipeline
         self.catalog.pipeline = pipeline
-        self.map_view.pipeline = pipeline
-        self.map_view.mark_stale()
+        self.map_view.set_pipeline(pipeline)
         self.warm_up()
         self.catalog.refresh()
 

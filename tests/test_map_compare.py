@@ -103,12 +103,11 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert "Beside it" in tab.status.text()
     # Hover on the active map rings the same product on the compared one, and leaving clears the ring.
     canvas, other = tab.canvas, tab.compare_canvas
-    point = next(p for p in canvas.points.values() if isinstance(canvas.itemAt(canvas.mapFromScene(p.pos())), MapPoint)
-                 and canvas.itemAt(canvas.mapFromScene(p.pos())) is p)
-    at = canvas.mapFromScene(point.pos())
-    qtbot.mouseMove(canvas.viewport(), at)
-    qtbot.waitUntil(lambda: other.lit_sku() == point.product.sku)
-    assert other.points[point.product.sku].lit
+    qtbot.waitUntil(lambda: canvas.width() < tab.width() // 2)  # laid out beside the compared map
+    point = next(p for p in canvas.points.values() if canvas.itemAt(canvas.mapFromScene(p.pos())) is p)
+    qtbot.mouseMove(canvas.viewport(), canvas.mapFromScene(point.pos()))
+    qtbot.waitUntil(lambda: isinstance(canvas._hovered, MapPoint))
+    assert other.lit_sku() == canvas._hovered.product.sku and other.points[other.lit_sku()].lit
     canvas._hover(None)
     assert other.lit_sku() is None
     # A click on the compared map selects that product on both maps; the one list shows it once.

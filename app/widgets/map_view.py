@@ -59,6 +59,7 @@ class Loaded:
     products: dict[int, Product]
     seconds: float
     pipeline: Pipeline | None = None  # the compared embedder's pipeline, kept for the next refresh
+    base: Pipeline | None = None  # the pipeline it was made from (a newer one makes its own)
 
 
 class MapPanel(QWidget):
@@ -167,6 +168,14 @@ class MapView(QWidget):
         if self.stale and self.task is None:
             self.refresh()
 
+    def set_pipeline(self, pipeline: Pipeline) -> None:
+        """Another pipeline (models or data dir changed): the compared embedder's is made again from it."""
+        self.pipeline = pipeline
+        if self._compare_pipeline is not None and self.task is None:
+            self._compare_pipeline.close()
+        self._compare_pipeline = None
+        self.mark_stale()
+
     def mark_stale(self, *_args: object) -> None:
         """The catalog changed: read the maps again now if they are on screen, else when next shown."""
         self.stale = True
@@ -239,7 +248,7 @@ class MapView(QWidget):
                 raise DecorLensError(f"{model.card.name} is the active embedder: choose another to compare with")
             self._phase = f"Embedding the catalog with {model.card.name}…"
             loaded = self._map_of(compared, job)
-            loaded.pipeline = compared
+            loaded.pipeline, loaded.base = compared, base
             return loaded
 
         self._start("compared", work, f"Reading {model.card.name}'s map…", self._loaded_compared)
@@ -250,7 +259,7 @@ class MapView(QWidget):
             if loaded.pipeline is not None:
                 loaded.pipeline.close()
             return
-        self._compare_pipeline = loaded.pipeline
+        self._compare_pipeline = loaded.pipeline if loaded.base is self.pipeline else None
         self.compared = loaded.result
         assert self.result is not None
         titles = map_titles([self.result, loaded.result])

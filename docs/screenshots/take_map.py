@@ -1,4 +1,5 @@
-"""Retake catalog-map.png (the Map tab) and catalog-map-page.png (`decorlens catalog map --html`, two embedders).
+"""Retake catalog-map.png (the Map tab), map-compare.png (the Map tab comparing two embedders) and
+catalog-map-page.png (`decorlens catalog map --html`, two embedders).
 
 The data dir must hold the IKEA catalog, embedded for both embedders of the page:
 
@@ -7,6 +8,8 @@ The data dir must hold the IKEA catalog, embedded for both embedders of the page
         --embedder effnet_lite0_gem.onnx --html /tmp/map.html
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_map.py --data-dir DIR \\
         --html /tmp/map.html
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_map.py --data-dir DIR \\
+        --compare effnet_lite0_gem.onnx
 
 The product pictures in them are research data, shown for documentation only.
 """
@@ -67,6 +70,40 @@ def map_tab(data_dir: Path) -> None:
     save(window, "catalog-map.png")
 
 
+def compare(data_dir: Path, embedder: str) -> None:
+    """The Map tab with ``embedder``'s map beside the active one's: a few products selected on the left
+    (selected on the right too), one hovered on the left (its card there, ringed in orange on the right)."""
+    from engine.models import find_first
+
+    app = application()
+    theme.apply(app, "light")
+    store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data_dir))
+    window = MainWindow(pipeline, AppSettings(store))
+    window.resize(1560, 940)
+    window.show()
+    window.tabs.setCurrentIndex(MAP_TAB)
+    tab = window.map_view
+    wait(app, lambda: tab.result is not None and tab.task is None, 600)
+    tab.compare_with(find_first((embedder,), pipeline.settings.models_dir, data_dir))
+    wait(app, lambda: tab.compared is not None and tab.task is None, 900)
+    canvases = (tab.canvas, tab.compare_canvas)
+    wait(app, lambda: all(p.pixmap is not None for c in canvases for p in c.points.values()), 300)
+    canvas = tab.canvas
+    viewport = canvas.viewport()
+    centre = viewport.rect().center()
+    start = centre + QPoint(-150, 40)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    QTest.mouseMove(viewport, start + QPoint(40, 30))
+    QTest.mouseMove(viewport, start + QPoint(80, 60))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(80, 60))
+    hover = min(canvas.points.values(),
+                key=lambda p: (canvas.mapFromScene(p.pos()) - (centre + QPoint(60, -120))).manhattanLength())
+    QTest.mouseMove(viewport, canvas.mapFromScene(hover.pos()))
+    settle(app, 1.0)
+    save(window, "map-compare.png")
+
+
 def page(html: Path) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -101,7 +138,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--html", type=Path, help="a page written by `decorlens catalog map --html`")
+    parser.add_argument("--compare", metavar="ONNX", help="only map-compare.png: this embedder beside the active one")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.data_dir, args.compare)
+        return
     map_tab(args.data_dir)
     if args.html:
         page(args.html)
