@@ -26,6 +26,7 @@ class CategoryMap:
     classes: dict[str, dict[str, str]]  # class set → detector class → decor category
     source: Path
     names: dict[str, str] = field(default_factory=dict)  # category key → the name people read
+    confidence: dict[str, dict[str, float]] = field(default_factory=dict)  # class set → class → its own confidence
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> CategoryMap:
@@ -63,7 +64,8 @@ class CategoryMap:
                 )
             classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
         names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
-        return cls(search=search, classes=classes, source=path, names=names)
+        return cls(search=search, classes=classes, source=path, names=names,
+                   confidence=_confidences(raw.get("confidence") or {}, path))
 
     def display_name(self, category: str) -> str:
         """How the app, the pages and the reports write ``category``: see :func:`display_name`."""
@@ -72,6 +74,10 @@ class CategoryMap:
     def decor_category(self, class_set: str, label: str) -> str | None:
         """The decor category of a detector class, or None when the class is not decor."""
         return self.classes.get(class_set, {}).get(label)
+
+    def class_confidence(self, class_set: str) -> dict[str, float]:
+        """Detector class → the confidence it needs instead of the card's (classes not listed keep the card's)."""
+        return dict(self.confidence.get(class_set, {}))
 
     def searched(self, category: str) -> tuple[str, ...]:
         """Catalog categories to search for an object of this decor category."""
@@ -84,6 +90,21 @@ class CategoryMap:
     @property
     def categories(self) -> list[str]:
         return list(self.search)
+
+
+def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
+    """The ``confidence`` section: class set → detector class → a number in (0, 1)."""
+    out: dict[str, dict[str, float]] = {}
+    for class_set, mapping in raw.items():
+        if not isinstance(mapping, Mapping):
+            raise DecorLensError(f"category map {path}: confidence.{class_set} must map detector classes to numbers")
+        for label, value in mapping.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise DecorLensError(
+                    f"category map {path}: confidence.{class_set}.{label} is {value!r}, not a number between 0 and 1"
+                )
+            out.setdefault(str(class_set), {})[str(label)] = float(value)
+    return out
 
 
 def display_name(category: str, names: Mapping[str, str] | None = None) -> str:

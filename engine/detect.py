@@ -50,6 +50,8 @@ class Detector:
         self.name = card.name
         self.categories = categories
         self.conf = card.default_conf if conf is None else conf
+        # The category map's per-class confidences apply where the card's own one would (not under a set one).
+        self.class_conf = categories.class_confidence(card.class_set) if conf is None else {}
         self.iou = iou
         self.max_det = max_det
         self.session = open_session(model.path, device)
@@ -71,12 +73,23 @@ class Detector:
         card = self.model.card
         tensor, placement = letterbox(image, card.input_size)
         (raw,) = self.session.run([card.output_name], {card.input_name: tensor})
-        boxes, scores, classes = decode(raw[0], self.conf if conf is None else conf, self.iou, self.max_det)
+        floors = self._class_floors() if conf is None else None
+        floor = float(floors.min()) if floors is not None else self.conf if conf is None else conf
+        boxes, scores, classes = decode(raw[0], floor, self.iou, self.max_det)
+        if floors is not None:  # NMS only lets better boxes of a class suppress: this is decoding at each floor
+            keep = scores > floors[classes]
+            boxes, scores, classes = boxes[keep], scores[keep], classes[keep]
         boxes = placement.unmap(boxes)
         h, w = image.shape[:2]
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return boxes, scores, classes
+
+    def _class_floors(self) -> np.ndarray | None:
+        """Per class id, the confidence a box must beat: the map's per-class value, else the detector's."""
+        if not self.class_conf:
+            return None
+        return np.array([self.class_conf.get(c, self.conf) for c in self.model.card.class_names], np.float32)
 
     def _decor_of(self, label: str) -> str | None:
         if self.model.card.class_set == DECOR_CLASS_SET:
