@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 
 from engine.embed import Embedder
 from engine.errors import DecorLensError, ModelError
-from engine.files import sha256_of
+from engine.files import sha256_of, write_atomic
 from engine.importer import ImportRow, download_images, prepare_row, read_source
 from engine.models import ModelCard, ResolvedModel
 from engine.preprocess import embed_input
@@ -122,8 +123,8 @@ def _run(ray: Any, rows: list[ImportRow], out: Path, model: ResolvedModel, model
     ).map_batches(
         EmbedActor, batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
-        fn_constructor_kwargs={"model_bytes": model_ref, "file_name": model.path.name, "card": card,
-                               "device": "gpu" if gpus else "cpu"},
+        fn_constructor_kwargs={"model_bytes": model_ref, "file_name": model.path.name,
+                               "file_sha256": sha256_of(model.path), "card": card, "device": "gpu" if gpus else "cpu"},
     )
     out.mkdir(parents=True, exist_ok=True)
     ds.write_parquet(str(out), ray_remote_args={"num_cpus": DECODE_CPUS}, row_group_size=ROW_GROUP)
@@ -156,13 +157,13 @@ def decode_batch(batch: dict[str, np.ndarray], card: dict[str, Any], cache: str)
 class EmbedActor:
     """One onnxruntime session per actor, made by the engine's ``Embedder`` from the shipped model bytes."""
 
-    def __init__(self, model_bytes: Any, file_name: str, card: dict[str, Any], device: DevicePreference):
-        """``model_bytes``: an object-store reference to the ONNX file (fetched once per actor)."""
+    def __init__(self, model_bytes: Any, file_name: str, file_sha256: str, card: dict[str, Any],
+                 device: DevicePreference):
+        """``model_bytes``: an object-store reference to the ONNX file (fetched once per node)."""
         if device == "cpu":  # one intra-op thread per actor: Ray gives each actor one CPU
             os.environ.setdefault("DECORLENS_THREADS", "1")
-        path = Path(tempfile.mkdtemp(prefix="decorlens-embedder-")) / file_name
-        path.write_bytes(_ray().get(model_bytes))
         self.card = ModelCard.from_dict(card)
+        path = _node_model_copy(file_sha256, file_name, lambda: _ray().get(model_bytes))
         self.embedder = Embedder(ResolvedModel(path, self.card), device)
         self.schema = schema(self.embedder.dim, EmbedderId.of(self.card))
 
@@ -188,6 +189,22 @@ def _counts(out: Path, skus: set[str]) -> tuple[int, int]:
     """(with a vector, without) among ``skus`` in the output folder, after the run."""
     now = embedded_skus(out)
     return len(skus & now), len(skus - now)
+
+
+def _node_model_copy(sha256: str, file_name: str, fetch: Callable[[], bytes]) -> Path:
+    """The model file on this node, written once per model and node and shared by its actors and runs.
+
+    The runtime opens extra sessions from the file later (e.g. for heat maps), so it must outlive
+    ``__init__``; a folder per actor was never removed (one model's size per actor, per run, in /tmp).
+    Keyed by the file's sha256; a copy that does not hash to it is replaced (atomically: actors on one
+    node start together).
+    """
+    path = Path(tempfile.gettempdir()) / f"decorlens-embedder-{sha256[:16]}" / file_name
+    if path.is_file() and sha256_of(path) == sha256:
+        return path
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    write_atomic(path, fetch())
+    return path
 
 
 def _model_bytes(model: ResolvedModel) -> bytes:

@@ -8,6 +8,7 @@ desktop way: the same vectors and the same search results for crops of real scen
 from __future__ import annotations
 
 import csv
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import ray
 from test_layers import ROOT, _imported_packages  # tests/ is on sys.path
 
 from engine.catalog import Catalog
+from engine.files import sha256_of
 from engine.errors import CatalogError
 from engine.imageio import load_image
 from engine.importer import read_source
@@ -28,7 +30,7 @@ from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 from engine.vectors_import import embedded_skus, import_vectors, pyarrow_modules
-from scale.embed import embed_feed
+from scale.embed import _node_model_copy, embed_feed
 
 SCENES = 3
 PRODUCTS = 40
@@ -136,6 +138,24 @@ def test_imported_vectors_equal_the_desktop_ones_and_search_the_same(
     found = cluster.match(crops, [None] * len(crops), top_k=5)
     assert [[m.sku for m in row] for row in found] == [[m.sku for m in row] for row in expected]
     assert np.allclose([[m.score for m in r] for r in found], [[m.score for m in r] for r in expected], atol=1e-4)
+
+
+def test_the_actors_of_a_node_share_one_checked_copy_of_the_model(tmp_path, monkeypatch, embedder_model):
+    """Each actor used to write the model into a temp folder of its own that nothing removed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the node's temp folder
+    data, sha = embedder_model.path.read_bytes(), sha256_of(embedder_model.path)
+    fetched = []
+
+    def fetch() -> bytes:
+        fetched.append(1)
+        return data
+
+    first = _node_model_copy(sha, embedder_model.path.name, fetch)
+    again = _node_model_copy(sha, embedder_model.path.name, fetch)
+    assert first == again and len(fetched) == 1 and sha256_of(first) == sha
+    first.write_bytes(b"not the model")  # a damaged or planted copy is replaced, not used
+    assert sha256_of(_node_model_copy(sha, embedder_model.path.name, fetch)) == sha and len(fetched) == 2
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [embedder_model.path.name]
 
 
 def test_vectors_of_another_embedder_are_refused_in_one_line(tmp_path, vectors, feed):
