@@ -14,7 +14,7 @@ import pytest
 
 from engine.categories import CategoryMap
 from engine.detect import CROSS_IOU, SMALL_AREA, Detector, DetectorSet, group_repeats, merge_detections
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
 from engine.results import Detection
@@ -253,3 +253,59 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def area(box: tuple[float, ...]) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
+
+
+CUSHIONS = "lean-in-to-leather"  # cushions on a leather sofa that OIV7 scores between 0.03 and its card's 0.1
+ROUND_THINGS = "stay-up-to-date-in-a-calm"  # COCO calls round things clocks there at 0.25-0.6
+
+
+def class_scores(detector: Detector, image: np.ndarray, conf: float | None, label: str) -> list[float]:
+    _, scores, classes = detector.detect_raw(image, conf)
+    names = detector.model.card.class_names
+    return sorted(float(s) for s, c in zip(scores, classes) if names[c] == label)
+
+
+def test_the_maps_class_confidences_replace_the_cards(oiv7: Detector, coco: Detector, categories: CategoryMap,
+                                                      scene_path) -> None:
+    """OIV7 Pillow at the map's 0.03 finds the cushions its card's 0.1 misses; COCO clocks need 0.6; every
+    other class keeps the card's confidence; the boxes are those a decode at the lower value keeps."""
+    assert categories.class_confidence("oiv7")["Pillow"] < oiv7.conf
+    assert categories.class_confidence("coco")["clock"] > coco.conf
+    cushions = load_image(scene_path(CUSHIONS))
+    low = class_scores(oiv7, cushions, 0.03, "Pillow")
+    assert any(s <= oiv7.conf for s in low)  # the scene has cushions the card's confidence leaves out
+    assert class_scores(oiv7, cushions, None, "Pillow") == low
+    boxes, scores, classes = oiv7.detect_raw(cushions, None)
+    names = oiv7.model.card.class_names
+    assert all(s > oiv7.conf for s, c in zip(scores, classes) if names[c] not in oiv7.class_conf)
+    floors = np.array([oiv7.class_conf.get(n, oiv7.conf) for n in names], np.float32)
+    all_boxes, all_scores, all_classes = oiv7.detect_raw(cushions, 0.03)
+    keep = all_scores > floors[all_classes]
+    assert np.array_equal(all_boxes[keep], boxes) and np.array_equal(all_classes[keep], classes)
+
+    room = load_image(scene_path(ROUND_THINGS))
+    clocks = class_scores(coco, room, coco.conf, "clock")
+    assert any(s <= 0.6 for s in clocks)
+    assert class_scores(coco, room, None, "clock") == [s for s in clocks if s > 0.6]
+
+
+def test_a_confidence_set_for_every_detector_ignores_the_maps(shared_models: Path, categories: CategoryMap,
+                                                             scene_path) -> None:
+    """`--conf 0.1` (or the `confidence:` setting) means 0.1 for every class, as the reference numbers were taken."""
+    fixed = Detector(ResolvedModel(shared_models / OIV7_ONNX, read_card(shared_models / OIV7_ONNX)), categories,
+                     device="cpu", conf=0.1)
+    assert fixed.class_conf == {}
+    image = load_image(scene_path(CUSHIONS))
+    low = class_scores(fixed, image, 0.03, "Pillow")
+    assert any(s <= 0.1 for s in low)
+    assert class_scores(fixed, image, None, "Pillow") == [s for s in low if s > 0.1]
+
+
+@pytest.mark.parametrize("section", ["{coco: {clock: 1.5}}", "{coco: {clock: yes}}", "{coco: 0.3}"])
+def test_a_bad_class_confidence_is_one_line(tmp_path: Path, section: str) -> None:
+    path = tmp_path / "categories.yaml"
+    path.write_text(f"categories: {{clock: {{search: [clock]}}}}\ndetectors: {{coco: {{clock: clock}}}}\n"
+                    f"confidence: {section}\n")
+    with pytest.raises(DecorLensError, match=r"confidence\.coco") as info:
+        CategoryMap.from_file(path)
+    assert "\n" not in str(info.value)
