@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -33,19 +33,23 @@ from engine.catalog import Product
 from engine.catalog_map import CatalogMap
 
 SIDE = 2400.0  # scene units of the map's square
-TILE = 30.0  # a thumbnail's side in scene units
+TILE = 30.0  # a thumbnail's side in scene units, at the least
+MAX_TILE = 80.0
+COVER = 0.45  # tiles' side per product's share of the map: a small catalog's pictures are big enough to see
 ZOOM_STEP = 1.0015  # per wheel angle unit (120 a notch: ×1.2)
 MAX_ZOOM = 40.0  # times the whole-map scale
 CARD_GAP = 18
+HALO = 20.0  # scene units around a tile for its rings (a cosmetic pen's pixels are many units on the whole map)
 LIT = "#e8590c"  # the ring of the product hovered on the other map: no category colour is this orange
 
 
 class MapPoint(QGraphicsItem):
     """One product: its thumbnail in a frame of its category's colour (a filled tile until decoded)."""
 
-    def __init__(self, product: Product, position: QPointF):
+    def __init__(self, product: Product, position: QPointF, tile: float = TILE):
         super().__init__()
         self.product = product
+        self.tile = tile
         self.colour = QColor(category_colour(product.category))
         self.pixmap: QPixmap | None = None
         self.lit = False
@@ -54,7 +58,17 @@ class MapPoint(QGraphicsItem):
         self.setAcceptHoverEvents(True)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-TILE / 2 - 4, -TILE / 2 - 4, TILE + 8, TILE + 8)
+        reach = self.tile / 2 + HALO
+        return QRectF(-reach, -reach, 2 * reach, 2 * reach)
+
+    def shape(self) -> QPainterPath:
+        """The tile itself: hover, click and the rubber band hit the picture, not the room for its ring."""
+        path = QPainterPath()
+        path.addRect(self._frame())
+        return path
+
+    def _frame(self) -> QRectF:
+        return QRectF(-self.tile / 2, -self.tile / 2, self.tile, self.tile)
 
     def set_lit(self, lit: bool) -> None:
         """Ring it and draw it above its neighbours (it may lie under another thumbnail)."""
@@ -63,13 +77,13 @@ class MapPoint(QGraphicsItem):
         self.update()
 
     def set_pixmap(self, pixmap: QPixmap) -> None:
-        side = int(TILE * 2)  # sharp up to 2x zoom on a 1x screen; kept here, the shared cache may drop it
+        side = int(self.tile * 2)  # sharp up to 2x zoom on a 1x screen; kept here, the shared cache may drop it
         self.pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                     Qt.TransformationMode.SmoothTransformation)
         self.update()
 
     def paint(self, painter: QPainter, _option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
-        frame = QRectF(-TILE / 2, -TILE / 2, TILE, TILE)
+        frame = self._frame()
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(self.colour)
         painter.drawRoundedRect(frame, 3, 3)
@@ -80,10 +94,13 @@ class MapPoint(QGraphicsItem):
             target = QRectF(0, 0, size.width(), size.height())
             target.moveCenter(inner.center())
             painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
-        if self.isSelected() or self.lit:
+        if self.isSelected() or self.lit:  # pens in screen pixels: as clear on the whole map as zoomed in
+            pen = QPen(QColor(LIT if self.lit else "#1f2328"), 3.5 if self.lit else 2.0)
+            pen.setCosmetic(True)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(QColor(LIT if self.lit else "#1f2328"), 5 if self.lit else 3))
-            painter.drawRoundedRect(frame.adjusted(-2, -2, 2, 2) if self.lit else frame.adjusted(-1, -1, 1, 1), 4, 4)
+            painter.setPen(pen)
+            gap = self.tile * (0.18 if self.lit else 0.06)
+            painter.drawRoundedRect(frame.adjusted(-gap, -gap, gap, gap), 4, 4)
 
 
 class ProductCard(QFrame):
@@ -149,24 +166,32 @@ class MapCanvas(QGraphicsView):
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def show_map(self, result: CatalogMap, products: dict[int, Product]) -> None:
+        """Draw ``result``; the products selected before stay selected (a refresh is not a new selection)."""
+        kept = self.selected_skus()
         self.clear()
+        tile = tile_side(len(result))
         for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
             product = products.get(pid)
             if product is None:  # removed since the map was computed
                 continue
-            point = MapPoint(product, QPointF(x * SIDE, y * SIDE))
+            point = MapPoint(product, QPointF(x * SIDE, y * SIDE), tile)
             self.scene().addItem(point)
             self.points[product.sku] = point
             self._by_path.setdefault(product.image_path, []).append(point)
             pixmap = self.thumbnails.get(product.image_path)
             if pixmap is not None:
                 point.set_pixmap(pixmap)
-        margin = TILE * 2
+        margin = tile * 2
         self.scene().setSceneRect(QRectF(-margin, -margin, SIDE + 2 * margin, SIDE + 2 * margin))
         self.fit()
+        self.select(kept)
+        if self.selected_skus() != kept:  # some were removed from the catalog: say so once
+            self.scene().selectionChanged.emit()
 
     def clear(self) -> None:
-        self.scene().clear()
+        """No map (quietly: emptying the map is not the user deselecting)."""
+        with QSignalBlocker(self.scene()):
+            self.scene().clear()
         self.points, self._by_path, self._hovered, self._lit = {}, {}, None, None
         self.card.hide()
 
@@ -181,14 +206,10 @@ class MapCanvas(QGraphicsView):
     def select(self, skus: Iterable[str]) -> None:
         """Select exactly ``skus`` (those on this map) without announcing it: the other map's selection."""
         wanted = set(skus)
-        scene = self.scene()
-        scene.blockSignals(True)
-        try:
+        with QSignalBlocker(self.scene()):
             for sku, point in self.points.items():
                 if point.isSelected() != (sku in wanted):
                     point.setSelected(sku in wanted)
-        finally:
-            scene.blockSignals(False)
 
     def light(self, sku: str | None) -> None:
         """Ring the product ``sku`` (None: none), as the product hovered on the other map."""
@@ -272,3 +293,8 @@ class MapCanvas(QGraphicsView):
         else:
             self.card.show_product(point.product, self.mapFromScene(point.pos()))
         self.hovered.emit(point)
+
+
+def tile_side(count: int) -> float:
+    """Thumbnails as big as the catalog allows: 2,000 products get the least, a few hundred about twice it."""
+    return float(min(MAX_TILE, max(TILE, COVER * SIDE / max(count, 1) ** 0.5)))

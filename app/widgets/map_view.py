@@ -128,10 +128,13 @@ class MapView(QWidget):
         self.close_compare = QPushButton("Close comparison")
         self.close_compare.clicked.connect(self.end_comparison)
         self.compare_panel.head.addWidget(self.close_compare)
+        for panel in (self.main_panel, self.compare_panel):  # both maps start at the same height
+            panel.title.setMinimumHeight(self.close_compare.sizeHint().height())
         self.compare_panel.hide()
         self.canvas, self.compare_canvas = self.main_panel.canvas, self.compare_panel.canvas
-        self._link(self.canvas, self.compare_canvas)
-        self._link(self.compare_canvas, self.canvas)
+        for canvas in (self.canvas, self.compare_canvas):  # bound methods: disconnected when this tab goes
+            canvas.hovered.connect(self._light_other)
+            canvas.scene().selectionChanged.connect(self._scene_selection)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)  # escaped category names plus our own dots
@@ -158,10 +161,13 @@ class MapView(QWidget):
         self._set_busy(False)
         self._selection_changed(self.canvas)
 
-    def _link(self, source: MapCanvas, other: MapCanvas) -> None:
-        """Hover on ``source`` rings the product on ``other``; its selection becomes the selection of both."""
-        source.hovered.connect(lambda point: other.light(point.product.sku if isinstance(point, MapPoint) else None))
-        source.scene().selectionChanged.connect(lambda: self._selection_changed(source))
+    def _light_other(self, point: MapPoint | None) -> None:
+        """The product hovered on one map is ringed on the other."""
+        other = self.compare_canvas if self.sender() is self.canvas else self.canvas
+        other.light(point.product.sku if isinstance(point, MapPoint) else None)
+
+    def _scene_selection(self) -> None:
+        self._selection_changed(self.compare_canvas if self.sender() is self.compare_canvas.scene() else self.canvas)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -267,7 +273,10 @@ class MapView(QWidget):
             panel.title.setText(title)
             panel.title.setToolTip(result.embedder)
             panel.title.show()
-        self.compare_panel.show()
+        if not self.compare_panel.isVisible():
+            self.compare_panel.show()
+            half = sum(self.maps.sizes()) // 2
+            self.maps.setSizes([half, half])
         self.compare_canvas.show_map(loaded.result, loaded.products)
         self.compare_canvas.select(self.canvas.selected_skus())
         self._set_busy(False, f"{self._status} Beside it: {loaded.result.title} ({_how(loaded)}). {HINT}")

@@ -92,11 +92,11 @@ def compare(data_dir: Path, embedder: str) -> None:
     canvas = tab.canvas
     viewport = canvas.viewport()
     centre = viewport.rect().center()
-    start = centre + QPoint(-150, 40)
+    start = centre + QPoint(-200, 20)
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
-    QTest.mouseMove(viewport, start + QPoint(40, 30))
-    QTest.mouseMove(viewport, start + QPoint(80, 60))
-    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(80, 60))
+    QTest.mouseMove(viewport, start + QPoint(60, 50))
+    QTest.mouseMove(viewport, start + QPoint(130, 100))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(130, 100))
     hover = min(canvas.points.values(),
                 key=lambda p: (canvas.mapFromScene(p.pos()) - (centre + QPoint(60, -120))).manhattanLength())
     QTest.mouseMove(viewport, canvas.mapFromScene(hover.pos()))
