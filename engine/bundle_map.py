@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.bundle_archive import MAP_NAME
 from engine.catalog import Catalog
 from engine.catalog_map import (
     MAPS,
@@ -51,7 +52,7 @@ def export_maps(data_dir: Path, db_path: Path, stage: Path) -> dict[str, Path]:
         db.close()
     staged = {}
     for key, result in current.items():
-        if result is not None:
+        if result is not None and MAP_NAME.fullmatch(member_name(cache_path(stage, key))):  # importers read it
             staged[key] = cache_path(stage, key)
             save_map(staged[key], result)
     return staged

@@ -230,12 +230,13 @@ class MapView(QWidget):
 
     def end_comparison(self) -> None:
         """One map again (a compared map still being made is cancelled)."""
-        if self.task is not None and self._running == "compared":
+        making = self.task is not None and self._running == "compared"
+        if making:
             self.task.cancel()
         self.compare_model, self.compared = None, None
-        if self._compare_pipeline is not None:
+        if self._compare_pipeline is not None and not making:  # the worker may still read its catalog
             self._compare_pipeline.close()
-            self._compare_pipeline = None
+        self._compare_pipeline = None
         self.compare_canvas.clear()
         self.canvas.light(None)
         self.compare_panel.hide()
