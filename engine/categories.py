@@ -94,6 +94,8 @@ class CategoryMap:
 
 def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
     """The ``confidence`` section: class set → detector class → a number in (0, 1)."""
+    if not isinstance(raw, Mapping):
+        raise DecorLensError(f"category map {path}: `confidence` must map class sets to their classes' confidences")
     out: dict[str, dict[str, float]] = {}
     for class_set, mapping in raw.items():
         if not isinstance(mapping, Mapping):
