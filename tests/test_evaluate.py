@@ -122,6 +122,7 @@ def test_card_confidence_runs_each_detector_at_its_own(mini_dataset: Path, expor
     assert main([*args, "--conf", "0.01"]) == 0
     low = json.loads(capsys.readouterr().out)
     assert card["settings"]["conf"] == "card defaults"
+    assert card["settings"]["class_conf"]["yolov8n-oiv7"]["Pillow"] < 0.1 and low["settings"]["class_conf"] == {}
     assert card["coverage"]["objects_per_scene"] < low["coverage"]["objects_per_scene"]
 
 

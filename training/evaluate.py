@@ -250,6 +250,8 @@ def evaluate(
         "detectors": base.detector.name, "conf": "card defaults" if config.conf is None else config.conf, "padding": base.settings.padding,
         "embedders": {m: p.embedder.key for m, (p, _) in runners.items() if m != "colour"},
         "seen_products": len(seen_ids), "category_map": str(base.categories.source),
+        # the map's per-class confidences the detectors used (none when --conf sets one for all)
+        "class_conf": {d.name: d.class_conf for d in base.detector.detectors} if config.conf is None else {},
     }
     return EvalResult(outcomes, tuple(runners), settings, tags)
 
