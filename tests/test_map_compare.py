@@ -232,13 +232,13 @@ def test_only_a_map_current_for_the_exported_catalog_travels(small, tmp_path):
     assert small.embedder.key not in export_maps(small.data_dir, snapshot, tmp_path / "later")
 
 
-def _tampered(bundle: Path, out: Path, change: Callable[[bytes], bytes]) -> Path:
-    """The bundle with its map member changed and the manifest's listing updated to match (a crafted bundle)."""
+def _tampered(bundle: Path, out: Path, key: str, change: Callable[[bytes], bytes]) -> Path:
+    """The bundle with ``key``'s map changed and the manifest's listing updated to match (a crafted bundle)."""
     import hashlib
 
     with zipfile.ZipFile(bundle) as zf:
         manifest = json.loads(zf.read("manifest.json"))
-        member = next(iter(manifest["maps"].values()))
+        member = manifest["maps"][key]
         data = change(zf.read(member))
         manifest["files"][member] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         with zipfile.ZipFile(out, "w") as dst:
@@ -276,8 +276,8 @@ HOSTILE_MAPS = {
 @pytest.mark.parametrize("case", sorted(HOSTILE_MAPS))
 def test_a_hostile_map_in_a_bundle_is_refused_in_one_line(case, bundle, tmp_path, exported_models):
     change, reason = HOSTILE_MAPS[case]
-    crafted = _tampered(bundle, tmp_path / "crafted.dlcat", change)
     shop = _pipeline(tmp_path / "shop", exported_models)
+    crafted = _tampered(bundle, tmp_path / "crafted.dlcat", shop.embedder.key, change)
     with pytest.raises(CatalogError) as refused:
         import_bundle(crafted, shop.data_dir, shop.embedder)
     assert reason in str(refused.value) and "\n" not in str(refused.value)
