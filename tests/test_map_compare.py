@@ -294,3 +294,16 @@ def test_an_oversized_map_file_is_refused_before_it_is_read(tmp_path):
         zf.writestr("meta.npy", b"")
     with pytest.raises(cm.MapFileError, match="unpacks to more than"):
         read_map(path)
+
+
+def test_titles_are_card_names_and_keys_where_two_read_the_same():
+    from engine.catalog_map import CatalogMap, map_titles
+
+    def made(key: str, title: str) -> CatalogMap:
+        return CatalogMap(key, "k", 1, np.zeros(0, np.int64), np.zeros((0, 2), np.float32), title=title)
+
+    stock, tuned = made("mobilenet_v2-imagenet-d328850cf896", "mobilenet_v2-imagenet"), made("ft-0a1b", "ft")
+    assert map_titles([stock, tuned]) == ["mobilenet_v2-imagenet", "ft"]
+    twin = made("ft-9f8e", "ft")  # two files exported under one name: their keys tell them apart
+    assert map_titles([tuned, twin]) == ["ft-0a1b", "ft-9f8e"]
+    assert map_titles([made("bare-key", "")]) == ["bare-key"]
