@@ -315,7 +315,8 @@ def test_a_rubber_band_selects_several(map_tab, qtbot):
     for x in range(20, viewport.width() - 220, 25):
         for y in range(20, viewport.height() - 220, 25):
             if canvas.itemAt(QPoint(x, y)) is None:
-                inside = canvas.items(QRect(x, y, 200, 200), Qt.ItemSelectionMode.IntersectsItemShape)
+                band = QRect(QPoint(x, y), QPoint(x + 200, y + 200))  # as the view's band: both corners in
+                inside = canvas.items(band, Qt.ItemSelectionMode.IntersectsItemShape)
                 inside = [i.product.sku for i in inside if isinstance(i, MapPoint)]
                 if len(inside) >= 3:
                     start, expected = QPoint(x, y), sorted(inside)
