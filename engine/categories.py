@@ -27,6 +27,7 @@ class CategoryMap:
     source: Path
     names: dict[str, str] = field(default_factory=dict)  # category key → the name people read
     confidence: dict[str, dict[str, float]] = field(default_factory=dict)  # class set → class → its own confidence
+    parts: dict[str, frozenset[str]] = field(default_factory=dict)  # class set → classes that name a part
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> CategoryMap:
@@ -65,7 +66,7 @@ class CategoryMap:
             classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
         names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
         return cls(search=search, classes=classes, source=path, names=names,
-                   confidence=_confidences(raw.get("confidence") or {}, path))
+                   confidence=_confidences(raw.get("confidence") or {}, path), parts=_parts(raw.get("parts") or {}, path))
 
     def display_name(self, category: str) -> str:
         """How the app, the pages and the reports write ``category``: see :func:`display_name`."""
@@ -78,6 +79,10 @@ class CategoryMap:
     def class_confidence(self, class_set: str) -> dict[str, float]:
         """Detector class → the confidence it needs instead of the card's (classes not listed keep the card's)."""
         return dict(self.confidence.get(class_set, {}))
+
+    def part_classes(self, class_set: str) -> frozenset[str]:
+        """Detector classes that find a part of a piece (a drawer): side-by-side ones are joined into one box."""
+        return self.parts.get(class_set, frozenset())
 
     def searched(self, category: str) -> tuple[str, ...]:
         """Catalog categories to search for an object of this decor category."""
@@ -106,6 +111,16 @@ def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
                     f"category map {path}: confidence.{class_set}.{label} is {value!r}, not a number between 0 and 1"
                 )
             out.setdefault(str(class_set), {})[str(label)] = float(value)
+    return out
+
+
+def _parts(raw: Mapping, path: Path) -> dict[str, frozenset[str]]:
+    """The ``parts`` section: class set → a list of detector classes."""
+    out: dict[str, frozenset[str]] = {}
+    for class_set, labels in raw.items():
+        if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+            raise DecorLensError(f"category map {path}: parts.{class_set} must be a list of detector class names")
+        out[str(class_set)] = frozenset(labels)
     return out
 
 

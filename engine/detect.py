@@ -3,13 +3,14 @@
 The decode reproduces ultralytics' own post-processing (confidence on the best class, per-class NMS
 with a coordinate offset, at most ``max_det`` boxes), so our boxes match ``YOLO.predict`` on the
 same ONNX file. Classes are then mapped to decor categories; several detectors can run together and
-their boxes are merged into one per object (``merge_detections``). ``group_repeats`` turns a cluster of
-small boxes of one category (books on a shelf, a row of jars) into one tag.
+their boxes are merged into one per object (``merge_detections``). ``join_parts`` makes side-by-side boxes
+of a class that names a part (a drawer, a shelf) one box, and ``group_repeats`` turns a cluster of small
+boxes of one category (books on a shelf, a row of jars) into one tag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -27,6 +28,8 @@ CONTAINED = 0.9  # share of a box inside a better one of its own category that m
 SMALL_AREA = 0.015  # share of the image below which a box is a small item that may come in rows
 REPEAT_GAP = 1.0  # small boxes this many of their own (shorter) sizes apart or closer are one row
 REPEAT_MIN = 3  # this many small boxes of one category in one row are one group: one tag
+PART_GAP = 0.25  # boxes of a part class this many of their (shorter) sizes apart or closer touch
+PART_ALIGN = 0.5  # ... and are side by side when they share this much of the smaller one's height (or width)
 
 
 class Detector:
@@ -52,6 +55,7 @@ class Detector:
         self.conf = card.default_conf if conf is None else conf
         # The category map's per-class confidences apply where the card's own one would (not under a set one).
         self.class_conf = categories.class_confidence(card.class_set) if conf is None else {}
+        self.parts = categories.part_classes(card.class_set)
         self.iou = iou
         self.max_det = max_det
         self.session = open_session(model.path, device)
@@ -62,11 +66,12 @@ class Detector:
         """Decor objects in an RGB uint8 image; non-decor classes are dropped."""
         boxes, scores, classes = self.detect_raw(image, conf)
         names = self.model.card.class_names
-        return [
+        found = [
             Detection(tuple(map(float, b)), float(s), names[c], self._decor[c], self.name)
             for b, s, c in zip(boxes, scores, classes)
             if self._decor[c] is not None
         ]
+        return join_parts(found, self.parts)
 
     def detect_raw(self, image: np.ndarray, conf: float | None = None) -> tuple[np.ndarray, ...]:
         """All classes, as ultralytics returns them: boxes (N, 4) xyxy in image pixels, scores, class ids."""
@@ -157,6 +162,33 @@ def _duplicates(candidate: Detection, better: Detection, cross_iou: float, conta
     return inter / (_area(candidate.box) + _area(better.box) - inter + 1e-9) >= cross_iou
 
 
+def join_parts(
+    detections: Sequence[Detection], parts: Collection[str], gap: float = PART_GAP, align: float = PART_ALIGN
+) -> list[Detection]:
+    """Side-by-side boxes of one part class (the drawers of a chest, a bookcase's shelves) as one box.
+
+    The detector finds each drawer of a TV bench: two pins on one piece of furniture, each searching
+    with the crop of a drawer. Their union is the piece (or most of it), one pin and a better crop. It
+    keeps the best member's score. Boxes of other classes pass unchanged, in order.
+    """
+    candidates = [i for i, d in enumerate(detections) if d.label in parts]
+
+    def side_by_side(a: Detection, b: Detection) -> bool:
+        return a.label == b.label and _gap(a.box, b.box) <= gap * min(_side(a.box), _side(b.box)) and (
+            _overlap(a.box, b.box, 1) >= align * min(a.box[3] - a.box[1], b.box[3] - b.box[1])
+            or _overlap(a.box, b.box, 0) >= align * min(a.box[2] - a.box[0], b.box[2] - b.box[0]))
+
+    joined = {}
+    for members in _clusters(candidates, detections, side_by_side):
+        best = detections[members[0]]
+        boxes = np.array([detections[i].box for i in members])
+        box = (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
+        joined[members[0]] = Detection(tuple(box), best.score, best.label, best.category, best.source)
+        joined.update({i: None for i in members[1:]})
+    kept = [joined.get(i, d) for i, d in enumerate(detections)]
+    return [d for d in kept if d is not None]
+
+
 def group_repeats(
     detections: Sequence[Detection], image_size: tuple[int, int], small: float = SMALL_AREA,
     gap: float = REPEAT_GAP, min_count: int = REPEAT_MIN,
@@ -175,7 +207,15 @@ def group_repeats(
 
 
 def _rows(candidates: list[int], detections: Sequence[Detection], gap: float) -> list[list[int]]:
-    """Clusters (single linkage) of same-category boxes within ``gap`` sizes; members best score first."""
+    """Clusters of same-category boxes within ``gap`` sizes; members best score first."""
+    return _clusters(candidates, detections, lambda a, b: a.category == b.category
+                     and _gap(a.box, b.box) <= gap * min(_side(a.box), _side(b.box)))
+
+
+def _clusters(
+    candidates: list[int], detections: Sequence[Detection], linked: Callable[[Detection, Detection], bool]
+) -> list[list[int]]:
+    """Single-linkage clusters of ``candidates`` under ``linked``; members best score first."""
     parent = {i: i for i in candidates}
 
     def root(i: int) -> int:
@@ -185,8 +225,7 @@ def _rows(candidates: list[int], detections: Sequence[Detection], gap: float) ->
 
     for n, i in enumerate(candidates):
         for j in candidates[n + 1:]:
-            a, b = detections[i], detections[j]
-            if a.category == b.category and _gap(a.box, b.box) <= gap * min(_side(a.box), _side(b.box)):
+            if linked(detections[i], detections[j]):
                 parent[root(j)] = root(i)
     rows: dict[int, list[int]] = {}
     for i in candidates:
@@ -203,6 +242,11 @@ def _gap(a: Sequence[float], b: Sequence[float]) -> float:
     dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))
     dy = max(0.0, max(a[1], b[1]) - min(a[3], b[3]))
     return float(np.hypot(dx, dy))
+
+
+def _overlap(a: Sequence[float], b: Sequence[float], axis: int) -> float:
+    """Length the two boxes share along ``axis`` (0: x, 1: y)."""
+    return max(0.0, min(a[axis + 2], b[axis + 2]) - max(a[axis], b[axis]))
 
 
 def _area(box: Sequence[float]) -> float:

@@ -6,6 +6,7 @@ The COCO detector is the shared YOLO11n ONNX with its card (conftest ``exported_
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,15 @@ import numpy as np
 import pytest
 
 from engine.categories import CategoryMap
-from engine.detect import CROSS_IOU, SMALL_AREA, Detector, DetectorSet, group_repeats, merge_detections
+from engine.detect import (
+    CROSS_IOU,
+    SMALL_AREA,
+    Detector,
+    DetectorSet,
+    group_repeats,
+    join_parts,
+    merge_detections,
+)
 from engine.errors import DecorLensError, ModelError
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
@@ -212,6 +221,36 @@ def test_a_row_of_small_items_becomes_one_tag(oiv7: Detector, categories: Catego
     assert group_repeats(grouped, (w, h)) == grouped  # what is left holds no more rows
 
 
+def test_drawers_side_by_side_are_one_piece(oiv7: Detector, categories: CategoryMap, scene_path) -> None:
+    """The README living room's TV bench: OIV7 finds its drawers one by one, which gave two pins on one bench."""
+    assert "Drawer" in categories.part_classes("oiv7")
+    image = load_image(scene_path(LIVING_ROOM))
+    each = detector_for(oiv7.model.path, replace(categories, parts={})).detect(image)
+    joined = oiv7.detect(image)
+    drawers, pieces = ([d for d in found if d.label == "Drawer"] for found in (each, joined))
+    assert len(drawers) >= 2 and len(pieces) < len(drawers)
+    assert all(any(contains(p.box, d.box) for p in pieces) for d in drawers)
+    assert [d for d in each if d.label != "Drawer"] == [d for d in joined if d.label != "Drawer"]
+
+
+def test_only_touching_aligned_parts_join() -> None:
+    def drawer(x: float, y: float) -> Detection:
+        return Detection((x, y, x + 100, y + 40), 0.5 - x / 1e4, "Drawer", "storage_furniture")
+
+    row, column, apart = [drawer(0, 0), drawer(105, 0)], [drawer(0, 0), drawer(0, 44)], [drawer(0, 0), drawer(300, 0)]
+    assert [d.box for d in join_parts(row, {"Drawer"})] == [(0, 0, 205, 40)]
+    assert [d.box for d in join_parts(column, {"Drawer"})] == [(0, 0, 100, 84)]
+    assert join_parts(apart, {"Drawer"}) == apart
+    diagonal = [drawer(0, 0), drawer(102, 42)]  # corners nearly touch, sides do not line up
+    assert join_parts(diagonal, {"Drawer"}) == diagonal
+    assert join_parts(row, {"Shelf"}) == row  # a class that is not a part
+
+
+def contains(outer: tuple[float, ...], inner: tuple[float, ...]) -> bool:
+    return all(o <= i + 1e-3 for o, i in zip(outer[:2], inner[:2])) and all(
+        o >= i - 1e-3 for o, i in zip(outer[2:], inner[2:]))
+
+
 def test_large_objects_are_never_grouped() -> None:
     chairs = [Detection((x, 300.0, x + 150.0, 600.0), 0.8, "chair", "chair", "coco") for x in (0.0, 160.0, 320.0)]
     assert group_repeats(chairs, (1000, 800)) == chairs
@@ -308,5 +347,15 @@ def test_a_bad_class_confidence_is_one_line(tmp_path: Path, section: str) -> Non
     path.write_text(f"categories: {{clock: {{search: [clock]}}}}\ndetectors: {{coco: {{clock: clock}}}}\n"
                     f"confidence: {section}\n")
     with pytest.raises(DecorLensError, match=r"`?confidence") as info:
+        CategoryMap.from_file(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("section", ["{oiv7: Drawer}", "{oiv7: [1, 2]}", "{oiv7: {Drawer: yes}}"])
+def test_a_bad_parts_section_is_one_line(tmp_path: Path, section: str) -> None:
+    path = tmp_path / "categories.yaml"
+    path.write_text(f"categories: {{chest: {{search: [chest]}}}}\ndetectors: {{oiv7: {{Drawer: chest}}}}\n"
+                    f"parts: {section}\n")
+    with pytest.raises(DecorLensError, match=r"parts\.oiv7") as info:
         CategoryMap.from_file(path)
     assert "\n" not in str(info.value)
