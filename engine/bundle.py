@@ -104,9 +104,11 @@ class BundleInfo:
         vectors = ", ".join(f"{k} ({n})" for k, n in m["embedders"].items()) or "none"
         images = (f"{m.get('image_files', 0)} images inside" if m["images"] == "embedded"
                   else "images by original path")
+        maps = f", catalog map of {', '.join(m['maps'])}" if m.get("maps") else ""
         return (
             f"{self.path.name}: {m['products']} products in {len(m['categories'])} categories, {images}, "
-            f"vectors {vectors}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens {m.get('decorlens', '?')}"
+            f"vectors {vectors}{maps}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens "
+            f"{m.get('decorlens', '?')}"
         )
 
 

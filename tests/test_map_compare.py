@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from ikea_feed import write_feed
 
-from engine.bundle import export_bundle, import_bundle
+from engine.bundle import export_bundle, import_bundle, read_bundle
 from engine.catalog_map import cache_path, catalog_map, read_map
 from engine.errors import CatalogError
 from engine.models import find_first
@@ -209,6 +209,8 @@ def test_a_bundle_carries_the_map_to_a_shop_without_opentsne(small, bundle, tmp_
     with zipfile.ZipFile(bundle) as zf:
         manifest = json.loads(zf.read("manifest.json"))
     assert small.embedder.key in manifest["maps"] and set(manifest["maps"]) <= set(manifest["embedders"])
+    said = read_bundle(bundle).summary()  # as `catalog bundle info` prints it
+    assert "catalog map of" in said and small.embedder.key in said.split("catalog map of")[1]
     shop = _pipeline(tmp_path / "shop", exported_models)
     import_bundle(bundle, shop.data_dir, shop.embedder)
     for name in BLOCKED:
