@@ -254,6 +254,12 @@ def layout(
     return _normalise(np.asarray(embedding))
 
 
+def check_can_compute() -> None:
+    """The one-line error of ``layout`` now, when this install cannot compute a map (the packaged app): asked
+    before embedding a catalog for a map, which takes minutes and could only end in that error."""
+    _tsne()
+
+
 def _tsne() -> tuple:
     """openTSNE's parts and scikit-learn's PCA, imported when a map is made (about 1 s), or a one-line error."""
     try:

@@ -123,18 +123,6 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert canvas.selected_skus() == [target.product.sku]
 
 
-def test_cancel_while_comparing_returns_to_one_map(tab, small, qtbot):
-    effnet = find_first(("effnet_lite0_gem.onnx",), small.settings.models_dir, small.data_dir)
-    tab.progress.valueChanged.connect(lambda _value: tab.cancel_map())  # at its first progress report
-    tab.compare_with(effnet)
-    assert tab.cancel.isVisibleTo(tab) and not tab.compare.isEnabled()  # busy: the window itself does not wait
-    qtbot.waitUntil(lambda: tab.task is None, timeout=300_000)
-    assert tab.compare_model is None and tab.compared is None and not tab.compare_panel.isVisible()
-    assert "comparison was cancelled" in tab.status.text()
-    assert len(tab.canvas.points) == small.catalog.count()  # the active map stays
-    assert not cache_path(small.data_dir, effnet.key).exists()
-
-
 # -- the packaged app: a cached map without openTSNE ----------------------------------------------
 
 PACKAGED = """
@@ -147,6 +135,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.map_view import MapView
 from app.workers import Runner
 from engine.catalog_map import cache_path
+from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -161,11 +150,17 @@ def shown(view):
 
 pipeline = Pipeline(Settings.defaults().with_(data_dir=sys.argv[1]))
 engine, loader = Runner(2), Runner(2)
-cached = shown(MapView(pipeline, engine, Thumbnails(loader)))
+view = MapView(pipeline, engine, Thumbnails(loader))
+cached = shown(view)
+view.compare_with(find_first(("effnet_lite0_gem.onnx",), pipeline.settings.models_dir, pipeline.data_dir))
+while view.task is not None:
+    app.processEvents()
+    time.sleep(0.01)
+compared = {{"status": view.status.text(), "open": view.compare_model is not None}}
 cache_path(pipeline.data_dir, pipeline.embedder.key).unlink()
 missing = shown(MapView(pipeline, engine, Thumbnails(loader)))
 engine.shutdown(); loader.shutdown()
-print(json.dumps({{"cached": cached, "missing": missing,
+print(json.dumps({{"cached": cached, "missing": missing, "compared": compared,
                   "imported": sorted(m for m, v in sys.modules.items() if v is not None and m.split(".")[0] in {blocked!r})}}))
 """
 
@@ -173,6 +168,9 @@ print(json.dumps({{"cached": cached, "missing": missing,
 def test_the_packaged_app_shows_a_cached_map_without_opentsne(small, tmp_path):
     cache = cache_path(small.data_dir, small.embedder.key)
     kept = tmp_path / cache.name
+    effnet = find_first(("effnet_lite0_gem.onnx",), small.settings.models_dir, small.data_dir)
+    before = small.catalog.embedders().get(effnet.key, 0)
+    assert before == 0  # never embedded in this module before (the Cancel test, later, starts it)
     catalog_map(small.catalog, small.embedder, small.data_dir)  # computed here by the real openTSNE
     shutil.copy(cache, kept)
     try:
@@ -189,6 +187,22 @@ def test_the_packaged_app_shows_a_cached_map_without_opentsne(small, tmp_path):
     missing = seen["missing"]["status"]
     assert seen["missing"]["points"] == 0 and "\n" not in missing
     assert "openTSNE" in missing and "[map]" in missing and "catalog bundle" in missing
+    # Comparing with an embedder the catalog lacks vectors of ends at once, without minutes of embedding.
+    compared = seen["compared"]["status"]
+    assert compared.startswith("No map of effnet_lite0-gem: ") and "openTSNE" in compared and "\n" not in compared
+    assert not seen["compared"]["open"] and small.catalog.embedders().get(effnet.key, 0) == before
+
+
+def test_cancel_while_comparing_returns_to_one_map(tab, small, qtbot):
+    effnet = find_first(("effnet_lite0_gem.onnx",), small.settings.models_dir, small.data_dir)
+    tab.progress.valueChanged.connect(lambda _value: tab.cancel_map())  # at its first progress report
+    tab.compare_with(effnet)
+    assert tab.cancel.isVisibleTo(tab) and not tab.compare.isEnabled()  # busy: the window itself does not wait
+    qtbot.waitUntil(lambda: tab.task is None, timeout=300_000)
+    assert tab.compare_model is None and tab.compared is None and not tab.compare_panel.isVisible()
+    assert "comparison was cancelled" in tab.status.text()
+    assert len(tab.canvas.points) == small.catalog.count()  # the active map stays
+    assert not cache_path(small.data_dir, effnet.key).exists()
 
 
 # -- the map in a catalog bundle ------------------------------------------------------------------

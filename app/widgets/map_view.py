@@ -43,7 +43,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapPoint
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
-from engine.catalog_map import CatalogMap, catalog_map, map_titles
+from engine.catalog_map import CatalogMap, catalog_map, check_can_compute, map_titles
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
@@ -309,6 +309,8 @@ class MapView(QWidget):
     def _map_of(self, pipeline: Pipeline, job: Job) -> Loaded:
         """In the worker: the catalog embedded for ``pipeline``'s embedder, then its map, then its products."""
         started = time.perf_counter()
+        if pipeline.catalog.missing_vectors(pipeline.embedder.key):  # no current map can exist: one is computed
+            check_can_compute()
         pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
         self._phase = f"Computing the map of {pipeline.embedder.card.name}…"
         result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
