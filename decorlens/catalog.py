@@ -168,7 +168,7 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
     """Each embedder's map (from the cache when the catalog is unchanged), then the page if asked for."""
     from app.palette import category_colour  # no Qt: the colours of the app's pins and Map tab
-    from engine.catalog_map import catalog_map
+    from engine.catalog_map import catalog_map, check_can_compute
     from engine.map_page import write_map_page
 
     settings = pipeline.settings
@@ -177,6 +177,8 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
     maps = []
     for each in chosen:
         key = each.embedder.key
+        if each.catalog.missing_vectors(key):  # no current map can exist: say now if none can be computed here
+            check_can_compute()
         with bar(f"embedding for {key}", args.quiet) as progress:
             each.prepare_matcher(progress=progress)
         started = time.perf_counter()

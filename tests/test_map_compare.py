@@ -323,3 +323,20 @@ def test_titles_are_card_names_and_keys_where_two_read_the_same():
     twin = made("ft-9f8e", "ft")  # two files exported under one name: their keys tell them apart
     assert map_titles([tuned, twin]) == ["ft-0a1b", "ft-9f8e"]
     assert map_titles([made("bare-key", "")]) == ["bare-key"]
+
+
+def test_the_cli_says_at_once_when_no_map_can_be_computed(tmp_path, exported_models, ikea, monkeypatch, capsys):
+    """`catalog map --embedder X` without openTSNE: the one line before embedding the catalog, not after."""
+    from decorlens.main import main
+
+    shop = _pipeline(tmp_path, exported_models)
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:5]
+    shop.import_catalog(write_feed(ikea, rows, tmp_path / "feed.csv"))
+    effnet = find_first(("effnet_lite0_gem.onnx",), shop.settings.models_dir, shop.data_dir)
+    for name in BLOCKED:
+        monkeypatch.setitem(sys.modules, name, None)
+    code = main(["-q", "--data-dir", str(tmp_path), "catalog", "map", "--embedder", "effnet_lite0_gem.onnx"])
+    said = capsys.readouterr().err.strip()
+    assert code != 0 and "openTSNE" in said and "\n" not in said
+    assert effnet.key not in shop.catalog.embedders()  # nothing was embedded for a map that cannot be made
