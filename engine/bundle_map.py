@@ -1,7 +1,7 @@
-"""The catalog map travels in a catalog bundle, so a shop's packaged app shows the map HQ computed.
+"""The catalog map travels in a catalog bundle, so a shop's app shows the map HQ computed.
 
-The packaged app cannot compute a map (it leaves out openTSNE, scikit-learn and SciPy: about 96 MB over
-its size limit), but it reads one (``engine.catalog_map``). So export puts each embedder's map in the
+A map of a large catalog takes minutes to compute, and an install without the ``[map]`` extra cannot
+compute one at all, but any install reads one (``engine.catalog_map``). So export puts each embedder's map in the
 bundle when the cached map is current for the snapshot exported (``maps/<embedder>.npz``, listed in the
 manifest with its size and checksum like every member), and import adopts the map of the embedder it
 imports vectors for.

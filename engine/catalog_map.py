@@ -16,9 +16,10 @@ or changing its price does not (names and categories are read from the catalog w
 A cached map opens at once.
 
 Reading a cached map needs numpy only: openTSNE (and the scikit-learn and SciPy it brings) is imported
-when a map is computed, never to read one. The packaged app leaves those out (about 96 MB), so there it
-shows the maps a Python install computed on the same data dir, or that came in a catalog bundle
-(``engine.bundle_map``). A cache file is read as hostile input (``read_map``): it may have come in a bundle.
+when a map is computed, never to read one, so an install without the ``[map]`` extra still shows the
+maps computed elsewhere on the same data dir or that came in a catalog bundle (``engine.bundle_map``).
+The packaged app carries all three and computes maps itself. A cache file is read as hostile input
+(``read_map``): it may have come in a bundle.
 """
 
 from __future__ import annotations
@@ -255,8 +256,8 @@ def layout(
 
 
 def check_can_compute() -> None:
-    """The one-line error of ``layout`` now, when this install cannot compute a map (the packaged app): asked
-    before embedding a catalog for a map, which takes minutes and could only end in that error."""
+    """The one-line error of ``layout`` now, when this install cannot compute a map (no ``[map]`` extra):
+    asked before embedding a catalog for a map, which takes minutes and could only end in that error."""
     _tsne()
 
 
@@ -268,7 +269,7 @@ def _tsne() -> tuple:
     except ImportError as exc:
         raise DecorLensError(
             f"no current map of this catalog, and computing one needs openTSNE and scikit-learn ({exc.name} is "
-            "missing here, as in the packaged app): run `decorlens catalog map` on this data dir from a Python "
+            "missing here): run `decorlens catalog map` on this data dir from a Python "
             "install with the [map] extra (pip install -e '.[map]'), or import a catalog bundle made there"
         ) from exc
     return TSNEEmbedding, affinity, initialization, PCA

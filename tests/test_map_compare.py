@@ -2,8 +2,8 @@
 
 A small real catalog (every 30th shared IKEA product, about 65) embedded by the real MobileNetV2; the
 second embedder is the real MobileNetV1, which the comparison itself embeds the catalog with (through
-the pipeline's ``prepare_matcher``). The packaged app's case runs in a child process in which openTSNE,
-scikit-learn and SciPy cannot be imported, reading a map computed here by the real openTSNE.
+the pipeline's ``prepare_matcher``). An install without the ``[map]`` extra runs in a child process in
+which openTSNE, scikit-learn and SciPy cannot be imported, reading a map computed here by the real openTSNE.
 """
 
 from __future__ import annotations
@@ -123,12 +123,12 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert canvas.selected_skus() == [target.product.sku]
 
 
-# -- the packaged app: a cached map without openTSNE ----------------------------------------------
+# -- an install without the [map] extra: a cached map without openTSNE ---------------------------
 
 PACKAGED = """
 import json, sys, time
 for name in {blocked!r}:
-    sys.modules[name] = None  # as in the packaged app, which leaves them out
+    sys.modules[name] = None  # as in an install without the [map] extra
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from app.thumbnails import Thumbnails
