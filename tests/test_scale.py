@@ -22,8 +22,8 @@ import ray
 from test_layers import ROOT, _imported_packages  # tests/ is on sys.path
 
 from engine.catalog import Catalog
-from engine.files import sha256_of
 from engine.errors import CatalogError
+from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.importer import read_source
 from engine.models import find_first
