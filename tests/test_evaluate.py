@@ -190,6 +190,21 @@ def test_a_missing_finetuned_model_says_what_to_do(mini_dataset: Path, session_d
     assert "decorlens train" in capsys.readouterr().err
 
 
+def test_another_embedder_is_found_where_train_writes_models(mini_dataset: Path, exported_models: Path,
+                                                            shared_models: Path, tmp_path: Path, capsys):
+    """`--also-embedder NAME` for a model in <data dir>/models, where `decorlens train` writes it."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(exported_models, data_dir / "models")
+    shutil.copyfile(shared_models / STAND_IN, data_dir / "models" / "mine.onnx")
+    shutil.copyfile(Path(__file__).parents[1] / "resources" / "cards" / STAND_IN.replace(".onnx", ".card.json"),
+                    data_dir / "models" / "mine.card.json")
+    code = main(["--data-dir", str(data_dir), "-q", "eval", "--data", str(mini_dataset), "--split", "test",
+                 "--matchers", "pretrained", "--also-embedder", "mine.onnx", "--out", str(tmp_path / "r"), "--json"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert len(json.loads(printed.out)["overall"]) == 2  # pretrained and the other embedder, on the same pairs
+
+
 def test_duplicates_count_as_the_same_product(ikea: Path):
     dataset = PairDataset.load(ikea)
     group = [pid for pid, rep in dataset.same.items() if rep == "000.379.80"]

@@ -236,8 +236,11 @@ def evaluate(
     dataset = PairDataset.load(config.data)
     scenes = _scenes(dataset, config)
     finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
+    # Found on the user's model path, as the fine-tuned one: `decorlens train` writes to <data dir>/models,
+    # which the evaluation catalog's own data dir does not hold.
+    others = [find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path for name in config.embedders]
     base = catalog_pipeline(pipeline, dataset, progress)
-    runners = _runners(config, base, finetuned)
+    runners = _runners(config, base, finetuned, others)
     seen_ids = _seen(dataset, config, runners)
     try:
         outcomes, tags = _score(dataset, scenes, base, runners, seen_ids, config, progress, cancelled)
@@ -300,7 +303,9 @@ def catalog_pipeline(pipeline: Pipeline, dataset: PairDataset, progress: Progres
     return other
 
 
-def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict[str, tuple[Pipeline, str]]:
+def _runners(
+    config: EvalConfig, base: Pipeline, finetuned: Path | None, others: Sequence[Path]
+) -> dict[str, tuple[Pipeline, str]]:
     """Matcher name → (pipeline, pipeline matcher); other embedders get a second pipeline on the same catalog."""
     unknown = [m for m in config.matchers if m not in MATCHERS]
     if unknown:
@@ -313,8 +318,8 @@ def _runners(config: EvalConfig, base: Pipeline, finetuned: Path | None) -> dict
             runners[name] = (base.with_stock_embedder(), EMBEDDER)
         else:
             runners[name] = (base.with_embedder(finetuned), EMBEDDER)
-    for name in config.embedders:
-        other = base.with_embedder(find_model(name, base.settings.models_dir, base.data_dir).path)
+    for path in others:
+        other = base.with_embedder(path)
         runners[other.embedder.card.name] = (other, EMBEDDER)
     stock = base.with_stock_embedder()
     for lever in config.levers:
