@@ -115,24 +115,23 @@ def map_key(db: sqlite3.Connection, embedder_key: str) -> str:
     vectors), each mapped vector's product, image and the revision that wrote it, and the layout recipe.
     One SQL query: no vector is read. Takes a connection, so a bundle's snapshot is keyed the same way."""
     digest = hashlib.sha256(f"{embedder_key}\n{LAYOUT}\n".encode())
-    rows = db.execute(
-        "SELECT v.product_id, v.image_hash, v.revision FROM vectors v JOIN products p ON p.id = v.product_id "
-        "WHERE v.embedder = ? AND v.image_hash = p.image_hash ORDER BY v.product_id",
-        (embedder_key,),
-    )
-    for pid, image_hash, revision in rows:
+    for pid, image_hash, revision in _current_vectors(db, embedder_key):
         digest.update(f"{pid} {image_hash} {revision}\n".encode())
     return digest.hexdigest()
 
 
 def mapped_ids(db: sqlite3.Connection, embedder_key: str) -> np.ndarray:
     """The products a current map of ``embedder_key`` places: those with a vector of their present picture."""
-    rows = db.execute(
-        "SELECT v.product_id FROM vectors v JOIN products p ON p.id = v.product_id "
+    return np.array([pid for pid, _, _ in _current_vectors(db, embedder_key)], np.int64)
+
+
+def _current_vectors(db: sqlite3.Connection, embedder_key: str) -> sqlite3.Cursor:
+    """(product id, image hash, revision) of each vector of the product's present picture, by product id."""
+    return db.execute(
+        "SELECT v.product_id, v.image_hash, v.revision FROM vectors v JOIN products p ON p.id = v.product_id "
         "WHERE v.embedder = ? AND v.image_hash = p.image_hash ORDER BY v.product_id",
         (embedder_key,),
     )
-    return np.array([pid for (pid,) in rows], np.int64)
 
 
 def cache_path(data_dir: Path, embedder_key: str) -> Path:
