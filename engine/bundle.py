@@ -8,7 +8,7 @@ A bundle (``.dlcat``) is a zip archive::
     images/…             the product images, named by content hash (deduplicated, verified on import)
     categories.yaml      the store's category map, when its data dir has one
     maps/…               each embedder's catalog map when its cache is current (``engine.bundle_map``), so
-                         a shop's packaged app, which cannot compute one, shows the map made at HQ
+                         a shop shows the map made at HQ without computing it
 
 Product images travel inside the bundle by default. A store shipping one catalog to many tills and
 laptops cannot rely on the paths of the machine that imported it (a NAS path, ``C:\\Users\\…``, a

@@ -66,7 +66,8 @@ class CategoryMap:
             classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
         names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
         return cls(search=search, classes=classes, source=path, names=names,
-                   confidence=_confidences(raw.get("confidence") or {}, path), parts=_parts(raw.get("parts") or {}, path))
+                   confidence=_confidences(raw.get("confidence") or {}, path),
+                   parts=_parts(raw.get("parts") or {}, path))
 
     def display_name(self, category: str) -> str:
         """How the app, the pages and the reports write ``category``: see :func:`display_name`."""
@@ -116,6 +117,8 @@ def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
 
 def _parts(raw: Mapping, path: Path) -> dict[str, frozenset[str]]:
     """The ``parts`` section: class set → a list of detector classes."""
+    if not isinstance(raw, Mapping):
+        raise DecorLensError(f"category map {path}: `parts` must map class sets to lists of detector classes")
     out: dict[str, frozenset[str]] = {}
     for class_set, labels in raw.items():
         if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):

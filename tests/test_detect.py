@@ -343,19 +343,23 @@ def test_a_confidence_set_for_every_detector_ignores_the_maps(shared_models: Pat
 @pytest.mark.parametrize("section", ["{coco: {clock: 1.5}}", "{coco: {clock: yes}}", "{coco: {clock: .nan}}",
                                      "{coco: 0.3}", "[0.3]"])
 def test_a_bad_class_confidence_is_one_line(tmp_path: Path, section: str) -> None:
-    path = tmp_path / "categories.yaml"
-    path.write_text(f"categories: {{clock: {{search: [clock]}}}}\ndetectors: {{coco: {{clock: clock}}}}\n"
-                    f"confidence: {section}\n")
-    with pytest.raises(DecorLensError, match=r"`?confidence") as info:
-        CategoryMap.from_file(path)
-    assert "\n" not in str(info.value)
+    text = f"categories: {{clock: {{search: [clock]}}}}\ndetectors: {{coco: {{clock: clock}}}}\nconfidence: {section}\n"
+    assert_one_line_map_error(tmp_path, text, r"`?confidence")
 
 
-@pytest.mark.parametrize("section", ["{oiv7: Drawer}", "{oiv7: [1, 2]}", "{oiv7: {Drawer: yes}}"])
-def test_a_bad_parts_section_is_one_line(tmp_path: Path, section: str) -> None:
+@pytest.mark.parametrize(("section", "pattern"), [
+    ("{oiv7: Drawer}", r"parts\.oiv7"), ("{oiv7: [1, 2]}", r"parts\.oiv7"), ("{oiv7: {Drawer: yes}}", r"parts\.oiv7"),
+    ("[Drawer]", r"`parts`"),
+])
+def test_a_bad_parts_section_is_one_line(tmp_path: Path, section: str, pattern: str) -> None:
+    text = f"categories: {{chest: {{search: [chest]}}}}\ndetectors: {{oiv7: {{Drawer: chest}}}}\nparts: {section}\n"
+    assert_one_line_map_error(tmp_path, text, pattern)
+
+
+def assert_one_line_map_error(tmp_path: Path, text: str, pattern: str) -> None:
+    """A category map (it comes in bundles: hostile input) with a bad section is refused in one line."""
     path = tmp_path / "categories.yaml"
-    path.write_text(f"categories: {{chest: {{search: [chest]}}}}\ndetectors: {{oiv7: {{Drawer: chest}}}}\n"
-                    f"parts: {section}\n")
-    with pytest.raises(DecorLensError, match=r"parts\.oiv7") as info:
+    path.write_text(text)
+    with pytest.raises(DecorLensError, match=pattern) as info:
         CategoryMap.from_file(path)
     assert "\n" not in str(info.value)
