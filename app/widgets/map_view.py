@@ -11,8 +11,8 @@ selection. *Close comparison* returns to one map.
 Every map comes from a worker, one at a time: read from the cache at once when the catalog is
 unchanged, else computed (about half a minute for 2,000 products on two cores) with progress and
 Cancel; the window never waits. A compared embedder without vectors for the catalog is first embedded
-by the pipeline's own ``prepare_matcher``, as switching embedders does. Without openTSNE (the packaged
-app) a cached map still opens; without one, the status line says how to get one.
+by the pipeline's own ``prepare_matcher``, as switching embedders does. Without openTSNE (no ``[map]``
+extra) a cached map still opens; without one, the status line says how to get one.
 """
 
 from __future__ import annotations
