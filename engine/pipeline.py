@@ -35,6 +35,7 @@ from engine.rerank import LocalFeatures, RerankOptions, rerank_matches
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
+from engine.type_prior import TypePrior, reorder
 
 Log = Callable[[str], None]
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class Pipeline:
         self._indexes_lock = threading.Lock()
         self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
         self._sold: tuple[int, frozenset[str] | None] | None = None  # catalog revision → decor categories sold
+        self._type_priors: dict[str, tuple[int, TypePrior]] = {}  # embedder key → (catalog revision, prior)
         if categories is not None:
             self.__dict__["categories"] = categories
 
@@ -377,13 +379,15 @@ class Pipeline:
         self, vectors: np.ndarray, categories: Sequence[str | None], k: int, matcher: Embedder | ColourHistogram
     ) -> list[list[Match]]:
         index = self.index_for(matcher)
+        types = self.query.types
+        depth = max(k, types.top) if types.on and matcher is not self.colour else k  # colour has no types
         searched = [list(self.categories.searched(c)) if c else None for c in categories]
-        results = [index.search(self.catalog, v[None], s, k)[0] for v, s in zip(vectors, searched)]
+        results = [index.search(self.catalog, v[None], s, depth)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
         def kind(score: float) -> MatchKind:
             return "similar" if matcher is self.colour else self.match_kind(score)
 
-        return [
+        found = [
             [
                 Match(pid, p.sku, p.name, p.category, score, kind(score), p.image_path, p.url, p.price)
                 for pid, score in hits
@@ -391,6 +395,21 @@ class Pipeline:
             ]
             for hits in results
         ]
+        if depth == k:
+            return found
+        assert isinstance(matcher, Embedder)
+        prior = self.type_prior(matcher)
+        return [reorder(matches, v, prior, types)[:k] for matches, v in zip(found, vectors)]
+
+    def type_prior(self, matcher: Embedder) -> TypePrior:
+        """The catalog's type centroids for ``matcher`` (engine.type_prior), rebuilt when the catalog changes."""
+        with self._lock:
+            revision = self.catalog.revision
+            cached = self._type_priors.get(matcher.key)
+            if cached is None or cached[0] != revision:
+                cached = (revision, TypePrior.build(self.catalog, matcher.key, self.query.types.min_products))
+                self._type_priors[matcher.key] = cached
+            return cached[1]
 
     @property
     def query(self) -> QueryOptions:

@@ -5,7 +5,8 @@ product differently, and averaging their unit vectors keeps what they agree on. 
 measured on the IKEA test scenes (docs/results.md, "Pretrained embedder and query levers"); the
 defaults in ``resources/defaults.yaml`` are the ones that won. (Query expansion over the catalog was
 measured too and lost on both splits: it is not offered.) ``rerank`` re-orders the top of the search by
-local features (engine.rerank), after the search these views made.
+local features (engine.rerank), after the search these views made; ``types`` re-sorts it by the product
+type the crop looks like (engine.type_prior).
 """
 
 from __future__ import annotations
@@ -19,30 +20,36 @@ import numpy as np
 from engine.crops import DEFAULT_PADDING, crop
 from engine.rerank import RerankOptions
 from engine.results import Box
+from engine.type_prior import TypeOptions
 
 
 @dataclass(frozen=True)
 class QueryOptions:
     """``paddings``: one crop per padding (fraction of the box per side); ``flip``: each crop mirrored too;
-    ``rerank``: the top candidates re-ordered by geometric verification (off unless set)."""
+    ``rerank``: the top candidates re-ordered by geometric verification; ``types``: re-sorted by the crop's
+    likely product type (both off unless set)."""
 
     paddings: tuple[float, ...] = (DEFAULT_PADDING,)
     flip: bool = False
     rerank: RerankOptions = field(default_factory=RerankOptions)
+    types: TypeOptions = field(default_factory=TypeOptions)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any] | None, padding: float = DEFAULT_PADDING) -> QueryOptions:
         """From the ``query:`` mapping of the settings; no paddings listed means the settings' one."""
         raw = raw or {}
         if not isinstance(raw, dict):
-            raise ValueError(f"query must be a mapping (paddings, flip, rerank), got {raw!r}")
-        unknown = set(raw) - {"paddings", "flip", "rerank"}
+            raise ValueError(f"query must be a mapping (paddings, flip, rerank, types), got {raw!r}")
+        unknown = set(raw) - {"paddings", "flip", "rerank", "types"}
         if unknown:
             raise ValueError(f"unknown query setting(s) {', '.join(sorted(unknown))}")
         paddings = tuple(float(p) for p in raw.get("paddings") or (padding,))
         if any(not 0 <= p <= 1 for p in paddings):
             raise ValueError(f"query paddings must lie in [0, 1], got {list(paddings)}")
-        return cls(paddings, bool(raw.get("flip", False)), RerankOptions.from_raw(raw.get("rerank")))
+        return cls(
+            paddings, bool(raw.get("flip", False)), RerankOptions.from_raw(raw.get("rerank")),
+            TypeOptions.from_raw(raw.get("types")),
+        )
 
     @property
     def views(self) -> int:

@@ -59,6 +59,7 @@ QUERY_LEVERS: dict[str, dict[str, Any]] = {
     "flip": {"flip": True},
     "multicrop": {"paddings": [0.0, 0.06, 0.15]},
     "rerank": {"rerank": 20},  # the top 20 re-ordered by SIFT + RANSAC inliers (engine.rerank)
+    "types": {"types": True},  # the top 20 re-sorted by the crop's likely product type (engine.type_prior)
 }
 Progress = Callable[[int, int], None]
 
