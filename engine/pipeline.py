@@ -380,7 +380,8 @@ class Pipeline:
     ) -> list[list[Match]]:
         index = self.index_for(matcher)
         types = self.query.types
-        depth = max(k, types.top) if types.on and matcher is not self.colour else k  # colour has no types
+        typed = types.on and matcher is not self.colour  # colour has no types
+        depth = max(k, types.top) if typed else k
         searched = [list(self.categories.searched(c)) if c else None for c in categories]
         results = [index.search(self.catalog, v[None], s, depth)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
@@ -395,7 +396,7 @@ class Pipeline:
             ]
             for hits in results
         ]
-        if depth == k:
+        if not typed:
             return found
         assert isinstance(matcher, Embedder)
         prior = self.type_prior(matcher)

@@ -73,6 +73,8 @@ def test_a_pendant_lamp_crop_sees_more_pendant_lamps_first(lamp_catalog, ikea: P
         plain_hits += sum(types.get(m.sku) == PENDANT for m in plain)
         typed_hits += sum(types.get(m.sku) == PENDANT for m in sorted_)
         assert types[sorted_[0].sku] == PENDANT, [m.sku for m in sorted_]
+        (longer,) = typed.match_boxes(image, [box], [CATEGORY], top_k=STRONG.top)  # as long as it re-sorts, or longer
+        assert longer[:5] == sorted_
     assert typed_hits > plain_hits
 
 
