@@ -33,8 +33,8 @@ CHOSEN_WEIGHT = 0.15  # seed 0 train + val: the best top-1 balance of the weight
 @dataclass(frozen=True)
 class TypeOptions:
     """``weight``: how much the type centroid's cosine adds (0: off); ``top``: candidates re-sorted;
-    ``min_products``: a type with fewer products shares its category's untyped centroid. The values the
-    ``types: on`` shorthand sets were chosen on seed 0's training and validation scenes (docs/results.md)."""
+    ``min_products``: a type with fewer products shares its category's untyped centroid. The weight
+    ``types: true`` sets was chosen on seed 0's training and validation scenes (docs/results.md)."""
 
     weight: float = 0.0
     top: int = 20
