@@ -464,9 +464,10 @@ def render_million(million: dict[str, Any]) -> list[str]:
         return [name, build_s, held, mapped, r["p50_ms"], r["p99_ms"], r["cpu_p50_ms"], r["recall10_real"],
                 r["recall10_synthetic"]]
 
-    rows = [row(f"compact, cold (ef={engine['ef']}, top-{engine['rerank']} re-ranked)", query["cold"],
+    rows = [row(f"compact, cold ({engine['lists']:,} lists, {engine['probe_rows']:,} rows scanned, "
+                f"top-{engine['rerank']} re-ranked)", query["cold"],
                 build["build_s"], loaded, query["cold"]["rss"]["RssFile"] - query["loaded"]["RssFile"])]
-    rows += [row(f"compact, warm, ef={r['ef']}, top-{r['rerank']}", r, "", "", r["rss"]["RssFile"]
+    rows += [row(f"compact, warm, {r['probe_rows']:,} rows, top-{r['rerank']}", r, "", "", r["rss"]["RssFile"]
                  - query["loaded"]["RssFile"]) for r in query["warm"]]
     built = today["added"] == today["n"]
     rows += [row(f"today: hnswlib {made['dim']}-d float32, ef={r['ef']}" + ("" if built else " (partial build)"),
@@ -482,7 +483,7 @@ def render_million(million: dict[str, Any]) -> list[str]:
         f"Compact build: {build['build_s']:.0f} s (projection learned in {build['learn_s']:.1f} s), saved in "
         f"{build['save_s']:.0f} s, build peak {build['peak_mb']:.0f} MB; files "
         + ", ".join(f"{k} {v:.0f} MB" for k, v in build["files_mb"].items()) + f"; load {query['load_s']:.1f} s. "
-        "MB held: the compact index's anonymous RSS after loading (graph, projection, ids) / today's process RSS "
+        "MB held: the compact index's anonymous RSS after loading (lists, projection, ids) / today's process RSS "
         "after its build. MB mapped: float16 rows the queries pulled into the page cache (file-backed, "
         "reclaimable, shared), counted after each pass. Cold: the row file evicted from the page cache first. "
         "CPU p50: the query thread's CPU time, less sensitive than wall time to the other jobs on the machine."),

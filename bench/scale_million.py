@@ -113,7 +113,8 @@ from engine.compact_index import PCA_SAMPLE, CompactIndex
 target = Path(sys.argv[2])
 stride = max(1, n // PCA_SAMPLE)
 start = time.perf_counter()
-sample = np.concatenate([read_rows(data.vectors_path, i, 50_000)[::stride] for i in range(0, n, 50_000)])
+sample = np.concatenate([read_rows(data.vectors_path, i, 50_000)[::stride].copy()
+                         for i in range(0, n, 50_000)])  # a copy: a view would keep each 256 MB chunk
 index = CompactIndex.learn(sample, dim, n)
 learn_s = time.perf_counter() - start
 for offset in range(0, n, 50_000):
@@ -143,8 +144,8 @@ start = time.perf_counter()
 index = ci.CompactIndex.load(target, dim)
 load_s = time.perf_counter() - start
 loaded = status()
-def run(ef, rerank):
-    ci.EF_SEARCH, ci.RERANK = ef, rerank
+def run(probe_rows, rerank):
+    ci.PROBE_ROWS, ci.RERANK = probe_rows, rerank
     lat, cpu, found = [], [], []
     for q in queries:
         t, c = time.perf_counter(), time.thread_time()
@@ -152,13 +153,13 @@ def run(ef, rerank):
         lat.append((time.perf_counter() - t) * 1000)
         cpu.append((time.thread_time() - c) * 1000)
     found = np.asarray(found)
-    return {"ef": ef, "rerank": rerank, "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
+    return {"probe_rows": probe_rows, "rerank": rerank, "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
             "cpu_p50_ms": float(np.percentile(cpu, 50)), "cpu_p99_ms": float(np.percentile(cpu, 99)),
             "recall10_real": recall(found[:held], truth[:held]), "recall10_synthetic": recall(found[held:], truth[held:]),
             "rss": status()}
-engine = {"ef": ci.EF_SEARCH, "rerank": ci.RERANK}
-cold = run(ci.EF_SEARCH, ci.RERANK)
-warm = [run(ef, rerank) for ef, rerank in configs]
+engine = {"probe_rows": ci.PROBE_ROWS, "rerank": ci.RERANK, "lists": index.lists.nlist}
+cold = run(ci.PROBE_ROWS, ci.RERANK)
+warm = [run(probe_rows, rerank) for probe_rows, rerank in configs]
 print(json.dumps({"load_s": load_s, "before": before, "loaded": loaded, "cold": cold, "warm": warm,
                   "engine": engine}))
 """
@@ -200,7 +201,7 @@ for ef in (128, 512):
 print(json.dumps({"build_s": build_s, "added": added, "n": n, "rss_built": built, "rows": rows}))
 """
 
-SWEEP = [(200, 100), (300, 120), (400, 120), (600, 150), (800, 200)]
+SWEEP = [(4_000, 120), (6_000, 120), (8_000, 120), (8_000, 160), (12_000, 120), (12_000, 160), (16_000, 200)]  # (rows, re-rank)
 
 
 def _child(script: str, args: list[str], timeout: float, log) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def _child(script: str, args: list[str], timeout: float, log) -> dict[str, Any]:
 
 def measure_compact(data: MillionSet, folder: Path, log=print) -> dict[str, Any]:
     """Build the engine's compact index over the set (one process), then load and query it cold and warm
-    (another), with the engine's settings and a sweep of beam widths and re-rank depths."""
+    (another), with the engine's settings and a sweep of rows scanned and re-rank depths."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "all-000000000000.bin"
     build = _child(COMPACT_BUILD, [str(data.folder), str(target)], 4 * 3600, log)

@@ -1,41 +1,58 @@
-"""The index for catalogs too large for the exact one: a small HNSW graph in RAM, full vectors on disk.
+"""The index for catalogs too large for the exact one: coarse lists in RAM, full vectors on disk.
 
 At 1M products the exact index (hnswlib over 1280-d float32) holds ~5 GB and builds for 20 minutes on
-two cores. This one keeps in RAM only an HNSW graph over a PCA projection of the vectors (128-d, learned
-on the index's own vectors and stored with it), and keeps the full vectors as float16 in a file that is
-memory-mapped, never loaded: a query takes the graph's top ``RERANK`` candidates and scores them exactly
-against their full rows, so only those rows are read. Measured at 1M in ``docs/benchmarks/README.md``
-("Catalogs of millions"): the reason for every constant below.
+two cores. This one keeps in RAM only the vectors' coordinates in a PCA projection (192-d, learned on the
+index's own vectors and stored with it) as 8-bit codes in k-means lists (a faiss inverted file with a
+scalar quantizer), and keeps the full vectors as float16 in a file that is memory-mapped, never loaded: a
+query scans the lists nearest to it, takes their best ``RERANK`` rows and scores them exactly against their
+full rows, so only those rows are read. An HNSW graph in the same place (version 1) found 0.96 of the exact
+top-10 among 1M near-duplicate product vectors however wide its beam: clusters of look-alikes trap a graph
+search, lists do not. Measured at 1M in ``docs/benchmarks/README.md`` ("Catalogs of millions"): the reason
+for every constant below.
 
-Files (one stem, three suffixes, all listed in the manifest with size and sha256): ``.bin`` the hnswlib
-graph (labels are row numbers), ``.npz`` the format version, projection and the product id of each row
+faiss (the ``[scale]`` extra) is imported only when a compact index is built or loaded: catalogs below
+``engine.index.COMPACT_AT`` never need it, and one that does says so in one line.
+
+Files (one stem, three suffixes, all listed in the manifest with size and sha256): ``.bin`` the faiss
+index (its ids are row numbers), ``.npz`` the format version, projection and the product id of each row
 (-1: removed), ``.f16`` the rows. Each is written under a temp name and renamed, as every index file.
 """
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-import hnswlib
 import numpy as np
 
-from engine.errors import IndexCorruptError
+from engine.errors import CatalogError, IndexCorruptError
 
-VERSION = 1  # of the files' format and of the projection's meaning; another version is rebuilt
-DIM = 128  # PCA components the graph is built on
-M = 32  # graph links per node (a wider graph than the exact index's 16: recall at 1M, see module doc)
-EF_CONSTRUCTION = 200
-EF_SEARCH = 400  # beam width at query time
-RERANK = 120  # graph candidates re-scored exactly on the full vectors
-PCA_SAMPLE = 20_000  # vectors the projection is learned on
-SUFFIXES = (".npz", ".f16")  # beside the graph's .bin
+VERSION = 2  # of the files' format and the projection's meaning; another version is rebuilt (1: HNSW graph)
+DIM = 192  # PCA components the lists hold, as 8-bit codes (192 bytes a row)
+ROWS_PER_LIST = 500  # k-means lists: one per this many rows the index is built for
+TRAIN_PER_LIST = 20  # sample rows per list k-means learns from, at least
+PROBE_ROWS = 8_000  # rows a query scans: the lists nearest to it, as many as hold about this many
+RERANK = 120  # best scanned rows re-scored exactly on the full vectors
+PCA_SAMPLE = 40_000  # vectors the projection and the lists are learned on (2,000 lists at 1M)
+SUFFIXES = (".npz", ".f16")  # beside the faiss index's .bin
 WRITE_ROWS = 65_536  # rows copied per write when the store file is rewritten
 SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 2.4 GB)
+INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (faiss-cpu)'
+
+
+def _faiss() -> Any:
+    """faiss, or the one line that says how to get it."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise CatalogError(f"a catalog this large is searched with the compact index, which needs faiss: "
+                           f"{INSTALL_HINT}") from exc
+    return faiss
 
 
 class Projection:
@@ -63,27 +80,37 @@ class Projection:
 
 
 class CompactIndex:
-    """A PCA graph plus a float16 store; the same ``add/remove/query/save/load`` as ``HnswIndex``."""
+    """PCA lists plus a float16 store; the same ``add/remove/query/save/load`` as ``HnswIndex``."""
 
     kind = "compact"
 
-    def __init__(self, dim: int, projection: Projection, capacity: int = 1024, spill_dir: Path | None = None):
+    def __init__(self, dim: int, projection: Projection, lists: Any, spill_dir: Path | None = None):
         self.dim = dim
         self.spill_dir = spill_dir
         self.projection = projection
-        self.graph = hnswlib.Index(space="l2", dim=projection.matrix.shape[1])
-        self.graph.init_index(max_elements=max(capacity, 16), ef_construction=EF_CONSTRUCTION, M=M)
+        self.lists = lists  # faiss IndexIVFScalarQuantizer over the projected rows; its ids are row numbers
         self.ids = np.zeros(0, np.int64)  # row -> product id; -1 once removed or replaced
         self.store: np.ndarray = np.zeros((0, dim), np.float16)  # the rows saved so far (memory-mapped)
         self.fresh: list[np.ndarray] = []  # float16 rows added since the last save (the last of them)
         self._spill: IO[bytes] | None = None  # the rest, in an unnamed temp file beside the index
         self._spilled: np.ndarray = np.zeros((0, dim), np.float16)  # that file, memory-mapped
+        self._removed: list[int] = []  # rows removed since the lists last dropped theirs (in one pass)
         self._live = 0
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # (sorted ids, their rows)
 
     @classmethod
     def learn(cls, sample: np.ndarray, dim: int, capacity: int, spill_dir: Path | None = None) -> CompactIndex:
-        return cls(dim, Projection.learn(sample), capacity, spill_dir)
+        """The projection and the k-means lists, from a sample of the vectors the index is built for."""
+        faiss = _faiss()
+        sample = _unit(sample)
+        projection = Projection.learn(sample)
+        coords = projection(sample)
+        count = max(1, min(capacity // ROWS_PER_LIST, len(sample) // TRAIN_PER_LIST))
+        lists = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatL2(coords.shape[1]), coords.shape[1], count,
+                                              faiss.ScalarQuantizer.QT_8bit)
+        lists.cp.min_points_per_centroid = TRAIN_PER_LIST  # else faiss warns on stderr below 39
+        lists.train(coords)
+        return cls(dim, projection, lists, spill_dir)
 
     @property
     def live(self) -> int:
@@ -102,10 +129,8 @@ class CompactIndex:
         for pid in ids[np.isin(ids, self.ids)]:
             self.remove(int(pid))
         vectors = _unit(vectors)
-        rows = np.arange(len(self.ids), len(self.ids) + len(ids))
-        if rows[-1] >= self.graph.get_max_elements():
-            self.graph.resize_index(max(int(rows[-1]) + 1, 2 * self.graph.get_max_elements()))
-        self.graph.add_items(self.projection(vectors), rows)
+        rows = np.arange(len(self.ids), len(self.ids) + len(ids), dtype=np.int64)
+        self.lists.add_with_ids(self.projection(vectors), rows)
         self.ids = np.concatenate([self.ids, ids])
         self.fresh.append(vectors.astype(np.float16))
         self._live += len(ids)
@@ -128,27 +153,39 @@ class CompactIndex:
         row = self._row_of(product_id)
         if row is None:  # not in this index (already gone, or never embedded)
             return
-        self.graph.mark_deleted(row)
         self.ids[row] = -1
+        self._removed.append(row)
         self._live -= 1
 
     def query(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, cosine similarities), each (N, min(k, live)), best first: graph candidates, exact scores."""
+        """(ids, cosine similarities), each (N, min(k, live)), best first: list candidates, exact scores."""
         k = min(k, self._live)
         n = len(vectors)
         if k <= 0:
             return np.zeros((n, 0), np.int64), np.zeros((n, 0), np.float32)
+        self._drop_removed()
         wanted = min(max(RERANK, k), self._live)
-        self.graph.set_ef(max(EF_SEARCH, wanted))
+        per_list = max(1.0, self.lists.ntotal / self.lists.nlist)
+        self.lists.nprobe = min(self.lists.nlist, math.ceil(PROBE_ROWS / per_list))
         queries = _unit(vectors)
-        candidates, _ = self.graph.knn_query(self.projection(queries), k=wanted, num_threads=1)
+        coords = self.projection(queries)
+        _, candidates = self.lists.search(coords, wanted)
         out_ids, out_scores = np.zeros((n, k), np.int64), np.zeros((n, k), np.float32)
         for i, rows in enumerate(candidates):
-            rows = np.sort(rows)  # file order: neighbouring rows share pages
+            if (rows >= 0).sum() < k:  # the nearest lists held fewer than k rows (-1 pads): scan them all
+                self.lists.nprobe = self.lists.nlist
+                rows = self.lists.search(coords[i : i + 1], wanted)[1][0]
+            rows = np.sort(rows[rows >= 0])  # file order: neighbouring rows share pages
             scores = self._rows(rows) @ queries[i]
             best = np.argsort(-scores, kind="stable")[:k]
             out_ids[i], out_scores[i] = self.ids[rows[best]], scores[best]
         return out_ids, out_scores
+
+    def _drop_removed(self) -> None:
+        """Removed rows leave the lists in one pass over them (faiss scans every list to remove)."""
+        if self._removed:
+            self.lists.remove_ids(np.asarray(self._removed, np.int64))
+            self._removed = []
 
     # -- files --------------------------------------------------------------------------------
 
@@ -160,7 +197,7 @@ class CompactIndex:
 
         written: list[Path] = []
         try:
-            for target, write in ((path, self._write_graph), (path.with_suffix(".npz"), self._write_meta),
+            for target, write in ((path, self._write_lists), (path.with_suffix(".npz"), self._write_meta),
                                   (path.with_suffix(".f16"), self._write_store)):
                 tmp = temp_file(path.parent)
                 written.append(tmp)
@@ -188,22 +225,23 @@ class CompactIndex:
             raise IndexCorruptError(f"index {path.name} is format {version}, this DecorLens reads {VERSION}")
         if mean.shape != (dim,) or matrix.ndim != 2 or matrix.shape[0] != dim:
             raise IndexCorruptError(f"index {path.name}'s projection is not for {dim}-d vectors")
-        self = cls.__new__(cls)
-        self.dim, self.projection, self.ids, self.fresh, self._lookup = dim, Projection(mean, matrix), ids, [], None
-        self.spill_dir, self._spill, self._spilled = path.parent, None, np.zeros((0, dim), np.float16)
-        self.graph = hnswlib.Index(space="l2", dim=matrix.shape[1])
+        faiss = _faiss()
         try:
-            self.graph.load_index(str(path), max_elements=len(ids))
+            lists = faiss.read_index(str(path))
         except RuntimeError as exc:
-            raise IndexCorruptError(f"index {path} is corrupt: {exc}") from exc
-        if self.graph.element_count != len(ids):
-            raise IndexCorruptError(f"index {path} holds {self.graph.element_count} rows, its ids {len(ids)}")
+            raise IndexCorruptError(f"index {path} is corrupt: {' '.join(str(exc).split())[:200]}") from exc
+        live = int((ids >= 0).sum())
+        kind_ok = isinstance(lists, faiss.IndexIVFScalarQuantizer) and lists.d == matrix.shape[1]
+        if not kind_ok or lists.ntotal != live:
+            raise IndexCorruptError(f"index {path} does not hold the {live} rows its ids list")
+        self = cls(dim, Projection(mean, matrix), lists, path.parent)
+        self.ids, self._live = ids, live
         self.store = _open_store(path.with_suffix(".f16"), len(ids), dim)
-        self._live = int((ids >= 0).sum())
         return self
 
-    def _write_graph(self, tmp: Path) -> None:
-        self.graph.save_index(str(tmp))
+    def _write_lists(self, tmp: Path) -> None:
+        self._drop_removed()
+        _faiss().write_index(self.lists, str(tmp))
 
     def _write_meta(self, tmp: Path) -> None:
         with open(tmp, "wb") as fh:
@@ -223,13 +261,13 @@ class CompactIndex:
     def _rows(self, rows: np.ndarray) -> np.ndarray:
         """Full vectors of ``rows`` (sorted) as float32: saved, spilled and in-RAM rows, in that order."""
         if rows[-1] < len(self.store):
-            return self.store[rows].astype(np.float32)
+            return _as_float32(self.store[rows])
         parts, start = [], 0
         for segment in (self.store, self._spilled, np.concatenate([np.zeros((0, self.dim), np.float16), *self.fresh])):
             lo, hi = np.searchsorted(rows, [start, start + len(segment)])
             parts.append(segment[rows[lo:hi] - start])
             start += len(segment)
-        return np.concatenate(parts).astype(np.float32)
+        return _as_float32(np.concatenate(parts))
 
     def _row_of(self, product_id: int) -> int | None:
         if self._lookup is None:
@@ -254,6 +292,15 @@ def _open_store(path: Path, rows: int, dim: int) -> np.ndarray:
     if hasattr(mmap, "MADV_RANDOM"):  # no read-ahead: the 1M run mapped 1.7 GB of page cache for 120 MB of rows
         mapped.madvise(mmap.MADV_RANDOM)
     return np.frombuffer(mapped, np.float16).reshape(rows, dim)
+
+
+_F16_TO_F32 = np.arange(2**16, dtype=np.uint16).view(np.float16).astype(np.float32)
+
+
+def _as_float32(rows: np.ndarray) -> np.ndarray:
+    """float16 rows as float32 through a 256 KB table: numpy's own conversion took half of a query's re-rank
+    (0.6 ms for 200 rows here, the table 0.3 ms); the values are the same, bit for bit."""
+    return np.take(_F16_TO_F32, np.ascontiguousarray(rows).view(np.uint16))
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

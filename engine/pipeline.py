@@ -325,7 +325,8 @@ class Pipeline:
     def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
         with self._indexes_lock:  # not self._lock: searches must not wait for a running import
             if matcher.key not in self._indexes:
-                self._indexes[matcher.key] = CatalogIndex(self.data_dir / "index", matcher.key, matcher.dim, self.log)
+                self._indexes[matcher.key] = CatalogIndex(self.data_dir / "index", matcher.key, matcher.dim, self.log,
+                                                          compact_at=self.settings.compact_at)
             return self._indexes[matcher.key]
 
     # -- internals ----------------------------------------------------------------------------

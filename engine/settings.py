@@ -36,6 +36,7 @@ class Settings:
     exact_threshold: float | None = None
     device: DevicePreference = "auto"
     people: str = "auto"  # keep tags off people with the pose model: auto (when installed) | on | off
+    compact_at: int | None = None  # catalog size from which its indexes are compact (engine.index); None: never
     query: QueryOptions = field(default_factory=QueryOptions)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -71,6 +72,7 @@ class Settings:
             exact_threshold=raw.get("exact_threshold"),
             device=raw.get("device", "auto"),
             people=_switch(raw.get("people", "auto")),
+            compact_at=_size(raw.get("compact_at")),
             query=QueryOptions.from_raw(raw.get("query"), float(raw.get("padding", 0.06))),
         )
 
@@ -101,6 +103,15 @@ def _switch(value: Any) -> str:
     if word not in ("auto", "on", "off"):
         raise ValueError(f"people: {value!r} is not auto, on or off")
     return word
+
+
+def _size(value: Any) -> int | None:
+    """A catalog size (a positive whole number), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"compact_at: {value!r} is not a number of products (or null)")
+    return value
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from engine import compact_index
 from engine.catalog import GLOBAL, Catalog, Product
+from engine.errors import CatalogError, DecorLensError
 from engine.index import CatalogIndex, HnswIndex
 
 DIM = 8
@@ -217,7 +218,7 @@ def test_concurrent_rebuilds_in_two_processes_both_succeed(tmp_path: Path, catal
     assert not messages  # the last manifest written lists complete files
 
 
-# -- the compact index (PCA graph + float16 rows on disk), on the real embeddings of the shared products --
+# -- the compact index (PCA lists + float16 rows on disk), on the real embeddings of the shared products --
 
 
 COMPACT_AT = 1000  # lowered so the shared catalog (~1,950 products) counts as large: its indexes are compact
@@ -270,6 +271,46 @@ def test_compact_index_finds_the_exact_top_10_on_real_vectors(tmp_path: Path, re
         assert [s for _, s in row] == pytest.approx([exact[by_id[pid], i] for pid, _ in row], abs=2e-3)
     reopened = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).search(cat, queries, None, 10)
     assert [[pid for pid, _ in r] for r in reopened] == [[pid for pid, _ in r] for r in hits]
+
+
+def test_compact_lists_narrow_the_scan_and_still_find_the_top_10(tmp_path: Path, real_catalog, monkeypatch):
+    """A catalog of ~1,950 fits in a few lists, all scanned; scaled down, a query scans a fifth of them."""
+    monkeypatch.setattr(compact_index, "ROWS_PER_LIST", 50)
+    monkeypatch.setattr(compact_index, "PROBE_ROWS", 400)
+    cat, key, dim = real_catalog
+    ids, vectors = _vectors(cat, key)
+    index = compact_index.CompactIndex.learn(vectors, dim, len(vectors), tmp_path)
+    index.add(ids, vectors)
+    queries = _queries(vectors)
+    found, _ = index.query(queries, 10)
+    assert index.lists.nprobe * 4 < index.lists.nlist  # the scan was partial
+    truth = np.argsort(-(vectors @ queries.T), axis=0)[:10].T
+    assert np.mean([len(set(f) & set(ids[t])) / 10 for f, t in zip(found.tolist(), truth)]) >= 0.95
+    monkeypatch.setattr(compact_index, "PROBE_ROWS", 1)  # one list of ~50 rows, for a top 100: all lists instead
+    many, _ = index.query(queries[:3], 100)
+    assert all(len(set(row)) == 100 and set(row) <= set(ids.tolist()) for row in many.tolist())
+
+
+def test_compact_index_without_faiss_says_how_to_get_it(tmp_path: Path, real_catalog, monkeypatch):
+    monkeypatch.setitem(sys.modules, "faiss", None)  # as if not installed: importing it raises ImportError
+    cat, key, dim = real_catalog
+    with pytest.raises(CatalogError, match=r"needs faiss: .*decorlens\[scale\]") as caught:
+        CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_compact_at_setting_makes_the_pipelines_indexes_compact(tmp_path: Path, pipeline, real_catalog):
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    cat, key, _dim = real_catalog
+    (tmp_path / "config.yaml").write_text(f"compact_at: {COMPACT_AT}\n")
+    Pipeline(Settings.for_data_dir(tmp_path)).index_for(pipeline.embedder).sync(cat)
+    assert all(e.get("kind") == "compact" for e in _manifest_of(tmp_path, key)["files"].values())
+    for bad in ("0", "lots", "true", "1.5"):
+        (tmp_path / "config.yaml").write_text(f"compact_at: {bad}\n")
+        with pytest.raises(DecorLensError, match=r"config.yaml holds a value of the wrong kind \(compact_at: "):
+            Settings.for_data_dir(tmp_path)
 
 
 def test_compact_index_stores_its_projection_and_rows(tmp_path: Path, real_catalog):
