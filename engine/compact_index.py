@@ -10,8 +10,9 @@ top-10 among 1M near-duplicate product vectors however wide its beam: clusters o
 search, lists do not. Measured at 1M in ``docs/benchmarks/README.md`` ("Catalogs of millions"): the reason
 for every constant below.
 
-faiss (the ``[scale]`` extra) is imported only when a compact index is built or loaded: catalogs below
-``engine.index.COMPACT_AT`` never need it, and one that does says so in one line.
+faiss (the ``[scale]`` extra) is imported only when a compact index is built or loaded: smaller catalogs
+never need it, a data dir's ``compact_at: auto`` goes compact only where it is installed, and a number
+there without it is one line saying what to install.
 
 Files (one stem, three suffixes, all listed in the manifest with size and sha256): ``.bin`` the faiss
 index (its ids are row numbers), ``.npz`` the format version, projection and the product id of each row
@@ -20,6 +21,7 @@ index (its ids are row numbers), ``.npz`` the format version, projection and the
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import mmap
 import os
@@ -43,6 +45,15 @@ SUFFIXES = (".npz", ".f16")  # beside the faiss index's .bin
 WRITE_ROWS = 65_536  # rows copied per write when the store file is rewritten
 SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 2.4 GB)
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (faiss-cpu)'
+# Where ``compact_at: auto`` (the default) turns compact, when faiss is installed: from here the exact index
+# holds over 1.3 GB; at 1M it held 5.4 GB, built for 20 minutes and found 0.80 of the exact top 10 where
+# this one held 0.23 GB, built in a minute and found 0.99 (docs/benchmarks/README.md, "The 1M set").
+AUTO_AT = 250_000
+
+
+def available() -> bool:
+    """Whether faiss can be imported (the ``[scale]`` extra), without importing it."""
+    return importlib.util.find_spec("faiss") is not None
 
 
 def _faiss() -> Any:

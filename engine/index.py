@@ -12,12 +12,12 @@ commit point. Two processes saving at once each publish a complete set; the last
 Temp files and files no manifest lists are our own leftovers (a kill, the losing writer) and are
 deleted once they are old enough not to belong to a save in progress.
 
-Two kinds of index, chosen by the catalog's size when the indexes are built (``compact_at``, off by
-default, see ``COMPACT_AT``): below it every index is the exact one (hnswlib over the full vectors, float32); from there every index
-(the categories' too, else they would hold the full vectors again) is the compact one of
-``engine.compact_index`` (a PCA graph in RAM, float16 vectors memory-mapped from disk, exact re-rank),
-which holds a 1M catalog's all-categories index in ~0.8 GB instead of ~5 GB. Builds stream the stored vectors, so a rebuild
-never holds a large catalog's vectors at once.
+Two kinds of index, chosen by the catalog's size when the indexes are built (``compact_at``): below it
+every index is the exact one (hnswlib over the full vectors, float32); from there every index (the
+categories' too, else they would hold the full vectors again) is the compact one of
+``engine.compact_index`` (PCA codes in k-means lists in RAM, float16 vectors memory-mapped from disk,
+exact re-rank), which holds a 1M catalog's all-categories index in 0.23 GB instead of 5.4 GB. Builds
+stream the stored vectors, so a rebuild never holds a large catalog's vectors at once.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ TEMP_PREFIX = ".tmp-index-"
 STALE_SECONDS = 30 * 60
 _FILE = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.bin$")
 _PART = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.(bin|npz|f16)$")
-# Catalog size from which the indexes are built compact; None: never. Off by default: at 1M it holds 0.87 GB
-# instead of ~5 GB but finds 0.97 of the exact top-10 at 1.5 ms of CPU, short of the 0.99 at 1 ms set for
-# making it the default (docs/benchmarks/README.md, "Catalogs of millions"). CatalogIndex(compact_at=N) opts in.
+# Catalog size from which the indexes are built compact; None: never (a pipeline passes its data dir's
+# compact_at setting, by default from compact_index.AUTO_AT where faiss is installed).
 COMPACT_AT: int | None = None
 BUILD_ROWS = 10_000  # vectors buffered per add while a rebuild streams them
 Log = Callable[[str], None]

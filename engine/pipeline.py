@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from engine import compact_index
 from engine.calibration import card_levels
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
@@ -326,10 +327,17 @@ class Pipeline:
         with self._indexes_lock:  # not self._lock: searches must not wait for a running import
             if matcher.key not in self._indexes:
                 self._indexes[matcher.key] = CatalogIndex(self.data_dir / "index", matcher.key, matcher.dim, self.log,
-                                                          compact_at=self.settings.compact_at)
+                                                          compact_at=self._compact_at())
             return self._indexes[matcher.key]
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _compact_at(self) -> int | None:
+        """The catalog size from which indexes are compact; ``auto``: from AUTO_AT where faiss is installed."""
+        value = self.settings.compact_at
+        if value != "auto":
+            return value
+        return compact_index.AUTO_AT if compact_index.available() else None
 
     def _match_objects(
         self, name: str, pixels: np.ndarray, detections: Sequence[Detection], timings: dict[str, float],

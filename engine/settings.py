@@ -36,7 +36,7 @@ class Settings:
     exact_threshold: float | None = None
     device: DevicePreference = "auto"
     people: str = "auto"  # keep tags off people with the pose model: auto (when installed) | on | off
-    compact_at: int | None = None  # catalog size from which its indexes are compact (engine.index); None: never
+    compact_at: int | str | None = None  # catalog size from which its indexes are compact; "auto"; None: never
     query: QueryOptions = field(default_factory=QueryOptions)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -105,12 +105,12 @@ def _switch(value: Any) -> str:
     return word
 
 
-def _size(value: Any) -> int | None:
-    """A catalog size (a positive whole number), or None."""
-    if value is None:
-        return None
+def _size(value: Any) -> int | str | None:
+    """A catalog size (a positive whole number), "auto", or None."""
+    if value is None or value == "auto":
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"compact_at: {value!r} is not a number of products (or null)")
+        raise ValueError(f"compact_at: {value!r} is not a number of products, auto or null")
     return value
 
 

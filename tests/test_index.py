@@ -307,6 +307,11 @@ def test_the_compact_at_setting_makes_the_pipelines_indexes_compact(tmp_path: Pa
     (tmp_path / "config.yaml").write_text(f"compact_at: {COMPACT_AT}\n")
     Pipeline(Settings.for_data_dir(tmp_path)).index_for(pipeline.embedder).sync(cat)
     assert all(e.get("kind") == "compact" for e in _manifest_of(tmp_path, key)["files"].values())
+    (tmp_path / "config.yaml").unlink()  # the default, auto: compact from AUTO_AT where faiss is installed
+    assert Pipeline(Settings.for_data_dir(tmp_path)).index_for(pipeline.embedder).compact_at == compact_index.AUTO_AT
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "faiss", None)  # as if not installed
+        assert Pipeline(Settings.for_data_dir(tmp_path)).index_for(pipeline.embedder).compact_at is None
     for bad in ("0", "lots", "true", "1.5"):
         (tmp_path / "config.yaml").write_text(f"compact_at: {bad}\n")
         with pytest.raises(DecorLensError, match=r"config.yaml holds a value of the wrong kind \(compact_at: "):
