@@ -484,7 +484,7 @@ def render_million(million: dict[str, Any]) -> list[str]:
         f"{build['save_s']:.0f} s, build peak {build['peak_mb']:.0f} MB; files "
         + ", ".join(f"{k} {v:.0f} MB" for k, v in build["files_mb"].items()) + f"; load {query['load_s']:.1f} s. "
         "MB held: the compact index's anonymous RSS after loading (lists, projection, ids) / today's process RSS "
-        "after its build. MB mapped: float16 rows the queries pulled into the page cache (file-backed, "
+        "after its build. MB mapped: full rows the queries pulled into the page cache (file-backed, "
         "reclaimable, shared), counted after each pass. Cold: the row file evicted from the page cache first. "
         "CPU p50: the query thread's CPU time, less sensitive than wall time to the other jobs on the machine."),
         "",

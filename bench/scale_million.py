@@ -138,7 +138,7 @@ target = Path(sys.argv[2])
 configs = json.loads(sys.argv[3])
 queries, truth = data.queries()
 held = len(queries) // 2
-evict(target.with_suffix(".f16"))
+evict(target.with_suffix(".f32"))
 before = status()
 start = time.perf_counter()
 index = ci.CompactIndex.load(target, dim)

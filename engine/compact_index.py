@@ -3,7 +3,7 @@
 At 1M products the exact index (hnswlib over 1280-d float32) holds ~5 GB and builds for 20 minutes on
 two cores. This one keeps in RAM only the vectors' coordinates in a PCA projection (192-d, learned on the
 index's own vectors and stored with it) as 8-bit codes in k-means lists (a faiss inverted file with a
-scalar quantizer), and keeps the full vectors as float16 in a file that is memory-mapped, never loaded: a
+scalar quantizer), and keeps the full vectors as float32 in a file that is memory-mapped, never loaded: a
 query scans the lists nearest to it, takes their best ``RERANK`` rows and scores them exactly against their
 full rows, so only those rows are read. An HNSW graph in the same place (version 1) found 0.96 of the exact
 top-10 among 1M near-duplicate product vectors however wide its beam: clusters of look-alikes trap a graph
@@ -16,7 +16,8 @@ there without it is one line saying what to install.
 
 Files (one stem, three suffixes, all listed in the manifest with size and sha256): ``.bin`` the faiss
 index (its ids are row numbers), ``.npz`` the format version, projection and the product id of each row
-(-1: removed), ``.f16`` the rows. Each is written under a temp name and renamed, as every index file.
+(-1: removed), ``.f32`` the rows (float32: float16 halved the disk but converting it back took half a
+query). Each is written under a temp name and renamed, as every index file.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ DIM = 192  # PCA components the lists hold, as 8-bit codes (192 bytes a row)
 ROWS_PER_LIST = 500  # k-means lists: one per this many rows the index is built for
 TRAIN_PER_LIST = 20  # sample rows per list k-means learns from, at least
 PROBE_ROWS = 8_000  # rows a query scans: the lists nearest to it, as many as hold about this many
-RERANK = 120  # best scanned rows re-scored exactly on the full vectors
+RERANK = 100  # best scanned rows re-scored exactly on the full vectors
 PCA_SAMPLE = 40_000  # vectors the projection and the lists are learned on (2,000 lists at 1M)
-SUFFIXES = (".npz", ".f16")  # beside the faiss index's .bin
+SUFFIXES = (".npz", ".f32")  # beside the faiss index's .bin
 WRITE_ROWS = 65_536  # rows copied per write when the store file is rewritten
-SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 2.4 GB)
+SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 4.9 GB)
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (faiss-cpu)'
 # Where ``compact_at: auto`` (the default) turns compact, when faiss is installed: from here the exact index
 # holds over 1.3 GB; at 1M it held 5.4 GB, built for 20 minutes and found 0.80 of the exact top 10 where
@@ -91,7 +92,7 @@ class Projection:
 
 
 class CompactIndex:
-    """PCA lists plus a float16 store; the same ``add/remove/query/save/load`` as ``HnswIndex``."""
+    """PCA lists plus a float32 store on disk; the same ``add/remove/query/save/load`` as ``HnswIndex``."""
 
     kind = "compact"
 
@@ -101,10 +102,10 @@ class CompactIndex:
         self.projection = projection
         self.lists = lists  # faiss IndexIVFScalarQuantizer over the projected rows; its ids are row numbers
         self.ids = np.zeros(0, np.int64)  # row -> product id; -1 once removed or replaced
-        self.store: np.ndarray = np.zeros((0, dim), np.float16)  # the rows saved so far (memory-mapped)
-        self.fresh: list[np.ndarray] = []  # float16 rows added since the last save (the last of them)
+        self.store: np.ndarray = np.zeros((0, dim), np.float32)  # the rows saved so far (memory-mapped)
+        self.fresh: list[np.ndarray] = []  # rows added since the last save (the last of them)
         self._spill: IO[bytes] | None = None  # the rest, in an unnamed temp file beside the index
-        self._spilled: np.ndarray = np.zeros((0, dim), np.float16)  # that file, memory-mapped
+        self._spilled: np.ndarray = np.zeros((0, dim), np.float32)  # that file, memory-mapped
         self._removed: list[int] = []  # rows removed since the lists last dropped theirs (in one pass)
         self._live = 0
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None  # (sorted ids, their rows)
@@ -143,7 +144,7 @@ class CompactIndex:
         rows = np.arange(len(self.ids), len(self.ids) + len(ids), dtype=np.int64)
         self.lists.add_with_ids(self.projection(vectors), rows)
         self.ids = np.concatenate([self.ids, ids])
-        self.fresh.append(vectors.astype(np.float16))
+        self.fresh.append(vectors)
         self._live += len(ids)
         self._lookup = None
         if sum(len(rows) for rows in self.fresh) >= SPILL_ROWS:
@@ -157,7 +158,7 @@ class CompactIndex:
         self._spill.writelines(rows.tobytes() for rows in self.fresh)
         self._spill.flush()
         rows = len(self._spilled) + sum(len(r) for r in self.fresh)
-        self._spilled = np.memmap(self._spill, dtype=np.float16, mode="r", shape=(rows, self.dim))
+        self._spilled = np.memmap(self._spill, dtype=np.float32, mode="r", shape=(rows, self.dim))
         self.fresh = []
 
     def remove(self, product_id: int) -> None:
@@ -209,7 +210,7 @@ class CompactIndex:
         written: list[Path] = []
         try:
             for target, write in ((path, self._write_lists), (path.with_suffix(".npz"), self._write_meta),
-                                  (path.with_suffix(".f16"), self._write_store)):
+                                  (path.with_suffix(".f32"), self._write_store)):
                 tmp = temp_file(path.parent)
                 written.append(tmp)
                 write(tmp)
@@ -217,8 +218,8 @@ class CompactIndex:
         finally:
             for tmp in written:
                 tmp.unlink(missing_ok=True)
-        self.store = _open_store(path.with_suffix(".f16"), len(self.ids), self.dim)
-        self.fresh, self._spilled = [], np.zeros((0, self.dim), np.float16)
+        self.store = _open_store(path.with_suffix(".f32"), len(self.ids), self.dim)
+        self.fresh, self._spilled = [], np.zeros((0, self.dim), np.float32)
         if self._spill is not None:
             self._spill.close()
             self._spill = None
@@ -247,7 +248,7 @@ class CompactIndex:
             raise IndexCorruptError(f"index {path} does not hold the {live} rows its ids list")
         self = cls(dim, Projection(mean, matrix), lists, path.parent)
         self.ids, self._live = ids, live
-        self.store = _open_store(path.with_suffix(".f16"), len(ids), dim)
+        self.store = _open_store(path.with_suffix(".f32"), len(ids), dim)
         return self
 
     def _write_lists(self, tmp: Path) -> None:
@@ -272,13 +273,13 @@ class CompactIndex:
     def _rows(self, rows: np.ndarray) -> np.ndarray:
         """Full vectors of ``rows`` (sorted) as float32: saved, spilled and in-RAM rows, in that order."""
         if rows[-1] < len(self.store):
-            return _as_float32(self.store[rows])
+            return self.store[rows]
         parts, start = [], 0
-        for segment in (self.store, self._spilled, np.concatenate([np.zeros((0, self.dim), np.float16), *self.fresh])):
+        for segment in (self.store, self._spilled, np.concatenate([np.zeros((0, self.dim), np.float32), *self.fresh])):
             lo, hi = np.searchsorted(rows, [start, start + len(segment)])
             parts.append(segment[rows[lo:hi] - start])
             start += len(segment)
-        return _as_float32(np.concatenate(parts))
+        return np.concatenate(parts)
 
     def _row_of(self, product_id: int) -> int | None:
         if self._lookup is None:
@@ -294,24 +295,15 @@ class CompactIndex:
 
 def _open_store(path: Path, rows: int, dim: int) -> np.ndarray:
     """The saved rows, memory-mapped read-only: only the pages of rows a query scores are ever read."""
-    if path.stat().st_size != rows * dim * 2:
-        raise IndexCorruptError(f"index file {path} does not hold {rows} rows of {dim} float16")
+    if path.stat().st_size != rows * dim * 4:
+        raise IndexCorruptError(f"index file {path} does not hold {rows} rows of {dim} float32")
     if rows == 0:
-        return np.zeros((0, dim), np.float16)
+        return np.zeros((0, dim), np.float32)
     with open(path, "rb") as fh:
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     if hasattr(mmap, "MADV_RANDOM"):  # no read-ahead: the 1M run mapped 1.7 GB of page cache for 120 MB of rows
         mapped.madvise(mmap.MADV_RANDOM)
-    return np.frombuffer(mapped, np.float16).reshape(rows, dim)
-
-
-_F16_TO_F32 = np.arange(2**16, dtype=np.uint16).view(np.float16).astype(np.float32)
-
-
-def _as_float32(rows: np.ndarray) -> np.ndarray:
-    """float16 rows as float32 through a 256 KB table: numpy's own conversion took half of a query's re-rank
-    (0.6 ms for 200 rows here, the table 0.3 ms); the values are the same, bit for bit."""
-    return np.take(_F16_TO_F32, np.ascontiguousarray(rows).view(np.uint16))
+    return np.frombuffer(mapped, np.float32).reshape(rows, dim)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

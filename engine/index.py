@@ -15,7 +15,7 @@ deleted once they are old enough not to belong to a save in progress.
 Two kinds of index, chosen by the catalog's size when the indexes are built (``compact_at``): below it
 every index is the exact one (hnswlib over the full vectors, float32); from there every index (the
 categories' too, else they would hold the full vectors again) is the compact one of
-``engine.compact_index`` (PCA codes in k-means lists in RAM, float16 vectors memory-mapped from disk,
+``engine.compact_index`` (PCA codes in k-means lists in RAM, float32 vectors memory-mapped from disk,
 exact re-rank), which holds a 1M catalog's all-categories index in 0.23 GB instead of 5.4 GB. Builds
 stream the stored vectors, so a rebuild never holds a large catalog's vectors at once.
 """
@@ -48,7 +48,7 @@ LAYOUT = 2  # 1: files named after the category (``_all`` collided); 2: hashed n
 TEMP_PREFIX = ".tmp-index-"
 STALE_SECONDS = 30 * 60
 _FILE = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.bin$")
-_PART = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.(bin|npz|f16)$")
+_PART = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.(bin|npz|f32)$")
 # Catalog size from which the indexes are built compact; None: never (a pipeline passes its data dir's
 # compact_at setting, by default from compact_index.AUTO_AT where faiss is installed).
 COMPACT_AT: int | None = None

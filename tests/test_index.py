@@ -218,7 +218,7 @@ def test_concurrent_rebuilds_in_two_processes_both_succeed(tmp_path: Path, catal
     assert not messages  # the last manifest written lists complete files
 
 
-# -- the compact index (PCA lists + float16 rows on disk), on the real embeddings of the shared products --
+# -- the compact index (PCA lists + full rows on disk), on the real embeddings of the shared products --
 
 
 COMPACT_AT = 1000  # lowered so the shared catalog (~1,950 products) counts as large: its indexes are compact
@@ -267,8 +267,8 @@ def test_compact_index_finds_the_exact_top_10_on_real_vectors(tmp_path: Path, re
     truth = [set(ids[np.argsort(-exact[:, i])[:10]].tolist()) for i in range(len(queries))]
     assert np.mean([len(f & t) / 10 for f, t in zip(found, truth)]) >= 0.99
     by_id = dict(zip(ids.tolist(), range(len(ids))))
-    for i, row in enumerate(hits[:20]):  # scores are the exact cosines (of float16 rows)
-        assert [s for _, s in row] == pytest.approx([exact[by_id[pid], i] for pid, _ in row], abs=2e-3)
+    for i, row in enumerate(hits[:20]):  # scores are the exact cosines
+        assert [s for _, s in row] == pytest.approx([exact[by_id[pid], i] for pid, _ in row], abs=1e-5)
     reopened = CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).search(cat, queries, None, 10)
     assert [[pid for pid, _ in r] for r in reopened] == [[pid for pid, _ in r] for r in hits]
 
@@ -328,9 +328,9 @@ def test_compact_index_stores_its_projection_and_rows(tmp_path: Path, real_catal
         assert int(meta["version"]) == compact_index.VERSION and len(meta["ids"]) == cat.count()
         basis = meta["matrix"]
     assert np.allclose(basis.T @ basis, np.eye(compact_index.DIM), atol=1e-4)  # orthonormal PCA directions
-    rows = np.fromfile(folder / entry["parts"][".f16"]["file"], np.float16).reshape(-1, dim)
+    rows = np.fromfile(folder / entry["parts"][".f32"]["file"], np.float32).reshape(-1, dim)
     _, vectors = _vectors(cat, key)
-    assert np.abs(rows.astype(np.float32) - vectors).max() < 1e-3  # the full vectors, in float16
+    assert np.abs(rows - vectors).max() < 1e-6  # the full vectors
 
 
 def test_compact_index_follows_removals_and_new_images(tmp_path: Path, real_catalog):
@@ -371,8 +371,8 @@ def test_compact_rows_not_yet_saved_are_scored_and_saved(tmp_path: Path, real_ca
     hits, scores = index.query(vectors[probe], 1)
     assert hits[:, 0].tolist() == ids[probe].tolist() and scores[:, 0] == pytest.approx(1.0, abs=1e-3)
     index.save(tmp_path / "all-000000000000.bin")
-    stored = np.fromfile(tmp_path / "all-000000000000.f16", np.float16).reshape(-1, vectors.shape[1])
-    assert np.abs(stored.astype(np.float32) - vectors).max() < 1e-3
+    stored = np.fromfile(tmp_path / "all-000000000000.f32", np.float32).reshape(-1, vectors.shape[1])
+    assert np.abs(stored - vectors).max() < 1e-6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]  # the spill file went with the save
     assert index.query(vectors[probe], 1)[0][:, 0].tolist() == ids[probe].tolist()
 
@@ -381,7 +381,7 @@ def test_corrupt_or_other_version_compact_index_is_rebuilt(tmp_path: Path, real_
     cat, key, dim = real_catalog
     CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
     folder = tmp_path / "index" / key
-    rows = folder / _manifest_of(tmp_path, key)["files"][GLOBAL]["parts"][".f16"]["file"]
+    rows = folder / _manifest_of(tmp_path, key)["files"][GLOBAL]["parts"][".f32"]["file"]
     rows.write_bytes(rows.read_bytes()[:4096])  # a torn store file
     _, vectors = _vectors(cat, key)
     for expected in ("does not match", "format version"):
