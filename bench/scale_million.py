@@ -201,7 +201,7 @@ for ef in (128, 512):
 print(json.dumps({"build_s": build_s, "added": added, "n": n, "rss_built": built, "rows": rows}))
 """
 
-SWEEP = [(4_000, 120), (6_000, 120), (8_000, 120), (8_000, 160), (12_000, 120), (12_000, 160), (16_000, 200)]  # (rows, re-rank)
+SWEEP = [(4_000, 100), (6_000, 100), (6_000, 120), (8_000, 100), (8_000, 120), (12_000, 100)]  # (rows, re-rank)
 
 
 def _child(script: str, args: list[str], timeout: float, log) -> dict[str, Any]:

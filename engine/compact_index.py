@@ -48,7 +48,7 @@ SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a tem
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (faiss-cpu)'
 # Where ``compact_at: auto`` (the default) turns compact, when faiss is installed: from here the exact index
 # holds over 1.3 GB; at 1M it held 5.4 GB, built for 20 minutes and found 0.80 of the exact top 10 where
-# this one held 0.23 GB, built in a minute and found 0.99 (docs/benchmarks/README.md, "The 1M set").
+# this one held 0.21 GB, built in a minute and found 0.99 (docs/benchmarks/README.md, "The 1M set").
 AUTO_AT = 250_000
 
 

@@ -16,7 +16,7 @@ Two kinds of index, chosen by the catalog's size when the indexes are built (``c
 every index is the exact one (hnswlib over the full vectors, float32); from there every index (the
 categories' too, else they would hold the full vectors again) is the compact one of
 ``engine.compact_index`` (PCA codes in k-means lists in RAM, float32 vectors memory-mapped from disk,
-exact re-rank), which holds a 1M catalog's all-categories index in 0.23 GB instead of 5.4 GB. Builds
+exact re-rank), which holds a 1M catalog's all-categories index in 0.21 GB instead of 5.4 GB. Builds
 stream the stored vectors, so a rebuild never holds a large catalog's vectors at once.
 """
 
