@@ -167,8 +167,8 @@ def test_catalog_alone_is_a_fallback(train_pipeline: Pipeline, ikea: Path, ikea_
 
     import cv2
 
-    rows = [r for r in ikea_products if r["category"] in ("chair", "lamp", "vase_candle")][::4][:30]
-    for r in rows:
+    rows = [dict(r) for r in ikea_products if r["category"] in ("chair", "lamp", "vase_candle")][::4][:30]
+    for r in rows:  # copies: the session's product rows are shared with other tests
         extra = tmp_path / f"{r['product_id']}-side.png"
         cv2.imwrite(str(extra), cv2.flip(cv2.imread(str(ikea / r["image"])), 1))
         r["image"] = f"{ikea / r['image']}|{extra}"
