@@ -122,7 +122,8 @@ class CompactIndex:
         count = max(1, min(capacity // ROWS_PER_LIST, len(sample) // TRAIN_PER_LIST))
         lists = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatL2(coords.shape[1]), coords.shape[1], count,
                                               faiss.ScalarQuantizer.QT_8bit)
-        lists.cp.min_points_per_centroid = TRAIN_PER_LIST  # else faiss warns on stderr below 39
+        # faiss warns on stderr below 39 points a list (a small category has fewer points than that in all)
+        lists.cp.min_points_per_centroid = max(1, min(TRAIN_PER_LIST, len(coords) // count))
         lists.train(coords)
         return cls(dim, projection, lists, spill_dir)
 

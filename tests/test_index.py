@@ -291,6 +291,15 @@ def test_compact_lists_narrow_the_scan_and_still_find_the_top_10(tmp_path: Path,
     assert all(len(set(row)) == 100 and set(row) <= set(ids.tolist()) for row in many.tolist())
 
 
+def test_a_compact_index_of_a_few_products_works_and_prints_nothing(tmp_path: Path, real_catalog, capfd):
+    cat, key, dim = real_catalog
+    ids, vectors = _vectors(cat, key)
+    index = compact_index.CompactIndex.learn(vectors[:3], dim, 3, tmp_path)  # a small category of a big catalog
+    index.add(ids[:3], vectors[:3])
+    assert index.query(vectors[:3], 1)[0][:, 0].tolist() == ids[:3].tolist()
+    assert capfd.readouterr().err == ""  # faiss's k-means warnings would reach a user's terminal
+
+
 def test_compact_index_without_faiss_says_how_to_get_it(tmp_path: Path, real_catalog, monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)  # as if not installed: importing it raises ImportError
     cat, key, dim = real_catalog
