@@ -135,6 +135,7 @@ class CatalogIndex:
         self.log = log
         self._lock = threading.RLock()
         self._loaded: dict[str, Index] = {}
+        self._kind_checked = False  # whether the saved indexes' kind was checked against compact_at
         clean_stale_temps(self.dir, TEMP_PREFIX, STALE_SECONDS)
         self._manifest = self._read_manifest()
 
@@ -145,6 +146,12 @@ class CatalogIndex:
     def sync(self, catalog: Catalog) -> None:
         """Bring the index files up to the catalog's revision (incrementally when possible)."""
         with self._lock:
+            if not self._kind_checked:
+                self._kind_checked = True
+                reason = self._kind_change(catalog)
+                if reason:
+                    self.rebuild(catalog, reason)
+                    return
             if self.revision == catalog.revision:
                 return
             if self.revision < 0 or self.revision > catalog.revision:
@@ -204,6 +211,19 @@ class CatalogIndex:
             self._loaded = self._build(catalog)  # a catalog that outgrew the exact kind: all indexes anew
             touched = set(self._loaded)
         return touched
+
+    def _kind_change(self, catalog: Catalog) -> str:
+        """Why the saved indexes are of the wrong kind for ``compact_at`` (the setting changed, faiss was
+        installed or removed), or "" when they are not; checked once, at the first sync, not per search."""
+        entry = self._manifest.get("files", {}).get(GLOBAL)
+        if entry is None:
+            return ""
+        compact = entry.get("kind") == compact_index.CompactIndex.kind
+        if compact and self.compact_at is None:
+            return "the index is compact but compact indexes are off here (compact_at, or faiss not installed)"
+        if not compact and self.compact_at is not None and catalog.count() >= self.compact_at:
+            return f"the catalog has {self.compact_at:,} products or more (compact_at)"
+        return ""
 
     def _build(self, catalog: Catalog) -> dict[str, Index]:
         """Indexes of every category and GLOBAL from one or two streaming passes over the stored vectors:

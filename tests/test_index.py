@@ -327,6 +327,22 @@ def test_the_compact_at_setting_makes_the_pipelines_indexes_compact(tmp_path: Pa
             Settings.for_data_dir(tmp_path)
 
 
+def test_indexes_follow_a_changed_compact_at_setting(tmp_path: Path, real_catalog):
+    """Switched off (or faiss removed), compact indexes are rebuilt exact; switched on, exact ones compact."""
+    cat, key, dim = real_catalog
+    _, vectors = _vectors(cat, key)
+    CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
+    for compact_at, kind in ((None, "exact"), (COMPACT_AT, "compact")):
+        messages: list[str] = []
+        index = CatalogIndex(tmp_path / "index", key, dim, messages.append, compact_at=compact_at)
+        assert len(index.search(cat, vectors[:1], None, 3)[0]) == 3
+        assert {e.get("kind", "exact") for e in _manifest_of(tmp_path, key)["files"].values()} == {kind}
+        assert any("compact_at" in m and "rebuilding" in m for m in messages), messages
+        again: list[str] = []
+        CatalogIndex(tmp_path / "index", key, dim, again.append, compact_at=compact_at).sync(cat)
+        assert not again  # the right kind already: nothing rebuilt
+
+
 def test_compact_index_stores_its_projection_and_rows(tmp_path: Path, real_catalog):
     cat, key, dim = real_catalog
     CatalogIndex(tmp_path / "index", key, dim, compact_at=COMPACT_AT).sync(cat)
