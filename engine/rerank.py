@@ -25,6 +25,7 @@ import numpy as np
 from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.results import Match
+from engine.setting_fields import mapping_fields
 
 MIN_SIDE = 16  # a crop smaller than this a side has no usable local features
 MIN_MATCHES = 8  # RANSAC needs a few more than the homography's 4 points to mean anything
@@ -53,12 +54,7 @@ class RerankOptions:
             return cls()
         if isinstance(raw, (bool, int, float)):
             raw = {"top": 20 if raw is True else raw}
-        if not isinstance(raw, dict):
-            raise TypeError(f"query rerank must be a number of candidates or a mapping, got {raw!r}")
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown rerank setting(s) {', '.join(sorted(unknown))}")
-        options = cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items()})  # e.g. "20" → 20
+        options = cls(**mapping_fields(cls, raw, "rerank", "a number of candidates or a mapping"))
         if options.top < 0 or options.min_inliers < 1 or options.side < 64 or not 0 < options.ratio < 1:
             raise ValueError(f"query rerank values out of range: {raw!r}")
         return options

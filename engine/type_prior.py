@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.results import Match
+from engine.setting_fields import mapping_fields
 
 # Feed columns that name a product's finer type, most specific first (header names as the feed spells them,
 # compared without case). A feed whose category came from ``product_type`` keeps no such column: no prior.
@@ -49,12 +50,8 @@ class TypeOptions:
             return cls(weight=CHOSEN_WEIGHT)
         if isinstance(raw, (int, float)):
             raw = {"weight": raw}
-        if not isinstance(raw, dict):
-            raise TypeError(f"query types must be a weight or a mapping (weight, top, min_products), got {raw!r}")
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown types setting(s) {', '.join(sorted(map(str, unknown)))}")
-        options = replace(cls(weight=CHOSEN_WEIGHT), **{k: type(getattr(cls(), k))(v) for k, v in raw.items()})
+        fields = mapping_fields(cls, raw, "types", "a weight or a mapping (weight, top, min_products)")
+        options = replace(cls(weight=CHOSEN_WEIGHT), **fields)
         if not 0 <= options.weight <= 10 or options.top < 1 or options.min_products < 1:
             raise ValueError(f"query types values out of range: {raw!r}")
         return options
