@@ -205,23 +205,28 @@ class CatalogIndex:
             index.add([pid for pid, _ in rows], np.stack([v for _, v in rows]))
             touched.add(category)
         everything = self._loaded.get(GLOBAL)
-        if (self.compact_at is not None and everything is not None and everything.kind == "exact"
-                and everything.live >= self.compact_at):
-            self.log(f"the catalog passed {self.compact_at:,} products; building the compact index")
-            self._loaded = self._build(catalog)  # a catalog that outgrew the exact kind: all indexes anew
+        reason = self._wrong_kind(everything.kind, everything.live) if everything is not None else ""
+        if reason:  # a catalog that outgrew the exact kind: all indexes anew
+            self.log(f"{reason}; building the compact index")
+            self._loaded = self._build(catalog)
             touched = set(self._loaded)
         return touched
 
     def _kind_change(self, catalog: Catalog) -> str:
-        """Why the saved indexes are of the wrong kind for ``compact_at`` (the setting changed, faiss was
-        installed or removed), or "" when they are not; checked once, at the first sync, not per search."""
+        """``_wrong_kind`` for the saved indexes (the setting changed, faiss was installed or removed):
+        checked once, at the first sync, not per search."""
         entry = self._manifest.get("files", {}).get(GLOBAL)
         if entry is None:
             return ""
-        compact = entry.get("kind") == compact_index.CompactIndex.kind
+        products = catalog.count() if self.compact_at is not None else 0
+        return self._wrong_kind(entry.get("kind", "exact"), products)
+
+    def _wrong_kind(self, kind: str, products: int) -> str:
+        """Why an all-products index of ``kind`` over ``products`` is the wrong kind for compact_at, or ""."""
+        compact = kind == compact_index.CompactIndex.kind
         if compact and self.compact_at is None:
-            return "the index is compact but compact indexes are off here (compact_at, or faiss not installed)"
-        if not compact and self.compact_at is not None and catalog.count() >= self.compact_at:
+            return "the index is compact but compact indexes are off here (compact_at, or no faiss)"
+        if not compact and self.compact_at is not None and products >= self.compact_at:
             return f"the catalog has {self.compact_at:,} products or more (compact_at)"
         return ""
 
