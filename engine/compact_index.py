@@ -42,7 +42,8 @@ ROWS_PER_LIST = 500  # k-means lists: one per this many rows the index is built 
 TRAIN_PER_LIST = 20  # sample rows per list k-means learns from, at least
 PROBE_ROWS = 8_000  # rows a query scans: the lists nearest to it, as many as hold about this many
 RERANK = 100  # best scanned rows re-scored exactly on the full vectors
-PCA_SAMPLE = 40_000  # vectors the projection and the lists are learned on (2,000 lists at 1M)
+PCA_SAMPLE = 40_000  # vectors the projection and the lists are learned on, at most (2,000 lists at 1M)
+MIN_SAMPLE = 1_000  # ... and at least (or all of a smaller index's)
 SUFFIXES = (".npz", ".f32")  # beside the faiss index's .bin
 COPY_BYTES = 2**22  # per read when the saved and spilled rows are copied into a new store file
 SPILL_ROWS = 65_536  # rows not yet saved that are kept in RAM; more go to a temp file (a 1M build: 4.9 GB)
@@ -56,6 +57,16 @@ AUTO_AT = 250_000
 def available() -> bool:
     """Whether faiss can be imported (the ``[scale]`` extra), without importing it."""
     return importlib.util.find_spec("faiss") is not None
+
+
+def sample_size(rows: int) -> int:
+    """How many of an index's ``rows`` to learn from: enough for its lists, never more. A data dir's
+    indexes (one per category and the whole catalog) are learned in one pass, all samples held at once,
+    so a fixed 40,000 each could add up to the whole catalog; this sums to ~1/25 of it plus 1,000 per
+    category. Measured on 200,000 of the 1M set: 8,000 samples find 0.9965 of the top 10, 40,000 0.9970;
+    fewer than the lists need lose recall (4,000: 0.986)."""
+    wanted = math.ceil(rows / ROWS_PER_LIST) * TRAIN_PER_LIST
+    return min(rows, PCA_SAMPLE, max(MIN_SAMPLE, wanted))
 
 
 def _faiss() -> Any:
