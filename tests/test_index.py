@@ -445,7 +445,7 @@ def _manifest_of(tmp_path: Path, key: str) -> dict:
 
 def test_compact_indexes_learn_from_samples_a_fraction_of_the_catalog(tmp_path: Path, real_catalog, monkeypatch):
     """All of a data dir's samples are held at once while its indexes are learned: scaled down (a list per
-    100 rows), they sum to well under the catalog, and the lists learned from them still find the top 10."""
+    100 rows), they sum to less than the catalog, and the lists learned from them still find the top 10."""
     from engine import index as index_module
 
     monkeypatch.setattr(compact_index, "ROWS_PER_LIST", 100)
