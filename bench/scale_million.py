@@ -109,9 +109,9 @@ n, dim = data.params()["n"], data.params()["dim"]
 """
 
 COMPACT_BUILD = PRELUDE + """
-from engine.compact_index import CompactIndex, sample_size
+from engine.compact_index import CompactIndex, sample_stride
 target = Path(sys.argv[2])
-stride = max(1, -(-n // sample_size(n)))
+stride = sample_stride(n)
 start = time.perf_counter()
 sample = np.concatenate([read_rows(data.vectors_path, i, 50_000)[::stride].copy()
                          for i in range(0, n, 50_000)])  # a copy: a view would keep each 256 MB chunk

@@ -69,6 +69,11 @@ def sample_size(rows: int) -> int:
     return min(rows, PCA_SAMPLE, max(MIN_SAMPLE, wanted))
 
 
+def sample_stride(rows: int) -> int:
+    """Every how-many-th of an index's ``rows`` to keep so that at most ``sample_size(rows)`` are kept."""
+    return max(1, math.ceil(rows / max(1, sample_size(rows))))  # an empty index: 1, as before
+
+
 def _faiss() -> Any:
     """faiss, or the one line that says how to get it."""
     try:

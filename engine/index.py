@@ -393,7 +393,7 @@ def temp_file(folder: Path) -> Path:
 def _samples(catalog: Catalog, key: str, sizes: dict[str, int]) -> dict[str, np.ndarray]:
     """Every n-th stored vector of each index in ``sizes`` (``compact_index.sample_size`` of them), in one
     pass."""
-    stride = {c: max(1, -(-n // compact_index.sample_size(n))) for c, n in sizes.items()}
+    stride = {c: compact_index.sample_stride(n) for c, n in sizes.items()}
     seen = dict.fromkeys(sizes, 0)
     picked: dict[str, list[np.ndarray]] = {c: [] for c in sizes}
     for _pid, category, vector in catalog.vectors(key):

@@ -461,6 +461,7 @@ def test_compact_indexes_learn_from_samples_a_fraction_of_the_catalog(tmp_path: 
     queries = _queries(vectors)
     found = [{pid for pid, _ in row} for row in index.search(cat, queries, None, 10)]
     truth = [set(ids[np.argsort(-(vectors @ q))[:10]].tolist()) for q in queries]
-    assert index._get(cat, GLOBAL).lists.nprobe * 4 < index._get(cat, GLOBAL).lists.nlist  # a partial scan
+    lists = index._get(cat, GLOBAL).lists
+    assert lists.nprobe * 4 < lists.nlist  # a partial scan
     # 0.935 here; learned from every row (the old rule's samples at this scale), 0.942
     assert np.mean([len(f & t) / 10 for f, t in zip(found, truth)]) >= 0.92
