@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--conf", type=float,
                    help="confidence written into the card (default: the lowest whose tag precision on the val "
                         f"scenes reaches 80 %%, docs/detection.md; {YOLO_DATA_CONF} with --yolo-data)")
+    p.add_argument("--paste", type=int, default=0, metavar="N",
+                   help="also train on N copies of train scenes with catalog products of the rarely seen "
+                        "categories (rugs, frames, mirrors) pasted in (docs/detection.md)")
     p.add_argument("--seed", type=int, default=0, help="split seed: keep it equal to `decorlens train`'s")
     p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, help="run folder (default <data dir>/training-runs/NAME)")
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
-        export_only=args.export_only, trust_pt=args.trust_pt,
+        pasted=args.paste, export_only=args.export_only, trust_pt=args.trust_pt,
     )
     with _Bars(args.quiet) as report, _ctrl_c() as stop:
         if args.yolo_data:

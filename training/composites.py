@@ -79,13 +79,13 @@ def paste(photo: np.ndarray, scene: np.ndarray, rng: np.random.Generator) -> tup
     alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)[..., None]
     x, y = int(rng.integers(0, w - size[0] + 1)), int(rng.integers(0, h - size[1] + 1))
     region = scene[y : y + size[1], x : x + size[0]].astype(np.float32)
-    lit = _relight(obj.astype(np.float32), region, rng)
+    lit = relight(obj.astype(np.float32), region, rng)
     out = scene.copy()
     out[y : y + size[1], x : x + size[0]] = np.clip(alpha * lit + (1 - alpha) * region, 0, 255).astype(np.uint8)
     return out, (float(x), float(y), float(x + size[0]), float(y + size[1]))
 
 
-def _relight(obj: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def relight(obj: np.ndarray, region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Darken the studio-lit object at random and shift its colour balance towards the room's."""
     room = region.reshape(-1, 3).mean(axis=0) + 1.0
     tint = 1 + TINT * (room / room.mean() - 1)

@@ -109,6 +109,11 @@ class PairDataset:
     def scenes_in(self, split: str, seed: int = 0) -> list[str]:
         return sorted({p.scene_id for p in self.pairs_in(split, seed)})
 
+    def held_out_products(self, seed: int = 0) -> set[str]:
+        """The products (canonical ids) a validation or test pair shows: training that makes up its own
+        views of catalog products leaves these out, so "unseen" stays unseen."""
+        return {self.canonical(p.product_id) for s in ("val", "test") for p in self.pairs_in(s, seed)}
+
 
 def split_of(scene_id: str, seed: int = 0) -> str:
     """The split of a scene from a hash of (seed, id): stable when scenes are added or removed.

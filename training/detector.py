@@ -4,7 +4,8 @@ Steps: split the dataset's scenes (the same scene hash split as embedder trainin
 stay unseen), label the train and val scenes (``training.pseudo_labels``: the stock detectors' tags
 distilled through the category map and the catalog filter, the linked products' regions the
 embedder finds, the boxes given in ``pairs.csv``), add the photos corrected in the app
-(``training.app_data``), write a YOLO dataset with COCO JSON beside it (``training.yolo_data``),
+(``training.app_data``), optionally paste catalog products of the rarely seen categories into copies of
+train scenes (``training.pasted_products``), write a YOLO dataset with COCO JSON beside it (``training.yolo_data``),
 fine-tune with ultralytics, and export the best weights to ONNX with a card whose classes are
 catalog categories (``class_set: decor``) and which names the stock detectors it replaces
 (``replaces``): ``decorlens models activate`` it alone, and detection runs one network instead of
@@ -36,6 +37,7 @@ from training.app_data import AppData, CorrectedPhoto, read_photos
 from training.data import PairDataset, split_of
 from training.detector_confidence import calibrate, write_confidence
 from training.export import export_detector
+from training.pasted_products import pasted_scenes
 from training.pseudo_labels import (
     DEFAULT_THRESHOLD,
     PseudoLabeller,
@@ -69,6 +71,7 @@ class DetectorConfig:
     device: str = "auto"
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     limit_scenes: int | None = None
+    pasted: int = 0  # copies of train scenes with rare-category products pasted in (training.pasted_products)
     export_only: bool = False  # write the YOLO / COCO dataset and stop
     trust_pt: bool = False  # load a base .pt from outside the models folders (ultralytics unpickles it in full)
 
@@ -109,6 +112,8 @@ def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: C
     # photos of the user's own (not dataset scenes): their kept boxes as they are; never test scenes, so train or val
     for scene in AppData([p for sha, p in corrected.items() if sha not in in_dataset], []).scene_labels():
         labelled["val" if split_of(scene.scene_id, config.seed) == "val" else "train"].append(scene)
+    labelled["train"] += pasted_scenes(labelled["train"], dataset, classes_wanted, config.pasted, config.out / "pasted",
+                                       config.seed, lambda d, n: report("pasting products", d, n, None), cancelled)
     counts = label_counts(labelled["train"])
     classes = [c for c, by_source in counts.items() if sum(by_source.values()) >= config.min_labels]
     if not classes:

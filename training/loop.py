@@ -302,8 +302,7 @@ def composite_products(dataset: PairDataset, train_pairs: Sequence[Pair], config
     """
     if config.limit_scenes:
         return sorted({dataset.canonical(p.product_id) for p in train_pairs})
-    held = {dataset.canonical(p.product_id) for s in ("val", "test") for p in dataset.pairs_in(s, config.seed)}
-    return sorted({dataset.canonical(pid) for pid in dataset.products} - held)
+    return sorted({dataset.canonical(pid) for pid in dataset.products} - dataset.held_out_products(config.seed))
 
 
 def _limited(dataset: PairDataset, split: str, config: TrainConfig) -> list:

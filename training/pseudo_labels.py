@@ -58,7 +58,8 @@ class Label:
 
     box: Box
     category: str
-    source: str  # "given" (pairs.csv), "user" (app corrections), "pair" (pseudo label), "teacher" (stock tag)
+    source: str  # "given" (pairs.csv), "user" (app corrections), "pair" (pseudo label), "teacher" (stock tag),
+    # "pasted" (a catalog photo pasted into a copy of the scene: training.pasted_products)
     product_id: str = ""
     score: float = 1.0  # cosine for pseudo labels, confidence for the teacher's
 
