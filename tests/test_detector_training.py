@@ -191,9 +191,14 @@ def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir:
         (data / "models" / f.name).symlink_to(f)
     engine = [sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), "train-detector"]
     done = subprocess.run([*engine, "--data", str(ikea), "--limit-scenes", "4", "--min-labels", "1",
-                           "--name", "tiny-decor", "--export-only"],
+                           "--name", "tiny-decor", "--export-only", "--paste", "2"],
                           check=False, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
+    written = data / "training-runs" / "tiny-decor" / "dataset"
+    copies = sorted((written / "labels" / "train").glob("pasted*.txt"))
+    assert len(copies) == 2 and all(f.read_text().strip() for f in copies)  # two pasted copies, labelled
+    assert '"pasted"' in done.stdout  # the label counts name the pasted ones
+    assert not list((written / "images" / "val").glob("pasted*"))
     moved = shutil.move(data / "training-runs" / "tiny-decor" / "dataset", tmp_path / "corrected")
     done = subprocess.run([*engine, "--yolo-data", str(Path(moved) / "data.yaml"), "--epochs", "1",
                            "--imgsz", "160", "--batch", "4", "--name", "tiny-decor"],

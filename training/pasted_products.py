@@ -105,7 +105,7 @@ def pasted_scenes(
         picks = [categories[j] for j in rng.choice(len(categories), PER_IMAGE, p=weights / weights.sum())]
         pastes = [(c, products[c][int(rng.integers(len(products[c])))], shapes[c][int(rng.integers(len(shapes[c])))])
                   for c in picks]
-        copies.append(_paste_into(scene, pastes, cutouts, out / f"{safe_name(scene.scene_id)}-pasted{i}.jpg", rng))
+        copies.append(_paste_into(scene, pastes, cutouts, f"pasted{i}-{scene.scene_id}", out, rng))
         if progress:
             progress(i + 1, count)
     return copies
@@ -126,9 +126,9 @@ class _Cutouts:
         return self.cache[product_id]
 
 
-def _paste_into(scene: SceneLabels, pastes: Sequence[tuple[str, str, Shape]], cutouts: _Cutouts, path: Path,
-                rng: np.random.Generator) -> SceneLabels:
-    """One copy of ``scene`` with ``pastes`` (category, product, model shape) in it, written to ``path``."""
+def _paste_into(scene: SceneLabels, pastes: Sequence[tuple[str, str, Shape]], cutouts: _Cutouts, name: str,
+                out: Path, rng: np.random.Generator) -> SceneLabels:
+    """One copy of ``scene`` named ``name`` with ``pastes`` (category, product, model shape) in it, written to ``out``."""
     image = load_image(scene.image, max_side=COPY_SIDE)
     h, w = image.shape[:2]
     sx, sy = w / scene.width, h / scene.height
@@ -143,9 +143,10 @@ def _paste_into(scene: SceneLabels, pastes: Sequence[tuple[str, str, Shape]], cu
     kept = [Label((lab.box[0] * sx, lab.box[1] * sy, lab.box[2] * sx, lab.box[3] * sy), lab.category, lab.source,
                   lab.product_id, lab.score) for lab in scene.labels]
     kept = [lab for lab in kept if all(_covered(lab.box, p.box) < MAX_COVER for p in placed)]
+    path = out / f"{safe_name(name)}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(path, quality=92)
-    return SceneLabels(path.stem, path, w, h, kept + placed)
+    return SceneLabels(name, path, w, h, kept + placed)
 
 
 def _place(size: tuple[int, int], shape: Shape, frame: tuple[int, int], taken: Sequence[Box],
