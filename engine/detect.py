@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
+from engine.boxes import area, covered, iou
 from engine.categories import CategoryMap
 from engine.errors import ModelError
 from engine.models import ResolvedModel
@@ -156,10 +157,9 @@ def merge_detections(
 
 
 def _duplicates(candidate: Detection, better: Detection, cross_iou: float, contained: float) -> bool:
-    inter = _intersection(candidate.box, better.box)
     if candidate.category == better.category:
-        return inter >= contained * _area(candidate.box)
-    return inter / (_area(candidate.box) + _area(better.box) - inter + 1e-9) >= cross_iou
+        return covered(candidate.box, better.box) >= contained
+    return iou(candidate.box, better.box) >= cross_iou
 
 
 def join_parts(
@@ -201,7 +201,7 @@ def group_repeats(
     """
     width, height = image_size
     limit = small * width * height
-    rows = _rows([i for i, d in enumerate(detections) if _area(d.box) <= limit], detections, gap)
+    rows = _rows([i for i, d in enumerate(detections) if area(d.box) <= limit], detections, gap)
     dropped = {i for row in rows if len(row) >= min_count for i in row[1:]}
     return [d for i, d in enumerate(detections) if i not in dropped]
 
@@ -247,14 +247,6 @@ def _gap(a: Sequence[float], b: Sequence[float]) -> float:
 def _overlap(a: Sequence[float], b: Sequence[float], axis: int) -> float:
     """Length the two boxes share along ``axis`` (0: x, 1: y)."""
     return max(0.0, min(a[axis + 2], b[axis + 2]) - max(a[axis], b[axis]))
-
-
-def _area(box: Sequence[float]) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
-def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.ndarray, ...]:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.boxes import area, covered
 from engine.results import Box, Detection
 
 if TYPE_CHECKING:
@@ -191,10 +192,10 @@ def nearest_true(mask: np.ndarray, point: Point) -> Point | None:
 def lying_on(index: int, detections: Sequence[Detection]) -> list[Box]:
     """Boxes of smaller objects lying mostly inside detection ``index``'s box: what sits on it or before it."""
     box = detections[index].box
-    area = _area(box)
+    own = area(box)
     return [
         d.box for j, d in enumerate(detections)
-        if j != index and _area(d.box) < area and _intersection(d.box, box) >= ON_TOP * _area(d.box)
+        if j != index and area(d.box) < own and covered(d.box, box) >= ON_TOP
     ]
 
 
@@ -245,14 +246,6 @@ def _nearest_free(point: Point, bounds: Bounds, tiers: Sequence[Callable[[Point]
 
 def _holds(box: Box, point: Point) -> bool:
     return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
-
-
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
-def _intersection(a: Box, b: Box) -> float:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def canonical_order(detections: Sequence[Detection], points: Sequence[Point]) -> list[int]:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from engine.boxes import area, iou
 from engine.categories import CategoryMap
 from engine.detect import (
     CROSS_IOU,
@@ -282,16 +283,6 @@ def test_embedder_card_is_refused_as_detector(shared_models: Path, categories: C
     with pytest.raises(ModelError, match="is a embedder, not a detector"):
         Detector(ResolvedModel(path, read_card(path)), categories, device="cpu")
 
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    return inter / (area(a) + area(b) - inter)
-
-
-def area(box: tuple[float, ...]) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 CUSHIONS = "lean-in-to-leather"  # cushions on a leather sofa that OIV7 scores between 0.03 and its card's 0.1

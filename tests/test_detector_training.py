@@ -13,6 +13,7 @@ import pytest
 import yaml
 from ikea_slice import write_slice
 
+from engine.boxes import iou
 from engine.categories import CategoryMap
 from engine.detect import Detector, group_repeats
 from engine.errors import ModelError
@@ -24,7 +25,7 @@ from engine.settings import Settings
 from training.data import PairDataset, split_of
 from training.detector import corrected_photos, user_scene
 from training.detector_confidence import CONF_GRID
-from training.pseudo_labels import PseudoLabeller, grid_windows, iou, region_anchors
+from training.pseudo_labels import PseudoLabeller, grid_windows, region_anchors
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

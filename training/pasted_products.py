@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from engine.boxes import covered, overlap
 from engine.errors import Cancelled
 from engine.imageio import load_image
 from engine.results import Box
@@ -142,7 +143,7 @@ def _paste_into(scene: SceneLabels, pastes: Sequence[tuple[str, str, Shape]], cu
         placed.append(Label(box, category, "pasted", product_id))
     kept = [Label((lab.box[0] * sx, lab.box[1] * sy, lab.box[2] * sx, lab.box[3] * sy), lab.category, lab.source,
                   lab.product_id, lab.score) for lab in scene.labels]
-    kept = [lab for lab in kept if all(_covered(lab.box, p.box) < MAX_COVER for p in placed)]
+    kept = [lab for lab in kept if all(covered(lab.box, p.box) < MAX_COVER for p in placed)]
     path = out / f"{safe_name(name)}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(path, quality=92)
@@ -163,7 +164,7 @@ def _place(size: tuple[int, int], shape: Shape, frame: tuple[int, int], taken: S
         cy = (shape.cy + rng.uniform(-JITTER, JITTER)) * h
         x1, y1 = float(np.clip(cx - bw / 2, 0, w - bw)), float(np.clip(cy - bh / 2, 0, h - bh))
         box = (x1, y1, x1 + bw, y1 + bh)
-        if bw >= 8 and bh >= 8 and all(_overlap(box, t) <= MAX_OVERLAP for t in taken):
+        if bw >= 8 and bh >= 8 and all(overlap(box, t) <= MAX_OVERLAP for t in taken):
             return box
     return None
 
@@ -179,21 +180,3 @@ def _blend(image: np.ndarray, piece: tuple[np.ndarray, np.ndarray], box: Box, rn
     out[y1:y2, x1:x2] = np.clip(alpha * relight(obj, region, rng) + (1 - alpha) * region, 0, 255).astype(np.uint8)
     return out
 
-
-def _covered(box: Box, by: Box) -> float:
-    """The share of ``box`` that ``by`` covers."""
-    return _intersection(box, by) / _area(box) if _area(box) > 0 else 1.0
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """The share of the smaller box that the two share."""
-    smaller = min(_area(a), _area(b))
-    return _intersection(a, b) / smaller if smaller > 0 else 1.0
-
-
-def _intersection(a: Box, b: Box) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def _area(box: Box) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])

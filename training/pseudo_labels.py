@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.boxes import iou
 from engine.crops import crops as cut_crops
 from engine.detect import merge_detections, nms
 from engine.errors import Cancelled
@@ -277,14 +278,6 @@ def merge_user(user: UserScene, labels: Sequence[Label]) -> list[Label]:
     """The user's boxes, plus other labels that touch neither a kept nor a removed box."""
     taken = [lab.box for lab in user.kept] + user.removed
     return user.kept + [lab for lab in labels if all(iou(lab.box, b) < SAME_OBJECT_IOU for b in taken)]
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def label_counts(scenes: Sequence[SceneLabels]) -> dict[str, dict[str, int]]:
