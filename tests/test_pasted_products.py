@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.boxes import covered
 from engine.imageio import load_image
 from training.data import PairDataset
 from training.pasted_products import RARE_BELOW, pasted_scenes, rare_shapes
@@ -65,15 +66,8 @@ def test_copies_hold_pasted_held_in_products_where_such_labels_lie(ikea: Path, t
         sx, sy = copy.width / source.width, copy.height / source.height
         for lab in source.labels:
             box = (lab.box[0] * sx, lab.box[1] * sy, lab.box[2] * sx, lab.box[3] * sy)
-            hidden = any(_share(box, p) >= 0.5 for p in pastes)
+            hidden = any(covered(box, p) >= 0.5 for p in pastes)
             assert any(np.allclose(k.box, box) and k.category == lab.category for k in kept) != hidden
-
-
-def _share(box, by) -> float:
-    """The share of ``box`` that ``by`` covers."""
-    ix = max(0.0, min(box[2], by[2]) - max(box[0], by[0]))
-    iy = max(0.0, min(box[3], by[3]) - max(box[1], by[1]))
-    return ix * iy / ((box[2] - box[0]) * (box[3] - box[1]))
 
 
 def test_copies_are_fixed_by_the_seed(ikea: Path, tmp_path: Path):
