@@ -284,7 +284,6 @@ def test_embedder_card_is_refused_as_detector(shared_models: Path, categories: C
         Detector(ResolvedModel(path, read_card(path)), categories, device="cpu")
 
 
-
 CUSHIONS = "lean-in-to-leather"  # cushions on a leather sofa that OIV7 scores between 0.03 and its card's 0.1
 ROUND_THINGS = "stay-up-to-date-in-a-calm"  # COCO calls round things clocks there at 0.25-0.6
 

@@ -179,4 +179,3 @@ def _blend(image: np.ndarray, piece: tuple[np.ndarray, np.ndarray], box: Box, rn
     out = image.copy()
     out[y1:y2, x1:x2] = np.clip(alpha * relight(obj, region, rng) + (1 - alpha) * region, 0, 255).astype(np.uint8)
     return out
-
