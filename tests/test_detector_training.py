@@ -25,7 +25,14 @@ from engine.settings import Settings
 from training.data import PairDataset, split_of
 from training.detector import corrected_photos, user_scene
 from training.detector_confidence import CONF_GRID
-from training.pseudo_labels import PseudoLabeller, grid_windows, region_anchors
+from training.pseudo_labels import (
+    FLOOR_CATEGORIES,
+    PseudoLabeller,
+    floor_windows,
+    grid_windows,
+    region_anchors,
+    required_cosine,
+)
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +60,28 @@ def test_grid_windows_stay_inside_and_reach_every_corner():
     assert windows[:, 2].max() == pytest.approx(1024, abs=1) and windows[:, 3].max() == pytest.approx(683, abs=1)
     wide = (windows[:, 2] - windows[:, 0]) / (windows[:, 3] - windows[:, 1])
     assert wide.max() == pytest.approx(2.0, rel=0.01) and wide.min() == pytest.approx(0.5, rel=0.01)
+
+
+def test_floor_windows_are_wide_low_and_inside():
+    windows = floor_windows(1024, 683)
+    assert len(windows)
+    assert (windows[:, :2] >= 0).all() and (windows[:, 2] <= 1024).all() and (windows[:, 3] <= 683).all()
+    assert ((windows[:, 1] + windows[:, 3]) / 2 >= 683 / 2).all()
+    wide = (windows[:, 2] - windows[:, 0]) / (windows[:, 3] - windows[:, 1])
+    assert wide.min() == pytest.approx(3.0, rel=0.01) and wide.max() == pytest.approx(5.0, rel=0.01)
+
+
+def test_rugs_are_labelled_on_floor_windows(labelled, dataset: PairDataset):
+    """A rug's product photo matches a plain wall as well as the rug seen from the side: only floor windows may win."""
+    _, _, out = labelled
+    rugs = [(scene, lab) for scene in out for lab in scene.labels
+            if lab.source == "pair" and lab.category in FLOOR_CATEGORIES]
+    linked = [p for p in dataset.pairs if p.scene_id in {s.scene_id for s in out} and p.category in FLOOR_CATEGORIES]
+    assert linked, "the three scenes have no rug pair to label"
+    assert len(rugs) == len(linked)
+    for scene, lab in rugs:
+        x1, y1, x2, y2 = lab.box
+        assert (y1 + y2) / 2 >= scene.height / 2 and x2 - x1 >= 2.9 * (y2 - y1), lab
 
 
 def test_labels_are_inside_the_image_and_from_the_category_map(labelled, dataset: PairDataset,
@@ -83,8 +112,9 @@ def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairD
     cosines = sorted(lab.score for s in out for lab in s.labels if lab.source == "pair")
     middle = cosines[len(cosines) // 2]
     strict = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, threshold=middle)
-    kept = [lab.score for s in strict.label_all(scenes) for lab in s.labels if lab.source == "pair"]
-    assert kept and min(kept) >= middle and len(kept) < len(cosines)
+    kept = [lab for s in strict.label_all(scenes) for lab in s.labels if lab.source == "pair"]
+    assert kept and len(kept) < len(cosines)
+    assert all(lab.score >= required_cosine(lab.category, middle) for lab in kept)
 
 
 def _corrections_file(folder: Path, image: Path, kept: list[dict], removed: list[dict]) -> None:
@@ -272,8 +302,8 @@ def test_region_anchors_are_pseudo_labels_of_the_given_pairs(labelled, dataset: 
     anchors = region_anchors(dataset, pairs, pipeline, labeller.cache_dir, min_cosine=0.5)
     asked = {(p.scene_id, p.product_id) for p in pairs}
     assert anchors and all((a.scene_id, a.product_id) in asked for a in anchors)
-    assert all(a.cosine >= 0.5 for a in anchors)
+    assert all(a.cosine >= required_cosine(a.category, 0.5) for a in anchors)
     expected = {(s.scene_id, lab.product_id) for s in out[:2] for lab in s.labels
-                if lab.source == "pair" and lab.score >= 0.5}
+                if lab.source == "pair" and lab.score >= required_cosine(lab.category, 0.5)}
     mapped = {(a.scene_id, a.product_id) for a in anchors if a.category in pipeline.categories.search}
     assert mapped == expected  # the fixture's labeller keeps only the map's categories

@@ -2,7 +2,9 @@
 
 Each scene gets *proposals*: every configured detector's boxes at a low confidence, whatever their
 class (class-agnostic NMS), plus a grid of windows like the regions a user drags in the app, for
-objects no stock class covers (rugs, cushions). Every proposal is cropped as the engine crops and
+objects no stock class covers (rugs, cushions). A rug lies on the floor and is seen from the side, so a
+rug's product is matched among *floor windows* only: wide, low windows in the photo's lower half, which
+the grid's squares would lose to a patch of plain wall that looks as much like a rug photo. Every proposal is cropped as the engine crops and
 embedded, and each product linked to the scene takes the proposal that looks most like its catalog
 photo (one proposal per product, best cosine first). The assignment becomes a label when its cosine
 reaches a threshold calibrated by looking at a sample (docs/detection.md). Labels carry the product's
@@ -47,6 +49,10 @@ PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class fou
 MAX_DETECTOR_PROPOSALS = 150  # per scene, best scores first
 GRID_SCALES = (0.25, 0.4, 0.6)  # window side as a share of the image's shorter side
 GRID_ASPECTS = (1.0, 2.0, 0.5)  # width / height: square, wide (rugs, sofas), tall (lamps, curtains)
+FLOOR_CATEGORIES = frozenset({"rug"})  # lie flat on the floor: matched among floor windows only
+FLOOR_SCALES = (0.3, 0.45, 0.6, 0.8)
+FLOOR_ASPECTS = (3.0, 5.0)  # a rug seen from the side: 3 to 5 times wider than high
+FLOOR_DISCOUNT = 0.13  # a floor window needs this much less cosine (calibrated: docs/detection.md)
 DETECTOR_BONUS = 0.05  # a detector box beats a grid window unless the window looks clearly more alike
 DEFAULT_THRESHOLD = 0.55  # cosine at which an assignment becomes a label (calibrated: docs/detection.md)
 SAME_OBJECT_IOU = 0.5  # a weaker label overlapping a stronger one this much is the same object
@@ -85,16 +91,26 @@ class Assignment:
 
 def grid_windows(width: int, height: int) -> np.ndarray:
     """Windows at several scales and aspects with half-window strides, clipped to the image."""
+    return _windows(width, height, GRID_SCALES, GRID_ASPECTS)
+
+
+def floor_windows(width: int, height: int) -> np.ndarray:
+    """Wide, low windows centred in the photo's lower half: where a rug lies, seen from the side."""
+    windows = _windows(width, height, FLOOR_SCALES, FLOOR_ASPECTS)
+    return windows[(windows[:, 1] + windows[:, 3]) / 2 >= height / 2]
+
+
+def _windows(width: int, height: int, scales: Sequence[float], aspects: Sequence[float]) -> np.ndarray:
     side = min(width, height)
     windows = []
-    for scale in GRID_SCALES:
-        for aspect in GRID_ASPECTS:
+    for scale in scales:
+        for aspect in aspects:
             w = min(width, side * scale * np.sqrt(aspect))
             h = min(height, side * scale / np.sqrt(aspect))
             xs = _positions(width - w, w / 2)
             ys = _positions(height - h, h / 2)
             windows += [(x, y, x + w, y + h) for y in ys for x in xs]
-    return np.array(windows, np.float32)
+    return np.array(windows, np.float32).reshape(-1, 4)
 
 
 def _positions(span: float, stride: float) -> np.ndarray:
@@ -102,8 +118,9 @@ def _positions(span: float, stride: float) -> np.ndarray:
     return np.linspace(0, max(span, 0.0), int(np.ceil(max(span, 0.0) / stride)) + 1)
 
 
-def propose(image: np.ndarray, pipeline) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate boxes (N, 4): ``pipeline``'s detector boxes of any class, then the grid windows; a bonus per box.
+def propose(image: np.ndarray, pipeline, floor: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate boxes (N, 4): ``pipeline``'s detector boxes of any class, the grid windows, then (``floor``)
+    the floor windows; a bonus per box; which boxes are floor windows.
 
     Windows are loose (without a bonus three quarters of the labels were windows, docs/detection.md),
     so a detector box gets ``DETECTOR_BONUS`` of cosine in the assignment.
@@ -116,19 +133,24 @@ def propose(image: np.ndarray, pipeline) -> tuple[np.ndarray, np.ndarray]:
     keep = nms(boxes, scores, PROPOSAL_NMS)[:MAX_DETECTOR_PROPOSALS]
     h, w = image.shape[:2]
     windows = grid_windows(w, h)
-    bonus = np.r_[np.full(len(keep), DETECTOR_BONUS), np.zeros(len(windows))].astype(np.float32)
-    return np.concatenate([boxes[keep], windows]).astype(np.float32), bonus
+    floors = floor_windows(w, h) if floor else np.zeros((0, 4), np.float32)
+    bonus = np.r_[np.full(len(keep), DETECTOR_BONUS), np.zeros(len(windows) + len(floors))].astype(np.float32)
+    on_floor = np.r_[np.zeros(len(keep) + len(windows), bool), np.ones(len(floors), bool)]
+    return np.concatenate([boxes[keep], windows, floors]).astype(np.float32), bonus, on_floor
 
 
-def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray,
-           bonus: np.ndarray | None = None) -> list[tuple[int, int, float]]:
-    """Greedy one-to-one (product, proposal, cosine), best ``cosine + bonus`` first.
+def assign(product_vectors: np.ndarray, proposal_vectors: np.ndarray, bonus: np.ndarray | None = None,
+           allowed: np.ndarray | None = None) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one (product, proposal, cosine), best ``cosine + bonus`` first, among the ``allowed``
+    (products × proposals) pairs.
 
     Greedy in descending order means dropping an assignment under a threshold later changes no
     other, so one assignment serves every threshold. The cosine returned is without the bonus.
     """
     cosine = product_vectors @ proposal_vectors.T
     score = cosine + (0.0 if bonus is None else bonus[None, :])
+    if allowed is not None:
+        score = np.where(allowed, score, -np.inf)
     out = []
     while score.size and np.isfinite(score).any():
         i, j = np.unravel_index(int(np.argmax(score)), score.shape)
@@ -183,8 +205,9 @@ class PseudoLabeller:
         path = self.dataset.scenes[scene_id]
         cached = self._cached(scene_id, path, pairs)
         labels = [Label(p.box, p.category, "given", p.product_id) for p in pairs if p.box]
-        labels += [Label(a.box, _category(pairs, a.product_id), "pair", a.product_id, a.cosine)
-                   for a in cached["assignments"] if a.cosine >= self.threshold]
+        labels += [Label(a.box, category, "pair", a.product_id, a.cosine)
+                   for a in cached["assignments"] for category in [_category(pairs, a.product_id)]
+                   if a.cosine >= required_cosine(category, self.threshold)]
         labels += [Label(d.box, d.category, "teacher", "", d.score) for d in self.teacher(cached["teacher"])]
         user = self.corrections.get(cached["sha256"])
         if user is not None:
@@ -219,11 +242,13 @@ class PseudoLabeller:
         h, w = image.shape[:2]
         assignments = []
         if wanted:
-            boxes, bonus = propose(image, self.pipeline)
+            flat = np.array([_category(pairs, pid) in FLOOR_CATEGORIES for pid in wanted])
+            boxes, bonus, on_floor = propose(image, self.pipeline, floor=bool(flat.any()))
             embed = self.pipeline.embedder.embed
             proposal_vectors = embed(cut_crops(image, [tuple(b) for b in boxes], self.pipeline.settings.padding))
             products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
-            for i, j, cos in assign(embed(products), proposal_vectors, bonus):
+            allowed = flat[:, None] == on_floor[None, :]
+            for i, j, cos in assign(embed(products), proposal_vectors, bonus, allowed):
                 assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
         # every stock detector's mapped boxes at its card's confidence, not people (the engine's pose filter
         # when installed), before the catalog filter and the merge
@@ -250,6 +275,11 @@ def region_anchors(dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_
         for scene in scenes for lab in scene.labels
         if lab.source in ("pair", "given") and (scene.scene_id, lab.product_id) in wanted
     ]
+
+
+def required_cosine(category: str, threshold: float) -> float:
+    """The cosine at which an assignment of a ``category`` product becomes a label: less on the floor."""
+    return threshold - FLOOR_DISCOUNT if category in FLOOR_CATEGORIES else threshold
 
 
 def _category(pairs: Sequence[Pair], product_id: str) -> str:
