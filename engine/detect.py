@@ -133,11 +133,11 @@ class DetectorSet:
 
 
 def merge_detections(
-    found: Sequence[Detection], iou: float, cross_iou: float = CROSS_IOU, contained: float = CONTAINED
+    found: Sequence[Detection], max_iou: float, cross_iou: float = CROSS_IOU, contained: float = CONTAINED
 ) -> list[Detection]:
     """One detection per object, highest score first.
 
-    Per-category NMS across sources (``iou``); then a box that is almost the same as a better one of
+    Per-category NMS across sources (``max_iou``); then a box that is almost the same as a better one of
     another category (``cross_iou``: one chair called both chair and table) or that lies almost
     wholly inside a better one of its own category (``contained``: a sofa's seat found as a second
     sofa) is dropped, so the user sees one pin per object.
@@ -149,7 +149,7 @@ def merge_detections(
     scores = np.array([d.score for d in found], np.float32)
     offsets = np.array([cats.index(d.category) for d in found], np.float32)[:, None] * MAX_WH
     kept: list[Detection] = []
-    for i in nms(boxes + offsets, scores, iou):
+    for i in nms(boxes + offsets, scores, max_iou):
         candidate = found[i]
         if not any(_duplicates(candidate, better, cross_iou, contained) for better in kept):
             kept.append(candidate)
@@ -249,7 +249,7 @@ def _overlap(a: Sequence[float], b: Sequence[float], axis: int) -> float:
     return max(0.0, min(a[axis + 2], b[axis + 2]) - max(a[axis], b[axis]))
 
 
-def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.ndarray, ...]:
+def decode(raw: np.ndarray, conf: float, max_iou: float, max_det: int) -> tuple[np.ndarray, ...]:
     """YOLOv8/11 head output (4 + nc, anchors) → xyxy boxes, scores, class ids after NMS."""
     class_scores = raw[4:]  # (nc, anchors): reduce along contiguous rows, argmax only where it passes
     scores = class_scores.max(0)
@@ -259,12 +259,13 @@ def decode(raw: np.ndarray, conf: float, iou: float, max_det: int) -> tuple[np.n
     boxes = np.empty_like(xywh)
     boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
     boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
-    keep = nms(boxes + classes[:, None].astype(np.float32) * MAX_WH, scores, iou)[:max_det]
+    keep = nms(boxes + classes[:, None].astype(np.float32) * MAX_WH, scores, max_iou)[:max_det]
     return boxes[keep], scores[keep], classes[keep]
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Greedy non-maximum suppression; indices of kept boxes in descending score order."""
+def nms(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> np.ndarray:
+    """Greedy non-maximum suppression (a box overlapping a kept one by more than ``max_iou`` goes); indices of kept
+    boxes in descending score order."""
     order = np.argsort(-scores, kind="stable")
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep: list[int] = []
@@ -278,5 +279,5 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
         yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
         inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
         overlap = inter / (areas[i] + areas[rest] - inter + 1e-9)
-        order = rest[overlap <= iou]
+        order = rest[overlap <= max_iou]
     return np.array(keep, dtype=np.int64)

@@ -148,7 +148,7 @@ def test_merge_keeps_other_categories_and_separate_objects() -> None:
     sofa_bed = Detection((105.0, 295.0, 610.0, 605.0), 0.3, "Sofa bed", "sofa", "oiv7")
     cushion = Detection((150.0, 320.0, 400.0, 500.0), 0.4, "Pillow", "cushion_throw", "oiv7")
     far_sofa = Detection((700.0, 300.0, 990.0, 600.0), 0.2, "Studio couch", "sofa", "oiv7")
-    merged = merge_detections([sofa_bed, cushion, couch, far_sofa], iou=0.5)
+    merged = merge_detections([sofa_bed, cushion, couch, far_sofa], max_iou=0.5)
     assert merged == [couch, cushion, far_sofa]
 
 
