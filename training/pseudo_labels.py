@@ -2,13 +2,13 @@
 
 Each scene gets *proposals*: every configured detector's boxes at a low confidence, whatever their
 class (class-agnostic NMS), plus a grid of windows like the regions a user drags in the app, for
-objects no stock class covers (rugs, cushions). A rug lies on the floor and is seen from the side, so a
-rug's product is matched among *floor windows* only: wide, low windows in the photo's lower half, which
-the grid's squares would lose to a patch of plain wall that looks as much like a rug photo. Every proposal is cropped as the engine crops and
+objects no stock class covers (rugs, cushions). Every proposal is cropped as the engine crops and
 embedded, and each product linked to the scene takes the proposal that looks most like its catalog
-photo (one proposal per product, best cosine first). The assignment becomes a label when its cosine
-reaches a threshold calibrated by looking at a sample (docs/detection.md). Labels carry the product's
-catalog category, the detector's class.
+photo (one proposal per product, best cosine first). A rug lies on the floor, seen from the side: its
+top-view product photo looks as much like a patch of plain wall, which won on the grid's squares, so a
+rug's product is matched among *floor windows* only (wide, low, in the photo's lower half). The
+assignment becomes a label when its cosine reaches a threshold calibrated by looking at a sample
+(docs/detection.md). Labels carry the product's catalog category, the detector's class.
 
 Three more sources join. Boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
 app (``<data dir>/corrections``, read by ``training.app_data``) always win over a pseudo label on the
