@@ -205,8 +205,8 @@ class PseudoLabeller:
         path = self.dataset.scenes[scene_id]
         cached = self._cached(scene_id, path, pairs)
         labels = [Label(p.box, p.category, "given", p.product_id) for p in pairs if p.box]
-        labels += [Label(a.box, category, "pair", a.product_id, a.cosine)
-                   for a in cached["assignments"] for category in [_category(pairs, a.product_id)]
+        pseudo = [(a, _category(pairs, a.product_id)) for a in cached["assignments"]]
+        labels += [Label(a.box, category, "pair", a.product_id, a.cosine) for a, category in pseudo
                    if a.cosine >= required_cosine(category, self.threshold)]
         labels += [Label(d.box, d.category, "teacher", "", d.score) for d in self.teacher(cached["teacher"])]
         user = self.corrections.get(cached["sha256"])
