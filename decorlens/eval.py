@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--levers", default="",
                    help="query levers scored against the default query, comma-separated, e.g. flip,multicrop,"
                         "flip+multicrop (training.evaluate.QUERY_LEVERS)")
+    p.add_argument("--against", type=Path, metavar="EVAL_JSON",
+                   help="an earlier run's eval.json on the same split: pairs gained and lost, with exact p-values")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
+        from training.eval_against import against, load_earlier
         from training.evaluate import DEFAULT_FINETUNED, EvalConfig, evaluate, markdown, write_reports
     except ImportError as exc:
         raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): {TRAIN_EXTRA}") from exc
@@ -47,8 +50,11 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         finetuned=args.finetuned or DEFAULT_FINETUNED, embedders=tuple(args.also_embedder),
         levers=tuple(v.strip() for v in args.levers.split(",") if v.strip()),
     )
+    earlier = load_earlier(args.against) if args.against else None  # a bad file fails before the long run
     with bar("scoring scenes", args.quiet) as progress:
         result = evaluate(config, pipeline, progress)
+    if earlier is not None:
+        result.against = against(result.to_json(), earlier, str(args.against))
     paths = write_reports(result, args.out or pipeline.data_dir / "eval-reports")
     data = result.to_json()
     if args.json:

@@ -162,6 +162,41 @@ def test_eval_scores_with_the_users_category_map(evaluated, mini_dataset: Path, 
     assert data["coverage_per_category"]["chair"]["covered"] < evaluated[0]["coverage_per_category"]["chair"]["covered"]
 
 
+def test_a_run_compares_itself_with_an_earlier_report_pair_by_pair(evaluated, exported_models: Path, tmp_path: Path,
+                                                                    mini_dataset: Path, capsys):
+    """`--against eval.json`: coverage and end-to-end ranks of the pairs both runs scored, gains and losses."""
+    earlier, out = evaluated
+    assert len(earlier["pairs"]) == earlier["coverage"]["pairs"]
+    shutil.copytree(exported_models, tmp_path / "models")
+    code = main(["--data-dir", str(tmp_path), "-q", "eval", "--data", str(mini_dataset), "--matchers", "pretrained",
+                 "--conf", "0.02", "--against", str(out / "eval.json"), "--out", str(tmp_path / "r"), "--json"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    data = json.loads(printed.out)
+    c = data["against"]
+    assert c["pairs"] == len(data["pairs"]) == len(earlier["pairs"])
+    assert (c["covered"]["now"], c["covered"]["before"]) == (data["coverage"]["evaluated"],
+                                                            earlier["coverage"]["evaluated"])
+    assert c["covered"]["now"] - c["covered"]["before"] == c["covered"]["wins"] - c["covered"]["losses"]
+    assert list(c["end_to_end"]) == ["pretrained"]  # the matchers both runs scored
+    for name in ("top1", "top5"):
+        counts = c["end_to_end"]["pretrained"][name]
+        assert counts["now"] == round(data["all_pairs"]["pretrained"][name] * c["pairs"])
+        assert counts["before"] == round(earlier["all_pairs"]["pretrained"][name] * c["pairs"])
+        assert 0 < counts["p"] <= 1
+    assert "Against " in (tmp_path / "r" / "eval.md").read_text()
+
+
+def test_an_earlier_report_without_pairs_is_one_line(evaluated, mini_dataset: Path, session_data_dir: Path,
+                                                     tmp_path: Path, capsys):
+    old = {k: v for k, v in evaluated[0].items() if k != "pairs"}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    code = main(["--data-dir", str(session_data_dir), "eval", "--data", str(mini_dataset),
+                 "--against", str(tmp_path / "old.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "lists no pairs" in err and len(err.strip().splitlines()) == 1
+
+
 def test_values_are_sane_fractions(evaluated):
     data, _ = evaluated
     for matcher, m in data["overall"].items():

@@ -111,6 +111,7 @@ class EvalResult:
     matchers: tuple[str, ...]
     settings: dict[str, Any]
     scenes: list[SceneTags] = field(default_factory=list)
+    against: dict[str, Any] | None = None  # this run against an earlier report (training.eval_against)
 
     def to_json(self) -> dict[str, Any]:
         scored = [o for o in self.outcomes if o.status == "evaluated"]
@@ -130,6 +131,9 @@ class EvalResult:
             "tags": tag_metrics(self.scenes),
             "paired": self._paired(scored),
             "settings": self.settings,
+            "pairs": [{"scene": o.scene_id, "product": o.product_id, "category": o.category, "status": o.status,
+                       "rank": o.rank} for o in self.outcomes],  # what a later run compares itself with
+            **({"against": self.against} if self.against else {}),
         }
 
     def _paired(self, scored: Sequence[Outcome]) -> dict[str, Any]:
@@ -464,7 +468,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"the detectors, {cov['not_detectable']} not detectable "
         f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
     )
-    return "\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _coverage_table(data) + _tag_table(data)
+    return ("\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _against_lines(data) + _coverage_table(data)
+            + _tag_table(data))
 
 
 def _paired_lines(data: dict[str, Any]) -> str:
@@ -475,6 +480,22 @@ def _paired_lines(data: dict[str, Any]) -> str:
         for m, v in data.get("paired", {}).items()
     ]
     return "\n".join(["", *lines, ""]) if lines else ""
+
+
+def _against_lines(data: dict[str, Any]) -> str:
+    """The run against an earlier report, pair by pair (``training.eval_against``)."""
+    c = data.get("against")
+    if not c:
+        return ""
+    lines = [f"Against {c['source']} on the {c['pairs']} pairs both scored: covered {_counted(c['covered'])}."]
+    lines += [f"{matcher}, end to end: top-1 {_counted(by_k['top1'])}; top-5 {_counted(by_k['top5'])}."
+              for matcher, by_k in c["end_to_end"].items()]
+    return "\n".join(["", *lines, ""])
+
+
+def _counted(counts: dict[str, Any]) -> str:
+    return (f"{counts['now']} against {counts['before']} (gains {counts['wins']}, loses {counts['losses']}, "
+            f"McNemar p = {counts['p']:.2g})")
 
 
 def _coverage_table(data: dict[str, Any]) -> str:
