@@ -28,6 +28,7 @@ class CategoryMap:
     names: dict[str, str] = field(default_factory=dict)  # category key → the name people read
     confidence: dict[str, dict[str, float]] = field(default_factory=dict)  # class set → class → its own confidence
     parts: dict[str, frozenset[str]] = field(default_factory=dict)  # class set → classes that name a part
+    floor: frozenset[str] = frozenset()  # catalog categories whose products lie flat on the floor (rugs)
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> CategoryMap:
@@ -67,7 +68,8 @@ class CategoryMap:
         names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
         return cls(search=search, classes=classes, source=path, names=names,
                    confidence=_confidences(raw.get("confidence") or {}, path),
-                   parts=_parts(raw.get("parts") or {}, path))
+                   parts=_parts(raw.get("parts") or {}, path),
+                   floor=_floor(raw["floor"], path) if "floor" in raw else _shipped_floor(path))
 
     def display_name(self, category: str) -> str:
         """How the app, the pages and the reports write ``category``: see :func:`display_name`."""
@@ -84,6 +86,10 @@ class CategoryMap:
     def part_classes(self, class_set: str) -> frozenset[str]:
         """Detector classes that find a part of a piece (a drawer): side-by-side ones are joined into one box."""
         return self.parts.get(class_set, frozenset())
+
+    def lies_on_floor(self, catalog_category: str) -> bool:
+        """Whether products of ``catalog_category`` lie flat on the floor, seen from the side in a room (rugs)."""
+        return catalog_category in self.floor
 
     def searched(self, category: str) -> tuple[str, ...]:
         """Catalog categories to search for an object of this decor category."""
@@ -125,6 +131,21 @@ def _parts(raw: Mapping, path: Path) -> dict[str, frozenset[str]]:
             raise DecorLensError(f"category map {path}: parts.{class_set} must be a list of detector class names")
         out[str(class_set)] = frozenset(labels)
     return out
+
+
+def _floor(raw: object, path: Path) -> frozenset[str]:
+    """The ``floor`` section: a list of catalog categories."""
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise DecorLensError(f"category map {path}: `floor` must be a list of catalog categories")
+    return frozenset(raw)
+
+
+def _shipped_floor(path: Path) -> frozenset[str]:
+    """A map without a ``floor`` section (a copy made before there was one) keeps the shipped map's."""
+    shipped = resources_dir() / FILE_NAME
+    if path.resolve() == shipped.resolve():
+        return frozenset()
+    return CategoryMap.from_file(shipped).floor
 
 
 def display_name(category: str, names: Mapping[str, str] | None = None) -> str:

@@ -353,3 +353,19 @@ def assert_one_line_map_error(tmp_path: Path, text: str, pattern: str) -> None:
     with pytest.raises(DecorLensError, match=pattern) as info:
         CategoryMap.from_file(path)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("section", ["rug", "{rug: true}", "[rug, 3]"])
+def test_a_bad_floor_section_is_one_line(tmp_path: Path, section: str) -> None:
+    text = f"categories: {{rug: {{search: [rug]}}}}\ndetectors: {{}}\nfloor: {section}\n"
+    assert_one_line_map_error(tmp_path, text, r"`floor`")
+
+
+def test_floor_categories_come_from_the_map_and_an_older_copy_keeps_the_shipped_ones(tmp_path: Path) -> None:
+    """Rugs lie on the floor in the shipped map; a user's map may name its own carpets, or none."""
+    shipped = CategoryMap.load()
+    assert shipped.lies_on_floor("rug") and not shipped.lies_on_floor("table")
+    base = "categories: {carpet: {search: [Carpets]}}\ndetectors: {}\n"
+    for section, floor in (("", shipped.floor), ("floor: [Carpets]\n", {"Carpets"}), ("floor: []\n", set())):
+        (tmp_path / "categories.yaml").write_text(base + section)
+        assert CategoryMap.load(tmp_path).floor == floor, section

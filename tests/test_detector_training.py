@@ -26,7 +26,6 @@ from training.data import PairDataset, split_of
 from training.detector import corrected_photos, user_scene
 from training.detector_confidence import CONF_GRID
 from training.pseudo_labels import (
-    FLOOR_CATEGORIES,
     PseudoLabeller,
     floor_windows,
     grid_windows,
@@ -73,10 +72,9 @@ def test_floor_windows_are_wide_low_and_inside():
 
 def test_rugs_are_labelled_on_floor_windows(labelled, dataset: PairDataset):
     """A rug's product photo matches a plain wall as well as the rug seen from the side: only floor windows may win."""
-    _, _, out = labelled
-    rugs = [(scene, lab) for scene in out for lab in scene.labels
-            if lab.source == "pair" and lab.category in FLOOR_CATEGORIES]
-    linked = [p for p in dataset.pairs if p.scene_id in {s.scene_id for s in out} and p.category in FLOOR_CATEGORIES]
+    labeller, _, out = labelled
+    rugs = [(scene, lab) for scene in out for lab in scene.labels if lab.source == "pair" and labeller.floor(lab.category)]
+    linked = [p for p in dataset.pairs if p.scene_id in {s.scene_id for s in out} and labeller.floor(p.category)]
     assert linked, "the three scenes have no rug pair to label"
     assert len(rugs) == len(linked)
     for scene, lab in rugs:
@@ -114,7 +112,18 @@ def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairD
     strict = PseudoLabeller(dataset, pipeline, labeller.cache_dir, labeller.classes, threshold=middle)
     kept = [lab for s in strict.label_all(scenes) for lab in s.labels if lab.source == "pair"]
     assert kept and len(kept) < len(cosines)
-    assert all(lab.score >= required_cosine(lab.category, middle) for lab in kept)
+    assert all(lab.score >= required_cosine(labeller.floor(lab.category), middle) for lab in kept)
+
+
+def test_a_map_without_floor_categories_labels_rugs_afresh(labelled, dataset: PairDataset, tmp_path: Path):
+    """The floor categories decide which windows a product may take, so cached assignments depend on them."""
+    labeller, _, _ = labelled
+    (tmp_path / "categories.yaml").write_text(
+        (ROOT / "resources" / "categories.yaml").read_text().replace("floor: [rug]", "floor: []"))
+    flat = PseudoLabeller(dataset, Pipeline(Settings.defaults().with_(data_dir=tmp_path)), labeller.cache_dir,
+                          labeller.classes)
+    assert labeller.floor("rug") and not flat.floor("rug")
+    assert flat.key != labeller.key
 
 
 def _corrections_file(folder: Path, image: Path, kept: list[dict], removed: list[dict]) -> None:
@@ -302,8 +311,8 @@ def test_region_anchors_are_pseudo_labels_of_the_given_pairs(labelled, dataset: 
     anchors = region_anchors(dataset, pairs, pipeline, labeller.cache_dir, min_cosine=0.5)
     asked = {(p.scene_id, p.product_id) for p in pairs}
     assert anchors and all((a.scene_id, a.product_id) in asked for a in anchors)
-    assert all(a.cosine >= required_cosine(a.category, 0.5) for a in anchors)
+    assert all(a.cosine >= required_cosine(labeller.floor(a.category), 0.5) for a in anchors)
     expected = {(s.scene_id, lab.product_id) for s in out[:2] for lab in s.labels
-                if lab.source == "pair" and lab.score >= required_cosine(lab.category, 0.5)}
+                if lab.source == "pair" and lab.score >= required_cosine(labeller.floor(lab.category), 0.5)}
     mapped = {(a.scene_id, a.product_id) for a in anchors if a.category in pipeline.categories.search}
     assert mapped == expected  # the fixture's labeller keeps only the map's categories

@@ -6,7 +6,8 @@ objects no stock class covers (rugs, cushions). Every proposal is cropped as the
 embedded, and each product linked to the scene takes the proposal that looks most like its catalog
 photo (one proposal per product, best cosine first). A rug lies on the floor, seen from the side: its
 top-view product photo looks as much like a patch of plain wall, which won on the grid's squares, so a
-rug's product is matched among *floor windows* only (wide, low, in the photo's lower half). The
+rug's product is matched among *floor windows* only (wide, low, in the photo's lower half; the category
+map's ``floor`` section names these categories). The
 assignment becomes a label when its cosine reaches a threshold calibrated by looking at a sample
 (docs/detection.md). Labels carry the product's catalog category, the detector's class.
 
@@ -49,7 +50,6 @@ PROPOSAL_NMS = 0.7  # class-agnostic: one proposal per place, whatever class fou
 MAX_DETECTOR_PROPOSALS = 150  # per scene, best scores first
 GRID_SCALES = (0.25, 0.4, 0.6)  # window side as a share of the image's shorter side
 GRID_ASPECTS = (1.0, 2.0, 0.5)  # width / height: square, wide (rugs, sofas), tall (lamps, curtains)
-FLOOR_CATEGORIES = frozenset({"rug"})  # lie flat on the floor: matched among floor windows only
 FLOOR_SCALES = (0.3, 0.45, 0.6, 0.8)
 FLOOR_ASPECTS = (3.0, 5.0)  # a rug seen from the side: 3 to 5 times wider than high
 FLOOR_DISCOUNT = 0.13  # a floor window needs this much less cosine (calibrated: docs/detection.md)
@@ -184,7 +184,8 @@ class PseudoLabeller:
         self.classes = set(classes)
         self.threshold = threshold
         self.corrections = dict(corrections or {})
-        self.key = cache_key(self.pipeline, LABEL_CODE)
+        self.floor = self.pipeline.categories.lies_on_floor  # matched among floor windows only
+        self.key = cache_key(self.pipeline, LABEL_CODE, floor=",".join(sorted(self.pipeline.categories.floor)))
         self.sold: Collection[str] | None = self.pipeline.sold_categories()
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
@@ -207,7 +208,7 @@ class PseudoLabeller:
         labels = [Label(p.box, p.category, "given", p.product_id) for p in pairs if p.box]
         pseudo = [(a, _category(pairs, a.product_id)) for a in cached["assignments"]]
         labels += [Label(a.box, category, "pair", a.product_id, a.cosine) for a, category in pseudo
-                   if a.cosine >= required_cosine(category, self.threshold)]
+                   if a.cosine >= required_cosine(self.floor(category), self.threshold)]
         labels += [Label(d.box, d.category, "teacher", "", d.score) for d in self.teacher(cached["teacher"])]
         user = self.corrections.get(cached["sha256"])
         if user is not None:
@@ -242,7 +243,7 @@ class PseudoLabeller:
         h, w = image.shape[:2]
         assignments = []
         if wanted:
-            flat = np.array([_category(pairs, pid) in FLOOR_CATEGORIES for pid in wanted])
+            flat = np.array([self.floor(_category(pairs, pid)) for pid in wanted])
             boxes, bonus, on_floor = propose(image, self.pipeline, floor=bool(flat.any()))
             embed = self.pipeline.embedder.embed
             proposal_vectors = embed(cut_crops(image, [tuple(b) for b in boxes], self.pipeline.settings.padding))
@@ -277,9 +278,9 @@ def region_anchors(dataset: PairDataset, pairs: Sequence[Pair], pipeline, cache_
     ]
 
 
-def required_cosine(category: str, threshold: float) -> float:
-    """The cosine at which an assignment of a ``category`` product becomes a label: less on the floor."""
-    return threshold - FLOOR_DISCOUNT if category in FLOOR_CATEGORIES else threshold
+def required_cosine(on_floor: bool, threshold: float) -> float:
+    """The cosine at which an assignment becomes a label: less for a product that lies ``on_floor``."""
+    return threshold - FLOOR_DISCOUNT if on_floor else threshold
 
 
 def _category(pairs: Sequence[Pair], product_id: str) -> str:
