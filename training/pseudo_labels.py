@@ -7,9 +7,9 @@ embedded, and each product linked to the scene takes the proposal that looks mos
 photo (one proposal per product, best cosine first). A rug lies on the floor, seen from the side: its
 top-view product photo looks as much like a patch of plain wall, which won on the grid's squares, so a
 rug's product is matched among *floor windows* only (wide, low, in the photo's lower half; the category
-map's ``floor`` section names these categories). The
-assignment becomes a label when its cosine reaches a threshold calibrated by looking at a sample
-(docs/detection.md). Labels carry the product's catalog category, the detector's class.
+map's ``floor`` section names these categories). The assignment becomes a label when its cosine reaches
+a threshold calibrated by looking at a sample (docs/detection.md). Labels carry the product's catalog
+category, the detector's class.
 
 Three more sources join. Boxes given in ``pairs.csv`` and boxes the user drew or corrected in the
 app (``<data dir>/corrections``, read by ``training.app_data``) always win over a pseudo label on the
