@@ -6,6 +6,8 @@ of truth used by detection, search, evaluation and the GUI legend.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +92,15 @@ class CategoryMap:
     def lies_on_floor(self, catalog_category: str) -> bool:
         """Whether products of ``catalog_category`` lie flat on the floor, seen from the side in a room (rugs)."""
         return catalog_category in self.floor
+
+    def detection_digest(self) -> str:
+        """A short digest of what turns detector boxes into tags and labels: class mappings, class
+        confidences, part classes, floor categories. Caches of detections key on it, so editing those
+        sections of a map invalidates them; adding a category's search list or a name does not.
+        """
+        parts = {k: sorted(v) for k, v in self.parts.items()}
+        text = json.dumps([self.classes, self.confidence, parts, sorted(self.floor)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def searched(self, category: str) -> tuple[str, ...]:
         """Catalog categories to search for an object of this decor category."""

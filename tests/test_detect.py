@@ -27,6 +27,7 @@ from engine.detect import (
 from engine.errors import DecorLensError, ModelError
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
+from engine.paths import resources_dir
 from engine.results import Detection
 
 COCO_ONNX = "yolo11n-ovint8-dq.onnx"
@@ -369,3 +370,19 @@ def test_floor_categories_come_from_the_map_and_an_older_copy_keeps_the_shipped_
     for section, floor in (("", shipped.floor), ("floor: [Carpets]\n", {"Carpets"}), ("floor: []\n", set())):
         (tmp_path / "categories.yaml").write_text(base + section)
         assert CategoryMap.load(tmp_path).floor == floor, section
+
+
+def test_the_detection_digest_follows_what_turns_boxes_into_tags(tmp_path: Path) -> None:
+    """Cached detections and labels key on it: a new category or name keeps them, a changed class mapping not."""
+    shipped_text = (resources_dir() / "categories.yaml").read_text()
+    shipped = CategoryMap.from_file(resources_dir() / "categories.yaml").detection_digest()
+
+    def digest(text: str) -> str:
+        (tmp_path / "categories.yaml").write_text(text)
+        return CategoryMap.load(tmp_path).detection_digest()
+
+    grown = shipped_text.replace("categories:\n", "categories:\n  hammock: {search: [hammock]}\n", 1)
+    assert grown != shipped_text and digest(grown) == shipped
+    remapped = shipped_text.replace("    Picture frame: frame_art\n", "    Picture frame: mirror\n")
+    assert remapped != shipped_text and digest(remapped) != shipped
+    assert digest(shipped_text.replace("floor: [rug]", "floor: []")) != shipped

@@ -226,10 +226,12 @@ def _cache_key(pipeline, conf: float | None) -> str:
 
 
 def cache_key(pipeline, code: tuple[str, ...], **settings) -> str:
-    """What a scene's cached detections or labels depend on: the code, the models, the crop padding."""
+    """What a scene's cached detections or labels depend on: the code, the models, the category map's
+    detection sections, the crop padding."""
     named = [f"{name}={value}" for name, value in settings.items()]
     padding = f"pad={pipeline.settings.padding}"
-    return "|".join([code_digest(code), pipeline.detector.name, *named, padding, pipeline.embedder.key])
+    categories = f"map={pipeline.categories.detection_digest()}"
+    return "|".join([code_digest(code), pipeline.detector.name, *named, categories, padding, pipeline.embedder.key])
 
 
 def catalog_anchors(dataset: PairDataset) -> list[Anchor]:

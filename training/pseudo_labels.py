@@ -185,7 +185,7 @@ class PseudoLabeller:
         self.threshold = threshold
         self.corrections = dict(corrections or {})
         self.floor = self.pipeline.categories.lies_on_floor  # matched among floor windows only
-        self.key = cache_key(self.pipeline, LABEL_CODE, floor=",".join(sorted(self.pipeline.categories.floor)))
+        self.key = cache_key(self.pipeline, LABEL_CODE)  # the map's floor list is part of its detection digest
         self.sold: Collection[str] | None = self.pipeline.sold_categories()
 
     def label_all(self, scene_ids: Sequence[str], progress: Progress | None = None,
