@@ -14,8 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.errors import DecorLensError
-from training.evaluate import TOP_K, mcnemar_p
+from training.evaluate import TOP_K, versus
 
 KS = {"top1": 1, "top5": TOP_K}
 
@@ -65,7 +67,5 @@ def _within(pair: dict[str, Any], matcher: str, k: int) -> bool:
 
 
 def _counts(outcomes: list[tuple[bool, bool]]) -> dict[str, Any]:
-    wins = sum(new and not old for new, old in outcomes)
-    losses = sum(old and not new for new, old in outcomes)
-    return {"now": sum(new for new, _ in outcomes), "before": sum(old for _, old in outcomes),
-            "wins": wins, "losses": losses, "p": mcnemar_p(wins, losses)}
+    new, old = np.array(outcomes, bool).reshape(-1, 2).T
+    return {"now": int(new.sum()), "before": int(old.sum()), **versus(new, old)}

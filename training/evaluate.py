@@ -196,12 +196,13 @@ def paired(rows: Sequence[Outcome], matcher: str, baseline: str) -> dict[str, di
     ``baseline`` does not.
     """
     ours, theirs = _ranks(rows, matcher), _ranks(rows, baseline)
-    out = {}
-    for name, k in (("top1", 1), ("top5", TOP_K)):
-        wins = int(((ours <= k) & (theirs > k)).sum())
-        losses = int(((theirs <= k) & (ours > k)).sum())
-        out[name] = {"wins": wins, "losses": losses, "p": mcnemar_p(wins, losses)}
-    return out
+    return {name: versus(ours <= k, theirs <= k) for name, k in (("top1", 1), ("top5", TOP_K))}
+
+
+def versus(ours: np.ndarray, theirs: np.ndarray) -> dict[str, Any]:
+    """Two hit vectors over the same pairs: wins (only ``ours``), losses (only ``theirs``), exact McNemar p."""
+    wins, losses = int((ours & ~theirs).sum()), int((theirs & ~ours).sum())
+    return {"wins": wins, "losses": losses, "p": mcnemar_p(wins, losses)}
 
 
 def mcnemar_p(wins: int, losses: int) -> float:
