@@ -481,11 +481,12 @@ def validation_set(
     searched: list[tuple[str, ...]] = []
     scored: list[tuple[int, list[int]]] = []
     covers = pipeline.categories.covers
+    key = _cache_key(pipeline, conf)
     for done, (scene_id, scene_pairs) in enumerate(sorted(by_scene.items()), 1):
         if cancelled():
             raise Cancelled("preparing validation cancelled")
         image = load_image(dataset.scenes[scene_id])
-        detections = _SceneCache(cache_dir, scene_id, _cache_key(pipeline, conf)).detections(image, pipeline, conf)
+        detections = _SceneCache(cache_dir, scene_id, key).detections(image, pipeline, conf)
         slot: dict[int, int] = {}
         for pair in scene_pairs:
             covering = [j for j, d in enumerate(detections) if covers({d.category}, pair.category)]
