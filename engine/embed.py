@@ -10,13 +10,9 @@ import numpy as np
 from engine.errors import ModelError
 from engine.models import ResolvedModel
 from engine.preprocess import embed_batch, embed_input
-from engine.runtime import DevicePreference, open_session, providers_for, session_device
+from engine.runtime import DevicePreference, open_session, providers_for, session_device, tf_converted
 
-BATCH = 32  # on a GPU: large enough to keep it busy, small enough to bound memory for big imports
-# On the CPU one crop per run is faster: a batch pinned to 1 lets onnxruntime fold the run-time
-# "SAME" padding arithmetic of the TF-derived MobileNets (hundreds of tiny ops per run), and one
-# image's activations stay in cache (docs/benchmarks/README.md: 15 -> 10 ms per crop on 2 cores).
-CPU_BATCH = 1
+BATCH = 32  # large enough to keep a GPU busy, small enough to bound memory for big imports
 
 
 class Embedder:
@@ -29,10 +25,14 @@ class Embedder:
         self.card = model.card
         self.key = model.key
         self._preference = device
-        on_cpu = providers_for(device)[0] == "CPUExecutionProvider"
-        self.batch = CPU_BATCH if on_cpu else BATCH
-        self.runner = open_session(model.path, device, fixed_batch=CPU_BATCH if on_cpu else None)
-        self._session = None if on_cpu else self.runner
+        # On the CPU a TF-converted MobileNet runs one crop at a time: a session pinned to batch 1 folds
+        # its run-time "SAME" padding arithmetic (hundreds of tiny ops a run; 15 -> 10 ms a crop on
+        # 2 cores). A graph exported by torch has none, and a scene's crops run faster as one batch
+        # (22 crops: 57 -> 45 ms in int8, 110 -> 97 ms in float; docs/benchmarks/README.md).
+        one_at_a_time = providers_for(device)[0] == "CPUExecutionProvider" and tf_converted(model.path)
+        self.batch = 1 if one_at_a_time else BATCH
+        self.runner = open_session(model.path, device, fixed_batch=1 if one_at_a_time else None)
+        self._session = None if one_at_a_time else self.runner
         self.device = session_device(self.runner)
         self._output = self.card.output_name
         self.dim = self._output_dim()
@@ -41,7 +41,8 @@ class Embedder:
 
     @property
     def session(self):
-        """A session that takes any batch size (on the CPU opened on first use, beside ``runner``)."""
+        """A session that takes any batch size (for a TF-converted graph on the CPU, opened on first use beside
+        ``runner``)."""
         if self._session is None:
             self._session = open_session(self.model.path, self._preference)
         return self._session

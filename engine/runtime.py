@@ -97,6 +97,16 @@ def _session(
 # 8.3 → 4.8 ms per crop, identical outputs (docs/benchmarks/README.md).
 
 
+def tf_converted(model: Path) -> bool:
+    """Whether the graph is a TF-converted one with run-time "SAME" padding (the pack's MobileNets).
+
+    Recognised by its ``Pad(x, pads, "")`` nodes, which tf2onnx writes and torch's exporter does not.
+    Such a graph runs fastest on the CPU one image at a time through a session pinned to batch 1, and
+    gains nothing from int8 (``training.quantize``).
+    """
+    return without_empty_pad_inputs(model) is not None
+
+
 def without_empty_pad_inputs(model: Path) -> bytes | None:
     """The model's bytes with empty trailing inputs of top-level Pad nodes removed; None if it has none
     or is not what we expect (the caller then loads the file as it is)."""

@@ -128,3 +128,22 @@ def test_pad_fix_keeps_the_embedder_output(shared_models: Path) -> None:
     (a,) = plain.run(["embedding"], {"pixel_values": x})
     (b,) = fixed.run(["embedding"], {"pixel_values": x})
     assert np.abs(a - b).max() < 1e-4
+
+
+def test_cpu_embedder_batches_torch_graphs_and_runs_tf_ones_one_at_a_time(shared_models: Path, ikea: Path) -> None:
+    """A scene's crops go through a torch-exported embedder as one batch, through a TF-converted one a
+    crop at a time (bench README); either way each crop's vector is the one it gets alone."""
+    from engine.embed import BATCH, Embedder
+    from engine.imageio import load_image
+    from engine.models import find_first
+    from engine.runtime import tf_converted
+
+    photos = [load_image(p) for p in sorted((ikea / "scenes").glob("*.jpg"))[:5]]
+    assert len(photos) == 5
+    for name, batch in (("mobilenet_v2_1.0_224_quant.float.onnx", 1), ("effnet_lite0_gem.onnx", BATCH)):
+        embedder = Embedder(find_first([name], shared_models), "cpu")
+        assert tf_converted(embedder.model.path) == (batch == 1)
+        assert embedder.batch == batch
+        together = embedder.embed(photos)
+        alone = np.concatenate([embedder.embed([photo]) for photo in photos])
+        assert np.abs(together - alone).max() < 1e-4, name
