@@ -102,7 +102,7 @@ def tf_converted(model: Path) -> bool:
 
     Recognised by its ``Pad(x, pads, "")`` nodes, which tf2onnx writes and torch's exporter does not.
     Such a graph runs fastest on the CPU one image at a time through a session pinned to batch 1, and
-    gains nothing from int8 (``training.quantize``).
+    slower in int8 than in float (``training.quantize``).
     """
     return without_empty_pad_inputs(model) is not None
 
