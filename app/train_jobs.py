@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.files import write_atomic
-from engine.models import read_card
+from engine.models import ResolvedModel, read_card
 from engine.pipeline import Pipeline
+from engine.runtime import providers_for
 from engine.settings import save_choice
 
 RUNS = "training-runs"
@@ -130,8 +131,12 @@ def read_result(run: Path) -> dict[str, Any]:
     return json.loads((run / "result.json").read_text(encoding="utf-8"))
 
 
-def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled) -> Pipeline:
-    """Copy the trained models where the engine finds them, make them the active ones, embed the catalog."""
+def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled, int8: bool = False) -> Pipeline:
+    """Copy the trained models where the engine finds them, make them the active ones, embed the catalog.
+
+    With ``int8`` the embedder's int8 copy (``training.quantize``, calibrated on the catalog's photos) is
+    made beside it and activated instead: about half the embedding time on a CPU.
+    """
     target = pipeline.data_dir / "models"
     target.mkdir(parents=True, exist_ok=True)
     names = {}
@@ -141,6 +146,8 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled) -> 
             for source in (model, model.with_suffix(".card.json")):
                 write_atomic(target / source.name, source.read_bytes())
             names[kind] = model.name
+    if int8 and "embedder" in names:
+        names["embedder"] = _int8_copy(pipeline, target / names["embedder"], progress, cancelled)
     embedder = [names["embedder"]] if "embedder" in names else list(pipeline.settings.embedder)
     detectors = [list(d) for d in pipeline.settings.detectors]
     if "detector" in names:
@@ -149,6 +156,23 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled) -> 
         add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
         detectors = _with_detector(detectors, target / names["detector"])
     return activate(pipeline, embedder, detectors, progress, cancelled)
+
+
+def _int8_copy(pipeline: Pipeline, model: Path, progress, cancelled) -> str:
+    from training.quantize import quantize_embedder
+
+    path, _ = quantize_embedder(ResolvedModel(model, read_card(model)), pipeline.catalog, model.parent,
+                                progress, cancelled)
+    return path.name
+
+
+def can_quantize(pipeline: Pipeline) -> bool:
+    """Whether an int8 copy is worth offering: the models run on the CPU and the catalog is large enough
+    to calibrate on (``training.quantize``)."""
+    from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
+
+    on_cpu = providers_for(pipeline.settings.device)[0] == "CPUExecutionProvider"
+    return on_cpu and pipeline.catalog.count() >= MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS
 
 
 def _with_detector(detectors: list[list[str]], model: Path) -> list[list[str]]:

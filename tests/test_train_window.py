@@ -189,3 +189,24 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     with qtbot.waitSignal(window.openTag) as opened:
         window.table.cellDoubleClicked.emit(0, 0)
     assert opened.args == [Path(expected[0].photo), expected[0].number]
+
+
+def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path, tmp_path: Path):
+    """"Make it faster on this computer": offered on the CPU for a catalog big enough to calibrate on (not
+    for the slice's few products), and "Use" then makes the int8 copy and activates it with the catalog."""
+    from app import train_jobs
+    from engine.runtime import providers_for
+    from training.export import export_embedder
+
+    on_cpu = providers_for(pipeline.settings.device)[0] == "CPUExecutionProvider"
+    assert train_jobs.can_quantize(pipeline) == on_cpu
+    assert not train_jobs.can_quantize(shop[0])
+    data = tmp_path / "user-data"
+    shutil.copytree(pipeline.data_dir, data, ignore=shutil.ignore_patterns("index", "backups"))
+    user = Pipeline(pipeline.settings.with_(data_dir=data))
+    trained = export_embedder("mobilenet_v2", tmp_path / "run", shared_models / "mobilenet_v2-imagenet-tflite.pth",
+                              num_classes=1001, name="app-trained")
+    active = train_jobs.install(user, {"embedder": {"model": str(trained)}}, None, lambda: False, int8=True)
+    assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == ["app-trained-int8.onnx"]
+    assert active.embedder.card.recipe["int8"]["from"].startswith("app-trained-")
+    assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()

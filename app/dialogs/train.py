@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -176,10 +177,15 @@ class TrainWindow(QWidget):
         self.undo_button = QPushButton("Undo")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
+        self.int8 = QCheckBox("Make it faster on this computer")
+        self.int8.setToolTip("Uses an int8 copy of the new model, calibrated on your catalog's photos: about half the "
+                             "matching time without a graphics card, for about a point of top-5.")
+        self.int8.hide()
         self.embed_bar = QProgressBar()
         self.embed_bar.hide()
         row = QHBoxLayout()
         row.addWidget(self.embed_bar, 1)
+        row.addWidget(self.int8)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
         layout.addWidget(self.before_after)
@@ -319,6 +325,10 @@ class TrainWindow(QWidget):
     def _failed(self, message: str) -> None:
         self._clock.stop()
         self.cancel_button.setEnabled(False)
+        if self.results_box.isVisible():  # "Use" failed (e.g. the int8 copy was refused): it can be tried again
+            self.embed_bar.hide()
+            self.use_button.setEnabled(True)
+            self.int8.setEnabled(True)
         self.status.setText(message)
         self._busy = False
         self.refresh()
@@ -345,6 +355,10 @@ class TrainWindow(QWidget):
             d = result["detector"]
             words.append(f"Detector: {len(d['classes'])} categories, validation mAP50 {d['map50']:.2f}.")
         self.held.setText(" ".join(words))
+        self.int8.hide()
+        if embedder:  # the check imports onnxruntime's quantiser: off the UI thread
+            pipeline = self.pipeline
+            self.io.start(lambda _job: train_jobs.can_quantize(pipeline), done=self.int8.setVisible)
         self.use_button.setEnabled(True)
         self.results_box.show()
 
@@ -353,7 +367,8 @@ class TrainWindow(QWidget):
         self.previous = (list(settings.embedder), [list(d) for d in settings.detectors])
         pipeline, result = self.pipeline, self.result
         self._embedding("Activating the new model and embedding the catalog for it…")
-        self.io.start(lambda job: train_jobs.install(pipeline, result, job.progress, job.cancelled),
+        int8 = self.int8.isVisible() and self.int8.isChecked()
+        self.io.start(lambda job: train_jobs.install(pipeline, result, job.progress, job.cancelled, int8),
                       done=self._activated, failed=self._failed, progress=self._embed_progress)
 
     def undo(self) -> None:
@@ -364,6 +379,7 @@ class TrainWindow(QWidget):
 
     def _embedding(self, text: str) -> None:
         self.use_button.setEnabled(False)
+        self.int8.setEnabled(False)
         self.undo_button.setEnabled(False)
         self.embed_bar.setValue(0)
         self.embed_bar.show()
@@ -384,6 +400,7 @@ class TrainWindow(QWidget):
         self.pipeline = pipeline
         self.embed_bar.hide()
         self.use_button.setEnabled(True)
+        self.int8.setEnabled(True)
         self.status.setText("Back to the previous models.")
         self.activated.emit(pipeline)
 
