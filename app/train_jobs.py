@@ -18,7 +18,7 @@ from typing import Any
 from engine.files import write_atomic
 from engine.models import ResolvedModel, read_card
 from engine.pipeline import Pipeline
-from engine.runtime import providers_for
+from engine.runtime import runs_on_cpu
 from engine.settings import save_choice
 
 RUNS = "training-runs"
@@ -171,8 +171,7 @@ def can_quantize(pipeline: Pipeline) -> bool:
     to calibrate on (``training.quantize``)."""
     from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
 
-    on_cpu = providers_for(pipeline.settings.device)[0] == "CPUExecutionProvider"
-    return on_cpu and pipeline.catalog.count() >= MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS
+    return runs_on_cpu(pipeline.settings.device) and pipeline.catalog.count() >= MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS
 
 
 def _with_detector(detectors: list[list[str]], model: Path) -> list[list[str]]:

@@ -15,7 +15,7 @@ from decorlens.options import CONF_HELP, confidence
 from decorlens.progress import note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
-from engine.runtime import providers_for
+from engine.runtime import runs_on_cpu
 
 TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     path = export_trained(result, pipeline.data_dir / "models", name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")
     print(f"use it: `decorlens models activate {path.name}` (it re-embeds the catalog)")
-    if providers_for(pipeline.settings.device)[0] == "CPUExecutionProvider":
+    if runs_on_cpu(pipeline.settings.device):
         print(f"without a GPU, `decorlens models quantize {path.name}` first makes an int8 copy that embeds in about "
               "half the time (docs/results.md)")
     return 0

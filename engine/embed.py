@@ -10,7 +10,7 @@ import numpy as np
 from engine.errors import ModelError
 from engine.models import ResolvedModel
 from engine.preprocess import embed_batch, embed_input
-from engine.runtime import DevicePreference, open_session, providers_for, session_device, tf_converted
+from engine.runtime import DevicePreference, open_session, runs_on_cpu, session_device, tf_converted
 
 BATCH = 32  # large enough to keep a GPU busy, small enough to bound memory for big imports
 
@@ -29,7 +29,7 @@ class Embedder:
         # its run-time "SAME" padding arithmetic (hundreds of tiny ops a run; 15 -> 10 ms a crop on
         # 2 cores). A graph exported by torch has none, and a scene's crops run faster as one batch
         # (22 crops: 57 -> 45 ms in int8, 110 -> 97 ms in float; docs/benchmarks/README.md).
-        one_at_a_time = providers_for(device)[0] == "CPUExecutionProvider" and tf_converted(model.path)
+        one_at_a_time = runs_on_cpu(device) and tf_converted(model.path)
         self.batch = 1 if one_at_a_time else BATCH
         self.runner = open_session(model.path, device, fixed_batch=1 if one_at_a_time else None)
         self._session = None if one_at_a_time else self.runner

@@ -32,6 +32,11 @@ def providers_for(preference: DevicePreference = "auto") -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+def runs_on_cpu(preference: DevicePreference = "auto") -> bool:
+    """Whether models opened with this preference run on the CPU (no CUDA provider, or "cpu" chosen)."""
+    return providers_for(preference)[0] == "CPUExecutionProvider"
+
+
 BATCH_DIM = "batch"  # the batch axis name of our exports and the stock MobileNet files
 
 

@@ -195,11 +195,10 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path
     """"Make it faster on this computer": offered on the CPU for a catalog big enough to calibrate on (not
     for the slice's few products), and "Use" then makes the int8 copy and activates it with the catalog."""
     from app import train_jobs
-    from engine.runtime import providers_for
+    from engine.runtime import runs_on_cpu
     from training.export import export_embedder
 
-    on_cpu = providers_for(pipeline.settings.device)[0] == "CPUExecutionProvider"
-    assert train_jobs.can_quantize(pipeline) == on_cpu
+    assert train_jobs.can_quantize(pipeline) == runs_on_cpu(pipeline.settings.device)
     assert not train_jobs.can_quantize(shop[0])
     data = tmp_path / "user-data"
     shutil.copytree(pipeline.data_dir, data, ignore=shutil.ignore_patterns("index", "backups"))

@@ -20,7 +20,7 @@ from engine.imageio import load_image  # noqa: E402
 from engine.models import find_model  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.preprocess import embed_batch  # noqa: E402
-from engine.runtime import providers_for  # noqa: E402
+from engine.runtime import runs_on_cpu  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from training.data import PairDataset, split_of  # noqa: E402
 from training.export import build_embedding_model  # noqa: E402
@@ -137,8 +137,7 @@ def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "validation recall@1" in printed and "`decorlens models activate cli-slice.onnx`" in printed
-    on_cpu = providers_for("auto")[0] == "CPUExecutionProvider"
-    assert ("`decorlens models quantize cli-slice.onnx`" in printed) == on_cpu
+    assert ("`decorlens models quantize cli-slice.onnx`" in printed) == runs_on_cpu()
     model = find_model("cli-slice.onnx", None, session_data_dir)
     assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == DEFAULT_RECIPE
 
