@@ -29,13 +29,14 @@ from onnxruntime.quantization import (
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from engine.catalog import Catalog, Product
+from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.files import replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Progress
 from engine.models import ModelCard, ResolvedModel, write_card
 from engine.preprocess import embed_input
-from engine.runtime import open_session, tf_converted
+from engine.runtime import tf_converted
 
 CALIBRATION_PHOTOS = 256
 CHECK_PHOTOS = 64
@@ -97,8 +98,9 @@ def quantize_embedder(
 
 
 def measure_agreement(float_model: Path, int8_model: Path, card: ModelCard, tensors: Sequence[np.ndarray]) -> Agreement:
-    """Cosine between the two models' vectors of each preprocessed (3, S, S) tensor."""
-    vectors = [_vectors(path, card, tensors) for path in (float_model, int8_model)]
+    """Cosine between the two models' vectors of each preprocessed (3, S, S) tensor, embedded as the
+    engine embeds (the int8 file shares the float model's card until its own is written)."""
+    vectors = [Embedder(ResolvedModel(path, card), "cpu").embed_tensors(tensors) for path in (float_model, int8_model)]
     cosines = np.sum(vectors[0] * vectors[1], axis=1)
     return Agreement(len(tensors), round(float(cosines.mean()), 4), round(float(cosines.min()), 4))
 
@@ -191,10 +193,3 @@ def _readable(products: Sequence[Product], card: ModelCard, purpose: str, needed
         raise ModelError(f"only {len(tensors)} of {len(products)} sampled catalog photos could be read; "
                          f"quantising needs {needed} to {purpose}")
     return tensors
-
-
-def _vectors(path: Path, card: ModelCard, tensors: Sequence[np.ndarray]) -> np.ndarray:
-    session = open_session(path, "cpu", fixed_batch=1)
-    rows = [session.run([card.output_name], {card.input_name: t[None]})[0].reshape(-1) for t in tensors]
-    vectors = np.stack(rows)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
