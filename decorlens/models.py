@@ -8,14 +8,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
 from engine.errors import ModelError
-from engine.models import find_model, locate, read_card, write_card
+from engine.models import card_path_for, find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.people import POSE_WEIGHTS, pose_card
 from engine.pipeline import Pipeline
+from engine.runtime import runs_on_cpu
 from engine.settings import save_choice
 
 
@@ -50,6 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="catalog photos to calibrate on (default 256; 64 more check the result)")
     qu.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     qu.set_defaults(run=run_quantize)
+    co = verbs.add_parser("combine", help="two embedders run as one, their vectors side by side: better matches "
+                                          "than either alone ([train])")
+    co.add_argument("first", metavar="ONNX", help="an embedder, e.g. mobilenet_v2-ntxent-catalog-pull.onnx")
+    co.add_argument("second", metavar="ONNX", help="another fed the same input, e.g. efficientnet-lite0-ntxent-catalog-pull.onnx")
+    co.add_argument("--name", type=plain_name, required=True, help="the combined model's name; written to <out>/NAME.onnx")
+    co.add_argument("--calibrate", type=Path, metavar="DATA",
+                    help="a dataset folder whose validation scenes set the 'exact'/'likely' thresholds (the one the "
+                         "members were trained on); without it every match reads 'similar'")
+    co.add_argument("--seed", type=int, default=0, help="the split seed the members were trained with")
+    co.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    co.set_defaults(run=run_combine)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
     ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True)
@@ -128,6 +141,38 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
           f"(lowest {agreement.min_cosine:.3f})")
     print(f"searches on the CPU: `decorlens models activate {path.name}` (on a GPU keep {model.path.name})")
     return 0
+
+
+def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    first, second = (find_model(name, pipeline.settings.models_dir, pipeline.data_dir) for name in (args.first, args.second))
+    try:
+        from training.combine import combine_embedders
+        from training.data import PairDataset
+        from training.match_levels import measure_levels, write_levels
+    except ImportError as exc:
+        raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `scripts/install --train`") from exc
+    dataset = PairDataset.load(args.calibrate) if args.calibrate else None  # a bad folder fails before writing
+    path = combine_embedders(first, second, args.out or pipeline.data_dir / "models", args.name)
+    print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
+    if dataset:
+        combined = pipeline.with_embedder(path)
+        with bar("embedding the catalog", args.quiet) as progress:
+            combined.prepare_matcher(progress=progress)
+        with bar("searching validation scenes", args.quiet) as progress:
+            levels, record = measure_levels(combined, dataset, {"val"}, args.seed, progress)
+        write_levels(card_path_for(path), levels.exact_threshold, levels.likely_threshold, record)
+        print(f"on {levels.scored} validation tags: {_level_text('exact', levels.exact)}, "
+              f"{_level_text('likely the same', levels.likely)}")
+    print(f"use it: `decorlens models activate {path.name}`")
+    if runs_on_cpu(pipeline.settings.device):
+        print(f"without a GPU, `decorlens models quantize {path.name}` makes an int8 copy that embeds in about half the time")
+    return 0
+
+
+def _level_text(words: str, level) -> str:
+    if not level.reached_target:
+        return f"'{words}' is never shown (no score is right often enough)"
+    return f"'{words}' from cosine {level.threshold:.3f} ({level.precision:.0%} right over {level.support} matches)"
 
 
 def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -50,6 +50,17 @@ def positive_int(value: str) -> int:
     return number
 
 
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def plain_name(value: str) -> str:
+    """A name that becomes ``NAME.onnx`` in the models folder: a plain file name, never a path."""
+    if not PLAIN_NAME.fullmatch(value) or value.endswith(".onnx"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a model name (letters, digits, '.', '_', '-'; "
+                                         "no folder, no .onnx)")
+    return value
+
+
 def confidence(value: str) -> float | None:
     """A confidence in [0, 1], or ``card`` (None) for each detector's card default, as the app runs them."""
     if value == "card":

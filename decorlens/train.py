@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from decorlens.options import CONF_HELP, confidence
+from decorlens.options import CONF_HELP, confidence, plain_name
 from decorlens.progress import note
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 0.5 for detections, 0.55 for regions)")
     p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
-    p.add_argument("--name", help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
+    p.add_argument("--name", type=plain_name, help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--no-export", action="store_true", help="keep only the checkpoint, do not write ONNX")
     p.set_defaults(run=run)

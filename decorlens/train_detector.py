@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from decorlens.options import plain_name
 from decorlens.progress import note
 from decorlens.train import TRAIN_EXTRA, _ctrl_c
 from engine.errors import ModelError
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--data", type=Path, help="dataset folder: pairs.csv, products.csv, scenes.csv")
     source.add_argument("--yolo-data", type=Path, metavar="DATA_YAML",
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
-    p.add_argument("--name", default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
+    p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
     p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
     p.add_argument("--epochs", type=int, default=80, help="at most this many epochs (11–19 s each on 2 CPU cores)")
     p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size (640 on a GPU)")

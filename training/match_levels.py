@@ -1,0 +1,64 @@
+"""The "exact" and "likely" thresholds of an embedder, measured on labelled scenes through the engine.
+
+Every tag of every scene with pairs is searched as the app searches it (top-1, within its category);
+the top-1 is right when it is one of the products paired with the scene (byte-identical duplicates,
+as the dataset lists them, count as the same product). ``engine.calibration.calibrate_levels`` turns those labels into the lowest
+score at which "exact" is right 80 % of the time and "likely the same product" 50 %; a level no score
+reaches is written as never shown. Calibrate on scenes the embedder never trained on: the validation
+split for a fine-tuned model. The catalog of the pipeline's data dir must hold the dataset's products.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from engine.calibration import EXACT_TARGET, LIKELY_TARGET, Levels, calibrate_levels
+from engine.errors import DecorLensError
+from engine.files import write_atomic
+from engine.importer import Progress
+from engine.models import ModelCard
+from engine.pipeline import Pipeline
+from training.data import PairDataset
+
+
+def labelled_top1(pipeline: Pipeline, data: PairDataset, splits: set[str], seed: int,
+                  progress: Progress | None = None) -> list[tuple[float, bool]]:
+    """(top-1 score, top-1 is a paired product) for every tag of every paired scene in ``splits``."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for split in splits:
+        for pair in data.pairs_in(split, seed):
+            wanted[pair.scene_id].add(data.canonical(pair.product_id))
+    rows = []
+    for done, (scene, paired) in enumerate(sorted(wanted.items()), 1):
+        for obj in pipeline.search_scene(data.scenes[scene], top_k=1).objects:
+            if obj.matches:
+                rows.append((obj.matches[0].score, data.canonical(obj.matches[0].sku) in paired))
+        if progress:
+            progress(done, len(wanted))
+    return rows
+
+
+def measure_levels(pipeline: Pipeline, data: PairDataset, splits: set[str], seed: int, progress: Progress | None = None,
+                   exact: float = EXACT_TARGET, likely: float = LIKELY_TARGET) -> tuple[Levels, dict[str, object]]:
+    """The two levels of the pipeline's embedder on ``splits``, and the record a card keeps of them."""
+    rows = labelled_top1(pipeline, data, splits, seed, progress)
+    if not rows:
+        raise DecorLensError(f"no tagged scene with pairs in split(s) {sorted(splits)} of {data.root}")
+    levels = calibrate_levels([s for s, _ in rows], [c for _, c in rows], exact, likely)
+    record = {
+        "data": f"{data.root.name}, split(s) {'+'.join(sorted(splits))} of seed {seed}, tags of {pipeline.detector.name}",
+        **levels.as_metrics(exact, likely),
+    }
+    return levels, record
+
+
+def write_levels(path: Path, exact: float, likely: float, calibration: dict[str, object]) -> None:
+    """Thresholds into the card's fields, the evidence under ``metrics.calibration``; atomically."""
+    card = ModelCard.from_dict(json.loads(path.read_text()))
+    card.exact_threshold, card.likely_threshold = exact, likely
+    card.metrics.pop("exact_threshold_calibration", None)  # the single-level record this replaces
+    card.metrics["calibration"] = calibration
+    write_atomic(path, json.dumps(card.to_dict(), indent=2) + "\n")
+
