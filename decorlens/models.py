@@ -12,7 +12,7 @@ from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
 from engine.errors import ModelError
-from engine.models import card_path_for, find_model, locate, read_card, write_card
+from engine.models import find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.people import POSE_WEIGHTS, pose_card
@@ -148,25 +148,28 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
         from training.combine import combine_embedders
         from training.data import PairDataset
-        from training.match_levels import measure_levels, write_levels
     except ImportError as exc:
         raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `scripts/install --train`") from exc
     dataset = PairDataset.load(args.calibrate) if args.calibrate else None  # a bad folder fails before writing
     path = combine_embedders(first, second, args.out or pipeline.data_dir / "models", args.name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
     if dataset:
-        combined = pipeline.with_embedder(path)
-        with bar("embedding the catalog", args.quiet) as progress:
-            combined.prepare_matcher(progress=progress)
-        with bar("searching validation scenes", args.quiet) as progress:
-            levels, record = measure_levels(combined, dataset, {"val"}, args.seed, progress)
-        write_levels(card_path_for(path), levels.exact_threshold, levels.likely_threshold, record)
-        print(f"on {levels.scored} validation tags: {_level_text('exact', levels.exact)}, "
-              f"{_level_text('likely the same', levels.likely)}")
+        calibrate_with_bars(pipeline, path, dataset, args.seed, args.quiet)
     print(f"use it: `decorlens models activate {path.name}`")
     if runs_on_cpu(pipeline.settings.device):
         print(f"without a GPU, `decorlens models quantize {path.name}` makes an int8 copy that embeds in about half the time")
     return 0
+
+
+def calibrate_with_bars(pipeline: Pipeline, model: Path, dataset, seed: int, quiet: bool,
+                        limit_scenes: int | None = None) -> None:
+    """``training.match_levels.calibrate_model`` with a bar per step, and what it found in one line."""
+    from training.match_levels import calibrate_model
+
+    with bar("embedding the catalog", quiet) as embedding, bar("searching validation scenes", quiet) as searching:
+        levels = calibrate_model(pipeline, model, dataset, seed, embedding, searching, limit_scenes)
+    print(f"on {levels.scored} validation tags: {_level_text('exact', levels.exact)}, "
+          f"{_level_text('likely the same', levels.likely)}")
 
 
 def _level_text(words: str, level) -> str:

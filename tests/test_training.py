@@ -13,6 +13,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pytorch_metric_learning")
 
+from ikea_slice import write_slice  # noqa: E402
+
 from decorlens.main import main  # noqa: E402
 from engine.embed import Embedder  # noqa: E402
 from engine.errors import Cancelled  # noqa: E402
@@ -140,6 +142,33 @@ def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
     assert ("`decorlens models quantize cli-slice.onnx`" in printed) == runs_on_cpu()
     model = find_model("cli-slice.onnx", None, session_data_dir)
     assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == DEFAULT_RECIPE
+
+
+def test_cli_trains_two_backbones_into_one_calibrated_embedder(ikea: Path, tmp_path: Path, capsys):
+    """A slice's own products as the catalog: the combined model is calibrated by searching them."""
+    dataset, data = write_slice(ikea, tmp_path / "slice", train=2, val=2), tmp_path / "data"
+    Pipeline(Settings.defaults().with_(data_dir=data)).import_catalog(dataset / "products.csv")
+    code = main([
+        "--data-dir", str(data), "-q", "train", "--data", str(dataset),
+        "--epochs", "1", "--views", "1", "--batch-size", "8", "--name", "cli-pair",
+        "--backbone", "mobilenet_v2+efficientnet-lite0",
+    ])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "validation tags:" in printed and "`decorlens models activate cli-pair.onnx`" in printed
+    members = [find_model(f"cli-pair.{b}.onnx", None, data) for b in ("mobilenet_v2", "efficientnet-lite0")]
+    pair = find_model("cli-pair.onnx", None, data)
+    assert pair.card.output_dim == sum(m.card.output_dim for m in members)
+    assert [m["sha256"] for m in pair.card.recipe["combined"]["members"]] == [m.card.sha256 for m in members]
+    assert pair.card.metrics["calibration"]["data"].startswith("slice, split(s) val of seed 0")
+    assert pair.card.metrics["calibration"]["scored_top1"] > 0
+
+
+def test_cli_refuses_a_backbone_pair_it_cannot_train(session_data_dir: Path, ikea: Path, capsys):
+    for backbone in ("mobilenet_v2+mobilenet_v2", "mobilenet_v2+efficientnet-lite0+resnet50", "mobilenet_v2+"):
+        code = main(["--data-dir", str(session_data_dir), "-q", "train", "--data", str(ikea), "--backbone", backbone])
+        err = capsys.readouterr().err.strip()
+        assert code != 0 and len(err.splitlines()) == 1 and "two different ones joined by '+'" in err, err
 
 
 def test_tf_padding_reproduces_the_stock_embedder(shared_models: Path, ikea: Path):

@@ -18,32 +18,35 @@ from engine.calibration import EXACT_TARGET, LIKELY_TARGET, Levels, calibrate_le
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.importer import Progress
-from engine.models import ModelCard
+from engine.models import ModelCard, card_path_for
 from engine.pipeline import Pipeline
 from training.data import PairDataset
 
 
 def labelled_top1(pipeline: Pipeline, data: PairDataset, splits: set[str], seed: int,
-                  progress: Progress | None = None) -> list[tuple[float, bool]]:
-    """(top-1 score, top-1 is a paired product) for every tag of every paired scene in ``splits``."""
+                  progress: Progress | None = None, limit_scenes: int | None = None) -> list[tuple[float, bool]]:
+    """(top-1 score, top-1 is a paired product) for every tag of every paired scene in ``splits`` (the
+    first ``limit_scenes`` of them, for a quick look)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for split in splits:
         for pair in data.pairs_in(split, seed):
             wanted[pair.scene_id].add(data.canonical(pair.product_id))
+    scenes = sorted(wanted.items())[:limit_scenes]
     rows = []
-    for done, (scene, paired) in enumerate(sorted(wanted.items()), 1):
+    for done, (scene, paired) in enumerate(scenes, 1):
         for obj in pipeline.search_scene(data.scenes[scene], top_k=1).objects:
             if obj.matches:
                 rows.append((obj.matches[0].score, data.canonical(obj.matches[0].sku) in paired))
         if progress:
-            progress(done, len(wanted))
+            progress(done, len(scenes))
     return rows
 
 
 def measure_levels(pipeline: Pipeline, data: PairDataset, splits: set[str], seed: int, progress: Progress | None = None,
-                   exact: float = EXACT_TARGET, likely: float = LIKELY_TARGET) -> tuple[Levels, dict[str, object]]:
+                   exact: float = EXACT_TARGET, likely: float = LIKELY_TARGET,
+                   limit_scenes: int | None = None) -> tuple[Levels, dict[str, object]]:
     """The two levels of the pipeline's embedder on ``splits``, and the record a card keeps of them."""
-    rows = labelled_top1(pipeline, data, splits, seed, progress)
+    rows = labelled_top1(pipeline, data, splits, seed, progress, limit_scenes)
     if not rows:
         raise DecorLensError(f"no tagged scene with pairs in split(s) {sorted(splits)} of {data.root}")
     levels = calibrate_levels([s for s, _ in rows], [c for _, c in rows], exact, likely)
@@ -62,3 +65,17 @@ def write_levels(path: Path, exact: float, likely: float, calibration: dict[str,
     card.metrics["calibration"] = calibration
     write_atomic(path, json.dumps(card.to_dict(), indent=2) + "\n")
 
+
+
+def calibrate_model(pipeline: Pipeline, model: Path, data: PairDataset, seed: int,
+                    embedding: Progress | None = None, searching: Progress | None = None,
+                    limit_scenes: int | None = None) -> Levels:
+    """Measure ``model``'s levels on the validation scenes of ``seed`` and write them into its card.
+
+    The catalog is embedded with ``model`` first (as activating it would, so activating it afterwards
+    is immediate); the vectors are stored under the model's own key, beside the active embedder's."""
+    measured = pipeline.with_embedder(model)
+    measured.prepare_matcher(progress=embedding)
+    levels, record = measure_levels(measured, data, {"val"}, seed, searching, limit_scenes=limit_scenes)
+    write_levels(card_path_for(model), levels.exact_threshold, levels.likely_threshold, record)
+    return levels
