@@ -93,13 +93,15 @@ def resumable_run(pipeline: Pipeline) -> Path | None:
     """The newest app run with a job and an epoch checkpoint but no result: a crash or a closed window."""
     runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
     return next((r for r in runs if (r / "job.json").is_file() and not (r / "result.json").is_file()
-                 and (r / "embedder" / "last.pt").is_file()), None)
+                 and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
 
-def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, views: int) -> Path:
-    """A new run folder with the training data and ``job.json``; returns the job file."""
+def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, views: int,
+            two_networks: bool = False) -> Path:
+    """A new run folder with the training data and ``job.json``; returns the job file. ``two_networks``
+    fine-tunes MobileNetV2 and EfficientNet-Lite0 and combines them: better matches, twice the time."""
     from training.app_data import collect, write_detector_folder, write_pairs_folder
-    from training.run import Job
+    from training.run import ONE_NETWORK, TWO_NETWORKS, Job
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run = runs_dir(pipeline) / f"{RUN_PREFIX}{stamp}"
@@ -110,7 +112,8 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
     settings = pipeline.settings
     job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=kind, dataset=str(pairs),
               detector_data=str(detector or ""), name=f"my-photos-{stamp}",
-              models_dir=str(settings.models_dir or ""), device=settings.device, epochs=epochs, views=views)
+              models_dir=str(settings.models_dir or ""), device=settings.device, epochs=epochs, views=views,
+              backbone=TWO_NETWORKS if two_networks else ONE_NETWORK)
     return job.save()
 
 
@@ -135,7 +138,8 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled, int
     """Copy the trained models where the engine finds them, make them the active ones, embed the catalog.
 
     With ``int8`` the embedder's int8 copy (``training.quantize``, calibrated on the catalog's photos) is
-    made beside it and activated instead: about half the embedding time on a CPU.
+    made beside it and activated instead: about half the embedding time on a CPU. Two networks combined
+    into one embedder get their "likely"/"exact" levels here, once the catalog is embedded for them.
     """
     target = pipeline.data_dir / "models"
     target.mkdir(parents=True, exist_ok=True)
@@ -148,6 +152,8 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled, int
             names[kind] = model.name
     if int8 and "embedder" in names:
         names["embedder"] = _int8_copy(pipeline, target / names["embedder"], progress, cancelled)
+    if "calibrate" in result.get("embedder", {}):
+        _calibrate(pipeline, target / names["embedder"], result["embedder"]["calibrate"], progress, cancelled)
     embedder = [names["embedder"]] if "embedder" in names else list(pipeline.settings.embedder)
     detectors = [list(d) for d in pipeline.settings.detectors]
     if "detector" in names:
@@ -156,6 +162,16 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled, int
         add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
         detectors = _with_detector(detectors, target / names["detector"])
     return activate(pipeline, embedder, detectors, progress, cancelled)
+
+
+def _calibrate(pipeline: Pipeline, model: Path, on: dict[str, Any], progress, cancelled) -> None:
+    """The combined embedder's levels on the run's held-back photos; embedding the catalog for it here
+    is the work activating it would do."""
+    from training.data import PairDataset
+    from training.match_levels import calibrate_model
+
+    calibrate_model(pipeline, model, PairDataset.load(Path(on["dataset"])), int(on["seed"]), progress,
+                    cancelled=cancelled)
 
 
 def _int8_copy(pipeline: Pipeline, model: Path, progress, cancelled) -> str:

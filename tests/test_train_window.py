@@ -209,3 +209,36 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path
     assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == ["app-trained-int8.onnx"]
     assert active.embedder.card.recipe["int8"]["from"].startswith("app-trained-")
     assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()
+
+
+def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop):
+    """"Two networks": the job fine-tunes both backbones into one embedder; "Use" measures its levels on
+    the run's held-back photos (the catalog embedded for it then) and activates it with them."""
+    from app import train_jobs
+    from training.recipes import DEFAULT_BACKBONE
+    from training.run import ONE_NETWORK, TWO_NETWORKS, Job, run_job
+
+    assert ONE_NETWORK == DEFAULT_BACKBONE  # the app names the default without loading torch
+    pipeline, dataset = shop
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    window.what.setCurrentIndex(window.what.findData("detector"))
+    assert not window.two_networks.isEnabled(), "a detector-only run has no embedder to double"
+    window.what.setCurrentIndex(window.what.findData("embedder"))
+    assert window.two_networks.isEnabled()
+
+    job = Job.load(train_jobs.prepare(pipeline, dataset, "embedder", epochs=1, views=1, two_networks=True))
+    assert job.backbone == TWO_NETWORKS
+    job.compare = False  # the before / after is the single network's test above
+    messages: list[str] = []
+    result = run_job(job, lambda _stage, _done, _total, message: messages.append(message))
+    assert any(m.startswith("network 1 of 2") for m in messages) and any(m.startswith("network 2 of 2") for m in messages)
+    embedder = result["embedder"]
+    assert [Path(m["model"]).name for m in embedder["members"]] == [f"{job.name}.{b}.onnx" for b in TWO_NETWORKS.split("+")]
+
+    active = train_jobs.install(pipeline, result, None, lambda: False)
+    assert active.settings.embedder == (Path(embedder["model"]).name,)
+    card = active.embedder.card
+    assert "combined" in card.recipe and card.metrics["calibration"]["scored_top1"] > 0
+    assert card.metrics["calibration"]["data"].startswith(f"{Path(job.dataset).name}, split(s) val of seed 0")
+    assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.calibration import EXACT_TARGET, LIKELY_TARGET, Levels, calibrate_levels
@@ -69,13 +70,13 @@ def write_levels(path: Path, exact: float, likely: float, calibration: dict[str,
 
 def calibrate_model(pipeline: Pipeline, model: Path, data: PairDataset, seed: int,
                     embedding: Progress | None = None, searching: Progress | None = None,
-                    limit_scenes: int | None = None) -> Levels:
+                    limit_scenes: int | None = None, cancelled: Callable[[], bool] = lambda: False) -> Levels:
     """Measure ``model``'s levels on the validation scenes of ``seed`` and write them into its card.
 
     The catalog is embedded with ``model`` first (as activating it would, so activating it afterwards
     is immediate); the vectors are stored under the model's own key, beside the active embedder's."""
     measured = pipeline.with_embedder(model)
-    measured.prepare_matcher(progress=embedding)
+    measured.prepare_matcher(progress=embedding, cancelled=cancelled)
     levels, record = measure_levels(measured, data, {"val"}, seed, searching, limit_scenes=limit_scenes)
     write_levels(card_path_for(model), levels.exact_threshold, levels.likely_threshold, record)
     return levels

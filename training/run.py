@@ -39,6 +39,8 @@ PREFIX = "@decorlens "
 RESULT = "result.json"
 JOB = "job.json"
 EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
+ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without loading torch (tested equal)
+TWO_NETWORKS = "mobilenet_v2+efficientnet-lite0"  # both fine-tuned, then one embedder (training.combine)
 
 
 def train_embedder(
@@ -95,6 +97,7 @@ class Job:
     models_dir: str = ""
     device: str = "cpu"
     epochs: int = 20
+    backbone: str = ONE_NETWORK  # or two joined by "+", e.g. TWO_NETWORKS
     detector_epochs: int = 80
     batch_size: int = 32
     views: int | None = None  # cached augmented views per photo (None: the loop's default, 3 on CPU)
@@ -138,14 +141,27 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    backbones = job.backbone.split("+")
+    if len(backbones) == 1:
+        return _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
+    members = [
+        _train_member(job, pipeline, backbone, f"{job.name}.{backbone}", run / "embedder" / backbone,
+                      _numbered(progress, n, len(backbones)), cancelled)
+        for n, backbone in enumerate(backbones, 1)
+    ]
+    return _combined(job, run, members)
+
+
+def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progress: Progress,
+                  cancelled: IsCancelled) -> dict[str, Any]:
     from training.loop import TrainConfig, export_trained
 
-    config = TrainConfig(data=Path(job.dataset), out=run / "embedder", epochs=job.epochs, batch_size=job.batch_size,
+    config = TrainConfig(data=Path(job.dataset), out=out, epochs=job.epochs, batch_size=job.batch_size,
                          views=job.views, composites=job.composites, seed=job.seed, limit_scenes=job.limit_scenes,
-                         resume=job.resume, device=job.device)
+                         resume=job.resume, device=job.device, backbone=backbone)
     trained = train_embedder(config, pipeline, progress, cancelled)
     progress("export", 0, 1, "writing the model")
-    path = export_trained(trained, run / "models", job.name)
+    path = export_trained(trained, Path(job.run) / "models", name)
     progress("export", 1, 1, "")
     before, after = trained.baseline, trained.best
     return {
@@ -155,6 +171,26 @@ def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
         "fine_tuned": {"top1": after["recall@1"], "top5": after["recall@5"]},
         "seconds": trained.timings["total"],
     }
+
+
+def _combined(job: Job, run: Path, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The members as one embedder. Its levels need the catalog embedded with it, which the app does when
+    the model is used (``app.train_jobs.install``), so the result says what to calibrate on."""
+    from engine.models import ResolvedModel, read_card
+    from training.combine import combine_embedders
+
+    paths = [Path(m["model"]) for m in members]
+    path = combine_embedders(*(ResolvedModel(p, read_card(p)) for p in paths), run / "models", job.name)
+    return {"model": str(path), "members": members, "calibrate": {"dataset": job.dataset, "seed": job.seed},
+            "seconds": sum(m["seconds"] for m in members)}
+
+
+def _numbered(progress: Progress, n: int, of: int) -> Progress:
+    """Each member's steps report as usual, their words saying which network is training."""
+    def report(stage: str, done: int, total: int, message: str) -> None:
+        progress(stage, done, total, f"network {n} of {of}" + (f": {message}" if message else ""))
+
+    return report
 
 
 def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
