@@ -71,8 +71,7 @@ def combined_graph(first: ResolvedModel, second: ResolvedModel) -> onnx.ModelPro
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", dim])],
         initializers, value_info=value_info,
     )
-    model = helper.make_model(graph, opset_imports=list(members[0].opset_import),
-                              ir_version=max(m.ir_version for m in members))
+    model = helper.make_model(graph, opset_imports=_opset_imports(members), ir_version=max(m.ir_version for m in members))
     onnx.checker.check_model(model)
     return model
 
@@ -120,6 +119,15 @@ def _same_opset(models: list[onnx.ModelProto]) -> list[onnx.ModelProto]:
     versions = [_opset(m) for m in models]
     target = max(versions)
     return [m if v == target else version_converter.convert_version(m, target) for m, v in zip(models, versions, strict=True)]
+
+
+def _opset_imports(models: list[onnx.ModelProto]) -> list[onnx.OperatorSetIdProto]:
+    """Every operator domain either member uses, each at the higher version."""
+    versions: dict[str, int] = {}
+    for model in models:
+        for entry in model.opset_import:
+            versions[entry.domain] = max(versions.get(entry.domain, 0), entry.version)
+    return [helper.make_opsetid(domain, version) for domain, version in versions.items()]
 
 
 def _opset(model: onnx.ModelProto) -> int:

@@ -2,9 +2,9 @@
 
 Every tag of every scene with pairs is searched as the app searches it (top-1, within its category);
 the top-1 is right when it is one of the products paired with the scene (byte-identical duplicates,
-as the dataset lists them, count as the same product). ``engine.calibration.calibrate_levels`` turns those labels into the lowest
-score at which "exact" is right 80 % of the time and "likely the same product" 50 %; a level no score
-reaches is written as never shown. Calibrate on scenes the embedder never trained on: the validation
+as the dataset lists them, count as the same product). ``engine.calibration.calibrate_levels`` turns
+those labels into the lowest score at which "exact" is right 80 % of the time and "likely the same
+product" 50 %; a level no score reaches is written as never shown. Calibrate on scenes the embedder never trained on: the validation
 split for a fine-tuned model. The catalog of the pipeline's data dir must hold the dataset's products.
 """
 
