@@ -242,3 +242,19 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     assert "combined" in card.recipe and card.metrics["calibration"]["scored_top1"] > 0
     assert card.metrics["calibration"]["data"].startswith(f"{Path(job.dataset).name}, split(s) val of seed 0")
     assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()
+
+
+def test_a_crashed_run_of_one_or_two_networks_is_offered_for_resume(shop):
+    """A run with a job and an epoch checkpoint but no result; two networks keep theirs one folder deeper."""
+    from app import train_jobs
+
+    pipeline, _ = shop
+    runs = train_jobs.runs_dir(pipeline)
+    older, newer = runs / f"{train_jobs.RUN_PREFIX}20260101-000000", runs / f"{train_jobs.RUN_PREFIX}20260102-000000"
+    for run, checkpoint in ((older, "embedder/last.pt"), (newer, "embedder/efficientnet-lite0/last.pt")):
+        (run / checkpoint).parent.mkdir(parents=True)
+        (run / checkpoint).write_bytes(b"checkpoint")
+        (run / "job.json").write_text("{}")
+    assert train_jobs.resumable_run(pipeline) == newer
+    (newer / "result.json").write_text("{}")  # it finished after all
+    assert train_jobs.resumable_run(pipeline) == older
