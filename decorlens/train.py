@@ -18,7 +18,6 @@ from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 
 TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
-PAIR = "+"  # --backbone a+b: both fine-tuned, then run as one embedder (training.combine)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,12 +59,11 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
         import training.loop  # noqa: F401 - torch and the rest of the extra, before any work starts
         from training.recipes import DEFAULT_BACKBONE, DEFAULT_RECIPE, model_name
+        from training.run import PAIR, backbones_of
     except ImportError as exc:
         raise ModelError(f"training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
     recipe, backbone = args.recipe or DEFAULT_RECIPE, args.backbone or DEFAULT_BACKBONE
-    backbones = backbone.split(PAIR)
-    if len(backbones) > 2 or not all(backbones) or len(set(backbones)) < len(backbones):
-        raise ModelError(f"--backbone is one backbone, or two different ones joined by '{PAIR}' (e.g. mobilenet_v2{PAIR}efficientnet-lite0)")
+    backbones = backbones_of(backbone)
     if len(backbones) == 2 and args.weights:
         raise ModelError("--weights are one backbone's; leave them out when training two")
     name = args.name or model_name(backbone.replace(PAIR, "-and-"), recipe)
@@ -113,12 +111,11 @@ def _combine(args: argparse.Namespace, pipeline: Pipeline, members: list[Path], 
     """The two fine-tuned members as one embedder (``training.combine``), its thresholds measured on the
     validation scenes they were chosen on."""
     from decorlens.models import calibrate_with_bars
-    from engine.models import ResolvedModel, read_card
+    from engine.models import find_model
     from training.combine import combine_embedders
     from training.data import PairDataset
 
-    first, second = (ResolvedModel(m, read_card(m)) for m in members)
-    path = combine_embedders(first, second, pipeline.data_dir / "models", name)
+    path = combine_embedders(*(find_model(str(m)) for m in members), pipeline.data_dir / "models", name)
     print(f"wrote {path}: the two side by side")
     calibrate_with_bars(pipeline, path, PairDataset.load(args.data), args.seed, args.quiet, args.limit_scenes)
     return path

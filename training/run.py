@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import Cancelled, DecorLensError
+from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.files import write_atomic
 
 if TYPE_CHECKING:  # torch comes with these: the app reads this module's protocol without loading it
@@ -40,7 +40,16 @@ RESULT = "result.json"
 JOB = "job.json"
 EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
 ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without loading torch (tested equal)
-TWO_NETWORKS = "mobilenet_v2+efficientnet-lite0"  # both fine-tuned, then one embedder (training.combine)
+PAIR = "+"  # joins two backbones that are both fine-tuned, then run as one embedder (training.combine)
+TWO_NETWORKS = PAIR.join((ONE_NETWORK, "efficientnet-lite0"))
+
+
+def backbones_of(value: str) -> list[str]:
+    """The backbone, or the two different ones a ``PAIR`` joins, that a job or ``decorlens train`` fine-tunes."""
+    backbones = value.split(PAIR)
+    if len(backbones) > 2 or not all(backbones) or len(set(backbones)) < len(backbones):
+        raise ModelError(f"--backbone is one backbone, or two different ones joined by '{PAIR}' (e.g. {TWO_NETWORKS})")
+    return backbones
 
 
 def train_embedder(
@@ -141,7 +150,7 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
-    backbones = job.backbone.split("+")
+    backbones = backbones_of(job.backbone)
     if len(backbones) == 1:
         return _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
     members = [
@@ -176,11 +185,10 @@ def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progr
 def _combined(job: Job, run: Path, members: list[dict[str, Any]]) -> dict[str, Any]:
     """The members as one embedder. Its levels need the catalog embedded with it, which the app does when
     the model is used (``app.train_jobs.install``), so the result says what to calibrate on."""
-    from engine.models import ResolvedModel, read_card
+    from engine.models import find_model
     from training.combine import combine_embedders
 
-    paths = [Path(m["model"]) for m in members]
-    path = combine_embedders(*(ResolvedModel(p, read_card(p)) for p in paths), run / "models", job.name)
+    path = combine_embedders(*(find_model(m["model"]) for m in members), run / "models", job.name)
     return {"model": str(path), "members": members, "calibrate": {"dataset": job.dataset, "seed": job.seed},
             "seconds": sum(m["seconds"] for m in members)}
 
