@@ -216,7 +216,7 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     the run's held-back photos (the catalog embedded for it then) and activates it with them."""
     from app import train_jobs
     from training.recipes import DEFAULT_BACKBONE
-    from training.run import ONE_NETWORK, TWO_NETWORKS, Job, run_job
+    from training.run import NETWORK, ONE_NETWORK, TWO_NETWORKS, Job, run_job
 
     assert ONE_NETWORK == DEFAULT_BACKBONE  # the app names the default without loading torch
     pipeline, dataset = shop
@@ -230,9 +230,28 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     job = Job.load(train_jobs.prepare(pipeline, dataset, "embedder", epochs=1, views=1, two_networks=True))
     assert job.backbone == TWO_NETWORKS
     job.compare = False  # the before / after is the single network's test above
-    messages: list[str] = []
-    result = run_job(job, lambda _stage, _done, _total, message: messages.append(message))
+    steps: list[tuple[str, int, int, str]] = []
+    result = run_job(job, lambda *step: steps.append(step))
+    messages = [m for *_s, m in steps]
     assert any(m.startswith("network 1 of 2") for m in messages) and any(m.startswith("network 2 of 2") for m in messages)
+    starts = [i for i, step in enumerate(steps) if step[0] == NETWORK]
+    assert [steps[i] for i in starts] == [(NETWORK, 0, 2, "network 1 of 2"), (NETWORK, 1, 2, "network 2 of 2")]
+
+    # The window, fed the run's steps: its stages and time estimate start again for the second network.
+    window._running("replaying the run")
+    for step in steps[: starts[1]]:
+        window._progress(*step)
+    window._tick()
+    assert window.bars["Training"][1].value() == 100
+    assert window.elapsed.text().endswith("network 1 of 2, network 2 next")
+    window._progress(*steps[starts[1]])
+    assert [bar.value() for _label, bar in window.bars.values()] == [0] * len(window.bars)
+    assert window.step.text() == "network 2 of 2"
+    for step in steps[starts[1] + 1 :]:
+        window._progress(*step)
+    window._tick()
+    assert window.elapsed.text().endswith(" · network 2 of 2")
+    window._clock.stop()
     embedder = result["embedder"]
     assert [Path(m["model"]).name for m in embedder["members"]] == [f"{job.name}.{b}.onnx" for b in TWO_NETWORKS.split("+")]
 

@@ -42,6 +42,7 @@ EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
 ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without loading torch (tested equal)
 PAIR = "+"  # joins two backbones that are both fine-tuned, then run as one embedder (training.combine)
 TWO_NETWORKS = PAIR.join((ONE_NETWORK, "efficientnet-lite0"))
+NETWORK = "network"  # progress step: the next of several networks starts (done: networks finished, total: all)
 
 
 def backbones_of(value: str) -> list[str]:
@@ -194,7 +195,12 @@ def _combined(job: Job, run: Path, members: list[dict[str, Any]]) -> dict[str, A
 
 
 def _numbered(progress: Progress, n: int, of: int) -> Progress:
-    """Each member's steps report as usual, their words saying which network is training."""
+    """Each member's steps report as usual, their words saying which network is training.
+
+    A ``network`` step (n - 1 of ``of`` done) comes first, so a progress view can start its stages and
+    its time estimate again for the next network instead of timing it from the first one's start."""
+    progress(NETWORK, n - 1, of, f"network {n} of {of}")
+
     def report(stage: str, done: int, total: int, message: str) -> None:
         progress(stage, done, total, f"network {n} of {of}" + (f": {message}" if message else ""))
 

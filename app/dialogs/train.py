@@ -71,6 +71,7 @@ class TrainWindow(QWidget):
         self._busy = False  # a run is being prepared, trained or discarded: Start and Resume wait
         self._started = 0.0
         self._stage_started: dict[str, float] = {}
+        self._network = (1, 1)  # (the network training now, how many): two-network runs train one after the other
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self._tick)
         self._build()
@@ -268,6 +269,7 @@ class TrainWindow(QWidget):
         self.status.setText(text)
         self._cancelling = False
         self._started, self._stage_started = time.monotonic(), {}
+        self._network = (1, 1)
         self._clock.start()
 
     def _launch(self, job: Path) -> None:
@@ -286,6 +288,12 @@ class TrainWindow(QWidget):
         self.process.stop()
 
     def _progress(self, stage: str, done: int, total: int, message: str) -> None:
+        from training.run import NETWORK  # training is loaded once the user trains, not with the app
+
+        if stage == NETWORK:
+            self._next_network(done + 1, total)
+            self.step.setText(message)
+            return
         title = next((t for t, names in STAGES if any(stage.startswith(n) for n in names)), None)
         if title is None:
             return
@@ -297,6 +305,13 @@ class TrainWindow(QWidget):
             bar.setValue(round(100 * done / total))
         self.step.setText(message or stage)
 
+    def _next_network(self, number: int, of: int) -> None:
+        """Two networks train one after the other: the bars and stage clocks start again for the next."""
+        self._network = (number, of)
+        for _label, bar in self.bars.values():
+            bar.setValue(0)
+        self._stage_started = {}
+
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
         text = f"Elapsed {_clock(elapsed)}"
@@ -306,6 +321,9 @@ class TrainWindow(QWidget):
             spent = time.monotonic() - self._stage_started[current]
             if 5 <= value < 100:
                 text += f" · about {_clock(spent * (100 - value) / value)} left in “{current.lower()}”"
+        number, of = self._network
+        if of > 1:  # the estimate is for this network's stage: say whether another one follows
+            text += f" · network {number} of {of}" + (f", network {number + 1} next" if number < of else "")
         self.elapsed.setText(text)
 
     def _finished(self, kind: str, value) -> None:
