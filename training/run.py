@@ -154,11 +154,12 @@ def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
     backbones = backbones_of(job.backbone)
     if len(backbones) == 1:
         return _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
-    members = [
-        _train_member(job, pipeline, backbone, f"{job.name}.{backbone}", run / "embedder" / backbone,
-                      _numbered(progress, n, len(backbones)), cancelled)
-        for n, backbone in enumerate(backbones, 1)
-    ]
+    members = []
+    for n, backbone in enumerate(backbones, 1):
+        # a progress view starts its stages and time estimate again for each network
+        progress(NETWORK, n - 1, len(backbones), f"network {n} of {len(backbones)}")
+        members.append(_train_member(job, pipeline, backbone, f"{job.name}.{backbone}", run / "embedder" / backbone,
+                                     _numbered(progress, n, len(backbones)), cancelled))
     return _combined(job, run, members)
 
 
@@ -195,12 +196,7 @@ def _combined(job: Job, run: Path, members: list[dict[str, Any]]) -> dict[str, A
 
 
 def _numbered(progress: Progress, n: int, of: int) -> Progress:
-    """Each member's steps report as usual, their words saying which network is training.
-
-    A ``network`` step (n - 1 of ``of`` done) comes first, so a progress view can start its stages and
-    its time estimate again for the next network instead of timing it from the first one's start."""
-    progress(NETWORK, n - 1, of, f"network {n} of {of}")
-
+    """Each member's steps report as usual, their words saying which network is training."""
     def report(stage: str, done: int, total: int, message: str) -> None:
         progress(stage, done, total, f"network {n} of {of}" + (f": {message}" if message else ""))
 

@@ -262,14 +262,13 @@ class TrainWindow(QWidget):
         self._busy = True
         for _label, bar in self.bars.values():
             bar.setRange(0, 100)
-            bar.setValue(0)
         self.start_button.setEnabled(False)
         self.resume_button.hide()
         self.cancel_button.setEnabled(True)
         self.status.setText(text)
         self._cancelling = False
-        self._started, self._stage_started = time.monotonic(), {}
-        self._network = (1, 1)
+        self._started = time.monotonic()
+        self._next_network(1, 1)
         self._clock.start()
 
     def _launch(self, job: Path) -> None:
@@ -306,7 +305,7 @@ class TrainWindow(QWidget):
         self.step.setText(message or stage)
 
     def _next_network(self, number: int, of: int) -> None:
-        """Two networks train one after the other: the bars and stage clocks start again for the next."""
+        """A run, and each of its networks (two train one after the other), starts its bars and stage clocks at zero."""
         self._network = (number, of)
         for _label, bar in self.bars.values():
             bar.setValue(0)
