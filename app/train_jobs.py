@@ -1,8 +1,8 @@
-"""Worker-side steps of the Train window: count what it will learn from, prepare a run, install a model.
+"""Worker-side steps of the Train window: count what it will learn from, prepare a run, activate models.
 
 Each function runs in a ``Runner`` thread (file and SQLite work, never on the UI thread) and imports
-``training`` when called, so the app starts without it. None of them imports torch: training itself
-runs in a process of its own (``app.train_process``).
+``training`` when called, so the app starts without it. None of them imports torch: training itself,
+and making a finished run's models ready to use, run in a process of their own (``app.train_process``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.files import write_atomic
-from engine.models import ResolvedModel, read_card
 from engine.pipeline import Pipeline
-from engine.runtime import runs_on_cpu
 from engine.settings import save_choice
 
 RUNS = "training-runs"
@@ -134,67 +131,15 @@ def read_result(run: Path) -> dict[str, Any]:
     return json.loads((run / "result.json").read_text(encoding="utf-8"))
 
 
-def install(pipeline: Pipeline, result: dict[str, Any], progress, cancelled, int8: bool = False) -> Pipeline:
-    """Copy the trained models where the engine finds them, make them the active ones, embed the catalog.
+def install_job(pipeline: Pipeline, run: Path, int8: bool) -> Path:
+    """The job that makes ``run``'s models ready to use (``training.install``), for the training process:
+    an int8 copy and a pair's levels are seconds of Python work that would hold the UI thread."""
+    from training.run import INSTALL, INSTALL_JOB, Job
 
-    With ``int8`` the embedder's int8 copy (``training.quantize``, calibrated on the catalog's photos) is
-    made beside it and activated instead: about half the embedding time on a CPU. Two networks combined
-    into one embedder get their "likely"/"exact" levels here, once the catalog is embedded for them.
-    """
-    target = pipeline.data_dir / "models"
-    target.mkdir(parents=True, exist_ok=True)
-    names = {}
-    for kind in ("embedder", "detector"):
-        if kind in result:
-            model = Path(result[kind]["model"])
-            for source in (model, model.with_suffix(".card.json")):
-                write_atomic(target / source.name, source.read_bytes())
-            names[kind] = model.name
-    if int8 and "embedder" in names:
-        names["embedder"] = _int8_copy(pipeline, target / names["embedder"], progress, cancelled)
-    if "calibrate" in result.get("embedder", {}):
-        _calibrate(pipeline, target / names["embedder"], result["embedder"]["calibrate"], progress, cancelled)
-    embedder = [names["embedder"]] if "embedder" in names else list(pipeline.settings.embedder)
-    detectors = [list(d) for d in pipeline.settings.detectors]
-    if "detector" in names:
-        from training.detector import add_classes_to_map
-
-        add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
-        detectors = _with_detector(detectors, target / names["detector"])
-    return activate(pipeline, embedder, detectors, progress, cancelled)
-
-
-def _calibrate(pipeline: Pipeline, model: Path, on: dict[str, Any], progress, cancelled) -> None:
-    """The combined embedder's levels on the run's held-back photos; embedding the catalog for it here
-    is the work activating it would do."""
-    from training.data import PairDataset
-    from training.match_levels import calibrate_model
-
-    calibrate_model(pipeline, model, PairDataset.load(Path(on["dataset"])), int(on["seed"]), progress,
-                    cancelled=cancelled)
-
-
-def _int8_copy(pipeline: Pipeline, model: Path, progress, cancelled) -> str:
-    from training.quantize import quantize_embedder
-
-    path, _ = quantize_embedder(ResolvedModel(model, read_card(model)), pipeline.catalog, model.parent,
-                                progress, cancelled)
-    return path.name
-
-
-def can_quantize(pipeline: Pipeline) -> bool:
-    """Whether an int8 copy is worth offering: the models run on the CPU and the catalog is large enough
-    to calibrate on (``training.quantize``)."""
-    from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
-
-    return runs_on_cpu(pipeline.settings.device) and pipeline.catalog.count() >= MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS
-
-
-def _with_detector(detectors: list[list[str]], model: Path) -> list[list[str]]:
-    """The active detector set with a trained one: in place of the stock detectors its card says it
-    replaces (one network instead of three, as ``decorlens models activate`` runs it), else beside them."""
-    replaced = set(read_card(model).replaces)
-    return [group for group in detectors if not replaced & set(group)] + [[model.name]]
+    settings = pipeline.settings
+    job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=INSTALL, models_dir=str(settings.models_dir or ""),
+              device=settings.device, int8=int8)
+    return job.save(INSTALL_JOB)
 
 
 def activate(pipeline: Pipeline, embedder: list[str], detectors: list[list[str]], progress, cancelled) -> Pipeline:

@@ -193,19 +193,26 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
 
 def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path, tmp_path: Path):
     """"Make it faster on this computer": offered on the CPU for a catalog big enough to calibrate on (not
-    for the slice's few products), and "Use" then makes the int8 copy and activates it with the catalog."""
+    for the slice's few products); "Use" then makes the int8 copy and embeds the catalog for it (in the
+    training process), and activating it is left to the app."""
     from app import train_jobs
     from engine.runtime import runs_on_cpu
     from training.export import export_embedder
+    from training.install import install, int8_offered
 
-    assert train_jobs.can_quantize(pipeline) == runs_on_cpu(pipeline.settings.device)
-    assert not train_jobs.can_quantize(shop[0])
+    assert int8_offered(pipeline) == runs_on_cpu(pipeline.settings.device)
+    assert not int8_offered(shop[0])
     data = tmp_path / "user-data"
     shutil.copytree(pipeline.data_dir, data, ignore=shutil.ignore_patterns("index", "backups"))
     user = Pipeline(pipeline.settings.with_(data_dir=data))
     trained = export_embedder("mobilenet_v2", tmp_path / "run", shared_models / "mobilenet_v2-imagenet-tflite.pth",
                               num_classes=1001, name="app-trained")
-    active = train_jobs.install(user, {"embedder": {"model": str(trained)}}, None, lambda: False, int8=True)
+    chosen = install(user, {"embedder": {"model": str(trained)}}, None, lambda: False, int8=True)
+    assert chosen == {"embedder": ["app-trained-int8.onnx"], "detectors": [list(d) for d in user.settings.detectors]}
+    ready = Pipeline(user.settings.with_(embedder=tuple(chosen["embedder"])))
+    assert not ready.catalog.missing_vectors(ready.embedder.key)  # embedded before the app activates it
+    assert not (data / "config.yaml").exists()
+    active = train_jobs.activate(user, chosen["embedder"], chosen["detectors"], None, lambda: False)
     assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == ["app-trained-int8.onnx"]
     assert active.embedder.card.recipe["int8"]["from"].startswith("app-trained-")
     assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()
@@ -255,7 +262,9 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     embedder = result["embedder"]
     assert [Path(m["model"]).name for m in embedder["members"]] == [f"{job.name}.{b}.onnx" for b in TWO_NETWORKS.split("+")]
 
-    active = train_jobs.install(pipeline, result, None, lambda: False)
+    assert embedder["int8_offered"] is False  # the slice's few products are too few to calibrate an int8 copy on
+    chosen = run_job(Job.load(train_jobs.install_job(pipeline, Path(job.run), int8=False)), lambda *_step: None)
+    active = train_jobs.activate(pipeline, chosen["embedder"], chosen["detectors"], None, lambda: False)
     assert active.settings.embedder == (Path(embedder["model"]).name,)
     card = active.embedder.card
     assert "combined" in card.recipe and card.metrics["calibration"]["scored_top1"] > 0

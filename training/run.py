@@ -2,7 +2,8 @@
 
 Progress is ``progress(stage, done, total, message)``: ``stage`` names the step ("anchors",
 "validation scenes", "composites", "views (…)", "train", "validate", "detector", "export",
-"evaluate": the before / after on held-back photos), ``done`` of ``total`` is how far it is,
+"evaluate": the before / after on held-back photos; "install": the chosen run's models made ready to
+use), ``done`` of ``total`` is how far it is,
 ``message`` says it in words ("epoch 2 · loss=0.4312", "epoch 2: val recall@1 0.400 @5 0.700").
 Cancellation is a callable checked between steps (``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
 window runs ``python -m training.run JOB.json`` in a worker *process* (training would starve the UI
@@ -39,6 +40,8 @@ PREFIX = "@decorlens "
 RESULT = "result.json"
 JOB = "job.json"
 EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
+INSTALL = "install"  # a finished run's models made ready to use (training.install), after the user chose Use
+INSTALL_JOB = "install.json"
 ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without loading torch (tested equal)
 PAIR = "+"  # joins two backbones that are both fine-tuned, then run as one embedder (training.combine)
 TWO_NETWORKS = PAIR.join((ONE_NETWORK, "efficientnet-lite0"))
@@ -100,7 +103,7 @@ class Job:
 
     data_dir: str
     run: str  # run folder
-    kind: str = EMBEDDER  # embedder, detector or both
+    kind: str = EMBEDDER  # embedder, detector, both, or install (the run's result, made ready to use)
     dataset: str = ""  # pairs folder (training.app_data.write_pairs_folder)
     detector_data: str = ""  # YOLO data.yaml (training.app_data.write_detector_folder)
     name: str = "my-photos"
@@ -116,9 +119,10 @@ class Job:
     limit_scenes: int | None = None
     resume: bool = False
     compare: bool = True  # the before / after on held-back photos when training ends (the Train window's)
+    int8: bool = False  # install: use the embedder's int8 copy
 
-    def save(self) -> Path:
-        path = Path(self.run) / JOB
+    def save(self, name: str = JOB) -> Path:
+        path = Path(self.run) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(asdict(self), indent=1))
         return path
@@ -140,6 +144,8 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
                                                          device=job.device)
     pipeline = Pipeline(settings)
     run, result = Path(job.run), {}
+    if job.kind == INSTALL:
+        return _install_job(job, pipeline, run, progress, cancelled)
     if job.kind in (EMBEDDER, BOTH):
         result[EMBEDDER] = _embedder_job(job, pipeline, run, progress, cancelled)
     if job.kind in (DETECTOR, BOTH):
@@ -150,17 +156,28 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
     return result
 
 
+def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    """The models of the run's ``result.json`` copied, prepared and embedded for (``training.install``)."""
+    from training.install import install
+
+    result = json.loads((run / RESULT).read_text(encoding="utf-8"))
+    return install(pipeline, result, lambda done, total: progress(INSTALL, done, total, ""), cancelled, job.int8)
+
+
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
+    from training.install import int8_offered
+
     backbones = backbones_of(job.backbone)
     if len(backbones) == 1:
-        return _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
+        trained = _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
+        return trained | {"int8_offered": int8_offered(pipeline)}
     members = []
     for n, backbone in enumerate(backbones, 1):
         # a progress view starts its stages and time estimate again for each network
         progress(NETWORK, n - 1, len(backbones), f"network {n} of {len(backbones)}")
         members.append(_train_member(job, pipeline, backbone, f"{job.name}.{backbone}", run / "embedder" / backbone,
                                      _numbered(progress, n, len(backbones)), cancelled))
-    return _combined(job, run, members)
+    return _combined(job, run, members) | {"int8_offered": int8_offered(pipeline)}
 
 
 def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progress: Progress,
@@ -185,8 +202,8 @@ def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progr
 
 
 def _combined(job: Job, run: Path, members: list[dict[str, Any]]) -> dict[str, Any]:
-    """The members as one embedder. Its levels need the catalog embedded with it, which the app does when
-    the model is used (``app.train_jobs.install``), so the result says what to calibrate on."""
+    """The members as one embedder. Its levels need the catalog embedded with it, which is done when the
+    model is used (the ``install`` job), so the result says what to calibrate on."""
     from engine.models import find_model
     from training.combine import combine_embedders
 

@@ -64,8 +64,11 @@ class TrainWindow(QWidget):
         self.process = TrainProcess(self)
         self.process.progress.connect(self._progress)
         self.process.finished.connect(self._finished)
+        self.installer = TrainProcess(self)  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
+        self.installer.progress.connect(lambda _stage, done, total, _message: self._embed_progress(done, total))
+        self.installer.finished.connect(self._installed)
         self.run: Path | None = None
-        self.result: dict | None = None
+        self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
         self._cancelling = False
         self._busy = False  # a run is being prepared, trained or discarded: Start and Resume wait
@@ -258,7 +261,7 @@ class TrainWindow(QWidget):
 
     def _running(self, text: str) -> None:
         self.results_box.hide()
-        self.result = None
+        self.result_run = None
         self._busy = True
         for _label, bar in self.bars.values():
             bar.setRange(0, 100)
@@ -331,7 +334,7 @@ class TrainWindow(QWidget):
         run, self.run = self.run, None
         if kind == "done":
             self.step.setText("Done.")
-            self.result = value
+            self.result_run = run
             self._show_result(value)
             self.status.setText("Training finished. Nothing changes until you choose Use this model.")
         elif self._cancelling:
@@ -380,20 +383,27 @@ class TrainWindow(QWidget):
             d = result["detector"]
             words.append(f"Detector: {len(d['classes'])} categories, validation mAP50 {d['map50']:.2f}.")
         self.held.setText(" ".join(words))
-        self.int8.hide()
-        if embedder:  # the check imports onnxruntime's quantiser: off the UI thread
-            pipeline = self.pipeline
-            self.io.start(lambda _job: train_jobs.can_quantize(pipeline), done=self.int8.setVisible)
+        self.int8.setVisible(bool(embedder and embedder.get("int8_offered")))
         self.use_button.setEnabled(True)
         self.results_box.show()
 
     def use(self) -> None:
         settings = self.pipeline.settings
         self.previous = (list(settings.embedder), [list(d) for d in settings.detectors])
-        pipeline, result = self.pipeline, self.result
+        pipeline, run = self.pipeline, self.result_run
         self._embedding("Activating the new model and embedding the catalog for it…")
         int8 = self.int8.isVisible() and self.int8.isChecked()
-        self.io.start(lambda job: train_jobs.install(pipeline, result, job.progress, job.cancelled, int8),
+        self.io.start(lambda _job: train_jobs.install_job(pipeline, run, int8), done=self.installer.start,
+                      failed=self._failed)
+
+    def _installed(self, kind: str, value) -> None:
+        """The models are ready (copied, embedded for): activating them is quick, on a worker thread."""
+        if kind != "done":
+            self._failed(str(value) if kind != "cancelled" else "Stopped: the previous models stay in use.")
+            return
+        pipeline = self.pipeline
+        self.io.start(lambda job: train_jobs.activate(pipeline, value["embedder"], value["detectors"], job.progress,
+                                                      job.cancelled),
                       done=self._activated, failed=self._failed, progress=self._embed_progress)
 
     def undo(self) -> None:
@@ -431,8 +441,9 @@ class TrainWindow(QWidget):
 
     def closeEvent(self, event) -> None:
         """Closing stops a running job but keeps its checkpoint: Resume continues it next time."""
-        if self.process.running:
-            self.process.stop()
+        for process in (self.process, self.installer):
+            if process.running:
+                process.stop()
         super().closeEvent(event)
 
 
