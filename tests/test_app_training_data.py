@@ -136,9 +136,9 @@ def test_use_this_model_runs_a_replacing_detector_alone(tmp_path: Path, shared_m
     as ``decorlens models activate`` runs it); one without ``replaces`` is added beside them."""
     from dataclasses import replace
 
-    from app.train_jobs import _with_detector
     from engine.models import read_card, write_card
     from engine.settings import Settings
+    from training.install import _with_detector
 
     stock = [list(group) for group in Settings.defaults().detectors]
     card = read_card(shared_models / "yolo11n-ovint8-dq.onnx")
