@@ -147,7 +147,9 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
     if job.kind == INSTALL:
         return _install_job(job, pipeline, run, progress, cancelled)
     if job.kind in (EMBEDDER, BOTH):
-        result[EMBEDDER] = _embedder_job(job, pipeline, run, progress, cancelled)
+        from training.install import int8_offered
+
+        result[EMBEDDER] = _embedder_job(job, pipeline, run, progress, cancelled) | {"int8_offered": int8_offered(pipeline)}
     if job.kind in (DETECTOR, BOTH):
         result[DETECTOR] = _detector_job(job, pipeline, run, progress, cancelled)
     if job.compare and job.dataset:
@@ -165,19 +167,16 @@ def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: I
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
-    from training.install import int8_offered
-
     backbones = backbones_of(job.backbone)
     if len(backbones) == 1:
-        trained = _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
-        return trained | {"int8_offered": int8_offered(pipeline)}
+        return _train_member(job, pipeline, job.backbone, job.name, run / "embedder", progress, cancelled)
     members = []
     for n, backbone in enumerate(backbones, 1):
         # a progress view starts its stages and time estimate again for each network
         progress(NETWORK, n - 1, len(backbones), f"network {n} of {len(backbones)}")
         members.append(_train_member(job, pipeline, backbone, f"{job.name}.{backbone}", run / "embedder" / backbone,
                                      _numbered(progress, n, len(backbones)), cancelled))
-    return _combined(job, run, members) | {"int8_offered": int8_offered(pipeline)}
+    return _combined(job, run, members)
 
 
 def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progress: Progress,

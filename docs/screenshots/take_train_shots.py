@@ -1,4 +1,4 @@
-"""Shots of the Train window (issue 20): training running, and the before/after with *Use this model*.
+"""Shots of the Train window (issue 20): training running, the before/after with *Use this model*, and after Use.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_train_shots.py --out docs/screenshots
 
@@ -82,6 +82,11 @@ def main() -> None:
     wait(app, lambda: window.before_after.examples.count() > 0, 60)  # thumbnails are read in a worker
     app.processEvents()
     window.grab().save(str(args.out / "train-result.png"))
+    window.use()  # the models are readied in the training process, then activated
+    if not wait(app, window.undo_button.isEnabled, 600):
+        raise SystemExit(f"Use did not finish: {window.status.text()}")
+    app.processEvents()
+    window.grab().save(str(args.out / "train-used.png"))
     shutil.rmtree(work, ignore_errors=True)
 
 
