@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--export-only", action="store_true",
                    help="write the pseudo-labelled YOLO dataset and COCO JSON, then stop (to inspect or correct)")
     p.add_argument("--review", type=int, metavar="N",
-                   help="also write review.png: N pseudo labels beside their products, to judge by eye")
+                   help="also write review.png: N pseudo labels beside their products, an equal share per "
+                        "cosine band, to judge by eye where the threshold belongs")
     p.add_argument("--trust-pt", action="store_true",
                    help="load a --base .pt from outside the models folders (a .pt is a pickle and can run code)")
     p.set_defaults(run=run)

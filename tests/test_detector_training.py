@@ -32,6 +32,7 @@ from training.pseudo_labels import (
     region_anchors,
     required_cosine,
 )
+from training.review import BAND, sample_pseudo
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +114,19 @@ def test_one_proposal_per_product_and_threshold_filters(labelled, dataset: PairD
     kept = [lab for s in strict.label_all(scenes) for lab in s.labels if lab.source == "pair"]
     assert kept and len(kept) < len(cosines)
     assert all(lab.score >= required_cosine(labeller.floor(lab.category), middle) for lab in kept)
+
+
+def test_the_review_sheet_samples_every_cosine_band(labelled):
+    """Labels are judged per band, so a small sample takes some of each band, not mostly the crowded middle."""
+    _, _, out = labelled
+    cosines = [lab.score for s in out for lab in s.labels if lab.source == "pair"]
+    bands = {int(c // BAND) for c in cosines}
+    assert len(bands) >= 3, "three scenes spread their labels over too few cosine bands to test this"
+    picked = sample_pseudo(out, len(bands), seed=3)
+    scores = [scene.labels[i].score for scene, i in picked]
+    assert {int(c // BAND) for c in scores} == bands
+    assert scores == sorted(scores, reverse=True)
+    assert len(sample_pseudo(out, 10_000)) == len(cosines)
 
 
 def test_a_map_without_floor_categories_labels_rugs_afresh(labelled, dataset: PairDataset, tmp_path: Path):

@@ -7,13 +7,15 @@ hesitates. (Whether confirming those pays more than confirming tags at random wa
 tags are left out; a tag with a single match has no runner-up to be confused with.
 
 In the contact sheet each tile shows a product's catalog photo beside the scene region it was assigned, with the cosine
-and a number; a person marks the numbers that are wrong. Sampling is spread evenly over the
-cosine range, so one sheet shows where the threshold should go (docs/detection.md records it).
+and a number; a person marks the numbers that are wrong. Each 0.05-wide cosine band gets an even share of the
+tiles, so the sparse bands around the threshold are seen as well as the crowded ones and one sheet shows where
+it should go (docs/detection.md records it).
 """
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from training.data import PairDataset
 from training.pseudo_labels import SceneLabels
 
 TILE = 160
+BAND = 0.05  # cosine width of a band whose labels are judged together
 COLUMNS = 4
 QUEUE_SQL = """
 SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2
@@ -69,11 +72,20 @@ def review_queue(catalog: Catalog, limit: int = 100) -> list[ReviewItem]:
 
 def sample_pseudo(scenes: Sequence[SceneLabels], n: int, seed: int = 0,
                   low: float = 0.0) -> list[tuple[SceneLabels, int]]:
-    """``n`` (scene, label index) pairs of pseudo labels with cosine ≥ ``low``, sorted by cosine."""
-    found = [(s, i) for s in scenes for i, lab in enumerate(s.labels) if lab.source == "pair" and lab.score >= low]
+    """At most ``n`` (scene, label index) pairs of pseudo labels with cosine ≥ ``low``, sorted by cosine.
+
+    Every ``BAND``-wide cosine band gets an equal share (all of a band that has fewer), because the
+    rightness of labels is judged per band: a plain random sample is mostly the crowded middle.
+    """
+    bands: dict[int, list[tuple[SceneLabels, int]]] = defaultdict(list)
+    for scene in scenes:
+        for i, label in enumerate(scene.labels):
+            if label.source == "pair" and label.score >= low:
+                bands[int(label.score // BAND)].append((scene, i))
+    share = max(1, n // len(bands)) if bands else 0
     rng = random.Random(seed)
-    picked = rng.sample(found, min(n, len(found)))
-    return sorted(picked, key=lambda item: -item[0].labels[item[1]].score)
+    picked = [item for key in sorted(bands) for item in rng.sample(bands[key], min(share, len(bands[key])))]
+    return sorted(picked, key=lambda item: -item[0].labels[item[1]].score)[:n]
 
 
 def contact_sheet(dataset: PairDataset, picked: Sequence[tuple[SceneLabels, int]], path: Path) -> Path:
