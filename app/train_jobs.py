@@ -39,15 +39,19 @@ class Summary:
     new_since_last: int = 0  # corrections saved after the last finished training
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
 
-    def warnings(self) -> list[str]:
-        """Plain words for each thing there is too little of."""
+    def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
+        """Plain words for each thing there is too little of, for what a ``kind`` of run trains.
+
+        Once a run has ``trained``, its measured before / after says more than the forecast that the data
+        is too little, so the forecast is left out (a photo that went missing is still said).
+        """
         out = []
         pairs, photos = sum(self.pairs.values()), self.photos + self.folder_photos
-        if pairs < MIN_PAIRS or photos < MIN_PHOTOS:
+        if not trained and kind != "detector" and (pairs < MIN_PAIRS or photos < MIN_PHOTOS):
             out.append(f"Too little to improve the matches yet: {pairs} confirmed products on {photos} photos. "
                        f"Confirm the right product on at least {MIN_PAIRS} tags over {MIN_PHOTOS} or more photos "
                        "(or add a dataset folder); a few photos of every category help most.")
-        if sum(self.boxes.values()) < MIN_BOXES:
+        if not trained and kind != "embedder" and sum(self.boxes.values()) < MIN_BOXES:
             out.append(f"Too few corrected tags to teach the detector: {sum(self.boxes.values())} boxes "
                        f"(at least {MIN_BOXES}). Correct or draw tags on more photos.")
         if self.missing_photos:

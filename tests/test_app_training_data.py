@@ -124,6 +124,10 @@ def test_a_run_folder_holds_the_pairs_the_labels_and_a_job_to_resume(corrected):
     summary = gather(pipeline, None)
     assert summary.photos == len(files) and sum(summary.pairs.values()) == 3 * len(files)
     assert summary.removed == len(files) and any("Too little" in w for w in summary.warnings())
+    said = {kind: " ".join(summary.warnings(kind)) for kind in ("embedder", "detector")}  # what each run needs
+    assert "Too little" in said["embedder"] and "Too few corrected tags" not in said["embedder"]
+    assert "Too little" not in said["detector"] and "Too few corrected tags" in said["detector"]
+    assert summary.warnings(trained=True) == []  # a measured result replaces the forecast
     job = Job.load(prepare(pipeline, None, "both", epochs=2, views=1))
     assert (job.kind, job.epochs, job.views, job.resume) == ("both", 2, 1, False)
     assert len(PairDataset.load(Path(job.dataset)).pairs) == 3 * len(files)

@@ -25,7 +25,7 @@ from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
-from app.dialogs.train import TrainWindow
+from app.dialogs.train import TrainWindow, _epochs_text
 from app.train_jobs import RUNS
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -110,6 +110,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
 
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(stages), timeout=WAIT_MS)
+    assert "Too little" in window.warning.text() and "detector" not in window.warning.text()  # matches only
     gaps.phase = "cancel"
     qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.status.text() == "Cancelled: nothing changed.", timeout=WAIT_MS)
@@ -123,6 +124,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(window.results_box.isVisible, timeout=WAIT_MS)
     assert {"train", "validate", "export"} <= set(stages)
+    qtbot.waitUntil(lambda: not window.warning.isVisibleTo(window), timeout=WAIT_MS)  # the result says more
     (run,) = (pipeline.data_dir / RUNS).glob("app-*")
     saved = json.loads((run / "result.json").read_text())
     result, compared = saved["embedder"], saved["before_after"]
@@ -156,6 +158,15 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     print(f"longest UI-thread stall: {gaps.worst * 1000:.0f} ms while {gaps.worst_phase} "
           f"(longest tick interval {gaps.worst_wall * 1000:.0f} ms, run-queue wait included)")
     assert gaps.worst <= MAX_STALL_S, f"the UI thread was held {gaps.worst * 1000:.0f} ms while {gaps.worst_phase}"
+
+
+def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
+    mobilenet = {"model": "/runs/r/models/my-photos.mobilenet_v2.onnx", "best_epoch": 2, "epochs": 3}
+    lite0 = {"model": "/runs/r/models/my-photos.efficientnet-lite0.onnx", "best_epoch": 0, "epochs": 3}
+    assert _epochs_text([mobilenet, lite0]) == "Best epochs: MobileNetV2 2 of 3, EfficientNet-Lite0 none of 3."
+    assert _epochs_text([mobilenet]) == "Best epoch 2 of 3."
+    assert _epochs_text([lite0]).startswith("No epoch of 3 beat the model it started from")
+    assert "changes little" in _epochs_text([lite0, dict(lite0, model="x.mobilenet_v2.onnx")])
 
 
 def _pct(value: float | None) -> str:

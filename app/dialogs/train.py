@@ -41,6 +41,7 @@ from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.workers import Runner
 from engine.pipeline import Pipeline
 
+NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "EfficientNet-Lite0"}
 KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
@@ -163,21 +164,34 @@ class TrainWindow(QWidget):
     def _kind_changed(self) -> None:
         """Two networks are an embedder choice: a detector-only run has none."""
         self.two_networks.setEnabled(self.what.currentData() != "detector")
+        self._show_warnings()
+
+    def _show_warnings(self) -> None:
+        """What there is too little of for the chosen kind of run; the forecast goes once a result is shown."""
+        summary = getattr(self, "summary_data", None)
+        text = "\n".join(summary.warnings(self.what.currentData(), self.result_run is not None)) if summary else ""
+        self.warning.setText(text)
+        self.warning.setVisible(bool(text))
 
     def _progress_box(self) -> QGroupBox:
         box = QGroupBox("Progress")
         grid = QGridLayout(box)
         self.bars: dict[str, tuple[QLabel, QProgressBar]] = {}
         for row, (title, _names) in enumerate(STAGES):
-            label, bar = QLabel(title), QProgressBar()
+            label, bar, share = QLabel(title), QProgressBar(textVisible=False), QLabel("0 %")
+            share.setObjectName("muted")
+            share.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            share.setMinimumWidth(share.fontMetrics().horizontalAdvance("100 %"))
+            bar.valueChanged.connect(lambda value, share=share: share.setText(f"{value} %"))
             bar.setValue(0)
             grid.addWidget(label, row, 0)
             grid.addWidget(bar, row, 1)
+            grid.addWidget(share, row, 2)
             self.bars[title] = (label, bar)
         self.step = plain_label()
         self.elapsed = QLabel()
-        grid.addWidget(self.step, len(STAGES), 0, 1, 2)
-        grid.addWidget(self.elapsed, len(STAGES) + 1, 0, 1, 2)
+        grid.addWidget(self.step, len(STAGES), 0, 1, 3)
+        grid.addWidget(self.elapsed, len(STAGES) + 1, 0, 1, 3)
         return box
 
     def _results_box(self) -> QGroupBox:
@@ -240,7 +254,7 @@ class TrainWindow(QWidget):
         for row, category in enumerate(categories):
             for column, value in enumerate((pretty(category), summary.pairs[category], summary.boxes[category])):
                 self.table.setItem(row, column, QTableWidgetItem(str(value)))
-        self.warning.setText("\n".join(summary.warnings()))
+        self._show_warnings()
         self.start_button.setEnabled(pairs > 0 and not self._busy)
         self.resume_button.setVisible(summary.resumable is not None and not self._busy)
 
@@ -448,15 +462,26 @@ class TrainWindow(QWidget):
 
 
 def _epochs_text(networks: list[dict]) -> str:
-    """The epoch each network kept; a word when none beat the model it started from."""
+    """The epoch each network kept (epoch 0 is the model it started from); advice when none beat it."""
     if len(networks) == 1:
-        text = f"Best epoch {networks[0]['best_epoch']} of {networks[0]['epochs']}."
+        n = networks[0]
+        text = (f"Best epoch {n['best_epoch']} of {n['epochs']}." if n["best_epoch"]
+                else f"No epoch of {n['epochs']} beat the model it started from on the validation photos.")
     else:
-        text = "Best epochs: " + ", ".join(f"{n['best_epoch']} of {n['epochs']}" for n in networks) + " (two networks)."
+        text = "Best epochs: " + ", ".join(f"{_network_name(n)} {_kept(n)}" for n in networks) + "."
     if all(n["best_epoch"] == 0 for n in networks):
-        text += (" No epoch beat the current model on them: using this one changes little. "
-                 "More confirmed products (Review) help most.")
+        text += " Using it changes little: more confirmed products (Review) help most."
     return text
+
+
+def _kept(network: dict) -> str:
+    return f"{network['best_epoch']} of {network['epochs']}" if network["best_epoch"] else f"none of {network['epochs']}"
+
+
+def _network_name(network: dict) -> str:
+    """A member's trunk, from its model's name (``<run name>.<backbone>.onnx``)."""
+    backbone = Path(network["model"]).stem.rsplit(".", 1)[-1]
+    return NETWORK_NAMES.get(backbone, backbone)
 
 
 def _compared_text(compared: dict) -> str:

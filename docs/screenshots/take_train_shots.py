@@ -1,6 +1,7 @@
 """Shots of the Train window (issue 20): training running, the before/after with *Use this model*, and after Use.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_train_shots.py --out docs/screenshots
+    ... take_train_shots.py --out docs/screenshots --two-networks   # train-two-networks-{running,result}.png
 
 A throwaway data dir gets a small slice of the shared IKEA data as its catalog and two of its photos
 tagged and corrected with the app's own code; the slice is also the window's dataset folder. Training
@@ -54,6 +55,7 @@ def corrected_photos(pipeline: Pipeline, photos: list[Path]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--two-networks", action="store_true", help="tick Two networks; shoot the second one training")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="train-shots-"))
     shutil.copytree(SHARED / "models", work / "data" / "models",
@@ -70,23 +72,29 @@ def main() -> None:
     window.what.setCurrentIndex(0)
     window.epochs.setValue(3)
     window.views.setValue(1)
+    window.two_networks.setChecked(args.two_networks)
+    prefix = "train-two-networks" if args.two_networks else "train"
     window.show()
     if not wait(app, window.start_button.isEnabled):
         raise SystemExit(f"the window never offered Start: {window.warning.text()}")
     window.start()
+    if args.two_networks:
+        wait(app, lambda: "network 2 of 2" in window.elapsed.text())
     wait(app, lambda: window.bars["Training"][1].value() >= 50)
     wait(app, lambda: "left" in window.elapsed.text(), 3)
-    window.grab().save(str(args.out / "train-running.png"))
+    window.grab().save(str(args.out / f"{prefix}-running.png"))
     if not wait(app, window.results_box.isVisible):
         raise SystemExit(f"training did not finish: {window.status.text()}")
     wait(app, lambda: window.before_after.examples.count() > 0, 60)  # thumbnails are read in a worker
-    app.processEvents()
-    window.grab().save(str(args.out / "train-result.png"))
-    window.use()  # the models are readied in the training process, then activated
-    if not wait(app, window.undo_button.isEnabled, 600):
-        raise SystemExit(f"Use did not finish: {window.status.text()}")
-    app.processEvents()
-    window.grab().save(str(args.out / "train-used.png"))
+    wait(app, lambda: not window.warning.isVisibleTo(window), 30)  # the data is counted again after a run
+    wait(app, lambda: False, 0.5)  # and the window lays itself out again
+    window.grab().save(str(args.out / f"{prefix}-result.png"))
+    if not args.two_networks:
+        window.use()  # the models are readied in the training process, then activated
+        if not wait(app, window.undo_button.isEnabled, 600):
+            raise SystemExit(f"Use did not finish: {window.status.text()}")
+        app.processEvents()
+        window.grab().save(str(args.out / "train-used.png"))
     shutil.rmtree(work, ignore_errors=True)
 
 
