@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.pipeline import Pipeline
-from engine.settings import save_choice
+from engine.settings import Settings, save_choice
 
 RUNS = "training-runs"
 RUN_PREFIX = "app-"
@@ -113,8 +113,8 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
     settings = pipeline.settings
     job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=kind, dataset=str(pairs),
               detector_data=str(detector or ""), name=f"my-photos-{stamp}",
-              models_dir=str(settings.models_dir or ""), device=settings.device, epochs=epochs, views=views,
-              backbone=TWO_NETWORKS if two_networks else ONE_NETWORK)
+              epochs=epochs, views=views, backbone=TWO_NETWORKS if two_networks else ONE_NETWORK,
+              **_models_in_use(settings))
     return job.save()
 
 
@@ -140,10 +140,15 @@ def install_job(pipeline: Pipeline, run: Path, int8: bool) -> Path:
     an int8 copy and a pair's levels are seconds of Python work that would hold the UI thread."""
     from training.run import INSTALL, INSTALL_JOB, Job
 
-    settings = pipeline.settings
-    job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=INSTALL, models_dir=str(settings.models_dir or ""),
-              device=settings.device, int8=int8)
+    job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=INSTALL, int8=int8, **_models_in_use(pipeline.settings))
     return job.save(INSTALL_JOB)
+
+
+def _models_in_use(settings: Settings) -> dict[str, Any]:
+    """The app's models, for a job: they can differ from the data dir's saved choice (``--embedder`` and
+    ``--detector`` at start), and the job's before / after and install start from the ones the user sees."""
+    return {"models_dir": str(settings.models_dir or ""), "device": settings.device,
+            "embedder": list(settings.embedder), "detectors": [list(d) for d in settings.detectors]}
 
 
 def activate(pipeline: Pipeline, embedder: list[str], detectors: list[list[str]], progress, cancelled) -> Pipeline:

@@ -15,6 +15,7 @@ from ikea_slice import write_slice
 from app import corrections
 from engine.pipeline import Pipeline
 from engine.scene_memory import remember_saved
+from engine.settings import Settings
 from training.app_data import collect, write_detector_folder, write_pairs_folder
 from training.data import PairDataset, safe_name
 from training.review import review_queue
@@ -118,7 +119,7 @@ def test_review_queue_lists_unconfirmed_tags_closest_call_first(corrected):
 
 def test_a_run_folder_holds_the_pairs_the_labels_and_a_job_to_resume(corrected):
     from app.train_jobs import gather, prepare, resume
-    from training.run import Job
+    from training.run import Job, job_settings
 
     pipeline, files = corrected
     summary = gather(pipeline, None)
@@ -130,6 +131,11 @@ def test_a_run_folder_holds_the_pairs_the_labels_and_a_job_to_resume(corrected):
     assert summary.warnings(trained=True) == []  # a measured result replaces the forecast
     job = Job.load(prepare(pipeline, None, "both", epochs=2, views=1))
     assert (job.kind, job.epochs, job.views, job.resume) == ("both", 2, 1, False)
+    assert (job.embedder, job.detectors) == (list(pipeline.settings.embedder), [list(d) for d in pipeline.settings.detectors])
+    started_with = Pipeline(pipeline.settings.with_(embedder=("effnet_lite0_gem.onnx",)))  # `--embedder` at start
+    started = job_settings(Job.load(prepare(started_with, None, "embedder", epochs=1, views=1)))
+    assert (started.embedder, started.detectors) == (("effnet_lite0_gem.onnx",), pipeline.settings.detectors)
+    assert Settings.for_data_dir(pipeline.data_dir).embedder != started.embedder  # not the saved choice
     assert len(PairDataset.load(Path(job.dataset)).pairs) == 3 * len(files)
     assert yaml.safe_load(Path(job.detector_data).read_text())["names"]
     assert Job.load(resume(Path(job.run))).resume

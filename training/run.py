@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.files import write_atomic
+from engine.settings import Settings
 
 if TYPE_CHECKING:  # torch comes with these: the app reads this module's protocol without loading it
     from training import detector as det
@@ -120,6 +121,8 @@ class Job:
     resume: bool = False
     compare: bool = True  # the before / after on held-back photos when training ends (the Train window's)
     int8: bool = False  # install: use the embedder's int8 copy
+    embedder: list[str] | None = None  # the models the app runs (None: the data dir's saved choice)
+    detectors: list[list[str]] | None = None
 
     def save(self, name: str = JOB) -> Path:
         path = Path(self.run) / name
@@ -135,14 +138,19 @@ class Job:
             raise DecorLensError(f"training job {path} is unreadable ({exc})") from exc
 
 
+def job_settings(job: Job) -> Settings:
+    """The data dir's settings with the app's models: the ones it ran when the user started the job."""
+    return Settings.for_data_dir(job.data_dir).with_(
+        models_dir=Path(job.models_dir) if job.models_dir else None, device=job.device,
+        embedder=tuple(job.embedder) if job.embedder is not None else None,
+        detectors=tuple(tuple(d) for d in job.detectors) if job.detectors is not None else None)
+
+
 def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False) -> dict[str, Any]:
     """Train what ``job`` asks; write the models and ``result.json`` into the run folder; return the result."""
     from engine.pipeline import Pipeline
-    from engine.settings import Settings
 
-    settings = Settings.for_data_dir(job.data_dir).with_(models_dir=Path(job.models_dir) if job.models_dir else None,
-                                                         device=job.device)
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(job_settings(job))
     run, result = Path(job.run), {}
     if job.kind == INSTALL:
         return _install_job(job, pipeline, run, progress, cancelled)
