@@ -54,6 +54,23 @@ class Tag:
         return self.confirmed or (self.obj.matches or [None])[0]
 
 
+def surest(tags: list[Tag], limit: int) -> list[Tag]:
+    """``tags`` with at most ``limit`` of the detector's untouched ones, the best-scored; 0: all of them.
+
+    A tag the user drew, re-categorised or confirmed is always kept: it is their work, not a guess. The
+    order (and so every pin's number) stays as it was.
+    """
+    if not limit:
+        return list(tags)
+    guesses = [t for t in tags if not _touched(t)]
+    kept = {id(t) for t in sorted(guesses, key=lambda t: -t.obj.score)[:limit]}
+    return [t for t in tags if _touched(t) or id(t) in kept]
+
+
+def _touched(tag: Tag) -> bool:
+    return tag.origin == USER or tag.original_category is not None or tag.confirmed is not None
+
+
 class EditableScene:
     """A ``SceneResult`` plus corrections; every mutating method returns the tag it changed."""
 

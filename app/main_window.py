@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
     def _scene_changed(self) -> None:
         scene = self.controller.scene
         self.view.match_size(scene.result.width, scene.result.height)
-        self.view.set_tags(scene.visible, self.settings.hidden_categories)
+        self._show_tags()
         if self._pending_tag and self._pending_tag[0] == self.controller.path and self._pending_tag[1] in self.view.tags:
             self.view.activate(self._pending_tag[1])
             self._pending_tag = None
@@ -421,9 +421,16 @@ class MainWindow(QMainWindow):
             self.panel.clear()
 
     def _tag_changed(self, number: int) -> None:
-        self.view.set_tags(self.controller.scene.visible, self.settings.hidden_categories)
+        self._show_tags()
         if self.panel.number == number:
             self.show_tag(number)
+
+    def _show_tags(self) -> None:
+        """The scene's pins as Settings ask (kinds shown, how many); says so when some are left out."""
+        hidden, limit = self.settings.hidden_categories, self.settings.max_tags
+        shown = [t for t in self.controller.scene.visible if t.obj.category not in hidden]
+        self.view.set_tags(shown, limit)
+        self.status_line.show_tag_count(len(self.view.tags), len(shown))
 
     def show_tag(self, number: int) -> None:
         """Fill the panel for a tag: heading at once, matches as soon as they are known."""

@@ -20,6 +20,7 @@ APPLICATION = "DecorLens"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "gpu")
 THEMES = ("system", "light", "dark")
+TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
 
 
 class AppSettings:
@@ -97,6 +98,16 @@ class AppSettings:
     @hidden_categories.setter
     def hidden_categories(self, value: set[str]) -> None:
         self.store.setValue("view/hidden_categories", json.dumps(sorted(value)))
+
+    @property
+    def max_tags(self) -> int:
+        """At most this many of the detector's tags shown on a photo, the surest first; 0: every one."""
+        value = int(self.store.value("view/max_tags", 0, type=int))
+        return value if value in TAG_LIMITS else 0
+
+    @max_tags.setter
+    def max_tags(self, value: int) -> None:
+        self.store.setValue("view/max_tags", int(value))
 
     @property
     def recent(self) -> list[str]:

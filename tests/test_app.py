@@ -272,6 +272,26 @@ def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
     qtbot.waitUntil(lambda: window.panel.any_category and len(window.panel.rows) == 3, timeout=WAIT_MS)
 
 
+def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, window, scene_path):
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    found = window.controller.scene.visible
+    assert len(found) > 5, "the room needs more tags than the smallest limit to test it"
+    weakest = min(found, key=lambda t: t.obj.score)
+    window.controller.confirm(weakest.number, weakest.obj.matches[0])  # the user's own: never left out
+    dialog = SettingsDialog(window.settings, window.pipeline.categories.categories, window.pipeline.data_dir,
+                            parent=window)
+    dialog.max_tags.setCurrentIndex(dialog.max_tags.findData(5))
+    before = window._engine_settings()
+    dialog.accept()
+    window.apply_settings(before)
+    surest = sorted((t for t in found if t is not weakest), key=lambda t: -t.obj.score)[:5]
+    assert set(window.view.tags) == {t.number for t in surest} | {weakest.number}
+    assert window.status_line.tags.text() == f"6 of {len(found)} tags shown"
+    window.settings.max_tags = 0
+    window.apply_settings(before)
+    assert len(window.view.tags) == len(found) and not window.status_line.tags.text()
+
+
 def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):
     for category in ("clock", "mirror"):
         (fresh_pipeline.data_dir / "src" / category).mkdir(parents=True)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.labels import pretty, rich_tooltip
-from app.settings import DEVICES, THEMES, AppSettings
+from app.settings import DEVICES, TAG_LIMITS, THEMES, AppSettings
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
@@ -69,6 +69,12 @@ class SettingsDialog(QDialog):
         self.models_override = models_override
         self.top_k = QSpinBox(minimum=1, maximum=50, value=settings.top_k)
         self.top_k.setSuffix(" products")
+        self.max_tags = QComboBox()
+        for limit in TAG_LIMITS:
+            self.max_tags.addItem(f"The {limit} surest" if limit else "Every object found", limit)
+        self.max_tags.setCurrentIndex(TAG_LIMITS.index(settings.max_tags))
+        self.max_tags.setToolTip("A trained detector can find 30 or more objects in a busy room. Fewer tags are "
+                                 "quicker to read; tags you drew, changed or confirmed are always shown.")
         self.categories = self._category_list(categories, settings.hidden_categories)
         self.theme = QComboBox()
         for key in THEMES:
@@ -112,8 +118,9 @@ class SettingsDialog(QDialog):
         self._fill_models()
 
     def _matching_group(self) -> QGroupBox:
-        group = QGroupBox("Matches")
+        group = QGroupBox("Tags and matches")
         form = QFormLayout(group)
+        form.addRow("Tags on a photo", self.max_tags)
         form.addRow("Show for each tag", self.top_k)
         hint = QLabel("Tags are shown for the checked kinds of furniture and decor:")
         hint.setObjectName("muted")
@@ -270,6 +277,7 @@ class SettingsDialog(QDialog):
         s.models_dir = self.models_dir.text().strip()
         s.device = self.device.currentData()
         s.top_k = self.top_k.value()
+        s.max_tags = self.max_tags.currentData()
         s.exact_threshold = None if self.use_card.isChecked() else self.threshold.value()
         if self.theme.currentData() != s.theme:
             s.theme = self.theme.currentData()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QMimeData, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
-from app.corrections import Tag
+from app.corrections import Tag, surest
 from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
@@ -101,14 +101,15 @@ class SceneView(QGraphicsView):
         if self._fit:
             self.fit()
 
-    def set_tags(self, tags: list[Tag], hidden: set[str] = frozenset()) -> None:
-        """Show these tags (minus hidden categories); keeps the current pin if it is still there."""
+    def set_tags(self, tags: list[Tag], limit: int = 0) -> None:
+        """Show these tags, all but the ``limit`` surest of the detector's left out (``corrections.surest``);
+        keeps the current pin if it is still there."""
         for item in [*self.pins.values(), *self.boxes.values()]:
             self.scene().removeItem(item)
         if self._band is not None:
             self.scene().removeItem(self._band)
             self._band = None
-        shown = [t for t in tags if t.obj.category not in hidden]
+        shown = surest(tags, limit)
         self.tags = {t.number: t for t in shown}
         self.pins, self.boxes = {}, {}
         for tag in shown:

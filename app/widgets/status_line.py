@@ -21,7 +21,8 @@ class StatusLine(QStatusBar):
         self.device = QLabel()
         self.products = QLabel()
         self.timing = QLabel()
-        for widget in (self.busy, self.models, self.device, self.products, self.timing):
+        self.tags = QLabel()  # how many of a photo's tags are shown, when Settings leave some out
+        for widget in (self.busy, self.models, self.tags, self.device, self.products, self.timing):
             self.addPermanentWidget(widget)
 
     def show_loading(self) -> None:
@@ -40,6 +41,11 @@ class StatusLine(QStatusBar):
 
     def show_products(self, count: int) -> None:
         self.products.setText(f"Catalog: {count:,} products")
+
+    def show_tag_count(self, shown: int, found: int) -> None:
+        """ "10 of 34 tags shown" while Settings ▸ Tags on a photo leaves some out; nothing otherwise."""
+        self.tags.setText(f"{shown} of {found} tags shown" if shown < found else "")
+        self.tags.setToolTip("The surest ones: Settings ▸ Tags on a photo shows more" if shown < found else "")
 
     def show_timings(self, timings: dict) -> None:
         """The last search's total, its stages in the tooltip."""

@@ -65,13 +65,16 @@ def main() -> None:
     parser.add_argument("--embedder", help="ONNX file name (default: the settings' embedder)")
     parser.add_argument("--detector", action="append", default=[],
                         help="ONNX detector file, repeatable (default: the stock set), e.g. a train-detector model")
+    parser.add_argument("--max-tags", type=int, default=0, help="Settings ▸ Tags on a photo: the N surest (0: all)")
     args = parser.parse_args()
     app = application()
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
     settings = Settings.defaults().with_(data_dir=args.data_dir)
     settings = settings.with_(embedder=(args.embedder,)) if args.embedder else settings
     settings = settings.with_(detectors=tuple((d,) for d in args.detector)) if args.detector else settings
-    window = MainWindow(Pipeline(settings), AppSettings(store))
+    preferences = AppSettings(store)
+    preferences.max_tags = args.max_tags
+    window = MainWindow(Pipeline(settings), preferences)
     window.resize(1280, 780)
     window.show()
     window.open_paths([args.scene])
