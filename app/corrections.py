@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,17 +55,18 @@ class Tag:
         return self.confirmed or (self.obj.matches or [None])[0]
 
 
-def surest(tags: list[Tag], limit: int) -> list[Tag]:
+def surest(tags: list[Tag], limit: int, keep: Collection[int] = ()) -> list[Tag]:
     """``tags`` with at most ``limit`` of the detector's untouched ones, the best-scored; 0: all of them.
 
-    A tag the user drew, re-categorised or confirmed is always kept: it is their work, not a guess. The
-    order (and so every pin's number) stays as it was.
+    A tag the user drew, re-categorised or confirmed is always kept: it is their work, not a guess; so
+    are the numbers in ``keep`` (a tag the review queue opens). The order, and so every pin's number,
+    stays as it was.
     """
     if not limit:
         return list(tags)
-    guesses = [t for t in tags if not _touched(t)]
-    kept = {id(t) for t in sorted(guesses, key=lambda t: -t.obj.score)[:limit]}
-    return [t for t in tags if _touched(t) or id(t) in kept]
+    guesses = [t for t in tags if not _touched(t) and t.number not in keep]
+    kept = {t.number for t in sorted(guesses, key=lambda t: -t.obj.score)[:limit]}
+    return [t for t in tags if _touched(t) or t.number in keep or t.number in kept]
 
 
 def _touched(tag: Tag) -> bool:

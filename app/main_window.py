@@ -429,7 +429,8 @@ class MainWindow(QMainWindow):
         """The scene's pins as Settings ask (kinds shown, how many); says so when some are left out."""
         hidden, limit = self.settings.hidden_categories, self.settings.max_tags
         shown = [t for t in self.controller.scene.visible if t.obj.category not in hidden]
-        self.view.set_tags(shown, limit)
+        opening = self._pending_tag[1] if self._pending_tag and self._pending_tag[0] == self.controller.path else None
+        self.view.set_tags(shown, limit, {opening} if opening is not None else set())
         self.status_line.show_tag_count(len(self.view.tags), len(shown))
 
     def show_tag(self, number: int) -> None:

@@ -287,6 +287,10 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     surest = sorted((t for t in found if t is not weakest), key=lambda t: -t.obj.score)[:5]
     assert set(window.view.tags) == {t.number for t in surest} | {weakest.number}
     assert window.status_line.tags.text() == f"6 of {len(found)} tags shown"
+    left_out = next(t for t in found if t.number not in window.view.tags)
+    window._open_tag(window.controller.path, left_out.number)  # as the review queue opens a tag
+    qtbot.waitUntil(lambda: window.view.current == left_out.number, timeout=WAIT_MS)
+    assert len(window.view.tags) == 7
     window.settings.max_tags = 0
     window.apply_settings(before)
     assert len(window.view.tags) == len(found) and not window.status_line.tags.text()

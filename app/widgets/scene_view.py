@@ -9,6 +9,7 @@ removes it, +/- zoom, 0 fits.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QRectF, Qt, Signal
@@ -101,15 +102,15 @@ class SceneView(QGraphicsView):
         if self._fit:
             self.fit()
 
-    def set_tags(self, tags: list[Tag], limit: int = 0) -> None:
-        """Show these tags, all but the ``limit`` surest of the detector's left out (``corrections.surest``);
-        keeps the current pin if it is still there."""
+    def set_tags(self, tags: list[Tag], limit: int = 0, keep: Collection[int] = ()) -> None:
+        """Show these tags, all but the ``limit`` surest of the detector's and those in ``keep`` left out
+        (``corrections.surest``); keeps the current pin if it is still there."""
         for item in [*self.pins.values(), *self.boxes.values()]:
             self.scene().removeItem(item)
         if self._band is not None:
             self.scene().removeItem(self._band)
             self._band = None
-        shown = surest(tags, limit)
+        shown = surest(tags, limit, keep)
         self.tags = {t.number: t for t in shown}
         self.pins, self.boxes = {}, {}
         for tag in shown:
