@@ -161,12 +161,12 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
 
 
 def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
-    mobilenet = {"model": "/runs/r/models/my-photos.mobilenet_v2.onnx", "best_epoch": 2, "epochs": 3}
-    lite0 = {"model": "/runs/r/models/my-photos.efficientnet-lite0.onnx", "best_epoch": 0, "epochs": 3}
+    mobilenet = {"backbone": "mobilenet_v2", "best_epoch": 2, "epochs": 3}
+    lite0 = {"backbone": "efficientnet-lite0", "best_epoch": 0, "epochs": 3}
     assert _epochs_text([mobilenet, lite0]) == "Best epochs: MobileNetV2 2 of 3, EfficientNet-Lite0 none of 3."
     assert _epochs_text([mobilenet]) == "Best epoch 2 of 3."
     assert _epochs_text([lite0]).startswith("No epoch of 3 beat the model it started from")
-    assert "changes little" in _epochs_text([lite0, dict(lite0, model="x.mobilenet_v2.onnx")])
+    assert "changes little" in _epochs_text([lite0, dict(lite0, backbone="mobilenet_v2")])
 
 
 def _pct(value: float | None) -> str:

@@ -200,7 +200,7 @@ def _train_member(job: Job, pipeline, backbone: str, name: str, out: Path, progr
     progress("export", 1, 1, "")
     before, after = trained.baseline, trained.best
     return {
-        "model": str(path), "best_epoch": trained.best_epoch, "epochs": len(trained.history) - 1,
+        "model": str(path), "backbone": backbone, "best_epoch": trained.best_epoch, "epochs": len(trained.history) - 1,
         "held_back_pairs": int(trained.data.get("val_detectable_pairs", trained.data.get("val_queries", 0))),
         "pretrained": {"top1": before["recall@1"], "top5": before["recall@5"]},
         "fine_tuned": {"top1": after["recall@1"], "top5": after["recall@5"]},

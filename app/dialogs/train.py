@@ -479,9 +479,7 @@ def _kept(network: dict) -> str:
 
 
 def _network_name(network: dict) -> str:
-    """A member's trunk, from its model's name (``<run name>.<backbone>.onnx``)."""
-    backbone = Path(network["model"]).stem.rsplit(".", 1)[-1]
-    return NETWORK_NAMES.get(backbone, backbone)
+    return NETWORK_NAMES.get(network["backbone"], network["backbone"])
 
 
 def _compared_text(compared: dict) -> str:
