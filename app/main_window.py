@@ -412,8 +412,9 @@ class MainWindow(QMainWindow):
         scene = self.controller.scene
         self.view.match_size(scene.result.width, scene.result.height)
         self._show_tags()
-        if self._pending_tag and self._pending_tag[0] == self.controller.path and self._pending_tag[1] in self.view.tags:
-            self.view.activate(self._pending_tag[1])
+        opening = self._opening()
+        if opening is not None and opening in self.view.tags:
+            self.view.activate(opening)
             self._pending_tag = None
         if not scene.visible:
             self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info")
@@ -429,9 +430,14 @@ class MainWindow(QMainWindow):
         """The scene's pins as Settings ask (kinds shown, how many); says so when some are left out."""
         hidden, limit = self.settings.hidden_categories, self.settings.max_tags
         shown = [t for t in self.controller.scene.visible if t.obj.category not in hidden]
-        opening = self._pending_tag[1] if self._pending_tag and self._pending_tag[0] == self.controller.path else None
+        opening = self._opening()
         self.view.set_tags(shown, limit, {opening} if opening is not None else set())
         self.status_line.show_tag_count(len(self.view.tags), len(shown))
+
+    def _opening(self) -> int | None:
+        """The tag a review row asked for, once its photo is the one shown."""
+        pending = self._pending_tag
+        return pending[1] if pending and pending[0] == self.controller.path else None
 
     def show_tag(self, number: int) -> None:
         """Fill the panel for a tag: heading at once, matches as soon as they are known."""
