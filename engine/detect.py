@@ -3,14 +3,16 @@
 The decode reproduces ultralytics' own post-processing (confidence on the best class, per-class NMS
 with a coordinate offset, at most ``max_det`` boxes), so our boxes match ``YOLO.predict`` on the
 same ONNX file. Classes are then mapped to decor categories; several detectors can run together and
-their boxes are merged into one per object (``merge_detections``). ``join_parts`` makes side-by-side boxes
-of a class that names a part (a drawer, a shelf) one box, and ``group_repeats`` turns a cluster of small
-boxes of one category (books on a shelf, a row of jars) into one tag.
+their boxes are merged into one per object (``merge_detections``, then ``fold_wholes`` for the tags).
+``join_parts`` makes side-by-side boxes of a class that names a part (a drawer, a shelf) one box, and
+``group_repeats`` turns a cluster of small boxes of one category (books on a shelf, a row of jars) into
+one tag.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -138,9 +140,9 @@ def merge_detections(
     """One detection per object, highest score first.
 
     Per-category NMS across sources (``max_iou``); then a box that is almost the same as a better one of
-    another category (``cross_iou``: one chair called both chair and table) or that lies almost
-    wholly inside a better one of its own category (``contained``: a sofa's seat found as a second
-    sofa) is dropped, so the user sees one pin per object.
+    another category (``cross_iou``: one chair called both chair and table) is dropped, and one that lies
+    almost wholly inside a better one of its own category (``contained``: a sofa's seat found as a second
+    sofa) becomes one of its ``parts``, so the user sees one pin per object.
     """
     if not found:
         return []
@@ -151,8 +153,11 @@ def merge_detections(
     kept: list[Detection] = []
     for i in nms(boxes + offsets, scores, max_iou):
         candidate = found[i]
-        if not any(_duplicates(candidate, better, cross_iou, contained) for better in kept):
+        n = next((n for n, better in enumerate(kept) if _duplicates(candidate, better, cross_iou, contained)), None)
+        if n is None:
             kept.append(candidate)
+        elif kept[n].category == candidate.category:
+            kept[n] = replace(kept[n], parts=(*kept[n].parts, candidate.box, *candidate.parts))
     return kept
 
 
@@ -160,6 +165,25 @@ def _duplicates(candidate: Detection, better: Detection, cross_iou: float, conta
     if candidate.category == better.category:
         return covered(candidate.box, better.box) >= contained
     return iou(candidate.box, better.box) >= cross_iou
+
+
+def fold_wholes(detections: Sequence[Detection], contained: float = CONTAINED) -> list[Detection]:
+    """One pin where the better-scored box is a part of a worse one of its category; best first.
+
+    ``merge_detections`` folds a worse box lying inside a better one. Trained detectors also score a
+    pendant lamp's shade above the whole lamp, and gave up to six pins on one lamp. The whole joins the
+    part's ``parts``, so the pin still searches with its crop too. This is a tags step, not part of
+    ``DetectorSet.detect``: training labels keep both boxes, as the shipped detectors were trained.
+    """
+    kept: list[Detection] = []
+    for candidate in sorted(detections, key=lambda d: -d.score):
+        n = next((n for n, better in enumerate(kept)
+                  if better.category == candidate.category and covered(better.box, candidate.box) >= contained), None)
+        if n is None:
+            kept.append(candidate)
+        else:
+            kept[n] = replace(kept[n], parts=(*kept[n].parts, candidate.box, *candidate.parts))
+    return kept
 
 
 def join_parts(

@@ -22,7 +22,7 @@ from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
-from engine.detect import Detector, DetectorSet, group_repeats
+from engine.detect import Detector, DetectorSet, fold_wholes, group_repeats
 from engine.embed import Embedder
 from engine.errors import DecorLensError
 from engine.imageio import load_image
@@ -208,14 +208,15 @@ class Pipeline:
     def detect(
         self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None
     ) -> list[Detection]:
-        """The objects that become tags: detected, of a category the catalog sells, not people, rows grouped.
+        """The objects that become tags: detected, of a category the catalog sells, not people, a part and its
+        whole one tag, rows grouped.
 
         With an empty catalog nothing is known to be sold, so every decor object is kept (the GUI
         shows the pins and asks for an import).
         """
         h, w = pixels.shape[:2]
         found = without_people(self.detector.detect(pixels, conf, self.sold_categories()), people)
-        return group_repeats(found, (w, h))
+        return group_repeats(fold_wholes(found), (w, h))
 
     def people_in(self, pixels: np.ndarray) -> PeopleRegions | None:
         """Where people's bodies and faces are in a photo; None when the ``people:`` setting leaves it off."""
@@ -259,13 +260,17 @@ class Pipeline:
 
     def match_boxes(
         self, pixels: np.ndarray, boxes: Sequence[Box], categories: Sequence[str | None], top_k: int | None = None,
-        matcher: str = EMBEDDER,
+        matcher: str = EMBEDDER, parts: Sequence[Sequence[Box]] | None = None,
     ) -> list[list[Match]]:
-        """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them."""
+        """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them: with
+        ``parts`` (a detection's), each box's list holds the best of its own search and its parts'."""
         chosen = self.matcher(matcher)
-        vectors = self._query_vectors(pixels, boxes, chosen)
+        looks = [[box, *extra] for box, extra in zip(boxes, parts or [()] * len(boxes))]
+        flat = [box for d in looks for box in d]
+        vectors = self._query_vectors(pixels, flat, chosen)
+        searched = [category for category, d in zip(categories, looks) for _ in d]
         k = top_k or self.settings.top_k
-        return self._search_boxes(pixels, boxes, vectors, categories, k, chosen) if len(boxes) else []
+        return _fused(self._search_boxes(pixels, flat, vectors, searched, k, chosen), looks, k) if len(boxes) else []
 
     def rerank_object(
         self, pixels: np.ndarray, box: Box, category: str | None, top_k: int | None = None,
@@ -347,14 +352,17 @@ class Pipeline:
         tags = place_tags(detections, (w, h), people=people)
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
-        boxes = [d.box for d in detections]
+        looks = _looks(detections)
+        boxes = [box for d in looks for box in d]
         vectors, plain = self._timed(timings, "embed", lambda: self._embed_boxes(pixels, boxes, chosen))
-        categories = [None if any_category else d.category for d in detections]
+        categories = [None if any_category else d.category for d, d_looks in zip(detections, looks) for _ in d_looks]
+        k = top_k or self.settings.top_k
         matches = self._timed(
             timings, "search",
-            lambda: self._search_boxes(pixels, boxes, vectors, categories, top_k or self.settings.top_k, chosen)
-            if boxes else [],
+            lambda: _fused(self._search_boxes(pixels, boxes, vectors, categories, k, chosen), looks, k) if boxes else [],
         )
+        if plain is not None:
+            plain = plain[_firsts(looks)]
         handed_on = [None] * len(boxes) if plain is None else list(plain)
         objects = [
             SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v)
@@ -468,6 +476,34 @@ class Pipeline:
         result = work()
         timings[stage] = (time.perf_counter() - start) * 1000.0
         return result
+
+
+def _looks(detections: Sequence[Detection]) -> list[list[Box]]:
+    """Each detection's boxes to search with: its own, then its parts'."""
+    return [[d.box, *d.parts] for d in detections]
+
+
+def _firsts(looks: Sequence[Sequence[Box]]) -> list[int]:
+    """Where each object's own box sits in the flat list of every look."""
+    return np.cumsum([0, *(len(d) for d in looks[:-1])]).tolist()
+
+
+def _fused(found: Sequence[list[Match]], looks: Sequence[Sequence[Box]], k: int) -> list[list[Match]]:
+    """One list per object from the lists of its looks: each product at its best score, best first (an
+    object of one look keeps its list as searched, re-ordered by local features or types if the query says)."""
+    fused, start = [], 0
+    for d in looks:
+        if len(d) == 1:
+            fused.append(found[start])
+            start += 1
+            continue
+        best: dict[int, Match] = {}
+        for m in (m for hits in found[start:start + len(d)] for m in hits):
+            if m.product_id not in best or m.score > best[m.product_id].score:
+                best[m.product_id] = m
+        fused.append(sorted(best.values(), key=lambda m: -m.score)[:k])
+        start += len(d)
+    return fused
 
 
 def _unreadable(image_path: str) -> str:

@@ -25,6 +25,9 @@ class Detection:
     label: str  # the detector's own class name, e.g. "couch" or "Table lamp"
     category: str  # decor category from the category map, e.g. "sofa"
     source: str = ""  # name of the detector that produced it
+    # Boxes of the same object merged into this one (a lamp's shade inside the whole lamp): one pin, but
+    # each is a look at the product, so the search queries with them too (Pipeline.match_boxes).
+    parts: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True)

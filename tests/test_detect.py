@@ -13,13 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.boxes import area, iou
+from engine.boxes import area, covered, iou
 from engine.categories import CategoryMap
 from engine.detect import (
+    CONTAINED,
     CROSS_IOU,
     SMALL_AREA,
     Detector,
     DetectorSet,
+    fold_wholes,
     group_repeats,
     join_parts,
     merge_detections,
@@ -160,11 +162,35 @@ def test_merge_drops_one_object_under_two_categories() -> None:
     assert merge_detections([table_on_chair, chair, table_nearby], 0.5) == [chair, table_nearby]
 
 
-def test_merge_drops_a_part_inside_a_better_box_of_its_category() -> None:
+def test_merge_makes_a_box_inside_a_better_one_of_its_category_its_part() -> None:
     sofa = Detection((100, 300, 700, 600), 0.7, "couch", "sofa", "coco")
     seat = Detection((150, 400, 400, 590), 0.4, "Sofa bed", "sofa", "oiv7")  # IoU 0.26: NMS keeps it
     cushion = Detection((150, 350, 260, 450), 0.5, "Pillow", "cushion_throw", "oiv7")
-    assert merge_detections([seat, sofa, cushion], 0.5) == [sofa, cushion]
+    assert merge_detections([seat, sofa, cushion], 0.5) == [replace(sofa, parts=(seat.box,)), cushion]
+
+
+def test_a_better_scored_part_takes_in_its_whole() -> None:
+    """A pendant lamp: the shade scored above the whole lamp around it, and both were pins."""
+    shade = Detection((400, 200, 500, 260), 0.8, "lamp", "lamp", "decor")
+    lamp = Detection((390, 0, 510, 265), 0.5, "lamp", "lamp", "decor", parts=((420, 100, 480, 200),))
+    other_lamp = Detection((700, 0, 800, 250), 0.6, "lamp", "lamp", "decor")
+    table = Detection((380, 150, 520, 300), 0.4, "table", "table", "decor")  # holds the shade, another category
+    folded = fold_wholes([lamp, other_lamp, table, shade])
+    assert folded == [replace(shade, parts=(lamp.box, *lamp.parts)), other_lamp, table]
+    assert fold_wholes(folded) == folded
+
+
+def test_the_readme_living_room_folds_each_whole_into_its_best_part(coco: Detector, oiv7: Detector, scene_path):
+    image = load_image(scene_path(LIVING_ROOM))
+    found = DetectorSet([coco, oiv7]).detect(image)
+    folded = fold_wholes(found)
+    gone = [d for d in found if d.box not in {k.box for k in folded}]
+    assert gone and len(folded) == len(found) - len(gone)
+    for whole in gone:
+        (kept,) = [d for d in folded if d.category == whole.category and whole.box in d.parts]
+        assert kept.score > whole.score and covered(kept.box, whole.box) >= CONTAINED
+    assert not [(a, b) for a in folded for b in folded
+                if a is not b and a.category == b.category and covered(a.box, b.box) >= CONTAINED]
 
 
 @pytest.mark.parametrize("class_set", sorted(NOT_PRODUCTS))

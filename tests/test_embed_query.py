@@ -102,6 +102,23 @@ def test_scene_search_uses_the_settings_query(small_catalog, scene_path):
     assert [[m.sku for m in o.matches] for o in result.objects] == [[m.sku for m in ms] for ms in direct]
 
 
+def test_a_pin_with_parts_lists_each_product_at_its_best_look(small_catalog, ikea: Path):
+    """One pin for a lamp and its shade: its list holds what either crop finds, each at its better score."""
+    pipe, chosen = small_catalog
+    image = load_image(ikea / chosen[0]["image"])
+    h, w = image.shape[:2]
+    whole, part = (0.0, 0.0, float(w), float(h)), (w * 0.3, h * 0.1, w * 0.7, h * 0.5)
+    category = [None]
+    own, of_part = (pipe.match_boxes(image, [box], category, top_k=10)[0] for box in (whole, part))
+    (fused,) = pipe.match_boxes(image, [whole], category, top_k=10, parts=[[part]])
+    best = {}
+    for m in own + of_part:
+        best[m.sku] = max(best.get(m.sku, -1.0), m.score)
+    expected = sorted(best.items(), key=lambda kv: -kv[1])[:10]
+    assert [(m.sku, m.score) for m in fused] == expected
+    assert {m.sku for m in own[:3]} != {m.sku for m in of_part[:3]}  # the two looks do differ
+
+
 def test_query_settings_come_from_config_yaml(tmp_path: Path):
     (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true}\n")
     assert Settings.for_data_dir(tmp_path).query == QueryOptions((0.0, 0.1), True)

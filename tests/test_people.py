@@ -175,7 +175,7 @@ def test_no_pin_on_a_face_or_a_body(tagged) -> None:
             assert not regions.on_face(obj.tag), (photo.name, obj.label, obj.tag)
             assert not regions.on_body(obj.tag), (photo.name, obj.label, obj.tag)
         on_bodies_before += sum(regions.on_body(o.tag) for o in before.objects)
-    assert on_bodies_before >= 3  # without the pose model pins do land on these people
+    assert on_bodies_before >= 2  # without the pose model pins do land on these people
 
 
 def test_a_pin_on_a_real_face_moves_off_it(pose: PoseModel) -> None:

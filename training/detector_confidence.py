@@ -8,12 +8,12 @@ and coverage (the most precise alone would be a confidence with one pin), and th
 target was missed. Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
 pin is right when its category searches a category of one of the scene's paired products; a pair is
 covered when some pin's category searches its category. Pins are the app's: the trained detector
-alone, the data dir's category map, only categories the catalog sells, not people, rows grouped
-(``Pipeline.detect``).
+alone, the data dir's category map, only categories the catalog sells, not people, a part and its whole
+one pin, rows grouped (``Pipeline.detect``).
 
 The detector runs once per scene at the grid's lowest confidence: the merge keeps a box only
 against better-scored ones, so the tags at a higher confidence are those of the lowest one that
-score at least that much, grouped again.
+score at least that much, folded and grouped again.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.categories import CategoryMap
-from engine.detect import group_repeats
+from engine.detect import fold_wholes, group_repeats
 from engine.imageio import load_image
 from engine.models import read_card, write_card
 from engine.people import without_people
@@ -70,7 +70,7 @@ def _score(conf: float, found: Sequence[tuple[list[Detection], tuple[int, int], 
            categories: CategoryMap) -> dict[str, Any]:
     pins = right = pairs = covered = 0
     for detections, size, scene_pairs in found:
-        tags = group_repeats([d for d in detections if d.score >= conf], size)
+        tags = group_repeats(fold_wholes([d for d in detections if d.score >= conf]), size)
         wanted = {p.category for p in scene_pairs}
         pins += len(tags)
         right += sum(any(c in wanted for c in categories.searched(d.category)) for d in tags)

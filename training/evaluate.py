@@ -393,17 +393,18 @@ def _score_scene(
     start = time.perf_counter()
     detections = base.detect(image, config.conf)
     boxes = [d.box for d in detections]
+    parts = [d.parts for d in detections]
 
     def restricted(name: str) -> list:
         pipe, matcher = runners[name]
-        return pipe.match_boxes(image, boxes, [d.category for d in detections], TOP_K, matcher)
+        return pipe.match_boxes(image, boxes, [d.category for d in detections], TOP_K, matcher, parts)
 
     first = next(iter(runners))
     category_lists = {first: restricted(first)}
     ms = (time.perf_counter() - start) * 1000.0  # what the app spends on a photo with one matcher
     category_lists.update({name: restricted(name) for name in runners if name != first})
     lists = {
-        name: (category_lists[name], pipe.match_boxes(image, boxes, [None] * len(boxes), MAX_K, matcher))
+        name: (category_lists[name], pipe.match_boxes(image, boxes, [None] * len(boxes), MAX_K, matcher, parts))
         for name, (pipe, matcher) in runners.items()
     }
     wanted = {pair.category for pair in pairs}
