@@ -243,6 +243,7 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
         tuple(entry["tag"]),
         [_match_from(m) for m in entry.get("matches", [])],
         entry.get("source", ""),
+        parts=tuple(tuple(map(float, part)) for part in entry.get("parts", ()) if len(part) == 4),
     )
     return Tag(
         int(entry["number"]),

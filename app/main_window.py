@@ -500,8 +500,10 @@ class MainWindow(QMainWindow):
         if self._need_scene():
             folder = QFileDialog.getExistingDirectory(self, "Folder for the shoppable page")
             if folder:
+                shown, found = len(self.view.tags), len(self.controller.scene.visible)
+                which = f", with the {shown} of {found} tags shown" if shown < found else ""
                 self.controller.export_page(
-                    Path(folder), lambda page: self.show_message(f"Saved {page}.", "done")
+                    Path(folder), lambda page: self.show_message(f"Saved {page}{which}.", "done"), set(self.view.tags)
                 )
 
     def _need_scene(self) -> bool:

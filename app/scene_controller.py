@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,11 +178,11 @@ class SceneController(QObject):
         elif number in self._any:
             self.matchesReady.emit(number, True, self._any[number])
         else:
-            path, box, top_k = self.path, tag.obj.box, self.settings.top_k
+            path, obj, top_k = self.path, tag.obj, self.settings.top_k
             self._run(
                 self.engine,
                 "Searching the whole catalog…",
-                lambda: self.pipeline.search_region(path, box, None, top_k, any_category=True),
+                lambda: self.pipeline.search_region(path, obj.box, None, top_k, any_category=True, parts=obj.parts),
                 lambda result: self._any_found(number, result),
             )
 
@@ -194,11 +194,11 @@ class SceneController(QObject):
     # -- corrections --------------------------------------------------------------------------------
 
     def change_category(self, number: int, category: str) -> None:
-        path, box, top_k = self.path, self.scene.tag(number).obj.box, self.settings.top_k
+        path, obj, top_k = self.path, self.scene.tag(number).obj, self.settings.top_k
         self._run(
             self.engine,
             f"Searching {pretty(category)}…",
-            lambda: self.pipeline.search_region(path, box, category, top_k),
+            lambda: self.pipeline.search_region(path, obj.box, category, top_k, parts=obj.parts),
             lambda result: self._recategorised(number, category, result),
         )
 
@@ -279,8 +279,12 @@ class SceneController(QObject):
         text = json.dumps(self.scene.to_json(), indent=2, ensure_ascii=False)
         self.io.start(lambda _job: write_atomic(target, text), done=done, failed=self.failed.emit)
 
-    def export_page(self, folder: Path, done: Callable[[object], None]) -> None:
+    def export_page(self, folder: Path, done: Callable[[object], None], shown: Collection[int] | None = None) -> None:
+        """The shoppable page of the photo; with ``shown``, only those tags (what the window shows: a page
+        is published as the merchandiser saw it, without the categories hidden or the tags left out)."""
         data, photo, pipeline = self.scene.to_json(), self.path, self.pipeline
+        if shown is not None:
+            data["objects"] = [o for o in data["objects"] if o["number"] in shown]
         self.io.start(
             lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem), done=done, failed=self.failed.emit
         )

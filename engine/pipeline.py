@@ -199,7 +199,7 @@ class Pipeline:
         if not require_catalog and self.catalog.count() == 0:
             h, w = pixels.shape[:2]
             objects = [
-                SceneObject(d.category, d.label, d.score, d.box, tag, [], d.source)
+                SceneObject(d.category, d.label, d.score, d.box, tag, [], d.source, parts=d.parts)
                 for d, tag in zip(detections, place_tags(detections, (w, h), people=people))
             ]
             return SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0}, objects)
@@ -234,9 +234,10 @@ class Pipeline:
 
     def search_region(
         self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
-        any_category: bool = False, matcher: str = EMBEDDER,
+        any_category: bool = False, matcher: str = EMBEDDER, parts: Sequence[Box] = (),
     ) -> SceneResult:
-        """Match one user-drawn region; without a category, search every category."""
+        """Match one region (drawn by the user, or a tag searched again); without a category, search every
+        category. ``parts``: the tag's (SceneObject.parts), searched with it as ``search_scene`` did."""
         timings: dict[str, float] = {"detect": 0.0}
         pixels = self._timed(timings, "decode", lambda: load_image(image))
         h, w = pixels.shape[:2]
@@ -244,7 +245,7 @@ class Pipeline:
         clipped = (max(0.0, min(x1, x2)), max(0.0, min(y1, y2)), min(float(w), max(x1, x2)), min(float(h), max(y1, y2)))
         if clipped[2] - clipped[0] < 2 or clipped[3] - clipped[1] < 2:
             raise ValueError(f"box {box} is empty or outside the {w}x{h} image")
-        region = Detection(clipped, 1.0, "region", category or "", "user")
+        region = Detection(clipped, 1.0, "region", category or "", "user", tuple(parts))
         return self._match_objects(
             str(image), pixels, [region], timings, top_k, any_category or not category, matcher
         )
@@ -365,7 +366,7 @@ class Pipeline:
             plain = plain[_firsts(looks)]
         handed_on = [None] * len(boxes) if plain is None else list(plain)
         objects = [
-            SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v)
+            SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v, d.parts)
             for d, tag, m, v in zip(detections, tags, matches or [[] for _ in detections], handed_on)
         ]
         key = chosen.key if plain is not None else ""

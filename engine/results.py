@@ -60,6 +60,7 @@ class SceneObject:
     # ``SceneResult.embedder``: what the scene memory stores, handed on so remembering embeds nothing again.
     # None when the search embedded no such view (colour matching, a query without that padding).
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    parts: tuple[Box, ...] = ()  # the detection's (Detection.parts): searching the tag again searches them too
 
 
 @dataclass
@@ -92,6 +93,7 @@ def _object_json(obj: SceneObject) -> dict[str, Any]:
         "label": obj.label,
         "score": round(obj.score, 4),
         "box": [round(v, 1) for v in obj.box],
+        "parts": [[round(v, 1) for v in part] for part in obj.parts],
         "tag": [round(v, 1) for v in obj.tag],
         "source": obj.source,
         "matches": [{**asdict(m), "score": round(m.score, 4)} for m in obj.matches],

@@ -272,7 +272,8 @@ def test_settings_hide_categories_and_set_top_k(qtbot, window, scene_path):
     qtbot.waitUntil(lambda: window.panel.any_category and len(window.panel.rows) == 3, timeout=WAIT_MS)
 
 
-def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, window, scene_path):
+def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, window, scene_path, tmp_path,
+                                                                     monkeypatch):
     open_and_wait(qtbot, window, scene_path(ROOM))
     found = window.controller.scene.visible
     assert len(found) > 5, "the room needs more tags than the smallest limit to test it"
@@ -287,6 +288,12 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     surest = sorted((t for t in found if t is not weakest), key=lambda t: -t.obj.score)[:5]
     assert set(window.view.tags) == {t.number for t in surest} | {weakest.number}
     assert window.status_line.tags.text() == f"6 of {len(found)} tags shown"
+    # the shoppable page is published as the window shows the photo (the folder chosen as a person would)
+    monkeypatch.setattr("app.main_window.QFileDialog.getExistingDirectory", lambda *_a: str(tmp_path))
+    window.export_page()
+    qtbot.waitUntil(lambda: "Saved" in window.message.text.text(), timeout=WAIT_MS)
+    page = (tmp_path / f"{window.controller.path.stem}.html").read_text()
+    assert page.count('class="spot"') == 6 and f"6 of {len(found)} tags shown" in window.message.text.text()
     left_out = next(t for t in found if t.number not in window.view.tags)
     window._open_tag(window.controller.path, left_out.number)  # as the review queue opens a tag
     qtbot.waitUntil(lambda: window.view.current == left_out.number, timeout=WAIT_MS)

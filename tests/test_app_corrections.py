@@ -33,7 +33,8 @@ def result(tmp_path: Path) -> SceneResult:
             (35, 50),
             [_match("sku1", "chair", 0.7, str(product)), _match("sku2", "armchair", 0.6)],
         ),
-        SceneObject("lamp", "Lamp", 0.5, (100, 5, 140, 60), (120, 30), [_match("sku3", "lamp", 0.5)]),
+        SceneObject("lamp", "Lamp", 0.5, (100, 5, 140, 60), (120, 30), [_match("sku3", "lamp", 0.5)],
+                    parts=((90.0, 0.0, 150.0, 70.0),)),
     ]
     return SceneResult(str(photo), 200, 100, "CPU", {"detect": 1.0}, objects)
 
@@ -64,6 +65,7 @@ def test_corrections_round_trip_and_stay_a_superset_of_search_json(result, tmp_p
         (3, False, "rug"),
     ]
     assert loaded.tag(1).best.sku == "sku2"
+    assert loaded.tag(2).obj.parts == ((90.0, 0.0, 150.0, 70.0),)  # searching it again uses them too
     assert corrections.save(loaded.to_json(), tmp_path) == path  # same file, rewritten in place
 
 

@@ -13,6 +13,7 @@ from engine.errors import CatalogError
 from engine.pipeline import COLOUR, Pipeline
 
 SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
+LIVING_ROOM = "a-living-space-to-snuggle"  # a cushion found whole and in part
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,18 @@ def test_region_search_returns_one_object(pipeline: Pipeline, scene_path):
     obj = result.objects[0]
     assert obj.box == (300.0, 400.0, 900.0, 700.0) and len(obj.matches) == 4
     assert 300 <= obj.tag[0] <= 900 and 400 <= obj.tag[1] <= 700
+
+
+def test_a_tag_searched_again_searches_its_parts_as_the_scene_search_did(pipeline: Pipeline, scene_path):
+    """The README's living room has a cushion pin holding a second box: scope and category changes reuse both."""
+    scene = pipeline.search_scene(scene_path(LIVING_ROOM), top_k=5)
+    (folded, *_) = [o for o in scene.objects if o.parts]
+    again = pipeline.search_region(scene.image, folded.box, folded.category, 5, parts=folded.parts).objects[0]
+    assert [m.sku for m in again.matches] == [m.sku for m in folded.matches]
+    alone = pipeline.search_region(scene.image, folded.box, folded.category, 5).objects[0]
+    assert [m.sku for m in alone.matches] != [m.sku for m in folded.matches]
+    assert scene.to_json()["objects"][scene.objects.index(folded)]["parts"] == [
+        [round(v, 1) for v in part] for part in folded.parts]
 
 
 def test_region_outside_image_is_refused(pipeline: Pipeline, scene_path):
