@@ -100,7 +100,7 @@ class TrainWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setMaximumHeight(130)
+        self.table.setMinimumHeight(130)  # grows with the window: the results below take only what they need
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Optional: a dataset folder (products.csv, pairs.csv, scenes/)")
         self.folder.editingFinished.connect(self.refresh)
@@ -116,7 +116,7 @@ class TrainWindow(QWidget):
             grid.addWidget(widget)
         grid.addLayout(row)
         grid.addWidget(self.warning)
-        layout.addWidget(source)
+        layout.addWidget(source, 1)
         layout.addLayout(self._controls())
         below = QHBoxLayout()  # progress beside the before / after: both fit a laptop screen's height
         progress = QVBoxLayout()
@@ -127,7 +127,7 @@ class TrainWindow(QWidget):
         progress.addStretch(1)
         below.addLayout(progress, 2)
         below.addWidget(self._results_box(), 3)
-        layout.addLayout(below, 1)
+        layout.addLayout(below)
         self.resize(1180, 880)
 
     def _controls(self) -> QHBoxLayout:
