@@ -364,7 +364,7 @@ class Pipeline:
         )
         if plain is not None:
             plain = plain[_firsts(looks)]
-        handed_on = [None] * len(boxes) if plain is None else list(plain)
+        handed_on = [None] * len(detections) if plain is None else list(plain)
         objects = [
             SceneObject(d.category, d.label, d.score, d.box, tag, m, d.source, v, d.parts)
             for d, tag, m, v in zip(detections, tags, matches or [[] for _ in detections], handed_on)
