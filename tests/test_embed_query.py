@@ -98,7 +98,8 @@ def test_scene_search_uses_the_settings_query(small_catalog, scene_path):
     result = lever.search_scene(scene, any_category=True)
     assert result.objects
     pixels = load_image(scene)
-    direct = lever.match_boxes(pixels, [o.box for o in result.objects], [None] * len(result.objects))
+    direct = lever.match_boxes(pixels, [o.box for o in result.objects], [None] * len(result.objects),
+                               parts=[o.parts for o in result.objects])
     assert [[m.sku for m in o.matches] for o in result.objects] == [[m.sku for m in ms] for ms in direct]
 
 
