@@ -157,7 +157,7 @@ def merge_detections(
         if n is None:
             kept.append(candidate)
         elif kept[n].category == candidate.category:
-            kept[n] = replace(kept[n], parts=(*kept[n].parts, candidate.box, *candidate.parts))
+            kept[n] = _with_part(kept[n], candidate)
     return kept
 
 
@@ -182,8 +182,13 @@ def fold_wholes(detections: Sequence[Detection], contained: float = CONTAINED) -
         if n is None:
             kept.append(candidate)
         else:
-            kept[n] = replace(kept[n], parts=(*kept[n].parts, candidate.box, *candidate.parts))
+            kept[n] = _with_part(kept[n], candidate)
     return kept
+
+
+def _with_part(kept: Detection, part: Detection) -> Detection:
+    """``kept`` holding ``part``'s box and the parts ``part`` held, for the search to look at too."""
+    return replace(kept, parts=(*kept.parts, part.box, *part.parts))
 
 
 def join_parts(
