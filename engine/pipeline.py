@@ -266,10 +266,8 @@ class Pipeline:
         """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them: with
         ``parts`` (a detection's), each box's list holds the best of its own search and its parts'."""
         chosen = self.matcher(matcher)
-        looks = [[box, *extra] for box, extra in zip(boxes, parts or [()] * len(boxes))]
-        flat = [box for d in looks for box in d]
+        looks, flat, searched = _flat_looks(boxes, parts or [()] * len(boxes), categories)
         vectors = self._query_vectors(pixels, flat, chosen)
-        searched = [category for category, d in zip(categories, looks) for _ in d]
         k = top_k or self.settings.top_k
         return _fused(self._search_boxes(pixels, flat, vectors, searched, k, chosen), looks, k) if len(boxes) else []
 
@@ -353,10 +351,11 @@ class Pipeline:
         tags = place_tags(detections, (w, h), people=people)
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
-        looks = _looks(detections)
-        boxes = [box for d in looks for box in d]
+        looks, boxes, categories = _flat_looks(
+            [d.box for d in detections], [d.parts for d in detections],
+            [None if any_category else d.category for d in detections],
+        )
         vectors, plain = self._timed(timings, "embed", lambda: self._embed_boxes(pixels, boxes, chosen))
-        categories = [None if any_category else d.category for d, d_looks in zip(detections, looks) for _ in d_looks]
         k = top_k or self.settings.top_k
         matches = self._timed(
             timings, "search",
@@ -479,9 +478,13 @@ class Pipeline:
         return result
 
 
-def _looks(detections: Sequence[Detection]) -> list[list[Box]]:
-    """Each detection's boxes to search with: its own, then its parts'."""
-    return [[d.box, *d.parts] for d in detections]
+def _flat_looks(
+    boxes: Sequence[Box], parts: Sequence[Sequence[Box]], categories: Sequence[str | None]
+) -> tuple[list[list[Box]], list[Box], list[str | None]]:
+    """Each object's boxes to search with (its own, then its parts'), all of them in one flat list, and
+    the category each of those searches: one batch embeds and searches every look of every object."""
+    looks = [[box, *extra] for box, extra in zip(boxes, parts)]
+    return looks, [box for d in looks for box in d], [c for c, d in zip(categories, looks) for _ in d]
 
 
 def _firsts(looks: Sequence[Sequence[Box]]) -> list[int]:
