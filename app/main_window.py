@@ -464,10 +464,10 @@ class MainWindow(QMainWindow):
 
     def _explain(self, number: int, match) -> None:
         """Why this match?: the tag's and the product's heat maps, computed off the UI thread."""
-        box, path, pipeline = self.controller.scene.tag(number).obj.box, self.controller.path, self.pipeline
+        obj, path, pipeline = self.controller.scene.tag(number).obj, self.controller.path, self.pipeline
         self.engine.start(
-            lambda _job: explain_tag(pipeline.embedder, path, box, pipeline.settings.padding,
-                                     match.image_path).overlays(),
+            lambda _job: explain_tag(pipeline.embedder, path, obj.box, pipeline.settings.padding,
+                                     match.image_path, obj.parts).overlays(),
             done=lambda overlays: self.panel.show_explanation(number, match.sku, *overlays),
             failed=lambda message: self.panel.explanation_failed(number, match.sku, message),
         )

@@ -66,7 +66,7 @@ def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Pat
 
 def _write_one(pipeline: Pipeline, photo: str, number: int, obj: SceneObject, folder: Path) -> Path:
     best = obj.matches[0]
-    explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path)
+    explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path, obj.parts)
     buffer = io.BytesIO()
     Image.fromarray(explained.side_by_side()).save(buffer, "PNG")
     path = folder / why_name(number, best.sku)

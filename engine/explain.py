@@ -13,6 +13,7 @@ embedder stretched to its square input, so cells map evenly onto it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,13 +66,22 @@ def explain_match(embedder: Embedder, crop: np.ndarray, product_image: np.ndarra
 
 
 def explain_tag(embedder: Embedder, photo: str | Path, box: Box, padding: float,
-                product_path: str | Path) -> Explanation:
+                product_path: str | Path, parts: Sequence[Box] = ()) -> Explanation:
     """The explanation of one tag's match: its crop cut as the search cuts it, the product photo decoded
-    as the catalog import decodes it."""
-    crop = np.ascontiguousarray(cut_crop(load_image(photo), box, padding))
+    as the catalog import decodes it. A tag with parts (a lamp and its shade, ``SceneObject.parts``) lists
+    each product at its best look, so the look explained is the one whose crop is closest to the product."""
+    pixels = load_image(photo)
+    crops = [np.ascontiguousarray(cut_crop(pixels, look, padding)) for look in (box, *parts)]
     product = load_image(product_path, max_side=CATALOG_MAX_SIDE)
+    crop = crops[0] if len(crops) == 1 else closest(embedder, crops, product)
     crop_heat, product_heat = explain_match(embedder, crop, product)
     return Explanation(crop, product, crop_heat, product_heat)
+
+
+def closest(embedder: Embedder, crops: Sequence[np.ndarray], product: np.ndarray) -> np.ndarray:
+    """The crop whose embedding has the highest cosine with the product photo's."""
+    vectors = embedder.embed([*crops, product])
+    return crops[int(np.argmax(vectors[:-1] @ vectors[-1]))]
 
 
 def shares(own: np.ndarray, other: np.ndarray) -> np.ndarray:

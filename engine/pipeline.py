@@ -269,7 +269,7 @@ class Pipeline:
         looks, flat, searched = _flat_looks(boxes, parts or [()] * len(boxes), categories)
         vectors = self._query_vectors(pixels, flat, chosen)
         k = top_k or self.settings.top_k
-        return _fused(self._search_boxes(pixels, flat, vectors, searched, k, chosen), looks, k) if len(boxes) else []
+        return self._search_objects(pixels, looks, flat, vectors, searched, k, chosen)
 
     def rerank_object(
         self, pixels: np.ndarray, box: Box, category: str | None, top_k: int | None = None,
@@ -359,7 +359,7 @@ class Pipeline:
         k = top_k or self.settings.top_k
         matches = self._timed(
             timings, "search",
-            lambda: _fused(self._search_boxes(pixels, boxes, vectors, categories, k, chosen), looks, k) if boxes else [],
+            lambda: self._search_objects(pixels, looks, boxes, vectors, categories, k, chosen),
         )
         if plain is not None:
             plain = plain[_firsts(looks)]
@@ -370,6 +370,17 @@ class Pipeline:
         ]
         key = chosen.key if plain is not None else ""
         return SceneResult(name, w, h, chosen.device, timings, objects, key)
+
+    def _search_objects(
+        self, pixels: np.ndarray, looks: Sequence[Sequence[Box]], boxes: Sequence[Box], vectors: np.ndarray,
+        categories: Sequence[str | None], k: int, chosen: Embedder | ColourHistogram,
+    ) -> list[list[Match]]:
+        """One list per object from the search of every look (``_flat_looks``). Where the query re-orders
+        a list (local features, types) the cosine no longer gives the order, so looks are fused by rank."""
+        if not boxes:
+            return []
+        reordered = chosen is not self.colour and (self.query.rerank.on or self.query.types.on)
+        return _fused(self._search_boxes(pixels, boxes, vectors, categories, k, chosen), looks, k, by_rank=reordered)
 
     def _search_boxes(
         self, pixels: np.ndarray, boxes: Sequence[Box], vectors: np.ndarray, categories: Sequence[str | None],
@@ -492,20 +503,25 @@ def _firsts(looks: Sequence[Sequence[Box]]) -> list[int]:
     return np.cumsum([0, *(len(d) for d in looks[:-1])]).tolist()
 
 
-def _fused(found: Sequence[list[Match]], looks: Sequence[Sequence[Box]], k: int) -> list[list[Match]]:
-    """One list per object from the lists of its looks: each product at its best score, best first (an
-    object of one look keeps its list as searched, re-ordered by local features or types if the query says)."""
+def _fused(
+    found: Sequence[list[Match]], looks: Sequence[Sequence[Box]], k: int, by_rank: bool = False
+) -> list[list[Match]]:
+    """One list per object from the lists of its looks: each product once, at its best score, best first
+    (measured better than interleaving ranks, docs/results.md). ``by_rank``: at its best rank in any look,
+    ties by score, for lists whose order is not the cosine's. An object of one look keeps its list as searched."""
     fused, start = [], 0
     for d in looks:
         if len(d) == 1:
             fused.append(found[start])
             start += 1
             continue
-        best: dict[int, Match] = {}
-        for m in (m for hits in found[start:start + len(d)] for m in hits):
-            if m.product_id not in best or m.score > best[m.product_id].score:
-                best[m.product_id] = m
-        fused.append(sorted(best.values(), key=lambda m: -m.score)[:k])
+        best: dict[int, tuple[tuple[float, float], Match]] = {}
+        for hits in found[start:start + len(d)]:
+            for rank, m in enumerate(hits):
+                key = (rank if by_rank else 0, -m.score)
+                if m.product_id not in best or key < best[m.product_id][0]:
+                    best[m.product_id] = (key, m)
+        fused.append([m for _, m in sorted(best.values(), key=lambda entry: entry[0])][:k])
         start += len(d)
     return fused
 

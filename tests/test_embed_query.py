@@ -15,6 +15,7 @@ from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.query import QueryOptions, pool, views
+from engine.rerank import RerankOptions
 from engine.settings import Settings
 
 CATEGORIES = ("chair", "lamp", "vase_candle")
@@ -119,6 +120,24 @@ def test_a_pin_with_parts_lists_each_product_at_its_best_look(small_catalog, ike
     assert [(m.sku, m.score) for m in fused] == expected
     assert {m.sku for m in own[:3]} != {m.sku for m in of_part[:3]}  # the two looks do differ
 
+
+
+def test_a_reordered_pin_with_parts_keeps_each_products_best_rank(small_catalog, ikea: Path):
+    """With local-feature re-ranking the order is no longer the cosine's: a pin's looks are fused by rank."""
+    pipe, chosen = small_catalog
+    reranked = pipe.with_query(QueryOptions(rerank=RerankOptions(top=10, min_inliers=4)))
+    image = load_image(ikea / chosen[0]["image"])
+    h, w = image.shape[:2]
+    whole, part = (0.0, 0.0, float(w), float(h)), (w * 0.3, h * 0.1, w * 0.7, h * 0.5)
+    own, of_part = (reranked.match_boxes(image, [box], [None], top_k=10)[0] for box in (whole, part))
+    (fused,) = reranked.match_boxes(image, [whole], [None], top_k=10, parts=[[part]])
+    best = {}
+    for hits in (own, of_part):
+        for rank, m in enumerate(hits):
+            best[m.sku] = min(best.get(m.sku, (rank, -m.score)), (rank, -m.score))
+    expected = sorted(best, key=best.get)[:10]
+    assert [m.sku for m in fused] == expected
+    assert expected != [m.sku for m in sorted(fused, key=lambda m: -m.score)]  # re-ranking did move something
 
 def test_query_settings_come_from_config_yaml(tmp_path: Path):
     (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true}\n")

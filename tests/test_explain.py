@@ -95,6 +95,24 @@ def test_a_tags_match_explained_has_the_crops_and_the_photos_shape(pipeline, sce
     assert not np.array_equal(crop_overlay[hot], explained.crop[hot])  # the heat shows where it is hot
 
 
+
+def test_a_tag_with_parts_is_explained_with_the_look_its_match_came_from(pipeline, scene_path, ikea: Path,
+                                                                         ikea_products, tmp_path: Path):
+    """A product photo pasted into a room: the whole room is the tag's box, the pasted photo its part."""
+    room = load_image(scene_path("take-a-comfy-seat-on-the-sofa")).copy()
+    product_path = ikea / ikea_products[0]["image"]
+    product = np.asarray(Image.open(product_path).convert("RGB").resize((200, 200)))
+    room[40:240, 60:260] = product
+    photo = tmp_path / "room.png"
+    Image.fromarray(room).save(photo)
+    h, w = room.shape[:2]
+    whole, part = (0.0, 0.0, float(w), float(h)), (60.0, 40.0, 260.0, 240.0)
+    padding = pipeline.settings.padding
+    alone = explain_tag(pipeline.embedder, photo, whole, padding, product_path)
+    with_part = explain_tag(pipeline.embedder, photo, whole, padding, product_path, [part])
+    assert alone.crop.shape == crop(room, whole, padding).shape
+    assert np.array_equal(with_part.crop, crop(room, part, padding))
+
 def test_a_card_without_a_feature_map_says_so_in_one_line(shared_models: Path, ikea: Path, tmp_path: Path):
     model = embedder(shared_models, NO_SPATIAL, tmp_path)
     photo = product_photos(ikea, 1)[0]
@@ -200,7 +218,8 @@ def test_search_why_writes_each_tags_crop_and_product_under_their_heat(tmp_path:
     for (number, obj), path in zip([(n, o) for n, o in enumerate(again.objects, 1) if o.matches], paths):
         best = obj.matches[0]
         assert path.name == f"tag{number:02d}-{best.sku.replace('.', '_')}.png"
-        explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path)
+        explained = explain_tag(pipeline.embedder, photo, obj.box, pipeline.settings.padding, best.image_path,
+                                obj.parts)
         written = np.asarray(Image.open(path).convert("RGB"))
         assert np.array_equal(written, explained.side_by_side())  # the crop's and the product's heat, both
         crop_overlay, product_overlay = explained.overlays()
