@@ -73,12 +73,12 @@ def explain_tag(embedder: Embedder, photo: str | Path, box: Box, padding: float,
     pixels = load_image(photo)
     crops = [np.ascontiguousarray(cut_crop(pixels, look, padding)) for look in (box, *parts)]
     product = load_image(product_path, max_side=CATALOG_MAX_SIDE)
-    crop = crops[0] if len(crops) == 1 else closest(embedder, crops, product)
+    crop = crops[0] if len(crops) == 1 else _closest(embedder, crops, product)
     crop_heat, product_heat = explain_match(embedder, crop, product)
     return Explanation(crop, product, crop_heat, product_heat)
 
 
-def closest(embedder: Embedder, crops: Sequence[np.ndarray], product: np.ndarray) -> np.ndarray:
+def _closest(embedder: Embedder, crops: Sequence[np.ndarray], product: np.ndarray) -> np.ndarray:
     """The crop whose embedding has the highest cosine with the product photo's."""
     vectors = embedder.embed([*crops, product])
     return crops[int(np.argmax(vectors[:-1] @ vectors[-1]))]
