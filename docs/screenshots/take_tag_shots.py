@@ -1,5 +1,6 @@
 """Before/after shots of the tags on one room photo (issue 17): the window with the photo's pins, the
-first pin's matches in the panel and its hover card.
+first pin's matches in the panel (or those of a pin of ``--category``, with ``--why`` its Why this match?)
+and its hover card.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_tag_shots.py \\
         --data-dir DIR --scene PHOTO --out FILE.jpg
@@ -57,6 +58,16 @@ def small_png(path: Path) -> None:
     image.quantize(palette=holder, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
+def opened(window: MainWindow, category: str | None) -> int:
+    """The number of the pin to open: the first, or the first of ``category``, one with parts first."""
+    if category is None:
+        return min(window.view.pins)
+    tags = [t for t in window.controller.scene.visible if t.obj.category == category and t.number in window.view.pins]
+    if not tags:
+        raise SystemExit(f"no pin of category {category} on this photo")
+    return min(tags, key=lambda t: (not t.obj.parts, t.number)).number
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -66,6 +77,8 @@ def main() -> None:
     parser.add_argument("--detector", action="append", default=[],
                         help="ONNX detector file, repeatable (default: the stock set), e.g. a train-detector model")
     parser.add_argument("--max-tags", type=int, default=0, help="Settings ▸ Tags on a photo: the N surest (0: all)")
+    parser.add_argument("--category", help="open the first pin of this category (one with parts first), not pin 1")
+    parser.add_argument("--why", action="store_true", help="turn Why this match? on for the opened pin")
     args = parser.parse_args()
     app = application()
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
@@ -79,9 +92,12 @@ def main() -> None:
     window.show()
     window.open_paths([args.scene])
     wait(app, lambda: window.controller.scene is not None and bool(window.view.pins))
-    first = min(window.view.pins)
+    first = opened(window, args.category)
     window.view.activate(first)
-    wait(app, lambda: bool(window.panel.rows))
+    wait(app, lambda: window.panel.number == first and bool(window.panel.rows))
+    if args.why:
+        window.panel.why.click()
+        wait(app, lambda: not window.panel.why_view.crop.pixmap().isNull())
     pin = window.view.mapFromScene(window.view.pins[first].pos())
     QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
     QTest.mouseMove(window.view.viewport(), pin)
