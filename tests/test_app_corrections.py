@@ -79,7 +79,6 @@ def test_unreadable_corrections_are_kept_aside_not_overwritten(tmp_path):
     assert (path.parent / f"{path.stem}.unreadable.json").read_text() == "{ half a file"
 
 
-
 @pytest.mark.parametrize("field, bad", [("parts", [[1, 2, 3]]), ("parts", [["a", 0, 1, 1]]), ("box", [0, 0, 1e400, 5])])
 def test_a_malformed_box_makes_saved_edits_unreadable(result, tmp_path, field, bad):
     """A part or box that is not four finite numbers is not dropped or searched with: the file is set aside."""
@@ -89,6 +88,7 @@ def test_a_malformed_box_makes_saved_edits_unreadable(result, tmp_path, field, b
     with pytest.raises(DecorLensError, match="unreadable.*four finite numbers"):
         corrections.load(path, result.image)
     assert (path.parent / f"{path.stem}.unreadable.json").exists()
+
 
 def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
     out = tmp_path / "out"

@@ -121,7 +121,6 @@ def test_a_pin_with_parts_lists_each_product_at_its_best_look(small_catalog, ike
     assert {m.sku for m in own[:3]} != {m.sku for m in of_part[:3]}  # the two looks do differ
 
 
-
 def test_a_reordered_pin_with_parts_keeps_each_products_best_rank(small_catalog, ikea: Path):
     """With local-feature re-ranking the order is no longer the cosine's: a pin's looks are fused by rank."""
     pipe, chosen = small_catalog
@@ -138,6 +137,7 @@ def test_a_reordered_pin_with_parts_keeps_each_products_best_rank(small_catalog,
     expected = sorted(best, key=best.get)[:10]
     assert [m.sku for m in fused] == expected
     assert expected != [m.sku for m in sorted(fused, key=lambda m: -m.score)]  # re-ranking did move something
+
 
 def test_query_settings_come_from_config_yaml(tmp_path: Path):
     (tmp_path / "config.yaml").write_text("query: {paddings: [0.0, 0.1], flip: true}\n")

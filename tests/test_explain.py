@@ -95,7 +95,6 @@ def test_a_tags_match_explained_has_the_crops_and_the_photos_shape(pipeline, sce
     assert not np.array_equal(crop_overlay[hot], explained.crop[hot])  # the heat shows where it is hot
 
 
-
 def test_a_tag_with_parts_is_explained_with_the_look_its_match_came_from(pipeline, scene_path, ikea: Path,
                                                                          ikea_products, tmp_path: Path):
     """A product photo pasted into a room: the whole room is the tag's box, the pasted photo its part."""
@@ -112,6 +111,7 @@ def test_a_tag_with_parts_is_explained_with_the_look_its_match_came_from(pipelin
     with_part = explain_tag(pipeline.embedder, photo, whole, padding, product_path, [part])
     assert alone.crop.shape == crop(room, whole, padding).shape
     assert np.array_equal(with_part.crop, crop(room, part, padding))
+
 
 def test_a_card_without_a_feature_map_says_so_in_one_line(shared_models: Path, ikea: Path, tmp_path: Path):
     model = embedder(shared_models, NO_SPATIAL, tmp_path)
