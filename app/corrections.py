@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.boxes import four_numbers
 from engine.catalog import Product
 from engine.errors import DecorLensError
 from engine.files import write_atomic
-from engine.results import Box, Match, SceneObject, SceneResult
+from engine.results import Match, SceneObject, SceneResult
 
 FORMAT = "decorlens-corrections/1"
 FOLDER = "corrections"
@@ -235,28 +235,16 @@ def _match_from(entry: dict[str, Any]) -> Match:
     return Match(**{k: v for k, v in entry.items() if k in _MATCH_FIELDS})
 
 
-def _box(raw: Any) -> Box:
-    """Four numbers, or a ValueError that makes the file "unreadable" (and set aside) rather than a tag
-    searched with a box it never had."""
-    try:
-        values = tuple(float(v) for v in raw)
-    except (TypeError, ValueError):
-        values = ()
-    if len(values) != 4 or not all(map(math.isfinite, values)):
-        raise ValueError(f"a box must be four finite numbers, not {raw!r}"[:120])
-    return values
-
-
 def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
     obj = SceneObject(
         entry["category"],
         entry.get("label", ""),
         float(entry.get("score", 0.0)),
-        _box(entry["box"]),
+        four_numbers(entry["box"]),
         tuple(entry["tag"]),
         [_match_from(m) for m in entry.get("matches", [])],
         entry.get("source", ""),
-        parts=tuple(_box(part) for part in entry.get("parts", ())),
+        parts=tuple(four_numbers(part) for part in entry.get("parts", ())),
     )
     return Tag(
         int(entry["number"]),

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from decorlens.options import positive_int
+from engine.boxes import four_numbers
 from engine.explain import explain_tag
 from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
@@ -101,12 +102,9 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
     try:
-        values = tuple(float(v) for v in text.split(","))
+        return four_numbers(text.split(","))
     except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise argparse.ArgumentTypeError(f"expected x1,y1,x2,y2 in pixels, got {text!r}")
-    return values  # type: ignore[return-value]
+        raise argparse.ArgumentTypeError(f"expected x1,y1,x2,y2 in pixels, got {text!r}") from None
 
 
 def render(result: SceneResult) -> str:

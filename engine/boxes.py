@@ -3,9 +3,22 @@ training labels measure overlap, so they agree on what "the same object" and "co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 BoxLike = Sequence[float]
+
+
+def four_numbers(raw: Iterable[Any]) -> tuple[float, float, float, float]:
+    """A box read from outside (a saved file, the command line): four finite numbers, else a ValueError."""
+    try:
+        values = tuple(float(v) for v in raw)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 4 or not all(map(math.isfinite, values)):
+        raise ValueError(f"a box must be four finite numbers, not {raw!r}"[:120])
+    return values  # type: ignore[return-value]
 
 
 def area(box: BoxLike) -> float:
