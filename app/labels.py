@@ -76,5 +76,10 @@ def badge_html(match: Match) -> str:
     )
 
 
+def evidence_html(inliers: int) -> str:
+    """What a check by local features found for a product: the points its photo shares with the object."""
+    return f'<span style="color:{EXACT};">✔ Same details: {inliers} points match</span>'
+
+
 def dot_html(colour: str) -> str:
     return f'<span style="color:{colour};font-size:15px;">●</span>'

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
+from engine.rerank import Checked
 from engine.results import Box, Match, SceneResult
 from engine.scene_memory import remember_saved
 from engine.shoppable import write_scene_page
@@ -73,6 +74,8 @@ class SceneController(QObject):
     tagChanged = Signal(int)  # one tag's category, matches or confirmation changed
     tagAdded = Signal(int)
     matchesReady = Signal(int, bool, list)  # tag number, any category, matches
+    checkedReady = Signal(int, bool, list)  # tag number, any category, [Checked]: matches checked by details
+    checkFailed = Signal(int, str)  # tag number, why its check could not run
     busyChanged = Signal(str)  # what is running, "" when idle
     searched = Signal(dict)  # timings of the last engine search, in ms
     failed = Signal(str)
@@ -88,6 +91,7 @@ class SceneController(QObject):
         self.scene: EditableScene | None = None
         self._token = 0
         self._any: dict[int, list[Match]] = {}
+        self._checked: dict[tuple[int, bool], list[Checked]] = {}  # (tag, any category): until the tag changes
         self._running: dict[int, str] = {}
         self._keys = itertools.count()
         self._opening = 0
@@ -120,7 +124,7 @@ class SceneController(QObject):
 
     def _opened(self, path: Path, opened: Opened) -> None:
         self._token += 1
-        self.path, self.scene, self._any = path, None, {}
+        self.path, self.scene, self._any, self._checked = path, None, {}, {}
         self._running.clear()
         self.busyChanged.emit("")
         self.undo.clear()
@@ -171,9 +175,12 @@ class SceneController(QObject):
         self.tagAdded.emit(number)
 
     def request_matches(self, number: int, any_category: bool) -> None:
-        """Matches of a tag: its own (same category) at once, the whole catalog's after a search."""
+        """Matches of a tag: its own (same category) at once, the whole catalog's after a search; as checked
+        by details if they were."""
         tag = self.scene.tag(number)
-        if not any_category:
+        if (number, any_category) in self._checked:
+            self.checkedReady.emit(number, any_category, self._checked[number, any_category])
+        elif not any_category:
             self.matchesReady.emit(number, False, list(tag.obj.matches))
         elif number in self._any:
             self.matchesReady.emit(number, True, self._any[number])
@@ -190,6 +197,26 @@ class SceneController(QObject):
         self.searched.emit(result.timings_ms)
         self._any[number] = result.objects[0].matches
         self.matchesReady.emit(number, True, self._any[number])
+
+    def check_details(self, number: int, any_category: bool) -> None:
+        """A tag's top matches checked by their fine details (``Pipeline.check_object``), in a worker: about a
+        second a tag, so only for the tag a user asks about. Kept until the tag is edited."""
+        if (number, any_category) in self._checked:
+            self.checkedReady.emit(number, any_category, self._checked[number, any_category])
+            return
+        obj, path, pipeline, top_k = self.scene.tag(number).obj, self.path, self.pipeline, self.settings.top_k
+        category = None if any_category or not obj.category else obj.category
+        self._run(
+            self.engine,
+            "Checking details…",
+            lambda: pipeline.check_object(load_image(path), obj.box, category, obj.parts, top_k),
+            lambda checked: self._checked_found(number, any_category, checked),
+            failed=lambda message: self.checkFailed.emit(number, message),
+        )
+
+    def _checked_found(self, number: int, any_category: bool, checked: list[Checked]) -> None:
+        self._checked[number, any_category] = checked
+        self.checkedReady.emit(number, any_category, checked)
 
     # -- corrections --------------------------------------------------------------------------------
 
@@ -229,6 +256,7 @@ class SceneController(QObject):
         """Undo, redo and every edit end here: the tag as ``state``, saved, and shown."""
         self.scene.restore(number, state)
         self._any.pop(number, None)
+        self._checked = {key: v for key, v in self._checked.items() if key[0] != number}
         self._save()
         self.sceneChanged.emit()  # pins, legend and colours follow removals, additions and categories
         if state is not None and not state.removed:
@@ -256,6 +284,8 @@ class SceneController(QObject):
         changed = self.scene.update_products(products)
         for number, matches in list(self._any.items()):
             self._any[number] = [corrections.current_match(m, products) for m in matches]
+        for key, checked in list(self._checked.items()):
+            self._checked[key] = [replace(c, match=corrections.current_match(c.match, products)) for c in checked]
         if changed:
             self.sceneChanged.emit()
             for number in sorted(changed):
@@ -292,9 +322,11 @@ class SceneController(QObject):
     # -- bookkeeping --------------------------------------------------------------------------------
 
     def _run(
-        self, runner: Runner, text: str, work: Callable[[], object], done: Callable[[object], None]
+        self, runner: Runner, text: str, work: Callable[[], object], done: Callable[[object], None],
+        failed: Callable[[str], None] | None = None,
     ) -> None:
-        """Start ``work`` for the current photo; its result is dropped if another photo was opened since."""
+        """Start ``work`` for the current photo; its result is dropped if another photo was opened since.
+        A failure goes to ``failed``, else to the window's ``failed`` message."""
         token, key = self._token, next(self._keys)
         self._running[key] = text
         self.busyChanged.emit(text)
@@ -309,5 +341,5 @@ class SceneController(QObject):
         runner.start(
             lambda _job: work(),
             done=lambda v: finish(done, v),
-            failed=lambda message: finish(self.failed.emit, message),
+            failed=lambda message: finish(failed or self.failed.emit, message),
         )

@@ -32,7 +32,7 @@ from engine.models import ResolvedModel, find_first
 from engine.paths import data_dir as resolve_data_dir
 from engine.people import PeopleRegions, PoseModel, load_pose, without_people
 from engine.query import QueryOptions, pool, views
-from engine.rerank import LocalFeatures, RerankOptions, rerank_matches
+from engine.rerank import Checked, LocalFeatures, RerankOptions, check, rerank_matches
 from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
@@ -271,20 +271,26 @@ class Pipeline:
         k = top_k or self.settings.top_k
         return self._search_objects(pixels, looks, flat, vectors, searched, k, chosen)
 
-    def rerank_object(
-        self, pixels: np.ndarray, box: Box, category: str | None, top_k: int | None = None,
-        options: RerankOptions | None = None,
-    ) -> list[Match]:
-        """One object's matches with the top re-ordered by local features, whatever the ``query:`` says.
+    def check_object(
+        self, pixels: np.ndarray, box: Box, category: str | None, parts: Sequence[Box] = (),
+        top_k: int | None = None, options: RerankOptions | None = None,
+    ) -> list[Checked]:
+        """One object's matches checked by local features: the first ``max(top_k, options.top)`` of its search
+        (box and ``parts``, as ``search_scene`` searches them), each with the points its photo shares with
+        those crops, verified ones first, cut to ``top_k``. ``category`` None searches the whole catalog.
 
-        Slower than a search (engine.rerank, docs/results.md): meant for the one tag a user opened, in a
+        Slower than a search (engine.rerank, docs/results.md): meant for the one tag a user asks about, in a
         worker. ``options`` default to the settings' re-rank, else its top 20.
         """
         options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
         chosen = self.embedder
         self._ensure_ready(chosen, EMBEDDER)
-        vectors = self._query_vectors(pixels, [box], chosen)
-        return self._reranked(pixels, [box], vectors, [category], top_k or self.settings.top_k, chosen, options)[0]
+        looks, flat, searched = _flat_looks([box], [parts], [category])
+        vectors = self._query_vectors(pixels, flat, chosen)
+        depth = max(top_k or self.settings.top_k, options.top)
+        found = _fused(self._search(vectors, searched, depth, chosen), looks, depth, by_rank=self.query.types.on)[0]
+        crops = [cut_crop(pixels, b, self.settings.padding) for b in flat]
+        return check(crops, found, options, self.local_features)[: top_k or self.settings.top_k]
 
     # -- catalog ------------------------------------------------------------------------------
 

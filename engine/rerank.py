@@ -161,11 +161,38 @@ def plausible(homography: np.ndarray) -> bool:
     return MIN_AREA_SCALE < det < 1 / MIN_AREA_SCALE
 
 
-def order(matches: Sequence[Match], counts: Sequence[int], min_inliers: int) -> list[Match]:
+@dataclass(frozen=True)
+class Checked:
+    """A candidate and the evidence its photo gave: ``inliers`` matched points that one mapping explains;
+    ``same`` when they reach ``min_inliers`` (9 in 10 such candidates were the right product, docs/results.md)."""
+
+    match: Match
+    inliers: int
+    same: bool
+
+
+def order(matches: Sequence[Match], counts: Sequence[int], min_inliers: int) -> list[Checked]:
     """Verified candidates (≥ ``min_inliers``) first, most inliers first; the rest in their search order."""
-    scored = list(zip(matches, counts))
-    verified = sorted((mc for mc in scored if mc[1] >= min_inliers), key=lambda mc: -mc[1])
-    return [m for m, _ in verified] + [m for m, c in scored if c < min_inliers]
+    checked = [Checked(m, c, c >= min_inliers) for m, c in zip(matches, counts)]
+    return sorted((c for c in checked if c.same), key=lambda c: -c.inliers) + [c for c in checked if not c.same]
+
+
+def check(
+    crops: Sequence[np.ndarray], matches: Sequence[Match], options: RerankOptions, features: LocalFeatures
+) -> list[Checked]:
+    """Each of ``matches`` with the most inliers any of ``crops`` (the object's looks: its box, its parts),
+    or its mirror image, shares with the product photo; ordered by ``order``. Crops without features give
+    every candidate 0, so the order stays the search's."""
+    queries = []
+    for crop in crops:
+        queries.append(features.of_pixels(crop))
+        if options.mirror and crop.ndim == 3 and crop.shape[1]:
+            queries.append(features.of_pixels(np.ascontiguousarray(crop[:, ::-1])))
+    queries = [q for q in queries if len(q) >= 2]
+    counts = [
+        max((inliers(q, features.of_product(m.image_path), options) for q in queries), default=0) for m in matches
+    ]
+    return order(matches, counts, options.min_inliers)
 
 
 def rerank_matches(
@@ -177,11 +204,6 @@ def rerank_matches(
     changes. A crop without features leaves the order as it is.
     """
     head, tail = list(matches[: options.top]), list(matches[options.top:])
-    queries = [features.of_pixels(crop)]
-    if options.mirror and crop.ndim == 3 and crop.shape[1]:
-        queries.append(features.of_pixels(np.ascontiguousarray(crop[:, ::-1])))
-    queries = [q for q in queries if len(q) >= 2]
-    if not queries or len(head) < 2:
+    if len(head) < 2:
         return [*head, *tail]
-    counts = [max(inliers(q, features.of_product(m.image_path), options) for q in queries) for m in head]
-    return order(head, counts, options.min_inliers) + tail
+    return [c.match for c in check([crop], head, options, features)] + tail

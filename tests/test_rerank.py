@@ -15,7 +15,7 @@ from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.query import QueryOptions
-from engine.rerank import LocalFeatures, RerankOptions, inliers, rerank_matches
+from engine.rerank import LocalFeatures, RerankOptions, check, inliers, rerank_matches
 from engine.results import Match
 from engine.settings import Settings
 
@@ -144,7 +144,7 @@ def rug_catalog(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_m
 
 def test_the_pipeline_reranks_when_the_query_says_so(rug_catalog, ikea: Path):
     """With ``query: rerank`` a perspective view of a patterned rug finds that rug first, whenever the search
-    put it within the top 20; the clicked-tag API does the same whatever the settings say."""
+    put it within the top 20; the clicked-tag check does the same whatever the settings say."""
     pipe, rows = rug_catalog
     options = RerankOptions(top=20)
     reranking = pipe.with_query(QueryOptions(rerank=options))
@@ -153,8 +153,8 @@ def test_the_pipeline_reranks_when_the_query_says_so(rug_catalog, ikea: Path):
         scene, box = in_a_room(load_image(ikea / row["image"]), seed=i)
         (reranked,) = reranking.match_boxes(scene, [box], [CATEGORY], top_k=5)
         assert len(reranked) == 5 and {m.category for m in reranked} == {CATEGORY}
-        clicked = pipe.rerank_object(scene, box, CATEGORY, top_k=5)
-        assert [m.sku for m in clicked] == [m.sku for m in reranked]
+        clicked = pipe.check_object(scene, box, CATEGORY, top_k=5)
+        assert [c.match.sku for c in clicked] == [m.sku for m in reranked]
         (top20,) = pipe.match_boxes(scene, [box], [CATEGORY], top_k=20)
         query = pipe.local_features.of_pixels(crop(scene, box, pipe.settings.padding))
         evidence = inliers(query, pipe.local_features.of_product(str(ikea / row["image"])), options)
@@ -173,3 +173,80 @@ def test_a_mirrored_view_is_verified_through_the_crops_mirror(rugs):
     mirrored = rerank_matches(crop_of(scene, box), matches, RerankOptions(top=CANDIDATES), LocalFeatures())
     assert plain == matches
     assert mirrored[0].sku == target["product_id"] and mirrored[1:] == [m for m in matches if m is not matches[1]]
+
+
+def test_a_tag_is_checked_with_its_parts_too(rug_catalog, ikea: Path):
+    """A tag's parts (a pendant lamp's shade) are checked as well as its box. Here the rug fills a corner of
+    a wide box, too small in it for its details to count; as the box's part it is verified."""
+    pipe, rows = rug_catalog
+    row = rows[0]
+    scene, box = in_a_room(load_image(ikea / row["image"]))
+    h, w = scene.shape[:2]
+    wide = np.random.default_rng(0).integers(90, 160, (4 * h, 4 * w, 3), dtype=np.uint8)
+    wide[:h, :w] = scene
+    room = (0.0, 0.0, 4.0 * w, 4.0 * h)
+    alone = pipe.check_object(wide, room, CATEGORY, top_k=20)
+    with_part = pipe.check_object(wide, room, CATEGORY, parts=[box], top_k=20)
+    assert not any(c.same for c in alone), [(c.match.sku, c.inliers) for c in alone[:3]]
+    first = with_part[0]
+    assert (first.match.sku, first.same) == (row["product_id"], True)
+    assert first.inliers >= RerankOptions().min_inliers
+    assert not any(c.same for c in with_part[1:])
+
+
+def test_check_reports_each_candidates_evidence(rugs):
+    """``check`` keeps every candidate, each with its count; the verified one first."""
+    target = rugs[6]
+    scene, box = in_a_room(load_image(target["image"]), seed=1)
+    matches = as_matches(rugs)
+    checked = check([crop_of(scene, box)], matches, RerankOptions(top=CANDIDATES), LocalFeatures())
+    assert [c.match for c in checked[1:]] == [m for m in matches if m is not matches[6]]
+    assert checked[0].match is matches[6] and checked[0].same
+    assert all(c.inliers < RerankOptions().min_inliers and not c.same for c in checked[1:])
+
+
+@pytest.mark.gui
+def test_check_details_in_the_app_puts_the_rug_first_and_marks_it(qtbot, main_window, pipeline, rugs, scene_path,
+                                                                  tmp_path: Path):
+    """A rug pasted in perspective into a real room, boxed by the user: *Check details* (a worker) lists it
+    first with the points it shares, says how many products share details, and a new box starts unchecked."""
+    pytest.importorskip("pytestqt")
+    from PIL import Image
+
+    target = rugs[0]
+    patch, box = in_a_room(load_image(target["image"]))
+    room = load_image(scene_path("take-a-comfy-seat-on-the-sofa")).copy()
+    h, w = min(patch.shape[0], room.shape[0]), min(patch.shape[1], room.shape[1])
+    room[:h, :w] = patch[:h, :w]
+    photo = tmp_path / "room-with-rug.png"
+    Image.fromarray(room).save(photo)
+
+    window = main_window(pipeline, (1280, 800))
+    window.open_paths([photo])
+    controller, panel = window.controller, window.panel
+    qtbot.waitUntil(lambda: controller.scene is not None and controller.path == photo, timeout=90_000)
+    before = {t.number for t in controller.scene.tags}
+    controller.search_region(box)
+    qtbot.waitUntil(lambda: bool({t.number for t in controller.scene.tags} - before), timeout=60_000)
+    (number,) = {t.number for t in controller.scene.tags} - before
+    window.view.activate(number)
+    qtbot.waitUntil(lambda: panel.number == number and len(panel.rows) >= 2, timeout=10_000)
+    assert not panel.check_note.isVisible()
+
+    panel.check.click()
+    assert not panel.check.isEnabled() and panel.check.text() == "Checking…"
+    qtbot.waitUntil(lambda: panel.check_note.isVisible(), timeout=60_000)
+    assert panel.check.isEnabled()
+    first = panel.rows[0]
+    assert first.match.sku == target["product_id"], [r.match.sku for r in panel.rows]
+    assert "points match" in first.evidence.text()
+    assert not any(hasattr(row, "evidence") for row in panel.rows[1:])
+    assert panel.check_note.text().startswith("Checked: 1 product shares")
+    assert panel.grab().save(str(tmp_path / "check-details.png"))
+
+    window.view.activate(next(iter(before)))  # another tag: its own, unchecked list
+    qtbot.waitUntil(lambda: panel.number != number and len(panel.rows) >= 1, timeout=10_000)
+    assert not panel.check_note.isVisible() and not any(hasattr(row, "evidence") for row in panel.rows)
+    window.view.activate(number)  # back: the check is remembered
+    qtbot.waitUntil(lambda: panel.number == number and panel.check_note.isVisible(), timeout=10_000)
+    assert panel.rows[0].match.sku == target["product_id"]
