@@ -1,6 +1,6 @@
 """Before/after shots of the tags on one room photo (issue 17): the window with the photo's pins, the
-first pin's matches in the panel (or those of a pin of ``--category``, with ``--why`` its Why this match?)
-and its hover card.
+first pin's matches in the panel (or those of a pin of ``--category``, with ``--why`` its Why this match?,
+with ``--check`` its matches checked by details) and its hover card.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_tag_shots.py \\
         --data-dir DIR --scene PHOTO --out FILE.jpg
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--max-tags", type=int, default=0, help="Settings ▸ Tags on a photo: the N surest (0: all)")
     parser.add_argument("--category", help="open the first pin of this category (one with parts first), not pin 1")
     parser.add_argument("--why", action="store_true", help="turn Why this match? on for the opened pin")
+    parser.add_argument("--check", action="store_true", help="press Check details for the opened pin")
     args = parser.parse_args()
     app = application()
     store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
@@ -98,6 +99,9 @@ def main() -> None:
     if args.why:
         window.panel.why.click()
         wait(app, lambda: not window.panel.why_view.crop.pixmap().isNull())
+    if args.check:
+        window.panel.check.click()
+        wait(app, lambda: window.panel.check_note.isVisible())
     pin = window.view.mapFromScene(window.view.pins[first].pos())
     QTest.mouseMove(window.view.viewport(), pin + QPoint(30, 30))
     QTest.mouseMove(window.view.viewport(), pin)
