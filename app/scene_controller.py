@@ -199,7 +199,7 @@ class SceneController(QObject):
         self.matchesReady.emit(number, True, self._any[number])
 
     def check_details(self, number: int, any_category: bool) -> None:
-        """A tag's top matches checked by their fine details (``Pipeline.check_object``), in a worker: about a
+        """A tag's top matches checked by their fine details (``Pipeline.check_object``), in a worker: up to a
         second a tag, so only for the tag a user asks about. Kept until the tag is edited."""
         if (number, any_category) in self._checked:
             self.checkedReady.emit(number, any_category, self._checked[number, any_category])

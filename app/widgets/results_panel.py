@@ -5,7 +5,7 @@ sofas and armchairs); "Any category" searches the whole catalog, for things that
 *Why this match?* shows, for the selected match (the first, or the one clicked), where the tag's crop
 and the product photo agree: heat over the crop, and over the product's picture in its row.
 *Check details* compares the tag's fine details (a pattern, a print, a handle) with the photos of its top
-products (engine.rerank): those that share them move first, marked. It takes about a second, so it runs
+products (engine.rerank): those that share them move first, marked. It takes up to a second, so it runs
 only when asked.
 """
 
@@ -183,7 +183,7 @@ class ResultsPanel(QWidget):
         self.why.toggled.connect(self._why_toggled)
         self.check = QPushButton("Check details")
         self.check.setToolTip("Compare the object's fine details (patterns, prints, handles) with the photos of "
-                              "its top 20 products; those that share them move first. Takes a second or two.")
+                              "its top 20 products; those that share them move first. Takes up to a second.")
         self.check.clicked.connect(self._check_clicked)
         self.check_note = plain_label()
         self.check_note.setObjectName("muted")
