@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--views", type=int, help="cached augmented views per image (default 3 on CPU, live on GPU)")
     p.add_argument("--patience", type=int, default=4, help="epochs without better validation recall before stopping")
     p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
+    p.add_argument("--average-weights", action="store_true",
+                   help="end with the mean of the best epoch's weights and the later epochs' when it validates as "
+                        "well (weight averaging; docs/results.md)")
     p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2, or "
                    "efficientnet-lite0's ImageNet weights from its package)")
     p.add_argument("--backbone", help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
@@ -92,7 +95,7 @@ def _train_one(args: argparse.Namespace, pipeline: Pipeline, recipe: str, backbo
         data=args.data, out=out, recipe=recipe,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, frozen_blocks=args.frozen_blocks,
         views=args.views,
-        seed=args.seed, patience=args.patience, weights=args.weights, backbone=backbone,
+        seed=args.seed, patience=args.patience, weights=args.weights, backbone=backbone, average=args.average_weights,
         anchors=args.anchors, composites=args.composites, conf=args.conf, min_cosine=_min_cosine(args),
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )

@@ -256,3 +256,43 @@ def test_lite0_fine_tunes_and_exports_with_the_stock_cards_input(train_pipeline:
     with torch.no_grad():
         expected = result.model(torch.from_numpy(embed_batch(photos, stock))).numpy()
     assert np.abs(embedder.embed(photos) - expected).max() < 1e-4
+
+
+def test_averaging_keeps_the_running_mean_of_the_epochs_since_the_best(train_pipeline: Pipeline, ikea: Path,
+                                                                      tmp_path: Path):
+    """``average``: ``mean.pt`` is the mean of the best epoch's weights and every later epoch's (recomputed here
+    from each epoch's checkpoint), validated at the end and kept only when it scores as well as the best."""
+    from training import loop
+
+    weights = []
+    save = loop._checkpoint
+
+    def record(run, state):
+        weights.append((state["epoch"], state["best_epoch"], copy_state(run.model.state_dict())))
+        save(run, state)
+
+    def copy_state(state):
+        return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+    loop._checkpoint = record
+    try:
+        result = train(slice_config(ikea, tmp_path, epochs=6, average=True), train_pipeline)
+    finally:
+        loop._checkpoint = save
+    best_epoch = weights[-1][1]
+    since = [w for epoch, _, w in weights if epoch >= best_epoch]
+    mean = torch.load(tmp_path / "mean.pt", weights_only=True)
+    for key, value in mean.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, torch.stack([w[key] for w in since]).mean(0), atol=1e-6), key
+    if len(since) < 2:
+        assert result.mean is None
+        return
+    assert result.mean["epochs"] == [best_epoch, 6]
+    kept = torch.load(tmp_path / "best.pt", weights_only=True)
+    chosen = mean if result.mean["kept"] else since[0]
+    assert all(torch.equal(kept[k], chosen[k].to(kept[k].dtype)) for k in kept)
+    assert result.best["recall@5"] >= (result.mean["recall@5"] if not result.mean["kept"] else 0)
+    assert export_trained(result, tmp_path, "averaged").with_suffix(".card.json").is_file()
+    card = json.loads((tmp_path / "averaged.card.json").read_text())
+    assert card["metrics"]["validation"]["mean_weights"] == result.mean

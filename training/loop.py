@@ -98,6 +98,7 @@ class TrainConfig:
     min_cosine: float = DEFAULT_MIN_COSINE
     anchors: str = "detections"  # detections: a detection of the product's category; regions: any proposal
     composites: int = 1  # synthetic anchors per catalog product never paired with a val/test scene (0: none)
+    average: bool = False  # keep the mean of the best epoch's weights and the later ones' if it validates as well
     limit_scenes: int | None = None  # train on the first N scenes of each split (tests, quick looks)
     resume: bool = False
 
@@ -126,12 +127,15 @@ class TrainResult:
     data: dict[str, Any]  # data hash, counts
     settings: dict[str, Any]
     exact: Calibration | None = None  # the "exact" threshold measured on validation with the best weights
+    mean: dict[str, Any] | None = None  # with ``average``: the mean weights' epochs, validation and if kept
 
     def card_recipe(self) -> dict[str, Any]:
         return {"training": self.recipe.to_dict(), **self.settings, "data": self.data, "timings_s": self.timings}
 
     def card_metrics(self) -> dict[str, Any]:
         validation = {"pretrained": self.baseline, "fine_tuned": self.best, "best_epoch": self.best_epoch}
+        if self.mean is not None:
+            validation["mean_weights"] = self.mean
         return {"validation": validation, **(self.exact.as_metrics() if self.exact else {})}
 
 
@@ -189,6 +193,8 @@ def train(
     t0 = time.perf_counter()
     _epochs(run, state, progress, cancelled)
     split.load_state_dict(torch.load(config.out / "best.pt", map_location=device, weights_only=True))
+    if config.average:
+        _keep_mean_if_better(run, state)
     timings = {
         "anchors": round(anchors_s, 1), "views": round(views_s, 1), "train": round(time.perf_counter() - t0, 1),
         "total": round(time.perf_counter() - start, 1), "cpu": round(time.process_time() - cpu_start, 1),
@@ -200,7 +206,7 @@ def train(
         baseline=state["baseline"], best=state["best"], timings=timings,
         data={"sha256": dataset.digest(), "name": Path(config.data).name, **counts,
               "train_products": len(train_set.product_ids), "trained_products": train_set.product_ids},
-        settings=_settings(config, view_count, device, pipeline.detector.name), exact=exact,
+        settings=_settings(config, view_count, device, pipeline.detector.name), exact=exact, mean=state.get("mean"),
     )
 
 
@@ -355,7 +361,7 @@ def _settings(config: TrainConfig, views: int, device: torch.device, detectors: 
         "epochs": config.epochs, "batch_size": config.batch_size, "frozen_blocks": config.frozen_blocks,
         "views": views, "seed": config.seed, "monitor": f"recall@{config.monitor_k}", "patience": config.patience,
         "detectors": detectors, "detector_conf": "card" if config.conf is None else config.conf,
-        "min_cosine": config.min_cosine, "composites": config.composites,
+        "min_cosine": config.min_cosine, "composites": config.composites, "average": config.average,
         "device": device.type, "limit_scenes": config.limit_scenes,
     }
 
@@ -486,12 +492,55 @@ def _epochs(run: _Run, state: dict[str, Any], progress: Progress, cancelled: IsC
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - started, 1)}
         state["history"].append(record | metrics)
         state["epoch"] = epoch
-        if metrics[monitor] > state["best"][monitor]:
+        better = metrics[monitor] > state["best"][monitor]
+        if better:
             state.update(best=metrics, best_epoch=epoch, stale=0)
             torch.save(run.model.state_dict(), config.out / "best.pt")
         else:
             state["stale"] += 1
+        if config.average and (better or state.get("averaged", 0)):
+            _add_to_mean(run, state, restart=better)
         _checkpoint(run, state)
+
+
+# -- weight averaging -----------------------------------------------------------------------------
+
+
+def _add_to_mean(run: _Run, state: dict[str, Any], restart: bool) -> None:
+    """Fold this epoch's weights into ``mean.pt``, the running mean since the best epoch (a new best restarts it).
+
+    The best epoch and the ones after it lie in one basin; their mean sits nearer its flat middle, which
+    tends to generalise better than any single epoch (stochastic weight averaging). Averaging the weights of two
+    whole trainings gained at top-5 on every split measured (docs/results.md, session 23).
+    """
+    now = run.model.state_dict()
+    count = 1 if restart else state["averaged"] + 1
+    if restart:
+        mean = now
+    else:
+        old = torch.load(run.config.out / "mean.pt", map_location="cpu", weights_only=True)
+        mean = {k: old[k] + (v.cpu() - old[k]) / count if v.is_floating_point() else v for k, v in now.items()}
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in mean.items()}, buffer)
+    write_atomic(run.config.out / "mean.pt", buffer.getvalue())
+    state["averaged"] = count
+
+
+def _keep_mean_if_better(run: _Run, state: dict[str, Any]) -> None:
+    """Validate the mean of the best epoch and the later ones; keep it (as ``best.pt`` and in ``state``)
+    when it scores at least as well as the best epoch, else keep the best epoch's weights loaded."""
+    if state.get("averaged", 0) < 2:
+        return
+    best = copy.deepcopy(run.model.state_dict())
+    run.model.load_state_dict(torch.load(run.config.out / "mean.pt", map_location=run.views.device, weights_only=True))
+    metrics = validate(run.model, run.val_views, run.val_set, run.train_set)
+    kept = metrics[f"recall@{run.config.monitor_k}"] >= state["best"][f"recall@{run.config.monitor_k}"]
+    state["mean"] = {"epochs": [state["best_epoch"], state["epoch"]], "kept": kept, **metrics}
+    if kept:
+        state["best"] = metrics
+        torch.save(run.model.state_dict(), run.config.out / "best.pt")
+    else:
+        run.model.load_state_dict(best)
 
 
 def _batches(recipe: Recipe, data: TrainingSet, config: TrainConfig, epoch: int) -> list[list[int]]:
