@@ -534,7 +534,8 @@ def _keep_mean_if_better(run: _Run, state: dict[str, Any]) -> None:
     best = copy.deepcopy(run.model.state_dict())
     run.model.load_state_dict(torch.load(run.config.out / "mean.pt", map_location=run.views.device, weights_only=True))
     metrics = validate(run.model, run.val_views, run.val_set, run.train_set)
-    kept = metrics[f"recall@{run.config.monitor_k}"] >= state["best"][f"recall@{run.config.monitor_k}"]
+    monitor = f"recall@{run.config.monitor_k}"
+    kept = metrics[monitor] >= state["best"][monitor]
     state["mean"] = {"epochs": [state["best_epoch"], state["epoch"]], "kept": kept, **metrics}
     if kept:
         state["best"] = metrics
