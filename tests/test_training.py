@@ -17,7 +17,7 @@ from ikea_slice import write_slice  # noqa: E402
 
 from decorlens.main import main  # noqa: E402
 from engine.embed import Embedder  # noqa: E402
-from engine.errors import Cancelled  # noqa: E402
+from engine.errors import Cancelled, ModelError  # noqa: E402
 from engine.imageio import load_image  # noqa: E402
 from engine.models import find_model  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
@@ -121,6 +121,8 @@ def test_resume_continues_exactly(train_pipeline: Pipeline, ikea: Path, trained,
         return [(h.get("loss", 0.0), h["recall@1"], h["recall@5"]) for h in history]
 
     assert np.allclose(curve(resumed.history), curve(result.history[:3]), rtol=1e-5)
+    with pytest.raises(ModelError, match="average=False"):  # a mean begun mid-run would not be the one asked for
+        train(slice_config(ikea, tmp_path, epochs=3, resume=True, average=True), train_pipeline)
 
 
 def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_path: Path):

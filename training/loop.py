@@ -16,7 +16,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -702,9 +702,10 @@ def _resume(run: _Run) -> dict[str, Any] | None:
         return None
     payload = load_plain(path, "training checkpoint")
     now = _plain(asdict(run.config))
-    for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size", "lr", "views"):
-        if payload["config"].get(key) != now[key]:
-            raise ModelError(f"cannot resume {path}: it was trained with {key}={payload['config'].get(key)!r}")
+    before = {f.name: f.default for f in fields(TrainConfig)} | payload["config"]  # older checkpoints lack newer keys
+    for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size", "lr", "views", "average"):
+        if before.get(key) != now[key]:
+            raise ModelError(f"cannot resume {path}: it was trained with {key}={before.get(key)!r}")
     run.model.load_state_dict(payload["model"])
     run.loss_fn.load_state_dict(payload["loss"])
     run.optimizer.load_state_dict(payload["optimizer"])
