@@ -218,6 +218,12 @@ class SceneController(QObject):
         self._checked[number, any_category] = checked
         self.checkedReady.emit(number, any_category, checked)
 
+    def verified_first(self, number: int) -> Checked | None:
+        """The product a check of the tag's own category put first for sharing its details, if one did:
+        the hover card shows it, as the panel lists it first (a confirmed product still comes before it)."""
+        checked = self._checked.get((number, False))
+        return checked[0] if checked and checked[0].same else None
+
     # -- corrections --------------------------------------------------------------------------------
 
     def change_category(self, number: int, category: str) -> None:

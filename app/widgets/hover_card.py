@@ -1,4 +1,5 @@
-"""The card beside a hovered pin: the tag's best match, its picture, name and how sure the match is."""
+"""The card beside a hovered pin: the tag's best match (or the one a check of details put first), its picture,
+name and how sure the match is."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.corrections import Tag
-from app.labels import badge_html, dot_html, pretty, product_detail, product_title
+from app.labels import badge_html, dot_html, evidence_html, pretty, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
+from engine.rerank import Checked
 
 CARD_GAP = 22
 
@@ -43,10 +45,14 @@ class HoverCard(QFrame):
         self.number = 0
         self.hide()
 
-    def show_tag(self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect) -> None:
-        """Fill in and place beside ``anchor`` (the pin), flipping left or up to stay inside ``bounds``."""
+    def show_tag(
+        self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None
+    ) -> None:
+        """Fill in and place beside ``anchor`` (the pin), flipping left or up to stay inside ``bounds``.
+        ``verified``: the product a check of details put first, shown unless the user confirmed another."""
         self.number = tag.number
-        best = tag.best
+        checked = verified if verified is not None and tag.confirmed is None else None
+        best = checked.match if checked is not None else tag.best
         self.heading.setText(
             f"{dot_html(colour)} <b>{tag.number}</b> · {html.escape(pretty(tag.obj.category))}"
         )
@@ -64,7 +70,8 @@ class HoverCard(QFrame):
             self.detail.setText(
                 f"{html.escape(product_detail(best.name, best.sku, best.category))}{confirmed}"
             )
-            self.badge.setText(badge_html(best))
+            evidence = f"<br>{evidence_html(checked.inliers)}" if checked is not None else ""
+            self.badge.setText(badge_html(best) + evidence)
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.adjustSize()
         self.move(self._place(anchor, bounds))

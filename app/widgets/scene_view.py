@@ -9,7 +9,7 @@ removes it, +/- zoom, 0 fits.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QRectF, Qt, Signal
@@ -23,6 +23,7 @@ from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
+from engine.rerank import Checked
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
@@ -67,6 +68,7 @@ class SceneView(QGraphicsView):
         self.boxes: dict[int, BoxItem] = {}
         self.tags: dict[int, Tag] = {}
         self.current: int | None = None
+        self.verified: Callable[[int], Checked | None] = lambda _number: None  # a tag's product checked first
         self.show_all_boxes = False
         self._band: BandItem | None = None
         self._pan_from: QPoint | None = None
@@ -173,6 +175,7 @@ class SceneView(QGraphicsView):
             self.colours.colour(self.tags[number].obj.category),
             anchor,
             self.viewport().rect(),
+            self.verified(number),
         )
 
     def step(self, forward: bool, wrap: bool = True) -> bool:
