@@ -32,10 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
     p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
     p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
-    p.add_argument("--epochs", type=int, default=80, help="at most this many epochs (11–19 s each on 2 CPU cores)")
-    p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size (640 on a GPU)")
+    p.add_argument("--epochs", type=int,
+                   help="at most this many epochs (default 80 on the CPU, 11–19 s each on 2 cores; 250 on a GPU)")
+    p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size")
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--freeze", type=int, default=10, help="layers kept frozen (10 = the backbone; 0 on a GPU)")
+    p.add_argument("--freeze", type=int, default=10, help="layers kept frozen (10 = the backbone)")
     p.add_argument("--patience", type=int, default=20, help="epochs without better validation mAP before stopping")
     p.add_argument("--threshold", type=float, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
     p.add_argument("--min-labels", type=int, default=3, help="a category needs this many train labels to be a class")
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             DetectorConfig,
             add_classes_to_map,
             calibrate_card,
+            default_epochs,
             export_trained,
             train_detector,
             train_from_yolo,
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise ModelError("--export-only and --review label a --data folder; --yolo-data is already labelled")
     config = DetectorConfig(
         data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
-        base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
+        base=args.base, epochs=args.epochs or default_epochs(pipeline.settings.device), imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
         pasted=args.paste, export_only=args.export_only, trust_pt=args.trust_pt,

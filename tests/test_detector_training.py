@@ -24,7 +24,7 @@ from engine.models import find_model
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 from training.data import PairDataset, split_of
-from training.detector import corrected_photos, user_scene
+from training.detector import CPU_EPOCHS, GPU_EPOCHS, corrected_photos, default_epochs, user_scene
 from training.detector_confidence import CONF_GRID
 from training.pseudo_labels import (
     PseudoLabeller,
@@ -226,6 +226,20 @@ def test_yolo_and_coco_files_agree(labelled, tmp_path: Path):
     names, counts = read_yolo_dataset(data_yaml)
     assert names == classes
     assert sum(n["yolo"] for n in counts.values()) == sum(1 for a in coco["annotations"])
+
+
+def test_a_detector_trains_longer_by_default_where_a_gpu_makes_it_cheap():
+    """80 epochs on the CPU, 250 where CUDA runs them (better on both seeds, docs/detection.md); a GPU asked
+    for and absent is an error, not a quiet run on the CPU."""
+    import torch
+
+    assert default_epochs("cpu") == CPU_EPOCHS < GPU_EPOCHS
+    if torch.cuda.is_available():
+        assert default_epochs("auto") == default_epochs("gpu") == GPU_EPOCHS
+    else:
+        assert default_epochs("auto") == CPU_EPOCHS
+        with pytest.raises(ModelError, match="GPU"):
+            default_epochs("gpu")
 
 
 def test_a_yolo_dataset_without_names_or_labels_is_refused(tmp_path: Path):
