@@ -7,10 +7,11 @@ pin per scene (the most coverage at that precision), provided that costs at most
 harmonic mean of tag precision and coverage; else the confidence with that best harmonic mean (the most precise
 alone would be a confidence with one pin), and the card says the target was missed. Without the proviso a
 detector trained for 250 epochs was given 0.5: 84 % precision on 15 validation scenes, but 35 % coverage
-against 86 % at 0.02, and 0.4 had measured 78 % (docs/detection.md). Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a
-pin is right when its category searches a category of one of the scene's paired products; a pair is
-covered when some pin's category searches its category. Pins are the app's: the trained detector
-alone, the data dir's category map, only categories the catalog sells, not people, a part and its whole
+against 86 % at 0.02, and 0.4 had measured 78 % (docs/detection.md).
+
+Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a pin is right when its
+category searches a category of one of the scene's paired products; a pair is covered when some pin's
+category searches its category. Pins are the app's: the trained detector alone, the data dir's category map, only categories the catalog sells, not people, a part and its whole
 one pin, rows grouped (``Pipeline.detect``).
 
 The detector runs once per scene at the grid's lowest confidence: the merge keeps a box only
