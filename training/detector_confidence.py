@@ -11,8 +11,9 @@ against 86 % at 0.02, and 0.4 had measured 78 % (docs/detection.md).
 
 Precision and coverage are those ``decorlens eval`` reports (``training.evaluate``): a pin is right when its
 category searches a category of one of the scene's paired products; a pair is covered when some pin's
-category searches its category. Pins are the app's: the trained detector alone, the data dir's category map, only categories the catalog sells, not people, a part and its whole
-one pin, rows grouped (``Pipeline.detect``).
+category searches its category. Pins are the app's: the trained detector alone, the data dir's category
+map, only categories the catalog sells, not people, a part and its whole one pin, rows grouped
+(``Pipeline.detect``).
 
 The detector runs once per scene at the grid's lowest confidence: the merge keeps a box only
 against better-scored ones, so the tags at a higher confidence are those of the lowest one that
