@@ -65,7 +65,6 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             DetectorConfig,
             add_classes_to_map,
             calibrate_card,
-            default_epochs,
             export_trained,
             train_detector,
             train_from_yolo,
@@ -78,8 +77,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise ModelError("--export-only and --review label a --data folder; --yolo-data is already labelled")
     config = DetectorConfig(
         data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
-        base=args.base, epochs=args.epochs or default_epochs(pipeline.settings.device), imgsz=args.imgsz,
-        batch=args.batch, freeze=args.freeze,
+        base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
         pasted=args.paste, export_only=args.export_only, trust_pt=args.trust_pt,

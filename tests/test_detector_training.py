@@ -24,7 +24,14 @@ from engine.models import find_model
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 from training.data import PairDataset, split_of
-from training.detector import CPU_EPOCHS, GPU_EPOCHS, corrected_photos, default_epochs, user_scene
+from training.detector import (
+    CPU_EPOCHS,
+    GPU_EPOCHS,
+    DetectorConfig,
+    corrected_photos,
+    default_epochs,
+    user_scene,
+)
 from training.detector_confidence import CONF_GRID, choose
 from training.pseudo_labels import (
     PseudoLabeller,
@@ -234,6 +241,8 @@ def test_a_detector_trains_longer_by_default_where_a_gpu_makes_it_cheap():
     import torch
 
     assert default_epochs("cpu") == CPU_EPOCHS < GPU_EPOCHS
+    assert DetectorConfig(Path("data"), Path("out"), device="cpu").epochs == CPU_EPOCHS  # the CLI and the app's jobs
+    assert DetectorConfig(Path("data"), Path("out"), epochs=7).epochs == 7
     if torch.cuda.is_available():
         assert default_epochs("auto") == default_epochs("gpu") == GPU_EPOCHS
     else:

@@ -64,7 +64,7 @@ class DetectorConfig:
     out: Path  # run folder: labels cache, YOLO dataset, ultralytics run
     name: str = "yolo11n-decor"
     base: str = "yolo11n-ovint8-dq.pt"  # an ultralytics .pt on the model path
-    epochs: int = CPU_EPOCHS  # default_epochs(device) where none is asked for
+    epochs: int | None = None  # None: default_epochs(device)
     imgsz: int = 416
     batch: int = 16
     freeze: int = BACKBONE_LAYERS
@@ -78,6 +78,10 @@ class DetectorConfig:
     pasted: int = 0  # copies of train scenes with rare-category products pasted in (training.pasted_products)
     export_only: bool = False  # write the YOLO / COCO dataset and stop
     trust_pt: bool = False  # load a base .pt from outside the models folders (ultralytics unpickles it in full)
+
+    def __post_init__(self) -> None:
+        if self.epochs is None:
+            self.epochs = default_epochs(self.device)
 
 
 @dataclass

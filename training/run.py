@@ -112,7 +112,7 @@ class Job:
     device: str = "cpu"
     epochs: int = 20
     backbone: str = ONE_NETWORK  # or two joined by "+", e.g. TWO_NETWORKS
-    detector_epochs: int | None = None  # None: training.detector.default_epochs for the device
+    detector_epochs: int | None = None  # None: the detector's default for the device (training.detector)
     batch_size: int = 32
     views: int | None = None  # cached augmented views per photo (None: the loop's default, 3 on CPU)
     composites: int = 1  # synthetic anchors per catalog product, as `decorlens train` (0: scene crops only)
@@ -233,7 +233,7 @@ def _detector_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: 
     if not job.detector_data:
         raise DecorLensError("no corrected boxes to train the detector on: tag and correct some photos first")
     config = det.DetectorConfig(data=Path(job.detector_data).parent, out=run / "detector", name=f"{job.name}-detector",
-                                epochs=job.detector_epochs or det.default_epochs(job.device), device=job.device)
+                                epochs=job.detector_epochs, device=job.device)
     trained = train_detector(config, Path(job.detector_data), pipeline, progress, cancelled)
     path = det.export_trained(trained, config, run / "models", conf=0.03)
     return {"model": str(path), "classes": trained.classes,
