@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         c.tagAdded.connect(self.view.activate)
         c.matchesReady.connect(self._matches_ready)
         c.checkedReady.connect(self.panel.show_checked)
+        c.checkedReady.connect(lambda number, _any, _checked: self.view.refresh_card(number))
         self.view.verified = c.verified_first
         c.checkFailed.connect(self.panel.check_failed)
         c.busyChanged.connect(self._busy)

@@ -168,6 +168,12 @@ class SceneView(QGraphicsView):
         if self.card.number == number:
             self.card.hide()
 
+    def refresh_card(self, number: int) -> None:
+        """Redraw the hover card if it is open on ``number``: a check of details that finishes while the
+        user still hovers the pin changes which product the card shows."""
+        if self.card.isVisible() and self.card.number == number and number in self.tags:
+            self._show_card(number)
+
     def _show_card(self, number: int) -> None:
         anchor = self.mapFromScene(self.pins[number].pos())
         self.card.show_tag(
