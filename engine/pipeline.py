@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -64,6 +65,18 @@ class locked_cached_property(Generic[T]):
             if self.name not in obj.__dict__:
                 obj.__dict__[self.name] = self.factory(obj)
             return obj.__dict__[self.name]
+
+
+@dataclass(frozen=True)
+class BoxQueries:
+    """Boxes of one photo embedded for search (``Pipeline.embed_queries``): each box's looks (its own box,
+    then its parts'), all looks in one flat list, and their vectors."""
+
+    pixels: np.ndarray
+    looks: list[list[Box]]
+    flat: list[Box]
+    vectors: np.ndarray
+    matcher: Embedder | ColourHistogram
 
 
 class Pipeline:
@@ -265,11 +278,26 @@ class Pipeline:
     ) -> list[list[Match]]:
         """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them: with
         ``parts`` (a detection's), each box's list holds the best of its own search and its parts'."""
+        return self.search_queries(self.embed_queries(pixels, boxes, matcher, parts), categories, top_k)
+
+    def embed_queries(
+        self, pixels: np.ndarray, boxes: Sequence[Box], matcher: str = EMBEDDER,
+        parts: Sequence[Sequence[Box]] | None = None,
+    ) -> BoxQueries:
+        """The first half of ``match_boxes``, apart so that one embedding serves several searches (an
+        evaluation searches each box in its category and in the whole catalog)."""
         chosen = self.matcher(matcher)
-        looks, flat, searched = _flat_looks(boxes, parts or [()] * len(boxes), categories)
-        vectors = self._query_vectors(pixels, flat, chosen)
+        looks, flat = _flat_looks(boxes, parts or [()] * len(boxes))
+        return BoxQueries(pixels, looks, flat, self._query_vectors(pixels, flat, chosen), chosen)
+
+    def search_queries(
+        self, queries: BoxQueries, categories: Sequence[str | None], top_k: int | None = None
+    ) -> list[list[Match]]:
+        """The second half of ``match_boxes``: each box's top-k in ``categories`` (None: the whole catalog)."""
+        q = queries
+        searched = _per_look(categories, q.looks)
         k = top_k or self.settings.top_k
-        return self._search_objects(pixels, looks, flat, vectors, searched, k, chosen)
+        return self._search_objects(q.pixels, q.looks, q.flat, q.vectors, searched, k, q.matcher)
 
     def check_object(
         self, pixels: np.ndarray, box: Box, category: str | None, parts: Sequence[Box] = (),
@@ -285,7 +313,8 @@ class Pipeline:
         options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
         chosen = self.embedder
         self._ensure_ready(chosen, EMBEDDER)
-        looks, flat, searched = _flat_looks([box], [parts], [category])
+        looks, flat = _flat_looks([box], [parts])
+        searched = _per_look([category], looks)
         vectors = self._query_vectors(pixels, flat, chosen)
         depth = max(top_k or self.settings.top_k, options.top)
         found = _fused(self._search(vectors, searched, depth, chosen), looks, depth, by_rank=self.query.types.on)[0]
@@ -357,10 +386,8 @@ class Pipeline:
         tags = place_tags(detections, (w, h), people=people)
         chosen = self.matcher(matcher)
         self._ensure_ready(chosen, matcher)
-        looks, boxes, categories = _flat_looks(
-            [d.box for d in detections], [d.parts for d in detections],
-            [None if any_category else d.category for d in detections],
-        )
+        looks, boxes = _flat_looks([d.box for d in detections], [d.parts for d in detections])
+        categories = _per_look([None if any_category else d.category for d in detections], looks)
         vectors, plain = self._timed(timings, "embed", lambda: self._embed_boxes(pixels, boxes, chosen))
         k = top_k or self.settings.top_k
         matches = self._timed(
@@ -495,13 +522,16 @@ class Pipeline:
         return result
 
 
-def _flat_looks(
-    boxes: Sequence[Box], parts: Sequence[Sequence[Box]], categories: Sequence[str | None]
-) -> tuple[list[list[Box]], list[Box], list[str | None]]:
-    """Each object's boxes to search with (its own, then its parts'), all of them in one flat list, and
-    the category each of those searches: one batch embeds and searches every look of every object."""
+def _flat_looks(boxes: Sequence[Box], parts: Sequence[Sequence[Box]]) -> tuple[list[list[Box]], list[Box]]:
+    """Each object's boxes to search with (its own, then its parts'), and all of them in one flat list:
+    one batch embeds and searches every look of every object."""
     looks = [[box, *extra] for box, extra in zip(boxes, parts)]
-    return looks, [box for d in looks for box in d], [c for c, d in zip(categories, looks) for _ in d]
+    return looks, [box for d in looks for box in d]
+
+
+def _per_look(categories: Sequence[str | None], looks: Sequence[Sequence[Box]]) -> list[str | None]:
+    """The category each look searches: its object's, in the flat order of ``_flat_looks``."""
+    return [c for c, d in zip(categories, looks) for _ in d]
 
 
 def _firsts(looks: Sequence[Sequence[Box]]) -> list[int]:

@@ -2,7 +2,8 @@
 
 For every scene the engine finds the objects that become tags (``pipeline.detect``: detected, of a
 category the catalog sells, rows of small items grouped) and matches their boxes
-(``pipeline.match_boxes``: crops and query views as the settings say) exactly as ``decorlens search`` does.
+(``pipeline.embed_queries``, then ``search_queries``: crops and query views as the settings say) exactly
+as ``decorlens search`` does.
 A pair is scored by the best rank of its product over the scene's detections whose category searches
 the product's category:
 
@@ -395,18 +396,17 @@ def _score_scene(
     boxes = [d.box for d in detections]
     parts = [d.parts for d in detections]
 
-    def restricted(name: str) -> list:
-        pipe, matcher = runners[name]
-        return pipe.match_boxes(image, boxes, [d.category for d in detections], TOP_K, matcher, parts)
-
-    first = next(iter(runners))
-    category_lists = {first: restricted(first)}
+    categories = [d.category for d in detections]
+    (first, (pipe, matcher)), *others = runners.items()
+    queries = pipe.embed_queries(image, boxes, matcher, parts)
+    own = pipe.search_queries(queries, categories, TOP_K)
     ms = (time.perf_counter() - start) * 1000.0  # what the app spends on a photo with one matcher
-    category_lists.update({name: restricted(name) for name in runners if name != first})
-    lists = {
-        name: (category_lists[name], pipe.match_boxes(image, boxes, [None] * len(boxes), MAX_K, matcher, parts))
-        for name, (pipe, matcher) in runners.items()
-    }
+    lists = {first: (own, pipe.search_queries(queries, [None] * len(boxes), MAX_K))}
+    for name, (pipe, matcher) in others:  # each matcher embeds the boxes once, for both of its searches
+        queries = pipe.embed_queries(image, boxes, matcher, parts)
+        lists[name] = (
+            pipe.search_queries(queries, categories, TOP_K), pipe.search_queries(queries, [None] * len(boxes), MAX_K)
+        )
     wanted = {pair.category for pair in pairs}
     right = [any(c in wanted for c in base.categories.searched(d.category)) for d in detections]
     scene_tags = SceneTags(scene_id, [d.category for d in detections], right, ms)
