@@ -303,6 +303,19 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     assert len(window.view.tags) == len(found) and not window.status_line.tags.text()
 
 
+def test_settings_list_the_running_detectors_first(qtbot, settings, tmp_path):
+    """A data dir that runs the Open Images detector alone lists it above the COCO one (alphabetically first),
+    and the list is as tall as its rows."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"detectors": [[OIV7]]}))
+    dialog = SettingsDialog(settings, [], tmp_path)
+    qtbot.addWidget(dialog)
+    names = [dialog.detectors.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.detectors.count())]
+    assert names[0] == OIV7 and COCO in names[1:]
+    assert dialog.chosen_detectors() == [OIV7]
+    rows = min(len(names), 5) * dialog.detectors.sizeHintForRow(0)
+    assert rows < dialog.detectors.height() < rows + dialog.detectors.sizeHintForRow(0) + 40
+
+
 def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):
     for category in ("clock", "mirror"):
         (fresh_pipeline.data_dir / "src" / category).mkdir(parents=True)

@@ -42,6 +42,8 @@ from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
 
+DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
+
 DEVICE_LABELS = {
     "auto": "Automatically (the graphics card when there is one)",
     "cpu": "The processor (CPU) only",
@@ -88,7 +90,6 @@ class SettingsDialog(QDialog):
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
         self.models_dir.editingFinished.connect(self._fill_models)
         self.detectors = QListWidget()
-        self.detectors.setMaximumHeight(90)
         self.detectors.itemChanged.connect(self._check_detectors)
         self.models_note = QLabel()
         self.models_note.setObjectName("note")
@@ -219,9 +220,10 @@ class SettingsDialog(QDialog):
         self._fill_embedders(embedders)
 
     def _fill_detectors(self, models: list[ResolvedModel]) -> None:
+        """The detectors that run are listed first (in their order), so a long list shows them unscrolled."""
         self.detectors.blockSignals(True)
         self.detectors.clear()
-        for model in models:
+        for model in sorted(models, key=lambda m: m.path.name not in self.current_detectors):
             item = QListWidgetItem(_label(model))
             item.setData(Qt.ItemDataRole.UserRole, model.path.name)
             item.setToolTip(rich_tooltip(f"{len(model.card.class_names)} classes\n{model.path}"))
@@ -229,7 +231,15 @@ class SettingsDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.detectors.addItem(item)
         self.detectors.blockSignals(False)
+        self._fit_detector_rows()
         self._check_detectors()
+
+    def _fit_detector_rows(self) -> None:
+        """As tall as its rows, up to ``DETECTOR_ROWS``, with room for the horizontal scroll bar."""
+        rows = max(1, min(self.detectors.count(), DETECTOR_ROWS))
+        row = self.detectors.sizeHintForRow(0) if self.detectors.count() else self.fontMetrics().height()
+        bar = self.detectors.horizontalScrollBar().sizeHint().height()
+        self.detectors.setFixedHeight(rows * row + 2 * self.detectors.frameWidth() + bar)
 
     def _fill_embedders(self, models: list[ResolvedModel]) -> None:
         self.embedder.clear()
