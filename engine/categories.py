@@ -93,6 +93,10 @@ class CategoryMap:
         """Whether products of ``catalog_category`` lie flat on the floor, seen from the side in a room (rugs)."""
         return catalog_category in self.floor
 
+    def floor_categories(self) -> frozenset[str]:
+        """Decor categories whose objects lie flat on the floor: every catalog category they search does (rugs)."""
+        return frozenset(d for d, searched in self.search.items() if all(map(self.lies_on_floor, searched)))
+
     def detection_digest(self) -> str:
         """A short digest of what turns detector boxes into tags and labels: class mappings, class
         confidences, part classes, floor categories. Caches of detections key on it, so editing those

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.boxes import area, covered, iou
+from engine.boxes import area, covered, iou, overlap
 from engine.categories import CategoryMap
 from engine.errors import ModelError
 from engine.models import ResolvedModel
@@ -28,6 +28,7 @@ MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes nev
 DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
 CROSS_IOU = 0.75  # two categories on much the same box: one object (an armchair under a throw called a table)
 CONTAINED = 0.9  # share of a box inside a better one of its own category that makes it a part
+FLOOR_OVERLAP = 0.3  # share of the smaller of two boxes of a floor category (rugs) they share: one object
 SMALL_AREA = 0.015  # share of the image below which a box is a small item that may come in rows
 REPEAT_GAP = 1.0  # small boxes this many of their own (shorter) sizes apart or closer are one row
 REPEAT_MIN = 3  # this many small boxes of one category in one row are one group: one tag
@@ -167,23 +168,41 @@ def _duplicates(candidate: Detection, better: Detection, cross_iou: float, conta
     return iou(candidate.box, better.box) >= cross_iou
 
 
-def fold_wholes(detections: Sequence[Detection], contained: float = CONTAINED) -> list[Detection]:
+def as_tags(found: Sequence[Detection], image_size: tuple[int, int], categories: CategoryMap) -> list[Detection]:
+    """The detections that become tags: a part and its whole, or a rug's overlapping windows, one tag
+    (``fold_wholes``); a row of small items one tag (``group_repeats``)."""
+    return group_repeats(fold_wholes(found, floor=categories.floor_categories()), image_size)
+
+
+def fold_wholes(
+    detections: Sequence[Detection], contained: float = CONTAINED, floor: Collection[str] = ()
+) -> list[Detection]:
     """One pin where the better-scored box is a part of a worse one of its category; best first.
 
     ``merge_detections`` folds a worse box lying inside a better one. Trained detectors also score a
     pendant lamp's shade above the whole lamp, and gave up to six pins on one lamp. The whole joins the
-    part's ``parts``, so the pin still searches with its crop too. This is a tags step, not part of
-    ``DetectorSet.detect``: training labels keep both boxes, as the shipped detectors were trained.
+    part's ``parts``, so the pin still searches with its crop too. Boxes of a ``floor`` category that
+    overlap are one object as well: a detector trained on windows of the floor finds a rug as up to nine
+    overlapping windows of it. This is a tags step, not part of ``DetectorSet.detect``: training labels
+    keep every box, as the shipped detectors were trained.
     """
     kept: list[Detection] = []
     for candidate in sorted(detections, key=lambda d: -d.score):
-        n = next((n for n, better in enumerate(kept)
-                  if better.category == candidate.category and covered(better.box, candidate.box) >= contained), None)
+        n = next((n for n, better in enumerate(kept) if _one_object(better, candidate, contained, floor)), None)
         if n is None:
             kept.append(candidate)
         else:
             kept[n] = _with_part(kept[n], candidate)
     return kept
+
+
+def _one_object(better: Detection, candidate: Detection, contained: float, floor: Collection[str]) -> bool:
+    """Whether ``candidate`` is a part of the better-scored box's object (``fold_wholes``)."""
+    if better.category != candidate.category:
+        return False
+    if covered(better.box, candidate.box) >= contained:
+        return True
+    return candidate.category in floor and overlap(better.box, candidate.box) >= FLOOR_OVERLAP
 
 
 def _with_part(kept: Detection, part: Detection) -> Detection:

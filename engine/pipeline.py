@@ -23,7 +23,7 @@ from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
-from engine.detect import Detector, DetectorSet, fold_wholes, group_repeats
+from engine.detect import Detector, DetectorSet, as_tags
 from engine.embed import Embedder
 from engine.errors import DecorLensError
 from engine.imageio import load_image
@@ -229,7 +229,7 @@ class Pipeline:
         """
         h, w = pixels.shape[:2]
         found = without_people(self.detector.detect(pixels, conf, self.sold_categories()), people)
-        return group_repeats(fold_wholes(found), (w, h))
+        return as_tags(found, (w, h), self.categories)
 
     def people_in(self, pixels: np.ndarray) -> PeopleRegions | None:
         """Where people's bodies and faces are in a photo; None when the ``people:`` setting leaves it off."""

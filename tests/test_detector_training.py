@@ -16,7 +16,7 @@ from ikea_slice import write_slice
 
 from engine.boxes import iou
 from engine.categories import CategoryMap
-from engine.detect import Detector, fold_wholes, group_repeats
+from engine.detect import Detector, as_tags
 from engine.errors import ModelError
 from engine.files import sha256_of
 from engine.imageio import load_image
@@ -204,7 +204,7 @@ def test_tags_at_a_confidence_are_the_lowest_ones_filtered(pipeline: Pipeline, s
     image = load_image(scene_path(LIVING_ROOM))
     low = pipeline.detector.detect(image, CONF_GRID[0], pipeline.sold_categories())
     size = (image.shape[1], image.shape[0])
-    at_conf = group_repeats(fold_wholes([d for d in low if d.score >= conf]), size)
+    at_conf = as_tags([d for d in low if d.score >= conf], size, pipeline.categories)
     pins = [replace(d, parts=()) for d in pipeline.detect(image, conf)]  # low's carry its weaker parts too
     assert pins == [replace(d, parts=()) for d in at_conf]
     assert len(low) > len(pipeline.detect(image, conf))

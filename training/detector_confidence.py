@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.categories import CategoryMap
-from engine.detect import fold_wholes, group_repeats
+from engine.detect import as_tags
 from engine.imageio import load_image
 from engine.models import read_card, write_card
 from engine.people import without_people
@@ -83,7 +83,7 @@ def _score(conf: float, found: Sequence[tuple[list[Detection], tuple[int, int], 
            categories: CategoryMap) -> dict[str, Any]:
     pins = right = pairs = covered = 0
     for detections, size, scene_pairs in found:
-        tags = group_repeats(fold_wholes([d for d in detections if d.score >= conf]), size)
+        tags = as_tags([d for d in detections if d.score >= conf], size, categories)
         wanted = {p.category for p in scene_pairs}
         pins += len(tags)
         right += sum(any(c in wanted for c in categories.searched(d.category)) for d in tags)
