@@ -248,6 +248,7 @@ def test_check_details_in_the_app_puts_the_rug_first_and_marks_it(qtbot, main_wi
     assert panel.check_note.text().startswith("Checked: 1 product shares")
     # the card, open all along, now shows what the panel lists first, with its evidence
     assert card.isVisible() and target["product_id"] in card.detail.text() and "points match" in card.badge.text()
+    assert card.height() >= card.sizeHint().height()  # grown to the evidence line, not clipped at its old size
     assert panel.grab().save(str(tmp_path / "check-details.png"))
 
     window.view.activate(next(iter(before)))  # another tag: its own, unchecked list

@@ -73,6 +73,7 @@ class HoverCard(QFrame):
             evidence = f"<br>{evidence_html(checked.inliers)}" if checked is not None else ""
             self.badge.setText(badge_html(best) + evidence)
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
+        self.layout().activate()  # an open card refilled (a check finished, a key stepped) has a stale size hint
         self.adjustSize()
         self.move(self._place(anchor, bounds))
         self.raise_()
