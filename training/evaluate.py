@@ -409,7 +409,7 @@ def _score_scene(
         )
     wanted = {pair.category for pair in pairs}
     right = [any(c in wanted for c in base.categories.searched(d.category)) for d in detections]
-    scene_tags = SceneTags(scene_id, [d.category for d in detections], right, ms)
+    scene_tags = SceneTags(scene_id, categories, right, ms)
     outcomes = []
     for pair in pairs:
         product = dataset.canonical(pair.product_id)
