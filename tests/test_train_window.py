@@ -1,17 +1,21 @@
 """The Train window on a small real slice: start, cancel (nothing changed), start again, before/after, use, undo.
 
 Training runs in a worker process for real (1 epoch on a handful of IKEA scenes and products); a
-20 ms QTimer on the UI thread records the longest gap between its ticks meanwhile: the UI thread must
-never be held more than 100 ms, whatever the worker does (issue 20).
+20 ms QTimer on the UI thread records the longest gap between its ticks while the app works (from each
+click to what the test waits for): the UI thread must never be held more than 100 ms, whatever the
+worker does (issue 20).
 """
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,7 +42,8 @@ MAX_STALL_S = 0.1  # the issue's bound on the UI thread
 class StallMeter:
     """The UI thread's longest stall: the longest interval between ticks of a 20 ms timer on it.
 
-    The interval before the first tick (the event loop starting) is not counted. Nor is the time the
+    Only the app's work is timed: the meter runs from a click to the state the test waits for, not
+    while the test's own checks run (they read files and the catalog on this thread). Nor is the time the
     thread was ready but waiting for a CPU (Linux's run-queue wait, ``/proc/self/task/<tid>/schedstat``):
     on two cores shared with a dozen jobs the scheduler alone can hold a ready thread back for longer
     than the bound, which says nothing about the app. Work on the UI thread, and waiting for another
@@ -48,15 +53,25 @@ class StallMeter:
     def __init__(self):
         self.last: tuple[float, float] | None = None
         self.worst = self.worst_wall = 0.0
-        self.phase = "start"
+        self.phase = ""
         self.worst_phase = ""
         self.schedstat = Path(f"/proc/self/task/{threading.main_thread().native_id}/schedstat")
         self.timer = QTimer(interval=20)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
 
-    def start(self) -> None:
+    @contextmanager
+    def watching(self, phase: str) -> Iterator[None]:
+        """Times the UI thread through the block: the interval from its start to the first tick, and from
+        the last tick to its end, count like any other."""
+        self.phase, self.last = phase, None
+        self._tick()
         self.timer.start()
+        try:
+            yield
+        finally:
+            self.timer.stop()
+            self._tick()
 
     def _ready_waiting(self) -> float:
         """Seconds this thread has spent runnable but not running (0 where the kernel does not say)."""
@@ -77,6 +92,20 @@ class StallMeter:
 
 
 @pytest.fixture
+def app_sized_heap() -> Iterator[None]:
+    """The suite's objects set aside from the garbage collector for the test, as if it ran in the app alone.
+
+    The app's process holds about 94 000 objects (a full collection: ~30 ms on 2 cores); this one holds
+    torch, ultralytics and every earlier test's, and a full collection of those took 100-290 ms,
+    on whichever thread's allocation set it off: not the app's stall.
+    """
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.fixture
 def shop(tmp_path: Path, exported_models: Path, ikea: Path) -> tuple[Pipeline, Path]:
     """A data dir whose catalog is the slice's products, and the slice as a dataset folder."""
     shutil.copytree(exported_models, tmp_path / "data" / "models")
@@ -86,7 +115,7 @@ def shop(tmp_path: Path, exported_models: Path, ikea: Path) -> tuple[Pipeline, P
     return pipeline, dataset
 
 
-def test_train_cancel_train_compare_use_undo(qtbot, shop):
+def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
     pipeline, dataset = shop
     models_before = sorted(p.name for p in (pipeline.data_dir / "models").iterdir())
     window = TrainWindow(pipeline)
@@ -106,25 +135,26 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     stages: list[str] = []
     window.process.progress.connect(lambda stage, *_rest: stages.append(stage))
     gaps = StallMeter()
-    gaps.start()
 
-    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: bool(stages), timeout=WAIT_MS)
+    with gaps.watching("start"):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool(stages), timeout=WAIT_MS)
     assert "Too little" in window.warning.text() and "detector" not in window.warning.text()  # matches only
-    gaps.phase = "cancel"
-    qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.status.text() == "Cancelled: nothing changed.", timeout=WAIT_MS)
+    with gaps.watching("cancel"):
+        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.status.text() == "Cancelled: nothing changed.", timeout=WAIT_MS)
     assert not list((pipeline.data_dir / RUNS).glob("app-*"))
     assert sorted(p.name for p in (pipeline.data_dir / "models").iterdir()) == models_before
     assert not (pipeline.data_dir / "config.yaml").exists()
 
     stages.clear()
-    gaps.phase = "train"
-    qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)
-    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(window.results_box.isVisible, timeout=WAIT_MS)
+    with gaps.watching("train"):
+        qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(window.results_box.isVisible, timeout=WAIT_MS)
     assert {"train", "validate", "export"} <= set(stages)
-    qtbot.waitUntil(lambda: not window.warning.isVisibleTo(window), timeout=WAIT_MS)  # the result says more
+    with gaps.watching("results"):
+        qtbot.waitUntil(lambda: not window.warning.isVisibleTo(window), timeout=WAIT_MS)  # the result says more
     (run,) = (pipeline.data_dir / RUNS).glob("app-*")
     saved = json.loads((run / "result.json").read_text())
     result, compared = saved["embedder"], saved["before_after"]
@@ -133,15 +163,15 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
         assert (before.text(), after.text()) == tuple(_pct(compared[side][key]) for side in ("before", "after"))
     assert compared["after"]["pairs"] > 0 and compared["before"]["tag_precision"] is not None
     assert compared["examples"]
-    qtbot.waitUntil(lambda: view.examples.count() == 4 * (len(compared["examples"]) + 1), timeout=WAIT_MS)
+    with gaps.watching("examples"):
+        qtbot.waitUntil(lambda: view.examples.count() == 4 * (len(compared["examples"]) + 1), timeout=WAIT_MS)
     first = compared["examples"][0]
     tiles = [view.examples.itemAtPosition(1, c).widget() for c in range(4)]
     assert all(not tile.findChild(QLabel).pixmap().isNull() for tile in tiles)  # the crop and three products
     assert Path(first["crop"]).is_file() and first["right"]["sku"] in tiles[3].findChildren(QLabel)[1].text()
     assert sorted(p.name for p in (pipeline.data_dir / "models").iterdir()) == models_before  # not used yet
 
-    gaps.phase = "use"
-    with qtbot.waitSignal(window.activated, timeout=WAIT_MS) as used:
+    with gaps.watching("use"), qtbot.waitSignal(window.activated, timeout=WAIT_MS) as used:
         qtbot.mouseClick(window.use_button, Qt.MouseButton.LeftButton)
     model = Path(result["model"]).name
     assert yaml.safe_load((pipeline.data_dir / "config.yaml").read_text())["embedder"] == [model]
@@ -149,12 +179,10 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop):
     assert active.settings.embedder == (model,)
     assert active.catalog.embedders().get(active.embedder.key) == active.catalog.count()
 
-    gaps.phase = "undo"
-    with qtbot.waitSignal(window.activated, timeout=WAIT_MS) as undone:
+    with gaps.watching("undo"), qtbot.waitSignal(window.activated, timeout=WAIT_MS) as undone:
         qtbot.mouseClick(window.undo_button, Qt.MouseButton.LeftButton)
     assert undone.args[0].settings.embedder == pipeline.settings.embedder
     assert yaml.safe_load((pipeline.data_dir / "config.yaml").read_text())["embedder"] == list(pipeline.settings.embedder)
-    gaps.timer.stop()
     print(f"longest UI-thread stall: {gaps.worst * 1000:.0f} ms while {gaps.worst_phase} "
           f"(longest tick interval {gaps.worst_wall * 1000:.0f} ms, run-queue wait included)")
     assert gaps.worst <= MAX_STALL_S, f"the UI thread was held {gaps.worst * 1000:.0f} ms while {gaps.worst_phase}"
