@@ -23,7 +23,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.corrections import FOLDER, USER  # noqa: E402
-from app.dialogs.settings import SettingsDialog  # noqa: E402
+from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
@@ -312,7 +312,7 @@ def test_settings_list_the_running_detectors_first(qtbot, settings, tmp_path):
     names = [dialog.detectors.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.detectors.count())]
     assert names[0] == OIV7 and COCO in names[1:]
     assert dialog.chosen_detectors() == [OIV7]
-    rows = min(len(names), 5) * dialog.detectors.sizeHintForRow(0)
+    rows = min(len(names), DETECTOR_ROWS) * dialog.detectors.sizeHintForRow(0)
     assert rows < dialog.detectors.height() < rows + dialog.detectors.sizeHintForRow(0) + 40
 
 

@@ -220,7 +220,7 @@ class SettingsDialog(QDialog):
         self._fill_embedders(embedders)
 
     def _fill_detectors(self, models: list[ResolvedModel]) -> None:
-        """The detectors that run are listed first (in their order), so a long list shows them unscrolled."""
+        """The detectors that run come first (keeping the list's order): a long list shows them unscrolled."""
         self.detectors.blockSignals(True)
         self.detectors.clear()
         for model in sorted(models, key=lambda m: m.path.name not in self.current_detectors):
