@@ -224,3 +224,25 @@ def test_a_models_folder_chosen_in_settings_takes_effect_at_once(qtbot, qt, tmp_
     again = open_window(qtbot, qt, data)  # a restart keeps it
     assert not again.engine_info.missing and again.settings.models_dir == str(folder)
     again.close()
+
+
+@pytest.mark.gui
+def test_launch_takes_start_up_objects_out_of_the_collectors_scans(qt, qtbot, monkeypatch, tmp_path, shared_models):
+    """A full collection in the running app walks only what was made after start-up, not ~94,000 objects."""
+    import gc
+
+    from PySide6.QtWidgets import QApplication
+
+    from app import main
+
+    data = tmp_path / "data"
+    modelpack.install(shared_models, data / "models")
+    tracked = len(gc.get_objects())
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # return where the event loop would start
+    try:
+        assert main.launch(data_dir=data) == 0
+        assert gc.get_freeze_count() > tracked / 2 and len(gc.get_objects()) < tracked / 10
+    finally:
+        gc.unfreeze()
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
