@@ -61,10 +61,10 @@ def launch(
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir))
     window = MainWindow(pipeline, settings, models_dir)
     window.show()
+    freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
     if files:
         window.open_paths([Path(f) for f in files])
     _close_on_interrupt(window)
-    freeze_startup_objects()
     return app.exec()
 
 
@@ -72,8 +72,9 @@ def freeze_startup_objects() -> None:
     """Take what start-up built (modules, Qt wrappers, the window) out of the cyclic collector's scans.
 
     Those ~94,000 objects live as long as the app, yet every full collection walked them all on
-    whichever thread set it off: 14–30 ms of stalled UI each time (docs/app.md). Start-up's own cyclic
-    garbage is collected first, so freezing keeps nothing that is already dead.
+    whichever thread set it off: 14–57 ms of stalled UI each time (docs/app.md). Start-up's own cyclic
+    garbage is collected first, so freezing keeps nothing that is already dead; objects made later (photos,
+    results) are collected as before.
     """
     gc.collect()
     gc.freeze()
