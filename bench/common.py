@@ -386,6 +386,25 @@ def file_key(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def found_in_data_dir(settings: Any, data_dir: Path) -> Any:
+    """``settings`` with each model choice found under ``data_dir`` (a trained detector or embedder made
+    active there) named by its path: the bench runs on a data dir of its own, which does not hold them.
+    Choices found nowhere stay names, for ``Workspace.ensure_detectors`` to export or name as missing."""
+    from engine.errors import ModelError
+    from engine.models import locate
+
+    def resolved(choices: tuple[str, ...]) -> tuple[str, ...]:
+        for name in choices:
+            try:
+                return (str(locate(name, settings.models_dir, data_dir)),)
+            except ModelError:
+                continue
+        return choices
+
+    return settings.with_(detectors=tuple(resolved(c) for c in settings.detectors),
+                          embedder=resolved(settings.embedder))
+
+
 class Workspace:
     """The bench data dir: the IKEA catalog imported, detectors exported, caches."""
 
@@ -399,7 +418,7 @@ class Workspace:
         (self.data / "models").mkdir(parents=True, exist_ok=True)
         self.cache = self.root / "cache"
         self.cache.mkdir(parents=True, exist_ok=True)
-        self.settings = pipeline.settings.with_(data_dir=self.data)
+        self.settings = found_in_data_dir(pipeline.settings, pipeline.data_dir).with_(data_dir=self.data)
         self.dataset = Dataset(Path(options.dataset))
         self.ensure_detectors()
         self.pipeline = Pipeline(self.settings)

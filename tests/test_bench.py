@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # bench/ sits beside the installed packages in th
 
 from bench import ceiling, index_scale
 from bench.common import Options, machine_info, md_table
+from engine.errors import ModelError
 
 
 def test_flops_of_the_stock_embedder_and_the_machine_report(shared_models: Path) -> None:
@@ -112,6 +113,29 @@ def test_latency_import_and_engine_startup_on_a_tiny_dataset(
     photos = sorted(str(p) for p in (tiny_dataset / "scenes").glob("*.jpg"))[:2]
     marks = startup.run_child(startup.ENGINE_CHILD, [str(workdir / "data"), *photos, str(ROOT)], env)
     assert marks["first_tags"] >= marks["models_loaded"] >= marks["imported"]
+
+
+def test_the_bench_finds_a_detector_made_active_in_the_users_data_dir(
+    tmp_path: Path, tiny_dataset: Path, exported_models: Path
+) -> None:
+    """After `models activate` of a trained detector the data dir's config names a file in <data dir>/models,
+    which the bench's own data dir does not hold: the bench runs it from where it is."""
+    from bench.common import Workspace
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    user = tmp_path / "user"
+    shutil.copytree(exported_models, user / "models")
+    trained = "yolo11n-ovint8-dq.onnx"
+    settings = Settings.defaults().with_(data_dir=user, models_dir=tmp_path / "empty", detectors=((trained,),))
+    options = Options(quick=True, workdir=tmp_path / "bench", dataset=tiny_dataset, log=lambda _m: None)
+    workspace = Workspace(Pipeline(settings), options)
+    assert workspace.settings.detectors == ((str(user / "models" / trained),),)
+    assert workspace.pipeline.detector.detectors[0].model.path == user / "models" / trained
+
+    missing = settings.with_(detectors=(("nowhere.onnx",),))
+    with pytest.raises(ModelError, match=r"nowhere\.onnx"):
+        Workspace(Pipeline(missing), options)
 
 
 def test_pad_fix_keeps_the_embedder_output(shared_models: Path) -> None:
