@@ -391,15 +391,13 @@ def found_in_data_dir(settings: Any, data_dir: Path) -> Any:
     active there) named by its path: the bench runs on a data dir of its own, which does not hold them.
     Choices found nowhere stay names, for ``Workspace.ensure_detectors`` to export or name as missing."""
     from engine.errors import ModelError
-    from engine.models import locate
+    from engine.models import find_first
 
     def resolved(choices: tuple[str, ...]) -> tuple[str, ...]:
-        for name in choices:
-            try:
-                return (str(locate(name, settings.models_dir, data_dir)),)
-            except ModelError:
-                continue
-        return choices
+        try:
+            return (str(find_first(choices, settings.models_dir, data_dir).path),)
+        except ModelError:
+            return choices
 
     return settings.with_(detectors=tuple(resolved(c) for c in settings.detectors),
                           embedder=resolved(settings.embedder))
@@ -440,18 +438,11 @@ class Workspace:
     def ensure_detectors(self) -> None:
         """Export a detector .pt to ONNX into the workspace when only the .pt is available."""
         from engine.errors import ModelError
-        from engine.models import find_model
+        from engine.models import find_first
 
         for choices in self.settings.detectors:
             try:
-                for name in choices:
-                    try:
-                        find_model(name, self.settings.models_dir, self.data)
-                        break
-                    except ModelError:
-                        continue
-                else:
-                    raise ModelError("missing")
+                find_first(choices, self.settings.models_dir, self.data)
             except ModelError:
                 pts = [Path(c).with_suffix(".pt").name for c in choices]
                 pt = self.find_file(pts)
