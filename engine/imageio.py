@@ -74,8 +74,9 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
         raise ImageError(f"{path}: image too large to decode safely") from exc
     except MemoryError as exc:
         raise ImageError(f"{path}: not enough memory to decode this image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
-        # Pillow's plugins raise any of these on crafted headers; each means "cannot decode this file".
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, RuntimeError) as exc:
+        # Pillow's plugins raise any of these on crafted headers; each means "cannot decode this file"
+        # (RuntimeError: the AVIF plugin, on a damaged file, in open() or in load()).
         raise ImageError(f"{path}: cannot decode image ({_reason(exc)})") from exc
 
 

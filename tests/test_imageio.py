@@ -92,6 +92,28 @@ def test_unusable_files_give_one_clear_line(tmp_path: Path, content: bytes | Non
     assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
+@pytest.mark.skipif("AVIF" not in Image.OPEN, reason="this Pillow reads no AVIF")
+@pytest.mark.parametrize(("damage", "message"), [("payload", "Decoding of color planes failed"),
+                                                 ("primary-item", "Missing or empty image item")])
+def test_damaged_avif_is_refused_in_one_line(tmp_path: Path, damage: str, message: str):
+    """Pillow's AVIF plugin raises RuntimeError on a damaged file (found by fuzzing): zeroed coded pixels
+    fail in load(), a primary item id that names no item fails in open()."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(buffer, "AVIF")
+    data = bytearray(buffer.getvalue())
+    if damage == "payload":
+        start = data.index(b"mdat") + 4
+        data[start:] = bytes(len(data) - start)
+    else:
+        item = data.index(b"pitm") + 8  # box type, version and flags, then the item id
+        data[item : item + 2] = b"\x00\x09"
+    path = tmp_path / "damaged.avif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match=message) as info:
+        load_image(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
 def test_truncated_jpeg_is_refused(tmp_path: Path, room: Image.Image):
     buffer = io.BytesIO()
     room.save(buffer, "JPEG")
