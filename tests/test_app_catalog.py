@@ -16,8 +16,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from app.dialogs.batch import BatchDialog  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.main_window import MAP_TAB, MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from app.widgets.map_view import EMPTY  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.batch import SUMMARY  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
@@ -82,6 +83,17 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     # the index followed the catalog: the removed product can no longer be matched
     matches = fresh_pipeline.match([_product_image(small_catalog, gone[0])], [None], top_k=6)[0]
     assert gone[0] not in {m.sku for m in matches} and len(matches) == 5
+
+
+def test_the_map_of_an_empty_catalog_says_so_and_reports_no_error(qtbot, fresh_pipeline, settings):
+    """A fresh install's Map tab: one plain line, not the engine's "no <embedder key> vectors" error."""
+    win = make_window(qtbot, fresh_pipeline, settings)
+    reported = []
+    win.map_view.message.connect(lambda text, level: reported.append((level, text)))
+    win.tabs.setCurrentIndex(MAP_TAB)
+    view = win.map_view
+    qtbot.waitUntil(lambda: view.task is None and view.status.text() == EMPTY, timeout=WAIT_MS)
+    assert reported == [] and not view.canvas.points and view.result is None
 
 
 def test_cancelling_an_import_leaves_the_catalog_as_it_was(qtbot, fresh_pipeline, settings, ikea, tmp_path):

@@ -49,6 +49,7 @@ from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
 
 HINT = "Wheel: zoom · right-drag: pan · drag: select several · double-click: whole map"
+EMPTY = "The catalog is empty: import products on the Catalog tab to see them on the map."
 
 
 @dataclass
@@ -197,13 +198,17 @@ class MapView(QWidget):
         self.stale = False
         pipeline = self.pipeline
 
-        def work(job: Job) -> Loaded:
-            return self._map_of(pipeline, job)
+        def work(job: Job) -> Loaded | None:
+            return self._map_of(pipeline, job) if pipeline.catalog.count() else None
 
         self._start("active", work, "Reading the catalog map…", self._loaded)
 
-    def _loaded(self, loaded: Loaded) -> None:
+    def _loaded(self, loaded: Loaded | None) -> None:
+        """``None``: the catalog is empty, a state of a fresh install to explain, not an error to report."""
         self.task = None
+        if loaded is None:
+            self._show_empty()
+            return
         self.result = loaded.result
         self.canvas.show_map(loaded.result, loaded.products)
         self.legend.setText(_legend(loaded.products.values()))
@@ -215,6 +220,18 @@ class MapView(QWidget):
             self._load_compared()
         else:
             self._selection_changed(self.canvas)
+
+    def _show_empty(self) -> None:
+        """No products, so no map: an old one (every product removed) and any comparison go too."""
+        if self.compare_model is not None:
+            self.end_comparison()
+        self.result = None
+        self.canvas.clear()
+        self.legend.clear()
+        self._selection_changed(self.canvas)
+        self._set_busy(False, EMPTY)
+        if self.stale and self.isVisible():  # an import finished while the catalog was being counted
+            self.refresh()
 
     # -- the compared embedder's map ------------------------------------------------------------
 
@@ -318,7 +335,9 @@ class MapView(QWidget):
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
         return Loaded(result, products, time.perf_counter() - started)
 
-    def _start(self, which: str, work: Callable[[Job], Loaded], text: str, done: Callable[[Loaded], None]) -> None:
+    def _start(
+        self, which: str, work: Callable[[Job], Loaded | None], text: str, done: Callable[..., None]
+    ) -> None:
         self._running, self._phase = which, "Embedding the catalog…"
         self._set_busy(True, text)
         self.task = self.engine.start(work, done=done, failed=self._failed, progress=self._progress,
