@@ -143,6 +143,18 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     assert dialog.start_button.isEnabled()
 
 
+def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh_pipeline, tmp_path):
+    dialog = BatchDialog(fresh_pipeline, Runner(2), 3)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.source.setText(str(tmp_path / "no-such-folder"))
+    dialog.target.setText(str(tmp_path / "tagged"))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+        dialog.start()
+    assert "no photos" in finished.args[0].lower() and "no photos" in dialog.status.text().lower()
+    assert dialog.start_button.isEnabled() and not dialog.progress.isVisible()
+
+
 def test_a_corrupt_catalog_is_reported_in_the_window(qtbot, tmp_path, settings, exported_models):
     data = tmp_path / "data"
     shutil.copytree(exported_models, data / "models")

@@ -152,6 +152,8 @@ class BatchDialog(QDialog):
     def _set_running(self, on: bool) -> None:
         if not on:
             self.task = None
+            if self.progress.maximum() == 0:  # stopped before a first photo: a busy bar says it still runs
+                self.progress.hide()
         self.start_button.setEnabled(not on)
         self.cancel_button.setEnabled(on)
         self.open_button.setEnabled(not on and bool(self.target.text()))
