@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +54,14 @@ class CategoryMap:
     @classmethod
     def _parse(cls, raw: dict, path: Path) -> CategoryMap:
         search = {
-            name: tuple((spec or {}).get("search") or [name])
+            name: _searched(name, (spec or {}).get("search"), path)
             for name, spec in (raw.get("categories") or {}).items()
         }
         classes: dict[str, dict[str, str]] = {}
         for class_set, mapping in (raw.get("detectors") or {}).items():
+            if not isinstance(mapping, Mapping | None):
+                raise DecorLensError(f"category map {path}: detectors.{class_set} must map detector classes "
+                                     "to categories; fix it, or delete it to use the default")
             mapping = dict(mapping or {})
             mapping.pop("drop", None)
             unknown = sorted({v for v in mapping.values() if v not in search})
@@ -67,7 +71,7 @@ class CategoryMap:
                     "add them under `categories`"
                 )
             classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
-        names = {str(k): str(v) for k, v in (raw.get("names") or {}).items() if v}
+        names = {str(k): _name(k, v, path) for k, v in (raw.get("names") or {}).items() if v}
         return cls(search=search, classes=classes, source=path, names=names,
                    confidence=_confidences(raw.get("confidence") or {}, path),
                    parts=_parts(raw.get("parts") or {}, path),
@@ -119,6 +123,25 @@ class CategoryMap:
         return list(self.search)
 
 
+def _searched(category: str, raw: object, path: Path) -> tuple[str, ...]:
+    """A category's ``search`` list (itself when absent). Checked, not converted: ``tuple("lamp")`` would
+    search the letters, and ``str`` of a list of aliases costs what the aliases expand to (a bomb)."""
+    if not raw:
+        return (category,)
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise DecorLensError(f"category map {path}: categories.{category}.search must be a list of catalog "
+                             "categories, such as [sofa, armchair]")
+    return tuple(raw)
+
+
+def _name(category: object, raw: object, path: Path) -> str:
+    """A ``names`` entry: text, or a number written as one (never ``str`` of a list or mapping: see
+    ``_searched``)."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise DecorLensError(f"category map {path}: names.{category} must be the text people read")
+    return str(raw)
+
+
 def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
     """The ``confidence`` section: class set → detector class → a number in (0, 1)."""
     if not isinstance(raw, Mapping):
@@ -129,8 +152,11 @@ def _confidences(raw: Mapping, path: Path) -> dict[str, dict[str, float]]:
             raise DecorLensError(f"category map {path}: confidence.{class_set} must map detector classes to numbers")
         for label, value in mapping.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                # a list or mapping is named, not shown: its repr may be an alias bomb's expansion
+                shown = f"a {type(value).__name__}" if isinstance(value, list | dict) else reprlib.repr(value)
                 raise DecorLensError(
-                    f"category map {path}: confidence.{class_set}.{label} is {value!r}, not a number between 0 and 1"
+                    f"category map {path}: confidence.{class_set}.{label} is {shown}, "
+                    "not a number between 0 and 1"
                 )
             out.setdefault(str(class_set), {})[str(label)] = float(value)
     return out

@@ -405,6 +405,32 @@ def assert_one_line_map_error(tmp_path: Path, text: str, pattern: str) -> None:
     assert "\n" not in str(info.value)
 
 
+# Nested aliases: 9 ** 6 values (~0.5 M), made from a few hundred bytes; str() or repr() of it is megabytes,
+# and each further level multiplies that by nine (a map comes in bundles).
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcde", "bcdef"))
+
+
+@pytest.mark.parametrize(("section", "pattern"), [
+    ("categories: {lamp: {search: lamp}}", r"categories\.lamp\.search must be a list"),
+    ("categories: {lamp: {search: *f}}", r"categories\.lamp\.search must be a list"),
+    ("categories: {lamp: {}}\ndetectors: {oiv7: Lamp}", r"detectors\.oiv7 must map"),
+    ("categories: {lamp: {}}\ndetectors: {oiv7: [Lamp, lamp]}", r"detectors\.oiv7 must map"),
+    ("categories: {lamp: {}}\nnames: {lamp: *f}", r"names\.lamp must be the text"),
+    ("categories: {lamp: {}}\nnames: {lamp: {a: b}}", r"names\.lamp must be the text"),
+    ("categories: {lamp: {}}\nconfidence: {oiv7: {Lamp: *f}}", r"confidence\.oiv7\.Lamp is a list, not a"),
+])
+def test_a_section_of_the_wrong_kind_is_one_short_line(tmp_path: Path, section: str, pattern: str) -> None:
+    """Found by fuzzing: `search: lamp` searched the categories l, a, m and p; a detector section written as a
+    string or a list raised ValueError; a name or search list that is an alias bomb was expanded by str(), and
+    a confidence by repr() into the message (hundreds of MB and seconds a level)."""
+    path = tmp_path / "categories.yaml"
+    path.write_text(ALIAS_BOMB + section + "\n")
+    with pytest.raises(DecorLensError, match=pattern) as info:
+        CategoryMap.from_file(path)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
 @pytest.mark.parametrize("section", ["rug", "{rug: true}", "[rug, 3]"])
 def test_a_bad_floor_section_is_one_line(tmp_path: Path, section: str) -> None:
     text = f"categories: {{rug: {{search: [rug]}}}}\ndetectors: {{}}\nfloor: {section}\n"
