@@ -28,10 +28,11 @@ bundles carried one; it is skipped).
 
 Import replaces the catalog of a data dir and never leaves it half-replaced: the bundle is unpacked
 and checked in a staging folder inside the data dir, images are added (content-addressed, so adding
-is harmless), then the old index is moved aside, the new database replaces the old in one
-``os.replace`` (the commit point), and the new index is moved in. A crash at any moment leaves the old
-or the new database with a matching index or none (which the engine rebuilds from stored vectors),
-never a mismatched one. The previous database is kept as ``catalog.before-import.sqlite``.
+is harmless; taken back if the bundle is refused before the commit point), then the old index is
+moved aside, the new database replaces the old in one ``os.replace`` (the commit point), and the new
+index is moved in. A crash at any moment leaves the old or the new database with a matching index or
+none (which the engine rebuilds from stored vectors), never a mismatched one. The previous database is
+kept as ``catalog.before-import.sqlite``.
 
 A bundle embedded with another model than this machine's is refused with a message naming both,
 unless ``re_embed`` is asked for: then the missing vectors are computed here before the swap.
@@ -39,6 +40,7 @@ unless ``re_embed`` is asked for: then the missing vectors are computed here bef
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -406,25 +408,33 @@ def _install(
     else:
         resolve = _external_images(images_from, result)
     db_path = stage / CATALOG_FILE
-    with Catalog(db_path) as catalog:
-        ids = copy_catalog(staged.catalog, catalog, resolve)
-        result.products = len(ids)
-        if result.products != manifest["products"]:
-            raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its database "
-                               f"{result.products}; the bundle is inconsistent")
-        _adopt_images(adopt, data_dir / IMAGES_DIR, result)
-        if re_embed and embedder is not None:
-            log(f"computing {embedder.key} vectors for the imported products")
-            result.re_embedded = embed_missing(catalog, embedder, progress)
-        _build_index(catalog, stage / "index", key, embedder, log)
-        adopted = adopt_map(staged.maps, manifest.get("maps", {}), catalog, key, ids, stage / "adopted", log)
-    if result.missing_images:
-        result.warnings.append(f"{result.missing_images} product images are not in the named folders on this machine")
-    for leftover in (db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
-        if leftover.exists() and leftover.stat().st_size:
-            raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
-        leftover.unlink(missing_ok=True)
-    _swap(stage, data_dir, result)
+    added: list[Path] = []
+    try:
+        with Catalog(db_path) as catalog:
+            ids = copy_catalog(staged.catalog, catalog, resolve)
+            result.products = len(ids)
+            if result.products != manifest["products"]:
+                raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its "
+                                   f"database {result.products}; the bundle is inconsistent")
+            added = _adopt_images(adopt, data_dir / IMAGES_DIR, result)
+            if re_embed and embedder is not None:
+                log(f"computing {embedder.key} vectors for the imported products")
+                result.re_embedded = embed_missing(catalog, embedder, progress)
+            _build_index(catalog, stage / "index", key, embedder, log)
+            maps = manifest.get("maps", {})
+            adopted = adopt_map(staged.maps, maps, catalog, key, ids, stage / "adopted", log)
+        if result.missing_images:
+            result.warnings.append(f"{result.missing_images} product images are not in the named folders "
+                                   "on this machine")
+        for leftover in (db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
+            if leftover.exists() and leftover.stat().st_size:
+                raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
+            leftover.unlink(missing_ok=True)
+        _swap(stage, data_dir, result)
+    except BaseException:
+        if db_path.exists():  # still staged: refused before the commit point, so no catalog refers to them
+            _withdraw_images(added, data_dir / IMAGES_DIR)
+        raise
     # after the commit point: the store's category map, the catalog map, and images no longer referenced
     if adopted is not None:
         install_map(adopted, data_dir)
@@ -456,14 +466,27 @@ def _bundled_images(staged: Staged, images_dir: Path, adopt: dict[Path, Path]) -
     return resolve
 
 
-def _adopt_images(adopt: dict[Path, Path], images_dir: Path, result: ImportResult) -> None:
-    """Move checked images in: content-addressed, so adding them changes nothing for the current catalog."""
+def _adopt_images(adopt: dict[Path, Path], images_dir: Path, result: ImportResult) -> list[Path]:
+    """Move checked images in: content-addressed, so adding them changes nothing for the current catalog.
+    Returns the files added, for ``_withdraw_images`` when the bundle is then refused."""
     if adopt:
         images_dir.mkdir(parents=True, exist_ok=True)
+    added = []
     for target, source in adopt.items():
         if not target.is_file():
             os.replace(source, target)
+            added.append(target)
             result.images_added += 1
+    return added
+
+
+def _withdraw_images(added: list[Path], images_dir: Path) -> None:
+    """Take back the images of a bundle refused after they were moved in (its map, its vectors' size, a
+    cancelled re-embedding, a catalog in use): a refused bundle leaves no file in the data dir."""
+    for path in added:
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # only if empty: it holds the current catalog's images too
+        images_dir.rmdir()
 
 
 def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:

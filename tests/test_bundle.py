@@ -7,6 +7,7 @@ before the import, so only what the bundle carries can make the catalog work the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -512,9 +513,28 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
         "corrupt-deflate": (_corrupt_deflate, "damaged", {}),
         "text-not-utf8": (lambda b, o: _craft(b, o, db=lambda c: c.execute(
             "UPDATE products SET name = CAST(X'fffe41' AS TEXT)")), "UTF-8", {}),
+        "map-of-unknown-products": (_with_map(corpus.embedder.key, [10**6]), "places product 1000000", {}),
+        "vectors-of-another-size": (lambda b, o: _craft(b, o, db=lambda c: c.execute(
+            "UPDATE vectors SET vector = ?", (np.ones(7, np.float32).tobytes(),))),
+            "vectors have 7 values", {}),
         "not-a-zip": (lambda b, o: (o.write_bytes(b"PK\x03\x04" + bytes(4096)), o)[1], "not a readable", {}),
         "empty": (lambda b, o: (o.write_bytes(b""), o)[1], "not a readable", {}),
     }
+
+
+def _with_map(key: str, ids: list[int]) -> Callable[[Path, Path], Path]:
+    """A bundle carrying a well-formed catalog map of ``key`` that places the products ``ids``."""
+
+    def build(bundle: Path, out: Path) -> Path:
+        meta = json.dumps({"key": "k", "embedder": key, "revision": 1})
+        buffer = io.BytesIO()
+        xy = np.full((len(ids), 2), 0.5, np.float32)
+        np.savez(buffer, ids=np.array(ids, np.int64), xy=xy, meta=np.array(meta))
+        name = f"maps/{key}.npz"
+        return _craft(bundle, out, listed={name: buffer.getvalue()},
+                      manifest=lambda m: m.update(maps={key: name}))
+
+    return build
 
 
 def _corrupt_deflate(bundle: Path, out: Path) -> Path:
@@ -585,7 +605,8 @@ CASES = (
     "mutated-index", "truncated-db", "not-a-db", "bomb", "bomb-lying-header", "unlisted-member", "unexpected-member",
     "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
     "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
-    "corrupt-deflate", "text-not-utf8", "image-pixel-bomb",
+    "corrupt-deflate", "text-not-utf8", "image-pixel-bomb", "map-of-unknown-products",
+    "vectors-of-another-size",
 )
 
 
