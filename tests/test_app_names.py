@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel, QScrollArea
 
+from app.corrections import Tag
 from app.labels import pretty
 from app.main_window import MainWindow
+from app.widgets.hover_card import NAME_WIDTH
 from app.widgets.results_panel import MatchRow
-from engine.results import Match
+from engine.results import Match, SceneObject
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -142,3 +145,29 @@ def test_hostile_product_text_is_plain_and_unsafe_links_are_not_links(qtbot, win
         for label in row.findChildren(QLabel):
             if label.textFormat() != Qt.TextFormat.PlainText:
                 assert "<img" not in label.text() and "<i>" not in label.text()
+
+
+def test_long_product_names_wrap_in_the_panel_and_on_the_hover_card(qtbot, window):
+    """A feed's long titles and SKUs stay inside the matches panel (no sideways scrolling, prices not cut off)
+    and the hover card, which stays beside its pin instead of spreading over the photo."""
+    sentence = "TUSENSKNA Bedspread with an extra-long descriptive title, White, 250x250 cm, Scandinavian design"
+    names = ("Supercalifragilisticexpialidociousunbreakablelongword" * 2, sentence, "INDIRA")
+    matches = [Match(i, f"{i}01.917.55-VARIANT-EXTRA-LONG-SKU-CODE", name, "bedding", 0.6, "similar", "", "",
+                     "1 299,00 €") for i, name in enumerate(names, 1)]
+    tag = Tag(1, SceneObject("bed", "bed", 0.8, (10, 10, 200, 200), (100, 100), matches))
+    window.photo_stack.setCurrentWidget(window.splitter)  # the empty catalog's welcome page stood there
+    panel = window.panel
+    panel.show_tag(tag, "#a050a0", ["bed", "bedding"], ("bed", "bedding"))
+    panel.show_matches(matches)
+    qtbot.waitUntil(lambda: all(row.isVisible() and row.width() > 0 for row in panel.rows))
+    scroll = panel.findChild(QScrollArea)
+    assert scroll.horizontalScrollBar().maximum() == 0
+    assert all(row.geometry().right() <= scroll.viewport().width() for row in panel.rows)
+    assert panel.rows[0].name.toolTip() and names[0] in panel.rows[0].name.toolTip()
+
+    view = window.view
+    anchor = view.viewport().rect().center()
+    for match in matches[:2]:
+        view.card.show_tag(Tag(2, replace(tag.obj, matches=[match])), "#a050a0", anchor, view.viewport().rect())
+        assert view.card.name.text().endswith("…") and view.card.name.sizeHint().width() <= NAME_WIDTH + 4
+        assert not view.card.geometry().contains(anchor + QPoint(8, 0))  # the pin's right half is not covered

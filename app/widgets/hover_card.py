@@ -16,6 +16,7 @@ from app.widgets.thumb import Thumb
 from engine.rerank import Checked
 
 CARD_GAP = 22
+NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut with "…"
 
 
 class HoverCard(QFrame):
@@ -63,13 +64,12 @@ class HoverCard(QFrame):
             self.badge.setText("")
         else:
             self.thumb.show_path(best.image_path)
-            self.name.setText(product_title(best.name, best.sku, best.category))
+            self.name.setText(_elided(self.name, product_title(best.name, best.sku, best.category)))
             confirmed = (
                 " · <b style='color:#2e9d49;'>✓ confirmed</b>" if tag.confirmed_sku == best.sku else ""
             )
-            self.detail.setText(
-                f"{html.escape(product_detail(best.name, best.sku, best.category))}{confirmed}"
-            )
+            detail = _elided(self.detail, product_detail(best.name, best.sku, best.category))
+            self.detail.setText(f"{html.escape(detail)}{confirmed}")
             evidence = f"<br>{evidence_html(checked.inliers)}" if checked is not None else ""
             self.badge.setText(badge_html(best) + evidence)
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
@@ -85,3 +85,10 @@ class HoverCard(QFrame):
         y = anchor.y() - self.height() // 2
         y = max(bounds.top() + MARGIN, min(y, bounds.bottom() - MARGIN - self.height()))
         return QPoint(max(bounds.left() + MARGIN, x), y)
+
+
+def _elided(label: QLabel, text: str) -> str:
+    """``text`` cut to ``NAME_WIDTH`` in ``label``'s font: a feed's long title or SKU, shown whole, spread the card
+    over the photo and over the very pin it belongs to (the panel shows the whole name)."""
+    label.ensurePolished()  # the font the stylesheet gives it is the one drawn
+    return label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, NAME_WIDTH)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -72,14 +73,18 @@ class MatchRow(QFrame):
         thumb.show_path(match.image_path)
         text = QVBoxLayout()
         text.setSpacing(1)
-        self.name = plain_label(f"{rank}. {product_title(match.name, match.sku, match.category)}")
+        title = product_title(match.name, match.sku, match.category)
+        self.name = plain_label(f"{rank}. {title}")
         self.name.setObjectName("title")
-        self.name.setWordWrap(True)
-        text.addWidget(self.name)
+        self.name.setToolTip(rich_tooltip(title))
         self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price))
         self.detail.setObjectName("detail")
-        self.detail.setWordWrap(True)
-        text.addWidget(self.detail)
+        for label in (self.name, self.detail):
+            # Wrapped to the panel's width: a label's minimum is its longest word, and one long name or SKU
+            # made every row wider than the panel, cutting prices off behind a sideways scroll bar.
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            text.addWidget(label)
         self.link = self._link(match.url)
         if self.link is not None:
             text.addWidget(self.link)
