@@ -8,8 +8,9 @@ known files such as the shared MobileNetV2 and OIV7 detector (those folders may 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
 
 Kind = Literal["detector", "embedder", "pose"]
+MAX_INPUT_SIZE = 4096  # a card's input side; models here run at 224 to 640
 
 
 @dataclass
@@ -86,17 +88,76 @@ def write_card(model: Path, card: ModelCard) -> Path:
 
 
 def read_card(model: Path) -> ModelCard:
-    """The card beside ``model``, else a stock card from ``resources/cards`` with the same file name."""
+    """The card beside ``model``, else a stock card from ``resources/cards`` with the same file name.
+
+    A card is checked as it is read (it may come with a model from anywhere): a field of the wrong kind
+    would otherwise fail deep inside a search, as a TypeError or IndexError instead of one line.
+    """
     for candidate in (card_path_for(model), resources_dir() / "cards" / card_path_for(model).name):
         if candidate.is_file():
             try:
-                return ModelCard.from_dict(json.loads(candidate.read_text()))
-            except (json.JSONDecodeError, TypeError) as exc:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+                raise ModelError(f"model card {candidate} is unreadable: {_first_line(exc)}") from exc
+            if not isinstance(data, dict):
+                raise ModelError(f"model card {candidate} is unreadable: not a JSON object")
+            for name, (check, wanted) in _FIELDS.items():
+                if name in data and not check(data[name]):
+                    raise ModelError(f"model card {candidate}: {name!r} must be {wanted}")
+            try:
+                return ModelCard.from_dict(data)
+            except TypeError as exc:  # a required field is missing
                 raise ModelError(f"model card {candidate} is unreadable: {exc}") from exc
     raise ModelError(
         f"no model card for {model}: expected {card_path_for(model)} "
         "(create one with `decorlens models export` or `decorlens models card`)"
     )
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(map(_text, value))
+
+
+def _channels(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(map(_number, value))
+
+
+# Each card field a card file may hold: (its check, what it must be, as the error says).
+_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (_text, "text"),
+    "kind": (lambda v: v in ("detector", "embedder", "pose"), "detector, embedder or pose"),
+    "input_size": (lambda v: type(v) is int and 0 < v <= MAX_INPUT_SIZE,
+                   f"a side in pixels up to {MAX_INPUT_SIZE}"),
+    "mean": (_channels, "a list of 3 numbers"),
+    "std": (lambda v: _channels(v) and all(v), "a list of 3 non-zero numbers"),
+    "resize": (_text, "text"),
+    "input_name": (_text, "text"),
+    "output_name": (_text, "text"),
+    "output_dim": (lambda v: v is None or (type(v) is int and v > 0), "a positive whole number or null"),
+    "class_names": (_texts, "a list of texts"),
+    "class_set": (_text, "text"),
+    "spatial_output": (_text, "text"),
+    "replaces": (_texts, "a list of texts"),
+    "default_conf": (_number, "a number"),
+    "exact_threshold": (lambda v: v is None or _number(v), "a number or null"),
+    "likely_threshold": (lambda v: v is None or _number(v), "a number or null"),
+    "source": (_text, "text"),
+    "sha256": (_text, "text"),
+    "recipe": (lambda v: isinstance(v, dict), "an object"),
+    "metrics": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def find_model(

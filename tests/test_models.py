@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from engine.models import ModelCard, available_models, write_card
+import pytest
+
+from engine.errors import ModelError
+from engine.models import ModelCard, available_models, read_card, write_card
 
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
@@ -33,3 +37,37 @@ def test_available_models_skip_uncarded_files_and_list_each_name_once(shared_mod
     assert "stray.onnx" not in by_name
     assert by_name[OIV7].path == shared_models / OIV7  # the folder `locate` searches first wins
     assert by_name["custom.onnx"].card.kind == "embedder"
+
+
+E = b'{"name": "m", "kind": "embedder", "input_size": 224'  # a card's start, for the fields after it
+D = b'{"name": "m", "kind": "detector", "input_size": 640'
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"[1, 2]", "not a JSON object"),
+    (b"null", "not a JSON object"),
+    (b'{"name": "\xff"}', "unreadable: 'utf-8' codec"),
+    (b"[" * 100_000 + b"]" * 100_000, "unreadable: maximum recursion depth"),
+    (b'{"name": "m", "kind": "embedder", "input_size": "224"}', "'input_size' must be a side in pixels"),
+    (E + b', "mean": 0.5}', "'mean' must be a list of 3 numbers"),
+    (E + b', "std": [1, 0, 1]}', "'std' must be a list of 3 non-zero"),
+    (b'{"name": 5, "kind": "detector", "input_size": 640}', "'name' must be text"),
+    (D + b', "class_names": "chair"}', "'class_names' must be a list"),
+    (D + b', "input_name": ["images"]}', "'input_name' must be text"),
+    (D + b', "default_conf": {}}', "'default_conf' must be a number"),
+])
+def test_a_card_of_the_wrong_shape_is_one_line_and_left_out_of_the_list(
+    shared_models: Path, tmp_path: Path, content: bytes, message: str
+):
+    """Found by fuzzing: a card that is not an object, not UTF-8 or nested too deep raised AttributeError,
+    UnicodeDecodeError or RecursionError (out of the listing too); a field of the wrong kind was taken and
+    failed later inside a search (TypeError on a text input_size or a list as input_name, IndexError on a
+    number as mean)."""
+    own = tmp_path / "models"
+    own.mkdir()
+    (own / "custom.onnx").write_bytes(b"an embedder of our own")
+    (own / "custom.card.json").write_bytes(content)
+    with pytest.raises(ModelError, match=re.escape(message)) as info:
+        read_card(own / "custom.onnx")
+    assert "\n" not in str(info.value) and "custom.card.json" in str(info.value)
+    assert "custom.onnx" not in {m.path.name for m in available_models(shared_models, tmp_path)}
