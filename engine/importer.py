@@ -384,7 +384,7 @@ def _download(url: str, out: Path) -> None:
                     raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped")
                 fh.write(chunk)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
+        reason = " ".join(str(getattr(exc, "reason", None) or exc).split())  # urllib's redirect loop: 3 lines
         raise CatalogError(f"cannot download {url} ({reason}); offline? use local image paths") from exc
 
 

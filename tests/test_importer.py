@@ -241,3 +241,16 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path, server, monkeypat
     finally:
         release.set()
     assert "timed out" in row.skip and "\n" not in row.skip
+
+
+def test_a_redirect_loop_is_skipped_in_one_line(tmp_path: Path, server):
+    """Found by fuzzing: urllib words a redirect loop over three lines, and the skip reason carried them."""
+
+    def loop(request) -> None:
+        request.send_response(302)
+        request.send_header("Location", request.path)
+        request.end_headers()
+
+    [row] = download_images(read_source(_feed(tmp_path, server(loop) + "/loop.jpg")), tmp_path / "cache")
+    assert "redirect error that would lead to an infinite loop" in row.skip and "\n" not in row.skip
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
