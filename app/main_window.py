@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.dialogs.about import show_about
 from app.dialogs.batch import BatchDialog
 from app.dialogs.settings import SettingsDialog
@@ -82,7 +83,7 @@ class MainWindow(QMainWindow):
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
-        self.resize(1360, 860)
+        theme.resize_to_screen(self, 1360, 860)
         self._build_central()
         self._build_status()
         self._build_menus()

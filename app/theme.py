@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
 THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
 GREEN = "#2e9d49"
+SCREEN_SHARE = 0.92  # of the screen's free area, at most, that a window opens at: frame and title bar fit too
 
 
 @dataclass(frozen=True)
@@ -160,3 +161,11 @@ QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
 QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
 QScrollArea {{ background: transparent; }}
 """
+
+
+def resize_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Open ``window`` at ``width`` × ``height``, or smaller where the screen is: sized for a desktop screen,
+    the main window ran off a laptop's 1366 × 768 (or 1920 × 1080 at 150 %), its status bar and right-hand
+    buttons out of reach. Never below the window's minimum size."""
+    free = (window.screen() or QGuiApplication.primaryScreen()).availableGeometry().size() * SCREEN_SHARE
+    window.resize(min(width, free.width()), min(height, free.height()))

@@ -87,3 +87,19 @@ def test_a_message_floats_and_never_moves_the_photo(qtbot, window):
     assert window.message.width() == central.width() and window.message.height() < central.height() // 3
     window.resize(900, 700)
     qtbot.waitUntil(lambda: window.message.width() == window.centralWidget().width())
+
+
+def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_window, fresh_pipeline):
+    """Offscreen, the screen is 800 × 800: like a laptop at 1366 × 768, or 1920 × 1080 at 150 %, smaller
+    than the size the windows ask for (1360 × 860, the Train window 1180 × 880)."""
+    window = main_window(fresh_pipeline)
+    free = window.screen().availableGeometry()
+    assert free.height() < 860
+    assert window.width() <= free.width() and window.height() <= free.height()
+    if training_available():
+        from app.dialogs.train import TrainWindow
+
+        train = TrainWindow(fresh_pipeline, window)
+        qtbot.addWidget(train)
+        assert train.width() <= free.width() and train.height() <= free.height()
+

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import train_jobs
+from app import theme, train_jobs
 from app.labels import plain_label, pretty
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
@@ -128,7 +128,7 @@ class TrainWindow(QWidget):
         below.addLayout(progress, 2)
         below.addWidget(self._results_box(), 3)
         layout.addLayout(below)
-        self.resize(1180, 880)
+        theme.resize_to_screen(self, 1180, 880)
 
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
