@@ -5,6 +5,7 @@ words, and the About box with the licences of the real models. Offscreen (pytest
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,24 @@ def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_wi
         qtbot.addWidget(train)
         assert train.width() <= free.width() and train.height() <= free.height()
 
+
+def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtbot, fresh_pipeline):
+    """The products a tag hesitates between and its margin are never cut off; a long photo name is cut in its
+    middle, whole in its tooltip."""
+    review = pytest.importorskip("training.review")
+    from app.dialogs.review_queue import ReviewWindow
+
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    photo = "/photos/ikea-a-contemporary-kitchen-for-big-chefs-and-little-helpers__1364316013714-s4.jpg"
+    items = [review.ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
+                               0.697, (0, 0, 10, 10)) for n in (1, 12)]
+    qtbot.waitUntil(lambda: "Nothing to review" in window.summary.text())  # the empty catalog's queue is in
+    window._show(items)
+    table = window.table
+    metrics = table.fontMetrics()
+    for row in range(table.rowCount()):
+        assert table.item(row, 0).toolTip() == photo
+        for column in range(1, table.columnCount()):
+            assert table.columnWidth(column) > metrics.horizontalAdvance(table.item(row, column).text())

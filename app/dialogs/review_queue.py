@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.labels import pretty
 from app.workers import Runner
@@ -37,13 +45,17 @@ class ReviewWindow(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a photo's name keeps its start and its end
+        header = self.table.horizontalHeader()  # the photo takes what is left; the numbers are never cut
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.cellDoubleClicked.connect(self._open)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         for widget in (self.summary, self.table, refresh):
             layout.addWidget(widget)
-        self.resize(720, 480)
+        self.resize(960, 520)
         self.refresh()
 
     def refresh(self) -> None:
@@ -67,6 +79,7 @@ class ReviewWindow(QWidget):
                      f"{item.margin:.3f}")
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+            self.table.item(row, 0).setToolTip(str(item.photo))
 
     def _open(self, row: int, _column: int) -> None:
         item = self.items[row]
