@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from app import theme
 from app.dialogs.about import about_html
 from app.labels import pretty, product_detail, product_title
+from app.widgets.setup_page import shortcuts_html
 from app.widgets.toolbar import TRAIN_MISSING, training_available
 from engine.models import available_models
 
@@ -125,3 +126,11 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
         assert table.item(row, 0).toolTip() == photo
         for column in range(1, table.columnCount()):
             assert table.columnWidth(column) > metrics.horizontalAdvance(table.item(row, column).text())
+
+
+def test_the_keyboard_help_lists_the_map_tab_and_undo(main_window, fresh_pipeline):
+    """Help ▸ Keyboard Shortcuts (F1) names the shortcuts the menus have, the Map tab and Undo / Redo included."""
+    window, text = main_window(fresh_pipeline), shortcuts_html()
+    for action in (window.undo_action, window.redo_action):
+        assert action.shortcut().toString() in text
+    assert "Ctrl+3" in text and "F1" in text

@@ -29,15 +29,17 @@ SHORTCUTS = [
     ("Walk the tags", "Tab / Shift+Tab, arrow keys"),
     ("Show a tag's matches", "Enter, or click the tag"),
     ("Remove the selected tag", "Delete"),
+    ("Undo / redo a tag edit", "Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y)"),
     ("Search a region the tags missed", "drag a box on the photo"),
     ("Zoom", "mouse wheel, + and −"),
     ("Fit the photo to the window", "0"),
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
-    ("Photo / catalog tab", "Ctrl+1 / Ctrl+2"),
+    ("Photo / catalog / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
     ("Batch tag a folder", "Ctrl+B"),
     ("Export the scene as JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
+    ("This list", "F1"),
 ]
 
 
