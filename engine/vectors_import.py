@@ -121,6 +121,7 @@ def import_vectors(
     report.skipped += [(r.sku or r.image, r.skip or "no sku/id") for r in rows if r.skip or not r.sku]
     total = _row_count(files)
     lacking = {p.sku for p in catalog.missing_vectors(embedder.key)}  # unchanged products still to vector
+    dim = embedder.card.output_dim  # else the first file's size, which every other file must then have
     seen: set[str] = set()
     failed: dict[str, str] = {}  # sku -> why the cluster could not embed it (a later re-run may have)
     done = 0
@@ -128,6 +129,7 @@ def import_vectors(
         for batch in _batches(files):
             if cancelled():
                 raise Cancelled("import cancelled; the catalog is unchanged")
+            dim = _checked_dim(batch, dim, folder, embedder.card.name)
             _store_batch(catalog, batch, feed, embedder.key, revision, lacking, seen, failed, report)
             done += batch.num_rows
             if progress:
@@ -163,12 +165,14 @@ def _store_batch(
     hashes = batch.column(IMAGE_SHA256).to_pylist()
     errors = batch.column(ERROR).to_pylist()
     vectors = _vectors(batch)
-    valid = batch.column(VECTOR).is_valid().to_numpy(zero_copy_only=False)
+    present = batch.column(VECTOR).is_valid().to_numpy(zero_copy_only=False)
+    valid = present & np.isfinite(vectors).all(axis=1)  # a NaN would rank as a match of every query
     to_put = []
     for i, sku in enumerate(skus):
         row = feed.get(sku)
         if not valid[i]:
-            failed.setdefault(sku or "(no sku)", errors[i] or "no vector")
+            why = "its vector holds NaN or infinity" if present[i] else errors[i] or "no vector"
+            failed.setdefault(sku or "(no sku)", " ".join(why.split()))  # a cluster's error may span lines
             continue
         if row is None:
             report.skipped.append((sku, "in the vector files but not in the feed"))
@@ -189,6 +193,21 @@ def _store_batch(
         report.updated += int(existed and changed)
         report.unchanged += int(existed and not changed)
     catalog.put_vectors(key, to_put, revision)
+
+
+def _checked_dim(batch: Any, dim: int | None, folder: Path, embedder: str) -> int:
+    """The size of a batch's vectors, refused unless they are fixed-size lists of floats of ``dim`` (when
+    known). A vector of another size than the embedder's would be stored, and then the index (hnswlib)
+    refuses it at every later sync: each search after such an import would fail, not just the import."""
+    pa, _, _ = pyarrow_modules()
+    kind = batch.column(VECTOR).type
+    if not (pa.types.is_fixed_size_list(kind) and pa.types.is_floating(kind.value_type)):
+        raise CatalogError(f"{folder}: its vector column is {kind}, not a fixed-size list of floats; "
+                           "not vector files DecorLens wrote")
+    if dim is not None and kind.list_size != dim:
+        raise CatalogError(f"{folder}: vectors of {kind.list_size} values, but {embedder} gives {dim}; "
+                           "not vectors of the active embedder")
+    return kind.list_size
 
 
 def _vectors(batch: Any) -> np.ndarray:

@@ -168,6 +168,62 @@ def test_vectors_of_another_embedder_are_refused_in_one_line(tmp_path, vectors, 
     assert other.catalog.count() == 0
 
 
+def _vector_file(folder: Path, model, image: Path, vector: list | None, kind=None, error: str = "") -> Path:
+    """A hand-made vector file of one row (sku V-1) for ``image``, its vector column of ``kind``."""
+    pa, _, pq = pyarrow_modules()
+    from engine.vectors_import import EmbedderId, schema
+
+    embedder = EmbedderId.of(model.card)
+    fields = schema(model.card.output_dim, embedder)
+    if kind is not None:
+        fields = fields.set(fields.get_field_index("vector"), pa.field("vector", kind))
+    row = {"sku": ["V-1"], "category": ["lamp"], "image_sha256": [sha256_of(image)],
+           "embedder": [embedder.name], "embedder_sha256": [embedder.sha256], "vector": [vector],
+           "error": [error or None]}
+    folder.mkdir()
+    pq.write_table(pa.table(row, schema=fields), folder / "part-0.parquet")
+    return folder
+
+
+@pytest.mark.parametrize(("size", "kind", "message"), [
+    (7, "fixed", "vectors of 7 values, but"), (1280, "list", "not a fixed-size list of floats"),
+    (1280, "string", "not a fixed-size list of floats"),
+])
+def test_vectors_of_another_size_or_kind_are_refused_and_search_still_works(
+    tmp_path, ikea: Path, size: int, kind: str, message: str
+):
+    """Found by fuzzing: vectors of another size were stored, then hnswlib refused them at every index sync
+    (each later search an unexpected RuntimeError); a vector column of another type raised AttributeError."""
+    pa, _, _ = pyarrow_modules()
+    pipe = _pipeline(tmp_path / "data")
+    image = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nV-1,lamp,{image}\n", encoding="utf-8")
+    vector = [0.5] * size if kind != "string" else "0.5"
+    types = {"fixed": pa.list_(pa.float32(), size), "list": pa.list_(pa.float32()), "string": pa.string()}
+    folder = _vector_file(tmp_path / "vectors", pipe.embedder.model, image, vector, types[kind])
+    with pytest.raises(CatalogError, match=message) as refused:
+        import_vectors(pipe.catalog, read_source(feed), folder, pipe.embedder.model, tmp_path / "cache")
+    assert "\n" not in str(refused.value) and pipe.catalog.count() == 0
+    pipe.index_for(pipe.embedder).sync(pipe.catalog)  # what every search does first
+
+
+def test_a_vector_holding_nan_is_skipped_and_a_cluster_error_shown_on_one_line(tmp_path, ikea: Path):
+    """Found by fuzzing: a NaN vector was stored and listed as a match of every query, scored "nan"."""
+    pipe = _pipeline(tmp_path / "data")
+    image = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nV-1,lamp,{image}\nV-2,lamp,{image}\n", encoding="utf-8")
+    dim = pipe.embedder.model.card.output_dim
+    nan = _vector_file(tmp_path / "nan", pipe.embedder.model, image, [float("nan")] * dim)
+    report = import_vectors(pipe.catalog, read_source(feed), nan, pipe.embedder.model, tmp_path / "cache")
+    assert ("V-1", "its vector holds NaN or infinity") in report.skipped and pipe.catalog.count() == 0
+    model = pipe.embedder.model
+    failed = _vector_file(tmp_path / "failed", model, image, None, error="decode failed\nline 2")
+    report = import_vectors(pipe.catalog, read_source(feed), failed, pipe.embedder.model, tmp_path / "cache")
+    assert ("V-1", "decode failed line 2") in report.skipped
+
+
 def test_a_folder_without_vector_files_is_one_line(tmp_path, feed):
     with Catalog(tmp_path / "c.sqlite") as catalog, pytest.raises(CatalogError, match="no such vector folder"):
         import_vectors(catalog, read_source(feed), tmp_path / "nowhere", _pipeline(tmp_path).embedder.model,
