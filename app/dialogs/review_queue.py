@@ -1,7 +1,7 @@
 """Catalog ▸ Review Uncertain Tags…: the tags the model is least sure about, across every photo tagged so far.
 
 A list, closest call first (``training.review.review_queue``: the smallest margin between a tag's two
-best matches); double-clicking a row opens its photo on that tag, where confirming or correcting it is
+best matches); double-clicking a row, or Enter on it, opens its photo on that tag, where confirming or correcting it is
 one click. Each confirmation is a training pair, which is why the Train window counts the corrections
 new since the last training.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -50,7 +50,7 @@ class ReviewWindow(QWidget):
         header = self.table.horizontalHeader()  # the photo takes what is left; the numbers are never cut
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.cellDoubleClicked.connect(self._open)
+        self.table.activated.connect(self._open)  # a double-click, or Enter from the keyboard
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         for widget in (self.summary, self.table, refresh):
@@ -68,7 +68,7 @@ class ReviewWindow(QWidget):
     def _show(self, items: list) -> None:
         self.items = items
         self.summary.setText(
-            f"{len(items)} tags to look at, least sure first: double-click one to open it, then confirm the "
+            f"{len(items)} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "
             "right product or correct the tag." if items else
             "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
         )
@@ -81,6 +81,6 @@ class ReviewWindow(QWidget):
                 self.table.setItem(row, column, QTableWidgetItem(text))
             self.table.item(row, 0).setToolTip(str(item.photo))
 
-    def _open(self, row: int, _column: int) -> None:
-        item = self.items[row]
+    def _open(self, index: QModelIndex) -> None:
+        item = self.items[index.row()]
         self.openTag.emit(Path(item.photo), item.number)
