@@ -81,7 +81,6 @@ class EditableScene:
         self.result = result
         self.image_sha256 = image_sha256
         self.tags = tags if tags is not None else [Tag(n, o) for n, o in enumerate(result.objects, 1)]
-        self.edited = False
 
     @property
     def visible(self) -> list[Tag]:
@@ -96,7 +95,7 @@ class EditableScene:
     def remove(self, number: int) -> Tag:
         tag = self.tag(number)
         tag.removed = True
-        return self._edited(tag)
+        return tag
 
     def set_category(self, number: int, category: str, matches: list[Match]) -> Tag:
         """A new category comes with the matches searched in it (the old ones were for another category)."""
@@ -106,13 +105,13 @@ class EditableScene:
         tag.obj = replace(tag.obj, category=category, matches=list(matches))
         if tag.confirmed_sku not in {m.sku for m in matches}:
             tag.confirmed = None
-        return self._edited(tag)
+        return tag
 
     def confirm(self, number: int, match: Match) -> Tag:
         """Mark ``match`` as the right product; confirming it again withdraws the confirmation."""
         tag = self.tag(number)
         tag.confirmed = None if tag.confirmed_sku == match.sku else match
-        return self._edited(tag)
+        return tag
 
     def add_region(self, obj: SceneObject) -> Tag:
         """A user-drawn box; with no category given, it takes the category of its best match."""
@@ -120,10 +119,6 @@ class EditableScene:
             obj = replace(obj, category=obj.matches[0].category)
         tag = Tag(max((t.number for t in self.tags), default=0) + 1, obj, origin=USER)
         self.tags.append(tag)
-        return self._edited(tag)
-
-    def _edited(self, tag: Tag) -> Tag:
-        self.edited = True
         return tag
 
     def snapshot(self, number: int) -> Tag | None:
@@ -139,7 +134,6 @@ class EditableScene:
         if state is not None:
             self.tags.append(replace(state))
             self.tags.sort(key=lambda t: t.number)
-        self.edited = True
 
     def skus(self) -> set[str]:
         """Every product the scene shows: its tags' matches and confirmed products."""
@@ -193,9 +187,7 @@ class EditableScene:
             dict(data.get("timings_ms", {})),
             [t.obj for t in tags],
         )
-        scene = cls(result, data["corrections"]["image_sha256"], tags)
-        scene.edited = True
-        return scene
+        return cls(result, data["corrections"]["image_sha256"], tags)
 
     def _result_for(self, tags: list[Tag]) -> SceneResult:
         r = self.result

@@ -7,7 +7,6 @@ and making a finished run's models ready to use, run in a process of their own (
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -129,10 +128,6 @@ def resume(run: Path) -> Path:
 def discard(run: Path) -> None:
     """A cancelled run leaves nothing: its folder (data, checkpoints, partial model) goes."""
     shutil.rmtree(run, ignore_errors=True)
-
-
-def read_result(run: Path) -> dict[str, Any]:
-    return json.loads((run / "result.json").read_text(encoding="utf-8"))
 
 
 def install_job(pipeline: Pipeline, run: Path, int8: bool) -> Path:
