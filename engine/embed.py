@@ -10,7 +10,14 @@ import numpy as np
 from engine.errors import ModelError
 from engine.models import ResolvedModel
 from engine.preprocess import embed_batch, embed_input
-from engine.runtime import DevicePreference, open_session, runs_on_cpu, session_device, tf_converted
+from engine.runtime import (
+    DevicePreference,
+    check_card_names,
+    open_session,
+    runs_on_cpu,
+    session_device,
+    tf_converted,
+)
 
 BATCH = 32  # large enough to keep a GPU busy, small enough to bound memory for big imports
 
@@ -32,6 +39,7 @@ class Embedder:
         one_at_a_time = runs_on_cpu(device) and tf_converted(model.path)
         self.batch = 1 if one_at_a_time else BATCH
         self.runner = open_session(model.path, device, fixed_batch=1 if one_at_a_time else None)
+        check_card_names(self.runner, model)
         self._session = None if one_at_a_time else self.runner
         self.device = session_device(self.runner)
         self._output = self.card.output_name

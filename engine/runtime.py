@@ -7,6 +7,7 @@ The CUDA provider is used when onnxruntime-gpu offers it and the user did not as
 from __future__ import annotations
 
 import os
+import reprlib
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Literal
 import onnxruntime as ort
 
 from engine.errors import ModelError
+from engine.models import ResolvedModel
 
 DevicePreference = Literal["auto", "cpu", "gpu"]
 
@@ -77,6 +79,24 @@ def open_session(
         # onnxruntime-gpu quietly falls back to the CPU when the CUDA libraries cannot be loaded
         raise ModelError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
     return session
+
+
+def check_card_names(session: ort.InferenceSession, model: ResolvedModel) -> None:
+    """Raise a one-line ModelError when the card's ``input_name`` or ``output_name`` is not in the model.
+
+    Called as a session is opened: onnxruntime would otherwise refuse the first ``run`` with an untyped
+    error (an unexpected ValueError, or a one-line error that blames the photo being searched).
+    """
+    card = model.card
+    for field, wanted, what, tensors in (
+        ("input_name", card.input_name, "input", session.get_inputs()),
+        ("output_name", card.output_name, "output", session.get_outputs()),
+    ):
+        names = [t.name for t in tensors]
+        if wanted not in names:
+            has = ", ".join(map(reprlib.repr, names[:5])) + (", ..." if len(names) > 5 else "")
+            raise ModelError(f"the model card of {model.path.name}: {field} {reprlib.repr(wanted)} is not "
+                             f"an {what} of the model (it has {has})")
 
 
 def _session(

@@ -6,6 +6,7 @@ The COCO detector is the shared YOLO11n ONNX with its card (conftest ``exported_
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from engine.detect import (
     merge_detections,
     one_per_floor_object,
 )
+from engine.embed import Embedder
 from engine.errors import DecorLensError, ModelError
 from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
@@ -332,6 +334,26 @@ def test_embedder_card_is_refused_as_detector(shared_models: Path, categories: C
     path = shared_models / "mobilenet_v2_1.0_224_quant.float.onnx"
     with pytest.raises(ModelError, match="is a embedder, not a detector"):
         Detector(ResolvedModel(path, read_card(path)), categories, device="cpu")
+
+
+@pytest.mark.parametrize(("model", "field", "message"), [
+    (OIV7_ONNX, "input_name", "input_name 'x' is not an input of the model (it has 'images')"),
+    (OIV7_ONNX, "output_name", "output_name 'x' is not an output of the model (it has 'output0')"),
+    ("mobilenet_v2_1.0_224_quant.float.onnx", "input_name", "input_name 'x' is not an input of the model"),
+])
+def test_a_card_naming_a_tensor_the_model_lacks_is_refused_when_opened(
+    shared_models: Path, categories: CategoryMap, model: str, field: str, message: str
+) -> None:
+    """Found by fuzzing: such a card opened fine, then every search failed in onnxruntime's run, with an
+    unexpected ValueError (input) or a one-line error that blamed the photo (a detector's output)."""
+    path = shared_models / model
+    resolved = ResolvedModel(path, replace(read_card(path), **{field: "x"}))
+    with pytest.raises(ModelError, match=re.escape(f"the model card of {model}: {message}")) as info:
+        if resolved.card.kind == "detector":
+            Detector(resolved, categories, device="cpu")
+        else:
+            Embedder(resolved, device="cpu")
+    assert "\n" not in str(info.value)
 
 
 CUSHIONS = "lean-in-to-leather"  # cushions on a leather sofa that OIV7 scores between 0.03 and its card's 0.1
