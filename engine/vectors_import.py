@@ -14,6 +14,7 @@ the ``[scale]`` extra; without it this is a one-line error, and the rest of the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors
 # Rows per Parquet row group as written: a reader buffers a whole row group (vectors barely compress), so
 # this, not the file or the catalog, bounds the memory an import needs.
 ROW_GROUP = 8192
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # as engine.files.sha256_of writes the catalog's image hashes
+NO_SKU = "(no sku)"
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (pyarrow)'
 
 
@@ -172,7 +175,14 @@ def _store_batch(
         row = feed.get(sku)
         if not valid[i]:
             why = "its vector holds NaN or infinity" if present[i] else errors[i] or "no vector"
-            failed.setdefault(sku or "(no sku)", " ".join(why.split()))  # a cluster's error may span lines
+            failed.setdefault(sku or NO_SKU, " ".join(why.split()))  # a cluster's error may span lines
+            continue
+        if not sku:
+            report.skipped.append((NO_SKU, "no sku in the vector files"))
+            continue
+        if not isinstance(hashes[i], str) or not SHA256_HEX.fullmatch(hashes[i]):
+            # stored as the product's image hash, which the catalog compares with sha256_of of image files
+            failed.setdefault(sku, "its image_sha256 is not the sha256 of an image (64 lowercase hex digits)")
             continue
         if row is None:
             report.skipped.append((sku, "in the vector files but not in the feed"))

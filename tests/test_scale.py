@@ -224,6 +224,33 @@ def test_a_vector_holding_nan_is_skipped_and_a_cluster_error_shown_on_one_line(t
     assert ("V-1", "decode failed line 2") in report.skipped
 
 
+def test_rows_without_a_sku_or_a_sha256_image_hash_are_skipped_with_their_reason(tmp_path, ikea: Path):
+    """Found by fuzzing: a null image_sha256 aborted the whole import with SQLite's "NOT NULL constraint
+    failed", "" or "x" was stored as the image hash, and a row without a sku was reported as "skipped None"."""
+    pa, _, pq = pyarrow_modules()
+    from engine.vectors_import import EmbedderId, schema
+
+    pipe = _pipeline(tmp_path / "data")
+    model = pipe.embedder.model
+    image = min((ikea / "products" / "lamp").glob("*.jpg"))
+    skus = ["V-1", "V-2", "V-3", "V-4", "V-5", None]
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,category,image\n" + "".join(f"{s},lamp,{image}\n" for s in skus[:5]), encoding="utf-8")
+    good = sha256_of(image)
+    hashes = [good, None, "", "x", good.upper(), good]
+    embedder = EmbedderId.of(model.card)
+    rows = {"sku": skus, "category": ["lamp"] * 6, "image_sha256": hashes, "embedder": [embedder.name] * 6,
+            "embedder_sha256": [embedder.sha256] * 6, "vector": [[0.5] * model.card.output_dim] * 6,
+            "error": [None] * 6}
+    (tmp_path / "vectors").mkdir()
+    pq.write_table(pa.table(rows, schema=schema(model.card.output_dim, embedder)), tmp_path / "vectors" / "p.parquet")
+    report = import_vectors(pipe.catalog, read_source(feed), tmp_path / "vectors", model, tmp_path / "cache")
+    not_hex = "its image_sha256 is not the sha256 of an image (64 lowercase hex digits)"
+    assert sorted(report.skipped) == [("(no sku)", "no sku in the vector files"), ("V-2", not_hex),
+                                      ("V-3", not_hex), ("V-4", not_hex), ("V-5", not_hex)]
+    assert [(p.sku, p.image_hash) for p in pipe.catalog.products()] == [("V-1", good)]
+
+
 def test_a_folder_without_vector_files_is_one_line(tmp_path, feed):
     with Catalog(tmp_path / "c.sqlite") as catalog, pytest.raises(CatalogError, match="no such vector folder"):
         import_vectors(catalog, read_source(feed), tmp_path / "nowhere", _pipeline(tmp_path).embedder.model,
