@@ -225,8 +225,9 @@ def test_a_vector_holding_nan_is_skipped_and_a_cluster_error_shown_on_one_line(t
 
 
 def test_rows_without_a_sku_or_a_sha256_image_hash_are_skipped_with_their_reason(tmp_path, ikea: Path):
-    """Found by fuzzing: a null image_sha256 aborted the whole import with SQLite's "NOT NULL constraint
-    failed", "" or "x" was stored as the image hash, and a row without a sku was reported as "skipped None"."""
+    """Found by fuzzing: a null image_sha256 aborted the whole import with SQLite's "NOT NULL
+    constraint failed", "" or "x" was stored as the image hash, and a row without a sku was reported
+    as "skipped None"."""
     pa, _, pq = pyarrow_modules()
     from engine.vectors_import import EmbedderId, schema
 
@@ -235,7 +236,8 @@ def test_rows_without_a_sku_or_a_sha256_image_hash_are_skipped_with_their_reason
     image = min((ikea / "products" / "lamp").glob("*.jpg"))
     skus = ["V-1", "V-2", "V-3", "V-4", "V-5", None]
     feed = tmp_path / "feed.csv"
-    feed.write_text("sku,category,image\n" + "".join(f"{s},lamp,{image}\n" for s in skus[:5]), encoding="utf-8")
+    lines = "".join(f"{s},lamp,{image}\n" for s in skus[:5])
+    feed.write_text("sku,category,image\n" + lines, encoding="utf-8")
     good = sha256_of(image)
     hashes = [good, None, "", "x", good.upper(), good]
     embedder = EmbedderId.of(model.card)
@@ -243,7 +245,8 @@ def test_rows_without_a_sku_or_a_sha256_image_hash_are_skipped_with_their_reason
             "embedder_sha256": [embedder.sha256] * 6, "vector": [[0.5] * model.card.output_dim] * 6,
             "error": [None] * 6}
     (tmp_path / "vectors").mkdir()
-    pq.write_table(pa.table(rows, schema=schema(model.card.output_dim, embedder)), tmp_path / "vectors" / "p.parquet")
+    table = pa.table(rows, schema=schema(model.card.output_dim, embedder))
+    pq.write_table(table, tmp_path / "vectors" / "p.parquet")
     report = import_vectors(pipe.catalog, read_source(feed), tmp_path / "vectors", model, tmp_path / "cache")
     not_hex = "its image_sha256 is not the sha256 of an image (64 lowercase hex digits)"
     assert sorted(report.skipped) == [("(no sku)", "no sku in the vector files"), ("V-2", not_hex),
