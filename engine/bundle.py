@@ -228,6 +228,13 @@ def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[
             continue
         digest = sha256_of(path)
         if digest != image_hash:
+            # Not the picture imported: a path in a shared folder now naming any other file (a symlink
+            # retargeted at a key file, say) would go out in the bundle unless it is still a usable image.
+            try:
+                load_image(path, max_side=CHECK_SIDE)
+            except DecorLensError as exc:
+                missing.append(f"{sku}: {exc} (changed since its import)")
+                continue
             stale.append(sku)
         name = f"images/{digest}{path.suffix.lower()}"
         images[name] = path

@@ -230,6 +230,30 @@ def test_export_without_images_keeps_paths(shop, tmp_path: Path, exported_models
     assert all(Path(p.image_path).parent.parent == source for p in till.catalog.products())
 
 
+def test_export_never_ships_a_file_that_replaced_a_product_image(shop, tmp_path: Path):
+    """A product's picture, after its import, turned into a link to a key file (a shared folder, say): the
+    export refuses, naming it, rather than carrying the key; a picture merely changed still goes, logged."""
+    store, source = shop
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    first, second = sorted((source / "lamp").glob("*.jpg"))[:2]
+    first.unlink()
+    first.symlink_to(secret)
+    out = tmp_path / "out.dlcat"
+    with pytest.raises(CatalogError, match=f"{first.stem}: .*not an image.*changed since its import"):
+        export_bundle(store.data_dir, out)
+    assert not out.exists()
+
+    shutil.copy(second, first.with_name("other.jpg"))
+    first.unlink()
+    first.symlink_to(first.with_name("other.jpg"))  # another picture: stale, still an image
+    logged: list[str] = []
+    info = export_bundle(store.data_dir, out, log=logged.append)
+    assert "1 product images changed on disk" in logged[0]
+    with zipfile.ZipFile(info.path) as zf:
+        assert not [n for n in zf.namelist() if zf.read(n).startswith(b"-----BEGIN OPENSSH")]
+
+
 def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, capsys):
     store, _ = shop
     from decorlens import bundle as bundle_cli
