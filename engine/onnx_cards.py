@@ -1,37 +1,45 @@
 """Cards for models that are already ONNX: read what the file itself says.
 
 Ultralytics exports carry ``names``, ``imgsz`` and ``task`` in their metadata, so a detector's card
-can be written without torch. Embedders need their normalisation stated by the caller.
+can be written without torch. Embedders need their normalisation stated by the caller. A model file may
+come from anywhere: what it says is checked here, so a card is never written that ``read_card`` refuses
+(it would replace a good card) and a file that is not what a card needs is a one-line ModelError.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
 from engine.errors import ModelError
 from engine.files import sha256_of
-from engine.models import ModelCard
+from engine.models import MAX_INPUT_SIZE, ModelCard
+from engine.runtime import open_session
 
 COCO_NAMES_COUNT = 80
 
 
 def detector_card(path: Path, name: str | None = None, class_set: str | None = None, conf: float = 0.25) -> ModelCard:
     """A card for an ultralytics ONNX detector, from its embedded metadata."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = _open(path)
     meta = session.get_modelmeta().custom_metadata_map
     if "names" not in meta:
         raise ModelError(f"{path}: no class names in the ONNX metadata (not an ultralytics export?)")
-    names_map = ast.literal_eval(meta["names"])
+    names_map = _literal(path, "names", meta["names"])
+    if not (isinstance(names_map, dict) and names_map and all(type(i) is int for i in names_map)
+            and all(isinstance(n, str) for n in names_map.values())):
+        raise ModelError(f"{path}: its ONNX metadata 'names' is not a mapping of class ids to class names")
     names = [names_map[i] for i in sorted(names_map)]
-    imgsz = ast.literal_eval(meta.get("imgsz", "[640, 640]"))
+    imgsz = _literal(path, "imgsz", meta.get("imgsz", "[640, 640]"))
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     return ModelCard(
         name=name or path.stem,
         kind="detector",
-        input_size=int(imgsz[0]),
+        input_size=_side(path, imgsz[0] if isinstance(imgsz, list | tuple) and imgsz else None,
+                         "ONNX metadata 'imgsz'"),
         resize="letterbox",
         input_name=inp.name,
         output_name=out.name,
@@ -48,26 +56,50 @@ def embedder_card(
     output_name: str = "embedding", exact_threshold: float | None = None,
 ) -> ModelCard:
     """A card for an ONNX embedder taking (N, 3, S, S) RGB in [0, 1] after ``mean``/``std``."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = _open(path)
     inp = session.get_inputs()[0]
     outputs = {o.name: o for o in session.get_outputs()}
     if output_name not in outputs:
         raise ModelError(f"{path}: no output {output_name!r} (has {', '.join(outputs)})")
-    dim = outputs[output_name].shape[-1]
+    dim = outputs[output_name].shape[-1] if outputs[output_name].shape else None
     return ModelCard(
         name=name or path.stem,
         kind="embedder",
-        input_size=int(inp.shape[-1]),
+        input_size=_side(path, inp.shape[-1] if inp.shape else None, f"input {inp.name!r}"),
         mean=mean or [0.0, 0.0, 0.0],
         std=std or [1.0, 1.0, 1.0],
         resize="stretch",
         input_name=inp.name,
         output_name=output_name,
-        output_dim=dim if isinstance(dim, int) else None,
+        output_dim=dim if isinstance(dim, int) and dim > 0 else None,
         exact_threshold=exact_threshold,
         source=path.name,
         sha256=sha256_of(path),
     )
+
+
+def _open(path: Path) -> ort.InferenceSession:
+    """A CPU session of the file (one that is not ONNX is a ModelError), with an input and an output."""
+    session = open_session(path, "cpu")
+    if not session.get_inputs() or not session.get_outputs():
+        raise ModelError(f"{path}: the model has no input or no output")
+    return session
+
+
+def _literal(path: Path, key: str, text: str) -> Any:
+    """The metadata entry ``key`` as the Python literal ultralytics writes there, or a one-line ModelError."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        why = type(exc).__name__
+        raise ModelError(f"{path}: its ONNX metadata {key!r} is not a Python literal ({why})") from exc
+
+
+def _side(path: Path, side: Any, where: str) -> int:
+    """The square input's side in pixels that the file gives in ``where``, as a card's input_size."""
+    if type(side) is not int or not 0 < side <= MAX_INPUT_SIZE:
+        raise ModelError(f"{path}: its {where} gives no input side in pixels up to {MAX_INPUT_SIZE}")
+    return side
 
 
 def guess_class_set(names: list[str]) -> str:

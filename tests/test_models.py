@@ -71,3 +71,46 @@ def test_a_card_of_the_wrong_shape_is_one_line_and_left_out_of_the_list(
         read_card(own / "custom.onnx")
     assert "\n" not in str(info.value) and "custom.card.json" in str(info.value)
     assert "custom.onnx" not in {m.path.name for m in available_models(shared_models, tmp_path)}
+
+
+def _with_metadata(model: bytes, **entries: str) -> bytes:
+    """An ONNX file's bytes with ``metadata_props`` entries appended (protobuf merges repeated fields)."""
+    def field(number: int, payload: bytes) -> bytes:  # a length-delimited protobuf field
+        size, length = len(payload), b""
+        while size > 0x7F:
+            length, size = length + bytes([size & 0x7F | 0x80]), size >> 7
+        return bytes([number << 3 | 2]) + length + bytes([size]) + payload
+
+    props = (field(14, field(1, k.encode()) + field(2, v.encode())) for k, v in entries.items())
+    return model + b"".join(props)
+
+
+NOT_NAMES = "its ONNX metadata 'names' is not a mapping of class ids to class names"
+NO_SIDE = "its ONNX metadata 'imgsz' gives no input side in pixels up to 4096"
+
+
+@pytest.mark.parametrize(("names", "imgsz", "message"), [
+    ("{0: 'chair', 1: ", "[224, 224]", "its ONNX metadata 'names' is not a Python literal (SyntaxError)"),
+    ("['chair', 'lamp']", "[224, 224]", NOT_NAMES),
+    ("{0: 1, 1: 2}", "[224, 224]", NOT_NAMES),
+    ("{0: 'chair'}", "[]", NO_SIDE),
+    ("{0: 'chair'}", "[100000, 1]", NO_SIDE),
+])
+def test_a_card_from_hostile_onnx_metadata_is_one_line_and_keeps_the_card(
+    shared_models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], names: str, imgsz: str,
+    message: str,
+):
+    """Found by fuzzing: `models card` read an ONNX file's class names and input size with literal_eval and
+    took what came (a SyntaxError, TypeError or IndexError, 'unexpected' in the CLI), or wrote a card that
+    read_card then refused, over the good card beside the model."""
+    from decorlens.main import main
+
+    model = tmp_path / "d.onnx"
+    model.write_bytes(_with_metadata((shared_models / V2).read_bytes(), names=names, imgsz=imgsz))
+    good = write_card(model, ModelCard("d", "detector", 224, class_names=["chair"])).read_bytes()
+    capsys.readouterr()
+    args = ["models", "card", str(model), "--kind", "detector"]
+    code = main(["-q", "--data-dir", str(tmp_path / "data"), *args])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and lines == [f"decorlens: error: {model}: {message}"]
+    assert (tmp_path / "d.card.json").read_bytes() == good
