@@ -24,6 +24,8 @@ from engine.scene_memory import BATCH, objects_of, remember
 
 SUMMARY = "summary.csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A file name holds at most 255 bytes; a stem leaves room for "-2", ".json" and write_atomic's temp name.
+STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
@@ -125,13 +127,15 @@ def unique_stems(scenes: Sequence[Path]) -> list[str]:
     """An output stem per scene, never two alike (nor two differing only in case, for macOS and Windows).
 
     The file stem, prefixed by its folder's name when two scenes share a stem; when even that clashes
-    (``a/x/1.jpg`` and ``b/x/1.jpg``) a number follows, so no scene's outputs overwrite another's.
+    (``a/x/1.jpg`` and ``b/x/1.jpg``) a number follows, so no scene's outputs overwrite another's. A long
+    stem is cut (``fit_stem``): a photo named near the 255-byte limit must not stop the batch at writing.
     """
     counts = Counter(s.stem.casefold() for s in scenes)
     used: set[str] = set()
     stems: list[str] = []
     for scene in scenes:
         stem = scene.stem if counts[scene.stem.casefold()] == 1 else f"{scene.parent.name}_{scene.stem}"
+        stem = fit_stem(stem)
         candidate, n = stem, 1
         while candidate.casefold() in used:
             n += 1
@@ -139,3 +143,11 @@ def unique_stems(scenes: Sequence[Path]) -> list[str]:
         used.add(candidate.casefold())
         stems.append(candidate)
     return stems
+
+
+def fit_stem(stem: str) -> str:
+    """``stem`` cut to ``STEM_MAX_BYTES`` as the file system stores it (a character may take 4 bytes)."""
+    stem = stem[:STEM_MAX_BYTES]
+    while len(os.fsencode(stem)) > STEM_MAX_BYTES:
+        stem = stem[:-1]
+    return stem

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from engine.batch import BatchReport, tag_scenes
+from engine.batch import BatchReport, fit_stem, tag_scenes
 from engine.catalog import Catalog
 from engine.categories import display_name
 from engine.errors import DecorLensError
@@ -81,7 +81,9 @@ def write_page(
     """``<out>/<stem>.html`` for a scene in search-JSON form (corrections JSON works too), with its images.
 
     ``complete``: products in match form (``complete_the_look``) for the *Complete the look* cards.
+    A stem too long for a file name with its suffix is cut (``fit_stem``), as the batch cuts it.
     """
+    stem = fit_stem(stem)
     images = out_dir / IMAGES
     (images / PRODUCTS).mkdir(parents=True, exist_ok=True)
     photo_file = f"{stem}.jpg"

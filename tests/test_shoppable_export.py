@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,8 +21,9 @@ from PIL import Image
 from decorlens.main import main
 from engine.batch import FORMULA_STARTS, SUMMARY, tag_scenes, unique_stems
 from engine.categories import display_name
+from engine.files import write_atomic
 from engine.links import safe_link
-from engine.shoppable import export_batch, readable_title, write_page
+from engine.shoppable import IMAGES, export_batch, readable_title, write_page
 from engine.shoppable_assets import SCRIPT
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -329,3 +331,21 @@ def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path
 def test_batch_outputs_of_two_scenes_never_share_a_name():
     scenes = [Path(p) for p in ("a/x/1.jpg", "b/x/1.jpg", "c/y/1.png", "d/Room.jpg", "e/room.JPG", "f/solo.jpg")]
     assert unique_stems(scenes) == ["x_1", "x_1-2", "y_1", "d_Room", "e_room", "solo"]
+
+
+def test_a_photo_named_up_to_the_file_name_limit_still_gets_its_page(scene_path, tmp_path: Path):
+    """A 255-byte photo name gave a 256-byte <stem>.json (and a longer temp name): the batch stopped there."""
+    accented = "é" * 120 + "x" * 11  # 251 bytes in UTF-8, the longest stem a .jpg name may have
+    photos = [tmp_path / f"{accented}.jpg", tmp_path / "a" / f"{'b' * 251}.jpg", tmp_path / "c" / f"{'b' * 251}.jpg"]
+    for photo in photos:
+        photo.parent.mkdir(exist_ok=True)
+        shutil.copy(scene_path(SCENE), photo)
+    stems = unique_stems(photos)
+    assert len({s.casefold() for s in stems}) == 3 and stems[0].startswith("é" * 100)
+    out = tmp_path / "out"
+    for photo, stem in zip(photos, stems):
+        page = write_page({"width": 4, "height": 3, "objects": []}, photo, out, stem)
+        write_atomic(out / f"{stem}.json", "{}")
+        assert page.is_file() and (out / IMAGES / f"{stem}.jpg").is_file()
+    app_page = write_page({"width": 4, "height": 3, "objects": []}, photos[1], out / "app", photos[1].stem)
+    assert app_page.name == f"{'b' * 200}.html"  # the app passes the photo's own stem
