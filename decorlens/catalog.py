@@ -9,6 +9,7 @@ from pathlib import Path
 
 from decorlens.options import positive_int
 from decorlens.progress import bar, note
+from decorlens.terminal import one_line
 from engine.backups import backups_dir, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
@@ -111,7 +112,7 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
         return 0
     for p in products:
-        print(f"{p.sku:<16} {p.category:<22} {p.name}")
+        print(f"{one_line(p.sku):<16} {one_line(p.category):<22} {one_line(p.name)}")
     return 0
 
 
@@ -161,7 +162,7 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
-            print(f"     {p.sku:<16} {p.category:<22} {p.name}")
+            print(f"     {one_line(p.sku):<16} {one_line(p.category):<22} {one_line(p.name)}")
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from decorlens.options import positive_int
+from decorlens.terminal import one_line
 from engine.boxes import four_numbers
 from engine.explain import explain_tag
 from engine.files import write_atomic
@@ -111,14 +112,16 @@ def render(result: SceneResult) -> str:
     """A readable report: one block per object, its tag point and its matches."""
     t = result.timings_ms
     lines = [
-        f"{result.image}  {result.width}x{result.height}  {len(result.objects)} objects  on {result.device}",
+        (f"{one_line(result.image)}  {result.width}x{result.height}  {len(result.objects)} objects  "
+         f"on {result.device}"),
         "  ".join(f"{k} {t[k]:.0f} ms" for k in ("decode", "detect", "embed", "search") if k in t),
     ]
     for n, obj in enumerate(result.objects, 1):
         x, y = obj.tag
         lines.append(f"\n[{n}] {obj.category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
-            lines.append(f"     {m.score:.3f} {m.match:<7} {m.sku:<14} {m.name} [{m.category}]")
+            lines.append(f"     {m.score:.3f} {m.match:<7} {one_line(m.sku):<14} {one_line(m.name)} "
+                         f"[{one_line(m.category)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")
     if not result.objects:

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from decorlens.terminal import one_line
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
@@ -35,17 +36,19 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     name = product.name if product else "(no longer in the catalog)"
     photos = len({s.photo for s in every})
-    print(f"{args.sku} {name}: best match of {len(every)} objects in {photos} of {photo_count(catalog)} tagged photos")
+    print(f"{one_line(args.sku)} {one_line(name)}: best match of {len(every)} objects in {photos} of "
+          f"{photo_count(catalog)} tagged photos")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
         mark = "confirmed" if s.confirmed else s.kind
-        print(f"  {s.score:.3f} {mark:<9} {s.photo}  object {s.number} [{s.category}] box {box}"
-              + ("" if s.exists else "  (photo gone)"))
+        print(f"  {s.score:.3f} {mark:<9} {one_line(s.photo)}  object {s.number} [{one_line(s.category)}] "
+              f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
         names = _names(catalog, [sku for sku, _ in together])
         for sku, photos in together:
-            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {sku:<14} {names.get(sku, '(gone)')}")
+            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {one_line(sku):<14} "
+                  f"{one_line(names.get(sku, '(gone)'))}")
     return 0
 
 

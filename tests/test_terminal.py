@@ -10,7 +10,7 @@ import pytest
 from ikea_feed import write_feed
 
 from decorlens.main import main
-from decorlens.terminal import escape_controls
+from decorlens.terminal import escape_controls, one_line
 
 # Retitles the terminal, clears the screen, then reverses the rest of the line.
 HOSTILE_NAME = "Sofa\x1b]0;pwned\x07\x1b[2J\r\u202egpj.exe"
@@ -46,3 +46,21 @@ def test_cli_prints_hostile_catalog_text_escaped(tmp_path: Path, ikea: Path, sha
     captured = capsys.readouterr()
     assert "2Jnone" in captured.out + captured.err
     assert not any(c in captured.out + captured.err for c in RAW)
+
+
+def test_a_newline_in_a_name_forges_no_report_line(tmp_path: Path, ikea: Path, shared_models: Path,
+                                                   capsys: pytest.CaptureFixture[str]):
+    """A feed's quoted name holding a newline printed a line of its own: a forged row of the listing or a
+    forged sighting under ``where``. It shows escaped, in its own line."""
+    forged = "Chair\n  0.999 confirmed   /home/me/room.jpg  object 1 [chair] box 1,2,3,4\tx"
+    with open(ikea / "products.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    feed = write_feed(ikea, [], tmp_path / "feed.csv", extra=[["S-1", forged, row["category"],
+                                                                str(ikea / row["image"])]])
+    base = ["--data-dir", str(tmp_path / "data"), "--models-dir", str(shared_models), "-q"]
+    assert main([*base, "catalog", "import", str(feed)]) == 0
+    capsys.readouterr()
+    for command in (["catalog", "list"], ["where", "S-1"]):
+        assert main([*base, *command]) == 0
+        (line,) = capsys.readouterr().out.splitlines()
+        assert one_line(forged) in line and "Chair\\u000a  0.999 confirmed" in line and "\\u0009x" in line
