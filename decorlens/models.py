@@ -202,12 +202,12 @@ def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     detectors = [m for m in models if m.card.kind == "detector"]
     if len(embedders) > 1:
         raise ModelError(f"one embedder at a time, got {', '.join(m.path.name for m in embedders)}")
+    if embedders:  # first: a re-embedding stopped with Ctrl-C leaves every choice as it was
+        _activate_embedder(args, pipeline, embedders[0])
     if detectors:
         path = save_choice(pipeline.data_dir, "detectors", [[m.path.name] for m in detectors])
         print(f"detection now runs {' + '.join(m.card.name for m in detectors)}; saved in {path}")
         _note_replaced(detectors)
-    if embedders:
-        _activate_embedder(args, pipeline, embedders[0])
     return 0
 
 
@@ -222,11 +222,12 @@ def _note_replaced(detectors: list) -> None:
 
 
 def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> None:
-    path = save_choice(pipeline.data_dir, "embedder", [model.path.name])
+    """Re-embed the catalog, then save the choice: interrupted, the catalog and config.yaml are unchanged."""
     active = Pipeline(pipeline.settings.with_(embedder=(model.path.name,)), pipeline.log)
     if active.catalog.count():
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
+    path = save_choice(pipeline.data_dir, "embedder", [model.path.name])
     print(f"searches now use {model.card.name} ({model.path}); saved in {path}")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from decorlens.options import positive_int
 from decorlens.progress import bar, note
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
+from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
 
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 1
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
+    ensure_nonempty(pipeline.catalog)
     with bar("tagging", args.quiet) as progress:
         tag = export_batch if args.html else tag_scenes
         report = tag(pipeline, scenes, args.out, args.top_k, progress)

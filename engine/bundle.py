@@ -190,9 +190,7 @@ def export_bundle(
             replace_atomically(part, out)
         finally:
             part.unlink(missing_ok=True)
-    info = BundleInfo(out, manifest)
-    log(info.summary())
-    return info
+    return BundleInfo(out, manifest)  # the caller reports its summary (logged here too, it showed twice)
 
 
 def _snapshot(source: Path, target: Path) -> None:
@@ -373,8 +371,7 @@ def import_bundle(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     result.seconds = time.perf_counter() - start
-    log(result.summary())
-    return result
+    return result  # the caller reports result.summary()
 
 
 def _check_embedder(

@@ -201,3 +201,62 @@ def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.C
     captured = capsys.readouterr()
     assert "0 added" in captured.out and "2 skipped" in captured.out
     assert "skipped A1" in captured.err and "missing.jpg" in captured.err
+
+
+def _lamp_shop(tmp_path: Path, ikea: Path, count: int = 3) -> str:
+    """A data dir whose catalog holds a few IKEA lamps (the models come from DECORLENS_MODELS_DIR)."""
+    folder = tmp_path / "products" / "lamp"
+    folder.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:count]:
+        shutil.copy(image, folder / image.name)
+    data = str(tmp_path / "data")
+    assert main(["-q", "--data-dir", data, "catalog", "import", str(tmp_path / "products")]) == 0
+    return data
+
+
+def test_bundle_export_and_import_say_what_they_did_once(tmp_path: Path, ikea: Path,
+                                                         capsys: pytest.CaptureFixture[str]):
+    """The summary went to stdout and, logged by the engine, to stderr too: a terminal showed it twice."""
+    data = _lamp_shop(tmp_path, ikea)
+    capsys.readouterr()
+    bundle = str(tmp_path / "shop.dlcat")
+    assert main(["--data-dir", data, "bundle", "export", bundle]) == 0
+    out, err = capsys.readouterr()
+    assert "3 products" in out and "3 products" not in err
+    assert main(["--data-dir", str(tmp_path / "till"), "bundle", "import", bundle]) == 0
+    out, err = capsys.readouterr()
+    assert "imported 3 products" in out and "imported 3 products" not in err
+
+
+def test_tagging_against_an_empty_catalog_is_one_line(scene_path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]):
+    """Not a 'failed: … the catalog is empty' line per photo and a summary of nothing: one error, no output."""
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    for name in (SOFA_SCENE, "bed-that-folds"):
+        shutil.copy(scene_path(name), scenes / f"{name}.jpg")
+    out = tmp_path / "out"
+    assert main(["--data-dir", str(tmp_path / "data"), "tag", str(scenes), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("decorlens: error:") and "is empty" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_activate_interrupted_while_re_embedding_keeps_the_embedder(tmp_path: Path, ikea: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]):
+    """Ctrl-C during `models activate`'s re-embedding: the old embedder stays the one searches use (the
+    new one was saved first, so the next search re-embedded the whole catalog unasked)."""
+    data = _lamp_shop(tmp_path, ikea)
+    v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "prepare_matcher", interrupted)
+    capsys.readouterr()
+    assert main(["--data-dir", data, "models", "activate", v1, "yolov8n-oiv7-int8.onnx"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    config = tmp_path / "data" / "config.yaml"
+    assert not config.exists() or v1 not in config.read_text()
+    assert not config.exists() or "yolov8n-oiv7" not in config.read_text()
