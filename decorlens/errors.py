@@ -109,7 +109,8 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     """``text`` on one line within ``limit`` characters, shortened rather than wrapped.
 
     What goes first is what a user needs least: the longest parenthesised detail (a library's own
-    wording), then the leading folders of long paths (the file name stays); failing that, the middle.
+    wording), then the leading folders of long paths (the file name stays), then that detail whole;
+    failing that, the middle.
     """
     flat = " ".join(str(text).split())
     excess = len(flat) - limit
@@ -120,6 +121,11 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
         return flat.replace(f"({detail})", f"({detail[:len(detail) - excess - 1]}…)", 1)
     for path in sorted(set(PATH.findall(flat)), key=len, reverse=True):
         flat = flat.replace(path, _tail(path, max(len(path) - (len(flat) - limit), 24)))
+        if len(flat) <= limit:
+            return flat
+    detail = max(re.findall(r"\(([^()]{12,})\)", flat), key=len, default="")
+    if detail:  # too short to absorb the excess: drop it whole, or the middle cut lands in the advice before it
+        flat = flat.replace(f"({detail})", "(…)", 1)
         if len(flat) <= limit:
             return flat
     head = (limit - 1) * 2 // 3

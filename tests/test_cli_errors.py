@@ -309,6 +309,18 @@ def test_a_long_message_is_shortened_not_wrapped():
     assert len(line) == 150 and line.startswith("settings file /data/config.yaml") and line.endswith("delete it")
 
 
+def test_a_detail_too_short_to_absorb_the_excess_goes_whole_not_the_advice_before_it():
+    """`decorlens eval` without a fine-tuned model: its reason in parentheses was a few characters too short
+    to be cut alone, so the middle cut fell on the advice and the user read '--finetuned PA…lders'."""
+    advice = ("no fine-tuned model mobilenet_v2-ntxent-catalog-pull.onnx: train one (`decorlens train --data DIR`), "
+              "pass --finetuned PATH or leave it out with --matchers colour,pretrained")
+    reason = ("model mobilenet_v2-ntxent-catalog-pull.onnx not found in /tmp/cli/dd/models; put it in one of "
+              "those folders, or set DECORLENS_MODELS_DIR to a folder that holds it")
+    limit = MAX_LINE - len("decorlens: error: ")
+    line = one_line(f"{advice} ({reason})", limit)
+    assert len(line) <= limit and line.startswith(advice)
+
+
 def test_a_reader_that_goes_away_is_no_error(catalog_dir: Path):
     """`decorlens catalog list | head -1`: when the reader closes the pipe, the CLI stops quietly."""
     proc = subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(catalog_dir), "catalog", "list"],
