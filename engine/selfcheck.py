@@ -8,7 +8,7 @@ pasted there. The user's own catalog is never opened or written.
 Every step is named, so a failure reads as "what is broken" rather than a traceback::
 
     self-check OK: 2 detectors (yolo11n-ovint8-dq, yolov8n-oiv7) + embedder mobilenet_v2 (1280-d) on CPU, ...
-    self-check FAILED at models: missing model file yolo11n.onnx or yolo11n-ovint8-dq.onnx (searched ...)
+    self-check FAILED at models: missing model file yolo11n.onnx or yolo11n-ovint8-dq.onnx (searched ...); ...
 
 ``frozen_entry`` is the entry point of the packaged app (see ``build.spec``): it answers
 ``--self-check`` and CLI commands before anything imports Qt, and opens the GUI otherwise.
@@ -204,7 +204,8 @@ def _check_models(pipeline, report: SelfCheckReport) -> str:
         report.models[role] = str(model.path)
     if missing:
         searched = ", ".join(str(p) for p in model_search_path(settings.models_dir, pipeline.data_dir))
-        raise _StepFailed(f"missing model file {'; '.join(missing)} (searched {searched})")
+        raise _StepFailed(f"missing model file {'; '.join(missing)} (searched {searched}); "
+                          "`decorlens models fetch` gets them")
     if problems:
         raise _StepFailed("; ".join(problems))
     detectors = ", ".join(m.card.name for role, m in found.items() if role != "embedder")

@@ -260,3 +260,12 @@ def test_activate_interrupted_while_re_embedding_keeps_the_embedder(tmp_path: Pa
     config = tmp_path / "data" / "config.yaml"
     assert not config.exists() or v1 not in config.read_text()
     assert not config.exists() or "yolov8n-oiv7" not in config.read_text()
+
+
+def test_self_check_without_models_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]):
+    """On a fresh machine self-check said which files were missing and where it looked, not how to get them."""
+    monkeypatch.setenv("DECORLENS_MODELS_DIR", str(tmp_path / "no-models"))
+    assert main(["--data-dir", str(tmp_path / "data"), "self-check"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED at models" in out and "`decorlens models fetch`" in out
