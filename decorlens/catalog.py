@@ -17,6 +17,8 @@ from engine.importer import read_source
 from engine.models import find_first
 from engine.pipeline import Pipeline
 
+LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="manage the product catalog")
@@ -37,9 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("skus", nargs="+")
     rm.set_defaults(run=run_remove)
     ls = verbs.add_parser("list", help="list products")
-    ls.add_argument("--category")
+    ls.add_argument("--category", help="only this category (`catalog stats` lists them)")
     ls.add_argument("--search", default="", help="substring of name or sku")
-    ls.add_argument("--limit", type=positive_int, default=50)
+    ls.add_argument("--limit", type=positive_int, default=LIST_LIMIT, help=f"at most N products (default {LIST_LIMIT})",
+                    metavar="N")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(run=run_list)
     st = verbs.add_parser("stats", help="products per category, vectors per embedder")
@@ -107,7 +110,12 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    products = pipeline.catalog.products(args.category, args.search, args.limit)
+    products = pipeline.catalog.products(args.category, args.search, args.limit + 1)
+    if not args.quiet and len(products) > args.limit:  # a cut list must not pass for the whole catalog
+        note(f"only the first {args.limit} products shown; `--limit N` shows more")
+    elif not args.quiet and not products:
+        note("no products match" if args.category or args.search else "the catalog is empty")
+    products = products[: args.limit]
     if args.json:
         print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
         return 0
