@@ -282,6 +282,35 @@ def test_a_yolo_dataset_without_names_or_labels_is_refused(tmp_path: Path):
         read_yolo_dataset(tmp_path / "data.yaml")
 
 
+@pytest.mark.parametrize(("edit", "refusal"), [
+    ({"download": "open('ran', 'w')"}, "remove its 'download'"),  # ultralytics would exec it: val is missing
+    ({"labels": "2 0.5 0.5 0.2 0.2\n"}, r"a\.txt, line 2: expected 'class cx cy w h' with a class 0–1"),
+    ({"labels": "-1 0.5 0.5 0.2 0.2\n"}, "line 2: expected"),  # not counted as the last class
+    ({"labels": "lamp 0.5 0.5 0.2 0.2\n"}, "line 2: expected"),
+    ({"labels": "0 1.5 -0.5 3 0.2\n"}, "line 2: coordinates must lie in 0–1"),
+    ({"labels": b"0 0.5 0.5 0.2 0.2 \xe9\n"}, r"a\.txt: not a readable label file"),
+    ({"names": "lamp"}, "a list of class names"),  # not the classes l, a, m, p
+    ({"names": {0: "lamp", 5: "rug"}}, "a list of class names"),
+    ({"path": None, "val": "images/nowhere"}, "'val' names no folder"),
+])
+def test_a_hand_edited_yolo_dataset_is_refused_naming_the_file_and_line(tmp_path: Path, edit: dict, refusal: str):
+    """What ultralytics would run as code, skip quietly (a bad class id, coordinates outside 0–1), misread or
+    stop on with a SyntaxError is one line before training, naming the file (and the label's line)."""
+    labels = edit.pop("labels", "")
+    spec = {"train": "images/train", "val": "images/val", "names": {0: "lamp", 1: "rug"}}
+    for folder in ("images/train", "images/val", "labels/train"):
+        (tmp_path / folder).mkdir(parents=True)
+    first = b"1.0 0.5 0.5 0.2 0.2\n"  # a float class id, as some tools write it: fine
+    (tmp_path / "labels/train/a.txt").write_bytes(first)
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(spec))
+    assert read_yolo_dataset(tmp_path / "data.yaml") == (["lamp", "rug"], {"rug": {"yolo": 1}})
+    (tmp_path / "labels/train/a.txt").write_bytes(first + (labels if isinstance(labels, bytes) else labels.encode()))
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump({**spec, **edit}))
+    with pytest.raises(ModelError, match=refusal):
+        read_yolo_dataset(tmp_path / "data.yaml")
+    assert not (tmp_path / "ran").exists()
+
+
 @pytest.mark.slow
 def test_one_epoch_finetune_exports_a_detector_the_engine_runs(session_data_dir: Path, ikea: Path,
                                                                 tmp_path: Path, scene_path):

@@ -23,6 +23,7 @@ from training.pseudo_labels import SceneLabels
 
 DEFAULT_MAX_SIDE = 640
 MIN_BOX = 2.0  # pixels in the written image; thinner boxes are dropped, YOLO cannot learn them
+LABEL_SLACK = 0.01  # how far outside 0–1 ultralytics lets a label coordinate lie (rounding)
 
 
 def write_dataset(
@@ -48,23 +49,70 @@ def write_dataset(
 
 
 def read_yolo_dataset(data_yaml: Path) -> tuple[list[str], dict[str, dict[str, int]]]:
-    """Class names and train labels per class of a YOLO dataset (any tool's), checked before a long run."""
+    """Class names and train labels per class of a YOLO dataset (any tool's), checked before a long run.
+
+    A hand-edited dataset is checked as ultralytics would take it, since ultralytics itself fails late or
+    quietly: it runs a ``download`` entry as Python or a shell command when a split folder is missing, skips
+    an image whose label has a class id past ``names`` or coordinates outside 0–1 (a warning our quiet run
+    never shows), and stops on a missing ``val`` with a SyntaxError. Each is one line here naming the file.
+    """
     try:
-        spec = yaml.safe_load(Path(data_yaml).read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        spec = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ModelError(f"{data_yaml}: not a readable YOLO data.yaml ({exc})") from exc
-    names = spec.get("names") if isinstance(spec, dict) else None
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names)]
-    if not names or not isinstance(spec.get("train"), str):
+    if isinstance(spec, dict) and "download" in spec:
+        raise ModelError(f"{data_yaml}: remove its 'download' entry: ultralytics runs it as code when a folder "
+                         "is missing")
+    names = _class_names(data_yaml, spec.get("names") if isinstance(spec, dict) else None)
+    if spec.get("nc", len(names)) != len(names):
+        raise ModelError(f"{data_yaml}: 'nc: {spec['nc']}' and the {len(names)} 'names' must agree")
+    if not isinstance(spec.get("train"), str) or not isinstance(spec.get("path", ""), str | None):
         raise ModelError(f"{data_yaml}: a YOLO data.yaml needs 'names' and a 'train' folder")
-    root = Path(data_yaml).parent / spec.get("path", "")
+    root = Path(data_yaml).parent / (spec.get("path") or "")
     label_dir = root / spec["train"].replace("images", "labels", 1)
-    counts = Counter(int(line.split()[0]) for f in sorted(label_dir.glob("*.txt"))
-                     for line in f.read_text().splitlines() if line.strip())
+    counts = Counter(c for f in sorted(label_dir.glob("*.txt")) for c in _label_classes(f, len(names)))
     if not counts:
         raise ModelError(f"{data_yaml}: no labels in {label_dir}")
-    return list(names), {names[i]: {"yolo": n} for i, n in sorted(counts.items()) if i < len(names)}
+    if not isinstance(spec.get("val"), str) or not (root / spec["val"]).exists():
+        raise ModelError(f"{data_yaml}: its 'val' names no folder of validation images ({spec.get('val')!r})")
+    val_labels = root / spec["val"].replace("images", "labels", 1)
+    for path in sorted(val_labels.glob("*.txt")):
+        _label_classes(path, len(names))
+    return names, {names[i]: {"yolo": n} for i, n in sorted(counts.items())}
+
+
+def _class_names(data_yaml: Path, names: object) -> list[str]:
+    """``names`` as a list or a ``{0: name, 1: …}`` mapping of text; anything else is refused."""
+    if isinstance(names, dict) and set(names) == set(range(len(names))):
+        names = [names[i] for i in range(len(names))]
+    if not names or not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ModelError(f"{data_yaml}: a YOLO data.yaml needs 'names': a list of class names, or a mapping "
+                         "0: name, 1: name, …")
+    return names
+
+
+def _label_classes(path: Path, classes: int) -> list[int]:
+    """The class id of each ``class cx cy w h`` line (or segment polygon) of one label file, checked."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not a readable label file ({exc})") from exc
+    found = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            values = [float(v) for v in line.split()]
+        except ValueError:
+            values = []
+        if len(values) < 5 or values[0] % 1 or not 0 <= values[0] < classes:
+            raise ModelError(f"{path}, line {number}: expected 'class cx cy w h' with a class 0–{classes - 1}, "
+                             f"got {line.strip()[:60]!r}")
+        if not all(-LABEL_SLACK <= v <= 1 + LABEL_SLACK for v in values[1:]):
+            raise ModelError(f"{path}, line {number}: coordinates must lie in 0–1 (of the image's size), got "
+                             f"{line.strip()[:60]!r}")
+        found.append(int(values[0]))
+    return found
 
 
 def _write_image(scene: SceneLabels, path: Path, max_side: int) -> tuple[tuple[int, int], list]:
