@@ -172,6 +172,24 @@ class Catalog:
             raise
         self.db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that all see one state of the catalog: a read transaction (in WAL, writers go on).
+
+        An index sync reads tombstones, vectors and the revision in turn; without one snapshot a write
+        another process committed in between was saved as synced though the index missed it, and its
+        products were never found (nor its removals dropped) until ``rebuild-index``. Within a
+        transaction of this thread it adds nothing: that one already sees one state.
+        """
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
+
     def _begin_write(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for another writer in short slices so the user hears why."""
         deadline = time.monotonic() + self.lock_timeout

@@ -144,8 +144,9 @@ class CatalogIndex:
         return int(self._manifest.get("revision", -1))
 
     def sync(self, catalog: Catalog) -> None:
-        """Bring the index files up to the catalog's revision (incrementally when possible)."""
-        with self._lock:
+        """Bring the index files up to the catalog's revision (incrementally when possible), reading
+        one snapshot of it so that the revision saved is the one whose changes were applied."""
+        with self._lock, catalog.snapshot():
             if not self._kind_checked:
                 self._kind_checked = True
                 reason = self._kind_change(catalog)
@@ -161,8 +162,8 @@ class CatalogIndex:
             self._save(touched, catalog.revision)
 
     def rebuild(self, catalog: Catalog, reason: str = "") -> None:
-        """Build every index from the stored vectors."""
-        with self._lock:
+        """Build every index from the stored vectors of one snapshot of the catalog (see ``sync``)."""
+        with self._lock, catalog.snapshot():
             if reason:
                 self.log(f"{reason}; rebuilding the index from stored vectors")
             previous = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}

@@ -121,6 +121,38 @@ def test_kill_during_index_save_loses_nothing(tmp_path: Path, catalog: Catalog, 
     assert json.loads((tmp_path / "index" / KEY / "manifest.json").read_text())["revision"] == catalog.revision
 
 
+def test_a_write_committed_during_a_sync_is_caught_up_on_by_the_next(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+):
+    """Another process imports and removes while a sync reads the vectors: the sync must not save the index
+    as of that later revision, or the import is never found and the removed product never dropped."""
+    _index(tmp_path).sync(catalog)
+    rng = np.random.default_rng(5)
+    _add(catalog, "first", _unit(rng, 1)[0])
+    other = Catalog(catalog.path)  # the other process's connection
+    read_vectors = catalog.vectors
+
+    def vectors_then_another_write(*args, **kwargs):
+        yield from read_vectors(*args, **kwargs)
+        monkeypatch.setattr(catalog, "vectors", read_vectors)
+        _add(other, "late", _unit(rng, 1)[0])
+        other.remove(["sku3"])
+
+    monkeypatch.setattr(catalog, "vectors", vectors_then_another_write)
+    _index(tmp_path).sync(catalog)
+    assert catalog.get_by_sku("late") is not None
+    index = _index(tmp_path)  # the next search, in any process
+    ids = [pid for pid, _ in index.search(catalog, _query(catalog, "late"), None, 50)[0]]
+    assert ids[0] == catalog.get_by_sku("late").id and catalog.get_by_sku("first").id in ids
+    assert len(ids) == 41 and index.revision == catalog.revision
+
+
+def _add(catalog: Catalog, sku: str, vector: np.ndarray) -> None:
+    with catalog.transaction() as rev:
+        pid, _ = catalog.upsert(Product(sku, sku, "a", f"/x/{sku}.jpg", f"h-{sku}"), rev)
+        catalog.put_vectors(KEY, [(pid, f"h-{sku}", vector)], rev)
+
+
 def _manifest(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "index" / KEY / "manifest.json").read_text())
 
