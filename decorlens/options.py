@@ -10,6 +10,8 @@ from typing import NoReturn
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
 
 CONF_HELP = "detector confidence for every detector (default 0.1), or 'card': each model card's own"
+# Options of `decorlens` itself, taken only before the command (`decorlens --help` lists them).
+GLOBAL_OPTIONS = ("--data-dir", "--models-dir", "--device", "--embedder", "--detector", "-q", "--quiet")
 # argparse's words for an unknown sub-command (quoted choices up to Python 3.12, bare ones later).
 INVALID_CHOICE = re.compile(r"argument (?P<what>[^:]+): invalid choice: '?(?P<value>.*?)'? \(choose from (?P<choices>.*)\)")
 
@@ -26,9 +28,16 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def usage_problem(message: str) -> str:
-    """argparse's message, with an unknown choice turned into a suggestion and the list to choose from."""
+    """argparse's message, with an unknown choice turned into a suggestion and the list to choose from,
+    and a global option typed after the command (which that command's --help does not list) moved before it."""
     found = INVALID_CHOICE.fullmatch(message.strip())
     if found is None:
+        unknown = message.strip().removeprefix("unrecognized arguments: ").split()
+        misplaced = [w for w in unknown if w.split("=")[0] in GLOBAL_OPTIONS] if message.startswith("unrecognized") else []
+        if misplaced:
+            option = misplaced[0].split("=")[0]
+            return (f"{option} is an option of decorlens itself: type it before the command, "
+                    f"`decorlens {option} … COMMAND …` ({message})")
         return f"{message} (see --help)"
     choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
     close = difflib.get_close_matches(found["value"], choices, n=1)

@@ -321,6 +321,17 @@ def test_a_detail_too_short_to_absorb_the_excess_goes_whole_not_the_advice_befor
     assert len(line) <= limit and line.startswith(advice)
 
 
+@pytest.mark.parametrize("typed", [["--data-dir", "{tmp}"], ["--data-dir={tmp}"], ["-q"]])
+def test_a_global_option_after_the_command_says_where_it_goes(typed: list[str], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]):
+    """`decorlens tag scenes --out x --data-dir D` said only 'unrecognized arguments', and `tag --help`
+    does not list --data-dir: the line now says it belongs before the command."""
+    args = ["tag", str(tmp_path), "--out", str(tmp_path / "out"), *(a.format(tmp=tmp_path) for a in typed)]
+    code, err = run_cli(args, capsys)
+    option = typed[0].split("=")[0]
+    assert_one_line(code, err, "type it before the command", f"`decorlens {option} … COMMAND …`")
+
+
 def test_a_reader_that_goes_away_is_no_error(catalog_dir: Path):
     """`decorlens catalog list | head -1`: when the reader closes the pipe, the CLI stops quietly."""
     proc = subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(catalog_dir), "catalog", "list"],
