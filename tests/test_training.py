@@ -24,7 +24,7 @@ from engine.pipeline import Pipeline  # noqa: E402
 from engine.preprocess import embed_batch  # noqa: E402
 from engine.runtime import runs_on_cpu  # noqa: E402
 from engine.settings import Settings  # noqa: E402
-from training.data import PairDataset, split_of  # noqa: E402
+from training.data import Anchor, DatasetError, PairDataset, load_training_set, split_of  # noqa: E402
 from training.export import build_embedding_model  # noqa: E402
 from training.loop import TrainConfig, export_trained, train  # noqa: E402
 from training.recipes import DEFAULT_RECIPE, use_tf_same_padding  # noqa: E402
@@ -298,3 +298,51 @@ def test_averaging_keeps_the_running_mean_of_the_epochs_since_the_best(train_pip
     assert export_trained(result, tmp_path, "averaged").with_suffix(".card.json").is_file()
     card = json.loads((tmp_path / "averaged.card.json").read_text())
     assert card["metrics"]["validation"]["mean_weights"] == result.mean
+
+
+def _tiny_dataset(folder: Path, pairs: str) -> Path:
+    """One 200×100 scene and one product, with the pairs.csv rows given (header included)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (200, 100), "white").save(folder / "room.jpg")
+    Image.new("RGB", (50, 50), "red").save(folder / "lamp.jpg")
+    (folder / "products.csv").write_text("product_id,category,image\nlamp-1,lamp,lamp.jpg\n")
+    (folder / "scenes.csv").write_text("scene_id,image\nroom,room.jpg\n")
+    (folder / "pairs.csv").write_text(pairs)
+    return folder
+
+
+@pytest.mark.parametrize("box", ["a,b,c,d", "nan,10,100,90", "10,10,inf,90", "150,80,20,10", "10,10,10,90",
+                                 "10,10,,90", '"10,5",10,100,90'])
+def test_a_box_that_is_no_box_is_refused_naming_the_row(tmp_path: Path, box: str):
+    """Text, NaN, inverted corners (x, y, w, h written as corners), an empty box or a missing cell: one line
+    naming the row, not a ValueError without a file or a box that crops another region."""
+    rows = f"scene_id,product_id,category,x1,y1,x2,y2\nroom,lamp-1,lamp,10,10,100,90\nroom,lamp-1,lamp,{box}\n"
+    with pytest.raises(DatasetError, match=r"pairs\.csv, row 3: the box .* is not a box"):
+        PairDataset.load(_tiny_dataset(tmp_path, rows))
+
+
+def test_a_given_box_outside_its_photo_is_clipped_or_refused_naming_the_photo(tmp_path: Path):
+    """A box partly outside the 200×100 photo is clipped to it; one wholly outside crops nothing and is
+    refused naming the photo (it stopped training with a ZeroDivisionError)."""
+    rows = "scene_id,product_id,category,x1,y1,x2,y2\nroom,lamp-1,lamp,150,50,260,140\n"
+    dataset = PairDataset.load(_tiny_dataset(tmp_path, rows))
+    anchor = Anchor("lamp-1", "lamp", dataset.scenes["room"], dataset.pairs[0].box, 1.0, "room")
+    (example,) = load_training_set(dataset, [anchor]).examples
+    x1, y1, x2, y2 = example.box
+    assert (x2 - x1, y2 - y1) == (50, 50)  # (150, 50, 200, 100)
+    assert example.pixels.shape[:2] == (66, 66)  # and 15.6 px of context (MAX_PAD) left and above it
+    outside = Anchor("lamp-1", "lamp", dataset.scenes["room"], (300.0, 10.0, 400.0, 90.0), 1.0, "room")
+    with pytest.raises(DatasetError, match=r"room\.jpg: the box 300,10,400,90 of product lamp-1 lies outside"):
+        load_training_set(dataset, [outside])
+
+
+def test_a_csv_a_spreadsheet_saved_as_latin_1_is_refused_naming_it(tmp_path: Path):
+    folder = _tiny_dataset(tmp_path, "scene_id,product_id\nroom,lamp-1\n")
+    (folder / "products.csv").write_bytes(b"product_id,category,image\nlamp-1,lampe \xe0 poser,lamp.jpg\n")
+    with pytest.raises(DatasetError, match=r"products\.csv: not UTF-8 text .*save it again as CSV UTF-8"):
+        PairDataset.load(folder)
+    (folder / "products.csv").write_text('product_id,category,image\nlamp-1,lamp,"lamp.jpg\n' + "x" * 140_000)
+    with pytest.raises(DatasetError, match=r"products\.csv, line \d+: not readable as CSV"):
+        PairDataset.load(folder)

@@ -134,12 +134,19 @@ def split_of(scene_id: str, seed: int = 0) -> str:
 
 
 def _rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+    """The rows of a CSV, each cell stripped. A file a spreadsheet saved in another encoding, or with a
+    broken quote, is a DatasetError naming it: the csv module's own error names neither file nor fix."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+        try:
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+            return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{path}: not UTF-8 text ({exc.reason}); save it again as CSV UTF-8") from exc
+        except csv.Error as exc:
+            raise DatasetError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})") from exc
 
 
 def _read_products(root: Path) -> dict[str, Product]:
@@ -154,19 +161,31 @@ def _read_products(root: Path) -> dict[str, Product]:
 
 def _read_pairs(path: Path, products: dict[str, Product]) -> list[Pair]:
     pairs = []
-    for row in _rows(path, ("scene_id", "product_id")):
+    for row_number, row in enumerate(_rows(path, ("scene_id", "product_id")), 2):
         product = products.get(row["product_id"])
         if product is None:
             continue  # a pair whose product has no photo cannot be trained on or scored
-        pairs.append(Pair(row["scene_id"], product.id, row.get("category") or product.category, _box(row)))
+        box = _box(row, f"{path}, row {row_number}")
+        pairs.append(Pair(row["scene_id"], product.id, row.get("category") or product.category, box))
     return pairs
 
 
-def _box(row: dict[str, str]) -> Box | None:
+def _box(row: dict[str, str], where: str) -> Box | None:
+    """The row's x1, y1, x2, y2 (pixels, top-left and bottom-right corners), or None when it has none.
+
+    A box that is not four finite numbers with x2 > x1 and y2 > y1 (text, NaN, a width in x2, a cell
+    left empty) is refused: it would crop another region or nothing, and training would fail far from here.
+    """
     values = [row.get(k, "") for k in ("x1", "y1", "x2", "y2")]
-    if not all(values):
+    if not any(values):
         return None
-    x1, y1, x2, y2 = (float(v) for v in values)
+    try:
+        x1, y1, x2, y2 = (float(v) for v in values)
+    except ValueError:
+        x1 = y1 = x2 = y2 = float("nan")
+    if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
+        raise DatasetError(f"{where}: the box (x1, y1, x2, y2) = {tuple(values)} is not a box; give the top-left "
+                           "and bottom-right corners in pixels (x2 > x1, y2 > y1), or leave all four empty")
     return (x1, y1, x2, y2)
 
 
@@ -365,10 +384,24 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     examples = []
     for image, group in _by_image(anchors).items():
         pixels = load_image(image)
-        examples += [context_example(pixels, a.box, label[dataset.canonical(a.product_id)]) for a in group]
+        examples += [context_example(pixels, _inside(a, pixels.shape), label[dataset.canonical(a.product_id)])
+                     for a in group]
     products = list(LazyImages([dataset.products[pid].images[0] for pid in product_ids]))
     categories = [dataset.products[pid].category for pid in product_ids]
     return TrainingSet(examples, products, product_ids, categories)
+
+
+def _inside(anchor: Anchor, shape: tuple[int, ...]) -> Box:
+    """The anchor's box clipped to its photo. A given box wholly outside it (drawn on another size of
+    the photo, say) is refused naming the photo: it would crop nothing and stop training with a
+    ZeroDivisionError."""
+    h, w = shape[:2]
+    x1, y1, x2, y2 = anchor.box
+    box = (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
+    if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+        raise DatasetError(f"{anchor.image}: the box {','.join(f'{v:g}' for v in anchor.box)} of product "
+                           f"{anchor.product_id} lies outside the photo ({w}×{h} pixels)")
+    return box
 
 
 def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
