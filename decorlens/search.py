@@ -118,7 +118,8 @@ def render(result: SceneResult) -> str:
     ]
     for n, obj in enumerate(result.objects, 1):
         x, y = obj.tag
-        lines.append(f"\n[{n}] {obj.category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
+        category = obj.category or "any category"  # a --box region given no --category
+        lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
             lines.append(f"     {m.score:.3f} {m.match:<7} {one_line(m.sku):<14} {one_line(m.name)} "
                          f"[{one_line(m.category)}]")

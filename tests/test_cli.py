@@ -56,6 +56,15 @@ def test_search_prints_readable_report(data_dir: str, scene_path, capsys: pytest
     assert "sofa" in text and "tag at" in text and "detect" in text
 
 
+def test_search_box_report_names_what_it_searched(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
+    """A --box region without --category read '[1]  (region 1.00)': a blank where the category goes."""
+    assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--box", "300,400,900,700"]) == 0
+    assert "\n[1] any category (region 1.00) tag at" in capsys.readouterr().out
+    assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--box", "300,400,900,700",
+                 "--category", "sofa"]) == 0
+    assert "\n[1] sofa (region 1.00) tag at" in capsys.readouterr().out
+
+
 def _half_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "PNG")
