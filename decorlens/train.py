@@ -71,6 +71,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise ModelError("--weights are one backbone's; leave them out when training two")
     name = args.name or model_name(backbone.replace(PAIR, "-and-"), recipe)
     out = args.out or pipeline.data_dir / "training-runs" / name
+    if not args.no_export:
+        _refuse_replacing_active(pipeline, [name, *(f"{name}.{b}" for b in backbones if len(backbones) == 2)])
     if len(backbones) == 1:
         path = _train_one(args, pipeline, recipe, backbone, name, out)
     else:
@@ -108,6 +110,27 @@ def _train_one(args: argparse.Namespace, pipeline: Pipeline, recipe: str, backbo
     path = export_trained(result, pipeline.data_dir / "models", name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")
     return path
+
+
+def _refuse_replacing_active(pipeline: Pipeline, names: list[str]) -> None:
+    """Refuse, before any work, to export over the embedder searches run on.
+
+    The export replaces ``<data dir>/models/NAME.onnx`` in place: with the default name (the same on every
+    run) a second training, even a ``--limit-scenes`` quick look, silently became the active model and
+    the one the user had chosen was gone.
+    """
+    from engine.models import locate
+    from engine.settings import Settings
+
+    targets = {(pipeline.data_dir / "models" / f"{n}.onnx").resolve() for n in names}
+    for active in {*Settings.for_data_dir(pipeline.data_dir).embedder, *pipeline.settings.embedder}:
+        try:
+            path = locate(active, pipeline.settings.models_dir, pipeline.data_dir).resolve()
+        except ModelError:
+            continue  # a missing active model is not this command's to report
+        if path in targets:
+            raise ModelError(f"{path} is the active embedder and training would write over it; "
+                             "give the new model another --name")
 
 
 def _combine(args: argparse.Namespace, pipeline: Pipeline, members: list[Path], name: str) -> Path:

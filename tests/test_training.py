@@ -346,3 +346,17 @@ def test_a_csv_a_spreadsheet_saved_as_latin_1_is_refused_naming_it(tmp_path: Pat
     (folder / "products.csv").write_text('product_id,category,image\nlamp-1,lamp,"lamp.jpg\n' + "x" * 140_000)
     with pytest.raises(DatasetError, match=r"products\.csv, line \d+: not readable as CSV"):
         PairDataset.load(folder)
+
+
+def test_cli_refuses_to_train_over_the_active_embedder(tmp_path: Path, capsys):
+    """The default name is the same on every run, so a second training (a quick look even) replaced the
+    model searches ran on, unasked; it is refused before any work, the active file untouched."""
+    data_dir = tmp_path / "data"
+    (data_dir / "models").mkdir(parents=True)
+    active = data_dir / "models" / f"mobilenet_v2-{DEFAULT_RECIPE}.onnx"
+    active.write_bytes(b"the model the user chose")
+    (data_dir / "config.yaml").write_text(f"embedder: [{active.name}]\n")
+    dataset = _tiny_dataset(tmp_path / "pairs", "scene_id,product_id\nroom,lamp-1\n")
+    code = main(["--data-dir", str(data_dir), "-q", "train", "--data", str(dataset), "--epochs", "1"])
+    assert code == 2 and "is the active embedder" in capsys.readouterr().err
+    assert active.read_bytes() == b"the model the user chose" and not (data_dir / "training-runs").exists()
