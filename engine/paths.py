@@ -20,9 +20,14 @@ MODELS_ENV = "DECORLENS_MODELS_DIR"
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The directory holding the catalog, indexes, settings and exported models (created on demand)."""
+    """The directory holding the catalog, indexes, settings and exported models (created on demand).
+
+    Made absolute: paths under it are stored in the catalog (a bundle's images), and a relative one
+    (``--data-dir shop``) was refused there as not existing from the current folder, or would break
+    as soon as DecorLens ran from another one.
+    """
     chosen = explicit or os.environ.get(DATA_ENV) or user_data_dir(APP_NAME, appauthor=False)
-    path = Path(chosen).expanduser()
+    path = Path(os.path.abspath(Path(chosen).expanduser()))
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -273,6 +273,25 @@ def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, cap
     assert json.loads(capsys.readouterr().out)["products"] == 12
 
 
+def test_cli_import_into_a_data_dir_given_by_a_relative_path(
+    shop, tmp_path: Path, exported_models: Path, capsys, monkeypatch
+):
+    """``--data-dir till`` from the folder above it: the bundle's images are stored under an absolute path
+    (a relative one was refused as not existing before the images were moved in)."""
+    store, _ = shop
+    store.catalog.close()
+    bundle = tmp_path / "store.dlcat"
+    export_bundle(store.data_dir, bundle)
+    shutil.copytree(exported_models, tmp_path / "till" / "models")
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "--data-dir", "till", "bundle", "import", str(bundle)]) == 0, capsys.readouterr().err
+    with Catalog(tmp_path / "till" / "catalog.sqlite") as catalog:
+        paths = [Path(p.image_path) for p in catalog.products()]
+    assert len(paths) == 12 and all(p.is_absolute() and p.is_relative_to(tmp_path / "till" / IMAGES_DIR) for p in paths)
+    monkeypatch.chdir(tmp_path / "till")
+    assert all(p.is_file() for p in paths)
+
+
 def _cli(module, argv: list[str]) -> int:
     """Run ``decorlens`` with the bundle command registered (until it is listed in COMMANDS)."""
     import decorlens.main as cli_main
