@@ -1,9 +1,11 @@
-"""A progress bar on stderr for long commands (silent with --quiet or when not a terminal)."""
+"""Long commands: a progress bar on stderr (silent with --quiet or when not a terminal), and Ctrl-C that
+stops between steps."""
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
@@ -35,3 +37,22 @@ def note(message: str) -> None:
     become a paragraph when both the photo's and the catalog's paths are long.
     """
     print("\n".join(one_line(line, MAX_LINE) for line in str(message).splitlines()), file=sys.stderr)
+
+
+@contextmanager
+def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
+    """Yields ``stop()``: true once Ctrl-C was pressed. The first Ctrl-C asks the work to stop between steps
+    (a training's checkpoint stays valid, a batch keeps the summary of the photos done); a second one kills."""
+    asked = {"stop": False}
+
+    def handler(_signum, _frame) -> None:
+        if asked["stop"]:
+            raise KeyboardInterrupt
+        asked["stop"] = True
+        note("stopping after this step (Ctrl-C again to abort now)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: asked["stop"]
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from decorlens.options import positive_int
-from decorlens.progress import bar, note
+from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
+from engine.errors import Cancelled
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -33,9 +34,12 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)
-    with bar("tagging", args.quiet) as progress:
+    with bar("tagging", args.quiet) as progress, stop_on_ctrl_c() as stop:
         tag = export_batch if args.html else tag_scenes
-        report = tag(pipeline, scenes, args.out, args.top_k, progress)
+        try:
+            report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
+        except Cancelled as exc:  # the photos done keep their files, and the summary lists them
+            raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
     for path, reason in report.failed:
         note(f"failed: {reason}" if str(path) in reason else f"failed: {path}: {reason}")
     objects = sum(len(r.objects) for r in report.results)

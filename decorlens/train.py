@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from decorlens.options import CONF_HELP, confidence, plain_name
-from decorlens.progress import note
+from decorlens.progress import note, stop_on_ctrl_c
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
@@ -101,7 +100,7 @@ def _train_one(args: argparse.Namespace, pipeline: Pipeline, recipe: str, backbo
         anchors=args.anchors, composites=args.composites, conf=args.conf, min_cosine=_min_cosine(args),
         limit_scenes=args.limit_scenes, resume=args.resume, device=pipeline.settings.device,
     )
-    with _progress(args.quiet) as report, _ctrl_c() as stop:
+    with _progress(args.quiet) as report, stop_on_ctrl_c() as stop:
         result = train_embedder(config, pipeline, report, stop)
     print(_summary(result))
     if args.no_export:
@@ -200,20 +199,3 @@ def _progress(quiet: bool) -> Iterator:
         if state["bar"] is not None:
             state["bar"].close()
 
-
-@contextmanager
-def _ctrl_c() -> Iterator:
-    """The first Ctrl-C asks the loop to stop between steps (a checkpoint stays valid); a second one kills."""
-    asked = {"stop": False}
-
-    def handler(_signum, _frame) -> None:
-        if asked["stop"]:
-            raise KeyboardInterrupt
-        asked["stop"] = True
-        note("stopping after this step (Ctrl-C again to abort now)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: asked["stop"]
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -15,8 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from decorlens.options import plain_name
-from decorlens.progress import note
-from decorlens.train import TRAIN_EXTRA, _ctrl_c
+from decorlens.progress import note, stop_on_ctrl_c
+from decorlens.train import TRAIN_EXTRA
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,
         pasted=args.paste, export_only=args.export_only, trust_pt=args.trust_pt,
     )
-    with _Bars(args.quiet) as report, _ctrl_c() as stop:
+    with _Bars(args.quiet) as report, stop_on_ctrl_c() as stop:
         if args.yolo_data:
             result = train_from_yolo(config, args.yolo_data, pipeline, report, stop)
         else:

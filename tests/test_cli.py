@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ import yaml
 from PIL import Image
 
 from decorlens.main import main
+from engine.errors import Cancelled
 from engine.pipeline import Pipeline
 
 SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
@@ -130,6 +133,34 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
         rows = list(csv.DictReader(fh))
     assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg"}
     assert all(r["sku"] for r in rows if r["rank"])
+
+
+class _CtrlCDuringTheFirstPhoto(Pipeline):
+    """The pipeline a person presses Ctrl-C at while it tags the first photo (a real SIGINT, in-process)."""
+
+    def search_scene(self, *args, **kwargs):
+        result = super().search_scene(*args, **kwargs)
+        # Python's own handler would stop the test run, not the batch: fail instead.
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler, "tag leaves Ctrl-C to kill it"
+        signal.raise_signal(signal.SIGINT)
+        return result
+
+
+def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipeline: Pipeline, scene_path,
+                                                                         tmp_path: Path):
+    """Ctrl-C killed ``tag`` inside a photo: the photos done kept their JSON, but no summary.csv listed them."""
+    from decorlens import tag
+
+    photos = [str(scene_path(name)) for name in (SOFA_SCENE, "bed-that-folds", SOFA_SCENE)]
+    out = tmp_path / "out"
+    args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, quiet=True)
+    with pytest.raises(Cancelled, match=r"after 1 of 3 scenes; theirs are in .*summary\.csv"):
+        tag.run(args, _CtrlCDuringTheFirstPhoto(pipeline.settings))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C kills again afterwards
+    assert len(list(out.glob("*.json"))) == 1
+    with open(out / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {r["scene"] for r in rows} == {photos[0]}
 
 
 def test_catalog_stats_and_list(data_dir: str, capsys: pytest.CaptureFixture[str]):
