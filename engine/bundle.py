@@ -573,18 +573,24 @@ def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:
 
 
 def _quiesce(live_db: Path) -> None:
-    """Fold the WAL into the database file so replacing the file loses nothing and leaves no stale WAL."""
+    """Fold the WAL into the database file so replacing the file loses nothing and leaves no stale WAL.
+
+    Leaving WAL mode needs the only connection to the database, so it also tells that no other process
+    holds the catalog open: one that did, even idle (the app between two searches), went on using the
+    replaced file, and what it wrote there after the import (products, remembered photos) was lost.
+    """
     try:
         db = sqlite3.connect(live_db, timeout=5)
-        busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        db.close()
+        try:
+            db.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise CatalogError(f"cannot read the current catalog {live_db}: {exc}") from exc
+        raise CatalogError(f"{live_db} is in use; close DecorLens on this data dir and import again") from exc
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"cannot read the current catalog {live_db}: {exc}") from exc
-    wal = live_db.with_name(live_db.name + "-wal")
-    if busy or (wal.exists() and wal.stat().st_size):
-        raise CatalogError(f"{live_db} is in use; close DecorLens on this data dir and import again")
-    for suffix in ("-wal", "-shm"):
-        live_db.with_name(live_db.name + suffix).unlink(missing_ok=True)
 
 
 def _copy_db(source: Path, target: Path) -> None:

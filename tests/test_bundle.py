@@ -6,6 +6,7 @@ before the import, so only what the bundle carries can make the catalog work the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -196,6 +197,43 @@ def test_failed_swap_rolls_back(shop, tmp_path: Path, exported_models: Path, ike
     fresh = Pipeline(Settings.defaults().with_(data_dir=till.data_dir))
     assert {p.sku for p in fresh.catalog.products()} == before
     assert (fresh.index_for(fresh.embedder).dir / "manifest.json").read_text() == index_manifest
+
+
+# A process that holds the catalog open as the app does between searches, then removes a product when told.
+_HOLDER = """
+import sys
+from engine.catalog import Catalog
+catalog = Catalog(sys.argv[1])
+print(catalog.count(), flush=True)
+sys.stdin.readline()
+print(catalog.remove([sys.argv[2]]), flush=True)
+"""
+
+
+def test_import_is_refused_while_another_process_holds_the_catalog_open(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path
+):
+    """The app open on the till, idle: replacing the file under it would send what it writes next to the
+    replaced file, lost (it was, with only a busy checkpoint taken as "in use")."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    till = _machine(tmp_path, "till", exported_models)
+    till.import_catalog(_product_folder(tmp_path / "old-photos", ikea, per_category=2, offset=8))
+    before = {p.sku for p in till.catalog.products()}
+    till.catalog.close()
+    gone = min(before)
+    app = subprocess.Popen([sys.executable, "-c", _HOLDER, str(till.data_dir / "catalog.sqlite"), gone],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        assert app.stdout.readline().strip() == str(len(before))
+        with pytest.raises(CatalogError, match="in use; close DecorLens"):
+            import_bundle(bundle, till.data_dir, till.embedder)
+        assert app.communicate("go\n", timeout=120)[0].strip() == "1"
+    finally:
+        app.kill()
+    with Catalog(till.data_dir / "catalog.sqlite") as catalog:
+        assert {p.sku for p in catalog.products()} == before - {gone}
+    assert not (till.data_dir / IMAGES_DIR).exists() or not any((till.data_dir / IMAGES_DIR).iterdir())
 
 
 def test_unsafe_archive_paths_are_refused(shop, tmp_path: Path):
@@ -623,7 +661,7 @@ def _replace_manifest(bundle: Path, data: bytes) -> Path:
 
 
 def _state(data_dir: Path) -> list[tuple]:
-    with sqlite3.connect(data_dir / "catalog.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(data_dir / "catalog.sqlite")) as db:  # open, it would stop an import
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         rows = db.execute("SELECT sku, name, category, image_path, image_hash, url FROM products ORDER BY sku").fetchall()
     return rows
