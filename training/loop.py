@@ -464,7 +464,7 @@ class Views:
 def _fresh_state(run: _Run) -> dict[str, Any]:
     baseline = validate(run.model, run.val_views, run.val_set, run.train_set)
     run.config.out.mkdir(parents=True, exist_ok=True)
-    torch.save(run.model.state_dict(), run.config.out / "best.pt")
+    _save_weights(run.model.state_dict(), run.config.out / "best.pt")
     return {"epoch": 0, "history": [{"epoch": 0, **baseline}], "baseline": baseline, "best": baseline,
             "best_epoch": 0, "stale": 0}
 
@@ -495,7 +495,7 @@ def _epochs(run: _Run, state: dict[str, Any], progress: Progress, cancelled: IsC
         better = metrics[monitor] > state["best"][monitor]
         if better:
             state.update(best=metrics, best_epoch=epoch, stale=0)
-            torch.save(run.model.state_dict(), config.out / "best.pt")
+            _save_weights(run.model.state_dict(), config.out / "best.pt")
         else:
             state["stale"] += 1
         if config.average and (better or state.get("averaged", 0)):
@@ -520,9 +520,7 @@ def _add_to_mean(run: _Run, state: dict[str, Any], restart: bool) -> None:
     else:
         old = torch.load(run.config.out / "mean.pt", map_location="cpu", weights_only=True)
         mean = {k: old[k] + (v.cpu() - old[k]) / count if v.is_floating_point() else v for k, v in now.items()}
-    buffer = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in mean.items()}, buffer)
-    write_atomic(run.config.out / "mean.pt", buffer.getvalue())
+    _save_weights(mean, run.config.out / "mean.pt")
     state["averaged"] = count
 
 
@@ -539,7 +537,7 @@ def _keep_mean_if_better(run: _Run, state: dict[str, Any]) -> None:
     state["mean"] = {"epochs": [state["best_epoch"], state["epoch"]], "kept": kept, **metrics}
     if kept:
         state["best"] = metrics
-        torch.save(run.model.state_dict(), run.config.out / "best.pt")
+        _save_weights(run.model.state_dict(), run.config.out / "best.pt")
     else:
         run.model.load_state_dict(best)
 
@@ -681,6 +679,14 @@ def _embed_all(model: TrunkHead, features: Callable, indices: range) -> np.ndarr
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
+
+
+def _save_weights(weights: dict[str, torch.Tensor], path: Path) -> None:
+    """Weights on the CPU, written atomically: a run killed while saving keeps the previous ``best.pt``, which
+    ``--resume`` and the export load."""
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in weights.items()}, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def _checkpoint(run: _Run, state: dict[str, Any]) -> None:
