@@ -17,7 +17,7 @@ from engine.pipeline import Pipeline
 from engine.scene_memory import remember_saved
 from engine.settings import Settings
 from training.app_data import collect, write_detector_folder, write_pairs_folder
-from training.data import PairDataset, safe_name
+from training.data import PairDataset, safe_name, split_of
 from training.review import review_queue
 
 pytestmark = pytest.mark.train
@@ -73,6 +73,19 @@ def test_confirmed_products_become_pairs_with_their_boxes(corrected, tmp_path: P
     assert sorted((p.scene_id, p.product_id, p.category, p.box) for p in loaded.pairs) == expected
     assert all(loaded.scenes[p.scene_id].is_file() for p in loaded.pairs)
     assert all(loaded.products[p.product_id].images[0].is_file() for p in loaded.pairs)
+
+
+def test_the_detector_data_has_a_val_photo_when_the_hash_sends_every_photo_to_train(corrected, tmp_path: Path):
+    """ultralytics stops without a val photo; with a few corrected photos the split hash often gives none."""
+    pipeline, _files = corrected
+    data = collect(pipeline.data_dir, set())
+    ids = [photo.scene_id for photo in data.photos]
+    seed = next(s for s in range(1000) if all(split_of(i, s) == "train" for i in ids))
+    data_yaml = write_detector_folder(data, tmp_path / "yolo", seed=seed)
+    images = {split: sorted(p.stem for p in (data_yaml.parent / "images" / split).glob("*.jpg"))
+              for split in ("train", "val")}
+    assert len(ids) >= 2 and images["val"] == [safe_name(max(ids))]
+    assert sorted(images["train"] + images["val"]) == sorted(map(safe_name, ids))
 
 
 def test_a_product_gone_from_the_catalog_is_left_out_and_named(corrected):

@@ -186,7 +186,18 @@ def write_detector_folder(data: AppData, out: Path, seed: int = 0, min_labels: i
     splits: dict[str, list[SceneLabels]] = {"train": [], "val": []}
     for scene in scenes:
         splits["val" if split_of(scene.scene_id, seed) != "train" else "train"].append(scene)
-    return write_dataset(splits, classes, out)
+    return write_dataset(_neither_empty(splits), classes, out)
+
+
+def _neither_empty(splits: dict[str, list[SceneLabels]]) -> dict[str, list[SceneLabels]]:
+    """Train and val each with a photo where there are two or more: the scene hash sends all of a few corrected
+    photos to one split about as often as not (5 photos: 1 time in 6 to train alone), and ultralytics stops
+    without a val photo. The last photo of the full split, by id, moves over: the same one on every run."""
+    full, empty = sorted(splits, key=lambda name: len(splits[name]), reverse=True)
+    if splits[empty] or len(splits[full]) < 2:
+        return splits
+    moved = max(splits[full], key=lambda scene: scene.scene_id)
+    return {full: [s for s in splits[full] if s is not moved], empty: [moved]}
 
 
 def _cells(box: Sequence[float] | None) -> tuple[str, ...]:
