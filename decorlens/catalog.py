@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from decorlens.options import positive_int
+from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_line
 from engine.backups import backups_dir, find_backup, list_backups
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rb = verbs.add_parser("rebuild-index", help="re-embed what is missing and rebuild the index (compacts deletions)")
     rb.set_defaults(run=run_rebuild)
     dup = verbs.add_parser("duplicates", help="groups of products with identical or nearly identical photos")
-    dup.add_argument("--threshold", type=float, default=THRESHOLD,
+    dup.add_argument("--threshold", type=cosine, default=THRESHOLD,
                      help=f"cosine above which photos count as near-duplicates (default {THRESHOLD})")
     dup.add_argument("--keep", metavar="SKU", help="remove the other products of SKU's group (backed up first)")
     dup.add_argument("--variants", metavar="SKU", help="mark SKU's group as variants of SKU: kept, listed no more")
@@ -104,8 +104,11 @@ def run_embed(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    unknown = [sku for sku in args.skus if pipeline.catalog.get_by_sku(sku) is None]
     removed = pipeline.remove_products(args.skus)
     print(f"removed {removed} of {len(args.skus)} products")
+    if unknown:  # a typo should not pass for a removal
+        note(f"not in the catalog: {' '.join(map(one_line, unknown))}")
     return 0 if removed == len(args.skus) else 1
 
 

@@ -59,6 +59,18 @@ def positive_int(value: str) -> int:
     return number
 
 
+def cosine(value: str) -> float:
+    """A similarity threshold such as ``--threshold``: above 0 (at or below, every product would be alike)
+    and at most 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < number <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value} is not a cosine above 0 and at most 1")
+    return number
+
+
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     name = product.name if product else "(no longer in the catalog)"
     photos = len({s.photo for s in every})
-    print(f"{one_line(args.sku)} {one_line(name)}: best match of {len(every)} objects in {photos} of "
+    objects = f"{len(every)} object" + ("" if len(every) == 1 else "s")
+    print(f"{one_line(args.sku)} {one_line(name)}: best match of {objects} in {photos} of "
           f"{photo_count(catalog)} tagged photos")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)

@@ -322,3 +322,24 @@ def test_catalog_list_says_when_it_shows_only_part(data_dir: str, capsys: pytest
     assert main(["--data-dir", data_dir, "catalog", "list", "--category", "sofas"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "no products match" in err
+
+
+def test_catalog_remove_names_the_skus_it_did_not_find(tmp_path: Path, ikea: Path,
+                                                       capsys: pytest.CaptureFixture[str]):
+    """'removed 1 of 3 products' left the user to guess which SKUs were typos."""
+    data = _lamp_shop(tmp_path, ikea)
+    sku = min((ikea / "products" / "lamp").glob("*.jpg")).stem
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "remove", sku, "no-such-sku", "bad\nsku"]) == 1
+    out, err = capsys.readouterr()
+    assert "removed 1 of 3 products" in out
+    assert err.strip().splitlines() == ["not in the catalog: no-such-sku bad\\u000asku"]
+
+
+@pytest.mark.parametrize("threshold", ["-1", "0", "2", "nan"])
+def test_duplicates_threshold_must_be_a_cosine(threshold: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]):
+    """-1 made the whole catalog one group of 'duplicates', and --keep would then remove all but one."""
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", str(tmp_path), "catalog", "duplicates", "--threshold", threshold])
+    assert info.value.code == 2 and "not a cosine above 0 and at most 1" in capsys.readouterr().err
