@@ -14,6 +14,8 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -57,15 +59,32 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """
     prefix = f".{path.name}."
     clean_stale_temps(path.parent, prefix)  # left by a writer of this file that was killed
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
+    with naming(path):
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
+            replace_atomically(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """OS errors raised inside name ``target``, the file being written.
+
+    Writing a temp file beside it, a full disk or a size limit raised errors that name no file, and the
+    CLI blamed the photo or feed it was given ("feed.csv: no space left on the device", after the feed
+    was imported and the index could not be saved) or "the input"; a read-only folder named the temp.
+    """
     try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
-        replace_atomically(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        yield
+    except OSError as exc:
+        if exc.errno is None:  # ours (NotAFile), already worded
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:

@@ -39,7 +39,7 @@ import numpy as np
 from engine import compact_index
 from engine.catalog import GLOBAL, Catalog
 from engine.errors import CatalogError, IndexCorruptError
-from engine.files import clean_stale_temps, replace_atomically, sha256_of
+from engine.files import clean_stale_temps, naming, replace_atomically, sha256_of
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -114,12 +114,13 @@ class HnswIndex:
 
     def save(self, path: Path) -> None:
         """Write under a unique temp name beside ``path`` (concurrent savers never share one), then rename."""
-        tmp = temp_file(path.parent)
-        try:
-            self.index.save_index(str(tmp))
-            replace_atomically(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with naming(path):
+            tmp = temp_file(path.parent)
+            try:
+                self.index.save_index(str(tmp))
+                replace_atomically(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
 
 
 class CatalogIndex:
@@ -288,12 +289,13 @@ class CatalogIndex:
             self._loaded[category].save(path)
             files[category] = _entry(path, self._loaded[category])
         self._manifest = {"layout": LAYOUT, "revision": revision, "dim": self.dim, "files": files}
-        tmp = temp_file(self.dir)
-        try:
-            tmp.write_text(json.dumps(self._manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-            replace_atomically(tmp, self.dir / "manifest.json")
-        finally:
-            tmp.unlink(missing_ok=True)
+        with naming(self.dir / "manifest.json"):
+            tmp = temp_file(self.dir)
+            try:
+                tmp.write_text(json.dumps(self._manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+                replace_atomically(tmp, self.dir / "manifest.json")
+            finally:
+                tmp.unlink(missing_ok=True)
         for category, entry in old.items():
             if files[category]["file"] != entry["file"]:
                 for name in _names(entry):

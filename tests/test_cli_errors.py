@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 from decorlens.errors import (
     BROKEN_PIPE,
@@ -253,6 +259,24 @@ def test_the_process_prints_one_line_and_no_traceback(args: list[str], tmp_path:
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert_one_line(done.returncode, done.stderr, "decorlens")
     assert done.stdout == ""
+
+
+def _no_room() -> None:
+    """The child may write 16 bytes a file, as on a full disk: a longer write fails (EFBIG, not a signal)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+
+@pytest.mark.skipif(resource is None, reason="no resource limits on this system")
+def test_a_write_that_fails_names_the_file_being_written(tmp_path: Path, shared_models: Path):
+    """`models activate` on a full disk blamed "the input" (a photo or feed, had it been given one): an OS
+    error raised while writing a temp file names no file; it names config.yaml, what could not be written."""
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "decorlens", "--data-dir", str(data), "--models-dir",
+                           str(shared_models), "models", "activate", "yolov8n-oiv7-int8.onnx"],
+                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=300, preexec_fn=_no_room)
+    assert_one_line(done.returncode, done.stderr, str(data / "config.yaml"))
+    assert not (data / "config.yaml").exists() and not list(data.glob(".config.yaml.*"))
 
 
 # --- the mapping itself, for failures a test cannot cause on demand ---------------------------------

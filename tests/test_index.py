@@ -153,6 +153,31 @@ def _add(catalog: Catalog, sku: str, vector: np.ndarray) -> None:
         catalog.put_vectors(KEY, [(pid, f"h-{sku}", vector)], rev)
 
 
+_SYNC_ON_A_FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from engine.catalog import Catalog
+from engine.index import CatalogIndex
+catalog = Catalog(Path(sys.argv[1]))
+catalog.count()  # the catalog's WAL files are made before the limit
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))  # a longer write fails, as on a full disk
+try:
+    CatalogIndex(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])).sync(catalog)
+except OSError as exc:
+    print(exc.filename)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no resource limits")
+def test_an_index_save_that_fails_names_the_index_not_the_input(tmp_path: Path, catalog: Catalog):
+    """The manifest's temp file failing on a full disk raised an OSError naming no file, which the CLI
+    blamed on the photo searched or the feed just imported."""
+    done = subprocess.run([sys.executable, "-c", _SYNC_ON_A_FULL_DISK, str(catalog.path), str(tmp_path / "index"),
+                           KEY, str(DIM)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    assert done.stdout.strip() == str(tmp_path / "index" / KEY / "manifest.json"), done.stderr
+
+
 def _manifest(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "index" / KEY / "manifest.json").read_text())
 
