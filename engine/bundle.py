@@ -41,6 +41,7 @@ unless ``re_embed`` is asked for: then the missing vectors are computed here bef
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -68,8 +69,8 @@ from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import SCHEMA, Catalog
 from engine.categories import CategoryMap
-from engine.errors import CatalogError, DecorLensError
-from engine.files import replace_atomically, sha256_of
+from engine.errors import CatalogError, DecorLensError, ImageError
+from engine.files import open_regular, replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
@@ -163,7 +164,7 @@ def export_bundle(
         db_path = stage / CATALOG_FILE
         _snapshot(source, db_path)
         _strip_foreign(db_path)
-        images, stale, missing = _bundle_images(db_path, include_images)
+        images, stale, missing = _bundle_images(db_path, include_images, stage / "changed")
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
             raise CatalogError(
@@ -209,8 +210,13 @@ def _snapshot(source: Path, target: Path) -> None:
         raise CatalogError(f"{source} is not a DecorLens catalog (no schema version)")
 
 
-def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[str], list[str]]:
-    """{archive name: source file}; rewrites image paths in the staged copy to archive names."""
+def _bundle_images(db_path: Path, include: bool, changed: Path) -> tuple[dict[str, Path], list[str], list[str]]:
+    """{archive name: source file}; rewrites image paths in the staged copy to archive names.
+
+    An image that changed since its import is copied into ``changed`` (in the staging folder) and checked
+    there, so the bytes checked are the bytes shipped: checked in place, a file swapped between the check
+    and the zip would go out unchecked.
+    """
     db = sqlite3.connect(db_path)
     rows = db.execute("SELECT id, sku, image_path, image_hash FROM products ORDER BY id").fetchall()
     images: dict[str, Path] = {}
@@ -229,18 +235,30 @@ def _bundle_images(db_path: Path, include: bool) -> tuple[dict[str, Path], list[
             # Not the picture imported: a path in a shared folder now naming any other file (a symlink
             # retargeted at a key file, say) would go out in the bundle unless it is still a usable image.
             try:
-                load_image(path, max_side=CHECK_SIDE)
+                path, digest = _checked_copy(path, changed / str(pid))
             except DecorLensError as exc:
                 missing.append(f"{sku}: {exc} (changed since its import)")
                 continue
             stale.append(sku)
-        name = f"images/{digest}{path.suffix.lower()}"
+        name = f"images/{digest}{Path(image_path).suffix.lower()}"
         images[name] = path
         updates.append((name, pid))
     with db:
         db.executemany("UPDATE products SET image_path = ? WHERE id = ?", updates)
     db.close()
     return images, stale, missing
+
+
+def _checked_copy(path: Path, copy: Path) -> tuple[Path, str]:
+    """A copy of ``path`` that decodes as an image, and its sha256 (ImageError or OSError as one line)."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_regular(path) as fh, open(copy, "wb") as out:
+            shutil.copyfileobj(fh, out)
+    except OSError as exc:
+        raise ImageError(f"{path}: {exc.strerror or exc}") from exc
+    load_image(copy, max_side=CHECK_SIDE)
+    return copy, sha256_of(copy)
 
 
 def _vector_dim(catalog: Catalog, key: str) -> int:
@@ -325,7 +343,16 @@ def _write_zip(part: Path, manifest: dict[str, Any], members: dict[str, Path], i
         for name, path in members.items():
             zf.write(path, name)
         for name, path in sorted(images.items()):  # JPEG/PNG/WebP are compressed already
-            zf.write(path, name, compress_type=zipfile.ZIP_STORED)
+            zf.writestr(name, _as_hashed(path, name), compress_type=zipfile.ZIP_STORED)
+
+
+def _as_hashed(path: Path, name: str) -> bytes:
+    """The bytes of an image, read once and shipped only if they are the ones its name's sha256 was taken of:
+    a file swapped after it was hashed (and checked) would otherwise go out under the old name."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != PurePosixPath(name).stem:
+        raise CatalogError(f"{path} changed while the bundle was being written; export again")
+    return data
 
 
 # -- reading ----------------------------------------------------------------------------------

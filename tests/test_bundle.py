@@ -292,6 +292,41 @@ def test_export_never_ships_a_file_that_replaced_a_product_image(shop, tmp_path:
         assert not [n for n in zf.namelist() if zf.read(n).startswith(b"-----BEGIN OPENSSH")]
 
 
+def test_export_ships_the_bytes_it_checked_even_if_the_files_change_after(shop, tmp_path: Path):
+    """Images were checked (hash, decode) and then zipped from their paths again: a file swapped between the two
+    went out. The export log's note on changed pictures comes between them, so it does the swapping here."""
+    from PIL import Image
+
+    store, source = shop
+    secret = tmp_path / "id_ed25519"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    first, second, third = sorted((source / "lamp").glob("*.jpg"))[:3]
+    picture = first.with_name("other.jpg")
+    with Image.open(second) as img:
+        img.save(picture, quality=70)  # a picture no product of the shop has
+    first.unlink()
+    first.symlink_to(picture)  # changed since its import, still a picture: checked, then shipped
+
+    def swap_to_the_key(_message: str) -> None:
+        first.unlink()
+        first.symlink_to(secret)
+
+    info = export_bundle(store.data_dir, tmp_path / "a.dlcat", log=swap_to_the_key)
+    with zipfile.ZipFile(info.path) as zf:
+        assert not [n for n in zf.namelist() if zf.read(n).startswith(b"-----BEGIN OPENSSH")]
+        assert f"images/{hashlib.sha256(picture.read_bytes()).hexdigest()}.jpg" in zf.namelist()
+
+    first.unlink()
+    first.symlink_to(picture)
+
+    def overwrite_an_unchanged_one(_message: str) -> None:
+        third.write_bytes(secret.read_bytes())
+
+    with pytest.raises(CatalogError, match=f"{third.name} changed while the bundle was being written"):
+        export_bundle(store.data_dir, tmp_path / "b.dlcat", log=overwrite_an_unchanged_one)
+    assert not (tmp_path / "b.dlcat").exists()
+
+
 def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, capsys):
     store, _ = shop
     from decorlens import bundle as bundle_cli
