@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -212,6 +214,32 @@ def test_a_bad_partial_download_is_thrown_away_not_installed(tmp_path: Path, sha
     assert_installed(target)
 
 
+def test_a_second_install_into_the_same_folder_is_refused_and_a_killed_one_blocks_nothing(
+    tmp_path: Path, shared_models: Path
+):
+    """Two installs at once wrote the same .part (each refused the other's bytes as not the pack's file, or
+    appended into a model the other had just installed). The first holds the folder; killed, it lets go."""
+    folder = tmp_path / "models"
+    server = socket.create_server(("127.0.0.1", 0))  # accepts the connection, never answers
+    port = server.getsockname()[1]
+    install = "import sys, pathlib, engine.modelpack as m; m.install(sys.argv[1], pathlib.Path(sys.argv[2]))"
+    child = subprocess.Popen([sys.executable, "-c", install, f"http://127.0.0.1:{port}/", str(folder)],
+                             cwd=Path(__file__).resolve().parent.parent)
+    try:
+        server.settimeout(120)
+        connection, _ = server.accept()  # the child is inside its install, waiting for the first file
+        with pytest.raises(ModelError, match="another DecorLens is installing the model pack into"):
+            modelpack.install(shared_models, folder)
+        assert not list(folder.glob("*.onnx*"))
+    finally:
+        child.kill()
+        child.wait()
+        server.close()
+    connection.close()
+    assert modelpack.install(shared_models, folder).installed
+    assert_installed(folder)
+
+
 def test_fetch_without_network_says_what_to_do_in_one_line(tmp_path: Path, capsys):
     with socket.socket() as probe:  # a port nobody listens on: connection refused, as offline
         probe.bind(("127.0.0.1", 0))
@@ -220,7 +248,7 @@ def test_fetch_without_network_says_what_to_do_in_one_line(tmp_path: Path, capsy
     err = capsys.readouterr().err.strip()
     assert code != 0 and "\n" not in err and len(err) <= 200
     assert f"127.0.0.1:{port}" in err and "decorlens models fetch --from DIR" in err
-    assert not list((tmp_path / "models").glob("*"))
+    assert [p.name for p in (tmp_path / "models").glob("*")] == [modelpack.LOCK_FILE]
 
 
 def test_fetch_from_a_missing_folder_names_it(tmp_path: Path, capsys):
