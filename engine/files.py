@@ -87,6 +87,35 @@ def naming(target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
+class LockBusy(DecorLensError):
+    """``exclusive(..., wait=False)`` found the lock held by another process."""
+
+
+@contextmanager
+def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the OS lock on the file ``lock`` (made empty if missing): one process at a time inside.
+
+    The OS drops it with the process, so a writer killed inside never blocks the next; the file stays
+    (deleting a lock file lets two processes lock two different files). ``wait=False`` raises
+    ``LockBusy`` at once when another holds it; on Windows waiting gives up after about 10 s (OSError).
+    """
+    with open(lock, "wb") as fh:
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError as exc:
+            if wait:
+                raise
+            raise LockBusy(f"{lock} is held by another process") from exc
+        yield
+
+
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """``path`` opened for reading, refused unless it is a regular file.
 

@@ -14,13 +14,11 @@ a server that ignores Range sends the whole file again and the ``.part`` starts 
 from __future__ import annotations
 
 import http.client
-import os
 import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -28,14 +26,17 @@ from typing import BinaryIO
 import yaml
 
 from engine.errors import Cancelled, ModelError
-from engine.files import replace_atomically, sha256_of
+from engine.files import LockBusy, exclusive, replace_atomically, sha256_of
 from engine.paths import resources_dir
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
 RELEASE_URL = "https://github.com/decorlens/decorlens/releases/download/models-2026.12.02/"
 TIMEOUT_S = 30  # per connection attempt and per read: a stalled server fails instead of hanging
 CHUNK = 1 << 20
-LOCK_FILE = ".install.lock"  # held while an install writes into the folder (``_installing``)
+# Held while an install writes into the folder. Two installs at once (the app's first start and a
+# `models fetch`) wrote the same NAME.part: each refused the other's bytes as "not the pack's file" or lost
+# its .part to the other's rename, and one appending after that rename wrote into the installed model.
+LOCK_FILE = ".install.lock"
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
 
@@ -124,8 +125,12 @@ def install(
         raise ModelError(f"model pack folder {source} does not exist; give a folder that holds the pack "
                          "or an http(s) URL")
     folder.mkdir(parents=True, exist_ok=True)
-    with _installing(folder):
-        return _install_pack(source, folder, pack, progress, cancelled)
+    try:  # one install at a time: two wrote the same NAME.part (see LOCK_FILE)
+        with exclusive(folder / LOCK_FILE, wait=False):
+            return _install_pack(source, folder, pack, progress, cancelled)
+    except LockBusy as exc:
+        raise ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
+                         "then run this again") from exc
 
 
 def _install_pack(
@@ -154,31 +159,6 @@ def _install_pack(
         if progress:
             progress(done, pack.size)
     return report
-
-
-@contextmanager
-def _installing(folder: Path) -> Iterator[None]:
-    """One install into ``folder`` at a time, or a one-line ModelError.
-
-    Two installs at once (the app's first start and a ``models fetch``) wrote the same ``NAME.part``: each
-    refused the other's bytes as "not the pack's file" or lost its ``.part`` to the other's rename, and
-    one appending after the other's rename wrote into the installed model. The OS drops the lock with the
-    process, so a killed install never blocks the next one (which resumes its ``.part``).
-    """
-    with open(folder / LOCK_FILE, "wb") as fh:
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
-                             "then run this again") from exc
-        yield
 
 
 def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:

@@ -14,12 +14,13 @@ from typing import Any
 import yaml
 
 from engine.errors import DecorLensError
-from engine.files import read_yaml, write_atomic
+from engine.files import exclusive, read_yaml, write_atomic
 from engine.paths import data_dir, resources_dir
 from engine.query import QueryOptions
 from engine.runtime import DevicePreference
 
 CONFIG_FILE = "config.yaml"
+CONFIG_LOCK = ".config-lock"  # not ".config.yaml.*": write_atomic sweeps those as its stale temps
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,17 @@ class Settings:
 
 
 def save_choice(data: Path, key: str, value: Any) -> Path:
-    """Persist one engine choice (e.g. the active embedder) in ``<data dir>/config.yaml``."""
+    """Persist one engine choice (e.g. the active embedder) in ``<data dir>/config.yaml``.
+
+    Read, changed and written under ``CONFIG_LOCK``: two writers at once (``models activate`` and the
+    app's settings, or two activations) each wrote what it had read, and the one that wrote first was
+    lost; an embedder said to be active, the catalog re-embedded for it, and searches still used the old.
+    """
     path = data / CONFIG_FILE
-    raw = _read_yaml(path) if path.is_file() else {}
-    raw[key] = value
-    write_atomic(path, yaml.safe_dump(raw, sort_keys=True))
+    with exclusive(data / CONFIG_LOCK):
+        raw = _read_yaml(path) if path.is_file() else {}
+        raw[key] = value
+        write_atomic(path, yaml.safe_dump(raw, sort_keys=True))
     return path
 
 

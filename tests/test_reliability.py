@@ -7,9 +7,12 @@ child processes, real SQLite and hnswlib files, real IKEA product photos and the
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.kill_test import kill_test
 
@@ -23,6 +26,33 @@ def test_kills_during_writes_lose_no_product_and_leave_a_searchable_index(tmp_pa
     assert figures.products_without_vector == 0 and figures.partial_reembeds == 0
     assert figures.search_failures == 0
     assert figures.products_end >= 8
+
+
+# -- two writers of config.yaml -----------------------------------------------------------------
+
+_ACTIVATE = ("import sys, pathlib; from engine.settings import save_choice; print('ready', flush=True); "
+             "save_choice(pathlib.Path(sys.argv[1]), 'embedder', ['new.onnx'])")
+
+
+def test_two_writers_of_the_settings_keep_both_choices(tmp_path: Path):
+    """`models activate` while the app saved its settings: each wrote the config.yaml it had read, and the
+    first write was lost. The test is the other writer, holding the lock between its read and its write."""
+    from engine.files import exclusive
+    from engine.settings import CONFIG_FILE, CONFIG_LOCK, save_choice
+
+    data = tmp_path / "data"
+    data.mkdir()
+    save_choice(data, "detectors", [["old.onnx"]])
+    with exclusive(data / CONFIG_LOCK):
+        child = subprocess.Popen([sys.executable, "-c", _ACTIVATE, str(data)], stdout=subprocess.PIPE,
+                                 text=True, cwd=Path(__file__).resolve().parent.parent)
+        assert child.stdout.readline().strip() == "ready"
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(timeout=3)  # it waits for the lock, and does not write what it would read now
+        (data / CONFIG_FILE).write_text(yaml.safe_dump({"detectors": [["new.onnx"]]}))
+    assert child.wait(timeout=120) == 0
+    both = {"detectors": [["new.onnx"]], "embedder": ["new.onnx"]}
+    assert yaml.safe_load((data / CONFIG_FILE).read_text()) == both
 
 
 # -- .pt files are pickles: ours load as plain data, others only with consent -----------------------
