@@ -236,6 +236,39 @@ def test_import_is_refused_while_another_process_holds_the_catalog_open(
     assert not (till.data_dir / IMAGES_DIR).exists() or not any((till.data_dir / IMAGES_DIR).iterdir())
 
 
+# A bundle import under way in another process, as far as the data dir shows it: its lock and staging folder.
+_IMPORTING = """
+import sys, tempfile
+from pathlib import Path
+from engine.bundle import IMPORT_LOCK, STAGING_PREFIX
+from engine.files import exclusive
+with exclusive(Path(sys.argv[1]) / IMPORT_LOCK):
+    print(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=sys.argv[1]), flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_second_import_is_refused_and_leaves_the_first_ones_staging_folder(
+    shop, tmp_path: Path, exported_models: Path
+):
+    """A second import deleted the running one's staging folder as a killed import's leftover, and the first
+    then refused its bundle as broken (a staged image: "no such file")."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    till = _machine(tmp_path, "till", exported_models)
+    first = subprocess.Popen([sys.executable, "-c", _IMPORTING, str(till.data_dir)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        stage = Path(first.stdout.readline().strip())
+        with pytest.raises(CatalogError, match="another bundle import into .* is running"):
+            import_bundle(bundle, till.data_dir, till.embedder)
+        assert stage.is_dir() and not (till.data_dir / "catalog.sqlite").exists()
+    finally:
+        first.communicate("done\n", timeout=60)
+    assert import_bundle(bundle, till.data_dir, till.embedder).products == 12
+    assert not stage.exists()  # a killed import's leftover, once nothing holds the lock
+
+
 def test_unsafe_archive_paths_are_refused(shop, tmp_path: Path):
     store, _ = shop
     bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
