@@ -170,8 +170,7 @@ class CatalogIndex:
             previous = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}
             self._loaded = self._build(catalog)
             self._manifest = {"revision": -1, "dim": self.dim, "files": {}}
-            self._save(set(self._loaded), catalog.revision)
-            self._remove_unlisted(previous)
+            self._save(set(self._loaded), catalog.revision, previous)
 
     def search(
         self, catalog: Catalog, vectors: np.ndarray, categories: Sequence[str] | None, k: int
@@ -280,8 +279,10 @@ class CatalogIndex:
         self._loaded[category] = index
         return index
 
-    def _save(self, categories: set[str], revision: int) -> None:
-        """New files for ``categories``, then the manifest (the commit point), then the replaced files go."""
+    def _save(self, categories: set[str], revision: int, replaced: set[str] = frozenset()) -> None:
+        """New files for ``categories``, then the manifest (the commit point), then the files it no longer
+        lists go: ``replaced`` ones and those of the categories saved at once, others once stale. Files of a
+        save that failed before its manifest (killed, a full disk) were otherwise kept until a rebuild."""
         old = dict(self._manifest.get("files", {}))
         files = dict(old)
         for category in sorted(categories):
@@ -296,10 +297,8 @@ class CatalogIndex:
                 replace_atomically(tmp, self.dir / "manifest.json")
             finally:
                 tmp.unlink(missing_ok=True)
-        for category, entry in old.items():
-            if files[category]["file"] != entry["file"]:
-                for name in _names(entry):
-                    (self.dir / name).unlink(missing_ok=True)
+        changed = [entry for category, entry in old.items() if files[category]["file"] != entry["file"]]
+        self._remove_unlisted({*replaced, *(name for entry in changed for name in _names(entry))})
 
     def _remove_unlisted(self, replaced: set[str]) -> None:
         """Files the manifest no longer lists: ``replaced`` ones and an older layout's at once, others

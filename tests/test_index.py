@@ -257,6 +257,36 @@ def test_saves_leave_only_listed_files_and_stale_temps_are_cleaned(tmp_path: Pat
     assert not stale.exists() and fresh.exists()  # a young one may belong to a save in progress
 
 
+def test_files_of_a_save_that_failed_before_its_manifest_go_with_the_next_save(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+):
+    """A sync killed, or stopped by a full disk, after writing its index files but before the manifest: the
+    next incremental save removes them once stale (before, only a rebuild did; each search on a full disk
+    left a set)."""
+    _index(tmp_path).sync(catalog)
+    catalog.remove(["sku3"])
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("engine.index._entry", full_disk)  # after the first new file, before the manifest
+    with pytest.raises(OSError):
+        _index(tmp_path).sync(catalog)
+    monkeypatch.undo()
+    folder = tmp_path / "index" / KEY
+
+    def listed() -> set[str]:
+        return {entry["file"] for entry in _manifest(tmp_path)["files"].values()}
+
+    orphans = {p.name for p in folder.glob("*.bin")} - listed()
+    assert orphans
+    for name in orphans:
+        os.utime(folder / name, (1_000_000_000, 1_000_000_000))  # as old as a killed save's, long ago
+    catalog.remove(["sku4"])
+    _index(tmp_path).sync(catalog)
+    assert {p.name for p in folder.glob("*.bin")} == listed()
+
+
 def test_concurrent_rebuilds_in_two_processes_both_succeed(tmp_path: Path, catalog: Catalog):
     """Two `catalog rebuild-index` at once once crashed on a shared temp name."""
     script = (
