@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import MAP_TAB, MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
-from app.widgets.map_view import EMPTY  # noqa: E402
-from app.workers import Runner  # noqa: E402
+from app.thumbnails import Thumbnails  # noqa: E402
+from app.widgets.map_view import CANCELLING, EMPTY, MapView  # noqa: E402
+from app.workers import Job, Runner  # noqa: E402
 from engine.batch import SUMMARY  # noqa: E402
+from engine.errors import Cancelled  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
@@ -121,6 +124,36 @@ def test_the_map_of_an_empty_catalog_says_so_and_reports_no_error(qtbot, fresh_p
     view = win.map_view
     qtbot.waitUntil(lambda: view.task is None and view.status.text() == EMPTY, timeout=WAIT_MS)
     assert reported == [] and not view.canvas.points and view.result is None
+
+
+def test_cancelling_the_map_says_so_until_the_engine_stops(qtbot, pipeline):
+    """The engine stops a map only at its next step (seconds to half a minute later): Cancel is acknowledged at
+    once and stays acknowledged, where the next progress report used to put "Computing the map…" back."""
+    view = MapView(pipeline, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(view)
+    release = threading.Event()
+
+    def slow_map(_pipeline, job: Job):  # a step the engine cannot interrupt; it still reports progress
+        job.progress(1, 10)
+        while not job.cancelled():
+            release.wait(0.01)
+        job.progress(2, 10)
+        release.wait(WAIT_MS / 1000)
+        raise Cancelled("the catalog map was cancelled")
+
+    view._map_of = slow_map
+    view.refresh()
+    qtbot.waitUntil(lambda: view.progress.value() == 1, timeout=WAIT_MS)
+    view.cancel.click()
+    qtbot.waitUntil(lambda: view.progress.value() == 2, timeout=WAIT_MS)  # a report after the click
+    assert view.status.text() == CANCELLING and not view.cancel.isEnabled()
+    release.set()
+    qtbot.waitUntil(lambda: view.task is None, timeout=WAIT_MS)
+    assert "cancelled" in view.status.text() and view.cancel.isHidden()
+    view.refresh()
+    assert view.cancel.isEnabled()  # the next map can be cancelled again
+    view.cancel.click()
+    qtbot.waitUntil(lambda: view.task is None, timeout=WAIT_MS)
 
 
 def test_cancelling_an_import_leaves_the_catalog_as_it_was(qtbot, fresh_pipeline, settings, ikea, tmp_path):
