@@ -221,8 +221,9 @@ def layout(
 ) -> np.ndarray:
     """(N, 2) positions in [0, 1] for N vectors: PCA to 50 dimensions, then t-SNE.
 
-    ``progress`` hears (iterations done, iterations in all); ``cancelled`` is asked as often, and a
-    cancel raises ``Cancelled`` (nothing is cached).
+    ``progress`` hears (iterations done, iterations in all); ``cancelled`` is asked as often, and before
+    each step that reports nothing (the imports, PCA, the neighbour search: tens of seconds on a busy
+    machine, which a cancel used to wait out); a cancel raises ``Cancelled`` (nothing is cached).
     """
     vectors = np.asarray(vectors, np.float32)
     total = EARLY_ITERATIONS + ITERATIONS
@@ -230,20 +231,23 @@ def layout(
         progress(0, total)
     if len(vectors) < 4:  # t-SNE needs neighbours; a catalog this small is drawn as a row
         return _normalise(np.column_stack([np.arange(len(vectors)), np.zeros(len(vectors))]))
+    _stop_if(cancelled)
     TSNEEmbedding, affinity, initialization, PCA = _tsne()
+    _stop_if(cancelled)
     reduced = PCA(min(PCA_DIMENSIONS, *vectors.shape), random_state=0).fit_transform(vectors)
+    _stop_if(cancelled)
     affinities = affinity.PerplexityBasedNN(
         reduced, perplexity=min(PERPLEXITY, (len(vectors) - 1) / 3), method="annoy", n_jobs=-1, random_state=0
     )
     done = 0
 
     def report(iteration: int, _error: float, _embedding: np.ndarray) -> bool:
-        if cancelled():
-            raise Cancelled("the catalog map was cancelled")
+        _stop_if(cancelled)
         if progress:
             progress(done + iteration, total)
         return False
 
+    _stop_if(cancelled)
     embedding = TSNEEmbedding(
         initialization.pca(reduced, random_state=0), affinities, negative_gradient_method="bh", n_jobs=-1,
         callbacks=report, callbacks_every_iters=REPORT_EVERY, random_state=0,
@@ -252,6 +256,11 @@ def layout(
     done = EARLY_ITERATIONS
     embedding = embedding.optimize(ITERATIONS, momentum=0.8)
     return _normalise(np.asarray(embedding))
+
+
+def _stop_if(cancelled: Callable[[], bool]) -> None:
+    if cancelled():
+        raise Cancelled("the catalog map was cancelled")
 
 
 def check_can_compute() -> None:
