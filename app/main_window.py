@@ -6,6 +6,7 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,7 +44,7 @@ from app.widgets.scene_view import SceneView, dropped_paths
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
-from app.workers import Runner
+from app.workers import Runner, Task
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
+        self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
         theme.resize_to_screen(self, 1360, 860)
@@ -553,24 +555,40 @@ class MainWindow(QMainWindow):
         Searches would do it on first use, but silently, behind "Finding furniture and decor…"; a
         search started meanwhile waits for this one instead of embedding twice. Quitting cancels it
         (the catalog stays as it was and the next search picks up).
+
+        Choosing yet another embedder cancels the embedding for the one before: it held the catalog's
+        write lock to the end (92 s for 1,955 products here), the chosen one's waiting behind it, and then
+        said "Catalog ready"; its reports after that are dropped.
         """
+        if self._embedding is not None:
+            self._embedding.cancel()
         pipeline, bar = self.pipeline, self.statusBar()
         bar.showMessage("Embedding the catalog for the new embedder…")
-        self.engine.start(
+        task: Task | None = None
+
+        def ours(slot: Callable[..., None]) -> Callable[..., None]:
+            return lambda *args: task is self._embedding and slot(*args)
+
+        task = self._embedding = self.engine.start(
             lambda job: pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled),
-            done=self._catalog_embedded,
-            failed=self._embedding_failed,
-            cancelled=lambda _m: bar.clearMessage(),
-            progress=lambda done, total: bar.showMessage(f"Embedding the catalog: {done:,} of {total:,}…"),
+            done=ours(self._catalog_embedded),
+            failed=ours(self._embedding_failed),
+            cancelled=ours(lambda _m: self._embedding_ended()),
+            progress=ours(lambda n, total: bar.showMessage(f"Embedding the catalog: {n:,} of {total:,}…")),
         )
 
     def _catalog_embedded(self, count: int) -> None:
+        self._embedding_ended()
         text = f"Catalog ready for the new embedder ({count:,} products embedded)." if count else ""
         self.statusBar().showMessage(text, 10_000)
 
     def _embedding_failed(self, message: str) -> None:
-        self.statusBar().clearMessage()
+        self._embedding_ended()
         self.show_message(message, "error")
+
+    def _embedding_ended(self) -> None:
+        self._embedding = None
+        self.statusBar().clearMessage()
 
     def _categories(self) -> list[str]:
         categories = self._category_map()

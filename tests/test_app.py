@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from engine.errors import Cancelled  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -354,6 +356,38 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     assert win.engine_info.detectors == "yolo11n-ovint8-dq"
     assert win.pipeline.catalog.missing_vectors(win.pipeline.embedder.key) == []
     win.close()
+
+
+def test_choosing_another_embedder_cancels_the_embedding_for_the_one_before(qtbot, window):
+    """The abandoned embedding held the catalog's write lock to its end (92 s for 1,955 products), the chosen
+    embedder's waiting behind it, then said "Catalog ready". Now it is asked to stop and its reports dropped."""
+    asked: list = []  # each embedding's cancel flag
+    release = threading.Event()
+
+    class Embedding:  # what embed_catalog asks of a pipeline: embeds until cancelled (or let go)
+        def prepare_matcher(self, progress, cancelled) -> int:
+            asked.append(cancelled)
+            progress(1, 10)
+            while not cancelled() and not release.is_set():
+                release.wait(0.01)
+            if cancelled():
+                raise Cancelled("re-embedding cancelled; the catalog is unchanged")
+            return 10
+
+    real = window.pipeline
+    try:
+        window.pipeline = Embedding()
+        window.embed_catalog()
+        qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
+        window.pipeline = Embedding()
+        window.embed_catalog()
+        qtbot.waitUntil(lambda: len(asked) == 2, timeout=WAIT_MS)
+        assert asked[0]() and not asked[1]()
+        release.set()
+        qtbot.waitUntil(lambda: window._embedding is None, timeout=WAIT_MS)
+        assert window.statusBar().currentMessage() == "Catalog ready for the new embedder (10 products embedded)."
+    finally:
+        window.pipeline = real
 
 
 def _saved(folder: Path) -> dict:
