@@ -345,8 +345,8 @@ class MapView(QWidget):
                                       cancelled=self._cancelled)
 
     def cancel_map(self) -> None:
-        """Say at once that the cancel was taken: the engine stops only at its next step, which took 8 s
-        with t-SNE running and 30 s while its neighbours were found (1,955 products, two cores)."""
+        """Say at once that the cancel was taken: the engine stops only at its next step, which took 7 s
+        with t-SNE running and 30–58 s while the first map imported its libraries (1,955 products)."""
         if self.task is not None:
             self.task.cancel()
             self.cancel.setEnabled(False)
