@@ -345,8 +345,9 @@ class MapView(QWidget):
                                       cancelled=self._cancelled)
 
     def cancel_map(self) -> None:
-        """Say at once that the cancel was taken: the engine stops only at its next step, which took 7 s
-        with t-SNE running and 30–58 s while the first map imported its libraries (1,955 products)."""
+        """Say at once that the cancel was taken: the engine stops only at its next step (its libraries'
+        import, PCA, the neighbour search, or 10 t-SNE iterations): a second or two, longer on a busy
+        machine."""
         if self.task is not None:
             self.task.cancel()
             self.cancel.setEnabled(False)
