@@ -22,7 +22,7 @@ from engine.errors import ModelError
 from engine.models import ResolvedModel
 from engine.preprocess import letterbox
 from engine.results import Detection
-from engine.runtime import DevicePreference, check_card_names, open_session, session_device
+from engine.runtime import DevicePreference, open_model, session_device
 
 MAX_WH = 7680.0  # ultralytics' per-class offset: boxes of different classes never overlap
 DECOR_CLASS_SET = "decor"  # fine-tuned detectors whose class names are decor categories already
@@ -62,8 +62,7 @@ class Detector:
         self.parts = categories.part_classes(card.class_set)
         self.iou = iou
         self.max_det = max_det
-        self.session = open_session(model.path, device)
-        check_card_names(self.session, model)
+        self.session = open_model(model, device)
         self.device = session_device(self.session)
         self._decor = [self._decor_of(label) for label in card.class_names]
 

@@ -12,7 +12,7 @@ from engine.models import ResolvedModel
 from engine.preprocess import embed_batch, embed_input
 from engine.runtime import (
     DevicePreference,
-    check_card_names,
+    open_model,
     open_session,
     runs_on_cpu,
     session_device,
@@ -38,8 +38,7 @@ class Embedder:
         # (22 crops: 57 -> 45 ms in int8, 110 -> 97 ms in float; docs/benchmarks/README.md).
         one_at_a_time = runs_on_cpu(device) and tf_converted(model.path)
         self.batch = 1 if one_at_a_time else BATCH
-        self.runner = open_session(model.path, device, fixed_batch=1 if one_at_a_time else None)
-        check_card_names(self.runner, model)
+        self.runner = open_model(model, device, fixed_batch=1 if one_at_a_time else None)
         self._session = None if one_at_a_time else self.runner
         self.device = session_device(self.runner)
         self._output = self.card.output_name

@@ -30,7 +30,7 @@ from engine.onnx_cards import detector_card
 from engine.paths import model_search_path
 from engine.preprocess import letterbox
 from engine.results import Box, Detection
-from engine.runtime import DevicePreference, check_card_names, open_session, session_device
+from engine.runtime import DevicePreference, open_model, session_device
 
 PeopleSetting = Literal["auto", "on", "off"]
 POSE_CONF = 0.5  # the shared rooms' false people (a red armchair, a curtain at 0.42) stay below it (docs/results.md)
@@ -118,8 +118,7 @@ class PoseModel:
         self.model = model
         self.conf = card.default_conf if conf is None else conf
         self.iou = iou
-        self.session = open_session(model.path, device)
-        check_card_names(self.session, model)
+        self.session = open_model(model, device)
         self.device = session_device(self.session)
         channels = self.session.get_outputs()[0].shape[1]
         if channels != 5 + 3 * len(KEYPOINTS):

@@ -81,12 +81,14 @@ def open_session(
     return session
 
 
-def check_card_names(session: ort.InferenceSession, model: ResolvedModel) -> None:
-    """Raise a one-line ModelError when the card's ``input_name`` or ``output_name`` is not in the model.
-
-    Called as a session is opened: onnxruntime would otherwise refuse the first ``run`` with an untyped
-    error (an unexpected ValueError, or a one-line error that blames the photo being searched).
+def open_model(
+    model: ResolvedModel, preference: DevicePreference = "auto", fixed_batch: int | None = None
+) -> ort.InferenceSession:
+    """``open_session`` for a model with its card, refused in one line when the card's ``input_name`` or
+    ``output_name`` is not a tensor of the model: onnxruntime would otherwise refuse the first ``run`` with
+    an untyped error (an unexpected ValueError, or a one-line error that blames the photo being searched).
     """
+    session = open_session(model.path, preference, fixed_batch)
     card = model.card
     for field, wanted, what, tensors in (
         ("input_name", card.input_name, "input", session.get_inputs()),
@@ -97,6 +99,7 @@ def check_card_names(session: ort.InferenceSession, model: ResolvedModel) -> Non
             has = ", ".join(map(reprlib.repr, names[:5])) + (", ..." if len(names) > 5 else "")
             raise ModelError(f"the model card of {model.path.name}: {field} {reprlib.repr(wanted)} is not "
                              f"an {what} of the model (it has {has})")
+    return session
 
 
 def _session(
