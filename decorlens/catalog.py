@@ -9,7 +9,7 @@ from pathlib import Path
 
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
-from decorlens.terminal import one_line
+from decorlens.terminal import one_field
 from engine.backups import backups_dir, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
@@ -108,7 +108,7 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
     removed = pipeline.remove_products(args.skus)
     print(f"removed {removed} of {len(args.skus)} products")
     if unknown:  # a typo should not pass for a removal
-        note(f"not in the catalog: {' '.join(map(one_line, unknown))}")
+        note(f"not in the catalog: {' '.join(map(one_field, unknown))}")
     return 0 if removed == len(args.skus) else 1
 
 
@@ -123,7 +123,7 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
         return 0
     for p in products:
-        print(f"{one_line(p.sku):<16} {one_line(p.category):<22} {one_line(p.name)}")
+        print(f"{one_field(p.sku):<16} {one_field(p.category):<22} {one_field(p.name)}")
     return 0
 
 
@@ -173,7 +173,7 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
-            print(f"     {one_line(p.sku):<16} {one_line(p.category):<22} {one_line(p.name)}")
+            print(f"     {one_field(p.sku):<16} {one_field(p.category):<22} {one_field(p.name)}")
     return 0
 
 

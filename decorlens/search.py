@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from decorlens.options import positive_int
-from decorlens.terminal import one_line
+from decorlens.terminal import one_field
 from engine.boxes import four_numbers
 from engine.explain import explain_tag
 from engine.files import write_atomic
@@ -112,7 +112,7 @@ def render(result: SceneResult) -> str:
     """A readable report: one block per object, its tag point and its matches."""
     t = result.timings_ms
     lines = [
-        (f"{one_line(result.image)}  {result.width}x{result.height}  {len(result.objects)} objects  "
+        (f"{one_field(result.image)}  {result.width}x{result.height}  {len(result.objects)} objects  "
          f"on {result.device}"),
         "  ".join(f"{k} {t[k]:.0f} ms" for k in ("decode", "detect", "embed", "search") if k in t),
     ]
@@ -121,8 +121,8 @@ def render(result: SceneResult) -> str:
         category = obj.category or "any category"  # a --box region given no --category
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
-            lines.append(f"     {m.score:.3f} {m.match:<7} {one_line(m.sku):<14} {one_line(m.name)} "
-                         f"[{one_line(m.category)}]")
+            lines.append(f"     {m.score:.3f} {m.match:<7} {one_field(m.sku):<14} {one_field(m.name)} "
+                         f"[{one_field(m.category)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")
     if not result.objects:

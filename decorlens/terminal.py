@@ -18,14 +18,14 @@ from typing import TextIO
 # C0 and C1 controls but tab and newline (which lay out the report), DEL, and the bidi embeddings,
 # overrides and isolates.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_line escapes besides
+_LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 
 
 def escape_controls(text: str) -> str:
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def one_line(text: object) -> str:
+def one_field(text: object) -> str:
     """Catalog text as one field of a report line, its newlines and tabs shown as ``\\u000a`` and ``\\u0009``.
 
     ``escape_controls`` keeps them, for the report's own layout; inside a name (a feed's quoted CSV field may

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from decorlens.terminal import one_line
+from decorlens.terminal import one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
@@ -37,19 +37,19 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     name = product.name if product else "(no longer in the catalog)"
     photos = len({s.photo for s in every})
     objects = f"{len(every)} object" + ("" if len(every) == 1 else "s")
-    print(f"{one_line(args.sku)} {one_line(name)}: best match of {objects} in {photos} of "
+    print(f"{one_field(args.sku)} {one_field(name)}: best match of {objects} in {photos} of "
           f"{photo_count(catalog)} tagged photos")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
         mark = "confirmed" if s.confirmed else s.kind
-        print(f"  {s.score:.3f} {mark:<9} {one_line(s.photo)}  object {s.number} [{one_line(s.category)}] "
+        print(f"  {s.score:.3f} {mark:<9} {one_field(s.photo)}  object {s.number} [{one_field(s.category)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
         names = _names(catalog, [sku for sku, _ in together])
         for sku, photos in together:
-            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {one_line(sku):<14} "
-                  f"{one_line(names.get(sku, '(gone)'))}")
+            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {one_field(sku):<14} "
+                  f"{one_field(names.get(sku, '(gone)'))}")
     return 0
 
 

@@ -10,7 +10,7 @@ import pytest
 from ikea_feed import write_feed
 
 from decorlens.main import main
-from decorlens.terminal import escape_controls, one_line
+from decorlens.terminal import escape_controls, one_field
 
 # Retitles the terminal, clears the screen, then reverses the rest of the line.
 HOSTILE_NAME = "Sofa\x1b]0;pwned\x07\x1b[2J\r\u202egpj.exe"
@@ -63,4 +63,4 @@ def test_a_newline_in_a_name_forges_no_report_line(tmp_path: Path, ikea: Path, s
     for command in (["catalog", "list"], ["where", "S-1"]):
         assert main([*base, *command]) == 0
         (line,) = capsys.readouterr().out.splitlines()
-        assert one_line(forged) in line and "Chair\\u000a  0.999 confirmed" in line and "\\u0009x" in line
+        assert one_field(forged) in line and "Chair\\u000a  0.999 confirmed" in line and "\\u0009x" in line
