@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.boxes import four_numbers
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, DecorLensError
@@ -180,10 +181,10 @@ def _box(row: dict[str, str], where: str) -> Box | None:
     if not any(values):
         return None
     try:
-        x1, y1, x2, y2 = (float(v) for v in values)
-    except ValueError:
-        x1 = y1 = x2 = y2 = float("nan")
-    if not (np.isfinite([x1, y1, x2, y2]).all() and x2 > x1 and y2 > y1):
+        x1, y1, x2, y2 = four_numbers(values)
+    except ValueError:  # text, NaN, infinity or an empty cell
+        x1 = y1 = x2 = y2 = 0.0
+    if not (x2 > x1 and y2 > y1):
         raise DatasetError(f"{where}: the box (x1, y1, x2, y2) = {tuple(values)} is not a box; give the top-left "
                            "and bottom-right corners in pixels (x2 > x1, y2 > y1), or leave all four empty")
     return (x1, y1, x2, y2)
