@@ -171,3 +171,13 @@ def test_cpu_embedder_batches_torch_graphs_and_runs_tf_ones_one_at_a_time(shared
         together = embedder.embed(photos)
         alone = np.concatenate([embedder.embed([photo]) for photo in photos])
         assert np.abs(together - alone).max() < 1e-4, name
+
+
+def test_the_map_bench_measures_a_small_map(ikea: Path, qapp) -> None:
+    from bench import map_view
+
+    data = map_view.run(None, Options(dataset=ikea, sizes=(300,), repeats=1, write=False, log=lambda _m: None))
+    (row,) = data["sizes"]
+    assert row["products"] == 300 and row["thumbnails_placed_s"] > 0
+    assert all(row[key] > 0 for key in ("show_ms", "whole_repaint_ms", "tile_by_tile_ms", "zoomed_repaint_ms"))
+

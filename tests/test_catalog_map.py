@@ -345,6 +345,92 @@ def test_a_rubber_band_selects_several(map_tab, qtbot):
     assert map_tab.chosen.count() == len(expected)
 
 
+def _drawn_per_repaint(canvas, monkeypatch) -> list:
+    """The products whose tiles one full repaint of the canvas draws one by one."""
+    from app.widgets.map_canvas import MapPoint
+
+    drawn, draw = [], MapPoint.draw
+    monkeypatch.setattr(MapPoint, "draw", lambda point, painter: (drawn.append(point), draw(point, painter)))
+    canvas.viewport().grab()  # painted now, as on screen
+    monkeypatch.setattr(MapPoint, "draw", draw)
+    return drawn
+
+
+def test_the_whole_map_is_drawn_as_one_picture_and_zoomed_only_what_is_in_view(map_tab, qtbot, monkeypatch):
+    """A Python paint per product froze the window for 0.4 s a repaint at 20,000 products: seen whole, the
+    map must draw no tile by itself; zoomed in, only those in view."""
+    canvas = map_tab.canvas
+    qtbot.waitExposed(canvas)
+    qtbot.waitUntil(lambda: all(p.pixmap is not None for p in canvas.points.values()), timeout=60_000)
+    assert _drawn_per_repaint(canvas, monkeypatch) == []
+    assert _looks_painted(canvas)  # by the map's picture
+    lone = _loneliest(canvas)
+    canvas.scale(8, 8)
+    canvas.centerOn(lone.pos())
+    drawn = _drawn_per_repaint(canvas, monkeypatch)
+    seen = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert lone in drawn and 0 < len(drawn) < len(canvas.points) // 4
+    assert all(seen.intersects(p.mapRectToScene(p.frame())) for p in drawn)
+    assert _shows(canvas, lone, BORDER, lone.colour.name())  # its frame, from its own draw
+
+
+def test_selected_and_lit_products_are_ringed_on_the_whole_map(map_tab, qtbot):
+    from app.widgets.map_canvas import LIT
+
+    canvas = map_tab.canvas
+    lone = _loneliest(canvas)
+    canvas.resetTransform()
+    canvas.scale(canvas.layer.resolution, canvas.layer.resolution)  # as large as the map's picture is drawn
+    canvas.centerOn(lone.pos())
+    qtbot.wait(10)  # the scroll bars the zoom brought settle, and the view with them
+    canvas.centerOn(lone.pos())
+    assert _shows(canvas, lone, BORDER, lone.colour.name())  # its frame, from the map's picture
+    selected, lit = -lone.tile * 0.06, -lone.tile * 0.18  # where the rings go, outside the frame
+    assert not _shows(canvas, lone, selected, "#1f2328")
+    canvas.select([lone.product.sku])
+    assert _shows(canvas, lone, selected, "#1f2328")
+    canvas.select([])
+    assert not _shows(canvas, lone, selected, "#1f2328")
+    canvas.light(lone.product.sku)
+    assert _shows(canvas, lone, lit, LIT)
+    canvas.light(None)
+    assert not _shows(canvas, lone, lit, LIT)
+
+
+def _looks_painted(canvas) -> bool:
+    """Whether the canvas shows tiles: many pixels of another colour than the map's background."""
+    from PySide6.QtGui import QColor, QImage
+
+    image = canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint32, image.width() * image.height())
+    return int((pixels != QColor("#f6f5f2").rgb()).sum()) > 0.02 * pixels.size
+
+
+def _loneliest(canvas):
+    """The product farthest from any other: its tile and rings overlap no neighbour's."""
+    points = list(canvas.points.values())
+    xy = np.array([(p.pos().x(), p.pos().y()) for p in points])
+    gaps = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(len(xy)) * 1e9
+    return points[int(gaps.min(axis=1).argmax())]
+
+
+BORDER = 1.25  # scene units in from a tile's edge: the middle of its coloured border
+
+
+def _shows(canvas, point, inset: float, colour: str) -> bool:
+    """Whether the screen shows ``colour`` (give or take antialiasing) within 2 pixels of the middle of the
+    tile's top edge moved ``inset`` scene units inwards (outwards when negative)."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+
+    frame = point.mapRectToScene(point.frame())
+    at = canvas.mapFromScene(QPointF(frame.center().x(), frame.top() + inset))
+    image, wanted = canvas.viewport().grab().toImage(), QColor(colour)
+    seen = [image.pixelColor(at.x(), at.y() + dy) for dy in range(-2, 3)]
+    return any(max(abs(c.red() - wanted.red()), abs(c.green() - wanted.green()),
+                   abs(c.blue() - wanted.blue())) <= 40 for c in seen)
+
+
 def test_the_window_opens_the_map_in_its_map_tab(main_window, map_pipeline, qtbot):
     from app.main_window import MAP_TAB
 
