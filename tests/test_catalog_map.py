@@ -350,7 +350,7 @@ def _drawn_per_repaint(canvas, monkeypatch) -> list:
     from app.widgets.map_canvas import MapPoint
 
     drawn, draw = [], MapPoint.draw
-    monkeypatch.setattr(MapPoint, "draw", lambda point, painter: (drawn.append(point), draw(point, painter)))
+    monkeypatch.setattr(MapPoint, "draw", lambda point, *args: (drawn.append(point), draw(point, *args)))
     canvas.viewport().grab()  # painted now, as on screen
     monkeypatch.setattr(MapPoint, "draw", draw)
     return drawn
@@ -361,7 +361,7 @@ def test_the_whole_map_is_drawn_as_one_picture_and_zoomed_only_what_is_in_view(m
     map must draw no tile by itself; zoomed in, only those in view."""
     canvas = map_tab.canvas
     qtbot.waitExposed(canvas)
-    qtbot.waitUntil(lambda: all(p.pixmap is not None for p in canvas.points.values()), timeout=60_000)
+    qtbot.waitUntil(lambda: not canvas.placing(), timeout=60_000)
     assert _drawn_per_repaint(canvas, monkeypatch) == []
     assert _looks_painted(canvas)  # by the map's picture
     lone = _loneliest(canvas)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, product_detail, product_title
 from app.palette import category_colour
-from app.thumbnails import Thumbnails
+from app.thumbnails import CAPACITY, Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
 from engine.catalog import Product
@@ -53,6 +53,7 @@ LIT = "#e8590c"  # the ring of the product hovered on the other map: no category
 OVERVIEW = 2048  # pixels across the picture of the whole map (16 MB): sharper than any screen shows it whole
 MANY_CHANGED = 200  # tiles changed at once above which the whole map is repainted rather than each place
 BSP_DEPTH = 10  # the scene's index: Qt's own depth for 50,000 items took 0.9 s to build, this 0.3 s (hover as fast)
+SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
 PLACING_BUDGET_S = 0.02  # thumbnails asked for and placed per turn of the event loop, then the window's turn
 
 
@@ -69,7 +70,6 @@ class MapPoint(QGraphicsItem):
         self.tile = tile
         self.colour = colour
         self.layer = layer
-        self.pixmap: QPixmap | None = None
         self.lit = False
         self.setPos(position)
         self.setFlags(POINT_FLAGS)
@@ -94,24 +94,19 @@ class MapPoint(QGraphicsItem):
         self.setZValue(1.0 if lit else 0.0)
         self.layer.light(self if lit else None)
 
-    def set_pixmap(self, pixmap: QPixmap) -> None:
-        side = int(self.tile * 2)  # sharp up to 2x zoom on a 1x screen; kept here, the shared cache may drop it
-        self.pixmap = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                    Qt.TransformationMode.SmoothTransformation)
-
-    def draw(self, painter: QPainter) -> None:
+    def draw(self, painter: QPainter, thumbnail: QPixmap | None) -> None:
         """The tile, in the painter's scene coordinates: its frame and, once decoded, its thumbnail."""
         frame = self.frame().translated(self.pos())
         painter.setPen(NO_PEN)
         painter.setBrush(self.colour)
         painter.drawRoundedRect(frame, 3, 3)
-        if self.pixmap is not None and not self.pixmap.isNull():
+        if thumbnail is not None and not thumbnail.isNull():
             inner = frame.adjusted(2.5, 2.5, -2.5, -2.5)
             painter.fillRect(inner, WHITE)
-            size = self.pixmap.size().scaled(inner.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(0, 0, size.width(), size.height())
+            size = thumbnail.size().toSizeF().scaled(inner.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRectF(QPointF(0, 0), size)
             target.moveCenter(inner.center())
-            painter.drawPixmap(target, self.pixmap, QRectF(self.pixmap.rect()))
+            painter.drawPixmap(target, thumbnail, QRectF(thumbnail.rect()))
 
     def draw_ring(self, painter: QPainter) -> None:
         """Selected: a thin dark ring; lit: a thick orange one, further out. Pens in screen pixels, so as
@@ -129,12 +124,15 @@ class TileLayer(QGraphicsItem):
 
     Seen whole, one picture of the map (``OVERVIEW`` pixels across, a tile drawn into it when its
     thumbnail arrives) is scaled into view: one draw call for any number of products. Zoomed in past
-    that picture's own scale, only the tiles in view are drawn, from their sharper thumbnails."""
+    that picture's own scale, the picture is enlarged and the tiles in view are drawn over it, sharp,
+    from the shared thumbnail cache (asked for again if it has dropped them; no copy is kept per
+    product, which at 50,000 products came to 0.7 GB)."""
 
-    def __init__(self, rect: QRectF, tile: float):
+    def __init__(self, rect: QRectF, tile: float, thumbnail: Callable[[str], QPixmap | None]):
         super().__init__()
         self.bounds = rect
         self.tile = tile
+        self.thumbnail = thumbnail  # ``Thumbnails.get``: the decoded picture, else None (and it is decoded)
         self.points: list[MapPoint] = []
         self.lit: MapPoint | None = None
         self._xy = np.zeros((0, 2))
@@ -151,18 +149,18 @@ class TileLayer(QGraphicsItem):
         self.points, self._xy = points, xy
         with self._painting_picture() as painter:
             for point in points:
-                point.draw(painter)
+                point.draw(painter, None)
         self.update()
 
     def boundingRect(self) -> QRectF:
         return self.bounds
 
-    def pictures_ready(self, points: list[MapPoint]) -> None:
+    def pictures_ready(self, placed: list[tuple[MapPoint, QPixmap]]) -> None:
         """Tiles' thumbnails arrived: into the picture, and onto the screen."""
         with self._painting_picture() as painter:
-            for point in points:
-                point.draw(painter)
-        self._redraw(points)
+            for point, thumbnail in placed:
+                point.draw(painter, thumbnail)
+        self._redraw([point for point, _ in placed])
 
     def light(self, point: MapPoint | None) -> None:
         self.lit = point
@@ -187,19 +185,20 @@ class TileLayer(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
         exposed = option.exposedRect
-        if painter.worldTransform().m11() * painter.device().devicePixelRatioF() <= self.resolution:  # not enlarged
-            scale = self.resolution
-            source = QRectF((exposed.left() - self.bounds.left()) * scale, (exposed.top() - self.bounds.top()) * scale,
-                            exposed.width() * scale, exposed.height() * scale)
-            painter.drawImage(exposed, self.picture, source)
-        else:
-            for point in self._in(exposed):
-                if not point.lit:
-                    point.draw(painter)
+        scale = self.resolution
+        source = QRectF((exposed.left() - self.bounds.left()) * scale, (exposed.top() - self.bounds.top()) * scale,
+                        exposed.width() * scale, exposed.height() * scale)
+        painter.drawImage(exposed, self.picture, source)
+        if painter.worldTransform().m11() * painter.device().devicePixelRatioF() > scale:  # enlarged: sharpen
+            in_view = [point for point in self._in(exposed) if point is not self.lit]
+            for point in in_view if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache could not hold them
+                thumbnail = self.thumbnail(point.product.image_path)
+                if thumbnail is not None:
+                    point.draw(painter, thumbnail)
         for point in self._marked - {self.lit}:
             point.draw_ring(painter)
         if self.lit is not None:  # raised above its neighbours
-            self.lit.draw(painter)
+            self.lit.draw(painter, self.thumbnail(self.lit.product.image_path))
             self.lit.draw_ring(painter)
 
     def _in(self, rect: QRectF) -> list[MapPoint]:
@@ -284,6 +283,7 @@ class MapCanvas(QGraphicsView):
         self._lit: MapPoint | None = None
         self.layer: TileLayer | None = None
         self._unasked: deque[str] = deque()  # thumbnails not yet asked for
+        self._awaited: set[str] = set()  # asked for, being decoded
         self._arrived: deque[tuple[str, QPixmap]] = deque()  # decoded, not yet placed on the map
         self._placing = QTimer(self, singleShot=True, interval=0, timeout=self._place_thumbnails)
         self._zoomed = False  # until the user zooms, a resize fits the whole map again
@@ -298,7 +298,7 @@ class MapCanvas(QGraphicsView):
         tile = tile_side(len(result))
         margin = tile * 2
         self.scene().setSceneRect(QRectF(-margin, -margin, SIDE + 2 * margin, SIDE + 2 * margin))
-        self.layer = TileLayer(self.sceneRect(), tile)
+        self.layer = TileLayer(self.sceneRect(), tile, self.thumbnails.get)
         self.scene().addItem(self.layer)
         colours: dict[str, QColor] = {}
         places: list[tuple[float, float]] = []
@@ -327,6 +327,7 @@ class MapCanvas(QGraphicsView):
             self.scene().clear()
         self.points, self._by_path, self._hovered, self._lit, self.layer = {}, {}, None, None, None
         self._unasked.clear()
+        self._awaited.clear()
         self._arrived.clear()
         self.card.hide()
 
@@ -371,8 +372,13 @@ class MapCanvas(QGraphicsView):
         if self.layer is not None:
             self.layer.marks_changed()
 
+    def placing(self) -> bool:
+        """Whether thumbnails are still being asked for, decoded or placed on the map."""
+        return bool(self._unasked or self._awaited or self._arrived)
+
     def _thumbnail_ready(self, path: str) -> None:
         """Queued (taken from the cache now: by the time its turn comes the cache may have dropped it)."""
+        self._awaited.discard(path)
         pixmap = self.thumbnails.get(path) if path in self._by_path else None
         if pixmap is not None:
             self._arrived.append((path, pixmap))
@@ -384,16 +390,16 @@ class MapCanvas(QGraphicsView):
         if self.layer is None:
             return
         deadline = time.perf_counter() + PLACING_BUDGET_S
-        placed: list[MapPoint] = []
+        placed: list[tuple[MapPoint, QPixmap]] = []
         while time.perf_counter() < deadline and (self._arrived or self._unasked):
             if self._arrived:
                 path, pixmap = self._arrived.popleft()
             else:
                 path = self._unasked.popleft()
                 pixmap = self.thumbnails.get(path)  # None: decoded in the background, then ``_thumbnail_ready``
-            for point in self._by_path.get(path, []) if pixmap is not None else []:
-                point.set_pixmap(pixmap)
-                placed.append(point)
+                if pixmap is None and path:
+                    self._awaited.add(path)
+            placed += [(point, pixmap) for point in self._by_path.get(path, []) if pixmap is not None]
         self.layer.pictures_ready(placed)
         if self._arrived or self._unasked:
             self._placing.start()
