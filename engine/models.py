@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ModelError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
 
@@ -74,6 +74,17 @@ class ResolvedModel:
     def key(self) -> str:
         """Identifies the exact weights (vectors are stored per embedder key)."""
         return f"{self.card.name}-{self.card.sha256[:12]}"
+
+
+def check_matches_card(model: ResolvedModel) -> None:
+    """Refuse a model file whose card records another file's sha256. Catalog vectors are stored under the
+    card's name and sha256 (``ResolvedModel.key``): an ONNX file replaced beside its old card would
+    otherwise be searched against the old model's vectors, and every match would be quietly wrong."""
+    if model.card.sha256 and model.card.sha256 != sha256_of(model.path):
+        raise ModelError(
+            f"{model.path.name} does not match its model card (the card's sha256 is another file's: the model "
+            "was replaced or is damaged); re-export it, or write its card again with `decorlens models card`"
+        )
 
 
 def card_path_for(model: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import Literal
 import onnxruntime as ort
 
 from engine.errors import ModelError
-from engine.models import ResolvedModel
+from engine.models import ResolvedModel, check_matches_card
 
 DevicePreference = Literal["auto", "cpu", "gpu"]
 
@@ -87,7 +87,9 @@ def open_model(
     """``open_session`` for a model with its card, refused in one line when the card's ``input_name`` or
     ``output_name`` is not a tensor of the model: onnxruntime would otherwise refuse the first ``run`` with
     an untyped error (an unexpected ValueError, or a one-line error that blames the photo being searched).
+    A file that is not the one its card describes is refused too (``check_matches_card``).
     """
+    check_matches_card(model)
     session = open_session(model.path, preference, fixed_batch)
     card = model.card
     for field, wanted, what, tensors in (

@@ -172,7 +172,7 @@ def _check_resources(pipeline) -> str:
 
 def _check_models(pipeline, report: SelfCheckReport) -> str:
     """Every configured model found, with a readable card whose checksum matches the file."""
-    from engine.files import sha256_of
+    from engine.models import check_matches_card
     from engine.paths import model_search_path
 
     settings = pipeline.settings
@@ -195,11 +195,11 @@ def _check_models(pipeline, report: SelfCheckReport) -> str:
         expected_kind = "embedder" if role == "embedder" else "detector"
         if model.card.kind != expected_kind:
             problems.append(f"{model.path.name}: its card says {model.card.kind!r}, expected {expected_kind!r}")
-        elif model.card.sha256 and model.card.sha256 != sha256_of(model.path):
-            problems.append(
-                f"{model.path.name}: file does not match its model card (sha256 differs; the file was "
-                "replaced or is damaged: re-export it or rewrite the card with `decorlens models card`)"
-            )
+        else:
+            try:
+                check_matches_card(model)
+            except ModelError as exc:
+                problems.append(str(exc))
         found[role] = model
         report.models[role] = str(model.path)
     if missing:

@@ -356,6 +356,22 @@ def test_a_card_naming_a_tensor_the_model_lacks_is_refused_when_opened(
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("model", [OIV7_ONNX, "mobilenet_v2_1.0_224_quant.float.onnx"])
+def test_a_model_file_its_card_was_not_made_for_is_refused_when_opened(
+    shared_models: Path, categories: CategoryMap, model: str
+) -> None:
+    """An ONNX file replaced beside its old card opened under the old card's key, so a catalog's vectors
+    from the old model were searched with the new one and every match was quietly wrong."""
+    path = shared_models / model
+    resolved = ResolvedModel(path, replace(read_card(path), sha256="0" * 64))
+    with pytest.raises(ModelError, match=re.escape(f"{model} does not match its model card")) as info:
+        if resolved.card.kind == "detector":
+            Detector(resolved, categories, device="cpu")
+        else:
+            Embedder(resolved, device="cpu")
+    assert "\n" not in str(info.value)
+
+
 CUSHIONS = "lean-in-to-leather"  # cushions on a leather sofa that OIV7 scores between 0.03 and its card's 0.1
 ROUND_THINGS = "stay-up-to-date-in-a-calm"  # COCO calls round things clocks there at 0.25-0.6
 
