@@ -13,6 +13,7 @@ from typing import NamedTuple
 from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QMainWindow,
@@ -644,12 +645,23 @@ class MainWindow(QMainWindow):
         self.message.show_message(text, level, action)
 
     def closeEvent(self, event) -> None:
-        """Let running work stop cleanly (saves finish, imports roll back) before the window goes."""
-        self.statusBar().showMessage("Finishing running work…")
-        if self.train_window is not None:
-            self.train_window.close()  # a running job stops between steps; Resume continues it
-        for runner in (self.engine, self.io, self.saver, self.thumb_loader):
-            runner.shutdown()
+        """Let running work stop cleanly (saves finish, imports roll back) before the window goes. That wait
+        blocks the window (up to seconds, while a step finishes), so the message is painted first, under a
+        busy cursor: a window that neither closes nor repaints looks hung."""
+        runners = (self.engine, self.io, self.saver, self.thumb_loader)
+        waiting = any(runner.busy() for runner in runners)
+        if waiting:
+            self.statusBar().showMessage("Finishing running work…")
+            self.statusBar().repaint()
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            if self.train_window is not None:
+                self.train_window.close()  # a running job stops between steps; Resume continues it
+            for runner in runners:
+                runner.shutdown()
+        finally:
+            if waiting:
+                QApplication.restoreOverrideCursor()
         super().closeEvent(event)
 
 

@@ -145,6 +145,10 @@ class Runner(QObject):
     def _finished(self, key: int) -> None:
         self._tasks.pop(key, None)
 
+    def busy(self) -> bool:
+        """Whether any task started here has not finished yet."""
+        return bool(self._tasks)
+
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel what can be cancelled and wait, so no file is left half-written on quit."""
         self.pool.clear()  # tasks not started yet never will be

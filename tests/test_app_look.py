@@ -134,3 +134,29 @@ def test_the_keyboard_help_lists_the_map_tab_and_undo(main_window, fresh_pipelin
     for action in (window.undo_action, window.redo_action):
         assert action.shortcut().toString() in text
     assert "Ctrl+3" in text and "F1" in text
+
+
+def test_closing_during_work_shows_why_the_window_waits(qtbot, main_window, fresh_pipeline):
+    """Closing waits for running work to stop (seconds at most); the window used to set its message and then
+    block without painting it, so it looked hung. The message must be on screen before the wait."""
+    import threading
+
+    from PySide6.QtCore import QEvent, QObject
+
+    window = main_window(fresh_pipeline)
+    release = threading.Event()
+    window.io.start(lambda job: release.wait(10) or job.cancelled())
+    painted: list[str] = []
+
+    class Watch(QObject):
+        def eventFilter(self, _watched, event) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(window.statusBar().currentMessage())
+                release.set()  # the work stops once the message is on screen
+            return False
+
+    watch = Watch()
+    window.statusBar().installEventFilter(watch)
+    window.close()
+    assert painted and painted[0] == "Finishing running work…"
+    assert window.io.pool.activeThreadCount() == 0 and QApplication.overrideCursor() is None
