@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
         self.pipeline = pipeline
         self._use_category_names()
         self.controller.pipeline = pipeline
-        self.catalog.pipeline = pipeline
+        self.catalog.set_pipeline(pipeline)
         self.map_view.set_pipeline(pipeline)
         self.warm_up()
         self.catalog.refresh()

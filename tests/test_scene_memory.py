@@ -353,3 +353,9 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     view.refresh()  # a new listing (after an import, a search) drops the selection, and the panel with it
     qtbot.waitUntil(lambda: panel.sku == "", timeout=60_000)
     assert panel.sightings.count() == 0
+
+    elsewhere = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "other"))  # no photo tagged there
+    view.set_pipeline(elsewhere)  # the user switched data dirs: Where used reads the new one
+    panel.show_product(sku)
+    qtbot.waitUntil(lambda: "not matched in any tagged photo yet" in panel.title.text(), timeout=60_000)
+    assert panel.sightings.count() == 0

@@ -355,6 +355,14 @@ class CatalogView(QWidget):
         for button in (self.import_folder, self.import_csv, self.remove):
             button.setEnabled(not on)
 
+    def set_pipeline(self, pipeline: Pipeline) -> None:
+        """Another pipeline (settings, models or data dir changed): the panels beside the grid use it too, or
+        Where used and the duplicates window would keep reading the catalog the user left."""
+        self.pipeline = self.where_used.pipeline = pipeline
+        if self.duplicates is not None:
+            self.duplicates.pipeline = pipeline
+        self.where_used.clear()
+
     def show_duplicates(self) -> DuplicatesView:
         """The duplicates window (one, found afresh each time it is opened); its changes refresh the grid."""
         if self.duplicates is None:
