@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from engine.scene_memory import BATCH, objects_of, remember
 
 SUMMARY = "summary.csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+AFTER_SEMICOLON = re.compile(r";([=+\-@\t\r])")  # where a semicolon-splitting spreadsheet starts a cell
 # A file name holds at most 255 bytes; a stem leaves room for "-2", ".json" and write_atomic's temp name.
 STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
@@ -116,11 +118,14 @@ def spreadsheet_safe(cell: object) -> object:
     """A text cell a spreadsheet would run as a formula gets a leading quote, so it shows as text.
 
     Product names and SKUs come from feeds: ``=HYPERLINK(…)`` or ``+cmd|…`` would otherwise act when a
-    merchandiser opens ``summary.csv``. Numbers we computed stay numbers.
+    merchandiser opens ``summary.csv``. A spreadsheet set to split on semicolons (as in much of Europe)
+    cuts ``Lamp;=cmd|…`` into two cells, whatever the quoting, so a formula start after a semicolon is
+    quoted too. Numbers we computed stay numbers.
     """
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
+    if not isinstance(cell, str):
+        return cell
+    cell = AFTER_SEMICOLON.sub(r";'\1", cell)
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def unique_stems(scenes: Sequence[Path]) -> list[str]:

@@ -75,6 +75,7 @@ HOSTILE_TEXT = [
     "@SUM(1+1)",
     "\tTAB=1+1",
     "\r=1+1",
+    "Lamp;=HYPERLINK(\"http://evil.example\",\"click\")",  # a formula where a ';'-splitting spreadsheet cuts
 ]
 
 
@@ -209,6 +210,8 @@ def test_summary_csv_neutralises_formula_cells(hostile_export):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     cells = [cell for row in rows[1:] for cell in row]
     assert not [c for c in cells if c.startswith(FORMULA_STARTS) and not _number(c)]
+    pieces = [piece for c in cells for piece in c.split(";")[1:]]  # the cells a ';'-splitting spreadsheet sees
+    assert pieces and not [p for p in pieces if p.startswith(FORMULA_STARTS)]
     names = {row[13] for row in rows[1:]}
     assert names & {"'" + t for t in HOSTILE_TEXT if t.startswith(FORMULA_STARTS)}  # kept, as text
     assert all(float(row[4]) > 0 for row in rows[1:])  # numbers we computed stay numbers
