@@ -42,17 +42,21 @@ def note(message: str) -> None:
 @contextmanager
 def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
     """Yields ``stop()``: true once Ctrl-C was pressed. The first Ctrl-C asks the work to stop between steps
-    (a training's checkpoint stays valid, a batch keeps the summary of the photos done); a second one kills."""
+    (a training's checkpoint stays valid, a batch keeps the summary of the photos done); a second one kills.
+    SIGTERM (a service manager, a scheduler, ``kill``) asks the same: by default it ended the process in the
+    middle of a step, with no summary written and nothing said."""
     asked = {"stop": False}
 
-    def handler(_signum, _frame) -> None:
+    def handler(signum, _frame) -> None:
         if asked["stop"]:
             raise KeyboardInterrupt
         asked["stop"] = True
-        note("stopping after this step (Ctrl-C again to abort now)")
+        why = "asked to end" if signum == signal.SIGTERM else "Ctrl-C again to abort now"
+        note(f"stopping after this step ({why})")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: asked["stop"]
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, was in previous.items():
+            signal.signal(sig, was)

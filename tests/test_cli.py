@@ -135,28 +135,35 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     assert all(r["sku"] for r in rows if r["rank"])
 
 
-class _CtrlCDuringTheFirstPhoto(Pipeline):
-    """The pipeline a person presses Ctrl-C at while it tags the first photo (a real SIGINT, in-process)."""
+class _SignalDuringTheFirstPhoto(Pipeline):
+    """The pipeline a person presses Ctrl-C at (or a scheduler ends) while it tags the first photo: a real
+    signal, in-process."""
+
+    sent = signal.SIGINT
 
     def search_scene(self, *args, **kwargs):
         result = super().search_scene(*args, **kwargs)
         # Python's own handler would stop the test run, not the batch: fail instead.
-        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler, "tag leaves Ctrl-C to kill it"
-        signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(self.sent) not in (signal.default_int_handler, signal.SIG_DFL), "tag lets it kill"
+        signal.raise_signal(self.sent)
         return result
 
 
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipeline: Pipeline, scene_path,
-                                                                         tmp_path: Path):
-    """Ctrl-C killed ``tag`` inside a photo: the photos done kept their JSON, but no summary.csv listed them."""
+                                                                         tmp_path: Path, sent: signal.Signals):
+    """Ctrl-C killed ``tag`` inside a photo: the photos done kept their JSON, but no summary.csv listed them.
+    SIGTERM (a scheduler, ``kill``) ended it the same way, silently."""
     from decorlens import tag
 
     photos = [str(scene_path(name)) for name in (SOFA_SCENE, "bed-that-folds", SOFA_SCENE)]
     out = tmp_path / "out"
     args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, quiet=True)
+    stopping = type("Stopping", (_SignalDuringTheFirstPhoto,), {"sent": sent})
+    before = signal.getsignal(sent)
     with pytest.raises(Cancelled, match=r"after 1 of 3 scenes; theirs are in .*summary\.csv"):
-        tag.run(args, _CtrlCDuringTheFirstPhoto(pipeline.settings))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C kills again afterwards
+        tag.run(args, stopping(pipeline.settings))
+    assert signal.getsignal(sent) is before  # Ctrl-C (or SIGTERM) ends the process again afterwards
     assert len(list(out.glob("*.json"))) == 1
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
