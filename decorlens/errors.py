@@ -162,7 +162,8 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     if "readonly" in text or "read-only" in text:
         return f"the catalog {context.catalog} is read-only; check the permissions of {context.data_dir}"
     if "full" in text:
-        return f"no space left to write the catalog {context.catalog}; free some disk space and try again"
+        return (f"no space left to write the catalog {context.catalog} (the change was undone; what it held "
+                "before is intact); free some disk space and try again")
     if "unable to open" in text:
         return f"cannot open the catalog {context.catalog}; check that {context.data_dir} exists and is writable"
     return f"the catalog {context.catalog} failed: {text}"

@@ -153,7 +153,7 @@ class Catalog:
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
             yield revision
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         self.db.execute("COMMIT")
 
@@ -168,7 +168,7 @@ class Catalog:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         self.db.execute("COMMIT")
 
@@ -188,6 +188,12 @@ class Catalog:
         try:
             yield
         finally:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already: on a full disk (and some I/O errors) it rolls
+        back by itself, and a second ROLLBACK raised "no transaction is active" over the real error."""
+        if self.db.in_transaction:
             self.db.execute("ROLLBACK")
 
     def _begin_write(self) -> None:

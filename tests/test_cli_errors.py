@@ -312,6 +312,20 @@ def test_library_errors_become_advice(exc: BaseException, expected: str, tmp_pat
     assert code == USER_ERROR and expected in message and "\n" not in message
 
 
+def test_a_catalog_that_fills_up_mid_import_says_so_and_keeps_what_it_had(fresh_pipeline, ikea: Path,
+                                                                          tmp_path: Path):
+    """SQLite rolls a transaction back by itself when the disk fills up; our own ROLLBACK then raised
+    "cannot rollback - no transaction is active", and that was all the user read."""
+    catalog = fresh_pipeline.catalog
+    pages = catalog.db.execute("PRAGMA page_count").fetchone()[0]
+    catalog.db.execute(f"PRAGMA max_page_count = {pages + 4}")  # a full disk, as SQLite reports one
+    with pytest.raises(sqlite3.OperationalError, match="full") as info:
+        fresh_pipeline.import_catalog(ikea / "products.csv")
+    message, code = explain(info.value, Context(data_dir=tmp_path))
+    assert code == USER_ERROR and "no space left" in message and "undone" in message
+    assert catalog.count() == 0
+
+
 def test_an_unexpected_error_leaves_its_traceback_in_the_data_dir(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]):
     code = report(_raised(RuntimeError("a bug")), Context(data_dir=tmp_path))
