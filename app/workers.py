@@ -3,8 +3,9 @@
 Every long step (model loading, detection, import, batch) goes through ``Runner.start`` so the window
 never freezes. A task gets a ``Job`` to report progress and to ask whether the user cancelled; the
 engine's own ``progress``/``cancelled`` parameters take those two directly. Errors the user can act
-on (``DecorLensError``, ``ValueError``) come back as their message; anything else as a short line,
-with the traceback logged, so one bad file never takes the app down.
+on come back as their message (``DecorLensError``, ``ValueError``), or as ``engine.advice`` words a
+library's (a full disk, a locked catalog); anything else as a short line, with the traceback logged,
+so one bad file never takes the app down.
 
 Each Runner has one long-lived signal object that every task emits on, keyed by task number: no
 QObject is created or destroyed per task, so none can be deleted (or garbage-collected) while a pool
@@ -22,6 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 
+from engine.advice import Context, describe
 from engine.errors import Cancelled, DecorLensError
 
 log = logging.getLogger(__name__)
@@ -72,15 +74,27 @@ class Task:
             result = self._work(Job(self))
         except Cancelled as exc:
             b.cancelled.emit(key, str(exc))
-        except (DecorLensError, ValueError) as exc:
+        except DecorLensError as exc:
             b.failed.emit(key, str(exc))
-        except Exception as exc:  # a bug or an unexpected library error: report, keep the app alive
-            log.exception("task failed")
-            b.failed.emit(key, f"unexpected error: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a library's error becomes advice, a bug a report
+            b.failed.emit(key, _message(exc))
         else:
             b.done.emit(key, result)
         finally:
             b.finished.emit(key)
+
+
+def _message(exc: Exception) -> str:
+    """What the window says of a failed task: a library's error as the CLI words it (a full disk, a locked
+    catalog, a damaged file: each with what to do), a refusal of ours as raised; anything else is a bug,
+    logged with its traceback."""
+    described = describe(exc, Context())
+    if described is not None:
+        return described
+    if isinstance(exc, ValueError):
+        return str(exc)
+    log.exception("task failed", exc_info=exc)
+    return f"unexpected error: {type(exc).__name__}: {exc}"
 
 
 @dataclass

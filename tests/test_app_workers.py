@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import pytest
 
@@ -68,10 +69,15 @@ def test_errors_and_cancel_come_back_as_messages(qtbot):
     def bug(_job):
         raise KeyError("oops")
 
+    def full(_job):  # a library's error: the window said "unexpected error: OperationalError: ..."
+        raise sqlite3.OperationalError("database or disk is full")
+
     runner.start(fail, failed=seen.append)
     runner.start(bug, failed=seen.append)
+    runner.start(full, failed=seen.append)
     task = runner.start(cancellable, cancelled=seen.append)
-    qtbot.waitUntil(lambda: len(seen) == 2, timeout=60_000)
-    task.cancel()
     qtbot.waitUntil(lambda: len(seen) == 3, timeout=60_000)
-    assert seen == ["x.jpg: not an image", "unexpected error: KeyError: 'oops'", "stopped as asked"]
+    task.cancel()
+    qtbot.waitUntil(lambda: len(seen) == 4, timeout=60_000)
+    assert seen[:2] == ["x.jpg: not an image", "unexpected error: KeyError: 'oops'"]
+    assert seen[2].startswith("no space left to write the catalog") and seen[3] == "stopped as asked"

@@ -99,8 +99,10 @@ def quantize_embedder(
 
 def measure_agreement(float_model: Path, int8_model: Path, card: ModelCard, tensors: Sequence[np.ndarray]) -> Agreement:
     """Cosine between the two models' vectors of each preprocessed (3, S, S) tensor, embedded as the
-    engine embeds (the int8 file shares the float model's card until its own is written)."""
-    vectors = [Embedder(ResolvedModel(path, card), "cpu").embed_tensors(tensors) for path in (float_model, int8_model)]
+    engine embeds (the int8 file shares the float model's card, less its file hash, until its own is
+    written)."""
+    shared = replace(card, sha256="")
+    vectors = [Embedder(ResolvedModel(path, shared), "cpu").embed_tensors(tensors) for path in (float_model, int8_model)]
     cosines = np.sum(vectors[0] * vectors[1], axis=1)
     return Agreement(len(tensors), round(float(cosines.mean()), 4), round(float(cosines.min()), 4))
 

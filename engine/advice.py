@@ -1,0 +1,162 @@
+"""What a library error means for the person who met it, and what to do about it, in one line.
+
+Engine errors (``DecorLensError``) already say that. SQLite, YAML, OpenCV, onnxruntime, csv and the OS
+raise their own wording, which names no file ("database or disk is full") or blames the wrong one; the CLI
+and the app both turn those into advice here, naming the catalog or the input they were working on.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import re
+import sqlite3
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from engine.errors import yaml_problem
+
+CATALOG_FILE = "catalog.sqlite"
+
+# Optional packages → the install that brings them (a ModuleNotFoundError names only the package).
+EXTRAS = {
+    "torch": "train", "torchvision": "train", "ultralytics": "train", "pytorch_metric_learning": "train",
+    "onnx": "train", "PySide6": "gui", "pytestqt": "dev", "faiss": "bench", "psutil": "bench",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the failing work was working on, to name it in the line."""
+
+    data_dir: Path | None = None
+    inputs: tuple[str, ...] = ()  # the files and folders it was given
+
+    @property
+    def subject(self) -> str:
+        """The input being read, for errors that do not carry a file name."""
+        return ", ".join(self.inputs) if self.inputs else "the input"
+
+    @property
+    def catalog(self) -> str:
+        return str(self.data_dir / CATALOG_FILE) if self.data_dir else "the catalog"
+
+
+def describe(exc: BaseException, context: Context) -> str | None:
+    """The advice for a library error ``exc``; None for anything else (ours, or a bug)."""
+    for kind, describer in _DESCRIBERS:
+        if isinstance(exc, kind):
+            return describer(exc, context)
+    opencv = _opencv_error()
+    if opencv is not None and isinstance(exc, opencv):
+        return _opencv(exc, context)
+    if type(exc).__module__.startswith("onnxruntime"):
+        return _onnxruntime(exc, context)
+    return None
+
+
+def _sqlite(exc: sqlite3.Error, context: Context) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"the catalog {context.catalog} is locked: another DecorLens is writing it; "
+                "try again when it finishes")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"the catalog {context.catalog} is damaged ({text}); move it aside and import the "
+                "products again, or restore a backup")
+    if "readonly" in text or "read-only" in text:
+        return f"the catalog {context.catalog} is read-only; check the permissions of {context.data_dir}"
+    if "full" in text:
+        return (f"no space left to write the catalog {context.catalog} (the change was undone; what it held "
+                "before is intact); free some disk space and try again")
+    if "unable to open" in text:
+        return f"cannot open the catalog {context.catalog}; check that {context.data_dir} exists and is writable"
+    return f"the catalog {context.catalog} failed: {text}"
+
+
+def _yaml(exc: yaml.YAMLError, context: Context) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    name = getattr(mark, "name", "") or ""
+    where = name if name and not name.startswith("<") else f"a YAML file of {context.data_dir or 'DecorLens'}"
+    return f"{where} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use the defaults"
+
+
+def _opencv(exc: Exception, context: Context) -> str:
+    found = re.search(r"\(-\d+:[^)]*\)\s*(.*?)(?: in function '([^']+)')?\s*$", str(exc).strip(), re.DOTALL)
+    detail = (found.group(1) or str(exc)) if found else str(exc)
+    if found and found.group(2):
+        detail = f"{detail} in {found.group(2)}"
+    return (f"OpenCV could not process {context.subject} ({detail}); the image may be damaged or huge: "
+            "open and save it again as JPEG or PNG")
+
+
+def _onnxruntime(exc: Exception, context: Context) -> str:
+    detail = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", str(exc))
+    return (f"ONNX Runtime could not load or run {context.subject} ({detail}); check that it is an ONNX model, "
+            "or export it again with `decorlens models export`")
+
+
+def _csv(exc: csv.Error, context: Context) -> str:
+    return (f"{context.subject}: the CSV cannot be parsed ({exc}); check its quoting and delimiters, "
+            "or save it again as CSV (UTF-8) from a spreadsheet")
+
+
+def _unicode(exc: UnicodeError, context: Context) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        detail = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start} is not {exc.encoding}"
+    else:
+        detail = str(exc)
+    return f"{context.subject}: not UTF-8 text ({detail}); save it again as UTF-8"
+
+
+def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:
+    package = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(package)
+    if extra == "train":
+        return f"this command needs {package}, which is not installed: run scripts/install --train"
+    if extra:
+        return f"this command needs {package}, which is not installed: pip install -e '.[{extra}]'"
+    return f"the Python package {package or exc} is missing: run scripts/install again"
+
+
+# What an OS error means for the path it names, and what the user can do about it.
+OS_ERRORS = {
+    errno.EACCES: "permission denied; check its owner and permissions, or choose another location",
+    errno.EPERM: "permission denied; check its owner and permissions, or choose another location",
+    errno.ENOSPC: "no space left on the device; free some disk space and try again",
+    errno.EDQUOT: "disk quota exceeded; free some space and try again",
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.EROFS: "the file system is read-only; choose another location (e.g. --data-dir)",
+    errno.EISDIR: "is a folder, expected a file",
+    errno.EEXIST: "already exists and is not a folder; give the path of a folder",
+    errno.ENOTDIR: "a part of this path is a file, not a folder",
+}
+
+
+def _os(exc: OSError, context: Context) -> str:
+    path = exc.filename or context.subject
+    return f"{path}: {OS_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))}"
+
+
+def _memory(_exc: MemoryError, context: Context) -> str:
+    return (f"out of memory while working on {context.subject}; close other programs, or use smaller photos "
+            "or fewer at once")
+
+
+def _opencv_error() -> type[Exception] | None:
+    """``cv2.error`` when OpenCV is already imported (commands that never load it need not pay for it)."""
+    return getattr(sys.modules.get("cv2"), "error", None)
+
+
+_DESCRIBERS: tuple[tuple[type[BaseException], Callable[..., str]], ...] = (
+    (sqlite3.Error, _sqlite),
+    (yaml.YAMLError, _yaml),
+    (csv.Error, _csv),
+    (UnicodeError, _unicode),
+    (ModuleNotFoundError, _missing_module),
+    (OSError, _os),
+    (MemoryError, _memory),
+)
