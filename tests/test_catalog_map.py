@@ -397,6 +397,33 @@ def test_selected_and_lit_products_are_ringed_on_the_whole_map(map_tab, qtbot):
     assert not _shows(canvas, lone, lit, LIT)
 
 
+def test_a_selected_product_lit_and_unlit_is_repainted_on_screen(map_tab, qtbot):
+    """Selected on both maps, a product hovered on one is lit on the other: its ring must turn orange on
+    screen and back when the mouse leaves. Only the changed places are repainted, and a selected tile was
+    ringed either way, so its place was left as it was (read from the window's backing store, not a fresh
+    ``grab``, which repaints everything)."""
+    from app.widgets.map_canvas import LIT
+
+    canvas = map_tab.canvas
+    qtbot.waitUntil(lambda: not canvas.placing(), timeout=60_000)  # no thumbnail arriving repaints the map
+    lone = _loneliest(canvas)
+    canvas.resetTransform()
+    canvas.scale(canvas.layer.resolution, canvas.layer.resolution)
+    canvas.centerOn(lone.pos())
+    qtbot.wait(10)
+    canvas.centerOn(lone.pos())
+    lit = -lone.tile * 0.18
+    canvas.select([lone.product.sku])
+    qtbot.wait(10)
+    assert not _shows(canvas, lone, lit, LIT, on_screen=True)
+    canvas.light(lone.product.sku)
+    qtbot.wait(10)
+    assert _shows(canvas, lone, lit, LIT, on_screen=True)
+    canvas.light(None)
+    qtbot.wait(10)
+    assert not _shows(canvas, lone, lit, LIT, on_screen=True)
+
+
 def _looks_painted(canvas) -> bool:
     """Whether the canvas shows tiles: many pixels of another colour than the map's background."""
     from PySide6.QtGui import QColor, QImage
@@ -417,15 +444,23 @@ def _loneliest(canvas):
 BORDER = 1.25  # scene units in from a tile's edge: the middle of its coloured border
 
 
-def _shows(canvas, point, inset: float, colour: str) -> bool:
-    """Whether the screen shows ``colour`` (give or take antialiasing) within 2 pixels of the middle of the
-    tile's top edge moved ``inset`` scene units inwards (outwards when negative)."""
+def _shows(canvas, point, inset: float, colour: str, on_screen: bool = False) -> bool:
+    """Whether the canvas shows ``colour`` (give or take antialiasing) within 2 pixels of the middle of the
+    tile's top edge moved ``inset`` scene units inwards (outwards when negative). ``on_screen``: as the
+    window last painted it (its backing store), else painted afresh."""
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QApplication
 
     frame = point.mapRectToScene(point.frame())
     at = canvas.mapFromScene(QPointF(frame.center().x(), frame.top() + inset))
-    image, wanted = canvas.viewport().grab().toImage(), QColor(colour)
+    if on_screen:
+        window = canvas.window()
+        image = QApplication.primaryScreen().grabWindow(window.winId()).toImage()
+        at = canvas.viewport().mapTo(window, at)
+    else:
+        image = canvas.viewport().grab().toImage()
+    wanted = QColor(colour)
     seen = [image.pixelColor(at.x(), at.y() + dy) for dy in range(-2, 3)]
     return any(max(abs(c.red() - wanted.red()), abs(c.green() - wanted.green()),
                    abs(c.blue() - wanted.blue())) <= 40 for c in seen)

@@ -163,7 +163,10 @@ class TileLayer(QGraphicsItem):
         self._redraw([point for point, _ in placed])
 
     def light(self, point: MapPoint | None) -> None:
-        self.lit = point
+        """The tile lit before and the one lit now are repainted: a selected tile is marked either way, so
+        the marks alone miss its ring turning orange or back (the other map's selection is the usual case)."""
+        before, self.lit = self.lit, point
+        self._redraw([lit for lit in (before, point) if lit is not None])
         self.marks_changed()
 
     def marks_changed(self) -> None:
