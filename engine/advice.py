@@ -21,6 +21,7 @@ import yaml
 from engine.errors import yaml_problem
 
 CATALOG_FILE = "catalog.sqlite"
+DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
 
 # Optional packages → the install that brings them (a ModuleNotFoundError names only the package).
 EXTRAS = {
@@ -43,38 +44,57 @@ class Context:
 
     @property
     def catalog(self) -> str:
-        return str(self.data_dir / CATALOG_FILE) if self.data_dir else "the catalog"
+        """"the catalog", by its path when the data folder is known (the app's tasks do not say)."""
+        return f"the catalog {self.data_dir / CATALOG_FILE}" if self.data_dir else "the catalog"
+
+    @property
+    def folder(self) -> str:
+        """The data folder, for advice about its permissions; "its folder" when not known."""
+        return str(self.data_dir) if self.data_dir else "its folder"
 
 
 def describe(exc: BaseException, context: Context) -> str | None:
-    """The advice for a library error ``exc``; None for anything else (ours, or a bug)."""
+    """The advice for a library error ``exc``, on one line; None for anything else (ours, or a bug).
+
+    The app shows the line as it is (the CLI shortens it to its width): a library's message, or a file
+    name, holding newlines would otherwise spread it over several lines."""
+    describer = _describer_of(exc)
+    return " ".join(describer(exc, context).split()) if describer is not None else None
+
+
+def _describer_of(exc: BaseException) -> Callable[..., str] | None:
     for kind, describer in _DESCRIBERS:
         if isinstance(exc, kind):
-            return describer(exc, context)
+            return describer
     opencv = _opencv_error()
     if opencv is not None and isinstance(exc, opencv):
-        return _opencv(exc, context)
+        return _opencv
     if type(exc).__module__.startswith("onnxruntime"):
-        return _onnxruntime(exc, context)
+        return _onnxruntime
     return None
 
 
+def _detail(text: object) -> str:
+    """A library's own wording, cut to ``DETAIL_MAX``: an exception can carry a whole file in its message."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= DETAIL_MAX else flat[: DETAIL_MAX - 1] + "…"
+
+
 def _sqlite(exc: sqlite3.Error, context: Context) -> str:
-    text = str(exc)
+    text = _detail(exc)
     if "locked" in text or "busy" in text:
-        return (f"the catalog {context.catalog} is locked: another DecorLens is writing it; "
-                "try again when it finishes")
+        return f"{context.catalog} is locked: another DecorLens is writing it; try again when it finishes"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (f"the catalog {context.catalog} is damaged ({text}); move it aside and import the "
+        return (f"{context.catalog} is damaged ({text}); move it aside and import the "
                 "products again, or restore a backup")
     if "readonly" in text or "read-only" in text:
-        return f"the catalog {context.catalog} is read-only; check the permissions of {context.data_dir}"
+        return f"{context.catalog} is read-only; check the permissions of {context.folder}"
     if "full" in text:
-        return (f"no space left to write the catalog {context.catalog} (the change was undone; what it held "
+        return (f"no space left to write {context.catalog} (the change was undone; what it held "
                 "before is intact); free some disk space and try again")
     if "unable to open" in text:
-        return f"cannot open the catalog {context.catalog}; check that {context.data_dir} exists and is writable"
-    return f"the catalog {context.catalog} failed: {text}"
+        return f"cannot open {context.catalog}; check that {context.folder} exists and is writable"
+    return f"{context.catalog} failed: {text}"
 
 
 def _yaml(exc: yaml.YAMLError, context: Context) -> str:
@@ -89,26 +109,27 @@ def _opencv(exc: Exception, context: Context) -> str:
     detail = (found.group(1) or str(exc)) if found else str(exc)
     if found and found.group(2):
         detail = f"{detail} in {found.group(2)}"
-    return (f"OpenCV could not process {context.subject} ({detail}); the image may be damaged or huge: "
+    return (f"OpenCV could not process {context.subject} ({_detail(detail)}); the image may be damaged or huge: "
             "open and save it again as JPEG or PNG")
 
 
 def _onnxruntime(exc: Exception, context: Context) -> str:
     detail = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", str(exc))
-    return (f"ONNX Runtime could not load or run {context.subject} ({detail}); check that it is an ONNX model, "
+    return (f"ONNX Runtime could not load or run {context.subject} ({_detail(detail)}); check that it is an ONNX model, "
             "or export it again with `decorlens models export`")
 
 
 def _csv(exc: csv.Error, context: Context) -> str:
-    return (f"{context.subject}: the CSV cannot be parsed ({exc}); check its quoting and delimiters, "
+    return (f"{context.subject}: the CSV cannot be parsed ({_detail(exc)}); check its quoting and delimiters, "
             "or save it again as CSV (UTF-8) from a spreadsheet")
 
 
 def _unicode(exc: UnicodeError, context: Context) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        detail = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start} is not {exc.encoding}"
-    else:
-        detail = str(exc)
+    byte = exc.object[exc.start:exc.start + 1] if isinstance(exc, UnicodeDecodeError) else b""
+    if byte:
+        detail = f"byte 0x{byte[0]:02x} at position {exc.start} is not {exc.encoding}"
+    else:  # an encoding error, or a decoding one that points past its bytes
+        detail = _detail(exc)
     return f"{context.subject}: not UTF-8 text ({detail}); save it again as UTF-8"
 
 
@@ -137,8 +158,11 @@ OS_ERRORS = {
 
 
 def _os(exc: OSError, context: Context) -> str:
-    path = exc.filename or context.subject
-    return f"{path}: {OS_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))}"
+    path = _detail(exc.filename or context.subject)
+    known = OS_ERRORS.get(exc.errno or 0)
+    if known:
+        return f"{path}: {known}"
+    return f"{path}: {_detail(exc.strerror or str(exc) or type(exc).__name__)}; check it and try again"
 
 
 def _memory(_exc: MemoryError, context: Context) -> str:
