@@ -82,9 +82,22 @@ def check_matches_card(model: ResolvedModel) -> None:
     otherwise be searched against the old model's vectors, and every match would be quietly wrong."""
     if model.card.sha256 and model.card.sha256 != sha256_of(model.path):
         raise ModelError(
-            f"{model.path.name} does not match its model card (the card's sha256 is another file's: the model "
-            "was replaced or is damaged); re-export it, or write its card again with `decorlens models card`"
+            f"{model.path.name} does not match its model card (the card's sha256 is another file's: the file "
+            f"was replaced or is damaged); {_how_to_restore(model.path)}"
         )
+
+
+def _how_to_restore(path: Path) -> str:
+    """What brings back the file a card was written for. Not ``models card``: a new card drops the old
+    one's calibrated thresholds and confidence (and a detector's class set), and its new name sends the
+    whole catalog to be embedded again."""
+    try:
+        in_pack = path.name in {entry.file for entry in read_pack().files}
+    except ModelError:  # an unreadable pack manifest must not hide the refusal being worded
+        in_pack = False
+    if in_pack:  # fetch replaces a pack file whose sha256 is not the pack's; --out: where this one is
+        return f"install it again with `decorlens models fetch --out {path.parent}`"
+    return "put back the file the card was written for, or export or train it again"
 
 
 def card_path_for(model: Path) -> Path:

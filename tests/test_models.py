@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.embed import Embedder
 from engine.errors import ModelError
-from engine.models import ModelCard, available_models, read_card, write_card
+from engine.files import sha256_of
+from engine.models import ModelCard, ResolvedModel, available_models, read_card, write_card
 
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
@@ -114,3 +116,41 @@ def test_a_card_from_hostile_onnx_metadata_is_one_line_and_keeps_the_card(
     lines = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and lines == [f"decorlens: error: {model}: {message}"]
     assert (tmp_path / "d.card.json").read_bytes() == good
+
+
+def _refusal_of(model: Path) -> str:
+    """The one line opening ``model`` as the engine opens an embedder."""
+    with pytest.raises(ModelError) as info:
+        Embedder(ResolvedModel(model, read_card(model)), "cpu")
+    return str(info.value)
+
+
+def test_a_replaced_pack_model_is_refused_with_the_fetch_that_puts_it_back(shared_models: Path, tmp_path: Path):
+    """The advice was to write its card again with `models card`: a card without the pack card's
+    calibration, under another name (the whole catalog embedded again). The pack's own file is one
+    fetch away, into the folder the replaced one is in."""
+    from decorlens.main import main
+
+    models = tmp_path / "models"
+    assert main(["-q", "--data-dir", str(tmp_path / "data"), "models", "fetch", "--from", str(shared_models),
+                 "--out", str(models)]) == 0
+    (models / V2).write_bytes((models / "effnet_lite0_gem.onnx").read_bytes())  # another model in its place
+    refused = _refusal_of(models / V2)
+    assert refused.startswith(f"{V2} does not match its model card") and "models card" not in refused
+    fetch = re.search(r"`decorlens (models fetch --out \S+)`", refused)
+    assert fetch, refused
+    assert main(["-q", "--data-dir", str(tmp_path / "data"), *fetch.group(1).split(),
+                 "--from", str(shared_models)]) == 0
+    assert sha256_of(models / V2) == read_card(models / V2).sha256
+    assert Embedder(ResolvedModel(models / V2, read_card(models / V2)), "cpu").dim == 1280
+
+
+def test_a_replaced_model_of_ones_own_is_not_sent_to_write_a_new_card(shared_models: Path, tmp_path: Path):
+    """A trained model's card holds its calibrated thresholds (a detector's confidence and class set too):
+    `models card` would replace it with one that has none."""
+    mine = tmp_path / "my-embedder.onnx"
+    mine.write_bytes((shared_models / "effnet_lite0_gem.onnx").read_bytes())
+    write_card(mine, read_card(shared_models / V2))  # the card of another file
+    refused = _refusal_of(mine)
+    assert refused.startswith("my-embedder.onnx does not match its model card") and "models card" not in refused
+    assert "export or train it again" in refused
