@@ -82,6 +82,7 @@ def test_what_cannot_be_one_embedder_is_refused_and_nothing_is_written(
         ((combined, second), "already a combination"),
         ((first, replace(second, card=replace(second.card, input_size=260))), "fed differently .input_size 224 against 260"),
         ((first, replace(second, card=replace(second.card, mean=[0.5] * 3))), "fed differently .mean"),
+        ((first, replace(second, path=first.path)), "does not match its model card"),  # another file, its card
     ]
     for pair, why in refusals:
         with pytest.raises(ModelError, match=why):

@@ -124,3 +124,17 @@ def test_cli_refusal_is_one_line(pipeline: Pipeline, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert len(err.splitlines()) == 1 and "converted from TensorFlow" in err, err
+
+
+def test_a_float_file_its_card_was_not_written_for_is_refused_before_any_work(
+    pipeline: Pipeline, float_model: ResolvedModel, shared_models: Path, tmp_path: Path
+) -> None:
+    """measure_agreement opens the float file under its card less the hash: another file beside the card
+    was quantised, and the int8 card named the card's model as its source and carried its thresholds."""
+    replaced = tmp_path / float_model.path.name
+    replaced.write_bytes((shared_models / "effnet_lite0_gem.onnx").read_bytes())
+    shutil.copy(float_model.path.with_suffix(".card.json"), replaced.with_suffix(".card.json"))
+    with pytest.raises(ModelError, match="does not match its model card"):
+        quantize_embedder(ResolvedModel(replaced, read_card(replaced)), pipeline.catalog, tmp_path / "out",
+                          calibration_photos=CALIBRATION)
+    assert not (tmp_path / "out").exists()

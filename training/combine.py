@@ -24,7 +24,7 @@ from onnx import TensorProto, compose, helper, numpy_helper, version_converter
 from engine.calibration import NEVER
 from engine.errors import ModelError
 from engine.files import replace_atomically, sha256_of
-from engine.models import ModelCard, ResolvedModel, write_card
+from engine.models import ModelCard, ResolvedModel, check_matches_card, write_card
 
 PREFIXES = ("first/", "second/")
 OUTPUT = "embedding"
@@ -98,7 +98,10 @@ def combined_card(first: ResolvedModel, second: ResolvedModel, name: str, sha256
 
 
 def _check_combinable(first: ResolvedModel, second: ResolvedModel) -> None:
+    """Refuse two models that cannot run as one; and a member file its card was not written for, whose
+    card's name and sha256 the combined card would record as the member's."""
     for model in (first, second):
+        check_matches_card(model)
         if model.card.kind != "embedder":
             raise ModelError(f"{model.path.name} is a {model.card.kind}; only embedders are combined")
         if "combined" in model.card.recipe:

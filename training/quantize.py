@@ -34,7 +34,7 @@ from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.files import replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Progress
-from engine.models import ModelCard, ResolvedModel, write_card
+from engine.models import ModelCard, ResolvedModel, check_matches_card, write_card
 from engine.preprocess import embed_input
 from engine.runtime import tf_converted
 
@@ -127,6 +127,10 @@ def int8_card(model: ResolvedModel, sha256: str, agreement: Agreement, photos: i
 
 
 def _check_quantisable(model: ResolvedModel) -> None:
+    """Refuse what cannot be quantised, and a float file its card was not written for: the int8 card
+    would carry that card's thresholds and name it as the source (``measure_agreement`` opens the float
+    file without its hash, so nothing else checks it)."""
+    check_matches_card(model)
     if model.card.kind != "embedder":
         raise ModelError(f"{model.path.name} is a {model.card.kind}; only embedders are quantised here")
     if "int8" in model.card.recipe:
