@@ -424,6 +424,51 @@ def test_a_selected_product_lit_and_unlit_is_repainted_on_screen(map_tab, qtbot)
     assert not _shows(canvas, lone, lit, LIT, on_screen=True)
 
 
+def test_a_thumbnail_arriving_again_stays_under_the_tiles_above_it(map_tab, qtbot):
+    """Thumbnails arrive in any order, and again when the shared cache dropped one and something asked for
+    it: drawn into the map's picture as they came, a tile covered the neighbour that hover and click find
+    on top of it (570 of 1,955 IKEA tiles after zooming about). Two overlapping tiles of two categories;
+    the lower one's thumbnail arrives again: its place must look as it did, the upper one's coloured
+    frame across it."""
+    canvas = map_tab.canvas
+    qtbot.waitUntil(lambda: not canvas.placing(), timeout=60_000)
+    lower, upper = _overlapping_pair(canvas)
+    canvas.resetTransform()
+    canvas.scale(canvas.layer.resolution, canvas.layer.resolution)  # the map's picture, pixel for pixel
+    canvas.centerOn(upper.pos())
+    qtbot.wait(10)
+    canvas.centerOn(upper.pos())
+    assert canvas.itemAt(canvas.mapFromScene(upper.pos())) is upper
+    place = canvas.mapFromScene(lower.mapRectToScene(lower.frame())).boundingRect()
+    before = _pixels(canvas, place)
+    canvas.thumbnails.ready.emit(lower.product.image_path)  # decoded again, as after the cache dropped it
+    qtbot.waitUntil(lambda: not canvas.placing())
+    assert np.abs(_pixels(canvas, place) - before).mean() < 3, "the lower tile was drawn over the upper"
+
+
+def _overlapping_pair(canvas):
+    """Two tiles, the second added after the first, overlapping on most of their width and height, framed
+    in two colours."""
+    points = list(canvas.points.values())
+    xy = np.array([(p.pos().x(), p.pos().y()) for p in points])
+    for j, upper in enumerate(points):
+        for i in np.flatnonzero((np.abs(xy[:j] - xy[j]) < upper.tile * 0.4).all(axis=1)):
+            lower = points[i]
+            if lower.colour != upper.colour and lower.product.image_path != upper.product.image_path:
+                return lower, upper
+    raise AssertionError("no two tiles overlap on the map")
+
+
+def _pixels(canvas, rect) -> np.ndarray:
+    """The canvas's pixels in ``rect`` (viewport coordinates), painted now, as RGB numbers."""
+    from PySide6.QtGui import QImage
+
+    image = canvas.viewport().grab(rect).toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, : width * 3].astype(int)
+
+
 def _looks_painted(canvas) -> bool:
     """Whether the canvas shows tiles: many pixels of another colour than the map's background."""
     from PySide6.QtGui import QColor, QImage
