@@ -367,8 +367,9 @@ class MainWindow(QMainWindow):
         self.photo_list.select(path)
 
     def _open_failed(self, path: Path, message: str) -> None:
-        """Nothing the user had changes; a folder being opened tries its next photo."""
-        if path in self._candidates:
+        """Nothing the user had changes; a folder being opened tries its next photo (one photo dropped or
+        chosen is named as itself, not as the last of "none of the photos")."""
+        if path in self._candidates and len(self._candidates) > 1:
             rest = self._candidates[self._candidates.index(path) + 1 :]
             if rest:
                 self.open_photo(rest[0])
@@ -376,6 +377,8 @@ class MainWindow(QMainWindow):
             self._candidates = []
             self.show_message(f"None of the photos could be opened; the last said: {message}", "error")
             return
+        if self._candidates == [path]:
+            self._candidates = []
         self.show_message(f"{path.name} could not be opened: {message}", "error")
         self.photo_list.select(self.controller.path)
 
