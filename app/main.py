@@ -18,6 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app import theme
+from app.engine_notes import EngineNotes
 from app.main_window import MainWindow
 from app.settings import APPLICATION, ORGANISATION, AppSettings
 from engine.paths import resources_dir
@@ -58,8 +59,9 @@ def launch(
     app = application()
     settings = AppSettings(data=data_dir)
     theme.apply(app, settings.theme)
-    pipeline = Pipeline(settings.engine_settings(data_dir, models_dir))
-    window = MainWindow(pipeline, settings, models_dir)
+    notes = EngineNotes(app)
+    pipeline = Pipeline(settings.engine_settings(data_dir, models_dir), notes.note)
+    window = MainWindow(pipeline, settings, models_dir, notes)
     window.show()
     freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
     if files:

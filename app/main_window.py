@@ -31,6 +31,7 @@ from app.dialogs.about import show_about
 from app.dialogs.batch import BatchDialog
 from app.dialogs.settings import SettingsDialog
 from app.engine_info import EngineInfo, describe_engine
+from app.engine_notes import EngineNotes, as_status
 from app.labels import pretty, use_category_names
 from app.scene_controller import SceneController
 from app.scene_files import save_pasted, scene_files
@@ -66,9 +67,13 @@ class EngineChoice(NamedTuple):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, pipeline: Pipeline, settings: AppSettings, models_dir: str | Path | None = None):
+    def __init__(self, pipeline: Pipeline, settings: AppSettings, models_dir: str | Path | None = None,
+                 notes: EngineNotes | None = None):
+        """``notes``: the relay ``pipeline`` logs to (``app.main.launch`` makes both), shown on the status bar;
+        the pipelines made later (settings, models) log to it too."""
         super().__init__()
         self.pipeline = pipeline
+        self.notes = notes or EngineNotes(self)
         self.settings = settings
         self.models_dir = models_dir  # from the command line: wins over Settings
         self._use_category_names()
@@ -222,6 +227,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _wire(self) -> None:
+        self.notes.noted.connect(lambda line: self.statusBar().showMessage(as_status(line), 10_000))
         c = self.controller
         c.opened.connect(self._photo_opened)
         c.openFailed.connect(self._open_failed)
@@ -293,7 +299,8 @@ class MainWindow(QMainWindow):
 
     def reload_pipeline(self) -> None:
         """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""
-        self.set_pipeline(Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)))
+        self.set_pipeline(Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir),
+                                   self.pipeline.log))
 
     def _leave_welcome(self, products: int) -> None:
         """The first import fills the catalog: the photo page replaces the empty catalog's page."""
@@ -542,7 +549,7 @@ class MainWindow(QMainWindow):
         after = self._engine_settings()
         if after != before:
             self.set_pipeline(
-                Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir))
+                Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir), self.pipeline.log)
             )
         if after.embedder != before.embedder:
             self.embed_catalog()

@@ -233,3 +233,30 @@ def test_missing_models_show_what_is_missing_instead_of_crashing(qtbot, tmp_path
     assert win.photo_stack.currentWidget() is win.setup
     assert "not found" in win.setup.error.text() and "decorlens models" in win.setup.error.text()
     assert win.status_line.models.text() == "Models missing"
+
+
+def test_an_import_waiting_for_another_writer_says_so_on_the_status_bar(qtbot, fresh_pipeline, settings,
+                                                                       small_catalog):
+    """Another DecorLens writing the catalog holds its lock (for minutes, on a big import): the engine says it
+    waits, but the app dropped the line and showed only a busy bar, for up to two minutes."""
+    import sqlite3
+
+    from app.engine_notes import EngineNotes
+
+    notes = EngineNotes()
+    pipeline = Pipeline(fresh_pipeline.settings, notes.note)
+    win = MainWindow(pipeline, settings, notes=notes)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    other = sqlite3.connect(pipeline.catalog.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the other DecorLens, importing
+    try:
+        with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS) as finished:
+            win.catalog.import_from(small_catalog)
+            qtbot.waitUntil(lambda: "Waiting for another DecorLens" in win.statusBar().currentMessage(),
+                            timeout=WAIT_MS)
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert finished.args[0].added == 6
