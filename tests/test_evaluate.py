@@ -281,3 +281,16 @@ def test_paired_comparison_by_hand():
     # 9 wins, 1 loss: 2 * (C(10,0) + C(10,1)) / 2**10 = 22 / 1024
     assert mcnemar_p(9, 1) == pytest.approx(22 / 1024)
     assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(5, 5) == 1.0
+
+
+def test_a_category_a_spreadsheet_would_run_is_written_as_text(tmp_path: Path):
+    """The report's categories come from the dataset's own files: eval.csv is opened in a spreadsheet."""
+    from training.evaluate import EvalResult, Outcome, write_reports
+
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    outcome = Outcome("scene", "product", hostile, "evaluated", False, rank={"pretrained": 1},
+                      global_rank={"pretrained": 1})
+    paths = write_reports(EvalResult([outcome], ("pretrained",), {}), tmp_path)
+    with open(paths["csv"], newline="") as fh:
+        groups = {row["group"] for row in csv.DictReader(fh)}
+    assert "'" + hostile in groups and hostile not in groups

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.batch import spreadsheet_safe
 from engine.errors import Cancelled, ModelError
 from engine.imageio import load_image
 from engine.models import find_model
@@ -549,7 +550,7 @@ def _write_csv(data: dict[str, Any], path: Path) -> None:
         for group, metrics in groups.items():
             for matcher, m in metrics.items():
                 recall = [m["recall_at"][k] for k in CATEGORY_KS]
-                writer.writerow([group, matcher, m["n"], m["top1"], m["top5"], *recall])
+                writer.writerow([spreadsheet_safe(group), matcher, m["n"], m["top1"], m["top5"], *recall])
 
 
 def _plot(data: dict[str, Any], path: Path) -> Path | None:
