@@ -8,8 +8,9 @@ opening beside it halves its width).
 
 Each product is an item (hover, click and the rubber band find it), but one ``TileLayer`` paints them all:
 a Python ``paint`` per item cost about 0.4 s a repaint at 20,000 products, so every zoom step or arriving
-thumbnail froze the window. Seen whole, the layer draws one picture of the map (tiles are drawn into it once,
-as their thumbnails arrive); zoomed in, it draws only the tiles in view, sharp.
+thumbnail froze the window. Seen whole, the layer draws one picture of the map (each tile drawn into it as
+its thumbnail arrives, under the tiles stacked above it); zoomed in, that picture enlarged, and the tiles in
+view drawn over it, sharp.
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ MANY_CHANGED = 200  # tiles changed at once above which the whole map is repaint
 BSP_DEPTH = 10  # the scene's index: Qt's own depth for 50,000 items took 0.9 s to build, this 0.3 s (hover as fast)
 SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
 PLACING_BUDGET_S = 0.02  # thumbnails asked for and placed per turn of the event loop, then the window's turn
-
-
 NO_PEN, WHITE = Qt.PenStyle.NoPen, Qt.GlobalColor.white  # looked up once: draw runs for every tile
 POINT_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
