@@ -345,6 +345,19 @@ def test_a_rubber_band_selects_several(map_tab, qtbot):
     assert map_tab.chosen.count() == len(expected)
 
 
+def test_a_big_selection_lists_the_first_products_and_counts_the_rest(map_tab, monkeypatch):
+    from app.widgets import map_view
+
+    monkeypatch.setattr(map_view, "LISTED_AT_MOST", 3)
+    skus = sorted(map_tab.canvas.points)[:5]
+    map_tab.canvas.select(skus)
+    map_tab.canvas.scene().selectionChanged.emit()  # as a rubber band announces it
+    listed = [map_tab.chosen.item(i).text() for i in range(map_tab.chosen.count())]
+    assert len(listed) == 4 and listed[-1] == "… and 2 more"
+    assert all(sku in text for sku, text in zip(skus[:3], listed))
+    assert map_tab.chosen_label.text() == "5 selected"
+
+
 def _drawn_per_repaint(canvas, monkeypatch) -> list:
     """The products whose tiles one full repaint of the canvas draws one by one."""
     from app.widgets.map_canvas import MapPoint

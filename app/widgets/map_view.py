@@ -51,6 +51,9 @@ from engine.pipeline import Pipeline
 HINT = "Wheel: zoom · right-drag: pan · drag: select several · double-click: whole map"
 EMPTY = "The catalog is empty: import products on the Catalog tab to see them on the map."
 CANCELLING = "Cancelling… the map stops at its next step."
+# Products named in the selection list; the rest are counted. A rubber band over a big map selects
+# thousands, and the list was rebuilt whole on every move of the mouse (18,000 items: about 0.3 s each).
+LISTED_AT_MOST = 500
 
 
 @dataclass
@@ -399,12 +402,16 @@ class MapView(QWidget):
         other = self.compare_canvas if source is self.canvas else self.canvas
         other.select(skus)
         self.chosen.clear()
-        for sku in skus:
+        for sku in skus[:LISTED_AT_MOST]:
             product = source.points[sku].product
             title = product_title(product.name, product.sku, product.category)
             item = QListWidgetItem(f"{title}\n{product.sku} · {pretty(product.category)}")
             item.setData(Qt.ItemDataRole.UserRole, sku)
             self.chosen.addItem(item)
+        if len(skus) > LISTED_AT_MOST:
+            more = QListWidgetItem(f"… and {len(skus) - LISTED_AT_MOST:,} more")
+            more.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.chosen.addItem(more)
         self.chosen_label.setText(
             f"{len(skus)} selected" if skus else "Click a product, or drag around several, to select them"
         )
