@@ -50,6 +50,7 @@ from app.workers import Runner, Task
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
+from engine.imageio import READABLE
 from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
     def _photos_found(self, found: list[Path], asked: list[Path]) -> None:
         if not found:
             self.show_message(
-                "No photos in " + ", ".join(p.name for p in asked) + " (JPEG, PNG, WebP, BMP, TIFF or GIF).",
+                "No photos in " + ", ".join(p.name for p in asked) + f" (DecorLens reads {READABLE}).",
                 "error",
             )
             return

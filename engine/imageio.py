@@ -33,6 +33,7 @@ BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import de
 FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 Image.init()
 _OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
+READABLE = ", ".join(_OPENERS)  # what messages say DecorLens reads (this Pillow's own list, so never a promise)
 IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS)
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 
@@ -172,7 +173,7 @@ def _unknown_format(path: Path) -> str:
         head = b""
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
         return "HEIC/HEIF photos are not supported; convert it to JPEG"
-    return "not an image (unknown or unsupported format; DecorLens reads " + ", ".join(_OPENERS) + ")"
+    return f"not an image (unknown or unsupported format; DecorLens reads {READABLE})"
 
 
 def _reason(exc: Exception) -> str:

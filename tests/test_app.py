@@ -423,3 +423,13 @@ def test_pasting_a_picture_opens_it(qtbot, window, scene_path, pipeline):
     qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=WAIT_MS)
     assert Path(window.controller.scene.result.image).parent == pipeline.data_dir / PASTED
     assert window.view.pins
+
+
+def test_a_folder_without_photos_names_the_formats_the_engine_reads(qtbot, window, tmp_path: Path):
+    """The window listed its own formats (no AVIF, which the engine reads) beside the engine's message."""
+    from engine.imageio import READABLE
+
+    (tmp_path / "notes.txt").write_text("no photo here")
+    window.open_paths([tmp_path])
+    qtbot.waitUntil(lambda: window.message.isVisible(), timeout=WAIT_MS)
+    assert window.message.text.text() == f"No photos in {tmp_path.name} (DecorLens reads {READABLE})."
