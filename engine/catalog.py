@@ -94,6 +94,16 @@ class CatalogBusyError(CatalogError):
     """Another process held the catalog's write lock for longer than we were willing to wait."""
 
 
+def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """Why the catalog at ``path`` did not open. SQLite opens a catalog (in WAL mode) by writing ``-shm``
+    and ``-wal`` files beside it; in a read-only folder it says only "unable to open database file", which
+    read as a damaged catalog."""
+    if "unable to open" in str(exc) and not os.access(path.parent, os.W_OK):
+        return (f"the catalog {path} is in a read-only folder, and SQLite writes beside it to open it; "
+                "copy the data dir somewhere writable")
+    return f"catalog {path} is not a readable DecorLens catalog: {exc}"
+
+
 class Catalog:
     """A catalog database file. Use as a context manager or call ``close``.
 
@@ -114,7 +124,8 @@ class Catalog:
             self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"catalog {self.path} is not a readable DecorLens catalog: {exc}") from exc
+            self.close()  # a catalog that did not open holds no file open
+            raise CatalogError(_unopenable(self.path, exc)) from exc
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -393,3 +393,38 @@ def test_write_atomic_sweeps_the_temp_files_a_killed_writer_left(tmp_path: Path)
     write_atomic(target, "sku\n")
     assert target.read_text() == "sku\n"
     assert not old.exists() and fresh.exists()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path):
+    """A folder that cannot be written, with a closed catalog in it: made read-only by its permissions, or
+    (as root, whom permissions do not stop) by a read-only bind mount when the system allows one."""
+    made = tmp_path / "made"
+    with Catalog(made / "catalog.sqlite") as catalog, catalog.transaction() as revision:
+        catalog.upsert(Product("A1", "lamp", "lamp", "/photos/a1.jpg"), revision)
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "--bind", str(made), str(folder)], capture_output=True).returncode == 0
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, check=False)
+    else:
+        shutil.copy(made / "catalog.sqlite", folder)
+        folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("no read-only folder can be made here (root without mount)")
+        yield folder
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=False)
+        folder.chmod(0o755)
+
+
+def test_a_catalog_in_a_read_only_folder_says_so_not_that_it_is_damaged(read_only_folder: Path):
+    """SQLite opens a WAL catalog by writing beside it; in a read-only folder it said only "unable to open
+    database file", and the line read "… is not a readable DecorLens catalog", as if it were damaged."""
+    with pytest.raises(CatalogError, match="is in a read-only folder") as info:
+        Catalog(read_only_folder / "catalog.sqlite")
+    assert "not a readable" not in str(info.value)
