@@ -70,8 +70,8 @@ class EngineChoice(NamedTuple):
 class MainWindow(QMainWindow):
     def __init__(self, pipeline: Pipeline, settings: AppSettings, models_dir: str | Path | None = None,
                  notes: EngineNotes | None = None):
-        """``notes``: the relay ``pipeline`` logs to (``app.main.launch`` makes both), shown on the status bar;
-        the pipelines made later (settings, models) log to it too."""
+        """``notes``: the relay ``pipeline`` logs to (``app.main.launch`` makes both), shown on the status
+        bar; the pipelines made later (settings, models) log to it too."""
         super().__init__()
         self.pipeline = pipeline
         self.notes = notes or EngineNotes(self)
@@ -549,9 +549,8 @@ class MainWindow(QMainWindow):
         a new embedder also gets the catalog embedded for it."""
         after = self._engine_settings()
         if after != before:
-            self.set_pipeline(
-                Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir), self.pipeline.log)
-            )
+            settings = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
+            self.set_pipeline(Pipeline(settings, self.pipeline.log))
         if after.embedder != before.embedder:
             self.embed_catalog()
         if self.controller.scene is not None:

@@ -141,8 +141,9 @@ def _tile_by_tile(canvas: Any) -> float:
 
 
 def render(data: dict[str, Any], options: Options) -> str:
-    rows = [[f"{r['products']:,}", r["show_ms"], r["first_turn_ms"], r["longest_stall_ms"], r["thumbnails_placed_s"],
-             r["whole_repaint_ms"], r["tile_by_tile_ms"], f"{r['speedup_whole']:.0f}×", r["zoomed_repaint_ms"]]
+    rows = [[f"{r['products']:,}", r["show_ms"], r["first_turn_ms"], r["longest_stall_ms"],
+             r["thumbnails_placed_s"], r["whole_repaint_ms"], r["tile_by_tile_ms"], f"{r['speedup_whole']:.0f}×",
+             r["zoomed_repaint_ms"]]
             for r in data["sizes"]]
     table = md_table(["products", "show_map ms", "first paint ms", "longest stall after ms", "thumbnails placed s",
                       "whole map repaint ms",

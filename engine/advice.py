@@ -109,19 +109,19 @@ def _opencv(exc: Exception, context: Context) -> str:
     detail = (found.group(1) or str(exc)) if found else str(exc)
     if found and found.group(2):
         detail = f"{detail} in {found.group(2)}"
-    return (f"OpenCV could not process {context.subject} ({_detail(detail)}); the image may be damaged or huge: "
-            "open and save it again as JPEG or PNG")
+    return (f"OpenCV could not process {context.subject} ({_detail(detail)}); the image may be damaged or "
+            "huge: open and save it again as JPEG or PNG")
 
 
 def _onnxruntime(exc: Exception, context: Context) -> str:
     detail = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", str(exc))
-    return (f"ONNX Runtime could not load or run {context.subject} ({_detail(detail)}); check that it is an ONNX model, "
-            "or export it again with `decorlens models export`")
+    return (f"ONNX Runtime could not load or run {context.subject} ({_detail(detail)}); check that it is an "
+            "ONNX model, or export it again with `decorlens models export`")
 
 
 def _csv(exc: csv.Error, context: Context) -> str:
-    return (f"{context.subject}: the CSV cannot be parsed ({_detail(exc)}); check its quoting and delimiters, "
-            "or save it again as CSV (UTF-8) from a spreadsheet")
+    return (f"{context.subject}: the CSV cannot be parsed ({_detail(exc)}); check its quoting and "
+            "delimiters, or save it again as CSV (UTF-8) from a spreadsheet")
 
 
 def _unicode(exc: UnicodeError, context: Context) -> str:

@@ -33,7 +33,7 @@ BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import de
 FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 Image.init()
 _OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
-READABLE = ", ".join(_OPENERS)  # what messages say DecorLens reads (this Pillow's own list, so never a promise)
+READABLE = ", ".join(_OPENERS)  # what messages say DecorLens reads (this Pillow's own list: no promise)
 IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS)
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 

@@ -406,7 +406,8 @@ def read_only_folder(tmp_path: Path):
     folder.mkdir()
     mounted = False
     if os.geteuid() == 0:
-        mounted = subprocess.run(["mount", "--bind", str(made), str(folder)], capture_output=True, check=False).returncode == 0
+        bound = subprocess.run(["mount", "--bind", str(made), str(folder)], capture_output=True, check=False)
+        mounted = bound.returncode == 0
         if mounted:
             subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, check=False)
     else:

@@ -102,7 +102,8 @@ def measure_agreement(float_model: Path, int8_model: Path, card: ModelCard, tens
     engine embeds (the int8 file shares the float model's card, less its file hash, until its own is
     written)."""
     shared = replace(card, sha256="")
-    vectors = [Embedder(ResolvedModel(path, shared), "cpu").embed_tensors(tensors) for path in (float_model, int8_model)]
+    vectors = [Embedder(ResolvedModel(path, shared), "cpu").embed_tensors(tensors)
+               for path in (float_model, int8_model)]
     cosines = np.sum(vectors[0] * vectors[1], axis=1)
     return Agreement(len(tensors), round(float(cosines.mean()), 4), round(float(cosines.min()), 4))
 

@@ -53,11 +53,12 @@ HALO = 20.0  # scene units around a tile for its rings (a cosmetic pen's pixels 
 LIT = "#e8590c"  # the ring of the product hovered on the other map: no category colour is this orange
 OVERVIEW = 2048  # pixels across the picture of the whole map (16 MB): sharper than any screen shows it whole
 MANY_CHANGED = 200  # tiles changed at once above which the whole map is repainted rather than each place
-BSP_DEPTH = 10  # the scene's index: Qt's own depth for 50,000 items took 0.9 s to build, this 0.3 s (hover as fast)
+BSP_DEPTH = 10  # the scene's index: Qt's own depth for 50,000 items built in 0.9 s, this in 0.3 s (hover as fast)
 SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
 PLACING_BUDGET_S = 0.02  # thumbnails asked for and placed per turn of the event loop, then the window's turn
 NO_PEN, WHITE = Qt.PenStyle.NoPen, Qt.GlobalColor.white  # looked up once: draw runs for every tile
-POINT_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+POINT_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+               | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
 
 
 class MapPoint(QGraphicsItem):
@@ -137,7 +138,7 @@ class TileLayer(QGraphicsItem):
         self._xy = np.zeros((0, 2))
         self._by_x = np.zeros(0, dtype=np.intp)  # the points' indices, left to right
         self._xs = np.zeros(0)  # their x, in that order
-        self._rank: dict[MapPoint, int] = {}  # a point's index: tiles stack in this order, as hover and click see it
+        self._rank: dict[MapPoint, int] = {}  # a point's index: the stacking order hover and click see
         self.resolution = OVERVIEW / rect.width()  # the picture's pixels per scene unit
         self.picture = QImage(OVERVIEW, round(rect.height() * self.resolution),
                               QImage.Format.Format_ARGB32_Premultiplied)
@@ -147,7 +148,7 @@ class TileLayer(QGraphicsItem):
         self.setZValue(-1.0)
 
     def set_points(self, points: list[MapPoint], xy: np.ndarray) -> None:
-        """``points`` and their places (scene units, one row each): drawn into the picture, thumbnails to come."""
+        """``points`` and their places (scene units, a row each): drawn into the picture, thumbnails to come."""
         self.points, self._xy = points, xy
         self._by_x = np.argsort(xy[:, 0], kind="stable")
         self._xs = xy[self._by_x, 0]
@@ -220,22 +221,22 @@ class TileLayer(QGraphicsItem):
         self._redraw(changed)
 
     def _redraw(self, points: Collection[MapPoint]) -> None:
-        """Repaint the places of ``points``; of many, the whole map (one region is cheaper than a thousand)."""
+        """Repaint the places of ``points``; of many, the whole map (one region costs less than a thousand)."""
         if len(points) > MANY_CHANGED:
             self.update()
             return
         for point in points:
             self.update(point.mapRectToScene(point.boundingRect()))
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, _widget: QWidget | None = None) -> None:
-        exposed = option.exposedRect
-        scale = self.resolution
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, _widget: QWidget | None = None
+              ) -> None:
+        exposed, scale = option.exposedRect, self.resolution
         source = QRectF((exposed.left() - self.bounds.left()) * scale, (exposed.top() - self.bounds.top()) * scale,
                         exposed.width() * scale, exposed.height() * scale)
         painter.drawImage(exposed, self.picture, source)
         if painter.worldTransform().m11() * painter.device().devicePixelRatioF() > scale:  # enlarged: sharpen
             in_view = [point for point in self._in(exposed) if point is not self.lit]
-            for point in in_view if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache could not hold them
+            for point in in_view if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache cannot hold them
                 thumbnail = self.thumbnail(point.product.image_path)
                 if thumbnail is not None:
                     point.draw(painter, thumbnail)
@@ -258,7 +259,8 @@ class TileLayer(QGraphicsItem):
         """A painter on the picture, in scene units."""
         painter = QPainter(self.picture)
         try:
-            painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+            painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                                   | QPainter.RenderHint.SmoothPixmapTransform)
             painter.scale(self.resolution, self.resolution)
             painter.translate(-self.bounds.left(), -self.bounds.top())
             yield painter
@@ -441,7 +443,7 @@ class MapCanvas(QGraphicsView):
                     path, pixmap = self._arrived.popleft()
                 else:
                     path = self._unasked.popleft()
-                    pixmap = self.thumbnails.get(path)  # None: decoded in the background, then ``_thumbnail_ready``
+                    pixmap = self.thumbnails.get(path)  # None: decoded in the background (``_thumbnail_ready``)
                     if pixmap is None and path:
                         self._awaited.add(path)
                 for point in self._by_path.get(path, []) if pixmap is not None else []:
