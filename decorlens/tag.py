@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from decorlens.options import positive_int
@@ -26,6 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _embed_catalog(pipeline: Pipeline, quiet: bool, stop: Callable[[], bool]) -> None:
+    """What the catalog lacks for the embedder (another one activated: all of it), embedded before the first
+    photo, with its own bar. Inside the first photo's search it showed no progress, and Ctrl-C or SIGTERM
+    waited for the whole catalog; here they stop it between chunks, the catalog as it was."""
+    if pipeline.catalog.missing_vectors(pipeline.embedder.key):
+        with bar("embedding the catalog", quiet) as progress:
+            pipeline.prepare_matcher(progress=progress, cancelled=stop)
+
+
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     scenes = expand_scenes(args.inputs)
     if not scenes:
@@ -34,12 +44,14 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)
-    with bar("tagging", args.quiet) as progress, stop_on_ctrl_c() as stop:
-        tag = export_batch if args.html else tag_scenes
-        try:
-            report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
-        except Cancelled as exc:  # the photos done keep their files, and the summary lists them
-            raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
+    with stop_on_ctrl_c() as stop:
+        _embed_catalog(pipeline, args.quiet, stop)
+        with bar("tagging", args.quiet) as progress:
+            tag = export_batch if args.html else tag_scenes
+            try:
+                report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
+            except Cancelled as exc:  # the photos done keep their files, and the summary lists them
+                raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
     for path, reason in report.failed:
         note(f"failed: {reason}" if str(path) in reason else f"failed: {path}: {reason}")
     objects = sum(len(r.objects) for r in report.results)

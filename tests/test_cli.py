@@ -170,6 +170,48 @@ def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipelin
     assert rows and {r["scene"] for r in rows} == {photos[0]}
 
 
+class _SigtermWhileEmbeddingTheCatalog(Pipeline):
+    """A pipeline a scheduler ends (SIGTERM, in-process) while it embeds the catalog for another embedder."""
+
+    def prepare_matcher(self, matcher="embedder", progress=None, cancelled=lambda: False):
+        sent = []
+
+        def ended_at_first_chunk(done: int, total: int) -> None:
+            if not sent:  # once: a second SIGTERM aborts at once, as it should
+                sent.append(signal.raise_signal(signal.SIGTERM))
+            if progress:
+                progress(done, total)
+        return super().prepare_matcher(matcher, ended_at_first_chunk, cancelled)
+
+
+def test_sigterm_while_tag_embeds_the_catalog_stops_it_with_the_catalog_as_it_was(
+    tmp_path: Path, ikea: Path, exported_models: Path, scene_path
+):
+    """`tag` after another embedder was chosen embedded the whole catalog inside its first photo's search:
+    no progress, and Ctrl-C or SIGTERM waited for all of it."""
+    from decorlens import tag
+    from engine.catalog import Catalog
+    from engine.importer import CHUNK
+    from engine.settings import Settings
+
+    shutil.copytree(exported_models, tmp_path / "data" / "models")
+    folder = tmp_path / "products" / "lamp"
+    folder.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:CHUNK + 8]:  # two chunks to embed
+        shutil.copy(image, folder / image.name)
+    data = tmp_path / "data"
+    assert main(["-q", "--data-dir", str(data), "catalog", "import", str(tmp_path / "products")]) == 0
+    v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+    settings = Settings.for_data_dir(data).with_(embedder=(v1,))
+    args = argparse.Namespace(inputs=[str(scene_path(SOFA_SCENE))], out=tmp_path / "out", top_k=None, html=False,
+                              quiet=True)
+    with pytest.raises(Cancelled, match="re-embedding cancelled; the catalog is unchanged"):
+        tag.run(args, _SigtermWhileEmbeddingTheCatalog(settings))
+    with Catalog(data / "catalog.sqlite") as catalog:
+        assert not any(key.startswith("mobilenet_v1") for key in catalog.embedders())
+    assert not (tmp_path / "out").exists()
+
+
 def test_catalog_stats_and_list(data_dir: str, capsys: pytest.CaptureFixture[str]):
     assert main(["--data-dir", data_dir, "catalog", "stats", "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
