@@ -50,7 +50,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -70,7 +70,7 @@ from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import SCHEMA, Catalog
 from engine.categories import CategoryMap
 from engine.errors import CatalogError, DecorLensError, ImageError
-from engine.files import LockBusy, exclusive, open_regular, replace_atomically, sha256_of
+from engine.files import exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
@@ -81,7 +81,10 @@ PREVIOUS_FILE = "catalog.before-import.sqlite"
 IMAGES_DIR = "catalog-images"  # inside the data dir: images that came with a bundle
 CATEGORIES_FILE = CATEGORIES
 STAGING_PREFIX = ".bundle-import-"
-IMPORT_LOCK = ".bundle-import.lock"  # held by a running import; STAGING_PREFIX folders are then no leftovers
+# Held by a running import; STAGING_PREFIX folders are then no leftovers. A second import at once took the
+# first one's staging folder for a killed import's leftover and deleted it: the first then refused its
+# bundle as broken, and taking back the images it had added could leave the second's catalog without them.
+IMPORT_LOCK = ".bundle-import.lock"
 CHECK_SIDE = 256  # images are checked by decoding them this small (JPEG draft mode keeps it cheap)
 
 Log = Callable[[str], None]
@@ -388,7 +391,8 @@ def import_bundle(
     start = time.perf_counter()
     bundle, data_dir = Path(bundle), Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _importing(data_dir):
+    busy = CatalogError(f"another bundle import into {data_dir} is running; let it finish, then import again")
+    with exclusive(data_dir / IMPORT_LOCK, busy):
         _remove_leftovers(data_dir)
         stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=data_dir))
         try:
@@ -402,22 +406,6 @@ def import_bundle(
             shutil.rmtree(stage, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     return result  # the caller reports result.summary()
-
-
-@contextlib.contextmanager
-def _importing(data_dir: Path) -> Iterator[None]:
-    """One bundle import into ``data_dir`` at a time (``IMPORT_LOCK``), or a one-line CatalogError.
-
-    A second import took the first one's staging folder for a killed import's leftover and deleted it: the
-    first then refused its bundle as broken ("not a usable image (no such file)"), and taking back the
-    images it had added could leave the second's catalog without them.
-    """
-    try:
-        with exclusive(data_dir / IMPORT_LOCK, wait=False):
-            yield
-    except LockBusy as exc:
-        raise CatalogError(f"another bundle import into {data_dir} is running; let it finish, then import "
-                           "again") from exc
 
 
 def _check_embedder(

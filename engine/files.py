@@ -87,19 +87,17 @@ def naming(target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
-class LockBusy(DecorLensError):
-    """``exclusive(..., wait=False)`` found the lock held by another process."""
-
-
 @contextmanager
-def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
+def exclusive(lock: Path, busy: DecorLensError | None = None) -> Iterator[None]:
     """Hold the OS lock on the file ``lock`` (made empty if missing): one process at a time inside.
 
     The OS drops it with the process, so a writer killed inside never blocks the next; the file stays
-    (deleting a lock file lets two processes lock two different files). ``wait=False`` raises
-    ``LockBusy`` at once when another holds it; on Windows waiting gives up after about 10 s (OSError).
+    (deleting a lock file lets two processes lock two different files). Without ``busy`` it waits (on
+    Windows it gives up after about 10 s, with an OSError); with it, it raises ``busy`` at once when
+    another process holds the lock, and only then: an error of the same kind from inside passes as it is.
     """
     with open(lock, "wb") as fh:
+        wait = busy is None
         try:
             if os.name == "nt":
                 import msvcrt
@@ -110,9 +108,9 @@ def exclusive(lock: Path, wait: bool = True) -> Iterator[None]:
 
                 fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:
-            if wait:
+            if busy is None:
                 raise
-            raise LockBusy(f"{lock} is held by another process") from exc
+            raise busy from exc
         yield
 
 

@@ -26,7 +26,7 @@ from typing import BinaryIO
 import yaml
 
 from engine.errors import Cancelled, ModelError
-from engine.files import LockBusy, exclusive, replace_atomically, sha256_of
+from engine.files import exclusive, replace_atomically, sha256_of
 from engine.paths import resources_dir
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
@@ -125,12 +125,10 @@ def install(
         raise ModelError(f"model pack folder {source} does not exist; give a folder that holds the pack "
                          "or an http(s) URL")
     folder.mkdir(parents=True, exist_ok=True)
-    try:  # one install at a time: two wrote the same NAME.part (see LOCK_FILE)
-        with exclusive(folder / LOCK_FILE, wait=False):
-            return _install_pack(source, folder, pack, progress, cancelled)
-    except LockBusy as exc:
-        raise ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
-                         "then run this again") from exc
+    busy = ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
+                      "then run this again")
+    with exclusive(folder / LOCK_FILE, busy):  # one install at a time: two wrote the same NAME.part
+        return _install_pack(source, folder, pack, progress, cancelled)
 
 
 def _install_pack(
