@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from engine.embed import Embedder
-from engine.errors import DecorLensError, ModelError
+from engine.errors import DecorLensError
 from engine.files import sha256_of, write_atomic
 from engine.importer import ImportRow, download_images, prepare_row, read_source
-from engine.models import ModelCard, ResolvedModel
+from engine.models import ModelCard, ResolvedModel, check_matches_card
 from engine.preprocess import embed_input
 from engine.runtime import DevicePreference
 from engine.vectors_import import ROW_GROUP, EmbedderId, embedded_skus, pyarrow_modules, schema
@@ -209,11 +209,8 @@ def _node_model_copy(sha256: str, file_name: str, fetch: Callable[[], bytes]) ->
 
 def _model_bytes(model: ResolvedModel) -> bytes:
     """The ONNX file, checked against its card: the sha256 the vectors carry must be the file's."""
-    data = model.path.read_bytes()
-    if model.card.sha256 and sha256_of(model.path) != model.card.sha256:
-        raise ModelError(f"{model.path} does not match the sha256 on its card; vectors would be mislabelled "
-                         "(re-export the model or fix its card)")
-    return data
+    check_matches_card(model)
+    return model.path.read_bytes()
 
 
 def _ray() -> Any:
