@@ -549,8 +549,7 @@ class MainWindow(QMainWindow):
         a new embedder also gets the catalog embedded for it."""
         after = self._engine_settings()
         if after != before:
-            settings = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
-            self.set_pipeline(Pipeline(settings, self.pipeline.log))
+            self.reload_pipeline()
         if after.embedder != before.embedder:
             self.embed_catalog()
         if self.controller.scene is not None:
