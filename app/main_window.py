@@ -50,10 +50,10 @@ from app.workers import Runner, Task
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
-from engine.imageio import READABLE
+from engine.imageio import IMAGE_SUFFIXES, READABLE
 from engine.pipeline import Pipeline
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif)"
+IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 
 

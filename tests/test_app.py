@@ -433,3 +433,11 @@ def test_a_folder_without_photos_names_the_formats_the_engine_reads(qtbot, windo
     window.open_paths([tmp_path])
     qtbot.waitUntil(lambda: window.message.isVisible(), timeout=WAIT_MS)
     assert window.message.text.text() == f"No photos in {tmp_path.name} (DecorLens reads {READABLE})."
+
+
+def test_the_open_dialog_offers_every_photo_a_folder_would_open():
+    """The dialog's filter was a list of its own (no AVIF or MPO), beside the engine's."""
+    from app.main_window import IMAGE_FILTER
+    from engine.imageio import IMAGE_SUFFIXES
+
+    assert {f"*{suffix}" for suffix in IMAGE_SUFFIXES} <= set(IMAGE_FILTER[IMAGE_FILTER.index("(") + 1:-1].split())
