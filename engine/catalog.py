@@ -30,6 +30,8 @@ LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one (a long import ho
 QUIET_WAIT = 0.5  # a write lock released within this goes unremarked
 READ_WAIT = 30.0  # readers only wait in WAL mode's rare moments (recovery after a crash, checkpoints)
 WAITING = "waiting for another DecorLens to finish writing the catalog…"
+WAITED = "the other DecorLens has finished writing the catalog; going on"  # the wait is over (a status line
+# showing WAITING would otherwise still say so)
 Log = Callable[[str], None]
 
 SCHEMA = """
@@ -215,6 +217,8 @@ class Catalog:
             self.db.execute(f"PRAGMA busy_timeout = {int(QUIET_WAIT * 1000)}")
             try:
                 self.db.execute("BEGIN IMMEDIATE")
+                if told:
+                    self.log(WAITED)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):

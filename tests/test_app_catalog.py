@@ -260,3 +260,4 @@ def test_an_import_waiting_for_another_writer_says_so_on_the_status_bar(qtbot, f
     finally:
         other.close()
     assert finished.args[0].added == 6
+    assert win.statusBar().currentMessage().startswith("The other DecorLens has finished")  # no stale "waiting"

@@ -18,7 +18,7 @@ from PIL import Image
 
 from decorlens.main import main
 from engine.backups import KEEP, list_backups
-from engine.catalog import LOCK_TIMEOUT_ENV, WAITING, Catalog, CatalogBusyError, Product
+from engine.catalog import LOCK_TIMEOUT_ENV, WAITED, WAITING, Catalog, CatalogBusyError, Product
 from engine.errors import Cancelled, CatalogError
 from engine.importer import read_source
 from engine.index import CatalogIndex
@@ -256,10 +256,11 @@ def test_waiting_writer_goes_ahead_once_the_other_finishes(tmp_path: Path):
 
     def told(message: str) -> None:  # the other writer commits as soon as we say we are waiting
         messages.append(message)
-        other.execute("COMMIT")
+        if message == WAITING:
+            other.execute("COMMIT")
 
     assert Catalog(path, log=told, lock_timeout=60).remove(["sku0", "sku2"]) == 1
-    assert messages == [WAITING] and Catalog(path).count() == 1
+    assert messages == [WAITING, WAITED] and Catalog(path).count() == 1
 
 
 def test_cli_writer_during_another_write_prints_one_error_line(tmp_path: Path):
