@@ -181,3 +181,15 @@ def test_the_map_bench_measures_a_small_map(ikea: Path, qapp) -> None:
     assert row["products"] == 300 and row["thumbnails_placed_s"] > 0
     assert all(row[key] > 0 for key in ("show_ms", "whole_repaint_ms", "tile_by_tile_ms", "zoomed_repaint_ms"))
 
+
+
+def test_the_train_layout_bench_times_both_layouts_and_they_embed_alike(ikea: Path) -> None:
+    pytest.importorskip("torch")
+    from bench import train_layout
+
+    data = train_layout.run(Options(dataset=ikea, write=False, log=lambda _m: None), rounds=1, batch=4)
+    assert set(data["backbones"]) == set(train_layout.BACKBONES)
+    for backbone, result in data["backbones"].items():
+        assert result["max_embedding_difference"] < 1e-5, backbone
+        assert all(result[part]["channels_last_s"] > 0 and result[part]["as_built_s"] > 0
+                   for part in ("trunk", "head_step"))

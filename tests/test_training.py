@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from engine.runtime import runs_on_cpu  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from training.data import Anchor, DatasetError, PairDataset, load_training_set, split_of  # noqa: E402
 from training.export import build_embedding_model  # noqa: E402
-from training.loop import TrainConfig, export_trained, train  # noqa: E402
+from training.loop import TrainConfig, export_trained, frozen_blocks, train, trunk_head  # noqa: E402
 from training.recipes import DEFAULT_RECIPE, use_tf_same_padding  # noqa: E402
 
 pytestmark = pytest.mark.train
@@ -79,6 +80,15 @@ def test_progress_reports_every_stage(trained):
     assert {"anchors", "views", "train", "validate", "done"} <= set(stages)
     assert all(e.loss is not None for e in events if e.stage == "train")
     assert stages["validate"] == 4
+
+
+def test_the_cpu_trains_channels_last_and_hands_back_the_usual_layout(trained, train_pipeline: Pipeline, ikea: Path):
+    result, _, _ = trained
+    config = slice_config(ikea, Path("."))
+    config = replace(config, frozen_blocks=frozen_blocks(config))
+    convs = [p for p in trunk_head(config, train_pipeline, torch.device("cpu")).parameters() if p.dim() == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    assert all(p.is_contiguous() for p in result.model.parameters())  # what export and callers expect
 
 
 def test_export_matches_torch(trained, tmp_path: Path, ikea: Path):
