@@ -8,6 +8,7 @@ and never be held a second by anything (a thread of the app's holding the interp
 
 from __future__ import annotations
 
+import csv
 import gc
 import importlib.util
 import json
@@ -206,9 +207,17 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def csv_rows(path: Path):
-    import csv
+def _products_csv(ikea: Path, rows: list[dict[str, str]], folder: Path) -> Path:
+    """``rows`` of the IKEA products.csv with their photos' paths made absolute."""
+    path = folder / "products.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["product_id", "category", "image"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**row, "image": str(ikea / row["image"])} for row in rows)
+    return path
 
+
+def csv_rows(path: Path):
     with open(path, newline="") as fh:
         yield from csv.DictReader(fh)
 
@@ -246,7 +255,8 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     assert opened.args == [Path(expected[1].photo), expected[1].number]
 
 
-def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path, tmp_path: Path):
+def test_use_with_the_int8_copy_activates_it(pipeline, shop, ikea: Path, ikea_products, shared_models: Path,
+                                             tmp_path: Path):
     """"Make it faster on this computer": offered on the CPU for a catalog big enough to calibrate on (not
     for the slice's few products); "Use" then makes the int8 copy and embeds the catalog for it (in the
     training process), and activating it is left to the app."""
@@ -254,12 +264,15 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop, shared_models: Path
     from engine.runtime import runs_on_cpu
     from training.export import export_embedder
     from training.install import install, int8_offered
+    from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
 
     assert int8_offered(pipeline) == runs_on_cpu(pipeline.settings.device)
     assert not int8_offered(shop[0])
-    data = tmp_path / "user-data"
-    shutil.copytree(pipeline.data_dir, data, ignore=shutil.ignore_patterns("index", "backups"))
+    data = tmp_path / "user-data"  # a catalog just big enough: install embeds all of it for the int8 copy
+    shutil.copytree(shop[0].data_dir / "models", data / "models")
     user = Pipeline(pipeline.settings.with_(data_dir=data))
+    user.import_catalog(_products_csv(ikea, ikea_products[: MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS], tmp_path))
+    assert int8_offered(user) == runs_on_cpu(user.settings.device)
     trained = export_embedder("mobilenet_v2", tmp_path / "run", shared_models / "mobilenet_v2-imagenet-tflite.pth",
                               num_classes=1001, name="app-trained")
     chosen = install(user, {"embedder": {"model": str(trained)}}, None, lambda: False, int8=True)
