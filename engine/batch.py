@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.advice import Context, describe
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
@@ -74,23 +75,44 @@ def tag_scenes(
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
         else:
-            stem = stems[n - 1]
-            write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
-            report.done.append(scene)
-            report.results.append(result)
-            try:  # Where used and Goes with learn from every tagged photo
-                remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
-            except DecorLensError as exc:
-                report.failed.append((scene, f"tagged but not remembered for Where used: {exc}"))
-            if on_result:
-                try:
-                    on_result(scene, stem, result)
-                except DecorLensError as exc:  # e.g. a page whose photo vanished: the batch goes on
-                    report.failed.append((scene, str(exc)))
+            try:
+                _keep(pipeline, scene, stems[n - 1], result, out_dir, report, on_result)
+            except OSError as exc:  # the output folder is full or gone: no later scene would fare better
+                raise _cut_short(out_dir, report, len(scenes), exc) from exc
         if progress:
             progress(n, len(scenes))
     _write_summary(out_dir, report.results)
     return report
+
+
+def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_dir: Path, report: BatchReport,
+          on_result: Callable[[Path, str, SceneResult], None] | None) -> None:
+    """A searched scene's JSON written, the scene remembered, and ``on_result`` run; what fails is reported."""
+    write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
+    report.done.append(scene)
+    report.results.append(result)
+    try:  # Where used and Goes with learn from every tagged photo
+        remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
+    except DecorLensError as exc:
+        report.failed.append((scene, f"tagged but not remembered for Where used: {exc}"))
+    if on_result:
+        try:
+            on_result(scene, stem, result)
+        except DecorLensError as exc:  # e.g. a page whose photo vanished: the batch goes on
+            report.failed.append((scene, str(exc)))
+
+
+def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> DecorLensError:
+    """The batch stopped by an output it could not write: the summary of the scenes done is written if it can
+    be (the last scene's files may take more room than it), and the line says where they are."""
+    reason = describe(exc, Context(inputs=(str(out_dir),)))
+    done = f"stopped after tagging {len(report.done)} of {total} scenes"
+    try:
+        _write_summary(out_dir, report.results)
+    except OSError:
+        return DecorLensError(f"{done}, whose JSON files are in {out_dir} ({SUMMARY} could not be written "
+                              f"either): {reason}")
+    return DecorLensError(f"{done}, listed in {out_dir / SUMMARY}: {reason}")
 
 
 def summary_rows(result: SceneResult) -> list[list[object]]:

@@ -135,6 +135,25 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     assert all(r["sku"] for r in rows if r["rank"])
 
 
+def test_tag_stops_at_an_output_it_cannot_write_and_says_what_the_summary_holds(
+        data_dir: str, scene_path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """A full disk (here: a folder where the second photo's JSON goes) ended the batch with the OS's line,
+    and no summary.csv for the photos already tagged: each later photo would have failed alike."""
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    for name, scene in (("a", SOFA_SCENE), ("b", "bed-that-folds"), ("c", SOFA_SCENE)):
+        shutil.copy(scene_path(scene), scenes / f"{name}.jpg")
+    out = tmp_path / "out"
+    (out / "b.json").mkdir(parents=True)
+    assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "b.json" in err
+    assert "stopped after tagging 1 of 3 scenes, listed in" in err and "/out/summary.csv: " in err
+    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]  # b.json: the folder
+    with open(out / "summary.csv", newline="") as fh:
+        assert {r["scene"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)} == {"a.jpg"}
+
+
 class _SignalDuringTheFirstPhoto(Pipeline):
     """The pipeline a person presses Ctrl-C at (or a scheduler ends) while it tags the first photo: a real
     signal, in-process."""
