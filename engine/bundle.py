@@ -165,30 +165,15 @@ def export_bundle(
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as tmp:
         stage = Path(tmp)
-        db_path = stage / CATALOG_FILE
-        _snapshot(source, db_path)
-        _strip_foreign(db_path)
-        images, stale, missing = _bundle_images(db_path, include_images, stage / "changed")
-        if missing:
-            shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
-            raise CatalogError(
-                f"{len(missing)} product images cannot be read ({shown}); re-import or remove those products, "
-                "then export again"
-            )
-        if stale:
-            log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
-                "describe the old pictures (re-import the catalog to refresh them)")
-        _finalise_db(db_path)
-        members = {CATALOG_FILE: db_path}
-        if (data_dir / CATEGORIES_FILE).is_file():
-            shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
-            members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
-        maps = export_maps(data_dir, db_path, stage)
-        members.update({member_name(path): path for path in maps.values()})
-        manifest = _manifest(db_path, include_images, images, len(stale))
-        manifest["categories_file"] = CATEGORIES_FILE in members
-        manifest["maps"] = {key: member_name(path) for key, path in maps.items()}
-        manifest["files"] = _listing(members, images)
+        try:
+            manifest, members, images = _stage(data_dir, stage, include_images, log)
+        except sqlite3.OperationalError as exc:
+            if not _full(exc):
+                raise
+            raise CatalogError(  # SQLite's own line blamed the catalog, which is only read
+                f"no space left in {stage.parent} to prepare the bundle (the catalog is untouched); free some "
+                "disk space there, or set TMPDIR to a folder with room, and export again"
+            ) from exc
         part = out.with_name(out.name + ".part")
         try:
             _write_zip(part, manifest, members, images)
@@ -196,6 +181,42 @@ def export_bundle(
         finally:
             part.unlink(missing_ok=True)
     return BundleInfo(out, manifest)  # the caller reports its summary (logged here too, it showed twice)
+
+
+def _stage(
+    data_dir: Path, stage: Path, include_images: bool, log: Log
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
+    """The bundle's parts prepared in ``stage``: the manifest, its members by name, the images."""
+    db_path = stage / CATALOG_FILE
+    _snapshot(data_dir / CATALOG_FILE, db_path)
+    _strip_foreign(db_path)
+    images, stale, missing = _bundle_images(db_path, include_images, stage / "changed")
+    if missing:
+        shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+        raise CatalogError(
+            f"{len(missing)} product images cannot be read ({shown}); re-import or remove those products, "
+            "then export again"
+        )
+    if stale:
+        log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
+            "describe the old pictures (re-import the catalog to refresh them)")
+    _finalise_db(db_path)
+    members = {CATALOG_FILE: db_path}
+    if (data_dir / CATEGORIES_FILE).is_file():
+        shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
+        members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
+    maps = export_maps(data_dir, db_path, stage)
+    members.update({member_name(path): path for path in maps.values()})
+    manifest = _manifest(db_path, include_images, images, len(stale))
+    manifest["categories_file"] = CATEGORIES_FILE in members
+    manifest["maps"] = {key: member_name(path) for key, path in maps.items()}
+    manifest["files"] = _listing(members, images)
+    return manifest, members, images
+
+
+def _full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), whichever of its files ran out of room."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
 
 
 def _snapshot(source: Path, target: Path) -> None:
@@ -209,6 +230,8 @@ def _snapshot(source: Path, target: Path) -> None:
         version = dst.execute("SELECT version FROM schema_version").fetchone()
         dst.close()
     except sqlite3.DatabaseError as exc:
+        if _full(exc):  # the copy's disk, not the catalog: export_bundle says so
+            raise
         raise CatalogError(f"catalog {source} cannot be read for export: {exc}") from exc
     if version is None:
         raise CatalogError(f"{source} is not a DecorLens catalog (no schema version)")

@@ -360,6 +360,38 @@ def test_export_ships_the_bytes_it_checked_even_if_the_files_change_after(shop, 
     assert not (tmp_path / "b.dlcat").exists()
 
 
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 64 KB file system (tmpfs, as root where the system allows mounting), for a disk that fills up."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                                           capture_output=True, check=False).returncode:
+        pytest.skip("no small file system can be mounted here (needs root and mount)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_full_temporary_folder_is_named_and_the_catalog_is_not_blamed(shop, small_disk: Path, tmp_path: Path,
+                                                                       monkeypatch, capsys):
+    """The export prepares the bundle in the temporary folder; when that filled up, SQLite's "database or disk
+    is full" read as the catalog failing ("cannot be read for export", or "no space left to write the catalog …
+    the change was undone")."""
+    store, _ = shop
+    store.catalog.close()
+    before = hashlib.sha256((store.data_dir / "catalog.sqlite").read_bytes()).hexdigest()
+    monkeypatch.setattr(tempfile, "tempdir", str(small_disk))
+    out = tmp_path / "store.dlcat"
+    assert main(["-q", "--data-dir", str(store.data_dir), "bundle", "export", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "no space left in …/small-disk to prepare the bundle (the catalog is untouched)" in err, err
+    assert "TMPDIR" in err and not out.exists() and not list(small_disk.iterdir())
+    assert hashlib.sha256((store.data_dir / "catalog.sqlite").read_bytes()).hexdigest() == before
+
+
 def test_cli_export_info_import(shop, tmp_path: Path, exported_models: Path, capsys):
     store, _ = shop
     from decorlens import bundle as bundle_cli
