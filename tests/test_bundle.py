@@ -370,8 +370,8 @@ def small_disk(tmp_path: Path):
         pytest.skip("no small file system can be mounted here (needs root and mount)")
     try:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
+    finally:  # fails while a file on it is still open
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def test_a_full_temporary_folder_is_named_and_the_catalog_is_not_blamed(shop, small_disk: Path, tmp_path: Path,
