@@ -12,7 +12,7 @@ from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
 from engine.errors import ModelError
-from engine.models import find_model, locate, read_card, write_card
+from engine.models import card_path_for, find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.people import POSE_WEIGHTS, pose_card
@@ -68,6 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True)
     ca.add_argument("--name")
     ca.add_argument("--output", default="embedding", help="embedder output name")
+    ca.add_argument("--force", action="store_true",
+                    help="write over the card already beside the model (its training record and thresholds go)")
     ca.set_defaults(run=run_card)
 
 
@@ -234,6 +236,10 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> N
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not args.onnx.is_file():
         raise ModelError(f"{args.onnx}: no such file")
+    existing = card_path_for(args.onnx)
+    if existing.is_file() and not args.force:  # a trained model's card is all that records how it was made
+        raise ModelError(f"{existing} already exists and may hold the model's training record and match "
+                         "thresholds, which a new card would drop; pass --force to replace it")
     makers = {
         "detector": lambda: detector_card(args.onnx, args.name),
         "pose": lambda: pose_card(args.onnx, args.name),

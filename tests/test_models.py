@@ -111,11 +111,29 @@ def test_a_card_from_hostile_onnx_metadata_is_one_line_and_keeps_the_card(
     model.write_bytes(_with_metadata((shared_models / V2).read_bytes(), names=names, imgsz=imgsz))
     good = write_card(model, ModelCard("d", "detector", 224, class_names=["chair"])).read_bytes()
     capsys.readouterr()
-    args = ["models", "card", str(model), "--kind", "detector"]
+    args = ["models", "card", str(model), "--kind", "detector", "--force"]  # past the refusal to replace it
     code = main(["-q", "--data-dir", str(tmp_path / "data"), *args])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and lines == [f"decorlens: error: {model}: {message}"]
     assert (tmp_path / "d.card.json").read_bytes() == good
+
+
+def test_models_card_keeps_a_card_already_there_unless_forced(shared_models: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]):
+    """`models card` wrote over the card beside a model without a word: a fine-tuned model's card holds its
+    training record and its calibrated 'exact' thresholds, which a card made from the ONNX cannot."""
+    from decorlens.main import main
+
+    model = tmp_path / "d.onnx"
+    model.write_bytes(_with_metadata((shared_models / V2).read_bytes(), names="{0: 'chair'}", imgsz="[224, 224]"))
+    trained = write_card(model, ModelCard("d", "detector", 224, class_names=["chair"], metrics={"map50": 0.5}))
+    kept = trained.read_bytes()
+    args = ["-q", "--data-dir", str(tmp_path / "data"), "models", "card", str(model), "--kind", "detector"]
+    assert main(args) != 0
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "/d.card.json already exists" in line and "--force" in line and trained.read_bytes() == kept
+    assert main([*args, "--force"]) == 0
+    assert trained.read_bytes() != kept and "map50" not in read_card(model).metrics
 
 
 def _refusal_of(model: Path) -> str:
