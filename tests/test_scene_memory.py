@@ -359,3 +359,36 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     panel.show_product(sku)
     qtbot.waitUntil(lambda: "not matched in any tagged photo yet" in panel.title.text(), timeout=60_000)
     assert panel.sightings.count() == 0
+
+
+def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, qtbot, tmp_path: Path):
+    """The same product asked of the data dir the user left, then of the new one: the old catalog's answer,
+    arriving last, replaced the new one's (the panel compared only the SKU). A full suite run on two busy
+    cores timed out waiting for the new answer. Here the old one is held until the new one is shown."""
+    pytest.importorskip("pytestqt")
+    import threading
+
+    from app.widgets.where_used import WhereUsedPanel
+    from app.workers import Runner
+
+    pipe, results = tagged
+    skus = [o.matches[0].sku for r in results.values() for o in r.objects if o.matches]
+    sku = next(s for s in skus if where_used(pipe.catalog, s))
+    release = threading.Event()
+
+    class Left(Pipeline):  # the data dir the user switched away from, slow to answer
+        @property
+        def catalog(self) -> Catalog:
+            release.wait(60)
+            return pipe.catalog
+
+    io = Runner(2)
+    panel = WhereUsedPanel(Left(pipe.settings), io)
+    qtbot.addWidget(panel)
+    panel.show_product(sku)
+    panel.pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "other"))  # no photo tagged there
+    panel.show_product(sku)
+    qtbot.waitUntil(lambda: "not matched in any tagged photo yet" in panel.title.text(), timeout=60_000)
+    release.set()
+    qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)  # the old answer has come back, and was dropped
+    assert "not matched in any tagged photo yet" in panel.title.text() and panel.sightings.count() == 0

@@ -79,6 +79,7 @@ class WhereUsedPanel(QWidget):
         super().__init__(parent)
         self.pipeline, self.io = pipeline, io
         self.sku = ""
+        self._asked = 0  # which show_product (or clear) came last: only its answer is shown
         self.title = plain_label("Select a product to see where it is used.")
         self.title.setWordWrap(True)
         self.sightings = QListWidget(objectName="whereUsed")
@@ -96,17 +97,18 @@ class WhereUsedPanel(QWidget):
         layout.addWidget(self.together, 1)
 
     def show_product(self, sku: str) -> None:
-        """List ``sku``'s sightings; a later call wins over one still being gathered."""
-        self.sku = sku
-        pipeline = self.pipeline
+        """List ``sku``'s sightings; a later call, or a clear, wins over one still being gathered (the same
+        product asked again of another data dir included: the old catalog's answer may come last)."""
+        self.sku, self._asked = sku, self._asked + 1
+        pipeline, asked = self.pipeline, self._asked
         self.io.start(
             lambda _job: gather(pipeline, sku),
-            done=lambda found: found.sku == self.sku and self._show(found),
+            done=lambda found: asked == self._asked and self._show(found),
             failed=self.failed.emit,
         )
 
     def clear(self) -> None:
-        self.sku = ""
+        self.sku, self._asked = "", self._asked + 1
         self.title.setText("Select a product to see where it is used.")
         self.sightings.clear()
         self.together.clear()
