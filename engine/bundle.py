@@ -223,8 +223,8 @@ def _snapshot(source: Path, target: Path) -> None:
     """A consistent copy of a live database, even mid-write by another process."""
     try:  # closed on failure too: an open copy kept its file (and a full disk's space) until collected
         with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, \
-                contextlib.closing(sqlite3.connect(target)) as dst:  # only read; a writer just makes it wait
-            src.backup(dst)
+                contextlib.closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)  # the catalog is only read; a writer elsewhere just makes it wait
             version = dst.execute("SELECT version FROM schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
         if _full(exc):  # the copy's disk, not the catalog: export_bundle says so
