@@ -331,7 +331,7 @@ def trunk_head(config: TrainConfig, pipeline, device: torch.device) -> TrunkHead
     """The model ``config`` trains, split at its frozen blocks, on ``device`` in the layout it trains fastest in.
 
     On the CPU that is channels-last (NHWC): oneDNN's convolutions then run the frozen trunk, which computes
-    every view bank, 1.4-1.5× faster, and the head's steps no slower (``bench/train_layout.py``). CUDA keeps
+    every view bank, 1.4-1.6× faster, and the head's steps no slower (``bench/train_layout.py``). CUDA keeps
     the layout the model is built in: not measured there.
     """
     layout = torch.channels_last if device.type == "cpu" else torch.preserve_format
