@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import os
 import re
 import sqlite3
 import sys
@@ -87,6 +88,9 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return (f"{context.catalog} is damaged ({text}); move it aside and import the "
                 "products again, or restore a backup")
+    if ("readonly" in text or "read-only" in text) and _read_only_file_system(context.data_dir):
+        return (f"{context.catalog} is on a read-only file system; copy the data folder somewhere writable, or "
+                "choose another data folder")
     if "readonly" in text or "read-only" in text:
         return f"{context.catalog} is read-only; check the permissions of {context.folder}"
     if "full" in text:
@@ -95,6 +99,14 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     if "unable to open" in text:
         return f"cannot open {context.catalog}; check that {context.folder} exists and is writable"
     return f"{context.catalog} failed: {text}"
+
+
+def _read_only_file_system(folder: Path | None) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only, where no permission would help."""
+    try:
+        return folder is not None and bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows): say what holds elsewhere
+        return False
 
 
 def _yaml(exc: yaml.YAMLError, context: Context) -> str:

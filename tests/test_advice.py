@@ -5,7 +5,9 @@ raise for real where a test can cause them."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,26 @@ def test_a_decoding_error_that_points_past_its_bytes_is_described_not_raised():
     handler, so the CLI printed a traceback and the app's task ended without a word."""
     exc = UnicodeDecodeError("utf-8", b"", 0, 1, "unexpected end of data")
     assert "not UTF-8 text" in describe(exc, Context(inputs=("feed.csv",)))
+
+
+def test_a_catalog_on_a_read_only_file_system_is_not_sent_to_check_permissions(tmp_path: Path):
+    """SQLite says "attempt to write a readonly database" for a file system mounted read-only too, where
+    the advice to check the folder's permissions sends the user the wrong way."""
+    made, folder = tmp_path / "made", tmp_path / "mounted"
+    made.mkdir()
+    folder.mkdir()
+    sqlite3.connect(made / "catalog.sqlite").execute("CREATE TABLE t (x)").connection.close()
+    if os.geteuid() != 0 or subprocess.run(["mount", "--bind", str(made), str(folder)], capture_output=True,
+                                           check=False).returncode:
+        pytest.skip("no read-only file system can be mounted here (needs root and mount)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, check=True)
+        db = sqlite3.connect(folder / "catalog.sqlite")
+        exc = _error_of(lambda: db.execute("INSERT INTO t VALUES (1)"))
+        db.close()
+        line = describe(exc, Context(data_dir=folder))
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    assert "readonly" in str(exc)
+    assert "on a read-only file system" in line and "permissions" not in line
+    assert "permissions" in describe(exc, Context(data_dir=made))  # the same error where the mount is writable
