@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -93,8 +94,9 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_d
     report.results.append(result)
     try:  # Where used and Goes with learn from every tagged photo
         remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
-    except DecorLensError as exc:
-        report.failed.append((scene, f"tagged but not remembered for Where used: {exc}"))
+    except (DecorLensError, sqlite3.Error) as exc:  # a full disk or a locked catalog: the tags are written
+        why = describe(exc, Context(data_dir=pipeline.data_dir)) or str(exc)
+        report.failed.append((scene, f"tagged but not remembered for Where used: {why}"))
     if on_result:
         try:
             on_result(scene, stem, result)

@@ -5,6 +5,7 @@ Writes go to a copy of the session catalog (its scene memory emptied), never to 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -392,3 +393,22 @@ def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, 
     release.set()
     qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)  # the old answer has come back, and was dropped
     assert "not matched in any tagged photo yet" in panel.title.text() and panel.sightings.count() == 0
+
+
+def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipeline: Pipeline, scene_path,
+                                                                           tmp_path: Path):
+    """Remembering a photo writes to the catalog; on a full disk SQLite's error ended the whole batch, with no
+    summary.csv for the photos whose tags were written. Each photo's memory is now reported as missed."""
+    pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+    catalog = pipe.catalog
+    pipe.prepare_matcher()  # the catalog's index ready: only remembering writes from here
+    pages = catalog.db.execute("PRAGMA page_count").fetchone()[0]
+    catalog.db.execute(f"PRAGMA max_page_count = {pages}")  # a full disk, as SQLite reports one
+    scenes = [scene_path(s) for s in SCENES]
+    report = tag_scenes(pipe, scenes, tmp_path / "out")
+    assert report.done == scenes and [photo for photo, _ in report.failed] == scenes
+    assert all(why.startswith("tagged but not remembered for Where used: no space left to write the catalog")
+               for _, why in report.failed)
+    assert photo_count(catalog) == 0
+    with open(tmp_path / "out" / "summary.csv", newline="") as fh:
+        assert {row["scene"] for row in csv.DictReader(fh)} == {str(s) for s in scenes}
