@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,8 +53,20 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                 report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
             except Cancelled as exc:  # the photos done keep their files, and the summary lists them
                 raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
-    for path, reason in report.failed:
-        note(f"failed: {reason}" if str(path) in reason else f"failed: {path}: {reason}")
+    _say_failures(report.failed)
     objects = sum(len(r.objects) for r in report.results)
     print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects) → {args.out / SUMMARY}")
     return 0 if not report.failed else 1
+
+
+def _say_failures(failed: list[tuple[Path, str]]) -> None:
+    """A line per failed photo; a reason many share (a catalog too full to remember any photo) once, with
+    how many more it stopped, not as hundreds of identical lines."""
+    alike = Counter(reason for _path, reason in failed)
+    said: set[str] = set()
+    for path, reason in failed:
+        if reason in said:
+            continue
+        said.add(reason)
+        more = f" (and {alike[reason] - 1} more photos alike)" if alike[reason] > 1 else ""
+        note(f"failed: {reason}{more}" if str(path) in reason else f"failed: {path}{more}: {reason}")

@@ -396,19 +396,28 @@ def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, 
 
 
 def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipeline: Pipeline, scene_path,
-                                                                           tmp_path: Path):
+                                                                           tmp_path: Path, capsys):
     """Remembering a photo writes to the catalog; on a full disk SQLite's error ended the whole batch, with no
-    summary.csv for the photos whose tags were written. Each photo's memory is now reported as missed."""
+    summary.csv for the photos whose tags were written. Each photo's memory is now reported as missed, the
+    photos alike in one line."""
+    import argparse
+
+    from decorlens import tag
+
     pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
     catalog = pipe.catalog
     pipe.prepare_matcher()  # the catalog's index ready: only remembering writes from here
     pages = catalog.db.execute("PRAGMA page_count").fetchone()[0]
     catalog.db.execute(f"PRAGMA max_page_count = {pages}")  # a full disk, as SQLite reports one
     scenes = [scene_path(s) for s in SCENES]
-    report = tag_scenes(pipe, scenes, tmp_path / "out")
-    assert report.done == scenes and [photo for photo, _ in report.failed] == scenes
-    assert all(why.startswith("tagged but not remembered for Where used: no space left to write the catalog")
-               for _, why in report.failed)
-    assert photo_count(catalog) == 0
-    with open(tmp_path / "out" / "summary.csv", newline="") as fh:
+    out = tmp_path / "out"
+    args = argparse.Namespace(inputs=[str(s) for s in scenes], out=out, top_k=None, html=False, quiet=True)
+    assert tag.run(args, pipe) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"failed: …/{scenes[0].name} (and 1 more photos alike): tagged but not remembered")
+    assert line.endswith("free some disk space and try again"), line
+    assert f"tagged {len(scenes)} of {len(scenes)} scenes" in captured.out
+    assert len(list(out.glob("*.json"))) == len(scenes) and photo_count(catalog) == 0
+    with open(out / "summary.csv", newline="") as fh:
         assert {row["scene"] for row in csv.DictReader(fh)} == {str(s) for s in scenes}
