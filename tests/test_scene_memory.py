@@ -407,6 +407,7 @@ def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipel
     pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
     catalog = pipe.catalog
     pipe.prepare_matcher()  # the catalog's index ready: only remembering writes from here
+    catalog.db.execute("VACUUM")  # no free page left for a write to reuse (the session's catalog has some)
     pages = catalog.db.execute("PRAGMA page_count").fetchone()[0]
     catalog.db.execute(f"PRAGMA max_page_count = {pages}")  # a full disk, as SQLite reports one
     scenes = [scene_path(s) for s in SCENES]
