@@ -88,17 +88,22 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return (f"{context.catalog} is damaged ({text}); move it aside and import the "
                 "products again, or restore a backup")
-    if ("readonly" in text or "read-only" in text) and _read_only_file_system(context.data_dir):
-        return (f"{context.catalog} is on a read-only file system; copy the data folder somewhere writable, or "
-                "choose another data folder")
     if "readonly" in text or "read-only" in text:
+        if _read_only_file_system(context.data_dir):
+            return (f"{context.catalog} is on a read-only file system; copy the data folder somewhere writable, "
+                    "or choose another data folder")
         return f"{context.catalog} is read-only; check the permissions of {context.folder}"
-    if "full" in text:
+    if sqlite_full(exc):
         return (f"no space left to write {context.catalog} (the change was undone; what it held "
                 "before is intact); free some disk space and try again")
     if "unable to open" in text:
         return f"cannot open {context.catalog}; check that {context.folder} exists and is writable"
     return f"{context.catalog} failed: {text}"
+
+
+def sqlite_full(exc: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), whichever of its files ran out of room."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
 
 
 def _read_only_file_system(folder: Path | None) -> bool:

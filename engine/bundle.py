@@ -56,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from engine.advice import sqlite_full
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -168,7 +169,7 @@ def export_bundle(
         try:
             manifest, members, images = _stage(data_dir, stage, include_images, log)
         except sqlite3.OperationalError as exc:
-            if not _full(exc):
+            if not sqlite_full(exc):
                 raise
             raise CatalogError(  # SQLite's own line blamed the catalog, which is only read
                 f"no space left in {stage.parent} to prepare the bundle (the catalog is untouched); free some "
@@ -214,11 +215,6 @@ def _stage(
     return manifest, members, images
 
 
-def _full(exc: sqlite3.Error) -> bool:
-    """SQLite's "database or disk is full" (SQLITE_FULL), whichever of its files ran out of room."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
-
-
 def _snapshot(source: Path, target: Path) -> None:
     """A consistent copy of a live database, even mid-write by another process."""
     try:  # closed on failure too: an open copy kept its file (and a full disk's space) until collected
@@ -227,7 +223,7 @@ def _snapshot(source: Path, target: Path) -> None:
             src.backup(dst)  # the catalog is only read; a writer elsewhere just makes it wait
             version = dst.execute("SELECT version FROM schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
-        if _full(exc):  # the copy's disk, not the catalog: export_bundle says so
+        if sqlite_full(exc):  # the copy's disk, not the catalog: export_bundle says so
             raise
         raise CatalogError(f"catalog {source} cannot be read for export: {exc}") from exc
     if version is None:
