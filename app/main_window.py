@@ -211,8 +211,7 @@ class MainWindow(QMainWindow):
         self.train_action.setToolTip(
             "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
         )
-        review = self._action(catalog, "&Review Uncertain Tags…", self.show_review)
-        review.setEnabled(training_available())
+        self._action(catalog, "&Review Uncertain Tags…", self.show_review)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents

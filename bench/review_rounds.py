@@ -1,7 +1,7 @@
 """One round of review and retrain: corrections the Review queue asks for against as many chosen at random.
 
 The question (issue 20): does confirming the tags the Review queue ranks first (the smallest margin
-between a tag's two best matches, ``training.review.review_queue``) improve the model more per
+between a tag's two best matches, ``engine.review_queue``) improve the model more per
 correction than confirming as many tags picked at random? Simulated on the IKEA data:
 
 1. the bench catalog (the IKEA products) tags the first ``--scenes`` scenes of the training split
@@ -64,12 +64,12 @@ from engine.batch import tag_scenes
 from engine.crops import crops as cut_crops
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
+from engine.review_queue import ReviewItem, review_queue
 from engine.scene_memory import photo_count, product_vector
 from engine.settings import Settings
 from training.app_data import AppData, CorrectedPhoto, CorrectedTag, write_pairs_folder
 from training.data import DEFAULT_MIN_COSINE, PairDataset
 from training.evaluate import EvalConfig, evaluate, paired, summarise
-from training.review import ReviewItem, review_queue
 from training.run import RESULT, Job, run_job
 
 

@@ -109,15 +109,15 @@ def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_wi
 def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtbot, fresh_pipeline):
     """The products a tag hesitates between and its margin are never cut off; a long photo name is cut in its
     middle, whole in its tooltip."""
-    review = pytest.importorskip("training.review")
     from app.dialogs.review_queue import ReviewWindow
+    from engine.review_queue import ReviewItem
 
     window = ReviewWindow(fresh_pipeline)
     qtbot.addWidget(window)
     window.show()
     photo = "/photos/ikea-a-contemporary-kitchen-for-big-chefs-and-little-helpers__1364316013714-s4.jpg"
-    items = [review.ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
-                               0.697, (0, 0, 10, 10)) for n in (1, 12)]
+    items = [ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
+                        0.697, (0, 0, 10, 10)) for n in (1, 12)]
     qtbot.waitUntil(lambda: "Nothing to review" in window.summary.text())  # the empty catalog's queue is in
     window._show(items)
     table = window.table
@@ -126,6 +126,24 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
         assert table.item(row, 0).toolTip() == photo
         for column in range(1, table.columnCount()):
             assert table.columnWidth(column) > metrics.horizontalAdvance(table.item(row, column).text())
+
+
+def test_the_review_queue_opens_without_training(qtbot, monkeypatch, main_window, fresh_pipeline):
+    """The packaged app carries no ``training``: Review Uncertain Tags stays on and its queue is read (it was
+    greyed out there, and its window imported the queue from ``training``)."""
+    import sys
+
+    import app.main_window
+
+    for name in ("training", "training.review", "torch"):
+        monkeypatch.setitem(sys.modules, name, None)  # as in the packaged app
+    monkeypatch.setattr(app.main_window, "training_available", lambda: False)
+    window = main_window(fresh_pipeline)
+    review = next(a for a in window.menuBar().findChildren(type(window.train_action))
+                  if a.text() == "&Review Uncertain Tags…")
+    assert review.isEnabled() and not window.train_action.isEnabled()
+    review.trigger()
+    qtbot.waitUntil(lambda: "Nothing to review" in window.review_window.summary.text(), timeout=WAIT_MS)
 
 
 def test_the_keyboard_help_lists_the_map_tab_and_undo(main_window, fresh_pipeline):

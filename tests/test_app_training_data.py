@@ -14,11 +14,11 @@ from ikea_slice import write_slice
 
 from app import corrections
 from engine.pipeline import Pipeline
+from engine.review_queue import review_queue
 from engine.scene_memory import remember_saved
 from engine.settings import Settings
 from training.app_data import collect, write_detector_folder, write_pairs_folder
 from training.data import PairDataset, safe_name, split_of
-from training.review import review_queue
 
 pytestmark = pytest.mark.train
 

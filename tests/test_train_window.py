@@ -227,9 +227,9 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
 
     from app import corrections
     from app.dialogs.review_queue import ReviewWindow
+    from engine.review_queue import review_queue
     from engine.scene_memory import remember_saved
     from training.data import PairDataset
-    from training.review import review_queue
 
     pipeline, dataset = shop
     for image in sorted(PairDataset.load(dataset).scenes.values())[:2]:

@@ -1,6 +1,6 @@
 """Catalog ▸ Review Uncertain Tags…: the tags the model is least sure about, across every photo tagged so far.
 
-A list, closest call first (``training.review.review_queue``: the smallest margin between a tag's two
+A list, closest call first (``engine.review_queue``: the smallest margin between a tag's two
 best matches); double-clicking a row, or Enter on it, opens its photo on that tag, where confirming or correcting it is
 one click. Each confirmation is a training pair, which is why the Train window counts the corrections
 new since the last training.
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.labels import pretty
 from app.workers import Runner
 from engine.pipeline import Pipeline
+from engine.review_queue import ReviewItem, review_queue
 
 LIMIT = 200
 
@@ -35,7 +36,7 @@ class ReviewWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Review uncertain tags")
         self.pipeline = pipeline
-        self.items: list = []
+        self.items: list[ReviewItem] = []
         self.io = Runner(1, self)
         layout = QVBoxLayout(self)
         self.summary = QLabel("Looking through the tagged photos…")
@@ -59,13 +60,11 @@ class ReviewWindow(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        from training.review import review_queue
-
         catalog = self.pipeline.catalog
         self.io.start(lambda _job: review_queue(catalog, LIMIT), done=self._show,
                       failed=lambda m: self.summary.setText(m))
 
-    def _show(self, items: list) -> None:
+    def _show(self, items: list[ReviewItem]) -> None:
         self.items = items
         self.summary.setText(
             f"{len(items)} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "

@@ -1,0 +1,54 @@
+"""The review queue (active learning): the tags where the model hesitates most, least sure first.
+
+It lists the tags of every photo tagged so far (the scene memory: the app and batch tagging) whose two
+best matches are closest. (Whether confirming those pays more than confirming tags at random was measured
+with ``bench.review_rounds``: in one round of 30 on the IKEA data it did not, docs/training.md.) Confirmed
+tags are left out; a tag with a single match has no runner-up to be confused with. It is a query over the
+catalog, so it lives here rather than in ``training``: the packaged app, which carries no training, shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.catalog import Catalog
+from engine.scene_memory import photo_count
+
+QUEUE_SQL = """
+SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2
+FROM scene_objects o
+JOIN scenes s ON s.id = o.scene_id
+JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
+JOIN scene_matches b ON b.object_id = o.id AND b.rank = 2
+WHERE o.confirmed = 0
+ORDER BY a.score - b.score, a.score, s.path, o.number
+LIMIT ?
+"""
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One tag to look at: its photo and number, and the two products it hesitates between."""
+
+    photo: Path
+    number: int
+    category: str
+    best_sku: str
+    best_score: float
+    runner_up_sku: str
+    runner_up_score: float
+    box: tuple[float, float, float, float]  # where the tag's object is, in the photo's pixels
+
+    @property
+    def margin(self) -> float:
+        return self.best_score - self.runner_up_score
+
+
+def review_queue(catalog: Catalog, limit: int = 100) -> list[ReviewItem]:
+    """The ``limit`` unconfirmed tags with the smallest margin between their top two matches."""
+    if photo_count(catalog) == 0:
+        return []
+    rows = catalog.db.execute(QUEUE_SQL, (limit,)).fetchall()
+    return [ReviewItem(Path(r[0]), int(r[1]), r[2], r[3], float(r[4]), r[5], float(r[6]), tuple(map(float, r[7:11])))
+            for r in rows]
