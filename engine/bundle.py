@@ -474,6 +474,8 @@ def _install(
             if re_embed and embedder is not None:
                 log(f"computing {embedder.key} vectors for the imported products")
                 result.re_embedded = embed_missing(catalog, embedder, progress)
+                if result.re_embedded < result.products:
+                    result.warnings.append(_not_embedded(result.products - result.re_embedded, embedder.key))
             _build_index(catalog, stage / "index", key, embedder, log)
             maps = manifest.get("maps", {})
             adopted = adopt_map(staged.maps, maps, catalog, key, ids, stage / "adopted", log)
@@ -541,6 +543,12 @@ def _withdraw_images(added: list[Path], images_dir: Path) -> None:
         path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # only if empty: it holds the current catalog's images too
         images_dir.rmdir()
+
+
+def _not_embedded(count: int, key: str) -> str:
+    products = "1 product has" if count == 1 else f"{count} products have"
+    return (f"{products} no {key} vector: the images are missing or unreadable here, so search cannot find "
+            "them until the images are back (then `decorlens catalog rebuild` embeds them)")
 
 
 def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:

@@ -164,10 +164,13 @@ def import_rows(
 def embed_missing(
     catalog: Catalog, matcher: Matcher, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
 ) -> int:
-    """Embed products lacking a vector for ``matcher`` (a new embedder, or after a failed run)."""
+    """Embed products lacking a vector for ``matcher`` (a new embedder, or after a failed run); returns how
+    many were embedded. A product whose photo is missing or unreadable stays without a vector (the caller
+    says so: search cannot find it)."""
     missing = catalog.missing_vectors(matcher.key)
     if not missing:
         return 0
+    embedded = 0
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
         for start in range(0, len(missing), CHUNK):
             if cancelled():
@@ -178,9 +181,10 @@ def embed_missing(
             if ok:
                 vectors = matcher.embed([img for _, img in ok])
                 catalog.put_vectors(matcher.key, ((p.id, p.image_hash, v) for (p, _), v in zip(ok, vectors)), revision)
+                embedded += len(ok)
             if progress:
                 progress(min(start + CHUNK, len(missing)), len(missing))
-    return len(missing)
+    return embedded
 
 
 # -- reading sources ----------------------------------------------------------------------------

@@ -351,16 +351,16 @@ class Pipeline:
             missing = len(self.catalog.missing_vectors(chosen.key))
             if missing and chosen.key not in self.catalog.embedders():
                 self.catalog.backup("re-embed")  # an embedder switch: the whole catalog is embedded again
-            embed_missing(self.catalog, chosen, progress, cancelled)
+            embedded = embed_missing(self.catalog, chosen, progress, cancelled)
             failed = self.catalog.missing_vectors(chosen.key) if missing else []
             if missing:
-                self.log(f"embedded {missing - len(failed)} of {missing} products for {chosen.key}")
+                self.log(f"embedded {embedded} of {missing} products for {chosen.key}")
             for product in failed[:MAX_NAMED]:
                 self.log(f"could not embed {product.sku}: {_unreadable(product.image_path)}")
             if len(failed) > MAX_NAMED:
                 self.log(f"… and {len(failed) - MAX_NAMED} more products without a {chosen.key} vector")
             self.index_for(chosen).sync(self.catalog)
-        return missing - len(failed)
+        return embedded
 
     def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
         with self._indexes_lock:  # not self._lock: searches must not wait for a running import

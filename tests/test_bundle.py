@@ -924,3 +924,18 @@ def test_cli_refuses_a_hostile_bundle_in_one_line(corpus: Corpus, tmp_path: Path
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and "/etc/passwd" in err and "outside" in err
     assert _state(data) == before
+
+
+def test_re_embedding_says_which_products_it_could_not_embed(shop, tmp_path: Path):
+    """A bundle without images, one of whose photos is gone here: re-embedding counts the products it embedded,
+    not those it tried, and warns that the rest cannot be found by search (it said "re-embedded 12")."""
+    store, source = shop
+    info = export_bundle(store.data_dir, tmp_path / "shared.dlcat", include_images=False)
+    gone = min(source.rglob("*.jpg"))
+    gone.unlink()
+    other = ColourHistogram()
+    result = import_bundle(info.path, tmp_path / "other", other, re_embed=True, images_from=[source])
+    assert result.missing_images == 1 and result.re_embedded == 11
+    assert "re-embedded 11 here" in result.summary()
+    assert any(w.startswith(f"1 product has no {other.key} vector") and "catalog rebuild" in w
+               for w in result.warnings)
