@@ -24,14 +24,11 @@ from typing import Any
 
 from engine.boxes import four_numbers
 from engine.catalog import Product
+from engine.corrections_file import DETECTOR, FOLDER, FORMAT, MOVED_ASIDE, USER
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.results import Match, SceneObject, SceneResult
 
-FORMAT = "decorlens-corrections/1"
-FOLDER = "corrections"
-DETECTOR = "detector"
-USER = "user"
 _MATCH_FIELDS = {f.name for f in fields(Match)}
 
 
@@ -286,6 +283,6 @@ def load(path: Path, image: str | Path) -> EditableScene:
     try:
         return EditableScene.from_json(json.loads(path.read_text(encoding="utf-8")), str(image))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        aside = path.with_name(path.stem + ".unreadable.json")
+        aside = path.with_name(path.stem + MOVED_ASIDE)
         path.replace(aside)
         raise DecorLensError(f"saved edits {path.name} are unreadable ({exc}); kept as {aside.name}") from exc

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.corrections_file import FOLDER
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
 
@@ -35,6 +36,8 @@ class Summary:
     folder_pairs: int = 0
     folder_photos: int = 0
     missing_photos: int = 0
+    unreadable: list[str] = field(default_factory=list)  # corrections files that cannot be read
+    unknown_products: int = 0  # confirmed products the catalog no longer has
     new_since_last: int = 0  # corrections saved after the last finished training
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
 
@@ -55,6 +58,14 @@ class Summary:
                        f"(at least {MIN_BOXES}). Correct or draw tags on more photos.")
         if self.missing_photos:
             out.append(f"{self.missing_photos} corrected photos were moved or deleted and are left out.")
+        if self.unreadable:
+            more = f" and {len(self.unreadable) - 1} more" if len(self.unreadable) > 1 else ""
+            out.append(f"Saved corrections that cannot be read are left out: {self.unreadable[0]}{more}, in the "
+                       f"data folder's {FOLDER} folder.")
+        if self.unknown_products:
+            products = ("1 product confirmed on tags is" if self.unknown_products == 1
+                        else f"{self.unknown_products} products confirmed on tags are")
+            out.append(f"{products} no longer in the catalog; those tags are left out of the matches' training.")
         return out
 
 
@@ -68,7 +79,8 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
 
     data = collect(pipeline.data_dir, _skus(pipeline))
     summary = Summary(len(data.photos), data.pairs_per_category(), data.boxes_per_category(), data.removed_count,
-                      missing_photos=len(data.missing_photos))
+                      missing_photos=len(data.missing_photos), unreadable=data.unreadable,
+                      unknown_products=len(data.unknown_products))
     if folder is not None:
         dataset = PairDataset.load(folder)
         summary.pairs.update(p.category for p in dataset.pairs)
@@ -86,7 +98,7 @@ def _skus(pipeline: Pipeline) -> set[str]:
 def _new_since_last(pipeline: Pipeline) -> int:
     finished = [p.stat().st_mtime for p in runs_dir(pipeline).glob(f"{RUN_PREFIX}*/result.json")]
     since = max(finished, default=0.0)
-    return sum(p.stat().st_mtime > since for p in (pipeline.data_dir / "corrections").glob("*.json"))
+    return sum(p.stat().st_mtime > since for p in (pipeline.data_dir / FOLDER).glob("*.json"))
 
 
 def resumable_run(pipeline: Pipeline) -> Path | None:

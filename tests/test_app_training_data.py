@@ -95,6 +95,28 @@ def test_a_product_gone_from_the_catalog_is_left_out_and_named(corrected):
     assert gone in data.unknown_products and all(sku != gone for _s, sku, _c, _b in data.pairs)
 
 
+def test_the_train_window_names_corrections_it_cannot_use(corrected, monkeypatch):
+    """A corrections file that cannot be read, and a product confirmed on a tag but gone from the catalog, are
+    said in the Train window's summary (both were left out without a word); a file the app already moved aside
+    is not said again."""
+    from app.train_jobs import gather
+
+    pipeline, files = corrected
+    broken, aside = files[0].with_name("broken-0123456789abcdef.json"), files[0].with_name("old.unreadable.json")
+    gone = _saved(files)[0]["objects"][0]["confirmed_sku"]
+    monkeypatch.setattr("app.train_jobs._skus", lambda p: {x.sku for x in p.catalog.products()} - {gone})
+    try:
+        broken.write_text('{"corrections": ', encoding="utf-8")
+        aside.write_text("{", encoding="utf-8")
+        warnings = gather(pipeline, None).warnings(trained=True)
+    finally:
+        broken.unlink()
+        aside.unlink()
+    assert any("cannot be read" in w and broken.name in w and aside.name not in w for w in warnings)
+    assert "1 product confirmed on tags is no longer in the catalog" in " ".join(warnings)
+    assert not any("cannot be read" in w for w in gather(pipeline, None).warnings(trained=True))
+
+
 def test_kept_and_drawn_boxes_become_detector_labels_and_removed_ones_do_not(corrected, tmp_path: Path):
     pipeline, files = corrected
     data_yaml = write_detector_folder(collect(pipeline.data_dir, set()), tmp_path / "yolo")

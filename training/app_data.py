@@ -26,15 +26,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+from engine.corrections_file import FOLDER, FORMAT_PREFIX, MOVED_ASIDE, USER
 from engine.files import write_atomic
 from training.data import PairDataset, split_of
 from training.pseudo_labels import Label, SceneLabels
 from training.yolo_data import write_dataset
 
-FOLDER = "corrections"
-FORMAT_PREFIX = "decorlens-corrections/"
-USER = "user"
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,7 @@ class AppData:
     pairs: list[tuple[str, str, str, tuple[float, ...]]]  # scene id, sku, category, box
     missing_photos: list[str] = field(default_factory=list)  # corrections whose photo is gone
     unknown_products: list[str] = field(default_factory=list)  # confirmed SKUs the catalog no longer has
+    unreadable: list[str] = field(default_factory=list)  # corrections files that cannot be read
 
     def pairs_per_category(self) -> Counter:
         return Counter(category for _s, _p, category, _b in self.pairs)
@@ -95,22 +95,30 @@ class AppData:
         ]
 
 
-def read_photos(data_dir: Path) -> tuple[list[CorrectedPhoto], list[str]]:
-    """Every corrections file in ``data_dir`` whose photo still exists; and the names of those whose is gone.
+class Corrections(NamedTuple):
+    photos: list[CorrectedPhoto]  # whose photo still exists
+    missing: list[str]  # files whose photo is gone
+    unreadable: list[str]  # files that cannot be read as corrections
 
-    Files of another format (an ``.unreadable.json`` the app moved aside, say) are not training data.
+
+def read_photos(data_dir: Path) -> Corrections:
+    """Every corrections file in ``data_dir``, by whether it can be trained on.
+
+    A file the app already moved aside (``.unreadable.json``) is not counted again: it said so then.
     """
-    photos, missing = [], []
+    found = Corrections([], [], [])
     folder = Path(data_dir) / FOLDER
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name.endswith(MOVED_ASIDE):
+            continue
         photo = _read(path)
         if photo is None:
-            continue
-        if photo.image.is_file():
-            photos.append(photo)
+            found.unreadable.append(path.name)
+        elif photo.image.is_file():
+            found.photos.append(photo)
         else:
-            missing.append(path.name)
-    return photos, missing
+            found.missing.append(path.name)
+    return found
 
 
 def _read(path: Path) -> CorrectedPhoto | None:
@@ -133,7 +141,7 @@ def _tag(entry: dict, removed: bool) -> CorrectedTag:
 
 def collect(data_dir: Path, catalog_skus: Iterable[str]) -> AppData:
     """Pairs from confirmed products the catalog still has, and the photos for detector labels."""
-    photos, missing = read_photos(data_dir)
+    photos, missing, unreadable = read_photos(data_dir)
     known = set(catalog_skus)
     pairs, unknown = [], []
     for photo in photos:
@@ -144,7 +152,7 @@ def collect(data_dir: Path, catalog_skus: Iterable[str]) -> AppData:
                 pairs.append((photo.scene_id, tag.confirmed_sku, tag.category, tag.box))
             else:
                 unknown.append(tag.confirmed_sku)
-    return AppData(photos, pairs, missing, sorted(set(unknown)))
+    return AppData(photos, pairs, missing, sorted(set(unknown)), unreadable)
 
 
 def write_pairs_folder(

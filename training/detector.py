@@ -133,8 +133,7 @@ def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: C
 
 def corrected_photos(data_dir: Path) -> dict[str, CorrectedPhoto]:
     """The photos corrected in the app (``training.app_data`` reads them), by their content's sha256."""
-    photos, _missing = read_photos(data_dir)
-    return {sha256_of(p.image): p for p in photos}
+    return {sha256_of(p.image): p for p in read_photos(data_dir).photos}
 
 
 def user_scene(photo: CorrectedPhoto) -> UserScene:
