@@ -35,7 +35,6 @@ from training.pseudo_labels import Label, SceneLabels
 from training.yolo_data import write_dataset
 
 
-
 @dataclass(frozen=True)
 class CorrectedTag:
     number: int
