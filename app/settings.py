@@ -71,10 +71,12 @@ class AppSettings:
     def engine_settings(
         self, data_dir: str | Path | None = None, models_dir: str | Path | None = None
     ) -> Settings:
-        """Engine settings: shipped defaults, then these preferences, then command-line overrides."""
+        """Engine settings: shipped defaults, the data dir's ``config.yaml``, then the preferences set here,
+        then command-line overrides. A device never chosen here leaves the data dir's (the CLI's) choice.
+        (The products shown per tag are the app's own: it asks for them in each search.)"""
         return Settings.for_data_dir(data_dir).with_(
             models_dir=Path(models_dir or self.models_dir) if (models_dir or self.models_dir) else None,
-            device=self.device,
+            device=self.device if self.store.contains("engine/device") else None,
             top_k=self.top_k,
             exact_threshold=self.exact_threshold,
         )

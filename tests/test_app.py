@@ -318,6 +318,18 @@ def test_settings_list_the_running_detectors_first(qtbot, settings, tmp_path):
     assert rows < dialog.detectors.height() < rows + dialog.detectors.sizeHintForRow(0) + 40
 
 
+def test_the_app_runs_on_the_data_dirs_device_until_one_is_chosen_here(qtbot, settings, tmp_path):
+    """A ``device`` in the data dir's config.yaml (the CLI's settings) is where the app runs its models, and what
+    the Settings window shows, until the user chooses one there (the app ran on "auto" over it)."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"device": "cpu"}))
+    assert settings.engine_settings(tmp_path).device == "cpu"
+    dialog = SettingsDialog(settings, [], tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.device.currentData() == "cpu"
+    settings.device = "auto"
+    assert settings.engine_settings(tmp_path).device == "auto"
+
+
 def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):
     for category in ("clock", "mirror"):
         (fresh_pipeline.data_dir / "src" / category).mkdir(parents=True)

@@ -85,7 +85,8 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
-        self.device.setCurrentIndex(DEVICES.index(settings.device))
+        device = settings.engine_settings(data_dir, models_override).device  # config.yaml's until chosen here
+        self.device.setCurrentIndex(DEVICES.index(device) if device in DEVICES else 0)
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
         self.models_dir.editingFinished.connect(self._fill_models)
