@@ -370,3 +370,27 @@ def test_cli_refuses_to_train_over_the_active_embedder(tmp_path: Path, capsys):
     code = main(["--data-dir", str(data_dir), "-q", "train", "--data", str(dataset), "--epochs", "1"])
     assert code == 2 and "is the active embedder" in capsys.readouterr().err
     assert active.read_bytes() == b"the model the user chose" and not (data_dir / "training-runs").exists()
+
+
+def test_a_damaged_view_cache_is_made_again_not_an_error_on_every_run(tmp_path: Path):
+    """A view bank whose write was cut short (its .npy half written, or its key file) is computed again and
+    replaced; the key file used to fail ``json.loads`` on every later run until someone deleted the cache."""
+    from types import SimpleNamespace
+
+    from training.loop import Views
+
+    made = []
+
+    def bank(n, _view, _what):
+        made.append(n)
+        return np.arange(n * 6, dtype=np.float16).reshape(n, 2, 3)
+
+    views, key = SimpleNamespace(name="train", _bank=bank), {"name": "train", "anchors": [1, 2, 3]}
+    first = Views._cached_bank(views, tmp_path, key, 3, None, "anchors")
+    assert np.array_equal(Views._cached_bank(views, tmp_path, key, 3, None, "anchors"), first) and made == [3]
+    (npy,), (meta,) = tmp_path.glob("*.npy"), tmp_path.glob("*.json")
+    for damaged, content in ((meta, b'{"name": "tr'), (npy, npy.read_bytes()[:90]), (npy, b"")):
+        damaged.write_bytes(content)
+        assert np.array_equal(Views._cached_bank(views, tmp_path, key, 3, None, "anchors"), first)
+        assert np.array_equal(Views._cached_bank(views, tmp_path, key, 3, None, "anchors"), first)
+    assert made == [3, 3, 3, 3]

@@ -29,6 +29,7 @@ No torch here: evaluating needs only the engine (matplotlib, if installed, draws
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
@@ -42,6 +43,7 @@ import numpy as np
 
 from engine.batch import spreadsheet_safe
 from engine.errors import Cancelled, ModelError
+from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
@@ -443,9 +445,9 @@ def write_reports(result: EvalResult, out_dir: Path, stem: str = "eval") -> dict
     out_dir.mkdir(parents=True, exist_ok=True)
     data = result.to_json()
     paths = {"md": out_dir / f"{stem}.md", "csv": out_dir / f"{stem}.csv", "json": out_dir / f"{stem}.json"}
-    paths["md"].write_text(markdown(data))
-    _write_csv(data, paths["csv"])
-    paths["json"].write_text(json.dumps(data, indent=1))
+    write_atomic(paths["md"], markdown(data))  # a later ``eval --against`` reads the JSON: never half of one
+    write_atomic(paths["csv"], _csv_text(data))
+    write_atomic(paths["json"], json.dumps(data, indent=1))
     plot = _plot(data, out_dir / f"{stem}.png")
     if plot:
         paths["png"] = plot
@@ -540,17 +542,18 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def _write_csv(data: dict[str, Any], path: Path) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["group", "matcher", "pairs", "top1", "top5", *(f"recall@{k}" for k in CATEGORY_KS)])
-        groups = {"all": data["overall"], "all pairs end to end": data["all_pairs"],
-                  **{f"{g} products": v for g, v in data["by_product"].items()},
-                  **data["per_category"]}
-        for group, metrics in groups.items():
-            for matcher, m in metrics.items():
-                recall = [m["recall_at"][k] for k in CATEGORY_KS]
-                writer.writerow([spreadsheet_safe(group), matcher, m["n"], m["top1"], m["top5"], *recall])
+def _csv_text(data: dict[str, Any]) -> str:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["group", "matcher", "pairs", "top1", "top5", *(f"recall@{k}" for k in CATEGORY_KS)])
+    groups = {"all": data["overall"], "all pairs end to end": data["all_pairs"],
+              **{f"{g} products": v for g, v in data["by_product"].items()},
+              **data["per_category"]}
+    for group, metrics in groups.items():
+        for matcher, m in metrics.items():
+            recall = [m["recall_at"][k] for k in CATEGORY_KS]
+            writer.writerow([spreadsheet_safe(group), matcher, m["n"], m["top1"], m["top5"], *recall])
+    return text.getvalue()
 
 
 def _plot(data: dict[str, Any], path: Path) -> Path | None:

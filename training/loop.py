@@ -10,6 +10,7 @@ passes a tqdm bar and Ctrl-C, the GUI its own).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import io
@@ -445,12 +446,15 @@ class Views:
     ) -> np.ndarray:
         stem = f"views-{self.name}-{what}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}"
         path, meta = cache / f"{stem}.npy", cache / f"{stem}.json"
-        if path.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
-            return np.load(path)
+        cached = _read_bank(path, meta, key)
+        if cached is not None:
+            return cached
         bank = self._bank(n, view, what)
         cache.mkdir(parents=True, exist_ok=True)
-        np.save(path, bank)
-        meta.write_text(json.dumps(key))
+        buffer = io.BytesIO()
+        np.save(buffer, bank)
+        write_atomic(path, buffer.getvalue())  # a run killed while writing leaves no half bank behind
+        write_atomic(meta, json.dumps(key))
         return bank
 
     def _bank(self, n: int, view: Callable[[int], np.ndarray], what: str) -> np.ndarray:
@@ -471,6 +475,14 @@ class Views:
 
 
 # -- epochs ---------------------------------------------------------------------------------------
+
+
+def _read_bank(path: Path, meta: Path, key: dict[str, Any]) -> np.ndarray | None:
+    """A cached view bank made for ``key``; None when there is none, or it cannot be read (made again then)."""
+    with contextlib.suppress(OSError, ValueError, EOFError):  # a half-written or damaged cache
+        if json.loads(meta.read_text()) == key:
+            return np.load(path)
+    return None
 
 
 def _fresh_state(run: _Run) -> dict[str, Any]:
