@@ -56,7 +56,7 @@ def test_the_card_records_the_calibration_and_the_pipeline_uses_it(tmp_path: Pat
     card = model.with_suffix(".card.json")
     shutil.copy(stock, card)
     levels = calibrate_levels([0.9, 0.8, 0.7, 0.6], [True, True, False, False], 0.8, 0.5, min_support=1)
-    write_levels(card, levels.exact_threshold, levels.likely_threshold, levels.as_metrics(0.8, 0.5))
+    write_levels(model, levels.exact_threshold, levels.likely_threshold, levels.as_metrics(0.8, 0.5))
     written = json.loads(card.read_text())
     assert (written["exact_threshold"], written["likely_threshold"]) == (0.8, 0.6)
     assert written["metrics"]["calibration"]["exact"]["precision"] == 1.0

@@ -10,16 +10,14 @@ split for a fine-tuned model. The catalog of the pipeline's data dir must hold t
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 from engine.calibration import EXACT_TARGET, LIKELY_TARGET, Levels, calibrate_levels
 from engine.errors import DecorLensError
-from engine.files import write_atomic
 from engine.importer import Progress
-from engine.models import ModelCard, card_path_for
+from engine.models import read_card, write_card
 from engine.pipeline import Pipeline
 from training.data import PairDataset
 
@@ -58,13 +56,14 @@ def measure_levels(pipeline: Pipeline, data: PairDataset, splits: set[str], seed
     return levels, record
 
 
-def write_levels(path: Path, exact: float, likely: float, calibration: dict[str, object]) -> None:
-    """Thresholds into the card's fields, the evidence under ``metrics.calibration``; atomically."""
-    card = ModelCard.from_dict(json.loads(path.read_text()))
+def write_levels(model: Path, exact: float, likely: float, calibration: dict[str, object]) -> None:
+    """Thresholds into the model's card, the evidence under ``metrics.calibration`` (the card beside it is
+    written atomically, a stock model's from its shipped card)."""
+    card = read_card(model)
     card.exact_threshold, card.likely_threshold = exact, likely
     card.metrics.pop("exact_threshold_calibration", None)  # the single-level record this replaces
     card.metrics["calibration"] = calibration
-    write_atomic(path, json.dumps(card.to_dict(), indent=2) + "\n")
+    write_card(model, card)
 
 
 
@@ -78,5 +77,5 @@ def calibrate_model(pipeline: Pipeline, model: Path, data: PairDataset, seed: in
     measured = pipeline.with_embedder(model)
     measured.prepare_matcher(progress=embedding, cancelled=cancelled)
     levels, record = measure_levels(measured, data, {"val"}, seed, searching, limit_scenes=limit_scenes)
-    write_levels(card_path_for(model), levels.exact_threshold, levels.likely_threshold, record)
+    write_levels(model, levels.exact_threshold, levels.likely_threshold, record)
     return levels
