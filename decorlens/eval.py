@@ -9,11 +9,11 @@ from pathlib import Path
 
 from decorlens.options import CONF_HELP, confidence
 from decorlens.progress import bar, note
+from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 
 MATCHERS = "colour,pretrained,finetuned"
-TRAIN_EXTRA = "pip install -e '.[train]'"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         from training.eval_against import against, load_earlier
         from training.evaluate import DEFAULT_FINETUNED, EvalConfig, evaluate, markdown, write_reports
     except ImportError as exc:
-        raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): {TRAIN_EXTRA}") from exc
+        raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): {INSTALL_TRAINING}") from exc
     config = EvalConfig(
         data=args.data, matchers=tuple(m.strip() for m in args.matchers.split(",") if m.strip()),
         split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf,

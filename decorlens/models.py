@@ -11,6 +11,7 @@ from tqdm import tqdm
 from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
+from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
 from engine.models import card_path_for, find_model, locate, read_card, write_card
 from engine.onnx_cards import detector_card, embedder_card
@@ -115,7 +116,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
         from training.export import export_embedder, export_yolo
     except ImportError as exc:
-        raise ModelError(f"export needs the [train] extra ({exc.name} is missing): `scripts/install --train`; "
+        raise ModelError(f"export needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`; "
                          "the default models need no export: `decorlens models fetch`") from exc
     out = args.out or pipeline.data_dir / "models"
     if is_weights:
@@ -134,7 +135,7 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
     try:
         from training.quantize import CALIBRATION_PHOTOS, quantize_embedder
     except ImportError as exc:
-        raise ModelError(f"quantize needs the [train] extra ({exc.name} is missing): `scripts/install --train`") from exc
+        raise ModelError(f"quantize needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`") from exc
     with bar("calibrating on catalog photos", args.quiet) as progress:
         path, agreement = quantize_embedder(model, pipeline.catalog, args.out or pipeline.data_dir / "models", progress,
                                             calibration_photos=CALIBRATION_PHOTOS if args.photos is None else args.photos)
@@ -151,7 +152,7 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
         from training.combine import combine_embedders
         from training.data import PairDataset
     except ImportError as exc:
-        raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `scripts/install --train`") from exc
+        raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`") from exc
     dataset = PairDataset.load(args.calibrate) if args.calibrate else None  # a bad folder fails before writing
     path = combine_embedders(first, second, args.out or pipeline.data_dir / "models", args.name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")

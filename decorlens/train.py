@@ -12,11 +12,12 @@ from tqdm import tqdm
 
 from decorlens.options import CONF_HELP, confidence, plain_name
 from decorlens.progress import note, stop_on_ctrl_c
+from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 
-TRAIN_EXTRA = "needs the [train] extra: pip install -e '.[train]'"
+TRAIN_EXTRA = f"needs the [train] extra: {INSTALL_TRAINING}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

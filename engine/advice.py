@@ -25,6 +25,7 @@ CATALOG_FILE = "catalog.sqlite"
 DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
 
 # Optional packages → the install that brings them (a ModuleNotFoundError names only the package).
+INSTALL_TRAINING = "scripts/install --train"  # torch first, at the version torchvision needs, then the extra
 EXTRAS = {
     "torch": "train", "torchvision": "train", "ultralytics": "train", "pytorch_metric_learning": "train",
     "onnx": "train", "PySide6": "gui", "pytestqt": "dev", "faiss": "bench", "psutil": "bench",
@@ -154,7 +155,7 @@ def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:
     package = (exc.name or "").split(".")[0]
     extra = EXTRAS.get(package)
     if extra == "train":
-        return f"this command needs {package}, which is not installed: run scripts/install --train"
+        return f"this command needs {package}, which is not installed: run {INSTALL_TRAINING}"
     if extra:
         return f"this command needs {package}, which is not installed: pip install -e '.[{extra}]'"
     return f"the Python package {package or exc} is missing: run scripts/install again"

@@ -145,7 +145,7 @@ def test_missing_torch_asks_for_the_train_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
     )
     assert "torch is missing" in out.stdout
-    assert "install the [train] extra: pip install -e '.[train]'" in out.stdout
+    assert "install the [train] extra: scripts/install --train" in out.stdout
 
 
 # --- embedder export -----------------------------------------------------------------------------

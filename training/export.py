@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
 from engine.files import sha256_of
 from engine.models import write_card
@@ -34,7 +35,7 @@ from engine.onnx_cards import detector_card, embedder_card
 from engine.people import POSE_CONF, pose_card
 from engine.runtime import open_session
 
-TRAIN_EXTRA = "install the [train] extra: pip install -e '.[train]'"
+TRAIN_EXTRA = f"install the [train] extra: {INSTALL_TRAINING}"
 
 try:
     import torch

@@ -14,14 +14,15 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QSizePolicy, QToolBar, QWidget
 
 from app.icons import icon
+from engine.advice import INSTALL_TRAINING
 
 # What the Train action and window say without the training extra, for the install at hand: the packaged
 # app never has it (docs/installer.md, "Training: which variant"), a Python install gets it in one command.
 TRAIN_MISSING = (
     "This packaged DecorLens cannot train (it ships without PyTorch): train with a Python install "
-    "(scripts/install --train), then put the model in the models folder and choose it in Settings."
+    f"({INSTALL_TRAINING}), then put the model in the models folder and choose it in Settings."
     if getattr(sys, "frozen", False) else
-    "Training needs the training extra (PyTorch, several GB): run scripts/install --train in the DecorLens folder."
+    f"Training needs the training extra (PyTorch, several GB): run {INSTALL_TRAINING} in the DecorLens folder."
 )
 
 
