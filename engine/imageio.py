@@ -25,7 +25,8 @@ from engine.files import open_regular
 MAX_SIDE = 4096  # larger photos are downscaled: detection runs at 640 and crops at 224 anyway
 MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 16k)
 # What one decode may allocate (Pillow keeps RGB as 4 bytes a pixel): ~100 Mpx of RGB. JPEGs count at
-# their draft size, so big camera JPEGs pass; a 15800x15800 PNG (1 GB decoded from 1 MB) does not.
+# their draft size, so big camera JPEGs pass; a 15800x15800 PNG (1 GB decoded from 1 MB) does not, nor a
+# progressive JPEG whose full-size coefficient buffers (which draft mode does not shrink) exceed it.
 DECODE_BUDGET = 400 * 2**20
 BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import decodes in two threads)
 # The formats DecorLens decodes, everywhere (search, folder and CSV import, batch tag). Pillow tries only
@@ -100,15 +101,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def _decode(path: Path, fh, max_side: int, file_size: int) -> np.ndarray:
     with Image.open(fh, formats=_OPENERS) as img:
         _check_claimed_size(path, img)
+        coefficients, claimed = 0, f"a progressive JPEG of {img.width}x{img.height}"
         if img.format in ("JPEG", "MPO"):
             _check_jpeg_can_hold(path, img, file_size)
+            coefficients = _progressive_buffers(img)
         img.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale (1/2 … 1/8)
-        cost = img.width * img.height * _BYTES_PER_PIXEL.get(img.mode, 4)
+        cost = img.width * img.height * _BYTES_PER_PIXEL.get(img.mode, 4) + coefficients
         if cost > DECODE_BUDGET:
-            raise ImageError(
-                f"{path}: image too large to decode ({img.width}x{img.height} {img.mode}, "
-                f"{cost / 2**20:.0f} MiB; the limit is {DECODE_BUDGET / 2**20:.0f} MiB)"
-            )
+            what = claimed if coefficients else f"{img.width}x{img.height} {img.mode}"
+            raise ImageError(f"{path}: image too large to decode ({what}, {cost / 2**20:.0f} MiB; "
+                             f"the limit is {DECODE_BUDGET / 2**20:.0f} MiB)")
         orientation = _orientation(img)
         with _big_decode if cost > BIG_DECODE else nullcontext():
             img.load()
@@ -145,6 +147,18 @@ def _check_jpeg_can_hold(path: Path, img: Image.Image, file_size: int) -> None:
     if file_size * 64 < blocks:
         raise ImageError(f"{path}: cannot decode image (file is truncated: {file_size} bytes cannot hold "
                          f"a {img.width}x{img.height} JPEG)")
+
+
+def _progressive_buffers(img: Image.Image) -> int:
+    """Bytes libjpeg holds to decode a progressive JPEG: every component's DCT coefficients for the whole
+    image (2 bytes each, at the component's sampling), whatever the draft scale. A 751 KB progressive file
+    claiming 15800x15800 made it allocate 1.75 GB although the draft picture fitted the budget."""
+    if not img.info.get("progressive"):
+        return 0
+    sampling = [(h, v) for _id, h, v, _table in getattr(img, "layer", [])] or [(1, 1)] * 3
+    h_max, v_max = max(h for h, _v in sampling), max(v for _h, v in sampling)
+    blocks = sum(-(-img.width * h // (8 * h_max)) * -(-img.height * v // (8 * v_max)) for h, v in sampling)
+    return blocks * 64 * 2
 
 
 def _check_not_cut_short(path: Path, img: Image.Image) -> None:

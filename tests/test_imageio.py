@@ -180,3 +180,32 @@ def test_decode_budget_refuses_before_decoding(tmp_path: Path, monkeypatch: pyte
         load_image(path)
     Image.new("L", (1000, 1000)).save(path)  # one byte a pixel: within the same budget
     assert load_image(path).shape == (1000, 1000, 3)
+
+
+def test_a_progressive_jpeg_counts_the_buffers_draft_mode_does_not_shrink(tmp_path: Path, room: Image.Image,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    """libjpeg holds every coefficient of a progressive JPEG at full size (2 bytes each, 3 full components
+    at 4:4:4): a budget that the picture alone fits refuses the progressive file and passes the baseline one."""
+    w, h = room.size
+    monkeypatch.setattr("engine.imageio.DECODE_BUDGET", w * h * 4 + w * h * 3)
+    baseline, progressive = tmp_path / "baseline.jpg", tmp_path / "progressive.jpg"
+    room.save(baseline, "JPEG", subsampling=0)
+    room.save(progressive, "JPEG", subsampling=0, progressive=True)
+    assert load_image(baseline).shape == (h, w, 3)
+    with pytest.raises(ImageError, match=rf"too large to decode \(a progressive JPEG of {w}x{h}, "):
+        load_image(progressive)
+
+
+def test_a_small_progressive_jpeg_claiming_a_huge_size_is_refused_before_decoding(tmp_path: Path):
+    """A noisy 400x400 progressive JPEG (big enough to pass the "can it hold that many blocks" check) whose
+    header says 15800x15800: its draft picture fits the budget, its coefficient buffers (0.75 GB at 4:2:0) do not.
+    It decoded them, at 1.75 GB of memory, before this was counted."""
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    path = tmp_path / "claim.jpg"
+    Image.fromarray(noise).save(path, "JPEG", quality=95, progressive=True)
+    data = bytearray(path.read_bytes())
+    sof = data.index(b"\xff\xc2")  # start of frame, progressive: length, precision, height, width
+    data[sof + 5:sof + 9] = (15800).to_bytes(2, "big") * 2
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match=r"a progressive JPEG of 15800x15800, \d+ MiB; the limit is 400 MiB"):
+        load_image(path)
