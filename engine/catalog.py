@@ -317,8 +317,8 @@ class Catalog:
             sql += " AND category = ?"
             args.append(category)
         if text:
-            sql += " AND (name LIKE ? OR sku LIKE ?)"
-            args += [f"%{text}%", f"%{text}%"]
+            sql += " AND (name LIKE ? ESCAPE '\\' OR sku LIKE ? ESCAPE '\\')"
+            args += [_like_substring(text)] * 2
         sql += " ORDER BY category, name, sku LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
         return [Product.from_row(r) for r in self.db.execute(sql, args)]
@@ -504,3 +504,10 @@ def _lock_timeout() -> float:
         return float(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT))
     except ValueError:
         return LOCK_TIMEOUT
+
+
+def _like_substring(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') matching ``text`` as typed: a search for "_" or "50%" must not
+    be a wildcard that lists every product."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -430,3 +430,15 @@ def test_a_catalog_in_a_read_only_folder_says_so_not_that_it_is_damaged(read_onl
     with pytest.raises(CatalogError, match="is in a read-only folder") as info:
         Catalog(read_only_folder / "catalog.sqlite")
     assert "not a readable" not in str(info.value)
+
+
+def test_list_search_takes_percent_and_underscore_literally(tmp_path: Path):
+    """``catalog list --search _`` listed every product: LIKE's wildcards are the user's characters."""
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    with cat.transaction() as rev:
+        for sku, name in (("A_1", "Lamp"), ("B1", "Sofa 50%"), ("C1", "Rug")):
+            cat.upsert(Product(sku, name, "lamp", f"/x/{sku}.jpg", f"h{sku}"), rev)
+    assert [p.sku for p in cat.products(text="_")] == ["A_1"]
+    assert [p.sku for p in cat.products(text="%")] == ["B1"]
+    assert [p.sku for p in cat.products(text="\\")] == []
+    assert [p.sku for p in cat.products(text="a_")] == ["A_1"]  # still case-insensitive, as LIKE is
