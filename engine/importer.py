@@ -92,6 +92,8 @@ class ImportReport:
 def read_source(source: Path) -> list[ImportRow]:
     """Rows from a folder (one subfolder per category) or a CSV file."""
     source = Path(source)
+    if not os.path.lexists(source):  # not "expected a folder, a CSV or …": the user mistyped the path
+        raise CatalogError(f"{_shown(source)}: no such file or folder")
     if source.is_dir():
         return list(_folder_rows(source))
     if source.suffix.lower() in (".csv", ".tsv", ".txt"):

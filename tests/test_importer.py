@@ -64,6 +64,11 @@ def test_unreadable_feeds_are_one_line_errors(tmp_path: Path, content: str | byt
     assert "\n" not in str(info.value)
 
 
+def test_a_missing_source_is_named_as_missing(tmp_path: Path):
+    with pytest.raises(CatalogError, match=r"nosuchdir: no such file or folder$"):
+        read_source(tmp_path / "nosuchdir")
+
+
 def test_a_fifo_feed_is_refused_without_blocking(tmp_path: Path):
     os.mkfifo(tmp_path / "feed.csv")  # opening it for reading would wait for a writer forever
     with pytest.raises(CatalogError, match="FIFO"):
