@@ -15,7 +15,8 @@ from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variant
 from engine.errors import CatalogError
 from engine.importer import read_source
 from engine.models import find_first
-from engine.pipeline import Pipeline
+from engine.paths import refuse_own_file
+from engine.pipeline import MAX_NAMED, Pipeline
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
 
@@ -73,11 +74,19 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = _import_vectors(args, pipeline, progress)
         else:
             report = pipeline.import_catalog(args.source, progress)
-    for where, reason in report.skipped:
-        note(f"skipped {where}: {reason}")
+    _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
     # Every row refused is a failed import, not a quiet success (a script checks the exit code).
     return 1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
+
+
+def _note_skipped(skipped: list[tuple[str, str]]) -> None:
+    """The first MAX_NAMED skipped rows, then how many more: a feed of a million bad rows must not print a
+    million lines (the summary line gives the total)."""
+    for where, reason in skipped[:MAX_NAMED]:
+        note(f"skipped {where}: {reason}")
+    if len(skipped) > MAX_NAMED:
+        note(f"… and {len(skipped) - MAX_NAMED:,} more skipped ({len(skipped):,} in all)")
 
 
 def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):
@@ -183,6 +192,8 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
     from engine.catalog_map import catalog_map, check_can_compute
     from engine.map_page import write_map_page
 
+    if args.html:  # before minutes of mapping: never over the catalog or another file of the data dir
+        refuse_own_file(args.html, pipeline.data_dir, ".html", "map page")
     settings = pipeline.settings
     chosen = [pipeline.with_embedder(find_first((name,), settings.models_dir, pipeline.data_dir).path)
               for name in args.map_embedders] or [pipeline]

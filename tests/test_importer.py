@@ -259,3 +259,17 @@ def test_a_redirect_loop_is_skipped_in_one_line(tmp_path: Path, server):
     [row] = download_images(read_source(_feed(tmp_path, server(loop) + "/loop.jpg")), tmp_path / "cache")
     assert "redirect error that would lead to an infinite loop" in row.skip and "\n" not in row.skip
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path, capsys):
+    """feeds/manyshort.csv (a million rows without an image) printed a million "skipped" lines."""
+    from decorlens.main import main
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,category,image\n" + "".join(f"S{i},lamp,\n" for i in range(45)), encoding="utf-8")
+    assert main(["--data-dir", str(tmp_path / "data"), "-q", "catalog", "import", str(feed)]) == 1
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 21 and lines[0] == "skipped S0: no image" and lines[19].startswith("skipped S19:")
+    assert lines[20] == "… and 25 more skipped (45 in all)"
+    assert "45 skipped" in out
