@@ -94,9 +94,11 @@ def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):
     from engine.vectors_import import import_vectors
 
     embedder = pipeline.embedder
-    report = import_vectors(pipeline.catalog, read_source(Path(args.source)), args.vectors, embedder.model,
-                            pipeline.data_dir / "images", progress)
-    pipeline.index_for(embedder).sync(pipeline.catalog)
+    rows = read_source(Path(args.source))
+    with pipeline.saved_if_interrupted():
+        report = import_vectors(pipeline.catalog, rows, args.vectors, embedder.model, pipeline.data_dir / "images",
+                                progress)
+        pipeline.index_for(embedder).sync(pipeline.catalog)
     return report
 
 

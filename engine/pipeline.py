@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -25,7 +26,7 @@ from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.detect import Detector, DetectorSet, as_tags
 from engine.embed import Embedder
-from engine.errors import DecorLensError
+from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image
 from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
 from engine.index import CatalogIndex, ensure_nonempty
@@ -328,12 +329,26 @@ class Pipeline:
     ) -> ImportReport:
         """Import a folder or CSV, embed new and changed images, and bring the index up to date."""
         rows = read_source(Path(source))
-        with self._lock:
+        with self._lock, self.saved_if_interrupted():
             report = import_rows(
                 self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled
             )
             self.index_for(self.embedder).sync(self.catalog)
         return report
+
+    @contextmanager
+    def saved_if_interrupted(self) -> Iterator[None]:
+        """Ctrl-C once an import has committed (the index is catching up) is no rollback: it raises
+        ``Cancelled`` saying the products were saved, not a KeyboardInterrupt the CLI reports as "nothing
+        half-written was kept". The index needs no undoing: every search syncs it to the catalog first."""
+        before = self.catalog.revision
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            if self.catalog.revision == before:  # interrupted inside the transaction: it was rolled back
+                raise
+            raise Cancelled(f"interrupted after the import was saved (the catalog has {self.catalog.count()} "
+                            "products); the search index is brought up to date when it is next used") from exc
 
     def remove_products(self, skus: Sequence[str]) -> int:
         with self._lock:

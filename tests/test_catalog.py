@@ -442,3 +442,28 @@ def test_list_search_takes_percent_and_underscore_literally(tmp_path: Path):
     assert [p.sku for p in cat.products(text="%")] == ["B1"]
     assert [p.sku for p in cat.products(text="\\")] == []
     assert [p.sku for p in cat.products(text="a_")] == ["A_1"]  # still case-insensitive, as LIKE is
+
+
+def test_ctrl_c_while_the_index_catches_up_says_the_import_was_saved(tmp_path: Path, product_folder: Path):
+    """Ctrl-C after the commit (the index sync) was reported as "nothing half-written was kept" while every
+    product had been saved. Here the interrupt comes from the log line of the index rebuild that the sync
+    starts (a compact_at the saved index does not meet), as a Ctrl-C there would."""
+    data = tmp_path / "data"
+    first = tmp_path / "first"
+    shutil.copytree(product_folder / "lamp", first / "lamp")
+    Pipeline(Settings.defaults().with_(data_dir=data)).import_catalog(first)
+
+    def interrupt(message: str) -> None:
+        raise KeyboardInterrupt
+
+    second = tmp_path / "second"
+    shutil.copytree(product_folder / "rug", second / "rug")
+    interrupted = Pipeline(Settings.defaults().with_(data_dir=data, compact_at=1), log=interrupt)
+    with pytest.raises(Cancelled, match=r"interrupted after the import was saved \(the catalog has 12 products\)"):
+        interrupted.import_catalog(second)
+    later = Pipeline(Settings.defaults().with_(data_dir=data))
+    rug = later.catalog.get_by_sku(next((second / "rug").glob("*.jpg")).stem)
+    index = later.index_for(later.embedder)
+    assert rug is not None and index.revision < later.catalog.revision  # the sync did not finish
+    vector = next(v for pid, _, v in later.catalog.vectors(later.embedder.key, since=0) if pid == rug.id)
+    assert index.search(later.catalog, vector[None], None, 1)[0][0][0] == rug.id  # the next search catches up
