@@ -75,6 +75,7 @@ from engine.files import exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
+from engine.paths import refuse_own_file
 
 SUFFIX = ".dlcat"
 CATALOG_FILE = CATALOG
@@ -160,9 +161,8 @@ def export_bundle(
     source = data_dir / CATALOG_FILE
     if not source.is_file():
         raise CatalogError(f"no catalog in {data_dir} to export (import products first)")
-    out = Path(out)
-    if out.suffix == "":
-        out = out.with_suffix(SUFFIX)
+    out = _bundle_path(Path(out), data_dir)
+    refuse_own_file(out, data_dir, SUFFIX, "bundle")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as tmp:
         stage = Path(tmp)
@@ -182,6 +182,15 @@ def export_bundle(
         finally:
             part.unlink(missing_ok=True)
     return BundleInfo(out, manifest)  # the caller reports its summary (logged here too, it showed twice)
+
+
+def _bundle_path(out: Path, data_dir: Path) -> Path:
+    """The file to write: ``out`` with the bundle suffix if it has none; an existing folder gets the bundle inside,
+    named after the data dir (``shop/`` → ``shop/<data dir>.dlcat``), as copying a file into a folder does.
+    The suffix was added to the folder's name before, and the bundle landed beside the folder."""
+    if out.is_dir():
+        return out / f"{data_dir.resolve().name or 'catalog'}{SUFFIX}"
+    return out.with_suffix(SUFFIX) if out.suffix == "" else out
 
 
 def _stage(

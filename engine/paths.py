@@ -14,6 +14,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from engine.errors import DecorLensError
+
 APP_NAME = "DecorLens"
 DATA_ENV = "DECORLENS_DATA_DIR"
 MODELS_ENV = "DECORLENS_MODELS_DIR"
@@ -30,6 +32,24 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     path = Path(os.path.abspath(Path(chosen).expanduser()))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def refuse_own_file(out: str | os.PathLike[str], data: Path, suffix: str, what: str) -> None:
+    """Refuse an output path that is one of the data dir's own files (``what`` names the output).
+
+    ``bundle export`` or ``catalog map --html`` given ``<data dir>/catalog.sqlite`` (a slip of tab
+    completion) wrote the bundle or page over the live catalog, with no backup. Anything existing under
+    the data dir is DecorLens's (the catalog and its -wal/-shm/-journal, config.yaml, categories.yaml,
+    backups, index, images, models) except an earlier output of the same kind (``suffix``) directly in
+    it; a new file there is the user's choice. Symlinks are followed, so no link can lead there either.
+    """
+    real, root = Path(os.path.realpath(out)), Path(os.path.realpath(data))
+    if not real.exists() or not real.is_relative_to(root):
+        return
+    if real.parent == root and real.suffix.lower() == suffix and real.is_file():
+        return
+    raise DecorLensError(f"{out} is DecorLens's own data (in the data dir {root}); writing the {what} there "
+                         f"would destroy it: write it elsewhere, e.g. a new name ending in {suffix}")
 
 
 def models_dir(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> Path:

@@ -939,3 +939,49 @@ def test_re_embedding_says_which_products_it_could_not_embed(shop, tmp_path: Pat
     assert "re-embedded 11 here" in result.summary()
     assert any(w.startswith(f"1 product has no {other.key} vector") and "catalog rebuild" in w
                for w in result.warnings)
+
+
+# -- where an export may write --------------------------------------------------------------------
+
+
+def _products_in(data_dir: Path) -> int:
+    with contextlib.closing(sqlite3.connect(data_dir / "catalog.sqlite")) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return db.execute("SELECT COUNT(*) FROM products").fetchone()[0]
+
+
+def test_export_and_map_page_never_overwrite_the_data_dirs_own_files(shop, tmp_path: Path, capsys):
+    """``bundle export <data dir>/catalog.sqlite`` wrote the zip over the live catalog (exit 0), and so did
+    ``catalog map --html``; both now refuse in one line before writing, and the catalog is intact."""
+    store, _ = shop
+    store.catalog.close()
+    data = store.data_dir
+    (data / "categories.yaml").write_text("lamp: [lamp]\n")  # a hand-edited map is the data dir's too
+    common = ["-q", "--data-dir", str(data)]
+    for own in ("catalog.sqlite", "categories.yaml"):
+        for argv in (["bundle", "export", str(data / own)], ["catalog", "map", "--html", str(data / own)]):
+            assert main([*common, *argv]) != 0
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and "DecorLens's own data" in err and own in err, err
+    assert _products_in(data) == 12
+    assert (data / "categories.yaml").read_text() == "lamp: [lamp]\n"
+    link = tmp_path / "innocent.dlcat"
+    link.symlink_to(data / "catalog.sqlite")
+    assert main([*common, "bundle", "export", str(link)]) != 0 and "own data" in capsys.readouterr().err
+    assert _products_in(data) == 12
+    # a new bundle directly in the data dir, and exporting it again, stay allowed
+    for _ in range(2):
+        assert main([*common, "bundle", "export", str(data / "shop.dlcat")]) == 0
+    assert read_bundle(data / "shop.dlcat").products == 12
+
+
+def test_export_into_an_existing_folder_writes_the_bundle_inside_it(shop, tmp_path: Path, capsys):
+    """``bundle export outbox`` with ``outbox/`` a folder wrote ``outbox.dlcat`` beside it."""
+    store, _ = shop
+    store.catalog.close()
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    assert main(["-q", "--data-dir", str(store.data_dir), "bundle", "export", str(outbox)]) == 0
+    written = outbox / f"{store.data_dir.name}.dlcat"
+    assert written.name in capsys.readouterr().out
+    assert read_bundle(written).products == 12 and not (tmp_path / "outbox.dlcat").exists()
