@@ -35,6 +35,7 @@ from typing import IO, Any
 import numpy as np
 
 from engine.errors import CatalogError, IndexCorruptError
+from engine.unit_vectors import unit
 
 VERSION = 2  # of the files' format and the projection's meaning; another version is rebuilt (1: HNSW graph)
 DIM = 192  # PCA components the lists hold, as 8-bit codes (192 bytes a row)
@@ -132,7 +133,7 @@ class CompactIndex:
     def learn(cls, sample: np.ndarray, dim: int, capacity: int, spill_dir: Path | None = None) -> CompactIndex:
         """The projection and the k-means lists, from a sample of the vectors the index is built for."""
         faiss = _faiss()
-        sample = _unit(sample)
+        sample = unit(sample)
         projection = Projection.learn(sample)
         coords = projection(sample)
         count = max(1, min(capacity // ROWS_PER_LIST, len(sample) // TRAIN_PER_LIST))
@@ -159,7 +160,7 @@ class CompactIndex:
         ids = np.asarray(ids, np.int64)
         for pid in ids[np.isin(ids, self.ids)]:
             self.remove(int(pid))
-        vectors = _unit(vectors)
+        vectors = unit(vectors)
         rows = np.arange(len(self.ids), len(self.ids) + len(ids), dtype=np.int64)
         self.lists.add_with_ids(self.projection(vectors), rows)
         self.ids = np.concatenate([self.ids, ids])
@@ -198,7 +199,7 @@ class CompactIndex:
         wanted = min(max(RERANK, k), self._live)
         per_list = max(1.0, self.lists.ntotal / self.lists.nlist)
         self.lists.nprobe = min(self.lists.nlist, math.ceil(PROBE_ROWS / per_list))
-        queries = _unit(vectors)
+        queries = unit(vectors)
         coords = self.projection(queries)
         _, candidates = self.lists.search(coords, wanted)
         out_ids, out_scores = np.zeros((n, k), np.int64), np.zeros((n, k), np.float32)
@@ -329,8 +330,3 @@ def _open_store(path: Path, rows: int, dim: int) -> np.ndarray:
     if hasattr(mmap, "MADV_RANDOM"):  # no read-ahead: the 1M run mapped 1.7 GB of page cache for 120 MB of rows
         mapped.madvise(mmap.MADV_RANDOM)
     return np.frombuffer(mapped, np.float32).reshape(rows, dim)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

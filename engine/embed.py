@@ -18,6 +18,7 @@ from engine.runtime import (
     session_device,
     tf_converted,
 )
+from engine.unit_vectors import unit
 
 BATCH = 32  # large enough to keep a GPU busy, small enough to bound memory for big imports
 
@@ -73,7 +74,7 @@ class Embedder:
             if not isinstance(chunk, np.ndarray):
                 chunk = np.stack(chunk)
             (raw,) = self.runner.run([self._output], {self.card.input_name: chunk})
-            out[start : start + len(chunk)] = _l2_normalise(raw.reshape(len(chunk), -1))
+            out[start : start + len(chunk)] = unit(raw.reshape(len(chunk), -1))
             if progress:
                 progress(len(chunk))
         return out
@@ -114,8 +115,3 @@ class Embedder:
                 if self.card.output_dim:
                     return self.card.output_dim
         raise ModelError(f"{self.model.path}: no output named {self._output!r} with a known size")
-
-
-def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

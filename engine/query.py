@@ -21,6 +21,7 @@ from engine.crops import DEFAULT_PADDING, crop
 from engine.rerank import RerankOptions
 from engine.results import Box
 from engine.type_prior import TypeOptions
+from engine.unit_vectors import unit
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,3 @@ def pool(vectors: np.ndarray, per_object: int) -> np.ndarray:
     """(N·V, d) unit vectors, V consecutive views per object → (N, d) unit vectors of their mean."""
     mean = vectors.reshape(-1, per_object, vectors.shape[1]).mean(axis=1)
     return unit(mean)
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.results import Match
 from engine.setting_fields import mapping_fields
+from engine.unit_vectors import unit
 
 # Feed columns that name a product's finer type, most specific first (header names as the feed spells them,
 # compared without case). A feed whose category came from ``product_type`` keeps no such column: no prior.
@@ -133,10 +134,9 @@ class TypePrior:
         total = np.zeros((len(names), dim), np.float64)
         for key, group in set(zip(keys, merged)):
             total[row[group]] += sums[key]
-        norms = np.linalg.norm(total, axis=1, keepdims=True)
         groups = np.array([row[g] for g in merged], np.int64)
         order = np.argsort(ids, kind="stable")
-        return cls(ids[order], groups[order], (total / np.maximum(norms, 1e-12)).astype(np.float32))
+        return cls(ids[order], groups[order], unit(total))
 
     def affinity(self, query: np.ndarray, product_ids: Sequence[int]) -> np.ndarray:
         """cos(query, centroid of each product's type); 0 for a product the prior does not know."""
