@@ -75,6 +75,7 @@ class ImportRow:
     price: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     skip: str = ""  # why this file cannot be imported, known while listing (counted in the report)
+    image_url: str = ""  # the image's http(s) URL once ``image`` is its downloaded copy in the cache
 
 
 @dataclass
@@ -349,7 +350,7 @@ def download_images(
                 if cancelled():
                     raise Cancelled("import cancelled; the catalog is unchanged")
                 try:
-                    out[i] = replace(rows[i], image=str(future.result()))
+                    out[i] = replace(rows[i], image=str(future.result()), image_url=rows[i].image)
                 except DecorLensError as exc:
                     out[i] = replace(rows[i], skip=str(exc))
         finally:
@@ -431,11 +432,18 @@ def prepare_row(
         image = load_image(path, max_side=CATALOG_MAX_SIDE)  # before hashing: a bad file fails fast
         digest = _file_hash(path)
     except DecorLensError as exc:
-        return None, None, str(exc)
+        return None, None, _rejected_download(row, exc) if row.image_url else str(exc)
     if preprocess is not None:
         image = preprocess(image)
     product = Product(row.sku, row.name, row.category, str(path), digest, row.url, row.price, row.extra)
     return product, image, ""
+
+
+def _rejected_download(row: ImportRow, exc: DecorLensError) -> str:
+    """Why a downloaded image is refused, naming its URL; its copy leaves the cache, or an HTML page, a
+    bomb or a truncated file served once would be reused (and fail) on every later import."""
+    Path(row.image).unlink(missing_ok=True)
+    return str(exc).replace(row.image, row.image_url)
 
 
 def _local_image(image: str) -> Path:

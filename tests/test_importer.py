@@ -273,3 +273,17 @@ def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path
     assert len(lines) == 21 and lines[0] == "skipped S0: no image" and lines[19].startswith("skipped S19:")
     assert lines[20] == "… and 25 more skipped (45 in all)"
     assert "45 skipped" in out
+
+
+def test_a_rejected_download_names_its_url_and_leaves_the_cache(tmp_path: Path, photos: list[Path], server):
+    """A URL that once served an HTML page kept failing after the server was fixed: the page stayed in the
+    cache as the image, and the reason named that cache file instead of the URL."""
+    served = {"body": b"<html>maintenance</html>"}
+    url = server(lambda request: _sends(served["body"], len(served["body"]))(request)) + "/p/lamp.jpg"
+    feed = _feed(tmp_path, url)
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    report = pipe.import_catalog(feed)
+    assert report.added == 0 and report.skipped[0][1].startswith(f"{url}: not an image")
+    assert not list((tmp_path / "data" / "images").iterdir())
+    served["body"] = photos[0].read_bytes()
+    assert pipe.import_catalog(feed).added == 1
