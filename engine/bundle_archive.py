@@ -41,6 +41,13 @@ CATEGORIES = "categories.yaml"
 MAX_MEMBERS = 250_000  # products per bundle, roughly: one image each
 MAX_CENTRAL_DIR_PER_MEMBER = 512  # bytes of zip directory per member (names here are < 100 characters)
 MAX_MANIFEST_BYTES = 64 << 20  # lists every member with its checksum
+# A manifest is small next to its archive: measured on real exports, about 200 bytes and 3 of the JSON
+# bytes ``{[,`` per member, plus under 1 KB of fields. Bounded by the archive's own member count before
+# json.loads: 2 bytes of ``{}`` become a 64-byte dict, so 64 MB of them took 1.6 GB to parse.
+MANIFEST_BASE_BYTES = 1 << 20  # the fields and the category counts (a category name is rarely 40 bytes)
+MANIFEST_BYTES_PER_MEMBER = 512
+MANIFEST_BASE_ITEMS = 1 << 16  # containers and commas outside the member listing
+MANIFEST_ITEMS_PER_MEMBER = 8
 MAX_CATEGORIES_BYTES = 1 << 20
 MAX_IMAGE_BYTES = 64 << 20
 MAX_CATALOG_BYTES = 16 << 30
@@ -124,9 +131,16 @@ class BundleArchive:
         info = self.members.get(MANIFEST)
         if info is None:
             raise CatalogError(f"{self.path}: not a DecorLens catalog bundle (no readable manifest.json)")
+        members = len(self.members)
+        cap = min(MAX_MANIFEST_BYTES, MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_MEMBER * members)
+        data = _read_capped(self.zip, info, cap, self.name)
+        items = data.count(b"{") + data.count(b"[") + data.count(b",")
+        if items > MANIFEST_BASE_ITEMS + MANIFEST_ITEMS_PER_MEMBER * members:
+            raise CatalogError(f"{self.name}: manifest.json holds {items} JSON values for {members} files, far "
+                               "more than a bundle's manifest; refusing it")
         try:
-            manifest = json.loads(_read_capped(self.zip, info, MAX_MANIFEST_BYTES, self.name))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            manifest = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # ValueError: bad JSON or UTF-8, an integer of 4,300+ digits
             raise CatalogError(f"{self.path}: not a DecorLens catalog bundle (no readable manifest.json)") from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__

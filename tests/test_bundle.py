@@ -690,6 +690,13 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
                               "not a DecorLens catalog bundle", {}),
         "manifest-bad-types": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(embedders=["x"])),
                                "invalid 'embedders'", {}),
+        # A manifest is bounded by the archive's member count (real ones: ~200 bytes and 3 of "{[," per member):
+        # 64 MB of "{}" took 1.6 GB to parse.
+        "manifest-of-empty-objects": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(pad=[{}] * 200_000)),
+                                      "manifest.json holds 4000.. JSON values for 8 files", {}),
+        "manifest-padded": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(pad="x" * (2 << 20))),
+                            "manifest.json is 2.* bytes, more than", {}),
+        "manifest-huge-integer": (_huge_integer, "not a DecorLens catalog bundle", {}),  # was "unexpected ValueError"
         "fifo": (_fifo, "not a regular file", {}),
         "corrupt-deflate": (_corrupt_deflate, "damaged", {}),
         "text-not-utf8": (lambda b, o: _craft(b, o, db=lambda c: c.execute(
@@ -750,6 +757,13 @@ def _fifo(_bundle: Path, out: Path) -> Path:
     return out
 
 
+def _huge_integer(bundle: Path, out: Path) -> Path:
+    """A manifest whose product count has 5,000 digits: more than Python converts from text by default."""
+    with zipfile.ZipFile(_craft(bundle, out)) as zf:
+        text = zf.read("manifest.json").decode()
+    return _replace_manifest(out, re.sub(r'"products": \d+', '"products": ' + "9" * 5000, text).encode())
+
+
 def _replace_manifest(bundle: Path, data: bytes) -> Path:
     with zipfile.ZipFile(bundle) as zf:
         members = {i.filename: zf.read(i) for i in zf.infolist()}
@@ -787,7 +801,8 @@ CASES = (
     "wrong-checksum", "duplicate-member", "many-members", "not-an-image", "nan-vector", "duplicate-sku",
     "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
     "corrupt-deflate", "text-not-utf8", "image-pixel-bomb", "map-of-unknown-products",
-    "vectors-of-another-size",
+    "vectors-of-another-size", "manifest-of-empty-objects", "manifest-padded",
+    "manifest-huge-integer",
 )
 
 
