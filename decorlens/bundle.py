@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--no-images", action="store_true",
                     help="keep the original image paths instead of carrying the images (shared folders only)")
     ex.set_defaults(run=run_export)
-    im = verbs.add_parser("import", help="replace this machine's catalog by a bundle's (the old one is kept aside)")
+    im = verbs.add_parser("import", help="replace this machine's catalog by a bundle's (the old one is backed up first)")
     im.add_argument("bundle", type=Path)
     im.add_argument("--re-embed", action="store_true",
                     help="if the bundle was embedded with another model than this machine's, compute vectors here")

@@ -63,8 +63,7 @@ def take_backup(
     folder = backups_dir(catalog_path)
     folder.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(folder, TEMP_PREFIX)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = folder / f"catalog-{stamp}-{_slug(reason)}.sqlite"
+    target = folder / f"catalog-{_stamp()}-{_slug(reason)}.sqlite"
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -117,6 +116,11 @@ def _copy(source: sqlite3.Connection | Path, target: Path) -> None:
         dst.close()
         if src is not source:
             src.close()
+
+
+def _stamp() -> str:
+    """Now in UTC to the microsecond: names that sort by time."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def _slug(reason: str) -> str:

@@ -32,7 +32,7 @@ is harmless; taken back if the bundle is refused before the commit point), then 
 moved aside, the new database replaces the old in one ``os.replace`` (the commit point), and the new
 index is moved in. A crash at any moment leaves the old or the new database with a matching index or
 none (which the engine rebuilds from stored vectors), never a mismatched one. The previous database is
-kept as ``catalog.before-import.sqlite``.
+backed up first (``engine.backups``: ``catalog restore`` lists and restores it).
 
 A bundle embedded with another model than this machine's is refused with a message naming both,
 unless ``re_embed`` is asked for: then the missing vectors are computed here before the swap.
@@ -57,6 +57,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.advice import sqlite_full
+from engine.backups import list_backups, take_backup
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -79,7 +80,6 @@ from engine.paths import refuse_own_file
 
 SUFFIX = ".dlcat"
 CATALOG_FILE = CATALOG
-PREVIOUS_FILE = "catalog.before-import.sqlite"
 IMAGES_DIR = "catalog-images"  # inside the data dir: images that came with a bundle
 CATEGORIES_FILE = CATEGORIES
 STAGING_PREFIX = ".bundle-import-"
@@ -128,7 +128,7 @@ class ImportResult:
     re_embedded: int = 0
     images_added: int = 0
     missing_images: int = 0
-    previous: Path | None = None
+    previous: Path | None = None  # the backup of the catalog it replaced
     categories_replaced: bool = False
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -141,9 +141,10 @@ class ImportResult:
             text += f", {self.images_added} images added"
         if self.missing_images:
             text += f", {self.missing_images} images missing"
+        text += f" in {self.seconds:.1f} s"
         if self.previous:
-            text += f"; previous catalog kept as {self.previous.name}"
-        return text + f" in {self.seconds:.1f} s"
+            text += f"; previous catalog backed up as {self.previous.name} (`decorlens catalog restore` lists it)"
+        return text
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -616,13 +617,12 @@ def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | Non
 
 
 def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:
-    """Index aside, database in (the commit point), index in; the old database is kept."""
+    """Index aside, database in (the commit point), index in; the old database is backed up first."""
     db_path = stage / CATALOG_FILE
     live_db = data_dir / CATALOG_FILE
     if live_db.exists():
         _quiesce(live_db)
-        result.previous = data_dir / PREVIOUS_FILE
-        _copy_db(live_db, result.previous)
+        result.previous = _back_up(live_db)
     aside = None
     if (data_dir / "index").exists():
         aside = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX + "old-index-", dir=data_dir))
@@ -660,27 +660,43 @@ def _quiesce(live_db: Path) -> None:
         raise CatalogError(f"cannot read the current catalog {live_db}: {exc}") from exc
 
 
-def _copy_db(source: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(tmp)
-    with dst:
-        src.backup(dst)
-    dst.execute("PRAGMA journal_mode = DELETE")
-    src.close()
-    dst.close()
-    os.replace(tmp, target)
+def _back_up(live_db: Path) -> Path | None:
+    """The catalog about to be replaced, as one of the backups ``catalog restore`` lists; None when empty.
+
+    It was copied to ``catalog.before-import.sqlite``, which the next import overwrote (the original catalog
+    was then lost for good, and ``catalog restore`` found no backup), through a fixed temp name that a
+    Ctrl-C left behind. ``take_backup`` keeps the newest few, under unique temp names it cleans up.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(live_db)) as db:
+            if db.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
+                return None
+    except sqlite3.DatabaseError:
+        pass  # not a catalog this version reads: backed up as it is, not judged here
+    return take_backup(live_db, live_db, "bundle-import")
 
 
 def _remove_unreferenced(db_path: Path, images_dir: Path) -> None:
-    db = sqlite3.connect(db_path)
-    try:
-        used = {Path(p).name for (p,) in db.execute("SELECT image_path FROM products")}
-    finally:
-        db.close()
+    """Delete bundle images that neither the catalog nor any of its backups uses.
+
+    A backup restores its products with their image paths: deleting the images only the replaced catalog
+    used made a restored catalog show no pictures. A backup that cannot be read might use any of them.
+    """
+    used = _image_names(db_path)
+    for backup in list_backups(db_path):
+        try:
+            used |= _image_names(backup.path)
+        except sqlite3.DatabaseError:
+            return
     for image in images_dir.iterdir():
         if image.is_file() and image.name not in used:
             image.unlink(missing_ok=True)
+
+
+def _image_names(db_path: Path) -> set[str]:
+    """File names of the product images a catalog (or a backup of one) refers to; opened read-only."""
+    with contextlib.closing(sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+        return {Path(p).name for (p,) in db.execute("SELECT image_path FROM products")}
 
 
 def _remove_leftovers(data_dir: Path) -> None:

@@ -30,7 +30,8 @@ import pytest
 
 from decorlens.main import main
 from engine import bundle_archive
-from engine.bundle import IMAGES_DIR, PREVIOUS_FILE, export_bundle, import_bundle, read_bundle
+from engine.backups import list_backups
+from engine.bundle import IMAGES_DIR, export_bundle, import_bundle, read_bundle
 from engine.catalog import Catalog
 from engine.colour import ColourHistogram
 from engine.errors import CatalogError, DecorLensError
@@ -102,27 +103,57 @@ def test_round_trip_moves_catalog_index_and_images(shop, tmp_path: Path, exporte
     assert not list(till.data_dir.glob(".bundle-import-*"))
 
 
-def test_import_replaces_an_existing_catalog_and_keeps_the_old_one(
-    shop, tmp_path: Path, exported_models: Path, ikea: Path
+def test_each_import_backs_up_the_catalog_it_replaces_and_any_can_be_restored(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path, capsys
 ):
+    """Every import replaced ``catalog.before-import.sqlite``: after a second one the original catalog was gone
+    for good, and ``catalog restore`` said there were no backups. Each import now takes a backup that
+    ``catalog restore`` lists and restores, with the images a restored catalog needs still in the data dir."""
     store, _ = shop
     bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    other = _machine(tmp_path, "other-store", exported_models)
+    other.import_catalog(_product_folder(tmp_path / "other-photos", ikea, per_category=2, offset=4))
+    other_bundle = export_bundle(other.data_dir, tmp_path / "other.dlcat").path
     till = _machine(tmp_path, "till", exported_models)
     till.import_catalog(_product_folder(tmp_path / "old-photos", ikea, per_category=2, offset=8))
     old_skus = {p.sku for p in till.catalog.products()}
-    till.catalog.close()
+    till.close()
 
-    import_bundle(bundle, till.data_dir, till.embedder)
+    first = import_bundle(bundle, till.data_dir, till.embedder)
     again = import_bundle(bundle, till.data_dir, till.embedder)  # re-importing is harmless
     assert again.images_added == 0
+    last = import_bundle(other_bundle, till.data_dir, till.embedder)
+    backups = list_backups(till.data_dir / "catalog.sqlite")
+    assert [b.path for b in backups] == [last.previous, again.previous, first.previous]
+    assert {b.reason for b in backups} == {"bundle-import"}
+    assert f"previous catalog backed up as {first.previous.name}" in first.summary()
+    assert not list(till.data_dir.glob("*.tmp"))
 
-    fresh = Pipeline(Settings.defaults().with_(data_dir=till.data_dir))
-    assert {p.sku for p in fresh.catalog.products()} == {p.sku for p in store.catalog.products()}
-    assert len(list((till.data_dir / IMAGES_DIR).iterdir())) == 12
-    with sqlite3.connect(till.data_dir / PREVIOUS_FILE) as db:
-        previous = {r[0] for r in db.execute("SELECT sku FROM products")}
-    assert previous == {p.sku for p in store.catalog.products()}  # the one before the second import
-    assert not old_skus & previous
+    store_skus = {p.sku for p in store.catalog.products()}
+    for backup, skus in ((last.previous, store_skus), (first.previous, old_skus)):
+        assert main(["-q", "--data-dir", str(till.data_dir), "catalog", "restore", backup.name]) == 0
+        capsys.readouterr()
+        with Catalog(till.data_dir / "catalog.sqlite") as catalog:
+            products = catalog.products()
+        assert {p.sku for p in products} == skus
+        assert all(Path(p.image_path).is_file() for p in products)  # the pictures of a replaced bundle are kept
+
+
+def test_a_stale_temp_file_of_a_killed_import_is_swept_by_the_next(shop, tmp_path: Path, exported_models: Path):
+    """The copy of the replaced catalog went through ``catalog.before-import.sqlite.tmp``, which a Ctrl-C or a
+    kill left in the data dir for good. It is a backup now: a unique temp name, deleted on any exception, and
+    one left by a killed process is swept by the next import."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    till = _machine(tmp_path, "till", exported_models)
+    import_bundle(bundle, till.data_dir, till.embedder)
+    killed = till.data_dir / "backups" / ".tmp-backup-killed.sqlite"
+    killed.parent.mkdir(exist_ok=True)
+    killed.write_bytes(b"half a catalog")
+    os.utime(killed, (1, 1))  # from an import killed long ago
+    import_bundle(bundle, till.data_dir, till.embedder)
+    assert not killed.exists()
+    assert [p.name for p in till.data_dir.rglob("*") if "tmp" in p.name] == []
 
 
 def test_mismatched_embedder_is_refused_with_both_names(shop, tmp_path: Path):
