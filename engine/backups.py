@@ -9,6 +9,7 @@ the newest ``KEEP`` are kept. Names sort by time: ``catalog-<UTC time>-<reason>.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import sqlite3
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import CatalogError
-from engine.files import clean_stale_temps, replace_atomically
+from engine.files import clean_stale_temps, replace_atomically, write_atomic
 
 BACKUPS_DIR = "backups"
 KEEP = 5
@@ -77,6 +78,22 @@ def take_backup(
     for old in list_backups(catalog_path)[keep:]:
         if protect is None or old.path.resolve() != Path(protect).resolve():
             old.path.unlink(missing_ok=True)
+    return target
+
+
+def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:
+    """A copy of a small file of the data dir (the category map) in the backups folder; the newest ``keep`` stay.
+
+    Named ``<stem>-<UTC time>-<reason><suffix>`` (``categories-…-bundle-import.yaml``). A bundle import
+    replaced a hand-edited ``categories.yaml`` with no copy at all; ``catalog restore`` restores the
+    database only, so this copy is there to be copied back by hand.
+    """
+    folder = backups_dir(catalog_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{source.stem}-{_stamp()}-{_slug(reason)}{source.suffix}"
+    write_atomic(target, source.read_bytes())
+    for old in sorted(folder.glob(f"{glob.escape(source.stem)}-*{source.suffix}"), reverse=True)[keep:]:
+        old.unlink(missing_ok=True)
     return target
 
 

@@ -32,7 +32,8 @@ is harmless; taken back if the bundle is refused before the commit point), then 
 moved aside, the new database replaces the old in one ``os.replace`` (the commit point), and the new
 index is moved in. A crash at any moment leaves the old or the new database with a matching index or
 none (which the engine rebuilds from stored vectors), never a mismatched one. The previous database is
-backed up first (``engine.backups``: ``catalog restore`` lists and restores it).
+backed up first (``engine.backups``: ``catalog restore`` lists and restores it), and so is a local
+``categories.yaml`` that the bundle's replaces (it may hold hand edits; it is copied back by hand).
 
 A bundle embedded with another model than this machine's is refused with a message naming both,
 unless ``re_embed`` is asked for: then the missing vectors are computed here before the swap.
@@ -57,7 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.advice import sqlite_full
-from engine.backups import list_backups, take_backup
+from engine.backups import back_up_file, list_backups, take_backup
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -129,7 +130,8 @@ class ImportResult:
     images_added: int = 0
     missing_images: int = 0
     previous: Path | None = None  # the backup of the catalog it replaced
-    categories_replaced: bool = False
+    categories_replaced: bool = False  # the bundle's category map differs from the one here and replaced it
+    categories_kept: Path | None = None  # the backup of that local map
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -144,6 +146,10 @@ class ImportResult:
         text += f" in {self.seconds:.1f} s"
         if self.previous:
             text += f"; previous catalog backed up as {self.previous.name} (`decorlens catalog restore` lists it)"
+        if self.categories_kept:
+            text += f"; categories.yaml replaced by the bundle's, the previous one kept as {self.categories_kept}"
+        elif self.categories_replaced:
+            text += "; categories.yaml is the bundle's"
         return text
 
 
@@ -496,6 +502,7 @@ def _install(
             if leftover.exists() and leftover.stat().st_size:
                 raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
             leftover.unlink(missing_ok=True)
+        _keep_categories(staged.categories, data_dir, result)
         _swap(stage, data_dir, result)
     except BaseException:
         if db_path.exists():  # still staged: refused before the commit point, so no catalog refers to them
@@ -504,9 +511,8 @@ def _install(
     # after the commit point: the store's category map, the catalog map, and images no longer referenced
     if adopted is not None:
         install_map(adopted, data_dir)
-    if staged.categories is not None:
+    if staged.categories is not None and result.categories_replaced:
         os.replace(staged.categories, data_dir / CATEGORIES_FILE)
-        result.categories_replaced = True
     if manifest["images"] == "embedded":
         _remove_unreferenced(data_dir / CATALOG_FILE, data_dir / IMAGES_DIR)
     return result
@@ -601,6 +607,20 @@ def _check_categories(path: Path) -> None:
         reason = str(exc).replace(str(path), CATEGORIES_FILE).splitlines()[0] if str(exc) else type(exc).__name__
         raise CatalogError(f"categories.yaml in the bundle is not a valid category map ({reason}); "
                            "refusing the bundle") from exc
+
+
+def _keep_categories(incoming: Path | None, data_dir: Path, result: ImportResult) -> None:
+    """Back up the local category map that the bundle's is about to replace: it may hold hand edits.
+
+    Taken before the commit point, so a disk that cannot hold the copy refuses the bundle with nothing
+    replaced. An identical map is neither copied nor replaced.
+    """
+    current = data_dir / CATEGORIES_FILE
+    if incoming is None or (current.is_file() and current.read_bytes() == incoming.read_bytes()):
+        return
+    result.categories_replaced = True
+    if current.is_file():
+        result.categories_kept = back_up_file(current, data_dir / CATALOG_FILE, "bundle-import")
 
 
 def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | None, log: Log) -> None:

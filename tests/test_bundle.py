@@ -156,6 +156,27 @@ def test_a_stale_temp_file_of_a_killed_import_is_swept_by_the_next(shop, tmp_pat
     assert [p.name for p in till.data_dir.rglob("*") if "tmp" in p.name] == []
 
 
+def test_a_local_category_map_the_bundle_replaces_is_kept_and_named(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path
+):
+    """The bundle's categories.yaml replaced a hand-edited one here with no copy and no word."""
+    store, _ = shop
+    shipped = (Path(__file__).parent.parent / "resources" / "categories.yaml").read_text()
+    (store.data_dir / "categories.yaml").write_text(shipped)
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    till = _machine(tmp_path, "till", exported_models)
+    mine = "# our own names for the shop floor\n" + shipped
+    (till.data_dir / "categories.yaml").write_text(mine)
+
+    result = import_bundle(bundle, till.data_dir, till.embedder)
+    assert (till.data_dir / "categories.yaml").read_text() == shipped
+    assert result.categories_replaced and result.categories_kept is not None
+    assert result.categories_kept.read_text() == mine
+    assert f"the previous one kept as {result.categories_kept}" in result.summary()
+    again = import_bundle(bundle, till.data_dir, till.embedder)  # the same map: nothing replaced, nothing said
+    assert not again.categories_replaced and "categories.yaml" not in again.summary()
+
+
 def test_mismatched_embedder_is_refused_with_both_names(shop, tmp_path: Path):
     store, _ = shop
     bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
