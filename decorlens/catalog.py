@@ -10,7 +10,7 @@ from pathlib import Path
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
-from engine.backups import backups_dir, find_backup, list_backups
+from engine.backups import backups_dir, check_columns, find_backup, list_backups
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
 from engine.importer import read_source
@@ -235,6 +235,7 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
                   f"{'unreadable' if count is None else f'{count} products'}")
         return 0
     source = find_backup(catalog.path, args.backup)
+    check_columns(source)
     before = catalog.count()
     restored = catalog.restore_from(source)
     saved = next((b for b in list_backups(catalog.path) if b.reason == "before-restore"), None)

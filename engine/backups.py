@@ -9,6 +9,7 @@ the newest ``KEEP`` are kept. Names sort by time: ``catalog-<UTC time>-<reason>.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -120,6 +121,35 @@ def find_backup(catalog_path: Path, name: str) -> Path:
     raise CatalogError(
         f"no backup {name!r} in {backups_dir(catalog_path)}; `decorlens catalog restore` lists the backups"
     )
+
+
+def check_columns(backup: Path) -> None:
+    """Refuse, naming the backup, one that lacks a table or column of the catalog schema.
+
+    A restore copies every column by name; a file without one failed on SQLite's "no such column", which
+    the CLI reported as a failure of the live catalog (intact, the restore rolled back).
+    """
+    from engine.catalog import SCHEMA  # engine.catalog imports this module
+
+    with contextlib.closing(sqlite3.connect(":memory:")) as schema:
+        schema.executescript(SCHEMA)
+        needed = {table: _columns(schema, table) for table in ("products", "vectors")}
+    try:
+        with contextlib.closing(sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            found = {table: _columns(db, table) for table in needed}
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
+    for table, columns in needed.items():
+        missing = sorted(columns - found[table])
+        if missing:
+            shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+            what = f"no {table} table" if not found[table] else f"no column {shown} in {table}"
+            raise CatalogError(f"backup {backup} is not a complete DecorLens catalog ({what}); the catalog is "
+                               "unchanged: restore another backup")
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _copy(source: sqlite3.Connection | Path, target: Path) -> None:
