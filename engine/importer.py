@@ -44,6 +44,11 @@ DOWNLOAD_MAX_BYTES = 50 * 2**20
 DOWNLOAD_THREADS = 4
 SCHEMES = ("http://", "https://")
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")  # two letters or more: "C:" is a drive
+# Feed size limits: a row is split into fields only once these hold, so a line of forty million commas
+# cannot take gigabytes. Real feeds have tens of columns and lines of a few kilobytes.
+MAX_COLUMNS = 1000  # fields of a feed's header or row
+MAX_SEPARATORS = 64 * MAX_COLUMNS  # in one CSV row before splitting it (quoted ones count: the row is not split yet)
+MAX_ROW_CHARS = 16 * 2**20  # characters of one CSV row
 
 # Our column ← the first present of these (lower-cased) header names.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -76,6 +81,7 @@ class ImportRow:
     extra: dict[str, Any] = field(default_factory=dict)
     skip: str = ""  # why this file cannot be imported, known while listing (counted in the report)
     image_url: str = ""  # the image's http(s) URL once ``image`` is its downloaded copy in the cache
+    origin: str = ""  # where in the source: "line 12" of a CSV, "row 12" of a Parquet feed, a folder's file
 
 
 @dataclass
@@ -242,13 +248,76 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
     with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
         reader = None
         try:
-            reader = csv.reader(text, delimiter=_delimiter(path, text))
-            yield from _records(path, next(reader, []), reader)
+            delimiter = _delimiter(path, text)
+            lines = _CheckedLines(text, delimiter)
+            reader = csv.reader(lines, delimiter=delimiter)
+            yield from _records(path, _csv_header(path, reader, lines), _csv_records(reader, lines))
         except UnicodeDecodeError as exc:
             raise CatalogError(f"{path}: not UTF-8 text near line {reader.line_num if reader else 1}; "
                                "save the feed as UTF-8") from exc
         except csv.Error as exc:
             raise CatalogError(f"{path}, line {reader.line_num if reader else 1}: {exc}") from exc
+
+
+class _CheckedLines:
+    """The physical lines of a CSV feed for ``csv.reader``, each checked before the reader splits it.
+
+    csv.reader builds a row's whole list of fields at once, so a line of forty million commas took
+    gigabytes before any check could see it. Lines are read at most MAX_ROW_CHARS at a time; a row that
+    grows past MAX_ROW_CHARS or MAX_SEPARATORS reaches the reader as an empty line, and ``refused`` says
+    why. The counts are per row: csv.reader asks for the next line only while its row is unfinished, and
+    ``next_row`` is called after each row it yields.
+    """
+
+    def __init__(self, text: io.TextIOBase, delimiter: str):
+        self.text = text
+        self.delimiter = delimiter
+        self.line = 0
+        self.refused = ""  # why the row being read was cut, if it was
+        self.chars = self.separators = 0
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.text.readline(MAX_ROW_CHARS):
+            self.line += 1
+            self.chars += len(line)
+            self.separators += line.count(self.delimiter)
+            if not line.endswith(("\n", "\r")) and len(line) == MAX_ROW_CHARS:
+                self._skip_rest_of_line()
+            if self.chars >= MAX_ROW_CHARS:
+                self.refused = f"longer than {MAX_ROW_CHARS:,} characters"
+            elif self.separators > MAX_SEPARATORS:
+                self.refused = f"over {MAX_SEPARATORS:,} separators; a feed row has at most {MAX_COLUMNS:,} fields"
+            yield "\n" if self.refused else line
+
+    def next_row(self) -> None:
+        self.refused = ""
+        self.chars = self.separators = 0
+
+    def _skip_rest_of_line(self) -> None:
+        while (rest := self.text.readline(MAX_ROW_CHARS)) and not rest.endswith(("\n", "\r")):
+            pass
+
+
+def _csv_header(path: Path, reader: Iterator[list[str]], lines: _CheckedLines) -> list[str]:
+    header = next(reader, [])
+    if lines.refused or len(header) > MAX_COLUMNS:
+        reason = lines.refused or f"{len(header):,} columns; a feed has at most {MAX_COLUMNS:,}"
+        raise CatalogError(f"{path}, line 1: the header is {reason}; is this a product feed?")
+    lines.next_row()
+    return header
+
+
+def _csv_records(reader: Iterator[list[str]], lines: _CheckedLines) -> Iterator[tuple[str, list[str] | str]]:
+    """(where, fields) per row, or (where, why it is refused) for a row too long or too wide to split."""
+    for record in reader:
+        where = f"line {lines.line}"
+        if lines.refused:
+            yield where, lines.refused
+        elif len(record) > MAX_COLUMNS:
+            yield where, f"{len(record):,} fields; a feed row has at most {MAX_COLUMNS:,}"
+        else:
+            yield where, record
+        lines.next_row()
 
 
 def _parquet_rows(path: Path) -> Iterator[ImportRow]:
@@ -262,14 +331,15 @@ def _parquet_rows(path: Path) -> Iterator[ImportRow]:
             header = feed.schema_arrow.names
             for batch in feed.iter_batches(batch_size=CHUNK * 64):
                 columns = [batch.column(i).cast(pa.string()).to_pylist() for i in range(batch.num_columns)]
-                yield from _records(path, header, ([v or "" for v in record] for record in zip(*columns)))
+                records = (("", [v or "" for v in record]) for record in zip(*columns))
+                yield from _records(path, header, records)
     except DecorLensError as exc:
         raise CatalogError(str(exc)) from exc
     except (OSError, ValueError, NotImplementedError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise CatalogError(f"{path}: not a readable Parquet feed ({str(exc).splitlines()[0]})") from exc
 
 
-def _records(path: Path, header: list[str], reader: Iterable[list[str]]) -> Iterator[ImportRow]:
+def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str] | str]]) -> Iterator[ImportRow]:
     headers = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}  # first of duplicates
     column = {ours: next((headers[c] for c in names if c in headers), None) for ours, names in COLUMNS.items()}
     missing = [k for k in ("sku", "category", "image") if column[k] is None]
@@ -277,7 +347,10 @@ def _records(path: Path, header: list[str], reader: Iterable[list[str]]) -> Iter
         have = ", ".join(h for h in header[:20] if h) + (", …" if len(header) > 20 else "")
         raise CatalogError(f"{path}: no column for {', '.join(missing)} (have: {have or 'no header'})")
     used = {i for i in column.values() if i is not None}
-    for record in reader:
+    for where, record in reader:
+        if isinstance(record, str):  # refused before it was split into fields
+            yield _skipped(f"{path.name} {where}", record)
+            continue
         value = {ours: record[i].strip() if i is not None and i < len(record) else "" for ours, i in column.items()}
         if not value["image"] and not value["sku"]:
             continue  # Shopify exports put extra variant rows without image or sku
@@ -285,7 +358,9 @@ def _records(path: Path, header: list[str], reader: Iterable[list[str]]) -> Iter
         yield ImportRow(
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
             image=_resolve(value["image"], path.parent), url=value["url"], price=value["price"], extra=extra,
+            origin=where,
         )
+
 
 
 def _delimiter(path: Path, text: io.TextIOWrapper) -> str:
@@ -311,8 +386,8 @@ def _resolve(image: str, base: Path) -> str:
     return str(absolute(path if path.is_absolute() else base / path))
 
 
-def _skipped(path: Path, reason: str) -> ImportRow:
-    return ImportRow(sku="", name="", category="", image=_shown(path), skip=reason)
+def _skipped(path: Path | str, reason: str) -> ImportRow:
+    return ImportRow(sku="", name="", category="", image=_shown(path), skip=reason, origin=_shown(path))
 
 
 def _utf8(name: str) -> bool:

@@ -287,3 +287,43 @@ def test_a_rejected_download_names_its_url_and_leaves_the_cache(tmp_path: Path, 
     assert not list((tmp_path / "data" / "images").iterdir())
     served["body"] = photos[0].read_bytes()
     assert pipe.import_catalog(feed).added == 1
+
+
+# -- feed limits: what a feed may hold is what a catalog keeps and a bundle carries ----------------------
+
+
+def test_a_header_of_too_many_columns_is_a_one_line_error(tmp_path: Path):
+    """feeds/hugeheader.csv (a header and 40 million commas) took 4.6 GB, then imported nothing, quietly."""
+    from engine.importer import MAX_COLUMNS
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,category,image" + "," * MAX_COLUMNS + "\nA,lamp,a.jpg\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"feed.csv, line 1: the header is 1,003 columns; a feed has at most 1,000"):
+        read_source(feed)
+    feed.write_text("sku,category,image" + "," * 100_000 + "\nA,lamp,a.jpg\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"line 1: the header is over 64,000 separators"):
+        read_source(feed)
+
+
+def test_rows_too_wide_or_too_long_to_split_are_skipped_with_their_line(tmp_path: Path, photos: list[Path]):
+    """feeds/hugeline.csv (the commas on a data row) took 440 MB and its row vanished without a word. Such
+    a row is cut before csv splits it, so the rows after it still import."""
+    from engine.importer import MAX_ROW_CHARS
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "sku,category,image\n"
+        f"A,lamp,{photos[0]}\n"
+        "W," + "," * 5_000 + "\n"
+        '"Q,' + "," * 100_000 + '",lamp,x.jpg\n'
+        "L," + "x" * MAX_ROW_CHARS + "\n"
+        f"B,lamp,{photos[1]}\n",
+        encoding="utf-8",
+    )
+    rows = read_source(feed)
+    assert [r.sku for r in rows if not r.skip] == ["A", "B"]
+    assert [(r.image, r.skip) for r in rows if r.skip] == [
+        ("feed.csv line 3", "5,002 fields; a feed row has at most 1,000"),
+        ("feed.csv line 4", "over 64,000 separators; a feed row has at most 1,000 fields"),
+        ("feed.csv line 5", f"longer than {MAX_ROW_CHARS:,} characters"),
+    ]
