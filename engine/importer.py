@@ -47,8 +47,10 @@ _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")  # two letters or more:
 # Feed size limits: a row is split into fields only once these hold, so a line of forty million commas
 # cannot take gigabytes. Real feeds have tens of columns and lines of a few kilobytes.
 MAX_COLUMNS = 1000  # fields of a feed's header or row
+FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: the csv module's own limit, for Parquet feeds too
 MAX_SEPARATORS = 64 * MAX_COLUMNS  # in one CSV row before splitting it (quoted ones count: the row is not split yet)
 MAX_ROW_CHARS = 16 * 2**20  # characters of one CSV row
+MAX_PARQUET_CHUNK = 256 * 2**20  # bytes of one Parquet column chunk, uncompressed (Spark writes 128 MiB row groups)
 
 # Our column ← the first present of these (lower-cased) header names.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -324,19 +326,51 @@ def _parquet_rows(path: Path) -> Iterator[ImportRow]:
     """Rows of a Parquet feed (the same column names as a CSV), read in record batches; needs pyarrow."""
     from engine.vectors_import import pyarrow_modules
 
-    pa, _, pq = pyarrow_modules()
+    pa, pc, pq = pyarrow_modules()
     try:
         with open_regular(path) as raw:
             feed = pq.ParquetFile(raw)
             header = feed.schema_arrow.names
-            for batch in feed.iter_batches(batch_size=CHUNK * 64):
-                columns = [batch.column(i).cast(pa.string()).to_pylist() for i in range(batch.num_columns)]
-                records = (("", [v or "" for v in record]) for record in zip(*columns))
-                yield from _records(path, header, records)
+            _check_parquet_sizes(path, feed.metadata, header)
+            yield from _records(path, header, _parquet_records(path, feed, header, pa, pc))
     except DecorLensError as exc:
         raise CatalogError(str(exc)) from exc
     except (OSError, ValueError, NotImplementedError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise CatalogError(f"{path}: not a readable Parquet feed ({str(exc).splitlines()[0]})") from exc
+
+
+def _check_parquet_sizes(path: Path, metadata: Any, header: list[str]) -> None:
+    """Refuse from the footer alone what would take too much memory to read: more columns than a CSV may
+    have, or a column chunk bigger than its rows' values can be (over FIELD_LIMIT each, as a 7 KB file
+    that unpacks a 200 MB name) or than MAX_PARQUET_CHUNK."""
+    if len(header) > MAX_COLUMNS:
+        raise CatalogError(f"{path}: {len(header):,} columns; a feed has at most {MAX_COLUMNS:,}")
+    for group in range(metadata.num_row_groups):
+        rows = metadata.row_group(group)
+        for column in range(rows.num_columns):
+            chunk = rows.column(column)
+            size = chunk.total_uncompressed_size
+            if size > min(MAX_PARQUET_CHUNK, 4 * FIELD_LIMIT * rows.num_rows + 2**20):  # UTF-8: ≤ 4 bytes a character
+                raise CatalogError(
+                    f"{path}: column {chunk.path_in_schema!r} of row group {group} unpacks to {size / 2**20:,.0f} MiB "
+                    f"for {rows.num_rows:,} rows; values over {FIELD_LIMIT:,} characters or row groups over "
+                    f"{MAX_PARQUET_CHUNK // 2**20} MiB are refused")
+
+
+def _parquet_records(path: Path, feed: Any, header: list[str], pa: Any, pc: Any) -> Iterator[tuple[str, list[str]]]:
+    """(where, fields) per row, a batch at a time; a value over FIELD_LIMIT refuses the feed, as csv does."""
+    done = 0
+    for batch in feed.iter_batches(batch_size=CHUNK * 64):
+        columns = [batch.column(i).cast(pa.string()) for i in range(batch.num_columns)]
+        for name, column in zip(header, columns):
+            longest = pc.max(pc.utf8_length(column)).as_py() or 0
+            if longest > FIELD_LIMIT:
+                raise CatalogError(f"{path}: a value of column {name!r} holds {longest:,} characters, over the "
+                                   f"{FIELD_LIMIT:,} of a feed field (rows {done + 1}-{done + batch.num_rows})")
+        values = [column.to_pylist() for column in columns]
+        for n, record in enumerate(zip(*values), done + 1):
+            yield f"row {n}", [v or "" for v in record]
+        done += batch.num_rows
 
 
 def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str] | str]]) -> Iterator[ImportRow]:

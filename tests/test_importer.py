@@ -327,3 +327,28 @@ def test_rows_too_wide_or_too_long_to_split_are_skipped_with_their_line(tmp_path
         ("feed.csv line 4", "over 64,000 separators; a feed row has at most 1,000 fields"),
         ("feed.csv line 5", f"longer than {MAX_ROW_CHARS:,} characters"),
     ]
+
+
+def _parquet(path: Path, columns: dict[str, list[str]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path, compression="zstd")
+    return path
+
+
+def test_parquet_feeds_have_the_limits_of_csv_feeds(tmp_path: Path, photos: list[Path]):
+    """feeds/bigname.parquet (7.7 KB) took 1.4 GB and stored a 200 MB product name: a Parquet feed had no
+    limit at all. Sizes the footer gives are refused before anything is read; the rest batch by batch."""
+    row = {"sku": ["A"], "category": ["lamp"], "image": [str(photos[0])]}
+    huge = _parquet(tmp_path / "huge.parquet", {**row, "name": ["x" * 3_000_000]})
+    with pytest.raises(CatalogError, match=r"column 'name' of row group 0 unpacks to 3 MiB for 1 rows; values over "
+                                           r"131,072 characters"):
+        read_source(huge)
+    big = _parquet(tmp_path / "big.parquet", {**row, "name": ["x" * 200_000]})
+    with pytest.raises(CatalogError, match=r"a value of column 'name' holds 200,000 characters, over the 131,072"):
+        read_source(big)
+    wide = _parquet(tmp_path / "wide.parquet", {**row, **{f"c{i}": [""] for i in range(1000)}})
+    with pytest.raises(CatalogError, match=r"wide.parquet: 1,003 columns; a feed has at most 1,000$"):
+        read_source(wide)
+    assert [r.sku for r in read_source(_parquet(tmp_path / "ok.parquet", row))] == ["A"]
