@@ -16,6 +16,7 @@ import csv
 import hashlib
 import http.client
 import io
+import json
 import os
 import re
 import threading
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
@@ -51,6 +53,7 @@ FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: the csv module's own
 MAX_SEPARATORS = 64 * MAX_COLUMNS  # in one CSV row before splitting it (quoted ones count: the row is not split yet)
 MAX_ROW_CHARS = 16 * 2**20  # characters of one CSV row
 MAX_PARQUET_CHUNK = 256 * 2**20  # bytes of one Parquet column chunk, uncompressed (Spark writes 128 MiB row groups)
+TEXT_FIELDS = ("sku", "name", "category", "url", "price", "image")  # held to bundle_rows' rules
 
 # Our column ← the first present of these (lower-cased) header names.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -389,12 +392,29 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
         if not value["image"] and not value["sku"]:
             continue  # Shopify exports put extra variant rows without image or sku
         extra = {header[i]: v for i, v in enumerate(record[: len(header)]) if i not in used and header[i] and v}
+        problem = _unstorable(value, extra)
+        if problem:
+            yield _skipped(f"{path.name} {where}", problem) if problem.startswith("sku") else ImportRow(
+                sku=value["sku"], name="", category="", image="", origin=where, skip=f"{where}: {problem}")
+            continue
         yield ImportRow(
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
             image=_resolve(value["image"], path.parent), url=value["url"], price=value["price"], extra=extra,
             origin=where,
         )
 
+
+def _unstorable(value: dict[str, str], extra: dict[str, str]) -> str:
+    """Why a row's text would make a catalog that cannot travel, or "": a bundle import refuses text over
+    bundle_rows.MAX_TEXT, a NUL byte, or extra data over MAX_EXTRA, so the feed importer refuses them too."""
+    for name in TEXT_FIELDS:
+        if len(value[name]) > MAX_TEXT:
+            return f"{name} of {len(value[name]):,} characters, over the {MAX_TEXT:,} a catalog keeps"
+        if "\0" in value[name]:
+            return f"{name} holds a NUL byte"
+    if len(json.dumps(extra, ensure_ascii=False)) > MAX_EXTRA:
+        return f"the other columns hold over {MAX_EXTRA:,} characters, more than a catalog keeps"
+    return ""
 
 
 def _delimiter(path: Path, text: io.TextIOWrapper) -> str:

@@ -352,3 +352,28 @@ def test_parquet_feeds_have_the_limits_of_csv_feeds(tmp_path: Path, photos: list
     with pytest.raises(CatalogError, match=r"wide.parquet: 1,003 columns; a feed has at most 1,000$"):
         read_source(wide)
     assert [r.sku for r in read_source(_parquet(tmp_path / "ok.parquet", row))] == ["A"]
+
+
+def test_rows_a_bundle_would_refuse_are_skipped_naming_sku_and_field(tmp_path: Path, photos: list[Path]):
+    """A 130,000-character name or a SKU with a NUL byte imported, exported, and then the bundle import
+    refused the whole catalog: the feed importer holds rows to the bundle's rules (engine.bundle_rows)."""
+    from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "sku,name,category,image,notes,more,most\n"
+        f"LONG,{'n' * (MAX_TEXT + 1)},lamp,{photos[0]},,,\n"
+        f"N\0UL,nul,lamp,{photos[0]},,,\n"
+        f"CAT,ok,la\0mp,{photos[0]},,,\n"
+        f"NOTES,ok,lamp,{photos[0]},{('x' * (MAX_EXTRA // 3 + 1) + ',') * 3}\n"
+        f"OK,{'n' * MAX_TEXT},lamp,{photos[1]},fine,,\n",
+        encoding="utf-8",
+    )
+    rows = read_source(feed)
+    assert [r.sku for r in rows if not r.skip] == ["OK"]
+    assert [(r.sku or r.image, r.skip) for r in rows if r.skip] == [
+        ("LONG", "line 2: name of 16,385 characters, over the 16,384 a catalog keeps"),
+        ("feed.csv line 3", "sku holds a NUL byte"),
+        ("CAT", "line 4: category holds a NUL byte"),
+        ("NOTES", "line 5: the other columns hold over 262,144 characters, more than a catalog keeps"),
+    ]
