@@ -107,12 +107,23 @@ def read_source(source: Path) -> list[ImportRow]:
     if not os.path.lexists(source):  # not "expected a folder, a CSV or …": the user mistyped the path
         raise CatalogError(f"{_shown(source)}: no such file or folder")
     if source.is_dir():
-        return list(_folder_rows(source))
+        return _later_rows_kept(list(_folder_rows(source)))
     if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-        return list(_csv_rows(source))
+        return _later_rows_kept(list(_csv_rows(source)))
     if source.suffix.lower() == ".parquet":
-        return list(_parquet_rows(source))
+        return _later_rows_kept(list(_parquet_rows(source)))
     raise CatalogError(f"{source}: expected a folder of category subfolders, a CSV or a Parquet file")
+
+
+def _later_rows_kept(rows: list[ImportRow]) -> list[ImportRow]:
+    """A SKU given twice is imported from its last row, as a re-import of a corrected feed would; each
+    earlier row becomes a skipped one that says so (it was overwritten without a word)."""
+    last = {row.sku: row for row in rows if row.sku and not row.skip}
+    return [
+        replace(row, skip=f"the same SKU comes again later ({last[row.sku].origin}); that later row is kept")
+        if row.sku and not row.skip and last[row.sku] is not row else row
+        for row in rows
+    ]
 
 
 def import_rows(
@@ -231,7 +242,7 @@ def _folder_row(category: str, image: Path) -> ImportRow:
     if not _utf8(str(image)):
         return _skipped(image, "file name is not valid UTF-8; rename it")
     if image.suffix.lower() in IMAGE_SUFFIXES:
-        return ImportRow(sku=image.stem, name=image.stem, category=category, image=str(image))
+        return ImportRow(sku=image.stem, name=image.stem, category=category, image=str(image), origin=str(image))
     if image.suffix.lower() in (".heic", ".heif", ".hif"):
         return _skipped(image, "HEIC/HEIF photos are not supported; convert it to JPEG")
     if image.is_dir():

@@ -377,3 +377,18 @@ def test_rows_a_bundle_would_refuse_are_skipped_naming_sku_and_field(tmp_path: P
         ("CAT", "line 4: category holds a NUL byte"),
         ("NOTES", "line 5: the other columns hold over 262,144 characters, more than a catalog keeps"),
     ]
+
+
+def test_a_sku_given_twice_keeps_the_later_row_and_says_so(tmp_path: Path, photos: list[Path]):
+    """feeds/dupsku.csv reported "1 added, 1 updated" and its first row was lost without a word. The later
+    row wins, as when a corrected feed is imported again; the earlier is listed as skipped."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        f"sku,name,category,image\nDUP,first,lamp,{photos[0]}\nX,other,lamp,{photos[2]}\nDUP,second,lamp,{photos[1]}\n",
+        encoding="utf-8",
+    )
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    report = pipe.import_catalog(feed)
+    assert (report.added, report.updated) == (2, 0)
+    assert report.skipped == [("DUP", "the same SKU comes again later (line 4); that later row is kept")]
+    assert pipe.catalog.get_by_sku("DUP").name == "second"
