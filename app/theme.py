@@ -135,6 +135,7 @@ QPushButton {{ padding: 5px 12px; border: 1px solid {c.line}; border-radius: 6px
 QPushButton:hover {{ background: {c.alternate}; }}
 QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton:disabled {{ color: {c.muted}; }}
+QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
 QLineEdit {{ padding: 4px 6px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QLineEdit:focus {{ border-color: {c.accent}; }}

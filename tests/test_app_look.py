@@ -178,3 +178,22 @@ def test_closing_during_work_shows_why_the_window_waits(qtbot, main_window, fres
     window.close()
     assert painted and painted[0] == "Finishing running work…"
     assert window.io.pool.activeThreadCount() == 0 and QApplication.overrideCursor() is None
+
+
+def test_progress_bars_draw_no_percentage_and_a_disabled_default_button_is_not_blue(qtbot, window):
+    """The theme's bars are 6 px tall: a percentage drawn on them was cut to an unreadable sliver. A default
+    button (the batch's Start, while it runs) kept its accent blue when disabled, with grey text on it."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QProgressBar, QPushButton
+
+    bars = window.findChildren(QProgressBar)
+    assert bars and not any(bar.isTextVisible() for bar in bars)
+    button = QPushButton("Start", window)
+    button.setDefault(True)
+    button.resize(120, 32)
+    theme.apply(QApplication.instance(), "light")
+    accent = QColor(theme.colours().accent)
+    button.setEnabled(False)
+    assert button.grab().toImage().pixelColor(10, 16) != accent
+    button.setEnabled(True)
+    assert button.grab().toImage().pixelColor(10, 16) == accent  # the sample is the button's face

@@ -209,7 +209,7 @@ class TrainWindow(QWidget):
         self.int8.setToolTip("Uses an int8 copy of the new model, calibrated on your catalog's photos: about half the "
                              "matching time without a graphics card, for about a point of top-5.")
         self.int8.hide()
-        self.embed_bar = QProgressBar()
+        self.embed_bar = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.embed_bar.hide()
         row = QHBoxLayout()
         row.addWidget(self.embed_bar, 1)

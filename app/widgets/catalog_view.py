@@ -213,7 +213,7 @@ class CatalogView(QWidget):
         top.addStretch()
         for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
             top.addWidget(widget)
-        self.progress = QProgressBar()
+        self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.progress_label = QLabel()
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_import)

@@ -119,7 +119,7 @@ class MapView(QWidget):
         self.compare_menu = QMenu(self.compare)
         self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
         self.compare.setMenu(self.compare_menu)
-        self.progress = QProgressBar()
+        self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_map)
         top = QHBoxLayout()
