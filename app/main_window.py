@@ -386,7 +386,8 @@ class MainWindow(QMainWindow):
             return
         if self._candidates == [path]:
             self._candidates = []
-        self.show_message(f"{path.name} could not be opened: {message}", "error")
+        reason = message.removeprefix(f"{path}: ")  # the engine's line names the file too
+        self.show_message(f"{path.name} could not be opened: {reason}", "error")
         self.photo_list.select(self.controller.path)
 
     def _fill_recent(self) -> None:

@@ -88,6 +88,22 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     assert gone[0] not in {m.sku for m in matches} and len(matches) == 5
 
 
+def test_the_empty_catalogs_call_to_action_goes_once_answered(qtbot, fresh_pipeline, settings, small_catalog):
+    """"The catalog is empty … Open catalog" went on saying so beside "Importing 64 of 1,955 products…": it
+    goes when its button is pressed, and an import started from the menu replaces it."""
+    from app.main_window import CATALOG_TAB
+
+    win = make_window(qtbot, fresh_pipeline, settings)
+    bar = win.message
+    qtbot.waitUntil(lambda: bar.isVisible() and "catalog is empty" in bar.text.text(), timeout=WAIT_MS)
+    bar.button.click()
+    assert win.tabs.currentIndex() == CATALOG_TAB and not bar.isVisible()
+    win.show_message("The catalog is empty: import your products to get matches.", "info", "Open catalog")
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.catalog.import_from(small_catalog)
+        assert bar.text.text() == f"Importing {small_catalog.name}…"
+
+
 def test_filtering_the_catalog_does_not_announce_a_changed_catalog(qtbot, pipeline, settings):
     """A search or category filter is not a catalog change: it used to mark the Map tab stale, so coming back
     to it re-read and redrew the whole map on the UI thread (250 ms for 1,955 products, seconds for 20,000)."""

@@ -138,6 +138,7 @@ def test_a_broken_file_leaves_the_open_photo_and_recent_list_alone(qtbot, window
     window.open_paths([broken])
     qtbot.waitUntil(lambda: window.message.isVisible() and window.message.level == "error", timeout=WAIT_MS)
     assert window.message.text.text().startswith("broken.jpg could not be opened: ")  # one photo, named
+    assert str(broken) not in window.message.text.text()  # once: the engine's line named the whole path again
     assert window.controller.path == good and window.controller.scene is scene
     assert set(window.view.pins) == pins and window.view.photo is not None
     assert window.windowTitle() == title and window.settings.recent == recent

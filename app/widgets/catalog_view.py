@@ -315,6 +315,7 @@ class CatalogView(QWidget):
             self.message.emit("An import is already running.", "info")
             return
         self._set_importing(True, f"Importing {source.name}…")
+        self.message.emit(f"Importing {source.name}…", "info")  # in place of any "catalog is empty" call
         pipeline = self.pipeline
         self.importing = self.engine.start(
             lambda job: pipeline.import_catalog(source, job.progress, job.cancelled),

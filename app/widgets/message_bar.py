@@ -28,6 +28,7 @@ class MessageBar(QFrame):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton()
         self.button.clicked.connect(self.action)
+        self.button.clicked.connect(self.hide)  # the call to action is answered: it would stay, stale
         close = QPushButton("✕")
         close.setFlat(True)
         close.setFixedWidth(28)
