@@ -28,6 +28,7 @@ from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from app.widgets.floating import MARGIN  # noqa: E402
 from engine.errors import Cancelled  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -100,6 +101,26 @@ def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
     # detection ran in a worker: the event loop kept serving the timer while it ran (no clock involved: a
     # search on the UI thread would let at most one coalesced tick through before the scene was set)
     assert len(ticks_while_searching) >= 2
+
+
+def test_the_legend_sits_beside_a_letterboxed_photo_not_on_it(qtbot, window, scene_path):
+    """A photo less tall than the view leaves empty bands above and below it: the legend goes there, folded
+    to its chip if only that fits (it sat in the view's top-left corner, over the photo, hiding a shelf of
+    the kitchen while the band above stayed empty)."""
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    view = window.view
+    qtbot.waitUntil(view.legend.isVisible, timeout=WAIT_MS)
+    full = view.legend.height()
+    width, photo = view.viewport().width(), view.photo.pixmap()
+    band = full // 2 + 2 * MARGIN  # too low for the full list, high enough for the chip
+    window.resize(window.width(), window.height() + round(width * photo.height() / photo.width()) + 2 * band
+                  - view.viewport().height())
+    qtbot.waitUntil(lambda: view.viewport().width() == width, timeout=WAIT_MS)
+    view.fit()
+    shown = view.mapFromScene(view.photo.sceneBoundingRect()).boundingRect()
+    assert 0 < shown.top() < full and view.legend.isVisible()
+    assert view.legend.label.text() == view.legend.folded and not view.legend.geometry().intersects(shown)
+    assert view.legend.toolTip() == view.legend.full  # the chip names its colours on hover
 
 
 def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, scene_path, pipeline):

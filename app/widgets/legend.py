@@ -17,8 +17,10 @@ from app.widgets.floating import MARGIN, make_floating
 class Legend(QFrame):
     """Which colour is which category, with how many tags of each are on the photo.
 
-    It never covers a pin: ``place`` puts it in the first corner of the view free of pins, folds it
-    to a one-line chip when the full list fits in none, and hides it when not even the chip does.
+    It never covers a pin, and it covers the photo only where it must: ``place`` puts it in a corner of
+    the view's empty bands beside a letterboxed photo (folded to a one-line chip if only that fits),
+    else in the first corner of the view free of pins (folded if the full list fits in none), and hides
+    it when not even the chip does.
     """
 
     def __init__(self, parent: QWidget):
@@ -42,25 +44,30 @@ class Legend(QFrame):
         self.full = "<b>Tags</b><br>" + "<br>".join(rows) if rows else ""
         self.folded = "<b>Tags</b> " + "".join(dot_html(colours.colour(c)) for c in counts) if rows else ""
 
-    def place(self, pins: list[QPoint], area: QRect, clearance: int) -> None:
-        """Into a corner of ``area`` with no pin within ``clearance`` px; folded, or hidden, if none is free."""
-        for text in (self.full, self.folded):
-            if not text:
-                break
-            self.label.setText(text)
-            self.adjustSize()
-            corner = free_corner(self.size(), pins, area, clearance)
-            if corner is not None:
-                self.move(corner)
-                self.show()
-                self.raise_()
-                return
+    def place(self, pins: list[QPoint], bands: list[QRect], view: QRect, clearance: int) -> None:
+        """Into a corner with no pin within ``clearance`` px: of one of ``bands`` (the full list, else the
+        chip), else of ``view`` (the same); hidden if none is free."""
+        for areas in (bands, [view]):
+            for text in (self.full, self.folded):
+                if not text:
+                    break
+                self.label.setText(text)
+                self.adjustSize()
+                corner = next((c for area in areas if (c := free_corner(self.size(), pins, area, clearance))), None)
+                if corner is not None:
+                    self.setToolTip(self.full if text is self.folded else "")  # the chip's names, on hover
+                    self.move(corner)
+                    self.show()
+                    self.raise_()
+                    return
         self.hide()
 
 
 def free_corner(size: QSize, pins: list[QPoint], area: QRect, clearance: int) -> QPoint | None:
     """Top-left, top-right, bottom-left or bottom-right of ``area`` (inset by MARGIN): the first
-    position where a ``size`` box keeps ``clearance`` px from every pin, or None."""
+    position where a ``size`` box keeps ``clearance`` px from every pin, or None (also when it does not fit)."""
+    if size.width() + 2 * MARGIN > area.width() or size.height() + 2 * MARGIN > area.height():
+        return None
     left, top = area.left() + MARGIN, area.top() + MARGIN
     right, bottom = area.right() - MARGIN - size.width(), area.bottom() - MARGIN - size.height()
     for x, y in ((left, top), (right, top), (left, bottom), (right, bottom)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -229,7 +229,21 @@ class SceneView(QGraphicsView):
     def _place_legend(self) -> None:
         """Pins move with zoom, pan and resize; the legend moves out of their way (app.widgets.legend.Legend)."""
         pins = [self.mapFromScene(pin.pos()) for pin in self.pins.values()]
-        self.legend.place(pins, self.viewport().rect(), int(RADIUS + HALO))
+        view = self.viewport().rect()
+        self.legend.place(pins, self._bands_beside_photo(view), view, int(RADIUS + HALO))
+
+    def _bands_beside_photo(self, view: QRect) -> list[QRect]:
+        """The empty strips of the view above, below, left and right of the photo (a letterboxed photo leaves
+        some): a legend there hides nothing of the photo."""
+        if self.photo is None:
+            return []
+        photo = self.mapFromScene(self.photo.sceneBoundingRect()).boundingRect()
+        return [band for band in (
+            QRect(view.left(), view.top(), view.width(), photo.top() - view.top()),
+            QRect(view.left(), photo.bottom() + 1, view.width(), view.bottom() - photo.bottom()),
+            QRect(view.left(), view.top(), photo.left() - view.left(), view.height()),
+            QRect(photo.right() + 1, view.top(), view.right() - photo.right(), view.height()),
+        ) if band.width() > 0 and band.height() > 0]
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
