@@ -142,6 +142,24 @@ def test_the_map_of_an_empty_catalog_says_so_and_reports_no_error(qtbot, fresh_p
     assert reported == [] and not view.canvas.points and view.result is None
 
 
+def test_an_empty_catalog_tab_says_what_to_import(qtbot, fresh_pipeline, settings, small_catalog):
+    """A fresh install's Catalog tab was a blank grid: it says what the two import buttons take, and a search
+    that finds nothing says so."""
+    from app.widgets.catalog_view import EMPTY_CATALOG, NO_MATCH
+
+    win = make_window(qtbot, fresh_pipeline, settings)
+    grid = win.catalog.grid
+    win.tabs.setCurrentWidget(win.catalog)
+    qtbot.waitUntil(lambda: grid.placeholder == EMPTY_CATALOG, timeout=WAIT_MS)
+    picture = grid.viewport().grab().toImage()
+    middle = {picture.pixel(x, picture.height() // 2 + dy) for x in range(picture.width()) for dy in range(-20, 21)}
+    assert len(middle) > 2  # words drawn across the middle, not one blank colour
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.catalog.import_from(small_catalog)
+    win.catalog.search.setText("no such product anywhere")
+    qtbot.waitUntil(lambda: grid.placeholder == NO_MATCH and grid.model().rowCount() == 0, timeout=WAIT_MS)
+
+
 def test_cancelling_the_map_says_so_until_the_engine_stops(qtbot, pipeline):
     """The engine stops a map only at its next step (seconds to half a minute later): Cancel is acknowledged at
     once and stays acknowledged, where the next progress report used to put "Computing the map…" back."""

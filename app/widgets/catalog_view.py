@@ -154,14 +154,31 @@ class ProductTile(QStyledItemDelegate):
         return view.gridSize() if isinstance(view, QListView) and view.gridSize().isValid() else TILE
 
 
+EMPTY_CATALOG = ("No products yet. Import folder… takes a folder with one subfolder of product photos per "
+                 "category; Import CSV… takes a product feed (sku, name, category, image).")
+NO_MATCH = "No product matches the search or category."
+
+
 class ProductGrid(QListView):
-    """The tile grid, its columns stretched to fill the width: no empty strip at the right edge."""
+    """The tile grid, its columns stretched to fill the width: no empty strip at the right edge. Empty, it
+    says why in its middle (``placeholder``): a blank grid gave a new user nothing to go on."""
+
+    placeholder = ""
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         width = self.viewport().width()
         columns = max(1, width // TILE.width())
         self.setGridSize(QSize(width // columns, TILE.height()))
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.model() is not None and self.model().rowCount() == 0 and self.placeholder:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            area = self.viewport().rect().adjusted(40, 0, -40, 0)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            painter.end()
 
 
 class CatalogView(QWidget):
@@ -192,6 +209,7 @@ class CatalogView(QWidget):
 
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 48)
         self.category = QComboBox(minimumContentsLength=22)
         self.count = QLabel()
         self.import_folder = QPushButton("Import folder…")
@@ -288,7 +306,9 @@ class CatalogView(QWidget):
         for name, n in counts.items():
             self.category.addItem(f"{pretty(name)} ({n:,})", name)
         self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
+        self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
         self.model.set_products(products)
+        self.grid.viewport().update()
         more = f" (first {MAX_SHOWN:,})" if len(products) == MAX_SHOWN else ""
         self.count.setText(f"{len(products):,} shown{more}")
         if self._changed:

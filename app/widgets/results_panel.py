@@ -94,7 +94,7 @@ class MatchRow(QFrame):
             self.evidence.setToolTip("Its photo and the object share these details under one view: "
                                      "9 in 10 such products were the right one in our tests")
             text.addWidget(self.evidence)
-        self.confirm = QPushButton("✓ Confirmed" if confirmed else "✓ Correct match?")
+        self.confirm = QPushButton("✓ Confirmed" if confirmed else "Confirm match")  # a tick: done, not asked
         self.confirm.setObjectName("confirm")
         self.confirm.setFlat(not confirmed)
         self.confirm.setCheckable(True)
