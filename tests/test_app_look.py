@@ -197,3 +197,11 @@ def test_progress_bars_draw_no_percentage_and_a_disabled_default_button_is_not_b
     assert button.grab().toImage().pixelColor(10, 16) != accent
     button.setEnabled(True)
     assert button.grab().toImage().pixelColor(10, 16) == accent  # the sample is the button's face
+
+
+def test_the_window_fits_1000_px_with_the_photo_strip_open(qtbot, window):
+    """Opening a folder shows the Photos strip beside the tabs; the window then could not be narrower than
+    1,034 px (the Catalog tab's row of search, category and buttons), wider than a 1,000 px layout."""
+    window.photo_dock.show()
+    qtbot.waitUntil(window.photo_dock.isVisible, timeout=WAIT_MS)
+    assert window.minimumSizeHint().width() <= 1000

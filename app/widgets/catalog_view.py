@@ -209,9 +209,10 @@ class CatalogView(QWidget):
 
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
-        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 48)
-        self.category = QComboBox(minimumContentsLength=22)
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 30)
+        self.category = QComboBox(minimumContentsLength=10)
         self.count = QLabel()
+        self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
         self.import_folder = QPushButton("Import folder…")
         self.import_folder.setToolTip("A folder with one subfolder of product photos per category")
         self.import_folder.clicked.connect(self.choose_folder)
