@@ -351,6 +351,19 @@ def test_the_app_runs_on_the_data_dirs_device_until_one_is_chosen_here(qtbot, se
     assert settings.engine_settings(tmp_path).device == "auto"
 
 
+def test_advanced_settings_open_below_without_widening_the_dialog(qtbot, settings, tmp_path):
+    """The embedder list's long file names widened the dialog from 560 to 733 px when Advanced opened."""
+    dialog = SettingsDialog(settings, [], tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    width = dialog.width()
+    dialog.advanced_toggle.setChecked(True)
+    qtbot.waitUntil(dialog.advanced.isVisible, timeout=WAIT_MS)
+    assert dialog.embedder.count() and dialog.width() == width
+    longest = max((dialog.embedder.itemText(i) for i in range(dialog.embedder.count())), key=len)
+    assert dialog.embedder.sizeHint().width() < dialog.embedder.fontMetrics().horizontalAdvance(longest)
+
+
 def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):
     for category in ("clock", "mirror"):
         (fresh_pipeline.data_dir / "src" / category).mkdir(parents=True)

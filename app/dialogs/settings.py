@@ -94,7 +94,8 @@ class SettingsDialog(QDialog):
         self.detectors.itemChanged.connect(self._check_detectors)
         self.models_note = QLabel()
         self.models_note.setObjectName("note")
-        self.embedder = QComboBox()
+        self.embedder = QComboBox(minimumContentsLength=36)  # a long file name is cut, not the dialog widened
+        self.embedder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.embedder.setPlaceholderText("no embedder found")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -139,6 +140,7 @@ class SettingsDialog(QDialog):
 
     def _advanced_group(self, threshold: float | None) -> QGroupBox:
         group = QGroupBox()
+        group.setStyleSheet("QGroupBox { margin-top: 4px; }")  # the toggle above names it: no room for a title
         form = QFormLayout(group)
         form.addRow("Models folder", self._with_browse(self.models_dir))
         form.addRow("Detectors", self.detectors)
