@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app import theme
 from engine.categories import CategoryMap, display_name
 from engine.results import Match
 
@@ -72,7 +73,7 @@ def badge_html(match: Match) -> str:
     word = "Likely the same" if match.match == "likely" else match.match.capitalize()
     return (
         f'<span style="color:white;background:{colour};">&nbsp;{html.escape(word)}&nbsp;</span>'
-        f'&nbsp;<span style="color:{SIMILAR};">{match.score:.2f}</span>'
+        f'&nbsp;<span style="color:{theme.colours().muted};">{match.score:.2f}</span>'  # readable on dark too
     )
 
 

@@ -137,6 +137,10 @@ QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-co
 QPushButton:disabled {{ color: {c.muted}; }}
 QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
+QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border: 1px solid {c.muted};
+    background: {c.base}; }}
+QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradialgradient(cx: 0.5, cy: 0.5,
+    radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {c.accent}, stop: 0.5 {c.accent}, stop: 0.6 {c.base}, stop: 1 {c.base}); }}
 QLineEdit {{ padding: 4px 6px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QLineEdit:focus {{ border-color: {c.accent}; }}
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}

@@ -205,3 +205,25 @@ def test_the_window_fits_1000_px_with_the_photo_strip_open(qtbot, window):
     window.photo_dock.show()
     qtbot.waitUntil(window.photo_dock.isVisible, timeout=WAIT_MS)
     assert window.minimumSizeHint().width() <= 1000
+
+
+def test_the_dark_look_keeps_radio_buttons_and_scores_readable(qtbot):
+    """In the dark look a radio button was a dark circle on a dark panel and a match's score grey on grey."""
+    from PySide6.QtWidgets import QRadioButton
+
+    from app.labels import badge_html
+    from engine.results import Match
+
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    try:
+        radio = QRadioButton("Any category")
+        qtbot.addWidget(radio)
+        radio.resize(radio.sizeHint())
+        picture = radio.grab().toImage()
+        indicator = [picture.pixelColor(x, y).lightness() for x in range(16) for y in range(picture.height())]
+        assert max(indicator) - min(indicator) > 60, "the indicator's ring stands out from the panel"
+        score = badge_html(Match(1, "SKU", "name", "chair", 0.51, "similar"))
+        assert f"color:{theme.colours().muted};\">0.51" in score
+    finally:
+        theme.apply(app, "light")
