@@ -67,6 +67,10 @@ def rich_tooltip(text: str) -> str:
     return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
 
 
+BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely the same, or Similar (alike, "
+             "maybe another product). The number is how alike the object and the product's photo look, up to 1.")
+
+
 def badge_html(match: Match) -> str:
     """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
     colour = EXACT if match.match == "exact" else SIMILAR

@@ -139,6 +139,7 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     searched = set(pipeline.categories.searched(tag.obj.category))
     assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []
     assert len(window.panel.rows) == window.settings.top_k
+    assert all("how alike" in row.badge.toolTip() for row in window.panel.rows)  # "Similar 0.51" explained
 
     window.panel.any.click()
     qtbot.waitUntil(lambda: bool(window.panel.rows) and window.panel.any_category, timeout=WAIT_MS)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.corrections import USER, Tag
 from app.labels import (
+    BADGE_TIP,
     badge_html,
     dot_html,
     evidence_html,
@@ -88,7 +89,9 @@ class MatchRow(QFrame):
         self.link = self._link(match.url)
         if self.link is not None:
             text.addWidget(self.link)
-        text.addWidget(QLabel(badge_html(match)))
+        self.badge = QLabel(badge_html(match))
+        self.badge.setToolTip(BADGE_TIP)  # the word and the bare number, explained
+        text.addWidget(self.badge)
         if same_points:
             self.evidence = QLabel(evidence_html(same_points))
             self.evidence.setToolTip("Its photo and the object share these details under one view: "
