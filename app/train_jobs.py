@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.corrections_file import FOLDER
+from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
 
-RUNS = "training-runs"
+RUNS = TRAINING_RUNS
 RUN_PREFIX = "app-"
 MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md trains on hundreds
 MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after

@@ -14,6 +14,7 @@ from decorlens.options import CONF_HELP, confidence, plain_name
 from decorlens.progress import note, stop_on_ctrl_c
 from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
+from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if len(backbones) == 2 and args.weights:
         raise ModelError("--weights are one backbone's; leave them out when training two")
     name = args.name or model_name(backbone.replace(PAIR, "-and-"), recipe)
-    out = args.out or pipeline.data_dir / "training-runs" / name
+    out = args.out or pipeline.data_dir / TRAINING_RUNS / name
     if not args.no_export:
         _refuse_replacing_active(pipeline, [name, *(f"{name}.{b}" for b in backbones if len(backbones) == 2)])
     if len(backbones) == 1:

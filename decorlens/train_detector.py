@@ -18,6 +18,7 @@ from decorlens.options import plain_name
 from decorlens.progress import note, stop_on_ctrl_c
 from decorlens.train import TRAIN_EXTRA
 from engine.errors import ModelError
+from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 
 YOLO_DATA_CONF = 0.03  # a YOLO folder has no pairs to choose a confidence on: the decor detector's old value
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.yolo_data and (args.export_only or args.review):
         raise ModelError("--export-only and --review label a --data folder; --yolo-data is already labelled")
     config = DetectorConfig(
-        data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / "training-runs" / args.name, name=args.name,
+        data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / TRAINING_RUNS / args.name, name=args.name,
         base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
         patience=args.patience, threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
         min_labels=args.min_labels, seed=args.seed, device=pipeline.settings.device, limit_scenes=args.limit_scenes,

@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 
 from engine.errors import yaml_problem
+from engine.paths import CATALOG_FILE
 
-CATALOG_FILE = "catalog.sqlite"
 DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
 
 # Optional packages → the install that brings them (a ModuleNotFoundError names only the package).

@@ -31,11 +31,12 @@ from typing import Any, Self
 from engine.catalog import SCHEMA_VERSION
 from engine.catalog_map import MAX_MAP_BYTES
 from engine.errors import CatalogError
+from engine.paths import CATALOG_FILE
 
 FORMAT = "decorlens-catalog-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-CATALOG = "catalog.sqlite"
+CATALOG = CATALOG_FILE
 CATEGORIES = "categories.yaml"
 
 MAX_MEMBERS = 250_000  # products per bundle, roughly: one image each

@@ -19,6 +19,8 @@ from engine.errors import DecorLensError
 APP_NAME = "DecorLens"
 DATA_ENV = "DECORLENS_DATA_DIR"
 MODELS_ENV = "DECORLENS_MODELS_DIR"
+CATALOG_FILE = "catalog.sqlite"  # the catalog's database, in the data dir
+TRAINING_RUNS = "training-runs"  # the data dir's folder of training runs (CLI and app)
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

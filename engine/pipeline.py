@@ -31,6 +31,7 @@ from engine.imageio import load_image
 from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
+from engine.paths import CATALOG_FILE
 from engine.paths import data_dir as resolve_data_dir
 from engine.people import PeopleRegions, PoseModel, load_pose, without_people
 from engine.query import QueryOptions, pool, views
@@ -107,7 +108,7 @@ class Pipeline:
 
     @locked_cached_property
     def catalog(self) -> Catalog:
-        return Catalog(self.data_dir / "catalog.sqlite", log=self.log)
+        return Catalog(self.data_dir / CATALOG_FILE, log=self.log)
 
     @locked_cached_property
     def detector(self) -> DetectorSet:

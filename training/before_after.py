@@ -24,6 +24,7 @@ from PIL import Image
 
 from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.imageio import load_image
+from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 from training.data import PairDataset
 from training.evaluate import EvalConfig, EvalResult, Outcome, evaluate, paired, summarise
@@ -69,7 +70,7 @@ def _copy_of(pipeline: Pipeline, target: Path) -> Pipeline:
     """A pipeline on a snapshot of the user's catalog and map, with the same models by full path."""
     target.mkdir(parents=True, exist_ok=True)
     source = sqlite3.connect(f"file:{pipeline.catalog.path}?mode=ro", uri=True)
-    copy = sqlite3.connect(target / "catalog.sqlite")
+    copy = sqlite3.connect(target / CATALOG_FILE)
     try:
         source.backup(copy)
     finally:
