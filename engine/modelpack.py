@@ -14,7 +14,9 @@ a server that ignores Range sends the whole file again and the ``.part`` starts 
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
+import stat
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -167,9 +169,11 @@ def _install_file(
     source: str | Path, entry: PackFile, target: Path, progress: Callable[[int], None], cancelled
 ) -> None:
     part = target.with_name(target.name + ".part")
+    _clear_part(part)
     stock = resources_dir() / "cards" / entry.file
     if entry.role == "card" and _same_size(stock, entry.size) and sha256_of(stock) == entry.sha256:
-        shutil.copyfile(stock, part)
+        with open(stock, "rb") as src, _open_part(part, append=False) as out:
+            shutil.copyfileobj(src, out)
     else:
         _fetch(source, entry, part, progress, cancelled)
     got = sha256_of(part)
@@ -178,6 +182,30 @@ def _install_file(
         raise ModelError(f"{entry.file} from {source} is not the pack's file (sha256 {got[:12]}…, expected "
                          f"{entry.sha256[:12]}…); refused, {target} left as it was")
     replace_atomically(part, target)
+
+
+def _clear_part(part: Path) -> None:
+    """Remove a ``part`` that is a symlink; refuse one that is a folder or special file.
+
+    Only an install writes ``NAME.part``, as a plain file: a link planted there was followed, the model
+    written into whatever it pointed at outside the folder, and the sha256 check then blamed the source.
+    """
+    try:
+        mode = part.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        part.unlink()  # the link only; the file it points at is never opened
+    elif not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a special file"
+        raise ModelError(f"{part} is {what} where the download is written; remove it and run this again")
+
+
+def _open_part(part: Path, append: bool) -> BinaryIO:
+    """``part`` opened for writing without following a link (one planted after ``_clear_part`` fails)."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(part, flags | (os.O_APPEND if append else os.O_TRUNC), 0o644)
+    return os.fdopen(fd, "ab" if append else "wb")
 
 
 def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[int], None], cancelled) -> None:
@@ -190,7 +218,7 @@ def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[
         return  # complete from an earlier run: the caller checks its hash
     stream, start = _open(source, entry.file, have)
     try:
-        with stream, open(part, "ab" if start else "wb") as out:
+        with stream, _open_part(part, append=bool(start)) as out:
             written = _copy(stream, out, start, entry.size, progress, cancelled)
     except (OSError, http.client.HTTPException) as exc:
         raise ModelError(f"{entry.file} stopped at {_size_of(part):,} of {entry.size:,} bytes ({exc}); run the "

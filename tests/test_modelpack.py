@@ -282,3 +282,28 @@ def test_export_looks_for_a_bare_file_name_where_models_are_found(tmp_path: Path
     err = capsys.readouterr().err.strip()
     assert code != 0 and "\n" not in err and len(err) <= 200
     assert f"nothere-dq.pt not found in {shared_models}" in err
+
+
+def test_a_planted_part_symlink_is_never_written_through(tmp_path: Path, shared_models: Path):
+    """A ``NAME.part`` that is a link to a file outside the folder: the install wrote the model into that file
+    (it followed the link) and then blamed the good source. The link goes; the file it points at is untouched."""
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"important data")
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / f"{SMALL}.part").symlink_to(victim)
+    card = next(f.file for f in PACK.files if f.role == "card")
+    (target / f"{card}.part").symlink_to(victim)
+    modelpack.install(shared_models, target)
+    assert victim.read_bytes() == b"important data"
+    assert_installed(target)
+
+
+def test_a_part_that_is_a_folder_is_named_as_the_problem(tmp_path: Path, shared_models: Path):
+    target = tmp_path / "models"
+    (target / f"{SMALL}.part").mkdir(parents=True)
+    with pytest.raises(ModelError) as caught:
+        modelpack.install(shared_models, target)
+    message = str(caught.value)
+    assert "\n" not in message and f"{target / SMALL}.part" in message and "folder" in message
+    assert str(shared_models) not in message
