@@ -13,7 +13,15 @@ from decorlens.progress import bar, note
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
-from engine.models import card_path_for, find_model, locate, read_card, write_card
+from engine.models import (
+    ResolvedModel,
+    card_path_for,
+    check_matches_card,
+    find_model,
+    locate,
+    read_card,
+    write_card,
+)
 from engine.onnx_cards import detector_card, embedder_card
 from engine.paths import model_search_path
 from engine.people import POSE_WEIGHTS, pose_card
@@ -200,7 +208,7 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    models = [find_model(name, pipeline.settings.models_dir, pipeline.data_dir) for name in args.models]
+    models = [_activatable(name, pipeline) for name in args.models]
     embedders = [m for m in models if m.card.kind == "embedder"]
     detectors = [m for m in models if m.card.kind == "detector"]
     if len(embedders) > 1:
@@ -212,6 +220,23 @@ def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(f"detection now runs {' + '.join(m.card.name for m in detectors)}; saved in {path}")
         _note_replaced(detectors)
     return 0
+
+
+def _activatable(name: str, pipeline: Pipeline) -> ResolvedModel:
+    """``name`` found as models are found, refused unless it is an ONNX file holding the bytes its card was
+    written for. A ``.pt`` beside its export's card (the same stem) was saved as the detector, and every
+    search after it failed on "does not match its model card": refused here, before anything is saved."""
+    model = find_model(name, pipeline.settings.models_dir, pipeline.data_dir)
+    if model.path.suffix.lower() != ".onnx":
+        raise ModelError(f"{model.path} is not an ONNX model: only .onnx files with a card are activated"
+                         f"{_export_hint(model.path)}")
+    check_matches_card(model)
+    return model
+
+
+def _export_hint(path: Path) -> str:
+    """For a YOLO ``.pt``, the export that makes the ``.onnx`` to activate; other files have no such step."""
+    return f"; `decorlens models export {path.name}` writes {path.stem}.onnx" if path.suffix == ".pt" else ""
 
 
 def _note_replaced(detectors: list) -> None:

@@ -172,3 +172,22 @@ def test_a_replaced_model_of_ones_own_is_not_sent_to_write_a_new_card(shared_mod
     refused = _refusal_of(mine)
     assert refused.startswith("my-embedder.onnx does not match its model card") and "models card" not in refused
     assert "export or train it again" in refused
+
+
+def test_only_an_onnx_file_that_matches_its_card_is_activated(shared_models: Path, tmp_path: Path, capsys):
+    """A ``.pt`` found beside its export's card (the same stem) was saved as the only detector, and every
+    search then failed on "does not match its model card"; a replaced ONNX file likewise. Refused at once."""
+    from decorlens.main import main
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "models", "activate", "yolo11n-ovint8-dq.pt"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "yolo11n-ovint8-dq.pt" in err and "ONNX" in err
+    mine = tmp_path / "replaced.onnx"
+    mine.write_bytes((shared_models / "effnet_lite0_gem.onnx").read_bytes())
+    write_card(mine, read_card(shared_models / V2))  # the card of another file
+    assert main(["--data-dir", str(data), "models", "activate", str(mine)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "replaced.onnx does not match its model card" in err
+    assert not (data / "config.yaml").exists()
+
