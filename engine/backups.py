@@ -116,6 +116,9 @@ def find_backup(catalog_path: Path, name: str) -> Path:
         if name in (backup.name, str(backup.path)):
             return backup.path
     path = Path(name).expanduser()
+    if path.is_file() and path.resolve() == catalog_path.resolve():  # it waited two minutes on its own lock
+        raise CatalogError(f"{path} is the catalog itself, not a backup of it; `decorlens catalog restore` "
+                           "lists the backups")
     if path.is_file():
         return path
     raise CatalogError(

@@ -314,6 +314,16 @@ def test_cli_restore_lists_restores_and_keeps_the_replaced_catalog(tmp_path: Pat
     assert main(["--data-dir", str(data), "catalog", "restore", "no-such-backup"]) == 2
 
 
+def test_restore_refuses_the_live_catalog_as_its_own_backup(tmp_path: Path, capsys):
+    """`catalog restore <data dir>/catalog.sqlite` waited two minutes on its own lock, then blamed "another
+    DecorLens", and took a useless backup each try."""
+    data = tmp_path / "data"
+    cat = _small_catalog(data / "catalog.sqlite")
+    assert main(["-q", "--data-dir", str(data), "catalog", "restore", str(data / "catalog.sqlite")]) == 2
+    assert "is the catalog itself, not a backup" in capsys.readouterr().err
+    assert list_backups(cat.path) == [] and cat.count() == 3
+
+
 def test_restoring_the_oldest_of_a_full_set_of_backups_keeps_it_until_restored(tmp_path: Path):
     cat = _small_catalog(tmp_path / "catalog.sqlite", n=KEEP + 1)
     for i in range(KEEP):
