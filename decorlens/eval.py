@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from decorlens.options import CONF_HELP, confidence
+from decorlens.options import CONF_HELP, confidence, positive_int
 from decorlens.progress import bar, note
 from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
@@ -16,13 +16,23 @@ from engine.pipeline import Pipeline
 MATCHERS = "colour,pretrained,finetuned"
 
 
+def matcher_list(value: str) -> tuple[str, ...]:
+    """``--matchers``: one or more of MATCHERS, comma-separated (an empty list failed deep in the scoring)."""
+    names = tuple(m.strip() for m in value.split(",") if m.strip())
+    unknown = [m for m in names if m not in MATCHERS.split(",")]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"{value!r}: name one or more of {MATCHERS}")
+    return names
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure the tags and how well each matcher finds the paired products of scenes")
     p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
-    p.add_argument("--matchers", default=MATCHERS, help=f"comma-separated subset of {MATCHERS}")
+    p.add_argument("--matchers", type=matcher_list, default=matcher_list(MATCHERS),
+                   help=f"comma-separated subset of {MATCHERS}")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
     p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
-    p.add_argument("--limit-scenes", type=int, help="score only the first N scenes of the split")
+    p.add_argument("--limit-scenes", type=positive_int, help="score only the first N scenes of the split")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
     p.add_argument("--finetuned",
                    help="fine-tuned ONNX, name or path (default: what a plain `decorlens train` writes)")
@@ -45,7 +55,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     except ImportError as exc:
         raise ModelError(f"evaluation needs the [train] extra ({exc.name} is missing): {INSTALL_TRAINING}") from exc
     config = EvalConfig(
-        data=args.data, matchers=tuple(m.strip() for m in args.matchers.split(",") if m.strip()),
+        data=args.data, matchers=args.matchers,
         split=args.split, seed=args.seed, limit_scenes=args.limit_scenes, conf=args.conf,
         finetuned=args.finetuned or DEFAULT_FINETUNED, embedders=tuple(args.also_embedder),
         levers=tuple(v.strip() for v in args.levers.split(",") if v.strip()),

@@ -48,14 +48,48 @@ def usage_problem(message: str) -> str:
     return f"{what}: '{found['value']}' is not one of {', '.join(choices)}{guess}"
 
 
+MAX_COUNT = 10**9  # a count beyond any catalog or run: larger ones overflowed in SQLite or torch, not here
+
+
 def positive_int(value: str) -> int:
     """A count such as ``--top-k``: a whole number of at least 1."""
+    return _whole(value, 1)
+
+
+def whole_number(value: str) -> int:
+    """A count that may be 0, such as ``--patience`` or ``--composites``."""
+    return _whole(value, 0)
+
+
+def _whole(value: str, least: int) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    if not least <= number <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{value} is not between {least} and {MAX_COUNT:,}")
+    return number
+
+
+def positive_number(value: str) -> float:
+    """A rate such as ``--lr``: a finite number above 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < number < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value} is not a number above 0")
+    return number
+
+
+def fraction(value: str) -> float:
+    """A detector confidence written into a card: between 0 and 1 (2 found nothing once activated)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= number <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{value} is not a confidence between 0 and 1")
     return number
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from decorlens.options import plain_name
+from decorlens.options import cosine, fraction, plain_name, positive_int, whole_number
 from decorlens.progress import note, stop_on_ctrl_c
 from decorlens.train import TRAIN_EXTRA
 from engine.errors import ModelError
@@ -33,26 +33,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
     p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
     p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
-    p.add_argument("--epochs", type=int,
+    p.add_argument("--epochs", type=positive_int,
                    help="at most this many epochs (default 80 on the CPU, 11–19 s each on 2 cores; 250 on a GPU)")
-    p.add_argument("--imgsz", type=int, default=416, help="training and ONNX input size")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--freeze", type=int, default=10, help="layers kept frozen (10 = the backbone)")
-    p.add_argument("--patience", type=int, default=20, help="epochs without better validation mAP before stopping")
-    p.add_argument("--threshold", type=float, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
-    p.add_argument("--min-labels", type=int, default=3, help="a category needs this many train labels to be a class")
-    p.add_argument("--conf", type=float,
+    p.add_argument("--imgsz", type=positive_int, default=416, help="training and ONNX input size")
+    p.add_argument("--batch", type=positive_int, default=16)
+    p.add_argument("--freeze", type=whole_number, default=10, help="layers kept frozen (10 = the backbone)")
+    p.add_argument("--patience", type=whole_number, default=20, help="epochs without better validation mAP before stopping")
+    p.add_argument("--threshold", type=cosine, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
+    p.add_argument("--min-labels", type=positive_int, default=3, help="a category needs this many train labels to be a class")
+    p.add_argument("--conf", type=fraction,
                    help="confidence written into the card (default: the lowest whose tag precision on the val "
                         f"scenes reaches 80 %%, docs/detection.md; {YOLO_DATA_CONF} with --yolo-data)")
-    p.add_argument("--paste", type=int, default=0, metavar="N",
+    p.add_argument("--paste", type=whole_number, default=0, metavar="N",
                    help="also train on N copies of train scenes with catalog products of the rarely seen "
                         "categories (rugs, frames, mirrors) pasted in (docs/detection.md)")
     p.add_argument("--seed", type=int, default=0, help="split seed: keep it equal to `decorlens train`'s")
-    p.add_argument("--limit-scenes", type=int, help="use only the first N scenes of each split (a quick look)")
+    p.add_argument("--limit-scenes", type=positive_int, help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, help="run folder (default <data dir>/training-runs/NAME)")
     p.add_argument("--export-only", action="store_true",
                    help="write the pseudo-labelled YOLO dataset and COCO JSON, then stop (to inspect or correct)")
-    p.add_argument("--review", type=int, metavar="N",
+    p.add_argument("--review", type=positive_int, metavar="N",
                    help="also write review.png: N pseudo labels beside their products, an equal share per "
                         "cosine band, to judge by eye where the threshold belongs")
     p.add_argument("--trust-pt", action="store_true",

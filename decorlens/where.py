@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from decorlens.options import positive_int
 from decorlens.terminal import one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "where", help="the tagged photos a product was matched in (best first) and the products that go with it"
     )
     p.add_argument("sku", help="a product's SKU")
-    p.add_argument("--limit", type=int, default=20, help="photos and go-with products shown (default 20)")
+    p.add_argument("--limit", type=positive_int, default=20, help="photos and go-with products shown (default 20)")
     p.add_argument("--json", action="store_true", help="print the product, its photos and what goes with it as JSON")
     p.set_defaults(run=run)
 

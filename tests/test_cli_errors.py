@@ -211,6 +211,15 @@ BAD_INPUTS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "zero matches asked": (lambda _d, tmp: _tiny_photo(tmp) + ["--top-k", "0"], ("--top-k",)),
     "unknown device": (lambda _d, tmp: ["--device", "tpu", *_tiny_photo(tmp)], ("'tpu'", "gpu")),
     "box outside the photo": (lambda _d, tmp: _tiny_photo(tmp) + ["--box", "500,500,900,900"], ("box",)),
+    # numbers argparse took as they came: -1 listed nothing, a huge one overflowed in SQLite, 0 epochs
+    # "trained" and wrote a model, nan gave a ValueError, a confidence of 2 made a detector that finds nothing
+    "negative limit": (lambda _d, _t: ["where", "SKU", "--limit", "-1"], ("--limit", "-1")),
+    "huge limit": (lambda _d, _t: ["where", "SKU", "--limit", "9" * 20], ("--limit", "1,000,000,000")),
+    "zero epochs": (lambda _d, tmp: ["train", "--data", str(tmp), "--epochs", "0"], ("--epochs",)),
+    "nan learning rate": (lambda _d, tmp: ["train", "--data", str(tmp), "--lr", "nan"], ("--lr", "above 0")),
+    "zero scenes": (lambda _d, tmp: ["eval", "--data", str(tmp), "--limit-scenes", "0"], ("--limit-scenes",)),
+    "no matchers": (lambda _d, tmp: ["eval", "--data", str(tmp), "--matchers", ""], ("--matchers", "colour")),
+    "confidence of 2": (lambda _d, tmp: ["train-detector", "--data", str(tmp), "--conf", "2"], ("--conf",)),
 }
 
 
