@@ -225,6 +225,24 @@ def test_a_missing_finetuned_model_says_what_to_do(mini_dataset: Path, session_d
     assert "decorlens train" in capsys.readouterr().err
 
 
+def test_pairs_of_a_scene_scenes_csv_lacks_and_no_pairs_at_all_are_one_line(mini_dataset: Path, session_data_dir: Path,
+                                                                              tmp_path: Path, capsys):
+    """A pair naming a scene missing from scenes.csv ended in "unexpected KeyError"; a pairs.csv with no rows
+    gave an all-"–" report, exit 0, and matplotlib's warning."""
+    broken, empty = tmp_path / "broken", tmp_path / "empty"
+    for folder in (broken, empty):
+        shutil.copytree(mini_dataset, folder)
+    first = (broken / "products.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    with open(broken / "pairs.csv", "a", encoding="utf-8") as fh:
+        fh.write(f"no-such-scene,{first},lamp\n")
+    (empty / "pairs.csv").write_text((mini_dataset / "pairs.csv").read_text().splitlines()[0] + "\n")
+    for folder, expected in ((broken, "'no-such-scene' not in scenes.csv"), (empty, "nothing to score")):
+        code = main(["-q", "--data-dir", str(session_data_dir), "eval", "--data", str(folder), "--split", "all",
+                     "--matchers", "colour", "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and expected in err, err
+
+
 def test_another_embedder_is_found_where_train_writes_models(mini_dataset: Path, exported_models: Path,
                                                             shared_models: Path, tmp_path: Path, capsys):
     """`--also-embedder NAME` for a model in <data dir>/models, where `decorlens train` writes it."""

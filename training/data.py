@@ -91,7 +91,9 @@ class PairDataset:
         products = _read_products(root)
         pairs_file = root / "pairs.csv"
         pairs = _read_pairs(pairs_file, products) if pairs_file.is_file() else []
-        return cls(root, _read_scenes(root, pairs), products, pairs, _read_duplicates(root))
+        scenes = _read_scenes(root, pairs)
+        _check_scenes_listed(root, pairs, scenes)
+        return cls(root, scenes, products, pairs, _read_duplicates(root))
 
     def digest(self) -> str:
         """sha256 over the CSV files: identifies the data a model was trained on (its card says it)."""
@@ -196,6 +198,16 @@ def _read_scenes(root: Path, pairs: Iterable[Pair]) -> dict[str, Path]:
     if path.is_file():
         return {r["scene_id"]: root / r["image"] for r in _rows(path, ("scene_id", "image"))}
     return {p.scene_id: root / "scenes" / f"{p.scene_id}.jpg" for p in pairs}
+
+
+def _check_scenes_listed(root: Path, pairs: Iterable[Pair], scenes: dict[str, Path]) -> None:
+    """Refuse pairs naming a scene that scenes.csv does not list: scoring or training failed on it later, as a
+    bare KeyError."""
+    unlisted = sorted({p.scene_id for p in pairs} - scenes.keys())
+    if unlisted:
+        more = f" and {len(unlisted) - 1} more" if len(unlisted) > 1 else ""
+        raise DatasetError(f"{root / 'pairs.csv'}: scene {unlisted[0]!r}{more} not in scenes.csv; add it there "
+                           "or remove its pairs")
 
 
 def _read_duplicates(root: Path) -> dict[str, str]:

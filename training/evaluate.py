@@ -48,7 +48,7 @@ from engine.imageio import load_image
 from engine.models import find_model
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.query import QueryOptions
-from training.data import PairDataset
+from training.data import DatasetError, PairDataset
 from training.recipes import model_name
 
 MATCHERS = ("colour", "pretrained", "finetuned")
@@ -245,6 +245,9 @@ def evaluate(
     """Score every pair of the chosen scenes with each matcher."""
     dataset = PairDataset.load(config.data)
     scenes = _scenes(dataset, config)
+    if not scenes:  # an all-"–" report, exit 0, said nothing was scored
+        split = "any split" if config.split == "all" else f"the {config.split} split (seed {config.seed})"
+        raise DatasetError(f"{config.data}: no scene of {split} has a pair in pairs.csv; nothing to score")
     finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
     # Found on the user's model path, as the fine-tuned one: `decorlens train` writes to <data dir>/models,
     # which the evaluation catalog's own data dir does not hold.
