@@ -13,6 +13,7 @@ from decorlens.progress import bar, note
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
 from engine.errors import ModelError
+from engine.files import absolute
 from engine.models import (
     ResolvedModel,
     card_path_for,
@@ -52,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ac = verbs.add_parser("activate", help="make models the ones searches use (an embedder re-embeds the catalog)")
     ac.add_argument("models", nargs="+", metavar="ONNX",
                     help="an embedder, and/or the detectors to run together (they replace the current detectors), "
-                         "e.g. mobilenet_v2-ntxent-catalog-pull.onnx or yolo11n-ovint8-dq.onnx yolo11n-decor.onnx")
+                         "e.g. mobilenet_v2-ntxent-catalog-pull.onnx or yolo11n-ovint8-dq.onnx yolo11n-decor.onnx; "
+                         "a path is saved as that file's full path and used where it is")
     ac.set_defaults(run=run_activate)
     qu = verbs.add_parser("quantize", help="an int8 copy of an embedder for the CPU, calibrated on the catalog's "
                                            "photos: about twice as fast per crop ([train])")
@@ -209,16 +211,18 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     models = [_activatable(name, pipeline) for name in args.models]
-    embedders = [m for m in models if m.card.kind == "embedder"]
-    detectors = [m for m in models if m.card.kind == "detector"]
+    chosen = [(_choice(name, m), m) for name, m in zip(args.models, models, strict=True)]
+    embedders = [(choice, m) for choice, m in chosen if m.card.kind == "embedder"]
+    detectors = [(choice, m) for choice, m in chosen if m.card.kind == "detector"]
     if len(embedders) > 1:
-        raise ModelError(f"one embedder at a time, got {', '.join(m.path.name for m in embedders)}")
+        raise ModelError(f"one embedder at a time, got {', '.join(m.path.name for _, m in embedders)}")
     if embedders:  # first: a re-embedding stopped with Ctrl-C leaves every choice as it was
-        _activate_embedder(args, pipeline, embedders[0])
+        _activate_embedder(args, pipeline, *embedders[0])
     if detectors:
-        path = save_choice(pipeline.data_dir, "detectors", [[m.path.name] for m in detectors])
-        print(f"detection now runs {' + '.join(m.card.name for m in detectors)}; saved in {path}")
-        _note_replaced(detectors)
+        path = save_choice(pipeline.data_dir, "detectors", [[choice] for choice, _ in detectors])
+        runs = " + ".join(f"{m.card.name} ({absolute(m.path)})" for _, m in detectors)
+        print(f"detection now runs {runs}; saved in {path}{_kept_where(choice for choice, _ in detectors)}")
+        _note_replaced([m for _, m in detectors])
     return 0
 
 
@@ -239,6 +243,19 @@ def _export_hint(path: Path) -> str:
     return f"; `decorlens models export {path.name}` writes {path.stem}.onnx" if path.suffix == ".pt" else ""
 
 
+def _choice(name: str, model: ResolvedModel) -> str:
+    """What ``config.yaml`` records: a bare file name as given (looked up on the model search path, as
+    the defaults are), a path as the absolute path of that file. Saving only a path's file name left an
+    outside model "not found", or ran another file of that name from the models folders."""
+    return model.path.name if Path(name).name == name else str(absolute(model.path))
+
+
+def _kept_where(choices) -> str:
+    """Said when a model is used from where it is: moving or deleting it stops searches."""
+    outside = [c for c in choices if Path(c).is_absolute()]
+    return f" (used where it is: keep {', '.join(outside)} there)" if outside else ""
+
+
 def _note_replaced(detectors: list) -> None:
     """A trained detector activated beside the stock ones it replaces: allowed, but say what it costs."""
     names = {m.path.name for m in detectors}
@@ -249,14 +266,14 @@ def _note_replaced(detectors: list) -> None:
                  f"for the same objects; `decorlens models activate {model.path.name}` runs it alone")
 
 
-def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, model) -> None:
+def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str, model: ResolvedModel) -> None:
     """Re-embed the catalog, then save the choice: interrupted, the catalog and config.yaml are unchanged."""
-    active = Pipeline(pipeline.settings.with_(embedder=(model.path.name,)), pipeline.log)
+    active = Pipeline(pipeline.settings.with_(embedder=(choice,)), pipeline.log)
     if active.catalog.count():
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
-    path = save_choice(pipeline.data_dir, "embedder", [model.path.name])
-    print(f"searches now use {model.card.name} ({model.path}); saved in {path}")
+    path = save_choice(pipeline.data_dir, "embedder", [choice])
+    print(f"searches now use {model.card.name} ({absolute(model.path)}); saved in {path}{_kept_where([choice])}")
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:

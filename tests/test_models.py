@@ -191,3 +191,25 @@ def test_only_an_onnx_file_that_matches_its_card_is_activated(shared_models: Pat
     assert "\n" not in err and "replaced.onnx does not match its model card" in err
     assert not (data / "config.yaml").exists()
 
+
+def test_a_model_activated_by_its_path_is_the_one_searches_use(shared_models: Path, tmp_path: Path, capsys):
+    """Only the file name was saved: an outside detector was then "not found", an outside embedder failed
+    before saving, and one named like a model in the models folder said it was active while the other ran."""
+    from decorlens.main import main
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("yolo11n-ovint8-dq.onnx", "yolo11n-ovint8-dq.card.json"):
+        (outside / name.replace("yolo11n-ovint8-dq", "mydet")).write_bytes((shared_models / name).read_bytes())
+    own = outside / "effnet_lite0_gem.onnx"  # the same name as the shared model: a copy with a card of its own
+    own.write_bytes((shared_models / "effnet_lite0_gem.onnx").read_bytes())
+    write_card(own, ModelCard.from_dict({**read_card(shared_models / own.name).to_dict(), "name": "my-effnet"}))
+    data = tmp_path / "data"
+    assert main(["-q", "--data-dir", str(data), "models", "activate", str(outside / "mydet.onnx"), str(own)]) == 0
+    out = capsys.readouterr().out
+    assert str(outside / "mydet.onnx") in out and str(own) in out
+    pipeline = Pipeline(Settings.for_data_dir(data))
+    assert [pipeline._find_first(choices).path for choices in pipeline.settings.detectors] == [outside / "mydet.onnx"]
+    assert pipeline._find_first(pipeline.settings.embedder).path == own
