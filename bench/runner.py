@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(the three-detector set), alternating in the same run, on the test scenes of the "
                              "split seed its card records")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
-    parser.add_argument("--sizes", default="",
+    parser.add_argument("--sizes", type=sizes, default=(),
                         help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
                              "1000000 alone builds hnswlib at full dimension on 1M vectors (index-1M.json); "
                              "map: maps of these many products")
@@ -55,9 +55,20 @@ def options_from(args: argparse.Namespace) -> Options:
         options.dataset = args.dataset
     options.before_embedder = getattr(args, "before_embedder", None)
     options.trained_detector = getattr(args, "trained_detector", None)
-    if getattr(args, "sizes", ""):
-        options.sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
+    if getattr(args, "sizes", ()):
+        options.sizes = args.sizes
     return options
+
+
+def sizes(value: str) -> tuple[int, ...]:
+    """``--sizes``: catalog sizes, comma-separated, each a whole number from 1 (``1_000_000`` reads as well)."""
+    try:
+        chosen = tuple(int(x.replace("_", "")) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a list of whole numbers such as 2000,20000") from None
+    if not chosen or min(chosen) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give sizes of at least 1, such as 2000,20000")
+    return chosen
 
 
 def run_benchmarks(names: Sequence[str], pipeline: Any, options: Options) -> dict[str, Any]:

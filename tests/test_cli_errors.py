@@ -220,6 +220,7 @@ BAD_INPUTS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "zero scenes": (lambda _d, tmp: ["eval", "--data", str(tmp), "--limit-scenes", "0"], ("--limit-scenes",)),
     "no matchers": (lambda _d, tmp: ["eval", "--data", str(tmp), "--matchers", ""], ("--matchers", "colour")),
     "confidence of 2": (lambda _d, tmp: ["train-detector", "--data", str(tmp), "--conf", "2"], ("--conf",)),
+    "bench sizes not numbers": (lambda _d, _t: ["bench", "index", "--sizes", "abc"], ("--sizes", "'abc'")),
 }
 
 
