@@ -123,14 +123,29 @@ def install(
     file the source does not have is skipped, and so is the card of a skipped model.
     """
     pack = pack or read_pack()
-    if not is_url(source) and not Path(source).is_dir():
-        raise ModelError(f"model pack folder {source} does not exist; give a folder that holds the pack "
-                         "or an http(s) URL")
+    if not is_url(source):
+        _check_folder(source)
     folder.mkdir(parents=True, exist_ok=True)
     busy = ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
                       "then run this again")
     with exclusive(folder / LOCK_FILE, busy):  # one install at a time: two wrote the same NAME.part
         return _install_pack(source, folder, pack, progress, cancelled)
+
+
+def _check_folder(source: str | Path) -> None:
+    """Refuse a source that is neither an http(s) URL nor a folder, saying what it is instead: an archive,
+    a file:// URL or another scheme were all "does not exist", which sent the user looking for a path."""
+    text, what = str(source), "a pack is a folder or an http(s) URL of one"
+    if text.startswith("file://"):
+        folder = urllib.request.url2pathname(urllib.parse.urlsplit(text).path)
+        raise ModelError(f"model pack source {text}: give the folder {folder} itself, not a file:// URL; {what}")
+    if "://" in text:
+        raise ModelError(f"model pack source {text}: only http(s) URLs are fetched; {what}")
+    if Path(source).is_dir():
+        return
+    if Path(source).exists():
+        raise ModelError(f"model pack source {text} is a file, not a folder (unpack an archive first); {what}")
+    raise ModelError(f"model pack folder {text} does not exist; {what}")
 
 
 def _install_pack(

@@ -307,3 +307,16 @@ def test_a_part_that_is_a_folder_is_named_as_the_problem(tmp_path: Path, shared_
     message = str(caught.value)
     assert "\n" not in message and f"{target / SMALL}.part" in message and "folder" in message
     assert str(shared_models) not in message
+
+
+def test_a_source_that_is_no_pack_folder_says_what_a_pack_is(tmp_path: Path, shared_models: Path, capsys):
+    """An archive, a file:// URL or another scheme was "model pack folder ... does not exist"."""
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(b"PK\x03\x04 not unpacked")
+    wrong = {str(archive): "is a file, not a folder", f"file://{shared_models}": f"give the folder {shared_models}",
+             "ftp://localhost/pack": "only http(s) URLs"}
+    for source, why in wrong.items():
+        assert main(["--data-dir", str(tmp_path / "data"), "models", "fetch", "--from", source]) != 0
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and source in err and why in err and "does not exist" not in err, err
+        assert "a pack is a folder or an http(s) URL of one" in err
