@@ -19,7 +19,7 @@ import numpy as np
 from engine.boxes import area, covered, iou, overlap
 from engine.categories import CategoryMap
 from engine.errors import ModelError
-from engine.models import ResolvedModel
+from engine.models import ResolvedModel, a_kind
 from engine.preprocess import letterbox
 from engine.results import Detection
 from engine.runtime import DevicePreference, open_model, session_device
@@ -50,7 +50,7 @@ class Detector:
     ):
         card = model.card
         if card.kind != "detector":
-            raise ModelError(f"{model.path} is a {card.kind}, not a detector")
+            raise ModelError(f"{model.path} is {a_kind(card.kind)}, not a detector")
         if not card.class_names:
             raise ModelError(f"model card of {model.path} lists no class names")
         self.model = model

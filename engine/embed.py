@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from engine.errors import ModelError
-from engine.models import ResolvedModel
+from engine.models import ResolvedModel, a_kind
 from engine.preprocess import embed_batch, embed_input
 from engine.runtime import (
     DevicePreference,
@@ -28,7 +28,7 @@ class Embedder:
 
     def __init__(self, model: ResolvedModel, device: DevicePreference = "auto"):
         if model.card.kind != "embedder":
-            raise ModelError(f"{model.path} is a {model.card.kind}, not an embedder")
+            raise ModelError(f"{model.path} is {a_kind(model.card.kind)}, not an embedder")
         self.model = model
         self.card = model.card
         self.key = model.key

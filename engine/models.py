@@ -100,6 +100,11 @@ def _how_to_restore(path: Path) -> str:
     return "put back the file the card was written for, or export or train it again"
 
 
+def a_kind(kind: str) -> str:
+    """A card's kind with its article, for messages: "an embedder", "a detector"."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
 def card_path_for(model: Path) -> Path:
     return model.with_suffix(".card.json")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.detect import nms
 from engine.errors import ModelError
-from engine.models import ModelCard, ResolvedModel, read_card
+from engine.models import ModelCard, ResolvedModel, a_kind, read_card
 from engine.onnx_cards import detector_card
 from engine.paths import model_search_path
 from engine.preprocess import letterbox
@@ -114,7 +114,7 @@ class PoseModel:
     ):
         card = model.card
         if card.kind != "pose":
-            raise ModelError(f"{model.path} is a {card.kind}, not a pose model")
+            raise ModelError(f"{model.path} is {a_kind(card.kind)}, not a pose model")
         self.model = model
         self.conf = card.default_conf if conf is None else conf
         self.iou = iou

@@ -331,7 +331,7 @@ def test_bench_mapping_matches_detector(oiv7: Detector, categories: CategoryMap,
 
 def test_embedder_card_is_refused_as_detector(shared_models: Path, categories: CategoryMap) -> None:
     path = shared_models / "mobilenet_v2_1.0_224_quant.float.onnx"
-    with pytest.raises(ModelError, match="is a embedder, not a detector"):
+    with pytest.raises(ModelError, match="is an embedder, not a detector"):
         Detector(ResolvedModel(path, read_card(path)), categories, device="cpu")
 
 
