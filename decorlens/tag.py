@@ -10,7 +10,7 @@ from pathlib import Path
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, expand_scenes, tag_scenes
-from engine.errors import Cancelled
+from engine.errors import Cancelled, DecorLensError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -19,7 +19,8 @@ from engine.shoppable import export_batch
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary")
     p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder (one inside a folder being tagged is left out of the tagging)")
     p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument(
         "--html", action="store_true",
@@ -37,8 +38,22 @@ def _embed_catalog(pipeline: Pipeline, quiet: bool, stop: Callable[[], bool]) ->
             pipeline.prepare_matcher(progress=progress, cancelled=stop)
 
 
+def _not_an_input(out: Path, inputs: list[str]) -> None:
+    """Refuse ``--out`` that is itself a folder being tagged.
+
+    Its pages' pictures (``images/``) would mix with the photos, be tagged as rooms on the next run, and
+    overwrite photos of the same name kept in an ``images/`` folder of one's own. An output folder inside
+    the input folder is fine: it is left out of the tagging.
+    """
+    for item in map(Path, inputs):
+        if item.is_dir() and item.resolve() == out.resolve():
+            raise DecorLensError(f"--out {out} is the folder being tagged; give an output folder of its own, "
+                                 f"e.g. --out {item / 'tagged'} (left out of the tagging)")
+
+
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    scenes = expand_scenes(args.inputs)
+    _not_an_input(args.out, args.inputs)
+    scenes = expand_scenes(args.inputs, leave_out=args.out)
     if not scenes:
         note("no images found in " + ", ".join(args.inputs))
         return 1

@@ -43,15 +43,41 @@ class BatchReport:
     results: list[SceneResult] = field(default_factory=list)
 
 
-def expand_scenes(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Image files from a mix of files and folders (folders are searched recursively), sorted."""
+def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
+    """Image files from a mix of files and folders (folders are searched recursively), sorted.
+
+    ``leave_out`` (the output folder) and all below it is not searched when it lies inside a folder given:
+    ``tag photos --out photos/tagged`` run again tagged its own page pictures and thumbnails, renamed the
+    real outputs to make room for them and counted each room twice in Where used. A file named on its
+    own is kept wherever it is: it was asked for.
+    """
+    skip = leave_out.resolve() if leave_out is not None else None
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+            keep = _outside(skip) if skip is not None and not _within(item.resolve(), skip) else None
+            found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                                and (keep is None or keep(p))))
         else:
             found.append(item)
     return found
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (resolved) is ``folder`` or lies below it."""
+    return path == folder or folder in path.parents
+
+
+def _outside(folder: Path) -> Callable[[Path], bool]:
+    """A test of whether a found file lies outside ``folder``, resolving each file's folder once."""
+    seen: dict[Path, bool] = {}
+
+    def outside(path: Path) -> bool:
+        if path.parent not in seen:
+            seen[path.parent] = not _within(path.parent.resolve(), folder)
+        return seen[path.parent]
+
+    return outside
 
 
 def tag_scenes(

@@ -1,0 +1,68 @@
+"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8, the output
+folder cannot be written, or no output folder is given: real scenes, a small real catalog, the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from decorlens.main import main
+from engine.batch import SUMMARY
+from engine.shoppable import IMAGES
+
+SCENES = ("a-cosy-space-for-coffee-and-conversation", "take-a-comfy-seat-on-the-sofa")
+CATEGORIES = ("sofa", "chair", "lamp", "table")
+
+
+@pytest.fixture
+def data_dir(fresh_pipeline, ikea: Path, ikea_products: list[dict[str, str]], tmp_path: Path) -> Path:
+    """A data folder whose catalog holds a few real products of the scenes' categories."""
+    feed = tmp_path / "feed.csv"
+    with open(feed, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
+        for category in CATEGORIES:
+            for row in [r for r in ikea_products if r["category"] == category][:2]:
+                writer.writerow([row["product_id"], row["name"], category, str(ikea / row["image"])])
+    assert fresh_pipeline.import_catalog(feed).added == 2 * len(CATEGORIES)
+    return fresh_pipeline.data_dir
+
+
+def _photos(folder: Path, scene_path, names: tuple[str, ...]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    for fragment, name in zip(SCENES * len(names), names):
+        shutil.copy(scene_path(fragment), folder / name)
+    return [folder / n for n in names]
+
+
+def _tag(data_dir: Path, *args: str) -> int:
+    return main(["-q", "--data-dir", str(data_dir), "tag", *args])
+
+
+def _scenes_in_summary(out: Path) -> set[str]:
+    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+        return {row["scene"] for row in csv.DictReader(fh)}
+
+
+def test_a_rerun_into_an_output_folder_inside_the_input_tags_only_the_photos(data_dir, scene_path, tmp_path):
+    """The second run tagged the first run's page pictures and thumbnails as rooms and renamed the outputs."""
+    photos = tmp_path / "photos"
+    _photos(photos, scene_path, ("living.jpg", "lounge.jpg"))
+    out = photos / "tagged"
+    for _ in range(2):
+        assert _tag(data_dir, str(photos), "--out", str(out), "--html") == 0
+    assert (out / IMAGES / "living.jpg").is_file()  # the page's picture, which the rerun must not tag
+    assert sorted(p.name for p in out.glob("*.json")) == ["living.json", "lounge.json"]
+    assert {Path(s).name for s in _scenes_in_summary(out)} == {"living.jpg", "lounge.jpg"}
+
+
+def test_the_folder_being_tagged_as_output_is_refused_in_one_line(data_dir, scene_path, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    _photos(photos, scene_path, ("living.jpg",))
+    assert _tag(data_dir, str(photos), "--out", str(photos), "--html") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--out" in err and "tagged" in err
+    assert sorted(p.name for p in photos.iterdir()) == ["living.jpg"]  # nothing written among the photos
