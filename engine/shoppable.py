@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ def write_page(
     on_page = {c.sku for c in cards}
     more = [_card(m, images / PRODUCTS, names) for m in complete if str(m.get("sku", "")) not in on_page]
     page = out_dir / f"{stem}.html"
-    photo_src = f"{IMAGES}/{quote(photo_file)}"
+    photo_src = f"{IMAGES}/{quote(os.fsencode(photo_file))}"  # the name's own bytes, UTF-8 or not
     write_atomic(page, render(readable_title(stem), photo_src, scene, spots, cards, more))
     return page
 
@@ -136,7 +137,12 @@ def export_batch(
 
 
 def readable_title(stem: str) -> str:
-    """A heading from a file stem: separators become spaces, long camera/ID digit runs go."""
+    """A heading from a file stem: separators become spaces, long camera/ID digit runs go.
+
+    Bytes of a file name that are not UTF-8 (lone surrogates from the OS) show as U+FFFD (�): they cannot
+    be written to a UTF-8 page, and stopped the whole batch at the first such photo.
+    """
+    stem = os.fsencode(stem).decode("utf-8", "replace")
     words = [w for w in re.split(r"[_\-\s.]+", stem) if w]
     kept = [w for w in words if not (w.isdigit() and len(w) >= 6)] or words
     text = " ".join(kept)

@@ -4,6 +4,7 @@ folder cannot be written, or no output folder is given: real scenes, a small rea
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -66,3 +67,16 @@ def test_the_folder_being_tagged_as_output_is_refused_in_one_line(data_dir, scen
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--out" in err and "tagged" in err
     assert sorted(p.name for p in photos.iterdir()) == ["living.jpg"]  # nothing written among the photos
+
+
+def test_a_photo_name_that_is_not_utf8_gets_its_page_and_the_batch_goes_on(data_dir, scene_path, tmp_path):
+    """``b"bad\\xff\\xfename.jpg"`` stopped ``tag --html`` with exit 2, no summary, later photos untagged."""
+    photos = tmp_path / "photos"
+    bad = os.fsdecode(b"bad\xff\xfename.jpg")
+    _photos(photos, scene_path, ("a.jpg", bad, "c.jpg"))
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(photos), "--out", str(out), "--html") in (0, 1)  # 1: not remembered for Where used
+    assert len(_scenes_in_summary(out)) == 3
+    page = (out / bad.replace(".jpg", ".html")).read_text(encoding="utf-8")
+    assert "<h1>Bad\ufffd\ufffdname</h1>" in page and f'src="{IMAGES}/bad%FF%FEname.jpg"' in page
+    assert (out / IMAGES / bad).is_file() and (out / "c.html").is_file()
