@@ -9,7 +9,7 @@ from pathlib import Path
 
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
-from engine.batch import SUMMARY, expand_scenes, tag_scenes
+from engine.batch import SUMMARY, check_out_dir, expand_scenes, tag_scenes
 from engine.errors import Cancelled, DecorLensError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)
+    check_out_dir(args.out, "--out")  # before the catalog is embedded, which may take minutes
     with stop_on_ctrl_c() as stop:
         _embed_catalog(pipeline, args.quiet, stop)
         with bar("tagging", args.quiet) as progress:

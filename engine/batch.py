@@ -7,11 +7,13 @@ atomically, so a cancelled batch leaves only complete files behind.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import re
 import sqlite3
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +36,15 @@ SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
 ]
+# What keeps a whole output folder from being written, said of the folder: the OS names the file it was
+# writing, whose long name crowded the advice out of the CLI's line, and its advice named --data-dir.
+FOLDER_PROBLEMS = {
+    errno.EROFS: "is on a read-only file system; choose another output folder",
+    errno.EACCES: "cannot be written (permission denied); check its permissions or choose another output folder",
+    errno.EPERM: "cannot be written (permission denied); check its permissions or choose another output folder",
+    errno.ENOSPC: "has no space left on its device; free some space or choose another output folder",
+    errno.EDQUOT: "is over its disk quota; free some space or choose another output folder",
+}
 
 
 @dataclass
@@ -80,6 +91,24 @@ def _outside(folder: Path) -> Callable[[Path], bool]:
     return outside
 
 
+def check_out_dir(out_dir: Path, name: str = "the output folder") -> None:
+    """``out_dir`` made if missing and found writable, before the first photo, or a one-line error.
+
+    A read-only or full folder otherwise failed at the first photo's JSON, with the OS's words about a
+    long file name. ``name`` is how the caller's user knows the folder (the CLI says ``--out``). The probe
+    is an unnamed temporary file: nothing is left behind.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        problem = FOLDER_PROBLEMS.get(exc.errno or 0)
+        if problem is None:
+            raise
+        raise DecorLensError(f"{name} {out_dir} {problem}") from exc
+
+
 def tag_scenes(
     pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
@@ -90,7 +119,7 @@ def tag_scenes(
     ``on_result(scene, stem, result)`` runs after each scene's JSON is written, for outputs of
     one's own beside it (the GUI's shoppable HTML pages).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out_dir)
     report = BatchReport()
     stems = unique_stems(scenes)
     for n, scene in enumerate(scenes, 1):
@@ -133,13 +162,14 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_d
 def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> DecorLensError:
     """The batch stopped by an output it could not write: the summary of the scenes done is written if it can
     be (the last scene's files may take more room than it), and the line says where they are."""
-    reason = describe(exc, Context(inputs=(str(out_dir),)))
+    problem = FOLDER_PROBLEMS.get(exc.errno or 0)
+    reason = f"the output folder {out_dir} {problem}" if problem else describe(exc, Context(inputs=(str(out_dir),)))
     done = f"stopped after tagging {len(report.done)} of {total} scenes"
     try:
         _write_summary(out_dir, report.results)
     except OSError:
-        return DecorLensError(f"{done}, whose JSON files are in {out_dir} ({SUMMARY} could not be written "
-                              f"either): {reason}")
+        kept = f", whose JSON files are in {out_dir} ({SUMMARY} could not be written either)" if report.done else ""
+        return DecorLensError(f"{done}{kept}: {reason}")
     return DecorLensError(f"{done}, listed in {out_dir / SUMMARY}: {reason}")
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from decorlens.main import main
-from engine.batch import SUMMARY
+from engine.batch import SUMMARY, tag_scenes
+from engine.errors import DecorLensError
 from engine.shoppable import IMAGES
 
 SCENES = ("a-cosy-space-for-coffee-and-conversation", "take-a-comfy-seat-on-the-sofa")
@@ -80,3 +83,41 @@ def test_a_photo_name_that_is_not_utf8_gets_its_page_and_the_batch_goes_on(data_
     page = (out / bad.replace(".jpg", ".html")).read_text(encoding="utf-8")
     assert "<h1>Bad\ufffd\ufffdname</h1>" in page and f'src="{IMAGES}/bad%FF%FEname.jpg"' in page
     assert (out / IMAGES / bad).is_file() and (out / "c.html").is_file()
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """An existing folder that cannot be written: chmod 555, or as root (whom modes do not stop) a
+    read-only bind mount, skipped where mounting is impossible."""
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True, check=False).returncode:
+        pytest.skip("no read-only folder can be made here (root, and mount is not allowed)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, check=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_output_folder_is_named_as_out_in_one_clean_line(
+    data_dir, fresh_pipeline, scene_path, tmp_path, read_only, capsys
+):
+    """The line was cut in the middle ("romnt…/ikea-…ystem is read-only") and suggested --data-dir."""
+    photos = _photos(tmp_path / "photos", scene_path, ("living.jpg",))
+    for out in (read_only, read_only / "sub"):
+        assert _tag(data_dir, str(photos[0]), "--out", str(out)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"decorlens: error: --out {out} {_problem(read_only)}"
+    with pytest.raises(DecorLensError, match=f"^the output folder {read_only} "):  # the app's batch too
+        tag_scenes(fresh_pipeline, photos, read_only)
+
+
+def _problem(folder: Path) -> str:
+    return ("is on a read-only file system; choose another output folder" if os.geteuid() == 0 else
+            "cannot be written (permission denied); check its permissions or choose another output folder")
