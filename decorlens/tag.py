@@ -19,7 +19,7 @@ from engine.shoppable import export_batch
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary")
     p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
-    p.add_argument("--out", type=Path, required=True,
+    p.add_argument("--out", type=out_folder, required=True,
                    help="output folder (one inside a folder being tagged is left out of the tagging)")
     p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument(
@@ -36,6 +36,13 @@ def _embed_catalog(pipeline: Pipeline, quiet: bool, stop: Callable[[], bool]) ->
     if pipeline.catalog.missing_vectors(pipeline.embedder.key):
         with bar("embedding the catalog", quiet) as progress:
             pipeline.prepare_matcher(progress=progress, cancelled=stop)
+
+
+def out_folder(text: str) -> Path:
+    """``--out``: an empty one became ``Path(".")`` and wrote the batch into the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty; give the output folder (\"\" would write into the current folder)")
+    return Path(text)
 
 
 def _not_an_input(out: Path, inputs: list[str]) -> None:

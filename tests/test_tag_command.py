@@ -121,3 +121,15 @@ def test_a_read_only_output_folder_is_named_as_out_in_one_clean_line(
 def _problem(folder: Path) -> str:
     return ("is on a read-only file system; choose another output folder" if os.geteuid() == 0 else
             "cannot be written (permission denied); check its permissions or choose another output folder")
+
+
+def test_an_empty_out_is_refused_not_the_current_folder(data_dir, scene_path, tmp_path, monkeypatch, capsys):
+    photos = _photos(tmp_path / "photos", scene_path, ("living.jpg",))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with pytest.raises(SystemExit) as stopped:
+        _tag(data_dir, str(photos[0]), "--out", "")
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "--out" in err
+    assert not list(here.iterdir())
