@@ -17,9 +17,10 @@ from engine.importer import IMAGE_SUFFIXES
 PASTED = "pasted"
 
 
-def scene_files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Images among files and folders (recursively), in a stable order; other files are ignored."""
-    return [p for p in expand_scenes(inputs) if p.suffix.lower() in IMAGE_SUFFIXES]
+def scene_files(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
+    """Images among files and folders (recursively), in a stable order; other files are ignored, and so is
+    ``leave_out`` (a batch's output folder) with all below it."""
+    return [p for p in expand_scenes(inputs, leave_out) if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
 def save_pasted(data_dir: Path, png: bytes) -> Path:

@@ -249,6 +249,26 @@ def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh
     assert dialog.start_button.isEnabled() and not dialog.progress.isVisible()
 
 
+def test_a_batch_leaves_its_output_folder_out_and_refuses_the_photos_folder_as_output(qtbot, pipeline, scene_path,
+                                                                                     tmp_path):
+    """Saving into the photos folder mixed the pages' pictures into it; saving below it, a second run tagged
+    the first's page pictures as rooms (as `decorlens tag` did)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(scene_path("bed-that-folds"), photos)
+    dialog = BatchDialog(pipeline, Runner(2), 1)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(photos))
+    dialog.target.setText(str(photos))
+    dialog.start()
+    assert "folder of their own" in dialog.status.text() and dialog.task is None
+    dialog.target.setText(str(photos / "tagged"))
+    for _run in range(2):
+        with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+            dialog.start()
+        assert len(finished.args[0].done) == 1, finished.args[0]  # the photo, not the pages' pictures
+
+
 def test_a_corrupt_catalog_is_reported_in_the_window(qtbot, tmp_path, settings, exported_models):
     data = tmp_path / "data"
     shutil.copytree(exported_models, data / "models")

@@ -105,9 +105,13 @@ class BatchDialog(QDialog):
             self.status.setText("Choose the photos folder and where to save the results.")
             return
         pipeline, top_k, out = self.pipeline, self.top_k.value(), Path(target)
+        if out.resolve() == Path(source).resolve():  # its pages' pictures would be tagged as rooms next time
+            self.status.setText(f"Save the results in a folder of their own, e.g. {Path(source) / 'tagged'}: "
+                                "it is left out of the photos tagged.")
+            return
 
         def work(job) -> BatchReport:
-            scenes = scene_files([source])
+            scenes = scene_files([source], leave_out=out)
             if not scenes:
                 raise ValueError(f"no photos found in {source}")
             return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled)
