@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)
-    check_out_dir(args.out, "--out")  # before the catalog is embedded, which may take minutes
+    check_out_dir(args.out, "--out", make=False)  # before the catalog is embedded, which may take minutes
     with stop_on_ctrl_c() as stop:
         _embed_catalog(pipeline, args.quiet, stop)
         with bar("tagging", args.quiet) as progress:

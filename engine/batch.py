@@ -91,16 +91,22 @@ def _outside(folder: Path) -> Callable[[Path], bool]:
     return outside
 
 
-def check_out_dir(out_dir: Path, name: str = "the output folder") -> None:
-    """``out_dir`` made if missing and found writable, before the first photo, or a one-line error.
+def check_out_dir(out_dir: Path, name: str = "the output folder", make: bool = True) -> None:
+    """``out_dir`` found writable (made first if missing and ``make``), before the first photo, or a
+    one-line error.
 
     A read-only or full folder otherwise failed at the first photo's JSON, with the OS's words about a
     long file name. ``name`` is how the caller's user knows the folder (the CLI says ``--out``). The probe
-    is an unnamed temporary file: nothing is left behind.
+    is an unnamed temporary file: nothing is left behind. Without ``make`` (a check before minutes of
+    other work, which Ctrl-C may end) the nearest existing folder above it is probed, and nothing is made.
     """
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
+        if make:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        probed = next((p for p in (out_dir, *out_dir.parents) if p.exists()), out_dir)
+        if not probed.is_dir():
+            return  # a file where a folder should be: the writes that follow name it
+        with tempfile.TemporaryFile(dir=probed):
             pass
     except OSError as exc:
         problem = FOLDER_PROBLEMS.get(exc.errno or 0)
