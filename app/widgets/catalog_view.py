@@ -209,7 +209,6 @@ class CatalogView(QWidget):
 
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
-        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 30)
         self.category = QComboBox(minimumContentsLength=10)
         self.count = QLabel()
         self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
@@ -227,9 +226,9 @@ class CatalogView(QWidget):
         self.find_duplicates = QPushButton("Find duplicates…")
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
-        for widget in (self.search, self.category, self.count):
+        top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
+        for widget in (self.category, self.count):
             top.addWidget(widget)
-        top.addStretch()
         for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
             top.addWidget(widget)
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
