@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+from collections.abc import Callable
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
@@ -73,36 +74,29 @@ def _whole(value: str, least: int) -> int:
 
 def positive_number(value: str) -> float:
     """A rate such as ``--lr``: a finite number above 0."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 < number < float("inf"):  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{value} is not a number above 0")
-    return number
+    return _number(value, lambda n: 0.0 < n < float("inf"), "a number above 0")
 
 
 def fraction(value: str) -> float:
     """A detector confidence written into a card: between 0 and 1 (2 found nothing once activated)."""
+    return _number(value, lambda n: 0.0 <= n <= 1.0, "a confidence between 0 and 1")
+
+
+def _number(value: str, ok: Callable[[float], bool], wanted: str) -> float:
+    """``value`` as a float that ``ok`` accepts (a comparison, so nan never passes), else argparse's error."""
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 <= number <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{value} is not a confidence between 0 and 1")
+    if not ok(number):
+        raise argparse.ArgumentTypeError(f"{value} is not {wanted}")
     return number
 
 
 def cosine(value: str) -> float:
     """A similarity threshold such as ``--threshold``: above 0 (at or below, every product would be alike)
     and at most 1."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 < number <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{value} is not a cosine above 0 and at most 1")
-    return number
+    return _number(value, lambda n: 0.0 < n <= 1.0, "a cosine above 0 and at most 1")
 
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
