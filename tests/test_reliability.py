@@ -113,3 +113,6 @@ def test_pt_consent_rules(tmp_path: Path):
         pickle_consent(outside, False, [models])
     with pytest.raises(ModelError, match="--trust-pt"):
         pickle_consent(models / ".." / "elsewhere" / "yolo.pt", False, [models])
+    for other in (models / "yolo11n-ovint8-dq.onnx", tmp_path / "photo.jpg"):  # an unexpected TypeError later
+        with pytest.raises(ModelError, match="is not a .pt weights file"):
+            pickle_consent(other, True, [models])

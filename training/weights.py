@@ -38,8 +38,12 @@ def load_plain(path: Path, what: str = "checkpoint") -> Any:
 
 
 def pickle_consent(path: Path, trust: bool, trusted_dirs: Sequence[Path]) -> str:
-    """The warning to show before ultralytics unpickles ``path``; ModelError when there is no consent."""
+    """The warning to show before ultralytics unpickles ``path``; ModelError when there is no consent, or
+    when it is no ``.pt`` (ultralytics took an ONNX or a photo as far as an unexpected TypeError)."""
     path = Path(path)
+    if path.suffix.lower() != ".pt":
+        raise ModelError(f"{path.name} is not a .pt weights file: start from an ultralytics .pt "
+                         "(such as yolo11n-ovint8-dq.pt)")
     warning = (f"{path.name} is a pickle: loading it can run any code it carries; "
                "use .pt files only from sources you trust")
     if trust or _inside(path, trusted_dirs):
