@@ -66,17 +66,12 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            keep = _outside(skip) if skip is not None and not _within(item.resolve(), skip) else None
+            keep = _outside(skip) if skip is not None and not item.resolve().is_relative_to(skip) else None
             found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
                                 and (keep is None or keep(p))))
         else:
             found.append(item)
     return found
-
-
-def _within(path: Path, folder: Path) -> bool:
-    """Whether ``path`` (resolved) is ``folder`` or lies below it."""
-    return path == folder or folder in path.parents
 
 
 def _outside(folder: Path) -> Callable[[Path], bool]:
@@ -85,7 +80,7 @@ def _outside(folder: Path) -> Callable[[Path], bool]:
 
     def outside(path: Path) -> bool:
         if path.parent not in seen:
-            seen[path.parent] = not _within(path.parent.resolve(), folder)
+            seen[path.parent] = not path.parent.resolve().is_relative_to(folder)
         return seen[path.parent]
 
     return outside
