@@ -9,8 +9,8 @@ from pathlib import Path
 
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
-from engine.batch import SUMMARY, check_out_dir, expand_scenes, tag_scenes
-from engine.errors import Cancelled, DecorLensError
+from engine.batch import SUMMARY, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
+from engine.errors import Cancelled
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -45,21 +45,8 @@ def out_folder(text: str) -> Path:
     return Path(text)
 
 
-def _not_an_input(out: Path, inputs: list[str]) -> None:
-    """Refuse ``--out`` that is itself a folder being tagged.
-
-    Its pages' pictures (``images/``) would mix with the photos, be tagged as rooms on the next run, and
-    overwrite photos of the same name kept in an ``images/`` folder of one's own. An output folder inside
-    the input folder is fine: it is left out of the tagging.
-    """
-    for item in map(Path, inputs):
-        if item.is_dir() and item.resolve() == out.resolve():
-            raise DecorLensError(f"--out {out} is the folder being tagged; give an output folder of its own, "
-                                 f"e.g. --out {item / 'tagged'} (left out of the tagging)")
-
-
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    _not_an_input(args.out, args.inputs)
+    check_not_an_input(args.out, args.inputs, "--out")
     scenes = expand_scenes(args.inputs, leave_out=args.out)
     if not scenes:
         note("no images found in " + ", ".join(args.inputs))

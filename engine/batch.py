@@ -86,6 +86,19 @@ def _outside(folder: Path) -> Callable[[Path], bool]:
     return outside
 
 
+def check_not_an_input(out: Path, inputs: Iterable[str | os.PathLike[str]], name: str = "the output folder") -> None:
+    """Refuse an output folder that is itself a folder being tagged (``name``: how the caller's user knows it).
+
+    Its pages' pictures (``images/``) would mix with the photos, be tagged as rooms on the next run, and
+    overwrite photos of the same name kept in an ``images/`` folder of one's own. An output folder inside
+    the input folder is fine: it is left out of the tagging.
+    """
+    for item in map(Path, inputs):
+        if item.is_dir() and item.resolve() == out.resolve():
+            raise DecorLensError(f"{name} {out} is the folder being tagged; save the results in a folder of their "
+                                 f"own, e.g. {item / 'tagged'} (left out of the tagging)")
+
+
 def check_out_dir(out_dir: Path, name: str = "the output folder", make: bool = True) -> None:
     """``out_dir`` found writable (made first if missing and ``make``), before the first photo, or a
     one-line error.

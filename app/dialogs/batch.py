@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from app.scene_files import scene_files
 from app.workers import Runner, Task
-from engine.batch import SUMMARY, BatchReport
+from engine.batch import SUMMARY, BatchReport, check_not_an_input
+from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
 
@@ -105,9 +106,10 @@ class BatchDialog(QDialog):
             self.status.setText("Choose the photos folder and where to save the results.")
             return
         pipeline, top_k, out = self.pipeline, self.top_k.value(), Path(target)
-        if out.resolve() == Path(source).resolve():  # its pages' pictures would be tagged as rooms next time
-            self.status.setText(f"Save the results in a folder of their own, e.g. {Path(source) / 'tagged'}: "
-                                "it is left out of the photos tagged.")
+        try:
+            check_not_an_input(out, [source])
+        except DecorLensError as exc:
+            self.status.setText(str(exc))
             return
 
         def work(job) -> BatchReport:
