@@ -76,11 +76,14 @@ class ResolvedModel:
         return f"{self.card.name}-{self.card.sha256[:12]}"
 
 
-def check_matches_card(model: ResolvedModel) -> None:
+def check_matches_card(model: ResolvedModel, file_sha256: str | None = None) -> None:
     """Refuse a model file whose card records another file's sha256. Catalog vectors are stored under the
     card's name and sha256 (``ResolvedModel.key``): an ONNX file replaced beside its old card would
-    otherwise be searched against the old model's vectors, and every match would be quietly wrong."""
-    if model.card.sha256 and model.card.sha256 != sha256_of(model.path):
+    otherwise be searched against the old model's vectors, and every match would be quietly wrong.
+
+    ``file_sha256`` is the hash of bytes the caller has already read, so that what is checked is what runs.
+    """
+    if model.card.sha256 and model.card.sha256 != (file_sha256 or sha256_of(model.path)):
         raise ModelError(
             f"{model.path.name} does not match its model card (the card's sha256 is another file's: the file "
             f"was replaced or is damaged); {_how_to_restore(model.path)}"

@@ -15,6 +15,7 @@ in the output folder (and retries the failed ones), writing new files beside the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -82,7 +83,7 @@ def embed_feed(
     if workers < 1:
         raise DecorLensError(f"--workers must be at least 1 (got {workers})")
     ray = _ray()
-    model_bytes = _model_bytes(model)
+    model_bytes, model_sha256 = _model_file(model)
     rows = read_source(Path(feed))
     done = embedded_skus(out)
     todo = [r for r in rows if r.sku not in done or not r.sku]
@@ -98,7 +99,7 @@ def embed_feed(
                                  f"use at most {max(1, int(cpus - DECODE_CPUS))}")
         report.device = "gpu" if gpus else "cpu"
         start = time.perf_counter()
-        counts = _run(ray, todo, Path(out), model, ray.put(model_bytes), workers, batch_size, gpus)
+        counts = _run(ray, todo, Path(out), model, (ray.put(model_bytes), model_sha256), workers, batch_size, gpus)
         report.seconds = time.perf_counter() - start
         report.embedded, report.failed = counts
     finally:
@@ -110,9 +111,13 @@ def embed_feed(
 # -- the pipeline -------------------------------------------------------------------------------
 
 
-def _run(ray: Any, rows: list[ImportRow], out: Path, model: ResolvedModel, model_ref: Any, workers: int,
-         batch_size: int, gpus: bool) -> tuple[int, int]:
-    """Build and run the Ray Data pipeline; returns (embedded, failed)."""
+def _run(ray: Any, rows: list[ImportRow], out: Path, model: ResolvedModel, model_file: tuple[Any, str],
+         workers: int, batch_size: int, gpus: bool) -> tuple[int, int]:
+    """Build and run the Ray Data pipeline; returns (embedded, failed).
+
+    ``model_file`` is the model's bytes in the object store and their sha256.
+    """
+    model_ref, model_sha256 = model_file
     pa, _, _ = pyarrow_modules()
     table = pa.table({c: [getattr(r, c) or "" for r in rows] for c in FEED_COLUMNS})
     card = model.card.to_dict()
@@ -124,7 +129,7 @@ def _run(ray: Any, rows: list[ImportRow], out: Path, model: ResolvedModel, model
         EmbedActor, batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
         fn_constructor_kwargs={"model_bytes": model_ref, "file_name": model.path.name,
-                               "file_sha256": sha256_of(model.path), "card": card, "device": "gpu" if gpus else "cpu"},
+                               "file_sha256": model_sha256, "card": card, "device": "gpu" if gpus else "cpu"},
     )
     out.mkdir(parents=True, exist_ok=True)
     ds.write_parquet(str(out), ray_remote_args={"num_cpus": DECODE_CPUS}, row_group_size=ROW_GROUP)
@@ -207,10 +212,13 @@ def _node_model_copy(sha256: str, file_name: str, fetch: Callable[[], bytes]) ->
     return path
 
 
-def _model_bytes(model: ResolvedModel) -> bytes:
-    """The ONNX file, checked against its card: the sha256 the vectors carry must be the file's."""
-    check_matches_card(model)
-    return model.path.read_bytes()
+def _model_file(model: ResolvedModel) -> tuple[bytes, str]:
+    """The ONNX file's bytes and sha256, read once and checked against its card: the sha256 the vectors
+    carry is that of the very bytes the actors run, even if the file is replaced during the run."""
+    data = model.path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    check_matches_card(model, digest)
+    return data, digest
 
 
 def _ray() -> Any:

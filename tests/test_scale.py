@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import ray
 from test_layers import ROOT, _imported_packages  # tests/ is on sys.path
 
 from engine.catalog import Catalog
-from engine.errors import CatalogError
+from engine.errors import CatalogError, ModelError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.importer import read_source
@@ -156,6 +157,16 @@ def test_the_actors_of_a_node_share_one_checked_copy_of_the_model(tmp_path, monk
     first.write_bytes(b"not the model")  # a damaged or planted copy is replaced, not used
     assert sha256_of(_node_model_copy(sha, embedder_model.path.name, fetch)) == sha and len(fetched) == 2
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [embedder_model.path.name]
+
+
+def test_a_model_file_that_is_not_its_cards_is_refused_before_embedding(tmp_path, feed, embedder_model):
+    """The bytes sent to the actors are the ones checked against the card, read once: the vectors carry their
+    sha256 as the desktop's do, so a file replaced beside its card must not be embedded with."""
+    replaced = tmp_path / embedder_model.path.name
+    replaced.write_bytes(embedder_model.path.read_bytes() + b"\0")
+    with pytest.raises(ModelError, match="does not match its model card") as refused:
+        embed_feed(feed, tmp_path / "vectors", replace(embedder_model, path=replaced))
+    assert "\n" not in str(refused.value) and not (tmp_path / "vectors").exists()
 
 
 def test_vectors_of_another_embedder_are_refused_in_one_line(tmp_path, vectors, feed):
