@@ -267,7 +267,7 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
             delimiter = _delimiter(path, text)
             lines = _CheckedLines(text, delimiter)
             reader = csv.reader(lines, delimiter=delimiter)
-            yield from _records(path, _csv_header(path, reader, lines), _csv_records(reader, lines))
+            yield from _records(path, _csv_header(path, reader, lines), _csv_records(path, reader, lines))
         except UnicodeDecodeError as exc:
             raise CatalogError(f"{path}: not UTF-8 text near line {reader.line_num if reader else 1}; "
                                "save the feed as UTF-8") from exc
@@ -289,12 +289,16 @@ class _CheckedLines:
         self.text = text
         self.delimiter = delimiter
         self.line = 0
+        self.row_start = 1  # the line the row being read began on
+        self.ended = False  # the file is read to its end
         self.refused = ""  # why the row being read was cut, if it was
         self.chars = self.separators = 0
 
     def __iter__(self) -> Iterator[str]:
         while line := self.text.readline(MAX_ROW_CHARS):
             self.line += 1
+            if not self.chars:
+                self.row_start = self.line
             self.chars += len(line)
             self.separators += line.count(self.delimiter)
             if not line.endswith(("\n", "\r")) and len(line) == MAX_ROW_CHARS:
@@ -304,6 +308,7 @@ class _CheckedLines:
             elif self.separators > MAX_SEPARATORS:
                 self.refused = f"over {MAX_SEPARATORS:,} separators; a feed row has at most {MAX_COLUMNS:,} fields"
             yield "\n" if self.refused else line
+        self.ended = True
 
     def next_row(self) -> None:
         self.refused = ""
@@ -323,9 +328,19 @@ def _csv_header(path: Path, reader: Iterator[list[str]], lines: _CheckedLines) -
     return header
 
 
-def _csv_records(reader: Iterator[list[str]], lines: _CheckedLines) -> Iterator[tuple[str, list[str] | str]]:
-    """(where, fields) per row, or (where, why it is refused) for a row too long or too wide to split."""
+def _csv_records(path: Path, reader: Iterator[list[str]],
+                 lines: _CheckedLines) -> Iterator[tuple[str, list[str] | str]]:
+    """(where, fields) per row, or (where, why it is refused) for a row too long or too wide to split.
+
+    csv.reader ends a row at the end of the file only when a quote opened in it was never closed, and then
+    quietly reads every line after the quote as one field: the rows below would vanish without a word.
+    """
     for record in reader:
+        if lines.ended:
+            below = lines.line - lines.row_start
+            swallowed = f", so the {below} lines below would be read as one field" if below else ""
+            raise CatalogError(f"{path}, line {lines.row_start}: a quote opened here is never closed{swallowed}; "
+                               "close it")
         where = f"line {lines.line}"
         if lines.refused:
             yield where, lines.refused

@@ -42,6 +42,21 @@ def test_quoted_newlines_and_commas_survive(tmp_path: Path, photos: list[Path]):
     assert rows[0].extra == {"notes": 'a "quoted" word'}
 
 
+def test_a_quote_never_closed_is_refused_at_its_line_not_read_as_the_rest_of_the_feed(tmp_path: Path,
+                                                                                      photos: list[Path]):
+    """csv reads everything after an unclosed quote as one field: the feed's later rows vanished and the import
+    said only "1 skipped: no category"."""
+    feed = tmp_path / "feed.csv"
+    rows = "".join(f"L-{i},lamp,{photo}\n" for i, photo in enumerate(photos))
+    feed.write_text(f'sku,category,image\nL-0,lamp,{photos[0]}\n"L-1,lamp,{photos[1]}\n{rows}', encoding="utf-8")
+    with pytest.raises(CatalogError) as refused:
+        read_source(feed)
+    assert str(refused.value) == (f"{feed}, line 3: a quote opened here is never closed, so the {len(photos)} lines "
+                                  "below would be read as one field; close it")
+    feed.write_text(f'sku,category,image\nL-0,"lamp",{photos[0]}', encoding="utf-8")  # closed, no final newline
+    assert [(r.sku, r.category) for r in read_source(feed)] == [("L-0", "lamp")]
+
+
 def test_bom_semicolons_and_tsv_are_read(tmp_path: Path, photos: list[Path]):
     (tmp_path / "a.csv").write_text(f"\ufeffsku;category;image\nS-1;lamp;{photos[0]}\n", encoding="utf-8")
     (tmp_path / "b.tsv").write_text(f"id\tproduct_type\timage_link\nT-1\tlamp\t{photos[1]}\n", encoding="utf-8")
