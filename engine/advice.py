@@ -161,23 +161,44 @@ def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:
     return f"the Python package {package or exc} is missing: run scripts/install again"
 
 
-# What an OS error means for the path it names, and what the user can do about it.
+# What an OS error means for the path it names, and what the user can do about it, to follow that path and a
+# colon. ``{another}`` is what to choose instead: "another location" for any path (the CLI's data folder, a
+# file the app writes), "another output folder" for a batch's (``folder_problem``).
 OS_ERRORS = {
-    errno.EACCES: "permission denied; check its owner and permissions, or choose another location",
-    errno.EPERM: "permission denied; check its owner and permissions, or choose another location",
-    errno.ENOSPC: "no space left on the device; free some disk space and try again",
-    errno.EDQUOT: "disk quota exceeded; free some space and try again",
+    errno.EACCES: "permission denied; check its owner and permissions, or choose {another}",
+    errno.EPERM: "permission denied; check its owner and permissions, or choose {another}",
+    errno.ENOSPC: "no space left on the device; free some disk space, or choose {another}",
+    errno.EDQUOT: "disk quota exceeded; free some space, or choose {another}",
     errno.ENOENT: "no such file or folder; check the path",
-    errno.EROFS: "the file system is read-only; choose another location (e.g. --data-dir)",
+    errno.EROFS: "the file system is read-only; choose {another}",
     errno.EISDIR: "is a folder, expected a file",
     errno.EEXIST: "already exists and is not a folder; give the path of a folder",
     errno.ENOTDIR: "a part of this path is a file, not a folder",
 }
+# The OS errors that no file of a folder would escape: its file system, its permissions, its disk.
+WHOLE_FOLDER = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def os_problem(exc: OSError, another: str = "another location") -> str | None:
+    """What ``exc`` means and what to do, to follow the path it concerns; None for an errno the table lacks."""
+    known = OS_ERRORS.get(exc.errno or 0)
+    return known.format(another=another) if known else None
+
+
+def folder_problem(exc: OSError, folder: str, another: str = "another folder") -> str | None:
+    """``exc``, met writing into ``folder`` (how the user knows it: "--out out/"), said of that folder; None
+    when it concerns one file there (a folder where a JSON goes), which the OS's own file name says better.
+
+    A batch's output folder is full or read-only for every file in it: the file the OS names, with a long
+    photo name in it, crowded the advice out of the CLI's line."""
+    if (exc.errno or 0) not in WHOLE_FOLDER:
+        return None
+    return f"{folder}: {os_problem(exc, another)}"
 
 
 def _os(exc: OSError, context: Context) -> str:
     path = _detail(exc.filename or context.subject)
-    known = OS_ERRORS.get(exc.errno or 0)
+    known = os_problem(exc)
     if known:
         return f"{path}: {known}"
     return f"{path}: {_detail(exc.strerror or str(exc) or type(exc).__name__)}; check it and try again"

@@ -7,7 +7,6 @@ atomically, so a cancelled batch leaves only complete files behind.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -19,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.advice import Context, describe
+from engine.advice import Context, describe, folder_problem
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
@@ -36,15 +35,7 @@ SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
 ]
-# What keeps a whole output folder from being written, said of the folder: the OS names the file it was
-# writing, whose long name crowded the advice out of the CLI's line, and its advice named --data-dir.
-FOLDER_PROBLEMS = {
-    errno.EROFS: "is on a read-only file system; choose another output folder",
-    errno.EACCES: "cannot be written (permission denied); check its permissions or choose another output folder",
-    errno.EPERM: "cannot be written (permission denied); check its permissions or choose another output folder",
-    errno.ENOSPC: "has no space left on its device; free some space or choose another output folder",
-    errno.EDQUOT: "is over its disk quota; free some space or choose another output folder",
-}
+ANOTHER = "another output folder"  # what the advice for a full or read-only output folder says to choose
 
 
 @dataclass
@@ -117,10 +108,10 @@ def check_out_dir(out_dir: Path, name: str = "the output folder", make: bool = T
         with tempfile.TemporaryFile(dir=probed):
             pass
     except OSError as exc:
-        problem = FOLDER_PROBLEMS.get(exc.errno or 0)
+        problem = folder_problem(exc, f"{name} {out_dir}", ANOTHER)
         if problem is None:
             raise
-        raise DecorLensError(f"{name} {out_dir} {problem}") from exc
+        raise DecorLensError(problem) from exc
 
 
 def tag_scenes(
@@ -176,8 +167,8 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_d
 def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> DecorLensError:
     """The batch stopped by an output it could not write: the summary of the scenes done is written if it can
     be (the last scene's files may take more room than it), and the line says where they are."""
-    problem = FOLDER_PROBLEMS.get(exc.errno or 0)
-    reason = f"the output folder {out_dir} {problem}" if problem else describe(exc, Context(inputs=(str(out_dir),)))
+    reason = (folder_problem(exc, f"the output folder {out_dir}", ANOTHER)
+              or describe(exc, Context(inputs=(str(out_dir),))))
     done = f"stopped after tagging {len(report.done)} of {total} scenes"
     try:
         _write_summary(out_dir, report.results)

@@ -117,3 +117,21 @@ def test_a_catalog_on_a_read_only_file_system_is_not_sent_to_check_permissions(t
     assert "readonly" in str(exc)
     assert "on a read-only file system" in line and "permissions" not in line
     assert "permissions" in describe(exc, Context(data_dir=made))  # the same error where the mount is writable
+
+
+def test_a_file_on_a_read_only_file_system_is_not_sent_to_data_dir(tmp_path: Path):
+    """The advice for any path there said "choose another location (e.g. --data-dir)": the app has no such
+    option, and neither a batch's output folder nor an export moves with the data folder."""
+    folder = tmp_path / "mounted"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True,
+                                           check=False).returncode:
+        pytest.skip("no read-only file system can be mounted here (needs root and mount)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, check=True)
+        exc = _error_of(lambda: (folder / "room.json").write_text("{}"))
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    for context in (Context(), Context(data_dir=tmp_path)):  # the app's, and the CLI's
+        line = describe(exc, context)
+        assert line == f"{folder / 'room.json'}: the file system is read-only; choose another location"

@@ -1,9 +1,12 @@
-"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8, the output
-folder cannot be written, or no output folder is given: real scenes, a small real catalog, the real CLI."""
+"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8, the
+output folder cannot be written (read-only or full), or no output folder is given: real
+scenes, a small real catalog, the real CLI."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import os
 import shutil
 import subprocess
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from decorlens.main import main
+from engine.advice import Context, describe
 from engine.batch import SUMMARY, tag_scenes
 from engine.errors import DecorLensError
 from engine.shoppable import IMAGES
@@ -113,14 +117,50 @@ def test_a_read_only_output_folder_is_named_as_out_in_one_clean_line(
     for out in (read_only, read_only / "sub"):
         assert _tag(data_dir, str(photos[0]), "--out", str(out)) == 2
         err = capsys.readouterr().err.strip()
-        assert err == f"decorlens: error: --out {out} {_problem(read_only)}"
-    with pytest.raises(DecorLensError, match=f"^the output folder {read_only} "):  # the app's batch too
+        assert err == f"decorlens: error: --out {out}: {_problem(read_only)}"
+    with pytest.raises(DecorLensError, match=f"^the output folder {read_only}: "):  # the app's batch too
         tag_scenes(fresh_pipeline, photos, read_only)
 
 
 def _problem(folder: Path) -> str:
-    return ("is on a read-only file system; choose another output folder" if os.geteuid() == 0 else
-            "cannot be written (permission denied); check its permissions or choose another output folder")
+    return ("the file system is read-only; choose another output folder" if os.geteuid() == 0 else
+            "permission denied; check its owner and permissions, or choose another output folder")
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 64 KB file system filled to the last block (tmpfs, as root where mounting is allowed):
+    a file can still be made there, but not written."""
+    folder = tmp_path / "full-disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                                           capture_output=True, check=False).returncode:
+        pytest.skip("no small file system can be mounted here (needs root and mount)")
+    try:
+        with open(folder / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while fh.write(b"\0" * 4096):
+                pass
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_output_folder_is_named_with_the_advice_every_path_gets(
+    data_dir, fresh_pipeline, scene_path, tmp_path, full_disk, capsys
+):
+    """The batch kept its own copy of the advice for a full disk, whose words had drifted from the CLI's."""
+    photos = _photos(tmp_path / "photos", scene_path, ("living.jpg",))
+    out = full_disk / "tagged"
+    advice = "no space left on the device; free some disk space, or choose another output folder"
+    with pytest.raises(DecorLensError) as info:  # the app's batch
+        tag_scenes(fresh_pipeline, photos, out)
+    assert str(info.value) == f"stopped after tagging 0 of 1 scenes: the output folder {out}: {advice}"
+    assert _tag(data_dir, str(photos[0]), "--out", str(out)) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()  # its long path shortened to fit the terminal
+    assert line.startswith("decorlens: error: stopped after tagging 0 of 1 scenes: the output folder ")
+    assert line.endswith(f"/full-disk/tagged: {advice}")
+    any_path = describe(OSError(errno.ENOSPC, "No space left on device", str(out / "a.json")), Context())
+    assert any_path == f"{out / 'a.json'}: {advice.replace('output folder', 'location')}"
 
 
 def test_an_empty_out_is_refused_not_the_current_folder(data_dir, scene_path, tmp_path, monkeypatch, capsys):
