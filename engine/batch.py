@@ -179,6 +179,11 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
 
 
 def summary_rows(result: SceneResult) -> list[list[object]]:
+    """A row per match of each tag; a tag without matches gets one with empty match cells, and a photo in
+    which nothing was tagged one with only its ``scene``: without it, a merchandiser reading the spreadsheet
+    could not tell such a photo from one left out of the batch."""
+    if not result.objects:
+        return [[result.image] + [""] * (len(SUMMARY_COLUMNS) - 1)]
     rows: list[list[object]] = []
     for i, obj in enumerate(result.objects, 1):
         base = [result.image, i, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],

@@ -1,5 +1,5 @@
-"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8, the
-output folder cannot be written (read-only or full), or no output folder is given: real
+"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8 or nothing in it
+is tagged, the output folder cannot be written (read-only or full), or no output folder is given: real
 scenes, a small real catalog, the real CLI."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -14,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from decorlens.main import main
 from engine.advice import Context, describe
-from engine.batch import SUMMARY, tag_scenes
+from engine.batch import SUMMARY, SUMMARY_COLUMNS, tag_scenes
 from engine.errors import DecorLensError
 from engine.shoppable import IMAGES
 
@@ -87,6 +89,29 @@ def test_a_photo_name_that_is_not_utf8_gets_its_page_and_the_batch_goes_on(data_
     page = (out / bad.replace(".jpg", ".html")).read_text(encoding="utf-8")
     assert "<h1>Bad\ufffd\ufffdname</h1>" in page and f'src="{IMAGES}/bad%FF%FEname.jpg"' in page
     assert (out / IMAGES / bad).is_file() and (out / "c.html").is_file()
+
+
+def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
+    data_dir, scene_path, tmp_path, capsys
+):
+    """summary.csv listed only tags: a photo in which nothing was found was missing from it, as a photo left
+    out of the batch would be. A photo that cannot be opened stays out, reported as failed."""
+    photos = tmp_path / "photos"
+    _photos(photos, scene_path, ("living.jpg",))
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(photos / "blank.png")  # nothing in it to tag
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(photos), "--out", str(out), "--html") == 1
+    (failed,) = capsys.readouterr().err.strip().splitlines()
+    assert failed.startswith("failed: ") and "broken.jpg" in failed  # the only failure
+    assert json.loads((out / "blank.json").read_text())["objects"] == []
+    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    blank = [r for r in rows if r["scene"] == str(photos / "blank.png")]
+    assert blank == [{column: "" for column in SUMMARY_COLUMNS} | {"scene": str(photos / "blank.png")}]
+    living = [r for r in rows if r["scene"] == str(photos / "living.jpg")]
+    assert living and all(r["object"] and r["category"] for r in living)
+    assert len(rows) == len(living) + 1  # the broken photo has none
 
 
 @pytest.fixture
