@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from PIL import Image
 from decorlens.options import positive_int
 from decorlens.terminal import one_field
 from engine.boxes import four_numbers
+from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
@@ -29,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find decor in a photo and match it to the catalog")
     p.add_argument("image", help="room photo (JPEG, PNG, WebP, TIFF, ...)")
     p.add_argument("--box", type=parse_box, help="search one region x1,y1,x2,y2 instead of detecting")
-    p.add_argument("--category", help="with --box: the decor category of the region (default: any)")
+    p.add_argument("--category", help="with --box only: the region's decor or catalog category (default: any)")
     p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
@@ -43,9 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    refuse_unused(args)
     if args.scenes:
         return run_scenes(args, pipeline)
     if args.box:
+        if args.category:
+            check_category(pipeline, args.category)
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
@@ -54,6 +59,38 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         for path in write_why(pipeline, result, args.why):
             print(f"why tag: {path}", file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout JSON
     return 0
+
+
+def refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an option the chosen search would leave unused, naming both options.
+
+    ``--category`` without ``--box`` searched each object's detected category, and ``--scenes`` ranked
+    by the whole product photo and the embedder whatever ``--box``, ``--category``, ``--any-category`` or
+    ``--matcher colour`` said: the output looked as if they had been applied.
+    """
+    if args.scenes:
+        unused = [name for name, given in (
+            ("--box", args.box is not None), ("--category", args.category is not None),
+            ("--any-category", args.any_category), (f"--matcher {COLOUR}", args.matcher == COLOUR),
+        ) if given]
+        if unused:
+            raise DecorLensError(f"{unused[0]} does not apply to --scenes, which ranks the tagged photos by the "
+                                 "whole product photo's embedder vector; leave it out")
+    elif args.category is not None and args.box is None:
+        raise DecorLensError("--category is the category of a --box region; without --box each object's detected "
+                             "category is searched (--any-category: every category)")
+
+
+def check_category(pipeline: Pipeline, category: str) -> None:
+    """``--category`` must be a decor category of the category map or a catalog category: any other name
+    searched no category at all and printed 'no match' with exit 0, as if the region had none."""
+    known = {*pipeline.categories.search, *pipeline.catalog.category_counts()}
+    if category in known:
+        return
+    close = difflib.get_close_matches(category, sorted(known), n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    raise DecorLensError(f"--category {category!r} is neither a decor category nor a catalog "
+                         f"category{guess}; `decorlens catalog stats` lists the catalog's")
 
 
 def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
