@@ -32,9 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     emb = verbs.add_parser("embed", help="embed a feed's images on a Ray cluster (or a local Ray) into Parquet files")
     emb.add_argument("source", help="folder, CSV or Parquet feed, as for import")
     emb.add_argument("--out", type=Path, required=True, metavar="DIR", help="vector folder (a re-run resumes)")
-    emb.add_argument("--ray", metavar="ADDRESS", help="a running Ray cluster, e.g. 10.0.0.5:6379 (default: start Ray here)")
+    # a cluster has the CPUs its nodes were started with: --cpus sizes only the Ray started here
+    where = emb.add_mutually_exclusive_group()
+    where.add_argument("--ray", metavar="ADDRESS", help="a running Ray cluster, e.g. 10.0.0.5:6379 (default: start Ray here)")
     emb.add_argument("--workers", type=int, default=1, help="embedding actors, one model session each (default 1)")
-    emb.add_argument("--cpus", type=int, help="CPUs a local Ray may use (default: all)")
+    where.add_argument("--cpus", type=int, help="CPUs a local Ray may use (default: all; not with --ray)")
     emb.set_defaults(run=run_embed)
     rm = verbs.add_parser("remove", help="remove products by sku")
     rm.add_argument("skus", nargs="+")
@@ -54,9 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     dup = verbs.add_parser("duplicates", help="groups of products with identical or nearly identical photos")
     dup.add_argument("--threshold", type=cosine, default=THRESHOLD,
                      help=f"cosine above which photos count as near-duplicates (default {THRESHOLD})")
-    dup.add_argument("--keep", metavar="SKU", help="remove the other products of SKU's group (backed up first)")
-    dup.add_argument("--variants", metavar="SKU", help="mark SKU's group as variants of SKU: kept, listed no more")
-    dup.add_argument("--json", action="store_true")
+    action = dup.add_mutually_exclusive_group()  # --variants with --keep was ignored: the group was removed
+    action.add_argument("--keep", metavar="SKU", help="remove the other products of SKU's group (backed up first)")
+    action.add_argument("--variants", metavar="SKU", help="mark SKU's group as variants of SKU: kept, listed no more")
+    dup.add_argument("--json", action="store_true",
+                     help="print the groups as JSON; with --keep or --variants, what was done")
     dup.set_defaults(run=run_duplicates)
     mp = verbs.add_parser("map", help="a 2-D map of the catalog as the embedder sees it (t-SNE), as an HTML page")
     mp.add_argument("--html", type=Path, metavar="OUT.html", help="write the map as one standalone HTML page")
@@ -171,9 +175,15 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if chosen:
         others = [p.sku for p in group_of(groups, chosen).products if p.sku != chosen]
         if args.keep:
-            print(f"kept {chosen}; removed {pipeline.remove_products(others)}: {' '.join(others)}")
+            removed = pipeline.remove_products(others)
+            done = {"kept": chosen, "removed": others}
+            line = f"kept {chosen}; removed {removed}: {' '.join(others)}"
         else:
-            print(f"marked {mark_variants(pipeline.catalog, others, chosen)} products as variants of {chosen}")
+            marked = mark_variants(pipeline.catalog, others, chosen)
+            done = {"variants_of": chosen, "marked": others}
+            line = f"marked {marked} products as variants of {chosen}"
+        # --json was ignored here: a script reading stdout as JSON got the sentence
+        print(json.dumps(done, indent=2, ensure_ascii=False) if args.json else line)
         return 0
     if args.json:
         print(json.dumps([g.to_json() for g in groups], indent=2, ensure_ascii=False))

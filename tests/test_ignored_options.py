@@ -1,7 +1,8 @@
 """Option combinations a command would leave unused are refused in one line naming both options, or honoured.
 
 Each of these ran and exited 0 as if the option had taken effect: `search --category` without `--box`,
-and `search --scenes` with the region options.
+`search --scenes` with the region options, `catalog duplicates --keep` with `--variants` (the group was
+removed), `catalog duplicates --keep --json` (a sentence on stdout) and `catalog embed --ray --cpus`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from decorlens.main import main
+from engine.catalog import Catalog
 
 LAMPS = 3
 
@@ -30,6 +32,22 @@ def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path) -> tuple[Path, li
     data = root / "data"
     assert main(["-q", "--data-dir", str(data), "catalog", "import", str(root / "products")]) == 0
     return data, [lamps[0].stem, f"{lamps[0].stem}-copy"]
+
+
+@pytest.fixture
+def shop_copy(shop: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[str]]:
+    """The shop for a test that changes its catalog."""
+    data, group = shop
+    shutil.copytree(data, tmp_path / "data")
+    return tmp_path / "data", group
+
+
+def _skus(data: Path) -> set[str]:
+    catalog = Catalog(data / "catalog.sqlite")
+    try:
+        return {p.sku for p in catalog.products(None, "", 100)}
+    finally:
+        catalog.close()
 
 
 def _one_error_line(err: str) -> str:
@@ -74,3 +92,43 @@ def test_search_box_category_must_be_known(shop, scene_path, capsys: pytest.Capt
     for known in ("lamp", "sofa"):  # a catalog category; a decor category of the map
         assert main([*search, "--category", known, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["objects"][0]["category"] == known
+
+
+# -- catalog --------------------------------------------------------------------------------------
+
+
+def test_duplicates_keep_and_variants_together_are_refused(shop_copy, capsys: pytest.CaptureFixture[str]):
+    """--keep won and --variants was dropped: the group the user meant to keep as variants was removed."""
+    data, group = shop_copy
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", str(data), "catalog", "duplicates", "--keep", group[0], "--variants", group[1]])
+    line = _one_error_line(capsys.readouterr().err)
+    assert info.value.code == 2 and "--keep" in line and "--variants" in line
+    assert set(group) <= _skus(data)
+
+
+def test_duplicates_actions_print_json_with_json(shop_copy, capsys: pytest.CaptureFixture[str]):
+    """--json with --keep or --variants printed the sentence: a script reading JSON failed after the removal."""
+    data, group = shop_copy
+    assert main(["-q", "--data-dir", str(data), "catalog", "duplicates", "--variants", group[0], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"variants_of": group[0], "marked": [group[1]]}
+    assert set(group) <= _skus(data)
+    assert main(["-q", "--data-dir", str(data), "catalog", "duplicates", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # the group is marked: listed no more
+
+
+def test_duplicates_keep_prints_json_with_json(shop_copy, capsys: pytest.CaptureFixture[str]):
+    data, group = shop_copy
+    assert main(["-q", "--data-dir", str(data), "catalog", "duplicates", "--keep", group[1], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"kept": group[1], "removed": [group[0]]}
+    skus = _skus(data)
+    assert group[1] in skus and group[0] not in skus
+
+
+def test_embed_cpus_with_ray_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """--cpus sizes a Ray started here; with --ray the cluster's own CPUs were used and --cpus was dropped."""
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", str(tmp_path / "data"), "catalog", "embed", str(tmp_path / "feed.csv"),
+              "--out", str(tmp_path / "vectors"), "--ray", "127.0.0.1:6379", "--cpus", "2"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert info.value.code == 2 and "--cpus" in line and "--ray" in line
