@@ -21,7 +21,7 @@ from decorlens.options import (
 )
 from decorlens.progress import note, stop_on_ctrl_c
 from engine.advice import INSTALL_TRAINING
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit-scenes", type=positive_int, help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
     p.add_argument("--name", type=plain_name, help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint (refused if it holds no run)")
     p.add_argument("--no-export", action="store_true", help="keep only the checkpoint, do not write ONNX")
     p.set_defaults(run=run)
 
@@ -80,6 +80,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise ModelError("--weights are one backbone's; leave them out when training two")
     name = args.name or model_name(backbone.replace(PAIR, "-and-"), recipe)
     out = args.out or pipeline.data_dir / TRAINING_RUNS / name
+    if args.resume:
+        _check_resumable([out] if len(backbones) == 1 else [out / b for b in backbones], args.quiet)
     if not args.no_export:
         _refuse_replacing_active(pipeline, [name, *(f"{name}.{b}" for b in backbones if len(backbones) == 2)])
     if len(backbones) == 1:
@@ -119,6 +121,23 @@ def _train_one(args: argparse.Namespace, pipeline: Pipeline, recipe: str, backbo
     path = export_trained(result, pipeline.data_dir / "models", name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}")
     return path
+
+
+def _check_resumable(runs: list[Path], quiet: bool) -> None:
+    """``--resume`` with no run to continue is refused before any work; it used to start a new run in
+    silence (a mistyped --out or --name, or a --recipe left out, names another folder than the run's).
+
+    A run stopped in its first epoch has ``best.pt`` but no ``last.pt`` yet (its Ctrl-C line says
+    `--resume` continues from epoch 0): it starts over, and says so, as does a second network of a
+    pair that had not started.
+    """
+    started = [run for run in runs if (run / "last.pt").is_file() or (run / "best.pt").is_file()]
+    if not started:
+        raise DecorLensError(f"--resume: no training run in {runs[0].parent if len(runs) > 1 else runs[0]} to "
+                             "continue (no last.pt); give the run's --out or --name, or leave out --resume")
+    for run in runs:
+        if not (run / "last.pt").is_file() and not quiet:
+            note(f"--resume: no finished epoch in {run} yet; it trains from epoch 1")
 
 
 def _refuse_replacing_active(pipeline: Pipeline, names: list[str]) -> None:

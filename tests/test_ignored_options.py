@@ -2,7 +2,8 @@
 
 Each of these ran and exited 0 as if the option had taken effect: `search --category` without `--box`,
 `search --scenes` with the region options, `catalog duplicates --keep` with `--variants` (the group was
-removed), `catalog duplicates --keep --json` (a sentence on stdout) and `catalog embed --ray --cpus`.
+removed), `catalog duplicates --keep --json` (a sentence on stdout), `catalog embed --ray --cpus`, and
+`train --resume` with no run to resume (a new run started in silence).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from decorlens.main import main
 from engine.catalog import Catalog
+from engine.errors import DecorLensError
 
 LAMPS = 3
 
@@ -132,3 +134,41 @@ def test_embed_cpus_with_ray_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
               "--out", str(tmp_path / "vectors"), "--ray", "127.0.0.1:6379", "--cpus", "2"])
     line = _one_error_line(capsys.readouterr().err)
     assert info.value.code == 2 and "--cpus" in line and "--ray" in line
+
+
+# -- train ----------------------------------------------------------------------------------------
+
+
+def test_train_resume_with_nothing_to_resume_is_refused(tmp_path: Path, ikea: Path,
+                                                       capsys: pytest.CaptureFixture[str]):
+    """--resume with no run in the folder started a new run in silence (a mistyped --name, or a --recipe
+    left out, names another folder). A quick run's options, so that a regression ends soon."""
+    pytest.importorskip("torch")
+    pytest.importorskip("pytorch_metric_learning")
+    data = tmp_path / "data"
+    code = main(["--data-dir", str(data), "train", "--data", str(ikea), "--resume", "--name", "typo",
+                 "--limit-scenes", "2", "--epochs", "1", "--views", "1", "--no-export"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 2 and "--resume" in line and "typo" in line and "last.pt" in line
+    assert not (data / "training-runs").exists()
+
+
+def test_train_resume_before_the_first_epoch_ended_says_it_starts_over(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]):
+    """A run stopped in epoch 1 holds best.pt but no last.pt, and its Ctrl-C line says `--resume` continues
+    from epoch 0: that resumes, saying it starts at epoch 1; so does a pair's network not yet started."""
+    from decorlens.train import _check_resumable
+
+    first, second = tmp_path / "run" / "mobilenet_v2", tmp_path / "run" / "efficientnet-lite0"
+    with pytest.raises(DecorLensError, match="--resume: no training run in .*run to continue"):
+        _check_resumable([first, second], quiet=False)
+    first.mkdir(parents=True)
+    (first / "best.pt").write_bytes(b"")
+    _check_resumable([first], quiet=False)
+    assert "--resume: no finished epoch in" in capsys.readouterr().err
+    (first / "last.pt").write_bytes(b"")
+    _check_resumable([first, second], quiet=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "efficientnet-lite0" in err[0] and "trains from epoch 1" in err[0]
+    _check_resumable([first, second], quiet=True)
+    assert capsys.readouterr().err == ""
