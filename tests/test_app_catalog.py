@@ -14,7 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import MAP_TAB, MainWindow  # noqa: E402
@@ -235,6 +236,30 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     page = pages[0].read_text()
     assert page.count('class="spot"') >= 3 and (out / "images" / f"{pages[0].stem}.jpg").is_file()
     assert dialog.start_button.isEnabled()
+
+
+def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_saved(qtbot, pipeline, scene_path,
+                                                                                        tmp_path):
+    """Escape hid the dialog (and the window's, deleted on close, with it) while its batch ran on to the end
+    with no Cancel, and each progress report then hit a deleted progress bar."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for fragment in ("bed-that-folds", "bright-kitchen", "contemporary-kitchen"):
+        shutil.copy(scene_path(fragment), photos)
+    dialog = BatchDialog(pipeline, Runner(2), 1)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.source.setText(str(photos))
+    dialog.target.setText(str(tmp_path / "tagged"))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+        QTest.keyClick(dialog, Qt.Key.Key_Escape)
+        assert dialog.isVisible() and "Cancelling" in dialog.status.text()
+    assert "cancelled" in finished.args[0] and dialog.isVisible() and "saved in" in dialog.status.text()
+    assert len(list((tmp_path / "tagged").glob("*.json"))) < 3
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)  # nothing runs now: Escape closes
+    assert not dialog.isVisible()
 
 
 def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh_pipeline, tmp_path):

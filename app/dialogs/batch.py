@@ -2,7 +2,7 @@
 
 The output is the CLI's (one JSON per scene and ``summary.csv``) so scripts and spreadsheets read
 either, with ``<scene>.html`` beside each JSON. Cancel stops after the photo being tagged; what was
-done is kept and summarised.
+done is kept and summarised. Closing the dialog while it runs cancels too.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class BatchDialog(QDialog):
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.target.text()))
         )
         close = QPushButton("Close")
-        close.clicked.connect(self.close)
+        close.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addStretch()
@@ -167,7 +167,13 @@ class BatchDialog(QDialog):
             self.progress.setRange(0, 0)
             self.progress.show()
 
-    def closeEvent(self, event) -> None:
-        """Closing the dialog cancels a running batch (the finished photos stay written)."""
-        self.cancel()
-        super().closeEvent(event)
+    def reject(self) -> None:
+        """Escape, Close or the title bar's close button cancel a running batch, as Cancel does, and keep the
+        dialog open to say what was saved; with nothing running they close it.
+
+        Closed at once, the dialog (deleted on close) went on being called by its batch, which ran to the end
+        unseen and uncancellable."""
+        if self.task is not None:
+            self.cancel()
+            return
+        super().reject()
