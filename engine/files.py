@@ -96,7 +96,7 @@ def exclusive(lock: Path, busy: DecorLensError | None = None) -> Iterator[None]:
     Windows it gives up after about 10 s, with an OSError); with it, it raises ``busy`` at once when
     another process holds the lock, and only then: an error of the same kind from inside passes as it is.
     """
-    with open(lock, "wb") as fh:
+    with _open_lock(lock) as fh:
         wait = busy is None
         try:
             if os.name == "nt":
@@ -112,6 +112,31 @@ def exclusive(lock: Path, busy: DecorLensError | None = None) -> Iterator[None]:
                 raise
             raise busy from exc
         yield
+
+
+def _open_lock(lock: Path) -> BinaryIO:
+    """The lock file, made if missing and never truncated, refused unless it is a regular file.
+
+    Opened as "wb" it followed a planted symlink and emptied the file it pointed at (a root install's
+    ``.install.lock`` could empty any file); a FIFO would block the open.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(lock, flags | getattr(os, "O_BINARY", 0), 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP or not lock.is_symlink():
+            raise
+        raise NotAFile(f"{lock}: a symbolic link, not the lock file DecorLens makes; remove it") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"{lock}: {_kind(mode)}, not the lock file DecorLens makes; remove it")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "r+b")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:

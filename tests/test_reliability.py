@@ -55,6 +55,33 @@ def test_two_writers_of_the_settings_keep_both_choices(tmp_path: Path):
     assert yaml.safe_load((data / CONFIG_FILE).read_text()) == both
 
 
+def test_a_planted_lock_file_is_refused_and_what_it_points_at_is_kept(tmp_path: Path, capsys, shared_models: Path):
+    """The lock files were opened as "wb": a `.config-lock` (or a root install's `.install.lock`) planted as a
+    symlink emptied the file it pointed at, and `models activate` still said it was done."""
+    import os
+
+    from decorlens.main import main
+    from engine.settings import CONFIG_LOCK
+
+    data = tmp_path / "data"
+    data.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (data / CONFIG_LOCK).symlink_to(victim)
+    models = shared_models
+    code = main(["--data-dir", str(data), "--models-dir", str(models), "models", "activate",
+                 "effnet_lite0_gem.onnx"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and victim.read_text() == "precious"
+    assert err.endswith(f"{data / CONFIG_LOCK}: a symbolic link, not the lock file DecorLens makes; remove it")
+    assert "\n" not in err
+    (data / CONFIG_LOCK).unlink()
+    os.mkfifo(data / CONFIG_LOCK)  # refused, not waited on
+    assert main(["--data-dir", str(data), "--models-dir", str(models), "models", "activate",
+                 "effnet_lite0_gem.onnx"]) != 0
+    assert "a FIFO (named pipe), not the lock file" in capsys.readouterr().err
+
+
 # -- .pt files are pickles: ours load as plain data, others only with consent -----------------------
 
 
