@@ -242,8 +242,8 @@ class MainWindow(QMainWindow):
         c.checkFailed.connect(self.panel.check_failed)
         c.busyChanged.connect(self._busy)
         c.searched.connect(self.status_line.show_timings)
-        c.failed.connect(lambda m: self.show_message(m, "error"))
-        c.info.connect(lambda m: self.show_message(m, "info"))
+        c.failed.connect(lambda m: self.show_message(m, "error", page=PHOTO_TAB))
+        c.info.connect(lambda m: self.show_message(m, "info", page=PHOTO_TAB))
         self.view.pinActivated.connect(self.show_tag)
         self.view.regionDrawn.connect(c.search_region)
         self.view.removeRequested.connect(c.remove)
@@ -254,9 +254,9 @@ class MainWindow(QMainWindow):
         self.panel.scopeChanged.connect(self._scope_changed)
         self.panel.explainRequested.connect(self._explain)
         self.panel.checkRequested.connect(c.check_details)
-        self.catalog.message.connect(self.show_message)
+        self.catalog.message.connect(lambda text, level: self.show_message(text, level, page=CATALOG_TAB))
         self.catalog.catalogChanged.connect(self.map_view.mark_stale)
-        self.map_view.message.connect(self.show_message)
+        self.map_view.message.connect(lambda text, level: self.show_message(text, level, page=MAP_TAB))
         self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self.photo_stack.setCurrentWidget(self.splitter))
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
+        self.tabs.currentChanged.connect(self.message.page_shown)
 
     # -- engine -----------------------------------------------------------------------------------
 
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
             self.show_message(info.catalog_error, "error")
         elif info.products == 0:
             self.show_message(
-                "The catalog is empty: import your products to get matches.", "info", "Open catalog"
+                "The catalog is empty: import your products to get matches.", "info", "Open catalog", PHOTO_TAB
             )
 
     def reload_pipeline(self) -> None:
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
         self.io.start(
             lambda _job: scene_files(paths),
             done=lambda found: self._photos_found(found, paths),
-            failed=lambda m: self.show_message(m, "error"),
+            failed=lambda m: self.show_message(m, "error", page=PHOTO_TAB),
         )
 
     def _photos_found(self, found: list[Path], asked: list[Path]) -> None:
@@ -351,6 +352,7 @@ class MainWindow(QMainWindow):
             self.show_message(
                 "No photos in " + ", ".join(p.name for p in asked) + f" (DecorLens reads {READABLE}).",
                 "error",
+                page=PHOTO_TAB,
             )
             return
         self._candidates = list(found)
@@ -370,7 +372,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(PHOTO_TAB)
         self.panel.clear()
         self.view.clear()
-        self.message.hide()
+        if self.message.page == PHOTO_TAB:
+            self.message.dismiss()  # the last photo's news or error; another tab's or the window's stays
         self.photo_list.select(path)
 
     def _open_failed(self, path: Path, message: str) -> None:
@@ -382,12 +385,12 @@ class MainWindow(QMainWindow):
                 self.open_photo(rest[0])
                 return
             self._candidates = []
-            self.show_message(f"None of the photos could be opened; the last said: {message}", "error")
+            self.show_message(f"None of the photos could be opened; the last said: {message}", "error", page=PHOTO_TAB)
             return
         if self._candidates == [path]:
             self._candidates = []
         reason = message.removeprefix(f"{path}: ")  # the engine's line names the file too
-        self.show_message(f"{path.name} could not be opened: {reason}", "error")
+        self.show_message(f"{path.name} could not be opened: {reason}", "error", page=PHOTO_TAB)
         self.photo_list.select(self.controller.path)
 
     def _fill_recent(self) -> None:
@@ -413,10 +416,10 @@ class MainWindow(QMainWindow):
             self.io.start(
                 lambda _job: save_pasted(data_dir, _png(image)),
                 done=lambda p: self.open_paths([p]),
-                failed=lambda m: self.show_message(m, "error"),
+                failed=lambda m: self.show_message(m, "error", page=PHOTO_TAB),
             )
         else:
-            self.show_message("The clipboard holds no picture or photo file.", "info")
+            self.show_message("The clipboard holds no picture or photo file.", "info", page=PHOTO_TAB)
 
     def dragEnterEvent(self, event) -> None:
         if dropped_paths(event.mimeData()):
@@ -437,7 +440,8 @@ class MainWindow(QMainWindow):
             self.view.activate(opening)
             self._pending_tag = None
         if not scene.visible:
-            self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info")
+            self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info",
+                              page=PHOTO_TAB)
         if self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 
@@ -513,7 +517,7 @@ class MainWindow(QMainWindow):
             )
             if path:
                 self.controller.export_json(
-                    Path(path), lambda _r: self.show_message(f"Saved {path}.", "done")
+                    Path(path), lambda _r: self.show_message(f"Saved {path}.", "done", page=PHOTO_TAB)
                 )
 
     def export_page(self) -> None:
@@ -523,12 +527,13 @@ class MainWindow(QMainWindow):
                 shown, found = len(self.view.tags), len(self.controller.scene.visible)
                 which = f", with the {shown} of {found} tags shown" if shown < found else ""
                 self.controller.export_page(
-                    Path(folder), lambda page: self.show_message(f"Saved {page}{which}.", "done"), set(self.view.tags)
+                    Path(folder), lambda saved: self.show_message(f"Saved {saved}{which}.", "done", page=PHOTO_TAB),
+                    set(self.view.tags),
                 )
 
     def _need_scene(self) -> bool:
         if self.controller.scene is None:
-            self.show_message("Open a photo and wait for its tags first.", "info")
+            self.show_message("Open a photo and wait for its tags first.", "info", page=PHOTO_TAB)
         return self.controller.scene is not None
 
     def batch(self) -> None:
@@ -650,8 +655,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(CATALOG_TAB)
         action()
 
-    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
-        self.message.show_message(text, level, action)
+    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
+        """``page``: the tab the message is about (it hides on the others); None for the whole window (the
+        models, the catalog's file, the category map), shown on every tab."""
+        self.message.show_message(text, level, action, page)
 
     def closeEvent(self, event) -> None:
         """Let running work stop cleanly (saves finish, imports roll back) before the window goes. That wait

@@ -91,6 +91,44 @@ def test_a_message_floats_and_never_moves_the_photo(qtbot, window):
     qtbot.waitUntil(lambda: window.message.width() == window.centralWidget().width())
 
 
+def test_a_message_shows_on_the_tab_it_is_about(qtbot, main_window, fresh_pipeline):
+    """An error from the Catalog tab stayed on the photo and the map, where it no longer applied. A tab's error
+    hides on the other tabs and comes back with its own until dismissed; a tab's news shows where the user
+    is when it comes and goes once its tab is left; a message about the whole window shows on every tab."""
+    from PySide6.QtWidgets import QPushButton
+
+    from app.main_window import CATALOG_TAB, MAP_TAB, PHOTO_TAB
+
+    window = main_window(fresh_pipeline)
+    bar, tabs = window.message, window.tabs
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.button.text() == "Open catalog", timeout=WAIT_MS)
+    tabs.setCurrentIndex(CATALOG_TAB)
+    assert not bar.isVisible()  # the empty catalog's call to action, on the tab it calls to
+    window.catalog.message.emit("products.csv has no sku column.", "error")
+    for tab, shown in ((PHOTO_TAB, False), (MAP_TAB, False), (CATALOG_TAB, True)):
+        tabs.setCurrentIndex(tab)
+        assert bar.isVisible() == shown, tab
+    assert bar.text.text() == "products.csv has no sku column."
+    next(b for b in bar.findChildren(QPushButton) if b.toolTip() == "Dismiss").click()
+    tabs.setCurrentIndex(PHOTO_TAB)
+    tabs.setCurrentIndex(CATALOG_TAB)
+    assert not bar.isVisible()  # dismissed: it does not come back with its tab
+
+    window.catalog.message.emit("Catalog import done: 3 added.", "done")
+    tabs.setCurrentIndex(MAP_TAB)
+    assert not bar.isVisible()
+    tabs.setCurrentIndex(CATALOG_TAB)
+    assert not bar.isVisible()  # news is gone once its tab is left
+    tabs.setCurrentIndex(PHOTO_TAB)
+    window.catalog.message.emit("Catalog import done: 3 added.", "done")
+    assert bar.isVisible()  # news shows wherever the user is when it comes
+
+    window.show_message("The catalog file is damaged.", "error")
+    for tab in (MAP_TAB, CATALOG_TAB, PHOTO_TAB):
+        tabs.setCurrentIndex(tab)
+        assert bar.isVisible(), tab
+
+
 def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_window, fresh_pipeline):
     """Offscreen, the screen is 800 × 800: like a laptop at 1366 × 768, or 1920 × 1080 at 150 %, smaller
     than the size the windows ask for (1360 × 860, the Train window 1180 × 880)."""

@@ -17,6 +17,12 @@ class MessageBar(QFrame):
 
     Used instead of modal boxes so a failed file never blocks the window (or a test). It floats over its
     host rather than sitting in a layout, so showing one never moves the photo under the mouse.
+
+    A message may belong to one page (the window's tabs): it shows only while that page does, as a
+    browser's bar belongs to its tab. An error about the catalog stayed on the photo and the map, where it
+    no longer applied and hid the photo's bottom. An error or call to action not yet answered comes back
+    with its page; news (fading anyway) is gone once its page is left. A message of no page (the models,
+    the whole catalog) shows on every one.
     """
 
     action = Signal()
@@ -28,19 +34,21 @@ class MessageBar(QFrame):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton()
         self.button.clicked.connect(self.action)
-        self.button.clicked.connect(self.hide)  # the call to action is answered: it would stay, stale
+        self.button.clicked.connect(self.dismiss)  # the call to action is answered: it would stay, stale
         close = QPushButton("✕")
         close.setFlat(True)
         close.setFixedWidth(28)
         close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
+        close.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.button)
         layout.addWidget(close)
-        self._timer = QTimer(self, singleShot=True, timeout=self.hide)
+        self._timer = QTimer(self, singleShot=True, timeout=self.dismiss)
         self.level = ""
+        self.page: int | None = None  # the page the message belongs to; None: the whole window
+        self.waiting = False  # an error or a call to action the user has not answered yet
         self.hide()
 
     def float_over(self, host: QWidget) -> None:
@@ -64,9 +72,11 @@ class MessageBar(QFrame):
         self.setGeometry(0, host.height() - height, width, height)
         self.raise_()
 
-    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
+    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
+        """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
         background, foreground = LEVELS[level]
-        self.level = level
+        self.level, self.page = level, page
+        self.waiting = level == "error" or bool(action)
         self.setStyleSheet(
             f"MessageBar{{background:{background};border-top:1px solid {QColor(foreground).name()};}}"
             f"QLabel{{color:{foreground};}}"
@@ -76,7 +86,26 @@ class MessageBar(QFrame):
         self.button.setVisible(bool(action))
         self.show()
         self._fit()
-        if level == "error" or action:  # errors and calls to action wait for the user
+        if self.waiting:  # errors and calls to action wait for the user
             self._timer.stop()
         else:
             self._timer.start(INFO_SECONDS * 1000)
+
+    def dismiss(self) -> None:
+        """Closed, answered or faded: gone, also from its page."""
+        self.waiting = False
+        self._timer.stop()
+        self.hide()
+
+    def page_shown(self, page: int) -> None:
+        """``page`` came to the front: a message of another page hides (news for good, an unanswered one
+        until its page is back), and this page's unanswered one shows again."""
+        if self.page is None:
+            return
+        if self.page != page and self.waiting:
+            self.hide()
+        elif self.page != page:
+            self.dismiss()
+        elif self.waiting and self.isHidden():
+            self.show()
+            self._fit()
