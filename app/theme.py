@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
 GREEN = "#2e9d49"
 SCREEN_SHARE = 0.92  # of the screen's free area, at most, that a window opens at: frame and title bar fit too
+FLOATING = {"legend": (0.9, 6), "hoverCard": (0.96, 8), "mapCard": (0.96, 8)}  # object name: (opacity, radius)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,19 @@ QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radi
 QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
 QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
 QScrollArea {{ background: transparent; }}
+{floating(c)}
 """
+
+
+def floating(c: Colours) -> str:
+    """The cards floating over the photo and the map (app.widgets.floating): the panel's colour, a little
+    see-through, so they are light in the light theme and dark in the dark one (they were always white)."""
+    base = QColor(c.base)
+    rgb = f"{base.red()}, {base.green()}, {base.blue()}"
+    return "\n".join(
+        f"QFrame#{name} {{ background: rgba({rgb}, {round(opacity * 255)}); border-radius: {radius}px; }}"
+        for name, (opacity, radius) in FLOATING.items()
+    )
 
 
 def resize_to_screen(window: QWidget, width: int, height: int) -> None:

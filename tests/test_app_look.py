@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -127,6 +128,40 @@ def test_a_message_shows_on_the_tab_it_is_about(qtbot, main_window, fresh_pipeli
     for tab in (MAP_TAB, CATALOG_TAB, PHOTO_TAB):
         tabs.setCurrentIndex(tab)
         assert bar.isVisible(), tab
+
+
+def test_the_legend_and_the_hover_card_follow_the_dark_theme(qtbot, window):
+    """Both float over the photo: in the dark theme they stayed white, their grey numbers in the dark theme's
+    light grey (a match's score all but unreadable). A legend already shown takes the new colours at once."""
+    from dataclasses import replace
+
+    from app.corrections import Tag
+    from engine.results import Match, SceneObject
+
+    app, view = QApplication.instance(), window.view
+    window.photo_stack.setCurrentWidget(window.splitter)
+    match = Match(1, "702.611.50", "AINA", "curtain_blind", 0.71, "similar")
+    tag = Tag(5, SceneObject("curtain_blind", "curtain", 0.8, (10, 10, 200, 200), (100, 100), [match]))
+    viewport = view.viewport()
+    theme.apply(app, "light")
+    view.legend.show_tags([tag, replace(tag, number=6)], view.colours)
+    view.legend.place([], [], viewport.rect(), 0)
+    assert f"color:{theme.LIGHT.muted};" in view.legend.label.text()
+
+    def lightness(widget) -> int:
+        """Of the widget's background as drawn over the photo: a point inside, right of its text."""
+        inside = widget.geometry().topRight() + QPoint(-6, widget.height() // 2)
+        return viewport.grab().toImage().pixelColor(inside).lightness()
+
+    assert lightness(view.legend) > 200
+    theme.apply(app, "dark")
+    assert f"color:{theme.DARK.muted};" in view.legend.label.text() and lightness(view.legend) < 80
+    view.card.show_tag(tag, "#008f7a", viewport.rect().center(), viewport.rect())
+    assert lightness(view.card) < 80
+    assert f"color:{theme.DARK.muted};" in view.card.badge.text()
+    theme.apply(app, "light")
+    view.card.show_tag(tag, "#008f7a", viewport.rect().center(), viewport.rect())
+    assert lightness(view.card) > 200
 
 
 def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_window, fresh_pipeline):

@@ -34,7 +34,8 @@ class HoverCard(QFrame):
         self.detail = QLabel()
         self.detail.setTextFormat(Qt.TextFormat.RichText)  # escaped catalog text plus markup of our own
         self.badge = QLabel()
-        self.hint = QLabel('<span style="color:#6b7280;">Click for all matches</span>')
+        self.hint = QLabel("Click for all matches")
+        self.hint.setObjectName("muted")  # the theme's muted colour, light or dark
         text = QVBoxLayout()
         text.setSpacing(2)
         for label in (self.heading, self.name, self.detail, self.badge, self.hint):

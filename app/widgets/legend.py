@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 from collections import Counter
 
-from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from app import theme
 from app.corrections import Tag
 from app.labels import dot_html, pretty
 from app.palette import CategoryColours
@@ -26,23 +27,38 @@ class Legend(QFrame):
     def __init__(self, parent: QWidget):
         super().__init__(parent)
         self.setObjectName("legend")
-        make_floating(self, radius=6, opacity=0.9)
+        make_floating(self)
         self.label = QLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 12, 6)
         layout.addWidget(self.label)
+        self.counts: list[tuple[str, str, int]] = []  # (colour, category, tags), most tags first
         self.full = self.folded = ""
         self.hide()
 
     def show_tags(self, tags: list[Tag], colours: CategoryColours) -> None:
         """New content; the caller then calls ``place`` with where the pins are."""
-        counts = Counter(t.obj.category for t in tags)
-        rows = [
-            f"{dot_html(colours.colour(c))} {html.escape(pretty(c))} <span style='color:#6b7280;'>{n}</span>"
-            for c, n in counts.most_common()
-        ]
+        self.counts = [(colours.colour(c), c, n) for c, n in Counter(t.obj.category for t in tags).most_common()]
+        self._write()
+
+    def _write(self) -> None:
+        """The full list and the folded chip, the counts in the theme's muted colour."""
+        muted = theme.colours().muted
+        rows = [f"{dot_html(colour)} {html.escape(pretty(c))} <span style='color:{muted};'>{n}</span>"
+                for colour, c, n in self.counts]
         self.full = "<b>Tags</b><br>" + "<br>".join(rows) if rows else ""
-        self.folded = "<b>Tags</b> " + "".join(dot_html(colours.colour(c)) for c in counts) if rows else ""
+        self.folded = "<b>Tags</b> " + "".join(dot_html(colour) for colour, _c, _n in self.counts) if rows else ""
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The theme changed under a shown legend: its counts take the new muted colour at once (the text
+        is HTML, which no stylesheet reaches); the size stays, only colours change."""
+        if event.type() == QEvent.Type.PaletteChange and self.counts:
+            folded = self.label.text() == self.folded
+            self._write()
+            self.label.setText(self.folded if folded else self.full)
+            if self.toolTip():
+                self.setToolTip(self.full)
+        super().changeEvent(event)
 
     def place(self, pins: list[QPoint], bands: list[QRect], view: QRect, clearance: int) -> None:
         """Into a corner with no pin within ``clearance`` px: of one of ``bands`` (the full list, else the
