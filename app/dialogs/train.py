@@ -43,6 +43,10 @@ from engine.pipeline import Pipeline
 
 NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "EfficientNet-Lite0"}
 KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
+# Under the row of controls, in words: the tooltips alone left a user who does not hover guessing.
+EPOCHS_VIEWS = ("Epochs: passes over the photos, at most; training stops early once the matches stop improving. "
+                "Views: varied copies (crop, flip, colour) of each photo; fewer start sooner, more generalise better.")
+DETECTOR_OWN = " Epochs and views set the matches' training only: the detector's sets its own."
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
     ("Preparing the pictures", ("views",)),
@@ -118,6 +122,10 @@ class TrainWindow(QWidget):
         grid.addWidget(self.warning)
         layout.addWidget(source, 1)
         layout.addLayout(self._controls())
+        self.help = QLabel(EPOCHS_VIEWS)
+        self.help.setObjectName("muted")
+        self.help.setWordWrap(True)  # wraps at the row's width: the window gets no wider for it
+        layout.addWidget(self.help)
         below = QHBoxLayout()  # progress beside the before / after: both fit a laptop screen's height
         progress = QVBoxLayout()
         progress.addWidget(self._progress_box())
@@ -153,17 +161,24 @@ class TrainWindow(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)
-        for widget in (QLabel("Train"), self.what, QLabel("epochs"), self.epochs, QLabel("views"), self.views,
-                       self.two_networks):
-            row.addWidget(widget)
+        labels = [QLabel(text) for text in ("Train", "epochs", "views")]
+        for label, field in zip(labels, (self.what, self.epochs, self.views), strict=True):
+            label.setBuddy(field)  # screen readers name the field by its label
+            row.addWidget(label)
+            row.addWidget(field)
+        row.addWidget(self.two_networks)
         row.addStretch(1)
         for widget in (self.resume_button, self.start_button, self.cancel_button):
             row.addWidget(widget)
         return row
 
     def _kind_changed(self) -> None:
-        """Two networks are an embedder choice: a detector-only run has none."""
-        self.two_networks.setEnabled(self.what.currentData() != "detector")
+        """Two networks, epochs and views are the embedder's: a detector-only run has none of them (its
+        training picks its own epochs for the device), and the help says so whenever a detector trains."""
+        kind = self.what.currentData()
+        for widget in (self.two_networks, self.epochs, self.views):
+            widget.setEnabled(kind != "detector")
+        self.help.setText(EPOCHS_VIEWS + (DETECTOR_OWN if kind != "embedder" else ""))
         self._show_warnings()
 
     def _show_warnings(self) -> None:
