@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from app.labels import plain_label, pretty
+from app.thumbnails import fit
 
 ROWS = (  # (label, key in each side, how a value reads)
     ("Right product first (top-1)", "top1"),
@@ -51,6 +52,7 @@ class BeforeAfterView(QWidget):
         self.note = plain_label()
         self.note.setWordWrap(True)
         self.examples = QGridLayout()
+        self._shown: tuple[list[dict[str, Any]], dict[str, QImage]] = ([], {})
         layout.addLayout(numbers)
         layout.addWidget(self.note)
         layout.addLayout(self.examples)
@@ -61,7 +63,10 @@ class BeforeAfterView(QWidget):
             new.setText(_pct(after.get(key)))
 
     def show_examples(self, examples: list[dict[str, Any]], images: dict[str, QImage]) -> None:
-        """One row per example: crop, old first match, new first match, the right product (✓ / ✗ on each match)."""
+        """One row per example: crop, old first match, new first match, the right product (✓ / ✗ on each match).
+
+        The pictures are made for this view's screen (``THUMB`` times its pixel ratio), so sharp at 200 % too."""
+        self._shown = (examples, images)
         _clear(self.examples)
         if not examples:
             return
@@ -75,10 +80,16 @@ class BeforeAfterView(QWidget):
                 (example["right"]["thumb"], example["right"]["sku"] or ""),
             ]
             for column, (path, caption) in enumerate(cells):
-                self.examples.addWidget(_tile(images.get(path), caption), row, column)
+                self.examples.addWidget(_tile(images.get(path), caption, self.devicePixelRatioF()), row, column)
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the examples are made again for it."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._shown[0]:
+            self.show_examples(*self._shown)
+        return super().event(event)
 
 
-def _tile(image: QImage | None, caption: str) -> QWidget:
+def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
     tile = QWidget()
     layout = QVBoxLayout(tile)
     layout.setContentsMargins(2, 2, 2, 2)
@@ -86,8 +97,7 @@ def _tile(image: QImage | None, caption: str) -> QWidget:
     picture.setFixedSize(THUMB, THUMB)
     picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
     if image is not None and not image.isNull():
-        picture.setPixmap(QPixmap.fromImage(image).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                          Qt.TransformationMode.SmoothTransformation))
+        picture.setPixmap(fit(QPixmap.fromImage(image), QSize(THUMB, THUMB), dpr))
     layout.addWidget(picture)
     layout.addWidget(plain_label(caption))
     return tile

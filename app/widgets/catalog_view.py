@@ -92,14 +92,19 @@ class ProductModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return product_title(product.name, product.sku, product.category)
         if role == Qt.ItemDataRole.DecorationRole:
-            pixmap = self.thumbnails.get(product.image_path)
-            return self._blank if pixmap is None or pixmap.isNull() else pixmap
+            return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
             lines = [product.name, f"SKU {product.sku}", pretty(product.category), product.price, product.url]
             return rich_tooltip("\n".join(filter(None, lines)))
         if role == Qt.ItemDataRole.UserRole:
             return product
         return None
+
+    def picture(self, row: int, dpr: float) -> QPixmap:
+        """The product's picture for a tile on a screen of pixel ratio ``dpr`` (``ICON`` × ``dpr`` device pixels,
+        marked with it: sharp at 150 % and 200 %), a grey square until it is decoded."""
+        pixmap = self.thumbnails.get(self.products[row].image_path, ICON, dpr)
+        return self._blank if pixmap is None or pixmap.isNull() else pixmap
 
     def _thumbnail_ready(self, path: str) -> None:
         for row in self._rows.get(path, []):
@@ -116,7 +121,7 @@ class ProductTile(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         product: Product = index.data(Qt.ItemDataRole.UserRole)
-        pixmap: QPixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        pixmap = index.model().picture(index.row(), _pixel_ratio(option, painter))
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         palette = option.palette
         card = QRectF(option.rect).adjusted(5, 5, -5, -5)
@@ -152,6 +157,11 @@ class ProductTile(QStyledItemDelegate):
         """The grid's cell: tiles widen with the columns the grid stretches."""
         view = option.widget
         return view.gridSize() if isinstance(view, QListView) and view.gridSize().isValid() else TILE
+
+
+def _pixel_ratio(option: QStyleOptionViewItem, painter: QPainter) -> float:
+    """The screen's device pixels per logical pixel where the tile is painted."""
+    return option.widget.devicePixelRatioF() if option.widget is not None else painter.device().devicePixelRatioF()
 
 
 EMPTY_CATALOG = ("No products yet. Import folder… takes a folder with one subfolder of product photos per "

@@ -56,10 +56,9 @@ class ProductCard(QFrame):
     def _show_picture(self, path: str) -> None:
         if path != self.product.image_path:
             return
-        pixmap = self.thumbnails.get(path)
+        pixmap = self.thumbnails.for_widget(path, self.picture, PICTURE)  # sharp on a scaled screen too
         if pixmap is not None and not pixmap.isNull():
-            self.picture.setPixmap(pixmap.scaled(PICTURE, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation))
+            self.picture.setPixmap(pixmap)
 
 
 class GroupRow(QFrame):

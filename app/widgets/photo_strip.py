@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
@@ -71,10 +71,18 @@ class PhotoStrip(QListWidget):
             self.photoChosen.emit(self.photos[row])
 
     def _thumbnail(self, path: str) -> None:
-        """Put a decoded thumbnail on its item (the first call asks for the decode)."""
+        """Put a decoded thumbnail on its item (the first call asks for the decode), made for the strip's
+        screen: ``ICON`` times its pixel ratio, so it is sharp at 150 % and 200 % too."""
         if Path(path) not in self.photos:
             return
-        pixmap = self.thumbnails.get(path)
+        pixmap = self.thumbnails.for_widget(path, self, ICON)
         if pixmap is not None and not pixmap.isNull():
             item = self.item(self.photos.index(Path(path)))
-            item.setIcon(QIcon(pixmap.scaled(ICON, Qt.AspectRatioMode.KeepAspectRatio)))
+            item.setIcon(QIcon(pixmap))
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the thumbnails are made again for it."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            for photo in self.photos:
+                self._thumbnail(str(photo))
+        return super().event(event)

@@ -37,8 +37,9 @@ class Found:
     together: list[tuple[str, str, int]]  # sku, title, photos
 
 
-def gather(pipeline: Pipeline, sku: str) -> Found:
-    """Worker side: the product's sightings with their objects cut out, and the products that go with it."""
+def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
+    """Worker side: the product's sightings with their objects cut out (for a screen of pixel ratio ``dpr``),
+    and the products that go with it."""
     catalog = pipeline.catalog
     product = catalog.get_by_sku(sku)
     title = product_title(product.name, sku, product.category) if product else sku
@@ -47,7 +48,7 @@ def gather(pipeline: Pipeline, sku: str) -> Found:
     for seen in where_used(catalog, sku, SHOWN):
         if seen.photo not in photos:
             photos[seen.photo] = _pixels(seen.photo)
-        sightings.append((seen, _object_image(photos[seen.photo], seen)))
+        sightings.append((seen, _object_image(photos[seen.photo], seen, dpr)))
     together = []
     for other, count in goes_with(catalog, sku):
         p = catalog.get_by_sku(other)
@@ -62,13 +63,16 @@ def _pixels(photo: str) -> np.ndarray | None:
         return None  # moved or deleted since it was tagged: listed without a picture
 
 
-def _object_image(pixels: np.ndarray | None, seen: Sighting) -> QImage:
+def _object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
+    """The object at ``CROP`` logical pixels: ``CROP`` × ``dpr`` device pixels, marked with ``dpr`` (sharp at 200 %)."""
     if pixels is None:
         return QImage()
     part = np.ascontiguousarray(crop(pixels, seen.box, 0.0))
     h, w = part.shape[:2]
     image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return image.scaled(CROP, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    image = image.scaled(CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    image.setDevicePixelRatio(dpr)
+    return image
 
 
 class WhereUsedPanel(QWidget):
@@ -100,9 +104,9 @@ class WhereUsedPanel(QWidget):
         """List ``sku``'s sightings; a later call, or a clear, wins over one still being gathered (the same
         product asked again of another data dir included: the old catalog's answer may come last)."""
         self.sku, self._asked = sku, self._asked + 1
-        pipeline, asked = self.pipeline, self._asked
+        pipeline, asked, dpr = self.pipeline, self._asked, self.sightings.devicePixelRatioF()
         self.io.start(
-            lambda _job: gather(pipeline, sku),
+            lambda _job: gather(pipeline, sku, dpr),
             done=lambda found: asked == self._asked and self._show(found),
             failed=self.failed.emit,
         )

@@ -1,0 +1,291 @@
+"""The app on scaled screens (150 %, 200 %): sharp pictures.
+
+Qt reads a screen's scale (``QT_SCALE_FACTOR``) and size only when the QApplication starts, so what is
+checked at 200 % and 150 % runs in a child process (``SCALED``) on an offscreen screen of the sizes the
+audit found broken, 1920 × 1200 at 200 % and 1920 × 1080 at 150 % (960 × 600 and 1280 × 720 logical
+pixels): it builds the widgets as the window does, waits for their pictures, and prints what it finds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSize  # noqa: E402
+from PySide6.QtGui import QPixmap  # noqa: E402
+
+from app.thumbnails import SIZE, Thumbnails, fit  # noqa: E402
+from app.widgets.catalog_view import ICON  # noqa: E402
+from app.widgets.where_used import CROP, _object_image  # noqa: E402
+from app.workers import Runner  # noqa: E402
+from engine.scene_memory import Sighting  # noqa: E402
+
+pytestmark = pytest.mark.gui
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_MS = 60_000
+
+
+# -- the pictures are made for the screen's pixel ratio -----------------------------------------------------
+
+
+def _product_photos(ikea: Path, count: int) -> list[str]:
+    return [str(p) for p in sorted((ikea / "products").glob("*/*.jpg"))[:count]]
+
+
+def test_a_thumbnail_is_decoded_at_its_size_times_the_pixel_ratio(qtbot, ikea):
+    """At 200 % a 128 px tile covers 256 screen pixels: decoded at 256 and marked 2, Qt draws it pixel for pixel
+    (decoded at a fixed 160 px and stretched, it was blurred). Each size and ratio is a picture of its own."""
+    (path,) = _product_photos(ikea, 1)  # 500 x 500
+    thumbnails = Thumbnails(Runner(1))
+    assert thumbnails.get(path, ICON, 2.0) is None  # decoded in the worker
+    qtbot.waitUntil(lambda: thumbnails.get(path, ICON, 2.0) is not None, timeout=WAIT_MS)
+    sharp = thumbnails.get(path, ICON, 2.0)
+    assert sharp.devicePixelRatio() == 2.0 and sharp.size() == ICON * 2
+    assert sharp.deviceIndependentSize().toSize() == ICON
+    qtbot.waitUntil(lambda: thumbnails.get(path, QSize(100, 60), 1.5) is not None, timeout=WAIT_MS)
+    wide = thumbnails.get(path, QSize(100, 60), 1.5)
+    assert wide.devicePixelRatio() == 1.5 and wide.size() == QSize(90, 90)  # fits 150 x 90 device pixels
+    qtbot.waitUntil(lambda: thumbnails.get(path) is not None, timeout=WAIT_MS)
+    plain = thumbnails.get(path)  # asked without a size: as before, SIZE pixels at ratio 1
+    assert plain.devicePixelRatio() == 1.0 and plain.size() == QSize(SIZE, SIZE)
+
+
+def test_the_thumbnail_cache_is_bounded_in_bytes_not_only_in_pictures(qtbot, ikea, monkeypatch):
+    """Big thumbnails (a 200 % screen) take four times the memory: the cache keeps a byte budget, dropping the
+    least recently used, as it kept a number of pictures before."""
+    from app import thumbnails as module
+
+    photos = _product_photos(ikea, 5)
+    big = 4 * 256 * 256  # one 256 x 256 thumbnail, 32 bits a pixel
+    monkeypatch.setattr(module, "BUDGET", 3 * big)
+    thumbnails = Thumbnails(Runner(1))
+    for path in photos:
+        thumbnails.get(path, 128, 2.0)
+        qtbot.waitUntil(lambda p=path: thumbnails.get(p, 128, 2.0) is not None, timeout=WAIT_MS)
+    kept = [thumbnails.get(path, 128, 2.0) is not None for path in photos]  # asking again queues a decode: last
+    assert kept == [False, False, True, True, True]
+
+
+def test_fit_scales_a_pixmap_for_a_widget_on_a_scaled_screen():
+    """What a widget scaling a thumbnail itself (the match rows' and hover card's ``Thumb``) needs: ``size`` logical
+    pixels, times the ratio in device pixels. ``QPixmap.scaled`` alone gives ``size`` device pixels."""
+    source = QPixmap(400, 300)
+    sharp = fit(source, QSize(80, 80), 2.0)
+    assert sharp.size() == QSize(160, 120) and sharp.devicePixelRatio() == 2.0
+    assert sharp.deviceIndependentSize().toSize() == QSize(80, 60)
+    assert fit(source, QSize(80, 80), 1.0).size() == QSize(80, 60)
+
+
+def test_a_where_used_object_is_cut_for_the_panels_pixel_ratio():
+    """The Catalog tab's Where used pictures: the object cut at 96 logical pixels, twice that in pixels at 200 %."""
+    pixels = np.zeros((400, 300, 3), dtype=np.uint8)
+    seen = Sighting("room.jpg", (0, 0, 300, 400), "chair", 1, 0.9, "exact", False, "1", "")
+    image = _object_image(pixels, seen, 2.0)
+    assert image.devicePixelRatio() == 2.0 and image.height() == 2 * CROP.height()
+    assert _object_image(pixels, seen, 1.0).height() == CROP.height()
+
+
+SCALED = r"""
+import json, sys, time, traceback
+from pathlib import Path
+from PySide6.QtCore import QObject, QRect, QSettings, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QStyle, QStyleOptionViewItem
+app = QApplication([])
+from app.dialogs.settings import SettingsDialog
+from app.settings import AppSettings
+from app.thumbnails import Thumbnails
+from app.widgets.before_after import BeforeAfterView, load_thumbnails
+from app.widgets.catalog_view import ICON as TILE_PICTURE, CatalogView
+from app.widgets.duplicates_view import PICTURE, DuplicatesView, ProductCard
+from app.widgets.photo_strip import ICON as STRIP_PICTURE, PhotoStrip
+from app.workers import Runner
+from engine.catalog import Product
+from engine.categories import CategoryMap
+
+work, photos, products = Path(sys.argv[1]), sys.argv[2].split("|"), sys.argv[3].split("|")
+screen = app.primaryScreen()
+found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect()}
+thumbnails = Thumbnails(Runner(2))
+decoded = set()
+thumbnails.ready.connect(decoded.add)
+
+def part(check):
+    # Each part's findings, or the error that stopped it: one part failing fails its own test only.
+    try:
+        found[check.__name__] = check()
+    except Exception:
+        found[check.__name__] = {"error": traceback.format_exc(limit=3)}
+
+def wait(done):
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        app.processEvents()
+        time.sleep(0.005)
+
+def pixmap(p):
+    return {"size": p.size().toTuple(), "dpr": p.devicePixelRatio()}
+
+def strip():
+    strip = PhotoStrip(thumbnails)
+    strip.show()
+    strip.show_photos([Path(p) for p in photos])
+    wait(lambda: all(not strip.item(i).icon().isNull() for i in range(strip.count())))
+    return {"widget": strip.devicePixelRatioF(), "logical": STRIP_PICTURE.toTuple(),
+            "icons": [pixmap(strip.item(i).icon().pixmap(STRIP_PICTURE, strip.devicePixelRatioF()))
+                      for i in range(strip.count())]}
+
+class Spy(QPainter):
+    def __init__(self, device):
+        super().__init__(device)
+        self.drawn = []
+    def drawPixmap(self, *args):
+        self.drawn.append(args[-1])
+        super().drawPixmap(*args)
+
+def tiles():
+    # Catalog tiles, as the grid's delegate paints them
+    catalog = CatalogView(None, Runner(1), Runner(1), thumbnails)
+    catalog.resize(900, 500)
+    catalog.show()
+    catalog.model.set_products([Product(str(i), f"product {i}", "chair", p) for i, p in enumerate(products)])
+    grid = catalog.grid
+    def drawn(row):
+        index = catalog.model.index(row)
+        option = QStyleOptionViewItem()
+        option.rect, option.widget, option.palette = grid.visualRect(index), grid, grid.palette()
+        option.fontMetrics, option.state = grid.fontMetrics(), QStyle.StateFlag.State_Enabled
+        image = QImage(grid.viewport().size() * 2, QImage.Format.Format_ARGB32)
+        painter = Spy(image)
+        grid.itemDelegate().paint(painter, option, index)
+        painter.end()
+        return painter.drawn[0]
+    for row in range(len(products)):
+        drawn(row)  # asks for the picture
+    wait(lambda: set(products) <= decoded)
+    return {"widget": grid.devicePixelRatioF(), "logical": TILE_PICTURE.toTuple(),
+            "drawn": [pixmap(drawn(row)) for row in range(len(products))]}
+
+def examples():
+    # The Train window's examples (training writes them at most 128 px)
+    examples, files = [], []
+    for i, p in enumerate(products[:2]):
+        for side in ("crop", "right", "before", "after"):
+            files.append(str(work / f"{i}-{side}.jpg"))
+            QImage(p).scaled(128, 128).save(files[-1])
+        examples.append({"category": "chair", "crop": files[-4], "right": {"sku": "1", "thumb": files[-3]},
+                         "before": {"sku": "2", "thumb": files[-2], "right": False},
+                         "after": {"sku": "1", "thumb": files[-1], "right": True}})
+    view = BeforeAfterView()
+    view.show()
+    view.show_examples(examples, load_thumbnails({"examples": examples}))
+    labels = [view.examples.itemAtPosition(r, c).widget().findChild(QLabel) for r in (1, 2) for c in range(4)]
+    return {"widget": view.devicePixelRatioF(), "logical": [labels[0].width(), labels[0].height()],
+            "pictures": [pixmap(label.pixmap()) for label in labels]}
+
+class Keep(QObject):
+    keep = Signal(str)
+
+def duplicate():
+    holder = Keep()
+    card = ProductCard(Product("1", "product", "chair", products[0]), thumbnails, holder.keep)
+    card.show()
+    wait(lambda: not card.picture.pixmap().isNull())
+    return {"widget": card.picture.devicePixelRatioF(), "logical": PICTURE.toTuple(),
+            "picture": pixmap(card.picture.pixmap())}
+
+def in_view(widget):
+    # Wholly shown: not scrolled out or cut by its dialog, and on the screen
+    seen = widget.visibleRegion().boundingRect().size() == widget.size()
+    return seen and screen.availableGeometry().contains(QRect(widget.mapToGlobal(widget.rect().topLeft()), widget.size()))
+
+def settings():
+    # Settings, then Advanced opened
+    chosen = AppSettings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(chosen, CategoryMap.load(work).categories, work)
+    dialog.show()
+    closed = dialog.frameGeometry().getRect()
+    dialog.advanced_toggle.setChecked(True)
+    for _ in range(3):
+        app.processEvents()  # the resize, then the scroll to what Advanced opened
+    return {"closed": closed, "open": dialog.frameGeometry().getRect(), "ok": in_view(dialog.ok),
+            "cancel": in_view(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)),
+            "toggle": in_view(dialog.advanced_toggle), "threshold": in_view(dialog.threshold)}
+
+def duplicates():
+    window = DuplicatesView(None, Runner(1), thumbnails)
+    window.show()
+    app.processEvents()
+    return {"frame": window.frameGeometry().getRect()}
+
+for check in (strip, tiles, examples, duplicate, settings, duplicates):
+    part(check)
+print(json.dumps(found))
+"""
+
+SCREENS = {"1920x1200 at 200 %": (1920, 1200, 2), "1920x1080 at 150 %": (1920, 1080, 1.5)}
+
+
+@pytest.fixture(scope="module", params=SCREENS, ids=list(SCREENS))
+def scaled(request, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What ``SCALED`` found on one of the audit's screens."""
+    width, height, scale = SCREENS[request.param]
+    work = tmp_path_factory.mktemp("scaled")
+    (work / "screen.json").write_text(json.dumps({"screens": [
+        {"name": "screen", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
+    ]}))
+    photos = [str(p) for p in sorted((ikea / "scenes").glob("*.jpg"))[:3]]
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={work / 'screen.json'}",
+           "QT_SCALE_FACTOR": str(scale)}
+    run = subprocess.run(
+        [sys.executable, "-c", SCALED, str(work), "|".join(photos), "|".join(_product_photos(ikea, 3))],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["dpr"] == scale and found["screen"] == [0, 0, round(width / scale), round(height / scale)]
+    return found
+
+
+def _sharp(picture: dict, widget_dpr: float, logical: tuple[int, int] | list[int]) -> bool:
+    """Marked with the widget's ratio, and as many device pixels as it covers along its fitted side."""
+    (w, h), dpr = picture["size"], picture["dpr"]
+    fills = max(w / math.ceil(logical[0] * dpr), h / math.ceil(logical[1] * dpr))
+    return dpr == widget_dpr and fills > 0.99
+
+
+def test_photos_strip_thumbnails_are_sharp_on_a_scaled_screen(scaled):
+    strip = scaled["strip"]
+    assert "error" not in strip, strip["error"]
+    assert strip["widget"] == scaled["dpr"]
+    assert all(_sharp(icon, strip["widget"], strip["logical"]) for icon in strip["icons"]), strip
+
+
+def test_catalog_tiles_are_painted_sharp_on_a_scaled_screen(scaled):
+    tiles = scaled["tiles"]
+    assert "error" not in tiles, tiles["error"]
+    assert all(_sharp(drawn, tiles["widget"], tiles["logical"]) for drawn in tiles["drawn"]), tiles
+
+
+def test_train_examples_are_sharp_on_a_scaled_screen(scaled):
+    examples = scaled["examples"]
+    assert "error" not in examples, examples["error"]
+    assert all(_sharp(p, examples["widget"], examples["logical"]) for p in examples["pictures"]), examples
+
+
+def test_a_duplicate_products_picture_is_sharp_on_a_scaled_screen(scaled):
+    duplicate = scaled["duplicate"]
+    assert "error" not in duplicate, duplicate["error"]
+    assert _sharp(duplicate["picture"], duplicate["widget"], duplicate["logical"]), duplicate
