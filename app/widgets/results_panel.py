@@ -15,7 +15,7 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QMouseEvent
+from PySide6.QtGui import QDesktopServices, QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -52,6 +52,37 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
+STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
+             Qt.Key.Key_End}
+MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+             | Qt.KeyboardModifier.MetaModifier)
+
+
+class CategoryBox(QComboBox):
+    """The tag's category. Choosing one re-searches the tag and saves a correction with an undo step, so only
+    a deliberate choice does: an item picked from the open list (click, or Enter on it).
+
+    A closed QComboBox steps to the next item on an arrow key, Page Up/Down, Home/End, a typed letter and
+    the mouse wheel, and says each step was chosen (``activated``): one Down turned a plant into a rug and
+    saved it, three Downs made three corrections. Here those keys open the list at the current category (a
+    letter at the first category starting with it) and the wheel over the closed box is left to the panel.
+    """
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = event.text()
+        typed = bool(text) and text.isprintable() and not text.isspace() and not event.modifiers() & MODIFIERS
+        if event.key() in STEP_KEYS or typed:
+            self.showPopup()
+            if typed:
+                self.view().keyboardSearch(text)
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        event.ignore()
+
+
 
 
 class MatchRow(QFrame):
@@ -163,9 +194,9 @@ class ResultsPanel(QWidget):
         self.subtitle = plain_label()
         self.subtitle.setObjectName("muted")
         self.subtitle.setWordWrap(True)
-        self.category = QComboBox()
+        self.category = CategoryBox()
         self.category.setToolTip("Change the tag's category: its matches are searched again")
-        self.category.activated.connect(self._category_chosen)
+        self.category.activated.connect(self._category_chosen)  # only from the open list (CategoryBox)
         self.remove = QPushButton("Remove tag")
         self.remove.setToolTip("Not a product, or a duplicate (Delete)")
         self.remove.clicked.connect(lambda: self.tag and self.removeRequested.emit(self.tag.number))
