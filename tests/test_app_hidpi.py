@@ -1,4 +1,4 @@
-"""The app on scaled screens (150 %, 200 %): sharp pictures.
+"""The app on scaled screens (150 %, 200 %): sharp pictures, windows that fit.
 
 Qt reads a screen's scale (``QT_SCALE_FACTOR``) and size only when the QApplication starts, so what is
 checked at 200 % and 150 % runs in a child process (``SCALED``) on an offscreen screen of the sizes the
@@ -22,18 +22,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSize  # noqa: E402
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 
+from app.dialogs.settings import SettingsDialog  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import SIZE, Thumbnails, fit  # noqa: E402
 from app.widgets.catalog_view import ICON  # noqa: E402
 from app.widgets.where_used import CROP, _object_image  # noqa: E402
 from app.workers import Runner  # noqa: E402
+from engine.categories import CategoryMap  # noqa: E402
 from engine.scene_memory import Sighting  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_MS = 60_000
+TITLE_BAR = 40  # what a window's title bar and frame take on the screen, about
 
 
 # -- the pictures are made for the screen's pixel ratio -----------------------------------------------------
@@ -289,3 +293,48 @@ def test_a_duplicate_products_picture_is_sharp_on_a_scaled_screen(scaled):
     duplicate = scaled["duplicate"]
     assert "error" not in duplicate, duplicate["error"]
     assert _sharp(duplicate["picture"], duplicate["widget"], duplicate["logical"]), duplicate
+
+
+# -- windows fit short screens --------------------------------------------------------------------------------
+
+
+def _inside(frame: list[int], screen: list[int]) -> bool:
+    x, y, w, h = frame
+    sx, sy, sw, sh = screen
+    return x >= sx and y >= sy and x + w <= sx + sw and y + h <= sy + sh
+
+
+def test_settings_with_advanced_open_fit_a_short_screen_with_ok_on_it(scaled):
+    """Advanced open made Settings 737 px tall at the least: OK and Cancel went below a 600 and a 720 px tall screen.
+    The settings scroll above the buttons instead, and what Advanced opened is scrolled into view."""
+    settings = scaled["settings"]
+    assert "error" not in settings, settings["error"]
+    assert _inside(settings["closed"], scaled["screen"]) and _inside(settings["open"], scaled["screen"]), settings
+    assert settings["ok"] and settings["cancel"], settings
+    assert settings["toggle"] and settings["threshold"], settings
+
+
+def test_the_duplicates_window_fits_a_short_screen(scaled):
+    """It was 900 x 640, whatever the screen: taller than a 600 px one."""
+    duplicates = scaled["duplicates"]
+    assert "error" not in duplicates, duplicates["error"]
+    assert _inside(duplicates["frame"], scaled["screen"]), (duplicates, scaled["screen"])
+
+
+def test_settings_shrink_to_a_short_screen_with_advanced_open(qtbot, tmp_path):
+    """However short the dialog is made, OK stays in it and the Advanced fields scroll into reach."""
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(settings, CategoryMap.load(tmp_path).categories, tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.advanced_toggle.setChecked(True)
+    assert dialog.minimumSizeHint().height() + TITLE_BAR <= 600 - 120  # room to spare on a 600 px screen
+    dialog.resize(dialog.width(), 600 - TITLE_BAR)
+    qtbot.waitUntil(lambda: dialog.height() == 600 - TITLE_BAR, timeout=WAIT_MS)
+    assert dialog.rect().contains(QRect(dialog.ok.mapTo(dialog, QPoint(0, 0)), dialog.ok.size()))
+    bar = dialog.body.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)
+    bar.setValue(bar.maximum())
+    viewport = dialog.body.viewport()
+    bottom = dialog.threshold.mapTo(viewport, dialog.threshold.rect().bottomLeft())
+    assert viewport.rect().contains(bottom)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -43,6 +44,8 @@ from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
 
 DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
+CATEGORY_ROWS = 4  # rows of categories the list keeps however short the screen (it is taller when there is room)
+TITLE_BAR = 40  # logical pixels kept free on the screen for the window's title bar and frame
 
 DEVICE_LABELS = {
     "auto": "Automatically (the graphics card when there is one)",
@@ -103,7 +106,9 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        layout = QVBoxLayout(self)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addWidget(self._matching_group())
         layout.addWidget(self._computer_group())
@@ -117,7 +122,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.advanced_toggle)
         layout.addWidget(self.advanced)
         layout.addStretch()
-        layout.addWidget(buttons)
+        self.body = _Scroll(body)
+        outer = QVBoxLayout(self)
+        outer.setSpacing(10)
+        outer.addWidget(self.body, 1)
+        outer.addWidget(buttons)  # outside the scrolled part: OK and Cancel are on screen however short it is
         self._fill_models()
 
     def _matching_group(self) -> QGroupBox:
@@ -152,7 +161,31 @@ class SettingsDialog(QDialog):
     def _show_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.adjustSize()
+        self.body.widget().layout().activate()
+        self.body.updateGeometry()  # its size hint is its contents': the dialog's layout asks for it afresh
+        self.fit_to_screen()
+        if on:  # what was opened is scrolled into view, once the scroll area has taken its new height
+            QTimer.singleShot(0, self._scroll_to_advanced)
+
+    def _scroll_to_advanced(self) -> None:
+        self.body.ensureWidgetVisible(self.advanced, 0, 0)
+        self.body.ensureWidgetVisible(self.advanced_toggle, 0, 0)  # and its toggle, above it
+
+    def showEvent(self, event) -> None:
+        if not event.spontaneous():
+            self.fit_to_screen()  # first: QDialog places itself over its parent at the size it has then
+        super().showEvent(event)
+
+    def fit_to_screen(self) -> None:
+        """As tall as everything in it, up to the free height of its screen: the settings above the buttons
+        scroll beyond it. Advanced opened made the dialog 737 px tall at the least, and OK and Cancel went
+        below the bottom of a 1080 px screen at 150 % and a 1200 px one at 200 %."""
+        free = self.screen().availableGeometry()
+        frame = max(self.frameGeometry().height() - self.height(), TITLE_BAR)
+        height = max(min(self.sizeHint().height(), free.height() - frame), self.minimumSizeHint().height())
+        self.resize(max(self.width(), self.minimumSizeHint().width()), height)
+        if self.isVisible() and self.frameGeometry().bottom() > free.bottom():  # grown past the bottom: moved up
+            self.move(self.x(), max(free.top(), free.bottom() - self.frameGeometry().height()))
 
     def _with_browse(self, edit: QLineEdit) -> QWidget:
         row = QWidget()
@@ -198,7 +231,7 @@ class SettingsDialog(QDialog):
             metrics = widget.fontMetrics()
             widest = max(metrics.horizontalAdvance(pretty(name)) for name in categories)
             widget.setGridSize(QSize(widest + 48, metrics.height() + 10))
-        widget.setMinimumHeight(200)
+            widget.setMinimumHeight(CATEGORY_ROWS * widget.gridSize().height() + 2 * widget.frameWidth())
         return widget
 
     def _fill_models(self) -> None:
@@ -300,6 +333,22 @@ class SettingsDialog(QDialog):
             i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Unchecked
         }
         super().accept()
+
+
+class _Scroll(QScrollArea):
+    """The settings above the buttons: scrolled when the screen is shorter than they are, never across."""
+
+    def __init__(self, body: QWidget):
+        super().__init__()
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def sizeHint(self) -> QSize:
+        """All of it, with room for the scroll bar (QScrollArea's own stops at 24 lines)."""
+        hint = self.widget().sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
 
 
 def _label(model: ResolvedModel) -> str:

@@ -29,6 +29,8 @@ from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
 from engine.pipeline import Pipeline
 
 PICTURE = QSize(150, 150)
+SIZE = QSize(900, 640)  # the window's size where the screen has room for it
+FRAME = QSize(40, 60)  # room left on the screen for the window's frame and title bar
 
 
 class ProductCard(QFrame):
@@ -96,6 +98,12 @@ class GroupRow(QFrame):
             button.setEnabled(not busy)
 
 
+def fitting(size: QSize, screen: QSize) -> QSize:
+    """``size``, made no larger than the screen's free area leaves room for (its frame and title bar included):
+    900 × 640 went past the bottom of a 600 px tall one (a 1,200 px screen at 200 %)."""
+    return size.boundedTo(screen - FRAME)
+
+
 class DuplicatesView(QWidget):
     """A window of its own over the catalog; ``changed`` tells the Catalog tab to list its products again."""
 
@@ -105,7 +113,8 @@ class DuplicatesView(QWidget):
     def __init__(self, pipeline: Pipeline, engine: Runner, thumbnails: Thumbnails, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Duplicates in the catalog")
-        self.resize(900, 640)
+        screen = (parent or self).screen()  # the window's, which it opens over
+        self.resize(fitting(SIZE, screen.availableGeometry().size()))
         self.pipeline, self.engine, self.thumbnails = pipeline, engine, thumbnails
         self.rows: list[GroupRow] = []
         self.status = QLabel()
