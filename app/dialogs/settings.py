@@ -92,6 +92,7 @@ class SettingsDialog(QDialog):
         self.device.setCurrentIndex(DEVICES.index(device) if device in DEVICES else 0)
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
+        self.models_dir.setAccessibleName("Models folder")  # its form label names the row, beside the button
         self.models_dir.editingFinished.connect(self._fill_models)
         self.detectors = QListWidget()
         self.detectors.itemChanged.connect(self._check_detectors)
@@ -151,7 +152,9 @@ class SettingsDialog(QDialog):
         group = QGroupBox()
         group.setStyleSheet("QGroupBox { margin-top: 4px; }")  # the toggle above names it: no room for a title
         form = QFormLayout(group)
-        form.addRow("Models folder", self._with_browse(self.models_dir))
+        models = QLabel("Models folder")
+        models.setBuddy(self.models_dir)
+        form.addRow(models, self._with_browse(self.models_dir))
         form.addRow("Detectors", self.detectors)
         form.addRow("", self.models_note)
         form.addRow("Embedder", self.embedder)
@@ -211,6 +214,7 @@ class SettingsDialog(QDialog):
         self.threshold.setToolTip(
             "Cosine similarity (0–1) from which a match is labelled Exact, else Similar"
         )
+        self.threshold.setAccessibleName("Exact match threshold")  # the form's label names the whole row
         layout.addWidget(self.threshold)
         layout.addStretch()
         return row

@@ -219,6 +219,7 @@ class CatalogView(QWidget):
 
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
+        self.search.setAccessibleName("Search the catalog")  # the placeholder is no name to a screen reader
         self.category = QComboBox(minimumContentsLength=10)
         self.count = QLabel()
         self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
@@ -262,6 +263,7 @@ class CatalogView(QWidget):
         self.grid.setIconSize(ICON)
         self.grid.setItemDelegate(ProductTile(self.grid))
         self.grid.setObjectName("productGrid")
+        self.grid.setAccessibleName("Products")
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         delete = QShortcut(QKeySequence.StandardKey.Delete, self.grid, self.remove_selected)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # Delete on the photo removes a tag instead

@@ -70,13 +70,15 @@ class Loaded:
 class MapPanel(QWidget):
     """One map under its title (the title shows while two maps are compared)."""
 
-    def __init__(self, thumbnails: Thumbnails, name: str, parent: QWidget | None = None):
+    def __init__(self, thumbnails: Thumbnails, name: str, spoken: str, parent: QWidget | None = None):
+        """``name`` is the canvas's object name, ``spoken`` its accessible name (what a screen reader says)."""
         super().__init__(parent)
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)  # a card name is a file's word, not markup
         self.title.setStyleSheet("font-weight:600;font-size:14px;padding:2px 4px;")
         self.canvas = MapCanvas(thumbnails)
         self.canvas.setObjectName(name)
+        self.canvas.setAccessibleName(spoken)
         self.head = QHBoxLayout()
         self.head.addWidget(self.title, 1)
         layout = QVBoxLayout(self)
@@ -128,8 +130,8 @@ class MapView(QWidget):
         top.addWidget(self.cancel)
         top.addWidget(self.compare)
         top.addWidget(self.recompute)
-        self.main_panel = MapPanel(self.thumbnails, "catalogMap")
-        self.compare_panel = MapPanel(self.thumbnails, "comparedMap")
+        self.main_panel = MapPanel(self.thumbnails, "catalogMap", "Catalog map")
+        self.compare_panel = MapPanel(self.thumbnails, "comparedMap", "Compared map")
         self.close_compare = QPushButton("Close comparison")
         self.close_compare.clicked.connect(self.end_comparison)
         self.compare_panel.head.addWidget(self.close_compare)
@@ -146,6 +148,7 @@ class MapView(QWidget):
         self.chosen_label = QLabel()
         self.chosen = QListWidget()
         self.chosen.setObjectName("mapSelection")
+        self.chosen.setAccessibleName("Selected products")
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)

@@ -28,6 +28,7 @@ class PhotoStrip(QListWidget):
         self.thumbnails = thumbnails
         self.photos: list[Path] = []
         self.setObjectName("photoStrip")
+        self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.TopToBottom)
         self.setWrapping(False)
