@@ -18,16 +18,17 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
 from app.corrections import FOLDER, Tag  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
+from app.widgets import results_panel  # noqa: E402
 from app.widgets.results_panel import ResultsPanel  # noqa: E402
 from app.workers import Runner  # noqa: E402
-from engine.results import SceneObject  # noqa: E402
+from engine.results import Match, SceneObject  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -137,3 +138,156 @@ def test_a_letter_on_the_closed_category_box_opens_the_list_at_that_letter(qtbot
     assert panel.category.view().currentIndex().data(Qt.ItemDataRole.UserRole) == "sofa"
     qtbot.keyClick(panel.category.view(), K.Key_Return)
     assert asked == ["sofa"]
+
+
+# -- from a pin to its matches and back ---------------------------------------------------------------
+
+
+def test_enter_on_a_pin_puts_the_keyboard_on_its_first_match_and_escape_brings_it_back(qtbot, window, scene_path):
+    """After Enter the keyboard stayed on the photo: Tab walked every other pin (some 30 in a busy kitchen), then
+    an empty stop, before the first match. Now Enter lands on the first match; Up and Down walk the matches and
+    select the one Why this match? explains; Escape returns to the pin, and Tab walks the pins as before."""
+    open_room(qtbot, window, scene_path)
+    view, panel = window.view, window.panel
+    number = open_tag_by_keyboard(qtbot, window)
+    rows = panel.rows
+    assert QApplication.focusWidget() is rows[0] and panel.selected == rows[0].match.sku
+
+    assert press(qtbot, K.Key_Down) is rows[1] and panel.selected == rows[1].match.sku
+    assert press(qtbot, K.Key_Down) is rows[2] and panel.selected == rows[2].match.sku
+    assert press(qtbot, K.Key_Up) is rows[1] and panel.selected == rows[1].match.sku
+    assert press(qtbot, K.Key_Up) is rows[0] and press(qtbot, K.Key_Up) is rows[0]  # the first stays first
+
+    window.panel.why.setChecked(True)  # Space selects the focused row: the one explained
+    rows[2].setFocus(Qt.FocusReason.TabFocusReason)
+    asked = []
+    panel.explainRequested.connect(lambda n, m: asked.append((n, m.sku)))
+    press(qtbot, K.Key_Space)
+    assert panel.selected == rows[2].match.sku and asked == [(number, rows[2].match.sku)]
+    press(qtbot, K.Key_Down)
+    press(qtbot, K.Key_Return)
+    assert panel.selected == rows[3].match.sku
+    window.panel.why.setChecked(False)
+
+    assert press(qtbot, K.Key_Escape) is view and view.current == number
+    order = sorted(view.pins)
+    after = order[(order.index(number) + 1) % len(order)]
+    assert press(qtbot, K.Key_Tab) is view and view.current == after  # Tab still walks the tags (docs/app.md)
+
+
+def test_tab_reaches_each_match_and_its_button_in_order_with_no_empty_stop(qtbot, window, scene_path):
+    """Tab from the panel's buttons goes down the rows, each row then its Confirm button, then on to the rest
+    of the window; the scroll area around them is no stop of its own. Shift+Tab walks back the same way."""
+    open_room(qtbot, window, scene_path)
+    open_tag_by_keyboard(qtbot, window)
+    panel = window.panel
+    panel.why.setFocus(Qt.FocusReason.TabFocusReason)
+    expected = [w for row in panel.rows for w in (row, row.confirm)]  # (no product links in this catalog)
+    assert [press(qtbot, K.Key_Tab) for _ in expected] == expected
+    beyond = press(qtbot, K.Key_Tab)
+    assert not isinstance(beyond, QScrollArea) and not panel.isAncestorOf(beyond)
+    panel.rows[-1].confirm.setFocus(Qt.FocusReason.TabFocusReason)
+    walked_back = [press(qtbot, K.Key_Tab, Qt.KeyboardModifier.ShiftModifier) for _ in expected]
+    assert walked_back == [*expected[-2::-1], panel.why]
+
+
+def test_confirming_by_keyboard_leaves_the_keyboard_on_the_confirm_button(qtbot, window, scene_path):
+    """Confirm lists the matches again: the keyboard went out with the old row, and Tab started over at the
+    top of the window. It stays on the same product's button, so Space again withdraws the confirmation."""
+    open_room(qtbot, window, scene_path)
+    number = open_tag_by_keyboard(qtbot, window)
+    panel = window.panel
+    sku = panel.rows[1].match.sku
+    panel.rows[1].confirm.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.scene.tag(number).confirmed_sku == sku, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(r.confirm.isChecked() for r in panel.rows), timeout=WAIT_MS)
+    row = next(r for r in panel.rows if r.match.sku == sku)
+    assert QApplication.focusWidget() is row.confirm and row.confirm.text() == "✓ Confirmed"
+    press(qtbot, K.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.scene.tag(number).confirmed_sku == "", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not any(r.confirm.isChecked() for r in panel.rows), timeout=WAIT_MS)
+    assert QApplication.focusWidget() is next(r for r in panel.rows if r.match.sku == sku).confirm
+
+
+def test_removing_the_tag_from_the_panel_by_keyboard_returns_to_the_photo(qtbot, window, scene_path):
+    """Remove tag hides the panel's buttons: the keyboard went on to whatever followed them in the window."""
+    open_room(qtbot, window, scene_path)
+    number = open_tag_by_keyboard(qtbot, window)
+    window.panel.remove.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Space)
+    qtbot.waitUntil(lambda: number not in window.view.tags, timeout=WAIT_MS)
+    assert window.panel.number is None and QApplication.focusWidget() is window.view
+
+
+def test_matches_still_searched_get_the_keyboard_when_they_come_unless_it_moved_on(qtbot):
+    """Enter on a pin whose matches are still being searched (the whole catalog's): they take the keyboard
+    when they come, but not from a control the user went to meanwhile."""
+    panel = _panel_with_links(qtbot)
+    photo, elsewhere = QPushButton("photo"), QPushButton("elsewhere")
+    for button in (photo, elsewhere):
+        panel.layout().addWidget(button)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    matches = [row.match for row in panel.rows]
+    for moved_on in (False, True):
+        panel.set_searching()
+        photo.setFocus(Qt.FocusReason.OtherFocusReason)
+        panel.focus_matches()
+        assert QApplication.focusWidget() is photo
+        if moved_on:
+            elsewhere.setFocus(Qt.FocusReason.OtherFocusReason)
+        panel.show_matches(matches)
+        assert QApplication.focusWidget() is (elsewhere if moved_on else panel.rows[0])
+
+
+def _panel_with_links(qtbot) -> ResultsPanel:
+    panel = ResultsPanel(Thumbnails(Runner(1)))
+    qtbot.addWidget(panel)
+    panel.resize(360, 700)
+    panel.show()
+    tag = Tag(1, SceneObject("chair", "chair", 0.9, (0, 0, 10, 10), (5, 5), []))
+    panel.show_tag(tag, "#ff8800", ["chair"], ("chair",))
+    panel.show_matches([
+        Match(i, f"70{i}.535.41", f"EKEDALEN {i}", "chair", 0.8 - i / 10, "similar", "", f"https://example.com/p/{i}",
+              "49.00 EUR")
+        for i in (1, 2)
+    ])
+    return panel
+
+
+def test_the_product_link_opens_from_the_keyboard(qtbot, monkeypatch):
+    """The Product page link was mouse-only: Tab reaches it, Enter opens it (through safe_link, as a click)."""
+    opened: list[str] = []
+
+    class Desktop:
+        @staticmethod
+        def openUrl(url) -> bool:
+            opened.append(url.toString())
+            return True
+
+    monkeypatch.setattr(results_panel, "QDesktopServices", Desktop)
+    panel = _panel_with_links(qtbot)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    panel.rows[0].setFocus(Qt.FocusReason.TabFocusReason)
+    assert press(qtbot, K.Key_Tab) is panel.rows[0].link
+    press(qtbot, K.Key_Return)
+    assert opened == ["https://example.com/p/1"]
+    assert press(qtbot, K.Key_Tab) is panel.rows[0].confirm
+
+
+def test_the_focused_match_row_is_ringed(qtbot):
+    """Focus on a match row shows: a ring in the highlight colour, gone when the keyboard leaves."""
+    panel = _panel_with_links(qtbot)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    row = panel.rows[0]
+    plain = row.grab().toImage()
+    row.setFocus(Qt.FocusReason.TabFocusReason)
+    ringed = row.grab().toImage()
+    highlight = row.palette().color(row.palette().ColorRole.Highlight)
+    middle = ringed.height() // 2
+    assert ringed.pixelColor(1, middle).name() == highlight.name() != plain.pixelColor(1, middle).name()
+    panel.rows[1].setFocus(Qt.FocusReason.TabFocusReason)
+    assert row.grab().toImage() == plain

@@ -7,6 +7,11 @@ and the product photo agree: heat over the crop, and over the product's picture 
 *Check details* compares the tag's fine details (a pattern, a print, a handle) with the photos of its top
 products (engine.rerank): those that share them move first, marked. It takes up to a second, so it runs
 only when asked.
+
+Keyboard: Enter on a pin brings focus to the tag's matches (``focus_matches``); Up and Down walk the match
+rows and select the one Why this match? explains (Space or Enter select the focused one), Tab reaches each
+row's product link and Confirm button, Escape goes back to the photo. The Category box changes the tag only
+when a category is chosen from its open list (``CategoryBox``).
 """
 
 from __future__ import annotations
@@ -14,9 +19,19 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QComboBox,
     QFrame,
@@ -52,6 +67,7 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
+FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
 MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
@@ -71,7 +87,9 @@ class CategoryBox(QComboBox):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         text = event.text()
         typed = bool(text) and text.isprintable() and not text.isspace() and not event.modifiers() & MODIFIERS
-        if event.key() in STEP_KEYS or typed:
+        if event.key() == Qt.Key.Key_Escape:
+            event.ignore()  # a closed box has nothing to cancel: the panel's Escape (back to the photo)
+        elif event.key() in STEP_KEYS or typed:
             self.showPopup()
             if typed:
                 self.view().keyboardSearch(text)
@@ -83,8 +101,6 @@ class CategoryBox(QComboBox):
         event.ignore()
 
 
-
-
 class MatchRow(QFrame):
     """One product: picture, name, sku and category, price and link if known, score, a confirm button.
 
@@ -92,7 +108,8 @@ class MatchRow(QFrame):
     """
 
     confirmClicked = Signal(object)  # Match
-    chosen = Signal(object)  # Match: the row was clicked (the match Why this match? explains)
+    chosen = Signal(object)  # Match: clicked, or Space or Enter on it (the match Why this match? explains)
+    stepped = Signal(object, int)  # MatchRow, +1 / -1: Down or Up on it (the panel goes to the next row)
 
     def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails, same_points: int = 0):
         """``same_points``: the points a check by local features found it shares with the tag (0: none or
@@ -101,6 +118,8 @@ class MatchRow(QFrame):
         self.match = match
         self.setObjectName("matchRow")
         self.setProperty("confirmed", confirmed)  # the theme draws a green border
+        # Tab reaches it (a click selects it without taking the keyboard from the photo); paintEvent rings it
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.thumb = thumb = Thumb(thumbnails, 84)
         thumb.show_path(match.image_path)
         text = QVBoxLayout()
@@ -119,7 +138,7 @@ class MatchRow(QFrame):
             text.addWidget(label)
         self.link = self._link(match.url)
         if self.link is not None:
-            text.addWidget(self.link)
+            text.addWidget(self.link, alignment=Qt.AlignmentFlag.AlignLeft)  # focus ring as wide as its words
         self.badge = QLabel(badge_html(match))
         self.badge.setToolTip(BADGE_TIP)  # the word and the bare number, explained
         text.addWidget(self.badge)
@@ -141,9 +160,41 @@ class MatchRow(QFrame):
         layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
 
+    def focus_order(self) -> list[QWidget]:
+        """The row and what Tab reaches in it, top to bottom."""
+        return [self] + ([self.link] if self.link is not None else []) + [self.confirm]
+
+    def part(self, widget: QWidget | None) -> int | None:
+        """Which of ``focus_order`` ``widget`` is (its index), None if it is not in this row."""
+        order = self.focus_order()
+        return order.index(widget) if widget in order else None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.chosen.emit(self.match)
         super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select):
+            self.chosen.emit(self.match)
+        elif key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            self.stepped.emit(self, 1 if key == Qt.Key.Key_Down else -1)
+        else:
+            super().keyPressEvent(event)  # Escape and the rest go on to the panel
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """The theme's card, and a ring in the highlight colour while the keyboard is on the row."""
+        super().paintEvent(event)
+        if self.hasFocus():
+            ring(self, 8)  # the theme's corners
 
     def show_heat(self, product: np.ndarray | None) -> None:
         """The product's picture with the heat of Why this match? over it; None: the plain picture again."""
@@ -157,16 +208,56 @@ class MatchRow(QFrame):
         ))
 
     @staticmethod
-    def _link(url: str) -> QLabel | None:
+    def _link(url: str) -> ProductLink | None:
         """ "Product page ↗" for an http(s) URL (the URL in its tooltip); nothing for any other URL."""
         link = safe_link(url)
-        if link is None:
-            return None
-        label = QLabel(f'<a href="{html.escape(link, quote=True)}">Product page ↗</a>')
-        label.setTextFormat(Qt.TextFormat.RichText)
-        label.setToolTip(rich_tooltip(link))
-        label.linkActivated.connect(open_link)
-        return label
+        return None if link is None else ProductLink(link)
+
+
+class ProductLink(QLabel):
+    """ "Product page ↗", opened in the browser by a click, or by Enter or Space once Tab has reached it.
+
+    Qt's own keyboard links (LinksAccessibleByKeyboard) take a second Tab inside the label before Enter opens
+    anything, and show no focus until then; this one opens on the first, and rings itself while focused.
+    """
+
+    def __init__(self, link: str):
+        super().__init__(f'<a href="{html.escape(link, quote=True)}">Product page ↗</a>')
+        self.link = link
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setToolTip(rich_tooltip(link))
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click opens it and leaves the keyboard where it was
+        self.setAccessibleName("Product page (opens in the browser)")
+        self.linkActivated.connect(open_link)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            open_link(self.link)
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.hasFocus():
+            ring(self, 4)
+
+
+def ring(widget: QWidget, radius: float) -> None:
+    """The keyboard focus around ``widget``: a line in the highlight colour just inside its edge."""
+    painter = QPainter(widget)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(widget.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
+    inset = FOCUS_RING / 2
+    painter.drawRoundedRect(QRectF(widget.rect()).adjusted(inset, inset, -inset, -inset), radius, radius)
+    painter.end()
 
 
 def open_link(url: str) -> None:
@@ -231,6 +322,10 @@ class ResultsPanel(QWidget):
         self.why_view = WhyMatch()
         self.why_view.hide()
         self.selected: str | None = None  # SKU of the match Why this match? explains
+        self.photo: QWidget | None = None  # where Escape sends the keyboard back to (SceneView sets itself)
+        # Focus owed to a match row once rows (re)appear: (SKU or None for the selected row, index in the
+        # row's focus_order, the widget that must still have focus then, else the user has moved on)
+        self._refocus: tuple[str | None, int, QWidget] | None = None
         self.list = QVBoxLayout()
         self.list.setSpacing(6)
         self._build()
@@ -263,9 +358,10 @@ class ResultsPanel(QWidget):
         column.setContentsMargins(0, 0, 4, 0)
         column.addLayout(self.list)
         column.addStretch()
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the rows themselves, not to an empty stop
         scroll.setWidget(holder)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 6)
@@ -282,12 +378,17 @@ class ResultsPanel(QWidget):
         return self.tag.number if self.tag else None
 
     def clear(self) -> None:
+        focus, photo = QApplication.focusWidget(), self.photo
+        if focus is not None and self.isAncestorOf(focus) and photo is not None and photo.isVisible():
+            # the tag went (Remove tag by keyboard): back to the photo, not on past the hidden button
+            photo.setFocus(Qt.FocusReason.OtherFocusReason)
         self.tag = None
         self.title.setText("<b>Matches</b>")
         self.subtitle.setText("")
         self.controls.hide()
         self._set_rows([])
         self.selected = None
+        self._refocus = None
         self.status.setText(EMPTY)
         self.status.show()
 
@@ -307,6 +408,7 @@ class ResultsPanel(QWidget):
         if changed:
             self.same.setChecked(True)
             self.selected = None
+            self._refocus = None
         self._show_searched()
         self.controls.show()
 
@@ -348,12 +450,59 @@ class ResultsPanel(QWidget):
         for row in rows:
             row.confirmClicked.connect(lambda m, n=self.tag.number: self.confirmRequested.emit(n, m))
             row.chosen.connect(self._choose)
+            row.stepped.connect(self._step)
         self._set_rows(rows)
         self.status.setVisible(not rows)
         self.status.setText("No product of the searched categories in the catalog." if not rows else "")
         skus = [row.match.sku for row in rows]
         self.selected = self.selected if self.selected in skus else (skus[0] if skus else None)
         self._explain()
+        self._take_focus()
+
+    # -- keyboard -----------------------------------------------------------------------------------
+
+    def focus_matches(self) -> None:
+        """Move the keyboard to the selected match (the first of a tag just opened): Enter on a pin does, so
+        its matches are one key away, not behind every other pin. Matches still being searched get it when
+        they come, unless the keyboard has moved on by then."""
+        if self.rows:
+            self._focus_row(self._row(self.selected) or self.rows[0], 0)
+        elif (focus := QApplication.focusWidget()) is not None:
+            self._refocus = (None, 0, focus)
+
+    def _focus_row(self, row: MatchRow, part: int) -> None:
+        order = row.focus_order()
+        order[min(part, len(order) - 1)].setFocus(Qt.FocusReason.TabFocusReason)  # the keyboard moved it
+
+    def _take_focus(self) -> None:
+        """Give the rows the focus owed to them (``_refocus``) if nothing else took it since."""
+        if self._refocus is None or not self.rows:
+            return
+        sku, part, waiting = self._refocus
+        self._refocus = None
+        if QApplication.focusWidget() is waiting:
+            self._focus_row(self._row(sku) or self._row(self.selected) or self.rows[0], part)
+
+    def _step(self, row: MatchRow, step: int) -> None:
+        """Up / Down on a row: the keyboard and the selection (the match Why this match? explains) move
+        together, as in a list."""
+        index = self.rows.index(row) + step if row in self.rows else -1
+        if 0 <= index < len(self.rows):
+            self._focus_row(self.rows[index], 0)
+            self._choose(self.rows[index].match)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape anywhere in the panel (the category list closed) takes the keyboard back to the photo."""
+        if event.key() == Qt.Key.Key_Escape and self.photo is not None and self.photo.isVisible():
+            self.photo.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A row, or its link or Confirm button, scrolls into view when the keyboard reaches it."""
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QWidget):
+            self.scroll.ensureWidgetVisible(watched, 0, 6)
+        return False
 
     # -- check details ------------------------------------------------------------------------------
 
@@ -431,12 +580,27 @@ class ResultsPanel(QWidget):
             self.why_view.show_failed(message)
 
     def _set_rows(self, rows: list[MatchRow]) -> None:
+        """Show ``rows`` in place of the current ones. The keyboard on a row that goes (a confirm, a check or
+        a scope change list the matches again) waits on the list and comes back to the same product's row and
+        button when the new rows come: it went with the deleted row, and Tab started over at the window's
+        top."""
+        focus = QApplication.focusWidget()
         for row in self.rows:
+            if (part := row.part(focus)) is not None:
+                self._refocus = (row.match.sku, part, self.scroll)
+                self.scroll.setFocus(Qt.FocusReason.OtherFocusReason)
             self.list.removeWidget(row)
             row.deleteLater()
         self.rows = rows
+        previous: QWidget = self.why  # Tab order follows the panel down: after Why this match?, row by row
         for row in rows:
             self.list.addWidget(row)
+            row.show()  # now, not once the layout gets round to it: the keyboard can go to it at once
+            for widget in row.focus_order():
+                QWidget.setTabOrder(previous, widget)
+                widget.installEventFilter(self)
+                previous = widget
+        self.list.activate()  # rows placed now: one the keyboard reaches scrolls into view where it really is
 
     def _category_chosen(self, _index: int) -> None:
         category = self.category.currentData()

@@ -3,8 +3,8 @@
 Scene coordinates are the engine's image pixels (the upright, possibly downscaled image the engine
 searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mouse: hover a pin for
 its best match, click it for all matches, drag on the photo to search a region, wheel to zoom,
-middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one, Delete
-removes it, +/- zoom, 0 fits.
+middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one and moves the
+keyboard to its matches in the panel (Escape there comes back), Delete removes it, +/- zoom, 0 fits.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
+from app.widgets.results_panel import ResultsPanel
 from engine.rerank import Checked
 
 ZOOM_STEP = 1.25
@@ -74,6 +75,7 @@ class SceneView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self._fit = True
+        self._panel: ResultsPanel | None = None
         self.hint.show_text(EMPTY_HINT)
 
     # -- content ----------------------------------------------------------------------------------
@@ -146,7 +148,24 @@ class SceneView(QGraphicsView):
         """Make a pin current and ask for its matches (click, Enter)."""
         self._set_current(number)
         self.setFocus()
+        if (panel := self.matches_panel()) is not None:
+            panel.photo = self  # Escape in the panel comes back here
         self.pinActivated.emit(number)
+
+    def open_current(self) -> None:
+        """Enter: the current pin's matches, and the keyboard on the first of them (the selected one). Tab
+        still walks the pins, as documented; Enter is the one step from a pin to its products."""
+        if self.current is None:
+            return
+        self.activate(self.current)
+        if (panel := self.matches_panel()) is not None and panel.number == self.current:
+            panel.focus_matches()
+
+    def matches_panel(self) -> ResultsPanel | None:
+        """The panel in this window that lists the tags' matches (found once)."""
+        if self._panel is None:
+            self._panel = self.window().findChild(ResultsPanel)
+        return self._panel
 
     def _set_current(self, number: int | None) -> None:
         if self.current in self.pins:
@@ -333,7 +352,7 @@ class SceneView(QGraphicsView):
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
             self.step(False)
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.current is not None:
-            self.activate(self.current)
+            self.open_current()
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.current is not None:
             self.removeRequested.emit(self.current)
         elif key == Qt.Key.Key_Escape:
