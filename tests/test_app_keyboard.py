@@ -17,16 +17,17 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtGui import QAccessible, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
 from app.corrections import FOLDER, Tag  # noqa: E402
+from app.labels import pretty  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets import results_panel  # noqa: E402
-from app.widgets.results_panel import ResultsPanel  # noqa: E402
+from app.widgets.results_panel import MatchRow, ResultsPanel  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.results import Match, SceneObject  # noqa: E402
 
@@ -291,3 +292,42 @@ def test_the_focused_match_row_is_ringed(qtbot):
     assert ringed.pixelColor(1, middle).name() == highlight.name() != plain.pixelColor(1, middle).name()
     panel.rows[1].setFocus(Qt.FocusReason.TabFocusReason)
     assert row.grab().toImage() == plain
+
+
+# -- screen readers -------------------------------------------------------------------------------------
+
+
+def _accessible_name(widget: QWidget) -> str:
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+def test_the_photo_names_the_tag_the_keyboard_is_on(qtbot, window, scene_path):
+    """Pins are drawn items a screen reader cannot see, and the view had no name: nothing was said as the
+    arrows moved. The view is named after the tag it is on (number, place, category, best match), and Qt
+    tells assistive technology each time that name changes."""
+    view = window.view
+    assert _accessible_name(view) == "Room photo" and "Enter" in view.accessibleDescription()
+    open_room(qtbot, window, scene_path)
+    count = len(view.pins)
+    assert _accessible_name(view) == f"Room photo, {count} tags"
+    view.setFocus(Qt.FocusReason.OtherFocusReason)
+    order = sorted(view.pins)
+    for place, key in enumerate((K.Key_Tab, K.Key_Right, K.Key_Right)):
+        press(qtbot, key)
+        tag = window.controller.scene.tag(view.current)
+        best = tag.best
+        said = _accessible_name(view)
+        assert said.startswith(f"Tag {tag.number}, {order.index(tag.number) + 1} of {count}: "
+                               f"{pretty(tag.obj.category)}. Best match: "), said
+        assert place == order.index(tag.number)
+        if best is not None:
+            assert best.sku in said and f"{best.score:.2f}" in said
+    press(qtbot, K.Key_Escape)
+    assert _accessible_name(view) == f"Room photo, {count} tags"
+
+
+def test_match_rows_are_named_for_screen_readers(qtbot):
+    panel = _panel_with_links(qtbot)
+    assert _accessible_name(panel.rows[0]) == "Match 1: EKEDALEN 1, 701.535.41 · Chair · 49.00 EUR, Similar 0.70"
+    assert panel.category.accessibleName() == "Category"
+    assert isinstance(panel.rows[0], MatchRow)

@@ -74,6 +74,15 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
              | Qt.KeyboardModifier.MetaModifier)
 
 
+def match_words(match: Match) -> str:
+    """A match as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots, Similar 0.62" (the badge's
+    words)."""
+    word = "Likely the same" if match.match == "likely" else match.match.capitalize()
+    title = product_title(match.name, match.sku, match.category)
+    detail = product_detail(match.name, match.sku, match.category, match.price)
+    return f"{title}, {detail}, {word} {match.score:.2f}"
+
+
 class CategoryBox(QComboBox):
     """The tag's category. Choosing one re-searches the tag and saves a correction with an undo step, so only
     a deliberate choice does: an item picked from the open list (click, or Enter on it).
@@ -159,6 +168,9 @@ class MatchRow(QFrame):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
+        spoken = f"Match {rank}: {match_words(match)}" + (", confirmed" if confirmed else "")
+        self.setAccessibleName(spoken + (f", shares {same_points} fine details" if same_points else ""))
+        self.setAccessibleDescription("Space selects it for Why this match?; Up and Down: the other matches")
 
     def focus_order(self) -> list[QWidget]:
         """The row and what Tab reaches in it, top to bottom."""
@@ -287,6 +299,7 @@ class ResultsPanel(QWidget):
         self.subtitle.setWordWrap(True)
         self.category = CategoryBox()
         self.category.setToolTip("Change the tag's category: its matches are searched again")
+        self.category.setAccessibleName("Category")
         self.category.activated.connect(self._category_chosen)  # only from the open list (CategoryBox)
         self.remove = QPushButton("Remove tag")
         self.remove.setToolTip("Not a product, or a duplicate (Delete)")
@@ -333,7 +346,9 @@ class ResultsPanel(QWidget):
 
     def _build(self) -> None:
         edit = QHBoxLayout()
-        edit.addWidget(QLabel("Category"))
+        label = QLabel("Category")
+        label.setBuddy(self.category)  # what a screen reader says the box is
+        edit.addWidget(label)
         edit.addWidget(self.category, 1)
         edit.addWidget(self.remove)
         scope = QHBoxLayout()

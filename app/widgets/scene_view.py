@@ -5,6 +5,10 @@ searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mou
 its best match, click it for all matches, drag on the photo to search a region, wheel to zoom,
 middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one and moves the
 keyboard to its matches in the panel (Escape there comes back), Delete removes it, +/- zoom, 0 fits.
+
+Pins are drawn items, which assistive technology cannot see: the view's accessible name says which tag the
+keyboard is on (its number, category and best match), so a screen reader reads each pin the arrows reach
+(Qt sends NameChanged when the name changes).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPix
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.corrections import Tag, surest
+from app.labels import pretty
 from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
-from app.widgets.results_panel import ResultsPanel
+from app.widgets.results_panel import ResultsPanel, match_words
 from engine.rerank import Checked
 
 ZOOM_STEP = 1.25
@@ -35,6 +40,9 @@ EMPTY_HINT = (
     "<span style='color:#9ca3af;'>DecorLens finds the furniture and decor, pins a tag on each piece "
     "and shows the matching products from your catalog.</span>"
 )
+PHOTO = "Room photo"
+HOW_TO = ("Tab or the arrow keys move from tag to tag; Enter shows a tag's matches, Delete removes it. "
+          "Drag a box to search a region.")
 
 
 def dropped_paths(mime: QMimeData) -> list[Path]:
@@ -76,6 +84,8 @@ class SceneView(QGraphicsView):
         self._space = False
         self._fit = True
         self._panel: ResultsPanel | None = None
+        self.setAccessibleName(PHOTO)
+        self.setAccessibleDescription(HOW_TO)
         self.hint.show_text(EMPTY_HINT)
 
     # -- content ----------------------------------------------------------------------------------
@@ -87,6 +97,7 @@ class SceneView(QGraphicsView):
         self.card.hide()
         self.legend.hide()
         self.hint.show_text(EMPTY_HINT)
+        self._announce()
 
     def show_photo(self, image: QImage) -> None:
         """A new photo: tags, boxes and colours of the previous one go."""
@@ -176,6 +187,29 @@ class SceneView(QGraphicsView):
             self.pins[number].set_current(True)
             self.boxes[number].setVisible(True)
             self.ensureVisible(self.pins[number], 60, 60)
+        self._announce()
+
+    def _announce(self) -> None:
+        """Name the view after the tag the keyboard is on, or the photo's tags when it is on none."""
+        name = self.spoken()
+        if name != self.accessibleName():
+            self.setAccessibleName(name)
+
+    def spoken(self) -> str:
+        """What a screen reader says for the view: "Tag 2, 1 of 7: Plants & pots. Best match: FEJKA,
+        702.922.98 · Plants & pots, Similar 0.62", the hover card's facts in words."""
+        if self.photo is None:
+            return PHOTO
+        if self.current not in self.tags:
+            count = len(self.pins)
+            return f"{PHOTO}, {count} tag{'' if count == 1 else 's'}" if count else f"{PHOTO}, no tags"
+        tag, order = self.tags[self.current], sorted(self.pins)
+        checked = self.verified(tag.number)
+        best = checked.match if checked is not None and tag.confirmed is None else tag.best
+        match = "no match in the catalog" if best is None else match_words(best)
+        confirmed = ", confirmed" if best is not None and tag.confirmed_sku == best.sku else ""
+        where = f"{order.index(tag.number) + 1} of {len(order)}"
+        return f"Tag {tag.number}, {where}: {pretty(tag.obj.category)}. Best match: {match}{confirmed}"
 
     def _hovered(self, number: int, entered: bool) -> None:
         if entered:
@@ -192,6 +226,7 @@ class SceneView(QGraphicsView):
         user still hovers the pin changes which product the card shows."""
         if self.card.isVisible() and self.card.number == number and number in self.tags:
             self._show_card(number)
+        self._announce()  # the best match a check put first
 
     def _show_card(self, number: int) -> None:
         anchor = self.mapFromScene(self.pins[number].pos())
