@@ -89,7 +89,7 @@ def _copy_products(db: sqlite3.Connection, catalog: Catalog, image_path: ImagePa
             image_path=image_path(sku, _text(path, "image_path", sku, required=True)), image_hash=image_hash,
             url=_text(url, "url", sku), price=_text(price, "price", sku), extra=_extra(extra, sku),
         )
-        ids[old_id], _ = catalog.upsert(product, revision)
+        ids[old_id] = catalog.upsert(product, revision).id
     return ids
 
 

@@ -14,9 +14,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -90,6 +90,14 @@ class Product:
             image_path=row["image_path"], image_hash=row["image_hash"], url=row["url"],
             price=row["price"], extra=json.loads(row["extra"] or "{}"),
         )
+
+
+class Upserted(NamedTuple):
+    """What ``Catalog.upsert`` did with a product."""
+
+    id: int
+    reembed: bool  # new, or its image or category changed: its vector is to be made again
+    change: Literal["added", "updated", "unchanged"]  # "updated": any of its fields differs
 
 
 class CatalogBusyError(CatalogError):
@@ -240,8 +248,11 @@ class Catalog:
 
     # -- products -----------------------------------------------------------------------------
 
-    def upsert(self, product: Product, revision: int) -> tuple[int, bool]:
-        """Insert or update by sku inside a transaction; returns (id, image_or_category_changed)."""
+    def upsert(self, product: Product, revision: int) -> Upserted:
+        """Insert or update by sku inside a transaction.
+
+        An import's report counts a product whose name, price or link changed as updated, though only a new
+        image or category needs a new vector: counted by ``reembed``, such a change was "unchanged"."""
         product.image_path = normalise_image_path(product.image_path)
         if not product.category.strip():
             raise CatalogError(f"product {product.sku!r} has no category")
@@ -254,7 +265,7 @@ class Catalog:
                 (product.sku, product.name, product.category, product.image_path, product.image_hash,
                  product.url, product.price, extra),
             )
-            return int(cur.lastrowid), True
+            return Upserted(int(cur.lastrowid), True, "added")
         if old.category != product.category:
             self.db.execute(
                 "INSERT INTO tombstones (product_id, category, revision) VALUES (?, ?, ?)",
@@ -269,7 +280,8 @@ class Catalog:
         )
         if changed:  # the vector must be rewritten at this revision so the index picks it up
             self.db.execute("DELETE FROM vectors WHERE product_id = ?", (old.id,))
-        return old.id, changed
+        same = replace(product, id=old.id) == old
+        return Upserted(old.id, changed, "unchanged" if same else "updated")
 
     def remove(self, skus: Iterable[str]) -> int:
         """Delete products by sku in one transaction, after a backup; returns how many existed."""

@@ -96,6 +96,10 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (sku or file, reason)
 
+    def count(self, change: str) -> None:
+        """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words)."""
+        setattr(self, change, getattr(self, change) + 1)
+
     def summary(self) -> str:
         text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
         return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
@@ -161,16 +165,10 @@ def import_rows(
                     if error:
                         report.skipped.append((row.sku or row.image, error))
                         continue
-                    existed = catalog.get_by_sku(product.sku) is not None
-                    pid, changed = catalog.upsert(product, revision)
-                    if changed:
-                        to_embed.append((pid, product.image_hash, image))
-                    if not existed:
-                        report.added += 1
-                    elif changed:
-                        report.updated += 1
-                    else:
-                        report.unchanged += 1
+                    stored = catalog.upsert(product, revision)
+                    if stored.reembed:
+                        to_embed.append((stored.id, product.image_hash, image))
+                    report.count(stored.change)
                 if to_embed:
                     images = [img for _, _, img in to_embed]
                     vectors = matcher.embed_tensors(images) if prepare_pixels else matcher.embed(images)

@@ -191,17 +191,14 @@ def _store_batch(
             continue  # a resumed embed may hold a sku twice; the first vector wins
         seen.add(sku)
         product = Product(sku, row.name, row.category, row.image, hashes[i], row.url, row.price, row.extra)
-        existed = catalog.get_by_sku(sku) is not None
         try:
-            pid, changed = catalog.upsert(product, revision)
+            stored = catalog.upsert(product, revision)
         except CatalogError as exc:
             report.skipped.append((sku, str(exc)))
             continue
-        if changed or sku in lacking:
-            to_put.append((pid, hashes[i], vectors[i]))
-        report.added += int(not existed)
-        report.updated += int(existed and changed)
-        report.unchanged += int(existed and not changed)
+        if stored.reembed or sku in lacking:
+            to_put.append((stored.id, hashes[i], vectors[i]))
+        report.count(stored.change)
     catalog.put_vectors(key, to_put, revision)
 
 

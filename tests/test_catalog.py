@@ -93,6 +93,27 @@ def test_csv_import_maps_merchant_and_shopify_columns(pipe: Pipeline, product_fo
     assert pipe.catalog.get_by_sku("S-1").image_path == str((tmp_path / sofa.name).resolve())
 
 
+def test_a_new_name_or_price_counts_as_updated_and_keeps_the_vector(pipe: Pipeline, product_folder: Path,
+                                                                      tmp_path: Path):
+    """Only a new image or category re-embeds, and the report counted nothing else: a feed that renamed a
+    product and repriced another said "0 updated, 2 unchanged" while storing both."""
+    lamps = sorted((product_folder / "lamp").glob("*.jpg"))[:3]
+    feed = tmp_path / "feed.csv"
+
+    def write(names: list[str], prices: list[str]) -> None:
+        rows = "".join(f"L-{i},{n},lamp,{p},{lamp}\n" for i, (n, p, lamp) in enumerate(zip(names, prices, lamps)))
+        feed.write_text("sku,title,category,price,image\n" + rows, encoding="utf-8")
+
+    write(["Lamp", "Lamp", "Lamp"], ["10", "10", "10"])
+    pipe.import_catalog(feed)
+    before = dict(_vectors(pipe))
+    write(["Tall lamp", "Lamp", "Lamp"], ["10", "12", "10"])
+    report = pipe.import_catalog(feed)
+    assert (report.added, report.updated, report.unchanged) == (0, 2, 1)
+    assert (pipe.catalog.get_by_sku("L-0").name, pipe.catalog.get_by_sku("L-1").price) == ("Tall lamp", "12")
+    assert all(np.array_equal(before[s], v) for s, v in _vectors(pipe))
+
+
 def test_csv_without_required_columns_is_refused(tmp_path: Path):
     path = tmp_path / "x.csv"
     path.write_text("foo,bar\n1,2\n")
@@ -223,7 +244,7 @@ def _small_catalog(path: Path, n: int = 3) -> Catalog:
     cat = Catalog(path)
     with cat.transaction() as rev:
         for i in range(n):
-            pid, _ = cat.upsert(Product(f"sku{i}", f"p{i}", "lamp", f"/x/{i}.jpg", f"h{i}"), rev)
+            pid = cat.upsert(Product(f"sku{i}", f"p{i}", "lamp", f"/x/{i}.jpg", f"h{i}"), rev).id
             cat.put_vectors("k", [(pid, f"h{i}", np.full(4, i + 1.0))], rev)
     return cat
 

@@ -34,7 +34,7 @@ def catalog(tmp_path: Path) -> Catalog:
     vectors = _unit(rng, 40)
     with cat.transaction() as rev:
         for i, v in enumerate(vectors):
-            pid, _ = cat.upsert(Product(f"sku{i}", f"p{i}", "a" if i % 2 else "b", f"/x/{i}.jpg", f"h{i}"), rev)
+            pid = cat.upsert(Product(f"sku{i}", f"p{i}", "a" if i % 2 else "b", f"/x/{i}.jpg", f"h{i}"), rev).id
             cat.put_vectors(KEY, [(pid, f"h{i}", v)], rev)
     return cat
 
@@ -149,7 +149,7 @@ def test_a_write_committed_during_a_sync_is_caught_up_on_by_the_next(
 
 def _add(catalog: Catalog, sku: str, vector: np.ndarray) -> None:
     with catalog.transaction() as rev:
-        pid, _ = catalog.upsert(Product(sku, sku, "a", f"/x/{sku}.jpg", f"h-{sku}"), rev)
+        pid = catalog.upsert(Product(sku, sku, "a", f"/x/{sku}.jpg", f"h-{sku}"), rev).id
         catalog.put_vectors(KEY, [(pid, f"h-{sku}", vector)], rev)
 
 
@@ -212,7 +212,7 @@ def test_category_named_all_keeps_its_own_index(tmp_path: Path):
     names = ["_all", "a b", "a_b", "*", "all"]
     with cat.transaction() as rev:
         for i, (name, v) in enumerate(zip(names * 4, _unit(rng, 20))):
-            pid, _ = cat.upsert(Product(f"sku{i}", "p", name, f"/x/{i}.jpg", f"h{i}"), rev)
+            pid = cat.upsert(Product(f"sku{i}", "p", name, f"/x/{i}.jpg", f"h{i}"), rev).id
             cat.put_vectors(KEY, [(pid, f"h{i}", v)], rev)
     _index(tmp_path).sync(cat)
     files = [entry["file"] for entry in _manifest(tmp_path)["files"].values()]
@@ -321,7 +321,7 @@ def real_catalog(tmp_path: Path, pipeline) -> tuple[Catalog, str, int]:
     with cat.transaction() as rev:
         for pid, _category, vector in source.vectors(key):
             p = products[pid]
-            new_id, _ = cat.upsert(Product(p.sku, p.name, p.category, p.image_path, p.image_hash), rev)
+            new_id = cat.upsert(Product(p.sku, p.name, p.category, p.image_path, p.image_hash), rev).id
             cat.put_vectors(key, [(new_id, p.image_hash, vector)], rev)
     return cat, key, pipeline.embedder.dim
 
@@ -516,7 +516,7 @@ def test_catalog_that_outgrows_the_threshold_gets_compact_indexes(tmp_path: Path
     assert "kind" not in _manifest_of(tmp_path, key)["files"][GLOBAL]
     _, vectors = _vectors(cat, key)
     with cat.transaction() as rev:
-        pid, _ = cat.upsert(Product("extra", "extra", "extra-cat", "/x/e.jpg", "he"), rev)
+        pid = cat.upsert(Product("extra", "extra", "extra-cat", "/x/e.jpg", "he"), rev).id
         cat.put_vectors(key, [(pid, "he", vectors[7])], rev)
     messages: list[str] = []
     index.log = messages.append
