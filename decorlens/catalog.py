@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     # a cluster has the CPUs its nodes were started with: --cpus sizes only the Ray started here
     where = emb.add_mutually_exclusive_group()
     where.add_argument("--ray", metavar="ADDRESS", help="a running Ray cluster, e.g. 10.0.0.5:6379 (default: start Ray here)")
-    emb.add_argument("--workers", type=int, default=1, help="embedding actors, one model session each (default 1)")
-    where.add_argument("--cpus", type=int, help="CPUs a local Ray may use (default: all; not with --ray)")
+    emb.add_argument("--workers", type=positive_int, default=1, help="embedding actors, one model session each (default 1)")
+    where.add_argument("--cpus", type=positive_int, help="CPUs a local Ray may use (default: all; not with --ray)")
     emb.set_defaults(run=run_embed)
     rm = verbs.add_parser("remove", help="remove products by sku")
     rm.add_argument("skus", nargs="+")

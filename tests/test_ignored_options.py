@@ -3,7 +3,8 @@
 Each of these ran and exited 0 as if the option had taken effect: `search --category` without `--box`,
 `search --scenes` with the region options, `catalog duplicates --keep` with `--variants` (the group was
 removed), `catalog duplicates --keep --json` (a sentence on stdout), `catalog embed --ray --cpus`, and
-`train --resume` with no run to resume (a new run started in silence).
+`train --resume` with no run to resume (a new run started in silence). Each test below says what its
+command did before.
 """
 
 from __future__ import annotations
@@ -134,6 +135,19 @@ def test_embed_cpus_with_ray_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
               "--out", str(tmp_path / "vectors"), "--ray", "127.0.0.1:6379", "--cpus", "2"])
     line = _one_error_line(capsys.readouterr().err)
     assert info.value.code == 2 and "--cpus" in line and "--ray" in line
+
+
+@pytest.mark.parametrize(("option", "value"), [("--workers", "0"), ("--workers", "-2"), ("--cpus", "0"),
+                                               ("--cpus", "-1")])
+def test_embed_counts_below_one_are_refused(option: str, value: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]):
+    """argparse's own check, as for every count: --workers 0 was refused only after the embedder was looked up
+    (by scale.embed), and --cpus 0 or -1 went to Ray (-1 ended in Ray's words about resource quantities)."""
+    with pytest.raises(SystemExit) as info:
+        main(["--data-dir", str(tmp_path / "data"), "catalog", "embed", str(tmp_path / "feed.csv"),
+              "--out", str(tmp_path / "vectors"), option, value])
+    line = _one_error_line(capsys.readouterr().err)
+    assert info.value.code == 2 and option in line and f"{value} is not between 1" in line
 
 
 # -- train ----------------------------------------------------------------------------------------
