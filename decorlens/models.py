@@ -12,7 +12,7 @@ from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.files import absolute
 from engine.models import (
     ResolvedModel,
@@ -30,6 +30,11 @@ from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 from engine.settings import save_choice
 
+EMBEDDER_OUTPUT = "embedding"  # `models card --kind embedder`'s output name unless --output says otherwise
+# `models export` options of one kind of source only: a YOLO .pt ignored the embedder's, and a
+# torchvision name the .pt's, as if they had taken effect
+EMBEDDER_ONLY = (("--weights", "weights"), ("--projection", "projection"), ("--num-classes", "num_classes"))
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, export, fetch, quantize models")
@@ -38,12 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector or pose model, or torchvision backbone → ONNX "
                                          "embedder ([train])")
     ex.add_argument("source", help="a YOLO .pt file (detection or pose), or a torchvision model name such as resnet50")
-    ex.add_argument("--weights", type=Path, help="backbone weights (.pth state dict) for an embedder")
-    ex.add_argument("--projection", type=int, help="embedder: add a linear projection to this dimension")
-    ex.add_argument("--num-classes", type=int, help="embedder: classifier size of the weights (e.g. 1001)")
+    ex.add_argument("--weights", type=Path, help="embedder only: backbone weights (.pth state dict)")
+    ex.add_argument("--projection", type=int, help="embedder only: add a linear projection to this dimension")
+    ex.add_argument("--num-classes", type=int, help="embedder only: classifier size of the weights (e.g. 1001)")
     ex.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     ex.add_argument("--trust-pt", action="store_true",
-                    help="export a .pt from outside the models folders (a .pt is a pickle and can run code)")
+                    help="YOLO .pt only: export one from outside the models folders (a .pt is a pickle and can run code)")
     ex.set_defaults(run=run_export)
     fe = verbs.add_parser("fetch", help="install the model pack (default models and cards) into the data dir")
     fe.add_argument("--from", dest="source", metavar="DIR_OR_URL", default=modelpack.RELEASE_URL,
@@ -71,14 +76,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     co.add_argument("--calibrate", type=Path, metavar="DATA",
                     help="a dataset folder whose validation scenes set the 'exact'/'likely' thresholds (the one the "
                          "members were trained on); without it every match reads 'similar'")
-    co.add_argument("--seed", type=int, default=0, help="the split seed the members were trained with")
+    co.add_argument("--seed", type=int, help="with --calibrate: the split seed the members were trained with (default 0)")
     co.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
     co.set_defaults(run=run_combine)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
     ca.add_argument("onnx", type=Path)
     ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True)
     ca.add_argument("--name")
-    ca.add_argument("--output", default="embedding", help="embedder output name")
+    ca.add_argument("--output", help=f"--kind embedder only: the output name (default {EMBEDDER_OUTPUT})")
     ca.add_argument("--force", action="store_true",
                     help="write over the card already beside the model (its training record and thresholds go)")
     ca.set_defaults(run=run_card)
@@ -120,6 +125,7 @@ def _list_pose(pipeline: Pipeline) -> bool:
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     source = Path(args.source)
     is_weights = source.suffix == ".pt" or source.is_file()
+    _refuse_other_kinds_options(args, is_weights)
     if is_weights and not source.is_file():
         # A bare name as the README writes it: look for it where models are looked for.
         source = locate(args.source, pipeline.settings.models_dir, pipeline.data_dir)
@@ -140,6 +146,18 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
+def _refuse_other_kinds_options(args: argparse.Namespace, is_weights: bool) -> None:
+    """An option of the other kind of export, refused before anything loads, naming the source."""
+    if is_weights:
+        given = [option for option, dest in EMBEDDER_ONLY if getattr(args, dest) is not None]
+        if given:
+            raise DecorLensError(f"{given[0]} is for a torchvision embedder, and {args.source} is a YOLO .pt, "
+                                 "exported as it is; leave it out")
+    elif args.trust_pt:
+        raise DecorLensError(f"--trust-pt is for a YOLO .pt, and {args.source} is a torchvision model name "
+                             "(its --weights are read as plain tensors); leave it out")
+
+
 def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
     model = find_model(args.embedder, pipeline.settings.models_dir, pipeline.data_dir)
     try:
@@ -157,6 +175,9 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.seed is not None and args.calibrate is None:  # the seed picks the validation scenes, and only --calibrate reads them
+        raise DecorLensError("--seed is the split seed --calibrate measures the thresholds on; without --calibrate "
+                             "nothing is measured: add --calibrate DATA or leave --seed out")
     first, second = (find_model(name, pipeline.settings.models_dir, pipeline.data_dir) for name in (args.first, args.second))
     try:
         from training.combine import combine_embedders
@@ -167,7 +188,7 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
     path = combine_embedders(first, second, args.out or pipeline.data_dir / "models", args.name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
     if dataset:
-        calibrate_with_bars(pipeline, path, dataset, args.seed, args.quiet)
+        calibrate_with_bars(pipeline, path, dataset, args.seed or 0, args.quiet)
     print(f"use it: `decorlens models activate {path.name}`")
     if runs_on_cpu(pipeline.settings.device):
         print(f"without a GPU, `decorlens models quantize {path.name}` makes an int8 copy that embeds in about half the time")
@@ -277,6 +298,9 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.output is not None and args.kind != "embedder":  # a detector's or pose model's outputs are fixed
+        raise DecorLensError(f"--output names an embedder's output; --kind {args.kind} cards read the model's "
+                             "own outputs: leave --output out")
     if not args.onnx.is_file():
         raise ModelError(f"{args.onnx}: no such file")
     existing = card_path_for(args.onnx)
@@ -286,7 +310,7 @@ def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     makers = {
         "detector": lambda: detector_card(args.onnx, args.name),
         "pose": lambda: pose_card(args.onnx, args.name),
-        "embedder": lambda: embedder_card(args.onnx, args.name, output_name=args.output),
+        "embedder": lambda: embedder_card(args.onnx, args.name, output_name=args.output or EMBEDDER_OUTPUT),
     }
     card = makers[args.kind]()
     path = write_card(args.onnx, card)

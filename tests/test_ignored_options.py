@@ -186,3 +186,44 @@ def test_train_resume_before_the_first_epoch_ended_says_it_starts_over(tmp_path:
     assert len(err) == 1 and "efficientnet-lite0" in err[0] and "trains from epoch 1" in err[0]
     _check_resumable([first, second], quiet=True)
     assert capsys.readouterr().err == ""
+
+
+# -- models ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", [["--weights", "r50.pth"], ["--projection", "64"], ["--num-classes", "1001"]])
+def test_models_export_refuses_embedder_options_for_a_yolo_pt(option: list[str], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]):
+    """A YOLO .pt was exported as it is, the embedder's options dropped, and 'wrote …' said nothing of it."""
+    assert main(["--data-dir", str(tmp_path / "data"), "models", "export", "yolo11n-ovint8-dq.pt", *option]) == 2
+    out, err = capsys.readouterr()
+    line = _one_error_line(err)
+    assert out == "" and option[0] in line and "yolo11n-ovint8-dq.pt" in line and "YOLO .pt" in line
+    assert not (tmp_path / "data" / "models").exists()
+
+
+def test_models_export_refuses_trust_pt_for_a_torchvision_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--data-dir", str(tmp_path / "data"), "models", "export", "resnet50", "--trust-pt"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--trust-pt" in line and "resnet50" in line and "YOLO .pt" in line
+
+
+@pytest.mark.parametrize("kind", ["detector", "pose"])
+def test_models_card_output_is_refused_unless_embedder(kind: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]):
+    """--output names an embedder's output; a detector's or pose card was written without a word about it."""
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"")
+    assert main(["--data-dir", str(tmp_path / "data"), "models", "card", str(onnx), "--kind", kind,
+                 "--output", "features"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--output" in line and f"--kind {kind}" in line
+    assert not list(tmp_path.glob("*.card.json"))
+
+
+def test_models_combine_seed_without_calibrate_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """--seed chooses the validation scenes --calibrate measures on; without it the seed was dropped."""
+    assert main(["--data-dir", str(tmp_path / "data"), "models", "combine", "a.onnx", "b.onnx", "--name", "pair",
+                 "--seed", "1"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--seed" in line and "--calibrate" in line
