@@ -17,10 +17,11 @@ from tqdm import tqdm
 from decorlens.options import cosine, fraction, plain_name, positive_int, whole_number
 from decorlens.progress import note, stop_on_ctrl_c
 from decorlens.train import TRAIN_EXTRA
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 
+MIN_LABELS = 3  # train labels a category needs to be a class
 YOLO_DATA_CONF = 0.03  # a YOLO folder has no pairs to choose a confidence on: the decor detector's old value
 
 
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--freeze", type=whole_number, default=10, help="layers kept frozen (10 = the backbone)")
     p.add_argument("--patience", type=whole_number, default=20, help="epochs without better validation mAP before stopping")
     p.add_argument("--threshold", type=cosine, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
-    p.add_argument("--min-labels", type=positive_int, default=3, help="a category needs this many train labels to be a class")
+    p.add_argument("--min-labels", type=positive_int, default=MIN_LABELS, help="a category needs this many train labels to be a class")
     p.add_argument("--conf", type=fraction,
                    help="confidence written into the card (default: the lowest whose tag precision on the val "
                         f"scenes reaches 80 %%, docs/detection.md; {YOLO_DATA_CONF} with --yolo-data)")
@@ -60,7 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+# Options that shape the pseudo labels of a --data folder: a --yolo-data set is already labelled, and
+# these were dropped (--threshold even written into the card's recipe as if it had been used)
+LABELLING_ONLY = (("--threshold", "threshold", None), ("--min-labels", "min_labels", MIN_LABELS), ("--paste", "paste", 0),
+                  ("--limit-scenes", "limit_scenes", None))
+
+
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    refuse_unused(args)
     try:
         from training.detector import (
             DetectorConfig,
@@ -74,8 +82,6 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         from training.pseudo_labels import DEFAULT_THRESHOLD
     except ImportError as exc:
         raise ModelError(f"detector training {TRAIN_EXTRA} ({exc.name} is missing)") from exc
-    if args.yolo_data and (args.export_only or args.review):
-        raise ModelError("--export-only and --review label a --data folder; --yolo-data is already labelled")
     config = DetectorConfig(
         data=args.data or args.yolo_data.parent, out=args.out or pipeline.data_dir / TRAINING_RUNS / args.name, name=args.name,
         base=args.base, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, freeze=args.freeze,
@@ -116,6 +122,20 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"it replaces {stock}: run it alone with `decorlens models activate {path.name}` "
           f"(back to the stock set: `decorlens models activate {stock}`)")
     return 0
+
+
+def refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an option this run would leave unused, naming both options."""
+    if args.yolo_data and (args.export_only or args.review):
+        raise DecorLensError("--export-only and --review label a --data folder; --yolo-data is already labelled")
+    if args.yolo_data:
+        given = [option for option, dest, default in LABELLING_ONLY if getattr(args, dest) != default]
+        if given:
+            raise DecorLensError(f"{given[0]} shapes the pseudo labels of a --data folder; --yolo-data is "
+                                 "trained on as it is labelled: leave it out")
+    if args.export_only and args.conf is not None:
+        raise DecorLensError("--conf is written into the exported model's card, and --export-only stops before "
+                             "training: leave it out, or give it to the run that trains")
 
 
 def _pct(value: float | None) -> str:

@@ -227,3 +227,27 @@ def test_models_combine_seed_without_calibrate_is_refused(tmp_path: Path, capsys
                  "--seed", "1"]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert "--seed" in line and "--calibrate" in line
+
+
+# -- train-detector -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", [["--threshold", "0.6"], ["--min-labels", "1"], ["--paste", "2"],
+                                    ["--limit-scenes", "4"]])
+def test_train_detector_yolo_data_refuses_the_labelling_options(option: list[str], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]):
+    """A --yolo-data set is trained on as it is labelled: these shape pseudo labels and were dropped
+    (--threshold was even written into the card's recipe)."""
+    assert main(["--data-dir", str(tmp_path / "data"), "train-detector", "--yolo-data", str(tmp_path / "data.yaml"),
+                 *option]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert option[0] in line and "--yolo-data" in line
+    assert not (tmp_path / "data" / "training-runs").exists()
+
+
+def test_train_detector_export_only_refuses_conf(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """--conf is written into the trained model's card; --export-only trains nothing."""
+    assert main(["--data-dir", str(tmp_path / "data"), "train-detector", "--data", str(tmp_path / "pairs"),
+                 "--export-only", "--conf", "0.2"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--conf" in line and "--export-only" in line
