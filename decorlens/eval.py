@@ -10,7 +10,7 @@ from pathlib import Path
 from decorlens.options import CONF_HELP, confidence, positive_int
 from decorlens.progress import bar, note
 from engine.advice import INSTALL_TRAINING
-from engine.errors import ModelError
+from engine.errors import DecorLensError, ModelError
 from engine.pipeline import Pipeline
 
 MATCHERS = "colour,pretrained,finetuned"
@@ -35,12 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit-scenes", type=positive_int, help="score only the first N scenes of the split")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
     p.add_argument("--finetuned",
-                   help="fine-tuned ONNX, name or path (default: what a plain `decorlens train` writes)")
+                   help="the finetuned matcher's ONNX, name or path (default: what a plain `decorlens train` writes)")
     p.add_argument("--also-embedder", action="append", default=[], metavar="ONNX",
-                   help="another pretrained embedder scored on the same pairs, against pretrained (repeatable)")
+                   help="another pretrained embedder scored on the same pairs, against pretrained, which --matchers "
+                        "must then hold (repeatable)")
     p.add_argument("--levers", default="",
-                   help="query levers scored against the default query, comma-separated, e.g. flip,multicrop,"
-                        "flip+multicrop (training.evaluate.QUERY_LEVERS)")
+                   help="query levers scored against the pretrained matcher's default query (--matchers must hold "
+                        "pretrained), comma-separated, e.g. flip,multicrop,flip+multicrop (training.evaluate.QUERY_LEVERS)")
     p.add_argument("--against", type=Path, metavar="EVAL_JSON",
                    help="an earlier run's eval.json on the same split: pairs gained and lost, with exact p-values")
     p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
@@ -48,7 +49,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an option the chosen matchers would leave unused, naming both options.
+
+    ``--finetuned`` without the finetuned matcher was never loaded; ``--also-embedder`` and ``--levers``
+    without pretrained were scored, but the comparison with pretrained they are there for was left out of the
+    report without a word.
+    """
+    if args.finetuned is not None and "finetuned" not in args.matchers:
+        raise DecorLensError(f"--finetuned names the finetuned matcher's model, which --matchers "
+                             f"{','.join(args.matchers)} leaves out: add finetuned to --matchers or leave --finetuned out")
+    if "pretrained" not in args.matchers:
+        option = "--also-embedder" if args.also_embedder else "--levers" if args.levers.strip(", ") else None
+        if option:
+            raise DecorLensError(f"{option} is scored against the pretrained matcher, which --matchers "
+                                 f"{','.join(args.matchers)} leaves out: add pretrained to --matchers")
+
+
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    refuse_unused(args)
     try:
         from training.eval_against import against, load_earlier
         from training.evaluate import DEFAULT_FINETUNED, EvalConfig, evaluate, markdown, write_reports

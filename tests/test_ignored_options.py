@@ -251,3 +251,21 @@ def test_train_detector_export_only_refuses_conf(tmp_path: Path, capsys: pytest.
                  "--export-only", "--conf", "0.2"]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert "--conf" in line and "--export-only" in line
+
+
+# -- eval -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("matchers", "option", "needed"), [
+    ("colour,pretrained", ["--finetuned", "ft.onnx"], "finetuned"),
+    ("colour,finetuned", ["--also-embedder", "effnet_lite0_gem.onnx"], "pretrained"),
+    ("finetuned", ["--levers", "flip"], "pretrained"),
+])
+def test_eval_refuses_options_of_a_matcher_left_out(matchers: str, option: list[str], needed: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]):
+    """--finetuned was never loaded without the finetuned matcher (a missing file passed); --also-embedder and
+    --levers were scored, but their comparison with pretrained was left out of the report without a word."""
+    assert main(["--data-dir", str(tmp_path / "data"), "eval", "--data", str(tmp_path / "pairs"),
+                 "--matchers", matchers, *option]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert option[0] in line and f"--matchers {matchers}" in line and f"add {needed} to --matchers" in line
