@@ -8,6 +8,7 @@ from pathlib import Path
 
 from decorlens.progress import bar, note
 from engine.bundle import SUFFIX, export_bundle, import_bundle, read_bundle
+from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
 
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     im.add_argument("--re-embed", action="store_true",
                     help="if the bundle was embedded with another model than this machine's, compute vectors here")
     im.add_argument("--images-from", type=Path, action="append", default=[], metavar="DIR",
-                    help="for a bundle exported with --no-images: the shared folder its images must be in "
+                    help="for a bundle exported with --no-images only: the shared folder its images must be in "
                          "(repeatable; images anywhere else are refused)")
     im.set_defaults(run=run_import)
     info = verbs.add_parser("info", help="what a bundle holds")
@@ -42,7 +43,10 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     log = (lambda _m: None) if args.quiet else note
-    read_bundle(args.bundle)  # a clear error for a wrong file before any model is loaded
+    info = read_bundle(args.bundle)  # a clear error for a wrong file before any model is loaded
+    if args.images_from and info.manifest["images"] == "embedded":  # its own images were used, the folders unread
+        raise DecorLensError(f"--images-from is for a bundle exported with --no-images; {args.bundle.name} carries "
+                             "its images: leave --images-from out")
     with bar("embedding", args.quiet) as progress:
         result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, progress, log,
                                images_from=args.images_from)

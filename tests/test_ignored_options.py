@@ -269,3 +269,21 @@ def test_eval_refuses_options_of_a_matcher_left_out(matchers: str, option: list[
                  "--matchers", matchers, *option]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert option[0] in line and f"--matchers {matchers}" in line and f"add {needed} to --matchers" in line
+
+
+# -- bundle ---------------------------------------------------------------------------------------
+
+
+def test_bundle_import_images_from_is_refused_for_a_bundle_with_its_images(shop, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]):
+    """The bundle's own images were used and the named folder never read: refused before anything is replaced."""
+    data, _ = shop
+    bundle = tmp_path / "shop.dlcat"
+    assert main(["-q", "--data-dir", str(data), "bundle", "export", str(bundle)]) == 0
+    capsys.readouterr()
+    target = tmp_path / "till"
+    assert main(["-q", "--data-dir", str(target), "bundle", "import", str(bundle), "--images-from",
+                 str(tmp_path)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "--images-from" in line and "--no-images" in line and "shop.dlcat" in line
+    assert not (target / "catalog.sqlite").exists()
