@@ -17,7 +17,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+# Global options the app does not take: its windows rebuild their engine from the data dir's config.yaml and
+# Settings (app.settings.AppSettings.engine_settings), where these are chosen instead; they were dropped.
+SETTINGS_INSTEAD = (("--device", "device", "Edit ▸ Settings ▸ Run the models on"),
+                    ("--embedder", "embedder", "Edit ▸ Settings ▸ Advanced ▸ Embedder"),
+                    ("--detector", "detector", "Edit ▸ Settings ▸ Advanced ▸ Detectors"))
+
+
 def run(args: argparse.Namespace, _pipeline: object) -> int:
+    for option, dest, where in SETTINGS_INSTEAD:
+        if getattr(args, dest, None):
+            note(f"decorlens: error: the desktop app does not take {option}: choose it in {where} "
+                 f"(it is for commands, e.g. `decorlens {option} … search PHOTO`)")
+            return 2
     if not has_display():
         # Without this, Qt aborts (exit 134) with a message about xcb plugins that helps nobody on SSH.
         note("decorlens: error: no display here (DISPLAY and WAYLAND_DISPLAY are unset), so no window can "

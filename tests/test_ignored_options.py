@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -287,3 +289,27 @@ def test_bundle_import_images_from_is_refused_for_a_bundle_with_its_images(shop,
     line = _one_error_line(capsys.readouterr().err)
     assert "--images-from" in line and "--no-images" in line and "shop.dlcat" in line
     assert not (target / "catalog.sqlite").exists()
+
+
+# -- the app --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["--device", "cpu"], "--device"),
+    (["--embedder", "effnet_lite0_gem.onnx", "gui"], "--embedder"),
+    (["--detector", "yolo11n-ovint8-dq.onnx", "gui", "room.jpg"], "--detector"),
+])
+def test_the_app_refuses_the_model_options_it_would_drop(argv: list[str], option: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]):
+    """The window builds its engine from config.yaml and Settings (and rebuilds it from them), so these were
+    dropped and the app ran the saved choice. No window opens here: a stand-in app.main records a launch."""
+    launched = []
+    fake = types.ModuleType("app.main")
+    fake.launch = lambda *a, **k: launched.append((a, k)) or 0
+    monkeypatch.setitem(sys.modules, "app.main", fake)
+    monkeypatch.setattr("decorlens.gui.has_display", lambda: True)
+    assert main(["--data-dir", str(tmp_path / "data"), *argv]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert option in line and "Settings" in line and not launched
+    assert main(["--data-dir", str(tmp_path / "data"), "gui"]) == 0 and len(launched) == 1
