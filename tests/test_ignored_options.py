@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import types
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,34 @@ def test_train_resume_before_the_first_epoch_ended_says_it_starts_over(tmp_path:
     assert len(err) == 1 and "efficientnet-lite0" in err[0] and "trains from epoch 1" in err[0]
     _check_resumable([first, second], quiet=True)
     assert capsys.readouterr().err == ""
+
+
+def test_train_resume_with_other_weights_is_refused_before_any_work(tmp_path: Path):
+    """The checkpoint's weights replaced --weights in silence, after the frozen layers' views had been cached
+    from --weights. Refused before the dataset is read (no pipeline is needed to get there), either way round."""
+    torch = pytest.importorskip("torch")
+    from training.data import DatasetError
+    from training.loop import TrainConfig, _plain, train
+
+    run = tmp_path / "run"
+    run.mkdir()
+    started = TrainConfig(data=tmp_path / "no-dataset", out=run, resume=True, frozen_blocks=14)
+
+    def checkpoint(config: TrainConfig) -> None:
+        torch.save({"config": _plain(asdict(config)), "state": {}}, run / "last.pt")
+
+    checkpoint(started)
+    with pytest.raises(DecorLensError) as info:
+        train(replace(started, weights=tmp_path / "other.pth"), None)
+    line = str(info.value)
+    assert "--resume" in line and "--weights" in line and "other.pth" in line and "leave --weights out" in line
+    checkpoint(replace(started, weights=tmp_path / "mine.pth"))
+    with pytest.raises(DecorLensError, match=r"started from --weights .*mine\.pth, not no --weights: pass --weights"):
+        train(started, None)
+    with pytest.raises(DecorLensError, match="other.pth"):
+        train(replace(started, weights=tmp_path / "other.pth"), None)
+    with pytest.raises(DatasetError, match="no-dataset"):  # the same weights resume: on to read the dataset
+        train(replace(started, weights=tmp_path / "mine.pth"), None)
 
 
 # -- models ---------------------------------------------------------------------------------------

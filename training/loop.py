@@ -168,6 +168,7 @@ def train(
     """Train an embedder on ``config.data``; ``pipeline`` (engine Pipeline) finds the anchor crops."""
     start, cpu_start = time.perf_counter(), time.process_time()
     config = replace(config, frozen_blocks=frozen_blocks(config))
+    checkpoint = _resumable(config)  # a checkpoint of other settings is refused before any crop is found
     recipe = get_recipe(config.recipe, config.lr)
     device = _device(config.device)
     torch.manual_seed(config.seed)
@@ -190,7 +191,7 @@ def train(
     pretrained = copy.deepcopy(split) if recipe.pull else None
     miner = build_miner(recipe, config.seed)
     run = _Run(config, recipe, split, pretrained, loss_fn, miner, optimizer, views, val_views, train_set, val_set)
-    state = _resume(run) or _fresh_state(run)
+    state = _resume(run, checkpoint) if checkpoint else _fresh_state(run)
     t0 = time.perf_counter()
     _epochs(run, state, progress, cancelled)
     split.load_state_dict(torch.load(config.out / "best.pt", map_location=device, weights_only=True))
@@ -726,16 +727,33 @@ def _checkpoint(run: _Run, state: dict[str, Any]) -> None:
     write_atomic(out / "history.json", json.dumps(state["history"], indent=1))
 
 
-def _resume(run: _Run) -> dict[str, Any] | None:
-    path = run.config.out / "last.pt"
-    if not run.config.resume or not path.is_file():
+def _resumable(config: TrainConfig) -> dict[str, Any] | None:
+    """With ``resume``, the run folder's checkpoint, refused unless it was made with these settings."""
+    path = config.out / "last.pt"
+    if not config.resume or not path.is_file():
         return None
     payload = load_plain(path, "training checkpoint")
-    now = _plain(asdict(run.config))
+    now = _plain(asdict(config))
     before = {f.name: f.default for f in fields(TrainConfig)} | payload["config"]  # older checkpoints lack newer keys
     for key in ("recipe", "backbone", "frozen_blocks", "seed", "batch_size", "lr", "views", "average"):
         if before.get(key) != now[key]:
             raise ModelError(f"cannot resume {path}: it was trained with {key}={before.get(key)!r}")
+    _check_weights(path, before.get("weights"), now["weights"])
+    return payload
+
+
+def _check_weights(path: Path, before: str | None, now: str | None) -> None:
+    """The starting weights must be the run's: its checkpoint overwrote other ``--weights`` in silence, while
+    the frozen layers' cached views and the pull towards the pretrained model came from them."""
+    if before == now or (before and now and Path(before).resolve() == Path(now).resolve()):
+        return
+    started = f"--weights {before}" if before else "the default weights"
+    fix = f"pass --weights {before}" if before else "leave --weights out"
+    given = f"--weights {now}" if now else "no --weights"
+    raise ModelError(f"--resume continues {path}, started from {started}, not {given}: {fix}")
+
+
+def _resume(run: _Run, payload: dict[str, Any]) -> dict[str, Any]:
     run.model.load_state_dict(payload["model"])
     run.loss_fn.load_state_dict(payload["loss"])
     run.optimizer.load_state_dict(payload["optimizer"])
