@@ -307,7 +307,7 @@ def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
     centre = canvas.viewport().rect().center()
     point = min(canvas.points.values(), key=lambda p: (canvas.mapFromScene(p.pos()) - centre).manhattanLength())
     at = canvas.mapFromScene(point.pos())
-    on_top = canvas.itemAt(at)  # another thumbnail may overlap this one
+    on_top = canvas.point_at(at)  # another thumbnail may overlap this one
     assert isinstance(on_top, MapPoint)
     qtbot.mouseMove(canvas.viewport(), at)
     qtbot.waitUntil(canvas.card.isVisible)
@@ -320,17 +320,14 @@ def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
 def test_a_rubber_band_selects_several(map_tab, qtbot):
     from PySide6.QtCore import QPoint, QRect, Qt
 
-    from app.widgets.map_canvas import MapPoint
-
     canvas = map_tab.canvas
     viewport = canvas.viewport()
     start, expected = None, []
     for x in range(20, viewport.width() - 220, 25):
         for y in range(20, viewport.height() - 220, 25):
-            if canvas.itemAt(QPoint(x, y)) is None:
+            if canvas.point_at(QPoint(x, y)) is None:
                 band = QRect(QPoint(x, y), QPoint(x + 200, y + 200))  # as the view's band: both corners in
-                inside = canvas.items(band, Qt.ItemSelectionMode.IntersectsItemShape)
-                inside = [i.product.sku for i in inside if isinstance(i, MapPoint)]
+                inside = [p.product.sku for p in canvas.points_in(band)]
                 if len(inside) >= 3:
                     start, expected = QPoint(x, y), sorted(inside)
                     break
@@ -351,7 +348,7 @@ def test_a_big_selection_lists_the_first_products_and_counts_the_rest(map_tab, m
     monkeypatch.setattr(map_view, "LISTED_AT_MOST", 3)
     skus = sorted(map_tab.canvas.points)[:5]
     map_tab.canvas.select(skus)
-    map_tab.canvas.scene().selectionChanged.emit()  # as a rubber band announces it
+    map_tab.canvas.selectionChanged.emit()  # as a rubber band announces it
     listed = [map_tab.chosen.item(i).text() for i in range(map_tab.chosen.count())]
     assert len(listed) == 4 and listed[-1] == "… and 2 more"
     assert all(sku in text for sku, text in zip(skus[:3], listed))
@@ -383,7 +380,7 @@ def test_the_whole_map_is_drawn_as_one_picture_and_zoomed_only_what_is_in_view(m
     drawn = _drawn_per_repaint(canvas, monkeypatch)
     seen = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
     assert lone in drawn and 0 < len(drawn) < len(canvas.points) // 4
-    assert all(seen.intersects(p.mapRectToScene(p.frame())) for p in drawn)
+    assert all(seen.intersects(p.frame()) for p in drawn)
     assert _shows(canvas, lone, BORDER, lone.colour.name())  # its frame, from its own draw
 
 
@@ -451,8 +448,8 @@ def test_a_thumbnail_arriving_again_stays_under_the_tiles_above_it(map_tab, qtbo
     canvas.centerOn(upper.pos())
     qtbot.wait(10)
     canvas.centerOn(upper.pos())
-    assert canvas.itemAt(canvas.mapFromScene(upper.pos())) is upper
-    place = canvas.mapFromScene(lower.mapRectToScene(lower.frame())).boundingRect()
+    assert canvas.point_at(canvas.mapFromScene(upper.pos())) is upper
+    place = canvas.mapFromScene(lower.frame()).boundingRect()
     before = _pixels(canvas, place)
     canvas.thumbnails.ready.emit(lower.product.image_path)  # decoded again, as after the cache dropped it
     qtbot.waitUntil(lambda: not canvas.placing())
@@ -510,7 +507,7 @@ def _shows(canvas, point, inset: float, colour: str, on_screen: bool = False) ->
     from PySide6.QtGui import QColor
     from PySide6.QtWidgets import QApplication
 
-    frame = point.mapRectToScene(point.frame())
+    frame = point.frame()
     at = canvas.mapFromScene(QPointF(frame.center().x(), frame.top() + inset))
     if on_screen:
         window = canvas.window()

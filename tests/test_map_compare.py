@@ -105,14 +105,14 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     # Hover on the active map rings the same product on the compared one, and leaving clears the ring.
     canvas, other = tab.canvas, tab.compare_canvas
     qtbot.waitUntil(lambda: canvas.width() < tab.width() // 2)  # laid out beside the compared map
-    point = next(p for p in canvas.points.values() if canvas.itemAt(canvas.mapFromScene(p.pos())) is p)
+    point = next(p for p in canvas.points.values() if canvas.point_at(canvas.mapFromScene(p.pos())) is p)
     qtbot.mouseMove(canvas.viewport(), canvas.mapFromScene(point.pos()))
     qtbot.waitUntil(lambda: isinstance(canvas._hovered, MapPoint))
     assert other.lit_sku() == canvas._hovered.product.sku and other.points[other.lit_sku()].lit
     canvas._hover(None)
     assert other.lit_sku() is None
     # A click on the compared map selects that product on both maps; the one list shows it once.
-    target = next(p for p in other.points.values() if other.itemAt(other.mapFromScene(p.pos())) is p)
+    target = next(p for p in other.points.values() if other.point_at(other.mapFromScene(p.pos())) is p)
     qtbot.mouseClick(other.viewport(), Qt.MouseButton.LeftButton, pos=other.mapFromScene(target.pos()))
     assert other.selected_skus() == canvas.selected_skus() == [target.product.sku]
     assert tab.chosen.count() == 1

@@ -6,23 +6,27 @@ and raised): the Map tab lights on one map the product hovered on the other, so 
 read side by side. Until the user zooms, the map keeps filling the view when it is resized (a second map
 opening beside it halves its width).
 
-Each product is an item (hover, click and the rubber band find it), but one ``TileLayer`` paints them all:
-a Python ``paint`` per item cost about 0.4 s a repaint at 20,000 products, so every zoom step or arriving
-thumbnail froze the window. Seen whole, the layer draws one picture of the map (each tile drawn into it as
-its thumbnail arrives, under the tiles stacked above it); zoomed in, that picture enlarged, and the tiles in
-view drawn over it, sharp.
+No product is an item: the map's places are numpy arrays (``MapLayout``, made in the Map tab's worker),
+and one ``TileLayer`` both paints the tiles and finds them for hover, click and the rubber band (a strip
+of the places sorted by x, then y). An item per product cost 0.9 s of the window's time to show a
+50,000-product map, and Qt's index of them more on the first paint; a million products would have frozen
+the window for tens of seconds. A Python ``paint`` per item also cost about 0.4 s a repaint at 20,000
+products, so every zoom step or arriving thumbnail froze the window. Seen whole, the layer draws one
+picture of the map (each tile drawn into it as its thumbnail arrives, under the tiles stacked above it);
+zoomed in, that picture enlarged, and the tiles in view drawn over it, sharp.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QRegion
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QRegion
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -53,180 +57,308 @@ HALO = 20.0  # scene units around a tile for its rings (a cosmetic pen's pixels 
 LIT = "#e8590c"  # the ring of the product hovered on the other map: no category colour is this orange
 OVERVIEW = 2048  # pixels across the picture of the whole map (16 MB): sharper than any screen shows it whole
 MANY_CHANGED = 200  # tiles changed at once above which the whole map is repainted rather than each place
-BSP_DEPTH = 10  # the scene's index: Qt's own depth for 50,000 items built in 0.9 s, this in 0.3 s (hover as fast)
 SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
 PLACING_BUDGET_S = 0.02  # thumbnails asked for and placed per turn of the event loop, then the window's turn
 NO_PEN, WHITE = Qt.PenStyle.NoPen, Qt.GlobalColor.white  # looked up once: draw runs for every tile
-POINT_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-               | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+FRAMES_PER_CHECK = 256  # tiles' frames drawn between looks at the clock
 
 
-class MapPoint(QGraphicsItem):
-    """One product: hit by hover, click and the rubber band; drawn by the map's ``TileLayer``."""
+@dataclass(frozen=True, eq=False)
+class MapLayout:
+    """A map's products and their places as arrays, in the map's stacking order (a later product lies
+    above an earlier one). Made by ``map_layout``, which needs no Qt: the Map tab makes it in the worker that
+    reads the map, so that showing a map of a million products costs the window no per-product work."""
 
-    def __init__(self, product: Product, position: QPointF, tile: float, colour: QColor, layer: TileLayer):
-        super().__init__()
-        self.product = product
-        self.tile = tile
-        self.colour = colour
+    products: list[Product]
+    xy: np.ndarray  # (n, 2) places in scene units
+    category: np.ndarray  # a product's category, as its place in ``categories``
+    categories: list[str]
+    index_of: dict[str, int]  # a product's place in the arrays, by SKU
+    paths: dict[str, int]  # a thumbnail's number, by image path (products may share a photo)
+    by_path: np.ndarray  # the products, grouped by thumbnail: ``by_path[starts[k]:starts[k + 1]]`` show k
+    starts: np.ndarray
+    by_x: np.ndarray  # the products, left to right (the spatial index: a strip of x, then y)
+    xs: np.ndarray  # their x, in that order
+    tile: float
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def sharing(self, path: str) -> np.ndarray:
+        """The products whose thumbnail is ``path``."""
+        k = self.paths.get(path)
+        return self.by_path[self.starts[k]:self.starts[k + 1]] if k is not None else self.by_path[:0]
+
+
+def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
+    """``result``'s products that are in ``products`` (others were removed since it was computed), placed."""
+    found = [products.get(pid) for pid in result.ids.tolist()]
+    kept = np.fromiter((p is not None for p in found), bool, len(found))
+    chosen: list[Product] = [p for p in found if p is not None]
+    n = len(chosen)
+    xy = np.asarray(result.xy, dtype=np.float64).reshape(-1, 2)[kept] * SIDE
+    categories: dict[str, int] = {}
+    category = np.fromiter((categories.setdefault(p.category, len(categories)) for p in chosen), np.intp, n)
+    paths: dict[str, int] = {}
+    path_of = np.fromiter((paths.setdefault(p.image_path, len(paths)) for p in chosen), np.intp, n)
+    by_path = np.argsort(path_of, kind="stable")
+    starts = np.searchsorted(path_of[by_path], np.arange(len(paths) + 1))
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    return MapLayout(chosen, xy, category, list(categories), {p.sku: i for i, p in enumerate(chosen)}, paths,
+                     by_path, starts, by_x, xy[by_x, 0], tile_side(len(result)))
+
+
+def draw_tile(painter: QPainter, frame: QRectF, colour: QColor, thumbnail: QPixmap | None) -> None:
+    """A tile, in the painter's scene coordinates: its frame and, once decoded, its thumbnail."""
+    painter.setPen(NO_PEN)
+    painter.setBrush(colour)
+    painter.drawRoundedRect(frame, 3, 3)
+    if thumbnail is not None and not thumbnail.isNull():
+        inner = frame.adjusted(2.5, 2.5, -2.5, -2.5)
+        painter.fillRect(inner, WHITE)
+        size = thumbnail.size().toSizeF().scaled(inner.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRectF(QPointF(0, 0), size)
+        target.moveCenter(inner.center())
+        painter.drawPixmap(target, thumbnail, QRectF(thumbnail.rect()))
+
+
+class MapPoint:
+    """One product on a map: a view of its row in the map's arrays, made when asked for (the map keeps no
+    object per product; ``TileLayer.point`` hands out one view per product, so ``is`` compares them)."""
+
+    __slots__ = ("index", "layer")
+
+    def __init__(self, layer: TileLayer, index: int):
         self.layer = layer
-        self.lit = False
-        self.setPos(position)
-        self.setFlags(POINT_FLAGS)
-        self.setAcceptHoverEvents(True)
+        self.index = index
 
-    def boundingRect(self) -> QRectF:
-        reach = self.tile / 2 + HALO
-        return QRectF(-reach, -reach, 2 * reach, 2 * reach)
+    @property
+    def product(self) -> Product:
+        return self.layer.products[self.index]
 
-    def shape(self) -> QPainterPath:
-        """The tile itself: hover, click and the rubber band hit the picture, not the room for its ring."""
-        path = QPainterPath()
-        path.addRect(self.frame())
-        return path
+    @property
+    def tile(self) -> float:
+        return self.layer.tile
+
+    @property
+    def colour(self) -> QColor:
+        return self.layer.colours[self.layer.category[self.index]]
+
+    @property
+    def lit(self) -> bool:
+        return self.layer.lit == self.index
+
+    def pos(self) -> QPointF:
+        """The tile's centre, in scene units."""
+        x, y = self.layer.xy[self.index]
+        return QPointF(float(x), float(y))
 
     def frame(self) -> QRectF:
-        return QRectF(-self.tile / 2, -self.tile / 2, self.tile, self.tile)
-
-    def set_lit(self, lit: bool) -> None:
-        """Ring it and draw it above its neighbours (it may lie under another thumbnail)."""
-        self.lit = lit
-        self.setZValue(1.0 if lit else 0.0)
-        self.layer.light(self if lit else None)
+        """The tile in scene units: hover, click and the rubber band hit it, not the room for its ring."""
+        return self.layer.frame(self.index)
 
     def draw(self, painter: QPainter, thumbnail: QPixmap | None) -> None:
         """The tile, in the painter's scene coordinates: its frame and, once decoded, its thumbnail."""
-        frame = self.frame().translated(self.pos())
-        painter.setPen(NO_PEN)
-        painter.setBrush(self.colour)
-        painter.drawRoundedRect(frame, 3, 3)
-        if thumbnail is not None and not thumbnail.isNull():
-            inner = frame.adjusted(2.5, 2.5, -2.5, -2.5)
-            painter.fillRect(inner, WHITE)
-            size = thumbnail.size().toSizeF().scaled(inner.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(QPointF(0, 0), size)
-            target.moveCenter(inner.center())
-            painter.drawPixmap(target, thumbnail, QRectF(thumbnail.rect()))
+        draw_tile(painter, self.frame(), self.colour, thumbnail)
 
     def draw_ring(self, painter: QPainter) -> None:
         """Selected: a thin dark ring; lit: a thick orange one, further out. Pens in screen pixels, so as
         clear on the whole map as zoomed in."""
-        pen = QPen(QColor(LIT if self.lit else "#1f2328"), 3.5 if self.lit else 2.0)
+        lit = self.lit
+        pen = QPen(QColor(LIT if lit else "#1f2328"), 3.5 if lit else 2.0)
         pen.setCosmetic(True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(pen)
-        gap = self.tile * (0.18 if self.lit else 0.06)
-        painter.drawRoundedRect(self.frame().adjusted(-gap, -gap, gap, gap).translated(self.pos()), 4, 4)
+        gap = self.tile * (0.18 if lit else 0.06)
+        painter.drawRoundedRect(self.frame().adjusted(-gap, -gap, gap, gap), 4, 4)
+
+    def __repr__(self) -> str:
+        return f"MapPoint({self.product.sku!r})"
+
+
+class Points(Mapping[str, MapPoint]):
+    """A map's products by SKU, as ``MapPoint`` views (none is made until asked for)."""
+
+    def __init__(self, layer: TileLayer | None = None):
+        self._layer = layer
+        self._index_of: dict[str, int] = layer.layout.index_of if layer is not None else {}
+
+    def __getitem__(self, sku: str) -> MapPoint:
+        if self._layer is None:
+            raise KeyError(sku)
+        return self._layer.point(self._index_of[sku])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index_of)
+
+    def __len__(self) -> int:
+        return len(self._index_of)
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self._index_of
 
 
 class TileLayer(QGraphicsItem):
-    """Paints every product of a map in one item (see the module's docstring for why).
+    """Paints every product of a map in one item (see the module's docstring for why), and finds them:
+    the products are rows of arrays (``MapLayout``), not items, so that a map of any size is shown at once.
 
     Seen whole, one picture of the map (``OVERVIEW`` pixels across, a tile drawn into it when its
     thumbnail arrives) is scaled into view: one draw call for any number of products. Zoomed in past
     that picture's own scale, the picture is enlarged and the tiles in view are drawn over it, sharp,
     from the shared thumbnail cache (asked for again if it has dropped them; no copy is kept per
-    product, which at 50,000 products came to 0.7 GB)."""
+    product, which at 50,000 products came to 0.7 GB). The tiles' frames are drawn into the picture a
+    slice at a time (``draw_frames``), as the thumbnails are."""
 
-    def __init__(self, rect: QRectF, tile: float, thumbnail: Callable[[str], QPixmap | None]):
+    def __init__(self, rect: QRectF, layout: MapLayout, thumbnail: Callable[[str], QPixmap | None]):
         super().__init__()
         self.bounds = rect
-        self.tile = tile
+        self.layout = layout
+        self.tile = layout.tile
+        self.products, self.xy, self.category = layout.products, layout.xy, layout.category
+        self.colours = [QColor(category_colour(c)) for c in layout.categories]
         self.thumbnail = thumbnail  # ``Thumbnails.get``: the decoded picture, else None (and it is decoded)
-        self.points: list[MapPoint] = []
-        self.lit: MapPoint | None = None
-        self._xy = np.zeros((0, 2))
-        self._by_x = np.zeros(0, dtype=np.intp)  # the points' indices, left to right
-        self._xs = np.zeros(0)  # their x, in that order
-        self._rank: dict[MapPoint, int] = {}  # a point's index: the stacking order hover and click see
+        self.selected = np.zeros(len(layout), dtype=bool)
+        self.lit: int | None = None
+        self._marked = np.zeros(len(layout), dtype=bool)  # ringed when last painted: selected or lit
+        self._views: dict[int, MapPoint] = {}
+        self.framed = 0  # the tiles before this one have their frames in the picture
         self.resolution = OVERVIEW / rect.width()  # the picture's pixels per scene unit
         self.picture = QImage(OVERVIEW, round(rect.height() * self.resolution),
                               QImage.Format.Format_ARGB32_Premultiplied)
         self.picture.fill(Qt.GlobalColor.transparent)
-        self._marked: set[MapPoint] = set()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.setZValue(-1.0)
-
-    def set_points(self, points: list[MapPoint], xy: np.ndarray) -> None:
-        """``points`` and their places (scene units, a row each): drawn into the picture, thumbnails to come."""
-        self.points, self._xy = points, xy
-        self._by_x = np.argsort(xy[:, 0], kind="stable")
-        self._xs = xy[self._by_x, 0]
-        self._rank = {point: i for i, point in enumerate(points)}
-        with self._painting_picture() as painter:
-            for point in points:
-                point.draw(painter, None)
-        self.update()
 
     def boundingRect(self) -> QRectF:
         return self.bounds
 
+    def point(self, index: int) -> MapPoint:
+        """The one view of product ``index``."""
+        view = self._views.get(index)
+        if view is None:
+            view = self._views[index] = MapPoint(self, index)
+        return view
+
+    def frame(self, index: int) -> QRectF:
+        x, y = self.xy[index]
+        half = self.tile / 2
+        return QRectF(float(x) - half, float(y) - half, self.tile, self.tile)
+
+    # -- finding products -------------------------------------------------------------------------
+
+    def near(self, left: float, top: float, right: float, bottom: float, reach: float) -> np.ndarray:
+        """The products whose centre lies within ``reach`` of the rectangle, in stacking order (bottom first)."""
+        xs = self.layout.xs
+        lo, hi = int(np.searchsorted(xs, left - reach, side="left")), int(np.searchsorted(xs, right + reach, "right"))
+        near = self.layout.by_x[lo:hi]
+        ys = self.xy[near, 1]
+        return np.sort(near[(ys >= top - reach) & (ys <= bottom + reach)])
+
+    def at(self, x: float, y: float) -> int | None:
+        """The product whose tile is on top at scene point (``x``, ``y``): the lit one (raised), else the
+        last in stacking order."""
+        half = self.tile / 2
+        if self.lit is not None and np.all(np.abs(self.xy[self.lit] - (x, y)) <= half):
+            return self.lit
+        under = self.near(x, y, x, y, half)
+        return int(under[-1]) if len(under) else None
+
+    def in_rect(self, rect: QRectF) -> np.ndarray:
+        """The products whose tile meets ``rect`` (scene units), in stacking order."""
+        return self.near(rect.left(), rect.top(), rect.right(), rect.bottom(), self.tile / 2)
+
+    # -- the picture ------------------------------------------------------------------------------
+
+    def draw_frames(self, deadline: float) -> bool:
+        """Draw the next tiles' frames into the picture until ``deadline`` (``time.perf_counter``): whether
+        every frame is drawn. In stacking order, before any thumbnail (one drawn first would be covered)."""
+        n, start = len(self.products), self.framed
+        if start >= n:
+            return True
+        half, tile = self.tile / 2, self.tile
+        with self._painting_picture() as painter:
+            painter.setPen(NO_PEN)
+            brush = -1
+            while self.framed < n and time.perf_counter() < deadline:
+                end = min(n, self.framed + FRAMES_PER_CHECK)
+                for (x, y), c in zip(self.xy[self.framed:end].tolist(), self.category[self.framed:end].tolist()):
+                    if c != brush:
+                        painter.setBrush(self.colours[c])
+                        brush = c
+                    painter.drawRoundedRect(QRectF(x - half, y - half, tile, tile), 3, 3)
+                self.framed = end
+        self._redraw(range(start, self.framed))
+        return self.framed >= n
+
     @contextmanager
-    def placing(self) -> Iterator[Callable[[MapPoint, QPixmap], None]]:
+    def placing(self) -> Iterator[Callable[[int, QPixmap], None]]:
         """A function that draws a tile's arrived thumbnail into the picture at once (so that the caller's
         time budget counts the drawing), and on leaving, the places drawn repainted on screen."""
-        placed: list[MapPoint] = []
+        placed: list[int] = []
 
-        def place(point: MapPoint, thumbnail: QPixmap) -> None:
-            self._draw_under(painter, point, thumbnail)
-            placed.append(point)
+        def place(index: int, thumbnail: QPixmap) -> None:
+            self._draw_under(painter, index, thumbnail)
+            placed.append(index)
 
         with self._painting_picture() as painter:
             yield place
         self._redraw(placed)
 
-    def _draw_under(self, painter: QPainter, point: MapPoint, thumbnail: QPixmap) -> None:
-        """Draw ``point``'s tile into the picture except where a tile stacked above it lies: thumbnails arrive
-        in any order (and again when the cache dropped one), and drawn as they came, a tile covered
+    def _draw_under(self, painter: QPainter, index: int, thumbnail: QPixmap) -> None:
+        """Draw the tile of ``index`` into the picture except where a tile stacked above it lies: thumbnails
+        arrive in any order (and again when the cache dropped one), and drawn as they came, a tile covered
         neighbours that hover and click find on top of it. The clip is whole pixels of the picture (a
         region: a path clip cost ten times the draw)."""
-        above = self._above(point)
-        if not above:
-            point.draw(painter, thumbnail)
+        above = self._above(index)
+        colour = self.colours[self.category[index]]
+        if not len(above):
+            draw_tile(painter, self.frame(index), colour, thumbnail)
             return
         to_pixels = painter.transform()
-        visible = QRegion(to_pixels.mapRect(point.mapRectToScene(point.frame())).toAlignedRect())
-        for other in above:
-            visible -= QRegion(to_pixels.mapRect(other.mapRectToScene(other.frame())).toRect())
+        visible = QRegion(to_pixels.mapRect(self.frame(index)).toAlignedRect())
+        for other in above.tolist():
+            visible -= QRegion(to_pixels.mapRect(self.frame(other)).toRect())
         painter.save()
         painter.resetTransform()
         painter.setClipRegion(visible)
         painter.setTransform(to_pixels)
-        point.draw(painter, thumbnail)
+        draw_tile(painter, self.frame(index), colour, thumbnail)
         painter.restore()
 
-    def _above(self, point: MapPoint) -> list[MapPoint]:
-        """The tiles stacked above ``point`` (added to the scene after it) that overlap its tile."""
-        rank = self._rank[point]
-        x, y = self._xy[rank]
-        lo, hi = np.searchsorted(self._xs, (x - self.tile, x + self.tile))
-        near = self._by_x[lo:hi]
-        near = near[(near > rank) & (np.abs(self._xy[near, 1] - y) < self.tile)]
-        return [self.points[i] for i in near]
+    def _above(self, index: int) -> np.ndarray:
+        """The tiles stacked above ``index`` (later in the map's order) that overlap its tile."""
+        x, y = self.xy[index]
+        near = self.near(x, y, x, y, self.tile)
+        near = near[near > index]
+        return near[(np.abs(self.xy[near, 0] - x) < self.tile) & (np.abs(self.xy[near, 1] - y) < self.tile)]
 
-    def light(self, point: MapPoint | None) -> None:
+    # -- rings ------------------------------------------------------------------------------------
+
+    def light(self, index: int | None) -> None:
         """The tile lit before and the one lit now are repainted: a selected tile is marked either way, so
         the marks alone miss its ring turning orange or back (the other map's selection is the usual case)."""
-        before, self.lit = self.lit, point
-        self._redraw([lit for lit in (before, point) if lit is not None])
+        before, self.lit = self.lit, index
+        self._redraw([i for i in (before, index) if i is not None])
         self.marks_changed()
 
     def marks_changed(self) -> None:
         """Ring the selected and lit tiles, unring the others: only the places that changed are repainted."""
-        marked = {item for item in self.scene().selectedItems() if isinstance(item, MapPoint)}
+        marked = self.selected.copy()
         if self.lit is not None:
-            marked.add(self.lit)
-        changed = marked ^ self._marked
+            marked[self.lit] = True
+        changed = np.flatnonzero(marked != self._marked)
         self._marked = marked
         self._redraw(changed)
 
-    def _redraw(self, points: Collection[MapPoint]) -> None:
-        """Repaint the places of ``points``; of many, the whole map (one region costs less than a thousand)."""
-        if len(points) > MANY_CHANGED:
+    def _redraw(self, indices: Collection[int]) -> None:
+        """Repaint the places of ``indices``; of many, the whole map (one region costs less than a thousand)."""
+        if len(indices) > MANY_CHANGED:
             self.update()
             return
-        for point in points:
-            self.update(point.mapRectToScene(point.boundingRect()))
+        reach = self.tile / 2 + HALO
+        for i in np.asarray(indices, dtype=np.intp).tolist():
+            x, y = self.xy[i]
+            self.update(QRectF(float(x) - reach, float(y) - reach, 2 * reach, 2 * reach))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, _widget: QWidget | None = None
               ) -> None:
@@ -235,24 +367,21 @@ class TileLayer(QGraphicsItem):
                         exposed.width() * scale, exposed.height() * scale)
         painter.drawImage(exposed, self.picture, source)
         if painter.worldTransform().m11() * painter.device().devicePixelRatioF() > scale:  # enlarged: sharpen
-            in_view = [point for point in self._in(exposed) if point is not self.lit]
-            for point in in_view if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache cannot hold them
-                thumbnail = self.thumbnail(point.product.image_path)
+            in_view = self.in_rect(exposed)
+            if self.lit is not None:
+                in_view = in_view[in_view != self.lit]
+            for i in in_view.tolist() if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache cannot hold them
+                thumbnail = self.thumbnail(self.products[i].image_path)
                 if thumbnail is not None:
-                    point.draw(painter, thumbnail)
-        for point in self._marked - {self.lit}:
-            point.draw_ring(painter)
+                    self.point(i).draw(painter, thumbnail)
+        ringed = self.near(exposed.left(), exposed.top(), exposed.right(), exposed.bottom(), self.tile / 2 + HALO)
+        for i in ringed[self._marked[ringed]].tolist():
+            if i != self.lit:
+                self.point(i).draw_ring(painter)
         if self.lit is not None:  # raised above its neighbours
-            self.lit.draw(painter, self.thumbnail(self.lit.product.image_path))
-            self.lit.draw_ring(painter)
-
-    def _in(self, rect: QRectF) -> list[MapPoint]:
-        """The tiles that reach into ``rect`` (scene units)."""
-        reach = self.tile / 2
-        x, y = self._xy[:, 0], self._xy[:, 1]
-        inside = ((x >= rect.left() - reach) & (x <= rect.right() + reach)
-                  & (y >= rect.top() - reach) & (y <= rect.bottom() + reach))
-        return [self.points[i] for i in np.flatnonzero(inside)]
+            lit = self.point(self.lit)
+            lit.draw(painter, self.thumbnail(lit.product.image_path))
+            lit.draw_ring(painter)
 
     @contextmanager
     def _painting_picture(self) -> Iterator[QPainter]:
@@ -307,26 +436,28 @@ class ProductCard(QFrame):
 
 
 class MapCanvas(QGraphicsView):
-    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card."""
+    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card.
+
+    Hover, click and the rubber band find products in the layer's arrays (``TileLayer.at``,
+    ``TileLayer.in_rect``); the scene holds the one layer item, whatever the catalog's size."""
 
     hovered = Signal(object)  # the MapPoint under the mouse, or None
+    selectionChanged = Signal()  # the user's click or rubber band changed the selection (``select`` does not)
 
     def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.setScene(QGraphicsScene(self))
-        self.scene().setBspTreeDepth(BSP_DEPTH)
+        self.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # one item: nothing to index
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setBackgroundBrush(QBrush(QColor("#f6f5f2")))
         self.setMouseTracking(True)
-        self.points: dict[str, MapPoint] = {}  # by SKU
-        self._by_path: dict[str, list[MapPoint]] = {}
+        self.points: Points = Points()  # by SKU
         self._pan: QPoint | None = None
         self._hovered: MapPoint | None = None
-        self._lit: MapPoint | None = None
+        self._band_base: np.ndarray | None = None  # the selection a rubber band adds to (Ctrl), while it is drawn
         self.layer: TileLayer | None = None
         self._unasked: deque[str] = deque()  # thumbnails not yet asked for
         self._awaited: set[str] = set()  # asked for, being decoded
@@ -335,43 +466,31 @@ class MapCanvas(QGraphicsView):
         self._zoomed = False  # until the user zooms, a resize fits the whole map again
         self.card = ProductCard(thumbnails, self.viewport())
         thumbnails.ready.connect(self._thumbnail_ready)
-        self.scene().selectionChanged.connect(self._marks_changed)
+        self.rubberBandChanged.connect(self._band_changed)
 
-    def show_map(self, result: CatalogMap, products: dict[int, Product]) -> None:
-        """Draw ``result``; the products selected before stay selected (a refresh is not a new selection)."""
+    def show_map(self, result: CatalogMap, products: dict[int, Product], prepared: MapLayout | None = None) -> None:
+        """Draw ``result``; the products selected before stay selected (a refresh is not a new selection).
+        ``prepared``: ``map_layout(result, products)``, made beforehand off the window's thread (else made here)."""
         kept = self.selected_skus()
         self.clear()
-        tile = tile_side(len(result))
-        margin = tile * 2
+        placed = prepared if prepared is not None else map_layout(result, products)
+        margin = placed.tile * 2
         self.scene().setSceneRect(QRectF(-margin, -margin, SIDE + 2 * margin, SIDE + 2 * margin))
-        self.layer = TileLayer(self.sceneRect(), tile, self.thumbnails.get)
+        self.layer = TileLayer(self.sceneRect(), placed, self.thumbnails.get)
         self.scene().addItem(self.layer)
-        colours: dict[str, QColor] = {}
-        places: list[tuple[float, float]] = []
-        for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
-            product = products.get(pid)
-            if product is None:  # removed since the map was computed
-                continue
-            if product.category not in colours:
-                colours[product.category] = QColor(category_colour(product.category))
-            places.append((x * SIDE, y * SIDE))
-            point = MapPoint(product, QPointF(*places[-1]), tile, colours[product.category], self.layer)
-            self.scene().addItem(point)
-            self.points[product.sku] = point
-            self._by_path.setdefault(product.image_path, []).append(point)
-        self.layer.set_points(list(self.points.values()), np.array(places).reshape(-1, 2))
-        self._unasked.extend(self._by_path)
+        self.points = Points(self.layer)
+        self.layer.draw_frames(time.perf_counter() + PLACING_BUDGET_S)  # a small map's at once, a big one's begun
+        self._unasked.extend(placed.paths)
         self._placing.start()
         self.fit()
         self.select(kept)
         if self.selected_skus() != kept:  # some were removed from the catalog: say so once
-            self.scene().selectionChanged.emit()
+            self.selectionChanged.emit()
 
     def clear(self) -> None:
         """No map (quietly: emptying the map is not the user deselecting)."""
-        with QSignalBlocker(self.scene()):
-            self.scene().clear()
-        self.points, self._by_path, self._hovered, self._lit, self.layer = {}, {}, None, None, None
+        self.scene().clear()
+        self.points, self._hovered, self.layer, self._band_base = Points(), None, None, None
         self._unasked.clear()
         self._awaited.clear()
         self._arrived.clear()
@@ -383,60 +502,88 @@ class MapCanvas(QGraphicsView):
         self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
     def selected_skus(self) -> list[str]:
-        return sorted(item.product.sku for item in self.scene().selectedItems() if isinstance(item, MapPoint))
+        if self.layer is None:
+            return []
+        products = self.layer.products
+        return sorted(products[i].sku for i in np.flatnonzero(self.layer.selected).tolist())
 
     def select(self, skus: Iterable[str]) -> None:
         """Select exactly ``skus`` (those on this map) without announcing it: the other map's selection."""
-        wanted = set(skus)
-        with QSignalBlocker(self.scene()):
-            for sku, point in self.points.items():
-                if point.isSelected() != (sku in wanted):
-                    point.setSelected(sku in wanted)
-        if self.layer is not None:
-            self.layer.marks_changed()
+        if self.layer is None:
+            return
+        index_of = self.layer.layout.index_of
+        wanted = [index_of[sku] for sku in skus if sku in index_of]
+        selected = np.zeros_like(self.layer.selected)
+        selected[wanted] = True
+        self._set_selection(selected, announce=False)
+
+    def _set_selection(self, selected: np.ndarray, announce: bool = True) -> None:
+        assert self.layer is not None
+        if np.array_equal(selected, self.layer.selected):
+            return
+        self.layer.selected = selected
+        self.layer.marks_changed()
+        if announce:
+            self.selectionChanged.emit()
 
     def light(self, sku: str | None) -> None:
         """Ring the product ``sku`` (None: none), as the product hovered on the other map."""
-        point = self.points.get(sku) if sku is not None else None
-        if point is self._lit:
+        if self.layer is None:
             return
-        if self._lit is not None:
-            self._lit.set_lit(False)
-        self._lit = point
-        if point is not None:
-            point.set_lit(True)
+        index = self.layer.layout.index_of.get(sku) if sku is not None else None
+        if index != self.layer.lit:
+            self.layer.light(index)
 
     def lit_sku(self) -> str | None:
-        return self._lit.product.sku if self._lit is not None else None
+        lit = self.layer.lit if self.layer is not None else None
+        return self.layer.products[lit].sku if lit is not None else None
+
+    def point_at(self, at: QPoint) -> MapPoint | None:
+        """The product whose tile is on top at ``at`` (viewport pixels), as hover and click find it."""
+        if self.layer is None:
+            return None
+        place = self.mapToScene(at)
+        index = self.layer.at(place.x(), place.y())
+        return self.layer.point(index) if index is not None else None
+
+    def points_in(self, band: QRect) -> list[MapPoint]:
+        """The products whose tile meets ``band`` (viewport pixels), as the rubber band selects them."""
+        if self.layer is None:
+            return []
+        return [self.layer.point(i) for i in self.layer.in_rect(self.mapToScene(band).boundingRect()).tolist()]
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if not self._zoomed and self.points:
             self.fit()
 
-    def _marks_changed(self) -> None:
-        if self.layer is not None:
-            self.layer.marks_changed()
-
     def placing(self) -> bool:
-        """Whether thumbnails are still being asked for, decoded or placed on the map."""
-        return bool(self._unasked or self._awaited or self._arrived)
+        """Whether frames are still being drawn, or thumbnails asked for, decoded or placed on the map."""
+        framing = self.layer is not None and self.layer.framed < len(self.layer.products)
+        return bool(framing or self._unasked or self._awaited or self._arrived)
 
     def _thumbnail_ready(self, path: str) -> None:
         """Queued (taken from the cache now: by the time its turn comes the cache may have dropped it)."""
         self._awaited.discard(path)
-        pixmap = self.thumbnails.get(path) if path in self._by_path else None
+        known = self.layer is not None and path in self.layer.layout.paths
+        pixmap = self.thumbnails.get(path) if known else None
         if pixmap is not None:
             self._arrived.append((path, pixmap))
             self._placing.start()
 
     def _place_thumbnails(self) -> None:
-        """For ``PLACING_BUDGET_S``, place decoded thumbnails and ask for more, then let the window run (and
-        come back): a big catalog's thousands of requests, decodes and draws would otherwise freeze it (the
-        budget counts the drawing: a tile drawn under its neighbours costs about three plain draws)."""
+        """For ``PLACING_BUDGET_S``, draw the tiles' frames, then place decoded thumbnails and ask for more,
+        then let the window run (and come back): a big catalog's thousands of requests, decodes and draws
+        would otherwise freeze it (the budget counts the drawing: a tile drawn under its neighbours costs
+        about three plain draws). Thumbnails wait for every frame: a frame drawn after its thumbnail would
+        cover it."""
         if self.layer is None:
             return
         deadline = time.perf_counter() + PLACING_BUDGET_S
+        if not self.layer.draw_frames(deadline):
+            self._placing.start()
+            return
+        sharing = self.layer.layout.sharing
         with self.layer.placing() as place:
             while time.perf_counter() < deadline and (self._arrived or self._unasked):
                 if self._arrived:
@@ -446,8 +593,8 @@ class MapCanvas(QGraphicsView):
                     pixmap = self.thumbnails.get(path)  # None: decoded in the background (``_thumbnail_ready``)
                     if pixmap is None and path:
                         self._awaited.add(path)
-                for point in self._by_path.get(path, []) if pixmap is not None else []:
-                    place(point, pixmap)
+                for index in sharing(path).tolist() if pixmap is not None else []:
+                    place(index, pixmap)
         if self._arrived or self._unasked:
             self._placing.start()
 
@@ -468,7 +615,29 @@ class MapCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             self.card.hide()
             return
+        if event.button() == Qt.MouseButton.LeftButton and self.layer is not None:
+            adding = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            point = self.point_at(event.position().toPoint())
+            selected = self.layer.selected.copy() if adding else np.zeros_like(self.layer.selected)
+            if point is not None:  # a click: that product (Ctrl: in or out of the selection)
+                selected[point.index] = not selected[point.index] if adding else True
+                self._set_selection(selected)
+                event.accept()
+                return
+            self._set_selection(selected)  # the background: a rubber band starts (Ctrl: adding to the selection)
+            self._band_base = selected
         super().mousePressEvent(event)
+
+    def _band_changed(self, band: QRect, _from: QPointF, _to: QPointF) -> None:
+        """The rubber band moved: the products under it selected (with those selected before, with Ctrl)."""
+        if self.layer is None or self._band_base is None:
+            return
+        if band.isNull():  # released
+            self._band_base = None
+            return
+        selected = self._band_base.copy()
+        selected[self.layer.in_rect(self.mapToScene(band).boundingRect())] = True
+        self._set_selection(selected)
 
     def mouseMoveEvent(self, event) -> None:
         if self._pan is not None:
@@ -486,20 +655,21 @@ class MapCanvas(QGraphicsView):
             self.viewport().unsetCursor()
             return
         super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._band_base = None
 
     def mouseDoubleClickEvent(self, event) -> None:
-        if self.itemAt(event.position().toPoint()) is None:
+        if self.point_at(event.position().toPoint()) is None:
             self.fit()
             return
-        super().mouseDoubleClickEvent(event)
+        self.mousePressEvent(event)  # on a product: as a press (Qt's items took a double click so)
 
     def leaveEvent(self, event) -> None:
         self._hover(None)
         super().leaveEvent(event)
 
     def _hover(self, at: QPoint | None) -> None:
-        item = self.itemAt(at) if at is not None else None
-        point = item if isinstance(item, MapPoint) else None
+        point = self.point_at(at) if at is not None else None
         if point is self._hovered:
             return
         self._hovered = point

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from app.labels import dot_html, pretty, product_title
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
-from app.widgets.map_canvas import MapCanvas, MapPoint
+from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.catalog_map import CatalogMap, catalog_map, check_can_compute, map_titles
@@ -63,6 +63,7 @@ class Loaded:
     result: CatalogMap
     products: dict[int, Product]
     seconds: float
+    layout: MapLayout | None = None  # the products as the canvas keeps them, made in the worker
     pipeline: Pipeline | None = None  # the compared embedder's pipeline, kept for the next refresh
     base: Pipeline | None = None  # the pipeline it was made from (a newer one makes its own)
 
@@ -141,7 +142,7 @@ class MapView(QWidget):
         self.canvas, self.compare_canvas = self.main_panel.canvas, self.compare_panel.canvas
         for canvas in (self.canvas, self.compare_canvas):  # bound methods: disconnected when this tab goes
             canvas.hovered.connect(self._light_other)
-            canvas.scene().selectionChanged.connect(self._scene_selection)
+            canvas.selectionChanged.connect(self._scene_selection)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)  # escaped category names plus our own dots
@@ -175,7 +176,7 @@ class MapView(QWidget):
         other.light(point.product.sku if isinstance(point, MapPoint) else None)
 
     def _scene_selection(self) -> None:
-        self._selection_changed(self.compare_canvas if self.sender() is self.compare_canvas.scene() else self.canvas)
+        self._selection_changed(self.compare_canvas if self.sender() is self.compare_canvas else self.canvas)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -217,7 +218,7 @@ class MapView(QWidget):
             self._show_empty()
             return
         self.result = loaded.result
-        self.canvas.show_map(loaded.result, loaded.products)
+        self.canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.legend.setText(_legend(loaded.products.values()))
         self._status = f"{len(self.canvas.points)} products by {loaded.result.title} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
@@ -302,7 +303,7 @@ class MapView(QWidget):
             self.compare_panel.show()
             half = sum(self.maps.sizes()) // 2
             self.maps.setSizes([half, half])
-        self.compare_canvas.show_map(loaded.result, loaded.products)
+        self.compare_canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.compare_canvas.select(self.canvas.selected_skus())
         self._set_busy(False, f"{self._status} Beside it: {loaded.result.title} ({_how(loaded)}). {HINT}")
         if self.stale and self.isVisible():
@@ -331,7 +332,8 @@ class MapView(QWidget):
     # -- the worker -----------------------------------------------------------------------------
 
     def _map_of(self, pipeline: Pipeline, job: Job) -> Loaded:
-        """In the worker: the catalog embedded for ``pipeline``'s embedder, then its map, then its products."""
+        """In the worker: the catalog embedded for ``pipeline``'s embedder, then its map, then its products and
+        their places as the canvas keeps them (a second of Python at a million products, off the window's thread)."""
         started = time.perf_counter()
         if pipeline.catalog.missing_vectors(pipeline.embedder.key):  # no current map can exist: one is computed
             check_can_compute()
@@ -340,7 +342,7 @@ class MapView(QWidget):
         result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
                              pipeline.log)
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
-        return Loaded(result, products, time.perf_counter() - started)
+        return Loaded(result, products, time.perf_counter() - started, map_layout(result, products))
 
     def _start(
         self, which: str, work: Callable[[Job], Loaded | None], text: str, done: Callable[..., None]
