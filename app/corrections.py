@@ -14,7 +14,6 @@ content hash, so a photo renamed or opened from another folder finds its edits a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, replace
@@ -24,9 +23,9 @@ from typing import Any
 
 from engine.boxes import four_numbers
 from engine.catalog import Product
-from engine.corrections_file import DETECTOR, FOLDER, FORMAT, MOVED_ASIDE, USER
+from engine.corrections_file import DETECTOR, FOLDER, FORMAT, MOVED_ASIDE, USER, Unreadable, image_size, read
 from engine.errors import DecorLensError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.results import Match, SceneObject, SceneResult
 
 _MATCH_FIELDS = {f.name for f in fields(Match)}
@@ -178,8 +177,7 @@ class EditableScene:
         tags.sort(key=lambda t: t.number)
         result = SceneResult(
             image,
-            int(data["width"]),
-            int(data["height"]),
+            *image_size(data),
             data.get("device", ""),
             dict(data.get("timings_ms", {})),
             [t.obj for t in tags],
@@ -249,12 +247,8 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
 
 
 def image_digest(path: str | Path) -> str:
-    """SHA-256 of the photo's bytes: the key of its corrections file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 of the photo's bytes: the key of its corrections file (a FIFO or device is refused, not read)."""
+    return sha256_of(path)
 
 
 def corrections_path(data_dir: Path, image: str | Path, image_sha256: str) -> Path:
@@ -279,10 +273,18 @@ def save(data: dict[str, Any], data_dir: Path) -> Path:
 
 
 def load(path: Path, image: str | Path) -> EditableScene:
-    """The saved scene; an unreadable file is moved aside (kept, not overwritten) and reported."""
+    """The saved scene; an unreadable file is moved aside (kept, not overwritten) and reported in one line.
+
+    ``engine.corrections_file.read`` reads it, as training does: a FIFO, a device, a file over its size cap or
+    JSON nested too deeply is refused there (a FIFO blocked opening the photo; ``[[[…]]]`` raised RecursionError).
+    """
     try:
-        return EditableScene.from_json(json.loads(path.read_text(encoding="utf-8")), str(image))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return EditableScene.from_json(read(path), str(image))
+    except (Unreadable, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+        reason = exc.reason if isinstance(exc, Unreadable) else exc
         aside = path.with_name(path.stem + MOVED_ASIDE)
-        path.replace(aside)
-        raise DecorLensError(f"saved edits {path.name} are unreadable ({exc}); kept as {aside.name}") from exc
+        try:
+            path.replace(aside)
+        except OSError:  # gone meanwhile, or a read-only folder: nothing to keep aside
+            raise DecorLensError(f"saved edits {path.name} are unreadable ({reason})") from exc
+        raise DecorLensError(f"saved edits {path.name} are unreadable ({reason}); kept as {aside.name}") from exc

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from engine.corrections_file import FOLDER, FORMAT_PREFIX, MOVED_ASIDE, USER
+from engine import corrections_file
+from engine.boxes import four_numbers
+from engine.corrections_file import FOLDER, MOVED_ASIDE, USER
 from engine.files import write_atomic
 from training.data import PairDataset, split_of
 from training.pseudo_labels import Label, SceneLabels
@@ -113,29 +114,38 @@ def read_photos(data_dir: Path) -> Corrections:
         photo = _read(path)
         if photo is None:
             found.unreadable.append(path.name)
-        elif photo.image.is_file():
+        elif _is_file(photo.image):
             found.photos.append(photo)
         else:
             found.missing.append(path.name)
     return found
 
 
-def _read(path: Path) -> CorrectedPhoto | None:
+def _is_file(path: Path) -> bool:
+    """Whether the photo is there; a name too long for the file system is not (``is_file`` raised an OSError
+    for it, and one such corrections file stopped training)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not str(data["corrections"]["format"]).startswith(FORMAT_PREFIX):
-            return None
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _read(path: Path) -> CorrectedPhoto | None:
+    """The photo of one corrections file, or ``None`` when it cannot be read as one (``corrections_file.read``:
+    a FIFO, a device, an oversized or too deeply nested file is refused there, without blocking or reading on)."""
+    try:
+        data = corrections_file.read(path)
         tags = [_tag(o, False) for o in data["objects"]] + [_tag(o, True) for o in data.get("removed", [])]
-        return CorrectedPhoto(path.stem, Path(data["image"]), int(data["width"]), int(data["height"]),
+        return CorrectedPhoto(path.stem, Path(data["image"]), *corrections_file.image_size(data),
                               sorted(tags, key=lambda t: t.number))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (corrections_file.Unreadable, ValueError, KeyError, TypeError, AttributeError, OverflowError):
         return None
 
 
 def _tag(entry: dict, removed: bool) -> CorrectedTag:
-    x1, y1, x2, y2 = (float(v) for v in entry["box"])
-    return CorrectedTag(int(entry["number"]), str(entry["category"]), (x1, y1, x2, y2), entry.get("origin", "detector"),
-                        entry.get("original_category"), str(entry.get("confirmed_sku") or ""), removed)
+    return CorrectedTag(int(entry["number"]), str(entry["category"]), four_numbers(entry["box"]),
+                        entry.get("origin", "detector"), entry.get("original_category"),
+                        str(entry.get("confirmed_sku") or ""), removed)
 
 
 def collect(data_dir: Path, catalog_skus: Iterable[str]) -> AppData:
