@@ -1,4 +1,4 @@
-"""Hostile files among what training reads: the app's saved corrections.
+"""Hostile files among what training reads: the app's saved corrections, and a YOLO dataset's data.yaml and labels.
 
 Each must be one line naming the file (or, for a corrections file, that file left out as unreadable), never a
 hang, a traceback or gigabytes read. A FIFO is made with ``os.mkfifo`` and must be refused without a blocking
@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from PIL import Image
 
 from app import corrections
 from engine import corrections_file
-from engine.errors import DecorLensError
+from engine.errors import DecorLensError, ModelError
 from engine.files import NotAFile
 from engine.results import Match, SceneObject, SceneResult
 from training.app_data import read_photos
+from training.yolo_data import MAX_DATA_YAML_BYTES, MAX_LABEL_BYTES, read_yolo_dataset
 
 BLOCKED_S = 60.0  # a bound for a hang only: refusing a FIFO takes microseconds
 
@@ -151,3 +153,90 @@ def test_the_app_does_not_hash_a_fifo_as_a_photo(tmp_path: Path):
     os.mkfifo(fifo)
     with pytest.raises(NotAFile, match="FIFO"):
         _bounded(lambda: corrections.image_digest(fifo), fifo)
+
+
+# -- a YOLO dataset (train-detector --yolo-data) ----------------------------------------------------
+
+
+@pytest.fixture
+def yolo(tmp_path: Path) -> Path:
+    """A YOLO dataset that passes the check: one label in train, the val folder."""
+    for folder in ("images/train", "images/val", "labels/train"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "labels/train/a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump({"train": "images/train", "val": "images/val",
+                                                        "names": ["chair", "lamp"]}))
+    assert read_yolo_dataset(tmp_path / "data.yaml") == (["chair", "lamp"], {"chair": {"yolo": 1}})
+    return tmp_path / "data.yaml"
+
+
+def _make(path: Path, kind: str, cap: int) -> None:
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/null")
+    else:
+        with open(path, "wb") as fh:
+            fh.truncate(cap + 1)  # sparse: nothing written
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("fifo", "not a readable label file (a FIFO (named pipe), not a regular file)"),
+    ("device", "not a readable label file (a device, not a regular file)"),
+    ("oversized", f"more than the {MAX_LABEL_BYTES >> 20} MB a YOLO label file can be (8.0 MB)"),
+])
+def test_a_hostile_label_file_is_refused_in_one_line_naming_it(yolo, kind, reason):
+    """A FIFO label hung the check for 11 minutes (SIGTERM only said 'stopping after this step'); one symlinked to
+    /dev/zero was read until memory ran out (5 GB), a 540 MB one took 1 GB; /dev/null was taken as no labels."""
+    label = yolo.parent / "labels/train/b.txt"
+    _make(label, kind, MAX_LABEL_BYTES)
+    with pytest.raises(ModelError) as refused:
+        _bounded(lambda: read_yolo_dataset(yolo), label)
+    assert str(refused.value) == f"{label}: {reason}"
+
+
+def test_label_lines_are_read_as_ultralytics_splits_them(yolo):
+    """Read line by line, a label file still takes a BOM, \\r\\n and a lone \\r as ultralytics does."""
+    (yolo.parent / "labels/train/a.txt").write_bytes(b"\xef\xbb\xbf0 0.5 0.5 0.2 0.2\r\n1 0.5 0.5 0.2 0.2\r"
+                                                     b"1 0.1 0.1 0.1 0.1\n\n")
+    assert read_yolo_dataset(yolo)[1] == {"chair": {"yolo": 1}, "lamp": {"yolo": 2}}
+    (yolo.parent / "labels/train/a.txt").write_bytes(b"0 0.5 0.5 0.2 0.2\r0 0.5 0.5 0.2 \xe9\n")
+    with pytest.raises(ModelError, match=r"a\.txt: not a readable label file \(line 2 is not UTF-8 text\)"):
+        read_yolo_dataset(yolo)
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("fifo", "not a readable YOLO data.yaml (a FIFO (named pipe), not a regular file)"),
+    ("device", "not a readable YOLO data.yaml (a device, not a regular file)"),
+    ("oversized", f"more than the {MAX_DATA_YAML_BYTES >> 20} MB a YOLO data.yaml can be (1.0 MB)"),
+])
+def test_a_hostile_data_yaml_is_refused_in_one_line_naming_it(yolo, kind, reason):
+    _make(yolo, kind, MAX_DATA_YAML_BYTES)
+    with pytest.raises(ModelError) as refused:
+        _bounded(lambda: read_yolo_dataset(yolo), yolo)
+    assert str(refused.value) == f"{yolo}: {reason}"
+
+
+def test_a_data_yaml_nested_too_deeply_is_one_line(yolo):
+    """400 KB of ``[[[…]]]`` ended in 'unexpected RecursionError'."""
+    yolo.write_text("names: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(ModelError, match=r"data\.yaml: not a readable YOLO data\.yaml \(nested too deeply\)$"):
+        read_yolo_dataset(yolo)
+
+
+@pytest.mark.parametrize(("entry", "refusal"), [
+    ("nc", "its 'nc' and the 2 'names' must agree"),
+    ("val", "its 'val' names no folder of validation images (a list)"),
+])
+def test_a_yaml_alias_bomb_in_data_yaml_is_not_expanded_into_the_message(yolo, entry, refusal):
+    """``str`` of an alias bomb costs what it expands to: 9**6 leaves here (MBs of text, which a regression puts in
+    the message); 9**10 in a file of 300 bytes took the machine's memory."""
+    anchors = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{new}: &{new} [{', '.join([f'*{old}'] * 9)}]\n" for old, new in zip("abcde", "bcdef", strict=True))
+    spec = {"train": "images/train", "val": "images/val", "names": ["chair", "lamp"]}
+    spec.pop(entry, None)
+    yolo.write_text(anchors + yaml.safe_dump(spec) + f"{entry}: *f\n")
+    with pytest.raises(ModelError) as refused:
+        read_yolo_dataset(yolo)
+    assert str(refused.value) == f"{yolo}: {refusal}"

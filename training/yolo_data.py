@@ -8,6 +8,7 @@ in other tools (CVAT, Label Studio, FiftyOne). Images are written once, shrunk t
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,8 +16,8 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from engine.errors import ModelError
-from engine.files import write_atomic
+from engine.errors import ModelError, yaml_problem
+from engine.files import NotAFile, open_regular, write_atomic
 from engine.imageio import load_image
 from training.data import safe_name
 from training.pseudo_labels import SceneLabels
@@ -24,6 +25,11 @@ from training.pseudo_labels import SceneLabels
 DEFAULT_MAX_SIDE = 640
 MIN_BOX = 2.0  # pixels in the written image; thinner boxes are dropped, YOLO cannot learn them
 LABEL_SLACK = 0.01  # how far outside 0–1 ultralytics lets a label coordinate lie (rounding)
+# A data.yaml is a few lines and the class names (LVIS's 1,203 take 30 KB); a label file is a line of 5 numbers a box
+# (a segment's polygon, some hundred numbers): KBs. Files past these are refused before being read, as are FIFOs and
+# devices: a label symlinked to /dev/zero was read until memory ran out, a 540 MB one took 1 GB, a FIFO hung.
+MAX_DATA_YAML_BYTES = 1 << 20
+MAX_LABEL_BYTES = 8 << 20
 
 
 def write_dataset(
@@ -56,16 +62,13 @@ def read_yolo_dataset(data_yaml: Path) -> tuple[list[str], dict[str, dict[str, i
     an image whose label has a class id past ``names`` or coordinates outside 0–1 (a warning our quiet run
     never shows), and stops on a missing ``val`` with a SyntaxError. Each is one line here naming the file.
     """
-    try:
-        spec = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ModelError(f"{data_yaml}: not a readable YOLO data.yaml ({exc})") from exc
+    spec = _read_spec(Path(data_yaml))
     if isinstance(spec, dict) and "download" in spec:
         raise ModelError(f"{data_yaml}: remove its 'download' entry: ultralytics runs it as code when a folder "
                          "is missing")
     names = _class_names(data_yaml, spec.get("names") if isinstance(spec, dict) else None)
-    if spec.get("nc", len(names)) != len(names):
-        raise ModelError(f"{data_yaml}: 'nc: {spec['nc']}' and the {len(names)} 'names' must agree")
+    if spec.get("nc", len(names)) != len(names):  # nc is not shown: a YAML alias there can expand to GBs of text
+        raise ModelError(f"{data_yaml}: its 'nc' and the {len(names)} 'names' must agree")
     if not isinstance(spec.get("train"), str) or not isinstance(spec.get("path", ""), str | None):
         raise ModelError(f"{data_yaml}: a YOLO data.yaml needs 'names' and a 'train' folder")
     root = Path(data_yaml).parent / (spec.get("path") or "")
@@ -74,7 +77,9 @@ def read_yolo_dataset(data_yaml: Path) -> tuple[list[str], dict[str, dict[str, i
     if not counts:
         raise ModelError(f"{data_yaml}: no labels in {label_dir}")
     if not isinstance(spec.get("val"), str) or not (root / spec["val"]).exists():
-        raise ModelError(f"{data_yaml}: its 'val' names no folder of validation images ({spec.get('val')!r})")
+        val = spec.get("val")
+        shown = repr(val) if isinstance(val, str) else f"a {type(val).__name__}"  # a list may be an alias bomb
+        raise ModelError(f"{data_yaml}: its 'val' names no folder of validation images ({shown})")
     val_labels = root / spec["val"].replace("images", "labels", 1)
     for path in sorted(val_labels.glob("*.txt")):
         _label_classes(path, len(names))
@@ -91,28 +96,90 @@ def _class_names(data_yaml: Path, names: object) -> list[str]:
     return names
 
 
-def _label_classes(path: Path, classes: int) -> list[int]:
-    """The class id of each ``class cx cy w h`` line (or segment polygon) of one label file, checked."""
+def _read_spec(data_yaml: Path) -> object:
+    """A data.yaml parsed, read only from a regular file of at most ``MAX_DATA_YAML_BYTES``; errors are one line.
+
+    YAML aliases are not expanded by parsing (they share one object), so a "billion laughs" costs nothing here;
+    what the spec holds is checked by type, never shown with ``str``/``repr`` (as ``engine.categories`` does).
+    """
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: not a readable label file ({exc})") from exc
-    found = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            values = [float(v) for v in line.split()]
-        except ValueError:
-            values = []
-        if len(values) < 5 or values[0] % 1 or not 0 <= values[0] < classes:
-            raise ModelError(f"{path}, line {number}: expected 'class cx cy w h' with a class 0–{classes - 1}, "
-                             f"got {line.strip()[:60]!r}")
-        if not all(-LABEL_SLACK <= v <= 1 + LABEL_SLACK for v in values[1:]):
-            raise ModelError(f"{path}, line {number}: coordinates must lie in 0–1 (of the image's size), got "
-                             f"{line.strip()[:60]!r}")
-        found.append(int(values[0]))
+        with open_regular(data_yaml) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            text = fh.read(MAX_DATA_YAML_BYTES + 1) if size <= MAX_DATA_YAML_BYTES else b""
+        if max(size, len(text)) > MAX_DATA_YAML_BYTES:
+            raise ModelError(f"{data_yaml}: more than the {MAX_DATA_YAML_BYTES >> 20} MB a YOLO data.yaml can be "
+                             f"({max(size, len(text)) / 2**20:.1f} MB)")
+        return yaml.safe_load(text.decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        raise ModelError(f"{data_yaml}: not a readable YOLO data.yaml ({_why(exc, data_yaml)})") from exc
+
+
+def _label_classes(path: Path, classes: int) -> list[int]:
+    """The class id of each ``class cx cy w h`` line (or segment polygon) of one label file, checked.
+
+    Read line by line from a regular file of at most ``MAX_LABEL_BYTES``: a FIFO or a device is refused without
+    being read (``open_regular``), a larger file before it is read, and one that grows past the cap meanwhile there.
+    """
+    found: list[int] = []
+    number = 0
+    try:
+        with open_regular(path) as fh:
+            used = os.fstat(fh.fileno()).st_size
+            if used <= MAX_LABEL_BYTES:
+                used = 0
+            while used <= MAX_LABEL_BYTES and (raw := fh.readline(MAX_LABEL_BYTES + 1 - used)):
+                used += len(raw)
+                # \r and the other breaks ultralytics' splitlines() takes end a line too; bytes that are not UTF-8
+                # stay as lone surrogates until the line they are on is known
+                for line in raw.decode("utf-8-sig" if number == 0 else "utf-8", "surrogateescape").splitlines():
+                    number += 1
+                    if not line.isascii() and not _utf8(line):
+                        raise ModelError(f"{path}: not a readable label file (line {number} is not UTF-8 text)")
+                    if line.strip():
+                        found.append(_class_of(path, number, line, classes))
+        if used > MAX_LABEL_BYTES:
+            raise ModelError(f"{path}: more than the {MAX_LABEL_BYTES >> 20} MB a YOLO label file can be "
+                             f"({used / 2**20:.1f} MB)")
+    except OSError as exc:
+        raise ModelError(f"{path}: not a readable label file ({_why(exc, path)})") from exc
     return found
+
+
+def _utf8(line: str) -> bool:
+    """Whether ``line`` (decoded with ``surrogateescape``) was UTF-8: it has no lone surrogates."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _why(exc: Exception, path: Path) -> str:
+    """A reading or parsing error in a few words, without the path ``NotAFile``'s message starts with."""
+    if isinstance(exc, NotAFile):
+        return str(exc).removeprefix(f"{path}: ")
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, yaml.YAMLError):
+        return yaml_problem(exc)
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
+def _class_of(path: Path, number: int, line: str, classes: int) -> int:
+    """The class id of line ``number``, a ``class cx cy w h`` (or polygon) line, checked as ultralytics would."""
+    try:
+        values = [float(v) for v in line.split()]
+    except ValueError:
+        values = []
+    if len(values) < 5 or values[0] % 1 or not 0 <= values[0] < classes:
+        raise ModelError(f"{path}, line {number}: expected 'class cx cy w h' with a class 0–{classes - 1}, "
+                         f"got {line.strip()[:60]!r}")
+    if not all(-LABEL_SLACK <= v <= 1 + LABEL_SLACK for v in values[1:]):
+        raise ModelError(f"{path}, line {number}: coordinates must lie in 0–1 (of the image's size), got "
+                         f"{line.strip()[:60]!r}")
+    return int(values[0])
 
 
 def _write_image(scene: SceneLabels, path: Path, max_side: int) -> tuple[tuple[int, int], list]:
