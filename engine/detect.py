@@ -11,6 +11,7 @@ one tag.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
@@ -19,7 +20,7 @@ import numpy as np
 from engine.boxes import area, covered, iou, overlap
 from engine.categories import CategoryMap
 from engine.errors import ModelError
-from engine.models import ResolvedModel, a_kind
+from engine.models import ResolvedModel, a_kind, card_path_for
 from engine.preprocess import letterbox
 from engine.results import Detection
 from engine.runtime import DevicePreference, open_model, session_device
@@ -64,6 +65,8 @@ class Detector:
         self.max_det = max_det
         self.session = open_model(model, device)
         self.device = session_device(self.session)
+        shape = next(o.shape for o in self.session.get_outputs() if o.name == card.output_name)
+        self._check_layout(shape)  # a size onnxruntime cannot tell at open is checked on every run
         self._decor = [self._decor_of(label) for label in card.class_names]
 
     def detect(self, image: np.ndarray, conf: float | None = None) -> list[Detection]:
@@ -82,6 +85,7 @@ class Detector:
         card = self.model.card
         tensor, placement = letterbox(image, card.input_size)
         (raw,) = self.session.run([card.output_name], {card.input_name: tensor})
+        self._check_layout(raw.shape)
         floors = self._class_floors() if conf is None else None
         floor = float(floors.min()) if floors is not None else self.conf if conf is None else conf
         boxes, scores, classes = decode(raw[0], floor, self.iou, self.max_det)
@@ -93,6 +97,20 @@ class Detector:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return boxes, scores, classes
+
+    def _check_layout(self, shape: Sequence[int | str | None]) -> None:
+        """Refuse an output that is not (1, 4 + one score per class name of the card, anchors), which ``decode``
+        reads: a card listing 3 classes for an 80-class model failed every search on an IndexError."""
+        path, names = self.model.path, len(self.model.card.class_names)
+        one_image = len(shape) == 3 and (shape[0] == 1 or not isinstance(shape[0], int))  # a name: any batch
+        rows = shape[1] if one_image else None
+        if not one_image or isinstance(rows, int) and rows < 5:
+            raise ModelError(f"{path.name}: its output {reprlib.repr(self.model.card.output_name)} is not a "
+                             f"YOLOv8/11 head's (1, 4 + classes, boxes) but {reprlib.repr(list(shape))}: it is no "
+                             "detector this app can run")
+        if isinstance(rows, int) and rows != 4 + names:
+            raise ModelError(f"{path.name} scores {rows - 4} classes a box but its card {card_path_for(path).name} "
+                             f"lists {names} class names: the card was written for another model")
 
     def _class_floors(self) -> np.ndarray | None:
         """Per class id, the confidence a box must beat: the map's per-class value, else the detector's."""

@@ -21,7 +21,17 @@ from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
 
 Kind = Literal["detector", "embedder", "pose"]
-MAX_INPUT_SIZE = 4096  # a card's input side; models here run at 224 to 640
+# A card's input side. Detectors here run at 416 or 640 px, ultralytics' large models at 1280; embedders at 160 to
+# 288. A bigger side is no model this app needs: one 1280 px input is 20 MB of float32 before the model's own work,
+# and a catalog import holds two chunks of product photos preprocessed for the embedder (engine.importer). A 4096 px
+# card took 4.2 GB for one search; engine.embed also makes a batch of large inputs smaller.
+MAX_INPUT_SIZE = 1280
+MAX_EMBEDDER_INPUT = 512
+# An embedder's vector: 1024 or 1280 floats for the stock ones, 2560 for a pair of trunks (training.combine), a
+# projection far fewer. Every catalog photo stores one (4 bytes a float, in the catalog and in the index again).
+MAX_OUTPUT_DIM = 16384
+MAX_CARD_BYTES = 1 << 20  # a card is a few KB, 35 KB with a training record: read no more than this
+RESIZES = ("letterbox", "stretch")  # a detector's input is letterboxed, an embedder's stretched (engine.preprocess)
 
 
 @dataclass
@@ -115,7 +125,11 @@ def card_path_for(model: Path) -> Path:
 def write_card(model: Path, card: ModelCard) -> Path:
     """Write the card beside the model atomically."""
     target = card_path_for(model)
-    write_atomic(target, json.dumps(card.to_dict(), indent=2))
+    text = json.dumps(card.to_dict(), indent=2)
+    problem = _card_problem(json.loads(text))
+    if problem:  # a card read_card refuses would take the place of one it reads
+        raise ModelError(f"model card {target} not written: {problem}")
+    write_atomic(target, text)
     return target
 
 
@@ -128,14 +142,14 @@ def read_card(model: Path) -> ModelCard:
     for candidate in (card_path_for(model), resources_dir() / "cards" / card_path_for(model).name):
         if candidate.is_file():
             try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
+                data = json.loads(_card_bytes(candidate).decode("utf-8"))
             except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
                 raise ModelError(f"model card {candidate} is unreadable: {_first_line(exc)}") from exc
             if not isinstance(data, dict):
                 raise ModelError(f"model card {candidate} is unreadable: not a JSON object")
-            for name, (check, wanted) in _FIELDS.items():
-                if name in data and not check(data[name]):
-                    raise ModelError(f"model card {candidate}: {name!r} must be {wanted}")
+            problem = _card_problem(data)
+            if problem:
+                raise ModelError(f"model card {candidate}: {problem}")
             try:
                 return ModelCard.from_dict(data)
             except TypeError as exc:  # a required field is missing
@@ -146,8 +160,22 @@ def read_card(model: Path) -> ModelCard:
     )
 
 
+def _card_bytes(card: Path) -> bytes:
+    """A card file's bytes, refused past ``MAX_CARD_BYTES`` without reading more (a 600 MB card took 1.3 GB)."""
+    with card.open("rb") as fh:
+        data = fh.read(MAX_CARD_BYTES + 1)
+    if len(data) > MAX_CARD_BYTES:
+        raise ModelError(f"model card {card} is unreadable: over {MAX_CARD_BYTES // 1024} KB (a card is a few KB)")
+    return data
+
+
 def _text(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _name(value: Any) -> bool:
+    """A name shown in messages and lists: text without control characters (a newline, a terminal escape)."""
+    return isinstance(value, str) and value.isprintable()
 
 
 def _number(value: Any) -> bool:
@@ -164,21 +192,22 @@ def _channels(value: Any) -> bool:
 
 # Each card field a card file may hold: (its check, what it must be, as the error says).
 _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "name": (_text, "text"),
+    "name": (_name, "text without control characters"),
     "kind": (lambda v: v in ("detector", "embedder", "pose"), "detector, embedder or pose"),
     "input_size": (lambda v: type(v) is int and 0 < v <= MAX_INPUT_SIZE,
                    f"a side in pixels up to {MAX_INPUT_SIZE}"),
     "mean": (_channels, "a list of 3 numbers"),
     "std": (lambda v: _channels(v) and all(v), "a list of 3 non-zero numbers"),
-    "resize": (_text, "text"),
+    "resize": (lambda v: v in RESIZES, " or ".join(map(repr, RESIZES))),
     "input_name": (_text, "text"),
     "output_name": (_text, "text"),
-    "output_dim": (lambda v: v is None or (type(v) is int and v > 0), "a positive whole number or null"),
+    "output_dim": (lambda v: v is None or (type(v) is int and 0 < v <= MAX_OUTPUT_DIM),
+                   f"a whole number from 1 to {MAX_OUTPUT_DIM}, or null"),
     "class_names": (_texts, "a list of texts"),
     "class_set": (_text, "text"),
     "spatial_output": (_text, "text"),
     "replaces": (_texts, "a list of texts"),
-    "default_conf": (_number, "a number"),
+    "default_conf": (lambda v: _number(v) and 0 <= v <= 1, "a number from 0 to 1"),
     "exact_threshold": (lambda v: v is None or _number(v), "a number or null"),
     "likely_threshold": (lambda v: v is None or _number(v), "a number or null"),
     "source": (_text, "text"),
@@ -186,6 +215,16 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "recipe": (lambda v: isinstance(v, dict), "an object"),
     "metrics": (lambda v: isinstance(v, dict), "an object"),
 }
+
+
+def _card_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with a card's fields, as a model card's error says it; None when nothing."""
+    for name, (check, wanted) in _FIELDS.items():
+        if name in data and not check(data[name]):
+            return f"{name!r} must be {wanted}"
+    if data.get("kind") == "embedder" and data.get("input_size", 0) > MAX_EMBEDDER_INPUT:
+        return f"'input_size' must be a side in pixels up to {MAX_EMBEDDER_INPUT} for an embedder"
+    return None
 
 
 def _first_line(exc: Exception) -> str:

@@ -9,6 +9,7 @@ come from anywhere: what it says is checked here, so a card is never written tha
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import onnxruntime as ort
 
 from engine.errors import ModelError
 from engine.files import sha256_of
-from engine.models import MAX_INPUT_SIZE, ModelCard
+from engine.models import MAX_EMBEDDER_INPUT, MAX_INPUT_SIZE, MAX_OUTPUT_DIM, ModelCard
 from engine.runtime import open_session
 
 COCO_NAMES_COUNT = 80
@@ -35,6 +36,10 @@ def detector_card(path: Path, name: str | None = None, class_set: str | None = N
     names = [names_map[i] for i in sorted(names_map)]
     imgsz = _literal(path, "imgsz", meta.get("imgsz", "[640, 640]"))
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
+    rows = out.shape[1] if len(out.shape) == 3 and meta.get("task", "detect") == "detect" else None  # not pose
+    if isinstance(rows, int) and rows != 4 + len(names):  # engine.detect reads (1, 4 + classes, boxes)
+        raise ModelError(f"{path}: its ONNX metadata names {len(names)} classes but its output scores "
+                         f"{rows - 4} a box")
     return ModelCard(
         name=name or path.stem,
         kind="detector",
@@ -61,11 +66,15 @@ def embedder_card(
     outputs = {o.name: o for o in session.get_outputs()}
     if output_name not in outputs:
         raise ModelError(f"{path}: no output {output_name!r} (has {', '.join(outputs)})")
-    dim = outputs[output_name].shape[-1] if outputs[output_name].shape else None
+    sizes = outputs[output_name].shape[1:]  # after the batch axis, as engine.embed counts a vector
+    dim = math.prod(sizes) if all(isinstance(s, int) for s in sizes) else None
+    if dim is not None and dim > MAX_OUTPUT_DIM:
+        raise ModelError(f"{path}: its output {output_name!r} gives {dim:,} floats a crop, more than the "
+                         f"{MAX_OUTPUT_DIM:,} an embedder may give")
     return ModelCard(
         name=name or path.stem,
         kind="embedder",
-        input_size=_side(path, inp.shape[-1] if inp.shape else None, f"input {inp.name!r}"),
+        input_size=_side(path, inp.shape[-1] if inp.shape else None, f"input {inp.name!r}", MAX_EMBEDDER_INPUT),
         mean=mean or [0.0, 0.0, 0.0],
         std=std or [1.0, 1.0, 1.0],
         resize="stretch",
@@ -95,10 +104,10 @@ def _literal(path: Path, key: str, text: str) -> Any:
         raise ModelError(f"{path}: its ONNX metadata {key!r} is not a Python literal ({why})") from exc
 
 
-def _side(path: Path, side: Any, where: str) -> int:
+def _side(path: Path, side: Any, where: str, most: int = MAX_INPUT_SIZE) -> int:
     """The square input's side in pixels that the file gives in ``where``, as a card's input_size."""
-    if type(side) is not int or not 0 < side <= MAX_INPUT_SIZE:
-        raise ModelError(f"{path}: its {where} gives no input side in pixels up to {MAX_INPUT_SIZE}")
+    if type(side) is not int or not 0 < side <= most:
+        raise ModelError(f"{path}: its {where} gives no input side in pixels up to {most}")
     return side
 
 

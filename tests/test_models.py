@@ -10,7 +10,7 @@ import pytest
 from engine.embed import Embedder
 from engine.errors import ModelError
 from engine.files import sha256_of
-from engine.models import ModelCard, ResolvedModel, available_models, read_card, write_card
+from engine.models import MAX_INPUT_SIZE, ModelCard, ResolvedModel, available_models, read_card, write_card
 
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
@@ -88,7 +88,7 @@ def _with_metadata(model: bytes, **entries: str) -> bytes:
 
 
 NOT_NAMES = "its ONNX metadata 'names' is not a mapping of class ids to class names"
-NO_SIDE = "its ONNX metadata 'imgsz' gives no input side in pixels up to 4096"
+NO_SIDE = f"its ONNX metadata 'imgsz' gives no input side in pixels up to {MAX_INPUT_SIZE}"
 
 
 @pytest.mark.parametrize(("names", "imgsz", "message"), [
