@@ -75,6 +75,7 @@ class MapLayout:
     categories: list[str]
     index_of: dict[str, int]  # a product's place in the arrays, by SKU
     paths: dict[str, int]  # a thumbnail's number, by image path (products may share a photo)
+    path_list: list[str]  # the image paths by number: the order thumbnails are asked for in
     by_path: np.ndarray  # the products, grouped by thumbnail: ``by_path[starts[k]:starts[k + 1]]`` show k
     starts: np.ndarray
     by_x: np.ndarray  # the products, left to right (the spatial index: a strip of x, then y)
@@ -105,7 +106,7 @@ def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
     starts = np.searchsorted(path_of[by_path], np.arange(len(paths) + 1))
     by_x = np.argsort(xy[:, 0], kind="stable")
     return MapLayout(chosen, xy, category, list(categories), {p.sku: i for i, p in enumerate(chosen)}, paths,
-                     by_path, starts, by_x, xy[by_x, 0], tile_side(len(result)))
+                     list(paths), by_path, starts, by_x, xy[by_x, 0], tile_side(len(result)))
 
 
 def draw_tile(painter: QPainter, frame: QRectF, colour: QColor, thumbnail: QPixmap | None) -> None:
@@ -246,13 +247,16 @@ class TileLayer(QGraphicsItem):
 
     # -- finding products -------------------------------------------------------------------------
 
-    def near(self, left: float, top: float, right: float, bottom: float, reach: float) -> np.ndarray:
-        """The products whose centre lies within ``reach`` of the rectangle, in stacking order (bottom first)."""
+    def near(self, left: float, top: float, right: float, bottom: float, reach: float,
+             at_most: int | None = None) -> np.ndarray | None:
+        """The products whose centre lies within ``reach`` of the rectangle, in stacking order (bottom first);
+        None when there are more than ``at_most``."""
         xs = self.layout.xs
         lo, hi = int(np.searchsorted(xs, left - reach, side="left")), int(np.searchsorted(xs, right + reach, "right"))
         near = self.layout.by_x[lo:hi]
         ys = self.xy[near, 1]
-        return np.sort(near[(ys >= top - reach) & (ys <= bottom + reach)])
+        near = near[(ys >= top - reach) & (ys <= bottom + reach)]
+        return None if at_most is not None and len(near) > at_most else np.sort(near)
 
     def at(self, x: float, y: float) -> int | None:
         """The product whose tile is on top at scene point (``x``, ``y``): the lit one (raised), else the
@@ -261,11 +265,11 @@ class TileLayer(QGraphicsItem):
         if self.lit is not None and np.all(np.abs(self.xy[self.lit] - (x, y)) <= half):
             return self.lit
         under = self.near(x, y, x, y, half)
-        return int(under[-1]) if len(under) else None
+        return int(under[-1]) if under is not None and len(under) else None
 
-    def in_rect(self, rect: QRectF) -> np.ndarray:
-        """The products whose tile meets ``rect`` (scene units), in stacking order."""
-        return self.near(rect.left(), rect.top(), rect.right(), rect.bottom(), self.tile / 2)
+    def in_rect(self, rect: QRectF, at_most: int | None = None) -> np.ndarray | None:
+        """The products whose tile meets ``rect`` (scene units), in stacking order; None: more than ``at_most``."""
+        return self.near(rect.left(), rect.top(), rect.right(), rect.bottom(), self.tile / 2, at_most)
 
     # -- the picture ------------------------------------------------------------------------------
 
@@ -329,6 +333,7 @@ class TileLayer(QGraphicsItem):
         """The tiles stacked above ``index`` (later in the map's order) that overlap its tile."""
         x, y = self.xy[index]
         near = self.near(x, y, x, y, self.tile)
+        assert near is not None
         near = near[near > index]
         return near[(np.abs(self.xy[near, 0] - x) < self.tile) & (np.abs(self.xy[near, 1] - y) < self.tile)]
 
@@ -367,15 +372,17 @@ class TileLayer(QGraphicsItem):
                         exposed.width() * scale, exposed.height() * scale)
         painter.drawImage(exposed, self.picture, source)
         if painter.worldTransform().m11() * painter.device().devicePixelRatioF() > scale:  # enlarged: sharpen
-            in_view = self.in_rect(exposed)
-            if self.lit is not None:
-                in_view = in_view[in_view != self.lit]
-            for i in in_view.tolist() if len(in_view) <= SHARP_AT_MOST else []:  # more: the cache cannot hold them
-                thumbnail = self.thumbnail(self.products[i].image_path)
+            in_view = self.in_rect(exposed, SHARP_AT_MOST)  # None: more, which the cache cannot hold
+            for i in in_view.tolist() if in_view is not None else []:
+                thumbnail = self.thumbnail(self.products[i].image_path) if i != self.lit else None
                 if thumbnail is not None:
                     self.point(i).draw(painter, thumbnail)
-        ringed = self.near(exposed.left(), exposed.top(), exposed.right(), exposed.bottom(), self.tile / 2 + HALO)
-        for i in ringed[self._marked[ringed]].tolist():
+        marked = np.flatnonzero(self._marked)  # the rings in view (a few; or a rubber band's thousands)
+        reach = self.tile / 2 + HALO
+        x, y = self.xy[marked, 0], self.xy[marked, 1]
+        marked = marked[(x >= exposed.left() - reach) & (x <= exposed.right() + reach)
+                        & (y >= exposed.top() - reach) & (y <= exposed.bottom() + reach)]
+        for i in marked.tolist():
             if i != self.lit:
                 self.point(i).draw_ring(painter)
         if self.lit is not None:  # raised above its neighbours
@@ -459,7 +466,7 @@ class MapCanvas(QGraphicsView):
         self._hovered: MapPoint | None = None
         self._band_base: np.ndarray | None = None  # the selection a rubber band adds to (Ctrl), while it is drawn
         self.layer: TileLayer | None = None
-        self._unasked: deque[str] = deque()  # thumbnails not yet asked for
+        self._asked = 0  # the thumbnails before this one (``MapLayout.path_list``) have been asked for
         self._awaited: set[str] = set()  # asked for, being decoded
         self._arrived: deque[tuple[str, QPixmap]] = deque()  # decoded, not yet placed on the map
         self._placing = QTimer(self, singleShot=True, interval=0, timeout=self._place_thumbnails)
@@ -480,10 +487,10 @@ class MapCanvas(QGraphicsView):
         self.scene().addItem(self.layer)
         self.points = Points(self.layer)
         self.layer.draw_frames(time.perf_counter() + PLACING_BUDGET_S)  # a small map's at once, a big one's begun
-        self._unasked.extend(placed.paths)
         self._placing.start()
         self.fit()
-        self.select(kept)
+        if kept:
+            self.select(kept)
         if self.selected_skus() != kept:  # some were removed from the catalog: say so once
             self.selectionChanged.emit()
 
@@ -491,7 +498,7 @@ class MapCanvas(QGraphicsView):
         """No map (quietly: emptying the map is not the user deselecting)."""
         self.scene().clear()
         self.points, self._hovered, self.layer, self._band_base = Points(), None, None, None
-        self._unasked.clear()
+        self._asked = 0
         self._awaited.clear()
         self._arrived.clear()
         self.card.hide()
@@ -560,7 +567,11 @@ class MapCanvas(QGraphicsView):
     def placing(self) -> bool:
         """Whether frames are still being drawn, or thumbnails asked for, decoded or placed on the map."""
         framing = self.layer is not None and self.layer.framed < len(self.layer.products)
-        return bool(framing or self._unasked or self._awaited or self._arrived)
+        return bool(framing or self._unasked() or self._awaited or self._arrived)
+
+    def _unasked(self) -> bool:
+        """Whether some thumbnails are yet to be asked for."""
+        return self.layer is not None and self._asked < len(self.layer.layout.path_list)
 
     def _thumbnail_ready(self, path: str) -> None:
         """Queued (taken from the cache now: by the time its turn comes the cache may have dropped it)."""
@@ -583,19 +594,20 @@ class MapCanvas(QGraphicsView):
         if not self.layer.draw_frames(deadline):
             self._placing.start()
             return
-        sharing = self.layer.layout.sharing
+        sharing, paths = self.layer.layout.sharing, self.layer.layout.path_list
         with self.layer.placing() as place:
-            while time.perf_counter() < deadline and (self._arrived or self._unasked):
+            while time.perf_counter() < deadline and (self._arrived or self._asked < len(paths)):
                 if self._arrived:
                     path, pixmap = self._arrived.popleft()
                 else:
-                    path = self._unasked.popleft()
+                    path = paths[self._asked]
+                    self._asked += 1
                     pixmap = self.thumbnails.get(path)  # None: decoded in the background (``_thumbnail_ready``)
                     if pixmap is None and path:
                         self._awaited.add(path)
                 for index in sharing(path).tolist() if pixmap is not None else []:
                     place(index, pixmap)
-        if self._arrived or self._unasked:
+        if self._arrived or self._unasked():
             self._placing.start()
 
     # -- mouse --------------------------------------------------------------------------------
