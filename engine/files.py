@@ -24,6 +24,7 @@ import yaml
 from engine.errors import DecorLensError, yaml_problem
 
 CHUNK_BYTES = 1 << 22
+MAX_YAML_BYTES = 4 << 20  # a settings file or category map is a few KB, even one hand-edited for a big catalog
 STALE_TEMP_SECONDS = 30 * 60  # a temp file this old belongs to a writer that was killed
 
 
@@ -208,11 +209,22 @@ def read_yaml(path: Path, what: str, fallback: str) -> Any:
     """A YAML file a user may have edited by hand, or a one-line error naming it, the line, and the way out.
 
     ``what`` names the file for the user ("category map"); ``fallback`` is what deleting it gives back.
+    Read at most MAX_YAML_BYTES, from a regular file: read whole, a 600 MB file took 1.3 GB before parsing,
+    and a list nested 100,000 deep ended in "unexpected RecursionError".
     """
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        with open_regular(path) as fh:
+            data = fh.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            raise DecorLensError(f"{what} {path} is over {MAX_YAML_BYTES >> 20} MB, far more than a {what} holds; "
+                                 f"check it, or delete it to use {fallback}")
+        return yaml.safe_load(data.decode("utf-8")) or {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise DecorLensError(f"{what} {path} is unreadable ({exc}); check it, or delete it") from exc
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise DecorLensError(f"{what} {path} is unreadable ({reason}); check it, or delete it") from exc
+    except RecursionError as exc:
+        raise DecorLensError(f"{what} {path} is nested too deeply to be a {what}; fix it, or delete it to use "
+                             f"{fallback}") from exc
     except yaml.YAMLError as exc:
         raise DecorLensError(
             f"{what} {path} is not valid YAML ({yaml_problem(exc)}); fix it, or delete it to use {fallback}"

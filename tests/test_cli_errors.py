@@ -91,6 +91,8 @@ BROKEN_DATA_DIRS = {
     "config-kind": (_write("config.yaml", b"detectors: 5\n"), ("config.yaml", "wrong kind")),
     "config-list": (_write("config.yaml", b"- a\n- b\n"), ("config.yaml", "key: value")),
     "config-not-utf8": (_write("config.yaml", b"top_k: \xff\xfe\n"), ("config.yaml", "unreadable")),
+    "config-deep": (_write("config.yaml", b"top_k: " + b"[" * 100_000), ("config.yaml", "nested too deeply")),
+    "config-huge": (_write("config.yaml", b"#" * (4 << 20) + b"\ntop_k: 3\n"), ("config.yaml", "over 4 MB")),
     "categories-syntax": (_write("categories.yaml", b"categories:\n  sofa: {search: [sofa]\n  bad"),
                           ("categories.yaml", "line 3")),
     "categories-layout": (_write("categories.yaml", b"categories: 5\n"), ("categories.yaml", "mappings")),
