@@ -131,6 +131,20 @@ def test_a_corrections_file_naming_a_photo_too_long_to_exist_is_a_missing_photo(
     assert found.missing == [path.name] and not found.unreadable and len(found.photos) == 1
 
 
+def test_train_detector_names_the_corrections_it_leaves_out(saved):
+    """The Train window listed unreadable corrections; `decorlens train-detector` left them out in silence."""
+    from training.detector import corrected_photos
+
+    gone = _hostile(saved, "image=")  # both are written to one name: move this one away first
+    gone = gone.rename(gone.with_name(f"gone-{'1' * 16}.json"))
+    bad = _hostile(saved, "deep")
+    notes: list[str] = []
+    kept = corrected_photos(saved.parent.parent, notes.append)
+    assert [p.scene_id for p in kept.values()] == [saved.stem]
+    assert notes == [f"note: 1 of the app's saved corrections left out (unreadable): {bad.name}",
+                     f"note: 1 of the app's saved corrections left out (their photo is gone): {gone.name}"]
+
+
 @pytest.mark.parametrize(("kind", "reason"), [
     ("fifo", "a FIFO (named pipe), not a regular file"),
     ("device", "a device, not a regular file"),

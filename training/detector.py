@@ -107,7 +107,7 @@ def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: C
     """Label the train and val scenes, add the app's corrected photos, and write the YOLO + COCO dataset."""
     dataset = PairDataset.load(config.data)
     splits = {s: dataset.scenes_in(s, config.seed)[: config.limit_scenes] for s in ("train", "val")}
-    corrected = corrected_photos(pipeline.data_dir)
+    corrected = corrected_photos(pipeline.data_dir, pipeline.log)
     classes_wanted = sorted({p.category for p in dataset.pairs} | set(pipeline.categories.categories)
                             | {t.category for p in corrected.values() for t in p.kept})
     labeller = PseudoLabeller(dataset, pipeline, config.out / "labels-cache", classes_wanted, config.threshold,
@@ -131,9 +131,17 @@ def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: C
     return DetectorResult(data_yaml, classes, counts, [d.model.path.name for d in teacher])
 
 
-def corrected_photos(data_dir: Path) -> dict[str, CorrectedPhoto]:
-    """The photos corrected in the app (``training.app_data`` reads them), by their content's sha256."""
-    return {sha256_of(p.image): p for p in read_photos(data_dir).photos}
+def corrected_photos(data_dir: Path, log: Callable[[str], None] = lambda _line: None) -> dict[str, CorrectedPhoto]:
+    """The photos corrected in the app (``training.app_data`` reads them), by their content's sha256.
+
+    Corrections files that cannot be read, or whose photo is gone, are left out and named through ``log``:
+    the Train window lists them, and the command line said nothing."""
+    found = read_photos(data_dir)
+    for names, why in ((found.unreadable, "unreadable"), (found.missing, "their photo is gone")):
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            log(f"note: {len(names)} of the app's saved corrections left out ({why}): {shown}")
+    return {sha256_of(p.image): p for p in found.photos}
 
 
 def user_scene(photo: CorrectedPhoto) -> UserScene:
