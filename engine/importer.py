@@ -22,7 +22,6 @@ import re
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ import numpy as np
 
 from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
+from engine.downloads import OPENER, Overdue, chunks
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, load_image
@@ -530,37 +530,22 @@ def _fetch(url: str, cache: Path) -> Path:
 def _download(url: str, out: Path) -> None:
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
-        with _OPENER.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(out, "wb") as fh:
+        with OPENER.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(out, "wb") as fh:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
                 raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "
                                    f"{DOWNLOAD_MAX_BYTES / 2**20:.0f} MiB limit for a product image")
             size = 0
-            while chunk := response.read1(CHUNK_BYTES):  # returns what arrived; read(n) waits for n bytes
+            for chunk in chunks(response, deadline, CHUNK_BYTES):
                 size += len(chunk)
                 if size > DOWNLOAD_MAX_BYTES:
                     raise CatalogError(f"{url}: over the {DOWNLOAD_MAX_BYTES / 2**20:.0f} MiB limit for a product image")
-                if time.monotonic() > deadline:
-                    raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped")
                 fh.write(chunk)
+    except Overdue as exc:
+        raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = " ".join(str(getattr(exc, "reason", None) or exc).split())  # urllib's redirect loop: 3 lines
         raise CatalogError(f"cannot download {url} ({reason}); offline? use local image paths") from exc
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    """http(s) only, redirects included: a feed's URL (or a redirect) cannot reach ftp: or file:."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
-        urllib.request.HTTPRedirectHandler(), urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(handler)
-    return opener
-
-
-_OPENER = _opener()
 
 
 # -- per-row work (runs in threads: file I/O and decoding release the GIL) ----------------------

@@ -9,6 +9,10 @@ Each file is written to ``NAME.part`` beside its target and renamed over the tar
 size and sha256 match: a bad, oversized or interrupted download never replaces a good model. An
 interrupted download keeps its ``.part``, and the next run asks the server for the rest (HTTP Range);
 a server that ignores Range sends the whole file again and the ``.part`` starts over.
+
+Downloads go through ``engine.downloads``, as the catalog importer's do: redirects to http(s) only, and each
+file within a deadline that allows ``GRACE_S`` plus a second per ``MIN_RATE`` bytes, so a server that
+dribbles a byte every few seconds (which no per-read timeout ends) is given up and resumed later.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import http.client
 import os
 import shutil
 import stat
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,14 +32,19 @@ from typing import BinaryIO
 
 import yaml
 
+from engine.downloads import OPENER, Overdue, chunks, failed_at, not_http
 from engine.errors import Cancelled, ModelError
-from engine.files import exclusive, replace_atomically, sha256_of
+from engine.files import NotAFile, exclusive, open_regular, replace_atomically, sha256_of
 from engine.paths import resources_dir
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
 RELEASE_URL = "https://github.com/decorlens/decorlens/releases/download/models-2026.12.02/"
 TIMEOUT_S = 30  # per connection attempt and per read: a stalled server fails instead of hanging
-CHUNK = 1 << 20
+CHUNK = 1 << 20  # at most; a read returns what has arrived, so progress moves with a slow server too
+# A file's deadline: GRACE_S, plus a second for every MIN_RATE bytes still to come (a 14 MB model: 15 minutes).
+# A server that sends a byte every few seconds never trips TIMEOUT_S, and held `models fetch` for ever.
+GRACE_S = 60.0
+MIN_RATE = 16 * 1024  # bytes a second, on average over the file
 # Held while an install writes into the folder. Two installs at once (the app's first start and a
 # `models fetch`) wrote the same NAME.part: each refused the other's bytes as "not the pack's file" or lost
 # its .part to the other's rename, and one appending after that rename wrote into the installed model.
@@ -231,10 +241,15 @@ def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[
         have = 0
     if have == entry.size:
         return  # complete from an earlier run: the caller checks its hash
+    allowed = GRACE_S + (entry.size - have) / MIN_RATE
+    deadline = time.monotonic() + allowed
     stream, start = _open(source, entry.file, have)
     try:
         with stream, _open_part(part, append=bool(start)) as out:
-            written = _copy(stream, out, start, entry.size, progress, cancelled)
+            written = _copy(stream, out, start, entry.size, deadline, progress, cancelled)
+    except Overdue as exc:
+        raise ModelError(f"{entry.file} came too slowly: {_size_of(part):,} of {entry.size:,} bytes in {allowed:,.0f} s "
+                         f"(under {MIN_RATE // 1024} KiB/s); run the same command again to resume") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise ModelError(f"{entry.file} stopped at {_size_of(part):,} of {entry.size:,} bytes ({exc}); run the "
                          "same command again to resume") from exc
@@ -250,10 +265,11 @@ def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[
                          f"{entry.size:,} bytes); copy the pack folder again")
 
 
-def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, progress, cancelled) -> int:
-    """Append ``stream`` to ``out``; stops at the first byte beyond ``size`` (the size cap)."""
+def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, deadline: float, progress, cancelled) -> int:
+    """Append ``stream`` to ``out`` until ``deadline`` (``Overdue``); stops at the first chunk beyond ``size``
+    (the size cap)."""
     written = start
-    while chunk := stream.read(min(CHUNK, size + 1 - written)):
+    for chunk in chunks(stream, deadline, CHUNK):
         written += len(chunk)
         if written > size:
             return written
@@ -267,27 +283,40 @@ def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, progress, canc
 def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
     """A stream of ``name`` from ``offset`` if the source can start there, else from 0; and where."""
     if not is_url(source):
-        path = Path(source) / name
-        if not path.is_file():
-            raise NotAtSource(f"{name} is not in the model pack folder {source}; copy the whole pack folder")
-        fh = open(path, "rb")  # noqa: SIM115 - returned open, closed by the caller's with
+        fh = _open_in_folder(Path(source), name)
         fh.seek(offset)
         return fh, offset
     url = str(source).rstrip("/") + "/" + name
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+        response = OPENER.open(request, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the .part is no prefix the server knows: start over
             return _open(source, name, 0)
-        if exc.code == 404:
-            raise NotAtSource(f"could not download {url}: HTTP 404 {exc.reason}") from exc
-        raise ModelError(f"could not download {url}: HTTP {exc.code} {exc.reason}") from exc
+        why = f"could not download {failed_at(exc, url)}: HTTP {exc.code} {' '.join(str(exc.reason).split())}"
+        raise (NotAtSource if exc.code == 404 else ModelError)(why) from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceUnreachable(f"could not reach {urllib.parse.urlsplit(url).netloc} ({reason})") from exc
+        host = urllib.parse.urlsplit(failed_at(exc, url)).netloc
+        raise SourceUnreachable(f"could not reach {host} ({reason})") from exc
+    except http.client.HTTPException as exc:  # a server that does not speak HTTP: a bad status line, huge headers
+        raise ModelError(f"could not download {failed_at(exc, url)}: {not_http(exc)}") from exc
+    except ValueError as exc:  # a URL urllib cannot parse (a bad port or IPv6 address, an empty host label)
+        raise ModelError(f"could not download {url}: {' '.join(str(exc).split())}") from exc
     resumed = response.status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
     return response, offset if resumed else 0
+
+
+def _open_in_folder(folder: Path, name: str) -> BinaryIO:
+    """``name`` in the pack folder, opened for reading; refused in one line unless it is a regular file (a
+    FIFO would block the copy, a link to /dev/zero feed it for ever; both were "not in the folder")."""
+    path = folder / name
+    if not path.exists():  # a link to nothing too: the test packs link to ../shared/models
+        raise NotAtSource(f"{name} is not in the model pack folder {folder}; copy the whole pack folder")
+    try:
+        return open_regular(path)
+    except NotAFile as exc:
+        raise ModelError(f"model pack file {exc}; copy the whole pack folder again") from exc
 
 
 def _same_size(path: Path, size: int) -> bool:

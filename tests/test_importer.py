@@ -276,6 +276,21 @@ def test_a_redirect_loop_is_skipped_in_one_line(tmp_path: Path, server):
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
 
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1:9/lamp.jpg", "file:///etc/passwd"])
+def test_a_redirect_away_from_http_is_skipped_naming_where_it_led(tmp_path: Path, server, target: str):
+    """The opener (engine.downloads, shared with the model pack) follows redirects to http(s) only."""
+
+    def redirect(request) -> None:
+        request.send_response(302)
+        request.send_header("Location", target)
+        request.end_headers()
+
+    url = server(redirect) + "/moved.jpg"
+    [row] = download_images(read_source(_feed(tmp_path, url)), tmp_path / "cache")
+    assert row.skip == f"cannot download {url} (redirect to {target} refused, only http(s) is followed); offline? " \
+                       "use local image paths"
+
+
 def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path, capsys):
     """feeds/manyshort.csv (a million rows without an image) printed a million "skipped" lines."""
     from decorlens.main import main

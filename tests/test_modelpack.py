@@ -5,12 +5,13 @@ good model with a bad or partial one."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -320,3 +321,136 @@ def test_a_source_that_is_no_pack_folder_says_what_a_pack_is(tmp_path: Path, sha
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and source in err and why in err and "does not exist" not in err, err
         assert "a pack is a folder or an http(s) URL of one" in err
+
+
+# -- hostile servers (found by an audit: each kept `models fetch` running for ever, or ended in a traceback) --
+
+WAIT = 30.0  # upper bound on a server's wait for the test; never reached when things work
+
+
+@contextmanager
+def serve_raw(answer: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads a request and calls ``answer`` with the connection, whatever it sends;
+    its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # to see ``stop``
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(WAIT)
+            with connection:
+                connection.recv(65536)
+                try:
+                    answer(connection)
+                except OSError:
+                    pass  # the client gave up, as it should
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(WAIT)
+        listener.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_dribbling_server_is_given_up_at_the_deadline_and_what_came_is_kept(tmp_path: Path, monkeypatch):
+    """A byte at a time with the whole Content-Length promised never trips the per-read timeout, and a 1 MiB read
+    waited for the whole MiB: the fetch ran for ever showing no progress. Now each byte shows as it comes, and
+    the file is given up at its deadline (here made 0.2 s) with what came kept for the next run to resume."""
+    monkeypatch.setattr(modelpack, "GRACE_S", 0.2)
+    monkeypatch.setattr(modelpack, "MIN_RATE", 10**12)
+    first = PACK.files[0]
+    gone = threading.Event()
+
+    def dribble(connection: socket.socket) -> None:
+        connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {first.size}\r\n\r\n".encode())
+        for _ in range(int(WAIT / 0.05)):  # for ever, as far as the fetch can tell
+            if gone.wait(0.05):
+                return
+            connection.sendall(b"\0")
+
+    seen: list[int] = []
+    target = tmp_path / "models"
+    with serve_raw(dribble) as url:
+        try:
+            with pytest.raises(ModelError) as slow:
+                modelpack.install(url, target, progress=lambda done, _total: seen.append(done))
+        finally:
+            gone.set()
+    message = str(slow.value)
+    assert message.startswith(f"{first.file} came too slowly: ") and "run the same command again to resume" in message
+    kept = (target / f"{first.file}.part").stat().st_size
+    assert 0 < kept < first.size and kept in seen and seen == sorted(seen)
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    (b"garbage\r\n\r\n", "BadStatusLine: garbage"),
+    (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", "LineTooLong: got more than 65536 bytes"),
+    (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n",
+     "HTTPException: got more than 100 headers"),
+])
+def test_a_server_that_does_not_speak_http_is_one_line_naming_the_url(tmp_path: Path, capsys, answer: bytes,
+                                                                      why: str):
+    """These ended in "unexpected BadStatusLine" (or LineTooLong, HTTPException), exit 1 and a traceback log."""
+    with serve_raw(lambda connection: connection.sendall(answer)) as url:
+        code = main(["--data-dir", str(tmp_path), "models", "fetch", "--from", url])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "unexpected" not in err, err
+    assert err.startswith(f"decorlens: error: could not download {url}{PACK.files[0].file}: the answer is not "
+                          f"valid HTTP ({why}")
+    assert not (tmp_path / "decorlens-error.log").exists()
+
+
+def test_a_redirect_to_ftp_is_refused_naming_where_it_led(tmp_path: Path, capsys):
+    """urlopen followed it: an FTP connection to the redirect's host, and when that failed the line blamed the
+    pack's server ("could not reach <the server> (Connection refused)")."""
+    ftp = f"ftp://127.0.0.1:{_closed_port()}/pack/model.onnx"
+
+    def redirect(connection: socket.socket) -> None:
+        connection.sendall(f"HTTP/1.1 302 Found\r\nLocation: {ftp}\r\nContent-Length: 0\r\n\r\n".encode())
+
+    with serve_raw(redirect) as url:
+        code = main(["--data-dir", str(tmp_path), "models", "fetch", "--from", url])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err == (f"decorlens: error: could not download {url}{PACK.files[0].file}: HTTP 302 redirect to {ftp} "
+                   "refused, only http(s) is followed")
+
+
+def test_a_redirect_to_a_host_that_does_not_answer_names_that_host(tmp_path: Path):
+    elsewhere = f"127.0.0.1:{_closed_port()}"
+
+    def redirect(connection: socket.socket) -> None:
+        connection.sendall(f"HTTP/1.1 302 Found\r\nLocation: http://{elsewhere}/m.onnx\r\n"
+                           "Content-Length: 0\r\n\r\n".encode())
+
+    with serve_raw(redirect) as url, pytest.raises(modelpack.SourceUnreachable) as unreachable:
+        modelpack.install(url, tmp_path / "models")
+    assert str(unreachable.value).startswith(f"could not reach {elsewhere} (")
+
+
+@pytest.mark.parametrize(("make", "kind"), [
+    (lambda path: path.symlink_to("/dev/zero"), "a device, not a regular file"),
+    (lambda path: os.mkfifo(path), "a FIFO (named pipe), not a regular file"),
+])
+def test_a_pack_file_that_is_no_regular_file_is_named_as_such(tmp_path: Path, shared_models: Path, make, kind: str):
+    """A link to /dev/zero or a FIFO in the pack folder was "not in the model pack folder"."""
+    source = pack_source(tmp_path, shared_models)
+    (source / SMALL).unlink()
+    make(source / SMALL)
+    with pytest.raises(ModelError) as refused:
+        modelpack.install(source, tmp_path / "models")
+    assert str(refused.value) == f"model pack file {source / SMALL}: {kind}; copy the whole pack folder again"

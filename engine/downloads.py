@@ -1,0 +1,89 @@
+"""HTTP(S) downloads, shared by the catalog importer (product images) and the model pack (models).
+
+One opener, which follows redirects to http(s) only, and one reader, which hands bytes over as they
+arrive and gives up at a deadline. A per-read timeout alone never trips on a server that dribbles a
+byte every few seconds, and a plain ``read(n)`` waits for all ``n`` bytes, so nothing moved meanwhile.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import BinaryIO
+from urllib.parse import urljoin, urlsplit
+
+FOLLOWED = ("http", "https")  # the schemes a URL, or a redirect, may lead to
+_TARGET = "decorlens_redirected_to"  # set on an error met at a redirect's target: that URL
+
+
+class Overdue(Exception):
+    """A download passed its deadline (``chunks``); the caller says what that means for it."""
+
+
+def chunks(stream: BinaryIO, deadline: float, size: int) -> Iterator[bytes]:
+    """``stream``'s bytes as they arrive, at most ``size`` at a time, until it ends.
+
+    ``read1`` returns what has come (a dribble shows as it comes: progress moves, and the bytes so far are
+    kept); ``Overdue`` is raised once ``time.monotonic()`` has passed ``deadline``, checked after each chunk
+    has been handed over. A silent server is the per-read timeout's to end.
+    """
+    while chunk := stream.read1(size):
+        yield chunk
+        if time.monotonic() > deadline:
+            raise Overdue
+
+
+class _HttpRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, refused unless to http(s), and an error met at a redirect's target marked with it.
+
+    urllib itself follows a redirect to ftp: (which a plain ``urlopen`` then fetches), and an error at a
+    redirect's target (a refused connection) reads as if it were the first URL's."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = urljoin(req.full_url, headers.get("location") or headers.get("uri") or "")
+        if urlsplit(target).scheme.lower() not in FOLLOWED:
+            raise urllib.error.HTTPError(req.full_url, code, f"redirect to {target[:200]} refused, only http(s) is "
+                                         "followed", headers, fp)
+        try:
+            return super().http_error_302(req, fp, code, msg, headers)
+        except urllib.error.HTTPError:
+            raise  # carries the URL it came from
+        except (urllib.error.URLError, http.client.HTTPException) as exc:
+            if not hasattr(exc, _TARGET):  # the innermost redirect knows where it failed
+                setattr(exc, _TARGET, target)
+            raise
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http(s) only, redirects included: a URL (or a redirect) cannot reach ftp: or file:."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
+        _HttpRedirects(), urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+OPENER = _opener()
+
+
+def failed_at(exc: BaseException, url: str) -> str:
+    """The URL where a download of ``url`` through ``OPENER`` failed with ``exc``: ``url`` itself, or the
+    redirect's target it led to (whose host is then the one that did not answer)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.filename or url
+    return getattr(exc, _TARGET, None) or url
+
+
+def not_http(exc: http.client.HTTPException) -> str:
+    """What ``exc`` (raised reading a server's answer) says, in one short line."""
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 80 else detail[:79] + "…"
+    return f"the answer is not valid HTTP ({type(exc).__name__}{': ' + detail if detail else ''})"
