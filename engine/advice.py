@@ -131,8 +131,26 @@ def _opencv(exc: Exception, context: Context) -> str:
             "huge: open and save it again as JPEG or PNG")
 
 
+_MODEL = "decorlens_model"  # the attribute ``blame_model`` sets
+
+
+def blame_model(exc: BaseException, model: Path) -> None:
+    """Mark ``exc``, an onnxruntime error met running ``model`` (``engine.runtime.Session``), as that model's:
+    its line then names the model and its card, not the photo the command was given (whose pixels reach the
+    model only as the card's preprocessing made them)."""
+    if type(exc).__module__.startswith("onnxruntime"):
+        setattr(exc, _MODEL, model)
+
+
 def _onnxruntime(exc: Exception, context: Context) -> str:
     detail = re.sub(r"^\[ONNXRuntimeError\] : \d+ : ", "", str(exc))
+    detail = re.sub(r"\S*onnxruntime_src/\S+:\d+ (?:[^()]*\([^()]*\) )?", "", detail)  # its source file and function
+    detail = detail.replace("Please fix either the inputs/outputs or the model.", "")  # as the line says
+    detail = re.sub(r"Non-zero status code returned while running (\S+) node\. Name:'(.*?)' Status Message: ",
+                    lambda node: f"{node[1]} node '{node[2][:40]}': ", detail, count=1, flags=re.DOTALL)
+    model = getattr(exc, _MODEL, None)
+    if model is not None:
+        return f"ONNX Runtime failed running the model {model} ({_detail(detail)}); check the model and its card"
     return (f"ONNX Runtime could not load or run {context.subject} ({_detail(detail)}); check that it is an "
             "ONNX model, or export it again with `decorlens models export`")
 

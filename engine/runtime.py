@@ -15,10 +15,15 @@ from typing import Literal
 
 import onnxruntime as ort
 
+from engine.advice import blame_model
 from engine.errors import ModelError
-from engine.models import ResolvedModel, check_matches_card
+from engine.models import ResolvedModel, a_kind, check_matches_card
 
 DevicePreference = Literal["auto", "cpu", "gpu"]
+# onnxruntime's own log: fatal only. Its warnings and errors went to stderr multi-line and coloured, around the
+# CLI's one line, with a model's node names raw (a name holding terminal escapes retitled the terminal); every
+# error it logs is also raised, and reaches the user as a DecorLens error (engine.advice words it).
+LOG_FATAL_ONLY = 4
 
 
 def providers_for(preference: DevicePreference = "auto") -> list[str]:
@@ -53,6 +58,7 @@ def open_session(
     inner tensors to return as well (an embedder's feature map before pooling, for ``engine.explain``).
     """
     options = ort.SessionOptions()
+    options.log_severity_level = LOG_FATAL_ONLY
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     threads = os.environ.get("DECORLENS_THREADS")
     if threads:
@@ -78,6 +84,11 @@ def open_session(
     if preference == "gpu" and session.get_providers()[0] != "CUDAExecutionProvider":
         # onnxruntime-gpu quietly falls back to the CPU when the CUDA libraries cannot be loaded
         raise ModelError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
+    have = [o.name for o in session.get_outputs()]
+    for name in outputs:  # a name the graph lacks failed the load with it, and the session opened without it
+        if name not in have:
+            raise ModelError(f"the model card of {model.name}: the output {reprlib.repr(name)} is not a tensor "
+                             "of the model")
     return session
 
 
@@ -101,16 +112,57 @@ def open_model(
             has = ", ".join(map(reprlib.repr, names[:5])) + (", ..." if len(names) > 5 else "")
             raise ModelError(f"the model card of {model.path.name}: {field} {reprlib.repr(wanted)} is not "
                              f"an {what} of the model (it has {has})")
+    _check_input(model, next(t for t in session.get_inputs() if t.name == card.input_name), fixed_batch)
     return session
+
+
+def _check_input(model: ResolvedModel, tensor: ort.NodeArg, fixed_batch: int | None) -> None:
+    """Refuse a card whose input the model cannot take: what DecorLens feeds (``engine.preprocess``) is float32
+    (batch, 3, input_size, input_size), a batch of one photo for a detector or pose model, of crops for an
+    embedder. onnxruntime refused it only at the first ``run``, and the error named the photo being searched
+    (a card's input_size of 1 for a model fixed at 640, a detector's card made an embedder's)."""
+    card, shape = model.card, list(tensor.shape or [])
+    where, name = f"the model card of {model.path.name}", reprlib.repr(tensor.name)
+    if tensor.type != "tensor(float)" or len(shape) not in (0, 4) or isinstance(shape[1], int) and shape[1] != 3:
+        raise ModelError(f"{where}: the model's input {name} is {tensor.type} {shape}, but DecorLens feeds float32 "
+                         "(batch, 3, side, side); is it an image model?")
+    if not shape:
+        return  # no shape in the graph: nothing to compare
+    batch, _, height, width = shape
+    if any(isinstance(side, int) and side != card.input_size for side in (height, width)):
+        fits = f"; set input_size to {height}" if height == width else ""
+        raise ModelError(f"{where}: input_size {card.input_size} does not fit the model, whose input {name} is "
+                         f"{shape}{fits}")
+    fed = fixed_batch or (None if card.kind == "embedder" else 1)
+    if isinstance(batch, int) and batch != fed:
+        many = "batches of crops" if fed is None else f"{fed} image{'s' * (fed != 1)} at a time"
+        raise ModelError(f"{where}: {a_kind(card.kind)} is fed {many}, but the model's input {name} {shape} takes "
+                         f"exactly {batch}; is the card another kind of model's?")
+
+
+class Session(ort.InferenceSession):
+    """An onnxruntime session whose failed ``run`` names its model: the error is the model's or its card's (the
+    input is what the card's preprocessing made), and ``engine.advice`` then says so instead of blaming the
+    photo being searched."""
+
+    model_path: Path
+
+    def run(self, output_names, input_feed, run_options=None):
+        try:
+            return super().run(output_names, input_feed, run_options)
+        except Exception as exc:
+            blame_model(exc, self.model_path)
+            raise
 
 
 def _session(
     source: Path | bytes, options: ort.SessionOptions, preference: DevicePreference, model: Path
 ) -> ort.InferenceSession:
     try:
-        return ort.InferenceSession(
-            source if isinstance(source, bytes) else str(source), options, providers=providers_for(preference)
-        )
+        session = Session(source if isinstance(source, bytes) else str(source), options,
+                          providers=providers_for(preference))
+        session.model_path = model
+        return session
     except ModelError:
         raise
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
