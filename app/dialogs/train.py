@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -47,6 +49,7 @@ KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detect
 EPOCHS_VIEWS = ("Epochs: passes over the photos, at most; training stops early once the matches stop improving. "
                 "Views: varied copies (crop, flip, colour) of each photo; fewer start sooner, more generalise better.")
 DETECTOR_OWN = " Epochs and views set the matches' training only: the detector's sets its own."
+MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
     ("Preparing the pictures", ("views",)),
@@ -98,7 +101,7 @@ class TrainWindow(QWidget):
         grid = QVBoxLayout(source)
         self.summary = QLabel("Counting your corrections…")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, 3)
+        self.table = _Table(0, 3)
         self.table.setHorizontalHeaderLabels(["Category", "Confirmed products", "Boxes"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -231,10 +234,15 @@ class TrainWindow(QWidget):
         row.addWidget(self.int8)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
-        layout.addWidget(self.before_after)
-        layout.addWidget(self.held)
-        layout.addStretch(1)
-        layout.addLayout(row)
+        shown = QWidget()
+        column = QVBoxLayout(shown)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.before_after)
+        column.addWidget(self.held)
+        column.addStretch(1)
+        self.results_scroll = _Results(shown)
+        layout.addWidget(self.results_scroll, 1)
+        layout.addLayout(row)  # below the scrolled results: Use and Undo are in the window however short it is
         box.hide()
         return box
 
@@ -402,8 +410,7 @@ class TrainWindow(QWidget):
             self.before_after.show_numbers(compared["before"], compared["after"])
             words.append(_compared_text(compared))
             examples = compared.get("examples", [])
-            self.io.start(lambda _job: load_thumbnails(compared),
-                          done=lambda images: self.before_after.show_examples(examples, images))
+            self.io.start(lambda _job: load_thumbnails(compared), done=lambda images: self._show_examples(examples, images))
         elif embedder and "pretrained" in embedder:  # no comparison: the validation photos that chose the epoch
             self.before_after.show_numbers(embedder["pretrained"], embedder["fine_tuned"])
         if embedder:
@@ -415,6 +422,10 @@ class TrainWindow(QWidget):
         self.int8.setVisible(bool(embedder and embedder.get("int8_offered")))
         self.use_button.setEnabled(True)
         self.results_box.show()
+
+    def _show_examples(self, examples: list[dict], images: dict) -> None:
+        self.before_after.show_examples(examples, images)
+        self.results_scroll.updateGeometry()  # as wide as the examples: they scroll down, never across
 
     def use(self) -> None:
         settings = self.pipeline.settings
@@ -468,12 +479,85 @@ class TrainWindow(QWidget):
         self.status.setText("Back to the previous models.")
         self.activated.emit(pipeline)
 
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:  # the layout has just set the window's least size
+            self._least_height()
+        return handled
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._least_height()
+
+    def _least_height(self) -> None:
+        """As tall, at the least, as the wrapped lines need at the window's least width: Qt's least height counts
+        each wrapped label as one line, so the window made as small as it goes squeezed every part by the rest,
+        the table over the folder's field (42 px at 100 %)."""
+        layout = self.layout()
+        need = layout.totalMinimumHeightForWidth(layout.totalMinimumSize().width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape is the window's Close, as in a dialog (a window of its own, it had no Escape at all)."""
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.escape()
+        else:
+            super().keyPressEvent(event)
+
+    def escape(self) -> None:
+        """With nothing running, close. While a run trains (or *Use* makes its model ready), stop it as closing
+        does (between steps, its checkpoint kept for Resume), but stay open to say so: a key pressed in passing
+        never stops a run unseen, nor hides the window on one left running. While the data is being prepared, a
+        run removed or the catalog embedded (seconds), wait: the status line says what runs."""
+        running = [process for process in (self.process, self.installer) if process.running]
+        for process in running:
+            process.stop()
+        if running:
+            self.status.setText("Stopping: " + ("the last finished epoch is kept; Resume continues from it."
+                                                if self.process in running else "the previous models stay in use."))
+        elif not self._busy and not self.embed_bar.isVisible():
+            self.close()
+
     def closeEvent(self, event) -> None:
         """Closing stops a running job but keeps its checkpoint: Resume continues it next time."""
         for process in (self.process, self.installer):
             if process.running:
                 process.stop()
         super().closeEvent(event)
+
+
+class _Table(QTableWidget):
+    """What it learns from, per category: it asks for no more than its least height, so a before / after shown
+    below has the window's height first (a table of a few rows asked for 190 px and left the results a few
+    lines); the window's height beyond what they need still goes to the table."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
+class _Results(QScrollArea):
+    """The before / after, scrolled above Use and Undo where the window is shorter than they are (four example rows
+    and the numbers made the window 956 px tall at the least, below a 1280 × 720 screen, Use and Undo beneath it,
+    and squeezed the examples' captions over their pictures). As wide as they are: it never scrolls across."""
+
+    def __init__(self, shown: QWidget):
+        super().__init__()
+        self.setWidget(shown)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        shown.setAutoFillBackground(False)  # the group box's colour, not the window's
+
+    def sizeHint(self) -> QSize:
+        """All of it where the window has the room (QScrollArea's own hint stops at 24 lines)."""
+        hint = self.widget().sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        """Its content's width, and a few lines' height: the numbers start to scroll before the buttons go."""
+        return QSize(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
+                     self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
 
 
 def _epochs_text(networks: list[dict]) -> str:
