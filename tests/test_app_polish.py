@@ -8,6 +8,7 @@ screen's scale runs in a child process (``SCALED``), as in tests/test_app_hidpi.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -166,6 +167,13 @@ window.resize(window.minimumSize())
 settle()
 found["train_least"] = state(window)
 
+# A product picture in a match row or on the hover card
+thumb = Thumb(Thumbnails(Runner(1)), 84)
+thumb.show()
+thumb.show_path(products[0])
+wait(lambda: not thumb.pixmap().isNull())
+found["thumb"] = {"widget": thumb.devicePixelRatioF(), "inner": thumb.side - 4, "size": thumb.pixmap().size().toTuple(),
+                  "dpr": thumb.pixmap().devicePixelRatio()}
 print(json.dumps(found))
 """
 
@@ -215,6 +223,14 @@ def test_the_train_examples_captions_lie_under_their_pictures(scaled):
     for shown in (scaled["train"], scaled["train_least"]):
         assert len(shown["tiles"]) == 16, shown["tiles"]
         assert all(height >= needs and not overlap for height, needs, overlap in shown["tiles"]), shown["tiles"]
+
+
+def test_a_product_picture_in_a_match_row_or_the_hover_card_is_sharp(scaled):
+    """Thumb scaled its picture to its logical size, so 200 % drew 80 px over 160 screen pixels."""
+    thumb = scaled["thumb"]
+    (w, h), dpr = thumb["size"], thumb["dpr"]
+    assert dpr == thumb["widget"] == scaled["dpr"], thumb
+    assert max(w, h) == math.ceil(thumb["inner"] * dpr), thumb
 
 
 # -- Escape in the Train window ---------------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.thumbnails import Thumbnails
+from app.thumbnails import Thumbnails, fit
 
 
 class Thumb(QLabel):
@@ -35,8 +35,12 @@ class Thumb(QLabel):
             self.clear()
             return
         inner = self.side - 4
-        self.setPixmap(
-            pixmap.scaled(
-                inner, inner, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-        )
+        # scaled for the screen's pixel ratio and marked with it: a plain scaled(inner) was stretched over inner × 2
+        # screen pixels at 200 %, blurred in the panel's rows and on the hover card
+        self.setPixmap(fit(pixmap, QSize(inner, inner), self.devicePixelRatioF()))
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the picture is made again for it."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self.path:
+            self._paint(self.thumbnails.get(self.path))
+        return super().event(event)
