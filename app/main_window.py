@@ -171,8 +171,15 @@ class MainWindow(QMainWindow):
         self.recent = file.addMenu("Open &Recent")
         self.recent.aboutToShow.connect(self._fill_recent)
         self._action(file, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(file, "&Next Photo", lambda: self.photo_list.step(1), "PgDown")
-        self._action(file, "Pre&vious Photo", lambda: self.photo_list.step(-1), "PgUp")
+        self.photo_actions = (self._action(file, "&Next Photo", lambda: self.photo_list.step(1), "PgDown"),
+                              self._action(file, "Pre&vious Photo", lambda: self.photo_list.step(-1), "PgUp"))
+        for action in self.photo_actions:
+            # Page Down / Up step through the folder where the keyboard is on the photo page or the Photos strip;
+            # elsewhere they are the widget's own (a window-wide shortcut took them from the Catalog grid, lists
+            # and boxes, opened the next photo and switched to its tab). The menu items work from anywhere.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.photo_stack.addAction(action)
+            self.photo_dock.addAction(action)
         file.addSeparator()
         self._action(file, "&Export Scene JSON…", self.export_json, "Ctrl+E")
         self._action(file, "Export &Shoppable Page…", self.export_page, "Ctrl+Shift+E")
@@ -372,6 +379,9 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(PHOTO_TAB)
         self.panel.clear()
         self.view.clear()
+        focus = QApplication.focusWidget()
+        if focus is None or not self.photo_dock.isAncestorOf(focus):  # stepping through the strip, it stays there
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # the first Tab goes to the first tag, not the view
         if self.message.page == PHOTO_TAB:
             self.message.dismiss()  # the last photo's news or error; another tab's or the window's stays
         self.photo_list.select(path)

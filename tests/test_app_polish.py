@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QApplication,
@@ -31,10 +31,16 @@ from PySide6.QtWidgets import (  # noqa: E402
 )
 
 from app import train_process  # noqa: E402
-from app.corrections import FOLDER  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.corrections import FOLDER, Tag  # noqa: E402
+from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
+from app.thumbnails import Thumbnails  # noqa: E402
+from app.widgets.floating import MARGIN  # noqa: E402
+from app.widgets.hover_card import HoverCard  # noqa: E402
+from app.widgets.pins import HALO, RADIUS  # noqa: E402
+from app.workers import Runner  # noqa: E402
+from engine.results import Match, SceneObject  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,3 +294,105 @@ def test_escape_while_a_run_trains_stops_it_as_closing_does_and_the_window_stays
     assert train.isVisible() and train.status.text() == "training cancelled after epoch 1; its checkpoint is kept"
     press(qtbot, K.Key_Escape)  # nothing runs now: Escape closes
     assert not train.isVisible()
+
+
+# -- Page Up / Down, and the keyboard when a photo opens --------------------------------------------------------
+
+
+def test_page_down_steps_through_the_photos_only_from_the_photo_page_or_the_strip(
+    qtbot, window, scene_path, tmp_path
+):
+    """Page Down / Up were the window's: in the Catalog grid, a list or a box they opened the next photo and
+    switched to its tab. They step through the folder where the keyboard is on the photo or in the Photos strip,
+    and page the grid on the Catalog tab."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for fragment in (ROOM, KITCHEN):
+        shutil.copy(scene_path(fragment), folder)
+    first, second = sorted(folder.iterdir())
+    open_photos(qtbot, window, [folder], first)
+
+    window.tabs.setCurrentIndex(CATALOG_TAB)
+    grid = window.catalog.grid
+    qtbot.waitUntil(lambda: grid.model().rowCount() > 100, timeout=WAIT_MS)
+    grid.setCurrentIndex(grid.model().index(0, 0))
+    grid.setFocus(Qt.FocusReason.TabFocusReason)
+    assert press(qtbot, K.Key_PageDown) is grid
+    assert grid.currentIndex().row() > 0  # paged down the products
+    assert window.tabs.currentIndex() == CATALOG_TAB and window.controller.path == first
+
+    window.tabs.setCurrentIndex(PHOTO_TAB)
+    window.view.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_PageDown)
+    qtbot.waitUntil(lambda: window.controller.path == second, timeout=WAIT_MS)
+    window.photo_list.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_PageUp)
+    qtbot.waitUntil(lambda: window.controller.path == first, timeout=WAIT_MS)
+    assert QApplication.focusWidget() is window.photo_list  # stepping through the strip, the keyboard stays
+
+
+def test_a_photo_opens_with_the_keyboard_on_it_and_the_first_tab_on_its_first_tag(qtbot, window, scene_path):
+    """The keyboard stayed on the tab bar; the first Tab went to the photo with no tag, the second to a tag."""
+    window.tabs.tabBar().setFocus(Qt.FocusReason.TabFocusReason)
+    room = scene_path(ROOM)
+    open_photos(qtbot, window, [room], room)
+    view = window.view
+    assert QApplication.focusWidget() is view and view.current is None  # no tag chosen for the user
+    assert press(qtbot, K.Key_Tab) is view and view.current == min(view.pins)
+
+
+def test_enter_on_a_pin_puts_away_its_hover_card(qtbot, window, scene_path):
+    """Enter moves the keyboard to the tag's matches; the card the arrows opened stayed over the photo."""
+    room = scene_path(ROOM)
+    open_photos(qtbot, window, [room], room)
+    view = window.view
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Tab)
+    while not view.tags[view.current].obj.matches:
+        press(qtbot, K.Key_Right)
+    assert view.card.isVisible() and view.card.number == view.current
+    number = view.current
+    press(qtbot, K.Key_Return)
+    assert not view.card.isVisible()
+    qtbot.waitUntil(lambda: window.panel.number == number and bool(window.panel.rows), timeout=WAIT_MS)
+    assert not view.card.isVisible()
+
+
+# -- the hover card's place -------------------------------------------------------------------------------------
+
+
+def _card(qtbot, size: QSize) -> tuple[HoverCard, Tag, QWidget]:
+    host = QWidget()  # the view's viewport
+    qtbot.addWidget(host)
+    host.resize(size)
+    host.show()
+    card = HoverCard(Thumbnails(Runner(1)), host)
+    name = "HEMNES TV bench with 2 drawers and open shelf compartments, black-brown stained ash veneer"
+    match = Match(1, "702.970.41", name, "tv_bench", 0.71, "similar")
+    return card, Tag(3, SceneObject("tv_bench", "tv bench", 0.9, (0, 0, 10, 10), (5, 5), [match])), host
+
+
+def test_the_hover_card_never_covers_its_pin_and_stays_in_the_view(qtbot):
+    """It went right, else left, and was then pinned to the left edge, over its own pin, wherever the view was
+    narrower than about two cards (a folder's Photos strip open at 150 %). It tries right, left, below, above."""
+    bounds = QRect(0, 0, 640, 480)
+    card, tag, _host = _card(qtbot, bounds.size())
+    reach = math.ceil(RADIUS + HALO)
+    inner = bounds.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+    for x in range(inner.left(), inner.right(), 20):
+        for y in range(inner.top(), inner.bottom(), 20):
+            pin = QPoint(x, y)
+            card.show_tag(tag, "#2e9d49", pin, bounds)
+            shown = card.geometry()
+            assert inner.contains(shown), (pin, shown)
+            assert not shown.intersects(QRect(x - reach, y - reach, 2 * reach + 1, 2 * reach + 1)), (pin, shown)
+    card.show_tag(tag, "#2e9d49", QPoint(100, 240), bounds)
+    assert card.x() > 100  # right of the pin, where it fits
+
+
+def test_the_hover_card_leaves_the_neighbouring_pins_uncovered_where_it_can(qtbot):
+    bounds = QRect(0, 0, 640, 480)
+    card, tag, _host = _card(qtbot, bounds.size())
+    pin, neighbour = QPoint(150, 240), QPoint(300, 240)
+    card.show_tag(tag, "#2e9d49", pin, bounds, None, [neighbour])
+    assert not card.geometry().adjusted(-20, -20, 20, 20).contains(neighbour) and card.y() > pin.y()  # below

@@ -4,6 +4,7 @@ name and how sure the match is."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -12,10 +13,12 @@ from app.corrections import Tag
 from app.labels import badge_html, dot_html, evidence_html, pretty, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.floating import MARGIN, make_floating
+from app.widgets.pins import HALO, RADIUS
 from app.widgets.thumb import Thumb
 from engine.rerank import Checked
 
-CARD_GAP = 22
+CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach
+PIN_REACH = RADIUS + HALO  # px from a pin's centre to the edge of its halo
 NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut with "…"
 
 
@@ -48,10 +51,12 @@ class HoverCard(QFrame):
         self.hide()
 
     def show_tag(
-        self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None
+        self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None,
+        others: Sequence[QPoint] = (),
     ) -> None:
-        """Fill in and place beside ``anchor`` (the pin), flipping left or up to stay inside ``bounds``.
-        ``verified``: the product a check of details put first, shown unless the user confirmed another."""
+        """Fill in and place beside ``anchor`` (the pin) inside ``bounds``, never over the pin (``_place``).
+        ``verified``: the product a check of details put first, shown unless the user confirmed another; ``others``:
+        the other pins, which the card leaves uncovered where a side allows."""
         self.number = tag.number
         checked = verified if verified is not None and tag.confirmed is None else None
         best = checked.match if checked is not None else tag.best
@@ -76,16 +81,40 @@ class HoverCard(QFrame):
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.layout().activate()  # an open card refilled (a check finished, a key stepped) has a stale size hint
         self.adjustSize()
-        self.move(self._place(anchor, bounds))
+        self.move(self._place(anchor, bounds, others))
         self.raise_()
 
-    def _place(self, anchor: QPoint, bounds: QRect) -> QPoint:
-        x = anchor.x() + CARD_GAP
-        if x + self.width() > bounds.right() - MARGIN:
-            x = anchor.x() - CARD_GAP - self.width()
-        y = anchor.y() - self.height() // 2
-        y = max(bounds.top() + MARGIN, min(y, bounds.bottom() - MARGIN - self.height()))
-        return QPoint(max(bounds.left() + MARGIN, x), y)
+    def _place(self, anchor: QPoint, bounds: QRect, others: Sequence[QPoint] = ()) -> QPoint:
+        """The card's corner: right of the pin, else left, below or above, the first side it fits on whole inside
+        ``bounds`` (less ``MARGIN``), slid along that side to stay inside; of the sides it fits on, the first that
+        covers none of ``others`` (else the fewest). It used to flip left and then be pinned to the left edge, over
+        its own pin, where the view was narrower than two cards, and never tried above or below. Where it fits on
+        no side (a view smaller than the card), the side with the most room, the card kept inside the view."""
+        inner = bounds.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+        width, height = self.width(), self.height()
+        across = _clamp(anchor.x() - width // 2, inner.left(), inner.right() + 1 - width)
+        along = _clamp(anchor.y() - height // 2, inner.top(), inner.bottom() + 1 - height)
+        sides = (
+            QRect(anchor.x() + CARD_GAP, along, width, height),  # right
+            QRect(anchor.x() - CARD_GAP - width, along, width, height),  # left
+            QRect(across, anchor.y() + CARD_GAP, width, height),  # below
+            QRect(across, anchor.y() - CARD_GAP - height, width, height),  # above
+        )
+        fitting = [side for side in sides if inner.contains(side)]
+        if fitting:
+            reach = int(PIN_REACH)
+            return min(fitting, key=lambda side: sum(
+                side.adjusted(-reach, -reach, reach, reach).contains(pin) for pin in others)).topLeft()
+        room = (inner.right() - sides[0].left() - width, sides[1].left() - inner.left(),
+                inner.bottom() - sides[2].top() - height, sides[3].top() - inner.top())
+        side = sides[room.index(max(room))]
+        return QPoint(_clamp(side.left(), inner.left(), inner.right() + 1 - width),
+                      _clamp(side.top(), inner.top(), inner.bottom() + 1 - height))
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    """``value`` within ``low``..``high``; ``low`` where the range is empty (a card larger than the view)."""
+    return max(low, min(value, high))
 
 
 def _elided(label: QLabel, text: str) -> str:

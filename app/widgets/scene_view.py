@@ -169,6 +169,7 @@ class SceneView(QGraphicsView):
         if self.current is None:
             return
         self.activate(self.current)
+        self.card.hide()  # the keyboard goes to the matches, which list what the card said (and it hid them)
         if (panel := self.matches_panel()) is not None and panel.number == self.current:
             panel.focus_matches()
 
@@ -236,6 +237,7 @@ class SceneView(QGraphicsView):
             anchor,
             self.viewport().rect(),
             self.verified(number),
+            [self.mapFromScene(pin.pos()) for other, pin in self.pins.items() if other != number],
         )
 
     def step(self, forward: bool, wrap: bool = True) -> bool:
