@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QStyleOptionComplex, QWidget
 
 THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
 GREEN = "#2e9d49"
 SCREEN_SHARE = 0.92  # of the screen's free area, at most, that a window opens at: frame and title bar fit too
+FOCUS_RING = 2.0  # px: the line around the control the keyboard is on
 FLOATING = {"legend": (0.9, 6), "hoverCard": (0.96, 8), "mapCard": (0.96, 8)}  # object name: (opacity, radius)
 
 
@@ -78,7 +79,7 @@ def apply(app: QApplication, choice: str = "system") -> None:
     c = DARK if dark else LIGHT
     app.setProperty("decorlens_dark", dark)  # first: widgets redraw icons on the palette change below
     app.setProperty("decorlens_theme", choice)
-    app.setStyle(QStyleFactory.create("Fusion"))
+    app.setStyle(FocusStyle())
     app.setPalette(palette(c))
     app.setStyleSheet(stylesheet(c))
     if not app.property("decorlens_follows"):
@@ -86,6 +87,29 @@ def apply(app: QApplication, choice: str = "system") -> None:
         QGuiApplication.styleHints().colorSchemeChanged.connect(
             lambda _scheme: apply(app, str(app.property("decorlens_theme")))
         )
+
+
+class FocusStyle(QProxyStyle):
+    """Fusion, with the keyboard's ring on a combo box drawn over Fusion's own box.
+
+    Styled in the stylesheet instead, a combo box loses Fusion's drop-down arrow (the stylesheet wants a picture
+    for it); left to Fusion, its focus was a 1 px line, shown only after a Tab, where the stylesheet's buttons,
+    radio buttons and tabs have a 2 px ring (``focus``). Drawn inside the box, the ring moves nothing."""
+
+    def __init__(self):
+        super().__init__(QStyleFactory.create("Fusion"))
+
+    def drawComplexControl(self, control: QStyle.ComplexControl, option: QStyleOptionComplex, painter: QPainter,
+                           widget: QWidget | None = None) -> None:
+        super().drawComplexControl(control, option, painter, widget)
+        if control == QStyle.ComplexControl.CC_ComboBox and option.state & QStyle.StateFlag.State_HasFocus:
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), FOCUS_RING))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            inset = FOCUS_RING / 2
+            painter.drawRoundedRect(QRectF(option.rect).adjusted(inset, inset, -inset, -inset), 3, 3)
+            painter.restore()
 
 
 def palette(c: Colours) -> QPalette:
@@ -132,12 +156,14 @@ QTabBar::tab {{ padding: 7px 16px; border: none; border-bottom: 2px solid transp
     background: transparent; }}
 QTabBar::tab:selected {{ color: {c.text}; border-bottom: 2px solid {c.accent}; }}
 QTabBar::tab:hover {{ color: {c.text}; }}
+QTabBar::tab:selected:focus {{ border: 2px solid {c.accent}; border-radius: 6px; padding: 5px 14px 7px 14px; }}
 QPushButton {{ padding: 5px 12px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QPushButton:hover {{ background: {c.alternate}; }}
 QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton:disabled {{ color: {c.muted}; }}
 QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
+{focus(c)}
 QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border: 1px solid {c.muted};
     background: {c.base}; }}
 QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradialgradient(cx: 0.5, cy: 0.5,
@@ -148,7 +174,6 @@ QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QListWidget, QListView {{ border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QListView#productGrid, QListWidget#photoStrip {{ border: none; background: {c.window}; }}
 QListWidget#photoStrip::item:selected {{ background: {c.alternate}; color: {c.text}; }}
-QDockWidget {{ titlebar-close-icon: none; }}
 QDockWidget::title {{ padding: 6px 10px; background: {c.window}; color: {c.muted}; }}
 QGroupBox {{ border: 1px solid {c.line}; border-radius: 8px; margin-top: 16px; padding: 12px 10px 8px 10px;
     background: {c.base}; }}
@@ -165,9 +190,28 @@ QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6p
 QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
 QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
 QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
+QPushButton#confirm:focus {{ padding: 1px 5px; }}
+QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}
 QScrollArea {{ background: transparent; }}
 {floating(c)}
 """
+
+
+def focus(c: Colours) -> str:
+    """Where the keyboard is: a 2 px ring in the accent colour on the control that has it (on the accent itself, a
+    default button's, in the text colour). A rule for a widget in this stylesheet switches off Fusion's own focus
+    frame, so buttons, boxes, radio buttons and tabs showed none. The ring takes the place of padding (or of a 1 px
+    border and padding), so a control is the same size with the keyboard on it as without: nothing moves."""
+    return f"""
+QPushButton:focus {{ border: 2px solid {c.accent}; padding: 4px 11px; }}
+QPushButton:flat:focus {{ border: 2px solid {c.accent}; padding: 3px 10px; }}
+QPushButton:default:focus {{ border: 2px solid {c.text}; }}
+QRadioButton, QCheckBox {{ border: 2px solid transparent; border-radius: 5px; padding: 0px 2px; }}
+QRadioButton:focus, QCheckBox:focus {{ border-color: {c.accent}; }}
+QDialog QToolButton {{ border: 2px solid transparent; border-radius: 6px; }}
+QDialog QToolButton:hover {{ background: {c.alternate}; }}
+QDialog QToolButton:focus {{ border-color: {c.accent}; }}
+QListWidget:focus, QListView:focus {{ border-color: {c.accent}; }}"""
 
 
 def floating(c: Colours) -> str:

@@ -24,20 +24,33 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt  # noqa: E402
-from PySide6.QtGui import QAccessible  # noqa: E402
+from PySide6.QtGui import QAccessible, QColor  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractButton,
     QApplication,
+    QCheckBox,
+    QComboBox,
+    QPushButton,
+    QRadioButton,
+    QStyle,
+    QStyleOptionButton,
+    QStyleOptionComboBox,
+    QStyleOptionTab,
+    QTabBar,
+    QVBoxLayout,
     QWidget,
 )
 
-from app import train_process  # noqa: E402
+from app import theme, train_process  # noqa: E402
 from app.corrections import FOLDER, Tag  # noqa: E402
+from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets.floating import MARGIN  # noqa: E402
 from app.widgets.hover_card import HoverCard  # noqa: E402
+from app.widgets.message_bar import MessageBar  # noqa: E402
 from app.widgets.pins import HALO, RADIUS  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.results import Match, SceneObject  # noqa: E402
@@ -396,3 +409,113 @@ def test_the_hover_card_leaves_the_neighbouring_pins_uncovered_where_it_can(qtbo
     pin, neighbour = QPoint(150, 240), QPoint(300, 240)
     card.show_tag(tag, "#2e9d49", pin, bounds, None, [neighbour])
     assert not card.geometry().adjusted(-20, -20, 20, 20).contains(neighbour) and card.y() > pin.y()  # below
+
+
+# -- keyboard focus shows -----------------------------------------------------------------------------------------
+
+
+def _size(widget: QWidget, focused: bool) -> QSize:
+    """What the style makes of the widget's size with and without the keyboard on it (the stylesheet may size a
+    focused control by other rules)."""
+    style, S = widget.style(), QStyle
+    if isinstance(widget, QComboBox):
+        option, kind = QStyleOptionComboBox(), S.ContentsType.CT_ComboBox
+        widget.initStyleOption(option)
+    elif isinstance(widget, QTabBar):
+        option, kind = QStyleOptionTab(), S.ContentsType.CT_TabBarTab
+        widget.initStyleOption(option, widget.currentIndex())
+    else:
+        option = QStyleOptionButton()
+        widget.initStyleOption(option)
+        kind = {QPushButton: S.ContentsType.CT_PushButton, QRadioButton: S.ContentsType.CT_RadioButton,
+                QCheckBox: S.ContentsType.CT_CheckBox}[type(widget)]
+    if focused:
+        option.state |= S.StateFlag.State_HasFocus
+    else:
+        option.state &= ~S.StateFlag.State_HasFocus
+    return style.sizeFromContents(kind, option, QSize(80, 16), widget)
+
+
+def _pixels(widget: QWidget, colour: str) -> int:
+    image, wanted = widget.grab().toImage(), QColor(colour).rgb()
+    return sum(image.pixel(x, y) == wanted for x in range(image.width()) for y in range(image.height()))
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_the_control_the_keyboard_is_on_is_ringed_and_nothing_moves(qtbot, look):
+    """The stylesheet styles buttons, radio buttons and tabs, which switches off Fusion's focus frame, and Fusion's
+    on a combo box was a 1 px line shown only after a Tab: nobody could see where the keyboard was. Each shows a
+    2 px ring (on the accent of a default button, in the text colour), and is the same size with it as without."""
+    app = QApplication.instance()
+    theme.apply(app, look)
+    try:
+        c = theme.colours()
+        host = QWidget()  # (in a dialog, the focused button is its default one)
+        qtbot.addWidget(host)
+        layout = QVBoxLayout(host)
+        default = QPushButton("Start")
+        default.setDefault(True)
+        flat = QPushButton("✕")
+        flat.setFlat(True)
+        confirm = QPushButton("Confirm match")
+        confirm.setObjectName("confirm")  # the match rows' flat button with its own padding
+        confirm.setFlat(True)
+        confirmed = QPushButton("✓ Confirmed")
+        confirmed.setObjectName("confirm")
+        combo = QComboBox()
+        combo.addItems(["Plants & pots", "Sofa"])
+        tabs = QTabBar()
+        for text in ("Room photo", "Catalog"):
+            tabs.addTab(text)
+        tabs.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        elsewhere = QPushButton("elsewhere")
+        controls = [QPushButton("Remove tag"), default, flat, confirm, confirmed, combo, QRadioButton("Same category"),
+                    QCheckBox("Two networks"), tabs]
+        for widget in [*controls, elsewhere]:
+            layout.addWidget(widget)
+        _shown(qtbot, host)
+        for widget in controls:
+            ring = c.text if widget is default else c.accent
+            elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
+            before, size = _pixels(widget, ring), _size(widget, False)
+            widget.setFocus(Qt.FocusReason.TabFocusReason)
+            assert widget.hasFocus()
+            assert _pixels(widget, ring) - before >= 2 * widget.height(), widget  # at least its two sides
+            assert _size(widget, True) == size, widget
+    finally:
+        theme.apply(app, "light")
+
+
+# -- names and buttons one can see ----------------------------------------------------------------------------------
+
+
+def test_the_message_bars_close_button_is_named_dismiss(qtbot):
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    bar.show_message("Saved.", "done")
+    close = next(b for b in bar.findChildren(QPushButton) if b.text() == "✕")
+    assert _spoken(close) == "Dismiss"
+
+
+def test_the_photos_strip_has_a_close_button_one_can_see(qtbot, main_window, fresh_pipeline):
+    """The stylesheet took the dock's close icon away: an 18 × 4 px button of nothing. It shows the style's icon,
+    closes the strip, and View ▸ Photos brings it back."""
+    win = main_window(fresh_pipeline)
+    win.photo_dock.show()
+    qtbot.waitUntil(win.photo_dock.isVisible, timeout=WAIT_MS)
+    close = win.photo_dock.findChild(QAbstractButton, "qt_dockwidget_closebutton")
+    assert close.isVisible() and not close.icon().isNull()
+    assert close.width() >= 12 and close.height() >= 12, close.size()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not win.photo_dock.isVisible()
+    win.photo_dock.toggleViewAction().trigger()
+    assert win.photo_dock.isVisible()
+
+
+def test_the_batch_dialogs_folders_have_names_for_screen_readers(qtbot, fresh_pipeline):
+    """The form's labels named the rows holding each field and its Browse button: both fields had no name."""
+    dialog = BatchDialog(fresh_pipeline, Runner(1), 5)
+    qtbot.addWidget(dialog)
+    assert _spoken(dialog.source).startswith("Photos") and _spoken(dialog.target).startswith("Save to")
+    browse = [_spoken(b) for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]
+    assert len(set(browse)) == 2, browse

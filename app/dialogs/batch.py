@@ -47,8 +47,14 @@ class BatchDialog(QDialog):
         self.target = QLineEdit(placeholderText="where the JSON, CSV and HTML pages go")
         self.top_k = QSpinBox(minimum=1, maximum=50, value=top_k)
         form = QFormLayout()
-        form.addRow("Photos", self._browse_row(self.source, "Folder of room photos"))
-        form.addRow("Save to", self._browse_row(self.target, "Output folder"))
+        for text, edit, title in (("Photos", self.source, "Folder of room photos"),
+                                  ("Save to", self.target, "Output folder")):
+            label = QLabel(text)
+            label.setBuddy(edit)
+            # the form's label named the row holding the field and Browse, so a screen reader named no field (it
+            # finds a buddy label only beside the field, not a row up)
+            edit.setAccessibleName(f"{text} ({title.lower()})")
+            form.addRow(label, self._browse_row(edit, title))
         form.addRow("Matches per tag", self.top_k)
         self.progress = QProgressBar(textVisible=False)
         self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
@@ -88,6 +94,7 @@ class BatchDialog(QDialog):
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         browse = QPushButton("Browse…")
+        browse.setAccessibleName(f"Browse: {title.lower()}")  # two buttons of the same name told nothing apart
         browse.clicked.connect(lambda: self._browse(edit, title))
         layout.addWidget(edit, 1)
         layout.addWidget(browse)

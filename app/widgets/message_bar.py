@@ -39,6 +39,7 @@ class MessageBar(QFrame):
         close.setFlat(True)
         close.setFixedWidth(28)
         close.setToolTip("Dismiss")
+        close.setAccessibleName("Dismiss")  # a screen reader said "✕", or "multiplication x"
         close.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 6, 6)
