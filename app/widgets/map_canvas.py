@@ -55,6 +55,7 @@ MAX_ZOOM = 40.0  # times the whole-map scale
 CARD_GAP = 18
 HALO = 20.0  # scene units around a tile for its rings (a cosmetic pen's pixels are many units on the whole map)
 LIT = "#e8590c"  # the ring of the product hovered on the other map: no category colour is this orange
+SELECTED = "#1f2328"  # the ring of a selected product
 OVERVIEW = 2048  # pixels across the picture of the whole map (16 MB): sharper than any screen shows it whole
 MANY_CHANGED = 200  # tiles changed at once above which the whole map is repainted rather than each place
 SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
@@ -166,11 +167,11 @@ class MapPoint:
         """Selected: a thin dark ring; lit: a thick orange one, further out. Pens in screen pixels, so as
         clear on the whole map as zoomed in."""
         lit = self.lit
-        pen = QPen(QColor(LIT if lit else "#1f2328"), 3.5 if lit else 2.0)
+        pen = QPen(QColor(LIT if lit else SELECTED), 3.5 if lit else 2.0)
         pen.setCosmetic(True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(pen)
-        gap = self.tile * (0.18 if lit else 0.06)
+        gap = self.tile * (0.18 if lit else 0.06)  # 0.06: as the layer rings many (``TileLayer.paint``)
         painter.drawRoundedRect(self.frame().adjusted(-gap, -gap, gap, gap), 4, 4)
 
     def __repr__(self) -> str:
@@ -382,9 +383,16 @@ class TileLayer(QGraphicsItem):
         x, y = self.xy[marked, 0], self.xy[marked, 1]
         marked = marked[(x >= exposed.left() - reach) & (x <= exposed.right() + reach)
                         & (y >= exposed.top() - reach) & (y <= exposed.bottom() + reach)]
-        for i in marked.tolist():
-            if i != self.lit:
-                self.point(i).draw_ring(painter)
+        if self.lit is not None:
+            marked = marked[marked != self.lit]
+        if len(marked):  # one pen for them all: a rubber band over a big map rings thousands
+            pen = QPen(QColor(SELECTED), 2.0)
+            pen.setCosmetic(True)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(pen)
+            side = self.tile * 1.12
+            for x, y in (self.xy[marked] - side / 2).tolist():
+                painter.drawRoundedRect(QRectF(x, y, side, side), 4, 4)
         if self.lit is not None:  # raised above its neighbours
             lit = self.point(self.lit)
             lit.draw(painter, self.thumbnail(lit.product.image_path))
