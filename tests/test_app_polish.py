@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from app import theme, train_process  # noqa: E402
+from app import theme, train_jobs, train_process  # noqa: E402
 from app.corrections import FOLDER, Tag  # noqa: E402
 from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
@@ -307,6 +308,126 @@ def test_escape_while_a_run_trains_stops_it_as_closing_does_and_the_window_stays
     assert train.isVisible() and train.status.text() == "training cancelled after epoch 1; its checkpoint is kept"
     press(qtbot, K.Key_Escape)  # nothing runs now: Escape closes
     assert not train.isVisible()
+
+
+# -- the Train window closed while a run's data is prepared ---------------------------------------------------------
+
+STARTED = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    Path(sys.argv[1]).write_text("started")  # the training process ran
+    print("@decorlens " + json.dumps({"type": "error", "message": "the run started"}), flush=True)
+""")
+
+
+def _training_process(tmp_path: Path, monkeypatch) -> Path:
+    """train_process's ``python -m training.run JOB`` is a child that notes it ran (the file returned) and ends."""
+    job, marker, python = tmp_path / "started.py", tmp_path / "started", tmp_path / "python"
+    job.write_text(STARTED)
+    python.write_text(f"#!/bin/sh\nexec '{sys.executable}' '{job}' '{marker}'\n")
+    python.chmod(0o755)
+    monkeypatch.setattr(train_process, "sys", SimpleNamespace(executable=str(python)))
+    return marker
+
+
+class _Held:
+    """A step writing a job (train_jobs.prepare, resume or install_job) that waits on the worker until released:
+    the window is closed meanwhile, whatever the time the step takes."""
+
+    def __init__(self, job: Path):
+        self.job, self.release = job, threading.Event()
+
+    def __call__(self, *_args, **_kwargs) -> Path:
+        assert self.release.wait(WAIT_MS / 1000)
+        (self.job.parent / "data").mkdir(parents=True, exist_ok=True)  # the run's training data, half of it
+        (self.job.parent / "data" / "pairs.csv").write_text("scene,product\n")
+        self.job.write_text("{}")
+        return self.job
+
+
+def _closed_while_preparing(qtbot, train, held: _Held, begin, results: tuple[str, str]) -> None:
+    """``begin`` (Start, Resume or Use) with its job being written, then the window closed, then the job ready:
+    waits until the window says one of ``results`` (the launch given up, or the process's end)."""
+    _shown(qtbot, train)
+    qtbot.waitUntil(lambda: not train.io.busy(), timeout=WAIT_MS)  # what it learns from, counted
+    try:
+        begin()
+        train.close()  # the title bar's close, as Escape or Close leave it alone while the data is prepared
+        assert not train.isVisible()
+    finally:
+        held.release.set()
+    qtbot.waitUntil(lambda: train.status.text() in results and not train.io.busy(), timeout=WAIT_MS)
+
+
+def test_a_train_window_closed_while_a_new_runs_data_is_prepared_starts_nothing_and_leaves_nothing(
+    qtbot, fresh_pipeline, tmp_path, monkeypatch
+):
+    """Closed while Start prepared the data, the window started the run once the data was ready: a heavy run went
+    on unseen. It is cancelled as Cancel cancels one, its folder removed."""
+    from app.dialogs.train import TrainWindow
+
+    started = _training_process(tmp_path, monkeypatch)
+    run = train_jobs.runs_dir(fresh_pipeline) / f"{train_jobs.RUN_PREFIX}20260101-000000"
+    held = _Held(run / "job.json")
+    monkeypatch.setattr(train_jobs, "prepare", held)
+    train = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(train)
+    _closed_while_preparing(qtbot, train, held, train.start, ("Cancelled: nothing changed.", "the run started"))
+    assert not started.exists() and not train.process.running
+    assert train.status.text() == "Cancelled: nothing changed." and not run.exists()
+    assert not train._busy and not train.isVisible()
+
+
+def test_a_train_window_closed_while_a_resumed_run_is_prepared_keeps_it_for_resume(
+    qtbot, fresh_pipeline, tmp_path, monkeypatch
+):
+    """Closing keeps a running run's checkpoint for Resume; closed while a Resume was prepared, the run started
+    unseen. Now nothing starts and the checkpoint stays, offered for Resume again."""
+    from app.dialogs.train import TrainWindow
+
+    started = _training_process(tmp_path, monkeypatch)
+    run = train_jobs.runs_dir(fresh_pipeline) / f"{train_jobs.RUN_PREFIX}20260101-000000"
+    checkpoint = run / "embedder" / "last.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"checkpoint")
+    (run / "job.json").write_text("{}")
+    held = _Held(run / "job.json")
+    monkeypatch.setattr(train_jobs, "resume", held)
+    train = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(train)
+    _shown(qtbot, train)
+    qtbot.waitUntil(lambda: not train.io.busy(), timeout=WAIT_MS)
+    assert train.summary_data.resumable == run
+    kept = ("Not resumed: the window was closed before the run started. Its last finished epoch is kept; Resume "
+            "continues from it.")
+    results = (kept, "the run started")
+    _closed_while_preparing(qtbot, train, held, train.resume, results)
+    assert not started.exists() and not train.process.running and train.status.text() == results[0]
+    assert checkpoint.is_file() and train.summary_data.resumable == run and not train._busy
+    assert not train.resume_button.isHidden()  # offered again when the window is opened
+
+
+def test_a_train_window_closed_while_use_is_prepared_leaves_the_models_as_they_are(
+    qtbot, fresh_pipeline, tmp_path, monkeypatch
+):
+    """Closing stops Use's process; closed while its job was written, the process started unseen (embedding
+    the catalog for the new model). Now nothing starts, and Use can be chosen again when the window opens."""
+    from app.dialogs.train import TrainWindow
+
+    started = _training_process(tmp_path, monkeypatch)
+    run = train_jobs.runs_dir(fresh_pipeline) / f"{train_jobs.RUN_PREFIX}20260101-000000"
+    run.mkdir(parents=True)
+    held = _Held(run / "install.json")
+    monkeypatch.setattr(train_jobs, "install_job", held)
+    train = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(train)
+    train.result_run = run
+    train._show_result({})  # a finished run's result: Use this model
+    results = ("Stopped: the previous models stay in use.", "the run started")
+    _closed_while_preparing(qtbot, train, held, train.use_button.click, results)
+    assert not started.exists() and not train.installer.running and train.status.text() == results[0]
+    assert not (run / "install.json").exists()
+    assert train.use_button.isEnabled() and train.embed_bar.isHidden()
 
 
 # -- Page Up / Down, and the keyboard when a photo opens --------------------------------------------------------

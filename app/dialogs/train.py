@@ -5,7 +5,9 @@ an optional dataset folder become a run folder (``app.train_jobs.prepare``); a w
 on it (``app.train_process``) and writes the model into the run folder only; the before/after is the
 pretrained and the fine-tuned model on the held-back photos' products. Nothing the engine uses
 changes until *Use this model*; *Undo* puts the previous models back. Cancel discards the run
-folder; a crash or a closed window keeps its checkpoint, which *Resume* continues.
+folder; a crash or a closed window keeps its checkpoint, which *Resume* continues. A window closed while a
+run's data is being prepared starts nothing: a new run's folder goes as Cancel's does, a resumed one keeps its
+checkpoint, and *Use* leaves the models in use as they are.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ class TrainWindow(QWidget):
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
         self._cancelling = False
         self._busy = False  # a run is being prepared, trained or discarded: Start and Resume wait
+        # What the worker is preparing before a process starts ("start", "resume" or "use"; None: nothing), and
+        # whether the window was closed meanwhile: then the process is not started (closeEvent)
+        self._preparing: str | None = None
+        self._closed_preparing = False
         self._started = 0.0
         self._stage_started: dict[str, float] = {}
         self._network = (1, 1)  # (the network training now, how many): two-network runs train one after the other
@@ -288,13 +294,18 @@ class TrainWindow(QWidget):
         epochs, views = self.epochs.value(), self.views.value()
         two = self.two_networks.isEnabled() and self.two_networks.isChecked()
         self._running("Preparing the training data…")
+        self._prepare("start")
         self.io.start(lambda _job: train_jobs.prepare(pipeline, folder, kind, epochs, views, two), done=self._launch,
                       failed=self._failed)
 
     def resume(self) -> None:
         run = self.summary_data.resumable
         self._running("Resuming from the last finished epoch…")
+        self._prepare("resume")
         self.io.start(lambda _job: train_jobs.resume(run), done=self._launch, failed=self._failed)
+
+    def _prepare(self, what: str) -> None:
+        self._preparing, self._closed_preparing = what, False
 
     def _running(self, text: str) -> None:
         self.results_box.hide()
@@ -313,8 +324,13 @@ class TrainWindow(QWidget):
 
     def _launch(self, job: Path) -> None:
         self.run = job.parent
-        if self._cancelling:  # Cancel came while the data was being prepared
+        self._preparing = None
+        if self._cancelling:  # Cancel came while the data was being prepared (or a close, for a new run)
             self._finished("cancelled", "")
+            return
+        if self._closed_preparing:  # the window was closed while a resumed run was being prepared
+            self._finished("cancelled", "Not resumed: the window was closed before the run started. Its last "
+                                        "finished epoch is kept; Resume continues from it.")
             return
         self.status.setText("Training in a process of its own: the app stays usable meanwhile.")
         self.process.start(job)
@@ -392,8 +408,10 @@ class TrainWindow(QWidget):
 
     def _failed(self, message: str) -> None:
         self._clock.stop()
+        self._preparing = None
         self.cancel_button.setEnabled(False)
-        if self.results_box.isVisible():  # "Use" failed (e.g. the int8 copy was refused): it can be tried again
+        if not self.results_box.isHidden():  # "Use" failed (the int8 copy refused, or the window closed on it):
+            # it can be tried again (isVisible would be false in a closed window, leaving Use off for good)
             self.embed_bar.hide()
             self.use_button.setEnabled(True)
             self.int8.setEnabled(True)
@@ -433,8 +451,19 @@ class TrainWindow(QWidget):
         pipeline, run = self.pipeline, self.result_run
         self._embedding("Activating the new model and embedding the catalog for it…")
         int8 = self.int8.isVisible() and self.int8.isChecked()
-        self.io.start(lambda _job: train_jobs.install_job(pipeline, run, int8), done=self.installer.start,
+        self._prepare("use")
+        self.io.start(lambda _job: train_jobs.install_job(pipeline, run, int8), done=self._install,
                       failed=self._failed)
+
+    def _install(self, job: Path) -> None:
+        """Use's job is written: the training process makes the models ready, unless the window was closed
+        meanwhile (closing stops Use, as it stops a running one)."""
+        self._preparing = None
+        if self._closed_preparing:
+            job.unlink(missing_ok=True)
+            self._failed("Stopped: the previous models stay in use.")
+            return
+        self.installer.start(job)
 
     def _installed(self, kind: str, value) -> None:
         """The models are ready (copied, embedded for): activating them is quick, on a worker thread."""
@@ -520,10 +549,19 @@ class TrainWindow(QWidget):
             self.close()
 
     def closeEvent(self, event) -> None:
-        """Closing stops a running job but keeps its checkpoint: Resume continues it next time."""
+        """Closing stops a running job but keeps its checkpoint: Resume continues it next time. A job still being
+        prepared is not started once it is ready (it went on unseen after the window had gone): a new run is
+        cancelled, its half-made folder removed, as Cancel does; a resumed run keeps its checkpoint; Use leaves
+        the models in use as they are."""
         for process in (self.process, self.installer):
             if process.running:
                 process.stop()
+        if self._preparing == "start":
+            self.cancel()
+        elif self._preparing is not None:
+            self._closed_preparing = True
+            self.status.setText("Stopping: " + ("the previous models stay in use." if self._preparing == "use"
+                                                else "the window was closed before the run started."))
         super().closeEvent(event)
 
 
