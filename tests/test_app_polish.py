@@ -194,6 +194,17 @@ thumb.show_path(products[0])
 wait(lambda: not thumb.pixmap().isNull())
 found["thumb"] = {"widget": thumb.devicePixelRatioF(), "inner": thumb.side - 4, "size": thumb.pixmap().size().toTuple(),
                   "dpr": thumb.pixmap().devicePixelRatio()}
+
+# Why this match?'s heat over the product's picture in its match row
+import numpy as np
+from app.widgets.results_panel import MatchRow
+from engine.results import Match
+row = MatchRow(1, Match(1, "490.473.41", "SÖDERHAMN", "sofa", 0.7, "similar", products[0]), False, Thumbnails(Runner(1)))
+row.show()
+row.show_heat(np.full((240, 320, 3), 128, np.uint8))
+heat = row.thumb.pixmap()
+found["heat"] = {"widget": row.thumb.devicePixelRatioF(), "inner": row.thumb.side - 4, "size": heat.size().toTuple(),
+                 "dpr": heat.devicePixelRatio()}
 print(json.dumps(found))
 """
 
@@ -251,6 +262,15 @@ def test_a_product_picture_in_a_match_row_or_the_hover_card_is_sharp(scaled):
     (w, h), dpr = thumb["size"], thumb["dpr"]
     assert dpr == thumb["widget"] == scaled["dpr"], thumb
     assert max(w, h) == math.ceil(thumb["inner"] * dpr), thumb
+
+
+def test_the_heat_map_over_a_match_rows_picture_is_sharp(scaled):
+    """Why this match? painted its heat with a plain QPixmap.scaled() to the picture's logical size: 80 px over
+    160 screen pixels at 200 %, as Thumb's picture was."""
+    heat = scaled["heat"]
+    (w, h), dpr = heat["size"], heat["dpr"]
+    assert dpr == heat["widget"] == scaled["dpr"], heat
+    assert max(w, h) == math.ceil(heat["inner"] * dpr), heat
 
 
 # -- Escape in the Train window ---------------------------------------------------------------------------------

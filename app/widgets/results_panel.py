@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QKeyEvent,
@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QPixmap,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -57,7 +58,7 @@ from app.labels import (
     product_title,
     rich_tooltip,
 )
-from app.thumbnails import Thumbnails
+from app.thumbnails import Thumbnails, fit
 from app.widgets.thumb import Thumb
 from app.widgets.why_match import WhyMatch, pixmap_of
 from engine.links import safe_link
@@ -125,6 +126,7 @@ class MatchRow(QFrame):
         not checked)."""
         super().__init__()
         self.match = match
+        self._heat: QPixmap | None = None  # Why this match?'s heat over the product's picture, while shown
         self.setObjectName("matchRow")
         self.setProperty("confirmed", confirmed)  # the theme draws a green border
         # Tab reaches it (a click selects it without taking the keyboard from the photo); paintEvent rings it
@@ -211,13 +213,24 @@ class MatchRow(QFrame):
     def show_heat(self, product: np.ndarray | None) -> None:
         """The product's picture with the heat of Why this match? over it; None: the plain picture again."""
         if product is None:
+            self._heat = None
             self.thumb.show_path(self.match.image_path)
             return
         self.thumb.show_path("")  # a thumbnail decoded later must not paint over the heat
+        self._heat = pixmap_of(product)
+        self._paint_heat()
+
+    def _paint_heat(self) -> None:
+        """Scaled for the screen's pixel ratio and marked with it, as Thumb's picture is (a plain scaled(side)
+        was stretched over twice its pixels at 200 %, blurred)."""
         side = self.thumb.side - 4
-        self.thumb.setPixmap(pixmap_of(product).scaled(
-            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        ))
+        self.thumb.setPixmap(fit(self._heat, QSize(side, side), self.thumb.devicePixelRatioF()))
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the heat is made again for it (Thumb remakes a plain picture)."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._heat is not None and not self.thumb.path:
+            self._paint_heat()
+        return super().event(event)
 
     @staticmethod
     def _link(url: str) -> ProductLink | None:
