@@ -485,6 +485,50 @@ def test_page_down_steps_through_the_photos_only_from_the_photo_page_or_the_stri
     assert QApplication.focusWidget() is window.photo_list  # stepping through the strip, the keyboard stays
 
 
+def test_page_keys_and_letters_in_the_category_box_are_the_boxs(qtbot, window, scene_path, tmp_path):
+    """In the matches panel (on the photo page) Page Down in the Category box went to the next photo, closed or
+    open, and B showed every object's box instead of finding a category: the window's shortcuts won. Closed,
+    they open the list at the tag's category (nothing chosen); open, Page Down / Up page it."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for fragment in (ROOM, KITCHEN):
+        shutil.copy(scene_path(fragment), folder)
+    first = min(folder.iterdir())
+    open_photos(qtbot, window, [folder], first)
+    view, panel = window.view, window.panel
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Tab)
+    number = view.current
+    press(qtbot, K.Key_Return)
+    qtbot.waitUntil(lambda: panel.number == number and bool(panel.rows), timeout=WAIT_MS)
+    box, category = panel.category, view.tags[number].obj.category
+    assert box.count() > 5, "too few categories to page"
+    stepped: list[str] = []
+    for action in window.photo_actions:
+        action.triggered.connect(lambda *_a, action=action: stepped.append(action.text()))
+    boxes = next(a for a in window.menuBar().findChildren(type(window.open_action)) if a.text() == "Show All &Boxes")
+    all_boxes = boxes.isChecked()
+
+    for key in (K.Key_PageDown, K.Key_PageUp):
+        box.setFocus(Qt.FocusReason.TabFocusReason)
+        listed = press(qtbot, key)
+        assert box.view().isVisible() and listed is box.view(), key  # the list opened, at the tag's category
+        assert box.view().currentIndex().row() == box.findData(category)
+        start = box.findData(category)
+        press(qtbot, K.Key_Home)
+        press(qtbot, K.Key_PageDown)
+        assert box.view().currentIndex().row() > 0  # paged down the list
+        press(qtbot, K.Key_PageUp)
+        assert box.view().currentIndex().row() == 0
+        press(qtbot, K.Key_Escape)  # closes the list: nothing chosen
+        assert not box.view().isVisible() and box.currentIndex() == start
+    box.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_B)
+    assert box.view().isVisible() and boxes.isChecked() == all_boxes
+    press(qtbot, K.Key_Escape)
+    assert not stepped and window.controller.path == first and view.tags[number].obj.category == category
+
+
 def test_a_photo_opens_with_the_keyboard_on_it_and_the_first_tab_on_its_first_tag(qtbot, window, scene_path):
     """The keyboard stayed on the tab bar; the first Tab went to the photo with no tag, the second to a tag."""
     window.tabs.tabBar().setFocus(Qt.FocusReason.TabFocusReason)

@@ -11,7 +11,8 @@ only when asked.
 Keyboard: Enter on a pin brings focus to the tag's matches (``focus_matches``); Up and Down walk the match
 rows and select the one Why this match? explains (Space or Enter select the focused one), Tab reaches each
 row's product link and Confirm button, Escape goes back to the photo. The Category box changes the tag only
-when a category is chosen from its open list (``CategoryBox``).
+when a category is chosen from its open list (``CategoryBox``); the keys it takes (Page Up / Down, Home / End, a
+letter) are its own, not the window's shortcuts (the next photo, every object's box).
 """
 
 from __future__ import annotations
@@ -92,23 +93,59 @@ class CategoryBox(QComboBox):
     the mouse wheel, and says each step was chosen (``activated``): one Down turned a plant into a rug and
     saved it, three Downs made three corrections. Here those keys open the list at the current category (a
     letter at the first category starting with it) and the wheel over the closed box is left to the panel.
+
+    Those keys are the box's, closed or open, before any of the window's shortcuts: Page Down / Up stepped to the
+    next photo (File ▸ Next Photo, on the photo page) instead of opening or paging the list, and B showed every
+    object's box instead of finding a category.
     """
 
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view().installEventFilter(self)  # the open list: its keys before the window's shortcuts too
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        text = event.text()
-        typed = bool(text) and text.isprintable() and not text.isspace() and not event.modifiers() & MODIFIERS
+        typed = _typed(event)
         if event.key() == Qt.Key.Key_Escape:
             event.ignore()  # a closed box has nothing to cancel: the panel's Escape (back to the photo)
         elif event.key() in STEP_KEYS or typed:
             self.showPopup()
             if typed:
-                self.view().keyboardSearch(text)
+                self.view().keyboardSearch(event.text())
             event.accept()
         else:
             super().keyPressEvent(event)
 
+    def showPopup(self) -> None:
+        """The list opens at the tag's category: once a list moved by the keyboard had been closed with Escape,
+        Qt opened it again where the keyboard had left it, and Enter there chose that category instead."""
+        super().showPopup()
+        self.view().setCurrentIndex(self.model().index(self.currentIndex(), self.modelColumn(), self.rootModelIndex()))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and _own_key(event):
+            event.accept()  # a key press follows, to keyPressEvent, instead of the shortcut
+            return True
+        return super().event(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view() and event.type() == QEvent.Type.ShortcutOverride and _own_key(event):
+            event.accept()  # the list pages, moves or finds a category itself
+            return True
+        return super().eventFilter(watched, event)
+
     def wheelEvent(self, event: QWheelEvent) -> None:
         event.ignore()
+
+
+def _typed(event: QKeyEvent) -> bool:
+    """A letter or digit typed, as a list finds an item by (Shift allowed; Ctrl, Alt or Meta make it a command)."""
+    text = event.text()
+    return bool(text) and text.isprintable() and not text.isspace() and not event.modifiers() & MODIFIERS
+
+
+def _own_key(event: QKeyEvent) -> bool:
+    """The keys the Category box, closed or open, acts on itself."""
+    return (event.key() in STEP_KEYS and not event.modifiers() & MODIFIERS) or _typed(event)
 
 
 class MatchRow(QFrame):
