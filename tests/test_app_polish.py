@@ -1,8 +1,9 @@
 """What an audit of the app at 150 % and 200 %, by keyboard and with a screen reader still found: the Train window
 taller than the screen once a run had a result, Escape that did not close it, Page Down taken from every list of
 the window, focus nobody could see, unnamed controls, a hover card over its own pin, a photo opened without the
-keyboard on it, blurred product pictures in the panel. On the real app (pytest-qt, offscreen); what depends on a
-screen's scale runs in a child process (``SCALED``), as in tests/test_app_hidpi.py.
+keyboard on it, blurred product pictures and heat maps in the panel, a Train window closed while its data was
+prepared that then trained unseen, an F1 list behind the doc's. On the real app (pytest-qt, offscreen); what
+depends on a screen's scale runs in a child process (``SCALED``), as in tests/test_app_hidpi.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from html import escape as escape_html
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -53,6 +55,7 @@ from app.widgets.floating import MARGIN  # noqa: E402
 from app.widgets.hover_card import HoverCard  # noqa: E402
 from app.widgets.message_bar import MessageBar  # noqa: E402
 from app.widgets.pins import HALO, RADIUS  # noqa: E402
+from app.widgets.setup_page import SHORTCUTS, shortcuts_html, shortcuts_markdown  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.results import Match, SceneObject  # noqa: E402
 
@@ -669,6 +672,25 @@ def test_the_control_the_keyboard_is_on_is_ringed_and_nothing_moves(qtbot, look)
             assert _size(widget, True) == size, widget
     finally:
         theme.apply(app, "light")
+
+
+# -- the F1 list and the doc -------------------------------------------------------------------------------------
+
+
+def test_the_f1_list_and_the_docs_keyboard_table_are_one_list():
+    """docs/app.md's table listed the matches panel's keys (Enter to the matches, ↑ / ↓, Tab, Escape, the
+    Category list), where Page Up / Down work and Escape in the Train window; F1 showed none of them. Both are
+    made from setup_page.SHORTCUTS."""
+    doc = (ROOT / "docs" / "app.md").read_text(encoding="utf-8")
+    section = doc[doc.index("\n## Keyboard\n"):]
+    table = section[section.index("| Action | Keys |"):].split("\n\n")[0]
+    assert table == shortcuts_markdown(), "docs/app.md's Keyboard table is not shortcuts_markdown():\n" + shortcuts_markdown()
+    html = shortcuts_html()
+    for what, keys in SHORTCUTS:
+        assert escape_html(what) in html and escape_html(keys) in html
+    for row in ("Back from the matches to the photo", "Close the Train window", "Change a tag's category",
+                "Reach a match's product page and Confirm button"):
+        assert any(what == row for what, _keys in SHORTCUTS), row
 
 
 # -- names and buttons one can see ----------------------------------------------------------------------------------

@@ -21,34 +21,49 @@ from PySide6.QtWidgets import (
 from app.workers import Runner, Task
 from engine import modelpack
 
+# Help ▸ Keyboard Shortcuts (F1) and docs/app.md's "Keyboard" table, both made from this list (a test holds the
+# doc's table to ``shortcuts_markdown()``): the F1 list had fallen behind the doc's rows for the matches panel.
 SHORTCUTS = [
-    ("Open a photo", "Ctrl+O, or drop it on the window"),
-    ("Open a folder of photos", "Ctrl+Shift+O"),
+    ("Open a photo / a folder", "Ctrl+O / Ctrl+Shift+O (or drop on the window)"),
     ("Paste a photo", "Ctrl+V"),
-    ("Next / previous photo of the folder", "Page Down / Page Up"),
+    ("Next / previous photo of the folder",
+     "Page Down / Page Up (on the photo tab or in the Photos strip; in the Category box they open and page its list)"),
     ("Walk the tags", "Tab / Shift+Tab, arrow keys"),
-    ("Show a tag's matches", "Enter, or click the tag"),
+    ("Show a tag's matches and go to them", "Enter (or click)"),
+    ("Walk the matches / select one for Why this match?", "↑ / ↓, Space or Enter"),
+    ("Reach a match's product page and Confirm button", "Tab (Enter opens the page, Space confirms)"),
+    ("Back from the matches to the photo", "Escape"),
+    ("Change a tag's category",
+     "Space, ↑/↓, Page Up/Down or a letter opens the list; ↑/↓, Page Up/Down or a letter, then Enter chooses"),
     ("Remove the selected tag", "Delete"),
     ("Undo / redo a tag edit", "Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y)"),
-    ("Search a region the tags missed", "drag a box on the photo"),
-    ("Zoom", "mouse wheel, + and −"),
-    ("Fit the photo to the window", "0"),
+    ("Search a region", "drag a box on the photo"),
+    ("Zoom", "mouse wheel, + and − (Ctrl++ / Ctrl+− from the menu)"),
+    ("Fit to window", "0 (Ctrl+0)"),
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
     ("Photo / catalog / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
     ("Batch tag a folder", "Ctrl+B"),
-    ("Export the scene as JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
+    ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
-    ("This list", "F1"),
+    ("Keyboard help", "F1"),
+    ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
 ]
 
 
 def shortcuts_html() -> str:
     rows = "".join(
-        f"<tr><td style='padding:2px 16px 2px 0;'>{what}</td><td><b>{keys}</b></td></tr>"
+        f"<tr><td style='padding:2px 16px 2px 0;'>{escape(what)}</td><td><b>{escape(keys)}</b></td></tr>"
         for what, keys in SHORTCUTS
     )
     return f"<table>{rows}</table>"
+
+
+def shortcuts_markdown() -> str:
+    """docs/app.md's "Keyboard" table: ``python -c "from app.widgets.setup_page import shortcuts_markdown as m;
+    print(m())"`` prints it."""
+    rows = [f"| {what} | {keys} |" for what, keys in SHORTCUTS]
+    return "\n".join(["| Action | Keys |", "|---|---|", *rows])
 
 
 class SetupPage(QWidget):
