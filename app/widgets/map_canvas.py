@@ -682,7 +682,8 @@ class MapCanvas(QGraphicsView):
         if self.point_at(event.position().toPoint()) is None:
             self.fit()
             return
-        self.mousePressEvent(event)  # on a product: as a press (Qt's items took a double click so)
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # Ctrl: the first click toggled it
+            self.mousePressEvent(event)  # on a product: as a press (Qt's items took a double click so)
 
     def leaveEvent(self, event) -> None:
         self._hover(None)
