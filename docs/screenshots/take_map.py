@@ -22,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +42,13 @@ from engine.settings import Settings
 OUT = Path(__file__).resolve().parent
 
 
+def zoom(canvas, at: QPoint, notches: int) -> None:
+    """Zoom in as the mouse wheel does, so the map stays zoomed when its view is resized (a plain scale did not)."""
+    event = QWheelEvent(QPointF(at), QPointF(canvas.viewport().mapToGlobal(at)), QPoint(), QPoint(0, 120 * notches),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), event)
+
+
 def map_tab(data_dir: Path) -> None:
     app = application()
     theme.apply(app, "light")
@@ -51,12 +60,11 @@ def map_tab(data_dir: Path) -> None:
     tab = window.map_view
     canvas = tab.canvas
     wait(app, lambda: tab.result is not None, 600)
-    wait(app, lambda: all(p.pixmap is not None for p in canvas.points.values()), 300)
+    wait(app, lambda: not canvas.placing(), 300)
     viewport = canvas.viewport()
     centre = viewport.rect().center()
-    for _ in range(3):  # closer, around the middle of the map, so the pictures can be told apart
-        QTest.mouseMove(viewport, centre)
-        canvas.scale(1.3, 1.3)
+    QTest.mouseMove(viewport, centre)
+    zoom(canvas, centre, 4)  # closer, around the middle of the map, so the pictures can be told apart
     settle(app)
     start = centre + QPoint(-260, -150)
     QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
@@ -88,7 +96,7 @@ def compare(data_dir: Path, embedder: str) -> None:
     tab.compare_with(find_first((embedder,), pipeline.settings.models_dir, data_dir))
     wait(app, lambda: tab.compared is not None and tab.task is None, 900)
     canvases = (tab.canvas, tab.compare_canvas)
-    wait(app, lambda: all(p.pixmap is not None for c in canvases for p in c.points.values()), 300)
+    wait(app, lambda: not any(c.placing() for c in canvases), 300)
     canvas = tab.canvas
     viewport = canvas.viewport()
     centre = viewport.rect().center()
