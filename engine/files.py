@@ -128,16 +128,7 @@ def _open_lock(lock: Path) -> BinaryIO:
         if exc.errno != errno.ELOOP or not lock.is_symlink():
             raise
         raise NotAFile(f"{lock}: a symbolic link, not the lock file DecorLens makes; remove it") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotAFile(f"{lock}: {_kind(mode)}, not the lock file DecorLens makes; remove it")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "r+b")
-    except BaseException:
-        os.close(fd)
-        raise
+    return _regular(fd, lock, "r+b", "not the lock file DecorLens makes; remove it")
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
@@ -151,13 +142,19 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         fd = os.open(path, flags)
     except OSError as exc:
         raise NotAFile(f"{path}: {_why_unopenable(exc)}") from exc
+    return _regular(fd, path, "rb", "not a regular file")
+
+
+def _regular(fd: int, path: str | os.PathLike[str], mode: str, refusal: str) -> BinaryIO:
+    """The descriptor ``fd``, opened non-blocking, as a blocking file object if it is a regular file; else
+    closed and ``NotAFile`` ("PATH: a FIFO (named pipe), REFUSAL"). Checked on the descriptor, not the name."""
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotAFile(f"{path}: {_kind(mode)}, not a regular file")
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            raise NotAFile(f"{path}: {_kind(kind)}, {refusal}")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return os.fdopen(fd, mode)
     except BaseException:
         os.close(fd)
         raise

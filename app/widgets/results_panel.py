@@ -148,12 +148,33 @@ def _own_key(event: QKeyEvent) -> bool:
     return (event.key() in STEP_KEYS and not event.modifiers() & MODIFIERS) or _typed(event)
 
 
-class MatchRow(QFrame):
+class Ringed:
+    """A widget that draws ``ring`` while the keyboard is on it: the theme's focus rule does not reach a
+    card or a label. Listed before the Qt class, so that its events come first."""
+
+    ring_radius = 4.0
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.hasFocus():
+            ring(self, self.ring_radius)
+
+
+class MatchRow(Ringed, QFrame):
     """One product: picture, name, sku and category, price and link if known, score, a confirm button.
 
     Every catalog value is plain text; the product page is a link only when ``safe_link`` allows it.
     """
 
+    ring_radius = 8.0  # the theme's corners
     confirmClicked = Signal(object)  # Match
     chosen = Signal(object)  # Match: clicked, or Space or Enter on it (the match Why this match? explains)
     stepped = Signal(object, int)  # MatchRow, +1 / -1: Down or Up on it (the panel goes to the next row)
@@ -166,7 +187,7 @@ class MatchRow(QFrame):
         self._heat: QPixmap | None = None  # Why this match?'s heat over the product's picture, while shown
         self.setObjectName("matchRow")
         self.setProperty("confirmed", confirmed)  # the theme draws a green border
-        # Tab reaches it (a click selects it without taking the keyboard from the photo); paintEvent rings it
+        # Tab reaches it (a click selects it without taking the keyboard from the photo); Ringed rings it
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.thumb = thumb = Thumb(thumbnails, 84)
         thumb.show_path(match.image_path)
@@ -233,20 +254,6 @@ class MatchRow(QFrame):
         else:
             super().keyPressEvent(event)  # Escape and the rest go on to the panel
 
-    def focusInEvent(self, event) -> None:
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:
-        super().focusOutEvent(event)
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """The theme's card, and a ring in the highlight colour while the keyboard is on the row."""
-        super().paintEvent(event)
-        if self.hasFocus():
-            ring(self, 8)  # the theme's corners
-
     def show_heat(self, product: np.ndarray | None) -> None:
         """The product's picture with the heat of Why this match? over it; None: the plain picture again."""
         if product is None:
@@ -276,7 +283,7 @@ class MatchRow(QFrame):
         return None if link is None else ProductLink(link)
 
 
-class ProductLink(QLabel):
+class ProductLink(Ringed, QLabel):
     """ "Product page ↗", opened in the browser by a click, or by Enter or Space once Tab has reached it.
 
     Qt's own keyboard links (LinksAccessibleByKeyboard) take a second Tab inside the label before Enter opens
@@ -298,18 +305,6 @@ class ProductLink(QLabel):
         else:
             super().keyPressEvent(event)
 
-    def focusInEvent(self, event) -> None:
-        super().focusInEvent(event)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:
-        super().focusOutEvent(event)
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self.hasFocus():
-            ring(self, 4)
 
 
 def ring(widget: QWidget, radius: float) -> None:
