@@ -58,11 +58,6 @@ DARK = Colours(
     accent_text="#ffffff",
     link="#7aaaff",
 )
-# The message bar's levels, (background, text), in each theme (``messages``).
-MESSAGE_LEVELS = {
-    LIGHT: {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")},
-    DARK: {"error": ("#3b2326", "#ffa198"), "info": ("#1e2b40", "#a5c6ff"), "done": ("#1c3326", "#8fd4a4")},
-}
 
 
 def is_dark(choice: str) -> bool:
@@ -199,7 +194,6 @@ QPushButton#confirm:focus {{ padding: 1px 5px; }}
 QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}
 QScrollArea {{ background: transparent; }}
 {floating(c)}
-{messages(c)}
 """
 
 
@@ -218,16 +212,6 @@ QDialog QToolButton {{ border: 2px solid transparent; border-radius: 6px; }}
 QDialog QToolButton:hover {{ background: {c.alternate}; }}
 QDialog QToolButton:focus {{ border-color: {c.accent}; }}
 QListWidget:focus, QListView:focus {{ border-color: {c.accent}; }}"""
-
-
-def messages(c: Colours) -> str:
-    """The message bar (app.widgets.message_bar) by its ``level`` property: a pale tint with dark text in the light
-    theme, a deep one with light text in the dark theme (the pale tints stayed, the one light strip of the window)."""
-    return "\n".join(
-        f'MessageBar[level="{level}"] {{ background: {back}; border-top: 1px solid {fore}; }}\n'
-        f'MessageBar[level="{level}"] QLabel {{ color: {fore}; }}'
-        for level, (back, fore) in MESSAGE_LEVELS[c].items()
-    )
 
 
 def floating(c: Colours) -> str:

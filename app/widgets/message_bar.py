@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QWidget
 
 from app.labels import plain_label
 
-LEVELS = ("error", "info", "done")  # the theme colours each (app.theme.MESSAGE_LEVELS)
+LEVELS = {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")}
 INFO_SECONDS = 8
 
 
@@ -74,14 +75,13 @@ class MessageBar(QFrame):
 
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
-        if level not in LEVELS:
-            raise ValueError(f"a message's level is one of {LEVELS}, not {level!r}")
+        background, foreground = LEVELS[level]
         self.level, self.page = level, page
         self.waiting = level == "error" or bool(action)
-        self.setProperty("level", level)  # the theme's stylesheet colours the bar by it, in either theme
-        for widget in (self, self.text):
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
+        self.setStyleSheet(
+            f"MessageBar{{background:{background};border-top:1px solid {QColor(foreground).name()};}}"
+            f"QLabel{{color:{foreground};}}"
+        )
         self.text.setText(text)
         self.button.setText(action)
         self.button.setVisible(bool(action))
