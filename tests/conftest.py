@@ -175,3 +175,25 @@ def main_window(qtbot, tmp_path: Path):
     for win in windows:
         if win.isVisible():  # a test may have closed it already
             win.close()
+
+
+def clear_user_edits(data_dir: Path) -> None:
+    """The shared data dir without the corrections and pasted photos an earlier test's window saved."""
+    from app.corrections import FOLDER
+    from app.scene_files import PASTED
+
+    for folder in (FOLDER, PASTED):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+
+
+@pytest.fixture
+def active_window(qtbot, main_window, pipeline):
+    """The main window over the shared pipeline, 1280 × 800 and active (keys go to it), its data dir without
+    another test's saved edits before and after."""
+    clear_user_edits(pipeline.data_dir)
+    win = main_window(pipeline, (1280, 800))
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=90_000)
+    yield win
+    win.close()
+    clear_user_edits(pipeline.data_dir)

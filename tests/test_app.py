@@ -19,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from conftest import clear_user_edits  # noqa: E402  (tests/ is on sys.path)
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -44,14 +45,9 @@ def settings(tmp_path: Path) -> AppSettings:
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
-def _clean(data_dir: Path) -> None:
-    for folder in (FOLDER, PASTED):
-        shutil.rmtree(data_dir / folder, ignore_errors=True)
-
-
 @pytest.fixture
 def window(qtbot, pipeline, settings):
-    _clean(pipeline.data_dir)
+    clear_user_edits(pipeline.data_dir)
     win = MainWindow(pipeline, settings)
     qtbot.addWidget(win)
     win.resize(1280, 800)
@@ -59,7 +55,7 @@ def window(qtbot, pipeline, settings):
     qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
     yield win
     win.close()
-    _clean(pipeline.data_dir)
+    clear_user_edits(pipeline.data_dir)
 
 
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:

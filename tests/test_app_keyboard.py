@@ -7,8 +7,6 @@ user would be stuck: a key swallowed by the wrong widget, focus lost, an empty s
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,15 +14,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
-from app.corrections import FOLDER, Tag  # noqa: E402
+from app.corrections import Tag  # noqa: E402
 from app.labels import pretty  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from app.scene_files import PASTED  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets import results_panel  # noqa: E402
 from app.widgets.results_panel import MatchRow, ResultsPanel  # noqa: E402
@@ -37,23 +33,9 @@ ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, cloc
 K = Qt.Key
 
 
-def _clean(data_dir: Path) -> None:
-    for folder in (FOLDER, PASTED):
-        shutil.rmtree(data_dir / folder, ignore_errors=True)
-
-
 @pytest.fixture
-def window(qtbot, pipeline, tmp_path):
-    _clean(pipeline.data_dir)
-    win = MainWindow(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: win.engine_info is not None and win.isActiveWindow(), timeout=WAIT_MS)
-    yield win
-    win.close()
-    _clean(pipeline.data_dir)
+def window(active_window):
+    return active_window
 
 
 def open_room(qtbot, win: MainWindow, scene_path) -> None:

@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QRect, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible, QColor  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton,
@@ -45,11 +45,9 @@ from PySide6.QtWidgets import (  # noqa: E402
 )
 
 from app import theme, train_jobs, train_process  # noqa: E402
-from app.corrections import FOLDER, Tag  # noqa: E402
+from app.corrections import Tag  # noqa: E402
 from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
-from app.scene_files import PASTED  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets.floating import MARGIN  # noqa: E402
 from app.widgets.hover_card import HoverCard  # noqa: E402
@@ -68,23 +66,9 @@ TITLE_BAR = 40  # what a window's title bar and frame take on the screen, about
 K = Qt.Key
 
 
-def _clean(data_dir: Path) -> None:
-    for folder in (FOLDER, PASTED):
-        shutil.rmtree(data_dir / folder, ignore_errors=True)
-
-
 @pytest.fixture
-def window(qtbot, pipeline, tmp_path):
-    _clean(pipeline.data_dir)
-    win = MainWindow(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: win.engine_info is not None and win.isActiveWindow(), timeout=WAIT_MS)
-    yield win
-    win.close()
-    _clean(pipeline.data_dir)
+def window(active_window):
+    return active_window
 
 
 def press(qtbot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> QWidget:
