@@ -197,3 +197,24 @@ def active_window(qtbot, main_window, pipeline):
     yield win
     win.close()
     clear_user_edits(pipeline.data_dir)
+
+
+def run_on_scaled_screen(script: str, args: list[str], work: Path, width: int, height: int, scale: float) -> dict:
+    """The JSON that ``script`` (``python -c``, given ``work`` and ``args``) prints last, run on one offscreen
+    screen of ``width`` × ``height`` device pixels at ``scale`` display scaling: a scale can be set only before
+    the QApplication exists, so each screen is a process of its own. The child's scale and screen are checked."""
+    import json
+    import subprocess
+    import sys
+
+    (work / "screen.json").write_text(json.dumps({"screens": [
+        {"name": "screen", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
+    ]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={work / 'screen.json'}",
+           "QT_SCALE_FACTOR": str(scale)}
+    run = subprocess.run([sys.executable, "-c", script, str(work), *args], cwd=Path(__file__).resolve().parent.parent,
+                         env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["dpr"] == scale and found["screen"] == [0, 0, round(width / scale), round(height / scale)]
+    return found

@@ -8,11 +8,8 @@ pixels): it builds the widgets as the window does, waits for their pictures, and
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from conftest import run_on_scaled_screen  # noqa: E402  (tests/ is on sys.path)
 from PySide6.QtCore import QPoint, QRect, QSettings, QSize  # noqa: E402
 from PySide6.QtGui import QAccessible, QPixmap  # noqa: E402
 
@@ -37,7 +35,6 @@ from engine.categories import CategoryMap  # noqa: E402
 from engine.scene_memory import Sighting  # noqa: E402
 
 pytestmark = pytest.mark.gui
-ROOT = Path(__file__).resolve().parent.parent
 WAIT_MS = 60_000
 TITLE_BAR = 40  # what a window's title bar and frame take on the screen, about
 
@@ -248,21 +245,9 @@ SCREENS = {"1920x1200 at 200 %": (1920, 1200, 2), "1920x1080 at 150 %": (1920, 1
 def scaled(request, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """What ``SCALED`` found on one of the audit's screens."""
     width, height, scale = SCREENS[request.param]
-    work = tmp_path_factory.mktemp("scaled")
-    (work / "screen.json").write_text(json.dumps({"screens": [
-        {"name": "screen", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
-    ]}))
     photos = [str(p) for p in sorted((ikea / "scenes").glob("*.jpg"))[:3]]
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={work / 'screen.json'}",
-           "QT_SCALE_FACTOR": str(scale)}
-    run = subprocess.run(
-        [sys.executable, "-c", SCALED, str(work), "|".join(photos), "|".join(_product_photos(ikea, 3))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    found = json.loads(run.stdout.strip().splitlines()[-1])
-    assert found["dpr"] == scale and found["screen"] == [0, 0, round(width / scale), round(height / scale)]
-    return found
+    return run_on_scaled_screen(SCALED, ["|".join(photos), "|".join(_product_photos(ikea, 3))],
+                                tmp_path_factory.mktemp("scaled"), width, height, scale)
 
 
 def _sharp(picture: dict, widget_dpr: float, logical: tuple[int, int] | list[int]) -> bool:

@@ -8,11 +8,9 @@ depends on a screen's scale runs in a child process (``SCALED``), as in tests/te
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 import threading
@@ -26,6 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from conftest import run_on_scaled_screen  # noqa: E402  (tests/ is on sys.path)
 from PySide6.QtCore import QPoint, QRect, QSize, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible, QColor  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
@@ -202,19 +201,8 @@ SCREENS = {"1920x1080 at 150 %": (1920, 1080, 1.5), "2880x1800 at 200 %": (2880,
 def scaled(request, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """What ``SCALED`` found on one screen (1280 × 720 and 1440 × 900 logical pixels)."""
     width, height, scale = SCREENS[request.param]
-    work = tmp_path_factory.mktemp("scaled")
-    (work / "screen.json").write_text(json.dumps({"screens": [
-        {"name": "screen", "x": 0, "y": 0, "width": width, "height": height, "logicalDpi": 96, "logicalBaseDpi": 96}
-    ]}))
     products = [str(p) for p in sorted((ikea / "products").glob("sofa/*.jpg"))[:4]]
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={work / 'screen.json'}",
-           "QT_SCALE_FACTOR": str(scale)}
-    run = subprocess.run([sys.executable, "-c", SCALED, str(work), "|".join(products)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    found = json.loads(run.stdout.strip().splitlines()[-1])
-    assert found["dpr"] == scale and found["screen"] == [0, 0, round(width / scale), round(height / scale)]
-    return found
+    return run_on_scaled_screen(SCALED, ["|".join(products)], tmp_path_factory.mktemp("scaled"), width, height, scale)
 
 
 def _inside(frame: list[int], screen: list[int]) -> bool:
