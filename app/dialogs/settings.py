@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.labels import pretty, rich_tooltip
 from app.settings import DEVICES, TAG_LIMITS, THEMES, AppSettings
+from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 from engine.settings import Settings, save_choice
@@ -123,7 +123,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.advanced_toggle)
         layout.addWidget(self.advanced)
         layout.addStretch()
-        self.body = _Scroll(body)
+        self.body = VerticalScroll(body)
         outer = QVBoxLayout(self)
         outer.setSpacing(10)
         outer.addWidget(self.body, 1)
@@ -337,22 +337,6 @@ class SettingsDialog(QDialog):
             i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Unchecked
         }
         super().accept()
-
-
-class _Scroll(QScrollArea):
-    """The settings above the buttons: scrolled when the screen is shorter than they are, never across."""
-
-    def __init__(self, body: QWidget):
-        super().__init__()
-        self.setWidget(body)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-    def sizeHint(self) -> QSize:
-        """All of it, with room for the scroll bar (QScrollArea's own stops at 24 lines)."""
-        hint = self.widget().sizeHint()
-        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
 
 
 def _label(model: ResolvedModel) -> str:

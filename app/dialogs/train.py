@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -42,6 +41,7 @@ from app.labels import plain_label, pretty
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.toolbar import TRAIN_MISSING, training_available
+from app.widgets.vertical_scroll import VerticalScroll
 from app.workers import Runner
 from engine.pipeline import Pipeline
 
@@ -574,23 +574,14 @@ class _Table(QTableWidget):
         return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
-class _Results(QScrollArea):
+class _Results(VerticalScroll):
     """The before / after, scrolled above Use and Undo where the window is shorter than they are (four example rows
     and the numbers made the window 956 px tall at the least, below a 1280 × 720 screen, Use and Undo beneath it,
     and squeezed the examples' captions over their pictures). As wide as they are: it never scrolls across."""
 
     def __init__(self, shown: QWidget):
-        super().__init__()
-        self.setWidget(shown)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        super().__init__(shown)
         shown.setAutoFillBackground(False)  # the group box's colour, not the window's
-
-    def sizeHint(self) -> QSize:
-        """All of it where the window has the room (QScrollArea's own hint stops at 24 lines)."""
-        hint = self.widget().sizeHint()
-        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
 
     def minimumSizeHint(self) -> QSize:
         """Its content's width, and a few lines' height: the numbers start to scroll before the buttons go."""
