@@ -148,7 +148,7 @@ def import_rows(
     done = 0
     rows = download_images(rows, image_cache, cancelled)
     prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
-    chunks = list(_chunks(rows, CHUNK))
+    chunks = list(_chunks(rows, _chunk_rows(matcher)))
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
         def submit(chunk: Sequence[ImportRow]) -> list[Future]:
             return [pool.submit(prepare_row, r, image_cache, prepare_pixels) for r in chunk]
@@ -182,6 +182,23 @@ def import_rows(
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
     return report
+
+
+def _chunk_rows(matcher: Matcher) -> int:
+    """Rows an import embeds per step: CHUNK for a matcher without a card; for an embedder, ``CHUNK // BATCH``
+    of its batches (``engine.embed.batch_for``, whose ``BATCH_BYTES`` bounds a batch's input tensor).
+
+    The chunk being embedded and the one prepared ahead of it hold their rows' float32 input tensors, so a
+    fixed CHUNK grew with the input size: 64 rows at 512 px were 200 MB a chunk, twice over. Up to 288 px
+    this is CHUNK, as before.
+    """
+    card = getattr(matcher, "card", None)
+    if card is None:
+        return CHUNK
+    # Imported here: engine.embed imports onnxruntime, which reading a feed (and the app's start) does without.
+    from engine.embed import BATCH, batch_for
+
+    return max(1, CHUNK // BATCH) * batch_for(card.input_size)
 
 
 def embed_missing(

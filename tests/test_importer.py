@@ -11,9 +11,11 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from engine.errors import CatalogError
@@ -422,3 +424,53 @@ def test_a_sku_given_twice_keeps_the_later_row_and_says_so(tmp_path: Path, photo
     assert (report.added, report.updated) == (2, 0)
     assert report.skipped == [("DUP", "the same SKU comes again later (line 4); that later row is kept")]
     assert pipe.catalog.get_by_sku("DUP").name == "second"
+
+
+# -- memory: a chunk of an import is bounded in bytes ---------------------------------------------------
+
+
+class _LargeInputEmbedder:
+    """An embedder as ``import_rows`` sees one (a card, ``preprocess``, ``embed_tensors``) taking 512 px inputs;
+    it records how many input tensors each step hands it, each standing for a (3, 512, 512) float32 array."""
+
+    key = "large-input"
+    card = SimpleNamespace(input_size=512)
+    tensor_bytes = 3 * 512 * 512 * 4
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def preprocess(self, crop: np.ndarray) -> np.ndarray:
+        return np.zeros(1, np.float32)
+
+    def embed_tensors(self, tensors: Sequence[np.ndarray]) -> np.ndarray:
+        self.steps.append(len(tensors))
+        return np.full((len(tensors), 4), 0.5, np.float32)
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        return self.embed_tensors([self.preprocess(c) for c in crops])
+
+
+def test_an_import_embeds_in_chunks_bounded_in_bytes_with_progress_and_cancel(tmp_path: Path, ikea: Path):
+    """A chunk was 64 rows whatever the embedder's input: at 512 px 200 MB of float32 tensors, and the chunk
+    prepared ahead as much again. A chunk now holds at most CHUNK // BATCH embedder batches (BATCH_BYTES each)."""
+    from engine.catalog import Catalog
+    from engine.embed import BATCH, BATCH_BYTES
+    from engine.errors import Cancelled
+    from engine.importer import CHUNK, ImportRow, import_rows
+
+    images = sorted((ikea / "products" / "lamp").glob("*.jpg"))[:45]
+    rows = [ImportRow(sku=f"L{i}", name=f"L{i}", category="lamp", image=str(p)) for i, p in enumerate(images)]
+    matcher, progress = _LargeInputEmbedder(), []
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        report = import_rows(catalog, rows, matcher, tmp_path / "cache", lambda done, total: progress.append(done))
+        assert max(matcher.steps) * matcher.tensor_bytes <= CHUNK // BATCH * BATCH_BYTES
+        assert report.added == 45 and sum(matcher.steps) == 45 and len(matcher.steps) > 1
+        assert progress == sorted(set(progress)) and progress[-1] == 45
+
+    with Catalog(tmp_path / "cancelled.sqlite") as catalog:  # cancel between chunks leaves the catalog as it was
+        progress.clear()
+        with pytest.raises(Cancelled):
+            import_rows(catalog, rows, _LargeInputEmbedder(), tmp_path / "cache",
+                        lambda done, total: progress.append(done), cancelled=lambda: bool(progress))
+        assert catalog.count() == 0 and len(progress) == 1
