@@ -30,6 +30,15 @@ MAX_EMBEDDER_INPUT = 512
 # An embedder's vector: 1024 or 1280 floats for the stock ones, 2560 for a pair of trunks (training.combine), a
 # projection far fewer. Every catalog photo stores one (4 bytes a float, in the catalog and in the index again).
 MAX_OUTPUT_DIM = 16384
+# A detector's classes: 80 for COCO, 601 for Open Images V7, 1203 for LVIS. Each name is a label the CLI prints, the
+# window shows on tags and exports write out; a detector of more classes would score 4 + classes rows an anchor.
+MAX_CLASSES = 4096
+MAX_CLASS_NAME = 200  # characters: the longest stock class name (Open Images V7) is 27
+# Normalisation after RGB is scaled to [0, 1]: a mean is a channel value (0.485, 0.5, 0), a std from 1/255 (a model
+# fed 0..255) to 1. Past these bounds the input is no image a model was trained on, and float32 gives out: a std
+# of 1e-300 is 0 as float32 (every pixel inf), a mean of 1e308 inf.
+MAX_MEAN = 10.0
+STD_RANGE = (0.001, 10.0)
 MAX_CARD_BYTES = 1 << 20  # a card is a few KB, 35 KB with a training record: read no more than this
 RESIZES = ("letterbox", "stretch")  # a detector's input is letterboxed, an embedder's stretched (engine.preprocess)
 
@@ -190,14 +199,37 @@ def _channels(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(map(_number, value))
 
 
+def _mean(value: Any) -> bool:
+    return _channels(value) and all(-MAX_MEAN <= v <= MAX_MEAN for v in value)
+
+
+def _std(value: Any) -> bool:
+    return _channels(value) and all(STD_RANGE[0] <= v <= STD_RANGE[1] for v in value)
+
+
+def class_names_problem(names: list[str]) -> str | None:
+    """What is wrong with a detector's class names (texts), worded to follow "'class_names' " or "its ONNX
+    metadata 'names' "; None when nothing. A class name is a label shown in the terminal, on tags and in exports."""
+    if len(names) > MAX_CLASSES:
+        return f"lists {len(names):,} names, more than the {MAX_CLASSES:,} a detector may have"
+    for i, name in enumerate(names):
+        if not name.strip():
+            return f"entry {i} is empty"
+        if len(name) > MAX_CLASS_NAME:
+            return f"entry {i} is {len(name):,} characters long, more than {MAX_CLASS_NAME}"
+        if not name.isprintable():
+            return f"entry {i} has control characters (a newline, a terminal escape)"
+    return None
+
+
 # Each card field a card file may hold: (its check, what it must be, as the error says).
 _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (_name, "text without control characters"),
     "kind": (lambda v: v in ("detector", "embedder", "pose"), "detector, embedder or pose"),
     "input_size": (lambda v: type(v) is int and 0 < v <= MAX_INPUT_SIZE,
                    f"a side in pixels up to {MAX_INPUT_SIZE}"),
-    "mean": (_channels, "a list of 3 numbers"),
-    "std": (lambda v: _channels(v) and all(v), "a list of 3 non-zero numbers"),
+    "mean": (_mean, f"a list of 3 numbers from -{MAX_MEAN:g} to {MAX_MEAN:g}"),
+    "std": (_std, f"a list of 3 non-zero numbers, each from {STD_RANGE[0]:g} to {STD_RANGE[1]:g}"),
     "resize": (lambda v: v in RESIZES, " or ".join(map(repr, RESIZES))),
     "input_name": (_text, "text"),
     "output_name": (_text, "text"),
@@ -224,7 +256,8 @@ def _card_problem(data: dict[str, Any]) -> str | None:
             return f"{name!r} must be {wanted}"
     if data.get("kind") == "embedder" and data.get("input_size", 0) > MAX_EMBEDDER_INPUT:
         return f"'input_size' must be a side in pixels up to {MAX_EMBEDDER_INPUT} for an embedder"
-    return None
+    problem = class_names_problem(data.get("class_names", []))
+    return f"'class_names' {problem}" if problem else None
 
 
 def _first_line(exc: Exception) -> str:

@@ -17,7 +17,7 @@ import onnxruntime as ort
 
 from engine.errors import ModelError
 from engine.files import sha256_of
-from engine.models import MAX_EMBEDDER_INPUT, MAX_INPUT_SIZE, MAX_OUTPUT_DIM, ModelCard
+from engine.models import MAX_EMBEDDER_INPUT, MAX_INPUT_SIZE, MAX_OUTPUT_DIM, ModelCard, class_names_problem
 from engine.runtime import open_session
 
 COCO_NAMES_COUNT = 80
@@ -34,6 +34,9 @@ def detector_card(path: Path, name: str | None = None, class_set: str | None = N
             and all(isinstance(n, str) for n in names_map.values())):
         raise ModelError(f"{path}: its ONNX metadata 'names' is not a mapping of class ids to class names")
     names = [names_map[i] for i in sorted(names_map)]
+    problem = class_names_problem(names)  # labels the CLI prints and tags show: no terminal escapes
+    if problem:
+        raise ModelError(f"{path}: its ONNX metadata 'names' {problem}")
     imgsz = _literal(path, "imgsz", meta.get("imgsz", "[640, 640]"))
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     rows = out.shape[1] if len(out.shape) == 3 and meta.get("task", "detect") == "detect" else None  # not pose

@@ -19,9 +19,13 @@ from engine.embed import BATCH, BATCH_BYTES, Embedder
 from engine.errors import ModelError
 from engine.models import (
     MAX_CARD_BYTES,
+    MAX_CLASS_NAME,
+    MAX_CLASSES,
     MAX_EMBEDDER_INPUT,
     MAX_INPUT_SIZE,
+    MAX_MEAN,
     MAX_OUTPUT_DIM,
+    STD_RANGE,
     ModelCard,
     ResolvedModel,
     read_card,
@@ -132,9 +136,11 @@ def test_an_embedders_batch_of_large_inputs_is_bounded_in_bytes(tmp_path: Path):
     assert max(sizes) <= BATCH_BYTES and sum(sizes) == 25 * 3 * MAX_EMBEDDER_INPUT**2 * 4
 
 
-def _detector(path: Path, classes: int, dynamic: bool = False, names: int | None = None) -> Path:
+def _detector(path: Path, classes: int, dynamic: bool = False, names: int | None = None,
+              labels: list[str] | None = None) -> Path:
     """A detector whose head is constant: (1, 4 + classes, 16) boxes, class 56 scoring 0.9 on the first. With
-    ``dynamic`` the head is tiled by the input's batch, so its shape is unknown until run."""
+    ``dynamic`` the head is tiled by the input's batch, so its shape is unknown until run. Its metadata names
+    ``labels``, else ``names`` (or ``classes``) classes "class0", "class1", ..."""
     head = np.zeros((1, 4 + classes, 16), np.float32)
     head[0, :4, :] = [[32], [32], [20], [20]]
     head[0, 4 + min(56, classes - 1), 0] = 0.9
@@ -153,7 +159,8 @@ def _detector(path: Path, classes: int, dynamic: bool = False, names: int | None
         inits += [numpy_helper.from_array(np.array([0], np.int64), "s0"),
                   numpy_helper.from_array(np.array([1], np.int64), "s1"),
                   numpy_helper.from_array(np.array([1, 1], np.int64), "ones")]
-    meta = {"names": repr(dict(enumerate(f"class{i}" for i in range(names or classes)))), "imgsz": "[64, 64]",
+    labels = labels or [f"class{i}" for i in range(names or classes)]
+    meta = {"names": repr(dict(enumerate(labels))), "imgsz": "[64, 64]",
             "task": "detect"}
     return _save(path, nodes, [images], out, inits, meta)
 
@@ -188,6 +195,20 @@ def test_a_detector_card_is_not_made_from_metadata_naming_other_classes_than_the
     assert len(detector_card(_detector(tmp_path / "fine.onnx", 80)).class_names) == 80
 
 
+@pytest.mark.parametrize(("label", "problem"), [
+    ("sofa\x1b]0;PWNED\x07\x1b[2J", "entry 2 has control characters (a newline, a terminal escape)"),
+    ("sofa\nlamp", "entry 2 has control characters (a newline, a terminal escape)"),
+    ("", "entry 2 is empty"),
+    ("x" * (MAX_CLASS_NAME + 1), f"entry 2 is {MAX_CLASS_NAME + 1} characters long, more than {MAX_CLASS_NAME}"),
+])
+def test_a_detector_card_is_not_made_from_metadata_with_hostile_class_names(tmp_path: Path, label: str, problem: str):
+    """A class name from an ONNX file's metadata went into the card as it was: `models card` wrote terminal
+    escapes into a card whose labels the CLI prints and the window shows on every tag."""
+    path = _detector(tmp_path / "evil.onnx", 3, labels=["chair", "couch", label])
+    message = _refused(lambda: detector_card(path))
+    assert message == f"{path}: its ONNX metadata 'names' {problem}"
+
+
 E = {"name": "m", "kind": "embedder", "input_size": 224}
 D = {"name": "m", "kind": "detector", "input_size": 640}
 
@@ -202,10 +223,33 @@ D = {"name": "m", "kind": "detector", "input_size": 640}
     ({**E, "input_size": MAX_EMBEDDER_INPUT + 1},
      f"'input_size' must be a side in pixels up to {MAX_EMBEDDER_INPUT} for an embedder"),
     ({**E, "output_dim": MAX_OUTPUT_DIM + 1}, f"'output_dim' must be a whole number from 1 to {MAX_OUTPUT_DIM}, or null"),
+    ({**D, "class_names": ["chair", "sofa\x1b]0;PWNED\x07"]},
+     "'class_names' entry 1 has control characters (a newline, a terminal escape)"),
+    ({**D, "class_names": ["chair\nsofa"]}, "'class_names' entry 0 has control characters (a newline, a terminal escape)"),
+    ({**D, "class_names": ["chair", ""]}, "'class_names' entry 1 is empty"),
+    ({**D, "class_names": ["chair", "   "]}, "'class_names' entry 1 is empty"),
+    ({**D, "class_names": ["x" * (MAX_CLASS_NAME + 1)]},
+     f"'class_names' entry 0 is {MAX_CLASS_NAME + 1} characters long, more than {MAX_CLASS_NAME}"),
+    ({**D, "class_names": ["chair", 5]}, "'class_names' must be a list of texts"),
+    ({**D, "class_names": [f"c{i}" for i in range(MAX_CLASSES + 1)]},
+     f"'class_names' lists {MAX_CLASSES + 1:,} names, more than the {MAX_CLASSES:,} a detector may have"),
+    ({**E, "mean": [0.5, float("nan"), 0.5]}, f"'mean' must be a list of 3 numbers from -{MAX_MEAN:g} to {MAX_MEAN:g}"),
+    ({**E, "mean": [0.5, 0.5, float("inf")]}, f"'mean' must be a list of 3 numbers from -{MAX_MEAN:g} to {MAX_MEAN:g}"),
+    ({**E, "mean": [1e308, 0.5, 0.5]}, f"'mean' must be a list of 3 numbers from -{MAX_MEAN:g} to {MAX_MEAN:g}"),
+    ({**E, "mean": [0.5, 0.5]}, f"'mean' must be a list of 3 numbers from -{MAX_MEAN:g} to {MAX_MEAN:g}"),
+    ({**E, "std": [0.2, -0.2, 0.2]}, STD := f"'std' must be a list of 3 non-zero numbers, each from "
+                                             f"{STD_RANGE[0]:g} to {STD_RANGE[1]:g}"),
+    ({**E, "std": [0.2, 1e-300, 0.2]}, STD),
+    ({**E, "std": [0.2, 0.2, 1e308]}, STD),
+    ({**E, "std": [0.2, float("nan"), 0.2]}, STD),
+    ({**E, "std": [0.2, 0.0, 0.2]}, STD),
+    ({**E, "std": [0.2, 0.2, 0.2, 0.2]}, STD),
 ])
 def test_a_card_out_of_range_is_refused_in_one_line_and_never_written(tmp_path: Path, card: dict, message: str):
     """A default_conf of 1e308 printed a raw numpy RuntimeWarning and found nothing; 'banana' as resize was taken;
-    a name with a newline and terminal escapes printed them in `models activate`."""
+    a name with a newline and terminal escapes printed them in `models activate`. Class names with terminal
+    escapes or newlines were taken (the CLI prints them, tags show them, exports write them); so were any number of
+    class names, a std of 1e-300 (0 as float32: every pixel of the input inf), a negative std and a mean of 1e308."""
     model = tmp_path / "m.onnx"
     (tmp_path / "m.card.json").write_text(json.dumps(card))
     assert _refused(lambda: read_card(model)) == f"model card {tmp_path / 'm.card.json'}: {message}"
@@ -216,8 +260,12 @@ def test_a_card_out_of_range_is_refused_in_one_line_and_never_written(tmp_path: 
 
 def test_the_cards_in_range_are_read(tmp_path: Path):
     model = tmp_path / "m.onnx"
-    for card in ({**D, "default_conf": 0, "resize": "letterbox", "input_size": MAX_INPUT_SIZE, "name": "Möbel 2"},
-                 {**E, "default_conf": 1, "resize": "stretch", "input_size": 288, "output_dim": 2560}):
+    names = ["Möbel", "Chest of drawers", "x" * MAX_CLASS_NAME, *(f"class {i}" for i in range(MAX_CLASSES - 3))]
+    for card in ({**D, "default_conf": 0, "resize": "letterbox", "input_size": MAX_INPUT_SIZE, "name": "Möbel 2",
+                  "class_names": names},
+                 {**E, "default_conf": 1, "resize": "stretch", "input_size": 288, "output_dim": 2560,
+                  "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+                 {**E, "mean": [-MAX_MEAN, 0, MAX_MEAN], "std": [STD_RANGE[0], 1 / 255, STD_RANGE[1]]}):
         (tmp_path / "m.card.json").write_text(json.dumps(card))
         assert read_card(model).to_dict().items() >= card.items()
 
