@@ -3,20 +3,26 @@
 One opener, which follows redirects to http(s) only, and one reader, which hands bytes over as they
 arrive and gives up at a deadline. A per-read timeout alone never trips on a server that dribbles a
 byte every few seconds, and a plain ``read(n)`` waits for all ``n`` bytes, so nothing moved meanwhile.
+``open_until`` holds the status line and headers (a redirect's too) to the same deadline.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
+import math
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from typing import BinaryIO
+from contextvars import ContextVar
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 FOLLOWED = ("http", "https")  # the schemes a URL, or a redirect, may lead to
 _TARGET = "decorlens_redirected_to"  # set on an error met at a redirect's target: that URL
+_DEADLINE: ContextVar[float] = ContextVar("decorlens_download_deadline", default=math.inf)  # open_until's
 
 
 class Overdue(Exception):
@@ -59,12 +65,78 @@ class _HttpRedirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
+class _UntilDeadline(io.RawIOBase):
+    """A socket's reads, each given the per-read timeout or the time left until ``deadline``, whichever is
+    less, and ``Overdue`` once it has passed: http.client reads a status line or header a byte at a time as
+    the server sends it, each read well within the timeout, with no end of its own."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock, self._deadline, self._timeout = sock, deadline, sock.gettimeout()
+        self._raw = sock.makefile("rb", buffering=0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise Overdue
+        self._sock.settimeout(left if self._timeout is None else min(self._timeout, left))
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if time.monotonic() >= self._deadline:
+                raise Overdue from None
+            raise
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Socket:
+    """What ``HTTPResponse`` takes a socket for: ``makefile``, here reading ``_UntilDeadline``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_UntilDeadline(self._sock, self._deadline))
+
+
+class _Response(http.client.HTTPResponse):
+    """An answer read until the deadline ``open_until`` set in this thread, if it set one."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        deadline = _DEADLINE.get()
+        super().__init__(sock if deadline == math.inf else _Socket(sock, deadline), *args, **kwargs)
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    response_class = _Response
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    response_class = _Response
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class: type, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
+        return super().do_open(_HTTPConnection, req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class: type, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
+        return super().do_open(_HTTPSConnection, req, **kwargs)
+
+
 def _opener() -> urllib.request.OpenerDirector:
     """http(s) only, redirects included: a URL (or a redirect) cannot reach ftp: or file:."""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), _HTTPHandler(),
+        _HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
         _HttpRedirects(), urllib.request.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)
@@ -72,6 +144,16 @@ def _opener() -> urllib.request.OpenerDirector:
 
 
 OPENER = _opener()
+
+
+def open_until(url: str, timeout: float, deadline: float) -> http.client.HTTPResponse:
+    """``OPENER.open(url)`` with every read of the answer, from its status line on (and a redirect's), done by
+    ``deadline`` (``time.monotonic()``) or ``Overdue``; each read also waits at most ``timeout`` s."""
+    token = _DEADLINE.set(deadline)
+    try:
+        return OPENER.open(url, timeout=timeout)
+    finally:
+        _DEADLINE.reset(token)
 
 
 def failed_at(exc: BaseException, url: str) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 
 from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
-from engine.downloads import OPENER, Overdue, chunks
+from engine.downloads import Overdue, chunks, open_until
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, load_image
@@ -547,7 +547,7 @@ def _fetch(url: str, cache: Path) -> Path:
 def _download(url: str, out: Path) -> None:
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
-        with OPENER.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(out, "wb") as fh:
+        with open_until(url, DOWNLOAD_TIMEOUT_S, deadline) as response, open(out, "wb") as fh:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
                 raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "

@@ -240,6 +240,39 @@ def test_a_dribbling_server_is_cut_off_and_never_holds_the_write_lock(tmp_path: 
     assert report.added == 0 and "took longer than 1 s" in report.skipped[0][1]
 
 
+
+def test_a_server_dribbling_its_headers_is_cut_off_at_the_deadline(tmp_path: Path, photos: list[Path], server,
+                                                                    monkeypatch):
+    """The deadline held only for the body: a server sending its status line and headers a byte at a time was
+    bounded only by the 15 s per-read timeout, for each byte, so it could hold the import for days. It sends
+    for ever here; that image is skipped in one line and the feed's other products are imported."""
+    monkeypatch.setattr("engine.importer.DOWNLOAD_DEADLINE_S", 1.0)
+    stop = threading.Event()
+
+    def dribble(request) -> None:
+        for byte in b"HTTP/1.0 200 OK\r\nX-Slow: ":
+            request.wfile.write(bytes([byte]))
+            request.wfile.flush()
+            stop.wait(0.05)
+        while not stop.wait(0.05):
+            request.wfile.write(b"a")
+            request.wfile.flush()
+
+    body = photos[1].read_bytes()
+    slow, good = server(dribble) + "/slow.jpg", server(_sends(body, len(body))) + "/good.jpg"
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nR-1,lamp,{slow}\nR-2,lamp,{good}\nR-3,lamp,{photos[0]}\n", encoding="utf-8")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(report=pipe.import_catalog(feed)), daemon=True)
+    worker.start()
+    worker.join(WAIT)
+    stop.set()
+    assert not worker.is_alive(), f"the import still waits for {slow} after {WAIT:g} s"
+    report = outcome["report"]
+    assert report.added == 2 and report.skipped == [("R-1", f"{slow}: download took longer than 1 s; skipped")]
+
+
 @pytest.mark.parametrize(
     ("handler", "message"),
     [
