@@ -1,6 +1,6 @@
 """Batch tagging of scene photos: one JSON per scene and one CSV summary, shared by CLI and GUI.
 
-Bad files do not stop the batch; they are listed in the report. Each output file is written
+Bad files do not stop the batch; they are listed in the report and in the summary. Each output file is written
 atomically, so a cancelled batch leaves only complete files behind.
 """
 
@@ -34,6 +34,7 @@ STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
+    "failed",  # why a photo could not be tagged (its one row); empty on a tagged photo's rows. Added last.
 ]
 ANOTHER = "another output folder"  # what the advice for a full or read-only output folder says to choose
 
@@ -43,6 +44,9 @@ class BatchReport:
     done: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     results: list[SceneResult] = field(default_factory=list)
+    # What summary.csv lists, in batch order: each tagged photo's result, or a photo that could not be tagged
+    # and why (also in ``failed``).
+    listed: list[SceneResult | tuple[Path, str]] = field(default_factory=list)
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
@@ -129,12 +133,13 @@ def tag_scenes(
     stems = unique_stems(scenes)
     for n, scene in enumerate(scenes, 1):
         if cancelled():
-            _write_summary(out_dir, report.results)
+            _write_summary(out_dir, report.listed)
             raise Cancelled(f"batch cancelled after {len(report.done)} of {len(scenes)} scenes")
         try:
             result = pipeline.search_scene(scene, top_k)
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
+            report.listed.append((scene, str(exc)))
         else:
             try:
                 _keep(pipeline, scene, stems[n - 1], result, out_dir, report, on_result)
@@ -142,7 +147,7 @@ def tag_scenes(
                 raise _cut_short(out_dir, report, len(scenes), exc) from exc
         if progress:
             progress(n, len(scenes))
-    _write_summary(out_dir, report.results)
+    _write_summary(out_dir, report.listed)
     return report
 
 
@@ -152,6 +157,7 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_d
     write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
     report.done.append(scene)
     report.results.append(result)
+    report.listed.append(result)
     try:  # Where used and Goes with learn from every tagged photo
         remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
     except (DecorLensError, sqlite3.Error) as exc:  # a full disk or a locked catalog: the tags are written
@@ -171,7 +177,7 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
               or describe(exc, Context(inputs=(str(out_dir),))))
     done = f"stopped after tagging {len(report.done)} of {total} scenes"
     try:
-        _write_summary(out_dir, report.results)
+        _write_summary(out_dir, report.listed)
     except OSError:
         kept = f", whose JSON files are in {out_dir} ({SUMMARY} could not be written either)" if report.done else ""
         return DecorLensError(f"{done}{kept}: {reason}")
@@ -181,7 +187,7 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
 def summary_rows(result: SceneResult) -> list[list[object]]:
     """A row per match of each tag; a tag without matches gets one with empty match cells, and a photo in
     which nothing was tagged one with only its ``scene``: without it, a merchandiser reading the spreadsheet
-    could not tell such a photo from one left out of the batch."""
+    could not tell such a photo from one left out of the batch. ``failed`` is empty on all of them."""
     if not result.objects:
         return [[result.image] + [""] * (len(SUMMARY_COLUMNS) - 1)]
     rows: list[list[object]] = []
@@ -189,18 +195,27 @@ def summary_rows(result: SceneResult) -> list[list[object]]:
         base = [result.image, i, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
                 *[round(v, 1) for v in obj.tag]]
         for rank, m in enumerate(obj.matches, 1):
-            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), m.match])
+            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), m.match, ""])
         if not obj.matches:
-            rows.append(base + ["", "", "", "", "", ""])
+            rows.append(base + ["", "", "", "", "", "", ""])
     return rows
 
 
-def _write_summary(out_dir: Path, results: Sequence[SceneResult]) -> None:
+def failed_row(scene: Path, reason: str) -> list[object]:
+    """The one row of a photo that could not be tagged (unreadable, corrupt, too large): its ``scene`` and, in
+    ``failed``, why. It had no row, so a spreadsheet did not show it was skipped. The reason is one line,
+    without the photo's path it starts with (``scene`` names the photo; nothing else is added)."""
+    reason = " ".join(reason.removeprefix(f"{scene}: ").split())
+    return [str(scene)] + [""] * (len(SUMMARY_COLUMNS) - 2) + [reason]
+
+
+def _write_summary(out_dir: Path, listed: Sequence[SceneResult | tuple[Path, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
-    for result in results:
-        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in summary_rows(result))
+    for item in listed:
+        rows = summary_rows(item) if isinstance(item, SceneResult) else [failed_row(*item)]
+        writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
 
 

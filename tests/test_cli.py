@@ -131,7 +131,8 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     assert sorted(p.name for p in out.glob("*.json")) == ["bed.json", "sofa.json"]
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg"}
+    assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg", "broken.jpg"}
+    assert [r["scene"].rsplit("/", 1)[-1] for r in rows if r["failed"]] == ["broken.jpg"]  # its row says why
     assert all(r["sku"] for r in rows if r["rank"])
 
 

@@ -1,5 +1,5 @@
-"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8 or nothing in it
-is tagged, the output folder cannot be written (read-only or full), or no output folder is given: real
+"""``decorlens tag`` where its output folder meets its input, a photo's name is not UTF-8, nothing in it
+is tagged or it cannot be read, the output folder cannot be written (read-only or full), or no output folder is given: real
 scenes, a small real catalog, the real CLI."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import errno
 import json
 import os
 import shutil
+import struct
 import subprocess
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,7 +97,7 @@ def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
     data_dir, scene_path, tmp_path, capsys
 ):
     """summary.csv listed only tags: a photo in which nothing was found was missing from it, as a photo left
-    out of the batch would be. A photo that cannot be opened stays out, reported as failed."""
+    out of the batch would be. A photo that cannot be opened has its row too, saying so."""
     photos = tmp_path / "photos"
     _photos(photos, scene_path, ("living.jpg",))
     Image.new("RGB", (640, 480), (128, 128, 128)).save(photos / "blank.png")  # nothing in it to tag
@@ -111,7 +113,50 @@ def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
     assert blank == [{column: "" for column in SUMMARY_COLUMNS} | {"scene": str(photos / "blank.png")}]
     living = [r for r in rows if r["scene"] == str(photos / "living.jpg")]
     assert living and all(r["object"] and r["category"] for r in living)
-    assert len(rows) == len(living) + 1  # the broken photo has none
+    (broken,) = [r for r in rows if r["scene"] == str(photos / "broken.jpg")]
+    assert broken["failed"] and not broken["object"]
+    assert len(rows) == len(living) + 2
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb's header)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width * 3 + 1)))
+            + chunk(b"IEND", b""))
+
+
+def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene_path, tmp_path, capsys):
+    """A photo that could not be tagged (a cut-off JPEG, one too large to decode) had no row in summary.csv:
+    a merchandiser reading it in a spreadsheet could not see it was skipped. Now it has one, in batch order,
+    with the one-line reason in the last column, ``failed``, and its path only in ``scene``."""
+    photos = tmp_path / "photos"
+    _photos(photos, scene_path, ("a-living.jpg", "d-lounge.jpg"))
+    real = scene_path(SCENES[1]).read_bytes()
+    (photos / "b-cut.jpg").write_bytes(real[: len(real) // 2])  # a real photo, its download cut off
+    (photos / "c-huge.png").write_bytes(_png_claiming(15800, 15800))
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(photos), "--out", str(out)) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2  # each still a `failed:` line
+    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-1] == "failed"  # added at the end
+    names = ["a-living.jpg", "b-cut.jpg", "c-huge.png", "d-lounge.jpg"]
+    assert list(dict.fromkeys(Path(r["scene"]).name for r in rows)) == names  # in batch order
+    failed = {Path(r["scene"]).name: r for r in rows if r["failed"]}
+    assert sorted(failed) == ["b-cut.jpg", "c-huge.png"]
+    assert "truncated" in failed["b-cut.jpg"]["failed"]
+    assert failed["c-huge.png"]["failed"].startswith("image too large to decode (15800x15800 RGB")
+    for name, row in failed.items():
+        assert row == {column: "" for column in SUMMARY_COLUMNS} | {"scene": str(photos / name),
+                                                                     "failed": row["failed"]}
+        assert "\n" not in row["failed"] and str(tmp_path) not in row["failed"]  # one line, no path of its own
+    tagged = [r for r in rows if Path(r["scene"]).name in ("a-living.jpg", "d-lounge.jpg")]
+    assert tagged and all(r["object"] and r["failed"] == "" for r in tagged)
 
 
 @pytest.fixture
