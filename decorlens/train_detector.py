@@ -23,6 +23,7 @@ from engine.pipeline import Pipeline
 
 MIN_LABELS = 3  # train labels a category needs to be a class
 YOLO_DATA_CONF = 0.03  # a YOLO folder has no pairs to choose a confidence on: the decor detector's old value
+BASE, IMGSZ, BATCH, FREEZE, PATIENCE = "yolo11n-ovint8-dq.pt", 416, 16, 10, 20  # training's defaults
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--yolo-data", type=Path, metavar="DATA_YAML",
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
     p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
-    p.add_argument("--base", default="yolo11n-ovint8-dq.pt", help="ultralytics .pt to start from (model path)")
+    p.add_argument("--base", default=BASE, help="ultralytics .pt to start from (model path)")
     p.add_argument("--epochs", type=positive_int,
                    help="at most this many epochs (default 80 on the CPU, 11–19 s each on 2 cores; 250 on a GPU)")
-    p.add_argument("--imgsz", type=positive_int, default=416, help="training and ONNX input size")
-    p.add_argument("--batch", type=positive_int, default=16)
-    p.add_argument("--freeze", type=whole_number, default=10, help="layers kept frozen (10 = the backbone)")
-    p.add_argument("--patience", type=whole_number, default=20, help="epochs without better validation mAP before stopping")
+    p.add_argument("--imgsz", type=positive_int, default=IMGSZ, help="training and ONNX input size")
+    p.add_argument("--batch", type=positive_int, default=BATCH)
+    p.add_argument("--freeze", type=whole_number, default=FREEZE, help="layers kept frozen (10 = the backbone)")
+    p.add_argument("--patience", type=whole_number, default=PATIENCE, help="epochs without better validation mAP before stopping")
     p.add_argument("--threshold", type=cosine, help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
     p.add_argument("--min-labels", type=positive_int, default=MIN_LABELS, help="a category needs this many train labels to be a class")
     p.add_argument("--conf", type=fraction,
@@ -65,6 +66,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 # these were dropped (--threshold even written into the card's recipe as if it had been used)
 LABELLING_ONLY = (("--threshold", "threshold", None), ("--min-labels", "min_labels", MIN_LABELS), ("--paste", "paste", 0),
                   ("--limit-scenes", "limit_scenes", None))
+# Options read only once the dataset is written, by the fine-tuning (training.detector._fit and the .pt it
+# loads): --export-only stops before, and dropped them in silence. Not --seed, --limit-scenes, --threshold,
+# --min-labels, --paste, --out, --name (the run folder's default) or --device: the labelling uses them.
+TRAINING_ONLY = (("--base", "base", BASE), ("--trust-pt", "trust_pt", False), ("--epochs", "epochs", None),
+                 ("--imgsz", "imgsz", IMGSZ), ("--batch", "batch", BATCH), ("--freeze", "freeze", FREEZE),
+                 ("--patience", "patience", PATIENCE))
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -136,6 +143,11 @@ def refuse_unused(args: argparse.Namespace) -> None:
     if args.export_only and args.conf is not None:
         raise DecorLensError("--conf is written into the exported model's card, and --export-only stops before "
                              "training: leave it out, or give it to the run that trains")
+    if args.export_only:
+        given = [option for option, dest, default in TRAINING_ONLY if getattr(args, dest) != default]
+        if given:
+            raise DecorLensError(f"{given[0]} is an option of the training, and --export-only stops before "
+                                 "training: leave it out, or give it to the run that trains")
 
 
 def _pct(value: float | None) -> str:

@@ -284,6 +284,32 @@ def test_train_detector_export_only_refuses_conf(tmp_path: Path, capsys: pytest.
     assert "--conf" in line and "--export-only" in line
 
 
+@pytest.mark.parametrize("option", [["--base", "yolov8n.pt"], ["--trust-pt"], ["--epochs", "5"], ["--imgsz", "320"],
+                                    ["--batch", "8"], ["--freeze", "0"], ["--patience", "5"]])
+def test_train_detector_export_only_refuses_the_training_options(option: list[str], tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]):
+    """--export-only writes the dataset and stops: these are read only by the fine-tuning after it, and were
+    dropped in silence (the dataset written, exit 0). Refused before the dataset is even looked for."""
+    assert main(["--data-dir", str(tmp_path / "data"), "train-detector", "--data", str(tmp_path / "pairs"),
+                 "--export-only", *option]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert option[0] in line and "--export-only" in line and "pairs" not in line
+    assert not (tmp_path / "data" / "training-runs").exists()
+
+
+def test_train_detector_export_only_keeps_the_options_its_labelling_uses(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]):
+    """The split, the pseudo labels, the run folder and the device the labelling runs on: not refused, on to
+    read the dataset (missing here)."""
+    pytest.importorskip("torch")
+    code = main(["--device", "cpu", "--data-dir", str(tmp_path / "data"), "train-detector", "--data",
+                 str(tmp_path / "pairs"), "--export-only", "--seed", "3", "--limit-scenes", "2", "--threshold", "0.5",
+                 "--min-labels", "1", "--paste", "1", "--out", str(tmp_path / "run"), "--name", "mine",
+                 "--review", "2"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 2 and "pairs: no products.csv" in line
+
+
 # -- eval -----------------------------------------------------------------------------------------
 
 
