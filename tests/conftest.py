@@ -61,6 +61,32 @@ def _require(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_mouse_button_left_down():
+    """Fails the test that leaves a mouse button down in the app's eyes. Every later mouse move is then a
+    drag: no Enter, no hover on a photo's pins, and a test much later times out for no reason of its own."""
+    yield
+    import sys
+
+    if "PySide6.QtGui" not in sys.modules:
+        return
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is not None and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+        pytest.fail("the test left a mouse button pressed (QTest's double-click does: use conftest.double_click)")
+
+
+def double_click(qtbot, widget, pos, button=None) -> None:
+    """A double-click ending as a real one does, with the button up. QTest's (Qt 6.11) ends on the second
+    press, so the app believes the button is held from then on."""
+    from PySide6.QtCore import Qt
+
+    button = Qt.MouseButton.LeftButton if button is None else button
+    qtbot.mouseDClick(widget, button, pos=pos)
+    qtbot.mouseRelease(widget, button, pos=pos)
+
+
 @pytest.fixture(scope="session")
 def shared_models() -> Path:
     return _require(MODELS)

@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import double_click  # noqa: E402
 from ikea_feed import write_feed  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt  # noqa: E402
 
@@ -192,10 +193,10 @@ def test_double_click_on_the_background_shows_the_whole_map(canvas, real_map, qt
     spot = oracle.empty_spot(canvas, canvas.viewport().rect().center())
     tile = next(s for i in range(len(oracle.skus)) if oracle.on_top(canvas, s := oracle.view_of(canvas, i))
                 and canvas.viewport().rect().contains(s))
-    qtbot.mouseDClick(canvas.viewport(), LEFT, pos=tile)  # on a product: selected, the zoom kept
+    double_click(qtbot, canvas.viewport(), tile)  # on a product: selected, the zoom kept
     assert canvas.selected_skus() == [oracle.on_top(canvas, tile)]
     assert canvas.transform().m11() == pytest.approx(whole * 3)
-    qtbot.mouseDClick(canvas.viewport(), LEFT, pos=spot)
+    double_click(qtbot, canvas.viewport(), spot)
     assert canvas.transform().m11() == pytest.approx(whole)
 
 

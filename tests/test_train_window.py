@@ -26,6 +26,7 @@ if importlib.util.find_spec("torch") is None:  # found, not imported: the app's 
     pytest.skip("needs the [train] extra (torch)", allow_module_level=True)
 pytest.importorskip("pytestqt")
 
+from conftest import double_click
 from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
@@ -246,7 +247,7 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     first = window.table.visualItemRect(window.table.item(0, 1)).center()
     with qtbot.waitSignal(window.openTag) as opened:  # a double-click is a click, then the second press
         qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=first)
-        qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=first)
+        double_click(qtbot, window.table.viewport(), first)
     assert opened.args == [Path(expected[0].photo), expected[0].number]
     window.table.setFocus()  # the keyboard opens the selected row: the second, after one step down
     qtbot.keyClick(window.table, Qt.Key.Key_Down)
