@@ -146,7 +146,7 @@ def _opener() -> urllib.request.OpenerDirector:
 OPENER = _opener()
 
 
-def open_until(url: str, timeout: float, deadline: float) -> http.client.HTTPResponse:
+def open_until(url: str | urllib.request.Request, timeout: float, deadline: float) -> http.client.HTTPResponse:
     """``OPENER.open(url)`` with every read of the answer, from its status line on (and a redirect's), done by
     ``deadline`` (``time.monotonic()``) or ``Overdue``; each read also waits at most ``timeout`` s."""
     token = _DEADLINE.set(deadline)

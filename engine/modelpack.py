@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 import yaml
 
-from engine.downloads import OPENER, Overdue, chunks, failed_at, not_http
+from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
 from engine.files import NotAFile, exclusive, open_regular, replace_atomically, sha256_of
 from engine.paths import resources_dir
@@ -243,13 +243,15 @@ def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[
         return  # complete from an earlier run: the caller checks its hash
     allowed = GRACE_S + (entry.size - have) / MIN_RATE
     deadline = time.monotonic() + allowed
-    stream, start = _open(source, entry.file, have)
+    try:
+        stream, start = _open(source, entry.file, have, deadline)
+    except Overdue as exc:
+        raise _too_slow(entry, part, allowed) from exc
     try:
         with stream, _open_part(part, append=bool(start)) as out:
             written = _copy(stream, out, start, entry.size, deadline, progress, cancelled)
     except Overdue as exc:
-        raise ModelError(f"{entry.file} came too slowly: {_size_of(part):,} of {entry.size:,} bytes in {allowed:,.0f} s "
-                         f"(under {MIN_RATE // 1024} KiB/s); run the same command again to resume") from exc
+        raise _too_slow(entry, part, allowed) from exc
     except (OSError, http.client.HTTPException) as exc:
         raise ModelError(f"{entry.file} stopped at {_size_of(part):,} of {entry.size:,} bytes ({exc}); run the "
                          "same command again to resume") from exc
@@ -263,6 +265,11 @@ def _fetch(source: str | Path, entry: PackFile, part: Path, progress: Callable[[
         part.unlink()
         raise ModelError(f"{Path(source) / entry.file} is shorter than the pack's file ({written:,} of "
                          f"{entry.size:,} bytes); copy the pack folder again")
+
+
+def _too_slow(entry: PackFile, part: Path, allowed: float) -> ModelError:
+    return ModelError(f"{entry.file} came too slowly: {_size_of(part):,} of {entry.size:,} bytes in {allowed:,.0f} s "
+                      f"(under {MIN_RATE // 1024} KiB/s); run the same command again to resume")
 
 
 def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, deadline: float, progress, cancelled) -> int:
@@ -280,8 +287,9 @@ def _copy(stream: BinaryIO, out: BinaryIO, start: int, size: int, deadline: floa
     return written
 
 
-def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
-    """A stream of ``name`` from ``offset`` if the source can start there, else from 0; and where."""
+def _open(source: str | Path, name: str, offset: int, deadline: float) -> tuple[BinaryIO, int]:
+    """A stream of ``name`` from ``offset`` if the source can start there, else from 0; and where. A server's
+    answer is read by ``deadline`` from its status line on: headers dribbled a byte at a time are ``Overdue``."""
     if not is_url(source):
         fh = _open_in_folder(Path(source), name)
         fh.seek(offset)
@@ -289,10 +297,10 @@ def _open(source: str | Path, name: str, offset: int) -> tuple[BinaryIO, int]:
     url = str(source).rstrip("/") + "/" + name
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
-        response = OPENER.open(request, timeout=TIMEOUT_S)
+        response = open_until(request, TIMEOUT_S, deadline)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the .part is no prefix the server knows: start over
-            return _open(source, name, 0)
+            return _open(source, name, 0, deadline)
         why = f"could not download {failed_at(exc, url)}: HTTP {exc.code} {' '.join(str(exc.reason).split())}"
         raise (NotAtSource if exc.code == 404 else ModelError)(why) from exc
     except (urllib.error.URLError, OSError) as exc:

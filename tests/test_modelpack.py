@@ -4,6 +4,7 @@ good model with a bad or partial one."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -394,6 +395,28 @@ def test_a_dribbling_server_is_given_up_at_the_deadline_and_what_came_is_kept(tm
     assert message.startswith(f"{first.file} came too slowly: ") and "run the same command again to resume" in message
     kept = (target / f"{first.file}.part").stat().st_size
     assert 0 < kept < first.size and kept in seen and seen == sorted(seen)
+
+
+def test_a_server_dribbling_its_headers_is_given_up_at_the_deadline(tmp_path: Path, monkeypatch):
+    """The file's deadline held for the body only: a status line and headers sent a byte at a time, each
+    within the per-read timeout, kept the fetch waiting for ever before its first byte."""
+    monkeypatch.setattr(modelpack, "GRACE_S", 0.2)
+    monkeypatch.setattr(modelpack, "MIN_RATE", 10**12)
+    gone = threading.Event()
+
+    def dribble(connection: socket.socket) -> None:
+        for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: "):  # never a whole header
+            if gone.wait(0.05):
+                return
+            connection.sendall(bytes([byte]))
+
+    with serve_raw(dribble) as url:
+        try:
+            with pytest.raises(ModelError) as slow:
+                modelpack.install(url, tmp_path / "models")
+        finally:
+            gone.set()
+    assert str(slow.value).startswith(f"{PACK.files[0].file} came too slowly: 0 of ")
 
 
 @pytest.mark.parametrize(("answer", "why"), [
