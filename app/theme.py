@@ -59,6 +59,12 @@ DARK = Colours(
     link="#7aaaff",
 )
 
+# The message bar's levels, (background, text), in each theme (app.widgets.message_bar).
+MESSAGE_LEVELS = {
+    LIGHT: {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")},
+    DARK: {"error": ("#3b2326", "#ffa198"), "info": ("#1e2b40", "#a5c6ff"), "done": ("#1c3326", "#8fd4a4")},
+}
+
 
 def is_dark(choice: str) -> bool:
     """Whether ``choice`` ("system", "light" or "dark") means dark now."""

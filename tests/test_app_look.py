@@ -164,6 +164,31 @@ def test_the_legend_and_the_hover_card_follow_the_dark_theme(qtbot, window):
     assert lightness(view.card) > 200
 
 
+def test_the_message_bar_follows_the_dark_theme(qtbot, window):
+    """The bar kept its pale pink, blue and green in the dark theme: the one light strip of the window. A bar
+    already shown takes the other theme's colours at once."""
+    app, bar = QApplication.instance(), window.message
+
+    def lightness() -> tuple[int, int]:
+        """Of the bar's background (a point right of its text, left of ✕) and of its text's colour."""
+        image = bar.grab().toImage()
+        return image.pixelColor(bar.width() - 60, bar.height() // 2).lightness(), \
+            bar.text.palette().color(bar.text.foregroundRole()).lightness()
+
+    theme.apply(app, "light")
+    window.show_message("catalog.sqlite is locked by another program", "error")
+    back, text = lightness()
+    assert back > 200 and text < 120
+    theme.apply(app, "dark")
+    back, text = lightness()
+    assert back < 80 and text > 150
+    for level in ("info", "done"):
+        window.show_message("Imported 3 products", level)
+        assert lightness()[0] < 80
+    theme.apply(app, "light")
+    assert lightness()[0] > 200
+
+
 def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_window, fresh_pipeline):
     """Offscreen, the screen is 800 × 800: like a laptop at 1366 × 768, or 1920 × 1080 at 150 %, smaller
     than the size the windows ask for (1360 × 860, the Train window 1180 × 880)."""

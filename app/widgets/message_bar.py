@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QWidget
 
+from app import theme
 from app.labels import plain_label
 
-LEVELS = {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")}
 INFO_SECONDS = 8
 
 
@@ -75,13 +74,9 @@ class MessageBar(QFrame):
 
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
-        background, foreground = LEVELS[level]
         self.level, self.page = level, page
         self.waiting = level == "error" or bool(action)
-        self.setStyleSheet(
-            f"MessageBar{{background:{background};border-top:1px solid {QColor(foreground).name()};}}"
-            f"QLabel{{color:{foreground};}}"
-        )
+        self._colour()
         self.text.setText(text)
         self.button.setText(action)
         self.button.setVisible(bool(action))
@@ -91,6 +86,20 @@ class MessageBar(QFrame):
             self._timer.stop()
         else:
             self._timer.start(INFO_SECONDS * 1000)
+
+    def _colour(self) -> None:
+        """The level's tint in the theme in use: pale with dark text, or deep with light text in the dark theme
+        (the pale tints were the one light strip of the dark window). The bar's own stylesheet, not the app's:
+        rules there are matched against every widget the app polishes."""
+        background, foreground = theme.MESSAGE_LEVELS[theme.colours()][self.level]
+        sheet = f"MessageBar{{background:{background};border-top:1px solid {foreground};}}QLabel{{color:{foreground};}}"
+        if sheet != self.styleSheet():  # a new sheet changes the palette: the same one again would loop
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange and self.level:  # the theme changed under the bar
+            self._colour()
+        super().changeEvent(event)
 
     def dismiss(self) -> None:
         """Closed, answered or faded: gone, also from its page."""
