@@ -23,6 +23,7 @@ from app import corrections
 from engine import corrections_file
 from engine.errors import DecorLensError, ModelError
 from engine.files import NotAFile
+from engine.models import MAX_CLASS_NAME
 from engine.results import Match, SceneObject, SceneResult
 from training.app_data import read_photos
 from training.yolo_data import MAX_DATA_YAML_BYTES, MAX_LABEL_BYTES, read_yolo_dataset
@@ -230,6 +231,19 @@ def test_a_hostile_data_yaml_is_refused_in_one_line_naming_it(yolo, kind, reason
     with pytest.raises(ModelError) as refused:
         _bounded(lambda: read_yolo_dataset(yolo), yolo)
     assert str(refused.value) == f"{yolo}: {reason}"
+
+
+@pytest.mark.parametrize(("names", "problem"), [
+    (["chair", "lamp\x1b]0;owned\x07"], "entry 1 has control characters (a newline, a terminal escape)"),
+    (["chair", " "], "entry 1 is empty"),
+    (["chair", "x" * (MAX_CLASS_NAME + 1)], f"entry 1 is {MAX_CLASS_NAME + 1} characters long"),
+])
+def test_class_names_the_model_card_would_refuse_are_refused_before_training(yolo, names, problem):
+    """They were taken, and the card written after the whole run refused them: hours of training for nothing."""
+    yolo.write_text(yaml.safe_dump({"train": "images/train", "val": "images/val", "names": names}))
+    with pytest.raises(ModelError) as refused:
+        read_yolo_dataset(yolo)
+    assert str(refused.value).startswith(f"{yolo}: its 'names' {problem}")
 
 
 def test_a_data_yaml_nested_too_deeply_is_one_line(yolo):

@@ -19,6 +19,7 @@ from PIL import Image
 from engine.errors import ModelError, yaml_problem
 from engine.files import NotAFile, open_regular, write_atomic
 from engine.imageio import load_image
+from engine.models import class_names_problem
 from training.data import safe_name
 from training.pseudo_labels import SceneLabels
 
@@ -93,6 +94,9 @@ def _class_names(data_yaml: Path, names: object) -> list[str]:
     if not names or not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise ModelError(f"{data_yaml}: a YOLO data.yaml needs 'names': a list of class names, or a mapping "
                          "0: name, 1: name, …")
+    problem = class_names_problem(names)  # the trained model's card would refuse them, after the whole run
+    if problem:
+        raise ModelError(f"{data_yaml}: its 'names' {problem}")
     return names
 
 
