@@ -185,8 +185,8 @@ def import_rows(
 
 
 def _chunk_rows(matcher: Matcher) -> int:
-    """Rows an import embeds per step: CHUNK for a matcher without a card; for an embedder, ``CHUNK // BATCH``
-    of its batches (``engine.embed.batch_for``, whose ``BATCH_BYTES`` bounds a batch's input tensor).
+    """Rows an import embeds per step: CHUNK, made smaller for an embedder whose batches are (``engine.embed.
+    batch_for``, whose ``BATCH_BYTES`` bounds a batch's input tensor) in the same ratio.
 
     The chunk being embedded and the one prepared ahead of it hold their rows' float32 input tensors, so a
     fixed CHUNK grew with the input size: 64 rows at 512 px were 200 MB a chunk, twice over. Up to 288 px
@@ -198,7 +198,7 @@ def _chunk_rows(matcher: Matcher) -> int:
     # Imported here: engine.embed imports onnxruntime, which reading a feed (and the app's start) does without.
     from engine.embed import BATCH, batch_for
 
-    return max(1, CHUNK // BATCH) * batch_for(card.input_size)
+    return max(1, CHUNK * batch_for(card.input_size) // BATCH)
 
 
 def embed_missing(
