@@ -205,7 +205,7 @@ def test_the_windows_open_inside_a_screen_smaller_than_their_size(qtbot, main_wi
 
 
 def test_the_train_window_says_what_epochs_and_views_are_without_hovering(qtbot, fresh_pipeline):
-    """Epochs and views were explained only in tooltips: a user who did not hover had two bare numbers. The
+    """Epochs, views and two networks were explained only in tooltips: a user who did not hover had bare numbers. The
     words under the row wrap to the window's width (never widening it) and are whole at its narrowest; with a
     detector-only run, whose training picks its own epochs, both are off and the words say why."""
     from app.dialogs.train import TrainWindow
@@ -214,8 +214,9 @@ def test_the_train_window_says_what_epochs_and_views_are_without_hovering(qtbot,
     qtbot.addWidget(train)
     train.show()
     shown = [label for label in train.findChildren(QLabel) if label.isVisible()]
-    said = [label for label in shown if "passes over the photos" in label.text() and "varied copies" in label.text()]
-    assert said, "epochs and views are explained where the user sees it"
+    said = [label for label in shown if "passes over the photos" in label.text() and "varied copies" in label.text()
+            and "twice the training time" in label.text()]
+    assert said, "epochs, views and two networks are explained where the user sees it (not in a tooltip only)"
     words = said[0]
     assert {label.buddy() for label in shown} >= {train.epochs, train.views}  # screen readers name the fields
     width = train.minimumSizeHint().width()
@@ -226,7 +227,7 @@ def test_the_train_window_says_what_epochs_and_views_are_without_hovering(qtbot,
     qtbot.waitUntil(lambda: train.width() == width and words.height() >= words.heightForWidth(words.width()))
 
     train.what.setCurrentIndex(train.what.findData("detector"))
-    assert not train.epochs.isEnabled() and not train.views.isEnabled()
+    assert not train.epochs.isEnabled() and not train.views.isEnabled() and not train.two_networks.isEnabled()
     assert "the detector's sets its own" in words.text()
     train.what.setCurrentIndex(train.what.findData("embedder"))
     assert train.epochs.isEnabled() and "detector" not in words.text()

@@ -49,8 +49,10 @@ NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "Efficient
 KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
 # Under the row of controls, in words: the tooltips alone left a user who does not hover guessing.
 EPOCHS_VIEWS = ("Epochs: passes over the photos, at most; training stops early once the matches stop improving. "
-                "Views: varied copies (crop, flip, colour) of each photo; fewer start sooner, more generalise better.")
-DETECTOR_OWN = " Epochs and views set the matches' training only: the detector's sets its own."
+                "Views: varied copies (crop, flip, colour) of each photo; fewer start sooner, more generalise better. "
+                "Two networks: two are fine-tuned and searched together; the right product is in the top 5 more "
+                "often, for about twice the training time.")
+DETECTOR_OWN = " Epochs, views and two networks set the matches' training only: the detector's sets its own."
 MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
