@@ -20,13 +20,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from png_bomb import png_claiming
 
 from decorlens.main import main
 from engine import bundle_archive
@@ -695,7 +695,7 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
     (share / "evil.jpg").symlink_to("/etc/passwd")
     not_an_image = b"<html>not an image</html>"
     fake = f"images/{_sha(not_an_image)}.jpg"
-    bomb_png = _png_claiming(15800, 15800)
+    bomb_png = png_claiming(15800, 15800)
     bomb_name = f"images/{_sha(bomb_png)}.png"
     nan = np.full(1280, np.nan, np.float32).tobytes()
     return {
@@ -788,17 +788,6 @@ def _corrupt_deflate(bundle: Path, out: Path) -> Path:
     data[start : start + 32] = bytes(range(200, 232))
     out.write_bytes(bytes(data))
     return out
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width * 3 + 1)))
-            + chunk(b"IEND", b""))
 
 
 def _fifo(_bundle: Path, out: Path) -> Path:

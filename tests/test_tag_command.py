@@ -10,14 +10,13 @@ import errno
 import json
 import os
 import shutil
-import struct
 import subprocess
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from png_bomb import png_claiming
 
 from decorlens.main import main
 from engine.advice import Context, describe
@@ -118,17 +117,6 @@ def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
     assert len(rows) == len(living) + 2
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width * 3 + 1)))
-            + chunk(b"IEND", b""))
-
-
 def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene_path, tmp_path, capsys):
     """A photo that could not be tagged (a cut-off JPEG, one too large to decode) had no row in summary.csv:
     a merchandiser reading it in a spreadsheet could not see it was skipped. Now it has one, in batch order,
@@ -137,7 +125,7 @@ def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene
     _photos(photos, scene_path, ("a-living.jpg", "d-lounge.jpg"))
     real = scene_path(SCENES[1]).read_bytes()
     (photos / "b-cut.jpg").write_bytes(real[: len(real) // 2])  # a real photo, its download cut off
-    (photos / "c-huge.png").write_bytes(_png_claiming(15800, 15800))
+    (photos / "c-huge.png").write_bytes(png_claiming(15800, 15800))
     out = tmp_path / "out"
     assert _tag(data_dir, str(photos), "--out", str(out)) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 2  # each still a `failed:` line
