@@ -238,7 +238,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "class_names": (_texts, "a list of texts"),
     "class_set": (_text, "text"),
     "spatial_output": (_text, "text"),
-    "replaces": (_texts, "a list of texts"),
+    "replaces": (lambda v: isinstance(v, list) and all(map(_name, v)), "a list of model names (no control characters)"),
     "default_conf": (lambda v: _number(v) and 0 <= v <= 1, "a number from 0 to 1"),
     "exact_threshold": (lambda v: v is None or _number(v), "a number or null"),
     "likely_threshold": (lambda v: v is None or _number(v), "a number or null"),

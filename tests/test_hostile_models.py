@@ -226,6 +226,7 @@ D = {"name": "m", "kind": "detector", "input_size": 640}
     ({**D, "class_names": ["chair", "sofa\x1b]0;PWNED\x07"]},
      "'class_names' entry 1 has control characters (a newline, a terminal escape)"),
     ({**D, "class_names": ["chair\nsofa"]}, "'class_names' entry 0 has control characters (a newline, a terminal escape)"),
+    ({**D, "replaces": ["coco\x1b[2J"]}, "'replaces' must be a list of model names (no control characters)"),
     ({**D, "class_names": ["chair", ""]}, "'class_names' entry 1 is empty"),
     ({**D, "class_names": ["chair", "   "]}, "'class_names' entry 1 is empty"),
     ({**D, "class_names": ["x" * (MAX_CLASS_NAME + 1)]},
