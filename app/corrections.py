@@ -94,9 +94,15 @@ class EditableScene:
         return tag
 
     def set_category(self, number: int, category: str, matches: list[Match]) -> Tag:
-        """A new category comes with the matches searched in it (the old ones were for another category)."""
+        """A new category comes with the matches searched in it (the old ones were for another category).
+
+        Changed back to the detector's category, the tag is no longer re-categorised: it said "category
+        changed from Chair" on a chair, and stayed a user's decision (``surest``) and a correction in the file.
+        """
         tag = self.tag(number)
-        if tag.original_category is None and category != tag.obj.category:
+        if category == tag.original_category:
+            tag.original_category = None
+        elif tag.original_category is None and category != tag.obj.category:
             tag.original_category = tag.obj.category
         tag.obj = replace(tag.obj, category=category, matches=list(matches))
         if tag.confirmed_sku not in {m.sku for m in matches}:
@@ -171,9 +177,20 @@ class EditableScene:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], image: str) -> EditableScene:
-        """The saved scene, pointed at ``image`` (where the photo is now)."""
+        """The saved scene, pointed at ``image`` (where the photo is now).
+
+        A number the file repeats (edited by hand, or merged) goes to a new number after the last: an edit puts
+        its tag back by number, so the first edit of either tag dropped the other from the scene and the file.
+        """
         tags = [_tag_from(o, removed=False) for o in data["objects"]]
         tags += [_tag_from(o, removed=True) for o in data.get("removed", [])]
+        tags.sort(key=lambda t: t.number)
+        seen, last = set(), max((t.number for t in tags), default=0)
+        for tag in tags:
+            if tag.number in seen:
+                last += 1
+                tag.number = last
+            seen.add(tag.number)
         tags.sort(key=lambda t: t.number)
         result = SceneResult(
             image,
@@ -237,7 +254,8 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
         int(entry["number"]),
         obj,
         entry.get("origin", DETECTOR),
-        entry.get("original_category"),
+        # a file saved before set_category cleared it may say a tag's category changed from itself
+        None if entry.get("original_category") == obj.category else entry.get("original_category"),
         _match_from(entry["confirmed"]) if entry.get("confirmed") else None,
         removed,
     )
