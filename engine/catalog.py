@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -114,6 +115,26 @@ def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> str:
     return f"catalog {path} is not a readable DecorLens catalog: {exc}"
 
 
+class _Held:
+    """A thread's connection, held only by the thread's entry in ``Catalog._local``: a Qt pool thread drops its
+    Python thread state, and with it that entry, after every job, so the next job opened another connection.
+    Kept in a list till the catalog closed, those were two per photo opened in the app (3 open files and
+    0.3 MB of SQLite memory each; a day's photos ran out of open files). Now the entry's end closes it."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+def _release(connections: dict[int, sqlite3.Connection], lock: threading.Lock, key: int) -> None:
+    """Close the connection of a thread whose ``_Held`` is gone, unless ``Catalog.close`` did already."""
+    with lock:
+        conn = connections.pop(key, None)
+    if conn is not None:
+        conn.close()
+
+
 class Catalog:
     """A catalog database file. Use as a context manager or call ``close``.
 
@@ -128,7 +149,7 @@ class Catalog:
         self.log = log
         self.lock_timeout = _lock_timeout() if lock_timeout is None else lock_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[int, sqlite3.Connection] = {}  # each thread's, open, by its _Held's key
         self._connections_lock = threading.Lock()
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
@@ -140,15 +161,17 @@ class Catalog:
     @property
     def db(self) -> sqlite3.Connection:
         """This thread's connection: GUI workers search while an import writes (WAL readers don't wait)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        held = getattr(self._local, "held", None)
+        if held is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=READ_WAIT)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
+            held = self._local.held = _Held(conn)
             with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+                self._connections[id(held)] = conn
+            # Not the Catalog itself: the finalizer would keep it alive as long as any thread's entry lives.
+            weakref.finalize(held, _release, self._connections, self._connections_lock, id(held))
+        return held.conn
 
     def __enter__(self) -> Catalog:
         return self
@@ -158,7 +181,7 @@ class Catalog:
 
     def close(self) -> None:
         with self._connections_lock:
-            for conn in self._connections:
+            for conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()

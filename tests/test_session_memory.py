@@ -4,8 +4,8 @@ Stepping through 120 photos, the one thing that grew without bound was the catal
 two more per photo (the search's and the scene memory's jobs), each with its statements, page cache and
 three open files, none ever closed. ``Catalog.db`` keeps a thread's connection in a ``threading.local``,
 and a Qt pool thread is a new Python thread to ``threading`` on each job it runs (PySide creates and drops
-its thread state around every call into Python), so every job that touches the catalog opens a connection
-and ``Catalog._connections`` keeps it open until the catalog closes.
+its thread state around every call into Python), so every job that touches the catalog opened a connection
+and ``Catalog._connections`` kept it open until the catalog closed. Now it closes with the job's thread state.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ def open_files() -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
-@pytest.mark.xfail(strict=True, reason="engine/catalog.py: a connection per worker job, never closed (see module doc)")
 def test_worker_jobs_reading_the_catalog_do_not_each_keep_a_connection_open(qtbot, tmp_path):
     catalog = Catalog(tmp_path / "catalog.sqlite")
     runner, done = Runner(1), []
