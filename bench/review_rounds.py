@@ -143,7 +143,7 @@ def corrections(chosen: Sequence[Answer], dataset: PairDataset) -> AppData:
     """The chosen answers as the app records them: confirmed products on kept tags, per photo."""
     tags: dict[str, list[CorrectedTag]] = defaultdict(list)
     for a in chosen:
-        tags[a.scene_id].append(CorrectedTag(a.item.number, a.item.category, a.item.box, "detector", None, a.sku, False))
+        tags[a.scene_id].append(CorrectedTag(a.item.number, a.item.category, a.item.box, "detector", a.sku, False))
     photos = []
     for scene_id, kept in sorted(tags.items()):
         height, width = load_image(dataset.scenes[scene_id]).shape[:2]

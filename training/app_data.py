@@ -42,7 +42,6 @@ class CorrectedTag:
     category: str
     box: tuple[float, float, float, float]
     origin: str  # "detector" or "user" (drawn by hand)
-    original_category: str | None
     confirmed_sku: str
     removed: bool
 
@@ -144,8 +143,7 @@ def _read(path: Path) -> CorrectedPhoto | None:
 
 def _tag(entry: dict, removed: bool) -> CorrectedTag:
     return CorrectedTag(int(entry["number"]), str(entry["category"]), four_numbers(entry["box"]),
-                        entry.get("origin", "detector"), entry.get("original_category"),
-                        str(entry.get("confirmed_sku") or ""), removed)
+                        entry.get("origin", "detector"), str(entry.get("confirmed_sku") or ""), removed)
 
 
 def collect(data_dir: Path, catalog_skus: Iterable[str]) -> AppData:
