@@ -92,6 +92,7 @@ class SceneController(QObject):
         self._token = 0
         self._any: dict[int, list[Match]] = {}
         self._checked: dict[tuple[int, bool], list[Checked]] = {}  # (tag, any category): until the tag changes
+        self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self._running: dict[int, str] = {}
         self._keys = itertools.count()
         self._opening = 0
@@ -124,7 +125,7 @@ class SceneController(QObject):
 
     def _opened(self, path: Path, opened: Opened) -> None:
         self._token += 1
-        self.path, self.scene, self._any, self._checked = path, None, {}, {}
+        self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
         self._running.clear()
         self.busyChanged.emit("")
         self.undo.clear()
@@ -261,6 +262,7 @@ class SceneController(QObject):
     def _put_tag(self, number: int, state: Tag | None) -> None:
         """Undo, redo and every edit end here: the tag as ``state``, saved, and shown."""
         self.scene.restore(number, state)
+        self.scene.update_products(self._products)  # a snapshot from before a refresh holds the data of then
         self._any.pop(number, None)
         self._checked = {key: v for key, v in self._checked.items() if key[0] != number}
         self._save()
@@ -287,6 +289,7 @@ class SceneController(QObject):
         )
 
     def _catalog_now(self, products: dict[str, Product]) -> None:
+        self._products = products
         changed = self.scene.update_products(products)
         for number, matches in list(self._any.items()):
             self._any[number] = [corrections.current_match(m, products) for m in matches]

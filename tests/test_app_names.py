@@ -101,6 +101,14 @@ def test_names_after_a_folder_import_and_after_a_later_csv_import(
     )
     for row, (_, detail) in zip(window.panel.rows, rows_show(window), strict=True):
         assert detail == f"{row.match.sku} · {pretty(row.match.category)}"
+    # undo and redo of the confirm made before the import put the tag back with the names of now (its
+    # snapshots hold the SKU-only ones, which an undo showed and saved again)
+    window.controller.undo.undo()
+    undone = window.controller.scene.tag(tag.number)
+    assert undone.confirmed is None and all(m.name == names[m.sku] for m in undone.obj.matches)
+    window.controller.undo.redo()
+    redone = window.controller.scene.tag(tag.number)
+    assert redone.confirmed.name == names[redone.confirmed.sku]
 
     # a photo tagged before the import shows the new names when opened again
     window.open_paths([scene_path("bright-kitchen")])
