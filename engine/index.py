@@ -148,6 +148,8 @@ class CatalogIndex:
         """Bring the index files up to the catalog's revision (incrementally when possible), reading
         one snapshot of it so that the revision saved is the one whose changes were applied."""
         with self._lock, catalog.snapshot():
+            if self._replaced_elsewhere():
+                self._manifest, self._loaded = self._read_manifest(), {}
             if not self._kind_checked:
                 self._kind_checked = True
                 reason = self._kind_change(catalog)
@@ -212,6 +214,17 @@ class CatalogIndex:
             self._loaded = self._build(catalog)
             touched = set(self._loaded)
         return touched
+
+    def _replaced_elsewhere(self) -> bool:
+        """Whether a file our manifest lists for an index not loaded yet is gone: another process (a CLI
+        import while the app is open) saved since and deleted the files it replaced, which we had read in
+        the same manifest. Its manifest is then taken as a fresh process would (and caught up from its
+        revision); "index file … is missing; rebuilding the index" was said and every index rebuilt."""
+        return any(
+            not (self.dir / name).is_file()
+            for category, entry in self._manifest.get("files", {}).items() if category not in self._loaded
+            for name in _names(entry)
+        )
 
     def _kind_change(self, catalog: Catalog) -> str:
         """``_wrong_kind`` for the saved indexes (the setting changed, faiss was installed or removed):
@@ -285,7 +298,8 @@ class CatalogIndex:
         save that failed before its manifest (killed, a full disk) were otherwise kept until a rebuild."""
         old = dict(self._manifest.get("files", {}))
         files = dict(old)
-        for category in sorted(categories):
+        gone = {c for c in self._loaded if c in old and not all((self.dir / n).is_file() for n in _names(old[c]))}
+        for category in sorted({*categories, *gone}):  # gone: replaced by another process's save, as above
             path = self.dir / file_name(category)
             self._loaded[category].save(path)
             files[category] = _entry(path, self._loaded[category])

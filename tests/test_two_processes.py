@@ -1,0 +1,76 @@
+"""The app and a CLI command on one data dir at once, with real processes: the app's pipeline (or window)
+in this process, `decorlens` as a subprocess, on a small catalog of real IKEA products embedded by the
+shipped embedder (a feed as tests/ikea_feed.py writes it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ikea_feed import write_feed
+
+from engine.catalog import GLOBAL
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PER_CATEGORY = 6
+CATEGORIES = ("lamp", "chair", "rug")
+
+
+def _cli(data: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), *argv],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, ikea: Path, ikea_products: list[dict[str, str]]) -> Path:
+    """A data dir holding 18 real products (6 lamps, chairs and rugs), imported by the CLI."""
+    rows = [r for c in CATEGORIES for r in [p for p in ikea_products if p["category"] == c][:PER_CATEGORY]]
+    data = tmp_path / "data"
+    _cli(data, "catalog", "import", str(write_feed(ikea, rows, tmp_path / "feed.csv")))
+    return data
+
+
+def _stored(pipeline: Pipeline) -> dict[int, tuple[str, np.ndarray]]:
+    return {pid: (category, v) for pid, category, v in pipeline.catalog.vectors(pipeline.embedder.key)}
+
+
+def test_an_index_another_process_replaced_is_taken_not_rebuilt_as_missing(data_dir: Path):
+    """The app had read the index manifest and loaded one category's index; a CLI removal then saved new
+    files and deleted the ones it replaced, which the app's manifest still listed. The app's next search
+    of another category said "index file … is missing; rebuilding the index from stored vectors" on the
+    status bar and rebuilt every index (minutes for a large catalog), after each CLI change."""
+    notes: list[str] = []
+    app = Pipeline(Settings.defaults().with_(data_dir=data_dir), notes.append)
+    index = app.index_for(app.embedder)
+    stored = _stored(app)
+    lamp = next(pid for pid, (category, _) in stored.items() if category == "lamp")
+    assert index.search(app.catalog, stored[lamp][1][None], ["lamp"], 3)[0][0][0] == lamp  # lamps' index loaded
+    chairs = [app.catalog.get(pid) for pid, (category, _) in stored.items() if category == "chair"]
+    gone, kept = chairs[0], chairs[1]
+
+    _cli(data_dir, "catalog", "remove", gone.sku)  # the other process: new chair and all-products files
+
+    query = stored[gone.id][1][None]
+    for categories in (["chair"], None):
+        hits = index.search(app.catalog, query, categories, 10)[0]
+        assert gone.id not in {pid for pid, _ in hits}
+        assert {app.catalog.get(pid).category for pid, _ in hits} <= ({"chair"} if categories else set(CATEGORIES))
+        for pid, score in hits:  # each hit is the product whose stored vector scored so
+            vector = stored[pid][1]
+            assert score == pytest.approx(float(query[0] @ vector / np.linalg.norm(query) / np.linalg.norm(vector)),
+                                          abs=1e-4)
+    assert kept.id in {pid for pid, _ in index.search(app.catalog, stored[kept.id][1][None], ["chair"], 1)[0]}
+    assert not notes, notes
+    manifest = index._read_manifest()  # what the app saved lists files that exist
+    assert manifest["revision"] == app.catalog.revision
+    assert all((index.dir / entry["file"]).is_file() for entry in manifest["files"].values())
+    assert set(manifest["files"]) == {GLOBAL, *CATEGORIES}
