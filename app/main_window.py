@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -90,6 +90,9 @@ class MainWindow(QMainWindow):
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
+        self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
+        self._revision: int | None = None  # the catalog's revision when the window last looked
+        self._in_settings = False  # the Settings dialog is open
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
         theme.resize_to_screen(self, 1360, 860)
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.warm_up()
         self.catalog.refresh()
+        self.look_outside()
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -276,6 +280,7 @@ class MainWindow(QMainWindow):
         c.photoShown.connect(lambda _image: self.photo_stack.setCurrentWidget(self.splitter))
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
         self.tabs.currentChanged.connect(self.message.page_shown)
+        self.tabs.currentChanged.connect(lambda _page: self.look_outside())
 
     # -- engine -----------------------------------------------------------------------------------
 
@@ -307,6 +312,7 @@ class MainWindow(QMainWindow):
 
     def reload_pipeline(self) -> None:
         """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""
+        self._choice = self._engine_settings()
         self.set_pipeline(Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir),
                                    self.pipeline.log))
 
@@ -367,7 +373,41 @@ class MainWindow(QMainWindow):
 
     def open_photo(self, path: Path) -> None:
         """Start opening ``path``; the window changes only once it decoded (``_photo_opened``)."""
+        self.look_outside()  # before its search: models another DecorLens activated meanwhile
         self.controller.open(path)
+
+    def look_outside(self) -> None:
+        """Catch up with another DecorLens on this data dir (a CLI import or removal, ``models activate``):
+        on returning to the window or a tab, and before a photo is searched. The window kept the catalog
+        tab's list and count, the open photo's products and the models it started with (``config.yaml``
+        and the Settings dialog named the new embedder, the status bar and every search the old one)."""
+        if self._in_settings:
+            return
+        try:
+            choice = self._engine_settings()
+        except DecorLensError as exc:  # a config.yaml edited by hand: said as a new pipeline would say it
+            self.show_message(str(exc), "error")
+            return
+        if choice != self._choice:
+            self.show_message("Another DecorLens changed the models of this data dir (config.yaml): "
+                              "searches now use them.", "info")
+            self.apply_settings(self._choice)
+        pipeline = self.pipeline
+        self.io.start(lambda _job: (pipeline, pipeline.catalog.revision), done=self._catalog_revision,
+                      failed=lambda _m: None)  # an unreadable catalog is reported by the catalog tab's listing
+
+    def _catalog_revision(self, seen: tuple[Pipeline, int]) -> None:
+        pipeline, revision = seen
+        if pipeline is not self.pipeline:
+            return
+        if self._revision is not None and revision != self._revision:
+            self.catalog.refresh()  # catalogChanged: the count, the map, the open photo's products follow
+        self._revision = revision
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.look_outside()
 
     def _photo_opened(self, path: Path) -> None:
         if path in self._candidates:
@@ -552,10 +592,15 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def open_settings(self) -> None:
-        before = self._engine_settings()
+        before = self._choice  # config.yaml may have changed since (models activate): OK reloads then
         data_dir = self.pipeline.data_dir
         dialog = SettingsDialog(self.settings, self._categories(), data_dir, self.models_dir, self)
-        if dialog.exec():
+        self._in_settings = True  # its own save of config.yaml is no other DecorLens's (look_outside)
+        try:
+            accepted = dialog.exec()
+        finally:
+            self._in_settings = False
+        if accepted:
             self.apply_settings(before)
         dialog.deleteLater()
 
@@ -569,6 +614,13 @@ class MainWindow(QMainWindow):
             self.embed_catalog()
         if self.controller.scene is not None:
             self._scene_changed()
+
+    def _engine_choice(self) -> EngineChoice | None:
+        """``_engine_settings``, or None while ``config.yaml`` cannot be read (``look_outside`` says why)."""
+        try:
+            return self._engine_settings()
+        except DecorLensError:
+            return None
 
     def _engine_settings(self) -> EngineChoice:
         s = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)

@@ -74,3 +74,31 @@ def test_an_index_another_process_replaced_is_taken_not_rebuilt_as_missing(data_
     assert manifest["revision"] == app.catalog.revision
     assert all((index.dir / entry["file"]).is_file() for entry in manifest["files"].values())
     assert set(manifest["files"]) == {GLOBAL, *CATEGORIES}
+
+
+def test_the_window_follows_a_cli_removal_and_models_activate(qtbot, main_window, data_dir: Path, scene_path):
+    """The window kept what it saw at start: after a CLI removal the Catalog tab still listed the product
+    and the status bar counted it, on returning to the tab; after `models activate` of another embedder
+    (config.yaml) every search and the status bar kept the old embedder, and Settings' OK did not reload
+    either (it compared config.yaml before and after the dialog, both the new one)."""
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
+    total = len(CATEGORIES) * PER_CATEGORY
+    win.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: win.status_line.products.text() == f"Catalog: {total} products", timeout=30_000)
+    gone = win.pipeline.catalog.products("chair")[0]
+
+    _cli(data_dir, "catalog", "remove", gone.sku)
+    win.tabs.setCurrentIndex(0)  # away from the tab and back
+    win.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: win.status_line.products.text() == f"Catalog: {total - 1} products", timeout=30_000)
+    assert win.catalog.category.itemText(0) == f"All categories ({total - 1})"
+
+    stock = win.pipeline.embedder.key
+    _cli(data_dir, "models", "activate", "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx")
+    photo = scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day")
+    win.tabs.setCurrentIndex(0)
+    win.open_photo(photo)
+    qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=120_000)
+    assert win.controller.pipeline is win.pipeline
+    assert win.pipeline.embedder.key != stock and win.pipeline.embedder.key.startswith("mobilenet_v1")
+    assert win.controller.scene.result.embedder in ("", win.pipeline.embedder.key)
