@@ -85,14 +85,20 @@ def _measure(app: Any, size: int, photos: list[str], repeats: int, options: Opti
 
 
 def _synthetic_map(size: int, photos: list[str]) -> tuple[Any, dict[int, Any]]:
-    from engine.catalog import Product
     from engine.catalog_map import CatalogMap
 
     rng = np.random.default_rng(0)
     ids = np.arange(1, size + 1)
-    products = {int(i): Product(sku=f"B{i}", name=f"bench {i}", category=("sofa", "lamp", "rug")[i % 3],
-                                image_path=_another_name(photos, int(i)), id=int(i)) for i in ids}
+    products = {int(i): bench_product(int(i), photos) for i in ids}
     return CatalogMap("bench", "bench", 0, ids, rng.random((size, 2)).astype(np.float32)), products
+
+
+def bench_product(i: int, photos: list[str]) -> Any:
+    """Product ``i`` (from 1) of a synthetic catalog: the map bench's and the catalog tab bench's (bench.catalog_view)."""
+    from engine.catalog import Product
+
+    return Product(sku=f"B{i}", name=f"bench {i}", category=("sofa", "lamp", "rug")[i % 3],
+                   image_path=_another_name(photos, i), id=i)
 
 
 def _another_name(photos: list[str], i: int) -> str:
