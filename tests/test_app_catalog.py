@@ -340,3 +340,33 @@ def test_an_import_waiting_for_another_writer_says_so_on_the_status_bar(qtbot, f
         other.close()
     assert finished.args[0].added == 6
     assert win.statusBar().currentMessage().startswith("The other DecorLens has finished")  # no stale "waiting"
+
+
+@pytest.mark.parametrize("products", [5, 40])  # one row, no scroll bar; rows past the bottom, a scroll bar
+def test_the_product_grid_fills_each_row_whatever_the_width(qtbot, products):
+    """At a width its columns divided exactly, or with no scroll bar shown (QListView keeps its room anyway),
+    the grid laid one column fewer out than it sized its cells for: a tile-wide empty strip on the right."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QListView
+
+    from app.widgets.catalog_view import TILE, ProductGrid
+
+    grid, model = ProductGrid(), QStandardItemModel()
+    for n in range(products):
+        model.appendRow(QStandardItem(str(n)))
+    grid.setViewMode(QListView.ViewMode.IconMode)
+    grid.setResizeMode(QListView.ResizeMode.Adjust)
+    grid.setMovement(QListView.Movement.Static)
+    grid.setUniformItemSizes(True)
+    grid.setModel(model)
+    qtbot.addWidget(grid)
+    grid.show()
+    short = []
+    for width in range(500, 1400):
+        grid.resize(width, 600)
+        QTest.qWait(0)
+        columns = len({grid.visualRect(model.index(n, 0)).center().x() for n in range(products)})
+        strip = grid.viewport().width() - columns * grid.gridSize().width()
+        if columns < products and strip >= TILE.width() // 2:
+            short.append((width, columns, strip))
+    assert short == []

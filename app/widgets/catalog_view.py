@@ -177,9 +177,16 @@ class ProductGrid(QListView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        width = self.viewport().width()
+        width = self.layout_width()
         columns = max(1, width // TILE.width())
         self.setGridSize(QSize(width // columns, TILE.height()))
+
+    def layout_width(self) -> int:
+        """The width QListView lays a row of tiles out in: the viewport's without scroll bars, less the
+        vertical one's, which it keeps free whether shown or not, less the last pixel, which wraps a cell
+        reaching it. From the viewport's width, the grid was often a column short: a tile-wide empty strip."""
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        return self.maximumViewportSize().width() - scroll_bar - 1
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
