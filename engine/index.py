@@ -138,6 +138,7 @@ class CatalogIndex:
         self._loaded: dict[str, Index] = {}
         self._kind_checked = False  # whether the saved indexes' kind was checked against compact_at
         clean_stale_temps(self.dir, TEMP_PREFIX, STALE_SECONDS)
+        self._seen: tuple[int, int, int] | None = None  # the manifest file read or written last (_stamp)
         self._manifest = self._read_manifest()
 
     @property
@@ -148,8 +149,8 @@ class CatalogIndex:
         """Bring the index files up to the catalog's revision (incrementally when possible), reading
         one snapshot of it so that the revision saved is the one whose changes were applied."""
         with self._lock, catalog.snapshot():
-            if self._replaced_elsewhere():
-                self._manifest, self._loaded = self._read_manifest(), {}
+            if _stamp(self.dir / "manifest.json") != self._seen or self._replaced_elsewhere():
+                self._manifest, self._loaded = self._read_manifest(), {}  # another process saved: as it did
             if not self._kind_checked:
                 self._kind_checked = True
                 reason = self._kind_change(catalog)
@@ -219,7 +220,13 @@ class CatalogIndex:
         """Whether a file our manifest lists for an index not loaded yet is gone: another process (a CLI
         import while the app is open) saved since and deleted the files it replaced, which we had read in
         the same manifest. Its manifest is then taken as a fresh process would (and caught up from its
-        revision); "index file … is missing; rebuilding the index" was said and every index rebuilt."""
+        revision); "index file … is missing; rebuilding the index" was said and every index rebuilt.
+
+        A manifest another process wrote is taken too (``sync``), even when every index is loaded here: a
+        ``bundle import`` while the app is idle (it then holds no catalog connection to refuse it) puts
+        another catalog under the app, at a revision that says nothing about ours; the app went on with
+        its own indexes, products of the old catalog matched under the new one's ids and names, and the
+        bundle's own products were never found."""
         return any(
             not (self.dir / name).is_file()
             for category, entry in self._manifest.get("files", {}).items() if category not in self._loaded
@@ -308,7 +315,9 @@ class CatalogIndex:
             tmp = temp_file(self.dir)
             try:
                 tmp.write_text(json.dumps(self._manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+                ours = _stamp(tmp)  # a rename keeps it; stat after the rename could see another's manifest
                 replace_atomically(tmp, self.dir / "manifest.json")
+                self._seen = ours
             finally:
                 tmp.unlink(missing_ok=True)
         changed = [entry for category, entry in old.items() if files[category]["file"] != entry["file"]]
@@ -331,6 +340,7 @@ class CatalogIndex:
     def _read_manifest(self) -> dict:
         """The manifest, or {} (rebuild from SQLite) when it is missing, unreadable or not ours."""
         path = self.dir / "manifest.json"
+        self._seen = _stamp(path)  # before reading: a manifest replaced meanwhile is read again
         if not path.exists():
             return {}
         try:
@@ -433,6 +443,15 @@ def _verify(path: Path, entry: dict) -> None:
 
 
 Index = HnswIndex | compact_index.CompactIndex
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which version of a file this is (every manifest is a new file renamed into place); None if missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _safe(name: str) -> str:

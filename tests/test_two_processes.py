@@ -102,3 +102,37 @@ def test_the_window_follows_a_cli_removal_and_models_activate(qtbot, main_window
     assert win.controller.pipeline is win.pipeline
     assert win.pipeline.embedder.key != stock and win.pipeline.embedder.key.startswith("mobilenet_v1")
     assert win.controller.scene.result.embedder in ("", win.pipeline.embedder.key)
+
+
+def test_a_bundle_imported_under_an_idle_app_is_searched_not_the_old_catalog(
+    tmp_path: Path, data_dir: Path, ikea: Path, ikea_products: list[dict[str, str]]
+):
+    """An idle app holds no catalog connection (a pool thread's closes with it), so `bundle import` is not
+    refused and swaps another catalog in. Its revision (2 here: two imports) said nothing about the app's
+    indexes of the old catalog (1): the app caught up from revision 1, its old products' vectors matched
+    under the new catalog's ids and names, and the bundle's first import was never found."""
+    other = tmp_path / "other"
+    for category in ("sofa", "armchair"):
+        rows = [p for p in ikea_products if p["category"] == category][:PER_CATEGORY]
+        _cli(other, "catalog", "import", str(write_feed(ikea, rows, tmp_path / f"{category}.csv")))
+    _cli(other, "bundle", "export", str(tmp_path / "other.dlcat"))
+
+    app = Pipeline(Settings.defaults().with_(data_dir=data_dir))
+    index = app.index_for(app.embedder)
+    query = next(iter(_stored(app).values()))[1][None]
+    for categories in ([c] for c in CATEGORIES):
+        index.search(app.catalog, query, categories, 3)
+    index.search(app.catalog, query, None, 3)  # every index of the old catalog loaded
+    app.catalog.close()  # as a Qt pool thread's connection closes when it ends (30 s idle)
+
+    _cli(data_dir, "bundle", "import", str(tmp_path / "other.dlcat"))
+
+    stored = _stored(app)
+    assert {category for category, _ in stored.values()} == {"sofa", "armchair"}
+    for pid, (category, vector) in stored.items():
+        hits = index.search(app.catalog, vector[None], None, 3)[0]
+        assert hits[0][1] == pytest.approx(1.0, abs=1e-4)
+        assert pid in {p for p, score in hits if score > 1 - 1e-4}  # itself (or a product of the same photo)
+        for hit, score in hits:  # every hit is a product of the new catalog, scored by its own vector
+            assert score == pytest.approx(float(vector @ stored[hit][1]) / float(
+                np.linalg.norm(vector) * np.linalg.norm(stored[hit][1])), abs=1e-4)
