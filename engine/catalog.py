@@ -127,6 +127,9 @@ class _Held:
         self.conn = conn
 
 
+_ANCHOR = 0  # the key of Catalog._anchor's connection among the catalog's (a _Held's id() is never 0)
+
+
 def _release(connections: dict[int, sqlite3.Connection], lock: threading.Lock, key: int) -> None:
     """Close the connection of a thread whose ``_Held`` is gone, unless ``Catalog.close`` did already."""
     with lock:
@@ -154,9 +157,20 @@ class Catalog:
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()
+            self._connections[_ANCHOR] = self._anchor()
         except sqlite3.DatabaseError as exc:
             self.close()  # a catalog that did not open holds no file open
             raise CatalogError(_unopenable(self.path, exc)) from exc
+
+    def _anchor(self) -> sqlite3.Connection:
+        """A connection open from here to ``close``, whatever thread opened the catalog, used for nothing.
+
+        A thread's connection closes with the thread, so an app between two searches held none, and a
+        bundle import in another process swapped the file under it. The swap first leaves WAL mode, which
+        SQLite refuses while another connection has read the database: this one tells an open catalog."""
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=READ_WAIT)
+        conn.execute("SELECT 1 FROM meta").fetchall()  # a read maps the WAL index, which holds the swap off
+        return conn
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -251,22 +251,35 @@ def test_failed_swap_rolls_back(shop, tmp_path: Path, exported_models: Path, ike
     assert (fresh.index_for(fresh.embedder).dir / "manifest.json").read_text() == index_manifest
 
 
-# A process that holds the catalog open as the app does between searches, then removes a product when told.
+# A process that holds the catalog open as the app does between searches, then removes a product when told:
+# on its main thread, or as the app does, in worker threads that end (their connections close with them).
 _HOLDER = """
-import sys
+import sys, threading
 from engine.catalog import Catalog
-catalog = Catalog(sys.argv[1])
-print(catalog.count(), flush=True)
+
+def run(work):
+    if sys.argv[3] == "main":
+        return work()
+    done = []
+    worker = threading.Thread(target=lambda: done.append(work()))
+    worker.start()
+    worker.join()
+    return done[0]
+
+catalog = run(lambda: Catalog(sys.argv[1]))
+print(run(catalog.count), flush=True)
 sys.stdin.readline()
-print(catalog.remove([sys.argv[2]]), flush=True)
+print(run(lambda: catalog.remove([sys.argv[2]])), flush=True)
 """
 
 
+@pytest.mark.parametrize("threads", ["main", "workers"])
 def test_import_is_refused_while_another_process_holds_the_catalog_open(
-    shop, tmp_path: Path, exported_models: Path, ikea: Path
+    shop, tmp_path: Path, exported_models: Path, ikea: Path, threads: str
 ):
     """The app open on the till, idle: replacing the file under it would send what it writes next to the
-    replaced file, lost (it was, with only a busy checkpoint taken as "in use")."""
+    replaced file, lost (it was, with only a busy checkpoint taken as "in use"). The app's worker threads'
+    connections close with them: the catalog's own connection holds the swap off."""
     store, _ = shop
     bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
     till = _machine(tmp_path, "till", exported_models)
@@ -274,7 +287,7 @@ def test_import_is_refused_while_another_process_holds_the_catalog_open(
     before = {p.sku for p in till.catalog.products()}
     till.catalog.close()
     gone = min(before)
-    app = subprocess.Popen([sys.executable, "-c", _HOLDER, str(till.data_dir / "catalog.sqlite"), gone],
+    app = subprocess.Popen([sys.executable, "-c", _HOLDER, str(till.data_dir / "catalog.sqlite"), gone, threads],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
     try:
         assert app.stdout.readline().strip() == str(len(before))
