@@ -312,7 +312,6 @@ class MainWindow(QMainWindow):
 
     def reload_pipeline(self) -> None:
         """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""
-        self._choice = self._engine_settings()
         self.set_pipeline(Pipeline(self.settings.engine_settings(self.pipeline.data_dir, self.models_dir),
                                    self.pipeline.log))
 
@@ -323,6 +322,7 @@ class MainWindow(QMainWindow):
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self._choice = self._engine_choice()  # the Train window's Use and Undo too: not another DecorLens's change
         self._use_category_names()
         self.controller.pipeline = pipeline
         self.catalog.set_pipeline(pipeline)

@@ -107,8 +107,8 @@ def test_the_window_follows_a_cli_removal_and_models_activate(qtbot, main_window
 def test_a_bundle_imported_under_an_idle_app_is_searched_not_the_old_catalog(
     tmp_path: Path, data_dir: Path, ikea: Path, ikea_products: list[dict[str, str]]
 ):
-    """An idle app holds no catalog connection (a pool thread's closes with it), so `bundle import` is not
-    refused and swaps another catalog in. Its revision (2 here: two imports) said nothing about the app's
+    """A pipeline whose catalog was closed, then used again (an open one refuses `bundle import`: test_bundle),
+    had another catalog swapped in under its indexes. Its revision (2 here: two imports) said nothing about the app's
     indexes of the old catalog (1): the app caught up from revision 1, its old products' vectors matched
     under the new catalog's ids and names, and the bundle's first import was never found."""
     other = tmp_path / "other"
@@ -123,7 +123,7 @@ def test_a_bundle_imported_under_an_idle_app_is_searched_not_the_old_catalog(
     for categories in ([c] for c in CATEGORIES):
         index.search(app.catalog, query, categories, 3)
     index.search(app.catalog, query, None, 3)  # every index of the old catalog loaded
-    app.catalog.close()  # as a Qt pool thread's connection closes when it ends (30 s idle)
+    app.catalog.close()  # its connections, and the one that refuses a bundle import while it is open
 
     _cli(data_dir, "bundle", "import", str(tmp_path / "other.dlcat"))
 
@@ -136,3 +136,18 @@ def test_a_bundle_imported_under_an_idle_app_is_searched_not_the_old_catalog(
         for hit, score in hits:  # every hit is a product of the new catalog, scored by its own vector
             assert score == pytest.approx(float(vector @ stored[hit][1]) / float(
                 np.linalg.norm(vector) * np.linalg.norm(stored[hit][1])), abs=1e-4)
+
+
+def test_models_the_train_window_activates_are_not_taken_for_another_decorlens(qtbot, main_window, data_dir: Path):
+    """The Train window's Use writes config.yaml and hands the window its new pipeline: on returning to the
+    window, that was taken for another DecorLens's change, said so, and the models were loaded once more."""
+    from app import train_jobs
+
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
+    detectors = [list(d) for d in win.pipeline.settings.detectors]
+    used = train_jobs.activate(win.pipeline, ["mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"],
+                               detectors, lambda *_: None, lambda: False)
+    win.set_pipeline(used)  # as TrainWindow.activated does
+    win.look_outside()  # as returning to the window does
+    assert win.pipeline is used
+    assert "Another DecorLens" not in win.message.text.text()
