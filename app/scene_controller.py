@@ -93,6 +93,7 @@ class SceneController(QObject):
         self._any: dict[int, list[Match]] = {}
         self._checked: dict[tuple[int, bool], list[Checked]] = {}  # (tag, any category): until the tag changes
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
+        self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
         self._keys = itertools.count()
         self._opening = 0
@@ -126,6 +127,7 @@ class SceneController(QObject):
     def _opened(self, path: Path, opened: Opened) -> None:
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
+        self.gone.clear()
         self._running.clear()
         self.busyChanged.emit("")
         self.undo.clear()
@@ -241,6 +243,11 @@ class SceneController(QObject):
         self._edit("Change Category", number, lambda: self.scene.set_category(number, category, matches))
 
     def confirm(self, number: int, match: Match) -> None:
+        """Confirm ``match`` for the tag, or withdraw its confirmation; a product the catalog no longer has
+        can only be withdrawn (confirmed, it became training data and a pin of the shop page)."""
+        if match.sku in self.gone and self.scene is not None and self.scene.tag(number).confirmed_sku != match.sku:
+            self.failed.emit(f"{match.name or match.sku} is no longer in the catalog: it cannot be confirmed.")
+            return
         if self.scene is not None:
             text = (
                 "Withdraw Confirmation"
@@ -284,13 +291,18 @@ class SceneController(QObject):
         token, pipeline, skus = self._token, self.pipeline, self.scene.skus()
         self.io.start(
             lambda _job: current_products(pipeline, skus),
-            done=lambda products: token == self._token and self._catalog_now(products),
+            done=lambda products: token == self._token and self._catalog_now(skus, products),
             failed=self.failed.emit,
         )
 
-    def _catalog_now(self, products: dict[str, Product]) -> None:
+    def _catalog_now(self, skus: set[str], products: dict[str, Product]) -> None:
         self._products = products
         changed = self.scene.update_products(products)
+        gone = skus - products.keys()
+        turned = gone ^ self.gone  # removed since, or back
+        changed |= {t.number for t in self.scene.tags if turned & ({m.sku for m in t.obj.matches} | {t.confirmed_sku})}
+        self.gone.clear()
+        self.gone.update(gone)
         for number, matches in list(self._any.items()):
             self._any[number] = [corrections.current_match(m, products) for m in matches]
         for key, checked in list(self._checked.items()):

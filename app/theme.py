@@ -198,6 +198,7 @@ QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
 QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
 QPushButton#confirm:focus {{ padding: 1px 5px; }}
 QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}
+QPushButton#confirm:disabled {{ color: {c.muted}; }}
 QScrollArea {{ background: transparent; }}
 {floating(c)}
 """

@@ -151,3 +151,28 @@ def test_models_the_train_window_activates_are_not_taken_for_another_decorlens(q
     win.look_outside()  # as returning to the window does
     assert win.pipeline is used
     assert "Another DecorLens" not in win.message.text.text()
+
+
+def test_a_match_removed_elsewhere_says_so_and_cannot_be_confirmed(qtbot, main_window, data_dir: Path, scene_path):
+    """A product the CLI removed stayed in the open photo's matches as it was, and Confirm recorded it: a pin
+    of the shop page and training data for a product the catalog no longer has."""
+    from app.widgets.results_panel import GONE
+
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
+    win.open_photo(scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"))
+    qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=120_000)
+    tag = next(t for t in win.controller.scene.visible if t.obj.matches)
+    win.view.activate(tag.number)
+    qtbot.waitUntil(lambda: bool(win.panel.rows), timeout=30_000)
+    gone = win.panel.rows[0].match
+    assert win.panel.rows[0].confirm.isEnabled()
+
+    _cli(data_dir, "catalog", "remove", gone.sku)
+    win.tabs.setCurrentIndex(1)  # away and back: the window catches up with the catalog
+    win.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: bool(win.panel.rows) and win.panel.rows[0].confirm.text() == GONE, timeout=30_000)
+    assert not win.panel.rows[0].confirm.isEnabled()
+    assert [r.match.sku for r in win.panel.rows if not r.confirm.isEnabled()] == [gone.sku]
+    win.controller.confirm(tag.number, gone)
+    assert win.controller.scene.tag(tag.number).confirmed_sku != gone.sku
+    assert "no longer in the catalog" in win.message.text.text()

@@ -69,6 +69,7 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
+GONE = "No longer in the catalog"  # a match whose product was removed since the search
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
@@ -179,9 +180,11 @@ class MatchRow(Ringed, QFrame):
     chosen = Signal(object)  # Match: clicked, or Space or Enter on it (the match Why this match? explains)
     stepped = Signal(object, int)  # MatchRow, +1 / -1: Down or Up on it (the panel goes to the next row)
 
-    def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails, same_points: int = 0):
+    def __init__(self, rank: int, match: Match, confirmed: bool, thumbnails: Thumbnails, same_points: int = 0,
+                 gone: bool = False):
         """``same_points``: the points a check by local features found it shares with the tag (0: none or
-        not checked)."""
+        not checked); ``gone``: the catalog no longer has it (removed since the search), so it cannot be
+        confirmed, only withdrawn."""
         super().__init__()
         self.match = match
         self._heat: QPixmap | None = None  # Why this match?'s heat over the product's picture, while shown
@@ -223,12 +226,15 @@ class MatchRow(Ringed, QFrame):
         self.confirm.setChecked(confirmed)
         self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
         self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match))
+        if gone and not confirmed:
+            self.confirm.setText(GONE)
+            self.confirm.setEnabled(False)
         text.addWidget(self.confirm, alignment=Qt.AlignmentFlag.AlignLeft)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
-        spoken = f"Match {rank}: {match_words(match)}" + (", confirmed" if confirmed else "")
+        spoken = f"Match {rank}: {match_words(match)}" + (", confirmed" if confirmed else "") + (f", {GONE}" if gone else "")
         self.setAccessibleName(spoken + (f", shares {same_points} fine details" if same_points else ""))
         self.setAccessibleDescription("Space selects it for Why this match?; Up and Down: the other matches")
 
@@ -335,6 +341,7 @@ class ResultsPanel(QWidget):
     def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
         super().__init__(parent)
         self.thumbnails = thumbnails
+        self.gone: set[str] = set()  # products the catalog no longer has: the controller's set, shared
         self.tag: Tag | None = None
         self.rows: list[MatchRow] = []
         self.title = QLabel()
@@ -504,7 +511,7 @@ class ResultsPanel(QWidget):
             return
         points = same_points or {}
         rows = [
-            MatchRow(rank, m, m.sku == self.tag.confirmed_sku, self.thumbnails, points.get(m.sku, 0))
+            MatchRow(rank, m, m.sku == self.tag.confirmed_sku, self.thumbnails, points.get(m.sku, 0), m.sku in self.gone)
             for rank, m in enumerate(matches, 1)
         ]
         for row in rows:
