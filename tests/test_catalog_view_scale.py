@@ -64,6 +64,33 @@ def test_a_catalog_bigger_than_the_grid_lists_its_first_products_and_says_so(qtb
     pipeline.catalog.close()
 
 
+def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_path: Path):
+    """Each search ran to its end, however many keys came after it: at a million products, half a second of
+    the two I/O threads each, and the answer to the last key waited behind them."""
+    import threading
+
+    photos = [str(ikea / row["image"]) for row in Dataset(ikea).products]
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=bench.synthetic_catalog(tmp_path / "d", 40, photos,
+                                                                                   lambda _m: None)))
+    io = Runner(1)
+    view = CatalogView(pipeline, Runner(1), io, Thumbnails(Runner(1)))
+    qtbot.addWidget(view)
+    searched: list[str] = []
+    products = pipeline.catalog.products
+    pipeline.catalog.products = lambda category, text, limit: searched.append(text) or products(category, text,
+                                                                                                 limit=limit)
+    busy = threading.Event()
+    io.start(lambda _job: busy.wait(WAIT_MS / 1000))  # the I/O thread is busy while the keys come
+    for typed in ("b", "be", "bench 40"):
+        view.search.setText(typed)
+        view.refresh(changed=False)
+    busy.set()
+    qtbot.waitUntil(lambda: [p.sku for p in view.model.products] == ["B40"], timeout=WAIT_MS)
+    assert searched == ["bench 40"]
+    assert io.shutdown(WAIT_MS)
+    pipeline.catalog.close()
+
+
 def test_the_catalog_bench_measures_a_small_catalog(ikea: Path, tmp_path: Path, qapp) -> None:
     data = bench.run(None, Options(dataset=ikea, sizes=(300,), repeats=1, write=False, workdir=tmp_path,
                                    log=lambda _m: None))

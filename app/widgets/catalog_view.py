@@ -301,13 +301,15 @@ class CatalogView(QWidget):
         query, pipeline = self._query, self.pipeline
         category, text = self.category.currentData(), self.search.text().strip()
 
-        def work(_job) -> tuple[dict[str, int], list[Product]]:
+        def work(_job) -> tuple[dict[str, int], list[Product]] | None:
+            if query != self._query:  # typed over while it waited: a million products' query is half a second
+                return None
             catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
             return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
 
         self.io.start(
             work,
-            done=lambda r: query == self._query and self._show(*r),
+            done=lambda r: query == self._query and r is not None and self._show(*r),
             failed=lambda m: self.message.emit(m, "error"),
         )
 
