@@ -223,10 +223,10 @@ class CatalogIndex:
         revision); "index file … is missing; rebuilding the index" was said and every index rebuilt.
 
         A manifest another process wrote is taken too (``sync``), even when every index is loaded here: a
-        ``bundle import`` while the app is idle (it then holds no catalog connection to refuse it) puts
-        another catalog under the app, at a revision that says nothing about ours; the app went on with
-        its own indexes, products of the old catalog matched under the new one's ids and names, and the
-        bundle's own products were never found."""
+        ``bundle import`` under a pipeline whose catalog was closed (an open one refuses it) puts another
+        catalog there, at a revision that says nothing about ours; the pipeline went on with its own
+        indexes, products of the old catalog matched under the new one's ids and names, and the bundle's
+        own products were never found."""
         return any(
             not (self.dir / name).is_file()
             for category, entry in self._manifest.get("files", {}).items() if category not in self._loaded
