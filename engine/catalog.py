@@ -118,7 +118,7 @@ def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> str:
 class _Held:
     """A thread's connection, held only by the thread's entry in ``Catalog._local``: a Qt pool thread drops its
     Python thread state, and with it that entry, after every job, so the next job opened another connection.
-    Kept in a list till the catalog closed, those were two per photo opened in the app (3 open files and
+    Kept in a list till the catalog closed, those were two per photo opened in the app (2 open files and
     0.3 MB of SQLite memory each; a day's photos ran out of open files). Now the entry's end closes it."""
 
     __slots__ = ("__weakref__", "conn")
