@@ -1,17 +1,26 @@
-"""The Photos strip: a folder's photos as a column of thumbnails, the open one selected."""
+"""The Photos strip: a folder's photos as a column of thumbnails, the open one selected.
+
+A merchandiser opens folders of 20,000 photos: the strip's rows are made in one call, and only the
+rows in view get their thumbnail and tooltip (asked for again as the strip scrolls), so opening such
+a folder neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out
+of view are let go (at most ``KEPT`` rows hold one); the thumbnail cache decides what stays decoded.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QStyledItemDelegate, QWidget
 
 from app.labels import rich_tooltip
 from app.thumbnails import Thumbnails
 
 ICON = QSize(136, 96)
+MARGIN = 4  # rows above and below the view whose thumbnails are asked for too (the next Page Down's)
+KEPT = 200  # rows holding an icon at most, those in view included
 
 
 class PhotoStrip(QListWidget):
@@ -27,6 +36,8 @@ class PhotoStrip(QListWidget):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.photos: list[Path] = []
+        self._rows: dict[str, int] = {}  # a photo's path as text -> its row: a lookup per thumbnail decoded
+        self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -35,31 +46,35 @@ class PhotoStrip(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(ICON)
         self.setGridSize(QSize(ICON.width() + 16, ICON.height() + 30))
+        self.setItemDelegate(_Row(self))
+        self.setUniformItemSizes(True)  # the layout asks one row its size, not 20,000
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setFixedWidth(ICON.width() + 40)
         self.currentRowChanged.connect(self._chosen)
         thumbnails.ready.connect(self._thumbnail)
+        # the rows in view are known once the layout ran: after the event that scrolled or filled the strip
+        self._visible_soon = QTimer(self, singleShot=True, interval=0, timeout=self._fill_visible)
+        self.verticalScrollBar().valueChanged.connect(lambda _value: self._visible_soon.start())
 
     def show_photos(self, photos: list[Path]) -> None:
         self.photos = list(photos)
+        self._rows = {str(photo): row for row, photo in enumerate(self.photos)}
+        self._iconed.clear()
         self.blockSignals(True)
         self.clear()
-        for photo in self.photos:
-            item = QListWidgetItem(photo.name)
-            item.setToolTip(rich_tooltip(str(photo)))  # Qt would render a file name holding tags as HTML
-            item.setSizeHint(self.gridSize())  # room for the picture before it is decoded
-            self.addItem(item)
-            self._thumbnail(str(photo))
+        self.addItems([photo.name for photo in self.photos])  # one insertion, whatever the folder's size
         self.blockSignals(False)
+        self._visible_soon.start()
 
     def select(self, path: Path | None) -> None:
         """Select ``path`` (nothing when it is not listed) without asking to open it."""
-        row = self.photos.index(path) if path in self.photos else -1
+        row = self._rows.get(str(path), -1) if path is not None else -1
         self.blockSignals(True)
         self.setCurrentRow(row)
         self.blockSignals(False)
+        self._visible_soon.start()
 
     def step(self, delta: int) -> None:
         """Next or previous photo: moving the selection asks for it."""
@@ -71,19 +86,62 @@ class PhotoStrip(QListWidget):
         if 0 <= row < len(self.photos):
             self.photoChosen.emit(self.photos[row])
 
+    def visible_rows(self) -> range:
+        """The rows in view, and ``MARGIN`` more on each side."""
+        if not self.photos:
+            return range(0)
+        area = self.viewport().rect()
+        top = self.indexAt(QPoint(area.center().x(), area.top())).row()
+        bottom = self.indexAt(QPoint(area.center().x(), area.bottom())).row()
+        step = self.gridSize().height() or 1
+        top = top if top >= 0 else max(0, self.verticalScrollBar().value() // step)
+        bottom = bottom if bottom >= 0 else top + area.height() // step
+        return range(max(0, top - MARGIN), min(len(self.photos), bottom + MARGIN + 1))
+
+    def _fill_visible(self) -> None:
+        """Tooltip and thumbnail (decoded, or asked for) on the rows in view; icons of rows long gone let go."""
+        rows = self.visible_rows()
+        for row in rows:
+            item = self.item(row)
+            if not item.toolTip():
+                item.setToolTip(rich_tooltip(str(self.photos[row])))  # a file name holding tags is not HTML
+            self._thumbnail(str(self.photos[row]))
+        while len(self._iconed) > KEPT:
+            row = next(iter(self._iconed))
+            if row in rows:
+                break
+            del self._iconed[row]
+            self.item(row).setIcon(QIcon())
+
     def _thumbnail(self, path: str) -> None:
-        """Put a decoded thumbnail on its item (the first call asks for the decode), made for the strip's
-        screen: ``ICON`` times its pixel ratio, so it is sharp at 150 % and 200 % too."""
-        if Path(path) not in self.photos:
+        """Put a decoded thumbnail on its row when in view (the first call asks for the decode), made for the
+        strip's screen: ``ICON`` times its pixel ratio, so it is sharp at 150 % and 200 % too."""
+        row = self._rows.get(path)
+        if row is None or row not in self.visible_rows():
             return
         pixmap = self.thumbnails.for_widget(path, self, ICON)
         if pixmap is not None and not pixmap.isNull():
-            item = self.item(self.photos.index(Path(path)))
-            item.setIcon(QIcon(pixmap))
+            self.item(row).setIcon(QIcon(pixmap))
+            self._iconed[row] = None
+            self._iconed.move_to_end(row)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._visible_soon.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._visible_soon.start()
 
     def event(self, event: QEvent) -> bool:
-        """Moved to a screen of another scale: the thumbnails are made again for it."""
+        """Moved to a screen of another scale: the thumbnails in view are made again for it."""
         if event.type() == QEvent.Type.DevicePixelRatioChange:
-            for photo in self.photos:
-                self._thumbnail(str(photo))
+            self._visible_soon.start()
         return super().event(event)
+
+
+class _Row(QStyledItemDelegate):
+    """Every row is the grid's size: room for the picture before it is decoded."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return self.parent().gridSize()
