@@ -52,10 +52,10 @@ def application() -> QApplication:
     return app
 
 
-def launch(
-    files: Sequence[str] = (), data_dir: str | Path | None = None, models_dir: str | Path | None = None
-) -> int:
-    """Open the main window on ``files`` (photos or folders) and run until it closes."""
+def open_window(
+    data_dir: str | Path | None = None, models_dir: str | Path | None = None
+) -> tuple[QApplication, MainWindow]:
+    """The application, themed, and its main window over a new pipeline, shown (the benches open it too)."""
     app = application()
     settings = AppSettings(data=data_dir)
     theme.apply(app, settings.theme)
@@ -63,6 +63,14 @@ def launch(
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir), notes.note)
     window = MainWindow(pipeline, settings, models_dir, notes)
     window.show()
+    return app, window
+
+
+def launch(
+    files: Sequence[str] = (), data_dir: str | Path | None = None, models_dir: str | Path | None = None
+) -> int:
+    """Open the main window on ``files`` (photos or folders) and run until it closes."""
+    app, window = open_window(data_dir, models_dir)
     freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
     if files:
         window.open_paths([Path(f) for f in files])

@@ -26,7 +26,6 @@ Also timed, off the window's thread: the listing query itself (``Catalog.categor
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 import tempfile
 import time
@@ -34,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import Dataset, Options, header, machine_info, md_table, median, write_report
+from bench.common import Dataset, Options, header, machine_info, md_table, median, qt_app, write_report
 
 SIZES = (20_000, 200_000, 1_000_000)
 QUICK_SIZES = (20_000,)
@@ -50,15 +49,7 @@ STEPS = ("listed", "first shown", "typing", "typing slowly", "category", "scroll
 
 
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        from PySide6.QtWidgets import QApplication
-    except ImportError as exc:
-        from engine.errors import DecorLensError
-
-        raise DecorLensError(f'bench catalog needs the GUI extra: pip install "decorlens[gui]" ({exc})') from exc
-
-    app = QApplication.instance() or QApplication([])
+    app = qt_app("catalog")
     machine = machine_info()  # the load at the start
     photos = [str(options.dataset / row["image"]) for row in Dataset(options.dataset).products]
     repeats = options.repeats or (1 if options.quick else 3)

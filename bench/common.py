@@ -137,6 +137,19 @@ def _version(module: str) -> str | None:
         return None
 
 
+def qt_app(bench: str) -> Any:
+    """The QApplication a GUI bench runs in (offscreen unless a platform is set); a one-line error without
+    the GUI extra."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        from engine.errors import DecorLensError
+
+        raise DecorLensError(f'bench {bench} needs the GUI extra: pip install "decorlens[gui]" ({exc})') from exc
+    return QApplication.instance() or QApplication([])
+
+
 def load_average() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]

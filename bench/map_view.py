@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Dataset, Options, header, machine_info, md_table, median, write_report
+from bench.common import Dataset, Options, header, machine_info, md_table, median, qt_app, write_report
 
 SIZES = (2_000, 20_000, 50_000)
 QUICK_SIZES = (2_000, 20_000)
@@ -32,15 +32,7 @@ CHECK_EVERY = 40
 
 
 def run(_pipeline: Any, options: Options) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    try:
-        from PySide6.QtWidgets import QApplication
-    except ImportError as exc:
-        from engine.errors import DecorLensError
-
-        raise DecorLensError(f'bench map needs the GUI extra: pip install "decorlens[gui]" ({exc})') from exc
-
-    app = QApplication.instance() or QApplication([])
+    app = qt_app("map")
     photos = [str(options.dataset / row["image"]) for row in Dataset(options.dataset).products]
     repeats = options.repeats or (1 if options.quick else 3)
     sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)

@@ -91,20 +91,9 @@ def wait_until(condition: Any, timeout_s: float = 120.0, step_ms: int = 50) -> b
 
 
 def make_window(data: Path) -> tuple[Any, Any]:
-    from app import theme
-    from app.engine_notes import EngineNotes
-    from app.main import application
-    from app.main_window import MainWindow
-    from app.settings import AppSettings
-    from engine.pipeline import Pipeline
+    from app.main import open_window
 
-    app = application()
-    settings = AppSettings(data=data)
-    theme.apply(app, settings.theme)
-    notes = EngineNotes(app)
-    pipeline = Pipeline(settings.engine_settings(data, None), notes.note)
-    window = MainWindow(pipeline, settings, None, notes)
-    window.show()
+    app, window = open_window(data)
     window.resize(1360, 860)
     return app, window
 
