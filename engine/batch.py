@@ -43,10 +43,14 @@ ANOTHER = "another output folder"  # what the advice for a full or read-only out
 class BatchReport:
     done: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    results: list[SceneResult] = field(default_factory=list)
     # What summary.csv lists, in batch order: each tagged photo's result, or a photo that could not be tagged
     # and why (also in ``failed``).
     listed: list[SceneResult | tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[SceneResult]:
+        """The tagged photos' results, in batch order."""
+        return [item for item in self.listed if isinstance(item, SceneResult)]
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
@@ -156,7 +160,6 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_d
     """A searched scene's JSON written, the scene remembered, and ``on_result`` run; what fails is reported."""
     write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
     report.done.append(scene)
-    report.results.append(result)
     report.listed.append(result)
     try:  # Where used and Goes with learn from every tagged photo
         remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
