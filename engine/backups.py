@@ -147,7 +147,9 @@ def check_columns(backup: Path) -> None:
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
             what = f"no {table} table" if not found[table] else f"no column {shown} in {table}"
-            raise CatalogError(f"backup {backup} is not a complete DecorLens catalog ({what}); the catalog is "
+            # Not in parentheses: the CLI's one line shortens a parenthesised detail first (a library's wording),
+            # and at some lengths of the backup's path cut this, the reason, to "(no colum…)".
+            raise CatalogError(f"backup {backup} is not a complete DecorLens catalog: {what}; the catalog is "
                                "unchanged: restore another backup")
 
 
