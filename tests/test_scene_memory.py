@@ -362,6 +362,71 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     assert panel.sightings.count() == 0
 
 
+def _drop(widget, path: Path) -> bool:
+    """Drag a file from the file manager onto ``widget`` and drop it; whether the drag was accepted."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    buttons, keys, action = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(widget.rect().center(), action, mime, buttons, keys)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(widget, QDropEvent(QPointF(widget.rect().center()), action, mime, buttons, keys))
+    return True
+
+
+def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(tagged, qtbot, tmp_path: Path):
+    """The app's view of ``search --scenes``: a selected product's photo, or a product photo dropped on the panel,
+    ranks the tagged photos by their most alike object, as the CLI does; a sighting still opens its photo."""
+    pytest.importorskip("pytestqt")
+    from app.widgets.where_used import ALIKE, LOOKS_LIKE, MATCHED, WhereUsedPanel
+    from app.workers import Runner
+
+    pipe, results = tagged
+    sku = next(o.matches[0].sku for r in results.values() for o in r.objects if o.matches)
+    io = Runner(2)
+    panel = WhereUsedPanel(pipe, io)
+    qtbot.addWidget(panel)
+    panel.show_product(sku)
+    panel.mode.setCurrentIndex(LOOKS_LIKE)
+    hits = rooms_like(pipe, product_vector(pipe, sku), ALIKE)
+    qtbot.waitUntil(lambda: panel.sightings.count() == len(hits) > 0, timeout=60_000)
+    assert f"of {photo_count(pipe.catalog)} tagged" in panel.title.text()
+    texts = [panel.sightings.item(i).text() for i in range(panel.sightings.count())]
+    assert [t.split("\n")[0] for t in texts] == [Path(h.photo).name for h in hits]
+    assert [("matched to it" in t) for t in texts] == [h.sku == sku for h in hits]
+    with qtbot.waitSignal(panel.tagRequested) as requested:
+        panel.sightings.itemActivated.emit(panel.sightings.item(0))
+    assert requested.args == [Path(hits[0].photo), hits[0].number]
+
+    product = pipe.catalog.get_by_sku(sku)
+    supplier = tmp_path / "supplier-photo.jpg"  # a product photo from outside the catalog
+    shutil.copyfile(product.image_path, supplier)
+    panel.mode.setCurrentIndex(MATCHED)
+    assert _drop(panel, supplier)
+    assert panel.mode.currentIndex() == LOOKS_LIKE and not panel.mode.isTabEnabled(MATCHED)
+    dropped = rooms_like(pipe, embed_product_photo(pipe, supplier), ALIKE)
+    qtbot.waitUntil(lambda: panel.title.text().startswith("Looks like supplier-photo.jpg"), timeout=60_000)
+    assert [panel.sightings.item(i).text().split("\n")[0] for i in range(panel.sightings.count())] == [
+        Path(h.photo).name for h in dropped]
+    assert not any("matched to it" in panel.sightings.item(i).text() for i in range(panel.sightings.count()))
+
+    not_a_photo = tmp_path / "notes.txt"
+    not_a_photo.write_text("not a picture")
+    with qtbot.waitSignal(panel.failed) as failed:
+        assert _drop(panel, not_a_photo)
+    assert "notes.txt" in failed.args[0] and "\n" not in failed.args[0]
+    assert panel.sightings.count() == 0 and panel.title.text().startswith("Select a product")
+    assert not _drop(panel, tmp_path)  # a folder is not a product photo
+    panel.show_product(sku)  # selecting a product again offers both views
+    assert panel.mode.isTabEnabled(MATCHED)
+    qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)  # no answer left for a panel already deleted
+
+
 def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, qtbot, tmp_path: Path):
     """The same product asked of the data dir the user left, then of the new one: the old catalog's answer,
     arriving last, replaced the new one's (the panel compared only the SKU). A full suite run on two busy

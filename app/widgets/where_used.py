@@ -1,7 +1,10 @@
-"""The Catalog tab's *Where used* panel: the tagged photos a product was matched in, and what goes with it.
+"""The Catalog tab's *Where used* panel: the tagged photos a product was matched in, and what goes with it;
+or, under *Looks like it*, the tagged photos holding an object like the product's photo, matched or not.
 
-The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is cut
-from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
+*Looks like it* is the CLI's ``search --scenes``: it finds a product in rooms where a look-alike beat it,
+and a product photo dropped on the panel (a supplier's picture, not in the catalog yet) is searched the
+same way. The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
+cut from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
 product never waits for disk. Double-clicking a sighting asks for its photo to be opened on that tag.
 """
 
@@ -13,18 +16,30 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QTabBar, QVBoxLayout, QWidget
 
 from app.labels import plain_label, pretty, product_title, rich_tooltip
-from app.workers import Runner
+from app.widgets.scene_view import dropped_paths
+from app.workers import Job, Runner
 from engine.crops import crop
 from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
-from engine.scene_memory import Sighting, goes_with, where_used
+from engine.scene_memory import (
+    Sighting,
+    embed_product_photo,
+    goes_with,
+    photo_count,
+    product_vector,
+    rooms_like,
+    where_used,
+)
 
 CROP = QSize(96, 96)
 SHOWN = 30  # sightings listed (best first); the CLI lists them all
+ALIKE = 20  # photos listed under Looks like it (the CLI's --scenes lists 10 unless told)
+MATCHED, LOOKS_LIKE = 0, 1  # the mode tabs
+NOTHING = "Select a product to see where it is used, or drop a product photo here to find it in your photos."
 
 
 @dataclass
@@ -35,6 +50,8 @@ class Found:
     title: str
     sightings: list[tuple[Sighting, QImage]]
     together: list[tuple[str, str, int]]  # sku, title, photos
+    tagged: int = 0  # photos remembered: what Looks like it searched
+    matched: dict[str, str] | None = None  # Looks like it: each sighting's own best match, sku -> title
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -43,17 +60,39 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     catalog = pipeline.catalog
     product = catalog.get_by_sku(sku)
     title = product_title(product.name, sku, product.category) if product else sku
-    photos: dict[str, np.ndarray | None] = {}
-    sightings = []
-    for seen in where_used(catalog, sku, SHOWN):
-        if seen.photo not in photos:
-            photos[seen.photo] = _pixels(seen.photo)
-        sightings.append((seen, _object_image(photos[seen.photo], seen, dpr)))
     together = []
     for other, count in goes_with(catalog, sku):
-        p = catalog.get_by_sku(other)
-        together.append((other, product_title(p.name, other, p.category) if p else other, count))
-    return Found(sku, title, sightings, together)
+        together.append((other, _title(pipeline, other), count))
+    return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
+
+
+def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0) -> Found:
+    """Worker side of *Looks like it*: the photos whose objects look most like a catalog product (a SKU,
+    by its stored vector) or a product photo (a path, embedded as the catalog embeds its photos)."""
+    if isinstance(asked, Path):
+        sku, title, query = "", asked.name, embed_product_photo(pipeline, asked)
+    else:
+        sku, title, query = asked, _title(pipeline, asked), product_vector(pipeline, asked)
+        if query is None:
+            raise DecorLensError(f"{title} ({asked}) has no vector for the active embedder: its photo is missing "
+                                 "or unreadable; import it again with a readable photo")
+    hits = rooms_like(pipeline, query, ALIKE)
+    matched = {s.sku: _title(pipeline, s.sku) for s in hits if s.sku}
+    return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(pipeline.catalog), matched)
+
+
+def _title(pipeline: Pipeline, sku: str) -> str:
+    product = pipeline.catalog.get_by_sku(sku)
+    return product_title(product.name, sku, product.category) if product else sku
+
+
+def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
+    """Each sighting with its object cut out; a photo holding several is decoded once."""
+    photos: dict[str, np.ndarray | None] = {}
+    for one in seen:
+        if one.photo not in photos:
+            photos[one.photo] = _pixels(one.photo)
+    return [(one, _object_image(photos[one.photo], one, dpr)) for one in seen]
 
 
 def _pixels(photo: str) -> np.ndarray | None:
@@ -83,8 +122,18 @@ class WhereUsedPanel(QWidget):
         super().__init__(parent)
         self.pipeline, self.io = pipeline, io
         self.sku = ""
-        self._asked = 0  # which show_product (or clear) came last: only its answer is shown
-        self.title = plain_label("Select a product to see where it is used.")
+        self.photo: Path | None = None  # a product photo dropped on the panel, searched under Looks like it
+        self._asked = 0  # which question (or clear) came last: only its answer is shown
+        self.setAcceptDrops(True)
+        self.mode = QTabBar(objectName="whereUsedMode", drawBase=False, expanding=False)
+        self.mode.addTab("Matched in")
+        self.mode.addTab("Looks like it")
+        self.mode.setTabToolTip(MATCHED, "Tagged photos in which this product is an object's best match, or confirmed")
+        self.mode.setTabToolTip(LOOKS_LIKE, "Tagged photos holding an object that looks like this product's photo, "
+                                            "matched to it or not: finds it where a look-alike won")
+        self.mode.setAccessibleName("Where used: matched in, or looks like it")
+        self.mode.currentChanged.connect(self._mode_changed)
+        self.title = plain_label(NOTHING)
         self.title.setWordWrap(True)
         self.sightings = QListWidget(objectName="whereUsed")
         self.sightings.setAccessibleName("Where used")
@@ -97,42 +146,71 @@ class WhereUsedPanel(QWidget):
         self.together.setAccessibleName("Goes with")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.mode)
         layout.addWidget(self.title)
         layout.addWidget(self.sightings, 3)
         layout.addWidget(self.together_label)
         layout.addWidget(self.together, 1)
 
     def show_product(self, sku: str) -> None:
-        """List ``sku``'s sightings; a later call, or a clear, wins over one still being gathered (the same
-        product asked again of another data dir included: the old catalog's answer may come last)."""
-        self.sku, self._asked = sku, self._asked + 1
-        pipeline, asked, dpr = self.pipeline, self._asked, self.sightings.devicePixelRatioF()
-        self.io.start(
-            lambda _job: gather(pipeline, sku, dpr),
-            done=lambda found: asked == self._asked and self._show(found),
-            failed=self.failed.emit,
-        )
+        """List where ``sku`` is used, in the mode shown; a later call, or a clear, wins over one still being
+        gathered (the same product asked again of another data dir included: the old catalog's answer may
+        come last)."""
+        self.sku, self.photo = sku, None
+        self.mode.setTabEnabled(MATCHED, True)
+        self._ask()
+
+    def show_photo(self, photo: Path) -> None:
+        """Find a product photo (not necessarily in the catalog) in the tagged photos: Looks like it only."""
+        self.sku, self.photo = "", photo
+        self.mode.setTabEnabled(MATCHED, False)
+        if self.mode.currentIndex() == LOOKS_LIKE:
+            self._ask()
+        else:
+            self.mode.setCurrentIndex(LOOKS_LIKE)  # asks, through _mode_changed
 
     def clear(self) -> None:
-        self.sku, self._asked = "", self._asked + 1
-        self.title.setText("Select a product to see where it is used.")
+        self.sku, self.photo, self._asked = "", None, self._asked + 1
+        self.mode.setTabEnabled(MATCHED, True)
+        self._empty()
+
+    def _empty(self) -> None:
+        self.title.setText(NOTHING)
         self.sightings.clear()
         self.together.clear()
+
+    def _mode_changed(self) -> None:
+        if self.sku or self.photo:
+            self._ask()
+
+    def _ask(self) -> None:
+        self._asked += 1
+        pipeline, asked, dpr = self.pipeline, self._asked, self.sightings.devicePixelRatioF()
+        if self.mode.currentIndex() == MATCHED:
+            sku = self.sku
+            work = lambda _job: gather(pipeline, sku, dpr)
+        else:
+            query = self.photo or self.sku
+            work = lambda job: gather_alike(pipeline, query, job, dpr)
+            named = query.name if isinstance(query, Path) else "this product"
+            self.title.setText(f"Looking for {named} in the tagged photos…")
+        self.io.start(work, done=lambda found: asked == self._asked and self._show(found),
+                      failed=lambda message: asked == self._asked and self._failed(message))
+
+    def _failed(self, message: str) -> None:
+        self._empty()
+        self.failed.emit(message)
 
     def _show(self, found: Found) -> None:
         self.sightings.clear()
         self.together.clear()
-        photos = len({s.photo for s, _ in found.sightings})
-        self.title.setText(
-            f"Where used: {found.title} — best match in {photos} photo{'s' if photos != 1 else ''}"
-            if found.sightings else f"Where used: {found.title} — not matched in any tagged photo yet"
-        )
+        self.title.setText(_matched_title(found) if found.matched is None else _alike_title(found))
         for seen, image in found.sightings:
-            how = "confirmed" if seen.confirmed else seen.kind
-            item = QListWidgetItem(f"{Path(seen.photo).name}\n{pretty(seen.category)} · {how} {seen.score:.2f}")
+            item = QListWidgetItem(f"{Path(seen.photo).name}\n{_how(seen, found)}")
             item.setIcon(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon())
             item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
-            item.setToolTip(rich_tooltip(seen.photo + ("" if seen.exists else "\n(the photo is gone)")))
+            item.setToolTip(rich_tooltip(seen.photo + _matched_to(seen, found) + ("" if seen.exists else
+                                                                                    "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count in found.together:
             self.together.addItem(f"{title} · {sku} · {count} photo{'s' if count != 1 else ''}")
@@ -142,3 +220,46 @@ class WhereUsedPanel(QWidget):
     def _activated(self, item: QListWidgetItem) -> None:
         photo, number = item.data(Qt.ItemDataRole.UserRole)
         self.tagRequested.emit(Path(photo), number)
+
+    # -- a product photo dropped on the panel -------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if len(dropped_paths(event.mimeData())) == 1 and dropped_paths(event.mimeData())[0].is_file():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.show_photo(dropped_paths(event.mimeData())[0])
+        event.acceptProposedAction()
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _matched_title(found: Found) -> str:
+    photos = len({s.photo for s, _ in found.sightings})
+    if not found.sightings:
+        return f"Where used: {found.title} — not matched in any tagged photo yet"
+    return f"Where used: {found.title} — best match in {_plural(photos, 'photo')}"
+
+
+def _alike_title(found: Found) -> str:
+    if not found.tagged:
+        return f"Looks like {found.title}: no tagged photos yet. Open or tag room photos first."
+    return (f"Looks like {found.title}: the {_plural(len(found.sightings), 'photo')} of {found.tagged} tagged "
+            "with the most alike object, closest first")
+
+
+def _how(seen: Sighting, found: Found) -> str:
+    """The line under a sighting's photo name: its category, and how it was matched or how alike it looks."""
+    if found.matched is None:
+        return f"{pretty(seen.category)} · {'confirmed' if seen.confirmed else seen.kind} {seen.score:.2f}"
+    mark = " · matched to it" if found.sku and seen.sku == found.sku else ""
+    return f"{pretty(seen.category)} · alike {seen.score:.2f}{mark}"
+
+
+def _matched_to(seen: Sighting, found: Found) -> str:
+    """Under Looks like it, the tooltip names what the object was matched to when it was tagged."""
+    if found.matched is None or not seen.sku:
+        return ""
+    return f"\nbest match when tagged: {found.matched.get(seen.sku, seen.sku)} ({seen.sku})"
