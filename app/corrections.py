@@ -51,6 +51,13 @@ class Tag:
         """The confirmed product if there is one, else the top match."""
         return self.confirmed or (self.obj.matches or [None])[0]
 
+    def on_page(self, gone: Collection[str]) -> Match | None:
+        """The product the shoppable page shows for the tag while the catalog lacks ``gone``: the confirmed one
+        if it is still there, else the first match that is (``engine.shoppable.in_catalog``); None: no pin."""
+        if self.confirmed is not None and self.confirmed.sku not in gone:
+            return self.confirmed
+        return next((m for m in self.obj.matches if m.sku not in gone), None)
+
 
 def surest(tags: list[Tag], limit: int, keep: Collection[int] = ()) -> list[Tag]:
     """``tags`` with at most ``limit`` of the detector's untouched ones, the best-scored; 0: all of them.

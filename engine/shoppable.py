@@ -10,6 +10,10 @@ Below the photo's own products, *Complete the look* shows products that go with 
 best-matched in the other tagged photos that hold them (``engine.scene_memory``, the compatibility signal
 of products shown together in rooms), as the same cards, none of them already on the page.
 
+A page is written from the catalog as it is now (``in_catalog``): a product removed since the photo was
+tagged is not offered, even one the merchandiser confirmed; its tag shows its best match still in the
+catalog, or is left off when none is.
+
 No Qt here: the app's batch and export, and ``decorlens tag --html``, write the same pages.
 """
 
@@ -99,10 +103,60 @@ def write_page(
     return page
 
 
-def write_scene_page(pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str) -> Path:
-    """``write_page`` with the pipeline's category names and its scene memory's Complete the look."""
+@dataclass(frozen=True)
+class ScenePage:
+    """A page written for a scene, and how many of its confirmed products the catalog no longer had."""
+
+    path: Path
+    gone: int = 0  # confirmed products left off the page: removed from the catalog since they were confirmed
+
+    def summary(self) -> str:
+        """The page's path, and in the same line the confirmed products left off, if any."""
+        if not self.gone:
+            return str(self.path)
+        products = f"{self.gone} confirmed product{'s' if self.gone != 1 else ''}"
+        return f"{self.path} (left off: {products} no longer in the catalog)"
+
+
+def write_scene_page(
+    pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str
+) -> ScenePage:
+    """``write_page`` of the scene as the catalog holds it now (``in_catalog``), with the pipeline's category
+    names and its scene memory's Complete the look."""
+    scene, gone = in_catalog(pipeline.catalog, scene)
     complete = complete_the_look(pipeline.catalog, scene)
-    return write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete)
+    return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete), gone)
+
+
+def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The scene without the products the catalog no longer has, and how many confirmed ones that left out.
+
+    A page is sold to shoppers: a product removed since the search (``decorlens catalog remove``, the
+    Catalog tab) is not offered, confirmed or not. A tag whose confirmed product went shows its best match
+    still in the catalog, as an unconfirmed tag does; one with none left is not on the page. The scene may
+    come from a file: an entry that is not a product (no dict) counts as gone.
+    """
+    skus = {_sku(m) for obj in scene["objects"] for m in [*_matches(obj), obj.get("confirmed")]} - {""}
+    present = {sku for sku in skus if catalog.get_by_sku(sku) is not None}
+    objects, gone = [], set()
+    for obj in scene["objects"]:
+        confirmed = obj.get("confirmed")
+        if confirmed and _sku(confirmed) not in present:
+            gone.add(_sku(confirmed))
+            confirmed = None
+        matches = [m for m in _matches(obj) if _sku(m) in present]
+        objects.append({**obj, "matches": matches, "confirmed": confirmed, "confirmed_sku": _sku(confirmed)})
+    return {**scene, "objects": objects}, len(gone)
+
+
+def _matches(obj: dict[str, Any]) -> list[Any]:
+    matches = obj.get("matches")
+    return matches if isinstance(matches, list) else []
+
+
+def _sku(match: object) -> str:
+    """A product's SKU in a scene's JSON; "" for what is not a product."""
+    return str(match.get("sku") or "") if isinstance(match, dict) else ""
 
 
 def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMPLETE_MAX) -> list[dict[str, Any]]:

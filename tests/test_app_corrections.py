@@ -1,17 +1,20 @@
-"""The app's file formats without Qt: corrections (a superset of search JSON) and shoppable pages."""
+"""The app's file formats: corrections (a superset of search JSON) and shoppable pages, without Qt; and what the
+matches panel says of a confirmed product the page leaves out."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from ikea_feed import write_feed
 from PIL import Image
 
 from app import corrections
 from app.corrections import USER, EditableScene
+from decorlens.main import main
 from engine.errors import DecorLensError
 from engine.results import Match, SceneObject, SceneResult
-from engine.shoppable import write_page
+from engine.shoppable import write_page, write_scene_page
 
 
 def _match(sku: str, category: str, score: float, image: str = "") -> Match:
@@ -100,3 +103,45 @@ def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
     assert "left:17.50%;top:50.00%" in text  # the chair's tag at (35, 50) of 200x100
     assert "Product sku2" in text.split('class="spot"')[1]  # the confirmed product, not the top match
     assert (out / "images" / "room.jpg").is_file()
+
+
+def test_the_panel_marks_a_confirmed_product_removed_since_and_says_what_the_page_shows(
+    qtbot, fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path
+):
+    """A confirmed product later removed from the catalog still read "✓ Confirmed" with nothing else: the page
+    leaves it out and pins the tag's best match still in the catalog, and the panel says so, naming that one."""
+    from app.labels import product_title
+    from app.scene_controller import current_products
+    from app.thumbnails import Thumbnails
+    from app.widgets.results_panel import ResultsPanel
+    from app.workers import Runner
+
+    rows = [r for r in ikea_products if r["category"] == "sofa"][:3]
+    assert fresh_pipeline.import_catalog(write_feed(ikea, rows, tmp_path / "feed.csv")).added == 3
+    products = [fresh_pipeline.catalog.get_by_sku(r["product_id"]) for r in rows]
+    photo = scene_path("a-cosy-space-for-coffee-and-conversation")
+    width, height = Image.open(photo).size
+    matches = [Match(p.id, p.sku, p.name, p.category, 0.8 - i / 10, "exact", p.image_path) for i, p in enumerate(products)]
+    obj = SceneObject("sofa", "couch", 0.9, (0, 0, width / 2, height / 2), (width / 4, height / 4), matches)
+    scene = EditableScene(SceneResult(str(photo), width, height, "CPU", {}, [obj]), "ab" * 32)
+    scene.confirm(1, matches[1])
+
+    assert main(["-q", "--data-dir", str(fresh_pipeline.data_dir), "catalog", "remove", matches[1].sku]) == 0
+    gone = scene.skus() - current_products(fresh_pipeline, scene.skus()).keys()  # the window's catalog refresh
+    panel = ResultsPanel(Thumbnails(Runner(1)))
+    qtbot.addWidget(panel)
+    panel.gone = gone
+    panel.show_tag(scene.tag(1), "#3b82f6", ["sofa"], ("sofa",))
+    panel.show_matches(scene.tag(1).obj.matches)
+
+    written = write_scene_page(fresh_pipeline, scene.to_json(), photo, tmp_path / "out", "room")
+    assert written.gone == 1 and f'data-sku="{matches[0].sku}"' in written.path.read_text()
+    assert f'data-sku="{matches[1].sku}"' not in written.path.read_text()
+    assert scene.tag(1).on_page(gone) == matches[0]
+    shown = product_title(matches[0].name, matches[0].sku, matches[0].category)
+    assert f"the shoppable page shows {shown} instead" in panel.subtitle.text()
+    confirmed = panel.rows[1]
+    assert confirmed.gone_note.text() == "No longer in the catalog"
+    assert confirmed.confirm.text() == "✓ Confirmed" and confirmed.confirm.isEnabled()  # to withdraw it
+    assert "No longer in the catalog" in confirmed.accessibleName()
+    assert [r.confirm.text() for r in (panel.rows[0], panel.rows[2])] == ["Confirm match"] * 2

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from ikea_feed import write_feed
 from PIL import Image
 
 from decorlens.main import main
@@ -23,7 +24,7 @@ from engine.batch import FORMULA_STARTS, SUMMARY, tag_scenes, unique_stems
 from engine.categories import display_name
 from engine.files import write_atomic
 from engine.links import safe_link
-from engine.shoppable import IMAGES, export_batch, readable_title, write_page
+from engine.shoppable import IMAGES, export_batch, readable_title, write_page, write_scene_page
 from engine.shoppable_assets import SCRIPT
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -352,3 +353,44 @@ def test_a_photo_named_up_to_the_file_name_limit_still_gets_its_page(scene_path,
         assert page.is_file() and (out / IMAGES / f"{stem}.jpg").is_file()
     app_page = write_page({"width": 4, "height": 3, "objects": []}, photos[1], out / "app", photos[1].stem)
     assert app_page.name == f"{'b' * 200}.html"  # the app passes the photo's own stem
+
+
+# --- the page offers what the catalog has now ---------------------------------------------------------
+
+
+def _as_match(product) -> dict:
+    """A catalog product as a scene's JSON holds a match (and a confirmed product)."""
+    return {"product_id": product.id, "sku": product.sku, "name": product.name, "category": product.category,
+            "score": 0.8, "match": "exact", "image_path": product.image_path, "url": "", "price": ""}
+
+
+def test_a_confirmed_product_removed_from_the_catalog_is_not_offered(
+    fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path
+):
+    """A product confirmed in the app, then removed from the catalog (``decorlens catalog remove``), stayed on the
+    exported page: pinned, carded and pictured, sold to shoppers though the shop no longer had it. Its tag now
+    shows the best match still in the catalog (or is left off if none is), and the export says how many."""
+    rows = [r for c in ("sofa", "lamp") for r in [r for r in ikea_products if r["category"] == c][:2]]
+    assert fresh_pipeline.import_catalog(write_feed(ikea, rows, tmp_path / "feed.csv")).added == 4
+    sofa, kept_sofa, lamp, other_lamp = (fresh_pipeline.catalog.get_by_sku(r["product_id"]) for r in rows)
+    photo = scene_path(SCENE)
+    scene = _scene(photo, _as_match(sofa), _as_match(lamp), _as_match(other_lamp))
+    for number, obj in enumerate(scene["objects"], 1):
+        obj["number"] = number  # as the app's scene numbers its tags
+    first, second, third = scene["objects"]
+    first.update(matches=[_as_match(sofa), _as_match(kept_sofa)], confirmed=_as_match(sofa), confirmed_sku=sofa.sku)
+    second.update(confirmed=_as_match(lamp), confirmed_sku=lamp.sku)  # its only match: nothing left to show
+    third.update(confirmed=_as_match(other_lamp), confirmed_sku=other_lamp.sku)  # still in the catalog
+
+    assert main(["-q", "--data-dir", str(fresh_pipeline.data_dir), "catalog", "remove", sofa.sku, lamp.sku]) == 0
+    written = write_scene_page(fresh_pipeline, scene, photo, tmp_path / "out", "room")
+
+    page = Page(written.path.read_text())
+    assert [(c["data-sku"], c["data-tags"]) for c in page.with_class("card")] == [(kept_sofa.sku, "1"),
+                                                                                  (other_lamp.sku, "3")]
+    assert [p["aria-label"].split(":")[0] for p in page.with_class("pin")] == ["Tag 1", "Tag 3"]
+    assert sofa.name not in "".join(page.text) and lamp.name not in "".join(page.text)
+    assert len(list((tmp_path / "out" / IMAGES / "products").iterdir())) == 2  # no picture of the removed
+    assert written.gone == 2
+    assert written.summary() == f"{written.path} (left off: 2 confirmed products no longer in the catalog)"
+    assert scene["objects"][0]["confirmed"]["sku"] == sofa.sku  # the caller's scene (the saved edits) is kept

@@ -229,6 +229,11 @@ class MatchRow(Ringed, QFrame):
         if gone and not confirmed:
             self.confirm.setText(GONE)
             self.confirm.setEnabled(False)
+        elif gone:  # confirmed before it was removed: said so, as the shop page leaves it out (engine.shoppable)
+            self.gone_note = plain_label(GONE)
+            self.gone_note.setObjectName("muted")
+            text.addWidget(self.gone_note)
+            self.confirm.setToolTip(f"{GONE}: the shoppable page leaves it out. Click to withdraw the confirmation")
         text.addWidget(self.confirm, alignment=Qt.AlignmentFlag.AlignLeft)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -466,7 +471,7 @@ class ResultsPanel(QWidget):
         self.title.setText(
             f"{dot_html(colour)} <b>{tag.number} · {html.escape(pretty(tag.obj.category))}</b>"
         )
-        self.subtitle.setText(self._origin(tag))
+        self.subtitle.setText(self._origin(tag) + self._gone_note(tag))
         self._searched = searched
         self.category.clear()
         for name in sorted(set(categories) | {tag.obj.category}):
@@ -497,6 +502,17 @@ class ResultsPanel(QWidget):
         if tag.original_category is not None:
             text += f" · category changed from {pretty(tag.original_category)}"
         return text
+
+    def _gone_note(self, tag: Tag) -> str:
+        """What the shoppable page shows for a tag whose confirmed product the catalog no longer has: the
+        panel says it, so the pin the merchandiser confirmed is not a surprise on the published page."""
+        if tag.confirmed_sku not in self.gone:
+            return ""
+        shown = tag.on_page(self.gone)
+        if shown is None:
+            return f"\nConfirmed product {GONE.lower()}: the shoppable page leaves this tag off"
+        return (f"\nConfirmed product {GONE.lower()}: the shoppable page shows "
+                f"{product_title(shown.name, shown.sku, shown.category)} instead")
 
     def set_searching(self, text: str = "Searching…") -> None:
         self._set_rows([])
