@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,7 @@ MAX_SEPARATORS = 64 * MAX_COLUMNS  # in one CSV row before splitting it (quoted 
 MAX_ROW_CHARS = 16 * 2**20  # characters of one CSV row
 MAX_PARQUET_CHUNK = 256 * 2**20  # bytes of one Parquet column chunk, uncompressed (Spark writes 128 MiB row groups)
 TEXT_FIELDS = ("sku", "name", "category", "url", "price", "image")  # held to bundle_rows' rules
+T = TypeVar("T")
 
 # Our column ← the first present of these (lower-cased) header names.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -185,12 +186,13 @@ def import_rows(
 
 
 def _chunk_rows(matcher: Matcher) -> int:
-    """Rows an import embeds per step: CHUNK, made smaller for an embedder whose batches are (``engine.embed.
-    batch_for``, whose ``BATCH_BYTES`` bounds a batch's input tensor) in the same ratio.
+    """Rows an import or ``embed_missing`` embeds per step: CHUNK, made smaller for an embedder whose batches
+    are (``engine.embed.batch_for``, whose ``BATCH_BYTES`` bounds a batch's input tensor) in the same ratio.
 
-    The chunk being embedded and the one prepared ahead of it hold their rows' float32 input tensors, so a
-    fixed CHUNK grew with the input size: 64 rows at 512 px were 200 MB a chunk, twice over. Up to 288 px
-    this is CHUNK, as before.
+    An import's chunk being embedded and the one prepared ahead of it hold their rows' float32 input tensors,
+    so a fixed CHUNK grew with the input size: 64 rows at 512 px were 200 MB a chunk, twice over.
+    ``embed_missing`` holds a chunk's decoded photos (up to CATALOG_MAX_SIDE, 3 MB each) beside the batch
+    being run, whose activations grow with the input too. Up to 288 px this is CHUNK, as before.
     """
     card = getattr(matcher, "card", None)
     if card is None:
@@ -210,20 +212,20 @@ def embed_missing(
     missing = catalog.missing_vectors(matcher.key)
     if not missing:
         return 0
-    embedded = 0
+    embedded, done = 0, 0
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
-        for start in range(0, len(missing), CHUNK):
+        for chunk in _chunks(missing, _chunk_rows(matcher)):
             if cancelled():
                 raise Cancelled("re-embedding cancelled; the catalog is unchanged")
-            chunk = missing[start : start + CHUNK]
             images = list(pool.map(lambda p: _load_or_none(p.image_path), chunk))
             ok = [(p, img) for p, img in zip(chunk, images) if img is not None]
             if ok:
                 vectors = matcher.embed([img for _, img in ok])
                 catalog.put_vectors(matcher.key, ((p.id, p.image_hash, v) for (p, _), v in zip(ok, vectors)), revision)
                 embedded += len(ok)
+            done += len(chunk)
             if progress:
-                progress(min(start + CHUNK, len(missing)), len(missing))
+                progress(done, len(missing))
     return embedded
 
 
@@ -624,6 +626,6 @@ def _load_or_none(path: str) -> np.ndarray | None:
         return None
 
 
-def _chunks(rows: Sequence[ImportRow], size: int) -> Iterator[Sequence[ImportRow]]:
+def _chunks(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]

@@ -507,3 +507,49 @@ def test_an_import_embeds_in_chunks_bounded_in_bytes_with_progress_and_cancel(tm
             import_rows(catalog, rows, _LargeInputEmbedder(), tmp_path / "cache",
                         lambda done, total: progress.append(done), cancelled=lambda: bool(progress))
         assert catalog.count() == 0 and len(progress) == 1
+
+
+def _efficientnet_at(side: int, folder: Path, models: Path):
+    """EfficientNet-Lite0 (the pack's weights) taking ``side`` px inputs: its graph is convolutions and a GeM pool
+    over the whole map, so freeing the input's height and width is all it takes. A large-input embedder as a
+    user's card may ask for (up to ``engine.models.MAX_EMBEDDER_INPUT``); the pack's own are 224 px."""
+    onnx = pytest.importorskip("onnx")
+    from dataclasses import replace
+
+    from engine.embed import Embedder
+    from engine.models import ResolvedModel, read_card
+
+    stock = models / "effnet_lite0_gem.onnx"
+    graph = onnx.load(stock)
+    height, width = graph.graph.input[0].type.tensor_type.shape.dim[2:]
+    height.dim_param, width.dim_param = "h", "w"
+    del graph.graph.value_info[:]  # the shapes inferred at 224 px
+    path = folder / f"effnet_lite0_gem_{side}.onnx"
+    onnx.save(graph, path)
+    card = replace(read_card(stock), name=f"effnet_lite0-gem-{side}", input_size=side, sha256="")
+    return Embedder(ResolvedModel(path, card), "cpu")
+
+
+def test_re_embedding_for_a_large_input_embedder_holds_chunks_as_small_as_an_imports(tmp_path: Path, ikea: Path,
+                                                                                     shared_models: Path):
+    """``embed_missing`` (after ``models activate`` or a failed run) decoded 64 photos a step whatever the
+    embedder, beside a batch of 512 px activations; it now takes the import's chunk (``_chunk_rows``). The
+    photos held at once are the steps of its progress."""
+    from engine.catalog import Catalog
+    from engine.embed import BATCH, BATCH_BYTES
+    from engine.imageio import load_image
+    from engine.importer import CATALOG_MAX_SIDE, CHUNK, ImportRow, embed_missing, import_rows
+
+    images = sorted((ikea / "products" / "lamp").glob("*.jpg"))[:45]
+    rows = [ImportRow(sku=f"L{i}", name=f"L{i}", category="lamp", image=str(p)) for i, p in enumerate(images)]
+    small, large = _efficientnet_at(224, tmp_path, shared_models), _efficientnet_at(512, tmp_path, shared_models)
+    progress: list[int] = []
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        assert import_rows(catalog, rows, small, tmp_path / "cache").added == 45
+        assert embed_missing(catalog, large, lambda done, total: progress.append(done)) == 45
+        steps = np.diff([0, *progress])
+        assert progress[-1] == 45 and len(steps) > 1
+        assert max(steps) * 3 * 512 * 512 * 4 <= CHUNK // BATCH * BATCH_BYTES  # as an import's chunk at 512 px
+        stored = [vector for _, _, vector in catalog.vectors(large.key)]  # in product id order: rows' order
+        first = large.embed([load_image(images[0], max_side=CATALOG_MAX_SIDE)])[0]
+        assert len(stored) == 45 and float(stored[0] @ first) > 0.999
