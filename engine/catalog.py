@@ -29,6 +29,9 @@ GLOBAL = ""  # tombstone category meaning "gone from the all-categories index to
 LOCK_TIMEOUT_ENV = "DECORLENS_LOCK_TIMEOUT"
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one (a long import holds the lock throughout)
 QUIET_WAIT = 0.5  # a write lock released within this goes unremarked
+# SQLite virtual-machine steps between two asks whether a read is still wanted (``Catalog.interruptible``):
+# well under a millisecond of a scan, a few thousand asks of a second's scan of a million products
+PROGRESS_STEPS = 10_000
 READ_WAIT = 30.0  # readers only wait in WAL mode's rare moments (recovery after a crash, checkpoints)
 WAITING = "waiting for another DecorLens to finish writing the catalog…"
 WAITED = "the other DecorLens has finished writing the catalog; going on"  # the wait is over (a status line
@@ -103,6 +106,10 @@ class Upserted(NamedTuple):
 
 class CatalogBusyError(CatalogError):
     """Another process held the catalog's write lock for longer than we were willing to wait."""
+
+
+class Interrupted(Exception):
+    """A read stopped by ``Catalog.interruptible``: its caller no longer wants the answer (no error to report)."""
 
 
 def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> str:
@@ -247,6 +254,26 @@ class Catalog:
             yield
         finally:
             self._rollback()
+
+    @contextmanager
+    def interruptible(self, stop: Callable[[], bool]) -> Iterator[None]:
+        """Reads in the block (on this thread's connection) stop once ``stop()`` turns true: ``Interrupted``.
+
+        A search typed over while it ran went on to its end: a second at a million products, holding one of
+        the window's two I/O threads while the next key's search waited or shared the CPU. SQLite asks
+        ``stop`` every ``PROGRESS_STEPS`` steps and ends the statement ("interrupted"); the connection stays
+        usable. ``stop`` runs on this thread, so it must only read (a counter the window's thread bumps).
+        """
+        conn = self.db
+        conn.set_progress_handler(lambda: 1 if stop() else 0, PROGRESS_STEPS)
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if str(exc) != "interrupted":
+                raise
+            raise Interrupted() from exc
+        finally:
+            conn.set_progress_handler(None, 0)
 
     def _rollback(self) -> None:
         """Undo the open transaction, if SQLite has not already: on a full disk (and some I/O errors) it rolls

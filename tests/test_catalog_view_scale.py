@@ -91,6 +91,53 @@ def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_
     pipeline.catalog.close()
 
 
+def test_a_search_typed_over_while_it_runs_stops_and_the_next_one_lists(qtbot, ikea: Path, tmp_path: Path):
+    """A search already running when the next key came ran on to its end (a second at a million products),
+    holding an I/O thread. It now stops within a few thousand SQLite steps, says nothing (it is no error),
+    its connection stays usable, and the next search lists. The running search is held in its first LIKE
+    (SQLite's own, replaced on the worker's connection during the query by one that waits) until the next
+    key has come; then every row matches at once, and only a stop keeps it from reading them all."""
+    import threading
+
+    photos = [str(ikea / row["image"]) for row in Dataset(ikea).products]
+    size = MAX_SHOWN + MORE
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=bench.synthetic_catalog(tmp_path / "d", size, photos,
+                                                                                   lambda _m: None)))
+    io = Runner(1)  # one thread: the next search runs once the superseded one has ended
+    view = CatalogView(pipeline, Runner(1), io, Thumbnails(Runner(1)))
+    qtbot.addWidget(view)
+    messages: list[str] = []
+    view.message.connect(lambda text, _level: messages.append(text))
+    running, next_key, compared = threading.Event(), threading.Event(), []
+
+    def held_like(_pattern: str, _value: str, _escape: str) -> bool:
+        compared.append(1)
+        running.set()
+        return next_key.wait(WAIT_MS / 1000)  # every row matches: without a stop, all are read and sorted
+
+    products, connections = pipeline.catalog.products, []
+
+    def held_products(category: str | None, text: str, limit: int) -> list:
+        connections.append(pipeline.catalog._local.held)  # kept: a function on it must not be freed at the job's end
+        connections[-1].conn.create_function("like", 3, held_like)
+        return products(category, text, limit=limit)
+
+    pipeline.catalog.products = held_products
+    view.search.setText("bench")
+    view.refresh(changed=False)
+    assert running.wait(WAIT_MS / 1000)
+    view.search.setText("")  # the next key: a search without LIKE, listing the first products
+    view.refresh(changed=False)
+    next_key.set()
+    qtbot.waitUntil(lambda: view.model.rowCount() == MAX_SHOWN, timeout=WAIT_MS)
+    assert view.count.text() == f"{MAX_SHOWN:,} shown (first {MAX_SHOWN:,})" and not messages
+    assert len(compared) < size // 2, f"the superseded search read {len(compared)} of {size} products"
+    interrupted = connections[0].conn
+    assert interrupted.execute("SELECT COUNT(*) FROM products").fetchone()[0] == size  # still usable
+    assert io.shutdown(WAIT_MS)
+    pipeline.catalog.close()
+
+
 def test_the_catalog_bench_measures_a_small_catalog(ikea: Path, tmp_path: Path, qapp) -> None:
     data = bench.run(None, Options(dataset=ikea, sizes=(300,), repeats=1, write=False, workdir=tmp_path,
                                    log=lambda _m: None))

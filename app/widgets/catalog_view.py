@@ -53,7 +53,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner, Task
-from engine.catalog import Product
+from engine.catalog import Interrupted, Product
 from engine.importer import ImportReport
 from engine.pipeline import Pipeline
 
@@ -301,11 +301,18 @@ class CatalogView(QWidget):
         query, pipeline = self._query, self.pipeline
         category, text = self.category.currentData(), self.search.text().strip()
 
+        def superseded() -> bool:
+            return query != self._query  # typed over: a million products' query is a second
+
         def work(_job) -> tuple[dict[str, int], list[Product]] | None:
-            if query != self._query:  # typed over while it waited: a million products' query is half a second
+            if superseded():  # typed over while it waited
                 return None
             catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
-            return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
+            try:
+                with catalog.interruptible(superseded):  # typed over while it runs: stopped, not an error
+                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
+            except Interrupted:
+                return None
 
         self.io.start(
             work,
