@@ -34,13 +34,13 @@ from app.engine_info import EngineInfo, describe_engine
 from app.engine_notes import EngineNotes, as_status
 from app.labels import pretty, use_category_names
 from app.scene_controller import SceneController
-from app.scene_files import save_pasted, scene_files
+from app.scene_files import deliver_found, each_scene_file, save_pasted
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
-from app.widgets.photo_strip import PhotoStrip
+from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView, dropped_paths
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
@@ -89,6 +89,10 @@ class MainWindow(QMainWindow):
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
+        self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
+        self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
+        self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
+        self._tried_all: tuple[Path, str] | None = None  # every photo found so far failed: the last, its error
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
         self._revision: int | None = None  # the catalog's revision when the window last looked
@@ -151,6 +155,9 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         self.status_line = StatusLine()
         self.setStatusBar(self.status_line)
+        self.listing_status = ListingStatus()
+        self.listing_status.stopRequested.connect(self.stop_listing)
+        self.status_line.insertPermanentWidget(0, self.listing_status)
 
     def _build_toolbar(self) -> None:
         """Open, Open folder, Batch, Catalog, Train, then Undo/Redo and Settings at the right."""
@@ -354,23 +361,62 @@ class MainWindow(QMainWindow):
         return str(Path(self.settings.recent[0]).parent) if self.settings.recent else ""
 
     def open_paths(self, paths: list[Path]) -> None:
-        """Files and folders (dropped, pasted, chosen): list their photos and open the first."""
-        self.io.start(
-            lambda _job: scene_files(paths),
-            done=lambda found: self._photos_found(found, paths),
-            failed=lambda m: self.show_message(m, "error", page=PHOTO_TAB),
+        """Files and folders (dropped, pasted, chosen): list their photos and open the first as soon as it is
+        found. The listing goes on in a worker (0.2-0.3 s for 20,000 photos here, longer on a network share),
+        the Photos strip filling as it goes; the listing's order is the strip's, so the photo opened first
+        stays first. Opening something else, or Stop, ends a listing."""
+        if self._listing is not None:
+            self._listing.cancel()  # its parts still on their way are dropped (``ours``)
+        self._found, self._candidates, self._strip_follows, self._tried_all = [], [], False, None
+        task: Task | None = None
+
+        def ours(slot: Callable[..., None]) -> Callable[..., None]:
+            return lambda *args: task is self._listing and slot(*args)
+
+        task = self._listing = self.io.start(
+            lambda job: deliver_found(each_scene_file(paths), job.deliver, job.cancelled),
+            delivered=ours(self._photos_found),
+            done=ours(lambda _count: self._listing_ended(paths)),
+            failed=ours(lambda m: self._listing_ended(paths, m)),
         )
 
-    def _photos_found(self, found: list[Path], asked: list[Path]) -> None:
-        if not found:
+    def stop_listing(self) -> None:
+        """Stop the folder being listed; the photos found so far stay in the strip."""
+        if self._listing is not None:
+            self._listing.cancel()
+            self._listing_ended([], stopped=True)
+            count = len(self._found)
+            self.statusBar().showMessage(f"Stopped listing: {count:,} photo{'' if count == 1 else 's'} listed.", 10_000)
+
+    def _photos_found(self, photos: list[Path]) -> None:
+        """Part of the listing: the first photo is opened at once; once one opened, the strip takes the rest."""
+        before = len(self._found)
+        self._found.extend(photos)
+        self.listing_status.found(len(self._found))
+        if self._strip_follows:
+            self.photo_list.add_photos(photos)
+            if before == 1:
+                self.photo_dock.show()
+        if before == 0:
+            self._candidates = self._found  # the same list: photos found later are candidates too
+            self.open_photo(photos[0])
+        elif self._tried_all is not None:  # every photo found before failed to open
+            self._tried_all = None
+            self.open_photo(photos[0])
+
+    def _listing_ended(self, asked: list[Path], error: str | None = None, stopped: bool = False) -> None:
+        self._listing = None
+        self.listing_status.hide()
+        if error is not None:
+            self.show_message(error, "error", page=PHOTO_TAB)
+        elif not self._found and not stopped:
             self.show_message(
                 "No photos in " + ", ".join(p.name for p in asked) + f" (DecorLens reads {READABLE}).",
                 "error",
                 page=PHOTO_TAB,
             )
-            return
-        self._candidates = list(found)
-        self.open_photo(found[0])
+        if self._tried_all is not None:  # nothing more to try: said as for a listing that ended first
+            self._open_failed(*self._tried_all)
 
     def open_photo(self, path: Path) -> None:
         """Start opening ``path``; the window changes only once it decoded (``_photo_opened``)."""
@@ -412,8 +458,9 @@ class MainWindow(QMainWindow):
 
     def _photo_opened(self, path: Path) -> None:
         if path in self._candidates:
-            self.photo_list.show_photos(self._candidates)
-            self.photo_dock.setVisible(len(self._candidates) > 1)
+            self.photo_list.show_photos(self._found)
+            self.photo_dock.setVisible(len(self._found) > 1)
+            self._strip_follows = self._listing is not None
         self._candidates = []
         self.settings.add_recent(path)
         self.setWindowTitle(f"{path.name} — DecorLens")
@@ -430,16 +477,19 @@ class MainWindow(QMainWindow):
     def _open_failed(self, path: Path, message: str) -> None:
         """Nothing the user had changes; a folder being opened tries its next photo (one photo dropped or
         chosen is named as itself, not as the last of "none of the photos")."""
-        if path in self._candidates and len(self._candidates) > 1:
+        if path in self._candidates:
             rest = self._candidates[self._candidates.index(path) + 1 :]
             if rest:
                 self.open_photo(rest[0])
                 return
-            self._candidates = []
-            self.show_message(f"None of the photos could be opened; the last said: {message}", "error", page=PHOTO_TAB)
-            return
-        if self._candidates == [path]:
-            self._candidates = []
+            if self._listing is not None:  # the next photo found is tried
+                self._tried_all = (path, message)
+                return
+            self._tried_all, self._candidates = None, []
+            if len(self._found) > 1:
+                self.show_message(f"None of the photos could be opened; the last said: {message}", "error",
+                                  page=PHOTO_TAB)
+                return
         reason = message.removeprefix(f"{path}: ")  # the engine's line names the file too
         self.show_message(f"{path.name} could not be opened: {reason}", "error", page=PHOTO_TAB)
         self.photo_list.select(self.controller.path)

@@ -2,7 +2,8 @@
 
 Every long step (model loading, detection, import, batch) goes through ``Runner.start`` so the window
 never freezes. A task gets a ``Job`` to report progress and to ask whether the user cancelled; the
-engine's own ``progress``/``cancelled`` parameters take those two directly. Errors the user can act
+engine's own ``progress``/``cancelled`` parameters take those two directly. A task whose result comes
+in parts (a folder's photos as they are found) hands each part on with ``Job.deliver``. Errors the user can act
 on come back as their message (``DecorLensError``, ``ValueError``), or as ``engine.advice`` words a
 library's (a full disk, a locked catalog); anything else as a short line, with the traceback logged,
 so one bad file never takes the app down.
@@ -33,6 +34,7 @@ class _Bridge(QObject):
     """Emitted from pool threads, delivered (queued) on the UI thread; the int is the task's key."""
 
     progress = Signal(int, int, int)
+    delivered = Signal(int, object)
     done = Signal(int, object)
     failed = Signal(int, str)
     cancelled = Signal(int, str)
@@ -47,6 +49,10 @@ class Job:
 
     def progress(self, done: int, total: int) -> None:
         self._task.bridge.progress.emit(self._task.key, done, total)
+
+    def deliver(self, part: object) -> None:
+        """Part of the result, passed to the ``delivered`` slot on the UI thread before ``done`` (in order)."""
+        self._task.bridge.delivered.emit(self._task.key, part)
 
     def cancelled(self) -> bool:
         return self._task.is_cancelled()
@@ -103,6 +109,7 @@ class _Slots:
     failed: Callable[[str], None] | None
     progress: Callable[[int, int], None] | None
     cancelled: Callable[[str], None] | None
+    delivered: Callable[[Any], None] | None = None
 
 
 class Runner(QObject):
@@ -116,6 +123,7 @@ class Runner(QObject):
         # while the Runner's window is deleted (the connections to this Runner then simply go away).
         self._bridge = _Bridge(QCoreApplication.instance())
         self._bridge.progress.connect(self._progress)
+        self._bridge.delivered.connect(self._delivered)
         self._bridge.done.connect(self._done)
         self._bridge.failed.connect(self._failed)
         self._bridge.cancelled.connect(self._cancelled)
@@ -130,9 +138,10 @@ class Runner(QObject):
         failed: Callable[[str], None] | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[str], None] | None = None,
+        delivered: Callable[[Any], None] | None = None,
     ) -> Task:
         task = Task(next(self._keys), work, self._bridge)
-        self._tasks[task.key] = (task, _Slots(done, failed, progress, cancelled))
+        self._tasks[task.key] = (task, _Slots(done, failed, progress, cancelled, delivered))
         self.pool.start(task.run)
         return task
 
@@ -143,6 +152,10 @@ class Runner(QObject):
     def _progress(self, key: int, done: int, total: int) -> None:
         if slot := self._slot(key, "progress"):
             slot(done, total)
+
+    def _delivered(self, key: int, part: object) -> None:
+        if slot := self._slot(key, "delivered"):
+            slot(part)
 
     def _done(self, key: int, value: object) -> None:
         if slot := self._slot(key, "done"):

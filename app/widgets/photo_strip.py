@@ -1,9 +1,11 @@
 """The Photos strip: a folder's photos as a column of thumbnails, the open one selected.
 
-A merchandiser opens folders of 20,000 photos: the strip's rows are made in one call, and only the
-rows in view get their thumbnail and tooltip (asked for again as the strip scrolls), so opening such
-a folder neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out
-of view are let go (at most ``KEPT`` rows hold one); the thumbnail cache decides what stays decoded.
+A merchandiser opens folders of 20,000 photos: the strip's rows are made in one call per part of the
+listing (``show_photos``, then ``add_photos`` as the folder is still being listed), and only the rows in
+view get their thumbnail and tooltip (asked for again as the strip scrolls), so opening such a folder
+neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out of view
+are let go (at most ``KEPT`` rows hold one); the thumbnail cache decides what stays decoded.
+``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QStyledItemDelegate, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QStyledItemDelegate,
+    QToolButton,
+    QWidget,
+)
 
 from app.labels import rich_tooltip
 from app.thumbnails import Thumbnails
@@ -59,12 +70,20 @@ class PhotoStrip(QListWidget):
         self.verticalScrollBar().valueChanged.connect(lambda _value: self._visible_soon.start())
 
     def show_photos(self, photos: list[Path]) -> None:
-        self.photos = list(photos)
-        self._rows = {str(photo): row for row, photo in enumerate(self.photos)}
+        self.photos, self._rows = [], {}
         self._iconed.clear()
         self.blockSignals(True)
         self.clear()
-        self.addItems([photo.name for photo in self.photos])  # one insertion, whatever the folder's size
+        self.blockSignals(False)
+        self.add_photos(photos)
+
+    def add_photos(self, photos: list[Path]) -> None:
+        """Rows for more photos of the folder, after the others (one insertion, whatever their number)."""
+        first = len(self.photos)
+        self.photos.extend(photos)
+        self._rows.update((str(photo), row) for row, photo in enumerate(photos, first))
+        self.blockSignals(True)
+        self.addItems([photo.name for photo in photos])
         self.blockSignals(False)
         self._visible_soon.start()
 
@@ -138,6 +157,29 @@ class PhotoStrip(QListWidget):
         if event.type() == QEvent.Type.DevicePixelRatioChange:
             self._visible_soon.start()
         return super().event(event)
+
+
+class ListingStatus(QWidget):
+    """"Listing photos: 5,000 found" and Stop, in the status bar while a folder is listed (the strip fills as
+    it goes); Stop keeps the photos found so far."""
+
+    stopRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.stop = QToolButton(text="Stop")
+        self.stop.setToolTip("Stop listing the folder: the photos found so far stay in the Photos strip")
+        self.stop.clicked.connect(self.stopRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.stop)
+        self.hide()
+
+    def found(self, count: int) -> None:
+        self.label.setText(f"Listing photos: {count:,} found…")
+        self.show()
 
 
 class _Row(QStyledItemDelegate):
