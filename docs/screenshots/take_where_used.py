@@ -1,4 +1,5 @@
-"""Retake where-used.png: the Catalog tab with one product selected and its Where used panel.
+"""Retake where-used.png: the Catalog tab with one product selected and its Where used panel; then
+looks-like-it.png, the same product under the panel's Looks like it tab.
 
 The data dir must hold the IKEA catalog and the shared scenes tagged into its scene memory:
 
@@ -25,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
-from app.widgets.where_used import SHOWN
+from app.widgets.where_used import ALIKE, LOOKS_LIKE, SHOWN
 from app.workers import Runner
 from engine.pipeline import Pipeline
-from engine.scene_memory import where_used
+from engine.scene_memory import product_vector, rooms_like, where_used
 from engine.settings import Settings
 
 
@@ -52,18 +53,30 @@ def main() -> None:
     view = CatalogView(pipeline, Runner(1), Runner(2), Thumbnails(Runner(2)))
     view.resize(1280, 760)
     view.show()
+    view.search.blockSignals(True)  # no second listing (the typing delay) to drop the selection later
     view.search.setText(args.sku)
+    view.search.blockSignals(False)
     view.refresh()
     wait(app, lambda: view.model.rowCount() == 1)
     view.grid.selectionModel().select(view.model.index(0), view.grid.selectionModel().SelectionFlag.Select)
     shown = len(where_used(pipeline.catalog, args.sku, SHOWN))
     wait(app, lambda: view.where_used.sightings.count() == shown)
     wait(app, lambda: view.model.thumbnails.get(view.model.products[0].image_path) is not None)
+    shoot(app, view, args.out)
+    print(f"{args.out}: {shown} sightings of {args.sku}")
+    view.where_used.mode.setCurrentIndex(LOOKS_LIKE)
+    alike = len(rooms_like(pipeline, product_vector(pipeline, args.sku), ALIKE))
+    wait(app, lambda: view.where_used.sightings.count() == alike and "Looks like" in view.where_used.title.text())
+    shoot(app, view, args.out.with_name("looks-like-it.png"))
+    print(f"{args.out.with_name('looks-like-it.png')}: {alike} photos looking like {args.sku}")
+
+
+def shoot(app: QApplication, view: CatalogView, out: Path) -> None:
+    """The view as shown once pending paints are done, reduced to 256 colours."""
     for _ in range(20):
         app.processEvents()
-    view.grab().save(str(args.out))
-    Image.open(args.out).convert("RGB").quantize(256).save(args.out, optimize=True)
-    print(f"{args.out}: {shown} sightings of {args.sku}")
+    view.grab().save(str(out))
+    Image.open(out).convert("RGB").quantize(256).save(out, optimize=True)
 
 
 if __name__ == "__main__":
