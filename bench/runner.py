@@ -22,6 +22,7 @@ BENCHMARKS = {
     "scale": "bench.scale",  # Ray embedding vs the desktop import, vector import, compact index ([scale])
     "map": "bench.map_view",  # the Map tab's canvas at 2,000 to 50,000 products ([gui])
     "catalog": "bench.catalog_view",  # the Catalog tab at 20,000 to 1,000,000 products ([gui])
+    "folder": "bench.folder_view",  # opening a folder of 5,000 and 20,000 photos in the main window ([gui])
 }
 
 
@@ -43,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=sizes, default=(),
                         help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
                              "1000000 alone builds hnswlib at full dimension on 1M vectors (index-1M.json); "
-                             "map: maps of these many products; catalog: catalogs of these many products")
+                             "map: maps of these many products; catalog: catalogs of these many products; "
+                             "folder: folders of these many photos")
 
 
 def options_from(args: argparse.Namespace) -> Options:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -193,3 +194,19 @@ def test_the_train_layout_bench_times_both_layouts_and_they_embed_alike(ikea: Pa
         assert result["max_embedding_difference"] < 1e-5, backbone
         assert all(result[part]["channels_last_s"] > 0 and result[part]["as_built_s"] > 0
                    for part in ("trunk", "head_step"))
+
+
+def test_the_folder_bench_opens_a_small_folder_in_the_window(ikea: Path, tmp_path: Path) -> None:
+    """In a process of its own: the bench themes the application and freezes the start-up objects, as the app does."""
+    pytest.importorskip("PySide6")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "bench.folder_view", "--quick", "--sizes", "40", "--dataset", str(ikea),
+                           "--workdir", str(tmp_path), "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = json.loads((out / "folder-view.quick.json").read_text())["sizes"]
+    assert row["photos"] == 40 and 1 <= row["rows_when_shown"] <= 40
+    assert all(row[key] > 0 for key in ("shown_s", "reference_shown_s", "listed_s", "bare_listing_s", "rss_after_mb"))
+    assert "| 40 |" in (out / "folder-view.quick.md").read_text()
+    assert list(tmp_path.iterdir()) == [out]  # the folders and the data dir are gone
