@@ -1,9 +1,9 @@
 """The Photos strip: a folder's photos as a column of thumbnails, the open one selected.
 
-A merchandiser opens folders of 20,000 photos: the strip's rows are made in one call per part of the
-listing (``show_photos``, then ``add_photos`` as the folder is still being listed), and only the rows in
-view get their thumbnail and tooltip (asked for again as the strip scrolls), so opening such a folder
-neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out of view
+A merchandiser opens folders of 20,000 photos: the strip's rows are made ``ROWS_A_TURN`` at a time, one
+insertion per turn of the event loop (``show_photos``, then ``add_photos`` as the folder is still being
+listed), and only the rows in view get their thumbnail and tooltip (asked for again as the strip
+scrolls), so opening such a folder neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out of view
 are let go (at most ``KEPT`` rows hold one); the thumbnail cache decides what stays decoded.
 ``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
 """
@@ -32,6 +32,7 @@ from app.thumbnails import Thumbnails
 ICON = QSize(136, 96)
 MARGIN = 4  # rows above and below the view whose thumbnails are asked for too (the next Page Down's)
 KEPT = 200  # rows holding an icon at most, those in view included
+ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more with the first photo searched beside it)
 
 
 class PhotoStrip(QListWidget):
@@ -49,6 +50,7 @@ class PhotoStrip(QListWidget):
         self.photos: list[Path] = []
         self._rows: dict[str, int] = {}  # a photo's path as text -> its row: a lookup per thumbnail decoded
         self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
+        self._coming: list[Path] = []  # photos whose rows are made in the next turns of the event loop
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -67,10 +69,11 @@ class PhotoStrip(QListWidget):
         thumbnails.ready.connect(self._thumbnail)
         # the rows in view are known once the layout ran: after the event that scrolled or filled the strip
         self._visible_soon = QTimer(self, singleShot=True, interval=0, timeout=self._fill_visible)
+        self._insert_soon = QTimer(self, singleShot=True, interval=0, timeout=self._insert)
         self.verticalScrollBar().valueChanged.connect(lambda _value: self._visible_soon.start())
 
     def show_photos(self, photos: list[Path]) -> None:
-        self.photos, self._rows = [], {}
+        self.photos, self._rows, self._coming = [], {}, []
         self._iconed.clear()
         self.blockSignals(True)
         self.clear()
@@ -78,13 +81,23 @@ class PhotoStrip(QListWidget):
         self.add_photos(photos)
 
     def add_photos(self, photos: list[Path]) -> None:
-        """Rows for more photos of the folder, after the others (one insertion, whatever their number)."""
+        """Rows for more photos of the folder, after the others: the first ``ROWS_A_TURN`` now, the rest in the
+        next turns of the event loop. A folder being listed comes in parts of thousands of photos while the
+        first photo is searched on both cores: made at once, their rows held the window 120-150 ms."""
+        self._coming.extend(photos)
+        if not self._insert_soon.isActive():
+            self._insert()
+
+    def _insert(self) -> None:
+        part, self._coming = self._coming[:ROWS_A_TURN], self._coming[ROWS_A_TURN:]
         first = len(self.photos)
-        self.photos.extend(photos)
-        self._rows.update((str(photo), row) for row, photo in enumerate(photos, first))
+        self.photos.extend(part)
+        self._rows.update((str(photo), row) for row, photo in enumerate(part, first))
         self.blockSignals(True)
-        self.addItems([photo.name for photo in photos])
+        self.addItems([photo.name for photo in part])  # one insertion
         self.blockSignals(False)
+        if self._coming:
+            self._insert_soon.start()
         self._visible_soon.start()
 
     def select(self, path: Path | None) -> None:
