@@ -15,6 +15,11 @@ the visible tiles' thumbnails decoded). The steps, in the order a user takes the
 - ``typing``: "bench" typed at 150 ms a key, its answer awaited, then " 4242" (each key, the debounced query,
   both answers; the answer time is the second's, from its last key);
 - ``typing slowly``: the search cleared, then "4242" typed at 400 ms a key, so that each key's query runs;
+- ``typing over``: the search cleared, then "4242" typed so that each key comes ``OVER_MS`` after the last
+  key's query started: its own query, a debounce later, supersedes that one while it still runs (where a
+  query takes longer than the debounce: a million products); beside the answer,
+  ``lone_ms``: the same search's answer by itself (the debounce plus its listing query, on the worker), the
+  reference measured in the same round, and ``over_ratio``, the answer over it (1: typing over cost nothing);
 - ``category``: the category filter set to the first category (as a click in its list does);
 - ``scroll to end``: the grid scrolled to its last row, until the tiles there have their thumbnails;
 - ``select``: a click on the last visible tile, until the Where used panel shows the product;
@@ -45,7 +50,10 @@ IMPORTED = 1_000
 WINDOW = (1400, 800)
 SETTLE_MS = 300  # turns counted after an answer: the paint and any work it set off
 LIMIT_S = 120.0
-STEPS = ("listed", "first shown", "typing", "typing slowly", "category", "scroll to end", "select", "import")
+OVER_MS = 100  # "typing over": the next key comes this long after the last key's query started
+OVER_KEYS = ("answer_ms", "lone_ms", "over_ratio")
+STEPS = ("listed", "first shown", "typing", "typing slowly", "typing over", "category", "scroll to end", "select",
+         "import")
 
 
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
@@ -206,6 +214,10 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     view.search.clear()
     listing(lambda: None)
     turns.step()
+    steps["typing over"] = {**_typed_over(view, turns, shown, number), **turns.step()}
+    view.search.clear()
+    listing(lambda: None)
+    turns.step()
     index = 1  # the first category ("All categories" is 0)
     view.category.setCurrentIndex(index)
     steps["category"] = {"answer_ms": listing(lambda: view.category.activated.emit(index)) * 1000, **turns.step()}
@@ -251,6 +263,34 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     return {"products": size, "query_ms": query_ms, "steps": steps}
 
 
+def _typed_over(view: Any, turns: _Turns, shown: list[int], text: str) -> dict[str, float]:
+    """``text`` typed key by key, each key ``OVER_MS`` after the last key's query started (its debounce fired),
+    so each query but the first is started while the one before it runs (at the larger sizes, where a query
+    takes longer than the debounce): the answer from the last key, and the same search's answer alone."""
+    from PySide6.QtTest import QTest
+
+    for key in text[:-1]:
+        started = view._query
+        QTest.keyClick(view.search, key)
+        turns.until(lambda started=started: view._query > started, OVER_MS, OVER_MS)
+    before = shown[0]
+
+    def answered() -> bool:
+        listed = view.model.products[:100]
+        return shown[0] > before and bool(listed) and all(text in p.name for p in listed)
+
+    QTest.keyClick(view.search, text[-1])
+    answer = turns.until(answered)
+    turns.until(lambda: not view.io.busy(), 0, 0)  # the superseded queries ended (at once, or at their end)
+    before = shown[0]
+    view.search.clear()
+    turns.until(lambda: shown[0] > before and not view.io.busy(), 0, 0)
+    before = shown[0]
+    view.search.setText(text)  # the same search at once: one key, its query alone on the worker
+    lone = turns.until(lambda: shown[0] > before)
+    return {"answer_ms": answer * 1000, "lone_ms": lone * 1000, "over_ratio": answer / lone}
+
+
 def _count_calls(obj: Any, name: str) -> list[int]:
     """Count the calls of ``obj.name`` (a bound method, wrapped on the instance)."""
     calls, method = [0], getattr(obj, name)
@@ -275,10 +315,13 @@ def render(data: dict[str, Any], options: Options) -> str:
         rows.append(cells)
     table = md_table(["products", "listing query ms (worker)"] + [f"{s}: longest ms / answer ms" for s in STEPS]
                      + ["worst stall ms (any round)"], rows)
+    over = md_table(["products", "typing over: answer ms", "the same search alone ms", "ratio"],
+                    [[f"{r['products']:,}", *(r["steps"]["typing over"][k] for k in OVER_KEYS)] for r in data["sizes"]])
+    note = "Typing over running searches, from the last key, against the same search typed alone in the same round:"
     return header("The Catalog tab at catalog sizes", data["machine"], options,
                   f"Each step: the longest stretch of the window's thread (a {data['tick_ms']} ms timer's longest "
                   f"gap) / the time until its answer was on screen; medians of {data['repeats']} rounds, each on "
-                  "a fresh view.") + "\n" + table + "\n"
+                  "a fresh view.") + f"\n{table}\n\n{note}\n\n{over}\n"
 
 
 if __name__ == "__main__":
