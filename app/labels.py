@@ -67,6 +67,8 @@ def rich_tooltip(text: str) -> str:
     return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
 
 
+GONE = "No longer in the catalog"  # a product removed since the search: shown as such, never offered
+
 BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely the same, or Similar (alike, "
              "maybe another product). The number is how alike the object and the product's photo look, up to 1.")
 

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.view = SceneView(self.thumbnails)
         self.panel = ResultsPanel(self.thumbnails)
-        self.panel.gone = self.controller.gone
+        self.panel.gone = self.view.gone = self.controller.gone
         self.panel.setMinimumWidth(330)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.view)

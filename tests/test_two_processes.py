@@ -173,6 +173,9 @@ def test_a_match_removed_elsewhere_says_so_and_cannot_be_confirmed(qtbot, main_w
     qtbot.waitUntil(lambda: bool(win.panel.rows) and win.panel.rows[0].confirm.text() == GONE, timeout=30_000)
     assert not win.panel.rows[0].confirm.isEnabled()
     assert [r.match.sku for r in win.panel.rows if not r.confirm.isEnabled()] == [gone.sku]
+    win.view.pins[tag.number].hovered.emit(tag.number, True)  # the pin's card, and what a screen reader hears
+    assert win.view.card.isVisible() and GONE in win.view.card.badge.text()
+    assert win.view.spoken().endswith(", no longer in the catalog")
     win.controller.confirm(tag.number, gone)
     assert win.controller.scene.tag(tag.number).confirmed_sku != gone.sku
     assert "no longer in the catalog" in win.message.text.text()

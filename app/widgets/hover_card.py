@@ -4,13 +4,13 @@ name and how sure the match is."""
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.corrections import Tag
-from app.labels import badge_html, dot_html, evidence_html, pretty, product_detail, product_title
+from app.labels import GONE, badge_html, dot_html, evidence_html, pretty, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.pins import HALO, RADIUS
@@ -52,11 +52,12 @@ class HoverCard(QFrame):
 
     def show_tag(
         self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None,
-        others: Sequence[QPoint] = (),
+        others: Sequence[QPoint] = (), gone: Collection[str] = (),
     ) -> None:
         """Fill in and place beside ``anchor`` (the pin) inside ``bounds``, never over the pin (``_place``).
         ``verified``: the product a check of details put first, shown unless the user confirmed another; ``others``:
-        the other pins, which the card leaves uncovered where a side allows."""
+        the other pins, which the card leaves uncovered where a side allows; ``gone``: SKUs the catalog no longer
+        has, whose product the card says is no longer sold rather than how sure its match is."""
         self.number = tag.number
         checked = verified if verified is not None and tag.confirmed is None else None
         best = checked.match if checked is not None else tag.best
@@ -77,7 +78,7 @@ class HoverCard(QFrame):
             detail = _elided(self.detail, product_detail(best.name, best.sku, best.category))
             self.detail.setText(f"{html.escape(detail)}{confirmed}")
             evidence = f"<br>{evidence_html(checked.inliers)}" if checked is not None else ""
-            self.badge.setText(badge_html(best) + evidence)
+            self.badge.setText(f"<i>{GONE}</i>" if best.sku in gone else badge_html(best) + evidence)
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.layout().activate()  # an open card refilled (a check finished, a key stepped) has a stale size hint
         self.adjustSize()

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from app.corrections import USER, Tag
 from app.labels import (
     BADGE_TIP,
+    GONE,
     badge_html,
     dot_html,
     evidence_html,
@@ -69,7 +70,6 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
-GONE = "No longer in the catalog"  # a match whose product was removed since the search
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}

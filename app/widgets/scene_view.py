@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPix
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.corrections import Tag, surest
-from app.labels import pretty
+from app.labels import GONE, pretty
 from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
@@ -78,6 +78,7 @@ class SceneView(QGraphicsView):
         self.tags: dict[int, Tag] = {}
         self.current: int | None = None
         self.verified: Callable[[int], Checked | None] = lambda _number: None  # a tag's product checked first
+        self.gone: Collection[str] = frozenset()  # SKUs the catalog no longer has (the controller's set)
         self.show_all_boxes = False
         self._band: BandItem | None = None
         self._pan_from: QPoint | None = None
@@ -209,8 +210,9 @@ class SceneView(QGraphicsView):
         best = checked.match if checked is not None and tag.confirmed is None else tag.best
         match = "no match in the catalog" if best is None else match_words(best)
         confirmed = ", confirmed" if best is not None and tag.confirmed_sku == best.sku else ""
+        sold = f", {GONE.lower()}" if best is not None and best.sku in self.gone else ""
         where = f"{order.index(tag.number) + 1} of {len(order)}"
-        return f"Tag {tag.number}, {where}: {pretty(tag.obj.category)}. Best match: {match}{confirmed}"
+        return f"Tag {tag.number}, {where}: {pretty(tag.obj.category)}. Best match: {match}{confirmed}{sold}"
 
     def _hovered(self, number: int, entered: bool) -> None:
         if entered:
@@ -238,6 +240,7 @@ class SceneView(QGraphicsView):
             self.viewport().rect(),
             self.verified(number),
             [self.mapFromScene(pin.pos()) for other, pin in self.pins.items() if other != number],
+            self.gone,
         )
 
     def step(self, forward: bool, wrap: bool = True) -> bool:
