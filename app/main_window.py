@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
         self.catalog.message.connect(lambda text, level: self.show_message(text, level, page=CATALOG_TAB))
         self.catalog.catalogChanged.connect(self.map_view.mark_stale)
         self.map_view.message.connect(lambda text, level: self.show_message(text, level, page=MAP_TAB))
+        self.map_view.showInCatalog.connect(self.show_in_catalog)
         self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.setup.chooseFolder.connect(self.open_settings)
@@ -763,6 +764,11 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
+
+    def show_in_catalog(self, skus: list[str]) -> None:
+        """The map's selection in the Catalog tab, where products are read in full, used and removed."""
+        self.catalog.show_skus(skus)
+        self.tabs.setCurrentIndex(CATALOG_TAB)
 
     def _to_catalog(self, action) -> None:
         self.tabs.setCurrentIndex(CATALOG_TAB)

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -384,11 +384,17 @@ class Catalog:
         return Product.from_row(row) if row else None
 
     def products(
-        self, category: str | None = None, text: str = "", limit: int | None = None, offset: int = 0
+        self, category: str | None = None, text: str = "", limit: int | None = None, offset: int = 0,
+        skus: Sequence[str] | None = None,
     ) -> list[Product]:
-        """Products filtered by category and by a substring of name or sku, ordered by category, name."""
+        """Products filtered by category, by a substring of name or sku and, with ``skus``, to those SKUs (a
+        selection on the map: thousands of them, passed as one JSON array rather than a variable each, which
+        SQLite limits), ordered by category, name."""
         sql = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE 1=1"
         args: list[Any] = []
+        if skus is not None:
+            sql += " AND sku IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(list(skus)))
         if category:
             sql += " AND category = ?"
             args.append(category)

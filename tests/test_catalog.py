@@ -52,6 +52,21 @@ def test_folder_import_stores_products_and_vectors(pipe: Pipeline, product_folde
     assert pipe.catalog.embedders() == {pipe.embedder.key: 18}
 
 
+def test_products_can_be_listed_for_a_map_selection_of_any_size(pipe: Pipeline, product_folder: Path):
+    """The Map tab's selection shown in the Catalog tab: SKUs chosen on the map, thousands of them from a rubber
+    band, more than SQLite's limit of variables in one statement; names and SKUs are data, never SQL."""
+    pipe.import_catalog(product_folder)
+    catalog = pipe.catalog
+    lamps = [p.sku for p in catalog.products("lamp")]
+    chosen = [lamps[0], lamps[3], next(p.sku for p in catalog.products("rug"))]
+    noise = [f"no-such-{i}" for i in range(40_000)] + ["x' OR '1'='1", '"]', "%"]
+    listed = catalog.products(skus=noise + chosen)
+    assert sorted(p.sku for p in listed) == sorted(chosen)
+    assert [p.sku for p in catalog.products("lamp", skus=chosen)] == [lamps[0], lamps[3]]
+    assert [p.sku for p in catalog.products(text=lamps[3], skus=chosen)] == [lamps[3]]
+    assert catalog.products(skus=[]) == [] and len(catalog.products()) == 18
+
+
 def test_reimport_is_idempotent_and_reembeds_changed_images(pipe: Pipeline, product_folder: Path, tmp_path: Path):
     src = tmp_path / "src"
     shutil.copytree(product_folder, src)

@@ -123,6 +123,41 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert canvas.selected_skus() == [target.product.sku]
 
 
+def test_the_maps_selection_opens_in_the_catalog_tab(small, qtbot, tmp_path):
+    """Products chosen on the map are listed, selected, in the Catalog tab (to read in full, see where they are
+    used, remove), until its chip brings back the whole catalog; a double-click shows one."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import CATALOG_TAB, MAP_TAB, MainWindow
+    from app.settings import AppSettings
+
+    win = MainWindow(small, AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    win.show()
+    win.tabs.setCurrentIndex(MAP_TAB)
+    tab, catalog = win.map_view, win.catalog
+    qtbot.waitUntil(lambda: tab.result is not None and tab.task is None, timeout=300_000)
+    assert not tab.in_catalog.isEnabled()
+    chosen = sorted(tab.canvas.points)[:3]
+    tab.canvas.select(chosen)
+    tab.canvas.selectionChanged.emit()  # as a rubber band over them announces
+    assert tab.in_catalog.isEnabled()
+    tab.in_catalog.click()
+    assert win.tabs.currentIndex() == CATALOG_TAB and catalog.only_chip.text() == "Map selection: 3 ✕"
+    qtbot.waitUntil(lambda: sorted(catalog.selected_skus()) == chosen, timeout=60_000)
+    assert sorted(p.sku for p in catalog.model.products) == chosen
+
+    win.tabs.setCurrentIndex(MAP_TAB)
+    tab.chosen.itemActivated.emit(tab.chosen.item(1))
+    assert win.tabs.currentIndex() == CATALOG_TAB
+    qtbot.waitUntil(lambda: catalog.selected_skus() == [chosen[1]], timeout=60_000)
+    qtbot.waitUntil(lambda: catalog.where_used.sku == chosen[1], timeout=60_000)
+
+    catalog.only_chip.click()
+    qtbot.waitUntil(lambda: catalog.model.rowCount() == small.catalog.count(), timeout=60_000)
+    assert not catalog.only_chip.isVisible() and catalog.selected_skus() == []
+
+
 # -- an install without the [map] extra: a cached map without openTSNE ---------------------------
 
 PACKAGED = """

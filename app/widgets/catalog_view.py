@@ -219,6 +219,8 @@ class CatalogView(QWidget):
         self.duplicates: DuplicatesView | None = None
         self._query = 0
         self._changed = False  # a refresh for a changed catalog is listed, not yet announced
+        self.only: list[str] | None = None  # the products chosen elsewhere (the map's selection), or all
+        self._select_listed = False  # select every product of the next listing (they were chosen elsewhere)
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self._filter)
         self.search.textChanged.connect(self._debounce.start)
@@ -229,6 +231,10 @@ class CatalogView(QWidget):
         self.search.setAccessibleName("Search the catalog")  # the placeholder is no name to a screen reader
         self.category = QComboBox(minimumContentsLength=10)
         self.count = QLabel()
+        self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
+        self.only_chip.setToolTip("Showing the products selected on the map. Click to show the whole catalog again.")
+        self.only_chip.clicked.connect(self.show_all)
+        self.only_chip.hide()
         self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
         self.import_folder = QPushButton("Import folder…")
         self.import_folder.setToolTip("A folder with one subfolder of product photos per category")
@@ -245,7 +251,7 @@ class CatalogView(QWidget):
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
-        for widget in (self.category, self.count):
+        for widget in (self.only_chip, self.category, self.count):
             top.addWidget(widget)
         for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
             top.addWidget(widget)
@@ -299,7 +305,7 @@ class CatalogView(QWidget):
         self._changed |= changed
         self._query += 1
         query, pipeline = self._query, self.pipeline
-        category, text = self.category.currentData(), self.search.text().strip()
+        category, text, only = self.category.currentData(), self.search.text().strip(), self.only
 
         def superseded() -> bool:
             return query != self._query  # typed over: a million products' query is a second
@@ -310,7 +316,7 @@ class CatalogView(QWidget):
             catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
             try:
                 with catalog.interruptible(superseded):  # typed over while it runs: stopped, not an error
-                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN)
+                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN, skus=only)
             except Interrupted:
                 return None
 
@@ -319,6 +325,23 @@ class CatalogView(QWidget):
             done=lambda r: query == self._query and r is not None and self._show(*r),
             failed=lambda m: self.message.emit(m, "error"),
         )
+
+    def show_skus(self, skus: list[str], origin: str = "Map selection") -> None:
+        """List only ``skus`` (chosen on the map), all of them selected, until the chip beside the search box
+        is clicked; the search text and category narrow them further. A category filter is dropped: the
+        products were chosen across categories."""
+        self.only, self._select_listed = list(skus), True
+        self.only_chip.setText(f"{origin}: {len(skus):,} ✕")
+        self.only_chip.setAccessibleName(f"{origin}, {len(skus):,} products: show the whole catalog")
+        self.only_chip.show()
+        self.category.setCurrentIndex(0)
+        self._filter()
+
+    def show_all(self) -> None:
+        """Back to the whole catalog from a chosen few."""
+        self.only, self._select_listed = None, False
+        self.only_chip.hide()
+        self._filter()
 
     def _filter(self) -> None:
         """The search text or category changed: list anew without announcing a catalog change, which
@@ -339,6 +362,9 @@ class CatalogView(QWidget):
         self.grid.viewport().update()
         more = f" (first {MAX_SHOWN:,})" if len(products) == MAX_SHOWN else ""
         self.count.setText(f"{len(products):,} shown{more}")
+        if self._select_listed:
+            self._select_listed = False
+            self.grid.selectAll()
         if self._changed:
             self._changed = False
             self.catalogChanged.emit(total)

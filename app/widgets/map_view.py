@@ -93,6 +93,7 @@ class MapView(QWidget):
     """The Map tab: the active embedder's map, optionally a second embedder's beside it, and the selection."""
 
     selectionChanged = Signal(list)  # SKUs
+    showInCatalog = Signal(list)  # SKUs: list these products in the Catalog tab
     message = Signal(str, str)  # text, level
 
     def __init__(self, pipeline: Pipeline, engine: Runner, thumbnails: Thumbnails, parent: QWidget | None = None):
@@ -150,12 +151,19 @@ class MapView(QWidget):
         self.chosen = QListWidget()
         self.chosen.setObjectName("mapSelection")
         self.chosen.setAccessibleName("Selected products")
+        self.chosen.setToolTip("Double-click a product to show it in the Catalog tab")
+        self.chosen.itemActivated.connect(self._show_one)
+        self.in_catalog = QPushButton("Show in Catalog")
+        self.in_catalog.setToolTip("List the selected products in the Catalog tab: their details, Where used, removal")
+        self.in_catalog.clicked.connect(lambda: self.showInCatalog.emit(self._chosen_skus))
+        self._chosen_skus: list[str] = []
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.legend)
         side_layout.addWidget(self.chosen_label)
         side_layout.addWidget(self.chosen, 1)
+        side_layout.addWidget(self.in_catalog)
         self.maps = QSplitter()
         self.maps.addWidget(self.main_panel)
         self.maps.addWidget(self.compare_panel)
@@ -420,7 +428,14 @@ class MapView(QWidget):
         self.chosen_label.setText(
             f"{len(skus)} selected" if skus else "Click a product, or drag around several, to select them"
         )
+        self._chosen_skus = skus
+        self.in_catalog.setEnabled(bool(skus))
         self.selectionChanged.emit(skus)
+
+    def _show_one(self, item: QListWidgetItem) -> None:
+        sku = item.data(Qt.ItemDataRole.UserRole)
+        if sku:  # not the "… and N more" line
+            self.showInCatalog.emit([sku])
 
 
 def _how(loaded: Loaded) -> str:

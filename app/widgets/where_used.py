@@ -178,6 +178,8 @@ class WhereUsedPanel(QWidget):
         self.title.setText(NOTHING)
         self.sightings.clear()
         self.together.clear()
+        self.together_label.hide()  # no empty "Goes with" box under nothing
+        self.together.hide()
 
     def _mode_changed(self) -> None:
         if self.sku or self.photo:
