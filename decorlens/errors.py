@@ -81,28 +81,33 @@ def explain(exc: BaseException, context: Context) -> tuple[str, int]:
 def one_line(text: str, limit: int = MAX_LINE) -> str:
     """``text`` on one line within ``limit`` characters, shortened rather than wrapped.
 
-    What goes first is what a user needs least: the longest parenthesised detail (a library's own
-    wording), then the leading folders of long paths (the file name stays), then that detail whole;
-    failing that, the middle.
+    What goes first is what a user needs least: the leading folders of long paths (the file name stays),
+    then the longest parenthesised detail, cut or dropped whole; failing that, the middle. Paths go first
+    because a detail is as often our reason as a library's wording: cut first, with a deep backup folder
+    kept whole, a restore's reason read "(no colum…)".
     """
-    flat = " ".join(str(text).split())
+    flat = _paths_shortened(" ".join(str(text).split()), limit)
     excess = len(flat) - limit
     if excess <= 0:
         return flat
     detail = max(re.findall(r"\(([^()]{12,})\)", flat), key=len, default="")
     if len(detail) > excess + 8:
         return flat.replace(f"({detail})", f"({detail[:len(detail) - excess - 1]}…)", 1)
-    for path in sorted(set(PATH.findall(flat)), key=len, reverse=True):
-        flat = flat.replace(path, _tail(path, max(len(path) - (len(flat) - limit), 24)))
-        if len(flat) <= limit:
-            return flat
-    detail = max(re.findall(r"\(([^()]{12,})\)", flat), key=len, default="")
     if detail:  # too short to absorb the excess: drop it whole, or the middle cut lands in the advice before it
         flat = flat.replace(f"({detail})", "(…)", 1)
         if len(flat) <= limit:
             return flat
     head = (limit - 1) * 2 // 3
     return flat[:head] + "…" + flat[len(flat) - (limit - 1 - head):]
+
+
+def _paths_shortened(flat: str, limit: int) -> str:
+    """``flat`` with its long paths cut to their ends, longest first, until it fits ``limit`` or none is left."""
+    for path in sorted(set(PATH.findall(flat)), key=len, reverse=True):
+        if len(flat) <= limit:
+            break
+        flat = flat.replace(path, _tail(path, max(len(path) - (len(flat) - limit), 24)))
+    return flat
 
 
 def _tail(path: str, width: int) -> str:

@@ -457,9 +457,8 @@ def _check_embedder(
     have = ", ".join(shipped) or "none"
     if not re_embed:
         raise CatalogError(
-            f"{bundle.name} was embedded with {have}, but this machine's embedder is {embedder.key} "
-            "(a different model file). Install the same model here, or import with re-embedding "
-            f"(--re-embed) to compute {manifest['products']} vectors on this machine"
+            f"{bundle.name} was embedded with {have}, not this machine's embedder ({embedder.key}): install "
+            f"that model here, or import with --re-embed to compute {manifest['products']} vectors here"
         )
     return embedder.key
 

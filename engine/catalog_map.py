@@ -276,9 +276,8 @@ def _tsne() -> tuple:
         from sklearn.decomposition import PCA
     except ImportError as exc:
         raise DecorLensError(
-            f"no current map of this catalog, and computing one needs openTSNE and scikit-learn ({exc.name} is "
-            "missing here): run `decorlens catalog map` on this data dir from a Python "
-            "install with the [map] extra (pip install -e '.[map]'), or import a catalog bundle made there"
+            f"no current map of this catalog, and making one needs openTSNE and scikit-learn ({exc.name} is "
+            "missing): `pip install -e '.[map]'`, or import a catalog bundle made where they are"
         ) from exc
     return TSNEEmbedding, affinity, initialization, PCA
 

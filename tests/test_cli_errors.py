@@ -403,3 +403,66 @@ def test_debug_after_the_command_shows_the_traceback(how: str, catalog_dir: Path
     code, err = run_cli(args, capsys)
     assert code == USER_ERROR and err.startswith("Traceback")
     assert err.strip().splitlines()[-1].startswith("decorlens: error:") and "notes.jpg" in err.strip().splitlines()[-1]
+
+
+# --- our reasons survive a deep folder ------------------------------------------------------------------
+
+def _export_without_catalog(folder: Path) -> tuple[list[str], str]:
+    return ["--data-dir", str(folder / "data"), "bundle", "export", str(folder.parent / "out.dlcat")], \
+        "(import products first)"
+
+
+def _info_of_a_junk_bundle(folder: Path) -> tuple[list[str], str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "store.dlcat").write_bytes(b"PK but not really a zip")
+    return ["bundle", "info", str(folder / "store.dlcat")], "(not a zip file)"
+
+
+def _deeper(folder: Path, extra: int) -> Path:
+    """``folder`` with ``extra`` more characters: its last name longer, then 21-character subfolders."""
+    subfolders, rest = divmod(extra, 21)
+    deep = folder.with_name(folder.name + "x" * rest)
+    for _ in range(subfolders):
+        deep = deep / "client_projects_2026"
+    return deep
+
+
+@pytest.mark.parametrize("over", [5, 150])
+@pytest.mark.parametrize("command", [_export_without_catalog, _info_of_a_junk_bundle])
+def test_a_deep_folder_shortens_the_path_not_our_reason(command, over: int, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]):
+    """The line's length limit cut the longest parenthesised detail first, taking it for a library's wording,
+    and kept a long path whole: with a folder that made the line a few characters too long, `bundle export`
+    read '(import prod…)' and `bundle info` '(not a zi…)'. The path's leading folders go first now."""
+    args, reason = command(tmp_path / "a")
+    code, err = run_cli(["-q", *args], capsys)
+    head, tail = assert_one_line(code, err, reason).split(str(tmp_path / "a"))
+    args, _ = command(_deeper(tmp_path / "a", MAX_LINE - len(head + tail) - len(str(tmp_path / "a")) + over))
+    code, err = run_cli(["-q", *args], capsys)
+    line = assert_one_line(code, err, reason)
+    assert line.startswith(head + "…/") and line.endswith(tail), line  # only the path's leading folders went
+
+
+def test_a_bundle_of_another_embedder_keeps_its_advice_in_the_line(catalog_dir: Path, tmp_path: Path,
+                                                                    shared_models: Path,
+                                                                    capsys: pytest.CaptureFixture[str]):
+    """The refusal was 230 characters with no path to shorten, and the middle cut took its advice: '…mobilenet_v1-
+    imagenet-f…e-embedding (--re-embed) to compute 3 vectors'. Worded shorter, only the machine's key may go."""
+    bundle = tmp_path / "store.dlcat"
+    assert main(["-q", "--data-dir", str(catalog_dir), "bundle", "export", str(bundle)]) == 0
+    other = ["-q", "--data-dir", str(tmp_path / "other"), "--models-dir", str(shared_models)]
+    assert main([*other, "models", "activate", "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"]) == 0
+    code, err = run_cli([*other, "bundle", "import", str(bundle)], capsys)
+    assert_one_line(code, err, "store.dlcat was embedded with mobilenet_v2-imagenet-",
+                    ": install that model here, or import with --re-embed to compute 3 vectors here")
+
+
+def test_a_map_without_opentsne_keeps_its_advice_in_the_line(catalog_dir: Path, shared_models: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]):
+    """259 characters with no path: the middle cut read 'run `decorlen…th the [map] extra (…)'. Mapped with
+    an embedder the catalog has no vectors of, so no map of it can be current."""
+    monkeypatch.setitem(sys.modules, "openTSNE", None)  # as in an install without the [map] or [gui] extra
+    code, err = run_cli(["-q", "--data-dir", str(catalog_dir), "--models-dir", str(shared_models), "catalog", "map",
+                         "--embedder", "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"], capsys)
+    assert_one_line(code, err, "(openTSNE is missing)", "`pip install -e '.[map]'`, or import a catalog bundle")
