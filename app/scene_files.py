@@ -39,8 +39,8 @@ def each_scene_file(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
 
 def _walk(folder: Path) -> Iterator[Path]:
     """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))`` (paths compare part by part, so
-    ``a/b.jpg`` sorts before ``a-1.jpg``), with rglob's rules: hidden names count, a name is matched whether
-    it is a file or not, a symlinked folder is not entered, an unreadable folder is passed over."""
+    ``a/b.jpg`` sorts before ``a-1.jpg``), with rglob's rules: hidden names count, a symlinked folder is not
+    entered, an unreadable folder is passed over; a folder named like a photo is entered, not listed."""
     try:
         with os.scandir(folder) as found:
             entries = sorted(found, key=lambda entry: os.path.normcase(entry.name))  # Path's own comparison
@@ -48,15 +48,19 @@ def _walk(folder: Path) -> Iterator[Path]:
         return
     for entry in entries:
         path = folder / entry.name
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            yield path
         if _enters(entry):
             yield from _walk(path)
+        elif path.suffix.lower() in IMAGE_SUFFIXES and not _is_dir(entry):
+            yield path
 
 
 def _enters(entry: os.DirEntry[str]) -> bool:
+    return _is_dir(entry) and not entry.is_symlink()
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
-        return entry.is_dir() and not entry.is_symlink()
+        return entry.is_dir()
     except OSError:  # gone or unreadable since it was listed
         return False
 

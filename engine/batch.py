@@ -54,7 +54,8 @@ class BatchReport:
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
-    """Image files from a mix of files and folders (folders are searched recursively), sorted.
+    """Image files from a mix of files and folders (folders are searched recursively), sorted. A folder
+    named like a photo (``x.jpg/``) is searched, not listed: it was tagged as a photo and failed.
 
     ``leave_out`` (the output folder) and all below it is not searched when it lies inside a folder given:
     ``tag photos --out photos/tagged`` run again tagged its own page pictures and thumbnails, renamed the
@@ -67,7 +68,7 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
         if item.is_dir():
             keep = _outside(skip) if skip is not None and not item.resolve().is_relative_to(skip) else None
             found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                                and (keep is None or keep(p))))
+                                and not p.is_dir() and (keep is None or keep(p))))
         else:
             found.append(item)
     return found

@@ -148,7 +148,8 @@ def test_photos_found_one_by_one_are_the_listing_in_its_order(ikea, tmp_path):
     assert list(each_scene_file(inputs)) == listed
     root = inputs[0]
     assert listed.index(root / "a" / "b.jpg") < listed.index(root / "a-1.jpg")  # not sorted as text
-    assert root / "x.jpg" in listed and root / "notes.txt" not in listed
+    assert root / "x.jpg" not in listed and root / "x.jpg" / "inside.jpg" in listed  # a folder, not a photo
+    assert root / "notes.txt" not in listed
     assert not any("linked-folder" in str(p) for p in listed) and listed[-1] == inputs[1]
 
     parts: list[list[Path]] = []
