@@ -39,16 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Dataset, Options, header, machine_info, md_table, median, qt_app, write_report
+from bench.event_turns import TICK_MS, Turns
 
 SIZES = (20_000, 200_000, 1_000_000)
 QUICK_SIZES = (20_000,)
-TICK_MS = 5
 KEY_MS = 150  # a quick typist's gap between keys: the search waits for a pause (SEARCH_DELAY_MS, 250 ms)
 SLOW_KEY_MS = 400  # a slow typist's: every key sets off its query
 FIRST_WORD, NUMBER = "bench", 4242  # "bench", then " 4242" (a smaller catalog's last number)
 IMPORTED = 1_000
 WINDOW = (1400, 800)
-SETTLE_MS = 300  # turns counted after an answer: the paint and any work it set off
 LIMIT_S = 120.0
 OVER_MS = 100  # "typing over": the next key comes this long after the last key's query started
 OVER_KEYS = ("answer_ms", "lone_ms", "over_ratio")
@@ -107,44 +106,6 @@ def synthetic_catalog(data_dir: Path, size: int, photos: list[str], log: Callabl
     return data_dir
 
 
-class _Turns:
-    """Turns the event loop, a 5 ms timer counting the turns, until a condition holds (then ``SETTLE_MS`` more)."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-
-    def until(self, answered: Callable[[], bool], at_least_ms: float = 0.0, settle_ms: float = SETTLE_MS) -> float:
-        """Seconds until ``answered()`` (checked every turn), turning on for ``settle_ms`` after it and for
-        ``at_least_ms`` in all; the longest gap between turns is kept."""
-        from PySide6.QtCore import QEventLoop, QTimer
-
-        loop, state = QEventLoop(), {"answer": None}
-        start = last = time.perf_counter()
-
-        def tick() -> None:
-            nonlocal last
-            now = time.perf_counter()
-            self.longest = max(self.longest, now - last)
-            last = now
-            if state["answer"] is None and answered():
-                state["answer"] = now - start
-            done = state["answer"] is not None and now - start >= max(at_least_ms, state["answer"] * 1000 + settle_ms) / 1000
-            if done or now - start > LIMIT_S:
-                loop.quit()
-
-        timer = QTimer(interval=TICK_MS, timeout=tick)
-        timer.start()
-        loop.exec()
-        timer.stop()
-        if state["answer"] is None:
-            raise TimeoutError(f"no answer within {LIMIT_S:.0f} s")
-        return state["answer"]
-
-    def step(self) -> dict[str, float]:
-        longest, self.longest = self.longest, 0.0
-        return {"longest_ms": longest * 1000}
-
-
 def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
@@ -167,7 +128,7 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     view = CatalogView(pipeline, runners[0], runners[1], thumbnails)
     view.resize(*WINDOW)
     shown = _count_calls(view, "_show")
-    turns, steps = _Turns(), {}
+    turns, steps = Turns(LIMIT_S), {}
 
     def listing(action: Callable[[], None]) -> float:
         before = shown[0]
@@ -263,7 +224,7 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     return {"products": size, "query_ms": query_ms, "steps": steps}
 
 
-def _typed_over(view: Any, turns: _Turns, shown: list[int], text: str) -> dict[str, float]:
+def _typed_over(view: Any, turns: Turns, shown: list[int], text: str) -> dict[str, float]:
     """``text`` typed key by key, each key ``OVER_MS`` after the last key's query started (its debounce fired),
     so each query but the first is started while the one before it runs (at the larger sizes, where a query
     takes longer than the debounce): the answer from the last key, and the same search's answer alone."""

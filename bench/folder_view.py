@@ -30,17 +30,15 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.common import Options, header, machine_info, md_table, median, qt_app, write_report
+from bench.event_turns import TICK_MS, Turns
 from bench.session_memory import rss_mb
 
 SIZES = (5_000, 20_000)
 QUICK_SIZES = (5_000,)
-TICK_MS = 5
-SETTLE_MS = 300
 LIMIT_S = 300.0
 WINDOW = (1360, 860)
 NESTED = 10  # one photo in this many goes into a subfolder
@@ -108,7 +106,7 @@ def _open_window(app: Any, data_dir: Path, models_dir: Path | None) -> Any:
     _app, window = open_window(data_dir, models_dir)
     window.resize(*WINDOW)
     freeze_startup_objects()
-    _Turns().until(lambda: window.engine_info is not None)
+    Turns(LIMIT_S).until(lambda: window.engine_info is not None)
     return window
 
 
@@ -132,8 +130,8 @@ def _round(window: Any, folder: Path, size: int, scenes: list[Path], one: Path) 
 
 def _open(window: Any, folder: Path, size: int) -> dict[str, Any]:
     """Open ``folder`` in ``window`` and wait until its first photo is searched and all ``size`` rows listed."""
-    controller, strip, turns = window.controller, window.photo_list, _Turns()
-    turns.until(lambda: not controller._running, settle_ms=SETTLE_MS)
+    controller, strip, turns = window.controller, window.photo_list, Turns(LIMIT_S)
+    turns.until(lambda: not controller._running)
     turns.longest = 0.0
     shown: dict[str, Any] = {}
 
@@ -153,39 +151,6 @@ def _open(window: Any, folder: Path, size: int) -> dict[str, Any]:
     controller.photoShown.disconnect(on_shown)
     return {"shown_s": shown["at"] - start, "rows_when_shown": shown["rows"], "listed_s": listed_s,
             "longest_ms": turns.longest * 1000, "rss_before_mb": rss_before, "rss_after_mb": rss_mb()}
-
-
-class _Turns:
-    """Turns the event loop, a 5 ms timer counting the turns, until a condition holds (then ``SETTLE_MS`` more);
-    the longest gap between turns is kept (as ``bench.catalog_view`` measures it)."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-
-    def until(self, answered: Callable[[], bool], settle_ms: float = SETTLE_MS) -> float:
-        from PySide6.QtCore import QEventLoop, QTimer
-
-        loop, state = QEventLoop(), {"answer": None}
-        start = last = time.perf_counter()
-
-        def tick() -> None:
-            nonlocal last
-            now = time.perf_counter()
-            self.longest = max(self.longest, now - last)
-            last = now
-            if state["answer"] is None and answered():
-                state["answer"] = now - start
-            if (state["answer"] is not None and now - start >= state["answer"] + settle_ms / 1000) \
-                    or now - start > LIMIT_S:
-                loop.quit()
-
-        timer = QTimer(interval=TICK_MS, timeout=tick)
-        timer.start()
-        loop.exec()
-        timer.stop()
-        if state["answer"] is None:
-            raise TimeoutError(f"no answer within {LIMIT_S:.0f} s")
-        return state["answer"]
 
 
 def _summary(size: int, rounds: list[dict[str, Any]]) -> dict[str, Any]:
