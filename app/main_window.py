@@ -629,7 +629,9 @@ class MainWindow(QMainWindow):
                 shown, found = len(self.view.tags), len(self.controller.scene.visible)
                 which = f", with the {shown} of {found} tags shown" if shown < found else ""
                 self.controller.export_page(
-                    Path(folder), lambda saved: self.show_message(f"Saved {saved}{which}.", "done", page=PHOTO_TAB),
+                    Path(folder),
+                    lambda saved: self.show_message(f"Saved {saved.summary()}{which}.", "info" if saved.gone else "done",
+                                                    page=PHOTO_TAB),  # not all done as the merchandiser confirmed
                     set(self.view.tags),
                 )
 

@@ -334,14 +334,14 @@ class SceneController(QObject):
         """The shoppable page of the photo; with ``shown``, only those tags (what the window shows: a page
         is published as the merchandiser saw it, without the categories hidden or the tags left out).
 
-        ``done`` gets the page's path, with the confirmed products left off as no longer in the catalog
-        (``ScenePage.summary``): the window says it after "Saved", so the merchandiser learns why a pin
-        they confirmed shows another product or none."""
+        ``done`` gets the ``ScenePage``: its path, and the confirmed products left off as no longer in the
+        catalog (``ScenePage.summary``), which the window says after "Saved", so the merchandiser learns why a
+        pin they confirmed shows another product or none."""
         data, photo, pipeline = self.scene.to_json(), self.path, self.pipeline
         if shown is not None:
             data["objects"] = [o for o in data["objects"] if o["number"] in shown]
         self.io.start(
-            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem).summary(),
+            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem),
             done=done,
             failed=self.failed.emit,
         )

@@ -179,3 +179,25 @@ def test_a_match_removed_elsewhere_says_so_and_cannot_be_confirmed(qtbot, main_w
     win.controller.confirm(tag.number, gone)
     assert win.controller.scene.tag(tag.number).confirmed_sku != gone.sku
     assert "no longer in the catalog" in win.message.text.text()
+
+
+def test_a_page_exported_after_a_confirmed_product_went_says_what_it_left_off(qtbot, main_window, data_dir: Path,
+                                                                              scene_path, tmp_path: Path, monkeypatch):
+    """The page leaves off a confirmed product the CLI removed since (engine.shoppable); the window said
+    "Saved …" in the colour of a job done as asked. It now names what was left off, as news to read."""
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
+    win.open_photo(scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"))
+    qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=120_000)
+    tag = next(t for t in win.controller.scene.visible if t.obj.matches)
+    win.controller.confirm(tag.number, tag.obj.matches[0])
+    monkeypatch.setattr("app.main_window.QFileDialog.getExistingDirectory", lambda *_a: str(tmp_path))
+    win.export_page()
+    qtbot.waitUntil(lambda: "Saved" in win.message.text.text(), timeout=30_000)
+    assert win.message.level == "done" and "left off" not in win.message.text.text()
+
+    _cli(data_dir, "catalog", "remove", tag.obj.matches[0].sku)
+    win.look_outside()  # as returning to the window does
+    win.export_page()
+    qtbot.waitUntil(lambda: "left off" in win.message.text.text(), timeout=30_000)
+    assert "(left off: 1 confirmed product no longer in the catalog)" in win.message.text.text()
+    assert win.message.level == "info"
