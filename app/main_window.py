@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import QBuffer, QEvent, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -42,7 +42,7 @@ from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
-from app.widgets.scene_view import SceneView, dropped_paths
+from app.widgets.scene_view import SceneView, dropped_paths, web_addresses
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
@@ -55,6 +55,8 @@ from engine.pipeline import Pipeline
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
+OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
+           "(or copy the picture itself and paste it with Ctrl+V).")
 
 
 class EngineChoice(NamedTuple):
@@ -509,26 +511,35 @@ class MainWindow(QMainWindow):
 
     def paste(self) -> None:
         """A copied file opens as it is; a copied picture is kept in the data dir first."""
-        clipboard = QGuiApplication.clipboard()
-        mime = clipboard.mimeData()
+        if not self.open_dropped(QGuiApplication.clipboard().mimeData()):
+            self.show_message("The clipboard holds no picture or photo file.", "info", page=PHOTO_TAB)
+
+    def open_dropped(self, mime: QMimeData) -> bool:
+        """Open what was dropped or pasted: files and folders as they are, a picture (dragged from a browser or
+        an image editor) kept in the data dir first; a web address is not fetched (DecorLens works offline),
+        which is said, not passed over in silence. Returns whether there was anything of the sort."""
         if dropped_paths(mime):
             self.open_paths(dropped_paths(mime))
         elif mime.hasImage():
-            image, data_dir = clipboard.image(), self.pipeline.data_dir
+            image, data_dir = QImage(mime.imageData()), self.pipeline.data_dir
             self.io.start(
                 lambda _job: save_pasted(data_dir, _png(image)),
                 done=lambda p: self.open_paths([p]),
                 failed=lambda m: self.show_message(m, "error", page=PHOTO_TAB),
             )
+        elif web_addresses(mime):
+            self.show_message(OFFLINE, "info", page=PHOTO_TAB)
         else:
-            self.show_message("The clipboard holds no picture or photo file.", "info", page=PHOTO_TAB)
+            return False
+        return True
 
     def dragEnterEvent(self, event) -> None:
-        if dropped_paths(event.mimeData()):
+        mime = event.mimeData()
+        if dropped_paths(mime) or mime.hasImage() or web_addresses(mime):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        self.open_paths(dropped_paths(event.mimeData()))
+        self.open_dropped(event.mimeData())
         event.acceptProposedAction()
 
     # -- the scene --------------------------------------------------------------------------------

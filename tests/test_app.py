@@ -158,6 +158,11 @@ def test_keyboard_walks_pins_and_enter_opens_one(qtbot, window, scene_path):
 def drop(window: MainWindow, path: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop_mime(window, mime)
+
+
+def drop_mime(window: MainWindow, mime: QMimeData) -> None:
+    """Drag ``mime`` onto the photo and drop it, as a person would (the view lets the window take what it refuses)."""
     viewport, point = window.view.viewport(), QPointF(200, 200)
     enter = QDragEnterEvent(  # Qt 6 deprecates the QPoint form, but PySide offers no QPointF one
         point.toPoint(),
@@ -463,6 +468,27 @@ def test_a_bad_image_is_reported_in_the_window(qtbot, window, tmp_path):
 def test_pasting_a_picture_opens_it(qtbot, window, scene_path, pipeline):
     QGuiApplication.clipboard().setImage(QImage(str(scene_path(ROOM))))
     window.paste()
+    qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=WAIT_MS)
+    assert Path(window.controller.scene.result.image).parent == pipeline.data_dir / PASTED
+    assert window.view.pins
+
+
+def test_a_picture_dragged_from_a_browser_opens_and_a_bare_web_address_says_why_not(qtbot, window, scene_path,
+                                                                                    pipeline):
+    """A designer drags inspiration from a web page onto the photo: the window took only files, so a picture
+    (the pixels, which browsers and image editors give) or its address was refused without a word."""
+    from app.main_window import OFFLINE
+
+    page = QMimeData()
+    page.setUrls([QUrl("https://example.com/rooms/inspiration.jpg")])
+    drop_mime(window, page)
+    assert window.message.isVisible() and window.message.text.text() == OFFLINE
+    assert window.controller.scene is None
+
+    picture = QMimeData()
+    picture.setImageData(QImage(str(scene_path(ROOM))))
+    picture.setUrls([QUrl("https://example.com/rooms/inspiration.jpg")])
+    drop_mime(window, picture)
     qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=WAIT_MS)
     assert Path(window.controller.scene.result.image).parent == pipeline.data_dir / PASTED
     assert window.view.pins

@@ -50,6 +50,11 @@ def dropped_paths(mime: QMimeData) -> list[Path]:
     return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
 
 
+def web_addresses(mime: QMimeData) -> list[str]:
+    """Addresses on the web in a drag or a copy (a picture dragged from a browser that gives no pixels)."""
+    return [u.toString() for u in mime.urls() if u.scheme() in ("http", "https")] if mime.hasUrls() else []
+
+
 class SceneView(QGraphicsView):
     pinActivated = Signal(int)
     regionDrawn = Signal(object)  # (x1, y1, x2, y2) in image pixels
