@@ -29,7 +29,10 @@ BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader
 DEBUG_ENV = "DECORLENS_DEBUG"
 LOG_NAME = "decorlens-error.log"
 ROOT = Path(__file__).resolve().parent.parent
-PATH = re.compile(r"(?:[A-Za-z]:)?[/\\][^\s,;:()'\"]{24,}")  # a long absolute path in a message
+# An absolute path in a message: folder names may hold single spaces ("/home/ana/My Documents/…"), as a user's
+# deep folders do; the last name may not, or the words after a path would be taken for its end.
+PATH = re.compile(r"(?:[A-Za-z]:)?[/\\](?:[^\s,;:()'\"/\\]+(?: [^\s,;:()'\"/\\]+)*[/\\])*[^\s,;:()'\"]*")
+LONG_PATH = 25  # characters: a shorter path is left whole
 OUR_PACKAGES = ("engine", "training", "decorlens", "app", "bench")
 
 
@@ -103,7 +106,7 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
 
 def _paths_shortened(flat: str, limit: int) -> str:
     """``flat`` with its long paths cut to their ends, longest first, until it fits ``limit`` or none is left."""
-    for path in sorted(set(PATH.findall(flat)), key=len, reverse=True):
+    for path in sorted({p for p in PATH.findall(flat) if len(p) >= LONG_PATH}, key=len, reverse=True):
         if len(flat) <= limit:
             break
         flat = flat.replace(path, _tail(path, max(len(path) - (len(flat) - limit), 24)))

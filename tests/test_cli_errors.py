@@ -418,26 +418,29 @@ def _info_of_a_junk_bundle(folder: Path) -> tuple[list[str], str]:
     return ["bundle", "info", str(folder / "store.dlcat")], "(not a zip file)"
 
 
-def _deeper(folder: Path, extra: int) -> Path:
-    """``folder`` with ``extra`` more characters: its last name longer, then 21-character subfolders."""
-    subfolders, rest = divmod(extra, 21)
+def _deeper(folder: Path, extra: int, subfolder: str) -> Path:
+    """``folder`` with ``extra`` more characters: its last name longer, then subfolders of 20 characters."""
+    subfolders, rest = divmod(extra, len(subfolder) + 1)
     deep = folder.with_name(folder.name + "x" * rest)
     for _ in range(subfolders):
-        deep = deep / "client_projects_2026"
+        deep = deep / subfolder
     return deep
 
 
+@pytest.mark.parametrize("subfolder", ["client_projects_2026", "Client projects 2026"])
 @pytest.mark.parametrize("over", [5, 150])
 @pytest.mark.parametrize("command", [_export_without_catalog, _info_of_a_junk_bundle])
-def test_a_deep_folder_shortens_the_path_not_our_reason(command, over: int, tmp_path: Path,
+def test_a_deep_folder_shortens_the_path_not_our_reason(command, over: int, subfolder: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]):
     """The line's length limit cut the longest parenthesised detail first, taking it for a library's wording,
     and kept a long path whole: with a folder that made the line a few characters too long, `bundle export`
-    read '(import prod…)' and `bundle info` '(not a zi…)'. The path's leading folders go first now."""
+    read '(import prod…)' and `bundle info` '(not a zi…)'. The path's leading folders go first now, also where
+    folder names hold spaces (such a path was never taken for one: the reason was cut at any length)."""
     args, reason = command(tmp_path / "a")
     code, err = run_cli(["-q", *args], capsys)
     head, tail = assert_one_line(code, err, reason).split(str(tmp_path / "a"))
-    args, _ = command(_deeper(tmp_path / "a", MAX_LINE - len(head + tail) - len(str(tmp_path / "a")) + over))
+    extra = MAX_LINE - len(head + tail) - len(str(tmp_path / "a")) + over
+    args, _ = command(_deeper(tmp_path / "a", extra, subfolder))
     code, err = run_cli(["-q", *args], capsys)
     line = assert_one_line(code, err, reason)
     assert line.startswith(head + "…/") and line.endswith(tail), line  # only the path's leading folders went
