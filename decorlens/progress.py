@@ -15,9 +15,11 @@ from engine.importer import Progress
 
 
 @contextmanager
-def bar(description: str, quiet: bool = False, unit: str = "img") -> Iterator[Progress]:
-    """Yields a ``(done, total)`` callback that drives a tqdm bar."""
-    progress = tqdm(desc=description, unit=unit, disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+def bar(description: str, quiet: bool = False, unit: str = "img", delay: float = 0.0) -> Iterator[Progress]:
+    """Yields a ``(done, total)`` callback that drives a tqdm bar; ``delay``: shown only once the work has
+    taken that many seconds (work that is often nothing, as catching up after an embedder switch)."""
+    progress = tqdm(desc=description, unit=unit, disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
+                    delay=delay)
 
     def update(done: int, total: int) -> None:
         progress.total = total

@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from decorlens.options import positive_int
+from decorlens.progress import bar
 from decorlens.terminal import one_field
 from engine.boxes import four_numbers
 from engine.errors import DecorLensError
@@ -122,7 +123,8 @@ def why_name(number: int, sku: str) -> str:
 def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     """In-situ search: the remembered photos' objects ranked by cosine to the product photo's vector."""
     query = embed_product_photo(pipeline, args.image)
-    hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log)
+    with bar("embedding tagged photos' objects for this embedder (once)", args.quiet, "object", 0.5) as progress:
+        hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log, progress)
     if args.json:
         found = {"image": args.image, "embedder": pipeline.embedder.key, "scenes": [h.to_json() for h in hits]}
         print(json.dumps(found, indent=2, ensure_ascii=False))

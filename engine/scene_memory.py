@@ -30,10 +30,10 @@ import numpy as np
 
 from engine.catalog import Catalog
 from engine.crops import crops as cut_crops
-from engine.errors import CatalogError, DecorLensError
+from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import sha256_of
 from engine.imageio import load_image
-from engine.importer import CATALOG_MAX_SIDE
+from engine.importer import CATALOG_MAX_SIDE, Progress
 from engine.results import Box, SceneResult
 
 if TYPE_CHECKING:
@@ -338,18 +338,21 @@ def product_vector(pipeline: Pipeline, sku: str) -> np.ndarray | None:
     return None if row is None else np.frombuffer(row[0], np.float32)
 
 
-def rooms_like(pipeline: Pipeline, query: np.ndarray, k: int = 10, log: Log = lambda _m: None) -> list[Sighting]:
+def rooms_like(
+    pipeline: Pipeline, query: np.ndarray, k: int = 10, log: Log = lambda _m: None,
+    progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+) -> list[Sighting]:
     """The ``k`` remembered photos holding the objects most like ``query``, each with its closest object.
 
     An exact cosine search in numpy, with no index to keep in step with re-tagged photos: a photo has
     about ten objects, so 10,000 photos are 100,000 rows (0.5 GB at 1,280 floats), read and multiplied
     in seconds; far beyond that an HNSW index over the objects would be needed. Objects remembered
-    under another embedder are embedded first.
+    under another embedder are embedded first (``progress``, ``cancelled``: ``embed_missing_objects``).
     """
     catalog = pipeline.catalog
     if not _has_schema(catalog):
         return []
-    embed_missing_objects(pipeline, log)
+    embed_missing_objects(pipeline, log, progress, cancelled)
     ids, scenes, matrix = _object_vectors(catalog, pipeline.embedder.key)
     if not ids:
         return []
@@ -363,11 +366,17 @@ def rooms_like(pipeline: Pipeline, query: np.ndarray, k: int = 10, log: Log = la
     return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
 
 
-def embed_missing_objects(pipeline: Pipeline, log: Log = lambda _m: None) -> int:
+def embed_missing_objects(
+    pipeline: Pipeline, log: Log = lambda _m: None,
+    progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+) -> int:
     """Give the active embedder a vector for each remembered object lacking one (after an embedder switch).
 
     Photos moved, deleted or changed since they were tagged cannot be cut again: they are skipped
     and counted in the log, and stay in *Where used*. Returns the number of objects embedded.
+    Thousands of photos take minutes, so ``progress`` gets (objects done, objects to do) photo by photo,
+    and ``cancelled`` is asked before each: a cancel raises ``Cancelled``, keeping the photos already
+    embedded (each is written on its own), so the next search goes on from there.
     """
     catalog, key = pipeline.catalog, pipeline.embedder.key
     rows = catalog.db.execute(
@@ -379,8 +388,14 @@ def embed_missing_objects(pipeline: Pipeline, log: Log = lambda _m: None) -> int
     by_scene: dict[int, list[sqlite3.Row]] = {}
     for row in rows:
         by_scene.setdefault(row[0], []).append(row)
-    embedded, unreadable = 0, 0
+    embedded, unreadable, done = 0, 0, 0
     for group in by_scene.values():
+        if cancelled():
+            raise Cancelled(f"stopped embedding the tagged photos' objects after {embedded} of {len(rows)}; "
+                            "the next search goes on from there")
+        if progress:
+            progress(done, len(rows))
+        done += len(group)
         vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[4:8]) for r in group])
         if vectors is None:
             unreadable += 1

@@ -24,7 +24,7 @@ from decorlens.main import main
 from engine.batch import tag_scenes
 from engine.catalog import Catalog
 from engine.crops import crop
-from engine.errors import CatalogError
+from engine.errors import Cancelled, CatalogError
 from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
@@ -34,6 +34,7 @@ from engine.scene_memory import (
     BATCH,
     TABLES,
     VERSION_KEY,
+    embed_missing_objects,
     embed_product_photo,
     goes_with,
     goes_with_any,
@@ -186,6 +187,61 @@ def test_another_embedder_embeds_the_remembered_objects_first(tagged, shared_mod
     assert len(hits) == 1
     counts = dict(pipe.catalog.db.execute("SELECT embedder, COUNT(*) FROM scene_vectors GROUP BY embedder"))
     assert counts[other.embedder.key] == counts[pipe.embedder.key] == sum(len(r.objects) for r in results.values())
+
+
+def _with_memory(pipe: Pipeline, target: Path, embedder: Path) -> Pipeline:
+    """A copy of ``pipe``'s data dir, the photos it remembers included, searched with another ``embedder``."""
+    for folder in ("models", "index"):
+        shutil.copytree(pipe.data_dir / folder, target / folder)
+    with sqlite3.connect(target / "catalog.sqlite") as copy:
+        pipe.catalog.db.backup(copy)
+    return Pipeline(Settings.defaults().with_(data_dir=target)).with_embedder(embedder)
+
+
+def test_embedding_the_remembered_objects_shows_progress_and_stops_when_cancelled(tagged, shared_models: Path,
+                                                                                  tmp_path: Path):
+    """After an embedder switch the first search by product photo embeds every remembered object first: minutes
+    for thousands of photos, with no progress and no way to stop. A cancel keeps the photos done."""
+    pipe, _ = tagged
+    other = _with_memory(pipe, tmp_path / "copy", shared_models / "effnet_lite0_gem.onnx")
+    db, key = other.catalog.db, other.embedder.key
+    total = db.execute("SELECT COUNT(*) FROM scene_objects").fetchone()[0]
+    first = db.execute("SELECT COUNT(*) FROM scene_objects WHERE scene_id = (SELECT MIN(id) FROM scenes)").fetchone()[0]
+    reports: list[tuple[int, int]] = []
+    with pytest.raises(Cancelled, match="the next search goes on from there"):
+        embed_missing_objects(other, progress=lambda done, of: reports.append((done, of)), cancelled=lambda: bool(reports))
+    assert reports == [(0, total)]  # asked before the first photo, and stopped before the second
+    kept = db.execute("SELECT COUNT(*) FROM scene_vectors WHERE embedder = ?", (key,)).fetchone()[0]
+    assert kept == first
+    embed_missing_objects(other, progress=lambda done, of: reports.append((done, of)))
+    assert reports[1] == (0, total - first)  # the next search goes on from there
+
+
+def test_looks_like_it_says_it_embeds_first_and_a_new_question_stops_it(tagged, qtbot, shared_models: Path,
+                                                                        scene_path, tmp_path: Path):
+    pytest.importorskip("pytestqt")
+    from app.widgets.where_used import WhereUsedPanel
+    from app.workers import Runner
+
+    pipe, _ = tagged
+    other = _with_memory(pipe, tmp_path / "copy", shared_models / "effnet_lite0_gem.onnx")
+    io = Runner(2)
+    panel = WhereUsedPanel(other, io)
+    qtbot.addWidget(panel)
+    titles: list[str] = []
+    shown = panel.title.setText
+    panel.title.setText = lambda text: titles.append(text) or shown(text)
+    product = tmp_path / "product.jpg"
+    shutil.copyfile(pipe.catalog.products(category="sofa", limit=1)[0].image_path, product)
+    panel.show_photo(product)
+    qtbot.waitUntil(lambda: panel.title.text().startswith("Looks like product.jpg"), timeout=120_000)
+    assert any(t.startswith("Embedding the objects of the tagged photos") for t in titles)
+    assert panel.sightings.count() == len(rooms_like(other, embed_product_photo(other, product), 20))
+    panel.show_photo(product)
+    task = panel._task
+    panel.clear()  # the user selected something else meanwhile: the search (and any embedding) is stopped
+    assert task.is_cancelled()
+    qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)
 
 
 def test_cli_where_and_search_scenes(tagged, tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QTabBar, 
 
 from app.labels import plain_label, pretty, product_title, rich_tooltip
 from app.widgets.scene_view import dropped_paths
-from app.workers import Job, Runner
+from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
 from engine.imageio import load_image
@@ -76,7 +76,7 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
         if query is None:
             raise DecorLensError(f"{title} ({asked}) has no vector for the active embedder: its photo is missing "
                                  "or unreadable; import it again with a readable photo")
-    hits = rooms_like(pipeline, query, ALIKE)
+    hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled)
     matched = {s.sku: _title(pipeline, s.sku) for s in hits if s.sku}
     return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(pipeline.catalog), matched)
 
@@ -124,6 +124,7 @@ class WhereUsedPanel(QWidget):
         self.sku = ""
         self.photo: Path | None = None  # a product photo dropped on the panel, searched under Looks like it
         self._asked = 0  # which question (or clear) came last: only its answer is shown
+        self._task: Task | None = None  # the last question's worker: cancelled when another comes
         self.setAcceptDrops(True)
         self.mode = QTabBar(objectName="whereUsedMode", drawBase=False, expanding=False)
         self.mode.addTab("Matched in")
@@ -170,6 +171,7 @@ class WhereUsedPanel(QWidget):
             self.mode.setCurrentIndex(LOOKS_LIKE)  # asks, through _mode_changed
 
     def clear(self) -> None:
+        self._cancel()
         self.sku, self.photo, self._asked = "", None, self._asked + 1
         self.mode.setTabEnabled(MATCHED, True)
         self._empty()
@@ -185,7 +187,14 @@ class WhereUsedPanel(QWidget):
         if self.sku or self.photo:
             self._ask()
 
+    def _cancel(self) -> None:
+        """A question no longer wanted stops: Looks like it may be embedding thousands of objects first."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
     def _ask(self) -> None:
+        self._cancel()
         self._asked += 1
         pipeline, asked, dpr = self.pipeline, self._asked, self.sightings.devicePixelRatioF()
         if self.mode.currentIndex() == MATCHED:
@@ -196,8 +205,18 @@ class WhereUsedPanel(QWidget):
             work = lambda job: gather_alike(pipeline, query, job, dpr)
             named = query.name if isinstance(query, Path) else "this product"
             self.title.setText(f"Looking for {named} in the tagged photos…")
-        self.io.start(work, done=lambda found: asked == self._asked and self._show(found),
-                      failed=lambda message: asked == self._asked and self._failed(message))
+        self._task = self.io.start(
+            work, done=lambda found: asked == self._asked and self._show(found),
+            failed=lambda message: asked == self._asked and self._failed(message),
+            progress=lambda done, total: asked == self._asked and self._embedding(done, total),
+            cancelled=lambda _message: None,  # only ever for a question superseded
+        )
+
+    def _embedding(self, done: int, total: int) -> None:
+        """After an embedder switch, the tagged photos' objects are embedded for it before Looks like it can
+        search them (once: they are kept)."""
+        self.title.setText(f"Embedding the objects of the tagged photos for this embedder first: {done:,} of "
+                           f"{total:,}… (once; select another product to stop)")
 
     def _failed(self, message: str) -> None:
         self._empty()
