@@ -198,7 +198,8 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
 def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
     mobilenet = {"backbone": "mobilenet_v2", "best_epoch": 2, "epochs": 3}
     lite0 = {"backbone": "efficientnet-lite0", "best_epoch": 0, "epochs": 3}
-    assert _epochs_text([mobilenet, lite0]) == "Best epochs: MobileNetV2 2 of 3, EfficientNet-Lite0 none of 3."
+    assert _epochs_text([mobilenet, lite0]) == (
+        "Best epochs: MobileNetV2 2 of 3, EfficientNet-Lite0 as it started (no epoch of 3 beat it).")
     assert _epochs_text([mobilenet]) == "Best epoch 2 of 3."
     assert _epochs_text([lite0]).startswith("No epoch of 3 beat the model it started from")
     assert "changes little" in _epochs_text([lite0, dict(lite0, backbone="mobilenet_v2")])

@@ -605,7 +605,10 @@ def _epochs_text(networks: list[dict]) -> str:
 
 
 def _kept(network: dict) -> str:
-    return f"{network['best_epoch']} of {network['epochs']}" if network["best_epoch"] else f"none of {network['epochs']}"
+    """Which epoch a network kept, in words: "none of 3" read as if the network were lost."""
+    if network["best_epoch"]:
+        return f"{network['best_epoch']} of {network['epochs']}"
+    return f"as it started (no epoch of {network['epochs']} beat it)"
 
 
 def _network_name(network: dict) -> str:
