@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
             return lambda *args: task is self._listing and slot(*args)
 
         task = self._listing = self.io.start(
-            lambda job: deliver_found(each_scene_file(paths), job.deliver, job.cancelled),
+            lambda job: deliver_found(each_scene_file(paths, job.cancelled), job.deliver, job.cancelled),
             delivered=ours(self._photos_found),
             done=ours(lambda _count: self._listing_ended(paths)),
             failed=ours(lambda m: self._listing_ended(paths, m)),

@@ -26,18 +26,21 @@ def scene_files(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None
     return [p for p in expand_scenes(inputs, leave_out) if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def each_scene_file(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def each_scene_file(
+    inputs: Iterable[str | os.PathLike[str]], cancelled: Callable[[], bool] = lambda: False
+) -> Iterator[Path]:
     """``scene_files(inputs)``, one photo at a time as it is found, in the same order: a folder is walked in
     that order (names sorted, a subfolder's photos where its name sorts), so the first photo is known after
-    reading the folders down to it, not the whole tree (20,000 photos, a slow network share)."""
+    reading the folders down to it, not the whole tree (20,000 photos, a slow network share). ``cancelled``
+    is asked at every name, photo or not: a folder of thousands of other files stops when asked too."""
     for item in map(Path, inputs):
         if item.is_dir():
-            yield from _walk(item)
+            yield from _walk(item, cancelled)
         elif item.suffix.lower() in IMAGE_SUFFIXES:
             yield item
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, cancelled: Callable[[], bool]) -> Iterator[Path]:
     """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))`` (paths compare part by part, so
     ``a/b.jpg`` sorts before ``a-1.jpg``), with rglob's rules: hidden names count, a symlinked folder is not
     entered, an unreadable folder is passed over; a folder named like a photo is entered, not listed."""
@@ -47,9 +50,11 @@ def _walk(folder: Path) -> Iterator[Path]:
     except PermissionError:
         return
     for entry in entries:
+        if cancelled():
+            raise Cancelled("listing stopped")
         path = folder / entry.name
         if _enters(entry):
-            yield from _walk(path)
+            yield from _walk(path, cancelled)
         elif path.suffix.lower() in IMAGE_SUFFIXES and not _is_dir(entry):
             yield path
 

@@ -159,6 +159,17 @@ def test_photos_found_one_by_one_are_the_listing_in_its_order(ikea, tmp_path):
         deliver_found(iter(listed), parts.append, lambda: True)
 
 
+def test_stop_stops_a_folder_of_other_files_too(tmp_path):
+    """Stop was asked only when a photo was found: a folder of thousands of other files (a camera's RAW dump, a
+    project's documents) was walked to its end, on a slow share for minutes, whatever the user asked."""
+    for i in range(2_000):
+        (tmp_path / f"IMG_{i:04d}.CR2").write_bytes(b"")
+    names: list[int] = []
+    with pytest.raises(Cancelled):
+        list(each_scene_file([tmp_path], lambda: names.append(1) or len(names) > 10))
+    assert len(names) == 11
+
+
 def _held_listing(monkeypatch) -> tuple[threading.Event, threading.Event]:
     """The window's listing, held after the folder's first photo until ``release`` (as a slow share holds it).
     Returns (held: the listing waits, release)."""
@@ -166,8 +177,8 @@ def _held_listing(monkeypatch) -> tuple[threading.Event, threading.Event]:
 
     held, release = threading.Event(), threading.Event()
 
-    def held_back(paths):
-        found = each_scene_file(paths)
+    def held_back(paths, cancelled):
+        found = each_scene_file(paths, cancelled)
         yield next(found)
         held.set()
         release.wait(WAIT_MS / 1000)
