@@ -3,9 +3,11 @@
 The page comes from a real IKEA scene searched against the whole real catalog and written by
 ``decorlens tag --html`` after a few other scenes were tagged (their products are its *Complete the
 look*); a second page adds shop links (ikea.com searches for the matched article numbers) so the
-keyboard path runs through links too. The checks are the ones a visitor would make: nothing scrolls
-sideways on a 390 px phone, Tab reaches every hotspot and shows its card, every hover card stays inside
-the viewport, one card per product, and the products that go with them below, none of them twice.
+keyboard path runs through links too, and a third is the app's export after a confirmed product was
+removed from the catalog (its tag pins the best match left). The checks are the ones a visitor would
+make: nothing scrolls sideways on a 390 px phone, every picture loads, Tab reaches every hotspot and shows
+its card, every hover card stays inside the viewport, one card per product, and the products that go with
+them below, none of them twice.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test`` installs them when it runs as
 root). Selenium is pointed at the system chromedriver: selenium-manager never downloads one. Screenshots
@@ -30,7 +32,9 @@ from selenium.webdriver.common.keys import Keys
 
 from decorlens.main import main
 from engine.catalog import Catalog
-from engine.shoppable import complete_the_look, write_page
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+from engine.shoppable import IMAGES, complete_the_look, in_catalog, write_page, write_scene_page
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -45,12 +49,16 @@ WIDTHS = {"phone": (390, 844, True), "desktop": (1280, 900, False)}
 # The viewport rectangle of an element, and the viewport without scrollbars.
 RECT = "var r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];"
 VIEWPORT = "return [document.documentElement.clientWidth, document.documentElement.clientHeight];"
+BROKEN_IMAGES = (
+    "return [].filter.call(document.images, function (i) { return !i.complete || !i.naturalWidth; })"
+    ".map(function (i) { return i.getAttribute('src'); });"
+)
 
 
 @pytest.fixture(scope="module")
 def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """name → (page, scene JSON with the page's Complete-the-look products under "complete"): as
-    ``decorlens tag --html`` writes it, and with shop links."""
+    ``decorlens tag --html`` writes it, with shop links, and with a confirmed product removed since."""
     out = tmp_path_factory.mktemp("shoppable")
     data_dir = copy_data_dir(pipeline, out / "data")  # the memory holds exactly the scenes tagged here
     scene = scene_path(SCENE)
@@ -62,8 +70,30 @@ def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFac
         data["complete"] = complete_the_look(catalog, data)
     for match in [m for obj in data["objects"] for m in obj["matches"]] + data["complete"]:
         match["url"] = f"https://www.ikea.com/gb/en/search/?q={quote(match['sku'])}"
-    linked = write_page(data, scene, out / "linked", scene.stem, complete=data["complete"])
-    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data)}
+    names = pipeline.categories.names  # as the app's export and `tag --html` name categories
+    linked = write_page(data, scene, out / "linked", scene.stem, names, complete=data["complete"])
+    removed, shown = confirmed_then_removed(data_dir, scene, data, out / "removed")
+    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown)}
+
+
+def confirmed_then_removed(data_dir: Path, photo: Path, data: dict, out: Path) -> tuple[Path, dict]:
+    """The app's export of the scene after its merchandiser confirmed a tag's best match and that product was
+    removed from the catalog (``decorlens catalog remove``): the page and the scene as it shows it, whose
+    ``"gone"`` is the removed product and ``"tag"`` the number of the tag that had it confirmed."""
+    number, obj = next((n, o) for n, o in enumerate(data["objects"], 1) if len(o["matches"]) > 1)
+    scene = json.loads(json.dumps(data))
+    gone = scene["objects"][number - 1]["confirmed"] = dict(obj["matches"][0])
+    scene["objects"][number - 1]["confirmed_sku"] = gone["sku"]
+    assert main(["-q", "--data-dir", str(data_dir), "catalog", "remove", gone["sku"]]) == 0
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data_dir))
+    try:
+        written = write_scene_page(pipeline, scene, photo, out, photo.stem)
+        shown, left_off = in_catalog(pipeline.catalog, scene)
+        shown["complete"] = complete_the_look(pipeline.catalog, shown)
+    finally:
+        pipeline.close()
+    assert written.gone == left_off == 1
+    return written.path, {**shown, "gone": gone, "tag": number}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +143,7 @@ def open_tip(driver: webdriver.Chrome):
 
 
 @pytest.mark.parametrize("device", WIDTHS)
-@pytest.mark.parametrize("variant", ["imported", "linked"])
+@pytest.mark.parametrize("variant", ["imported", "linked", "removed"])
 def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: Path):
     page, data = pages[variant]
     open_at(browser, page, device)
@@ -126,6 +156,10 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
         "var d = document.documentElement; return [d.scrollWidth, d.clientWidth];"
     )
     assert scroll_width <= client_width == WIDTHS[device][0]
+
+    # every picture (the photo, each card's and hover card's thumbnail) is on the page and decoded
+    broken = browser.execute_script(BROKEN_IMAGES)
+    assert not broken and len(browser.find_elements(By.TAG_NAME, "img")) > len(pins)
 
     # one card per product, each listing the tags it was matched by
     cards = browser.find_elements(By.CSS_SELECTOR, "section.products > ul.cards > li.card")
@@ -176,13 +210,37 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
         screenshot(browser, pins, device, tmp_path)
 
 
+@pytest.mark.parametrize("device", WIDTHS)
+def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, device: str):
+    """The tag whose confirmed product left the catalog pins its best match still there, as its own card;
+    the removed product has no hotspot, card, Complete-the-look card or picture anywhere on the page."""
+    page, shown = pages["removed"]
+    gone, number = shown["gone"], shown["tag"]
+    open_at(browser, page, device)
+    assert gone["sku"] not in {c.get_attribute("data-sku") for c in browser.find_elements(By.CSS_SELECTOR, ".card")}
+    assert gone["name"] not in browser.find_element(By.TAG_NAME, "body").get_attribute("textContent")
+    pictures = {i.get_attribute("src") for i in browser.find_elements(By.TAG_NAME, "img")}
+    assert len(pictures) == len(list((page.parent / IMAGES / "products").iterdir())) + 1  # and the photo
+
+    instead = shown["objects"][number - 1]["matches"][0]
+    assert instead["sku"] != gone["sku"]
+    pin = browser.find_element(By.CSS_SELECTOR, f'.pin[aria-controls="tip-{number}"]')
+    assert pin.get_attribute("aria-label").startswith(f"Tag {number}: {instead['name']}")
+    card = browser.find_element(By.CSS_SELECTOR, f'section.products li.card[data-sku="{instead["sku"]}"]')
+    assert str(number) in card.get_attribute("data-tags").split()
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
+    ActionChains(browser).move_to_element(pin).perform()
+    assert instead["name"] in open_tip(browser).text
+
+
 def screenshot(driver: webdriver.Chrome, pins: list, device: str, tmp_path: Path) -> None:
     """``shoppable-<device>.png``: the top of the page, on the desktop with one hover card open;
     ``shoppable-complete-<device>.png``: the Complete-the-look cards."""
     folder = Path(os.environ.get("DECORLENS_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     title = driver.find_element(By.ID, "complete-title")
-    driver.execute_script("arguments[0].scrollIntoView()", title)
+    driver.execute_script("document.activeElement.blur(); arguments[0].scrollIntoView()", title)  # no focus ring
     ActionChains(driver).move_to_element(title).perform()  # no hotspot or card under the mouse
     driver.execute_script("document.body.click()")  # a click outside closes any open card
     assert driver.save_screenshot(str(folder / f"shoppable-complete-{device}.png"))
