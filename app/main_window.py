@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         catalog = self.menuBar().addMenu("&Catalog")
         self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
         self._action(catalog, "Import &CSV…", lambda: self._to_catalog(self.catalog.choose_csv))
+        self._action(catalog, "Find a Product &Photo in My Photos…", self.find_product_photo)
         catalog.addSeparator()
         self.train_action = self._action(catalog, "&Train on My Photos…", self.show_training)
         self.train_action.setEnabled(training_available())
@@ -359,6 +360,14 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of room photos", self._last_folder())
         if folder:
             self.open_paths([Path(folder)])
+
+    def find_product_photo(self) -> None:
+        """Search the tagged photos by a product photo from the menu: dropping one on Where used is the mouse's
+        way, and not everyone drags."""
+        path, _ = QFileDialog.getOpenFileName(self, "Find a product photo in your tagged photos", "", IMAGE_FILTER)
+        if path:
+            self.tabs.setCurrentIndex(CATALOG_TAB)
+            self.catalog.where_used.show_photo(Path(path))
 
     def _last_folder(self) -> str:
         return str(Path(self.settings.recent[0]).parent) if self.settings.recent else ""

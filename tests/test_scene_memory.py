@@ -543,3 +543,25 @@ def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipel
     assert len(list(out.glob("*.json"))) == len(scenes) and photo_count(catalog) == 0
     with open(out / "summary.csv", newline="") as fh:
         assert {row["scene"] for row in csv.DictReader(fh)} == {str(s) for s in scenes}
+
+
+def test_the_catalog_menu_finds_a_product_photo_without_dragging(tagged, qtbot, main_window, tmp_path: Path,
+                                                                  monkeypatch):
+    """Search by product photo was a drop on the Where used panel only: no way in from the keyboard."""
+    from app.main_window import CATALOG_TAB
+
+    pipe, _ = tagged
+    win = main_window(pipe)
+    product = tmp_path / "supplier.jpg"
+    shutil.copyfile(pipe.catalog.products(category="sofa", limit=1)[0].image_path, product)
+    monkeypatch.setattr("app.main_window.QFileDialog.getOpenFileName", lambda *_a, **_k: (str(product), ""))
+    (find,) = [a for menu in win.menuBar().actions() for a in menu.menu().actions()
+               if a.text().replace("&", "") == "Find a Product Photo in My Photos…"]
+    find.trigger()
+    assert win.tabs.currentIndex() == CATALOG_TAB
+    panel = win.catalog.where_used
+    qtbot.waitUntil(lambda: panel.title.text().startswith("Looks like supplier.jpg"), timeout=60_000)
+    assert panel.sightings.count() == len(rooms_like(pipe, embed_product_photo(pipe, product), 20))
+    with qtbot.waitSignal(win.catalog.model.modelReset, timeout=60_000):
+        win.catalog.refresh()  # a new listing (an import, a search typed) drops the grid's selection, not the photo's
+    assert panel.title.text().startswith("Looks like supplier.jpg") and panel.sightings.count() > 0

@@ -450,11 +450,12 @@ class CatalogView(QWidget):
         return self.duplicates
 
     def _selection_changed(self) -> None:
-        """One product selected: show where it is used; none or several: nothing to show."""
+        """One product selected: show where it is used; none or several: nothing to show, unless the panel shows
+        a product photo searched (dropped, or from the menu), which no listing or selection of the grid is."""
         skus = self.selected_skus()
         if len(skus) == 1:
             self.where_used.show_product(skus[0])
-        else:
+        elif self.where_used.photo is None:
             self.where_used.clear()
 
     # -- removal --------------------------------------------------------------------------------
