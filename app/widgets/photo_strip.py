@@ -3,8 +3,9 @@
 A merchandiser opens folders of 20,000 photos: the strip's rows are made ``ROWS_A_TURN`` at a time, one
 insertion per turn of the event loop (``show_photos``, then ``add_photos`` as the folder is still being
 listed), and only the rows in view get their thumbnail and tooltip (asked for again as the strip
-scrolls), so opening such a folder neither freezes the window nor keeps a decoded picture of every photo. Icons of rows long out of view
-are let go (at most ``KEPT`` rows hold one); the thumbnail cache decides what stays decoded.
+scrolls), so opening such a folder neither freezes the window nor keeps a decoded picture of every
+photo. Icons of rows long out of view are let go (at most ``KEPT`` rows hold one); the thumbnail cache
+decides what stays decoded.
 ``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
 """
 
