@@ -91,6 +91,9 @@ def test_bundle_holds_models_and_resources_but_no_training_packages(built: dict)
     assert not top & set(FORBIDDEN), top & set(FORBIDDEN)
     leaked = [p for p in internal.rglob("*") if p.is_dir() and p.name.lower() in FORBIDDEN]
     assert not leaked, leaked
+    # a link to a library left out (OpenCV GUI's, with opencv-python installed too) fails `cp -rL`, `tar -h`
+    dangling = [p.relative_to(app) for p in app.rglob("*") if p.is_symlink() and not p.exists()]
+    assert not dangling, dangling
     # PyInstaller links shared libraries into _internal with symlinks: count each file once
     size_mb = sum(f.stat().st_size for f in app.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
     print(f"\napp folder {size_mb:.0f} MB")
