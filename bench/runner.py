@@ -23,6 +23,7 @@ BENCHMARKS = {
     "map": "bench.map_view",  # the Map tab's canvas at 2,000 to 50,000 products ([gui])
     "catalog": "bench.catalog_view",  # the Catalog tab at 20,000 to 1,000,000 products ([gui])
     "folder": "bench.folder_view",  # opening a folder of 5,000 and 20,000 photos in the main window ([gui])
+    "rooms": "bench.rooms_like",  # Looks like it (rooms_like) over 1,000 to 50,000 remembered photos
 }
 
 
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="index: only these sizes of the full plan, e.g. 100000 (written as index-100k.json); "
                              "1000000 alone builds hnswlib at full dimension on 1M vectors (index-1M.json); "
                              "map: maps of these many products; catalog: catalogs of these many products; "
-                             "folder: folders of these many photos")
+                             "folder: folders of these many photos; rooms: scene memories of these many photos")
 
 
 def options_from(args: argparse.Namespace) -> Options:

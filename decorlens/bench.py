@@ -1,4 +1,4 @@
-"""``decorlens bench [latency|ceiling|import|index|startup|kill|scale|map|catalog|folder|all] [--quick]``: measured, with references.
+"""``decorlens bench [latency|ceiling|import|index|startup|kill|scale|map|catalog|folder|rooms|all] [--quick]``: measured, with references.
 
 Each benchmark prints a table and writes JSON + markdown (default ``docs/benchmarks/`` of a source
 checkout). The benchmark code lives in the top-level ``bench`` package of the source tree.
@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
-CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "map", "catalog", "folder", "all")
+CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "map", "catalog", "folder", "rooms", "all")
 SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout holding engine/ and bench/
 
 
@@ -24,7 +24,7 @@ def _bench_on_path() -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks: latency, compute ceiling, import rate, index at scale, start-up, map view, catalog tab, opening a folder; kill test")
+    p = sub.add_parser("bench", help="benchmarks: latency, compute ceiling, import rate, index at scale, start-up, map view, catalog tab, opening a folder, Looks like it; kill test")
     p.add_argument("which", nargs="?", choices=CHOICES, default="all", help="which benchmark (default all)")
     _bench_on_path()
     try:

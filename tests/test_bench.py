@@ -210,3 +210,18 @@ def test_the_folder_bench_opens_a_small_folder_in_the_window(ikea: Path, tmp_pat
     assert all(row[key] > 0 for key in ("shown_s", "reference_shown_s", "listed_s", "bare_listing_s", "rss_after_mb"))
     assert "| 40 |" in (out / "folder-view.quick.md").read_text()
     assert list(tmp_path.iterdir()) == [out]  # the folders and the data dir are gone
+
+
+def test_the_rooms_bench_times_looks_like_it_on_a_small_memory(tmp_path: Path) -> None:
+    """Run as `decorlens bench rooms`: a memory of 30 photos written, searched in a process of its own, reported."""
+    from decorlens.main import main
+
+    out = tmp_path / "out"
+    assert main(["-q", "--data-dir", str(tmp_path / "data"), "bench", "rooms", "--sizes", "30",
+                 "--workdir", str(tmp_path / "work"), "--out", str(out)]) == 0
+    data = json.loads((out / "rooms-like.json").read_text())
+    (row,) = data["sizes"]
+    assert row["photos"] == 30 and row["objects"] == 300 and data["dim"] > 0
+    assert row["hits"] == 20 and row["new_photo_found"]
+    assert all(row[key] > 0 for key in ("first_ms", "click_ms", "new_photo_ms", "read_ms", "multiply_ms"))
+    assert "| 30 | 300 |" in (out / "rooms-like.md").read_text()
