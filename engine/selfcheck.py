@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import sqlite3
 import sys
 import tempfile
 import time
@@ -296,7 +297,21 @@ def _check_catalog(pipeline, state: dict) -> str:
     report = pipeline.import_catalog(state["products"])
     if report.skipped or report.added != len(PRODUCTS):
         raise _StepFailed(f"importing {len(PRODUCTS)} generated products: {report.summary()} {report.skipped[:2]}")
-    return f"temporary catalog of {report.added} products indexed"
+    _check_listing_by_sku(pipeline.catalog)
+    return f"temporary catalog of {report.added} products indexed and listed by SKU"
+
+
+def _check_listing_by_sku(catalog) -> None:
+    """The Map tab's Show in Catalog lists products by SKU with SQLite's JSON functions (3.38+ has them built
+    in): an installer built against an older SQLite would start and tag, and fail there."""
+    skus = [p.sku for p in catalog.products()]
+    try:
+        listed = catalog.products(skus=skus)
+    except sqlite3.OperationalError as exc:
+        raise _StepFailed(f"SQLite {sqlite3.sqlite_version} lacks the JSON functions the Catalog tab needs "
+                          f"({exc}): build with SQLite 3.38 or newer") from exc
+    if sorted(p.sku for p in listed) != sorted(skus):
+        raise _StepFailed(f"listing {len(skus)} products by SKU gave {len(listed)}")
 
 
 def _check_search(pipeline, state: dict, report: SelfCheckReport) -> str:
