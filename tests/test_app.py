@@ -483,6 +483,10 @@ def test_a_picture_dragged_from_a_browser_opens_and_a_bare_web_address_says_why_
     page.setUrls([QUrl("https://example.com/rooms/inspiration.jpg")])
     drop_mime(window, page)
     assert window.message.isVisible() and window.message.text.text() == OFFLINE
+    window.message.dismiss()
+    QGuiApplication.clipboard().setText("https://example.com/rooms/inspiration.jpg")  # "Copy image address"
+    window.paste()
+    assert window.message.isVisible() and window.message.text.text() == OFFLINE
     assert window.controller.scene is None
 
     picture = QMimeData()

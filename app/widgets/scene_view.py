@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
@@ -51,8 +51,10 @@ def dropped_paths(mime: QMimeData) -> list[Path]:
 
 
 def web_addresses(mime: QMimeData) -> list[str]:
-    """Addresses on the web in a drag or a copy (a picture dragged from a browser that gives no pixels)."""
-    return [u.toString() for u in mime.urls() if u.scheme() in ("http", "https")] if mime.hasUrls() else []
+    """Addresses on the web in a drag or a copy: a picture dragged from a browser that gives no pixels, or its
+    address copied as text ("Copy image address")."""
+    urls = mime.urls() if mime.hasUrls() else [QUrl(mime.text().strip(), QUrl.ParsingMode.StrictMode)]
+    return [u.toString() for u in urls if u.isValid() and u.scheme() in ("http", "https") and u.host()]
 
 
 class SceneView(QGraphicsView):
