@@ -565,3 +565,32 @@ def test_the_catalog_menu_finds_a_product_photo_without_dragging(tagged, qtbot, 
     with qtbot.waitSignal(win.catalog.model.modelReset, timeout=60_000):
         win.catalog.refresh()  # a new listing (an import, a search typed) drops the grid's selection, not the photo's
     assert panel.title.text().startswith("Looks like supplier.jpg") and panel.sightings.count() > 0
+
+
+def test_looks_like_it_reads_the_vectors_once_and_never_answers_from_a_stale_memory(tagged, tmp_path: Path):
+    """The Where used panel searches on every product selected: the remembered objects' vectors are read from
+    the catalog once, not on each question (at 10,000 photos a read took most of a second). A photo tagged
+    again since, at another path or with other content, is searched as the memory holds it now."""
+    pipe, results = tagged
+    first, second = results
+    query = embed_product_photo(pipe, first)
+    statements: list[str] = []
+    pipe.catalog.db.set_trace_callback(statements.append)
+    try:
+        asked = rooms_like(pipe, query, 10)
+        statements.clear()
+        assert rooms_like(pipe, query, 10) == asked
+        assert not [s for s in statements if "v.vector" in s]  # no vector read again
+
+        moved = tmp_path / "moved.jpg"
+        shutil.copyfile(first, moved)
+        again(pipe, moved, results[first])  # the same content at another path replaces the photo
+        assert {h.photo for h in rooms_like(pipe, query, 10)} == {str(moved.resolve()), str(second.resolve())}
+        shutil.copyfile(second, moved)  # the path now holds the other photo: the first is forgotten
+        again(pipe, moved, results[second])
+        assert [h.photo for h in rooms_like(pipe, query, 10)] == [str(moved.resolve())]
+    finally:
+        pipe.catalog.db.set_trace_callback(None)
+        for scene, result in results.items():  # as the module found it
+            again(pipe, scene, result)
+    assert {h.photo for h in rooms_like(pipe, query, 10)} == {str(s.resolve()) for s in results}
