@@ -66,6 +66,11 @@ def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
     return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
 
 
+def _products_of(tag: Tag) -> set[str]:
+    """The SKUs a tag shows: its matches and its confirmed product."""
+    return {m.sku for m in tag.obj.matches} | ({tag.confirmed_sku} if tag.confirmed else set())
+
+
 class SceneController(QObject):
     opened = Signal(Path)  # a photo decoded: it replaces the open one
     openFailed = Signal(Path, str)  # a photo that cannot be opened; the open one stays as it was
@@ -276,6 +281,8 @@ class SceneController(QObject):
         self.sceneChanged.emit()  # pins, legend and colours follow removals, additions and categories
         if state is not None and not state.removed:
             self.tagChanged.emit(number)
+        if state is not None and _products_of(state) - self._products.keys() - self.gone:
+            self.refresh_from_catalog()  # an undo brings back matches of then: one another DecorLens removed since
 
     # -- the catalog as it is now -----------------------------------------------------------------
 

@@ -201,3 +201,31 @@ def test_a_page_exported_after_a_confirmed_product_went_says_what_it_left_off(qt
     qtbot.waitUntil(lambda: "left off" in win.message.text.text(), timeout=30_000)
     assert "(left off: 1 confirmed product no longer in the catalog)" in win.message.text.text()
     assert win.message.level == "info"
+
+
+def test_a_match_removed_elsewhere_and_brought_back_by_undo_says_so(qtbot, main_window, data_dir: Path, scene_path):
+    """A tag's best match the CLI removed while the tag showed other matches (its category changed) came back
+    with Undo as a product to confirm: the window had checked only the products shown at the time."""
+    from app.widgets.results_panel import GONE
+
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
+    win.open_photo(scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"))
+    c = win.controller
+    qtbot.waitUntil(lambda: c.scene is not None and not c._running, timeout=120_000)
+    gone = next(t for t in c.scene.visible if t.obj.matches).obj.matches[0]
+    other = next(category for category in CATEGORIES if category != gone.category)
+    holding = [t.number for t in c.scene.tags if gone.sku in {m.sku for m in t.obj.matches}]
+    for number in holding:  # every tag that lists it is searched in another category
+        c.change_category(number, other)
+        qtbot.waitUntil(lambda n=number: c.scene.tag(n).obj.category == other and not c._running, timeout=60_000)
+    assert gone.sku not in c.scene.skus()
+    tag = c.scene.tag(holding[-1])
+
+    _cli(data_dir, "catalog", "remove", gone.sku)
+    win.look_outside()  # as returning to the window does
+    qtbot.waitUntil(lambda: not win.io.busy(), timeout=30_000)
+    win.undo_action.trigger()
+    win.view.activate(tag.number)
+    qtbot.waitUntil(lambda: bool(win.panel.rows) and not win.io.busy(), timeout=30_000)
+    assert gone.sku in c.gone
+    assert [r.match.sku for r in win.panel.rows if r.confirm.text() == GONE] == [gone.sku]
