@@ -594,3 +594,17 @@ def test_looks_like_it_reads_the_vectors_once_and_never_answers_from_a_stale_mem
         for scene, result in results.items():  # as the module found it
             again(pipe, scene, result)
     assert {h.photo for h in rooms_like(pipe, query, 10)} == {str(s.resolve()) for s in results}
+
+
+def test_goes_with_leaves_off_a_product_removed_from_the_catalog(pipeline: Pipeline, scene_path, tmp_path: Path):
+    """The Where used panel's Goes with listed a product removed since its photo was tagged by its bare SKU
+    ('102.335.32 · 102.335.32 · 1 photo'), as a product to sell with the one selected."""
+    from app.widgets.where_used import gather
+
+    pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+    result = tag_scenes(pipe, [scene_path(SCENES[0])], tmp_path / "out").results[0]
+    sku = result.objects[0].matches[0].sku
+    together = [other for other, _title, _count in gather(pipe, sku).together]
+    assert len(together) >= 2
+    pipe.catalog.remove([together[0]])
+    assert [other for other, _title, _count in gather(pipe, sku).together] == together[1:]
