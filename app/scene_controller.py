@@ -244,6 +244,8 @@ class SceneController(QObject):
         )
 
     def _recategorised(self, number: int, category: str, result: SceneResult) -> None:
+        if number not in {t.number for t in self.scene.visible}:
+            return  # removed, or its box undone, while it was searched: the user moved on
         matches = result.objects[0].matches
         self._edit("Change Category", number, lambda: self.scene.set_category(number, category, matches))
 

@@ -160,3 +160,26 @@ def test_a_broken_file_leaves_the_open_photo_and_recent_list_alone(qtbot, window
     window.photo_list.setCurrentRow(0)
     qtbot.waitUntil(lambda: "0-broken.jpg" in window.message.text.text(), timeout=WAIT_MS)
     assert window.controller.path == folder / "1-kitchen.jpg" and window.photo_list.currentRow() == 1
+
+
+def test_a_category_searched_for_a_tag_undone_or_removed_meanwhile_is_dropped(qtbot, window, scene_path):
+    """Changing a drawn box's category and pressing Undo (its box goes) before the search came back raised
+    KeyError in the slot; a tag removed meanwhile took the category anyway, as an edit nobody could see."""
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    c = window.controller
+    scene = c.scene.result
+    c.search_region((scene.width * 0.3, scene.height * 0.3, scene.width * 0.6, scene.height * 0.6))
+    qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
+    drawn = max(t.number for t in c.scene.tags)
+    with qtbot.captureExceptions() as raised:
+        c.change_category(drawn, "clock")
+        window.undo_action.trigger()  # Undo Draw Box, while the clocks are searched
+        qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
+    assert raised == [] and drawn not in {t.number for t in c.scene.tags}
+    assert c.undo.redoText() == "Draw Box"
+
+    tag = next(t for t in c.scene.visible if t.obj.category != "clock")
+    c.change_category(tag.number, "clock")
+    c.remove(tag.number)
+    qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
+    assert c.scene.tag(tag.number).obj.category == tag.obj.category and c.undo.undoText() == "Remove Tag"
