@@ -130,6 +130,9 @@ class SceneController(QObject):
         )
 
     def _opened(self, path: Path, opened: Opened) -> None:
+        saved = opened.saved
+        if self.scene is not None and self.scene.image_sha256 == opened.sha256 and (saved is not None or self.undo.count()):
+            saved = self.scene  # the photo open again: its edits as shown, newer than the file read if one was made since
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
         self.gone.clear()
@@ -140,8 +143,8 @@ class SceneController(QObject):
         self.photoShown.emit(opened.image)
         if opened.note:
             self.failed.emit(opened.note)
-        if opened.saved is not None:
-            self._set_scene(opened.saved)
+        if saved is not None:
+            self._set_scene(saved)
             self.info.emit(f"Restored your edits to {self.path.name}.")
             self.refresh_from_catalog()  # names, prices and links may have changed since
             return

@@ -183,3 +183,19 @@ def test_a_category_searched_for_a_tag_undone_or_removed_meanwhile_is_dropped(qt
     c.remove(tag.number)
     qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
     assert c.scene.tag(tag.number).obj.category == tag.obj.category and c.undo.undoText() == "Remove Tag"
+
+
+def test_an_edit_made_while_the_same_photo_opens_again_is_kept(qtbot, window, scene_path):
+    """The photo opened again (Open Recent, its row in the strip) read its saved edits before a confirmation made
+    meanwhile was saved: the confirmation vanished from the photo while its file kept it, for the next edit to
+    overwrite."""
+    path = scene_path(ROOM)
+    open_and_wait(qtbot, window, path)
+    c = window.controller
+    tag = next(t for t in c.scene.visible if t.obj.matches)
+    c.open(path)
+    assert window.io.pool.waitForDone(WAIT_MS)  # decoded and its edits read; the window is not told yet
+    c.confirm(tag.number, tag.obj.matches[0])
+    qtbot.waitUntil(lambda: c.undo.count() == 0 and not c._running and not window.saver.busy(), timeout=WAIT_MS)
+    assert c.scene.tag(tag.number).confirmed_sku == tag.obj.matches[0].sku
+    assert saved_tag(window, tag.number)["confirmed"]
