@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.train_window = None  # app.dialogs.train.TrainWindow once opened
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
+        self._kept_tag: tuple[Path, int] | None = None  # that tag, shown whatever Settings leave out while it is open
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
@@ -469,6 +470,8 @@ class MainWindow(QMainWindow):
             self.look_outside()
 
     def _photo_opened(self, path: Path) -> None:
+        if self._kept_tag is not None and self._kept_tag[0] != path:
+            self._kept_tag = None  # another photo: the tag opened from a list is one of its photo's like any other
         if path in self._candidates:
             self.photo_list.show_photos(self._found)
             self.photo_dock.setVisible(len(self._found) > 1)
@@ -576,8 +579,8 @@ class MainWindow(QMainWindow):
         """The scene's pins as Settings ask (kinds shown, how many); says so when some are left out."""
         hidden, limit = self.settings.hidden_categories, self.settings.max_tags
         shown = [t for t in self.controller.scene.visible if t.obj.category not in hidden]
-        opening = self._opening()
-        self.view.set_tags(shown, limit, {opening} if opening is not None else set())
+        kept = self._kept_tag
+        self.view.set_tags(shown, limit, {kept[1]} if kept and kept[0] == self.controller.path else set())
         self.status_line.show_tag_count(len(self.view.tags), len(shown))
 
     def _opening(self) -> int | None:
@@ -781,7 +784,7 @@ class MainWindow(QMainWindow):
         self.review_window.raise_()
 
     def _open_tag(self, path: Path, number: int) -> None:
-        self._pending_tag = (Path(path), number)
+        self._pending_tag = self._kept_tag = (Path(path), number)
         self.open_photo(path)
 
     def show_shortcuts(self) -> None:

@@ -328,6 +328,26 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     assert len(window.view.tags) == len(found) and not window.status_line.tags.text()
 
 
+def test_a_tag_opened_from_a_list_stays_shown_while_its_photo_is_open(qtbot, window, scene_path):
+    """A tag Where used or the review queue opened, one Settings' limit leaves out, vanished at the next edit of
+    another tag, the matches panel on it emptied with it."""
+    window.settings.max_tags = 5
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    c = window.controller
+    other = next(t for t in c.scene.visible if t.number in window.view.tags and len(t.obj.matches) > 1)
+    c.confirm(other.number, other.obj.matches[0])  # the user's own: shown beside the 5 surest
+    left_out = next(t for t in c.scene.visible if t.number not in window.view.tags)
+    window._open_tag(c.path, left_out.number)  # as a Where used row opens a tag
+    qtbot.waitUntil(lambda: window.view.current == left_out.number and bool(window.panel.rows), timeout=WAIT_MS)
+    c.confirm(other.number, c.scene.tag(other.number).obj.matches[1])  # another edit, of another tag
+    assert left_out.number in window.view.tags and window.panel.number == left_out.number
+    window.open_paths([scene_path("a-cosy-base-camp")])  # another photo, then this one again: the limit applies
+    qtbot.waitUntil(lambda: window.controller.scene is not None and "cosy" in window.controller.path.name,
+                    timeout=WAIT_MS)
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    assert left_out.number not in window.view.tags
+
+
 def test_settings_list_the_running_detectors_first(qtbot, settings, tmp_path):
     """A data dir that runs the Open Images detector alone lists it above the COCO one (alphabetically first),
     and the list is as tall as its rows."""
