@@ -149,7 +149,7 @@ class Walk:
             (self.do_product_photo, 3), (self.do_map_selection, 3), (self.do_chip, 3), (self.do_search, 4),
             (self.do_cli_remove, 2), (self.do_app_remove, 2), (self.do_reimport, 2), (self.do_export_page, 2),
             (self.do_paste, 2), (self.do_draw_box, 2), (self.do_keys, 5), (self.do_check_details, 1),
-            (self.do_why, 1),
+            (self.do_why, 1), (self.do_drop_on_window, 2), (self.do_open_sighting, 3),
         ]
 
     def step(self) -> None:
@@ -407,6 +407,27 @@ class Walk:
         QGuiApplication.clipboard().setMimeData(mime)
         self.win.paste()
 
+    def do_drop_on_window(self) -> None:
+        """A photo or the folder from the file manager, or a picture or a link from a browser, dropped on the window."""
+        mime, what = QMimeData(), self.rng.choice(("photo", "folder", "picture", "link"))
+        if what in ("photo", "folder"):
+            mime.setUrls([QUrl.fromLocalFile(str(self.folder if what == "folder" else self.rng.choice(self.scenes)))])
+        elif what == "picture":
+            mime.setImageData(QImage(str(self.rng.choice(self.scenes))))
+        else:
+            mime.setUrls([QUrl("https://www.ikea.com/images/a-room.jpg")])
+        self.note(f"drop a {what} on the window")
+        self.win.dropEvent(QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                      Qt.KeyboardModifier.NoModifier))
+
+    def do_open_sighting(self) -> None:
+        """Double-click a photo listed under Where used: it opens on that tag."""
+        listed = self.win.catalog.where_used.sightings
+        if listed.count() and self.win.tabs.currentIndex() == CATALOG_TAB:
+            item = listed.item(self.rng.randrange(listed.count()))
+            self.note(f"open the sighting {item.text().splitlines()[0]} ({item.data(Qt.ItemDataRole.UserRole)[1]})")
+            listed.itemActivated.emit(item)
+
     def do_draw_box(self) -> None:
         scene = self.win.controller.scene
         if scene is None:
@@ -467,7 +488,8 @@ class Walk:
             return [] if not win.view.pins else [f"pins {sorted(win.view.pins)} shown without a scene"]
         hidden = win.settings.hidden_categories
         visible = [t for t in c.scene.visible if t.obj.category not in hidden]
-        keep = {opening} if (opening := win._opening()) is not None else set()
+        kept = win._kept_tag  # a tag opened from Where used is shown whatever the limit
+        keep = {kept[1]} if kept is not None and kept[0] == c.path else set()
         expected = {t.number: t for t in surest(visible, win.settings.max_tags, keep)}
         found = []
         if set(win.view.pins) != set(expected):
