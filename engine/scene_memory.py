@@ -302,14 +302,15 @@ def goes_with(catalog: Catalog, sku: str, limit: int = 10) -> list[tuple[str, in
 
 
 def goes_with_any(catalog: Catalog, skus: Sequence[str], limit: int = 10) -> list[tuple[str, int]]:
-    """``goes_with`` for a set of products (a look): the photos holding any of them vote, none of them is named."""
+    """``goes_with`` for a set of products (a look): the photos holding any of them vote, none of them is named,
+    nor one the catalog no longer has (a product removed since it was matched is not offered)."""
     if not _has_schema(catalog) or not skus:
         return []
     marks = ",".join("?" * len(skus))
     rows = catalog.db.execute(
         f"WITH seen AS (SELECT DISTINCT scene_id FROM scene_objects WHERE best_sku IN ({marks})) "
         "SELECT o.best_sku, COUNT(DISTINCT o.scene_id) AS photos FROM scene_objects o JOIN seen USING (scene_id) "
-        f"WHERE o.best_sku NOT IN ('', {marks}) GROUP BY o.best_sku "
+        f"WHERE o.best_sku NOT IN ('', {marks}) AND o.best_sku IN (SELECT sku FROM products) GROUP BY o.best_sku "
         "ORDER BY photos DESC, MAX(o.best_score) DESC, o.best_sku LIMIT ?",
         (*skus, *skus, limit),
     )
@@ -353,17 +354,19 @@ def rooms_like(
     index over the objects would be needed. Objects remembered under another embedder are
     embedded first (``progress``, ``cancelled``: ``embed_missing_objects``).
     """
-    catalog = pipeline.catalog
+    catalog, key = pipeline.catalog, pipeline.embedder.key
     if not _has_schema(catalog):
         return []
-    vectors = _object_vectors(catalog, pipeline.embedder.key)
-    if vectors.missing:
+    if _object_vectors(catalog, key).missing:
         embed_missing_objects(pipeline, log, progress, cancelled)
-        vectors = _object_vectors(catalog, pipeline.embedder.key)
-    if not len(vectors.ids):
-        return []
-    top = _best_per_photo(vectors, vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12)), k)
-    sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
+    # One state for the vectors searched and the objects read back: the app saves a photo's memory after every
+    # edit, replacing its objects, and an object found could be gone when read ("unexpected error: KeyError").
+    with catalog.snapshot():
+        vectors = _object_vectors(catalog, key)
+        if not len(vectors.ids):
+            return []
+        top = _best_per_photo(vectors, vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12)), k)
+        sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
     return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
 
 

@@ -608,3 +608,47 @@ def test_goes_with_leaves_off_a_product_removed_from_the_catalog(pipeline: Pipel
     assert len(together) >= 2
     pipe.catalog.remove([together[0]])
     assert [other for other, _title, _count in gather(pipe, sku).together] == together[1:]
+
+
+def test_a_photo_remembered_again_during_a_search_by_photo_is_no_error(tagged, tmp_path: Path, monkeypatch):
+    """The app saves a photo's memory after every edit, replacing its objects. One saved between the search and
+    the reading back of the objects found made Looks like it say "unexpected error: KeyError: 456" (found by
+    the window walk, tests/test_app_walk.py). The search and the read now see one state of the memory."""
+    import engine.scene_memory as memory
+
+    pipe, results = tagged
+    data = tmp_path / "copy"
+    for folder in ("models", "index"):
+        shutil.copytree(pipe.data_dir / folder, data / folder)
+    with sqlite3.connect(data / "catalog.sqlite") as copy:
+        pipe.catalog.db.backup(copy)
+    searching, editing = (Pipeline(Settings.defaults().with_(data_dir=data)) for _ in range(2))  # two connections
+    photo, result = next(iter(results.items()))
+    query = embed_product_photo(searching, pipe.catalog.products(category="sofa", limit=1)[0].image_path)
+    expected = rooms_like(searching, query, 5)
+    read_back = memory._sightings_by_id
+
+    def edited_meanwhile(catalog, ids):
+        again(editing, photo, result)  # the app's save after an edit, between the search and the read
+        return read_back(catalog, ids)
+
+    monkeypatch.setattr(memory, "_sightings_by_id", edited_meanwhile)
+    assert rooms_like(searching, query, 5) == expected
+    monkeypatch.undo()
+    assert [h.photo for h in rooms_like(searching, query, 5)] == [h.photo for h in expected]  # the edit is seen next
+
+
+def test_goes_with_leaves_out_products_removed_since(tagged, tmp_path: Path, capsys):
+    """`decorlens where` listed a removed product under goes_with, with no name (found by the window walk)."""
+    pipe, results = tagged
+    data = copy_data_dir(pipe, tmp_path / "copy")
+    copied = Pipeline(Settings.defaults().with_(data_dir=data))
+    photo, result = next(iter(results.items()))
+    again(copied, photo, result)
+    sku = next(o.matches[0].sku for o in result.objects if o.matches and goes_with(copied.catalog, o.matches[0].sku))
+    gone = goes_with(copied.catalog, sku)[0][0]
+    assert main(["-q", "--data-dir", str(data), "catalog", "remove", gone]) == 0
+    assert gone not in {other for other, _ in goes_with(copied.catalog, sku)}
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "where", sku, "--json"]) == 0
+    assert gone not in {g["sku"] for g in json.loads(capsys.readouterr().out)["goes_with"]}

@@ -56,15 +56,13 @@ class Found:
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     """Worker side: the product's sightings with their objects cut out (for a screen of pixel ratio ``dpr``),
-    and the products that go with it: those still in the catalog (the scene memory keeps what photos were
-    matched to when tagged, products removed since included, which are no longer for sale)."""
+    and the products that go with it (``goes_with`` offers only products still in the catalog)."""
     catalog = pipeline.catalog
     product = catalog.get_by_sku(sku)
     title = product_title(product.name, sku, product.category) if product else sku
     together = []
     for other, count in goes_with(catalog, sku):
-        if (found := catalog.get_by_sku(other)) is not None:
-            together.append((other, product_title(found.name, other, found.category), count))
+        together.append((other, _title(pipeline, other), count))
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
