@@ -808,7 +808,9 @@ class MainWindow(QMainWindow):
         """Let running work stop cleanly (saves finish, imports roll back) before the window goes. That wait
         blocks the window (up to seconds, while a step finishes), so the message is painted first, under a
         busy cursor: a window that neither closes nor repaints looks hung."""
-        runners = (self.engine, self.io, self.saver, self.thumb_loader)
+        # the photo's memory too: a save still running at quit was cut off by the interpreter's exit (a crash on
+        # quit, seen as a segfault after a full test run whose windows had just saved an edit)
+        runners = (self.engine, self.io, self.saver, self.thumb_loader, self.controller.memory)
         waiting = any(runner.busy() for runner in runners)
         if waiting:
             self.statusBar().showMessage("Finishing running work…")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,22 @@ def test_an_edit_made_while_the_same_photo_opens_again_is_kept(qtbot, window, sc
     qtbot.waitUntil(lambda: c.undo.count() == 0 and not c._running and not window.saver.busy(), timeout=WAIT_MS)
     assert c.scene.tag(tag.number).confirmed_sku == tag.obj.matches[0].sku
     assert saved_tag(window, tag.number)["confirmed"]
+
+
+def test_closing_the_window_waits_for_the_photos_memory_to_be_saved(qtbot, main_window, pipeline):
+    """Every edit saves the photo's memory on a runner of its own, which closing the window did not wait for: a
+    save still running at quit was cut off by the interpreter's exit (a full test run ended in a segfault)."""
+    win = main_window(pipeline)
+    memory = win.controller.memory
+
+    def saving(job) -> None:  # a save that ends when asked to, as a step of a long one does
+        while not job.cancelled():
+            time.sleep(0.01)
+
+    task = memory.start(saving)
+    try:
+        win.close()
+        assert task.is_cancelled() and memory.pool.activeThreadCount() == 0
+    finally:
+        task.cancel()  # without the wait, the save would run on for ever
+        memory.pool.waitForDone(10_000)
