@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from file_drop import drop_file
 from ikea_feed import write_feed
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,8 +36,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from app import corrections
 from app.corrections import surest
@@ -94,17 +94,6 @@ def _cli(data: Path, *argv: str) -> None:
     done = subprocess.run([sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), *argv],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-
-
-def _drop(widget, path: Path) -> None:
-    """A file dragged from the file manager and dropped on ``widget`` (if it takes it)."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    buttons, keys, action = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(widget.rect().center(), action, mime, buttons, keys)
-    QApplication.sendEvent(widget, enter)
-    if enter.isAccepted():
-        QApplication.sendEvent(widget, QDropEvent(QPointF(widget.rect().center()), action, mime, buttons, keys))
 
 
 class Walk:
@@ -308,7 +297,7 @@ class Walk:
         self.win.tabs.setCurrentIndex(CATALOG_TAB)
         if self.rng.random() < 0.5:
             self.note("drop a product photo on Where used")
-            _drop(self.win.catalog.where_used, self._product_photo)
+            drop_file(self.win.catalog.where_used, self._product_photo)
         else:
             self.note("Catalog > Find a Product Photo in My Photos")
             self.win.find_product_photo()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from file_drop import drop_file
 from PIL import Image
 from scene_copy import copy_data_dir
 
@@ -418,23 +419,6 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     assert panel.sightings.count() == 0
 
 
-def _drop(widget, path: Path) -> bool:
-    """Drag a file from the file manager onto ``widget`` and drop it; whether the drag was accepted."""
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-    from PySide6.QtWidgets import QApplication
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    buttons, keys, action = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, Qt.DropAction.CopyAction
-    enter = QDragEnterEvent(widget.rect().center(), action, mime, buttons, keys)
-    QApplication.sendEvent(widget, enter)
-    if not enter.isAccepted():
-        return False
-    QApplication.sendEvent(widget, QDropEvent(QPointF(widget.rect().center()), action, mime, buttons, keys))
-    return True
-
-
 def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(tagged, qtbot, tmp_path: Path):
     """The app's view of ``search --scenes``: a selected product's photo, or a product photo dropped on the panel,
     ranks the tagged photos by their most alike object, as the CLI does; a sighting still opens its photo."""
@@ -463,7 +447,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
     supplier = tmp_path / "supplier-photo.jpg"  # a product photo from outside the catalog
     shutil.copyfile(product.image_path, supplier)
     panel.mode.setCurrentIndex(MATCHED)
-    assert _drop(panel, supplier)
+    assert drop_file(panel, supplier)
     assert panel.mode.currentIndex() == LOOKS_LIKE and not panel.mode.isTabEnabled(MATCHED)
     dropped = rooms_like(pipe, embed_product_photo(pipe, supplier), ALIKE)
     qtbot.waitUntil(lambda: panel.title.text().startswith("Looks like supplier-photo.jpg"), timeout=60_000)
@@ -474,10 +458,10 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
     not_a_photo = tmp_path / "notes.txt"
     not_a_photo.write_text("not a picture")
     with qtbot.waitSignal(panel.failed) as failed:
-        assert _drop(panel, not_a_photo)
+        assert drop_file(panel, not_a_photo)
     assert "notes.txt" in failed.args[0] and "\n" not in failed.args[0]
     assert panel.sightings.count() == 0 and panel.title.text().startswith("Select a product")
-    assert not _drop(panel, tmp_path)  # a folder is not a product photo
+    assert not drop_file(panel, tmp_path)  # a folder is not a product photo
     panel.show_product(sku)  # selecting a product again offers both views
     assert panel.mode.isTabEnabled(MATCHED)
     qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)  # no answer left for a panel already deleted
