@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -44,28 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[name] = str(home / relative)
 
 
-_EXIT = pytest.StashKey[int]()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[_EXIT] = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the temp home; then end the process with pytest's own status, without the interpreter's teardown.
-
-    Since the window walk (tests/test_app_walk.py) the process segfaulted after pytest had reported every
-    test passed (rc 139, no Python frame: PySide6 tearing down what the suite's many windows left, at
-    interpreter exit). The cause is not found yet; the app's own quit path is not this one.
-    """
     home = config.stash.get(_HOME, None)
     if home is not None:
         shutil.rmtree(home, ignore_errors=True)
-    if _EXIT in config.stash:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(config.stash[_EXIT])
 
 
 @pytest.fixture(scope="session")

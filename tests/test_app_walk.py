@@ -385,15 +385,16 @@ class Walk:
         return [f"the page shows {sku}, no longer in the catalog" for sku in sorted(gone) if sku in text]
 
     def do_paste(self) -> None:
-        mime = QMimeData()
+        """Copied as another program copies, through the clipboard's own setters: a QMimeData made here and given
+        to the clipboard would be deleted by Qt's exit handlers after Python is gone, a segfault at exit."""
+        clipboard = QGuiApplication.clipboard()
         if self.rng.random() < 0.7:
             photo = self.rng.choice(self.scenes)
             self.note(f"paste the picture of {photo.name}")
-            mime.setImageData(QImage(str(photo)))
+            clipboard.setImage(QImage(str(photo)))
         else:
             self.note("paste a web address")
-            mime.setText("https://www.ikea.com/images/a-room.jpg")
-        QGuiApplication.clipboard().setMimeData(mime)
+            clipboard.setText("https://www.ikea.com/images/a-room.jpg")
         self.win.paste()
 
     def do_drop_on_window(self) -> None:
