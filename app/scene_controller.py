@@ -3,13 +3,15 @@
 The window shows; this object decides. Every engine call runs in a worker; results that arrive
 after the user has moved on to another photo are dropped (each photo gets a new ``token``). Every
 correction is saved at once, in a one-thread pool so saves land in order, and goes on the undo stack
-(one per photo). A photo that cannot be opened changes nothing: the open one stays, with its edits.
+(one per photo). A photo opened while its edits are still being written reads them again in that pool,
+after the write. A photo that cannot be opened changes nothing: the open one stays, with its edits.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,13 +53,24 @@ def open_photo(path: Path, data_dir: Path) -> Opened:
     h, w = pixels.shape[:2]
     image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     sha = corrections.image_digest(path)
-    saved_path = corrections.find_saved(data_dir, sha)
+    return Opened(image, sha, *saved_edits(path, sha, data_dir))
+
+
+def saved_edits(path: Path, sha256: str, data_dir: Path) -> tuple[EditableScene | None, str]:
+    """The edits saved for the photo (None: none, or unreadable) and why they could not be read ("" if they could)."""
+    saved_path = corrections.find_saved(data_dir, sha256)
     if saved_path is None:
-        return Opened(image, sha, None)
+        return None, ""
     try:
-        return Opened(image, sha, corrections.load(saved_path, path))
+        return corrections.load(saved_path, path), ""
     except DecorLensError as exc:
-        return Opened(image, sha, None, str(exc))
+        return None, str(exc)
+
+
+def read_again(opened: Opened, path: Path, data_dir: Path) -> Opened:
+    """Worker side of reading a photo's edits once the saves pending when it was opened are written."""
+    saved, note = saved_edits(path, opened.sha256, data_dir)
+    return replace(opened, saved=saved, note=note)
 
 
 def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
@@ -102,6 +115,7 @@ class SceneController(QObject):
         self._running: dict[int, str] = {}
         self._keys = itertools.count()
         self._opening = 0
+        self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
         self.undo = QUndoStack(self)
 
     # -- opening ------------------------------------------------------------------------------------
@@ -110,10 +124,14 @@ class SceneController(QObject):
         """Decode ``path`` in a worker; only once it decoded does it replace the open photo.
 
         A later ``open`` wins over one still decoding; a failure is reported with ``openFailed`` and
-        leaves the open photo, its tags, edits and undo history untouched.
+        leaves the open photo, its tags, edits and undo history untouched. A photo whose edits were still
+        being written when the open began reads them again behind those saves (``saver`` runs one task
+        at a time, in order): edited, left for another photo and opened again at once, it read its file
+        before the last edit was in it, and the edit looked lost until the photo was opened once more.
         """
         self._opening += 1
         ticket, key, data_dir = self._opening, next(self._keys), self.pipeline.data_dir
+        unwritten = set(self._saving)  # now: a save ending after the worker read the file, before its result came, is gone later
         self._running[key] = "Opening the photo…"
         self.busyChanged.emit(self._running[key])
 
@@ -123,9 +141,19 @@ class SceneController(QObject):
             if ticket == self._opening:
                 handler(path, value)
 
+        def decoded(opened: Opened) -> None:
+            if ticket != self._opening or opened.sha256 not in unwritten:
+                finish(self._opened, opened)
+                return
+            self.saver.start(
+                lambda _job: read_again(opened, path, data_dir),
+                done=lambda v: finish(self._opened, v),
+                failed=lambda message: finish(self.openFailed.emit, message),
+            )
+
         self.io.start(
             lambda _job: open_photo(path, data_dir),
-            done=lambda v: finish(self._opened, v),
+            done=decoded,
             failed=lambda message: finish(self.openFailed.emit, message),
         )
 
@@ -325,9 +353,22 @@ class SceneController(QObject):
                 self.tagChanged.emit(number)
 
     def _save(self) -> None:
-        data, data_dir = self.scene.to_json(), self.pipeline.data_dir
-        self.saver.start(lambda _job: corrections.save(data, data_dir), failed=self.failed.emit)
+        data, data_dir, sha = self.scene.to_json(), self.pipeline.data_dir, self.scene.image_sha256
+        self._saving[sha] += 1
+        self.saver.start(
+            lambda _job: corrections.save(data, data_dir),
+            done=lambda _path: self._written(sha),
+            failed=lambda message: self._written(sha, message),
+        )
         self._remember()
+
+    def _written(self, sha256: str, failure: str = "") -> None:
+        """One save of the photo's edits ended; ``failure``: why it could not be written."""
+        self._saving[sha256] -= 1
+        if not self._saving[sha256]:
+            del self._saving[sha256]
+        if failure:
+            self.failed.emit(failure)
 
     def _remember(self) -> None:
         """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""
