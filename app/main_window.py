@@ -809,8 +809,10 @@ class MainWindow(QMainWindow):
         blocks the window (up to seconds, while a step finishes), so the message is painted first, under a
         busy cursor: a window that neither closes nor repaints looks hung."""
         # the photo's memory too: a save still running at quit was cut off by the interpreter's exit (a crash on
-        # quit, seen as a segfault after a full test run whose windows had just saved an edit)
-        runners = (self.engine, self.io, self.saver, self.thumb_loader, self.controller.memory)
+        # quit, seen as a segfault after a full test run whose windows had just saved an edit); and the review
+        # queue's and the Train window's own runners (a run's folder being written or removed, models installed)
+        runners = [self.engine, self.io, self.saver, self.thumb_loader, self.controller.memory]
+        runners += [window.io for window in (self.review_window, self.train_window) if window is not None]
         waiting = any(runner.busy() for runner in runners)
         if waiting:
             self.statusBar().showMessage("Finishing running work…")

@@ -1,4 +1,4 @@
-"""A photo opened again sees its latest edits, written yet or not.
+"""A photo opened again sees its latest edits, written yet or not; quitting waits for every window's writes.
 Real photos, models and catalog, offscreen (pytest-qt).
 """
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 
@@ -63,3 +64,31 @@ def test_a_photo_opened_again_while_its_last_edit_is_written_shows_that_edit(qtb
     shown(qtbot, window, room)
     assert c.scene.tag(gone.number).removed
     assert c.scene.tag(tag.number).confirmed_sku == tag.obj.matches[0].sku
+
+
+def test_closing_the_window_waits_for_the_review_queue_and_train_windows_writes(qtbot, window):
+    """The review queue and the Train window each have a runner of their own (a run's folder prepared or removed,
+    models installed), which closing the main window neither stopped nor waited for: a write still running at quit
+    was cut off by the interpreter's exit."""
+    window.show_review()
+    window.show_training()
+    runners = [window.review_window.io, window.train_window.io]
+    qtbot.waitUntil(lambda: not any(runner.busy() for runner in runners), timeout=WAIT_MS)  # their first look
+    started = [threading.Event() for _runner in runners]
+
+    def writing(job, began: threading.Event) -> None:  # a write that ends when asked to, as a step of a long one does
+        began.set()
+        while not job.cancelled():
+            time.sleep(0.01)
+
+    tasks = [runner.start(lambda job, began=began: writing(job, began)) for runner, began in zip(runners, started, strict=True)]
+    try:
+        assert all(began.wait(WAIT_MS / 1000) for began in started)  # running, not only queued
+        window.close()
+        assert all(task.is_cancelled() for task in tasks)
+        assert all(runner.pool.activeThreadCount() == 0 for runner in runners)
+    finally:
+        for task in tasks:
+            task.cancel()  # without the wait, the writes would run on for ever
+        for runner in runners:
+            runner.pool.waitForDone(10_000)
