@@ -2,7 +2,9 @@
 
 Inline because the page must work from a folder or any web server with nothing fetched from elsewhere
 (no CDN, no web font). The script places a hover card beside its hotspot and flips it at the viewport's
-edges (a card must never run off the page on a phone); without the script, CSS still shows the cards.
+edges (a card must never run off the page on a phone), and nudges hotspots of objects close together apart
+until no two touch targets overlap, at whatever size the photo is shown; without the script, CSS still
+shows the cards and the hotspots sit exactly on their objects.
 The CSP allows only this script (by its hash), images from the page's own folder and no plugins, forms or
 base URL, so even a mistake in escaping elsewhere cannot run injected script.
 """
@@ -36,6 +38,7 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
  background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;
  line-height:32px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
  transition:transform .15s,background .15s}
+.pin::before{content:"";position:absolute;inset:-6px}
 .pin:hover,.spot.open .pin,.spot.lit .pin{background:var(--ink);color:#fff;transform:scale(1.12)}
 .pin:focus-visible{outline:3px solid #fff;outline-offset:2px;box-shadow:0 0 0 6px var(--ink)}
 .tip{display:none;position:absolute;left:26px;top:-20px;z-index:10;width:min(280px,calc(100vw - 16px));
@@ -81,7 +84,7 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  .layout{grid-template-columns:minmax(0,1fr);gap:28px}
  .photo{border-radius:10px}
 }
-@media (max-width:600px){.pin{left:-13px;top:-13px;width:26px;height:26px;font-size:12px;line-height:26px}}
+@media (max-width:600px){.pin{left:-14px;top:-14px;width:28px;height:28px;font-size:12px;line-height:28px}}
 @media (min-width:901px){
  .scene{position:sticky;top:24px}
  .frame{width:fit-content;max-width:100%;margin:0 auto}
@@ -93,9 +96,59 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 SCRIPT = """
 (function () {
   "use strict";
-  var root = document.documentElement, GAP = 10, EDGE = 8;
-  var spots = [].slice.call(document.querySelectorAll(".spot"));
+  var root = document.documentElement, GAP = 10, EDGE = 8, ROUNDS = 400;
+  var spots = [].slice.call(document.querySelectorAll(".spot")), photo = document.querySelector(".photo");
+  // Where each hotspot's object is, as a fraction of the photo's width and height (the markup's left/top).
+  var anchors = spots.map(function (spot) {
+    return [parseFloat(spot.style.left) / 100, parseFloat(spot.style.top) / 100];
+  });
   root.classList.add("js");
+
+  function clamp(value, low, high) { return Math.max(low, Math.min(value, high)); }
+  // One round: every two boxes of side `size` around `points` that overlap are pushed apart, each by half
+  // the overlap (and half a pixel) along the axis they overlap least on, kept inside the w x h photo.
+  // True when any moved.
+  function separate(points, size, w, h) {
+    var moved = false, i, j, a, b, dx, dy, ox, oy, push;
+    for (i = 0; i < points.length; i++) {
+      for (j = i + 1; j < points.length; j++) {
+        a = points[i]; b = points[j]; dx = b[0] - a[0]; dy = b[1] - a[1];
+        ox = size - Math.abs(dx); oy = size - Math.abs(dy);
+        if (ox <= 0 || oy <= 0) { continue; }
+        moved = true;
+        if (ox <= oy) {
+          push = (dx < 0 ? -1 : 1) * (ox + 1) / 2;
+          a[0] = clamp(a[0] - push, size / 2, w - size / 2); b[0] = clamp(b[0] + push, size / 2, w - size / 2);
+        } else {
+          push = (dy < 0 ? -1 : 1) * (oy + 1) / 2;
+          a[1] = clamp(a[1] - push, size / 2, h - size / 2); b[1] = clamp(b[1] + push, size / 2, h - size / 2);
+        }
+      }
+    }
+    return moved;
+  }
+  // Hotspots of objects close together would overlap where the photo is small (a phone): nudge them apart,
+  // as little as it takes, so that no two touch targets (the pin's ::before) overlap and every tap has one
+  // meaning. Recomputed from the anchors whenever the photo's size changes; where even that has no room,
+  // at least the dots themselves are kept apart.
+  function spread() {
+    var w = photo ? photo.offsetWidth : 0, h = photo ? photo.offsetHeight : 0, pin, points;
+    if (!spots.length || !w || !h) { return; }
+    pin = spots[0].querySelector(".pin");
+    [parseFloat(getComputedStyle(pin, "::before").width), pin.offsetWidth].some(function (size) {
+      points = anchors.map(function (a) {
+        return [clamp(a[0] * w, size / 2, w - size / 2), clamp(a[1] * h, size / 2, h - size / 2)];
+      });
+      for (var round = 0; round < ROUNDS; round++) {
+        if (!separate(points, size, w, h)) { return true; }
+      }
+      return false;
+    });
+    spots.forEach(function (spot, i) {
+      spot.querySelector(".pin").style.translate =
+        (points[i][0] - anchors[i][0] * w) + "px " + (points[i][1] - anchors[i][1] * h) + "px";
+    });
+  }
 
   function place(spot) {
     var pin = spot.querySelector(".pin").getBoundingClientRect(), tip = spot.querySelector(".tip");
@@ -155,6 +208,11 @@ SCRIPT = """
   }
   window.addEventListener("scroll", replace, {passive: true});
   window.addEventListener("resize", replace);
+  // The photo's size is known once it is laid out (on the desktop, once it has loaded) and changes with
+  // the window: the hotspots are spread then, before the browser paints them.
+  if (photo && window.ResizeObserver) {
+    new ResizeObserver(function () { spread(); replace(); }).observe(photo);
+  }
   [].forEach.call(document.querySelectorAll(".card"), function (card) {
     var tags = (card.getAttribute("data-tags") || "").split(" ");
     function light(on) {

@@ -7,7 +7,8 @@ keyboard path runs through links too, and a third is the app's export after a co
 removed from the catalog (its tag pins the best match left). The checks are the ones a visitor would
 make: nothing scrolls sideways on a 390 px phone, every picture loads, Tab reaches every hotspot and shows
 its card, every hover card stays inside the viewport, one card per product, and the products that go with
-them below, none of them twice.
+them below, none of them twice. The three scenes tagged first get pages too: with the main one, they have
+hotspots close enough to overlap on a phone, which the page's script spreads apart at every width.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test`` installs them when it runs as
 root). Selenium is pointed at the system chromedriver: selenium-manager never downloads one. Screenshots
@@ -46,6 +47,7 @@ pytestmark = pytest.mark.skipif(
 SCENE = "a-cosy-space-for-coffee-and-conversation"
 TAGGED_BEFORE = 3  # other scenes tagged first, in name order: enough for a few products to go with it
 WIDTHS = {"phone": (390, 844, True), "desktop": (1280, 900, False)}
+SMALL_PHONE = (320, 640, True)
 # The viewport rectangle of an element, and the viewport without scrollbars.
 RECT = "var r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];"
 VIEWPORT = "return [document.documentElement.clientWidth, document.documentElement.clientHeight];"
@@ -58,12 +60,13 @@ BROKEN_IMAGES = (
 @pytest.fixture(scope="module")
 def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """name → (page, scene JSON with the page's Complete-the-look products under "complete"): as
-    ``decorlens tag --html`` writes it, with shop links, and with a confirmed product removed since."""
+    ``decorlens tag --html`` writes it, with shop links, and with a confirmed product removed since; and
+    "before-1" … as ``decorlens tag --html`` wrote the scenes tagged first (their JSON as it wrote it)."""
     out = tmp_path_factory.mktemp("shoppable")
     data_dir = copy_data_dir(pipeline, out / "data")  # the memory holds exactly the scenes tagged here
     scene = scene_path(SCENE)
     before = [str(s) for s in sorted((ikea / "scenes").glob("*.jpg")) if s != scene][:TAGGED_BEFORE]
-    assert main(["-q", "--data-dir", str(data_dir), "tag", *before, "--out", str(out / "before")]) == 0
+    assert main(["-q", "--data-dir", str(data_dir), "tag", *before, "--out", str(out / "before"), "--html"]) == 0
     assert main(["-q", "--data-dir", str(data_dir), "tag", str(scene), "--out", str(out), "--html"]) == 0
     data = json.loads((out / f"{scene.stem}.json").read_text())
     with Catalog(data_dir / "catalog.sqlite") as catalog:
@@ -73,7 +76,11 @@ def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFac
     names = pipeline.categories.names  # as the app's export and `tag --html` name categories
     linked = write_page(data, scene, out / "linked", scene.stem, names, complete=data["complete"])
     removed, shown = confirmed_then_removed(data_dir, scene, data, out / "removed")
-    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown)}
+    earlier = {
+        f"before-{n}": (out / "before" / f"{Path(s).stem}.html", json.loads((out / "before" / f"{Path(s).stem}.json").read_text()))
+        for n, s in enumerate(before, 1)
+    }
+    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown), **earlier}
 
 
 def confirmed_then_removed(data_dir: Path, photo: Path, data: dict, out: Path) -> tuple[Path, dict]:
@@ -118,13 +125,17 @@ def browser():
 
 
 def open_at(driver: webdriver.Chrome, page: Path, device: str) -> None:
-    width, height, mobile = WIDTHS[device]
+    set_viewport(driver, *WIDTHS[device])
+    driver.get(page.as_uri())  # returns after the load event: the photo and thumbnails are in
+    assert driver.execute_script("return document.documentElement.classList.contains('js')")
+
+
+def set_viewport(driver: webdriver.Chrome, width: int, height: int, mobile: bool) -> None:
+    """The window's size as a phone's or a desktop's; an open page is laid out anew, as on a resize."""
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
     )
-    driver.get(page.as_uri())  # returns after the load event: the photo and thumbnails are in
-    assert driver.execute_script("return document.documentElement.classList.contains('js')")
 
 
 def assert_inside_viewport(driver: webdriver.Chrome, element, what: str) -> None:
@@ -232,6 +243,60 @@ def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, de
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
     ActionChains(browser).move_to_element(pin).perform()
     assert instead["name"] in open_tip(browser).text
+
+
+# Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size) and the photo's box.
+HOTSPOTS = """
+var photo = document.querySelector('.photo').getBoundingClientRect();
+return [].map.call(document.querySelectorAll('.spot'), function (spot) {
+  var pin = spot.querySelector('.pin'), box = pin.getBoundingClientRect(), at = spot.getBoundingClientRect();
+  return {id: pin.getAttribute('aria-controls'), box: [box.left, box.top, box.right, box.bottom],
+          at: [at.left, at.top], photo: [photo.left, photo.top, photo.right, photo.bottom]};
+});
+"""
+# The hotspot (its aria-controls) that a tap at x, y would hit, or what else is there.
+TAPPED = """
+var hit = document.elementFromPoint(arguments[0], arguments[1]), pin = hit && hit.closest('.pin');
+return pin ? pin.getAttribute('aria-controls') : (hit ? hit.tagName + '.' + hit.className : 'nothing');
+"""
+NEXT_FRAME = "var done = arguments[0]; requestAnimationFrame(function () { requestAnimationFrame(done); });"
+TOUCH = 40  # px: a fingertip's target, at least (the pin's own box is smaller, its ::before makes it this)
+
+
+def intersect(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("variant", ["imported", "before-1", "before-2", "before-3"])
+def test_no_two_hotspots_overlap_at_any_width(browser, pages, variant: str):
+    """Objects close together in the photo have hotspots that overlapped on a phone (on one of these pages
+    on the desktop too): one hid another's number, and a tap between them hit whichever was drawn last.
+    Loaded on a phone and then resized to the desktop and to a small phone, no two pins' boxes intersect,
+    a tap anywhere on a pin's touch target (TOUCH px square around its centre) reaches that pin and no
+    other, and each pin stays on the photo and close to its object."""
+    page, _data = pages[variant]
+    for n, size in enumerate([WIDTHS["phone"], WIDTHS["desktop"], SMALL_PHONE]):
+        set_viewport(browser, *size)
+        if not n:
+            browser.get(page.as_uri())
+        browser.execute_async_script(NEXT_FRAME)  # the layout of the new size is painted
+        spots = browser.execute_script(HOTSPOTS)
+        where = f"{page.stem} at {size[0]} px"
+        overlapping = [(a["id"], b["id"]) for i, a in enumerate(spots) for b in spots[i + 1:]
+                       if intersect(a["box"], b["box"])]
+        assert not overlapping, f"pins overlap on {where}: {overlapping}"
+        for spot in spots:
+            left, top, right, bottom = spot["box"]
+            x, y = (left + right) / 2, (top + bottom) / 2
+            photo = spot["photo"]
+            assert photo[0] <= left and right <= photo[2] and photo[1] <= top and bottom <= photo[3], where
+            assert abs(x - spot["at"][0]) <= 1.5 * TOUCH and abs(y - spot["at"][1]) <= 1.5 * TOUCH, (
+                f"{spot['id']} on {where} is {x - spot['at'][0]:.0f},{y - spot['at'][1]:.0f} px from its object"
+            )
+            reach = TOUCH / 2 - 1
+            for dx, dy in [(0, 0), (-reach, -reach), (reach, -reach), (-reach, reach), (reach, reach)]:
+                tapped = browser.execute_script(TAPPED, x + dx, y + dy)
+                assert tapped == spot["id"], f"a tap {dx:+.0f},{dy:+.0f} px from {spot['id']} on {where} hits {tapped}"
 
 
 def screenshot(driver: webdriver.Chrome, pins: list, device: str, tmp_path: Path) -> None:
