@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find decor in a photo and match it to the catalog")
     p.add_argument("image", help="room photo (JPEG, PNG, WebP, TIFF, ...)")
     p.add_argument("--box", type=parse_box, help="search one region x1,y1,x2,y2 instead of detecting")
-    p.add_argument("--category", help="with --box only: the region's decor or catalog category (default: any)")
+    p.add_argument("--category", help="with --box: the region's decor or catalog category (default: any); with "
+                   "--scenes: compare only objects whose tag searches this catalog category (default: every object)")
     p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
@@ -66,17 +67,17 @@ def refuse_unused(args: argparse.Namespace) -> None:
     """Refuse, before any work, an option the chosen search would leave unused, naming both options.
 
     ``--category`` without ``--box`` searched each object's detected category, and ``--scenes`` ranked
-    by the whole product photo and the embedder whatever ``--box``, ``--category``, ``--any-category`` or
-    ``--matcher colour`` said: the output looked as if they had been applied.
+    by the whole product photo and the embedder whatever ``--box``, ``--any-category`` or ``--matcher colour``
+    said: the output looked as if they had been applied.
     """
     if args.scenes:
         unused = [name for name, given in (
-            ("--box", args.box is not None), ("--category", args.category is not None),
-            ("--any-category", args.any_category), (f"--matcher {COLOUR}", args.matcher == COLOUR),
+            ("--box", args.box is not None), ("--any-category", args.any_category),
+            (f"--matcher {COLOUR}", args.matcher == COLOUR),
         ) if given]
         if unused:
             raise DecorLensError(f"{unused[0]} does not apply to --scenes, which ranks the tagged photos by the "
-                                 "whole product photo's embedder vector; leave it out")
+                                 "whole product photo's embedder vector (every object, or --category's); leave it out")
     elif args.category is not None and args.box is None:
         raise DecorLensError("--category is the category of a --box region; without --box each object's detected "
                              "category is searched (--any-category: every category)")
@@ -92,6 +93,18 @@ def check_category(pipeline: Pipeline, category: str) -> None:
     guess = f" (did you mean {close[0]}?)" if close else ""
     raise DecorLensError(f"--category {category!r} is neither a decor category nor a catalog "
                          f"category{guess}; `decorlens catalog stats` lists the catalog's")
+
+
+def check_catalog_category(pipeline: Pipeline, category: str) -> None:
+    """``--scenes --category`` names a catalog category (what a product is filed under): any other name
+    compares no object at all, and would list no photo as if none looked alike."""
+    known = sorted(pipeline.catalog.category_counts())
+    if category in known:
+        return
+    close = difflib.get_close_matches(category, known, n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    raise DecorLensError(f"--category {category!r} is not a catalog category{guess}; `decorlens catalog stats` "
+                         "lists them")
 
 
 def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
@@ -121,19 +134,25 @@ def why_name(number: int, sku: str) -> str:
 
 
 def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    """In-situ search: the remembered photos' objects ranked by cosine to the product photo's vector."""
+    """In-situ search: the remembered photos' objects ranked by cosine to the product photo's vector, every
+    object as the app's Looks like it compares a dropped photo, or (``--category``) those whose tag searches
+    that catalog category, as it compares a catalog product."""
+    if args.category is not None:
+        check_catalog_category(pipeline, args.category)
     query = embed_product_photo(pipeline, args.image)
     with bar("embedding tagged photos' objects for this embedder (once)", args.quiet, "object", 0.5) as progress:
-        hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log, progress)
+        hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log, progress, category=args.category)
     if args.json:
-        found = {"image": args.image, "embedder": pipeline.embedder.key, "scenes": [h.to_json() for h in hits]}
+        found = {"image": args.image, "embedder": pipeline.embedder.key, "category": args.category,
+                 "scenes": [h.to_json() for h in hits]}
         print(json.dumps(found, indent=2, ensure_ascii=False))
         return 0
     tagged = photo_count(pipeline.catalog)
     if not tagged:
         print("no tagged photos yet: tag room photos with `decorlens tag` or open them in the app first")
         return 0
-    print(f"{args.image}: {len(hits)} of {tagged} tagged photos, closest object first")
+    compared = f"objects whose tag searches {args.category}" if args.category else "objects of every category"
+    print(f"{args.image}: {len(hits)} of {tagged} tagged photos, closest object first ({compared})")
     for h in hits:
         box = ",".join(f"{v:.0f}" for v in h.box)
         print(f"  {h.score:.3f} {h.photo}  object {h.number} [{h.category}] box {box}  matched {h.sku or '-'}")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.catalog import Catalog
+from engine.categories import CategoryMap
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import sha256_of
@@ -343,9 +344,13 @@ def product_vector(pipeline: Pipeline, sku: str) -> np.ndarray | None:
 
 def rooms_like(
     pipeline: Pipeline, query: np.ndarray, k: int = 10, log: Log = lambda _m: None,
-    progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False, *, category: str | None = None,
 ) -> list[Sighting]:
     """The ``k`` remembered photos holding the objects most like ``query``, each with its closest object.
+
+    ``category``, a catalog category, ranks only the objects whose tag would search it (the category map's
+    ``searched``, as a tag's matches are searched): a desk's photo then finds desks and tables, not the chairs
+    around them. None ranks every object (a product photo from outside the catalog has no category).
 
     An exact cosine search in numpy, with no index to keep in step with re-tagged photos. The Where used
     panel asks on every product selected, so the vectors are read once into one float32 matrix and kept
@@ -365,7 +370,10 @@ def rooms_like(
         vectors = _object_vectors(catalog, key)
         if not len(vectors.ids):
             return []
-        top = _best_per_photo(vectors, vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12)), k)
+        scores = vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        if category is not None:
+            scores[~_searching(vectors, pipeline.categories, category)] = -np.inf
+        top = _best_per_photo(vectors, scores, k)
         sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
     return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
 
@@ -374,13 +382,14 @@ def _best_per_photo(vectors: _Vectors, scores: np.ndarray, k: int) -> list[tuple
     """(score, object id) of the ``k`` photos whose closest object scores highest, best first.
 
     A photo's closest object is its first by id among equal scores; photos of equal score come newest
-    object first.
+    object first. Objects scored ``-inf`` (not of the category searched) are never chosen.
     """
-    if k < 1:
-        return []
     best = np.full(vectors.photos, -np.inf, np.float32)
     np.maximum.at(best, vectors.photo_of, scores)
-    cut = np.partition(best, len(best) - k)[len(best) - k] if k < len(best) else -np.inf
+    found = best[best > -np.inf]  # a photo with no object of the category searched has none to offer
+    if k < 1 or not found.size:
+        return []
+    cut = np.partition(found, len(found) - k)[len(found) - k] if k < len(found) else found.min()
     chosen: dict[int, int] = {}
     for row in np.flatnonzero(scores >= cut).tolist():  # every top photo's closest object is among these
         photo = int(vectors.photo_of[row])
@@ -388,6 +397,13 @@ def _best_per_photo(vectors: _Vectors, scores: np.ndarray, k: int) -> list[tuple
             chosen[photo] = row
     top = sorted(((float(best[p]), int(vectors.ids[r])) for p, r in chosen.items()), reverse=True)
     return top[:k]
+
+
+def _searching(vectors: _Vectors, categories: CategoryMap, category: str) -> np.ndarray:
+    """A row mask of the objects whose tag searches catalog ``category``, by the rule that chose the products
+    their tags were matched to."""
+    tags = [n for n, tag in enumerate(vectors.tags) if categories.covers({tag}, category)]
+    return np.isin(vectors.tag_of, tags)
 
 
 def embed_missing_objects(
@@ -455,6 +471,8 @@ class _Vectors:
     ids: np.ndarray  # the objects' ids, ascending
     photo_of: np.ndarray  # each row's photo, numbered 0 to photos - 1
     photos: int
+    tags: tuple[str, ...]  # the objects' tag categories, each once
+    tag_of: np.ndarray  # each row's tag category, an index into ``tags``: a category searched is a mask
     matrix: np.ndarray = field(repr=False)  # float32, a row per object
 
     @property
@@ -491,25 +509,27 @@ def _stamp(catalog: Catalog, key: str) -> tuple[str, int, int, int]:
 def _read_vectors(catalog: Catalog, stamp: tuple[str, int, int, int]) -> _Vectors:
     """The rows of ``stamp``'s embedder, read in chunks into one matrix made once (no row copied twice)."""
     key, count = stamp[0], stamp[3]
-    ids, scenes = np.empty(count, np.int64), np.empty(count, np.int64)
+    ids, scenes, tag_of = np.empty(count, np.int64), np.empty(count, np.int64), np.empty(count, np.int32)
+    tags: dict[str, int] = {}
     matrix = np.empty((count, 0), np.float32)
     cursor = catalog.db.execute(
-        "SELECT v.object_id, o.scene_id, v.vector FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
-        "WHERE v.embedder = ? ORDER BY v.object_id", (key,),
+        "SELECT v.object_id, o.scene_id, o.category, v.vector FROM scene_vectors v "
+        "JOIN scene_objects o ON o.id = v.object_id WHERE v.embedder = ? ORDER BY v.object_id", (key,),
     )
     done = 0
     while rows := cursor.fetchmany(READ_ROWS):
-        block = np.frombuffer(b"".join(r[2] for r in rows), np.float32)
+        block = np.frombuffer(b"".join(r[3] for r in rows), np.float32)
         if done == 0:
-            matrix = np.empty((count, len(rows[0][2]) // 4), np.float32)
+            matrix = np.empty((count, len(rows[0][3]) // 4), np.float32)
         if block.size != len(rows) * matrix.shape[1]:
             raise CatalogError(f"catalog {catalog.path}: the remembered objects' vectors of {key} differ in size")
         matrix[done:done + len(rows)] = block.reshape(len(rows), -1)
         ids[done:done + len(rows)] = [r[0] for r in rows]
         scenes[done:done + len(rows)] = [r[1] for r in rows]
+        tag_of[done:done + len(rows)] = [tags.setdefault(r[2], len(tags)) for r in rows]
         done += len(rows)
     unique, photo_of = np.unique(scenes[:done], return_inverse=True)
-    return _Vectors(stamp, ids[:done], photo_of, len(unique), matrix[:done])
+    return _Vectors(stamp, ids[:done], photo_of, len(unique), tuple(tags), tag_of[:done], matrix[:done])
 
 
 def _sightings_by_id(catalog: Catalog, ids: list[int]) -> dict[int, Sighting]:

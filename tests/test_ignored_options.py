@@ -74,8 +74,7 @@ def test_search_category_without_box_is_refused(shop, scene_path, capsys: pytest
     assert out == "" and line.startswith("decorlens: error: ") and "--category" in line and "--box" in line
 
 
-@pytest.mark.parametrize("option", [["--box", "0,0,50,50"], ["--category", "lamp"], ["--any-category"],
-                                    ["--matcher", "colour"]])
+@pytest.mark.parametrize("option", [["--box", "0,0,50,50"], ["--any-category"], ["--matcher", "colour"]])
 def test_search_scenes_refuses_the_options_it_would_not_use(option: list[str], shop, ikea: Path,
                                                            capsys: pytest.CaptureFixture[str]):
     """--scenes ranks by the whole product photo's embedder vector, whatever these said."""
@@ -86,6 +85,17 @@ def test_search_scenes_refuses_the_options_it_would_not_use(option: list[str], s
     line = _one_error_line(err)
     named = " ".join(option) if option[0] == "--matcher" else option[0]
     assert out == "" and "--scenes" in line and f"{named} does not apply" in line
+
+
+def test_search_scenes_category_must_be_a_catalog_category(shop, ikea: Path, capsys: pytest.CaptureFixture[str]):
+    """--scenes --category compares the objects whose tag searches a catalog category: a name the catalog has
+    no products under compares none, and would list no photo as if none looked alike."""
+    data, _ = shop
+    product = min((ikea / "products" / "lamp").glob("*.jpg"))
+    assert main(["--data-dir", str(data), "search", "--scenes", str(product), "--category", "lamps"]) == 2
+    out, err = capsys.readouterr()
+    line = _one_error_line(err)
+    assert out == "" and "--category 'lamps' is not a catalog category (did you mean lamp?)" in line
 
 
 def test_search_box_category_must_be_known(shop, scene_path, capsys: pytest.CaptureFixture[str]):

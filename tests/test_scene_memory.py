@@ -636,3 +636,110 @@ def test_goes_with_leaves_out_products_removed_since(tagged, tmp_path: Path, cap
     capsys.readouterr()
     assert main(["--data-dir", str(data), "where", sku, "--json"]) == 0
     assert gone not in {g["sku"] for g in json.loads(capsys.readouterr().out)["goes_with"]}
+
+
+def _best_matched(results: dict[Path, SceneResult]) -> list[str]:
+    return sorted({o.matches[0].sku for r in results.values() for o in r.objects if o.matches})
+
+
+def test_looks_like_a_catalog_product_compares_only_the_objects_its_category_is_searched_for(tagged):
+    """A table's photo found the cushions of a photo with no table: every remembered object was ranked. With its
+    category, only objects whose tag searches it are (the category map's rule); a photo whose closest object
+    is of such a tag keeps it and its score. The kept matrix is masked, not read again."""
+    pipe, results = tagged
+    covers = pipe.categories.covers
+    narrowed = 0
+    statements: list[str] = []
+    rooms_like(pipe, product_vector(pipe, _best_matched(results)[0]), 10)  # the vectors read once, as ever
+    pipe.catalog.db.set_trace_callback(statements.append)
+    try:
+        for sku in _best_matched(results):
+            category, query = pipe.catalog.get_by_sku(sku).category, product_vector(pipe, sku)
+            every, only = rooms_like(pipe, query, 10), rooms_like(pipe, query, 10, category=category)
+            assert only and all(covers({h.category}, category) for h in only), (sku, category)
+            kept = {(h.photo, h.number, h.score) for h in only}
+            assert {(h.photo, h.number, h.score) for h in every if covers({h.category}, category)} <= kept
+            narrowed += any(not covers({h.category}, category) for h in every)
+    finally:
+        pipe.catalog.db.set_trace_callback(None)
+    assert narrowed >= 3  # products whose photo found objects of other categories
+    assert not [s for s in statements if "v.vector FROM scene_vectors" in s]  # the remembered vectors read once
+    assert rooms_like(pipe, query, 10, category="no-such-category") == []
+
+
+def test_looks_like_it_compares_a_products_category_and_a_photos_every_one(tagged, qtbot, tmp_path: Path):
+    """The panel compares a selected product with the objects of its category, shown in a box above the list;
+    All categories there compares them all. A dropped photo has no category: every object, said in the title,
+    narrowed by the same box; selecting a product again starts at its own category."""
+    pytest.importorskip("pytestqt")
+    from app.labels import pretty
+    from app.widgets.where_used import ALIKE, LOOKS_LIKE, WhereUsedPanel
+    from app.workers import Runner
+
+    pipe, results = tagged
+    covers = pipe.categories.covers
+    sku, category = next((s, c) for s in _best_matched(results) for c in [pipe.catalog.get_by_sku(s).category]
+                         if not all(covers({h.category}, c) for h in rooms_like(pipe, product_vector(pipe, s), ALIKE)))
+    io = Runner(2)
+    panel = WhereUsedPanel(pipe, io)
+    qtbot.addWidget(panel)
+    panel.resize(360, 700)
+    panel.show()
+    panel.mode.setCurrentIndex(LOOKS_LIKE)
+
+    def listed(title: str, hits: list, mine: str = "") -> None:
+        """The rows shown once the title starts so: ``hits`` in order, marked where matched to ``mine``."""
+        qtbot.waitUntil(lambda: panel.title.text().startswith(title), timeout=60_000)
+        assert [panel.sightings.item(i).text() for i in range(panel.sightings.count())] == [
+            f"{Path(h.photo).name}\n{pretty(h.category)} · alike {h.score:.2f}" + (" · matched to it" * (h.sku == mine))
+            for h in hits]
+
+    panel.show_product(sku)
+    title = panel.title.text  # as a product's title reads: its name, else its category
+    listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE, category=category), sku)
+    assert "in any category" not in title() and panel.category.currentData() == category
+    assert panel.category_row.isVisible() and panel.category.count() == len(pipe.catalog.category_counts()) + 1
+    assert panel.grab().save(str(tmp_path / "looks-like-category.png"))
+    panel.category.setCurrentIndex(0)
+    panel.category.activated.emit(0)  # All categories, as the user picks it
+    qtbot.waitUntil(lambda: "in any category" in title(), timeout=60_000)
+    listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE), sku)
+
+    supplier = tmp_path / "supplier.jpg"
+    shutil.copyfile(pipe.catalog.get_by_sku(sku).image_path, supplier)
+    query = embed_product_photo(pipe, supplier)
+    panel.show_photo(supplier)
+    listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE))
+    assert "in any category" in title() and panel.category.currentData() == ""
+    chosen = panel.category.findData(category)
+    panel.category.setCurrentIndex(chosen)
+    panel.category.activated.emit(chosen)
+    listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE, category=category))
+    assert "in any category" not in title()
+    panel.show_product(sku)  # another question starts at its own category again
+    qtbot.waitUntil(lambda: title().startswith("Looks like"), timeout=60_000)
+    assert "in any category" not in title() and panel.category.currentData() == category
+    panel.mode.setCurrentIndex(0)
+    assert not panel.category_row.isVisible()  # Matched in has nothing to narrow
+    qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)
+
+
+def test_search_scenes_category_compares_only_the_objects_searched_for_it(tagged, capsys: pytest.CaptureFixture[str]):
+    """`search --scenes` is the panel's dropped photo: every object, said so; `--category` narrows it as the
+    panel's box does (it was refused)."""
+    pipe, results = tagged
+    covers = pipe.categories.covers
+    sku = next(s for s in _best_matched(results) if not all(
+        covers({h.category}, pipe.catalog.get_by_sku(s).category) for h in rooms_like(pipe, product_vector(pipe, s))))
+    product = pipe.catalog.get_by_sku(sku)
+    search = ["--data-dir", str(pipe.data_dir), "-q", "search", "--scenes", product.image_path]
+    assert main([*search, "--json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert every["category"] is None and not all(covers({s["category"]}, product.category) for s in every["scenes"])
+    assert main([*search, "--category", product.category, "--json"]) == 0
+    only = json.loads(capsys.readouterr().out)
+    assert only["category"] == product.category and only["scenes"]
+    assert [s["photo"] for s in only["scenes"]] == [
+        h.photo for h in rooms_like(pipe, product_vector(pipe, sku), category=product.category)]
+    assert main([*search, "--category", product.category]) == 0
+    assert f"closest object first (objects whose tag searches {product.category})" in capsys.readouterr().out

@@ -3,7 +3,9 @@ or, under *Looks like it*, the tagged photos holding an object like the product'
 
 *Looks like it* is the CLI's ``search --scenes``: it finds a product in rooms where a look-alike beat it,
 and a product photo dropped on the panel (a supplier's picture, not in the catalog yet) is searched the
-same way. The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
+same way. A catalog product is compared only with the objects whose tag searches its category (a desk's
+photo finds desks and tables, not the chairs around them); a dropped photo, which has no category, with
+every object; the category box above the list changes either. The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
 cut from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
 product never waits for disk. Double-clicking a sighting asks for its photo to be opened on that tag.
 """
@@ -16,7 +18,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QTabBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.labels import plain_label, pretty, product_title, rich_tooltip
 from app.widgets.scene_view import dropped_paths
@@ -40,6 +51,7 @@ SHOWN = 30  # sightings listed (best first); the CLI lists them all
 ALIKE = 20  # photos listed under Looks like it (the CLI's --scenes lists 10 unless told)
 MATCHED, LOOKS_LIKE = 0, 1  # the mode tabs
 NOTHING = "Select a product to see where it is used, or drop a product photo here to find it in your photos."
+EVERY = "All categories"  # as the catalog's own category filter says
 
 
 @dataclass
@@ -52,6 +64,8 @@ class Found:
     together: list[tuple[str, str, int]]  # sku, title, photos
     tagged: int = 0  # photos remembered: what Looks like it searched
     matched: dict[str, str] | None = None  # Looks like it: each sighting's own best match, sku -> title
+    category: str | None = None  # Looks like it: the catalog category compared (None: every one)
+    categories: list[str] | None = None  # Looks like it: the catalog's categories, to choose another
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -66,19 +80,28 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
-def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0) -> Found:
+def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str | None = None) -> Found:
     """Worker side of *Looks like it*: the photos whose objects look most like a catalog product (a SKU,
-    by its stored vector) or a product photo (a path, embedded as the catalog embeds its photos)."""
+    by its stored vector) or a product photo (a path, embedded as the catalog embeds its photos).
+
+    ``within`` is the catalog category compared ("": every one); None: the product's own category, and every
+    one for a photo (it has none).
+    """
+    catalog = pipeline.catalog
     if isinstance(asked, Path):
-        sku, title, query = "", asked.name, embed_product_photo(pipeline, asked)
+        sku, title, query, category = "", asked.name, embed_product_photo(pipeline, asked), None
     else:
+        product = catalog.get_by_sku(asked)
         sku, title, query = asked, _title(pipeline, asked), product_vector(pipeline, asked)
-        if query is None:
+        if query is None or product is None:
             raise DecorLensError(f"{title} ({asked}) has no vector for the active embedder: its photo is missing "
                                  "or unreadable; import it again with a readable photo")
-    hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled)
+        category = product.category
+    category = category if within is None else within or None
+    hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
     matched = {s.sku: _title(pipeline, s.sku) for s in hits if s.sku}
-    return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(pipeline.catalog), matched)
+    return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(catalog), matched, category,
+                 list(catalog.category_counts()))
 
 
 def _title(pipeline: Pipeline, sku: str) -> str:
@@ -123,6 +146,7 @@ class WhereUsedPanel(QWidget):
         self.pipeline, self.io = pipeline, io
         self.sku = ""
         self.photo: Path | None = None  # a product photo dropped on the panel, searched under Looks like it
+        self.within: str | None = None  # the category chosen under Looks like it ("": every); None: the default
         self._asked = 0  # which question (or clear) came last: only its answer is shown
         self._task: Task | None = None  # the last question's worker: cancelled when another comes
         self.setAcceptDrops(True)
@@ -134,6 +158,17 @@ class WhereUsedPanel(QWidget):
                                             "matched to it or not: finds it where a look-alike won")
         self.mode.setAccessibleName("Where used: matched in, or looks like it")
         self.mode.currentChanged.connect(self._mode_changed)
+        self.category = QComboBox(objectName="whereUsedCategory", minimumContentsLength=12)
+        self.category.setAccessibleName("Looks like it: category compared")
+        self.category.setToolTip("Only objects whose tag searches this catalog category are compared (a desk: desks "
+                                 "and tables). A product starts at its own category, a product photo at every one")
+        self.category.activated.connect(self._category_chosen)
+        self.category_row = QWidget()
+        row = QHBoxLayout(self.category_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(plain_label("Compare with objects of"))
+        row.addWidget(self.category, 1)
+        self.category_row.hide()
         self.title = plain_label(NOTHING)
         self.title.setWordWrap(True)
         self.sightings = QListWidget(objectName="whereUsed")
@@ -148,6 +183,7 @@ class WhereUsedPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.mode)
+        layout.addWidget(self.category_row)
         layout.addWidget(self.title)
         layout.addWidget(self.sightings, 3)
         layout.addWidget(self.together_label)
@@ -157,13 +193,13 @@ class WhereUsedPanel(QWidget):
         """List where ``sku`` is used, in the mode shown; a later call, or a clear, wins over one still being
         gathered (the same product asked again of another data dir included: the old catalog's answer may
         come last)."""
-        self.sku, self.photo = sku, None
+        self.sku, self.photo, self.within = sku, None, None
         self.mode.setTabEnabled(MATCHED, True)
         self._ask()
 
     def show_photo(self, photo: Path) -> None:
         """Find a product photo (not necessarily in the catalog) in the tagged photos: Looks like it only."""
-        self.sku, self.photo = "", photo
+        self.sku, self.photo, self.within = "", photo, None
         self.mode.setTabEnabled(MATCHED, False)
         if self.mode.currentIndex() == LOOKS_LIKE:
             self._ask()
@@ -172,12 +208,13 @@ class WhereUsedPanel(QWidget):
 
     def clear(self) -> None:
         self._cancel()
-        self.sku, self.photo, self._asked = "", None, self._asked + 1
+        self.sku, self.photo, self.within, self._asked = "", None, None, self._asked + 1
         self.mode.setTabEnabled(MATCHED, True)
         self._empty()
 
     def _empty(self) -> None:
         self.title.setText(NOTHING)
+        self.category_row.hide()
         self.sightings.clear()
         self.together.clear()
         self.together_label.hide()  # no empty "Goes with" box under nothing
@@ -186,6 +223,11 @@ class WhereUsedPanel(QWidget):
     def _mode_changed(self) -> None:
         if self.sku or self.photo:
             self._ask()
+
+    def _category_chosen(self) -> None:
+        """Another category to compare with, kept until another product or photo is asked about."""
+        self.within = self.category.currentData()
+        self._ask()
 
     def _cancel(self) -> None:
         """A question no longer wanted stops: Looks like it may be embedding thousands of objects first."""
@@ -197,12 +239,13 @@ class WhereUsedPanel(QWidget):
         self._cancel()
         self._asked += 1
         pipeline, asked, dpr = self.pipeline, self._asked, self.sightings.devicePixelRatioF()
+        self.category_row.setVisible(self.mode.currentIndex() == LOOKS_LIKE)
         if self.mode.currentIndex() == MATCHED:
             sku = self.sku
             work = lambda _job: gather(pipeline, sku, dpr)
         else:
-            query = self.photo or self.sku
-            work = lambda job: gather_alike(pipeline, query, job, dpr)
+            query, within = self.photo or self.sku, self.within
+            work = lambda job: gather_alike(pipeline, query, job, dpr, within)
             named = query.name if isinstance(query, Path) else "this product"
             self.title.setText(f"Looking for {named} in the tagged photos…")
         self._task = self.io.start(
@@ -226,6 +269,8 @@ class WhereUsedPanel(QWidget):
         self.sightings.clear()
         self.together.clear()
         self.title.setText(_matched_title(found) if found.matched is None else _alike_title(found))
+        if found.categories is not None:
+            self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
             item = QListWidgetItem(f"{Path(seen.photo).name}\n{_how(seen, found)}")
             item.setIcon(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon())
@@ -237,6 +282,14 @@ class WhereUsedPanel(QWidget):
             self.together.addItem(f"{title} · {sku} · {count} photo{'s' if count != 1 else ''}")
         self.together_label.setVisible(bool(found.together))
         self.together.setVisible(bool(found.together))
+
+    def _list_categories(self, categories: list[str], chosen: str | None) -> None:
+        """The catalog's categories to compare with, the one compared shown."""
+        self.category.clear()
+        self.category.addItem(EVERY, "")
+        for category in categories:
+            self.category.addItem(pretty(category), category)
+        self.category.setCurrentIndex(max(self.category.findData(chosen or ""), 0))
 
     def _activated(self, item: QListWidgetItem) -> None:
         photo, number = item.data(Qt.ItemDataRole.UserRole)
@@ -265,10 +318,14 @@ def _matched_title(found: Found) -> str:
 
 
 def _alike_title(found: Found) -> str:
+    """Says when every category was compared (a photo's search is narrowed only by the box above)."""
     if not found.tagged:
         return f"Looks like {found.title}: no tagged photos yet. Open or tag room photos first."
+    if not found.sightings and found.category:
+        return (f"Looks like {found.title}: no object of the {_plural(found.tagged, 'tagged photo')} is of this "
+                f"category; choose {EVERY} above to compare them all")
     return (f"Looks like {found.title}: the {_plural(len(found.sightings), 'photo')} of {found.tagged} tagged "
-            "with the most alike object, closest first")
+            f"with the most alike object{'' if found.category else ' in any category'}, closest first")
 
 
 def _how(seen: Sighting, found: Found) -> str:
