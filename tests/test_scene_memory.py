@@ -743,3 +743,30 @@ def test_search_scenes_category_compares_only_the_objects_searched_for_it(tagged
         h.photo for h in rooms_like(pipe, product_vector(pipe, sku), category=product.category)]
     assert main([*search, "--category", product.category]) == 0
     assert f"closest object first (objects whose tag searches {product.category})" in capsys.readouterr().out
+
+
+def test_looks_like_it_names_a_removed_best_match_as_no_longer_in_the_catalog(tagged, qtbot, tmp_path: Path):
+    """A row's tooltip named an object's best match removed since by its bare SKU ('best match when tagged:
+    102.335.32 (102.335.32)'); the rest of the app says 'No longer in the catalog'."""
+    pytest.importorskip("pytestqt")
+    from app.labels import GONE
+    from app.widgets.where_used import ALIKE, WhereUsedPanel
+    from app.workers import Runner
+
+    pipe, results = tagged
+    copied = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipe, tmp_path / "copy")))
+    for photo, result in results.items():
+        again(copied, photo, result)
+    supplier = tmp_path / "supplier.jpg"
+    shutil.copyfile(copied.catalog.products(category="sofa", limit=1)[0].image_path, supplier)
+    hits = rooms_like(copied, embed_product_photo(copied, supplier), ALIKE)
+    gone = hits[0].sku
+    copied.catalog.remove([gone])
+    io = Runner(2)
+    panel = WhereUsedPanel(copied, io)
+    qtbot.addWidget(panel)
+    panel.show_photo(supplier)
+    qtbot.waitUntil(lambda: panel.title.text().startswith("Looks like supplier.jpg"), timeout=60_000)
+    tip = panel.sightings.item(0).toolTip()
+    assert f"best match when tagged: {GONE} ({gone})" in tip and f"{gone} ({gone})" not in tip
+    qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)

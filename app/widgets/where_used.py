@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import plain_label, pretty, product_title, rich_tooltip
+from app.labels import GONE, plain_label, pretty, product_title, rich_tooltip
 from app.widgets.scene_view import dropped_paths
 from app.workers import Job, Runner, Task
 from engine.crops import crop
@@ -99,14 +99,15 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
         category = product.category
     category = category if within is None else within or None
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
-    matched = {s.sku: _title(pipeline, s.sku) for s in hits if s.sku}
+    matched = {s.sku: _title(pipeline, s.sku, GONE) for s in hits if s.sku}
     return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(catalog), matched, category,
                  list(catalog.category_counts()))
 
 
-def _title(pipeline: Pipeline, sku: str) -> str:
+def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
+    """The product's title; for one no longer in the catalog ``gone`` where given, else its SKU."""
     product = pipeline.catalog.get_by_sku(sku)
-    return product_title(product.name, sku, product.category) if product else sku
+    return product_title(product.name, sku, product.category) if product else gone or sku
 
 
 def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
