@@ -667,10 +667,10 @@ def test_looks_like_a_catalog_product_compares_only_the_objects_its_category_is_
     assert rooms_like(pipe, query, 10, category="no-such-category") == []
 
 
-def test_looks_like_it_compares_a_products_category_and_a_photos_every_one(tagged, qtbot, tmp_path: Path):
-    """The panel compares a selected product with the objects of its category, shown in a box above the list;
-    All categories there compares them all. A dropped photo has no category: every object, said in the title,
-    narrowed by the same box; selecting a product again starts at its own category."""
+def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_category(tagged, qtbot, tmp_path: Path):
+    """The panel compares a selected product, or a dropped photo, with every remembered object (it finds more of
+    a product's rooms: a tag's category can be wrong), said in the title; the box above the list narrows it to the
+    objects whose tag searches one category, until another product or photo is asked about."""
     pytest.importorskip("pytestqt")
     from app.labels import pretty
     from app.widgets.where_used import ALIKE, LOOKS_LIKE, WhereUsedPanel
@@ -686,39 +686,42 @@ def test_looks_like_it_compares_a_products_category_and_a_photos_every_one(tagge
     panel.resize(360, 700)
     panel.show()
     panel.mode.setCurrentIndex(LOOKS_LIKE)
+    title = panel.title.text  # as a product's title reads: its name, else its category
 
-    def listed(title: str, hits: list, mine: str = "") -> None:
+    def listed(start: str, hits: list, mine: str = "") -> None:
         """The rows shown once the title starts so: ``hits`` in order, marked where matched to ``mine``."""
-        qtbot.waitUntil(lambda: panel.title.text().startswith(title), timeout=60_000)
+        qtbot.waitUntil(lambda: title().startswith(start), timeout=60_000)
         assert [panel.sightings.item(i).text() for i in range(panel.sightings.count())] == [
             f"{Path(h.photo).name}\n{pretty(h.category)} · alike {h.score:.2f}" + (" · matched to it" * (h.sku == mine))
             for h in hits]
 
+    def choose(data: str) -> None:
+        """A category picked in the box, as the user picks it."""
+        chosen = panel.category.findData(data)
+        panel.category.setCurrentIndex(chosen)
+        panel.category.activated.emit(chosen)
+
     panel.show_product(sku)
-    title = panel.title.text  # as a product's title reads: its name, else its category
-    listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE, category=category), sku)
-    assert "in any category" not in title() and panel.category.currentData() == category
-    assert panel.category_row.isVisible() and panel.category.count() == len(pipe.catalog.category_counts()) + 1
-    assert panel.grab().save(str(tmp_path / "looks-like-category.png"))
-    panel.category.setCurrentIndex(0)
-    panel.category.activated.emit(0)  # All categories, as the user picks it
-    qtbot.waitUntil(lambda: "in any category" in title(), timeout=60_000)
     listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE), sku)
+    assert "in any category" in title() and panel.category.currentData() == ""
+    assert panel.category_row.isVisible() and panel.category.count() == len(pipe.catalog.category_counts()) + 1
+    choose(category)
+    qtbot.waitUntil(lambda: "in any category" not in title(), timeout=60_000)
+    listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE, category=category), sku)
+    assert panel.grab().save(str(tmp_path / "looks-like-category.png"))
 
     supplier = tmp_path / "supplier.jpg"
     shutil.copyfile(pipe.catalog.get_by_sku(sku).image_path, supplier)
     query = embed_product_photo(pipe, supplier)
-    panel.show_photo(supplier)
+    panel.show_photo(supplier)  # another question compares every object again
     listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE))
     assert "in any category" in title() and panel.category.currentData() == ""
-    chosen = panel.category.findData(category)
-    panel.category.setCurrentIndex(chosen)
-    panel.category.activated.emit(chosen)
+    choose(category)
+    qtbot.waitUntil(lambda: "in any category" not in title(), timeout=60_000)
     listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE, category=category))
-    assert "in any category" not in title()
-    panel.show_product(sku)  # another question starts at its own category again
-    qtbot.waitUntil(lambda: title().startswith("Looks like"), timeout=60_000)
-    assert "in any category" not in title() and panel.category.currentData() == category
+    panel.show_product(sku)
+    qtbot.waitUntil(lambda: "in any category" in title(), timeout=60_000)
+    assert panel.category.currentData() == ""
     panel.mode.setCurrentIndex(0)
     assert not panel.category_row.isVisible()  # Matched in has nothing to narrow
     qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)

@@ -3,9 +3,10 @@ or, under *Looks like it*, the tagged photos holding an object like the product'
 
 *Looks like it* is the CLI's ``search --scenes``: it finds a product in rooms where a look-alike beat it,
 and a product photo dropped on the panel (a supplier's picture, not in the catalog yet) is searched the
-same way. A catalog product is compared only with the objects whose tag searches its category (a desk's
-photo finds desks and tables, not the chairs around them); a dropped photo, which has no category, with
-every object; the category box above the list changes either. The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
+same way. Every remembered object is compared, whatever its tag's category: on the shared IKEA scenes that
+finds more of a product's rooms than comparing its own category only (the detectors miss or mislabel many
+objects); the category box above the list narrows it to the objects whose tag searches one category (a desk:
+desks and tables, not the chairs around them). The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
 cut from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
 product never waits for disk. Double-clicking a sighting asks for its photo to be opened on that tag.
 """
@@ -80,24 +81,21 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
-def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str | None = None) -> Found:
+def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str = "") -> Found:
     """Worker side of *Looks like it*: the photos whose objects look most like a catalog product (a SKU,
     by its stored vector) or a product photo (a path, embedded as the catalog embeds its photos).
 
-    ``within`` is the catalog category compared ("": every one); None: the product's own category, and every
-    one for a photo (it has none).
+    ``within`` is the catalog category whose objects are compared ("": every object).
     """
     catalog = pipeline.catalog
     if isinstance(asked, Path):
-        sku, title, query, category = "", asked.name, embed_product_photo(pipeline, asked), None
+        sku, title, query = "", asked.name, embed_product_photo(pipeline, asked)
     else:
-        product = catalog.get_by_sku(asked)
         sku, title, query = asked, _title(pipeline, asked), product_vector(pipeline, asked)
-        if query is None or product is None:
+        if query is None:
             raise DecorLensError(f"{title} ({asked}) has no vector for the active embedder: its photo is missing "
                                  "or unreadable; import it again with a readable photo")
-        category = product.category
-    category = category if within is None else within or None
+    category = within or None
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
     matched = {s.sku: _title(pipeline, s.sku, GONE) for s in hits if s.sku}
     return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(catalog), matched, category,
@@ -147,7 +145,7 @@ class WhereUsedPanel(QWidget):
         self.pipeline, self.io = pipeline, io
         self.sku = ""
         self.photo: Path | None = None  # a product photo dropped on the panel, searched under Looks like it
-        self.within: str | None = None  # the category chosen under Looks like it ("": every); None: the default
+        self.within = ""  # the category chosen under Looks like it ("": every object)
         self._asked = 0  # which question (or clear) came last: only its answer is shown
         self._task: Task | None = None  # the last question's worker: cancelled when another comes
         self.setAcceptDrops(True)
@@ -162,7 +160,8 @@ class WhereUsedPanel(QWidget):
         self.category = QComboBox(objectName="whereUsedCategory", minimumContentsLength=12)
         self.category.setAccessibleName("Looks like it: category compared")
         self.category.setToolTip("Only objects whose tag searches this catalog category are compared (a desk: desks "
-                                 "and tables). A product starts at its own category, a product photo at every one")
+                                 "and tables). Every object finds more of a product's rooms: a tag's category can "
+                                 "be wrong")
         self.category.activated.connect(self._category_chosen)
         self.category_row = QWidget()
         row = QHBoxLayout(self.category_row)
@@ -194,13 +193,13 @@ class WhereUsedPanel(QWidget):
         """List where ``sku`` is used, in the mode shown; a later call, or a clear, wins over one still being
         gathered (the same product asked again of another data dir included: the old catalog's answer may
         come last)."""
-        self.sku, self.photo, self.within = sku, None, None
+        self.sku, self.photo, self.within = sku, None, ""
         self.mode.setTabEnabled(MATCHED, True)
         self._ask()
 
     def show_photo(self, photo: Path) -> None:
         """Find a product photo (not necessarily in the catalog) in the tagged photos: Looks like it only."""
-        self.sku, self.photo, self.within = "", photo, None
+        self.sku, self.photo, self.within = "", photo, ""
         self.mode.setTabEnabled(MATCHED, False)
         if self.mode.currentIndex() == LOOKS_LIKE:
             self._ask()
@@ -209,7 +208,7 @@ class WhereUsedPanel(QWidget):
 
     def clear(self) -> None:
         self._cancel()
-        self.sku, self.photo, self.within, self._asked = "", None, None, self._asked + 1
+        self.sku, self.photo, self.within, self._asked = "", None, "", self._asked + 1
         self.mode.setTabEnabled(MATCHED, True)
         self._empty()
 
@@ -319,7 +318,7 @@ def _matched_title(found: Found) -> str:
 
 
 def _alike_title(found: Found) -> str:
-    """Says when every category was compared (a photo's search is narrowed only by the box above)."""
+    """Says when every category was compared (only the box above narrows it)."""
     if not found.tagged:
         return f"Looks like {found.title}: no tagged photos yet. Open or tag room photos first."
     if not found.sightings and found.category:

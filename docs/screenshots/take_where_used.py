@@ -65,8 +65,7 @@ def main() -> None:
     shoot(app, view, args.out)
     print(f"{args.out}: {shown} sightings of {args.sku}")
     view.where_used.mode.setCurrentIndex(LOOKS_LIKE)
-    category = pipeline.catalog.get_by_sku(args.sku).category  # the panel compares the objects of its category
-    alike = len(rooms_like(pipeline, product_vector(pipeline, args.sku), ALIKE, category=category))
+    alike = len(rooms_like(pipeline, product_vector(pipeline, args.sku), ALIKE))
     wait(app, lambda: view.where_used.sightings.count() == alike and "Looks like" in view.where_used.title.text())
     shoot(app, view, args.out.with_name("looks-like-it.png"))
     print(f"{args.out.with_name('looks-like-it.png')}: {alike} photos looking like {args.sku}")
