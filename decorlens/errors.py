@@ -30,8 +30,12 @@ DEBUG_ENV = "DECORLENS_DEBUG"
 LOG_NAME = "decorlens-error.log"
 ROOT = Path(__file__).resolve().parent.parent
 # An absolute path in a message: folder names may hold single spaces ("/home/ana/My Documents/…"), as a user's
-# deep folders do; the last name may not, or the words after a path would be taken for its end.
-PATH = re.compile(r"(?:[A-Za-z]:)?[/\\](?:[^\s,;:()'\"/\\]+(?: [^\s,;:()'\"/\\]+)*[/\\])*[^\s,;:()'\"]*")
+# deep folders do; the last name may not, or the words after a path would be taken for its end. Windows paths
+# too ("C:\Users\Ana\My Pictures\room.jpg", "\\server\share\…", the backslashes doubled in an OS error): the app ships
+# to Windows shops. A drive letter glued to a word is a URL's scheme ("https://…"), no drive.
+PATH = re.compile(r"(?:(?<!\w)[A-Za-z]:)?[/\\]+(?:[^\s,;:()'\"/\\]+(?: [^\s,;:()'\"/\\]+)*[/\\]+)*[^\s,;:()'\"]*")
+# What a shortened Windows path keeps before its "…": the drive ("C:") or the share ("\\server\share").
+WINDOWS_ROOT = re.compile(r"[A-Za-z]:|\\{2,}[^/\\]+\\+[^/\\]+")
 LONG_PATH = 25  # characters: a shorter path is left whole
 OUR_PACKAGES = ("engine", "training", "decorlens", "app", "bench")
 
@@ -105,23 +109,34 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
 
 
 def _paths_shortened(flat: str, limit: int) -> str:
-    """``flat`` with its long paths cut to their ends, longest first, until it fits ``limit`` or none is left."""
-    for path in sorted({p for p in PATH.findall(flat) if len(p) >= LONG_PATH}, key=len, reverse=True):
-        if len(flat) <= limit:
-            break
-        flat = flat.replace(path, _tail(path, max(len(path) - (len(flat) - limit), 24)))
+    """``flat`` with its long paths cut to their ends, longest first, until it fits ``limit`` or none is left:
+    to about 24 characters first; where the line still has no room, to the last name and any Windows drive or
+    share; then to the last name alone. A folder the user can find again is worth less than any word of ours."""
+    paths = sorted({p for p in PATH.findall(flat) if len(p) >= LONG_PATH}, key=len, reverse=True)
+    shown = {path: path for path in paths}
+    for least, root in ((24, True), (0, True), (0, False)):
+        for path in paths:
+            if len(flat) <= limit:
+                return flat
+            short = _tail(path, max(len(shown[path]) - (len(flat) - limit), least), root)
+            flat, shown[path] = flat.replace(shown[path], short), short
     return flat
 
 
-def _tail(path: str, width: int) -> str:
-    """The end of ``path`` in about ``width`` characters, cut at a folder boundary: ``…/data/catalog.sqlite``."""
-    parts = path.split("/")
-    kept = parts[-1]
-    for part in reversed(parts[1:-1]):
-        if len(kept) + len(part) + 3 > width:
-            break
-        kept = f"{part}/{kept}"
-    return "…/" + kept if kept != path else path
+def _tail(path: str, width: int, root: bool = True) -> str:
+    """The end of ``path`` in about ``width`` characters, cut at a folder boundary: ``…/data/catalog.sqlite``.
+
+    A Windows path keeps its drive or share too (unless ``root`` is false), ``C:\\…\\Pictures\\room.jpg``:
+    which disk or server holds the file is what a user of several cannot guess, and it is short."""
+    found = WINDOWS_ROOT.match(path)
+    pieces = re.split(r"([/\\]+)", path[found.end():] if found else path)  # names at even places, separators at odd
+    lead = found.group() + pieces[1] if found and root else ""
+    start = len(pieces) - 1  # where the kept end begins: the file name, then a folder more while it fits
+    while start >= 6 and len(lead + "…" + "".join(pieces[start - 3:])) <= width:
+        start -= 2
+    if start < 4:  # no folder to elide
+        return path
+    return lead + "…" + "".join(pieces[start - 1:])
 
 
 def debug_requested(argv: list[str]) -> bool:

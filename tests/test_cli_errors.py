@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 import pytest
@@ -38,6 +38,7 @@ from decorlens.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENE = "take-a-comfy-seat-on-the-sofa"
+PREFIX = "decorlens: error: "
 
 Setup = Callable[[Path, Path], list[str]]  # (data dir, scratch folder) → the command after --data-dir
 
@@ -469,3 +470,35 @@ def test_a_map_without_opentsne_keeps_its_advice_in_the_line(catalog_dir: Path, 
     code, err = run_cli(["-q", "--data-dir", str(catalog_dir), "--models-dir", str(shared_models), "catalog", "map",
                          "--embedder", "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"], capsys)
     assert_one_line(code, err, "(openTSNE is missing)", "`pip install -e '.[map]'`, or import a catalog bundle")
+
+
+# --- Windows paths ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("root", ["C:\\Users\\Ana\\Pictures", "\\\\shop-nas\\Shared Photos"])
+@pytest.mark.parametrize("subfolder", ["client_projects_2026", "Client projects 2026"])
+@pytest.mark.parametrize("command", [_export_without_catalog, _info_of_a_junk_bundle])
+def test_a_deep_windows_folder_shortens_the_path_not_our_reason(command, subfolder: str, root: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]):
+    """The app ships to Windows shops, where a path reads C:\\Users\\Ana\\… or \\\\server\\share\\…: only
+    '/' was taken for a folder boundary, so such a path was never shortened and a deep folder cut the reason
+    ('(not a zi…)'). It keeps its drive or share, and its file name. The line is the CLI's, with the path
+    as Windows spells it."""
+    args, reason = command(tmp_path / "a")
+    code, err = run_cli(["-q", *args], capsys)
+    head, tail = assert_one_line(code, err, reason).removeprefix(PREFIX).split(str(tmp_path / "a"))
+    end, space, words = tail.partition(" ")  # "/store.dlcat:", "not a readable catalog bundle (…)"
+    tail = end.replace("/", "\\") + space + words
+    line = one_line(head + str(PureWindowsPath(root, *[subfolder] * 7)) + tail, MAX_LINE - len(PREFIX))
+    anchor = PureWindowsPath(root).anchor.rstrip("\\")
+    assert line.startswith(f"{head}{anchor}\\…\\") and line.endswith(tail) and reason in line, line
+
+
+def test_windows_paths_in_an_os_error_are_shortened_too():
+    """A library's OSError quotes its paths with the backslashes doubled ('C:\\\\Users\\\\…'); in `bundle
+    import`'s refusal they, not the question after them, go first."""
+    folder = PureWindowsPath("C:\\Users\\Ana\\AppData\\Local", *["Client projects 2026"] * 6, "DecorLens")
+    live, staged = folder / "catalog.sqlite", folder / ".bundle-import-1f3a" / "catalog.sqlite"
+    failed = PermissionError(13, "Access is denied", str(staged), None, str(live))
+    line = one_line(f"cannot replace {live} ({failed}); is DecorLens open on this data dir?", MAX_LINE - len(PREFIX))
+    assert line.startswith("cannot replace C:\\…\\") and "[Errno 13] Access is denied: 'C:\\\\…\\\\" in line, line
+    assert line.endswith("catalog.sqlite'); is DecorLens open on this data dir?"), line
