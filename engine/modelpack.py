@@ -205,7 +205,7 @@ def _install_file(
     if got != entry.sha256:
         part.unlink()
         raise ModelError(f"{entry.file} from {source} is not the pack's file (sha256 {got[:12]}…, expected "
-                         f"{entry.sha256[:12]}…); refused, {target} left as it was")
+                         f"{entry.sha256[:12]}…); refused, nothing installed or replaced")
     replace_atomically(part, target)
 
 

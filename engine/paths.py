@@ -50,8 +50,8 @@ def refuse_own_file(out: str | os.PathLike[str], data: Path, suffix: str, what: 
         return
     if real.parent == root and real.suffix.lower() == suffix and real.is_file():
         return
-    raise DecorLensError(f"{out} is DecorLens's own data (in the data dir {root}); writing the {what} there "
-                         f"would destroy it: write it elsewhere, e.g. a new name ending in {suffix}")
+    raise DecorLensError(f"{out} is DecorLens's own data in {root}; the {what} would overwrite it: write it "
+                         f"elsewhere, or to a new name ending in {suffix}")
 
 
 def models_dir(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> Path:

@@ -278,6 +278,6 @@ def load_pose(
     if setting == "auto":
         return None
     raise ModelError(
-        f"people: on, but no pose model {POSE_MODELS[-1]} (looked in {', '.join(str(f) for f in folders)}); "
-        f"export it: `decorlens models export {POSE_WEIGHTS}` ([train] extra), or set people: off"
+        f"people: on needs {POSE_MODELS[-1]}, not in {', '.join(str(f) for f in folders)}: "
+        f"`decorlens models export {POSE_WEIGHTS}` makes it ([train] extra), or set people: off"
     )

@@ -7,14 +7,19 @@ must name the file and never show a traceback.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path, PureWindowsPath
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -35,6 +40,12 @@ from decorlens.errors import (
     report,
 )
 from decorlens.main import main
+from engine import modelpack
+from engine.backups import take_backup
+from engine.errors import DecorLensError
+from engine.modelpack import read_pack
+from engine.paths import model_search_path, refuse_own_file
+from engine.people import load_pose
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENE = "take-a-comfy-seat-on-the-sofa"
@@ -502,3 +513,174 @@ def test_windows_paths_in_an_os_error_are_shortened_too():
     line = one_line(f"cannot replace {live} ({failed}); is DecorLens open on this data dir?", MAX_LINE - len(PREFIX))
     assert line.startswith("cannot replace C:\\…\\") and "[Errno 13] Access is denied: 'C:\\\\…\\\\" in line, line
     assert line.endswith("catalog.sqlite'); is DecorLens open on this data dir?"), line
+
+
+# --- the audit: every refusal of ours, at 150-character paths -----------------------------------------------
+
+AUDITED = ("engine", "decorlens", "training")
+# What our code calls a path (a folder's, or a file's), and a file's name (a placeholder is an expression)
+FOLDER_VALUED = re.compile(r"(\w+\.)*(\w*folder|root|\w*_dir|stage|label_dir)|.+\.parent( .+)?|Path\.cwd\(\)"
+                           r"|backups_dir\(\w+\)")
+FILE_VALUED = re.compile(r"(\w+\.)*(path|out|backup|bundle|candidate|data_yaml|live\w*|lock|model|source|target|user|item"
+                         r"|image_path|config\.data)( / .+|\.with_suffix\(.+\))?|Path\(source\) / .+|str\(path\).*"
+                         r"|(card_path_for|_shown)\(\w+\)|runs\[0\].*")
+NAME_VALUED = re.compile(r"(\w+\.)*(path|bundle|source|self|db_path)\.name|card_path_for\(\w+\)\.name|entry\.file")
+DEEP = {"posix": "/home/ana/" + "/".join(["Client projects 2026"] * 7),
+        "windows": "C:\\Users\\Ana\\" + "\\".join(["Client projects 2026"] * 7),
+        "share": "\\\\shop-nas\\Shared Photos\\" + "\\".join(["Client projects 2026"] * 6)}
+FILE_NAME = "mobilenet_v2-imagenet-int8.onnx"  # 30 characters: the model pack's longest name has 37
+FOLDER_NAME = "DecorLens"  # the data dir's, on Windows
+
+
+def _refusals() -> Iterator[tuple[str, ModuleType, ast.JoinedStr]]:
+    """Each f-string that a ``DecorLensError`` or ``ValueError`` of ours is made with, and its module."""
+    for package in AUDITED:
+        for source in sorted((ROOT / package).rglob("*.py")):
+            if source.name == "__main__.py":  # runs the CLI when imported
+                continue
+            try:
+                module = importlib.import_module(".".join(source.relative_to(ROOT).with_suffix("").parts))
+            except ModuleNotFoundError:  # needs an extra this install lacks (torch for training/)
+                continue
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.JoinedStr)
+                        and _is_refusal(node.func, module)):
+                    yield f"{source.relative_to(ROOT)}:{node.lineno}", module, node.args[0]
+
+
+def _is_refusal(called: ast.expr, module: ModuleType) -> bool:
+    if not isinstance(called, ast.Name | ast.Attribute) or any(isinstance(n, ast.Call) for n in ast.walk(called)):
+        return False
+    try:
+        made = eval(ast.unparse(called), vars(module))  # a name or an attribute: nothing runs
+    except (NameError, AttributeError):  # a local function
+        return False
+    return isinstance(made, type) and issubclass(made, DecorLensError | ValueError)
+
+
+def _rendered(message: ast.JoinedStr, module: ModuleType, deep: str) -> tuple[str, list[str]]:
+    """``message`` with a deep path (two for a list of folders) for each path, a long file name for each name,
+    a constant's own value, and "3" for the rest; with what must survive: our words, each path's last name."""
+    sep = "/" if deep.startswith("/") else "\\"
+    text, kept = "", []
+    for part in message.values:
+        expression = ast.unparse(part.value) if isinstance(part, ast.FormattedValue) else ""
+        if not expression:
+            value = part.value
+        elif NAME_VALUED.fullmatch(expression):
+            value = FILE_NAME
+        elif re.fullmatch(r"', '\.join\(.*\b(folders|roots)\)\)?", expression):
+            value = f"{deep}{sep}models, {deep}{sep}data{sep}models"
+            kept += [f"{sep}models", f"{sep}models"]
+        elif FOLDER_VALUED.fullmatch(expression) or FILE_VALUED.fullmatch(expression):
+            if isinstance(part.value, ast.BinOp):  # item / 'tagged'
+                end = _constant(part.value.right, module)
+            else:
+                end = FILE_NAME if FILE_VALUED.fullmatch(expression) else FOLDER_NAME
+            value = f"{deep}{sep}{end}"
+            kept.append(f"{sep}{end}")
+        elif re.fullmatch(r".*(sha256|got)\[:\d+\]", expression):  # the first digits of a hash
+            value = "5" * int(expression.split(":")[-1][:-1])
+        else:
+            value = _constant(part, module)
+        if value.strip() and not value.startswith(deep):
+            kept.append(value.strip())
+        text += value
+    return text, kept
+
+
+def _constant(part: ast.FormattedValue | ast.expr, module: ModuleType) -> str:
+    """The value of a module constant (POSE_MODELS[-1], MIN_RATE // 1024) as formatted; "3" for the rest."""
+    expression = part.value if isinstance(part, ast.FormattedValue) else part
+    if any(isinstance(node, ast.Call) for node in ast.walk(expression)):
+        return "3"
+    try:
+        value = eval(ast.unparse(expression), vars(module))
+    except NameError:  # a local: a count, a key, a library's wording (cut first, by design)
+        return "3"
+    if not isinstance(value, str | int | float):
+        return "3"
+    if not isinstance(part, ast.FormattedValue):
+        return str(value)
+    spec = "".join(p.value for p in part.format_spec.values) if part.format_spec else ""
+    return format(repr(value) if part.conversion == ord("r") else value, spec)
+
+
+@pytest.mark.parametrize("spelling", list(DEEP))
+def test_no_refusal_of_ours_loses_a_word_to_a_deep_folder(spelling: str):
+    """The audit: each refusal of ours that names a path, with 150-character paths in each spelling. The line
+    may shorten a path's leading folders (a Windows drive or share too), never our words. Four lost what was in
+    their parentheses, their reason outside it: `people: on` '(looked in …/models, ……)', a .pt refused
+    '(pass the flag …; files in …/mobilen…)', a data dir's own file '(in the data dir …/mobilenet_v2-ima…)' and a
+    pack file of the wrong sha256 '(sha256 555555555555…, expe…)'; on Windows every path stayed whole, and
+    many more lost theirs. A message that nests another (`({exc})`) is not seen here."""
+    lost = {}
+    for where, module, message in _refusals():
+        text, kept = _rendered(message, module, DEEP[spelling])
+        if DEEP[spelling] not in text:
+            continue  # no path: not the audit's
+        line = one_line(text, MAX_LINE - len(PREFIX))
+        if any(line.count(part) < kept.count(part) for part in kept):
+            lost[where] = line
+    assert not lost, "\n".join(f"{where}: {line}" for where, line in lost.items())
+
+
+# --- the four it found, refused by our code in a deep folder --------------------------------------------
+
+LONG_PT = "yolo11s-showroom-sofas-2026.pt"  # a fine-tuned detector, named as a shop names one
+
+
+def _own_data(deep: Path, catalog_dir: Path, _models: Path) -> None:
+    """`bundle export` over a backup of the catalog (tab completion in the data dir's backups folder)."""
+    data = deep / "data"
+    shutil.copytree(catalog_dir, data)
+    backup = take_backup(data / "catalog.sqlite", data / "catalog.sqlite", "bundle-import")
+    refuse_own_file(backup, data, ".dlcat", "bundle")
+
+
+def _untrusted_pt(deep: Path, _catalog_dir: Path, models: Path) -> None:
+    pytest.importorskip("torch")
+    from training.weights import pickle_consent
+
+    pt = deep / "downloads" / LONG_PT
+    pt.parent.mkdir(parents=True)
+    shutil.copy(models / "yolo11n-ovint8-dq.pt", pt)
+    pickle_consent(pt, False, model_search_path(deep / "models", deep / "data"))
+
+
+def _people_without_the_pose_model(deep: Path, _catalog_dir: Path, _models: Path) -> None:
+    load_pose("on", deep / "models", deep / "data")
+
+
+def _a_damaged_pack_file(deep: Path, _catalog_dir: Path, models: Path) -> None:
+    """`models fetch --from` a deep pack folder whose embedder (the pack's longest name) has one byte changed."""
+    name = "mobilenet_v2_1.0_224_quant.float.onnx"
+    pack = read_pack()
+    source = deep / "pack"
+    source.mkdir(parents=True)
+    damaged = bytearray((models / name).read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (source / name).write_bytes(bytes(damaged))
+    modelpack.install(source, deep / "data" / "models", pack=replace(pack, files=tuple(
+        entry for entry in pack.files if entry.file == name)))
+
+
+REFUSED_IN_A_DEEP_FOLDER = {"own data": _own_data, "untrusted .pt": _untrusted_pt,
+                            "people without the pose model": _people_without_the_pose_model,
+                            "damaged pack file": _a_damaged_pack_file}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSED_IN_A_DEEP_FOLDER))
+def test_a_refusal_in_a_deep_folder_loses_only_folders(refusal: str, catalog_dir: Path, shared_models: Path,
+                                                        tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """The audit's four as our code words them, in a folder of 150 characters: each lost the end of its
+    parentheses (its reason was outside them); reworded, the line loses only the paths' leading folders."""
+    deep = _deeper(tmp_path / "a", 150 - len(str(tmp_path / "a")), "Client projects 2026")
+    with pytest.raises(DecorLensError) as refused:
+        REFUSED_IN_A_DEEP_FOLDER[refusal](deep, catalog_dir, shared_models)
+    line = assert_one_line(report(refused.value, Context()), capsys.readouterr().err).removeprefix(PREFIX)
+    first, *after_paths = str(refused.value).split(str(deep))
+    assert first in line, line
+    for text in after_paths:  # each path's last name, and the words up to the next path
+        end = re.match(r"[^\s,;:()]*", text).group()
+        assert f"/{end.rsplit('/', 1)[-1]}" in line and text[len(end):] in line, line

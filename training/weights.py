@@ -50,8 +50,8 @@ def pickle_consent(path: Path, trust: bool, trusted_dirs: Sequence[Path]) -> str
         return warning
     folder = trusted_dirs[0] if trusted_dirs else "your models folder"
     raise ModelError(
-        f"refusing {path.name} without {TRUST_FLAG}: a .pt is a pickle and loading it can run any code it carries "
-        f"(pass the flag if you trust its source; files in {folder} need none)"
+        f"refusing {path.name} without {TRUST_FLAG}: loading a .pt (a pickle) can run any code; pass the flag if you "
+        f"trust its source, or put it in {folder}"
     )
 
 
