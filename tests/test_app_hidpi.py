@@ -91,12 +91,19 @@ def test_fit_scales_a_pixmap_for_a_widget_on_a_scaled_screen():
 
 
 def test_a_where_used_object_is_cut_for_the_panels_pixel_ratio():
-    """The Catalog tab's Where used pictures: the object cut at 96 logical pixels, twice that in pixels at 200 %."""
-    pixels = np.zeros((400, 300, 3), dtype=np.uint8)
+    """The Catalog tab's Where used pictures: the object fitted into 96 logical pixels, twice that in pixels at
+    200 %, centred on a transparent square so that every row's name starts at the same place; a photo moved since
+    it was tagged gives the square empty."""
+    pixels = np.full((400, 300, 3), 255, dtype=np.uint8)  # a tall white object
     seen = Sighting("room.jpg", (0, 0, 300, 400), "chair", 1, 0.9, "exact", False, "1", "")
-    image = _object_image(pixels, seen, 2.0)
-    assert image.devicePixelRatio() == 2.0 and image.height() == 2 * CROP.height()
-    assert _object_image(pixels, seen, 1.0).height() == CROP.height()
+    for dpr in (1.0, 2.0):
+        image = _object_image(pixels, seen, dpr)
+        assert image.devicePixelRatio() == dpr and image.size() == CROP * dpr
+        middle, side = image.height() // 2, round(image.width() * 0.05)  # the object is 3/4 as wide as tall
+        assert image.pixelColor(image.width() // 2, middle).alpha() == 255
+        assert image.pixelColor(side, middle).alpha() == 0 and image.pixelColor(image.width() - 1 - side, middle).alpha() == 0
+    empty = _object_image(None, seen, 2.0)
+    assert empty.size() == CROP * 2.0 and empty.pixelColor(empty.width() // 2, empty.height() // 2).alpha() == 0
 
 
 SCALED = r"""

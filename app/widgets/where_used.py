@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -125,15 +125,23 @@ def _pixels(photo: str) -> np.ndarray | None:
 
 
 def _object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
-    """The object at ``CROP`` logical pixels: ``CROP`` × ``dpr`` device pixels, marked with ``dpr`` (sharp at 200 %)."""
+    """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels, marked with ``dpr``: sharp
+    at 200 %), centred on a transparent square: the list draws each row's text right after its picture, so pictures
+    of their own widths left the names ragged. A photo moved since it was tagged gives the square empty."""
+    canvas = QImage(CROP * dpr, QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.fill(Qt.GlobalColor.transparent)
+    canvas.setDevicePixelRatio(dpr)
     if pixels is None:
-        return QImage()
+        return canvas
     part = np.ascontiguousarray(crop(pixels, seen.box, 0.0))
     h, w = part.shape[:2]
-    image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    image = image.scaled(CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).scaled(
+        CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     image.setDevicePixelRatio(dpr)
-    return image
+    painter = QPainter(canvas)  # in logical pixels, as both images are marked with dpr
+    painter.drawImage(QPointF(canvas.width() - image.width(), canvas.height() - image.height()) / (2 * dpr), image)
+    painter.end()
+    return canvas
 
 
 class WhereUsedPanel(QWidget):
