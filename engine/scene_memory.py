@@ -22,7 +22,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -354,28 +355,38 @@ def rooms_like(
 
     An exact cosine search in numpy, with no index to keep in step with re-tagged photos. The Where used
     panel asks on every product selected, so the vectors are read once into one float32 matrix and kept
-    (``_object_vectors``) until the memory changes: 10,000 photos of ten objects are a 0.5 GB matrix read
-    in about 0.6 s, then searched in 30-60 ms a click (``decorlens bench rooms``); far beyond that an HNSW
-    index over the objects would be needed. Objects remembered under another embedder are
-    embedded first (``progress``, ``cancelled``: ``embed_missing_objects``).
+    (``_object_vectors``): 10,000 photos of ten objects are a 0.5 GB matrix read in about 0.6 s, then searched
+    in 30-60 ms a click; a photo tagged, tagged again or forgotten since costs only its own rows
+    (``decorlens bench rooms``); far beyond that an HNSW index over the objects would be needed. Objects
+    remembered under another embedder are embedded first (``progress``, ``cancelled``:
+    ``embed_missing_objects``).
     """
     catalog, key = pipeline.catalog, pipeline.embedder.key
     if not _has_schema(catalog):
         return []
-    if _object_vectors(catalog, key).missing:
+    with _object_vectors(catalog, key) as vectors:
+        missing = vectors.missing
+    if missing:
         embed_missing_objects(pipeline, log, progress, cancelled)
     # One state for the vectors searched and the objects read back: the app saves a photo's memory after every
     # edit, replacing its objects, and an object found could be gone when read ("unexpected error: KeyError").
     with catalog.snapshot():
-        vectors = _object_vectors(catalog, key)
+        top = _top(catalog, key, query, k, pipeline.categories, category)
+        sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
+    return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
+
+
+def _top(catalog: Catalog, key: str, query: np.ndarray, k: int, categories: CategoryMap,
+         category: str | None) -> list[tuple[float, int]]:
+    """(score, object id) of the ``k`` best photos (``_best_per_photo``), scored while the kept vectors are held:
+    the next search may bring them up to date in place."""
+    with _object_vectors(catalog, key) as vectors:
         if not len(vectors.ids):
             return []
         scores = vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
         if category is not None:
-            scores[~_searching(vectors, pipeline.categories, category)] = -np.inf
-        top = _best_per_photo(vectors, scores, k)
-        sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
-    return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
+            scores[~_searching(vectors, categories, category)] = -np.inf
+        return _best_per_photo(vectors, scores, k)
 
 
 def _best_per_photo(vectors: _Vectors, scores: np.ndarray, k: int) -> list[tuple[float, int]]:
@@ -402,7 +413,7 @@ def _best_per_photo(vectors: _Vectors, scores: np.ndarray, k: int) -> list[tuple
 def _searching(vectors: _Vectors, categories: CategoryMap, category: str) -> np.ndarray:
     """A row mask of the objects whose tag searches catalog ``category``, by the rule that chose the products
     their tags were matched to."""
-    tags = [n for n, tag in enumerate(vectors.tags) if categories.covers({tag}, category)]
+    tags = [n for tag, n in vectors.tags.items() if categories.covers({tag}, category)]
     return np.isin(vectors.tag_of, tags)
 
 
@@ -462,18 +473,32 @@ def _embed_again(pipeline: Pipeline, path: str, sha256: str, boxes: list[Box]) -
         return None
 
 
-@dataclass(frozen=True)
+Stamp = tuple[str, int, int, int]  # (embedder key, newest object id, objects, objects with a vector)
+
+
+@dataclass
 class _Vectors:
     """Every remembered object's vector of one embedder as the rows of a matrix, and the memory's state they
-    were read in."""
+    were read in. Kept per catalog and changed in place (``_caught_up``), so only under ``_VECTORS_LOCK``."""
 
-    stamp: tuple[str, int, int, int]  # (embedder key, newest object id, objects, objects with a vector)
+    stamp: Stamp
+    rows: np.ndarray = field(repr=False)  # float32: a row per object, in id order, then room for rows to come
     ids: np.ndarray  # the objects' ids, ascending
-    photo_of: np.ndarray  # each row's photo, numbered 0 to photos - 1
-    photos: int
-    tags: tuple[str, ...]  # the objects' tag categories, each once
-    tag_of: np.ndarray  # each row's tag category, an index into ``tags``: a category searched is a mask
-    matrix: np.ndarray = field(repr=False)  # float32, a row per object
+    scenes: np.ndarray  # each object's photo (scene id)
+    tags: dict[str, int]  # the objects' tag categories, each once, numbered
+    tag_of: np.ndarray  # each object's tag category, a number of ``tags``: a category searched is a mask
+    read: int  # vector rows read from SQLite into ``rows`` since made: a change since costs only its own rows
+    photo_of: np.ndarray = field(init=False, default_factory=lambda: np.empty(0, np.int64))  # numbered from 0
+    photos: int = field(init=False, default=0)
+
+    def number_photos(self) -> None:
+        """Number the photos of the rows, after rows were dropped or added."""
+        unique, self.photo_of = np.unique(self.scenes, return_inverse=True)
+        self.photos = len(unique)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self.rows[:len(self.ids)]
 
     @property
     def missing(self) -> bool:
@@ -482,23 +507,27 @@ class _Vectors:
 
 
 _VECTORS: weakref.WeakKeyDictionary[Catalog, _Vectors] = weakref.WeakKeyDictionary()
-_VECTORS_LOCK = threading.Lock()  # one read at a time: a second click waits for the first's matrix
-READ_ROWS = 4096  # vectors read from SQLite at a time (20 MB at 1,280 floats)
+_VECTORS_LOCK = threading.Lock()  # one search at a time: a second click waits for the first's matrix
+READ_ROWS = 4096  # vectors read from SQLite (or moved up) at a time (20 MB at 1,280 floats)
 
 
-def _object_vectors(catalog: Catalog, key: str) -> _Vectors:
-    """The vectors of ``key`` as the memory holds them now: kept per catalog, read again only when the memory
-    changed since (``_stamp``), so clicking product after product reads nothing."""
+@contextmanager
+def _object_vectors(catalog: Catalog, key: str) -> Iterator[_Vectors]:
+    """The vectors of ``key`` as the memory holds them in the caller's snapshot, to be used inside the ``with``
+    only. Kept per catalog and brought up to date only when the memory changed since (``_stamp``): clicking
+    product after product reads nothing, and a photo tagged, tagged again or forgotten reads only its rows."""
     with _VECTORS_LOCK, catalog.snapshot():
         stamp = _stamp(catalog, key)
-        kept = _VECTORS.get(catalog)
-        if kept is None or kept.stamp != stamp:
-            _VECTORS.pop(catalog, None)  # its matrix goes before the new one is read: one at a time in memory
-            kept = _VECTORS[catalog] = _read_vectors(catalog, stamp)
-        return kept
+        kept = _VECTORS.pop(catalog, None)  # put back once up to date: an update cut short leaves none half done
+        if kept is not None and not _current(catalog, kept, stamp):
+            kept = None  # its matrix goes before the new one is read: one at a time in memory
+        if kept is None:
+            kept = _read_vectors(catalog, stamp)
+        _VECTORS[catalog] = kept
+        yield kept
 
 
-def _stamp(catalog: Catalog, key: str) -> tuple[str, int, int, int]:
+def _stamp(catalog: Catalog, key: str) -> Stamp:
     """What changes whenever the vectors of ``key`` do: object ids only grow (AUTOINCREMENT), so a photo
     remembered raises the newest id, one forgotten (replaced) lowers the count, an embedding the last."""
     newest, objects = catalog.db.execute("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM scene_objects").fetchone()
@@ -506,30 +535,92 @@ def _stamp(catalog: Catalog, key: str) -> tuple[str, int, int, int]:
     return key, int(newest), int(objects), int(vectors)
 
 
-def _read_vectors(catalog: Catalog, stamp: tuple[str, int, int, int]) -> _Vectors:
-    """The rows of ``stamp``'s embedder, read in chunks into one matrix made once (no row copied twice)."""
+def _read_vectors(catalog: Catalog, stamp: Stamp) -> _Vectors:
+    """Every row of ``stamp``'s embedder, read into one matrix made once with room to grow (``_room``: pages
+    never written take no memory)."""
     key, count = stamp[0], stamp[3]
-    ids, scenes, tag_of = np.empty(count, np.int64), np.empty(count, np.int64), np.empty(count, np.int32)
-    tags: dict[str, int] = {}
-    matrix = np.empty((count, 0), np.float32)
+    size = catalog.db.execute("SELECT LENGTH(vector) FROM scene_vectors WHERE embedder = ? LIMIT 1", (key,)).fetchone()
+    shape = (_room(count), size[0] // 4) if size else (0, 0)  # no row yet: none to append to either
+    vectors = _Vectors(stamp, np.empty(shape, np.float32), np.empty(0, np.int64), np.empty(0, np.int64), {},
+                       np.empty(0, np.int32), 0)
+    _append_rows(catalog, vectors, 0)
+    vectors.number_photos()
+    return vectors
+
+
+def _room(count: int) -> int:
+    """Rows to make a matrix of ``count`` objects with: an eighth more (at least ``READ_ROWS``), so hundreds of
+    photos tagged later are appended in place before the matrix must be read again in full."""
+    return count + max(count // 8, READ_ROWS)
+
+
+def _current(catalog: Catalog, kept: _Vectors, stamp: Stamp) -> bool:
+    """Whether ``kept`` is, or was brought, up to date with ``stamp`` (of the same embedder)."""
+    return kept.stamp == stamp or (kept.stamp[0] == stamp[0] and _caught_up(catalog, kept, stamp))
+
+
+def _caught_up(catalog: Catalog, kept: _Vectors, stamp: Stamp) -> bool:
+    """Bring ``kept`` to ``stamp`` in place, reading only the rows added since: the rows gone are dropped, the rows
+    added appended. The result is the matrix a full read makes, row for row, because an object's id, photo, tag
+    and vector never change once written (a photo tagged again is forgotten and remembered under new ids,
+    which only grow) and both keep the rows in id order. False, to read in full, where appending cannot keep
+    that order (rows added below a kept one: objects embedded after an embedder switch) or there is no room."""
+    now = _ids(catalog, stamp[0])
+    keep = np.flatnonzero(np.isin(kept.ids, now, assume_unique=True))
+    if not np.array_equal(now[:len(keep)], kept.ids[keep]) or len(now) > len(kept.rows):
+        return False
+    _move_up(kept.rows, keep)
+    kept.ids, kept.scenes, kept.tag_of = kept.ids[keep], kept.scenes[keep], kept.tag_of[keep]
+    if len(now) > len(keep):
+        _append_rows(catalog, kept, int(now[len(keep)]))
+    kept.stamp = stamp
+    kept.number_photos()
+    return True
+
+
+def _ids(catalog: Catalog, key: str) -> np.ndarray:
+    """The ids of the objects with a vector of ``key``, ascending: a number each, not a row each (0.1 MB,
+    ~25 ms at 10,000 photos), so what changed is found without reading a vector."""
+    (ids,) = catalog.db.execute(
+        "SELECT GROUP_CONCAT(v.object_id) FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
+        "WHERE v.embedder = ?", (key,),
+    ).fetchone()
+    return np.sort(np.fromstring(ids or "", np.int64, sep=","))
+
+
+def _move_up(rows: np.ndarray, keep: np.ndarray) -> None:
+    """Move rows ``keep`` (ascending) to the top of ``rows``, in order, ``READ_ROWS`` at a time: no second matrix.
+    A photo forgotten moves up only the rows after its own."""
+    starts = np.flatnonzero(np.diff(keep, prepend=-2) != 1)  # the runs of consecutive rows kept
+    to = 0
+    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(keep)]):
+        first, count = int(keep[start]), end - start
+        for done in range(0, count, READ_ROWS) if first != to else ():
+            step = min(READ_ROWS, count - done)
+            rows[to + done:to + done + step] = rows[first + done:first + done + step]
+        to += count
+
+
+def _append_rows(catalog: Catalog, vectors: _Vectors, since: int) -> None:
+    """Append the rows of ``vectors``' embedder with object ids from ``since`` on, read ``READ_ROWS`` at a time
+    straight into the matrix's room (no row copied twice)."""
+    key, at = vectors.stamp[0], len(vectors.ids)
     cursor = catalog.db.execute(
-        "SELECT v.object_id, o.scene_id, o.category, v.vector FROM scene_vectors v "
-        "JOIN scene_objects o ON o.id = v.object_id WHERE v.embedder = ? ORDER BY v.object_id", (key,),
+        "SELECT v.object_id, o.scene_id, o.category, v.vector FROM scene_vectors v JOIN scene_objects o "
+        "ON o.id = v.object_id WHERE v.embedder = ? AND v.object_id >= ? ORDER BY v.object_id", (key, since),
     )
-    done = 0
+    ids, scenes, tags = [vectors.ids], [vectors.scenes], [vectors.tag_of]
     while rows := cursor.fetchmany(READ_ROWS):
         block = np.frombuffer(b"".join(r[3] for r in rows), np.float32)
-        if done == 0:
-            matrix = np.empty((count, len(rows[0][3]) // 4), np.float32)
-        if block.size != len(rows) * matrix.shape[1]:
+        if block.size != len(rows) * vectors.rows.shape[1]:
             raise CatalogError(f"catalog {catalog.path}: the remembered objects' vectors of {key} differ in size")
-        matrix[done:done + len(rows)] = block.reshape(len(rows), -1)
-        ids[done:done + len(rows)] = [r[0] for r in rows]
-        scenes[done:done + len(rows)] = [r[1] for r in rows]
-        tag_of[done:done + len(rows)] = [tags.setdefault(r[2], len(tags)) for r in rows]
-        done += len(rows)
-    unique, photo_of = np.unique(scenes[:done], return_inverse=True)
-    return _Vectors(stamp, ids[:done], photo_of, len(unique), tuple(tags), tag_of[:done], matrix[:done])
+        vectors.rows[at:at + len(rows)] = block.reshape(len(rows), -1)
+        ids.append(np.array([r[0] for r in rows], np.int64))
+        scenes.append(np.array([r[1] for r in rows], np.int64))
+        tags.append(np.array([vectors.tags.setdefault(r[2], len(vectors.tags)) for r in rows], np.int32))
+        at += len(rows)
+    vectors.read += at - len(vectors.ids)
+    vectors.ids, vectors.scenes, vectors.tag_of = np.concatenate(ids), np.concatenate(scenes), np.concatenate(tags)
 
 
 def _sightings_by_id(catalog: Catalog, ids: list[int]) -> dict[int, Sighting]:
