@@ -9,8 +9,13 @@ and reused. Each size is measured in a process of its own (a fresh heap, its pea
 
 - ``first``: the first search (a product selected after the app started);
 - ``click``: the next ``CLICKS`` searches, each for another vector (median): products clicked in turn;
-- ``new photo``: a search after one photo more was remembered (rows inserted as ``remember`` writes them;
-  removed again afterwards), which must see it;
+- ``new photo``: the first search after one photo more was remembered (rows inserted as ``remember`` writes
+  them; forgotten again afterwards), which must rank it first; and ``retag``: the first search after the
+  oldest photo was tagged again (its rows deleted, as many written under new ids: every kept row moves up,
+  the most a change moves). Each is timed twice on the same memory, ``ROUNDS`` times (median): ``kept``, the
+  kept vectors brought up to date (only the change's rows read: ``rows``, and the peak RSS over it), and
+  ``full``, the kept vectors dropped first and read again, which every first search after a change did
+  before session 35; their ratio ``full / kept``, and whether both gave the same answer;
 - peak RSS over the first search, above the RSS before it (``/proc/self/clear_refs``, then ``VmHWM``), and the
   RSS it leaves held afterwards.
 
@@ -52,6 +57,7 @@ SIZES = (1_000, 10_000, 50_000)
 QUICK_SIZES = (1_000,)
 OBJECTS = 10  # a tagged room photo holds about ten objects
 CLICKS = 5
+ROUNDS = 3  # each change made, then searched kept and read in full, this many times
 K = 20  # as many photos as the panel lists (app.widgets.where_used.ALIKE)
 CHUNK = 500  # photos written per transaction while building a memory
 PAGE = 4096
@@ -77,7 +83,8 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
                "database_mb": (data_dir / "catalog.sqlite").stat().st_size / 1e6,
                **_in_a_process(data_dir, settings, clicks)}
         options.log(f"{photos:,} photos: first {row['first_ms']:.0f} ms (read {row['read_ms']:.0f}), click "
-                    f"{row['click_ms']:.0f} ms (multiply {row['multiply_ms']:.1f}), peak +{row['peak_mb']:.0f} MB")
+                    f"{row['click_ms']:.0f} ms (multiply {row['multiply_ms']:.1f}), peak +{row['peak_mb']:.0f} MB; "
+                    f"after a new photo {row['new_photo_ms']:.0f} ms (read in full {row['new_photo_full_ms']:.0f})")
         rows.append(row)
     data = {"benchmark": "rooms_like", "mode": "quick" if options.quick else "full", "machine": machine,
             "embedder": key, "dim": dim, "objects_per_photo": OBJECTS, "clicks": clicks, "k": K, "sizes": rows}
@@ -180,32 +187,74 @@ def measure(data_dir: Path, embedder: list[str], models_dir: str | None, clicks:
     hits, first = timed(rooms_like, pipeline, queries[0], K)
     peak, held = _peak_mb() - before, _rss_mb() - before
     click = [timed(rooms_like, pipeline, q, K)[1].wall_ms for q in queries[1:]]
-    new_photo, found = _after_a_new_photo(pipeline, key, dim, rng)
+    changes = _after_changes(pipeline, key, dim, rng)
     read = _read_ms(pipeline, key)
     matrix = np.abs(rng.standard_normal((_count(pipeline, key), dim), dtype=np.float32))
     multiply = [timed(lambda q=q: matrix @ q)[1].wall_ms for q in queries[1:]]
-    return {"first_ms": first.wall_ms, "click_ms": median(click), "clicks_ms": click, "new_photo_ms": new_photo,
-            "new_photo_found": found, "hits": len(hits), "read_ms": read, "multiply_ms": median(multiply),
-            "peak_mb": peak, "held_mb": held,
+    return {"first_ms": first.wall_ms, "click_ms": median(click), "clicks_ms": click, **changes,
+            "hits": len(hits), "read_ms": read, "multiply_ms": median(multiply), "peak_mb": peak, "held_mb": held,
             "first_over_read": first.wall_ms / read, "click_over_multiply": median(click) / median(multiply)}
 
 
-def _after_a_new_photo(pipeline: Any, key: str, dim: int, rng: np.random.Generator) -> tuple[float, bool]:
-    """(ms, found): a search for an object of a photo remembered just before it, which must come first; the
-    photo is removed again afterwards."""
+def _after_changes(pipeline: Any, key: str, dim: int, rng: np.random.Generator) -> dict[str, Any]:
+    """``new_photo_*`` and ``retag_*``: the first search after each change, kept and read in full, ``ROUNDS``
+    times (medians; ``*_found``: the new photo came first every time, ``*_same``: both answers were the same)."""
     from engine.scene_memory import rooms_like
 
+    runs: dict[str, list[dict[str, Any]]] = {"new_photo": [], "retag": []}
     number = 10**9
-    (scene_id,) = add_photos(pipeline.catalog, range(number, number + 1), key, dim, rng)
-    try:
-        (blob,) = pipeline.catalog.db.execute(
-            "SELECT v.vector FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
-            "WHERE o.scene_id = ? AND v.embedder = ? LIMIT 1", (scene_id, key)).fetchone()
-        hits, took = timed(rooms_like, pipeline, np.frombuffer(blob, np.float32), K)
-    finally:
-        with pipeline.catalog.write():
-            pipeline.catalog.db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,))
-    return took.wall_ms, bool(hits) and hits[0].photo.endswith(f"room-{number}.jpg")
+    for _ in range(ROUNDS):
+        (scene_id,) = add_photos(pipeline.catalog, range(number, number + 1), key, dim, rng)
+        try:
+            (blob,) = pipeline.catalog.db.execute(
+                "SELECT v.vector FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
+                "WHERE o.scene_id = ? AND v.embedder = ? LIMIT 1", (scene_id, key)).fetchone()
+            query = np.frombuffer(blob, np.float32)
+            run = _kept_and_full(pipeline, query)
+            runs["new_photo"].append({**run, "found": bool(run["hits"]) and
+                                      run["hits"][0].photo.endswith(f"room-{number}.jpg")})
+        finally:
+            with pipeline.catalog.write():
+                pipeline.catalog.db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,))
+        rooms_like(pipeline, query, K)  # the kept vectors as the memory is again
+        _tag_the_oldest_again(pipeline, key, dim, rng)
+        runs["retag"].append(_kept_and_full(pipeline, query))
+    return {f"{name}_{field}": value for name, done in runs.items() for field, value in _summary(done).items()}
+
+
+def _kept_and_full(pipeline: Any, query: np.ndarray) -> dict[str, Any]:
+    """The first search after a change with the kept vectors brought up to date, then on the same memory with
+    them dropped and read in full (what every first search after a change did before)."""
+    from engine.scene_memory import _VECTORS, rooms_like
+
+    kept = _VECTORS[pipeline.catalog]
+    read_before = kept.read
+    before = _reset_peak()
+    hits, took = timed(rooms_like, pipeline, query, K)
+    peak = _peak_mb() - before
+    now = _VECTORS[pipeline.catalog]
+    rows = now.read - (read_before if now is kept else 0)  # a matrix out of room is read in full
+    del kept, now, _VECTORS[pipeline.catalog]
+    again, full = timed(rooms_like, pipeline, query, K)
+    return {"hits": hits, "ms": took.wall_ms, "full_ms": full.wall_ms, "rows": rows, "peak_mb": peak,
+            "same": again == hits}
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    kept, full = median([r["ms"] for r in runs]), median([r["full_ms"] for r in runs])
+    summary = {"ms": kept, "full_ms": full, "full_over_kept": full / kept, "runs_ms": [r["ms"] for r in runs],
+               "runs_full_ms": [r["full_ms"] for r in runs], "rows": max(r["rows"] for r in runs),
+               "peak_mb": max(r["peak_mb"] for r in runs), "same": all(r["same"] for r in runs)}
+    return summary | ({"found": all(r["found"] for r in runs)} if "found" in runs[0] else {})
+
+
+def _tag_the_oldest_again(pipeline: Any, key: str, dim: int, rng: np.random.Generator) -> None:
+    """The oldest photo forgotten and remembered again (as ``remember`` replaces a photo: new ids, at the end)."""
+    (scene_id, path) = pipeline.catalog.db.execute("SELECT id, path FROM scenes ORDER BY id LIMIT 1").fetchone()
+    number = int(path.rsplit("-", 1)[1].removesuffix(".jpg"))
+    with pipeline.catalog.write():
+        pipeline.catalog.db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,))
+    add_photos(pipeline.catalog, range(number, number + 1), key, dim, rng)
 
 
 def _read_ms(pipeline: Any, key: str) -> float:
@@ -244,16 +293,29 @@ def _peak_mb() -> float:
 
 def render(data: dict[str, Any], options: Options) -> str:
     rows = [[r["photos"], r["objects"], r["database_mb"], r["first_ms"], r["read_ms"], r["first_over_read"],
-             r["click_ms"], r["multiply_ms"], r["click_over_multiply"], r["new_photo_ms"],
-             "yes" if r["new_photo_found"] else "NO", r["peak_mb"], r["held_mb"]] for r in data["sizes"]]
+             r["click_ms"], r["multiply_ms"], r["click_over_multiply"], r["peak_mb"], r["held_mb"]]
+            for r in data["sizes"]]
     table = md_table(["photos", "objects", "database MB", "first ms", "read ms", "first / read", "click ms",
-                      "multiply ms", "click / multiply", "after a new photo ms", "new photo found",
-                      "peak RSS + MB", "held RSS + MB"], rows)
+                      "multiply ms", "click / multiply", "peak RSS + MB", "held RSS + MB"], rows)
+    changes = [[r["photos"], *_change_cells(r, "new_photo"), "yes" if r["new_photo_found"] else "NO",
+                *_change_cells(r, "retag"), "yes" if r["new_photo_same"] and r["retag_same"] else "NO"]
+               for r in data["sizes"]]
+    after = md_table(["photos", "new photo: kept ms", "read in full ms", "full / kept", "rows read", "peak RSS + MB",
+                      "found", "oldest tagged again: kept ms", "read in full ms", "full / kept", "rows read",
+                      "peak RSS + MB", "same answers"], changes)
     return header("Looks like it at scale (rooms_like)", data["machine"], options,
                   f"Embedder {data['embedder']} ({data['dim']} floats), {data['objects_per_photo']} objects a "
                   f"photo, top {data['k']} photos; click: median of {data['clicks']} searches. References measured "
                   "in the same process: read = the vector rows read from SQLite; multiply = the same product on a "
-                  "matrix in memory.") + "\n" + table + "\n"
+                  "matrix in memory.") + "\n" + table + "\n\n" + (
+        f"The first search after a change (median of {ROUNDS}): kept = the kept vectors brought up to date; "
+        "read in full = on the same memory, the kept vectors dropped first (every first search after a change "
+        "before session 35).\n\n") + after + "\n"
+
+
+def _change_cells(row: dict[str, Any], name: str) -> list[Any]:
+    return [row[f"{name}_ms"], row[f"{name}_full_ms"], row[f"{name}_full_over_kept"], row[f"{name}_rows"],
+            row[f"{name}_peak_mb"]]
 
 
 def main(argv: list[str]) -> int:
