@@ -19,6 +19,7 @@ made from it hold exactly the catalog schema, so bundles stay readable by earlie
 
 from __future__ import annotations
 
+import ctypes
 import sqlite3
 import threading
 import weakref
@@ -508,7 +509,7 @@ class _Vectors:
 
 _VECTORS: weakref.WeakKeyDictionary[Catalog, _Vectors] = weakref.WeakKeyDictionary()
 _VECTORS_LOCK = threading.Lock()  # one search at a time: a second click waits for the first's matrix
-READ_ROWS = 4096  # vectors read from SQLite (or moved up) at a time (20 MB at 1,280 floats)
+READ_ROWS = 4096  # vectors read from SQLite at a time (20 MB at 1,280 floats)
 
 
 @contextmanager
@@ -589,15 +590,15 @@ def _ids(catalog: Catalog, key: str) -> np.ndarray:
 
 
 def _move_up(rows: np.ndarray, keep: np.ndarray) -> None:
-    """Move rows ``keep`` (ascending) to the top of ``rows``, in order, ``READ_ROWS`` at a time: no second matrix.
-    A photo forgotten moves up only the rows after its own."""
+    """Move rows ``keep`` (ascending) to the top of ``rows``, in order, in place: a run of consecutive rows kept in
+    one ``memmove``, which lets it overlap its new place (numpy would copy it to a temporary first: a second
+    matrix). A photo forgotten moves up only the rows after its own."""
     starts = np.flatnonzero(np.diff(keep, prepend=-2) != 1)  # the runs of consecutive rows kept
-    to = 0
+    width, to = rows.strides[0], 0
     for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(keep)]):
         first, count = int(keep[start]), end - start
-        for done in range(0, count, READ_ROWS) if first != to else ():
-            step = min(READ_ROWS, count - done)
-            rows[to + done:to + done + step] = rows[first + done:first + done + step]
+        if first != to:
+            ctypes.memmove(rows.ctypes.data + to * width, rows.ctypes.data + first * width, count * width)
         to += count
 
 
