@@ -365,9 +365,7 @@ def rooms_like(
     catalog, key = pipeline.catalog, pipeline.embedder.key
     if not _has_schema(catalog):
         return []
-    with _object_vectors(catalog, key) as vectors:
-        missing = vectors.missing
-    if missing:
+    if _missing(catalog, key):
         embed_missing_objects(pipeline, log, progress, cancelled)
     # One state for the vectors searched and the objects read back: the app saves a photo's memory after every
     # edit, replacing its objects, and an object found could be gone when read ("unexpected error: KeyError").
@@ -375,6 +373,13 @@ def rooms_like(
         top = _top(catalog, key, query, k, pipeline.categories, category)
         sightings = _sightings_by_id(catalog, [object_id for _, object_id in top])
     return [_as_search_hit(sightings[object_id], score) for score, object_id in top]
+
+
+def _missing(catalog: Catalog, key: str) -> bool:
+    """Whether some remembered objects have no vector of ``key`` (``_Vectors.missing``); none of the kept vectors
+    is held after it, so a full read after it holds one matrix at a time."""
+    with _object_vectors(catalog, key) as vectors:
+        return vectors.missing
 
 
 def _top(catalog: Catalog, key: str, query: np.ndarray, k: int, categories: CategoryMap,
