@@ -69,6 +69,12 @@ def open_session(
         # other load it halves throughput (docs/benchmarks/README.md). DECORLENS_SPIN=1 restores it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    if os.environ.get("DECORLENS_MEM_PATTERN") != "1" and runs_on_cpu(preference):
+        # No memory pattern: it plans and keeps, per session, one buffer for a whole run's tensors, ~110 MB of
+        # the engine's ~530 after a few photos, for no measurable speed-up on these CNNs; the arena it would
+        # carve from stays, as without it scenes take ~20 % longer (bench/onnx_memory.py).
+        # DECORLENS_MEM_PATTERN=1 restores it.
+        options.enable_mem_pattern = False
     source: Path | bytes = model
     if fixed_batch:
         options.add_free_dimension_override_by_name(BATCH_DIM, fixed_batch)

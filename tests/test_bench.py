@@ -225,3 +225,15 @@ def test_the_rooms_bench_times_looks_like_it_on_a_small_memory(tmp_path: Path) -
     assert row["hits"] == 20 and row["new_photo_found"]
     assert all(row[key] > 0 for key in ("first_ms", "click_ms", "new_photo_ms", "read_ms", "multiply_ms"))
     assert "| 30 | 300 |" in (out / "rooms-like.md").read_text()
+
+
+def test_the_onnx_memory_bench_runs_each_configuration_in_a_process_of_its_own(pipeline, ikea: Path) -> None:
+    """`python -m bench.onnx_memory`: every configuration searches the photos in a fresh process and reports its
+    times and memory; a process whose configuration broke the engine fails the bench."""
+    from bench.onnx_memory import CONFIGS, run_one
+
+    scenes = sorted(str(p) for p in (ikea / "scenes").iterdir())[:2]
+    for config in CONFIGS:
+        run = run_one(config, pipeline.data_dir, scenes)
+        assert len(run["walls"]) == len(run["cpus"]) == 1 and run["walls"][0] > 0, config
+        assert run["peak_kb"] >= run["rss_kb"] > 100_000, config  # the engine and its models loaded

@@ -121,3 +121,17 @@ def test_an_output_the_model_lacks_is_refused_not_dropped(shared_models: Path):
     with pytest.raises(ModelError, match=f"the model card of {EMBEDDER}: the output 'nope' is not a tensor of the "
                                          "model"):
         open_session(shared_models / EMBEDDER, "cpu", fixed_batch=1, outputs=("nope",))
+
+
+def test_a_cpu_session_plans_no_memory_pattern_unless_asked(shared_models: Path, monkeypatch: pytest.MonkeyPatch):
+    """onnxruntime's memory pattern keeps, per session, one buffer for a whole run's tensors, never given back:
+    ~110 MB of the engine's memory after a few photos, for no speed-up here (bench/onnx_memory.py). It is off
+    on the CPU, its arena kept (scenes are slower without); DECORLENS_MEM_PATTERN=1 turns it back on."""
+    def held(model: str) -> tuple[bool, bool]:
+        options = open_session(shared_models / model, "cpu").get_session_options()
+        return options.enable_mem_pattern, options.enable_cpu_mem_arena
+
+    monkeypatch.delenv("DECORLENS_MEM_PATTERN", raising=False)
+    assert held(DETECTOR) == held(EMBEDDER) == (False, True)
+    monkeypatch.setenv("DECORLENS_MEM_PATTERN", "1")
+    assert held(DETECTOR) == (True, True)
