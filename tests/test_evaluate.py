@@ -218,11 +218,14 @@ def test_reports_are_written(evaluated):
     assert json.loads((out / "eval.json").read_text())["coverage"]["scenes"] == 2
 
 
-def test_a_missing_finetuned_model_says_what_to_do(mini_dataset: Path, session_data_dir: Path, capsys):
-    args = ["--data-dir", str(session_data_dir), "eval", "--data", str(mini_dataset), "--finetuned", "nope.onnx"]
-    code = main(args)
-    assert code == 2
-    assert "decorlens train" in capsys.readouterr().err
+def test_a_missing_finetuned_model_says_what_to_do_and_where_it_looked(mini_dataset: Path, tmp_path: Path, capsys):
+    """The folders looked in were in a parenthesised "not found" nested in the advice, and a line too long for the
+    terminal (a deep data dir) lost all of it: the user read what to do but not where the model should be."""
+    data_dir = tmp_path.joinpath(*["a-folder-of-the-shop-s-photos"] * 4, "data")
+    code = main(["--data-dir", str(data_dir), "eval", "--data", str(mini_dataset), "--finetuned", "nope.onnx"])
+    err = capsys.readouterr().err
+    assert code == 2 and "decorlens train" in err and "\n" not in err.strip()
+    assert "no fine-tuned model nope.onnx in " in err and "data/models" in err, err
 
 
 def test_pairs_of_a_scene_scenes_csv_lacks_and_no_pairs_at_all_are_one_line(mini_dataset: Path, session_data_dir: Path,

@@ -46,6 +46,7 @@ from engine.errors import Cancelled, ModelError
 from engine.files import write_atomic
 from engine.imageio import load_image
 from engine.models import find_model
+from engine.paths import model_search_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.query import QueryOptions
 from training.data import DatasetError, PairDataset
@@ -356,10 +357,12 @@ def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
     """The fine-tuned ONNX on the user's model path (``decorlens train`` writes to ``<data dir>/models``)."""
     try:
         return find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path
-    except ModelError as exc:
-        raise ModelError(  # the fix first: the CLI shortens long messages in the middle
-            f"no fine-tuned model {name}: train one (`decorlens train --data DIR`), pass --finetuned PATH "
-            f"or leave it out with --matchers colour,pretrained ({exc})"
+    except ModelError as exc:  # the folders named outside any parentheses: the CLI shortens paths, not words
+        folders = ", ".join(str(f) for f in model_search_path(pipeline.settings.models_dir, pipeline.data_dir))
+        where = f" in {folders}" if Path(name).name == name else ""
+        raise ModelError(
+            f"no fine-tuned model {name}{where}: train one (`decorlens train --data DIR`), pass --finetuned PATH "
+            "or leave it out with --matchers colour,pretrained"
         ) from exc
 
 
