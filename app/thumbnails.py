@@ -53,7 +53,7 @@ class Thumbnails(QObject):
             return self._cache[key]
         if path and key not in self._pending:
             self._pending.add(key)
-            self.runner.start(lambda _job, k=key: (k, _decode(*k)), done=self._store)
+            self.runner.start(lambda _job, k=key: (k, decode_fitted(*k)), done=self._store)
         return None
 
     def for_widget(self, path: str, widget: QWidget, size: QSize | int) -> QPixmap | None:
@@ -86,7 +86,9 @@ def _bytes(pixmap: QPixmap) -> int:
     return pixmap.width() * pixmap.height() * max(pixmap.depth(), 8) // 8
 
 
-def _decode(path: str, width: int, height: int, dpr: float) -> QImage:
+def decode_fitted(path: str, width: int, height: int, dpr: float) -> QImage:
+    """The picture at ``path`` decoded to fit ``width`` × ``height`` device pixels, marked with ``dpr``; decoded
+    scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size."""
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     size = reader.size()

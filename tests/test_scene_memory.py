@@ -376,8 +376,11 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     """Selecting one product lists its sightings with the objects' pictures and what goes with it;
     double-clicking a sighting asks for its photo and tag (docs/screenshots/take_where_used.py makes the docs' picture)."""
     pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
     from app.thumbnails import Thumbnails
     from app.widgets.catalog_view import CatalogView
+    from app.widgets.where_used import PRODUCT
     from app.workers import Runner
 
     pipe, results = tagged
@@ -404,6 +407,21 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
         panel.sightings.itemActivated.emit(first)
     assert requested.args == [Path(seen[0].photo), seen[0].number]
     assert view.grab().save(str(tmp_path / "where-used.png"))
+
+    # Goes with: each product with its photo; double-clicked, it is listed and selected alone, the SKU typed
+    # in the search box (which would hide it) cleared, and the chip beside the box brings the catalog back
+    other = panel.together.item(0)
+    other_sku = goes_with(pipe.catalog, sku)[0][0]
+    assert other.data(Qt.ItemDataRole.UserRole) == other_sku and other_sku in other.text()
+    assert all(not panel.together.item(i).icon().pixmap(PRODUCT).isNull() for i in range(panel.together.count()))
+    panel.together.itemActivated.emit(other)
+    qtbot.waitUntil(lambda: [view.model.products[r].sku for r in range(view.model.rowCount())] == [other_sku],
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: panel.sku == other_sku, timeout=60_000)
+    assert view.selected_skus() == [other_sku] and view.search.text() == ""
+    assert view.only_chip.isVisible() and view.only_chip.text() == "Goes with: 1 ✕"
+    view.only_chip.click()
+    qtbot.waitUntil(lambda: view.model.rowCount() == pipe.catalog.count(), timeout=60_000)
 
     view.grid.selectionModel().clearSelection()
     assert panel.sightings.count() == 0

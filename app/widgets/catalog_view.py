@@ -232,7 +232,6 @@ class CatalogView(QWidget):
         self.category = QComboBox(minimumContentsLength=10)
         self.count = QLabel()
         self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
-        self.only_chip.setToolTip("Showing the products selected on the map. Click to show the whole catalog again.")
         self.only_chip.clicked.connect(self.show_all)
         self.only_chip.hide()
         self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
@@ -282,6 +281,7 @@ class CatalogView(QWidget):
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)  # Delete on the photo removes a tag instead
         self.where_used = WhereUsedPanel(self.pipeline, self.io)
         self.where_used.failed.connect(lambda m: self.message.emit(m, "error"))
+        self.where_used.productRequested.connect(self._show_goes_with)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._selection_changed)  # a new listing drops the selection silently
         split = QSplitter()
@@ -327,15 +327,24 @@ class CatalogView(QWidget):
         )
 
     def show_skus(self, skus: list[str], origin: str = "Map selection") -> None:
-        """List only ``skus`` (chosen on the map), all of them selected, until the chip beside the search box
-        is clicked; the search text and category narrow them further. A category filter is dropped: the
-        products were chosen across categories."""
+        """List only ``skus`` (chosen on the map, or a product double-clicked under Goes with), all of them
+        selected, until the chip beside the search box is clicked; the search text and category narrow them
+        further. A category filter is dropped: the products were chosen across categories."""
         self.only, self._select_listed = list(skus), True
         self.only_chip.setText(f"{origin}: {len(skus):,} ✕")
+        self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
         self.only_chip.setAccessibleName(f"{origin}, {len(skus):,} products: show the whole catalog")
         self.only_chip.show()
         self.category.setCurrentIndex(0)
         self._filter()
+
+    def _show_goes_with(self, sku: str) -> None:
+        """A product double-clicked under Goes with, listed and selected alone: the search text that found the
+        product it goes with would hide it (a SKU typed matches only that one)."""
+        self.search.blockSignals(True)  # one listing, not a second one from the typing delay
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.show_skus([sku], "Goes with")
 
     def show_all(self) -> None:
         """Back to the whole catalog from a chosen few."""

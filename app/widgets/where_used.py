@@ -13,6 +13,7 @@ product never waits for disk. Double-clicking a sighting asks for its photo to b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import GONE, plain_label, pretty, product_title, rich_tooltip
+from app.thumbnails import decode_fitted
 from app.widgets.scene_view import dropped_paths
 from app.workers import Job, Runner, Task
 from engine.crops import crop
@@ -48,6 +50,7 @@ from engine.scene_memory import (
 )
 
 CROP = QSize(96, 96)
+PRODUCT = QSize(40, 40)  # a Goes with row's product photo
 SHOWN = 30  # sightings listed (best first); the CLI lists them all
 ALIKE = 20  # photos listed under Looks like it (the CLI's --scenes lists 10 unless told)
 MATCHED, LOOKS_LIKE = 0, 1  # the mode tabs
@@ -62,7 +65,7 @@ class Found:
     sku: str
     title: str
     sightings: list[tuple[Sighting, QImage]]
-    together: list[tuple[str, str, int]]  # sku, title, photos
+    together: list[tuple[str, str, int, QImage]]  # sku, title, photos, its product photo
     tagged: int = 0  # photos remembered: what Looks like it searched
     matched: dict[str, str] | None = None  # Looks like it: each sighting's own best match, sku -> title
     category: str | None = None  # Looks like it: the catalog category compared (None: every one)
@@ -77,7 +80,12 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     title = product_title(product.name, sku, product.category) if product else sku
     together = []
     for other, count in goes_with(catalog, sku):
-        together.append((other, _title(pipeline, other), count))
+        product = catalog.get_by_sku(other)
+        if product is None:  # removed since goes_with read the memory
+            continue
+        picture = decode_fitted(product.image_path, math.ceil(PRODUCT.width() * dpr),
+                                math.ceil(PRODUCT.height() * dpr), dpr)
+        together.append((other, _title(pipeline, other), count, _centred(picture, PRODUCT, dpr)))
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
@@ -125,27 +133,34 @@ def _pixels(photo: str) -> np.ndarray | None:
 
 
 def _object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
-    """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels, marked with ``dpr``: sharp
-    at 200 %), centred on a transparent square: the list draws each row's text right after its picture, so pictures
-    of their own widths left the names ragged. A photo moved since it was tagged gives the square empty."""
-    canvas = QImage(CROP * dpr, QImage.Format.Format_ARGB32_Premultiplied)
-    canvas.fill(Qt.GlobalColor.transparent)
-    canvas.setDevicePixelRatio(dpr)
+    """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels: sharp at 200 %), centred
+    on a square. A photo moved since it was tagged gives the square empty."""
     if pixels is None:
-        return canvas
+        return _centred(QImage(), CROP, dpr)
     part = np.ascontiguousarray(crop(pixels, seen.box, 0.0))
     h, w = part.shape[:2]
     image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).scaled(
         CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     image.setDevicePixelRatio(dpr)
-    painter = QPainter(canvas)  # in logical pixels, as both images are marked with dpr
-    painter.drawImage(QPointF(canvas.width() - image.width(), canvas.height() - image.height()) / (2 * dpr), image)
-    painter.end()
+    return _centred(image, CROP, dpr)
+
+
+def _centred(image: QImage, size: QSize, dpr: float) -> QImage:
+    """``image`` (marked with ``dpr``, at most ``size`` logical pixels) centred on a transparent square of ``size``:
+    a list draws each row's text right after its picture, so pictures of their own widths left the names ragged."""
+    canvas = QImage(size * dpr, QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.fill(Qt.GlobalColor.transparent)
+    canvas.setDevicePixelRatio(dpr)
+    if not image.isNull():
+        painter = QPainter(canvas)  # in logical pixels, as both images are marked with dpr
+        painter.drawImage(QPointF(canvas.width() - image.width(), canvas.height() - image.height()) / (2 * dpr), image)
+        painter.end()
     return canvas
 
 
 class WhereUsedPanel(QWidget):
     tagRequested = Signal(Path, int)  # a sighting double-clicked: open its photo on that tag
+    productRequested = Signal(str)  # a product that goes with it double-clicked: show it in the catalog
     failed = Signal(str)
 
     def __init__(self, pipeline: Pipeline, io: Runner, parent: QWidget | None = None):
@@ -188,6 +203,9 @@ class WhereUsedPanel(QWidget):
         self.together_label = plain_label("Goes with")
         self.together = QListWidget(objectName="goesWith", wordWrap=True)
         self.together.setAccessibleName("Goes with")
+        self.together.setToolTip("Products matched in the same photos. Double-click one to show it in the catalog")
+        self.together.setIconSize(PRODUCT)
+        self.together.itemActivated.connect(lambda item: self.productRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.mode)
@@ -286,8 +304,10 @@ class WhereUsedPanel(QWidget):
             item.setToolTip(rich_tooltip(seen.photo + _matched_to(seen, found) + ("" if seen.exists else
                                                                                     "\n(the photo is gone)")))
             self.sightings.addItem(item)
-        for sku, title, count in found.together:
-            self.together.addItem(f"{title} · {sku} · {count} photo{'s' if count != 1 else ''}")
+        for sku, title, count, image in found.together:
+            item = QListWidgetItem(f"{title} · {sku} · {count} photo{'s' if count != 1 else ''}", self.together)
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+            item.setData(Qt.ItemDataRole.UserRole, sku)
         self.together_label.setVisible(bool(found.together))
         self.together.setVisible(bool(found.together))
 
