@@ -5,8 +5,8 @@ The window runs over a data dir of its own with a small real catalog (IKEA produ
 by the real importer, its map computed), a few real scene photos and a folder of them. ``random.Random(seed)``
 picks one of the user's actions (open a photo or a folder, Stop the listing, Page Up/Down, switch tabs, hover,
 click and key through pins, confirm, remove and re-categorise tags, draw a box, undo and redo, select products,
-Where used's two tabs, a product photo dropped on it or chosen from the menu, the map's Show in Catalog and its
-chip, a catalog search, a removal in the Catalog tab or by the CLI in another process, a re-import, the shoppable
+Where used's two tabs and its Goes with, a product photo dropped on it or chosen from the menu, the map's Show
+in Catalog and its chip, a catalog search, a removal in the Catalog tab or by the CLI in another process, a re-import, the shoppable
 page, a pasted picture or web address). Some actions follow the one before at once, while its work runs; the others
 wait for the window to settle (no worker running) and then check what the user sees against what is so: the pins
 are the scene's visible tags, the matches panel shows the current tag's matches with the removed products marked,
@@ -138,7 +138,7 @@ class Walk:
             (self.do_product_photo, 3), (self.do_map_selection, 3), (self.do_chip, 3), (self.do_search, 4),
             (self.do_cli_remove, 2), (self.do_app_remove, 2), (self.do_reimport, 2), (self.do_export_page, 2),
             (self.do_paste, 2), (self.do_draw_box, 2), (self.do_keys, 5), (self.do_check_details, 1),
-            (self.do_why, 1), (self.do_drop_on_window, 2), (self.do_open_sighting, 3),
+            (self.do_why, 1), (self.do_drop_on_window, 2), (self.do_open_sighting, 3), (self.do_goes_with, 2),
         ]
 
     def step(self) -> None:
@@ -416,6 +416,14 @@ class Walk:
         if listed.count() and self.win.tabs.currentIndex() == CATALOG_TAB:
             item = listed.item(self.rng.randrange(listed.count()))
             self.note(f"open the sighting {item.text().splitlines()[0]} ({item.data(Qt.ItemDataRole.UserRole)[1]})")
+            listed.itemActivated.emit(item)
+
+    def do_goes_with(self) -> None:
+        """Double-click a product listed under Goes with: the grid lists and selects it alone."""
+        listed = self.win.catalog.where_used.together
+        if listed.count() and self.win.tabs.currentIndex() == CATALOG_TAB:
+            item = listed.item(self.rng.randrange(listed.count()))
+            self.note(f"goes with: double-click {item.data(Qt.ItemDataRole.UserRole)}")
             listed.itemActivated.emit(item)
 
     def do_draw_box(self) -> None:
