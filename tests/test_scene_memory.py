@@ -606,10 +606,10 @@ def test_goes_with_leaves_off_a_product_removed_from_the_catalog(pipeline: Pipel
     pipe = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
     result = tag_scenes(pipe, [scene_path(SCENES[0])], tmp_path / "out").results[0]
     sku = result.objects[0].matches[0].sku
-    together = [other for other, _title, _count in gather(pipe, sku).together]
+    together = [other for other, *_ in gather(pipe, sku).together]
     assert len(together) >= 2
     pipe.catalog.remove([together[0]])
-    assert [other for other, _title, _count in gather(pipe, sku).together] == together[1:]
+    assert [other for other, *_ in gather(pipe, sku).together] == together[1:]
 
 
 def test_a_photo_remembered_again_during_a_search_by_photo_is_no_error(tagged, tmp_path: Path, monkeypatch):
@@ -619,11 +619,7 @@ def test_a_photo_remembered_again_during_a_search_by_photo_is_no_error(tagged, t
     import engine.scene_memory as memory
 
     pipe, results = tagged
-    data = tmp_path / "copy"
-    for folder in ("models", "index"):
-        shutil.copytree(pipe.data_dir / folder, data / folder)
-    with sqlite3.connect(data / "catalog.sqlite") as copy:
-        pipe.catalog.db.backup(copy)
+    data = _copy_of(pipe, tmp_path / "copy")
     searching, editing = (Pipeline(Settings.defaults().with_(data_dir=data)) for _ in range(2))  # two connections
     photo, result = next(iter(results.items()))
     query = embed_product_photo(searching, pipe.catalog.products(category="sofa", limit=1)[0].image_path)
@@ -658,6 +654,15 @@ def test_goes_with_leaves_out_products_removed_since(tagged, tmp_path: Path, cap
 
 def _best_matched(results: dict[Path, SceneResult]) -> list[str]:
     return sorted({o.matches[0].sku for r in results.values() for o in r.objects if o.matches})
+
+
+def _copy_of(pipe: Pipeline, data: Path) -> Path:
+    """A data dir at ``data`` holding a copy of ``pipe``'s models, index and catalog (its scene memory too)."""
+    for folder in ("models", "index"):
+        shutil.copytree(pipe.data_dir / folder, data / folder)
+    with sqlite3.connect(data / "catalog.sqlite") as copy:
+        pipe.catalog.db.backup(copy)
+    return data
 
 
 def test_looks_like_a_catalog_product_compares_only_the_objects_its_category_is_searched_for(tagged):
@@ -802,11 +807,7 @@ def test_looks_like_it_reads_only_the_rows_of_photos_tagged_again_or_forgotten_s
     import engine.scene_memory as memory
 
     pipe, results = tagged
-    data = tmp_path / "copy"
-    for folder in ("models", "index"):
-        shutil.copytree(pipe.data_dir / folder, data / folder)
-    with sqlite3.connect(data / "catalog.sqlite") as copy:
-        pipe.catalog.db.backup(copy)
+    data = _copy_of(pipe, tmp_path / "copy")
     searching = Pipeline(Settings.defaults().with_(data_dir=data))
     products = [pipe.catalog.get_by_sku(sku) for sku in _best_matched(results)[:4]]
     questions = [(product_vector(pipe, p.sku), category) for p in products for category in (None, p.category)]
