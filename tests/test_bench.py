@@ -223,6 +223,9 @@ def test_the_rooms_bench_times_looks_like_it_on_a_small_memory(tmp_path: Path) -
     (row,) = data["sizes"]
     assert row["photos"] == 30 and row["objects"] == 300 and data["dim"] > 0
     assert row["hits"] == 20 and row["new_photo_found"]
+    # the first search after a photo tagged, or the oldest tagged again, reads only that photo's 10 rows and
+    # answers as a full read does
+    assert row["new_photo_same"] and row["retag_same"] and row["new_photo_rows"] == row["retag_rows"] == 10
     assert all(row[key] > 0 for key in ("first_ms", "click_ms", "new_photo_ms", "read_ms", "multiply_ms"))
     assert "| 30 | 300 |" in (out / "rooms-like.md").read_text()
 
