@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
@@ -41,12 +41,18 @@ def usage_problem(message: str) -> str:
                     f"`decorlens {option} … COMMAND …` ({message})")
         return f"{message} (see --help)"
     choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
-    close = difflib.get_close_matches(found["value"], choices, n=1)
-    guess = f" (did you mean {close[0]}?)" if close else ""
+    guess = did_you_mean(found["value"], choices)
     what = found["what"]
     if what in ("COMMAND", "VERB"):
         return f"unknown {what.lower()} '{found['value']}'{guess}; {what.lower()}s: {', '.join(choices)}"
     return f"{what}: '{found['value']}' is not one of {', '.join(choices)}{guess}"
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """The suffix ``" (did you mean X?)"`` naming the choice closest to a mistyped ``value``, or "" when none is
+    close: one wording for every refusal of a name (a command, a choice, a category)."""
+    close = difflib.get_close_matches(value, sorted(choices), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 MAX_COUNT = 10**9  # a count beyond any catalog or run: larger ones overflowed in SQLite or torch, not here

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import io
 import json
 import re
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from decorlens.options import positive_int
+from decorlens.options import did_you_mean, positive_int
 from decorlens.progress import bar
 from decorlens.terminal import one_field
 from engine.boxes import four_numbers
@@ -89,22 +88,18 @@ def check_category(pipeline: Pipeline, category: str) -> None:
     known = {*pipeline.categories.search, *pipeline.catalog.category_counts()}
     if category in known:
         return
-    close = difflib.get_close_matches(category, sorted(known), n=1)
-    guess = f" (did you mean {close[0]}?)" if close else ""
     raise DecorLensError(f"--category {category!r} is neither a decor category nor a catalog "
-                         f"category{guess}; `decorlens catalog stats` lists the catalog's")
+                         f"category{did_you_mean(category, known)}; `decorlens catalog stats` lists the catalog's")
 
 
 def check_catalog_category(pipeline: Pipeline, category: str) -> None:
     """``--scenes --category`` names a catalog category (what a product is filed under): any other name
     compares no object at all, and would list no photo as if none looked alike."""
-    known = sorted(pipeline.catalog.category_counts())
+    known = pipeline.catalog.category_counts()
     if category in known:
         return
-    close = difflib.get_close_matches(category, known, n=1)
-    guess = f" (did you mean {close[0]}?)" if close else ""
-    raise DecorLensError(f"--category {category!r} is not a catalog category{guess}; `decorlens catalog stats` "
-                         "lists them")
+    raise DecorLensError(f"--category {category!r} is not a catalog category{did_you_mean(category, known)}; "
+                         "`decorlens catalog stats` lists them")
 
 
 def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
