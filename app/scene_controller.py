@@ -131,7 +131,8 @@ class SceneController(QObject):
         """
         self._opening += 1
         ticket, key, data_dir = self._opening, next(self._keys), self.pipeline.data_dir
-        unwritten = set(self._saving)  # now: a save ending after the worker read the file, before its result came, is gone later
+        # taken now: a save ending after the worker read the file, before its result came, is gone later
+        unwritten = set(self._saving)
         self._running[key] = "Opening the photo…"
         self.busyChanged.emit(self._running[key])
 

@@ -6,9 +6,10 @@ and a product photo dropped on the panel (a supplier's picture, not in the catal
 same way. Every remembered object is compared, whatever its tag's category: on the shared IKEA scenes that
 finds more of a product's rooms than comparing its own category only (the detectors miss or mislabel many
 objects); the category box above the list narrows it to the objects whose tag searches one category (a desk:
-desks and tables, not the chairs around them). The scene memory (``engine.scene_memory``) is read in a worker, and each sighting's object is
-cut from its photo there too (as a QImage: only pixmaps are bound to the UI thread), so selecting a
-product never waits for disk. Double-clicking a sighting asks for its photo to be opened on that tag.
+desks and tables, not the chairs around them). The scene memory (``engine.scene_memory``) is read in a
+worker, and each sighting's object is cut from its photo there too (as a QImage: only pixmaps are bound to
+the UI thread), so selecting a product never waits for disk. Double-clicking a sighting asks for its photo
+to be opened on that tag.
 """
 
 from __future__ import annotations
@@ -80,12 +81,12 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     title = product_title(product.name, sku, product.category) if product else sku
     together = []
     for other, count in goes_with(catalog, sku):
-        product = catalog.get_by_sku(other)
-        if product is None:  # removed since goes_with read the memory
+        if (found := catalog.get_by_sku(other)) is None:  # removed since goes_with read the memory
             continue
-        picture = decode_fitted(product.image_path, math.ceil(PRODUCT.width() * dpr),
+        picture = decode_fitted(found.image_path, math.ceil(PRODUCT.width() * dpr),
                                 math.ceil(PRODUCT.height() * dpr), dpr)
-        together.append((other, _title(pipeline, other), count, _centred(picture, PRODUCT, dpr)))
+        together.append((other, product_title(found.name, other, found.category), count,
+                         _centred(picture, PRODUCT, dpr)))
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
@@ -205,7 +206,8 @@ class WhereUsedPanel(QWidget):
         self.together.setAccessibleName("Goes with")
         self.together.setToolTip("Products matched in the same photos. Double-click one to show it in the catalog")
         self.together.setIconSize(PRODUCT)
-        self.together.itemActivated.connect(lambda item: self.productRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.together.itemActivated.connect(
+            lambda item: self.productRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.mode)
@@ -299,7 +301,7 @@ class WhereUsedPanel(QWidget):
             self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
             item = QListWidgetItem(f"{Path(seen.photo).name}\n{_how(seen, found)}")
-            item.setIcon(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon())
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
             item.setToolTip(rich_tooltip(seen.photo + _matched_to(seen, found) + ("" if seen.exists else
                                                                                     "\n(the photo is gone)")))
