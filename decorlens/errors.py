@@ -32,11 +32,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # An absolute path in a message: folder names may hold single spaces ("/home/ana/My Documents/…"), as a user's
 # deep folders do; the last name may not, or the words after a path would be taken for its end. Windows paths
 # too ("C:\Users\Ana\My Pictures\room.jpg", "\\server\share\…", the backslashes doubled in an OS error): the app ships
-# to Windows shops. A drive letter glued to a word is a URL's scheme ("https://…"), no drive.
-PATH = re.compile(r"(?:(?<!\w)[A-Za-z]:)?[/\\]+(?:[^\s,;:()'\"/\\]+(?: [^\s,;:()'\"/\\]+)*[/\\]+)*[^\s,;:()'\"]*")
+# to Windows shops. A drive letter glued to a word is a URL's scheme ("https://…"), no drive. A folder's later words
+# may be in parentheses ("C:\Program Files (x86)\…"); a detail in them after a path is not a folder (no separator).
+_WORD = r"[^\s,;:()'\"/\\]+"
+PATH = re.compile(rf"(?:(?<!\w)[A-Za-z]:)?[/\\]+(?:{_WORD}(?: (?:{_WORD}|\({_WORD}\)))*[/\\]+)*[^\s,;:()'\"]*")
 # What a shortened Windows path keeps before its "…": the drive ("C:") or the share ("\\server\share").
 WINDOWS_ROOT = re.compile(r"[A-Za-z]:|\\{2,}[^/\\]+\\+[^/\\]+")
 LONG_PATH = 25  # characters: a shorter path is left whole
+# A file name or a model's key as long as a shared model's ("mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx",
+# 57 characters): no word of ours is this long. Cut in its middle to ``NAME_KEPT`` before the line's middle is.
+LONG_NAME = re.compile(r"[\w.+-]{40,}")
+NAME_KEPT = 32
 OUR_PACKAGES = ("engine", "training", "decorlens", "app", "bench")
 
 
@@ -89,9 +95,10 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     """``text`` on one line within ``limit`` characters, shortened rather than wrapped.
 
     What goes first is what a user needs least: the leading folders of long paths (the file name stays),
-    then the longest parenthesised detail, cut or dropped whole; failing that, the middle. Paths go first
-    because a detail is as often our reason as a library's wording: cut first, with a deep backup folder
-    kept whole, a restore's reason read "(no colum…)".
+    then the longest parenthesised detail, cut or dropped whole, then the middle of very long names; failing
+    that, the middle of the line. Paths go first because a detail is as often our reason as a library's
+    wording: cut first, with a deep backup folder kept whole, a restore's reason read "(no colum…)". Names
+    go before the line's middle, which took the advice after a 57-character model name ("…run …ss the flag").
     """
     flat = _paths_shortened(" ".join(str(text).split()), limit)
     excess = len(flat) - limit
@@ -104,6 +111,9 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
         flat = flat.replace(f"({detail})", "(…)", 1)
         if len(flat) <= limit:
             return flat
+    flat = _names_shortened(flat, limit)
+    if len(flat) <= limit:
+        return flat
     head = (limit - 1) * 2 // 3
     return flat[:head] + "…" + flat[len(flat) - (limit - 1 - head):]
 
@@ -120,6 +130,19 @@ def _paths_shortened(flat: str, limit: int) -> str:
                 return flat
             short = _tail(path, max(len(shown[path]) - (len(flat) - limit), least), root)
             flat, shown[path] = flat.replace(shown[path], short), short
+    return flat
+
+
+def _names_shortened(flat: str, limit: int) -> str:
+    """``flat`` with its very long names cut in the middle, longest first, each to no fewer than ``NAME_KEPT``
+    characters, until it fits ``limit``: the start of a name and its end (the extension, a key's digits) tell
+    one file from another better than its middle."""
+    for name in sorted(set(LONG_NAME.findall(flat)), key=len, reverse=True):
+        if len(flat) <= limit:
+            break
+        width = max(len(name) - (len(flat) - limit), NAME_KEPT)
+        head = (width - 1) // 2
+        flat = flat.replace(name, name[:head] + "…" + name[len(name) - (width - 1 - head):])
     return flat
 
 

@@ -164,8 +164,8 @@ def read_card(model: Path) -> ModelCard:
             except TypeError as exc:  # a required field is missing
                 raise ModelError(f"model card {candidate} is unreadable: {exc}") from exc
     raise ModelError(
-        f"no model card for {model}: expected {card_path_for(model)} "
-        "(create one with `decorlens models export` or `decorlens models card`)"
+        f"no model card for {model}: write {card_path_for(model).name} beside it with `decorlens models export` "
+        "or `decorlens models card`"
     )
 
 

@@ -485,7 +485,8 @@ def test_a_map_without_opentsne_keeps_its_advice_in_the_line(catalog_dir: Path, 
 
 # --- Windows paths ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("root", ["C:\\Users\\Ana\\Pictures", "\\\\shop-nas\\Shared Photos"])
+@pytest.mark.parametrize("root", ["C:\\Users\\Ana\\Pictures", "\\\\shop-nas\\Shared Photos",
+                                  "C:\\Program Files (x86)\\DecorLens"])
 @pytest.mark.parametrize("subfolder", ["client_projects_2026", "Client projects 2026"])
 @pytest.mark.parametrize("command", [_export_without_catalog, _info_of_a_junk_bundle])
 def test_a_deep_windows_folder_shortens_the_path_not_our_reason(command, subfolder: str, root: str, tmp_path: Path,
@@ -493,7 +494,7 @@ def test_a_deep_windows_folder_shortens_the_path_not_our_reason(command, subfold
     """The app ships to Windows shops, where a path reads C:\\Users\\Ana\\… or \\\\server\\share\\…: only
     '/' was taken for a folder boundary, so such a path was never shortened and a deep folder cut the reason
     ('(not a zi…)'). It keeps its drive or share, and its file name. The line is the CLI's, with the path
-    as Windows spells it."""
+    as Windows spells it. A path under "C:\\Program Files (x86)" was taken to end at "(" and kept its folders."""
     args, reason = command(tmp_path / "a")
     code, err = run_cli(["-q", *args], capsys)
     head, tail = assert_one_line(code, err, reason).removeprefix(PREFIX).split(str(tmp_path / "a"))
@@ -529,6 +530,7 @@ DEEP = {"posix": "/home/ana/" + "/".join(["Client projects 2026"] * 7),
         "windows": "C:\\Users\\Ana\\" + "\\".join(["Client projects 2026"] * 7),
         "share": "\\\\shop-nas\\Shared Photos\\" + "\\".join(["Client projects 2026"] * 6)}
 FILE_NAME = "mobilenet_v2-imagenet-int8.onnx"  # 30 characters: the model pack's longest name has 37
+LONG_NAME = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # 57: the longest in ../shared/models
 FOLDER_NAME = "DecorLens"  # the data dir's, on Windows
 
 
@@ -558,8 +560,8 @@ def _is_refusal(called: ast.expr, module: ModuleType) -> bool:
     return isinstance(made, type) and issubclass(made, DecorLensError | ValueError)
 
 
-def _rendered(message: ast.JoinedStr, module: ModuleType, deep: str) -> tuple[str, list[str]]:
-    """``message`` with a deep path (two for a list of folders) for each path, a long file name for each name,
+def _rendered(message: ast.JoinedStr, module: ModuleType, deep: str, name: str = FILE_NAME) -> tuple[str, list[str]]:
+    """``message`` with a deep path (two for a list of folders) for each path, ``name`` for each file's name,
     a constant's own value, and "3" for the rest; with what must survive: our words, each path's last name."""
     sep = "/" if deep.startswith("/") else "\\"
     text, kept = "", []
@@ -568,7 +570,7 @@ def _rendered(message: ast.JoinedStr, module: ModuleType, deep: str) -> tuple[st
         if not expression:
             value = part.value
         elif NAME_VALUED.fullmatch(expression):
-            value = FILE_NAME
+            value = name
         elif re.fullmatch(r"', '\.join\(.*\b(folders|roots)\)\)?", expression):
             value = f"{deep}{sep}models, {deep}{sep}data{sep}models"
             kept += [f"{sep}models", f"{sep}models"]
@@ -576,7 +578,7 @@ def _rendered(message: ast.JoinedStr, module: ModuleType, deep: str) -> tuple[st
             if isinstance(part.value, ast.BinOp):  # item / 'tagged'
                 end = _constant(part.value.right, module)
             else:
-                end = FILE_NAME if FILE_VALUED.fullmatch(expression) else FOLDER_NAME
+                end = name if FILE_VALUED.fullmatch(expression) else FOLDER_NAME
             value = f"{deep}{sep}{end}"
             kept.append(f"{sep}{end}")
         elif re.fullmatch(r".*(sha256|got)\[:\d+\]", expression):  # the first digits of a hash
@@ -623,6 +625,30 @@ def test_no_refusal_of_ours_loses_a_word_to_a_deep_folder(spelling: str):
         if any(line.count(part) < kept.count(part) for part in kept):
             lost[where] = line
     assert not lost, "\n".join(f"{where}: {line}" for where, line in lost.items())
+
+
+@pytest.mark.parametrize("spelling", list(DEEP))
+def test_no_refusal_of_ours_loses_its_advice_to_a_long_file_name(spelling: str):
+    """The audit again, with the longest model name of the shared folder (57 characters) for each file: the line
+    may shorten that name in its middle, and drop a parenthesised detail, never our words outside parentheses.
+    With such a name seven refusals were cut in the middle of the line, among them the advice of `models
+    quantize` ('quantize an em…der that') and of a .pt refused ('can run …ss the flag'); `models info` of a
+    file without a card kept its path twice and cut its advice, which was in parentheses."""
+    lost = {}
+    for where, module, message in _refusals():
+        text, _ = _rendered(message, module, DEEP[spelling], LONG_NAME)
+        required = _outside_parentheses(text, DEEP[spelling])
+        line = one_line(text, MAX_LINE - len(PREFIX))
+        if any(line.count(part) < required.count(part) for part in required):
+            lost[where] = line
+    assert not lost, "\n".join(f"{where}: {line}" for where, line in lost.items())
+
+
+def _outside_parentheses(text: str, deep: str) -> list[str]:
+    """The runs of words of ``text`` outside parentheses, between its paths and long names."""
+    between = re.compile(re.escape(deep) + r"[/\\][\w.-]*|" + re.escape(LONG_NAME))
+    runs = (run for group in re.split(r"\([^()]*\)", text) for run in between.split(group))
+    return [run.strip() for run in runs if run.strip()]
 
 
 # --- the four it found, refused by our code in a deep folder --------------------------------------------

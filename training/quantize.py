@@ -139,8 +139,8 @@ def _check_quantisable(model: ResolvedModel) -> None:
     if tf_converted(model.path):
         # Measured: the pack's MobileNetV2 took 9.9 ms a crop in int8 against 6.4 in float. Its pads are
         # computed at run time, so no Pad fuses into its quantised Conv (docs/results.md).
-        raise ModelError(f"{model.path.name} is converted from TensorFlow and would run slower in int8 than in float; "
-                         "quantize an embedder that `decorlens train` or `decorlens models export` wrote")
+        raise ModelError(f"{model.path.name} is converted from TensorFlow and would run slower in int8; quantize "
+                         "an embedder that `decorlens train` or `decorlens models export` wrote")
 
 
 def _quantise(source: Path, prepared: Path, out: Path, reader: CalibrationDataReader) -> None:
