@@ -3,8 +3,9 @@
 Inline because the page must work from a folder or any web server with nothing fetched from elsewhere
 (no CDN, no web font). The script places a hover card beside its hotspot and flips it at the viewport's
 edges (a card must never run off the page on a phone), and nudges hotspots of objects close together apart
-until no two touch targets overlap, at whatever size the photo is shown; without the script, CSS still
-shows the cards and the hotspots sit exactly on their objects.
+until no two touch targets overlap, at whatever size the photo is shown, drawing a thin leader line from each
+pin nudged off its object back to the object's point; without the script, CSS still shows the cards and the
+hotspots sit exactly on their objects.
 The CSP allows only this script (by its hash), images from the page's own folder and no plugins, forms or
 base URL, so even a mistake in escaping elsewhere cannot run injected script.
 """
@@ -34,6 +35,10 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
 .hint{margin-top:10px;font-size:14px;color:var(--muted)}
 .spot{position:absolute;width:0;height:0}
+.leaders{position:absolute;left:0;top:0;width:100%;height:100%;overflow:visible;pointer-events:none;
+ filter:drop-shadow(0 0 1px rgba(0,0,0,.9)) drop-shadow(0 1px 2px rgba(0,0,0,.4))}
+.leader line{stroke:#fff;stroke-width:1.5px;stroke-linecap:round}
+.leader circle{fill:#fff}
 .pin{position:absolute;left:-16px;top:-16px;width:32px;height:32px;padding:0;border:0;border-radius:50%;
  background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;
  line-height:32px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
@@ -98,11 +103,17 @@ SCRIPT = """
   "use strict";
   var root = document.documentElement, GAP = 10, EDGE = 8, ROUNDS = 400;
   var spots = [].slice.call(document.querySelectorAll(".spot")), photo = document.querySelector(".photo");
+  var SVG = "http://www.w3.org/2000/svg", leaders = document.createElementNS(SVG, "svg");
   // Where each hotspot's object is, as a fraction of the photo's width and height (the markup's left/top).
   var anchors = spots.map(function (spot) {
     return [parseFloat(spot.style.left) / 100, parseFloat(spot.style.top) / 100];
   });
   root.classList.add("js");
+  // The nudged pins' leader lines, drawn right after the photo so every pin is drawn over them; taps pass
+  // through them (CSS: pointer-events none) and screen readers skip them (the pins' labels say it all).
+  leaders.setAttribute("class", "leaders");
+  leaders.setAttribute("aria-hidden", "true");
+  if (photo) { photo.insertAdjacentElement("afterend", leaders); }
 
   function clamp(value, low, high) { return Math.max(low, Math.min(value, high)); }
   // One round: every two boxes of side `size` around `points` that overlap are pushed apart, each by half
@@ -144,10 +155,24 @@ SCRIPT = """
       }
       return false;
     });
+    leaders.textContent = "";
     spots.forEach(function (spot, i) {
-      spot.querySelector(".pin").style.translate =
-        (points[i][0] - anchors[i][0] * w) + "px " + (points[i][1] - anchors[i][1] * h) + "px";
+      var x = anchors[i][0] * w, y = anchors[i][1] * h, dx = points[i][0] - x, dy = points[i][1] - y;
+      spot.querySelector(".pin").style.translate = dx + "px " + dy + "px";
+      if (Math.sqrt(dx * dx + dy * dy) > pin.offsetWidth / 2) { lead(x, y, points[i][0], points[i][1]); }
     });
+  }
+  // A pin nudged so far that its dot no longer covers its object's point (x, y) would not say which object
+  // it belongs to (a phone's bottles on a table): a line runs from the point, marked by a small dot, to the
+  // pin's centre at (px, py). Pins moved less cover their point and get none.
+  function lead(x, y, px, py) {
+    var leader = document.createElementNS(SVG, "g"), line = document.createElementNS(SVG, "line");
+    var dot = document.createElementNS(SVG, "circle");
+    leader.setAttribute("class", "leader");
+    [["x1", x], ["y1", y], ["x2", px], ["y2", py]].forEach(function (end) { line.setAttribute(end[0], end[1]); });
+    dot.setAttribute("cx", x); dot.setAttribute("cy", y); dot.setAttribute("r", 2.5);
+    leader.appendChild(line); leader.appendChild(dot);
+    leaders.appendChild(leader);
   }
 
   function place(spot) {
@@ -209,7 +234,7 @@ SCRIPT = """
   window.addEventListener("scroll", replace, {passive: true});
   window.addEventListener("resize", replace);
   // The photo's size is known once it is laid out (on the desktop, once it has loaded) and changes with
-  // the window: the hotspots are spread then, before the browser paints them.
+  // the window: the hotspots are spread (and their leaders drawn anew) then, before the browser paints them.
   if (photo && window.ResizeObserver) {
     new ResizeObserver(function () { spread(); replace(); }).observe(photo);
   }

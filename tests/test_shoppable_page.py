@@ -8,7 +8,8 @@ removed from the catalog (its tag pins the best match left). The checks are the 
 make: nothing scrolls sideways on a 390 px phone, every picture loads, Tab reaches every hotspot and shows
 its card, every hover card stays inside the viewport, one card per product, and the products that go with
 them below, none of them twice. The three scenes tagged first get pages too: with the main one, they have
-hotspots close enough to overlap on a phone, which the page's script spreads apart at every width.
+hotspots close enough to overlap on a phone, which the page's script spreads apart at every width, drawing a
+leader line back to its object from each pin nudged off it.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test`` installs them when it runs as
 root). Selenium is pointed at the system chromedriver: selenium-manager never downloads one. Screenshots
@@ -18,6 +19,7 @@ go to ``$DECORLENS_SCREENSHOTS`` when it is set (the docs' are made that way), e
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -245,13 +247,15 @@ def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, de
     assert instead["name"] in open_tip(browser).text
 
 
-# Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size) and the photo's box.
+# Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size), the photo's box and
+# how far its touch target (the pin's ::before) reaches either side of its centre.
 HOTSPOTS = """
 var photo = document.querySelector('.photo').getBoundingClientRect();
 return [].map.call(document.querySelectorAll('.spot'), function (spot) {
   var pin = spot.querySelector('.pin'), box = pin.getBoundingClientRect(), at = spot.getBoundingClientRect();
   return {id: pin.getAttribute('aria-controls'), box: [box.left, box.top, box.right, box.bottom],
-          at: [at.left, at.top], photo: [photo.left, photo.top, photo.right, photo.bottom]};
+          at: [at.left, at.top], photo: [photo.left, photo.top, photo.right, photo.bottom],
+          reach: parseFloat(getComputedStyle(pin, '::before').width) / 2};
 });
 """
 # The hotspot (its aria-controls) that a tap at x, y would hit, or what else is there.
@@ -297,6 +301,85 @@ def test_no_two_hotspots_overlap_at_any_width(browser, pages, variant: str):
             for dx, dy in [(0, 0), (-reach, -reach), (reach, -reach), (-reach, reach), (reach, reach)]:
                 tapped = browser.execute_script(TAPPED, x + dx, y + dy)
                 assert tapped == spot["id"], f"a tap {dx:+.0f},{dy:+.0f} px from {spot['id']} on {where} hits {tapped}"
+
+
+# Each leader line's two ends, in the viewport (the line's own x1 y1 x2 y2 as the browser draws them).
+LEADERS = """
+return [].map.call(document.querySelectorAll('.leader line'), function (line) {
+  var matrix = line.getScreenCTM(), svg = line.ownerSVGElement;
+  return [[line.x1, line.y1], [line.x2, line.y2]].map(function (end) {
+    var p = svg.createSVGPoint();
+    p.x = end[0].baseVal.value; p.y = end[1].baseVal.value; p = p.matrixTransform(matrix);
+    return [p.x, p.y];
+  });
+});
+"""
+# What a tap at x, y reaches with the leaders drawn and with them hidden, and whether it hit a leader.
+TAPPED_THROUGH = """
+var x = arguments[0], y = arguments[1], leaders = document.querySelector('.leaders');
+function name(hit) {
+  var pin = hit && hit.closest('.pin');
+  return pin ? pin.getAttribute('aria-controls') : (hit ? hit.tagName + '.' + hit.getAttribute('class') : 'nothing');
+}
+var hit = document.elementFromPoint(x, y), shown = name(hit), onLeader = !!(hit && hit.closest('.leaders'));
+leaders.style.display = 'none';
+var hidden = name(document.elementFromPoint(x, y));
+leaders.style.display = '';
+return [shown, hidden, onLeader];
+"""
+NEAR = 1.5  # px: how close a leader's end must be to the pin's centre and to its object's point
+
+
+def near(a: list[float], b: list[float]) -> bool:
+    return abs(a[0] - b[0]) <= NEAR and abs(a[1] - b[1]) <= NEAR
+
+
+def leader_middle(spot: dict, centre: list[float]) -> tuple[float, float]:
+    """The middle of a leader's stretch between its object's point and its pin's touch target, where a tap
+    should reach the photo; where the point is inside the touch target, of its stretch outside the pin's dot."""
+    dx, dy = spot["at"][0] - centre[0], spot["at"][1] - centre[1]
+    start = spot["reach"] / max(abs(dx), abs(dy))  # how far along, from the pin, the line leaves the target
+    if start >= 1:
+        start = (spot["box"][2] - spot["box"][0]) / 2 / math.hypot(dx, dy)
+    return centre[0] + dx * (1 + start) / 2, centre[1] + dy * (1 + start) / 2
+
+
+@pytest.mark.parametrize("variant", ["before-2", "before-3"])  # the pages with pins nudged that far at 390 px
+def test_a_nudged_pin_has_a_leader_to_its_object(browser, pages, variant: str):
+    """A pin nudged away from its object had nothing linking it to it: on a phone a shopper could not tell
+    which of the bottles on a table a pin was for. Loaded on a phone and resized to the desktop and to a small
+    phone, every pin nudged further than its radius (its dot no longer covers its object's point) has exactly
+    one leader line, from its centre to its object's point, and no other pin has one; a tap on the middle of
+    the leader between its object and its pin reaches what it would without the leaders (the photo, or a pin's
+    touch target), never the line."""
+    page, _data = pages[variant]
+    nudged_on_phone, photo_tapped = 0, 0
+    for n, size in enumerate([WIDTHS["phone"], WIDTHS["desktop"], SMALL_PHONE]):
+        set_viewport(browser, *size)
+        if not n:
+            browser.get(page.as_uri())
+        browser.execute_async_script(NEXT_FRAME)  # the layout of the new size is painted
+        where = f"{page.stem} at {size[0]} px"
+        leaders = browser.execute_script(LEADERS)
+        nudged = []
+        for spot in browser.execute_script(HOTSPOTS):
+            left, top, right, bottom = spot["box"]
+            centre = [(left + right) / 2, (top + bottom) / 2]
+            if math.dist(centre, spot["at"]) > (right - left) / 2:
+                nudged.append((spot, centre))
+        if size == WIDTHS["phone"]:
+            nudged_on_phone = len(nudged)
+        assert len(leaders) == len(nudged), f"{len(leaders)} leaders for {len(nudged)} nudged pins on {where}"
+        for spot, centre in nudged:
+            own = [ends for ends in leaders if near(ends[0], spot["at"]) and near(ends[1], centre)]
+            assert len(own) == 1, f"{spot['id']} on {where}: {len(own)} leaders from {spot['at']} to {centre}"
+            reached, without, on_leader = browser.execute_script(TAPPED_THROUGH, *leader_middle(spot, centre))
+            assert not on_leader and reached == without, (
+                f"a tap on {spot['id']}'s leader on {where} hits {reached}, without the leaders {without}"
+            )
+            photo_tapped += reached == "IMG.photo"
+    assert nudged_on_phone, f"no pin of {page.stem} is nudged at 390 px: this page tests no leader"
+    assert photo_tapped, f"no tap on a leader of {page.stem} reached the photo"
 
 
 def screenshot(driver: webdriver.Chrome, pins: list, device: str, tmp_path: Path) -> None:
