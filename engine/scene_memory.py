@@ -430,7 +430,9 @@ def embed_missing_objects(
     """Give the active embedder a vector for each remembered object lacking one (after an embedder switch).
 
     Photos moved, deleted or changed since they were tagged cannot be cut again: they are skipped
-    and counted in the log, and stay in *Where used*. Returns the number of objects embedded.
+    and counted in the log, and stay in *Where used*. Returns the number of objects embedded. Such a photo
+    is tried again only once its file has changed (``_Unreadable``): every search asked for the rest of the
+    session, hashing a changed photo again and showing the app's "Embedding…" title for nothing.
     Thousands of photos take minutes, so ``progress`` gets (objects done, objects to do) photo by photo,
     and ``cancelled`` is asked before each: a cancel raises ``Cancelled``, keeping the photos already
     embedded (each is written on its own), so the next search goes on from there.
@@ -442,20 +444,25 @@ def embed_missing_objects(
         "WHERE v.object_id IS NULL ORDER BY s.id, o.id",
         (key,),
     ).fetchall()
+    unreadable = _UNREADABLE.setdefault(catalog, _Unreadable())
     by_scene: dict[int, list[sqlite3.Row]] = {}
     for row in rows:
         by_scene.setdefault(row[0], []).append(row)
-    embedded, unreadable, done = 0, 0, 0
-    for group in by_scene.values():
+    to_try = [group for group in by_scene.values() if not unreadable.unchanged(*group[0][:3])]
+    total = sum(map(len, to_try))
+    embedded, done, failed = 0, 0, len(by_scene) - len(to_try)
+    for group in to_try:
         if cancelled():
-            raise Cancelled(f"stopped embedding the tagged photos' objects after {embedded} of {len(rows)}; "
+            raise Cancelled(f"stopped embedding the tagged photos' objects after {embedded} of {total}; "
                             "the next search goes on from there")
         if progress:
-            progress(done, len(rows))
+            progress(done, total)
         done += len(group)
+        state = _file_state(group[0][1])  # before it is read: a file put back meanwhile is tried again
         vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[4:8]) for r in group])
         if vectors is None:
-            unreadable += 1
+            unreadable.add(*group[0][:3], state)
+            failed += 1
             continue
         with catalog.write():
             catalog.db.executemany(
@@ -465,9 +472,41 @@ def embed_missing_objects(
         embedded += len(group)
     if embedded:
         log(f"embedded {embedded} objects of remembered photos for {key}")
-    if unreadable:
-        log(f"{unreadable} remembered photos were moved or changed since tagged; tag them again to search them")
+    if failed:
+        log(f"{failed} remembered photos were moved or changed since tagged; tag them again to search them")
     return embedded
+
+
+class _Unreadable:
+    """The remembered photos that could not be cut again, each with its file's state then, so that a search
+    tries one again only once the file has changed: put back, or restored from a backup."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[int, str, str], tuple[int, int] | None] = {}
+        self._lock = threading.Lock()  # two searches of the app's io runner may ask at once
+
+    def add(self, scene: int, path: str, sha256: str, state: tuple[int, int] | None) -> None:
+        with self._lock:
+            self._files[scene, path, sha256] = state
+
+    def unchanged(self, scene: int, path: str, sha256: str) -> bool:
+        """Whether this photo failed before and its file is as it was then (still gone, or still changed)."""
+        with self._lock:
+            if (scene, path, sha256) not in self._files:
+                return False
+            return self._files[scene, path, sha256] == _file_state(path)
+
+
+def _file_state(path: str) -> tuple[int, int] | None:
+    """(modification time in ns, size) of ``path``; None for a file that is gone."""
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
+
+
+_UNREADABLE: weakref.WeakKeyDictionary[Catalog, _Unreadable] = weakref.WeakKeyDictionary()
 
 
 def _embed_again(pipeline: Pipeline, path: str, sha256: str, boxes: list[Box]) -> np.ndarray | None:

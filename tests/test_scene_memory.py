@@ -218,6 +218,33 @@ def test_embedding_the_remembered_objects_shows_progress_and_stops_when_cancelle
     assert reports[1] == (0, total - first)  # the next search goes on from there
 
 
+def test_a_photo_changed_since_tagged_is_tried_again_only_once_its_file_changes(tagged, shared_models: Path,
+                                                                                tmp_path: Path):
+    """After an embedder switch a remembered photo changed since it was tagged cannot be cut again. Every search
+    tried it again all the same: hashed anew, with the app's "Embedding the objects…" title shown for nothing.
+    Now it is skipped until its file changes; put back as it was tagged, it is embedded."""
+    pipe, _ = tagged
+    other = _with_memory(pipe, tmp_path / "copy", shared_models / "effnet_lite0_gem.onnx")
+    db = other.catalog.db
+    scene, photo = db.execute("SELECT id, path FROM scenes ORDER BY id LIMIT 1").fetchone()
+    moved = tmp_path / Path(photo).name
+    with other.catalog.write():
+        db.execute("UPDATE scenes SET path = ? WHERE id = ?", (str(moved), scene))
+    moved.write_bytes(Path(photo).read_bytes() + b"edited")  # changed since tagged: its hash is another
+    total = db.execute("SELECT COUNT(*) FROM scene_objects").fetchone()[0]
+    its = db.execute("SELECT COUNT(*) FROM scene_objects WHERE scene_id = ?", (scene,)).fetchone()[0]
+    reports: list[tuple[int, int]] = []
+    notes: list[str] = []
+    assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == total - its
+    assert reports[0] == (0, total) and notes[-1].startswith("1 remembered photos were moved or changed")
+    reports.clear()
+    assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == 0
+    assert reports == [] and notes[-1].startswith("1 remembered photos")  # not read again, still counted
+    shutil.copyfile(photo, moved)  # put back as it was tagged
+    assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == its
+    assert reports == [(0, its)]
+
+
 def test_looks_like_it_says_it_embeds_first_and_a_new_question_stops_it(tagged, qtbot, shared_models: Path,
                                                                         scene_path, tmp_path: Path):
     pytest.importorskip("pytestqt")
