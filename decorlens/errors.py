@@ -95,8 +95,8 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     """``text`` on one line within ``limit`` characters, shortened rather than wrapped.
 
     What goes first is what a user needs least: the leading folders of long paths (the file name stays),
-    then the longest parenthesised detail, cut or dropped whole, then the middle of very long names; failing
-    that, the middle of the line. Paths go first because a detail is as often our reason as a library's
+    then the longest parenthesised detail, cut or dropped whole, then the middle of very long names where
+    that makes it fit; failing that, the middle of the line. Paths go first because a detail is as often our reason as a library's
     wording: cut first, with a deep backup folder kept whole, a restore's reason read "(no colum…)". Names
     go before the line's middle, which took the advice after a 57-character model name ("…run …ss the flag").
     """
@@ -111,9 +111,9 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
         flat = flat.replace(f"({detail})", "(…)", 1)
         if len(flat) <= limit:
             return flat
-    flat = _names_shortened(flat, limit)
-    if len(flat) <= limit:
-        return flat
+    named = _names_shortened(flat, limit)
+    if len(named) <= limit:  # else the line's middle goes anyway, and the names are kept whole
+        return named
     head = (limit - 1) * 2 // 3
     return flat[:head] + "…" + flat[len(flat) - (limit - 1 - head):]
 
