@@ -132,6 +132,7 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pin_point(window, tag.number))
     qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=WAIT_MS)
     assert window.panel.number == tag.number
+    assert window.panel.subtitle.text() == f"Detected as “{tag.obj.label}” (detector score {tag.obj.score:.2f})"
     searched = set(pipeline.categories.searched(tag.obj.category))
     assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []
     assert len(window.panel.rows) == window.settings.top_k
