@@ -290,7 +290,7 @@ class MainWindow(QMainWindow):
         self.welcome.importCsv.connect(lambda: self._to_catalog(self.catalog.choose_csv))
         self.welcome.openPhoto.connect(self.choose_photo)
         self.catalog.catalogChanged.connect(self._leave_welcome)
-        c.photoShown.connect(lambda _image: self.photo_stack.setCurrentWidget(self.splitter))
+        c.photoShown.connect(lambda _image: self._show_photo_page())
         self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
         self.tabs.currentChanged.connect(self.message.page_shown)
         self.tabs.currentChanged.connect(lambda _page: self.look_outside())
@@ -318,10 +318,20 @@ class MainWindow(QMainWindow):
         self.status_line.show_engine(info)
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")
-        elif info.products == 0:
-            self.show_message(
-                "The catalog is empty: import your products to get matches.", "info", "Open catalog", PHOTO_TAB
-            )
+        elif info.products == 0 and not empty:
+            self._say_catalog_empty()
+
+    def _show_photo_page(self) -> None:
+        """A photo opened replaces the empty catalog's page, which said what the banner says: the banner
+        shows from then on, where the photo's tags have nothing to match."""
+        if self.photo_stack.currentWidget() is self.welcome:
+            self._say_catalog_empty()
+        self.photo_stack.setCurrentWidget(self.splitter)
+
+    def _say_catalog_empty(self) -> None:
+        self.show_message(
+            "The catalog is empty: import your products to get matches.", "info", "Open catalog", PHOTO_TAB
+        )
 
     def reload_pipeline(self) -> None:
         """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""

@@ -89,14 +89,20 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     assert gone[0] not in {m.sku for m in matches} and len(matches) == 5
 
 
-def test_the_empty_catalogs_call_to_action_goes_once_answered(qtbot, fresh_pipeline, settings, small_catalog):
+def test_the_empty_catalogs_call_to_action_goes_once_answered(qtbot, fresh_pipeline, settings, small_catalog,
+                                                               scene_path):
     """"The catalog is empty … Open catalog" went on saying so beside "Importing 64 of 1,955 products…": it
-    goes when its button is pressed, and an import started from the menu replaces it."""
+    goes when its button is pressed, and an import started from the menu replaces it. It showed under the
+    empty catalog's page too, which says the same with its own buttons: it shows once a photo replaces that
+    page."""
     from app.main_window import CATALOG_TAB
 
     win = make_window(qtbot, fresh_pipeline, settings)
     bar = win.message
+    assert win.photo_stack.currentWidget() is win.welcome and not bar.isVisible()
+    win.open_paths([scene_path("bed-that-folds")])
     qtbot.waitUntil(lambda: bar.isVisible() and "catalog is empty" in bar.text.text(), timeout=WAIT_MS)
+    assert win.photo_stack.currentWidget() is win.splitter
     bar.button.click()
     assert win.tabs.currentIndex() == CATALOG_TAB and not bar.isVisible()
     win.show_message("The catalog is empty: import your products to get matches.", "info", "Open catalog")
