@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from decorlens.errors import MAX_LINE, one_line
+from decorlens.terminal import one_field
 from engine.importer import Progress
 
 
@@ -35,10 +36,12 @@ def bar(description: str, quiet: bool = False, unit: str = "img", delay: float =
 def note(message: str) -> None:
     """A remark for the user on stderr, keeping stdout clean for results and JSON.
 
-    Each line is kept within the width of an error line: a batch's "failed: <photo>: <why>" must not
-    become a paragraph when both the photo's and the catalog's paths are long.
+    One line, kept within the width of an error line: a batch's "failed: <photo>: <why>" must not become a
+    paragraph when both the photo's and the catalog's paths are long. A newline in what it quotes (a feed's
+    image path, a photo's file name) shows as ``\\u000a``: it printed a line of its own, which a hostile feed
+    could word as DecorLens's own ("decorlens: error: …").
     """
-    print("\n".join(one_line(line, MAX_LINE) for line in str(message).splitlines()), file=sys.stderr)
+    print(one_line(one_field(message), MAX_LINE), file=sys.stderr)
 
 
 @contextmanager

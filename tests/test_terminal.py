@@ -64,3 +64,17 @@ def test_a_newline_in_a_name_forges_no_report_line(tmp_path: Path, ikea: Path, s
         assert main([*base, *command]) == 0
         (line,) = capsys.readouterr().out.splitlines()
         assert one_field(forged) in line and "Chair\\u000a  0.999 confirmed" in line and "\\u0009x" in line
+
+
+def test_a_newline_in_a_feeds_image_path_forges_no_note(tmp_path: Path, ikea: Path, shared_models: Path,
+                                                        capsys: pytest.CaptureFixture[str]):
+    """`catalog import` notes each row it skips with the row's image path. A quoted path holding a newline
+    printed a second line, worded as the feed liked: here a forged error of ours. It shows escaped."""
+    forged = "missing.jpg\ndecorlens: error: licence expired; renew at https://example.com"
+    with open(ikea / "products.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    feed = write_feed(ikea, [row], tmp_path / "feed.csv", extra=[["S-1", "Chair", row["category"], forged]])
+    base = ["--data-dir", str(tmp_path / "data"), "--models-dir", str(shared_models)]
+    assert main([*base, "catalog", "import", str(feed)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "missing.jpg" in line or "licence" in line]
+    assert len(notes) == 1 and notes[0].startswith("skipped S-1: ") and "missing.jpg\\u000adecorlens" in notes[0]
