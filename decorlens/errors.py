@@ -39,8 +39,9 @@ PATH = re.compile(rf"(?:(?<!\w)[A-Za-z]:)?[/\\]+(?:{_WORD}(?: (?:{_WORD}|\({_WOR
 # What a shortened Windows path keeps before its "…": the drive ("C:") or the share ("\\server\share").
 WINDOWS_ROOT = re.compile(r"[A-Za-z]:|\\{2,}[^/\\]+\\+[^/\\]+")
 LONG_PATH = 25  # characters: a shorter path is left whole
-# A file name or a model's key as long as a shared model's ("mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx",
-# 57 characters): no word of ours is this long. Cut in its middle to ``NAME_KEPT`` before the line's middle is.
+# A file name or a model's key as long as a shared model's (57 characters:
+# "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"): no word of ours is this long. Cut in its middle
+# to ``NAME_KEPT`` before the line's middle is.
 LONG_NAME = re.compile(r"[\w.+-]{40,}")
 NAME_KEPT = 32
 OUR_PACKAGES = ("engine", "training", "decorlens", "app", "bench")
@@ -96,9 +97,10 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
 
     What goes first is what a user needs least: the leading folders of long paths (the file name stays),
     then the longest parenthesised detail, cut or dropped whole, then the middle of very long names where
-    that makes it fit; failing that, the middle of the line. Paths go first because a detail is as often our reason as a library's
-    wording: cut first, with a deep backup folder kept whole, a restore's reason read "(no colum…)". Names
-    go before the line's middle, which took the advice after a 57-character model name ("…run …ss the flag").
+    that makes it fit; failing that, the middle of the line. Paths go first because a detail is as often
+    our reason as a library's wording: cut first, with a deep backup folder kept whole, a restore's reason
+    read "(no colum…)". Names go before the line's middle, which took the advice after a 57-character model
+    name ("…run …ss the flag").
     """
     flat = _paths_shortened(" ".join(str(text).split()), limit)
     excess = len(flat) - limit
