@@ -85,7 +85,7 @@ def _problems(code: int, err: str) -> list[str]:
     found = [f"exit {code}"] if code not in (0, 1, 2) else []
     found += [f"not ours: {line!r}" for line in lines if not line.startswith(OURS)]
     found += [f"{len(line)} characters: {line!r}" for line in lines if len(line) > MAX_LINE]
-    return found + ["unexpected error"] * ("unexpected" in err or "Traceback" in err)
+    return found + ["a bug's error"] * ("error: unexpected " in err or "Traceback" in err)  # errors.explain
 
 
 @pytest.mark.parametrize("seed", SEEDS)
