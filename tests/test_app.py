@@ -128,10 +128,17 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     qtbot.waitUntil(lambda: window.view.card.isVisible(), timeout=WAIT_MS)
     assert window.view.card.number == tag.number
     assert window.view.card.name.text() == tag.obj.matches[0].name
+    assert window.view.card.hint.text() == "Click for all matches"
 
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pin_point(window, tag.number))
     qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=WAIT_MS)
     assert window.panel.number == tag.number
+    # the card stays up under the mouse: it points to the list, not to the click just made
+    assert window.view.card.isVisible() and window.view.card.hint.text() == "All matches on the right"
+    other = next(n for n in window.view.pins if n != tag.number)
+    qtbot.mouseMove(viewport, pin_point(window, other))
+    qtbot.waitUntil(lambda: window.view.card.number == other, timeout=WAIT_MS)
+    assert window.view.card.hint.text() == "Click for all matches"
     assert window.panel.subtitle.text() == f"Detected as “{tag.obj.label}” (detector score {tag.obj.score:.2f})"
     searched = set(pipeline.categories.searched(tag.obj.category))
     assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []

@@ -20,6 +20,8 @@ from engine.rerank import Checked
 CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach
 PIN_REACH = RADIUS + HALO  # px from a pin's centre to the edge of its halo
 NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut with "…"
+CLICK = "Click for all matches"
+LISTED = "All matches on the right"  # about as long as CLICK: the card does not jump on the click
 
 
 class HoverCard(QFrame):
@@ -37,7 +39,7 @@ class HoverCard(QFrame):
         self.detail = QLabel()
         self.detail.setTextFormat(Qt.TextFormat.RichText)  # escaped catalog text plus markup of our own
         self.badge = QLabel()
-        self.hint = QLabel("Click for all matches")
+        self.hint = QLabel(CLICK)
         self.hint.setObjectName("muted")  # the theme's muted colour, light or dark
         text = QVBoxLayout()
         text.setSpacing(2)
@@ -52,13 +54,16 @@ class HoverCard(QFrame):
 
     def show_tag(
         self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None,
-        others: Sequence[QPoint] = (), gone: Collection[str] = (),
+        others: Sequence[QPoint] = (), gone: Collection[str] = (), listed: bool = False,
     ) -> None:
         """Fill in and place beside ``anchor`` (the pin) inside ``bounds``, never over the pin (``_place``).
         ``verified``: the product a check of details put first, shown unless the user confirmed another; ``others``:
         the other pins, which the card leaves uncovered where a side allows; ``gone``: SKUs the catalog no longer
-        has, whose product the card says is no longer sold rather than how sure its match is."""
+        has, whose product the card says is no longer sold rather than how sure its match is; ``listed``: the
+        panel lists this tag's matches already, so the card points there instead of asking for the click just made
+        (the card stays up under the mouse after it)."""
         self.number = tag.number
+        self.hint.setText(LISTED if listed else CLICK)
         checked = verified if verified is not None and tag.confirmed is None else None
         best = checked.match if checked is not None else tag.best
         self.heading.setText(

@@ -170,6 +170,7 @@ class SceneView(QGraphicsView):
         if (panel := self.matches_panel()) is not None:
             panel.photo = self  # Escape in the panel comes back here
         self.pinActivated.emit(number)
+        self.refresh_card(number)  # its hint: the matches are listed now
 
     def open_current(self) -> None:
         """Enter: the current pin's matches, and the keyboard on the first of them (the selected one). Tab
@@ -248,6 +249,7 @@ class SceneView(QGraphicsView):
             self.verified(number),
             [self.mapFromScene(pin.pos()) for other, pin in self.pins.items() if other != number],
             self.gone,
+            listed=(panel := self.matches_panel()) is not None and panel.number == number,
         )
 
     def step(self, forward: bool, wrap: bool = True) -> bool:
