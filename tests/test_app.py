@@ -6,6 +6,7 @@ corrections and pasted photos it writes into that data dir are removed around ev
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ pytest.importorskip("pytestqt")
 from conftest import clear_user_edits  # noqa: E402  (tests/ is on sys.path)
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox  # noqa: E402
 
 from app.corrections import FOLDER, USER  # noqa: E402
 from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
@@ -392,6 +393,27 @@ def test_advanced_settings_open_below_without_widening_the_dialog(qtbot, setting
     assert dialog.embedder.count() and dialog.width() == width
     longest = max((dialog.embedder.itemText(i) for i in range(dialog.embedder.count())), key=len)
     assert dialog.embedder.sizeHint().width() < dialog.embedder.fontMetrics().horizontalAdvance(longest)
+
+
+def test_advanced_settings_say_whole_in_tooltips_what_their_boxes_cut(qtbot, settings, tmp_path, shared_models):
+    """The embedder box shows its choice cut ('mobilenet_v2-imagenet (mobilenet_v2_1.0_224_quant.float'), and the
+    models folder's placeholder is cut too ('the standard folder (DECORLENS_MODELS_…') and never said where that
+    is: both had no tooltip. Now the box's tooltip names the embedder whole, and the field's the folder in use."""
+    dialog = SettingsDialog(settings, [], tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.advanced_toggle.setChecked(True)
+    qtbot.waitUntil(dialog.advanced.isVisible, timeout=WAIT_MS)
+    box, shown = dialog.embedder, dialog.embedder.currentText()
+    option = QStyleOptionComboBox()
+    box.initStyleOption(option)
+    field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                       QStyle.SubControl.SC_ComboBoxEditField, box)
+    assert field.width() < box.fontMetrics().horizontalAdvance(shown)  # cut on screen
+    assert html.escape(shown) in dialog.embedder.toolTip()
+    assert html.escape(str(shared_models)) in dialog.models_dir.toolTip()  # DECORLENS_MODELS_DIR, as the tests set it
+    dialog.models_dir.setText(str(tmp_path))
+    assert html.escape(str(tmp_path)) in dialog.models_dir.toolTip()
 
 
 def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeline, settings, ikea):

@@ -41,6 +41,7 @@ from app.settings import DEVICES, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
+from engine.paths import models_dir
 from engine.settings import Settings, save_choice
 
 DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
@@ -94,6 +95,7 @@ class SettingsDialog(QDialog):
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
         self.models_dir.setAccessibleName("Models folder")  # its form label names the row, beside the button
         self.models_dir.editingFinished.connect(self._fill_models)
+        self.models_dir.textChanged.connect(self._name_models_folder)
         self.detectors = QListWidget()
         self.detectors.itemChanged.connect(self._check_detectors)
         self.models_note = QLabel()
@@ -101,6 +103,8 @@ class SettingsDialog(QDialog):
         self.embedder = QComboBox(minimumContentsLength=36)  # a long file name is cut, not the dialog widened
         self.embedder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.embedder.setPlaceholderText("no embedder found")
+        self.embedder.currentIndexChanged.connect(  # the closed box cuts a long name: its tooltip has it whole
+            lambda _index: self.embedder.setToolTip(self.embedder.currentData(Qt.ItemDataRole.ToolTipRole) or ""))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -129,6 +133,7 @@ class SettingsDialog(QDialog):
         outer.addWidget(self.body, 1)
         outer.addWidget(buttons)  # outside the scrolled part: OK and Cancel are on screen however short it is
         self._fill_models()
+        self._name_models_folder()
 
     def _matching_group(self) -> QGroupBox:
         group = QGroupBox("Tags and matches")
@@ -238,6 +243,12 @@ class SettingsDialog(QDialog):
             widget.setMinimumHeight(CATEGORY_ROWS * widget.gridSize().height() + 2 * widget.frameWidth())
         return widget
 
+    def _name_models_folder(self) -> None:
+        """The folder models are read from, in the field's tooltip: the field is too narrow for its own
+        placeholder ("the standard folder (DECORLENS_MODELS_…"), which never said where that folder is."""
+        folder = models_dir(self.models_override or self.models_dir.text().strip() or None, self.data_dir)
+        self.models_dir.setToolTip(rich_tooltip(f"Models are read from {folder}"))
+
     def _fill_models(self) -> None:
         """List the models of the folder shown, checking those the engine would run with it.
 
@@ -285,7 +296,7 @@ class SettingsDialog(QDialog):
         self.embedder.clear()
         for model in models:
             self.embedder.addItem(_label(model), model.path.name)
-            tip = rich_tooltip(f"{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
+            tip = rich_tooltip(f"{_label(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
             self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))
 
