@@ -16,19 +16,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from engine.boxes import four_numbers
 from engine.catalog import Product
-from engine.corrections_file import DETECTOR, FOLDER, FORMAT, MOVED_ASIDE, USER, Unreadable, image_size, read
+from engine.corrections_file import (
+    DETECTOR,
+    FOLDER,
+    FORMAT,
+    MOVED_ASIDE,
+    USER,
+    Unreadable,
+    finite,
+    image_size,
+    point,
+    read,
+    text,
+    whole,
+)
 from engine.errors import DecorLensError
 from engine.files import sha256_of, write_atomic
-from engine.results import Match, SceneObject, SceneResult
+from engine.results import Match, MatchKind, SceneObject, SceneResult
 
-_MATCH_FIELDS = {f.name for f in fields(Match)}
+MATCH_KINDS = get_args(MatchKind)
 
 
 @dataclass
@@ -243,26 +256,38 @@ def _match_json(match: Match) -> dict[str, Any]:
 
 
 def _match_from(entry: dict[str, Any]) -> Match:
-    return Match(**{k: v for k, v in entry.items() if k in _MATCH_FIELDS})
+    kind = text(entry, "match")
+    if kind not in MATCH_KINDS:
+        raise ValueError(f"match must be one of {', '.join(MATCH_KINDS)}, not {kind!r}"[:120])
+    return Match(whole(entry, "product_id"), text(entry, "sku"), text(entry, "name"), text(entry, "category"),
+                 finite(entry, "score"), kind, *(text(entry, key, "") for key in ("image_path", "url", "price")))
 
 
 def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
+    """A saved tag, each field checked (``engine.corrections_file``): a ValueError names the first that is not
+    what the app saves."""
+    matches, parts = entry.get("matches", []), entry.get("parts", [])
+    if not isinstance(matches, list) or not isinstance(parts, list):
+        raise TypeError("matches and parts must be lists")
     obj = SceneObject(
-        entry["category"],
-        entry.get("label", ""),
-        float(entry.get("score", 0.0)),
+        text(entry, "category"),
+        text(entry, "label", ""),
+        finite(entry, "score", 0.0),
         four_numbers(entry["box"]),
-        tuple(entry["tag"]),
-        [_match_from(m) for m in entry.get("matches", [])],
-        entry.get("source", ""),
-        parts=tuple(four_numbers(part) for part in entry.get("parts", ())),
+        point(entry, "tag"),
+        [_match_from(m) for m in matches],
+        text(entry, "source", ""),
+        parts=tuple(four_numbers(part) for part in parts),
     )
+    origin, original = text(entry, "origin", DETECTOR), entry.get("original_category")
+    if origin not in (DETECTOR, USER) or not isinstance(original, str | None):
+        raise ValueError(f"origin {origin!r} or original_category {original!r} is not one the app saves"[:120])
     return Tag(
-        int(entry["number"]),
+        whole(entry, "number"),
         obj,
-        entry.get("origin", DETECTOR),
+        origin,
         # a file saved before set_category cleared it may say a tag's category changed from itself
-        None if entry.get("original_category") == obj.category else entry.get("original_category"),
+        None if original == obj.category else original,
         _match_from(entry["confirmed"]) if entry.get("confirmed") else None,
         removed,
     )

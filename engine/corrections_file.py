@@ -9,6 +9,7 @@ and for training alike.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,41 @@ def image_size(data: dict[str, Any]) -> tuple[int, int]:
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size):
         raise ValueError("width and height must be whole numbers of pixels above 0")
     return size  # type: ignore[return-value]
+
+
+# -- fields of a saved tag, each checked as it is read -------------------------------------------------------
+# A file that parses may still hold a list where a SKU goes, a string where a score goes or a point of three
+# numbers: the photo opened, and the first hover or click raised TypeError inside Qt (found by a fuzz that
+# replaced one field at a time). Each reader raises ValueError or TypeError, which the app turns into its one line.
+
+
+def text(entry: dict[str, Any], key: str, default: str | None = None) -> str:
+    """``entry[key]`` as text; ``default`` where it is missing (None: it is required)."""
+    value = entry[key] if default is None else entry.get(key, default)
+    if not isinstance(value, str):
+        raise TypeError(f"{key} must be text, not {value!r}"[:120])
+    return value
+
+
+def finite(entry: dict[str, Any], key: str, default: float | None = None) -> float:
+    """``entry[key]`` as a finite number (a score, a coordinate); ``default`` where it is missing."""
+    value = entry[key] if default is None else entry.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a finite number, not {value!r}"[:120])
+    return float(value)
+
+
+def whole(entry: dict[str, Any], key: str, default: int | None = None) -> int:
+    """``entry[key]`` as a whole number from 0 to 2**31 - 1 (a tag's number, a product's id: Qt keeps them as int)."""
+    value = entry[key] if default is None else entry.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ValueError(f"{key} must be a whole number from 0 to 2**31 - 1, not {value!r}"[:120])
+    return value
+
+
+def point(entry: dict[str, Any], key: str) -> tuple[float, float]:
+    """``entry[key]`` as two finite numbers (a pin's place)."""
+    value = entry[key]
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{key} must be two numbers, not {value!r}"[:120])
+    return finite({key: value[0]}, key), finite({key: value[1]}, key)

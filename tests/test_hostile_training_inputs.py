@@ -163,6 +163,29 @@ def test_the_app_sets_a_hostile_corrections_file_aside_in_one_line(saved, kind, 
     assert corrections.load(saved, "room.jpg").tags[0].obj.category == "chair"
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    (("matches", 0, "sku"), ["802.538.09"]), (("matches", 0, "score"), "0.61"), (("matches", 0, "match"), "perfect"),
+    (("matches", 0, "product_id"), 2**63), (("tag",), [35, 50, 1]), (("tag",), ["35", "50"]), (("category",), 7),
+    (("number",), True), (("score",), 1e400), (("origin",), "robot"), (("confirmed",), {"sku": 1}),
+    (("original_category",), ["lamp"]), (("matches",), {"sku": "x"}),
+])
+def test_the_app_sets_aside_a_corrections_file_whose_tag_holds_another_type(saved, field: tuple, value):
+    """A file that parses, with one field of its tag not what the app saves: the photo opened, then the first
+    hover or click raised TypeError inside Qt ('unhashable type: list', QPointF called with wrong argument
+    types), found by a fuzz that replaced one field at a time and opened the photo in the window."""
+    data = json.loads(saved.read_text())
+    node = data["objects"][0]
+    for key in field[:-1]:
+        node = node[key]
+    node[field[-1]] = value
+    path = saved.with_name(f"hostile-{'0' * 16}.json")
+    path.write_text(json.dumps(data))
+    with pytest.raises(DecorLensError, match=rf"^saved edits {path.name} are unreadable \(.+\); kept as "):
+        corrections.load(path, "room.jpg")
+    assert not path.exists()
+    assert corrections.load(saved, "room.jpg").tags[0].obj.category == "chair"
+
+
 def test_the_app_does_not_hash_a_fifo_as_a_photo(tmp_path: Path):
     fifo = tmp_path / "room.jpg"
     os.mkfifo(fifo)
