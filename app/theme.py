@@ -30,6 +30,7 @@ class Colours:
     alternate: str
     text: str
     muted: str
+    disabled: str  # a control's text that does nothing now: far less contrast than muted, which must be read
     line: str
     accent: str
     accent_text: str
@@ -42,6 +43,7 @@ LIGHT = Colours(
     alternate="#eef0f3",
     text="#1f2328",
     muted="#5f6b7a",
+    disabled="#a6aeb8",
     line="#dde1e6",
     accent="#2f6fde",
     accent_text="#ffffff",
@@ -53,6 +55,7 @@ DARK = Colours(
     alternate="#2e333a",
     text="#e7e9ec",
     muted="#9aa4b0",
+    disabled="#5f6772",
     line="#3b4048",
     accent="#4c8dff",
     accent_text="#ffffff",
@@ -166,7 +169,7 @@ QTabBar::tab:selected:focus {{ border: 2px solid {c.accent}; border-radius: 6px;
 QPushButton {{ padding: 5px 12px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QPushButton:hover {{ background: {c.alternate}; }}
 QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
-QPushButton:disabled {{ color: {c.muted}; }}
+QPushButton:disabled {{ color: {c.disabled}; background: {c.window}; }}
 QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
 {focus(c)}

@@ -5,6 +5,7 @@ words, and the About box with the licences of the real models. Offscreen (pytest
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app import theme
@@ -92,7 +93,7 @@ def test_a_message_floats_and_never_moves_the_photo(qtbot, window):
     qtbot.waitUntil(lambda: window.message.width() == window.centralWidget().width())
 
 
-def test_a_message_shows_on_the_tab_it_is_about(qtbot, main_window, fresh_pipeline):
+def test_a_message_shows_on_the_tab_it_is_about(qtbot, main_window, fresh_pipeline, scene_path):
     """An error from the Catalog tab stayed on the photo and the map, where it no longer applied. A tab's error
     hides on the other tabs and comes back with its own until dismissed; a tab's news shows where the user
     is when it comes and goes once its tab is left; a message about the whole window shows on every tab."""
@@ -102,6 +103,7 @@ def test_a_message_shows_on_the_tab_it_is_about(qtbot, main_window, fresh_pipeli
 
     window = main_window(fresh_pipeline)
     bar, tabs = window.message, window.tabs
+    window.open_paths([scene_path("bed-that-folds")])  # the empty catalog's page said it until a photo came
     qtbot.waitUntil(lambda: bar.isVisible() and bar.button.text() == "Open catalog", timeout=WAIT_MS)
     tabs.setCurrentIndex(CATALOG_TAB)
     assert not bar.isVisible()  # the empty catalog's call to action, on the tab it calls to
@@ -352,5 +354,43 @@ def test_the_dark_look_keeps_radio_buttons_and_scores_readable(qtbot):
         assert max(indicator) - min(indicator) > 60, "the indicator's ring stands out from the panel"
         score = badge_html(Match(1, "SKU", "name", "chair", 0.51, "similar"))
         assert f"color:{theme.colours().muted};\">0.51" in score
+    finally:
+        theme.apply(app, "light")
+
+
+def _luminance(colour) -> float:
+    """WCAG relative luminance of a QColor."""
+    def linear(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    return 0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF()) + 0.0722 * linear(colour.blueF())
+
+
+def _text_contrast(button) -> float:
+    """The WCAG contrast of a rendered button's label against its face: the face is its commonest colour, the
+    label the darkest pixel on a light face and the lightest on a dark one."""
+    image = button.grab().toImage()
+    pixels = [image.pixelColor(x, y) for x in range(2, image.width() - 2) for y in range(2, image.height() - 2)]
+    face = _luminance(QColor.fromRgb(Counter(p.rgb() for p in pixels).most_common(1)[0][0]))
+    levels = sorted(map(_luminance, pixels))
+    label = levels[0] if face > 0.5 else levels[-1]
+    return (max(label, face) + 0.05) / (min(label, face) + 0.05)
+
+
+@pytest.mark.parametrize("choice", ["light", "dark"])
+def test_a_disabled_button_looks_unlike_an_enabled_one(qtbot, choice: str):
+    """The Batch dialog's *Open results folder* and *Cancel*, disabled until a run, read like *Close* beside them:
+    their label was the muted text colour, 5.3:1 on the button's face, which must stay readable where it is
+    text. A disabled button's label is now under 3:1, an enabled one's stays over 4.5:1."""
+    from PySide6.QtWidgets import QPushButton
+
+    app = QApplication.instance()
+    theme.apply(app, choice)
+    try:
+        enabled, disabled = QPushButton("Open results folder"), QPushButton("Open results folder")
+        disabled.setEnabled(False)
+        for button in (enabled, disabled):
+            qtbot.addWidget(button)
+            button.show()
+        assert _text_contrast(enabled) > 4.5 and _text_contrast(disabled) < 3.0
     finally:
         theme.apply(app, "light")
