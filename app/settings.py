@@ -8,6 +8,7 @@ text because QSettings returns a one-element list as a plain string on some plat
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -21,10 +22,15 @@ MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "gpu")
 THEMES = ("system", "light", "dark")
 TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
+MAX_TOP_K = 50  # products shown per tag (Settings' box goes no higher)
 
 
 class AppSettings:
-    """Typed access to the app's QSettings (pass a store of your own in tests)."""
+    """Typed access to the app's QSettings (pass a store of your own in tests).
+
+    A value the file holds that is not one the app writes (edited by hand, a damaged disk) reads as the
+    default: "top_k=inf" raised OverflowError while the window was being made, so the app did not open.
+    """
 
     def __init__(self, store: QSettings | None = None, data: str | Path | None = None):
         # An INI file in the data dir, beside the catalog (not the registry or ~/.config), so a
@@ -52,7 +58,7 @@ class AppSettings:
 
     @property
     def top_k(self) -> int:
-        return max(1, int(self.store.value("engine/top_k", 5, type=int)))
+        return min(MAX_TOP_K, max(1, int(self._number("engine/top_k", 5))))
 
     @top_k.setter
     def top_k(self, value: int) -> None:
@@ -61,8 +67,8 @@ class AppSettings:
     @property
     def exact_threshold(self) -> float | None:
         """``None`` means the embedder card's calibrated value."""
-        value = float(self.store.value("engine/exact_threshold", 0.0, type=float))
-        return value if value > 0 else None
+        value = self._number("engine/exact_threshold", 0.0)
+        return value if 0 < value <= 1 else None
 
     @exact_threshold.setter
     def exact_threshold(self, value: float | None) -> None:
@@ -104,8 +110,8 @@ class AppSettings:
     @property
     def max_tags(self) -> int:
         """At most this many of the detector's tags shown on a photo, the surest first; 0: every one."""
-        value = int(self.store.value("view/max_tags", 0, type=int))
-        return value if value in TAG_LIMITS else 0
+        value = self._number("view/max_tags", 0)
+        return int(value) if value in TAG_LIMITS else 0
 
     @max_tags.setter
     def max_tags(self, value: int) -> None:
@@ -121,6 +127,14 @@ class AppSettings:
 
     def clear_recent(self) -> None:
         self.store.setValue("files/recent", "[]")
+
+    def _number(self, key: str, default: float) -> float:
+        """The finite number stored under ``key``; ``default`` for anything else (text, NaN, inf, a list)."""
+        try:
+            value = float(str(self.store.value(key, default, type=str)))
+        except ValueError:
+            return default
+        return value if math.isfinite(value) else default
 
     def _list(self, key: str) -> list[str]:
         try:

@@ -283,12 +283,17 @@ def available_models(
     For the user to choose from by file name, as ``models activate`` and ``config.yaml`` do: a name
     found in several folders is listed once, from the folder ``locate`` would pick, so the model
     chosen is the one that runs. A file without a readable card (an export in progress, a stray
-    file) is left out rather than raised, so one bad file does not hide the others.
+    file) is left out rather than raised, so one bad file does not hide the others; so is a folder that cannot
+    be listed (a name too long, no permission, a share gone), which raised out of the Settings dialog.
     """
     seen: set[str] = set()
     found: list[ResolvedModel] = []
     for folder in model_search_path(models_dir, data_dir):
-        for path in sorted(folder.glob("*.onnx")):
+        try:
+            paths = sorted(folder.glob("*.onnx"))
+        except OSError:
+            continue
+        for path in paths:
             if path.name in seen:
                 continue
             seen.add(path.name)

@@ -1,0 +1,70 @@
+"""settings.ini holding what the app never writes (edited by hand, a damaged disk): the window still opens.
+
+Found by filling each key with hostile values and opening the window and Settings on each: "top_k=inf"
+raised OverflowError while the window was being made, "max_tags=nan" ValueError, a top_k past what Qt's
+spin box holds stopped Settings from opening, and a models folder whose name is too long to stat raised out
+of Settings' model list.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+
+from app.dialogs.settings import SettingsDialog
+from app.main_window import MainWindow
+from app.settings import MAX_TOP_K, AppSettings
+from engine.models import available_models
+
+pytestmark = pytest.mark.gui
+HOSTILE = ["", "abc", "-1", "nan", "inf", "-inf", "1e308", "99999999999999999999", "[1,2", "@Invalid()"]
+
+
+def _settings(tmp_path: Path, lines: dict[str, str]) -> AppSettings:
+    ini = tmp_path / "settings.ini"
+    sections: dict[str, list[str]] = {}
+    for key, value in lines.items():
+        section, name = key.split("/")
+        sections.setdefault(section, []).append(f"{name}={value}")
+    ini.write_text("".join(f"[{s}]\n" + "\n".join(names) + "\n" for s, names in sections.items()))
+    return AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_number_the_app_never_writes_reads_as_its_default(tmp_path: Path, value: str):
+    settings = _settings(tmp_path, {"engine/top_k": value, "engine/exact_threshold": value, "view/max_tags": value})
+    assert 1 <= settings.top_k <= MAX_TOP_K
+    assert settings.exact_threshold is None and settings.max_tags == 0
+
+
+def test_numbers_the_app_writes_read_back(tmp_path: Path):
+    settings = _settings(tmp_path, {})
+    settings.top_k, settings.exact_threshold, settings.max_tags = 7, 0.83, 10
+    assert (settings.top_k, settings.exact_threshold, settings.max_tags) == (7, 0.83, 10)
+
+
+def test_the_window_and_settings_open_over_a_damaged_settings_file(qtbot, fresh_pipeline, tmp_path: Path):
+    settings = _settings(tmp_path, {"engine/top_k": "inf", "engine/exact_threshold": "nan", "view/max_tags": "1e308",
+                                    "engine/models_dir": "x" * 5000})
+    window = MainWindow(fresh_pipeline, settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.engine_info is not None, timeout=90_000)
+    dialog = SettingsDialog(settings, window._categories(), fresh_pipeline.data_dir, None, window)
+    qtbot.addWidget(dialog)
+    assert dialog.top_k.value() == 5
+
+
+def test_a_models_folder_that_cannot_be_listed_lists_the_others(fresh_pipeline, tmp_path: Path):
+    """The data dir's own models are listed, as beside an empty models folder."""
+    (tmp_path / "empty").mkdir()
+    listed = {m.path.name for m in available_models(tmp_path / "empty", fresh_pipeline.data_dir)}
+    assert listed and {m.path.name for m in available_models(tmp_path / ("x" * 5000), fresh_pipeline.data_dir)} == listed
