@@ -158,6 +158,23 @@ def test_enter_on_a_pin_puts_the_keyboard_on_its_first_match_and_escape_brings_i
     assert press(qtbot, K.Key_Tab) is view and view.current == after  # Tab still walks the tags (docs/app.md)
 
 
+def test_the_card_of_a_pin_reached_by_keyboard_says_enter_not_click(qtbot, window, scene_path):
+    """Tab onto a pin opened its hover card saying "Click for all matches" to someone with no mouse on it. A pin
+    reached by Tab says Enter; the mouse over a pin says Click again."""
+    open_room(qtbot, window, scene_path)
+    view = window.view
+    view.setFocus(Qt.FocusReason.OtherFocusReason)
+    press(qtbot, K.Key_Tab)
+    assert view.card.isVisible() and view.card.number == view.current
+    assert view.card.hint.text() == "Enter for all matches"
+    other = next(n for n in view.pins if n != view.current)
+    point = view.mapFromScene(view.pins[other].pos())
+    qtbot.mouseMove(view.viewport(), point + QPoint(40, 40))
+    qtbot.mouseMove(view.viewport(), point)
+    qtbot.waitUntil(lambda: view.card.isVisible() and view.card.number == other, timeout=WAIT_MS)
+    assert view.card.hint.text() == "Click for all matches"
+
+
 def test_tab_reaches_each_match_and_its_button_in_order_with_no_empty_stop(qtbot, window, scene_path):
     """Tab from the panel's buttons goes down the rows, each row then its Confirm button, then on to the rest
     of the window; the scroll area around them is no stop of its own. Shift+Tab walks back the same way."""

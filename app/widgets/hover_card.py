@@ -21,6 +21,7 @@ CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach
 PIN_REACH = RADIUS + HALO  # px from a pin's centre to the edge of its halo
 NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut with "…"
 CLICK = "Click for all matches"
+KEY = "Enter for all matches"  # the card of a pin reached with Tab: no mouse is on it to click
 LISTED = "All matches on the right"  # about as long as CLICK: the card does not jump on the click
 
 
@@ -54,16 +55,16 @@ class HoverCard(QFrame):
 
     def show_tag(
         self, tag: Tag, colour: str, anchor: QPoint, bounds: QRect, verified: Checked | None = None,
-        others: Sequence[QPoint] = (), gone: Collection[str] = (), listed: bool = False,
+        others: Sequence[QPoint] = (), gone: Collection[str] = (), listed: bool = False, by_key: bool = False,
     ) -> None:
         """Fill in and place beside ``anchor`` (the pin) inside ``bounds``, never over the pin (``_place``).
         ``verified``: the product a check of details put first, shown unless the user confirmed another; ``others``:
         the other pins, which the card leaves uncovered where a side allows; ``gone``: SKUs the catalog no longer
         has, whose product the card says is no longer sold rather than how sure its match is; ``listed``: the
         panel lists this tag's matches already, so the card points there instead of asking for the click just made
-        (the card stays up under the mouse after it)."""
+        (the card stays up under the mouse after it); ``by_key``: the keyboard reached the pin, so Enter opens it."""
         self.number = tag.number
-        self.hint.setText(LISTED if listed else CLICK)
+        self.hint.setText(LISTED if listed else KEY if by_key else CLICK)
         checked = verified if verified is not None and tag.confirmed is None else None
         best = checked.match if checked is not None else tag.best
         self.heading.setText(

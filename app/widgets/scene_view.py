@@ -76,6 +76,7 @@ class SceneView(QGraphicsView):
         self.setMouseTracking(True)
         self.colours = CategoryColours()
         self.card = HoverCard(thumbnails, self.viewport())
+        self._card_by_key = False  # whether the keyboard opened the card (Tab to a pin), not the mouse
         self.legend = Legend(self.viewport())
         self.hint = Notice(self.viewport(), big=True)
         self.busy = Notice(self.viewport())
@@ -224,6 +225,7 @@ class SceneView(QGraphicsView):
 
     def _hovered(self, number: int, entered: bool) -> None:
         if entered:
+            self._card_by_key = False
             self._show_card(number)
             self.boxes[number].setVisible(True)
             return
@@ -250,6 +252,7 @@ class SceneView(QGraphicsView):
             [self.mapFromScene(pin.pos()) for other, pin in self.pins.items() if other != number],
             self.gone,
             listed=(panel := self.matches_panel()) is not None and panel.number == number,
+            by_key=self._card_by_key,
         )
 
     def step(self, forward: bool, wrap: bool = True) -> bool:
@@ -265,6 +268,7 @@ class SceneView(QGraphicsView):
                 return False
             target = order[index % len(order)]
         self._set_current(target)
+        self._card_by_key = True  # the card says Enter, not Click, until the mouse opens one
         self._show_card(target)
         return True
 
