@@ -313,7 +313,7 @@ def find_first(
     """
     folders = model_search_path(models_dir, data_dir)
     for name in choices:
-        path = Path(name)
+        path = _named(name)
         candidates = [path] if path.is_absolute() or path.parent != Path(".") else [d / name for d in folders]
         for candidate in candidates:
             if candidate.is_file():
@@ -325,7 +325,7 @@ def locate(
     file_name: str, models_dir: str | os.PathLike[str] | None = None, data_dir: Path | None = None
 ) -> Path:
     """The first ``file_name`` on the model search path (a path with folders is taken as it is)."""
-    path = Path(file_name)
+    path = _named(file_name)
     if path.is_absolute() or path.parent != Path("."):
         if path.is_file():
             return path
@@ -335,6 +335,15 @@ def locate(
         if (folder / file_name).is_file():
             return folder / file_name
     raise _not_found([file_name], folders)
+
+
+def _named(file_name: str) -> Path:
+    """``file_name`` as a path, refused where it names no file ("", ".", "/": `--embedder ''` ended in
+    'unexpected ValueError: PosixPath('.') has an empty name')."""
+    path = Path(file_name)
+    if not path.name:
+        raise ModelError(f"{file_name!r} names no model file: give an ONNX file's name, e.g. yolo11n-ovint8-dq.onnx")
+    return path
 
 
 def _not_found(names: list[str], folders: list[Path]) -> ModelError:

@@ -213,3 +213,16 @@ def test_a_model_activated_by_its_path_is_the_one_searches_use(shared_models: Pa
     pipeline = Pipeline(Settings.for_data_dir(data))
     assert [pipeline._find_first(choices).path for choices in pipeline.settings.detectors] == [outside / "mydet.onnx"]
     assert pipeline._find_first(pipeline.settings.embedder).path == own
+
+
+@pytest.mark.parametrize("args", [["models", "activate", ""], ["models", "activate", "."],
+                                  ["catalog", "map", "--embedder", ""], ["models", "activate", "/"]])
+def test_a_model_name_that_names_no_file_is_refused_in_one_line(tmp_path: Path, capsys, args: list[str]):
+    """An empty name (a script's unset variable: `decorlens models activate "$MODEL"`) ended in 'unexpected
+    ValueError: PosixPath('.') has an empty name', with a traceback saved as for a bug. Found by a fuzz of
+    the commands' options."""
+    from decorlens.main import main
+
+    assert main(["-q", "--data-dir", str(tmp_path / "data"), *args]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("names no model file: give an ONNX file's name, e.g. yolo11n-ovint8-dq.onnx")
