@@ -147,10 +147,11 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print("no tagged photos yet: tag room photos with `decorlens tag` or open them in the app first")
         return 0
     compared = f"objects whose tag searches {args.category}" if args.category else "objects of every category"
-    print(f"{args.image}: {len(hits)} of {tagged} tagged photos, closest object first ({compared})")
-    for h in hits:
+    print(f"{one_field(args.image)}: {len(hits)} of {tagged} tagged photos, closest object first ({compared})")
+    for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same
         box = ",".join(f"{v:.0f}" for v in h.box)
-        print(f"  {h.score:.3f} {h.photo}  object {h.number} [{h.category}] box {box}  matched {h.sku or '-'}")
+        print(f"  {h.score:.3f} {one_field(h.photo)}  object {h.number} [{one_field(h.category)}] box {box}  "
+              f"matched {one_field(h.sku or '-')}")
     return 0
 
 

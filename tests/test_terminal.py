@@ -16,6 +16,7 @@ from decorlens.terminal import escape_controls, one_field
 HOSTILE_NAME = "Sofa\x1b]0;pwned\x07\x1b[2J\r\u202egpj.exe"
 HOSTILE_SKU = "S-1\x1b[31m"
 RAW = ("\x1b", "\x07", "\r", "\u202e")
+SCENE = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4.jpg"  # chairs, tables, a shelf
 
 
 def test_escaping_keeps_text_and_json_meaning():
@@ -78,3 +79,24 @@ def test_a_newline_in_a_feeds_image_path_forges_no_note(tmp_path: Path, ikea: Pa
     assert main([*base, "catalog", "import", str(feed)]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "missing.jpg" in line or "licence" in line]
     assert len(notes) == 1 and notes[0].startswith("skipped S-1: ") and "missing.jpg\\u000adecorlens" in notes[0]
+
+
+def test_a_newline_in_a_photos_file_name_forges_no_line_of_search_scenes(tmp_path: Path, ikea: Path,
+                                                                        shared_models: Path,
+                                                                        capsys: pytest.CaptureFixture[str]):
+    """`search --scenes` listed each tagged photo by its path as it was: a photo named with a newline (a shared
+    folder's file, named by anyone) printed a line of its own, here a forged error of ours. `where` escaped it."""
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] == "chair"][:3]
+    feed = write_feed(ikea, rows, tmp_path / "feed.csv")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    forged = photos / "room\ndecorlens: error: licence expired.jpg"
+    forged.write_bytes((ikea / "scenes" / SCENE).read_bytes())
+    base = ["--data-dir", str(tmp_path / "data"), "--models-dir", str(shared_models), "-q"]
+    assert main([*base, "catalog", "import", str(feed)]) == 0
+    assert main([*base, "tag", str(photos), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main([*base, "search", "--scenes", str(forged)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(one_field(str(forged)) in line for line in lines), lines
