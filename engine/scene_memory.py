@@ -431,8 +431,8 @@ def embed_missing_objects(
 
     Photos moved, deleted or changed since they were tagged cannot be cut again: they are skipped
     and counted in the log, and stay in *Where used*. Returns the number of objects embedded. Such a photo
-    is tried again only once its file has changed (``_Unreadable``): every search asked for the rest of the
-    session, hashing a changed photo again and showing the app's "Embedding…" title for nothing.
+    is tried again only once its file has changed (``_Unreadable``); every search used to try it again,
+    hashing a changed photo anew and showing the app's "Embedding…" title for nothing.
     Thousands of photos take minutes, so ``progress`` gets (objects done, objects to do) photo by photo,
     and ``cancelled`` is asked before each: a cancel raises ``Cancelled``, keeping the photos already
     embedded (each is written on its own), so the next search goes on from there.
