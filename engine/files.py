@@ -15,7 +15,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,7 +35,16 @@ class NotAFile(DecorLensError, OSError):
 
 
 def replace_atomically(tmp: Path, target: Path) -> None:
-    """Move a fully written ``tmp`` over ``target`` durably."""
+    """Move a fully written ``tmp`` over ``target`` durably.
+
+    A ``target`` that is a device, FIFO or socket is refused, not replaced: run as root, `catalog map --html
+    /dev/null` put a regular file in the place of /dev/null, and every program's discarded output then went
+    to disk (found by a fuzz of the commands' options).
+    """
+    with suppress(FileNotFoundError):
+        kind = os.lstat(target).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
+            raise NotAFile(f"{target}: {_kind(kind)}, not a file to write over; name a file")
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)

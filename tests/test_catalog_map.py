@@ -11,6 +11,7 @@ import csv
 import os
 import re
 import shutil
+import stat
 import sys
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -271,6 +272,17 @@ def test_the_cli_writes_the_page_and_reuses_the_map(map_pipeline, tmp_path, caps
     printed = capsys.readouterr().out
     assert printed.count("wrote") == 2 and "(from the cache)" in printed.splitlines()[-2]
     assert out.read_text(encoding="utf-8").count('class="p"') == map_pipeline.catalog.count()
+
+
+def test_the_page_is_not_written_over_a_fifo_or_device(map_pipeline, tmp_path, capsys):
+    """The page was written beside its name and renamed over it, whatever it was: run as root, `catalog map --html
+    /dev/null` left a regular file in the place of /dev/null. A FIFO (no root needed to make one) stands in for
+    the device: it is refused in one line and stays a FIFO."""
+    fifo = tmp_path / "map.html"
+    os.mkfifo(fifo)
+    assert main(["-q", "--data-dir", str(map_pipeline.data_dir), "catalog", "map", "--html", str(fifo)]) == 2
+    assert capsys.readouterr().err.strip() == f"decorlens: error: {fifo}: a FIFO (named pipe), not a file to write over; name a file"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 # -- the Map tab --------------------------------------------------------------------------------
