@@ -54,6 +54,16 @@ def refuse_own_file(out: str | os.PathLike[str], data: Path, suffix: str, what: 
                          f"elsewhere, or to a new name ending in {suffix}")
 
 
+def refuse_other_kind(out: str | os.PathLike[str], suffix: str, what: str) -> None:
+    """Refuse to replace an existing file that does not end in the output's ``suffix``: `bundle export room.jpg`
+    wrote the bundle over the photo, without a word (found by a fuzz of the commands' options, which did that
+    to a scene of the shared data). An earlier output of the kind, or a new name of any kind, is written."""
+    path = Path(out)
+    if path.is_file() and path.suffix.lower() != suffix:
+        raise DecorLensError(f"{out} exists and does not end in {suffix}: the {what} would overwrite it; name a new "
+                             f"file, or one ending in {suffix}")
+
+
 def models_dir(explicit: str | os.PathLike[str] | None = None, data: Path | None = None) -> Path:
     """The primary models directory: explicit, ``DECORLENS_MODELS_DIR``, bundled, else ``<data>/models``."""
     chosen = explicit or os.environ.get(MODELS_ENV)

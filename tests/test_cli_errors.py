@@ -710,3 +710,19 @@ def test_a_refusal_in_a_deep_folder_loses_only_folders(refusal: str, catalog_dir
     for text in after_paths:  # each path's last name, and the words up to the next path
         end = re.match(r"[^\s,;:()]*", text).group()
         assert f"/{end.rsplit('/', 1)[-1]}" in line and text[len(end):] in line, line
+
+
+@pytest.mark.parametrize("command", [["bundle", "export"], ["catalog", "map", "--html"]])
+def test_an_export_never_replaces_a_file_of_another_kind(catalog_dir: Path, tmp_path: Path, command: list[str],
+                                                          capsys: pytest.CaptureFixture[str]):
+    """`bundle export room.jpg` wrote the bundle over the photo without a word: a fuzz of the commands' options
+    did that to a scene of the shared data. An existing file is replaced only if it ends in the output's suffix;
+    a new name of any kind is written."""
+    photo = tmp_path / "room.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    suffix = ".dlcat" if command[0] == "bundle" else ".html"
+    assert main(["-q", "--data-dir", str(catalog_dir), *command, str(photo)]) == 2
+    assert capsys.readouterr().err.strip() == (f"decorlens: error: {photo} exists and does not end in {suffix}: the "
+                                               f"{'bundle' if suffix == '.dlcat' else 'map page'} would overwrite it; "
+                                               f"name a new file, or one ending in {suffix}")
+    assert photo.read_bytes() == b"\xff\xd8 a photo"
