@@ -22,7 +22,7 @@ MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "gpu")
 THEMES = ("system", "light", "dark")
 TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
-MAX_TOP_K = 50  # products shown per tag (Settings' box goes no higher)
+MAX_TOP_K = 50  # products shown per tag at most: Settings' box, and whatever settings.ini says
 
 
 class AppSettings:

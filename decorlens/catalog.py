@@ -15,7 +15,7 @@ from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variant
 from engine.errors import CatalogError
 from engine.importer import read_source
 from engine.models import find_first
-from engine.paths import refuse_other_kind, refuse_own_file
+from engine.paths import refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
@@ -205,8 +205,7 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
     from engine.map_page import write_map_page
 
     if args.html:  # before minutes of mapping: never over the catalog or another file of the data dir
-        refuse_own_file(args.html, pipeline.data_dir, ".html", "map page")
-        refuse_other_kind(args.html, ".html", "map page")
+        refuse_overwrite(args.html, pipeline.data_dir, ".html", "map page")
     settings = pipeline.settings
     chosen = [pipeline.with_embedder(find_first((name,), settings.models_dir, pipeline.data_dir).path)
               for name in args.map_embedders] or [pipeline]

@@ -77,7 +77,7 @@ from engine.files import exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
-from engine.paths import refuse_other_kind, refuse_own_file
+from engine.paths import refuse_overwrite
 
 SUFFIX = ".dlcat"
 CATALOG_FILE = CATALOG
@@ -169,8 +169,7 @@ def export_bundle(
     if not source.is_file():
         raise CatalogError(f"no catalog in {data_dir} to export (import products first)")
     out = _bundle_path(Path(out), data_dir)
-    refuse_own_file(out, data_dir, SUFFIX, "bundle")
-    refuse_other_kind(out, SUFFIX, "bundle")
+    refuse_overwrite(out, data_dir, SUFFIX, "bundle")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as tmp:
         stage = Path(tmp)

@@ -91,7 +91,7 @@ def image_size(data: dict[str, Any]) -> tuple[int, int]:
 
 def text(entry: dict[str, Any], key: str, default: str | None = None) -> str:
     """``entry[key]`` as text; ``default`` where it is missing (None: it is required)."""
-    value = entry[key] if default is None else entry.get(key, default)
+    value = _field(entry, key, default)
     if not isinstance(value, str):
         raise TypeError(f"{key} must be text, not {value!r}"[:120])
     return value
@@ -99,15 +99,12 @@ def text(entry: dict[str, Any], key: str, default: str | None = None) -> str:
 
 def finite(entry: dict[str, Any], key: str, default: float | None = None) -> float:
     """``entry[key]`` as a finite number (a score, a coordinate); ``default`` where it is missing."""
-    value = entry[key] if default is None else entry.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{key} must be a finite number, not {value!r}"[:120])
-    return float(value)
+    return _finite(_field(entry, key, default), key)
 
 
 def whole(entry: dict[str, Any], key: str, default: int | None = None) -> int:
     """``entry[key]`` as a whole number from 0 to 2**31 - 1 (a tag's number, a product's id: Qt keeps them as int)."""
-    value = entry[key] if default is None else entry.get(key, default)
+    value = _field(entry, key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
         raise ValueError(f"{key} must be a whole number from 0 to 2**31 - 1, not {value!r}"[:120])
     return value
@@ -118,4 +115,14 @@ def point(entry: dict[str, Any], key: str) -> tuple[float, float]:
     value = entry[key]
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError(f"{key} must be two numbers, not {value!r}"[:120])
-    return finite({key: value[0]}, key), finite({key: value[1]}, key)
+    return _finite(value[0], key), _finite(value[1], key)
+
+
+def _field(entry: dict[str, Any], key: str, default: Any) -> Any:
+    return entry[key] if default is None else entry.get(key, default)
+
+
+def _finite(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a finite number, not {value!r}"[:120])
+    return float(value)

@@ -36,29 +36,24 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def refuse_own_file(out: str | os.PathLike[str], data: Path, suffix: str, what: str) -> None:
-    """Refuse an output path that is one of the data dir's own files (``what`` names the output).
+def refuse_overwrite(out: str | os.PathLike[str], data: Path, suffix: str, what: str) -> None:
+    """Refuse an output path whose file the output (``what``, of files ending in ``suffix``) would destroy.
 
     ``bundle export`` or ``catalog map --html`` given ``<data dir>/catalog.sqlite`` (a slip of tab
     completion) wrote the bundle or page over the live catalog, with no backup. Anything existing under
     the data dir is DecorLens's (the catalog and its -wal/-shm/-journal, config.yaml, categories.yaml,
-    backups, index, images, models) except an earlier output of the same kind (``suffix``) directly in
-    it; a new file there is the user's choice. Symlinks are followed, so no link can lead there either.
+    backups, index, images, models) except an earlier output of the same kind directly in it; a new file
+    there is the user's choice. Symlinks are followed, so no link can lead there either.
+
+    Elsewhere an existing file is replaced only if it ends in ``suffix``: `bundle export room.jpg` wrote the
+    bundle over the photo without a word (found by a fuzz of the commands' options, which did that to a scene
+    of the shared data). A new name of any kind is written.
     """
-    real, root = Path(os.path.realpath(out)), Path(os.path.realpath(data))
-    if not real.exists() or not real.is_relative_to(root):
-        return
-    if real.parent == root and real.suffix.lower() == suffix and real.is_file():
-        return
-    raise DecorLensError(f"{out} is DecorLens's own data in {root}; the {what} would overwrite it: write it "
-                         f"elsewhere, or to a new name ending in {suffix}")
-
-
-def refuse_other_kind(out: str | os.PathLike[str], suffix: str, what: str) -> None:
-    """Refuse to replace an existing file that does not end in the output's ``suffix``: `bundle export room.jpg`
-    wrote the bundle over the photo, without a word (found by a fuzz of the commands' options, which did that
-    to a scene of the shared data). An earlier output of the kind, or a new name of any kind, is written."""
-    path = Path(out)
+    real, root, path = Path(os.path.realpath(out)), Path(os.path.realpath(data)), Path(out)
+    earlier_output = real.parent == root and real.suffix.lower() == suffix and real.is_file()
+    if real.exists() and real.is_relative_to(root) and not earlier_output:
+        raise DecorLensError(f"{out} is DecorLens's own data in {root}; the {what} would overwrite it: write it "
+                             f"elsewhere, or to a new name ending in {suffix}")
     if path.is_file() and path.suffix.lower() != suffix:
         raise DecorLensError(f"{out} exists and does not end in {suffix}: the {what} would overwrite it; name a new "
                              f"file, or one ending in {suffix}")

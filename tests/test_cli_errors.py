@@ -44,7 +44,7 @@ from engine import modelpack
 from engine.backups import take_backup
 from engine.errors import DecorLensError
 from engine.modelpack import read_pack
-from engine.paths import model_search_path, refuse_own_file
+from engine.paths import model_search_path, refuse_overwrite
 from engine.people import load_pose
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -661,7 +661,7 @@ def _own_data(deep: Path, catalog_dir: Path, _models: Path) -> None:
     data = deep / "data"
     shutil.copytree(catalog_dir, data)
     backup = take_backup(data / "catalog.sqlite", data / "catalog.sqlite", "bundle-import")
-    refuse_own_file(backup, data, ".dlcat", "bundle")
+    refuse_overwrite(backup, data, ".dlcat", "bundle")
 
 
 def _untrusted_pt(deep: Path, _catalog_dir: Path, models: Path) -> None:

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.labels import pretty, rich_tooltip
-from app.settings import DEVICES, TAG_LIMITS, THEMES, AppSettings
+from app.settings import DEVICES, MAX_TOP_K, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
@@ -73,7 +73,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.data_dir = data_dir
         self.models_override = models_override
-        self.top_k = QSpinBox(minimum=1, maximum=50, value=settings.top_k)
+        self.top_k = QSpinBox(minimum=1, maximum=MAX_TOP_K, value=settings.top_k)
         self.top_k.setSuffix(" products")
         self.max_tags = QComboBox()
         for limit in TAG_LIMITS:
