@@ -73,10 +73,15 @@ BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely
              "maybe another product). The number is how alike the object and the product's photo look, up to 1.")
 
 
+def match_word(kind: str) -> str:
+    """How sure a match is, in the words every screen uses: "Exact", "Likely the same" or "Similar"."""
+    return "Likely the same" if kind == "likely" else kind.capitalize()
+
+
 def badge_html(match: Match) -> str:
     """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
     colour = EXACT if match.match == "exact" else SIMILAR
-    word = "Likely the same" if match.match == "likely" else match.match.capitalize()
+    word = match_word(match.match)
     return (
         f'<span style="color:white;background:{colour};">&nbsp;{html.escape(word)}&nbsp;</span>'
         f'&nbsp;<span style="color:{theme.colours().muted};">{match.score:.2f}</span>'  # readable on dark too

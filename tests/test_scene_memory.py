@@ -405,6 +405,7 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     pytest.importorskip("pytestqt")
     from PySide6.QtCore import Qt
 
+    from app.labels import match_word
     from app.thumbnails import Thumbnails
     from app.widgets.catalog_view import CatalogView
     from app.widgets.where_used import PRODUCT
@@ -430,6 +431,8 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     assert panel.together.count() == len(goes_with(pipe.catalog, sku))
     first = panel.sightings.item(0)
     assert not first.icon().isNull() and Path(seen[0].photo).name in first.text()
+    # how it matched, in the words of the matches panel's badge ("Similar 0.58", "Likely the same 0.81")
+    assert first.text().split("\n")[1].endswith(f"{match_word(seen[0].kind)} {seen[0].score:.2f}")
     with qtbot.waitSignal(panel.tagRequested) as requested:
         panel.sightings.itemActivated.emit(first)
     assert requested.args == [Path(seen[0].photo), seen[0].number]

@@ -54,6 +54,7 @@ from app.labels import (
     badge_html,
     dot_html,
     evidence_html,
+    match_word,
     plain_label,
     pretty,
     product_detail,
@@ -80,10 +81,9 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
 def match_words(match: Match) -> str:
     """A match as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots, Similar 0.62" (the badge's
     words)."""
-    word = "Likely the same" if match.match == "likely" else match.match.capitalize()
     title = product_title(match.name, match.sku, match.category)
     detail = product_detail(match.name, match.sku, match.category, match.price)
-    return f"{title}, {detail}, {word} {match.score:.2f}"
+    return f"{title}, {detail}, {match_word(match.match)} {match.score:.2f}"
 
 
 class CategoryBox(QComboBox):

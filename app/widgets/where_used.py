@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import GONE, plain_label, pretty, product_title, rich_tooltip
+from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import dropped_paths
 from app.workers import Job, Runner, Task
@@ -361,7 +361,7 @@ def _alike_title(found: Found) -> str:
 def _how(seen: Sighting, found: Found) -> str:
     """The line under a sighting's photo name: its category, and how it was matched or how alike it looks."""
     if found.matched is None:
-        return f"{pretty(seen.category)} · {'confirmed' if seen.confirmed else seen.kind} {seen.score:.2f}"
+        return f"{pretty(seen.category)} · {'Confirmed' if seen.confirmed else match_word(seen.kind)} {seen.score:.2f}"
     mark = " · matched to it" if found.sku and seen.sku == found.sku else ""
     return f"{pretty(seen.category)} · alike {seen.score:.2f}{mark}"
 
