@@ -80,8 +80,11 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
-    # Every row refused is a failed import, not a quiet success (a script checks the exit code).
-    return 1 if report.skipped and not (report.added or report.updated or report.unchanged) else 0
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        # A failed import, not a quiet success, and not a bug's exit code: a script checks it, a user reads why.
+        rows = f"its {len(report.skipped):,} rows were" if len(report.skipped) > 1 else "its one row was"
+        raise CatalogError(f"nothing imported from {Path(args.source).name}: {rows} skipped (the reasons are above)")
+    return 0
 
 
 def _note_skipped(skipped: list[tuple[str, str]]) -> None:

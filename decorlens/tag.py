@@ -10,7 +10,7 @@ from pathlib import Path
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
-from engine.errors import Cancelled
+from engine.errors import Cancelled, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -48,9 +48,8 @@ def out_folder(text: str) -> Path:
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     check_not_an_input(args.out, args.inputs, "--out")
     scenes = expand_scenes(args.inputs, leave_out=args.out)
-    if not scenes:
-        note("no images found in " + ", ".join(args.inputs))
-        return 1
+    if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
+        raise ImageError(f"no photos found in {', '.join(args.inputs)}; give photos, or folders that hold some")
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)

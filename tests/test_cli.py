@@ -18,6 +18,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from decorlens.errors import USER_ERROR
 from decorlens.main import main
 from engine.errors import Cancelled
 from engine.pipeline import Pipeline
@@ -306,10 +307,13 @@ def test_ultralytics_keeps_its_settings_in_the_tests_home(test_home: Path):
 def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     feed = tmp_path / "feed.csv"
     feed.write_text("sku,category,image\nA1,chair,missing.jpg\nA2,sofa,also-missing.jpg\n")
-    assert main(["--data-dir", str(tmp_path / "data"), "catalog", "import", str(feed)]) == 1
+    assert main(["--data-dir", str(tmp_path / "data"), "catalog", "import", str(feed)]) == USER_ERROR
     captured = capsys.readouterr()
     assert "0 added" in captured.out and "2 skipped" in captured.out
     assert "skipped A1" in captured.err and "missing.jpg" in captured.err
+    # it ends in the one error line a failed command ends in, not in a bug's exit code after notes alone
+    assert captured.err.splitlines()[-1] == ("decorlens: error: nothing imported from feed.csv: its 2 rows were "
+                                             "skipped (the reasons are above)")
 
 
 def _lamp_shop(tmp_path: Path, ikea: Path, count: int = 3) -> str:

@@ -79,6 +79,17 @@ def test_the_folder_being_tagged_as_output_is_refused_in_one_line(data_dir, scen
     assert sorted(p.name for p in photos.iterdir()) == ["living.jpg"]  # nothing written among the photos
 
 
+def test_a_folder_without_photos_is_an_error_in_one_line(data_dir, tmp_path, capsys):
+    """Nothing tagged is a failed command: its one error line and exit code 2, not a note and a bug's 1."""
+    empty = tmp_path / "holiday"
+    (empty / "notes").mkdir(parents=True)
+    (empty / "notes" / "list.txt").write_text("not a photo")
+    assert _tag(data_dir, str(empty), "--out", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("decorlens: error: no photos found in ") and "holiday" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_photo_name_that_is_not_utf8_gets_its_page_and_the_batch_goes_on(data_dir, scene_path, tmp_path):
     """``b"bad\\xff\\xfename.jpg"`` stopped ``tag --html`` with exit 2, no summary, later photos untagged."""
     photos = tmp_path / "photos"
