@@ -316,6 +316,18 @@ def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.C
                                              "skipped (the reasons are above)")
 
 
+@pytest.mark.parametrize("source", ["folder", "feed.csv"])
+def test_an_import_of_nothing_fails_saying_what_a_source_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                source: str):
+    """An empty folder, or a feed of a header alone: "0 added" and exit 0 read as a success."""
+    path = tmp_path / source
+    path.mkdir() if source == "folder" else path.write_text("sku,category,image\n")
+    assert main(["--data-dir", str(tmp_path / "data"), "catalog", "import", str(path)]) == USER_ERROR
+    err = capsys.readouterr().err.splitlines()
+    assert err == [(f"decorlens: error: nothing imported from {source}: it holds no products (a folder needs a "
+                    "subfolder of photos per category; a feed, a row per product)")]
+
+
 def _lamp_shop(tmp_path: Path, ikea: Path, count: int = 3) -> str:
     """A data dir whose catalog holds a few IKEA lamps (the models come from DECORLENS_MODELS_DIR)."""
     folder = tmp_path / "products" / "lamp"

@@ -332,11 +332,12 @@ def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path
 
     feed = tmp_path / "feed.csv"
     feed.write_text("sku,category,image\n" + "".join(f"S{i},lamp,\n" for i in range(45)), encoding="utf-8")
-    assert main(["--data-dir", str(tmp_path / "data"), "-q", "catalog", "import", str(feed)]) == 1
+    assert main(["--data-dir", str(tmp_path / "data"), "-q", "catalog", "import", str(feed)]) == 2
     out, err = capsys.readouterr()
     lines = err.splitlines()
-    assert len(lines) == 21 and lines[0] == "skipped S0: no image" and lines[19].startswith("skipped S19:")
+    assert len(lines) == 22 and lines[0] == "skipped S0: no image" and lines[19].startswith("skipped S19:")
     assert lines[20] == "… and 25 more skipped (45 in all)"
+    assert lines[21].startswith("decorlens: error: nothing imported from feed.csv: its 45 rows were skipped")
     assert "45 skipped" in out
 
 
