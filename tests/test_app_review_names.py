@@ -1,4 +1,5 @@
-"""Catalog ▸ Review Uncertain Tags names the products a tag hesitates between, as the photo's panel does.
+"""Catalog ▸ Review Uncertain Tags names the products a tag hesitates between, as the photo's panel does, and
+shows the tag's object beside their photos.
 
 Offscreen (pytest-qt), on a real IKEA scene tagged against real IKEA products with their names.
 """
@@ -6,17 +7,36 @@ Offscreen (pytest-qt), on a real IKEA scene tagged against real IKEA products wi
 from __future__ import annotations
 
 import csv
+import math
 import os
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from app.dialogs.review_queue import ReviewWindow
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from app.dialogs.review_queue import (
+    BEST,
+    MISSING,
+    PHOTO,
+    PICTURE,
+    RUNNER_UP,
+    SHOWN,
+    ReviewWindow,
+    _make_pictures,
+    _queue_and_products,
+)
 from app.labels import product_title
+from app.widgets.where_used import CROP
+from app.workers import Runner
 from engine.scene_memory import objects_of, remember
 
 pytestmark = pytest.mark.gui
@@ -61,3 +81,127 @@ def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pip
             title = product_title(product.name, product.sku, product.category)
             assert window.table.item(row, column).text() == f"{title} · {sku} · {score:.3f}"
     assert any(catalog.get_by_sku(i.best_sku).name not in i.best_sku for i in window.items)  # real names shown
+
+
+# -- each row shows its object and the two products' photos ------------------------------------------------------
+
+LIVING = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4.jpg"
+STILL_THERE = "ikea-classic-comfort-in-every-detail__1364308470745-s4.jpg"
+
+
+def _tag(pipeline, photo: Path, copy_to: Path | None = None) -> None:
+    """Tag a real IKEA scene into the scene memory as the app does (a copy of it, where ``copy_to`` is given)."""
+    if copy_to is not None:
+        shutil.copyfile(photo, copy_to)
+        photo = copy_to
+    result = pipeline.search_scene(photo)
+    remember(pipeline, photo, (result.width, result.height), objects_of(result), "app")
+
+
+def _pictures_made(qtbot, window: ReviewWindow) -> None:
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.io.busy(), timeout=WAIT_MS)  # the queue read, then its rows' pictures
+
+
+def _icon_pixels(window: ReviewWindow, row: int, column: int) -> np.ndarray:
+    """The cell's picture as RGBA pixels, at the window's logical size (the offscreen screen's ratio is 1)."""
+    image = window.table.item(row, column).icon().pixmap(CROP).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    assert image.size() == CROP
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)[
+        :, : image.width()].copy()
+
+
+def _shown_part(rgba: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The opaque part of a picture centred on a transparent square, as RGB, and its (width, height)."""
+    ys, xs = np.nonzero(rgba[:, :, 3] == 255)
+    part = rgba[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1, :3].astype(np.float32)
+    return part, (part.shape[1], part.shape[0])
+
+
+def _difference(part: np.ndarray, picture: Image.Image) -> float:
+    """Mean absolute difference, per channel out of 255, between ``part`` and ``picture`` resized onto it."""
+    resized = np.asarray(picture.convert("RGB").resize((part.shape[1], part.shape[0]), Image.Resampling.BILINEAR))
+    return float(np.abs(part - resized.astype(np.float32)).mean())
+
+
+def test_each_row_shows_its_object_cut_from_the_photo_and_both_products_photos(qtbot, fresh_pipeline, ikea,
+                                                                               tmp_path):
+    """A row named only its photo (cut in its middle), the tag's number and two products: a merchandiser opened
+    each photo to know what it was about. Each row now shows the object cut from its photo (the tag's box) beside
+    the best match's and the runner-up's product photos, made in the worker."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    for scene in (KITCHEN, LIVING):
+        _tag(fresh_pipeline, ikea / "scenes" / scene)
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    _pictures_made(qtbot, window)
+    catalog = fresh_pipeline.catalog
+    assert {item.photo.name for item in window.items} == {KITCHEN, LIVING}
+    for row, item in enumerate(window.items):
+        assert [window.table.item(row, c).data(PICTURE) for c in (PHOTO, BEST, RUNNER_UP)] == [SHOWN] * 3
+        photo = Image.open(item.photo)
+        shown, (width, height) = _shown_part(_icon_pixels(window, row, PHOTO))
+        box = (math.floor(item.box[0]), math.floor(item.box[1]), math.ceil(item.box[2]), math.ceil(item.box[3]))
+        fitted = min(CROP.width() / (box[2] - box[0]), CROP.height() / (box[3] - box[1]))  # the box fitted in
+        assert abs(width - fitted * (box[2] - box[0])) <= 1 and abs(height - fitted * (box[3] - box[1])) <= 1
+        own = _difference(shown, photo.crop(box))
+        assert own < 6, (row, own)  # the box's pixels, only scaled
+        assert own < _difference(shown, photo) / 3  # not the whole photo squeezed into the square
+        for column, sku in ((BEST, item.best_sku), (RUNNER_UP, item.runner_up_sku)):
+            shown, _size = _shown_part(_icon_pixels(window, row, column))
+            assert _difference(shown, Image.open(catalog.get_by_sku(sku).image_path)) < 6, (row, column)
+
+
+def test_a_photo_gone_or_unreadable_gets_a_placeholder_and_its_row_still_opens(qtbot, fresh_pipeline, ikea,
+                                                                              tmp_path):
+    """Photos deleted or damaged since they were tagged: their rows get the crossed-out square (and say so to a
+    screen reader), the other rows their pictures, nothing fails, and Enter still asks to open the photo (the
+    main window then says it is gone, as before)."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    gone, broken = tmp_path / "gone.jpg", tmp_path / "broken.jpg"
+    _tag(fresh_pipeline, ikea / "scenes" / KITCHEN, copy_to=gone)
+    _tag(fresh_pipeline, ikea / "scenes" / LIVING, copy_to=broken)
+    _tag(fresh_pipeline, ikea / "scenes" / STILL_THERE)
+    gone.unlink()
+    broken.write_bytes(broken.read_bytes()[:200])  # cut off in its header: not decodable
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    _pictures_made(qtbot, window)
+    assert {item.photo.name for item in window.items} == {"gone.jpg", "broken.jpg", STILL_THERE}
+    assert window.summary.text().startswith(f"{len(window.items)} tags to look at")
+    for row, item in enumerate(window.items):
+        cell = window.table.item(row, PHOTO)
+        missing = item.photo.name != STILL_THERE
+        assert cell.data(PICTURE) == (MISSING if missing else SHOWN) and not cell.icon().isNull()
+        assert cell.data(Qt.ItemDataRole.AccessibleDescriptionRole) == ("the photo is gone or unreadable" if missing
+                                                                         else None)
+        assert [window.table.item(row, c).data(PICTURE) for c in (BEST, RUNNER_UP)] == [SHOWN] * 2
+    row = next(r for r, item in enumerate(window.items) if item.photo.name == "gone.jpg")
+    window.table.setFocus()
+    window.table.selectRow(row)
+    with qtbot.waitSignal(window.openTag) as opened:
+        qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    assert opened.args == [window.items[row].photo, window.items[row].number]
+
+
+def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pipeline, ikea, tmp_path):
+    """On a 200 % screen a 96 px picture covers 192 screen pixels: the objects and product photos are made at
+    twice the size and marked 2, as the Where used panel's and the catalog's are, and delivered a photo at a time
+    (a photo holding several rows once)."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    for scene in (KITCHEN, LIVING):
+        _tag(fresh_pipeline, ikea / "scenes" / scene)
+    items, products = _queue_and_products(fresh_pipeline.catalog)
+    paths = {sku: product.image_path for sku, product in products.items()}
+    parts: list = []
+    runner = Runner(1)
+    runner.start(lambda job: _make_pictures(items, paths, 2.0, job), delivered=parts.append)
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=WAIT_MS)
+    assert len(parts) == 2  # one delivery for each photo
+    assert sorted(row for part in parts for row, *_images in part) == list(range(len(items)))
+    for part in parts:
+        for _row, *images in part:
+            assert all(image.size() == CROP * 2 and image.devicePixelRatio() == 2.0 for image in images)

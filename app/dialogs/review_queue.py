@@ -4,13 +4,21 @@ A list, closest call first (``engine.review_queue``: the smallest margin between
 best matches); double-clicking a row, or Enter on it, opens its photo on that tag, where confirming or correcting it is
 one click. Each confirmation is a training pair, which is why the Train window counts the corrections
 new since the last training.
+
+Each row shows the tag's object cut from its photo beside the best match's and the runner-up's product
+photos, so that a row can be judged at a glance (a name and two SKUs sent the merchandiser into every photo).
+The pictures are made in the window's worker, a photo at a time in the queue's order (one holding several
+rows decoded once), and arrive row by row; a grey square stands in until then, and one crossed out for a photo
+or product photo that is gone or unreadable (the row still opens).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -23,12 +31,20 @@ from PySide6.QtWidgets import (
 
 from app.labels import pretty, product_title
 from app.theme import resize_to_screen
-from app.workers import Runner
+from app.thumbnails import decode_fitted
+from app.widgets.where_used import CROP, _centred, _object_image, _pixels
+from app.workers import Job, Runner, Task
 from engine.catalog import Catalog, Product
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, review_queue
 
 LIMIT = 200
+PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
+PICTURE = Qt.ItemDataRole.UserRole  # a picture cell's state: LOADING, SHOWN or MISSING
+LOADING, SHOWN, MISSING = "loading", "shown", "missing"
+MISSING_WORDS = {PHOTO: "the photo is gone or unreadable", BEST: "no product photo", RUNNER_UP: "no product photo"}
+
+Pictures = list[tuple[int, QImage | None, QImage | None, QImage | None]]  # row, object, best, runner-up (None: missing)
 
 
 class ReviewWindow(QWidget):
@@ -40,16 +56,23 @@ class ReviewWindow(QWidget):
         self.pipeline = pipeline
         self.items: list[ReviewItem] = []
         self.io = Runner(1, self)
+        self._shown = 0  # which listing came last: only its pictures are put in
+        self._pictures: Task | None = None  # the last listing's pictures being made: stopped by a refresh
+        self._crossed = QIcon()  # the square drawn for a picture that cannot be had (made with each listing)
         layout = QVBoxLayout(self)
         self.summary = QLabel("Looking through the tagged photos…")
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 6)
+        self.table.setAccessibleName("Uncertain tags")
         self.table.setHorizontalHeaderLabels(["Photo", "Tag", "Category", "Best match", "Runner-up", "Margin"])
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(CROP.height() + 6)
+        self.table.setIconSize(CROP)  # the object and the two products side by side, at one size
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a photo's name keeps its start and its end
+        self.table.setWordWrap(True)  # a photo's name on the lines of its tall row (the numbers' columns fit theirs)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a name longer still keeps its start and its end
         header = self.table.horizontalHeader()  # the photo takes what is left; the numbers are never cut
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -58,17 +81,19 @@ class ReviewWindow(QWidget):
         refresh.clicked.connect(self.refresh)
         for widget in (self.summary, self.table, refresh):
             layout.addWidget(widget)
-        resize_to_screen(self, 1240, 560)  # room for the photo's name beside the two products'
+        resize_to_screen(self, 1400, 760)  # room for the photo's name beside the two products', and five rows
         self.refresh()
 
     def refresh(self) -> None:
+        self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures
         catalog = self.pipeline.catalog
         self.io.start(lambda _job: _queue_and_products(catalog), done=lambda found: self._show(*found),
                       failed=lambda m: self.summary.setText(m))
 
     def _show(self, items: list[ReviewItem], products: dict[str, Product]) -> None:
         """The queue's rows; each product by its name, as the photo's panel shows it (a bare SKU told a
-        merchandiser nothing about the two products a tag hesitates between), its SKU beside the name."""
+        merchandiser nothing about the two products a tag hesitates between), its SKU beside the name.
+        Their pictures follow (``_picture_rows``)."""
         self.items = items
         self.summary.setText(
             f"{len(items)} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "
@@ -76,6 +101,7 @@ class ReviewWindow(QWidget):
             "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
         )
         self.table.setRowCount(len(items))
+        waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, item in enumerate(items):
             cells = (Path(item.photo).name, f"#{item.number}", pretty(item.category),
                      _product_cell(products.get(item.best_sku), item.best_sku, item.best_score),
@@ -86,10 +112,67 @@ class ReviewWindow(QWidget):
             self.table.item(row, 0).setToolTip(str(item.photo))
             for column in (3, 4):  # whole where the window is too narrow for the column
                 self.table.item(row, column).setToolTip(cells[column])
+            for column in (PHOTO, BEST, RUNNER_UP):
+                self.table.item(row, column).setIcon(waiting)
+                self.table.item(row, column).setData(PICTURE, LOADING)
+        self._picture_rows(items, products)
+
+    def _picture_rows(self, items: list[ReviewItem], products: dict[str, Product]) -> None:
+        """Make the rows' pictures in the worker, for this screen's pixel ratio; those of an older listing are
+        dropped (a refresh may come while they are being made)."""
+        self._stop_pictures()
+        self._shown += 1
+        shown, dpr = self._shown, self.table.devicePixelRatioF()
+        paths = {sku: p.image_path for sku, p in products.items()}
+        self._pictures = self.io.start(lambda job: _make_pictures(items, paths, dpr, job),
+                                       delivered=lambda part: shown == self._shown and self._put(part))
+
+    def _stop_pictures(self) -> None:
+        if self._pictures is not None:
+            self._pictures.cancel()
+            self._pictures = None
+
+    def _put(self, part: Pictures) -> None:
+        """Some rows' pictures, as they come from the worker (QImages there, pixmaps only here)."""
+        for row, *images in part:
+            for column, image in zip((PHOTO, BEST, RUNNER_UP), images, strict=True):
+                cell = self.table.item(row, column)
+                cell.setIcon(self._crossed if image is None else _icon(QPixmap.fromImage(image)))
+                cell.setData(PICTURE, MISSING if image is None else SHOWN)
+                if image is None:  # what the crossed-out square says, to a screen reader
+                    cell.setData(Qt.ItemDataRole.AccessibleDescriptionRole, MISSING_WORDS[column])
+
+    def _placeholder(self, crossed: bool) -> QPixmap:
+        """A plain square the size of a picture, in the theme's colours: crossed out where there is no picture."""
+        dpr = self.table.devicePixelRatioF()
+        pixmap = QPixmap(QSize(math.ceil(CROP.width() * dpr), math.ceil(CROP.height() * dpr)))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        square = pixmap.rect().toRectF()
+        square.setSize(square.size() / dpr)
+        square.adjust(4, 4, -4, -4)
+        painter.setBrush(self.palette().color(QPalette.ColorRole.AlternateBase))
+        painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
+        painter.drawRect(square)
+        if crossed:
+            painter.drawLine(square.topLeft(), square.bottomRight())
+            painter.drawLine(QPointF(square.right(), square.top()), QPointF(square.left(), square.bottom()))
+        painter.end()
+        return pixmap
 
     def _open(self, index: QModelIndex) -> None:
         item = self.items[index.row()]
         self.openTag.emit(Path(item.photo), item.number)
+
+
+def _icon(pixmap: QPixmap) -> QIcon:
+    """``pixmap`` as an icon drawn as it is in a selected row too (Qt tinted it with the selection's colour:
+    a blue chair, on the row being judged)."""
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)
+    return icon
 
 
 def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, Product]]:
@@ -97,6 +180,38 @@ def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, P
     items = review_queue(catalog, LIMIT)
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
     return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
+
+
+def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
+    """Worker side: each row's object cut from its photo (``CROP`` × ``dpr`` device pixels, as the Where used
+    panel cuts them) and its two products' photos, delivered a photo at a time in the queue's order, so the
+    top rows fill first. A photo holding several rows is decoded once; a product photo once for all its rows.
+    A photo or product photo that is gone or unreadable gives None (drawn as the crossed-out square)."""
+    rows_of: dict[Path, list[int]] = {}
+    for row, item in enumerate(items):
+        rows_of.setdefault(item.photo, []).append(row)
+    product_pictures: dict[str, QImage | None] = {}
+
+    def product(sku: str) -> QImage | None:
+        if sku not in product_pictures:
+            product_pictures[sku] = _product_picture(product_photos.get(sku, ""), dpr)
+        return product_pictures[sku]
+
+    for photo, rows in rows_of.items():
+        if job.cancelled():
+            return
+        pixels = _pixels(str(photo))
+        job.deliver([(row, None if pixels is None else _object_image(pixels, items[row], dpr),
+                      product(items[row].best_sku), product(items[row].runner_up_sku)) for row in rows])
+
+
+def _product_picture(path: str, dpr: float) -> QImage | None:
+    """A product's photo fitted into ``CROP``, centred on its square like the object beside it; None when the
+    product left the catalog or its photo cannot be read."""
+    if not path:
+        return None
+    image = decode_fitted(path, math.ceil(CROP.width() * dpr), math.ceil(CROP.height() * dpr), dpr)
+    return None if image.isNull() else _centred(image, CROP, dpr)
 
 
 def _product_cell(product: Product | None, sku: str, score: float) -> str:
