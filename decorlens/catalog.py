@@ -80,16 +80,11 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
-    if not (report.added or report.updated or report.unchanged):
-        # A failed import, not a quiet success, and not a bug's exit code: a script checks it, a user reads why.
-        raise CatalogError(f"nothing imported from {Path(args.source).name}: {_why_nothing(len(report.skipped))}")
+    why = report.nothing_imported()
+    if why is not None:  # a failed import, not a success, and not a bug's exit code: a script checks it
+        reasons = " (the reasons are above)" if report.skipped else ""
+        raise CatalogError(f"nothing imported from {Path(args.source).name}: {why}{reasons}")
     return 0
-
-
-def _why_nothing(skipped: int) -> str:
-    if skipped:
-        return f"{f'its {skipped:,} rows were' if skipped > 1 else 'its one row was'} skipped (the reasons are above)"
-    return "it holds no products (a folder needs a subfolder of photos per category; a feed, a row per product)"
 
 
 def _note_skipped(skipped: list[tuple[str, str]]) -> None:

@@ -105,6 +105,14 @@ class ImportReport:
         text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
         return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
 
+    def nothing_imported(self) -> str | None:
+        """Why an import took no product, or None if it took some: "0 added" alone read as a success."""
+        if self.added or self.updated or self.unchanged:
+            return None
+        if not self.skipped:
+            return "it holds no products (a folder needs a subfolder of photos per category; a feed, a row per product)"
+        return f"{len(self.skipped):,} skipped"
+
 
 def read_source(source: Path) -> list[ImportRow]:
     """Rows from a folder (one subfolder per category) or a CSV file."""

@@ -212,6 +212,23 @@ def test_cancelling_an_import_leaves_the_catalog_as_it_was(qtbot, fresh_pipeline
     assert view.progress_row.isHidden() and view.import_folder.isEnabled()
 
 
+def test_an_import_that_took_nothing_says_so_as_an_error(qtbot, fresh_pipeline, settings, ikea, tmp_path):
+    """Photos dropped in a folder without category subfolders are all skipped: a green "Catalog import done:
+    0 added …" read as a success."""
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    for photo in sorted((ikea / "products" / "clock").glob("*.jpg"))[:2]:
+        shutil.copy(photo, folder / photo.name)
+    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    said: list[tuple[str, str]] = []
+    view.message.connect(lambda text, level: said.append((text, level)))
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(folder)
+    text, level = said[-1]
+    assert level == "error" and text.startswith("Nothing imported from loose: 2 skipped; first skipped:")
+    assert fresh_pipeline.catalog.count() == 0
+
+
 def _product_image(root: Path, sku: str):
     from engine.imageio import load_image
 

@@ -312,8 +312,8 @@ def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.C
     assert "0 added" in captured.out and "2 skipped" in captured.out
     assert "skipped A1" in captured.err and "missing.jpg" in captured.err
     # it ends in the one error line a failed command ends in, not in a bug's exit code after notes alone
-    assert captured.err.splitlines()[-1] == ("decorlens: error: nothing imported from feed.csv: its 2 rows were "
-                                             "skipped (the reasons are above)")
+    assert captured.err.splitlines()[-1] == ("decorlens: error: nothing imported from feed.csv: 2 skipped (the reasons "
+                                             "are above)")
 
 
 @pytest.mark.parametrize("source", ["folder", "feed.csv"])

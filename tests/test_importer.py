@@ -337,7 +337,7 @@ def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path
     lines = err.splitlines()
     assert len(lines) == 22 and lines[0] == "skipped S0: no image" and lines[19].startswith("skipped S19:")
     assert lines[20] == "… and 25 more skipped (45 in all)"
-    assert lines[21].startswith("decorlens: error: nothing imported from feed.csv: its 45 rows were skipped")
+    assert lines[21].startswith("decorlens: error: nothing imported from feed.csv: 45 skipped (the reasons are above)")
     assert "45 skipped" in out
 
 

@@ -402,7 +402,7 @@ class CatalogView(QWidget):
         pipeline = self.pipeline
         self.importing = self.engine.start(
             lambda job: pipeline.import_catalog(source, job.progress, job.cancelled),
-            done=self._imported,
+            done=lambda report: self._imported(source, report),
             failed=lambda m: self._import_ended(m, "error"),
             cancelled=lambda m: self._import_ended(m, "info"),
             progress=self._progress,
@@ -418,10 +418,14 @@ class CatalogView(QWidget):
         self.progress.setValue(done)
         self.progress_label.setText(f"Importing {done:,} of {total:,} products…")
 
-    def _imported(self, report: ImportReport) -> None:
+    def _imported(self, source: Path, report: ImportReport) -> None:
         self._set_importing(False)
         skipped = "; first skipped: " + " — ".join(report.skipped[0]) if report.skipped else ""
-        self.message.emit(f"Catalog import done: {report.summary()}{skipped}.", "done")
+        why = report.nothing_imported()
+        if why is None:
+            self.message.emit(f"Catalog import done: {report.summary()}{skipped}.", "done")
+        else:  # not "done" in green: nothing was
+            self.message.emit(f"Nothing imported from {source.name}: {why}{skipped}.", "error")
         self.refresh()
         self.importFinished.emit(report)
 
