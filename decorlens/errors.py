@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ class Context(advice.Context):
     """What the failing command was working on, to name it in the line; and whether to show the traceback."""
 
     debug: bool = False
+    names: tuple[str, ...] = ()  # the names (less suffixes) of the files and folders the command was given
 
 
 def report(exc: BaseException, context: Context) -> int:
@@ -64,7 +66,7 @@ def report(exc: BaseException, context: Context) -> int:
     if code == INTERNAL_ERROR and not context.debug:
         message = f"{message}; {_save_traceback(exc, context)}"
     prefix = "decorlens: " if code == INTERRUPTED else "decorlens: error: "
-    print(prefix + one_line(escape_controls(message), MAX_LINE - len(prefix)), file=sys.stderr)
+    print(prefix + one_line(escape_controls(message), MAX_LINE - len(prefix), context.names), file=sys.stderr)
     return code
 
 
@@ -92,7 +94,7 @@ def explain(exc: BaseException, context: Context) -> tuple[str, int]:
     return f"unexpected {type(exc).__name__}: {exc}", INTERNAL_ERROR
 
 
-def one_line(text: str, limit: int = MAX_LINE) -> str:
+def one_line(text: str, limit: int = MAX_LINE, names: Iterable[str] = ()) -> str:
     """``text`` on one line within ``limit`` characters, shortened rather than wrapped.
 
     What goes first is what a user needs least: the leading folders of long paths (the file name stays),
@@ -100,7 +102,8 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     that makes it fit; failing that, the middle of the line. Paths go first because a detail is as often
     our reason as a library's wording: cut first, with a deep backup folder kept whole, a restore's reason
     read "(no colum…)". Names go before the line's middle, which took the advice after a 57-character model
-    name ("…run …ss the flag").
+    name ("…run …ss the flag"). ``names`` are the files the command was given: one named in words ("Spring
+    collection for the Oslo stores.dlcat") reads like our words, not like a name, unless it is known.
     """
     flat = _paths_shortened(" ".join(str(text).split()), limit)
     excess = len(flat) - limit
@@ -113,7 +116,7 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
         flat = flat.replace(f"({detail})", "(…)", 1)
         if len(flat) <= limit:
             return flat
-    named = _names_shortened(flat, limit)
+    named = _names_shortened(flat, limit, [name for name in names if len(name) > NAME_KEPT])
     if len(named) <= limit:  # else the line's middle goes anyway, and the names are kept whole
         return named
     head = (limit - 1) * 2 // 3
@@ -135,11 +138,11 @@ def _paths_shortened(flat: str, limit: int) -> str:
     return flat
 
 
-def _names_shortened(flat: str, limit: int) -> str:
+def _names_shortened(flat: str, limit: int, given: Iterable[str]) -> str:
     """``flat`` with its very long names cut in the middle, longest first, each to no fewer than ``NAME_KEPT``
     characters, until it fits ``limit``: the start of a name and its end (the extension, a key's digits) tell
     one file from another better than its middle."""
-    for name in sorted(set(LONG_NAME.findall(flat)), key=len, reverse=True):
+    for name in sorted({*LONG_NAME.findall(flat), *(name for name in given if name in flat)}, key=len, reverse=True):
         if len(flat) <= limit:
             break
         width = max(len(name) - (len(flat) - limit), NAME_KEPT)

@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # --debug is taken wherever it stands: it is typed after the command that just failed
         args = build_parser().parse_args([a for a in argv if a != "--debug"])
-        context = replace(context, inputs=_inputs(args))
+        context = replace(context, inputs=_inputs(args), names=_names(args))
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)
         folder = data_dir(args.data_dir)
@@ -98,6 +98,14 @@ def _inputs(args: argparse.Namespace) -> tuple[str, ...]:
             continue
         found.extend(str(v) for v in (value if isinstance(value, list) else [value]))
     return tuple(found)
+
+
+def _names(args: argparse.Namespace) -> tuple[str, ...]:
+    """The name, less its suffix, of every file or folder the command was given, outputs and models included: the
+    error line may cut one in its middle (in every file named after it: a model's card), which it cannot tell
+    from our words when it is written in words."""
+    values = (v for value in vars(args).values() for v in (value if isinstance(value, list) else [value]))
+    return tuple(Path(v).stem for v in values if isinstance(v, str | Path) and str(v))
 
 
 if __name__ == "__main__":

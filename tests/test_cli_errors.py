@@ -531,6 +531,7 @@ DEEP = {"posix": "/home/ana/" + "/".join(["Client projects 2026"] * 7),
         "share": "\\\\shop-nas\\Shared Photos\\" + "\\".join(["Client projects 2026"] * 6)}
 FILE_NAME = "mobilenet_v2-imagenet-int8.onnx"  # 30 characters: the model pack's longest name has 37
 LONG_NAME = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # 57: the longest in ../shared/models
+IN_WORDS = "Spring collection for the Oslo and Bergen stores 2027.dlcat"  # a bundle named by a person
 FOLDER_NAME = "DecorLens"  # the data dir's, on Windows
 
 
@@ -644,9 +645,35 @@ def test_no_refusal_of_ours_loses_its_advice_to_a_long_file_name(spelling: str):
     assert not lost, "\n".join(f"{where}: {line}" for where, line in lost.items())
 
 
-def _outside_parentheses(text: str, deep: str) -> list[str]:
+@pytest.mark.parametrize("spelling", list(DEEP))
+def test_no_refusal_of_ours_loses_its_advice_to_a_file_named_in_words(spelling: str):
+    """The audit with a file named as a shop names one, in words (58 characters): taken for our words, it made
+    the line's middle go, `bundle import`'s advice among it ("…exporte… the shared folder"). The CLI passes the
+    names of the files a command was given, and those are cut in their middle like a long name."""
+    lost = {}
+    for where, module, message in _refusals():
+        text, _ = _rendered(message, module, DEEP[spelling], IN_WORDS)
+        required = _outside_parentheses(text, DEEP[spelling], IN_WORDS)
+        line = one_line(text, MAX_LINE - len(PREFIX), [Path(IN_WORDS).stem])
+        if any(line.count(part) < required.count(part) for part in required):
+            lost[where] = line
+    assert not lost, "\n".join(f"{where}: {line}" for where, line in lost.items())
+
+
+def test_the_cli_cuts_a_given_file_named_in_words_not_its_advice(tmp_path: Path, shared_models: Path, capsys):
+    """End to end: `models activate` of a model named in words, without a card, in a deep folder. The card's
+    name is the model's with another suffix: it is cut too, and the advice after it kept."""
+    model = Path(DEEP["posix"].replace("/home/ana", str(tmp_path))) / "Embedder for the Oslo and Bergen stores 2027.onnx"
+    model.parent.mkdir(parents=True)
+    shutil.copy(shared_models / "effnet_lite0_gem.onnx", model)
+    code, err = run_cli(["--data-dir", str(tmp_path / "data"), "models", "activate", str(model)], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and len(err.strip()) <= MAX_LINE, err
+    assert err.strip().endswith("2027.card.json beside it with `decorlens models export` or `decorlens models card`")
+
+
+def _outside_parentheses(text: str, deep: str, name: str = LONG_NAME) -> list[str]:
     """The runs of words of ``text`` outside parentheses, between its paths and long names."""
-    between = re.compile(re.escape(deep) + r"[/\\][\w.-]*|" + re.escape(LONG_NAME))
+    between = re.compile(re.escape(deep) + r"[/\\](?:" + re.escape(name) + r"|[\w.-]*)|" + re.escape(name))
     runs = (run for group in re.split(r"\([^()]*\)", text) for run in between.split(group))
     return [run.strip() for run in runs if run.strip()]
 
