@@ -623,9 +623,9 @@ class MainWindow(QMainWindow):
 
     def _explain(self, number: int, match) -> None:
         """Why this match?: the tag's and the product's heat maps, computed off the UI thread."""
-        obj, path, pipeline = self.controller.scene.tag(number).obj, self.controller.path, self.pipeline
+        obj, pixels, pipeline = self.controller.scene.tag(number).obj, self.controller.pixels, self.pipeline
         self.engine.start(
-            lambda _job: explain_tag(pipeline.embedder, path, obj.box, pipeline.settings.padding,
+            lambda _job: explain_tag(pipeline.embedder, pixels, obj.box, pipeline.settings.padding,
                                      match.image_path, obj.parts).overlays(),
             done=lambda overlays: self.panel.show_explanation(number, match.sku, *overlays),
             failed=lambda message: self.panel.explanation_failed(number, match.sku, message),

@@ -39,8 +39,9 @@ from engine.shoppable import write_scene_page
 
 @dataclass
 class Opened:
-    """A decoded photo, its content hash and the edits saved for it earlier (if any)."""
+    """A decoded photo (its pixels, and as shown), its content hash and the edits saved for it earlier (if any)."""
 
+    pixels: np.ndarray
     image: QImage
     sha256: str
     saved: EditableScene | None
@@ -53,7 +54,7 @@ def open_photo(path: Path, data_dir: Path) -> Opened:
     h, w = pixels.shape[:2]
     image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     sha = corrections.image_digest(path)
-    return Opened(image, sha, *saved_edits(path, sha, data_dir))
+    return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir))
 
 
 def saved_edits(path: Path, sha256: str, data_dir: Path) -> tuple[EditableScene | None, str]:
@@ -106,6 +107,10 @@ class SceneController(QObject):
         self.engine, self.io, self.saver = engine, io, saver
         self.memory = Runner(1, self)  # remembering waits out an import's write lock; saving edits must not
         self.path: Path | None = None
+        # The open photo as decoded when it opened: every search of it (tags, a drawn box, the whole catalog, a
+        # check of details) cuts these, not the file again: a second decode per click, and a photo changed or
+        # gone since (a USB stick pulled) searched other pixels than those shown, or failed.
+        self.pixels: np.ndarray | None = None
         self.scene: EditableScene | None = None
         self._token = 0
         self._any: dict[int, list[Match]] = {}
@@ -164,6 +169,7 @@ class SceneController(QObject):
             saved = self.scene  # the photo open again: its edits as shown, newer than the file read if one was made since
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
+        self.pixels = opened.pixels
         self.gone.clear()
         self._running.clear()
         self.busyChanged.emit("")
@@ -177,11 +183,11 @@ class SceneController(QObject):
             self.info.emit(f"Restored your edits to {self.path.name}.")
             self.refresh_from_catalog()  # names, prices and links may have changed since
             return
-        path, top_k = self.path, self.settings.top_k
+        path, top_k, pixels = self.path, self.settings.top_k, opened.pixels
         self._run(
             self.engine,
             "Finding furniture and decor…",
-            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False),
+            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels),
             lambda result: self._detected(result, opened.sha256),
         )
 
@@ -200,11 +206,11 @@ class SceneController(QObject):
         """A box the user drew: search every category, add it as a tag of its own."""
         if self.scene is None:
             return
-        path, top_k = self.path, self.settings.top_k
+        path, top_k, pixels = self.path, self.settings.top_k, self.pixels
         self._run(
             self.engine,
             "Searching the box…",
-            lambda: self.pipeline.search_region(path, box, None, top_k),
+            lambda: self.pipeline.search_region(path, box, None, top_k, decoded=pixels),
             self._region_found,
         )
 
@@ -225,11 +231,12 @@ class SceneController(QObject):
         elif number in self._any:
             self.matchesReady.emit(number, True, self._any[number])
         else:
-            path, obj, top_k = self.path, tag.obj, self.settings.top_k
+            path, obj, top_k, pixels = self.path, tag.obj, self.settings.top_k, self.pixels
             self._run(
                 self.engine,
                 "Searching the whole catalog…",
-                lambda: self.pipeline.search_region(path, obj.box, None, top_k, any_category=True, parts=obj.parts),
+                lambda: self.pipeline.search_region(path, obj.box, None, top_k, any_category=True, parts=obj.parts,
+                                                    decoded=pixels),
                 lambda result: self._any_found(number, result),
             )
 
@@ -244,12 +251,12 @@ class SceneController(QObject):
         if (number, any_category) in self._checked:
             self.checkedReady.emit(number, any_category, self._checked[number, any_category])
             return
-        obj, path, pipeline, top_k = self.scene.tag(number).obj, self.path, self.pipeline, self.settings.top_k
+        obj, pixels, pipeline, top_k = self.scene.tag(number).obj, self.pixels, self.pipeline, self.settings.top_k
         category = None if any_category or not obj.category else obj.category
         self._run(
             self.engine,
             "Checking details…",
-            lambda: pipeline.check_object(load_image(path), obj.box, category, obj.parts, top_k),
+            lambda: pipeline.check_object(pixels, obj.box, category, obj.parts, top_k),
             lambda checked: self._checked_found(number, any_category, checked),
             failed=lambda message: self.checkFailed.emit(number, message),
         )
@@ -267,11 +274,11 @@ class SceneController(QObject):
     # -- corrections --------------------------------------------------------------------------------
 
     def change_category(self, number: int, category: str) -> None:
-        path, obj, top_k = self.path, self.scene.tag(number).obj, self.settings.top_k
+        path, obj, top_k, pixels = self.path, self.scene.tag(number).obj, self.settings.top_k, self.pixels
         self._run(
             self.engine,
             f"Searching {pretty(category)}…",
-            lambda: self.pipeline.search_region(path, obj.box, category, top_k, parts=obj.parts),
+            lambda: self.pipeline.search_region(path, obj.box, category, top_k, parts=obj.parts, decoded=pixels),
             lambda result: self._recategorised(number, category, result),
         )
 
@@ -373,9 +380,9 @@ class SceneController(QObject):
 
     def _remember(self) -> None:
         """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""
-        data, path, pipeline, searched = self.scene.to_json(), self.path, self.pipeline, self.scene.result
+        data, path, pipeline, searched, pixels = self.scene.to_json(), self.path, self.pipeline, self.scene.result, self.pixels
         self.memory.start(
-            lambda _job: remember_saved(pipeline, path, data, searched), failed=self.failed.emit
+            lambda _job: remember_saved(pipeline, path, data, searched, pixels), failed=self.failed.emit
         )
 
     # -- exports ------------------------------------------------------------------------------------

@@ -65,12 +65,13 @@ def explain_match(embedder: Embedder, crop: np.ndarray, product_image: np.ndarra
     return _upsampled(crop_shares, crop.shape[:2]), _upsampled(product_shares, product_image.shape[:2])
 
 
-def explain_tag(embedder: Embedder, photo: str | Path, box: Box, padding: float,
+def explain_tag(embedder: Embedder, photo: str | Path | np.ndarray, box: Box, padding: float,
                 product_path: str | Path, parts: Sequence[Box] = ()) -> Explanation:
     """The explanation of one tag's match: its crop cut as the search cuts it, the product photo decoded
     as the catalog import decodes it. A tag with parts (a lamp and its shade, ``SceneObject.parts``) lists
-    each product at its best look, so the look explained is the one whose crop is closest to the product."""
-    pixels = load_image(photo)
+    each product at its best look, so the look explained is the one whose crop is closest to the product.
+    ``photo``: its file, or its pixels as the search decoded them (the app's open photo)."""
+    pixels = photo if isinstance(photo, np.ndarray) else load_image(photo)
     crops = [np.ascontiguousarray(cut_crop(pixels, look, padding)) for look in (box, *parts)]
     product = load_image(product_path, max_side=CATALOG_MAX_SIDE)
     crop = crops[0] if len(crops) == 1 else _closest(embedder, crops, product)

@@ -200,15 +200,17 @@ class Pipeline:
 
     def search_scene(
         self, image: str | Path, top_k: int | None = None, any_category: bool = False, matcher: str = EMBEDDER,
-        require_catalog: bool = True,
+        require_catalog: bool = True, decoded: np.ndarray | None = None,
     ) -> SceneResult:
         """Detect every decor object in a photo, tag it and match it to the catalog.
 
         With ``require_catalog=False`` an empty catalog gives tags without matches instead of an
-        error (the GUI shows the pins and asks for an import).
+        error (the GUI shows the pins and asks for an import). ``decoded``: the photo's pixels as already
+        read (``load_image``), searched instead of reading ``image`` again: the app's, so that what it shows
+        is what is searched, even once the file has changed or gone.
         """
         timings: dict[str, float] = {}
-        pixels = self._timed(timings, "decode", lambda: load_image(image))
+        pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         people = self._timed(timings, "people", lambda: self.people_in(pixels))
         detections = self._timed(timings, "detect", lambda: self.detect(pixels, people=people))
         if not require_catalog and self.catalog.count() == 0:
@@ -250,11 +252,13 @@ class Pipeline:
     def search_region(
         self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
         any_category: bool = False, matcher: str = EMBEDDER, parts: Sequence[Box] = (),
+        decoded: np.ndarray | None = None,
     ) -> SceneResult:
         """Match one region (drawn by the user, or a tag searched again); without a category, search every
-        category. ``parts``: the tag's (SceneObject.parts), searched with it as ``search_scene`` did."""
+        category. ``parts``: the tag's (SceneObject.parts), searched with it as ``search_scene`` did;
+        ``decoded`` as there."""
         timings: dict[str, float] = {"detect": 0.0}
-        pixels = self._timed(timings, "decode", lambda: load_image(image))
+        pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         h, w = pixels.shape[:2]
         x1, y1, x2, y2 = (float(v) for v in box)
         clipped = (max(0.0, min(x1, x2)), max(0.0, min(y1, y2)), min(float(w), max(x1, x2)), min(float(h), max(y1, y2)))

@@ -165,7 +165,7 @@ def objects_of_json(data: dict[str, Any]) -> list[SeenObject]:
 
 def remember(
     pipeline: Pipeline, photo: str | Path, size: tuple[int, int], objects: Sequence[SeenObject], origin: str,
-    sha256: str = "",
+    sha256: str = "", decoded: np.ndarray | None = None,
 ) -> int:
     """Store a tagged photo's objects, best matches and vectors, replacing what its path or content had.
 
@@ -174,8 +174,9 @@ def remember(
     none), so in-situ search compares like with like. Nothing is embedded twice: an object carrying the
     vector its search computed (``SeenObject.vector`` of the active embedder) is stored with it, and one
     whose box did not change since the photo was last remembered keeps its vector (an edit in the app
-    re-embeds only the box drawn). ``size`` is the (width, height) the boxes refer to. Returns the
-    number of objects stored.
+    re-embeds only the box drawn). ``size`` is the (width, height) the boxes refer to; ``decoded`` the
+    photo's pixels the boxes were found on, if at hand (the app's open photo: its file may have gone since).
+    Returns the number of objects stored.
     """
     path = Path(photo).resolve()
     if not str(path).isascii() and not _utf8(str(path)):  # SQLite text is UTF-8; such a name cannot be stored
@@ -185,7 +186,8 @@ def remember(
     handed_on = {_box_key(o.box): o.vector for o in objects if o.vector is not None and o.embedder == key}
     kept = {**_old_vectors(catalog, str(path), sha256, key), **handed_on}
     boxes = [o.box for o in objects if _box_key(o.box) not in kept]
-    fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, load_image(path), boxes))) if boxes else {}
+    pixels = (load_image(path) if decoded is None else decoded) if boxes else None
+    fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, pixels, boxes))) if boxes else {}
     vectors = [kept.get(_box_key(o.box), fresh.get(_box_key(o.box))) for o in objects]
     width, height = size
     with catalog.write():
@@ -210,14 +212,15 @@ def _utf8(text: str) -> bool:
 
 
 def remember_saved(
-    pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None
+    pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None,
+    decoded: np.ndarray | None = None,
 ) -> int:
     """Remember a photo as the app shows it (``EditableScene.to_json``: removals and confirmations applied).
 
     ``searched`` is the search the photo's tags came from: its objects' vectors are handed on by box, so
     opening a photo embeds nothing twice (only a box drawn or moved since is embedded). With an empty
     catalog nothing was matched, so nothing is remembered (the photo is remembered once it is searched
-    against an imported catalog).
+    against an imported catalog). ``decoded`` as for ``remember``.
     """
     if pipeline.catalog.count() == 0:
         return 0
@@ -225,7 +228,7 @@ def remember_saved(
     objects = objects_of_json(data)
     if searched is not None:
         objects = _with_vectors(objects, searched)
-    return remember(pipeline, photo, size, objects, APP, data["corrections"]["image_sha256"])
+    return remember(pipeline, photo, size, objects, APP, data["corrections"]["image_sha256"], decoded)
 
 
 def _with_vectors(objects: Sequence[SeenObject], searched: SceneResult) -> list[SeenObject]:

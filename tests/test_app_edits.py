@@ -219,3 +219,31 @@ def test_closing_the_window_waits_for_the_photos_memory_to_be_saved(qtbot, main_
     finally:
         task.cancel()  # without the wait, the save would run on for ever
         memory.pool.waitForDone(10_000)
+
+
+def test_a_photo_gone_after_it_opened_is_still_searched_as_shown(qtbot, window, scene_path, tmp_path):
+    """The open photo's pixels are searched, not its file read again: with the file gone (a USB stick pulled,
+    the photo moved), searching the whole catalog, drawing a box, changing a category and checking details
+    each failed with "no such file"; and a photo changed since would have been searched as it is now, not as
+    shown."""
+    photo = tmp_path / "room.jpg"
+    shutil.copy(scene_path(ROOM), photo)
+    open_and_wait(qtbot, window, photo)
+    c = window.controller
+    tag = next(t for t in c.scene.visible if t.obj.matches)
+    photo.unlink()
+    failures: list[str] = []
+    c.failed.connect(failures.append)
+    c.checkFailed.connect(lambda _n, message: failures.append(message))
+    with qtbot.waitSignal(c.matchesReady, timeout=WAIT_MS) as found:
+        c.request_matches(tag.number, True)
+    assert found.args[0] == tag.number and found.args[2]
+    with qtbot.waitSignal(c.checkedReady, timeout=WAIT_MS) as checked:
+        c.check_details(tag.number, False)
+    assert checked.args[2]
+    w, h = c.scene.result.width, c.scene.result.height
+    with qtbot.waitSignal(c.tagAdded, timeout=WAIT_MS):
+        c.search_region((w * 0.3, h * 0.3, w * 0.6, h * 0.6))
+    c.change_category(tag.number, "clock")
+    qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
+    assert c.scene.tag(tag.number).obj.category == "clock" and failures == []

@@ -103,6 +103,22 @@ def test_a_tag_searched_again_searches_its_parts_as_the_scene_search_did(pipelin
         [round(v, 1) for v in part] for part in folded.parts]
 
 
+def test_pixels_already_decoded_are_searched_instead_of_the_file(pipeline: Pipeline, scene_path, tmp_path: Path):
+    """The app searches the photo it shows (``decoded``): the result is the file's, and the file is not read
+    (here it is another photo's name, then a name with no file)."""
+    from engine.imageio import load_image
+
+    photo = scene_path(SOFA_SCENE)
+    pixels = load_image(photo)
+    read = pipeline.search_scene(photo, top_k=3)
+    given = pipeline.search_scene(scene_path(LIVING_ROOM), top_k=3, decoded=pixels)
+    assert [(o.box, [m.sku for m in o.matches]) for o in given.objects] == [
+        (o.box, [m.sku for m in o.matches]) for o in read.objects]
+    box = read.objects[0].box
+    again = pipeline.search_region(tmp_path / "gone.jpg", box, None, 3, decoded=pixels).objects[0]
+    assert [m.sku for m in again.matches] == [m.sku for m in pipeline.search_region(photo, box, None, 3).objects[0].matches]
+
+
 def test_region_outside_image_is_refused(pipeline: Pipeline, scene_path):
     with pytest.raises(ValueError, match="empty or outside"):
         pipeline.search_region(scene_path(SOFA_SCENE), (5000, 5000, 6000, 6000))
