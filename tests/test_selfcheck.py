@@ -115,3 +115,24 @@ def test_frozen_entry_routes_before_qt(monkeypatch, argv, expected):
     monkeypatch.setattr("decorlens.frozen.main", lambda args: seen.append(list(args)) or 0)
     assert frozen_entry(argv) == 0
     assert seen == [expected]
+
+
+def test_an_sqlite_without_json_functions_fails_the_catalog_step_naming_the_fix(pipeline, tmp_path: Path):
+    """SQLite before 3.38 (an installer built against an old one) has no json_each: the Catalog tab's Show in
+    Catalog would fail there, so the self-check says so, naming the version to build with. Such an SQLite is
+    made here by hiding json_each behind a temporary table of that name on the catalog's connection (the
+    query then fails as an old SQLite's does: an OperationalError)."""
+    import sqlite3
+
+    from engine.catalog import Catalog
+    from engine.selfcheck import _check_listing_by_sku, _StepFailed
+
+    copy = tmp_path / "catalog.sqlite"
+    with sqlite3.connect(pipeline.catalog.path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with Catalog(copy) as catalog:
+        _check_listing_by_sku(catalog)  # this SQLite has them: the step passes
+        catalog.db.execute("CREATE TEMP TABLE json_each (value)")
+        with pytest.raises(_StepFailed, match=r"^SQLite [\d.]+ lacks the JSON functions the Catalog tab needs "
+                                              r"\(.*json_each.*\): build with SQLite 3\.38 or newer$"):
+            _check_listing_by_sku(catalog)
