@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
@@ -24,7 +25,7 @@ LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="manage the product catalog")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    imp = verbs.add_parser("import", help="import a folder (one subfolder per category) or a CSV")
+    imp = verbs.add_parser("import", help="import a folder (one subfolder per category), a CSV or a Parquet feed")
     imp.add_argument("source", help="folder, CSV or Parquet feed (DecorLens, Google Merchant Center, Shopify columns)")
     imp.add_argument("--vectors", type=Path, metavar="DIR",
                      help="take the vectors from `catalog embed` Parquet files instead of embedding (needs [scale])")
@@ -127,7 +128,7 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"removed {removed} of {len(args.skus)} products")
     if unknown:  # a typo should not pass for a removal
         note(f"not in the catalog: {' '.join(map(one_field, unknown))}")
-    return 0 if removed == len(args.skus) else 1
+    return 0 if removed == len(args.skus) else PARTLY_DONE
 
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -166,7 +167,7 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
     unembedded = len(pipeline.catalog.missing_vectors(pipeline.embedder.key))
     print(f"index rebuilt for {pipeline.embedder.key}"
           + (f"; {unembedded} products could not be embedded and are not searchable" if unembedded else ""))
-    return 1 if unembedded else 0
+    return PARTLY_DONE if unembedded else 0
 
 
 def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from decorlens.errors import Context, debug_requested, report
+from decorlens.errors import EXIT_CODES, Context, debug_requested, report
 from decorlens.options import OneLineParser
 from decorlens.progress import note
 from decorlens.terminal import escaped
@@ -42,7 +42,8 @@ def _commands():
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog."
+        prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog.",
+        epilog=EXIT_CODES.capitalize() + ".",
     )
     parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
     parser.add_argument("--data-dir", type=Path, help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")

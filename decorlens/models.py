@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from decorlens.errors import PARTLY_DONE
 from decorlens.options import plain_name
 from decorlens.progress import bar, note
 from engine import modelpack
@@ -37,7 +38,7 @@ EMBEDDER_ONLY = (("--weights", "weights"), ("--projection", "projection"), ("--n
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list, export, fetch, quantize models")
+    p = sub.add_parser("models", help="list, fetch, activate, export, quantize and combine models; write cards")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", help="models the settings use, and where they were found").set_defaults(run=run_list)
     ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector or pose model, or torchvision backbone → ONNX "
@@ -103,7 +104,7 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         card = model.card
         size = f"{len(card.class_names)} classes" if card.kind == "detector" else f"{card.output_dim}-d"
         print(f"  {role:<9} {card.name:<28} {size:<12} {model.path}")
-    return 0 if _list_pose(pipeline) and ok else 1
+    return 0 if _list_pose(pipeline) and ok else PARTLY_DONE
 
 
 def _list_pose(pipeline: Pipeline) -> bool:

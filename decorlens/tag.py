@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     _say_failures(report.failed)
     objects = sum(len(r.objects) for r in report.results)
     print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects) → {args.out / SUMMARY}")
-    return 0 if not report.failed else 1
+    return 0 if not report.failed else PARTLY_DONE
 
 
 def _say_failures(failed: list[tuple[Path, str]]) -> None:

@@ -428,3 +428,14 @@ def test_duplicates_threshold_must_be_a_cosine(threshold: str, tmp_path: Path,
     with pytest.raises(SystemExit) as info:
         main(["--data-dir", str(tmp_path), "catalog", "duplicates", "--threshold", threshold])
     assert info.value.code == 2 and "not a cosine above 0 and at most 1" in capsys.readouterr().err
+
+
+def test_the_help_says_what_each_exit_code_means(capsys: pytest.CaptureFixture[str]):
+    """Scripts check the exit code: the codes the commands return are listed where a user looks first."""
+    from decorlens.errors import INTERRUPTED, PARTLY_DONE
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (f"Exit codes: 0 done; {PARTLY_DONE} done in part (what failed is named above) or an unexpected error; "
+            f"{USER_ERROR} nothing done, for the reason the error line gives; {INTERRUPTED} interrupted.") in help_text
