@@ -12,11 +12,12 @@ from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
 from engine.backups import backups_dir, check_columns, find_backup, list_backups
+from engine.catalog import CatalogDamagedError, restore_damaged
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
 from engine.importer import read_source
 from engine.models import find_first
-from engine.paths import refuse_overwrite
+from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
@@ -234,25 +235,35 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    """Without an argument, list; with one, restore it in one transaction (the index catches up itself)."""
-    catalog = pipeline.catalog
+    """Without an argument, list; with one, restore it in one transaction (the index catches up itself), or put it
+    in place of a damaged catalog. Neither opens the catalog first: a damaged one cannot be, and the line saying so
+    sent the user here."""
+    path = pipeline.data_dir / CATALOG_FILE
     if not args.backup:
-        found = list_backups(catalog.path)
+        found = list_backups(path)
         if not found:
-            print(f"no backups in {backups_dir(catalog.path)} yet (one is made before each removal, "
+            print(f"no backups in {backups_dir(path)} yet (one is made before each removal, "
                   "embedder switch, bundle import and restore)")
             return 0
-        print(f"backups in {backups_dir(catalog.path)}, newest first:")
+        print(f"backups in {backups_dir(path)}, newest first:")
         for backup in found:
             count = backup.products()
             print(f"  {backup.name}  {backup.taken:%Y-%m-%d %H:%M:%S} UTC  before {backup.reason:<14} "
                   f"{'unreadable' if count is None else f'{count} products'}")
         return 0
-    source = find_backup(catalog.path, args.backup)
+    source = find_backup(path, args.backup)
     check_columns(source)
-    before = catalog.count()
-    restored = catalog.restore_from(source)
-    saved = next((b for b in list_backups(catalog.path) if b.reason == "before-restore"), None)
+    try:
+        catalog = pipeline.catalog
+        before = catalog.count()
+        restored = catalog.restore_from(source)
+    except CatalogDamagedError as exc:
+        pipeline.close()
+        aside, restored = restore_damaged(path, source)
+        print(f"restored {restored} products from {source.name}; the damaged catalog is kept as {aside.name} "
+              f"({exc.detail})")
+        return 0
+    saved = next((b for b in list_backups(path) if b.reason == "before-restore"), None)
     print(f"restored {restored} products from {source.name} (the catalog had {before})"
           + (f"; the previous catalog is backed up as {saved.name}" if saved and before else ""))
     return 0

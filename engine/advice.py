@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.backups import DAMAGE_WORDS, damage_advice
 from engine.errors import yaml_problem
 from engine.paths import CATALOG_FILE
 
@@ -86,9 +87,10 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     text = _detail(exc)
     if "locked" in text or "busy" in text:
         return f"{context.catalog} is locked: another DecorLens is writing it; try again when it finishes"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (f"{context.catalog} is damaged ({text}); move it aside and import the "
-                "products again, or restore a backup")
+    if any(words in text for words in DAMAGE_WORDS):  # text not UTF-8 too: a flipped byte in a product's row
+        advice = damage_advice(context.data_dir / CATALOG_FILE) if context.data_dir else (
+            "restore a backup (`decorlens catalog restore` lists them), or move it aside and import the products again")
+        return f"{context.catalog} is damaged ({text}); {advice}"
     if "readonly" in text or "read-only" in text:
         if _read_only_file_system(context.data_dir):
             return (f"{context.catalog} is on a read-only file system; copy the data folder somewhere writable, "

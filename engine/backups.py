@@ -25,6 +25,7 @@ from engine.files import clean_stale_temps, replace_atomically, write_atomic
 BACKUPS_DIR = "backups"
 KEEP = 5
 TEMP_PREFIX = ".tmp-backup-"
+DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
 
 
@@ -104,10 +105,64 @@ def list_backups(catalog_path: Path) -> list[Backup]:
     found = []
     for path in folder.glob("catalog-*.sqlite") if folder.is_dir() else ():
         match = _NAME.match(path.name)
-        if match and path.is_file():
-            taken = datetime.strptime(match[1], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        taken = _taken(match[1]) if match else None
+        if taken is not None and path.is_file():
             found.append(Backup(path, taken, match[2]))
     return sorted(found, key=lambda b: b.path.name, reverse=True)
+
+
+def _taken(stamp: str) -> datetime | None:
+    """The time in a backup's name, or None for digits that are no time (a file named by hand or by a sync
+    client): "unexpected ValueError" stopped the listing, and every removal, which backs up first."""
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def damage_advice(catalog_path: Path) -> str:
+    """What to do about a damaged catalog, after the line says so: restore a backup, or import again without one."""
+    found = len(list_backups(catalog_path))
+    if found:
+        return (f"restore one of its {found} backup{'s' * (found > 1)}: `decorlens catalog restore` lists them, and "
+                "keeps the damaged file aside")
+    return "it has no backups: move it aside and import the products again"
+
+
+def replace_damaged(catalog_path: Path, backup: Path) -> Path:
+    """Put a copy of ``backup`` in place of a damaged catalog; returns where the damaged file now is.
+
+    A restore into the catalog (``Catalog.restore_from``) needs a catalog SQLite can read; a damaged one is set
+    aside instead, never deleted (``catalog-damaged-<UTC time>.sqlite`` beside it, its WAL and shared memory
+    with it, so that SQLite reads them as they were). The copy is made first, so a kill leaves the damaged catalog
+    or the restored one, or between the last two renames none: the next restore then finds the backup where it
+    was. The copy holds no name of its catalog (``Catalog.identity``): it gets a new one when opened, and every
+    index, made for the damaged file, is rebuilt.
+    """
+    aside = catalog_path.with_name(f"catalog-damaged-{_stamp()}.sqlite")
+    folder = backups_dir(catalog_path)  # where a killed copy's temp file is cleaned up (``take_backup``)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with contextlib.closing(sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)) as source:
+                _copy(source, tmp)
+            with contextlib.closing(sqlite3.connect(tmp)) as copy, copy:
+                copy.execute("DELETE FROM meta WHERE key = 'catalog_id'")  # engine.catalog.IDENTITY
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot copy the backup {backup} into {catalog_path.parent}: {exc}") from exc
+        for suffix in ("-wal", "-shm", "-journal"):  # first: a WAL left beside a new file would be read into it
+            companion = catalog_path.with_name(catalog_path.name + suffix)
+            if companion.exists():
+                os.replace(companion, aside.with_name(aside.name + suffix))
+        if catalog_path.exists() or catalog_path.is_symlink():
+            os.replace(catalog_path, aside)
+        replace_atomically(tmp, catalog_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return aside
 
 
 def find_backup(catalog_path: Path, name: str) -> Path:

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from engine.backups import take_backup
+from engine.backups import DAMAGE_WORDS, damage_advice, replace_damaged, take_backup
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
+IDENTITY = "catalog_id"  # meta key: a random name of this catalog file, which its index records (``identity``)
 GLOBAL = ""  # tombstone category meaning "gone from the all-categories index too"; no category is empty
 LOCK_TIMEOUT_ENV = "DECORLENS_LOCK_TIMEOUT"
 LOCK_TIMEOUT = 120.0  # seconds a writer waits for another one (a long import holds the lock throughout)
@@ -71,6 +73,8 @@ CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
 """
 
 PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra"
+TABLES = ("meta", "products", "vectors", "tombstones")  # besides schema_version: what every command reads
+TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price")
 
 
 @dataclass
@@ -89,10 +93,22 @@ class Product:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Product:
+        """The product of a row as DecorLens wrote it; ``TypeError`` naming the cell that is not (a damaged page,
+        a cell edited by hand in a database browser), which ``Catalog`` reports as a damaged catalog: such a
+        cell ended in "unexpected JSONDecodeError" or a TypeError wherever the product was shown."""
+        for column in TEXT_COLUMNS:
+            if not isinstance(row[column], str):
+                raise TypeError(f"product {row['id']}'s {column} is not text")
+        try:
+            extra = json.loads(row["extra"] or "{}")
+        except (TypeError, ValueError):
+            extra = None
+        if not isinstance(extra, dict):
+            raise TypeError(f"product {row['id']}'s extra fields are not a JSON object")
         return cls(
             id=row["id"], sku=row["sku"], name=row["name"], category=row["category"],
             image_path=row["image_path"], image_hash=row["image_hash"], url=row["url"],
-            price=row["price"], extra=json.loads(row["extra"] or "{}"),
+            price=row["price"], extra=extra,
         )
 
 
@@ -108,18 +124,44 @@ class CatalogBusyError(CatalogError):
     """Another process held the catalog's write lock for longer than we were willing to wait."""
 
 
+class CatalogDamagedError(CatalogError):
+    """The catalog file is damaged (SQLite cannot read it, or it lacks what DecorLens wrote): its data cannot be
+    trusted, and ``catalog restore`` puts a backup in its place, keeping the damaged file aside."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail  # what is wrong with it, without the advice
+
+
+def damaged(path: Path, detail: object) -> CatalogDamagedError:
+    """The one line for a damaged catalog: what is wrong and what to do (which depends on its backups)."""
+    flat = " ".join(str(detail).split())  # quick_check reports over several lines
+    return CatalogDamagedError(f"catalog {path} is damaged ({flat}); {damage_advice(path)}", flat)
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """Whether SQLite's error says the file is damaged (a page it cannot read, text that is not UTF-8)."""
+    return any(words in str(exc) for words in DAMAGE_WORDS)
+
+
 class Interrupted(Exception):
     """A read stopped by ``Catalog.interruptible``: its caller no longer wants the answer (no error to report)."""
 
 
-def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> str:
+def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> CatalogError:
     """Why the catalog at ``path`` did not open. SQLite opens a catalog (in WAL mode) by writing ``-shm``
     and ``-wal`` files beside it; in a read-only folder it says only "unable to open database file", which
-    read as a damaged catalog."""
+    read as a damaged catalog. Anything else is damage, said with what to do about it: the line named only
+    SQLite's "database disk image is malformed", and the restore it called for could not open the catalog."""
     if "unable to open" in str(exc) and not os.access(path.parent, os.W_OK):
-        return (f"the catalog {path} is in a read-only folder, and SQLite writes beside it to open it; "
-                "copy the data dir somewhere writable")
-    return f"catalog {path} is not a readable DecorLens catalog: {exc}"
+        return CatalogError(f"the catalog {path} is in a read-only folder, and SQLite writes beside it to open it; "
+                            "copy the data dir somewhere writable")
+    if "locked" in str(exc) or "busy" in str(exc):
+        return CatalogBusyError(f"the catalog {path} is locked by another program ({exc}); try again when it "
+                                "has finished")
+    if path.exists() and not path.is_file():
+        return damaged(path, "it is not a file")
+    return damaged(path, exc)
 
 
 class _Held:
@@ -167,7 +209,10 @@ class Catalog:
             self._connections[_ANCHOR] = self._anchor()
         except sqlite3.DatabaseError as exc:
             self.close()  # a catalog that did not open holds no file open
-            raise CatalogError(_unopenable(self.path, exc)) from exc
+            raise _unopenable(self.path, exc) from exc
+        except CatalogError:
+            self.close()
+            raise
 
     def _anchor(self) -> sqlite3.Connection:
         """A connection open from here to ``close``, whatever thread opened the catalog, used for nothing.
@@ -308,7 +353,26 @@ class Catalog:
 
     @property
     def revision(self) -> int:
-        return int(self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):  # no row, or not a number: "unexpected TypeError" wherever it was read
+            raise damaged(self.path, "its revision is missing or not a number") from None
+
+    @property
+    def identity(self) -> str:
+        """A random name given to this catalog file when it was made (``_migrate``), which its index records: an
+        index of another catalog file, at any revision, is rebuilt. A catalog copied in by hand or by a sync
+        client (another shop's, or this one's from another machine) at a revision the index had reached was
+        searched through the old index: a chair matched a rug, by the ids of the other catalog's products."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (IDENTITY,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def _product(self, row: sqlite3.Row) -> Product:
+        try:
+            return Product.from_row(row)
+        except TypeError as exc:
+            raise damaged(self.path, exc) from None
 
     # -- products -----------------------------------------------------------------------------
 
@@ -369,7 +433,7 @@ class Catalog:
 
     def get(self, product_id: int) -> Product | None:
         row = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?", (product_id,)).fetchone()
-        return Product.from_row(row) if row else None
+        return self._product(row) if row else None
 
     def get_many(self, ids: Iterable[int]) -> dict[int, Product]:
         ids = list(ids)
@@ -377,11 +441,11 @@ class Catalog:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ({marks})", ids)
-        return {row["id"]: Product.from_row(row) for row in rows}
+        return {row["id"]: self._product(row) for row in rows}
 
     def get_by_sku(self, sku: str) -> Product | None:
         row = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?", (sku,)).fetchone()
-        return Product.from_row(row) if row else None
+        return self._product(row) if row else None
 
     def products(
         self, category: str | None = None, text: str = "", limit: int | None = None, offset: int = 0,
@@ -403,20 +467,23 @@ class Catalog:
             args += [_like_substring(text)] * 2
         sql += " ORDER BY category, name, sku LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
-        return [Product.from_row(r) for r in self.db.execute(sql, args)]
+        return [self._product(r) for r in self.db.execute(sql, args)]
 
     def sample(self, n: int) -> list[Product]:
         """``n`` products spread over the catalog, the same ones on every call (a fixed hash of the id
         orders them), so a sample drawn from a million rows is one scan, not ``n`` sorted queries."""
         sql = f"SELECT {PRODUCT_COLUMNS} FROM products ORDER BY (id * 2654435761) % 4294967296, id LIMIT ?"
-        return [Product.from_row(r) for r in self.db.execute(sql, (n,))]
+        return [self._product(r) for r in self.db.execute(sql, (n,))]
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
 
     def category_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT category, COUNT(*) FROM products GROUP BY category ORDER BY category")
-        return {r[0]: r[1] for r in rows}
+        counts = {r[0]: r[1] for r in rows}
+        if not all(isinstance(category, str) for category in counts):
+            raise damaged(self.path, "a product's category is not text")
+        return counts
 
     # -- vectors ------------------------------------------------------------------------------
 
@@ -436,7 +503,7 @@ class Catalog:
             "WHERE v.product_id IS NULL ORDER BY p.id",
             (embedder,),
         )
-        return [Product.from_row(r) for r in rows]
+        return [self._product(r) for r in rows]
 
     def vectors(
         self, embedder: str, since: int = 0, category: str | None = None
@@ -452,6 +519,8 @@ class Catalog:
             args.append(category)
         rows = self.db.execute(sql + " ORDER BY v.product_id", args)
         for pid, category, blob in rows:
+            if not isinstance(blob, bytes) or len(blob) % 4:
+                raise damaged(self.path, f"product {pid}'s stored vector of {embedder} is not one")
             yield pid, category, np.frombuffer(blob, np.float32)
 
     def tombstones(self, since: int) -> list[tuple[int, str]]:
@@ -480,35 +549,59 @@ class Catalog:
         one a running GUI holds) catches up incrementally and can never mistake old files for new.
         """
         _check_restorable(Path(backup))
+        self.check()
         self.backup("before-restore", protect=Path(backup))
         self.db.execute("ATTACH DATABASE ? AS restored", (str(Path(backup).resolve()),))  # only read
         try:
-            with self.transaction() as revision:
-                self.db.executemany(
-                    "INSERT INTO tombstones (product_id, category, revision) VALUES (?, ?, ?)",
-                    [(pid, cat, revision) for pid, c in self.db.execute("SELECT id, category FROM products")
-                     for cat in (c, GLOBAL)],
-                )
-                self.db.execute("DELETE FROM main.vectors")
-                self.db.execute("DELETE FROM main.products")
-                self.db.execute(f"INSERT INTO main.products ({PRODUCT_COLUMNS}) "
-                                f"SELECT {PRODUCT_COLUMNS} FROM restored.products")
-                self.db.execute(
-                    "INSERT INTO main.vectors (product_id, embedder, image_hash, revision, vector) "
-                    "SELECT product_id, embedder, image_hash, ?, vector FROM restored.vectors "
-                    "WHERE product_id IN (SELECT id FROM main.products)", (revision,),
-                )
+            self._replace_all()
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):  # quick_check does not read every row: a bad one is met here, and rolled back
+                raise damaged(self.path, exc) from exc
+            raise
         finally:
             self.db.execute("DETACH DATABASE restored")
         return self.count()
+
+    def _replace_all(self) -> None:
+        """Every product and vector of ``main`` replaced by those of the attached ``restored``, in one transaction."""
+        with self.transaction() as revision:
+            with closing(self.db.execute("SELECT id, category FROM products")) as current:
+                # closed when a damaged row stops it: a statement left open kept "restored" attached ("locked")
+                gone = [(pid, cat, revision) for pid, c in current for cat in (c, GLOBAL)]
+            self.db.executemany("INSERT INTO tombstones (product_id, category, revision) VALUES (?, ?, ?)", gone)
+            self.db.execute("DELETE FROM main.vectors")
+            self.db.execute("DELETE FROM main.products")
+            self.db.execute(f"INSERT INTO main.products ({PRODUCT_COLUMNS}) "
+                            f"SELECT {PRODUCT_COLUMNS} FROM restored.products")
+            self.db.execute(
+                "INSERT INTO main.vectors (product_id, embedder, image_hash, revision, vector) "
+                "SELECT product_id, embedder, image_hash, ?, vector FROM restored.vectors "
+                "WHERE product_id IN (SELECT id FROM main.products)", (revision,),
+            )
+
+    def check(self) -> None:
+        """``CatalogDamagedError`` unless SQLite's ``quick_check`` finds the file sound (a scan of every page: for
+        a restore, not for every command). A restore into a damaged file failed on its first read of a bad page
+        with the advice to restore a backup; ``catalog restore`` puts the backup in its place instead."""
+        try:
+            result = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from exc
+        if result != "ok":
+            raise damaged(self.path, result)
 
     # -- schema -------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         """Create or upgrade the schema; versions are explicit, never guessed."""
-        if "schema_version" in self._tables():
+        tables = self._tables()
+        if "schema_version" in tables:
             self._check_version()
+            missing = [t for t in TABLES if t not in tables]
+            if missing:  # each command failed on SQLite's "no such table", a restore too
+                raise damaged(self.path, f"its {missing[0]} table is gone")
             self._drop_planted_code()
+            self._name_file()
             return
         self._begin_write()  # two processes creating the same catalog: the second one finds it made
         if "schema_version" in self._tables():
@@ -521,6 +614,15 @@ class Catalog:
             self.db.execute(statement)
         self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         self.db.execute("INSERT INTO meta (key, value) VALUES ('revision', '0')")
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (IDENTITY, secrets.token_hex(8)))
+        self.db.execute("COMMIT")
+
+    def _name_file(self) -> None:
+        """Give a catalog made before ``identity`` (or put in place of a damaged one) its name, once."""
+        if self.identity:
+            return
+        self._begin_write()
+        self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (IDENTITY, secrets.token_hex(8)))
         self.db.execute("COMMIT")
 
     def _drop_planted_code(self) -> None:
@@ -540,7 +642,10 @@ class Catalog:
         return {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def _check_version(self) -> None:
-        version = self.db.execute("SELECT version FROM schema_version").fetchone()[0]
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else None
+        if not isinstance(version, int):  # compared with a number: "unexpected TypeError"
+            raise damaged(self.path, "its schema version is missing or not a number")
         if version > SCHEMA_VERSION:
             raise CatalogError(
                 f"catalog {self.path} has schema version {version}, newer than this DecorLens "
@@ -564,6 +669,16 @@ def normalise_image_path(image_path: str) -> str:
     return str(path.resolve())
 
 
+def restore_damaged(path: Path, backup: Path) -> tuple[Path, int]:
+    """Put ``backup`` in place of the damaged catalog at ``path`` (``engine.backups.replace_damaged``), once it is
+    checked as ``Catalog.restore_from`` checks it; returns where the damaged file was kept and the products restored.
+    """
+    _check_restorable(Path(backup))
+    aside = replace_damaged(path, Path(backup))
+    with Catalog(path) as restored:
+        return aside, restored.count()
+
+
 def _check_restorable(backup: Path) -> None:
     """A backup must be a readable DecorLens catalog of a schema this version can hold."""
     try:
@@ -572,6 +687,7 @@ def _check_restorable(backup: Path) -> None:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise CatalogError(f"backup {backup} is damaged (quick_check failed)")
             version = db.execute("SELECT version FROM schema_version").fetchone()
+            uneven = _uneven_vectors(db)
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:
@@ -579,6 +695,19 @@ def _check_restorable(backup: Path) -> None:
     if version is None or version[0] != SCHEMA_VERSION:
         raise CatalogError(f"backup {backup} has schema version {version and version[0]}, this DecorLens "
                            f"restores version {SCHEMA_VERSION}")
+    if uneven:
+        raise CatalogError(f"backup {backup} is damaged: its stored vectors of {uneven} differ in size; the catalog "
+                           "is unchanged: restore another backup")
+
+
+def _uneven_vectors(db: sqlite3.Connection) -> str:
+    """An embedder whose vectors in ``db`` are not all blobs of one length of whole floats, or "". Restored, such
+    a backup broke every later index build ("unexpected RuntimeError: Wrong dimensionality of the vectors")."""
+    row = db.execute(
+        "SELECT embedder FROM vectors GROUP BY embedder HAVING COUNT(DISTINCT LENGTH(vector)) > 1 "
+        "OR MIN(LENGTH(vector) % 4) > 0 OR MAX(LENGTH(vector) % 4) > 0 OR MAX(typeof(vector) != 'blob') LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else ""
 
 
 def _lock_timeout() -> float:

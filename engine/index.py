@@ -30,16 +30,17 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
 from engine import compact_index
-from engine.catalog import GLOBAL, Catalog
+from engine.backups import list_backups
+from engine.catalog import GLOBAL, Catalog, damaged
 from engine.errors import CatalogError, IndexCorruptError
-from engine.files import clean_stale_temps, naming, replace_atomically, sha256_of
+from engine.files import NotAFile, clean_stale_temps, naming, open_regular, replace_atomically, sha256_of
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -49,6 +50,7 @@ TEMP_PREFIX = ".tmp-index-"
 STALE_SECONDS = 30 * 60
 _FILE = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.bin$")
 _PART = re.compile(r"^(all|cat-[0-9a-f]{16})-[0-9a-f]{12}\.(bin|npz|f32)$")
+OLD_LAYOUT = (".bin", ".tmp")  # layout 1's files: <category>.bin, and temps named <file>.tmp
 # Catalog size from which the indexes are built compact; None: never (a pipeline passes its data dir's
 # compact_at setting, by default from compact_index.AUTO_AT where faiss is installed).
 COMPACT_AT: int | None = None
@@ -151,6 +153,9 @@ class CatalogIndex:
         with self._lock, catalog.snapshot():
             if _stamp(self.dir / "manifest.json") != self._seen or self._replaced_elsewhere():
                 self._manifest, self._loaded = self._read_manifest(), {}  # another process saved: as it did
+            if self._manifest.get("catalog", catalog.identity) != catalog.identity:
+                self.rebuild(catalog, "the index is of another catalog file (copied or restored in its place)")
+                return
             if not self._kind_checked:
                 self._kind_checked = True
                 reason = self._kind_change(catalog)
@@ -163,7 +168,7 @@ class CatalogIndex:
                 self.rebuild(catalog)
                 return
             touched = self._apply_changes(catalog)
-            self._save(touched, catalog.revision)
+            self._save(touched, catalog)
 
     def rebuild(self, catalog: Catalog, reason: str = "") -> None:
         """Build every index from the stored vectors of one snapshot of the catalog (see ``sync``)."""
@@ -173,7 +178,7 @@ class CatalogIndex:
             previous = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}
             self._loaded = self._build(catalog)
             self._manifest = {"revision": -1, "dim": self.dim, "files": {}}
-            self._save(set(self._loaded), catalog.revision, previous)
+            self._save(set(self._loaded), catalog, previous)
 
     def search(
         self, catalog: Catalog, vectors: np.ndarray, categories: Sequence[str] | None, k: int
@@ -201,7 +206,7 @@ class CatalogIndex:
                 index.remove(pid)
                 touched.add(category)
         by_cat: dict[str, list[tuple[int, np.ndarray]]] = {}
-        for pid, category, vector in catalog.vectors(self.key, since=self.revision):
+        for pid, category, vector in self._vectors(catalog, since=self.revision):
             by_cat.setdefault(category, []).append((pid, vector))
             by_cat.setdefault(GLOBAL, []).append((pid, vector))
         for category, rows in by_cat.items():
@@ -269,7 +274,7 @@ class CatalogIndex:
             index = built.get(category) or built.setdefault(category, HnswIndex(self.dim, sizes[category]))
             index.add([pid for pid, _ in rows], np.stack([v for _, v in rows]))
 
-        for pid, category, vector in catalog.vectors(self.key):
+        for pid, category, vector in self._vectors(catalog):
             for target in (category, GLOBAL):
                 if target in wanted:
                     pending.setdefault(target, []).append((pid, vector))
@@ -278,6 +283,16 @@ class CatalogIndex:
         for category in list(pending):
             flush(category)
         return built
+
+    def _vectors(self, catalog: Catalog, since: int = 0) -> Iterator[tuple[int, str, np.ndarray]]:
+        """The catalog's stored vectors of this index's embedder, each checked to be of its size: one of another
+        size (a damaged catalog, or one restored from a damaged backup) stopped every build in hnswlib's
+        "unexpected RuntimeError: Wrong dimensionality of the vectors"."""
+        for pid, category, vector in catalog.vectors(self.key, since=since):
+            if len(vector) != self.dim:
+                raise damaged(catalog.path, f"product {pid}'s stored vector of {self.key} has {len(vector)} values, "
+                                            f"not {self.dim}")
+            yield pid, category, vector
 
     def _get(self, catalog: Catalog, category: str) -> Index | None:
         """The loaded index of a category, loading (or rebuilding if corrupt) on first use."""
@@ -299,7 +314,7 @@ class CatalogIndex:
         self._loaded[category] = index
         return index
 
-    def _save(self, categories: set[str], revision: int, replaced: set[str] = frozenset()) -> None:
+    def _save(self, categories: set[str], catalog: Catalog, replaced: set[str] = frozenset()) -> None:
         """New files for ``categories``, then the manifest (the commit point), then the files it no longer
         lists go: ``replaced`` ones and those of the categories saved at once, others once stale. Files of a
         save that failed before its manifest (killed, a full disk) were otherwise kept until a rebuild."""
@@ -310,7 +325,8 @@ class CatalogIndex:
             path = self.dir / file_name(category)
             self._loaded[category].save(path)
             files[category] = _entry(path, self._loaded[category])
-        self._manifest = {"layout": LAYOUT, "revision": revision, "dim": self.dim, "files": files}
+        self._manifest = {"layout": LAYOUT, "revision": catalog.revision, "catalog": catalog.identity, "dim": self.dim,
+                          "files": files}
         with naming(self.dir / "manifest.json"):
             tmp = temp_file(self.dir)
             try:
@@ -324,15 +340,18 @@ class CatalogIndex:
         self._remove_unlisted({*replaced, *(name for entry in changed for name in _names(entry))})
 
     def _remove_unlisted(self, replaced: set[str]) -> None:
-        """Files the manifest no longer lists: ``replaced`` ones and an older layout's at once, others
-        (a killed or a losing concurrent writer's) once they are too old to belong to a save in progress."""
+        """Files the manifest no longer lists: ``replaced`` ones and an older layout's at once, others of ours
+        (a killed or a losing concurrent writer's) once they are too old to belong to a save in progress. A file
+        named otherwise is not ours and stays: every save deleted any other file in the folder (a note, a sync
+        client's "manifest (conflicted copy).json"), at once or after 30 minutes."""
         listed = {name for entry in self._manifest.get("files", {}).values() for name in _names(entry)}
         for path in self.dir.iterdir():
             if path.name in listed or path.name == "manifest.json" or path.name.startswith(TEMP_PREFIX):
                 continue
+            ours = _PART.match(path.name)
             try:
-                if (path.name in replaced or not _PART.match(path.name)
-                        or time.time() - path.stat().st_mtime > STALE_SECONDS):
+                if (path.name in replaced or (not ours and path.suffix in OLD_LAYOUT)
+                        or (ours and time.time() - path.stat().st_mtime > STALE_SECONDS)):
                     path.unlink()
             except OSError:  # already gone (another process cleaned up) or in use
                 continue
@@ -344,7 +363,10 @@ class CatalogIndex:
         if not path.exists():
             return {}
         try:
-            manifest = json.loads(path.read_bytes().decode("utf-8"))
+            with open_regular(path) as fh:  # a FIFO there blocked every search for ever
+                manifest = json.loads(fh.read().decode("utf-8"))
+        except NotAFile as exc:
+            raise CatalogError(f"{exc}: delete it, and the index is rebuilt from the catalog") from None
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             self.log(f"index manifest {path} is unreadable ({type(exc).__name__}); it will be rebuilt")
             return {}
@@ -370,7 +392,8 @@ def _manifest_problem(manifest: object, dim: int) -> str:
     if manifest.get("dim") != dim:
         return f"is for {manifest.get('dim')}-d vectors, not {dim}-d"
     files = manifest.get("files")
-    if not isinstance(manifest.get("revision"), int) or not isinstance(files, dict):
+    if (not isinstance(manifest.get("revision"), int) or not isinstance(files, dict)
+            or not isinstance(manifest.get("catalog", ""), str)):
         return "is incomplete"
     for entry in files.values():
         if not (
@@ -378,6 +401,7 @@ def _manifest_problem(manifest: object, dim: int) -> str:
             and isinstance(entry.get("deleted", []), list)
             and all(isinstance(i, int) for i in entry.get("deleted", []))
             and entry.get("kind", "exact") in ("exact", compact_index.CompactIndex.kind)
+            and isinstance(entry.get("parts", {}), dict)  # a list ended in "unexpected AttributeError"
             and all(_part_ok(entry["file"], suffix, part) for suffix, part in entry.get("parts", {}).items())
         ):
             return "lists a file entry that is not ours"
@@ -461,6 +485,10 @@ def _safe(name: str) -> str:
 def ensure_nonempty(catalog: Catalog) -> None:
     """Searching an empty catalog is a user error worth one clear line."""
     if catalog.count() == 0:
+        found = list_backups(catalog.path)
+        if found:  # a sync client that left catalog.sqlite out: a new, empty one was made in its place
+            raise CatalogError(f"the catalog {catalog.path} is empty, and its backups are not: `decorlens catalog "
+                               f"restore` lists the {len(found)}; or import products with `decorlens catalog import`")
         raise CatalogError(
             f"the catalog {catalog.path} is empty: import products first with `decorlens catalog import`"
         )

@@ -295,7 +295,7 @@ def where_used(catalog: Catalog, sku: str, limit: int | None = None) -> list[Sig
         "ORDER BY o.confirmed DESC, o.best_score DESC, s.path, o.number LIMIT ?",
         (sku, -1 if limit is None else limit),
     )
-    return [_sighting(r) for r in rows]
+    return [_sighting(catalog, r) for r in rows]
 
 
 def goes_with(catalog: Catalog, sku: str, limit: int = 10) -> list[tuple[str, int]]:
@@ -631,7 +631,7 @@ def _ids(catalog: Catalog, key: str) -> np.ndarray:
     ~25 ms at 10,000 photos), so what changed is found without reading a vector."""
     (ids,) = catalog.db.execute(
         "SELECT GROUP_CONCAT(v.object_id) FROM scene_vectors v JOIN scene_objects o ON o.id = v.object_id "
-        "WHERE v.embedder = ?", (key,),
+        "JOIN scenes s ON s.id = o.scene_id WHERE v.embedder = ?", (key,),
     ).fetchone()
     return np.sort(np.fromstring(ids or "", np.int64, sep=","))
 
@@ -655,13 +655,16 @@ def _append_rows(catalog: Catalog, vectors: _Vectors, since: int) -> None:
     key, at = vectors.stamp[0], len(vectors.ids)
     cursor = catalog.db.execute(
         "SELECT v.object_id, o.scene_id, o.category, v.vector FROM scene_vectors v JOIN scene_objects o "
-        "ON o.id = v.object_id WHERE v.embedder = ? AND v.object_id >= ? ORDER BY v.object_id", (key, since),
+        "ON o.id = v.object_id JOIN scenes s ON s.id = o.scene_id "  # an object whose photo's row is gone (a tool
+        # deleting without foreign keys) was found, then not read back: "unexpected KeyError"
+        "WHERE v.embedder = ? AND v.object_id >= ? ORDER BY v.object_id", (key, since),
     )
     ids, scenes, tags = [vectors.ids], [vectors.scenes], [vectors.tag_of]
+    width = vectors.rows.shape[1] * 4
     while rows := cursor.fetchmany(READ_ROWS):
+        if not all(isinstance(r[3], bytes) and len(r[3]) == width for r in rows):
+            raise _damaged_memory(catalog, f"the remembered objects' vectors of {key} differ in size")
         block = np.frombuffer(b"".join(r[3] for r in rows), np.float32)
-        if block.size != len(rows) * vectors.rows.shape[1]:
-            raise CatalogError(f"catalog {catalog.path}: the remembered objects' vectors of {key} differ in size")
         vectors.rows[at:at + len(rows)] = block.reshape(len(rows), -1)
         ids.append(np.array([r[0] for r in rows], np.int64))
         scenes.append(np.array([r[1] for r in rows], np.int64))
@@ -677,7 +680,7 @@ def _sightings_by_id(catalog: Catalog, ids: list[int]) -> dict[int, Sighting]:
         f"SELECT o.id, {SIGHTING_COLUMNS} FROM scene_objects o JOIN scenes s ON s.id = o.scene_id "
         f"WHERE o.id IN ({marks})", ids,
     )
-    return {r[0]: _sighting(r[1:]) for r in rows}
+    return {r[0]: _sighting(catalog, r[1:]) for r in rows}
 
 
 def _as_search_hit(sighting: Sighting, score: float) -> Sighting:
@@ -686,9 +689,23 @@ def _as_search_hit(sighting: Sighting, score: float) -> Sighting:
                     sighting.confirmed, sighting.sku, sighting.tagged_at)
 
 
-def _sighting(row: Sequence[Any]) -> Sighting:
+def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
+    """A remembered object as DecorLens stored it; a cell of another type (an edit in a database browser, a
+    damaged page) is refused in one line: it ended in "unexpected TypeError", or in Python's own "Unknown format
+    code 'f' for object of type 'str'", wherever the sighting was shown."""
     path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at = row
+    texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
+    if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
+            and isinstance(number, int) and isinstance(confirmed, int)):
+        raise _damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
     return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at)
+
+
+def _damaged_memory(catalog: Catalog, detail: str) -> CatalogError:
+    """The one line for a memory of tagged photos that cannot be read as stored. Tagging a photo again replaces
+    all it held of that photo (``remember``)."""
+    return CatalogError(f"catalog {catalog.path}: the memory of tagged photos is damaged ({detail}); tag the photos "
+                        "again to replace it")
 
 
 # -- schema ---------------------------------------------------------------------------------------------
@@ -699,6 +716,8 @@ def _has_schema(catalog: Catalog) -> bool:
     row = catalog.db.execute("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,)).fetchone()
     if row is None:
         return False
+    if not str(row[0]).isdigit():  # int() said only "invalid literal for int() with base 10: 'abc'"
+        raise _damaged_memory(catalog, f"its version {row[0]!r} is not a number")
     if int(row[0]) > VERSION:
         raise CatalogError(f"catalog {catalog.path} has a scene memory of version {row[0]}, newer than this "
                            f"DecorLens ({VERSION}); update DecorLens")

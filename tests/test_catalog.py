@@ -188,7 +188,7 @@ def test_remove_deletes_from_catalog_and_index(pipe: Pipeline, product_folder: P
 def test_not_a_catalog_file_gives_clear_error(tmp_path: Path):
     path = tmp_path / "catalog.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(CatalogError, match="not a readable DecorLens catalog"):
+    with pytest.raises(CatalogError, match=r"is damaged \(file is not a database\); it has no backups: move it aside"):
         Catalog(path)
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()

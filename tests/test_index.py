@@ -241,6 +241,19 @@ def test_old_layout_is_rebuilt_and_its_files_removed(tmp_path: Path, catalog: Ca
     assert not (folder / "_all.bin").exists() and not (folder / "a.bin").exists()
 
 
+def test_a_file_not_of_the_index_stays_in_its_folder(tmp_path: Path, catalog: Catalog):
+    """Every save deleted any file the manifest did not list and no index of ours is named like: a note put in the
+    folder, a sync client's conflicted copy of the manifest, at once (the damaged-data-dir fuzz, session 37)."""
+    folder = tmp_path / "index" / KEY
+    folder.mkdir(parents=True)
+    kept = {folder / "my notes.txt": b"keep me", folder / "manifest (conflicted copy).json": b"{}"}
+    for path, content in kept.items():
+        path.write_bytes(content)
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # older than any save in progress, too
+    _index(tmp_path).rebuild(catalog)
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
 def test_saves_leave_only_listed_files_and_stale_temps_are_cleaned(tmp_path: Path, catalog: Catalog):
     index = _index(tmp_path)
     index.sync(catalog)
