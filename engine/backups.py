@@ -123,9 +123,8 @@ def _taken(stamp: str) -> datetime | None:
 def damage_advice(catalog_path: Path) -> str:
     """What to do about a damaged catalog, after the line says so: restore a backup, or import again without one."""
     found = len(list_backups(catalog_path))
-    if found:
-        return (f"restore one of its {found} backup{'s' * (found > 1)}: `decorlens catalog restore` lists them, and "
-                "keeps the damaged file aside")
+    if found:  # short: a line that must still be cut loses its middle, which held the command
+        return f"restore a backup: `decorlens catalog restore` lists its {found}"
     return "it has no backups: move it aside and import the products again"
 
 

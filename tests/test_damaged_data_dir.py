@@ -132,7 +132,7 @@ def test_a_damaged_catalog_is_named_in_one_line_and_restore_sets_it_aside(shop, 
     assert any(code == 2 for code, _, _ in failed), failed
     for code, err, _ in failed:
         if code:
-            _one_line(code, err, "is damaged", "restore one of its 1 backup: `decorlens catalog restore` lists them")
+            _one_line(code, err, "is damaged", "restore a backup: `decorlens catalog restore` lists its 1")
     code, err, listing = _run(data, shared_models, "catalog", "restore")
     assert code == 0 and _backup(data) in listing, err
     code, err, out = _run(data, shared_models, "catalog", "restore", _backup(data))
