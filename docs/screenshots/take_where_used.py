@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from app import theme
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.where_used import ALIKE, LOOKS_LIKE, SHOWN
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("where-used.png"))
     args = parser.parse_args()
     app = QApplication([])
+    theme.apply(app, "light")  # as the app looks, whatever the desktop
     pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
     view = CatalogView(pipeline, Runner(1), Runner(2), Thumbnails(Runner(2)))
     view.resize(1280, 760)
