@@ -6,9 +6,10 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
@@ -53,8 +54,15 @@ from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
 from engine.pipeline import Pipeline
 
+if TYPE_CHECKING:
+    from app.dialogs.backups import Restored
+
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
+RESTORE_ACTION = "Restore a Backup…"
+# The engine's advice for a damaged catalog names the CLI's command ("restore a backup: `decorlens catalog restore`
+# lists its 2"), which retail staff never see: in the window it points at the message's button instead.
+CLI_RESTORE = re.compile(r"restore a backup(?::| \()? ?`decorlens catalog restore` lists (?:its (\d+)|them\))")
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")
 
@@ -89,6 +97,7 @@ class MainWindow(QMainWindow):
         self.engine_info: EngineInfo | None = None
         self.train_window = None  # app.dialogs.train.TrainWindow once opened
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
+        self.backups_window = None  # app.dialogs.backups.BackupsWindow once opened
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._kept_tag: tuple[Path, int] | None = None  # that tag, shown whatever Settings leave out while it is open
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
@@ -235,6 +244,8 @@ class MainWindow(QMainWindow):
             "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
         )
         self._action(catalog, "&Review Uncertain Tags…", self.show_review)
+        catalog.addSeparator()
+        self._action(catalog, "Restore a &Backup…", self.show_backups)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
@@ -291,7 +302,7 @@ class MainWindow(QMainWindow):
         self.welcome.openPhoto.connect(self.choose_photo)
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self._show_photo_page())
-        self.message.action.connect(lambda: self.tabs.setCurrentIndex(CATALOG_TAB))
+        self.message.action.connect(self._answer_message)
         self.tabs.currentChanged.connect(self.message.page_shown)
         self.tabs.currentChanged.connect(lambda _page: self.look_outside())
 
@@ -313,7 +324,9 @@ class MainWindow(QMainWindow):
             self.photo_stack.setCurrentWidget(self.setup)
             self.status_line.show_missing()
             return
-        empty = info.products == 0 and self.controller.path is None
+        # a catalog that cannot be read is not an empty one: "Your catalog is empty … Import products" sent the
+        # merchandiser to hours of importing, where the message's Restore a Backup… brings it back
+        empty = info.products == 0 and not info.catalog_error and self.controller.path is None
         self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
         self.status_line.show_engine(info)
         if info.catalog_error:
@@ -350,6 +363,8 @@ class MainWindow(QMainWindow):
         self.controller.pipeline = pipeline
         self.catalog.set_pipeline(pipeline)
         self.map_view.set_pipeline(pipeline)
+        if self.backups_window is not None:  # a restore goes through the pipeline the window searches with
+            self.backups_window.pipeline = pipeline
         self.warm_up()
         self.catalog.refresh()
 
@@ -793,6 +808,34 @@ class MainWindow(QMainWindow):
         self.review_window.show()
         self.review_window.raise_()
 
+    def show_backups(self) -> None:
+        """The catalog's backups (imported when first opened), listed anew each time; a restore refreshes the
+        window as an import does."""
+        if self.backups_window is None:
+            from app.dialogs.backups import BackupsWindow
+
+            self.backups_window = BackupsWindow(self.pipeline, self)
+            self.backups_window.restored.connect(self._catalog_restored)
+            self.catalog.catalogChanged.connect(self._backups_follow)  # a removal takes a backup: listed at once
+        else:
+            self.backups_window.refresh()
+        self.backups_window.show()
+        self.backups_window.raise_()
+        self.backups_window.activateWindow()
+
+    def _backups_follow(self, _products: int) -> None:
+        if self.backups_window.isVisible():
+            self.backups_window.refresh()
+
+    def _catalog_restored(self, restored: Restored) -> None:
+        """After a restore: the Catalog tab, the status line's count, the map and the open photo's products follow
+        (``catalogChanged``); a catalog that was damaged was unreadable to the engine's description too, which is
+        taken again (the status line, the empty catalog's page, the error shown)."""
+        if restored.aside is not None:
+            self.warm_up()
+        self.catalog.refresh()
+        self.show_message(restored.summary(), "done")
+
     def _open_tag(self, path: Path, number: int) -> None:
         self._pending_tag = self._kept_tag = (Path(path), number)
         self.open_photo(path)
@@ -811,8 +854,21 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """``page``: the tab the message is about (it hides on the others); None for the whole window (the
-        models, the catalog's file, the category map), shown on every tab."""
+        models, the catalog's file, the category map), shown on every tab. A damaged catalog's message offers
+        Restore a Backup… where the engine's words name the CLI's command."""
+        found = CLI_RESTORE.search(text)
+        if found and not action:
+            advice = f"restore {_backups(found[1])} to carry on"
+            text, action = text[: found.start()] + advice + text[found.end() :], RESTORE_ACTION
         self.message.show_message(text, level, action, page)
+
+    def _answer_message(self) -> None:
+        """The message's button: Restore a Backup… for a damaged catalog, else the catalog's call to action (the
+        empty catalog's "Open catalog")."""
+        if self.message.button.text() == RESTORE_ACTION:
+            self.show_backups()
+        else:
+            self.tabs.setCurrentIndex(CATALOG_TAB)
 
     def closeEvent(self, event) -> None:
         """Let running work stop cleanly (saves finish, imports roll back) before the window goes. That wait
@@ -822,7 +878,8 @@ class MainWindow(QMainWindow):
         # quit, seen as a segfault after a full test run whose windows had just saved an edit); and the review
         # queue's and the Train window's own runners (a run's folder being written or removed, models installed)
         runners = [self.engine, self.io, self.saver, self.thumb_loader, self.controller.memory]
-        runners += [window.io for window in (self.review_window, self.train_window) if window is not None]
+        runners += [window.io for window in (self.review_window, self.train_window, self.backups_window)
+                    if window is not None]
         waiting = any(runner.busy() for runner in runners)
         if waiting:
             self.statusBar().showMessage("Finishing running work…")
@@ -837,6 +894,13 @@ class MainWindow(QMainWindow):
             if waiting:
                 QApplication.restoreOverrideCursor()
         super().closeEvent(event)
+
+
+def _backups(count: str | None) -> str:
+    """The backups a damaged catalog's message names: "its backup", "one of its 3 backups", "a backup"."""
+    if count is None:
+        return "a backup"
+    return "its backup" if count == "1" else f"one of its {count} backups"
 
 
 def _png(image: QImage) -> bytes:

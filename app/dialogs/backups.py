@@ -1,0 +1,297 @@
+"""Catalog ▸ Restore a Backup…: the catalog's backups, newest first, and a Restore that asks first.
+
+DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore
+(``engine.backups``); ``decorlens catalog restore`` brought one back, but retail staff never see a terminal,
+so a removal by mistake, or a damaged catalog, left them stuck. Here each backup is a row: when it was taken
+(local time), before what, and how many products it holds. Restore says what the catalog holds now and
+what it will hold, and that the current catalog is backed up first (so the restore can be undone here too).
+
+Listing and restoring run in the window's worker: a backup's count reads its file, and a restore rewrites
+the catalog and brings the search index up to it (embedding what the backup lacks for the active embedder).
+A damaged catalog, which does not open, is restored as the CLI restores it: the pipeline lets go of it, the
+backup is put in its place and the damaged file kept beside it (``engine.catalog.restore_damaged``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.labels import plain_label
+from app.theme import resize_to_screen
+from app.workers import Job, Runner
+from engine.backups import KEEP, Backup, check_columns, list_backups
+from engine.catalog import CatalogDamagedError, restore_damaged
+from engine.errors import ModelError
+from engine.paths import CATALOG_FILE
+from engine.pipeline import Pipeline
+
+REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
+           "before-restore": "a restore"}  # the reasons ``engine`` takes backups for, in words
+WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
+             f"and keeps the newest {KEEP}.")
+NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
+RESTORING = "Restoring the backup…"
+UNREADABLE = "This backup cannot be read: choose another."
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the window shows: the backups (each with its product count, None when unreadable) and the catalog
+    now: its product count, or why it cannot be read (``damage``: SQLite's words, the catalog then None)."""
+
+    catalog: Path
+    backups: list[tuple[Backup, int | None]]
+    products: int | None
+    damage: str = ""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A restore done: how many products the catalog holds now, from which backup, and where a damaged catalog
+    was set aside (None when the backup was restored into a readable one)."""
+
+    products: int
+    backup: Backup
+    aside: Path | None
+
+    def summary(self) -> str:
+        kept = f"; the damaged catalog is kept as {self.aside.name}" if self.aside else ""
+        return f"Restored {self.products:,} products from {describe(self.backup)}{kept}."
+
+
+class BackupsWindow(QWidget):
+    restored = Signal(object)  # Restored
+
+    def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Restore a backup")
+        self.pipeline = pipeline
+        self.listing: Listing | None = None
+        self.io = Runner(1, self)
+        self.restoring = False
+        self.summary = plain_label("Looking for backups…")  # SQLite's words for a damaged file are quoted
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setAccessibleName("Backups")
+        self.table.setHorizontalHeaderLabels(["Taken", "Taken before", "Products"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.activated.connect(lambda _index: self.restore_selected())  # a double-click, or Enter
+        self.busy = QProgressBar(textVisible=False)
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        self.note = plain_label()  # what Restore is doing, what it did, or why it cannot
+        self.note.setWordWrap(True)
+        self.restore = QPushButton("Restore…")
+        self.restore.setEnabled(False)
+        self.restore.clicked.connect(self.restore_selected)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        row = QHBoxLayout()
+        row.addWidget(self.note, 1)
+        row.addWidget(self.restore)
+        row.addWidget(close)
+        layout = QVBoxLayout(self)
+        for widget in (self.summary, self.table, self.busy):
+            layout.addWidget(widget)
+        layout.addLayout(row)
+        resize_to_screen(self, 720, 420)
+        self.refresh()
+
+    # -- listing --------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """List the backups and read the catalog's count anew (another removal may have made one since)."""
+        pipeline = self.pipeline
+        self.io.start(lambda _job: read_listing(pipeline), done=self._show, failed=self._failed)
+
+    def _show(self, listing: Listing) -> None:
+        """The rows, newest first; the backup chosen before stays chosen (a refresh after another removal
+        lists one more above it), else the newest is."""
+        before = self.selected()
+        self.listing = listing
+        self.summary.setText(_summary(listing))
+        self.table.setRowCount(len(listing.backups))
+        for row, (backup, count) in enumerate(listing.backups):
+            taken = when(backup.taken)
+            cells = (taken[:1].upper() + taken[1:], reason_words(backup.reason),
+                     "unreadable" if count is None else f"{count:,} products")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(backup.name)  # the name `decorlens catalog restore` takes
+                self.table.setItem(row, column, item)
+        names = [backup.name for backup, _count in listing.backups]
+        if names:
+            self.table.selectRow(names.index(before[0].name) if before and before[0].name in names else 0)
+        self._selection_changed()
+
+    def _failed(self, message: str) -> None:
+        """The catalog could not be read for a reason a backup does not cure (a newer DecorLens's, locked):
+        said as it is, with nothing to restore."""
+        self.listing = None
+        self.summary.setText(message)
+        self.table.setRowCount(0)
+        self._selection_changed()
+
+    def selected(self) -> tuple[Backup, int | None] | None:
+        rows = self.table.selectionModel().selectedRows()
+        if self.listing is None or not rows or rows[0].row() >= len(self.listing.backups):  # rows being replaced
+            return None
+        return self.listing.backups[rows[0].row()]
+
+    def _selection_changed(self) -> None:
+        chosen = self.selected()
+        unreadable = chosen is not None and chosen[1] is None
+        self.restore.setEnabled(chosen is not None and not unreadable and not self.restoring)
+        if unreadable and not self.restoring:
+            self.note.setText(UNREADABLE)
+        elif self.note.text() == UNREADABLE:  # what Restore did last stays said
+            self.note.clear()
+
+    # -- restoring ------------------------------------------------------------------------------
+
+    def restore_selected(self) -> None:
+        """Ask in plain words, then restore in the worker; the window stays usable, its list and Restore wait."""
+        chosen = self.selected()
+        if chosen is None or chosen[1] is None or self.restoring or self.listing is None:
+            return
+        backup, count = chosen
+        if not self.confirm_restore(confirmation(self.listing, backup, count)):
+            return
+        self._set_restoring(True)
+        pipeline = self.pipeline
+        self.io.start(lambda job: restore(pipeline, backup, job), done=self._restored, failed=self._restore_failed,
+                      cancelled=lambda _m: self._set_restoring(False), progress=self._progress)
+
+    def confirm_restore(self, text: str) -> bool:
+        """The question before a restore (a test answers it)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore a backup", text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        yes = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    def _progress(self, done: int, total: int) -> None:
+        self.busy.setRange(0, max(total, 1))
+        self.busy.setValue(done)
+        self.note.setText(f"Embedding the restored products for search: {done:,} of {total:,}…")
+
+    def _restored(self, result: Restored) -> None:
+        self._set_restoring(False)
+        self.note.setText(result.summary())
+        self.restored.emit(result)
+        self.refresh()  # the backup of the catalog as it was is listed at the top
+
+    def _restore_failed(self, message: str) -> None:
+        self._set_restoring(False)
+        self.note.setText(message)
+        self.refresh()  # a failure may have come after the catalog changed (a damaged one set aside)
+
+    def _set_restoring(self, on: bool) -> None:
+        self.restoring = on
+        self.busy.setRange(0, 0)  # busy until the index catch-up reports its progress
+        self.busy.setVisible(on)
+        self.table.setEnabled(not on)
+        if on:
+            self.note.setText(RESTORING)
+        self._selection_changed()
+
+
+def read_listing(pipeline: Pipeline) -> Listing:
+    """Worker side: every backup with its count, and the catalog's count, or its damage (it does not open)."""
+    path = pipeline.data_dir / CATALOG_FILE
+    backups = [(backup, backup.products()) for backup in list_backups(path)]
+    try:
+        return Listing(path, backups, pipeline.catalog.count())
+    except CatalogDamagedError as exc:
+        return Listing(path, backups, None, exc.detail)
+
+
+def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
+    """Worker side: ``backup`` restored into the catalog (backed up first), or in place of a damaged one, as
+    ``decorlens catalog restore`` does it; then the index brought up to it, so the next search is not the one
+    that waits for it."""
+    check_columns(backup.path)
+    try:
+        products, aside = pipeline.catalog.restore_from(backup.path), None
+    except CatalogDamagedError:  # it did not open, or its check found damage: nothing was changed in it
+        pipeline.close()  # the damaged file is let go of, and the restored one opened on next use
+        aside, products = restore_damaged(pipeline.data_dir / CATALOG_FILE, backup.path)
+    try:
+        pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
+    except ModelError:  # no models yet (the setup page): the first search once they are installed embeds
+        pass
+    return Restored(products, backup, aside)
+
+
+def confirmation(listing: Listing, backup: Backup, count: int) -> str:
+    """The question before a restore: what the catalog holds now, what it will hold, and how to go back."""
+    chosen = describe(backup)
+    if listing.products is None:
+        return (f"The catalog is damaged and cannot be read ({listing.damage}).\n\n"
+                f"Restoring {chosen} puts its {count:,} products in its place. The damaged catalog is not deleted: "
+                "it is kept beside it as a file of its own.")
+    if listing.products == 0:
+        return f"The catalog is empty now. Restoring {chosen} puts its {count:,} products back in it."
+    return (f"The catalog holds {listing.products:,} products now. Restoring {chosen} replaces them with its "
+            f"{count:,} products.\n\nThe catalog as it is now is backed up first, so this restore can be undone "
+            "here too.")
+
+
+def describe(backup: Backup) -> str:
+    """A backup as a sentence names it: "the backup of today at 14:32 (taken before a removal)"."""
+    return f"the backup of {when(backup.taken)} (taken before {reason_words(backup.reason)})"
+
+
+def when(taken: datetime, now: datetime | None = None) -> str:
+    """``taken`` in local time, as people say it: "today at 14:32", "yesterday at 09:05", "Mon 3 Mar at 18:20",
+    with the year once it is not this one (the names' UTC stamps told a merchandiser nothing)."""
+    local, today = taken.astimezone(), (now or datetime.now().astimezone()).date()
+    clock = f"{local:%H:%M}"
+    if local.date() == today:
+        return f"today at {clock}"
+    if local.date() == today - timedelta(days=1):
+        return f"yesterday at {clock}"
+    year = f" {local.year}" if local.year != today.year else ""
+    return f"{local:%a} {local.day} {local:%b}{year} at {clock}"
+
+
+def reason_words(reason: str) -> str:
+    """What the backup was taken before, in words; a reason of no operation we know (a file named by hand) as it
+    reads."""
+    return REASONS.get(reason, reason.replace("-", " "))
+
+
+def _summary(listing: Listing) -> str:
+    damaged = f"The catalog is damaged and cannot be read ({listing.damage})"
+    if not listing.backups and listing.products is None:
+        return (f"{damaged}, and there is no backup of it: move {listing.catalog} out of its folder, then import "
+                f"the products again. {WHEN_MADE}")
+    if not listing.backups:
+        return NO_BACKUPS
+    if listing.products is None:
+        return (f"{damaged}. Restore a backup to carry on: it is put in the catalog's place, and the damaged file is "
+                "kept beside it, not deleted.")
+    return (f"The catalog holds {listing.products:,} products now. {WHEN_MADE} Choose a backup to put back; the "
+            "catalog as it is now is backed up first.")

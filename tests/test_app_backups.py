@@ -1,0 +1,183 @@
+"""Catalog ▸ Restore a Backup…, offscreen on a real catalog of shared IKEA products.
+
+Before it, the app had no way to bring a backup back: a removal by mistake stayed, and a damaged catalog's
+message sent the merchandiser to `decorlens catalog restore`, a command retail staff never see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ikea_feed import write_feed
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QItemSelectionModel  # noqa: E402
+
+from app.dialogs.backups import NO_BACKUPS, BackupsWindow  # noqa: E402
+from engine.imageio import load_image  # noqa: E402
+from engine.pipeline import Pipeline  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+PRODUCTS = 12
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_models: Path) -> dict:
+    """A data dir of 12 real IKEA products, of several categories, with no backup yet, checkpointed whole into
+    its file (so that damage to the file is not hidden behind a WAL)."""
+    work = tmp_path_factory.mktemp("backups")
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::151][:PRODUCTS]
+    data = work / "data"
+    shutil.copytree(exported_models, data / "models")
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
+    assert pipeline.import_catalog(write_feed(ikea, rows, work / "feed.csv")).added == PRODUCTS
+    pipeline.close()
+    with contextlib.closing(sqlite3.connect(data / "catalog.sqlite")) as db:
+        assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    (data / "catalog.sqlite-wal").unlink(missing_ok=True)
+    return {"data": data, "rows": rows, "ikea": ikea}
+
+
+def _pipeline(shop: dict, tmp_path: Path) -> Pipeline:
+    data = tmp_path / "data"
+    shutil.copytree(shop["data"], data)
+    return Pipeline(Settings.defaults().with_(data_dir=data))
+
+
+def _photo(shop: dict, sku: str) -> np.ndarray:
+    row = next(r for r in shop["rows"] if r["product_id"] == sku)
+    return load_image(shop["ikea"] / row["image"])
+
+
+def _best(pipeline: Pipeline, photo: np.ndarray) -> str:
+    """The SKU a product photo finds first in the catalog: itself while it is there."""
+    return pipeline.match([photo], [None], top_k=1)[0][0].sku
+
+
+def _open_backups(qtbot, win) -> BackupsWindow:
+    """Catalog ▸ Restore a Backup…, from the menu, once its list is read."""
+    catalog = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Catalog")
+    next(a for a in catalog.actions() if a.text() == "Restore a &Backup…").trigger()
+    window = win.backups_window
+    qtbot.waitUntil(lambda: window.isVisible() and window.listing is not None and not window.io.busy(),
+                    timeout=WAIT_MS)
+    return window
+
+
+def _restore(qtbot, win, window: BackupsWindow, row: int) -> str:
+    """Restore the backup of ``row``, answering the question with Restore; returns the question."""
+    asked = []
+    window.confirm_restore = lambda text: asked.append(text) or True
+    window.table.selectRow(row)
+    with qtbot.waitSignal(window.restored, timeout=WAIT_MS):
+        window.restore.click()
+        # the restore runs in the worker: the window shows it is busy and takes no second Restore meanwhile
+        assert window.busy.isVisible() and not window.restore.isEnabled() and not window.table.isEnabled()
+    qtbot.waitUntil(lambda: not window.io.busy() and window.restore.isEnabled(), timeout=WAIT_MS)
+    (question,) = asked
+    return question
+
+
+def test_products_removed_by_mistake_are_restored_from_the_window_and_searchable(qtbot, main_window, shop,
+                                                                                 tmp_path: Path):
+    pipeline = _pipeline(shop, tmp_path)
+    win = main_window(pipeline)
+    view = win.catalog
+    qtbot.waitUntil(lambda: view.model.rowCount() == PRODUCTS, timeout=WAIT_MS)
+    for row in (0, 1, 2):
+        view.grid.selectionModel().select(view.model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    gone = view.selected_skus()
+    view.confirm_removal = lambda _count: True
+    view.remove_selected()
+    qtbot.waitUntil(lambda: view.model.rowCount() == PRODUCTS - 3, timeout=WAIT_MS)
+    assert _best(pipeline, _photo(shop, gone[0])) not in gone
+
+    window = _open_backups(qtbot, win)
+    assert window.table.rowCount() == 1
+    taken, before, products = (window.table.item(0, column).text() for column in range(3))
+    assert taken.startswith("Today at ") and before == "a removal" and products == f"{PRODUCTS} products"
+    question = _restore(qtbot, win, window, 0)
+    assert f"The catalog holds {PRODUCTS - 3} products now" in question
+    assert f"replaces them with its {PRODUCTS} products" in question
+    assert "backed up first, so this restore can be undone" in question
+
+    qtbot.waitUntil(lambda: view.model.rowCount() == PRODUCTS, timeout=WAIT_MS)
+    assert set(gone) <= {p.sku for p in view.model.products}
+    qtbot.waitUntil(lambda: win.status_line.products.text() == f"Catalog: {PRODUCTS} products", timeout=WAIT_MS)
+    assert win.message.isVisible() and win.message.text.text().startswith(f"Restored {PRODUCTS} products from the "
+                                                                          "backup of today at ")
+    assert all(_best(pipeline, _photo(shop, sku)) == sku for sku in gone)  # searchable again
+    # the catalog as it was before the restore is the newest backup: the restore can be undone the same way
+    qtbot.waitUntil(lambda: window.table.rowCount() == 2 and not window.io.busy(), timeout=WAIT_MS)
+    assert [window.table.item(0, c).text() for c in (1, 2)] == ["a restore", f"{PRODUCTS - 3} products"]
+    assert window.note.text() == win.message.text.text()  # the window says what it did too
+
+
+def test_a_damaged_catalog_offers_restore_a_backup_and_is_restored_from_the_app(qtbot, main_window, shop,
+                                                                                 tmp_path: Path):
+    """The message said "restore a backup: `decorlens catalog restore` lists its 1"; now its button opens the
+    window, which puts the backup in place of the damaged file as the CLI does and keeps that file aside."""
+    pipeline = _pipeline(shop, tmp_path)
+    data = pipeline.data_dir
+    removed = shop["rows"][0]["product_id"]
+    assert pipeline.remove_products([removed]) == 1  # the backup, of all 12
+    pipeline.close()
+    with contextlib.closing(sqlite3.connect(data / "catalog.sqlite")) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (data / "catalog.sqlite-wal").unlink(missing_ok=True)
+    with open(data / "catalog.sqlite", "r+b") as fh:
+        fh.write(bytes(4096))  # its first page zeroed: SQLite no longer opens it
+
+    win = main_window(pipeline)
+    bar = win.message
+    qtbot.waitUntil(lambda: bar.isVisible() and "is damaged" in bar.text.text(), timeout=WAIT_MS)
+    assert "decorlens catalog restore" not in bar.text.text() and "restore its backup" in bar.text.text()
+    assert bar.button.isVisible() and bar.button.text() == "Restore a Backup…"
+    assert win.photo_stack.currentWidget() is not win.welcome  # not "Your catalog is empty … Import products"
+    bar.button.click()
+    window = win.backups_window
+    qtbot.waitUntil(lambda: window.isVisible() and window.listing is not None and not window.io.busy(),
+                    timeout=WAIT_MS)
+    assert window.listing.products is None and "damaged" in window.summary.text()
+    question = _restore(qtbot, win, window, 0)
+    assert "The catalog is damaged and cannot be read" in question and f"puts its {PRODUCTS} products" in question
+
+    assert len(list(data.glob("catalog-damaged-*.sqlite"))) == 1  # set aside, not deleted
+    qtbot.waitUntil(lambda: win.catalog.model.rowCount() == PRODUCTS, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.status_line.products.text() == f"Catalog: {PRODUCTS} products", timeout=WAIT_MS)
+    assert bar.text.text().startswith(f"Restored {PRODUCTS} products") and "catalog-damaged-" in bar.text.text()
+    assert _best(pipeline, _photo(shop, removed)) == removed
+    assert f"The catalog holds {PRODUCTS} products now" in window.summary.text()
+
+
+def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_restored(qtbot, fresh_pipeline):
+    window = BackupsWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.listing is not None, timeout=WAIT_MS)
+    assert window.summary.text() == NO_BACKUPS and "before each removal, embedder switch" in NO_BACKUPS
+    assert window.table.rowCount() == 0 and not window.restore.isEnabled()
+
+    folder = fresh_pipeline.data_dir / "backups"  # a backup a sync client cut to nothing
+    folder.mkdir()
+    (folder / "catalog-20240102T030405000000Z-remove.sqlite").write_bytes(b"not a database")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() == 1, timeout=WAIT_MS)
+    assert window.table.item(0, 2).text() == "unreadable" and not window.restore.isEnabled()
+    assert "cannot be read" in window.note.text()
+    taken = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()  # local time, the year as it is not this one
+    assert window.table.item(0, 0).text() == f"{taken:%a} {taken.day} {taken:%b} {taken.year} at {taken:%H:%M}"
