@@ -1,0 +1,67 @@
+"""Retake backups.png: Catalog ▸ Restore a Backup… right after a restore from it, the backup of the catalog as
+it was listed at the top (so the restore can be undone) and the window's note saying what was restored.
+
+It restores the second-newest backup of the data dir, so give it a COPY of a data dir with two removals in it:
+
+    cp -a DATA /tmp/backups-shot && decorlens --data-dir /tmp/backups-shot catalog remove 903.200.97
+    decorlens --data-dir /tmp/backups-shot catalog remove 502.345.82 500.395.52 902.642.18
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/take_backups.py --data-dir /tmp/backups-shot
+
+(DATA: the whole IKEA catalog imported.) The PNG is reduced to 256 colours to stay small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app import theme
+from app.dialogs.backups import BackupsWindow
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+
+def wait(app: QApplication, done, seconds: float = 300.0) -> None:
+    end = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > end:
+            raise SystemExit("timed out waiting for the backups window")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("backups.png"))
+    args = parser.parse_args()
+    app = QApplication([])
+    theme.apply(app, args.theme)
+    window = BackupsWindow(Pipeline(Settings.for_data_dir(args.data_dir)))
+    window.resize(760, 400)
+    window.show()
+    wait(app, lambda: window.listing is not None and not window.io.busy())
+    if window.table.rowCount() < 2:
+        raise SystemExit(f"{args.data_dir} has {window.table.rowCount()} backups: make two removals first")
+    window.confirm_restore = lambda question: print(question) or True
+    window.table.selectRow(1)
+    window.restore_selected()
+    wait(app, lambda: not window.restoring and not window.io.busy())
+    for _ in range(20):
+        app.processEvents()
+    window.grab().save(str(args.out))
+    Image.open(args.out).convert("RGB").quantize(256).save(args.out, optimize=True)
+    print(f"{args.out}: {window.table.rowCount()} backups; {window.note.text()}")
+
+
+if __name__ == "__main__":
+    main()
