@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         self.panel.explainRequested.connect(self._explain)
         self.panel.checkRequested.connect(c.check_details)
         self.catalog.message.connect(lambda text, level: self.show_message(text, level, page=CATALOG_TAB))
+        self.catalog.removed.connect(lambda text: self.show_message(text, "done", RESTORE_ACTION, page=CATALOG_TAB))
         self.catalog.catalogChanged.connect(self.map_view.mark_stale)
         self.map_view.message.connect(lambda text, level: self.show_message(text, level, page=MAP_TAB))
         self.map_view.showInCatalog.connect(self.show_in_catalog)

@@ -105,8 +105,14 @@ def test_products_removed_by_mistake_are_restored_from_the_window_and_searchable
     view.remove_selected()
     qtbot.waitUntil(lambda: view.model.rowCount() == PRODUCTS - 3, timeout=WAIT_MS)
     assert _best(pipeline, _photo(shop, gone[0])) not in gone
+    # the removal's message offers the way back, as an undo would
+    assert win.message.text.text() == "Removed 3 products from the catalog."
+    assert win.message.button.text() == "Restore a Backup…" and win.message.button.isVisibleTo(win)
 
-    window = _open_backups(qtbot, win)
+    win.message.button.click()
+    window = win.backups_window
+    qtbot.waitUntil(lambda: window is not None and window.isVisible() and window.listing is not None
+                    and not window.io.busy(), timeout=WAIT_MS)
     assert window.table.rowCount() == 1
     taken, before, products = (window.table.item(0, column).text() for column in range(3))
     assert taken.startswith("Today at ") and before == "a removal" and products == f"{PRODUCTS} products"

@@ -136,6 +136,7 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
     qtbot.addWidget(tab)
     messages: list[tuple[str, str]] = []
     tab.message.connect(lambda text, level: messages.append((text, level)))
+    tab.removed.connect(lambda text: messages.append((text, "removed")))  # the window offers the backup's restore
     qtbot.mouseClick(tab.find_duplicates, Qt.MouseButton.LeftButton)
     view = tab.duplicates
     assert view is not None and view.isVisible()
@@ -153,7 +154,7 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
     qtbot.waitUntil(lambda: kept_group not in listed(), timeout=60_000)
     assert pipeline.catalog.get_by_sku(removed) is None and pipeline.catalog.get_by_sku(keep.product.sku)
     assert [b.reason for b in list_backups(pipeline.catalog.path)] == ["remove"]
-    assert messages[-1] == (f"Kept {keep.product.sku}; removed 1 product from the catalog.", "done")
+    assert messages[-1] == (f"Kept {keep.product.sku}; removed 1 product from the catalog.", "removed")
 
     row = view.rows[listed().index(variant_group)]
     qtbot.mouseClick(row.not_duplicates, Qt.MouseButton.LeftButton)

@@ -201,6 +201,7 @@ class ProductGrid(QListView):
 class CatalogView(QWidget):
     catalogChanged = Signal(int)  # product count: the catalog itself changed (or was first listed), not a filter
     message = Signal(str, str)  # text, level
+    removed = Signal(str)  # a removal's message: the catalog was backed up first, so Restore a Backup… undoes it
     importFinished = Signal(object)  # ImportReport, or the message when cancelled or failed
 
     def __init__(
@@ -456,6 +457,7 @@ class CatalogView(QWidget):
         if self.duplicates is None:
             self.duplicates = DuplicatesView(self.pipeline, self.engine, self.model.thumbnails, self)
             self.duplicates.message.connect(self.message)
+            self.duplicates.removed.connect(self.removed)
             self.duplicates.changed.connect(self.refresh)
         self.duplicates.show()
         self.duplicates.raise_()
@@ -486,7 +488,8 @@ class CatalogView(QWidget):
             self,
             "Remove products",
             f"Remove {count} product{'s' if count > 1 else ''} from the catalog? "
-            "Photos on disk are not deleted.",
+            "Photos on disk are not deleted, and the catalog is backed up first: Catalog ▸ Restore a Backup… "
+            "brings them back.",
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -499,5 +502,5 @@ class CatalogView(QWidget):
         )
 
     def _removed(self, count: int) -> None:
-        self.message.emit(f"Removed {count} product{'s' if count != 1 else ''} from the catalog.", "done")
+        self.removed.emit(f"Removed {count} product{'s' if count != 1 else ''} from the catalog.")
         self.refresh()

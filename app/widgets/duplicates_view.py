@@ -10,6 +10,8 @@ as plain text only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QFrame,
@@ -108,6 +110,7 @@ class DuplicatesView(QWidget):
     """A window of its own over the catalog; ``changed`` tells the Catalog tab to list its products again."""
 
     message = Signal(str, str)  # text, level
+    removed = Signal(str)  # a removal's message (the catalog was backed up first)
     changed = Signal()
 
     def __init__(self, pipeline: Pipeline, engine: Runner, thumbnails: Thumbnails, parent: QWidget | None = None):
@@ -175,7 +178,7 @@ class DuplicatesView(QWidget):
         self.engine.start(
             lambda _job: pipeline.remove_products(others),
             done=lambda count: self._done(row, f"Kept {sku}; removed {count} product{'s' if count != 1 else ''} "
-                                               "from the catalog."),
+                                               "from the catalog.", self.removed.emit),
             failed=lambda m: self._action_failed(row, m),
         )
 
@@ -190,12 +193,13 @@ class DuplicatesView(QWidget):
             failed=lambda m: self._action_failed(row, m),
         )
 
-    def _done(self, row: GroupRow, text: str) -> None:
+    def _done(self, row: GroupRow, text: str, say: Callable[[str], None] | None = None) -> None:
+        """The group is dealt with: its row goes, and ``say`` (else a plain message) tells what was done."""
         if row in self.rows:
             self.rows.remove(row)
             row.hide()
             row.deleteLater()
-        self.message.emit(text, "done")
+        (say or (lambda done: self.message.emit(done, "done")))(text)
         self.changed.emit()
 
     def _action_failed(self, row: GroupRow, text: str) -> None:
