@@ -138,7 +138,6 @@ def replace_damaged(catalog_path: Path, backup: Path) -> Path:
     was. The copy holds no name of its catalog (``Catalog.identity``): it gets a new one when opened, and every
     index, made for the damaged file, is rebuilt.
     """
-    aside = catalog_path.with_name(f"catalog-damaged-{_stamp()}.sqlite")
     folder = backups_dir(catalog_path)  # where a killed copy's temp file is cleaned up (``take_backup``)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".sqlite", dir=folder)
@@ -152,15 +151,24 @@ def replace_damaged(catalog_path: Path, backup: Path) -> Path:
                 copy.execute("DELETE FROM meta WHERE key = 'catalog_id'")  # engine.catalog.IDENTITY
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot copy the backup {backup} into {catalog_path.parent}: {exc}") from exc
-        for suffix in ("-wal", "-shm", "-journal"):  # first: a WAL left beside a new file would be read into it
-            companion = catalog_path.with_name(catalog_path.name + suffix)
-            if companion.exists():
-                os.replace(companion, aside.with_name(aside.name + suffix))
-        if catalog_path.exists() or catalog_path.is_symlink():
-            os.replace(catalog_path, aside)
+        aside = set_aside(catalog_path)
         replace_atomically(tmp, catalog_path)
     finally:
         tmp.unlink(missing_ok=True)
+    return aside
+
+
+def set_aside(catalog_path: Path) -> Path:
+    """Move a damaged catalog out of the way, never deleting it: to ``catalog-damaged-<UTC time>.sqlite`` beside
+    it, its WAL and shared memory with it (so that SQLite reads them as they were), the companions first (a WAL
+    left beside the file put in its place would be read into it). Returns where the catalog now is."""
+    aside = catalog_path.with_name(f"catalog-damaged-{_stamp()}.sqlite")
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = catalog_path.with_name(catalog_path.name + suffix)
+        if companion.exists():
+            os.replace(companion, aside.with_name(aside.name + suffix))
+    if catalog_path.exists() or catalog_path.is_symlink():
+        os.replace(catalog_path, aside)
     return aside
 
 

@@ -58,7 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.advice import sqlite_full
-from engine.backups import back_up_file, list_backups, take_backup
+from engine.backups import back_up_file, list_backups, set_aside, take_backup
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -70,7 +70,7 @@ from engine.bundle_archive import (
 )
 from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
-from engine.catalog import SCHEMA, Catalog
+from engine.catalog import SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import CatalogError, DecorLensError, ImageError
 from engine.files import exclusive, open_regular, replace_atomically, sha256_of
@@ -130,6 +130,7 @@ class ImportResult:
     images_added: int = 0
     missing_images: int = 0
     previous: Path | None = None  # the backup of the catalog it replaced
+    damaged: Path | None = None  # the damaged catalog it replaced, set aside (no backup can be taken of it)
     categories_replaced: bool = False  # the bundle's category map differs from the one here and replaced it
     categories_kept: Path | None = None  # the backup of that local map
     warnings: list[str] = field(default_factory=list)
@@ -146,6 +147,8 @@ class ImportResult:
         text += f" in {self.seconds:.1f} s"
         if self.previous:
             text += f"; previous catalog backed up as {self.previous.name} (`decorlens catalog restore` lists it)"
+        if self.damaged:
+            text += f"; the damaged catalog it replaced is kept as {self.damaged.name}"
         if self.categories_kept:
             text += f"; categories.yaml replaced by the bundle's, the previous one kept as {self.categories_kept}"
         elif self.categories_replaced:
@@ -639,7 +642,9 @@ def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:
     """Index aside, database in (the commit point), index in; the old database is backed up first."""
     db_path = stage / CATALOG_FILE
     live_db = data_dir / CATALOG_FILE
-    if live_db.exists():
+    if live_db.exists() and _damage(live_db):
+        result.damaged = set_aside(live_db)  # replaced anyway: "cannot read the current catalog" refused the cure
+    elif live_db.exists():
         _quiesce(live_db)
         result.previous = _back_up(live_db)
     aside = None
@@ -651,11 +656,24 @@ def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:
     except OSError as exc:
         if aside is not None:  # roll back: the old database is still in place, give it its index again
             os.replace(aside / "index", data_dir / "index")
+        if result.damaged is not None:
+            os.replace(result.damaged, live_db)
         raise CatalogError(f"cannot replace {live_db} ({exc}); is DecorLens open on this data dir?") from exc
     if (stage / "index").is_dir():
         os.replace(stage / "index", data_dir / "index")
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
+
+
+def _damage(live_db: Path) -> str:
+    """What is wrong with the catalog a bundle replaces, or "" when SQLite reads it whole (or it is only in use:
+    ``_quiesce`` says so). A damaged one can be neither folded nor backed up, and is set aside instead."""
+    try:
+        with contextlib.closing(sqlite3.connect(live_db.resolve().as_uri() + "?mode=ro", uri=True, timeout=5)) as db:
+            found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        return str(exc) if is_damage(exc) else ""
+    return "" if found == "ok" else str(found)
 
 
 def _quiesce(live_db: Path) -> None:

@@ -139,6 +139,36 @@ def test_each_import_backs_up_the_catalog_it_replaces_and_any_can_be_restored(
         assert all(Path(p.image_path).is_file() for p in products)  # the pictures of a replaced bundle are kept
 
 
+@pytest.mark.parametrize("damage", ["first page zeroed", "cut in half"])
+def test_a_bundle_replaces_a_damaged_catalog_and_keeps_it_aside(shop, tmp_path: Path, exported_models: Path,
+                                                                  ikea: Path, damage: str):
+    """A bundle replaces the catalog anyway: over a damaged one, the import was refused ("cannot read the current
+    catalog …: file is not a database"), though it was the cure the damage line advises (import the products
+    again). The damaged file is set aside, byte for byte, as a restore sets it aside, and the bundle installed."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    till = _machine(tmp_path, "till", exported_models)
+    till.import_catalog(_product_folder(tmp_path / "old-photos", ikea, per_category=1))
+    live = till.data_dir / "catalog.sqlite"
+    with contextlib.closing(sqlite3.connect(live)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    till.close()
+    data = bytearray(live.read_bytes())
+    if damage == "first page zeroed":
+        data[:4096] = bytes(4096)
+    else:
+        del data[len(data) // 2 :]
+    live.write_bytes(bytes(data))
+    Path(str(live) + "-wal").unlink(missing_ok=True)
+
+    result = import_bundle(bundle, till.data_dir, till.embedder)
+    assert result.damaged is not None and result.previous is None
+    assert result.damaged.read_bytes() == bytes(data) and result.damaged.parent == till.data_dir
+    assert f"the damaged catalog it replaced is kept as {result.damaged.name}" in result.summary()
+    with Catalog(live) as catalog:
+        assert {p.sku for p in catalog.products()} == {p.sku for p in store.catalog.products()}
+
+
 def test_a_stale_temp_file_of_a_killed_import_is_swept_by_the_next(shop, tmp_path: Path, exported_models: Path):
     """The copy of the replaced catalog went through ``catalog.before-import.sqlite.tmp``, which a Ctrl-C or a
     kill left in the data dir for good. It is a backup now: a unique temp name, deleted on any exception, and
