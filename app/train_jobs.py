@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.corrections_file import FOLDER
+from engine.errors import DecorLensError
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
@@ -24,6 +25,7 @@ RUN_PREFIX = "app-"
 MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md trains on hundreds
 MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
+DATASET_FILES = "products.csv, pairs.csv and scenes/"
 
 
 @dataclass
@@ -78,6 +80,7 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     from training.app_data import collect
     from training.data import PairDataset
 
+    check_folder(folder)
     data = collect(pipeline.data_dir, _skus(pipeline))
     summary = Summary(len(data.photos), data.pairs_per_category(), data.boxes_per_category(), data.removed_count,
                       missing_photos=len(data.missing_photos), unreadable=data.unreadable,
@@ -90,6 +93,21 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.new_since_last = _new_since_last(pipeline)
     summary.resumable = resumable_run(pipeline)
     return summary
+
+
+def check_folder(folder: Path | None) -> None:
+    """A dataset folder the window can use, else one line saying what it lacks and what to do: the training
+    code's "no products.csv (expected …)" said "no products.csv" of a folder that did not exist too, and a folder
+    with a products.csv but no pairs.csv (a catalog feed's) was taken without a word, adding nothing."""
+    if folder is None:
+        return
+    advice = (f"a dataset folder holds {DATASET_FILES}. Choose one, or clear the field to train on your "
+              "corrections alone.")
+    if not folder.is_dir():
+        raise DecorLensError(f"{folder}: no such folder; " + advice)
+    for name, lacks in (("products.csv", "the products"), ("pairs.csv", "which product is in which photo")):
+        if not (folder / name).is_file():
+            raise DecorLensError(f"{folder} is not a dataset folder: it has no {name} ({lacks}); " + advice)
 
 
 def _skus(pipeline: Pipeline) -> set[str]:
@@ -116,6 +134,7 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
     from training.app_data import collect, write_detector_folder, write_pairs_folder
     from training.run import ONE_NETWORK, TWO_NETWORKS, Job
 
+    check_folder(folder)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run = runs_dir(pipeline) / f"{RUN_PREFIX}{stamp}"
     data = collect(pipeline.data_dir, _skus(pipeline))

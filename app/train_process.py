@@ -80,11 +80,13 @@ class TrainProcess(QObject):
 
     def _failed_to_start(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.finished.emit("crashed", f"could not start {sys.executable}: {self.process.errorString()}")
+            self.finished.emit("crashed", f"Training could not start: {sys.executable}: "
+                                          f"{self.process.errorString()}")
 
     def _crash_message(self) -> str:
+        """The error's last line; what is left of the run (Resume or Start) the window says, once it knows."""
         last = self._stderr[-1] if self._stderr else "no message"
-        return f"training stopped unexpectedly ({last}); Resume continues from the last finished epoch"
+        return f"Training stopped unexpectedly: {last}"
 
 
 def _parse(line: str) -> dict | None:

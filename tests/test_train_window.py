@@ -1,4 +1,5 @@
-"""The Train window on a small real slice: start, cancel (nothing changed), start again, before/after, use, undo.
+"""The Train window on a small real slice: start, cancel (nothing changed), start and close the window, start again,
+before/after, use, undo.
 
 Training runs in a worker process for real (1 epoch on a handful of IKEA scenes and products); a
 20 ms QTimer on the UI thread meters it while the app works (from each click to what the test waits
@@ -12,6 +13,7 @@ import csv
 import gc
 import importlib.util
 import json
+import re
 import shutil
 import threading
 import time
@@ -31,7 +33,7 @@ from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
-from app.dialogs.train import TrainWindow, _epochs_text
+from app.dialogs.train import REVIEW, TrainWindow, _epochs_text, _now_in_use, _verdict, step_words
 from app.train_jobs import RUNS
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -40,6 +42,10 @@ pytestmark = [pytest.mark.train, pytest.mark.gui]
 WAIT_MS = 1_500_000  # a 2-core machine under a load of 25: worker start (torch import), one epoch, export, compare
 MAX_WORK_S = 0.1  # the issue's bound on the UI thread: its CPU time between two ticks
 MAX_HOLD_S = 1.0  # a freeze by any cause: a tick later than this, run-queue wait excluded
+# The command line's words in training.run's messages, which the step line showed as they came
+CLI_WORDS = re.compile(r"loss=|recall@|@5|mAP|anchors|^export$|^views \(|`")
+STOPPED = ("Stopped before the end: Resume continues from its last finished epoch, Start begins again.",
+           "Stopped before its first epoch finished: Start begins again.")
 
 
 class StallMeter:
@@ -139,7 +145,9 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
     window.epochs.setValue(1)
     window.views.setValue(1)
     stages: list[str] = []
-    window.process.progress.connect(lambda stage, *_rest: stages.append(stage))
+    steps: list[tuple[str, str]] = []  # (stage, the step line once the window had it): the window's slot runs first
+    window.process.progress.connect(lambda stage, *_rest: (stages.append(stage),
+                                                           steps.append((stage, window.step.text()))))
     gaps = StallMeter()
 
     with gaps.watching("start"):
@@ -152,18 +160,41 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
     assert not list((pipeline.data_dir / RUNS).glob("app-*"))
     assert sorted(p.name for p in (pipeline.data_dir / "models").iterdir()) == models_before
     assert not (pipeline.data_dir / "config.yaml").exists()
+    assert (window.step.text(), window.elapsed.text()) == ("", "")  # not the cancelled run's last step and time
+
+    stages.clear()  # closed while it prepares the pictures: stopped, and the step line says what is left of it
+    with gaps.watching("close"):
+        qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any(stage.startswith("views") for stage in stages), timeout=WAIT_MS)
+        window.close()
+        qtbot.waitUntil(lambda: window.step.text() in STOPPED, timeout=WAIT_MS)
+    assert not window.process.running and window.results_box.isHidden()
+    assert window.step.text() == STOPPED[window.resume_button.isHidden()]  # Resume where there is a checkpoint
 
     stages.clear()
+    window.show()
     with gaps.watching("train"):
         qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)
         qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(window.results_box.isVisible, timeout=WAIT_MS)
     assert {"train", "validate", "export"} <= set(stages)
+    said = [text for _stage, text in steps]
+    assert not [text for text in said if CLI_WORDS.search(text) or not text[:1].isupper()], said
+    assert any(text.startswith("Training: epoch 1, step ") for text in said)
+    assert any(text.startswith("Preparing varied copies of the pictures") for text in said)
     with gaps.watching("results"):
         qtbot.waitUntil(lambda: not window.warning.isVisibleTo(window), timeout=WAIT_MS)  # the result says more
-    (run,) = (pipeline.data_dir / RUNS).glob("app-*")
+    run = max((pipeline.data_dir / RUNS).glob("app-*"))  # the stopped run's folder stays, for Resume or not
     saved = json.loads((run / "result.json").read_text())
     result, compared = saved["embedder"], saved["before_after"]
+    tops = [(compared["before"][k], compared["after"][k]) for k in ("top5", "top1")]
+    # What the numbers say, and what to do next: the line said "Nothing changes until you choose Use this model"
+    # of a model no better than the one in use
+    if all(round(b, 3) == round(a, 3) for b, a in tops):
+        assert "did as well as the models in use" in window.status.text() and REVIEW in window.status.text()
+    else:
+        assert re.search("did (better|worse)", window.status.text()), window.status.text()
     view = window.before_after
     for key, (before, after) in view.cells.items():  # top-1, top-5, tag precision, coverage: as evaluated
         assert (before.text(), after.text()) == tuple(_pct(compared[side][key]) for side in ("before", "after"))
@@ -179,7 +210,12 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
 
     with gaps.watching("use"), qtbot.waitSignal(window.activated, timeout=WAIT_MS) as used:
         qtbot.mouseClick(window.use_button, Qt.MouseButton.LeftButton)
+        assert not window.start_button.isEnabled()  # a run started now hid Use's progress, and Use went on unseen
     model = Path(result["model"]).name
+    assert window.status.text().startswith(f"Now matches come from the new model ({Path(model).stem}). Photos "
+                                           "opened from now on use it")
+    assert "Undo goes back" in window.status.text()
+    qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)  # and once Use is done, Start again
     assert yaml.safe_load((pipeline.data_dir / "config.yaml").read_text())["embedder"] == [model]
     active = used.args[0]
     assert active.settings.embedder == (model,)
@@ -203,6 +239,103 @@ def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
     assert _epochs_text([mobilenet]) == "Best epoch 2 of 3."
     assert _epochs_text([lite0]).startswith("No epoch of 3 beat the model it started from")
     assert "changes little" in _epochs_text([lite0, dict(lite0, backbone="mobilenet_v2")])
+
+
+def test_the_step_line_puts_the_detectors_steps_in_words():
+    """The detector's steps as training.detector reports them (a detector run takes too long for a test)."""
+    assert step_words("detector", 3, 40, "epoch 2/10") == "Training the detector: epoch 2 of 10"
+    assert step_words("detector", 3, 40, "labelling train") == "Marking the objects in the photos for the detector: 3 of 40"
+    assert step_words("validate", 2, 10, "epoch 2/10: val mAP50 0.123") == (
+        "Epoch 2 of at most 10 done: checking it on the photos kept aside")
+    assert step_words("network", 1, 2, "network 2 of 2") == "Network 2 of 2"
+
+
+def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop):
+    """Training's bar is an epoch's (it starts again each epoch), but its estimate was timed from the first epoch
+    and named the whole stage: "about 0:00 left in “training”" with epochs to go, and ever longer guesses after."""
+    window = TrainWindow(shop[0])
+    qtbot.addWidget(window)
+    window._running("replaying a run's steps")
+    window._clock.stop()
+    for done in (1, 2, 3, 4, 5):
+        window._progress("train", done, 10, "epoch 1 · loss=0.5000")
+    window._stage_started["Training"] -= 2  # half the epoch in about two seconds
+    window._tick()
+    assert window.elapsed.text().endswith(" · a few seconds left in this epoch"), window.elapsed.text()
+    window._stage_started["Training"] -= 118  # half the epoch in two minutes: two more
+    window._tick()
+    assert window.elapsed.text().endswith(" · about 2:00 left in this epoch"), window.elapsed.text()
+    window._progress("validate", 1, 3, "epoch 1: val recall@1 0.500 @5 0.800")
+    window._progress("train", 1, 10, "epoch 2 · loss=0.4000")
+    window._progress("train", 5, 10, "epoch 2 · loss=0.4000")
+    window._tick()  # the second epoch's clock started with it: its half took no time
+    assert window.elapsed.text().endswith(" · a few seconds left in this epoch"), window.elapsed.text()
+
+
+def test_a_finished_run_says_whether_the_new_model_is_better_and_what_to_do():
+    """The before / after of a run in words: better (Use it), worse (keep the models in use), the same (confirm more
+    products first); a detector-only run by its tags, whose matches do not change; few products: luck."""
+    def side(top5: float, top1: float, coverage: float = 0.5) -> dict:
+        return {"top5": top5, "top1": top1, "coverage": coverage, "tag_precision": 0.8, "pairs": 120}
+
+    def result(before: dict, after: dict, kind: str = "embedder") -> dict:  # as result.json holds it
+        return {kind: {"model": "m.onnx"}, "before_after": {"before": before, "after": after}}
+
+    better = _verdict(result(side(0.6, 0.3), side(0.7, 0.3)))
+    assert "did better" in better and "Use this model" in better and "luck" not in better
+    worse = _verdict(result(side(0.6, 0.3), side(0.5, 0.3)))
+    assert "did worse" in worse and "Keep the models in use" in worse and REVIEW in worse
+    assert "some measures" in _verdict(result(side(0.6, 0.3), side(0.7, 0.2)))
+    assert "did as well" in _verdict(result(side(0.6, 0.3), side(0.6, 0.3)))
+    assert "did better" in _verdict(result(side(0.6, 0.3, 0.4), side(0.6, 0.3, 0.5), "detector"))
+    few = result(side(0.6, 0.3), side(0.7, 0.3))
+    few["before_after"]["after"]["pairs"] = 15
+    assert "On 15 products, one or two either way can be luck." in _verdict(few)
+
+
+def test_use_says_which_model_changed(shop):
+    """Use named the matches' model even when only the detector had changed."""
+    settings = shop[0].settings
+    assert _now_in_use(settings, settings.with_(embedder=("my-photos-1.onnx",))).startswith(
+        "Now matches come from the new model (my-photos-1).")
+    tags = _now_in_use(settings, settings.with_(detectors=(("my-photos-1-detector.onnx",),)))
+    assert tags.startswith("Now tags come from the new detector.") and "matches" not in tags
+
+
+def test_a_folder_that_is_not_a_dataset_is_said_in_one_line_and_start_waits(qtbot, shop, ikea: Path, tmp_path: Path):
+    """A folder of photos, a missing folder, a catalog feed's folder (products.csv alone): each said in one line
+    with what to do, the last folder's counts cleared and Start off (it stayed on, and the run failed once its data
+    was being prepared); below a finished run's result too, where the line was set on a hidden label."""
+    pipeline, dataset = shop
+    photos, feed = tmp_path / "holiday-photos", tmp_path / "feed"
+    photos.mkdir()
+    feed.mkdir()
+    for scene in sorted((ikea / "scenes").glob("*.jpg"))[:2]:
+        shutil.copy(scene, photos / scene.name)
+    shutil.copy(dataset / "products.csv", feed / "products.csv")
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    expected = {photos: " is not a dataset folder: it has no products.csv", tmp_path / "gone": ": no such folder;",
+                feed: " is not a dataset folder: it has no pairs.csv"}
+    for shown in (False, True):
+        if shown:  # a finished run's result below: the forecast is hidden, an unusable folder still said
+            window.result_run = tmp_path
+            window._show_result({})
+        for folder, words in expected.items():
+            window.folder.setText(str(dataset))
+            window.refresh()
+            qtbot.waitUntil(lambda: window.start_button.isEnabled() and window.table.rowCount() > 0, timeout=WAIT_MS)
+            window.folder.setText(str(folder))
+            window.refresh()
+            qtbot.waitUntil(lambda: not window.start_button.isEnabled(), timeout=WAIT_MS)
+            text = window.warning.text()
+            assert window.warning.isVisible() and f"{folder}{words}" in text and "\n" not in text, text
+            assert text.endswith("Choose one, or clear the field to train on your corrections alone.")
+            assert window.table.rowCount() == 0
+    window.folder.clear()  # the corrections alone (none here): counted again, nothing to warn of below a result
+    window.refresh()
+    qtbot.waitUntil(lambda: window.summary_data is not None and window.warning.isHidden(), timeout=WAIT_MS)
 
 
 def _pct(value: float | None) -> str:
@@ -323,7 +456,7 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     assert window.elapsed.text().endswith("network 1 of 2, network 2 next")
     window._progress(*steps[starts[1]])
     assert [bar.value() for _label, bar in window.bars.values()] == [0] * len(window.bars)
-    assert window.step.text() == "network 2 of 2"
+    assert window.step.text() == "Network 2 of 2"
     for step in steps[starts[1] + 1 :]:
         window._progress(*step)
     window._tick()

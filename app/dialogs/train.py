@@ -12,6 +12,7 @@ checkpoint, and *Use* leaves the models in use as they are.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -61,6 +62,24 @@ STAGES = (  # progress bar per stage: (title, the protocol's stage names it show
     ("Saving the model", ("export",)),
     ("Comparing before and after", ("evaluate",)),
 )
+# The step line's words for training.run's stages: its messages are the command line's ("views (train anchors)",
+# "epoch 2 · loss=0.4137", "epoch 2: val recall@1 0.533 @5 0.800", "export"), which a merchandiser cannot read
+STEP_WORDS = (
+    ("anchors", "Finding each product in its room photo"),
+    ("validation scenes", "Finding the products in the photos kept aside to check each epoch"),
+    ("composites", "Pasting catalog photos into room photos to practise on"),
+    ("views", "Preparing varied copies of the pictures"),
+    ("export", "Saving the model"),
+    ("evaluate", "Comparing the models in use and the new one on photos training never used"),
+)
+DETECTOR_WORDS = (  # the detector's steps, by how its message starts
+    ("labelling", "Marking the objects in the photos for the detector"),
+    ("pasting", "Pasting catalog products into the photos for the detector"),
+    ("choosing", "Choosing how sure the detector must be to place a tag"),
+)
+CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
+REVIEW = "Catalog ▸ Review Uncertain Tags…"
+FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
 class TrainWindow(QWidget):
@@ -83,7 +102,8 @@ class TrainWindow(QWidget):
         self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
         self._cancelling = False
-        self._busy = False  # a run is being prepared, trained or discarded: Start and Resume wait
+        self._stopped = False  # a run ended unfinished (closed, Escape, a crash): the step line says what is left
+        self._busy = False  # a run is prepared, trained or discarded, or a model put in use: Start and Resume wait
         # What the worker is preparing before a process starts ("start", "resume" or "use"; None: nothing), and
         # whether the window was closed meanwhile: then the process is not started (closeEvent)
         self._preparing: str | None = None
@@ -269,7 +289,19 @@ class TrainWindow(QWidget):
     def refresh(self) -> None:
         pipeline, folder = self.pipeline, self._folder()
         self.io.start(lambda _job: train_jobs.gather(pipeline, folder), done=self._show_summary,
-                      failed=lambda m: self.warning.setText(m))
+                      failed=self._not_counted)
+
+    def _not_counted(self, message: str) -> None:
+        """A folder that is not a dataset (or none at all): said in the warning line, even below a result (it was
+        set on a hidden line there), and Start waits for a folder that is one or an empty field: it stayed on with
+        the last folder's counts, and failed only once the run's data was being prepared."""
+        self.summary_data = None
+        self.summary.setText("Nothing counted: the folder below cannot be used.")
+        self.table.setRowCount(0)
+        self.warning.setText(message)
+        self.warning.show()
+        self.start_button.setEnabled(False)
+        self.resume_button.hide()
 
     def _show_summary(self, summary: train_jobs.Summary) -> None:
         self.summary_data = summary
@@ -288,6 +320,11 @@ class TrainWindow(QWidget):
         self._show_warnings()
         self.start_button.setEnabled(pairs > 0 and not self._busy)
         self.resume_button.setVisible(summary.resumable is not None and not self._busy)
+        if self._stopped:  # a run stopped unfinished: what is left of it is known now
+            self._stopped = False
+            self.step.setText("Stopped before the end: Resume continues from its last finished epoch, Start begins "
+                              "again." if summary.resumable else
+                              "Stopped before its first epoch finished: Start begins again.")
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -319,7 +356,7 @@ class TrainWindow(QWidget):
         self.resume_button.hide()
         self.cancel_button.setEnabled(True)
         self.status.setText(text)
-        self._cancelling = False
+        self._cancelling = self._stopped = False
         self._started = time.monotonic()
         self._next_network(1, 1)
         self._clock.start()
@@ -349,7 +386,7 @@ class TrainWindow(QWidget):
 
         if stage == NETWORK:
             self._next_network(done + 1, total)
-            self.step.setText(message)
+            self.step.setText(step_words(stage, done, total, message))
             return
         title = next((t for t, names in STAGES if any(stage.startswith(n) for n in names)), None)
         if title is None:
@@ -359,8 +396,11 @@ class TrainWindow(QWidget):
             self.bars[earlier][1].setValue(100)
         bar = self.bars[title][1]
         if stage != "validate" and total:
-            bar.setValue(round(100 * done / total))
-        self.step.setText(message or stage)
+            value = round(100 * done / total)
+            if value < bar.value():  # the bar starts again (Training's, each epoch): so does the clock of its estimate
+                self._stage_started[title] = time.monotonic()
+            bar.setValue(value)
+        self.step.setText(step_words(stage, done, total, message))
 
     def _next_network(self, number: int, of: int) -> None:
         """A run, and each of its networks (two train one after the other), starts its bars and stage clocks at zero."""
@@ -376,8 +416,9 @@ class TrainWindow(QWidget):
         if current is not None:
             value = self.bars[current][1].value()
             spent = time.monotonic() - self._stage_started[current]
-            if 5 <= value < 100:
-                text += f" · about {_clock(spent * (100 - value) / value)} left in “{current.lower()}”"
+            if 5 <= value < 100:  # Training's bar is an epoch's: "about 0:00 left in “training”" had epochs to go
+                where = "this epoch" if current == "Training" else f"“{current.lower()}”"
+                text += f" · {_left(spent * (100 - value) / value)} left in {where}"
         number, of = self._network
         if of > 1:  # the estimate is for this network's stage: say whether another one follows
             text += f" · network {number} of {of}" + (f", network {number + 1} next" if number < of else "")
@@ -391,20 +432,24 @@ class TrainWindow(QWidget):
             self.step.setText("Done.")
             self.result_run = run
             self._show_result(value)
-            self.status.setText("Training finished. Nothing changes until you choose Use this model.")
+            self.status.setText(_verdict(value))
         elif self._cancelling:
             self.status.setText("Cancelling: removing the run…")
             self.io.start(lambda _job: train_jobs.discard(run), done=lambda _v: self._cancelled())
             return
         else:
+            self._stopped = kind in ("cancelled", "crashed")
             self.status.setText(str(value))
         self._busy = False
         self.refresh()
 
     def _cancelled(self) -> None:
+        """Nothing of the run is left, nor of its progress: its last step and time read as if it still ran."""
         self.status.setText("Cancelled: nothing changed.")
         for _label, bar in self.bars.values():
             bar.setValue(0)
+        self.step.clear()
+        self.elapsed.clear()
         self._busy = False
         self.refresh()
 
@@ -484,6 +529,11 @@ class TrainWindow(QWidget):
                       done=self._undone, failed=self._failed, progress=self._embed_progress)
 
     def _embedding(self, text: str) -> None:
+        """Use or Undo at work: Start waits too (a run started meanwhile hid the progress of Use, which then
+        changed the models unseen)."""
+        self._busy = True
+        self.start_button.setEnabled(False)
+        self.resume_button.hide()
         self.use_button.setEnabled(False)
         self.int8.setEnabled(False)
         self.undo_button.setEnabled(False)
@@ -496,10 +546,12 @@ class TrainWindow(QWidget):
         self.embed_bar.setValue(done)
 
     def _activated(self, pipeline: Pipeline) -> None:
+        before = self.pipeline.settings
         self.pipeline = pipeline
         self.embed_bar.hide()
         self.undo_button.setEnabled(True)
-        self.status.setText(f"Searches now use {pipeline.settings.embedder[0]}; the catalog is embedded for it.")
+        self.status.setText(_now_in_use(before, pipeline.settings))
+        self._idle()
         self.activated.emit(pipeline)
 
     def _undone(self, pipeline: Pipeline) -> None:
@@ -507,8 +559,13 @@ class TrainWindow(QWidget):
         self.embed_bar.hide()
         self.use_button.setEnabled(True)
         self.int8.setEnabled(True)
-        self.status.setText("Back to the previous models.")
+        self.status.setText("Back to the previous models: photos opened from now on are matched and tagged as before.")
+        self._idle()
         self.activated.emit(pipeline)
+
+    def _idle(self) -> None:
+        self._busy = False
+        self.refresh()  # Start and Resume, as the counts allow
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
@@ -615,6 +672,71 @@ def _network_name(network: dict) -> str:
     return NETWORK_NAMES.get(network["backbone"], network["backbone"])
 
 
+def _verdict(result: dict) -> str:
+    """Whether the new model did better than the models in use on the held-back photos, and what to do about it:
+    "Training finished. Nothing changes until you choose Use this model." invited Use even for a model no better
+    (or worse). Judged on what the run trained: the matches (top-5, then top-1), the tags (coverage, then
+    precision)."""
+    compared = result.get("before_after") or {}
+    keys = (("top5", "top1") if result.get("embedder") else ()) + (("coverage", "tag_precision")
+                                                                   if result.get("detector") else ())
+    pairs = [(compared.get("before", {}).get(k), compared.get("after", {}).get(k)) for k in keys]
+    pairs = [(b, a) for b, a in pairs if b is not None and a is not None]
+    if not pairs:
+        return "Training finished. Nothing changes until you choose Use this model."
+    better = sum(round(a, 3) > round(b, 3) for b, a in pairs)
+    worse = sum(round(a, 3) < round(b, 3) for b, a in pairs)
+    again = f"Confirm the right products on more tags ({REVIEW}), then train again."
+    luck = (f" On {compared['after']['pairs']} products, one or two either way can be luck."
+            if compared.get("after", {}).get("pairs", 0) < FEW_COMPARED and (better or worse) else "")
+    if better and not worse:
+        return (f"Training finished: the new model did better on photos training never used.{luck} Use this model "
+                "to search with it; Undo goes back.")
+    if worse and not better:
+        return (f"Training finished: the new model did worse on photos training never used.{luck} Keep the models "
+                f"in use (do not choose Use this model). {again}")
+    if worse:
+        return (f"Training finished: the new model did better on some measures and worse on others.{luck} Try it "
+                "with Use this model if the better ones matter more; Undo goes back.")
+    return ("Training finished: on photos training never used, the new model did as well as the models in use, no "
+            f"better, so using it changes little. {again}")
+
+
+def _now_in_use(before, after) -> str:
+    """What Use changed, in words, and when it shows: "Searches now use my-photos-….onnx; the catalog is
+    embedded for it." named the matches' model even when only the detector had changed."""
+    changed = []
+    if tuple(after.embedder) != tuple(before.embedder):
+        changed.append(f"matches come from the new model ({Path(after.embedder[0]).stem})")
+    if [list(d) for d in after.detectors] != [list(d) for d in before.detectors]:
+        changed.append("tags come from the new detector")
+    if not changed:
+        return "The models were already in use: nothing changed."
+    them = "them" if len(changed) > 1 else "it"
+    return (f"Now {' and '.join(changed)}. Photos opened from now on use {them} (a photo open now, once opened "
+            "again); Undo goes back to the previous models.")
+
+
+def step_words(stage: str, done: int, total: int, message: str) -> str:
+    """What the run does now, for the step line: a stage's words and how far it is; a message already in words
+    (one the window does not know) is shown as it comes."""
+    count = f": {done} of {total}" if total > 1 else ""
+    epoch = CLI_EPOCH.match(message)
+    if stage == "validate":
+        return f"Epoch {done} of at most {total} done: checking it on the photos kept aside"
+    if stage == "train" and epoch:
+        return f"Training: epoch {epoch[1]}, step {done} of {total}"
+    if stage == "detector":
+        if epoch:
+            return f"Training the detector: epoch {epoch[1]}" + (f" of {epoch[2]}" if epoch[2] else "")
+        words = next((w for start, w in DETECTOR_WORDS if message.startswith(start)), "Training the detector")
+        return words + count
+    words = next((w for name, w in STEP_WORDS if stage.startswith(name)), None)
+    if words is not None:
+        return words + count
+    return (message[:1].upper() + message[1:]) if message else stage
+
+
 def _compared_text(compared: dict) -> str:
     """How many held-back products the numbers stand on, and the pairs that changed, in words."""
     which = "its test photos" if compared["split"] == "test" else "its validation photos: too few for a test set"
@@ -624,6 +746,11 @@ def _compared_text(compared: dict) -> str:
         text += (f" In the top 5 the new model finds {p['wins']} the old one missed and misses {p['losses']} "
                  "it found.")
     return text
+
+
+def _left(seconds: float) -> str:
+    """An estimate in words: under ten seconds, "about 0:04" read as exact, and "about 0:00" as nothing left."""
+    return "a few seconds" if seconds < 10 else f"about {_clock(seconds)}"
 
 
 def _clock(seconds: float) -> str:
