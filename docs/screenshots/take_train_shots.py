@@ -1,11 +1,13 @@
-"""Shots of the Train window (issue 20): training running, the before/after with *Use this model*, and after Use.
+"""Shots of the Train window (issue 20): a folder that is not a dataset, training running, the before/after with
+*Use this model*, and after Use.
 
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/take_train_shots.py --out docs/screenshots
     ... take_train_shots.py --out docs/screenshots --two-networks   # train-two-networks-{running,result}.png
 
 A throwaway data dir gets a small slice of the shared IKEA data as its catalog and two of its photos
-tagged and corrected with the app's own code; the slice is also the window's dataset folder. Training
-is real (a few epochs, one view per photo, so it takes minutes on a CPU, not the twenty of a full run).
+tagged and corrected with the app's own code; the slice is also the window's dataset folder (after a folder
+of room photos alone, which is not one: train-not-a-dataset.png). Training is real (a few epochs, one view
+per photo, so it takes a minute on a CPU, not the twenty of a full run).
 """
 
 from __future__ import annotations
@@ -67,14 +69,25 @@ def main() -> None:
     app = application()
     theme.apply(app, "light")
     window = TrainWindow(pipeline)
-    window.folder.setText(str(dataset))
-    window.refresh()
     window.what.setCurrentIndex(0)
     window.epochs.setValue(3)
     window.views.setValue(1)
     window.two_networks.setChecked(args.two_networks)
     prefix = "train-two-networks" if args.two_networks else "train"
     window.show()
+    if not args.two_networks:  # a folder of room photos alone, chosen as the dataset folder
+        photos = work / "room-photos"
+        photos.mkdir()
+        for scene in sorted(PairDataset.load(dataset).scenes.values())[:3]:
+            shutil.copy(scene, photos / scene.name)
+        window.folder.setText(str(photos))
+        window.refresh()
+        if not wait(app, lambda: "not a dataset folder" in window.warning.text(), 60):
+            raise SystemExit(f"the window took the photos for a dataset: {window.warning.text()}")
+        wait(app, lambda: False, 0.5)
+        window.grab().save(str(args.out / "train-not-a-dataset.png"))
+    window.folder.setText(str(dataset))
+    window.refresh()
     if not wait(app, window.start_button.isEnabled):
         raise SystemExit(f"the window never offered Start: {window.warning.text()}")
     window.start()
