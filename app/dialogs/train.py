@@ -79,6 +79,7 @@ DETECTOR_WORDS = (  # the detector's steps, by how its message starts
 )
 CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
 REVIEW = "Catalog ▸ Review Uncertain Tags…"
+STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped before its end (closed, Escape)
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
@@ -94,7 +95,9 @@ class TrainWindow(QWidget):
         self.io = Runner(1, self)
         self.process = TrainProcess(self)
         self.process.progress.connect(self._progress)
-        self.process.finished.connect(self._finished)
+        # a run's own words for a stop are the command line's ("training cancelled in epoch 2; `--resume` continues
+        # from epoch 1"): the window says its own, and the line above what Resume and Start do once that is known
+        self.process.finished.connect(lambda kind, value: self._finished(kind, STOPPED if kind == "cancelled" else value))
         self.installer = TrainProcess(self)  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
         self.installer.progress.connect(lambda _stage, done, total, _message: self._embed_progress(done, total))
         self.installer.finished.connect(self._installed)
