@@ -56,6 +56,7 @@ from engine.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from app.dialogs.backups import Restored
+    from app.dialogs.bundles import Bundles
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.train_window = None  # app.dialogs.train.TrainWindow once opened
         self.review_window = None  # app.dialogs.review_queue.ReviewWindow once opened
         self.backups_window = None  # app.dialogs.backups.BackupsWindow once opened
+        self.bundles: Bundles | None = None  # Catalog ▸ Export / Import a Catalog Bundle…, once first used
         self._pending_tag: tuple[Path, int] | None = None  # a review row's tag, shown once its photo is tagged
         self._kept_tag: tuple[Path, int] | None = None  # that tag, shown whatever Settings leave out while it is open
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
@@ -245,6 +247,8 @@ class MainWindow(QMainWindow):
         )
         self._action(catalog, "&Review Uncertain Tags…", self.show_review)
         catalog.addSeparator()
+        self._action(catalog, "&Export a Catalog Bundle…", lambda: self._bundle_tasks().export())
+        self._action(catalog, "&Import a Catalog Bundle…", lambda: self._bundle_tasks().import_())
         self._action(catalog, "Restore a &Backup…", self.show_backups)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(
@@ -837,6 +841,24 @@ class MainWindow(QMainWindow):
         self.catalog.refresh()
         self.show_message(restored.summary(), "done")
 
+    def _bundle_tasks(self) -> Bundles:
+        """The catalog bundles' export and import (imported when first used)."""
+        if self.bundles is None:
+            from app.dialogs.bundles import Bundles
+
+            self.bundles = Bundles(self, lambda: self.pipeline)
+            self.bundles.message.connect(self.show_message)
+            self.bundles.imported.connect(self._bundle_imported)
+        return self.bundles
+
+    def _bundle_imported(self, summary: str, backed_up: bool) -> None:
+        """After a bundle replaced the catalog: a fresh pipeline of the same settings, as the old one's caches (the
+        category map, the categories sold, the type priors, by catalog revision) were the replaced catalog's. The
+        Catalog tab, the status line, the map and the open photo's products follow (``set_pipeline``); the message
+        offers the way back, as a removal's does."""
+        self.set_pipeline(Pipeline(self.pipeline.settings, self.pipeline.log))
+        self.show_message(summary, "done", RESTORE_ACTION if backed_up else "")
+
     def _open_tag(self, path: Path, number: int) -> None:
         self._pending_tag = self._kept_tag = (Path(path), number)
         self.open_photo(path)
@@ -879,7 +901,7 @@ class MainWindow(QMainWindow):
         # quit, seen as a segfault after a full test run whose windows had just saved an edit); and the review
         # queue's and the Train window's own runners (a run's folder being written or removed, models installed)
         runners = [self.engine, self.io, self.saver, self.thumb_loader, self.controller.memory]
-        runners += [window.io for window in (self.review_window, self.train_window, self.backups_window)
+        runners += [window.io for window in (self.review_window, self.train_window, self.backups_window, self.bundles)
                     if window is not None]
         waiting = any(runner.busy() for runner in runners)
         if waiting:

@@ -414,14 +414,16 @@ def import_bundle(
     progress: Progress | None = None,
     log: Log = lambda _msg: None,
     images_from: Sequence[Path] = (),
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> ImportResult:
     """Replace the catalog of ``data_dir`` by the bundle's, atomically.
 
     ``embedder`` is this machine's (its ``key`` names the exact weights): a bundle without vectors
     for it is refused, or re-embedded here when ``re_embed``. ``images_from`` names the folders a
     bundle exported without images may point into (its images are checked there; paths elsewhere
-    are refused). Run it while no pipeline in this process holds ``data_dir`` open, and with the app
-    closed on this data dir.
+    are refused). ``cancelled`` is asked between the re-embedding's chunks (the app's Cancel: minutes for a
+    whole catalog); it raises ``Cancelled`` with the catalog unchanged. Run it while no pipeline in this
+    process holds ``data_dir`` open (``Pipeline.catalog_released``), and no other process either.
     """
     start = time.perf_counter()
     bundle, data_dir = Path(bundle), Path(data_dir)
@@ -436,7 +438,7 @@ def import_bundle(
                 key = _check_embedder(manifest, embedder, re_embed, images_from, bundle)
                 staged = archive.unpack(stage)
             result = _install(stage, staged, data_dir, manifest, embedder, key, re_embed, images_from,
-                              progress, log)
+                              progress, log, cancelled)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     result.seconds = time.perf_counter() - start
@@ -469,6 +471,7 @@ def _check_embedder(
 def _install(
     stage: Path, staged: Staged, data_dir: Path, manifest: dict[str, Any], embedder: Matcher | None, key: str,
     re_embed: bool, images_from: Sequence[Path], progress: Progress | None, log: Log,
+    cancelled: Callable[[], bool],
 ) -> ImportResult:
     result = ImportResult(products=0, embedder=key)
     # everything is checked and built in the staging folder before anything is replaced
@@ -491,7 +494,7 @@ def _install(
             added = _adopt_images(adopt, data_dir / IMAGES_DIR, result)
             if re_embed and embedder is not None:
                 log(f"computing {embedder.key} vectors for the imported products")
-                result.re_embedded = embed_missing(catalog, embedder, progress)
+                result.re_embedded = embed_missing(catalog, embedder, progress, cancelled)
                 if result.re_embedded < result.products:
                     result.warnings.append(_not_embedded(result.products - result.re_embedded, embedder.key))
             _build_index(catalog, stage / "index", key, embedder, log)

@@ -196,6 +196,18 @@ class Pipeline:
             self._indexes.clear()
             self._ready.clear()
 
+    @contextmanager
+    def catalog_released(self) -> Iterator[None]:
+        """The catalog closed, and kept closed while the block runs (the app's bundle import replaces its file).
+
+        ``close`` alone did not keep it closed: the app's next worker to ask for the catalog (the window's
+        check for another DecorLens's changes, each time it is activated) opened it again at once, and the
+        import then refused the catalog as in use. A worker asking for it meanwhile waits, then opens the new one.
+        """
+        with self._lock:
+            self.close()
+            yield
+
     # -- searching ----------------------------------------------------------------------------
 
     def search_scene(

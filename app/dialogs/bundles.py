@@ -1,0 +1,322 @@
+"""Catalog ▸ Export a Catalog Bundle… and Import a Catalog Bundle…: the whole catalog as one ``.dlcat`` file.
+
+A bundle is how a merchandiser ships the catalog to the store's tills and laptops (``engine.bundle``), but it
+existed only on the command line, "with DecorLens closed", and retail staff only ever see the installed app.
+Here the export writes the bundle in a worker and says what it wrote; the import first reads the bundle's
+manifest in a worker and asks in plain words (what the bundle holds, when and by which DecorLens it was made,
+that it replaces this catalog, which is backed up first, what this machine will compute), then imports it in a
+worker while the open app lets go of its catalog (``Pipeline.catalog_released``): the swap refuses a catalog
+that any connection holds. A bundle whose vectors are another embedder's is re-embedded here (the CLI's
+``--re-embed``), which can be cancelled; one exported without its images is read from the shared folder the
+user names (``--images-from``). A refused bundle leaves the catalog as it was, and the engine's one line says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.dialogs.backups import when
+from app.labels import plain_label
+from app.workers import Job, Runner
+from engine.bundle import SUFFIX, BundleInfo, ImportResult, export_bundle, import_bundle, read_bundle
+from engine.catalog import CatalogDamagedError
+from engine.pipeline import Pipeline
+from engine.scene_memory import photo_count
+
+FILTER = f"Catalog bundles (*{SUFFIX})"
+RESTORE = "Catalog ▸ Restore a Backup…"
+MAX_VERSION = 40  # characters of a manifest's DecorLens version shown (a bundle is anyone's file)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an import will do, read before it is asked about: the bundle, the catalog here now (its products,
+    None when damaged, with SQLite's words), the tagged photos it remembers, and this machine's embedder."""
+
+    info: BundleInfo
+    products: int | None
+    damage: str
+    photos: int
+    embedder: str
+    images_from: Path | None = None  # the shared folder of a bundle exported without its images
+
+    @property
+    def re_embed(self) -> bool:
+        """The bundle has no vectors of this machine's embedder: they are computed here from its pictures."""
+        return self.embedder not in self.info.embedders
+
+    @property
+    def external(self) -> bool:
+        return self.info.manifest["images"] != "embedded"
+
+
+class BundleProgress(QDialog):
+    """The export or import running: what it does, a bar, and Cancel where the engine can stop (re-embedding).
+
+    Modal to the whole app: an import holds the catalog closed, and a search asked for meanwhile would only
+    wait for it. The window behind still repaints; Esc and the title bar's close ask to cancel, never hide it.
+    """
+
+    cancelRequested = Signal()
+
+    def __init__(self, parent: QWidget, title: str, text: str, cancellable: bool):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.text = plain_label(text)  # names the bundle, which anyone named
+        self.text.setWordWrap(True)
+        self.text.setMinimumWidth(420)
+        self.bar = QProgressBar(textVisible=False)
+        self.bar.setRange(0, 0)  # busy until a step reports how far it is
+        self.cancellable = cancellable
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setVisible(cancellable)
+        self.cancel.clicked.connect(self.reject)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.bar)
+        layout.addLayout(row)
+
+    def show_progress(self, done: int, total: int, text: str) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        if self.cancel.isEnabled():  # "Cancelling…" stays said
+            self.text.setText(text)
+
+    def reject(self) -> None:
+        """Cancel asked for (once); the dialog closes when the worker has stopped, with ``finish``."""
+        if self.cancellable and self.cancel.isEnabled():
+            self.cancel.setEnabled(False)
+            self.text.setText("Cancelling…")
+            self.cancelRequested.emit()
+
+    def finish(self) -> None:
+        self.done(QDialog.DialogCode.Accepted)
+        self.deleteLater()
+
+
+class Bundles(QObject):
+    """The two menu items' work, for the main window: it says what happened with ``message`` (text, level) and
+    hands an import's summary on with ``imported`` (and whether a backup was taken), after which the window
+    takes a fresh pipeline: the bundle's catalog, and its category map, are another catalog's."""
+
+    message = Signal(str, str)
+    imported = Signal(str, bool)
+
+    def __init__(self, window: QWidget, pipeline: Callable[[], Pipeline]):
+        super().__init__(window)
+        self.window = window
+        self.pipeline = pipeline  # the window's current one (Settings may replace it)
+        self.io = Runner(1, self)
+        self.progress: BundleProgress | None = None
+
+    # -- export -----------------------------------------------------------------------------------
+
+    def export(self) -> None:
+        """Save dialog, then the export in the worker, a busy bar meanwhile (the engine reports no steps)."""
+        path = None if self.io.busy() else self.ask_export_path()
+        if path is None:
+            return
+        notes: list[str] = []
+        data_dir = self.pipeline().data_dir
+        self._start("Export a catalog bundle", f"Writing the catalog to {path.name}…", False,
+                    lambda _job: export_bundle(data_dir, path, log=notes.append),
+                    done=lambda info: self.message.emit(exported_words(info, notes), "info" if notes else "done"))
+
+    def ask_export_path(self) -> Path | None:
+        """Where to write the bundle (a test answers it)."""
+        suggested = Path.home() / f"catalog-{date.today():%Y-%m-%d}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export a catalog bundle", str(suggested), FILTER)
+        return Path(path) if path else None
+
+    # -- import -----------------------------------------------------------------------------------
+
+    def import_(self) -> None:
+        """Open dialog, then the bundle's manifest and this catalog read in the worker, then the question."""
+        path = None if self.io.busy() else self.ask_bundle()
+        if path is None:
+            return
+        pipeline = self.pipeline()
+        self.io.start(lambda _job: read_plan(pipeline, path), done=self._ask,
+                      failed=lambda text: self.message.emit(text, "error"))
+
+    def ask_bundle(self) -> Path | None:
+        """The bundle to import (a test answers it)."""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import a catalog bundle", "", FILTER)
+        return Path(path) if path else None
+
+    def ask_images_folder(self, info: BundleInfo) -> Path | None:
+        """The shared folder a bundle exported without its images reads them from (a test answers it)."""
+        folder = QFileDialog.getExistingDirectory(
+            self.window, f"The shared folder holding the product pictures of {info.path.name}")
+        return Path(folder) if folder else None
+
+    def confirm_import(self, text: str) -> bool:
+        """The question before an import (a test answers it)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Import a catalog bundle", text, parent=self.window)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the bundle's name and version are anyone's words
+        yes = box.addButton("Import", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    def _ask(self, plan: Plan) -> None:
+        if plan.external:
+            folder = self.ask_images_folder(plan.info)
+            if folder is None:
+                return
+            plan = replace(plan, images_from=folder)
+        if not self.confirm_import(question(plan)):
+            return
+        pipeline = self.pipeline()
+        text = f"Importing {plan.info.path.name}…"
+        self._start("Import a catalog bundle", text, plan.re_embed, lambda job: import_into(pipeline, plan, job),
+                    done=lambda result: self.imported.emit(imported_words(plan, result), _backed_up(result)),
+                    cancelled=lambda text: self.message.emit(text, "info"),
+                    progress=self._embedding)
+
+    def _embedding(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            text = (f"Computing this machine's vectors: {done:,} of {total:,} products…" if done < total
+                    else "Building the search index…")
+            self.progress.show_progress(done, total, text)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _start(self, title: str, text: str, cancellable: bool, work: Callable[[Job], object],
+               done: Callable[[object], None], cancelled: Callable[[str], None] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> None:
+        """``work`` in the worker under the progress dialog, which closes before its outcome is said."""
+        progress_dialog = self.progress = BundleProgress(self.window, title, text, cancellable)
+
+        def ended(slot: Callable[..., None] | None) -> Callable[..., None]:
+            def end(*args: object) -> None:
+                progress_dialog.finish()
+                self.progress = None
+                if slot is not None:
+                    slot(*args)
+            return end
+
+        task = self.io.start(work, done=ended(done), failed=ended(lambda text: self.message.emit(text, "error")),
+                             cancelled=ended(cancelled), progress=progress)
+        progress_dialog.cancelRequested.connect(task.cancel)
+        progress_dialog.show()
+
+
+def read_plan(pipeline: Pipeline, path: Path) -> Plan:
+    """Worker side: the bundle's manifest (checked: a wrong or hostile file is refused here, in one line), the
+    catalog here (a damaged one is replaced as well: its damage is said instead of its count), this embedder."""
+    info = read_bundle(path)
+    embedder = pipeline.embedder.key
+    try:
+        catalog = pipeline.catalog
+        return Plan(info, catalog.count(), "", photo_count(catalog), embedder)
+    except CatalogDamagedError as exc:
+        return Plan(info, None, exc.detail, 0, embedder)
+
+
+def import_into(pipeline: Pipeline, plan: Plan, job: Job) -> ImportResult:
+    """Worker side: the import, with the window's catalog let go of for it (workers asking for it wait)."""
+    embedder = pipeline.embedder  # loaded before: it is loaded under the same lock
+    with pipeline.catalog_released():
+        return import_bundle(plan.info.path, pipeline.data_dir, embedder, plan.re_embed, job.progress,
+                             images_from=[plan.images_from] if plan.images_from else [], cancelled=job.cancelled)
+
+
+def question(plan: Plan) -> str:
+    """The question before an import, in plain words: what comes, what goes, how to go back, what it will do."""
+    info, m = plan.info, plan.info.manifest
+    name, count, categories = info.path.name, info.products, len(m["categories"])
+    version = str(m.get("decorlens", "?"))[:MAX_VERSION]
+    kinds = f"{categories:,} categor{'y' if categories == 1 else 'ies'}"
+    lines = [f"Replace this catalog with the {count:,} products of {name}?",
+             f"{name} holds {count:,} products in {kinds}. It was made {_made(m.get('created'))} by DecorLens {version}."]
+    if plan.products is None:
+        lines.append(f"It replaces this catalog, which is damaged and cannot be read ({plan.damage}). The damaged "
+                     "file is not deleted: it is kept beside it as a file of its own.")
+    elif plan.products == 0:
+        lines.append("This catalog is empty: the import fills it.")
+    else:
+        lines.append(f"It REPLACES this catalog of {plan.products:,} products. The catalog as it is now is backed "
+                     f"up first: {RESTORE} brings it back.")
+    if plan.photos:
+        lines.append(f"The {plan.photos:,} tagged photos this catalog remembers (Where used, Review Uncertain Tags) "
+                     "are not in the bundle: after the import they are in that backup only.")
+    if plan.re_embed:
+        made_with = ", ".join(info.embedders) or "none"
+        lines.append(f"Its products were made searchable with another embedder ({made_with}) than this machine's "
+                     f"({plan.embedder}): this machine will compute its own vectors for the {count:,} products "
+                     "from their pictures. That takes a while, and can be cancelled.")
+    if plan.images_from is not None:
+        lines.append(f"Its product pictures are not inside it: they are read from {plan.images_from}.")
+    return "\n\n".join(lines)
+
+
+def imported_words(plan: Plan, result: ImportResult) -> str:
+    """What an import did, for the message bar (``ImportResult.summary`` names CLI commands)."""
+    name = plan.info.path.name
+    text = f"Imported {result.products:,} products from {name}"
+    if result.re_embedded:
+        text += f", their vectors computed on this machine ({result.re_embedded:,})"
+    text += "."
+    if result.missing_images:
+        text += f" {result.missing_images:,} product pictures are not in {plan.images_from}."
+    unembedded = result.products - result.re_embedded if plan.re_embed else 0
+    if unembedded:
+        text += (f" {unembedded:,} products could not be made searchable here: their pictures are missing or "
+                 "unreadable.")
+    if result.damaged is not None:
+        text += f" The damaged catalog it replaced is kept as {result.damaged.name}."
+    elif _backed_up(result):
+        text += " The catalog it replaced is backed up: Restore a Backup… brings it back."
+    if result.categories_kept is not None:
+        text += f" Its category map replaced this one's, which is kept as {result.categories_kept.name}."
+    return text
+
+
+def exported_words(info: BundleInfo, notes: list[str]) -> str:
+    """What an export wrote: the file, its products, pictures and size, and the engine's notes (changed images)."""
+    m = info.manifest
+    pictures = (f"their {m['image_files']:,} pictures" if m["images"] == "embedded"
+                else "their pictures' paths (not the pictures)")
+    size = _size(info.path.stat().st_size)
+    text = f"Wrote {info.path.name}: {info.products:,} products and {pictures}, {size}, in {info.path.parent}."
+    return " ".join([text, *(f"Note: {note}." for note in notes)])
+
+
+def _backed_up(result: ImportResult) -> bool:
+    """Whether Restore a Backup… lists the catalog the import replaced (an empty one is not backed up)."""
+    return result.previous is not None
+
+
+def _made(created: object) -> str:
+    """A manifest's UTC stamp as people say it ("today at 14:32", "on Mon 3 Mar at 18:20"); anything else as
+    the unknown it is."""
+    try:
+        said = when(datetime.fromisoformat(str(created)))
+    except ValueError:
+        return "at an unknown time"
+    return said if said.startswith(("today", "yesterday")) else f"on {said}"
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{max(size / 1e6, 0.1):.1f} MB"
