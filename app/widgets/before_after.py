@@ -25,6 +25,7 @@ ROWS = (  # (label, key in each side, how a value reads)
     ("Products of the photos that got a tag (coverage)", "coverage"),
 )
 COLUMNS = ("The photo's object", "Before: first match", "After: first match", "The right product")
+SIDES = ("Before (the models in use)", "After (the new models)")  # as the verdict says it: no "fine-tuned"
 THUMB = 64  # four rows of examples and the numbers fit beside the progress on a 1000 px screen
 
 
@@ -41,8 +42,9 @@ class BeforeAfterView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         numbers = QGridLayout()
-        for column, text in enumerate(("", "Before (pretrained)", "After (fine-tuned)")):
-            numbers.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
+        self.sides = [QLabel(f"<b>{text}</b>") for text in SIDES]
+        for column, label in enumerate(self.sides, 1):
+            numbers.addWidget(label, 0, column)
         self.cells: dict[str, tuple[QLabel, QLabel]] = {}
         for row, (text, key) in enumerate(ROWS, 1):
             numbers.addWidget(QLabel(text), row, 0)
