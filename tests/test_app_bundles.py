@@ -229,7 +229,7 @@ def test_a_bundle_of_another_embedder_is_re_embedded_here_and_that_can_be_cancel
             f"this machine will compute its own vectors for the {STORE} products from their pictures. That takes a "
             "while, and can be cancelled.") in asked[0]
     assert seen == [(True, True)]
-    assert win.message.text.text() == "re-embedding cancelled; the catalog is unchanged"
+    assert win.message.text.text() == "Import of store.dlcat cancelled; the catalog is unchanged."
     data = pipeline.data_dir
     assert win.pipeline is pipeline and pipeline.catalog.count() == TILL
     assert not list_backups(data / "catalog.sqlite") and not (data / IMAGES_DIR).exists()

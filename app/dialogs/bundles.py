@@ -191,7 +191,8 @@ class Bundles(QObject):
         text = f"Importing {plan.info.path.name}…"
         self._start("Import a catalog bundle", text, plan.re_embed, lambda job: import_into(pipeline, plan, job),
                     done=lambda result: self.imported.emit(imported_words(plan, result), _backed_up(result)),
-                    cancelled=lambda text: self.message.emit(text, "info"),
+                    cancelled=lambda _text: self.message.emit(
+                        f"Import of {plan.info.path.name} cancelled; the catalog is unchanged.", "info"),
                     progress=self._embedding)
 
     def _embedding(self, done: int, total: int) -> None:
