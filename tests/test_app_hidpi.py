@@ -29,7 +29,7 @@ from app.thumbnails import SIZE, Thumbnails, fit  # noqa: E402
 from app.widgets.catalog_view import ICON, CatalogView  # noqa: E402
 from app.widgets.map_view import MapView  # noqa: E402
 from app.widgets.photo_strip import PhotoStrip  # noqa: E402
-from app.widgets.where_used import CROP, _object_image  # noqa: E402
+from app.widgets.where_used import CROP, object_image  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.categories import CategoryMap  # noqa: E402
 from engine.scene_memory import Sighting  # noqa: E402
@@ -97,12 +97,12 @@ def test_a_where_used_object_is_cut_for_the_panels_pixel_ratio():
     pixels = np.full((400, 300, 3), 255, dtype=np.uint8)  # a tall white object
     seen = Sighting("room.jpg", (0, 0, 300, 400), "chair", 1, 0.9, "exact", False, "1", "")
     for dpr in (1.0, 2.0):
-        image = _object_image(pixels, seen, dpr)
+        image = object_image(pixels, seen, dpr)
         assert image.devicePixelRatio() == dpr and image.size() == CROP * dpr
         middle, side = image.height() // 2, round(image.width() * 0.05)  # the object is 3/4 as wide as tall
         assert image.pixelColor(image.width() // 2, middle).alpha() == 255
         assert image.pixelColor(side, middle).alpha() == 0 and image.pixelColor(image.width() - 1 - side, middle).alpha() == 0
-    empty = _object_image(None, seen, 2.0)
+    empty = object_image(None, seen, 2.0)
     assert empty.size() == CROP * 2.0 and empty.pixelColor(empty.width() // 2, empty.height() // 2).alpha() == 0
 
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.labels import pretty, product_title
 from app.theme import resize_to_screen
 from app.thumbnails import decode_fitted
-from app.widgets.where_used import CROP, _centred, _object_image, _pixels
+from app.widgets.where_used import CROP, centred, object_image, photo_pixels
 from app.workers import Job, Runner, Task
 from engine.catalog import Catalog, Product
 from engine.pipeline import Pipeline
@@ -200,8 +200,8 @@ def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr:
     for photo, rows in rows_of.items():
         if job.cancelled():
             return
-        pixels = _pixels(str(photo))
-        job.deliver([(row, None if pixels is None else _object_image(pixels, items[row], dpr),
+        pixels = photo_pixels(str(photo))
+        job.deliver([(row, None if pixels is None else object_image(pixels, items[row], dpr),
                       product(items[row].best_sku), product(items[row].runner_up_sku)) for row in rows])
 
 
@@ -211,7 +211,7 @@ def _product_picture(path: str, dpr: float) -> QImage | None:
     if not path:
         return None
     image = decode_fitted(path, math.ceil(CROP.width() * dpr), math.ceil(CROP.height() * dpr), dpr)
-    return None if image.isNull() else _centred(image, CROP, dpr)
+    return None if image.isNull() else centred(image, CROP, dpr)
 
 
 def _product_cell(product: Product | None, sku: str, score: float) -> str:

@@ -86,7 +86,7 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
         picture = decode_fitted(found.image_path, math.ceil(PRODUCT.width() * dpr),
                                 math.ceil(PRODUCT.height() * dpr), dpr)
         together.append((other, product_title(found.name, other, found.category), count,
-                         _centred(picture, PRODUCT, dpr)))
+                         centred(picture, PRODUCT, dpr)))
     return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
@@ -122,31 +122,32 @@ def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QIm
     photos: dict[str, np.ndarray | None] = {}
     for one in seen:
         if one.photo not in photos:
-            photos[one.photo] = _pixels(one.photo)
-    return [(one, _object_image(photos[one.photo], one, dpr)) for one in seen]
+            photos[one.photo] = photo_pixels(one.photo)
+    return [(one, object_image(photos[one.photo], one, dpr)) for one in seen]
 
 
-def _pixels(photo: str) -> np.ndarray | None:
+def photo_pixels(photo: str) -> np.ndarray | None:
+    """A tagged photo decoded for cutting its objects (the Review Uncertain Tags window's too), or None."""
     try:
         return load_image(photo)  # decoded as the search decoded it, so the boxes fit
     except DecorLensError:
         return None  # moved or deleted since it was tagged: listed without a picture
 
 
-def _object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
+def object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
     """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels: sharp at 200 %), centred
     on a square. A photo moved since it was tagged gives the square empty."""
     if pixels is None:
-        return _centred(QImage(), CROP, dpr)
+        return centred(QImage(), CROP, dpr)
     part = np.ascontiguousarray(crop(pixels, seen.box, 0.0))
     h, w = part.shape[:2]
     image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).scaled(
         CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     image.setDevicePixelRatio(dpr)
-    return _centred(image, CROP, dpr)
+    return centred(image, CROP, dpr)
 
 
-def _centred(image: QImage, size: QSize, dpr: float) -> QImage:
+def centred(image: QImage, size: QSize, dpr: float) -> QImage:
     """``image`` (marked with ``dpr``, at most ``size`` logical pixels) centred on a transparent square of ``size``:
     a list draws each row's text right after its picture, so pictures of their own widths left the names ragged."""
     canvas = QImage(size * dpr, QImage.Format.Format_ARGB32_Premultiplied)
