@@ -236,8 +236,8 @@ def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
     try:
         products, aside = pipeline.catalog.restore_from(backup.path), None
     except CatalogDamagedError:  # it did not open, or its check found damage: nothing was changed in it
-        pipeline.close()  # the damaged file is let go of, and the restored one opened on next use
-        aside, products = restore_damaged(pipeline.data_dir / CATALOG_FILE, backup.path)
+        with pipeline.catalog_released():  # let go of, and kept so until the restored one is in its place
+            aside, products = restore_damaged(pipeline.data_dir / CATALOG_FILE, backup.path)
     try:
         pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
     except ModelError:  # no models yet (the setup page): the first search once they are installed embeds
