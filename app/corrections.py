@@ -99,6 +99,11 @@ class EditableScene:
         self.tags = tags if tags is not None else [Tag(n, o) for n, o in enumerate(result.objects, 1)]
 
     @property
+    def edited(self) -> bool:
+        """Whether the merchandiser changed anything: a tag removed, drawn, given another category or confirmed."""
+        return any(t.removed or _touched(t) for t in self.tags)
+
+    @property
     def visible(self) -> list[Tag]:
         return [t for t in self.tags if not t.removed]
 

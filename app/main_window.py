@@ -373,6 +373,19 @@ class MainWindow(QMainWindow):
         self.warm_up()
         self.catalog.refresh()
 
+    def use_models(self, pipeline: Pipeline) -> None:
+        """Other models put in use (the Train window's Use and Undo): the window's pipeline, and the open photo
+        tagged again with them."""
+        self.set_pipeline(pipeline)
+        self._tag_again()
+
+    def _tag_again(self) -> None:
+        """The open photo searched with the models now in use, unless it holds edits, which stay as made: it
+        showed the previous models' tags and matches until it was opened again."""
+        if self.controller.scene is not None and not self.controller.search_again():
+            self.show_message("This photo keeps your edits, made on the previous models' tags; photos opened from "
+                              "now on are tagged with the models now in use.", "info", page=PHOTO_TAB)
+
     def _use_category_names(self) -> None:
         """Every label follows the pipeline's category map; a broken map is reported by the search needing it."""
         try:
@@ -719,6 +732,8 @@ class MainWindow(QMainWindow):
             self.reload_pipeline()
         if after.embedder != before.embedder:
             self.embed_catalog()
+        if (after.detectors, after.embedder) != (before.detectors, before.embedder):
+            self._tag_again()
         if self.controller.scene is not None:
             self._scene_changed()
 
@@ -795,7 +810,7 @@ class MainWindow(QMainWindow):
             from app.dialogs.train import TrainWindow
 
             self.train_window = TrainWindow(self.pipeline, self)
-            self.train_window.activated.connect(self.set_pipeline)
+            self.train_window.activated.connect(self.use_models)
         self.train_window.show()
         self.train_window.raise_()
         self.train_window.activateWindow()

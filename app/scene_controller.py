@@ -191,6 +191,23 @@ class SceneController(QObject):
             lambda result: self._detected(result, opened.sha256),
         )
 
+    def search_again(self) -> bool:
+        """The open photo tagged again with the pipeline's models, now other ones (Settings, the Train window's
+        Use): it kept the previous models' tags and matches until it was opened again. A photo with edits keeps
+        them, made on the previous tags (returns False); one edited while it is searched keeps them too."""
+        if self.scene is None or self.pixels is None or self.scene.edited:
+            return False
+        path, top_k, pixels, sha = self.path, self.settings.top_k, self.pixels, self.scene.image_sha256
+        self._any, self._checked = {}, {}
+        self.undo.clear()  # steps undone on the previous tags would be redone on others
+        self._run(
+            self.engine,
+            "Finding furniture and decor with the models now in use…",
+            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels),
+            lambda result: None if self.scene.edited else self._detected(result, sha),
+        )
+        return True
+
     def _detected(self, result: SceneResult, sha256: str) -> None:
         self.searched.emit(result.timings_ms)
         self._set_scene(EditableScene(result, sha256))

@@ -247,3 +247,28 @@ def test_a_photo_gone_after_it_opened_is_still_searched_as_shown(qtbot, window, 
     c.change_category(tag.number, "clock")
     qtbot.waitUntil(lambda: not c._running, timeout=WAIT_MS)
     assert c.scene.tag(tag.number).obj.category == "clock" and failures == []
+
+
+def test_other_models_put_in_use_tag_the_open_photo_again_unless_it_holds_edits(qtbot, window, pipeline, scene_path):
+    """After the Train window's Use (or Settings), the photo open kept the previous models' tags until it was
+    opened again. It is now tagged again with the models in use; a photo with edits keeps them, and says so."""
+    from engine.pipeline import Pipeline
+
+    path = scene_path(ROOM)
+    open_and_wait(qtbot, window, path)
+    c = window.controller
+    before = [t.obj.box for t in c.scene.tags]
+    coco_only = Pipeline(pipeline.settings.with_(detectors=pipeline.settings.detectors[:1]), pipeline.log)
+    expected = [o.box for o in coco_only.search_scene(path, window.settings.top_k, require_catalog=False).objects]
+    assert expected != before  # the Open Images detector's objects go
+
+    window.use_models(coco_only)
+    qtbot.waitUntil(lambda: [t.obj.box for t in c.scene.tags] == expected and not c._running, timeout=WAIT_MS)
+    assert sorted(window.view.pins) == [t.number for t in c.scene.visible]
+
+    gone = min(t.number for t in c.scene.visible)
+    c.remove(gone)
+    edited = c.scene
+    window.use_models(pipeline)
+    assert c.scene is edited and not c._running and gone not in {t.number for t in c.scene.visible}
+    assert window.message.text.text().startswith("This photo keeps your edits")

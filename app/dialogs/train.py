@@ -716,8 +716,8 @@ def _now_in_use(before, after) -> str:
     if not changed:
         return "The models were already in use: nothing changed."
     them = "them" if len(changed) > 1 else "it"
-    return (f"Now {' and '.join(changed)}. Photos opened from now on use {them} (a photo open now, once opened "
-            "again); Undo goes back to the previous models.")
+    return (f"Now {' and '.join(changed)}. Photos opened from now on use {them}, and so does the one open now "
+            "unless you edited it; Undo goes back to the previous models.")
 
 
 def step_words(stage: str, done: int, total: int, message: str) -> str:
