@@ -382,7 +382,11 @@ class MainWindow(QMainWindow):
     def _tag_again(self) -> None:
         """The open photo searched with the models now in use, unless it holds edits, which stay as made: it
         showed the previous models' tags and matches until it was opened again."""
-        if self.controller.scene is not None and not self.controller.search_again():
+        if self.controller.scene is None:
+            return
+        if self.controller.search_again():
+            self.panel.clear()  # its tag's number will be another object's, matched by other models
+        else:
             self.show_message("This photo keeps your edits, made on the previous models' tags; photos opened from "
                               "now on are tagged with the models now in use.", "info", page=PHOTO_TAB)
 

@@ -261,8 +261,11 @@ def test_other_models_put_in_use_tag_the_open_photo_again_unless_it_holds_edits(
     coco_only = Pipeline(pipeline.settings.with_(detectors=pipeline.settings.detectors[:1]), pipeline.log)
     expected = [o.box for o in coco_only.search_scene(path, window.settings.top_k, require_catalog=False).objects]
     assert expected != before  # the Open Images detector's objects go
+    window.view.activate(min(window.view.pins))
+    assert window.panel.number is not None
 
     window.use_models(coco_only)
+    assert window.panel.number is None  # the number will be another object's
     qtbot.waitUntil(lambda: [t.obj.box for t in c.scene.tags] == expected and not c._running, timeout=WAIT_MS)
     assert sorted(window.view.pins) == [t.number for t in c.scene.visible]
 
