@@ -48,10 +48,12 @@ from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner, Task
+from engine.backups import NO_BACKUP, set_aside
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
+from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ RESTORE_ACTION = "Restore a Backup…"
 # The engine's advice for a damaged catalog names the CLI's command ("restore a backup: `decorlens catalog restore`
 # lists its 2"), which retail staff never see: in the window it points at the message's button instead.
 CLI_RESTORE = re.compile(r"restore a backup(?::| \()? ?`decorlens catalog restore` lists (?:its (\d+)|them\))")
+SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")
 
@@ -878,6 +881,19 @@ class MainWindow(QMainWindow):
         self.set_pipeline(Pipeline(self.pipeline.settings, self.pipeline.log))
         self.show_message(summary, "done", RESTORE_ACTION if backed_up else "")
 
+    def set_damaged_aside(self) -> None:
+        """A damaged catalog with no backup to restore: kept beside, never deleted (``engine.backups.set_aside``), and
+        a new, empty catalog opened in its place, for the products to be imported again."""
+        pipeline = self.pipeline
+        self.engine.start(lambda _job: _set_aside(pipeline), done=self._damaged_set_aside,
+                          failed=lambda m: self.show_message(m, "error"))
+
+    def _damaged_set_aside(self, aside: Path) -> None:
+        self.warm_up()  # the empty catalog's page and status line, in place of the damaged one's error
+        self.catalog.refresh()
+        self.show_message(f"The damaged catalog is kept as {aside.name} in the data folder. Import the products "
+                          "again: Catalog ▸ Import Folder…, Import CSV… or Import a Catalog Bundle….", "done")
+
     def _open_tag(self, path: Path, number: int) -> None:
         self._pending_tag = self._kept_tag = (Path(path), number)
         self.open_photo(path)
@@ -902,6 +918,9 @@ class MainWindow(QMainWindow):
         if found and not action:
             advice = f"restore {_backups(found[1])} to carry on"
             text, action = text[: found.start()] + advice + text[found.end() :], RESTORE_ACTION
+        elif NO_BACKUP in text and not action:  # "move it aside" was the user's to do, in a folder they never see
+            text = text.replace(NO_BACKUP, "it has no backups: set it aside, then import the products again")
+            action = SET_ASIDE_ACTION
         self.message.show_message(text, level, action, page)
 
     def _answer_message(self) -> None:
@@ -909,6 +928,8 @@ class MainWindow(QMainWindow):
         empty catalog's "Open catalog")."""
         if self.message.button.text() == RESTORE_ACTION:
             self.show_backups()
+        elif self.message.button.text() == SET_ASIDE_ACTION:
+            self.set_damaged_aside()
         else:
             self.tabs.setCurrentIndex(CATALOG_TAB)
 
@@ -936,6 +957,12 @@ class MainWindow(QMainWindow):
             if waiting:
                 QApplication.restoreOverrideCursor()
         super().closeEvent(event)
+
+
+def _set_aside(pipeline: Pipeline) -> Path:
+    """Worker side: the damaged catalog moved aside while the pipeline holds it closed; opened anew, empty, after."""
+    with pipeline.catalog_released():
+        return set_aside(pipeline.data_dir / CATALOG_FILE)
 
 
 def _backups(count: str | None) -> str:

@@ -25,6 +25,7 @@ from engine.files import clean_stale_temps, replace_atomically, write_atomic
 BACKUPS_DIR = "backups"
 KEEP = 5
 TEMP_PREFIX = ".tmp-backup-"
+NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
 
@@ -125,7 +126,7 @@ def damage_advice(catalog_path: Path) -> str:
     found = len(list_backups(catalog_path))
     if found:  # short: a line that must still be cut loses its middle, which held the command
         return f"restore a backup: `decorlens catalog restore` lists its {found}"
-    return "it has no backups: move it aside and import the products again"
+    return NO_BACKUP
 
 
 def replace_damaged(catalog_path: Path, backup: Path) -> Path:

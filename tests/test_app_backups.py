@@ -187,3 +187,26 @@ def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_
     assert "cannot be read" in window.note.text()
     taken = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()  # local time, the year as it is not this one
     assert window.table.item(0, 0).text() == f"{taken:%a} {taken.day} {taken:%b} {taken.year} at {taken:%H:%M}"
+
+
+def test_a_damaged_catalog_without_backups_is_set_aside_from_the_app(qtbot, main_window, shop, tmp_path: Path):
+    """With no backup to restore, the line said "move it aside and import the products again": a file in a folder
+    retail staff never see. Its button now sets it aside, kept whole, and the app opens a new, empty catalog."""
+    pipeline = _pipeline(shop, tmp_path)
+    data = pipeline.data_dir
+    with open(data / "catalog.sqlite", "r+b") as fh:
+        fh.write(bytes(4096))  # its first page zeroed: SQLite no longer opens it
+    damaged = (data / "catalog.sqlite").read_bytes()
+
+    win = main_window(pipeline)
+    bar = win.message
+    qtbot.waitUntil(lambda: bar.isVisible() and "is damaged" in bar.text.text(), timeout=WAIT_MS)
+    assert "move it aside" not in bar.text.text() and "set it aside, then import the products again" in bar.text.text()
+    assert bar.button.isVisible() and bar.button.text() == "Set It Aside"
+    bar.button.click()
+    qtbot.waitUntil(lambda: bar.text.text().startswith("The damaged catalog is kept as catalog-damaged-"),
+                    timeout=WAIT_MS)
+    (aside,) = data.glob("catalog-damaged-*.sqlite")
+    assert aside.read_bytes() == damaged  # kept whole, never deleted
+    qtbot.waitUntil(lambda: win.status_line.products.text() == "Catalog: 0 products", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is win.welcome, timeout=WAIT_MS)  # import first
