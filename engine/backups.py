@@ -43,13 +43,16 @@ class Backup:
     def products(self) -> int | None:
         """How many products the backup holds; None when it cannot be read."""
         try:
-            db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
-            try:
+            with read_only(self.path) as db:
                 return int(db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
-            finally:
-                db.close()
         except sqlite3.DatabaseError:
             return None
+
+
+def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    """A connection that can only read the SQLite file at ``path`` (a backup, a catalog being checked or replaced),
+    closed when the ``with`` block ends."""
+    return contextlib.closing(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True))
 
 
 def backups_dir(catalog_path: Path) -> Path:
@@ -146,7 +149,7 @@ def replace_damaged(catalog_path: Path, backup: Path) -> Path:
     tmp = Path(tmp_name)
     try:
         try:
-            with contextlib.closing(sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)) as source:
+            with read_only(backup) as source:
                 _copy(source, tmp)
             with contextlib.closing(sqlite3.connect(tmp)) as copy, copy:
                 copy.execute("DELETE FROM meta WHERE key = 'catalog_id'")  # engine.catalog.IDENTITY
@@ -201,7 +204,7 @@ def check_columns(backup: Path) -> None:
         schema.executescript(SCHEMA)
         needed = {table: _columns(schema, table) for table in ("products", "vectors")}
     try:
-        with contextlib.closing(sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+        with read_only(backup) as db:
             found = {table: _columns(db, table) for table in needed}
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc

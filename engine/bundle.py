@@ -58,7 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.advice import sqlite_full
-from engine.backups import back_up_file, list_backups, set_aside, take_backup
+from engine.backups import back_up_file, list_backups, read_only, set_aside, take_backup
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -672,7 +672,7 @@ def _damage(live_db: Path) -> str:
     """What is wrong with the catalog a bundle replaces, or "" when SQLite reads it whole (or it is only in use:
     ``_quiesce`` says so). A damaged one can be neither folded nor backed up, and is set aside instead."""
     try:
-        with contextlib.closing(sqlite3.connect(live_db.resolve().as_uri() + "?mode=ro", uri=True, timeout=5)) as db:
+        with read_only(live_db) as db:
             found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         return str(exc) if is_damage(exc) else ""
@@ -735,7 +735,7 @@ def _remove_unreferenced(db_path: Path, images_dir: Path) -> None:
 
 def _image_names(db_path: Path) -> set[str]:
     """File names of the product images a catalog (or a backup of one) refers to; opened read-only."""
-    with contextlib.closing(sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+    with read_only(db_path) as db:
         return {Path(p).name for (p,) in db.execute("SELECT image_path FROM products")}
 
 

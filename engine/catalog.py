@@ -22,7 +22,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from engine.backups import DAMAGE_WORDS, damage_advice, replace_damaged, take_backup
+from engine.backups import DAMAGE_WORDS, damage_advice, read_only, replace_damaged, take_backup
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
@@ -682,14 +682,11 @@ def restore_damaged(path: Path, backup: Path) -> tuple[Path, int]:
 def _check_restorable(backup: Path) -> None:
     """A backup must be a readable DecorLens catalog of a schema this version can hold."""
     try:
-        db = sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
+        with read_only(backup) as db:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise CatalogError(f"backup {backup} is damaged (quick_check failed)")
             version = db.execute("SELECT version FROM schema_version").fetchone()
             uneven = _uneven_vectors(db)
-        finally:
-            db.close()
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
     if version is None or version[0] != SCHEMA_VERSION:
