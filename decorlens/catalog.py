@@ -11,8 +11,8 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
-from engine.backups import backups_dir, check_columns, find_backup, list_backups
-from engine.catalog import CatalogDamagedError, restore_damaged
+from engine.backups import backups_dir, find_backup, list_backups
+from engine.catalog import CatalogDamagedError
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
 from engine.importer import read_source
@@ -252,16 +252,14 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
                   f"{'unreadable' if count is None else f'{count} products'}")
         return 0
     source = find_backup(path, args.backup)
-    check_columns(source)
     try:
-        catalog = pipeline.catalog
-        before = catalog.count()
-        restored = catalog.restore_from(source)
-    except CatalogDamagedError as exc:
-        pipeline.close()
-        aside, restored = restore_damaged(path, source)
+        before = pipeline.catalog.count()
+    except CatalogDamagedError:
+        before = 0
+    restored, aside, damage = pipeline.restore_backup(source)
+    if aside is not None:
         print(f"restored {restored} products from {source.name}; the damaged catalog is kept as {aside.name} "
-              f"({exc.detail})")
+              f"({damage})")
         return 0
     saved = next((b for b in list_backups(path) if b.reason == "before-restore"), None)
     print(f"restored {restored} products from {source.name} (the catalog had {before})"

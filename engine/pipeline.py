@@ -18,8 +18,9 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from engine import compact_index
+from engine.backups import check_columns
 from engine.calibration import card_levels
-from engine.catalog import Catalog
+from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
@@ -366,6 +367,19 @@ class Pipeline:
                 raise
             raise Cancelled(f"interrupted after the import was saved (the catalog has {self.catalog.count()} "
                             "products); the search index is brought up to date when it is next used") from exc
+
+    def restore_backup(self, backup: Path) -> tuple[int, Path | None, str]:
+        """Restore ``backup`` into the catalog (the catalog backed up first) or, when the catalog is damaged, in its
+        place, the damaged file kept beside it: what `decorlens catalog restore` and the app's Restore a Backup…
+        do. Returns the products restored, and where a damaged catalog was kept and what was wrong with it (None
+        and "" otherwise)."""
+        check_columns(backup)
+        try:
+            return self.catalog.restore_from(backup), None, ""
+        except CatalogDamagedError as exc:  # it did not open, or its check found damage: nothing changed in it
+            with self.catalog_released():  # kept closed until the restored one is in its place
+                aside, products = restore_damaged(self.data_dir / CATALOG_FILE, backup)
+            return products, aside, exc.detail
 
     def remove_products(self, skus: Sequence[str]) -> int:
         with self._lock:

@@ -9,7 +9,7 @@ what it will hold, and that the current catalog is backed up first (so the resto
 Listing and restoring run in the window's worker: a backup's count reads its file, and a restore rewrites
 the catalog and brings the search index up to it (embedding what the backup lacks for the active embedder).
 A damaged catalog, which does not open, is restored as the CLI restores it: the pipeline lets go of it, the
-backup is put in its place and the damaged file kept beside it (``engine.catalog.restore_damaged``).
+backup is put in its place and the damaged file kept beside it (``Pipeline.restore_backup``).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from app.labels import plain_label
 from app.theme import resize_to_screen
 from app.workers import Job, Runner
-from engine.backups import KEEP, Backup, check_columns, list_backups
-from engine.catalog import CatalogDamagedError, restore_damaged
+from engine.backups import KEEP, Backup, list_backups
+from engine.catalog import CatalogDamagedError
 from engine.errors import ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
@@ -232,12 +232,7 @@ def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
     """Worker side: ``backup`` restored into the catalog (backed up first), or in place of a damaged one, as
     ``decorlens catalog restore`` does it; then the index brought up to it, so the next search is not the one
     that waits for it."""
-    check_columns(backup.path)
-    try:
-        products, aside = pipeline.catalog.restore_from(backup.path), None
-    except CatalogDamagedError:  # it did not open, or its check found damage: nothing was changed in it
-        with pipeline.catalog_released():  # let go of, and kept so until the restored one is in its place
-            aside, products = restore_damaged(pipeline.data_dir / CATALOG_FILE, backup.path)
+    products, aside, _damage = pipeline.restore_backup(backup.path)
     try:
         pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
     except ModelError:  # no models yet (the setup page): the first search once they are installed embeds
