@@ -48,12 +48,11 @@ from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner, Task
-from engine.backups import NO_BACKUP, set_aside
+from engine.backups import NO_BACKUP
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
-from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -882,10 +881,10 @@ class MainWindow(QMainWindow):
         self.show_message(summary, "done", RESTORE_ACTION if backed_up else "")
 
     def set_damaged_aside(self) -> None:
-        """A damaged catalog with no backup to restore: kept beside, never deleted (``engine.backups.set_aside``), and
-        a new, empty catalog opened in its place, for the products to be imported again."""
+        """A damaged catalog with no backup to restore: kept beside, never deleted (``Pipeline.set_catalog_aside``),
+        and a new, empty catalog opened in its place, for the products to be imported again."""
         pipeline = self.pipeline
-        self.engine.start(lambda _job: _set_aside(pipeline), done=self._damaged_set_aside,
+        self.engine.start(lambda _job: pipeline.set_catalog_aside(), done=self._damaged_set_aside,
                           failed=lambda m: self.show_message(m, "error"))
 
     def _damaged_set_aside(self, aside: Path) -> None:
@@ -957,12 +956,6 @@ class MainWindow(QMainWindow):
             if waiting:
                 QApplication.restoreOverrideCursor()
         super().closeEvent(event)
-
-
-def _set_aside(pipeline: Pipeline) -> Path:
-    """Worker side: the damaged catalog moved aside while the pipeline holds it closed; opened anew, empty, after."""
-    with pipeline.catalog_released():
-        return set_aside(pipeline.data_dir / CATALOG_FILE)
 
 
 def _backups(count: str | None) -> str:

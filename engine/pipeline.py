@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from engine import compact_index
-from engine.backups import check_columns
+from engine.backups import check_columns, set_aside
 from engine.calibration import card_levels
 from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
@@ -380,6 +380,13 @@ class Pipeline:
             with self.catalog_released():  # kept closed until the restored one is in its place
                 aside, products = restore_damaged(self.data_dir / CATALOG_FILE, backup)
             return products, aside, exc.detail
+
+    def set_catalog_aside(self) -> Path:
+        """Move a damaged catalog with no backup to restore out of the way, never deleting it
+        (``engine.backups.set_aside``), while the catalog is held closed; a new, empty one opens in its place on next
+        use. Returns where the damaged file is kept."""
+        with self.catalog_released():
+            return set_aside(self.data_dir / CATALOG_FILE)
 
     def remove_products(self, skus: Sequence[str]) -> int:
         with self._lock:
