@@ -183,13 +183,7 @@ class SceneController(QObject):
             self.info.emit(f"Restored your edits to {self.path.name}.")
             self.refresh_from_catalog()  # names, prices and links may have changed since
             return
-        path, top_k, pixels = self.path, self.settings.top_k, opened.pixels
-        self._run(
-            self.engine,
-            "Finding furniture and decor…",
-            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels),
-            lambda result: self._detected(result, opened.sha256),
-        )
+        self._search("Finding furniture and decor…", opened.sha256)
 
     def search_again(self) -> bool:
         """The open photo tagged again with the pipeline's models, now other ones (Settings, the Train window's
@@ -197,16 +191,21 @@ class SceneController(QObject):
         them, made on the previous tags (returns False); one edited while it is searched keeps them too."""
         if self.scene is None or self.pixels is None or self.scene.edited:
             return False
-        path, top_k, pixels, sha = self.path, self.settings.top_k, self.pixels, self.scene.image_sha256
         self._any, self._checked = {}, {}
         self.undo.clear()  # steps undone on the previous tags would be redone on others
+        self._search("Finding furniture and decor with the models now in use…", self.scene.image_sha256)
+        return True
+
+    def _search(self, text: str, sha256: str) -> None:
+        """The open photo's pixels searched with the pipeline's models; its tags become the scene, unless the scene
+        shown meanwhile was edited (tagged again by other models: the edits stay)."""
+        path, top_k, pixels = self.path, self.settings.top_k, self.pixels
         self._run(
             self.engine,
-            "Finding furniture and decor with the models now in use…",
+            text,
             lambda: self.pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels),
-            lambda result: None if self.scene.edited else self._detected(result, sha),
+            lambda result: None if self.scene is not None and self.scene.edited else self._detected(result, sha256),
         )
-        return True
 
     def _detected(self, result: SceneResult, sha256: str) -> None:
         self.searched.emit(result.timings_ms)
