@@ -12,7 +12,7 @@ import html
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
 from engine.categories import CategoryMap, display_name
@@ -60,6 +60,18 @@ def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
     return label
+
+
+def plain_question(parent: QWidget, title: str, text: str, accept: str) -> bool:
+    """Ask ``text`` (plain text: it quotes file names and catalog text) with ``accept`` and Cancel, Cancel the default
+    (a replacement of the catalog is never one Enter away); whether ``accept`` was chosen."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is yes
 
 
 def rich_tooltip(text: str) -> str:

@@ -22,7 +22,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import plain_label
+from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.workers import Job, Runner
 from engine.backups import KEEP, Backup, list_backups
@@ -184,13 +183,7 @@ class BackupsWindow(QWidget):
 
     def confirm_restore(self, text: str) -> bool:
         """The question before a restore (a test answers it)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore a backup", text, parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        yes = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is yes
+        return plain_question(self, "Restore a backup", text, "Restore")
 
     def _progress(self, done: int, total: int) -> None:
         self.busy.setRange(0, max(total, 1))

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.backups import when
-from app.labels import plain_label
+from app.labels import plain_label, plain_question
 from app.workers import Job, Runner
 from engine.bundle import SUFFIX, BundleInfo, ImportResult, export_bundle, import_bundle, read_bundle
 from engine.catalog import CatalogDamagedError
@@ -170,14 +169,8 @@ class Bundles(QObject):
         return Path(folder) if folder else None
 
     def confirm_import(self, text: str) -> bool:
-        """The question before an import (a test answers it)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Import a catalog bundle", text, parent=self.window)
-        box.setTextFormat(Qt.TextFormat.PlainText)  # the bundle's name and version are anyone's words
-        yes = box.addButton("Import", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is yes
+        """The question before an import (a test answers it): the bundle's name and version are anyone's words."""
+        return plain_question(self.window, "Import a catalog bundle", text, "Import")
 
     def _ask(self, plan: Plan) -> None:
         if plan.external:
