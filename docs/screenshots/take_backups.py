@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -23,19 +22,16 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import until
+
 from app import theme
 from app.dialogs.backups import BackupsWindow
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 
-def wait(app: QApplication, done, seconds: float = 300.0) -> None:
-    end = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the backups window")
-        app.processEvents()
-        time.sleep(0.02)
+def wait(app: QApplication, done) -> None:
+    until(app, done, "the backups window", 300.0)
 
 
 def main() -> None:

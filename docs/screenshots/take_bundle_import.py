@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -28,6 +27,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import until
+
 from app import theme
 from app.main_window import CATALOG_TAB, MainWindow
 from app.settings import AppSettings
@@ -35,13 +36,8 @@ from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 
-def wait(app: QApplication, done, seconds: float = 300.0) -> None:
-    end = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the window")
-        app.processEvents()
-        time.sleep(0.02)
+def wait(app: QApplication, done) -> None:
+    until(app, done, "the window", 300.0)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -24,19 +23,16 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from shots import until
+
 from app import theme
 from app.dialogs.review_queue import ReviewWindow
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
 
-def wait(app: QApplication, done, seconds: float = 120.0) -> None:
-    end = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the review queue's rows and pictures")
-        app.processEvents()
-        time.sleep(0.02)
+def wait(app: QApplication, done) -> None:
+    until(app, done, "the review queue's rows and pictures", 120.0)
 
 
 def main() -> None:

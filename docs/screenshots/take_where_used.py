@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -23,6 +22,8 @@ from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from shots import until
 
 from app import theme
 from app.thumbnails import Thumbnails
@@ -34,13 +35,8 @@ from engine.scene_memory import product_vector, rooms_like, where_used
 from engine.settings import Settings
 
 
-def wait(app: QApplication, done, seconds: float = 60.0) -> None:
-    end = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the catalog view")
-        app.processEvents()
-        time.sleep(0.02)
+def wait(app: QApplication, done) -> None:
+    until(app, done, "the catalog view", 60.0)
 
 
 def main() -> None:
