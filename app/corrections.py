@@ -93,10 +93,13 @@ def _touched(tag: Tag) -> bool:
 class EditableScene:
     """A ``SceneResult`` plus corrections; every mutating method returns the tag it changed."""
 
-    def __init__(self, result: SceneResult, image_sha256: str, tags: list[Tag] | None = None):
+    def __init__(self, result: SceneResult, image_sha256: str, tags: list[Tag] | None = None, matched_with: str = ""):
         self.result = result
         self.image_sha256 = image_sha256
         self.tags = tags if tags is not None else [Tag(n, o) for n, o in enumerate(result.objects, 1)]
+        # The key of the embedder whose matches the tags hold ("" unknown: none, or a file saved before it was
+        # kept): edits outlive a switch of embedder, and their matches are searched again with the new one.
+        self.matched_with = matched_with
 
     @property
     def edited(self) -> bool:
@@ -132,6 +135,13 @@ class EditableScene:
         tag.obj = replace(tag.obj, category=category, matches=list(matches))
         if tag.confirmed_sku not in {m.sku for m in matches}:
             tag.confirmed = None
+        return tag
+
+    def match_again(self, number: int, matches: list[Match]) -> Tag:
+        """Another embedder's matches for the tag, as it stands: its box, category and confirmed product stay,
+        the user's decisions (a confirmation holds whatever the embedder ranks first)."""
+        tag = self.tag(number)
+        tag.obj = replace(tag.obj, matches=list(matches))
         return tag
 
     def confirm(self, number: int, match: Match) -> Tag:
@@ -196,6 +206,7 @@ class EditableScene:
         data["corrections"] = {
             "format": FORMAT,
             "image_sha256": self.image_sha256,
+            "matched_with": self.matched_with,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return data
@@ -224,7 +235,9 @@ class EditableScene:
             dict(data.get("timings_ms", {})),
             [t.obj for t in tags],
         )
-        return cls(result, data["corrections"]["image_sha256"], tags)
+        header = data["corrections"]
+        matched_with = header.get("matched_with")  # not the user's work: anything but text is only unknown
+        return cls(result, header["image_sha256"], tags, matched_with if isinstance(matched_with, str) else "")
 
     def _result_for(self, tags: list[Tag]) -> SceneResult:
         r = self.result

@@ -80,6 +80,36 @@ def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
     return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
 
 
+@dataclass
+class MatchedAgain:
+    """Another embedder's matches for an edited photo's tags: by number, with the box and category searched."""
+
+    embedder: str
+    found: dict[int, tuple[Box, str, list[Match]]]
+
+
+def searched_scene(pipeline: Pipeline, path: Path | None, pixels: np.ndarray | None, top_k: int) -> tuple[SceneResult, str]:
+    """Worker side of tagging a photo: its scene, and the key of the embedder that matched it ("" for an empty
+    catalog, whose tags have no matches: edited, they are matched once there are products)."""
+    result = pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels)
+    return result, pipeline.embedder.key if pipeline.catalog.count() else ""
+
+
+def embedder_in_use(pipeline: Pipeline) -> str | None:
+    """Worker side of checking an edited photo's matches: the key of the embedder in use (loading it, if it is
+    not yet); None while the catalog is empty, with nothing to match."""
+    return pipeline.embedder.key if pipeline.catalog.count() else None
+
+
+def match_again(pipeline: Pipeline, pixels: np.ndarray, tags: list[Tag], top_k: int) -> MatchedAgain:
+    """Worker side of matching an edited photo's ``tags`` with the embedder in use: each box searched in its
+    category with its parts, as the photo's search searched it."""
+    found = pipeline.match_boxes(pixels, [t.obj.box for t in tags], [t.obj.category or None for t in tags], top_k,
+                                 parts=[t.obj.parts for t in tags])
+    return MatchedAgain(pipeline.embedder.key,
+                        {t.number: (t.obj.box, t.obj.category, m) for t, m in zip(tags, found, strict=True)})
+
+
 def _products_of(tag: Tag) -> set[str]:
     """The SKUs a tag shows: its matches and its confirmed product."""
     return {m.sku for m in tag.obj.matches} | ({tag.confirmed_sku} if tag.confirmed else set())
@@ -182,14 +212,20 @@ class SceneController(QObject):
             self._set_scene(saved)
             self.info.emit(f"Restored your edits to {self.path.name}.")
             self.refresh_from_catalog()  # names, prices and links may have changed since
+            self._match_again(f"Restored your edits to {self.path.name}; its tags were matched again with the embedder "
+                              "now in use.")
             return
         self._search("Finding furniture and decor…", opened.sha256)
 
     def search_again(self) -> bool:
         """The open photo tagged again with the pipeline's models, now other ones (Settings, the Train window's
         Use): it kept the previous models' tags and matches until it was opened again. A photo with edits keeps
-        them, made on the previous tags (returns False); one edited while it is searched keeps them too."""
-        if self.scene is None or self.pixels is None or self.scene.edited:
+        them, made on the previous tags (returns False), and its tags are matched again if the embedder changed;
+        one edited while it is searched keeps them too."""
+        if self.scene is None or self.pixels is None:
+            return False
+        if self.scene.edited:
+            self._match_again("This photo keeps your edits; its tags were matched again with the new embedder.")
             return False
         self._any, self._checked = {}, {}
         self.undo.clear()  # steps undone on the previous tags would be redone on others
@@ -199,17 +235,60 @@ class SceneController(QObject):
     def _search(self, text: str, sha256: str) -> None:
         """The open photo's pixels searched with the pipeline's models; its tags become the scene, unless the scene
         shown meanwhile was edited (tagged again by other models: the edits stay)."""
-        path, top_k, pixels = self.path, self.settings.top_k, self.pixels
+        path, top_k, pixels, pipeline = self.path, self.settings.top_k, self.pixels, self.pipeline
         self._run(
             self.engine,
             text,
-            lambda: self.pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels),
-            lambda result: None if self.scene is not None and self.scene.edited else self._detected(result, sha256),
+            lambda: searched_scene(pipeline, path, pixels, top_k),
+            lambda found: None if self.scene is not None and self.scene.edited else self._detected(*found, sha256),
         )
 
-    def _detected(self, result: SceneResult, sha256: str) -> None:
+    def _detected(self, result: SceneResult, embedder: str, sha256: str) -> None:
         self.searched.emit(result.timings_ms)
-        self._set_scene(EditableScene(result, sha256))
+        self._set_scene(EditableScene(result, sha256, matched_with=embedder))
+
+    def _match_again(self, words: str) -> None:
+        """An edited photo's tags matched by the embedder in use where their matches are another's (a switch of
+        embedder since they were searched): the previous embedder's list stayed under the new one's tags, its
+        scores read against the new one's thresholds. ``words``: what the message bar then says.
+
+        Which embedder is in use is asked in a worker first (loading it can take a second), unannounced: most
+        often it is the one that matched them (other detectors, the photo reopened), and nothing is searched."""
+        token, pipeline = self._token, self.pipeline
+        self.engine.start(
+            lambda _job: embedder_in_use(pipeline),
+            done=lambda key: self._match_with(token, key, words),
+            failed=self.failed.emit,
+        )
+
+    def _match_with(self, token: int, key: str | None, words: str) -> None:
+        if token != self._token or key is None or key == self.scene.matched_with or not self.scene.visible:
+            return
+        tags = [replace(t) for t in self.scene.visible]  # as they stand now: edits meanwhile are the GUI thread's
+        pixels, pipeline, top_k = self.pixels, self.pipeline, self.settings.top_k
+        self._run(
+            self.engine,
+            "Matching your tags with the new embedder…",
+            lambda: match_again(pipeline, pixels, tags, top_k),
+            lambda again: self._matched_again(again, words),
+        )
+
+    def _matched_again(self, again: MatchedAgain, words: str) -> None:
+        """Each tag as it stands gets its new matches; one whose box or category was edited meanwhile was searched
+        with those since. The undo history goes: an undo put back the previous embedder's matches with its step."""
+        standing = {t.number: (t.obj.box, t.obj.category) for t in self.scene.visible}
+        changed = [number for number, (box, category, _) in again.found.items() if standing.get(number) == (box, category)]
+        for number in changed:
+            self.scene.match_again(number, again.found[number][2])
+        self.scene.matched_with = again.embedder
+        self.undo.clear()
+        self._any, self._checked = {}, {}
+        self._save()
+        self.sceneChanged.emit()
+        for number in changed:
+            self.tagChanged.emit(number)
+        self.refresh_from_catalog()
+        self.info.emit(words)
 
     def _set_scene(self, scene: EditableScene) -> None:
         self.scene = scene

@@ -275,3 +275,44 @@ def test_other_models_put_in_use_tag_the_open_photo_again_unless_it_holds_edits(
     window.use_models(pipeline)
     assert c.scene is edited and not c._running and gone not in {t.number for t in c.scene.visible}
     assert window.message.text.text().startswith("This photo keeps your edits")
+
+
+def test_an_edited_photo_is_matched_again_by_another_embedder_put_in_use(qtbot, main_window, fresh_pipeline, ikea,
+                                                                        shared_models, scene_path):
+    """A photo with edits kept the previous embedder's matches after another was put in use, opened again or not:
+    its lists ranked by vectors the catalog no longer searched, their scores read against the new embedder's
+    thresholds. Its tags are now matched again by the embedder in use; the edits (a confirmation, a removal) stay."""
+    for folder in sorted(p for p in (ikea / "products").iterdir() if p.is_dir()):
+        (fresh_pipeline.data_dir / "src" / folder.name).mkdir(parents=True)
+        for photo in sorted(folder.glob("*.jpg"))[:4]:
+            shutil.copy(photo, fresh_pipeline.data_dir / "src" / folder.name)
+    fresh_pipeline.import_catalog(fresh_pipeline.data_dir / "src")
+    other = fresh_pipeline.with_embedder(shared_models / "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx")
+    win = main_window(fresh_pipeline, (1280, 800))
+    open_and_wait(qtbot, win, scene_path(ROOM))
+    c = win.controller
+    kept, gone = [t for t in c.scene.visible if len(t.obj.matches) > 1][:2]
+    c.confirm(kept.number, kept.obj.matches[1])
+    c.remove(gone.number)
+    assert c.scene.matched_with == fresh_pipeline.embedder.key
+
+    def matched_by(pipeline) -> bool:
+        tags = c.scene.visible
+        expected = pipeline.match_boxes(c.pixels, [t.obj.box for t in tags], [t.obj.category for t in tags],
+                                        win.settings.top_k, parts=[t.obj.parts for t in tags])
+        return [[m.sku for m in t.obj.matches] for t in tags] == [[m.sku for m in found] for found in expected]
+
+    assert not matched_by(other)
+    win.use_models(other)
+    qtbot.waitUntil(lambda: c.scene.matched_with == other.embedder.key and not c._running, timeout=WAIT_MS)
+    assert matched_by(other)
+    assert c.scene.tag(kept.number).confirmed.sku == kept.obj.matches[1].sku and c.scene.tag(gone.number).removed
+    assert win.message.text.text() == "This photo keeps your edits; its tags were matched again with the new embedder."
+    qtbot.waitUntil(lambda: saved(win).get("corrections", {}).get("matched_with") == other.embedder.key, timeout=5_000)
+
+    win.set_pipeline(fresh_pipeline)  # as Settings does, the photo open being another one
+    open_and_wait(qtbot, win, scene_path("bright-kitchen"))
+    open_and_wait(qtbot, win, scene_path(ROOM))
+    qtbot.waitUntil(lambda: c.scene.matched_with == fresh_pipeline.embedder.key and not c._running, timeout=WAIT_MS)
+    assert matched_by(fresh_pipeline) and c.scene.tag(gone.number).removed
+    assert win.message.text.text().endswith("its tags were matched again with the embedder now in use.")
