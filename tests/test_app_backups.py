@@ -210,3 +210,35 @@ def test_a_damaged_catalog_without_backups_is_set_aside_from_the_app(qtbot, main
     assert aside.read_bytes() == damaged  # kept whole, never deleted
     qtbot.waitUntil(lambda: win.status_line.products.text() == "Catalog: 0 products", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is win.welcome, timeout=WAIT_MS)  # import first
+
+
+def test_the_backups_window_sets_a_damaged_catalog_without_backups_aside(qtbot, main_window, shop, tmp_path: Path):
+    """The window said "move …/catalog.sqlite out of its folder, then import the products again", a file in a folder
+    retail staff never see, while the message bar offered Set It Aside. The window now offers the same: the file is
+    kept whole beside it, and the main window follows the new, empty catalog as after a restore."""
+    pipeline = _pipeline(shop, tmp_path)
+    data = pipeline.data_dir
+    with open(data / "catalog.sqlite", "r+b") as fh:
+        fh.write(bytes(4096))  # its first page zeroed: SQLite no longer opens it
+    damaged = (data / "catalog.sqlite").read_bytes()
+
+    win = main_window(pipeline)
+    qtbot.waitUntil(lambda: win.message.isVisible() and "is damaged" in win.message.text.text(), timeout=WAIT_MS)
+    window = _open_backups(qtbot, win)
+    summary = window.summary.text()
+    assert "no backup of it to restore" in summary and "Set it aside" in summary and "never deleted" in summary
+    assert "catalog.sqlite" not in summary and "move" not in summary
+    assert window.set_aside.isVisible() and window.set_aside.isEnabled() and not window.restore.isVisible()
+
+    with qtbot.waitSignal(window.restored, timeout=WAIT_MS):
+        window.set_aside.click()
+        assert window.busy.isVisible() and not window.set_aside.isEnabled()  # in the worker
+    (aside,) = data.glob("catalog-damaged-*.sqlite")
+    assert aside.read_bytes() == damaged  # kept whole, never deleted
+    said = window.note.text()
+    assert said.startswith(f"The damaged catalog is kept as {aside.name}") and "Import Folder…" in said
+    qtbot.waitUntil(lambda: win.message.text.text() == said, timeout=WAIT_MS)  # the main window says it too
+    qtbot.waitUntil(lambda: win.status_line.products.text() == "Catalog: 0 products", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is win.welcome, timeout=WAIT_MS)  # import first
+    qtbot.waitUntil(lambda: window.summary.text() == NO_BACKUPS and not window.io.busy(), timeout=WAIT_MS)
+    assert not window.set_aside.isVisible() and window.restore.isVisible()

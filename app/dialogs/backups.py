@@ -9,7 +9,9 @@ what it will hold, and that the current catalog is backed up first (so the resto
 Listing and restoring run in the window's worker: a backup's count reads its file, and a restore rewrites
 the catalog and brings the search index up to it (embedding what the backup lacks for the active embedder).
 A damaged catalog, which does not open, is restored as the CLI restores it: the pipeline lets go of it, the
-backup is put in its place and the damaged file kept beside it (``Pipeline.restore_backup``).
+backup is put in its place and the damaged file kept beside it (``Pipeline.restore_backup``). A damaged catalog
+with no backup is set aside from here too, kept beside the same way (``Pipeline.set_catalog_aside``), as the main
+window's Set It Aside does: the window said to move the file out of its folder, a folder retail staff never see.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder swit
              f"and keeps the newest {KEEP}.")
 NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
 RESTORING = "Restoring the backup…"
+SETTING_ASIDE = "Setting the damaged catalog aside…"
+SET_ASIDE = "Set It Aside"  # the main window's message bar offers the same, in the same words
+IMPORT_AGAIN = "Import the products again: Catalog ▸ Import Folder…, Import CSV… or Import a Catalog Bundle…."
 UNREADABLE = "This backup cannot be read: choose another."
 
 
@@ -53,7 +58,6 @@ class Listing:
     """What the window shows: the backups (each with its product count, None when unreadable) and the catalog
     now: its product count, or why it cannot be read (``damage``: SQLite's words, the catalog then None)."""
 
-    catalog: Path
     backups: list[tuple[Backup, int | None]]
     products: int | None
     damage: str = ""
@@ -61,20 +65,24 @@ class Listing:
 
 @dataclass(frozen=True)
 class Restored:
-    """A restore done: how many products the catalog holds now, from which backup, and where a damaged catalog
-    was set aside (None when the backup was restored into a readable one)."""
+    """The catalog replaced from this window: how many products it holds now, from which backup, and where a
+    damaged catalog was set aside (None when the backup was restored into a readable one). ``backup`` None: a
+    damaged catalog with no backup was set aside, and a new, empty one opens in its place."""
 
     products: int
-    backup: Backup
+    backup: Backup | None
     aside: Path | None
 
     def summary(self) -> str:
+        if self.backup is None:
+            return (f"The damaged catalog is kept as {self.aside.name} in the data folder, and a new, empty catalog "
+                    f"is open. {IMPORT_AGAIN}")
         kept = f"; the damaged catalog is kept as {self.aside.name}" if self.aside else ""
         return f"Restored {self.products:,} products from {describe(self.backup)}{kept}."
 
 
 class BackupsWindow(QWidget):
-    restored = Signal(object)  # Restored
+    restored = Signal(object)  # Restored: a backup restored, or a damaged catalog set aside
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
@@ -103,11 +111,15 @@ class BackupsWindow(QWidget):
         self.restore = QPushButton("Restore…")
         self.restore.setEnabled(False)
         self.restore.clicked.connect(self.restore_selected)
+        self.set_aside = QPushButton(SET_ASIDE)  # shown for a damaged catalog with no backup, in Restore's place
+        self.set_aside.hide()
+        self.set_aside.clicked.connect(self.set_damaged_aside)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         row = QHBoxLayout()
         row.addWidget(self.note, 1)
         row.addWidget(self.restore)
+        row.addWidget(self.set_aside)
         row.addWidget(close)
         layout = QVBoxLayout(self)
         for widget in (self.summary, self.table, self.busy):
@@ -129,6 +141,9 @@ class BackupsWindow(QWidget):
         before = self.selected()
         self.listing = listing
         self.summary.setText(_summary(listing))
+        stuck = listing.products is None and not listing.backups  # damaged, and nothing to restore
+        self.restore.setVisible(not stuck)
+        self.set_aside.setVisible(stuck)
         self.table.setRowCount(len(listing.backups))
         for row, (backup, count) in enumerate(listing.backups):
             taken = when(backup.taken)
@@ -148,6 +163,8 @@ class BackupsWindow(QWidget):
         said as it is, with nothing to restore."""
         self.listing = None
         self.summary.setText(message)
+        self.restore.show()
+        self.set_aside.hide()
         self.table.setRowCount(0)
         self._selection_changed()
 
@@ -161,6 +178,7 @@ class BackupsWindow(QWidget):
         chosen = self.selected()
         unreadable = chosen is not None and chosen[1] is None
         self.restore.setEnabled(chosen is not None and not unreadable and not self.restoring)
+        self.set_aside.setEnabled(not self.restoring)
         if unreadable and not self.restoring:
             self.note.setText(UNREADABLE)
         elif self.note.text() == UNREADABLE:  # what Restore did last stays said
@@ -201,13 +219,24 @@ class BackupsWindow(QWidget):
         self.note.setText(message)
         self.refresh()  # a failure may have come after the catalog changed (a damaged one set aside)
 
-    def _set_restoring(self, on: bool) -> None:
+    def set_damaged_aside(self) -> None:
+        """A damaged catalog with no backup: set aside in the worker, kept beside, never deleted; the main window
+        learns of the new, empty catalog through ``restored``, as after a restore."""
+        if self.restoring:
+            return
+        self._set_restoring(True, SETTING_ASIDE)
+        pipeline = self.pipeline
+        self.io.start(lambda _job: Restored(0, None, pipeline.set_catalog_aside()), done=self._restored,
+                      failed=self._restore_failed)
+
+    def _set_restoring(self, on: bool, doing: str = RESTORING) -> None:
+        """The window busy with a restore or a setting aside (``doing`` says which): its list and buttons wait."""
         self.restoring = on
         self.busy.setRange(0, 0)  # busy until the index catch-up reports its progress
         self.busy.setVisible(on)
         self.table.setEnabled(not on)
         if on:
-            self.note.setText(RESTORING)
+            self.note.setText(doing)
         self._selection_changed()
 
 
@@ -216,9 +245,9 @@ def read_listing(pipeline: Pipeline) -> Listing:
     path = pipeline.data_dir / CATALOG_FILE
     backups = [(backup, backup.products()) for backup in list_backups(path)]
     try:
-        return Listing(path, backups, pipeline.catalog.count())
+        return Listing(backups, pipeline.catalog.count())
     except CatalogDamagedError as exc:
-        return Listing(path, backups, None, exc.detail)
+        return Listing(backups, None, exc.detail)
 
 
 def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
@@ -274,8 +303,9 @@ def reason_words(reason: str) -> str:
 def _summary(listing: Listing) -> str:
     damaged = f"The catalog is damaged and cannot be read ({listing.damage})"
     if not listing.backups and listing.products is None:
-        return (f"{damaged}, and there is no backup of it: move {listing.catalog} out of its folder, then import "
-                f"the products again. {WHEN_MADE}")
+        return (f"{damaged}, and there is no backup of it to restore. Set it aside to carry on: the damaged file is "
+                "kept beside it in the data folder, never deleted, and a new, empty catalog opens for the products "
+                "to be imported again.")
     if not listing.backups:
         return NO_BACKUPS
     if listing.products is None:
