@@ -3,14 +3,20 @@
 A catalog is hours of importing; a removal by mistake, an embedder switch, a bundle import or a
 restore must never be the last word. Each backup is a consistent snapshot made with SQLite's backup
 API (readers and writers in other processes keep working), written to a unique temp name and renamed
-into place, so a kill leaves either a whole backup or a temp file that the next backup deletes. Only
-the newest ``KEEP`` are kept. Names sort by time: ``catalog-<UTC time>-<reason>.sqlite``.
+into place, so a kill leaves either a whole backup or a temp file that the next backup deletes. Names sort
+by time: ``catalog-<UTC time>-<reason>.sqlite``.
+
+The newest ``KEEP`` are kept, not counting those a restore takes (``_prune``): a restore is how a user goes
+back, and the points before the one restored are the ones they may want next. Restoring the oldest of five,
+taken before an embedder switch, took two backups (the catalog before the restore, then the restored one
+before it was re-embedded) and so deleted the one before it and the restored backup itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import sqlite3
@@ -24,6 +30,7 @@ from engine.files import clean_stale_temps, replace_atomically, write_atomic
 
 BACKUPS_DIR = "backups"
 KEEP = 5
+BEFORE_RESTORE = "before-restore"  # the reason of the backup a restore takes of the catalog it replaces
 TEMP_PREFIX = ".tmp-backup-"
 NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
@@ -62,7 +69,7 @@ def backups_dir(catalog_path: Path) -> Path:
 def take_backup(
     source: sqlite3.Connection | Path, catalog_path: Path, reason: str, keep: int = KEEP, protect: Path | None = None
 ) -> Path:
-    """Snapshot the catalog (an open connection, or the file at ``source``) and prune old backups.
+    """Snapshot the catalog (an open connection, or the file at ``source``) and prune old backups (``_prune``).
 
     ``reason`` says which operation it precedes (``remove``, ``re-embed``, ``bundle-import`` …);
     ``protect`` is a backup that must survive the pruning (the one about to be restored).
@@ -81,10 +88,53 @@ def take_backup(
         raise CatalogError(f"cannot back up the catalog to {folder}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    for old in list_backups(catalog_path)[keep:]:
+    _prune(catalog_path, keep, protect)
+    return target
+
+
+def _prune(catalog_path: Path, keep: int, protect: Path | None) -> None:
+    """Delete all but the newest ``keep`` backups, counting neither those a restore took of the catalog it replaced
+    (``BEFORE_RESTORE``) nor those that hold the same catalog as an older one (the restored one, backed up again
+    before it is re-embedded for the embedder in use): a restore never pushes out the backups before it. Of those
+    not counted, the newest ``keep`` are kept too; ``protect`` never goes."""
+    found = list_backups(catalog_path)
+    if len(found) <= keep:
+        return
+    copies = _copies(found)
+    counted = [b for b in found if b.reason != BEFORE_RESTORE and b not in copies]
+    extra = [b for b in found if b.reason == BEFORE_RESTORE or b in copies]
+    for old in counted[keep:] + extra[keep:]:
         if protect is None or old.path.resolve() != Path(protect).resolve():
             old.path.unlink(missing_ok=True)
-    return target
+
+
+def _copies(found: list[Backup]) -> set[Backup]:
+    """The backups (``found`` newest first) that hold the same products and vectors as an older one."""
+    seen: set[str] = set()
+    copies = set()
+    for backup in reversed(found):
+        contents = _contents(backup.path)
+        if contents in seen:
+            copies.add(backup)
+        elif contents is not None:
+            seen.add(contents)
+    return copies
+
+
+def _contents(path: Path) -> str | None:
+    """A digest of what a restore takes from a backup: its products, whole, and which vectors it holds (not
+    their bytes: a vector is its product's image under one embedder); None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with read_only(path) as db:
+            for query in ("SELECT * FROM products ORDER BY id",
+                          "SELECT product_id, embedder, image_hash FROM vectors ORDER BY product_id, embedder"):
+                for row in db.execute(query):
+                    digest.update(repr(row).encode())
+                digest.update(b"\0")
+    except sqlite3.DatabaseError:
+        return None
+    return digest.hexdigest()
 
 
 def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:

@@ -8,6 +8,10 @@ import sqlite3
 from pathlib import Path
 
 from decorlens.main import main
+from engine.backups import BEFORE_RESTORE, KEEP, list_backups
+from engine.pipeline import Pipeline
+
+V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # an embedder other than the default
 
 
 def _without_column(backup: Path, out: Path, column: str) -> Path:
@@ -17,6 +21,48 @@ def _without_column(backup: Path, out: Path, column: str) -> Path:
         db.execute(f"ALTER TABLE products DROP COLUMN {column}")
         db.commit()
     return out
+
+
+def _lamps(ikea: Path, out: Path, count: int) -> Path:
+    """A folder of ``count`` real IKEA lamp photos, to import."""
+    source = out / "photos" / "lamp"
+    source.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:count]:
+        shutil.copy(image, source / image.name)
+    return source.parent
+
+
+def test_a_restore_keeps_every_backup_before_the_one_it_brings_back(fresh_pipeline, ikea: Path, tmp_path: Path):
+    """Restoring the oldest of 5 backups, taken before an embedder switch, backed the catalog up twice (before the
+    restore, then the restored catalog before it was re-embedded for the embedder in use), each pruning to the
+    newest 5: the backup before it and the restored one itself were deleted, the points a user who restores to undo
+    a mistake may want next. The backups a restore takes now come on top of the 5 kept."""
+    fresh_pipeline.import_catalog(_lamps(ikea, tmp_path, 10))
+    skus = sorted(p.sku for p in fresh_pipeline.catalog.products())
+    path = fresh_pipeline.catalog.path
+    fresh_pipeline.remove_products(skus[:1])  # a backup of 10 products, embedded by the default embedder only
+    fresh_pipeline.close()
+    pipeline = Pipeline(fresh_pipeline.settings.with_(embedder=(V1,)))  # another embedder put in use
+    assert pipeline.prepare_matcher() == 9  # its re-embedding backs up first
+    for sku in skus[1:4]:
+        pipeline.remove_products([sku])
+    before = list_backups(path)
+    assert [b.reason for b in before] == ["remove"] * 3 + ["re-embed", "remove"] and len(before) == KEEP
+    oldest = before[-1]
+
+    assert pipeline.restore_backup(oldest.path)[0] == 10
+    assert pipeline.prepare_matcher() == 10  # as Restore a Backup… does: the restored products lack V1's vectors
+    after = list_backups(path)
+    assert [b.reason for b in after[:2]] == ["re-embed", BEFORE_RESTORE]
+    assert [b.name for b in after[2:]] == [b.name for b in before]  # none pushed out, the restored one neither
+    assert [b.products() for b in after] == [10, 6, 7, 8, 9, 9, 10]
+
+    for sku in skus[4:9]:  # five removals later, only the newest 5 of theirs count: the older ones go
+        pipeline.remove_products([sku])
+    kept = list_backups(path)
+    assert [b.reason for b in kept] == ["remove"] * KEEP + [BEFORE_RESTORE]
+    assert kept[-1].name == after[1].name  # the catalog as it was before the restore, still there to go back to
+    pipeline.close()
 
 
 def test_restore_of_a_backup_without_a_column_names_the_backup(fresh_pipeline, ikea: Path, tmp_path: Path, capsys):

@@ -44,7 +44,7 @@ from engine.pipeline import Pipeline
 REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
            "before-restore": "a restore"}  # the reasons ``engine`` takes backups for, in words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
-             f"and keeps the newest {KEEP}.")
+             f"and keeps the newest {KEEP}; a restore pushes none of them out.")
 NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
 RESTORING = "Restoring the backup…"
 SETTING_ASIDE = "Setting the damaged catalog aside…"
