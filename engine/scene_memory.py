@@ -184,7 +184,7 @@ def remember(
     sha256 = sha256 or sha256_of(path)
     catalog, key = pipeline.catalog, pipeline.embedder.key
     handed_on = {_box_key(o.box): o.vector for o in objects if o.vector is not None and o.embedder == key}
-    kept = {**_old_vectors(catalog, str(path), sha256, key), **handed_on}
+    kept = {**_old_vectors(catalog, str(path), sha256, key, pipeline.embedder.dim), **handed_on}
     boxes = [o.box for o in objects if _box_key(o.box) not in kept]
     pixels = (load_image(path) if decoded is None else decoded) if boxes else None
     fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, pixels, boxes))) if boxes else {}
@@ -257,16 +257,23 @@ def _insert_object(db: sqlite3.Connection, scene_id: int, obj: SeenObject, key: 
                    (object_id, key, np.asarray(vector, np.float32).tobytes()))
 
 
-def _old_vectors(catalog: Catalog, path: str, sha256: str, key: str) -> dict[tuple[float, ...], np.ndarray]:
-    """Vectors already stored for this very content, by box: what an edit or a re-tag need not embed again."""
-    if not _has_schema(catalog):
+def _old_vectors(catalog: Catalog, path: str, sha256: str, key: str, dim: int) -> dict[tuple[float, ...], np.ndarray]:
+    """Vectors already stored for this very content, by box: what an edit or a re-tag need not embed again. None
+    from a memory damaged as a whole, and none from a row not as stored (a box or vector of another type or size):
+    remembering replaces them (``_ensure_schema``, the photo's rows), and re-tagging failed on them with a bug's
+    TypeError, though the damage's line advises it."""
+    try:
+        if not _has_schema(catalog):
+            return {}
+    except DamagedMemory:
         return {}
     rows = catalog.db.execute(
         "SELECT o.x1, o.y1, o.x2, o.y2, v.vector FROM scenes s JOIN scene_objects o ON o.scene_id = s.id "
         "JOIN scene_vectors v ON v.object_id = o.id WHERE s.sha256 = ? AND v.embedder = ?",
         (sha256, key),
     )
-    return {_box_key(tuple(r[:4])): np.frombuffer(r[4], np.float32) for r in rows}
+    return {_box_key(r[:4]): np.frombuffer(r[4], np.float32) for r in rows
+            if all(isinstance(v, int | float) for v in r[:4]) and isinstance(r[4], bytes) and len(r[4]) == 4 * dim}
 
 
 def _embed(pipeline: Pipeline, pixels: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
@@ -701,18 +708,23 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at)
 
 
-def _damaged_memory(catalog: Catalog, detail: str) -> CatalogError:
+class DamagedMemory(CatalogError):
+    """The memory of tagged photos cannot be read as stored; tagging a photo again replaces it (``remember``)."""
+
+
+def _damaged_memory(catalog: Catalog, detail: str) -> DamagedMemory:
     """The one line for a memory of tagged photos that cannot be read as stored. Tagging a photo again replaces
-    all it held of that photo (``remember``)."""
-    return CatalogError(f"catalog {catalog.path}: the memory of tagged photos is damaged ({detail}); tag the photos "
-                        "again to replace it")
+    all it held of that photo (``remember``), and a memory whose tables are damaged as a whole (``_has_schema``)."""
+    return DamagedMemory(f"catalog {catalog.path}: the memory of tagged photos is damaged ({detail}); tag the "
+                         "photos again to replace it")
 
 
 # -- schema ---------------------------------------------------------------------------------------------
 
 
 def _has_schema(catalog: Catalog) -> bool:
-    """Whether any photo was ever remembered; a memory newer than this DecorLens is refused, never guessed."""
+    """Whether any photo was ever remembered; a memory newer than this DecorLens is refused, never guessed. One
+    whose version is not a number, or that lacks a table (a database browser's edit), is damaged as a whole."""
     row = catalog.db.execute("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,)).fetchone()
     if row is None:
         return False
@@ -721,13 +733,22 @@ def _has_schema(catalog: Catalog) -> bool:
     if int(row[0]) > VERSION:
         raise CatalogError(f"catalog {catalog.path} has a scene memory of version {row[0]}, newer than this "
                            f"DecorLens ({VERSION}); update DecorLens")
+    names = {r[0] for r in catalog.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if missing := [t for t in TABLES if t not in names]:  # SQLite said only "no such table: scenes"
+        raise _damaged_memory(catalog, f"its table {missing[0]} is missing")
     return True
 
 
 def _ensure_schema(catalog: Catalog) -> None:
-    """Create (or, in later versions, upgrade) the tables inside the caller's write."""
-    if _has_schema(catalog):
-        return
+    """Create (or, in later versions, upgrade) the tables inside the caller's write. A memory damaged as a whole
+    is made again, empty: its one line advises tagging the photos again, and each try failed on the same damage."""
+    try:
+        if _has_schema(catalog):
+            return
+    except DamagedMemory:
+        for table in reversed(TABLES):
+            catalog.db.execute(f"DROP TABLE IF EXISTS {table}")
+        catalog.db.execute("DELETE FROM meta WHERE key = ?", (VERSION_KEY,))
     for statement in filter(str.strip, SCHEMA.split(";")):
         catalog.db.execute(statement)
     catalog.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (VERSION_KEY, str(VERSION)))

@@ -261,6 +261,7 @@ def test_damaged_backups_are_refused_or_left_out_and_removals_still_back_up(shop
 SCENE_MEMORY = {  # rows of the memory of tagged photos as another tool leaves them, and the line each gives
     "a photo's row deleted without its objects": ("DELETE FROM scenes", None),  # "unexpected KeyError" before
     "the version not a number": ("UPDATE meta SET value = 'abc' WHERE key = 'scene_memory'", "its version 'abc'"),
+    "a table dropped": ("DROP TABLE scene_matches", "its table scene_matches is missing"),  # "no such table" before
     "a vector as text": (
         "UPDATE scene_vectors SET vector = 'abc' WHERE object_id = (SELECT MAX(object_id) FROM scene_vectors)",
         "vectors of"),
@@ -283,6 +284,11 @@ def test_a_damaged_scene_memory_is_one_line_or_left_out(shop, shared_models: Pat
             assert code == 0, err
         elif code:
             _one_line(code, err, "the memory of tagged photos is damaged", words, "tag the photos again")
+    # the line's advice mends it: a version not a number or a table dropped failed each new tag the same way
+    code, err, _ = _run(data, shared_models, "tag", "--out", str(tmp_path / "tagged"), str(shop["scene"]))
+    assert code == 0 and "not remembered" not in err, err
+    code, err, out = _run(data, shared_models, "where", sku)
+    assert code == 0 and "tagged photos" in out, err
 
 
 def test_a_missing_catalog_with_backups_says_so(shop, shared_models: Path, tmp_path: Path):
