@@ -22,6 +22,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from app.dialogs.review_queue import (
     BEST,
@@ -44,8 +45,9 @@ WAIT_MS = 90_000
 KITCHEN = "ikea-a-small-kitchen-for-smart-chefs__1364316014026-s4.jpg"
 
 
-def _named_products(ikea: Path, out: Path, per_category: int = 4) -> Path:
-    """A few real products of every IKEA category, with their names, images by absolute path."""
+def _named_products(ikea: Path, out: Path, per_category: int = 4, full: bool = False) -> Path:
+    """A few real products of every IKEA category, with their names, images by absolute path; ``full``: named as
+    a shop's feed names them, type, colour and size after the name ("GRUNDTAL Wall shelf, Stainless steel, 80 cm")."""
     kept: dict[str, list[dict[str, str]]] = {}
     with open(ikea / "products.csv", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -54,9 +56,13 @@ def _named_products(ikea: Path, out: Path, per_category: int = 4) -> Path:
     with open(out, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(("product_id", "category", "name", "image"))
-        writer.writerows((r["product_id"], r["category"], r["name"], str(ikea / r["image"]))
+        writer.writerows((r["product_id"], r["category"], _full_name(r) if full else r["name"], str(ikea / r["image"]))
                          for rows in kept.values() for r in rows)
     return out
+
+
+def _full_name(row: dict[str, str]) -> str:
+    return ", ".join(part for part in (f"{row['name']} {row['ikea_type']}".strip(), row["color"], row["size"]) if part)
 
 
 def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pipeline, ikea, tmp_path):
@@ -81,6 +87,41 @@ def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pip
             title = product_title(product.name, product.sku, product.category)
             assert window.table.item(row, column).text() == f"{title} · {sku} · {score:.3f}"
     assert any(catalog.get_by_sku(i.best_sku).name not in i.best_sku for i in window.items)  # real names shown
+
+
+def test_the_photo_and_the_two_products_share_the_width_and_long_names_keep_their_tooltip(qtbot, fresh_pipeline,
+                                                                                        ikea, tmp_path):
+    """The product columns were as wide as the longest product text in the queue: with names as a shop's feed
+    writes them ("… Wall shelf, Stainless steel, 80 cm") they took most of the window, the photo's name was left a
+    sliver, five lines of a slug cut in its middle, and the table scrolled sideways. The photo and the two
+    products now share what the tag, category and margin (whole) leave; a name longer than its column wraps on its
+    tall row and, longer still, is cut with … (its whole text in the tooltip)."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv", full=True))
+    for scene in (KITCHEN, LIVING):
+        _tag(fresh_pipeline, ikea / "scenes" / scene)
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.resize(1360, 720)  # as take_review_queue.py shoots it
+    window.show()
+    _pictures_made(qtbot, window)
+    table = window.table
+    metrics = table.fontMetrics()
+    for width in (1360, 1000):
+        window.resize(width, 720)
+        qtbot.waitUntil(lambda width=width: window.width() == width, timeout=WAIT_MS)
+        QApplication.processEvents()  # the table laid out anew
+        widths = [table.columnWidth(c) for c in range(table.columnCount())]
+        assert sum(widths) <= table.viewport().width() and table.horizontalScrollBar().maximum() == 0, widths
+        assert abs(widths[PHOTO] - widths[BEST]) <= 1 and abs(widths[BEST] - widths[RUNNER_UP]) <= 1, widths
+        assert widths[PHOTO] >= CROP.width() + 100, widths  # the photo's name beside its picture
+        for row in range(table.rowCount()):
+            for column in (1, 2, 5):  # the tag, the category and the margin are never cut
+                assert widths[column] > metrics.horizontalAdvance(table.item(row, column).text()), (row, column)
+    longer = [(row, column) for row in range(table.rowCount()) for column in (BEST, RUNNER_UP)
+              if metrics.horizontalAdvance(table.item(row, column).text()) > widths[column] - CROP.width()]
+    assert longer, "names longer than their column, at 1000 px"
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle  # cut in the middle: the score stays at the end
+    assert all(table.item(row, column).toolTip() == table.item(row, column).text() for row, column in longer)
 
 
 # -- each row shows its object and the two products' photos ------------------------------------------------------

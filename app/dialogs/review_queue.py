@@ -71,11 +71,12 @@ class ReviewWindow(QWidget):
         self.table.setIconSize(CROP)  # the object and the two products side by side, at one size
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(True)  # a photo's name on the lines of its tall row (the numbers' columns fit theirs)
+        self.table.setWordWrap(True)  # a name on the lines of its tall row (the numbers' columns fit theirs)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a name longer still keeps its start and its end
-        header = self.table.horizontalHeader()  # the photo takes what is left; the numbers are never cut
+        header = self.table.horizontalHeader()  # the numbers are never cut; the pictures' columns share the rest
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (PHOTO, BEST, RUNNER_UP):  # not sized to the longest product name: it left the photo ~210 px
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.table.activated.connect(self._open)  # a double-click, or Enter from the keyboard
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)

@@ -4,7 +4,7 @@ from its photo beside the best match's and the runner-up's product photos.
 The data dir must hold the IKEA catalog and some shared scenes tagged into its scene memory:
 
     decorlens --data-dir DIR catalog import ../shared/datasets/ikea_interior/products.csv
-    decorlens --data-dir DIR tag SCENES --out /tmp/tagged   # SCENES: a folder of links to every 20th shared scene (8)
+    decorlens --data-dir DIR tag SCENES --out /tmp/tagged   # SCENES: links to shared scenes (the shot: 40 of them)
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/take_review_queue.py --data-dir DIR
 
 The PNG is reduced to 256 colours to stay small; the room photos in it are research data, shown for
