@@ -20,13 +20,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoStack
 
-from app import corrections
-from app.corrections import EditableScene, Tag
 from app.labels import pretty
 from app.settings import AppSettings
 from app.undo import TagEdit
 from app.workers import Runner
+from engine import corrections
 from engine.catalog import Product
+from engine.corrections import EditableScene, Tag
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from app.corrections import Tag
+from engine.corrections import Tag
 
 Apply = Callable[[int, Tag | None], None]
 

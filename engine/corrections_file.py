@@ -1,7 +1,7 @@
 """Where and in what format the app keeps a photo's corrections: one source for the app, which writes them, and
 for ``training`` and the scene memory, which read them (``training`` does not import the app).
 
-A file is ``<data dir>/corrections/<stem>-<sha[:16]>.json`` (``app/corrections.py`` writes it); one the app
+A file is ``<data dir>/corrections/<stem>-<sha[:16]>.json`` (``engine/corrections.py`` writes it); one the app
 cannot read is renamed ``….unreadable.json`` and kept. ``read`` is the one reader of such a file, for the app
 and for training alike.
 """

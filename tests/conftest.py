@@ -205,8 +205,8 @@ def main_window(qtbot, tmp_path: Path):
 
 def clear_user_edits(data_dir: Path) -> None:
     """The shared data dir without the corrections and pasted photos an earlier test's window saved."""
-    from app.corrections import FOLDER
     from app.scene_files import PASTED
+    from engine.corrections import FOLDER
 
     for folder in (FOLDER, PASTED):
         shutil.rmtree(data_dir / folder, ignore_errors=True)

@@ -25,12 +25,12 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QU
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox  # noqa: E402
 
-from app.corrections import FOLDER, USER  # noqa: E402
 from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.widgets.floating import MARGIN  # noqa: E402
+from engine.corrections import FOLDER, USER  # noqa: E402
 from engine.errors import Cancelled  # noqa: E402
 
 pytestmark = pytest.mark.gui

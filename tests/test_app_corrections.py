@@ -9,9 +9,9 @@ import pytest
 from ikea_feed import write_feed
 from PIL import Image
 
-from app import corrections
-from app.corrections import USER, EditableScene
 from decorlens.main import main
+from engine import corrections
+from engine.corrections import USER, EditableScene
 from engine.errors import DecorLensError
 from engine.results import Match, SceneObject, SceneResult
 from engine.shoppable import write_page, write_scene_page

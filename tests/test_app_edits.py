@@ -19,8 +19,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
-from app.corrections import FOLDER, USER
 from app.main_window import MainWindow
+from engine.corrections import FOLDER, USER
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000

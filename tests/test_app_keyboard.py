@@ -18,13 +18,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QAccessible, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget  # noqa: E402
 
-from app.corrections import Tag  # noqa: E402
 from app.labels import pretty  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets import results_panel  # noqa: E402
 from app.widgets.results_panel import MatchRow, ResultsPanel  # noqa: E402
 from app.workers import Runner  # noqa: E402
+from engine.corrections import Tag  # noqa: E402
 from engine.results import Match, SceneObject  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -137,7 +137,7 @@ def test_the_legend_and_the_hover_card_follow_the_dark_theme(qtbot, window):
     light grey (a match's score all but unreadable). A legend already shown takes the new colours at once."""
     from dataclasses import replace
 
-    from app.corrections import Tag
+    from engine.corrections import Tag
     from engine.results import Match, SceneObject
 
     app, view = QApplication.instance(), window.view

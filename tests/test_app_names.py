@@ -20,11 +20,11 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QScrollArea
 
-from app.corrections import Tag
 from app.labels import pretty
 from app.main_window import MainWindow
 from app.widgets.hover_card import NAME_WIDTH
 from app.widgets.results_panel import MatchRow
+from engine.corrections import Tag
 from engine.results import Match, SceneObject
 
 pytestmark = pytest.mark.gui

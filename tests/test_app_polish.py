@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (  # noqa: E402
 )
 
 from app import theme, train_jobs, train_process  # noqa: E402
-from app.corrections import Tag  # noqa: E402
 from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
@@ -54,6 +53,7 @@ from app.widgets.message_bar import MessageBar  # noqa: E402
 from app.widgets.pins import HALO, RADIUS  # noqa: E402
 from app.widgets.setup_page import SHORTCUTS, shortcuts_html, shortcuts_markdown  # noqa: E402
 from app.workers import Runner  # noqa: E402
+from engine.corrections import Tag  # noqa: E402
 from engine.results import Match, SceneObject  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 
 from ikea_slice import write_slice
 
-from app import corrections
+from engine import corrections
 from engine.pipeline import Pipeline
 from engine.review_queue import review_queue
 from engine.scene_memory import remember_saved

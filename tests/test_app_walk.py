@@ -38,12 +38,12 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
-from app import corrections
-from app.corrections import surest
 from app.labels import product_title
 from app.main_window import CATALOG_TAB, MAP_TAB, PHOTO_TAB, MainWindow
 from app.widgets.results_panel import GONE
 from app.widgets.where_used import LOOKS_LIKE, MATCHED, NOTHING
+from engine import corrections
+from engine.corrections import surest
 from engine.pipeline import Pipeline
 from engine.scene_memory import where_used
 from engine.settings import Settings

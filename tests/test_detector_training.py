@@ -149,7 +149,7 @@ def test_a_map_without_floor_categories_labels_rugs_afresh(labelled, dataset: Pa
 
 
 def _corrections_file(folder: Path, image: Path, kept: list[dict], removed: list[dict]) -> None:
-    """A corrections file as the app saves it (``app/corrections.py``; read by ``training.app_data``)."""
+    """A corrections file as the app saves it (``engine/corrections.py``; read by ``training.app_data``)."""
     h, w = load_image(image).shape[:2]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{image.stem}.json").write_text(json.dumps({

@@ -28,9 +28,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QUndoStack
 
-from app import corrections
-from app.corrections import EditableScene, Tag
 from app.undo import TagEdit
+from engine import corrections
+from engine.corrections import EditableScene, Tag
 from engine.results import Match, SceneObject, SceneResult
 
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames: 13 tags

@@ -19,8 +19,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from app import corrections
-from engine import corrections_file
+from engine import corrections, corrections_file
 from engine.errors import DecorLensError, ModelError
 from engine.files import NotAFile
 from engine.models import MAX_CLASS_NAME

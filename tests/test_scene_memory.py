@@ -20,10 +20,10 @@ from file_drop import drop_file
 from PIL import Image
 from scene_copy import copy_data_dir
 
-from app.corrections import EditableScene
 from decorlens.main import main
 from engine.batch import tag_scenes
 from engine.catalog import Catalog
+from engine.corrections import EditableScene
 from engine.crops import crop
 from engine.errors import Cancelled, CatalogError
 from engine.files import sha256_of

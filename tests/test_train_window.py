@@ -362,8 +362,8 @@ def csv_rows(path: Path):
 def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     from PySide6.QtCore import Qt
 
-    from app import corrections
     from app.dialogs.review_queue import ReviewWindow
+    from engine import corrections
     from engine.review_queue import review_queue
     from engine.scene_memory import remember_saved
     from training.data import PairDataset

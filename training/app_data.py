@@ -1,7 +1,7 @@
 """The app's corrections as training data: scene–product pairs for the embedder, boxes for the detector.
 
 The app saves every edited photo as ``<data dir>/corrections/<stem>-<sha[:16]>.json``
-(``decorlens-corrections/1``, see ``app/corrections.py``). Read here as what a merchandiser taught:
+(``decorlens-corrections/1``, see ``engine/corrections.py``). Read here as what a merchandiser taught:
 
 - a *confirmed* product on a visible tag is a pair (scene, product, category, box): the box comes
   with it, so the embedder trains on exactly the crop the user looked at, no detection needed;

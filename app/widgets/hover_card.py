@@ -9,12 +9,12 @@ from collections.abc import Collection, Sequence
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.corrections import Tag
 from app.labels import GONE, badge_html, dot_html, evidence_html, pretty, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.pins import HALO, RADIUS
 from app.widgets.thumb import Thumb
+from engine.corrections import Tag
 from engine.rerank import Checked
 
 CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach

@@ -9,10 +9,10 @@ from PySide6.QtCore import QEvent, QPoint, QRect, QSize
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from app import theme
-from app.corrections import Tag
 from app.labels import dot_html, pretty
 from app.palette import CategoryColours
 from app.widgets.floating import MARGIN, make_floating
+from engine.corrections import Tag
 
 
 class Legend(QFrame):

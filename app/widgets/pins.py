@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.corrections import USER, Tag
+from engine.corrections import USER, Tag
 
 RADIUS = 13.0
 HALO = 6.0

@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.corrections import USER, Tag
 from app.labels import (
     BADGE_TIP,
     GONE,
@@ -64,6 +63,7 @@ from app.labels import (
 from app.thumbnails import Thumbnails, fit
 from app.widgets.thumb import Thumb
 from app.widgets.why_match import WhyMatch, pixmap_of
+from engine.corrections import USER, Tag
 from engine.links import safe_link
 from engine.rerank import Checked
 from engine.results import Match

@@ -20,7 +20,6 @@ from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
-from app.corrections import Tag, surest
 from app.labels import GONE, pretty
 from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
@@ -29,6 +28,7 @@ from app.widgets.legend import Legend
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words
+from engine.corrections import Tag, surest
 from engine.rerank import Checked
 
 ZOOM_STEP = 1.25

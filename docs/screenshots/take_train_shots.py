@@ -24,9 +24,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from ikea_slice import write_slice
 
-from app import corrections, theme
+from app import theme
 from app.dialogs.train import TrainWindow
 from app.main import application
+from engine import corrections
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 from training.data import PairDataset
