@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Self
 
-from decorlens.progress import bar, note
-from engine.bundle import SUFFIX, export_bundle, import_bundle, read_bundle
+from decorlens.progress import bar, note, stop_on_ctrl_c
+from engine.bundle import (
+    CHECKING,
+    COPYING,
+    PACKING,
+    SUFFIX,
+    WRITING,
+    export_bundle,
+    import_bundle,
+    read_bundle,
+)
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
+
+UNITS = {COPYING: "page", CHECKING: "img", PACKING: "MB", WRITING: "img"}  # what each export step counts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,9 +49,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     log = (lambda _m: None) if args.quiet else note
-    info = export_bundle(pipeline.data_dir, args.out, include_images=not args.no_images, log=log)
+    with stop_on_ctrl_c() as stop, StepBars(args.quiet) as bars:
+        info = export_bundle(pipeline.data_dir, args.out, include_images=not args.no_images, log=log,
+                             progress=bars.progress, cancelled=stop, step=bars.step)
     print(f"wrote {info.summary()}")
     return 0
+
+
+class StepBars:
+    """A bar per step of a long command that names its steps as they start (``bundle export``): the step's bar
+    closes when the next one opens, so the terminal keeps one finished line per step."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars = ExitStack()
+        self.update = lambda _done, _total: None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.close()
+
+    def step(self, name: str) -> None:
+        self.bars.close()
+        self.update = self.bars.enter_context(bar(name, self.quiet, unit=UNITS.get(name, "it")))
+
+    def progress(self, done: int, total: int) -> None:
+        self.update(done, total)
 
 
 def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -37,6 +37,11 @@ backed up first (``engine.backups``: ``catalog restore`` lists and restores it),
 
 A bundle embedded with another model than this machine's is refused with a message naming both,
 unless ``re_embed`` is asked for: then the missing vectors are computed here before the swap.
+
+An export of a large catalog (a million products, each with a picture) takes minutes, so it names each step as it
+starts (``EXPORT_STEPS``), counts within it, and stops between two parts of any step when cancelled: the snapshot
+copies its pages a batch at a time, the pictures go one by one, SQLite's own work (compacting the copy) is
+interrupted. Cancelled, it raises ``Cancelled`` and leaves nothing: the temporary folder and the ``.part`` file go.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
-from engine.errors import CatalogError, DecorLensError, ImageError
+from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
 from engine.files import exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
@@ -91,6 +96,18 @@ IMPORT_LOCK = ".bundle-import.lock"
 CHECK_SIDE = 256  # images are checked by decoding them this small (JPEG draft mode keeps it cheap)
 
 Log = Callable[[str], None]
+
+# The steps of an export, as it names them when each starts; each counts in its own unit.
+COPYING = "copying the catalog"  # the snapshot: SQLite pages
+CHECKING = "checking the pictures"  # every product's picture: hashed (or, without pictures, found)
+PACKING = "packing the catalog"  # compacting the copy, then writing it into the bundle: megabytes
+WRITING = "writing the pictures"  # every distinct picture into the bundle
+EXPORT_STEPS = (COPYING, CHECKING, PACKING, WRITING)
+SNAPSHOT_PAGES = 2048  # pages the snapshot copies between two reports (8 MB of 4 KB pages)
+REPORTS = 500  # counts a step reports at most: a million queued reports flooded the app's event loop
+SQLITE_OPS = 100_000  # virtual machine steps between two looks at the Cancel button while SQLite compacts
+MB = 1 << 20
+EXPORT_CANCELLED = "export cancelled; no bundle was written"
 
 
 @dataclass
@@ -159,25 +176,67 @@ class ImportResult:
 # -- export -----------------------------------------------------------------------------------
 
 
+@dataclass
+class _Report:
+    """How an export says where it is: ``step`` names each step as it starts (one of ``EXPORT_STEPS``),
+    ``progress`` counts within it, and ``check`` raises ``Cancelled`` once ``cancelled`` says so."""
+
+    step: Log
+    progress: Progress
+    cancelled: Callable[[], bool]
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled(EXPORT_CANCELLED)
+
+    def count(self, done: int, total: int) -> None:
+        """Report ``done`` of ``total`` (at most ``REPORTS`` times a step, and always its end; nothing while the total
+        is unknown, as while the snapshot waits for a writer); then ``check``."""
+        if total and (done == total or done % max(1, total // REPORTS) == 0):
+            self.progress(done, total)
+        self.check()
+
+
 def export_bundle(
-    data_dir: Path, out: Path, include_images: bool = True, log: Log = lambda _msg: None
+    data_dir: Path,
+    out: Path,
+    include_images: bool = True,
+    log: Log = lambda _msg: None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    step: Log = lambda _step: None,
 ) -> BundleInfo:
     """Write the catalog of ``data_dir`` (database, images, category map) to ``out``.
 
     The live database is only read (through the sqlite3 backup API, so a running app may keep
     using it); ``out`` appears complete or not at all. No index travels: the importer rebuilds it.
+    ``step`` is told each of ``EXPORT_STEPS`` as it starts and ``progress`` how far it is; ``cancelled`` is
+    asked between its parts, and ends the export with ``Cancelled``, nothing written.
     """
+    report = _Report(step, progress or (lambda _done, _total: None), cancelled)
     data_dir = Path(data_dir)
     source = data_dir / CATALOG_FILE
     if not source.is_file():
         raise CatalogError(f"no catalog in {data_dir} to export (import products first)")
     out = _bundle_path(Path(out), data_dir)
     refuse_overwrite(out, data_dir, SUFFIX, "bundle")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    made = _make_folders(out.parent)  # now: a folder that cannot be made says so before minutes of work
+    try:
+        manifest = _export(data_dir, out, include_images, log, report)
+    except BaseException:  # cancelled or refused: no folder of ours is left behind either
+        for folder in made:
+            with contextlib.suppress(OSError):  # only while empty
+                folder.rmdir()
+        raise
+    return BundleInfo(out, manifest)  # the caller reports its summary (logged here too, it showed twice)
+
+
+def _export(data_dir: Path, out: Path, include_images: bool, log: Log, report: _Report) -> dict[str, Any]:
+    """The bundle prepared in a temporary folder, then written to ``out`` through ``out.part``; its manifest."""
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as tmp:
         stage = Path(tmp)
         try:
-            manifest, members, images = _stage(data_dir, stage, include_images, log)
+            manifest, members, images = _stage(data_dir, stage, include_images, log, report)
         except sqlite3.OperationalError as exc:
             if not sqlite_full(exc):
                 raise
@@ -187,11 +246,18 @@ def export_bundle(
             ) from exc
         part = out.with_name(out.name + ".part")
         try:
-            _write_zip(part, manifest, members, images)
+            _write_zip(part, manifest, members, images, report)
             replace_atomically(part, out)
         finally:
             part.unlink(missing_ok=True)
-    return BundleInfo(out, manifest)  # the caller reports its summary (logged here too, it showed twice)
+    return manifest
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """``folder.mkdir(parents=True)``; the folders it made, deepest first, to take back if the export stops."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def _bundle_path(out: Path, data_dir: Path) -> Path:
@@ -204,13 +270,15 @@ def _bundle_path(out: Path, data_dir: Path) -> Path:
 
 
 def _stage(
-    data_dir: Path, stage: Path, include_images: bool, log: Log
+    data_dir: Path, stage: Path, include_images: bool, log: Log, report: _Report
 ) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
     """The bundle's parts prepared in ``stage``: the manifest, its members by name, the images."""
     db_path = stage / CATALOG_FILE
-    _snapshot(data_dir / CATALOG_FILE, db_path)
+    report.step(COPYING)
+    _snapshot(data_dir / CATALOG_FILE, db_path, report)
     _strip_foreign(db_path)
-    images, stale, missing = _bundle_images(db_path, include_images, stage / "changed")
+    report.step(CHECKING)
+    images, stale, missing = _bundle_images(db_path, include_images, stage / "changed", report)
     if missing:
         shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
         raise CatalogError(
@@ -220,26 +288,33 @@ def _stage(
     if stale:
         log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
             "describe the old pictures (re-import the catalog to refresh them)")
-    _finalise_db(db_path)
+    report.step(PACKING)
+    _finalise_db(db_path, report)
     members = {CATALOG_FILE: db_path}
     if (data_dir / CATEGORIES_FILE).is_file():
         shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
         members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
     maps = export_maps(data_dir, db_path, stage)
     members.update({member_name(path): path for path in maps.values()})
-    manifest = _manifest(db_path, include_images, images, len(stale))
+    listing = _listing(members, images)
+    manifest = _manifest(db_path, include_images, images, len(stale), listing[CATALOG_FILE]["sha256"])
     manifest["categories_file"] = CATEGORIES_FILE in members
     manifest["maps"] = {key: member_name(path) for key, path in maps.items()}
-    manifest["files"] = _listing(members, images)
+    manifest["files"] = listing
     return manifest, members, images
 
 
-def _snapshot(source: Path, target: Path) -> None:
-    """A consistent copy of a live database, even mid-write by another process."""
+def _snapshot(source: Path, target: Path, report: _Report) -> None:
+    """A consistent copy of a live database, even mid-write by another process (SQLite then copies again)."""
     try:  # closed on failure too: an open copy kept its file (and a full disk's space) until collected
-        with contextlib.closing(sqlite3.connect(source, timeout=30)) as src, \
+        # The catalog is only read; a writer elsewhere just makes it wait: the backup tries again every 250 ms
+        # for as long as the catalog is locked, and asks ``count`` each time, so Cancel works meanwhile (with a
+        # 30 s busy timeout, it was not asked for the first 30 s). Copied a batch of pages at a time, to count
+        # them and to stop between two (Cancelled, raised by ``count``, ends the backup).
+        with contextlib.closing(sqlite3.connect(source, timeout=1)) as src, \
                 contextlib.closing(sqlite3.connect(target)) as dst:
-            src.backup(dst)  # the catalog is only read; a writer elsewhere just makes it wait
+            src.backup(dst, pages=SNAPSHOT_PAGES,
+                       progress=lambda _status, left, total: report.count(total - left, total))
             version = dst.execute("SELECT version FROM schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
         if sqlite_full(exc):  # the copy's disk, not the catalog: export_bundle says so
@@ -249,7 +324,9 @@ def _snapshot(source: Path, target: Path) -> None:
         raise CatalogError(f"{source} is not a DecorLens catalog (no schema version)")
 
 
-def _bundle_images(db_path: Path, include: bool, changed: Path) -> tuple[dict[str, Path], list[str], list[str]]:
+def _bundle_images(
+    db_path: Path, include: bool, changed: Path, report: _Report
+) -> tuple[dict[str, Path], list[str], list[str]]:
     """{archive name: source file}; rewrites image paths in the staged copy to archive names.
 
     An image that changed since its import is copied into ``changed`` (in the staging folder) and checked
@@ -262,7 +339,8 @@ def _bundle_images(db_path: Path, include: bool, changed: Path) -> tuple[dict[st
     stale: list[str] = []
     missing: list[str] = []
     updates = []
-    for pid, sku, image_path, image_hash in rows:
+    for done, (pid, sku, image_path, image_hash) in enumerate(rows):
+        report.count(done, len(rows))  # counted before it: a row may ``continue``
         path = Path(image_path)
         if not path.is_file():
             missing.append(f"{sku}: {image_path}")
@@ -282,6 +360,7 @@ def _bundle_images(db_path: Path, include: bool, changed: Path) -> tuple[dict[st
         name = f"images/{digest}{Path(image_path).suffix.lower()}"
         images[name] = path
         updates.append((name, pid))
+    report.count(len(rows), len(rows))
     with db:
         db.executemany("UPDATE products SET image_path = ? WHERE id = ?", updates)
     db.close()
@@ -326,15 +405,23 @@ def _strip_foreign(db_path: Path) -> None:
     db.close()
 
 
-def _finalise_db(db_path: Path) -> None:
-    """One self-contained file: no WAL beside it, free pages dropped."""
-    db = sqlite3.connect(db_path)
-    db.execute("PRAGMA journal_mode = DELETE")
-    db.execute("VACUUM")
-    db.close()
+def _finalise_db(db_path: Path, report: _Report) -> None:
+    """One self-contained file: no WAL beside it, free pages dropped. VACUUM rewrites the whole copy (a minute for
+    gigabytes), so SQLite looks at ``report.cancelled`` as it goes, and stops there."""
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        db.set_progress_handler(report.cancelled, SQLITE_OPS)  # true: SQLite stops, "interrupted"
+        try:
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.execute("VACUUM")
+        except sqlite3.OperationalError as exc:
+            if report.cancelled():  # SQLite's "interrupted"
+                raise Cancelled(EXPORT_CANCELLED) from exc
+            raise
 
 
-def _manifest(db_path: Path, include_images: bool, images: dict[str, Path], stale: int) -> dict[str, Any]:
+def _manifest(
+    db_path: Path, include_images: bool, images: dict[str, Path], stale: int, catalog_sha256: str
+) -> dict[str, Any]:
     import hnswlib  # noqa: F401 - its presence is what matters; it has no __version__
     import numpy
     import onnxruntime
@@ -363,7 +450,7 @@ def _manifest(db_path: Path, include_images: bool, images: dict[str, Path], stal
         "images": "embedded" if include_images else "external",
         "image_files": len(images),
         "stale_images": stale,
-        "catalog_sha256": sha256_of(db_path),  # what importers before the "files" listing check
+        "catalog_sha256": catalog_sha256,  # what importers before the "files" listing check
         "versions": {"numpy": numpy.__version__, "onnxruntime": onnxruntime.__version__},
     }
 
@@ -376,13 +463,33 @@ def _listing(members: dict[str, Path], images: dict[str, Path]) -> dict[str, dic
     return listing
 
 
-def _write_zip(part: Path, manifest: dict[str, Any], members: dict[str, Path], images: dict[str, Path]) -> None:
+def _write_zip(
+    part: Path, manifest: dict[str, Any], members: dict[str, Path], images: dict[str, Path], report: _Report
+) -> None:
+    """The bundle, its catalog counted in megabytes (still ``PACKING``), then its pictures one by one (``WRITING``)."""
     with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        for name, path in members.items():
-            zf.write(path, name)
-        for name, path in sorted(images.items()):  # JPEG/PNG/WebP are compressed already
+        _write_members(zf, members, report)
+        if images:
+            report.step(WRITING)
+        for done, (name, path) in enumerate(sorted(images.items()), 1):  # JPEG/PNG/WebP are compressed already
             zf.writestr(name, _as_hashed(path, name), compress_type=zipfile.ZIP_STORED)
+            report.count(done, len(images))
+
+
+def _write_members(zf: zipfile.ZipFile, members: dict[str, Path], report: _Report) -> None:
+    """``zf.write`` of each member a megabyte at a time, counted in megabytes and stoppable: the catalog of a
+    large store is gigabytes, deflated for minutes."""
+    infos = [zipfile.ZipInfo.from_file(path, name) for name, path in members.items()]
+    total = -(-sum(info.file_size for info in infos) // MB)
+    done = 0
+    for info, path in zip(infos, members.values(), strict=True):
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(path, "rb") as src, zf.open(info, "w") as dst:
+            for chunk in iter(lambda src=src: src.read(MB), b""):
+                dst.write(chunk)
+                done += len(chunk)
+                report.count(min(-(-done // MB), total), total)
 
 
 def _as_hashed(path: Path, name: str) -> bytes:

@@ -13,12 +13,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,10 +33,20 @@ from png_bomb import png_claiming
 from decorlens.main import main
 from engine import bundle_archive
 from engine.backups import list_backups
-from engine.bundle import IMAGES_DIR, export_bundle, import_bundle, read_bundle
+from engine.bundle import (
+    CHECKING,
+    COPYING,
+    EXPORT_STEPS,
+    IMAGES_DIR,
+    PACKING,
+    WRITING,
+    export_bundle,
+    import_bundle,
+    read_bundle,
+)
 from engine.catalog import Catalog
 from engine.colour import ColourHistogram
-from engine.errors import CatalogError, DecorLensError
+from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -1084,3 +1096,109 @@ def test_export_into_an_existing_folder_writes_the_bundle_inside_it(shop, tmp_pa
     written = outbox / f"{store.data_dir.name}.dlcat"
     assert written.name in capsys.readouterr().out
     assert read_bundle(written).products == 12 and not (tmp_path / "outbox.dlcat").exists()
+
+
+# -- an export's steps, and stopping it -----------------------------------------------------------
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with its sha256; SQLite's shared-memory index aside (any reader writes it)."""
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(root.rglob("*")) if path.is_file() and not path.name.endswith("-shm")}
+
+
+@dataclass
+class _Heard:
+    """What an export said: its steps in order, and the counts of each."""
+
+    steps: list[str]
+    counts: dict[str, list[tuple[int, int]]]
+
+    def step(self, name: str) -> None:
+        self.steps.append(name)
+        self.counts[name] = []
+
+    def progress(self, done: int, total: int) -> None:
+        self.counts[self.steps[-1]].append((done, total))
+
+
+def test_an_export_names_its_steps_and_counts_each_up_to_its_end(shop, tmp_path: Path):
+    """A large catalog's export ran for minutes under a bar that never moved: it reported nothing."""
+    store, _ = shop
+    heard = _Heard([], {})
+    info = export_bundle(store.data_dir, tmp_path / "store.dlcat", progress=heard.progress, step=heard.step)
+    assert heard.steps == list(EXPORT_STEPS) and info.manifest["image_files"] == 12
+    assert heard.counts[CHECKING] == [(done, 12) for done in range(13)]  # each product's picture, one by one
+    assert heard.counts[WRITING] == [(done, 12) for done in range(1, 13)]  # each into the bundle
+    for name in (COPYING, PACKING):  # SQLite pages, then megabytes of the catalog copy
+        done = [d for d, _total in heard.counts[name]]
+        assert done == sorted(done) and done[-1] == heard.counts[name][-1][1] > 0
+
+    heard = _Heard([], {})
+    export_bundle(store.data_dir, tmp_path / "paths.dlcat", include_images=False, progress=heard.progress,
+                  step=heard.step)
+    assert heard.steps == [COPYING, CHECKING, PACKING]  # no picture to write
+    assert heard.counts[CHECKING] == [(done, 12) for done in range(13)]  # each one there
+
+
+@pytest.mark.parametrize("where", EXPORT_STEPS)
+def test_a_cancelled_export_writes_nothing_and_leaves_the_data_dir_as_it_was(
+    shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+):
+    """Cancel asked in the middle of each step (after five pictures checked, or five written) stops the export
+    there: no bundle, no ``.part``, nothing left in the temporary folder, the data dir as it was."""
+    store, _ = shop
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    before = _tree(store.data_dir)
+    heard = _Heard([], {})
+    reports = 5 if where in (CHECKING, WRITING) else 1
+    out = tmp_path / "out" / "store.dlcat"
+
+    def cancelled() -> bool:
+        return heard.steps[-1] == where and len(heard.counts[where]) >= reports
+
+    with pytest.raises(Cancelled, match=r"^export cancelled; no bundle was written$"):
+        export_bundle(store.data_dir, out, progress=heard.progress, cancelled=cancelled, step=heard.step)
+    assert heard.steps == list(EXPORT_STEPS[: EXPORT_STEPS.index(where) + 1])
+    assert len(heard.counts[where]) == reports
+    assert not out.parent.exists()  # neither the bundle nor its .part, nor the folder made for them
+    assert not list(system_tmp.iterdir())
+    assert _tree(store.data_dir) == before
+    assert export_bundle(store.data_dir, out).products == 12  # and the next export goes through
+
+
+def test_ctrl_c_stops_a_cli_export_that_waits_for_a_locked_catalog_and_writes_nothing(shop, tmp_path: Path):
+    """Ctrl-C (a real SIGINT, to a real ``decorlens bundle export``) stops the export between two of its parts,
+    as it stops ``tag`` between photos: here while it waits for a catalog another program holds locked (it
+    waited 30 s before it looked again), and nothing is written."""
+    store, _ = shop
+    store.catalog.close()
+    data = store.data_dir
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    out = tmp_path / "out" / "store.dlcat"
+    before = _tree(data)  # not while locked: closing any file of the catalog ends this process's locks on it
+    with contextlib.closing(sqlite3.connect(data / "catalog.sqlite", isolation_level=None)) as holder:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE meta SET value = value")  # held locked until rolled back: no reader gets in
+        export = subprocess.Popen(
+            [sys.executable, "-m", "decorlens", "--data-dir", str(data), "bundle", "export", str(out)],
+            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(system_tmp)})
+        while not list(system_tmp.glob("decorlens-export-*/catalog.sqlite")):  # its snapshot has begun
+            assert export.poll() is None, export.communicate()
+            time.sleep(0.05)
+        export.send_signal(signal.SIGINT)
+        try:
+            _, err = export.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # it let the signal wait for the lock
+            export.kill()
+            raise
+        holder.execute("ROLLBACK")
+    assert export.returncode == 130, err
+    assert err.splitlines() == ["stopping after this step (Ctrl-C again to abort now)",
+                                "decorlens: export cancelled; no bundle was written"], err
+    assert not out.parent.exists() and not list(system_tmp.iterdir())
+    assert _tree(data) == before
