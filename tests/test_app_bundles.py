@@ -24,11 +24,12 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
-from app.dialogs.bundles import Bundles, question, read_plan  # noqa: E402
+from app.dialogs.bundles import Bundles, export_text, question, read_plan  # noqa: E402
 from engine import __version__  # noqa: E402
 from engine.backups import list_backups  # noqa: E402
-from engine.bundle import IMAGES_DIR, export_bundle, read_bundle  # noqa: E402
+from engine.bundle import CHECKING, COPYING, IMAGES_DIR, PACKING, WRITING, export_bundle, read_bundle  # noqa: E402
 from engine.files import sha256_of  # noqa: E402
 from engine.imageio import load_image  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
@@ -122,8 +123,11 @@ def test_a_catalog_exported_in_one_window_imports_in_another_with_the_same_produ
     ship = tmp_path / "ship"
     ship.mkdir()
     bundle = ship / "store.dlcat"
-    store._bundle_tasks().ask_export_path = lambda: bundle
+    tasks = store._bundle_tasks()
+    tasks.ask_pictures = lambda: True
+    tasks.ask_export_path = lambda pictures: bundle if pictures else None
     _trigger(store, "&Export a Catalog Bundle…")
+    assert tasks.progress.isModal() and tasks.progress.cancel.isVisible()  # an export can be cancelled
     _wait_quiet(qtbot, store)
     manifest = read_bundle(bundle).manifest
     megabytes = f"{bundle.stat().st_size / 1e6:.1f} MB"
@@ -288,3 +292,70 @@ def test_the_question_says_a_damaged_catalog_is_replaced_and_tagged_photos_stay_
     assert "It REPLACES this catalog of 1,955 products." in remembered
     assert ("The 40 tagged photos this catalog remembers (Where used, Review Uncertain Tags) are not in the bundle: "
             "after the import they are in that backup only.") in remembered
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with its sha256; SQLite's shared-memory index aside (any reader writes it)."""
+    return {str(path.relative_to(root)): sha256_of(path)
+            for path in sorted(root.rglob("*")) if path.is_file() and not path.name.endswith("-shm")}
+
+
+def test_an_export_without_its_pictures_is_asked_for_in_the_question_and_keeps_their_paths(
+        qtbot, main_window, shop, tmp_path: Path):
+    """The CLI's ``--no-images`` (tills that share the picture folder) had no way in the app: the question before
+    the export says when to leave the pictures out, and ticking its box writes a bundle of their paths only."""
+    pipeline = _pipeline(shop, "store", tmp_path)
+    win = main_window(pipeline)
+    tasks = win._bundle_tasks()
+    bundle = tmp_path / "ship" / "paths.dlcat"
+    asked: list[str] = []
+    tasks.ask_export_path = lambda pictures: None if pictures else bundle
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        asked.append(box.text())
+        assert box.checkBox().text() == "Leave the pictures out: the tills share the picture folder"
+        assert not box.checkBox().isChecked() and box.defaultButton().text() == "Export…"
+        box.checkBox().setChecked(True)
+        box.defaultButton().click()
+
+    QTimer.singleShot(0, answer)
+    _trigger(win, "&Export a Catalog Bundle…")
+    _wait_quiet(qtbot, win)
+    assert "one shared folder" in asked[0] and "much smaller" in asked[0]
+    manifest = read_bundle(bundle).manifest
+    assert manifest["images"] == "external" and manifest["image_files"] == 0 and manifest["products"] == STORE
+    with zipfile.ZipFile(bundle) as zf:
+        assert not [name for name in zf.namelist() if name.startswith("images/")]
+    assert win.message.text.text().startswith(f"Wrote paths.dlcat: {STORE} products and their pictures' paths (not "
+                                              "the pictures), ")
+    assert win.message.text.text().endswith(" Each till is asked for the shared picture folder when it imports it.")
+
+
+def test_a_cancelled_export_says_nothing_was_written_and_writes_nothing(qtbot, main_window, shop, tmp_path: Path):
+    pipeline = _pipeline(shop, "store", tmp_path)
+    win = main_window(pipeline)
+    qtbot.waitUntil(lambda: win.catalog.model.rowCount() == STORE, timeout=WAIT_MS)
+    before = _tree(pipeline.data_dir)
+    tasks = win._bundle_tasks()
+    bundle = tmp_path / "ship" / "store.dlcat"
+    tasks.ask_pictures = lambda: True
+    tasks.ask_export_path = lambda _pictures: bundle
+    _trigger(win, "&Export a Catalog Bundle…")
+    tasks.progress.cancel.click()  # the worker has only begun: 80 pictures to check and write
+    assert tasks.progress.text.text() == "Cancelling…"
+    _wait_quiet(qtbot, win)
+    assert win.message.text.text() == "Export to store.dlcat cancelled; nothing was written."
+    assert win.message.level == "info"
+    assert not bundle.parent.exists() and _tree(pipeline.data_dir) == before
+
+
+def test_the_export_says_each_step_and_counts_the_pictures():
+    shown = [export_text(Path("/shop/store.dlcat"), step, 1234, 5000) for step in (COPYING, CHECKING, PACKING, WRITING)]
+    assert shown == ["Exporting the catalog to store.dlcat.\nCopying the catalog…",
+                     "Exporting the catalog to store.dlcat.\nChecking the pictures: 1,234 of 5,000…",
+                     "Exporting the catalog to store.dlcat.\nPacking the catalog into the bundle…",
+                     "Exporting the catalog to store.dlcat.\nWriting the pictures into the bundle: 1,234 of 5,000…"]

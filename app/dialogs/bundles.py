@@ -2,7 +2,10 @@
 
 A bundle is how a merchandiser ships the catalog to the store's tills and laptops (``engine.bundle``), but it
 existed only on the command line, "with DecorLens closed", and retail staff only ever see the installed app.
-Here the export writes the bundle in a worker and says what it wrote; the import first reads the bundle's
+Here the export first asks whether the pictures go in (left out where every till reads them from one shared
+folder: the CLI's ``--no-images``), then writes the bundle in a worker, showing each step the engine names with
+its counts ("Writing the pictures into the bundle: 1,234 of 5,000…"), with a Cancel that leaves nothing written:
+a large catalog's export takes minutes, and ran under a bar that never moved. The import first reads the bundle's
 manifest in a worker and asks in plain words (what the bundle holds, when and by which DecorLens it was made,
 that it replaces this catalog, which is backed up first, what this machine will compute), then imports it in a
 worker while the open app lets go of its catalog (``Pipeline.catalog_released``): the swap refuses a catalog
@@ -20,9 +23,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -32,7 +37,18 @@ from PySide6.QtWidgets import (
 from app.dialogs.backups import when
 from app.labels import plain_label, plain_question
 from app.workers import Job, Runner
-from engine.bundle import SUFFIX, BundleInfo, ImportResult, export_bundle, import_bundle, read_bundle
+from engine.bundle import (
+    CHECKING,
+    COPYING,
+    PACKING,
+    SUFFIX,
+    WRITING,
+    BundleInfo,
+    ImportResult,
+    export_bundle,
+    import_bundle,
+    read_bundle,
+)
 from engine.catalog import CatalogDamagedError
 from engine.pipeline import Pipeline
 from engine.scene_memory import photo_count
@@ -40,6 +56,19 @@ from engine.scene_memory import photo_count
 FILTER = f"Catalog bundles (*{SUFFIX})"
 RESTORE = "Catalog ▸ Restore a Backup…"
 MAX_VERSION = 40  # characters of a manifest's DecorLens version shown (a bundle is anyone's file)
+EXPORT = "Export a catalog bundle"
+EXPORT_QUESTION = (
+    "Export this catalog as one bundle file, to import on the store's tills and laptops?\n\n"
+    "The bundle carries every product's picture, so each till shows them wherever they came from.\n\n"
+    "Leave the pictures out only when every till reads them from one shared folder (a network drive), where "
+    "this computer reads them too: the bundle is then much smaller, and each till is asked for that folder "
+    "when it imports the bundle.")
+LEAVE_OUT = "Leave the pictures out: the tills share the picture folder"
+# What each step of an export is called here; the pictures' steps say their counts, the others (SQLite pages,
+# megabytes of the catalog) only move the bar.
+EXPORT_STEPS = {COPYING: "Copying the catalog", CHECKING: "Checking the pictures",
+                PACKING: "Packing the catalog into the bundle", WRITING: "Writing the pictures into the bundle"}
+COUNTED = (CHECKING, WRITING)
 
 
 @dataclass(frozen=True)
@@ -65,7 +94,8 @@ class Plan:
 
 
 class BundleProgress(QDialog):
-    """The export or import running: what it does, a bar, and Cancel where the engine can stop (re-embedding).
+    """The export or import running: what it does, a bar, and Cancel where the engine can stop (an export, an
+    import's re-embedding).
 
     Modal to the whole app: an import holds the catalog closed, and a search asked for meanwhile would only
     wait for it. The window behind still repaints; Esc and the title bar's close ask to cancel, never hide it.
@@ -93,6 +123,12 @@ class BundleProgress(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(self.bar)
         layout.addLayout(row)
+
+    def show_step(self, text: str) -> None:
+        """A new step: its words, and a busy bar until it reports how far it is."""
+        self.bar.setRange(0, 0)
+        if self.cancel.isEnabled():
+            self.text.setText(text)
 
     def show_progress(self, done: int, total: int, text: str) -> None:
         self.bar.setRange(0, max(total, 1))
@@ -126,25 +162,51 @@ class Bundles(QObject):
         self.pipeline = pipeline  # the window's current one (Settings may replace it)
         self.io = Runner(1, self)
         self.progress: BundleProgress | None = None
+        self.step = COPYING  # the export's step now (named by the engine as each starts)
 
     # -- export -----------------------------------------------------------------------------------
 
     def export(self) -> None:
-        """Save dialog, then the export in the worker, a busy bar meanwhile (the engine reports no steps)."""
-        path = None if self.io.busy() else self.ask_export_path()
+        """Whether the pictures go in, the save dialog, then the export in the worker: its steps shown as the engine
+        names them, with Cancel."""
+        pictures = None if self.io.busy() else self.ask_pictures()
+        path = None if pictures is None else self.ask_export_path(pictures)
         if path is None:
             return
         notes: list[str] = []
         data_dir = self.pipeline().data_dir
-        self._start("Export a catalog bundle", f"Writing the catalog to {path.name}…", False,
-                    lambda _job: export_bundle(data_dir, path, log=notes.append),
-                    done=lambda info: self.message.emit(exported_words(info, notes), "info" if notes else "done"))
 
-    def ask_export_path(self) -> Path | None:
-        """Where to write the bundle (a test answers it)."""
-        suggested = Path.home() / f"catalog-{date.today():%Y-%m-%d}{SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export a catalog bundle", str(suggested), FILTER)
+        def work(job: Job) -> BundleInfo:
+            return export_bundle(data_dir, path, include_images=pictures, log=notes.append, progress=job.progress,
+                                 cancelled=job.cancelled, step=job.deliver)
+
+        self.step = COPYING
+        self._start(EXPORT, export_text(path, COPYING, 0, 0), True, work,
+                    done=lambda info: self.message.emit(exported_words(info, notes), "info" if notes else "done"),
+                    cancelled=lambda _text: self.message.emit(
+                        f"Export to {path.name} cancelled; nothing was written.", "info"),
+                    progress=lambda done, total: self._exporting(path, done, total),
+                    delivered=lambda step: self._export_step(path, step))
+
+    def ask_pictures(self) -> bool | None:
+        """Whether the pictures go into the bundle; None when the export is cancelled (a test answers it)."""
+        return option_question(self.window, EXPORT, EXPORT_QUESTION, "Export…", LEAVE_OUT)
+
+    def ask_export_path(self, pictures: bool) -> Path | None:
+        """Where to write the bundle (a test answers it); a bundle without pictures is suggested a name that says so."""
+        without = "" if pictures else "-without-pictures"
+        suggested = Path.home() / f"catalog-{date.today():%Y-%m-%d}{without}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self.window, EXPORT, str(suggested), FILTER)
         return Path(path) if path else None
+
+    def _export_step(self, path: Path, step: object) -> None:
+        self.step = str(step)
+        if self.progress is not None:
+            self.progress.show_step(export_text(path, self.step, 0, 0))
+
+    def _exporting(self, path: Path, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.show_progress(done, total, export_text(path, self.step, done, total))
 
     # -- import -----------------------------------------------------------------------------------
 
@@ -198,7 +260,8 @@ class Bundles(QObject):
 
     def _start(self, title: str, text: str, cancellable: bool, work: Callable[[Job], object],
                done: Callable[[object], None], cancelled: Callable[[str], None] | None = None,
-               progress: Callable[[int, int], None] | None = None) -> None:
+               progress: Callable[[int, int], None] | None = None,
+               delivered: Callable[[object], None] | None = None) -> None:
         """``work`` in the worker under the progress dialog, which closes before its outcome is said."""
         progress_dialog = self.progress = BundleProgress(self.window, title, text, cancellable)
 
@@ -211,9 +274,30 @@ class Bundles(QObject):
             return end
 
         task = self.io.start(work, done=ended(done), failed=ended(lambda text: self.message.emit(text, "error")),
-                             cancelled=ended(cancelled), progress=progress)
+                             cancelled=ended(cancelled), progress=progress, delivered=delivered)
         progress_dialog.cancelRequested.connect(task.cancel)
         progress_dialog.show()
+
+
+def option_question(parent: QWidget, title: str, text: str, accept: str, option: str) -> bool | None:
+    """``app.labels.plain_question`` with a box to tick under it (unticked): ``accept`` the default, as nothing is
+    replaced; whether the box was left unticked, or None when cancelled."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    ticked = QCheckBox(option)
+    box.setCheckBox(ticked)
+    yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(yes)
+    box.exec()
+    return None if box.clickedButton() is not yes else not ticked.isChecked()
+
+
+def export_text(path: Path, step: str, done: int, total: int) -> str:
+    """The export's progress in words: the bundle, then the step, with its count where it counts pictures."""
+    words = EXPORT_STEPS[step]
+    counted = f": {done:,} of {total:,}…" if step in COUNTED and total else "…"
+    return f"Exporting the catalog to {path.name}.\n{words}{counted}"
 
 
 def read_plan(pipeline: Pipeline, path: Path) -> Plan:
@@ -290,11 +374,12 @@ def imported_words(plan: Plan, result: ImportResult) -> str:
 def exported_words(info: BundleInfo, notes: list[str]) -> str:
     """What an export wrote: the file, its products, pictures and size, and the engine's notes (changed images)."""
     m = info.manifest
-    pictures = (f"their {m['image_files']:,} pictures" if m["images"] == "embedded"
-                else "their pictures' paths (not the pictures)")
+    embedded = m["images"] == "embedded"
+    pictures = f"their {m['image_files']:,} pictures" if embedded else "their pictures' paths (not the pictures)"
     size = _size(info.path.stat().st_size)
     text = f"Wrote {info.path.name}: {info.products:,} products and {pictures}, {size}, in {info.path.parent}."
-    return " ".join([text, *(f"Note: {note}." for note in notes)])
+    shared = [] if embedded else ["Each till is asked for the shared picture folder when it imports it."]
+    return " ".join([text, *shared, *(f"Note: {note}." for note in notes)])
 
 
 def _backed_up(result: ImportResult) -> bool:
