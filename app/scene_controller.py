@@ -26,7 +26,7 @@ from app.undo import TagEdit
 from app.workers import Runner
 from engine import corrections
 from engine.catalog import Product
-from engine.corrections import EditableScene, Tag
+from engine.corrections import EditableScene, MatchedAgain, Tag, match_again
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
@@ -80,14 +80,6 @@ def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
     return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
 
 
-@dataclass
-class MatchedAgain:
-    """Another embedder's matches for an edited photo's tags: by number, with the box and category searched."""
-
-    embedder: str
-    found: dict[int, tuple[Box, str, list[Match]]]
-
-
 def searched_scene(pipeline: Pipeline, path: Path | None, pixels: np.ndarray | None, top_k: int) -> tuple[SceneResult, str]:
     """Worker side of tagging a photo: its scene, and the key of the embedder that matched it ("" for an empty
     catalog, whose tags have no matches: edited, they are matched once there are products)."""
@@ -99,15 +91,6 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     """Worker side of checking an edited photo's matches: the key of the embedder in use (loading it, if it is
     not yet); None while the catalog is empty, with nothing to match."""
     return pipeline.embedder.key if pipeline.catalog.count() else None
-
-
-def match_again(pipeline: Pipeline, pixels: np.ndarray, tags: list[Tag], top_k: int) -> MatchedAgain:
-    """Worker side of matching an edited photo's ``tags`` with the embedder in use: each box searched in its
-    category with its parts, as the photo's search searched it."""
-    found = pipeline.match_boxes(pixels, [t.obj.box for t in tags], [t.obj.category or None for t in tags], top_k,
-                                 parts=[t.obj.parts for t in tags])
-    return MatchedAgain(pipeline.embedder.key,
-                        {t.number: (t.obj.box, t.obj.category, m) for t, m in zip(tags, found, strict=True)})
 
 
 def _products_of(tag: Tag) -> set[str]:
@@ -274,18 +257,14 @@ class SceneController(QObject):
         )
 
     def _matched_again(self, again: MatchedAgain, words: str) -> None:
-        """Each tag as it stands gets its new matches; one whose box or category was edited meanwhile was searched
-        with those since. The undo history goes: an undo put back the previous embedder's matches with its step."""
-        standing = {t.number: (t.obj.box, t.obj.category) for t in self.scene.visible}
-        changed = [number for number, (box, category, _) in again.found.items() if standing.get(number) == (box, category)]
-        for number in changed:
-            self.scene.match_again(number, again.found[number][2])
-        self.scene.matched_with = again.embedder
+        """The tags that stand as they were searched take the new matches. The undo history goes: an undo put back
+        the previous embedder's matches with its step."""
+        taken = self.scene.take_matches(again)
         self.undo.clear()
         self._any, self._checked = {}, {}
         self._save()
         self.sceneChanged.emit()
-        for number in changed:
+        for number in taken:
             self.tagChanged.emit(number)
         self.refresh_from_catalog()
         self.info.emit(words)

@@ -18,7 +18,9 @@ from engine.shoppable import export_batch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary")
+    p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary",
+                       description="Tag scene photos: a JSON per scene and a CSV summary. A photo corrected in the "
+                                   "app is written with its edits (tags removed, drawn, confirmed), not searched again.")
     p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
     p.add_argument("--out", type=out_folder, required=True,
                    help="output folder (one inside a folder being tagged is left out of the tagging)")
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                 raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
     _say_failures(report.failed)
     objects = sum(len(r.objects) for r in report.results)
-    print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects) → {args.out / SUMMARY}")
+    edited = f"; {len(report.edited)} as corrected in the app" if report.edited else ""
+    print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects{edited}) → {args.out / SUMMARY}")
     return 0 if not report.failed else PARTLY_DONE
 
 

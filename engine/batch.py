@@ -17,14 +17,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.advice import Context, describe, folder_problem
+from engine.corrections import EditableScene, Tag, edits_for
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
-from engine.results import SceneResult
-from engine.scene_memory import BATCH, objects_of, remember
+from engine.results import Match, SceneResult
+from engine.scene_memory import BATCH, objects_of, remember, remember_saved
 
 SUMMARY = "summary.csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -36,21 +38,36 @@ SUMMARY_COLUMNS = [
     "rank", "sku", "name", "match_category", "match_score", "match",
     "failed",  # why a photo could not be tagged (its one row); empty on a tagged photo's rows. Added last.
 ]
+CONFIRMED = "confirmed"  # the summary's ``match`` of a product the user confirmed in the app
 ANOTHER = "another output folder"  # what the advice for a full or read-only output folder says to choose
+
+
+@dataclass
+class Tagged:
+    """A photo of the batch as it is written: searched, or as the user corrected it in the app (``edited``)."""
+
+    result: SceneResult  # its tags (an edited photo's as shown in the app)
+    data: dict[str, Any]  # its JSON: the search's, or the corrections file's superset of it
+    edited: EditableScene | None = None
 
 
 @dataclass
 class BatchReport:
     done: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    # What summary.csv lists, in batch order: each tagged photo's result, or a photo that could not be tagged
-    # and why (also in ``failed``).
-    listed: list[SceneResult | tuple[Path, str]] = field(default_factory=list)
+    # What summary.csv lists, in batch order: each tagged photo, or a photo that could not be tagged and why
+    # (also in ``failed``).
+    listed: list[Tagged | tuple[Path, str]] = field(default_factory=list)
 
     @property
     def results(self) -> list[SceneResult]:
         """The tagged photos' results, in batch order."""
-        return [item for item in self.listed if isinstance(item, SceneResult)]
+        return [item.result for item in self.listed if isinstance(item, Tagged)]
+
+    @property
+    def edited(self) -> list[Path]:
+        """The photos written as the user corrected them in the app."""
+        return [Path(item.result.image) for item in self.listed if isinstance(item, Tagged) and item.edited]
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
@@ -126,12 +143,14 @@ def check_out_dir(out_dir: Path, name: str = "the output folder", make: bool = T
 def tag_scenes(
     pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
-    on_result: Callable[[Path, str, SceneResult], None] | None = None,
+    on_result: Callable[[Path, str, dict[str, Any]], None] | None = None,
 ) -> BatchReport:
     """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch.
 
-    ``on_result(scene, stem, result)`` runs after each scene's JSON is written, for outputs of
-    one's own beside it (the GUI's shoppable HTML pages).
+    A photo corrected in the app is written as corrected (``engine.corrections.edits_for``), not searched
+    again: a merchandiser who removed the pins on books and confirmed products there published pages of the
+    detector's guesses. ``on_result(scene, stem, data)`` runs after each scene's JSON (``data``) is written, for
+    outputs of one's own beside it (the shoppable HTML pages).
     """
     check_out_dir(out_dir)
     report = BatchReport()
@@ -141,13 +160,13 @@ def tag_scenes(
             _write_summary(out_dir, report.listed)
             raise Cancelled(f"batch cancelled after {len(report.done)} of {len(scenes)} scenes")
         try:
-            result = pipeline.search_scene(scene, top_k)
+            tagged = _tag(pipeline, scene, top_k, report)
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
             report.listed.append((scene, str(exc)))
         else:
             try:
-                _keep(pipeline, scene, stems[n - 1], result, out_dir, report, on_result)
+                _keep(pipeline, scene, stems[n - 1], tagged, out_dir, report, on_result)
             except OSError as exc:  # the output folder is full or gone: no later scene would fare better
                 raise _cut_short(out_dir, report, len(scenes), exc) from exc
         if progress:
@@ -156,20 +175,38 @@ def tag_scenes(
     return report
 
 
-def _keep(pipeline: Pipeline, scene: Path, stem: str, result: SceneResult, out_dir: Path, report: BatchReport,
-          on_result: Callable[[Path, str, SceneResult], None] | None) -> None:
-    """A searched scene's JSON written, the scene remembered, and ``on_result`` run; what fails is reported."""
-    write_atomic(out_dir / f"{stem}.json", json.dumps(result.to_json(), indent=2))
+def _tag(pipeline: Pipeline, scene: Path, top_k: int | None, report: BatchReport) -> Tagged:
+    """The photo as corrected in the app if it was, else searched. Edits that cannot be read (moved aside by
+    ``load``) are reported, and the photo searched: its other outputs are still wanted."""
+    try:
+        edited = edits_for(pipeline, scene, top_k)
+    except DecorLensError as exc:
+        report.failed.append((scene, f"{exc}; tagged without them"))
+        edited = None
+    if edited is not None:
+        return Tagged(edited.shown, edited.to_json(), edited)
+    result = pipeline.search_scene(scene, top_k)
+    return Tagged(result, result.to_json())
+
+
+def _keep(pipeline: Pipeline, scene: Path, stem: str, tagged: Tagged, out_dir: Path, report: BatchReport,
+          on_result: Callable[[Path, str, dict[str, Any]], None] | None) -> None:
+    """A tagged scene's JSON written, the scene remembered, and ``on_result`` run; what fails is reported."""
+    write_atomic(out_dir / f"{stem}.json", json.dumps(tagged.data, indent=2))
     report.done.append(scene)
-    report.listed.append(result)
+    report.listed.append(tagged)
     try:  # Where used and Goes with learn from every tagged photo
-        remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
+        if tagged.edited is not None:
+            remember_saved(pipeline, scene, tagged.data)
+        else:
+            result = tagged.result
+            remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
     except (DecorLensError, sqlite3.Error) as exc:  # a full disk or a locked catalog: the tags are written
         why = describe(exc, Context(data_dir=pipeline.data_dir)) or str(exc)
         report.failed.append((scene, f"tagged but not remembered for Where used: {why}"))
     if on_result:
         try:
-            on_result(scene, stem, result)
+            on_result(scene, stem, tagged.data)
         except DecorLensError as exc:  # e.g. a page whose photo vanished: the batch goes on
             report.failed.append((scene, str(exc)))
 
@@ -188,21 +225,33 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
     return DecorLensError(f"{done}, listed in {out_dir / SUMMARY}: {reason}")
 
 
-def summary_rows(result: SceneResult) -> list[list[object]]:
+def summary_rows(result: SceneResult, edited: EditableScene | None = None) -> list[list[object]]:
     """A row per match of each tag; a tag without matches gets one with empty match cells, and a photo in
     which nothing was tagged one with only its ``scene``: without it, a merchandiser reading the spreadsheet
-    could not tell such a photo from one left out of the batch. ``failed`` is empty on all of them."""
+    could not tell such a photo from one left out of the batch. ``failed`` is empty on all of them. A photo
+    corrected in the app (``edited``) lists its tags as shown there: by their pin's number, a confirmed product
+    first, its ``match`` "confirmed"."""
     if not result.objects:
         return [[result.image] + [""] * (len(SUMMARY_COLUMNS) - 1)]
+    tags = edited.visible if edited is not None else [Tag(n, obj) for n, obj in enumerate(result.objects, 1)]
     rows: list[list[object]] = []
-    for i, obj in enumerate(result.objects, 1):
-        base = [result.image, i, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
+    for tag in tags:
+        obj = tag.obj
+        base = [result.image, tag.number, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
                 *[round(v, 1) for v in obj.tag]]
-        for rank, m in enumerate(obj.matches, 1):
-            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), m.match, ""])
-        if not obj.matches:
+        for rank, (m, kind) in enumerate(_listed(tag), 1):
+            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), kind, ""])
+        if not obj.matches and not tag.confirmed:
             rows.append(base + ["", "", "", "", "", "", ""])
     return rows
+
+
+def _listed(tag: Tag) -> list[tuple[Match, str]]:
+    """A tag's products in the summary's order, each with its ``match``: the confirmed one first."""
+    if tag.confirmed is None:
+        return [(m, m.match) for m in tag.obj.matches]
+    others = [(m, m.match) for m in tag.obj.matches if m.sku != tag.confirmed.sku]
+    return [(tag.confirmed, CONFIRMED), *others]
 
 
 def failed_row(scene: Path, reason: str) -> list[object]:
@@ -213,12 +262,12 @@ def failed_row(scene: Path, reason: str) -> list[object]:
     return [str(scene)] + [""] * (len(SUMMARY_COLUMNS) - 2) + [reason]
 
 
-def _write_summary(out_dir: Path, listed: Sequence[SceneResult | tuple[Path, str]]) -> None:
+def _write_summary(out_dir: Path, listed: Sequence[Tagged | tuple[Path, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
     for item in listed:
-        rows = summary_rows(item) if isinstance(item, SceneResult) else [failed_row(*item)]
+        rows = summary_rows(item.result, item.edited) if isinstance(item, Tagged) else [failed_row(*item)]
         writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
 

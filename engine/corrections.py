@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
+import numpy as np
+
 from engine.boxes import four_numbers
 from engine.catalog import Product
 from engine.corrections_file import (
@@ -39,7 +41,9 @@ from engine.corrections_file import (
 )
 from engine.errors import DecorLensError
 from engine.files import sha256_of, write_atomic
-from engine.results import Match, MatchKind, SceneObject, SceneResult
+from engine.imageio import load_image
+from engine.pipeline import Pipeline
+from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
 MATCH_KINDS = get_args(MatchKind)
 
@@ -90,6 +94,23 @@ def _touched(tag: Tag) -> bool:
     return tag.origin == USER or tag.original_category is not None or tag.confirmed is not None
 
 
+@dataclass
+class MatchedAgain:
+    """Another embedder's matches for an edited photo's tags: by number, with the box and category searched."""
+
+    embedder: str
+    found: dict[int, tuple[Box, str, list[Match]]]
+
+
+def match_again(pipeline: Pipeline, pixels: np.ndarray, tags: list[Tag], top_k: int | None = None) -> MatchedAgain:
+    """An edited photo's ``tags`` matched by the embedder in use (slow: a worker's, or a batch's): each box in its
+    category with its parts, as the photo's search searched it."""
+    found = pipeline.match_boxes(pixels, [t.obj.box for t in tags], [t.obj.category or None for t in tags], top_k,
+                                 parts=[t.obj.parts for t in tags])
+    return MatchedAgain(pipeline.embedder.key,
+                        {t.number: (t.obj.box, t.obj.category, m) for t, m in zip(tags, found, strict=True)})
+
+
 class EditableScene:
     """A ``SceneResult`` plus corrections; every mutating method returns the tag it changed."""
 
@@ -109,6 +130,11 @@ class EditableScene:
     @property
     def visible(self) -> list[Tag]:
         return [t for t in self.tags if not t.removed]
+
+    @property
+    def shown(self) -> SceneResult:
+        """The scene's result as the app shows it: the tags not removed, as corrected."""
+        return self._result_for(self.visible)
 
     def tag(self, number: int) -> Tag:
         for tag in self.tags:
@@ -137,12 +163,18 @@ class EditableScene:
             tag.confirmed = None
         return tag
 
-    def match_again(self, number: int, matches: list[Match]) -> Tag:
-        """Another embedder's matches for the tag, as it stands: its box, category and confirmed product stay,
-        the user's decisions (a confirmation holds whatever the embedder ranks first)."""
-        tag = self.tag(number)
-        tag.obj = replace(tag.obj, matches=list(matches))
-        return tag
+    def take_matches(self, again: MatchedAgain) -> list[int]:
+        """Another embedder's matches (``match_again``) for the tags that stand as they were searched then; one
+        whose box or category was edited meanwhile was searched with those. Boxes, categories and confirmed
+        products stay: the user's decisions (a confirmation holds whatever the embedder ranks first). Returns the
+        numbers of the tags that took them."""
+        standing = {t.number: (t.obj.box, t.obj.category) for t in self.visible}
+        taken = [number for number, (box, category, _) in again.found.items() if standing.get(number) == (box, category)]
+        for number in taken:
+            tag = self.tag(number)
+            tag.obj = replace(tag.obj, matches=list(again.found[number][2]))
+        self.matched_with = again.embedder
+        return taken
 
     def confirm(self, number: int, match: Match) -> Tag:
         """Mark ``match`` as the right product; confirming it again withdraws the confirmation."""
@@ -196,7 +228,7 @@ class EditableScene:
     # -- the file format -------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        data = self._result_for(self.visible).to_json()
+        data = self.shown.to_json()
         for entry, tag in zip(data["objects"], self.visible, strict=True):
             entry.update(_tag_fields(tag))
         removed = [t for t in self.tags if t.removed]
@@ -312,6 +344,19 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
 
 
 # -- on disk ------------------------------------------------------------------------------------
+
+
+def edits_for(pipeline: Pipeline, photo: Path, top_k: int | None = None) -> EditableScene | None:
+    """The edits saved in the app for ``photo`` (found by its content), as the app would open them: their tags
+    matched by the embedder in use where another matched them (read only: the app saves that when it opens the
+    photo). None: the photo has none. ``load``'s one line when they cannot be read."""
+    saved = find_saved(pipeline.data_dir, image_digest(photo))
+    if saved is None:
+        return None
+    scene = load(saved, photo)
+    if scene.visible and pipeline.catalog.count() and scene.matched_with != pipeline.embedder.key:
+        scene.take_matches(match_again(pipeline, load_image(photo), scene.visible, top_k))
+    return scene
 
 
 def image_digest(path: str | Path) -> str:

@@ -41,7 +41,6 @@ from engine.imageio import load_image
 from engine.importer import Progress
 from engine.links import safe_link
 from engine.pipeline import Pipeline
-from engine.results import SceneResult
 from engine.scene_memory import goes_with_any
 from engine.shoppable_assets import SCRIPT, STYLE, content_security_policy
 
@@ -184,8 +183,8 @@ def export_batch(
 ) -> BatchReport:
     """``decorlens tag`` output plus a page per scene, written as each scene is done."""
 
-    def page(photo: Path, stem: str, result: SceneResult) -> None:
-        write_scene_page(pipeline, result.to_json(), photo, out_dir, stem)
+    def page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
+        write_scene_page(pipeline, scene, photo, out_dir, stem)
 
     return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
 

@@ -242,3 +242,59 @@ def test_an_empty_out_is_refused_not_the_current_folder(data_dir, scene_path, tm
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "--out" in err
     assert not list(here.iterdir())
+
+
+def test_a_photo_corrected_in_the_app_is_written_as_corrected(data_dir, fresh_pipeline, scene_path, tmp_path, capsys):
+    """A merchandiser who removed a pin and confirmed a product in the app, then batch-tagged the folder,
+    published the detector's guesses: the batch searched every photo again. A photo with saved edits is now
+    written as the app shows it (JSON, summary rows by pin number with the confirmed product first, page), its
+    tags matched by the embedder in use when another matched them; a photo without edits is searched as before."""
+    from engine import corrections
+
+    edited_photo, plain_photo = _photos(tmp_path / "photos", scene_path, ("living.jpg", "lounge.jpg"))
+    scene = corrections.EditableScene(fresh_pipeline.search_scene(edited_photo),
+                                      corrections.image_digest(edited_photo), matched_with="an-embedder-since-replaced")
+    kept, gone = [t for t in scene.visible if len(t.obj.matches) > 1][:2]
+    chosen = kept.obj.matches[1]
+    scene.confirm(kept.number, chosen)
+    scene.remove(gone.number)
+    ranked = {t.number: [m.sku for m in t.obj.matches] for t in scene.visible}
+    for tag in scene.visible:  # the other embedder's lists, in another order than this one's
+        tag.obj.matches.reverse()
+    corrections.save(scene.to_json(), data_dir)
+
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(edited_photo), str(plain_photo), "--out", str(out), "--html") == 0
+    assert "1 as corrected in the app" in capsys.readouterr().out
+    written = json.loads((out / "living.json").read_text())
+    assert [o["number"] for o in written["objects"]] == [t.number for t in scene.visible]
+    assert {o["number"]: [m["sku"] for m in o["matches"]] for o in written["objects"]} == ranked
+    assert next(o for o in written["objects"] if o["number"] == kept.number)["confirmed_sku"] == chosen.sku
+    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["scene"] == str(edited_photo)]
+    assert {int(r["object"]) for r in rows} == set(ranked)
+    first = next(r for r in rows if r["object"] == str(kept.number) and r["rank"] == "1")
+    assert (first["sku"], first["match"]) == (chosen.sku, "confirmed")
+    assert chosen.sku in (out / "living.html").read_text()
+    plain = json.loads((out / "lounge.json").read_text())
+    assert "corrections" not in plain
+    assert len(plain["objects"]) == len(fresh_pipeline.search_scene(plain_photo).objects)
+
+
+def test_edits_that_cannot_be_read_are_said_and_the_photo_searched(data_dir, fresh_pipeline, scene_path, tmp_path,
+                                                                   capsys):
+    """Saved edits that are not JSON: kept aside as the app keeps them, said on the photo's line, and the photo
+    tagged by a search, its outputs still wanted (exit 1: done in part)."""
+    from engine import corrections
+
+    (photo,) = _photos(tmp_path / "photos", scene_path, ("living.jpg",))
+    saved = corrections.corrections_path(data_dir, photo, corrections.image_digest(photo))
+    saved.parent.mkdir(parents=True)
+    saved.write_text("{not json")
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(photo), "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert "are unreadable" in err and "tagged without them" in err and len(err.strip().splitlines()) == 1
+    assert saved.with_name(saved.stem + corrections.MOVED_ASIDE).is_file()
+    written = json.loads((out / "living.json").read_text())
+    assert len(written["objects"]) == len(fresh_pipeline.search_scene(photo).objects)

@@ -60,7 +60,8 @@ class BatchDialog(QDialog):
         self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
         self.status = QLabel(
             "Each photo gets its tags as <photo>.json and a shoppable web page <photo>.html; "
-            "all tags of the folder also go in one spreadsheet, summary.csv."
+            "all tags of the folder also go in one spreadsheet, summary.csv. A photo you corrected here is "
+            "written with your edits."
         )
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # shows folder names and error messages
         self.status.setObjectName("muted")
@@ -146,7 +147,8 @@ class BatchDialog(QDialog):
         self._set_running(False)
         objects = sum(len(r.objects) for r in report.results)
         summary = Path(self.target.text()) / SUMMARY
-        text = f"Tagged {len(report.done)} photos ({objects} tags). Summary: {summary}"
+        edited = f", {len(report.edited)} of them with your edits" if report.edited else ""
+        text = f"Tagged {len(report.done)} photos ({objects} tags{edited}). Summary: {summary}"
         if report.failed:
             text += f"\n{len(report.failed)} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)
