@@ -147,8 +147,9 @@ class BatchDialog(QDialog):
         self._set_running(False)
         objects = sum(len(r.objects) for r in report.results)
         summary = Path(self.target.text()) / SUMMARY
-        edited = f", {len(report.edited)} of them with your edits" if report.edited else ""
-        text = f"Tagged {len(report.done)} photos ({objects} tags{edited}). Summary: {summary}"
+        corrected = len(report.edited)
+        edited = f"; {corrected} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
+        text = f"Tagged {len(report.done)} photos ({objects} tags){edited}. Summary: {summary}"
         if report.failed:
             text += f"\n{len(report.failed)} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)
