@@ -888,10 +888,11 @@ class MainWindow(QMainWindow):
                           failed=lambda m: self.show_message(m, "error"))
 
     def _damaged_set_aside(self, aside: Path) -> None:
+        from app.dialogs.backups import Restored  # the words of the Backups window's own Set It Aside
+
         self.warm_up()  # the empty catalog's page and status line, in place of the damaged one's error
         self.catalog.refresh()
-        self.show_message(f"The damaged catalog is kept as {aside.name} in the data folder. Import the products "
-                          "again: Catalog ▸ Import Folder…, Import CSV… or Import a Catalog Bundle….", "done")
+        self.show_message(Restored(0, None, aside).summary(), "done")
 
     def _open_tag(self, path: Path, number: int) -> None:
         self._pending_tag = self._kept_tag = (Path(path), number)

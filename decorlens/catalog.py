@@ -11,7 +11,7 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
-from engine.backups import backups_dir, find_backup, list_backups
+from engine.backups import BEFORE_RESTORE, backups_dir, find_backup, list_backups
 from engine.catalog import CatalogDamagedError
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError
@@ -261,7 +261,7 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(f"restored {restored} products from {source.name}; the damaged catalog is kept as {aside.name} "
               f"({damage})")
         return 0
-    saved = next((b for b in list_backups(path) if b.reason == "before-restore"), None)
+    saved = next((b for b in list_backups(path) if b.reason == BEFORE_RESTORE), None)
     print(f"restored {restored} products from {source.name} (the catalog had {before})"
           + (f"; the previous catalog is backed up as {saved.name}" if saved and before else ""))
     return 0

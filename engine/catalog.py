@@ -22,7 +22,14 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from engine.backups import DAMAGE_WORDS, damage_advice, read_only, replace_damaged, take_backup
+from engine.backups import (
+    BEFORE_RESTORE,
+    DAMAGE_WORDS,
+    damage_advice,
+    read_only,
+    replace_damaged,
+    take_backup,
+)
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
@@ -550,7 +557,7 @@ class Catalog:
         """
         _check_restorable(Path(backup))
         self.check()
-        self.backup("before-restore", protect=Path(backup))
+        self.backup(BEFORE_RESTORE, protect=Path(backup))
         self.db.execute("ATTACH DATABASE ? AS restored", (str(Path(backup).resolve()),))  # only read
         try:
             self._replace_all()

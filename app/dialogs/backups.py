@@ -35,14 +35,14 @@ from PySide6.QtWidgets import (
 from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.workers import Job, Runner
-from engine.backups import KEEP, Backup, list_backups
+from engine.backups import BEFORE_RESTORE, KEEP, Backup, list_backups
 from engine.catalog import CatalogDamagedError
 from engine.errors import ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 
 REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
-           "before-restore": "a restore"}  # the reasons ``engine`` takes backups for, in words
+           BEFORE_RESTORE: "a restore"}  # the reasons ``engine`` takes backups for, in words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
              f"and keeps the newest {KEEP}; a restore pushes none of them out.")
 NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
