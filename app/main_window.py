@@ -49,6 +49,7 @@ from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Runner, Task
 from engine.backups import NO_BACKUP
+from engine.bundle import SUFFIX as BUNDLE_SUFFIX
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
@@ -306,6 +307,7 @@ class MainWindow(QMainWindow):
         self.setup.installed.connect(self.reload_pipeline)
         self.welcome.importFolder.connect(lambda: self._to_catalog(self.catalog.choose_folder))
         self.welcome.importCsv.connect(lambda: self._to_catalog(self.catalog.choose_csv))
+        self.welcome.importBundle.connect(lambda: self._bundle_tasks().import_())
         self.welcome.openPhoto.connect(self.choose_photo)
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self._show_photo_page())
@@ -427,6 +429,12 @@ class MainWindow(QMainWindow):
         found. The listing goes on in a worker (0.2-0.3 s for 20,000 photos here, longer on a network share),
         the Photos strip filling as it goes; the listing's order is the strip's, so the photo opened first
         stays first. Opening something else, or Stop, ends a listing."""
+        bundles = [p for p in paths if p.suffix.lower() == BUNDLE_SUFFIX and p.is_file()]
+        if bundles:  # a catalog bundle opened or dropped: it said "No photos in store.dlcat"
+            self._import_dropped(bundles)
+            paths = [p for p in paths if p not in bundles]
+            if not paths:
+                return
         if self._listing is not None:
             self._listing.cancel()  # its parts still on their way are dropped (``ours``)
         self._found, self._candidates, self._strip_follows, self._tried_all = [], [], False, None
@@ -441,6 +449,15 @@ class MainWindow(QMainWindow):
             done=ours(lambda _count: self._listing_ended(paths)),
             failed=ours(lambda m: self._listing_ended(paths, m)),
         )
+
+    def _import_dropped(self, bundles: list[Path]) -> None:
+        """A catalog bundle dropped on the window (or given to ``decorlens gui``) imports as Catalog ▸ Import a
+        Catalog Bundle… does, asking first; one at a time, as each replaces the catalog."""
+        self._bundle_tasks().import_(bundles[0])
+        if len(bundles) > 1:
+            names = ", ".join(b.name for b in bundles[1:])
+            self.show_message(f"Each bundle replaces the whole catalog, so only {bundles[0].name} is imported; "
+                              f"not {names}.", "info")
 
     def stop_listing(self) -> None:
         """Stop the folder being listed; the photos found so far stay in the strip."""

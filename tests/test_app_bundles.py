@@ -24,7 +24,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox  # noqa: E402
 
 from app.dialogs.bundles import Bundles, export_text, question, read_plan  # noqa: E402
 from engine import __version__  # noqa: E402
@@ -359,3 +359,30 @@ def test_the_export_says_each_step_and_counts_the_pictures():
                      "Exporting the catalog to store.dlcat.\nChecking the pictures: 1,234 of 5,000…",
                      "Exporting the catalog to store.dlcat.\nPacking the catalog into the bundle…",
                      "Exporting the catalog to store.dlcat.\nWriting the pictures into the bundle: 1,234 of 5,000…"]
+
+
+def test_a_bundle_dropped_on_a_new_install_imports_as_the_menu_does(qtbot, main_window, fresh_pipeline, shop,
+                                                                    tmp_path: Path):
+    """Retail staff given the store's bundle on a new till: dropped on the window (or given to `decorlens gui`),
+    it said "No photos in store.dlcat", and the first page offered only a folder or a CSV. The first page now
+    offers a bundle too, and a bundle dropped asks the import's question, then imports."""
+    from file_drop import drop_file
+
+    bundle = export_bundle(shop["store"], tmp_path / "ship" / "store.dlcat").path
+    win = main_window(fresh_pipeline)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is win.welcome, timeout=WAIT_MS)
+    chosen: list[bool] = []
+    tasks = win._bundle_tasks()
+    tasks.ask_bundle = lambda: chosen.append(True)  # the open dialog, closed without a choice
+    win.welcome.bundle_action.trigger()
+    assert chosen == [True] and "catalog bundle" in win.welcome.findChild(QLabel).text()
+
+    asked: list[str] = []
+    _importer(win, tmp_path / "not-this-one.dlcat", asked, [])
+    assert drop_file(win, bundle)
+    _wait_quiet(qtbot, win)
+    assert len(asked) == 1 and asked[0].startswith(f"Import the {STORE} products of store.dlcat?\n\n")
+    assert "This catalog is empty: the import fills it." in asked[0] and "REPLACES" not in asked[0]
+    assert win.message.text.text().startswith(f"Imported {STORE} products from store.dlcat.")
+    qtbot.waitUntil(lambda: win.catalog.model.rowCount() == STORE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is not win.welcome, timeout=WAIT_MS)

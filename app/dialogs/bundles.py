@@ -210,9 +210,12 @@ class Bundles(QObject):
 
     # -- import -----------------------------------------------------------------------------------
 
-    def import_(self) -> None:
-        """Open dialog, then the bundle's manifest and this catalog read in the worker, then the question."""
-        path = None if self.io.busy() else self.ask_bundle()
+    def import_(self, path: Path | None = None) -> None:
+        """The bundle ``path`` (dropped on the window, or given to ``decorlens gui``), else one chosen in the open
+        dialog; then its manifest and this catalog read in the worker, then the question, as for the menu's."""
+        if self.io.busy():
+            return
+        path = path or self.ask_bundle()
         if path is None:
             return
         pipeline = self.pipeline()
@@ -326,7 +329,9 @@ def question(plan: Plan) -> str:
     name, count, categories = info.path.name, info.products, len(m["categories"])
     version = str(m.get("decorlens", "?"))[:MAX_VERSION]
     kinds = f"{categories:,} categor{'y' if categories == 1 else 'ies'}"
-    lines = [f"Replace this catalog with the {count:,} products of {name}?",
+    ask = f"Import the {count:,} products of {name}?" if plan.products == 0 else (
+        f"Replace this catalog with the {count:,} products of {name}?")  # an empty one: nothing is replaced
+    lines = [ask,
              f"{name} holds {count:,} products in {kinds}. It was made {_made(m.get('created'))} by DecorLens {version}."]
     if plan.products is None:
         lines.append(f"It replaces this catalog, which is damaged and cannot be read ({plan.damage}). The damaged "

@@ -180,6 +180,7 @@ class EmptyCatalogPage(QWidget):
 
     importFolder = Signal()
     importCsv = Signal()
+    importBundle = Signal()
     openPhoto = Signal()
 
     def __init__(self, parent: QWidget | None = None):
@@ -194,6 +195,9 @@ class EmptyCatalogPage(QWidget):
             "and <code>image</code> (a path relative to the CSV, or a URL), optionally <code>name</code>, "
             "<code>url</code> and <code>price</code>. Google Merchant Center and Shopify exports import "
             "as they are.</p>"
+            "<p><b>A catalog bundle</b> (<code>.dlcat</code>), the whole catalog as another DecorLens exported it "
+            "(Catalog ▸ Export a Catalog Bundle…): how a store's other machines get it. You can also drop the "
+            "file on this window.</p>"
         )
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -204,6 +208,8 @@ class EmptyCatalogPage(QWidget):
         self.folder_action.triggered.connect(self.importFolder)
         self.csv_action = menu.addAction("From a CSV file…")
         self.csv_action.triggered.connect(self.importCsv)
+        self.bundle_action = menu.addAction("From a catalog bundle (.dlcat)…")
+        self.bundle_action.triggered.connect(self.importBundle)
         self.import_button.setMenu(menu)
         photo = QPushButton("Open a room photo…")
         photo.setToolTip("Tags work without a catalog; matches need one")
