@@ -6,17 +6,18 @@ API (readers and writers in other processes keep working), written to a unique t
 into place, so a kill leaves either a whole backup or a temp file that the next backup deletes. Names sort
 by time: ``catalog-<UTC time>-<reason>.sqlite``.
 
-The newest ``KEEP`` are kept, not counting those a restore takes (``_prune``): a restore is how a user goes
-back, and the points before the one restored are the ones they may want next. Restoring the oldest of five,
-taken before an embedder switch, took two backups (the catalog before the restore, then the restored one
-before it was re-embedded) and so deleted the one before it and the restored backup itself.
+The newest ``KEEP`` are kept, not counting the one a restore takes of the catalog it replaces (``_prune``): a
+restore is how a user goes back, and the points before the one restored are the ones they may want next. A
+catalog restored and not changed since is not backed up again before it is re-embedded (``Catalog.restored``):
+its backup is the one it came from. Restoring the oldest of five, taken before an embedder switch, took two
+backups (the catalog before the restore, then the restored one before it was re-embedded) and so deleted the
+one before it and the restored backup itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import os
 import re
 import sqlite3
@@ -93,48 +94,15 @@ def take_backup(
 
 
 def _prune(catalog_path: Path, keep: int, protect: Path | None) -> None:
-    """Delete all but the newest ``keep`` backups, counting neither those a restore took of the catalog it replaced
-    (``BEFORE_RESTORE``) nor those that hold the same catalog as an older one (the restored one, backed up again
-    before it is re-embedded for the embedder in use): a restore never pushes out the backups before it. Of those
-    not counted, the newest ``keep`` are kept too; ``protect`` never goes."""
+    """Delete all but the newest ``keep`` backups, not counting those a restore took of the catalog it replaced
+    (``BEFORE_RESTORE``): a restore never pushes out the backups before it. Of those, the newest ``keep`` are kept
+    too; ``protect`` never goes."""
     found = list_backups(catalog_path)
-    if len(found) <= keep:
-        return
-    copies = _copies(found)
-    counted = [b for b in found if b.reason != BEFORE_RESTORE and b not in copies]
-    extra = [b for b in found if b.reason == BEFORE_RESTORE or b in copies]
+    counted = [b for b in found if b.reason != BEFORE_RESTORE]
+    extra = [b for b in found if b.reason == BEFORE_RESTORE]
     for old in counted[keep:] + extra[keep:]:
         if protect is None or old.path.resolve() != Path(protect).resolve():
             old.path.unlink(missing_ok=True)
-
-
-def _copies(found: list[Backup]) -> set[Backup]:
-    """The backups (``found`` newest first) that hold the same products and vectors as an older one."""
-    seen: set[str] = set()
-    copies = set()
-    for backup in reversed(found):
-        contents = _contents(backup.path)
-        if contents in seen:
-            copies.add(backup)
-        elif contents is not None:
-            seen.add(contents)
-    return copies
-
-
-def _contents(path: Path) -> str | None:
-    """A digest of what a restore takes from a backup: its products, whole, and which vectors it holds (not
-    their bytes: a vector is its product's image under one embedder); None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with read_only(path) as db:
-            for query in ("SELECT * FROM products ORDER BY id",
-                          "SELECT product_id, embedder, image_hash FROM vectors ORDER BY product_id, embedder"):
-                for row in db.execute(query):
-                    digest.update(repr(row).encode())
-                digest.update(b"\0")
-    except sqlite3.DatabaseError:
-        return None
-    return digest.hexdigest()
 
 
 def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:

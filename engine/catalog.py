@@ -25,6 +25,7 @@ import numpy as np
 from engine.backups import (
     BEFORE_RESTORE,
     DAMAGE_WORDS,
+    backups_dir,
     damage_advice,
     read_only,
     replace_damaged,
@@ -33,6 +34,7 @@ from engine.backups import (
 from engine.errors import CatalogError
 
 SCHEMA_VERSION = 1
+RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
 IDENTITY = "catalog_id"  # meta key: a random name of this catalog file, which its index records (``identity``)
 GLOBAL = ""  # tombstone category meaning "gone from the all-categories index too"; no category is empty
 LOCK_TIMEOUT_ENV = "DECORLENS_LOCK_TIMEOUT"
@@ -567,7 +569,22 @@ class Catalog:
             raise
         finally:
             self.db.execute("DETACH DATABASE restored")
+        self.mark_restored(Path(backup))
         return self.count()
+
+    def mark_restored(self, backup: Path) -> None:
+        """Record that the catalog is now ``backup``, as of its current revision (``restored``)."""
+        with self.write():
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                            (RESTORED_FROM, f"{self.revision} {Path(backup).name}"))
+
+    def restored(self) -> bool:
+        """Whether the catalog is a backup restored, unchanged since (same revision), that is still kept: that
+        backup is its backup, and another copy (before it is re-embedded for the embedder in use) would only push
+        an older backup out of the newest kept."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (RESTORED_FROM,)).fetchone()
+        revision, _, name = str(row[0] if row else "").partition(" ")
+        return revision == str(self.revision) and bool(name) and (backups_dir(self.path) / Path(name).name).is_file()
 
     def _replace_all(self) -> None:
         """Every product and vector of ``main`` replaced by those of the attached ``restored``, in one transaction."""

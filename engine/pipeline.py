@@ -379,6 +379,7 @@ class Pipeline:
         except CatalogDamagedError as exc:  # it did not open, or its check found damage: nothing changed in it
             with self.catalog_released():  # kept closed until the restored one is in its place
                 aside, products = restore_damaged(self.data_dir / CATALOG_FILE, backup)
+            self.catalog.mark_restored(backup)
             return products, aside, exc.detail
 
     def set_catalog_aside(self) -> Path:
@@ -402,7 +403,7 @@ class Pipeline:
         chosen = self.matcher(matcher)
         with self._lock:
             missing = len(self.catalog.missing_vectors(chosen.key))
-            if missing and chosen.key not in self.catalog.embedders():
+            if missing and chosen.key not in self.catalog.embedders() and not self.catalog.restored():
                 self.catalog.backup("re-embed")  # an embedder switch: the whole catalog is embedded again
             embedded = embed_missing(self.catalog, chosen, progress, cancelled)
             failed = self.catalog.missing_vectors(chosen.key) if missing else []

@@ -36,7 +36,8 @@ def test_a_restore_keeps_every_backup_before_the_one_it_brings_back(fresh_pipeli
     """Restoring the oldest of 5 backups, taken before an embedder switch, backed the catalog up twice (before the
     restore, then the restored catalog before it was re-embedded for the embedder in use), each pruning to the
     newest 5: the backup before it and the restored one itself were deleted, the points a user who restores to undo
-    a mistake may want next. The backups a restore takes now come on top of the 5 kept."""
+    a mistake may want next. The backup a restore takes now comes on top of the 5 kept, and the restored catalog,
+    unchanged, is re-embedded without another copy of the backup it came from."""
     fresh_pipeline.import_catalog(_lamps(ikea, tmp_path, 10))
     skus = sorted(p.sku for p in fresh_pipeline.catalog.products())
     path = fresh_pipeline.catalog.path
@@ -53,15 +54,15 @@ def test_a_restore_keeps_every_backup_before_the_one_it_brings_back(fresh_pipeli
     assert pipeline.restore_backup(oldest.path)[0] == 10
     assert pipeline.prepare_matcher() == 10  # as Restore a Backup… does: the restored products lack V1's vectors
     after = list_backups(path)
-    assert [b.reason for b in after[:2]] == ["re-embed", BEFORE_RESTORE]
-    assert [b.name for b in after[2:]] == [b.name for b in before]  # none pushed out, the restored one neither
-    assert [b.products() for b in after] == [10, 6, 7, 8, 9, 9, 10]
+    assert after[0].reason == BEFORE_RESTORE  # the restored catalog is not backed up again: its backup is oldest
+    assert [b.name for b in after[1:]] == [b.name for b in before]  # none pushed out, the restored one neither
+    assert [b.products() for b in after] == [6, 7, 8, 9, 9, 10]
 
     for sku in skus[4:9]:  # five removals later, only the newest 5 of theirs count: the older ones go
         pipeline.remove_products([sku])
     kept = list_backups(path)
     assert [b.reason for b in kept] == ["remove"] * KEEP + [BEFORE_RESTORE]
-    assert kept[-1].name == after[1].name  # the catalog as it was before the restore, still there to go back to
+    assert kept[-1].name == after[0].name  # the catalog as it was before the restore, still there to go back to
     pipeline.close()
 
 
