@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.advice import Context, describe, folder_problem
-from engine.corrections import EditableScene, Tag, edits_for
+from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES, Progress
@@ -180,7 +180,7 @@ def _tag(pipeline: Pipeline, scene: Path, top_k: int | None, report: BatchReport
     ``load``) are reported, and the photo searched: its other outputs are still wanted."""
     try:
         edited = edits_for(pipeline, scene, top_k)
-    except DecorLensError as exc:
+    except UnreadableEdits as exc:
         report.failed.append((scene, f"{exc}; tagged without them"))
         edited = None
     if edited is not None:

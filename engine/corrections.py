@@ -48,6 +48,10 @@ from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 MATCH_KINDS = get_args(MatchKind)
 
 
+class UnreadableEdits(DecorLensError):
+    """A photo's saved edits cannot be read; the file is kept aside (``load``)."""
+
+
 @dataclass
 class Tag:
     """One object of the scene with the user's decisions about it."""
@@ -349,8 +353,11 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
 def edits_for(pipeline: Pipeline, photo: Path, top_k: int | None = None) -> EditableScene | None:
     """The edits saved in the app for ``photo`` (found by its content), as the app would open them: their tags
     matched by the embedder in use where another matched them (read only: the app saves that when it opens the
-    photo). None: the photo has none. ``load``'s one line when they cannot be read."""
-    saved = find_saved(pipeline.data_dir, image_digest(photo))
+    photo). None: the photo has none, or cannot be read. ``UnreadableEdits`` when they cannot be read."""
+    try:
+        saved = find_saved(pipeline.data_dir, image_digest(photo))
+    except OSError:  # the photo cannot be read (``NotAFile`` is one): its search says why, in the batch's words
+        return None
     if saved is None:
         return None
     scene = load(saved, photo)
@@ -399,5 +406,5 @@ def load(path: Path, image: str | Path) -> EditableScene:
         try:
             path.replace(aside)
         except OSError:  # gone meanwhile, or a read-only folder: nothing to keep aside
-            raise DecorLensError(f"saved edits {path.name} are unreadable ({reason})") from exc
-        raise DecorLensError(f"saved edits {path.name} are unreadable ({reason}); kept as {aside.name}") from exc
+            raise UnreadableEdits(f"saved edits {path.name} are unreadable ({reason})") from exc
+        raise UnreadableEdits(f"saved edits {path.name} are unreadable ({reason}); kept as {aside.name}") from exc
