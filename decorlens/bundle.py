@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Self
 
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.bundle import (
+    ADDING,
     CHECKING,
     COPYING,
+    EMBEDDING,
     PACKING,
+    REPLACING,
     SUFFIX,
+    UNPACKING,
     WRITING,
     export_bundle,
     import_bundle,
@@ -22,7 +27,10 @@ from engine.bundle import (
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
-UNITS = {COPYING: "page", CHECKING: "img", PACKING: "MB", WRITING: "img"}  # what each export step counts
+# what each step of an export or an import counts
+UNITS = {COPYING: "page", CHECKING: "img", PACKING: "MB", WRITING: "img", UNPACKING: "MB", ADDING: "img",
+         EMBEDDING: "img"}
+TOO_LATE = "replacing the catalog: too late to stop, it takes a moment"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +66,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 class StepBars:
     """A bar per step of a long command that names its steps as they start (``bundle export``): the step's bar
-    closes when the next one opens, so the terminal keeps one finished line per step."""
+    closes when the next one opens, so the terminal keeps one finished line per step (``bundle import`` too)."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -85,9 +93,23 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.images_from and info.manifest["images"] == "embedded":  # its own images were used, the folders unread
         raise DecorLensError(f"--images-from is for a bundle exported with --no-images; {args.bundle.name} carries "
                              "its images: leave --images-from out")
-    with bar("embedding", args.quiet) as progress:
-        result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, progress, log,
-                               images_from=args.images_from)
+    late: list[int] = []  # signals received while the catalog was being replaced
+
+    def too_late(signum: int, _frame: object) -> None:
+        late.append(signum)
+        note(TOO_LATE)
+
+    def step(name: str) -> None:
+        bars.step(name)
+        if name == REPLACING:  # the engine no longer stops: a second Ctrl-C must not abort the swap either
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, too_late)
+
+    with stop_on_ctrl_c() as stop, StepBars(args.quiet) as bars:  # it puts back the handlers ``step`` replaced
+        result = import_bundle(args.bundle, pipeline.data_dir, pipeline.embedder, args.re_embed, bars.progress, log,
+                               images_from=args.images_from, cancelled=stop, step=step)
+    if stop() or late:
+        note("asked to stop after the last point the import can stop at: it finished")
     for warning in result.warnings:
         note(f"warning: {warning}")
     print(result.summary())

@@ -42,6 +42,13 @@ An export of a large catalog (a million products, each with a picture) takes min
 starts (``EXPORT_STEPS``), counts within it, and stops between two parts of any step when cancelled: the snapshot
 copies its pages a batch at a time, the pictures go one by one, SQLite's own work (compacting the copy) is
 interrupted. Cancelled, it raises ``Cancelled`` and leaves nothing: the temporary folder and the ``.part`` file go.
+
+An import takes as long (every picture is decoded to be checked), and does the same with ``IMPORT_STEPS``: it stops
+between two megabytes unpacked, two products checked, two pictures moved in, two chunks re-embedded, and while the
+index is built (SQLite's reading of the vectors is interrupted). Cancelled, it leaves the data dir as it was: the
+staging folder goes, the pictures it moved in are taken back. The last step (``REPLACING``: the old catalog backed
+up, the new one swapped in) is never stopped: a backup taken and then thrown away could have pushed an older one out
+of the newest five, and the swap itself is the commit point.
 """
 
 from __future__ import annotations
@@ -108,6 +115,15 @@ REPORTS = 500  # counts a step reports at most: a million queued reports flooded
 SQLITE_OPS = 100_000  # virtual machine steps between two looks at the Cancel button while SQLite compacts
 MB = 1 << 20
 EXPORT_CANCELLED = "export cancelled; no bundle was written"
+
+# The steps of an import, as it names them when each starts; CHECKING (every product with its picture) is the export's.
+UNPACKING = "unpacking the bundle"  # every member written out and checked against the manifest: megabytes
+ADDING = "adding the pictures"  # the checked pictures moved into the data dir's picture folder
+EMBEDDING = "computing vectors"  # a bundle of another embedder only (re_embed): products
+INDEXING = "building the index"  # from the imported vectors: not counted, but stoppable
+REPLACING = "replacing the catalog"  # the old one backed up, the new one swapped in: never stopped
+IMPORT_STEPS = (UNPACKING, CHECKING, ADDING, EMBEDDING, INDEXING, REPLACING)
+IMPORT_CANCELLED = "import cancelled; the catalog is unchanged"
 
 
 @dataclass
@@ -178,23 +194,35 @@ class ImportResult:
 
 @dataclass
 class _Report:
-    """How an export says where it is: ``step`` names each step as it starts (one of ``EXPORT_STEPS``),
-    ``progress`` counts within it, and ``check`` raises ``Cancelled`` once ``cancelled`` says so."""
+    """How an export or an import says where it is: ``step`` names each step as it starts (one of ``EXPORT_STEPS``
+    or ``IMPORT_STEPS``), ``progress`` counts within it, and ``check`` raises ``Cancelled`` (in the words ``stopped``)
+    once ``cancelled`` says so."""
 
     step: Log
     progress: Progress
     cancelled: Callable[[], bool]
+    stopped: str = EXPORT_CANCELLED
+    last: tuple[int, int] = (0, 0)  # the count reported last
+
+    def begin(self, name: str) -> None:
+        self.last = (0, 0)
+        self.step(name)
 
     def check(self) -> None:
         if self.cancelled():
-            raise Cancelled(EXPORT_CANCELLED)
+            raise Cancelled(self.stopped)
 
     def count(self, done: int, total: int) -> None:
         """Report ``done`` of ``total`` (at most ``REPORTS`` times a step, and always its end; nothing while the total
-        is unknown, as while the snapshot waits for a writer); then ``check``."""
-        if total and (done == total or done % max(1, total // REPORTS) == 0):
+        is unknown, as while the snapshot waits for a writer; never the same count twice); then ``check``."""
+        if total and (done == total or done % max(1, total // REPORTS) == 0) and (done, total) != self.last:
+            self.last = (done, total)
             self.progress(done, total)
         self.check()
+
+    def megabytes(self, done: int, total: int) -> None:
+        """``count`` of bytes, in megabytes begun: many small pictures fall in one, reported once."""
+        self.count(-(-done // MB), -(-total // MB))
 
 
 def export_bundle(
@@ -274,10 +302,10 @@ def _stage(
 ) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
     """The bundle's parts prepared in ``stage``: the manifest, its members by name, the images."""
     db_path = stage / CATALOG_FILE
-    report.step(COPYING)
+    report.begin(COPYING)
     _snapshot(data_dir / CATALOG_FILE, db_path, report)
     _strip_foreign(db_path)
-    report.step(CHECKING)
+    report.begin(CHECKING)
     images, stale, missing = _bundle_images(db_path, include_images, stage / "changed", report)
     if missing:
         shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
@@ -288,7 +316,7 @@ def _stage(
     if stale:
         log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
             "describe the old pictures (re-import the catalog to refresh them)")
-    report.step(PACKING)
+    report.begin(PACKING)
     _finalise_db(db_path, report)
     members = {CATALOG_FILE: db_path}
     if (data_dir / CATEGORIES_FILE).is_file():
@@ -471,7 +499,7 @@ def _write_zip(
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         _write_members(zf, members, report)
         if images:
-            report.step(WRITING)
+            report.begin(WRITING)
         for done, (name, path) in enumerate(sorted(images.items()), 1):  # JPEG/PNG/WebP are compressed already
             zf.writestr(name, _as_hashed(path, name), compress_type=zipfile.ZIP_STORED)
             report.count(done, len(images))
@@ -522,16 +550,20 @@ def import_bundle(
     log: Log = lambda _msg: None,
     images_from: Sequence[Path] = (),
     cancelled: Callable[[], bool] = lambda: False,
+    step: Log = lambda _step: None,
 ) -> ImportResult:
     """Replace the catalog of ``data_dir`` by the bundle's, atomically.
 
     ``embedder`` is this machine's (its ``key`` names the exact weights): a bundle without vectors
     for it is refused, or re-embedded here when ``re_embed``. ``images_from`` names the folders a
     bundle exported without images may point into (its images are checked there; paths elsewhere
-    are refused). ``cancelled`` is asked between the re-embedding's chunks (the app's Cancel: minutes for a
-    whole catalog); it raises ``Cancelled`` with the catalog unchanged. Run it while no pipeline in this
-    process holds ``data_dir`` open (``Pipeline.catalog_released``), and no other process either.
+    are refused). ``step`` is told each of ``IMPORT_STEPS`` it takes as it starts and ``progress`` how far it
+    is; ``cancelled`` is asked between the parts of every step but ``REPLACING`` (the app's Cancel, Ctrl-C: many
+    minutes for a large catalog), and raises ``Cancelled`` with the catalog and the data dir as they were. Run it
+    while no pipeline in this process holds ``data_dir`` open (``Pipeline.catalog_released``), and no other
+    process either.
     """
+    report = _Report(step, progress or (lambda _done, _total: None), cancelled, IMPORT_CANCELLED)
     start = time.perf_counter()
     bundle, data_dir = Path(bundle), Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -543,9 +575,9 @@ def import_bundle(
             with BundleArchive(bundle) as archive:
                 manifest = archive.manifest
                 key = _check_embedder(manifest, embedder, re_embed, images_from, bundle)
-                staged = archive.unpack(stage)
-            result = _install(stage, staged, data_dir, manifest, embedder, key, re_embed, images_from,
-                              progress, log, cancelled)
+                report.begin(UNPACKING)
+                staged = archive.unpack(stage, report.megabytes)
+            result = _install(stage, staged, data_dir, manifest, embedder, key, re_embed, images_from, log, report)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     result.seconds = time.perf_counter() - start
@@ -577,9 +609,11 @@ def _check_embedder(
 
 def _install(
     stage: Path, staged: Staged, data_dir: Path, manifest: dict[str, Any], embedder: Matcher | None, key: str,
-    re_embed: bool, images_from: Sequence[Path], progress: Progress | None, log: Log,
-    cancelled: Callable[[], bool],
+    re_embed: bool, images_from: Sequence[Path], log: Log, report: _Report,
 ) -> ImportResult:
+    """The bundle's catalog built in ``stage`` (products and pictures checked, pictures added, vectors computed
+    when ``re_embed``, the index built), then swapped in; the pictures added are taken back if it stops before the
+    swap."""
     result = ImportResult(products=0, embedder=key)
     # everything is checked and built in the staging folder before anything is replaced
     if staged.categories is not None:
@@ -593,18 +627,20 @@ def _install(
     added: list[Path] = []
     try:
         with Catalog(db_path) as catalog:
-            ids = copy_catalog(staged.catalog, catalog, resolve)
+            report.begin(CHECKING)
+            ids = copy_catalog(staged.catalog, catalog, _counted(resolve, report, manifest["products"]))
             result.products = len(ids)
             if result.products != manifest["products"]:
                 raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its "
                                    f"database {result.products}; the bundle is inconsistent")
-            added = _adopt_images(adopt, data_dir / IMAGES_DIR, result)
+            report.count(result.products, result.products)
+            _adopt_images(adopt, data_dir / IMAGES_DIR, result, added, report)
             if re_embed and embedder is not None:
-                log(f"computing {embedder.key} vectors for the imported products")
-                result.re_embedded = embed_missing(catalog, embedder, progress, cancelled)
+                report.begin(EMBEDDING)
+                result.re_embedded = embed_missing(catalog, embedder, report.count, report.cancelled)
                 if result.re_embedded < result.products:
                     result.warnings.append(_not_embedded(result.products - result.re_embedded, embedder.key))
-            _build_index(catalog, stage / "index", key, embedder, log)
+            _build_index(catalog, stage / "index", key, embedder, log, report)
             maps = manifest.get("maps", {})
             adopted = adopt_map(staged.maps, maps, catalog, key, ids, stage / "adopted", log)
         if result.missing_images:
@@ -614,6 +650,8 @@ def _install(
             if leftover.exists() and leftover.stat().st_size:
                 raise CatalogError(f"could not finish writing {db_path.name} in the staging folder")
             leftover.unlink(missing_ok=True)
+        report.check()  # the last time: what follows backs up the old catalog and swaps the new one in
+        report.begin(REPLACING)
         _keep_categories(staged.categories, data_dir, result)
         _swap(stage, data_dir, result)
     except BaseException:
@@ -650,18 +688,36 @@ def _bundled_images(staged: Staged, images_dir: Path, adopt: dict[Path, Path]) -
     return resolve
 
 
-def _adopt_images(adopt: dict[Path, Path], images_dir: Path, result: ImportResult) -> list[Path]:
-    """Move checked images in: content-addressed, so adding them changes nothing for the current catalog.
-    Returns the files added, for ``_withdraw_images`` when the bundle is then refused."""
-    if adopt:
-        images_dir.mkdir(parents=True, exist_ok=True)
-    added = []
-    for target, source in adopt.items():
+def _counted(resolve: ImagePath, report: _Report, total: int) -> ImagePath:
+    """``resolve``, counting the products (``total`` as the manifest lists them) and stopping between two when
+    cancelled: checking each picture is most of an import's time."""
+    done = 0
+
+    def each(sku: str, path: str) -> str:
+        nonlocal done
+        report.count(min(done, total), total)  # counted before it, as the export counts
+        done += 1
+        return resolve(sku, path)
+
+    return each
+
+
+def _adopt_images(
+    adopt: dict[Path, Path], images_dir: Path, result: ImportResult, added: list[Path], report: _Report
+) -> None:
+    """Move checked images in (``ADDING``, one by one): content-addressed, so adding them changes nothing for the
+    current catalog. Each file added goes into ``added`` as it is, for ``_withdraw_images`` when the bundle is then
+    refused or the import cancelled (midway too)."""
+    if not adopt:
+        return
+    report.begin(ADDING)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    for done, (target, source) in enumerate(adopt.items(), 1):
         if not target.is_file():
             os.replace(source, target)
             added.append(target)
             result.images_added += 1
-    return added
+        report.count(done, len(adopt))
 
 
 def _withdraw_images(added: list[Path], images_dir: Path) -> None:
@@ -735,8 +791,11 @@ def _keep_categories(incoming: Path | None, data_dir: Path, result: ImportResult
         result.categories_kept = back_up_file(current, data_dir / CATALOG_FILE, "bundle-import")
 
 
-def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | None, log: Log) -> None:
-    """This machine's index, built from the imported vectors (a bundle's index file is never loaded)."""
+def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | None, log: Log, report: _Report) -> None:
+    """This machine's index, built from the imported vectors (a bundle's index file is never loaded).
+
+    Minutes for a large catalog, in ``engine.index``, which asks no one: SQLite asks ``report.cancelled`` as it
+    reads the vectors (between two batches given to hnswlib), and stops there."""
     if not key or not catalog.embedders().get(key):
         return
     dim = _vector_dim(catalog, key)
@@ -744,8 +803,17 @@ def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | Non
     if dim != expected:
         raise CatalogError(f"the bundle's {key} vectors have {dim} values, this machine's embedder gives "
                            f"{expected}; the bundle is inconsistent")
-    log(f"building the {key} index")
-    CatalogIndex(root, key, dim, log).rebuild(catalog)
+    report.begin(INDEXING)
+    catalog.db.set_progress_handler(report.cancelled, SQLITE_OPS)  # true: SQLite stops, "interrupted"
+    try:
+        CatalogIndex(root, key, dim, log).rebuild(catalog)
+    except sqlite3.OperationalError as exc:
+        if report.cancelled():
+            raise Cancelled(report.stopped) from exc
+        raise
+    finally:
+        catalog.db.set_progress_handler(None, 0)
+    report.check()
 
 
 def _swap(stage: Path, data_dir: Path, result: ImportResult) -> None:

@@ -24,6 +24,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Self
@@ -202,8 +203,10 @@ class BundleArchive:
 
     # -- unpacking --------------------------------------------------------------------------------
 
-    def unpack(self, stage: Path) -> Staged:
-        """Write the planned members into ``stage`` under names chosen here, each verified."""
+    def unpack(self, stage: Path, progress: Callable[[int, int], None] = lambda _done, _total: None) -> Staged:
+        """Write the planned members into ``stage`` under names chosen here, each verified. ``progress`` is told the
+        bytes written of all (``unpacked_bytes``) after each chunk: a large bundle unpacks for minutes, and the
+        importer stops between two chunks (its ``Cancelled`` ends the unpacking; the caller removes ``stage``)."""
         names = self.planned()
         free = shutil.disk_usage(stage).free
         if self.unpacked_bytes + DISK_MARGIN > free:
@@ -212,6 +215,12 @@ class BundleArchive:
         staged = Staged(catalog=stage / "bundle.sqlite")
         (stage / "images").mkdir()
         (stage / "maps").mkdir()
+        written = [0]
+
+        def wrote(size: int) -> None:
+            written[0] += size
+            progress(written[0], self.unpacked_bytes)
+
         for name in names:
             if name == CATALOG:
                 target = staged.catalog
@@ -222,10 +231,10 @@ class BundleArchive:
             else:
                 target = stage / "images" / PurePosixPath(name).name  # matched IMAGE_NAME: no separators
                 staged.images[name] = target
-            self._unpack_one(name, target)
+            self._unpack_one(name, target, wrote)
         return staged
 
-    def _unpack_one(self, name: str, target: Path) -> None:
+    def _unpack_one(self, name: str, target: Path, wrote: Callable[[int], None]) -> None:
         info = self.members[name]
         limit = min(info.file_size, _cap(name))
         digest = hashlib.sha256()
@@ -239,6 +248,7 @@ class BundleArchive:
                                            f"{info.file_size} bytes; refusing it")
                     digest.update(chunk)
                     dst.write(chunk)
+                    wrote(len(chunk))
         except ZIP_ERRORS as exc:
             raise CatalogError(f"{name} in the bundle is damaged ({_reason(exc)}); copy the bundle again") from exc
         expected = self._expected(name)

@@ -34,11 +34,18 @@ from decorlens.main import main
 from engine import bundle_archive
 from engine.backups import list_backups
 from engine.bundle import (
+    ADDING,
     CHECKING,
     COPYING,
+    EMBEDDING,
     EXPORT_STEPS,
     IMAGES_DIR,
+    IMPORT_LOCK,
+    IMPORT_STEPS,
+    INDEXING,
     PACKING,
+    REPLACING,
+    UNPACKING,
     WRITING,
     export_bundle,
     import_bundle,
@@ -1202,3 +1209,137 @@ def test_ctrl_c_stops_a_cli_export_that_waits_for_a_locked_catalog_and_writes_no
                                 "decorlens: export cancelled; no bundle was written"], err
     assert not out.parent.exists() and not list(system_tmp.iterdir())
     assert _tree(data) == before
+
+
+# -- an import's steps, and stopping it -----------------------------------------------------------
+
+
+def _till(tmp_path: Path, exported_models: Path, ikea: Path) -> Path:
+    """A till's data dir with a catalog of its own (6 products), closed, as a bundle import finds it."""
+    till = _machine(tmp_path, "till", exported_models)
+    till.import_catalog(_product_folder(tmp_path / "old-photos", ikea, per_category=2, offset=8))
+    till.close()
+    return till.data_dir
+
+
+def _as_it_was(data_dir: Path, before: dict[str, str]) -> None:
+    """The data dir byte for byte as ``before``, but for the import's lock file: empty, and left on purpose
+    (``engine.files.exclusive``: deleting a lock file lets two processes lock two different files)."""
+    assert _tree(data_dir) == {**before, IMPORT_LOCK: hashlib.sha256(b"").hexdigest()}
+    assert not list_backups(data_dir / "catalog.sqlite")
+
+
+def test_an_import_names_its_steps_and_counts_each_up_to_its_end(shop, tmp_path: Path, exported_models: Path,
+                                                                 ikea: Path):
+    """An import of a large catalog ran for minutes under one bar that moved only while it re-embedded: it named no
+    step and counted nothing else."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    heard = _Heard([], {})
+    result = import_bundle(bundle, _till(tmp_path, exported_models, ikea), store.embedder, progress=heard.progress,
+                           step=heard.step)
+    assert result.products == 12 and result.images_added == 12
+    assert heard.steps == [UNPACKING, CHECKING, ADDING, INDEXING, REPLACING]  # nothing to re-embed
+    megabytes = [done for done, _total in heard.counts[UNPACKING]]
+    assert megabytes == sorted(set(megabytes)) and megabytes[-1] == heard.counts[UNPACKING][-1][1] > 0
+    assert heard.counts[CHECKING] == [(done, 12) for done in range(13)]  # each product and its picture
+    assert heard.counts[ADDING] == [(done, 12) for done in range(1, 13)]  # each picture moved in
+    assert heard.counts[INDEXING] == heard.counts[REPLACING] == []  # not counted
+
+    heard = _Heard([], {})
+    other = ColourHistogram()  # a machine with another embedder: its vectors are computed here
+    import_bundle(bundle, tmp_path / "other", other, re_embed=True, progress=heard.progress, step=heard.step)
+    assert heard.steps == list(IMPORT_STEPS)
+    assert heard.counts[EMBEDDING][-1] == (12, 12)
+
+
+@pytest.mark.parametrize("where", [step for step in IMPORT_STEPS if step != REPLACING])
+def test_a_cancelled_import_leaves_the_catalog_and_the_data_dir_as_they_were(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path, where: str
+):
+    """Cancel asked in the middle of each step (after five products checked, or five pictures moved in) stops the
+    import there, re-embedding or not: the data dir byte for byte as it was, no staging folder, no picture added,
+    no backup taken; and the next import goes through."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    data = _till(tmp_path, exported_models, ikea)
+    before = _tree(data)
+    heard = _Heard([], {})
+    reports = {CHECKING: 5, ADDING: 5, INDEXING: 0}.get(where, 1)
+
+    def cancelled() -> bool:
+        return heard.steps[-1] == where and len(heard.counts[where]) >= reports
+
+    with pytest.raises(Cancelled, match=r"^import cancelled; the catalog is unchanged$"):
+        import_bundle(bundle, data, ColourHistogram(), re_embed=True, progress=heard.progress, cancelled=cancelled,
+                      step=heard.step)
+    assert heard.steps == list(IMPORT_STEPS[: IMPORT_STEPS.index(where) + 1])
+    assert len(heard.counts[where]) == reports
+    _as_it_was(data, before)
+    assert import_bundle(bundle, data, ColourHistogram(), re_embed=True).products == 12
+
+
+def test_cancel_asked_while_the_catalog_is_replaced_comes_too_late_and_the_new_catalog_is_whole(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path
+):
+    """The last step (the old catalog backed up, the new one swapped in) is never stopped: a backup taken, then
+    thrown away, could have pushed an older one out of the newest five."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    data = _till(tmp_path, exported_models, ikea)
+    heard = _Heard([], {})
+    result = import_bundle(bundle, data, store.embedder, progress=heard.progress, step=heard.step,
+                           cancelled=lambda: heard.steps[-1] == REPLACING)
+    assert heard.steps[-1] == REPLACING and result.products == 12 and result.previous is not None
+    with Catalog(data / "catalog.sqlite") as catalog:
+        assert {p.sku for p in catalog.products()} == {p.sku for p in store.catalog.products()}
+    assert not list(data.glob(".bundle-import-*"))
+
+
+# A real ``decorlens bundle import``, held at its first picture's check until the test has signalled it: the signal
+# then lands in the middle of a step every time (an import of 12 products is over in a second).
+_HELD_IMPORT = """
+import sys
+import engine.bundle
+from decorlens.main import main
+
+check = engine.bundle._check_image
+held = []
+
+def check_when_told(path, name):
+    if not held:
+        held.append(print("checking the first picture", flush=True))
+        sys.stdin.readline()
+    return check(path, name)
+
+engine.bundle._check_image = check_when_told
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_a_cli_import_between_two_pictures_with_the_catalog_unchanged(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path, sent: signal.Signals
+):
+    """Ctrl-C (a real SIGINT) or SIGTERM to a real ``decorlens bundle import`` stopped it only while it re-embedded;
+    otherwise it went on to the end, or died in the middle of a step. It now stops between two pictures as
+    ``tag`` does, exits 130, and leaves the catalog and the data dir as they were."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    data = _till(tmp_path, exported_models, ikea)
+    before = _tree(data)
+    cli = subprocess.Popen([sys.executable, "-c", _HELD_IMPORT, "--data-dir", str(data), "bundle", "import",
+                            str(bundle)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=Path(__file__).parent.parent)
+    try:
+        assert cli.stdout.readline() == "checking the first picture\n", cli.communicate()
+        cli.send_signal(sent)
+        out, err = cli.communicate("go on\n", timeout=120)
+    finally:
+        cli.kill()
+    why = "asked to end" if sent == signal.SIGTERM else "Ctrl-C again to abort now"
+    assert cli.returncode == 130, err
+    assert err.splitlines() == [f"stopping after this step ({why})",
+                                "decorlens: import cancelled; the catalog is unchanged"], err
+    assert out == ""
+    _as_it_was(data, before)
