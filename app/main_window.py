@@ -41,7 +41,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
-from app.widgets.photo_strip import ListingStatus, PhotoStrip
+from app.widgets.photo_strip import ListingStatus, PhotoStrip, saved_keys
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView, dropped_paths, web_addresses
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
@@ -282,6 +282,7 @@ class MainWindow(QMainWindow):
         self.view.verified = c.verified_first
         c.checkFailed.connect(self.panel.check_failed)
         c.busyChanged.connect(self._busy)
+        c.savedChanged.connect(self.photo_list.mark_saved)  # the ✓ on the photo's thumbnail once an edit is saved
         c.searched.connect(self.status_line.show_timings)
         c.failed.connect(lambda m: self.show_message(m, "error", page=PHOTO_TAB))
         c.info.connect(lambda m: self.show_message(m, "info", page=PHOTO_TAB))
@@ -437,6 +438,7 @@ class MainWindow(QMainWindow):
                 return
         if self._listing is not None:
             self._listing.cancel()  # its parts still on their way are dropped (``ours``)
+        self._list_saved()
         self._found, self._candidates, self._strip_follows, self._tried_all = [], [], False, None
         task: Task | None = None
 
@@ -449,6 +451,14 @@ class MainWindow(QMainWindow):
             done=ours(lambda _count: self._listing_ended(paths)),
             failed=ours(lambda m: self._listing_ended(paths, m)),
         )
+
+    def _list_saved(self) -> None:
+        """Which photos have saved edits, for the Photos strip's ✓: the corrections folder's names listed once per
+        opening, before the folder (another DecorLens may have saved some since). A folder that cannot be listed
+        leaves the marks as they were: saving the next edit there says what is wrong."""
+        self.photo_list.listing_saved()
+        data_dir = self.pipeline.data_dir
+        self.io.start(lambda _job: saved_keys(data_dir), done=self.photo_list.show_saved, failed=lambda _m: None)
 
     def _import_dropped(self, bundles: list[Path]) -> None:
         """A catalog bundle dropped on the window (or given to ``decorlens gui``) imports as Catalog ▸ Import a

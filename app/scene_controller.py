@@ -112,6 +112,9 @@ class SceneController(QObject):
     searched = Signal(dict)  # timings of the last engine search, in ms
     failed = Signal(str)
     info = Signal(str)
+    # a photo's content hash, and whether edits of it are saved now: after each save written; on opening it, whether
+    # readable edits were found (an unreadable file is moved aside then). The Photos strip marks edited photos by it.
+    savedChanged = Signal(str, bool)
 
     def __init__(self, pipeline: Pipeline, settings: AppSettings, engine: Runner, io: Runner, saver: Runner):
         super().__init__()
@@ -189,6 +192,7 @@ class SceneController(QObject):
         self.undo.clear()
         self.opened.emit(path)
         self.photoShown.emit(opened.image)
+        self.savedChanged.emit(opened.sha256, saved is not None)
         if opened.note:
             self.failed.emit(opened.note)
         if saved is not None:
@@ -451,6 +455,8 @@ class SceneController(QObject):
             del self._saving[sha256]
         if failure:
             self.failed.emit(failure)
+        else:
+            self.savedChanged.emit(sha256, True)
 
     def _remember(self) -> None:
         """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""

@@ -8,22 +8,31 @@ On a scaled screen (150 %, 200 %) a picture shown at 128 logical pixels covers 1
 pixels: a widget asks with its size and its ``devicePixelRatioF()``, and gets a pixmap decoded at size
 × ratio and marked with that ratio, which Qt draws pixel for pixel (one decoded at a fixed 160 px and
 stretched was blurred). ``fit`` does the same for a pixmap a widget scales itself.
+
+A room photo's thumbnail can come with its content key (``get(..., digest=True)``, then ``digest``): the first
+16 hex digits of its bytes' SHA-256, which name its saved edits (``engine.corrections.corrections_path``). The
+worker hashes the bytes it reads for the thumbnail anyway, so the Photos strip learns which photos hold edits
+without reading any file a second time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from app.workers import Runner
+from engine.files import open_regular
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
 BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones, fewer big ones (about 120 MB)
+
+KEY_DIGITS = 16  # of a photo's SHA-256 in hex: how many name its corrections file (``<stem>-<sha[:16]>.json``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
 
@@ -37,35 +46,50 @@ class Thumbnails(QObject):
         self._cache: OrderedDict[Key, QPixmap] = OrderedDict()
         self._bytes = 0
         self._pending: set[Key] = set()
+        # a photo's path -> its content key ("" unreadable): some 100 bytes a photo looked at, kept while the
+        # thumbnails come and go, so a row scrolled back into view is marked before its picture is decoded again
+        self._digests: dict[str, str] = {}
 
-    def get(self, path: str, size: QSize | int = SIZE, dpr: float = 1.0) -> QPixmap | None:
+    def get(self, path: str, size: QSize | int = SIZE, dpr: float = 1.0, digest: bool = False) -> QPixmap | None:
         """The thumbnail if decoded (a null pixmap when unreadable), else None and a decode is queued.
 
         It fits ``size`` logical pixels (a side, or a QSize) on a screen of ``dpr`` device pixels per logical
         one: decoded at ``size × dpr`` device pixels, its ``devicePixelRatio`` is ``dpr``. A widget passes
         its own ``devicePixelRatioF()`` (``for_widget`` does); left out, it is 1, as before screens scaled.
+        With ``digest``, the photo's content key is made with it, for ``digest(path)`` (a decode is queued for
+        it even when the picture is here, decoded without it).
         """
         if isinstance(size, int):
             size = QSize(size, size)
         key = (path, math.ceil(size.width() * dpr), math.ceil(size.height() * dpr), float(dpr))
-        if key in self._cache:
+        cached = self._cache.get(key)
+        if cached is not None:
             self._cache.move_to_end(key)
-            return self._cache[key]
-        if path and key not in self._pending:
+        wanted = cached is None or (digest and path not in self._digests)
+        if wanted and path and key not in self._pending:
             self._pending.add(key)
-            self.runner.start(lambda _job, k=key: (k, decode_fitted(*k)), done=self._store)
-        return None
+            decode = decode_hashed if digest else decode_fitted
+            self.runner.start(lambda _job, k=key: (k, decode(*k)), done=self._store)
+        return cached
 
-    def for_widget(self, path: str, widget: QWidget, size: QSize | int) -> QPixmap | None:
+    def for_widget(self, path: str, widget: QWidget, size: QSize | int, digest: bool = False) -> QPixmap | None:
         """``get`` for a picture of ``size`` logical pixels on ``widget``, at its screen's pixel ratio."""
-        return self.get(path, size, widget.devicePixelRatioF())
+        return self.get(path, size, widget.devicePixelRatioF(), digest)
 
-    def _store(self, item: tuple[Key, QImage]) -> None:
-        key, image = item
+    def digest(self, path: str) -> str | None:
+        """The photo's content key (``KEY_DIGITS`` hex digits of its SHA-256), made with a thumbnail asked for with
+        ``digest``; "" when the file could not be read, None when not made yet."""
+        return self._digests.get(path)
+
+    def _store(self, item: tuple[Key, QImage | tuple[QImage, str]]) -> None:
+        key, made = item
         self._pending.discard(key)
-        pixmap = QPixmap.fromImage(image)  # keeps the image's devicePixelRatio
+        if isinstance(made, tuple):
+            made, self._digests[key[0]] = made
+        pixmap = QPixmap.fromImage(made)  # keeps the image's devicePixelRatio
+        replaced = self._cache.pop(key, None)  # decoded before without its content key
+        self._bytes += _bytes(pixmap) - (_bytes(replaced) if replaced is not None else 0)
         self._cache[key] = pixmap
-        self._bytes += _bytes(pixmap)
         while len(self._cache) > CAPACITY or (self._bytes > BUDGET and len(self._cache) > 1):
             _key, dropped = self._cache.popitem(last=False)
             self._bytes -= _bytes(dropped)
@@ -89,7 +113,25 @@ def _bytes(pixmap: QPixmap) -> int:
 def decode_fitted(path: str, width: int, height: int, dpr: float) -> QImage:
     """The picture at ``path`` decoded to fit ``width`` × ``height`` device pixels, marked with ``dpr``; decoded
     scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size."""
-    reader = QImageReader(path)
+    return _decode(QImageReader(path), width, height, dpr)
+
+
+def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImage, str]:
+    """``decode_fitted``, and the photo's content key: its bytes are read once, hashed and decoded from memory (a
+    second read of each file to hash it would double the strip's disk reads, on a network share too). A file that
+    cannot be read (gone, a FIFO named ``x.jpg``) is a blank tile without a key."""
+    try:
+        with open_regular(path) as fh:
+            data = fh.read()
+    except OSError:  # engine.files.NotAFile is one
+        return QImage(), ""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    return _decode(QImageReader(buffer), width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+
+
+def _decode(reader: QImageReader, width: int, height: int, dpr: float) -> QImage:
     reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid():

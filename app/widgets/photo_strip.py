@@ -7,33 +7,50 @@ scrolls), so opening such a folder neither freezes the window nor keeps a decode
 photo. Icons of rows long out of view are let go (at most ``KEPT`` rows hold one); the thumbnail cache
 decides what stays decoded.
 ``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
+
+A photo with saved edits carries a ✓ badge in its thumbnail's corner (its tooltip and accessible name say "your
+edits are saved"), so a merchandiser back from a break sees where they were. Edits are filed by the photo's content
+(``engine.corrections``), not its name: the keys of the corrections folder are listed once per folder opened
+(``saved_keys``, in a worker), each photo's key comes with its thumbnail (``Thumbnails.digest``, hashed from the
+bytes read for it), and the window passes on each save of the open photo (``mark_saved``). Only rows in view are
+looked at, as for their thumbnails: a folder of 20,000 photos lists as fast as before.
 """
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListView,
     QListWidget,
+    QStyle,
     QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolButton,
     QWidget,
 )
 
+from app import theme
 from app.labels import rich_tooltip
-from app.thumbnails import Thumbnails
+from app.thumbnails import KEY_DIGITS, Thumbnails
+from engine.corrections_file import FOLDER
 
 ICON = QSize(136, 96)
 MARGIN = 4  # rows above and below the view whose thumbnails are asked for too (the next Page Down's)
 KEPT = 200  # rows holding an icon at most, those in view included
 ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more with the first photo searched beside it)
+SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
+SAVED_WORDS = "your edits are saved"
+BADGE = 20  # px: the ✓ badge's side
+HEX = frozenset("0123456789abcdef")  # the digits of a content key (``hexdigest`` writes them in lower case)
 
 
 class PhotoStrip(QListWidget):
@@ -52,6 +69,8 @@ class PhotoStrip(QListWidget):
         self._rows: dict[str, int] = {}  # a photo's path as text -> its row: a lookup per thumbnail decoded
         self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
         self._coming: list[Path] = []  # photos whose rows are made in the next turns of the event loop
+        self._saved: set[str] = set()  # content keys of the photos with saved edits (``saved_keys``)
+        self._told: dict[str, bool] = {}  # keys saved or not since the corrections folder's listing began
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -131,13 +150,56 @@ class PhotoStrip(QListWidget):
         bottom = bottom if bottom >= 0 else top + area.height() // step
         return range(max(0, top - MARGIN), min(len(self.photos), bottom + MARGIN + 1))
 
+    def listing_saved(self) -> None:
+        """The corrections folder is being listed (``show_saved`` brings it): saves said from now on stand over it,
+        as the listing may have run before them."""
+        self._told = {}
+
+    def show_saved(self, keys: set[str]) -> None:
+        """The content keys of the photos with saved edits, as the corrections folder was listed."""
+        self._saved = set(keys)
+        for key, saved in self._told.items():
+            self._note(key, saved)
+        self._mark_visible()
+
+    def mark_saved(self, sha256: str, saved: bool) -> None:
+        """Edits of the photo of this content hash were saved (``saved``), or found unreadable and moved aside."""
+        key = sha256[:KEY_DIGITS]
+        self._told[key] = saved
+        self._note(key, saved)
+        self._mark_visible()
+
+    def is_saved(self, row: int) -> bool:
+        """Whether the row shows its photo as having saved edits (known once its thumbnail was made)."""
+        return bool(self.item(row).data(SAVED_ROLE))
+
+    def _note(self, key: str, saved: bool) -> None:
+        if saved:
+            self._saved.add(key)
+        else:
+            self._saved.discard(key)
+
+    def _mark_visible(self) -> None:
+        for row in self.visible_rows():
+            self._mark(row)
+
+    def _mark(self, row: int) -> None:
+        """The ✓ badge, tooltip and accessible name of a row, as its photo's edits are saved or not. The tooltip is
+        made when the row is first looked at (a file name holding tags is not HTML)."""
+        digest = self.thumbnails.digest(str(self.photos[row]))
+        saved = bool(digest) and digest in self._saved
+        item = self.item(row)
+        if item.data(SAVED_ROLE) == saved:
+            return
+        item.setData(SAVED_ROLE, saved)
+        path = str(self.photos[row])
+        item.setToolTip(rich_tooltip(f"{path} — {SAVED_WORDS}" if saved else path))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{item.text()} — {SAVED_WORDS}" if saved else None)
+
     def _fill_visible(self) -> None:
-        """Tooltip and thumbnail (decoded, or asked for) on the rows in view; icons of rows long gone let go."""
+        """Thumbnail (decoded, or asked for), mark and tooltip on the rows in view; icons of rows long gone let go."""
         rows = self.visible_rows()
         for row in rows:
-            item = self.item(row)
-            if not item.toolTip():
-                item.setToolTip(rich_tooltip(str(self.photos[row])))  # a file name holding tags is not HTML
             self._thumbnail(str(self.photos[row]))
         while len(self._iconed) > KEPT:
             row = next(iter(self._iconed))
@@ -148,11 +210,13 @@ class PhotoStrip(QListWidget):
 
     def _thumbnail(self, path: str) -> None:
         """Put a decoded thumbnail on its row when in view (the first call asks for the decode), made for the
-        strip's screen: ``ICON`` times its pixel ratio, so it is sharp at 150 % and 200 % too."""
+        strip's screen: ``ICON`` times its pixel ratio, so it is sharp at 150 % and 200 % too. Its content key comes
+        with it: the row is marked then."""
         row = self._rows.get(path)
         if row is None or row not in self.visible_rows():
             return
-        pixmap = self.thumbnails.for_widget(path, self, ICON)
+        self._mark(row)
+        pixmap = self.thumbnails.for_widget(path, self, ICON, True)
         if pixmap is not None and not pixmap.isNull():
             self.item(row).setIcon(QIcon(pixmap))
             self._iconed[row] = None
@@ -197,7 +261,65 @@ class ListingStatus(QWidget):
 
 
 class _Row(QStyledItemDelegate):
-    """Every row is the grid's size: room for the picture before it is decoded."""
+    """Every row is the grid's size: room for the picture before it is decoded. A photo with saved edits gets a ✓
+    badge in its picture's top right corner: the accent colour's disc, ringed in the strip's background so it stands
+    off a light or dark photo in either theme."""
 
     def sizeHint(self, option, index) -> QSize:
         return self.parent().gridSize()
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        super().paint(painter, option, index)
+        if index.data(SAVED_ROLE):
+            _badge(painter, _picture(self, option, index))
+
+
+def _picture(delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index) -> QRectF:
+    """Where the row's thumbnail is drawn: its size centred in the style's room for it (the grid's picture area
+    before it is decoded)."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    style = opt.widget.style() if opt.widget is not None else QApplication.style()
+    room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, opt.widget)
+    size = opt.icon.actualSize(opt.decorationSize) if not opt.icon.isNull() else opt.decorationSize
+    return QRectF(QStyle.alignedRect(opt.direction, Qt.AlignmentFlag.AlignCenter, size, room))
+
+
+def _badge(painter: QPainter, picture: QRectF) -> None:
+    """The ✓ badge in ``picture``'s top right corner, drawn (not a font's glyph: every machine has the same)."""
+    c = theme.colours()
+    disc = QRectF(picture.right() - BADGE - 3, picture.top() + 3, BADGE, BADGE)
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(c.window), 2))
+    painter.setBrush(QColor(c.accent))
+    painter.drawEllipse(disc)
+    tick = QPainterPath(QPointF(disc.left() + 0.27 * BADGE, disc.top() + 0.52 * BADGE))
+    tick.lineTo(disc.left() + 0.43 * BADGE, disc.top() + 0.68 * BADGE)
+    tick.lineTo(disc.left() + 0.73 * BADGE, disc.top() + 0.34 * BADGE)
+    pen = QPen(QColor(c.accent_text), 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(tick)
+    painter.restore()
+
+
+def saved_keys(data_dir: Path) -> set[str]:
+    """The content keys of the photos with saved edits: the ``<sha[:16]>`` of each ``<stem>-<sha[:16]>.json`` in the
+    data dir's corrections folder (``engine.corrections.corrections_path``), one listing of names, no file read. A
+    file kept aside as unreadable (``….unreadable.json``) holds no edits the app can open and is left out. Worker
+    side: a network share can be slow to list."""
+    try:
+        entries = list(os.scandir(data_dir / FOLDER))
+    except FileNotFoundError:  # nothing saved yet
+        return set()
+    return {key for entry in entries if entry.is_file() and (key := _key(entry.name))}
+
+
+def _key(name: str) -> str:
+    """The content key a corrections file's name holds; "" for another file (``….unreadable.json`` among them: its
+    name ends in ``<key>.unreadable``)."""
+    if not name.endswith(".json"):
+        return ""
+    key = name.removesuffix(".json").rpartition("-")[2]
+    return key if len(key) == KEY_DIGITS and set(key) <= HEX else ""

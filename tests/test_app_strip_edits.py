@@ -1,0 +1,140 @@
+"""The Photos strip marks the photos whose edits are saved: back from a break, a merchandiser sees where they were.
+
+Nothing in the strip told a corrected photo from one never touched. Now a ✓ badge sits on the thumbnail of a photo
+with a corrections file, found by the photo's content (a photo corrected under another name or in another folder
+is marked; another photo under the corrected one's name is not), as soon as the first edit of the open photo is
+saved; an unreadable file, moved aside when its photo opens, takes the mark with it. Real photos, models, catalog
+and data dir, offscreen (pytest-qt).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from app import theme
+from app.main_window import MainWindow
+from app.widgets.photo_strip import PhotoStrip
+from engine import corrections
+from engine.corrections import FOLDER, MOVED_ASIDE, EditableScene, image_digest
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+CORRECTED = "a-living-space-to-snuggle"  # a living room, corrected before the folder is opened
+KITCHEN = "a-bright-kitchen"
+DINING = "a-rustic-way-to-dine"
+SAVED = "your edits are saved"
+
+
+@pytest.fixture
+def window(main_window, pipeline):
+    """The main window over the shared pipeline and data dir, without another test's saved edits."""
+    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
+    win = main_window(pipeline, (1280, 800))
+    yield win
+    win.close()
+    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
+
+
+def folder_of(tmp_path: Path, photos: dict[str, Path]) -> list[Path]:
+    """Copies of ``photos`` under the names given, in a folder of their own (sorted as the strip lists them)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo in photos.items():
+        shutil.copy(photo, folder / name)
+    return sorted(folder.iterdir())
+
+
+def open_folder(qtbot, win: MainWindow, photos: list[Path]) -> PhotoStrip:
+    """The folder opened, every row of the strip with its thumbnail (its photo's content key comes with it)."""
+    win.open_paths([photos[0].parent])
+    strip = win.photo_list
+    qtbot.waitUntil(lambda: strip.photos == photos and win.controller.path == photos[0], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not any(strip.item(row).icon().isNull() for row in range(len(photos))), timeout=WAIT_MS)
+    return strip
+
+
+def marked(strip: PhotoStrip, row: int) -> bool:
+    """Whether the row's tooltip says its photo's edits are saved (the badge and the accessible name go with it)."""
+    return SAVED in strip.item(row).toolTip()
+
+
+def badge_pixels(strip: PhotoStrip, row: int) -> int:
+    """Pixels of the theme's accent colour on the row as drawn: the ✓ badge's disc."""
+    image = strip.viewport().grab().toImage()
+    area = strip.visualRect(strip.model().index(row, 0))
+    accent = QColor(theme.colours().accent)
+    near = 0
+    for x in range(area.left(), area.right()):
+        for y in range(area.top(), area.bottom()):
+            c = image.pixelColor(x, y)
+            near += max(abs(c.red() - accent.red()), abs(c.green() - accent.green()), abs(c.blue() - accent.blue())) < 12
+    return near
+
+
+def assert_marked(strip: PhotoStrip, row: int, saved: bool) -> None:
+    item = strip.item(row)
+    assert marked(strip, row) is saved and str(strip.photos[row]) in item.toolTip()
+    accessible = item.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert accessible == (f"{strip.photos[row].name} — {SAVED}" if saved else None)
+    pixels = badge_pixels(strip, row)
+    assert pixels > 150 if saved else pixels < 20, pixels
+
+
+def test_a_photo_with_saved_edits_is_marked_by_its_content_not_its_name(qtbot, window, pipeline, scene_path,
+                                                                          tmp_path):
+    corrected = scene_path(CORRECTED)
+    scene = EditableScene(pipeline.search_scene(corrected), image_digest(corrected), matched_with=pipeline.embedder.key)
+    scene.remove(scene.tags[0].number)
+    saved = corrections.save(scene.to_json(), pipeline.data_dir)  # as the app saves it, under its first name
+    dining = scene_path(DINING)
+    aside = corrections.corrections_path(pipeline.data_dir, dining, image_digest(dining))
+    aside.with_name(aside.stem + MOVED_ASIDE).write_text("{ not json")  # unreadable edits, kept aside: none
+    photos = folder_of(tmp_path, {"1-dining.jpg": dining, "2-renamed.jpg": corrected,
+                                  f"{corrected.stem}.jpg": scene_path(KITCHEN)})  # the corrected photo's name
+    assert saved.name.startswith(corrected.stem)
+
+    strip = open_folder(qtbot, window, photos)
+    qtbot.waitUntil(lambda: marked(strip, 1), timeout=WAIT_MS)
+    assert_marked(strip, 1, True)  # corrected under another name, in another folder
+    assert_marked(strip, 0, False)
+    assert_marked(strip, 2, False)  # the corrected photo's name on another photo
+
+
+def test_an_edit_marks_the_open_photos_thumbnail_as_soon_as_it_is_saved(qtbot, window, scene_path, tmp_path):
+    photos = folder_of(tmp_path, {"kitchen.jpg": scene_path(KITCHEN), "room.jpg": scene_path(CORRECTED)})
+    strip = open_folder(qtbot, window, photos)
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    assert_marked(strip, 0, False)  # nothing edited yet
+
+    window.controller.remove(min(window.view.pins))
+    qtbot.waitUntil(lambda: marked(strip, 0), timeout=10_000)
+    assert_marked(strip, 0, True)
+    assert corrections.find_saved(window.pipeline.data_dir, image_digest(photos[0])) is not None
+    assert_marked(strip, 1, False)
+
+
+def test_unreadable_edits_moved_aside_when_their_photo_opens_take_the_mark_with_them(qtbot, window, pipeline,
+                                                                                     scene_path, tmp_path):
+    photos = folder_of(tmp_path, {"1-kitchen.jpg": scene_path(KITCHEN), "2-dining.jpg": scene_path(DINING)})
+    broken = corrections.corrections_path(pipeline.data_dir, photos[1], image_digest(photos[1]))
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("{ not json")
+    strip = open_folder(qtbot, window, photos)
+    qtbot.waitUntil(lambda: marked(strip, 1), timeout=WAIT_MS)  # a file of its key, not yet read
+
+    strip.step(1)
+    qtbot.waitUntil(lambda: window.controller.path == photos[1] and not marked(strip, 1),
+                    timeout=WAIT_MS)
+    assert not broken.exists() and broken.with_name(broken.stem + MOVED_ASIDE).exists()
+    assert_marked(strip, 1, False)
