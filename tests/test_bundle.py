@@ -1296,25 +1296,36 @@ def test_cancel_asked_while_the_catalog_is_replaced_comes_too_late_and_the_new_c
     assert not list(data.glob(".bundle-import-*"))
 
 
-# A real ``decorlens bundle import``, held at its first picture's check until the test has signalled it: the signal
-# then lands in the middle of a step every time (an import of 12 products is over in a second).
+# A real ``decorlens bundle import``, held once where the test says (its first picture's check, or the start of the
+# catalog's replacement) until the test has signalled it: the signal then lands there every time (an import of 12
+# products is over in a second).
 _HELD_IMPORT = """
 import sys
 import engine.bundle
 from decorlens.main import main
 
-check = engine.bundle._check_image
+where = sys.argv.pop(1)
+work = getattr(engine.bundle, where)
 held = []
 
-def check_when_told(path, name):
+def when_told(*args):
     if not held:
-        held.append(print("checking the first picture", flush=True))
+        held.append(print(where, flush=True))
         sys.stdin.readline()
-    return check(path, name)
+    return work(*args)
 
-engine.bundle._check_image = check_when_told
+setattr(engine.bundle, where, when_told)
 sys.exit(main(sys.argv[1:]))
 """
+
+
+def _held_import(data: Path, bundle: Path, where: str) -> subprocess.Popen:
+    """``decorlens bundle import`` held at ``where`` (a function of engine.bundle), once it has got there."""
+    cli = subprocess.Popen([sys.executable, "-c", _HELD_IMPORT, where, "--data-dir", str(data), "bundle", "import",
+                            str(bundle)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=Path(__file__).parent.parent)
+    assert cli.stdout.readline() == f"{where}\n", cli.communicate()
+    return cli
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -1328,11 +1339,8 @@ def test_ctrl_c_stops_a_cli_import_between_two_pictures_with_the_catalog_unchang
     bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
     data = _till(tmp_path, exported_models, ikea)
     before = _tree(data)
-    cli = subprocess.Popen([sys.executable, "-c", _HELD_IMPORT, "--data-dir", str(data), "bundle", "import",
-                            str(bundle)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, cwd=Path(__file__).parent.parent)
+    cli = _held_import(data, bundle, "_check_image")
     try:
-        assert cli.stdout.readline() == "checking the first picture\n", cli.communicate()
         cli.send_signal(sent)
         out, err = cli.communicate("go on\n", timeout=120)
     finally:
@@ -1343,3 +1351,29 @@ def test_ctrl_c_stops_a_cli_import_between_two_pictures_with_the_catalog_unchang
                                 "decorlens: import cancelled; the catalog is unchanged"], err
     assert out == ""
     _as_it_was(data, before)
+
+
+def test_ctrl_c_while_a_cli_import_replaces_the_catalog_comes_too_late_and_says_so(
+    shop, tmp_path: Path, exported_models: Path, ikea: Path
+):
+    """Past its last point of stopping (the old catalog is backed up, the new one swapped in), Ctrl-C does not stop
+    the import, not even a second one, which would abort the process in the middle of the swap: it finishes, whole,
+    and says the stop came too late."""
+    store, _ = shop
+    bundle = export_bundle(store.data_dir, tmp_path / "store.dlcat").path
+    data = _till(tmp_path, exported_models, ikea)
+    cli = _held_import(data, bundle, "_keep_categories")  # the first thing the last step does
+    too_late = "replacing the catalog: too late to stop, it takes a moment\n"
+    try:
+        for _ in range(2):  # each once the one before was heard: two signals at once may arrive as one
+            cli.send_signal(signal.SIGINT)
+            assert cli.stderr.readline() == too_late
+        out, err = cli.communicate("go on\n", timeout=120)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, err
+    assert err.splitlines() == ["asked to stop after the last point the import can stop at: it finished"], err
+    assert out.startswith("imported 12 products")
+    with Catalog(data / "catalog.sqlite") as catalog:
+        assert catalog.count() == 12
+    assert len(list_backups(data / "catalog.sqlite")) == 1 and not list(data.glob(".bundle-import-*"))
