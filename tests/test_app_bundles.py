@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -23,13 +24,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget  # noqa: E402
 
-from app.dialogs.bundles import Bundles, export_text, question, read_plan  # noqa: E402
+from app.dialogs.bundles import BundleProgress, Bundles, export_text, import_text, question, read_plan  # noqa: E402
 from engine import __version__  # noqa: E402
 from engine.backups import list_backups  # noqa: E402
-from engine.bundle import CHECKING, COPYING, IMAGES_DIR, PACKING, WRITING, export_bundle, read_bundle  # noqa: E402
+from engine.bundle import (  # noqa: E402
+    CHECKING,
+    COPYING,
+    IMAGES_DIR,
+    IMPORT_LOCK,
+    IMPORT_STEPS,
+    INDEXING,
+    PACKING,
+    REPLACING,
+    UNPACKING,
+    WRITING,
+    export_bundle,
+    read_bundle,
+)
 from engine.files import sha256_of  # noqa: E402
 from engine.imageio import load_image  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
@@ -154,7 +168,7 @@ def test_a_catalog_exported_in_one_window_imports_in_another_with_the_same_produ
     assert (f"It REPLACES this catalog of {TILL} products. The catalog as it is now is backed up first: "
             "Catalog ▸ Restore a Backup… brings it back.") in question
     assert "embedder" not in question and "pictures are not inside it" not in question
-    assert seen == [(True, False)]  # in the worker, under a modal progress; nothing to cancel without re-embedding
+    assert seen == [(True, True)]  # in the worker, under a modal progress, with Cancel (re-embedding or not)
 
     assert till.message.text.text() == (f"Imported {STORE} products from store.dlcat. The catalog it replaced is "
                                         "backed up: Restore a Backup… brings it back.")
@@ -386,3 +400,92 @@ def test_a_bundle_dropped_on_a_new_install_imports_as_the_menu_does(qtbot, main_
     assert win.message.text.text().startswith(f"Imported {STORE} products from store.dlcat.")
     qtbot.waitUntil(lambda: win.catalog.model.rowCount() == STORE, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is not win.welcome, timeout=WAIT_MS)
+
+
+def test_enter_in_the_progress_window_does_not_cancel_escape_does(qtbot, main_window, shop, tmp_path: Path):
+    """Cancel, the progress window's only button, was its default: Enter (pressed once more for the save dialog just
+    answered, or out of habit) cancelled minutes of export or import. Escape and the button still cancel."""
+    pipeline = _pipeline(shop, "store", tmp_path)
+    win = main_window(pipeline)
+    tasks = win._bundle_tasks()
+    tasks.ask_pictures = lambda: True
+    tasks.ask_export_path = lambda _pictures: tmp_path / "ship" / "store.dlcat"
+    _trigger(win, "&Export a Catalog Bundle…")
+    progress = tasks.progress
+    for widget in (progress.cancel, progress):  # Cancel has the focus as the window opens
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            qtbot.keyClick(widget, key)
+    assert progress.cancel.isEnabled() and progress.text.text() != "Cancelling…"
+    _wait_quiet(qtbot, win)
+    assert win.message.text.text().startswith("Wrote store.dlcat: ")
+
+    tasks.ask_export_path = lambda _pictures: tmp_path / "ship" / "again.dlcat"
+    _trigger(win, "&Export a Catalog Bundle…")
+    qtbot.keyClick(tasks.progress, Qt.Key.Key_Escape)
+    assert tasks.progress.text.text() == "Cancelling…"
+    _wait_quiet(qtbot, win)
+    assert win.message.text.text() == "Export to again.dlcat cancelled; nothing was written."
+
+
+def test_an_import_is_cancelled_from_its_progress_window_and_leaves_the_data_dir_as_it_was(
+        qtbot, main_window, shop, tmp_path: Path):
+    """Only an import that re-embedded could be cancelled (its progress said "Importing store.dlcat…" and nothing
+    else for minutes); every import now names its steps and can be cancelled (Escape here) until it replaces the
+    catalog."""
+    bundle = export_bundle(shop["store"], tmp_path / "store.dlcat").path
+    pipeline = _pipeline(shop, "till", tmp_path)
+    win = main_window(pipeline)
+    qtbot.waitUntil(lambda: win.catalog.model.rowCount() == TILL, timeout=WAIT_MS)
+    data = pipeline.data_dir
+    before = _tree(data)
+    tasks = win._bundle_tasks()
+    tasks.ask_bundle = lambda: bundle
+    shown: list[str] = []
+
+    def escape() -> None:
+        shown.append(tasks.progress.text.text())
+        qtbot.keyClick(tasks.progress, Qt.Key.Key_Escape)
+
+    def confirm(_text: str) -> bool:
+        QTimer.singleShot(0, escape)
+        return True
+
+    tasks.confirm_import = confirm
+    _trigger(win, "&Import a Catalog Bundle…")
+    _wait_quiet(qtbot, win)
+    assert shown == ["Importing store.dlcat.\nUnpacking the bundle…"]
+    assert win.message.text.text() == "Import of store.dlcat cancelled; the catalog is unchanged."
+    assert win.pipeline is pipeline and pipeline.catalog.count() == TILL
+    empty = hashlib.sha256(b"").hexdigest()  # the import's lock file, left on purpose (engine.files.exclusive)
+    assert _tree(data) == {**before, IMPORT_LOCK: empty}
+    assert not list_backups(data / "catalog.sqlite") and not list(data.glob(".bundle-import-*"))
+
+
+def test_the_last_step_of_an_import_takes_cancel_away(qtbot):
+    """The engine never stops while it replaces the catalog: Cancel and Escape are gone then, and the step is said
+    even after a Cancel that came too late."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    asked: list[bool] = []
+    progress = BundleProgress(parent, "Import a catalog bundle", import_text("store.dlcat", UNPACKING, 0, 0))
+    progress.cancelRequested.connect(lambda: asked.append(True))
+    progress.show_step(import_text("store.dlcat", REPLACING, 0, 0), stoppable=False)
+    qtbot.keyClick(progress, Qt.Key.Key_Escape)
+    assert not progress.cancel.isEnabled() and asked == []
+    assert progress.text.text() == "Importing store.dlcat.\nReplacing the catalog (this step cannot be cancelled)…"
+
+    progress = BundleProgress(parent, "Import a catalog bundle", import_text("store.dlcat", INDEXING, 0, 0))
+    progress.cancelRequested.connect(lambda: asked.append(True))
+    progress.cancel.click()
+    progress.show_step(import_text("store.dlcat", REPLACING, 0, 0), stoppable=False)
+    assert asked == [True] and progress.text.text().endswith("(this step cannot be cancelled)…")
+
+
+def test_the_import_says_each_step_and_counts_where_it_counts():
+    shown = [import_text("store.dlcat", step, 1234, 5000) for step in IMPORT_STEPS]
+    assert shown == ["Importing store.dlcat.\nUnpacking the bundle: 1,234 of 5,000 MB…",
+                     "Importing store.dlcat.\nChecking the products and their pictures: 1,234 of 5,000 products…",
+                     "Importing store.dlcat.\nAdding the pictures to this computer: 1,234 of 5,000 pictures…",
+                     "Importing store.dlcat.\nComputing this computer's vectors: 1,234 of 5,000 products…",
+                     "Importing store.dlcat.\nBuilding the search index…",
+                     "Importing store.dlcat.\nReplacing the catalog (this step cannot be cancelled)…"]

@@ -9,9 +9,12 @@ a large catalog's export takes minutes, and ran under a bar that never moved. Th
 manifest in a worker and asks in plain words (what the bundle holds, when and by which DecorLens it was made,
 that it replaces this catalog, which is backed up first, what this machine will compute), then imports it in a
 worker while the open app lets go of its catalog (``Pipeline.catalog_released``): the swap refuses a catalog
-that any connection holds. A bundle whose vectors are another embedder's is re-embedded here (the CLI's
-``--re-embed``), which can be cancelled; one exported without its images is read from the shared folder the
-user names (``--images-from``). A refused bundle leaves the catalog as it was, and the engine's one line says why.
+that any connection holds. Its progress window names each step as the engine does, with counts ("Checking the
+products and their pictures: 1,234 of 5,000…"), and Cancel until the last one (replacing the catalog, which the
+engine never stops): cancelled, the catalog and the data dir are as they were. A bundle whose vectors are another
+embedder's is re-embedded here (the CLI's ``--re-embed``); one exported without its images is read from the shared
+folder the user names (``--images-from``). A refused bundle leaves the catalog as it was, and the engine's one line
+says why.
 """
 
 from __future__ import annotations
@@ -38,10 +41,15 @@ from app.dialogs.backups import when
 from app.labels import plain_label, plain_question
 from app.workers import Job, Runner
 from engine.bundle import (
+    ADDING,
     CHECKING,
     COPYING,
+    EMBEDDING,
+    INDEXING,
     PACKING,
+    REPLACING,
     SUFFIX,
+    UNPACKING,
     WRITING,
     BundleInfo,
     ImportResult,
@@ -69,6 +77,13 @@ LEAVE_OUT = "Leave the pictures out: the tills share the picture folder"
 EXPORT_STEPS = {COPYING: "Copying the catalog", CHECKING: "Checking the pictures",
                 PACKING: "Packing the catalog into the bundle", WRITING: "Writing the pictures into the bundle"}
 COUNTED = (CHECKING, WRITING)
+# What each step of an import is called here, and what its count counts (the index is built uncounted). The last
+# step says that Cancel is gone: the engine does not stop while the catalog is replaced.
+IMPORT_WORDS = {UNPACKING: "Unpacking the bundle", CHECKING: "Checking the products and their pictures",
+                ADDING: "Adding the pictures to this computer", EMBEDDING: "Computing this computer's vectors",
+                INDEXING: "Building the search index",
+                REPLACING: "Replacing the catalog (this step cannot be cancelled)"}
+IMPORT_UNITS = {UNPACKING: "MB", CHECKING: "products", ADDING: "pictures", EMBEDDING: "products"}
 
 
 @dataclass(frozen=True)
@@ -95,15 +110,17 @@ class Plan:
 
 class BundleProgress(QDialog):
     """The export or import running: what it does, a bar, and Cancel where the engine can stop (an export, an
-    import's re-embedding).
+    import until it replaces the catalog).
 
     Modal to the whole app: an import holds the catalog closed, and a search asked for meanwhile would only
     wait for it. The window behind still repaints; Esc and the title bar's close ask to cancel, never hide it.
+    Enter does not: Cancel is the dialog's only button, and as a dialog's button it was its default, so Enter
+    (pressed for the question just answered, or out of habit) cancelled minutes of work.
     """
 
     cancelRequested = Signal()
 
-    def __init__(self, parent: QWidget, title: str, text: str, cancellable: bool):
+    def __init__(self, parent: QWidget, title: str, text: str):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
@@ -112,9 +129,9 @@ class BundleProgress(QDialog):
         self.text.setMinimumWidth(420)
         self.bar = QProgressBar(textVisible=False)
         self.bar.setRange(0, 0)  # busy until a step reports how far it is
-        self.cancellable = cancellable
+        self.cancelling = False
         self.cancel = QPushButton("Cancel")
-        self.cancel.setVisible(cancellable)
+        self.cancel.setAutoDefault(False)  # Enter never presses it, even when it has the focus
         self.cancel.clicked.connect(self.reject)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -124,21 +141,25 @@ class BundleProgress(QDialog):
         layout.addWidget(self.bar)
         layout.addLayout(row)
 
-    def show_step(self, text: str) -> None:
-        """A new step: its words, and a busy bar until it reports how far it is."""
+    def show_step(self, text: str, stoppable: bool = True) -> None:
+        """A new step: its words, and a busy bar until it reports how far it is. A step the engine does not stop
+        in takes Cancel away, and is said even after Cancel (asked too late: the work goes on to its end)."""
         self.bar.setRange(0, 0)
-        if self.cancel.isEnabled():
+        self.cancel.setEnabled(stoppable and not self.cancelling)
+        if not (stoppable and self.cancelling):
             self.text.setText(text)
 
     def show_progress(self, done: int, total: int, text: str) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
-        if self.cancel.isEnabled():  # "Cancelling…" stays said
+        if not self.cancelling:  # "Cancelling…" stays said
             self.text.setText(text)
 
     def reject(self) -> None:
-        """Cancel asked for (once); the dialog closes when the worker has stopped, with ``finish``."""
-        if self.cancellable and self.cancel.isEnabled():
+        """Cancel asked for (once, and only where the engine stops); the dialog closes when the worker has stopped,
+        with ``finish``."""
+        if self.cancel.isEnabled():
+            self.cancelling = True
             self.cancel.setEnabled(False)
             self.text.setText("Cancelling…")
             self.cancelRequested.emit()
@@ -162,7 +183,7 @@ class Bundles(QObject):
         self.pipeline = pipeline  # the window's current one (Settings may replace it)
         self.io = Runner(1, self)
         self.progress: BundleProgress | None = None
-        self.step = COPYING  # the export's step now (named by the engine as each starts)
+        self.step = COPYING  # the step of the export or import now (named by the engine as each starts)
 
     # -- export -----------------------------------------------------------------------------------
 
@@ -181,7 +202,7 @@ class Bundles(QObject):
                                  cancelled=job.cancelled, step=job.deliver)
 
         self.step = COPYING
-        self._start(EXPORT, export_text(path, COPYING, 0, 0), True, work,
+        self._start(EXPORT, export_text(path, COPYING, 0, 0), work,
                     done=lambda info: self.message.emit(exported_words(info, notes), "info" if notes else "done"),
                     cancelled=lambda _text: self.message.emit(
                         f"Export to {path.name} cancelled; nothing was written.", "info"),
@@ -246,27 +267,33 @@ class Bundles(QObject):
         if not self.confirm_import(question(plan)):
             return
         pipeline = self.pipeline()
-        text = f"Importing {plan.info.path.name}…"
-        self._start("Import a catalog bundle", text, plan.re_embed, lambda job: import_into(pipeline, plan, job),
+        name = plan.info.path.name
+        self.step = UNPACKING
+        self._start("Import a catalog bundle", import_text(name, UNPACKING, 0, 0),
+                    lambda job: import_into(pipeline, plan, job),
                     done=lambda result: self.imported.emit(imported_words(plan, result), _backed_up(result)),
                     cancelled=lambda _text: self.message.emit(
-                        f"Import of {plan.info.path.name} cancelled; the catalog is unchanged.", "info"),
-                    progress=self._embedding)
+                        f"Import of {name} cancelled; the catalog is unchanged.", "info"),
+                    progress=lambda done, total: self._importing(name, done, total),
+                    delivered=lambda step: self._import_step(name, step))
 
-    def _embedding(self, done: int, total: int) -> None:
+    def _import_step(self, name: str, step: object) -> None:
+        self.step = str(step)
         if self.progress is not None:
-            text = (f"Computing this machine's vectors: {done:,} of {total:,} products…" if done < total
-                    else "Building the search index…")
-            self.progress.show_progress(done, total, text)
+            self.progress.show_step(import_text(name, self.step, 0, 0), stoppable=self.step != REPLACING)
+
+    def _importing(self, name: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.show_progress(done, total, import_text(name, self.step, done, total))
 
     # -- running ----------------------------------------------------------------------------------
 
-    def _start(self, title: str, text: str, cancellable: bool, work: Callable[[Job], object],
+    def _start(self, title: str, text: str, work: Callable[[Job], object],
                done: Callable[[object], None], cancelled: Callable[[str], None] | None = None,
                progress: Callable[[int, int], None] | None = None,
                delivered: Callable[[object], None] | None = None) -> None:
         """``work`` in the worker under the progress dialog, which closes before its outcome is said."""
-        progress_dialog = self.progress = BundleProgress(self.window, title, text, cancellable)
+        progress_dialog = self.progress = BundleProgress(self.window, title, text)
 
         def ended(slot: Callable[..., None] | None) -> Callable[..., None]:
             def end(*args: object) -> None:
@@ -303,6 +330,13 @@ def export_text(path: Path, step: str, done: int, total: int) -> str:
     return f"Exporting the catalog to {path.name}.\n{words}{counted}"
 
 
+def import_text(name: str, step: str, done: int, total: int) -> str:
+    """The import's progress in words: the bundle, then the step, with its count where it counts."""
+    unit = IMPORT_UNITS.get(step)
+    counted = f": {done:,} of {total:,} {unit}…" if unit and total else "…"
+    return f"Importing {name}.\n{IMPORT_WORDS[step]}{counted}"
+
+
 def read_plan(pipeline: Pipeline, path: Path) -> Plan:
     """Worker side: the bundle's manifest (checked: a wrong or hostile file is refused here, in one line), the
     catalog here (a damaged one is replaced as well: its damage is said instead of its count), this embedder."""
@@ -320,7 +354,8 @@ def import_into(pipeline: Pipeline, plan: Plan, job: Job) -> ImportResult:
     embedder = pipeline.embedder  # loaded before: it is loaded under the same lock
     with pipeline.catalog_released():
         return import_bundle(plan.info.path, pipeline.data_dir, embedder, plan.re_embed, job.progress,
-                             images_from=[plan.images_from] if plan.images_from else [], cancelled=job.cancelled)
+                             images_from=[plan.images_from] if plan.images_from else [], cancelled=job.cancelled,
+                             step=job.deliver)
 
 
 def question(plan: Plan) -> str:
