@@ -41,7 +41,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
-from app.widgets.photo_strip import ListingStatus, PhotoStrip, saved_keys
+from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView, dropped_paths, web_addresses
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
@@ -51,6 +51,7 @@ from app.workers import Runner, Task
 from engine.backups import NO_BACKUP
 from engine.bundle import SUFFIX as BUNDLE_SUFFIX
 from engine.categories import CategoryMap
+from engine.corrections import edited_keys
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
@@ -458,7 +459,7 @@ class MainWindow(QMainWindow):
         leaves the marks as they were: saving the next edit there says what is wrong."""
         self.photo_list.listing_saved()
         data_dir = self.pipeline.data_dir
-        self.io.start(lambda _job: saved_keys(data_dir), done=self.photo_list.show_saved, failed=lambda _m: None)
+        self.io.start(lambda _job: edited_keys(data_dir), done=self.photo_list.show_saved, failed=lambda _m: None)
 
     def _import_dropped(self, bundles: list[Path]) -> None:
         """A catalog bundle dropped on the window (or given to ``decorlens gui``) imports as Catalog ▸ Import a

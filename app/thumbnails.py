@@ -26,13 +26,12 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from app.workers import Runner
+from engine.corrections import KEY_DIGITS
 from engine.files import open_regular
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
 BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones, fewer big ones (about 120 MB)
-
-KEY_DIGITS = 16  # of a photo's SHA-256 in hex: how many name its corrections file (``<stem>-<sha[:16]>.json``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
 

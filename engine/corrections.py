@@ -15,6 +15,7 @@ content hash, so a photo renamed or opened from another folder finds its edits a
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ from engine.pipeline import Pipeline
 from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
 MATCH_KINDS = get_args(MatchKind)
+KEY_DIGITS = 16  # of a photo's SHA-256 in hex in its corrections file's name (``<stem>-<sha[:16]>.json``)
+HEX = frozenset("0123456789abcdef")  # the digits of a content key (``hexdigest`` writes them in lower case)
 
 
 class UnreadableEdits(DecorLensError):
@@ -372,12 +375,32 @@ def image_digest(path: str | Path) -> str:
 
 
 def corrections_path(data_dir: Path, image: str | Path, image_sha256: str) -> Path:
-    return data_dir / FOLDER / f"{Path(image).stem}-{image_sha256[:16]}.json"
+    return data_dir / FOLDER / f"{Path(image).stem}-{image_sha256[:KEY_DIGITS]}.json"
 
 
 def find_saved(data_dir: Path, image_sha256: str) -> Path | None:
     """The corrections file of this photo under any name it was saved with."""
-    return next(iter(sorted((data_dir / FOLDER).glob(f"*-{image_sha256[:16]}.json"))), None)
+    return next(iter(sorted((data_dir / FOLDER).glob(f"*-{image_sha256[:KEY_DIGITS]}.json"))), None)
+
+
+def edited_keys(data_dir: Path) -> set[str]:
+    """The content keys (``KEY_DIGITS`` of their SHA-256) of the photos with saved edits, from the names in the
+    corrections folder alone, no file read: what the app's Photos strip marks. A file kept aside as unreadable
+    (``….unreadable.json``) holds no edits the app can open and is left out. Slow on a network share: a worker's."""
+    try:
+        entries = list(os.scandir(data_dir / FOLDER))
+    except FileNotFoundError:  # nothing saved yet
+        return set()
+    return {key for entry in entries if entry.is_file() and (key := _key(entry.name))}
+
+
+def _key(name: str) -> str:
+    """The content key a corrections file's name holds; "" for another file (``….unreadable.json`` among them: its
+    name ends in ``<key>.unreadable``)."""
+    if not name.endswith(".json"):
+        return ""
+    key = name.removesuffix(".json").rpartition("-")[2]
+    return key if len(key) == KEY_DIGITS and set(key) <= HEX else ""
 
 
 def save(data: dict[str, Any], data_dir: Path) -> Path:

@@ -11,14 +11,13 @@ decides what stays decoded.
 A photo with saved edits carries a ✓ badge in its thumbnail's corner (its tooltip and accessible name say "your
 edits are saved"), so a merchandiser back from a break sees where they were. Edits are filed by the photo's content
 (``engine.corrections``), not its name: the keys of the corrections folder are listed once per folder opened
-(``saved_keys``, in a worker), each photo's key comes with its thumbnail (``Thumbnails.digest``, hashed from the
+(``engine.corrections.edited_keys``, in a worker), each photo's key comes with its thumbnail (``Thumbnails.digest``, hashed from the
 bytes read for it), and the window passes on each save of the open photo (``mark_saved``). Only rows in view are
 looked at, as for their thumbnails: a folder of 20,000 photos lists as fast as before.
 """
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -40,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.labels import rich_tooltip
-from app.thumbnails import KEY_DIGITS, Thumbnails
-from engine.corrections_file import FOLDER
+from app.thumbnails import Thumbnails
+from engine.corrections import KEY_DIGITS
 
 ICON = QSize(136, 96)
 MARGIN = 4  # rows above and below the view whose thumbnails are asked for too (the next Page Down's)
@@ -50,7 +49,6 @@ ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more w
 SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
 SAVED_WORDS = "your edits are saved"
 BADGE = 20  # px: the ✓ badge's side
-HEX = frozenset("0123456789abcdef")  # the digits of a content key (``hexdigest`` writes them in lower case)
 
 
 class PhotoStrip(QListWidget):
@@ -69,7 +67,7 @@ class PhotoStrip(QListWidget):
         self._rows: dict[str, int] = {}  # a photo's path as text -> its row: a lookup per thumbnail decoded
         self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
         self._coming: list[Path] = []  # photos whose rows are made in the next turns of the event loop
-        self._saved: set[str] = set()  # content keys of the photos with saved edits (``saved_keys``)
+        self._saved: set[str] = set()  # content keys of the photos with saved edits (``edited_keys``)
         self._told: dict[str, bool] = {}  # keys saved or not since the corrections folder's listing began
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
@@ -302,24 +300,3 @@ def _badge(painter: QPainter, picture: QRectF) -> None:
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(tick)
     painter.restore()
-
-
-def saved_keys(data_dir: Path) -> set[str]:
-    """The content keys of the photos with saved edits: the ``<sha[:16]>`` of each ``<stem>-<sha[:16]>.json`` in the
-    data dir's corrections folder (``engine.corrections.corrections_path``), one listing of names, no file read. A
-    file kept aside as unreadable (``….unreadable.json``) holds no edits the app can open and is left out. Worker
-    side: a network share can be slow to list."""
-    try:
-        entries = list(os.scandir(data_dir / FOLDER))
-    except FileNotFoundError:  # nothing saved yet
-        return set()
-    return {key for entry in entries if entry.is_file() and (key := _key(entry.name))}
-
-
-def _key(name: str) -> str:
-    """The content key a corrections file's name holds; "" for another file (``….unreadable.json`` among them: its
-    name ends in ``<key>.unreadable``)."""
-    if not name.endswith(".json"):
-        return ""
-    key = name.removesuffix(".json").rpartition("-")[2]
-    return key if len(key) == KEY_DIGITS and set(key) <= HEX else ""
