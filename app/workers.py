@@ -117,7 +117,12 @@ class Runner(QObject):
 
     def __init__(self, threads: int, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
+        # Owned by the application too, and let go of once this Runner is gone: a pool deleted with its window
+        # waits for its running tasks, and where that window overrides ``event`` (the Train window does), the
+        # deletion ran inside Python, holding the GIL the tasks needed to finish: a hang (seen in CI, a Train
+        # window closed while it counted its training data). ``deleteLater`` waits in the event loop instead.
+        self.pool = QThreadPool(QCoreApplication.instance())
+        self.destroyed.connect(self.pool.deleteLater)
         self.pool.setMaxThreadCount(threads)
         # Owned by the application, not by this Runner: a pool thread may still be emitting on it
         # while the Runner's window is deleted (the connections to this Runner then simply go away).

@@ -81,3 +81,45 @@ def test_errors_and_cancel_come_back_as_messages(qtbot):
     qtbot.waitUntil(lambda: len(seen) == 4, timeout=60_000)
     assert seen[:2] == ["x.jpg: not an image", "unexpected error: KeyError: 'oops'"]
     assert seen[2].startswith("no space left to write the catalog") and seen[3] == "stopped as asked"
+
+
+WINDOW_CLOSED_WHILE_A_TASK_RUNS = r"""
+import os, sys, threading, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+from app.workers import Runner
+
+class Window(QWidget):
+    def event(self, event):  # as the Train window's: a deletion of the window runs inside this Python call
+        return super().event(event)
+
+app = QApplication([])
+window = Window()
+started, ended = threading.Event(), []
+Runner(1, window).start(lambda _job: (started.set(), time.sleep(0.5), ended.append(sum(range(100_000)))))
+started.wait()
+window.deleteLater()  # as pytest-qt does with a window closed while it still counts its training data
+loop = QEventLoop()
+QTimer.singleShot(3_000, loop.quit)
+loop.exec()
+print("ended" if ended else "not ended")
+"""
+
+
+def test_a_window_deleted_while_its_task_runs_lets_the_task_end(tmp_path):
+    """The Train window's pool was deleted with the window, inside its Python ``event``: the pool waited for the
+    running task while holding the GIL the task needed to go on, and the app (and CI's whole test run) hung."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "closed.py"
+    script.write_text(WINDOW_CLOSED_WHILE_A_TASK_RUNS)
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the window's deletion waited for its task, which waited for the GIL: hung")
+    assert done.returncode == 0 and done.stdout.strip() == "ended", done.stderr
