@@ -148,10 +148,10 @@ class BatchDialog(QDialog):
         objects = sum(len(r.objects) for r in report.results)
         summary = Path(self.target.text()) / SUMMARY
         corrected = len(report.edited)
-        edited = f"; {corrected} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
-        text = f"Tagged {len(report.done)} photos ({objects} tags){edited}. Summary: {summary}"
+        edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
+        text = f"Tagged {len(report.done):,} photos ({objects:,} tags){edited}. Summary: {summary}"
         if report.failed:
-            text += f"\n{len(report.failed)} failed, e.g. {report.failed[0][1]}"
+            text += f"\n{len(report.failed):,} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)
         self.finished_batch.emit(report)
 

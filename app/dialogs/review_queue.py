@@ -97,7 +97,7 @@ class ReviewWindow(QWidget):
         Their pictures follow (``_picture_rows``)."""
         self.items = items
         self.summary.setText(
-            f"{len(items)} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "
+            f"{len(items):,} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "
             "right product or correct the tag." if items else
             "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
         )

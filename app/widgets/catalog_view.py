@@ -487,7 +487,7 @@ class CatalogView(QWidget):
         answer = QMessageBox.question(
             self,
             "Remove products",
-            f"Remove {count} product{'s' if count > 1 else ''} from the catalog? "
+            f"Remove {count:,} product{'s' if count > 1 else ''} from the catalog? "
             "Photos on disk are not deleted, and the catalog is backed up first: Catalog ▸ Restore a Backup… "
             "brings them back.",
         )
@@ -502,5 +502,5 @@ class CatalogView(QWidget):
         )
 
     def _removed(self, count: int) -> None:
-        self.removed.emit(f"Removed {count} product{'s' if count != 1 else ''} from the catalog.")
+        self.removed.emit(f"Removed {count:,} product{'s' if count != 1 else ''} from the catalog.")
         self.refresh()

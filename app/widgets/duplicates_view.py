@@ -80,7 +80,7 @@ class GroupRow(QFrame):
         self.not_duplicates.setToolTip("They are variants (two colours, two sizes): keep all, list them no more")
         self.not_duplicates.clicked.connect(self.variants.emit)
         head = QHBoxLayout()
-        head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products)} products"))  # no catalog text here
+        head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products):,} products"))  # no catalog text here
         head.addStretch()
         head.addWidget(self.not_duplicates)
         self.cards = [ProductCard(p, thumbnails, self.keep) for p in group.products]
@@ -166,8 +166,8 @@ class DuplicatesView(QWidget):
             self.list_layout.addWidget(row)
         self.list_layout.addStretch()
         identical = sum(g.identical for g in groups)
-        self.status.setText(f"{len(groups)} groups: {identical} of identical photos, "
-                            f"{len(groups) - identical} of nearly identical ones" if groups
+        self.status.setText(f"{len(groups):,} groups: {identical:,} of identical photos, "
+                            f"{len(groups) - identical:,} of nearly identical ones" if groups
                             else "No duplicates in the catalog.")
 
     def keep(self, row: GroupRow, sku: str) -> None:
@@ -177,7 +177,7 @@ class DuplicatesView(QWidget):
         pipeline = self.pipeline
         self.engine.start(
             lambda _job: pipeline.remove_products(others),
-            done=lambda count: self._done(row, f"Kept {sku}; removed {count} product{'s' if count != 1 else ''} "
+            done=lambda count: self._done(row, f"Kept {sku}; removed {count:,} product{'s' if count != 1 else ''} "
                                                "from the catalog.", self.removed.emit),
             failed=lambda m: self._action_failed(row, m),
         )
@@ -189,7 +189,7 @@ class DuplicatesView(QWidget):
         catalog = self.pipeline.catalog
         self.engine.start(
             lambda _job: mark_variants(catalog, skus, skus[0]),
-            done=lambda _n: self._done(row, f"{len(skus)} products marked as variants, not duplicates."),
+            done=lambda _n: self._done(row, f"{len(skus):,} products marked as variants, not duplicates."),
             failed=lambda m: self._action_failed(row, m),
         )
 

@@ -228,7 +228,7 @@ class MapView(QWidget):
         self.result = loaded.result
         self.canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.legend.setText(_legend(loaded.products.values()))
-        self._status = f"{len(self.canvas.points)} products by {loaded.result.title} ({_how(loaded)})."
+        self._status = f"{len(self.canvas.points):,} products by {loaded.result.title} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
         if self.stale and self.isVisible():  # the catalog changed while this map was being made
             self.refresh()
@@ -426,7 +426,7 @@ class MapView(QWidget):
             more.setFlags(Qt.ItemFlag.NoItemFlags)
             self.chosen.addItem(more)
         self.chosen_label.setText(
-            f"{len(skus)} selected" if skus else "Click a product, or drag around several, to select them"
+            f"{len(skus):,} selected" if skus else "Click a product, or drag around several, to select them"
         )
         self._chosen_skus = skus
         self.in_catalog.setEnabled(bool(skus))

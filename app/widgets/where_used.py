@@ -308,7 +308,7 @@ class WhereUsedPanel(QWidget):
                                                                                     "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count, image in found.together:
-            item = QListWidgetItem(f"{title} · {sku} · {count} photo{'s' if count != 1 else ''}", self.together)
+            item = QListWidgetItem(f"{title} · {sku} · {count:,} photo{'s' if count != 1 else ''}", self.together)
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, sku)
         self.together_label.setVisible(bool(found.together))
@@ -338,7 +338,7 @@ class WhereUsedPanel(QWidget):
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
+    return f"{count:,} {word}{'s' if count != 1 else ''}"
 
 
 def _matched_title(found: Found) -> str:
@@ -355,7 +355,7 @@ def _alike_title(found: Found) -> str:
     if not found.sightings and found.category:
         return (f"Looks like {found.title}: no object of the {_plural(found.tagged, 'tagged photo')} is of this "
                 f"category; choose {EVERY} above to compare them all")
-    return (f"Looks like {found.title}: the {_plural(len(found.sightings), 'photo')} of {found.tagged} tagged "
+    return (f"Looks like {found.title}: the {_plural(len(found.sightings), 'photo')} of {found.tagged:,} tagged "
             f"with the most alike object{'' if found.category else ' in any category'}, closest first")
 
 
