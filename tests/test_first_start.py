@@ -85,7 +85,8 @@ def test_with_the_pack_installed_the_window_opens_ready_to_tag(qtbot, qt, tmp_pa
     win = open_window(qtbot, qt, data)
     assert not win.engine_info.missing and "yolo11n" in win.status_line.device.toolTip()
     assert win.photo_stack.currentWidget() is win.welcome  # an empty catalog: import first
-    assert win.welcome.import_button.menu().actions() == [win.welcome.folder_action, win.welcome.csv_action]
+    page = win.welcome
+    assert page.import_button.menu().actions() == [page.folder_action, page.csv_action, page.bundle_action]
 
     products = tmp_path / "products"
     for category in ("chair", "table", "shelf", "clock"):  # what the room holds: tags show what is sold
