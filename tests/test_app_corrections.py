@@ -93,6 +93,24 @@ def test_a_malformed_box_makes_saved_edits_unreadable(result, tmp_path, field, b
     assert (path.parent / f"{path.stem}.unreadable.json").exists()
 
 
+@pytest.mark.parametrize("written, read", [("mobilenet_v2-imagenet-d328850cf896", "mobilenet_v2-imagenet-d328850cf896"),
+                                           (None, ""), (5, ""), (["a"], "")])
+def test_the_embedder_that_matched_the_tags_is_kept_and_a_bad_one_is_only_unknown(result, tmp_path, written, read):
+    """Saved edits name the embedder whose matches they hold, so another one put in use matches them again. A file
+    without it (saved before it was kept) or with anything but text there reads as unknown: the tags are matched
+    again, and the user's edits are not set aside as unreadable for a field that is not theirs."""
+    scene = EditableScene(result, "ef" * 32, matched_with="mobilenet_v2-imagenet-d328850cf896")
+    scene.remove(2)
+    data = scene.to_json()
+    assert data["corrections"]["matched_with"] == "mobilenet_v2-imagenet-d328850cf896"
+    if written is None:
+        del data["corrections"]["matched_with"]
+    else:
+        data["corrections"]["matched_with"] = written
+    loaded = corrections.load(corrections.save(data, tmp_path), result.image)
+    assert loaded.matched_with == read and loaded.tag(2).removed
+
+
 def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
     out = tmp_path / "out"
     scene = EditableScene(result, "ef" * 32)
