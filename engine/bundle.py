@@ -106,10 +106,12 @@ Log = Callable[[str], None]
 
 # The steps of an export, as it names them when each starts; each counts in its own unit.
 COPYING = "copying the catalog"  # the snapshot: SQLite pages
-CHECKING = "checking the pictures"  # every product's picture: hashed (or, without pictures, found)
+CHECKING = "checking the pictures"  # every product's picture: found (looked up, not read)
+WRITING = "writing the pictures"  # every distinct picture file: read once, hashed, written into the bundle
 PACKING = "packing the catalog"  # compacting the copy, then writing it into the bundle: megabytes
-WRITING = "writing the pictures"  # every distinct picture into the bundle
-EXPORT_STEPS = (COPYING, CHECKING, PACKING, WRITING)
+# The pictures go before the catalog: the catalog names each by the sha256 of the bytes shipped, known only once
+# read, and each is read once (checked and written from the same bytes).
+EXPORT_STEPS = (COPYING, CHECKING, WRITING, PACKING)
 SNAPSHOT_PAGES = 2048  # pages the snapshot copies between two reports (8 MB of 4 KB pages)
 REPORTS = 500  # counts a step reports at most: a million queued reports flooded the app's event loop
 SQLITE_OPS = 100_000  # virtual machine steps between two looks at the Cancel button while SQLite compacts
@@ -260,11 +262,14 @@ def export_bundle(
 
 
 def _export(data_dir: Path, out: Path, include_images: bool, log: Log, report: _Report) -> dict[str, Any]:
-    """The bundle prepared in a temporary folder, then written to ``out`` through ``out.part``; its manifest."""
+    """The bundle prepared in a temporary folder and written to ``out`` through ``out.part``; its manifest."""
     with tempfile.TemporaryDirectory(prefix="decorlens-export-") as tmp:
         stage = Path(tmp)
+        part = out.with_name(out.name + ".part")
         try:
-            manifest, members, images = _stage(data_dir, stage, include_images, log, report)
+            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+                manifest = _stage(data_dir, stage, zf, include_images, log, report)
+            replace_atomically(part, out)
         except sqlite3.OperationalError as exc:
             if not sqlite_full(exc):
                 raise
@@ -272,10 +277,6 @@ def _export(data_dir: Path, out: Path, include_images: bool, log: Log, report: _
                 f"no space left in {stage.parent} to prepare the bundle (the catalog is untouched); free some "
                 "disk space there, or set TMPDIR to a folder with room, and export again"
             ) from exc
-        part = out.with_name(out.name + ".part")
-        try:
-            _write_zip(part, manifest, members, images, report)
-            replace_atomically(part, out)
         finally:
             part.unlink(missing_ok=True)
     return manifest
@@ -298,24 +299,24 @@ def _bundle_path(out: Path, data_dir: Path) -> Path:
 
 
 def _stage(
-    data_dir: Path, stage: Path, include_images: bool, log: Log, report: _Report
-) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
-    """The bundle's parts prepared in ``stage``: the manifest, its members by name, the images."""
+    data_dir: Path, stage: Path, zf: zipfile.ZipFile, include_images: bool, log: Log, report: _Report
+) -> dict[str, Any]:
+    """The bundle written into ``zf``: the pictures first, each read once, then the catalog (whose image paths
+    name the pictures by the hash of the bytes shipped), its companions and the manifest; the manifest."""
     db_path = stage / CATALOG_FILE
     report.begin(COPYING)
     _snapshot(data_dir / CATALOG_FILE, db_path, report)
     _strip_foreign(db_path)
     report.begin(CHECKING)
-    images, stale, missing = _bundle_images(db_path, include_images, stage / "changed", report)
-    if missing:
-        shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
-        raise CatalogError(
-            f"{len(missing)} product images cannot be read ({shown}); re-import or remove those products, "
-            "then export again"
-        )
-    if stale:
-        log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
-            "describe the old pictures (re-import the catalog to refresh them)")
+    pictures = _find_pictures(db_path, report)
+    images: dict[str, int] = {}
+    stale: list[str] = []
+    if include_images and pictures:
+        report.begin(WRITING)
+        images, stale = _write_pictures(zf, pictures, db_path, report)
+        if stale:
+            log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
+                "describe the old pictures (re-import the catalog to refresh them)")
     report.begin(PACKING)
     _finalise_db(db_path, report)
     members = {CATALOG_FILE: db_path}
@@ -329,7 +330,9 @@ def _stage(
     manifest["categories_file"] = CATEGORIES_FILE in members
     manifest["maps"] = {key: member_name(path) for key, path in maps.items()}
     manifest["files"] = listing
-    return manifest, members, images
+    _write_members(zf, members, report)
+    zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
 
 
 def _snapshot(source: Path, target: Path, report: _Report) -> None:
@@ -352,59 +355,105 @@ def _snapshot(source: Path, target: Path, report: _Report) -> None:
         raise CatalogError(f"{source} is not a DecorLens catalog (no schema version)")
 
 
-def _bundle_images(
-    db_path: Path, include: bool, changed: Path, report: _Report
-) -> tuple[dict[str, Path], list[str], list[str]]:
-    """{archive name: source file}; rewrites image paths in the staged copy to archive names.
+@dataclass
+class _Picture:
+    """One picture file of the catalog: the products showing it (id: sku, and the sha256 each was imported with),
+    and, once read, the sha256 of the bytes shipped."""
 
-    An image that changed since its import is copied into ``changed`` (in the staging folder) and checked
-    there, so the bytes checked are the bytes shipped: checked in place, a file swapped between the check
-    and the zip would go out unchecked.
-    """
-    db = sqlite3.connect(db_path)
-    rows = db.execute("SELECT id, sku, image_path, image_hash FROM products ORDER BY id").fetchall()
-    images: dict[str, Path] = {}
-    stale: list[str] = []
+    skus: dict[int, str] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)
+    digest: str = ""
+
+
+def _find_pictures(db_path: Path, report: _Report) -> dict[str, _Picture]:
+    """Every product's picture file, found (``CHECKING``, product by product): {path: its products}. Only looked
+    up, not read: ``_write_pictures`` reads each once. A missing one refuses the export before any is read."""
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        rows = db.execute("SELECT id, sku, image_path, image_hash FROM products ORDER BY id").fetchall()
+    pictures: dict[str, _Picture] = {}
     missing: list[str] = []
-    updates = []
     for done, (pid, sku, image_path, image_hash) in enumerate(rows):
         report.count(done, len(rows))  # counted before it: a row may ``continue``
-        path = Path(image_path)
-        if not path.is_file():
+        if not Path(image_path).is_file():
             missing.append(f"{sku}: {image_path}")
             continue
-        if not include:
-            continue
-        digest = sha256_of(path)
-        if digest != image_hash:
-            # Not the picture imported: a path in a shared folder now naming any other file (a symlink
-            # retargeted at a key file, say) would go out in the bundle unless it is still a usable image.
-            try:
-                path, digest = _checked_copy(path, changed / str(pid))
-            except DecorLensError as exc:
-                missing.append(f"{sku}: {exc} (changed since its import)")
-                continue
-            stale.append(sku)
-        name = f"images/{digest}{Path(image_path).suffix.lower()}"
-        images[name] = path
-        updates.append((name, pid))
+        picture = pictures.setdefault(image_path, _Picture())
+        picture.skus[pid] = sku
+        picture.hashes[pid] = image_hash
     report.count(len(rows), len(rows))
-    with db:
+    _refuse_missing(missing)
+    return pictures
+
+
+def _refuse_missing(missing: list[str]) -> None:
+    if missing:
+        shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+        raise CatalogError(
+            f"{len(missing)} product images cannot be read ({shown}); re-import or remove those products, "
+            "then export again"
+        )
+
+
+def _write_pictures(
+    zf: zipfile.ZipFile, pictures: dict[str, _Picture], db_path: Path, report: _Report
+) -> tuple[dict[str, int], list[str]]:
+    """Each picture file read once and written into the bundle (``WRITING``, file by file) from those very bytes,
+    named by their sha256: the bundle ships the bytes it checked, however the file changes meanwhile. Before, each
+    was read twice (hashed, then zipped and hashed again), doubling an export's reads of a network share.
+
+    Bytes unlike the ones imported (a path in a shared folder now naming another file, a symlink retargeted at a
+    key file, say) go only if they decode as a picture; the others refuse the export. The staged catalog's image
+    paths are rewritten to the names shipped. Returns {archive name: size} and the skus of changed pictures."""
+    images: dict[str, int] = {}
+    stale: list[str] = []
+    missing: list[str] = []
+    updates: list[tuple[str, int]] = []
+    for done, (image_path, picture) in enumerate(pictures.items(), 1):
+        changed_skus = []
+        try:
+            data = _read_picture(Path(image_path))
+            picture.digest = hashlib.sha256(data).hexdigest()
+            changed_skus = [sku for pid, sku in picture.skus.items() if picture.hashes[pid] != picture.digest]
+            if changed_skus:
+                _check_bytes(data, db_path.with_name(f"changed-{picture.digest}"))
+        except DecorLensError as exc:
+            skus = changed_skus or list(picture.skus.values())
+            missing.extend(f"{sku}: {exc} (changed since its import)" for sku in skus)
+            continue
+        stale.extend(changed_skus)
+        name = f"images/{picture.digest}{Path(image_path).suffix.lower()}"
+        if name not in images:  # JPEG/PNG/WebP are compressed already
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+            images[name] = len(data)
+        updates.extend((name, pid) for pid in picture.skus)
+        report.count(done, len(pictures))
+    _refuse_missing(missing)
+    with contextlib.closing(sqlite3.connect(db_path)) as db, db:
         db.executemany("UPDATE products SET image_path = ? WHERE id = ?", updates)
-    db.close()
-    return images, stale, missing
+    return images, stale
 
 
-def _checked_copy(path: Path, copy: Path) -> tuple[Path, str]:
-    """A copy of ``path`` that decodes as an image, and its sha256 (ImageError or OSError as one line)."""
-    copy.parent.mkdir(parents=True, exist_ok=True)
+def _read_picture(path: Path) -> bytes:
+    """The bytes of a regular file (ImageError as one line): a FIFO or device put in a picture's place is not read,
+    nor more than a bundle's picture may hold (the path may now name any file: it is read into memory)."""
     try:
-        with open_regular(path) as fh, open(copy, "wb") as out:
-            shutil.copyfileobj(fh, out)
+        with open_regular(path) as fh:
+            data = fh.read(MAX_IMAGE_BYTES + 1)
     except OSError as exc:
         raise ImageError(f"{path}: {exc.strerror or exc}") from exc
-    load_image(copy, max_side=CHECK_SIDE)
-    return copy, sha256_of(copy)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageError(f"{path}: larger than {MAX_IMAGE_BYTES >> 20} MB, more than a bundle's picture may be")
+    return data
+
+
+def _check_bytes(data: bytes, copy: Path) -> None:
+    """``data`` decodes as a picture (ImageError otherwise): decoded from a copy, never from its path again."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(data)
+    try:
+        load_image(copy, max_side=CHECK_SIDE)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _vector_dim(catalog: Catalog, key: str) -> int:
@@ -448,7 +497,7 @@ def _finalise_db(db_path: Path, report: _Report) -> None:
 
 
 def _manifest(
-    db_path: Path, include_images: bool, images: dict[str, Path], stale: int, catalog_sha256: str
+    db_path: Path, include_images: bool, images: dict[str, int], stale: int, catalog_sha256: str
 ) -> dict[str, Any]:
     import hnswlib  # noqa: F401 - its presence is what matters; it has no __version__
     import numpy
@@ -483,26 +532,13 @@ def _manifest(
     }
 
 
-def _listing(members: dict[str, Path], images: dict[str, Path]) -> dict[str, dict[str, Any]]:
-    """Every member but the manifest with its size and sha256: the importer refuses anything else."""
+def _listing(members: dict[str, Path], images: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Every member but the manifest with its size and sha256: the importer refuses anything else. A picture's
+    are those of the bytes shipped (its name is their sha256), not of its file, which may have changed since."""
     listing = {name: {"size": path.stat().st_size, "sha256": sha256_of(path)} for name, path in members.items()}
-    for name, path in images.items():
-        listing[name] = {"size": path.stat().st_size, "sha256": PurePosixPath(name).stem}
+    for name, size in images.items():
+        listing[name] = {"size": size, "sha256": PurePosixPath(name).stem}
     return listing
-
-
-def _write_zip(
-    part: Path, manifest: dict[str, Any], members: dict[str, Path], images: dict[str, Path], report: _Report
-) -> None:
-    """The bundle, its catalog counted in megabytes (still ``PACKING``), then its pictures one by one (``WRITING``)."""
-    with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        _write_members(zf, members, report)
-        if images:
-            report.begin(WRITING)
-        for done, (name, path) in enumerate(sorted(images.items()), 1):  # JPEG/PNG/WebP are compressed already
-            zf.writestr(name, _as_hashed(path, name), compress_type=zipfile.ZIP_STORED)
-            report.count(done, len(images))
 
 
 def _write_members(zf: zipfile.ZipFile, members: dict[str, Path], report: _Report) -> None:
@@ -518,15 +554,6 @@ def _write_members(zf: zipfile.ZipFile, members: dict[str, Path], report: _Repor
                 dst.write(chunk)
                 done += len(chunk)
                 report.count(min(-(-done // MB), total), total)
-
-
-def _as_hashed(path: Path, name: str) -> bytes:
-    """The bytes of an image, read once and shipped only if they are the ones its name's sha256 was taken of:
-    a file swapped after it was hashed (and checked) would otherwise go out under the old name."""
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != PurePosixPath(name).stem:
-        raise CatalogError(f"{path} changed while the bundle was being written; export again")
-    return data
 
 
 # -- reading ----------------------------------------------------------------------------------
