@@ -43,7 +43,7 @@ from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
-from app.widgets.scene_view import SceneView, dropped_paths, web_addresses
+from app.widgets.scene_view import SceneView, copied_paths, dropped_paths, web_addresses
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
@@ -604,11 +604,11 @@ class MainWindow(QMainWindow):
             self.show_message("The clipboard holds no picture or photo file.", "info", page=PHOTO_TAB)
 
     def open_dropped(self, mime: QMimeData) -> bool:
-        """Open what was dropped or pasted: files and folders as they are, a picture (dragged from a browser or
-        an image editor) kept in the data dir first; a web address is not fetched (DecorLens works offline),
-        which is said, not passed over in silence. Returns whether there was anything of the sort."""
-        if dropped_paths(mime):
-            self.open_paths(dropped_paths(mime))
+        """Open what was dropped or pasted: files and folders as they are (or their paths copied as text), a
+        picture (dragged from a browser or an image editor) kept in the data dir first; a web address is not
+        fetched (DecorLens works offline), which is said, not passed over in silence. Returns whether there was anything of the sort."""
+        if paths := dropped_paths(mime) or copied_paths(mime):
+            self.open_paths(paths)
         elif mime.hasImage():
             image, data_dir = QImage(mime.imageData()), self.pipeline.data_dir
             self.io.start(

@@ -523,6 +523,20 @@ def test_pasting_a_picture_opens_it(qtbot, window, scene_path, pipeline):
     assert window.view.pins
 
 
+def test_a_photo_path_copied_as_text_opens_when_pasted(qtbot, window, scene_path):
+    """Windows' "Copy as path" (quoted) and macOS' "Copy as Pathname" copy a photo as its path in text: Paste said
+    "The clipboard holds no picture or photo file." for a path to a photo; other text still says that."""
+    photo = scene_path(ROOM)
+    QGuiApplication.clipboard().setText(f'"{photo}"\n')
+    window.paste()
+    qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=WAIT_MS)
+    assert window.controller.scene.result.image == str(photo)
+    assert not window.message.isVisible()
+    QGuiApplication.clipboard().setText(f"{photo.parent}/no-such-room.jpg")
+    window.paste()
+    assert window.message.isVisible() and window.message.text.text() == "The clipboard holds no picture or photo file."
+
+
 def test_a_picture_dragged_from_a_browser_opens_and_a_bare_web_address_says_why_not(qtbot, window, scene_path,
                                                                                     pipeline):
     """A designer drags inspiration from a web page onto the photo: the window took only files, so a picture

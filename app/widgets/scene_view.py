@@ -50,6 +50,24 @@ def dropped_paths(mime: QMimeData) -> list[Path]:
     return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
 
 
+def copied_paths(mime: QMimeData) -> list[Path]:
+    """Files and folders copied as text, one a line: Windows' "Copy as path" quotes them, macOS' "Copy … as
+    Pathname" and a terminal do not. Only paths that exist count, so other text is still said to be no photo."""
+    if mime.hasUrls() or not mime.hasText():
+        return []
+    lines = (line.strip().strip('"').strip() for line in mime.text().splitlines())
+    paths = [Path(QUrl(line).toLocalFile()) if line.startswith("file:") else Path(line) for line in lines if line]
+    return [p for p in paths if p.is_absolute() and _exists(p)]
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; pasted prose is no path (a name too long, a NUL) rather than an error."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def web_addresses(mime: QMimeData) -> list[str]:
     """Addresses on the web in a drag or a copy: a picture dragged from a browser that gives no pixels, or its
     address copied as text ("Copy image address")."""
