@@ -416,16 +416,16 @@ def _write_pictures(
             changed_skus = [sku for pid, sku in picture.skus.items() if picture.hashes[pid] != picture.digest]
             if changed_skus:
                 _check_bytes(data, db_path.with_name(f"changed-{picture.digest}"))
-        except DecorLensError as exc:
-            skus = changed_skus or list(picture.skus.values())
-            missing.extend(f"{sku}: {exc} (changed since its import)" for sku in skus)
-            continue
-        stale.extend(changed_skus)
-        name = f"images/{picture.digest}{Path(image_path).suffix.lower()}"
-        if name not in images:  # JPEG/PNG/WebP are compressed already
-            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
-            images[name] = len(data)
-        updates.extend((name, pid) for pid in picture.skus)
+        except DecorLensError as exc:  # unreadable, or read but no longer a picture
+            why = " (changed since its import)" if changed_skus else ""
+            missing.extend(f"{sku}: {exc}{why}" for sku in changed_skus or picture.skus.values())
+        else:
+            stale.extend(changed_skus)
+            name = f"images/{picture.digest}{Path(image_path).suffix.lower()}"
+            if name not in images:  # JPEG/PNG/WebP are compressed already
+                zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+                images[name] = len(data)
+            updates.extend((name, pid) for pid in picture.skus)
         report.count(done, len(pictures))
     _refuse_missing(missing)
     with contextlib.closing(sqlite3.connect(db_path)) as db, db:
