@@ -151,6 +151,21 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     assert len(window.panel.rows) == window.settings.top_k
 
 
+def test_why_this_match_names_the_product_it_explains(qtbot, window, scene_path):
+    """Its line said "the parts of your photo and of the product": which product, when five are listed and a
+    name can be there twice (INDIRA first and third), was left to the heat on one small row picture."""
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    tag = next(t for t in window.controller.scene.visible if t.obj.matches)
+    window.view.activate(tag.number)
+    qtbot.waitUntil(lambda: len(window.panel.rows) > 1, timeout=WAIT_MS)
+    second = window.panel.rows[1]
+    qtbot.mouseClick(second, Qt.MouseButton.LeftButton)
+    window.panel.why.click()
+    note = window.panel.why_view.note
+    qtbot.waitUntil(lambda: note.text().startswith("Bright"), timeout=WAIT_MS)
+    assert f"{second.name.text().removeprefix('2. ')} {second.match.sku}" in note.text()
+
+
 def test_keyboard_walks_pins_and_enter_opens_one(qtbot, window, scene_path):
     open_and_wait(qtbot, window, scene_path(ROOM))
     view, order = window.view, sorted(window.view.pins)

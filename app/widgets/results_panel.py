@@ -78,6 +78,11 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
              | Qt.KeyboardModifier.MetaModifier)
 
 
+def explained(match: Match) -> str:
+    """The match Why this match? is about, as its row names it: title and SKU."""
+    return f"{product_title(match.name, match.sku, match.category)} {match.sku}"
+
+
 def match_words(match: Match) -> str:
     """A match as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots, Similar 0.62" (the badge's
     words)."""
@@ -648,7 +653,7 @@ class ResultsPanel(QWidget):
         if not self.why.isChecked() or row is None or self.tag is None:
             self.why_view.hide()
             return
-        self.why_view.show_busy()
+        self.why_view.show_busy(explained(row.match))
         self.why_view.show()
         self.explainRequested.emit(self.tag.number, row.match)
 
@@ -657,7 +662,7 @@ class ResultsPanel(QWidget):
         dropped if the tag, the selected match or the toggle changed since it was asked for."""
         row = self._row(sku)
         if self.why.isChecked() and self.number == number and self.selected == sku and row is not None:
-            self.why_view.show_overlays(crop, product)
+            self.why_view.show_overlays(crop, product, explained(row.match))
             row.show_heat(product)
 
     def explanation_failed(self, number: int, sku: str, message: str) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 from app.labels import plain_label
 
 SIDE = 150  # px: the two pictures side by side fit the panel's minimum width
-EXPLAINED = "Bright: the parts of your photo and of the product that look most alike (the match came from there)."
+EXPLAINED = "Bright: the parts of your photo and of {product} that look most alike (the match came from there)."
 
 
 def pixmap_of(rgb: np.ndarray) -> QPixmap:
@@ -50,20 +50,23 @@ class WhyMatch(QFrame):
         label.setAccessibleName(what)
         return label
 
-    def show_busy(self) -> None:
+    def show_busy(self, product: str) -> None:
+        """``product`` names the match explained (title and SKU): the heat shows on that row only, and a name
+        can be twice in the list, so "the product" did not say which one."""
         self.crop.clear()
         self.product.clear()
-        self.note.setText("Comparing the object with the product…")
+        self.note.setText(f"Comparing the object with {product}…")
 
     def show_failed(self, message: str) -> None:
         self.crop.clear()
         self.product.clear()
         self.note.setText(f"Cannot show why: {message}")
 
-    def show_overlays(self, crop: np.ndarray, product: np.ndarray) -> None:
-        """The crop and the product photo with their heat already laid over them (RGB uint8)."""
+    def show_overlays(self, crop: np.ndarray, product: np.ndarray, name: str) -> None:
+        """The crop and the product photo with their heat already laid over them (RGB uint8); ``name`` as for
+        ``show_busy``."""
         for label, rgb in ((self.crop, crop), (self.product, product)):
             label.setPixmap(pixmap_of(rgb).scaled(
                 SIDE, SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
             ))
-        self.note.setText(EXPLAINED)
+        self.note.setText(EXPLAINED.format(product=name))
