@@ -198,6 +198,7 @@ QLabel#note {{ color: #b3261e; }}
 QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6px; }}
 QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
 QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
+QFrame#matchRow[explained="true"] {{ border: 2px solid {c.accent}; }}
 QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
 QPushButton#confirm:focus {{ padding: 1px 5px; }}
 QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}

@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -164,6 +164,26 @@ def test_the_legend_and_the_hover_card_follow_the_dark_theme(qtbot, window):
     theme.apply(app, "light")
     view.card.show_tag(tag, "#008f7a", viewport.rect().center(), viewport.rect())
     assert lightness(view.card) > 200
+
+
+def test_the_match_why_this_match_explains_is_framed(qtbot, window, scene_path):
+    """A click on a match row showed nothing of the choice but the heat on its small picture: the row
+    explained is framed in the accent colour, the others not."""
+    theme.apply(QApplication.instance(), "light")
+    window.open_paths([scene_path("a-living-space-to-snuggle")])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    window.view.activate(next(t for t in window.controller.scene.visible if t.obj.matches).number)
+    qtbot.waitUntil(lambda: len(window.panel.rows) > 2, timeout=WAIT_MS)
+    window.panel.why.click()
+    second, third = window.panel.rows[1], window.panel.rows[2]
+    qtbot.mouseClick(second, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.panel.why_view.note.text().startswith("Bright"), timeout=WAIT_MS)
+    accent = QApplication.instance().palette().highlight().color().name()
+
+    def top_edge(row) -> str:
+        return row.grab().toImage().pixelColor(row.width() // 2, 0).name()
+
+    assert top_edge(second) == accent != top_edge(third)
 
 
 def test_the_message_bar_follows_the_dark_theme(qtbot, window):

@@ -271,7 +271,11 @@ class MatchRow(Ringed, QFrame):
             super().keyPressEvent(event)  # Escape and the rest go on to the panel
 
     def show_heat(self, product: np.ndarray | None) -> None:
-        """The product's picture with the heat of Why this match? over it; None: the plain picture again."""
+        """The product's picture with the heat of Why this match? over it; None: the plain picture again. The
+        row explained is framed in the accent colour: a click on a row showed nothing of it but the heat."""
+        self.setProperty("explained", product is not None)
+        self.style().unpolish(self)
+        self.style().polish(self)
         if product is None:
             self._heat = None
             self.thumb.show_path(self.match.image_path)
