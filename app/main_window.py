@@ -606,7 +606,8 @@ class MainWindow(QMainWindow):
     def open_dropped(self, mime: QMimeData) -> bool:
         """Open what was dropped or pasted: files and folders as they are (or their paths copied as text), a
         picture (dragged from a browser or an image editor) kept in the data dir first; a web address is not
-        fetched (DecorLens works offline), which is said, not passed over in silence. Returns whether there was anything of the sort."""
+        fetched (DecorLens works offline), which is said, not passed over in silence. Returns whether there was
+        anything of the sort."""
         if paths := dropped_paths(mime) or copied_paths(mime):
             self.open_paths(paths)
         elif mime.hasImage():
