@@ -18,9 +18,11 @@ without reading any file a second time.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 from collections import OrderedDict
 
+from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import QWidget
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
 from engine.files import open_regular
+from engine.imageio import OPENERS
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
@@ -127,7 +130,21 @@ def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImag
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    return _decode(QImageReader(buffer), width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+    reader = QImageReader(buffer, _format(data))
+    return _decode(reader, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+
+
+def _format(data: bytes) -> QByteArray:
+    """The format of a photo's bytes, named for Qt, as Pillow reads it from the header ("" when it cannot): a buffer
+    has no file name, so Qt asked every plugin, and the SVG one's sniffing connects a text stream to the buffer,
+    taking one of Qt's shared locks while this thread held the GIL; a worker emitting a signal held that lock and
+    waited for the GIL (the strip hung, seen once). By the content, not the suffix: a PNG named .jpg still shows."""
+    try:
+        with Image.open(io.BytesIO(data), formats=OPENERS) as img:
+            found = img.format or ""
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return QByteArray()
+    return QByteArray(("jpeg" if found == "MPO" else found.lower()).encode())
 
 
 def _decode(reader: QImageReader, width: int, height: int, dpr: float) -> QImage:

@@ -33,8 +33,8 @@ BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import de
 # these: no PostScript (Ghostscript), PDF or exotic plugins on a file that merely claims to be a photo.
 FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 Image.init()
-_OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
-READABLE = ", ".join(_OPENERS)  # what messages say DecorLens reads (this Pillow's own list: no promise)
+OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
+READABLE = ", ".join(OPENERS)  # what messages say DecorLens reads (this Pillow's own list: no promise)
 IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS)
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 
@@ -99,7 +99,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _decode(path: Path, fh, max_side: int, file_size: int) -> np.ndarray:
-    with Image.open(fh, formats=_OPENERS) as img:
+    with Image.open(fh, formats=OPENERS) as img:
         _check_claimed_size(path, img)
         coefficients, claimed = 0, f"a progressive JPEG of {img.width}x{img.height}"
         if img.format in ("JPEG", "MPO"):

@@ -138,3 +138,17 @@ def test_unreadable_edits_moved_aside_when_their_photo_opens_take_the_mark_with_
                     timeout=WAIT_MS)
     assert not broken.exists() and broken.with_name(broken.stem + MOVED_ASIDE).exists()
     assert_marked(strip, 1, False)
+
+
+def test_a_photo_whose_name_says_another_format_still_gets_its_thumbnail_and_key(qtbot, scene_path, tmp_path):
+    """The strip decodes a photo from the bytes it hashes, where no file name tells Qt the format: it is read from
+    the bytes' header, so a PNG saved as .jpg (a download's usual mislabel) shows, as it did when read by path."""
+    from PIL import Image
+
+    from app.thumbnails import decode_hashed
+
+    mislabelled = tmp_path / "room.jpg"
+    Image.open(scene_path(KITCHEN)).save(mislabelled, format="PNG")
+    image, key = decode_hashed(str(mislabelled), 136, 96, 1.0)
+    assert not image.isNull() and max(image.width(), image.height()) <= 136
+    assert key == image_digest(mislabelled)[:corrections.KEY_DIGITS]
