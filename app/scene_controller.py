@@ -84,7 +84,7 @@ def searched_scene(pipeline: Pipeline, path: Path | None, pixels: np.ndarray | N
     """Worker side of tagging a photo: its scene, and the key of the embedder that matched it ("" for an empty
     catalog, whose tags have no matches: edited, they are matched once there are products)."""
     result = pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels)
-    return result, pipeline.embedder.key if pipeline.catalog.count() else ""
+    return result, embedder_in_use(pipeline) or ""
 
 
 def embedder_in_use(pipeline: Pipeline) -> str | None:

@@ -189,14 +189,20 @@ def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_
     assert window.table.item(0, 0).text() == f"{taken:%a} {taken.day} {taken:%b} {taken.year} at {taken:%H:%M}"
 
 
+def _damaged_pipeline(shop, tmp_path: Path) -> tuple[Pipeline, bytes]:
+    """A copy of the shop whose catalog's first page is zeroed (SQLite no longer opens it), and its bytes then."""
+    pipeline = _pipeline(shop, tmp_path)
+    catalog = pipeline.data_dir / "catalog.sqlite"
+    with open(catalog, "r+b") as fh:
+        fh.write(bytes(4096))
+    return pipeline, catalog.read_bytes()
+
+
 def test_a_damaged_catalog_without_backups_is_set_aside_from_the_app(qtbot, main_window, shop, tmp_path: Path):
     """With no backup to restore, the line said "move it aside and import the products again": a file in a folder
     retail staff never see. Its button now sets it aside, kept whole, and the app opens a new, empty catalog."""
-    pipeline = _pipeline(shop, tmp_path)
+    pipeline, damaged = _damaged_pipeline(shop, tmp_path)
     data = pipeline.data_dir
-    with open(data / "catalog.sqlite", "r+b") as fh:
-        fh.write(bytes(4096))  # its first page zeroed: SQLite no longer opens it
-    damaged = (data / "catalog.sqlite").read_bytes()
 
     win = main_window(pipeline)
     bar = win.message
@@ -216,11 +222,8 @@ def test_the_backups_window_sets_a_damaged_catalog_without_backups_aside(qtbot, 
     """The window said "move …/catalog.sqlite out of its folder, then import the products again", a file in a folder
     retail staff never see, while the message bar offered Set It Aside. The window now offers the same: the file is
     kept whole beside it, and the main window follows the new, empty catalog as after a restore."""
-    pipeline = _pipeline(shop, tmp_path)
+    pipeline, damaged = _damaged_pipeline(shop, tmp_path)
     data = pipeline.data_dir
-    with open(data / "catalog.sqlite", "r+b") as fh:
-        fh.write(bytes(4096))  # its first page zeroed: SQLite no longer opens it
-    damaged = (data / "catalog.sqlite").read_bytes()
 
     win = main_window(pipeline)
     qtbot.waitUntil(lambda: win.message.isVisible() and "is damaged" in win.message.text.text(), timeout=WAIT_MS)
