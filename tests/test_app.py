@@ -140,7 +140,8 @@ def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, sce
     qtbot.mouseMove(viewport, pin_point(window, other))
     qtbot.waitUntil(lambda: window.view.card.number == other, timeout=WAIT_MS)
     assert window.view.card.hint.text() == "Click for all matches"
-    assert window.panel.subtitle.text() == f"Detected as “{tag.obj.label}” (detector score {tag.obj.score:.2f})"
+    assert window.panel.subtitle.text() == f"Found automatically as “{tag.obj.label}”"
+    assert f"score for this box: {tag.obj.score:.2f} of 1" in window.panel.subtitle.toolTip()
     searched = set(pipeline.categories.searched(tag.obj.category))
     assert [r.match.category for r in window.panel.rows if r.match.category not in searched] == []
     assert len(window.panel.rows) == window.settings.top_k

@@ -481,6 +481,7 @@ class ResultsPanel(QWidget):
             f"{dot_html(colour)} <b>{tag.number} · {html.escape(pretty(tag.obj.category))}</b>"
         )
         self.subtitle.setText(self._origin(tag) + self._gone_note(tag))
+        self.subtitle.setToolTip(self._score_tip(tag))
         self._searched = searched
         self.category.clear()
         for name in sorted(set(categories) | {tag.obj.category}):
@@ -505,14 +506,23 @@ class ResultsPanel(QWidget):
 
     @staticmethod
     def _origin(tag: Tag) -> str:
-        """Where the tag came from. The detector's score is no probability of being right: a class's own
-        confidence, chosen on the IKEA scenes, keeps "Drawer" pins from 0.05 up, which read "6% sure"."""
+        """Where the tag came from, in shop staff's words: "detector score 0.86" beside it was jargon to them, so
+        the score is in the tooltip (``_score_tip``) for the merchandiser who wants it."""
         if tag.origin == USER:
             return "Box drawn by you"
-        text = f"Detected as “{tag.obj.label}” (detector score {tag.obj.score:.2f})"
+        text = f"Found automatically as “{tag.obj.label}”"
         if tag.original_category is not None:
             text += f" · category changed from {pretty(tag.original_category)}"
         return text
+
+    @staticmethod
+    def _score_tip(tag: Tag) -> str:
+        """The detector's score, said as what it is: no probability of being right (a class's own confidence,
+        chosen on the IKEA scenes, keeps "Drawer" pins from 0.05 up, which would read "6% sure")."""
+        if tag.origin == USER:
+            return ""
+        return (f"The detector's score for this box: {tag.obj.score:.2f} of 1, how strongly it sees "
+                f"“{tag.obj.label}” here (not the chance that it is right)")
 
     def _gone_note(self, tag: Tag) -> str:
         """What the shoppable page shows for a tag whose confirmed product the catalog no longer has: the
