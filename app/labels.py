@@ -62,14 +62,15 @@ def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
     return label
 
 
-def plain_question(parent: QWidget, title: str, text: str, accept: str) -> bool:
-    """Ask ``text`` (plain text: it quotes file names and catalog text) with ``accept`` and Cancel, Cancel the default
-    (a replacement of the catalog is never one Enter away); whether ``accept`` was chosen."""
+def plain_question(parent: QWidget, title: str, text: str, accept: str, replaces: bool = True) -> bool:
+    """Ask ``text`` (plain text: it quotes file names and catalog text) with ``accept`` and Cancel; whether ``accept``
+    was chosen. Cancel is the default where ``accept`` ``replaces`` something (a replacement of the catalog is never
+    one Enter away), ``accept`` where nothing is lost by it (an import into an empty catalog)."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel if replaces else yes)
     box.exec()
     return box.clickedButton() is yes
 

@@ -117,7 +117,7 @@ def _importer(win, bundle: Path, asked: list[str], seen: list[tuple[bool, bool]]
         if cancel:
             progress.cancel.click()
 
-    def confirm(text: str) -> bool:
+    def confirm(text: str, replaces: bool = True) -> bool:
         asked.append(text)
         QTimer.singleShot(0, look)  # the worker takes longer than one turn of the event loop
         return True
@@ -402,6 +402,34 @@ def test_a_bundle_dropped_on_a_new_install_imports_as_the_menu_does(qtbot, main_
     qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is not win.welcome, timeout=WAIT_MS)
 
 
+@pytest.mark.parametrize("which", ["empty", "till"])
+def test_enter_imports_into_an_empty_catalog_and_cancels_a_replacement(
+        qtbot, main_window, fresh_pipeline, shop, tmp_path: Path, which: str):
+    """The question before an import had Cancel as its default even into an empty catalog, where nothing is
+    replaced: retail staff pressing Enter on a new till imported nothing. Enter now imports there; into a catalog
+    with products, which the import replaces, Enter still cancels."""
+    bundle = export_bundle(shop["store"], tmp_path / "ship" / "store.dlcat").path
+    pipeline = fresh_pipeline if which == "empty" else _pipeline(shop, "till", tmp_path)
+    win = main_window(pipeline)
+    win._bundle_tasks().ask_bundle = lambda: bundle
+    defaults: list[str] = []
+
+    def press_enter() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, press_enter)
+            return
+        defaults.append(box.defaultButton().text())
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, press_enter)
+    _trigger(win, "&Import a Catalog Bundle…")
+    _wait_quiet(qtbot, win)
+    expected = STORE if which == "empty" else TILL
+    qtbot.waitUntil(lambda: win.pipeline.catalog.count() == expected, timeout=WAIT_MS)
+    assert defaults == (["Import"] if which == "empty" else ["Cancel"])
+
+
 def test_enter_in_the_progress_window_does_not_cancel_escape_does(qtbot, main_window, shop, tmp_path: Path):
     """Cancel, the progress window's only button, was its default: Enter (pressed once more for the save dialog just
     answered, or out of habit) cancelled minutes of export or import. Escape and the button still cancel."""
@@ -446,7 +474,7 @@ def test_an_import_is_cancelled_from_its_progress_window_and_leaves_the_data_dir
         shown.append(tasks.progress.text.text())
         qtbot.keyClick(tasks.progress, Qt.Key.Key_Escape)
 
-    def confirm(_text: str) -> bool:
+    def confirm(_text: str, replaces: bool = True) -> bool:
         QTimer.singleShot(0, escape)
         return True
 

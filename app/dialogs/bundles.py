@@ -254,9 +254,10 @@ class Bundles(QObject):
             self.window, f"The shared folder holding the product pictures of {info.path.name}")
         return Path(folder) if folder else None
 
-    def confirm_import(self, text: str) -> bool:
-        """The question before an import (a test answers it): the bundle's name and version are anyone's words."""
-        return plain_question(self.window, "Import a catalog bundle", text, "Import")
+    def confirm_import(self, text: str, replaces: bool = True) -> bool:
+        """The question before an import (a test answers it): the bundle's name and version are anyone's words.
+        Into an empty catalog, which it ``replaces`` nothing of, Enter imports."""
+        return plain_question(self.window, "Import a catalog bundle", text, "Import", replaces)
 
     def _ask(self, plan: Plan) -> None:
         if plan.external:
@@ -264,7 +265,7 @@ class Bundles(QObject):
             if folder is None:
                 return
             plan = replace(plan, images_from=folder)
-        if not self.confirm_import(question(plan)):
+        if not self.confirm_import(question(plan), replaces=plan.products != 0):
             return
         pipeline = self.pipeline()
         name = plan.info.path.name
