@@ -47,7 +47,7 @@ from app.widgets.scene_view import SceneView, copied_paths, dropped_paths, web_a
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
-from app.workers import Runner, Task
+from app.workers import Job, Runner, Task
 from engine.backups import NO_BACKUP
 from engine.bundle import SUFFIX as BUNDLE_SUFFIX
 from engine.categories import CategoryMap
@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
         self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
+        self._loose = False  # the listing is of loose photos (no folder asked): they join the strip's loose photos
         self._tried_all: tuple[Path, str] | None = None  # every photo found so far failed: the last, its error
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
@@ -430,7 +431,9 @@ class MainWindow(QMainWindow):
         """Files and folders (dropped, pasted, chosen): list their photos and open the first as soon as it is
         found. The listing goes on in a worker (0.2-0.3 s for 20,000 photos here, longer on a network share),
         the Photos strip filling as it goes; the listing's order is the strip's, so the photo opened first
-        stays first. Opening something else, or Stop, ends a listing."""
+        stays first. Opening something else, or Stop, ends a listing. Loose photos (no folder among ``paths``)
+        join the loose photos the strip lists, once each (``PhotoStrip.show_photos``): a designer dropping a
+        second photo compares it with the first."""
         bundles = [p for p in paths if p.suffix.lower() == BUNDLE_SUFFIX and p.is_file()]
         if bundles:  # a catalog bundle opened or dropped: it said "No photos in store.dlcat"
             self._import_dropped(bundles)
@@ -446,8 +449,13 @@ class MainWindow(QMainWindow):
         def ours(slot: Callable[..., None]) -> Callable[..., None]:
             return lambda *args: task is self._listing and slot(*args)
 
+        def listing(job: Job) -> int:
+            loose = not any(path.is_dir() for path in paths)  # asked here, not on the UI thread: a share may hang
+            return deliver_found(each_scene_file(paths, job.cancelled), lambda part: job.deliver((loose, part)),
+                                 job.cancelled)
+
         task = self._listing = self.io.start(
-            lambda job: deliver_found(each_scene_file(paths, job.cancelled), job.deliver, job.cancelled),
+            listing,
             delivered=ours(self._photos_found),
             done=ours(lambda _count: self._listing_ended(paths)),
             failed=ours(lambda m: self._listing_ended(paths, m)),
@@ -478,14 +486,16 @@ class MainWindow(QMainWindow):
             count = len(self._found)
             self.statusBar().showMessage(f"Stopped listing: {count:,} photo{'' if count == 1 else 's'} listed.", 10_000)
 
-    def _photos_found(self, photos: list[Path]) -> None:
-        """Part of the listing: the first photo is opened at once; once one opened, the strip takes the rest."""
+    def _photos_found(self, part: tuple[bool, list[Path]]) -> None:
+        """Part of the listing, with whether its photos are loose: the first photo is opened at once; once one
+        opened, the strip takes the rest."""
+        self._loose, photos = part
         before = len(self._found)
         self._found.extend(photos)
         self.listing_status.found(len(self._found))
         if self._strip_follows:
             self.photo_list.add_photos(photos)
-            if before == 1:
+            if before == 1 and self.photo_list.listed() > 1:
                 self.photo_dock.show()
         if before == 0:
             self._candidates = self._found  # the same list: photos found later are candidates too
@@ -550,8 +560,8 @@ class MainWindow(QMainWindow):
         if self._kept_tag is not None and self._kept_tag[0] != path:
             self._kept_tag = None  # another photo: the tag opened from a list is one of its photo's like any other
         if path in self._candidates:
-            self.photo_list.show_photos(self._found)
-            self.photo_dock.setVisible(len(self._found) > 1)
+            self.photo_list.show_photos(self._found, self._loose)
+            self.photo_dock.setVisible(self.photo_list.listed() > 1)
             self._strip_follows = self._listing is not None
         self._candidates = []
         self.settings.add_recent(path)

@@ -1,4 +1,5 @@
-"""The Photos strip: a folder's photos as a column of thumbnails, the open one selected.
+"""The Photos strip: a folder's photos, or those opened one at a time, as a column of thumbnails, the open one
+selected.
 
 A merchandiser opens folders of 20,000 photos: the strip's rows are made ``ROWS_A_TURN`` at a time, one
 insertion per turn of the event loop (``show_photos``, then ``add_photos`` as the folder is still being
@@ -7,6 +8,11 @@ scrolls), so opening such a folder neither freezes the window nor keeps a decode
 photo. Icons of rows long out of view are let go (at most ``KEPT`` rows hold one); the thumbnail cache
 decides what stays decoded.
 ``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
+
+Loose photos (dropped, pasted, chosen one at a time) gather: each joins the loose photos already listed, after them,
+so a designer dropping a second inspiration photo still has the first a click (or a Page Up) away. A folder's photos
+replace the rows, and loose photos replace a folder's: the strip is then the folder, and Page Down steps through it
+alone (``show_photos``).
 
 A photo with saved edits carries a ✓ badge in its thumbnail's corner (its tooltip and accessible name say "your
 edits are saved"), so a merchandiser back from a break sees where they were. Edits are filed by the photo's content
@@ -67,6 +73,7 @@ class PhotoStrip(QListWidget):
         self._rows: dict[str, int] = {}  # a photo's path as text -> its row: a lookup per thumbnail decoded
         self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
         self._coming: list[Path] = []  # photos whose rows are made in the next turns of the event loop
+        self.loose = False  # the rows are loose photos (dropped, pasted, chosen one at a time), not a folder's
         self._saved: set[str] = set()  # content keys of the photos with saved edits (``edited_keys``)
         self._told: dict[str, bool] = {}  # keys saved or not since the corrections folder's listing began
         self.setObjectName("photoStrip")
@@ -90,21 +97,43 @@ class PhotoStrip(QListWidget):
         self._insert_soon = QTimer(self, singleShot=True, interval=0, timeout=self._insert)
         self.verticalScrollBar().valueChanged.connect(lambda _value: self._visible_soon.start())
 
-    def show_photos(self, photos: list[Path]) -> None:
-        self.photos, self._rows, self._coming = [], {}, []
-        self._iconed.clear()
-        self.blockSignals(True)
-        self.clear()
-        self.blockSignals(False)
+    def show_photos(self, photos: list[Path], loose: bool = False) -> None:
+        """The photos just opened. ``loose`` photos join the loose photos listed: after them, in the order they were
+        brought in, so the rows already there keep their place (the one being looked at does not move, Page Up goes
+        back to the photo brought in before), and one brought in again keeps its single row. A folder's photos
+        replace the rows, and so do loose photos while a folder's are listed: appended to a folder of thousands they
+        would be out of sight at its end, and Page Down would step through the folder into them."""
+        if not (loose and self.loose):
+            self.photos, self._rows, self._coming = [], {}, []
+            self._iconed.clear()
+            self.blockSignals(True)
+            self.clear()
+            self.blockSignals(False)
+        self.loose = loose
         self.add_photos(photos)
 
     def add_photos(self, photos: list[Path]) -> None:
         """Rows for more photos of the folder, after the others: the first ``ROWS_A_TURN`` now, the rest in the
         next turns of the event loop. A folder being listed comes in parts of thousands of photos while the
-        first photo is searched on both cores: made at once, their rows held the window 120-150 ms."""
-        self._coming.extend(photos)
+        first photo is searched on both cores: made at once, their rows held the window 120-150 ms. Loose photos
+        already listed are left out."""
+        self._coming.extend(self._unlisted(photos) if self.loose else photos)
         if not self._insert_soon.isActive():
             self._insert()
+
+    def listed(self) -> int:
+        """How many photos the strip lists, rows still to be made included."""
+        return len(self.photos) + len(self._coming)
+
+    def _unlisted(self, photos: list[Path]) -> list[Path]:
+        """``photos`` the strip lists neither as a row nor as one still to be made, each once."""
+        listed = set(self._rows) | {str(photo) for photo in self._coming}
+        new = []
+        for photo in photos:
+            if str(photo) not in listed:
+                listed.add(str(photo))
+                new.append(photo)
+        return new
 
     def _insert(self) -> None:
         part, self._coming = self._coming[:ROWS_A_TURN], self._coming[ROWS_A_TURN:]

@@ -1,0 +1,128 @@
+"""Loose photos dropped or pasted one after another gather in the Photos strip: a designer compares them.
+
+Each drop or paste replaced the strip (``MainWindow.open_paths`` started a fresh listing), so the first inspiration
+photo was gone from it once a second was dropped, and had to be found on disk again. Now loose photos join the loose
+photos listed, after them and once each, the one dropped opened and selected; a folder still replaces the strip, and
+loose photos dropped while a folder's photos are listed replace them in turn. Real photos, models and data dir,
+offscreen (pytest-qt).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from file_drop import drop_file
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QGuiApplication, QImage
+
+from app.main_window import MainWindow
+from app.scene_files import PASTED
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+ROOMS = ("a-bright-kitchen", "a-rustic-way-to-dine", "a-living-space-to-snuggle", "a-bed-that-folds-away")
+
+
+def copies(ikea: Path, folder: Path, names: list[str]) -> list[Path]:
+    """Copies of the dataset's rooms named after ``ROOMS`` in ``folder``, as photos saved from the web are."""
+    folder.mkdir(parents=True)
+    photos = []
+    for name, room in zip(names, ROOMS, strict=False):
+        photo = folder / name
+        shutil.copy(next((ikea / "scenes").glob(f"*{room}*.jpg")), photo)
+        photos.append(photo)
+    return photos
+
+
+def settled(qtbot, win: MainWindow, path: Path) -> None:
+    """``path`` open and shown (title and strip follow once it decoded), nothing left being listed or inserted."""
+    qtbot.waitUntil(lambda: win.controller.path == path and win.windowTitle().startswith(path.name)
+                    and win._listing is None and not win.photo_list._insert_soon.isActive(), timeout=WAIT_MS)
+
+
+def dropped(qtbot, win: MainWindow, path: Path) -> None:
+    """``path`` dragged from the file manager onto the photo and dropped, then opened."""
+    assert drop_file(win.view.viewport(), path)
+    settled(qtbot, win, path)
+
+
+def selected(win: MainWindow) -> Path:
+    strip = win.photo_list
+    return strip.photos[strip.currentRow()]
+
+
+@pytest.fixture
+def window(main_window, fresh_pipeline) -> MainWindow:
+    return main_window(fresh_pipeline, (1280, 800))
+
+
+def test_a_second_photo_dropped_joins_the_first_in_the_strip(qtbot, window, ikea, tmp_path):
+    first, second = copies(ikea, tmp_path / "inspiration", ["kitchen.jpg", "dining.jpg"])
+    dropped(qtbot, window, first)
+    assert window.photo_list.photos == [first] and not window.photo_dock.isVisible()  # one photo: no strip yet
+
+    dropped(qtbot, window, second)
+    strip = window.photo_list
+    assert strip.photos == [first, second]  # the first still there to compare with
+    assert selected(window) == second and window.photo_dock.isVisible()
+
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setImage(QImage(str(first)))  # a picture copied in a browser, pasted with Ctrl+V
+    window.paste()
+    qtbot.waitUntil(lambda: window.controller.path is not None and window.controller.path.parent.name == PASTED,
+                    timeout=WAIT_MS)
+    pasted = window.controller.path
+    settled(qtbot, window, pasted)
+    assert strip.photos == [first, second, pasted] and selected(window) == pasted
+
+    strip.setFocus()
+    strip.step(-1)  # Page Up: back to the photo dropped before
+    settled(qtbot, window, second)
+    assert selected(window) == second
+
+
+def test_a_folder_replaces_the_strip_and_loose_photos_replace_a_folder(qtbot, window, ikea, tmp_path):
+    loose = copies(ikea, tmp_path / "inspiration", ["kitchen.jpg", "dining.jpg"])
+    folder = copies(ikea, tmp_path / "project", ["1-living.jpg", "2-bedroom.jpg", "3-kitchen.jpg"])
+    for photo in loose:
+        dropped(qtbot, window, photo)
+    assert window.photo_list.photos == loose
+
+    assert drop_file(window.view.viewport(), folder[0].parent)
+    settled(qtbot, window, folder[0])
+    assert window.photo_list.photos == folder  # the strip is the folder, as before
+    assert selected(window) == folder[0] and window.photo_dock.isVisible()
+
+    dropped(qtbot, window, loose[1])  # a loose photo on a folder's photos: the strip is no longer the folder
+    assert window.photo_list.photos == [loose[1]] and not window.photo_dock.isVisible()
+    dropped(qtbot, window, loose[0])
+    assert window.photo_list.photos == [loose[1], loose[0]] and selected(window) == loose[0]
+
+
+def test_a_photo_dropped_again_is_selected_not_listed_twice(qtbot, window, ikea, tmp_path):
+    first, second, third = copies(ikea, tmp_path / "inspiration", ["kitchen.jpg", "dining.jpg", "living.jpg"])
+    dropped(qtbot, window, first)
+    dropped(qtbot, window, second)
+    dropped(qtbot, window, first)
+    assert window.photo_list.photos == [first, second] and selected(window) == first
+
+    both = QMimeData()  # a selection of two in the file manager: one listed already, one new
+    both.setUrls([QUrl.fromLocalFile(str(third)), QUrl.fromLocalFile(str(second))])
+    window.open_dropped(both)
+    settled(qtbot, window, third)
+    assert window.photo_list.photos == [first, second, third] and selected(window) == third
+
+    clipboard = QMimeData()  # its path copied as text (Windows' Copy as path), pasted
+    clipboard.setText(f'"{second}"')
+    QGuiApplication.clipboard().setMimeData(clipboard)
+    window.paste()
+    settled(qtbot, window, second)
+    assert window.photo_list.photos == [first, second, third] and selected(window) == second
