@@ -118,10 +118,13 @@ class SceneView(QGraphicsView):
     # -- content ----------------------------------------------------------------------------------
 
     def clear(self) -> None:
-        """No photo: the previous one's pins must not stay clickable while the next one opens."""
+        """No photo: the previous one's pins must not stay clickable while the next one opens, nor its legend
+        stay listed: hidden with its rows kept, the legend came back with the next photo's fit and named the
+        last photo's categories over one still being tagged."""
         self.scene().clear()
         self.photo, self.pins, self.boxes, self.tags, self.current, self._band = None, {}, {}, {}, None, None
         self.card.hide()
+        self.legend.show_tags([], self.colours)
         self.legend.hide()
         self.hint.show_text(EMPTY_HINT)
         self._announce()
