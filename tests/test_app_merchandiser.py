@@ -17,8 +17,10 @@ pytest.importorskip("pytestqt")
 from conftest import clear_user_edits  # tests/ is on sys.path
 from PySide6.QtCore import QSettings, QTimer
 
+from app.labels import pretty
 from app.main_window import MainWindow
 from app.settings import AppSettings
+from engine.corrections import USER
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -64,3 +66,27 @@ def test_the_next_photo_shows_no_legend_of_the_last_one_while_it_is_tagged(qtbot
     assert while_tagged, "the kitchen was never seen being tagged"
     assert not any(while_tagged)
     assert view.legend.isVisible() and view.legend.counts  # its own legend, once its tags came
+
+
+def test_the_matches_line_says_where_the_listed_matches_come_from(qtbot, window, scene_path, pipeline):
+    """Under a finished list of chairs the line read "Searching Chair, Armchair, Stools & benches", as if a
+    search still ran; and under a box drawn around a paper lamp, whose own matches (every category) listed
+    wardrobes, a mirror and a lamp, it read "Searching Wardrobe, Storage furniture" with *Same category* on."""
+    balcony = scene_path("urban-oasis-in-4-metres")
+    open_and_wait(qtbot, window, balcony)
+    panel, categories = window.panel, pipeline.categories
+    chair = next(t for t in window.controller.scene.visible if t.obj.category == "chair" and t.obj.matches)
+    window.view.activate(chair.number)
+    qtbot.waitUntil(lambda: panel.number == chair.number and bool(panel.rows), timeout=WAIT_MS)
+    named = ", ".join(pretty(c) for c in categories.searched("chair"))
+    assert panel.searched.text() == f"Matches from {named}"
+
+    window.controller.search_region((880.0, 370.0, 1000.0, 500.0))  # the paper lamp by the door, which no pin has
+    qtbot.waitUntil(lambda: panel.tag is not None and panel.tag.origin == USER and bool(panel.rows), timeout=WAIT_MS)
+    searched = categories.searched(panel.tag.obj.category)
+    assert any(row.match.category not in searched for row in panel.rows)  # its matches come from every category
+    assert panel.searched.text().startswith("Matches from the whole catalog (a box you draw searches every category)")
+
+    panel.any.click()
+    qtbot.waitUntil(lambda: bool(panel.rows), timeout=WAIT_MS)
+    assert panel.searched.text() == "Matches from the whole catalog"

@@ -499,10 +499,23 @@ class ResultsPanel(QWidget):
         if self.tag is not None:
             self.scopeChanged.emit(self.tag.number, self.any_category)
 
-    def _show_searched(self) -> None:
-        """Say where the matches come from: why a sofa tag may list armchairs."""
-        where = "the whole catalog" if self.any_category else ", ".join(pretty(c) for c in self._searched)
-        self.searched.setText(f"Searching {where}")
+    def _show_searched(self, matches: list[Match] | None = None) -> None:
+        """Say where the matches come from: why a sofa tag may list armchairs. "Searching …" while they are
+        searched, "Matches from …" once ``matches`` are listed: the line read "Searching Chair, Armchair" beside
+        the finished list, as if a search still ran. A drawn box's own matches come from every category (the
+        box takes its best match's category), so its list of a lamp, a mirror and wardrobes said "Searching
+        Wardrobe, Storage furniture" under *Same category*: a match outside the categories named says so."""
+        categories = ", ".join(pretty(c) for c in self._searched)
+        if matches is None:
+            where = "the whole catalog" if self.any_category else categories
+            self.searched.setText(f"Searching {where}…")
+        elif self.any_category:
+            self.searched.setText("Matches from the whole catalog")
+        elif any(m.category not in self._searched for m in matches):
+            self.searched.setText("Matches from the whole catalog (a box you draw searches every category): "
+                                  "choose a category above to narrow them")
+        else:
+            self.searched.setText(f"Matches from {categories}")
 
     @staticmethod
     def _origin(tag: Tag) -> str:
@@ -556,6 +569,7 @@ class ResultsPanel(QWidget):
             row.chosen.connect(self._choose)
             row.stepped.connect(self._step)
         self._set_rows(rows)
+        self._show_searched(matches)
         self.status.setVisible(not rows)
         self.status.setText("No product of the searched categories in the catalog." if not rows else "")
         skus = [row.match.sku for row in rows]
