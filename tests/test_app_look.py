@@ -268,7 +268,7 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
     items = [ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
                         0.697, (0, 0, 10, 10)) for n in (1, 12)]
     qtbot.waitUntil(lambda: "Nothing to review" in window.summary.text())  # the empty catalog's queue is in
-    window._show(items, {})
+    window._show(items, {}, len(items))
     table = window.table
     metrics = table.fontMetrics()
     for row in range(table.rowCount()):

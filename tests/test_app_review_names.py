@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.dialogs.review_queue import (
     BEST,
+    LIMIT,
     MISSING,
     PHOTO,
     PICTURE,
@@ -38,6 +39,7 @@ from app.dialogs.review_queue import (
 from app.labels import product_title
 from app.widgets.where_used import CROP
 from app.workers import Runner
+from engine.review_queue import review_queue
 from engine.scene_memory import objects_of, remember
 
 pytestmark = pytest.mark.gui
@@ -235,7 +237,7 @@ def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pip
     fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
     for scene in (KITCHEN, LIVING):
         _tag(fresh_pipeline, ikea / "scenes" / scene)
-    items, products = _queue_and_products(fresh_pipeline.catalog)
+    items, products, _total = _queue_and_products(fresh_pipeline.catalog)
     paths = {sku: product.image_path for sku, product in products.items()}
     parts: list = []
     runner = Runner(1)
@@ -246,3 +248,21 @@ def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pip
     for part in parts:
         for _row, *images in part:
             assert all(image.size() == CROP * 2 and image.devicePixelRatio() == 2.0 for image in images)
+
+
+def test_a_queue_longer_than_the_list_says_how_many_tags_it_holds(qtbot, fresh_pipeline, ikea, tmp_path):
+    """Over the whole IKEA catalog's 40 tagged scenes the window said "200 tags to look at" and listed 200: the
+    queue held 426, cut at the window's 200 rows without a word. Now it says which ones it lists, of how many."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    for scene in sorted((ikea / "scenes").glob("*.jpg")):
+        _tag(fresh_pipeline, scene)
+        if len(review_queue(fresh_pipeline.catalog, LIMIT + 1)) > LIMIT:
+            break
+    total = len(review_queue(fresh_pipeline.catalog, 10**6))
+    assert total > LIMIT
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
+    assert window.table.rowCount() == LIMIT
+    assert window.summary.text().startswith(f"The {LIMIT} least sure of {total} tags: double-click one")

@@ -38,7 +38,8 @@ from engine.catalog import Catalog, Product
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, review_queue
 
-LIMIT = 200
+LIMIT = 200  # rows listed: the least sure tags
+EVERY = -1  # review_queue's limit for the whole queue (SQLite's LIMIT -1), to say how many tags it holds
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
 PICTURE = Qt.ItemDataRole.UserRole  # a picture cell's state: LOADING, SHOWN or MISSING
 LOADING, SHOWN, MISSING = "loading", "shown", "missing"
@@ -91,16 +92,12 @@ class ReviewWindow(QWidget):
         self.io.start(lambda _job: _queue_and_products(catalog), done=lambda found: self._show(*found),
                       failed=lambda m: self.summary.setText(m))
 
-    def _show(self, items: list[ReviewItem], products: dict[str, Product]) -> None:
+    def _show(self, items: list[ReviewItem], products: dict[str, Product], total: int) -> None:
         """The queue's rows; each product by its name, as the photo's panel shows it (a bare SKU told a
         merchandiser nothing about the two products a tag hesitates between), its SKU beside the name.
         Their pictures follow (``_picture_rows``)."""
         self.items = items
-        self.summary.setText(
-            f"{len(items):,} tags to look at, least sure first: double-click one (or press Enter) to open it, then confirm the "
-            "right product or correct the tag." if items else
-            "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
-        )
+        self.summary.setText(_summary(len(items), total))
         self.table.setRowCount(len(items))
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, item in enumerate(items):
@@ -176,11 +173,23 @@ def _icon(pixmap: QPixmap) -> QIcon:
     return icon
 
 
-def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, Product]]:
-    """The queue and the products it names, read together off the UI thread."""
-    items = review_queue(catalog, LIMIT)
+def _summary(listed: int, total: int) -> str:
+    """What the window lists and what to do. The queue's length is said where the list stops short of it: "200
+    tags to look at" was written over the first 200 of 426, as if those were all."""
+    if not listed:
+        return "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
+    what = f"The {listed:,} least sure of {total:,} tags" if total > listed else f"{listed:,} tags to look at, least sure first"
+    then = "; Refresh lists the next ones in place of those you confirmed" if total > listed else ""
+    return f"{what}: double-click one (or press Enter) to open it, then confirm the right product or correct the tag{then}."
+
+
+def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, Product], int]:
+    """The queue's first ``LIMIT`` tags, the products they name, and how many tags the whole queue holds, read
+    together off the UI thread."""
+    queue = review_queue(catalog, EVERY)
+    items = queue[:LIMIT]
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
-    return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
+    return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}, len(queue)
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
