@@ -20,8 +20,9 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from file_drop import drop_file
-from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl, Slot
+from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QMenu
 
 from app.main_window import MainWindow
 from app.scene_files import PASTED
@@ -126,3 +127,74 @@ def test_a_photo_dropped_again_is_selected_not_listed_twice(qtbot, window, ikea,
     window.paste()
     settled(qtbot, window, second)
     assert window.photo_list.photos == [first, second, third] and selected(window) == second
+
+
+def _menu_on(qtbot, strip, row: int, choose: str) -> list[tuple[str, bool]]:
+    """Right-click ``row`` of the strip and pick ``choose`` (or close the menu when it is not there or greyed):
+    the menu's actions, with whether each is enabled."""
+    seen: list[tuple[str, bool]] = []
+
+    def answer() -> None:  # in the menu's own event loop, or after the event when no menu opened
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            return
+        seen.extend((a.text(), a.isEnabled()) for a in menu.actions())
+        action = next((a for a in menu.actions() if a.text() == choose and a.isEnabled()), None)
+        if action is None:
+            menu.close()
+        else:
+            menu.hide()
+            action.trigger()
+
+    QTimer.singleShot(0, answer)
+    point = strip.visualItemRect(strip.item(row)).center()
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, point, strip.viewport().mapToGlobal(point))
+    QApplication.sendEvent(strip.viewport(), event)
+    return seen
+
+
+def test_a_loose_photo_is_taken_off_the_strip_from_its_menu_and_the_next_one_opens(qtbot, window, ikea, tmp_path):
+    """Loose photos stay in the strip until a folder is opened: its right-click menu takes one off (the file
+    stays), copies a photo's path and opens its folder; the photo open gives way to the one after it."""
+    photos = copies(ikea, tmp_path / "inspiration", ["kitchen.jpg", "dining.jpg", "living.jpg"])
+    for photo in photos:
+        dropped(qtbot, window, photo)
+    strip = window.photo_list
+    opened: list[QUrl] = []
+    handler = _UrlCatcher(opened)
+    QDesktopServices.setUrlHandler("file", handler, "open")
+    try:
+        actions = _menu_on(qtbot, strip, 0, "Open Containing Folder")
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert actions == [("Open Containing Folder", True), ("Copy Path", True), ("Remove from List", True)]
+    assert [url.toLocalFile() for url in opened] == [str(photos[0].parent)]
+    _menu_on(qtbot, strip, 1, "Copy Path")
+    assert QGuiApplication.clipboard().text() == str(photos[1])
+
+    _menu_on(qtbot, strip, 0, "Remove from List")  # not the one open: it stays open
+    assert strip.photos == photos[1:] and selected(window) == photos[2] and photos[0].is_file()
+    _menu_on(qtbot, strip, 1, "Remove from List")  # the one open, last in the strip: the one before opens
+    settled(qtbot, window, photos[1])
+    assert strip.photos == [photos[1]] and selected(window) == photos[1]
+    assert _menu_on(qtbot, strip, 0, "Remove from List")[-1] == ("Remove from List", False)  # the last one stays
+
+
+def test_a_folders_photos_are_not_removed_one_by_one(qtbot, window, ikea, tmp_path):
+    folder = copies(ikea, tmp_path / "project", ["1-living.jpg", "2-bedroom.jpg"])
+    assert drop_file(window.view.viewport(), folder[0].parent)
+    settled(qtbot, window, folder[0])
+    assert [text for text, _on in _menu_on(qtbot, window.photo_list, 1, "")] == ["Open Containing Folder",
+                                                                                   "Copy Path"]
+
+
+class _UrlCatcher(QObject):
+    """Where ``QDesktopServices.openUrl`` sends file URLs in the test: Qt's own hook for a URL scheme's handler."""
+
+    def __init__(self, opened: list[QUrl]):
+        super().__init__()
+        self.opened = opened
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url)

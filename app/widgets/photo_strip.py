@@ -9,6 +9,9 @@ photo. Icons of rows long out of view are let go (at most ``KEPT`` rows hold one
 decides what stays decoded.
 ``ListingStatus`` says how far the listing got, with a Stop button, in the status bar.
 
+A right-click on a photo (or the Menu key) opens its folder in the file manager, copies its path, and takes a loose
+photo off the strip (the file stays where it is).
+
 Loose photos (dropped, pasted, chosen one at a time) gather: each joins the loose photos already listed, after them,
 so a designer dropping a second inspiration photo still has the first a click (or a Page Up) away. A folder's photos
 replace the rows, and loose photos replace a folder's: the strip is then the folder, and Page Down steps through it
@@ -27,8 +30,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -36,6 +48,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QListWidget,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -164,6 +177,41 @@ class PhotoStrip(QListWidget):
     def _chosen(self, row: int) -> None:
         if 0 <= row < len(self.photos):
             self.photoChosen.emit(self.photos[row])
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """The photo under the mouse (the selected one from the keyboard): its folder, its path, and off the strip
+        for a loose photo, which is otherwise there until a folder is opened (the last one stays)."""
+        keyboard = event.reason() == QContextMenuEvent.Reason.Keyboard
+        row = self.currentRow() if keyboard else self.indexAt(event.pos()).row()
+        if not 0 <= row < len(self.photos):
+            return
+        photo = self.photos[row]
+        menu = QMenu(self)
+        menu.addAction("Open Containing Folder",
+                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.parent))))
+        menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo)))
+        if self.loose:
+            menu.addAction("Remove from List", lambda: self.remove(photo)).setEnabled(len(self.photos) > 1)
+        at = self.viewport().mapToGlobal(self.visualItemRect(self.item(row)).center()) if keyboard else event.globalPos()
+        menu.exec(at)
+
+    def remove(self, photo: Path) -> None:
+        """Take a photo off the strip (not off the disk); the open one gives way to the photo after it (before it at
+        the end), as a viewer does, so the window never shows a photo the strip does not list."""
+        row = self._rows.get(str(photo))
+        if row is None or len(self.photos) < 2:
+            return
+        opened = row == self.currentRow()
+        del self.photos[row]
+        self._rows = {str(p): r for r, p in enumerate(self.photos)}
+        self._iconed = OrderedDict((r - (r > row), None) for r in self._iconed if r != row)
+        self.blockSignals(True)
+        self.takeItem(row)
+        self.blockSignals(False)
+        if opened:
+            self.setCurrentRow(-1)
+            self.setCurrentRow(min(row, len(self.photos) - 1))  # asks for it (``_chosen``)
+        self._visible_soon.start()
 
     def visible_rows(self) -> range:
         """The rows in view, and ``MARGIN`` more on each side."""
