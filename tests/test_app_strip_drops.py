@@ -129,9 +129,9 @@ def test_a_photo_dropped_again_is_selected_not_listed_twice(qtbot, window, ikea,
     assert window.photo_list.photos == [first, second, third] and selected(window) == second
 
 
-def _menu_on(qtbot, strip, row: int, choose: str) -> list[tuple[str, bool]]:
-    """Right-click ``row`` of the strip and pick ``choose`` (or close the menu when it is not there or greyed):
-    the menu's actions, with whether each is enabled."""
+def _menu_on(qtbot, strip, row: int, choose: str, reason=QContextMenuEvent.Reason.Mouse) -> list[tuple[str, bool]]:
+    """Right-click ``row`` of the strip (the Menu key: the selected row, wherever ``row`` is) and pick ``choose``
+    (or close the menu when it is not there or greyed): the menu's actions, with whether each is enabled."""
     seen: list[tuple[str, bool]] = []
 
     def answer() -> None:  # in the menu's own event loop, or after the event when no menu opened
@@ -148,7 +148,7 @@ def _menu_on(qtbot, strip, row: int, choose: str) -> list[tuple[str, bool]]:
 
     QTimer.singleShot(0, answer)
     point = strip.visualItemRect(strip.item(row)).center()
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, point, strip.viewport().mapToGlobal(point))
+    event = QContextMenuEvent(reason, point, strip.viewport().mapToGlobal(point))
     QApplication.sendEvent(strip.viewport(), event)
     return seen
 
@@ -186,6 +186,8 @@ def test_a_folders_photos_are_not_removed_one_by_one(qtbot, window, ikea, tmp_pa
     settled(qtbot, window, folder[0])
     assert [text for text, _on in _menu_on(qtbot, window.photo_list, 1, "")] == ["Open Containing Folder",
                                                                                    "Copy Path"]
+    _menu_on(qtbot, window.photo_list, 1, "Copy Path", QContextMenuEvent.Reason.Keyboard)  # the open photo's
+    assert QGuiApplication.clipboard().text() == str(folder[0])
 
 
 class _UrlCatcher(QObject):
