@@ -49,6 +49,7 @@ def out_folder(text: str) -> Path:
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    _check_inputs_exist(args.inputs)
     check_not_an_input(args.out, args.inputs, "--out")
     scenes = expand_scenes(args.inputs, leave_out=args.out)
     if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
@@ -70,6 +71,17 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     edited = f"; {len(report.edited)} as corrected in the app" if report.edited else ""
     print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects{edited}) → {args.out / SUMMARY}")
     return 0 if not report.failed else PARTLY_DONE
+
+
+def _check_inputs_exist(inputs: list[str]) -> None:
+    """A photo or folder named on the command line that is not there is a typo to fix before anything runs: it
+    was tagged as a photo that failed, after the rest of the batch (maybe an hour of it), and `tag gone.jpg`
+    said "failed: …", then "tagged 0 of 1 scenes", wrote a summary.csv of that one failure and exited 1
+    (done in part) with nothing done."""
+    missing = [name for name in inputs if not Path(name).exists()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ImageError(f"{missing[0]}{more}: no such file or folder; nothing was tagged")
 
 
 def _say_failures(failed: list[tuple[Path, str]]) -> None:

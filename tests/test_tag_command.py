@@ -298,3 +298,21 @@ def test_edits_that_cannot_be_read_are_said_and_the_photo_searched(data_dir, fre
     assert saved.with_name(saved.stem + corrections.MOVED_ASIDE).is_file()
     written = json.loads((out / "living.json").read_text())
     assert len(written["objects"]) == len(fresh_pipeline.search_scene(photo).objects)
+
+
+def test_a_photo_or_folder_that_is_not_there_stops_the_batch_before_it_starts(data_dir: Path, scene_path,
+                                                                              tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]):
+    """`tag photos/ room2.jpg --out out` with room2.jpg misspelt tagged the whole folder first, then said "failed:
+    …room2.jpg: no such file" and exited 1; `tag gone.jpg` alone said "tagged 0 of 1 scenes", wrote a
+    summary.csv of that one failure and exited 1 (done in part) with nothing done. A typo is one line, exit 2,
+    before any photo is tagged or the output folder made."""
+    photos = tmp_path / "photos"
+    _photos(photos, scene_path, ("room.jpg",))
+    out = tmp_path / "out"
+    for inputs in ([photos, tmp_path / "room2.jpg"], [tmp_path / "gone"]):
+        capsys.readouterr()
+        assert _tag(data_dir, *map(str, inputs), "--out", str(out)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"decorlens: error: {inputs[-1]}: no such file or folder; nothing was tagged"
+        assert not out.exists()
