@@ -29,7 +29,7 @@ from engine.catalog import Product
 from engine.corrections import EditableScene, MatchedAgain, Tag, match_again
 from engine.errors import DecorLensError
 from engine.files import write_atomic
-from engine.imageio import load_image
+from engine.imageio import read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
 from engine.results import Box, Match, SceneResult
@@ -50,10 +50,10 @@ class Opened:
 
 def open_photo(path: Path, data_dir: Path) -> Opened:
     """Worker side of opening: decode as the engine does (EXIF-upright, capped) and look for saved edits."""
-    pixels = np.ascontiguousarray(load_image(path))
+    pixels, sha = read_photo(path)  # one read: a photo on a network share was read twice to open
+    pixels = np.ascontiguousarray(pixels)
     h, w = pixels.shape[:2]
     image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    sha = corrections.image_digest(path)
     return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir))
 
 

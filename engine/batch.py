@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.advice import Context, describe, folder_problem
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
+from engine.imageio import read_photo
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
 from engine.results import Match, SceneResult
@@ -48,6 +51,7 @@ class Tagged:
 
     result: SceneResult  # its tags (an edited photo's as shown in the app)
     data: dict[str, Any]  # its JSON: the search's, or the corrections file's superset of it
+    sha256: str  # the content hash of the photo tagged
     edited: EditableScene | None = None
 
 
@@ -160,13 +164,14 @@ def tag_scenes(
             _write_summary(out_dir, report.listed)
             raise Cancelled(f"batch cancelled after {len(report.done)} of {len(scenes)} scenes")
         try:
-            tagged = _tag(pipeline, scene, top_k, report)
+            pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
+            tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
         except DecorLensError as exc:
             report.failed.append((scene, str(exc)))
             report.listed.append((scene, str(exc)))
         else:
             try:
-                _keep(pipeline, scene, stems[n - 1], tagged, out_dir, report, on_result)
+                _keep(pipeline, scene, stems[n - 1], tagged, pixels, out_dir, report, on_result)
             except OSError as exc:  # the output folder is full or gone: no later scene would fare better
                 raise _cut_short(out_dir, report, len(scenes), exc) from exc
         if progress:
@@ -175,32 +180,36 @@ def tag_scenes(
     return report
 
 
-def _tag(pipeline: Pipeline, scene: Path, top_k: int | None, report: BatchReport) -> Tagged:
-    """The photo as corrected in the app if it was, else searched. Edits that cannot be read (moved aside by
-    ``load``) are reported, and the photo searched: its other outputs are still wanted."""
+def _tag(pipeline: Pipeline, scene: Path, pixels: np.ndarray, sha256: str, top_k: int | None,
+         report: BatchReport) -> Tagged:
+    """The photo (its ``pixels`` and content hash, from one read) as corrected in the app if it was, else searched.
+    Edits that cannot be read (moved aside by ``load``) are reported, and the photo searched: its other outputs are
+    still wanted."""
     try:
-        edited = edits_for(pipeline, scene, top_k)
+        edited = edits_for(pipeline, scene, pixels, sha256, top_k)
     except UnreadableEdits as exc:
         report.failed.append((scene, f"{exc}; tagged without them"))
         edited = None
     if edited is not None:
-        return Tagged(edited.shown, edited.to_json(), edited)
-    result = pipeline.search_scene(scene, top_k)
-    return Tagged(result, result.to_json())
+        return Tagged(edited.shown, edited.to_json(), sha256, edited)
+    result = pipeline.search_scene(scene, top_k, decoded=pixels)
+    return Tagged(result, result.to_json(), sha256)
 
 
-def _keep(pipeline: Pipeline, scene: Path, stem: str, tagged: Tagged, out_dir: Path, report: BatchReport,
-          on_result: Callable[[Path, str, dict[str, Any]], None] | None) -> None:
-    """A tagged scene's JSON written, the scene remembered, and ``on_result`` run; what fails is reported."""
+def _keep(pipeline: Pipeline, scene: Path, stem: str, tagged: Tagged, pixels: np.ndarray, out_dir: Path,
+          report: BatchReport, on_result: Callable[[Path, str, dict[str, Any]], None] | None) -> None:
+    """A tagged scene's JSON written, the scene remembered (its boxes embedded on ``pixels``, as tagged), and
+    ``on_result`` run; what fails is reported."""
     write_atomic(out_dir / f"{stem}.json", json.dumps(tagged.data, indent=2))
     report.done.append(scene)
     report.listed.append(tagged)
     try:  # Where used and Goes with learn from every tagged photo
         if tagged.edited is not None:
-            remember_saved(pipeline, scene, tagged.data)
+            remember_saved(pipeline, scene, tagged.data, decoded=pixels)
         else:
             result = tagged.result
-            remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH)
+            remember(pipeline, scene, (result.width, result.height), objects_of(result), BATCH, tagged.sha256,
+                     pixels)
     except (DecorLensError, sqlite3.Error) as exc:  # a full disk or a locked catalog: the tags are written
         why = describe(exc, Context(data_dir=pipeline.data_dir)) or str(exc)
         report.failed.append((scene, f"tagged but not remembered for Where used: {why}"))

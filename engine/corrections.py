@@ -42,7 +42,6 @@ from engine.corrections_file import (
 )
 from engine.errors import DecorLensError
 from engine.files import sha256_of, write_atomic
-from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
@@ -353,19 +352,17 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
 # -- on disk ------------------------------------------------------------------------------------
 
 
-def edits_for(pipeline: Pipeline, photo: Path, top_k: int | None = None) -> EditableScene | None:
-    """The edits saved in the app for ``photo`` (found by its content), as the app would open them: their tags
-    matched by the embedder in use where another matched them (read only: the app saves that when it opens the
-    photo). None: the photo has none, or cannot be read. ``UnreadableEdits`` when they cannot be read."""
-    try:
-        saved = find_saved(pipeline.data_dir, image_digest(photo))
-    except OSError:  # the photo cannot be read (``NotAFile`` is one): its search says why, in the batch's words
-        return None
+def edits_for(pipeline: Pipeline, photo: Path, pixels: np.ndarray, sha256: str,
+              top_k: int | None = None) -> EditableScene | None:
+    """The edits saved in the app for ``photo`` (found by its content's ``sha256``), as the app would open them:
+    their tags matched by the embedder in use where another matched them, on ``pixels`` (read only: the app saves
+    that when it opens the photo). None: the photo has none. ``UnreadableEdits`` when they cannot be read."""
+    saved = find_saved(pipeline.data_dir, sha256)
     if saved is None:
         return None
     scene = load(saved, photo)
     if scene.visible and pipeline.catalog.count() and scene.matched_with != pipeline.embedder.key:
-        scene.take_matches(match_again(pipeline, load_image(photo), scene.visible, top_k))
+        scene.take_matches(match_again(pipeline, pixels, scene.visible, top_k))
     return scene
 
 

@@ -6,21 +6,29 @@ no larger than ``max_side`` and turns every unusable one into an ImageError with
 Photos are hostile input: a FIFO, a device or a symlink loop is refused before anything is read, a
 header claiming more pixels than the budget is refused before any pixel is decoded, JPEGs decode at a
 reduced scale (draft mode), and a truncated file is an error, never a grey picture.
+
+``read_photo`` reads a photo once for both its pixels and its content hash (the key of its saved edits and of the
+memory of tagged photos): a batch on a network share read each photo three times, and hash and pixels could come
+from two versions of a file being replaced.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import threading
 import warnings
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from engine.errors import DecorLensError, ImageError
-from engine.files import open_regular
+from engine.files import CHUNK_BYTES, open_regular
 
 MAX_SIDE = 4096  # larger photos are downscaled: detection runs at 640 and crops at 224 anyway
 MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 16k)
@@ -28,6 +36,7 @@ MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 1
 # their draft size, so big camera JPEGs pass; a 15800x15800 PNG (1 GB decoded from 1 MB) does not, nor a
 # progressive JPEG whose full-size coefficient buffers (which draft mode does not shrink) exceed it.
 DECODE_BUDGET = 400 * 2**20
+WHOLE_READ_MAX = 256 * 2**20  # ``read_photo`` holds a file up to this size in memory to read it once
 BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import decodes in two threads)
 # The formats DecorLens decodes, everywhere (search, folder and CSV import, batch tag). Pillow tries only
 # these: no PostScript (Ghostscript), PDF or exotic plugins on a file that merely claims to be a photo.
@@ -58,13 +67,38 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
     Large images are reduced while decoding (JPEG draft mode) before any full-size buffer exists.
     """
     path = Path(path)
+    with _decoding(path), open_regular(path) as fh:
+        return _decode(path, fh, max_side, os.fstat(fh.fileno()).st_size)
+
+
+def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
+    """``load_image`` of ``path`` and the hex SHA-256 of its bytes, from one read of the file. A file over
+    ``WHOLE_READ_MAX`` is hashed as it streams and then decoded (two reads) rather than held in memory whole."""
+    path = Path(path)
+    with _decoding(path):
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > WHOLE_READ_MAX:
+                return _decode(path, fh, max_side, size), _streamed_sha256(fh)
+            data = fh.read()
+        return _decode(path, io.BytesIO(data), max_side, len(data)), hashlib.sha256(data).hexdigest()
+
+
+def _streamed_sha256(fh: BinaryIO) -> str:
+    fh.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    """Whatever reading and decoding ``path`` raises, as an ImageError of one line naming it."""
     if ImageFile.LOAD_TRUNCATED_IMAGES:  # some library flipped Pillow's global: truncation would pass
         raise ImageError(f"{path}: refusing to decode with PIL.ImageFile.LOAD_TRUNCATED_IMAGES set")
     try:
-        with open_regular(path) as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                raise ImageError(f"{path}: empty file (0 bytes)")
-            return _decode(path, fh, max_side, os.fstat(fh.fileno()).st_size)
+        yield
     except ImageError:
         raise
     except DecorLensError as exc:  # not a regular file
@@ -98,7 +132,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _decode(path: Path, fh, max_side: int, file_size: int) -> np.ndarray:
+def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarray:
+    if file_size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
     with Image.open(fh, formats=OPENERS) as img:
         _check_claimed_size(path, img)
         coefficients, claimed = 0, f"a progressive JPEG of {img.width}x{img.height}"

@@ -209,3 +209,32 @@ def test_a_small_progressive_jpeg_claiming_a_huge_size_is_refused_before_decodin
     path.write_bytes(bytes(data))
     with pytest.raises(ImageError, match=r"a progressive JPEG of 15800x15800, \d+ MiB; the limit is 400 MiB"):
         load_image(path)
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_read_photo_gives_load_images_pixels_and_the_files_hash(tmp_path: Path, ikea: Path, room: Image.Image,
+                                                              monkeypatch: pytest.MonkeyPatch, whole: bool):
+    """One read for both (a batch read each photo three times): the same pixels and the same one-line errors as
+    ``load_image``, and the hash ``sha256_of`` gives, whether the file is held whole or streamed (over the cap)."""
+    from engine.files import sha256_of
+    from engine.imageio import read_photo
+
+    if not whole:
+        monkeypatch.setattr("engine.imageio.WHOLE_READ_MAX", 1000)
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    room.save(rotated, exif=exif)
+    for photo in (next((ikea / "scenes").glob("*.jpg")), rotated):
+        pixels, sha256 = read_photo(photo)
+        assert np.array_equal(pixels, load_image(photo)) and sha256 == sha256_of(photo)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(rotated.read_bytes()[: rotated.stat().st_size // 2] + b"\xff\xd9")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    for bad in (cut, tmp_path / "empty.jpg", tmp_path / "fifo.jpg", tmp_path / "gone.jpg", tmp_path):
+        with pytest.raises(ImageError) as expected:
+            load_image(bad)
+        with pytest.raises(ImageError) as got:
+            read_photo(bad)
+        assert str(got.value) == str(expected.value)
