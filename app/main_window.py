@@ -72,6 +72,15 @@ OFFLINE = ("DecorLens works offline and does not download pictures: save the pic
            "(or copy the picture itself and paste it with Ctrl+V).")
 
 
+class Listed(NamedTuple):
+    """A part of a listing's photos, and what was asked: ``folder`` when one folder alone, ``loose`` photos when no
+    folder at all."""
+
+    folder: Path | None
+    loose: bool
+    photos: list[Path]
+
+
 class EngineChoice(NamedTuple):
     """What Settings can change that the pipeline is built with: a change means a new pipeline."""
 
@@ -110,7 +119,7 @@ class MainWindow(QMainWindow):
         self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
         self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
-        self._loose = False  # the listing is of loose photos (no folder asked): they join the strip's loose photos
+        self._listed = Listed(None, False, [])  # the listing's last part: loose photos join the strip's loose ones
         self._tried_all: tuple[Path, str] | None = None  # every photo found so far failed: the last, its error
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
@@ -450,9 +459,10 @@ class MainWindow(QMainWindow):
             return lambda *args: task is self._listing and slot(*args)
 
         def listing(job: Job) -> int:
-            loose = not any(path.is_dir() for path in paths)  # asked here, not on the UI thread: a share may hang
-            return deliver_found(each_scene_file(paths, job.cancelled), lambda part: job.deliver((loose, part)),
-                                 job.cancelled)
+            folders = [path for path in paths if path.is_dir()]  # asked here, not on the UI thread: a share may hang
+            folder = folders[0] if len(paths) == 1 and folders else None
+            return deliver_found(each_scene_file(paths, job.cancelled),
+                                 lambda photos: job.deliver(Listed(folder, not folders, photos)), job.cancelled)
 
         task = self._listing = self.io.start(
             listing,
@@ -486,10 +496,9 @@ class MainWindow(QMainWindow):
             count = len(self._found)
             self.statusBar().showMessage(f"Stopped listing: {count:,} photo{'' if count == 1 else 's'} listed.", 10_000)
 
-    def _photos_found(self, part: tuple[bool, list[Path]]) -> None:
-        """Part of the listing, with whether its photos are loose: the first photo is opened at once; once one
-        opened, the strip takes the rest."""
-        self._loose, photos = part
+    def _photos_found(self, part: Listed) -> None:
+        """Part of the listing: the first photo is opened at once; once one opened, the strip takes the rest."""
+        self._listed, photos = part, part.photos
         before = len(self._found)
         self._found.extend(photos)
         self.listing_status.found(len(self._found))
@@ -560,7 +569,7 @@ class MainWindow(QMainWindow):
         if self._kept_tag is not None and self._kept_tag[0] != path:
             self._kept_tag = None  # another photo: the tag opened from a list is one of its photo's like any other
         if path in self._candidates:
-            self.photo_list.show_photos(self._found, self._loose)
+            self.photo_list.show_photos(self._found, self._listed.loose, self._listed.folder)
             self.photo_dock.setVisible(self.photo_list.listed() > 1)
             self._strip_follows = self._listing is not None
         self._candidates = []
@@ -752,7 +761,8 @@ class MainWindow(QMainWindow):
         return self.controller.scene is not None
 
     def batch(self) -> None:
-        dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self)
+        """Batch Tag Folder…, its Photos the folder the strip lists (the one being looked through), if one is."""
+        dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self, self.photo_list.folder)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 

@@ -200,3 +200,25 @@ class _UrlCatcher(QObject):
     @Slot(QUrl)
     def open(self, url: QUrl) -> None:
         self.opened.append(url)
+
+
+def test_batch_offers_the_folder_being_looked_through(qtbot, window, ikea, tmp_path):
+    """Batch Tag Folder… opened with Photos empty while the merchandiser was stepping through a folder: they had to
+    browse to the folder just opened. It now offers the folder the strip lists, and nothing for loose photos."""
+    from app.dialogs.batch import BatchDialog
+
+    folder = copies(ikea, tmp_path / "project", ["1-living.jpg", "2-bedroom.jpg"])
+    assert drop_file(window.view.viewport(), folder[0].parent)
+    settled(qtbot, window, folder[0])
+    window.batch()
+    dialog = window.findChild(BatchDialog)
+    assert dialog.source.text() == str(folder[0].parent) and dialog.target.text() == ""
+    dialog.close()
+    qtbot.waitUntil(lambda: window.findChild(BatchDialog) is None)  # deleted on close
+
+    (loose,) = copies(ikea, tmp_path / "inspiration", ["kitchen.jpg"])
+    dropped(qtbot, window, loose)
+    window.batch()
+    dialog = window.findChild(BatchDialog)
+    assert dialog.source.text() == ""
+    dialog.close()

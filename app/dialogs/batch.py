@@ -36,14 +36,17 @@ from engine.shoppable import export_batch
 class BatchDialog(QDialog):
     finished_batch = Signal(object)  # BatchReport, or the message when cancelled or failed
 
-    def __init__(self, pipeline: Pipeline, engine: Runner, top_k: int, parent: QWidget | None = None):
+    def __init__(self, pipeline: Pipeline, engine: Runner, top_k: int, parent: QWidget | None = None,
+                 folder: Path | None = None):
+        """``folder``: the Photos to offer, the folder the window is looking through (the merchandiser who just
+        stepped through it chose it once already)."""
         super().__init__(parent)
         self.setWindowTitle("Batch tag a folder")
         self.setMinimumWidth(560)
         self.pipeline = pipeline
         self.engine = engine
         self.task: Task | None = None
-        self.source = QLineEdit(placeholderText="folder of room photos (subfolders included)")
+        self.source = QLineEdit(str(folder or ""), placeholderText="folder of room photos (subfolders included)")
         self.target = QLineEdit(placeholderText="where the JSON, CSV and HTML pages go")
         self.top_k = QSpinBox(minimum=1, maximum=50, value=top_k)
         form = QFormLayout()

@@ -87,6 +87,7 @@ class PhotoStrip(QListWidget):
         self._iconed: OrderedDict[int, None] = OrderedDict()  # rows holding an icon, the latest shown last
         self._coming: list[Path] = []  # photos whose rows are made in the next turns of the event loop
         self.loose = False  # the rows are loose photos (dropped, pasted, chosen one at a time), not a folder's
+        self.folder: Path | None = None  # the one folder whose photos the rows are, if they are one folder's
         self._saved: set[str] = set()  # content keys of the photos with saved edits (``edited_keys``)
         self._told: dict[str, bool] = {}  # keys saved or not since the corrections folder's listing began
         self.setObjectName("photoStrip")
@@ -110,7 +111,7 @@ class PhotoStrip(QListWidget):
         self._insert_soon = QTimer(self, singleShot=True, interval=0, timeout=self._insert)
         self.verticalScrollBar().valueChanged.connect(lambda _value: self._visible_soon.start())
 
-    def show_photos(self, photos: list[Path], loose: bool = False) -> None:
+    def show_photos(self, photos: list[Path], loose: bool = False, folder: Path | None = None) -> None:
         """The photos just opened. ``loose`` photos join the loose photos listed: after them, in the order they were
         brought in, so the rows already there keep their place (the one being looked at does not move, Page Up goes
         back to the photo brought in before), and one brought in again keeps its single row. A folder's photos
@@ -122,7 +123,7 @@ class PhotoStrip(QListWidget):
             self.blockSignals(True)
             self.clear()
             self.blockSignals(False)
-        self.loose = loose
+        self.loose, self.folder = loose, folder
         self.add_photos(photos)
 
     def add_photos(self, photos: list[Path]) -> None:
