@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -56,6 +56,7 @@ from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
 from engine.pipeline import Pipeline
+from engine.shoppable import ScenePage
 
 if TYPE_CHECKING:
     from app.dialogs.backups import Restored
@@ -67,6 +68,7 @@ RESTORE_ACTION = "Restore a Backup…"
 # The engine's advice for a damaged catalog names the CLI's command ("restore a backup: `decorlens catalog restore`
 # lists its 2"), which retail staff never see: in the window it points at the message's button instead.
 CLI_RESTORE = re.compile(r"restore a backup(?::| \()? ?`decorlens catalog restore` lists (?:its (\d+)|them\))")
+OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
         self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
         self._listed = Listed(None, False, [])  # the listing's last part: loose photos join the strip's loose ones
+        self._saved_page: Path | None = None  # the shoppable page exported last (the message's Open Page)
         self._tried_all: tuple[Path, str] | None = None  # every photo found so far failed: the last, its error
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
@@ -748,12 +751,15 @@ class MainWindow(QMainWindow):
             if folder:
                 shown, found = len(self.view.tags), len(self.controller.scene.visible)
                 which = f", with the {shown} of {found} tags shown" if shown < found else ""
-                self.controller.export_page(
-                    Path(folder),
-                    lambda saved: self.show_message(f"Saved {saved.summary()}{which}.", "info" if saved.gone else "done",
-                                                    page=PHOTO_TAB),  # not all done as the merchandiser confirmed
-                    set(self.view.tags),
-                )
+                self.controller.export_page(Path(folder), lambda saved: self._page_saved(saved, which),
+                                            set(self.view.tags))
+
+    def _page_saved(self, saved: ScenePage, which: str) -> None:
+        """Say where the page went ("info" when not all is as the merchandiser confirmed), with Open Page: a path
+        in the message bar was all there was, to be found again in a file manager to look at the page."""
+        self._saved_page = saved.path
+        self.show_message(f"Saved {saved.summary()}{which}.", "info" if saved.gone else "done", OPEN_PAGE_ACTION,
+                          page=PHOTO_TAB)
 
     def _need_scene(self) -> bool:
         if self.controller.scene is None:
@@ -979,6 +985,8 @@ class MainWindow(QMainWindow):
             self.show_backups()
         elif self.message.button.text() == SET_ASIDE_ACTION:
             self.set_damaged_aside()
+        elif self.message.button.text() == OPEN_PAGE_ACTION:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._saved_page)))
         else:
             self.tabs.setCurrentIndex(CATALOG_TAB)
 

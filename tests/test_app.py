@@ -21,6 +21,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from conftest import clear_user_edits  # noqa: E402  (tests/ is on sys.path)
+from opened_urls import opened_urls  # noqa: E402
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox  # noqa: E402
@@ -344,6 +345,10 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     qtbot.waitUntil(lambda: "Saved" in window.message.text.text(), timeout=WAIT_MS)
     page = (tmp_path / f"{window.controller.path.stem}.html").read_text()
     assert page.count('class="spot"') == 6 and f"6 of {len(found)} tags shown" in window.message.text.text()
+    assert window.message.button.text() == "Open Page"
+    with opened_urls() as opened:  # the message's Open Page shows the page in the browser
+        window.message.button.click()
+    assert opened == [str(tmp_path / f"{window.controller.path.stem}.html")]
     left_out = next(t for t in found if t.number not in window.view.tags)
     window._open_tag(window.controller.path, left_out.number)  # as the review queue opens a tag
     qtbot.waitUntil(lambda: window.view.current == left_out.number, timeout=WAIT_MS)
@@ -594,3 +599,4 @@ def test_the_open_dialog_offers_every_photo_a_folder_would_open():
     from engine.imageio import IMAGE_SUFFIXES
 
     assert {f"*{suffix}" for suffix in IMAGE_SUFFIXES} <= set(IMAGE_FILTER[IMAGE_FILTER.index("(") + 1:-1].split())
+

@@ -20,8 +20,9 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from file_drop import drop_file
-from PySide6.QtCore import QMimeData, QObject, QTimer, QUrl, Slot
-from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QImage
+from opened_urls import opened_urls
+from PySide6.QtCore import QMimeData, QTimer, QUrl
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QMenu
 
 from app.main_window import MainWindow
@@ -160,15 +161,10 @@ def test_a_loose_photo_is_taken_off_the_strip_from_its_menu_and_the_next_one_ope
     for photo in photos:
         dropped(qtbot, window, photo)
     strip = window.photo_list
-    opened: list[QUrl] = []
-    handler = _UrlCatcher(opened)
-    QDesktopServices.setUrlHandler("file", handler, "open")
-    try:
+    with opened_urls() as opened:
         actions = _menu_on(qtbot, strip, 0, "Open Containing Folder")
-    finally:
-        QDesktopServices.unsetUrlHandler("file")
     assert actions == [("Open Containing Folder", True), ("Copy Path", True), ("Remove from List", True)]
-    assert [url.toLocalFile() for url in opened] == [str(photos[0].parent)]
+    assert opened == [str(photos[0].parent)]
     _menu_on(qtbot, strip, 1, "Copy Path")
     assert QGuiApplication.clipboard().text() == str(photos[1])
 
@@ -188,18 +184,6 @@ def test_a_folders_photos_are_not_removed_one_by_one(qtbot, window, ikea, tmp_pa
                                                                                    "Copy Path"]
     _menu_on(qtbot, window.photo_list, 1, "Copy Path", QContextMenuEvent.Reason.Keyboard)  # the open photo's
     assert QGuiApplication.clipboard().text() == str(folder[0])
-
-
-class _UrlCatcher(QObject):
-    """Where ``QDesktopServices.openUrl`` sends file URLs in the test: Qt's own hook for a URL scheme's handler."""
-
-    def __init__(self, opened: list[QUrl]):
-        super().__init__()
-        self.opened = opened
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.opened.append(url)
 
 
 def test_batch_offers_the_folder_being_looked_through(qtbot, window, ikea, tmp_path):
