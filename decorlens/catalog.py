@@ -11,6 +11,7 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
+from decorlens.words import counted
 from engine.backups import BEFORE_RESTORE, backups_dir, find_backup, list_backups
 from engine.catalog import CatalogDamagedError
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
@@ -81,7 +82,7 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
         else:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
-    print(f"{report.summary()}; catalog has {pipeline.catalog.count()} products")
+    print(f"{report.summary()}; catalog has {counted(pipeline.catalog.count(), 'product')}")
     why = report.nothing_imported()
     if why is not None:  # a failed import, not a success, and not a bug's exit code: a script checks it
         reasons = " (the reasons are above)" if report.skipped else ""
@@ -126,7 +127,7 @@ def run_embed(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
     unknown = [sku for sku in args.skus if pipeline.catalog.get_by_sku(sku) is None]
     removed = pipeline.remove_products(args.skus)
-    print(f"removed {removed} of {len(args.skus)} products")
+    print(f"removed {removed:,} of {counted(len(args.skus), 'product')}")
     if unknown:  # a typo should not pass for a removal
         note(f"not in the catalog: {' '.join(map(one_field, unknown))}")
     return 0 if removed == len(args.skus) else PARTLY_DONE
@@ -135,7 +136,7 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
     products = pipeline.catalog.products(args.category, args.search, args.limit + 1)
     if not args.quiet and len(products) > args.limit:  # a cut list must not pass for the whole catalog
-        note(f"only the first {args.limit} products shown; `--limit N` shows more")
+        note(f"only the first {counted(args.limit, 'product')} shown; `--limit N` shows more")
     elif not args.quiet and not products:
         note("no products match" if args.category or args.search else "the catalog is empty")
     products = products[: args.limit]
@@ -153,11 +154,12 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    print(f"{stats['products']} products in {len(stats['categories'])} categories ({catalog.path})")
+    print(f"{counted(stats['products'], 'product')} in {counted(len(stats['categories']), 'category', 'categories')} "
+          f"({catalog.path})")
     for category, count in stats["categories"].items():
-        print(f"  {category:<24} {count}")
+        print(f"  {category:<24} {count:,}")
     for embedder, count in stats["vectors"].items():
-        print(f"vectors {embedder}: {count}")
+        print(f"vectors {embedder}: {count:,}")
     return 0
 
 
@@ -167,7 +169,7 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
     pipeline.index_for(pipeline.embedder).rebuild(pipeline.catalog)
     unembedded = len(pipeline.catalog.missing_vectors(pipeline.embedder.key))
     print(f"index rebuilt for {pipeline.embedder.key}"
-          + (f"; {unembedded} products could not be embedded and are not searchable" if unembedded else ""))
+          + (f"; {counted(unembedded, 'product')} could not be embedded: not searchable" if unembedded else ""))
     return PARTLY_DONE if unembedded else 0
 
 
@@ -182,11 +184,11 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
         if args.keep:
             removed = pipeline.remove_products(others)
             done = {"kept": chosen, "removed": others}
-            line = f"kept {chosen}; removed {removed}: {' '.join(others)}"
+            line = f"kept {chosen}; removed {removed:,}: {' '.join(others)}"
         else:
             marked = mark_variants(pipeline.catalog, others, chosen)
             done = {"variants_of": chosen, "marked": others}
-            line = f"marked {marked} products as variants of {chosen}"
+            line = f"marked {counted(marked, 'product')} as variants of {chosen}"
         # --json was ignored here: a script reading stdout as JSON got the sentence
         print(json.dumps(done, indent=2, ensure_ascii=False) if args.json else line)
         return 0
@@ -194,8 +196,8 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps([g.to_json() for g in groups], indent=2, ensure_ascii=False))
         return 0
     identical = sum(g.identical for g in groups)
-    print(f"{len(groups)} groups: {identical} of identical photos, {len(groups) - identical} of near-duplicates "
-          f"(cosine ≥ {args.threshold:g})")
+    print(f"{counted(len(groups), 'group')}: {identical:,} of identical photos, "
+          f"{len(groups) - identical:,} of near-duplicates (cosine ≥ {args.threshold:g})")
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
@@ -225,7 +227,7 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
         with bar(f"mapping {key}", args.quiet, unit="it") as progress:
             result = catalog_map(each.catalog, each.embedder, each.data_dir, progress, log=each.log)
         how = "from the cache" if result.cached else f"computed in {time.perf_counter() - started:.1f} s"
-        print(f"{key}: {len(result)} products mapped ({how})")
+        print(f"{key}: {counted(len(result), 'product')} mapped ({how})")
         maps.append(result)
     if args.html:
         products = pipeline.catalog.get_many({int(pid) for m in maps for pid in m.ids})
@@ -249,7 +251,7 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
         for backup in found:
             count = backup.products()
             print(f"  {backup.name}  {backup.taken:%Y-%m-%d %H:%M:%S} UTC  before {backup.reason:<14} "
-                  f"{'unreadable' if count is None else f'{count} products'}")
+                  f"{'unreadable' if count is None else counted(count, 'product')}")
         return 0
     source = find_backup(path, args.backup)
     try:
@@ -258,10 +260,10 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
         before = 0
     restored, aside, damage = pipeline.restore_backup(source)
     if aside is not None:
-        print(f"restored {restored} products from {source.name}; the damaged catalog is kept as {aside.name} "
-              f"({damage})")
+        print(f"restored {counted(restored, 'product')} from {source.name}; the damaged catalog is kept as "
+              f"{aside.name} ({damage})")
         return 0
     saved = next((b for b in list_backups(path) if b.reason == BEFORE_RESTORE), None)
-    print(f"restored {restored} products from {source.name} (the catalog had {before})"
+    print(f"restored {counted(restored, 'product')} from {source.name} (the catalog had {before:,})"
           + (f"; the previous catalog is backed up as {saved.name}" if saved and before else ""))
     return 0

@@ -102,7 +102,7 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
             print(f"  {role:<9} MISSING  {exc}")
             continue
         card = model.card
-        size = f"{len(card.class_names)} classes" if card.kind == "detector" else f"{card.output_dim}-d"
+        size = f"{len(card.class_names):,} classes" if card.kind == "detector" else f"{card.output_dim}-d"
         print(f"  {role:<9} {card.name:<28} {size:<12} {model.path}")
     return 0 if _list_pose(pipeline) and ok else PARTLY_DONE
 
@@ -168,7 +168,7 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with bar("calibrating on catalog photos", args.quiet) as progress:
         path, agreement = quantize_embedder(model, pipeline.catalog, args.out or pipeline.data_dir / "models", progress,
                                             calibration_photos=CALIBRATION_PHOTOS if args.photos is None else args.photos)
-    print(f"wrote {path} and {path.with_suffix('.card.json').name}: on {agreement.photos} photos it was not calibrated "
+    print(f"wrote {path} and {path.with_suffix('.card.json').name}: on {agreement.photos:,} photos it was not calibrated "
           f"on, its vectors agree with {model.path.name}'s at cosine {agreement.mean_cosine:.3f} on average "
           f"(lowest {agreement.min_cosine:.3f})")
     print(f"searches on the CPU: `decorlens models activate {path.name}` (on a GPU keep {model.path.name})")
@@ -203,14 +203,14 @@ def calibrate_with_bars(pipeline: Pipeline, model: Path, dataset, seed: int, qui
 
     with bar("embedding the catalog", quiet) as embedding, bar("searching validation scenes", quiet) as searching:
         levels = calibrate_model(pipeline, model, dataset, seed, embedding, searching, limit_scenes)
-    print(f"on {levels.scored} validation tags: {_level_text('exact', levels.exact)}, "
+    print(f"on {levels.scored:,} validation tags: {_level_text('exact', levels.exact)}, "
           f"{_level_text('likely the same', levels.likely)}")
 
 
 def _level_text(words: str, level) -> str:
     if not level.reached_target:
         return f"'{words}' is never shown (no score is right often enough)"
-    return f"'{words}' from cosine {level.threshold:.3f} ({level.precision:.0%} right over {level.support} matches)"
+    return f"'{words}' from cosine {level.threshold:.3f} ({level.precision:.0%} right over {level.support:,} matches)"
 
 
 def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:

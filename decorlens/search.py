@@ -14,6 +14,7 @@ from PIL import Image
 from decorlens.options import did_you_mean, positive_int
 from decorlens.progress import bar
 from decorlens.terminal import one_field
+from decorlens.words import counted
 from engine.boxes import four_numbers
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
@@ -147,7 +148,8 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print("no tagged photos yet: tag room photos with `decorlens tag` or open them in the app first")
         return 0
     compared = f"objects whose tag searches {args.category}" if args.category else "objects of every category"
-    print(f"{one_field(args.image)}: {len(hits)} of {tagged} tagged photos, closest object first ({compared})")
+    print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
+          f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same
         box = ",".join(f"{v:.0f}" for v in h.box)
         print(f"  {h.score:.3f} {one_field(h.photo)}  object {h.number} [{one_field(h.category)}] box {box}  "
@@ -166,7 +168,7 @@ def render(result: SceneResult) -> str:
     """A readable report: one block per object, its tag point and its matches."""
     t = result.timings_ms
     lines = [
-        (f"{one_field(result.image)}  {result.width}x{result.height}  {len(result.objects)} objects  "
+        (f"{one_field(result.image)}  {result.width}x{result.height}  {counted(len(result.objects), 'tag')}  "
          f"on {result.device}"),
         "  ".join(f"{k} {t[k]:.0f} ms" for k in ("decode", "detect", "embed", "search") if k in t),
     ]

@@ -10,7 +10,8 @@ from pathlib import Path
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
-from engine.batch import SUMMARY, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
+from decorlens.words import counted
+from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
 from engine.errors import Cancelled, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
@@ -67,10 +68,17 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             except Cancelled as exc:  # the photos done keep their files, and the summary lists them
                 raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
     _say_failures(report.failed)
-    objects = sum(len(r.objects) for r in report.results)
-    edited = f"; {len(report.edited)} as corrected in the app" if report.edited else ""
-    print(f"tagged {len(report.done)} of {len(scenes)} scenes ({objects} objects{edited}) → {args.out / SUMMARY}")
+    print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}")
     return 0 if not report.failed else PARTLY_DONE
+
+
+def _summary(report: BatchReport, total: int) -> str:
+    """The batch in the app's words and digit groups, as its batch dialog says "Tagged 1,953 photos (16,204
+    tags)": "1,953 of 1,955 photos (16,204 tags; 3 as corrected in the app)". It said "1953 of 1955 scenes
+    (16204 objects)", words a merchandiser who knows the app does not use."""
+    tags = sum(len(r.objects) for r in report.results)
+    edited = f"; {len(report.edited):,} as corrected in the app" if report.edited else ""
+    return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited})"
 
 
 def _check_inputs_exist(inputs: list[str]) -> None:
@@ -80,7 +88,7 @@ def _check_inputs_exist(inputs: list[str]) -> None:
     (done in part) with nothing done."""
     missing = [name for name in inputs if not Path(name).exists()]
     if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        more = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
         raise ImageError(f"{missing[0]}{more}: no such file or folder; nothing was tagged")
 
 
@@ -93,5 +101,5 @@ def _say_failures(failed: list[tuple[Path, str]]) -> None:
         if reason in said:
             continue
         said.add(reason)
-        more = f" (and {alike[reason] - 1} more photos alike)" if alike[reason] > 1 else ""
+        more = f" (and {counted(alike[reason] - 1, 'more photo')} alike)" if alike[reason] > 1 else ""
         note(f"failed: {reason}{more}" if str(path) in reason else f"failed: {path}{more}: {reason}")

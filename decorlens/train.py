@@ -187,7 +187,7 @@ def _min_cosine(args: argparse.Namespace) -> float:
 def _summary(result) -> str:
     base, best = result.baseline, result.best
     lines = [
-        f"recipe {result.recipe.name}: best epoch {result.best_epoch} of {len(result.history) - 1}",
+        f"recipe {result.recipe.name}: best epoch {result.best_epoch:,} of {len(result.history) - 1:,}",
         f"validation recall@1 {base['recall@1']:.3f} → {best['recall@1']:.3f}, "
         f"recall@5 {base['recall@5']:.3f} → {best['recall@5']:.3f} (pretrained → fine-tuned)",
         f"time: {result.timings['total']:.0f} s ({result.timings['anchors']:.0f} finding crops, "

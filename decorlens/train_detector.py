@@ -113,13 +113,13 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         with _Bars(args.quiet) as report:
             chosen = calibrate_card(path, config, pipeline, report)
         at = next(row for row in chosen["table"] if row["conf"] == chosen["conf"])
-        print(f"card confidence {chosen['conf']}: on {chosen['scenes']} val scenes tag precision "
+        print(f"card confidence {chosen['conf']}: on {chosen['scenes']:,} val scenes tag precision "
               f"{_pct(at['precision'])}, coverage {_pct(at['coverage'])}, {at['pins_per_scene']} pins per scene"
               + ("" if chosen["reached"] else f" (none reaches {chosen['target_precision']:.0%}: the best balance "
                                               "of precision and coverage)"))
     print(f"validation mAP50 {result.metrics.get('metrics/mAP50(B)', float('nan')):.3f}; "
           f"time {result.timings['labels']:.0f} s labelling, {result.timings['train']:.0f} s training")
-    print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes)} classes)")
+    print(f"wrote {path} and {path.with_suffix('.card.json').name} ({len(result.classes):,} classes)")
     if added:
         print(f"category map {pipeline.data_dir / 'categories.yaml'} gained: {', '.join(added)}")
     if not result.replaces:  # a --yolo-data run: labels of the user's own, no stock tags distilled
@@ -172,7 +172,7 @@ class _Bars:
     def report(self, stage: str, done: int, total: int, metrics: dict | None) -> None:
         if metrics is not None:
             if not self.quiet:
-                note(f"epoch {done}/{total}: val mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}")
+                note(f"epoch {done:,}/{total:,}: val mAP50 {metrics.get('metrics/mAP50(B)', 0.0):.3f}")
             return
         if stage != self.stage:
             if self.bar is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from decorlens.options import positive_int
 from decorlens.terminal import one_field
+from decorlens.words import counted
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
@@ -37,19 +38,18 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     name = product.name if product else "(no longer in the catalog)"
     photos = len({s.photo for s in every})
-    objects = f"{len(every)} object" + ("" if len(every) == 1 else "s")
-    print(f"{one_field(args.sku)} {one_field(name)}: best match of {objects} in {photos} of "
-          f"{photo_count(catalog)} tagged photos")
+    print(f"{one_field(args.sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
+          f"{counted(photo_count(catalog), 'tagged photo')}")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
         mark = "confirmed" if s.confirmed else s.kind
-        print(f"  {s.score:.3f} {mark:<9} {one_field(s.photo)}  object {s.number} [{one_field(s.category)}] "
+        print(f"  {s.score:.3f} {mark:<9} {one_field(s.photo)}  tag {s.number} [{one_field(s.category)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
         names = _names(catalog, [sku for sku, _ in together])
         for sku, photos in together:
-            print(f"  {photos:>3} photo{'s' if photos > 1 else ' '} {one_field(sku):<14} "
+            print(f"  {photos:>3,} photo{'s' if photos > 1 else ' '} {one_field(sku):<14} "
                   f"{one_field(names.get(sku, '(gone)'))}")
     return 0
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -58,6 +59,8 @@ def test_search_prints_readable_report(data_dir: str, scene_path, capsys: pytest
     assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE))]) == 0
     text = capsys.readouterr().out
     assert "sofa" in text and "tag at" in text and "detect" in text
+    tags = len(re.findall(r"^\[\d+\] ", text, re.MULTILINE))  # a block per tag
+    assert f"  {tags} tags  on " in text.splitlines()[0]  # the app's word: it said "7 objects"
 
 
 def test_search_box_report_names_what_it_searched(data_dir: str, scene_path, capsys: pytest.CaptureFixture[str]):
@@ -128,7 +131,7 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     out = tmp_path / "out"
     assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 1
     captured = capsys.readouterr()
-    assert "tagged 2 of 3 scenes" in captured.out and "broken.jpg" in captured.err
+    assert "tagged 2 of 3 photos (" in captured.out and "broken.jpg" in captured.err
     assert sorted(p.name for p in out.glob("*.json")) == ["bed.json", "sofa.json"]
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -407,6 +410,18 @@ def test_catalog_list_says_when_it_shows_only_part(data_dir: str, capsys: pytest
     assert main(["--data-dir", data_dir, "catalog", "list", "--category", "sofas"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "no products match" in err
+
+
+def test_counts_are_grouped_by_thousands_as_the_app_writes_them(data_dir: str, capsys: pytest.CaptureFixture[str]):
+    """`catalog stats` said "1955 products", which reads as a year; the app says "1,955". JSON keeps numbers."""
+    assert main(["--data-dir", data_dir, "catalog", "stats"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("1,955 products in ") and " categories (" in lines[0]
+    assert any(line.startswith("vectors ") and line.endswith(": 1,955") for line in lines)
+    assert main(["--data-dir", data_dir, "catalog", "list", "--limit", "1000"]) == 0
+    assert "only the first 1,000 products shown" in capsys.readouterr().err
+    assert main(["--data-dir", data_dir, "catalog", "stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["products"] == 1955
 
 
 def test_catalog_remove_names_the_skus_it_did_not_find(tmp_path: Path, ikea: Path,

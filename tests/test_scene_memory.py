@@ -569,9 +569,9 @@ def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipel
     assert tag.run(args, pipe) == 1
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
-    assert line.startswith(f"failed: …/{scenes[0].name} (and 1 more photos alike): tagged but not remembered")
+    assert line.startswith(f"failed: …/{scenes[0].name} (and 1 more photo alike): tagged but not remembered")
     assert line.endswith("free some disk space and try again"), line
-    assert f"tagged {len(scenes)} of {len(scenes)} scenes" in captured.out
+    assert f"tagged {len(scenes)} of {len(scenes)} photos" in captured.out
     assert len(list(out.glob("*.json"))) == len(scenes) and photo_count(catalog) == 0
     with open(out / "summary.csv", newline="") as fh:
         assert {row["scene"] for row in csv.DictReader(fh)} == {str(s) for s in scenes}

@@ -9,6 +9,7 @@ import csv
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -360,3 +361,23 @@ def test_a_photo_or_folder_that_is_not_there_stops_the_batch_before_it_starts(da
         err = capsys.readouterr().err.strip()
         assert err == f"decorlens: error: {inputs[-1]}: no such file or folder; nothing was tagged"
         assert not out.exists()
+
+
+def test_the_batch_and_where_used_say_photos_and_tags_as_the_app_does(data_dir: Path, scene_path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]):
+    """`tag` ended in "tagged 2 of 2 scenes (17 objects)" and `where` in "best match of 3 objects … object 2 [sofa]"
+    where the app's batch dialog says "Tagged 2 photos (17 tags)" and its pins are tags."""
+    photos = _photos(tmp_path / "photos", scene_path, ("living.jpg", "lounge.jpg"))
+    out = tmp_path / "out"
+    assert _tag(data_dir, *map(str, photos), "--out", str(out)) == 0
+    written = [json.loads((out / f"{p.stem}.json").read_text())["objects"] for p in photos]
+    tags = sum(map(len, written))
+    assert capsys.readouterr().out == f"tagged 2 of 2 photos ({tags} tags) → {out / SUMMARY}\n"
+    sku = written[0][0]["matches"][0]["sku"]
+    assert main(["--data-dir", str(data_dir), "where", sku]) == 0
+    head, *sightings = capsys.readouterr().out.splitlines()
+    seen = [o for objects in written for o in objects if o["matches"] and o["matches"][0]["sku"] == sku]
+    photos_seen = sum(any(o["matches"] and o["matches"][0]["sku"] == sku for o in objects) for objects in written)
+    many = f"{len(seen)} tag{'s' if len(seen) > 1 else ''}"
+    assert head.endswith(f": best match of {many} in {photos_seen} of 2 tagged photos")
+    assert sightings and all(re.search(r"  tag \d+ \[", line) for line in sightings[:len(seen)])
