@@ -14,6 +14,13 @@ A page is written from the catalog as it is now (``in_catalog``): a product remo
 tagged is not offered, even one the merchandiser confirmed; its tag shows its best match still in the
 catalog, or is left off when none is.
 
+How sure a card is, in words a shopper reads: a product the merchandiser confirmed for a tag is *the*
+product of that spot, not a guess, so its card says "In this photo" (and a page of nothing else is headed so);
+a shopper who buys it gets what the photo shows. An unconfirmed tag shows its best match as the engine rated
+it: "exact" and "likely" (the same product) as plain cards, "similar" with a *Similar* badge, and a page of
+only similar ones headed "Similar products". A word that holds for every card is said once, in the heading,
+rather than on each card.
+
 No Qt here: the app's batch and export, and ``decorlens tag --html``, write the same pages.
 """
 
@@ -32,7 +39,7 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from engine.batch import BatchReport, fit_stem, tag_scenes
+from engine.batch import CONFIRMED, BatchReport, fit_stem, tag_scenes
 from engine.catalog import Catalog
 from engine.categories import display_name
 from engine.errors import DecorLensError
@@ -49,6 +56,8 @@ PRODUCTS = "products"
 PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the original may be 50 Mpx
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
 COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
+BADGES = {CONFIRMED: "In this photo", "similar": "Similar"}  # a card's words by its kind; exact/likely: none
+HEADINGS = {CONFIRMED: "In this photo", "similar": "Similar products"}  # when every card is of that kind
 
 
 @dataclass
@@ -61,9 +70,9 @@ class Card:
     price: str
     url: str | None
     picture: str  # page-relative, URL-quoted; "" when the catalog's picture is missing or not an image
-    match: str
+    match: str  # the engine's kind ("exact", "likely", "similar"), or "confirmed" by the merchandiser
     tags: list[int] = field(default_factory=list)
-    similar_badge: bool = False  # only beside exact matches: when all are similar, the heading says so
+    badge: str = ""  # BADGES of its kind, unless the heading says it for every card
 
 
 @dataclass
@@ -217,13 +226,21 @@ def _spots_and_cards(
         if card is None:
             card = cards[sku] = _card(best, folder, names)
         card.tags.append(number)
+        if obj.get("confirmed"):
+            card.match = CONFIRMED  # the product in the photo, whatever the engine thought of it
         x = 100.0 * float(obj["tag"][0]) / float(scene["width"])
         y = 100.0 * float(obj["tag"][1]) / float(scene["height"])
         spots.append(Spot(number, min(max(x, 0.0), 100.0), min(max(y, 0.0), 100.0), card))
-    some_same = any(c.match != "similar" for c in cards.values())  # "exact" or "likely" the same product
+    said_once = _said_once(list(cards.values()))
     for card in cards.values():
-        card.similar_badge = some_same and card.match == "similar"
+        card.badge = "" if said_once else BADGES.get(card.match, "")
     return spots, list(cards.values())
+
+
+def _said_once(cards: Sequence[Card]) -> str | None:
+    """The kind every card shares, when it has a heading of its own (``HEADINGS``): the heading says it once."""
+    kinds = {c.match for c in cards}
+    return kinds.pop() if len(kinds) == 1 and next(iter(kinds)) in HEADINGS else None
 
 
 def _best(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -284,7 +301,7 @@ def render(
 ) -> str:
     """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
-    heading = "Shop the products" if any(c.match != "similar" for c in cards) else "Similar products"
+    heading = HEADINGS.get(_said_once(cards) or "", "Shop the products")
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
@@ -361,7 +378,7 @@ def _picture(card: Card, css_class: str) -> str:
 def _details(card: Card, heading: bool = False, link: bool = True) -> str:
     """Category, name, article number, price (and the button): what a hover card and a list card share."""
     name_tag = "h3" if heading else "p"
-    badge = ' <span class="badge">Similar</span>' if card.similar_badge else ""
+    badge = f' <span class="badge {_e(card.match)}">{_e(card.badge)}</span>' if card.badge else ""
     category = card.category if card.name != card.category else ""  # the name fell back to it
     parts = [
         f'<p class="cat">{_e(category)}{badge}</p>' if category or badge else "",

@@ -330,6 +330,12 @@ def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path
     sofa["match"] = "similar"
     similar = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "b", "room").read_text())
     assert "Similar products" in "".join(similar.text) and not similar.with_class("badge")
+    scene = _scene(photo, sofa, lamp)
+    for obj in scene["objects"]:  # the merchandiser confirmed both similar matches as the products
+        obj.update(confirmed=obj["matches"][0], confirmed_sku=obj["matches"][0]["sku"])
+    confirmed = Page(write_page(scene, photo, tmp_path / "c", "room").read_text())
+    assert "In this photo" in "".join(confirmed.text) and not confirmed.with_class("badge")
+    assert "Similar" not in "".join(confirmed.text)
 
 
 def test_batch_outputs_of_two_scenes_never_share_a_name():

@@ -3,8 +3,9 @@
 The page comes from a real IKEA scene searched against the whole real catalog and written by
 ``decorlens tag --html`` after a few other scenes were tagged (their products are its *Complete the
 look*); a second page adds shop links (ikea.com searches for the matched article numbers) so the
-keyboard path runs through links too, and a third is the app's export after a confirmed product was
-removed from the catalog (its tag pins the best match left). The checks are the ones a visitor would
+keyboard path runs through links too, a third is the app's export after a confirmed product was
+removed from the catalog (its tag pins the best match left), and a fourth the app's export with a product the
+merchandiser confirmed for a tag, one the engine found only similar. The checks are the ones a visitor would
 make: nothing scrolls sideways on a 390 px phone, every picture loads, Tab reaches every hotspot and shows
 its card, every hover card stays inside the viewport, one card per product, and the products that go with
 them below, none of them twice. The three scenes tagged first get pages too: with the main one, they have
@@ -77,12 +78,33 @@ def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFac
         match["url"] = f"https://www.ikea.com/gb/en/search/?q={quote(match['sku'])}"
     names = pipeline.categories.names  # as the app's export and `tag --html` name categories
     linked = write_page(data, scene, out / "linked", scene.stem, names, complete=data["complete"])
+    confirmed = confirmed_in_the_app(data_dir, scene, data, out / "confirmed")
     removed, shown = confirmed_then_removed(data_dir, scene, data, out / "removed")
     earlier = {
         f"before-{n}": (out / "before" / f"{Path(s).stem}.html", json.loads((out / "before" / f"{Path(s).stem}.json").read_text()))
         for n, s in enumerate(before, 1)
     }
-    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown), **earlier}
+    return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown),
+            "confirmed": confirmed, **earlier}
+
+
+def confirmed_in_the_app(data_dir: Path, photo: Path, data: dict, out: Path) -> tuple[Path, dict]:
+    """The app's export of the scene after its merchandiser confirmed for a tag its second match, which the
+    engine found only similar and no tag has as its best: the page and the scene, whose ``"tag"`` is that
+    tag's number."""
+    best = {o["matches"][0]["sku"] for o in data["objects"] if o["matches"]}
+    number, obj = next((n, o) for n, o in enumerate(data["objects"], 1)
+                       if len(o["matches"]) > 1 and o["matches"][1]["match"] == "similar"
+                       and o["matches"][1]["sku"] not in best)
+    scene = json.loads(json.dumps(data))
+    scene["objects"][number - 1]["confirmed"] = dict(obj["matches"][1])
+    scene["objects"][number - 1]["confirmed_sku"] = obj["matches"][1]["sku"]
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data_dir))
+    try:
+        written = write_scene_page(pipeline, scene, photo, out, photo.stem)
+    finally:
+        pipeline.close()
+    return written.path, {**scene, "tag": number}
 
 
 def confirmed_then_removed(data_dir: Path, photo: Path, data: dict, out: Path) -> tuple[Path, dict]:
@@ -245,6 +267,37 @@ def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, de
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
     ActionChains(browser).move_to_element(pin).perform()
     assert instead["name"] in open_tip(browser).text
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+def test_a_product_confirmed_in_the_app_is_the_product_in_the_photo(browser, pages, device: str):
+    """A product the merchandiser confirmed for a tag was listed under "Similar products" like the guesses
+    (its JSON still carries the engine's "similar"). Its card and hover card now say "In this photo", the list
+    is headed "Shop the products", and the unconfirmed tags' similar matches keep their "Similar" badge."""
+    page, shown = pages["confirmed"]
+    number = shown["tag"]
+    confirmed = shown["objects"][number - 1]["confirmed"]
+    assert confirmed["match"] == "similar"
+    open_at(browser, page, device)
+
+    def badge(element) -> str:
+        found = element.find_elements(By.CSS_SELECTOR, ".badge")
+        return found[0].get_attribute("textContent") if found else ""
+
+    heading = browser.find_element(By.ID, "products-title").get_attribute("textContent")
+    assert heading.startswith("Shop the products")
+    cards = browser.find_elements(By.CSS_SELECTOR, "section.products > ul.cards > li.card")
+    badges = {c.get_attribute("data-sku"): badge(c) for c in cards}
+    assert badges.pop(confirmed["sku"]) == "In this photo"
+    guesses = {o["matches"][0]["sku"]: o["matches"][0]["match"] for o in shown["objects"] if o["matches"]}
+    assert badges == {sku: "Similar" if guesses[sku] == "similar" else "" for sku in badges}
+    assert "Similar" in badges.values()
+
+    pin = browser.find_element(By.CSS_SELECTOR, f'.pin[aria-controls="tip-{number}"]')
+    assert pin.get_attribute("aria-label").startswith(f"Tag {number}: {confirmed['name']}")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
+    ActionChains(browser).move_to_element(pin).perform()
+    assert badge(open_tip(browser)) == "In this photo"
 
 
 # Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size), the photo's box and
