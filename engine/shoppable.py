@@ -56,6 +56,7 @@ PRODUCTS = "products"
 PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the original may be 50 Mpx
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
 COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
+COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that only counts: s4, v2, 2, (1)
 BADGES = {CONFIRMED: "In this photo", "similar": "Similar"}  # a card's words by its kind; exact/likely: none
 HEADINGS = {CONFIRMED: "In this photo", "similar": "Similar products"}  # when every card is of that kind
 
@@ -90,10 +91,13 @@ def write_page(
     stem: str,
     category_names: Mapping[str, str] | None = None,
     complete: Sequence[dict[str, Any]] = (),
+    title: str | None = None,
 ) -> Path:
     """``<out>/<stem>.html`` for a scene in search-JSON form (corrections JSON works too), with its images.
 
     ``complete``: products in match form (``complete_the_look``) for the *Complete the look* cards.
+    ``title``: the page's heading as the merchandiser words it; without one (or a blank one) it is made from
+    the file name (``readable_title``), which is the best a name can give but no more than that.
     A stem too long for a file name with its suffix is cut (``fit_stem``), as the batch cuts it.
     """
     stem = fit_stem(stem)
@@ -107,7 +111,8 @@ def write_page(
     more = [_card(m, images / PRODUCTS, names) for m in complete if str(m.get("sku", "")) not in on_page]
     page = out_dir / f"{stem}.html"
     photo_src = f"{IMAGES}/{quote(os.fsencode(photo_file))}"  # the name's own bytes, UTF-8 or not
-    write_atomic(page, render(readable_title(stem), photo_src, scene, spots, cards, more))
+    heading = " ".join((title or "").split()) or readable_title(stem)
+    write_atomic(page, render(heading, photo_src, scene, spots, cards, more))
     return page
 
 
@@ -127,13 +132,13 @@ class ScenePage:
 
 
 def write_scene_page(
-    pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str
+    pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str, title: str | None = None
 ) -> ScenePage:
     """``write_page`` of the scene as the catalog holds it now (``in_catalog``), with the pipeline's category
     names and its scene memory's Complete the look."""
     scene, gone = in_catalog(pipeline.catalog, scene)
     complete = complete_the_look(pipeline.catalog, scene)
-    return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete), gone)
+    return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete, title), gone)
 
 
 def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -199,7 +204,10 @@ def export_batch(
 
 
 def readable_title(stem: str) -> str:
-    """A heading from a file stem: separators become spaces, long camera/ID digit runs go.
+    """A heading from a file stem, when the caller has none: separators become spaces, long camera/ID digit
+    runs go, and so do counters at the end ("s4", "v2", "2", "(1)": a size, version or copy of the file, and
+    the batch's "-2" for a second photo of the same name), which mean nothing to a shopper. Nothing else is
+    guessed: the words of the name stay, in their order, a brand or site prefix included.
 
     Bytes of a file name that are not UTF-8 (lone surrogates from the OS) show as U+FFFD (�): they cannot
     be written to a UTF-8 page, and stopped the whole batch at the first such photo.
@@ -207,6 +215,8 @@ def readable_title(stem: str) -> str:
     stem = os.fsencode(stem).decode("utf-8", "replace")
     words = [w for w in re.split(r"[_\-\s.]+", stem) if w]
     kept = [w for w in words if not (w.isdigit() and len(w) >= 6)] or words
+    while len(kept) > 1 and COUNTER.fullmatch(kept[-1]):
+        kept.pop()
     text = " ".join(kept)
     return text[:1].upper() + text[1:] if text else "Shop the look"
 

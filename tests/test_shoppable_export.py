@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -289,7 +290,27 @@ def test_names_people_read_and_the_sku_once(ikea: Path, scene_path, tmp_path: Pa
         display_name("storage_furniture", {"storage_furniture": "Cabinets & storage"})
         == "Cabinets & storage"
     )
-    assert readable_title("ikea-a-cosy-space__1364308407140-s4") == "Ikea a cosy space s4"
+
+
+def test_the_title_is_the_callers_or_the_file_names_words_without_its_counters(ikea: Path, scene_path, tmp_path: Path):
+    """A real IKEA scene's page was headed "Ikea an urban oasis in 4 metres square s4": its file name's size
+    suffix is no word for a shopper. A caller's title heads the page (its <title>, <h1> and the photo's alt);
+    without one the file name's words do, without the counters at the end (a size, a version, a copy, the
+    batch's "-2"), the rest kept as they are: a number inside the name, a year and the brand prefix stay."""
+    photo = scene_path("an-urban-oasis-in-4-metres-square")
+    empty = {"width": 4, "height": 3, "objects": []}
+    named = write_page(empty, photo, tmp_path / "a", photo.stem).read_text()
+    assert "<h1>Ikea an urban oasis in 4 metres square</h1>" in named
+    given = write_page(empty, photo, tmp_path / "b", photo.stem, title="  An urban oasis in\n4 m² ").read_text()
+    assert "<title>Shop the look · An urban oasis in 4 m²</title>" in given and "<h1>An urban oasis in 4 m²</h1>" in given
+    assert Page(given).with_class("photo")[0]["alt"] == "An urban oasis in 4 m²"
+    assert "<h1>Ikea an urban oasis in 4 metres square</h1>" in write_page(empty, photo, tmp_path / "c", photo.stem,
+                                                                            title=" ").read_text()
+    for scene in sorted((ikea / "scenes").glob("*.jpg")):  # ikea-<words>__<id>-s4: every word, nothing else
+        words = [w for w in re.split(r"[-.]", scene.stem.split("__")[0]) if w]
+        assert readable_title(scene.stem) == " ".join([words[0].capitalize(), *words[1:]])
+    counted = {"room-2": "Room", "Kitchen v2": "Kitchen", "sofa (1)": "Sofa", "Loft 2024": "Loft 2024", "7": "7"}
+    assert {stem: readable_title(stem) for stem in counted} == counted
 
 
 def test_a_catalog_path_that_is_no_image_never_reaches_the_page(ikea: Path, scene_path, tmp_path: Path):
