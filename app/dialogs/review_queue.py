@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -73,6 +73,7 @@ class ReviewWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setWordWrap(True)  # a name on the lines of its tall row (the numbers' columns fit theirs)
+        self.table.setTabKeyNavigation(False)  # Tab leaves for Refresh: it walked the 200 rows' 1,200 cells
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a name longer still keeps its start and its end
         header = self.table.horizontalHeader()  # the numbers are never cut; the pictures' columns share the rest
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -85,6 +86,13 @@ class ReviewWindow(QWidget):
             layout.addWidget(widget)
         resize_to_screen(self, 1400, 760)  # room for the photo's name beside the two products', and five rows
         self.refresh()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape closes, as in a dialog: a window of its own, it had no Escape at all."""
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.close()
+        else:
+            super().keyPressEvent(event)
 
     def refresh(self) -> None:
         self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures

@@ -1,0 +1,74 @@
+"""The windows of their own (Review Uncertain Tags, Restore a Backup, Train) by keyboard alone, on real data.
+
+Keys go to the widget that has the focus, as a keyboard's would, so a test fails where a keyboard user is stuck:
+Tab walking a table's cells one by one instead of leaving it, Escape doing nothing in a window with no Close key.
+Offscreen (pytest-qt).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from scene_copy import copy_data_dir
+
+from engine.pipeline import Pipeline
+from engine.scene_memory import objects_of, remember
+from engine.settings import Settings
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+K = Qt.Key
+ROOM = "bed-that-folds"  # a living room: a bed, chairs, tables, a shelf, a clock, frames
+
+
+def press(qtbot, key: Qt.Key) -> QWidget:
+    """A key to whatever has the keyboard; returns what has it after."""
+    target = QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard"
+    qtbot.keyClick(target, key)
+    return QApplication.focusWidget()
+
+
+def shown(qtbot, window: QWidget) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+
+
+@pytest.fixture
+def tagged(pipeline, scene_path, tmp_path: Path) -> Pipeline:
+    """A copy of the whole IKEA catalog with one real room photo tagged, as the app tags it."""
+    copy = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+    photo = scene_path(ROOM)
+    result = copy.search_scene(photo)
+    remember(copy, photo, (result.width, result.height), objects_of(result), "app")
+    return copy
+
+
+def test_tab_leaves_the_review_list_for_refresh_and_escape_closes_the_window(qtbot, tagged):
+    """Tab walked the list's cells, six a row over 13 rows here (1,200 over the 200 rows of a tagged shop), so
+    Refresh was never reached; Escape did nothing, the window had no key to close it. Now Tab goes from the list
+    to Refresh and back, the arrows still walk the rows, and Escape closes the window as Close would."""
+    from app.dialogs.review_queue import ReviewWindow
+
+    window = ReviewWindow(tagged)
+    qtbot.addWidget(window)
+    shown(qtbot, window)
+    qtbot.waitUntil(lambda: window.table.rowCount() > 3, timeout=WAIT_MS)
+    window.table.setFocus(Qt.FocusReason.TabFocusReason)
+    window.table.selectRow(0)
+    assert press(qtbot, K.Key_Down) is window.table and window.table.currentRow() == 1
+    refresh = press(qtbot, K.Key_Tab)
+    assert refresh.text() == "Refresh", refresh
+    assert press(qtbot, K.Key_Tab) is window.table
+    press(qtbot, K.Key_Escape)
+    assert not window.isVisible()
