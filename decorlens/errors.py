@@ -25,7 +25,7 @@ from engine.errors import Cancelled, DecorLensError
 MAX_LINE = 200
 USER_ERROR = 2  # bad input, missing file or model, broken settings: something the user fixes
 INTERNAL_ERROR = 1  # a bug: the line points at the traceback
-PARTLY_DONE = 1  # some scenes, products or checks failed, each named above: a failure to a script, as a bug is
+PARTLY_DONE = 1  # some photos, products or checks failed, each named above: a failure to a script, as a bug is
 INTERRUPTED = 130
 EXIT_CODES = (f"exit codes: 0 done; {PARTLY_DONE} done in part (what failed is named above) or an unexpected "
               f"error; {USER_ERROR} nothing done, for the reason the error line gives; {INTERRUPTED} interrupted")

@@ -6,6 +6,7 @@ import argparse
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                 report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
             except Cancelled as exc:  # the photos done keep their files, and the summary lists them
                 raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
+    if not report.done:
+        _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed)
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}")
     return 0 if not report.failed else PARTLY_DONE
@@ -90,6 +93,19 @@ def _check_inputs_exist(inputs: list[str]) -> None:
     if missing:
         more = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
         raise ImageError(f"{missing[0]}{more}: no such file or folder; nothing was tagged")
+
+
+def _refuse_nothing_tagged(failed: list[tuple[Path, str]], out: Path) -> NoReturn:
+    """A batch in which no photo could be tagged did nothing: the failure exit code and its one-line reason, as
+    for a folder without photos. `tag notes.txt` said "failed: notes.txt: not an image (…)", then "tagged 0 of 1"
+    and exited 1 (done in part), which a script reads as some photos tagged. One photo's reason is the error
+    line itself; several are named above it first."""
+    if len(failed) == 1:
+        path, reason = failed[0]
+        raise ImageError(f"{reason if str(path) in reason else f'{path}: {reason}'}; nothing was tagged")
+    _say_failures(failed)
+    raise ImageError(f"none of the {counted(len(failed), 'photo')} could be tagged (the reasons are above and in "
+                     f"{out / SUMMARY}); nothing was tagged")
 
 
 def _say_failures(failed: list[tuple[Path, str]]) -> None:

@@ -381,3 +381,25 @@ def test_the_batch_and_where_used_say_photos_and_tags_as_the_app_does(data_dir: 
     many = f"{len(seen)} tag{'s' if len(seen) > 1 else ''}"
     assert head.endswith(f": best match of {many} in {photos_seen} of 2 tagged photos")
     assert sightings and all(re.search(r"  tag \d+ \[", line) for line in sightings[:len(seen)])
+
+
+def test_a_batch_in_which_nothing_could_be_tagged_fails_with_its_reason(data_dir: Path, tmp_path: Path, monkeypatch,
+                                                                         capsys: pytest.CaptureFixture[str]):
+    """`tag notes.txt` (no photo, named on its own) said "failed: …", then "tagged 0 of 1" and exited 1, done in
+    part, with nothing done. Nothing tagged is the failure code, 2, and one error line with the reason; with
+    several photos their `failed:` lines come first and the error line counts them."""
+    monkeypatch.chdir(tmp_path)  # the names as typed: an absolute temp path is shortened in the line
+    notes, broken = Path("notes.txt"), Path("broken.jpg")
+    notes.write_text("shopping list: a lamp, a rug")
+    broken.write_bytes(b"\xff\xd8\xff broken")
+    assert _tag(data_dir, str(notes), "--out", "out") == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"decorlens: error: {notes}: not an image (")
+    assert err.endswith("; nothing was tagged\n") and len(err.splitlines()) == 1
+    assert _tag(data_dir, str(notes), str(broken), "--out", "out2") == 2
+    out, err = capsys.readouterr()
+    *failed, line = err.strip().splitlines()
+    assert out == "" and [f.split(": ")[1] for f in failed] == [str(notes), str(broken)]  # in the order given
+    assert line == (f"decorlens: error: none of the 2 photos could be tagged (the reasons are above and in "
+                    f"{Path('out2') / SUMMARY}); nothing was tagged")
