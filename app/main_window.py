@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.tabs, 1)
         self.message.float_over(central)
+        self.view.covered_by(self.message)
         self.setCentralWidget(central)
         self.photo_list = PhotoStrip(self.thumbnails)
         self.photo_list.photoChosen.connect(self.open_photo)

@@ -90,3 +90,24 @@ def test_the_matches_line_says_where_the_listed_matches_come_from(qtbot, window,
     panel.any.click()
     qtbot.waitUntil(lambda: bool(panel.rows), timeout=WAIT_MS)
     assert panel.searched.text() == "Matches from the whole catalog"
+
+
+def test_the_busy_notice_and_the_legend_keep_above_the_message_bar(qtbot, window, scene_path):
+    """The message bar floats over the photo's bottom (it never moves the photo): "Finding furniture and decor…"
+    lay under its "Open a photo and wait for its tags first", which asked to wait for just that. The notice and the
+    legend now keep above a message, and go back down once it is gone."""
+    from PySide6.QtCore import QPoint
+
+    from app.main_window import PHOTO_TAB
+
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    view = window.view
+    view.set_busy("Finding furniture and decor…")
+    low = view.busy.geometry().bottom()
+    window.show_message("Open a photo and wait for its tags first.", "info", page=PHOTO_TAB)
+    bar_top = view.viewport().mapFromGlobal(window.message.mapToGlobal(QPoint(0, 0))).y()
+    assert bar_top < view.viewport().height(), "the message bar lies over the photo's bottom"
+    assert view.busy.geometry().bottom() < bar_top < low
+    assert not view.legend.isVisible() or view.legend.geometry().bottom() < bar_top
+    window.message.dismiss()
+    assert view.busy.geometry().bottom() == low

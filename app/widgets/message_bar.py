@@ -25,6 +25,7 @@ class MessageBar(QFrame):
     """
 
     action = Signal()
+    moved = Signal()  # shown, hidden or fitted again: what lies under it may move out of its way
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,6 +72,7 @@ class MessageBar(QFrame):
         height = layout.heightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
         self.setGeometry(0, host.height() - height, width, height)
         self.raise_()
+        self.moved.emit()
 
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
@@ -106,6 +108,7 @@ class MessageBar(QFrame):
         self.waiting = False
         self._timer.stop()
         self.hide()
+        self.moved.emit()
 
     def page_shown(self, page: int) -> None:
         """``page`` came to the front: a message of another page hides (news for good, an unanswered one
@@ -114,6 +117,7 @@ class MessageBar(QFrame):
             return
         if self.page != page and self.waiting:
             self.hide()
+            self.moved.emit()
         elif self.page != page:
             self.dismiss()
         elif self.waiting and self.isHidden():

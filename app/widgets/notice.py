@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 
@@ -29,10 +29,11 @@ class Notice(QLabel):
         self.raise_()
         self.place()
 
-    def place(self) -> None:
-        area = self.parentWidget().rect()
+    def place(self, area: QRect | None = None) -> None:
+        """Centred in ``area`` (the parent's rect by default), a small notice at its bottom."""
+        area = self.parentWidget().rect() if area is None else area
         if self.big:
             self.setGeometry(area.adjusted(40, 40, -40, -40))
         else:
             self.adjustSize()
-            self.move((area.width() - self.width()) // 2, area.height() - self.height() - 18)
+            self.move(area.left() + (area.width() - self.width()) // 2, area.bottom() + 1 - self.height() - 18)

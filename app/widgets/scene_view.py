@@ -25,6 +25,7 @@ from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
+from app.widgets.message_bar import MessageBar
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words
@@ -98,6 +99,7 @@ class SceneView(QGraphicsView):
         self.legend = Legend(self.viewport())
         self.hint = Notice(self.viewport(), big=True)
         self.busy = Notice(self.viewport())
+        self._cover: MessageBar | None = None  # a bar floating over the view's bottom (``covered_by``)
         self.photo: QGraphicsPixmapItem | None = None
         self.pins: dict[int, PinItem] = {}
         self.boxes: dict[int, BoxItem] = {}
@@ -175,8 +177,29 @@ class SceneView(QGraphicsView):
     def set_busy(self, text: str) -> None:
         if text:
             self.busy.show_text(text)
+            self.busy.place(self._open_area())
         else:
             self.busy.hide()
+
+    def covered_by(self, bar: MessageBar) -> None:
+        """``bar`` floats over the view's bottom when shown (the window's message bar, which never moves the photo):
+        the busy notice and the legend keep above it. "Finding furniture and decor…" lay under the message "Open a
+        photo and wait for its tags first", which asked to wait for it. (A signal, not an event filter: a filter in
+        Python on the bar was called while the window was being destroyed, and crashed the interpreter's exit.)"""
+        self._cover = bar
+        bar.moved.connect(self._cover_moved)
+
+    def _cover_moved(self) -> None:
+        self.busy.place(self._open_area())
+        self._place_legend()
+
+    def _open_area(self) -> QRect:
+        """The viewport, less what the floating bar covers of its bottom."""
+        area, bar = self.viewport().rect(), self._cover
+        if bar is None or not bar.isVisible():
+            return area
+        top = self.viewport().mapFromGlobal(bar.mapToGlobal(QPoint(0, 0))).y()
+        return area.adjusted(0, 0, 0, -max(0, min(area.height(), area.bottom() + 1 - top)))
 
     def set_all_boxes(self, on: bool) -> None:
         self.show_all_boxes = on
@@ -322,7 +345,7 @@ class SceneView(QGraphicsView):
     def _place_legend(self) -> None:
         """Pins move with zoom, pan and resize; the legend moves out of their way (app.widgets.legend.Legend)."""
         pins = [self.mapFromScene(pin.pos()) for pin in self.pins.values()]
-        view = self.viewport().rect()
+        view = self._open_area()
         self.legend.place(pins, self._bands_beside_photo(view), view, int(RADIUS + HALO))
 
     def _bands_beside_photo(self, view: QRect) -> list[QRect]:
@@ -349,7 +372,7 @@ class SceneView(QGraphicsView):
         if self._fit:
             self.fit()
         self.hint.place()
-        self.busy.place()
+        self.busy.place(self._open_area())
         self._place_legend()
 
     # -- mouse: click pins, draw boxes, pan ------------------------------------------------------
