@@ -45,10 +45,15 @@ def shown(qtbot, window: QWidget) -> None:
 
 
 @pytest.fixture
-def tagged(pipeline, scene_path, tmp_path: Path) -> Pipeline:
-    """A copy of the whole IKEA catalog with one real room photo tagged, as the app tags it."""
-    copy = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
-    photo = scene_path(ROOM)
+def copied(pipeline, tmp_path: Path) -> Pipeline:
+    """A copy of the whole IKEA catalog, for a test that writes."""
+    return Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(pipeline, tmp_path / "data")))
+
+
+@pytest.fixture
+def tagged(copied, scene_path) -> Pipeline:
+    """That copy with one real room photo tagged, as the app tags it."""
+    copy, photo = copied, scene_path(ROOM)
     result = copy.search_scene(photo)
     remember(copy, photo, (result.width, result.height), objects_of(result), "app")
     return copy
@@ -69,6 +74,26 @@ def test_tab_leaves_the_review_list_for_refresh_and_escape_closes_the_window(qtb
     assert press(qtbot, K.Key_Down) is window.table and window.table.currentRow() == 1
     refresh = press(qtbot, K.Key_Tab)
     assert refresh.text() == "Refresh", refresh
+    assert press(qtbot, K.Key_Tab) is window.table
+    press(qtbot, K.Key_Escape)
+    assert not window.isVisible()
+
+
+def test_tab_leaves_the_backups_list_for_its_buttons_and_escape_closes_the_window(qtbot, copied):
+    """Restore a Backup: Tab walked each row's three cells before it reached Restore… and Close, and Escape did
+    nothing. Now Tab goes from the list to Restore… and Close, and Escape closes the window as Close does."""
+    from app.dialogs.backups import BackupsWindow
+
+    for reason in ("remove", "re-embed"):
+        assert copied.catalog.backup(reason) is not None
+    window = BackupsWindow(copied)
+    qtbot.addWidget(window)
+    shown(qtbot, window)
+    qtbot.waitUntil(lambda: window.table.rowCount() == 2 and window.restore.isEnabled(), timeout=WAIT_MS)
+    window.table.setFocus(Qt.FocusReason.TabFocusReason)
+    assert press(qtbot, K.Key_Down) is window.table and window.table.currentRow() == 1
+    assert press(qtbot, K.Key_Tab) is window.restore
+    assert press(qtbot, K.Key_Tab).text() == "Close"
     assert press(qtbot, K.Key_Tab) is window.table
     press(qtbot, K.Key_Escape)
     assert not window.isVisible()

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -100,6 +101,7 @@ class BackupsWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)  # Tab leaves for Restore… and Close: it walked each row's three cells
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.activated.connect(lambda _index: self.restore_selected())  # a double-click, or Enter
@@ -127,6 +129,13 @@ class BackupsWindow(QWidget):
         layout.addLayout(row)
         resize_to_screen(self, 720, 420)
         self.refresh()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape is the window's Close, as in a dialog: a window of its own, it had no Escape at all."""
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.close()
+        else:
+            super().keyPressEvent(event)
 
     # -- listing --------------------------------------------------------------------------------
 

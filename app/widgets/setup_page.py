@@ -48,7 +48,7 @@ SHORTCUTS = [
     ("Settings", "Ctrl+,"),
     ("Keyboard help", "F1"),
     ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
-    ("Close Review Uncertain Tags", "Escape"),
+    ("Close Review Uncertain Tags / Restore a Backup", "Escape"),
 ]
 
 
