@@ -97,3 +97,25 @@ def test_tab_leaves_the_backups_list_for_its_buttons_and_escape_closes_the_windo
     assert press(qtbot, K.Key_Tab) is window.table
     press(qtbot, K.Key_Escape)
     assert not window.isVisible()
+
+
+def test_tab_leaves_the_train_windows_table_for_the_folder_and_start(qtbot, copied, ikea, tmp_path):
+    """The Train window opens with the keyboard on its table of what it learns from, and Tab walked the table's
+    cells (three a category: 27 over this slice's nine), so the dataset folder, what to train and Start were out
+    of reach. Now Tab goes from the table to the folder's field, and on to Start."""
+    from ikea_slice import write_slice
+
+    from app.dialogs.train import TrainWindow
+
+    window = TrainWindow(copied)
+    qtbot.addWidget(window)
+    shown(qtbot, window)
+    window.folder.setText(str(write_slice(ikea, tmp_path / "slice", train=2, val=1)))
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 3 and window.start_button.isEnabled(), timeout=WAIT_MS)
+    window.table.setFocus(Qt.FocusReason.TabFocusReason)
+    window.table.setCurrentCell(0, 0)
+    assert press(qtbot, K.Key_Down) is window.table and window.table.currentRow() == 1
+    assert press(qtbot, K.Key_Tab) is window.folder
+    reached = [press(qtbot, K.Key_Tab) for _ in range(8)]
+    assert window.start_button in reached, reached

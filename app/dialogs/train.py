@@ -136,6 +136,7 @@ class TrainWindow(QWidget):
         self.table.setHorizontalHeaderLabels(["Category", "Confirmed products", "Boxes"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves for the folder, Train and Start: it walked every cell
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(130)  # grows with the window: the results below take only what they need
