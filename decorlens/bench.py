@@ -25,12 +25,13 @@ def _bench_on_path() -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: latency, compute ceiling, import rate, index at scale, start-up, map view, catalog tab, opening a folder, Looks like it; kill test")
-    p.add_argument("which", nargs="?", choices=CHOICES, default="all", help="which benchmark (default all)")
+    p.add_argument("which", nargs="?", choices=CHOICES, default="all", metavar="BENCHMARK",
+                   help=f"which benchmark: {', '.join(CHOICES[:-1])}, or all (default)")
     _bench_on_path()
     try:
         from bench.runner import add_arguments
     except ImportError:  # an installed copy without the source tree's bench/ folder
-        p.add_argument("--quick", action="store_true")
+        p.add_argument("--quick", action="store_true", help="small sizes and few repeats")
     else:
         add_arguments(p)
     p.set_defaults(run=run)

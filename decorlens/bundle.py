@@ -35,14 +35,15 @@ TOO_LATE = "replacing the catalog: too late to stop, it takes a moment"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bundle", help="export or import the whole catalog (database, index, images) as one file")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
+                             help="one of these; `decorlens bundle VERB --help` says more")
     ex = verbs.add_parser("export", help=f"write the catalog to one {SUFFIX} file")
-    ex.add_argument("out", type=Path, help=f"bundle file to write (e.g. store{SUFFIX})")
+    ex.add_argument("out", type=Path, metavar="BUNDLE", help=f"bundle file to write (e.g. store{SUFFIX})")
     ex.add_argument("--no-images", action="store_true",
                     help="keep the original image paths instead of carrying the images (shared folders only)")
     ex.set_defaults(run=run_export)
     im = verbs.add_parser("import", help="replace this machine's catalog by a bundle's (the old one is backed up first)")
-    im.add_argument("bundle", type=Path)
+    im.add_argument("bundle", type=Path, metavar="BUNDLE", help=f"the {SUFFIX} file to import")
     im.add_argument("--re-embed", action="store_true",
                     help="if the bundle was embedded with another model than this machine's, compute vectors here")
     im.add_argument("--images-from", type=Path, action="append", default=[], metavar="DIR",
@@ -50,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "(repeatable; images anywhere else are refused)")
     im.set_defaults(run=run_import)
     info = verbs.add_parser("info", help="what a bundle holds")
-    info.add_argument("bundle", type=Path)
-    info.add_argument("--json", action="store_true")
+    info.add_argument("bundle", type=Path, metavar="BUNDLE", help=f"a {SUFFIX} file")
+    info.add_argument("--json", action="store_true", help="print the bundle's manifest as JSON")
     info.set_defaults(run=run_info)
 
 

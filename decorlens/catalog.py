@@ -26,38 +26,42 @@ LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="manage the product catalog")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
+                             help="one of these; `decorlens catalog VERB --help` says more")
     imp = verbs.add_parser("import", help="import a folder (one subfolder per category), a CSV or a Parquet feed")
-    imp.add_argument("source", help="folder, CSV or Parquet feed (DecorLens, Google Merchant Center, Shopify columns)")
+    imp.add_argument("source", metavar="FOLDER_OR_FEED",
+                     help="folder, CSV or Parquet feed (DecorLens, Google Merchant Center, Shopify columns)")
     imp.add_argument("--vectors", type=Path, metavar="DIR",
                      help="take the vectors from `catalog embed` Parquet files instead of embedding (needs [scale])")
     imp.set_defaults(run=run_import)
     emb = verbs.add_parser("embed", help="embed a feed's images on a Ray cluster (or a local Ray) into Parquet files")
-    emb.add_argument("source", help="folder, CSV or Parquet feed, as for import")
+    emb.add_argument("source", metavar="FOLDER_OR_FEED", help="folder, CSV or Parquet feed, as for import")
     emb.add_argument("--out", type=Path, required=True, metavar="DIR", help="vector folder (a re-run resumes)")
     # a cluster has the CPUs its nodes were started with: --cpus sizes only the Ray started here
     where = emb.add_mutually_exclusive_group()
     where.add_argument("--ray", metavar="ADDRESS", help="a running Ray cluster, e.g. 10.0.0.5:6379 (default: start Ray here)")
-    emb.add_argument("--workers", type=positive_int, default=1, help="embedding actors, one model session each (default 1)")
-    where.add_argument("--cpus", type=positive_int, help="CPUs a local Ray may use (default: all; not with --ray)")
+    emb.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                     help="embedding actors, one model session each (default 1)")
+    where.add_argument("--cpus", type=positive_int, metavar="N",
+                       help="CPUs a local Ray may use (default: all; not with --ray)")
     emb.set_defaults(run=run_embed)
-    rm = verbs.add_parser("remove", help="remove products by sku")
-    rm.add_argument("skus", nargs="+")
+    rm = verbs.add_parser("remove", help="remove products by SKU (the catalog is backed up first)")
+    rm.add_argument("skus", nargs="+", metavar="SKU", help="the SKU of a product to remove")
     rm.set_defaults(run=run_remove)
     ls = verbs.add_parser("list", help="list products")
     ls.add_argument("--category", help="only this category (`catalog stats` lists them)")
-    ls.add_argument("--search", default="", help="substring of name or sku")
+    ls.add_argument("--search", default="", metavar="TEXT", help="only products whose name or SKU holds TEXT")
     ls.add_argument("--limit", type=positive_int, default=LIST_LIMIT, help=f"at most N products (default {LIST_LIMIT})",
                     metavar="N")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print the products as JSON")
     ls.set_defaults(run=run_list)
     st = verbs.add_parser("stats", help="products per category, vectors per embedder")
-    st.add_argument("--json", action="store_true")
+    st.add_argument("--json", action="store_true", help="print the counts as JSON")
     st.set_defaults(run=run_stats)
     rb = verbs.add_parser("rebuild-index", help="re-embed what is missing and rebuild the index (compacts deletions)")
     rb.set_defaults(run=run_rebuild)
     dup = verbs.add_parser("duplicates", help="groups of products with identical or nearly identical photos")
-    dup.add_argument("--threshold", type=cosine, default=THRESHOLD,
+    dup.add_argument("--threshold", type=cosine, default=THRESHOLD, metavar="COSINE",
                      help=f"cosine above which photos count as near-duplicates (default {THRESHOLD})")
     action = dup.add_mutually_exclusive_group()  # --variants with --keep was ignored: the group was removed
     action.add_argument("--keep", metavar="SKU", help="remove the other products of SKU's group (backed up first)")
@@ -71,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="map with this embedder (default: the active one); give two to compare them side by side")
     mp.set_defaults(run=run_map)
     rs = verbs.add_parser("restore", help="list the catalog backups, or restore one (backing up the current first)")
-    rs.add_argument("backup", nargs="?", help="a backup's file name as listed, or the path of a backup file")
+    rs.add_argument("backup", nargs="?", metavar="BACKUP",
+                    help="a backup's file name as listed, or the path of a backup file")
     rs.set_defaults(run=run_restore)
 
 

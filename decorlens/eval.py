@@ -27,24 +27,26 @@ def matcher_list(value: str) -> tuple[str, ...]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure the tags and how well each matcher finds the paired products of scenes")
-    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
-    p.add_argument("--matchers", type=matcher_list, default=matcher_list(MATCHERS),
+    p.add_argument("--data", type=Path, required=True, metavar="DIR",
+                   help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    p.add_argument("--matchers", type=matcher_list, default=matcher_list(MATCHERS), metavar="LIST",
                    help=f"comma-separated subset of {MATCHERS}")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
-    p.add_argument("--seed", type=int, default=0, help="the split seed used for training")
-    p.add_argument("--limit-scenes", type=positive_int, help="score only the first N scenes of the split")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="the split seed used for training")
+    p.add_argument("--limit-scenes", type=positive_int, metavar="N", help="score only the first N scenes of the split")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
-    p.add_argument("--finetuned",
+    p.add_argument("--finetuned", metavar="ONNX",
                    help="the finetuned matcher's ONNX, name or path (default: what a plain `decorlens train` writes)")
     p.add_argument("--also-embedder", action="append", default=[], metavar="ONNX",
                    help="another pretrained embedder scored on the same pairs, against pretrained, which --matchers "
                         "must then hold (repeatable)")
-    p.add_argument("--levers", default="",
+    p.add_argument("--levers", default="", metavar="LIST",
                    help="query levers scored against the pretrained matcher's default query (--matchers must hold "
                         "pretrained), comma-separated, e.g. flip,multicrop,flip+multicrop (training.evaluate.QUERY_LEVERS)")
     p.add_argument("--against", type=Path, metavar="EVAL_JSON",
                    help="an earlier run's eval.json on the same split: pairs gained and lost, with exact p-values")
-    p.add_argument("--out", type=Path, help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)
 

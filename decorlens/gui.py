@@ -13,7 +13,7 @@ DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop app (the default with no command)")
-    p.add_argument("files", nargs="*", help="photos to open")
+    p.add_argument("files", nargs="*", metavar="PHOTO_OR_FOLDER", help="photos, or folders of them, to open")
     p.set_defaults(run=run)
 
 

@@ -46,11 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES.capitalize() + ".",
     )
     parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
-    parser.add_argument("--data-dir", type=Path, help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
-    parser.add_argument("--models-dir", type=Path, help="where model files are found (env DECORLENS_MODELS_DIR)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
+    parser.add_argument("--models-dir", type=Path, metavar="DIR",
+                        help="where model files are found (env DECORLENS_MODELS_DIR)")
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"],
                         help="where models run (default: auto; the app: its Settings)")
-    parser.add_argument("--embedder",
+    parser.add_argument("--embedder", metavar="ONNX",
                         help="embedder ONNX file for this run (`models activate` makes it stick; the app: its Settings)")
     parser.add_argument("--detector", action="append", metavar="ONNX",
                         help="detector ONNX file for this run; repeat to run several (`models activate` makes it stick; "
@@ -58,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     parser.add_argument("--debug", action="store_true",
                         help="on an error, print the full traceback too (env DECORLENS_DEBUG=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands",
+                                help="one of these; `decorlens COMMAND --help` says more")
     for command in _commands():
         command.register(sub)
     return parser

@@ -39,22 +39,26 @@ EMBEDDER_ONLY = (("--weights", "weights"), ("--projection", "projection"), ("--n
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, fetch, activate, export, quantize and combine models; write cards")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
+                             help="one of these; `decorlens models VERB --help` says more")
     verbs.add_parser("list", help="models the settings use, and where they were found").set_defaults(run=run_list)
     ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector or pose model, or torchvision backbone → ONNX "
                                          "embedder ([train])")
-    ex.add_argument("source", help="a YOLO .pt file (detection or pose), or a torchvision model name such as resnet50")
-    ex.add_argument("--weights", type=Path, help="embedder only: backbone weights (.pth state dict)")
-    ex.add_argument("--projection", type=int, help="embedder only: add a linear projection to this dimension")
-    ex.add_argument("--num-classes", type=int, help="embedder only: classifier size of the weights (e.g. 1001)")
-    ex.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    ex.add_argument("source", metavar="MODEL",
+                    help="a YOLO .pt file (detection or pose), or a torchvision model name such as resnet50")
+    ex.add_argument("--weights", type=Path, metavar="PTH", help="embedder only: backbone weights (.pth state dict)")
+    ex.add_argument("--projection", type=int, metavar="DIM",
+                    help="embedder only: add a linear projection to this dimension")
+    ex.add_argument("--num-classes", type=int, metavar="N",
+                    help="embedder only: classifier size of the weights (e.g. 1001)")
+    ex.add_argument("--out", type=Path, metavar="DIR", help="output folder (default <data dir>/models)")
     ex.add_argument("--trust-pt", action="store_true",
                     help="YOLO .pt only: export one from outside the models folders (a .pt is a pickle and can run code)")
     ex.set_defaults(run=run_export)
     fe = verbs.add_parser("fetch", help="install the model pack (default models and cards) into the data dir")
     fe.add_argument("--from", dest="source", metavar="DIR_OR_URL", default=modelpack.RELEASE_URL,
                     help=f"a folder holding the pack, or an http(s) base URL (default {modelpack.RELEASE_URL})")
-    fe.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    fe.add_argument("--out", type=Path, metavar="DIR", help="output folder (default <data dir>/models)")
     fe.set_defaults(run=run_fetch)
     ac = verbs.add_parser("activate", help="make models the ones searches use (an embedder re-embeds the catalog)")
     ac.add_argument("models", nargs="+", metavar="ONNX",
@@ -67,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     qu.add_argument("embedder", metavar="ONNX", help="the embedder, e.g. mobilenet_v2-ntxent-catalog-pull.onnx")
     qu.add_argument("--photos", type=int, metavar="N",
                     help="catalog photos to calibrate on (default 256; 64 more check the result)")
-    qu.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    qu.add_argument("--out", type=Path, metavar="DIR", help="output folder (default <data dir>/models)")
     qu.set_defaults(run=run_quantize)
     co = verbs.add_parser("combine", help="two embedders run as one, their vectors side by side: better matches "
                                           "than either alone ([train])")
@@ -77,13 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     co.add_argument("--calibrate", type=Path, metavar="DATA",
                     help="a dataset folder whose validation scenes set the 'exact'/'likely' thresholds (the one the "
                          "members were trained on); without it every match reads 'similar'")
-    co.add_argument("--seed", type=int, help="with --calibrate: the split seed the members were trained with (default 0)")
-    co.add_argument("--out", type=Path, help="output folder (default <data dir>/models)")
+    co.add_argument("--seed", type=int, metavar="N",
+                    help="with --calibrate: the split seed the members were trained with (default 0)")
+    co.add_argument("--out", type=Path, metavar="DIR", help="output folder (default <data dir>/models)")
     co.set_defaults(run=run_combine)
     ca = verbs.add_parser("card", help="write the card of an ONNX model that has none")
-    ca.add_argument("onnx", type=Path)
-    ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True)
-    ca.add_argument("--name")
+    ca.add_argument("onnx", type=Path, metavar="ONNX", help="the model, an .onnx file")
+    ca.add_argument("--kind", choices=["detector", "embedder", "pose"], required=True, help="what the model is")
+    ca.add_argument("--name", help="the model's name on its card (default: the file's name)")
     ca.add_argument("--output", help=f"--kind embedder only: the output name (default {EMBEDDER_OUTPUT})")
     ca.add_argument("--force", action="store_true",
                     help="write over the card already beside the model (its training record and thresholds go)")

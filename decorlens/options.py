@@ -23,9 +23,36 @@ class OneLineParser(argparse.ArgumentParser):
     Sub-command parsers are made from the same class, so ``decorlens catalog imprt`` is one line too.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
+
+    def add_subparsers(self, **kwargs) -> argparse._SubParsersAction:
+        """Commands (or a command's verbs) under their own heading, listed before the options: which command is
+        a new user's first question, and they were a bare "COMMAND" under "positional arguments"."""
+        action = super().add_subparsers(**kwargs)
+        if "title" in kwargs:
+            self._action_groups.insert(0, self._action_groups.pop())
+        return action
+
     def error(self, message: str) -> NoReturn:
         prefix = f"{self.prog}: error: "
         self.exit(USER_ERROR, prefix + one_line(usage_problem(message), MAX_LINE - len(prefix)) + "\n")
+
+
+class _Commands(argparse._SubParsersAction):
+    """Each command's ``--help`` opens with the line the list of commands gives it, as a sentence, unless it
+    has a description of its own: `decorlens search --help` showed its options with no word of what it does."""
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        if kwargs.get("description") is None and kwargs.get("help"):
+            kwargs["description"] = sentence(kwargs["help"])
+        return super().add_parser(name, **kwargs)
+
+
+def sentence(text: str) -> str:
+    """A help line ("find decor in a photo") as a description's sentence ("Find decor in a photo.")."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def usage_problem(message: str) -> str:

@@ -30,17 +30,18 @@ UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # SKUs are feed text: no dots, slashes 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find decor in a photo and match it to the catalog")
-    p.add_argument("image", help="room photo (JPEG, PNG, WebP, TIFF, ...)")
-    p.add_argument("--box", type=parse_box, help="search one region x1,y1,x2,y2 instead of detecting")
+    p.add_argument("image", metavar="PHOTO", help="room photo (JPEG, PNG, WebP, TIFF, …)")
+    p.add_argument("--box", type=parse_box, metavar="X1,Y1,X2,Y2",
+                   help="search this one region (in pixels) instead of detecting")
     p.add_argument("--category", help="with --box: the region's decor or catalog category (default: any); with "
                    "--scenes: compare only objects whose tag searches this catalog category (default: every object)")
-    p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help="matches per tag (default 5)")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--scenes", action="store_true",
-                      help="IMAGE is a product photo: rank the tagged photos by their object most like it")
+                      help="PHOTO is a product photo: rank the tagged photos by their object most like it")
     mode.add_argument("--why", metavar="DIR", type=Path,
                       help="write one PNG per tag into DIR: its crop and its best match's photo under heat maps")
     p.set_defaults(run=run)

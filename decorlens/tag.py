@@ -1,4 +1,4 @@
-"""``decorlens tag SCENE_OR_FOLDER… --out DIR [--html]``: batch tagging for merchandisers."""
+"""``decorlens tag PHOTO_OR_FOLDER… --out DIR [--html]``: batch tagging for merchandisers."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ from engine.shoppable import export_batch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tag", help="tag many scene photos: a JSON per scene and a CSV summary",
-                       description="Tag scene photos: a JSON per scene and a CSV summary. A photo corrected in the "
-                                   "app is written with its edits (tags removed, drawn, confirmed), not searched again.")
-    p.add_argument("inputs", nargs="+", help="scene photos or folders of them")
-    p.add_argument("--out", type=out_folder, required=True,
+    p = sub.add_parser("tag", help="tag many room photos: a JSON per photo and a CSV summary",
+                       description="Tag room photos: a JSON per photo and a CSV summary (summary.csv). A photo "
+                                   "corrected in the app is written with its edits (tags removed, drawn, confirmed), "
+                                   "not searched again.")
+    p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER",
+                   help="room photos, or folders of them (their subfolders too)")
+    p.add_argument("--out", type=out_folder, required=True, metavar="DIR",
                    help="output folder (one inside a folder being tagged is left out of the tagging)")
-    p.add_argument("--top-k", type=positive_int, default=None, help="matches per object (default 5)")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help="matches per tag (default 5)")
     p.add_argument(
         "--html", action="store_true",
         help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does",

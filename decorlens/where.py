@@ -19,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "where", help="the tagged photos a product was matched in (best first) and the products that go with it"
     )
-    p.add_argument("sku", help="a product's SKU")
-    p.add_argument("--limit", type=positive_int, default=20, help="photos and go-with products shown (default 20)")
+    p.add_argument("sku", metavar="SKU", help="a product's SKU")
+    p.add_argument("--limit", type=positive_int, default=20, metavar="N",
+                   help="photos and go-with products shown (default 20)")
     p.add_argument("--json", action="store_true", help="print the product, its photos and what goes with it as JSON")
     p.set_defaults(run=run)
 

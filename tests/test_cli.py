@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from decorlens.errors import USER_ERROR
-from decorlens.main import main
+from decorlens.main import build_parser, main
 from engine.errors import Cancelled
 from engine.pipeline import Pipeline
 
@@ -454,3 +454,38 @@ def test_the_help_says_what_each_exit_code_means(capsys: pytest.CaptureFixture[s
     help_text = " ".join(capsys.readouterr().out.split())
     assert (f"Exit codes: 0 done; {PARTLY_DONE} done in part (what failed is named above) or an unexpected error; "
             f"{USER_ERROR} nothing done, for the reason the error line gives; {INTERRUPTED} interrupted.") in help_text
+
+
+def _parsers(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()):
+    """Every command's and verb's parser, with the words that reach it: (), ("tag",), ("catalog", "import") …"""
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*words, name))
+
+
+def test_every_help_says_what_the_command_does_and_what_to_give(capsys: pytest.CaptureFixture[str]):
+    """`decorlens --help` listed the commands under a bare "COMMAND" in "positional arguments", after the options;
+    `tag --help` asked for "inputs", `catalog remove --help` for "skus" with no word on them, and `search --help`
+    said nothing of what search does. Every --help now opens with a sentence on what the command does, names each
+    thing to give in capitals with a line on it, and lists commands (verbs) first, under a heading with a line."""
+    for words, parser in _parsers(build_parser()):
+        with pytest.raises(SystemExit):
+            main([*words, "--help"])
+        text = capsys.readouterr().out
+        flat = " ".join(text.split())
+        described = " ".join((parser.description or "").split())
+        assert described[:1].isupper() and described.endswith(".") and described in flat, words
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                heading = "commands:" if not words else "verbs:"
+                assert text.index(f"\n{heading}\n  {action.metavar}  ") < text.index("\noptions:\n"), words
+                assert action.help and "--help` says more" in action.help
+            elif not action.option_strings:  # a positional: what to give, in capitals
+                assert action.metavar and action.metavar.isupper() and action.help, (words, action.dest)
+            else:  # an option: a line on it, in the style of argparse's own (no full stop)
+                assert action.help and not action.help.endswith("."), (words, action.option_strings)
+    with pytest.raises(SystemExit):
+        main(["tag", "--help"])
+    assert "PHOTO_OR_FOLDER [PHOTO_OR_FOLDER ...]" in capsys.readouterr().out
