@@ -9,7 +9,7 @@ layout, so a product named ``<img src="file:///…">`` shows those characters an
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
@@ -36,6 +36,12 @@ def use_category_names(names: Mapping[str, str]) -> None:
 def pretty(category: str) -> str:
     """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa"."""
     return display_name(category, _category_names) if category else "Unknown"
+
+
+def by_name(categories: Iterable[str]) -> list[str]:
+    """Categories in the order people read them, by the name shown, case aside: sorted by their keys, "Children's
+    toys" (``toy_kids``) came after "Taps & sinks", where neither the eye nor a typed C found it."""
+    return sorted(categories, key=lambda category: pretty(category).casefold())
 
 
 def has_name(name: str, sku: str) -> bool:

@@ -119,3 +119,22 @@ def test_tab_leaves_the_train_windows_table_for_the_folder_and_start(qtbot, copi
     assert press(qtbot, K.Key_Tab) is window.folder
     reached = [press(qtbot, K.Key_Tab) for _ in range(8)]
     assert window.start_button in reached, reached
+
+
+def test_the_category_boxes_list_categories_by_the_name_shown(qtbot, active_window, scene_path):
+    """The photo panel's Category box and the Catalog's filter listed categories by their keys: "Children's toys"
+    (``toy_kids``) came near the foot of the list, after "Tableware", where neither the eye nor a typed C (which
+    steps through Chair, Clock, Cot, …) looked for it. Both list them by the name shown, as Settings does."""
+    from app.labels import pretty
+
+    win = active_window
+    win.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=WAIT_MS)
+    win.view.activate(min(win.view.pins))
+    qtbot.waitUntil(lambda: win.panel.category.count() > 20, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.catalog.category.count() > 20, timeout=WAIT_MS)
+    for box in (win.panel.category, win.catalog.category):
+        keys = [box.itemData(i) for i in range(box.count()) if box.itemData(i) is not None]
+        names = [pretty(key) for key in keys]
+        assert "toy_kids" in keys and names == sorted(names, key=str.casefold), names
+        assert names[names.index("Chair") + 1] == "Children's toys", names

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import pretty, rich_tooltip
+from app.labels import by_name, pretty, rich_tooltip
 from app.settings import DEVICES, MAX_TOP_K, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
@@ -227,7 +227,7 @@ class SettingsDialog(QDialog):
     @staticmethod
     def _category_list(categories: list[str], hidden: set[str]) -> QListWidget:
         widget = QListWidget()
-        for name in sorted(categories, key=pretty):
+        for name in by_name(categories):
             item = QListWidgetItem(pretty(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setCheckState(Qt.CheckState.Unchecked if name in hidden else Qt.CheckState.Checked)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, train_jobs
-from app.labels import plain_label, pretty
+from app.labels import by_name, plain_label, pretty
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.toolbar import TRAIN_MISSING, training_available
@@ -316,7 +316,7 @@ class TrainWindow(QWidget):
             text += f"; the dataset folder adds {summary.folder_pairs} products on {summary.folder_photos} photos"
         text += f". {summary.new_since_last} corrections are new since the last training."
         self.summary.setText(text)
-        categories = sorted(set(summary.pairs) | set(summary.boxes))
+        categories = by_name(set(summary.pairs) | set(summary.boxes))
         self.table.setRowCount(len(categories))
         for row, category in enumerate(categories):
             for column, value in enumerate((pretty(category), summary.pairs[category], summary.boxes[category])):

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import pretty, product_detail, product_title, rich_tooltip
+from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.where_used import WhereUsedPanel
@@ -364,8 +364,8 @@ class CatalogView(QWidget):
         total = sum(counts.values())
         self.category.clear()
         self.category.addItem(f"All categories ({total:,})", None)
-        for name, n in counts.items():
-            self.category.addItem(f"{pretty(name)} ({n:,})", name)
+        for name in by_name(counts):
+            self.category.addItem(f"{pretty(name)} ({counts[name]:,})", name)
         self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
         self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
         self.model.set_products(products)

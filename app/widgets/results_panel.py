@@ -51,6 +51,7 @@ from app.labels import (
     BADGE_TIP,
     GONE,
     badge_html,
+    by_name,
     dot_html,
     evidence_html,
     match_word,
@@ -484,7 +485,7 @@ class ResultsPanel(QWidget):
         self.subtitle.setToolTip(self._score_tip(tag))
         self._searched = searched
         self.category.clear()
-        for name in sorted(set(categories) | {tag.obj.category}):
+        for name in by_name(set(categories) | {tag.obj.category}):
             self.category.addItem(pretty(name), name)
         self.category.setCurrentIndex(self.category.findData(tag.obj.category))
         if changed:
