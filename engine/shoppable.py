@@ -57,6 +57,11 @@ PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the origina
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
 COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
 COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that only counts: s4, v2, 2, (1)
+# The desktop layout (engine.shoppable_assets, 1024 px wide and more): six columns of a LAYOUT_WIDTH row, GAP
+# apart; the photo takes some, its first cards the rest (in one column, or two beside a tall photo).
+SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # from width/height; columns
+LAYOUT_WIDTH, GAP, HINT_HEIGHT, HEADING_HEIGHT = 1192, 24, 31, 44  # px, as the style sets them
+CARD_HEIGHT, CARD_GAP = 122, 12  # a card of a one-line name: its 96 px picture, padding and border
 BADGES = {CONFIRMED: "In this photo", "similar": "Similar"}  # a card's words by its kind; exact/likely: none
 HEADINGS = {CONFIRMED: "In this photo", "similar": "Similar products"}  # when every card is of that kind
 
@@ -309,9 +314,14 @@ def _e(value: object) -> str:
 def render(
     title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card], more: Sequence[Card] = ()
 ) -> str:
-    """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in."""
+    """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in.
+
+    The photo's cards are two lists, those beside the photo and the rest below it (``_layout``); on a
+    phone they run on as one.
+    """
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
     heading = HEADINGS.get(_said_once(cards) or "", "Shop the products")
+    shape, fit = _layout(float(scene["width"]), float(scene["height"]), len(cards))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
@@ -319,19 +329,48 @@ def render(
         '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
         f"<title>Shop the look · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f'<header class="top"><p class="eyebrow">Shop the look</p><h1>{_e(title)}</h1></header>\n'
-        '<main class="layout">\n<section class="scene" aria-label="Photo with product hotspots">\n'
+        f'<main class="layout {shape}">\n<section class="scene" aria-label="Photo with product hotspots">\n'
         f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
         f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'
         + "\n".join(_spot(s) for s in spots)
         + '\n</div>\n<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
         '<section class="products" aria-labelledby="products-title">\n'
         f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
-        '<ul class="cards">\n'
-        + "\n".join(_list_card(c, f"product-{n}") for n, c in enumerate(cards, 1))
-        + "\n</ul>\n"
+        + _photo_cards(cards[:fit], 1)
+        + "</section>\n"
+        + _photo_cards(cards[fit:], fit + 1, below=True)
         + _complete(more)
-        + "</section>\n</main>\n"
+        + "</main>\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def _layout(width: float, height: float, cards: int) -> tuple[str, int]:
+    """The photo's shape (a class of the layout: ``SHAPES``) and how many of its cards go beside it.
+
+    On the desktop (1024 px and wider) the photo and its first cards share the top of the page and the rest run
+    below both, three to a row: a list of any length beside the photo left a large empty area under it (the
+    cards of a busy room ran twice its height). The cards beside it are as many as fit in the photo's height
+    at the layout's full width (1240 px and wider); narrower, they reach a little further than the photo.
+    """
+    ratio = width / height if width > 0 and height > 0 else 1.0
+    shape, columns, beside = next((name, cols, side) for name, least, cols, side in SHAPES if ratio >= least)
+    photo = (columns * (LAYOUT_WIDTH + GAP) / 6 - GAP) / ratio + HINT_HEIGHT
+    rows = max(1, int((photo - HEADING_HEIGHT + CARD_GAP) // (CARD_HEIGHT + CARD_GAP)))
+    return shape, min(cards, rows * beside)
+
+
+def _photo_cards(cards: Sequence[Card], first: int, below: bool = False) -> str:
+    """A list of the photo's cards, numbered on from ``first``; none when there are none. The list ``below``
+    the photo, outside the products' section, is named by its heading too."""
+    if not cards:
+        return ""
+    opening = '<ul class="cards photo-cards below" aria-labelledby="products-title">' if below else (
+        '<ul class="cards photo-cards">')
+    return (
+        f"{opening}\n"
+        + "\n".join(_list_card(c, f"product-{n}") for n, c in enumerate(cards, first))
+        + "\n</ul>\n"
     )
 
 

@@ -6,6 +6,9 @@ edges (a card must never run off the page on a phone), and nudges hotspots of ob
 until no two touch targets overlap, at whatever size the photo is shown, drawing a thin leader line from each
 pin nudged off its object back to the object's point; without the script, CSS still shows the cards and the
 hotspots sit exactly on their objects.
+The layout is a single column on a phone; from 1024 px the photo takes four, three or two of six columns
+(wide, square, tall photo: ``engine.shoppable._layout``), its first cards the rest, and the other cards run
+below both three to a row, so no large empty area is left under the photo however many products it has.
 The CSP allows only this script (by its hash), images from the page's own folder and no plugins, forms or
 base URL, so even a mistake in escaping elsewhere cannot run injected script.
 """
@@ -29,8 +32,7 @@ p,h1,h2,h3{margin:0}
 .eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
  overflow-wrap:anywhere}
-.layout{display:grid;grid-template-columns:minmax(0,1fr) minmax(300px,380px);gap:32px;align-items:start;
- padding-bottom:56px}
+.layout{display:grid;grid-template-columns:minmax(0,1fr);align-items:start;padding-bottom:56px}
 .frame{position:relative}
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
 .hint{margin-top:10px;font-size:14px;color:var(--muted)}
@@ -67,6 +69,8 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .button:hover{background:#000}
 .button:focus-visible{outline:3px solid var(--ink);outline-offset:2px}
 .products h2{font-size:20px;letter-spacing:-.01em;margin:0 0 14px}
+.products{margin-top:28px}
+.cards.below{margin-top:12px}
 .complete{margin-top:36px}
 .complete h2{margin-bottom:2px}
 .note{margin:0 0 14px;font-size:14px;color:var(--muted)}
@@ -87,14 +91,21 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 @media (max-width:900px){
  .top,.layout{padding-left:16px;padding-right:16px}
  .top{padding-top:24px;padding-bottom:14px}
- .layout{grid-template-columns:minmax(0,1fr);gap:28px}
  .photo{border-radius:10px}
 }
 @media (max-width:600px){.pin{left:-14px;top:-14px;width:28px;height:28px;font-size:12px;line-height:28px}}
-@media (min-width:901px){
- .scene{position:sticky;top:24px}
- .frame{width:fit-content;max-width:100%;margin:0 auto}
- .photo{width:auto;max-height:calc(100vh - 96px)}
+@media (min-width:1024px){
+ .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:24px}
+ .scene{grid-column:1/span 4}
+ .products{grid-column:5/span 2;margin-top:0}
+ .square .scene{grid-column:1/span 3}
+ .square .products{grid-column:4/span 3}
+ .tall .scene{grid-column:1/span 2}
+ .tall .products{grid-column:3/span 4}
+ .tall .products .cards{grid-template-columns:repeat(2,minmax(0,1fr))}
+ .below,.complete{grid-column:1/-1}
+ .cards.below{margin-top:24px}
+ .below,.complete .cards{grid-template-columns:repeat(3,minmax(0,1fr))}
 }
 @media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
 """

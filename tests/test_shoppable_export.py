@@ -282,7 +282,7 @@ def test_names_people_read_and_the_sku_once(ikea: Path, scene_path, tmp_path: Pa
     folder_import = _match(ikea, "storage_furniture", "000.584.87", "000.584.87")  # named by its SKU
     named = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS")
     text = write_page(_scene(photo, folder_import, named), photo, tmp_path, "room").read_text()
-    card = Page(text.split('<ul class="cards">')[1].split("</li>")[0])
+    card = Page(text.split('<ul class="cards photo-cards">')[1].split("</li>")[0])
     assert [t for t in card.text if t.strip()][:2] == ["Storage furniture", "Art. no. 000.584.87"]
     assert "".join(card.text).count("000.584.87") == 1
     assert "storage_furniture" not in "".join(Page(text).text)

@@ -49,6 +49,7 @@ pytestmark = pytest.mark.skipif(
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
 TAGGED_BEFORE = 3  # other scenes tagged first, in name order: enough for a few products to go with it
+SHAPES = {"square": "an-urban-oasis-in-4-metres-square", "tall": "a-small-hallway-for-big-first"}  # 1:1, 0.72:1
 WIDTHS = {"phone": (390, 844, True), "desktop": (1280, 900, False)}
 SMALL_PHONE = (320, 640, True)
 # The viewport rectangle of an element, and the viewport without scrollbars.
@@ -64,7 +65,8 @@ BROKEN_IMAGES = (
 def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
     """name → (page, scene JSON with the page's Complete-the-look products under "complete"): as
     ``decorlens tag --html`` writes it, with shop links, and with a confirmed product removed since; and
-    "before-1" … as ``decorlens tag --html`` wrote the scenes tagged first (their JSON as it wrote it)."""
+    "before-1" … as ``decorlens tag --html`` wrote the scenes tagged first (their JSON as it wrote it);
+    "square" and "tall": pages of a square and a portrait photo, tagged last."""
     out = tmp_path_factory.mktemp("shoppable")
     data_dir = copy_data_dir(pipeline, out / "data")  # the memory holds exactly the scenes tagged here
     scene = scene_path(SCENE)
@@ -84,8 +86,12 @@ def pages(pipeline, scene_path, ikea: Path, tmp_path_factory: pytest.TempPathFac
         f"before-{n}": (out / "before" / f"{Path(s).stem}.html", json.loads((out / "before" / f"{Path(s).stem}.json").read_text()))
         for n, s in enumerate(before, 1)
     }
+    shapes = {name: scene_path(fragment) for name, fragment in SHAPES.items()}  # tagged last: the rest is written
+    assert main(["-q", "--data-dir", str(data_dir), "tag", *map(str, shapes.values()), "--out", str(out / "shapes"),
+                 "--html"]) == 0
+    shaped = {name: (out / "shapes" / f"{s.stem}.html", {}) for name, s in shapes.items()}
     return {"imported": (out / f"{scene.stem}.html", data), "linked": (linked, data), "removed": (removed, shown),
-            "confirmed": confirmed, **earlier}
+            "confirmed": confirmed, **earlier, **shaped}
 
 
 def confirmed_in_the_app(data_dir: Path, photo: Path, data: dict, out: Path) -> tuple[Path, dict]:
@@ -197,7 +203,7 @@ def test_page_in_a_browser(browser, pages, variant: str, device: str, tmp_path: 
     assert not broken and len(browser.find_elements(By.TAG_NAME, "img")) > len(pins)
 
     # one card per product, each listing the tags it was matched by
-    cards = browser.find_elements(By.CSS_SELECTOR, "section.products > ul.cards > li.card")
+    cards = browser.find_elements(By.CSS_SELECTOR, "ul.photo-cards > li.card")
     products = {o["matches"][0]["sku"] for o in matched}
     assert sorted(c.get_attribute("data-sku") for c in cards) == sorted(products)
     tags = sorted(int(n) for c in cards for n in c.get_attribute("data-tags").split())
@@ -261,7 +267,7 @@ def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, de
     assert instead["sku"] != gone["sku"]
     pin = browser.find_element(By.CSS_SELECTOR, f'.pin[aria-controls="tip-{number}"]')
     assert pin.get_attribute("aria-label").startswith(f"Tag {number}: {instead['name']}")
-    card = browser.find_element(By.CSS_SELECTOR, f'section.products li.card[data-sku="{instead["sku"]}"]')
+    card = browser.find_element(By.CSS_SELECTOR, f'ul.photo-cards > li.card[data-sku="{instead["sku"]}"]')
     assert str(number) in card.get_attribute("data-tags").split()
 
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
@@ -286,7 +292,7 @@ def test_a_product_confirmed_in_the_app_is_the_product_in_the_photo(browser, pag
 
     heading = browser.find_element(By.ID, "products-title").get_attribute("textContent")
     assert heading.startswith("Shop the products")
-    cards = browser.find_elements(By.CSS_SELECTOR, "section.products > ul.cards > li.card")
+    cards = browser.find_elements(By.CSS_SELECTOR, "ul.photo-cards > li.card")
     badges = {c.get_attribute("data-sku"): badge(c) for c in cards}
     assert badges.pop(confirmed["sku"]) == "In this photo"
     guesses = {o["matches"][0]["sku"]: o["matches"][0]["match"] for o in shown["objects"] if o["matches"]}
@@ -298,6 +304,35 @@ def test_a_product_confirmed_in_the_app_is_the_product_in_the_photo(browser, pag
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pin)
     ActionChains(browser).move_to_element(pin).perform()
     assert badge(open_tip(browser)) == "In this photo"
+
+
+# The tallest empty stretch under the photo across its width, in px: between the photo's bottom and what
+# follows below it that overlaps its width (its hint, headings, notes, cards), and on down to the last of these.
+EMPTY_UNDER_PHOTO = """
+var photo = document.querySelector('.photo').getBoundingClientRect(), y = window.scrollY;
+var items = [].map.call(document.querySelectorAll('main .hint, main h2, main .note, main .card'), function (e) {
+  var r = e.getBoundingClientRect(); return [r.left, r.top + y, r.right, r.bottom + y];
+});
+var end = Math.max.apply(null, items.map(function (r) { return r[3]; })), at = photo.bottom + y, widest = 0;
+items.filter(function (r) { return r[0] < photo.right && photo.left < r[2] && r[1] >= at; })
+  .sort(function (a, b) { return a[1] - b[1]; })
+  .forEach(function (r) { widest = Math.max(widest, r[1] - at); at = Math.max(at, r[3]); });
+return Math.max(widest, end - at);
+"""
+CARD_HEIGHT = 122  # px: a product card with a one-line name
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+@pytest.mark.parametrize("variant", ["imported", "before-1", "before-2", "before-3", *SHAPES])
+def test_no_large_empty_area_under_the_photo(browser, pages, variant: str, device: str):
+    """At 1280 px the photo's cards ran in one column beside it, twice its height and more, and the page
+    below the photo stayed empty down to the last Complete-the-look card. Now the cards that do not fit
+    beside the photo run below it, across the page: on pages of 4:3, 16:10, square and portrait photos, at 1280
+    and 390 px, nothing under the photo across its width is left empty as tall as a card."""
+    page, _data = pages[variant]
+    open_at(browser, page, device)
+    empty = browser.execute_script(EMPTY_UNDER_PHOTO)
+    assert empty < CARD_HEIGHT, f"{page.stem} at {WIDTHS[device][0]} px: {empty:.0f} px empty under the photo"
 
 
 # Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size), the photo's box and
