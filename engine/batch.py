@@ -162,7 +162,7 @@ def tag_scenes(
     for n, scene in enumerate(scenes, 1):
         if cancelled():
             _write_summary(out_dir, report.listed)
-            raise Cancelled(f"batch cancelled after {len(report.done)} of {len(scenes)} scenes")
+            raise Cancelled(f"batch cancelled after {len(report.done):,} of {len(scenes):,} photos")
         try:
             pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
             tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
@@ -225,7 +225,7 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
     be (the last scene's files may take more room than it), and the line says where they are."""
     reason = (folder_problem(exc, f"the output folder {out_dir}", ANOTHER)
               or describe(exc, Context(inputs=(str(out_dir),))))
-    done = f"stopped after tagging {len(report.done)} of {total} scenes"
+    done = f"stopped after tagging {len(report.done):,} of {total:,} photos"
     try:
         _write_summary(out_dir, report.listed)
     except OSError:

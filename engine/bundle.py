@@ -172,11 +172,11 @@ class ImportResult:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        text = f"imported {self.products} products (vectors {self.embedder})"
+        text = f"imported {self.products:,} products (vectors {self.embedder})"
         if self.re_embedded:
             text += f", re-embedded {self.re_embedded} here"
         if self.images_added:
-            text += f", {self.images_added} images added"
+            text += f", {self.images_added:,} images added"
         if self.missing_images:
             text += f", {self.missing_images} images missing"
         text += f" in {self.seconds:.1f} s"
@@ -315,7 +315,7 @@ def _stage(
         report.begin(WRITING)
         images, stale = _write_pictures(zf, pictures, db_path, report)
         if stale:
-            log(f"{len(stale)} product images changed on disk since they were imported; their vectors "
+            log(f"{len(stale):,} product images changed on disk since they were imported; their vectors "
                 "describe the old pictures (re-import the catalog to refresh them)")
     report.begin(PACKING)
     _finalise_db(db_path, report)
@@ -389,7 +389,7 @@ def _refuse_missing(missing: list[str]) -> None:
     if missing:
         shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
         raise CatalogError(
-            f"{len(missing)} product images cannot be read ({shown}); re-import or remove those products, "
+            f"{len(missing):,} product images cannot be read ({shown}); re-import or remove those products, "
             "then export again"
         )
 
@@ -757,7 +757,7 @@ def _withdraw_images(added: list[Path], images_dir: Path) -> None:
 
 
 def _not_embedded(count: int, key: str) -> str:
-    products = "1 product has" if count == 1 else f"{count} products have"
+    products = "1 product has" if count == 1 else f"{count:,} products have"
     return (f"{products} no {key} vector: the images are missing or unreadable here, so search cannot find "
             "them until the images are back (then `decorlens catalog rebuild` embeds them)")
 

@@ -102,8 +102,8 @@ class ImportReport:
         setattr(self, change, getattr(self, change) + 1)
 
     def summary(self) -> str:
-        text = f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
-        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
+        text = f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged"
+        return text + (f", {len(self.skipped):,} skipped" if self.skipped else "")
 
     def nothing_imported(self) -> str | None:
         """Why an import took no product, or None if it took some: "0 added" alone read as a success."""

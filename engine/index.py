@@ -488,7 +488,7 @@ def ensure_nonempty(catalog: Catalog) -> None:
         found = list_backups(catalog.path)
         if found:  # a sync client that left catalog.sqlite out: a new, empty one was made in its place
             raise CatalogError(f"the catalog {catalog.path} is empty, and its backups are not: `decorlens catalog "
-                               f"restore` lists the {len(found)}; or import products with `decorlens catalog import`")
+                               f"restore` lists the {len(found):,}; or import products with `decorlens catalog import`")
         raise CatalogError(
             f"the catalog {catalog.path} is empty: import products first with `decorlens catalog import`"
         )

@@ -173,7 +173,7 @@ def render(
     counts: dict[str, int] = {}
     for pid in {int(p) for m in maps for p in m.ids if int(p) in products}:
         counts[products[pid].category] = counts.get(products[pid].category, 0) + 1
-    title = f"{sum(counts.values())} products"
+    title = f"{sum(counts.values()):,} products"
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
@@ -233,7 +233,7 @@ def _panel(
             f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
             f"<title>{_e(title)} · {_e(product.sku)} · {_e(category)}</title></g>"
         )
-    label = f"Catalog map by {heading}, {len(points)} products"
+    label = f"Catalog map by {heading}, {len(points):,} products"
     return (
         f'<section class="panel"><h2 title="{_e(result.embedder)}">{_e(heading)}</h2>'
         f'<svg class="map" viewBox="0 0 {SIZE} {SIZE}" role="img" aria-label="{_e(label)}">'

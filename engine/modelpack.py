@@ -95,8 +95,8 @@ class InstallReport:
 
     def summary(self) -> str:
         skipped = f"; optional, not at the source: {', '.join(self.skipped)}" if self.skipped else ""
-        return (f"model pack in {self.folder}: {len(self.installed)} installed, "
-                f"{len(self.kept)} already there{skipped}")
+        return (f"model pack in {self.folder}: {len(self.installed):,} installed, "
+                f"{len(self.kept):,} already there{skipped}")
 
 
 def manifest_path() -> Path:

@@ -153,7 +153,7 @@ def test_tag_stops_at_an_output_it_cannot_write_and_says_what_the_summary_holds(
     assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "b.json" in err
-    assert "stopped after tagging 1 of 3 scenes, listed in" in err and "/out/summary.csv: " in err
+    assert "stopped after tagging 1 of 3 photos, listed in" in err and "/out/summary.csv: " in err
     assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]  # b.json: the folder
     with open(out / "summary.csv", newline="") as fh:
         assert {r["scene"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)} == {"a.jpg"}
@@ -185,7 +185,7 @@ def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipelin
     args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, quiet=True)
     stopping = type("Stopping", (_SignalDuringTheFirstPhoto,), {"sent": sent})
     before = signal.getsignal(sent)
-    with pytest.raises(Cancelled, match=r"after 1 of 3 scenes; theirs are in .*summary\.csv"):
+    with pytest.raises(Cancelled, match=r"after 1 of 3 photos; theirs are in .*summary\.csv"):
         tag.run(args, stopping(pipeline.settings))
     assert signal.getsignal(sent) is before  # Ctrl-C (or SIGTERM) ends the process again afterwards
     assert len(list(out.glob("*.json"))) == 1

@@ -554,3 +554,12 @@ def test_re_embedding_for_a_large_input_embedder_holds_chunks_as_small_as_an_imp
         stored = [vector for _, _, vector in catalog.vectors(large.key)]  # in product id order: rows' order
         first = large.embed([load_image(images[0], max_side=CATALOG_MAX_SIDE)])[0]
         assert len(stored) == 45 and float(stored[0] @ first) > 0.999
+
+
+def test_an_import_summary_groups_thousands_as_the_app_and_cli_write_counts():
+    """"1955 added, …; catalog has 1,955 products": the import's own counts lacked the separators every other
+    count of the app and the CLI has."""
+    from engine.importer import ImportReport
+
+    report = ImportReport(added=1955, updated=12_000, unchanged=0, skipped=[("x", "why")] * 1001)
+    assert report.summary() == "1,955 added, 12,000 updated, 0 unchanged, 1,001 skipped"

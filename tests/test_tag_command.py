@@ -226,10 +226,10 @@ def test_a_full_output_folder_is_named_with_the_advice_every_path_gets(
     advice = "no space left on the device; free some disk space, or choose another output folder"
     with pytest.raises(DecorLensError) as info:  # the app's batch
         tag_scenes(fresh_pipeline, photos, out)
-    assert str(info.value) == f"stopped after tagging 0 of 1 scenes: the output folder {out}: {advice}"
+    assert str(info.value) == f"stopped after tagging 0 of 1 photos: the output folder {out}: {advice}"
     assert _tag(data_dir, str(photos[0]), "--out", str(out)) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()  # its long path shortened to fit the terminal
-    assert line.startswith("decorlens: error: stopped after tagging 0 of 1 scenes: the output folder ")
+    assert line.startswith("decorlens: error: stopped after tagging 0 of 1 photos: the output folder ")
     assert line.endswith(f"/full-disk/tagged: {advice}")
     any_path = describe(OSError(errno.ENOSPC, "No space left on device", str(out / "a.json")), Context())
     assert any_path == f"{out / 'a.json'}: {advice.replace('output folder', 'location')}"
