@@ -288,7 +288,7 @@ def test_a_damaged_scene_memory_is_one_line_or_left_out(shop, shared_models: Pat
     code, err, _ = _run(data, shared_models, "tag", "--out", str(tmp_path / "tagged"), str(shop["scene"]))
     assert code == 0 and "not remembered" not in err, err
     code, err, out = _run(data, shared_models, "where", sku)
-    assert code == 0 and "tagged photos" in out, err
+    assert code == 0 and "of 1 tagged photo" in out, err
 
 
 def test_a_missing_catalog_with_backups_says_so(shop, shared_models: Path, tmp_path: Path):
