@@ -11,7 +11,6 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
-from decorlens.words import counted
 from engine.backups import BEFORE_RESTORE, backups_dir, find_backup, list_backups
 from engine.catalog import CatalogDamagedError
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
@@ -20,6 +19,7 @@ from engine.importer import read_source
 from engine.models import find_first
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
+from engine.words import counted
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
 

@@ -14,7 +14,6 @@ from PIL import Image
 from decorlens.options import did_you_mean, positive_int
 from decorlens.progress import bar
 from decorlens.terminal import one_field
-from decorlens.words import counted
 from engine.boxes import four_numbers
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
@@ -22,6 +21,7 @@ from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
 from engine.scene_memory import embed_product_photo, photo_count, rooms_like
+from engine.words import counted
 
 SCENES_K = 10  # photos listed by --scenes
 SKU_IN_NAME = 60  # characters of the sanitised SKU kept in a --why file name

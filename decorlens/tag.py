@@ -11,12 +11,12 @@ from typing import NoReturn
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
-from decorlens.words import counted
 from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
 from engine.errors import Cancelled, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
+from engine.words import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:

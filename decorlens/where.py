@@ -8,11 +8,11 @@ from typing import Any
 
 from decorlens.options import positive_int
 from decorlens.terminal import one_field
-from decorlens.words import counted
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
 from engine.scene_memory import Sighting, goes_with, photo_count, where_used
+from engine.words import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:

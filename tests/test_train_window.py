@@ -274,6 +274,26 @@ def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop):
     assert window.elapsed.text().endswith(" · a few seconds left in this epoch"), window.elapsed.text()
 
 
+@pytest.mark.parametrize(("one", "said"), [
+    (True, "1 photo tagged and corrected here: 1 confirmed product, 1 box, 1 removed tag; the dataset folder adds "
+           "1 product on 1 photo. 1 correction is new since the last training."),
+    (False, "1,204 photos tagged and corrected here: 3,000 confirmed products, 2 boxes, 0 removed tags; the dataset "
+            "folder adds 2 products on 2 photos. 0 corrections are new since the last training."),
+])
+def test_what_training_learns_from_is_counted_in_words(qtbot, shop, one: bool, said: str):
+    """The summary read "1 photos tagged and corrected here … 1 corrections are new", and "1204 photos"."""
+    from collections import Counter
+
+    from app.train_jobs import Summary
+
+    window = TrainWindow(shop[0])
+    qtbot.addWidget(window)
+    summary = (Summary(1, Counter(lamp=2), Counter(lamp=1), 1, 1, 1, new_since_last=1) if one else
+               Summary(1204, Counter(lamp=3002), Counter(rug=2), 0, 2, 2))
+    window._show_summary(summary)
+    assert window.summary.text() == said
+
+
 def test_a_finished_run_says_whether_the_new_model_is_better_and_what_to_do():
     """The before / after of a run in words: better (Use it), worse (keep the models in use), the same (confirm more
     products first); a detector-only run by its tags, whose matches do not change; few products: luck."""

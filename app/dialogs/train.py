@@ -45,6 +45,7 @@ from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.widgets.vertical_scroll import VerticalScroll
 from app.workers import Runner
 from engine.pipeline import Pipeline
+from engine.words import counted
 
 NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "EfficientNet-Lite0"}
 KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
@@ -310,11 +311,14 @@ class TrainWindow(QWidget):
     def _show_summary(self, summary: train_jobs.Summary) -> None:
         self.summary_data = summary
         pairs, boxes = sum(summary.pairs.values()), sum(summary.boxes.values())
-        text = (f"{summary.photos} photos tagged and corrected here: {pairs - summary.folder_pairs} confirmed "
-                f"products, {boxes} boxes, {summary.removed} removed tags")
+        new = summary.new_since_last
+        text = (f"{counted(summary.photos, 'photo')} tagged and corrected here: "
+                f"{counted(pairs - summary.folder_pairs, 'confirmed product')}, {counted(boxes, 'box', 'boxes')}, "
+                f"{counted(summary.removed, 'removed tag')}")
         if summary.folder_pairs:
-            text += f"; the dataset folder adds {summary.folder_pairs} products on {summary.folder_photos} photos"
-        text += f". {summary.new_since_last} corrections are new since the last training."
+            text += (f"; the dataset folder adds {counted(summary.folder_pairs, 'product')} on "
+                     f"{counted(summary.folder_photos, 'photo')}")
+        text += f". {counted(new, 'correction')} {'is' if new == 1 else 'are'} new since the last training."
         self.summary.setText(text)
         categories = by_name(set(summary.pairs) | set(summary.boxes))
         self.table.setRowCount(len(categories))

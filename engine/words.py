@@ -1,7 +1,7 @@
-"""Counts in the CLI's human output, written as the app writes them: "1,955 products", "1 tag".
+"""Counts in words, as the app and the CLI write them: "1,955 products", "1 tag".
 
-A merchandiser reads "1955" as a year and "1 tags" as a slip; the app's messages group digits and agree in
-number, so a script's log and the window say the same. JSON and CSV output keep plain numbers.
+A merchandiser reads "1955" as a year and "1 tags" as a slip: the window's messages and the CLI's human output
+group digits and agree in number, so a script's log and the window say the same. JSON and CSV keep plain numbers.
 """
 
 from __future__ import annotations
