@@ -889,6 +889,7 @@ class MainWindow(QMainWindow):
             self.review_window.refresh()
         self.review_window.show()
         self.review_window.raise_()
+        self.review_window.activateWindow()  # opened again: raised, but keys still went to the window behind
 
     def show_backups(self) -> None:
         """The catalog's backups (imported when first opened), listed anew each time; a restore refreshes the

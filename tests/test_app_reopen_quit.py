@@ -92,3 +92,14 @@ def test_closing_the_window_waits_for_the_review_queue_and_train_windows_writes(
             task.cancel()  # without the wait, the writes would run on for ever
         for runner in runners:
             runner.pool.waitForDone(10_000)
+
+
+def test_the_review_queue_opened_again_comes_to_the_front_with_the_keyboard(qtbot, window):
+    """Review Uncertain Tags opened a second time from the menu was raised but not given the keyboard, as the
+    Train window and Restore a Backup are: keys still went to the main window behind it."""
+    window.show_review()
+    qtbot.waitUntil(lambda: window.review_window.isActiveWindow(), timeout=WAIT_MS)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=WAIT_MS)
+    window.show_review()
+    qtbot.waitUntil(lambda: window.review_window.isActiveWindow(), timeout=5_000)
