@@ -248,9 +248,7 @@ class MainWindow(QMainWindow):
         boxes.setCheckable(True)
         view.addSeparator()
         self._action(view, "&Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")
-        self.catalog_action = self._action(
-            view, "&Catalog", lambda: self.tabs.setCurrentIndex(CATALOG_TAB), "Ctrl+2"
-        )
+        self.catalog_action = self._action(view, "&Catalog", self.show_catalog_search, "Ctrl+2")
         self._action(view, "&Map", lambda: self.tabs.setCurrentIndex(MAP_TAB), "Ctrl+3")
         view.addAction(self.photo_dock.toggleViewAction())
         catalog = self.menuBar().addMenu("&Catalog")
@@ -957,6 +955,13 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
+
+    def show_catalog_search(self) -> None:
+        """Ctrl+2: the Catalog tab with the keyboard in its search box, as a switch to the tab puts it there; pressed
+        on the tab itself, it did nothing, and the search box was a Tab walk away."""
+        self.tabs.setCurrentIndex(CATALOG_TAB)
+        self.catalog.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.catalog.search.selectAll()  # typed over, as a browser's address bar
 
     def show_in_catalog(self, skus: list[str]) -> None:
         """The map's selection in the Catalog tab, where products are read in full, used and removed."""

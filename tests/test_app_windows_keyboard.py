@@ -138,3 +138,19 @@ def test_the_category_boxes_list_categories_by_the_name_shown(qtbot, active_wind
         names = [pretty(key) for key in keys]
         assert "toy_kids" in keys and names == sorted(names, key=str.casefold), names
         assert names[names.index("Chair") + 1] == "Children's toys", names
+
+
+def test_ctrl_2_puts_the_keyboard_in_the_catalog_search_from_anywhere_on_the_tab(qtbot, active_window):
+    """Ctrl+2 on another tab brought the Catalog with the keyboard in its search box; pressed on the Catalog tab
+    itself, with the keyboard in the product list, it did nothing, and the search box was a Shift+Tab walk away."""
+    from app.main_window import CATALOG_TAB
+
+    win = active_window
+    qtbot.keyClick(QApplication.focusWidget() or win, K.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: win.tabs.currentIndex() == CATALOG_TAB, timeout=WAIT_MS)
+    search = win.catalog.search
+    qtbot.keyClicks(search, "lamp")
+    win.catalog.grid.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is win.catalog.grid, timeout=WAIT_MS)
+    qtbot.keyClick(win.catalog.grid, K.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is search and search.selectedText() == "lamp"  # typed over, as a browser's bar

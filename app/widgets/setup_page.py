@@ -42,7 +42,7 @@ SHORTCUTS = [
     ("Fit to window", "0 (Ctrl+0)"),
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
-    ("Photo / catalog / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
+    ("Photo / catalog (keyboard in its search box) / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
     ("Batch tag a folder", "Ctrl+B"),
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
