@@ -6,7 +6,6 @@ The pipeline is passed in (tests share one), and replaced when Settings change m
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -48,7 +47,7 @@ from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Job, Runner, Task
-from engine.backups import NO_BACKUP
+from engine.backups import NO_BACKUP, cli_restore_advice
 from engine.bundle import SUFFIX as BUNDLE_SUFFIX
 from engine.categories import CategoryMap
 from engine.corrections import edited_keys
@@ -65,9 +64,6 @@ if TYPE_CHECKING:
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 RESTORE_ACTION = "Restore a Backup…"
-# The engine's advice for a damaged catalog names the CLI's command ("restore a backup: `decorlens catalog restore`
-# lists its 2"), which retail staff never see: in the window it points at the message's button instead.
-CLI_RESTORE = re.compile(r"restore a backup(?::| \()? ?`decorlens catalog restore` lists (?:its (\d+)|them\))")
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
@@ -976,10 +972,10 @@ class MainWindow(QMainWindow):
         """``page``: the tab the message is about (it hides on the others); None for the whole window (the
         models, the catalog's file, the category map), shown on every tab. A damaged catalog's message offers
         Restore a Backup… where the engine's words name the CLI's command."""
-        found = CLI_RESTORE.search(text)
+        found = cli_restore_advice(text)  # the CLI's command, which retail staff never see: the button instead
         if found and not action:
-            advice = f"restore {_backups(found[1])} to carry on"
-            text, action = text[: found.start()] + advice + text[found.end() :], RESTORE_ACTION
+            start, end, count = found
+            text, action = f"{text[:start]}restore {_backups(count)} to carry on{text[end:]}", RESTORE_ACTION
         elif NO_BACKUP in text and not action:  # "move it aside" was the user's to do, in a folder they never see
             text = text.replace(NO_BACKUP, "it has no backups: set it aside, then import the products again")
             action = SET_ASIDE_ACTION
@@ -1023,11 +1019,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _backups(count: str | None) -> str:
+def _backups(count: int | None) -> str:
     """The backups a damaged catalog's message names: "its backup", "one of its 3 backups", "a backup"."""
     if count is None:
         return "a backup"
-    return "its backup" if count == "1" else f"one of its {count} backups"
+    return "its backup" if count == 1 else f"one of its {count:,} backups"
 
 
 def _png(image: QImage) -> bytes:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from engine.backups import DAMAGE_WORDS, damage_advice
+from engine.backups import DAMAGE_WORDS, RESTORE_UNCOUNTED, damage_advice
 from engine.errors import yaml_problem
 from engine.paths import CATALOG_FILE
 
@@ -89,7 +89,7 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
         return f"{context.catalog} is locked: another DecorLens is writing it; try again when it finishes"
     if any(words in text for words in DAMAGE_WORDS):  # text not UTF-8 too: a flipped byte in a product's row
         advice = damage_advice(context.data_dir / CATALOG_FILE) if context.data_dir else (
-            "restore a backup (`decorlens catalog restore` lists them), or move it aside and import the products again")
+            f"{RESTORE_UNCOUNTED}, or move it aside and import the products again")
         return f"{context.catalog} is damaged ({text}); {advice}"
     if "readonly" in text or "read-only" in text:
         if _read_only_file_system(context.data_dir):

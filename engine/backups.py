@@ -34,6 +34,11 @@ KEEP = 5
 BEFORE_RESTORE = "before-restore"  # the reason of the backup a restore takes of the catalog it replaces
 TEMP_PREFIX = ".tmp-backup-"
 NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
+# The advice for a damaged catalog with backups, counted ("…lists its 2") or not (no data dir at hand). The app puts
+# its own words for its Restore a Backup… button where it finds them (``cli_restore_advice``).
+RESTORE_COUNTED = "restore a backup: `decorlens catalog restore` lists its {}"
+RESTORE_UNCOUNTED = "restore a backup (`decorlens catalog restore` lists them)"
+_RESTORE = re.compile(re.escape(RESTORE_COUNTED).replace(r"\{\}", r"(\d+)") + "|" + re.escape(RESTORE_UNCOUNTED))
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
 
@@ -146,8 +151,17 @@ def damage_advice(catalog_path: Path) -> str:
     """What to do about a damaged catalog, after the line says so: restore a backup, or import again without one."""
     found = len(list_backups(catalog_path))
     if found:  # short: a line that must still be cut loses its middle, which held the command
-        return f"restore a backup: `decorlens catalog restore` lists its {found}"
+        return RESTORE_COUNTED.format(found)
     return NO_BACKUP
+
+
+def cli_restore_advice(text: str) -> tuple[int, int, int | None] | None:
+    """Where ``text`` advises restoring a backup with the CLI (its start and end) and how many backups it counts
+    (None: not counted); None if it does not. The app says it in its own words, for its button."""
+    found = _RESTORE.search(text)
+    if found is None:
+        return None
+    return found.start(), found.end(), int(found[1]) if found[1] else None
 
 
 def replace_damaged(catalog_path: Path, backup: Path) -> Path:

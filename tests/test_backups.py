@@ -86,3 +86,24 @@ def test_restore_of_a_backup_without_a_column_names_the_backup(fresh_pipeline, i
     with contextlib.closing(sqlite3.connect(fresh_pipeline.data_dir / "catalog.sqlite")) as db:
         assert {r[0] for r in db.execute("SELECT sku FROM products")} == skus
     assert main(["-q", "--data-dir", str(fresh_pipeline.data_dir), "catalog", "restore", backup.name]) == 0
+
+
+def test_the_app_finds_the_cli_restore_advice_in_every_damaged_catalog_line(fresh_pipeline, ikea: Path,
+                                                                            tmp_path: Path):
+    """The window swaps the CLI's `decorlens catalog restore` (which retail staff never see) for its Restore a
+    Backup… button: it found the advice by a pattern of its own, which any rewording of these lines would have
+    silently stopped matching. The pattern is the engine's, beside the words, and finds both forms."""
+    from engine.advice import Context, describe
+    from engine.backups import NO_BACKUP, cli_restore_advice
+
+    damage = sqlite3.DatabaseError("database disk image is malformed")
+    fresh_pipeline.import_catalog(_lamps(ikea, tmp_path, 3))
+    without = describe(damage, Context(data_dir=fresh_pipeline.data_dir))
+    assert NO_BACKUP in without and cli_restore_advice(without) is None
+    for sku in sorted(p.sku for p in fresh_pipeline.catalog.products())[:2]:
+        fresh_pipeline.remove_products([sku])  # each removal backs up first
+    for context, count in ((Context(data_dir=fresh_pipeline.data_dir), 2), (Context(), None)):
+        line = describe(damage, context)
+        start, end, counted = cli_restore_advice(line)
+        assert counted == count and "`decorlens catalog restore`" in line[start:end]
+        assert "decorlens" not in line[:start] + line[end:]
