@@ -266,7 +266,7 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
     window.show()
     photo = "/photos/ikea-a-contemporary-kitchen-for-big-chefs-and-little-helpers__1364316013714-s4.jpg"
     items = [ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
-                        0.697, (0, 0, 10, 10)) for n in (1, 12)]
+                        runner_up, (0, 0, 10, 10)) for n, runner_up in ((1, 0.697), (12, 0.6987), (13, 0.699))]
     qtbot.waitUntil(lambda: "Nothing to review" in window.summary.text())  # the empty catalog's queue is in
     window._show(items, {}, len(items))
     table = window.table
@@ -275,6 +275,9 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
         assert table.item(row, 0).toolTip() == photo
         for column in (1, 2, 5):
             assert table.columnWidth(column) > metrics.horizontalAdvance(table.item(row, column).text())
+    # "Margin 0.000" read as no difference on a row whose scores differ past the third decimal; a word staff use
+    assert table.horizontalHeaderItem(5).text() == "Gap" and "runner-up" in table.horizontalHeaderItem(5).toolTip()
+    assert [table.item(row, 5).text() for row in range(3)] == ["0.002", "under 0.001", "a tie"]
 
 
 def test_the_review_queue_opens_without_training(qtbot, monkeypatch, main_window, fresh_pipeline):

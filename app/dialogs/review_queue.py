@@ -41,6 +41,9 @@ from engine.review_queue import ReviewItem, review_queue
 LIMIT = 200  # rows listed: the least sure tags
 EVERY = -1  # review_queue's limit for the whole queue (SQLite's LIMIT -1), to say how many tags it holds
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
+GAP = 5  # how far apart the two products' scores are: the closer, the less sure the tag
+GAP_TIP = ("How much better the best match scored than the runner-up: the smaller the gap, the closer the call, "
+           "and the more a look helps")
 PICTURE = Qt.ItemDataRole.UserRole  # a picture cell's state: LOADING, SHOWN or MISSING
 LOADING, SHOWN, MISSING = "loading", "shown", "missing"
 MISSING_WORDS = {PHOTO: "the photo is gone or unreadable", BEST: "no product photo", RUNNER_UP: "no product photo"}
@@ -65,7 +68,8 @@ class ReviewWindow(QWidget):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 6)
         self.table.setAccessibleName("Uncertain tags")
-        self.table.setHorizontalHeaderLabels(["Photo", "Tag", "Category", "Best match", "Runner-up", "Margin"])
+        self.table.setHorizontalHeaderLabels(["Photo", "Tag", "Category", "Best match", "Runner-up", "Gap"])
+        self.table.horizontalHeaderItem(GAP).setToolTip(GAP_TIP)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(CROP.height() + 6)
@@ -112,12 +116,13 @@ class ReviewWindow(QWidget):
             cells = (Path(item.photo).name, f"#{item.number}", pretty(item.category),
                      _product_cell(products.get(item.best_sku), item.best_sku, item.best_score),
                      _product_cell(products.get(item.runner_up_sku), item.runner_up_sku, item.runner_up_score),
-                     f"{item.margin:.3f}")
+                     gap_text(item.margin))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
             self.table.item(row, 0).setToolTip(str(item.photo))
             for column in (3, 4):  # whole where the window is too narrow for the column
                 self.table.item(row, column).setToolTip(cells[column])
+            self.table.item(row, GAP).setToolTip(GAP_TIP)
             for column in (PHOTO, BEST, RUNNER_UP):
                 self.table.item(row, column).setIcon(waiting)
                 self.table.item(row, column).setData(PICTURE, LOADING)
@@ -179,6 +184,14 @@ def _icon(pixmap: QPixmap) -> QIcon:
     icon = QIcon(pixmap)
     icon.addPixmap(pixmap, QIcon.Mode.Selected)
     return icon
+
+
+def gap_text(margin: float) -> str:
+    """The gap between the two scores as the table shows it: "Margin 0.000" read as no difference at all on rows
+    whose scores differ past the third decimal, and was a word shop staff do not use."""
+    if margin <= 0:
+        return "a tie"
+    return "under 0.001" if margin < 0.0005 else f"{margin:.3f}"
 
 
 def _summary(listed: int, total: int) -> str:
