@@ -180,7 +180,8 @@ QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradial
 QLineEdit {{ padding: 4px 6px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
 QLineEdit:focus {{ border-color: {c.accent}; }}
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
-QListWidget, QListView {{ border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
+QListWidget, QListView, QTableWidget, QTableView {{ border: 1px solid {c.line}; border-radius: 6px; padding: 1px;
+    background: {c.base}; }}
 QListView#productGrid, QListWidget#photoStrip {{ border: none; background: {c.window}; }}
 QListWidget#photoStrip::item:selected {{ background: {c.alternate}; color: {c.text}; }}
 QDockWidget::title {{ padding: 6px 10px; background: {c.window}; color: {c.muted}; }}
@@ -211,8 +212,9 @@ QScrollArea {{ background: transparent; }}
 def focus(c: Colours) -> str:
     """Where the keyboard is: a 2 px ring in the accent colour on the control that has it (on the accent itself, a
     default button's, in the text colour). A rule for a widget in this stylesheet switches off Fusion's own focus
-    frame, so buttons, boxes, radio buttons and tabs showed none. The ring takes the place of padding (or of a 1 px
-    border and padding), so a control is the same size with the keyboard on it as without: nothing moves."""
+    frame, so buttons, boxes, radio buttons and tabs showed none; Fusion's tables showed none either, and a list's
+    ring was its 1 px border turned blue. The ring takes the place of padding (or of a 1 px border and padding), so
+    a control is the same size with the keyboard on it as without: nothing moves."""
     return f"""
 QPushButton:focus {{ border: 2px solid {c.accent}; padding: 4px 11px; }}
 QPushButton:flat:focus {{ border: 2px solid {c.accent}; padding: 3px 10px; }}
@@ -222,7 +224,8 @@ QRadioButton:focus, QCheckBox:focus {{ border-color: {c.accent}; }}
 QDialog QToolButton {{ border: 2px solid transparent; border-radius: 6px; }}
 QDialog QToolButton:hover {{ background: {c.alternate}; }}
 QDialog QToolButton:focus {{ border-color: {c.accent}; }}
-QListWidget:focus, QListView:focus {{ border-color: {c.accent}; }}"""
+QListWidget:focus, QListView:focus, QTableWidget:focus, QTableView:focus {{ border: 2px solid {c.accent};
+    padding: 0px; }}"""
 
 
 def floating(c: Colours) -> str:

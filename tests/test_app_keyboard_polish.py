@@ -1,0 +1,86 @@
+"""What a keyboard-only walk of the app found: a focused table with no ring, an invisible Tab stop in Settings,
+buttons that could not act in an empty catalog, Train window fields a screen reader could not name, and a radio
+pair whose Tab stop was the unchecked button. Offscreen (pytest-qt), on real data.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAccessible, QColor
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+
+from app import theme
+from app.settings import AppSettings
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+K = Qt.Key
+
+
+def press(qtbot, key: Qt.Key) -> QWidget:
+    """A key to whatever has the keyboard; returns what has it after."""
+    target = QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard"
+    qtbot.keyClick(target, key)
+    return QApplication.focusWidget()
+
+
+def shown(qtbot, window: QWidget) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+
+
+def spoken(widget: QWidget) -> str:
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+# -- 1. tables are ringed -------------------------------------------------------------------------------------------
+
+
+def edge(view: QAbstractItemView, colour: str) -> int:
+    """How many of the view's outermost columns of pixels, on the left at mid-height, are ``colour``."""
+    image, wanted, middle = view.grab().toImage(), QColor(colour).name(), view.height() // 2
+    return next((x for x in range(6) if image.pixelColor(x, middle).name() != wanted), 6)
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_a_focused_table_has_the_2_px_ring_a_list_has(qtbot, fresh_pipeline, look):
+    """Review Uncertain Tags, Restore a Backup and the Train window's table showed nothing when the keyboard was on
+    them: the stylesheet ringed lists only (and a list's ring was its 1 px border turned blue). A focused table or
+    list now has a 2 px ring in the accent colour, in both themes, and its rows stay where they were."""
+    from app.dialogs.backups import BackupsWindow
+    from app.dialogs.review_queue import ReviewWindow
+    from app.dialogs.settings import SettingsDialog
+    from app.dialogs.train import TrainWindow
+
+    app = QApplication.instance()
+    theme.apply(app, look)
+    try:
+        accent = theme.colours().accent
+        settings = AppSettings(QSettings(str(fresh_pipeline.data_dir / "s.ini"), QSettings.Format.IniFormat))
+        dialog = SettingsDialog(settings, ["sofa", "chair"], fresh_pipeline.data_dir)
+        windows = [ReviewWindow(fresh_pipeline), BackupsWindow(fresh_pipeline), TrainWindow(fresh_pipeline), dialog]
+        views = [*(w.table for w in windows[:3]), dialog.categories]
+        for window, view in zip(windows, views, strict=True):
+            qtbot.addWidget(window)
+            shown(qtbot, window)
+            others = [w for w in window.findChildren(QWidget) if w.focusPolicy() & Qt.FocusPolicy.TabFocus
+                      and w is not view and w.isVisible() and w.isEnabled()]
+            others[0].setFocus(Qt.FocusReason.TabFocusReason)
+            before, viewport = edge(view, accent), view.viewport().geometry()
+            view.setFocus(Qt.FocusReason.TabFocusReason)
+            assert view.hasFocus()
+            assert before == 0 and edge(view, accent) >= 2, (window, edge(view, accent))
+            assert view.viewport().geometry() == viewport, window
+            window.close()
+    finally:
+        theme.apply(app, "light")
