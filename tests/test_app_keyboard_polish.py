@@ -84,3 +84,32 @@ def test_a_focused_table_has_the_2_px_ring_a_list_has(qtbot, fresh_pipeline, loo
             window.close()
     finally:
         theme.apply(app, "light")
+
+
+# -- 2. Settings: the keyboard starts on a control ----------------------------------------------------------------
+
+
+def test_settings_opens_on_its_first_control_and_the_scroll_area_is_no_tab_stop(qtbot, fresh_pipeline):
+    """Settings opened with the keyboard on its scroll area, which showed no ring, and Tab stopped there again every
+    time round. It opens on "Tags on a photo", Tab goes round the controls and OK and Cancel only, and the control
+    Tab reaches is scrolled into view in a dialog too short for them all."""
+    from app.dialogs.settings import SettingsDialog
+
+    settings = AppSettings(QSettings(str(fresh_pipeline.data_dir / "s.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(settings, ["sofa", "chair", "table", "lamp"], fresh_pipeline.data_dir)
+    qtbot.addWidget(dialog)
+    shown(qtbot, dialog)
+    assert QApplication.focusWidget() is dialog.max_tags
+    dialog.advanced_toggle.setChecked(True)
+    dialog.resize(dialog.width(), 300)  # the settings scroll
+    qtbot.waitUntil(lambda: dialog.body.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+    reached = []
+    for _ in range(30):
+        focus = press(qtbot, K.Key_Tab)
+        reached.append(focus)
+        if dialog.body.isAncestorOf(focus):
+            seen = dialog.body.viewport().rect()
+            top_left = focus.mapTo(dialog.body.viewport(), focus.rect().topLeft())
+            assert seen.contains(top_left), (focus, top_left, seen)
+    assert dialog.body not in reached and dialog.max_tags in reached and dialog.threshold not in reached
+    assert dialog.use_card in reached and dialog.ok in reached

@@ -128,6 +128,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.advanced)
         layout.addStretch()
         self.body = VerticalScroll(body)
+        # No Tab stop of its own: it opened with the keyboard on it, ringless, and took a Tab every time round
+        self.body.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        QApplication.instance().focusChanged.connect(self._follow_focus)
         outer = QVBoxLayout(self)
         outer.setSpacing(10)
         outer.addWidget(self.body, 1)
@@ -178,6 +181,13 @@ class SettingsDialog(QDialog):
     def _scroll_to_advanced(self) -> None:
         self.body.ensureWidgetVisible(self.advanced, 0, 0)
         self.body.ensureWidgetVisible(self.advanced_toggle, 0, 0)  # and its toggle, above it
+
+    def _follow_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The control the keyboard goes to is scrolled into view, from OK and Cancel too: the scroll area does so
+        only for a Tab from inside it, and Tab from Cancel to the first control went through it while it was a Tab
+        stop."""
+        if new is not None and self.body.isAncestorOf(new):
+            self.body.ensureWidgetVisible(new)
 
     def showEvent(self, event) -> None:
         if not event.spontaneous():
