@@ -19,6 +19,8 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from app import theme
 from app.settings import AppSettings
+from app.thumbnails import Thumbnails
+from app.workers import Runner
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -113,3 +115,30 @@ def test_settings_opens_on_its_first_control_and_the_scroll_area_is_no_tab_stop(
             assert seen.contains(top_left), (focus, top_left, seen)
     assert dialog.body not in reached and dialog.max_tags in reached and dialog.threshold not in reached
     assert dialog.use_card in reached and dialog.ok in reached
+
+
+# -- 3. the Catalog tab's buttons act or say why not ----------------------------------------------------------------
+
+
+def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fresh_pipeline, ikea):
+    """With no product, Remove selected and Find duplicates… were enabled and did nothing; Remove selected did nothing
+    without a selection either. Each is enabled once it can act, and its tooltip says what it waits for."""
+    from app.widgets.catalog_view import CatalogView
+
+    io = Runner(2)
+    view = CatalogView(fresh_pipeline, Runner(1), io, Thumbnails(io))
+    qtbot.addWidget(view)
+    shown(qtbot, view)
+    with qtbot.waitSignal(view.catalogChanged, timeout=WAIT_MS) as listed:
+        view.refresh()
+    assert listed.args == [0]
+    assert not view.remove.isEnabled() and "Select" in view.remove.toolTip()
+    assert not view.find_duplicates.isEnabled() and "two products" in view.find_duplicates.toolTip()
+    fresh_pipeline.import_catalog(ikea / "products.csv")
+    with qtbot.waitSignal(view.catalogChanged, timeout=WAIT_MS) as listed:
+        view.refresh()
+    assert listed.args[0] > 1900 and view.find_duplicates.isEnabled() and not view.remove.isEnabled()
+    view.grid.setCurrentIndex(view.model.index(3))
+    assert view.remove.isEnabled() and "Delete" in view.remove.toolTip()
+    view.grid.clearSelection()
+    assert not view.remove.isEnabled()

@@ -137,6 +137,8 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
     messages: list[tuple[str, str]] = []
     tab.message.connect(lambda text, level: messages.append((text, level)))
     tab.removed.connect(lambda text: messages.append((text, "removed")))  # the window offers the backup's restore
+    tab.refresh()  # as the window does: Find duplicates… waits for the catalog to be counted
+    qtbot.waitUntil(tab.find_duplicates.isEnabled, timeout=60_000)
     qtbot.mouseClick(tab.find_duplicates, Qt.MouseButton.LeftButton)
     view = tab.duplicates
     assert view is not None and view.isVisible()

@@ -164,6 +164,10 @@ def _pixel_ratio(option: QStyleOptionViewItem, painter: QPainter) -> float:
     return option.widget.devicePixelRatioF() if option.widget is not None else painter.device().devicePixelRatioF()
 
 
+REMOVE_TIP = "Remove the products selected in the grid (Delete); the catalog is backed up first"
+REMOVE_NOTHING = "Select products in the grid to remove them"
+DUPLICATES_TIP = "Find the products whose photos are identical or nearly so"
+DUPLICATES_NOTHING = "Needs at least two products in the catalog"
 EMPTY_CATALOG = ("No products yet. Import folder… takes a folder with one subfolder of product photos per "
                  "category; Import CSV… takes a product feed (sku, name, category, image).")
 NO_MATCH = "No product matches the search or category."
@@ -222,6 +226,7 @@ class CatalogView(QWidget):
         self._changed = False  # a refresh for a changed catalog is listed, not yet announced
         self.only: list[str] | None = None  # the products chosen elsewhere (the map's selection), or all
         self._select_listed = False  # select every product of the next listing (they were chosen elsewhere)
+        self.total = 0  # products in the catalog as last listed, whatever the search and category
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self._filter)
         self.search.textChanged.connect(self._debounce.start)
@@ -285,6 +290,7 @@ class CatalogView(QWidget):
         self.where_used.productRequested.connect(self._show_goes_with)
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._selection_changed)  # a new listing drops the selection silently
+        self._enable_buttons()
         split = QSplitter()
         split.addWidget(self.grid)
         split.addWidget(self.where_used)
@@ -361,7 +367,7 @@ class CatalogView(QWidget):
 
     def _show(self, counts: dict[str, int], products: list[Product]) -> None:
         chosen = self.category.currentData()
-        total = sum(counts.values())
+        total = self.total = sum(counts.values())
         self.category.clear()
         self.category.addItem(f"All categories ({total:,})", None)
         for name in by_name(counts):
@@ -375,6 +381,7 @@ class CatalogView(QWidget):
         if self._select_listed:
             self._select_listed = False
             self.grid.selectAll()
+        self._enable_buttons()
         if self._changed:
             self._changed = False
             self.catalogChanged.emit(total)
@@ -441,8 +448,19 @@ class CatalogView(QWidget):
         self.progress_row.setVisible(on)
         self.progress.setRange(0, 0)  # busy until the first progress report
         self.progress_label.setText(text)
-        for button in (self.import_folder, self.import_csv, self.remove):
+        for button in (self.import_folder, self.import_csv):
             button.setEnabled(not on)
+        self._enable_buttons()
+
+    def _enable_buttons(self) -> None:
+        """Remove selected and Find duplicates… only where they can act, each saying why in its tooltip where
+        not: both were enabled in an empty catalog, and Remove selected did nothing with no product selected."""
+        selected = self.grid.selectionModel().hasSelection()
+        self.remove.setEnabled(self.progress_row.isHidden() and selected)  # the row shows while an import runs
+        self.remove.setToolTip(REMOVE_TIP if selected else REMOVE_NOTHING)
+        enough = self.total >= 2
+        self.find_duplicates.setEnabled(enough)
+        self.find_duplicates.setToolTip(DUPLICATES_TIP if enough else DUPLICATES_NOTHING)
 
     def set_pipeline(self, pipeline: Pipeline) -> None:
         """Another pipeline (settings, models or data dir changed): the panels beside the grid use it too, or
@@ -467,6 +485,7 @@ class CatalogView(QWidget):
     def _selection_changed(self) -> None:
         """One product selected: show where it is used; none or several: nothing to show, unless the panel shows
         a product photo searched (dropped, or from the menu), which no listing or selection of the grid is."""
+        self._enable_buttons()
         skus = self.selected_skus()
         if len(skus) == 1:
             self.where_used.show_product(skus[0])
