@@ -142,3 +142,18 @@ def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fre
     assert view.remove.isEnabled() and "Delete" in view.remove.toolTip()
     view.grid.clearSelection()
     assert not view.remove.isEnabled()
+
+
+# -- 4. the Train window's names ---------------------------------------------------------------------------------
+
+
+def test_the_train_windows_folder_and_table_have_names_a_screen_reader_reads(qtbot, fresh_pipeline):
+    """The dataset folder's field had only placeholder text, gone once a folder is typed, and its table no name: a
+    screen reader said "edit" and "table"."""
+    from app.dialogs.train import TrainWindow
+
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.folder.setText("/data/shop")
+    assert spoken(window.folder) == "Dataset folder (optional)"
+    assert spoken(window.table) == "What it learns from, by category"

@@ -141,8 +141,10 @@ class TrainWindow(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(130)  # grows with the window: the results below take only what they need
+        self.table.setAccessibleName("What it learns from, by category")  # a screen reader said only "table"
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Optional: a dataset folder (products.csv, pairs.csv, scenes/)")
+        self.folder.setAccessibleName("Dataset folder (optional)")  # the placeholder is no name, and goes once typed
         self.folder.editingFinished.connect(self.refresh)
         self.folder_button = QPushButton("Choose…")
         self.folder_button.clicked.connect(self._choose_folder)
