@@ -21,6 +21,8 @@ from app import theme
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.workers import Runner
+from engine.corrections import Tag
+from engine.results import SceneObject
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -157,3 +159,32 @@ def test_the_train_windows_folder_and_table_have_names_a_screen_reader_reads(qtb
     window.folder.setText("/data/shop")
     assert spoken(window.folder) == "Dataset folder (optional)"
     assert spoken(window.table) == "What it learns from, by category"
+
+
+# -- 5. the Matches panel's radio pair ------------------------------------------------------------------------------
+
+
+def test_the_scope_radios_are_one_tab_stop_on_the_checked_one(qtbot):
+    """After Any category was chosen by keyboard and a new tag checked Same category again, Tab and Shift+Tab
+    reached the unchecked Any category and never Same category. The pair is one Tab stop, the checked button, and
+    the arrows switch between them, as in any radio group."""
+    from app.widgets.results_panel import ResultsPanel
+
+    panel = ResultsPanel(Thumbnails(Runner(1)))
+    qtbot.addWidget(panel)
+    panel.resize(420, 700)
+    shown(qtbot, panel)
+    panel.show_tag(Tag(1, SceneObject("chair", "chair", 0.9, (0, 0, 10, 10), (5, 5), [])), "#ff8800",
+                   ["chair", "sofa"], ("chair",))
+    panel.remove.setFocus(Qt.FocusReason.TabFocusReason)
+    assert press(qtbot, K.Key_Tab) is panel.same
+    assert press(qtbot, K.Key_Right) is panel.any and panel.any.isChecked()
+    panel.show_tag(Tag(2, SceneObject("sofa", "sofa", 0.9, (0, 0, 10, 10), (5, 5), [])), "#2e9d49",
+                   ["chair", "sofa"], ("sofa",))
+    assert panel.same.isChecked()
+    panel.remove.setFocus(Qt.FocusReason.TabFocusReason)
+    assert press(qtbot, K.Key_Tab) is panel.same
+    after = press(qtbot, K.Key_Tab)
+    assert after is not panel.any, "Tab stopped on both radio buttons"
+    assert press(qtbot, K.Key_Backtab) is panel.same
+    assert press(qtbot, K.Key_Backtab) is panel.remove

@@ -377,6 +377,7 @@ class ResultsPanel(QWidget):
         self.scope = QButtonGroup(self)
         self.scope.addButton(self.same)
         self.scope.addButton(self.any)
+        self.scope.buttonToggled.connect(self._tab_to_checked)
         self.same.setChecked(True)
         self.scope.buttonClicked.connect(self._scope_clicked)
         self.searched = plain_label()
@@ -494,6 +495,14 @@ class ResultsPanel(QWidget):
             self._refocus = None
         self._show_searched()
         self.controls.show()
+
+    def _tab_to_checked(self, button: QRadioButton, checked: bool) -> None:
+        """One Tab stop for the pair, the checked one, as in any radio group (the arrows switch). Qt moves the stop
+        only to the button the keyboard enters: after a new tag checked Same category again, Tab and Shift+Tab
+        reached the unchecked Any category, and Same category never."""
+        if checked:
+            for radio in self.scope.buttons():
+                radio.setFocusPolicy(Qt.FocusPolicy.StrongFocus if radio is button else Qt.FocusPolicy.ClickFocus)
 
     def _scope_clicked(self, _button: QRadioButton) -> None:
         self._show_searched()
