@@ -61,8 +61,8 @@ def save(widget, name: str) -> None:
 
 def photo_folder(scene: Path, count: int = 6) -> Path:
     """A folder of room photos holding ``scene``, so the window shows its thumbnail strip."""
-    folder = Path(tempfile.mkdtemp()) / "shoot"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix="merchandiser-")) / "Pictures" / "Spring lookbook"
+    folder.mkdir(parents=True)
     for photo in [scene, *sorted(p for p in scene.parent.glob("*.jpg") if p != scene)[: count - 1]]:
         (folder / photo.name).symlink_to(photo)
     return folder
@@ -127,10 +127,10 @@ def main() -> None:
     settle(app, 1)
     save(dialog, "settings-advanced.png")
     dialog.reject()
-    batch = BatchDialog(window.pipeline, window.engine, settings.top_k, window)
-    batch.source.setText(str(folder))
-    batch.target.setText(str(folder.parent / "shoot-tagged"))
-    batch.show()
+    window.tabs.setCurrentIndex(0)
+    window.batch()  # its Photos: the folder the window looks through
+    batch = window.findChild(BatchDialog)
+    batch.target.setText(str(folder.parent / "Spring lookbook tagged"))
     settle(app, 1)
     save(batch, "batch.png")
     batch.close()
