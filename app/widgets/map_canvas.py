@@ -1,10 +1,13 @@
 """One zoomable catalog map: product thumbnails placed by ``engine.catalog_map``, framed in their category's colour.
 
 The wheel zooms (around the mouse), the right or middle button pans, hovering a thumbnail shows the
-product, a click selects one and dragging a rubber band selects several. A product can be *lit* (ringed
-and raised): the Map tab lights on one map the product hovered on the other, so two embedders' maps are
-read side by side. Until the user zooms, the map keeps filling the view when it is resized (a second map
-opening beside it halves its width).
+product, a click selects one and dragging a rubber band selects several. The keyboard does the same
+(``MapCanvas.keyPressEvent``): the arrow keys move a *current* product to the nearest tile that way (ringed
+in the accent colour, its card shown, its name given to screen readers), Space or Enter selects it as a
+click does, + and − zoom around it and 0 shows the whole map; the map has a focus ring while the keyboard
+is on it. A product can be *lit* (ringed and raised): the Map tab lights on one map the product hovered
+on the other, so two embedders' maps are read side by side. Until the user zooms, the map keeps filling
+the view when it is resized (a second map opening beside it halves its width).
 
 No product is an item: the map's places are numpy arrays (``MapLayout``, made in the Map tab's worker),
 and one ``TileLayer`` both paints the tiles and finds them for hover, click and the rubber band (a strip
@@ -25,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QRegion
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QKeyEvent, QPainter, QPalette, QPen, QPixmap, QRegion
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
@@ -40,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, product_detail, product_title
 from app.palette import category_colour
+from app.theme import FOCUS_RING
 from app.thumbnails import CAPACITY, Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
@@ -62,6 +66,18 @@ SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail ca
 PLACING_BUDGET_S = 0.02  # thumbnails asked for and placed per turn of the event loop, then the window's turn
 NO_PEN, WHITE = Qt.PenStyle.NoPen, Qt.GlobalColor.white  # looked up once: draw runs for every tile
 FRAMES_PER_CHECK = 256  # tiles' frames drawn between looks at the clock
+KEY_ZOOM = 1.25  # per + or − (as the photo's)
+CURRENT_MIN = 20.0  # px: the current tile's ring at the least (a tile is 8 px across on the whole map)
+CURRENT_GAP = 4.0  # px between the current tile and its ring
+CURRENT_REACH = 16  # px around the current tile repainted when it changes: its ring and pens
+AHEAD = 2.0  # in a step's direction, closeness across counts this many times closeness along
+STEPS = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, -1.0),
+         Qt.Key.Key_Down: (0.0, 1.0)}
+ZOOM_KEYS = {Qt.Key.Key_Plus: KEY_ZOOM, Qt.Key.Key_Equal: KEY_ZOOM, Qt.Key.Key_Minus: 1 / KEY_ZOOM}
+CHOOSE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+# What Shift (a + on many keyboards), the keypad and Ctrl (the menus' Ctrl++, Ctrl+−, Ctrl+0) may add to a key
+KEY_MODIFIERS = (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
+                 | Qt.KeyboardModifier.ControlModifier)
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +237,8 @@ class TileLayer(QGraphicsItem):
         self.thumbnail = thumbnail  # ``Thumbnails.get``: the decoded picture, else None (and it is decoded)
         self.selected = np.zeros(len(layout), dtype=bool)
         self.lit: int | None = None
+        self.current: int | None = None  # the product the keyboard is on
+        self.focused = False  # whether the map has the keyboard: the current product is ringed only then
         self._marked = np.zeros(len(layout), dtype=bool)  # ringed when last painted: selected or lit
         self._views: dict[int, MapPoint] = {}
         self.framed = 0  # the tiles before this one have their frames in the picture
@@ -267,6 +285,31 @@ class TileLayer(QGraphicsItem):
             return self.lit
         under = self.near(x, y, x, y, half)
         return int(under[-1]) if under is not None and len(under) else None
+
+    def nearest(self, x: float, y: float, direction: tuple[float, float] | None = None) -> int | None:
+        """The product nearest scene point (``x``, ``y``); with ``direction`` (a unit step along an axis), the
+        nearest within 45° of it, closeness across counting ``AHEAD`` times closeness along (a tile straight
+        ahead before a nearer one off to the side, as a list's arrow key goes to the next row, not to a
+        neighbour in the same one). Found in the x strip, as hover and click find a tile, its reach doubled
+        until no product beyond it can be nearer: a few hundred products looked at on a map of any size."""
+        reach, everything = self.tile, 2 * max(self.bounds.width(), self.bounds.height())
+        while True:
+            near = self.near(x, y, x, y, reach)
+            assert near is not None
+            dx, dy = self.xy[near, 0] - x, self.xy[near, 1] - y
+            if direction is None:
+                score, beyond = np.hypot(dx, dy), reach  # a product outside the square is further than reach
+            else:
+                along, across = dx * direction[0] + dy * direction[1], np.abs(dx * direction[1] - dy * direction[0])
+                ahead = (along > 0) & (across <= along)
+                near, score = near[ahead], (along + AHEAD * across)[ahead]
+                beyond = reach / 2**0.5  # outside the square, ``along`` alone is more (across <= along)
+            best = int(np.argmin(score)) if len(near) else -1
+            if best >= 0 and (score[best] <= beyond or reach >= everything):
+                return int(near[best])
+            if reach >= everything:
+                return None
+            reach *= 2
 
     def in_rect(self, rect: QRectF, at_most: int | None = None) -> np.ndarray | None:
         """The products whose tile meets ``rect`` (scene units), in stacking order; None: more than ``at_most``."""
@@ -397,6 +440,25 @@ class TileLayer(QGraphicsItem):
             lit = self.point(self.lit)
             lit.draw(painter, self.thumbnail(lit.product.image_path))
             lit.draw_ring(painter)
+        if self.focused and self.current is not None:
+            self._draw_current(painter, self.point(self.current), option.palette.color(QPalette.ColorRole.Highlight))
+
+    def _draw_current(self, painter: QPainter, current: MapPoint, accent: QColor) -> None:
+        """The keyboard's product, raised above the others, in a ring of the accent colour (a white line
+        outside it, for the dark frames), ``CURRENT_MIN`` px across at the least: a tile on the whole map is
+        a few pixels, and the lit and selected rings around it are orange and dark."""
+        current.draw(painter, self.thumbnail(current.product.image_path))
+        to_view = painter.worldTransform()
+        side = max(to_view.mapRect(current.frame()).width() + 2 * CURRENT_GAP, CURRENT_MIN)
+        ring = QRectF(0, 0, side, side)
+        ring.moveCenter(to_view.map(current.pos()))
+        painter.save()
+        painter.resetTransform()
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for colour, width in ((QColor(WHITE), FOCUS_RING + 3.0), (accent, FOCUS_RING + 1.0)):  # white shows each side
+            painter.setPen(QPen(colour, width))
+            painter.drawRoundedRect(ring, 5, 5)
+        painter.restore()
 
     @contextmanager
     def _painting_picture(self) -> Iterator[QPainter]:
@@ -451,10 +513,13 @@ class ProductCard(QFrame):
 
 
 class MapCanvas(QGraphicsView):
-    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card.
+    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card,
+    and the same from the keyboard (arrow keys, Space or Enter, +, −, 0; see the module's docstring).
 
-    Hover, click and the rubber band find products in the layer's arrays (``TileLayer.at``,
-    ``TileLayer.in_rect``); the scene holds the one layer item, whatever the catalog's size."""
+    Hover, click, the rubber band and the arrow keys find products in the layer's arrays (``TileLayer.at``,
+    ``TileLayer.in_rect``, ``TileLayer.nearest``); the scene holds the one layer item, whatever the catalog's
+    size. The focus ring is drawn in a margin around the viewport, not on it: the viewport scrolls its pixels
+    as the map pans, and would carry a ring drawn on it inwards."""
 
     hovered = Signal(object)  # the MapPoint under the mouse, or None
     selectionChanged = Signal()  # the user's click or rubber band changed the selection (``select`` does not)
@@ -469,6 +534,9 @@ class MapCanvas(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setBackgroundBrush(QBrush(QColor("#f6f5f2")))
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not the wheel's: scrolling past the map should not take it
+        ring = round(FOCUS_RING) - self.frameWidth()
+        self.setViewportMargins(ring, ring, ring, ring)  # the frame and this margin: room for the focus ring
         self.points: Points = Points()  # by SKU
         self._pan: QPoint | None = None
         self._hovered: MapPoint | None = None
@@ -486,7 +554,7 @@ class MapCanvas(QGraphicsView):
     def show_map(self, result: CatalogMap, products: dict[int, Product], prepared: MapLayout | None = None) -> None:
         """Draw ``result``; the products selected before stay selected (a refresh is not a new selection).
         ``prepared``: ``map_layout(result, products)``, made beforehand off the window's thread (else made here)."""
-        kept = self.selected_skus()
+        kept, current = self.selected_skus(), self.current_sku()
         self.clear()
         placed = prepared if prepared is not None else map_layout(result, products)
         margin = placed.tile * 2
@@ -497,6 +565,11 @@ class MapCanvas(QGraphicsView):
         self.layer.draw_frames(time.perf_counter() + PLACING_BUDGET_S)  # a small map's at once, a big one's begun
         self._placing.start()
         self.fit()
+        self.layer.focused = self.hasFocus()
+        if current in placed.index_of:  # a refresh keeps the keyboard's place
+            self._set_current(placed.index_of[current], show=False)
+        elif self.hasFocus():  # the map arrived while the keyboard waited on it
+            self._start_in_the_middle(show=False)
         if kept:
             self.select(kept)
         if self.selected_skus() != kept:  # some were removed from the catalog: say so once
@@ -510,6 +583,7 @@ class MapCanvas(QGraphicsView):
         self._awaited.clear()
         self._arrived.clear()
         self.card.hide()
+        self.setAccessibleDescription("")
 
     def fit(self) -> None:
         self._zoomed = False
@@ -538,8 +612,44 @@ class MapCanvas(QGraphicsView):
             return
         self.layer.selected = selected
         self.layer.marks_changed()
+        self._describe()
         if announce:
             self.selectionChanged.emit()
+
+    def current_sku(self) -> str | None:
+        """The product the keyboard is on (the arrow keys move it, Space or Enter select it)."""
+        current = self.layer.current if self.layer is not None else None
+        return self.layer.products[current].sku if current is not None else None
+
+    def _set_current(self, index: int, show: bool = True) -> None:
+        """Make ``index`` the keyboard's product: ringed, said to a screen reader, and with ``show``,
+        scrolled into view with its card beside it (as hovering shows it)."""
+        assert self.layer is not None
+        before, self.layer.current = self.layer.current, index
+        for i in {before, index} - {None}:
+            self._repaint_tile(i)
+        self._describe()
+        if show:
+            self.ensureVisible(self.layer.frame(index), CURRENT_REACH * 2, CURRENT_REACH * 2)
+            self._show_hovered(self.layer.point(index))
+
+    def _describe(self) -> None:
+        """The current product, as a screen reader says it: the map's accessible description (Qt announces
+        its change), the map's name staying "Catalog map"."""
+        current = self.layer.current if self.layer is not None else None
+        if current is None:
+            self.setAccessibleDescription("")
+            return
+        p = self.layer.products[current]
+        chosen = ", selected" if self.layer.selected[current] else ""
+        self.setAccessibleDescription(f"{product_title(p.name, p.sku, p.category)}{chosen}: "
+                                      f"{product_detail(p.name, p.sku, p.category, p.price)}")
+
+    def _repaint_tile(self, index: int) -> None:
+        """Repaint the place of ``index`` with its current ring, at least ``CURRENT_MIN`` px across."""
+        assert self.layer is not None
+        around = self.mapFromScene(self.layer.frame(index)).boundingRect()
+        self.viewport().update(around.adjusted(-CURRENT_REACH, -CURRENT_REACH, CURRENT_REACH, CURRENT_REACH))
 
     def light(self, sku: str | None) -> None:
         """Ring the product ``sku`` (None: none), as the product hovered on the other map."""
@@ -621,7 +731,10 @@ class MapCanvas(QGraphicsView):
     # -- mouse --------------------------------------------------------------------------------
 
     def wheelEvent(self, event) -> None:
-        factor = ZOOM_STEP ** event.angleDelta().y()
+        self.zoom(ZOOM_STEP ** event.angleDelta().y())
+
+    def zoom(self, factor: float) -> None:
+        """Zoom by ``factor`` around the transformation anchor, from half the whole map to ``MAX_ZOOM`` times it."""
         whole = min(self.viewport().width(), self.viewport().height()) / self.sceneRect().width()
         scale = self.transform().m11()
         factor = max(min(factor, MAX_ZOOM * whole / scale), 0.5 * whole / scale)
@@ -641,6 +754,7 @@ class MapCanvas(QGraphicsView):
             selected = self.layer.selected.copy() if adding else np.zeros_like(self.layer.selected)
             if point is not None:  # a click: that product (Ctrl: in or out of the selection)
                 selected[point.index] = not selected[point.index] if adding else True
+                self._set_current(point.index, show=False)  # the keys go on from there
                 self._set_selection(selected)
                 event.accept()
                 return
@@ -691,14 +805,135 @@ class MapCanvas(QGraphicsView):
 
     def _hover(self, at: QPoint | None) -> None:
         point = self.point_at(at) if at is not None else None
-        if point is self._hovered:
-            return
+        if point is not self._hovered:
+            self._show_hovered(point)
+
+    def _show_hovered(self, point: MapPoint | None) -> None:
+        """``point``'s card beside it, and it lit on the other map (None: no card, nothing lit)."""
         self._hovered = point
         if point is None:
             self.card.hide()
         else:
             self.card.show_product(point.product, self.mapFromScene(point.pos()))
         self.hovered.emit(point)
+
+    # -- keyboard -----------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        """The map's keys before the window's shortcuts: the photo's View ▸ Zoom In, Zoom Out and Fit to
+        Window (Ctrl++, Ctrl+−, Ctrl+0) would otherwise zoom the photo on the hidden Photo tab. And the focus
+        ring, on the frame around the viewport."""
+        if event.type() == QEvent.Type.ShortcutOverride and self._is_map_key(event):
+            event.accept()
+            return True
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Paint and self.hasFocus():
+            painter = QPainter(self)
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
+            inset = FOCUS_RING / 2
+            painter.drawRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset))
+            painter.end()
+        return handled
+
+    def _is_map_key(self, event: QKeyEvent) -> bool:
+        """Whether the map acts on ``event``: an arrow key (not with Ctrl), Space or Enter, +, −, 0."""
+        key, modifiers = event.key(), event.modifiers()
+        if modifiers & ~KEY_MODIFIERS or self.layer is None or not len(self.layer.products):
+            return False
+        if key in STEPS:
+            return not modifiers & Qt.KeyboardModifier.ControlModifier
+        return key in CHOOSE_KEYS or key in ZOOM_KEYS or key == Qt.Key.Key_0
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Arrow keys: the nearest product that way becomes current (the first press, the one nearest the
+        middle of the view); Space or Enter: select it as a click does (Ctrl+Space: in or out of the selection,
+        as Ctrl+click); + and −: zoom around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them."""
+        key = event.key()
+        if not self._is_map_key(event):
+            super().keyPressEvent(event)
+        elif key in STEPS:
+            self._step(STEPS[key])
+        elif key in CHOOSE_KEYS:
+            self._choose(adding=bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
+        elif key == Qt.Key.Key_0:
+            self.fit()
+            if self.layer is not None and self.layer.current is not None:  # its card moves with it
+                self._set_current(self.layer.current)
+        else:
+            self._zoom_around_current(ZOOM_KEYS[key])
+
+    def _step(self, direction: tuple[float, float]) -> None:
+        """The nearest product that way becomes current; none further: the current one stays, shown again."""
+        assert self.layer is not None
+        current = self.layer.current
+        if current is None:
+            self._start_in_the_middle()
+            return
+        x, y = self.layer.xy[current]
+        found = self.layer.nearest(float(x), float(y), direction)
+        self._set_current(current if found is None else found)
+
+    def _start_in_the_middle(self, show: bool = True) -> None:
+        """No current product yet: the one nearest the middle of the view, where the user is looking."""
+        assert self.layer is not None
+        middle = self.mapToScene(self.viewport().rect().center())
+        found = self.layer.nearest(middle.x(), middle.y())
+        if found is not None:
+            self._set_current(found, show)
+
+    def _choose(self, adding: bool) -> None:
+        """Space or Enter on the current product: as a click on it (Ctrl: as a Ctrl+click)."""
+        assert self.layer is not None
+        index = self.layer.current
+        if index is None:  # nothing to select until the user has seen which product it would be
+            self._start_in_the_middle()
+            return
+        selected = self.layer.selected.copy() if adding else np.zeros_like(self.layer.selected)
+        selected[index] = not selected[index] if adding else True
+        self._set_selection(selected)
+
+    def _zoom_around_current(self, factor: float) -> None:
+        """Zoom keeping the current product where it is on screen (else the middle of the view)."""
+        current = self.layer.current if self.layer is not None else None
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        if current is None:
+            self.zoom(factor)
+        else:
+            place = self.layer.point(current).pos()
+            before = self.mapFromScene(place)
+            self.zoom(factor)
+            moved = self.mapFromScene(place) - before
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+            self._set_current(current)
+        self.setTransformationAnchor(anchor)
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self._focus_changed(True)
+        if self.layer is None or not len(self.layer.products) or event.reason() == Qt.FocusReason.MouseFocusReason:
+            return  # a click makes its own product current
+        if self.layer.current is None:
+            self._start_in_the_middle()
+        else:  # back on the map: where the keyboard was, in view, with its card
+            self._set_current(self.layer.current)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self._focus_changed(False)
+
+    def _focus_changed(self, focused: bool) -> None:
+        """The ring around the map and the current product's ring show while the keyboard is on the map; the
+        current product's card goes with the keyboard (unless the mouse is over the map)."""
+        self.update()
+        if self.layer is None:
+            return
+        self.layer.focused = focused
+        if self.layer.current is not None:
+            self._repaint_tile(self.layer.current)
+        if not focused and not self.underMouse() and self._hovered is not None:
+            self._show_hovered(None)
 
 
 def tile_side(count: int) -> float:

@@ -48,7 +48,8 @@ from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
 
-HINT = "Wheel: zoom · right-drag: pan · drag: select several · double-click: whole map"
+HINT = ("Wheel or + −: zoom · right-drag: pan · drag: select several · double-click or 0: whole map · "
+        "arrow keys: from product to product, Space or Enter: select it")
 EMPTY = "The catalog is empty: import products on the Catalog tab to see them on the map."
 CANCELLING = "Cancelling… the map stops at its next step."
 # Products named in the selection list; the rest are counted. A rubber band over a big map selects
@@ -426,7 +427,7 @@ class MapView(QWidget):
             more.setFlags(Qt.ItemFlag.NoItemFlags)
             self.chosen.addItem(more)
         self.chosen_label.setText(
-            f"{len(skus):,} selected" if skus else "Click a product, or drag around several, to select them"
+            f"{len(skus):,} selected" if skus else "Click a product (or Space on the ringed one), or drag around several, to select them"
         )
         self._chosen_skus = skus
         self.in_catalog.setEnabled(bool(skus))
