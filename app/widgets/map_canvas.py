@@ -291,7 +291,7 @@ class TileLayer(QGraphicsItem):
         nearest within 45° of it, closeness across counting ``AHEAD`` times closeness along (a tile straight
         ahead before a nearer one off to the side, as a list's arrow key goes to the next row, not to a
         neighbour in the same one). Found in the x strip, as hover and click find a tile, its reach doubled
-        until no product beyond it can be nearer: a few hundred products looked at on a map of any size."""
+        until no product beyond it can be nearer: no pass over every product, whatever the map's size."""
         reach, everything = self.tile, 2 * max(self.bounds.width(), self.bounds.height())
         while True:
             near = self.near(x, y, x, y, reach)
