@@ -266,3 +266,17 @@ def test_the_map_and_its_current_product_are_ringed_while_the_keyboard_is_on_the
     qtbot.waitUntil(lambda: not canvas.hasFocus())
     edge, ring = looks()
     assert not _near(edge, accent) and not any(_near(c, accent) for c in ring)
+
+
+def test_the_card_grows_to_a_longer_products_lines(window, real_map, qtbot):
+    """The card the keys (and hovering) show beside a product: shown before for a product of short lines, it
+    kept its width for the next one and cut its lines ("301.674.61 · Hardware & fittir")."""
+    result, products = real_map
+    canvas = window.canvas
+    canvas.show_map(result, products)
+    by_length = sorted(products.values(), key=lambda p: len(p.name) + len(p.category))
+    for product in (by_length[0], by_length[-1], by_length[len(by_length) // 2]):
+        canvas.card.show_product(product, QPoint(100, 100))
+        qtbot.wait(10)
+        for label in (canvas.card.name, canvas.card.detail):
+            assert label.width() >= label.sizeHint().width(), (product.sku, label.text())

@@ -502,6 +502,7 @@ class ProductCard(QFrame):
         self.name.setText(product_title(product.name, product.sku, product.category))
         self.detail.setText(product_detail(product.name, product.sku, product.category, product.price))
         self.show()
+        self.layout().activate()  # the new text's size now: else a card shown before kept its width, cutting a longer line
         self.adjustSize()
         bounds = self.parentWidget().rect()
         x = anchor.x() + CARD_GAP
