@@ -147,6 +147,9 @@ def test_the_map_of_an_empty_catalog_says_so_and_reports_no_error(qtbot, fresh_p
     view = win.map_view
     qtbot.waitUntil(lambda: view.task is None and view.status.text() == EMPTY, timeout=WAIT_MS)
     assert reported == [] and not view.canvas.points and view.result is None
+    # Refresh and Compare with… made the empty map again: greyed, saying what they wait for
+    assert not view.recompute.isEnabled() and not view.compare.isEnabled()
+    assert "no products" in view.recompute.toolTip() and "no products" in view.compare.toolTip()
 
 
 def test_an_empty_catalog_tab_says_what_to_import(qtbot, fresh_pipeline, settings, small_catalog):

@@ -51,6 +51,9 @@ from engine.pipeline import Pipeline
 HINT = ("Wheel or + −: zoom · right-drag: pan · drag: select several · double-click or 0: whole map · "
         "arrow keys: from product to product, Space or Enter: select it")
 EMPTY = "The catalog is empty: import products on the Catalog tab to see them on the map."
+EMPTY_TIP = "The catalog has no products yet: import some on the Catalog tab"
+REFRESH_TIP = "Read the map again (computed anew only when the catalog or embedder changed)"
+COMPARE_TIP = "Show another installed embedder's map beside this one"
 CANCELLING = "Cancelling… the map stops at its next step."
 # Products named in the selection list; the rest are counted. A rubber band over a big map selects
 # thousands, and the list was rebuilt whole on every move of the mouse (18,000 items: about 0.3 s each).
@@ -111,16 +114,17 @@ class MapView(QWidget):
         self._running = ""  # "active" or "compared": which map the running worker makes
         self._phase = ""  # what the running worker does, written by it before it reports progress
         self._status = ""
+        self._empty = False  # the catalog has no products: nothing to refresh or compare
         self._build()
 
     def _build(self) -> None:
         self.status = QLabel("The map is made when this tab is first shown.")
         self.status.setWordWrap(True)
         self.recompute = QPushButton("Refresh")
-        self.recompute.setToolTip("Read the map again (computed anew only when the catalog or embedder changed)")
+        self.recompute.setToolTip(REFRESH_TIP)
         self.recompute.clicked.connect(self.refresh)
         self.compare = QPushButton("Compare with…")
-        self.compare.setToolTip("Show another installed embedder's map beside this one")
+        self.compare.setToolTip(COMPARE_TIP)
         self.compare_menu = QMenu(self.compare)
         self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
         self.compare.setMenu(self.compare_menu)
@@ -223,6 +227,7 @@ class MapView(QWidget):
     def _loaded(self, loaded: Loaded | None) -> None:
         """``None``: the catalog is empty, a state of a fresh install to explain, not an error to report."""
         self.task = None
+        self._empty = loaded is None
         if loaded is None:
             self._show_empty()
             return
@@ -403,8 +408,9 @@ class MapView(QWidget):
         self.progress.setVisible(busy)
         self.cancel.setVisible(busy)
         self.cancel.setEnabled(busy)
-        self.recompute.setEnabled(not busy)
-        self.compare.setEnabled(not busy)
+        for button, tip in ((self.recompute, REFRESH_TIP), (self.compare, COMPARE_TIP)):
+            button.setEnabled(not busy and not self._empty)  # on with no products, they made an empty map again
+            button.setToolTip(EMPTY_TIP if self._empty else tip)
         if busy:
             self.progress.setRange(0, 0)
 
