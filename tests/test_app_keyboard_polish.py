@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from ikea_feed import write_feed
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAccessible, QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
@@ -122,7 +123,8 @@ def test_settings_opens_on_its_first_control_and_the_scroll_area_is_no_tab_stop(
 # -- 3. the Catalog tab's buttons act or say why not ----------------------------------------------------------------
 
 
-def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fresh_pipeline, ikea):
+def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fresh_pipeline, ikea, ikea_products,
+                                                                     tmp_path):
     """With no product, Remove selected and Find duplicates… were enabled and did nothing; Remove selected did nothing
     without a selection either. Each is enabled once it can act, and its tooltip says what it waits for."""
     from app.widgets.catalog_view import CatalogView
@@ -136,10 +138,10 @@ def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fre
     assert listed.args == [0]
     assert not view.remove.isEnabled() and "Select" in view.remove.toolTip()
     assert not view.find_duplicates.isEnabled() and "two products" in view.find_duplicates.toolTip()
-    fresh_pipeline.import_catalog(ikea / "products.csv")
+    fresh_pipeline.import_catalog(write_feed(ikea, ikea_products[:6], tmp_path / "feed.csv"))
     with qtbot.waitSignal(view.catalogChanged, timeout=WAIT_MS) as listed:
         view.refresh()
-    assert listed.args[0] > 1900 and view.find_duplicates.isEnabled() and not view.remove.isEnabled()
+    assert listed.args[0] == 6 and view.find_duplicates.isEnabled() and not view.remove.isEnabled()
     view.grid.setCurrentIndex(view.model.index(3))
     assert view.remove.isEnabled() and "Delete" in view.remove.toolTip()
     view.grid.clearSelection()
