@@ -182,7 +182,8 @@ QLineEdit:focus {{ border-color: {c.accent}; }}
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QListWidget, QListView, QTableWidget, QTableView {{ border: 1px solid {c.line}; border-radius: 6px; padding: 1px;
     background: {c.base}; }}
-QListView#productGrid, QListWidget#photoStrip {{ border: none; background: {c.window}; }}
+QListView#productGrid, QListWidget#photoStrip {{ border: 2px solid {c.window}; background: {c.window}; }}
+QListView#productGrid:focus, QListWidget#photoStrip:focus {{ border-color: {c.accent}; }}
 QListWidget#photoStrip::item:selected {{ background: {c.alternate}; color: {c.text}; }}
 QDockWidget::title {{ padding: 6px 10px; background: {c.window}; color: {c.muted}; }}
 QGroupBox {{ border: 1px solid {c.line}; border-radius: 8px; margin-top: 16px; padding: 12px 10px 8px 10px;

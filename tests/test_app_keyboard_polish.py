@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 from ikea_feed import write_feed
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAccessible, QColor
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QWidget
 
 from app import theme
 from app.settings import AppSettings
@@ -87,6 +87,38 @@ def test_a_focused_table_has_the_2_px_ring_a_list_has(qtbot, fresh_pipeline, loo
             assert before == 0 and edge(view, accent) >= 2, (window, edge(view, accent))
             assert view.viewport().geometry() == viewport, window
             window.close()
+    finally:
+        theme.apply(app, "light")
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_the_photos_strip_and_the_product_grid_are_ringed_too(qtbot, fresh_pipeline, look):
+    """The Photos strip and the Catalog's product grid have no border of their own, and their id rule outranked the
+    lists' focus ring: the keyboard on them showed nothing but the selected row. They are ringed as lists are,
+    their rows where they were."""
+    from app.widgets.catalog_view import CatalogView
+    from app.widgets.photo_strip import PhotoStrip
+
+    app = QApplication.instance()
+    theme.apply(app, look)
+    try:
+        accent, io = theme.colours().accent, Runner(2)
+        thumbnails = Thumbnails(io)
+        catalog = CatalogView(fresh_pipeline, Runner(1), io, thumbnails)
+        for view, window in ((PhotoStrip(thumbnails), None), (catalog.grid, catalog)):
+            holder = window or QWidget()
+            if window is None:
+                view.setParent(holder)
+                QLineEdit(holder).move(0, 300)  # somewhere else for the keyboard
+            qtbot.addWidget(holder)
+            shown(qtbot, holder)
+            other = next(w for w in holder.findChildren(QLineEdit) if w.isVisible())
+            other.setFocus(Qt.FocusReason.TabFocusReason)
+            before, viewport = edge(view, accent), view.viewport().geometry()
+            view.setFocus(Qt.FocusReason.TabFocusReason)
+            assert view.hasFocus() and before == 0 and edge(view, accent) >= 2, (view, edge(view, accent))
+            assert view.viewport().geometry() == viewport
+            holder.close()
     finally:
         theme.apply(app, "light")
 
