@@ -142,6 +142,29 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory, exported_models: 
     return data
 
 
+@pytest.fixture(scope="session")
+def real_map(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path):
+    """Every tenth shared product imported and embedded, its catalog map computed: (map, products by id). Once
+    a session: the map tests only read it."""
+    from ikea_feed import write_feed
+
+    from engine.catalog_map import catalog_map
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    data = tmp_path_factory.mktemp("tenth-map")
+    shutil.copytree(exported_models, data / "models")
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[::10]
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
+    report = pipeline.import_catalog(write_feed(ikea, rows, data / "feed.csv"))
+    assert report.added == len(rows), report.summary()
+    result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir)
+    products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
+    pipeline.close()
+    return result, products
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _models_env(shared_models: Path):
     """Point the engine at ../shared/models, as CI does, and keep user dirs out of tests."""

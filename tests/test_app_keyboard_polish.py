@@ -14,6 +14,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from ikea_feed import write_feed
+from keys import press, shown
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAccessible, QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QWidget
@@ -28,20 +29,6 @@ from engine.results import SceneObject
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 K = Qt.Key
-
-
-def press(qtbot, key: Qt.Key) -> QWidget:
-    """A key to whatever has the keyboard; returns what has it after."""
-    target = QApplication.focusWidget()
-    assert target is not None, "nothing has the keyboard"
-    qtbot.keyClick(target, key)
-    return QApplication.focusWidget()
-
-
-def shown(qtbot, window: QWidget) -> None:
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
 
 
 def spoken(widget: QWidget) -> str:

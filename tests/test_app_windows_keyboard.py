@@ -16,8 +16,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from keys import press, shown
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 from scene_copy import copy_data_dir
 
 from engine.pipeline import Pipeline
@@ -28,20 +29,6 @@ pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 K = Qt.Key
 ROOM = "bed-that-folds"  # a living room: a bed, chairs, tables, a shelf, a clock, frames
-
-
-def press(qtbot, key: Qt.Key) -> QWidget:
-    """A key to whatever has the keyboard; returns what has it after."""
-    target = QApplication.focusWidget()
-    assert target is not None, "nothing has the keyboard"
-    qtbot.keyClick(target, key)
-    return QApplication.focusWidget()
-
-
-def shown(qtbot, window: QWidget) -> None:
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
 
 
 @pytest.fixture

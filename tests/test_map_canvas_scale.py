@@ -11,47 +11,23 @@ openTSNE) and on a synthetic one of 20,000 products. No timing is asserted.
 
 from __future__ import annotations
 
-import csv
 import os
-import shutil
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import double_click  # noqa: E402
-from ikea_feed import write_feed  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt  # noqa: E402
 
 from app.thumbnails import Thumbnails  # noqa: E402
 from app.widgets.map_canvas import SIDE, MapCanvas, MapPoint, tile_side  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.catalog import Product  # noqa: E402
-from engine.catalog_map import CatalogMap, catalog_map  # noqa: E402
+from engine.catalog_map import CatalogMap  # noqa: E402
 
-EVERY = 10
 CTRL = Qt.KeyboardModifier.ControlModifier
 LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture(scope="module")
-def real_map(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path):
-    """Every tenth shared product imported and embedded, its map computed: (map, products by id)."""
-    from engine.pipeline import Pipeline
-    from engine.settings import Settings
-
-    data = tmp_path_factory.mktemp("map-scale")
-    shutil.copytree(exported_models, data / "models")
-    with open(ikea / "products.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))[::EVERY]
-    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
-    report = pipeline.import_catalog(write_feed(ikea, rows, data / "feed.csv"))
-    assert report.added == len(rows), report.summary()
-    result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir)
-    products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
-    pipeline.close()
-    return result, products
 
 
 @pytest.fixture
