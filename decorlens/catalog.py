@@ -88,6 +88,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {counted(pipeline.catalog.count(), 'product')}")
+    absent = report.absent_line(Path(args.source).name)
+    if absent:
+        note(f"{absent}; `decorlens catalog remove SKU …` removes them")
     why = report.nothing_imported()
     if why is not None:  # a failed import, not a success, and not a bug's exit code: a script checks it
         reasons = " (the reasons are above)" if report.skipped else ""

@@ -478,6 +478,10 @@ class Catalog:
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
 
+    def skus_not_in(self, skus: set[str]) -> list[str]:
+        """The catalog's SKUs that ``skus`` lacks, sorted: the products a re-imported feed no longer lists."""
+        return [sku for (sku,) in self.db.execute("SELECT sku FROM products ORDER BY sku") if sku not in skus]
+
     def sample(self, n: int) -> list[Product]:
         """``n`` products spread over the catalog, the same ones on every call (a fixed hash of the id
         orders them), so a sample drawn from a million rows is one scan, not ``n`` sorted queries."""

@@ -36,8 +36,10 @@ from engine.downloads import Overdue, chunks, open_until
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, load_image
+from engine.words import counted
 
 CHUNK = 64
+ABSENT_NAMED = 5  # SKUs an import names of the products its source no longer lists
 CATALOG_MAX_SIDE = 1024  # product shots are embedded at 224; no need to decode them bigger
 # Image downloads: a stalled or dribbling server (one byte every few seconds) must not hold up an import.
 DOWNLOAD_TIMEOUT_S = 15.0  # per socket operation
@@ -96,6 +98,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (sku or file, reason)
+    absent: list[str] = field(default_factory=list)  # SKUs the catalog holds and the source does not list (kept)
 
     def count(self, change: str) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words)."""
@@ -104,6 +107,17 @@ class ImportReport:
     def summary(self) -> str:
         text = f"{self.added:,} added, {self.updated:,} updated, {self.unchanged:,} unchanged"
         return text + (f", {len(self.skipped):,} skipped" if self.skipped else "")
+
+    def absent_line(self, source: str) -> str | None:
+        """The catalog's products ``source`` does not list, or None. They are kept (a feed may carry one
+        supplier's range of several), but a weekly feed that dropped 20 products left them in the catalog,
+        matched in photos, and the import said nothing of them."""
+        if not self.absent:
+            return None
+        named = ", ".join(self.absent[:ABSENT_NAMED])
+        more = f" and {len(self.absent) - ABSENT_NAMED:,} more" if len(self.absent) > ABSENT_NAMED else ""
+        are = "is" if len(self.absent) == 1 else "are"
+        return f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): {named}{more}"
 
     def nothing_imported(self) -> str | None:
         """Why an import took no product, or None if it took some: "0 added" alone read as a success."""
@@ -187,6 +201,7 @@ def import_rows(
                 done += len(chunk)
                 if progress:
                     progress(done, len(rows))
+            report.absent = catalog.skus_not_in({row.sku for row in rows if row.sku})
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()

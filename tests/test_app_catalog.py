@@ -232,6 +232,27 @@ def test_an_import_that_took_nothing_says_so_as_an_error(qtbot, fresh_pipeline, 
     assert fresh_pipeline.catalog.count() == 0
 
 
+def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot, fresh_pipeline, settings, ikea,
+                                                                          ikea_products, tmp_path):
+    """A weekly feed that dropped 2 of last week's products said "Catalog import done: 0 added, 0 updated,
+    4 unchanged." and left them in the catalog, matched in photos, with no way to find them but by SKU."""
+    from ikea_feed import write_feed
+
+    clocks = [r for r in ikea_products if r["category"] == "clock"][:6]
+    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    said: list[tuple[str, str]] = []
+    view.message.connect(lambda text, level: said.append((text, level)))
+    for week, rows in (("week1.csv", clocks), ("week2.csv", clocks[2:])):
+        with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+            view.import_from(write_feed(ikea, rows, tmp_path / week))
+    dropped = sorted(r["product_id"] for r in clocks[:2])
+    text, level = said[-1]
+    assert level == "done" and f"2 products of the catalog are not in week2.csv (kept): {', '.join(dropped)}" in text
+    qtbot.waitUntil(lambda: sorted(view.selected_skus()) == dropped, timeout=WAIT_MS)
+    assert view.only_chip.text() == "Not in week2.csv: 2 ✕" and view.remove.isEnabled()
+    assert fresh_pipeline.catalog.count() == 6
+
+
 def _product_image(root: Path, sku: str):
     from engine.imageio import load_image
 

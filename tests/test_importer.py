@@ -563,3 +563,31 @@ def test_an_import_summary_groups_thousands_as_the_app_and_cli_write_counts():
 
     report = ImportReport(added=1955, updated=12_000, unchanged=0, skipped=[("x", "why")] * 1001)
     assert report.summary() == "1,955 added, 12,000 updated, 0 unchanged, 1,001 skipped"
+
+
+def test_a_feed_that_dropped_products_names_those_the_catalog_still_holds(tmp_path: Path, ikea: Path,
+                                                                          ikea_products: list[dict[str, str]]):
+    """Week 2's feed dropped products of week 1: they stayed in the catalog, matched in photos, and the import
+    said "… unchanged; catalog has 12 products" with no word of them. They are kept (a feed may be one
+    supplier's range of several) and named; a SKU skipped for its missing photo is in the feed, not absent."""
+    from ikea_feed import write_feed
+
+    lamps = [r for r in ikea_products if r["category"] == "lamp"][:12]
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "week1.csv"))
+    week2 = write_feed(ikea, lamps[3:], tmp_path / "week2.csv",
+                       extra=[(lamps[0]["product_id"], "photo gone", "lamp", str(tmp_path / "gone.jpg"))])
+    report = pipe.import_catalog(week2)
+    dropped = sorted(r["product_id"] for r in lamps[1:3])
+    assert report.absent == dropped and pipe.catalog.count() == 12
+    assert report.absent_line("week2.csv") == f"2 products of the catalog are not in week2.csv (kept): {', '.join(dropped)}"
+    again = pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "week3.csv"))
+    assert again.absent == [] and again.absent_line("week3.csv") is None
+
+
+def test_the_absent_line_names_five_and_counts_the_rest():
+    from engine.importer import ImportReport
+
+    report = ImportReport(absent=[f"S-{n}" for n in range(1, 1203)])
+    assert report.absent_line("feed.csv") == ("1,202 products of the catalog are not in feed.csv (kept): "
+                                              "S-1, S-2, S-3, S-4, S-5 and 1,197 more")

@@ -430,7 +430,12 @@ class CatalogView(QWidget):
         self._set_importing(False)
         skipped = "; first skipped: " + " — ".join(report.skipped[0]) if report.skipped else ""
         why = report.nothing_imported()
-        if why is None:
+        absent = report.absent_line(source.name) if why is None else None
+        if absent:  # listed, all selected: one Remove selected takes out what the supplier dropped
+            self.message.emit(f"Catalog import done: {report.summary()}{skipped}. {absent}; they are listed "
+                              "and selected now: Remove selected removes them, ✕ beside the search shows all.", "done")
+            self.show_skus(report.absent, f"Not in {source.name}")
+        elif why is None:
             self.message.emit(f"Catalog import done: {report.summary()}{skipped}.", "done")
         else:  # not "done" in green: nothing was
             self.message.emit(f"Nothing imported from {source.name}: {why}{skipped}.", "error")
