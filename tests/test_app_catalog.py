@@ -228,7 +228,7 @@ def test_an_import_that_took_nothing_says_so_as_an_error(qtbot, fresh_pipeline, 
     with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
         view.import_from(folder)
     text, level = said[-1]
-    assert level == "error" and text.startswith("Nothing imported from loose: 2 skipped; first skipped:")
+    assert level == "error" and text.startswith("Nothing imported from loose: 2 skipped.\nSkipped ")
     assert fresh_pipeline.catalog.count() == 0
 
 
@@ -251,6 +251,35 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     qtbot.waitUntil(lambda: sorted(view.selected_skus()) == dropped, timeout=WAIT_MS)
     assert view.only_chip.text() == "Not in week2.csv: 2 ✕" and view.remove.isEnabled()
     assert fresh_pipeline.catalog.count() == 6
+
+
+def test_every_skipped_row_of_an_import_is_said_on_a_line_of_its_own(qtbot, fresh_pipeline, settings, ikea,
+                                                                    ikea_products, tmp_path):
+    """A feed with a SKU given twice and a row whose photo is missing said "…, 2 skipped; first skipped: C-1 — the
+    same SKU comes again later…": the missing photo was named nowhere in the app. A newline in a path stays on
+    its line; past five rows the rest are counted."""
+    from ikea_feed import write_feed
+
+    clocks = [r for r in ikea_products if r["category"] == "clock"][:2]
+    bad = [("C-1", "first", "clock", str(ikea / clocks[0]["image"])), ("C-1", "again", "clock", str(ikea / clocks[1]["image"])),
+           ("GONE", "photo missing", "clock", str(tmp_path / "gone.jpg")),
+           ("NL", "path with a newline", "clock", str(tmp_path / "two\nlines.jpg"))]
+    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    said: list[tuple[str, str]] = []
+    view.message.connect(lambda text, level: said.append((text, level)))
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(write_feed(ikea, clocks, tmp_path / "feed.csv", extra=bad))
+    text, level = said[-1]
+    assert level == "done" and text.split("\n") == [
+        "Catalog import done: 3 added, 0 updated, 0 unchanged, 3 skipped.",
+        "Skipped C-1: the same SKU comes again later (line 5); that later row is kept",
+        f"Skipped GONE: {tmp_path / 'gone.jpg'}: no such file",
+        f"Skipped NL: {tmp_path}/two\\u000alines.jpg: no such file",
+    ]
+    from app.widgets.catalog_view import skipped_lines
+
+    assert skipped_lines([(f"S-{n}", "no such file") for n in range(1, 1008)])[4:] == [
+        "Skipped S-5: no such file", "… and 1,002 more skipped."]
 
 
 def _product_image(root: Path, sku: str):

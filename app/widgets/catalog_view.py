@@ -62,6 +62,8 @@ TILE = QSize(168, 190)
 ICON = QSize(128, 128)
 SEARCH_DELAY_MS = 250
 ROOT = QModelIndex()
+SKIPPED_NAMED = 5  # skipped rows an import's message names, one line each
+ONE_LINE = str.maketrans({"\n": "\\u000a", "\r": "\\u000d"})
 
 
 class ProductModel(QAbstractListModel):
@@ -200,6 +202,15 @@ class ProductGrid(QListView):
             area = self.viewport().rect().adjusted(40, 0, -40, 0)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             painter.end()
+
+
+def skipped_lines(skipped: list[tuple[str, str]]) -> list[str]:
+    """One line per skipped row, the first SKIPPED_NAMED of them, then how many more: the message named only the
+    first, so a second bad row (a photo missing) was said nowhere in the app. A newline the feed put in a SKU or
+    a path shows as ``\\u000a``, as the CLI shows it: it would make a line of its own, worded by the feed."""
+    lines = [f"Skipped {where}: {why}".translate(ONE_LINE) for where, why in skipped[:SKIPPED_NAMED]]
+    more = len(skipped) - SKIPPED_NAMED
+    return lines + ([f"… and {more:,} more skipped."] if more > 0 else [])
 
 
 class CatalogView(QWidget):
@@ -428,17 +439,16 @@ class CatalogView(QWidget):
 
     def _imported(self, source: Path, report: ImportReport) -> None:
         self._set_importing(False)
-        skipped = "; first skipped: " + " — ".join(report.skipped[0]) if report.skipped else ""
         why = report.nothing_imported()
+        lines = [f"Catalog import done: {report.summary()}." if why is None else
+                 f"Nothing imported from {source.name}: {why}."]
+        lines += skipped_lines(report.skipped)
         absent = report.absent_line(source.name) if why is None else None
         if absent:  # listed, all selected: one Remove selected takes out what the supplier dropped
-            self.message.emit(f"Catalog import done: {report.summary()}{skipped}. {absent}; they are listed "
-                              "and selected now: Remove selected removes them, ✕ beside the search shows all.", "done")
+            lines.append(f"{absent}; they are listed and selected now: Remove selected removes them, ✕ beside "
+                         "the search shows all.")
             self.show_skus(report.absent, f"Not in {source.name}")
-        elif why is None:
-            self.message.emit(f"Catalog import done: {report.summary()}{skipped}.", "done")
-        else:  # not "done" in green: nothing was
-            self.message.emit(f"Nothing imported from {source.name}: {why}{skipped}.", "error")
+        self.message.emit("\n".join(lines), "done" if why is None else "error")  # not "done" in green: nothing was
         self.refresh()
         self.importFinished.emit(report)
 
