@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -84,6 +84,7 @@ CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
 PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra"
 TABLES = ("meta", "products", "vectors", "tombstones")  # besides schema_version: what every command reads
 TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price")
+CHANGED_FIELDS = ("price", "name", "image_hash", "category", "url", "image_path", "extra")  # what an update may change
 
 
 @dataclass
@@ -127,6 +128,7 @@ class Upserted(NamedTuple):
     id: int
     reembed: bool  # new, or its image or category changed: its vector is to be made again
     change: Literal["added", "updated", "unchanged"]  # "updated": any of its fields differs
+    fields: tuple[str, ...] = ()  # the fields an update changed, as Product names them ("price", "image_hash", …)
 
 
 class CatalogBusyError(CatalogError):
@@ -417,8 +419,10 @@ class Catalog:
         )
         if changed:  # the vector must be rewritten at this revision so the index picks it up
             self.db.execute("DELETE FROM vectors WHERE product_id = ?", (old.id,))
-        same = replace(product, id=old.id) == old
-        return Upserted(old.id, changed, "unchanged" if same else "updated")
+        fields = tuple(f for f in CHANGED_FIELDS if getattr(old, f) != getattr(product, f))
+        if "image_hash" in fields:  # a new photo, not also a "new photo path"
+            fields = tuple(f for f in fields if f != "image_path")
+        return Upserted(old.id, changed, "updated" if fields else "unchanged", fields)
 
     def remove(self, skus: Iterable[str]) -> int:
         """Delete products by sku in one transaction, after a backup; returns how many existed."""

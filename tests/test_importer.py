@@ -591,3 +591,23 @@ def test_the_absent_line_names_five_and_counts_the_rest():
     report = ImportReport(absent=[f"S-{n}" for n in range(1, 1203)])
     assert report.absent_line("feed.csv") == ("1,202 products of the catalog are not in feed.csv (kept): "
                                               "S-1, S-2, S-3, S-4, S-5 and 1,197 more")
+
+
+def test_an_update_says_which_fields_changed(tmp_path: Path, ikea: Path, ikea_products: list[dict[str, str]]):
+    """Week 2 repriced 2 lamps, renamed 1 and gave 1 SKU another product's photo and category: the import said
+    "4 updated" and left the merchandiser to guess which of them was a mistake in the feed."""
+    from ikea_feed import write_feed
+
+    lamps = [r for r in ikea_products if r["category"] == "lamp"][:6]
+    clock = next(r for r in ikea_products if r["category"] == "clock")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    assert pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "week1.csv")).summary() == (
+        "6 added, 0 updated, 0 unchanged")
+    feed = tmp_path / "week2.csv"
+    write_feed(ikea, [*lamps[:3], {**lamps[3], "name": "renamed"}], feed)
+    feed.write_text(feed.read_text().replace("sku,name,category,image", "sku,name,category,image,price")
+                    + f"{lamps[4]['product_id']},{lamps[4]['name']},lamp,{ikea / lamps[4]['image']},12.50\n"
+                    + f"{lamps[5]['product_id']},{lamps[5]['name']},clock,{ikea / clock['image']},9.99\n")
+    report = pipe.import_catalog(feed)
+    assert report.summary() == "0 added, 3 updated (2 prices, 1 name, 1 photo, 1 category), 3 unchanged"
+    assert report.changed == {"name": 1, "price": 2, "image_hash": 1, "category": 1}
