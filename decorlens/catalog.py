@@ -88,6 +88,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {counted(pipeline.catalog.count(), 'product')}")
+    unsearched = report.unsearched_line(pipeline.categories)
+    if unsearched:
+        note(unsearched)
     absent = report.absent_line(Path(args.source).name)
     if absent:
         note(f"{absent}; `decorlens catalog remove SKU …` removes them")

@@ -32,6 +32,8 @@ import numpy as np
 
 from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
+from engine.categories import FILE_NAME as CATEGORY_FILE
+from engine.categories import CategoryMap
 from engine.downloads import Overdue, chunks, open_until
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
@@ -107,6 +109,7 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (sku or file, reason)
     absent: list[str] = field(default_factory=list)  # SKUs the catalog holds and the source does not list (kept)
     changed: dict[str, int] = field(default_factory=dict)  # products updated per field changed ("price": 25)
+    categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -133,6 +136,22 @@ class ImportReport:
         more = f" and {len(self.absent) - ABSENT_NAMED:,} more" if len(self.absent) > ABSENT_NAMED else ""
         are = "is" if len(self.absent) == 1 else "are"
         return f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): {named}{more}"
+
+    def unsearched_line(self, categories: CategoryMap) -> str | None:
+        """The products stored in a category no tag searches, or None: a feed's "spaceship" (or "Sofas" for
+        "sofa") imported without a word, and no photo could ever match those products."""
+        searched = {c for listed in categories.search.values() for c in listed}
+        lost = {c: n for c, n in sorted(self.categories.items()) if c not in searched}
+        if not lost:
+            return None
+        named = ", ".join(f"{c} ({n:,})" for c, n in list(lost.items())[:ABSENT_NAMED])
+        more = f" and {len(lost) - ABSENT_NAMED:,} more" if len(lost) > ABSENT_NAMED else ""
+        products = sum(lost.values())
+        which = "a category" if len(lost) == 1 else "categories"
+        it = "it" if len(lost) == 1 else "them"
+        return (f"{counted(products, 'product')} in {which} no tag searches, so no photo will match "
+                f"{'it' if products == 1 else 'them'}: {named}{more}; correct the feed, or add {it} to the data "
+                f"folder's {CATEGORY_FILE}")
 
     def nothing_imported(self) -> str | None:
         """Why an import took no product, or None if it took some: "0 added" alone read as a success."""
@@ -207,6 +226,7 @@ def import_rows(
                     if stored.reembed:
                         to_embed.append((stored.id, product.image_hash, image))
                     report.count(stored.change, stored.fields)
+                    report.categories[product.category] = report.categories.get(product.category, 0) + 1
                 if to_embed:
                     images = [img for _, _, img in to_embed]
                     vectors = matcher.embed_tensors(images) if prepare_pixels else matcher.embed(images)

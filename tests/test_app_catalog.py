@@ -282,6 +282,23 @@ def test_every_skipped_row_of_an_import_is_said_on_a_line_of_its_own(qtbot, fres
         "Skipped S-5: no such file", "… and 1,002 more skipped."]
 
 
+def test_an_import_says_which_products_no_tag_will_match(qtbot, fresh_pipeline, settings, ikea, ikea_products,
+                                                         tmp_path):
+    """A product of the feed's category "spaceship" was "added" in green, and no photo could ever match it."""
+    from ikea_feed import write_feed
+
+    clocks = [r for r in ikea_products if r["category"] == "clock"][:2]
+    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    said: list[tuple[str, str]] = []
+    view.message.connect(lambda text, level: said.append((text, level)))
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(write_feed(ikea, clocks[:1], tmp_path / "feed.csv", extra=[
+            ("BAD-CAT", "clock", "spaceship", str(ikea / clocks[1]["image"]))]))
+    assert said[-1][0].split("\n")[1:] == [(
+        "1 product in a category no tag searches, so no photo will match it: spaceship (1); correct the feed, or "
+        "add it to the data folder's categories.yaml.")]
+
+
 def _product_image(root: Path, sku: str):
     from engine.imageio import load_image
 

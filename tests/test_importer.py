@@ -611,3 +611,24 @@ def test_an_update_says_which_fields_changed(tmp_path: Path, ikea: Path, ikea_pr
     report = pipe.import_catalog(feed)
     assert report.summary() == "0 added, 3 updated (2 prices, 1 name, 1 photo, 1 category), 3 unchanged"
     assert report.changed == {"name": 1, "price": 2, "image_hash": 1, "category": 1}
+
+
+def test_products_in_a_category_no_tag_searches_are_named(tmp_path: Path, ikea: Path,
+                                                         ikea_products: list[dict[str, str]]):
+    """A feed's unknown category ("spaceship", or "Sofas" for "sofa") imported without a word, and no photo's tag
+    could ever match those products. The categories the map searches pass in silence."""
+    from ikea_feed import write_feed
+
+    from engine.categories import CategoryMap
+
+    lamps = [r for r in ikea_products if r["category"] == "lamp"][:4]
+    feed = write_feed(ikea, lamps[:2], tmp_path / "feed.csv", extra=[
+        (lamps[2]["product_id"], "lamp", "spaceship", str(ikea / lamps[2]["image"])),
+        (lamps[3]["product_id"], "lamp", "Sofas", str(ikea / lamps[3]["image"]))])
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    report = pipe.import_catalog(feed)
+    assert report.unsearched_line(CategoryMap.load()) == (
+        "2 products in categories no tag searches, so no photo will match them: Sofas (1), spaceship (1); correct "
+        "the feed, or add them to the data folder's categories.yaml")
+    known = pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "lamps.csv"))
+    assert known.unsearched_line(CategoryMap.load()) is None
