@@ -239,7 +239,8 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     from ikea_feed import write_feed
 
     clocks = [r for r in ikea_products if r["category"] == "clock"][:6]
-    view = make_window(qtbot, fresh_pipeline, settings).catalog
+    win = make_window(qtbot, fresh_pipeline, settings)
+    view = win.catalog
     said: list[tuple[str, str]] = []
     view.message.connect(lambda text, level: said.append((text, level)))
     for week, rows in (("week1.csv", clocks), ("week2.csv", clocks[2:])):
@@ -251,6 +252,8 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     qtbot.waitUntil(lambda: sorted(view.selected_skus()) == dropped, timeout=WAIT_MS)
     assert view.only_chip.text() == "Not in week2.csv: 2 ✕" and view.remove.isEnabled()
     assert fresh_pipeline.catalog.count() == 6
+    # a report of several lines stays until closed: it faded in 8 seconds, as one line of news does
+    assert win.message.isVisible() and win.message.waiting and "not in week2.csv" in win.message.text.text()
 
 
 def test_every_skipped_row_of_an_import_is_said_on_a_line_of_its_own(qtbot, fresh_pipeline, settings, ikea,

@@ -77,14 +77,16 @@ class MessageBar(QFrame):
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
         self.level, self.page = level, page
-        self.waiting = level == "error" or bool(action)
+        # a report of several lines (an import's skipped rows, the products its feed no longer lists) is read, not
+        # glanced at: it faded in 8 seconds mid-reading
+        self.waiting = level == "error" or bool(action) or "\n" in text
         self._colour()
         self.text.setText(text)
         self.button.setText(action)
         self.button.setVisible(bool(action))
         self.show()
         self._fit()
-        if self.waiting:  # errors and calls to action wait for the user
+        if self.waiting:  # errors, calls to action and reports wait for the user
             self._timer.stop()
         else:
             self._timer.start(INFO_SECONDS * 1000)
