@@ -38,9 +38,13 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps(report(catalog, args.sku, seen, together), indent=2, ensure_ascii=False))
         return 0
     name = product.name if product else "(no longer in the catalog)"
-    photos = len({s.photo for s in every})
+    photos, tagged = len({s.photo for s in every}), photo_count(catalog)
+    if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
+        print(f"{one_field(args.sku)} {one_field(name)}: no photos are tagged yet; `decorlens tag FOLDER --out DIR` "
+              "(or opening photos in the app) tags them, then this lists where the product is matched")
+        return 0
     print(f"{one_field(args.sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
-          f"{counted(photo_count(catalog), 'tagged photo')}")
+          f"{counted(tagged, 'tagged photo')}")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
         mark = "confirmed" if s.confirmed else s.kind

@@ -363,6 +363,15 @@ def test_a_photo_or_folder_that_is_not_there_stops_the_batch_before_it_starts(da
         assert not out.exists()
 
 
+def test_where_before_any_photo_is_tagged_says_how_to_tag_them(data_dir: Path, ikea_products,
+                                                               capsys: pytest.CaptureFixture[str]):
+    """`where SKU` on a catalog with no tagged photo said "best match of 0 tags in 0 of 0 tagged photos"."""
+    sku = next(r["product_id"] for r in ikea_products if r["category"] == "sofa")
+    assert main(["--data-dir", str(data_dir), "where", sku]) == 0
+    out = capsys.readouterr().out
+    assert "no photos are tagged yet" in out and "decorlens tag" in out and "0 tags" not in out
+
+
 def test_the_batch_and_where_used_say_photos_and_tags_as_the_app_does(data_dir: Path, scene_path, tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]):
     """`tag` ended in "tagged 2 of 2 scenes (17 objects)" and `where` in "best match of 3 objects … object 2 [sofa]"
