@@ -429,6 +429,10 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     seen = where_used(pipe.catalog, sku)
     qtbot.waitUntil(lambda: panel.sightings.count() == len(seen), timeout=60_000)
     assert panel.together.count() == len(goes_with(pipe.catalog, sku))
+    # the rows are tags, in fewer photos: both counted ("best match in 2 photos" over 5 rows said nothing of them)
+    photos = len({s.photo for s in seen})
+    assert panel.title.text().endswith(f"best match of {len(seen)} tag{'s' * (len(seen) != 1)} in {photos} "
+                                       f"photo{'s' * (photos != 1)}")
     first = panel.sightings.item(0)
     assert not first.icon().isNull() and Path(seen[0].photo).name in first.text()
     # how it matched, in the words of the matches panel's badge ("Similar 0.58", "Likely the same 0.81")
@@ -483,7 +487,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
     panel.mode.setCurrentIndex(LOOKS_LIKE)
     hits = rooms_like(pipe, product_vector(pipe, sku), ALIKE)
     qtbot.waitUntil(lambda: panel.sightings.count() == len(hits) > 0, timeout=60_000)
-    assert f"of {photo_count(pipe.catalog)} tagged" in panel.title.text()
+    assert f": {len(hits)} of {photo_count(pipe.catalog)} tagged photos, closest object first" in panel.title.text()
     texts = [panel.sightings.item(i).text() for i in range(panel.sightings.count())]
     assert [t.split("\n")[0] for t in texts] == [Path(h.photo).name for h in hits]
     assert [("matched to it" in t) for t in texts] == [h.sku == sku for h in hits]
@@ -756,10 +760,10 @@ def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_categor
 
     panel.show_product(sku)
     listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE), sku)
-    assert "in any category" in title() and panel.category.currentData() == ""
+    assert "objects of every category" in title() and panel.category.currentData() == ""
     assert panel.category_row.isVisible() and panel.category.count() == len(pipe.catalog.category_counts()) + 1
     choose(category)
-    qtbot.waitUntil(lambda: "in any category" not in title(), timeout=60_000)
+    qtbot.waitUntil(lambda: "objects of every category" not in title(), timeout=60_000)
     listed("Looks like", rooms_like(pipe, product_vector(pipe, sku), ALIKE, category=category), sku)
     assert panel.grab().save(str(tmp_path / "looks-like-category.png"))
 
@@ -768,12 +772,12 @@ def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_categor
     query = embed_product_photo(pipe, supplier)
     panel.show_photo(supplier)  # another question compares every object again
     listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE))
-    assert "in any category" in title() and panel.category.currentData() == ""
+    assert "objects of every category" in title() and panel.category.currentData() == ""
     choose(category)
-    qtbot.waitUntil(lambda: "in any category" not in title(), timeout=60_000)
+    qtbot.waitUntil(lambda: "objects of every category" not in title(), timeout=60_000)
     listed("Looks like supplier.jpg: ", rooms_like(pipe, query, ALIKE, category=category))
     panel.show_product(sku)
-    qtbot.waitUntil(lambda: "in any category" in title(), timeout=60_000)
+    qtbot.waitUntil(lambda: "objects of every category" in title(), timeout=60_000)
     assert panel.category.currentData() == ""
     panel.mode.setCurrentIndex(0)
     assert not panel.category_row.isVisible()  # Matched in has nothing to narrow

@@ -49,6 +49,7 @@ from engine.scene_memory import (
     rooms_like,
     where_used,
 )
+from engine.words import counted
 
 CROP = QSize(96, 96)
 PRODUCT = QSize(40, 40)  # a Goes with row's product photo
@@ -337,15 +338,14 @@ class WhereUsedPanel(QWidget):
         event.acceptProposedAction()
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'s' if count != 1 else ''}"
-
-
 def _matched_title(found: Found) -> str:
+    """Tags and photos both counted, as `decorlens where` does: "best match in 2 photos" over a list of 5 rows
+    (4 tags in one photo) left the rows unexplained."""
     photos = len({s.photo for s, _ in found.sightings})
     if not found.sightings:
         return f"Where used: {found.title} — not matched in any tagged photo yet"
-    return f"Where used: {found.title} — best match in {_plural(photos, 'photo')}"
+    return (f"Where used: {found.title} — best match of {counted(len(found.sightings), 'tag')} in "
+            f"{counted(photos, 'photo')}")
 
 
 def _alike_title(found: Found) -> str:
@@ -353,10 +353,11 @@ def _alike_title(found: Found) -> str:
     if not found.tagged:
         return f"Looks like {found.title}: no tagged photos yet. Open or tag room photos first."
     if not found.sightings and found.category:
-        return (f"Looks like {found.title}: no object of the {_plural(found.tagged, 'tagged photo')} is of this "
+        return (f"Looks like {found.title}: no object of the {counted(found.tagged, 'tagged photo')} is of this "
                 f"category; choose {EVERY} above to compare them all")
-    return (f"Looks like {found.title}: the {_plural(len(found.sightings), 'photo')} of {found.tagged:,} tagged "
-            f"with the most alike object{'' if found.category else ' in any category'}, closest first")
+    # "the 3 photos of 3 tagged with the most alike object" read awkwardly: said as `decorlens search --scenes` says it
+    return (f"Looks like {found.title}: {len(found.sightings):,} of {counted(found.tagged, 'tagged photo')}, "
+            f"closest object first{'' if found.category else ' (objects of every category)'}")
 
 
 def _how(seen: Sighting, found: Found) -> str:
