@@ -441,21 +441,26 @@ class TileLayer(QGraphicsItem):
             lit.draw(painter, self.thumbnail(lit.product.image_path))
             lit.draw_ring(painter)
         if self.focused and self.current is not None:
-            self._draw_current(painter, self.point(self.current), option.palette.color(QPalette.ColorRole.Highlight))
+            self._draw_current(painter, self.point(self.current), option.palette.color(QPalette.ColorRole.Highlight),
+                               exposed)
 
-    def _draw_current(self, painter: QPainter, current: MapPoint, accent: QColor) -> None:
+    def _draw_current(self, painter: QPainter, current: MapPoint, accent: QColor, exposed: QRectF) -> None:
         """The keyboard's product, raised above the others, in a ring of the accent colour (a white line
         outside it, for the dark frames), ``CURRENT_MIN`` px across at the least: a tile on the whole map is
-        a few pixels, and the lit and selected rings around it are orange and dark."""
-        current.draw(painter, self.thumbnail(current.product.image_path))
+        a few pixels, and the lit and selected rings around it are orange and dark. Not where it is out of the
+        ``exposed`` part: a zoomed-in repaint draws only what is in view."""
         to_view = painter.worldTransform()
         side = max(to_view.mapRect(current.frame()).width() + 2 * CURRENT_GAP, CURRENT_MIN)
         ring = QRectF(0, 0, side, side)
         ring.moveCenter(to_view.map(current.pos()))
+        pen = FOCUS_RING + 3.0  # the white line's width: the widest drawn round the ring
+        if not ring.adjusted(-pen, -pen, pen, pen).intersects(to_view.mapRect(exposed)):
+            return
+        current.draw(painter, self.thumbnail(current.product.image_path))
         painter.save()
         painter.resetTransform()
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for colour, width in ((QColor(WHITE), FOCUS_RING + 3.0), (accent, FOCUS_RING + 1.0)):  # white shows each side
+        for colour, width in ((QColor(WHITE), pen), (accent, FOCUS_RING + 1.0)):  # white shows each side
             painter.setPen(QPen(colour, width))
             painter.drawRoundedRect(ring, 5, 5)
         painter.restore()
