@@ -15,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from map_data import synthetic  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette  # noqa: E402
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget  # noqa: E402
@@ -56,15 +57,6 @@ def window(qtbot):
     yield top
     canvas.clear()
     runner.shutdown()
-
-
-def synthetic(n: int, seed: int = 0) -> tuple[CatalogMap, dict[int, Product]]:
-    """``n`` products at seeded random places, three categories, no photo (nothing to decode)."""
-    ids = np.arange(1, n + 1)
-    products = {int(i): Product(sku=f"S{i}", name=f"product {i}", category=("sofa", "lamp", "rug")[i % 3],
-                                image_path="", id=int(i)) for i in ids}
-    xy = np.random.default_rng(seed).random((n, 2)).astype(np.float32)
-    return CatalogMap("test", "test", 0, ids, xy), products
 
 
 class Places:
