@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from engine.review_queue import review_queue
+from engine.review_queue import queue_head, review_queue
 from engine.scene_memory import objects_of, remember
 
 ROOM = "bed-that-folds"  # chairs, tables, a shelf: categories the catalog below sells
@@ -41,6 +41,8 @@ def test_a_product_sold_twice_with_one_photo_is_not_its_own_runner_up(fresh_pipe
                and catalog.get_by_sku(o.matches[0].sku).image_hash == catalog.get_by_sku(o.matches[1].sku).image_hash]
     assert twinned, "a tag whose two best matches are one photo"
     queue = review_queue(catalog)
+    head, total = queue_head(catalog, 2)  # the window's list and count: one query, the rest not read
+    assert head == queue[:2] and total == len(queue) > 2
     by_number = {item.number: item for item in queue}
     for item in queue:
         best, runner_up = catalog.get_by_sku(item.best_sku), catalog.get_by_sku(item.runner_up_sku)

@@ -36,10 +36,9 @@ from app.widgets.where_used import CROP, centred, object_image, photo_pixels
 from app.workers import Job, Runner, Task
 from engine.catalog import Catalog, Product
 from engine.pipeline import Pipeline
-from engine.review_queue import ReviewItem, review_queue
+from engine.review_queue import ReviewItem, queue_head
 
 LIMIT = 200  # rows listed: the least sure tags
-EVERY = -1  # review_queue's limit for the whole queue (SQLite's LIMIT -1), to say how many tags it holds
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
 GAP = 5  # how far apart the two products' scores are: the closer, the less sure the tag
 GAP_TIP = ("How much better the best match scored than the runner-up: the smaller the gap, the closer the call, "
@@ -207,10 +206,9 @@ def _summary(listed: int, total: int) -> str:
 def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, Product], int]:
     """The queue's first ``LIMIT`` tags, the products they name, and how many tags the whole queue holds, read
     together off the UI thread."""
-    queue = review_queue(catalog, EVERY)
-    items = queue[:LIMIT]
+    items, total = queue_head(catalog, LIMIT)
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
-    return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}, len(queue)
+    return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}, total
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
