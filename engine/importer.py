@@ -132,10 +132,9 @@ class ImportReport:
         matched in photos, and the import said nothing of them."""
         if not self.absent:
             return None
-        named = ", ".join(self.absent[:ABSENT_NAMED])
-        more = f" and {len(self.absent) - ABSENT_NAMED:,} more" if len(self.absent) > ABSENT_NAMED else ""
         are = "is" if len(self.absent) == 1 else "are"
-        return f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): {named}{more}"
+        return (f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): "
+                f"{first_named(self.absent)}")
 
     def unsearched_line(self, categories: CategoryMap) -> str | None:
         """The products stored in a category no tag searches, or None: a feed's "spaceship" (or "Sofas" for
@@ -144,13 +143,12 @@ class ImportReport:
         lost = {c: n for c, n in sorted(self.categories.items()) if c not in searched}
         if not lost:
             return None
-        named = ", ".join(f"{c} ({n:,})" for c, n in list(lost.items())[:ABSENT_NAMED])
-        more = f" and {len(lost) - ABSENT_NAMED:,} more" if len(lost) > ABSENT_NAMED else ""
+        named = first_named([f"{c} ({n:,})" for c, n in lost.items()])
         products = sum(lost.values())
         which = "a category" if len(lost) == 1 else "categories"
         it = "it" if len(lost) == 1 else "them"
         return (f"{counted(products, 'product')} in {which} no tag searches, so no photo will match "
-                f"{'it' if products == 1 else 'them'}: {named}{more}; correct the feed, or add {it} to the data "
+                f"{'it' if products == 1 else 'them'}: {named}; correct the feed, or add {it} to the data "
                 f"folder's {CATEGORY_FILE}")
 
     def nothing_imported(self) -> str | None:
@@ -160,6 +158,12 @@ class ImportReport:
         if not self.skipped:
             return "it holds no products (a folder needs a subfolder of photos per category; a feed, a row per product)"
         return f"{len(self.skipped):,} skipped"
+
+
+def first_named(names: Sequence[str]) -> str:
+    """The first ``ABSENT_NAMED`` of ``names``, then how many more: "a, b, c, d, e and 15 more"."""
+    more = f" and {len(names) - ABSENT_NAMED:,} more" if len(names) > ABSENT_NAMED else ""
+    return ", ".join(names[:ABSENT_NAMED]) + more
 
 
 def read_source(source: Path) -> list[ImportRow]:
