@@ -171,10 +171,15 @@ def _regular(fd: int, path: str | os.PathLike[str], mode: str, refusal: str) -> 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a regular file, read in chunks (index files can be gigabytes)."""
-    digest = hashlib.sha256()
     with open_regular(path) as fh:
-        for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
+        return sha256_of_stream(fh)
+
+
+def sha256_of_stream(fh: BinaryIO) -> str:
+    """Hex sha256 of what is left to read in ``fh``, in chunks."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from engine.errors import DecorLensError, ImageError
-from engine.files import CHUNK_BYTES, open_regular
+from engine.files import open_regular, sha256_of_stream
 
 MAX_SIDE = 4096  # larger photos are downscaled: detection runs at 640 and crops at 224 anyway
 MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 16k)
@@ -79,17 +79,11 @@ def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[
         with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > WHOLE_READ_MAX:
-                return _decode(path, fh, max_side, size), _streamed_sha256(fh)
+                pixels = _decode(path, fh, max_side, size)
+                fh.seek(0)
+                return pixels, sha256_of_stream(fh)
             data = fh.read()
         return _decode(path, io.BytesIO(data), max_side, len(data)), hashlib.sha256(data).hexdigest()
-
-
-def _streamed_sha256(fh: BinaryIO) -> str:
-    fh.seek(0)
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextmanager
