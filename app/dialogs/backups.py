@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
+from app.widgets.escape import EscapeCloses
 from app.workers import Job, Runner
 from engine.backups import BEFORE_RESTORE, KEEP, Backup, list_backups
 from engine.catalog import CatalogDamagedError
@@ -82,7 +82,7 @@ class Restored:
         return f"Restored {self.products:,} products from {describe(self.backup)}{kept}."
 
 
-class BackupsWindow(QWidget):
+class BackupsWindow(EscapeCloses, QWidget):
     restored = Signal(object)  # Restored: a backup restored, or a damaged catalog set aside
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
@@ -129,13 +129,6 @@ class BackupsWindow(QWidget):
         layout.addLayout(row)
         resize_to_screen(self, 720, 420)
         self.refresh()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Escape is the window's Close, as in a dialog: a window of its own, it had no Escape at all."""
-        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            self.close()
-        else:
-            super().keyPressEvent(event)
 
     # -- listing --------------------------------------------------------------------------------
 

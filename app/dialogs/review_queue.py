@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.labels import pretty, product_title
 from app.theme import resize_to_screen
 from app.thumbnails import decode_fitted
+from app.widgets.escape import EscapeCloses
 from app.widgets.where_used import CROP, centred, object_image, photo_pixels
 from app.workers import Job, Runner, Task
 from engine.catalog import Catalog, Product
@@ -50,7 +51,7 @@ MISSING_WORDS = {PHOTO: "the photo is gone or unreadable", BEST: "no product pho
 Pictures = list[tuple[int, QImage | None, QImage | None, QImage | None]]  # row, object, best, runner-up (None: missing)
 
 
-class ReviewWindow(QWidget):
+class ReviewWindow(EscapeCloses, QWidget):
     openTag = Signal(object, int)  # photo path, tag number
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
@@ -89,13 +90,6 @@ class ReviewWindow(QWidget):
             layout.addWidget(widget)
         resize_to_screen(self, 1400, 760)  # room for the photo's name beside the two products', and five rows
         self.refresh()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Escape closes, as in a dialog: a window of its own, it had no Escape at all."""
-        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            self.close()
-        else:
-            super().keyPressEvent(event)
 
     def refresh(self) -> None:
         self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,6 +40,7 @@ from app import theme, train_jobs
 from app.labels import by_name, plain_label, pretty
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
+from app.widgets.escape import EscapeCloses
 from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.widgets.vertical_scroll import VerticalScroll
 from app.workers import Runner
@@ -84,7 +84,7 @@ STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped b
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
-class TrainWindow(QWidget):
+class TrainWindow(EscapeCloses, QWidget):
     """A window of its own (not modal): the app stays usable while a model trains."""
 
     activated = Signal(object)  # the Pipeline with the new (or, after Undo, the previous) models
@@ -595,13 +595,6 @@ class TrainWindow(QWidget):
         need = layout.totalMinimumHeightForWidth(layout.totalMinimumSize().width())
         if need > 0 and need != self.minimumHeight():
             self.setMinimumHeight(need)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Escape is the window's Close, as in a dialog (a window of its own, it had no Escape at all)."""
-        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            self.escape()
-        else:
-            super().keyPressEvent(event)
 
     def escape(self) -> None:
         """With nothing running, close. While a run trains (or *Use* makes its model ready), stop it as closing
