@@ -17,9 +17,9 @@ catalog, or is left off when none is.
 How sure a card is, in words a shopper reads: a product the merchandiser confirmed for a tag is *the*
 product of that spot, not a guess, so its card says "In this photo" (and a page of nothing else is headed so);
 a shopper who buys it gets what the photo shows. An unconfirmed tag shows its best match as the engine rated
-it: "exact" and "likely" (the same product) as plain cards, "similar" with a *Similar* badge, and a page of
-only similar ones headed "Similar products". A word that holds for every card is said once, in the heading,
-rather than on each card.
+it, in the words the app's screens use (``app.labels.match_word``): an *Exact*, *Likely the same* or *Similar*
+badge, so a shopper tells the very product from one probably the same and from one merely alike. A word that
+holds for every card is said once, in the heading ("Similar products"), rather than on each card.
 
 No Qt here: the app's batch and export, and ``decorlens tag --html``, write the same pages.
 """
@@ -62,8 +62,10 @@ COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that 
 SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # from width/height; columns
 LAYOUT_WIDTH, GAP, HINT_HEIGHT, HEADING_HEIGHT = 1192, 24, 31, 44  # px, as the style sets them
 CARD_HEIGHT, CARD_GAP = 122, 12  # a card of a one-line name: its 96 px picture, padding and border
-BADGES = {CONFIRMED: "In this photo", "similar": "Similar"}  # a card's words by its kind; exact/likely: none
-HEADINGS = {CONFIRMED: "In this photo", "similar": "Similar products"}  # when every card is of that kind
+# A card's words by its kind: the merchandiser's, then the engine's three as the app words them
+BADGES = {CONFIRMED: "In this photo", "exact": "Exact", "likely": "Likely the same", "similar": "Similar"}
+HEADINGS = {CONFIRMED: "In this photo", "exact": "Exact matches", "likely": "Likely the same products",
+            "similar": "Similar products"}  # when every card is of that kind
 
 
 @dataclass

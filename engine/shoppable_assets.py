@@ -64,6 +64,8 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:999px;background:#efede8;
  color:var(--muted);font-size:11px;letter-spacing:.04em;line-height:18px}
 .badge.confirmed{background:var(--ink);color:#fff}
+.badge.exact{background:#dcefe2;color:#1d5e37}
+.badge.likely{background:#e3e8f4;color:#2f4474}
 .button{display:inline-block;margin-top:10px;padding:8px 16px;border-radius:999px;background:var(--accent);
  color:#fff;text-decoration:none;font-size:14px;font-weight:600;line-height:1.3}
 .button:hover{background:#000}

@@ -9,6 +9,7 @@ searched as text, so an escaped string cannot pass for a link or a link hide beh
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import shutil
@@ -347,7 +348,7 @@ def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path
     sofa = _match(ikea, "sofa", "903.007.25", "FRIHETEN")
     lamp = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS", match="similar")
     mixed = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "a", "room").read_text())
-    assert "Shop the products" in "".join(mixed.text) and len(mixed.with_class("badge")) == 2  # the lamp's two cards
+    assert "Shop the products" in "".join(mixed.text) and len(mixed.with_class("badge")) == 4  # list and hover cards
     sofa["match"] = "similar"
     similar = Page(write_page(_scene(photo, sofa, lamp), photo, tmp_path / "b", "room").read_text())
     assert "Similar products" in "".join(similar.text) and not similar.with_class("badge")
@@ -357,6 +358,34 @@ def test_similar_is_said_once_when_every_match_is_similar(ikea: Path, scene_path
     confirmed = Page(write_page(scene, photo, tmp_path / "c", "room").read_text())
     assert "In this photo" in "".join(confirmed.text) and not confirmed.with_class("badge")
     assert "Similar" not in "".join(confirmed.text)
+
+
+def _badges(text: str) -> dict[str, str]:
+    """Each list card's SKU → the words of its badge ("" for none)."""
+    badges = {}
+    for card in text.split('<li class="card"')[1:]:
+        badge = re.search(r'<span class="badge [^"]*">([^<]*)</span>', card.split("</li>")[0])
+        badges[html.unescape(re.search(r'data-sku="([^"]*)"', card)[1])] = html.unescape(badge[1]) if badge else ""
+    return badges
+
+
+def test_exact_likely_and_similar_are_told_apart_in_the_apps_words(ikea: Path, scene_path, tmp_path: Path):
+    """A "likely" match (probably the same product) showed as a plain card, as an "exact" one did: a shopper
+    could not tell the very product from a probable one. Each card now carries its kind in the words the app's
+    screens use (Exact, Likely the same, Similar); a page of one kind says it once, in its heading."""
+    from app.labels import match_word
+
+    photo = scene_path(SCENE)
+    sofa = _match(ikea, "sofa", "903.007.25", "FRIHETEN")
+    lamp = _match(ikea, "lamp", "801.462.49", "IKEA PS MASKROS", match="likely")
+    rug = _match(ikea, "rug", "002.394.12", "STOCKHOLM", match="similar")
+    text = write_page(_scene(photo, sofa, lamp, rug), photo, tmp_path / "a", "room").read_text()
+    words = {m["sku"]: match_word(m["match"]) for m in (sofa, lamp, rug)}
+    assert _badges(text) == words == {"903.007.25": "Exact", "801.462.49": "Likely the same", "002.394.12": "Similar"}
+    assert len(set(Page(text).attrs("class")) & {"badge exact", "badge likely", "badge similar"}) == 3  # styled apart
+    sofa["match"] = rug["match"] = "likely"
+    likely = write_page(_scene(photo, sofa, lamp, rug), photo, tmp_path / "b", "room").read_text()
+    assert "Likely the same products" in "".join(Page(likely).text) and not Page(likely).with_class("badge")
 
 
 def test_batch_outputs_of_two_scenes_never_share_a_name():

@@ -38,7 +38,7 @@ from decorlens.main import main
 from engine.catalog import Catalog
 from engine.pipeline import Pipeline
 from engine.settings import Settings
-from engine.shoppable import IMAGES, complete_the_look, in_catalog, write_page, write_scene_page
+from engine.shoppable import BADGES, IMAGES, complete_the_look, in_catalog, write_page, write_scene_page
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -279,7 +279,7 @@ def test_a_confirmed_product_removed_since_is_not_on_the_page(browser, pages, de
 def test_a_product_confirmed_in_the_app_is_the_product_in_the_photo(browser, pages, device: str):
     """A product the merchandiser confirmed for a tag was listed under "Similar products" like the guesses
     (its JSON still carries the engine's "similar"). Its card and hover card now say "In this photo", the list
-    is headed "Shop the products", and the unconfirmed tags' similar matches keep their "Similar" badge."""
+    is headed "Shop the products", and the unconfirmed tags' best matches keep the engine's word for them."""
     page, shown = pages["confirmed"]
     number = shown["tag"]
     confirmed = shown["objects"][number - 1]["confirmed"]
@@ -296,7 +296,7 @@ def test_a_product_confirmed_in_the_app_is_the_product_in_the_photo(browser, pag
     badges = {c.get_attribute("data-sku"): badge(c) for c in cards}
     assert badges.pop(confirmed["sku"]) == "In this photo"
     guesses = {o["matches"][0]["sku"]: o["matches"][0]["match"] for o in shown["objects"] if o["matches"]}
-    assert badges == {sku: "Similar" if guesses[sku] == "similar" else "" for sku in badges}
+    assert badges == {sku: BADGES[guesses[sku]] for sku in badges}  # Exact, Likely the same or Similar
     assert "Similar" in badges.values()
 
     pin = browser.find_element(By.CSS_SELECTOR, f'.pin[aria-controls="tip-{number}"]')
