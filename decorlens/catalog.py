@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import time
 from pathlib import Path
@@ -12,9 +13,9 @@ from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
 from decorlens.terminal import one_field
 from engine.backups import BEFORE_RESTORE, backups_dir, find_backup, list_backups
-from engine.catalog import CatalogDamagedError
+from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
-from engine.errors import CatalogError
+from engine.errors import CatalogError, ModelError
 from engine.importer import read_source
 from engine.models import find_first
 from engine.paths import CATALOG_FILE, refuse_overwrite
@@ -22,6 +23,9 @@ from engine.pipeline import MAX_NAMED, Pipeline
 from engine.words import counted
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
+CLOSE_SKUS = 3  # SKUs like an unknown one that `catalog show` suggests
+CLOSE_ENOUGH = 0.75  # difflib's ratio for a suggestion: one or two characters off a SKU of ten
+NONE = "(none)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     metavar="N")
     ls.add_argument("--json", action="store_true", help="print the products as JSON")
     ls.set_defaults(run=run_list)
+    sh = verbs.add_parser("show", help="one product: its fields, its photo and whether photos can be matched to it")
+    sh.add_argument("sku", metavar="SKU", help="the product's SKU (`catalog list --search TEXT` finds it)")
+    sh.add_argument("--json", action="store_true", help="print the product as JSON")
+    sh.set_defaults(run=run_show)
     st = verbs.add_parser("stats", help="products per category, vectors per embedder")
     st.add_argument("--json", action="store_true", help="print the counts as JSON")
     st.set_defaults(run=run_stats)
@@ -157,6 +165,64 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for p in products:
         print(f"{one_field(p.sku):<16} {one_field(p.category):<22} {one_field(p.name)}")
     return 0
+
+
+def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    """One product as the catalog holds it: a merchandiser checking a feed's row (its price, its photo) had only
+    `catalog list`, which shows SKU, category and name."""
+    catalog = pipeline.catalog
+    product = catalog.get_by_sku(args.sku)
+    if product is None:
+        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{_close_skus(catalog, args.sku)}")
+    vectors = catalog.vectors_of(product.id)
+    active = _active_embedder(pipeline)
+    if args.json:
+        print(json.dumps({**product.__dict__, "photo_found": Path(product.image_path).is_file(),
+                          "active_embedder": active, "searchable": bool(active and vectors.get(active)),
+                          "vectors": vectors}, indent=2, ensure_ascii=False))
+        return 0
+    for label, value in _product_lines(product, vectors, active):
+        print(f"{label:<9} {value}")
+    return 0
+
+
+def _close_skus(catalog: Catalog, sku: str) -> str:
+    """"; did you mean …?" with the catalog's SKUs nearest a mistyped one (case aside), or nothing."""
+    skus = catalog.skus_not_in(set())
+    by_folded = {s.casefold(): s for s in skus}
+    close = difflib.get_close_matches(sku.casefold(), by_folded, CLOSE_SKUS, CLOSE_ENOUGH)
+    return f"; did you mean {' or '.join(one_field(by_folded[c]) for c in close)}?" if close else ""
+
+
+def _active_embedder(pipeline: Pipeline) -> str | None:
+    """The active embedder's key, read from its file's name and card (the model is not loaded), or None when no
+    embedder file is found: the product is shown all the same."""
+    settings = pipeline.settings
+    try:
+        return find_first(settings.embedder, settings.models_dir, pipeline.data_dir).key
+    except ModelError:
+        return None
+
+
+def _product_lines(product: Product, vectors: dict[str, bool], active: str | None) -> list[tuple[str, str]]:
+    """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
+    format), a missing photo and an unsearchable product said as such."""
+    photo = one_field(product.image_path) + ("" if Path(product.image_path).is_file() else " (no such file)")
+    lines = [("sku", one_field(product.sku)), ("name", one_field(product.name) or NONE),
+             ("category", one_field(product.category)), ("price", one_field(product.price) or NONE),
+             ("link", one_field(product.url) or NONE), ("photo", photo), ("vector", _vector_line(vectors, active))]
+    return lines + [("detail", f"{one_field(key)}: {one_field(value)}") for key, value in product.extra.items()]
+
+
+def _vector_line(vectors: dict[str, bool], active: str | None) -> str:
+    """Whether photos can be matched to the product: a vector of the active embedder for its current photo is in
+    the index; none, or one of an older photo, is not until `catalog rebuild-index` (or the next search) embeds it."""
+    if active is None:
+        return f"unknown: no embedder model found; stored for {', '.join(vectors) or 'no embedder'}"
+    if vectors.get(active):
+        return f"yes, {active} (in the index: photos can be matched to it)"
+    why = "of an older photo only" if active in vectors else "none"
+    return f"no, {active}: {why}; `decorlens catalog rebuild-index` embeds it"
 
 
 def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -546,6 +546,15 @@ class Catalog:
         )
         return [(r[0], r[1]) for r in rows]
 
+    def vectors_of(self, product_id: int) -> dict[str, bool]:
+        """Each embedder holding a vector of the product, True where it is of the product's current photo: only those
+        reach the index (``decorlens catalog show`` says whether the product can be matched at all)."""
+        rows = self.db.execute(
+            "SELECT v.embedder, v.image_hash = p.image_hash FROM vectors v JOIN products p ON p.id = v.product_id "
+            "WHERE v.product_id = ? ORDER BY v.embedder", (product_id,),
+        )
+        return {r[0]: bool(r[1]) for r in rows}
+
     def embedders(self) -> dict[str, int]:
         rows = self.db.execute("SELECT embedder, COUNT(*) FROM vectors GROUP BY embedder")
         return {r[0]: r[1] for r in rows}

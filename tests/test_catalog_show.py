@@ -1,0 +1,100 @@
+"""`decorlens catalog show SKU` on a small real IKEA catalog imported from a feed with prices, links and a column
+DecorLens keeps as it is."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from decorlens.errors import USER_ERROR
+from decorlens.main import main
+
+V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # a shared embedder the catalog has no vectors of
+PRICES = ("12,50 €", "199.00", "1 299,00 kr")  # as feeds write them: no currency is added or guessed
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_products: list[dict[str, str]],
+         exported_models: Path) -> tuple[str, list[dict[str, str]]]:
+    """A data dir holding three IKEA clocks, their photos copied (a test deletes one), and the feed's rows."""
+    root = tmp_path_factory.mktemp("show")
+    shutil.copytree(exported_models, root / "data" / "models")
+    rows = []
+    for row, price in zip([r for r in ikea_products if r["category"] == "clock"][:3], PRICES):
+        photo = root / f"{row['product_id']}.jpg"
+        shutil.copy(ikea / row["image"], photo)
+        rows.append({"sku": row["product_id"], "name": row["name"], "category": "clock", "image": str(photo),
+                     "price": price, "link": f"https://shop.example/{row['product_id']}", "colour": row["color"]})
+    feed = root / "feed.csv"
+    with open(feed, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    data = str(root / "data")
+    assert main(["-q", "--data-dir", data, "catalog", "import", str(feed)]) == 0
+    return data, rows
+
+
+def test_catalog_show_prints_a_products_fields_as_the_feed_wrote_them(shop, capsys: pytest.CaptureFixture[str]):
+    """There was no way to see a product's price, link or photo from the command line: `catalog list` shows SKU,
+    category and name."""
+    data, rows = shop
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "show", rows[0]["sku"]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = rows[0]
+    assert lines[:6] == [f"sku       {row['sku']}", f"name      {row['name']}", "category  clock", "price     12,50 €",
+                         f"link      {row['link']}", f"photo     {row['image']}"]
+    assert lines[6].startswith("vector    yes, mobilenet_v2") and lines[6].endswith("photos can be matched to it)")
+    assert lines[7:] == [f"detail    colour: {row['colour']}"]
+
+
+def test_catalog_show_json_holds_the_fields_and_whether_the_product_is_searchable(
+        shop, capsys: pytest.CaptureFixture[str]):
+    data, rows = shop
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "show", rows[2]["sku"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert {k: shown[k] for k in ("sku", "price", "url", "image_path", "photo_found", "searchable")} == {
+        "sku": rows[2]["sku"], "price": "1 299,00 kr", "url": rows[2]["link"], "image_path": rows[2]["image"],
+        "photo_found": True, "searchable": True}
+    assert shown["extra"] == {"colour": rows[2]["colour"]} and shown["vectors"] == {shown["active_embedder"]: True}
+
+
+def test_catalog_show_says_a_product_the_active_embedder_has_no_vector_of_cannot_be_matched(
+        shop, capsys: pytest.CaptureFixture[str]):
+    data, rows = shop
+    capsys.readouterr()
+    assert main(["--data-dir", data, "--embedder", V1, "catalog", "show", rows[1]["sku"]]) == 0
+    vector = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("vector"))
+    assert vector.startswith("vector    no, mobilenet_v1") and vector.endswith(
+        ": none; `decorlens catalog rebuild-index` embeds it")
+
+
+def test_an_unknown_sku_is_one_error_line_naming_the_close_skus(shop, capsys: pytest.CaptureFixture[str]):
+    """A SKU one character off, or in the wrong case, suggests the catalog's; nothing close suggests nothing."""
+    data, rows = shop
+    sku = rows[0]["sku"]
+    typo = sku[:-1] + ("0" if sku[-1] != "0" else "1")
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "show", typo]) == USER_ERROR
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"decorlens: error: no product '{typo}' in the catalog {data}/catalog.sqlite; did you mean {sku}?"]
+    assert main(["--data-dir", data, "catalog", "show", "SOFA-1"]) == USER_ERROR
+    assert capsys.readouterr().err.splitlines() == [
+        f"decorlens: error: no product 'SOFA-1' in the catalog {data}/catalog.sqlite"]
+
+
+def test_catalog_show_says_when_the_products_photo_is_gone(shop, capsys: pytest.CaptureFixture[str]):
+    """A photo moved or deleted since the import: the grid shows a grey square and the CLI said nothing."""
+    data, rows = shop
+    Path(rows[1]["image"]).unlink()
+    capsys.readouterr()
+    assert main(["--data-dir", data, "catalog", "show", rows[1]["sku"]]) == 0
+    assert f"photo     {rows[1]['image']} (no such file)" in capsys.readouterr().out.splitlines()
