@@ -255,6 +255,7 @@ class BundleArchive:
         if expected is not None and (digest.hexdigest() != expected.get("sha256") or
                                      expected.get("size", size) != size):
             raise CatalogError(f"{name} in the bundle is damaged (checksum mismatch); copy the bundle again")
+        _check_content_name(name, digest.hexdigest(), self.name)
 
     def _expected(self, name: str) -> dict[str, Any] | None:
         """Size and checksum the manifest gives; None only for the category map of an older bundle (parsed later)."""
@@ -265,6 +266,18 @@ class BundleArchive:
             return {"sha256": self.manifest.get("catalog_sha256")}
         match = IMAGE_NAME.fullmatch(name)
         return {"sha256": match.group(1)} if match else None
+
+
+def _check_content_name(name: str, digest: str, bundle: str) -> None:
+    """An image member is named by the sha256 of its bytes, as an export names it; refused otherwise.
+
+    Pictures are adopted into ``catalog-images`` under that name and never replaced (the name says the bytes
+    are the same), so a bundle shipping a rug under a lamp's hash left the rug there: a later, genuine bundle
+    with that lamp then showed the rug for it. The manifest's checksum is the sender's word, not the name's."""
+    match = IMAGE_NAME.fullmatch(name)
+    if match and match.group(1) != digest:
+        raise CatalogError(f"{bundle}: {name!r} holds a picture whose sha256 is {digest[:12]}…, not the one its "
+                           "name gives; refusing it")
 
 
 def _check_end_record(path: Path) -> None:
