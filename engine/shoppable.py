@@ -49,7 +49,17 @@ from engine.importer import Progress
 from engine.links import safe_link
 from engine.pipeline import Pipeline
 from engine.scene_memory import goes_with_any
-from engine.shoppable_assets import SCRIPT, STYLE, content_security_policy
+from engine.shoppable_assets import (
+    CARD_GAP,
+    CARD_HEIGHT,
+    COLUMN_GAP,
+    HEADING_HEIGHT,
+    HINT_HEIGHT,
+    LAYOUT_WIDTH,
+    SCRIPT,
+    STYLE,
+    content_security_policy,
+)
 
 IMAGES = "images"
 PRODUCTS = "products"
@@ -57,11 +67,9 @@ PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the origina
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
 COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
 COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that only counts: s4, v2, 2, (1)
-# The desktop layout (engine.shoppable_assets, 1024 px wide and more): six columns of a LAYOUT_WIDTH row, GAP
-# apart; the photo takes some, its first cards the rest (in one column, or two beside a tall photo).
+# The desktop layout (engine.shoppable_assets, 1024 px wide and more): six columns of a LAYOUT_WIDTH row,
+# COLUMN_GAP apart; the photo takes some, its first cards the rest (in one column, or two beside a tall photo).
 SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # from width/height; columns
-LAYOUT_WIDTH, GAP, HINT_HEIGHT, HEADING_HEIGHT = 1192, 24, 31, 44  # px, as the style sets them
-CARD_HEIGHT, CARD_GAP = 122, 12  # a card of a one-line name: its 96 px picture, padding and border
 # A card's words by its kind: the merchandiser's, then the engine's three as the app words them
 BADGES = {CONFIRMED: "In this photo", "exact": "Exact", "likely": "Likely the same", "similar": "Similar"}
 HEADINGS = {CONFIRMED: "In this photo", "exact": "Exact matches", "likely": "Likely the same products",
@@ -353,11 +361,11 @@ def _layout(width: float, height: float, cards: int) -> tuple[str, int]:
     On the desktop (1024 px and wider) the photo and its first cards share the top of the page and the rest run
     below both, three to a row: a list of any length beside the photo left a large empty area under it (the
     cards of a busy room ran twice its height). The cards beside it are as many as fit in the photo's height
-    at the layout's full width (1240 px and wider); narrower, they reach a little further than the photo.
+    at the layout's full width (``PAGE_WIDTH`` and wider); narrower, they reach a little further than the photo.
     """
     ratio = width / height if width > 0 and height > 0 else 1.0
     shape, columns, beside = next((name, cols, side) for name, least, cols, side in SHAPES if ratio >= least)
-    photo = (columns * (LAYOUT_WIDTH + GAP) / 6 - GAP) / ratio + HINT_HEIGHT
+    photo = (columns * (LAYOUT_WIDTH + COLUMN_GAP) / 6 - COLUMN_GAP) / ratio + HINT_HEIGHT
     rows = max(1, int((photo - HEADING_HEIGHT + CARD_GAP) // (CARD_HEIGHT + CARD_GAP)))
     return shape, min(cards, rows * beside)
 

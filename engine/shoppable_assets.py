@@ -17,17 +17,35 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from string import Template
 
-STYLE = """
+# The sizes (CSS px) that both the style below and the Python layout (``engine.shoppable._layout``, which
+# reckons how many cards fit beside the photo) depend on: the style is written from them, so the two cannot
+# drift apart.
+PAGE_WIDTH = 1240  # the header's and the layout's widest, padding included
+PAGE_PADDING = 24  # either side of the page, beyond a phone
+COLUMN_GAP = 24  # between the desktop layout's six columns
+LINE_HEIGHT = 1.5  # the body's, which the hint and the headings inherit
+HINT_MARGIN, HINT_FONT = 10, 14  # the hint under the photo
+HEADING_FONT, HEADING_MARGIN = 20, 14  # the cards' heading and the space under it
+THUMB = 96  # a list card's picture, its height when its name takes one line
+CARD_PADDING, CARD_BORDER, CARD_GAP = 12, 1, 12
+
+LAYOUT_WIDTH = PAGE_WIDTH - 2 * PAGE_PADDING  # the six columns and their gaps
+HINT_HEIGHT = HINT_MARGIN + HINT_FONT * LINE_HEIGHT
+HEADING_HEIGHT = HEADING_FONT * LINE_HEIGHT + HEADING_MARGIN
+CARD_HEIGHT = THUMB + 2 * (CARD_PADDING + CARD_BORDER)  # a card of a one-line name
+
+STYLE = Template("""
 :root{--ink:#1c1c1e;--muted:#6b6b70;--line:#e4e2dd;--bg:#f6f5f2;--card:#fff;--accent:#1c1c1e;--r:14px;
  color-scheme:light}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);
- font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
+ font:16px/$line_height system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
 img{display:block;max-width:100%}
 p,h1,h2,h3{margin:0}
-.top,.layout{max-width:1240px;margin:0 auto;padding-left:24px;padding-right:24px}
+.top,.layout{max-width:${page_width}px;margin:0 auto;padding-left:${page_padding}px;padding-right:${page_padding}px}
 .top{padding-top:36px;padding-bottom:20px}
 .eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
@@ -35,7 +53,7 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
 .layout{display:grid;grid-template-columns:minmax(0,1fr);align-items:start;padding-bottom:56px}
 .frame{position:relative}
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
-.hint{margin-top:10px;font-size:14px;color:var(--muted)}
+.hint{margin-top:${hint_margin}px;font-size:${hint_font}px;color:var(--muted)}
 .spot{position:absolute;width:0;height:0}
 .leaders{position:absolute;left:0;top:0;width:100%;height:100%;overflow:visible;pointer-events:none;
  filter:drop-shadow(0 0 1px rgba(0,0,0,.9)) drop-shadow(0 1px 2px rgba(0,0,0,.4))}
@@ -70,17 +88,17 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  color:#fff;text-decoration:none;font-size:14px;font-weight:600;line-height:1.3}
 .button:hover{background:#000}
 .button:focus-visible{outline:3px solid var(--ink);outline-offset:2px}
-.products h2{font-size:20px;letter-spacing:-.01em;margin:0 0 14px}
+.products h2{font-size:${heading_font}px;letter-spacing:-.01em;margin:0 0 ${heading_margin}px}
 .products{margin-top:28px}
 .cards.below{margin-top:12px}
 .complete{margin-top:36px}
 .complete h2{margin-bottom:2px}
 .note{margin:0 0 14px;font-size:14px;color:var(--muted)}
-.cards{list-style:none;margin:0;padding:0;display:grid;gap:12px}
-.card{display:grid;grid-template-columns:96px minmax(0,1fr);gap:14px;padding:12px;background:var(--card);
- border:1px solid var(--line);border-radius:var(--r);transition:border-color .15s,box-shadow .15s}
+.cards{list-style:none;margin:0;padding:0;display:grid;gap:${card_gap}px}
+.card{display:grid;grid-template-columns:${thumb}px minmax(0,1fr);gap:14px;padding:${card_padding}px;background:var(--card);
+ border:${card_border}px solid var(--line);border-radius:var(--r);transition:border-color .15s,box-shadow .15s}
 .card.lit{border-color:#bdb9b0;box-shadow:0 4px 16px rgba(0,0,0,.08)}
-.thumb{width:96px;height:96px;border-radius:10px;background:#fff;overflow:hidden}
+.thumb{width:${thumb}px;height:${thumb}px;border-radius:10px;background:#fff;overflow:hidden}
 .thumb img{width:100%;height:100%;object-fit:contain}
 .thumb.empty{background:#efede8}
 .actions{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin-top:10px}
@@ -97,7 +115,7 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 }
 @media (max-width:600px){.pin{left:-14px;top:-14px;width:28px;height:28px;font-size:12px;line-height:28px}}
 @media (min-width:1024px){
- .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:24px}
+ .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:${column_gap}px}
  .scene{grid-column:1/span 4}
  .products{grid-column:5/span 2;margin-top:0}
  .square .scene{grid-column:1/span 3}
@@ -110,7 +128,11 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  .below,.complete .cards{grid-template-columns:repeat(3,minmax(0,1fr))}
 }
 @media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
-"""
+""").substitute(
+    page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, column_gap=COLUMN_GAP, line_height=LINE_HEIGHT,
+    hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
+    thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP,
+)
 
 SCRIPT = """
 (function () {

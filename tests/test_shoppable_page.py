@@ -39,6 +39,15 @@ from engine.catalog import Catalog
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 from engine.shoppable import BADGES, IMAGES, complete_the_look, in_catalog, write_page, write_scene_page
+from engine.shoppable_assets import (
+    CARD_GAP,
+    CARD_HEIGHT,
+    COLUMN_GAP,
+    HEADING_HEIGHT,
+    HINT_HEIGHT,
+    LAYOUT_WIDTH,
+    PAGE_WIDTH,
+)
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -319,7 +328,6 @@ items.filter(function (r) { return r[0] < photo.right && photo.left < r[2] && r[
   .forEach(function (r) { widest = Math.max(widest, r[1] - at); at = Math.max(at, r[3]); });
 return Math.max(widest, end - at);
 """
-CARD_HEIGHT = 122  # px: a product card with a one-line name
 
 
 @pytest.mark.parametrize("device", WIDTHS)
@@ -333,6 +341,35 @@ def test_no_large_empty_area_under_the_photo(browser, pages, variant: str, devic
     open_at(browser, page, device)
     empty = browser.execute_script(EMPTY_UNDER_PHOTO)
     assert empty < CARD_HEIGHT, f"{page.stem} at {WIDTHS[device][0]} px: {empty:.0f} px empty under the photo"
+
+
+# What the Python layout reckons with, as the browser draws it: the layout's content width and column gap, the
+# hint under the photo and the cards' heading with their margins, the list cards' heights and the gap between two.
+DRAWN_LAYOUT = """
+var layout = getComputedStyle(document.querySelector('.layout'));
+function outer(e, margin) { return e.getBoundingClientRect().height + parseFloat(getComputedStyle(e)[margin]); }
+var cards = [].map.call(document.querySelectorAll('ul.photo-cards > li.card'), function (c) {
+  return c.getBoundingClientRect();
+});
+return {width: document.querySelector('.layout').clientWidth - parseFloat(layout.paddingLeft)
+               - parseFloat(layout.paddingRight),
+        gap: parseFloat(layout.columnGap), hint: outer(document.querySelector('.hint'), 'marginTop'),
+        heading: outer(document.getElementById('products-title'), 'marginBottom'),
+        card: Math.min.apply(null, cards.map(function (r) { return r.height; })),
+        cardGap: cards[1].top - cards[0].bottom};
+"""
+
+
+def test_the_layout_python_reckons_with_is_the_one_the_browser_draws(browser, pages):
+    """How many cards go beside the photo is reckoned in Python (``engine.shoppable._layout``) from sizes that
+    the page's CSS also wrote out as its own numbers, a second copy that could change alone. Both now come from
+    ``engine.shoppable_assets``; at the layout's full width the browser draws exactly those sizes."""
+    page, _data = pages["imported"]
+    set_viewport(browser, PAGE_WIDTH + 40, 900, False)
+    browser.get(page.as_uri())
+    drawn = browser.execute_script(DRAWN_LAYOUT)
+    assert drawn == {"width": LAYOUT_WIDTH, "gap": COLUMN_GAP, "hint": HINT_HEIGHT, "heading": HEADING_HEIGHT,
+                     "card": CARD_HEIGHT, "cardGap": CARD_GAP}
 
 
 # Each hotspot: its pin's box, the point its object is at (its .spot, a box of no size), the photo's box and
