@@ -3,7 +3,8 @@
 One file, nothing fetched: each product's thumbnail is embedded once (a small re-encoded JPEG as a data
 URI in an SVG symbol) and every map on the page draws it by reference, so two embedders side by side
 cost no second copy. Names, SKUs and categories come from feeds and bundles, so they are hostile input:
-every one passes ``html.escape`` on its way into the page, the script writes them back only as text
+every one passes ``engine.shoppable_assets.escape`` on its way into the page (bidi overrides and control
+characters dropped, so none can reverse or hide what follows it), the script writes them back only as text
 (``textContent``), and the Content-Security-Policy lets only this page's own script and style (pinned by
 hash) and data-URI images load, so a mistake in escaping still could not run anything.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import io
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +29,7 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
+from engine.shoppable_assets import escape as _e
 
 THUMB_SIDE = 64  # px: sharp at the default zoom, a few KB each (2,000 products ≈ 6 MB)
 SIZE = 1000  # SVG units of a map's square
@@ -264,7 +265,3 @@ def _hex(value: str) -> str:
     if len(text) == 7 and text[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in text[1:]):
         return text
     return "#888888"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)

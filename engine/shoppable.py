@@ -27,7 +27,6 @@ No Qt here: the app's batch and export, and ``decorlens tag --html``, write the 
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import os
 import re
@@ -59,7 +58,9 @@ from engine.shoppable_assets import (
     SCRIPT,
     STYLE,
     content_security_policy,
+    escape_url,
 )
+from engine.shoppable_assets import escape as _e
 
 IMAGES = "images"
 PRODUCTS = "products"
@@ -317,14 +318,10 @@ def _file_safe(text: str) -> str:
 # --- HTML ------------------------------------------------------------------------------------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def render(
     title: str, photo_src: str, scene: dict[str, Any], spots: list[Spot], cards: list[Card], more: Sequence[Card] = ()
 ) -> str:
-    """The whole page; every value from the scene passes ``_e`` or ``safe_link`` on its way in.
+    """The whole page; every value from the scene passes ``_e`` (``escape``) or ``safe_link`` on its way in.
 
     The photo's cards are two lists, those beside the photo and the rest below it (``_layout``); on a
     phone they run on as one.
@@ -457,6 +454,6 @@ def _button(card: Card) -> str:
     if not card.url:
         return ""
     return (
-        f'<a class="button" href="{_e(card.url)}" target="_blank" rel="noopener noreferrer">'
+        f'<a class="button" href="{escape_url(card.url)}" target="_blank" rel="noopener noreferrer">'
         f'View product<span class="sr"> {_e(card.name)}</span></a>'
     )

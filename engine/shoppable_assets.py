@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 from string import Template
+from urllib.parse import quote
 
 # The sizes (CSS px) that both the style below and the Python layout (``engine.shoppable._layout``, which
 # reckons how many cards fit beside the photo) depend on: the style is written from them, so the two cannot
@@ -288,6 +290,30 @@ SCRIPT = """
   });
 })();
 """
+
+
+# Characters that change or hide what a page shows around them: C0 and C1 controls (but tab, newline and CR,
+# which HTML reads as spaces) and the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+HIDDEN = frozenset([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F),
+                    *range(0x2066, 0x206A)])
+_DROPPED = dict.fromkeys(HIDDEN)
+_ENCODED = {c: quote(chr(c)) for c in HIDDEN}
+
+
+def escape(value: object) -> str:
+    """Catalog or user text as HTML text or a quoted attribute: escaped, without the characters of ``HIDDEN``.
+
+    Escaping alone stops markup, not spoofing: a name or category with U+202E (right-to-left override) showed
+    the rest of its line reversed (the map legend's "Lamp (12)" as "Lamp (21)", a title's words backwards), and
+    a NUL or terminal escape showed as boxes. The letters of Hebrew or Arabic names need none of these to show.
+    """
+    return html.escape(str(value).translate(_DROPPED), quote=True)
+
+
+def escape_url(url: str) -> str:
+    """A link ``engine.links.safe_link`` allowed, as an href: ``escape``d, with the characters of ``HIDDEN``
+    percent-encoded (as a browser would send them) rather than dropped, so the link still goes where it said."""
+    return escape(url.translate(_ENCODED))
 
 
 def _sha256(text: str) -> str:

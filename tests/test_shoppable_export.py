@@ -17,17 +17,22 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
 from ikea_feed import write_feed
 from PIL import Image
 
 from decorlens.main import main
 from engine.batch import FORMULA_STARTS, SUMMARY, tag_scenes, unique_stems
+from engine.catalog import Product
+from engine.catalog_map import CatalogMap
 from engine.categories import display_name
 from engine.files import write_atomic
 from engine.links import safe_link
+from engine.map_page import SCRIPT as MAP_SCRIPT
+from engine.map_page import write_map_page
 from engine.shoppable import IMAGES, export_batch, readable_title, write_page, write_scene_page
-from engine.shoppable_assets import SCRIPT
+from engine.shoppable_assets import HIDDEN, SCRIPT
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
 CATEGORIES = [
@@ -386,6 +391,65 @@ def test_exact_likely_and_similar_are_told_apart_in_the_apps_words(ikea: Path, s
     sofa["match"] = rug["match"] = "likely"
     likely = write_page(_scene(photo, sofa, lamp, rug), photo, tmp_path / "b", "room").read_text()
     assert "Likely the same products" in "".join(Page(likely).text) and not Page(likely).with_class("badge")
+
+
+# Text that spoofs rather than injects: each reverses or hides what follows it on the line, or shows as boxes.
+SPOOFS = ["Sofa \u202eegral\u202c 3-seat", "Lamp\u202e", "\u2066Rug\u2069", "Chair\x00\x07\x1b[31m red\x85",
+          "\u202dShelf\u202a"]
+
+
+def _hostile_products(ikea: Path, ikea_products: list[dict[str, str]]) -> list[dict]:
+    """Real IKEA products with hostile names, SKUs, categories, prices and URLs, in match form."""
+    rows = [r for c in ("sofa", "lamp", "rug", "chair", "shelf") for r in [r for r in ikea_products
+                                                                          if r["category"] == c][:2]]
+    texts = [*HOSTILE_TEXT[:4], "</script><script>alert(1)</script>", *SPOOFS]
+    urls = ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "https://shop.example/p/\u202e1",
+            'https://shop.example/q?"><script>alert(1)</script>', "https://shop.example/\x85"]
+    kinds = ["exact", "likely", "similar"]
+    return [{"product_id": i + 1, "sku": texts[(i + 3) % len(texts)] + str(i), "name": texts[i % len(texts)],
+             "category": row["category"] + ("\u202e" if i % 2 else ""), "score": 0.8, "match": kinds[i % 3],
+             "image_path": str(ikea / row["image"]), "url": urls[i % len(urls)], "price": f"£1\u202e{i}9"}
+            for i, row in enumerate(rows)]
+
+
+OWN_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "p", "h1", "h2", "h3", "main", "section",
+            "div", "img", "button", "span", "ul", "li", "a", "script", "svg", "rect", "defs", "symbol", "image", "g",
+            "use"}
+
+
+def _hidden(text: str) -> list[str]:
+    return sorted({f"U+{ord(c):04X}" for c in text if ord(c) in HIDDEN})
+
+
+def test_no_hostile_text_injects_or_reorders_the_shoppable_page_or_the_map(ikea: Path, ikea_products, scene_path,
+                                                                          tmp_path: Path):
+    """Names, SKUs, categories, prices, links and the title, each hostile, on both pages a merchandiser
+    publishes. Escaping kept markup out, but a U+202E (right-to-left override) in a category reversed the rest
+    of its line (the map legend's product count, a title's words) and a NUL or escape showed as boxes: none of
+    these characters reaches either page now, links keep them percent-encoded, and markup stays text."""
+    products = _hostile_products(ikea, ikea_products)
+    photo = scene_path(SCENE)
+    title = 'Room \u202eniatnuom</title><script>alert(1)</script>" onload="x'
+    shoppable = write_page(_scene(photo, *products), photo, tmp_path / "page", "room", title=title).read_text()
+    catalog = {m["product_id"]: Product(sku=m["sku"], name=m["name"], category=m["category"],
+                                        image_path=m["image_path"], id=m["product_id"]) for m in products}
+    layout = CatalogMap(embedder='clip "<b>x</b>\u202e', key="k", revision=1, ids=np.array(sorted(catalog)),
+                        xy=np.linspace(0, 1, 2 * len(catalog), dtype="float32").reshape(-1, 2), title="CLIP")
+    atlas = write_map_page(tmp_path / "map.html", [layout], catalog, lambda _c: "#336699").read_text()
+    for text, script in ((shoppable, SCRIPT), (atlas, MAP_SCRIPT)):
+        page = Page(text)
+        assert page.scripts == [script]
+        assert not [(t, k) for t, a in page.tags for k in a if k.startswith("on")]
+        assert {t for t, _ in page.tags} <= OWN_TAGS  # no tag but the pages' own: <b>, <svg> and <title> stayed text
+        assert [t for t, _ in page.tags].count("title") == (1 if script == SCRIPT else 1 + len(catalog))
+        assert _hidden(text) == []
+    page = Page(shoppable)
+    assert "</script><script>alert(1)</script>" in "".join(page.text)  # shown as text
+    assert page.with_class("photo")[0]["alt"] == "Room niatnuom</title><script>alert(1)</script>\" onload=\"x"
+    assert sorted(set(page.attrs("href"))) == ["https://shop.example/", "https://shop.example/p/%E2%80%AE1",
+                                                'https://shop.example/q?"><script>alert(1)</script>']
+    legend = "".join(Page(atlas.split('<ul class="legend">')[1].split("</ul>")[0]).text)
+    assert legend == "Chair (1)" * 2 + "Lamp (1)" * 2 + "Rug (1)" * 2 + "Shelf (1)" * 2 + "Sofa (1)" * 2  # "x\u202e" too
 
 
 def test_batch_outputs_of_two_scenes_never_share_a_name():
