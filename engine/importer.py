@@ -432,7 +432,7 @@ def _csv_records(path: Path, reader: Iterator[list[str]],
 
 def _parquet_rows(path: Path) -> Iterator[ImportRow]:
     """Rows of a Parquet feed (the same column names as a CSV), read in record batches; needs pyarrow."""
-    from engine.vectors_import import pyarrow_modules
+    from engine.vectors_import import bounded_batches, pyarrow_modules
 
     pa, pc, pq = pyarrow_modules()
     try:
@@ -440,7 +440,8 @@ def _parquet_rows(path: Path) -> Iterator[ImportRow]:
             feed = pq.ParquetFile(raw)
             header = feed.schema_arrow.names
             _check_parquet_sizes(path, feed.metadata, header)
-            yield from _records(path, header, _parquet_records(path, feed, header, pa, pc))
+            batches = bounded_batches(raw, path, CHUNK * 64)  # a dictionary page repeats a value for free
+            yield from _records(path, header, _parquet_records(path, batches, header, pa, pc))
     except DecorLensError as exc:
         raise CatalogError(str(exc)) from exc
     except (OSError, ValueError, NotImplementedError) as exc:  # pyarrow's ArrowInvalid is a ValueError
@@ -465,10 +466,11 @@ def _check_parquet_sizes(path: Path, metadata: Any, header: list[str]) -> None:
                     f"{MAX_PARQUET_CHUNK // 2**20} MiB are refused")
 
 
-def _parquet_records(path: Path, feed: Any, header: list[str], pa: Any, pc: Any) -> Iterator[tuple[str, list[str]]]:
+def _parquet_records(path: Path, batches: Iterable[Any], header: list[str], pa: Any,
+                     pc: Any) -> Iterator[tuple[str, list[str]]]:
     """(where, fields) per row, a batch at a time; a value over FIELD_LIMIT refuses the feed, as csv does."""
     done = 0
-    for batch in feed.iter_batches(batch_size=CHUNK * 64):
+    for batch in batches:
         columns = [batch.column(i).cast(pa.string()) for i in range(batch.num_columns)]
         for name, column in zip(header, columns):
             longest = pc.max(pc.utf8_length(column)).as_py() or 0

@@ -14,6 +14,7 @@ the ``[scale]`` extra; without it this is a one-line error, and the rest of the 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import numpy as np
 from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.importer import ImportReport, ImportRow, Progress, download_images
-from engine.models import ModelCard, ResolvedModel
+from engine.models import MAX_OUTPUT_DIM, ModelCard, ResolvedModel
 
 SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"
 EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR = "embedder", "embedder_sha256", "vector", "error"
@@ -36,6 +37,11 @@ READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors
 ROW_GROUP = 8192
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # as engine.files.sha256_of writes the catalog's image hashes
 NO_SKU = "(no sku)"
+# Text a Parquet file may decode to: this many bytes per byte of the file, plus TEXT_SLACK. A dictionary page
+# holds a value once and each row names it in a bit or two, so a 4 KB file of one 1 MiB error repeated took
+# 1.4 GB to read; real vector files and feeds decode to less than 10 bytes of text per byte.
+TEXT_RATIO = 100
+TEXT_SLACK = 256 << 20
 INSTALL_HINT = 'install the scale extra: pip install "decorlens[scale]" (pyarrow)'
 
 
@@ -203,14 +209,10 @@ def _store_batch(
 
 
 def _checked_dim(batch: Any, dim: int | None, folder: Path, embedder: str) -> int:
-    """The size of a batch's vectors, refused unless they are fixed-size lists of floats of ``dim`` (when
-    known). A vector of another size than the embedder's would be stored, and then the index (hnswlib)
+    """The size of a batch's vectors (fixed-size lists of floats: ``_check_vector_type``), refused unless ``dim``
+    (when known). A vector of another size than the embedder's would be stored, and then the index (hnswlib)
     refuses it at every later sync: each search after such an import would fail, not just the import."""
-    pa, _, _ = pyarrow_modules()
     kind = batch.column(VECTOR).type
-    if not (pa.types.is_fixed_size_list(kind) and pa.types.is_floating(kind.value_type)):
-        raise CatalogError(f"{folder}: its vector column is {kind}, not a fixed-size list of floats; "
-                           "not vector files DecorLens wrote")
     if dim is not None and kind.list_size != dim:
         raise CatalogError(f"{folder}: vectors of {kind.list_size} values, but {embedder} gives {dim}; "
                            "not vectors of the active embedder")
@@ -226,17 +228,77 @@ def _vectors(batch: Any) -> np.ndarray:
 
 
 def _batches(files: Sequence[Path], columns: list[str] | None = None) -> Iterator[Any]:
-    _, _, pq = pyarrow_modules()
+    pa, _, pq = pyarrow_modules()
     for path in files:
         try:
-            parquet = pq.ParquetFile(path)
-            names = set(parquet.schema_arrow.names)
-            missing = [c for c in (columns or ALL_COLUMNS) if c not in names]
+            schema = pq.ParquetFile(path).schema_arrow
+            missing = [c for c in (columns or ALL_COLUMNS) if c not in schema.names]
             if missing:
                 raise CatalogError(f"{path}: not a DecorLens vector file (no column {', '.join(missing)})")
-            yield from parquet.iter_batches(batch_size=READ_BATCH, columns=columns)
+            if VECTOR in (columns or ALL_COLUMNS):
+                _check_vector_type(path, schema.field(VECTOR).type, pa)
+            yield from bounded_batches(path, path, READ_BATCH, list(columns or ALL_COLUMNS))
         except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
             raise CatalogError(f"{path}: unreadable Parquet file ({str(exc).splitlines()[0]})") from exc
+
+
+def _check_vector_type(path: Path, kind: Any, pa: Any) -> None:
+    """A fixed-size list of floats of at most MAX_OUTPUT_DIM, known from the footer before a row is read: a list
+    of another kind or size decodes to whatever its file says, from a few bytes of a dictionary page."""
+    if not (pa.types.is_fixed_size_list(kind) and pa.types.is_floating(kind.value_type)):
+        raise CatalogError(f"{path}: its vector column is {kind}, not a fixed-size list of floats; "
+                           "not vector files DecorLens wrote")
+    if kind.list_size > MAX_OUTPUT_DIM:
+        raise CatalogError(f"{path}: vectors of {kind.list_size:,} values, more than an embedder gives "
+                           f"({MAX_OUTPUT_DIM:,}); not vector files DecorLens wrote")
+
+
+def bounded_batches(source: Path | Any, shown: Path, batch_size: int, columns: list[str] | None = None) -> Iterator[Any]:
+    """Record batches of the Parquet file ``source`` (a path or an open file), refused in one line naming ``shown``
+    once their text passes TEXT_RATIO times the file's size plus TEXT_SLACK.
+
+    Text columns are read as dictionaries, so what a batch decodes to is counted before anything is decoded; a
+    column of nested values (lists, structs) other than a fixed-size list of numbers is refused from the footer,
+    as its elements decode the same way. Feeds (``engine.importer``) and vector files are both read here."""
+    pa, pc, pq = pyarrow_modules()
+    schema = pq.ParquetFile(source).schema_arrow
+    fields = [schema.field(name) for name in columns or schema.names]
+    for field in fields:
+        if pa.types.is_nested(field.type) and not (pa.types.is_fixed_size_list(field.type)
+                                                   and _is_number(pa, field.type.value_type)):
+            raise CatalogError(f"{shown}: column {field.name!r} holds {field.type}, not plain values; refusing it")
+    text = [field.name for field in fields if _is_text(pa, field.type)]
+    allowed = TEXT_RATIO * _size_of(source) + TEXT_SLACK
+    decoded = 0
+    for batch in pq.ParquetFile(source, read_dictionary=text).iter_batches(batch_size=batch_size, columns=columns):
+        decoded += sum(_text_bytes(column, pa, pc) for column in batch.columns)
+        if decoded > allowed:
+            raise CatalogError(f"{shown}: its text decodes to more than {allowed / 2**20:,.0f} MiB from a "
+                               f"{_size_of(source) / 2**20:,.1f} MiB file (a compression bomb?); refusing it")
+        yield batch
+
+
+def _is_text(pa: Any, kind: Any) -> bool:
+    return any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                       pa.types.is_large_binary))
+
+
+def _is_number(pa: Any, kind: Any) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+
+
+def _text_bytes(column: Any, pa: Any, pc: Any) -> int:
+    """Bytes of text ``column`` holds once decoded: a dictionary's values counted once per row that names them."""
+    if pa.types.is_dictionary(column.type):
+        if not _is_text(pa, column.type.value_type):
+            return 0
+        lengths = pc.binary_length(column.dictionary)
+        return pc.sum(pc.take(lengths, column.indices)).as_py() or 0
+    return pc.sum(pc.binary_length(column)).as_py() or 0 if _is_text(pa, column.type) else 0
+
+
+def _size_of(source: Path | Any) -> int:
+    return os.fstat(source.fileno()).st_size if hasattr(source, "fileno") else Path(source).stat().st_size
 
 
 def _row_count(files: Sequence[Path]) -> int:

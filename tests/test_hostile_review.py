@@ -74,3 +74,60 @@ def test_a_bundle_cannot_plant_a_picture_under_another_pictures_hash(shop, share
         paths = [Path(p) for (p,) in db.execute("SELECT image_path FROM products")]
     assert Path(name).name in {p.name for p in paths}
     assert all(_sha(p.read_bytes()) == p.stem for p in paths)  # each picture is the one its name says
+
+
+# -- Parquet: a dictionary page holds a value once, and every row may name it --------------------------------------
+
+BIG = "E" * (1 << 20)  # one 1 MiB value, named by 320 rows: 320 MiB of text from a file of a few kilobytes
+ROWS = 320
+
+
+def _parquet(path: Path, table) -> Path:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd")  # dictionary-encoded, as pyarrow writes by default
+    assert path.stat().st_size < 64 << 10
+    return path
+
+
+def test_a_vector_file_repeating_one_long_error_is_refused_before_it_is_decoded(ikea: Path, shared_models: Path,
+                                                                               tmp_path: Path):
+    """A 4 KB vector file whose error column names one 1 MiB string in every row took 1.4 GB to import (and each
+    row's error was kept): 4,096 rows of it, one batch, would take 12 GB. Text is now counted before it is decoded."""
+    pa = pytest.importorskip("pyarrow")
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+    from engine.vectors_import import EmbedderId, schema
+
+    data = tmp_path / "data"
+    card = Pipeline(Settings.defaults().with_(data_dir=data, models_dir=shared_models)).embedder.model.card
+    photo = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,name,category,image\nV1,Lamp,lamp,{photo}\n", encoding="utf-8")
+    who = EmbedderId.of(card)
+    (tmp_path / "vectors").mkdir()
+    table = pa.table({"sku": [f"V{i}" for i in range(ROWS)], "category": ["lamp"] * ROWS,
+                      "image_sha256": [_sha(photo.read_bytes())] * ROWS, "embedder": [who.name] * ROWS,
+                      "embedder_sha256": [who.sha256] * ROWS,
+                      "vector": pa.array([None] * ROWS, pa.list_(pa.float32(), card.output_dim)),
+                      "error": [BIG] * ROWS}, schema=schema(card.output_dim, who))
+    _parquet(tmp_path / "vectors" / "part-0.parquet", table)
+    code, err = _run(data, shared_models, "catalog", "import", str(feed), "--vectors", str(tmp_path / "vectors"))
+    assert code != 0 and "a compression bomb?" in err and len(err.strip().splitlines()) == 1, err[:500]
+
+
+@pytest.mark.parametrize("column", ["plain", "list"])
+def test_a_parquet_feed_repeating_one_long_value_is_refused_before_it_is_decoded(ikea: Path, shared_models: Path,
+                                                                               tmp_path: Path, column: str):
+    """The footer check (engine.importer) counts a column's bytes as stored, and a dictionary stores a value once:
+    a 10 KB feed of 4,000 rows naming one 100,000-character name twice took 2.4 GB, a thousand such columns would
+    take 400 GB. A list column decodes its elements the same way; it was refused only after decoding them."""
+    pa = pytest.importorskip("pyarrow")
+    photo = min((ikea / "products" / "lamp").glob("*.jpg"))
+    values = [BIG[:100_000]] * ROWS * 10 if column == "plain" else [[BIG] * 2] * ROWS
+    n = len(values)
+    feed = _parquet(tmp_path / "feed.parquet", pa.table({"sku": [f"S{i}" for i in range(n)], "category": ["lamp"] * n,
+                                                         "image": [str(photo)] * n, "name": values}))
+    code, err = _run(tmp_path / "data", shared_models, "catalog", "import", str(feed))
+    expected = "a compression bomb?" if column == "plain" else "column 'name' holds list<"
+    assert code != 0 and expected in err and len(err.strip().splitlines()) == 1, err[:500]
