@@ -38,6 +38,7 @@ from engine.downloads import Overdue, chunks, open_until
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, load_image
+from engine.links import has_credentials, without_credentials
 from engine.words import counted
 
 CHUNK = 64
@@ -596,6 +597,9 @@ def download_images(
 
 
 def _fetch(url: str, cache: Path) -> Path:
+    if has_credentials(url):  # urllib never sends them; the lookup of "user:pw@host" failed naming the password
+        raise CatalogError(f"{without_credentials(url)}: a user name or password in an image URL is never sent; "
+                           "give a URL that needs none, or a local path")
     suffix = Path(url.split("?")[0].split("#")[0]).suffix.lower()
     target = cache / (hashlib.sha256(url.encode()).hexdigest()[:24] + (suffix if suffix in IMAGE_SUFFIXES else ""))
     if target.is_file():

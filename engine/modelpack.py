@@ -35,6 +35,7 @@ import yaml
 from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
 from engine.files import NotAFile, exclusive, open_regular, replace_atomically, sha256_of
+from engine.links import has_credentials, without_credentials
 from engine.paths import resources_dir
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
@@ -135,6 +136,9 @@ def install(
     pack = pack or read_pack()
     if not is_url(source):
         _check_folder(source)
+    elif has_credentials(str(source)):  # urllib never sends them, and "could not reach" printed the password
+        raise ModelError(f"model pack source {without_credentials(str(source))}: a user name or password in the URL "
+                         "is never sent; give a URL that needs none, or a folder holding the pack")
     folder.mkdir(parents=True, exist_ok=True)
     busy = ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
                       "then run this again")

@@ -131,3 +131,34 @@ def test_a_parquet_feed_repeating_one_long_value_is_refused_before_it_is_decoded
     code, err = _run(tmp_path / "data", shared_models, "catalog", "import", str(feed))
     expected = "a compression bomb?" if column == "plain" else "column 'name' holds list<"
     assert code != 0 and expected in err and len(err.strip().splitlines()) == 1, err[:500]
+
+
+# -- a user name or password before a URL's host ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["https://www.ikea.com@evil.example/p/lamp", "https://buyer:hunter2@shop.example/p"])
+def test_a_link_naming_a_user_before_its_host_is_not_a_link(url: str):
+    """``https://www.ikea.com@evil.example/`` reads as IKEA's page and opens evil.example; it passed as a "View
+    product" link of the exported page and the app (and published the password of the second)."""
+    from engine.links import safe_link
+
+    assert safe_link(url) is None
+    assert safe_link("https://shop.example/p?ref=a@b") == "https://shop.example/p?ref=a@b"  # an @ after the host
+
+
+def test_a_password_in_a_feeds_image_url_is_never_printed(ikea: Path, shared_models: Path, tmp_path: Path):
+    """urllib sends no credentials from a URL: it looked "buyer:hunter2@127.0.0.1" up as a host name, and the
+    skipped line said "cannot download http://buyer:hunter2@…; offline?", the password on the terminal and in logs."""
+    photo = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,name,category,image\nOK,Lamp,lamp,{photo}\n"
+                    "PW,Lamp,lamp,http://buyer:hunter2@127.0.0.1:9/lamp.jpg\n", encoding="utf-8")
+    code, err = _run(tmp_path / "data", shared_models, "catalog", "import", str(feed))
+    assert code == 0 and "hunter2" not in err and "buyer" not in err, err
+    assert "skipped PW: http://…@127.0.0.1:9/lamp.jpg: a user name or password in an image URL is never sent" in err
+
+
+def test_a_password_in_a_model_pack_url_is_never_printed(shared_models: Path, tmp_path: Path):
+    """``models fetch --from https://user:pw@host/`` said "could not reach user:pw@host", password and all."""
+    code, err = _run(tmp_path / "data", shared_models, "models", "fetch", "--from", "https://buyer:hunter2@127.0.0.1:9/")
+    assert code != 0 and "hunter2" not in err and "a user name or password in the URL is never sent" in err, err
