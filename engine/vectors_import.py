@@ -262,7 +262,7 @@ def bounded_batches(source: Path | Any, shown: Path, batch_size: int, columns: l
     as its elements decode the same way. Feeds (``engine.importer``) and vector files are both read here."""
     pa, pc, pq = pyarrow_modules()
     schema = pq.ParquetFile(source).schema_arrow
-    fields = [schema.field(name) for name in columns or schema.names]
+    fields = list(schema) if columns is None else [_only_field(schema, name, shown) for name in columns]
     for field in fields:
         if pa.types.is_nested(field.type) and not (pa.types.is_fixed_size_list(field.type)
                                                    and _is_number(pa, field.type.value_type)):
@@ -276,6 +276,14 @@ def bounded_batches(source: Path | Any, shown: Path, batch_size: int, columns: l
             raise CatalogError(f"{shown}: its text decodes to more than {allowed / 2**20:,.0f} MiB from a "
                                f"{_size_of(source) / 2**20:,.1f} MiB file (a compression bomb?); refusing it")
         yield batch
+
+
+def _only_field(schema: Any, name: str, shown: Path) -> Any:
+    """The one column ``name`` of ``schema``; one of two alike would be read for either."""
+    found = schema.get_all_field_indices(name)
+    if len(found) != 1:
+        raise CatalogError(f"{shown}: column {name!r} appears {len(found)} times; refusing it")
+    return schema.field(found[0])
 
 
 def _is_text(pa: Any, kind: Any) -> bool:

@@ -90,17 +90,23 @@ def _parquet(path: Path, table) -> Path:
     return path
 
 
+def _embedder_card(data: Path):
+    """The card of the embedder a data dir's searches use (the shared models')."""
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings
+
+    return Pipeline(Settings.defaults().with_(data_dir=data)).embedder.model.card
+
+
 def test_a_vector_file_repeating_one_long_error_is_refused_before_it_is_decoded(ikea: Path, shared_models: Path,
                                                                                tmp_path: Path):
     """A 4 KB vector file whose error column names one 1 MiB string in every row took 1.4 GB to import (and each
     row's error was kept): 4,096 rows of it, one batch, would take 12 GB. Text is now counted before it is decoded."""
     pa = pytest.importorskip("pyarrow")
-    from engine.pipeline import Pipeline
-    from engine.settings import Settings
     from engine.vectors_import import EmbedderId, schema
 
     data = tmp_path / "data"
-    card = Pipeline(Settings.defaults().with_(data_dir=data, models_dir=shared_models)).embedder.model.card
+    card = _embedder_card(data)
     photo = min((ikea / "products" / "lamp").glob("*.jpg"))
     feed = tmp_path / "feed.csv"
     feed.write_text(f"sku,name,category,image\nV1,Lamp,lamp,{photo}\n", encoding="utf-8")
@@ -162,3 +168,30 @@ def test_a_password_in_a_model_pack_url_is_never_printed(shared_models: Path, tm
     """``models fetch --from https://user:pw@host/`` said "could not reach user:pw@host", password and all."""
     code, err = _run(tmp_path / "data", shared_models, "models", "fetch", "--from", "https://buyer:hunter2@127.0.0.1:9/")
     assert code != 0 and "hunter2" not in err and "a user name or password in the URL is never sent" in err, err
+
+
+def test_a_parquet_column_given_twice_is_read_in_a_feed_and_refused_in_a_vector_file(ikea: Path, shared_models: Path,
+                                                                                    tmp_path: Path):
+    """A feed's duplicate column is read as a CSV's is (the first one); a vector file's ended in "unexpected
+    KeyError: 'Field "sku" exists 2 times in schema'", as it would have for every column read by name."""
+    pa = pytest.importorskip("pyarrow")
+    photo = str(min((ikea / "products" / "lamp").glob("*.jpg")))
+    feed = _parquet(tmp_path / "feed.parquet", pa.Table.from_arrays(
+        [pa.array(["A"]), pa.array(["B"]), pa.array(["lamp"]), pa.array([photo])], ["sku", "sku", "category", "image"]))
+    assert _run(tmp_path / "data", shared_models, "catalog", "import", str(feed))[0] == 0
+    from engine.vectors_import import EmbedderId
+
+    card = _embedder_card(tmp_path / "data2")
+    who = EmbedderId.of(card)
+    (tmp_path / "vectors").mkdir()
+    columns = {"sku": "A", "category": "lamp", "image_sha256": _sha(Path(photo).read_bytes()), "embedder": who.name,
+               "embedder_sha256": who.sha256}
+    arrays = [pa.array([value]) for value in columns.values()]
+    vector = pa.array([[0.5] * card.output_dim], pa.list_(pa.float32(), card.output_dim))
+    _parquet(tmp_path / "vectors" / "part-0.parquet", pa.Table.from_arrays(
+        [arrays[0], *arrays, vector, pa.array([None], pa.string())], ["sku", *columns, "vector", "error"]))
+    feed_csv = tmp_path / "feed.csv"
+    feed_csv.write_text(f"sku,category,image\nA,lamp,{photo}\n", encoding="utf-8")
+    code, err = _run(tmp_path / "data2", shared_models, "catalog", "import", str(feed_csv), "--vectors",
+                     str(tmp_path / "vectors"))
+    assert code != 0 and "column 'sku' appears 2 times" in err and "unexpected" not in err, err
