@@ -134,16 +134,32 @@ def install(
     file the source does not have is skipped, and so is the card of a skipped model.
     """
     pack = pack or read_pack()
-    if not is_url(source):
+    if is_url(source):
+        _check_url(str(source))
+    else:
         _check_folder(source)
-    elif has_credentials(str(source)):  # urllib never sends them, and "could not reach" printed the password
-        raise ModelError(f"model pack source {without_credentials(str(source))}: a user name or password in the URL "
-                         "is never sent; give a URL that needs none, or a folder holding the pack")
     folder.mkdir(parents=True, exist_ok=True)
     busy = ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
                       "then run this again")
     with exclusive(folder / LOCK_FILE, busy):  # one install at a time: two wrote the same NAME.part
         return _install_pack(source, folder, pack, progress, cancelled)
+
+
+def _check_url(url: str) -> None:
+    """Refuse, in one line, an http(s) source urllib cannot open: no host, a bad port or IPv6 address ("https://[::1"
+    ended in "unexpected ValueError: Invalid IPv6 URL"), or a user name or password, which urllib never sends (it
+    looked "user:pw@host" up as a host, and "could not reach" printed the password)."""
+    shown = without_credentials(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises on a port that is no number up to 65535
+    except ValueError as exc:
+        raise ModelError(f"model pack source {shown}: not a valid URL ({' '.join(str(exc).split())})") from exc
+    if has_credentials(url):
+        raise ModelError(f"model pack source {shown}: a user name or password in the URL is never sent; give a URL "
+                         "that needs none, or a folder holding the pack")
+    if not host:
+        raise ModelError(f"model pack source {shown}: no host in the URL")
 
 
 def _check_folder(source: str | Path) -> None:
