@@ -224,7 +224,8 @@ def _vectors(batch: Any) -> np.ndarray:
     column = batch.column(VECTOR)
     dim = column.type.list_size
     flat = column.fill_null([0.0] * dim).flatten() if column.null_count else column.flatten()
-    return flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(column), dim)
+    with np.errstate(over="ignore"):  # a float64 past float32's range is inf, and its row skipped as such
+        return flat.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(len(column), dim)
 
 
 def _batches(files: Sequence[Path], columns: list[str] | None = None) -> Iterator[Any]:

@@ -202,3 +202,32 @@ def test_a_parquet_column_given_twice_is_read_in_a_feed_and_refused_in_a_vector_
     code, err = _run(tmp_path / "data2", shared_models, "catalog", "import", str(feed_csv), "--vectors",
                      str(tmp_path / "vectors"))
     assert code != 0 and "column 'sku' appears 2 times" in err and "unexpected" not in err, err
+
+
+def test_a_float64_vector_past_float32s_range_is_skipped_without_a_numpy_warning(ikea: Path, shared_models: Path,
+                                                                                tmp_path: Path):
+    """Vectors of float64 are read as float32; a value of 1e300 became inf and its row was skipped, but numpy's
+    "RuntimeWarning: overflow encountered in cast" and the line of code under it went to the terminal first."""
+    pa = pytest.importorskip("pyarrow")
+    import warnings
+
+    from engine.vectors_import import EmbedderId, schema
+
+    card = _embedder_card(tmp_path / "data")
+    who, dim = EmbedderId.of(card), card.output_dim
+    photo = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nBIG,lamp,{photo}\nOK,lamp,{photo}\n", encoding="utf-8")
+    fields = schema(dim, who)
+    fields = fields.set(fields.get_field_index("vector"), pa.field("vector", pa.list_(pa.float64(), dim)))
+    (tmp_path / "vectors").mkdir()
+    _parquet(tmp_path / "vectors" / "part-0.parquet", pa.table(
+        {"sku": ["BIG", "OK"], "category": ["lamp"] * 2, "image_sha256": [_sha(photo.read_bytes())] * 2,
+         "embedder": [who.name] * 2, "embedder_sha256": [who.sha256] * 2, "vector": [[1e300] * dim, [0.5] * dim],
+         "error": [None, None]}, schema=fields))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, err = _run(tmp_path / "data", shared_models, "catalog", "import", str(feed), "--vectors",
+                         str(tmp_path / "vectors"))
+    assert code == 0 and "skipped BIG: its vector holds NaN or infinity" in err, err
+    assert [str(w.message) for w in caught] == []
