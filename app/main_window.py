@@ -30,6 +30,7 @@ from app import theme
 from app.dialogs.about import show_about
 from app.dialogs.batch import BatchDialog
 from app.dialogs.settings import SettingsDialog
+from app.dialogs.shoppable import PageExportDialog
 from app.engine_info import EngineInfo, describe_engine
 from app.engine_notes import EngineNotes, as_status
 from app.labels import pretty, use_category_names
@@ -741,13 +742,15 @@ class MainWindow(QMainWindow):
                 )
 
     def export_page(self) -> None:
+        """The page's title and folder (``PageExportDialog``, both remembered), then the page as the window shows
+        the photo."""
         if self._need_scene():
-            folder = QFileDialog.getExistingDirectory(self, "Folder for the shoppable page")
-            if folder:
+            chosen = PageExportDialog.ask(self.settings.store, self.controller.path, self)
+            if chosen is not None:
                 shown, found = len(self.view.tags), len(self.controller.scene.visible)
                 which = f", with the {shown} of {found} tags shown" if shown < found else ""
-                self.controller.export_page(Path(folder), lambda saved: self._page_saved(saved, which),
-                                            set(self.view.tags))
+                self.controller.export_page(chosen.folder, lambda saved: self._page_saved(saved, which),
+                                            set(self.view.tags), chosen.title)
 
     def _page_saved(self, saved: ScenePage, which: str) -> None:
         """Say where the page went ("info" when not all is as the merchandiser confirmed), with Open Page: a path

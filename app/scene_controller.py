@@ -471,9 +471,11 @@ class SceneController(QObject):
         text = json.dumps(self.scene.to_json(), indent=2, ensure_ascii=False)
         self.io.start(lambda _job: write_atomic(target, text), done=done, failed=self.failed.emit)
 
-    def export_page(self, folder: Path, done: Callable[[object], None], shown: Collection[int] | None = None) -> None:
+    def export_page(self, folder: Path, done: Callable[[object], None], shown: Collection[int] | None = None,
+                    title: str = "") -> None:
         """The shoppable page of the photo; with ``shown``, only those tags (what the window shows: a page
-        is published as the merchandiser saw it, without the categories hidden or the tags left out).
+        is published as the merchandiser saw it, without the categories hidden or the tags left out); headed
+        ``title``, or with none the photo's file name's words.
 
         ``done`` gets the ``ScenePage``: its path, and the confirmed products left off as no longer in the
         catalog (``ScenePage.summary``), which the window says after "Saved", so the merchandiser learns why a
@@ -482,7 +484,7 @@ class SceneController(QObject):
         if shown is not None:
             data["objects"] = [o for o in data["objects"] if o["number"] in shown]
         self.io.start(
-            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem),
+            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem, title),
             done=done,
             failed=self.failed.emit,
         )

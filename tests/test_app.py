@@ -27,6 +27,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox  # noqa: E402
 
 from app.dialogs.settings import DETECTOR_ROWS, SettingsDialog  # noqa: E402
+from app.dialogs.shoppable import PageExport  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
@@ -340,7 +341,7 @@ def test_settings_show_only_the_surest_tags_and_always_the_users_own(qtbot, wind
     assert set(window.view.tags) == {t.number for t in surest} | {weakest.number}
     assert window.status_line.tags.text() == f"6 of {len(found)} tags shown"
     # the shoppable page is published as the window shows the photo (the folder chosen as a person would)
-    monkeypatch.setattr("app.main_window.QFileDialog.getExistingDirectory", lambda *_a: str(tmp_path))
+    monkeypatch.setattr("app.main_window.PageExportDialog.ask", lambda *_a: PageExport(tmp_path, ""))
     window.export_page()
     qtbot.waitUntil(lambda: "Saved" in window.message.text.text(), timeout=WAIT_MS)
     page = (tmp_path / f"{window.controller.path.stem}.html").read_text()

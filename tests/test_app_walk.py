@@ -38,6 +38,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
+from app.dialogs.shoppable import PageExport
 from app.labels import product_title
 from app.main_window import CATALOG_TAB, MAP_TAB, PHOTO_TAB, MainWindow
 from app.widgets.results_panel import GONE
@@ -110,6 +111,7 @@ class Walk:
         self.messages: list[str] = []
         monkeypatch.setattr(win.message, "show_message", self._said(win.message.show_message))
         monkeypatch.setattr("app.main_window.QFileDialog.getExistingDirectory", lambda *_a, **_k: str(work / "page"))
+        monkeypatch.setattr("app.main_window.PageExportDialog.ask", lambda *_a, **_k: PageExport(work / "page", ""))
         self._product_photo = work / "supplier.jpg"
         monkeypatch.setattr("app.main_window.QFileDialog.getOpenFileName",
                             lambda *_a, **_k: (str(self._product_photo), ""))

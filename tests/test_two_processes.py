@@ -185,12 +185,14 @@ def test_a_page_exported_after_a_confirmed_product_went_says_what_it_left_off(qt
                                                                               scene_path, tmp_path: Path, monkeypatch):
     """The page leaves off a confirmed product the CLI removed since (engine.shoppable); the window said
     "Saved …" in the colour of a job done as asked. It now names what was left off, as news to read."""
+    from app.dialogs.shoppable import PageExport
+
     win = main_window(Pipeline(Settings.defaults().with_(data_dir=data_dir)))
     win.open_photo(scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"))
     qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=120_000)
     tag = next(t for t in win.controller.scene.visible if t.obj.matches)
     win.controller.confirm(tag.number, tag.obj.matches[0])
-    monkeypatch.setattr("app.main_window.QFileDialog.getExistingDirectory", lambda *_a: str(tmp_path))
+    monkeypatch.setattr("app.main_window.PageExportDialog.ask", lambda *_a: PageExport(tmp_path, ""))
     win.export_page()
     qtbot.waitUntil(lambda: "Saved" in win.message.text.text(), timeout=30_000)
     assert win.message.level == "done" and "left off" not in win.message.text.text()
