@@ -70,7 +70,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.advice import sqlite_full
-from engine.backups import back_up_file, list_backups, read_only, set_aside, take_backup
+from engine.backups import BEFORE_RESTORE, KEEP, back_up_file, list_backups, read_only, set_aside, take_backup
 from engine.bundle_archive import (
     CATALOG,
     CATEGORIES,
@@ -82,7 +82,7 @@ from engine.bundle_archive import (
 )
 from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
-from engine.catalog import SCHEMA, Catalog, is_damage
+from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
 from engine.files import exclusive, open_regular, replace_atomically, sha256_of
@@ -914,6 +914,10 @@ def _back_up(live_db: Path) -> Path | None:
     It was copied to ``catalog.before-import.sqlite``, which the next import overwrote (the original catalog
     was then lost for good, and ``catalog restore`` found no backup), through a fixed temp name that a
     Ctrl-C left behind. ``take_backup`` keeps the newest few, under unique temp names it cleans up.
+
+    Once the kept backups are full, a catalog the newest one already holds row for row is not copied again (that
+    backup is named instead): the copy would only push the oldest out. The same bundle imported six times filled
+    the five with copies of it, and the catalog it had first replaced, the user's own, was pruned without a word.
     """
     try:
         with contextlib.closing(sqlite3.connect(live_db)) as db:
@@ -921,7 +925,34 @@ def _back_up(live_db: Path) -> Path | None:
                 return None
     except sqlite3.DatabaseError:
         pass  # not a catalog this version reads: backed up as it is, not judged here
+    kept = [b for b in list_backups(live_db) if b.reason != BEFORE_RESTORE]  # take_backup prunes these to KEEP
+    if len(kept) >= KEEP and _same_rows(live_db, kept[0].path):
+        return kept[0].path
     return take_backup(live_db, live_db, "bundle-import")
+
+
+def _same_rows(one: Path, two: Path) -> bool:
+    """Whether two catalogs hold the same schema and rows, their random ``catalog_id`` aside (a catalog imported
+    from the same bundle twice differs in nothing else); False when either cannot be read: a backup is then taken."""
+    listing = "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+    try:
+        with read_only(one) as a, read_only(two) as b:
+            schema = a.execute(listing).fetchall()
+            if schema != b.execute(listing).fetchall():
+                return False
+            return all(_same_table(a, b, name) for kind, name, _sql in schema if kind == "table")
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _same_table(a: sqlite3.Connection, b: sqlite3.Connection, table: str) -> bool:
+    """Rows of ``table`` equal in both, in the order they are stored (another order reads as a difference)."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    count = f"SELECT COUNT(*) FROM {quoted}"
+    if a.execute(count).fetchone() != b.execute(count).fetchone():
+        return False
+    rows = zip(a.execute(f"SELECT * FROM {quoted}"), b.execute(f"SELECT * FROM {quoted}"), strict=True)
+    return all(x == y or table == "meta" and x[0] == y[0] == IDENTITY for x, y in rows)
 
 
 def _remove_unreferenced(db_path: Path, images_dir: Path) -> None:

@@ -231,3 +231,23 @@ def test_a_float64_vector_past_float32s_range_is_skipped_without_a_numpy_warning
                          str(tmp_path / "vectors"))
     assert code == 0 and "skipped BIG: its vector holds NaN or infinity" in err, err
     assert [str(w.message) for w in caught] == []
+
+
+def test_importing_one_bundle_again_and_again_keeps_the_backup_of_the_users_own_catalog(
+        shop, ikea: Path, shared_models: Path, tmp_path: Path):
+    """Each import backed up the catalog it replaced and five backups are kept: the same bundle imported six times
+    (a script run daily, a user trying again) filled them with copies of itself, and the backup of the catalog it had
+    first replaced, the user's own products, was deleted without a word. A catalog the newest backup already holds
+    row for row is no longer copied again."""
+    data = tmp_path / "data"
+    photo = max((ikea / "products" / "rug").glob("*.jpg"))
+    feed = tmp_path / "own.csv"
+    feed.write_text(f"sku,name,category,image\nMY-RUG,My own rug,rug,{photo}\n", encoding="utf-8")
+    assert _run(data, shared_models, "catalog", "import", str(feed))[0] == 0
+    for _ in range(7):
+        assert _run(data, shared_models, "bundle", "import", str(shop["bundle"]))[0] == 0
+    own = []
+    for backup in sorted((data / "backups").glob("catalog-*.sqlite")):
+        with contextlib.closing(sqlite3.connect(backup)) as db:
+            own += [sku for (sku,) in db.execute("SELECT sku FROM products WHERE sku = 'MY-RUG'")]
+    assert own == ["MY-RUG"]
