@@ -1,8 +1,10 @@
 """Holes an independent review of hostile input found, each through the CLI as a user meets it, on real IKEA data.
 
 test_hostile_inputs, test_bundle and test_mutated_inputs hold the attacks thought of before; these are the ones
-that got through them: a bundle poisoning the pictures a later, genuine bundle shows, and Parquet files (feeds and
-vector files) whose dictionary pages repeat one long value into gigabytes of memory from a few kilobytes.
+that got through them: a bundle poisoning the pictures a later, genuine bundle shows; Parquet files (feeds and
+vector files) whose dictionary pages repeat one long value into gigabytes of memory from a few kilobytes, a column
+given twice, float64 vectors past float32; a user before a URL's host (a deceptive link, a printed password); a
+model pack URL urllib cannot parse; and one bundle imported again and again pushing out the user's own backup.
 """
 
 from __future__ import annotations
