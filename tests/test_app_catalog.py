@@ -466,3 +466,37 @@ def test_the_product_grid_fills_each_row_whatever_the_width(qtbot, products):
         if columns < products and strip >= TILE.width() // 2:
             short.append((width, columns, strip))
     assert short == []
+
+
+def test_the_category_box_and_buttons_are_never_cut_whatever_the_windows_width(qtbot, fresh_pipeline, settings, ikea,
+                                                                                ikea_products, tmp_path):
+    """Beside the Map selection chip the category box was squeezed to "All categories (33" at the window's least
+    width, and the search box to "S…": from the least width to a wide one, the box keeps its longest entry's width,
+    the search box its placeholder's, and the buttons theirs (on a row of their own below where the row is full)."""
+    from ikea_feed import write_feed
+
+    rows = [r for category in ("armchair", "tableware_kitchenware", "clock")
+            for r in [p for p in ikea_products if p["category"] == category][:2]]
+    win = make_window(qtbot, fresh_pipeline, settings)
+    view = win.catalog
+    win.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(write_feed(ikea, rows, tmp_path / "feed.csv"))
+    qtbot.waitUntil(lambda: view.model.rowCount() == len(rows), timeout=WAIT_MS)
+    view.show_skus([row["product_id"] for row in rows[:2]])
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=WAIT_MS)
+    assert view.only_chip.isVisible() and view.category.count() == 4
+    least = win.minimumSizeHint().width()
+    cut = []
+    for width in [*range(least, 1400, 9), 1360]:
+        win.resize(width, 700)
+        QTest.qWait(0)
+        box, search = view.category, view.search
+        placeholder = search.fontMetrics().horizontalAdvance(search.placeholderText())
+        buttons = [view.import_folder, view.import_csv, view.remove, view.find_duplicates, view.only_chip]
+        if (box.width() < box.sizeHint().width() or search.width() < placeholder
+                or any(b.width() < b.sizeHint().width() or b.mapTo(view, b.rect().topRight()).x() > view.width()
+                       for b in buttons)):
+            cut.append((width, box.width(), box.sizeHint().width(), search.width(), [b.width() for b in buttons]))
+    assert cut == []
+    assert view.category.sizeHint().width() >= view.category.fontMetrics().horizontalAdvance("All categories (6)")

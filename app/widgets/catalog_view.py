@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
@@ -58,9 +59,12 @@ from engine.importer import ImportReport
 from engine.pipeline import Pipeline
 
 MAX_SHOWN = 5000
-TILE = QSize(168, 190)
+TILE = QSize(168, 212)  # picture, then three lines: name, SKU and category, price
 ICON = QSize(128, 128)
 SEARCH_DELAY_MS = 250
+# The tab's least width: the window's as the one squeezed row of the search and buttons made it. Its other screens
+# (the toolbar up to Settings, the photo tab) were laid out for it; the buttons' own row must not narrow it.
+LEAST_WIDTH = 770
 ROOT = QModelIndex()
 SKIPPED_NAMED = 5  # skipped rows an import's message names, one line each
 ONE_LINE = str.maketrans({"\n": "\\u000a", "\r": "\\u000d"})
@@ -115,11 +119,13 @@ class ProductModel(QAbstractListModel):
 
 
 class ProductTile(QStyledItemDelegate):
-    """A product as a card: picture, name, then sku and category (and price when known) in grey.
+    """A product as a card: picture, name, sku and category in grey, then the price as the feed wrote it.
 
     Colours come from the palette, so tiles follow the light and dark themes; text is drawn as plain
     text (``drawText``), never as HTML.
     """
+
+    LINE_GAP = 3
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         product: Product = index.data(Qt.ItemDataRole.UserRole)
@@ -138,22 +144,31 @@ class ProductTile(QStyledItemDelegate):
         left = card.left() + (card.width() - picture.width()) / 2
         top = card.top() + 8 + (ICON.height() - picture.height()) / 2
         painter.drawPixmap(QRectF(left, top, picture.width(), picture.height()).toRect(), pixmap)
-        text = card.adjusted(10, ICON.height() + 14, -10, -4)
-        title = product_title(product.name, product.sku, product.category)
-        self._line(painter, text, title, palette.color(QPalette.ColorRole.Text), bold=True)
-        detail = product_detail(product.name, product.sku, product.category, product.price)
-        below = text.adjusted(0, option.fontMetrics.height() + 3, 0, 0)
-        self._line(painter, below, detail, palette.color(QPalette.ColorRole.PlaceholderText))
+        text = self.text_area(QRectF(option.rect))
+        for text_line, font, role in self.lines(product, painter.font(), int(text.width())):
+            painter.setFont(font)
+            painter.setPen(palette.color(role))
+            painter.drawText(text, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text_line)
+            text.setTop(text.top() + QFontMetrics(font).height() + self.LINE_GAP)
         painter.restore()
 
     @staticmethod
-    def _line(painter: QPainter, rect: QRectF, text: str, colour: QColor, bold: bool = False) -> None:
-        font = QFont(painter.font())
-        font.setBold(bold)
-        painter.setFont(font)
-        painter.setPen(colour)
-        elided = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), elided)
+    def text_area(cell: QRectF) -> QRectF:
+        """Where the tile's lines go in its grid cell: under the picture, inside the card's border."""
+        return cell.adjusted(15, 5 + ICON.height() + 14, -15, -9)
+
+    @staticmethod
+    def lines(product: Product, font: QFont, width: int) -> list[tuple[str, QFont, QPalette.ColorRole]]:
+        """The tile's lines as painted, each elided to ``width``: the name in bold, SKU and category in grey, the
+        price in the text colour on a line of its own (none when the feed gave none). At the end of the grey line
+        the price was elided away on nearly every tile: "601.592.28 · Bathroom …"."""
+        bold = QFont(font)
+        bold.setBold(True)
+        shown = [(product_title(product.name, product.sku, product.category), bold, QPalette.ColorRole.Text),
+                 (product_detail(product.name, product.sku, product.category), font, QPalette.ColorRole.PlaceholderText),
+                 (product.price, font, QPalette.ColorRole.Text)]
+        return [(QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideRight, width), f, role)
+                for text, f, role in shown if text]
 
     def sizeHint(self, option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
         """The grid's cell: tiles widen with the columns the grid stretches."""
@@ -246,7 +261,11 @@ class CatalogView(QWidget):
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
         self.search.setAccessibleName("Search the catalog")  # the placeholder is no name to a screen reader
-        self.category = QComboBox(minimumContentsLength=10)
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 40)
+        # as wide as its longest entry, then and whenever the counts change: it was squeezed (and its text cut to
+        # "All categories (33") where the Map selection chip took room, and kept its first width as counts grew
+        self.category = QComboBox(sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.category.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.count = QLabel()
         self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
         self.only_chip.clicked.connect(self.show_all)
@@ -269,8 +288,15 @@ class CatalogView(QWidget):
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
         for widget in (self.only_chip, self.category, self.count):
             top.addWidget(widget)
+        self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
+        actions = QHBoxLayout(self.actions)
+        actions.setContentsMargins(0, 0, 0, 0)
         for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
-            top.addWidget(widget)
+            actions.addWidget(widget)
+        self.actions.setMinimumWidth(1)  # moved below before it is squeezed (``_place_actions``), never cut
+        top.addWidget(self.actions)
+        self.top_row, self.actions_row = top, QHBoxLayout()
+        self.actions_row.addStretch(1)
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.progress_label = QLabel()
         self.cancel = QPushButton("Cancel")
@@ -307,10 +333,30 @@ class CatalogView(QWidget):
         split.addWidget(self.where_used)
         split.setStretchFactor(0, 1)
         split.setSizes([900, 320])
+        self.setMinimumWidth(LEAST_WIDTH)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(self.actions_row)
         layout.addWidget(self.progress_row)
         layout.addWidget(split, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_actions()
+
+    def _place_actions(self) -> None:
+        """The import and removal buttons at the end of the search row where the row has room for everything at
+        its size, else on a row of their own below it. In one row at the window's least width the category box
+        was cut to "All categories (33" beside a chip, and the search box to "S…"."""
+        row = self.top_row
+        shown = [w for w in (self.search, self.only_chip, self.category, self.count, self.actions) if not w.isHidden()]
+        wanted = sum(w.minimumWidth() if w is self.search else w.sizeHint().width() for w in shown)
+        wanted += max(0, row.spacing()) * (len(shown) - 1)
+        margins = self.layout().contentsMargins()
+        fits = wanted <= self.width() - margins.left() - margins.right()
+        if fits != (row.indexOf(self.actions) >= 0):
+            (self.actions_row if fits else row).removeWidget(self.actions)
+            (row if fits else self.actions_row).addWidget(self.actions)
 
     # -- listing --------------------------------------------------------------------------------
 
@@ -353,6 +399,7 @@ class CatalogView(QWidget):
         self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
         self.only_chip.setAccessibleName(f"{origin}, {len(skus):,} products: show the whole catalog")
         self.only_chip.show()
+        self._place_actions()
         self.category.setCurrentIndex(0)
         self._filter()
 
@@ -368,6 +415,7 @@ class CatalogView(QWidget):
         """Back to the whole catalog from a chosen few."""
         self.only, self._select_listed = None, False
         self.only_chip.hide()
+        self._place_actions()
         self._filter()
 
     def _filter(self) -> None:
@@ -384,6 +432,7 @@ class CatalogView(QWidget):
         for name in by_name(counts):
             self.category.addItem(f"{pretty(name)} ({counts[name]:,})", name)
         self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
+        self._place_actions()  # the box is as wide as its longest entry: the counts may have widened it
         self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
         self.model.set_products(products)
         self.grid.viewport().update()
