@@ -472,7 +472,8 @@ def test_the_category_box_and_buttons_are_never_cut_whatever_the_windows_width(q
                                                                                 ikea_products, tmp_path):
     """Beside the Map selection chip the category box was squeezed to "All categories (33" at the window's least
     width, and the search box to "S…": from the least width to a wide one, the box keeps its longest entry's width,
-    the search box its placeholder's, and the buttons theirs (on a row of their own below where the row is full)."""
+    the search box its placeholder's, and the buttons theirs (on a row of their own below where the row is full).
+    A chip naming a long feed does not widen the window."""
     from ikea_feed import write_feed
 
     rows = [r for category in ("armchair", "tableware_kitchenware", "clock")
@@ -483,20 +484,29 @@ def test_the_category_box_and_buttons_are_never_cut_whatever_the_windows_width(q
     with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
         view.import_from(write_feed(ikea, rows, tmp_path / "feed.csv"))
     qtbot.waitUntil(lambda: view.model.rowCount() == len(rows), timeout=WAIT_MS)
+    least = win.minimumSizeHint().width()
     view.show_skus([row["product_id"] for row in rows[:2]])
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=WAIT_MS)
     assert view.only_chip.isVisible() and view.category.count() == 4
-    least = win.minimumSizeHint().width()
     cut = []
     for width in [*range(least, 1400, 9), 1360]:
         win.resize(width, 700)
         QTest.qWait(0)
-        box, search = view.category, view.search
-        placeholder = search.fontMetrics().horizontalAdvance(search.placeholderText())
-        buttons = [view.import_folder, view.import_csv, view.remove, view.find_duplicates, view.only_chip]
-        if (box.width() < box.sizeHint().width() or search.width() < placeholder
-                or any(b.width() < b.sizeHint().width() or b.mapTo(view, b.rect().topRight()).x() > view.width()
-                       for b in buttons)):
-            cut.append((width, box.width(), box.sizeHint().width(), search.width(), [b.width() for b in buttons]))
+        cut += [(width, *widths) for widths in _cut_widgets(view)]
     assert cut == []
     assert view.category.sizeHint().width() >= view.category.fontMetrics().horizontalAdvance("All categories (6)")
+    view.show_skus([rows[0]["product_id"]], "Not in supplier-range-autumn-winter-2026-week-49-final-v2.csv")
+    win.resize(least, 700)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT_MS)
+    assert win.minimumSizeHint().width() == least and win.width() == least and _cut_widgets(view) == []
+    assert view.only_chip.text().endswith("-v2.csv: 1 ✕") and "…" in view.only_chip.text()
+
+
+def _cut_widgets(view) -> list[tuple]:
+    """The search row's widgets narrower than their text, or past the tab's right edge: (name, width, needed)."""
+    search = view.search
+    needs = [(search, search.fontMetrics().horizontalAdvance(search.placeholderText()))]
+    needs += [(w, w.sizeHint().width()) for w in (view.category, view.only_chip, view.import_folder, view.import_csv,
+                                                   view.remove, view.find_duplicates)]
+    return [(type(w).__name__, w.width(), needed) for w, needed in needs
+            if w.isVisible() and (w.width() < needed or w.mapTo(view, w.rect().topRight()).x() > view.width())]

@@ -65,6 +65,7 @@ SEARCH_DELAY_MS = 250
 # The tab's least width: the window's as the one squeezed row of the search and buttons made it. Its other screens
 # (the toolbar up to Settings, the photo tab) were laid out for it; the buttons' own row must not narrow it.
 LEAST_WIDTH = 770
+CHIP_ORIGIN = 200  # px of the chip's origin ("Not in week2.csv") at most: a long feed name would widen the window
 ROOT = QModelIndex()
 SKIPPED_NAMED = 5  # skipped rows an import's message names, one line each
 ONE_LINE = str.maketrans({"\n": "\\u000a", "\r": "\\u000d"})
@@ -395,7 +396,8 @@ class CatalogView(QWidget):
         selected, until the chip beside the search box is clicked; the search text and category narrow them
         further. A category filter is dropped: the products were chosen across categories."""
         self.only, self._select_listed = list(skus), True
-        self.only_chip.setText(f"{origin}: {len(skus):,} ✕")
+        shown = self.only_chip.fontMetrics().elidedText(origin, Qt.TextElideMode.ElideMiddle, CHIP_ORIGIN)
+        self.only_chip.setText(f"{shown}: {len(skus):,} ✕")
         self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
         self.only_chip.setAccessibleName(f"{origin}, {len(skus):,} products: show the whole catalog")
         self.only_chip.show()
