@@ -12,10 +12,11 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from app.labels import GONE, badge_html, dot_html, evidence_html, pretty, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.floating import MARGIN, make_floating
-from app.widgets.pins import HALO, RADIUS
+from app.widgets.pins import CONFIRMED, HALO, RADIUS
 from app.widgets.thumb import Thumb
 from engine.corrections import Tag
 from engine.rerank import Checked
+from engine.results import Match
 
 CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach
 PIN_REACH = RADIUS + HALO  # px from a pin's centre to the edge of its halo
@@ -23,10 +24,11 @@ NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut 
 CLICK = "Click for all matches"
 KEY = "Enter for all matches"  # the card of a pin reached with Tab: no mouse is on it to click
 LISTED = "All matches on the right"  # about as long as CLICK: the card does not jump on the click
+CONFIRMED_BADGE = f'<span style="color:white;background:{CONFIRMED.name()};">&nbsp;✓ Confirmed&nbsp;</span>'
 
 
 class HoverCard(QFrame):
-    """The best match of one tag: picture, name, sku and category, exact/similar with its score."""
+    """The best match of one tag: picture, name, sku and category, exact/similar with its score, or confirmed."""
 
     def __init__(self, thumbnails: Thumbnails, parent: QWidget):
         super().__init__(parent)
@@ -78,13 +80,8 @@ class HoverCard(QFrame):
         else:
             self.thumb.show_path(best.image_path)
             self.name.setText(_elided(self.name, product_title(best.name, best.sku, best.category)))
-            confirmed = (
-                " · <b style='color:#2e9d49;'>✓ confirmed</b>" if tag.confirmed_sku == best.sku else ""
-            )
-            detail = _elided(self.detail, product_detail(best.name, best.sku, best.category))
-            self.detail.setText(f"{html.escape(detail)}{confirmed}")
-            evidence = f"<br>{evidence_html(checked.inliers)}" if checked is not None else ""
-            self.badge.setText(f"<i>{GONE}</i>" if best.sku in gone else badge_html(best) + evidence)
+            self.detail.setText(html.escape(_elided(self.detail, product_detail(best.name, best.sku, best.category))))
+            self.badge.setText(_badge(best, tag.confirmed_sku == best.sku, best.sku in gone, checked))
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.layout().activate()  # an open card refilled (a check finished, a key stepped) has a stale size hint
         self.adjustSize()
@@ -117,6 +114,18 @@ class HoverCard(QFrame):
         side = sides[room.index(max(room))]
         return QPoint(_clamp(side.left(), inner.left(), inner.right() + 1 - width),
                       _clamp(side.top(), inner.top(), inner.bottom() + 1 - height))
+
+
+def _badge(best: Match, confirmed: bool, gone: bool, checked: Checked | None) -> str:
+    """How sure the card's product is: "✓ Confirmed" once the merchandiser confirmed it, in place of the engine's
+    "Similar 0.56" it still showed (the panel's row says the same, the rating in its button's tooltip); "No
+    longer in the catalog" rather than a rating for a product gone; else the rating, and the points a check
+    found."""
+    if confirmed:
+        return CONFIRMED_BADGE + (f" <i>{GONE}</i>" if gone else "")
+    if gone:
+        return f"<i>{GONE}</i>"
+    return badge_html(best) + (f"<br>{evidence_html(checked.inliers)}" if checked is not None else "")
 
 
 def _clamp(value: int, low: int, high: int) -> int:

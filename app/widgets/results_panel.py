@@ -84,12 +84,29 @@ def explained(match: Match) -> str:
     return f"{product_title(match.name, match.sku, match.category)} {match.sku}"
 
 
-def match_words(match: Match) -> str:
-    """A match as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots, Similar 0.62" (the badge's
-    words)."""
+def product_words(match: Match) -> str:
+    """A product as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots" (its row's name and detail)."""
     title = product_title(match.name, match.sku, match.category)
-    detail = product_detail(match.name, match.sku, match.category, match.price)
-    return f"{title}, {detail}, {match_word(match.match)} {match.score:.2f}"
+    return f"{title}, {product_detail(match.name, match.sku, match.category, match.price)}"
+
+
+def rating(match: Match) -> str:
+    """How sure the engine is of a match, as its badge says it: "Similar 0.62"."""
+    return f"{match_word(match.match)} {match.score:.2f}"
+
+
+def match_words(match: Match, confirmed: bool = False) -> str:
+    """A match as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots, Similar 0.62" (the badge's words),
+    or "…, confirmed" once the merchandiser confirmed it: then it is the product, not the engine's guess."""
+    return f"{product_words(match)}, {'confirmed' if confirmed else rating(match)}"
+
+
+def confirmed_tip(match: Match) -> str:
+    """The confirm button's tooltip on a confirmed match: the engine's rating, which the row no longer shows (it
+    read "Similar 0.56" beside "✓ Confirmed", as if the merchandiser's answer were still a guess)."""
+    return (f"You confirmed this product for the tag: the shoppable page and training use it. DecorLens alone "
+            f"rated it {rating(match)} (how alike the object and the product's photo look, up to 1). "
+            "Click to withdraw the confirmation")
 
 
 class CategoryBox(QComboBox):
@@ -219,6 +236,7 @@ class MatchRow(Ringed, QFrame):
             text.addWidget(self.link, alignment=Qt.AlignmentFlag.AlignLeft)  # focus ring as wide as its words
         self.badge = QLabel(badge_html(match))
         self.badge.setToolTip(BADGE_TIP)  # the word and the bare number, explained
+        self.badge.setVisible(not confirmed)  # "✓ Confirmed" below says it; the rating is in its tooltip
         text.addWidget(self.badge)
         if same_points:
             self.evidence = QLabel(evidence_html(same_points))
@@ -230,7 +248,8 @@ class MatchRow(Ringed, QFrame):
         self.confirm.setFlat(not confirmed)
         self.confirm.setCheckable(True)
         self.confirm.setChecked(confirmed)
-        self.confirm.setToolTip("Mark this product as the right one for the tag (saved as training data)")
+        self.confirm.setToolTip(confirmed_tip(match) if confirmed
+                                else "Mark this product as the right one for the tag (saved as training data)")
         self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match))
         if gone and not confirmed:
             self.confirm.setText(GONE)
@@ -241,11 +260,12 @@ class MatchRow(Ringed, QFrame):
             text.addWidget(self.gone_note)
             self.confirm.setToolTip(f"{GONE}: the shoppable page leaves it out. Click to withdraw the confirmation")
         text.addWidget(self.confirm, alignment=Qt.AlignmentFlag.AlignLeft)
+        text.addStretch(1)  # a row of fewer lines (a confirmed one shows no rating) keeps them together at the top
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(thumb, alignment=Qt.AlignmentFlag.AlignTop)
         layout.addLayout(text, 1)
-        spoken = f"Match {rank}: {match_words(match)}" + (", confirmed" if confirmed else "") + (f", {GONE}" if gone else "")
+        spoken = f"Match {rank}: {match_words(match, confirmed)}" + (f", {GONE}" if gone else "")
         self.setAccessibleName(spoken + (f", shares {same_points} fine details" if same_points else ""))
         self.setAccessibleDescription("Space selects it for Why this match?; Up and Down: the other matches")
 

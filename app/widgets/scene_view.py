@@ -28,7 +28,7 @@ from app.widgets.legend import Legend
 from app.widgets.message_bar import MessageBar
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
-from app.widgets.results_panel import ResultsPanel, match_words
+from app.widgets.results_panel import ResultsPanel, match_words, product_words
 from engine.corrections import Tag, surest
 from engine.rerank import Checked
 
@@ -252,7 +252,8 @@ class SceneView(QGraphicsView):
 
     def spoken(self) -> str:
         """What a screen reader says for the view: "Tag 2, 1 of 7: Plants & pots. Best match: FEJKA,
-        702.922.98 · Plants & pots, Similar 0.62", the hover card's facts in words."""
+        702.922.98 · Plants & pots, Similar 0.62" ("Confirmed product: …" once confirmed), the hover card's facts
+        in words."""
         if self.photo is None:
             return PHOTO
         if self.current not in self.tags:
@@ -261,11 +262,15 @@ class SceneView(QGraphicsView):
         tag, order = self.tags[self.current], sorted(self.pins)
         checked = self.verified(tag.number)
         best = checked.match if checked is not None and tag.confirmed is None else tag.best
-        match = "no match in the catalog" if best is None else match_words(best)
-        confirmed = ", confirmed" if best is not None and tag.confirmed_sku == best.sku else ""
+        if best is None:
+            match = "Best match: no match in the catalog"
+        elif tag.confirmed_sku == best.sku:  # the merchandiser's answer, not the engine's "Similar 0.56"
+            match = f"Confirmed product: {product_words(best)}"
+        else:
+            match = f"Best match: {match_words(best)}"
         sold = f", {GONE.lower()}" if best is not None and best.sku in self.gone else ""
         where = f"{order.index(tag.number) + 1} of {len(order)}"
-        return f"Tag {tag.number}, {where}: {pretty(tag.obj.category)}. Best match: {match}{confirmed}{sold}"
+        return f"Tag {tag.number}, {where}: {pretty(tag.obj.category)}. {match}{sold}"
 
     def _hovered(self, number: int, entered: bool) -> None:
         if entered:
