@@ -4,9 +4,11 @@ name and how sure the match is."""
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.labels import GONE, badge_html, dot_html, evidence_html, pretty, product_detail, product_title
@@ -19,7 +21,8 @@ from engine.rerank import Checked
 from engine.results import Match
 
 CARD_GAP = 22  # px from the pin's centre to the card: more than the pin's reach
-PIN_REACH = RADIUS + HALO  # px from a pin's centre to the edge of its halo
+REACH = math.ceil(RADIUS + HALO)  # px from a pin's centre to the edge of its halo: a card this near covers part of it
+SIDES = ("right", "left", "below", "above")  # where the card goes, the first that suits
 NAME_WIDTH = 300  # px: a product's name or detail line longer than this is cut with "…"
 CLICK = "Click for all matches"
 KEY = "Enter for all matches"  # the card of a pin reached with Tab: no mouse is on it to click
@@ -89,31 +92,64 @@ class HoverCard(QFrame):
         self.raise_()
 
     def _place(self, anchor: QPoint, bounds: QRect, others: Sequence[QPoint] = ()) -> QPoint:
-        """The card's corner: right of the pin, else left, below or above, the first side it fits on whole inside
-        ``bounds`` (less ``MARGIN``), slid along that side to stay inside; of the sides it fits on, the first that
-        covers none of ``others`` (else the fewest). It used to flip left and then be pinned to the left edge, over
-        its own pin, where the view was narrower than two cards, and never tried above or below. Where it fits on
-        no side (a view smaller than the card), the side with the most room, the card kept inside the view."""
+        """The card's corner: ``CARD_GAP`` from the pin on its right, left, below or above, slid along that side
+        up to ``CARD_GAP`` past the pin, so it never covers the pin it is about. Of those places: one wholly
+        inside ``bounds`` (less ``MARGIN``) if any (else the least outside), then the one that covers the fewest
+        of ``others``, then one level with the pin before one off its corner, right before left before below
+        before above, the least slid.
+
+        It tried each side only centred on the pin: in a photo with 22 pins the card covered up to six of them
+        that the same side slid a little left free; where it fit on no side (a view smaller than two cards both
+        ways) it was pushed into the view over its own pin. Now such a view cuts the card rather than the pin."""
         inner = bounds.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-        width, height = self.width(), self.height()
-        across = _clamp(anchor.x() - width // 2, inner.left(), inner.right() + 1 - width)
-        along = _clamp(anchor.y() - height // 2, inner.top(), inner.bottom() + 1 - height)
-        sides = (
-            QRect(anchor.x() + CARD_GAP, along, width, height),  # right
-            QRect(anchor.x() - CARD_GAP - width, along, width, height),  # left
-            QRect(across, anchor.y() + CARD_GAP, width, height),  # below
-            QRect(across, anchor.y() - CARD_GAP - height, width, height),  # above
-        )
-        fitting = [side for side in sides if inner.contains(side)]
-        if fitting:
-            reach = int(PIN_REACH)
-            return min(fitting, key=lambda side: sum(
-                side.adjusted(-reach, -reach, reach, reach).contains(pin) for pin in others)).topLeft()
-        room = (inner.right() - sides[0].left() - width, sides[1].left() - inner.left(),
-                inner.bottom() - sides[2].top() - height, sides[3].top() - inner.top())
-        side = sides[room.index(max(room))]
-        return QPoint(_clamp(side.left(), inner.left(), inner.right() + 1 - width),
-                      _clamp(side.top(), inner.top(), inner.bottom() + 1 - height))
+        places = [place for rank, side in enumerate(SIDES) for place in _places(side, rank, anchor, self.size(), inner,
+                                                                                 others)]
+        best = min(places, key=lambda place: (_outside(place.rect, inner), _covered(place.rect, others),
+                                              place.corner, place.rank, place.slid))
+        return best.rect.topLeft()
+
+
+class _Place(NamedTuple):
+    """Where the card may go: its rectangle, whether it is slid past the pin (off its corner, not level with
+    it), its side's rank in ``SIDES``, how far it is slid from centred."""
+
+    rect: QRect
+    corner: bool
+    rank: int
+    slid: int
+
+
+def _places(side: str, rank: int, anchor: QPoint, size: QSize, inner: QRect, others: Sequence[QPoint]) -> list[_Place]:
+    """The places worth trying on one ``side`` of the pin: centred on it, and each place where one of ``others``
+    just comes out from under the card (the pins a card covers change only there, so the fewest covered is
+    among them, where a fixed step could step over a gap just wide enough), kept inside ``inner`` along the side
+    where they can be."""
+    beside = side in ("right", "left")  # the card beside the pin slides up and down, one below or above it across
+    pin_across, pin_along = (anchor.x(), anchor.y()) if beside else (anchor.y(), anchor.x())
+    thick, long = (size.width(), size.height()) if beside else (size.height(), size.width())
+    low, high = (inner.top(), inner.bottom()) if beside else (inner.left(), inner.right())
+    across = pin_across + CARD_GAP if side in ("right", "below") else pin_across - CARD_GAP - thick
+    centred = pin_along - long // 2
+    tried = {centred, pin_along - long + 1, pin_along}  # and the last places level with the pin
+    for pin in others:
+        at = pin.y() if beside else pin.x()
+        tried |= {at + REACH + 1, at - REACH - long}
+    starts = {_clamp(_clamp(t, pin_along - CARD_GAP - long + 1, pin_along + CARD_GAP), low, high + 1 - long)
+              for t in tried}
+    return [_Place(QRect(across, start, thick, long) if beside else QRect(start, across, long, thick),
+                   not start <= pin_along < start + long, rank, abs(start - centred)) for start in starts]
+
+
+def _covered(card: QRect, pins: Sequence[QPoint]) -> int:
+    """How many ``pins`` the card covers, even in part (within ``REACH`` of it)."""
+    near = card.adjusted(-REACH, -REACH, REACH, REACH)
+    return sum(near.contains(pin) for pin in pins)
+
+
+def _outside(card: QRect, inner: QRect) -> int:
+    """How many of the card's pixels lie outside ``inner`` (0: wholly inside)."""
+    shown = card.intersected(inner)
+    return card.width() * card.height() - shown.width() * shown.height()
 
 
 def _badge(best: Match, confirmed: bool, gone: bool, checked: Checked | None) -> str:
