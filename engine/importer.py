@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 import urllib.error
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -484,8 +485,15 @@ def _parquet_records(path: Path, batches: Iterable[Any], header: list[str], pa: 
         done += batch.num_rows
 
 
+def _column_name(header: str) -> str:
+    """A header as its column is looked up: spaces, case and invisible characters aside. A feed saved twice by
+    tools that each add a byte-order mark, or pasted from a web page with a zero-width space, named its ``sku``
+    column so, and was refused for having no sku column while its header read "sku" to the eye."""
+    return "".join(c for c in header if unicodedata.category(c) != "Cf").strip().lower()
+
+
 def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str] | str]]) -> Iterator[ImportRow]:
-    headers = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}  # first of duplicates
+    headers = {_column_name(h): i for i, h in reversed(list(enumerate(header)))}  # first of duplicates
     column = {ours: next((headers[c] for c in names if c in headers), None) for ours, names in COLUMNS.items()}
     missing = [k for k in ("sku", "category", "image") if column[k] is None]
     if missing:

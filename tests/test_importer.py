@@ -65,6 +65,14 @@ def test_bom_semicolons_and_tsv_are_read(tmp_path: Path, photos: list[Path]):
     assert [r.sku for r in read_source(tmp_path / "a.csv") + read_source(tmp_path / "b.tsv")] == ["S-1", "T-1"]
 
 
+def test_invisible_characters_in_a_header_do_not_hide_its_columns(tmp_path: Path, photos: list[Path]):
+    """A second byte-order mark (a feed saved again by another tool) and a zero-width space (a header pasted from
+    a web page) before a column's name: the columns read as their names, as they do to the eye."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"\ufeff\ufeffsku,\u200bcategory,image\u200d\nS-1,lamp,{photos[0]}\n", encoding="utf-8")
+    assert [(r.sku, r.category) for r in read_source(feed)] == [("S-1", "lamp")]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
