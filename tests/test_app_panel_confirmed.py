@@ -4,7 +4,7 @@ A confirmed match read "Similar 0.65" beside "✓ Confirmed" in the panel, on it
 reader, as if the merchandiser's answer were still the engine's guess: now each says it is confirmed, and the
 rating is in the confirm button's tooltip. The hover card tried each side of its pin only centred on it: on a
 photo with 22 tags it covered pins that the same side, slid a little, left free, and in a view too small for it
-it was pushed over its own pin.
+it was pushed over its own pin; zoomed until its pin left the view, it stayed, about a pin no longer shown.
 """
 
 from __future__ import annotations
@@ -148,3 +148,21 @@ def test_the_hover_card_in_a_crowded_photo_covers_the_fewest_pins_and_never_its_
     for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
         bar.setValue((bar.minimum() + bar.maximum()) // 2)
     assert check_cards(qtbot, window) >= 3
+
+
+def test_the_hover_card_hides_when_a_zoom_takes_its_pin_out_of_the_view(qtbot, window, scene_path):
+    """It followed its pin off the view's edge and was pushed back in: a card about a pin no longer shown."""
+    open_scene(qtbot, window, scene_path(CROWDED))
+    view = window.view
+    middle = view.viewport().rect().center()
+    points = {n: view.mapFromScene(pin.pos()) for n, pin in view.pins.items()}
+    far = max(points, key=lambda n: (points[n] - middle).manhattanLength())  # the pin nearest a corner
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    while view.current != far:  # the arrows walk the pins; the card of each opens beside it, no mouse on it
+        qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.card.isVisible() and view.card.number == far
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    assert not view.viewport().rect().contains(view.mapFromScene(view.pins[far].pos()))
+    assert not view.card.isVisible()

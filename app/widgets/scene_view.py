@@ -343,8 +343,13 @@ class SceneView(QGraphicsView):
         self._refresh_card()
 
     def _refresh_card(self) -> None:
+        """Zoomed or panned: the open card follows its pin, and hides once the pin is out of the view (it was
+        pushed to the view's edge, about a pin no longer shown)."""
         if self.card.isVisible() and self.card.number in self.pins:
-            self._show_card(self.card.number)
+            if self.viewport().rect().contains(self.mapFromScene(self.pins[self.card.number].pos())):
+                self._show_card(self.card.number)
+            else:
+                self.card.hide()
         self._place_legend()
 
     def _place_legend(self) -> None:
