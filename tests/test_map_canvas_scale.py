@@ -12,17 +12,18 @@ openTSNE) and on a synthetic one of 20,000 products. No timing is asserted.
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import double_click  # noqa: E402
-from map_data import synthetic  # noqa: E402
+from map_data import stacked, synthetic  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt  # noqa: E402
 
 from app.thumbnails import Thumbnails  # noqa: E402
-from app.widgets.map_canvas import SIDE, MapCanvas, MapPoint, tile_side  # noqa: E402
+from app.widgets.map_canvas import SAME_SPOT, SIDE, MapCanvas, MapPoint, tile_side  # noqa: E402
 from app.workers import Runner  # noqa: E402
 from engine.catalog import Product  # noqa: E402
 from engine.catalog_map import CatalogMap  # noqa: E402
@@ -270,3 +271,55 @@ def test_removed_products_are_left_out_and_the_selection_kept(canvas, real_map):
     oracle = Oracle(result, left)
     spots = [oracle.view_of(canvas, i, 0.2, 0.1) for i in range(len(oracle.skus))]
     assert [_sku(canvas.point_at(s)) for s in spots] == [oracle.on_top(canvas, s) for s in spots]
+
+
+# -- the keys' cost -------------------------------------------------------------------------------------
+
+
+def _key_bytes(qtbot, canvas: MapCanvas, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier) -> int:
+    """The most memory a key press held at once: what a pass over the map's places allocates (a column of
+    200,000 places is 1.6 MB) shows here, counted, where its time would depend on the machine."""
+    tracemalloc.start()
+    try:
+        qtbot.keyClick(canvas, key, modifier)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_home_end_and_tab_on_a_map_of_200000_look_at_no_pass_over_it(canvas, qtbot):
+    """200,000 products, three moved onto the top left one's spot: Ctrl+Home, Tab, Shift+Tab, End, Home and
+    Ctrl+End reach what a brute-force search of the places finds, each holding less memory than a fifth of one
+    column of the map's places (the row's ends and the map's are looked up in an order made with the layout, in
+    the Map tab's worker; the spot in the x strip, as hover finds a tile)."""
+    n = 200_000
+    result, products = synthetic(n, seed=6)
+    tile = tile_side(n)
+    rows = np.floor(result.xy[:, 1].astype(np.float64) * SIDE / tile)
+    result = stacked(result, onto=int(np.lexsort((result.xy[:, 0], rows))[0]), movers=[10, 20, 30])
+    xy = result.xy.astype(np.float64) * SIDE
+    rows = np.floor(xy[:, 1] / tile)
+    order = np.lexsort((xy[:, 0], rows))
+    sku_of = [products[int(pid)].sku for pid in result.ids.tolist()]
+    reading = [sku_of[i] for i in order]
+    spot = [sku_of[i] for i in np.flatnonzero(np.hypot(*(xy - xy[order[0]]).T) <= tile * SAME_SPOT)]
+    assert {"S11", "S21", "S31"} <= set(spot)
+    canvas.show_map(result, products)
+    canvas.activateWindow()
+    canvas.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(canvas.hasFocus)
+    held = {"Ctrl+Home": _key_bytes(qtbot, canvas, Qt.Key.Key_Home, CTRL)}
+    assert canvas.current_sku() == reading[0] == spot[0]
+    for sku in spot[1:]:
+        held[f"Tab to {sku}"] = _key_bytes(qtbot, canvas, Qt.Key.Key_Tab)
+        assert canvas.current_sku() == sku and f"of {len(spot)} here" in canvas.accessibleDescription()
+    held["Shift+Tab"] = _key_bytes(qtbot, canvas, Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
+    assert canvas.current_sku() == spot[-2]
+    row = [sku_of[i] for i in order if rows[i] == rows[sku_of.index(spot[-2])]]
+    held["End"] = _key_bytes(qtbot, canvas, Qt.Key.Key_End)
+    assert canvas.current_sku() == row[-1]
+    held["Home"] = _key_bytes(qtbot, canvas, Qt.Key.Key_Home)
+    assert canvas.current_sku() == row[0]
+    held["Ctrl+End"] = _key_bytes(qtbot, canvas, Qt.Key.Key_End, CTRL)
+    assert canvas.current_sku() == reading[-1]
+    assert max(held.values()) < n * 8 / 5, held

@@ -4,8 +4,13 @@ The wheel zooms (around the mouse), the right or middle button pans, hovering a 
 product, a click selects one and dragging a rubber band selects several. The keyboard does the same
 (``MapCanvas.keyPressEvent``): the arrow keys move a *current* product to the nearest tile that way (ringed
 in the accent colour, its card shown, its name given to screen readers), Space or Enter selects it as a
-click does, + and − zoom around it and 0 shows the whole map; the map has a focus ring while the keyboard
-is on it. A product can be *lit* (ringed and raised): the Map tab lights on one map the product hovered
+click does (Ctrl+Space adds it or takes it out), + and − zoom around it and 0 shows the whole map; Home and
+End go to the first and last product of its row (rows one tile high, read left to right), Ctrl+Home and
+Ctrl+End to the first and last of the map. Products at one spot (the same or nearly the same photo lands on
+the same point; centres within ``SAME_SPOT`` of a tile) are one place to the arrow keys, which go past them;
+Tab and Shift+Tab step through them in stacking order (past the last, on to the next control: no trap), the
+ring then carries a "2/3" badge and a screen reader hears "2 of 3 here". The map has a focus ring while the
+keyboard is on it. A product can be *lit* (ringed and raised): the Map tab lights on one map the product hovered
 on the other, so two embedders' maps are read side by side. Until the user zooms, the map keeps filling
 the view when it is resized (a second map opening beside it halves its width).
 
@@ -69,12 +74,16 @@ FRAMES_PER_CHECK = 256  # tiles' frames drawn between looks at the clock
 KEY_ZOOM = 1.25  # per + or − (as the photo's)
 CURRENT_MIN = 20.0  # px: the current tile's ring at the least (a tile is 8 px across on the whole map)
 CURRENT_GAP = 4.0  # px between the current tile and its ring
-CURRENT_REACH = 16  # px around the current tile repainted when it changes: its ring and pens
+CURRENT_REACH = 16  # px around the current tile for its ring and pens (twice it kept in view, badge and all)
 AHEAD = 2.0  # in a step's direction, closeness across counts this many times closeness along
+SAME_SPOT = 0.1  # tiles whose centres lie within this share of a tile are one spot: Tab steps through them
+BADGE_REACH = 40  # px around the current tile repainted when it changes: its ring, pens and "2/3" badge
+BADGE_PAST = 4.0  # px the badge reaches right of the ring: less than the card's gap, so the card leaves it be
 STEPS = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, -1.0),
          Qt.Key.Key_Down: (0.0, 1.0)}
 ZOOM_KEYS = {Qt.Key.Key_Plus: KEY_ZOOM, Qt.Key.Key_Equal: KEY_ZOOM, Qt.Key.Key_Minus: 1 / KEY_ZOOM}
 CHOOSE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+ENDS = {Qt.Key.Key_Home: 0, Qt.Key.Key_End: -1}  # the first or last product of the row (Ctrl: of the map)
 # What Shift (a + on many keyboards), the keypad and Ctrl (the menus' Ctrl++, Ctrl+−, Ctrl+0) may add to a key
 KEY_MODIFIERS = (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
                  | Qt.KeyboardModifier.ControlModifier)
@@ -98,6 +107,8 @@ class MapLayout:
     by_x: np.ndarray  # the products, left to right (the spatial index: a strip of x, then y)
     xs: np.ndarray  # their x, in that order
     tile: float
+    reading: np.ndarray  # the products in reading order: rows one tile high from the top, each left to right
+    reading_rows: np.ndarray  # their rows, in that order (Home and End find a row's ends in it, not in a pass)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -122,8 +133,11 @@ def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
     by_path = np.argsort(path_of, kind="stable")
     starts = np.searchsorted(path_of[by_path], np.arange(len(paths) + 1))
     by_x = np.argsort(xy[:, 0], kind="stable")
+    tile = tile_side(len(result))
+    rows = np.floor(xy[:, 1] / tile).astype(np.intp)
+    reading = np.lexsort((xy[:, 0], rows))  # stable: one spot's products in stacking order
     return MapLayout(chosen, xy, category, list(categories), {p.sku: i for i, p in enumerate(chosen)}, paths,
-                     list(paths), by_path, starts, by_x, xy[by_x, 0], tile_side(len(result)))
+                     list(paths), by_path, starts, by_x, xy[by_x, 0], tile, reading, rows[reading])
 
 
 def draw_tile(painter: QPainter, frame: QRectF, colour: QColor, thumbnail: QPixmap | None) -> None:
@@ -238,6 +252,7 @@ class TileLayer(QGraphicsItem):
         self.selected = np.zeros(len(layout), dtype=bool)
         self.lit: int | None = None
         self.current: int | None = None  # the product the keyboard is on
+        self.here = np.zeros(0, dtype=np.intp)  # the products at the current one's spot, it among them
         self.focused = False  # whether the map has the keyboard: the current product is ringed only then
         self._marked = np.zeros(len(layout), dtype=bool)  # ringed when last painted: selected or lit
         self._views: dict[int, MapPoint] = {}
@@ -288,10 +303,12 @@ class TileLayer(QGraphicsItem):
 
     def nearest(self, x: float, y: float, direction: tuple[float, float] | None = None) -> int | None:
         """The product nearest scene point (``x``, ``y``); with ``direction`` (a unit step along an axis), the
-        nearest within 45° of it, closeness across counting ``AHEAD`` times closeness along (a tile straight
-        ahead before a nearer one off to the side, as a list's arrow key goes to the next row, not to a
-        neighbour in the same one). Found in the x strip, as hover and click find a tile, its reach doubled
-        until no product beyond it can be nearer: no pass over every product, whatever the map's size."""
+        nearest within 45° of it and not at that spot (``spot``: a product on the same point is no step that
+        way, and one a hair aside would be a step the eye cannot see), closeness across counting ``AHEAD``
+        times closeness along (a tile straight ahead before a nearer one off to the side, as a list's arrow
+        key goes to the next row, not to a neighbour in the same one). Found in the x strip, as hover and click
+        find a tile, its reach doubled until no product beyond it can be nearer: no pass over every product,
+        whatever the map's size."""
         reach, everything = self.tile, 2 * max(self.bounds.width(), self.bounds.height())
         while True:
             near = self.near(x, y, x, y, reach)
@@ -301,7 +318,7 @@ class TileLayer(QGraphicsItem):
                 score, beyond = np.hypot(dx, dy), reach  # a product outside the square is further than reach
             else:
                 along, across = dx * direction[0] + dy * direction[1], np.abs(dx * direction[1] - dy * direction[0])
-                ahead = (along > 0) & (across <= along)
+                ahead = (along > 0) & (across <= along) & (np.hypot(dx, dy) > self.tile * SAME_SPOT)
                 near, score = near[ahead], (along + AHEAD * across)[ahead]
                 beyond = reach / 2**0.5  # outside the square, ``along`` alone is more (across <= along)
             best = int(np.argmin(score)) if len(near) else -1
@@ -310,6 +327,32 @@ class TileLayer(QGraphicsItem):
             if reach >= everything:
                 return None
             reach *= 2
+
+    def spot(self, index: int) -> np.ndarray:
+        """The products at ``index``'s spot (centres within ``SAME_SPOT`` of a tile), it among them, in
+        stacking order: near-identical photos land there, and the arrow keys go past them."""
+        x, y = self.xy[index]
+        reach = self.tile * SAME_SPOT
+        near = self.near(x, y, x, y, reach)
+        assert near is not None
+        return near[np.hypot(self.xy[near, 0] - x, self.xy[near, 1] - y) <= reach]
+
+    def place_in_spot(self) -> tuple[int, int] | None:
+        """Which of the products at the current one's spot it is, and how many there are (None: one alone)."""
+        if self.current is None or len(self.here) < 2:
+            return None
+        return int(np.searchsorted(self.here, self.current)) + 1, len(self.here)
+
+    def row_end(self, index: int, end: int) -> int:
+        """The first (``end`` 0) or last (-1) product of ``index``'s row in reading order (``MapLayout.reading``):
+        two binary searches, whatever the map's size."""
+        rows, row = self.layout.reading_rows, int(np.floor(self.xy[index, 1] / self.tile))
+        lo, hi = int(np.searchsorted(rows, row, "left")), int(np.searchsorted(rows, row, "right"))
+        return int(self.layout.reading[lo if end == 0 else hi - 1])
+
+    def map_end(self, end: int) -> int:
+        """The first (``end`` 0: top left) or last (-1: bottom right) product of the map in reading order."""
+        return int(self.layout.reading[end])
 
     def in_rect(self, rect: QRectF, at_most: int | None = None) -> np.ndarray | None:
         """The products whose tile meets ``rect`` (scene units), in stacking order; None: more than ``at_most``."""
@@ -441,20 +484,22 @@ class TileLayer(QGraphicsItem):
             lit.draw(painter, self.thumbnail(lit.product.image_path))
             lit.draw_ring(painter)
         if self.focused and self.current is not None:
-            self._draw_current(painter, self.point(self.current), option.palette.color(QPalette.ColorRole.Highlight),
-                               exposed)
+            self._draw_current(painter, self.point(self.current), option.palette, exposed)
 
-    def _draw_current(self, painter: QPainter, current: MapPoint, accent: QColor, exposed: QRectF) -> None:
+    def _draw_current(self, painter: QPainter, current: MapPoint, palette: QPalette, exposed: QRectF) -> None:
         """The keyboard's product, raised above the others, in a ring of the accent colour (a white line
         outside it, for the dark frames), ``CURRENT_MIN`` px across at the least: a tile on the whole map is
-        a few pixels, and the lit and selected rings around it are orange and dark. Not where it is out of the
-        ``exposed`` part: a zoomed-in repaint draws only what is in view."""
-        to_view = painter.worldTransform()
+        a few pixels, and the lit and selected rings around it are orange and dark. At a spot of several, a
+        "2/3" badge on the ring's corner (``_draw_badge``). Not where it is out of the ``exposed`` part: a
+        zoomed-in repaint draws only what is in view."""
+        accent, to_view = palette.color(QPalette.ColorRole.Highlight), painter.worldTransform()
         side = max(to_view.mapRect(current.frame()).width() + 2 * CURRENT_GAP, CURRENT_MIN)
         ring = QRectF(0, 0, side, side)
         ring.moveCenter(to_view.map(current.pos()))
         pen = FOCUS_RING + 3.0  # the white line's width: the widest drawn round the ring
-        if not ring.adjusted(-pen, -pen, pen, pen).intersects(to_view.mapRect(exposed)):
+        place = self.place_in_spot()
+        reach = BADGE_REACH - CURRENT_GAP if place is not None else pen
+        if not ring.adjusted(-reach, -reach, reach, reach).intersects(to_view.mapRect(exposed)):
             return
         current.draw(painter, self.thumbnail(current.product.image_path))
         painter.save()
@@ -463,7 +508,27 @@ class TileLayer(QGraphicsItem):
         for colour, width in ((QColor(WHITE), pen), (accent, FOCUS_RING + 1.0)):  # white shows each side
             painter.setPen(QPen(colour, width))
             painter.drawRoundedRect(ring, 5, 5)
+        if place is not None:
+            self._draw_badge(painter, ring, palette, f"{place[0]}/{place[1]}")
         painter.restore()
+
+    @staticmethod
+    def _draw_badge(painter: QPainter, ring: QRectF, palette: QPalette, text: str) -> None:
+        """``text`` in a white-edged pill of the accent colour on the ring's top edge, its right end just past
+        the ring's (the product's card, beside the ring, leaves it in view): which of the products at the spot
+        is current, where the tiles lie on one another and show one."""
+        font = painter.font()
+        font.setBold(True)
+        font.setPixelSize(11)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(text) + 10
+        badge = QRectF(0, 0, width, 16)
+        badge.moveCenter(QPointF(ring.right() + BADGE_PAST - width / 2, ring.top()))
+        painter.setPen(QPen(QColor(WHITE), 1.5))
+        painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
+        painter.drawRoundedRect(badge, 8, 8)
+        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
 
     @contextmanager
     def _painting_picture(self) -> Iterator[QPainter]:
@@ -490,9 +555,12 @@ class ProductCard(QFrame):
         self.name = plain_label()
         self.name.setStyleSheet("font-weight:600;font-size:14px;")
         self.detail = plain_label()
+        self.note = plain_label()  # which of the products at one spot it is, and the keys to the others
+        self.note.hide()
         text = QVBoxLayout()
         text.addWidget(self.name)
         text.addWidget(self.detail)
+        text.addWidget(self.note)
         text.addStretch()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 10, 14, 10)
@@ -501,26 +569,41 @@ class ProductCard(QFrame):
         self.sku = ""
         self.hide()
 
-    def show_product(self, product: Product, anchor: QPoint) -> None:
+    def show_product(self, product: Product, anchor: QPoint, beside: int = 0, note: str = "") -> None:
+        """The card ``CARD_GAP`` px right of ``beside`` px round ``anchor`` (left where the view ends), ``note``
+        under the product's lines."""
         self.sku = product.sku
         self.thumb.show_path(product.image_path)
         self.name.setText(product_title(product.name, product.sku, product.category))
         self.detail.setText(product_detail(product.name, product.sku, product.category, product.price))
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
         self.show()
         self.layout().activate()  # the new text's size now: else a card shown before kept its width, cutting a longer line
         self.adjustSize()
-        bounds = self.parentWidget().rect()
-        x = anchor.x() + CARD_GAP
-        if x + self.width() > bounds.right() - MARGIN:
-            x = anchor.x() - CARD_GAP - self.width()
-        y = max(MARGIN, min(anchor.y() - self.height() // 2, bounds.bottom() - MARGIN - self.height()))
-        self.move(max(MARGIN, x), y)
+        self.move(self._place(anchor, beside))
         self.raise_()
+
+    def _place(self, anchor: QPoint, beside: int) -> QPoint:
+        """Right of the ``beside`` px round ``anchor``, else left of them; where neither side has room (a tile
+        zoomed to half the view), below them, else above: never over the tile."""
+        bounds = self.parentWidget().rect().adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+        reach = beside + CARD_GAP
+        y = max(bounds.top(), min(anchor.y() - self.height() // 2, bounds.bottom() - self.height()))
+        if anchor.x() + reach + self.width() <= bounds.right():
+            return QPoint(anchor.x() + reach, y)
+        if anchor.x() - reach - self.width() >= bounds.left():
+            return QPoint(anchor.x() - reach - self.width(), y)
+        x = max(bounds.left(), min(anchor.x() - self.width() // 2, bounds.right() - self.width()))
+        if anchor.y() + reach + self.height() <= bounds.bottom():
+            return QPoint(x, anchor.y() + reach)
+        return QPoint(x, max(bounds.top(), anchor.y() - reach - self.height()))
 
 
 class MapCanvas(QGraphicsView):
     """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card,
-    and the same from the keyboard (arrow keys, Space or Enter, +, −, 0; see the module's docstring).
+    and the same from the keyboard (arrow keys, Home, End, Tab through a spot, Space or Enter, +, −, 0; see the
+    module's docstring).
 
     Hover, click, the rubber band and the arrow keys find products in the layer's arrays (``TileLayer.at``,
     ``TileLayer.in_rect``, ``TileLayer.nearest``); the scene holds the one layer item, whatever the catalog's
@@ -632,12 +715,15 @@ class MapCanvas(QGraphicsView):
         scrolled into view with its card beside it (as hovering shows it)."""
         assert self.layer is not None
         before, self.layer.current = self.layer.current, index
+        self.layer.here = self.layer.spot(index)
         for i in {before, index} - {None}:
             self._repaint_tile(i)
         self._describe()
         if show:
             self.ensureVisible(self.layer.frame(index), CURRENT_REACH * 2, CURRENT_REACH * 2)
-            self._show_hovered(self.layer.point(index))
+            place = self.layer.place_in_spot()
+            self._show_hovered(self.layer.point(index), f"{place[0]} of {place[1]} here · Tab, Shift+Tab: the others"
+                               if place is not None else "")
 
     def _describe(self) -> None:
         """The current product, as a screen reader says it: the map's accessible description (Qt announces
@@ -648,14 +734,16 @@ class MapCanvas(QGraphicsView):
             return
         p = self.layer.products[current]
         chosen = ", selected" if self.layer.selected[current] else ""
-        self.setAccessibleDescription(f"{product_title(p.name, p.sku, p.category)}{chosen}: "
+        place = self.layer.place_in_spot()
+        spot = f", {place[0]} of {place[1]} here" if place is not None else ""
+        self.setAccessibleDescription(f"{product_title(p.name, p.sku, p.category)}{chosen}{spot}: "
                                       f"{product_detail(p.name, p.sku, p.category, p.price)}")
 
     def _repaint_tile(self, index: int) -> None:
-        """Repaint the place of ``index`` with its current ring, at least ``CURRENT_MIN`` px across."""
+        """Repaint the place of ``index`` with its current ring, at least ``CURRENT_MIN`` px across, and badge."""
         assert self.layer is not None
         around = self.mapFromScene(self.layer.frame(index)).boundingRect()
-        self.viewport().update(around.adjusted(-CURRENT_REACH, -CURRENT_REACH, CURRENT_REACH, CURRENT_REACH))
+        self.viewport().update(around.adjusted(-BADGE_REACH, -BADGE_REACH, BADGE_REACH, BADGE_REACH))
 
     def light(self, sku: str | None) -> None:
         """Ring the product ``sku`` (None: none), as the product hovered on the other map."""
@@ -814,13 +902,16 @@ class MapCanvas(QGraphicsView):
         if point is not self._hovered:
             self._show_hovered(point)
 
-    def _show_hovered(self, point: MapPoint | None) -> None:
-        """``point``'s card beside it, and it lit on the other map (None: no card, nothing lit)."""
+    def _show_hovered(self, point: MapPoint | None, note: str = "") -> None:
+        """``point``'s card beside its ring (with ``note`` under its lines), and it lit on the other map (None:
+        no card, nothing lit). Beside the ring, not on it: zoomed in, a card at a fixed gap from the centre
+        covered the right of the tile, its ring and "2/3" badge."""
         self._hovered = point
         if point is None:
             self.card.hide()
         else:
-            self.card.show_product(point.product, self.mapFromScene(point.pos()))
+            ring = max(self.transform().m11() * point.tile + 2 * CURRENT_GAP, CURRENT_MIN)
+            self.card.show_product(point.product, self.mapFromScene(point.pos()), round(ring / 2), note)
         self.hovered.emit(point)
 
     # -- keyboard -----------------------------------------------------------------------------
@@ -842,23 +933,29 @@ class MapCanvas(QGraphicsView):
         return handled
 
     def _is_map_key(self, event: QKeyEvent) -> bool:
-        """Whether the map acts on ``event``: an arrow key (not with Ctrl), Space or Enter, +, −, 0."""
+        """Whether the map acts on ``event``: an arrow key (not with Ctrl), Home or End (with Ctrl too, not with
+        Shift: a grid's Shift+Home extends a selection, which the map does not), Space or Enter, +, −, 0."""
         key, modifiers = event.key(), event.modifiers()
         if modifiers & ~KEY_MODIFIERS or self.layer is None or not len(self.layer.products):
             return False
         if key in STEPS:
             return not modifiers & Qt.KeyboardModifier.ControlModifier
+        if key in ENDS:
+            return not modifiers & Qt.KeyboardModifier.ShiftModifier
         return key in CHOOSE_KEYS or key in ZOOM_KEYS or key == Qt.Key.Key_0
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Arrow keys: the nearest product that way becomes current (the first press, the one nearest the
-        middle of the view); Space or Enter: select it as a click does (Ctrl+Space: in or out of the selection,
-        as Ctrl+click); + and −: zoom around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them."""
+        middle of the view); Home or End: the first or last of its row (Ctrl: of the map); Space or Enter:
+        select it as a click does (Ctrl+Space: in or out of the selection, as Ctrl+click); + and −: zoom
+        around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them. Tab: ``focusNextPrevChild``."""
         key = event.key()
         if not self._is_map_key(event):
             super().keyPressEvent(event)
         elif key in STEPS:
             self._step(STEPS[key])
+        elif key in ENDS:
+            self._to_end(ENDS[key], whole_map=bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
         elif key in CHOOSE_KEYS:
             self._choose(adding=bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
         elif key == Qt.Key.Key_0:
@@ -878,6 +975,29 @@ class MapCanvas(QGraphicsView):
         x, y = self.layer.xy[current]
         found = self.layer.nearest(float(x), float(y), direction)
         self._set_current(current if found is None else found)
+
+    def _to_end(self, end: int, whole_map: bool) -> None:
+        """Home or End: the first (``end`` 0) or last (-1) product of the current one's row in reading order,
+        or with ``whole_map`` of the map (top left, bottom right), scrolled into view."""
+        assert self.layer is not None
+        if whole_map:
+            self._set_current(self.layer.map_end(end))
+        elif self.layer.current is None:  # no row yet: first the product the user is looking at, as an arrow
+            self._start_in_the_middle()
+        else:
+            self._set_current(self.layer.row_end(self.layer.current, end))
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab or Shift+Tab: the next or previous product at the current one's spot (``TileLayer.spot``),
+        which the arrow keys go past; from the last (Shift: the first), on to the next control as usual, so
+        the keyboard is never held on the map."""
+        here, current = (self.layer.here, self.layer.current) if self.layer is not None else ((), None)
+        if current is not None and self.hasFocus() and len(here) > 1:
+            at = int(np.searchsorted(here, current)) + (1 if next else -1)
+            if 0 <= at < len(here):
+                self._set_current(int(here[at]))
+                return True
+        return super().focusNextPrevChild(next)
 
     def _start_in_the_middle(self, show: bool = True) -> None:
         """No current product yet: the one nearest the middle of the view, where the user is looking."""
