@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
 from engine.categories import CategoryMap, display_name
-from engine.results import Match
+from engine.results import MATCH_WORDS, Match
 
 EXACT = "#2e9d49"
 SIMILAR = "#6b7280"
@@ -94,7 +94,7 @@ BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely
 
 def match_word(kind: str) -> str:
     """How sure a match is, in the words every screen uses: "Exact", "Likely the same" or "Similar"."""
-    return "Likely the same" if kind == "likely" else kind.capitalize()
+    return MATCH_WORDS.get(kind, kind.capitalize())
 
 
 def badge_html(match: Match) -> str:

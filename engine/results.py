@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
 MatchKind = Literal["exact", "likely", "similar"]  # engine.calibration: how sure, in words
+MATCH_WORDS: dict[str, str] = {"exact": "Exact", "likely": "Likely the same", "similar": "Similar"}  # on every screen
 
 
 @dataclass(frozen=True)

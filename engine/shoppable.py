@@ -17,7 +17,7 @@ catalog, or is left off when none is.
 How sure a card is, in words a shopper reads: a product the merchandiser confirmed for a tag is *the*
 product of that spot, not a guess, so its card says "In this photo" (and a page of nothing else is headed so);
 a shopper who buys it gets what the photo shows. An unconfirmed tag shows its best match as the engine rated
-it, in the words the app's screens use (``app.labels.match_word``): an *Exact*, *Likely the same* or *Similar*
+it, in the words the app's screens use (``engine.results.MATCH_WORDS``): an *Exact*, *Likely the same* or *Similar*
 badge, so a shopper tells the very product from one probably the same and from one merely alike. A word that
 holds for every card is said once, in the heading ("Similar products"), rather than on each card.
 
@@ -47,6 +47,7 @@ from engine.imageio import load_image
 from engine.importer import Progress
 from engine.links import safe_link
 from engine.pipeline import Pipeline
+from engine.results import MATCH_WORDS
 from engine.scene_memory import goes_with_any
 from engine.shoppable_assets import (
     CARD_GAP,
@@ -72,7 +73,7 @@ COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that 
 # COLUMN_GAP apart; the photo takes some, its first cards the rest (in one column, or two beside a tall photo).
 SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # from width/height; columns
 # A card's words by its kind: the merchandiser's, then the engine's three as the app words them
-BADGES = {CONFIRMED: "In this photo", "exact": "Exact", "likely": "Likely the same", "similar": "Similar"}
+BADGES = {CONFIRMED: "In this photo", **MATCH_WORDS}
 HEADINGS = {CONFIRMED: "In this photo", "exact": "Exact matches", "likely": "Likely the same products",
             "similar": "Similar products"}  # when every card is of that kind
 
