@@ -84,6 +84,8 @@ def test_a_confirmed_match_says_confirmed_not_similar_in_the_panel_the_card_and_
     assert f"rated it {rated}" in row.confirm.toolTip()  # the engine's rating, for whoever wants it
     assert row.accessibleName().endswith(", confirmed") and rated not in row.accessibleName()
     assert all(other.badge.isVisibleTo(other) for other in panel.rows[1:])  # the others are still guesses
+    shown = [r for r in panel.findChildren(type(row)) if r.isVisible()]
+    assert shown == panel.rows  # the rows listed before the confirm are gone at once, not seen between the new
 
     card = hover(qtbot, window, tag.number)
     assert "✓ Confirmed" in card.badge.text() and f"{best.score:.2f}" not in card.badge.text()

@@ -738,6 +738,7 @@ class ResultsPanel(QWidget):
                 self._refocus = (row.match.sku, part, self.scroll)
                 self.scroll.setFocus(Qt.FocusReason.OtherFocusReason)
             self.list.removeWidget(row)
+            row.hide()  # now: until deleteLater runs, its edges showed between the new rows
             row.deleteLater()
         self.rows = rows
         previous: QWidget = self.why  # Tab order follows the panel down: after Why this match?, row by row
