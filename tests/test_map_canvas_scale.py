@@ -289,9 +289,11 @@ def _key_bytes(qtbot, canvas: MapCanvas, key: Qt.Key, modifier=Qt.KeyboardModifi
 
 def test_home_end_and_tab_on_a_map_of_200000_look_at_no_pass_over_it(canvas, qtbot):
     """200,000 products, three moved onto the top left one's spot: Ctrl+Home, Tab, Shift+Tab, End, Home and
-    Ctrl+End reach what a brute-force search of the places finds, each holding less memory than a fifth of one
-    column of the map's places (the row's ends and the map's are looked up in an order made with the layout, in
-    the Map tab's worker; the spot in the x strip, as hover finds a tile)."""
+    Ctrl+End reach what a brute-force search of the places finds, and an arrow key with nothing further that
+    way keeps the product, each holding less memory than a fifth of one column of the map's places (the row's
+    ends and the map's are looked up in an order made with the layout, in the Map tab's worker; the spot in
+    the x strip, as hover finds a tile; an arrow's search stops at the map's edge, where it searched the whole
+    map: 13 MB)."""
     n = 200_000
     result, products = synthetic(n, seed=6)
     tile = tile_side(n)
@@ -322,4 +324,14 @@ def test_home_end_and_tab_on_a_map_of_200000_look_at_no_pass_over_it(canvas, qtb
     assert canvas.current_sku() == row[0]
     held["Ctrl+End"] = _key_bytes(qtbot, canvas, Qt.Key.Key_End, CTRL)
     assert canvas.current_sku() == reading[-1]
+    for key, way in ((Qt.Key.Key_Down, (0, 1)), (Qt.Key.Key_Right, (1, 0))):  # to the edge, and past it
+        for _ in range(20):
+            d = xy - xy[sku_of.index(canvas.current_sku())]
+            along, across = d @ way, np.abs(d @ (way[1], -way[0]))
+            if not np.any((along > 0) & (across <= along) & (np.hypot(*d.T) > tile * SAME_SPOT)):
+                break
+            qtbot.keyClick(canvas, key)
+        edge = canvas.current_sku()
+        held[f"{key.name} past the edge"] = _key_bytes(qtbot, canvas, key)
+        assert canvas.current_sku() == edge
     assert max(held.values()) < n * 8 / 5, held

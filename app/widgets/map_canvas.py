@@ -307,9 +307,11 @@ class TileLayer(QGraphicsItem):
         way, and one a hair aside would be a step the eye cannot see), closeness across counting ``AHEAD``
         times closeness along (a tile straight ahead before a nearer one off to the side, as a list's arrow
         key goes to the next row, not to a neighbour in the same one). Found in the x strip, as hover and click
-        find a tile, its reach doubled until no product beyond it can be nearer: no pass over every product,
-        whatever the map's size."""
-        reach, everything = self.tile, 2 * max(self.bounds.width(), self.bounds.height())
+        find a tile, its reach doubled until no product beyond it can be nearer, or (with ``direction``) until
+        it holds all the map that way (``room``): no pass over every product, whatever the map's size (an arrow
+        with nothing further that way searched the whole map, 13 MB of arrays at 200,000 products)."""
+        reach = self.tile
+        enough = 2 * max(self.bounds.width(), self.bounds.height()) if direction is None else self.room(x, y, direction)
         while True:
             near = self.near(x, y, x, y, reach)
             assert near is not None
@@ -322,11 +324,19 @@ class TileLayer(QGraphicsItem):
                 near, score = near[ahead], (along + AHEAD * across)[ahead]
                 beyond = reach / 2**0.5  # outside the square, ``along`` alone is more (across <= along)
             best = int(np.argmin(score)) if len(near) else -1
-            if best >= 0 and (score[best] <= beyond or reach >= everything):
+            if best >= 0 and (score[best] <= beyond or reach >= enough):
                 return int(near[best])
-            if reach >= everything:
+            if reach >= enough:
                 return None
             reach *= 2
+
+    def room(self, x: float, y: float, direction: tuple[float, float]) -> float:
+        """How far the map reaches from (``x``, ``y``) in ``direction`` (a unit step along an axis): a square of
+        that reach holds every product within 45° of it."""
+        b = self.bounds
+        if direction[0]:
+            return b.right() - x if direction[0] > 0 else x - b.left()
+        return b.bottom() - y if direction[1] > 0 else y - b.top()
 
     def spot(self, index: int) -> np.ndarray:
         """The products at ``index``'s spot (centres within ``SAME_SPOT`` of a tile), it among them, in
