@@ -33,7 +33,8 @@ from engine.scene_memory import BATCH, objects_of, remember, remember_saved
 
 SUMMARY = "summary.csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-AFTER_SEMICOLON = re.compile(r";([=+\-@\t\r])")  # where a semicolon-splitting spreadsheet starts a cell
+# A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
+AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
 # A file name holds at most 255 bytes; a stem leaves room for "-2", ".json" and write_atomic's temp name.
 STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
@@ -285,13 +286,13 @@ def spreadsheet_safe(cell: object) -> object:
     """A text cell a spreadsheet would run as a formula gets a leading quote, so it shows as text.
 
     Product names and SKUs come from feeds: ``=HYPERLINK(…)`` or ``+cmd|…`` would otherwise act when a
-    merchandiser opens ``summary.csv``. A spreadsheet set to split on semicolons (as in much of Europe)
-    cuts ``Lamp;=cmd|…`` into two cells, whatever the quoting, so a formula start after a semicolon is
-    quoted too. Numbers we computed stay numbers.
+    merchandiser opens ``summary.csv``. A spreadsheet set to split on semicolons (as in much of Europe) or
+    tabs (a CSV import's other common choice) cuts ``Lamp;=cmd|…`` into two cells, whatever the quoting, so a
+    formula start after either is quoted too. Numbers we computed stay numbers.
     """
     if not isinstance(cell, str):
         return cell
-    cell = AFTER_SEMICOLON.sub(r";'\1", cell)
+    cell = AFTER_SEPARATOR.sub("'", cell)
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 

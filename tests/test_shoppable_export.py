@@ -84,6 +84,7 @@ HOSTILE_TEXT = [
     "\tTAB=1+1",
     "\r=1+1",
     "Lamp;=HYPERLINK(\"http://evil.example\",\"click\")",  # a formula where a ';'-splitting spreadsheet cuts
+    "Lamp\t\t=HYPERLINK(\"http://evil.example\",\"click\")",  # and a tab-splitting one
 ]
 
 
@@ -218,8 +219,9 @@ def test_summary_csv_neutralises_formula_cells(hostile_export):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     cells = [cell for row in rows[1:] for cell in row]
     assert not [c for c in cells if c.startswith(FORMULA_STARTS) and not _number(c)]
-    pieces = [piece for c in cells for piece in c.split(";")[1:]]  # the cells a ';'-splitting spreadsheet sees
-    assert pieces and not [p for p in pieces if p.startswith(FORMULA_STARTS)]
+    for separator in ";\t":  # the cells a spreadsheet splitting on semicolons or tabs sees
+        pieces = [piece for c in cells for piece in c.split(separator)[1:]]
+        assert pieces and not [p for p in pieces if p.startswith(FORMULA_STARTS)], separator
     names = {row[13] for row in rows[1:]}
     assert names & {"'" + t for t in HOSTILE_TEXT if t.startswith(FORMULA_STARTS)}  # kept, as text
     assert all(float(row[4]) > 0 for row in rows[1:])  # numbers we computed stay numbers
