@@ -46,6 +46,8 @@ SHORTCUTS = [
     ("On the map: go from product to product (the ringed one's card shows)", "arrow keys"),
     ("On the map: select the ringed product / add it or take it out", "Space or Enter / Ctrl+Space"),
     ("On the map: zoom around it / the whole map", "+ and − (or Ctrl++ / Ctrl+−) / 0 (or Ctrl+0)"),
+    ("On the map: the first / last product of its row (Ctrl: of the map)", "Home / End (Ctrl+Home / Ctrl+End)"),
+    ("On the map: the other products at the ringed one's spot", "Tab / Shift+Tab"),
     ("Batch tag a folder", "Ctrl+B"),
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
