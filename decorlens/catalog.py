@@ -11,8 +11,9 @@ from pathlib import Path
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int
 from decorlens.progress import bar, note
+from decorlens.search import check_catalog_category
 from decorlens.terminal import one_field
-from engine.backups import BEFORE_RESTORE, backups_dir, find_backup, list_backups
+from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, list_backups
 from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
@@ -20,7 +21,7 @@ from engine.importer import read_source
 from engine.models import find_first
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
-from engine.words import counted
+from engine.words import backup_reason, counted
 
 LIST_LIMIT = 50  # products `catalog list` shows unless --limit says otherwise
 CLOSE_SKUS = 3  # SKUs like an unknown one that `catalog show` suggests
@@ -144,15 +145,25 @@ def run_embed(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 
 def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    unknown = [sku for sku in args.skus if pipeline.catalog.get_by_sku(sku) is None]
-    removed = pipeline.remove_products(args.skus)
-    print(f"removed {removed:,} of {counted(len(args.skus), 'product')}")
+    """Remove the SKUs the catalog holds. When it holds none of them nothing is done (exit 2): "removed 0 of 1
+    product" exited 1, "done in part", and took a backup of an unchanged catalog, pushing an older one out."""
+    catalog = pipeline.catalog
+    skus = list(dict.fromkeys(args.skus))
+    unknown = [sku for sku in skus if catalog.get_by_sku(sku) is None]
+    if len(unknown) == len(skus):
+        close = _close_skus(catalog, skus[0]) if len(skus) == 1 else ""
+        raise CatalogError(f"not in the catalog {catalog.path}: {' '.join(map(one_field, unknown))}; nothing "
+                           f"removed{close}")
+    removed = pipeline.remove_products(skus)
+    print(f"removed {removed:,} of {counted(len(skus), 'product')}")
     if unknown:  # a typo should not pass for a removal
         note(f"not in the catalog: {' '.join(map(one_field, unknown))}")
-    return 0 if removed == len(args.skus) else PARTLY_DONE
+    return 0 if removed == len(skus) else PARTLY_DONE
 
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.category:  # a mistyped category listed nothing with exit 0, as if the category were empty
+        check_catalog_category(pipeline, args.category)
     products = pipeline.catalog.products(args.category, args.search, args.limit + 1)
     if not args.quiet and len(products) > args.limit:  # a cut list must not pass for the whole catalog
         note(f"only the first {counted(args.limit, 'product')} shown; `--limit N` shows more")
@@ -313,6 +324,20 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
+def _backup_lines(found: list[Backup]) -> list[str]:
+    """One line a backup: name, time, what it was taken before and its products, in columns as wide as the
+    longest entry (a restore's backup has the longest name and pushed the columns after it out of line)."""
+    names = max(len(b.name) for b in found)
+    reasons = max(len(backup_reason(b.reason)) for b in found)
+    lines = []
+    for backup in found:
+        count = backup.products()
+        lines.append(f"  {backup.name:<{names}}  {backup.taken:%Y-%m-%d %H:%M:%S} UTC  before "
+                     f"{backup_reason(backup.reason):<{reasons}}  "
+                     f"{'unreadable' if count is None else counted(count, 'product')}")
+    return lines
+
+
 def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
     """Without an argument, list; with one, restore it in one transaction (the index catches up itself), or put it
     in place of a damaged catalog. Neither opens the catalog first: a damaged one cannot be, and the line saying so
@@ -325,10 +350,8 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
                   "embedder switch, bundle import and restore)")
             return 0
         print(f"backups in {backups_dir(path)}, newest first:")
-        for backup in found:
-            count = backup.products()
-            print(f"  {backup.name}  {backup.taken:%Y-%m-%d %H:%M:%S} UTC  before {backup.reason:<14} "
-                  f"{'unreadable' if count is None else counted(count, 'product')}")
+        for line in _backup_lines(found):
+            print(line)
         return 0
     source = find_backup(path, args.backup)
     try:

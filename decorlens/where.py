@@ -43,6 +43,10 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(f"{one_field(args.sku)} {one_field(name)}: no photos are tagged yet; `decorlens tag FOLDER --out DIR` "
               "(or opening photos in the app) tags them, then this lists where the product is matched")
         return 0
+    if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
+        print(f"{one_field(args.sku)} {one_field(name)}: the best match of no tag in the "
+              f"{counted(tagged, 'tagged photo')}; `decorlens search --scenes ITS_PHOTO` lists rooms with objects like it")
+        return 0
     print(f"{one_field(args.sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")
     for s in seen:

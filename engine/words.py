@@ -6,8 +6,21 @@ group digits and agree in number, so a script's log and the window say the same.
 
 from __future__ import annotations
 
+from engine.backups import BEFORE_RESTORE
+
 
 def counted(number: int, noun: str, plural: str = "") -> str:
     """``number`` with thousands separators and ``noun``, made plural (``plural``, else ``noun + "s"``) unless
     ``number`` is 1."""
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+BACKUP_REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
+                  BEFORE_RESTORE: "a restore"}  # the operations ``engine.backups`` backs the catalog up before
+
+
+def backup_reason(reason: str) -> str:
+    """What a backup was taken before, in words ("a removal"): the CLI listed the file name's slug, which for the
+    backup a restore takes read "before before-restore". A reason of no operation we know (a file named by hand)
+    reads as it is written."""
+    return BACKUP_REASONS.get(reason, reason.replace("-", " "))
