@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, required=True, metavar="DIR",
                    help="dataset folder: pairs.csv, products.csv, scenes.csv")
     p.add_argument("--matchers", type=matcher_list, default=matcher_list(MATCHERS), metavar="LIST",
-                   help=f"comma-separated subset of {MATCHERS}")
-    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="the split seed used for training")
+                   help=f"comma-separated subset of {MATCHERS} (default all three)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="scenes to score (default test)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="the split seed used for training (default 0)")
     p.add_argument("--limit-scenes", type=positive_int, metavar="N", help="score only the first N scenes of the split")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP)
     p.add_argument("--finetuned", metavar="ONNX",

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--scenes: compare only objects whose tag searches this catalog category (default: every object)")
     p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help="matches per tag (default 5)")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
-    p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram")
+    p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram (default embedder)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--scenes", action="store_true",

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dataset folder: pairs.csv, products.csv, scenes.csv")
     p.add_argument("--recipe", help="loss + miner + optimiser (default: the best measured, docs/training.md)")
     p.add_argument("--epochs", type=positive_int, default=20, metavar="N",
-                   help="at most this many epochs (early stopping may end sooner)")
+                   help="at most this many epochs (default 20; early stopping may end sooner)")
     p.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                    help="examples per training step (default 32)")
     p.add_argument("--lr", type=positive_number, metavar="RATE", help="learning rate (default: the recipe's)")
@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--views", type=positive_int, metavar="N",
                    help="cached augmented views per image (default 3 on CPU, live on GPU)")
     p.add_argument("--patience", type=whole_number, default=4, metavar="N",
-                   help="epochs without better validation recall before stopping")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="split, augmentation and sampling seed")
+                   help="epochs without better validation recall before stopping (default 4)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="split, augmentation and sampling seed (default 0)")
     p.add_argument("--average-weights", action="store_true",
                    help="end with the mean of the best epoch's weights and the later epochs' when it validates as "
                         "well (weight averaging; docs/results.md)")
@@ -59,10 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "embedder: better matches, twice the training time (docs/results.md)")
     p.add_argument("--anchors", choices=["detections", "regions"], default="detections",
                    help="scene crops to train on: the best detection of the product's category, or the best of "
-                        "any detection or grid window (more pairs, looser boxes; docs/training.md)")
+                        "any detection or grid window (more pairs, looser boxes; docs/training.md); default detections")
     p.add_argument("--composites", type=whole_number, default=1, metavar="N",
                    help="synthetic crops per catalog product (its photo pasted into a training room photo) for "
-                        "products no validation or test scene shows; 0 trains on scene crops only")
+                        "products no validation or test scene shows (default 1); 0 trains on scene crops only")
     p.add_argument("--conf", type=confidence, default=0.1, help=CONF_HELP + " (finds crops and validation queries)")
     p.add_argument("--min-cosine", type=cosine, metavar="COSINE",
                    help="how alike a crop must look to its product to train on "

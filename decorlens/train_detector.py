@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--data", type=Path, metavar="DIR", help="dataset folder: pairs.csv, products.csv, scenes.csv")
     source.add_argument("--yolo-data", type=Path, metavar="DATA_YAML",
                         help="train on a YOLO dataset as it is (one --export-only wrote and you corrected)")
-    p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name; written to <data dir>/models/NAME.onnx")
-    p.add_argument("--base", default=BASE, metavar="PT", help="ultralytics .pt to start from (model path)")
+    p.add_argument("--name", type=plain_name, default="yolo11n-decor", help="model name (default yolo11n-decor); written to <data dir>/models/NAME.onnx")
+    p.add_argument("--base", default=BASE, metavar="PT", help=f"ultralytics .pt to start from (model path; default {BASE})")
     p.add_argument("--epochs", type=positive_int, metavar="N",
                    help="at most this many epochs (default 80 on the CPU, 11–19 s each on 2 cores; 250 on a GPU)")
     p.add_argument("--imgsz", type=positive_int, default=IMGSZ, metavar="PIXELS",
@@ -42,20 +42,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=positive_int, default=BATCH, metavar="N",
                    help=f"images per training step (default {BATCH})")
     p.add_argument("--freeze", type=whole_number, default=FREEZE, metavar="N",
-                   help="layers kept frozen (10 = the backbone)")
+                   help=f"layers kept frozen (default {FREEZE}; 10 = the backbone)")
     p.add_argument("--patience", type=whole_number, default=PATIENCE, metavar="N",
-                   help="epochs without better validation mAP before stopping")
+                   help=f"epochs without better validation mAP before stopping (default {PATIENCE})")
     p.add_argument("--threshold", type=cosine, metavar="COSINE",
                    help="cosine for a pseudo label (default: calibrated, docs/detection.md)")
     p.add_argument("--min-labels", type=positive_int, default=MIN_LABELS, metavar="N",
-                   help="a category needs this many train labels to be a class")
+                   help=f"a category needs this many train labels to be a class (default {MIN_LABELS})")
     p.add_argument("--conf", type=fraction, metavar="CONF",
                    help="confidence written into the card (default: the lowest whose tag precision on the val "
                         f"scenes reaches 80 %%, docs/detection.md; {YOLO_DATA_CONF} with --yolo-data)")
     p.add_argument("--paste", type=whole_number, default=0, metavar="N",
                    help="also train on N copies of train scenes with catalog products of the rarely seen "
-                        "categories (rugs, frames, mirrors) pasted in (docs/detection.md)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="split seed: keep it equal to `decorlens train`'s")
+                        "categories (rugs, frames, mirrors) pasted in (default 0; docs/detection.md)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="split seed: keep it equal to `decorlens train`'s (default 0)")
     p.add_argument("--limit-scenes", type=positive_int, metavar="N",
                    help="use only the first N scenes of each split (a quick look)")
     p.add_argument("--out", type=Path, metavar="DIR", help="run folder (default <data dir>/training-runs/NAME)")

@@ -90,6 +90,7 @@ from engine.imageio import load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 from engine.paths import refuse_overwrite
+from engine.words import counted
 
 SUFFIX = ".dlcat"
 CATALOG_FILE = CATALOG
@@ -146,12 +147,13 @@ class BundleInfo:
     def summary(self) -> str:
         m = self.manifest
         size = self.path.stat().st_size / 1e6 if self.path.exists() else 0.0
-        vectors = ", ".join(f"{k} ({n})" for k, n in m["embedders"].items()) or "none"
-        images = (f"{m.get('image_files', 0)} images inside" if m["images"] == "embedded"
+        vectors = ", ".join(f"{k} ({n:,})" for k, n in m["embedders"].items()) or "none"
+        images = (f"{counted(m.get('image_files', 0), 'image')} inside" if m["images"] == "embedded"
                   else "images by original path")
         maps = f", catalog map of {', '.join(m['maps'])}" if m.get("maps") else ""
         return (
-            f"{self.path.name}: {m['products']} products in {len(m['categories'])} categories, {images}, "
+            f"{self.path.name}: {counted(m['products'], 'product')} in "
+            f"{counted(len(m['categories']), 'category', 'categories')}, {images}, "
             f"vectors {vectors}{maps}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens "
             f"{m.get('decorlens', '?')}"
         )
@@ -174,11 +176,11 @@ class ImportResult:
     def summary(self) -> str:
         text = f"imported {self.products:,} products (vectors {self.embedder})"
         if self.re_embedded:
-            text += f", re-embedded {self.re_embedded} here"
+            text += f", re-embedded {self.re_embedded:,} here"
         if self.images_added:
             text += f", {self.images_added:,} images added"
         if self.missing_images:
-            text += f", {self.missing_images} images missing"
+            text += f", {counted(self.missing_images, 'image')} missing"
         text += f" in {self.seconds:.1f} s"
         if self.previous:
             text += f"; previous catalog backed up as {self.previous.name} (`decorlens catalog restore` lists it)"

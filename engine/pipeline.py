@@ -41,6 +41,7 @@ from engine.results import Box, Detection, Match, MatchKind, SceneObject, SceneR
 from engine.settings import Settings
 from engine.tags import place_tags
 from engine.type_prior import TypePrior, reorder
+from engine.words import counted
 
 Log = Callable[[str], None]
 T = TypeVar("T")
@@ -408,11 +409,11 @@ class Pipeline:
             embedded = embed_missing(self.catalog, chosen, progress, cancelled)
             failed = self.catalog.missing_vectors(chosen.key) if missing else []
             if missing:
-                self.log(f"embedded {embedded} of {missing} products for {chosen.key}")
+                self.log(f"embedded {embedded:,} of {counted(missing, 'product')} for {chosen.key}")
             for product in failed[:MAX_NAMED]:
                 self.log(f"could not embed {product.sku}: {_unreadable(product.image_path)}")
             if len(failed) > MAX_NAMED:
-                self.log(f"… and {len(failed) - MAX_NAMED} more products without a {chosen.key} vector")
+                self.log(f"… and {len(failed) - MAX_NAMED:,} more products without a {chosen.key} vector")
             self.index_for(chosen).sync(self.catalog)
         return embedded
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from engine.errors import DecorLensError, ModelError
 from engine.settings import Settings
+from engine.words import counted
 
 Log = Callable[[str], None]
 
@@ -75,7 +76,7 @@ class SelfCheckReport:
         return (
             f"self-check OK in {self.seconds:.1f} s: {f.get('detectors', '?')}; {f.get('embedder', '?')} "
             f"on {self.device} (onnxruntime {f.get('onnxruntime', '?')}); test scene: "
-            f"{f.get('objects', '?')} object(s) tagged, {f.get('found', '?')} products found in a temporary index"
+            f"{_objects(f.get('objects'))} tagged, {f.get('found', '?')} products found in a temporary index"
         )
 
     def to_json(self) -> dict:
@@ -272,7 +273,7 @@ def _check_detector(pipeline, state: dict) -> str:
         if not np.isfinite(raw).all():
             raise _StepFailed(f"{detector.name}: output has NaN or infinite values")
         boxes, _, _ = decode(raw[0], detector.conf, detector.iou, detector.max_det)
-        counts.append(f"{detector.name} {len(boxes)} box(es)")
+        counts.append(f"{detector.name} {counted(len(boxes), 'box', 'boxes')}")
     return ", ".join(counts)
 
 
@@ -290,7 +291,7 @@ def _check_embedder(pipeline, state: dict) -> str:
     sims = vectors @ vectors.T
     if np.allclose(sims, 1.0, atol=1e-4):
         raise _StepFailed(f"{embedder.card.name}: every crop gets the same vector (a constant model?)")
-    return f"embedder {embedder.card.name} ({embedder.dim}-d)"
+    return f"{embedder.card.name} ({embedder.dim}-d)"  # after the step's name: "ok embedder mobilenet_v2-…"
 
 
 def _check_catalog(pipeline, state: dict) -> str:
@@ -330,7 +331,7 @@ def _check_search(pipeline, state: dict, report: SelfCheckReport) -> str:
         raise _StepFailed(f"the index returned the wrong product: {', '.join(wrong)}")
     report.facts["objects"] = str(len(scene.objects))
     report.facts["found"] = f"{len(state['placements'])}/{len(state['placements'])}"
-    return f"query top-1 {len(state['placements'])}/{len(state['placements'])}, scene search {len(scene.objects)} tag(s)"
+    return f"query top-1 {len(state['placements'])}/{len(state['placements'])}, scene search {counted(len(scene.objects), 'tag')}"
 
 
 def _where(path: Path) -> str:
@@ -430,6 +431,11 @@ PRODUCTS = [
     ("rug", "selfcheck-rug", _checked_rug),
     ("plant_pot", "selfcheck-plant", _plant),
 ]
+
+
+def _objects(count: str | None) -> str:
+    """"2 objects", "1 object": the summary said "0 object(s)", where every other line of the CLI agrees in number."""
+    return "? objects" if count is None else counted(int(count), "object")
 
 
 def print_report(report: SelfCheckReport, as_json: bool = False) -> None:

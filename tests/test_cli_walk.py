@@ -5,15 +5,17 @@ The slice: the IKEA clocks and sofas imported through the CLI, and one real room
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from decorlens.errors import USER_ERROR
-from decorlens.main import main
+from decorlens.main import build_parser, main
 from engine.backups import list_backups
 
 SCENE = "take-a-comfy-seat-on-the-sofa"
@@ -114,3 +116,58 @@ def test_a_sku_given_twice_is_removed_once_and_the_run_is_done(copy: Path, capsy
     sku = listed.split()[0]
     code, out, _ = run(["--data-dir", str(copy), "catalog", "remove", sku, sku], capsys)
     assert (code, out) == (0, "removed 1 of 1 product\n")
+
+
+def test_self_check_agrees_in_number_and_names_the_embedder_once(shop: Path, capsys: pytest.CaptureFixture[str]):
+    """It said "0 object(s) tagged", "0 box(es)", "0 tag(s)" and "ok embedder embedder mobilenet_v2-imagenet"."""
+    code, out, err = run(["--data-dir", str(shop), "self-check"], capsys)
+    assert code == 0, out + err
+    assert "(s)" not in out + err and "(es)" not in out + err, out + err
+    assert re.search(r"test scene: \d+ objects? tagged", out), out
+    assert re.search(r"^ok detector \S+ \d+ box(es)?(, |$)", err, re.MULTILINE), err
+    assert re.search(r"^ok embedder mobilenet_v2-imagenet \(1280-d\)$", err, re.MULTILINE), err
+
+
+def test_bundle_and_embedding_counts_are_grouped_by_thousands(pipeline, ikea: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]):
+    """On the whole IKEA catalog `bundle export` and `bundle info` said "1955 products … 1856 images inside …
+    (1955)" and an embedding "embedded 1955 of 1955 products", where `catalog stats` says "1,955"."""
+    bundle = tmp_path / "store.dlcat"
+    code, out, err = run(["--data-dir", str(pipeline.data_dir), "bundle", "export", str(bundle)], capsys)
+    assert code == 0, err
+    code, info, err = run(["bundle", "info", str(bundle)], capsys)
+    assert code == 0, err
+    for line in (out, info):
+        assert ": 1,955 products in 33 categories, 1,856 images inside, vectors " in line, line
+        assert re.search(r"vectors \S+ \(1,955\)", line), line
+    data = Path(shutil.copytree(pipeline.data_dir, tmp_path / "data"))
+    scene = next((ikea / "scenes").glob(f"*{SCENE}*.jpg"))
+    code, _, err = run(["--data-dir", str(data), "search", str(scene), "--matcher", "colour", "--top-k", "1"], capsys)
+    assert code == 0, err
+    assert re.search(r"^embedded 1,955 of 1,955 products for colour-", err, re.MULTILINE), err
+
+
+
+def _options(parser: argparse.ArgumentParser, command: str = "decorlens") -> Iterator[tuple[str, argparse.Action]]:
+    """Every option of every command and verb, with the command's words."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _options(sub, f"{command} {name}")
+        elif action.option_strings and action.help not in (None, argparse.SUPPRESS):
+            yield command, action
+
+
+def test_every_option_with_a_default_says_which_in_its_help():
+    """`eval --help` said "--split scenes to score" (test, unless told), `search --matcher` "CNN embedder or colour
+    histogram" (the embedder), `train --epochs` "at most this many epochs" (20): a script's author read the
+    source to know what a run without the option does."""
+    unsaid = []
+    for command, action in _options(build_parser()):
+        default = action.default
+        if default in (None, argparse.SUPPRESS, "", [], ()) or isinstance(default, bool):
+            continue
+        said = f"default {default}" in action.help or f"default: {default}" in action.help
+        if not said and not (isinstance(default, tuple) and "default all" in action.help):
+            unsaid.append(f"{command} {action.option_strings[0]} ({default!r}): {action.help}")
+    assert not unsaid, "\n".join(unsaid)
