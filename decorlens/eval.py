@@ -92,5 +92,6 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(markdown(data))
-    note("wrote " + ", ".join(str(p) for p in paths.values()))
+    if not args.quiet:  # -q promises no notes: a script running eval -q --json got this line on stderr
+        note("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", action="append", metavar="ONNX",
                         help="detector ONNX file for this run; repeat to run several (`models activate` makes it stick; "
                              "the app: its Settings)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars or notes on stderr (warnings and failures still show)")
     parser.add_argument("--debug", action="store_true",
                         help="on an error, print the full traceback too (env DECORLENS_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands",

@@ -171,3 +171,13 @@ def test_every_option_with_a_default_says_which_in_its_help():
         if not said and not (isinstance(default, tuple) and "default all" in action.help):
             unsaid.append(f"{command} {action.option_strings[0]} ({default!r}): {action.help}")
     assert not unsaid, "\n".join(unsaid)
+
+
+def test_eval_quiet_prints_only_its_result(shop: Path, ikea: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]):
+    """`decorlens -q eval … --json` ended with "wrote …/eval.md, …" on stderr, though -q promises no notes."""
+    code, out, err = run(["-q", "--data-dir", str(shop), "eval", "--data", str(ikea), "--matchers", "pretrained",
+                          "--limit-scenes", "1", "--out", str(tmp_path / "reports"), "--json"], capsys)
+    assert code == 0, err
+    assert err == "" and "overall" in json.loads(out)
+    assert (tmp_path / "reports" / "eval.json").is_file()
