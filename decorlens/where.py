@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from decorlens.options import positive_int
+from decorlens.progress import note
 from decorlens.terminal import one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
@@ -33,21 +35,29 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     seen = every[: args.limit]
     if product is None and not seen:
         raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}")
-    together = goes_with(catalog, args.sku, args.limit)
+    together = goes_with(catalog, args.sku, args.limit + 1)
     if args.json:
-        print(json.dumps(report(catalog, args.sku, seen, together), indent=2, ensure_ascii=False))
-        return 0
-    name = product.name if product else "(no longer in the catalog)"
+        print(json.dumps(report(catalog, args.sku, seen, together[: args.limit]), indent=2, ensure_ascii=False))
+    else:
+        _print(catalog, args.sku, product.name if product else "(no longer in the catalog)", every, seen,
+               together[: args.limit])
+    if not args.quiet:
+        _note_cut(args.limit, len(every) > args.limit, len(together) > args.limit)
+    return 0
+
+
+def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: list[Sighting],
+           together: list[tuple[str, int]]) -> None:
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
-        print(f"{one_field(args.sku)} {one_field(name)}: no photos are tagged yet; `decorlens tag FOLDER --out DIR` "
+        print(f"{one_field(sku)} {one_field(name)}: no photos are tagged yet; `decorlens tag FOLDER --out DIR` "
               "(or opening photos in the app) tags them, then this lists where the product is matched")
-        return 0
+        return
     if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
-        print(f"{one_field(args.sku)} {one_field(name)}: the best match of no tag in the "
+        print(f"{one_field(sku)} {one_field(name)}: the best match of no tag in the "
               f"{counted(tagged, 'tagged photo')}; `decorlens search --scenes ITS_PHOTO` lists rooms with objects like it")
-        return 0
-    print(f"{one_field(args.sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
+        return
+    print(f"{one_field(sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
@@ -56,11 +66,19 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
-        names = _names(catalog, [sku for sku, _ in together])
-        for sku, photos in together:
-            print(f"  {photos:>3,} photo{'s' if photos > 1 else ' '} {one_field(sku):<14} "
-                  f"{one_field(names.get(sku, '(gone)'))}")
-    return 0
+        names = _names(catalog, [other for other, _ in together])
+        for other, count in together:
+            print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {one_field(other):<14} "
+                  f"{one_field(names.get(other, '(gone)'))}")
+
+
+def _note_cut(limit: int, tags: bool, together: bool) -> None:
+    """Say when --limit left rows out, as `catalog list` does: 20 rows under "best match of 22 tags" passed for
+    the whole list, and the go-with list was cut with no sign at all."""
+    cut = [what for what, more in (("tags", tags), ("go-with products", together)) if more]
+    if cut:
+        sys.stdout.flush()  # after the lists they cut, in a terminal too
+        note(f"--limit {limit:,} left out some {' and some '.join(cut)}; a larger --limit shows them")
 
 
 def report(catalog: Catalog, sku: str, seen: list[Sighting], together: list[tuple[str, int]]) -> dict[str, Any]:

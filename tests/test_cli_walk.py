@@ -1,7 +1,8 @@
 """A merchandiser's weekly script, command by command, on a real IKEA slice: what each line says must be what
 happened, in words (no "0 tags in 0 photos", no file-name slugs), and nothing done must exit 2, not 0 or 1.
 
-The slice: the IKEA clocks and sofas imported through the CLI, and one real room photo tagged."""
+The slice: the IKEA chairs, clocks, lamps, plants and sofas imported through the CLI, and two real room photos
+tagged."""
 
 from __future__ import annotations
 
@@ -19,20 +20,21 @@ from decorlens.main import build_parser, main
 from engine.backups import list_backups
 
 SCENE = "take-a-comfy-seat-on-the-sofa"
-CATEGORIES = ("clock", "sofa")
+SCENES = (SCENE, "a-bed-that-folds-away-to-be-a-sofa-by-day")  # two rooms with chairs, a clock, lamps and plants
+CATEGORIES = ("chair", "clock", "lamp", "plant_pot", "sofa")
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_models: Path) -> Path:
-    """A data dir holding the IKEA clocks and sofas (a folder import) and one tagged room photo."""
+    """A data dir holding five IKEA categories (a folder import) and two tagged room photos."""
     root = tmp_path_factory.mktemp("walk")
     data = root / "data"
     shutil.copytree(exported_models, data / "models")
     for category in CATEGORIES:
         shutil.copytree(ikea / "products" / category, root / "products" / category)
     assert main(["-q", "--data-dir", str(data), "catalog", "import", str(root / "products")]) == 0
-    scene = next((ikea / "scenes").glob(f"*{SCENE}*.jpg"))
-    assert main(["-q", "--data-dir", str(data), "tag", str(scene), "--out", str(root / "tagged")]) == 0
+    scenes = [str(next((ikea / "scenes").glob(f"*{name}*.jpg"))) for name in SCENES]
+    assert main(["-q", "--data-dir", str(data), "tag", *scenes, "--out", str(root / "tagged")]) == 0
     return data
 
 
@@ -65,7 +67,7 @@ def test_where_says_in_words_that_a_product_is_the_best_match_of_no_tag(shop: Pa
     assert unmatched, "every clock is some tag's best match: the slice no longer tests this"
     code, out, err = run(["--data-dir", str(shop), "where", unmatched[0]], capsys)
     assert code == 0, err
-    assert "the best match of no tag in the 1 tagged photo;" in out, out
+    assert "the best match of no tag in the 2 tagged photos;" in out, out
     assert "0 tags" not in out and " 0 of " not in out, out
 
 
@@ -107,7 +109,7 @@ def test_removing_only_unknown_skus_is_nothing_done_and_takes_no_backup(copy: Pa
     assert f": {sku[:-1]}; nothing removed; did you mean {sku}" in err, err
     assert not list_backups(copy / "catalog.sqlite")
     _, out, _ = run(["--data-dir", str(copy), "catalog", "stats", "--json"], capsys)
-    assert json.loads(out)["categories"]["clock"] == 11
+    assert json.loads(out)["categories"]["clock"] == 11  # all of them still
 
 
 def test_a_sku_given_twice_is_removed_once_and_the_run_is_done(copy: Path, capsys: pytest.CaptureFixture[str]):
@@ -181,3 +183,28 @@ def test_eval_quiet_prints_only_its_result(shop: Path, ikea: Path, tmp_path: Pat
     assert code == 0, err
     assert err == "" and "overall" in json.loads(out)
     assert (tmp_path / "reports" / "eval.json").is_file()
+
+
+def test_where_says_when_limit_left_rows_out(shop: Path, capsys: pytest.CaptureFixture[str]):
+    """`where SKU --limit N` cut the photos and the go-with products at N with no word, where `catalog list` says
+    "only the first N products shown": the rows shown passed for all of them."""
+    best = _most_going_with(shop, capsys)
+    code, out, err = run(["--data-dir", str(shop), "where", best["sku"], "--limit", "1"], capsys)
+    assert code == 0
+    assert out.count("\n    1 photo ") == 1, out
+    assert err == "--limit 1 left out some go-with products; a larger --limit shows them\n", err
+    code, _, err = run(["--data-dir", str(shop), "where", best["sku"], "--limit", "1000"], capsys)
+    assert (code, err) == (0, "")
+    assert run(["-q", "--data-dir", str(shop), "where", best["sku"], "--limit", "1"], capsys)[2] == ""
+
+
+def _most_going_with(shop: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    """The `where --json` of the product with the most products going with it (at least two)."""
+    _, listed, _ = run(["--data-dir", str(shop), "catalog", "list", "--limit", "1000", "--json"], capsys)
+    found = []
+    for product in json.loads(listed):
+        _, out, _ = run(["--data-dir", str(shop), "where", product["sku"], "--json"], capsys)
+        found.append(json.loads(out))
+    best = max(found, key=lambda w: len(w["goes_with"]))
+    assert len(best["photos"]) == 1 and len(best["goes_with"]) >= 2, best
+    return best
