@@ -51,6 +51,9 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     refuse_unused(args)
     if args.scenes:
         return run_scenes(args, pipeline)
+    if Path(args.image).is_dir():  # "is a folder, not a regular file" named no way to search the photos in it
+        raise DecorLensError(f"{one_field(args.image)} is a folder: `decorlens search` takes one photo; "
+                             "`decorlens tag FOLDER --out DIR` tags every photo in a folder")
     if args.box:
         if args.category:
             check_category(pipeline, args.category)

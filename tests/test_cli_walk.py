@@ -208,3 +208,15 @@ def _most_going_with(shop: Path, capsys: pytest.CaptureFixture[str]) -> dict:
     best = max(found, key=lambda w: len(w["goes_with"]))
     assert len(best["photos"]) == 1 and len(best["goes_with"]) >= 2, best
     return best
+
+
+def test_search_of_a_folder_points_to_tag(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`search rooms/` said "is a folder, not a regular file": true, but the merchandiser meant to search the
+    photos in it, which `tag` does."""
+    folder = tmp_path / "rooms"
+    folder.mkdir()
+    code, out, err = run(["--data-dir", str(shop), "search", str(folder)], capsys)
+    assert code == USER_ERROR and not out
+    expected = (f"decorlens: error: {folder} is a folder: `decorlens search` takes one photo; "
+                "`decorlens tag FOLDER --out DIR` tags every photo in a folder")
+    assert err.strip().splitlines() == [expected]
