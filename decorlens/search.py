@@ -21,6 +21,7 @@ from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
 from engine.scene_memory import embed_product_photo, photo_count, rooms_like
+from engine.settings import Settings
 from engine.words import counted
 
 SCENES_K = 10  # photos listed by --scenes
@@ -35,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="search this one region (in pixels) instead of detecting")
     p.add_argument("--category", help="with --box: the region's decor or catalog category (default: any); with "
                    "--scenes: compare only objects whose tag searches this catalog category (default: every object)")
-    p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help="matches per tag (default 5)")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="N",
+                   help=f"matches per tag (default {Settings().top_k}, or config.yaml's top_k); with --scenes, "
+                        f"photos listed (default {SCENES_K})")
     p.add_argument("--any-category", action="store_true", help="search the whole catalog, not the detected category")
     p.add_argument("--matcher", choices=[EMBEDDER, COLOUR], default=EMBEDDER, help="CNN embedder or colour histogram (default embedder)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (a stable contract)")

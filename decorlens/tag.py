@@ -15,6 +15,7 @@ from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir
 from engine.errors import Cancelled, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
+from engine.settings import Settings
 from engine.shoppable import export_batch
 from engine.words import counted
 
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="room photos, or folders of them (their subfolders too)")
     p.add_argument("--out", type=out_folder, required=True, metavar="DIR",
                    help="output folder (one inside a folder being tagged is left out of the tagging)")
-    p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help="matches per tag (default 5)")
+    p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help=f"matches per tag (default {Settings().top_k}, or config.yaml's top_k)")
     p.add_argument(
         "--html", action="store_true",
         help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does",

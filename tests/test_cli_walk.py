@@ -220,3 +220,14 @@ def test_search_of_a_folder_points_to_tag(shop: Path, tmp_path: Path, capsys: py
     expected = (f"decorlens: error: {folder} is a folder: `decorlens search` takes one photo; "
                 "`decorlens tag FOLDER --out DIR` tags every photo in a folder")
     assert err.strip().splitlines() == [expected]
+
+
+def test_search_help_says_what_top_k_counts_with_scenes(shop: Path, capsys: pytest.CaptureFixture[str]):
+    """`search --help` said "--top-k N  matches per tag (default 5)"; with --scenes it counts the photos listed,
+    10 unless told, as a run shows."""
+    _, text, _ = run(["search", "--help"], capsys)
+    assert "with --scenes, photos listed (default 10)" in " ".join(text.split())
+    photo = str(next(Path(shop.parent / "products" / "sofa").glob("*.jpg")))
+    code, out, err = run(["--data-dir", str(shop), "search", "--scenes", photo, "--json"], capsys)
+    assert code == 0, err
+    assert len(json.loads(out)["scenes"]) == 2  # both tagged photos: fewer than 10
