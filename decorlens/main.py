@@ -11,7 +11,7 @@ from pathlib import Path
 
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
 from decorlens.options import OneLineParser
-from decorlens.progress import note
+from decorlens.progress import ended_as_ctrl_c, note
 from decorlens.terminal import escaped
 from engine import __version__
 from engine.paths import data_dir
@@ -91,7 +91,10 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
         detectors=tuple((name,) for name in args.detector) if args.detector else None,
     )
     pipeline = Pipeline(settings, log=(lambda _m: None) if args.quiet else note)
-    return int(args.run(args, pipeline) or 0)
+    if args.command == "gui":  # the app's window handles its own ending
+        return int(args.run(args, pipeline) or 0)
+    with ended_as_ctrl_c():
+        return int(args.run(args, pipeline) or 0)
 
 
 def _inputs(args: argparse.Namespace) -> tuple[str, ...]:

@@ -65,3 +65,20 @@ def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, was in previous.items():
             signal.signal(sig, was)
+
+
+@contextmanager
+def ended_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a scheduler's timeout, ``kill``) stops the command as Ctrl-C does: the same rollback, the line
+    "interrupted; nothing half-written was kept" and exit 130. Only the commands that stop between steps
+    (``tag``, ``bundle``, ``train``) took it so: ``catalog import``, ``search``, ``models activate``, ``eval``
+    died at once, exit 143 and not a word. Those commands put their own handler in place while they run."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -10,6 +10,9 @@ import argparse
 import json
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 from decorlens.errors import USER_ERROR
 from decorlens.main import build_parser, main
 from engine.backups import list_backups
+from engine.catalog import Catalog
 
 SCENE = "take-a-comfy-seat-on-the-sofa"
 SCENES = (SCENE, "a-bed-that-folds-away-to-be-a-sofa-by-day")  # two rooms with chairs, a clock, lamps and plants
@@ -231,3 +235,46 @@ def test_search_help_says_what_top_k_counts_with_scenes(shop: Path, capsys: pyte
     code, out, err = run(["--data-dir", str(shop), "search", "--scenes", photo, "--json"], capsys)
     assert code == 0, err
     assert len(json.loads(out)["scenes"]) == 2  # both tagged photos: fewer than 10
+
+
+_HELD_IMPORT = """
+import sys
+import engine.pipeline
+from decorlens.main import main
+
+work = engine.pipeline.import_rows
+
+def held(catalog, rows, matcher, images, progress, cancelled):
+    def first_chunk_stored(done, total):
+        if not held.told:
+            held.told = True
+            print("stored", done, "of", total, flush=True)
+            sys.stdin.readline()
+    return work(catalog, rows, matcher, images, first_chunk_stored, cancelled)
+
+held.told = False
+engine.pipeline.import_rows = held
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_stops_a_catalog_import_as_ctrl_c_does(ikea: Path, exported_models: Path, tmp_path: Path):
+    """SIGTERM (a scheduler's timeout, `kill`) to `catalog import` ended it at once, exit 143 and not a word,
+    where `tag` and `bundle import` stop, say so and exit 130. Now the import is rolled back and says so, as
+    for Ctrl-C. The real CLI in a process of its own, held after its first chunk of lamps is stored."""
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")
+    shutil.copytree(ikea / "products" / "lamp", tmp_path / "products" / "lamp")
+    cli = subprocess.Popen([sys.executable, "-c", _HELD_IMPORT, "--data-dir", str(data), "catalog", "import",
+                            str(tmp_path / "products")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        stored = cli.stdout.readline().split()
+        assert stored[0] == "stored" and int(stored[1]) < int(stored[3]), cli.communicate()  # mid-import
+        cli.send_signal(signal.SIGTERM)
+        out, err = cli.communicate("go on\n", timeout=120)
+    finally:
+        cli.kill()
+    assert (cli.returncode, out, err) == (130, "", "decorlens: interrupted; nothing half-written was kept\n")
+    with Catalog(data / "catalog.sqlite") as catalog:
+        assert catalog.count() == 0
