@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QStyleOptionComplex, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QStyleOptionComplex,
+    QWidget,
+)
 
 THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
 GREEN = "#2e9d49"
@@ -35,6 +43,8 @@ class Colours:
     accent: str
     accent_text: str
     link: str
+    error: str  # a label that says what is wrong (Settings' models note): red, readable on the panels' colours
+    warning: str  # a label that says what is missing (Train's "too little to improve"): amber, as readable
 
 
 LIGHT = Colours(
@@ -48,6 +58,8 @@ LIGHT = Colours(
     accent="#2f6fde",
     accent_text="#ffffff",
     link="#1d5fd1",
+    error="#b3261e",
+    warning="#a84b06",
 )
 DARK = Colours(
     window="#1d2025",
@@ -60,6 +72,8 @@ DARK = Colours(
     accent="#4c8dff",
     accent_text="#ffffff",
     link="#7aaaff",
+    error="#ffa198",
+    warning="#f0b36b",
 )
 
 # The message bar's levels, (background, text), in each theme (app.widgets.message_bar).
@@ -98,8 +112,11 @@ def apply(app: QApplication, choice: str = "system") -> None:
         )
 
 
+CHECK_BOXES = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck)
+
+
 class FocusStyle(QProxyStyle):
-    """Fusion, with the keyboard's ring on a combo box drawn over Fusion's own box.
+    """Fusion, with the keyboard's ring on a combo box drawn over Fusion's own box, and check boxes outlined.
 
     Styled in the stylesheet instead, a combo box loses Fusion's drop-down arrow (the stylesheet wants a picture
     for it); left to Fusion, its focus was a 1 px line, shown only after a Tab, where the stylesheet's buttons,
@@ -118,6 +135,20 @@ class FocusStyle(QProxyStyle):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             inset = FOCUS_RING / 2
             painter.drawRoundedRect(QRectF(option.rect).adjusted(inset, inset, -inset, -inset), 3, 3)
+            painter.restore()
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter,
+                      widget: QWidget | None = None) -> None:
+        """A check box's square outlined in the muted text colour, as a radio button's circle is (stylesheet):
+        Fusion outlines it in a shade of the window colour, 1.2:1 on the dark theme's panels, so an unticked
+        category in Settings or Train's "Two networks" showed no box at all, only its words."""
+        super().drawPrimitive(element, option, painter, widget)
+        if element in CHECK_BOXES:
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.PlaceholderText), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5), 2, 2)
             painter.restore()
 
 
@@ -196,7 +227,8 @@ QProgressBar::chunk {{ border-radius: 3px; background: {c.accent}; }}
 QLabel#muted, QLabel#detail {{ color: {c.muted}; }}
 QLabel#title {{ font-weight: 600; }}
 QLabel#heading {{ font-size: 17px; }}
-QLabel#note {{ color: #b3261e; }}
+QLabel#note {{ color: {c.error}; }}
+QLabel#warning {{ color: {c.warning}; }}
 QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6px; }}
 QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
 QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
@@ -246,3 +278,23 @@ def resize_to_screen(window: QWidget, width: int, height: int) -> None:
     buttons out of reach. Never below the window's minimum size."""
     free = (window.screen() or QGuiApplication.primaryScreen()).availableGeometry().size() * SCREEN_SHARE
     window.resize(min(width, free.width()), min(height, free.height()))
+
+
+class _GrowsToFit(QObject):
+    """``grow_to_fit``'s watcher: on each re-layout of its window, the window grown to the height its layout needs."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and isinstance(watched, QWidget) and watched.isVisible():
+            need = watched.heightForWidth(watched.width())
+            free = (watched.screen() or QGuiApplication.primaryScreen()).availableGeometry().height()
+            if watched.height() < need:
+                watched.resize(watched.width(), min(need, int(free * SCREEN_SHARE)))
+        return False
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Let ``window`` grow taller when a word-wrapped label in it takes more lines (a note naming a long folder, a
+    batch's summary): a dialog is sized once, on show, and Qt never grows it for a label's height-for-width, so
+    the fields above were squeezed instead, their text cut through (Export Shoppable Page, once a folder was
+    chosen). Never shrinks it, nor past the screen."""
+    window.installEventFilter(_GrowsToFit(window))

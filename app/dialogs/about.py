@@ -18,7 +18,7 @@ from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
 
 LICENCE = "AGPL-3.0-or-later"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "app.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "app.md"  # app/dialogs/about.py: two folders up
 # Words in a model's name or source → the licence of its weights.
 MODEL_LICENCES = (
     (("ultralytics", "yolo"), "AGPL-3.0 (Ultralytics)"),

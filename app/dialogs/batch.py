@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.scene_files import scene_files
+from app.theme import grow_to_fit
 from app.workers import Runner, Task
 from engine.batch import SUMMARY, BatchReport, check_not_an_input
 from engine.errors import DecorLensError
@@ -92,6 +93,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        grow_to_fit(self)  # the summary of a batch, with its failures, is longer than the words before a start
 
     def _browse_row(self, edit: QLineEdit, title: str) -> QWidget:
         row = QWidget()

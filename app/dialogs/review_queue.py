@@ -86,8 +86,9 @@ class ReviewWindow(EscapeCloses, QWidget):
         self.table.activated.connect(self._open)  # a double-click, or Enter from the keyboard
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
-        for widget in (self.summary, self.table, refresh):
-            layout.addWidget(widget)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table)
+        layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)  # its own width, at the right: it spanned the window
         resize_to_screen(self, 1400, 760)  # room for the photo's name beside the two products', and five rows
         self.refresh()
 

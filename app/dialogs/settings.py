@@ -127,6 +127,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.advanced_toggle)
         layout.addWidget(self.advanced)
         layout.addStretch()
+        _align_labels(body)
         self.body = VerticalScroll(body)
         # No Tab stop of its own: it opened with the keyboard on it, ringless, and took a Tab every time round
         self.body.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -367,3 +368,15 @@ def _label(model: ResolvedModel) -> str:
 def _first_in(choices: tuple[str, ...], names: set[str]) -> str | None:
     """The alternative the engine runs: the first of ``choices`` that is available."""
     return next((c for c in choices if c in names), None)
+
+
+def _align_labels(body: QWidget) -> None:
+    """The label column of every group's form as wide as the widest: each form sized its own, so the fields of
+    "Tags and matches", "This computer" and Advanced started at three different places down the dialog."""
+    labels = [form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+              for form in body.findChildren(QFormLayout) for row in range(form.rowCount())
+              if form.itemAt(row, QFormLayout.ItemRole.LabelRole) is not None
+              and form.itemAt(row, QFormLayout.ItemRole.FieldRole) is not None]
+    widest = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(widest)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import grow_to_fit
 from engine.batch import fit_stem
 from engine.shoppable import readable_title
 
@@ -75,6 +76,7 @@ class PageExportDialog(QDialog):
         layout.addWidget(buttons)
         self.folder.textChanged.connect(self._folder_changed)
         self._folder_changed()
+        grow_to_fit(self)  # the note takes two lines once a folder is chosen
 
     @classmethod
     def ask(cls, store: QSettings, photo: Path, parent: QWidget | None = None) -> PageExport | None:

@@ -153,7 +153,7 @@ class TrainWindow(EscapeCloses, QWidget):
         row.addWidget(self.folder_button)
         self.warning = plain_label()
         self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("color: #b45309;")
+        self.warning.setObjectName("warning")  # amber in the theme's shade: a fixed one read 2.9:1 on the dark panel
         for widget in (self.summary, self.table):
             grid.addWidget(widget)
         grid.addLayout(row)
