@@ -11,10 +11,16 @@ so one bad file never takes the app down.
 Each Runner has one long-lived signal object that every task emits on, keyed by task number: no
 QObject is created or destroyed per task, so none can be deleted (or garbage-collected) while a pool
 thread is still emitting on it, the classic way QRunnable-with-signals code crashes.
+
+No task outlives the interpreter: a Runner that goes (its window or dialog deleted, or collected) cancels its
+tasks and drops those not started, whose results nobody would get, and at exit every pool is emptied and waited
+for. A pool thread still decoding or emitting while Python finalized and Qt tore its plugins down crashed the
+process (a segfault after every test had passed, a thumbnail worker in ``QImageReader.read``).
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import threading
@@ -28,6 +34,7 @@ from engine.advice import Context, describe
 from engine.errors import Cancelled, DecorLensError
 
 log = logging.getLogger(__name__)
+_quitting = threading.Event()  # set at exit (``_finish_all``): every task is cancelled
 
 
 class _Bridge(QObject):
@@ -71,7 +78,7 @@ class Task:
         self._cancel.set()
 
     def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._cancel.is_set() or _quitting.is_set()
 
     def run(self) -> None:
         """Runs in a pool thread; always ends with ``finished``."""
@@ -122,7 +129,6 @@ class Runner(QObject):
         # deletion ran inside Python, holding the GIL the tasks needed to finish: a hang (seen in CI, a Train
         # window closed while it counted its training data). ``deleteLater`` waits in the event loop instead.
         self.pool = QThreadPool(QCoreApplication.instance())
-        self.destroyed.connect(self.pool.deleteLater)
         self.pool.setMaxThreadCount(threads)
         # Owned by the application, not by this Runner: a pool thread may still be emitting on it
         # while the Runner's window is deleted (the connections to this Runner then simply go away).
@@ -135,6 +141,8 @@ class Runner(QObject):
         self._bridge.finished.connect(self._finished)
         self._tasks: dict[int, tuple[Task, _Slots]] = {}
         self._keys = itertools.count()
+        # not a method: it runs once this Runner is gone, so it holds only the pool and the tasks
+        self.destroyed.connect(lambda *_, pool=self.pool, tasks=self._tasks: _retire(pool, tasks))
 
     def start(
         self,
@@ -187,3 +195,28 @@ class Runner(QObject):
         for task, _slots in self._tasks.values():
             task.cancel()
         return self.pool.waitForDone(timeout_ms)
+
+
+def _retire(pool: QThreadPool, tasks: dict[int, tuple[Task, _Slots]]) -> None:
+    """A gone Runner's work: what has not started never will, what runs is asked to stop (its results would reach
+    no slot), and the pool goes once it is done (``deleteLater``: see ``Runner.__init__``)."""
+    pool.clear()
+    for task, _slots in list(tasks.values()):
+        task.cancel()
+    pool.deleteLater()
+
+
+@atexit.register
+def _finish_all() -> None:
+    """Empty and wait for every pool before the interpreter finalizes: a pool thread that runs on then (a thumbnail
+    still decoding in a Runner no window shut down, a test's) is cut off mid-call, or finds Qt's image plugins and
+    Python's modules gone: a crash on exit. Cancelled tasks stop at their next check."""
+    _quitting.set()
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    pools = app.findChildren(QThreadPool)
+    for pool in pools:
+        pool.clear()
+    for pool in pools:
+        pool.waitForDone()

@@ -123,3 +123,65 @@ def test_a_window_deleted_while_its_task_runs_lets_the_task_end(tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("the window's deletion waited for its task, which waited for the GIL: hung")
     assert done.returncode == 0 and done.stdout.strip() == "ended", done.stderr
+
+
+THUMBNAILS_LEFT_DECODING_AT_EXIT = r"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from app.thumbnails import Thumbnails
+from app.workers import Runner
+app = QApplication([])
+thumbnails = Thumbnails(Runner(2))  # as a test's strip has them: no window shuts this Runner down
+for scene in sorted(Path(sys.argv[2]).glob("*.jpg")):
+    thumbnails.get(str(scene), 400, digest=True)
+print("queued")
+"""
+
+
+def test_the_interpreter_exits_cleanly_while_thumbnails_are_still_decoding(ikea, tmp_path):
+    """A process that ends while pool threads still decode (the Photos strip of a test, here the rooms' thumbnails
+    queued and the script at its end) crashed in the interpreter's exit: the workers ran on in ``QImageReader.read``
+    while Python finalized and Qt tore down (a segfault after ``6 passed``: tests/test_app_folders.py run alone)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "exit.py"
+    script.write_text(THUMBNAILS_LEFT_DECODING_AT_EXIT)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script), str(root), str(ikea / "scenes")], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "queued", (done.returncode, done.stderr[-2000:])
+
+
+def test_a_runner_gone_stops_its_tasks_and_drops_those_not_started(qtbot):
+    """Once its Runner is gone (its window or dialog deleted, or a test's collected), no slot gets a task's result:
+    the running one is told to stop and those queued never start. They all ran on: a test's hundreds of thumbnail
+    decodes went on through the next tests, on CI's two cores."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QObject
+
+    owner = QObject()
+    runner = Runner(1, owner)
+    stopped, queued_ran, pool_gone = threading.Event(), [], []
+
+    def running(job):
+        ends = time.monotonic() + 15  # on its own, where nothing stops it
+        while not job.cancelled() and time.monotonic() < ends:
+            time.sleep(0.001)
+        if job.cancelled():
+            stopped.set()
+
+    runner.start(running)
+    for _ in range(5):
+        runner.start(lambda _job: queued_ran.append(1))
+    runner.pool.destroyed.connect(lambda *_: pool_gone.append(1))
+    del runner
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: bool(pool_gone), timeout=60_000)  # deleted once every task it ran has ended
+    assert stopped.is_set() and not queued_ran
