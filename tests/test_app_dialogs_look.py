@@ -1,9 +1,11 @@
-"""The dialogs and secondary windows, looked at in the light and the dark theme: readable, not cut, aligned.
+"""The dialogs and secondary windows, looked at in the light and the dark theme: readable, not cut, aligned, titled
+alike.
 
 Found by a walk of every dialog under Xvfb in both themes and at 150 %: red and amber notes at 2.2:1 and 2.9:1 on
 the dark panels, unticked check boxes with no box in the dark theme, the export dialog's fields squeezed through
 their text once its note took a second line, the About box's link to the guide never shown, fields of Settings'
-groups starting at three places, Review's Refresh stretched across its window.
+groups starting at three places, Review's Refresh stretched across its window, window titles in other words than
+the menu items that open them.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QAction, QColor, QImage
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QLabel,
     QStyle,
     QStyleOptionButton,
     QWidget,
 )
+from test_app_shoppable_title import ROOM, open_photo
 
 from app import theme
 from app.dialogs.about import DOCS, about_html
@@ -170,6 +174,46 @@ def test_settings_fields_start_at_one_place_in_every_group(qtbot, tmp_path: Path
 def test_about_links_the_app_guide():
     assert DOCS.is_file(), DOCS
     assert 'href="file://' in about_html([]) and "docs/app.md" in about_html([])
+
+
+def opened_title(qtbot, win, action) -> str:
+    """The title of what ``action`` opens: a modal dialog or box (closed again), else the new window."""
+    before = {w for w in QApplication.topLevelWidgets() if w.isVisible()}
+    seen: list[str] = []
+
+    def catch(tries: int) -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is not None:
+            seen.append(modal.windowTitle())
+            modal.reject()
+        elif tries:
+            QTimer.singleShot(20, lambda: catch(tries - 1))
+
+    QTimer.singleShot(0, lambda: catch(50))
+    action.trigger()
+    qtbot.wait(1200)
+    if seen:
+        return seen[0]
+    opened = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w not in before]
+    assert len(opened) == 1, [w.windowTitle() for w in opened]
+    opened[0].close()
+    return opened[0].windowTitle()
+
+
+def test_each_window_is_titled_with_its_menu_items_words(qtbot, active_window, scene_path):
+    """"Export Shoppable Page…" opened "Export shoppable page", "Batch Tag Folder…" "Batch tag a folder": a window
+    is found again by the words that opened it."""
+    open_photo(qtbot, active_window, scene_path(ROOM))
+    actions = {action.text(): action for action in active_window.findChildren(QAction)}
+    wrong = {}
+    for text in ("Export &Shoppable Page…", "&Batch Tag Folder…", "&Settings…", "&Train on My Photos…",
+                 "&Review Uncertain Tags…", "&Export a Catalog Bundle…", "&Import a Catalog Bundle…",
+                 "Restore a &Backup…", "&About DecorLens"):
+        words = text.replace("&", "").removesuffix("…")
+        title = opened_title(qtbot, active_window, actions[text])
+        if title != words:
+            wrong[words] = title
+    assert wrong == {}
 
 
 def test_review_windows_refresh_is_a_button_at_the_right(qtbot, pipeline):

@@ -42,6 +42,7 @@ from engine.errors import ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 
+TITLE = "Restore a Backup"  # Catalog ▸ Restore a Backup…: the window and its question are titled with its words
 REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
            BEFORE_RESTORE: "a restore"}  # the reasons ``engine`` takes backups for, in words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
@@ -87,7 +88,7 @@ class BackupsWindow(EscapeCloses, QWidget):
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Restore a backup")
+        self.setWindowTitle(TITLE)
         self.pipeline = pipeline
         self.listing: Listing | None = None
         self.io = Runner(1, self)
@@ -203,7 +204,7 @@ class BackupsWindow(EscapeCloses, QWidget):
 
     def confirm_restore(self, text: str) -> bool:
         """The question before a restore (a test answers it)."""
-        return plain_question(self, "Restore a backup", text, "Restore")
+        return plain_question(self, TITLE, text, "Restore")
 
     def _progress(self, done: int, total: int) -> None:
         self.busy.setRange(0, max(total, 1))

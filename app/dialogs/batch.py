@@ -42,7 +42,7 @@ class BatchDialog(QDialog):
         """``folder``: the Photos to offer, the folder the window is looking through (the merchandiser who just
         stepped through it chose it once already)."""
         super().__init__(parent)
-        self.setWindowTitle("Batch tag a folder")
+        self.setWindowTitle("Batch Tag Folder")
         self.setMinimumWidth(560)
         self.pipeline = pipeline
         self.engine = engine

@@ -64,7 +64,8 @@ from engine.scene_memory import photo_count
 FILTER = f"Catalog bundles (*{SUFFIX})"
 RESTORE = "Catalog ▸ Restore a Backup…"
 MAX_VERSION = 40  # characters of a manifest's DecorLens version shown (a bundle is anyone's file)
-EXPORT = "Export a catalog bundle"
+EXPORT = "Export a Catalog Bundle"  # the menu items' words: the titles of their windows
+IMPORT = "Import a Catalog Bundle"
 EXPORT_QUESTION = (
     "Export this catalog as one bundle file, to import on the store's tills and laptops?\n\n"
     "The bundle carries every product's picture, so each till shows them wherever they came from.\n\n"
@@ -245,7 +246,7 @@ class Bundles(QObject):
 
     def ask_bundle(self) -> Path | None:
         """The bundle to import (a test answers it)."""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import a catalog bundle", "", FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, IMPORT, "", FILTER)
         return Path(path) if path else None
 
     def ask_images_folder(self, info: BundleInfo) -> Path | None:
@@ -257,7 +258,7 @@ class Bundles(QObject):
     def confirm_import(self, text: str, replaces: bool = True) -> bool:
         """The question before an import (a test answers it): the bundle's name and version are anyone's words.
         Into an empty catalog, which it ``replaces`` nothing of, Enter imports."""
-        return plain_question(self.window, "Import a catalog bundle", text, "Import", replaces)
+        return plain_question(self.window, IMPORT, text, "Import", replaces)
 
     def _ask(self, plan: Plan) -> None:
         if plan.external:
@@ -270,7 +271,7 @@ class Bundles(QObject):
         pipeline = self.pipeline()
         name = plan.info.path.name
         self.step = UNPACKING
-        self._start("Import a catalog bundle", import_text(name, UNPACKING, 0, 0),
+        self._start(IMPORT, import_text(name, UNPACKING, 0, 0),
                     lambda job: import_into(pipeline, plan, job),
                     done=lambda result: self.imported.emit(imported_words(plan, result), _backed_up(result)),
                     cancelled=lambda _text: self.message.emit(

@@ -56,7 +56,7 @@ class ReviewWindow(EscapeCloses, QWidget):
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Review uncertain tags")
+        self.setWindowTitle("Review Uncertain Tags")
         self.pipeline = pipeline
         self.items: list[ReviewItem] = []
         self.io = Runner(1, self)

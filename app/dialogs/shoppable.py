@@ -48,7 +48,7 @@ class PageExport:
 class PageExportDialog(QDialog):
     def __init__(self, store: QSettings, photo: Path, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Export shoppable page")
+        self.setWindowTitle("Export Shoppable Page")  # the menu item's words, as every window's title
         self.setMinimumWidth(520)
         self.store, self.photo = store, photo
         default = readable_title(photo.stem)

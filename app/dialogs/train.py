@@ -91,7 +91,7 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Train on my photos")
+        self.setWindowTitle("Train on My Photos")
         self.pipeline = pipeline
         self.io = Runner(1, self)
         self.process = TrainProcess(self)
