@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
                              help="one of these; `decorlens bundle VERB --help` says more")
     ex = verbs.add_parser("export", help=f"write the catalog to one {SUFFIX} file")
-    ex.add_argument("out", type=Path, metavar="BUNDLE", help=f"bundle file to write (e.g. store{SUFFIX})")
+    ex.add_argument("out", type=Path, metavar="BUNDLE", help=f"bundle file to write (e.g. store{SUFFIX}); in a folder, <data dir name>{SUFFIX}")
     ex.add_argument("--no-images", action="store_true",
                     help="keep the original image paths instead of carrying the images (shared folders only)")
     ex.set_defaults(run=run_export)
@@ -61,7 +61,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with stop_on_ctrl_c() as stop, StepBars(args.quiet) as bars:
         info = export_bundle(pipeline.data_dir, args.out, include_images=not args.no_images, log=log,
                              progress=bars.progress, cancelled=stop, step=bars.step)
-    print(f"wrote {info.summary()}")
+    print(f"wrote {info.summary(whole_path=True)}")  # "wrote slice.dlcat" hid where a folder's bundle went
     return 0
 
 

@@ -144,7 +144,9 @@ class BundleInfo:
     def embedders(self) -> dict[str, int]:
         return dict(self.manifest["embedders"])
 
-    def summary(self) -> str:
+    def summary(self, whole_path: bool = False) -> str:
+        """One line of what the bundle holds, opening with its file's name (``whole_path``: its path, for an
+        export, whose file is not always the one named: ``shop/`` writes ``shop/<data dir>.dlcat``)."""
         m = self.manifest
         size = self.path.stat().st_size / 1e6 if self.path.exists() else 0.0
         vectors = ", ".join(f"{k} ({n:,})" for k, n in m["embedders"].items()) or "none"
@@ -152,7 +154,7 @@ class BundleInfo:
                   else "images by original path")
         maps = f", catalog map of {', '.join(m['maps'])}" if m.get("maps") else ""
         return (
-            f"{self.path.name}: {counted(m['products'], 'product')} in "
+            f"{self.path if whole_path else self.path.name}: {counted(m['products'], 'product')} in "
             f"{counted(len(m['categories']), 'category', 'categories')}, {images}, "
             f"vectors {vectors}{maps}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens "
             f"{m.get('decorlens', '?')}"

@@ -278,3 +278,14 @@ def test_sigterm_stops_a_catalog_import_as_ctrl_c_does(ikea: Path, exported_mode
     assert (cli.returncode, out, err) == (130, "", "decorlens: interrupted; nothing half-written was kept\n")
     with Catalog(data / "catalog.sqlite") as catalog:
         assert catalog.count() == 0
+
+
+def test_bundle_export_into_a_folder_says_where_the_bundle_went(shop: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]):
+    """`bundle export shared/` writes shared/<data dir>.dlcat, and said "wrote data.dlcat: …": the file's name
+    alone, so a script's log did not say where the bundle was."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    code, out, err = run(["--data-dir", str(shop), "bundle", "export", str(folder)], capsys)
+    assert code == 0, err
+    assert out.startswith(f"wrote {folder / 'data.dlcat'}: ") and (folder / "data.dlcat").is_file(), out
