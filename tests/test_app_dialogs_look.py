@@ -231,3 +231,12 @@ def test_review_windows_refresh_is_a_button_at_the_right(qtbot, pipeline):
     assert refresh.width() == refresh.sizeHint().width()
     assert refresh.geometry().right() == window.table.geometry().right()
     window.close()
+
+
+def test_the_default_button_and_the_keyboards_ring_are_readable(themed):
+    """A default button (OK, Export, Start) and a selected row are white on the accent: 3.2:1 in the dark theme; the
+    accent is also the keyboard's ring around a control, and the text colour the ring on a default button."""
+    assert contrast(themed.accent_text, themed.accent) >= TEXT_CONTRAST
+    for ground in ("window", "base"):
+        assert contrast(themed.accent, getattr(themed, ground)) >= SHAPE_CONTRAST, ground
+    assert contrast(themed.text, themed.accent) >= SHAPE_CONTRAST
