@@ -187,14 +187,21 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{_close_skus(catalog, args.sku)}")
     vectors = catalog.vectors_of(product.id)
     active = _active_embedder(pipeline)
+    searched = _category_searched(pipeline, product.category)
     if args.json:
         print(json.dumps({**product.__dict__, "photo_found": Path(product.image_path).is_file(),
                           "active_embedder": active, "searchable": bool(active and vectors.get(active)),
-                          "vectors": vectors}, indent=2, ensure_ascii=False))
+                          "category_searched": searched, "vectors": vectors}, indent=2, ensure_ascii=False))
         return 0
-    for label, value in _product_lines(product, vectors, active):
+    for label, value in _product_lines(product, vectors, active, searched):
         print(f"{label:<9} {value}")
     return 0
+
+
+def _category_searched(pipeline: Pipeline, category: str) -> bool:
+    """Whether some tag searches the category: `catalog import` warns that no photo will match a product of one
+    no tag searches ("other"), and `catalog show` said of that product "photos can be matched to it"."""
+    return any(category in listed for listed in pipeline.categories.search.values())
 
 
 def _close_skus(catalog: Catalog, sku: str) -> str:
@@ -215,23 +222,29 @@ def _active_embedder(pipeline: Pipeline) -> str | None:
         return None
 
 
-def _product_lines(product: Product, vectors: dict[str, bool], active: str | None) -> list[tuple[str, str]]:
+def _product_lines(product: Product, vectors: dict[str, bool], active: str | None,
+                   searched: bool) -> list[tuple[str, str]]:
     """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
     format), a missing photo and an unsearchable product said as such."""
     photo = one_field(product.image_path) + ("" if Path(product.image_path).is_file() else " (no such file)")
     lines = [("sku", one_field(product.sku)), ("name", one_field(product.name) or NONE),
              ("category", one_field(product.category)), ("price", one_field(product.price) or NONE),
-             ("link", one_field(product.url) or NONE), ("photo", photo), ("vector", _vector_line(vectors, active))]
+             ("link", one_field(product.url) or NONE), ("photo", photo),
+             ("vector", _vector_line(vectors, active, searched))]
+    if not searched:
+        unsearched = (f"none searches its category {one_field(product.category)}: only `search --any-category` or a "
+                      "--box region matches photos to it (categories.yaml maps tags to categories)")
+        lines.append(("tags", unsearched))
     return lines + [("detail", f"{one_field(key)}: {one_field(value)}") for key, value in product.extra.items()]
 
 
-def _vector_line(vectors: dict[str, bool], active: str | None) -> str:
+def _vector_line(vectors: dict[str, bool], active: str | None, searched: bool) -> str:
     """Whether photos can be matched to the product: a vector of the active embedder for its current photo is in
     the index; none, or one of an older photo, is not until `catalog rebuild-index` (or the next search) embeds it."""
     if active is None:
         return f"unknown: no embedder model found; stored for {', '.join(vectors) or 'no embedder'}"
     if vectors.get(active):
-        return f"yes, {active} (in the index: photos can be matched to it)"
+        return f"yes, {active} (in the index{': photos can be matched to it' if searched else ''})"
     why = "of an older photo only" if active in vectors else "none"
     return f"no, {active}: {why}; `decorlens catalog rebuild-index` embeds it"
 

@@ -1,8 +1,8 @@
 """A merchandiser's weekly script, command by command, on a real IKEA slice: what each line says must be what
 happened, in words (no "0 tags in 0 photos", no file-name slugs), and nothing done must exit 2, not 0 or 1.
 
-The slice: the IKEA chairs, clocks, lamps, plants and sofas imported through the CLI, and two real room photos
-tagged."""
+The slice: the IKEA chairs, clocks, lamps, plants, sofas and "other" products imported through the CLI, and two
+real room photos tagged."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ from engine.catalog import Catalog
 
 SCENE = "take-a-comfy-seat-on-the-sofa"
 SCENES = (SCENE, "a-bed-that-folds-away-to-be-a-sofa-by-day")  # two rooms with chairs, a clock, lamps and plants
-CATEGORIES = ("chair", "clock", "lamp", "plant_pot", "sofa")
+CATEGORIES = ("chair", "clock", "lamp", "other", "plant_pot", "sofa")  # "other": a category no tag searches
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, exported_models: Path) -> Path:
-    """A data dir holding five IKEA categories (a folder import) and two tagged room photos."""
+    """A data dir holding six IKEA categories (a folder import) and two tagged room photos."""
     root = tmp_path_factory.mktemp("walk")
     data = root / "data"
     shutil.copytree(exported_models, data / "models")
@@ -289,3 +289,20 @@ def test_bundle_export_into_a_folder_says_where_the_bundle_went(shop: Path, tmp_
     code, out, err = run(["--data-dir", str(shop), "bundle", "export", str(folder)], capsys)
     assert code == 0, err
     assert out.startswith(f"wrote {folder / 'data.dlcat'}: ") and (folder / "data.dlcat").is_file(), out
+
+
+def test_catalog_show_says_no_tag_searches_the_products_category(shop: Path, capsys: pytest.CaptureFixture[str]):
+    """`catalog import` warns "no photo will match them: other (6)"; `catalog show` of one of them said "photos
+    can be matched to it" (and --json "searchable": true), and nothing of its category."""
+    _, listed, _ = run(["--data-dir", str(shop), "catalog", "list", "--category", "other", "--limit", "1"], capsys)
+    sku = listed.split()[0]
+    code, out, _ = run(["--data-dir", str(shop), "catalog", "show", sku], capsys)
+    assert code == 0
+    lines = dict(line.split(maxsplit=1) for line in out.splitlines())
+    assert "photos can be matched" not in lines["vector"], out
+    assert lines["tags"].startswith("none searches its category other: only `search --any-category` or a --box"), out
+    _, out, _ = run(["--data-dir", str(shop), "catalog", "show", sku, "--json"], capsys)
+    assert json.loads(out)["category_searched"] is False
+    _, listed, _ = run(["--data-dir", str(shop), "catalog", "list", "--category", "sofa", "--limit", "1"], capsys)
+    _, out, _ = run(["--data-dir", str(shop), "catalog", "show", listed.split()[0], "--json"], capsys)
+    assert json.loads(out)["category_searched"] is True
