@@ -112,11 +112,13 @@ def apply(app: QApplication, choice: str = "system") -> None:
         )
 
 
+RINGED = (QStyle.ComplexControl.CC_ComboBox, QStyle.ComplexControl.CC_SpinBox)  # Fusion's boxes, ringed as the rest
 CHECK_BOXES = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck)
 
 
 class FocusStyle(QProxyStyle):
-    """Fusion, with the keyboard's ring on a combo box drawn over Fusion's own box, and check boxes outlined.
+    """Fusion, with the keyboard's ring on a combo box and a spin box drawn over Fusion's own box, and check boxes
+    outlined.
 
     Styled in the stylesheet instead, a combo box loses Fusion's drop-down arrow (the stylesheet wants a picture
     for it); left to Fusion, its focus was a 1 px line, shown only after a Tab, where the stylesheet's buttons,
@@ -128,7 +130,7 @@ class FocusStyle(QProxyStyle):
     def drawComplexControl(self, control: QStyle.ComplexControl, option: QStyleOptionComplex, painter: QPainter,
                            widget: QWidget | None = None) -> None:
         super().drawComplexControl(control, option, painter, widget)
-        if control == QStyle.ComplexControl.CC_ComboBox and option.state & QStyle.StateFlag.State_HasFocus:
+        if control in RINGED and option.state & QStyle.StateFlag.State_HasFocus:
             painter.save()
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), FOCUS_RING))

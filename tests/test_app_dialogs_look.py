@@ -240,3 +240,32 @@ def test_the_default_button_and_the_keyboards_ring_are_readable(themed):
     for ground in ("window", "base"):
         assert contrast(themed.accent, getattr(themed, ground)) >= SHAPE_CONTRAST, ground
     assert contrast(themed.text, themed.accent) >= SHAPE_CONTRAST
+
+
+def ring_width(widget: QWidget, colour: str) -> int:
+    """How many of the widget's outermost columns of pixels, on the left at mid-height, are ``colour``."""
+    image, wanted, middle = widget.grab().toImage(), QColor(colour).name(), widget.height() // 2
+    return next((x for x in range(6) if image.pixelColor(x, middle).name() != wanted), 6)
+
+
+def test_a_focused_spin_box_has_the_2_px_ring_a_combo_box_has(qtbot, themed):
+    """Settings' "Show for each tag", Batch's "Matches per tag", Train's epochs and views: Fusion's 1 px line beside
+    the 2 px ring of the combo box above them."""
+    from PySide6.QtWidgets import QComboBox, QSpinBox, QVBoxLayout
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    combo, spin = QComboBox(), QSpinBox()
+    combo.addItem("Every object found")
+    layout = QVBoxLayout(holder)
+    layout.addWidget(combo)
+    layout.addWidget(spin)
+    holder.show()
+    qtbot.waitExposed(holder)
+    holder.activateWindow()
+    widths = {}
+    for box in (combo, spin):
+        box.setFocus()
+        qtbot.waitUntil(box.hasFocus)
+        widths[type(box).__name__] = ring_width(box, themed.accent)
+    assert widths == {"QComboBox": 2, "QSpinBox": 2}
