@@ -127,7 +127,7 @@ class Runner(QObject):
         # Owned by the application too, and let go of once this Runner is gone: a pool deleted with its window
         # waits for its running tasks, and where that window overrides ``event`` (the Train window does), the
         # deletion ran inside Python, holding the GIL the tasks needed to finish: a hang (seen in CI, a Train
-        # window closed while it counted its training data). ``deleteLater`` waits in the event loop instead.
+        # window closed while it counted its training data). ``_retire`` waits letting the GIL go instead.
         self.pool = QThreadPool(QCoreApplication.instance())
         self.pool.setMaxThreadCount(threads)
         # Owned by the application, not by this Runner: a pool thread may still be emitting on it
@@ -199,10 +199,13 @@ class Runner(QObject):
 
 def _retire(pool: QThreadPool, tasks: dict[int, tuple[Task, _Slots]]) -> None:
     """A gone Runner's work: what has not started never will, what runs is asked to stop (its results would reach
-    no slot), and the pool goes once it is done (``deleteLater``: see ``Runner.__init__``)."""
+    no slot), and the pool goes once it is done. Waited for here, where PySide lets the GIL go: the pool's own
+    destructor waits holding it wherever the deletion runs inside a Python call (``QTest.qWait``, a window's
+    ``event``), and a task then never got the GIL to see it was cancelled (a hang with no CPU)."""
     pool.clear()
     for task, _slots in list(tasks.values()):
         task.cancel()
+    pool.waitForDone()
     pool.deleteLater()
 
 

@@ -185,3 +185,46 @@ def test_a_runner_gone_stops_its_tasks_and_drops_those_not_started(qtbot):
     owner.deleteLater()
     qtbot.waitUntil(lambda: bool(pool_gone), timeout=60_000)  # deleted once every task it ran has ended
     assert stopped.is_set() and not queued_ran
+
+
+RUNNER_GONE_IN_A_WAIT_HOLDING_THE_GIL = r"""
+import os, sys, threading, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, sys.argv[1])
+from PySide6.QtCore import QObject
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from app.workers import Runner
+app = QApplication([])
+owner, started = QObject(), threading.Event()
+
+def running(job):
+    started.set()
+    while not job.cancelled():
+        time.sleep(0.001)
+
+Runner(1, owner).start(running)
+started.wait()
+owner.deleteLater()
+QTest.qWait(100)  # runs the deletion holding the GIL, as a window's Python ``event`` does
+print("back")
+"""
+
+
+def test_a_runner_deleted_inside_a_python_call_does_not_wait_holding_the_gil(tmp_path):
+    """The gone Runner's pool was deleted in the event loop and waited for its running task there: where that loop
+    runs inside a Python call (``QTest.qWait``, a window's ``event``) it held the GIL, so the task never saw it was
+    cancelled and both waited for ever, with no CPU (a GUI test hung so)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "gone.py"
+    script.write_text(RUNNER_GONE_IN_A_WAIT_HOLDING_THE_GIL)
+    root = Path(__file__).resolve().parents[1]
+    try:
+        done = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True, timeout=60,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the pool's deletion waited for its task holding the GIL the task needed: hung")
+    assert done.returncode == 0 and done.stdout.strip() == "back", done.stderr[-2000:]
