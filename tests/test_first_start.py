@@ -186,7 +186,9 @@ def test_a_cancelled_download_keeps_its_part_and_resumes(qtbot, qt, tmp_path, sh
 
 
 @pytest.mark.gui
-def test_download_without_network_says_what_to_do(qtbot, qt, tmp_path):
+def test_download_without_network_says_what_to_do(qtbot, qt, qapp, tmp_path):
+    from app import theme
+
     with socket.socket() as probe:  # nobody listens: refused, as when offline
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -196,6 +198,13 @@ def test_download_without_network_says_what_to_do(qtbot, qt, tmp_path):
     qtbot.waitUntil(lambda: win.setup.download.isEnabled(), timeout=WAIT_MS)
     assert "could not reach" in win.setup.status.text()
     assert win.photo_stack.currentWidget() is win.setup
+    theme.apply(qapp, "dark")  # the error line in the theme's red: the light theme's read 2.6:1 on the dark window
+    try:
+        win.setup.install(win.setup.download_url)
+        qtbot.waitUntil(lambda: win.setup.download.isEnabled(), timeout=WAIT_MS)
+        assert f"color:{theme.DARK.error}" in win.setup.status.text()
+    finally:
+        theme.apply(qapp, "light")
     win.close()
 
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.workers import Runner, Task
 from engine import modelpack
 
@@ -48,7 +49,7 @@ SHORTCUTS = [
     ("On the map: zoom around it / the whole map", "+ and − (or Ctrl++ / Ctrl+−) / 0 (or Ctrl+0)"),
     ("On the map: the first / last product of its row (Ctrl: of the map)", "Home / End (Ctrl+Home / Ctrl+End)"),
     ("On the map: the other products at the ringed one's spot", "Tab / Shift+Tab"),
-    ("Batch tag a folder", "Ctrl+B"),
+    ("Batch Tag Folder", "Ctrl+B"),
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
     ("Keyboard help", "F1"),
@@ -171,7 +172,7 @@ class SetupPage(QWidget):
 
     def _failed(self, message: str) -> None:
         self._busy(False)
-        self.status.setText(f"<span style='color:#b3261e'>{escape(message)}</span>")
+        self.status.setText(f"<span style='color:{theme.colours().error}'>{escape(message)}</span>")  # dark: 2.6:1
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
