@@ -18,7 +18,7 @@ from app import theme
 from engine.categories import CategoryMap, display_name
 from engine.results import MATCH_WORDS, Match
 
-EXACT = "#2e9d49"
+EXACT = theme.GREEN
 SIMILAR = "#6b7280"
 
 
@@ -109,7 +109,7 @@ def badge_html(match: Match) -> str:
 
 def evidence_html(inliers: int) -> str:
     """What a check by local features found for a product: the points its photo shares with the object."""
-    return f'<span style="color:{EXACT};">✔ Same details: {inliers} points match</span>'
+    return f'<span style="color:{theme.colours().success};">✔ Same details: {inliers} points match</span>'
 
 
 def dot_html(colour: str) -> str:

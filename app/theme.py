@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"}
-GREEN = "#2e9d49"
+GREEN = "#1f7a37"  # a confirmed pin, an "Exact" or "✓ Confirmed" badge: white on it 5.4:1 (#2e9d49 read 3.5:1)
 SCREEN_SHARE = 0.92  # of the screen's free area, at most, that a window opens at: frame and title bar fit too
 FOCUS_RING = 2.0  # px: the line around the control the keyboard is on
 FLOATING = {"legend": (0.9, 6), "hoverCard": (0.96, 8), "mapCard": (0.96, 8)}  # object name: (opacity, radius)
@@ -45,6 +45,7 @@ class Colours:
     link: str
     error: str  # a label that says what is wrong (Settings' models note): red, readable on the panels' colours
     warning: str  # a label that says what is missing (Train's "too little to improve"): amber, as readable
+    success: str  # green words (Confirm match, Same details): GREEN is too dark on the dark theme's panels
 
 
 LIGHT = Colours(
@@ -60,6 +61,7 @@ LIGHT = Colours(
     link="#1d5fd1",
     error="#b3261e",
     warning="#a84b06",
+    success=GREEN,
 )
 DARK = Colours(
     window="#1d2025",
@@ -74,6 +76,7 @@ DARK = Colours(
     link="#7aaaff",
     error="#ffa198",
     warning="#f0b36b",
+    success="#4ac26b",
 )
 
 # The message bar's levels, (background, text), in each theme (app.widgets.message_bar).
@@ -233,9 +236,9 @@ QLabel#note {{ color: {c.error}; }}
 QLabel#warning {{ color: {c.warning}; }}
 QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6px; }}
 QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
-QFrame#matchRow[confirmed="true"] {{ border: 1px solid {GREEN}; }}
+QFrame#matchRow[confirmed="true"] {{ border: 1px solid {c.success}; }}
 QFrame#matchRow[explained="true"] {{ border: 2px solid {c.accent}; }}
-QPushButton#confirm {{ color: {GREEN}; padding: 2px 6px; }}
+QPushButton#confirm {{ color: {c.success}; padding: 2px 6px; }}
 QPushButton#confirm:focus {{ padding: 1px 5px; }}
 QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}
 QPushButton#confirm:disabled {{ color: {c.muted}; }}

@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import GREEN
 from engine.corrections import USER, Tag
 
 RADIUS = 13.0
 HALO = 6.0
-CONFIRMED = QColor("#2e9d49")
+CONFIRMED = QColor(GREEN)
 
 
 class PinItem(QGraphicsObject):

@@ -71,7 +71,7 @@ def photo_folder(scene: Path, count: int = 6) -> Path:
 def small_png(path: Path) -> None:
     """256 colours: the pin palette exact (tiny pins vanish in an adaptive palette), the rest adaptive."""
     image = Image.open(path).convert("RGB")
-    fixed = [ImageColor.getrgb(c) for c in (*COLOURS, "#ffffff", "#000000", "#2e9d49", "#6b7280")]
+    fixed = [ImageColor.getrgb(c) for c in (*COLOURS, "#ffffff", "#000000", theme.GREEN, "#6b7280")]
     adaptive = image.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT).getpalette()
     palette = [v for rgb in fixed for v in rgb] + adaptive[: 3 * (256 - len(fixed))]
     holder = Image.new("P", (1, 1))
