@@ -155,10 +155,17 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise CatalogError(f"not in the catalog {catalog.path}: {' '.join(map(one_field, unknown))}; nothing "
                            f"removed{close}")
     removed = pipeline.remove_products(skus)
-    print(f"removed {removed:,} of {counted(len(skus), 'product')}")
+    print(f"removed {removed:,} of {counted(len(skus), 'product')}{_backed_up(catalog.path)}")
     if unknown:  # a typo should not pass for a removal
         note(f"not in the catalog: {' '.join(map(one_field, unknown))}")
     return 0 if removed == len(skus) else PARTLY_DONE
+
+
+def _backed_up(path: Path) -> str:
+    """Which backup holds the catalog as it was before the removal, as `bundle import` names its own: "removed 1
+    of 1 product" alone left a script's log without the file that undoes it."""
+    backup = next((b for b in list_backups(path) if b.reason == "remove"), None)
+    return f"; the catalog before is backed up as {backup.name} (`decorlens catalog restore` lists it)" if backup else ""
 
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
