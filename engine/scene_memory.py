@@ -40,6 +40,7 @@ from engine.files import sha256_of
 from engine.imageio import load_image
 from engine.importer import CATALOG_MAX_SIDE, Progress
 from engine.results import Box, SceneResult
+from engine.words import counted
 
 if TYPE_CHECKING:
     from engine.pipeline import Pipeline
@@ -481,9 +482,11 @@ def embed_missing_objects(
             )
         embedded += len(group)
     if embedded:
-        log(f"embedded {embedded} objects of remembered photos for {key}")
+        log(f"embedded {counted(embedded, 'object')} of remembered photos for {key}")
     if failed:
-        log(f"{failed} remembered photos were moved or changed since tagged; tag them again to search them")
+        were, them = ("was", "it") if failed == 1 else ("were", "them")
+        log(f"{counted(failed, 'remembered photo')} {were} moved or changed since tagged; tag {them} again to search "
+            f"{them}")
     return embedded
 
 

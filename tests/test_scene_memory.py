@@ -236,10 +236,10 @@ def test_a_photo_changed_since_tagged_is_tried_again_only_once_its_file_changes(
     reports: list[tuple[int, int]] = []
     notes: list[str] = []
     assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == total - its
-    assert reports[0] == (0, total) and notes[-1].startswith("1 remembered photos were moved or changed")
+    assert reports[0] == (0, total) and notes[-1].startswith("1 remembered photo was moved or changed")
     reports.clear()
     assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == 0
-    assert reports == [] and notes[-1].startswith("1 remembered photos")  # not read again, still counted
+    assert reports == [] and notes[-1].startswith("1 remembered photo was")  # not read again, still counted
     shutil.copyfile(photo, moved)  # put back as it was tagged
     assert embed_missing_objects(other, notes.append, lambda done, of: reports.append((done, of))) == its
     assert reports == [(0, its)]
