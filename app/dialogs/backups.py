@@ -36,15 +36,14 @@ from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.widgets.escape import EscapeCloses
 from app.workers import Job, Runner
-from engine.backups import BEFORE_RESTORE, KEEP, Backup, list_backups
+from engine.backups import KEEP, Backup, list_backups
 from engine.catalog import CatalogDamagedError
 from engine.errors import ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
+from engine.words import backup_reason
 
 TITLE = "Restore a Backup"  # Catalog ▸ Restore a Backup…: the window and its question are titled with its words
-REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
-           BEFORE_RESTORE: "a restore"}  # the reasons ``engine`` takes backups for, in words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
              f"and keeps the newest {KEEP}; a restore pushes none of them out.")
 NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
@@ -150,7 +149,7 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.table.setRowCount(len(listing.backups))
         for row, (backup, count) in enumerate(listing.backups):
             taken = when(backup.taken)
-            cells = (taken[:1].upper() + taken[1:], reason_words(backup.reason),
+            cells = (taken[:1].upper() + taken[1:], backup_reason(backup.reason),
                      "unreadable" if count is None else f"{count:,} products")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -281,7 +280,7 @@ def confirmation(listing: Listing, backup: Backup, count: int) -> str:
 
 def describe(backup: Backup) -> str:
     """A backup as a sentence names it: "the backup of today at 14:32 (taken before a removal)"."""
-    return f"the backup of {when(backup.taken)} (taken before {reason_words(backup.reason)})"
+    return f"the backup of {when(backup.taken)} (taken before {backup_reason(backup.reason)})"
 
 
 def when(taken: datetime, now: datetime | None = None) -> str:
@@ -295,12 +294,6 @@ def when(taken: datetime, now: datetime | None = None) -> str:
         return f"yesterday at {clock}"
     year = f" {local.year}" if local.year != today.year else ""
     return f"{local:%a} {local.day} {local:%b}{year} at {clock}"
-
-
-def reason_words(reason: str) -> str:
-    """What the backup was taken before, in words; a reason of no operation we know (a file named by hand) as it
-    reads."""
-    return REASONS.get(reason, reason.replace("-", " "))
 
 
 def _summary(listing: Listing) -> str:
