@@ -366,8 +366,9 @@ class Pipeline:
         except KeyboardInterrupt as exc:
             if self.catalog.revision == before:  # interrupted inside the transaction: it was rolled back
                 raise
-            raise Cancelled(f"interrupted after the import was saved (the catalog has {self.catalog.count()} "
-                            "products); the search index is brought up to date when it is next used") from exc
+            raise Cancelled(f"interrupted after the import was saved (the catalog has "
+                            f"{counted(self.catalog.count(), 'product')}); the search index is brought up to date "
+                            "when it is next used") from exc
 
     def restore_backup(self, backup: Path) -> tuple[int, Path | None, str]:
         """Restore ``backup`` into the catalog (the catalog backed up first) or, when the catalog is damaged, in its
