@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QFontMetrics, QPalette  # noqa: E402
 
 from app.thumbnails import Thumbnails  # noqa: E402
-from app.widgets.catalog_view import CatalogView, ProductTile  # noqa: E402
+from app.widgets.catalog_view import PRICE_LINE, TILE, CatalogView, ProductTile  # noqa: E402
 from app.workers import Runner  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -61,6 +61,30 @@ def test_each_tile_shows_the_price_the_feed_wrote(qtbot, fresh_pipeline, priced_
         ink = _ink(view, index, area, 2)  # the price's line: the text colour there, or nothing
         assert (ink > 0) == bool(product.price), (product.sku, product.price, ink)
     assert shown == {"12,50 €": ["12,50 €"], "199.00": ["199.00"], "1 299,00 kr": ["1 299,00 kr"], "": []}
+
+
+def test_tiles_keep_no_price_line_where_no_product_listed_has_a_price(qtbot, fresh_pipeline, priced_feed: Path):
+    """A catalog without prices (a folder import) showed an empty band under every tile, the price's line."""
+    view = CatalogView(fresh_pipeline, Runner(1), Runner(2), Thumbnails(Runner(1)))
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(priced_feed)
+    qtbot.waitUntil(lambda: view.model.rowCount() == len(PRICES), timeout=WAIT_MS)
+    assert view.grid.gridSize().height() == TILE.height()
+    unpriced = next(p for p in view.model.products if not p.price)
+    view.search.setText(unpriced.sku)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT_MS)
+    assert view.grid.gridSize().height() == TILE.height() - PRICE_LINE
+    index = view.model.index(0)
+    area = ProductTile.text_area(QRectF(view.grid.visualRect(index)))
+    font = view.grid.font()
+    height = sum(QFontMetrics(f).height() + ProductTile.LINE_GAP for _t, f, _r in ProductTile.lines(unpriced, font, 1))
+    assert area.top() + height <= view.grid.visualRect(index).bottom()  # its two lines still fit
+    view.search.clear()
+    qtbot.waitUntil(lambda: view.model.rowCount() == len(PRICES), timeout=WAIT_MS)
+    assert view.grid.gridSize().height() == TILE.height()
 
 
 def _ink(view: CatalogView, index, area: QRectF, line: int) -> int:

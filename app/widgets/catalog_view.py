@@ -60,6 +60,7 @@ from engine.pipeline import Pipeline
 
 MAX_SHOWN = 5000
 TILE = QSize(168, 212)  # picture, then three lines: name, SKU and category, price
+PRICE_LINE = 22  # px of a tile's price line: a grid of products none priced (a folder import) goes without it
 ICON = QSize(128, 128)
 SEARCH_DELAY_MS = 250
 # The tab's least width: the window's as the one squeezed row of the search and buttons made it. Its other screens
@@ -196,12 +197,23 @@ class ProductGrid(QListView):
     says why in its middle (``placeholder``): a blank grid gave a new user nothing to go on."""
 
     placeholder = ""
+    priced = True  # whether the tiles keep a line for the price
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._fit()
+
+    def show_prices(self, priced: bool) -> None:
+        """Tiles with a price line when a listed product has a price, else without: an empty band under every
+        tile of a catalog with no prices (a folder import, a feed with no price column)."""
+        if priced != self.priced:
+            self.priced = priced
+            self._fit()
+
+    def _fit(self) -> None:
         width = self.layout_width()
         columns = max(1, width // TILE.width())
-        self.setGridSize(QSize(width // columns, TILE.height()))
+        self.setGridSize(QSize(width // columns, TILE.height() - (0 if self.priced else PRICE_LINE)))
 
     def layout_width(self) -> int:
         """The width QListView lays a row of tiles out in: the viewport's without scroll bars, less the
@@ -437,6 +449,7 @@ class CatalogView(QWidget):
         self._place_actions()  # the box is as wide as its longest entry: the counts may have widened it
         self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
         self.model.set_products(products)
+        self.grid.show_prices(any(p.price for p in products))
         self.grid.viewport().update()
         more = f" (first {MAX_SHOWN:,})" if len(products) == MAX_SHOWN else ""
         self.count.setText(f"{len(products):,} shown{more}")
