@@ -37,9 +37,9 @@ def priced_feed(tmp_path: Path, ikea: Path, ikea_products: list[dict[str, str]])
     return feed
 
 
-def test_each_tile_shows_the_price_the_feed_wrote(qtbot, fresh_pipeline, priced_feed: Path):
-    """The price was the last part of the grey line ("601.592.28 · Armchair · 12,50 €"), elided away on every tile
-    of a real catalog: a merchandiser saw it nowhere in the grid. It is a line of its own now, whole."""
+@pytest.fixture
+def view(qtbot, fresh_pipeline, priced_feed: Path) -> CatalogView:
+    """The Catalog tab, 1000 px wide, listing the priced feed's products."""
     view = CatalogView(fresh_pipeline, Runner(1), Runner(2), Thumbnails(Runner(1)))
     qtbot.addWidget(view)
     view.resize(1000, 700)
@@ -47,6 +47,12 @@ def test_each_tile_shows_the_price_the_feed_wrote(qtbot, fresh_pipeline, priced_
     with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
         view.import_from(priced_feed)
     qtbot.waitUntil(lambda: view.model.rowCount() == len(PRICES), timeout=WAIT_MS)
+    return view
+
+
+def test_each_tile_shows_the_price_the_feed_wrote(view: CatalogView):
+    """The price was the last part of the grey line ("601.592.28 · Armchair · 12,50 €"), elided away on every tile
+    of a real catalog: a merchandiser saw it nowhere in the grid. It is a line of its own now, whole."""
     font = view.grid.font()
     shown = {}
     for row in range(view.model.rowCount()):
@@ -63,15 +69,8 @@ def test_each_tile_shows_the_price_the_feed_wrote(qtbot, fresh_pipeline, priced_
     assert shown == {"12,50 €": ["12,50 €"], "199.00": ["199.00"], "1 299,00 kr": ["1 299,00 kr"], "": []}
 
 
-def test_tiles_keep_no_price_line_where_no_product_listed_has_a_price(qtbot, fresh_pipeline, priced_feed: Path):
+def test_tiles_keep_no_price_line_where_no_product_listed_has_a_price(qtbot, view: CatalogView):
     """A catalog without prices (a folder import) showed an empty band under every tile, the price's line."""
-    view = CatalogView(fresh_pipeline, Runner(1), Runner(2), Thumbnails(Runner(1)))
-    qtbot.addWidget(view)
-    view.resize(1000, 700)
-    view.show()
-    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
-        view.import_from(priced_feed)
-    qtbot.waitUntil(lambda: view.model.rowCount() == len(PRICES), timeout=WAIT_MS)
     assert view.grid.gridSize().height() == TILE.height()
     unpriced = next(p for p in view.model.products if not p.price)
     view.search.setText(unpriced.sku)
