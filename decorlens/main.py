@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,7 +15,7 @@ from decorlens.options import OneLineParser
 from decorlens.progress import ended_as_ctrl_c, note
 from decorlens.terminal import escaped
 from engine import __version__
-from engine.paths import data_dir
+from engine.paths import DATA_ENV, data_dir
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -77,12 +78,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = replace(context, inputs=_inputs(args), names=_names(args))
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)
+        new = _named_but_missing(args)
         folder = data_dir(args.data_dir)
         context = replace(context, data_dir=folder)
         with escaped("stdout"):
-            return _run(args, folder)
+            code = _run(args, folder)
+        if new and code == 0 and not args.quiet:
+            note(f"made the data folder {folder}: it did not exist")
+        return code
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that turns them into lines
         return report(exc, context)
+
+
+def _named_but_missing(args: argparse.Namespace) -> bool:
+    """Whether the data folder was named (``--data-dir``, ``DECORLENS_DATA_DIR``) and is not there yet: the run
+    makes it, and says so once it is done. A typo in the name answered "0 products" from a new, empty folder, as if
+    the catalog were gone."""
+    named = args.data_dir or os.environ.get(DATA_ENV)
+    return bool(named) and not Path(named).expanduser().exists()
 
 
 def _run(args: argparse.Namespace, folder: Path) -> int:

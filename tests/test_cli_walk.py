@@ -317,3 +317,14 @@ def test_catalog_show_says_no_tag_searches_the_products_category(shop: Path, cap
     _, listed, _ = run(["--data-dir", str(shop), "catalog", "list", "--category", "sofa", "--limit", "1"], capsys)
     _, out, _ = run(["--data-dir", str(shop), "catalog", "show", listed.split()[0], "--json"], capsys)
     assert json.loads(out)["category_searched"] is True
+
+
+def test_a_data_folder_that_was_not_there_is_said_to_be_new(shop: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]):
+    """A typo in --data-dir answered "0 products" from a new, empty folder, as if the catalog were gone."""
+    typo = tmp_path / "shopp"
+    code, out, err = run(["--data-dir", str(typo), "catalog", "stats"], capsys)
+    assert code == 0 and f"made the data folder {typo}: it did not exist" in err, out + err
+    for args in (["--data-dir", str(typo)], ["--data-dir", str(shop)], ["-q", "--data-dir", str(tmp_path / "new")]):
+        code, out, err = run([*args, "catalog", "stats"], capsys)
+        assert code == 0 and "made the data folder" not in err, out + err  # there now, or asked for quiet
