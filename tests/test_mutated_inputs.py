@@ -28,7 +28,8 @@ from decorlens.main import main
 
 MUTATIONS = 40  # per seed and input: about 15 s in all
 SEEDS = (1, 2)
-OURS = ("decorlens: error: ", "decorlens: ", "skipped ", "… and ", "warning: ", "imported ", "embedded ")
+OURS = ("decorlens: error: ", "decorlens: ", "made the data folder ", "skipped ", "… and ", "warning: ", "imported ",
+        "embedded ")
 REPACKED = 12  # bundles rebuilt with one hostile field: about 2 s each, imported and then used
 HOSTILE = [None, -1, 2**62, float("inf"), "", "x" * 3000, "../../../etc/passwd", "file:///etc/passwd",
            "javascript:alert(1)", "\x1b[2J\r\u202e", "a\nb", "<script>alert(1)</script>", "[]"]
