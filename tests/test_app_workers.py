@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +23,19 @@ from engine.errors import Cancelled, ImageError  # noqa: E402
 from engine.results import Match  # noqa: E402
 
 pytestmark = pytest.mark.gui
+
+
+def run_script(tmp_path: Path, source: str, *args: str, hung: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    """``source`` run as a script of its own, given the repository's root and ``args``; ``hung`` fails the test
+    when it does not end within ``timeout`` s (what these scripts reproduce is a hang or a crash at exit)."""
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return subprocess.run([sys.executable, str(script), str(root), *args], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(hung)
 
 
 def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbot):
@@ -111,18 +127,8 @@ print("ended" if ended else "not ended")
 def test_a_window_deleted_while_its_task_runs_lets_the_task_end(tmp_path):
     """The Train window's pool was deleted with the window, inside its Python ``event``: the pool waited for the
     running task while holding the GIL the task needed to go on, and the app (and CI's whole test run) hung."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = tmp_path / "closed.py"
-    script.write_text(WINDOW_CLOSED_WHILE_A_TASK_RUNS)
-    root = Path(__file__).resolve().parents[1]
-    try:
-        done = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True, timeout=60,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail("the window's deletion waited for its task, which waited for the GIL: hung")
+    done = run_script(tmp_path, WINDOW_CLOSED_WHILE_A_TASK_RUNS,
+                      hung="the window's deletion waited for its task, which waited for the GIL: hung")
     assert done.returncode == 0 and done.stdout.strip() == "ended", done.stderr
 
 
@@ -146,15 +152,8 @@ def test_the_interpreter_exits_cleanly_while_thumbnails_are_still_decoding(ikea,
     """A process that ends while pool threads still decode (the Photos strip of a test, here the rooms' thumbnails
     queued and the script at its end) crashed in the interpreter's exit: the workers ran on in ``QImageReader.read``
     while Python finalized and Qt tore down (a segfault after ``6 passed``: tests/test_app_folders.py run alone)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = tmp_path / "exit.py"
-    script.write_text(THUMBNAILS_LEFT_DECODING_AT_EXIT)
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, str(script), str(root), str(ikea / "scenes")], capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = run_script(tmp_path, THUMBNAILS_LEFT_DECODING_AT_EXIT, str(ikea / "scenes"), timeout=120,
+                      hung="the process did not end with thumbnails still decoding")
     assert done.returncode == 0 and done.stdout.strip() == "queued", (done.returncode, done.stderr[-2000:])
 
 
@@ -216,16 +215,6 @@ def test_a_runner_deleted_inside_a_python_call_does_not_wait_holding_the_gil(tmp
     """The gone Runner's pool was deleted in the event loop and waited for its running task there: where that loop
     runs inside a Python call (``QTest.qWait``, a window's ``event``) it held the GIL, so the task never saw it was
     cancelled and both waited for ever, with no CPU (a GUI test hung so)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = tmp_path / "gone.py"
-    script.write_text(RUNNER_GONE_IN_A_WAIT_HOLDING_THE_GIL)
-    root = Path(__file__).resolve().parents[1]
-    try:
-        done = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True, timeout=60,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail("the pool's deletion waited for its task holding the GIL the task needed: hung")
+    done = run_script(tmp_path, RUNNER_GONE_IN_A_WAIT_HOLDING_THE_GIL,
+                      hung="the pool's deletion waited for its task holding the GIL the task needed: hung")
     assert done.returncode == 0 and done.stdout.strip() == "back", done.stderr[-2000:]
