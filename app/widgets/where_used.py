@@ -78,17 +78,15 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     """Worker side: the product's sightings with their objects cut out (for a screen of pixel ratio ``dpr``),
     and the products that go with it (``goes_with`` offers only products still in the catalog)."""
     catalog = pipeline.catalog
-    product = catalog.get_by_sku(sku)
-    title = product_title(product.name, sku, product.category) if product else sku
     together = []
     for other, count in goes_with(catalog, sku):
         if (found := catalog.get_by_sku(other)) is None:  # removed since goes_with read the memory
             continue
         picture = decode_fitted(found.image_path, math.ceil(PRODUCT.width() * dpr),
                                 math.ceil(PRODUCT.height() * dpr), dpr)
-        together.append((other, product_title(found.name, other, found.category), count,
+        together.append((other, priced(product_title(found.name, other, found.category), found.price), count,
                          centred(picture, PRODUCT, dpr)))
-    return Found(sku, title, _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
+    return Found(sku, _heading(pipeline, sku), _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
 
 
 def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str = "") -> Found:
@@ -101,9 +99,9 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
     if isinstance(asked, Path):
         sku, title, query = "", asked.name, embed_product_photo(pipeline, asked)
     else:
-        sku, title, query = asked, _title(pipeline, asked), product_vector(pipeline, asked)
+        sku, title, query = asked, _heading(pipeline, asked), product_vector(pipeline, asked)
         if query is None:
-            raise DecorLensError(f"{title} ({asked}) has no vector for the active embedder: its photo is missing "
+            raise DecorLensError(f"{_title(pipeline, asked)} ({asked}) has no vector for the active embedder: its photo is missing "
                                  "or unreadable; import it again with a readable photo")
     category = within or None
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
@@ -116,6 +114,18 @@ def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
     """The product's title; for one no longer in the catalog ``gone`` where given, else its SKU."""
     product = pipeline.catalog.get_by_sku(sku)
     return product_title(product.name, sku, product.category) if product else gone or sku
+
+
+def _heading(pipeline: Pipeline, sku: str) -> str:
+    """The asked product's title as the panel's heading says it: with its price, where the feed gave one."""
+    product = pipeline.catalog.get_by_sku(sku)
+    return priced(_title(pipeline, sku), product.price) if product else sku
+
+
+def priced(title: str, price: str) -> str:
+    """A product's title followed by its price as the feed wrote it (the catalog tiles' price line), when it has
+    one: a merchandiser choosing what goes with a product weighs the price, which the panel never showed."""
+    return f"{title} · {price}" if price else title
 
 
 def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
