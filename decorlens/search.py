@@ -22,7 +22,7 @@ from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
 from engine.scene_memory import embed_product_photo, photo_count, rooms_like
 from engine.settings import Settings
-from engine.words import counted
+from engine.words import MATCH_WIDTH, counted, match_word
 
 SCENES_K = 10  # photos listed by --scenes
 SKU_IN_NAME = 60  # characters of the sanitised SKU kept in a --why file name
@@ -184,7 +184,7 @@ def render(result: SceneResult) -> str:
         category = obj.category or "any category"  # a --box region given no --category
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
-            lines.append(f"     {m.score:.3f} {m.match:<7} {one_field(m.sku):<14} {one_field(m.name)} "
+            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {one_field(m.sku):<14} {one_field(m.name)} "
                          f"[{one_field(m.category)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")

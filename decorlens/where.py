@@ -14,7 +14,7 @@ from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
 from engine.scene_memory import Sighting, goes_with, photo_count, where_used
-from engine.words import counted
+from engine.words import CONFIRMED_WORD, MATCH_WIDTH, counted, match_word
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,8 +61,8 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
           f"{counted(tagged, 'tagged photo')}")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
-        mark = "confirmed" if s.confirmed else s.kind
-        print(f"  {s.score:.3f} {mark:<9} {one_field(s.photo)}  tag {s.number} [{one_field(s.category)}] "
+        mark = CONFIRMED_WORD if s.confirmed else match_word(s.kind)
+        print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(s.photo)}  tag {s.number} [{one_field(s.category)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")

@@ -7,6 +7,10 @@ group digits and agree in number, so a script's log and the window say the same.
 from __future__ import annotations
 
 from engine.backups import BEFORE_RESTORE
+from engine.results import MATCH_WORDS
+
+CONFIRMED_WORD = "Confirmed"  # a tag the merchandiser confirmed in the app, as its Where used list says
+MATCH_WIDTH = max(len(word) for word in (*MATCH_WORDS.values(), CONFIRMED_WORD))  # a column of them stays aligned
 
 
 def counted(number: int, noun: str, plural: str = "") -> str:
@@ -24,3 +28,9 @@ def backup_reason(reason: str) -> str:
     backup a restore takes read "before before-restore". A reason of no operation we know (a file named by hand)
     reads as it is written."""
     return BACKUP_REASONS.get(reason, reason.replace("-", " "))
+
+
+def match_word(kind: str) -> str:
+    """How sure a match is, in the words the app and the shoppable page use ("Exact", "Likely the same",
+    "Similar"): the CLI printed the raw kind ("likely"), a word no screen shows. JSON and CSV keep the kind."""
+    return MATCH_WORDS.get(kind, kind.capitalize())

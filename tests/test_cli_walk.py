@@ -20,8 +20,10 @@ import pytest
 
 from decorlens.errors import USER_ERROR
 from decorlens.main import build_parser, main
+from decorlens.search import render
 from engine.backups import list_backups
 from engine.catalog import Catalog
+from engine.results import MATCH_WORDS, Match, SceneObject, SceneResult
 
 SCENE = "take-a-comfy-seat-on-the-sofa"
 SCENES = (SCENE, "a-bed-that-folds-away-to-be-a-sofa-by-day")  # two rooms with chairs, a clock, lamps and plants
@@ -223,6 +225,30 @@ def _most_going_with(shop: Path, capsys: pytest.CaptureFixture[str]) -> dict:
     best = max(found, key=lambda w: len(w["goes_with"]))
     assert len(best["photos"]) == 1 and len(best["goes_with"]) >= 2, best
     return best
+
+
+def test_where_says_how_sure_each_match_is_in_the_apps_words(shop: Path, capsys: pytest.CaptureFixture[str]):
+    """`where` printed the raw kind ("similar"), where the app and the shoppable page say "Similar" (or "Likely
+    the same", "Exact"); its --json keeps the kind, a contract."""
+    best = _most_going_with(shop, capsys)
+    assert best["photos"][0]["match"] in MATCH_WORDS, best
+    _, out, _ = run(["--data-dir", str(shop), "where", best["sku"]], capsys)
+    row = out.splitlines()[1]
+    word = MATCH_WORDS[best["photos"][0]["match"]]
+    assert re.fullmatch(rf"  \d\.\d{{3}} {word} +{re.escape(best['photos'][0]['photo'])}  tag .*", row), row
+    assert row.index(best["photos"][0]["photo"]) == len("  0.000 Likely the same "), row  # the widest word fits
+
+
+def test_search_report_says_how_sure_in_the_apps_words_in_one_column():
+    """`search` printed "0.650 similar 901.963.14": the raw kind, in a column seven letters wide that "Likely the
+    same" would have pushed the SKU out of."""
+    matches = [Match(n, f"10{n}.000.0{n}", "NAME", "sofa", 0.9 - n / 10, kind) for n, kind in
+               enumerate(MATCH_WORDS)]
+    objects = [SceneObject("sofa", "couch", 0.9, (0, 0, 10, 10), (5, 5), matches)]
+    report = render(SceneResult("room.jpg", 10, 10, "CPU", {}, objects)).splitlines()
+    rows = [line for line in report if "NAME" in line]
+    assert [row.split()[1] for row in rows] == [word.split()[0] for word in MATCH_WORDS.values()], rows
+    assert {row.index(m.sku) for row, m in zip(rows, matches, strict=True)} == {len("     0.000 Likely the same ")}
 
 
 def test_search_of_a_folder_points_to_tag(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
