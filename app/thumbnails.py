@@ -114,31 +114,53 @@ def _bytes(pixmap: QPixmap) -> int:
 
 def decode_fitted(path: str, width: int, height: int, dpr: float) -> QImage:
     """The picture at ``path`` decoded to fit ``width`` × ``height`` device pixels, marked with ``dpr``; decoded
-    scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size."""
-    return _decode(QImageReader(path), width, height, dpr)
+    scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size. A file that
+    cannot be read, or is no photo DecorLens reads, is a null image (a blank tile)."""
+    data = _read(path)
+    return QImage() if data is None else _decode_bytes(data, width, height, dpr)
 
 
 def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImage, str]:
     """``decode_fitted``, and the photo's content key: its bytes are read once, hashed and decoded from memory (a
     second read of each file to hash it would double the strip's disk reads, on a network share too). A file that
     cannot be read (gone, a FIFO named ``x.jpg``) is a blank tile without a key."""
+    data = _read(path)
+    if data is None:
+        return QImage(), ""
+    return _decode_bytes(data, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+
+
+def _read(path: str) -> bytes | None:
+    """The bytes of the regular file at ``path``; None when it cannot be read (``engine.files.NotAFile`` is an
+    OSError: a FIFO named ``x.jpg`` is refused, where Qt opening it by name blocked its worker for good)."""
     try:
         with open_regular(path) as fh:
-            data = fh.read()
-    except OSError:  # engine.files.NotAFile is one
-        return QImage(), ""
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _decode_bytes(data: bytes, width: int, height: int, dpr: float) -> QImage:
+    """A photo's bytes decoded as ``_decode`` does, in the one format their header names (``_format``), Qt's
+    guessing off. Given a file name, Qt trusted its suffix and, when the bytes said otherwise (a PNG named .jpg),
+    asked every image plugin in turn; given bytes without a format, it did so always. Its SVG plugin's sniffing
+    takes one of Qt's shared locks while the worker holds the GIL (the strip hung so, seen once), and its SVG and
+    PDF plugins rendered files no other part of DecorLens reads. Bytes Pillow does not know are a null image."""
+    found = _format(data)
+    if found.isEmpty():
+        return QImage()
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer, _format(data))
-    return _decode(reader, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+    reader = QImageReader(buffer, found)
+    reader.setAutoDetectImageFormat(False)  # a format this Qt has no plugin for (AVIF): null, not every plugin tried
+    return _decode(reader, width, height, dpr)
 
 
 def _format(data: bytes) -> QByteArray:
-    """The format of a photo's bytes, named for Qt, as Pillow reads it from the header ("" when it cannot): a buffer
-    has no file name, so Qt asked every plugin, and the SVG one's sniffing connects a text stream to the buffer,
-    taking one of Qt's shared locks while this thread held the GIL; a worker emitting a signal held that lock and
-    waited for the GIL (the strip hung, seen once). By the content, not the suffix: a PNG named .jpg still shows."""
+    """The format of a photo's bytes, named for Qt, as Pillow reads it from the header, among the formats
+    DecorLens reads (``engine.imageio.OPENERS``); "" when none. By the content, not the suffix: a PNG named .jpg
+    still shows."""
     try:
         with Image.open(io.BytesIO(data), formats=OPENERS) as img:
             found = img.format or ""
