@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -16,7 +19,9 @@ from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
 from engine.files import absolute
 from engine.models import (
+    ModelCard,
     ResolvedModel,
+    available_models,
     card_path_for,
     check_matches_card,
     find_model,
@@ -41,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, fetch, activate, export, quantize and combine models; write cards")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
                              help="one of these; `decorlens models VERB --help` says more")
-    verbs.add_parser("list", help="models the settings use, and where they were found").set_defaults(run=run_list)
+    ls = verbs.add_parser("list", help="models the settings use, and where they were found")
+    ls.add_argument("--json", action="store_true",
+                    help="print them as JSON: each one found or missing, its path, and every installed model, "
+                         "those in use marked active")
+    ls.set_defaults(run=run_list)
     ex = verbs.add_parser("export", help="YOLO .pt → ONNX detector or pose model, or torchvision backbone → ONNX "
                                          "embedder ([train])")
     ex.add_argument("source", metavar="MODEL",
@@ -95,37 +104,82 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.set_defaults(run=run_card)
 
 
+@dataclass
+class Listed:
+    """One model the settings use, found or not: a row of `models list`, in words or in JSON."""
+
+    role: str  # detector, embedder or pose
+    required: bool  # a search needs it: every detector and the embedder; the pose model under ``people: on``
+    model: ResolvedModel | None = None
+    problem: str = ""  # why there is none: what was looked for and where, or the people setting that runs none
+
+    def line(self) -> str:
+        if self.model is None:
+            if self.required:
+                return f"  {self.role:<9} MISSING  {self.problem}"
+            return f"  {self.role:<9} {'(off)':<28} {'':<12} {self.problem}"
+        size = _size(self.model.card) or f"people: {'on' if self.required else 'auto'}"  # a pose model found runs
+        return f"  {self.role:<9} {self.model.card.name:<28} {size:<12} {self.model.path}"
+
+    def to_json(self) -> dict[str, Any]:
+        card = self.model.card if self.model else None
+        return {"role": self.role, "found": card is not None, "required": self.required,
+                "name": card.name if card else None, "path": str(self.model.path) if self.model else None,
+                "classes": len(card.class_names) if card and card.kind == "detector" else None,
+                "dimension": card.output_dim if card and card.kind == "embedder" else None,
+                "problem": self.problem or None}
+
+
+def _size(card: ModelCard) -> str:
+    return {"detector": f"{len(card.class_names):,} classes", "embedder": f"{card.output_dim}-d"}.get(card.kind, "")
+
+
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    rows = [*_listed_searchers(pipeline), _listed_pose(pipeline)]
+    folders = model_search_path(pipeline.settings.models_dir, pipeline.data_dir)
+    if args.json:
+        print(json.dumps(_list_json(pipeline, folders, rows), indent=2, ensure_ascii=False))
+    else:
+        print("search path: " + ", ".join(str(p) for p in folders))
+        for row in rows:
+            print(row.line())
+    return PARTLY_DONE if any(row.required and row.model is None for row in rows) else 0
+
+
+def _listed_searchers(pipeline: Pipeline) -> list[Listed]:
+    """The detectors and the embedder the settings name, each the first of its choices found, or why none is."""
     settings = pipeline.settings
-    print("search path: " + ", ".join(str(p) for p in model_search_path(settings.models_dir, pipeline.data_dir)))
-    ok = True
+    rows = []
     for role, choices in [*(("detector", c) for c in settings.detectors), ("embedder", settings.embedder)]:
         try:
-            model = pipeline._find_first(choices)
+            rows.append(Listed(role, True, pipeline._find_first(choices)))
         except ModelError as exc:
-            ok = False
-            print(f"  {role:<9} MISSING  {exc}")
-            continue
-        card = model.card
-        size = f"{len(card.class_names):,} classes" if card.kind == "detector" else f"{card.output_dim}-d"
-        print(f"  {role:<9} {card.name:<28} {size:<12} {model.path}")
-    return 0 if _list_pose(pipeline) and ok else PARTLY_DONE
+            rows.append(Listed(role, True, problem=str(exc)))
+    return rows
 
 
-def _list_pose(pipeline: Pipeline) -> bool:
-    """The pose model's line: off, not installed (``auto``), found, or MISSING when ``people: on``."""
+def _listed_pose(pipeline: Pipeline) -> Listed:
+    """The pose model's row: off, not installed (``auto``), found, or missing when ``people: on``."""
     setting = pipeline.settings.people
     try:
         pose = pipeline.pose
     except ModelError as exc:
-        print(f"  {'pose':<9} MISSING  {exc}")
-        return False
-    if pose is None:
-        why = "people: off" if setting == "off" else f"not installed; `decorlens models export {POSE_WEIGHTS}`"
-        print(f"  {'pose':<9} {'(off)':<28} {'':<12} {why}")
-    else:
-        print(f"  {'pose':<9} {pose.model.card.name:<28} {'people: ' + setting:<12} {pose.model.path}")
-    return True
+        return Listed("pose", True, problem=str(exc))
+    if pose is not None:
+        return Listed("pose", setting == "on", pose.model, problem="")
+    why = "people: off" if setting == "off" else f"not installed; `decorlens models export {POSE_WEIGHTS}`"
+    return Listed("pose", False, problem=why)
+
+
+def _list_json(pipeline: Pipeline, folders: list[Path], rows: list[Listed]) -> dict[str, Any]:
+    """`models list --json`: the folders searched, the settings' models (found or missing), and every model with a
+    card on the search path, those in use marked active: what `models activate` can choose from."""
+    active = {row.model.path for row in rows if row.model is not None}
+    installed = available_models(pipeline.settings.models_dir, pipeline.data_dir)
+    return {"search_path": [str(f) for f in folders], "people": pipeline.settings.people,
+            "models": [row.to_json() for row in rows],
+            "installed": [{"name": m.card.name, "kind": m.card.kind, "path": str(m.path), "active": m.path in active}
+                          for m in installed]}
 
 
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:

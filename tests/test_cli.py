@@ -280,6 +280,28 @@ def test_activate_detectors_sets_the_detector_list(tmp_path: Path, capsys: pytes
     assert sum(line.strip().startswith("detector") for line in capsys.readouterr().out.splitlines()) == 2
 
 
+def test_models_list_json_says_what_is_found_missing_and_active(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]):
+    """`catalog stats`, `list` and `show` had --json, `models list` none: a script setting up a shop had to parse
+    the columns to learn whether the embedder was there and which installed models it could activate."""
+    v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path), "--embedder", v1, "models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    roles = [row["role"] for row in listed["models"]]
+    assert roles == ["detector", "detector", "embedder", "pose"] and listed["people"] == "auto"
+    embedder = listed["models"][2]
+    assert embedder["found"] and embedder["path"].endswith(v1) and embedder["dimension"] == 1024, embedder
+    assert listed["models"][3]["found"] is False and listed["models"][3]["required"] is False
+    active = {Path(m["path"]).name for m in listed["installed"] if m["active"]}
+    assert v1 in active and "mobilenet_v2_1.0_224_quant.float.onnx" not in active, listed["installed"]
+    assert all(Path(m["path"]).is_file() for m in listed["installed"])
+    assert main(["--data-dir", str(tmp_path), "--embedder", "gone.onnx", "models", "list", "--json"]) == 1
+    missing = json.loads(capsys.readouterr().out)["models"][2]
+    assert (missing["found"], missing["required"], missing["path"]) == (False, True, None)
+    assert "gone.onnx not found in " in missing["problem"], missing
+
+
 def test_activating_two_embedders_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
     assert main(["--data-dir", str(tmp_path), "models", "activate", v1, "mobilenet_v2_1.0_224_quant.float.onnx"]) == 2
