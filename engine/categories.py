@@ -53,10 +53,8 @@ class CategoryMap:
 
     @classmethod
     def _parse(cls, raw: dict, path: Path) -> CategoryMap:
-        search = {
-            name: _searched(name, (spec or {}).get("search"), path)
-            for name, spec in (raw.get("categories") or {}).items()
-        }
+        keys = {_key(name, "categories", path): spec for name, spec in (raw.get("categories") or {}).items()}
+        search = {name: _searched(name, (spec or {}).get("search"), path) for name, spec in keys.items()}
         classes: dict[str, dict[str, str]] = {}
         for class_set, mapping in (raw.get("detectors") or {}).items():
             if not isinstance(mapping, Mapping | None):
@@ -64,14 +62,16 @@ class CategoryMap:
                                      "to categories; fix it, or delete it to use the default")
             mapping = dict(mapping or {})
             mapping.pop("drop", None)
+            where = f"detectors.{_key(class_set, 'detectors', path)}"
+            mapping = {_key(k, where, path): _key(v, where, path) for k, v in mapping.items()}
             unknown = sorted({v for v in mapping.values() if v not in search})
             if unknown:
                 raise DecorLensError(
                     f"category map {path}: detectors.{class_set} maps to unknown categories {unknown}; "
                     "add them under `categories`"
                 )
-            classes[class_set] = {str(k): str(v) for k, v in mapping.items()}
-        names = {str(k): _name(k, v, path) for k, v in (raw.get("names") or {}).items() if v}
+            classes[str(class_set)] = mapping
+        names = {_key(k, "names", path): _name(k, v, path) for k, v in (raw.get("names") or {}).items() if v}
         return cls(search=search, classes=classes, source=path, names=names,
                    confidence=_confidences(raw.get("confidence") or {}, path),
                    parts=_parts(raw.get("parts") or {}, path),
@@ -121,6 +121,19 @@ class CategoryMap:
     @property
     def categories(self) -> list[str]:
         return list(self.search)
+
+
+def _key(value: object, where: str, path: Path) -> str:
+    """A category or detector class as the map names it: text, or a number YAML read from unquoted digits
+    (``2024:``). ``null:``, ``yes:`` or a list were kept as they were, and the first ``display_name`` of such a
+    category (the app's tag panel and Settings list) ended in a TypeError."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    shown = f"a {type(value).__name__}" if isinstance(value, list | dict) else reprlib.repr(value)
+    raise DecorLensError(f"category map {path}: {where} names {shown} where a category or class name goes "
+                         "(quote it if it is text); fix it, or delete it to use the default")
 
 
 def _searched(category: str, raw: object, path: Path) -> tuple[str, ...]:
