@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
-from engine.errors import Cancelled, ImageError
+from engine.errors import Cancelled, DecorLensError, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import Pipeline
 from engine.settings import Settings
-from engine.shoppable import export_batch
+from engine.shoppable import export_batch, readable_title, write_scene_page
 from engine.words import counted
+
+NAMED = "cosy-corner_1364308407140-s4"  # a photo's file name, for --title's help: its words, not its digits
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=positive_int, default=None, metavar="N", help=f"matches per tag (default {Settings().top_k}, or config.yaml's top_k)")
     p.add_argument(
         "--html", action="store_true",
-        help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does",
+        help="also write a shoppable page per photo (<stem>.html, pictures in images/), as the app's batch does, "
+             "each headed by its photo's file name's words (or --title)",
     )
+    p.add_argument("--title", type=page_title, metavar="TEXT",
+                   help="with --html and one photo: the page's heading, browser tab and photo description, as the "
+                        f"app's Export Shoppable Page asks (default: the file name's words, {NAMED}.jpg → "
+                        f"'{readable_title(NAMED)}'); a batch's pages keep each photo's own")
     p.set_defaults(run=run)
 
 
@@ -53,12 +61,23 @@ def out_folder(text: str) -> Path:
     return Path(text)
 
 
+def page_title(text: str) -> str:
+    """``--title``: one line of words; an empty one would silently head the page with the file name's words."""
+    title = " ".join(text.split())
+    if not title:
+        raise argparse.ArgumentTypeError("empty; leave --title out to head the page with the file name's words")
+    return title
+
+
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+    if args.title is not None and not args.html:
+        raise DecorLensError("--title heads the shoppable page, which only --html writes; add --html")
     _check_inputs_exist(args.inputs)
     check_not_an_input(args.out, args.inputs, "--out")
     scenes = expand_scenes(args.inputs, leave_out=args.out)
     if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
         raise ImageError(f"no photos found in {', '.join(args.inputs)}; give photos, or folders that hold some")
+    _check_one_titled(args.title, scenes)
     # What every scene needs (category map, catalog, models) fails once, here, not once per scene.
     pipeline.categories, pipeline.catalog, pipeline.detector, pipeline.embedder  # noqa: B018
     ensure_nonempty(pipeline.catalog)
@@ -66,7 +85,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with stop_on_ctrl_c() as stop:
         _embed_catalog(pipeline, args.quiet, stop)
         with bar("tagging", args.quiet) as progress:
-            tag = export_batch if args.html else tag_scenes
+            tag = _tagger(pipeline, args)
             try:
                 report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
             except Cancelled as exc:  # the photos done keep their files, and the summary lists them
@@ -76,6 +95,29 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     _say_failures(report.failed)
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}")
     return 0 if not report.failed else PARTLY_DONE
+
+
+def _check_one_titled(title: str | None, scenes: list[Path]) -> None:
+    """``--title`` heads one photo's page: given to a batch, every page (and every photo's description for a screen
+    reader) would read the same, where each photo's file name's words tell them apart, as in the app's batch."""
+    if title is not None and len(scenes) > 1:
+        raise DecorLensError(f"--title heads one photo's page, and {counted(len(scenes), 'photo')} were found; "
+                             "leave it out for each page to be headed by its file name's words, or tag each photo "
+                             "with its own --title")
+
+
+def _tagger(pipeline: Pipeline, args: argparse.Namespace) -> Callable[..., BatchReport]:
+    """What tags the batch: ``tag_scenes``, ``export_batch`` (with a page per photo), or with ``--title`` the
+    same with the one page headed by it."""
+    if not args.html:
+        return tag_scenes
+    if args.title is None:
+        return export_batch
+
+    def titled_page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
+        write_scene_page(pipeline, scene, photo, args.out, stem, args.title)
+
+    return partial(tag_scenes, on_result=titled_page)
 
 
 def _summary(report: BatchReport, total: int) -> str:

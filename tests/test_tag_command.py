@@ -412,3 +412,28 @@ def test_a_batch_in_which_nothing_could_be_tagged_fails_with_its_reason(data_dir
     assert out == "" and [f.split(": ")[1] for f in failed] == [str(notes), str(broken)]  # in the order given
     assert line == (f"decorlens: error: none of the 2 photos could be tagged (the reasons are above and in "
                     f"{Path('out2') / SUMMARY}); nothing was tagged")
+
+
+def test_title_heads_one_photos_page_as_the_app_export_asks(data_dir: Path, scene_path, tmp_path: Path, capsys):
+    """The app's Export Shoppable Page asks for the page's title; `tag --html` had no way to give one, so every
+    page read its file name's words ("Living room 2041"). One photo takes --title; a batch keeps each file name's
+    words, which tell its pages apart (one title on all would head, and describe, every photo alike)."""
+    photos = _photos(tmp_path / "photos", scene_path, ("living-room_2041-s4.jpg", "den.jpg"))
+    out = tmp_path / "out"
+    assert _tag(data_dir, str(photos[0]), "--out", str(out), "--html", "--title", " Autumn  guest room ") in (0, 1)
+    page = (out / "living-room_2041-s4.html").read_text(encoding="utf-8")
+    assert "<h1>Autumn guest room</h1>" in page and 'alt="Autumn guest room"' in page, page[:600]
+    assert _tag(data_dir, str(photos[1]), "--out", str(out), "--html") in (0, 1)
+    assert "<h1>Den</h1>" in (out / "den.html").read_text(encoding="utf-8")  # the file name's words, as before
+    capsys.readouterr()
+    for args, says in ((["--html", "--title", "Autumn", str(tmp_path / "photos")], "2 photos were found"),
+                       (["--title", "Autumn", str(photos[0])], "only --html writes"),
+                       (["--html", "--title", "  ", str(photos[0])], "empty")):
+        try:
+            code = _tag(data_dir, *args, "--out", str(tmp_path / "refused"))
+        except SystemExit as exc:  # argparse's usage error exits
+            code = exc.code
+        assert code == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], err
+    assert not (tmp_path / "refused").exists()
