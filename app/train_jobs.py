@@ -18,6 +18,7 @@ from engine.corrections_file import FOLDER
 from engine.errors import DecorLensError
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
+from engine.scene_memory import photo_count
 from engine.settings import Settings, save_choice
 
 RUNS = TRAINING_RUNS
@@ -26,6 +27,7 @@ MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md tra
 MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
 DATASET_FILES = "products.csv, pairs.csv and scenes/"
+REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are listed, least sure first
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Summary:
     unreadable: list[str] = field(default_factory=list)  # corrections files that cannot be read
     unknown_products: int = 0  # confirmed products the catalog no longer has
     new_since_last: int = 0  # corrections saved after the last finished training
+    trained: bool = False  # a run finished before: "new since the last training" means something
+    tagged: int = 0  # photos tagged (the scene memory: the app and batch tagging), corrected or not
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
@@ -55,7 +59,8 @@ class Summary:
         if not trained and kind != "detector" and (pairs < MIN_PAIRS or photos < MIN_PHOTOS):
             out.append(f"Too little to improve the matches yet: {pairs} confirmed products on {photos} photos. "
                        f"Confirm the right product on at least {MIN_PAIRS} tags over {MIN_PHOTOS} or more photos "
-                       "(or add a dataset folder); a few photos of every category help most.")
+                       f"({REVIEW} lists the tags to check{'' if self.folder_photos else ', or add a dataset folder'}"
+                       "); a few photos of every category help most.")
         if not trained and kind != "embedder" and sum(self.boxes.values()) < MIN_BOXES:
             out.append(f"Too few corrected tags to teach the detector: {sum(self.boxes.values())} boxes "
                        f"(at least {MIN_BOXES}). Correct or draw tags on more photos.")
@@ -90,7 +95,8 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
         summary.pairs.update(p.category for p in dataset.pairs)
         summary.boxes.update(p.category for p in dataset.pairs if p.box)
         summary.folder_pairs, summary.folder_photos = len(dataset.pairs), len(dataset.scenes)
-    summary.new_since_last = _new_since_last(pipeline)
+    summary.new_since_last, summary.trained = _new_since_last(pipeline)
+    summary.tagged = photo_count(pipeline.catalog)
     summary.resumable = resumable_run(pipeline)
     return summary
 
@@ -114,10 +120,11 @@ def _skus(pipeline: Pipeline) -> set[str]:
     return {p.sku for p in pipeline.catalog.products()}
 
 
-def _new_since_last(pipeline: Pipeline) -> int:
+def _new_since_last(pipeline: Pipeline) -> tuple[int, bool]:
+    """The corrections saved since the last finished run, and whether there was one."""
     finished = [p.stat().st_mtime for p in runs_dir(pipeline).glob(f"{RUN_PREFIX}*/result.json")]
     since = max(finished, default=0.0)
-    return sum(p.stat().st_mtime > since for p in (pipeline.data_dir / FOLDER).glob("*.json"))
+    return sum(p.stat().st_mtime > since for p in (pipeline.data_dir / FOLDER).glob("*.json")), bool(finished)
 
 
 def resumable_run(pipeline: Pipeline) -> Path | None:

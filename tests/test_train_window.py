@@ -288,8 +288,8 @@ def test_what_training_learns_from_is_counted_in_words(qtbot, shop, one: bool, s
 
     window = TrainWindow(shop[0])
     qtbot.addWidget(window)
-    summary = (Summary(1, Counter(lamp=2), Counter(lamp=1), 1, 1, 1, new_since_last=1) if one else
-               Summary(1204, Counter(lamp=3002), Counter(rug=2), 0, 2, 2))
+    summary = (Summary(1, Counter(lamp=2), Counter(lamp=1), 1, 1, 1, new_since_last=1, trained=True) if one else
+               Summary(1204, Counter(lamp=3002), Counter(rug=2), 0, 2, 2, trained=True))
     window._show_summary(summary)
     assert window.summary.text() == said
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app import theme, train_jobs
 from app.labels import by_name, plain_label, pretty
+from app.train_jobs import REVIEW
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.escape import EscapeCloses
@@ -79,7 +80,6 @@ DETECTOR_WORDS = (  # the detector's steps, by how its message starts
     ("choosing", "Choosing how sure the detector must be to place a tag"),
 )
 CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
-REVIEW = "Catalog ▸ Review Uncertain Tags…"
 STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped before its end (closed, Escape)
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
@@ -214,10 +214,21 @@ class TrainWindow(EscapeCloses, QWidget):
         """Two networks, epochs and views are the embedder's: a detector-only run has none of them (its
         training picks its own epochs for the device), and the help says so whenever a detector trains."""
         kind = self.what.currentData()
-        for widget in (self.two_networks, self.epochs, self.views):
-            widget.setEnabled(kind != "detector")
+        self._enable_settings()
         self.help.setText(EPOCHS_VIEWS + (DETECTOR_OWN if kind != "embedder" else ""))
         self._show_warnings()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._enable_settings()
+
+    def _enable_settings(self) -> None:
+        """A run's settings (what, epochs, views, two networks, the folder) can be changed only while nothing runs:
+        changed during a run they stayed on, as if the run had taken them, and changed nothing."""
+        for widget in (self.what, self.folder, self.folder_button):
+            widget.setEnabled(not self._busy)
+        for widget in (self.two_networks, self.epochs, self.views):
+            widget.setEnabled(not self._busy and self.what.currentData() != "detector")
 
     def _show_warnings(self) -> None:
         """What there is too little of for the chosen kind of run; the forecast goes once a result is shown."""
@@ -312,16 +323,8 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def _show_summary(self, summary: train_jobs.Summary) -> None:
         self.summary_data = summary
-        pairs, boxes = sum(summary.pairs.values()), sum(summary.boxes.values())
-        new = summary.new_since_last
-        text = (f"{counted(summary.photos, 'photo')} tagged and corrected here: "
-                f"{counted(pairs - summary.folder_pairs, 'confirmed product')}, {counted(boxes, 'box', 'boxes')}, "
-                f"{counted(summary.removed, 'removed tag')}")
-        if summary.folder_pairs:
-            text += (f"; the dataset folder adds {counted(summary.folder_pairs, 'product')} on "
-                     f"{counted(summary.folder_photos, 'photo')}")
-        text += f". {counted(new, 'correction')} {'is' if new == 1 else 'are'} new since the last training."
-        self.summary.setText(text)
+        pairs = sum(summary.pairs.values())
+        self.summary.setText(summary_text(summary))
         categories = by_name(set(summary.pairs) | set(summary.boxes))
         self.table.setRowCount(len(categories))
         for row, category in enumerate(categories):
@@ -359,7 +362,7 @@ class TrainWindow(EscapeCloses, QWidget):
     def _running(self, text: str) -> None:
         self.results_box.hide()
         self.result_run = None
-        self._busy = True
+        self._set_busy(True)
         for _label, bar in self.bars.values():
             bar.setRange(0, 100)
         self.start_button.setEnabled(False)
@@ -450,7 +453,7 @@ class TrainWindow(EscapeCloses, QWidget):
         else:
             self._stopped = kind in ("cancelled", "crashed")
             self.status.setText(str(value))
-        self._busy = False
+        self._set_busy(False)
         self.refresh()
 
     def _cancelled(self) -> None:
@@ -460,7 +463,7 @@ class TrainWindow(EscapeCloses, QWidget):
             bar.setValue(0)
         self.step.clear()
         self.elapsed.clear()
-        self._busy = False
+        self._set_busy(False)
         self.refresh()
 
     def _failed(self, message: str) -> None:
@@ -473,7 +476,7 @@ class TrainWindow(EscapeCloses, QWidget):
             self.use_button.setEnabled(True)
             self.int8.setEnabled(True)
         self.status.setText(message)
-        self._busy = False
+        self._set_busy(False)
         self.refresh()
 
     # -- before / after, use, undo ----------------------------------------------------------------
@@ -541,7 +544,7 @@ class TrainWindow(EscapeCloses, QWidget):
     def _embedding(self, text: str) -> None:
         """Use or Undo at work: Start waits too (a run started meanwhile hid the progress of Use, which then
         changed the models unseen)."""
-        self._busy = True
+        self._set_busy(True)
         self.start_button.setEnabled(False)
         self.resume_button.hide()
         self.use_button.setEnabled(False)
@@ -574,7 +577,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.activated.emit(pipeline)
 
     def _idle(self) -> None:
-        self._busy = False
+        self._set_busy(False)
         self.refresh()  # Start and Resume, as the counts allow
 
     def event(self, event: QEvent) -> bool:
@@ -649,6 +652,28 @@ class _Results(VerticalScroll):
         """Its content's width, and a few lines' height: the numbers start to scroll before the buttons go."""
         return QSize(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
                      self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
+
+
+def summary_text(summary: train_jobs.Summary) -> str:
+    """What training learns from, in words. With no photo corrected yet it says so, and how many are tagged: "0
+    photos tagged and corrected here: 0 confirmed products, 0 boxes, 0 removed tags" read as if the photos the user
+    had batch-tagged were lost; "new since the last training" is said only once a training has finished."""
+    boxes = sum(summary.boxes.values())
+    if summary.photos:
+        text = (f"{counted(summary.photos, 'photo')} tagged and corrected here: "
+                f"{counted(sum(summary.pairs.values()) - summary.folder_pairs, 'confirmed product')}, "
+                f"{counted(boxes, 'box', 'boxes')}, {counted(summary.removed, 'removed tag')}")
+    elif summary.tagged:
+        text = (f"{counted(summary.tagged, 'photo')} tagged, none corrected here yet: training learns from the "
+                "products you confirm on their tags")
+    else:
+        text = "No photo tagged and corrected here yet: training learns from the products you confirm on tags"
+    if summary.folder_pairs:
+        text += (f"; the dataset folder adds {counted(summary.folder_pairs, 'product')} on "
+                 f"{counted(summary.folder_photos, 'photo')}")
+    new = summary.new_since_last
+    return text + (f". {counted(new, 'correction')} {'is' if new == 1 else 'are'} new since the last training."
+                   if summary.trained else ".")
 
 
 def _epochs_text(networks: list[dict]) -> str:
