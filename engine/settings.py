@@ -6,7 +6,10 @@ pipeline has one way to be configured.
 
 from __future__ import annotations
 
+import math
 import os
+import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,9 @@ from engine.files import exclusive, read_yaml, write_atomic
 from engine.paths import data_dir, resources_dir
 from engine.query import QueryOptions
 from engine.runtime import DevicePreference
+
+DEVICES: tuple[DevicePreference, ...] = ("auto", "cpu", "gpu")
+MAX_TOP_K = 10**9  # matches per tag: the CLI's --top-k takes up to this too (decorlens.options.MAX_COUNT)
 
 CONFIG_FILE = "config.yaml"
 CONFIG_LOCK = ".config-lock"  # not ".config.yaml.*": write_atomic sweeps those as its stale temps
@@ -64,17 +70,19 @@ class Settings:
 
     @classmethod
     def _from_raw(cls, raw: dict[str, Any]) -> Settings:
+        padding = _number(raw, "padding", 0.06, lambda n: 0 <= n <= 1, "a fraction from 0 to 1")
         return cls(
-            detectors=tuple(tuple(_as_list(d)) for d in raw["detectors"]),
-            embedder=tuple(_as_list(raw["embedder"])),
-            confidence=raw.get("confidence"),
-            top_k=int(raw.get("top_k", 5)),
-            padding=float(raw.get("padding", 0.06)),
-            exact_threshold=raw.get("exact_threshold"),
-            device=raw.get("device", "auto"),
+            detectors=tuple(_file_names(d, "detectors") for d in _as_list(raw["detectors"])),
+            embedder=_file_names(raw["embedder"], "embedder"),
+            confidence=_number(raw, "confidence", None, lambda n: 0 <= n <= 1, "a number from 0 to 1, or null"),
+            top_k=int(_number(raw, "top_k", 5, lambda n: type(n) is int and 1 <= n <= MAX_TOP_K,
+                              f"a whole number from 1 to {MAX_TOP_K:,}")),
+            padding=padding,
+            exact_threshold=_number(raw, "exact_threshold", None, math.isfinite, "a number, or null"),
+            device=_device(raw.get("device", "auto")),
             people=_switch(raw.get("people", "auto")),
             compact_at=_size(raw.get("compact_at")),
-            query=QueryOptions.from_raw(raw.get("query"), float(raw.get("padding", 0.06))),
+            query=QueryOptions.from_raw(raw.get("query"), padding),
         )
 
     def with_(self, **changes: Any) -> Settings:
@@ -121,5 +129,33 @@ def _size(value: Any) -> int | str | None:
     return value
 
 
-def _as_list(value: str | list[str]) -> list[str]:
+def _as_list(value: Any) -> list[Any]:
     return [value] if isinstance(value, str) else list(value)
+
+
+def _file_names(value: Any, key: str) -> tuple[str, ...]:
+    """A model choice: a file name, or a list of alternative ones. Anything else (``[{a: 1}]``) went on to be
+    opened as a path, an "unexpected TypeError" far from config.yaml."""
+    names = _as_list(value)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"{key}: {reprlib.repr(value)} is not a model file name or a list of them")
+    return tuple(names)
+
+
+def _number(raw: dict[str, Any], key: str, default: float | None, ok: Callable[[float], bool],
+            wanted: str) -> Any:
+    """``raw[key]`` (``default`` when absent), checked as a number ``ok`` takes (a comparison: nan never passes).
+    A word or an out-of-range number was taken as it was: ``confidence: abc`` ended a search in "unexpected
+    UFuncTypeError", ``exact_threshold: abc`` in "unexpected TypeError", ``confidence: 5`` found nothing, silently."""
+    value = raw.get(key, default)
+    if value is None and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+        raise ValueError(f"{key}: {reprlib.repr(value)} is not {wanted}")
+    return value
+
+
+def _device(value: Any) -> DevicePreference:
+    if value not in DEVICES:
+        raise ValueError(f"device: {reprlib.repr(value)} is not {', '.join(DEVICES[:-1])} or {DEVICES[-1]}")
+    return value

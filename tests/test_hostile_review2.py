@@ -13,6 +13,7 @@ import pytest
 
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
+from engine.settings import Settings
 
 
 def _user_map(data: Path, text: str) -> Path:
@@ -41,3 +42,25 @@ def test_a_category_map_naming_a_category_in_digits_reads_it_as_text(tmp_path: P
     assert [cats.display_name(c) for c in cats.categories] == ["Year", "Lamp"]
     assert cats.decor_category("coco", "vase") == "2024"
     assert cats.decor_category("7", "chair") == "lamp"
+
+
+@pytest.mark.parametrize("line", [
+    "confidence: abc", "confidence: 5", "exact_threshold: abc", "exact_threshold: .nan", "top_k: -3", "top_k: 2.5",
+    "padding: .nan", "device: foo", "detectors: [[{a: 1}]]", "detectors: [[]]", "embedder: [7]",
+])
+def test_a_config_value_of_the_wrong_kind_or_range_is_one_line_naming_it(tmp_path: Path, line: str) -> None:
+    """config.yaml's values were taken as they were: ``confidence: abc`` ended a search in "unexpected
+    UFuncTypeError", ``exact_threshold: abc`` and ``detectors: [[{a: 1}]]`` in "unexpected TypeError",
+    ``confidence: 5`` found nothing in every photo and ``device: foo`` ran on the CPU, both without a word."""
+    (tmp_path / "config.yaml").write_text(line + "\n")
+    with pytest.raises(DecorLensError, match=f"config.yaml holds a value of the wrong kind \\({line.split(':')[0]}: "):
+        Settings.for_data_dir(tmp_path)
+
+
+def test_config_values_in_range_are_read(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("confidence: 0.3\nexact_threshold: 1.01\ntop_k: 12\npadding: 0\n"
+                                          "device: cpu\ndetectors: [[a.onnx, b.onnx], c.onnx]\nembedder: e.onnx\n")
+    settings = Settings.for_data_dir(tmp_path)
+    assert (settings.confidence, settings.exact_threshold, settings.top_k, settings.padding, settings.device) == (
+        0.3, 1.01, 12, 0, "cpu")
+    assert settings.detectors == (("a.onnx", "b.onnx"), ("c.onnx",)) and settings.embedder == ("e.onnx",)
