@@ -345,6 +345,54 @@ def test_tab_steps_through_the_products_at_one_spot(window, qtbot):
     assert not _badge_shown(canvas, places.of(lone))
 
 
+def _click(qtbot, canvas: MapCanvas, at: QPoint, expected: str, spot: list[str]) -> None:
+    """A plain click at ``at``: ``expected`` becomes current and the selection, its card beside it saying which
+    of ``spot`` it is, a screen reader told, its ring badged."""
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    k, n = spot.index(expected) + 1, len(spot)
+    assert canvas.current_sku() == expected and canvas.selected_skus() == [expected]
+    assert canvas.card.isVisible() and canvas.card.sku == expected
+    assert canvas.card.note.isVisible() and canvas.card.note.text().startswith(f"{k} of {n} here · ")
+    assert "a second click" in canvas.card.note.text() and f", {k} of {n} here:" in canvas.accessibleDescription()
+
+
+def test_a_second_click_on_a_spot_goes_to_the_product_beneath(window, qtbot):
+    """Four products at one spot (as one photo imported under four SKUs lands): a click chooses the top one, each
+    click after it on the same tile the next one beneath (raised and badged, its card shown), past the lowest the
+    top again, so the mouse reaches every one as Tab does. Moving the mouse keeps the chosen one's card; a product
+    alone stays chosen however often it is clicked; Ctrl+click still toggles. The old code's click always chose
+    the top one: the others were out of the mouse's reach."""
+    result, products = synthetic(300, seed=4)
+    result = stacked(result, onto=299, movers=[296, 297, 298])
+    places = Places(result, products)
+    spot = places.here("S300")
+    assert spot == ["S297", "S298", "S299", "S300"]
+    canvas = window.canvas
+    canvas.show_map(result, products)
+    for _ in range(6):  # tiles big enough to click one and not its neighbour
+        canvas.zoom(1.25)
+    canvas.centerOn(QPointF(*places.of("S300")))
+    at = canvas.mapFromScene(QPointF(*places.of("S300")))
+    chosen: list[str] = []
+    canvas.selectionChanged.connect(lambda: chosen.append(canvas.current_sku()))
+    for sku in ("S300", "S299", "S298", "S297", "S300", "S299"):
+        _click(qtbot, canvas, at, sku, spot)
+        assert _badge_shown(canvas, places.of(sku)), sku
+    assert chosen == ["S300", "S299", "S298", "S297", "S300", "S299"]
+    qtbot.mouseMove(canvas.viewport(), at + QPoint(2, 1))  # the chosen tile is raised: still the one under the mouse
+    assert canvas.card.sku == "S299"
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, CTRL, pos=at)  # Ctrl: out of the selection
+    assert canvas.current_sku() == "S299" and canvas.selected_skus() == []
+    _click(qtbot, canvas, at, "S299", spot)  # not chosen alone before: this click chooses it, the next goes on
+    _click(qtbot, canvas, at, "S298", spot)
+    lone = places.that_way("S300", (1, 0))
+    assert places.here(lone) == [lone]
+    canvas.centerOn(QPointF(*places.of(lone)))
+    for _ in range(3):
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(QPointF(*places.of(lone))))
+        assert canvas.current_sku() == lone and canvas.selected_skus() == [lone] and not canvas.card.note.isVisible()
+
+
 def test_the_real_maps_products_of_one_photo_are_one_spot(window, real_map, qtbot):
     """On the real map two SKUs of one photo (the same bedding, 0.0002 scene units apart) are one spot: Tab
     goes from the lower to the upper, the arrow keys past both (the old code's Tab left the map, and one

@@ -9,7 +9,9 @@ End go to the first and last product of its row (rows one tile high, read left t
 Ctrl+End to the first and last of the map. Products at one spot (the same or nearly the same photo lands on
 the same point; centres within ``SAME_SPOT`` of a tile) are one place to the arrow keys, which go past them;
 Tab and Shift+Tab step through them in stacking order (past the last, on to the next control: no trap), the
-ring then carries a "2/3" badge and a screen reader hears "2 of 3 here". The map has a focus ring while the
+ring then carries a "2/3" badge and a screen reader hears "2 of 3 here". The mouse reaches them too: a click on
+a spot chooses its top product, a second click the one beneath it, and so on round (``MapCanvas._clicked``); the
+current product is drawn raised, and hover and click find it on top. The map has a focus ring while the
 keyboard is on it. A product can be *lit* (ringed and raised): the Map tab lights on one map the product hovered
 on the other, so two embedders' maps are read side by side. Until the user zooms, the map keeps filling
 the view when it is resized (a second map opening beside it halves its width).
@@ -293,11 +295,12 @@ class TileLayer(QGraphicsItem):
         return None if at_most is not None and len(near) > at_most else np.sort(near)
 
     def at(self, x: float, y: float) -> int | None:
-        """The product whose tile is on top at scene point (``x``, ``y``): the lit one (raised), else the
-        last in stacking order."""
+        """The product whose tile is on top at scene point (``x``, ``y``): the lit one, else the current one while
+        the map has the keyboard (both drawn raised), else the last in stacking order."""
         half = self.tile / 2
-        if self.lit is not None and np.all(np.abs(self.xy[self.lit] - (x, y)) <= half):
-            return self.lit
+        for raised in (self.lit, self.current if self.focused else None):
+            if raised is not None and np.all(np.abs(self.xy[raised] - (x, y)) <= half):
+                return raised
         under = self.near(x, y, x, y, half)
         return int(under[-1]) if under is not None and len(under) else None
 
@@ -731,9 +734,16 @@ class MapCanvas(QGraphicsView):
         self._describe()
         if show:
             self.ensureVisible(self.layer.frame(index), CURRENT_REACH * 2, CURRENT_REACH * 2)
-            place = self.layer.place_in_spot()
-            self._show_hovered(self.layer.point(index), f"{place[0]} of {place[1]} here · Tab, Shift+Tab: the others"
-                               if place is not None else "")
+            self._show_hovered(self.layer.point(index), self._spot_note(index))
+
+    def _spot_note(self, index: int) -> str:
+        """The card's line for a product at a spot of several: which of them it is, and the ways to the others
+        (the keys, and for the mouse a second click, ``_clicked``); "" for a product alone."""
+        assert self.layer is not None
+        here = self.layer.here if index == self.layer.current else self.layer.spot(index)
+        if len(here) < 2:
+            return ""
+        return f"{int(np.searchsorted(here, index)) + 1} of {len(here)} here · Tab, Shift+Tab, a second click: the others"
 
     def _describe(self) -> None:
         """The current product, as a screen reader says it: the map's accessible description (Qt announces
@@ -857,14 +867,28 @@ class MapCanvas(QGraphicsView):
             point = self.point_at(event.position().toPoint())
             selected = self.layer.selected.copy() if adding else np.zeros_like(self.layer.selected)
             if point is not None:  # a click: that product (Ctrl: in or out of the selection)
-                selected[point.index] = not selected[point.index] if adding else True
-                self._set_current(point.index, show=False)  # the keys go on from there
+                index = point.index if adding else self._clicked(point.index)
+                selected[index] = not selected[index] if adding else True
+                self._set_current(index, show=False)  # the keys go on from there
                 self._set_selection(selected)
+                self._show_hovered(self.layer.point(index), self._spot_note(index))
                 event.accept()
                 return
             self._set_selection(selected)  # the background: a rubber band starts (Ctrl: adding to the selection)
             self._band_base = selected
         super().mousePressEvent(event)
+
+    def _clicked(self, index: int) -> int:
+        """The product a plain click on ``index``'s tile chooses: that one; but a second click on the product the
+        click before chose (current and selected alone) at a spot of several, the next one beneath it there (from
+        the lowest, the top again), current and raised: the tile on top hides the others, and Tab reached them
+        from the keyboard only."""
+        assert self.layer is not None
+        layer = self.layer
+        here = layer.here
+        if index != layer.current or len(here) < 2 or not layer.selected[index] or np.count_nonzero(layer.selected) > 1:
+            return index
+        return int(here[int(np.searchsorted(here, index)) - 1])  # below the lowest (-1): the top
 
     def _band_changed(self, band: QRect, _from: QPointF, _to: QPointF) -> None:
         """The rubber band moved: the products under it selected (with those selected before, with Ctrl)."""
@@ -910,7 +934,7 @@ class MapCanvas(QGraphicsView):
     def _hover(self, at: QPoint | None) -> None:
         point = self.point_at(at) if at is not None else None
         if point is not self._hovered:
-            self._show_hovered(point)
+            self._show_hovered(point, self._spot_note(point.index) if point is not None else "")
 
     def _show_hovered(self, point: MapPoint | None, note: str = "") -> None:
         """``point``'s card beside its ring (with ``note`` under its lines), and it lit on the other map (None:
