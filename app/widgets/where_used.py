@@ -57,6 +57,7 @@ SHOWN = 30  # sightings listed (best first); the CLI lists them all
 ALIKE = 20  # photos listed under Looks like it (the CLI's --scenes lists 10 unless told)
 MATCHED, LOOKS_LIKE = 0, 1  # the mode tabs
 NOTHING = "Select a product to see where it is used, or drop a product photo here to find it in your photos."
+NO_BREAK = "\u00a0"  # a space a wrapped line is never broken at
 EVERY = "All categories"  # as the catalog's own category filter says
 
 
@@ -101,8 +102,8 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
     else:
         sku, title, query = asked, _heading(pipeline, asked), product_vector(pipeline, asked)
         if query is None:
-            raise DecorLensError(f"{_title(pipeline, asked)} ({asked}) has no vector for the active embedder: its photo is missing "
-                                 "or unreadable; import it again with a readable photo")
+            raise DecorLensError(f"{_title(pipeline, asked)} ({asked}) has no vector for the active embedder: its "
+                                 "photo is missing or unreadable; import it again with a readable photo")
     category = within or None
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
     matched = {s.sku: _title(pipeline, s.sku, GONE) for s in hits if s.sku}
@@ -124,8 +125,9 @@ def _heading(pipeline: Pipeline, sku: str) -> str:
 
 def priced(title: str, price: str) -> str:
     """A product's title followed by its price as the feed wrote it (the catalog tiles' price line), when it has
-    one: a merchandiser choosing what goes with a product weighs the price, which the panel never showed."""
-    return f"{title} · {price}" if price else title
+    one: a merchandiser choosing what goes with a product weighs the price, which the panel never showed. Its spaces
+    do not break: a wrapped row read "1" at a line's end and "299,00 kr" on the next."""
+    return f"{title} · {price.replace(' ', NO_BREAK)}" if price else title
 
 
 def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
