@@ -89,3 +89,33 @@ def test_new_since_the_last_training_is_said_once_there_was_one():
 def _scenes(dataset: Path) -> list[Path]:
     with open(dataset / "scenes.csv", newline="") as fh:
         return [Path(row["image"]) for row in csv.DictReader(fh)]
+
+
+def test_the_tables_headings_start_where_their_columns_do(qtbot, shop):  # noqa: F811
+    """The headings were centred over left-aligned counts: "Boxes" stood in the middle of the stretched last column,
+    hundreds of pixels right of its numbers. Each heading's first ink is at its column's text now."""
+    pipeline, dataset = shop
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    window.resize(1100, 800)
+    window.show()
+    window.folder.setText(str(dataset))
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
+    header = window.table.horizontalHeader()
+    image = header.grab().toImage()
+    for column in range(window.table.columnCount()):
+        left, width = header.sectionViewportPosition(column), header.sectionSize(column)
+        ink = _first_ink(image, left + 4, left + width - 4, header.palette().color(header.foregroundRole()))
+        cell = window.table.visualRect(window.table.model().index(0, column)).left()
+        assert ink is not None and ink - cell < 20, (window.table.horizontalHeaderItem(column).text(), ink, cell)
+
+
+def _first_ink(image, start: int, end: int, text) -> int | None:
+    """The first column of pixels, from ``start``, holding a pixel near the text colour."""
+    for x in range(start, end):
+        for y in range(image.height()):
+            c = image.pixelColor(x, y)
+            if max(abs(c.red() - text.red()), abs(c.green() - text.green()), abs(c.blue() - text.blue())) < 80:
+                return x
+    return None

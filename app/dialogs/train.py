@@ -140,6 +140,8 @@ class TrainWindow(EscapeCloses, QWidget):
         self.table.setTabKeyNavigation(False)  # Tab leaves for the folder, Train and Start: it walked every cell
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # headings start where their columns' words and counts do: centred, "Boxes" stood mid-window over nothing
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setMinimumHeight(130)  # grows with the window: the results below take only what they need
         self.table.setAccessibleName("What it learns from, by category")  # a screen reader said only "table"
         self.folder = QLineEdit()
