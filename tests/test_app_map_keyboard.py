@@ -470,3 +470,50 @@ def test_home_and_end_go_to_the_ends_of_the_row_and_with_ctrl_of_the_map(window,
     assert shown(reading[-1]) and window.fired == []
     first, last = places.of(reading[0]), places.of(reading[-1])
     assert first[1] <= places.xy[:, 1].min() + places.tile and last[1] >= places.xy[:, 1].max() - places.tile
+
+
+def test_page_down_and_up_move_the_current_product_a_view_s_height(window, qtbot):
+    """Page Down: the product nearest the point a view's height below the current one (among those more than half
+    a tile lower) becomes current, the map scrolled by as much, so the ring keeps its place on screen, as a list
+    or an icon view pages; at the bottom it stays. Page Up likewise, up to the top. Shift+Page Down is not the
+    map's. The old code's Page Down scrolled the map and left the current product behind, out of view."""
+    result, products = synthetic(2000, seed=7)
+    places = Places(result, products)
+    canvas = window.canvas
+    canvas.show_map(result, products)
+    canvas = _focus(qtbot, window)
+    for _ in range(8):
+        qtbot.keyClick(canvas, Qt.Key.Key_Plus)
+    page = canvas.mapToScene(canvas.viewport().rect()).boundingRect().height()
+    assert page < np.ptp(places.xy[:, 1]) / 4, "zoomed in: several pages to the bottom"
+    edge = canvas.sceneRect()
+
+    def paged(sku: str, way: int) -> str | None:
+        x, y = places.of(sku)
+        to = min(max(y + way * page, edge.top()), edge.bottom())
+        lower = np.flatnonzero((places.xy[:, 1] - y) * way > places.tile / 2)
+        return places.skus[lower[np.argmin(np.hypot(*(places.xy[lower] - (x, to)).T))]] if len(lower) else None
+
+    kept = 0  # pages that scrolled the map without reaching its edge
+    for key, way in ((Qt.Key.Key_PageDown, 1), (Qt.Key.Key_PageUp, -1)):
+        for presses in range(1, 20):
+            before = canvas.current_sku()
+            on_screen = canvas.mapFromScene(QPointF(*places.of(before)))
+            qtbot.keyClick(canvas, key)
+            expected = paged(before, way) or before
+            now = canvas.mapFromScene(QPointF(*places.of(expected)))
+            assert canvas.current_sku() == expected == canvas.card.sku, (key, presses)
+            assert canvas.viewport().rect().contains(now)
+            if expected == before:
+                break
+            bar = canvas.verticalScrollBar()
+            if bar.minimum() < bar.value() < bar.maximum():  # not stopped at the map's edge: the ring kept its place
+                assert abs(now.y() - on_screen.y()) <= 1, (key, presses)
+                kept += 1
+        assert presses >= 4, "several pages"
+        end = places.xy[:, 1].max() if way > 0 else places.xy[:, 1].min()
+        assert abs(places.of(canvas.current_sku())[1] - end) <= places.tile / 2, "paged to the map's edge"
+    assert kept >= 4
+    before = canvas.current_sku()
+    qtbot.keyClick(canvas, Qt.Key.Key_PageDown, SHIFT)
+    assert canvas.current_sku() == before

@@ -6,15 +6,16 @@ product, a click selects one and dragging a rubber band selects several. The key
 in the accent colour, its card shown, its name given to screen readers), Space or Enter selects it as a
 click does (Ctrl+Space adds it or takes it out), + and − zoom around it and 0 shows the whole map; Home and
 End go to the first and last product of its row (rows one tile high, read left to right), Ctrl+Home and
-Ctrl+End to the first and last of the map. Products at one spot (the same or nearly the same photo lands on
-the same point; centres within ``SAME_SPOT`` of a tile) are one place to the arrow keys, which go past them;
-Tab and Shift+Tab step through them in stacking order (past the last, on to the next control: no trap), the
-ring then carries a "2/3" badge and a screen reader hears "2 of 3 here". The mouse reaches them too: a click on
-a spot chooses its top product, a second click the one beneath it, and so on round (``MapCanvas._clicked``); the
-current product is drawn raised, and hover and click find it on top. The map has a focus ring while the
-keyboard is on it. A product can be *lit* (ringed and raised): the Map tab lights on one map the product hovered
-on the other, so two embedders' maps are read side by side. Until the user zooms, the map keeps filling
-the view when it is resized (a second map opening beside it halves its width).
+Ctrl+End to the first and last of the map, Page Up and Page Down to the product a view's height up or down
+(the map scrolled by as much, the ring keeping its place on screen). Products at one spot (the same or nearly
+the same photo lands on the same point; centres within ``SAME_SPOT`` of a tile) are one place to the arrow
+keys, which go past them; Tab and Shift+Tab step through them in stacking order (past the last, on to the
+next control: no trap), the ring then carries a "2/3" badge and a screen reader hears "2 of 3 here". The
+mouse reaches them too: a click on a spot chooses its top product, a second click the one beneath it, and so
+on round (``MapCanvas._clicked``); the current product is drawn raised, and hover and click find it on top.
+The map has a focus ring while the keyboard is on it. A product can be *lit* (ringed and raised): the Map tab
+lights on one map the product hovered on the other, so two embedders' maps are read side by side. Until the
+user zooms, the map keeps filling the view when it is resized (a second map opening beside it halves its width).
 
 No product is an item: the map's places are numpy arrays (``MapLayout``, made in the Map tab's worker),
 and one ``TileLayer`` both paints the tiles and finds them for hover, click and the rubber band (a strip
@@ -86,6 +87,7 @@ STEPS = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_
 ZOOM_KEYS = {Qt.Key.Key_Plus: KEY_ZOOM, Qt.Key.Key_Equal: KEY_ZOOM, Qt.Key.Key_Minus: 1 / KEY_ZOOM}
 CHOOSE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
 ENDS = {Qt.Key.Key_Home: 0, Qt.Key.Key_End: -1}  # the first or last product of the row (Ctrl: of the map)
+PAGES = {Qt.Key.Key_PageUp: -1, Qt.Key.Key_PageDown: 1}  # a view's height up or down
 # What Shift (a + on many keyboards), the keypad and Ctrl (the menus' Ctrl++, Ctrl+−, Ctrl+0) may add to a key
 KEY_MODIFIERS = (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
                  | Qt.KeyboardModifier.ControlModifier)
@@ -304,7 +306,8 @@ class TileLayer(QGraphicsItem):
         under = self.near(x, y, x, y, half)
         return int(under[-1]) if under is not None and len(under) else None
 
-    def nearest(self, x: float, y: float, direction: tuple[float, float] | None = None) -> int | None:
+    def nearest(self, x: float, y: float, direction: tuple[float, float] | None = None,
+                keep: Callable[[np.ndarray], np.ndarray] | None = None) -> int | None:
         """The product nearest scene point (``x``, ``y``); with ``direction`` (a unit step along an axis), the
         nearest within 45° of it and not at that spot (``spot``: a product on the same point is no step that
         way, and one a hair aside would be a step the eye cannot see), closeness across counting ``AHEAD``
@@ -312,7 +315,8 @@ class TileLayer(QGraphicsItem):
         key goes to the next row, not to a neighbour in the same one). Found in the x strip, as hover and click
         find a tile, its reach doubled until no product beyond it can be nearer, or (with ``direction``) until
         it holds all the map that way (``room``): no pass over every product, whatever the map's size (an arrow
-        with nothing further that way searched the whole map, 13 MB of arrays at 200,000 products)."""
+        with nothing further that way searched the whole map, 13 MB of arrays at 200,000 products). Without
+        ``direction``, ``keep`` (the products found -> which may be the answer) narrows the choice (``paged``)."""
         reach = self.tile
         enough = 2 * max(self.bounds.width(), self.bounds.height()) if direction is None else self.room(x, y, direction)
         while True:
@@ -321,6 +325,9 @@ class TileLayer(QGraphicsItem):
             dx, dy = self.xy[near, 0] - x, self.xy[near, 1] - y
             if direction is None:
                 score, beyond = np.hypot(dx, dy), reach  # a product outside the square is further than reach
+                if keep is not None:
+                    kept = keep(near)
+                    near, score = near[kept], score[kept]
             else:
                 along, across = dx * direction[0] + dy * direction[1], np.abs(dx * direction[1] - dy * direction[0])
                 ahead = (along > 0) & (across <= along) & (np.hypot(dx, dy) > self.tile * SAME_SPOT)
@@ -332,6 +339,15 @@ class TileLayer(QGraphicsItem):
             if reach >= enough:
                 return None
             reach *= 2
+
+    def paged(self, index: int, page: float) -> int | None:
+        """Page Down's product from ``index`` (``page`` > 0, scene units; Page Up's, < 0): the one nearest the
+        point a page below (above) it, among those more than half a tile lower (higher), so that it leaves the
+        row; a page past the map's edge, the one nearest that edge. None: none lower (higher)."""
+        x, y = (float(v) for v in self.xy[index])
+        way, half = np.sign(page), self.tile / 2
+        to = min(max(y + page, self.bounds.top()), self.bounds.bottom())
+        return self.nearest(x, to, keep=lambda near: (self.xy[near, 1] - y) * way > half)
 
     def room(self, x: float, y: float, direction: tuple[float, float]) -> float:
         """How far the map reaches from (``x``, ``y``) in ``direction`` (a unit step along an axis): a square of
@@ -968,7 +984,8 @@ class MapCanvas(QGraphicsView):
 
     def _is_map_key(self, event: QKeyEvent) -> bool:
         """Whether the map acts on ``event``: an arrow key (not with Ctrl), Home or End (with Ctrl too, not with
-        Shift: a grid's Shift+Home extends a selection, which the map does not), Space or Enter, +, −, 0."""
+        Shift: a grid's Shift+Home extends a selection, which the map does not), Page Up or Page Down, Space or
+        Enter, +, −, 0."""
         key, modifiers = event.key(), event.modifiers()
         if modifiers & ~KEY_MODIFIERS or self.layer is None or not len(self.layer.products):
             return False
@@ -976,11 +993,14 @@ class MapCanvas(QGraphicsView):
             return not modifiers & Qt.KeyboardModifier.ControlModifier
         if key in ENDS:
             return not modifiers & Qt.KeyboardModifier.ShiftModifier
+        if key in PAGES:  # not with Shift or Ctrl, which a selection's extending and tabs' paging take elsewhere
+            return not modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
         return key in CHOOSE_KEYS or key in ZOOM_KEYS or key == Qt.Key.Key_0
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Arrow keys: the nearest product that way becomes current (the first press, the one nearest the
-        middle of the view); Home or End: the first or last of its row (Ctrl: of the map); Space or Enter:
+        middle of the view); Home or End: the first or last of its row (Ctrl: of the map); Page Up or Page Down:
+        the product a view's height up or down, the map scrolled by as much (``_page``); Space or Enter:
         select it as a click does (Ctrl+Space: in or out of the selection, as Ctrl+click); + and −: zoom
         around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them. Tab: ``focusNextPrevChild``."""
         key = event.key()
@@ -990,6 +1010,8 @@ class MapCanvas(QGraphicsView):
             self._step(STEPS[key])
         elif key in ENDS:
             self._to_end(ENDS[key], whole_map=bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
+        elif key in PAGES:
+            self._page(PAGES[key])
         elif key in CHOOSE_KEYS:
             self._choose(adding=bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
         elif key == Qt.Key.Key_0:
@@ -1008,6 +1030,23 @@ class MapCanvas(QGraphicsView):
             return
         x, y = self.layer.xy[current]
         found = self.layer.nearest(float(x), float(y), direction)
+        self._set_current(current if found is None else found)
+
+    def _page(self, way: int) -> None:
+        """Page Down (``way`` 1) or Up (-1): the product about a view's height below or above the current one
+        becomes current (``TileLayer.paged``), the map scrolled by as much, so the ring keeps its place on screen
+        as a list's or an icon view's does (the view's own paging scrolled the map and left the current product
+        behind, out of sight); none further that way: it stays, shown again."""
+        assert self.layer is not None
+        current = self.layer.current
+        if current is None:
+            self._start_in_the_middle()
+            return
+        page = self.mapToScene(self.viewport().rect()).boundingRect().height()
+        found = self.layer.paged(current, way * page)
+        if found is not None:
+            moved = self.mapFromScene(self.layer.point(found).pos()) - self.mapFromScene(self.layer.point(current).pos())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self._set_current(current if found is None else found)
 
     def _to_end(self, end: int, whole_map: bool) -> None:

@@ -49,7 +49,7 @@ from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
 
 HINT = ("Wheel or + −: zoom · right-drag: pan · drag: select several · double-click or 0: whole map · "
-        "arrow keys: from product to product, Home / End: a row's ends (Ctrl: the map's), "
+        "arrow keys: from product to product, Home / End: a row's ends (Ctrl: the map's), Page Up / Down: a page, "
         "Tab or a second click: the next at one spot, Space or Enter: select it")
 EMPTY = "The catalog is empty: import products on the Catalog tab to see them on the map."
 EMPTY_TIP = "The catalog has no products yet: import some on the Catalog tab"

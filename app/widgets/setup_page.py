@@ -48,6 +48,7 @@ SHORTCUTS = [
     ("On the map: select the ringed product / add it or take it out", "Space or Enter / Ctrl+Space"),
     ("On the map: zoom around it / the whole map", "+ and − (or Ctrl++ / Ctrl+−) / 0 (or Ctrl+0)"),
     ("On the map: the first / last product of its row (Ctrl: of the map)", "Home / End (Ctrl+Home / Ctrl+End)"),
+    ("On the map: the product a view's height down / up (the map scrolls by as much)", "Page Down / Page Up"),
     ("On the map: the other products at the ringed one's spot", "Tab / Shift+Tab"),
     ("Batch Tag Folder", "Ctrl+B"),
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
