@@ -6,6 +6,7 @@ fields; both read the mapping the same way, so a new field needs no parsing code
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -18,4 +19,20 @@ def mapping_fields(options: type, raw: Any, name: str, shorthand: str) -> dict[s
     if unknown:
         raise ValueError(f"unknown {name} setting(s) {', '.join(sorted(map(str, unknown)))}")
     defaults = options()
-    return {key: type(getattr(defaults, key))(value) for key, value in raw.items()}
+    return {key: _cast(value, type(getattr(defaults, key)), f"{name} {key}") for key, value in raw.items()}
+
+
+def _cast(value: Any, kind: type, where: str) -> Any:
+    """``value`` as ``kind``: a bool only from a bool (``bool("false")`` is True), a number only a finite one
+    (``int(inf)`` ended in "unexpected OverflowError", a nan went on to OpenCV's RANSAC)."""
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"query {where} must be true or false, got {value!r}")
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"query {where} must be a number, got {type(value).__name__}") from None
+    if not math.isfinite(number) or (kind is int and not number.is_integer()):
+        raise ValueError(f"query {where} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+    return kind(number)

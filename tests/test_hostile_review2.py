@@ -64,3 +64,23 @@ def test_config_values_in_range_are_read(tmp_path: Path) -> None:
     assert (settings.confidence, settings.exact_threshold, settings.top_k, settings.padding, settings.device) == (
         0.3, 1.01, 12, 0, "cpu")
     assert settings.detectors == (("a.onnx", "b.onnx"), ("c.onnx",)) and settings.embedder == ("e.onnx",)
+
+
+@pytest.mark.parametrize(("line", "refusal"), [
+    ("query: {rerank: {top: .inf}}", "query rerank top must be a whole number"),
+    ("query: {rerank: {top: 5, mirror: 'false'}}", "query rerank mirror must be true or false"),
+    ("query: {rerank: {top: 5, reproj: .nan}}", "query rerank reproj must be a number"),
+    ("query: {types: {weight: 0.3, top: 2.5}}", "query types top must be a whole number"),
+])
+def test_a_query_setting_is_cast_only_from_a_value_of_its_kind(tmp_path: Path, line: str, refusal: str) -> None:
+    """Each field was cast by its default's type: ``top: .inf`` ended in "unexpected OverflowError", the text
+    'false' turned mirroring on (``bool("false")``), a nan reached OpenCV and 2.5 candidates were quietly 2."""
+    (tmp_path / "config.yaml").write_text(line + "\n")
+    with pytest.raises(DecorLensError, match=refusal):
+        Settings.for_data_dir(tmp_path)
+
+
+def test_a_query_setting_written_as_text_digits_is_still_read(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("query: {rerank: {top: '20', mirror: false}, types: {weight: '0.3'}}\n")
+    query = Settings.for_data_dir(tmp_path).query
+    assert (query.rerank.top, query.rerank.mirror, query.types.weight) == (20, False, 0.3)
