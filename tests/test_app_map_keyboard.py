@@ -359,8 +359,9 @@ def _click(qtbot, canvas: MapCanvas, at: QPoint, expected: str, spot: list[str])
 def test_a_second_click_on_a_spot_goes_to_the_product_beneath(window, qtbot):
     """Four products at one spot (as one photo imported under four SKUs lands): a click chooses the top one, each
     click after it on the same tile the next one beneath (raised and badged, its card shown), past the lowest the
-    top again, so the mouse reaches every one as Tab does. Moving the mouse keeps the chosen one's card; a product
-    alone stays chosen however often it is clicked; Ctrl+click still toggles. The old code's click always chose
+    top again, so the mouse reaches every one as Tab does. Moving the mouse keeps the chosen one's card; back on the
+    map from another control, a click chooses the top tile it sees; a product alone stays chosen however often it is
+    clicked; Ctrl+click still toggles. The old code's click always chose
     the top one: the others were out of the mouse's reach."""
     result, products = synthetic(300, seed=4)
     result = stacked(result, onto=299, movers=[296, 297, 298])
@@ -385,6 +386,9 @@ def test_a_second_click_on_a_spot_goes_to_the_product_beneath(window, qtbot):
     assert canvas.current_sku() == "S299" and canvas.selected_skus() == []
     _click(qtbot, canvas, at, "S299", spot)  # not chosen alone before: this click chooses it, the next goes on
     _click(qtbot, canvas, at, "S298", spot)
+    window.button.setFocus(Qt.FocusReason.OtherFocusReason)  # the keyboard leaves: the top tile is drawn on top again
+    qtbot.waitUntil(window.button.hasFocus)
+    _click(qtbot, canvas, at, "S300", spot)  # the one seen, not S298 raised only as the click brought the keyboard
     lone = places.that_way("S300", (1, 0))
     assert places.here(lone) == [lone]
     canvas.centerOn(QPointF(*places.of(lone)))

@@ -296,11 +296,12 @@ class TileLayer(QGraphicsItem):
         near = near[(ys >= top - reach) & (ys <= bottom + reach)]
         return None if at_most is not None and len(near) > at_most else np.sort(near)
 
-    def at(self, x: float, y: float) -> int | None:
+    def at(self, x: float, y: float, current_raised: bool = True) -> int | None:
         """The product whose tile is on top at scene point (``x``, ``y``): the lit one, else the current one while
-        the map has the keyboard (both drawn raised), else the last in stacking order."""
+        the map has the keyboard (both drawn raised; ``current_raised`` False: as drawn without the keyboard),
+        else the last in stacking order."""
         half = self.tile / 2
-        for raised in (self.lit, self.current if self.focused else None):
+        for raised in (self.lit, self.current if self.focused and current_raised else None):
             if raised is not None and np.all(np.abs(self.xy[raised] - (x, y)) <= half):
                 return raised
         under = self.near(x, y, x, y, half)
@@ -665,6 +666,7 @@ class MapCanvas(QGraphicsView):
         self._arrived: deque[tuple[str, QPixmap]] = deque()  # decoded, not yet placed on the map
         self._placing = QTimer(self, singleShot=True, interval=0, timeout=self._place_thumbnails)
         self._zoomed = False  # until the user zooms, a resize fits the whole map again
+        self._focused_by_press = False  # the keyboard came to the map with the mouse press being handled
         self.card = ProductCard(thumbnails, self.viewport())
         thumbnails.ready.connect(self._thumbnail_ready)
         self.rubberBandChanged.connect(self._band_changed)
@@ -793,12 +795,12 @@ class MapCanvas(QGraphicsView):
         lit = self.layer.lit if self.layer is not None else None
         return self.layer.products[lit].sku if lit is not None else None
 
-    def point_at(self, at: QPoint) -> MapPoint | None:
-        """The product whose tile is on top at ``at`` (viewport pixels), as hover and click find it."""
+    def point_at(self, at: QPoint, current_raised: bool = True) -> MapPoint | None:
+        """The product whose tile is on top at ``at`` (viewport pixels), as hover and click find it (``TileLayer.at``)."""
         if self.layer is None:
             return None
         place = self.mapToScene(at)
-        index = self.layer.at(place.x(), place.y())
+        index = self.layer.at(place.x(), place.y(), current_raised)
         return self.layer.point(index) if index is not None else None
 
     def points_in(self, band: QRect) -> list[MapPoint]:
@@ -878,9 +880,12 @@ class MapCanvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             self.card.hide()
             return
+        focused_by_it, self._focused_by_press = self._focused_by_press, False
         if event.button() == Qt.MouseButton.LeftButton and self.layer is not None:
             adding = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-            point = self.point_at(event.position().toPoint())
+            # the map took the keyboard with this press: the tile clicked is the one seen, not the current one
+            # the keyboard left under it (raised only now)
+            point = self.point_at(event.position().toPoint(), current_raised=not focused_by_it)
             selected = self.layer.selected.copy() if adding else np.zeros_like(self.layer.selected)
             if point is not None:  # a click: that product (Ctrl: in or out of the selection)
                 index = point.index if adding else self._clicked(point.index)
@@ -1110,6 +1115,7 @@ class MapCanvas(QGraphicsView):
 
     def focusInEvent(self, event) -> None:
         super().focusInEvent(event)
+        self._focused_by_press = event.reason() == Qt.FocusReason.MouseFocusReason  # before the press arrives
         self._focus_changed(True)
         if self.layer is None or not len(self.layer.products) or event.reason() == Qt.FocusReason.MouseFocusReason:
             return  # a click makes its own product current
@@ -1120,6 +1126,7 @@ class MapCanvas(QGraphicsView):
 
     def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
+        self._focused_by_press = False
         self._focus_changed(False)
 
     def _focus_changed(self, focused: bool) -> None:
