@@ -119,3 +119,24 @@ def _first_ink(image, start: int, end: int, text) -> int | None:
             if max(abs(c.red() - text.red()), abs(c.green() - text.green()), abs(c.blue() - text.blue())) < 80:
                 return x
     return None
+
+
+def test_use_and_undo_are_as_wide_as_their_words_and_a_held_back_photo_is_one(qtbot, shop):  # noqa: F811
+    """Below a finished run's before / after, Use this model and Undo each took half the box's width (340 px at
+    100 %), and the line under the numbers read "12 products on 1 photos training never used"."""
+    window = TrainWindow(shop[0])
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    compared = {"split": "val", "scenes": 1, "before": {"pairs": 12, "top1": 0.42, "top5": 0.75},
+                "after": {"pairs": 12, "top1": 0.42, "top5": 0.75}}
+    window.result_run = Path("unused")
+    window._show_result({"before_after": compared})
+    qtbot.waitUntil(lambda: window.use_button.isVisible() and "training never used" in window.held.text())
+    assert window.held.text().startswith("12 products on 1 photo training never used (its validation photos")
+    for button in (window.use_button, window.undo_button):
+        assert button.width() == button.sizeHint().width(), (button.text(), button.width())
+    box = window.results_box.contentsRect()
+    assert window.undo_button.geometry().right() > box.right() - 30  # at the right, as a window's buttons are
+    window.embed_bar.show()  # Use at work: its progress takes the room the buttons leave
+    qtbot.waitUntil(lambda: window.embed_bar.width() > 3 * window.use_button.width())

@@ -279,6 +279,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         row = QHBoxLayout()
         row.addWidget(self.embed_bar, 1)
+        row.addStretch(0)  # Use and Undo as wide as their words, at the right: they shared the box's width
         row.addWidget(self.int8)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
@@ -770,7 +771,8 @@ def step_words(stage: str, done: int, total: int, message: str) -> str:
 def _compared_text(compared: dict) -> str:
     """How many held-back products the numbers stand on, and the pairs that changed, in words."""
     which = "its test photos" if compared["split"] == "test" else "its validation photos: too few for a test set"
-    text = f"{compared['after']['pairs']} products on {compared['scenes']} photos training never used ({which})."
+    text = (f"{counted(compared['after']['pairs'], 'product')} on {counted(compared['scenes'], 'photo')} training "
+            f"never used ({which}).")  # "12 products on 1 photos" said a held-back set of one photo
     if "paired" in compared:
         p = compared["paired"]["top5"]
         text += (f" In the top 5 the new model finds {p['wins']} the old one missed and misses {p['losses']} "
