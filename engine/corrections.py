@@ -400,6 +400,16 @@ def _key(name: str) -> str:
     return key if len(key) == KEY_DIGITS and set(key) <= HEX else ""
 
 
+def _check_key(image_sha256: Any, path: Path) -> None:
+    """Refuse a file whose ``image_sha256`` is not the photo's its name is keyed by (``find_saved`` found it by the
+    name). The app and ``decorlens tag`` go on with the header's: a file holding another photo's hash (copied in
+    from a shared folder) had the next save overwrite that photo's own edits, and the scene memory drop its tags."""
+    if not (isinstance(image_sha256, str) and len(image_sha256) == 64 and set(image_sha256) <= HEX):
+        raise ValueError(f"image_sha256 must be a photo's SHA-256 in 64 hex digits, not {image_sha256!r}"[:120])
+    if image_sha256[:KEY_DIGITS] != _key(path.name):
+        raise ValueError(f"image_sha256 {image_sha256[:8]}… is another photo's")
+
+
 def save(data: dict[str, Any], data_dir: Path) -> Path:
     """Write ``EditableScene.to_json()`` atomically: a crash leaves the previous version, never half a file.
 
@@ -419,7 +429,9 @@ def load(path: Path, image: str | Path) -> EditableScene:
     JSON nested too deeply is refused there (a FIFO blocked opening the photo; ``[[[…]]]`` raised RecursionError).
     """
     try:
-        return EditableScene.from_json(read(path), str(image))
+        scene = EditableScene.from_json(read(path), str(image))
+        _check_key(scene.image_sha256, path)
+        return scene
     except (Unreadable, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         reason = exc.reason if isinstance(exc, Unreadable) else exc
         aside = path.with_name(path.stem + MOVED_ASIDE)

@@ -7,12 +7,16 @@ thought of before (bundles, feeds, models, photos, corrections files).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from engine import corrections
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError
+from engine.results import Match, SceneObject, SceneResult
 from engine.settings import Settings
 
 
@@ -84,3 +88,38 @@ def test_a_query_setting_written_as_text_digits_is_still_read(tmp_path: Path) ->
     (tmp_path / "config.yaml").write_text("query: {rerank: {top: '20', mirror: false}, types: {weight: '0.3'}}\n")
     query = Settings.for_data_dir(tmp_path).query
     assert (query.rerank.top, query.rerank.mirror, query.types.weight) == (20, False, 0.3)
+
+
+def _scene(photo: Path, sha: str, sku: str) -> corrections.EditableScene:
+    match = Match(1, sku, f"Product {sku}", "chair", 0.7, "similar", "", "", "")
+    obj = SceneObject("chair", "chair", 0.9, (10, 10, 60, 90), (35, 50), [match])
+    return corrections.EditableScene(SceneResult(str(photo), 200, 100, "CPU", {}, [obj]), sha)
+
+
+@pytest.mark.parametrize("header", ["other", 5, "abc"])
+def test_a_corrections_file_naming_another_photos_hash_is_set_aside_and_that_photos_edits_kept(
+        tmp_path: Path, header: object) -> None:
+    """``find_saved`` finds a photo's file by the key in its name; the scene then took the file's own image_sha256.
+    A file under photo A's key holding photo B's hash (copied in from a shared folder): the app's next save of A
+    overwrote B's edits with A's tags, and `decorlens tag A` dropped B from the scene memory (its rows deleted by
+    hash) and stored A under B's hash. An image_sha256 of no hash (5) went on to fail at the first save."""
+    data = tmp_path / "data"
+    photos = {}
+    for name, colour in (("a", "white"), ("b", "black")):
+        photos[name] = tmp_path / f"{name}.jpg"
+        Image.new("RGB", (200, 100), colour).save(photos[name])
+    sha_a, sha_b = (corrections.image_digest(photos[n]) for n in "ab")
+    b_file = corrections.save(_scene(photos["b"], sha_b, "mine").to_json(), data)
+    b_bytes = b_file.read_bytes()
+    planted = _scene(photos["a"], sha_a, "theirs").to_json()
+    planted["corrections"]["image_sha256"] = sha_b if header == "other" else header
+    a_file = corrections.corrections_path(data, photos["a"], sha_a)
+    a_file.write_text(json.dumps(planted))
+
+    assert corrections.find_saved(data, sha_a) == a_file
+    with pytest.raises(corrections.UnreadableEdits, match="image_sha256") as caught:
+        corrections.load(a_file, photos["a"])
+    assert "\n" not in str(caught.value) and "kept as" in str(caught.value)
+    assert not a_file.exists() and a_file.with_name(a_file.stem + ".unreadable.json").is_file()
+    assert b_file.read_bytes() == b_bytes
+    assert corrections.load(b_file, photos["b"]).image_sha256 == sha_b
