@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import reprlib
 import shutil
 import stat
 import time
@@ -50,6 +51,8 @@ MIN_RATE = 16 * 1024  # bytes a second, on average over the file
 # `models fetch`) wrote the same NAME.part: each refused the other's bytes as "not the pack's file" or lost
 # its .part to the other's rename, and one appending after that rename wrote into the installed model.
 LOCK_FILE = ".install.lock"
+ROLES = ("detector", "embedder", "pose", "card")
+HEX = frozenset("0123456789abcdef")
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
 
@@ -110,9 +113,31 @@ def read_pack(path: Path | None = None) -> Pack:
     try:
         raw = yaml.safe_load(path.read_text())
         files = tuple(PackFile(**entry) for entry in raw["files"])
-        return Pack(str(raw["name"]), str(raw["version"]), files)
+        pack = Pack(str(raw["name"]), str(raw["version"]), files)
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ModelError(f"model pack manifest {path} is unreadable: {exc}") from exc
+    for entry in pack.files:
+        problem = _entry_problem(entry)
+        if problem:
+            raise ModelError(f"model pack manifest {path}: {reprlib.repr(entry.file)} {problem}")
+    return pack
+
+
+def _entry_problem(entry: PackFile) -> str | None:
+    """What makes a manifest entry one ``install`` must not act on; None when nothing. Each name is joined to the
+    install folder as it is: "../x" or "/x" wrote outside it, and a size that is no number ended in TypeError."""
+    name = entry.file
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name:
+        return "is not a plain file name (no folders)"
+    if not name.isprintable() or name.startswith("."):
+        return "is not a plain file name (no control characters, not hidden)"
+    if entry.role not in ROLES:
+        return f"has role {reprlib.repr(entry.role)}, not one of {', '.join(ROLES)}"
+    if type(entry.size) is not int or entry.size <= 0:
+        return "has no size in bytes above 0"
+    if not (isinstance(entry.sha256, str) and len(entry.sha256) == 64 and set(entry.sha256) <= HEX):
+        return "has no sha256 of 64 lowercase hex digits"
+    return None
 
 
 def is_url(source: str | Path) -> bool:

@@ -11,11 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image
 
 from engine import corrections
 from engine.categories import CategoryMap
-from engine.errors import DecorLensError
+from engine.errors import DecorLensError, ModelError
+from engine.modelpack import read_pack
 from engine.results import Match, SceneObject, SceneResult
 from engine.settings import Settings
 
@@ -123,3 +125,35 @@ def test_a_corrections_file_naming_another_photos_hash_is_set_aside_and_that_pho
     assert not a_file.exists() and a_file.with_name(a_file.stem + ".unreadable.json").is_file()
     assert b_file.read_bytes() == b_bytes
     assert corrections.load(b_file, photos["b"]).image_sha256 == sha_b
+
+
+def _manifest(tmp_path: Path, **entry: object) -> Path:
+    fields = {"file": "model.onnx", "role": "detector", "size": 3, "sha256": "a" * 64, **entry}
+    path = tmp_path / "modelpack.yaml"
+    path.write_text(yaml.safe_dump({"name": "pack", "version": "1", "files": [fields]}))
+    return path
+
+
+@pytest.mark.parametrize(("entry", "refusal"), [
+    ({"file": "../outside.onnx"}, "not a plain file name"),
+    ({"file": "/tmp/outside.onnx"}, "not a plain file name"),
+    ({"file": ".."}, "not a plain file name"),
+    ({"file": "a\x1b[2Jb.onnx"}, "no control characters"),
+    ({"file": ".install.lock"}, "not hidden"),
+    ({"role": "<script>"}, "has role"),
+    ({"size": "3"}, "no size in bytes"),
+    ({"size": -1}, "no size in bytes"),
+    ({"sha256": "../x"}, "no sha256"),
+])
+def test_a_model_pack_manifest_entry_install_must_not_act_on_is_refused_in_one_line(
+        tmp_path: Path, entry: dict, refusal: str) -> None:
+    """Each name was joined to the install folder as it was: an entry "../outside.onnx" wrote outside it, and a
+    size that is no number ended in TypeError summing the pack's size. The manifest ships with the code; one
+    edited in place (a packaged app's resources folder) is refused before anything is written."""
+    with pytest.raises(ModelError, match=refusal) as caught:
+        read_pack(_manifest(tmp_path, **entry))
+    assert "\n" not in str(caught.value)
+
+
+def test_the_shipped_manifest_passes_its_own_checks() -> None:
+    assert len(read_pack().files) >= 10
