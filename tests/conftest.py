@@ -236,16 +236,29 @@ def clear_user_edits(data_dir: Path) -> None:
 
 
 @pytest.fixture
-def active_window(qtbot, main_window, pipeline):
-    """The main window over the shared pipeline, 1280 × 800 and active (keys go to it), its data dir without
-    another test's saved edits before and after."""
+def shown_window(main_window, pipeline):
+    """The main window over the shared pipeline, 1280 × 800 and shown once its models load, its data dir without
+    another test's saved edits before and after. What ``window`` and ``active_window`` give: apart, as a module's
+    own ``window`` may ask for ``active_window`` (tests/test_app_keyboard.py)."""
     clear_user_edits(pipeline.data_dir)
     win = main_window(pipeline, (1280, 800))
-    win.activateWindow()
-    qtbot.waitUntil(win.isActiveWindow, timeout=90_000)
     yield win
     win.close()
     clear_user_edits(pipeline.data_dir)
+
+
+@pytest.fixture
+def window(shown_window):
+    """The main window over the shared pipeline, 1280 × 800 (see ``shown_window``)."""
+    return shown_window
+
+
+@pytest.fixture
+def active_window(qtbot, shown_window):
+    """The main window over the shared pipeline, 1280 × 800 and active: keys go to it."""
+    shown_window.activateWindow()
+    qtbot.waitUntil(shown_window.isActiveWindow, timeout=90_000)
+    return shown_window
 
 
 def run_on_scaled_screen(script: str, args: list[str], work: Path, width: int, height: int, scale: float) -> dict:

@@ -20,7 +20,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from conftest import clear_user_edits  # noqa: E402  (tests/ is on sys.path)
 from opened_urls import opened_urls  # noqa: E402
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
@@ -46,19 +45,6 @@ V2 = "mobilenet_v2_1.0_224_quant.float.onnx"
 @pytest.fixture
 def settings(tmp_path: Path) -> AppSettings:
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def window(qtbot, pipeline, settings):
-    clear_user_edits(pipeline.data_dir)
-    win = MainWindow(pipeline, settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
-    clear_user_edits(pipeline.data_dir)
 
 
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:

@@ -14,31 +14,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from conftest import clear_user_edits  # tests/ is on sys.path
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 
 from app.labels import pretty
 from app.main_window import MainWindow
-from app.settings import AppSettings
 from engine.corrections import USER
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
 KITCHEN = "bright-kitchen"
-
-
-@pytest.fixture
-def window(qtbot, pipeline, tmp_path: Path):
-    clear_user_edits(pipeline.data_dir)
-    win = MainWindow(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
-    clear_user_edits(pipeline.data_dir)
 
 
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:

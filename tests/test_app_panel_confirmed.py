@@ -19,12 +19,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from conftest import clear_user_edits
-from PySide6.QtCore import QPoint, QRect, QSettings, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 
 from app.labels import match_word
 from app.main_window import MainWindow
-from app.settings import AppSettings
 from app.widgets.floating import MARGIN
 from app.widgets.hover_card import CARD_GAP, HoverCard
 from app.widgets.pins import HALO, RADIUS
@@ -34,19 +32,6 @@ WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a bed whose best matches are all "Similar"
 CROWDED = "bamboo-for-something-fresh-and-new"  # a dining room: 22 tags, chairs round a table
 REACH = math.ceil(RADIUS + HALO)  # px from a pin's centre to the edge of its halo
-
-
-@pytest.fixture
-def window(qtbot, pipeline, tmp_path: Path):
-    clear_user_edits(pipeline.data_dir)
-    win = MainWindow(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
-    yield win
-    win.close()
-    clear_user_edits(pipeline.data_dir)
 
 
 def open_scene(qtbot, win: MainWindow, path: Path) -> None:

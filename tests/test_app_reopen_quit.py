@@ -14,22 +14,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from conftest import clear_user_edits
 from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
 OTHER = "bright-kitchen"
-
-
-@pytest.fixture
-def window(main_window, pipeline):
-    clear_user_edits(pipeline.data_dir)
-    win = main_window(pipeline, (1280, 800))
-    yield win
-    win.close()
-    clear_user_edits(pipeline.data_dir)
 
 
 def shown(qtbot, win, path) -> None:
