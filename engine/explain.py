@@ -29,6 +29,7 @@ from engine.results import Box
 OVERLAY_ALPHA = 0.55  # of the heat colour where the heat is 1; cold cells leave the picture as it is
 PANEL_HEIGHT = 320  # px of each picture in ``side_by_side``: a product photo is 800 px at most
 PANEL_GAP = 16  # px of white between (and around) the two pictures
+MAX_PANEL_ASPECT = 4  # a picture in ``side_by_side`` is at most this many times as wide as the panel is high
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,13 @@ class Explanation:
     def side_by_side(self, height: int = PANEL_HEIGHT) -> np.ndarray:
         """RGB uint8: the crop (left) and the product photo (right), each under its heat, scaled to one
         height on white, so one image file shows a match the way the app's panel shows it."""
-        pictures = [_to_height(picture, height) for picture in self.overlays()]
+        pictures = [_to_fit(picture, height, MAX_PANEL_ASPECT * height) for picture in self.overlays()]
         width = sum(p.shape[1] for p in pictures) + PANEL_GAP * (len(pictures) + 1)
         sheet = np.full((height + 2 * PANEL_GAP, width, 3), 255, np.uint8)
         left = PANEL_GAP
         for picture in pictures:
-            sheet[PANEL_GAP : PANEL_GAP + height, left : left + picture.shape[1]] = picture
+            top = PANEL_GAP + (height - picture.shape[0]) // 2
+            sheet[top : top + picture.shape[0], left : left + picture.shape[1]] = picture
             left += picture.shape[1] + PANEL_GAP
         return sheet
 
@@ -103,10 +105,12 @@ def overlay(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return np.uint8(np.round(image * (1 - alpha) + colours * alpha))
 
 
-def _to_height(image: np.ndarray, height: int) -> np.ndarray:
-    width = max(1, round(image.shape[1] * height / image.shape[0]))
-    shrinking = height < image.shape[0]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+def _to_fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` scaled to ``height``, or less where that would make it wider than ``width``. Scaled to the height
+    alone, the crop of a box drawn 2 px high across a photo became a PNG 82,288 px wide (500 MB to write)."""
+    scale = min(height / image.shape[0], width / image.shape[1])
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
 
 
 def _upsampled(cell_shares: np.ndarray, size: tuple[int, int]) -> np.ndarray:

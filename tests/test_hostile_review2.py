@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from PIL import Image
@@ -17,6 +18,7 @@ from PIL import Image
 from engine import corrections
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError, ModelError
+from engine.explain import PANEL_GAP, PANEL_HEIGHT, Explanation
 from engine.modelpack import read_pack
 from engine.results import Match, SceneObject, SceneResult
 from engine.settings import Settings
@@ -157,3 +159,24 @@ def test_a_model_pack_manifest_entry_install_must_not_act_on_is_refused_in_one_l
 
 def test_the_shipped_manifest_passes_its_own_checks() -> None:
     assert len(read_pack().files) >= 10
+
+
+def _explained(crop_shape: tuple[int, int], product_shape: tuple[int, int]) -> Explanation:
+    crop, product = np.full((*crop_shape, 3), 90, np.uint8), np.full((*product_shape, 3), 200, np.uint8)
+    return Explanation(crop, product, np.ones(crop_shape, np.float32), np.zeros(product_shape, np.float32))
+
+
+def test_a_why_match_png_of_a_thin_box_is_no_wider_than_its_panels_allow() -> None:
+    """Each picture was scaled to the panel's height alone: `decorlens search --box 0,300,1024,302 --why DIR` on an
+    IKEA room wrote a PNG 82,288 px wide (500 MB peak), a longer photo's more. A thin crop now keeps its shape
+    within explain.MAX_PANEL_ASPECT (4) panels' width, centred on white."""
+    sheet = _explained((3, 1150), (800, 600)).side_by_side()
+    assert sheet.shape[0] == PANEL_HEIGHT + 2 * PANEL_GAP
+    assert sheet.shape[1] <= (4 + 1) * PANEL_HEIGHT + 3 * PANEL_GAP  # the crop at most 4 panels wide
+    assert (sheet[PANEL_GAP, PANEL_GAP] == 255).all() and (sheet[PANEL_GAP + PANEL_HEIGHT // 2, PANEL_GAP] < 255).all()
+
+
+def test_a_why_match_png_of_an_ordinary_crop_keeps_the_panel_height() -> None:
+    sheet = _explained((400, 300), (800, 600)).side_by_side()
+    assert sheet.shape == (PANEL_HEIGHT + 2 * PANEL_GAP, 2 * 240 + 3 * PANEL_GAP, 3)
+    assert (sheet[PANEL_GAP : PANEL_GAP + PANEL_HEIGHT, PANEL_GAP : PANEL_GAP + 240] < 255).all()
