@@ -7,11 +7,12 @@ user sees whether a match came from the object or from the floor, wall or table 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
 from app.labels import plain_label
+from app.thumbnails import fit
 
 SIDE = 150  # px: the two pictures side by side fit the panel's minimum width
 EXPLAINED = "Bright: the parts of your photo and of {product} that look most alike (the match came from there)."
@@ -64,9 +65,8 @@ class WhyMatch(QFrame):
 
     def show_overlays(self, crop: np.ndarray, product: np.ndarray, name: str) -> None:
         """The crop and the product photo with their heat already laid over them (RGB uint8); ``name`` as for
-        ``show_busy``."""
+        ``show_busy``. Each is scaled to ``SIDE`` times the screen's pixel ratio: at 150 % a picture scaled to
+        ``SIDE`` pixels was stretched again by Qt, blurred beside the sharp text."""
         for label, rgb in ((self.crop, crop), (self.product, product)):
-            label.setPixmap(pixmap_of(rgb).scaled(
-                SIDE, SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            ))
+            label.setPixmap(fit(pixmap_of(rgb), QSize(SIDE, SIDE), label.devicePixelRatioF()))
         self.note.setText(EXPLAINED.format(product=name))

@@ -1,0 +1,83 @@
+"""The review queue, the duplicates window and Why this match?, as a merchandiser walking them finds them.
+
+Each test is a fault seen in screenshots of the whole IKEA catalog: a control out of the window, a blurred
+picture on a scaled screen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from conftest import run_on_scaled_screen
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QScrollArea
+
+from app.thumbnails import Thumbnails
+from app.widgets.duplicates_view import DuplicatesView
+from app.workers import Runner
+from engine.catalog import Product
+from engine.duplicates import DuplicateGroup
+
+pytestmark = pytest.mark.gui
+
+
+def _products(ikea: Path, rows: list[dict[str, str]]) -> list[Product]:
+    return [Product(r["product_id"], r["name"], r["category"], str(ikea / r["image"])) for r in rows]
+
+
+def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_window(qtbot, ikea, ikea_products):
+    """The IKEA catalog has a group of 15 nearly identical doors: its cards in one row made every group 15 cards
+    wide, a scroll bar along the bottom, and each group's *Not duplicates* (at its row's right) past the window's
+    edge. The cards now wrap: nothing to scroll sideways, and every group's button is in view."""
+    products = _products(ikea, ikea_products[:17])
+    window = DuplicatesView(None, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(window)
+    window.resize(900, 640)
+    window.show()
+    window._show([DuplicateGroup(products[:15], False, 0.95), DuplicateGroup(products[15:], True, 1.0)])
+    scroll = window.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: all(row.isVisible() for row in window.rows))
+    assert scroll.horizontalScrollBar().maximum() == 0
+    viewport = scroll.viewport()
+    for row in window.rows:
+        right = row.not_duplicates.mapTo(viewport, QPoint(row.not_duplicates.width(), 0)).x()
+        assert right <= viewport.width(), (right, viewport.width())
+        for card in row.cards:  # each card whole inside its group's frame, under the group's heading
+            assert row.rect().contains(card.geometry()), (card.geometry(), row.rect())
+            assert card.geometry().top() > row.not_duplicates.geometry().bottom()
+    big = window.rows[0]
+    assert len({card.y() for card in big.cards}) > 1  # wrapped onto more than one line
+
+
+WHY_SCALED = r"""
+import json, sys
+import numpy as np
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.widgets.why_match import SIDE, WhyMatch
+screen = app.primaryScreen()
+view = WhyMatch()
+view.show()
+view.show_overlays(np.full((300, 400, 3), 200, np.uint8), np.full((500, 500, 3), 100, np.uint8), "STRANDMON")
+found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect(), "side": SIDE}
+for name, label in (("crop", view.crop), ("product", view.product)):
+    pixmap = label.pixmap()
+    found[name] = {"size": pixmap.size().toTuple(), "dpr": pixmap.devicePixelRatio()}
+print(json.dumps(found))
+"""
+
+
+def test_why_this_match_pictures_are_made_for_a_scaled_screen(tmp_path: Path):
+    """At 150 % the two heat pictures were scaled to 150 pixels and stretched by Qt over 225, blurred beside the
+    sharp text under them: they are now scaled to the screen's pixels (the overlays are the photos' own size)."""
+    found = run_on_scaled_screen(WHY_SCALED, [], tmp_path, 1920, 1080, 1.5)
+    side = round(found["side"] * 1.5)
+    assert found["product"] == {"size": [side, side], "dpr": 1.5}
+    assert found["crop"]["dpr"] == 1.5 and found["crop"]["size"][0] == side  # 4:3, as wide as the square
