@@ -26,6 +26,7 @@ HOME_VARIABLES = {
     "YOLO_CONFIG_DIR": ".config/Ultralytics", "DECORLENS_DATA_DIR": ".local/share/DecorLens",
 }
 _HOME = pytest.StashKey[Path]()
+LEFTOVER_WORK_MS = 120_000  # what a test may leave running (a strip's thumbnails, on CI's 2 cores) ends well within
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,6 +76,44 @@ def _no_mouse_button_left_down():
 
     if QGuiApplication.instance() is not None and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
         pytest.fail("the test left a mouse button pressed (QTest's double-click does: use conftest.double_click)")
+
+
+@pytest.fixture(autouse=True)
+def _no_work_left_running(request: pytest.FixtureRequest):
+    """After each GUI test, the widgets it closed are deleted, every pool of the app is waited for and the test's
+    garbage is collected, all on the GUI thread, so that nothing of one test runs into the next.
+
+    Closed windows were deleted (pytest-qt's ``deleteLater``) in the next test's first wait, while that test's work
+    ran, and their work and a test's own Runners' ran on beside it. A test's Qt objects in reference cycles were
+    freed by whichever thread's allocation set off the next collection: on a pool thread Qt cannot stop an object's
+    timers, and the GUI thread's event loop later fired one for the deleted object (a segfault, shown by
+    tests/test_app_workers.py). Found looking for why a CI run aborted once, in a window fixture's wait while a worker
+    ran a catalog query (not reproduced).
+    """
+    yield
+    import sys
+
+    if "PySide6.QtCore" not in sys.modules or not _is_gui_test(request):
+        return
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the closed windows: their Runners retire
+    busy = [pool for pool in app.findChildren(QThreadPool) if not pool.waitForDone(LEFTOVER_WORK_MS)]
+    QCoreApplication.processEvents()  # the results the ended work sent, to slots of this test's objects
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the retired Runners' pools
+    if busy:
+        pytest.fail(f"work this test started still ran {LEFTOVER_WORK_MS // 1000} s after it ended")
+
+
+def _is_gui_test(request: pytest.FixtureRequest) -> bool:
+    """Marked gui, or using pytest-qt: a collection after every test of the whole suite would cost it minutes."""
+    return request.node.get_closest_marker("gui") is not None or bool({"qtbot", "qapp"} & set(request.fixturenames))
 
 
 def double_click(qtbot, widget, pos, button=None) -> None:

@@ -218,3 +218,79 @@ def test_a_runner_deleted_inside_a_python_call_does_not_wait_holding_the_gil(tmp
     done = run_script(tmp_path, RUNNER_GONE_IN_A_WAIT_HOLDING_THE_GIL,
                       hung="the pool's deletion waited for its task holding the GIL the task needed: hung")
     assert done.returncode == 0 and done.stdout.strip() == "back", done.stderr[-2000:]
+
+
+TESTS_THAT_LEAVE_WORK_AND_GARBAGE = r'''
+import gc
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+from app.workers import Runner
+
+kept, ended, deleted = [], [], []
+
+
+def test_closes_its_window(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)  # closed and deleted later, when an event loop next runs (pytest-qt)
+    window.destroyed.connect(lambda *_: deleted.append(1))
+    window.show()
+    kept.append(window)  # as a window a closure of the test still holds
+
+
+def test_begins_once_that_window_is_deleted():
+    assert deleted, "the window of the test before was still there"
+
+
+def test_leaves_its_work_running(qtbot):
+    runner = Runner(1)
+    runner.start(lambda _job: (time.sleep(2), ended.append(1)))
+    kept.append(runner)  # a test's Runner that nothing shuts down
+
+
+def test_begins_once_that_work_ended():
+    assert ended, "the work of the test before still ran"
+
+
+def test_leaves_a_running_timer_in_a_reference_cycle(qtbot):
+    timer = QTimer()  # the test's own, as a test's Runner or widget: freed by a collection, not as the test ends
+    timer.timeout.connect(lambda: None)
+    timer.start(5)
+    timer.cycle = timer
+    gc.disable()  # as when no collection on the GUI thread happened to come before a worker's
+
+
+def test_a_worker_collects_while_the_gui_thread_runs_on(qtbot):
+    runner, done = Runner(1), []
+    runner.start(lambda _job: gc.collect(), done=done.append)  # a worker's allocation sets collections off too
+    qtbot.waitUntil(lambda: bool(done))
+    gc.enable()
+    qtbot.wait(300)  # the GUI thread's timers fire
+'''
+
+WITH_THE_SUITES_CLEANUP = r'''
+import importlib.util
+
+spec = importlib.util.spec_from_file_location("suite_conftest", {conftest!r})
+suite = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(suite)
+_no_work_left_running = suite._no_work_left_running  # the suite's cleanup after each test, here too
+'''
+
+
+def test_a_gui_tests_work_and_garbage_are_done_with_before_the_next_test(tmp_path):
+    """The suite's cleanup after each GUI test (tests/conftest.py) deletes the windows the test closed, waits for the
+    work it left running and collects its garbage, on the GUI thread. The windows were deleted in the next test's
+    first wait, and the work ran on into the next test; and a test's Qt objects in reference
+    cycles were freed by the next collection, on whichever thread it ran: on a pool thread Qt could not stop a
+    timer's timers, and the GUI thread fired one for the deleted object (a segfault)."""
+    (tmp_path / "conftest.py").write_text(WITH_THE_SUITES_CLEANUP.format(conftest=str(Path(__file__).with_name(
+        "conftest.py"))))
+    (tmp_path / "test_left.py").write_text(TESTS_THAT_LEAVE_WORK_AND_GARBAGE)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                          "test_left.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert run.returncode == 0, (run.returncode, run.stdout[-1000:], run.stderr[:1000])
