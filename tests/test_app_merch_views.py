@@ -16,7 +16,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from conftest import run_on_scaled_screen
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QScrollArea
 
 from app.thumbnails import Thumbnails
@@ -24,6 +24,7 @@ from app.widgets.duplicates_view import DuplicatesView
 from app.workers import Runner
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup
+from engine.pipeline import EMBEDDER
 
 pytestmark = pytest.mark.gui
 
@@ -54,6 +55,29 @@ def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_windo
             assert card.geometry().top() > row.not_duplicates.geometry().bottom()
     big = window.rows[0]
     assert len({card.y() for card in big.cards}) > 1  # wrapped onto more than one line
+
+
+def test_finding_duplicates_in_a_catalog_not_yet_read_shows_progress_and_can_be_cancelled(qtbot, fresh_pipeline, ikea,
+                                                                                            ikea_products):
+    """A catalog not yet embedded (new, or the matcher changed) is embedded before duplicates are looked for:
+    minutes on a large one, while the window said only "Looking for duplicates…" and nothing could stop it.
+    It counts the photos read and Cancel stops it, the catalog unchanged."""
+    catalog = fresh_pipeline.catalog
+    with catalog.transaction() as revision:
+        for product in _products(ikea, ikea_products[:600]):
+            catalog.upsert(product, revision)
+    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(window)
+    window.show()
+    window.refresh()
+    assert window.cancel.isVisible() and window.progress.isVisible() and not window.refresh_button.isEnabled()
+    qtbot.waitUntil(lambda: "of 600" in window.status.text(), timeout=120_000)
+    assert window.progress.maximum() == 600 and 0 < window.progress.value() < 600
+    qtbot.mouseClick(window.cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.refresh_button.isEnabled, timeout=120_000)
+    assert "Stopped" in window.status.text() and not window.cancel.isVisible() and not window.progress.isVisible()
+    key = fresh_pipeline.matcher(EMBEDDER).key
+    assert len(catalog.missing_vectors(key)) == 600
 
 
 WHY_SCALED = r"""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLayoutItem,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, product_title
 from app.thumbnails import Thumbnails
-from app.workers import Runner
+from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
 from engine.pipeline import Pipeline
@@ -184,9 +185,17 @@ class DuplicatesView(QWidget):
         self.status = QLabel()
         self.refresh_button = QPushButton("Find again")
         self.refresh_button.clicked.connect(self.refresh)
+        self.progress = QProgressBar(textVisible=False)  # as the Catalog tab's import shows its progress
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop reading the product photos; those read so far are not kept")
+        self.cancel.clicked.connect(self._cancel)
+        self._finding: Task | None = None
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel)
         top.addWidget(self.refresh_button)
+        self._set_finding(None)
         self.list = QWidget()
         self.list_layout = QVBoxLayout(self.list)
         scroll = QScrollArea(widgetResizable=True)
@@ -196,26 +205,51 @@ class DuplicatesView(QWidget):
         layout.addWidget(scroll, 1)
 
     def refresh(self) -> None:
-        """Find the groups in a worker (embedding what is missing first, as the CLI verb does); once at a time."""
-        if not self.refresh_button.isEnabled():
+        """Find the groups in a worker (embedding what is missing first, as the CLI verb does); once at a time.
+        Embedding a whole catalog (a new one, or after the matcher changed) takes minutes: it shows its
+        progress and can be cancelled, where "Looking for duplicates…" alone stood with nothing to stop it."""
+        if self._finding is not None:
             return
         self.status.setText("Looking for duplicates…")
-        self.refresh_button.setEnabled(False)
         pipeline = self.pipeline
 
-        def work(_job) -> list[DuplicateGroup]:
-            pipeline.prepare_matcher()
+        def work(job: Job) -> list[DuplicateGroup]:
+            pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
             return find_duplicates(pipeline)
 
-        self.engine.start(work, done=self._show, failed=self._failed)
+        self._set_finding(self.engine.start(work, done=self._show, failed=self._failed, progress=self._progress,
+                                            cancelled=self._cancelled))
+
+    def _set_finding(self, task: Task | None) -> None:
+        """While ``task`` finds the groups: its progress and Cancel show, Find again waits."""
+        self._finding = task
+        self.refresh_button.setEnabled(task is None)
+        self.cancel.setEnabled(True)
+        self.cancel.setVisible(task is not None)
+        self.progress.setRange(0, 0)  # busy until the first count comes
+        self.progress.setVisible(task is not None)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.status.setText(f"Reading the product photos first: {done:,} of {total:,}…")
+
+    def _cancel(self) -> None:
+        if self._finding is not None:
+            self._finding.cancel()
+            self.cancel.setEnabled(False)
+
+    def _cancelled(self, _text: str) -> None:
+        self._set_finding(None)
+        self.status.setText("Stopped before looking: the catalog is unchanged. Find again starts over.")
 
     def _failed(self, text: str) -> None:
-        self.refresh_button.setEnabled(True)
+        self._set_finding(None)
         self.status.setText("Could not look for duplicates.")
         self.message.emit(text, "error")
 
     def _show(self, groups: list[DuplicateGroup]) -> None:
-        self.refresh_button.setEnabled(True)
+        self._set_finding(None)
         for row in self.rows:
             row.deleteLater()
         self.rows = [GroupRow(g, self.thumbnails) for g in groups]
