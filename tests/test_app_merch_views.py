@@ -17,9 +17,10 @@ pytest.importorskip("pytestqt")
 
 from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QLabel, QScrollArea
 
 from app.thumbnails import Thumbnails
+from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.workers import Runner
 from engine.catalog import Product
@@ -105,3 +106,24 @@ def test_why_this_match_pictures_are_made_for_a_scaled_screen(tmp_path: Path):
     side = round(found["side"] * 1.5)
     assert found["product"] == {"size": [side, side], "dpr": 1.5}
     assert found["crop"]["dpr"] == 1.5 and found["crop"]["size"][0] == side  # 4:3, as wide as the square
+
+
+def test_the_train_windows_examples_name_each_product_and_their_captions_start_level(qtbot, ikea, ikea_products):
+    """Training writes each example product's name beside its SKU, but the before / after rows showed
+    '✗ 002.116.00' alone: which product the old model chose took a catalog search. A caption of one line
+    ("Chair", "no match") stood halfway down beside the two-line ones."""
+    chair, stool, right = _products(ikea, ikea_products[:3])
+    example = {"category": "chair", "crop": chair.image_path,
+               "before": {"sku": stool.sku, "name": stool.name, "thumb": stool.image_path, "right": False},
+               "after": {"sku": "", "name": "", "thumb": "", "right": False},
+               "right": {"sku": right.sku, "name": right.name, "thumb": right.image_path}}
+    view = BeforeAfterView()
+    qtbot.addWidget(view)
+    view.show_examples([example], load_thumbnails({"examples": [example]}))
+    view.show()
+    qtbot.waitExposed(view)
+    captions = [view.examples.itemAtPosition(1, column).widget().findChildren(QLabel)[1] for column in range(4)]
+    assert [c.text() for c in captions] == ["Chair", f"✗ {stool.name}\n{stool.sku}", "no match",
+                                            f"{right.name}\n{right.sku}"]
+    assert len({c.y() for c in captions}) == 1, [c.y() for c in captions]
+    assert all(c.height() == c.sizeHint().height() for c in captions)  # taller, a label centres its line in it

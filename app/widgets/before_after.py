@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from app.labels import plain_label, pretty
+from app.labels import has_name, plain_label, pretty
 from app.thumbnails import fit
 
 ROWS = (  # (label, key in each side, how a value reads)
@@ -79,7 +79,7 @@ class BeforeAfterView(QWidget):
                 (example["crop"], pretty(example["category"])),
                 (example["before"]["thumb"], _verdict(example["before"])),
                 (example["after"]["thumb"], _verdict(example["after"])),
-                (example["right"]["thumb"], example["right"]["sku"] or ""),
+                (example["right"]["thumb"], _named(example["right"])),
             ]
             for column, (path, caption) in enumerate(cells):
                 self.examples.addWidget(_tile(images.get(path), caption, self.devicePixelRatioF()), row, column)
@@ -102,13 +102,21 @@ def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
         picture.setPixmap(fit(QPixmap.fromImage(image), QSize(THUMB, THUMB), dpr))
     layout.addWidget(picture)
     layout.addWidget(plain_label(caption))
+    layout.addStretch()  # a one-line caption ("Chair", "no match") under its picture, level with a two-line one's start
     return tile
 
 
 def _verdict(match: dict[str, Any]) -> str:
     if not match["sku"]:
         return "no match"
-    return f"{'✓' if match['right'] else '✗'} {match['sku']}"
+    return f"{'✓' if match['right'] else '✗'} {_named(match)}"
+
+
+def _named(product: dict[str, Any]) -> str:
+    """'STRANDMON' over '503.056.16': the name a merchandiser knows the product by, which training writes beside
+    the SKU (a bare '✗ 002.116.00' said nothing of what the old model had chosen); the SKU alone without one."""
+    sku, name = product["sku"] or "", product.get("name") or ""
+    return f"{name.strip()}\n{sku}" if has_name(name, sku) else sku
 
 
 def _pct(value: float | None) -> str:
