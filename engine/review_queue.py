@@ -14,11 +14,13 @@ tell apart by looking and no embedder can learn to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.catalog import Catalog
-from engine.scene_memory import photo_count
+from engine.scene_memory import damaged_memory, photo_count
 
 QUEUE_SQL = """
 SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER ()
@@ -65,6 +67,17 @@ def queue_head(catalog: Catalog, limit: int) -> tuple[list[ReviewItem], int]:
     if photo_count(catalog) == 0:
         return [], 0
     rows = catalog.db.execute(QUEUE_SQL, (limit,)).fetchall()
-    items = [ReviewItem(Path(r[0]), int(r[1]), r[2], r[3], float(r[4]), r[5], float(r[6]), tuple(map(float, r[7:11])))
-             for r in rows]
-    return items, int(rows[0][11]) if rows else 0
+    return [_item(catalog, r) for r in rows], int(rows[0][11]) if rows else 0
+
+
+def _item(catalog: Catalog, row: Sequence[Any]) -> ReviewItem:
+    """A queue row as DecorLens stored it; a cell of another type (an edit in a database browser, a damaged page)
+    is the memory's one line, as ``scene_memory`` says it: a score of text ended the Review window's listing in
+    "could not convert string to float", a path of bytes in a TypeError."""
+    path, number, category, best, best_score, runner_up, runner_up_score, *box = row[:11]
+    texts, numbers = (path, category, best, runner_up), (best_score, runner_up_score, *box)
+    if not (all(isinstance(v, str) for v in texts) and isinstance(number, int)
+            and all(isinstance(v, int | float) for v in numbers)):
+        raise damaged_memory(catalog, f"a tag of {path!r} is not as it was stored")
+    return ReviewItem(Path(path), number, category, best, float(best_score), runner_up, float(runner_up_score),
+                      tuple(map(float, box)))

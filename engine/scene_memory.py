@@ -673,7 +673,7 @@ def _append_rows(catalog: Catalog, vectors: _Vectors, since: int) -> None:
     width = vectors.rows.shape[1] * 4
     while rows := cursor.fetchmany(READ_ROWS):
         if not all(isinstance(r[3], bytes) and len(r[3]) == width for r in rows):
-            raise _damaged_memory(catalog, f"the remembered objects' vectors of {key} differ in size")
+            raise damaged_memory(catalog, f"the remembered objects' vectors of {key} differ in size")
         block = np.frombuffer(b"".join(r[3] for r in rows), np.float32)
         vectors.rows[at:at + len(rows)] = block.reshape(len(rows), -1)
         ids.append(np.array([r[0] for r in rows], np.int64))
@@ -707,7 +707,7 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
     if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
             and isinstance(number, int) and isinstance(confirmed, int)):
-        raise _damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
+        raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
     return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at)
 
 
@@ -715,7 +715,7 @@ class DamagedMemory(CatalogError):
     """The memory of tagged photos cannot be read as stored; tagging a photo again replaces it (``remember``)."""
 
 
-def _damaged_memory(catalog: Catalog, detail: str) -> DamagedMemory:
+def damaged_memory(catalog: Catalog, detail: str) -> DamagedMemory:
     """The one line for a memory of tagged photos that cannot be read as stored. Tagging a photo again replaces
     all it held of that photo (``remember``), and a memory whose tables are damaged as a whole (``_has_schema``)."""
     return DamagedMemory(f"catalog {catalog.path}: the memory of tagged photos is damaged ({detail}); tag the "
@@ -732,13 +732,13 @@ def _has_schema(catalog: Catalog) -> bool:
     if row is None:
         return False
     if not str(row[0]).isdigit():  # int() said only "invalid literal for int() with base 10: 'abc'"
-        raise _damaged_memory(catalog, f"its version {row[0]!r} is not a number")
+        raise damaged_memory(catalog, f"its version {row[0]!r} is not a number")
     if int(row[0]) > VERSION:
         raise CatalogError(f"catalog {catalog.path} has a scene memory of version {row[0]}, newer than this "
                            f"DecorLens ({VERSION}); update DecorLens")
     names = {r[0] for r in catalog.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if missing := [t for t in TABLES if t not in names]:  # SQLite said only "no such table: scenes"
-        raise _damaged_memory(catalog, f"its table {missing[0]} is missing")
+        raise damaged_memory(catalog, f"its table {missing[0]} is missing")
     return True
 
 

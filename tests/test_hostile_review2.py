@@ -15,12 +15,14 @@ import pytest
 import yaml
 from PIL import Image
 
-from engine import corrections
+from engine import corrections, scene_memory
+from engine.catalog import Catalog, Product
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError, ModelError
 from engine.explain import PANEL_GAP, PANEL_HEIGHT, Explanation
 from engine.modelpack import read_pack
 from engine.results import Match, SceneObject, SceneResult
+from engine.review_queue import queue_head, review_queue
 from engine.settings import Settings
 
 
@@ -180,3 +182,40 @@ def test_a_why_match_png_of_an_ordinary_crop_keeps_the_panel_height() -> None:
     sheet = _explained((400, 300), (800, 600)).side_by_side()
     assert sheet.shape == (PANEL_HEIGHT + 2 * PANEL_GAP, 2 * 240 + 3 * PANEL_GAP, 3)
     assert (sheet[PANEL_GAP : PANEL_GAP + PANEL_HEIGHT, PANEL_GAP : PANEL_GAP + 240] < 255).all()
+
+
+def _memory_of_one_tag(path: Path) -> Catalog:
+    """A catalog whose scene memory holds one tag with two matches, in the tables as ``remember`` writes them."""
+    catalog = Catalog(path)
+    with catalog.write():
+        for sku in "AB":  # two photos: a runner-up sold with the best match's photo is no runner-up
+            catalog.upsert(Product(sku, f"Product {sku}", "chair", f"/photos/{sku}.jpg", image_hash=sku * 64), 1)
+        scene_memory._ensure_schema(catalog)
+        db = catalog.db
+        scene = db.execute("INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES "
+                           "('/photos/room.jpg', ?, 200, 100, 'batch', '2026-12-06T00:00:00+00:00')",
+                           ("0" * 64,)).lastrowid
+        obj = db.execute("INSERT INTO scene_objects (scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
+                         "best_kind, confirmed) VALUES (?, 1, 'chair', 10, 10, 60, 90, 'A', 0.8, 'similar', 0)",
+                         (scene,)).lastrowid
+        db.executemany("INSERT INTO scene_matches (object_id, rank, sku, score) VALUES (?, ?, ?, ?)",
+                       [(obj, 1, "A", 0.8), (obj, 2, "B", 0.7)])
+    return catalog
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE scene_matches SET score = 'abc' WHERE rank = 1",
+    "UPDATE scene_objects SET x1 = 'left'",
+    "UPDATE scene_objects SET number = 'n'",
+    "UPDATE scenes SET path = x'00ff'",
+])
+def test_a_review_queue_cell_of_another_type_is_the_memorys_one_line(tmp_path: Path, damage: str) -> None:
+    """A cell edited in a database browser (or a damaged page) ended the Review window's listing in "could not
+    convert string to float" or a TypeError; scene_memory already says such a cell in one line for Where used."""
+    catalog = _memory_of_one_tag(tmp_path / "catalog.sqlite")
+    assert [(i.number, i.best_sku, i.runner_up_sku) for i in review_queue(catalog)] == [(1, "A", "B")]
+    with catalog.write():
+        catalog.db.execute(damage)
+    with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
+        queue_head(catalog, 10)
+    assert "\n" not in str(caught.value)
