@@ -127,3 +127,23 @@ def test_the_train_windows_examples_name_each_product_and_their_captions_start_l
                                             f"{right.name}\n{right.sku}"]
     assert len({c.y() for c in captions}) == 1, [c.y() for c in captions]
     assert all(c.height() == c.sizeHint().height() for c in captions)  # taller, a label centres its line in it
+
+
+def test_the_duplicates_count_follows_the_groups_dealt_with(qtbot, fresh_pipeline, ikea, ikea_products):
+    """"148 groups: …" stayed above the list as the merchandiser dealt with group after group; it counts those
+    left (one group is "1 group", not "1 groups")."""
+    products = _products(ikea, ikea_products[:4])
+    with fresh_pipeline.catalog.transaction() as revision:
+        for product in products:
+            fresh_pipeline.catalog.upsert(product, revision)
+    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(window)
+    window.show()
+    window._show([DuplicateGroup(products[:2], True, 1.0), DuplicateGroup(products[2:], False, 0.97)])
+    assert window.status.text().startswith("2 groups to look at: 1 of identical photos, 1 of nearly identical")
+    qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.rows) == 1)
+    assert window.status.text().startswith("1 group to look at: 0 of identical photos, 1 of nearly identical")
+    qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.rows)
+    assert window.status.text() == "No duplicates in the catalog."

@@ -32,6 +32,7 @@ from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
 from engine.pipeline import Pipeline
+from engine.words import counted
 
 PICTURE = QSize(150, 150)
 SIZE = QSize(900, 640)  # the window's size where the screen has room for it
@@ -260,8 +261,13 @@ class DuplicatesView(QWidget):
             row.variants.connect(lambda r=row: self.not_duplicates(r))
             self.list_layout.addWidget(row)
         self.list_layout.addStretch()
+        self._count()
+
+    def _count(self) -> None:
+        """The groups still listed, counted again as each is dealt with: "148 groups" stood above the last one."""
+        groups = [row.group for row in self.rows]
         identical = sum(g.identical for g in groups)
-        self.status.setText(f"{len(groups):,} groups: {identical:,} of identical photos, "
+        self.status.setText(f"{counted(len(groups), 'group')} to look at: {identical:,} of identical photos, "
                             f"{len(groups) - identical:,} of nearly identical ones" if groups
                             else "No duplicates in the catalog.")
 
@@ -294,6 +300,7 @@ class DuplicatesView(QWidget):
             self.rows.remove(row)
             row.hide()
             row.deleteLater()
+            self._count()
         (say or (lambda done: self.message.emit(done, "done")))(text)
         self.changed.emit()
 
