@@ -19,6 +19,7 @@ from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QScrollArea
 
+from app.dialogs.review_queue import ReviewWindow
 from app.thumbnails import Thumbnails
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.duplicates_view import DuplicatesView
@@ -147,3 +148,14 @@ def test_the_duplicates_count_follows_the_groups_dealt_with(qtbot, fresh_pipelin
     qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.rows)
     assert window.status.text() == "No duplicates in the catalog."
+
+
+def test_an_empty_review_queue_says_where_photos_are_tagged(qtbot, fresh_pipeline):
+    """With no tagged photo the window said "open them here": the review window opens no photo. It names the main
+    window and Batch, where photos are tagged."""
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.summary.text().startswith("Nothing to review"), timeout=60_000)
+    assert "here" not in window.summary.text().split("and the tags")[0]
+    assert "main window" in window.summary.text() and "Batch" in window.summary.text()

@@ -189,10 +189,12 @@ def gap_text(margin: float) -> str:
 
 
 def _summary(listed: int, total: int) -> str:
-    """What the window lists and what to do. The queue's length is said where the list stops short of it: "200
+    """What the window lists and what to do (with nothing listed, where photos are tagged: "open them here" said
+    so of the review window, which opens none). The queue's length is said where the list stops short of it: "200
     tags to look at" was written over the first 200 of 426, as if those were all."""
     if not listed:
-        return "Nothing to review: tag some photos (open them here, or Batch) and their least sure tags show here."
+        return ("Nothing to review yet: open photos in the main window, or tag a folder with Batch, and the tags "
+                "the model is least sure of are listed here.")
     what = f"The {listed:,} least sure of {total:,} tags" if total > listed else f"{listed:,} tags to look at, least sure first"
     then = "; Refresh lists the next ones in place of those you confirmed" if total > listed else ""
     return f"{what}: double-click one (or press Enter) to open it, then confirm the right product or correct the tag{then}."
