@@ -400,6 +400,9 @@ def _top(catalog: Catalog, key: str, query: np.ndarray, k: int, categories: Cate
     with _object_vectors(catalog, key) as vectors:
         if not len(vectors.ids):
             return []
+        if vectors.rows.shape[1] != query.shape[-1]:  # numpy said only "matmul: Input operand 1 has a mismatch…"
+            raise damaged_memory(catalog, f"its vectors hold {vectors.rows.shape[1]:,} numbers, the embedder's "
+                                          f"{query.shape[-1]:,}")
         scores = vectors.matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
         if category is not None:
             scores[~_searching(vectors, categories, category)] = -np.inf

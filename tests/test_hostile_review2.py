@@ -184,9 +184,10 @@ def test_a_why_match_png_of_an_ordinary_crop_keeps_the_panel_height() -> None:
     assert (sheet[PANEL_GAP : PANEL_GAP + PANEL_HEIGHT, PANEL_GAP : PANEL_GAP + 240] < 255).all()
 
 
-def _memory_of_one_tag(path: Path) -> Catalog:
-    """A catalog whose scene memory holds one tag with two matches, in the tables as ``remember`` writes them."""
-    catalog = Catalog(path)
+def _memory_of_one_tag(path: Path, catalog: Catalog | None = None) -> Catalog:
+    """A catalog (``catalog``, else a new one at ``path``) whose scene memory holds one tag with two matches, in
+    the tables as ``remember`` writes them."""
+    catalog = catalog or Catalog(path)
     with catalog.write():
         for sku in "AB":  # two photos: a runner-up sold with the best match's photo is no runner-up
             catalog.upsert(Product(sku, f"Product {sku}", "chair", f"/photos/{sku}.jpg", image_hash=sku * 64), 1)
@@ -219,3 +220,17 @@ def test_a_review_queue_cell_of_another_type_is_the_memorys_one_line(tmp_path: P
     with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
         queue_head(catalog, 10)
     assert "\n" not in str(caught.value)
+
+
+def test_remembered_vectors_of_another_size_than_the_embedders_are_the_memorys_one_line(fresh_pipeline) -> None:
+    """Vectors stored under the active embedder's key but of another length (all alike, so the per-row size check
+    passes) ended `decorlens search --scenes` in numpy's "matmul: Input operand 1 has a mismatch in its core
+    dimension 0…" (reproduced on the IKEA data with every vector cut to 128 numbers)."""
+    catalog, key, dim = fresh_pipeline.catalog, fresh_pipeline.embedder.key, fresh_pipeline.embedder.dim
+    _memory_of_one_tag(catalog.path, catalog)
+    with catalog.write():
+        catalog.db.execute("INSERT INTO scene_vectors (object_id, embedder, vector) SELECT id, ?, ? FROM scene_objects",
+                           (key, np.ones(128, np.float32).tobytes()))
+    with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
+        scene_memory.rooms_like(fresh_pipeline, np.ones(dim, np.float32))
+    assert "\n" not in str(caught.value) and f"the embedder's {dim:,}" in str(caught.value)
