@@ -24,6 +24,7 @@ import atexit
 import itertools
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -207,6 +208,13 @@ def _retire(pool: QThreadPool, tasks: dict[int, tuple[Task, _Slots]]) -> None:
         task.cancel()
     pool.waitForDone()
     pool.deleteLater()
+
+
+# ``weakref.finalize`` registers its exit hook with the first finalizer made, and atexit runs the last registered
+# first: made here, before ``_finish_all`` is registered, that hook runs after the pools are done. It closes each
+# pool thread's catalog connection (``engine.catalog``); run first, it closed them under queries still running
+# (a segfault at exit, or "Cannot operate on a closed database").
+weakref.finalize(_quitting, lambda: None)
 
 
 @atexit.register

@@ -294,3 +294,44 @@ def test_a_gui_tests_work_and_garbage_are_done_with_before_the_next_test(tmp_pat
                           "test_left.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
                          check=False)
     assert run.returncode == 0, (run.returncode, run.stdout[-1000:], run.stderr[:1000])
+
+
+A_TASK_ENDING_AS_THE_APP_QUITS = r"""
+import atexit, os, sys, threading, time
+outcome = []
+atexit.register(lambda: print(outcome[-1] if outcome else "never ended"))  # registered first: runs last
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication
+from app.workers import Runner
+from engine.catalog import Catalog
+
+app = QCoreApplication([])
+catalog = Catalog(Path(sys.argv[2]))
+started = threading.Event()
+
+def work(job):
+    catalog.count()  # this thread's connection, open
+    started.set()
+    while not job.cancelled():  # as an import does, until the app quits
+        time.sleep(0.01)
+    try:
+        outcome.append(f"ended: {catalog.count()} products")  # as it rolls back, on that connection
+    except Exception as exc:
+        outcome.append(f"failed: {exc}")
+
+runner = Runner(1)
+runner.start(work)
+started.wait()  # and the script ends: the app quits while the task runs
+"""
+
+
+def test_a_task_the_quit_stops_still_has_its_catalog_connection_as_it_ends(tmp_path):
+    """At exit, ``weakref.finalize``'s hook closed each pool thread's catalog connection before ``_finish_all``
+    cancelled the tasks and waited for them: a task stopping there (an import rolling back) found its connection
+    closed ("Cannot operate on a closed database"), and a query still running had it closed under it (a segfault)."""
+    done = run_script(tmp_path, A_TASK_ENDING_AS_THE_APP_QUITS, str(tmp_path / "catalog.db"),
+                      hung="the process did not end with a task running")
+    assert done.returncode == 0 and done.stdout.strip() == "ended: 0 products", (done.returncode, done.stdout,
+                                                                                 done.stderr[:1500])
