@@ -461,6 +461,7 @@ def embed_missing_objects(
     unreadable = _UNREADABLE.setdefault(catalog, _Unreadable())
     by_scene: dict[int, list[sqlite3.Row]] = {}
     for row in rows:
+        _check_to_embed(catalog, row)
         by_scene.setdefault(row[0], []).append(row)
     to_try = [group for group in by_scene.values() if not unreadable.unchanged(*group[0][:3])]
     total = sum(map(len, to_try))
@@ -491,6 +492,15 @@ def embed_missing_objects(
         log(f"{counted(failed, 'remembered photo')} {were} moved or changed since tagged; tag {them} again to search "
             f"{them}")
     return embedded
+
+
+def _check_to_embed(catalog: Catalog, row: Sequence[Any]) -> None:
+    """A remembered object to embed again as DecorLens stored it; a cell of another type is the memory's one line.
+    A box corner of text (an edit in a database browser) ended the first search after an embedder switch in
+    "unexpected TypeError: unsupported operand type(s) for -: 'float' and 'str'"."""
+    _scene, path, sha256, _object, *box = row
+    if not (isinstance(path, str) and isinstance(sha256, str) and all(isinstance(v, int | float) for v in box)):
+        raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
 
 
 class _Unreadable:

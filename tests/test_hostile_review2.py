@@ -184,18 +184,18 @@ def test_a_why_match_png_of_an_ordinary_crop_keeps_the_panel_height() -> None:
     assert (sheet[PANEL_GAP : PANEL_GAP + PANEL_HEIGHT, PANEL_GAP : PANEL_GAP + 240] < 255).all()
 
 
-def _memory_of_one_tag(path: Path, catalog: Catalog | None = None) -> Catalog:
+def _memory_of_one_tag(path: Path, catalog: Catalog | None = None, photo: Path | None = None) -> Catalog:
     """A catalog (``catalog``, else a new one at ``path``) whose scene memory holds one tag with two matches, in
-    the tables as ``remember`` writes them."""
+    the tables as ``remember`` writes them, of ``photo`` if given (its path and sha256), else of a made-up one."""
     catalog = catalog or Catalog(path)
+    where, sha = (str(photo), corrections.image_digest(photo)) if photo else ("/photos/room.jpg", "0" * 64)
     with catalog.write():
         for sku in "AB":  # two photos: a runner-up sold with the best match's photo is no runner-up
             catalog.upsert(Product(sku, f"Product {sku}", "chair", f"/photos/{sku}.jpg", image_hash=sku * 64), 1)
         scene_memory._ensure_schema(catalog)
         db = catalog.db
         scene = db.execute("INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES "
-                           "('/photos/room.jpg', ?, 200, 100, 'batch', '2026-12-06T00:00:00+00:00')",
-                           ("0" * 64,)).lastrowid
+                           "(?, ?, 200, 100, 'batch', '2026-12-06T00:00:00+00:00')", (where, sha)).lastrowid
         obj = db.execute("INSERT INTO scene_objects (scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
                          "best_kind, confirmed) VALUES (?, 1, 'chair', 10, 10, 60, 90, 'A', 0.8, 'similar', 0)",
                          (scene,)).lastrowid
@@ -234,3 +234,18 @@ def test_remembered_vectors_of_another_size_than_the_embedders_are_the_memorys_o
     with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
         scene_memory.rooms_like(fresh_pipeline, np.ones(dim, np.float32))
     assert "\n" not in str(caught.value) and f"the embedder's {dim:,}" in str(caught.value)
+
+
+def test_a_remembered_box_of_text_is_the_memorys_one_line_when_embedded_again(fresh_pipeline, tmp_path: Path) -> None:
+    """After an embedder switch the remembered objects are cut from their photos again; a box corner of text (an
+    edit in a database browser) ended `decorlens search --scenes` on the IKEA data in "unexpected TypeError:
+    unsupported operand type(s) for -: 'float' and 'str'"."""
+    photo = tmp_path / "room.jpg"
+    Image.new("RGB", (200, 100), "white").save(photo)
+    catalog = fresh_pipeline.catalog
+    _memory_of_one_tag(catalog.path, catalog, photo)
+    with catalog.write():
+        catalog.db.execute("UPDATE scene_objects SET x1 = 'left'")
+    with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
+        scene_memory.rooms_like(fresh_pipeline, np.ones(fresh_pipeline.embedder.dim, np.float32))
+    assert "\n" not in str(caught.value)
