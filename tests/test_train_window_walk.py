@@ -16,6 +16,7 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
     pytest.skip("needs the [train] extra (torch)", allow_module_level=True)
 pytest.importorskip("pytestqt")
 
+from PySide6.QtWidgets import QLabel
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
 
 from app.dialogs.train import TrainWindow, summary_text
@@ -140,3 +141,24 @@ def test_use_and_undo_are_as_wide_as_their_words_and_a_held_back_photo_is_one(qt
     assert window.undo_button.geometry().right() > box.right() - 30  # at the right, as a window's buttons are
     window.embed_bar.show()  # Use at work: its progress takes the room the buttons leave
     qtbot.waitUntil(lambda: window.embed_bar.width() > 3 * window.use_button.width())
+
+
+def test_with_nothing_to_count_the_table_gives_its_place_to_what_to_do(qtbot, shop):  # noqa: F811
+    """A data dir with a catalog and no confirmed tag showed the counts' table as an empty frame under its headings:
+    nothing said what fills it. In its frame now, in the headings' place: how to get training data (tag, confirm or
+    correct, where the least sure tags are listed, or a dataset folder); the rows come back once a folder adds some."""
+    pipeline, dataset = shop
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    header = window.table.horizontalHeader()
+    assert window.table.rowCount() == 0 and not header.isVisible()
+    explained = [label for label in window.findChildren(QLabel) if label.isVisible() and "Batch Tag" in label.text()]
+    assert explained and REVIEW in explained[0].text() and "dataset folder" in explained[0].text()
+    assert window.table.viewport().rect().contains(explained[0].geometry())
+
+    window.folder.setText(str(dataset))
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
+    assert header.isVisible() and not explained[0].isVisible()

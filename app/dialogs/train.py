@@ -56,6 +56,14 @@ EPOCHS_VIEWS = ("Epochs: passes over the photos, at most; training stops early o
                 "Two networks: two are fine-tuned and searched together; the right product is in the top 5 more "
                 "often, for about twice the training time.")
 DETECTOR_OWN = " Epochs, views and two networks set the matches' training only: the detector's sets its own."
+# In the table's place while it has nothing to list: an empty frame said neither why nor what to do
+NOTHING_YET = ("No confirmed products or boxes to count yet. To give training something to learn from:\n"
+               "•  tag photos (open one, or File ▸ Batch Tag Folder…), then confirm the right product on their tags "
+               f"or correct the tags; {REVIEW} lists the least sure first;\n"
+               "•  or choose a dataset folder below.\n"
+               "Their confirmed products and boxes are then counted here, by category.")
+NOT_A_DATASET = ("The counts show here once the field below names a dataset folder, or is cleared to learn from your "
+                 "confirmed tags alone.")
 MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
@@ -318,7 +326,7 @@ class TrainWindow(EscapeCloses, QWidget):
         the last folder's counts, and failed only once the run's data was being prepared."""
         self.summary_data = None
         self.summary.setText("Nothing counted: the folder below cannot be used.")
-        self.table.setRowCount(0)
+        self.table.show_rows(0, NOT_A_DATASET)
         self.warning.setText(message)
         self.warning.show()
         self.start_button.setEnabled(False)
@@ -329,7 +337,7 @@ class TrainWindow(EscapeCloses, QWidget):
         pairs = sum(summary.pairs.values())
         self.summary.setText(summary_text(summary))
         categories = by_name(set(summary.pairs) | set(summary.boxes))
-        self.table.setRowCount(len(categories))
+        self.table.show_rows(len(categories), NOTHING_YET)
         for row, category in enumerate(categories):
             for column, value in enumerate((pretty(category), summary.pairs[category], summary.boxes[category])):
                 self.table.setItem(row, column, QTableWidgetItem(str(value)))
@@ -638,8 +646,30 @@ class _Table(QTableWidget):
     below has the window's height first (a table of a few rows asked for 190 px and left the results a few
     lines); the window's height beyond what they need still goes to the table."""
 
+    def __init__(self, rows: int, columns: int):
+        super().__init__(rows, columns)
+        # With no rows, what to do to have some, in the table's frame (an empty frame under its headings said
+        # nothing); a label, not painted text: screen readers read it, and the table keeps its place and focus
+        self.nothing = plain_label(parent=self.viewport())
+        self.nothing.setWordWrap(True)
+        self.nothing.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.nothing.setMargin(8)
+        self.nothing.hide()
+
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.minimumHeight())
+
+    def show_rows(self, count: int, otherwise: str) -> None:
+        """``count`` rows, or, with none, ``otherwise`` in their place (and no headings over nothing)."""
+        self.setRowCount(count)
+        self.horizontalHeader().setVisible(count > 0)
+        self.nothing.setText(otherwise)
+        self.nothing.setVisible(count == 0)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # the viewport's, as the headings come and go too
+            self.nothing.setGeometry(self.viewport().rect())
+        return super().viewportEvent(event)
 
 
 class _Results(VerticalScroll):
