@@ -18,6 +18,7 @@ pytest.importorskip("pytestqt")
 from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QScrollArea
+from test_app_review_names import KITCHEN, _named_products
 
 from app.dialogs.review_queue import ReviewWindow
 from app.thumbnails import Thumbnails
@@ -27,6 +28,7 @@ from app.workers import Runner
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup
 from engine.pipeline import EMBEDDER
+from engine.scene_memory import objects_of, remember
 
 pytestmark = pytest.mark.gui
 
@@ -159,3 +161,24 @@ def test_an_empty_review_queue_says_where_photos_are_tagged(qtbot, fresh_pipelin
     qtbot.waitUntil(lambda: window.summary.text().startswith("Nothing to review"), timeout=60_000)
     assert "here" not in window.summary.text().split("and the tags")[0]
     assert "main window" in window.summary.text() and "Batch" in window.summary.text()
+
+
+def test_the_review_list_selects_the_row_the_keyboard_is_on_and_a_refresh_keeps_it(qtbot, fresh_pipeline, ikea,
+                                                                                   tmp_path: Path):
+    """The list opened with one cell of the first row tinted and no row selected; a Refresh after confirming the
+    fifth tag sent the keyboard back to the first. The row is selected whole, and stays where it was."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    scene = ikea / "scenes" / KITCHEN
+    result = fresh_pipeline.search_scene(scene)
+    remember(fresh_pipeline, scene, (result.width, result.height), objects_of(result), "app")
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 3, timeout=90_000)
+    table = window.table
+    assert [i.row() for i in table.selectionModel().selectedRows()] == [0] and table.currentRow() == 0
+    table.selectRow(3)
+    listed = window.items
+    window.refresh()
+    qtbot.waitUntil(lambda: window.items is not listed, timeout=90_000)
+    assert [i.row() for i in table.selectionModel().selectedRows()] == [3] and table.currentRow() == 3

@@ -101,7 +101,10 @@ class ReviewWindow(EscapeCloses, QWidget):
     def _show(self, items: list[ReviewItem], products: dict[str, Product], total: int) -> None:
         """The queue's rows; each product by its name, as the photo's panel shows it (a bare SKU told a
         merchandiser nothing about the two products a tag hesitates between), its SKU beside the name.
-        Their pictures follow (``_picture_rows``)."""
+        Their pictures follow (``_picture_rows``). The row the keyboard was on is selected again (the first on the
+        first listing): one cell of it was tinted, the row not selected, and a Refresh after a confirmation sent the
+        merchandiser back to the top."""
+        place = max(self.table.currentRow(), 0)
         self.items = items
         self.summary.setText(_summary(len(items), total))
         self.table.setRowCount(len(items))
@@ -120,6 +123,8 @@ class ReviewWindow(EscapeCloses, QWidget):
             for column in (PHOTO, BEST, RUNNER_UP):
                 self.table.item(row, column).setIcon(waiting)
                 self.table.item(row, column).setData(PICTURE, LOADING)
+        if items:
+            self.table.selectRow(min(place, len(items) - 1))
         self._picture_rows(items, products)
 
     def _picture_rows(self, items: list[ReviewItem], products: dict[str, Product]) -> None:
