@@ -34,6 +34,9 @@ MAX_OUTPUT_DIM = 16384
 # window shows on tags and exports write out; a detector of more classes would score 4 + classes rows an anchor.
 MAX_CLASSES = 4096
 MAX_CLASS_NAME = 200  # characters: the longest stock class name (Open Images V7) is 27
+# Characters of a card's name, the stock ones under 40. The name is the embedder's key (with 13 more), which names
+# the index's folder and is stored with every vector: a card named in 300 failed an import with "File name too long".
+MAX_MODEL_NAME = 120
 # Normalisation after RGB is scaled to [0, 1]: a mean is a channel value (0.485, 0.5, 0), a std from 1/255 (a model
 # fed 0..255) to 1. Past these bounds the input is no image a model was trained on, and float32 gives out: a std
 # of 1e-300 is 0 as float32 (every pixel inf), a mean of 1e308 inf.
@@ -254,6 +257,8 @@ def _card_problem(data: dict[str, Any]) -> str | None:
     for name, (check, wanted) in _FIELDS.items():
         if name in data and not check(data[name]):
             return f"{name!r} must be {wanted}"
+    if len(data.get("name", "")) > MAX_MODEL_NAME:  # the embedder's key: it names the index's folder (see there)
+        return f"'name' is {len(data['name']):,} characters long, more than {MAX_MODEL_NAME}"
     if data.get("kind") == "embedder" and data.get("input_size", 0) > MAX_EMBEDDER_INPUT:
         return f"'input_size' must be a side in pixels up to {MAX_EMBEDDER_INPUT} for an embedder"
     problem = class_names_problem(data.get("class_names", []))

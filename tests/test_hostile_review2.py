@@ -21,6 +21,7 @@ from engine.categories import CategoryMap
 from engine.errors import DecorLensError, ModelError
 from engine.explain import PANEL_GAP, PANEL_HEIGHT, Explanation
 from engine.modelpack import read_pack
+from engine.models import card_path_for, read_card
 from engine.results import Match, SceneObject, SceneResult
 from engine.review_queue import queue_head, review_queue
 from engine.settings import Settings
@@ -249,3 +250,19 @@ def test_a_remembered_box_of_text_is_the_memorys_one_line_when_embedded_again(fr
     with pytest.raises(DecorLensError, match="the memory of tagged photos is damaged") as caught:
         scene_memory.rooms_like(fresh_pipeline, np.ones(fresh_pipeline.embedder.dim, np.float32))
     assert "\n" not in str(caught.value)
+
+
+def test_a_card_named_past_what_a_folder_name_holds_is_refused_in_one_line(tmp_path: Path, shared_models: Path) -> None:
+    """A card's name is the embedder's key, which names the index's folder: a stock embedder whose card was renamed
+    in 300 characters failed `decorlens catalog import` with "…nnnn…: File name too long; check it", the folder
+    blamed, not the card."""
+    model = tmp_path / "mobilenet_v2_1.0_224_quant.float.onnx"
+    model.symlink_to(shared_models / model.name)
+    card = read_card(shared_models / model.name).to_dict()
+    for name, refused in (("n" * 120, False), ("n" * 300, True)):
+        card_path_for(model).write_text(json.dumps({**card, "name": name}))
+        if refused:
+            with pytest.raises(ModelError, match="'name' is 300 characters long, more than 120"):
+                read_card(model)
+        else:
+            assert read_card(model).name == name
