@@ -46,6 +46,7 @@ class Colours:
     error: str  # a label that says what is wrong (Settings' models note): red, readable on the panels' colours
     warning: str  # a label that says what is missing (Train's "too little to improve"): amber, as readable
     success: str  # green words (Confirm match, Same details): GREEN is too dark on the dark theme's panels
+    pressed: str  # a toggle button that is on (Why this match?): an accent tint the text reads on
 
 
 LIGHT = Colours(
@@ -62,6 +63,7 @@ LIGHT = Colours(
     error="#b3261e",
     warning="#a84b06",
     success=GREEN,
+    pressed="#dce8fb",
 )
 DARK = Colours(
     window="#1d2025",
@@ -77,6 +79,7 @@ DARK = Colours(
     error="#ffa198",
     warning="#f0b36b",
     success="#4ac26b",
+    pressed="#243654",
 )
 
 # The message bar's levels, (background, text), in each theme (app.widgets.message_bar).
@@ -208,6 +211,7 @@ QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-co
 QPushButton:disabled {{ color: {c.disabled}; background: {c.window}; }}
 QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
 QPushButton:flat {{ border: none; background: transparent; }}
+QPushButton:checked {{ background: {c.pressed}; border-color: {c.accent}; }}
 {focus(c)}
 QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border: 1px solid {c.muted};
     background: {c.base}; }}
@@ -242,6 +246,7 @@ QPushButton#confirm {{ color: {c.success}; padding: 2px 6px; }}
 QPushButton#confirm:focus {{ padding: 1px 5px; }}
 QPushButton#confirm:flat:focus {{ padding: 0px 4px; }}
 QPushButton#confirm:disabled {{ color: {c.muted}; }}
+QPushButton#confirm:checked {{ background: {c.base}; border-color: {c.line}; }}
 QScrollArea {{ background: transparent; }}
 {floating(c)}
 """

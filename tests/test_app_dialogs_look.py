@@ -284,3 +284,26 @@ def test_a_focused_spin_box_has_the_2_px_ring_a_combo_box_has(qtbot, themed):
         qtbot.waitUntil(box.hasFocus)
         widths[type(box).__name__] = ring_width(box, themed.accent)
     assert widths == {"QComboBox": 2, "QSpinBox": 2}
+
+
+def test_a_toggle_button_shows_when_it_is_on(qtbot, themed):
+    """"Why this match?" stays pressed while it explains, but was drawn the same on and off in both themes: on, it is
+    filled with an accent tint its words read on; "✓ Confirmed" (a checked button too) keeps its plain look."""
+    from PySide6.QtWidgets import QPushButton
+
+    def fill(button: QPushButton) -> QColor:
+        image = button.grab().toImage()
+        return image.pixelColor(image.width() // 2, 4)  # above the words, inside the border
+
+    why = QPushButton("Why this match?", checkable=True)
+    qtbot.addWidget(why)
+    why.show()
+    off = fill(why)
+    why.setChecked(True)
+    on = fill(why)
+    assert contrast(on, off) >= 1.1, f"on {on.name()} and off {off.name()} look alike"
+    assert contrast(themed.text, on) >= TEXT_CONTRAST
+    confirmed = QPushButton("✓ Confirmed", objectName="confirm", checkable=True, checked=True)
+    qtbot.addWidget(confirmed)
+    confirmed.show()
+    assert fill(confirmed) == QColor(themed.base)
