@@ -62,7 +62,7 @@ class Summary:
                        f"({REVIEW} lists the tags to check{'' if self.folder_photos else ', or add a dataset folder'}"
                        "); a few photos of every category help most.")
         if not trained and kind != "embedder" and sum(self.boxes.values()) < MIN_BOXES:
-            out.append(f"Too few corrected tags to teach the detector: {sum(self.boxes.values())} boxes "
+            out.append(f"Too few corrected tags to improve finding objects: {sum(self.boxes.values())} boxes "
                        f"(at least {MIN_BOXES}). Correct or draw tags on more photos.")
         if self.missing_photos:
             out.append(f"{self.missing_photos} corrected photos were moved or deleted and are left out.")

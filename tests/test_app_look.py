@@ -250,9 +250,9 @@ def test_the_train_window_says_what_epochs_and_views_are_without_hovering(qtbot,
 
     train.what.setCurrentIndex(train.what.findData("detector"))
     assert not train.epochs.isEnabled() and not train.views.isEnabled() and not train.two_networks.isEnabled()
-    assert "the detector's sets its own" in words.text()
+    assert "finding objects sets its own" in words.text()
     train.what.setCurrentIndex(train.what.findData("embedder"))
-    assert train.epochs.isEnabled() and "detector" not in words.text()
+    assert train.epochs.isEnabled() and "finding objects" not in words.text()
 
 
 def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtbot, fresh_pipeline):

@@ -153,7 +153,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
     with gaps.watching("start"):
         qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: bool(stages), timeout=WAIT_MS)
-    assert "Too little" in window.warning.text() and "detector" not in window.warning.text()  # matches only
+    assert "Too little" in window.warning.text() and "finding objects" not in window.warning.text()  # matching only
     with gaps.watching("cancel"):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.status.text() == "Cancelled: nothing changed.", timeout=WAIT_MS)

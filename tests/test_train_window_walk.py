@@ -162,3 +162,26 @@ def test_with_nothing_to_count_the_table_gives_its_place_to_what_to_do(qtbot, sh
     window.refresh()
     qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
     assert header.isVisible() and not explained[0].isVisible()
+
+
+def test_what_to_train_is_said_in_a_merchandisers_words(qtbot, shop):  # noqa: F811
+    """The choice of what to train read "Matches (the embedder)", "Tags (the detector)": the engine's words, and the
+    help under it "the detector's sets its own". It says what each model does for the shop now (which product a tag
+    is, where the tags go), the model's own name in its tooltip, for whoever looks it up in Settings ▸ Advanced."""
+    from PySide6.QtCore import Qt
+
+    window = TrainWindow(shop[0])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    what = window.what
+    for row in range(what.count()):
+        assert "embedder" not in what.itemText(row) and "detector" not in what.itemText(row), what.itemText(row)
+    for kind in ("embedder", "detector"):  # the model's name is its data's
+        assert kind in what.itemData(what.findData(kind), Qt.ItemDataRole.ToolTipRole), kind
+    assert "which product" in what.itemText(what.findData("embedder"))
+    assert "where the tags go" in what.itemText(what.findData("detector"))
+    what.setCurrentIndex(what.findData("detector"))  # the help and the warnings for it say it in the same words
+    assert "detector" in what.toolTip()
+    for label in (window.help, window.warning):
+        assert "detector" not in label.text() and "finding objects" in label.text(), label.text()

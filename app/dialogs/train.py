@@ -49,13 +49,21 @@ from engine.pipeline import Pipeline
 from engine.words import counted
 
 NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "EfficientNet-Lite0"}
-KINDS = (("Matches (the embedder)", "embedder"), ("Tags (the detector)", "detector"), ("Both", "both"))
+# What to train, in a merchandiser's words ("the embedder", "the detector" were the engine's); the models' own
+# names, as Settings ▸ Advanced shows them, in each one's tooltip
+KINDS = (
+    ("Matching (which product each tag is)", "embedder",
+     "Trains the embedder: the model that says which catalog product a tagged object is."),
+    ("Finding objects (where the tags go)", "detector",
+     "Trains the detector: the model that finds the furniture and decor in a photo and places the tags."),
+    ("Both", "both", "Trains the embedder (matching) and the detector (finding objects), one after the other."),
+)
 # Under the row of controls, in words: the tooltips alone left a user who does not hover guessing.
 EPOCHS_VIEWS = ("Epochs: passes over the photos, at most; training stops early once the matches stop improving. "
                 "Views: varied copies (crop, flip, colour) of each photo; fewer start sooner, more generalise better. "
                 "Two networks: two are fine-tuned and searched together; the right product is in the top 5 more "
                 "often, for about twice the training time.")
-DETECTOR_OWN = " Epochs, views and two networks set the matches' training only: the detector's sets its own."
+DETECTOR_OWN = " Epochs, views and two networks set matching's training only: finding objects sets its own."
 # In the table's place while it has nothing to list: an empty frame said neither why nor what to do
 NOTHING_YET = ("No confirmed products or boxes to count yet. To give training something to learn from:\n"
                "•  tag photos (open one, or File ▸ Batch Tag Folder…), then confirm the right product on their tags "
@@ -189,8 +197,10 @@ class TrainWindow(EscapeCloses, QWidget):
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.what = QComboBox()
-        for text, kind in KINDS:
+        for index, (text, kind, tip) in enumerate(KINDS):
             self.what.addItem(text, kind)
+            self.what.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+        self.what.setToolTip(KINDS[0][2])
         self.epochs = QSpinBox(minimum=1, maximum=200, value=20)
         self.epochs.setToolTip("At most this many passes over the photos (training stops early when it stops improving)")
         self.views = QSpinBox(minimum=1, maximum=5, value=3)
@@ -224,6 +234,7 @@ class TrainWindow(EscapeCloses, QWidget):
         """Two networks, epochs and views are the embedder's: a detector-only run has none of them (its
         training picks its own epochs for the device), and the help says so whenever a detector trains."""
         kind = self.what.currentData()
+        self.what.setToolTip(self.what.currentData(Qt.ItemDataRole.ToolTipRole))  # the closed box's too
         self._enable_settings()
         self.help.setText(EPOCHS_VIEWS + (DETECTOR_OWN if kind != "embedder" else ""))
         self._show_warnings()
