@@ -212,8 +212,9 @@ def _category_searched(pipeline: Pipeline, category: str) -> bool:
 
 
 def _close_skus(catalog: Catalog, sku: str) -> str:
-    """"; did you mean …?" with the catalog's SKUs nearest a mistyped one (case aside), or nothing."""
-    skus = catalog.skus_not_in(set())
+    """"; did you mean …?" with the catalog's SKUs nearest a mistyped one (case aside), or nothing: chosen among
+    the few ``Catalog.skus_near`` reads, not every SKU."""
+    skus = catalog.skus_near(sku)
     by_folded = {s.casefold(): s for s in skus}
     close = difflib.get_close_matches(sku.casefold(), by_folded, CLOSE_SKUS, CLOSE_ENOUGH)
     return f"; did you mean {' or '.join(one_field(by_folded[c]) for c in close)}?" if close else ""

@@ -7,11 +7,14 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from random import Random
 
 import pytest
 
+from decorlens.catalog import _close_skus
 from decorlens.errors import USER_ERROR
 from decorlens.main import main
+from engine.catalog import Catalog
 
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # a shared embedder the catalog has no vectors of
 PRICES = ("12,50 €", "199.00", "1 299,00 kr")  # as feeds write them: no currency is added or guessed
@@ -98,3 +101,56 @@ def test_catalog_show_says_when_the_products_photo_is_gone(shop, capsys: pytest.
     capsys.readouterr()
     assert main(["--data-dir", data, "catalog", "show", rows[1]["sku"]]) == 0
     assert f"photo     {rows[1]['image']} (no such file)" in capsys.readouterr().out.splitlines()
+
+
+def _one_slip_typos(sku: str) -> set[str]:
+    """A SKU typed with one slip: a character replaced (by the next digit), left out, doubled, or two swapped."""
+    typos = set()
+    for i, char in enumerate(sku):
+        other = str((int(char) + 1) % 10) if char.isdigit() else "0"
+        typos |= {sku[:i] + other + sku[i + 1:], sku[:i] + sku[i + 1:], sku[:i] + char + sku[i:]}
+        typos |= {sku[:i] + sku[i + 1] + char + sku[i + 2:]} if i + 1 < len(sku) else set()
+    return typos - {sku}
+
+
+def test_an_unknown_sku_suggests_the_one_meant_on_the_whole_ikea_catalog(pipeline):
+    """Every one-slip typo of real IKEA SKUs ("901.963.15", "01.963.14", "910.963.14") suggests the SKU meant,
+    as comparing every SKU did, from the few SKUs read near it."""
+    catalog = pipeline.catalog
+    skus = catalog.skus_not_in(set())
+    for sku in skus[:: len(skus) // 25]:
+        for typo in _one_slip_typos(sku):
+            if catalog.get_by_sku(typo) is None:
+                near = catalog.skus_near(typo)
+                assert sku in near and len(near) < 400, (typo, sku, len(near))
+                assert sku in _close_skus(catalog, typo), (typo, _close_skus(catalog, typo))
+
+
+def _vm_steps(catalog: Catalog, sku: str) -> int:
+    """SQLite's virtual machine steps (in hundreds) for ``skus_near``: what it read, counted, not timed."""
+    steps = [0]
+    catalog.db.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1), 100)
+    try:
+        catalog.skus_near(sku)
+    finally:
+        catalog.db.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def test_suggesting_skus_reads_about_as_much_of_a_catalog_ten_times_larger(tmp_path: Path):
+    """Suggestions compared the typed SKU with every SKU: seconds at a million products. Now they read a bounded
+    few near it, so a catalog ten times larger costs SQLite hardly more work (an O(N) scan would cost 10×)."""
+    random = Random(7)
+    work = []
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        for total in (20_000, 200_000):
+            rows = [(f"{n:03d}.{random.randrange(1000):03d}.{random.randrange(100):02d}", "chair", "x.jpg", "h")
+                    for n in random.sample(range(1000), 10) for _ in range((total - catalog.count()) // 10)]
+            with catalog.transaction():  # one commit, not one per row
+                catalog.db.executemany("INSERT OR IGNORE INTO products (sku, category, image_path, image_hash) "
+                                       "VALUES (?, ?, ?, ?)", rows)
+            some = catalog.skus_not_in(set())[catalog.count() // 2]
+            typo = some[:2] + str((int(some[2]) + 1) % 10) + some[3:]
+            work.append(_vm_steps(catalog, typo))
+            assert len(catalog.skus_near(typo)) < 400
+    assert work[1] < 2 * work[0], work
