@@ -879,7 +879,10 @@ class MainWindow(QMainWindow):
         if self.review_window is None:
             from app.dialogs.review_queue import ReviewWindow
 
-            self.review_window = ReviewWindow(self.pipeline, self)
+            # no parent: a window owned by this one is kept above it (by the window manager; on Windows, always), so
+            # the photo a row opened came up behind the queue's 1400 px; it closes and goes with this one instead
+            self.review_window = ReviewWindow(self.pipeline)
+            self.destroyed.connect(self.review_window.deleteLater)
             self.review_window.openTag.connect(self._open_tag)
         else:
             self.review_window.pipeline = self.pipeline
@@ -949,8 +952,11 @@ class MainWindow(QMainWindow):
         self.show_message(Restored(0, None, aside).summary(), "done")
 
     def _open_tag(self, path: Path, number: int) -> None:
+        """The photo of a review row (or a Where used row) on that tag, in front of the review queue."""
         self._pending_tag = self._kept_tag = (Path(path), number)
         self.open_photo(path)
+        self.raise_()
+        self.activateWindow()
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
@@ -1016,6 +1022,8 @@ class MainWindow(QMainWindow):
                 self.train_window.close()  # a running job stops between steps; Resume continues it
             for runner in runners:
                 runner.shutdown()
+            if self.review_window is not None:
+                self.review_window.close()  # a window of its own: left open, the app would run on without this one
         finally:
             if waiting:
                 QApplication.restoreOverrideCursor()

@@ -93,3 +93,17 @@ def test_the_review_queue_opened_again_comes_to_the_front_with_the_keyboard(qtbo
     qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=WAIT_MS)
     window.show_review()
     qtbot.waitUntil(lambda: window.review_window.isActiveWindow(), timeout=5_000)
+
+
+def test_a_tag_opened_from_the_review_queue_comes_up_in_front_of_it(qtbot, window, scene_path):
+    """The queue was a window of the main one's, which window managers keep above it (Windows always does): a row
+    opened its photo behind the queue's 1400 px. It is a window of its own now, and goes when the main one closes."""
+    window.show_review()
+    review = window.review_window
+    qtbot.waitUntil(review.isActiveWindow, timeout=WAIT_MS)
+    assert review.windowHandle().transientParent() is None
+    review.openTag.emit(scene_path(ROOM), 1)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    shown(qtbot, window, scene_path(ROOM))
+    window.close()
+    assert not review.isVisible()
