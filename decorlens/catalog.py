@@ -151,7 +151,7 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
     skus = list(dict.fromkeys(args.skus))
     unknown = [sku for sku in skus if catalog.get_by_sku(sku) is None]
     if len(unknown) == len(skus):
-        close = _close_skus(catalog, skus[0]) if len(skus) == 1 else ""
+        close = close_skus(catalog, skus[0]) if len(skus) == 1 else ""
         raise CatalogError(f"not in the catalog {catalog.path}: {' '.join(map(one_field, unknown))}; nothing "
                            f"removed{close}")
     removed = pipeline.remove_products(skus)
@@ -191,7 +191,7 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
     catalog = pipeline.catalog
     product = catalog.get_by_sku(args.sku)
     if product is None:
-        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{_close_skus(catalog, args.sku)}")
+        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{close_skus(catalog, args.sku)}")
     vectors = catalog.vectors_of(product.id)
     active = _active_embedder(pipeline)
     searched = _category_searched(pipeline, product.category)
@@ -211,7 +211,7 @@ def _category_searched(pipeline: Pipeline, category: str) -> bool:
     return any(category in listed for listed in pipeline.categories.search.values())
 
 
-def _close_skus(catalog: Catalog, sku: str) -> str:
+def close_skus(catalog: Catalog, sku: str) -> str:
     """"; did you mean …?" with the catalog's SKUs nearest a mistyped one (case aside), or nothing: chosen among
     the few ``Catalog.skus_near`` reads, not every SKU."""
     skus = catalog.skus_near(sku)

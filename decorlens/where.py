@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from decorlens.catalog import close_skus
 from decorlens.options import positive_int
 from decorlens.progress import note
 from decorlens.terminal import one_field
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     every = where_used(catalog, args.sku)
     seen = every[: args.limit]
     if product is None and not seen:
-        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}")
+        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{close_skus(catalog, args.sku)}")
     together = goes_with(catalog, args.sku, args.limit + 1)
     if args.json:
         print(json.dumps(report(catalog, args.sku, seen, together[: args.limit]), indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ from random import Random
 
 import pytest
 
-from decorlens.catalog import _close_skus
+from decorlens.catalog import close_skus
 from decorlens.errors import USER_ERROR
 from decorlens.main import main
 from engine.catalog import Catalog
@@ -123,7 +123,7 @@ def test_an_unknown_sku_suggests_the_one_meant_on_the_whole_ikea_catalog(pipelin
             if catalog.get_by_sku(typo) is None:
                 near = catalog.skus_near(typo)
                 assert sku in near and len(near) < 400, (typo, sku, len(near))
-                assert sku in _close_skus(catalog, typo), (typo, _close_skus(catalog, typo))
+                assert sku in close_skus(catalog, typo), (typo, close_skus(catalog, typo))
 
 
 def _vm_steps(catalog: Catalog, sku: str) -> int:

@@ -239,6 +239,16 @@ def test_where_says_how_sure_each_match_is_in_the_apps_words(shop: Path, capsys:
     assert row.index(best["photos"][0]["photo"]) == len("  0.000 Likely the same "), row  # the widest word fits
 
 
+def test_where_of_a_mistyped_sku_names_the_close_skus_as_catalog_show_does(shop: Path,
+                                                                          capsys: pytest.CaptureFixture[str]):
+    """`where 001.185.24` said only "no product" where `catalog show` names the SKU one slip away."""
+    best = _most_going_with(shop, capsys)
+    typo = best["sku"][:-1] + ("0" if best["sku"][-1] != "0" else "1")
+    code, out, err = run(["--data-dir", str(shop), "where", typo], capsys)
+    assert (code, out) == (USER_ERROR, ""), err
+    assert f"; did you mean {best['sku']}" in err and len(err.splitlines()) == 1, err  # the closest first
+
+
 def test_search_report_says_how_sure_in_the_apps_words_in_one_column():
     """`search` printed "0.650 similar 901.963.14": the raw kind, in a column seven letters wide that "Likely the
     same" would have pushed the SKU out of."""
