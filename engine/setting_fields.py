@@ -19,10 +19,10 @@ def mapping_fields(options: type, raw: Any, name: str, shorthand: str) -> dict[s
     if unknown:
         raise ValueError(f"unknown {name} setting(s) {', '.join(sorted(map(str, unknown)))}")
     defaults = options()
-    return {key: _cast(value, type(getattr(defaults, key)), f"{name} {key}") for key, value in raw.items()}
+    return {key: cast(value, type(getattr(defaults, key)), f"{name} {key}") for key, value in raw.items()}
 
 
-def _cast(value: Any, kind: type, where: str) -> Any:
+def cast(value: Any, kind: type, where: str) -> Any:
     """``value`` as ``kind``: a bool only from a bool (``bool("false")`` is True), a number only a finite one
     (``int(inf)`` ended in "unexpected OverflowError", a nan went on to OpenCV's RANSAC)."""
     if kind is bool:
