@@ -182,7 +182,7 @@ def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipelin
 
     photos = [str(scene_path(name)) for name in (SOFA_SCENE, "bed-that-folds", SOFA_SCENE)]
     out = tmp_path / "out"
-    args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, quiet=True)
+    args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, title=None, quiet=True)
     stopping = type("Stopping", (_SignalDuringTheFirstPhoto,), {"sent": sent})
     before = signal.getsignal(sent)
     with pytest.raises(Cancelled, match=r"after 1 of 3 photos; theirs are in .*summary\.csv"):
@@ -228,7 +228,7 @@ def test_sigterm_while_tag_embeds_the_catalog_stops_it_with_the_catalog_as_it_wa
     v1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
     settings = Settings.for_data_dir(data).with_(embedder=(v1,))
     args = argparse.Namespace(inputs=[str(scene_path(SOFA_SCENE))], out=tmp_path / "out", top_k=None, html=False,
-                              quiet=True)
+                              title=None, quiet=True)
     with pytest.raises(Cancelled, match="re-embedding cancelled; the catalog is unchanged"):
         tag.run(args, _SigtermWhileEmbeddingTheCatalog(settings))
     with Catalog(data / "catalog.sqlite") as catalog:

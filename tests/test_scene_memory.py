@@ -569,7 +569,7 @@ def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipel
     catalog.db.execute(f"PRAGMA max_page_count = {pages}")  # a full disk, as SQLite reports one
     scenes = [scene_path(s) for s in SCENES]
     out = tmp_path / "out"
-    args = argparse.Namespace(inputs=[str(s) for s in scenes], out=out, top_k=None, html=False, quiet=True)
+    args = argparse.Namespace(inputs=[str(s) for s in scenes], out=out, top_k=None, html=False, title=None, quiet=True)
     assert tag.run(args, pipe) == 1
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
