@@ -93,7 +93,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not report.done:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed)
-    print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}")
+    pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
+    print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
     return 0 if not report.failed else PARTLY_DONE
 
 

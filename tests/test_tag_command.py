@@ -420,7 +420,9 @@ def test_title_heads_one_photos_page_as_the_app_export_asks(data_dir: Path, scen
     words, which tell its pages apart (one title on all would head, and describe, every photo alike)."""
     photos = _photos(tmp_path / "photos", scene_path, ("living-room_2041-s4.jpg", "den.jpg"))
     out = tmp_path / "out"
+    capsys.readouterr()
     assert _tag(data_dir, str(photos[0]), "--out", str(out), "--html", "--title", " Autumn  guest room ") in (0, 1)
+    assert capsys.readouterr().out.endswith(f"→ {out / 'summary.csv'}; shoppable pages: {out / '*.html'}\n")
     page = (out / "living-room_2041-s4.html").read_text(encoding="utf-8")
     assert "<h1>Autumn guest room</h1>" in page and 'alt="Autumn guest room"' in page, page[:600]
     assert _tag(data_dir, str(photos[1]), "--out", str(out), "--html") in (0, 1)
