@@ -41,10 +41,7 @@ def replace_atomically(tmp: Path, target: Path) -> None:
     /dev/null` put a regular file in the place of /dev/null, and every program's discarded output then went
     to disk (found by a fuzz of the commands' options).
     """
-    with suppress(FileNotFoundError):
-        kind = os.lstat(target).st_mode
-        if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
-            raise NotAFile(f"{target}: {_kind(kind)}, not a file to write over; name a file")
+    check_writable(target)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
@@ -56,6 +53,15 @@ def replace_atomically(tmp: Path, target: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def check_writable(target: Path) -> None:
+    """Refuse a ``target`` that a file cannot replace (a folder, a device, a FIFO, a socket): asked before long
+    work, so it is not done for nothing."""
+    with suppress(FileNotFoundError):
+        kind = os.lstat(target).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
+            raise NotAFile(f"{target}: {_kind(kind)}, not a file to write over; name a file")
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

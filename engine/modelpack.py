@@ -35,7 +35,7 @@ import yaml
 
 from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
-from engine.files import NotAFile, exclusive, open_regular, replace_atomically, sha256_of
+from engine.files import NotAFile, check_writable, exclusive, open_regular, replace_atomically, sha256_of
 from engine.links import has_credentials, without_credentials
 from engine.paths import resources_dir
 
@@ -238,6 +238,7 @@ def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:
 def _install_file(
     source: str | Path, entry: PackFile, target: Path, progress: Callable[[int], None], cancelled
 ) -> None:
+    check_writable(target)  # after the download, a folder there left the whole file in NAME.part
     part = target.with_name(target.name + ".part")
     _clear_part(part)
     stock = resources_dir() / "cards" / entry.file

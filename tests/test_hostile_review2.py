@@ -20,7 +20,8 @@ from engine.catalog import Catalog, Product
 from engine.categories import CategoryMap
 from engine.errors import DecorLensError, ModelError
 from engine.explain import PANEL_GAP, PANEL_HEIGHT, Explanation
-from engine.modelpack import read_pack
+from engine.files import NotAFile
+from engine.modelpack import LOCK_FILE, install, read_pack
 from engine.models import card_path_for, read_card
 from engine.results import Match, SceneObject, SceneResult
 from engine.review_queue import queue_head, review_queue
@@ -164,6 +165,18 @@ def test_a_model_pack_manifest_entry_install_must_not_act_on_is_refused_in_one_l
     with pytest.raises(ModelError, match=refusal) as caught:
         read_pack(_manifest(tmp_path, **entry))
     assert "\n" not in str(caught.value)
+
+
+def test_a_folder_where_a_model_goes_is_refused_before_its_download(tmp_path: Path, shared_models: Path) -> None:
+    """The rename over the folder failed once the whole file had come: 10 MB left in NAME.part, and fetched for
+    nothing. The first file's place is taken by a folder; nothing is written beside it."""
+    models = tmp_path / "models"
+    first = read_pack().files[0].file
+    (models / first).mkdir(parents=True)
+    with pytest.raises(NotAFile, match=f"{first}: is a folder, not a file to write over") as caught:
+        install(shared_models, models)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in models.iterdir()) == sorted([first, LOCK_FILE])
 
 
 def test_the_shipped_manifest_passes_its_own_checks() -> None:
