@@ -19,10 +19,12 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QLabel
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
 
+from app import theme
 from app.dialogs.train import TrainWindow, summary_text
 from app.train_jobs import REVIEW, Summary
 from engine.imageio import load_image
 from engine.scene_memory import BATCH, SeenObject, remember
+from training.run import NETWORK
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
 WAIT_MS = 300_000
@@ -185,3 +187,28 @@ def test_what_to_train_is_said_in_a_merchandisers_words(qtbot, shop):  # noqa: F
     assert "detector" in what.toolTip()
     for label in (window.help, window.warning):
         assert "detector" not in label.text() and "finding objects" in label.text(), label.text()
+
+
+def test_a_finished_run_keeps_the_window_within_a_small_screen_at_150_percent(qtbot, shop):  # noqa: F811
+    """Once a run had finished, the window grew to 1,243 px: the clock's line kept its last estimate ("Elapsed 12:05 ·
+    about 1:10 left in “comparing before and after” · network 2 of 2") on one unwrapped line beside the before /
+    after, itself as wide as its numbers. The line says the run's time now and wraps, and the before / after
+    scrolls across where the window is narrower: the window fits 1280 × 800 at 150 % (853 px, 92 % of it)."""
+    window = TrainWindow(shop[0])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    window._running("Preparing the training data…")  # a two-network run, fed its last steps as the process says them
+    window._progress(NETWORK, 1, 2, "network 2 of 2")
+    window._progress("evaluate", 3, 10, "evaluate")
+    window._stage_started["Comparing before and after"] -= 60
+    window._tick()
+    assert " left in " in window.elapsed.text() and window.elapsed.text().endswith("network 2 of 2")
+    side = {"pairs": 12, "top1": 0.42, "top5": 0.75, "coverage": 0.71, "tag_precision": 0.87}
+    window._finished("done", {"before_after": {"split": "val", "scenes": 1, "before": side, "after": side}})
+    qtbot.waitUntil(window.use_button.isVisible)
+    assert window.elapsed.text().startswith("Took ") and "left" not in window.elapsed.text()
+    fits = int(1280 / 1.5 * theme.SCREEN_SHARE)
+    assert window.minimumSizeHint().width() <= fits, window.minimumSizeHint().width()
+    window.resize(window.minimumSizeHint().width(), window.height())  # the numbers, narrower, scroll across
+    qtbot.waitUntil(lambda: window.width() <= fits and window.results_scroll.horizontalScrollBar().maximum() > 0)

@@ -73,6 +73,9 @@ NOTHING_YET = ("No confirmed products or boxes to count yet. To give training so
 NOT_A_DATASET = ("The counts show here once the field below names a dataset folder, or is cleared to learn from your "
                  "confirmed tags alone.")
 MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
+# ... and its least width, in characters: its whole width (the numbers' names and both sides' headings, 654 px)
+# beside the progress made the window 1,104 px wide at the least, past a 1280 × 800 screen at 150 % (853 px)
+RESULT_LEAST_CHARS = 45
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
     ("Preparing the pictures", ("views",)),
@@ -273,8 +276,12 @@ class TrainWindow(EscapeCloses, QWidget):
             grid.addWidget(bar, row, 1)
             grid.addWidget(share, row, 2)
             self.bars[title] = (label, bar)
+        # Both wrap at the box's width: a step's words, or the clock with its estimate and network ("Elapsed 12:05 ·
+        # about 1:10 left in “comparing before and after” · network 2 of 2", 481 px), widened the window to 1,243 px
         self.step = plain_label()
         self.elapsed = QLabel()
+        for label in (self.step, self.elapsed):
+            label.setWordWrap(True)
         grid.addWidget(self.step, len(STAGES), 0, 1, 3)
         grid.addWidget(self.elapsed, len(STAGES) + 1, 0, 1, 3)
         return box
@@ -461,6 +468,7 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def _finished(self, kind: str, value) -> None:
         self._clock.stop()
+        self.elapsed.setText(f"Took {_clock(time.monotonic() - self._started)}")  # its last estimate is past
         self.cancel_button.setEnabled(False)
         run, self.run = self.run, None
         if kind == "done":
@@ -686,16 +694,20 @@ class _Table(QTableWidget):
 class _Results(VerticalScroll):
     """The before / after, scrolled above Use and Undo where the window is shorter than they are (four example rows
     and the numbers made the window 956 px tall at the least, below a 1280 × 720 screen, Use and Undo beneath it,
-    and squeezed the examples' captions over their pictures). As wide as they are: it never scrolls across."""
+    and squeezed the examples' captions over their pictures). As wide as they are where the window has room; it
+    scrolls across only in a window narrower than they and the progress are (a small screen at 150 %)."""
 
     def __init__(self, shown: QWidget):
         super().__init__(shown)
         shown.setAutoFillBackground(False)  # the group box's colour, not the window's
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # only below its whole width
 
     def minimumSizeHint(self) -> QSize:
-        """Its content's width, and a few lines' height: the numbers start to scroll before the buttons go."""
-        return QSize(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
-                     self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
+        """Its content's width, at most ``RESULT_LEAST_CHARS`` wide, and a few lines' height: the numbers start to
+        scroll before the buttons go."""
+        whole = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        least = self.fontMetrics().averageCharWidth() * RESULT_LEAST_CHARS
+        return QSize(min(whole, least), self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
 
 
 def summary_text(summary: train_jobs.Summary) -> str:
