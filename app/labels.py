@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
 from engine.categories import CategoryMap, display_name
-from engine.results import MATCH_WORDS, Match
+from engine.results import Match
+from engine.words import match_word
 
 EXACT = theme.GREEN
 SIMILAR = "#6b7280"
@@ -90,11 +91,6 @@ GONE = "No longer in the catalog"  # a product removed since the search: shown a
 
 BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely the same, or Similar (alike, "
              "maybe another product). The number is how alike the object and the product's photo look, up to 1.")
-
-
-def match_word(kind: str) -> str:
-    """How sure a match is, in the words every screen uses: "Exact", "Likely the same" or "Similar"."""
-    return MATCH_WORDS.get(kind, kind.capitalize())
 
 
 def badge_html(match: Match) -> str:
