@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal, SignalInstance
+from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLayout,
-    QLayoutItem,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, product_title
 from app.thumbnails import Thumbnails
+from app.widgets.flow_layout import Flow
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
@@ -67,65 +66,6 @@ class ProductCard(QFrame):
         pixmap = self.thumbnails.for_widget(path, self.picture, PICTURE)  # sharp on a scaled screen too
         if pixmap is not None and not pixmap.isNull():
             self.picture.setPixmap(pixmap)
-
-
-class Flow(QLayout):
-    """The cards of a group in lines as wide as the window, the next line below: in one row, a group of 15
-    products made every group as wide as 15 cards, and *Not duplicates* stood past the window's right edge."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[QLayoutItem] = []
-
-    def addItem(self, item: QLayoutItem) -> None:
-        self.items.append(item)
-
-    def count(self) -> int:
-        return len(self.items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:
-        return self.items[index] if 0 <= index < len(self.items) else None
-
-    def takeAt(self, index: int) -> QLayoutItem | None:
-        return self.items.pop(index) if 0 <= index < len(self.items) else None
-
-    def expandingDirections(self) -> Qt.Orientation:
-        return Qt.Orientation(0)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return self._place(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:
-        super().setGeometry(rect)
-        self._place(rect, move=True)
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSize()
-
-    def minimumSize(self) -> QSize:
-        """One card's room: the narrowest the group can be."""
-        size = QSize()
-        for item in self.items:
-            size = size.expandedTo(item.minimumSize())
-        margins = self.contentsMargins()
-        return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
-
-    def _place(self, rect: QRect, move: bool) -> int:
-        """Lay the cards left to right, a new line where the next would pass ``rect``'s right; the height used."""
-        area = rect.marginsRemoved(self.contentsMargins())
-        x, y, line, gap = area.x(), area.y(), 0, self.spacing()
-        for item in self.items:
-            hint = item.sizeHint()
-            if x > area.x() and x + hint.width() > area.right() + 1:
-                x, y, line = area.x(), y + line + gap, 0
-            if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x, line = x + hint.width() + gap, max(line, hint.height())
-        margins = self.contentsMargins()
-        return y + line - rect.y() + margins.bottom()
 
 
 class GroupRow(QFrame):
