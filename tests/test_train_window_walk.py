@@ -17,6 +17,7 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
 pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QLabel
+from conftest import run_on_scaled_screen
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
 
 from app import theme
@@ -212,3 +213,109 @@ def test_a_finished_run_keeps_the_window_within_a_small_screen_at_150_percent(qt
     assert window.minimumSizeHint().width() <= fits, window.minimumSizeHint().width()
     window.resize(window.minimumSizeHint().width(), window.height())  # the numbers, narrower, scroll across
     qtbot.waitUntil(lambda: window.width() <= fits and window.results_scroll.horizontalScrollBar().maximum() > 0)
+
+
+# A 1280 × 800 laptop at 150 % (853 × 533 logical px): the window with nothing counted, and with a run's result (the
+# numbers, four example rows, the detector's line), as it opens and made as small as it goes
+SMALL_SCREEN = r"""
+import json, sys, time
+from pathlib import Path
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app import theme
+theme.apply(app, "light")
+from app.dialogs.train import TrainWindow
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+work, pictures = Path(sys.argv[1]), sys.argv[2].split("|")
+screen = app.primaryScreen()
+found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect()}
+
+def wait(done):
+    deadline = time.monotonic() + 120
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        app.processEvents()
+        time.sleep(0.005)
+
+def settle():
+    for _ in range(5):
+        app.processEvents()
+
+def widgets(layout):
+    # Every widget the window's layouts place, each group box's and scrolled body's too
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.layout() is not None:
+            yield from widgets(item.layout())
+        elif item.widget() is not None:
+            yield item.widget()
+            inner = item.widget().widget() if hasattr(item.widget(), "setWidgetResizable") else item.widget()
+            if inner.layout() is not None:
+                yield from widgets(inner.layout())
+
+def overlaps(window):
+    # Visible widgets laid out side by side (the same parent) whose rectangles meet
+    shown = [w for w in widgets(window.layout()) if w.isVisible()]
+    return [[type(a).__name__ + ":" + a.accessibleName(), type(b).__name__ + ":" + b.accessibleName()]
+            for i, a in enumerate(shown) for b in shown[i + 1:]
+            if a.parentWidget() is b.parentWidget() and a.geometry().intersects(b.geometry())]
+
+def state(window):
+    settle()
+    bar = window.results_scroll.horizontalScrollBar()
+    return {"least": window.minimumSize().toTuple(), "least_hint": window.minimumSizeHint().toTuple(),
+            "size": window.size().toTuple(), "overlaps": overlaps(window),
+            "across": bar.maximum() if window.results_scroll.isVisible() else 0}
+
+window = TrainWindow(Pipeline(Settings.defaults().with_(data_dir=work / "data")))
+window.show()
+wait(lambda: not window.io.busy())
+found["empty"] = state(window)
+window.resize(window.minimumSize())
+found["empty_least"] = state(window)
+examples = []
+for i, picture in enumerate(pictures[:4]):
+    files = {}
+    for side in ("crop", "right", "before", "after"):
+        files[side] = str(work / f"{i}-{side}.jpg")
+        QImage(picture).scaled(128, 128).save(files[side])
+    examples.append({"category": "sofa", "crop": files["crop"],
+                     "right": {"sku": "490.473.41", "name": "SÖDERHAMN", "thumb": files["right"]},
+                     "before": {"sku": "502.345.82", "name": "KIVIK", "thumb": files["before"], "right": False},
+                     "after": {"sku": "490.473.41", "name": "SÖDERHAMN", "thumb": files["after"], "right": True}})
+side = lambda share: {"top1": share, "top5": share + 0.2, "pairs": 120, "coverage": 0.6, "tag_precision": 0.7}
+window._show_result({"embedder": {"backbone": "mobilenet_v2", "best_epoch": 3, "epochs": 20, "int8_offered": True,
+                                  "pretrained": side(0.3), "fine_tuned": side(0.4)},
+                     "detector": {"classes": ["sofa", "chair", "lamp"], "map50": 0.61},
+                     "before_after": {"split": "test", "scenes": 30, "before": side(0.3), "after": side(0.4),
+                                      "paired": {"top5": {"wins": 12, "losses": 3}}, "examples": examples}})
+wait(lambda: not window.io.busy() and window.before_after.examples.count() > 0)
+found["result"] = state(window)
+window.resize(window.minimumSize())
+found["result_least"] = state(window)
+print(json.dumps(found))
+"""
+TITLE_BAR = 40  # what a window's title bar and frame take on the screen, about
+
+
+@pytest.fixture(scope="module")
+def small_screen(ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What ``SMALL_SCREEN`` found on a 1280 × 800 screen at 150 %."""
+    pictures = [str(p) for p in sorted((ikea / "products").glob("sofa/*.jpg"))[:4]]
+    return run_on_scaled_screen(SMALL_SCREEN, ["|".join(pictures)], tmp_path_factory.mktemp("small"), 1280, 800, 1.5)
+
+
+@pytest.mark.parametrize("shown", ["empty", "empty_least", "result", "result_least"])
+def test_the_window_fits_a_1280x800_screen_at_150_percent_and_nothing_overlaps(small_screen, shown):
+    """At 150 % on 1280 × 800 (853 × 533 px free) the window could be no less than 604 px tall (548 to 646 by what it
+    said): what it learns from asked for its whole height (the counts' table, the wrapped summary and warning), and a
+    window held to the screen squeezed the folder's field over the counts. That part scrolls now where the window is
+    short: the window, title bar included, fits the screen's height, and no two of its parts overlap."""
+    screen, found = small_screen["screen"], small_screen[shown]
+    for _width, height in (found["least"], found["least_hint"]):
+        assert height + TITLE_BAR <= screen[3], (found, screen)
+    assert found["size"][1] + TITLE_BAR <= screen[3], (found, screen)
+    assert not found["overlaps"], found["overlaps"]

@@ -72,6 +72,7 @@ NOTHING_YET = ("No confirmed products or boxes to count yet. To give training so
                "Their confirmed products and boxes are then counted here, by category.")
 NOT_A_DATASET = ("The counts show here once the field below names a dataset folder, or is cleared to learn from your "
                  "confirmed tags alone.")
+SOURCE_LEAST_LINES = 6  # of what it learns from shown at the least, scrolled: the summary and the counts' first rows
 MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
 # ... and its least width, in characters: its whole width (the numbers' names and both sides' headings, 654 px)
 # beside the progress made the window 1,104 px wide at the least, past a 1280 × 800 screen at 150 % (853 px)
@@ -175,10 +176,15 @@ class TrainWindow(EscapeCloses, QWidget):
         self.warning = plain_label()
         self.warning.setWordWrap(True)
         self.warning.setObjectName("warning")  # amber in the theme's shade: a fixed one read 2.9:1 on the dark panel
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
         for widget in (self.summary, self.table):
-            grid.addWidget(widget)
-        grid.addLayout(row)
-        grid.addWidget(self.warning)
+            column.addWidget(widget)
+        column.addLayout(row)
+        column.addWidget(self.warning)
+        self.source_scroll = _Source(body)
+        grid.addWidget(self.source_scroll)
         layout.addWidget(source, 1)
         layout.addLayout(self._controls())
         self.help = QLabel(EPOCHS_VIEWS)
@@ -689,6 +695,21 @@ class _Table(QTableWidget):
         if event.type() == QEvent.Type.Resize:  # the viewport's, as the headings come and go too
             self.nothing.setGeometry(self.viewport().rect())
         return super().viewportEvent(event)
+
+
+class _Source(VerticalScroll):
+    """What it learns from (summary, counts, folder, warning), scrolled where the window is shorter than it is: its
+    whole height (the counts' least, the wrapped summary and warning) made the window 604 px tall at the least, past
+    a 1280 × 800 screen at 150 % (533 px), and a window held shorter squeezed the folder's field over the counts."""
+
+    def __init__(self, body: QWidget):
+        super().__init__(body)
+        body.setAutoFillBackground(False)  # the group box's colour, not the window's
+
+    def minimumSizeHint(self) -> QSize:
+        """The body's least width (it never scrolls across) and ``SOURCE_LEAST_LINES`` lines' height."""
+        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(width, self.fontMetrics().lineSpacing() * SOURCE_LEAST_LINES)
 
 
 class _Results(VerticalScroll):
