@@ -21,7 +21,7 @@ from conftest import run_on_scaled_screen
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
 
 from app import theme
-from app.dialogs.train import TrainWindow, summary_text
+from app.dialogs.train import TrainWindow, detector_text, step_words, summary_text
 from app.train_jobs import REVIEW, Summary
 from engine.imageio import load_image
 from engine.scene_memory import BATCH, SeenObject, remember
@@ -213,6 +213,22 @@ def test_a_finished_run_keeps_the_window_within_a_small_screen_at_150_percent(qt
     assert window.minimumSizeHint().width() <= fits, window.minimumSizeHint().width()
     window.resize(window.minimumSizeHint().width(), window.height())  # the numbers, narrower, scroll across
     qtbot.waitUntil(lambda: window.width() <= fits and window.results_scroll.horizontalScrollBar().maximum() > 0)
+
+
+def test_finding_objects_result_and_steps_are_said_in_the_dropdowns_words():
+    """The choice reads "Finding objects (where the tags go)", but its result read "Detector: 3 categories,
+    validation mAP50 0.61." and its step "Training the detector: epoch 2 of 10": the engine's words, and a number
+    a merchandiser cannot read. They say finding objects now, and the score with what it counts."""
+    result = detector_text({"classes": ["sofa", "chair", "lamp"], "map50": 0.613})
+    assert result.startswith("Finding objects: learned 3 categories. On the photos kept aside to check it, it scores "
+                             "61% for finding them (an object counts as found when its box covers at least half"), result
+    assert "false finds lower the score" in result
+    assert "no photos were kept aside" in detector_text({"classes": ["sofa"], "map50": float("nan")})
+    steps = [step_words("detector", 3, 40, message) for message in ("epoch 2/10", "labelling train", "pasting",
+                                                                     "choosing the confidence", "something else")]
+    assert steps[0] == "Training to find objects: epoch 2 of 10"
+    for text in [result, *steps]:
+        assert not {"detector", "Detector", "mAP"} & set(text.replace(":", " ").split()), text
 
 
 # A 1280 × 800 laptop at 150 % (853 × 533 logical px): the window with nothing counted, and with a run's result (the

@@ -94,11 +94,12 @@ STEP_WORDS = (
     ("export", "Saving the model"),
     ("evaluate", "Comparing the models in use and the new one on photos training never used"),
 )
-DETECTOR_WORDS = (  # the detector's steps, by how its message starts
-    ("labelling", "Marking the objects in the photos for the detector"),
-    ("pasting", "Pasting catalog products into the photos for the detector"),
-    ("choosing", "Choosing how sure the detector must be to place a tag"),
+DETECTOR_WORDS = (  # finding objects' steps (the detector's), by how its message starts
+    ("labelling", "Marking the objects in the photos to learn finding them"),
+    ("pasting", "Pasting catalog products into the photos to practise finding them"),
+    ("choosing", "Choosing how sure it must be of an object to place a tag"),
 )
+DETECTOR_TRAINS = "Training to find objects"  # "Training the detector": the dropdown says "Finding objects"
 CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
 STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped before its end (closed, Escape)
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
@@ -530,8 +531,7 @@ class TrainWindow(EscapeCloses, QWidget):
         if embedder:
             words.append(_epochs_text(embedder.get("members", [embedder])))
         if result.get("detector"):
-            d = result["detector"]
-            words.append(f"Detector: {len(d['classes'])} categories, validation mAP50 {d['map50']:.2f}.")
+            words.append(detector_text(result["detector"]))
         self.held.setText(" ".join(words))
         self.int8.setVisible(bool(embedder and embedder.get("int8_offered")))
         self.use_button.setEnabled(True)
@@ -807,6 +807,19 @@ def _verdict(result: dict) -> str:
             f"better, so using it changes little. {again}")
 
 
+def detector_text(detector: dict) -> str:
+    """Finding objects' result in words: "Detector: 3 categories, validation mAP50 0.61." was the engine's. mAP50
+    is the mean over categories of the average precision with a box counted found when it covers at least half of
+    the object (intersection over union 0.5): finding more of them raises it, false finds lower it."""
+    categories = counted(len(detector["classes"]), "category", "categories")
+    score = detector.get("map50")
+    if score is None or score != score:  # NaN: no photo was kept aside to check it
+        return f"Finding objects: learned {categories}; no photos were kept aside to score it."
+    return (f"Finding objects: learned {categories}. On the photos kept aside to check it, it scores {score:.0%} "
+            "for finding them (an object counts as found when its box covers at least half of it; false finds "
+            "lower the score; averaged over the categories).")
+
+
 def _now_in_use(before, after) -> str:
     """What Use changed, in words, and when it shows: "Searches now use my-photos-….onnx; the catalog is
     embedded for it." named the matches' model even when only the detector had changed."""
@@ -833,8 +846,8 @@ def step_words(stage: str, done: int, total: int, message: str) -> str:
         return f"Training: epoch {epoch[1]}, step {done} of {total}"
     if stage == "detector":
         if epoch:
-            return f"Training the detector: epoch {epoch[1]}" + (f" of {epoch[2]}" if epoch[2] else "")
-        words = next((w for start, w in DETECTOR_WORDS if message.startswith(start)), "Training the detector")
+            return f"{DETECTOR_TRAINS}: epoch {epoch[1]}" + (f" of {epoch[2]}" if epoch[2] else "")
+        words = next((w for start, w in DETECTOR_WORDS if message.startswith(start)), DETECTOR_TRAINS)
         return words + count
     words = next((w for name, w in STEP_WORDS if stage.startswith(name)), None)
     if words is not None:
