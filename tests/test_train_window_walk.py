@@ -16,8 +16,8 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
     pytest.skip("needs the [train] extra (torch)", allow_module_level=True)
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QLabel
 from conftest import run_on_scaled_screen
+from PySide6.QtWidgets import QLabel
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
 
 from app import theme

@@ -12,6 +12,7 @@ checkpoint, and *Use* leaves the models in use as they are.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from pathlib import Path
@@ -813,7 +814,7 @@ def detector_text(detector: dict) -> str:
     the object (intersection over union 0.5): finding more of them raises it, false finds lower it."""
     categories = counted(len(detector["classes"]), "category", "categories")
     score = detector.get("map50")
-    if score is None or score != score:  # NaN: no photo was kept aside to check it
+    if score is None or math.isnan(score):  # no photo was kept aside to check it
         return f"Finding objects: learned {categories}; no photos were kept aside to score it."
     return (f"Finding objects: learned {categories}. On the photos kept aside to check it, it scores {score:.0%} "
             "for finding them (an object counts as found when its box covers at least half of it; false finds "
