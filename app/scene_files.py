@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from engine.batch import expand_scenes
+from engine.batch import expand_scenes, walk_photos
 from engine.errors import Cancelled
 from engine.files import write_atomic
 from engine.importer import IMAGE_SUFFIXES
@@ -35,39 +35,9 @@ def each_scene_file(
     is asked at every name, photo or not: a folder of thousands of other files stops when asked too."""
     for item in map(Path, inputs):
         if item.is_dir():
-            yield from _walk(item, cancelled)
+            yield from walk_photos(item, cancelled)
         elif item.suffix.lower() in IMAGE_SUFFIXES:
             yield item
-
-
-def _walk(folder: Path, cancelled: Callable[[], bool]) -> Iterator[Path]:
-    """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))`` (paths compare part by part, so
-    ``a/b.jpg`` sorts before ``a-1.jpg``), with rglob's rules: hidden names count, a symlinked folder is not
-    entered, an unreadable folder is passed over; a folder named like a photo is entered, not listed."""
-    try:
-        with os.scandir(folder) as found:
-            entries = sorted(found, key=lambda entry: os.path.normcase(entry.name))  # Path's own comparison
-    except PermissionError:
-        return
-    for entry in entries:
-        if cancelled():
-            raise Cancelled("listing stopped")
-        path = folder / entry.name
-        if _enters(entry):
-            yield from _walk(path, cancelled)
-        elif path.suffix.lower() in IMAGE_SUFFIXES and not _is_dir(entry):
-            yield path
-
-
-def _enters(entry: os.DirEntry[str]) -> bool:
-    return _is_dir(entry) and not entry.is_symlink()
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:  # gone or unreadable since it was listed
-        return False
 
 
 def deliver_found(photos: Iterable[Path], deliver: Callable[[list[Path]], None], cancelled: Callable[[], bool],

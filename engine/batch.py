@@ -14,7 +14,7 @@ import re
 import sqlite3
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,11 +89,50 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
     for item in map(Path, inputs):
         if item.is_dir():
             keep = _outside(skip) if skip is not None and not item.resolve().is_relative_to(skip) else None
-            found.extend(sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                                and not p.is_dir() and (keep is None or keep(p))))
+            found.extend(p for p in walk_photos(item) if keep is None or keep(p))
         else:
             found.append(item)
     return found
+
+
+def walk_photos(folder: Path, cancelled: Callable[[], bool] = lambda: False) -> Iterator[Path]:
+    """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))``: names sorted, a subfolder's photos
+    where its name sorts (paths compare part by part, so ``a/b.jpg`` sorts before ``a-1.jpg``). Hidden names
+    count, a symlinked folder is not entered (a link to ``..`` or ``/`` would list forever), a folder named like
+    a photo is entered, not listed, and a folder that cannot be listed (unreadable, gone, its path past the
+    system's limit) is passed over. ``cancelled`` is asked at every name, photo or not.
+
+    The folders being read are a stack, not recursion: ``rglob`` and a recursive walk died of RecursionError
+    in a tree 1,000 folders deep, and of "File name too long" below 4,096 bytes of path, with a traceback.
+    """
+    stack = [iter(_entries(folder))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if cancelled():
+            raise Cancelled("listing stopped")
+        if _is_dir(entry) and not entry.is_symlink():
+            stack.append(iter(_entries(Path(entry.path))))
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and not _is_dir(entry):
+            yield Path(entry.path)
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """``folder``'s entries sorted as ``Path`` compares names; none where it cannot be listed."""
+    try:
+        with os.scandir(folder) as found:
+            return sorted(found, key=lambda entry: os.path.normcase(entry.name))
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # gone or unreadable since it was listed
+        return False
 
 
 def _outside(folder: Path) -> Callable[[Path], bool]:
