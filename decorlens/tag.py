@@ -15,7 +15,7 @@ from decorlens.progress import bar, note, stop_on_ctrl_c
 from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
 from engine.errors import Cancelled, DecorLensError, ImageError
 from engine.index import ensure_nonempty
-from engine.pipeline import Pipeline
+from engine.pipeline import MAX_NAMED, Pipeline
 from engine.settings import Settings
 from engine.shoppable import export_batch, readable_title, write_scene_page
 from engine.words import counted
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                 raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
     if not report.done:
         _refuse_nothing_tagged(report.failed, args.out)
-    _say_failures(report.failed)
+    _say_failures(report.failed, args.out)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
     return 0 if not report.failed else PARTLY_DONE
@@ -149,19 +149,28 @@ def _refuse_nothing_tagged(failed: list[tuple[Path, str]], out: Path) -> NoRetur
     if len(failed) == 1:
         path, reason = failed[0]
         raise ImageError(f"{reason if str(path) in reason else f'{path}: {reason}'}; nothing was tagged")
-    _say_failures(failed)
+    _say_failures(failed, out)
     raise ImageError(f"none of the {counted(len(failed), 'photo')} could be tagged (the reasons are above and in "
                      f"{out / SUMMARY}); nothing was tagged")
 
 
-def _say_failures(failed: list[tuple[Path, str]]) -> None:
-    """A line per failed photo; a reason many share (a catalog too full to remember any photo) once, with
-    how many more it stopped, not as hundreds of identical lines."""
-    alike = Counter(reason for _path, reason in failed)
-    said: set[str] = set()
+def _say_failures(failed: list[tuple[Path, str]], out: Path) -> None:
+    """A line per failed photo; a reason many share (a catalog too full to remember any photo, an empty file) once,
+    with how many more it stopped, not as hundreds of identical lines. At most ``MAX_NAMED`` lines, then how many
+    more photos failed: a folder of 20,000 empty files named .jpg printed 20,000 lines, each reason differing only
+    by the photo's path it started with (summary.csv lists them all)."""
+    alike = Counter(_why(path, reason) for path, reason in failed)
+    first: dict[str, Path] = {}
     for path, reason in failed:
-        if reason in said:
-            continue
-        said.add(reason)
-        more = f" (and {counted(alike[reason] - 1, 'more photo')} alike)" if alike[reason] > 1 else ""
-        note(f"failed: {reason}{more}" if str(path) in reason else f"failed: {path}{more}: {reason}")
+        first.setdefault(_why(path, reason), path)
+    for why, path in list(first.items())[:MAX_NAMED]:
+        more = f" (and {counted(alike[why] - 1, 'more photo')} alike)" if alike[why] > 1 else ""
+        note(f"failed: {why}{more}" if str(path) in why else f"failed: {path}{more}: {why}")
+    rest = sum(alike[why] for why in list(first)[MAX_NAMED:])
+    if rest:
+        note(f"… and {counted(rest, 'more photo')} failed, each listed with why in {out / SUMMARY}")
+
+
+def _why(path: Path, reason: str) -> str:
+    """Why ``path`` failed, without the path that most reasons start with."""
+    return reason.removeprefix(f"{path}: ")

@@ -4,17 +4,22 @@ Each test builds its folder from copies of real photos in tmp_path."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from png_bomb import png_claiming
 
 from app.scene_files import each_scene_file, scene_files
-from engine.batch import expand_scenes
+from decorlens.main import main
+from engine.batch import SUMMARY, expand_scenes
+from engine.pipeline import MAX_NAMED
 
 DEEP = 1_000  # folders nested, one in the next
+EMPTY = 300  # empty files named .jpg
 
 
 @pytest.fixture
@@ -86,3 +91,37 @@ def test_a_folder_1000_deep_and_one_past_the_path_limit_are_listed_without_a_tra
     assert expand_scenes([top]) == [bottom, top / "top.jpg"]
     assert list(each_scene_file([top])) == [bottom, top / "top.jpg"]
     assert scene_files([top]) == [bottom, top / "top.jpg"]
+
+
+@pytest.fixture
+def data_dir(fresh_pipeline, ikea: Path, ikea_products: list[dict[str, str]], tmp_path: Path) -> Path:
+    """A data folder whose catalog holds a few real products."""
+    feed = tmp_path / "feed.csv"
+    with open(feed, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
+        for row in [r for r in ikea_products if r["category"] in ("sofa", "lamp")][:6]:
+            writer.writerow([row["product_id"], row["name"], row["category"], str(ikea / row["image"])])
+    assert fresh_pipeline.import_catalog(feed).added == 6
+    return fresh_pipeline.data_dir
+
+
+def test_a_folder_of_thousands_of_bad_files_prints_a_bounded_number_of_lines(data_dir: Path, tmp_path: Path,
+                                                                              capsys):
+    """`tag` printed a `failed:` line per photo: 20,000 empty files named .jpg printed 20,000 lines, as each reason
+    started with its own photo's path, so none were alike. The same reason is now said once with how many more, and
+    at most MAX_NAMED lines come before how many more failed; summary.csv still lists every one."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for n in range(EMPTY):
+        (photos / f"empty-{n:04d}.jpg").touch()
+    for n in range(MAX_NAMED + 5):  # a reason of its own each: the size each claims
+        (photos / f"huge-{n:02d}.png").write_bytes(png_claiming(15_000 + n, 15_000))
+    capsys.readouterr()
+    assert main(["-q", "--data-dir", str(data_dir), "tag", str(photos), "--out", str(tmp_path / "out")]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == MAX_NAMED + 2  # the lines named, how many more, the error
+    assert sum(f"and {EMPTY - 1:,} more photos alike): empty file" in line for line in lines) == 1
+    assert lines[-2].startswith("… and 6 more photos failed")
+    with open(tmp_path / "out" / SUMMARY, newline="", encoding="utf-8") as fh:
+        assert sum(1 for row in csv.DictReader(fh) if row["failed"]) == EMPTY + MAX_NAMED + 5
