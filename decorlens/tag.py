@@ -155,18 +155,20 @@ def _refuse_nothing_tagged(failed: list[tuple[Path, str]], out: Path) -> NoRetur
 
 
 def _say_failures(failed: list[tuple[Path, str]], out: Path) -> None:
-    """A line per failed photo; a reason many share (a catalog too full to remember any photo, an empty file) once,
-    with how many more it stopped, not as hundreds of identical lines. At most ``MAX_NAMED`` lines, then how many
-    more photos failed: a folder of 20,000 empty files named .jpg printed 20,000 lines, each reason differing only
-    by the photo's path it started with (summary.csv lists them all)."""
-    alike = Counter(_why(path, reason) for path, reason in failed)
+    """A line per failed photo; a reason many share (a catalog too full to remember any photo) once, with how many
+    more it stopped, not as hundreds of identical lines. Past ``MAX_NAMED`` reasons, photos whose reasons differ
+    only by the path they start with are alike too, and ``MAX_NAMED`` lines come before how many more photos
+    failed: a folder of 20,000 empty files named .jpg printed 20,000 lines (summary.csv lists them all)."""
+    many = len({reason for _path, reason in failed}) > MAX_NAMED
+    keyed = [(_why(path, reason) if many else reason, path) for path, reason in failed]
+    alike = Counter(key for key, _path in keyed)
     first: dict[str, Path] = {}
-    for path, reason in failed:
-        first.setdefault(_why(path, reason), path)
-    for why, path in list(first.items())[:MAX_NAMED]:
-        more = f" (and {counted(alike[why] - 1, 'more photo')} alike)" if alike[why] > 1 else ""
-        note(f"failed: {why}{more}" if str(path) in why else f"failed: {path}{more}: {why}")
-    rest = sum(alike[why] for why in list(first)[MAX_NAMED:])
+    for key, path in keyed:
+        first.setdefault(key, path)
+    for key, path in list(first.items())[:MAX_NAMED]:
+        more = f" (and {counted(alike[key] - 1, 'more photo')} alike)" if alike[key] > 1 else ""
+        note(f"failed: {key}{more}" if str(path) in key else f"failed: {path}{more}: {key}")
+    rest = sum(alike[key] for key in list(first)[MAX_NAMED:])
     if rest:
         note(f"… and {counted(rest, 'more photo')} failed, each listed with why in {out / SUMMARY}")
 
