@@ -17,7 +17,7 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -75,9 +75,6 @@ NOT_A_DATASET = ("The counts show here once the field below names a dataset fold
                  "confirmed tags alone.")
 SOURCE_LEAST_LINES = 6  # of what it learns from shown at the least, scrolled: the summary and the counts' first rows
 MIN_RESULT_LINES = 6  # of the before / after shown at the least, scrolled: its numbers' head and first rows
-# ... and its least width, in characters: its whole width (the numbers' names and both sides' headings, 654 px)
-# beside the progress made the window 1,104 px wide at the least, past a 1280 × 800 screen at 150 % (853 px)
-RESULT_LEAST_CHARS = 45
 STAGES = (  # progress bar per stage: (title, the protocol's stage names it shows)
     ("Finding the objects in the photos", ("anchors", "validation scenes", "composites")),
     ("Preparing the pictures", ("views",)),
@@ -314,7 +311,6 @@ class TrainWindow(EscapeCloses, QWidget):
         row = QHBoxLayout()
         row.addWidget(self.embed_bar, 1)
         row.addStretch(0)  # Use and Undo as wide as their words, at the right: they shared the box's width
-        row.addWidget(self.int8)
         row.addWidget(self.use_button)
         row.addWidget(self.undo_button)
         shown = QWidget()
@@ -325,6 +321,9 @@ class TrainWindow(EscapeCloses, QWidget):
         column.addStretch(1)
         self.results_scroll = _Results(shown)
         layout.addWidget(self.results_scroll, 1)
+        # on a line of its own: beside Use and Undo it made the box 443 px wide at the least, and with the progress
+        # beside it the window as wide as a 1280 × 800 screen at 150 %
+        layout.addWidget(self.int8, 0, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(row)  # below the scrolled results: Use and Undo are in the window however short it is
         box.hide()
         return box
@@ -540,7 +539,6 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def _show_examples(self, examples: list[dict], images: dict) -> None:
         self.before_after.show_examples(examples, images)
-        self.results_scroll.updateGeometry()  # as wide as the examples: they scroll down, never across
 
     def use(self) -> None:
         settings = self.pipeline.settings
@@ -716,20 +714,24 @@ class _Source(VerticalScroll):
 class _Results(VerticalScroll):
     """The before / after, scrolled above Use and Undo where the window is shorter than they are (four example rows
     and the numbers made the window 956 px tall at the least, below a 1280 × 720 screen, Use and Undo beneath it,
-    and squeezed the examples' captions over their pictures). As wide as they are where the window has room; it
-    scrolls across only in a window narrower than they and the progress are (a small screen at 150 %)."""
+    and squeezed the examples' captions over their pictures). Never across: its names and headings wrap."""
 
     def __init__(self, shown: QWidget):
         super().__init__(shown)
         shown.setAutoFillBackground(False)  # the group box's colour, not the window's
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # only below its whole width
 
     def minimumSizeHint(self) -> QSize:
-        """Its content's width, at most ``RESULT_LEAST_CHARS`` wide, and a few lines' height: the numbers start to
-        scroll before the buttons go."""
-        whole = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        least = self.fontMetrics().averageCharWidth() * RESULT_LEAST_CHARS
-        return QSize(min(whole, least), self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
+        """Its content's least width (its words wrapped) and a few lines' height: the numbers start to scroll
+        before the buttons go."""
+        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(width, self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The body laid out again (the examples shown, their tiles only then counted): its least width is asked
+        again. Asked as the examples were added, it was the numbers' alone, and the tiles ran under the scroll bar."""
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
 
 
 def summary_text(summary: train_jobs.Summary) -> str:

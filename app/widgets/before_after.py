@@ -42,12 +42,12 @@ class BeforeAfterView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         numbers = QGridLayout()
-        self.sides = [QLabel(f"<b>{text}</b>") for text in SIDES]
+        self.sides = [_wrapped(f"<b>{text}</b>") for text in SIDES]
         for column, label in enumerate(self.sides, 1):
             numbers.addWidget(label, 0, column)
         self.cells: dict[str, tuple[QLabel, QLabel]] = {}
         for row, (text, key) in enumerate(ROWS, 1):
-            numbers.addWidget(QLabel(text), row, 0)
+            numbers.addWidget(_wrapped(text), row, 0)
             self.cells[key] = (QLabel(), QLabel())
             for column, cell in enumerate(self.cells[key], 1):
                 numbers.addWidget(cell, row, column)
@@ -73,7 +73,7 @@ class BeforeAfterView(QWidget):
         if not examples:
             return
         for column, text in enumerate(COLUMNS):
-            self.examples.addWidget(QLabel(f"<b>{text}</b>"), 0, column)
+            self.examples.addWidget(_wrapped(f"<b>{text}</b>"), 0, column)
         for row, example in enumerate(examples, 1):
             cells = [
                 (example["crop"], pretty(example["category"])),
@@ -91,6 +91,14 @@ class BeforeAfterView(QWidget):
         return super().event(event)
 
 
+def _wrapped(text: str) -> QLabel:
+    """A row's name or a heading, wrapped at its column's width: on one line each, the numbers and the examples'
+    headings made the panel 654 px wide, past what a 1280 × 800 screen at 150 % leaves beside the progress."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
     tile = QWidget()
     layout = QVBoxLayout(tile)
@@ -101,7 +109,9 @@ def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
     if image is not None and not image.isNull():
         picture.setPixmap(fit(QPixmap.fromImage(image), QSize(THUMB, THUMB), dpr))
     layout.addWidget(picture)
-    layout.addWidget(plain_label(caption))
+    label = plain_label(caption)
+    label.setWordWrap(True)  # a long product name: the row wraps, the panel gets no wider
+    layout.addWidget(label)
     layout.addStretch()  # a one-line caption ("Chair", "no match") under its picture, level with a two-line one's start
     return tile
 
