@@ -12,7 +12,15 @@ from typing import Any, NoReturn
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int
 from decorlens.progress import bar, note, stop_on_ctrl_c
-from engine.batch import SUMMARY, BatchReport, check_not_an_input, check_out_dir, expand_scenes, tag_scenes
+from engine.batch import (
+    SUMMARY,
+    BatchReport,
+    check_not_an_input,
+    check_out_dir,
+    each_once,
+    expand_scenes,
+    tag_scenes,
+)
 from engine.errors import Cancelled, DecorLensError, ImageError
 from engine.index import ensure_nonempty
 from engine.pipeline import MAX_NAMED, Pipeline
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise DecorLensError("--title heads the shoppable page, which only --html writes; add --html")
     _check_inputs_exist(args.inputs)
     check_not_an_input(args.out, args.inputs, "--out")
-    scenes = expand_scenes(args.inputs, leave_out=args.out)
+    scenes = each_once(expand_scenes(args.inputs, leave_out=args.out))  # as tag_scenes tags them: "of N" agrees
     if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
         raise ImageError(f"no photos found in {', '.join(args.inputs)}; give photos, or folders that hold some")
     _check_one_titled(args.title, scenes)

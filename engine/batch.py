@@ -95,6 +95,30 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
     return found
 
 
+def each_once(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` with each file once, under its own name rather than a symlink's: a folder given with a subfolder
+    of it, or a symlink or hard link beside the photo it names, tagged the photo again, repeated its rows in
+    summary.csv, counted it twice in "tagged N photos" and wrote its JSON twice (the first renamed ``sub_…`` to
+    make room for the second). A file that cannot be looked at is kept: tagging it says why it fails. Listing
+    (``expand_scenes``) keeps them all: the app's strip shows what the folder holds."""
+    chosen: dict[object, int] = {}
+    for n, path in enumerate(paths):
+        key = _identity(path)
+        if key not in chosen or (paths[chosen[key]].is_symlink() and not path.is_symlink()):
+            chosen[key] = n
+    return [paths[n] for n in sorted(chosen.values())]
+
+
+def _identity(path: Path) -> object:
+    """The file ``path`` names, however it is reached (its device and inode), or the path where it cannot be
+    looked at."""
+    try:
+        found = path.stat()
+    except OSError:
+        return str(path)
+    return found.st_dev, found.st_ino
+
+
 def walk_photos(folder: Path, cancelled: Callable[[], bool] = lambda: False) -> Iterator[Path]:
     """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))``: names sorted, a subfolder's photos
     where its name sorts (paths compare part by part, so ``a/b.jpg`` sorts before ``a-1.jpg``). Hidden names
@@ -197,6 +221,7 @@ def tag_scenes(
     outputs of one's own beside it (the shoppable HTML pages).
     """
     check_out_dir(out_dir)
+    scenes = each_once(scenes)
     report = BatchReport()
     stems = unique_stems(scenes)
     for n, scene in enumerate(scenes, 1):

@@ -15,7 +15,7 @@ from png_bomb import png_claiming
 
 from app.scene_files import each_scene_file, scene_files
 from decorlens.main import main
-from engine.batch import SUMMARY, expand_scenes
+from engine.batch import SUMMARY, expand_scenes, tag_scenes
 from engine.pipeline import MAX_NAMED
 
 DEEP = 1_000  # folders nested, one in the next
@@ -125,3 +125,39 @@ def test_a_folder_of_thousands_of_bad_files_prints_a_bounded_number_of_lines(dat
     assert lines[-2].startswith("… and 6 more photos failed")
     with open(tmp_path / "out" / SUMMARY, newline="", encoding="utf-8") as fh:
         assert sum(1 for row in csv.DictReader(fh) if row["failed"]) == EMPTY + MAX_NAMED + 5
+
+
+def test_a_photo_reached_twice_is_tagged_once_under_its_own_name(data_dir: Path, ikea: Path, tmp_path: Path,
+                                                                  capsys):
+    """`tag photos photos/sub` (a folder and a subfolder of it), a symlink or hard link beside a photo: the photo was
+    tagged once per way it was reached, its rows repeated in summary.csv, "tagged 5 of 5" counted it again, and its
+    JSON was written twice, the first renamed sub_… for the clash with itself. Each file is now tagged once, under
+    its own name rather than a symlink's."""
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    first, second = sorted((ikea / "scenes").glob("*.jpg"))[:2]
+    shutil.copy(first, photos / "room.jpg")
+    shutil.copy(second, photos / "sub" / "kitchen.jpg")
+    (photos / "a-link.jpg").symlink_to("room.jpg")  # sorts first
+    os.link(photos / "sub" / "kitchen.jpg", photos / "hard.jpg")
+    out = tmp_path / "out"
+    assert main(["-q", "--data-dir", str(data_dir), "tag", str(photos), str(photos / "sub"),
+                 str(photos / "sub" / "kitchen.jpg"), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("tagged 2 of 2 photos")
+    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+        scenes = {row["scene"] for row in csv.DictReader(fh)}
+    assert scenes == {str(photos / "hard.jpg"), str(photos / "room.jpg")}
+    assert sorted(p.name for p in out.glob("*.json")) == ["hard.json", "room.json"]
+
+
+def test_the_apps_batch_tags_a_photo_listed_twice_once(data_dir: Path, fresh_pipeline, ikea: Path, tmp_path: Path):
+    """The app's Batch Tag Folder lists the folder as its strip shows it (a symlink beside its photo included) and
+    hands the list to tag_scenes, which tagged the photo twice; it now tags each file once, and counts so."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(min((ikea / "scenes").glob("*.jpg")), photos / "room.jpg")
+    (photos / "a-link.jpg").symlink_to("room.jpg")
+    totals: list[int] = []
+    report = tag_scenes(fresh_pipeline, scene_files([photos]), tmp_path / "out",
+                        progress=lambda _done, total: totals.append(total))
+    assert report.done == [photos / "room.jpg"] and totals == [1]
