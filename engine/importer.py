@@ -307,6 +307,9 @@ def _folder_rows(root: Path) -> Iterator[ImportRow]:
     except OSError as exc:
         raise CatalogError(f"{_shown(root)}: cannot list folder ({exc.strerror or exc})") from exc
     for entry in entries:
+        if _links_above(entry, root):
+            yield _skipped(entry, f"a link back to {_shown(root)} or a folder above it, not a category folder")
+            continue
         if not entry.is_dir():
             yield _skipped(entry, "not in a category subfolder")
             continue
@@ -317,6 +320,19 @@ def _folder_rows(root: Path) -> Iterator[ImportRow]:
             continue
         for image in images:
             yield _folder_row(entry.name, image)
+
+
+def _links_above(entry: Path, root: Path) -> bool:
+    """Whether ``entry`` is a symlink to ``root`` itself or a folder above it (``self -> .``, ``up -> ..``,
+    ``all -> /``): such a "category" imported the photos beside the catalog's folder, or those of ``/``, as
+    products of a category named after the link."""
+    if not entry.is_symlink():
+        return False
+    try:
+        target = entry.resolve(strict=True)
+    except (OSError, RuntimeError):  # broken or looping: not a folder, and skipped as such
+        return False
+    return root.resolve().is_relative_to(target)
 
 
 def _folder_row(category: str, image: Path) -> ImportRow:

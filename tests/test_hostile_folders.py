@@ -161,3 +161,20 @@ def test_the_apps_batch_tags_a_photo_listed_twice_once(data_dir: Path, fresh_pip
     report = tag_scenes(fresh_pipeline, scene_files([photos]), tmp_path / "out",
                         progress=lambda _done, total: totals.append(total))
     assert report.done == [photos / "room.jpg"] and totals == [1]
+
+
+def test_a_category_linking_back_to_the_catalog_folder_or_above_is_skipped(fresh_pipeline, ikea: Path,
+                                                                           tmp_path: Path):
+    """`catalog import products/` entered a category folder that is a link to products/ itself, to its parent or
+    to /: the parent's photos (here a room photo beside products/) became products of a category "up", and / was
+    listed as one. Such a link is now a skipped row saying why; a real category imports as before."""
+    shutil.copy(min((ikea / "scenes").glob("*.jpg")), tmp_path / "room.jpg")
+    products = tmp_path / "products"
+    (products / "lamp").mkdir(parents=True)
+    shutil.copy(min((ikea / "products" / "lamp").glob("*.jpg")), products / "lamp" / "L1.jpg")
+    for name, target in (("self", "."), ("up", ".."), ("all", "/")):
+        (products / name).symlink_to(target)
+    report = fresh_pipeline.import_catalog(products)
+    assert report.added == 1 and report.categories == {"lamp": 1}
+    skipped = {Path(where).name: why for where, why in report.skipped}
+    assert set(skipped) == {"self", "up", "all"} and all("a link back to" in why for why in skipped.values())
