@@ -289,7 +289,8 @@ def state(window):
     return {"least": window.minimumSize().toTuple(), "least_hint": window.minimumSizeHint().toTuple(),
             "size": window.size().toTuple(), "overlaps": overlaps(window),
             "across": bar.maximum() if window.results_scroll.isVisible() else 0,
-            "wider": body.width() > view.width() if window.results_scroll.isVisible() else False, "cut": cut}
+            "wider": body.width() > view.width() if window.results_scroll.isVisible() else False, "cut": cut,
+            "source_scrolls": window.source_scroll.verticalScrollBar().maximum() > 0}
 
 window = TrainWindow(Pipeline(Settings.defaults().with_(data_dir=work / "data")))
 window.show()
@@ -322,11 +323,15 @@ print(json.dumps(found))
 TITLE_BAR, FRAME = 40, 4  # what a window's title bar and frame take on the screen, about
 
 
+def _on_screen(ikea: Path, work: Path, scale: float) -> dict:
+    """What ``SMALL_SCREEN`` found on a 1280 × 800 screen at ``scale``."""
+    pictures = [str(p) for p in sorted((ikea / "products").glob("sofa/*.jpg"))[:4]]
+    return run_on_scaled_screen(SMALL_SCREEN, ["|".join(pictures)], work, 1280, 800, scale)
+
+
 @pytest.fixture(scope="module")
 def small_screen(ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """What ``SMALL_SCREEN`` found on a 1280 × 800 screen at 150 %."""
-    pictures = [str(p) for p in sorted((ikea / "products").glob("sofa/*.jpg"))[:4]]
-    return run_on_scaled_screen(SMALL_SCREEN, ["|".join(pictures)], tmp_path_factory.mktemp("small"), 1280, 800, 1.5)
+    return _on_screen(ikea, tmp_path_factory.mktemp("small"), 1.5)
 
 
 @pytest.mark.parametrize("shown", ["empty", "empty_least", "result", "result_least"])
@@ -352,3 +357,14 @@ def test_the_before_after_fits_beside_the_progress_at_150_percent_without_scroll
     for width, _height in (found["least"], found["least_hint"]):
         assert width + 2 * FRAME <= screen[2], (found, screen)
     assert found["across"] == 0 and not found["wider"] and not found["cut"], found
+
+
+def test_what_it_learns_from_scrolls_only_where_the_screen_is_short(ikea, small_screen, tmp_path):
+    """Scrolled where the window is short, what it learns from asked for a few lines' height wherever the window
+    was: at 100 % the before / after took the window's height first and left the counts 100 px, the dataset
+    folder's field scrolled out of sight on a screen with room for all of it. It asks for all of it where the
+    screen has room (1280 × 800 at 100 %), and scrolls only where not (at 150 %)."""
+    roomy = _on_screen(ikea, tmp_path, 1)
+    for shown in ("empty", "result"):
+        assert not roomy[shown]["source_scrolls"], roomy[shown]
+    assert small_screen["empty"]["source_scrolls"]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -630,9 +631,27 @@ class TrainWindow(EscapeCloses, QWidget):
         each wrapped label as one line, so the window made as small as it goes squeezed every part by the rest,
         the table over the folder's field (42 px at 100 %)."""
         layout = self.layout()
+        self._source_least(layout)
         need = layout.totalMinimumHeightForWidth(layout.totalMinimumSize().width())
         if need > 0 and need != self.minimumHeight():
             self.setMinimumHeight(need)
+
+    def _source_least(self, layout: QVBoxLayout) -> None:
+        """What it learns from asks for all its height where the screen has room for it, and for the rest of the
+        screen's (as ``theme.resize_to_screen`` shares it) down to a few lines where not: asking always for a few
+        lines, the before / after took the window's height first and left the counts 100 px at 100 %."""
+        source, fewest = self.source_scroll, self.source_scroll.fewest()
+        free = int((self.screen() or QApplication.primaryScreen()).availableGeometry().height() * theme.SCREEN_SHARE)
+        for _ in range(3):  # each change moves the wrapped lines' widths a little: settled in one or two
+            # the window's least height were it to show the fewest lines of it
+            rest = layout.totalMinimumHeightForWidth(layout.totalMinimumSize().width()) - (source.least - fewest)
+            least = max(fewest, min(source.whole(), fewest + free - rest))
+            if least == source.least:
+                return
+            source.least = least
+            source.updateGeometry()
+            source.parentWidget().updateGeometry()  # its group box's least, asked again now
+            layout.invalidate()
 
     def escape(self) -> None:
         """With nothing running, close. While a run trains (or *Use* makes its model ready), stop it as closing
@@ -704,11 +723,21 @@ class _Source(VerticalScroll):
     def __init__(self, body: QWidget):
         super().__init__(body)
         body.setAutoFillBackground(False)  # the group box's colour, not the window's
+        self.least = self.fewest()
+
+    def fewest(self) -> int:
+        """The least height it ever asks for: ``SOURCE_LEAST_LINES`` lines."""
+        return self.fontMetrics().lineSpacing() * SOURCE_LEAST_LINES
+
+    def whole(self) -> int:
+        """The body's whole height at the width it has."""
+        body = self.widget()
+        return max(body.heightForWidth(self.viewport().width()), body.minimumSizeHint().height())
 
     def minimumSizeHint(self) -> QSize:
-        """The body's least width (it never scrolls across) and ``SOURCE_LEAST_LINES`` lines' height."""
+        """The body's least width (it never scrolls across) and ``least`` height (``TrainWindow._least_height``)."""
         width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        return QSize(width, self.fontMetrics().lineSpacing() * SOURCE_LEAST_LINES)
+        return QSize(width, self.least)
 
 
 class _Results(VerticalScroll):
