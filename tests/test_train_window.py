@@ -245,8 +245,9 @@ def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
 
 def test_the_step_line_puts_the_detectors_steps_in_words():
     """The detector's steps as training.detector reports them (a detector run takes too long for a test)."""
-    assert step_words("detector", 3, 40, "epoch 2/10") == "Training the detector: epoch 2 of 10"
-    assert step_words("detector", 3, 40, "labelling train") == "Marking the objects in the photos for the detector: 3 of 40"
+    assert step_words("detector", 3, 40, "epoch 2/10") == "Training to find objects: epoch 2 of 10"
+    assert step_words("detector", 3, 40, "labelling train") == (
+        "Marking the objects in the photos to learn from: 3 of 40")
     assert step_words("validate", 2, 10, "epoch 2/10: val mAP50 0.123") == (
         "Epoch 2 of at most 10 done: checking it on the photos kept aside")
     assert step_words("network", 1, 2, "network 2 of 2") == "Network 2 of 2"

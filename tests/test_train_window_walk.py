@@ -222,7 +222,7 @@ def test_finding_objects_result_and_steps_are_said_in_the_dropdowns_words():
     a merchandiser cannot read. They say finding objects now, and the score with what it counts."""
     result = detector_text({"classes": ["sofa", "chair", "lamp"], "map50": 0.613})
     assert result.startswith("Finding objects: learned 3 categories. On the photos kept aside to check it, it scores "
-                             "61% for finding them (an object counts as found when its box covers at least half"), result
+                             "61% for finding them (an object counts as found when the box drawn and its marked box overlap"), result
     assert "false finds lower the score" in result
     assert "no photos were kept aside" in detector_text({"classes": ["sofa"], "map50": float("nan")})
     steps = [step_words("detector", 3, 40, message) for message in ("epoch 2/10", "labelling train", "pasting",

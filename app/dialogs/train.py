@@ -94,7 +94,7 @@ STEP_WORDS = (
     ("evaluate", "Comparing the models in use and the new one on photos training never used"),
 )
 DETECTOR_WORDS = (  # finding objects' steps (the detector's), by how its message starts
-    ("labelling", "Marking the objects in the photos to learn finding them"),
+    ("labelling", "Marking the objects in the photos to learn from"),
     ("pasting", "Pasting catalog products into the photos to practise finding them"),
     ("choosing", "Choosing how sure it must be of an object to place a tag"),
 )
@@ -841,15 +841,15 @@ def _verdict(result: dict) -> str:
 
 def detector_text(detector: dict) -> str:
     """Finding objects' result in words: "Detector: 3 categories, validation mAP50 0.61." was the engine's. mAP50
-    is the mean over categories of the average precision with a box counted found when it covers at least half of
-    the object (intersection over union 0.5): finding more of them raises it, false finds lower it."""
+    is the mean over categories of the average precision with a box counted found when it overlaps the marked box
+    by at least half (intersection over union 0.5): finding more of them raises it, false finds lower it."""
     categories = counted(len(detector["classes"]), "category", "categories")
     score = detector.get("map50")
     if score is None or math.isnan(score):  # no photo was kept aside to check it
         return f"Finding objects: learned {categories}; no photos were kept aside to score it."
     return (f"Finding objects: learned {categories}. On the photos kept aside to check it, it scores {score:.0%} "
-            "for finding them (an object counts as found when its box covers at least half of it; false finds "
-            "lower the score; averaged over the categories).")
+            "for finding them (an object counts as found when the box drawn and its marked box overlap by at least "
+            "half; false finds lower the score; averaged over the categories).")
 
 
 def _now_in_use(before, after) -> str:
