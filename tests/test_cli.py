@@ -180,7 +180,7 @@ def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipelin
     SIGTERM (a scheduler, ``kill``) ended it the same way, silently."""
     from decorlens import tag
 
-    photos = [str(scene_path(name)) for name in (SOFA_SCENE, "bed-that-folds", SOFA_SCENE)]
+    photos = [str(scene_path(name)) for name in (SOFA_SCENE, "bed-that-folds", "a-cosy-space-for-coffee")]
     out = tmp_path / "out"
     args = argparse.Namespace(inputs=photos, out=out, top_k=None, html=False, title=None, quiet=True)
     stopping = type("Stopping", (_SignalDuringTheFirstPhoto,), {"sent": sent})
