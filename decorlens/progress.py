@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from decorlens.errors import MAX_LINE, one_line
-from decorlens.terminal import one_field
+from decorlens.terminal import escape_controls, one_field
 from engine.importer import Progress
 
 
@@ -39,9 +39,11 @@ def note(message: str) -> None:
     One line, kept within the width of an error line: a batch's "failed: <photo>: <why>" must not become a
     paragraph when both the photo's and the catalog's paths are long. A newline in what it quotes (a feed's
     image path, a photo's file name) shows as ``\\u000a``: it printed a line of its own, which a hostile feed
-    could word as DecorLens's own ("decorlens: error: …").
+    could word as DecorLens's own ("decorlens: error: …"). Other controls and bidi overrides show as ``\\uXXXX``
+    too, as on stdout and in the error line: a photo named ``ESC]0;…BEL ESC[2J x.jpg`` retitled and cleared the
+    terminal from its `failed:` line, and ``gpj.exe`` behind a right-to-left override read as ``exe.jpg``.
     """
-    print(one_line(one_field(message), MAX_LINE), file=sys.stderr)
+    print(one_line(escape_controls(one_field(message)), MAX_LINE), file=sys.stderr)
 
 
 @contextmanager

@@ -178,3 +178,24 @@ def test_a_category_linking_back_to_the_catalog_folder_or_above_is_skipped(fresh
     assert report.added == 1 and report.categories == {"lamp": 1}
     skipped = {Path(where).name: why for where, why in report.skipped}
     assert set(skipped) == {"self", "up", "all"} and all("a link back to" in why for why in skipped.values())
+
+
+def test_a_photos_name_cannot_drive_the_terminal_from_a_failed_line(data_dir: Path, tmp_path: Path, capsys):
+    """`failed:` lines (stderr) printed a photo's name as it is: ``ESC]0;…BEL`` retitled the terminal, ``ESC[2J``
+    cleared it, and a right-to-left override made ``gpj.exe`` read as ``exe.jpg``. They show as ``\\uXXXX``, as
+    on stdout and in the error line already; so does a category folder's name in `catalog import`'s skipped
+    lines."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("title\x1b]0;pwned\x07\x1b[2J.jpg", "bidi\u202egpj.exe.jpg", "fine.jpg"):
+        (photos / name).write_bytes(b"not a photo")
+    capsys.readouterr()
+    assert main(["-q", "--data-dir", str(data_dir), "tag", str(photos), "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err
+    assert err.count("failed: ") == 3 and "\\u001b]0;pwned\\u0007\\u001b[2J" in err and "\\u202e" in err
+    (photos / "chair\x1b[31m").mkdir()
+    (photos / "chair\x1b[31m" / "notes.txt").write_text("no photo")
+    assert main(["--data-dir", str(data_dir), "catalog", "import", str(photos)]) != 0
+    err = capsys.readouterr().err
+    assert "chair\\u001b[31m" in err
+    assert not any(ch in err for ch in "\x1b\x07\u202e")
