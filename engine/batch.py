@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -361,25 +362,33 @@ def spreadsheet_safe(cell: object) -> object:
 
 
 def unique_stems(scenes: Sequence[Path]) -> list[str]:
-    """An output stem per scene, never two alike (nor two differing only in case, for macOS and Windows).
+    """An output stem per scene, never two alike, nor two differing only in case (macOS and Windows) or in how
+    an accent is encoded (macOS): ``café`` typed with one character é and ``café`` with e and a combining accent,
+    as files copied from a Mac hold it, are one file name there, and the second photo's outputs overwrote the
+    first's.
 
     The file stem, prefixed by its folder's name when two scenes share a stem; when even that clashes
     (``a/x/1.jpg`` and ``b/x/1.jpg``) a number follows, so no scene's outputs overwrite another's. A long
     stem is cut (``fit_stem``): a photo named near the 255-byte limit must not stop the batch at writing.
     """
-    counts = Counter(s.stem.casefold() for s in scenes)
+    counts = Counter(_folded(s.stem) for s in scenes)
     used: set[str] = set()
     stems: list[str] = []
     for scene in scenes:
-        stem = scene.stem if counts[scene.stem.casefold()] == 1 else f"{scene.parent.name}_{scene.stem}"
+        stem = scene.stem if counts[_folded(scene.stem)] == 1 else f"{scene.parent.name}_{scene.stem}"
         stem = fit_stem(stem)
         candidate, n = stem, 1
-        while candidate.casefold() in used:
+        while _folded(candidate) in used:
             n += 1
             candidate = f"{stem}-{n}"
-        used.add(candidate.casefold())
+        used.add(_folded(candidate))
         stems.append(candidate)
     return stems
+
+
+def _folded(stem: str) -> str:
+    """``stem`` as a file system that ignores case and Unicode normalization compares it."""
+    return unicodedata.normalize("NFC", stem).casefold()
 
 
 def fit_stem(stem: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from png_bomb import png_claiming
 
 from app.scene_files import each_scene_file, scene_files
 from decorlens.main import main
-from engine.batch import SUMMARY, expand_scenes, tag_scenes
+from engine.batch import SUMMARY, expand_scenes, tag_scenes, unique_stems
 from engine.pipeline import MAX_NAMED
 
 DEEP = 1_000  # folders nested, one in the next
@@ -199,3 +200,13 @@ def test_a_photos_name_cannot_drive_the_terminal_from_a_failed_line(data_dir: Pa
     err = capsys.readouterr().err
     assert "chair\\u001b[31m" in err
     assert not any(ch in err for ch in "\x1b\x07\u202e")
+
+
+def test_photos_whose_names_differ_only_in_how_an_accent_is_encoded_get_outputs_of_their_own():
+    """``café.jpg`` with é as one character and as e plus a combining accent are two files on Linux and one name
+    on macOS (APFS ignores the difference, as it ignores case): both got the output stem ``café``, so on a Mac
+    share the second photo's JSON and page overwrote the first's. They are told apart as names differing only in
+    case are."""
+    one, two = Path("photos") / "caf\u00e9.jpg", Path("photos") / "cafe\u0301.jpg"
+    stems = unique_stems([one, two])
+    assert len({unicodedata.normalize("NFC", stem).casefold() for stem in stems}) == 2
