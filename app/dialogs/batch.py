@@ -33,6 +33,16 @@ from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
 
+# each photo failed with the engine's "…catalog.sqlite is empty: import products first with `decorlens catalog
+# import`": a command the app's user never types, said once per photo in "1 failed, e.g. …"
+EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your products first (Catalog tab ▸ Import "
+                 "CSV… or Import folder…), then Start again.")
+
+
+def tagged_folder(photos: Path) -> Path:
+    """The results' folder offered for ``photos``: beside it, never in it (the batch would list its own pages)."""
+    return photos.parent / f"{photos.name}-tagged"
+
 
 class BatchDialog(QDialog):
     finished_batch = Signal(object)  # BatchReport, or the message when cancelled or failed
@@ -48,7 +58,9 @@ class BatchDialog(QDialog):
         self.engine = engine
         self.task: Task | None = None
         self.source = QLineEdit(str(folder or ""), placeholderText="folder of room photos (subfolders included)")
-        self.target = QLineEdit(placeholderText="where the JSON, CSV and HTML pages go")
+        # offered beside the Photos it names, as Browse offers it: left empty, a new user's Start asked for a folder
+        self.target = QLineEdit(str(tagged_folder(folder)) if folder else "",
+                                placeholderText="where the JSON, CSV and HTML pages go")
         self.top_k = QSpinBox(minimum=1, maximum=50, value=top_k)
         form = QFormLayout()
         for text, edit, title in (("Photos", self.source, "Folder of room photos"),
@@ -109,9 +121,11 @@ class BatchDialog(QDialog):
     def _browse(self, edit: QLineEdit, title: str) -> None:
         folder = QFileDialog.getExistingDirectory(self, title, edit.text())
         if folder:
+            offered = str(tagged_folder(Path(edit.text()))) if edit.text() else ""
             edit.setText(folder)
-            if edit is self.source and not self.target.text():
-                self.target.setText(str(Path(folder).parent / f"{Path(folder).name}-tagged"))
+            # the offer follows the Photos chosen, a folder typed or browsed for stays
+            if edit is self.source and self.target.text() in ("", offered):
+                self.target.setText(str(tagged_folder(Path(folder))))
 
     def start(self) -> None:
         source, target = self.source.text().strip(), self.target.text().strip()
@@ -129,6 +143,8 @@ class BatchDialog(QDialog):
             scenes = scene_files([source], leave_out=out)
             if not scenes:
                 raise ValueError(f"no photos found in {source}")
+            if pipeline.catalog.count() == 0:
+                raise DecorLensError(EMPTY_CATALOG)
             return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled)
 
         self._set_running(True)

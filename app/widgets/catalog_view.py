@@ -68,6 +68,9 @@ SEARCH_DELAY_MS = 250
 LEAST_WIDTH = 770
 CHIP_ORIGIN = 200  # px of the chip's origin ("Not in week2.csv") at most: a long feed name would widen the window
 ROOT = QModelIndex()
+# after a first import, in the words of the photo tab's tag list and panel; a report of lines waits to be read
+FIRST_IMPORT_NEXT = ("Next: open a room photo (File ▸ Open Photo…, Ctrl+O) or a folder of them (Ctrl+Shift+O), "
+                     "then click a tag on it to see the products that match it.")
 SKIPPED_NAMED = 5  # skipped rows an import's message names, one line each
 ONE_LINE = str.maketrans({"\n": "\\u000a", "\r": "\\u000d"})
 
@@ -514,6 +517,8 @@ class CatalogView(QWidget):
             lines.append(f"{absent}; they are listed and selected now: Remove selected removes them, ✕ beside "
                          "the search shows all.")
             self.show_skus(report.absent, f"Not in {source.name}")
+        if why is None and self.total == 0:  # the first import: a new user was left on this tab, told nothing more
+            lines.append(FIRST_IMPORT_NEXT)
         self.message.emit("\n".join(lines), "done" if why is None else "error")  # not "done" in green: nothing was
         self.refresh()
         self.importFinished.emit(report)

@@ -1,0 +1,94 @@
+"""A new merchandiser's first hour, offscreen on real data: the first import, then Batch Tag Folder on the folder
+being looked through. Each test is a step that left them stuck or guessing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings
+
+from app.dialogs.batch import EMPTY_CATALOG, BatchDialog
+from app.main_window import MainWindow
+from app.settings import AppSettings
+from app.widgets.catalog_view import FIRST_IMPORT_NEXT
+from app.workers import Runner
+from engine.batch import SUMMARY
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+
+
+def test_the_first_import_says_what_to_do_next_and_waits_to_be_read(qtbot, fresh_pipeline, tmp_path, ikea,
+                                                                      ikea_products):
+    """The first import said "Catalog import done: 3 added, 0 updated, 0 unchanged." on the catalog tab and faded in
+    8 seconds: nothing said that a room photo comes next. A later import is the usual report."""
+    from ikea_feed import write_feed
+
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(fresh_pipeline, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    view = win.catalog
+    said: list[str] = []
+    view.message.connect(lambda text, _level: said.append(text))
+    feed = write_feed(ikea, [r for r in ikea_products if r["category"] == "chair"][:3], tmp_path / "feed.csv")
+    for _ in range(2):
+        with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+            view.import_from(feed)
+        qtbot.waitUntil(lambda: view.total == 3, timeout=WAIT_MS)
+        if len(said) == 2:  # "Importing feed.csv…", then the first report
+            assert win.message.isVisible() and win.message.waiting and FIRST_IMPORT_NEXT in win.message.text.text()
+    first, again = said[1], said[3]
+    assert first.split("\n") == ["Catalog import done: 3 added, 0 updated, 0 unchanged.", FIRST_IMPORT_NEXT]
+    assert again == "Catalog import done: 0 added, 0 updated, 3 unchanged."
+
+
+def test_batch_offers_a_results_folder_beside_the_photos_and_starts_at_once(qtbot, fresh_pipeline, tmp_path,
+                                                                           scene_path, ikea, ikea_products):
+    """Opened over the folder the window looks through, Batch Tag Folder filled in its Photos and left Save to
+    empty: Start answered "Choose the photos folder and where to save the results." Browse… for the photos
+    offered ``<folder>-tagged``; the folder given is offered the same."""
+    from ikea_feed import write_feed
+
+    photos = tmp_path / "Room photos"
+    photos.mkdir()
+    shutil.copy(scene_path("bed-that-folds"), photos)
+    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=photos)
+    qtbot.addWidget(dialog)
+    assert Path(dialog.target.text()) == tmp_path / "Room photos-tagged"
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+        dialog.start_button.click()
+    # an empty catalog: said once, in the app's words, not as every photo failing with the CLI's command
+    assert finished.args[0] == EMPTY_CATALOG and dialog.status.text() == EMPTY_CATALOG
+    fresh_pipeline.import_catalog(write_feed(ikea, [r for r in ikea_products if r["category"] == "table"][:3],
+                                             tmp_path / "feed.csv"))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
+        dialog.start_button.click()
+    assert len(finished.args[0].done) == 1, finished.args[0]
+    assert (tmp_path / "Room photos-tagged" / SUMMARY).is_file() and dialog.open_button.isEnabled()
+
+
+def test_the_offered_results_folder_follows_the_photos_browsed_for(qtbot, fresh_pipeline, tmp_path, monkeypatch):
+    """Offered from the start, the results folder would have stayed the first folder's when Browse… chose other
+    photos: their pages would have gone beside the wrong folder. One typed in stays."""
+    from PySide6.QtWidgets import QFileDialog
+
+    chosen = tmp_path / "Autumn"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(chosen))
+    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=tmp_path / "Spring")
+    qtbot.addWidget(dialog)
+    dialog._browse(dialog.source, "Folder of room photos")
+    assert Path(dialog.target.text()) == tmp_path / "Autumn-tagged"
+    dialog.target.setText(str(tmp_path / "web"))
+    chosen = tmp_path / "Winter"
+    dialog._browse(dialog.source, "Folder of room photos")
+    assert Path(dialog.source.text()) == chosen and Path(dialog.target.text()) == tmp_path / "web"
