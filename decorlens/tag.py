@@ -82,7 +82,10 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise DecorLensError("--title heads the shoppable page, which only --html writes; add --html")
     _check_inputs_exist(args.inputs)
     check_not_an_input(args.out, args.inputs, "--out")
-    scenes = each_once(expand_scenes(args.inputs, leave_out=args.out))  # as tag_scenes tags them: "of N" agrees
+    unread: list[tuple[Path, OSError]] = []
+    listed = expand_scenes(args.inputs, args.out, lambda folder, exc: unread.append((folder, exc)))
+    _say_unread(unread)
+    scenes = each_once(listed)  # as tag_scenes tags them: "of N" agrees
     if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
         raise ImageError(f"no photos found in {', '.join(args.inputs)}; give photos, or folders that hold some")
     _check_one_titled(args.title, scenes)
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     _say_failures(report.failed, args.out)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
-    return 0 if not report.failed else PARTLY_DONE
+    return 0 if not report.failed and not unread else PARTLY_DONE
 
 
 def _check_one_titled(title: str | None, scenes: list[Path]) -> None:
@@ -179,6 +182,15 @@ def _say_failures(failed: list[tuple[Path, str]], out: Path) -> None:
     rest = sum(alike[key] for key in list(first)[MAX_NAMED:])
     if rest:
         note(f"… and {counted(rest, 'more photo')} failed, each listed with why in {out / SUMMARY}")
+
+
+def _say_unread(unread: list[tuple[Path, OSError]]) -> None:
+    """A line per folder that could not be listed (at most ``MAX_NAMED``), before the tagging: its photos are
+    left out, which the batch did without a word (or with a traceback where a path passed 4,096 bytes)."""
+    for folder, exc in unread[:MAX_NAMED]:
+        note(f"left out, its photos not tagged: {folder}: cannot read folder: {exc.strerror or exc}")
+    if len(unread) > MAX_NAMED:
+        note(f"… and {counted(len(unread) - MAX_NAMED, 'more folder')} left out")
 
 
 def _why(path: Path, reason: str) -> str:

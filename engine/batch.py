@@ -45,6 +45,7 @@ SUMMARY_COLUMNS = [
 ]
 CONFIRMED = "confirmed"  # the summary's ``match`` of a product the user confirmed in the app
 ANOTHER = "another output folder"  # what the advice for a full or read-only output folder says to choose
+Unread = Callable[[Path, OSError], None]  # told of a folder that could not be listed, and why
 
 
 @dataclass
@@ -76,21 +77,23 @@ class BatchReport:
         return [Path(item.result.image) for item in self.listed if isinstance(item, Tagged) and item.edited]
 
 
-def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
+def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None,
+                  unread: Unread = lambda _folder, _exc: None) -> list[Path]:
     """Image files from a mix of files and folders (folders are searched recursively), sorted. A folder
     named like a photo (``x.jpg/``) is searched, not listed: it was tagged as a photo and failed.
 
     ``leave_out`` (the output folder) and all below it is not searched when it lies inside a folder given:
     ``tag photos --out photos/tagged`` run again tagged its own page pictures and thumbnails, renamed the
     real outputs to make room for them and counted each room twice in Where used. A file named on its
-    own is kept wherever it is: it was asked for.
+    own is kept wherever it is: it was asked for. ``unread(folder, exc)`` hears of each folder that could not
+    be listed, whose photos are left out.
     """
     skip = leave_out.resolve() if leave_out is not None else None
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             keep = _outside(skip) if skip is not None and not item.resolve().is_relative_to(skip) else None
-            found.extend(p for p in walk_photos(item) if keep is None or keep(p))
+            found.extend(p for p in walk_photos(item, unread=unread) if keep is None or keep(p))
         else:
             found.append(item)
     return found
@@ -120,17 +123,18 @@ def _identity(path: Path) -> object:
     return found.st_dev, found.st_ino
 
 
-def walk_photos(folder: Path, cancelled: Callable[[], bool] = lambda: False) -> Iterator[Path]:
+def walk_photos(folder: Path, cancelled: Callable[[], bool] = lambda: False,
+                unread: Unread = lambda _folder, _exc: None) -> Iterator[Path]:
     """Images below ``folder`` in the order of ``sorted(folder.rglob("*"))``: names sorted, a subfolder's photos
     where its name sorts (paths compare part by part, so ``a/b.jpg`` sorts before ``a-1.jpg``). Hidden names
     count, a symlinked folder is not entered (a link to ``..`` or ``/`` would list forever), a folder named like
     a photo is entered, not listed, and a folder that cannot be listed (unreadable, gone, its path past the
-    system's limit) is passed over. ``cancelled`` is asked at every name, photo or not.
+    system's limit) is passed over, told to ``unread``. ``cancelled`` is asked at every name, photo or not.
 
     The folders being read are a stack, not recursion: ``rglob`` and a recursive walk died of RecursionError
     in a tree 1,000 folders deep, and of "File name too long" below 4,096 bytes of path, with a traceback.
     """
-    stack = [iter(_entries(folder))]
+    stack = [iter(_entries(folder, unread))]
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
@@ -139,17 +143,19 @@ def walk_photos(folder: Path, cancelled: Callable[[], bool] = lambda: False) -> 
         if cancelled():
             raise Cancelled("listing stopped")
         if _is_dir(entry) and not entry.is_symlink():
-            stack.append(iter(_entries(Path(entry.path))))
+            stack.append(iter(_entries(Path(entry.path), unread)))
         elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and not _is_dir(entry):
             yield Path(entry.path)
 
 
-def _entries(folder: Path) -> list[os.DirEntry[str]]:
-    """``folder``'s entries sorted as ``Path`` compares names; none where it cannot be listed."""
+def _entries(folder: Path, unread: Unread) -> list[os.DirEntry[str]]:
+    """``folder``'s entries sorted as ``Path`` compares names; none where it cannot be listed (told to
+    ``unread``)."""
     try:
         with os.scandir(folder) as found:
             return sorted(found, key=lambda entry: os.path.normcase(entry.name))
-    except OSError:
+    except OSError as exc:
+        unread(folder, exc)
         return []
 
 

@@ -15,6 +15,7 @@ import pytest
 from png_bomb import png_claiming
 
 from app.scene_files import each_scene_file, scene_files
+from decorlens.errors import PARTLY_DONE
 from decorlens.main import main
 from engine.batch import SUMMARY, expand_scenes, tag_scenes, unique_stems
 from engine.pipeline import MAX_NAMED
@@ -210,3 +211,19 @@ def test_photos_whose_names_differ_only_in_how_an_accent_is_encoded_get_outputs_
     one, two = Path("photos") / "caf\u00e9.jpg", Path("photos") / "cafe\u0301.jpg"
     stems = unique_stems([one, two])
     assert len({unicodedata.normalize("NFC", stem).casefold() for stem in stems}) == 2
+
+
+def test_a_folder_that_cannot_be_read_is_named_and_the_batch_is_done_in_part(data_dir: Path, photo: Path, top: Path,
+                                                                             tmp_path: Path, capsys):
+    """A folder that cannot be listed (here: its path past 4,096 bytes; for a user other than root also one
+    without read permission) was passed over without a word, and `tag` said "tagged 1 of 1 photos", exit 0: a
+    merchandiser could not tell that its photos were never tagged. It is named before the tagging, and the exit
+    code says done in part."""
+    shutil.copy(photo, top / "top.jpg")
+    _past_path_max(top)
+    capsys.readouterr()
+    assert main(["-q", "--data-dir", str(data_dir), "tag", str(top), "--out", str(tmp_path / "out")]) == PARTLY_DONE
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("left out, its photos not tagged: ") and line.endswith(": File name too long")
+    assert captured.out.startswith("tagged 1 of 1 photo")
