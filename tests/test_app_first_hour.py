@@ -75,6 +75,7 @@ def test_batch_offers_a_results_folder_beside_the_photos_and_starts_at_once(qtbo
         dialog.start_button.click()
     assert len(finished.args[0].done) == 1, finished.args[0]
     assert (tmp_path / "Room photos-tagged" / SUMMARY).is_file() and dialog.open_button.isEnabled()
+    assert "shoppable page (.html)" in dialog.status.text() and "Open results folder" in dialog.status.text()
 
 
 def test_the_offered_results_folder_follows_the_photos_browsed_for(qtbot, fresh_pipeline, tmp_path, monkeypatch):

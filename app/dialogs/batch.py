@@ -167,10 +167,12 @@ class BatchDialog(QDialog):
     def _done(self, report: BatchReport) -> None:
         self._set_running(False)
         objects = sum(len(r.objects) for r in report.results)
-        summary = Path(self.target.text()) / SUMMARY
         corrected = len(report.edited)
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
-        text = f"Tagged {len(report.done):,} photos ({objects:,} tags){edited}. Summary: {summary}"
+        # "Summary: …/summary.csv" named only the spreadsheet: the pages, what a batch is run for, went unsaid
+        text = (f"Tagged {len(report.done):,} photos ({objects:,} tags){edited}. Each photo has its shoppable page "
+                f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
+                f"{self.target.text()}")
         if report.failed:
             text += f"\n{len(report.failed):,} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)
