@@ -973,9 +973,12 @@ class MainWindow(QMainWindow):
         self.catalog.show_skus(skus)
         self.tabs.setCurrentIndex(CATALOG_TAB)
 
-    def _to_catalog(self, action) -> None:
-        self.tabs.setCurrentIndex(CATALOG_TAB)
-        action()
+    def _to_catalog(self, choose: Callable[[], None]) -> None:
+        """The first-start page's import: the Catalog tab, where its progress shows, once a feed or folder is chosen;
+        a file dialog cancelled leaves the page where it was (it went to an empty Catalog tab all the same)."""
+        choose()
+        if self.catalog.importing is not None:
+            self.tabs.setCurrentIndex(CATALOG_TAB)
 
     def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
         """``page``: the tab the message is about (it hides on the others); None for the whole window (the

@@ -93,3 +93,28 @@ def test_the_offered_results_folder_follows_the_photos_browsed_for(qtbot, fresh_
     chosen = tmp_path / "Winter"
     dialog._browse(dialog.source, "Folder of room photos")
     assert Path(dialog.source.text()) == chosen and Path(dialog.target.text()) == tmp_path / "web"
+
+
+def test_the_first_start_pages_import_goes_to_the_catalog_only_once_a_feed_is_chosen(
+        qtbot, monkeypatch, fresh_pipeline, tmp_path, ikea, ikea_products):
+    """Import products… ▸ A CSV file switched to the Catalog tab before its file dialog opened: cancelled, the new
+    user was left on an empty Catalog tab instead of the page that explains the import."""
+    from ikea_feed import write_feed
+
+    from app.main_window import CATALOG_TAB
+
+    win = MainWindow(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
+                                                           QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    start = win.tabs.currentIndex()
+    assert start != CATALOG_TAB and win.photo_stack.currentWidget() is win.welcome
+    chosen = ""  # the user's answer to the file dialog: none (Cancel), then a feed
+    monkeypatch.setattr("app.widgets.catalog_view.QFileDialog.getOpenFileName", lambda *_a, **_k: (chosen, ""))
+    win.welcome.importCsv.emit()
+    assert win.tabs.currentIndex() == start
+    chosen = str(write_feed(ikea, [r for r in ikea_products if r["category"] == "chair"][:3], tmp_path / "feed.csv"))
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.welcome.importCsv.emit()
+        assert win.tabs.currentIndex() == CATALOG_TAB
