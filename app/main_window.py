@@ -38,7 +38,7 @@ from app.scene_controller import SceneController
 from app.scene_files import deliver_found, each_scene_file, save_pasted
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
-from app.widgets.catalog_view import CatalogView
+from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
@@ -359,6 +359,8 @@ class MainWindow(QMainWindow):
         shows from then on, where the photo's tags have nothing to match."""
         if self.photo_stack.currentWidget() is self.welcome:
             self._say_catalog_empty()
+        elif FIRST_IMPORT_NEXT in self.message.text.text():
+            self.message.dismiss()  # its advice taken: it came back on the Catalog tab to say "open a room photo"
         self.photo_stack.setCurrentWidget(self.splitter)
 
     def _say_catalog_empty(self) -> None:

@@ -118,3 +118,28 @@ def test_the_first_start_pages_import_goes_to_the_catalog_only_once_a_feed_is_ch
     with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
         win.welcome.importCsv.emit()
         assert win.tabs.currentIndex() == CATALOG_TAB
+
+
+def test_the_first_imports_next_step_goes_once_a_photo_is_open(qtbot, fresh_pipeline, tmp_path, ikea, ikea_products,
+                                                               scene_path):
+    """"Next: open a room photo…" waits on the Catalog tab to be read; once a photo was open it came back there each
+    time the tab did, telling the user to do what they had done."""
+    from ikea_feed import write_feed
+
+    from app.main_window import CATALOG_TAB
+
+    win = MainWindow(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
+                                                           QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=WAIT_MS)
+    win.tabs.setCurrentIndex(CATALOG_TAB)
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.catalog.import_from(write_feed(ikea, [r for r in ikea_products if r["category"] == "bed"][:3],
+                                           tmp_path / "feed.csv"))
+    qtbot.waitUntil(lambda: FIRST_IMPORT_NEXT in win.message.text.text() and win.message.isVisible(), timeout=WAIT_MS)
+    room = scene_path("bed-that-folds")
+    win.open_paths([room])
+    qtbot.waitUntil(lambda: win.controller.path == room and win.controller.scene is not None, timeout=WAIT_MS)
+    win.tabs.setCurrentIndex(CATALOG_TAB)
+    assert not win.message.isVisible()
