@@ -20,10 +20,12 @@ PASTED = "pasted"
 EVERY_S = 0.1  # how often photos found are handed to the window after the first (each part is one strip insertion)
 
 
-def scene_files(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None) -> list[Path]:
+def scene_files(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None,
+                cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
     """Images among files and folders (recursively), in a stable order; other files are ignored, and so is
-    ``leave_out`` (a batch's output folder) with all below it."""
-    return [p for p in expand_scenes(inputs, leave_out) if p.suffix.lower() in IMAGE_SUFFIXES]
+    ``leave_out`` (a batch's output folder) with all below it. ``cancelled`` stops the listing (``Cancelled``)."""
+    listed = expand_scenes(inputs, leave_out, cancelled=cancelled)
+    return [p for p in listed if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
 def each_scene_file(

@@ -78,7 +78,8 @@ class BatchReport:
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None,
-                  unread: Unread = lambda _folder, _exc: None) -> list[Path]:
+                  unread: Unread = lambda _folder, _exc: None, cancelled: Callable[[], bool] = lambda: False,
+                  ) -> list[Path]:
     """Image files from a mix of files and folders (folders are searched recursively), sorted. A folder
     named like a photo (``x.jpg/``) is searched, not listed: it was tagged as a photo and failed.
 
@@ -86,14 +87,14 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
     ``tag photos --out photos/tagged`` run again tagged its own page pictures and thumbnails, renamed the
     real outputs to make room for them and counted each room twice in Where used. A file named on its
     own is kept wherever it is: it was asked for. ``unread(folder, exc)`` hears of each folder that could not
-    be listed, whose photos are left out.
+    be listed, whose photos are left out; ``cancelled`` is asked at every name (``walk_photos``).
     """
     skip = leave_out.resolve() if leave_out is not None else None
     found: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
             keep = _outside(skip) if skip is not None and not item.resolve().is_relative_to(skip) else None
-            found.extend(p for p in walk_photos(item, unread=unread) if keep is None or keep(p))
+            found.extend(p for p in walk_photos(item, cancelled, unread) if keep is None or keep(p))
         else:
             found.append(item)
     return found

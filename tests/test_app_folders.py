@@ -248,3 +248,28 @@ def test_stop_keeps_the_photos_found_and_another_folder_ends_the_listing(qtbot, 
                     timeout=WAIT_MS)
     qtbot.wait(500)
     assert window.photo_list.photos == [kitchen] and not window.photo_dock.isVisible()
+
+
+def test_batch_tag_folder_can_be_cancelled_while_it_looks_for_photos(qtbot, pipeline, tmp_path: Path, scene_path):
+    """Listing a folder on a slow share takes minutes, and Cancel waited for it: the listing did not ask. Here the
+    dialog's one worker is busy, Cancel is pressed while the batch waits, and the listing is the first to see it."""
+    import shutil
+
+    from app.dialogs.batch import BatchDialog
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(scene_path("bed-that-folds"), photos)
+    runner, release = Runner(1), threading.Event()
+    dialog = BatchDialog(pipeline, runner, 3, folder=photos)
+    qtbot.addWidget(dialog)
+    runner.start(lambda _job: release.wait(60))  # the batch waits behind it, as behind a slow listing
+    try:
+        dialog.start_button.click()
+        dialog.cancel_button.click()
+    finally:
+        release.set()
+    with qtbot.waitSignal(dialog.finished_batch, timeout=60_000) as finished:
+        pass
+    assert finished.args[0] == "Stopped while looking for photos: nothing was tagged."
+    assert not (tmp_path / "photos-tagged").exists()

@@ -29,7 +29,7 @@ from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.workers import Runner, Task
 from engine.batch import SUMMARY, BatchReport, check_not_an_input
-from engine.errors import DecorLensError
+from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
 
@@ -140,7 +140,10 @@ class BatchDialog(QDialog):
             return
 
         def work(job) -> BatchReport:
-            scenes = scene_files([source], leave_out=out)
+            try:  # a folder on a slow share takes minutes to list: Cancel stops that too
+                scenes = scene_files([source], leave_out=out, cancelled=job.cancelled)
+            except Cancelled:
+                raise Cancelled("stopped while looking for photos: nothing was tagged") from None
             if not scenes:
                 raise ValueError(f"no photos found in {source}")
             if pipeline.catalog.count() == 0:
@@ -179,9 +182,8 @@ class BatchDialog(QDialog):
         self.finished_batch.emit(report)
 
     def _cancelled(self, message: str) -> None:
-        self._stopped(
-            f"{message[:1].upper()}{message[1:]}. What was tagged is saved in {self.target.text()}."
-        )
+        saved = f" What was tagged is saved in {self.target.text()}." if self.progress.maximum() else ""
+        self._stopped(f"{message[:1].upper()}{message[1:]}.{saved}")
 
     def _stopped(self, message: str) -> None:
         self._set_running(False)
