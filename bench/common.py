@@ -534,15 +534,14 @@ def export_detector(pt: Path, out_dir: Path) -> Path:
         return project_export(pt, out_dir)
     import tempfile
 
-    from ultralytics import YOLO
-
     from engine.models import write_card
     from engine.onnx_cards import detector_card
+    from training.yolo import import_yolo
 
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / pt.name
         shutil.copy(pt, local)
-        onnx = Path(YOLO(str(local)).export(format="onnx", imgsz=640, verbose=False))
+        onnx = Path(import_yolo()(str(local)).export(format="onnx", imgsz=640, verbose=False))
         target = out_dir / onnx.name
         shutil.move(str(onnx), target)
     write_card(target, detector_card(target))

@@ -49,7 +49,10 @@ class ReferencePipeline:
     def __init__(self, workspace: Workspace, device: str = "auto"):
         import torch
         import torchvision
-        from ultralytics import YOLO
+
+        from training.yolo import import_yolo
+
+        YOLO = import_yolo()
 
         self.torch = torch
         self.device = "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"

@@ -8,6 +8,7 @@ export. The whole session runs with a home folder of its own (see ``pytest_confi
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -54,6 +55,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def test_home(pytestconfig: pytest.Config) -> Path:
     """The session's temp home folder (HOME, XDG dirs, DECORLENS_DATA_DIR and YOLO_CONFIG_DIR lie in it)."""
     return pytestconfig.stash[_HOME]
+
+
+def needs_ultralytics() -> None:
+    """Skip the test where ultralytics is missing, without importing it (``pytest.importorskip`` does): its import
+    replaces ``PIL.Image.open`` for the whole session, and every later test then ran under its patch, which turns
+    a file Pillow cannot identify into a ModuleNotFoundError. ``training.yolo.import_yolo`` imports it without."""
+    if importlib.util.find_spec("ultralytics") is None:
+        pytest.skip("ultralytics is not installed (the [train] extra)", allow_module_level=True)
 
 
 def _require(path: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_ultralytics
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ sits beside the installed packages in the checkout
@@ -89,7 +90,7 @@ def tiny_dataset(tmp_path: Path, ikea: Path) -> Path:
 def test_latency_import_and_engine_startup_on_a_tiny_dataset(
     tmp_path: Path, tiny_dataset: Path, exported_models: Path
 ) -> None:
-    pytest.importorskip("ultralytics")
+    needs_ultralytics()
     from bench import import_rate, latency, startup
     from engine.pipeline import Pipeline
     from engine.settings import Settings

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import needs_ultralytics
 from PIL import Image
 
 from decorlens.errors import USER_ERROR
@@ -322,11 +323,11 @@ def test_without_a_data_dir_the_cli_writes_into_the_tests_home_not_the_users(tes
 
 def test_ultralytics_keeps_its_settings_in_the_tests_home(test_home: Path):
     """ultralytics writes ~/.config/Ultralytics when imported; the session points it elsewhere."""
-    pytest.importorskip("ultralytics")
+    needs_ultralytics()
     code = "from ultralytics.utils import USER_CONFIG_DIR; print(USER_CONFIG_DIR)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert Path(done.stdout.strip()).is_relative_to(test_home)
+    assert Path(done.stdout.splitlines()[-1]).is_relative_to(test_home)  # after 'Creating new … Settings'
 
 
 def test_an_import_that_refuses_every_row_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import needs_ultralytics
 
 from engine.boxes import area, covered, iou, overlap
 from engine.categories import CategoryMap
@@ -34,6 +35,7 @@ from engine.imageio import load_image
 from engine.models import ResolvedModel, read_card
 from engine.paths import resources_dir
 from engine.results import Detection
+from training.yolo import import_yolo
 
 COCO_ONNX = "yolo11n-ovint8-dq.onnx"
 OIV7_ONNX = "yolov8n-oiv7-int8.onnx"
@@ -102,7 +104,8 @@ def test_same_boxes_as_ultralytics(
     model: str, scene: str, onnx_paths: dict[str, Path], categories: CategoryMap, scene_path
 ) -> None:
     """Our letterbox + decode + NMS reproduce ``YOLO(onnx).predict`` on the same ONNX file and pixels."""
-    yolo = pytest.importorskip("ultralytics").YOLO(str(onnx_paths[model]), task="detect")
+    needs_ultralytics()
+    yolo = import_yolo()(str(onnx_paths[model]), task="detect")
     image = load_image(scene_path(scene))
     boxes, scores, classes = detector_for(onnx_paths[model], categories).detect_raw(image, CONF)
     result = yolo.predict(np.ascontiguousarray(image[..., ::-1]), conf=CONF, imgsz=640, verbose=False)[0]

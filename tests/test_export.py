@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from conftest import needs_ultralytics
 
 from engine.crops import crop
 from engine.embed import Embedder
@@ -25,7 +26,7 @@ from engine.preprocess import embed_batch
 pytestmark = pytest.mark.train
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
-pytest.importorskip("ultralytics")
+needs_ultralytics()
 export = pytest.importorskip("training.export")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,12 +8,14 @@ export, done once per module into a temp folder, never into ../shared.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import needs_ultralytics
 
 from decorlens.main import main
 from engine import modelpack
@@ -27,17 +29,18 @@ from engine.pipeline import Pipeline
 from engine.results import Detection, SceneResult
 from engine.settings import Settings
 from engine.tags import place_tags
+from training.yolo import import_yolo
 
 pytestmark = pytest.mark.train
 pytest.importorskip("torch")
-ultralytics = pytest.importorskip("ultralytics")
+needs_ultralytics()
 export = pytest.importorskip("training.export")
 people_photos = pytest.importorskip("bench.people_photos")
 
 POSE_PT = "yolov8n-pose-ovint8-dq.pt"
 POSE_ONNX = "yolov8n-pose-ovint8-dq.onnx"
 COCO_ONNX = "yolo11n-ovint8-dq.onnx"
-ASSETS = Path(ultralytics.__file__).parent / "assets"
+ASSETS = Path(importlib.util.find_spec("ultralytics").origin).parent / "assets"
 STREET = [ASSETS / "bus.jpg", ASSETS / "zidane.jpg"]
 
 
@@ -101,7 +104,7 @@ def test_pose_export_is_a_pose_card_and_reproducible(pose_onnx: Path, shared_mod
 def test_the_engine_decodes_people_and_keypoints_as_ultralytics_does(pose: PoseModel, pose_onnx: Path) -> None:
     image = load_image(STREET[0])
     ours = pose.find(image)
-    theirs = ultralytics.YOLO(str(pose_onnx), task="pose").predict(
+    theirs = import_yolo()(str(pose_onnx), task="pose").predict(
         str(STREET[0]), conf=pose.conf, verbose=False, device="cpu")[0]
     assert len(ours) == len(theirs.boxes) >= 3
     np.testing.assert_allclose([p.box for p in ours], theirs.boxes.xyxy.numpy(), atol=1.0)

@@ -50,6 +50,7 @@ from training.pseudo_labels import (
 )
 from training.review import contact_sheet, sample_pseudo
 from training.weights import pickle_consent
+from training.yolo import import_yolo
 from training.yolo_data import read_yolo_dataset, write_dataset
 
 BACKBONE_LAYERS = 10  # yolo11n / yolov8n: layers 0–9 are the backbone
@@ -191,9 +192,7 @@ def _fit(config: DetectorConfig, base: Path, data_yaml: Path, report: Report,
          cancelled: Callable[[], bool]) -> tuple[Path, dict[str, float]]:
     os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for fonts or weights on the network
     os.environ.setdefault("YOLO_VERBOSE", "False")  # our progress bars report instead
-    from ultralytics import YOLO
-
-    model = YOLO(str(base))
+    model = import_yolo()(str(base))
     state = {"epoch": 0, "cancelled": False}
 
     def on_batch_end(trainer) -> None:

@@ -15,6 +15,7 @@ the exported model.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -49,6 +50,7 @@ except RuntimeError as exc:  # a torchvision build that does not match torch fai
     raise ModelError(f"torchvision does not work with this torch ({exc}); {TRAIN_EXTRA}") from exc
 
 from training.weights import load_plain  # noqa: E402 - it imports torch: after the check that names the fix
+from training.yolo import import_yolo
 
 TASK_WORDS = {"detect": "detector", "pose": "pose model"}
 OPSET = 17  # onnxruntime ≥ 1.17 runs it everywhere; ≥ 12 is all the YOLO and CNN graphs need
@@ -134,16 +136,13 @@ def _export_yolo(weights: Path, out_dir: Path, task: str, imgsz: int, name: str 
 
 def _ultralytics_yolo() -> type:
     try:
-        from ultralytics import YOLO
+        return import_yolo()
     except ImportError as exc:
         raise ModelError(f"exporting a detector needs ultralytics; {TRAIN_EXTRA}") from exc
-    return YOLO
 
 
 def _ultralytics_version() -> str:
-    import ultralytics
-
-    return ultralytics.__version__
+    return importlib.metadata.version("ultralytics")
 
 
 def _load_yolo(yolo_class: type, weights: Path) -> Any:
