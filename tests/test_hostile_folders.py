@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ikea_feed import write_feed
 from png_bomb import png_claiming
 
 from app.scene_files import each_scene_file, scene_files
@@ -98,12 +99,7 @@ def test_a_folder_1000_deep_and_one_past_the_path_limit_are_listed_without_a_tra
 @pytest.fixture
 def data_dir(fresh_pipeline, ikea: Path, ikea_products: list[dict[str, str]], tmp_path: Path) -> Path:
     """A data folder whose catalog holds a few real products."""
-    feed = tmp_path / "feed.csv"
-    with open(feed, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["sku", "name", "category", "image"])
-        for row in [r for r in ikea_products if r["category"] in ("sofa", "lamp")][:6]:
-            writer.writerow([row["product_id"], row["name"], row["category"], str(ikea / row["image"])])
+    feed = write_feed(ikea, [r for r in ikea_products if r["category"] in ("sofa", "lamp")][:6], tmp_path / "feed.csv")
     assert fresh_pipeline.import_catalog(feed).added == 6
     return fresh_pipeline.data_dir
 
