@@ -188,15 +188,17 @@ def test_a_folders_photos_are_not_removed_one_by_one(qtbot, window, ikea, tmp_pa
 
 def test_batch_offers_the_folder_being_looked_through(qtbot, window, ikea, tmp_path):
     """Batch Tag Folder… opened with Photos empty while the merchandiser was stepping through a folder: they had to
-    browse to the folder just opened. It now offers the folder the strip lists, and nothing for loose photos."""
-    from app.dialogs.batch import BatchDialog
+    browse to the folder just opened. It now offers the folder the strip lists (with its results beside it), and
+    nothing for loose photos."""
+    from app.dialogs.batch import BatchDialog, tagged_folder
 
     folder = copies(ikea, tmp_path / "project", ["1-living.jpg", "2-bedroom.jpg"])
     assert drop_file(window.view.viewport(), folder[0].parent)
     settled(qtbot, window, folder[0])
     window.batch()
     dialog = window.findChild(BatchDialog)
-    assert dialog.source.text() == str(folder[0].parent) and dialog.target.text() == ""
+    assert dialog.source.text() == str(folder[0].parent)
+    assert dialog.target.text() == str(tagged_folder(folder[0].parent))  # as Browse… offers it (642e12a)
     dialog.close()
     qtbot.waitUntil(lambda: window.findChild(BatchDialog) is None)  # deleted on close
 
