@@ -32,6 +32,7 @@ from typing import Any, Self
 from engine.catalog import SCHEMA_VERSION
 from engine.catalog_map import MAX_MAP_BYTES
 from engine.errors import CatalogError
+from engine.files import is_sha256
 from engine.paths import CATALOG_FILE
 
 FORMAT = "decorlens-catalog-bundle"
@@ -58,7 +59,6 @@ RATIO_SLACK = 16 << 20  # a tiny catalog's database deflates far better than a r
 DISK_MARGIN = 64 << 20
 MAP_NAME = re.compile(r"maps/[A-Za-z0-9._-]{1,200}\.npz")  # engine.bundle_map: an embedder's catalog map
 IMAGE_NAME = re.compile(r"images/([0-9a-f]{64})\.(jpg|jpeg|png|webp|bmp|tif|tiff|gif)")
-SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1 << 20
 # What the zip module and its decompressors raise on damaged or crafted archives (found by fuzzing too).
 ZIP_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, KeyError, IndexError, struct.error,
@@ -318,8 +318,8 @@ def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
         raise bad("images")
     files = manifest.get("files")
     if files is not None and not (isinstance(files, dict) and all(
-            isinstance(e, dict) and isinstance(e.get("size"), int) and isinstance(e.get("sha256"), str)
-            and SHA256.fullmatch(e["sha256"]) for e in files.values())):
+            isinstance(e, dict) and isinstance(e.get("size"), int) and is_sha256(e.get("sha256"))
+            for e in files.values())):
         raise bad("files")
     maps = manifest.get("maps", {})
     if not (isinstance(maps, dict) and all(isinstance(k, str) and isinstance(v, str) and MAP_NAME.fullmatch(v)

@@ -41,7 +41,7 @@ from engine.corrections_file import (
     whole,
 )
 from engine.errors import DecorLensError
-from engine.files import sha256_of, write_atomic
+from engine.files import is_sha256, sha256_of, write_atomic
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
@@ -404,7 +404,7 @@ def _check_key(image_sha256: Any, path: Path) -> None:
     """Refuse a file whose ``image_sha256`` is not the photo's its name is keyed by (``find_saved`` found it by the
     name). The app and ``decorlens tag`` go on with the header's: a file holding another photo's hash (copied in
     from a shared folder) had the next save overwrite that photo's own edits, and the scene memory drop its tags."""
-    if not (isinstance(image_sha256, str) and len(image_sha256) == 64 and set(image_sha256) <= HEX):
+    if not is_sha256(image_sha256):
         raise ValueError(f"image_sha256 must be a photo's SHA-256 in 64 hex digits, not {image_sha256!r}"[:120])
     if image_sha256[:KEY_DIGITS] != _key(path.name):
         raise ValueError(f"image_sha256 {image_sha256[:8]}… is another photo's")

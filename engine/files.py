@@ -11,6 +11,7 @@ import errno
 import glob
 import hashlib
 import os
+import re
 import stat
 import tempfile
 import time
@@ -24,6 +25,7 @@ import yaml
 from engine.errors import DecorLensError, yaml_problem
 
 CHUNK_BYTES = 1 << 22
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # as ``sha256_of`` writes a digest
 MAX_YAML_BYTES = 4 << 20  # a settings file or category map is a few KB, even one hand-edited for a big catalog
 STALE_TEMP_SECONDS = 30 * 60  # a temp file this old belongs to a writer that was killed
 
@@ -179,6 +181,12 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a regular file, read in chunks (index files can be gigabytes)."""
     with open_regular(path) as fh:
         return sha256_of_stream(fh)
+
+
+def is_sha256(value: object) -> bool:
+    """Whether ``value`` is a sha256 digest as ``sha256_of`` writes it (64 lowercase hex digits): what a stored or
+    shipped hash must be before it is compared with one, or joined to a path."""
+    return isinstance(value, str) and SHA256_HEX.fullmatch(value) is not None
 
 
 def sha256_of_stream(fh: BinaryIO) -> str:

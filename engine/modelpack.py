@@ -35,7 +35,15 @@ import yaml
 
 from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
-from engine.files import NotAFile, check_writable, exclusive, open_regular, replace_atomically, sha256_of
+from engine.files import (
+    NotAFile,
+    check_writable,
+    exclusive,
+    is_sha256,
+    open_regular,
+    replace_atomically,
+    sha256_of,
+)
 from engine.links import has_credentials, without_credentials
 from engine.paths import resources_dir
 
@@ -52,7 +60,6 @@ MIN_RATE = 16 * 1024  # bytes a second, on average over the file
 # its .part to the other's rename, and one appending after that rename wrote into the installed model.
 LOCK_FILE = ".install.lock"
 ROLES = ("detector", "embedder", "pose", "card")
-HEX = frozenset("0123456789abcdef")
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
 
@@ -135,7 +142,7 @@ def _entry_problem(entry: PackFile) -> str | None:
         return f"has role {reprlib.repr(entry.role)}, not one of {', '.join(ROLES)}"
     if type(entry.size) is not int or entry.size <= 0:
         return "has no size in bytes above 0"
-    if not (isinstance(entry.sha256, str) and len(entry.sha256) == 64 and set(entry.sha256) <= HEX):
+    if not is_sha256(entry.sha256):
         return "has no sha256 of 64 lowercase hex digits"
     return None
 

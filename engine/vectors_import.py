@@ -15,7 +15,6 @@ the ``[scale]`` extra; without it this is a one-line error, and the rest of the 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
+from engine.files import is_sha256
 from engine.importer import ImportReport, ImportRow, Progress, download_images
 from engine.models import MAX_OUTPUT_DIM, ModelCard, ResolvedModel
 
@@ -35,7 +35,6 @@ READ_BATCH = 4096  # rows per Parquet record batch: ~20 MB of 1280-d vectors
 # Rows per Parquet row group as written: a reader buffers a whole row group (vectors barely compress), so
 # this, not the file or the catalog, bounds the memory an import needs.
 ROW_GROUP = 8192
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # as engine.files.sha256_of writes the catalog's image hashes
 NO_SKU = "(no sku)"
 # Text a Parquet file may decode to: this many bytes per byte of the file, plus TEXT_SLACK. A dictionary page
 # holds a value once and each row names it in a bit or two, so a 4 KB file of one 1 MiB error repeated took
@@ -186,7 +185,7 @@ def _store_batch(
         if not sku:
             report.skipped.append((NO_SKU, "no sku in the vector files"))
             continue
-        if not isinstance(hashes[i], str) or not SHA256_HEX.fullmatch(hashes[i]):
+        if not is_sha256(hashes[i]):
             # stored as the product's image hash, which the catalog compares with sha256_of of image files
             failed.setdefault(sku, "its image_sha256 is not the sha256 of an image (64 lowercase hex digits)")
             continue
