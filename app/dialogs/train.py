@@ -735,9 +735,8 @@ class _Source(VerticalScroll):
         return max(body.heightForWidth(self.viewport().width()), body.minimumSizeHint().height())
 
     def minimumSizeHint(self) -> QSize:
-        """The body's least width (it never scrolls across) and ``least`` height (``TrainWindow._least_height``)."""
-        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        return QSize(width, self.least)
+        """The body's least width (it never scrolls across) and ``least`` height (``TrainWindow._source_least``)."""
+        return QSize(self.least_width(), self.least)
 
 
 class _Results(VerticalScroll):
@@ -752,8 +751,7 @@ class _Results(VerticalScroll):
     def minimumSizeHint(self) -> QSize:
         """Its content's least width (its words wrapped) and a few lines' height: the numbers start to scroll
         before the buttons go."""
-        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        return QSize(width, self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
+        return QSize(self.least_width(), self.fontMetrics().lineSpacing() * MIN_RESULT_LINES)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The body laid out again (the examples shown, their tiles only then counted): its least width is asked

@@ -21,3 +21,7 @@ class VerticalScroll(QScrollArea):
         """All of the body, with room for the scroll bar."""
         hint = self.widget().sizeHint()
         return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def least_width(self) -> int:
+        """The body's least width, with room for the scroll bar: what a ``minimumSizeHint`` asks across."""
+        return self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
