@@ -49,7 +49,7 @@ from engine.scene_memory import (
     rooms_like,
     where_used,
 )
-from engine.words import counted
+from engine.words import CONFIRMED_WORD, counted
 
 CROP = QSize(96, 96)
 PRODUCT = QSize(40, 40)  # a Goes with row's product photo
@@ -120,7 +120,7 @@ def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
 def _heading(pipeline: Pipeline, sku: str) -> str:
     """The asked product's title as the panel's heading says it: with its price, where the feed gave one."""
     product = pipeline.catalog.get_by_sku(sku)
-    return priced(_title(pipeline, sku), product.price) if product else sku
+    return priced(product_title(product.name, sku, product.category), product.price) if product else sku
 
 
 def priced(title: str, price: str) -> str:
@@ -375,7 +375,7 @@ def _alike_title(found: Found) -> str:
 def _how(seen: Sighting, found: Found) -> str:
     """The line under a sighting's photo name: its category, and how it was matched or how alike it looks."""
     if found.matched is None:
-        return f"{pretty(seen.category)} · {'Confirmed' if seen.confirmed else match_word(seen.kind)} {seen.score:.2f}"
+        return f"{pretty(seen.category)} · {CONFIRMED_WORD if seen.confirmed else match_word(seen.kind)} {seen.score:.2f}"
     mark = " · matched to it" if found.sku and seen.sku == found.sku else ""
     return f"{pretty(seen.category)} · alike {seen.score:.2f}{mark}"
 
