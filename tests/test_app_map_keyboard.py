@@ -306,19 +306,24 @@ def _onto(qtbot, canvas: MapCanvas, places: Places, spot: list[str], sku: str) -
     assert canvas.current_sku() == sku
 
 
+def _four_at_one_spot(window) -> tuple[MapCanvas, Places, list[str]]:
+    """The window's map of 300 products, four of them at one spot (three on one point, one a hair aside)."""
+    result, products = synthetic(300, seed=4)
+    result = stacked(result, onto=299, movers=[296, 297, 298])
+    places = Places(result, products)
+    spot = places.here("S300")
+    assert spot == ["S297", "S298", "S299", "S300"]
+    window.canvas.show_map(result, products)
+    return window.canvas, places, spot
+
+
 def test_tab_steps_through_the_products_at_one_spot(window, qtbot):
     """Four products at one spot (three on one point, one a hair aside, as one photo imported four times lands):
     Shift+Tab and Tab step through them in stacking order, each "k of 4 here" to a screen reader and "k/4" on
     the ring; past the ends the keyboard goes on to the next control as usual. The arrow keys go past the spot
     from any of them. The old code's Tab left the map at once, its Right and Down went to the twin a hair
     aside, and two of the four could never become current."""
-    result, products = synthetic(300, seed=4)
-    result = stacked(result, onto=299, movers=[296, 297, 298])
-    places = Places(result, products)
-    spot = places.here("S300")
-    assert spot == ["S297", "S298", "S299", "S300"]
-    canvas = window.canvas
-    canvas.show_map(result, products)
+    canvas, places, spot = _four_at_one_spot(window)
     canvas = _focus(qtbot, window)
     _onto(qtbot, canvas, places, spot, "S300")
     assert canvas.current_sku() == "S300"
@@ -363,13 +368,7 @@ def test_a_second_click_on_a_spot_goes_to_the_product_beneath(window, qtbot):
     map from another control, a click chooses the top tile it sees; a product alone stays chosen however often it is
     clicked; Ctrl+click still toggles. The old code's click always chose
     the top one: the others were out of the mouse's reach."""
-    result, products = synthetic(300, seed=4)
-    result = stacked(result, onto=299, movers=[296, 297, 298])
-    places = Places(result, products)
-    spot = places.here("S300")
-    assert spot == ["S297", "S298", "S299", "S300"]
-    canvas = window.canvas
-    canvas.show_map(result, products)
+    canvas, places, spot = _four_at_one_spot(window)
     for _ in range(6):  # tiles big enough to click one and not its neighbour
         canvas.zoom(1.25)
     canvas.centerOn(QPointF(*places.of("S300")))

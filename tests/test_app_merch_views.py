@@ -18,7 +18,7 @@ pytest.importorskip("pytestqt")
 from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QScrollArea
-from test_app_review_names import KITCHEN, _named_products
+from test_app_review_names import kitchen_review
 
 from app.dialogs.review_queue import ReviewWindow
 from app.thumbnails import Thumbnails
@@ -28,7 +28,6 @@ from app.workers import Runner
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup
 from engine.pipeline import EMBEDDER
-from engine.scene_memory import objects_of, remember
 
 pytestmark = pytest.mark.gui
 
@@ -167,13 +166,7 @@ def test_the_review_list_selects_the_row_the_keyboard_is_on_and_a_refresh_keeps_
                                                                                    tmp_path: Path):
     """The list opened with one cell of the first row tinted and no row selected; a Refresh after confirming the
     fifth tag sent the keyboard back to the first. The row is selected whole, and stays where it was."""
-    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
-    scene = ikea / "scenes" / KITCHEN
-    result = fresh_pipeline.search_scene(scene)
-    remember(fresh_pipeline, scene, (result.width, result.height), objects_of(result), "app")
-    window = ReviewWindow(fresh_pipeline)
-    qtbot.addWidget(window)
-    window.show()
+    window = kitchen_review(qtbot, fresh_pipeline, ikea, tmp_path)
     qtbot.waitUntil(lambda: window.table.rowCount() > 3, timeout=90_000)
     table = window.table
     assert [i.row() for i in table.selectionModel().selectedRows()] == [0] and table.currentRow() == 0

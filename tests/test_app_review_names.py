@@ -67,17 +67,23 @@ def _full_name(row: dict[str, str]) -> str:
     return ", ".join(part for part in (f"{row['name']} {row['ikea_type']}".strip(), row["color"], row["size"]) if part)
 
 
+def kitchen_review(qtbot, pipeline, ikea: Path, tmp_path: Path) -> ReviewWindow:
+    """The review window, shown, over a catalog of named products and the kitchen photo tagged in the app."""
+    pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    scene = ikea / "scenes" / KITCHEN
+    result = pipeline.search_scene(scene)
+    remember(pipeline, scene, (result.width, result.height), objects_of(result), "app")
+    window = ReviewWindow(pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
 def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pipeline, ikea, tmp_path):
     """Each row read 'SKU score vs SKU score' ('101.484.64 0.331 vs 801.484.65 0.331'): a merchandiser could not
     tell what the tag hesitates between without looking each SKU up. Now the best match and the runner-up have a
     column each, the product's name first, its SKU (which tells look-alike variants apart) and score after."""
-    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
-    scene = ikea / "scenes" / KITCHEN
-    result = fresh_pipeline.search_scene(scene)
-    remember(fresh_pipeline, scene, (result.width, result.height), objects_of(result), "app")
-    window = ReviewWindow(fresh_pipeline)
-    qtbot.addWidget(window)
-    window.show()
+    window = kitchen_review(qtbot, fresh_pipeline, ikea, tmp_path)
     qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
     headers = [window.table.horizontalHeaderItem(c).text() for c in range(window.table.columnCount())]
     best, runner_up = headers.index("Best match"), headers.index("Runner-up")
