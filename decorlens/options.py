@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
+from engine.settings import MAX_COUNT
 
 CONF_HELP = "detector confidence for every detector (default 0.1), or 'card': each model card's own"
 # Options of `decorlens` itself, taken only before the command (`decorlens --help` lists them).
@@ -80,9 +81,6 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
     close: one wording for every refusal of a name (a command, a choice, a category)."""
     close = difflib.get_close_matches(value, sorted(choices), n=1)
     return f" (did you mean {close[0]}?)" if close else ""
-
-
-MAX_COUNT = 10**9  # a count beyond any catalog or run: larger ones overflowed in SQLite or torch, not here
 
 
 def positive_int(value: str) -> int:

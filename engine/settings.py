@@ -23,7 +23,7 @@ from engine.query import QueryOptions
 from engine.runtime import DevicePreference
 
 DEVICES: tuple[DevicePreference, ...] = ("auto", "cpu", "gpu")
-MAX_TOP_K = 10**9  # matches per tag: the CLI's --top-k takes up to this too (decorlens.options.MAX_COUNT)
+MAX_COUNT = 10**9  # a count beyond any catalog or run (top_k here, the CLI's counts): larger overflowed SQLite or torch
 
 CONFIG_FILE = "config.yaml"
 CONFIG_LOCK = ".config-lock"  # not ".config.yaml.*": write_atomic sweeps those as its stale temps
@@ -75,8 +75,8 @@ class Settings:
             detectors=tuple(_file_names(d, "detectors") for d in _as_list(raw["detectors"])),
             embedder=_file_names(raw["embedder"], "embedder"),
             confidence=_number(raw, "confidence", None, lambda n: 0 <= n <= 1, "a number from 0 to 1, or null"),
-            top_k=int(_number(raw, "top_k", 5, lambda n: type(n) is int and 1 <= n <= MAX_TOP_K,
-                              f"a whole number from 1 to {MAX_TOP_K:,}")),
+            top_k=int(_number(raw, "top_k", 5, lambda n: type(n) is int and 1 <= n <= MAX_COUNT,
+                              f"a whole number from 1 to {MAX_COUNT:,}")),
             padding=padding,
             exact_threshold=_number(raw, "exact_threshold", None, math.isfinite, "a number, or null"),
             device=_device(raw.get("device", "auto")),
