@@ -14,12 +14,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from engine.paths import data_dir
-from engine.settings import Settings
+from engine.settings import DEVICES, Settings
 
 ORGANISATION = "DecorLens"
 APPLICATION = "DecorLens"
 MAX_RECENT = 10
-DEVICES = ("auto", "cpu", "gpu")
 THEMES = ("system", "light", "dark")
 TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
 MAX_TOP_K = 50  # products shown per tag at most: Settings' box, and whatever settings.ini says

@@ -17,7 +17,7 @@ from decorlens.terminal import escaped
 from engine import __version__
 from engine.paths import DATA_ENV, data_dir
 from engine.pipeline import Pipeline
-from engine.settings import Settings
+from engine.settings import DEVICES, Settings
 
 # One module per command, each with register(subparsers) and run(args, pipeline).
 COMMANDS = (
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
     parser.add_argument("--models-dir", type=Path, metavar="DIR",
                         help="where model files are found (env DECORLENS_MODELS_DIR)")
-    parser.add_argument("--device", choices=["auto", "cpu", "gpu"],
+    parser.add_argument("--device", choices=DEVICES,
                         help="where models run (default: auto; the app: its Settings)")
     parser.add_argument("--embedder", metavar="ONNX",
                         help="embedder ONNX file for this run (`models activate` makes it stick; the app: its Settings)")

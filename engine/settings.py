@@ -12,7 +12,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
@@ -22,7 +22,7 @@ from engine.paths import data_dir, resources_dir
 from engine.query import QueryOptions
 from engine.runtime import DevicePreference
 
-DEVICES: tuple[DevicePreference, ...] = ("auto", "cpu", "gpu")
+DEVICES: tuple[DevicePreference, ...] = get_args(DevicePreference)  # config.yaml's, Settings' and --device's
 MAX_COUNT = 10**9  # a count beyond any catalog or run (top_k here, the CLI's counts): larger overflowed SQLite or torch
 
 CONFIG_FILE = "config.yaml"
