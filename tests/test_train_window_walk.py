@@ -290,7 +290,9 @@ def state(window):
             "size": window.size().toTuple(), "overlaps": overlaps(window),
             "across": bar.maximum() if window.results_scroll.isVisible() else 0,
             "wider": body.width() > view.width() if window.results_scroll.isVisible() else False, "cut": cut,
-            "source_scrolls": window.source_scroll.verticalScrollBar().maximum() > 0}
+            "source_scrolls": window.source_scroll.verticalScrollBar().maximum() > 0,
+            "numbers": [[[w.y(), w.height()] for w in (name, *window.before_after.cells[key])]
+                        for name, key in zip(window.before_after.names, window.before_after.cells)]}
 
 window = TrainWindow(Pipeline(Settings.defaults().with_(data_dir=work / "data")))
 window.show()
@@ -334,6 +336,16 @@ def small_screen(ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return _on_screen(ikea, tmp_path_factory.mktemp("small"), 1.5)
 
 
+@pytest.fixture(scope="module")
+def roomy_screen(ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _on_screen(ikea, tmp_path_factory.mktemp("roomy"), 1)
+
+
+@pytest.fixture(scope="module")
+def doubled_screen(ikea: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _on_screen(ikea, tmp_path_factory.mktemp("doubled"), 2)
+
+
 @pytest.mark.parametrize("shown", ["empty", "empty_least", "result", "result_least"])
 def test_the_window_fits_a_1280x800_screen_at_150_percent_and_nothing_overlaps(small_screen, shown):
     """At 150 % on 1280 × 800 (853 × 533 px free) the window could be no less than 604 px tall (548 to 646 by what it
@@ -359,12 +371,25 @@ def test_the_before_after_fits_beside_the_progress_at_150_percent_without_scroll
     assert found["across"] == 0 and not found["wider"] and not found["cut"], found
 
 
-def test_what_it_learns_from_scrolls_only_where_the_screen_is_short(ikea, small_screen, tmp_path):
+def test_what_it_learns_from_scrolls_only_where_the_screen_is_short(roomy_screen, small_screen):
     """Scrolled where the window is short, what it learns from asked for a few lines' height wherever the window
     was: at 100 % the before / after took the window's height first and left the counts 100 px, the dataset
     folder's field scrolled out of sight on a screen with room for all of it. It asks for all of it where the
     screen has room (1280 × 800 at 100 %), and scrolls only where not (at 150 %)."""
-    roomy = _on_screen(ikea, tmp_path, 1)
     for shown in ("empty", "result"):
-        assert not roomy[shown]["source_scrolls"], roomy[shown]
+        assert not roomy_screen[shown]["source_scrolls"], roomy_screen[shown]
     assert small_screen["empty"]["source_scrolls"]
+
+
+@pytest.mark.parametrize("screen", ["roomy_screen", "small_screen", "doubled_screen"])
+@pytest.mark.parametrize("shown", ["result", "result_least"])
+def test_the_before_after_numbers_line_up_row_by_row(request, screen, shown):
+    """At 100 % two of the four row names fitted one line and two wrapped onto two: rows of 14 and 28 px, each
+    row's percentages centred in it, so the numbers did not line up down their columns. On 1280 × 800 at 100 %,
+    150 % and 200 %, as the window opens and made as small as it goes, every row is as tall, and its two numbers
+    are centred on its name."""
+    rows = request.getfixturevalue(screen)[shown]["numbers"]
+    assert len({name[1] for name, *_ in rows}) == 1, rows
+    for name, *numbers in rows:
+        for top, height in numbers:
+            assert abs((top + height / 2) - (name[0] + name[1] / 2)) <= 1, rows

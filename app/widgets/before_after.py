@@ -46,8 +46,9 @@ class BeforeAfterView(QWidget):
         for column, label in enumerate(self.sides, 1):
             numbers.addWidget(label, 0, column)
         self.cells: dict[str, tuple[QLabel, QLabel]] = {}
+        self.names: list[QLabel] = []
         for row, (text, key) in enumerate(ROWS, 1):
-            numbers.addWidget(_wrapped(text), row, 0)
+            numbers.addWidget(_RowName(text, self.names), row, 0)
             self.cells[key] = (QLabel(), QLabel())
             for column, cell in enumerate(self.cells[key], 1):
                 numbers.addWidget(cell, row, column)
@@ -97,6 +98,21 @@ def _wrapped(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     return label
+
+
+class _RowName(QLabel):
+    """A row's name as tall as the tallest of its ``peers`` at the column's width, wrapped or not: two names on one
+    line and two wrapped on two made rows of two heights, the percentages centred in each, so at 100 % the numbers
+    did not line up down the columns. Every row is as tall now, its name and numbers centred on one line."""
+
+    def __init__(self, text: str, peers: list[QLabel]):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self._peers = peers
+        peers.append(self)
+
+    def heightForWidth(self, width: int) -> int:
+        return max(QLabel.heightForWidth(peer, width) for peer in self._peers)
 
 
 def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
