@@ -11,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
-from decorlens.options import OneLineParser
+from decorlens.options import OneLineParser, wide_folder
 from decorlens.progress import ended_as_ctrl_c, note
 from decorlens.terminal import escaped
 from engine import __version__
-from engine.paths import DATA_ENV, data_dir
+from engine.errors import DecorLensError
+from engine.paths import CATALOG_FILE, DATA_ENV, data_dir
 from engine.pipeline import Pipeline
 from engine.settings import DEVICES, Settings
 
@@ -78,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = replace(context, inputs=_inputs(args), names=_names(args))
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)
+        _refuse_wide_data_dir(args)
         new = _named_but_missing(args)
         folder = data_dir(args.data_dir)
         context = replace(context, data_dir=folder)
@@ -96,6 +98,16 @@ def _named_but_missing(args: argparse.Namespace) -> bool:
     the catalog were gone."""
     named = args.data_dir or os.environ.get(DATA_ENV)
     return bool(named) and not Path(named).expanduser().exists()
+
+
+def _refuse_wide_data_dir(args: argparse.Namespace) -> None:
+    """Refuse a named data folder that is the disk's root or the home folder, before anything is written in it,
+    unless it already holds a catalog (refusing then would cut its owner off from it)."""
+    option, named = ("--data-dir", args.data_dir) if args.data_dir else (DATA_ENV, os.environ.get(DATA_ENV))
+    wide = wide_folder(named) if named else None
+    if wide and not (Path(named).expanduser() / CATALOG_FILE).exists():
+        raise DecorLensError(f"{option} {named} is {wide}; DecorLens keeps its catalog, indexes and models in a "
+                             f"folder of its own: name one, e.g. {Path(named).expanduser() / 'DecorLens'}")
 
 
 def _run(args: argparse.Namespace, folder: Path) -> int:

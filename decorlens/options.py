@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
@@ -152,3 +154,22 @@ def confidence(value: str) -> float | None:
     if not 0.0 <= conf <= 1.0:
         raise argparse.ArgumentTypeError(f"{value} is not a confidence between 0 and 1")
     return conf
+
+
+def wide_folder(folder: str | os.PathLike[str]) -> str | None:
+    """"the whole disk" or "your home folder" when ``folder`` is one of them, else None: a folder DecorLens
+    fills with files of its own must be one of its own. ``--data-dir /`` wrote catalog.sqlite into the disk's
+    root, and ``--data-dir ~`` spread the catalog, indexes, models and backups among the user's own files."""
+    real = Path(os.path.realpath(Path(folder).expanduser()))
+    if real == Path(real.anchor):
+        return "the whole disk"
+    return "your home folder" if real == Path(os.path.realpath(Path.home())) else None
+
+
+def run_folder(value: str) -> Path:
+    """A folder a command fills with a run's files (``train --out``): any but the disk's root or the home folder."""
+    wide = wide_folder(value)
+    if wide:
+        raise argparse.ArgumentTypeError(f"{value} is {wide}: name a folder of its own for the run, "
+                                         f"e.g. {Path(value) / 'decorlens-run'}")
+    return Path(value)

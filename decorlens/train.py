@@ -17,6 +17,7 @@ from decorlens.options import (
     plain_name,
     positive_int,
     positive_number,
+    run_folder,
     whole_number,
 )
 from decorlens.progress import note, stop_on_ctrl_c
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 0.5 for detections, 0.55 for regions)")
     p.add_argument("--limit-scenes", type=positive_int, metavar="N",
                    help="use only the first N scenes of each split (a quick look)")
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=run_folder, metavar="DIR",
                    help="run folder for checkpoints (default <data dir>/training-runs/NAME)")
     p.add_argument("--name", type=plain_name, help="model name (default <backbone>-<recipe>); written to <data dir>/models/NAME.onnx")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint (refused if it holds no run)")
@@ -198,10 +199,10 @@ def _summary(result) -> str:
     base, best = result.baseline, result.best
     lines = [
         f"recipe {result.recipe.name}: best epoch {result.best_epoch:,} of {len(result.history) - 1:,}",
-        f"validation recall@1 {base['recall@1']:.3f} → {best['recall@1']:.3f}, "
-        f"recall@5 {base['recall@5']:.3f} → {best['recall@5']:.3f} (pretrained → fine-tuned)",
-        f"time: {result.timings['total']:.0f} s ({result.timings['anchors']:.0f} finding crops, "
-        f"{result.timings['views']:.0f} caching views, {result.timings['train']:.0f} training)",
+        (f"validation recall@1 {base['recall@1']:.3f} → {best['recall@1']:.3f}, "
+         f"recall@5 {base['recall@5']:.3f} → {best['recall@5']:.3f} (pretrained → fine-tuned)"),
+        (f"time: {result.timings['total']:.0f} s ({result.timings['anchors']:.0f} finding crops, "
+         f"{result.timings['views']:.0f} caching views, {result.timings['train']:.0f} training)"),
     ]
     return "\n".join(lines)
 
