@@ -1,9 +1,13 @@
 """Near-duplicate products: the same item in the catalog twice, under two SKUs.
 
-Two products are linked when their image files are byte-identical (the catalog stores each image's
+Two products are alike when their image files are byte-identical (the catalog stores each image's
 SHA-256) or when the active embedder's vectors of their photos are closer than ``THRESHOLD`` in
-cosine; a group is a connected set of links. Neighbours come from the catalog's own all-categories
-HNSW index (ten per product), so finding them costs one k-NN query per product, not N².
+cosine. A group is a set of products every two of which are alike (complete linkage): it says "these
+look like one product". Groups were the connected sets of links, and links chain: on the IKEA catalog
+A~B and B~C put 15 doors, mirrors and a fabric (7 product names) into one group, its two ends
+far apart. Candidates come from the catalog's own all-categories HNSW index (ten neighbours per
+product), so finding them costs one k-NN query per product, not N²; only within a connected set of
+links are all pairs compared.
 
 ``THRESHOLD`` was calibrated on the shared IKEA catalog with both stock embedders, MobileNetV2 and
 EfficientNet-Lite0 GeM, which agree (docs/results.md, "Near-duplicates"): a product photo re-encoded, rescaled and trimmed stays above it, while the
@@ -41,7 +45,7 @@ class DuplicateGroup:
 
     products: list[Product]
     identical: bool
-    score: float  # the weakest link's cosine (1.0 for identical images)
+    score: float  # the cosine of its least alike pair (1.0 for identical images)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,12 +60,18 @@ def find_duplicates(pipeline: Pipeline, threshold: float = THRESHOLD) -> list[Du
     """Groups of two or more products, identical images first, then the closest near-duplicates."""
     catalog = pipeline.catalog
     products = {p.id: p for p in catalog.products()}
+    vectors = {pid: v for pid, _, v in catalog.vectors(pipeline.embedder.key)}
     links = _same_image(products.values())
-    links += _close_vectors(pipeline, threshold)
+    links += _close_vectors(pipeline, vectors, threshold)
     variants = variant_pairs(catalog)
-    links = [link for link in links if _pair(products, link) not in variants]
-    groups = [_group(products, members, scores) for members, scores in _components(links)]
-    groups = [g for g in groups if len(g.products) > 1]
+    links = [(a, b, score) for a, b, score in links  # an index a product left since holds its id
+             if a in products and b in products and _pair(products[a], products[b]) not in variants]
+    groups = []
+    for component in _components(links):
+        members = sorted((products[i] for i in component), key=lambda p: p.sku)
+        alike = _similarities(members, vectors, variants)
+        groups += [_group([members[i] for i in cluster], alike[np.ix_(cluster, cluster)])
+                   for cluster in _complete_linkage(alike, threshold)]
     return sorted(groups, key=lambda g: (not g.identical, -g.score, g.products[0].sku))
 
 
@@ -102,9 +112,8 @@ def _product(catalog: Catalog, sku: str) -> Product:
     return product
 
 
-def _pair(products: dict[int, Product], link: tuple[int, int, float]) -> tuple[str, str] | None:
-    a, b = products.get(link[0]), products.get(link[1])
-    return None if a is None or b is None else (min(a.sku, b.sku), max(a.sku, b.sku))
+def _pair(a: Product, b: Product) -> tuple[str, str]:
+    return min(a.sku, b.sku), max(a.sku, b.sku)
 
 
 def _same_image(products: Iterable[Product]) -> list[tuple[int, int, float]]:
@@ -114,20 +123,19 @@ def _same_image(products: Iterable[Product]) -> list[tuple[int, int, float]]:
     return [(ids[0], other, 1.0) for ids in by_hash.values() for other in ids[1:]]
 
 
-def _close_vectors(pipeline: Pipeline, threshold: float) -> list[tuple[int, int, float]]:
+def _close_vectors(pipeline: Pipeline, vectors: dict[int, np.ndarray], threshold: float,
+                   ) -> list[tuple[int, int, float]]:
     """(a, b, cosine) for each product and each of its index neighbours above ``threshold``."""
-    catalog = pipeline.catalog
-    rows = list(catalog.vectors(pipeline.embedder.key))
-    if not rows:
+    if not vectors:
         return []
-    ids = [pid for pid, _, _ in rows]
-    matrix = np.stack([v for _, _, v in rows])
-    hits = pipeline.index_for(pipeline.embedder).search(catalog, matrix, None, NEIGHBOURS)
+    ids = list(vectors)
+    hits = pipeline.index_for(pipeline.embedder).search(pipeline.catalog, np.stack(list(vectors.values())), None,
+                                                         NEIGHBOURS)
     return [(a, b, score) for a, found in zip(ids, hits) for b, score in found if b != a and score >= threshold]
 
 
-def _components(links: list[tuple[int, int, float]]) -> list[tuple[set[int], list[float]]]:
-    """Connected sets of linked ids (union-find), each with its links' scores."""
+def _components(links: list[tuple[int, int, float]]) -> list[set[int]]:
+    """Connected sets of linked ids (union-find): no group reaches across two of them."""
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -140,15 +148,50 @@ def _components(links: list[tuple[int, int, float]]) -> list[tuple[set[int], lis
     for a, b, _ in links:
         parent[root(a)] = root(b)
     members: dict[int, set[int]] = {}
-    scores: dict[int, list[float]] = {}
-    for a, b, score in links:
-        r = root(a)
-        members.setdefault(r, set()).update((a, b))
-        scores.setdefault(r, []).append(score)
-    return [(members[r], scores[r]) for r in members]
+    for x in parent:
+        members.setdefault(root(x), set()).add(x)
+    return list(members.values())
 
 
-def _group(products: dict[int, Product], members: set[int], scores: list[float]) -> DuplicateGroup:
-    found = sorted((products[i] for i in members if i in products), key=lambda p: p.sku)
-    identical = len({p.image_hash for p in found}) == 1
-    return DuplicateGroup(found, identical, 1.0 if identical else min(scores))
+def _similarities(members: list[Product], vectors: dict[int, np.ndarray], variants: set[tuple[str, str]],
+                  ) -> np.ndarray:
+    """Every pair's cosine: 1 for one image file, -inf for variants (never grouped), 0 for a product the
+    embedder holds no vector of (the index did not link it)."""
+    alike = np.zeros((len(members), len(members)))
+    have = [i for i, p in enumerate(members) if p.id in vectors]
+    if have:
+        matrix = np.stack([vectors[members[i].id] for i in have])
+        alike[np.ix_(have, have)] = matrix @ matrix.T
+    hashes = np.array([p.image_hash for p in members])
+    alike[hashes[:, None] == hashes[None, :]] = 1.0
+    for i, a in enumerate(members):
+        for j, b in enumerate(members):
+            if _pair(a, b) in variants:
+                alike[i, j] = -np.inf
+    return alike
+
+
+def _complete_linkage(alike: np.ndarray, threshold: float) -> list[list[int]]:
+    """Clusters (of two or more indices) whose every pair is at least ``threshold`` alike.
+
+    Agglomerative: the two clusters whose least alike pair is the most alike are merged, while that pair is
+    at least ``threshold``, so the surest pairs (one image file) join first and a product joins the group it
+    is alike to as a whole. A cluster's row of ``link`` is its least alike pair with each other cluster.
+    """
+    link = np.array(alike, dtype=float)
+    np.fill_diagonal(link, -np.inf)
+    clusters = [[i] for i in range(len(link))]
+    while link.size:
+        a, b = np.unravel_index(np.argmax(link), link.shape)
+        if link[a, b] < threshold:
+            break
+        clusters[a] += clusters[b]
+        clusters[b] = []
+        link[a] = link[:, a] = np.minimum(link[a], link[b])
+        link[b] = link[:, b] = -np.inf
+    return [sorted(c) for c in clusters if len(c) > 1]
+
+
+def _group(members: list[Product], alike: np.ndarray) -> DuplicateGroup:
+    identical = len({p.image_hash for p in members}) == 1
+    return DuplicateGroup(members, identical, 1.0 if identical else float(alike.min()))

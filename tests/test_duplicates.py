@@ -66,6 +66,19 @@ def test_groups_say_how_alike_they_are(groups):
     assert near == sorted(near, reverse=True)
 
 
+def test_every_two_products_of_a_group_look_alike(pipeline: Pipeline, groups):
+    """A group says "these look like one product": every pair in it shares an image file or is ``THRESHOLD``
+    alike, and its score is its least alike pair's. Linked pairs were chained (A~B and B~C grouped A with C):
+    one group held 15 doors, mirrors and a fabric (7 product names), its two ends far apart."""
+    vectors = {pid: v for pid, _, v in pipeline.catalog.vectors(pipeline.embedder.key)}
+    for group in groups:
+        members = group.products
+        cosines = [1.0 if a.image_hash == b.image_hash else float(vectors[a.id] @ vectors[b.id])
+                   for i, a in enumerate(members) for b in members[i + 1:]]
+        assert min(cosines) >= THRESHOLD, [p.sku for p in members]
+        assert group.score == pytest.approx(min(cosines), abs=1e-6)
+
+
 def test_a_stricter_threshold_links_fewer_products(pipeline: Pipeline, groups):
     strict = find_duplicates(pipeline, 0.97)
     linked = {p.sku for g in groups for p in g.products}
