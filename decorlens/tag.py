@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     unread: list[tuple[Path, OSError]] = []
     listed = expand_scenes(args.inputs, args.out, lambda folder, exc: unread.append((folder, exc)))
     _say_unread(unread)
-    scenes = each_once(listed)  # as tag_scenes tags them: "of N" agrees
+    scenes = each_once(listed)  # as tag_scenes tags them (it does not look again): "of N" agrees
     if not scenes:  # nothing was done: an error to fix, not a bug's exit code after a note
         raise ImageError(f"no photos found in {', '.join(args.inputs)}; give photos, or folders that hold some")
     _check_one_titled(args.title, scenes)
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0 if not report.failed and not unread else PARTLY_DONE
 
 
-def _check_one_titled(title: str | None, scenes: list[Path]) -> None:
+def _check_one_titled(title: str | None, scenes: Sequence[Path]) -> None:
     """``--title`` heads one photo's page: given to a batch, every page (and every photo's description for a screen
     reader) would read the same, where each photo's file name's words tell them apart, as in the app's batch."""
     if title is not None and len(scenes) > 1:

@@ -100,18 +100,25 @@ def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | No
     return found
 
 
-def each_once(paths: Sequence[Path]) -> list[Path]:
+class Distinct(tuple[Path, ...]):
+    """Photos ``each_once`` chose, each file once. Handed to it again (``decorlens tag`` counts the photos before
+    ``tag_scenes`` tags them) they are returned as they are: each photo was looked at (``stat``) twice a run."""
+
+
+def each_once(paths: Sequence[Path]) -> Distinct:
     """``paths`` with each file once, under its own name rather than a symlink's: a folder given with a subfolder
     of it, or a symlink or hard link beside the photo it names, tagged the photo again, repeated its rows in
     summary.csv, counted it twice in "tagged N photos" and wrote its JSON twice (the first renamed ``sub_…`` to
     make room for the second). A file that cannot be looked at is kept: tagging it says why it fails. Listing
     (``expand_scenes``) keeps them all: the app's strip shows what the folder holds."""
+    if isinstance(paths, Distinct):
+        return paths
     chosen: dict[object, int] = {}
     for n, path in enumerate(paths):
         key = _identity(path)
         if key not in chosen or (paths[chosen[key]].is_symlink() and not path.is_symlink()):
             chosen[key] = n
-    return [paths[n] for n in sorted(chosen.values())]
+    return Distinct(paths[n] for n in sorted(chosen.values()))
 
 
 def _identity(path: Path) -> object:
