@@ -149,16 +149,27 @@ class BundleInfo:
         export, whose file is not always the one named: ``shop/`` writes ``shop/<data dir>.dlcat``)."""
         m = self.manifest
         size = self.path.stat().st_size / 1e6 if self.path.exists() else 0.0
-        vectors = ", ".join(f"{k} ({n:,})" for k, n in m["embedders"].items()) or "none"
+        vectors = ", ".join(f"{one_line(k)} ({n:,})" for k, n in m["embedders"].items()) or "none"
         images = (f"{counted(m.get('image_files', 0), 'image')} inside" if m["images"] == "embedded"
                   else "images by original path")
-        maps = f", catalog map of {', '.join(m['maps'])}" if m.get("maps") else ""
+        maps = f", catalog map of {one_line(', '.join(m['maps']))}" if m.get("maps") else ""
         return (
             f"{self.path if whole_path else self.path.name}: {counted(m['products'], 'product')} in "
             f"{counted(len(m['categories']), 'category', 'categories')}, {images}, "
-            f"vectors {vectors}{maps}, {size:.1f} MB, made {m.get('created', '?')} by DecorLens "
-            f"{m.get('decorlens', '?')}"
+            f"vectors {vectors}{maps}, {size:.1f} MB, made {one_line(m.get('created', '?'))} by DecorLens "
+            f"{one_line(m.get('decorlens', '?'))}"
         )
+
+
+# What str.splitlines breaks a line at (a terminal, a log or a Qt label breaks at some of them), shown as "\\u000a".
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """A manifest's text as part of one line, its line breaks shown as ``\\u000a``: a bundle is a stranger's file,
+    and a newline in the date or an embedder's name it gives printed a line of its own under `bundle info` (a
+    forged "imported" line), or split the one-line refusal of a bundle of another embedder."""
+    return text.translate(_LINE_BREAKS)
 
 
 @dataclass
@@ -629,7 +640,7 @@ def _check_embedder(
         return next(iter(shipped), "")
     if embedder.key in shipped:
         return embedder.key
-    have = ", ".join(shipped) or "none"
+    have = one_line(", ".join(shipped)) or "none"
     if not re_embed:
         raise CatalogError(
             f"{bundle.name} was embedded with {have}, not this machine's embedder ({embedder.key}): install "

@@ -306,13 +306,18 @@ def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
         return CatalogError(f"{name}: manifest.json has an invalid {field!r}; not a bundle DecorLens wrote")
 
     for key in ("format_version", "products"):
-        if not isinstance(manifest.get(key), int) or manifest[key] < 0:
+        if not _count(manifest.get(key)):
             raise bad(key)
     if not isinstance(manifest.get("schema_version", 0), int):
         raise bad("schema_version")
+    if "image_files" in manifest and not _count(manifest["image_files"]):  # `bundle info` counts it: [] was a traceback
+        raise bad("image_files")
+    for key in ("created", "decorlens"):  # shown by `bundle info` and the app's question before an import
+        if not isinstance(manifest.get(key, ""), str):
+            raise bad(key)
     for key in ("embedders", "categories"):
         value = manifest.get(key)
-        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(n, int) for k, n in value.items()):
+        if not isinstance(value, dict) or not all(isinstance(k, str) and _count(n) for k, n in value.items()):
             raise bad(key)
     if manifest.get("images") not in ("embedded", "external"):
         raise bad("images")
@@ -325,6 +330,11 @@ def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
     if not (isinstance(maps, dict) and all(isinstance(k, str) and isinstance(v, str) and MAP_NAME.fullmatch(v)
                                            for k, v in maps.items())):
         raise bad("maps")
+
+
+def _count(value: object) -> bool:
+    """Whether ``value`` is a count: a JSON integer of 0 or more (``true`` is an int to Python, and counted as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _cap(name: str) -> int:
