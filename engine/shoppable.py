@@ -291,11 +291,21 @@ def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card
 
 
 def _thumbnail(match: dict[str, Any], sku: str, folder: Path) -> str:
-    """A re-encoded copy of the product's picture; a path that is not an image gives none."""
+    """A re-encoded copy of the product's picture; a path that is not an image gives none.
+
+    A copy already in ``folder`` is reused (a batch shows one product on many pages) only while the picture is the
+    same file, size and time: named by the SKU alone, a product whose photo a feed or a bundle had since replaced
+    (a wrong photo corrected) kept its old one on every page written again into the same folder.
+    """
     source = str(match.get("image_path") or "")
     if not source:
         return ""
-    digest = hashlib.sha256(sku.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    try:
+        seen = os.stat(source)
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return ""
+    version = f"{sku}\0{source}\0{seen.st_size}\0{seen.st_mtime_ns}"
+    digest = hashlib.sha256(version.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     target = folder / f"{_file_safe(sku)[:40]}-{digest}.jpg"
     try:
         if not target.exists():

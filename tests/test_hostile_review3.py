@@ -19,13 +19,18 @@ import contextlib
 import gc
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from decorlens.main import main
+from engine.imageio import load_image
+from engine.shoppable import THUMB_MAX_SIDE
 
 
 def _run(data: Path, models: Path, *args: str) -> tuple[int, str, str]:
@@ -99,3 +104,35 @@ def test_a_manifests_text_cannot_print_a_line_of_its_own(
         code, out, err = _run(tmp_path / "data", shared_models, "bundle", "import", str(bundle))
         assert code != 0 and "mobilenet_v2\\u000aforged line" in err and len(err.splitlines()) == 1, err
 
+
+def _page_pictures(out: Path) -> list[Path]:
+    """The product pictures the one shoppable page in ``out`` shows."""
+    (page,) = out.glob("*.html")
+    return [out / src for src in sorted(set(re.findall(r'src="(images/products/[^"]+)"', page.read_text())))]
+
+
+def _mean(picture: Path) -> float:
+    return float(np.asarray(Image.open(picture).convert("RGB"), np.float32).mean())
+
+
+def test_a_page_written_again_shows_the_photo_the_catalog_holds_now(
+    ikea: Path, shared_models: Path, scene_path, tmp_path: Path
+) -> None:
+    """A product's picture on a page was copied under a name made of its SKU alone and reused when that name was
+    there: after a wrong photo was corrected (a lamp's SKU had shown a rug) and the catalog imported again, the pages
+    written again into the same folder kept the rug. The copy now follows the photo the catalog names."""
+    lamp, rug = min((ikea / "products" / "lamp").glob("*.jpg")), min((ikea / "products" / "rug").glob("*.jpg"))
+    photo = tmp_path / "products" / "lamp" / "X1.jpg"
+    photo.parent.mkdir(parents=True)
+    shutil.copy(rug, photo)  # the supplier's mistake
+    data, out, scene = tmp_path / "data", tmp_path / "out", scene_path("grab-and-go-hallway")
+    assert _run(data, shared_models, "catalog", "import", str(photo.parents[1]))[0] == 0
+    assert _run(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
+    (wrong,) = _page_pictures(out)
+    shutil.copy(lamp, photo)  # corrected, and imported again
+    code, said, _err = _run(data, shared_models, "catalog", "import", str(photo.parents[1]))
+    assert code == 0 and "1 updated (1 photo)" in said, said
+    assert _run(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
+    (shown,) = _page_pictures(out)
+    assert abs(_mean(shown) - float(load_image(lamp, THUMB_MAX_SIDE).mean())) < 2, (shown, wrong)
+    assert abs(_mean(wrong) - float(load_image(rug, THUMB_MAX_SIDE).mean())) < 2
