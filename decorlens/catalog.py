@@ -265,10 +265,12 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     print(f"{counted(stats['products'], 'product')} in {counted(len(stats['categories']), 'category', 'categories')} "
           f"({catalog.path})")
+    # A feed's quoted category, or a bundle's embedder key, may hold a line break: as it was, it printed a line of
+    # its own, read as one more category with its count.
     for category, count in stats["categories"].items():
-        print(f"  {category:<24} {count:,}")
+        print(f"  {one_field(category):<24} {count:,}")
     for embedder, count in stats["vectors"].items():
-        print(f"vectors {embedder}: {count:,}")
+        print(f"vectors {one_field(embedder)}: {count:,}")
     return 0
 
 

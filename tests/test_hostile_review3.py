@@ -136,3 +136,20 @@ def test_a_page_written_again_shows_the_photo_the_catalog_holds_now(
     (shown,) = _page_pictures(out)
     assert abs(_mean(shown) - float(load_image(lamp, THUMB_MAX_SIDE).mean())) < 2, (shown, wrong)
     assert abs(_mean(wrong) - float(load_image(rug, THUMB_MAX_SIDE).mean())) < 2
+
+
+def test_a_category_holding_a_line_break_is_one_line_of_catalog_stats(
+    ikea: Path, shared_models: Path, tmp_path: Path
+) -> None:
+    """A feed's quoted category may hold a line break, which ``catalog stats`` printed as it was: the rest of the
+    category read as one more category with a count the feed chose. It is one line now, as ``catalog list`` shows it."""
+    feed = tmp_path / "feed.csv"
+    shutil.copy(min((ikea / "products" / "lamp").glob("*.jpg")), tmp_path / "lamp.jpg")
+    feed.write_text('sku,name,category,image\nN1,Lamp,"lamp\n  sofa                     9999",lamp.jpg\n')
+    data = tmp_path / "data"
+    assert _run(data, shared_models, "catalog", "import", str(feed))[0] == 0
+    code, out, err = _run(data, shared_models, "catalog", "stats")
+    assert code == 0 and not err, err
+    lines = out.splitlines()
+    assert len(lines) == 3 and lines[1].split() == ["lamp\\u000a", "sofa", "9999", "1"], out
+    assert lines[2].startswith("vectors "), out
