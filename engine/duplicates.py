@@ -3,11 +3,10 @@
 Two products are alike when their image files are byte-identical (the catalog stores each image's
 SHA-256) or when the active embedder's vectors of their photos are closer than ``THRESHOLD`` in
 cosine. A group is a set of products every two of which are alike (complete linkage): it says "these
-look like one product". Groups were the connected sets of links, and links chain: on the IKEA catalog
-A~B and B~C put 15 doors, mirrors and a fabric (7 product names) into one group, its two ends
-far apart. Candidates come from the catalog's own all-categories HNSW index (ten neighbours per
-product), so finding them costs one k-NN query per product, not N²; only within a connected set of
-links are all pairs compared.
+look like one product". Connected sets of alike pairs chain (A~B and B~C put A with C: on the IKEA
+catalog 15 doors, mirrors and a fabric of 7 product names, its two ends 0.78 alike). Candidates come
+from the catalog's own all-categories HNSW index (ten neighbours per product), so finding them costs one
+k-NN query per product, not N², and two groups are compared only where a link joins them.
 
 ``THRESHOLD`` was calibrated on the shared IKEA catalog with both stock embedders, MobileNetV2 and
 EfficientNet-Lite0 GeM, which agree (docs/results.md, "Near-duplicates"): a product photo re-encoded, rescaled and trimmed stays above it, while the
@@ -66,12 +65,9 @@ def find_duplicates(pipeline: Pipeline, threshold: float = THRESHOLD) -> list[Du
     variants = variant_pairs(catalog)
     links = [(a, b, score) for a, b, score in links  # an index a product left since holds its id
              if a in products and b in products and _pair(products[a], products[b]) not in variants]
-    groups = []
-    for component in _components(links):
-        members = sorted((products[i] for i in component), key=lambda p: p.sku)
-        alike = _similarities(members, vectors, variants)
-        groups += [_group([members[i] for i in cluster], alike[np.ix_(cluster, cluster)])
-                   for cluster in _complete_linkage(alike, threshold)]
+    alike = _Alike(products, vectors, variants, threshold)
+    groups = [_group(sorted((products[i] for i in members), key=lambda p: p.sku), alike)
+              for members in _complete_linkage(links, alike)]
     return sorted(groups, key=lambda g: (not g.identical, -g.score, g.products[0].sku))
 
 
@@ -134,64 +130,55 @@ def _close_vectors(pipeline: Pipeline, vectors: dict[int, np.ndarray], threshold
     return [(a, b, score) for a, found in zip(ids, hits) for b, score in found if b != a and score >= threshold]
 
 
-def _components(links: list[tuple[int, int, float]]) -> list[set[int]]:
-    """Connected sets of linked ids (union-find): no group reaches across two of them."""
-    parent: dict[int, int] = {}
+class _Alike:
+    """Which products are alike: one image file, or vectors at least ``threshold`` in cosine; never a variant
+    pair, nor a product the embedder holds no vector of (other than by its image file)."""
 
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    def __init__(self, products: dict[int, Product], vectors: dict[int, np.ndarray],
+                 variants: set[tuple[str, str]], threshold: float) -> None:
+        self.products, self.vectors, self.variants, self.threshold = products, vectors, variants, threshold
 
-    for a, b, _ in links:
-        parent[root(a)] = root(b)
-    members: dict[int, set[int]] = {}
-    for x in parent:
-        members.setdefault(root(x), set()).add(x)
-    return list(members.values())
+    def cosines(self, a: Sequence[int], b: Sequence[int]) -> np.ndarray:
+        """Every pair's cosine of ``a`` × ``b``: 1 for one image file, -inf for variants or a missing vector."""
+        found = np.full((len(a), len(b)), -np.inf)
+        have_a = [i for i, pid in enumerate(a) if pid in self.vectors]
+        have_b = [j for j, pid in enumerate(b) if pid in self.vectors]
+        if have_a and have_b:
+            found[np.ix_(have_a, have_b)] = (np.stack([self.vectors[a[i]] for i in have_a])
+                                             @ np.stack([self.vectors[b[j]] for j in have_b]).T)
+        for i, j in np.ndindex(found.shape):
+            first, second = self.products[a[i]], self.products[b[j]]
+            if _pair(first, second) in self.variants:
+                found[i, j] = -np.inf
+            elif first.image_hash == second.image_hash:
+                found[i, j] = 1.0
+        return found
 
-
-def _similarities(members: list[Product], vectors: dict[int, np.ndarray], variants: set[tuple[str, str]],
-                  ) -> np.ndarray:
-    """Every pair's cosine: 1 for one image file, -inf for variants (never grouped), 0 for a product the
-    embedder holds no vector of (the index did not link it)."""
-    alike = np.zeros((len(members), len(members)))
-    have = [i for i, p in enumerate(members) if p.id in vectors]
-    if have:
-        matrix = np.stack([vectors[members[i].id] for i in have])
-        alike[np.ix_(have, have)] = matrix @ matrix.T
-    hashes = np.array([p.image_hash for p in members])
-    alike[hashes[:, None] == hashes[None, :]] = 1.0
-    for i, a in enumerate(members):
-        for j, b in enumerate(members):
-            if _pair(a, b) in variants:
-                alike[i, j] = -np.inf
-    return alike
+    def every_pair(self, a: Sequence[int], b: Sequence[int]) -> bool:
+        return bool(self.cosines(a, b).min() >= self.threshold)
 
 
-def _complete_linkage(alike: np.ndarray, threshold: float) -> list[list[int]]:
-    """Clusters (of two or more indices) whose every pair is at least ``threshold`` alike.
+def _complete_linkage(links: list[tuple[int, int, float]], alike: _Alike) -> list[list[int]]:
+    """Groups (of two or more ids) whose every two members are alike.
 
-    Agglomerative: the two clusters whose least alike pair is the most alike are merged, while that pair is
-    at least ``threshold``, so the surest pairs (one image file) join first and a product joins the group it
-    is alike to as a whole. A cluster's row of ``link`` is its least alike pair with each other cluster.
+    Links are taken surest first (one image file, then by cosine); each joins its two ends' groups only where
+    every member of one is alike to every member of the other, so a product joins the group it is alike to as a
+    whole. Only groups a link joins are compared, so the cost follows the links (ten per product), not N².
     """
-    link = np.array(alike, dtype=float)
-    np.fill_diagonal(link, -np.inf)
-    clusters = [[i] for i in range(len(link))]
-    while link.size:
-        a, b = np.unravel_index(np.argmax(link), link.shape)
-        if link[a, b] < threshold:
-            break
-        clusters[a] += clusters[b]
-        clusters[b] = []
-        link[a] = link[:, a] = np.minimum(link[a], link[b])
-        link[b] = link[:, b] = -np.inf
-    return [sorted(c) for c in clusters if len(c) > 1]
+    group_of: dict[int, list[int]] = {}
+    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+        first, second = group_of.get(a, [a]), group_of.get(b, [b])
+        if first is second or not alike.every_pair(first, second):
+            continue
+        joined = first + second
+        for member in joined:
+            group_of[member] = joined
+    return list({id(g): g for g in group_of.values()}.values())
 
 
-def _group(members: list[Product], alike: np.ndarray) -> DuplicateGroup:
-    identical = len({p.image_hash for p in members}) == 1
-    return DuplicateGroup(members, identical, 1.0 if identical else float(alike.min()))
+def _group(members: list[Product], alike: _Alike) -> DuplicateGroup:
+    if len({p.image_hash for p in members}) == 1:
+        return DuplicateGroup(members, identical=True, score=1.0)
+    ids = [p.id for p in members]
+    pairs = alike.cosines(ids, ids)[~np.eye(len(ids), dtype=bool)]
+    return DuplicateGroup(members, identical=False, score=float(pairs.min()))
