@@ -108,8 +108,9 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             result = train_from_yolo(config, args.yolo_data, pipeline, report, stop)
         else:
             result = train_detector(config, pipeline, report, stop)
-    print(f"labels per category (train): {json.dumps(result.labels)}")
-    print(f"dataset: {result.data_yaml} (YOLO) and {result.data_yaml.parent / 'coco'} (COCO JSON)")
+    print(f"labels per category (train): {json.dumps(result.labels, ensure_ascii=False)}")  # "Décor", not "D\\u00e9cor"
+    coco = result.data_yaml.parent / "coco"  # written with the labels; a --yolo-data set has none of ours
+    print(f"dataset: {result.data_yaml} (YOLO)" + (f" and {coco} (COCO JSON)" if coco.is_dir() else ""))
     if args.review:
         print(f"review sheet: {write_review(config, pipeline, args.review)}")
     if args.export_only:

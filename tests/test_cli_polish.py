@@ -3,17 +3,29 @@ names with accents carried from a training set to the detector's card, its categ
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import shutil
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
+from PIL import Image
 
 from decorlens.errors import USER_ERROR
 from decorlens.main import main
 from decorlens.options import wide_folder
+from engine.categories import CategoryMap
+from engine.models import find_model
 from engine.paths import CATALOG_FILE
+from training.data import PairDataset
 
+ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "decorlens: error: "
+DECOR, ARMCHAIRS = "Décor", "Fauteuils_été"  # as typed: one character per accented letter (NFC)
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -79,3 +91,54 @@ def test_a_training_run_folder_is_refused_as_the_whole_disk_or_the_home_folder(h
         assert code == USER_ERROR and err.count("\n") == 1
         assert f"{words}: name a folder of its own for the run" in err
     assert wide_folder("/") == "the whole disk" and wide_folder(home / "shop") is None
+
+
+def decomposed(name: str) -> str:
+    """``name`` as a macOS folder listing gives it: "e" then a combining accent (NFD)."""
+    return unicodedata.normalize("NFD", name)
+
+
+def test_a_dataset_category_is_read_as_one_form_of_its_name(tmp_path: Path):
+    """A products.csv written from a macOS folder listing ("Fauteuils_e\u0301te\u0301") and a pairs.csv typed
+    in a spreadsheet name one category; read as written, they were two, and neither matched the catalog's."""
+    (tmp_path / "products.csv").write_text(f"product_id,category,image\n1,{decomposed(ARMCHAIRS)},a.jpg\n"
+                                           f"2,{DECOR},b.jpg\n", encoding="utf-8")
+    (tmp_path / "pairs.csv").write_text(f"scene_id,product_id,category\ns,1,{ARMCHAIRS}\ns,2,{decomposed(DECOR)}\n",
+                                        encoding="utf-8")
+    dataset = PairDataset.load(tmp_path)
+    assert [p.category for p in dataset.products.values()] == [ARMCHAIRS, DECOR]
+    assert [p.category for p in dataset.pairs] == [ARMCHAIRS, DECOR]
+
+
+def _accented_yolo_set(folder: Path, scenes: list[Path]) -> Path:
+    """A YOLO set of four training and two validation photos whose class names are written decomposed."""
+    for split, photos in (("train", scenes[:4]), ("val", scenes[4:6])):
+        for kind in ("images", "labels"):
+            (folder / kind / split).mkdir(parents=True)
+        for photo in photos:
+            Image.open(photo).convert("RGB").resize((160, 120)).save(folder / "images" / split / f"{photo.stem[:20]}.jpg")
+            (folder / "labels" / split / f"{photo.stem[:20]}.txt").write_text("0 0.5 0.5 0.3 0.3\n1 0.3 0.3 0.2 0.2\n")
+    spec = {"train": "images/train", "val": "images/val", "names": {0: DECOR, 1: decomposed(ARMCHAIRS)}}
+    (folder / "data.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return folder / "data.yaml"
+
+
+@pytest.mark.train
+def test_accented_class_names_reach_the_card_the_map_and_the_terminal_as_written(tmp_path: Path, ikea: Path):
+    """One epoch at 64 px on a YOLO set named "Décor" and a decomposed "Fauteuils_été": the run printed
+    "D\\u00e9cor", the card kept the decomposed name (the catalog's typed one never matched it), and the run
+    named a COCO folder a --yolo-data set does not have."""
+    pytest.importorskip("torch")
+    if importlib.util.find_spec("ultralytics") is None:
+        pytest.skip("ultralytics is not installed (the [train] extra)")
+    data_yaml = _accented_yolo_set(tmp_path / "set", sorted((ikea / "scenes").glob("*.jpg"))[:6])
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "decorlens", "-q", "--data-dir", str(data), "train-detector",
+                           "--yolo-data", str(data_yaml), "--epochs", "1", "--imgsz", "64", "--batch", "2",
+                           "--name", "accents"], check=False, capture_output=True, text=True, encoding="utf-8", cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = next(line for line in done.stdout.splitlines() if line.startswith("labels per category"))
+    assert counts == f'labels per category (train): {json.dumps({DECOR: {"yolo": 4}, ARMCHAIRS: {"yolo": 4}}, ensure_ascii=False)}'
+    assert f"dataset: {data_yaml} (YOLO)\n" in done.stdout  # and no "coco" folder, which it has not
+    assert find_model("accents.onnx", data_dir=data).card.class_names == [DECOR, ARMCHAIRS]
+    assert {DECOR, ARMCHAIRS} <= set(CategoryMap.load(data).search)

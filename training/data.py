@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -152,12 +153,19 @@ def _rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
             raise DatasetError(f"{path}, line {reader.line_num}: not readable as CSV ({exc})") from exc
 
 
+def category_name(text: str) -> str:
+    """A category or class name as one Unicode form (NFC): "Fauteuils_été" typed in a spreadsheet and the same
+    name read from a macOS folder (decomposed, "e" + accent) are one name, so the detector trained on it, its card,
+    the category map it adds to and the catalog's products all agree, and no print shows the accent apart."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _read_products(root: Path) -> dict[str, Product]:
     """Products; several rows with one id, or ``a.jpg|b.jpg``, give a product several photos."""
     images: dict[str, list[Path]] = defaultdict(list)
     categories: dict[str, str] = {}
     for row in _rows(root / "products.csv", ("product_id", "category", "image")):
-        categories.setdefault(row["product_id"], row["category"])
+        categories.setdefault(row["product_id"], category_name(row["category"]))
         images[row["product_id"]] += [root / part for part in row["image"].split("|") if part]
     return {pid: Product(pid, categories[pid], tuple(paths)) for pid, paths in images.items() if paths}
 
@@ -169,7 +177,7 @@ def _read_pairs(path: Path, products: dict[str, Product]) -> list[Pair]:
         if product is None:
             continue  # a pair whose product has no photo cannot be trained on or scored
         box = _box(row, f"{path}, row {row_number}")
-        pairs.append(Pair(row["scene_id"], product.id, row.get("category") or product.category, box))
+        pairs.append(Pair(row["scene_id"], product.id, category_name(row.get("category") or product.category), box))
     return pairs
 
 

@@ -250,6 +250,7 @@ def export_trained(result: DetectorResult, config: DetectorConfig, out_dir: Path
         raise ModelError("nothing to export: the detector was not trained")
     path = export_detector(result.weights, out_dir, imgsz=config.imgsz, name=config.name, conf=conf)
     card = read_card(path)
+    card.class_names = result.classes  # a --yolo-data set's names in one Unicode form; ultralytics kept the file's
     card.class_set = "decor"
     card.replaces = result.replaces
     card.recipe.update({

@@ -20,7 +20,7 @@ from engine.errors import ModelError, yaml_problem
 from engine.files import NotAFile, open_regular, write_atomic
 from engine.imageio import load_image
 from engine.models import class_names_problem
-from training.data import safe_name
+from training.data import category_name, safe_name
 from training.pseudo_labels import SceneLabels
 
 DEFAULT_MAX_SIDE = 640
@@ -88,7 +88,8 @@ def read_yolo_dataset(data_yaml: Path) -> tuple[list[str], dict[str, dict[str, i
 
 
 def _class_names(data_yaml: Path, names: object) -> list[str]:
-    """``names`` as a list or a ``{0: name, 1: …}`` mapping of text; anything else is refused."""
+    """``names`` as a list or a ``{0: name, 1: …}`` mapping of text, each in one Unicode form; anything else is
+    refused."""
     if isinstance(names, dict) and set(names) == set(range(len(names))):
         names = [names[i] for i in range(len(names))]
     if not names or not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
@@ -97,7 +98,7 @@ def _class_names(data_yaml: Path, names: object) -> list[str]:
     problem = class_names_problem(names)  # the trained model's card would refuse them, after the whole run
     if problem:
         raise ModelError(f"{data_yaml}: its 'names' {problem}")
-    return names
+    return [category_name(n) for n in names]
 
 
 def _read_spec(data_yaml: Path) -> object:
