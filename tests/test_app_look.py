@@ -258,7 +258,7 @@ def test_the_train_window_says_what_epochs_and_views_are_without_hovering(qtbot,
 def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtbot, fresh_pipeline):
     """The tag's number, category and margin are never cut off; a long photo name is cut in its middle, whole in
     its tooltip (the products' names share the width with the photo's: test_app_review_names)."""
-    from app.dialogs.review_queue import ReviewWindow
+    from app.dialogs.review_queue import Listing, ReviewWindow
     from engine.review_queue import ReviewItem
 
     window = ReviewWindow(fresh_pipeline)
@@ -268,7 +268,7 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
     items = [ReviewItem(Path(photo), n, "storage_furniture", "502.316.30", 0.699, "503.286.65-BLACK",
                         runner_up, (0, 0, 10, 10)) for n, runner_up in ((1, 0.697), (12, 0.6987), (13, 0.699))]
     qtbot.waitUntil(lambda: "Nothing to review" in window.summary.text())  # the empty catalog's queue is in
-    window._show(items, {}, len(items))
+    window._show(Listing(items, {}, len(items), [("similar", "similar")] * len(items), 1))
     table = window.table
     metrics = table.fontMetrics()
     for row in range(table.rowCount()):

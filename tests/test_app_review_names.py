@@ -7,6 +7,7 @@ Offscreen (pytest-qt), on a real IKEA scene tagged against real IKEA products wi
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import shutil
@@ -33,10 +34,11 @@ from app.dialogs.review_queue import (
     RUNNER_UP,
     SHOWN,
     ReviewWindow,
+    _listing,
     _make_pictures,
-    _queue_and_products,
 )
-from app.labels import product_title
+from app.labels import BADGE_TIP, product_title, rich_tooltip
+from app.widgets.results_panel import rating
 from app.widgets.where_used import CROP
 from app.workers import Runner
 from engine.review_queue import review_queue
@@ -82,18 +84,27 @@ def kitchen_review(qtbot, pipeline, ikea: Path, tmp_path: Path) -> ReviewWindow:
 def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pipeline, ikea, tmp_path):
     """Each row read 'SKU score vs SKU score' ('101.484.64 0.331 vs 801.484.65 0.331'): a merchandiser could not
     tell what the tag hesitates between without looking each SKU up. Now the best match and the runner-up have a
-    column each, the product's name first, its SKU (which tells look-alike variants apart) and score after."""
-    window = kitchen_review(qtbot, fresh_pipeline, ikea, tmp_path)
+    column each, the product's name first, its SKU (which tells look-alike variants apart), then how sure the match
+    is as the photo's panel rates it: "0.548" there read "Similar 0.55" in the results panel (and "similar" in the
+    CLI) for the same match."""
+    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
+    scene = ikea / "scenes" / KITCHEN
+    result = fresh_pipeline.search_scene(scene)
+    remember(fresh_pipeline, scene, (result.width, result.height), objects_of(result), "app")
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
     headers = [window.table.horizontalHeaderItem(c).text() for c in range(window.table.columnCount())]
     best, runner_up = headers.index("Best match"), headers.index("Runner-up")
     catalog = fresh_pipeline.catalog
     for row, item in enumerate(window.items):
-        for column, sku, score in ((best, item.best_sku, item.best_score),
-                                   (runner_up, item.runner_up_sku, item.runner_up_score)):
+        matches = {m.sku: m for m in result.objects[item.number - 1].matches}  # the panel's matches of the tag
+        for column, sku in ((best, item.best_sku), (runner_up, item.runner_up_sku)):
             product = catalog.get_by_sku(sku)
             title = product_title(product.name, product.sku, product.category)
-            assert window.table.item(row, column).text() == f"{title} · {sku} · {score:.3f}"
+            cell = window.table.item(row, column)
+            assert cell.text() == f"{title} · {sku} · {rating(matches[sku])}"
+            assert cell.toolTip() == rich_tooltip(f"{cell.text()}\n{BADGE_TIP}")  # what the word and number mean
     assert any(catalog.get_by_sku(i.best_sku).name not in i.best_sku for i in window.items)  # real names shown
 
 
@@ -129,7 +140,8 @@ def test_the_photo_and_the_two_products_share_the_width_and_long_names_keep_thei
               if metrics.horizontalAdvance(table.item(row, column).text()) > widths[column] - CROP.width()]
     assert longer, "names longer than their column, at 1000 px"
     assert table.textElideMode() == Qt.TextElideMode.ElideMiddle  # cut in the middle: the score stays at the end
-    assert all(table.item(row, column).toolTip() == table.item(row, column).text() for row, column in longer)
+    assert all(table.item(row, column).toolTip() == rich_tooltip(f"{table.item(row, column).text()}\n{BADGE_TIP}")
+               for row, column in longer)
 
 
 # -- each row shows its object and the two products' photos ------------------------------------------------------
@@ -243,8 +255,8 @@ def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pip
     fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
     for scene in (KITCHEN, LIVING):
         _tag(fresh_pipeline, ikea / "scenes" / scene)
-    items, products, _total = _queue_and_products(fresh_pipeline.catalog)
-    paths = {sku: product.image_path for sku, product in products.items()}
+    listing = _listing(fresh_pipeline)
+    items, paths = listing.items, {sku: product.image_path for sku, product in listing.products.items()}
     parts: list = []
     runner = Runner(1)
     runner.start(lambda job: _make_pictures(items, paths, 2.0, job), delivered=parts.append)
@@ -272,3 +284,42 @@ def test_a_queue_longer_than_the_list_says_how_many_tags_it_holds(qtbot, fresh_p
     qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
     assert window.table.rowCount() == LIMIT
     assert window.summary.text().startswith(f"The {LIMIT} least sure of {total} tags: double-click one")
+
+
+def _confirm(pipeline, photo: Path, numbers: set[int] | None = None) -> None:
+    """The tags ``numbers`` (None: all) of a tagged photo confirmed on their best match, as the photo's panel
+    saves them."""
+    result = pipeline.search_scene(photo)
+    objects = [dataclasses.replace(o, confirmed=o.matches[0]) if numbers is None or o.number in numbers else o
+               for o in objects_of(result)]
+    remember(pipeline, photo, (result.width, result.height), objects, "app")
+
+
+def test_f5_lists_the_queue_again_with_the_keyboard_on_the_next_tag(qtbot, fresh_pipeline, ikea, tmp_path):
+    """Back from confirming a tag in the photo, the list still showed it, and re-reading the queue took a Tab to
+    Refresh, Space and a Tab back to the list. F5 on the list reads it again: the tag confirmed is gone and the
+    keyboard is on the one after it, which Enter opens."""
+    window = kitchen_review(qtbot, fresh_pipeline, ikea, tmp_path)
+    qtbot.waitUntil(lambda: window.table.rowCount() > 2, timeout=WAIT_MS)
+    table, listed = window.table, window.items
+    table.setFocus()
+    table.selectRow(1)
+    _confirm(fresh_pipeline, ikea / "scenes" / KITCHEN, {listed[1].number})
+    qtbot.keyClick(table, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.items is not listed, timeout=WAIT_MS)
+    assert window.items == [listed[0], *listed[2:]] and table.currentRow() == 1 and table.hasFocus()
+    with qtbot.waitSignal(window.openTag) as opened:
+        qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert opened.args == [listed[2].photo, listed[2].number]
+
+
+def test_with_every_tag_confirmed_it_says_nothing_is_left_not_to_tag_photos(qtbot, fresh_pipeline, ikea, tmp_path):
+    """Once the last tag was confirmed the window said "Nothing to review yet: open photos in the main window, or
+    tag a folder with Batch", as to a shop that had tagged nothing. It says nothing is left, of how many photos."""
+    window = kitchen_review(qtbot, fresh_pipeline, ikea, tmp_path)
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
+    _confirm(fresh_pipeline, ikea / "scenes" / KITCHEN)
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() == 0, timeout=WAIT_MS)
+    assert window.summary.text().startswith("Nothing left to review: every tag of the 1 photo tagged so far is "
+                                            "confirmed"), window.summary.text()

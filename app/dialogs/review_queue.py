@@ -2,8 +2,11 @@
 
 A list, closest call first (``engine.review_queue``: the smallest margin between a tag's two
 best matches); double-clicking a row, or Enter on it, opens its photo on that tag, where confirming or correcting it is
-one click. Each confirmation is a training pair, which is why the Train window counts the corrections
-new since the last training.
+one click; back here, F5 (Refresh) lists the queue again, the keyboard on the tag after the one confirmed. Each
+confirmation is a training pair, which is why the Train window counts the corrections new since the last training.
+
+How sure each match is reads as the photo's panel says it ("Similar 0.55": ``engine.words.match_word`` of the
+active embedder's ``Pipeline.match_kind``); the list's order is the gap between the two scores, not a score.
 
 Each row shows the tag's object cut from its photo beside the best match's and the runner-up's product
 photos, so that a row can be judged at a glance (a name and two SKUs sent the merchandiser into every photo).
@@ -15,10 +18,11 @@ or product photo that is gone or unreadable (the row still opens).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -29,15 +33,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import pretty, product_title
+from app.labels import BADGE_TIP, pretty, product_title, rich_tooltip
 from app.theme import resize_to_screen
 from app.thumbnails import decode_fitted
 from app.widgets.escape import EscapeCloses
 from app.widgets.where_used import CROP, centred, object_image, photo_pixels
 from app.workers import Job, Runner, Task
-from engine.catalog import Catalog, Product
+from engine.catalog import Product
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, queue_head
+from engine.scene_memory import photo_count
+from engine.words import counted, match_word
 
 LIMIT = 200  # rows listed: the least sure tags
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
@@ -49,6 +55,19 @@ LOADING, SHOWN, MISSING = "loading", "shown", "missing"
 MISSING_WORDS = {PHOTO: "the photo is gone or unreadable", BEST: "no product photo", RUNNER_UP: "no product photo"}
 
 Pictures = list[tuple[int, QImage | None, QImage | None, QImage | None]]  # row, object, best, runner-up (None: missing)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the worker reads for one listing: the queue's first ``LIMIT`` tags, the products they name, how many
+    tags the whole queue holds, each row's two matches' kinds ("similar", as ``Pipeline.match_kind`` rates their
+    scores: the embedder it asks is opened there, off the UI thread) and how many photos are tagged."""
+
+    items: list[ReviewItem]
+    products: dict[str, Product]
+    total: int
+    kinds: list[tuple[str, str]]
+    tagged: int
 
 
 class ReviewWindow(EscapeCloses, QWidget):
@@ -85,6 +104,9 @@ class ReviewWindow(EscapeCloses, QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.table.activated.connect(self._open)  # a double-click, or Enter from the keyboard
         refresh = QPushButton("Refresh")
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)  # F5: back from confirming a tag, the keyboard on the list
+        refresh.setToolTip(f"List the queue again, without the tags confirmed since "
+                           f"({refresh.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
         refresh.clicked.connect(self.refresh)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
@@ -94,31 +116,33 @@ class ReviewWindow(EscapeCloses, QWidget):
 
     def refresh(self) -> None:
         self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures
-        catalog = self.pipeline.catalog
-        self.io.start(lambda _job: _queue_and_products(catalog), done=lambda found: self._show(*found),
+        pipeline = self.pipeline
+        self.io.start(lambda _job: _listing(pipeline), done=self._show,
                       failed=lambda m: self.summary.setText(m))
 
-    def _show(self, items: list[ReviewItem], products: dict[str, Product], total: int) -> None:
+    def _show(self, listing: Listing) -> None:
         """The queue's rows; each product by its name, as the photo's panel shows it (a bare SKU told a
         merchandiser nothing about the two products a tag hesitates between), its SKU beside the name.
         Their pictures follow (``_picture_rows``). The row the keyboard was on is selected again (the first on the
         first listing): one cell of it was tinted, the row not selected, and a Refresh after a confirmation sent the
         merchandiser back to the top."""
         place = max(self.table.currentRow(), 0)
+        items, products = listing.items, listing.products
         self.items = items
-        self.summary.setText(_summary(len(items), total))
+        self.summary.setText(_summary(len(items), listing.total, listing.tagged))
         self.table.setRowCount(len(items))
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
-        for row, item in enumerate(items):
+        for row, (item, (best, runner_up)) in enumerate(zip(items, listing.kinds, strict=True)):
             cells = (Path(item.photo).name, f"#{item.number}", pretty(item.category),
-                     _product_cell(products.get(item.best_sku), item.best_sku, item.best_score),
-                     _product_cell(products.get(item.runner_up_sku), item.runner_up_sku, item.runner_up_score),
+                     _product_cell(products.get(item.best_sku), item.best_sku, item.best_score, best),
+                     _product_cell(products.get(item.runner_up_sku), item.runner_up_sku, item.runner_up_score,
+                                   runner_up),
                      gap_text(item.margin))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
             self.table.item(row, 0).setToolTip(str(item.photo))
-            for column in (3, 4):  # whole where the window is too narrow for the column
-                self.table.item(row, column).setToolTip(cells[column])
+            for column in (BEST, RUNNER_UP):  # whole where the window is too narrow for the column, and its words'
+                self.table.item(row, column).setToolTip(rich_tooltip(f"{cells[column]}\n{BADGE_TIP}"))
             self.table.item(row, GAP).setToolTip(GAP_TIP)
             for column in (PHOTO, BEST, RUNNER_UP):
                 self.table.item(row, column).setIcon(waiting)
@@ -193,10 +217,14 @@ def gap_text(margin: float) -> str:
     return "under 0.001" if margin < 0.0005 else f"{margin:.3f}"
 
 
-def _summary(listed: int, total: int) -> str:
-    """What the window lists and what to do (with nothing listed, where photos are tagged: "open them here" said
+def _summary(listed: int, total: int, tagged: int) -> str:
+    """What the window lists and what to do (with no photo tagged, where photos are tagged: "open them here" said
     so of the review window, which opens none). The queue's length is said where the list stops short of it: "200
-    tags to look at" was written over the first 200 of 426, as if those were all."""
+    tags to look at" was written over the first 200 of 426, as if those were all. Once every tag is confirmed it
+    says so: "Nothing to review yet: open photos…" met a merchandiser who had just confirmed the last one."""
+    if not listed and tagged:
+        return (f"Nothing left to review: every tag of the {counted(tagged, 'photo')} tagged so far is confirmed (or "
+                "had a single match). The least sure tags of the photos you tag next are listed here.")
     if not listed:
         return ("Nothing to review yet: open photos in the main window, or tag a folder with Batch, and the tags "
                 "the model is least sure of are listed here.")
@@ -205,12 +233,14 @@ def _summary(listed: int, total: int) -> str:
     return f"{what}: double-click one (or press Enter) to open it, then confirm the right product or correct the tag{then}."
 
 
-def _queue_and_products(catalog: Catalog) -> tuple[list[ReviewItem], dict[str, Product], int]:
-    """The queue's first ``LIMIT`` tags, the products they name, and how many tags the whole queue holds, read
-    together off the UI thread."""
+def _listing(pipeline: Pipeline) -> Listing:
+    """One listing (``Listing``), read together off the UI thread."""
+    catalog = pipeline.catalog
     items, total = queue_head(catalog, LIMIT)
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
-    return items, {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}, total
+    products = {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
+    kinds = [(pipeline.match_kind(item.best_score), pipeline.match_kind(item.runner_up_score)) for item in items]
+    return Listing(items, products, total, kinds, photo_count(catalog))
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
@@ -245,10 +275,11 @@ def _product_picture(path: str, dpr: float) -> QImage | None:
     return None if image.isNull() else centred(image, CROP, dpr)
 
 
-def _product_cell(product: Product | None, sku: str, score: float) -> str:
-    """'IKEA 365+ · 102.919.23 · 0.397': the name first, the SKU that tells look-alike variants apart, the
-    score (a product without a name goes by its category, as in the panel); one removed from the catalog since
-    the photo was tagged keeps its SKU alone."""
+def _product_cell(product: Product | None, sku: str, score: float, kind: str) -> str:
+    """'IKEA 365+ · 102.919.23 · Similar 0.40': the name first, the SKU that tells look-alike variants apart, how
+    sure the match is as the photo's panel rates it (a bare 0.397 said nothing of it); a product without a name goes
+    by its category, as in the panel, and one removed from the catalog since the photo was tagged by its SKU alone."""
+    rating = f"{match_word(kind)} {score:.2f}"
     if product is None:
-        return f"{sku} · {score:.3f}"
-    return f"{product_title(product.name, product.sku, product.category)} · {sku} · {score:.3f}"
+        return f"{sku} · {rating}"
+    return f"{product_title(product.name, product.sku, product.category)} · {sku} · {rating}"

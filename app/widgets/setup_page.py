@@ -56,6 +56,7 @@ SHORTCUTS = [
     ("Keyboard help", "F1"),
     ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
     ("Close Review Uncertain Tags / Restore a Backup", "Escape"),
+    ("Review Uncertain Tags: list the queue again (Refresh)", "F5"),
 ]
 
 
