@@ -12,6 +12,7 @@ and a size cap, and every file that is not imported is counted in the report wit
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import http.client
@@ -358,7 +359,7 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
         raw = open_regular(path)
     except DecorLensError as exc:
         raise CatalogError(str(exc)) from exc
-    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+    with raw, io.TextIOWrapper(raw, encoding=(encoding := _encoding(raw)), newline="") as text:
         reader = None
         try:
             delimiter = _delimiter(path, text)
@@ -366,10 +367,36 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
             reader = csv.reader(lines, delimiter=delimiter)
             yield from _records(path, _csv_header(path, reader, lines), _csv_records(path, reader, lines))
         except UnicodeDecodeError as exc:
-            raise CatalogError(f"{path}: not UTF-8 text near line {reader.line_num if reader else 1}; "
+            where = f"near line {reader.line_num if reader else 1}" if encoding == "utf-16" else (
+                f"at line {_first_bad_line(raw)}")
+            raise CatalogError(f"{path}: not {encoding.removesuffix('-sig').upper()} text {where}; "
                                "save the feed as UTF-8") from exc
         except csv.Error as exc:
             raise CatalogError(f"{path}, line {reader.line_num if reader else 1}: {exc}") from exc
+
+
+def _encoding(raw: io.BufferedReader) -> str:
+    """UTF-16 for a feed opening with its byte-order mark (Excel's "Unicode Text", a tab-separated .txt, is the
+    one Excel export that keeps every script), else UTF-8, a byte-order mark of its own allowed. A UTF-16 feed was
+    refused as "not UTF-8 text" though the merchandiser had chosen the one Unicode export Excel names so."""
+    return "utf-16" if raw.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+
+
+def _first_bad_line(raw: io.BufferedReader) -> int:
+    """The line of the first byte that is not UTF-8, read again from the start. The text reader decodes 8 KB ahead
+    of the rows the csv module has read, so its line number was short of the bad byte: "near line 1" for a bad
+    byte on line 3, line 2,644 for one on line 3,002 (and a merchandiser looked for it there)."""
+    raw.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    while chunk := raw.read(CHUNK_BYTES):
+        pending = len(decoder.getstate()[0])  # the start of a character cut by the chunk's end (no newline)
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            return line + chunk[: max(exc.start - pending, 0)].count(b"\n")
+        line += chunk.count(b"\n")
+    return line
 
 
 class _CheckedLines:
