@@ -10,7 +10,8 @@ nothing blocks), a UNC ``\\\\server\\share`` path on POSIX (no such file), ``dat
 under ``catalog list`` and ``catalog show`` (escaped), U+2028 and ``</script>`` in a name (the pages hold no JSON in
 their script; names go in as escaped text), an ``xn--`` host (the page shows no URL, only a "View product" button);
 a bundle naming a newer format or schema, members of ``..``/absolute/backslash names, links, twins and a ratio bomb
-(test_bundle). Animated GIFs and APNGs decode their first frame only; EXIF orientations outside 1-8 are ignored.
+(test_bundle). Animated GIFs, APNGs, WebPs and TIFFs of thousands of frames decode their first frame only; EXIF
+orientations outside 1-8 are ignored; a PNG's ICC profile inflating to 200 MB is refused by Pillow's chunk cap.
 """
 
 from __future__ import annotations
