@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QVBoxLayout,
     QWidget,
 )
+from train_window_script import PREAMBLE
 
 from app import theme, train_jobs, train_process  # noqa: E402
 from app.dialogs.batch import BatchDialog  # noqa: E402
@@ -96,36 +97,11 @@ def _shown(qtbot, widget: QWidget) -> None:
 
 # -- the Train window on a short screen, and sharp pictures -----------------------------------------------------
 
-SCALED = r"""
-import json, sys, time
-from pathlib import Path
+SCALED = PREAMBLE + r"""
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QLabel
-app = QApplication([])
-from app import theme
-theme.apply(app, "light")
-from app.dialogs.train import TrainWindow
 from app.thumbnails import Thumbnails
 from app.widgets.thumb import Thumb
 from app.workers import Runner
-from engine.pipeline import Pipeline
-from engine.settings import Settings
-
-work, products = Path(sys.argv[1]), sys.argv[2].split("|")
-screen = app.primaryScreen()
-found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect()}
-
-def wait(done):
-    deadline = time.monotonic() + 120
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        app.processEvents()
-        time.sleep(0.005)
-
-def settle():
-    for _ in range(5):
-        app.processEvents()
 
 def in_view(widget):
     # Wholly shown: not scrolled out or cut by its window, and on the screen
@@ -147,21 +123,7 @@ def state(window):
             "use": in_view(window.use_button), "undo": in_view(window.undo_button), "tiles": tiles(window.before_after),
             "table over the folder": window.table.geometry().intersects(window.folder.geometry())}
 
-# A run's result as training writes it: the numbers and four example rows (pictures of at most 128 px)
-examples = []
-for i, product in enumerate(products[:4]):
-    files = {}
-    for side in ("crop", "right", "before", "after"):
-        files[side] = str(work / f"{i}-{side}.jpg")
-        QImage(product).scaled(128, 128).save(files[side])
-    examples.append({"category": "sofa", "crop": files["crop"], "right": {"sku": "490.473.41", "name": "", "thumb": files["right"]},
-                     "before": {"sku": "502.345.82", "name": "", "thumb": files["before"], "right": False},
-                     "after": {"sku": "490.473.41", "name": "", "thumb": files["after"], "right": True}})
-side = lambda share: {"top1": share, "top5": share + 0.2, "pairs": 120, "coverage": 0.6, "tag_precision": 0.7}
-result = {"embedder": {"backbone": "mobilenet_v2", "best_epoch": 3, "epochs": 20, "int8_offered": True,
-                       "pretrained": side(0.3), "fine_tuned": side(0.4)},
-          "before_after": {"split": "test", "scenes": 30, "before": side(0.3), "after": side(0.4),
-                           "paired": {"top5": {"wins": 12, "losses": 3}}, "examples": examples}}
+result = a_result(named=False, detector=False)
 window = TrainWindow(Pipeline(Settings.defaults().with_(data_dir=work / "data")))
 window.show()
 wait(lambda: not window.io.busy())  # what it learns from, counted
@@ -176,7 +138,7 @@ found["train_least"] = state(window)
 # A product picture in a match row or on the hover card
 thumb = Thumb(Thumbnails(Runner(1)), 84)
 thumb.show()
-thumb.show_path(products[0])
+thumb.show_path(pictures[0])
 wait(lambda: not thumb.pixmap().isNull())
 found["thumb"] = {"widget": thumb.devicePixelRatioF(), "inner": thumb.side - 4, "size": thumb.pixmap().size().toTuple(),
                   "dpr": thumb.pixmap().devicePixelRatio()}
@@ -185,7 +147,7 @@ found["thumb"] = {"widget": thumb.devicePixelRatioF(), "inner": thumb.side - 4, 
 import numpy as np
 from app.widgets.results_panel import MatchRow
 from engine.results import Match
-row = MatchRow(1, Match(1, "490.473.41", "SÖDERHAMN", "sofa", 0.7, "similar", products[0]), False, Thumbnails(Runner(1)))
+row = MatchRow(1, Match(1, "490.473.41", "SÖDERHAMN", "sofa", 0.7, "similar", pictures[0]), False, Thumbnails(Runner(1)))
 row.show()
 row.show_heat(np.full((240, 320, 3), 128, np.uint8))
 heat = row.thumb.pixmap()

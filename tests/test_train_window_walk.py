@@ -19,6 +19,7 @@ pytest.importorskip("pytestqt")
 from conftest import run_on_scaled_screen
 from PySide6.QtWidgets import QLabel
 from test_train_window import shop  # noqa: F401  a catalog of a real IKEA slice, and the slice as a dataset folder
+from train_window_script import PREAMBLE
 
 from app import theme
 from app.dialogs.train import TrainWindow, detector_text, step_words, summary_text
@@ -234,33 +235,7 @@ def test_finding_objects_result_and_steps_are_said_in_the_dropdowns_words():
 
 # A 1280 × 800 laptop at 150 % (853 × 533 logical px): the window with nothing counted, and with a run's result (the
 # numbers, four example rows, the detector's line), as it opens and made as small as it goes
-SMALL_SCREEN = r"""
-import json, sys, time
-from pathlib import Path
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QLabel
-app = QApplication([])
-from app import theme
-theme.apply(app, "light")
-from app.dialogs.train import TrainWindow
-from engine.pipeline import Pipeline
-from engine.settings import Settings
-
-work, pictures = Path(sys.argv[1]), sys.argv[2].split("|")
-screen = app.primaryScreen()
-found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect()}
-
-def wait(done):
-    deadline = time.monotonic() + 120
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        app.processEvents()
-        time.sleep(0.005)
-
-def settle():
-    for _ in range(5):
-        app.processEvents()
-
+SMALL_SCREEN = PREAMBLE + r"""
 def widgets(layout):
     # Every widget the window's layouts place, each group box's and scrolled body's too
     for i in range(layout.count()):
@@ -300,22 +275,7 @@ wait(lambda: not window.io.busy())
 found["empty"] = state(window)
 window.resize(window.minimumSize())
 found["empty_least"] = state(window)
-examples = []
-for i, picture in enumerate(pictures[:4]):
-    files = {}
-    for side in ("crop", "right", "before", "after"):
-        files[side] = str(work / f"{i}-{side}.jpg")
-        QImage(picture).scaled(128, 128).save(files[side])
-    examples.append({"category": "sofa", "crop": files["crop"],
-                     "right": {"sku": "490.473.41", "name": "SÖDERHAMN", "thumb": files["right"]},
-                     "before": {"sku": "502.345.82", "name": "KIVIK", "thumb": files["before"], "right": False},
-                     "after": {"sku": "490.473.41", "name": "SÖDERHAMN", "thumb": files["after"], "right": True}})
-side = lambda share: {"top1": share, "top5": share + 0.2, "pairs": 120, "coverage": 0.6, "tag_precision": 0.7}
-window._show_result({"embedder": {"backbone": "mobilenet_v2", "best_epoch": 3, "epochs": 20, "int8_offered": True,
-                                  "pretrained": side(0.3), "fine_tuned": side(0.4)},
-                     "detector": {"classes": ["sofa", "chair", "lamp"], "map50": 0.61},
-                     "before_after": {"split": "test", "scenes": 30, "before": side(0.3), "after": side(0.4),
-                                      "paired": {"top5": {"wins": 12, "losses": 3}}, "examples": examples}})
+window._show_result(a_result(named=True, detector=True))
 wait(lambda: not window.io.busy() and window.before_after.examples.count() > 0)
 found["result"] = state(window)
 window.resize(window.minimumSize())
