@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from decorlens.options import CONF_HELP, confidence, positive_int
+from decorlens.options import CONF_HELP, confidence, output_folder, positive_int
 from decorlens.progress import bar, note
 from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "pretrained), comma-separated, e.g. flip,multicrop,flip+multicrop (training.evaluate.QUERY_LEVERS)")
     p.add_argument("--against", type=Path, metavar="EVAL_JSON",
                    help="an earlier run's eval.json on the same split: pairs gained and lost, with exact p-values")
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=output_folder, metavar="DIR",
                    help="folder for eval.md/.csv/.json/.png (default <data dir>/eval-reports)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=run)

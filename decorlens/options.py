@@ -166,10 +166,19 @@ def wide_folder(folder: str | os.PathLike[str]) -> str | None:
     return "your home folder" if real == Path(os.path.realpath(Path.home())) else None
 
 
+def output_folder(value: str) -> Path:
+    """A folder a command writes into (``search --why``, ``eval --out``), refused when it is a file: the
+    command ran its whole search or evaluation, printed it, and only then failed on "already exists"."""
+    if Path(value).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"{value} is a file: give a folder to write into")
+    return Path(value)
+
+
 def run_folder(value: str) -> Path:
-    """A folder a command fills with a run's files (``train --out``): any but the disk's root or the home folder."""
+    """A folder a command fills with a run's files (``train --out``): any but a file, the disk's root or the
+    home folder."""
     wide = wide_folder(value)
     if wide:
         raise argparse.ArgumentTypeError(f"{value} is {wide}: name a folder of its own for the run, "
                                          f"e.g. {Path(value) / 'decorlens-run'}")
-    return Path(value)
+    return output_folder(value)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from decorlens.options import did_you_mean, positive_int
+from decorlens.options import did_you_mean, output_folder, positive_int
 from decorlens.progress import bar
 from decorlens.terminal import one_field
 from engine.boxes import four_numbers
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--scenes", action="store_true",
                       help="PHOTO is a product photo: rank the tagged photos by their object most like it")
-    mode.add_argument("--why", metavar="DIR", type=Path,
+    mode.add_argument("--why", metavar="DIR", type=output_folder,
                       help="write one PNG per tag into DIR: its crop and its best match's photo under heat maps")
     p.set_defaults(run=run)
 

@@ -142,3 +142,20 @@ def test_accented_class_names_reach_the_card_the_map_and_the_terminal_as_written
     assert f"dataset: {data_yaml} (YOLO)\n" in done.stdout  # and no "coco" folder, which it has not
     assert find_model("accents.onnx", data_dir=data).card.class_names == [DECOR, ARMCHAIRS]
     assert {DECOR, ARMCHAIRS} <= set(CategoryMap.load(data).search)
+
+
+def test_a_file_where_a_folder_goes_is_refused_before_any_work(tmp_path: Path, ikea: Path,
+                                                               capsys: pytest.CaptureFixture[str]):
+    """`search PHOTO --why feed.csv` searched, printed every match, then failed with exit 2 on "already exists";
+    `eval --data feed.csv` said "feed.csv: no products.csv", as if the file were a folder missing one."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,name,category,image\n", encoding="utf-8")
+    code, out, err = run(["search", str(next((ikea / "scenes").glob("*.jpg"))), "--why", str(feed)], capsys)
+    assert code == USER_ERROR and not out and err.count("\n") == 1
+    assert "argument --why: " in err and "feed.csv is a file: give a folder to write into" in err
+    code, _out, err = run(["eval", "--data", str(tmp_path), "--out", str(feed)], capsys)
+    assert code == USER_ERROR and "argument --out: " in err and "feed.csv is a file: give a folder" in err
+    for command in ("eval", "train"):
+        code, _out, err = run([command, "--data", str(feed)], capsys)
+        assert code == USER_ERROR and err.count("\n") == 1, err
+        assert err.endswith("feed.csv is a file: give a dataset folder (pairs.csv, products.csv, scenes.csv)\n"), err

@@ -87,6 +87,8 @@ class PairDataset:
     @classmethod
     def load(cls, root: Path) -> PairDataset:
         root = Path(root)
+        if root.is_file():  # "feed.csv: no products.csv" read as if the file were a folder missing one
+            raise DatasetError(f"{root} is a file: give a dataset folder (pairs.csv, products.csv, scenes.csv)")
         if not (root / "products.csv").is_file():
             raise DatasetError(f"{root}: no products.csv (expected pairs.csv, products.csv, scenes.csv)")
         products = _read_products(root)
