@@ -697,6 +697,7 @@ class MainWindow(QMainWindow):
             self.view.colours.colour(tag.obj.category),
             categories.categories if categories else [],
             categories.searched(tag.obj.category) if categories else (tag.obj.category,),
+            self.controller.guesses(number),
         )
         self.panel.set_searching()
         self.controller.request_matches(number, self.panel.any_category)

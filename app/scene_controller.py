@@ -26,7 +26,7 @@ from app.undo import TagEdit
 from app.workers import Runner
 from engine import corrections
 from engine.catalog import Product
-from engine.corrections import EditableScene, MatchedAgain, Tag, match_again
+from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import read_photo
@@ -93,6 +93,16 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     return pipeline.embedder.key if pipeline.catalog.count() else None
 
 
+GUESS_POOL = 40  # a drawn box's matches whose categories are offered: its first few (top_k) can miss a lamp's
+GUESSES = 4  # categories offered for a drawn box
+
+
+def category_guesses(matches: list[Match], limit: int = GUESSES) -> tuple[str, ...]:
+    """The categories of ``matches`` (ranked best first), each once in the order of its best match: what a
+    drawn box may be. The box took the first; a lamp whose best match was a table became a "Table" tag."""
+    return tuple(dict.fromkeys(m.category for m in matches if m.category))[:limit]
+
+
 def _products_of(tag: Tag) -> set[str]:
     """The SKUs a tag shows: its matches and its confirmed product."""
     return {m.sku for m in tag.obj.matches} | ({tag.confirmed_sku} if tag.confirmed else set())
@@ -134,6 +144,7 @@ class SceneController(QObject):
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
+        self._guesses: dict[int, tuple[str, ...]] = {}  # drawn tags: the categories of their wider search
         self._keys = itertools.count()
         self._opening = 0
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
@@ -185,6 +196,7 @@ class SceneController(QObject):
             saved = self.scene  # the photo open again: its edits as shown, newer than the file read if one was made since
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
+        self._guesses = {}
         self.pixels = opened.pixels
         self.gone.clear()
         self._running.clear()
@@ -281,22 +293,35 @@ class SceneController(QObject):
     # -- searching ----------------------------------------------------------------------------------
 
     def search_region(self, box: Box) -> None:
-        """A box the user drew: search every category, add it as a tag of its own."""
+        """A box the user drew: search every category, add it as a tag of its own. It takes its best match's
+        category for now; the categories of its first ``GUESS_POOL`` matches are offered (``guesses``)."""
         if self.scene is None:
             return
         path, top_k, pixels = self.path, self.settings.top_k, self.pixels
+        pool = max(top_k, GUESS_POOL)
         self._run(
             self.engine,
             "Searching the box…",
-            lambda: self.pipeline.search_region(path, box, None, top_k, decoded=pixels),
-            self._region_found,
+            lambda: self.pipeline.search_region(path, box, None, pool, decoded=pixels),
+            lambda result: self._region_found(result, top_k),
         )
 
-    def _region_found(self, result: SceneResult) -> None:
+    def _region_found(self, result: SceneResult, top_k: int) -> None:
         self.searched.emit(result.timings_ms)
         number = max((t.number for t in self.scene.tags), default=0) + 1
-        self._edit("Draw Box", number, lambda: self.scene.add_region(result.objects[0]))
+        found = result.objects[0]
+        self._guesses[number] = category_guesses(found.matches)
+        drawn = replace(found, matches=found.matches[:top_k])
+        self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
         self.tagAdded.emit(number)
+
+    def guesses(self, number: int) -> tuple[str, ...]:
+        """What a drawn tag may be (none for a detector's): the categories of its wider search when drawn, or of
+        its matches in a photo opened again."""
+        tag = self.scene.tag(number)
+        if tag.origin != USER:
+            return ()
+        return self._guesses.get(number) or category_guesses(tag.obj.matches)
 
     def request_matches(self, number: int, any_category: bool) -> None:
         """Matches of a tag: its own (same category) at once, the whole catalog's after a search; as checked

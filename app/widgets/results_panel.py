@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -391,6 +392,10 @@ class ResultsPanel(QWidget):
         self.remove = QPushButton("Remove tag")
         self.remove.setToolTip("Not a product, or a duplicate (Delete)")
         self.remove.clicked.connect(lambda: self.tag and self.removeRequested.emit(self.tag.number))
+        self.guess_row = QWidget()  # a drawn box's question: which of these is it? (``show_tag``'s guesses)
+        self.guess_row.setLayout(QGridLayout())  # two buttons a row: four in one were cut to "es _bask"
+        self.guess_row.layout().setContentsMargins(0, 0, 0, 0)
+        self.guess_row.hide()
         self.same = QRadioButton("Same category")
         self.any = QRadioButton("Any category")
         self.any.setToolTip("Search the whole catalog: e.g. tables that go with this chair")
@@ -451,6 +456,7 @@ class ResultsPanel(QWidget):
         controls = QVBoxLayout(self.controls)
         controls.setContentsMargins(0, 0, 0, 0)
         controls.addLayout(edit)
+        controls.addWidget(self.guess_row)
         controls.addLayout(scope)
         controls.addWidget(self.searched)
         controls.addLayout(actions)
@@ -495,8 +501,11 @@ class ResultsPanel(QWidget):
         self.status.setText(EMPTY)
         self.status.show()
 
-    def show_tag(self, tag: Tag, colour: str, categories: list[str], searched: tuple[str, ...]) -> None:
-        """Heading and controls of a tag; its matches follow with ``show_matches``."""
+    def show_tag(self, tag: Tag, colour: str, categories: list[str], searched: tuple[str, ...],
+                 guesses: tuple[str, ...] = ()) -> None:
+        """Heading and controls of a tag; its matches follow with ``show_matches``. ``guesses``: for a drawn box,
+        the categories it may be, offered as buttons while its matches are the whole catalog's (its category is
+        only its best match's then)."""
         changed = self.tag is None or self.tag.number != tag.number
         self.tag = tag
         self.title.setText(
@@ -514,7 +523,27 @@ class ResultsPanel(QWidget):
             self.selected = None
             self._refocus = None
         self._show_searched()
+        self._show_guesses(guesses if any(m.category not in searched for m in tag.obj.matches) else ())
         self.controls.show()
+
+    def _show_guesses(self, guesses: tuple[str, ...]) -> None:
+        """What is it? Lamp, Table, Mirror: one click searches the box in that category, as the Category box
+        does, and answers the question (the current category too: its matches then are that category's only)."""
+        layout = self.guess_row.layout()
+        if self.guess_row.isAncestorOf(QApplication.focusWidget()):
+            self.category.setFocus(Qt.FocusReason.OtherFocusReason)  # the chosen button goes: the keyboard stays near
+        while (item := layout.takeAt(0)) is not None:
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.guess_row.setVisible(bool(guesses))
+        if not guesses:
+            return
+        layout.addWidget(QLabel("What is it?"), 0, 0)
+        for index, category in enumerate(guesses):
+            button = QPushButton(pretty(category))
+            button.setToolTip(f"Make this box a {pretty(category)} tag: its matches are searched among them")
+            button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
+            layout.addWidget(button, index // 2, 1 + index % 2)
 
     def _tab_to_checked(self, button: QRadioButton, checked: bool) -> None:
         """One Tab stop for the pair, the checked one, as in any radio group (the arrows switch). Qt moves the stop

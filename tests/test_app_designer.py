@@ -1,0 +1,66 @@
+"""A designer's session: a box drawn around what the detector missed asks what it is. Real photo, models and
+the whole IKEA catalog, offscreen (pytest-qt)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QPushButton
+
+from app.labels import pretty
+from app.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+ROOM = "bed-that-folds"  # a living room; its floor lamp's shade and stand below, in image pixels:
+FLOOR_LAMP = (549, 219, 660, 472)
+
+
+def draw_box(qtbot, win: MainWindow, box: tuple[float, float, float, float]) -> int:
+    """Drag a box on the photo with the mouse; the number of the tag it became, once its matches are listed."""
+    view, scene = win.view, win.controller.scene
+    before = {t.number for t in scene.visible}
+    start, end = view.mapFromScene(QPointF(*box[:2])), view.mapFromScene(QPointF(*box[2:]))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: len(scene.visible) > len(before), timeout=WAIT_MS)
+    number = next(t.number for t in scene.visible if t.number not in before)
+    qtbot.waitUntil(lambda: win.panel.number == number and bool(win.panel.rows), timeout=WAIT_MS)
+    return number
+
+
+def guess_buttons(win: MainWindow) -> list[QPushButton]:
+    return [b for b in win.panel.guess_row.findChildren(QPushButton) if b.isVisible()]
+
+
+def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, window, scene_path, pipeline):
+    """The box took its best match's category and kept it (a lamp whose best match was a table became a Table
+    tag); now the panel asks "What is it?" with the categories of its wider search, best first, and the one
+    clicked searches the box in it. Undone, the question is back."""
+    window.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    number = draw_box(qtbot, window, FLOOR_LAMP)
+    tag, guesses = window.controller.scene.tag(number), window.controller.guesses(number)
+    assert guesses[0] == tag.obj.category and "lamp" in guesses and len(set(guesses)) == len(guesses) > 1
+    assert window.panel.guess_row.isVisible()
+    assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+
+    lamp = next(b for b in guess_buttons(window) if b.text() == pretty("lamp"))
+    qtbot.mouseClick(lamp, Qt.MouseButton.LeftButton)
+    scene = window.controller.scene
+    qtbot.waitUntil(lambda: scene.tag(number).obj.category == "lamp" and not window.controller._running, timeout=WAIT_MS)
+    searched = set(pipeline.categories.searched("lamp"))
+    assert scene.tag(number).obj.matches and {m.category for m in scene.tag(number).obj.matches} <= searched
+    qtbot.waitUntil(lambda: window.panel.number == number and not window.panel.guess_row.isVisible(), timeout=WAIT_MS)
+
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.panel.guess_row.isVisible(), timeout=WAIT_MS)
+    assert scene.tag(number).obj.category == guesses[0]
