@@ -91,6 +91,9 @@ def test_a_training_run_folder_is_refused_as_the_whole_disk_or_the_home_folder(h
         assert code == USER_ERROR and err.count("\n") == 1
         assert f"{words}: name a folder of its own for the run" in err
     assert wide_folder("/") == "the whole disk" and wide_folder(home / "shop") is None
+    (home / "notes.txt").write_text("a file\n", encoding="utf-8")
+    code, _out, err = run(["train", "--data", str(home / "none"), "--out", str(home / "notes.txt")], capsys)
+    assert code == USER_ERROR and "notes.txt is a file: give a folder to write into" in err
 
 
 def decomposed(name: str) -> str:
@@ -159,3 +162,13 @@ def test_a_file_where_a_folder_goes_is_refused_before_any_work(tmp_path: Path, i
         code, _out, err = run([command, "--data", str(feed)], capsys)
         assert code == USER_ERROR and err.count("\n") == 1, err
         assert err.endswith("feed.csv is a file: give a dataset folder (pairs.csv, products.csv, scenes.csv)\n"), err
+
+
+def test_an_earlier_evaluation_that_is_no_file_is_one_line_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`eval --against FOLDER` said "cannot read the earlier evaluation F: [Errno 21] Is a directory: 'F'"."""
+    (tmp_path / "products.csv").write_text("product_id,category,image\n", encoding="utf-8")
+    (tmp_path / "notes.json").write_text("eval of monday\n", encoding="utf-8")
+    for against, words in ((tmp_path, "is a folder, expected a file"), (tmp_path / "notes.json", "not JSON")):
+        code, _out, err = run(["eval", "--data", str(tmp_path), "--against", str(against)], capsys)
+        assert code == USER_ERROR and err.count("\n") == 1, err
+        assert err.endswith(f": {words}; --against takes an earlier run's eval.json\n"), err

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.advice import os_problem
 from engine.errors import DecorLensError
 from training.evaluate import TOP_K, versus
 
@@ -25,9 +26,12 @@ KS = {"top1": 1, "top5": TOP_K}
 def load_earlier(path: Path) -> dict[str, Any]:
     """An earlier ``eval.json``, with the per-pair list this comparison needs."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DecorLensError(f"cannot read the earlier evaluation {path}: {exc}") from exc
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:  # "…: [Errno 21] Is a directory: '…'" named the path twice, in Python's words
+        raise DecorLensError(f"{path}: {os_problem(exc) or exc.strerror}; --against takes an earlier run's "
+                             "eval.json") from exc
+    except ValueError as exc:
+        raise DecorLensError(f"{path}: not JSON; --against takes an earlier run's eval.json") from exc
     if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
         raise DecorLensError(f"{path} lists no pairs (written before eval recorded them): run that eval again")
     if not isinstance(data.get("overall"), dict) or not all(_well_formed(p) for p in data["pairs"]):
