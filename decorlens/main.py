@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,16 @@ COMMANDS = (
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
 PYTHON_INSTALL_ONLY = ("train", "train_detector", "eval", "bench")
+# A first day's commands, in the order they are needed, as `decorlens --help` ends with them: the help listed
+# twelve commands and their options but no command line to start from.
+FIRST_STEPS = (
+    ("decorlens models fetch", "install the model pack"),
+    ("decorlens catalog import feed.csv", "your products, from a CSV or folders"),
+    ("decorlens search room.jpg", "the tags of one photo and their matches"),
+    ("decorlens tag photos/ --out tagged/", "every photo of a folder: a JSON each"),
+    ("decorlens where 802.538.09", "the photos a product was matched in"),
+)
+HELP_WIDTH = 79  # the epilog is laid out by hand (argparse would run the steps together): an 80-column terminal
 # Arguments that name the files a command reads, so an error without a file name can name them.
 INPUT_ARGUMENTS = ("image", "source", "bundle", "inputs", "onnx", "data", "yolo_data")
 
@@ -45,7 +56,7 @@ def _commands():
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog.",
-        epilog=EXIT_CODES.capitalize() + ".",
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
@@ -68,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _commands():
         command.register(sub)
     return parser
+
+
+def _epilog() -> str:
+    """First steps, one command a line with what it does, then what each exit code means."""
+    width = max(len(command) for command, _ in FIRST_STEPS) + 2
+    steps = "\n".join(f"  {command:<{width}}{what}" for command, what in FIRST_STEPS)
+    return f"first steps:\n{steps}\n\n" + textwrap.fill(EXIT_CODES.capitalize() + ".", HELP_WIDTH)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import yaml
 from PIL import Image
 
 from decorlens.errors import USER_ERROR
-from decorlens.main import main
+from decorlens.main import FIRST_STEPS, build_parser, main
 from decorlens.options import wide_folder
 from engine.categories import CategoryMap
 from engine.models import find_model
@@ -172,3 +172,15 @@ def test_an_earlier_evaluation_that_is_no_file_is_one_line_in_words(tmp_path: Pa
         code, _out, err = run(["eval", "--data", str(tmp_path), "--against", str(against)], capsys)
         assert code == USER_ERROR and err.count("\n") == 1, err
         assert err.endswith(f": {words}; --against takes an earlier run's eval.json\n"), err
+
+
+def test_the_help_ends_with_first_steps_that_run_and_fit_80_columns(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]):
+    """`decorlens --help` listed twelve commands and their options, but no command line to start from."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, text, _err = run(["--help"], capsys)
+    assert code == 0 and "\nfirst steps:\n" in text
+    for command, what in FIRST_STEPS:
+        assert any(line.split() == [*command.split(), *what.split()] for line in text.splitlines()), command
+        assert callable(build_parser().parse_args(command.split()[1:]).run)
+    assert max(len(line) for line in text.splitlines()) <= 80
