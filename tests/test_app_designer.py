@@ -4,6 +4,7 @@ the whole IKEA catalog, offscreen (pytest-qt)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -12,10 +13,12 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton
 
-from app.labels import pretty
+from app.labels import pretty, product_title
 from app.main_window import MainWindow
+from app.widgets.results_panel import MatchRow
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -64,3 +67,36 @@ def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, wi
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: window.panel.guess_row.isVisible(), timeout=WAIT_MS)
     assert scene.tag(number).obj.category == guesses[0]
+
+
+def test_a_match_copies_its_name_code_and_link_for_a_mood_board(qtbot, active_window, scene_path):
+    """Right-click on a match: Copy Name, Copy Product Code, and Copy Link where it has a product page; Ctrl+C on
+    the row the keyboard is on copies its name. The row's words could not be selected, nor copied any other way."""
+    window = active_window
+    window.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    window.view.activate(min(window.view.pins))
+    qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=WAIT_MS)
+    row = window.panel.rows[0]
+    match, clipboard = row.match, QGuiApplication.clipboard()
+    name = product_title(match.name, match.sku, match.category)
+    menu = row.copy_menu()
+    actions = {a.text(): a for a in menu.actions()}
+    assert list(actions) == ["Copy Name", "Copy Product Code"]  # the IKEA catalog has no product pages
+    actions["Copy Product Code"].trigger()
+    assert clipboard.text() == match.sku
+    actions["Copy Name"].trigger()
+    assert clipboard.text() == name
+
+    clipboard.setText("")
+    row.setFocus()
+    qtbot.waitUntil(row.hasFocus, timeout=5_000)
+    qtbot.keyClick(row, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == name
+
+    link = "https://www.ikea.com/gb/en/p/bondis-wall-clock-70152467/"
+    linked = MatchRow(1, replace(match, url=link), False, window.panel.thumbnails)
+    qtbot.addWidget(linked)
+    copy_link = next(a for a in linked.copy_menu().actions() if a.text() == "Copy Link")
+    copy_link.trigger()
+    assert clipboard.text() == link

@@ -22,8 +22,11 @@ import html
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDesktopServices,
+    QGuiApplication,
     QKeyEvent,
+    QKeySequence,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -40,6 +43,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QRadioButton,
     QScrollArea,
@@ -283,9 +287,28 @@ class MatchRow(Ringed, QFrame):
         self.chosen.emit(self.match)
         super().mousePressEvent(event)
 
+    def copy_menu(self) -> QMenu:
+        """Copy Name, Copy Product Code and, with a product page, Copy Link: what a designer pastes into a mood
+        board or a quote. The row's words cannot be selected (a click on them selects the row)."""
+        menu = QMenu(self)
+        clipboard = QGuiApplication.clipboard()
+        title = product_title(self.match.name, self.match.sku, self.match.category)
+        menu.addAction("Copy Name", lambda: clipboard.setText(title)).setShortcut(QKeySequence.StandardKey.Copy)
+        menu.addAction("Copy Product Code", lambda: clipboard.setText(self.match.sku))
+        if self.link is not None:
+            menu.addAction("Copy Link", lambda: clipboard.setText(self.link.link))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.copy_menu()
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select):
+        if event.matches(QKeySequence.StandardKey.Copy):  # Ctrl+C on the row the keyboard is on: its name
+            QGuiApplication.clipboard().setText(product_title(self.match.name, self.match.sku, self.match.category))
+        elif key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select):
             self.chosen.emit(self.match)
         elif key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
             self.stepped.emit(self, 1 if key == Qt.Key.Key_Down else -1)
