@@ -276,7 +276,7 @@ def test_every_skipped_row_of_an_import_is_said_on_a_line_of_its_own(qtbot, fres
 
     text, level = said[-1]
     assert level == "done" and text.split("\n") == [
-        "Catalog import done: 3 added, 0 updated, 0 unchanged, 3 skipped.",
+        "Catalog import done: 3 added, 3 skipped.",
         "Skipped C-1: the same SKU comes again later (line 5); that later row is kept",
         f"Skipped GONE: {tmp_path / 'gone.jpg'}: no such file",
         f"Skipped NL: {tmp_path}/two\\u000alines.jpg: no such file",
