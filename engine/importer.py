@@ -713,8 +713,15 @@ def prepare_row(
         return None, None, _rejected_download(row, exc) if row.image_url else str(exc)
     if preprocess is not None:
         image = preprocess(image)
-    product = Product(row.sku, row.name, row.category, str(path), digest, row.url, row.price, row.extra)
+    product = Product(row.sku, _nfc(row.name), _nfc(row.category), str(path), digest, row.url, row.price, row.extra)
     return product, image, ""
+
+
+def _nfc(text: str) -> str:
+    """Names and categories in one Unicode form: a Mac writes a folder "Décor" decomposed (e + U+0301), which
+    compared unequal to the category map's "décor" and to the same category from a feed, so it was a category
+    of its own that no tag searched, listed twice."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _rejected_download(row: ImportRow, exc: DecorLensError) -> str:

@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -127,6 +128,21 @@ def test_folder_import_counts_what_it_skips(tmp_path: Path, photos: list[Path]):
     report = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data")).import_catalog(src)
     assert (report.added, len(report.skipped)) == (1, 4)
     assert report.summary() == "1 added, 4 skipped"
+
+
+
+def test_a_decomposed_folder_name_is_the_same_category_as_a_feeds(tmp_path: Path, photos: list[Path]):
+    """A Mac names a folder "Décor" decomposed (e + U+0301): it was stored as a category of its own beside the
+    feed's "Décor", which no tag searched, and "Été" products went by a name that compared unequal to the feed's."""
+    decomposed = unicodedata.normalize("NFD", "Décor")
+    (tmp_path / "src" / decomposed).mkdir(parents=True)
+    shutil.copy(photos[0], tmp_path / "src" / decomposed / f"{unicodedata.normalize('NFD', 'Été')}.jpg")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,name,category,image\nF-1,Été,Décor,{photos[1]}\n", encoding="utf-8")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    pipe.import_catalog(tmp_path / "src")
+    pipe.import_catalog(feed)
+    assert {(p.name, p.category) for p in pipe.catalog.products()} == {("Été", "Décor")}
 
 
 def test_every_readable_format_is_listed_by_folder_import(tmp_path: Path, photos: list[Path]):
