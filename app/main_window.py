@@ -459,16 +459,18 @@ class MainWindow(QMainWindow):
         def ours(slot: Callable[..., None]) -> Callable[..., None]:
             return lambda *args: task is self._listing and slot(*args)
 
-        def listing(job: Job) -> int:
+        def listing(job: Job) -> list[Path]:
+            """Lists the photos; returns the files left out, not photos (a notes.txt, a phone's .heic)."""
             folders = [path for path in paths if path.is_dir()]  # asked here, not on the UI thread: a share may hang
             folder = folders[0] if len(paths) == 1 and folders else None
-            return deliver_found(each_scene_file(paths, job.cancelled),
-                                 lambda photos: job.deliver(Listed(folder, not folders, photos)), job.cancelled)
+            deliver_found(each_scene_file(paths, job.cancelled),
+                          lambda photos: job.deliver(Listed(folder, not folders, photos)), job.cancelled)
+            return [p for p in paths if p not in folders and p.suffix.lower() not in IMAGE_SUFFIXES]
 
         task = self._listing = self.io.start(
             listing,
             delivered=ours(self._photos_found),
-            done=ours(lambda _count: self._listing_ended(paths)),
+            done=ours(lambda left_out: self._listing_ended(paths, left_out=left_out)),
             failed=ours(lambda m: self._listing_ended(paths, m)),
         )
 
@@ -514,7 +516,10 @@ class MainWindow(QMainWindow):
             self._tried_all = None
             self.open_photo(photos[0])
 
-    def _listing_ended(self, asked: list[Path], error: str | None = None, stopped: bool = False) -> None:
+    def _listing_ended(self, asked: list[Path], error: str | None = None, stopped: bool = False,
+                       left_out: list[Path] | None = None) -> None:
+        """``left_out``: files among those dropped or chosen that are no photos; said, where others opened: of three
+        files dropped, two opened and the third was skipped without a word."""
         self._listing = None
         self.listing_status.hide()
         if error is not None:
@@ -525,6 +530,10 @@ class MainWindow(QMainWindow):
                 "error",
                 page=PHOTO_TAB,
             )
+        elif left_out:
+            names = ", ".join(p.name for p in left_out)
+            # the window's, not the photo's: the photo opening as the listing ends would dismiss it
+            self.show_message(f"Left out {names}: not a photo DecorLens reads ({READABLE}).", "info")
         if self._tried_all is not None:  # nothing more to try: said as for a listing that ended first
             self._open_failed(*self._tried_all)
 

@@ -100,3 +100,18 @@ def test_a_match_copies_its_name_code_and_link_for_a_mood_board(qtbot, active_wi
     copy_link = next(a for a in linked.copy_menu().actions() if a.text() == "Copy Link")
     copy_link.trigger()
     assert clipboard.text() == link
+
+
+def test_files_dropped_with_photos_that_are_not_photos_are_named(qtbot, window, scene_path, tmp_path):
+    """Three files dropped: the two photos open and the third, a phone's HEIC or notes, is named as left out; it
+    was skipped without a word, and the designer looked for it in the strip."""
+    notes = tmp_path / "ideas.txt"
+    notes.write_text("warm oak, linen")
+    heic = tmp_path / "IMG_0042.HEIC"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")
+    photos = [scene_path(ROOM), scene_path("bright-kitchen")]
+    window.open_paths([photos[0], notes, photos[1], heic])
+    qtbot.waitUntil(lambda: window.controller.path == photos[0] and window._listing is None, timeout=WAIT_MS)
+    assert window.photo_list.photos == photos
+    assert window.message.isVisible()
+    assert window.message.text.text().startswith("Left out ideas.txt, IMG_0042.HEIC: not a photo DecorLens reads")
