@@ -12,9 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from app.labels import pretty, product_title
 from app.main_window import MainWindow
@@ -44,10 +44,11 @@ def guess_buttons(win: MainWindow) -> list[QPushButton]:
     return [b for b in win.panel.guess_row.findChildren(QPushButton) if b.isVisible()]
 
 
-def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, window, scene_path, pipeline):
+def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, active_window, scene_path, pipeline):
     """The box took its best match's category and kept it (a lamp whose best match was a table became a Table
     tag); now the panel asks "What is it?" with the categories of its wider search, best first, and the one
-    clicked searches the box in it. Undone, the question is back."""
+    clicked searches the box in it. Tab reaches them after Remove tag. Undone, the question is back."""
+    window = active_window
     window.open_paths([scene_path(ROOM)])
     qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
     number = draw_box(qtbot, window, FLOOR_LAMP)
@@ -55,6 +56,10 @@ def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, wi
     assert guesses[0] == tag.obj.category and "lamp" in guesses and len(set(guesses)) == len(guesses) > 1
     assert window.panel.guess_row.isVisible()
     assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+    window.panel.remove.setFocus()
+    qtbot.waitUntil(window.panel.remove.hasFocus, timeout=5_000)
+    qtbot.keyClick(window.panel.remove, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is guess_buttons(window)[0]
 
     lamp = next(b for b in guess_buttons(window) if b.text() == pretty("lamp"))
     qtbot.mouseClick(lamp, Qt.MouseButton.LeftButton)
@@ -115,3 +120,35 @@ def test_files_dropped_with_photos_that_are_not_photos_are_named(qtbot, window, 
     assert window.photo_list.photos == photos
     assert window.message.isVisible()
     assert window.message.text.text().startswith("Left out ideas.txt, IMG_0042.HEIC: not a photo DecorLens reads")
+
+
+def test_listing_a_tags_matches_keeps_the_window_active(qtbot, active_window, scene_path):
+    """Each match row's Similar/Exact badge was shown before it had a parent: a window of its own for a moment,
+    five each time a tag's matches were listed, and the main window lost the keyboard (Tab, Ctrl+C, Page Down
+    did nothing until it was clicked again)."""
+    window = active_window
+    window.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    shown: list[str] = []
+    spy = WindowsShown(shown)
+    QApplication.instance().installEventFilter(spy)
+    try:
+        window.view.activate(min(window.view.pins))
+        qtbot.waitUntil(lambda: bool(window.panel.rows), timeout=WAIT_MS)
+    finally:
+        QApplication.instance().removeEventFilter(spy)
+    assert shown == []
+    assert window.isActiveWindow()
+
+
+class WindowsShown(QObject):
+    """Notes the class of each window shown (a widget shown with no parent is one)."""
+
+    def __init__(self, shown: list[str]):
+        super().__init__()
+        self.shown = shown
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
+            self.shown.append(type(watched).__name__)
+        return False

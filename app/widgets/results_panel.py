@@ -239,7 +239,9 @@ class MatchRow(Ringed, QFrame):
         self.link = self._link(match.url)
         if self.link is not None:
             text.addWidget(self.link, alignment=Qt.AlignmentFlag.AlignLeft)  # focus ring as wide as its words
-        self.badge = QLabel(badge_html(match))
+        # the row's child from the start: shown while it had no parent, each badge was a window of its own for a
+        # moment, every time a tag's matches were listed, and the main window lost the keyboard to it
+        self.badge = QLabel(badge_html(match), self)
         self.badge.setToolTip(BADGE_TIP)  # the word and the bare number, explained
         self.badge.setVisible(not confirmed)  # "✓ Confirmed" below says it; the rating is in its tooltip
         text.addWidget(self.badge)
@@ -562,11 +564,14 @@ class ResultsPanel(QWidget):
         if not guesses:
             return
         layout.addWidget(QLabel("What is it?"), 0, 0)
+        before: QWidget = self.remove  # Tab goes on from Remove tag to them: made now, they came after the window
         for index, category in enumerate(guesses):
             button = QPushButton(pretty(category))
             button.setToolTip(f"Make this box a {pretty(category)} tag: its matches are searched among them")
             button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
             layout.addWidget(button, index // 2, 1 + index % 2)
+            QWidget.setTabOrder(before, button)
+            before = button
 
     def _tab_to_checked(self, button: QRadioButton, checked: bool) -> None:
         """One Tab stop for the pair, the checked one, as in any radio group (the arrows switch). Qt moves the stop
