@@ -158,7 +158,7 @@ def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
 
 def test_cli_trains_two_backbones_into_one_calibrated_embedder(ikea: Path, tmp_path: Path, capsys):
     """A slice's own products as the catalog: the combined model is calibrated by searching them."""
-    dataset, data = write_slice(ikea, tmp_path / "slice", train=2, val=1), tmp_path / "data"
+    dataset, data = write_slice(ikea, tmp_path / "slice", train=1, val=1), tmp_path / "data"  # val calibrates
     Pipeline(Settings.defaults().with_(data_dir=data)).import_catalog(dataset / "products.csv")
     code = main([
         "--data-dir", str(data), "-q", "train", "--data", str(dataset),
