@@ -34,3 +34,9 @@ def match_word(kind: str) -> str:
     """How sure a match is, in the words the app and the shoppable page use ("Exact", "Likely the same",
     "Similar"): the CLI printed the raw kind ("likely"), a word no screen shows. JSON and CSV keep the kind."""
     return MATCH_WORDS.get(kind, kind.capitalize())
+
+
+def rated(word: str, score: float) -> str:
+    """"Similar 0.62": how sure a match is and how alike it looks, held together by a no-break space, so that a
+    narrow column (the review queue's) never leaves the number on a line of its own."""
+    return f"{word}\u00a0{score:.2f}"

@@ -38,11 +38,11 @@ from app.dialogs.review_queue import (
     _make_pictures,
 )
 from app.labels import BADGE_TIP, product_title, rich_tooltip
-from app.widgets.results_panel import rating
 from app.widgets.where_used import CROP
 from app.workers import Runner
 from engine.review_queue import review_queue
 from engine.scene_memory import objects_of, remember
+from engine.words import match_word, rated
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -103,7 +103,9 @@ def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pip
             product = catalog.get_by_sku(sku)
             title = product_title(product.name, product.sku, product.category)
             cell = window.table.item(row, column)
-            assert cell.text() == f"{title} · {sku} · {rating(matches[sku])}"
+            rating = rated(match_word(matches[sku].match), matches[sku].score)  # the panel's badge's words
+            assert cell.text() == f"{title} · {sku} · {rating}"
+            assert cell.text().endswith(f"\u00a0{matches[sku].score:.2f}")  # a narrow column never parts the two
             assert cell.toolTip() == rich_tooltip(f"{cell.text()}\n{BADGE_TIP}")  # what the word and number mean
     assert any(catalog.get_by_sku(i.best_sku).name not in i.best_sku for i in window.items)  # real names shown
 

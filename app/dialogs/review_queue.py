@@ -43,7 +43,7 @@ from engine.catalog import Product
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, queue_head
 from engine.scene_memory import photo_count
-from engine.words import counted, match_word
+from engine.words import counted, match_word, rated
 
 LIMIT = 200  # rows listed: the least sure tags
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
@@ -279,7 +279,7 @@ def _product_cell(product: Product | None, sku: str, score: float, kind: str) ->
     """'IKEA 365+ · 102.919.23 · Similar 0.40': the name first, the SKU that tells look-alike variants apart, how
     sure the match is as the photo's panel rates it (a bare 0.397 said nothing of it); a product without a name goes
     by its category, as in the panel, and one removed from the catalog since the photo was tagged by its SKU alone."""
-    rating = f"{match_word(kind)} {score:.2f}"
+    rating = rated(match_word(kind), score)
     if product is None:
         return f"{sku} · {rating}"
     return f"{product_title(product.name, product.sku, product.category)} · {sku} · {rating}"

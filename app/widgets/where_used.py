@@ -49,7 +49,7 @@ from engine.scene_memory import (
     rooms_like,
     where_used,
 )
-from engine.words import CONFIRMED_WORD, counted
+from engine.words import CONFIRMED_WORD, counted, rated
 
 CROP = QSize(96, 96)
 PRODUCT = QSize(40, 40)  # a Goes with row's product photo
@@ -375,7 +375,7 @@ def _alike_title(found: Found) -> str:
 def _how(seen: Sighting, found: Found) -> str:
     """The line under a sighting's photo name: its category, and how it was matched or how alike it looks."""
     if found.matched is None:
-        return f"{pretty(seen.category)} · {CONFIRMED_WORD if seen.confirmed else match_word(seen.kind)} {seen.score:.2f}"
+        return f"{pretty(seen.category)} · {rated(CONFIRMED_WORD if seen.confirmed else match_word(seen.kind), seen.score)}"
     mark = " · matched to it" if found.sku and seen.sku == found.sku else ""
     return f"{pretty(seen.category)} · alike {seen.score:.2f}{mark}"
 
