@@ -145,7 +145,7 @@ def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_pa
 
 def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
     code = main([
-        "--data-dir", str(session_data_dir), "-q", "train", "--data", str(ikea), "--limit-scenes", "2",
+        "--data-dir", str(session_data_dir), "-q", "train", "--data", str(ikea), "--limit-scenes", "1",
         "--epochs", "1", "--views", "1", "--batch-size", "8", "--name", "cli-slice",
     ])
     assert code == 0, capsys.readouterr().err
