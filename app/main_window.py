@@ -532,8 +532,9 @@ class MainWindow(QMainWindow):
             )
         elif left_out:
             names = ", ".join(p.name for p in left_out)
-            # the window's, not the photo's: the photo opening as the listing ends would dismiss it
-            self.show_message(f"Left out {names}: not a photo DecorLens reads ({READABLE}).", "info")
+            # the window's, not the photo's: the photo opening as the listing ends would dismiss it; kept: the
+            # photo's "Restored your edits…" replaced it at once
+            self.show_message(f"Left out {names}: not a photo DecorLens reads ({READABLE}).", "info", kept=True)
         if self._tried_all is not None:  # nothing more to try: said as for a listing that ended first
             self._open_failed(*self._tried_all)
 
@@ -992,9 +993,11 @@ class MainWindow(QMainWindow):
         if self.catalog.importing is not None:
             self.tabs.setCurrentIndex(CATALOG_TAB)
 
-    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
+    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None,
+                     kept: bool = False) -> None:
         """``page``: the tab the message is about (it hides on the others); None for the whole window (the
-        models, the catalog's file, the category map), shown on every tab. A damaged catalog's message offers
+        models, the catalog's file, the category map), shown on every tab. ``kept``: news later news is said below
+        rather than replacing it (``MessageBar``). A damaged catalog's message offers
         Restore a Backup… where the engine's words name the CLI's command."""
         found = cli_restore_advice(text)  # the CLI's command, which retail staff never see: the button instead
         if found and not action:
@@ -1003,7 +1006,7 @@ class MainWindow(QMainWindow):
         elif NO_BACKUP in text and not action:  # "move it aside" was the user's to do, in a folder they never see
             text = text.replace(NO_BACKUP, "it has no backups: set it aside, then import the products again")
             action = SET_ASIDE_ACTION
-        self.message.show_message(text, level, action, page)
+        self.message.show_message(text, level, action, page, kept)
 
     def _answer_message(self) -> None:
         """The message's button: Restore a Backup… for a damaged catalog, else the catalog's call to action (the

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from app.labels import pretty, product_title
 from app.main_window import MainWindow
 from app.widgets.results_panel import MatchRow
+from engine.imageio import READABLE
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -152,3 +153,28 @@ class WindowsShown(QObject):
         if event.type() == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow():
             self.shown.append(type(watched).__name__)
         return False
+
+
+def test_files_left_out_of_a_drop_stay_said_when_the_photo_restores_its_edits(qtbot, window, scene_path, tmp_path):
+    """A photo with edits dropped with a note: its "Restored your edits…" replaced "Left out ideas.txt…" at once,
+    and the designer never saw which file was left out. Both are said now, the left-out file first, until closed."""
+    photo, other = scene_path(ROOM), scene_path("bright-kitchen")
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    saved: list[bool] = []
+    window.controller.savedChanged.connect(lambda _sha, edited: saved.append(edited))
+    window.controller.remove(min(window.view.pins))
+    qtbot.waitUntil(lambda: True in saved, timeout=WAIT_MS)
+    window.open_paths([other])
+    qtbot.waitUntil(lambda: window.controller.path == other and window.controller.scene is not None, timeout=WAIT_MS)
+
+    notes = tmp_path / "ideas.txt"
+    notes.write_text("warm oak, linen")
+    restored = f"Restored your edits to {photo.name}."
+    window.open_paths([photo, notes])
+    qtbot.waitUntil(lambda: restored in window.message.text.text(), timeout=WAIT_MS)
+    assert window.message.text.text() == f"Left out ideas.txt: not a photo DecorLens reads ({READABLE}).\n{restored}"
+    assert window.message.isVisible() and window.message.waiting  # two lines are read, not glanced at
+    window.open_paths([other])  # the next photo: what was said of the last one goes
+    qtbot.waitUntil(lambda: window.controller.path == other, timeout=WAIT_MS)
+    assert not window.message.isVisible()

@@ -22,6 +22,11 @@ class MessageBar(QFrame):
     no longer applied and hid the photo's bottom. An error or call to action not yet answered comes back
     with its page; news (fading anyway) is gone once its page is left. A message of no page (the models,
     the whole catalog) shows on every one.
+
+    A message replaces the one shown ("Importing…" by its result), except news shown ``kept``: what a designer
+    must not miss (the files a drop left out) stays on top while it shows, later news said below it, and news
+    already shown stays below it. "Restored your edits to …" of the photo opening replaced "Left out notes.txt"
+    at once. Only news of the same page (or of none) joins; an error or a call to action replaces as before.
     """
 
     action = Signal()
@@ -50,6 +55,7 @@ class MessageBar(QFrame):
         self.level = ""
         self.page: int | None = None  # the page the message belongs to; None: the whole window
         self.waiting = False  # an error or a call to action the user has not answered yet
+        self.kept = ""  # the lines of news shown ``kept``, on top of what comes after them until dismissed
         self.hide()
 
     def float_over(self, host: QWidget) -> None:
@@ -74,8 +80,17 @@ class MessageBar(QFrame):
         self.raise_()
         self.moved.emit()
 
-    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
-        """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to."""
+    def show_message(self, text: str, level: str = "info", action: str = "", page: int | None = None,
+                     kept: bool = False) -> None:
+        """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to. ``kept``:
+        news later news does not replace while it shows (see the class)."""
+        if self._joins(level, action, page, kept):
+            below = self.text.text().removeprefix(self.kept).removeprefix("\n") if kept else text
+            self.kept = "\n".join(filter(None, (self.kept, text))) if kept else self.kept
+            text, page = "\n".join(filter(None, (self.kept, below))), self.page if page is None else page
+            level = level if level == self.level else "info"  # not "done" in green beside a left-out file
+        else:
+            self.kept = text if kept else ""
         self.level, self.page = level, page
         # a report of several lines (an import's skipped rows, the products its feed no longer lists) is read, not
         # glanced at: it faded in 8 seconds mid-reading
@@ -90,6 +105,13 @@ class MessageBar(QFrame):
             self._timer.stop()
         else:
             self._timer.start(INFO_SECONDS * 1000)
+
+    def _joins(self, level: str, action: str, page: int | None, kept: bool) -> bool:
+        """Whether news joins the news shown rather than replacing it: one of them kept, neither an error nor a
+        call to action, both of one page or one of no page."""
+        if self.isHidden() or not (kept or self.kept) or None not in (page, self.page) and page != self.page:
+            return False
+        return "error" not in (level, self.level) and not action and self.button.isHidden()
 
     def _colour(self) -> None:
         """The level's tint in the theme in use: pale with dark text, or deep with light text in the dark theme
@@ -107,7 +129,7 @@ class MessageBar(QFrame):
 
     def dismiss(self) -> None:
         """Closed, answered or faded: gone, also from its page."""
-        self.waiting = False
+        self.waiting, self.kept = False, ""
         self._timer.stop()
         self.hide()
         self.moved.emit()
