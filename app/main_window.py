@@ -35,7 +35,7 @@ from app.engine_info import EngineInfo, describe_engine
 from app.engine_notes import EngineNotes, as_status
 from app.labels import pretty, use_category_names
 from app.scene_controller import SceneController
-from app.scene_files import deliver_found, each_scene_file, save_pasted
+from app.scene_files import deliver_found, each_scene_file, given_photo, save_pasted
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
             folder = folders[0] if len(paths) == 1 and folders else None
             deliver_found(each_scene_file(paths, job.cancelled),
                           lambda photos: job.deliver(Listed(folder, not folders, photos)), job.cancelled)
-            return [p for p in paths if p not in folders and p.suffix.lower() not in IMAGE_SUFFIXES]
+            return [p for p in paths if p not in folders and not given_photo(p)]
 
         task = self._listing = self.io.start(
             listing,

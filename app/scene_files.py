@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from PIL import Image
+
 from engine.batch import expand_scenes, walk_photos
-from engine.errors import Cancelled
-from engine.files import write_atomic
+from engine.errors import Cancelled, DecorLensError
+from engine.files import open_regular, write_atomic
+from engine.imageio import OPENERS
 from engine.importer import IMAGE_SUFFIXES
 
 PASTED = "pasted"
@@ -34,12 +37,30 @@ def each_scene_file(
     """``scene_files(inputs)``, one photo at a time as it is found, in the same order: a folder is walked in
     that order (names sorted, a subfolder's photos where its name sorts), so the first photo is known after
     reading the folders down to it, not the whole tree (20,000 photos, a slow network share). ``cancelled``
-    is asked at every name, photo or not: a folder of thousands of other files stops when asked too."""
+    is asked at every name, photo or not: a folder of thousands of other files stops when asked too. A file
+    given by itself is a photo by its content too (``given_photo``); a folder's by their suffix."""
     for item in map(Path, inputs):
         if item.is_dir():
             yield from walk_photos(item, cancelled)
-        elif item.suffix.lower() in IMAGE_SUFFIXES:
+        elif given_photo(item):
             yield item
+
+
+def given_photo(path: Path) -> bool:
+    """Whether a file dropped, pasted or chosen by itself opens as a photo: by its suffix, or else by its content
+    (its header read as a format DecorLens decodes). Browsers save a photo as ``photo.txt`` or with no suffix at
+    all, and a designer does not care what it is called; it was refused by its name. Only files given one by one
+    are read so: a folder's files are told by their suffix (``walk_photos``), as reading each file of a folder of
+    20,000 on a network share to list it would take minutes where its names take a second."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with open_regular(path) as fh, Image.open(fh, formats=OPENERS):
+            return True
+    except Image.DecompressionBombError:
+        return True  # a photo too big to decode: opening it says so, not "not a photo"
+    except (DecorLensError, OSError, ValueError):
+        return False
 
 
 def deliver_found(photos: Iterable[Path], deliver: Callable[[list[Path]], None], cancelled: Callable[[], bool],

@@ -109,18 +109,18 @@ def test_a_match_copies_its_name_code_and_link_for_a_mood_board(qtbot, active_wi
 
 
 def test_files_dropped_with_photos_that_are_not_photos_are_named(qtbot, window, scene_path, tmp_path):
-    """Three files dropped: the two photos open and the third, a phone's HEIC or notes, is named as left out; it
-    was skipped without a word, and the designer looked for it in the strip."""
+    """Files dropped beside photos: the two photos open and the others, notes or a Photoshop file, are named as
+    left out; they were skipped without a word, and the designer looked for them in the strip."""
     notes = tmp_path / "ideas.txt"
     notes.write_text("warm oak, linen")
-    heic = tmp_path / "IMG_0042.HEIC"
-    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")
+    layers = tmp_path / "moodboard.psd"
+    layers.write_bytes(b"8BPS\x00\x01")
     photos = [scene_path(ROOM), scene_path("bright-kitchen")]
-    window.open_paths([photos[0], notes, photos[1], heic])
+    window.open_paths([photos[0], notes, photos[1], layers])
     qtbot.waitUntil(lambda: window.controller.path == photos[0] and window._listing is None, timeout=WAIT_MS)
     assert window.photo_list.photos == photos
     assert window.message.isVisible()
-    assert window.message.text.text().startswith("Left out ideas.txt, IMG_0042.HEIC: not a photo DecorLens reads")
+    assert window.message.text.text().startswith("Left out ideas.txt, moodboard.psd: not a photo DecorLens reads")
 
 
 def test_listing_a_tags_matches_keeps_the_window_active(qtbot, active_window, scene_path):
@@ -178,3 +178,22 @@ def test_files_left_out_of_a_drop_stay_said_when_the_photo_restores_its_edits(qt
     window.open_paths([other])  # the next photo: what was said of the last one goes
     qtbot.waitUntil(lambda: window.controller.path == other, timeout=WAIT_MS)
     assert not window.message.isVisible()
+
+
+def test_a_photo_dropped_under_another_name_opens_by_its_content(qtbot, window, scene_path, tmp_path):
+    """A JPEG a browser saved as photo.txt, or with no suffix at all, was refused by its name ("Left out
+    photo.txt: not a photo"); dropped by itself it opens. A folder's files are still told by their suffix."""
+    jpeg = scene_path(ROOM).read_bytes()
+    for name in ("photo.txt", "photo"):
+        renamed = tmp_path / name
+        renamed.write_bytes(jpeg)
+        window.open_paths([renamed])
+        qtbot.waitUntil(lambda p=renamed: window.controller.path == p and bool(window.view.pins), timeout=WAIT_MS)
+        assert not window.message.isVisible()
+    folder = tmp_path / "room ideas"
+    folder.mkdir()
+    (folder / "photo.txt").write_bytes(jpeg)
+    (folder / "sofa.jpg").write_bytes(jpeg)
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: window.controller.path == folder / "sofa.jpg" and window._listing is None, timeout=WAIT_MS)
+    assert window.photo_list.photos == [folder / "sofa.jpg"]
