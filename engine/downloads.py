@@ -169,3 +169,27 @@ def not_http(exc: http.client.HTTPException) -> str:
     detail = " ".join(str(exc).split())
     detail = detail if len(detail) <= 80 else detail[:79] + "…"
     return f"the answer is not valid HTTP ({type(exc).__name__}{': ' + detail if detail else ''})"
+
+
+# Validators kept with a cached download, sent back to ask for it only if it changed (RFC 9110 §13.1).
+VALIDATORS = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}
+_VALIDATOR_MAX = 1024  # characters: a longer one is not kept (a hostile server's, or nobody's)
+
+
+def validators(headers: Any) -> dict[str, str]:
+    """The answer's ETag and Last-Modified, as given, to be kept with its body; empty or overlong ones left out."""
+    found = {name: headers.get(name, "").strip() for name in VALIDATORS}
+    return {name: value for name, value in found.items() if _sendable(value)}
+
+
+def conditional(url: str, kept: dict[str, str]) -> urllib.request.Request:
+    """A GET of ``url`` that a server answers 304 Not Modified when the body it has is the one ``kept`` (the
+    ``validators`` of an earlier answer) describes; with nothing kept, a plain GET."""
+    return urllib.request.Request(url, headers={VALIDATORS[name]: value for name, value in kept.items()
+                                                if name in VALIDATORS and _sendable(value)})
+
+
+def _sendable(value: object) -> bool:
+    """A validator fit to send back: a short printable ASCII string (http.client refuses a header value holding CR
+    or LF, or a character latin-1 cannot encode: the kept file may have been edited)."""
+    return isinstance(value, str) and 0 < len(value) <= _VALIDATOR_MAX and value.isascii() and value.isprintable()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import filecmp
 import hashlib
 import http.client
 import io
@@ -29,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -36,7 +38,7 @@ from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
 from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.categories import CategoryMap
-from engine.downloads import Overdue, chunks, open_until
+from engine.downloads import Overdue, chunks, conditional, failed_at, open_until, validators
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, load_image
@@ -101,6 +103,7 @@ class ImportRow:
     extra: dict[str, Any] = field(default_factory=dict)
     skip: str = ""  # why this file cannot be imported, known while listing (counted in the report)
     image_url: str = ""  # the image's http(s) URL once ``image`` is its downloaded copy in the cache
+    kept: str = ""  # why ``image``, a cached copy of ``image_url``, was used as it was, not refreshed
     origin: str = ""  # where in the source: "line 12" of a CSV, "row 12" of a Parquet feed, a folder's file
 
 
@@ -113,6 +116,7 @@ class ImportReport:
     absent: list[str] = field(default_factory=list)  # SKUs the catalog holds and the source does not list (kept)
     changed: dict[str, int] = field(default_factory=dict)  # products updated per field changed ("price": 25)
     categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
+    kept: list[str] = field(default_factory=list)  # why each cached photo kept unrefreshed was (an offline import)
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -129,7 +133,16 @@ class ImportReport:
         what = ", ".join(counted(self.changed[f], *FIELD_WORDS[f]) for f in FIELD_WORDS if self.changed.get(f))
         parts = [(self.added, "added"), (self.updated, f"updated{f' ({what})' if what else ''}"),
                  (self.unchanged, "unchanged"), (len(self.skipped), "skipped")]
-        return ", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added"
+        return (", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added") + self._kept_note()
+
+    def _kept_note(self) -> str:
+        """"; 1,955 photos not refreshed, their cached copies kept (cdn.example.com: …)", said once for an import
+        run offline: each row's failed recheck is no failure of the row (the import is offline-first)."""
+        if not self.kept:
+            return ""
+        whose = "its cached copy" if len(self.kept) == 1 else "their cached copies"
+        more = f"; and {counted(len(set(self.kept)) - 1, 'other reason')}" if len(set(self.kept)) > 1 else ""
+        return f"; {counted(len(self.kept), 'photo')} not refreshed, {whose} kept ({self.kept[0]}{more})"
 
     def absent_line(self, source: str) -> str | None:
         """The catalog's products ``source`` does not list, or None. They are kept (a feed may carry one
@@ -231,6 +244,8 @@ def import_rows(
                     if error:
                         report.skipped.append((row.sku or row.image, error))
                         continue
+                    if row.kept:
+                        report.kept.append(row.kept)
                     stored = catalog.upsert(product, revision)
                     if stored.reembed:
                         to_embed.append((stored.id, product.image_hash, image))
@@ -628,19 +643,23 @@ def download_images(
 
     Runs before the import's transaction, so a slow server delays the import but never blocks
     another writer; each download is bounded by ``DOWNLOAD_DEADLINE_S`` and ``DOWNLOAD_MAX_BYTES``.
+    An image already in the cache is rechecked (``_refreshed``); a row whose cached copy could not be
+    refreshed keeps it and says why in ``kept``.
     """
     remote = [i for i, r in enumerate(rows) if not r.skip and r.image.lower().startswith(SCHEMES)]
     if not remote:
         return list(rows)
     out = list(rows)
+    down: dict[str, str] = {}  # host -> why it failed: this import asks it nothing more
     with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
-        futures = {i: pool.submit(_fetch, rows[i].image, cache) for i in remote}
+        futures = {i: pool.submit(_fetch, rows[i].image, cache, down) for i in remote}
         try:
             for i, future in futures.items():
                 if cancelled():
                     raise Cancelled("import cancelled; the catalog is unchanged")
                 try:
-                    out[i] = replace(rows[i], image=str(future.result()), image_url=rows[i].image)
+                    path, kept = future.result()
+                    out[i] = replace(rows[i], image=str(path), image_url=rows[i].image, kept=kept)
                 except DecorLensError as exc:
                     out[i] = replace(rows[i], skip=str(exc))
         finally:
@@ -649,28 +668,87 @@ def download_images(
     return out
 
 
-def _fetch(url: str, cache: Path) -> Path:
+def _fetch(url: str, cache: Path, down: dict[str, str]) -> tuple[Path, str]:
+    """``url``'s copy in ``cache``, and why a cached copy was kept unrefreshed ("" when it is the server's)."""
     if has_credentials(url):  # urllib never sends them; the lookup of "user:pw@host" failed naming the password
         raise CatalogError(f"{without_credentials(url)}: a user name or password in an image URL is never sent; "
                            "give a URL that needs none, or a local path")
     suffix = Path(url.split("?")[0].split("#")[0]).suffix.lower()
     target = cache / (hashlib.sha256(url.encode()).hexdigest()[:24] + (suffix if suffix in IMAGE_SUFFIXES else ""))
     if target.is_file():
-        return target
+        return target, _refreshed(url, target, down)
     cache.mkdir(parents=True, exist_ok=True)
+    try:
+        _store(url, target, None)
+    except Overdue as exc:
+        raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped") from exc
+    except _NOT_DOWNLOADED as exc:
+        raise CatalogError(f"cannot download {url} ({_reason(exc)}); offline? use local image paths") from exc
+    return target, ""
+
+
+def _refreshed(url: str, target: Path, down: dict[str, str]) -> str:
+    """Recheck ``target``, the cached copy of ``url``: "" once it holds the server's current photo, else why it was
+    kept as it is. A supplier's weekly feed replaces photos at the same URL; a cache never rechecked showed and
+    matched the old photo for ever.
+
+    The request is conditional on the validators kept with the copy (ETag, Last-Modified): 304 keeps it. A server
+    that sends neither answers with the whole photo each time; that costs a download per import but is the only
+    way to see a replaced photo (a max-age would leave it stale for a time the supplier did not choose, and an
+    import is a user's explicit "take this week's feed"), and bytes equal to the copy leave it untouched.
+
+    The import works offline: a host that does not answer (or answers 5xx) is asked nothing more in this import
+    (``down``), so 2,000 rows cost one timeout, not 2,000, and every row keeps its copy. An answer of 4xx, a
+    photo over the size limit or one that does not decode keeps the copy too: a cached photo is only ever
+    replaced by a whole, decodable one.
+    """
+    host = urlsplit(url).netloc
+    if host in down:
+        return down[host]
+    try:
+        _store(url, target, _kept_validators(target))
+    except CatalogError as exc:
+        return str(exc)
+    except urllib.error.HTTPError as exc:  # an error's answer: a 4xx is this photo's, a 5xx the server's
+        if exc.code < 500:
+            return f"{url}: HTTP {exc.code} {_reason(exc)}"
+        down[host] = why = f"{_host(exc, url)}: HTTP {exc.code} {_reason(exc)}"
+        return why
+    except _NOT_DOWNLOADED as exc:  # no answer: offline, refused, timed out, not HTTP
+        down[host] = why = f"{_host(exc, url)}: {_reason(exc)}"
+        return why
+    return ""
+
+
+def _host(exc: BaseException, url: str) -> str:
+    """The host a download of ``url`` failed at: its own, or a redirect's."""
+    return urlsplit(failed_at(exc, url)).netloc
+
+
+def _store(url: str, target: Path, kept: dict[str, str] | None) -> None:
+    """Download ``url`` into ``target`` through ``NAME.part``, renamed over it only once whole: a download cut
+    short never replaces anything. ``kept``: the validators of the copy ``target`` holds (None: no copy), which
+    is then replaced only by other bytes that decode; the validators are written after the photo, so a crash
+    between the two asks for the photo again rather than keeping an old one as current."""
     tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
-        _download(url, tmp)
-        os.replace(tmp, target)
+        answer = _download(url, tmp, kept or {})
+        if answer is None:  # 304 Not Modified
+            return
+        if kept is None or not filecmp.cmp(tmp, target, shallow=False):
+            if kept is not None:
+                _check_decodes(url, tmp)
+            os.replace(tmp, target)
+        _keep_validators(target, answer)
     finally:
         tmp.unlink(missing_ok=True)
-    return target
 
 
-def _download(url: str, out: Path) -> None:
+def _download(url: str, out: Path, kept: dict[str, str]) -> dict[str, str] | None:
+    """``url``'s body written to ``out``, and its validators; None when the server says ``kept`` still holds."""
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
-        with open_until(url, DOWNLOAD_TIMEOUT_S, deadline) as response, open(out, "wb") as fh:
+        with open_until(conditional(url, kept), DOWNLOAD_TIMEOUT_S, deadline) as response, open(out, "wb") as fh:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
                 raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "
@@ -681,11 +759,62 @@ def _download(url: str, out: Path) -> None:
                 if size > DOWNLOAD_MAX_BYTES:
                     raise CatalogError(f"{url}: over the {DOWNLOAD_MAX_BYTES / 2**20:.0f} MiB limit for a product image")
                 fh.write(chunk)
-    except Overdue as exc:
-        raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped") from exc
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = " ".join(str(getattr(exc, "reason", None) or exc).split())  # urllib's redirect loop: 3 lines
-        raise CatalogError(f"cannot download {url} ({reason}); offline? use local image paths") from exc
+            if length.isdigit() and size < int(length):  # http.client's read1 ends quietly at a closed connection
+                raise http.client.IncompleteRead(b"", int(length) - size)
+            return validators(response.headers)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304 and kept:
+            return None
+        raise
+
+
+_NOT_DOWNLOADED = (Overdue, urllib.error.URLError, http.client.HTTPException, OSError, ValueError)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a download failed, in one line: urllib's redirect loop is three."""
+    if isinstance(exc, Overdue):
+        return f"took longer than {DOWNLOAD_DEADLINE_S:g} s"
+    if isinstance(exc, http.client.IncompleteRead):
+        return f"the connection closed {exc.expected:,} bytes short of the photo"
+    return " ".join(str(getattr(exc, "reason", None) or exc).split())
+
+
+def _check_decodes(url: str, path: Path) -> None:
+    """A replacement for a cached photo must decode: a maintenance page served as 200 would otherwise replace a
+    good photo, then be refused by the import (and the cached copy lost with it)."""
+    try:
+        load_image(path, max_side=CATALOG_MAX_SIDE)
+    except DecorLensError as exc:
+        raise CatalogError(str(exc).replace(str(path), f"{url} (a new photo, refused)")) from exc
+
+
+def _validators_file(image: Path) -> Path:
+    return image.with_name(image.name + ".http")
+
+
+def _kept_validators(image: Path) -> dict[str, str]:
+    """The validators kept with ``image`` (``_keep_validators``); none when unreadable: the photo is then
+    fetched whole and compared."""
+    try:
+        kept = json.loads(_validators_file(image).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _keep_validators(image: Path, found: dict[str, str]) -> None:
+    """``found`` written beside ``image`` through a ``.part`` renamed over it (none found: the file removed)."""
+    path = _validators_file(image)
+    if not found:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        tmp.write_text(json.dumps(found), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # -- per-row work (runs in threads: file I/O and decoding release the GIL) ----------------------
@@ -728,6 +857,7 @@ def _rejected_download(row: ImportRow, exc: DecorLensError) -> str:
     """Why a downloaded image is refused, naming its URL; its copy leaves the cache, or an HTML page, a
     bomb or a truncated file served once would be reused (and fail) on every later import."""
     Path(row.image).unlink(missing_ok=True)
+    _validators_file(Path(row.image)).unlink(missing_ok=True)
     return str(exc).replace(row.image, row.image_url)
 
 
