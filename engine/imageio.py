@@ -5,7 +5,8 @@ sometimes truncated or huge. ``load_image`` turns every usable file into an upri
 no larger than ``max_side`` and turns every unusable one into an ImageError with one clear line.
 Photos are hostile input: a FIFO, a device or a symlink loop is refused before anything is read, a
 header claiming more pixels than the budget is refused before any pixel is decoded, JPEGs decode at a
-reduced scale (draft mode), and a truncated file is an error, never a grey picture.
+reduced scale (draft mode), and a truncated file is an error, never a grey picture. iPhones save HEIC:
+pillow-heif's opener, registered here (the one place photos are decoded), reads it under the same limits.
 
 ``read_photo`` reads a photo once for both its pixels and its content hash (the key of its saved edits and of the
 memory of tagged photos): a batch on a network share read each photo three times, and hash and pixels could come
@@ -26,6 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from engine.errors import DecorLensError, ImageError
 from engine.files import open_regular, sha256_of_stream
@@ -40,8 +42,13 @@ WHOLE_READ_MAX = 256 * 2**20  # ``read_photo`` holds a file up to this size in m
 BIG_DECODE = 64 * 2**20  # decodes larger than this run one at a time (import decodes in two threads)
 # The formats DecorLens decodes, everywhere (search, folder and CSV import, batch tag). Pillow tries only
 # these: no PostScript (Ghostscript), PDF or exotic plugins on a file that merely claims to be a photo.
-FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
 Image.init()
+# HEIC/HEIF (iPhone photos), process-wide. Only the main picture: an iPhone file's thumbnail, depth map and
+# auxiliary images would be decoded for nothing. pillow-heif applies the file's rotation (irot/imir) and sets
+# its EXIF orientation to 1, so ``_orientation`` does not turn it twice. training.yolo.import_yolo puts back
+# Pillow's own Image.open after ultralytics patches it; this registration lives in Pillow's tables and stays.
+register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
 READABLE = ", ".join(OPENERS)  # what messages say DecorLens reads (this Pillow's own list: no promise)
 IMAGE_SUFFIXES = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in FORMATS)
@@ -84,6 +91,14 @@ def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[
                 return pixels, sha256_of_stream(fh)
             data = fh.read()
         return _decode(path, io.BytesIO(data), max_side, len(data)), hashlib.sha256(data).hexdigest()
+
+
+def load_image_bytes(data: bytes, path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
+    """``load_image`` of the bytes of the photo at ``path``, already read (the app's thumbnails read a file once to
+    hash and show it): the same limits and one-line errors, for the formats Qt has no plugin for (HEIC, AVIF)."""
+    path = Path(path)
+    with _decoding(path):
+        return _decode(path, io.BytesIO(data), max_side, len(data))
 
 
 @contextmanager
@@ -215,13 +230,14 @@ def _unknown_format(path: Path) -> str:
             head = fh.read(16)
     except DecorLensError:
         head = b""
-    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
-        return "HEIC/HEIF photos are not supported; convert it to JPEG"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:  # a HEIC cut short before its item boxes
+        return "cannot decode image (HEIC/HEIF file is damaged or truncated)"
     return f"not an image (unknown or unsupported format; DecorLens reads {READABLE})"
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
-    if "truncated" in text or "broken data stream" in text or "premature end" in text.lower():
+    lower = text.lower()  # libheif: "Unexpected end of file: Extent in iloc box references data outside …"
+    if "truncated" in lower or "broken data stream" in lower or "premature end" in lower or "end of file" in lower:
         return "file is truncated"
     return text or type(exc).__name__

@@ -358,8 +358,6 @@ def _folder_row(category: str, image: Path) -> ImportRow:
         return _skipped(image, "file name is not valid UTF-8; rename it")
     if image.suffix.lower() in IMAGE_SUFFIXES:
         return ImportRow(sku=image.stem, name=image.stem, category=category, image=str(image), origin=str(image))
-    if image.suffix.lower() in (".heic", ".heif", ".hif"):
-        return _skipped(image, "HEIC/HEIF photos are not supported; convert it to JPEG")
     if image.is_dir():
         return _skipped(image, "a folder inside a category folder (categories are one level deep)")
     return _skipped(image, f"{image.suffix or 'no suffix'}: not an image format DecorLens reads")

@@ -284,7 +284,7 @@ def _bad_image_cases(folder: Path, base, jpeg: bytes) -> list[Case]:
         "symlink-dev-zero": ("jpg", "device", lambda p: p.symlink_to("/dev/zero")),
         "folder-named-jpg": ("jpg", "folder", lambda p: p.mkdir()),
         "text-named-jpg": ("jpg", "not an image", lambda p: p.write_text("hello, not an image\n")),
-        "heic-named-heic": ("heic", "HEIC", lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")),
+        "heic-header-only": ("heic", "HEIC/HEIF file is damaged or truncated", lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")),
         "postscript-named-jpg": ("jpg", "not an image",
                                  lambda p: p.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")),
     }
