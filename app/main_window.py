@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
             return lambda *args: task is self._listing and slot(*args)
 
         def listing(job: Job) -> list[Path]:
-            """Lists the photos; returns the files left out, not photos (a notes.txt, a phone's .heic)."""
+            """Lists the photos; returns the files left out, not photos (a notes.txt, a Photoshop .psd)."""
             folders = [path for path in paths if path.is_dir()]  # asked here, not on the UI thread: a share may hang
             folder = folders[0] if len(paths) == 1 and folders else None
             deliver_found(each_scene_file(paths, job.cancelled),

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
+from engine.errors import ImageError
 from engine.files import open_regular
-from engine.imageio import OPENERS
+from engine.imageio import OPENERS, load_image_bytes
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
@@ -117,7 +118,7 @@ def decode_fitted(path: str, width: int, height: int, dpr: float) -> QImage:
     scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size. A file that
     cannot be read, or is no photo DecorLens reads, is a null image (a blank tile)."""
     data = _read(path)
-    return QImage() if data is None else _decode_bytes(data, width, height, dpr)
+    return QImage() if data is None else _decode_bytes(data, path, width, height, dpr)
 
 
 def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImage, str]:
@@ -127,7 +128,7 @@ def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImag
     data = _read(path)
     if data is None:
         return QImage(), ""
-    return _decode_bytes(data, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+    return _decode_bytes(data, path, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
 
 
 def _read(path: str) -> bytes | None:
@@ -140,7 +141,7 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _decode_bytes(data: bytes, width: int, height: int, dpr: float) -> QImage:
+def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -> QImage:
     """A photo's bytes decoded as ``_decode`` does, in the one format their header names (``_format``), Qt's
     guessing off. Given a file name, Qt trusted its suffix and, when the bytes said otherwise (a PNG named .jpg),
     asked every image plugin in turn; given bytes without a format, it did so always. Its SVG plugin's sniffing
@@ -149,12 +150,29 @@ def _decode_bytes(data: bytes, width: int, height: int, dpr: float) -> QImage:
     found = _format(data)
     if found.isEmpty():
         return QImage()
+    if found not in QImageReader.supportedImageFormats():  # HEIC, AVIF: Pillow's plugins decode them
+        return _decode_with_pillow(data, path, width, height, dpr)
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer, found)
-    reader.setAutoDetectImageFormat(False)  # a format this Qt has no plugin for (AVIF): null, not every plugin tried
+    reader.setAutoDetectImageFormat(False)
     return _decode(reader, width, height, dpr)
+
+
+def _decode_with_pillow(data: bytes, path: str, width: int, height: int, dpr: float) -> QImage:
+    """A photo in a format DecorLens reads and Qt has no plugin for (an iPhone's HEIC, AVIF), decoded as search
+    decodes it (``engine.imageio``: upright, size limits) to fit ``width`` × ``height``; a null image when refused."""
+    try:
+        rgb = load_image_bytes(data, path, max(width, height))
+    except ImageError:
+        return QImage()
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    if w > width or h > height:
+        image = image.scaled(width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    image.setDevicePixelRatio(dpr)
+    return image
 
 
 def _format(data: bytes) -> QByteArray:

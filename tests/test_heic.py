@@ -106,3 +106,25 @@ def test_cli_searches_a_heic(pipeline: Pipeline, scene_path, tmp_path: Path, roo
     jpeg, heic = found
     assert (heic["width"], heic["height"]) == room.size and heic["objects"]
     assert sorted(o["category"] for o in heic["objects"]) == sorted(o["category"] for o in jpeg["objects"])
+
+
+def test_heic_thumbnail_is_upright(qapp, tmp_path: Path, room: Image.Image):
+    """Qt has no HEIC plugin: the thumbnail is decoded by engine.imageio (it was a blank tile)."""
+    from app.thumbnails import decode_hashed
+
+    image, key = decode_hashed(str(save_heic(room, tmp_path / "upright.heic", orientation=6)), 136, 96, 1.0)
+    assert (image.width(), image.height()) == (72, 96) and len(key) > 0
+
+
+@pytest.mark.gui
+def test_a_dropped_heic_opens_with_its_thumbnail(qtbot, window, tmp_path: Path, room: Image.Image):
+    from file_drop import drop_file
+
+    heic = save_heic(room, tmp_path / "IMG_0042.HEIC", orientation=6)
+    assert drop_file(window.view.viewport(), heic)
+    qtbot.waitUntil(lambda: window.controller.path == heic and window.controller.scene is not None
+                    and window._listing is None, timeout=90_000)
+    assert not window.message.isVisible() or "Left out" not in window.message.text.text()
+    strip = window.photo_list
+    qtbot.waitUntil(lambda: not strip.item(0).icon().isNull(), timeout=90_000)
+    assert strip.photos == [heic]
