@@ -25,6 +25,7 @@ from app.settings import AppSettings
 from app.undo import TagEdit
 from app.workers import Runner
 from engine import corrections
+from engine.boxes import iou
 from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
 from engine.errors import DecorLensError
@@ -95,12 +96,25 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
 
 GUESS_POOL = 40  # a drawn box's matches whose categories are offered: its first few (top_k) can miss a lamp's
 GUESSES = 4  # categories offered for a drawn box
+SEEN_IOU = 0.3  # a detector's box this close to a drawn one saw the same thing
 
 
-def category_guesses(matches: list[Match], limit: int = GUESSES) -> tuple[str, ...]:
+def category_guesses(matches: list[Match], seen: Collection[str] = (), limit: int = GUESSES) -> tuple[str, ...]:
     """The categories of ``matches`` (ranked best first), each once in the order of its best match: what a
-    drawn box may be. The box took the first; a lamp whose best match was a table became a "Table" tag."""
-    return tuple(dict.fromkeys(m.category for m in matches if m.category))[:limit]
+    drawn box may be. The box took the first; a lamp whose best match was a table became a "Table" tag.
+    ``seen``: what the detector called boxes over it (``seen_over``), offered next: its word on the thing itself
+    outweighs the categories of the 5th to 40th product like it (a rattan armchair the detector called a chair
+    was offered Outdoor, Bed, Armchair and Sofa)."""
+    ranked = [m.category for m in matches if m.category]
+    return tuple(dict.fromkeys([*ranked[:1], *seen, *ranked]))[:limit]
+
+
+def seen_over(tags: list[Tag], box: Box) -> list[str]:
+    """The categories of the detector's tags over ``box`` (IoU at least ``SEEN_IOU``), the closest first; hidden
+    and removed ones too (a designer removes a misplaced tag, then draws its box again). Not the category the
+    designer chose last: the detector's box is evidence about this box, a previous choice is about another."""
+    near = sorted(((iou(t.obj.box, box), t.obj.category) for t in tags if t.origin != USER), reverse=True)
+    return [category for overlap, category in near if overlap >= SEEN_IOU and category]
 
 
 def _products_of(tag: Tag) -> set[str]:
@@ -144,7 +158,7 @@ class SceneController(QObject):
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
-        self._guesses: dict[int, tuple[str, ...]] = {}  # drawn tags: the categories of their wider search
+        self._guesses: dict[int, list[Match]] = {}  # drawn tags: their wider search
         self._keys = itertools.count()
         self._opening = 0
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
@@ -310,7 +324,7 @@ class SceneController(QObject):
         self.searched.emit(result.timings_ms)
         number = max((t.number for t in self.scene.tags), default=0) + 1
         found = result.objects[0]
-        self._guesses[number] = category_guesses(found.matches)
+        self._guesses[number] = found.matches
         drawn = replace(found, matches=found.matches[:top_k])
         self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
         self.tagAdded.emit(number)
@@ -321,7 +335,7 @@ class SceneController(QObject):
         tag = self.scene.tag(number)
         if tag.origin != USER:
             return ()
-        return self._guesses.get(number) or category_guesses(tag.obj.matches)
+        return category_guesses(self._guesses.get(number) or tag.obj.matches, seen_over(self.scene.tags, tag.obj.box))
 
     def request_matches(self, number: int, any_category: bool) -> None:
         """Matches of a tag: its own (same category) at once, the whole catalog's after a search; as checked
