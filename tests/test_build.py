@@ -26,7 +26,7 @@ from ikea_feed import write_feed
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_MB = int(os.environ.get("DECORLENS_MAX_BUNDLE_MB", "650"))  # 585 with the catalog map, see docs/installer.md
+MAX_MB = int(os.environ.get("DECORLENS_MAX_BUNDLE_MB", "650"))  # 609 with the catalog map and HEIC, see docs/installer.md
 FORBIDDEN = ("torch", "torchvision", "ultralytics", "matplotlib", "training", "sympy")
 
 
@@ -158,6 +158,21 @@ def test_frozen_app_computes_a_catalog_map(built: dict, tmp_path: Path, ikea: Pa
     assert mapped.returncode == 0, mapped.stderr
     assert f"{len(rows)} products mapped (computed" in mapped.stdout
     assert page.read_text(encoding="utf-8").count('class="p"') == len(rows)
+
+
+def test_frozen_app_imports_an_iphone_heic(built: dict, tmp_path: Path, ikea: Path):
+    """pillow-heif's opener and its native libheif/libde265 are in the packaged app: a folder's HEIC imports."""
+    import pillow_heif
+    from PIL import Image
+
+    (tmp_path / "src" / "sofa").mkdir(parents=True)
+    room = Image.open(min((ikea / "scenes").glob("*.jpg"))).convert("RGB")
+    pillow_heif.from_pillow(room).save(tmp_path / "src" / "sofa" / "IMG_0042.HEIC", quality=90)
+    imported = subprocess.run([str(_exe(built["app"])), "--data-dir", str(tmp_path / "d"), "catalog", "import",
+                               str(tmp_path / "src")], capture_output=True, text=True, timeout=600,
+                              env=_clean_env(tmp_path / "home"), check=False)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 added" in imported.stdout and "skipped" not in imported.stdout + imported.stderr
 
 
 @pytest.mark.skipif(not (ROOT / "app" / "main.py").exists(), reason="the GUI (app/main.py) has not landed yet")
