@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
-from app.labels import pretty, product_title
+from app.labels import pretty, product_title, use_category_names
 from app.main_window import MainWindow
 from app.widgets.results_panel import MatchRow
 from engine.imageio import READABLE
@@ -88,6 +88,25 @@ def test_a_drawn_box_is_offered_what_the_detector_saw_there(qtbot, window, scene
     assert guesses[0] == window.controller.scene.tag(number).obj.category != "chair"
     assert "chair" in guesses and len(guesses) == 4
     assert pretty("chair") in [b.text() for b in guess_buttons(window)]
+
+
+def test_a_long_category_name_is_cut_short_to_its_button_and_said_whole(qtbot, window, scene_path):
+    """A category map's long name on a What is it? button was cut at both ends ("iture and outdoor dining sets f")
+    and widened its column over the other; now it ends in "…" within its half of the row, whole in its tooltip
+    and for a screen reader, and the row's buttons are as wide as each other."""
+    long = "Chairs for dining, working, lounging and the garden, in every material"
+    use_category_names({"chair": long})
+    try:
+        window.open_paths([scene_path(ROOM)])
+        qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+        draw_box(qtbot, window, ARMCHAIR)
+        buttons = guess_buttons(window)
+        chair = next(b for b in buttons if long in b.toolTip())
+        assert chair.text().endswith("…") and long.startswith(chair.text()[:-1]) and chair.accessibleName() == long
+        assert chair.fontMetrics().horizontalAdvance(chair.text()) < chair.contentsRect().width()
+        assert len({b.width() for b in buttons}) == 1
+    finally:
+        window._use_category_names()
 
 
 def test_a_match_copies_its_name_code_and_link_for_a_mood_board(qtbot, active_window, scene_path):

@@ -33,6 +33,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -48,6 +49,8 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
     QVBoxLayout,
     QWidget,
 )
@@ -164,6 +167,26 @@ class CategoryBox(QComboBox):
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         event.ignore()
+
+
+class GuessButton(QPushButton):
+    """A "What is it?" choice, two a row: its category's name cut short with "…" to fit its half of the row, whole
+    in its tooltip and for a screen reader. A long name (a category map's "Garden furniture and outdoor dining
+    sets") was cut at both ends, "iture and outdoor dining sets f", and widened its column over the other."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+        self.setAccessibleName(name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # halves of the row, not the name's
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        room = self.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, option, self).width()
+        room -= self.fontMetrics().horizontalAdvance("  ")  # the style's padding around the text
+        self.setText(self.fontMetrics().elidedText(self.name, Qt.TextElideMode.ElideRight, room))
 
 
 def _typed(event: QKeyEvent) -> bool:
@@ -419,6 +442,8 @@ class ResultsPanel(QWidget):
         self.remove.clicked.connect(lambda: self.tag and self.removeRequested.emit(self.tag.number))
         self.guess_row = QWidget()  # a drawn box's question: which of these is it? (``show_tag``'s guesses)
         self.guess_row.setLayout(QGridLayout())  # two buttons a row: four in one were cut to "es _bask"
+        self.guess_row.layout().setColumnStretch(1, 1)
+        self.guess_row.layout().setColumnStretch(2, 1)
         self.guess_row.layout().setContentsMargins(0, 0, 0, 0)
         self.guess_row.hide()
         self.same = QRadioButton("Same category")
@@ -566,7 +591,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(QLabel("What is it?"), 0, 0)
         before: QWidget = self.remove  # Tab goes on from Remove tag to them: made now, they came after the window
         for index, category in enumerate(guesses):
-            button = QPushButton(pretty(category))
+            button = GuessButton(pretty(category))
             button.setToolTip(f"Make this box a {pretty(category)} tag: its matches are searched among them")
             button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
             layout.addWidget(button, index // 2, 1 + index % 2)
