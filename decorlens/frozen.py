@@ -10,7 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from decorlens.main import build_parser, main
+from decorlens.errors import USER_ERROR
+from decorlens.main import PYTHON_INSTALL_ONLY, build_parser, main
 
 GLOBAL_WITH_VALUE = ("--data-dir", "--models-dir", "--device")
 
@@ -34,6 +35,10 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
             return main(args)
         if first is not None and first in commands:
             return main(args)
+        if first is not None and _left_out(first, commands):
+            print(f"decorlens: error: `{first}` is not in the packaged app (it ships without PyTorch): run it in a "
+                  "Python install with the training extra (scripts/install --train)", file=sys.stderr)
+            return USER_ERROR
         split = args.index(first) if first is not None else len(args)
         return main([*args[:split], "gui", *args[split:]])
     except SystemExit as exc:  # argparse errors and --help
@@ -45,6 +50,14 @@ def _command_names(parser: argparse.ArgumentParser) -> set[str]:
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
             return set(action.choices)
     return set()
+
+
+def _left_out(word: str, commands: set[str]) -> bool:
+    """Whether ``word`` names a training command build.spec left out, and no photo of that name is here: it was
+    taken for a photo to open, and the window opened only to say "No photos in train"."""
+    module = word.replace("-", "_")
+    here = {command.replace("-", "_") for command in commands}
+    return module in PYTHON_INSTALL_ONLY and module not in here and not os.path.exists(word)
 
 
 def _first_positional(args: Sequence[str]) -> str | None:

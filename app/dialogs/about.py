@@ -16,9 +16,12 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from engine import __version__
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
+from engine.paths import resources_dir
 
 LICENCE = "AGPL-3.0-or-later"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "app.md"  # app/dialogs/about.py: two folders up
+# Beside resources/: the repo's docs/app.md, or the copy build.spec puts in the packaged app (its _internal/docs),
+# whose About said "docs/app.md and README.md in the DecorLens source", a source the store's staff never get.
+DOCS = resources_dir().parent / "docs" / "app.md"
 # Words in a model's name or source → the licence of its weights.
 MODEL_LICENCES = (
     (("ultralytics", "yolo"), "AGPL-3.0 (Ultralytics)"),
@@ -31,8 +34,9 @@ def model_licence(model: ResolvedModel) -> str:
     return next((lic for words, lic in MODEL_LICENCES if any(w in text for w in words)), "see its model card")
 
 
-def about_html(models: list[ResolvedModel]) -> str:
-    """The About text; model names and files come from cards on disk, so they are escaped."""
+def about_html(models: list[ResolvedModel], data_dir: Path | None = None) -> str:
+    """The About text; model names and files come from cards on disk, so they are escaped. It names the data
+    folder, linked: what support asks for first (the catalog, its settings and backups are there)."""
     rows = "".join(
         f"<tr><td>{html.escape(m.card.name)}&nbsp;&nbsp;</td><td>{html.escape(m.card.kind)}&nbsp;&nbsp;</td>"
         f"<td>{html.escape(model_licence(m))}</td></tr>"
@@ -50,7 +54,13 @@ def about_html(models: list[ResolvedModel]) -> str:
         f"<p>Licence: <b>{LICENCE}</b>.</p>"
         f"<p><b>Models</b></p><table>{rows or '<tr><td>none found</td></tr>'}</table>"
         f"<p>Documentation: {docs}.</p>"
+        + (f"<p>This computer's catalog, settings and backups: {_folder_link(data_dir)}.</p>"
+           if data_dir is not None else "")
     )
+
+
+def _folder_link(folder: Path) -> str:
+    return f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">{html.escape(str(folder))}</a>'
 
 
 def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path) -> None:
@@ -61,7 +71,7 @@ def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path) -
     box = QMessageBox(parent)
     box.setWindowTitle("About DecorLens")
     box.setTextFormat(Qt.TextFormat.RichText)
-    box.setText(about_html(models))
+    box.setText(about_html(models, data_dir))
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
     box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
     box.exec()

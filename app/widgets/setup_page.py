@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -75,6 +76,16 @@ def shortcuts_markdown() -> str:
     return "\n".join(["| Action | Keys |", "|---|---|", *rows])
 
 
+# The engine's missing-model line ends in the command-line fix ("; run `decorlens models fetch`, or …"): staff of
+# the packaged app, which has no `decorlens`, read it under "What was looked for:" above this page's own buttons.
+CLI_FIX = re.compile(r";[^;]*`decorlens [^;]*$")
+
+
+def looked_for(message: str) -> str:
+    """What was looked for and where, less the command line that fixes it (the page's buttons do)."""
+    return CLI_FIX.sub("", message)
+
+
 class SetupPage(QWidget):
     """First run without models: what is missing, and the fixes that work on this machine.
 
@@ -142,7 +153,7 @@ class SetupPage(QWidget):
         self._busy(False)
 
     def show_error(self, message: str) -> None:
-        self.error.setText(message)
+        self.error.setText(looked_for(message))
 
     def choose_pack_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder holding the DecorLens model pack")

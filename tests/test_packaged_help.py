@@ -1,0 +1,41 @@
+"""What the packaged app's staff read where they look for help: the setup page's "What was looked for", and
+Help ▸ About (the app guide and this computer's data folder). Found walking the built app under Xvfb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QUrl
+
+from app.dialogs.about import about_html
+from app.widgets.setup_page import SetupPage
+from app.workers import Runner
+from engine.errors import ModelError
+from engine.models import find_model
+
+
+def test_setup_page_names_what_was_looked_for_not_a_command_line(qtbot, tmp_path: Path):
+    """The engine's line ends in "run `decorlens models fetch`…": no such program in the packaged app, and the
+    page's own buttons are the fix."""
+    empty = tmp_path / "models"
+    empty.mkdir()
+    with pytest.raises(ModelError) as raised:
+        find_model("mobilenet_v2_1.0_224_quant.float.onnx", empty, tmp_path / "data")
+    assert "`decorlens models fetch" in str(raised.value)
+    runner = Runner(1)
+    page = SetupPage(runner, lambda: tmp_path / "data" / "models")
+    qtbot.addWidget(page)
+    page.show_error(str(raised.value))
+    shown = page.error.text()
+    assert shown.startswith("model mobilenet_v2_1.0_224_quant.float.onnx not found in ")
+    assert str(empty) in shown
+    assert "decorlens" not in shown and "fetch" not in shown
+
+
+def test_about_names_the_data_folder_with_a_link(tmp_path: Path):
+    folder = tmp_path / "Ana's DecorLens"
+    text = about_html([], folder)
+    assert f'href="{QUrl.fromLocalFile(str(folder)).toString()}"' in text
+    assert "Ana&#x27;s DecorLens" in text  # escaped: a folder name is the user's text
+    assert "catalog, settings and backups" in text
