@@ -32,6 +32,7 @@ from pillow_heif import register_heif_opener
 from engine.errors import DecorLensError, ImageError
 from engine.files import open_regular, sha256_of_stream
 
+CATALOG_MAX_SIDE = 1024  # product shots are embedded at 224; no need to decode them bigger
 MAX_SIDE = 4096  # larger photos are downscaled: detection runs at 640 and crops at 224 anyway
 MAX_PIXELS = 250_000_000  # a header claiming more is refused outright (~16k x 16k)
 # What one decode may allocate (Pillow keeps RGB as 4 bytes a pixel): ~100 Mpx of RGB. JPEGs count at

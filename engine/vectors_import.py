@@ -24,8 +24,9 @@ import numpy as np
 
 from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
+from engine.feed_images import download_images
 from engine.files import is_sha256
-from engine.importer import ImportReport, ImportRow, Progress, download_images
+from engine.importer import ImportReport, ImportRow, Progress
 from engine.models import MAX_OUTPUT_DIM, ModelCard, ResolvedModel
 
 SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"

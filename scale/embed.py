@@ -29,8 +29,9 @@ import numpy as np
 
 from engine.embed import Embedder
 from engine.errors import DecorLensError
+from engine.feed_images import download_images
 from engine.files import sha256_of, write_atomic
-from engine.importer import ImportRow, download_images, prepare_row, read_source
+from engine.importer import ImportRow, prepare_row, read_source
 from engine.models import ModelCard, ResolvedModel, check_matches_card
 from engine.preprocess import embed_input
 from engine.runtime import DevicePreference

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from engine.errors import CatalogError
-from engine.importer import download_images, read_source
+from engine.feed_images import download_images
+from engine.importer import read_source
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -243,7 +244,7 @@ def test_a_downloaded_image_is_imported_into_the_data_dir(tmp_path: Path, photos
 def test_a_dribbling_server_is_cut_off_and_never_holds_the_write_lock(tmp_path: Path, server, monkeypatch):
     """The server answers only after the test took the catalog's write lock itself, then sends a byte at a
     time for ever: the import (in a thread) must be waiting outside its transaction, then give up."""
-    monkeypatch.setattr("engine.importer.DOWNLOAD_DEADLINE_S", 1.0)
+    monkeypatch.setattr("engine.feed_images.DOWNLOAD_DEADLINE_S", 1.0)
     arrived, checked, stop = threading.Event(), threading.Event(), threading.Event()
 
     def dribble(request) -> None:
@@ -281,7 +282,7 @@ def test_a_server_dribbling_its_headers_is_cut_off_at_the_deadline(tmp_path: Pat
     """The deadline held only for the body: a server sending its status line and headers a byte at a time was
     bounded only by the 15 s per-read timeout, for each byte, so it could hold the import for days. It sends
     for ever here; that image is skipped in one line and the feed's other products are imported."""
-    monkeypatch.setattr("engine.importer.DOWNLOAD_DEADLINE_S", 1.0)
+    monkeypatch.setattr("engine.feed_images.DOWNLOAD_DEADLINE_S", 1.0)
     stop = threading.Event()
 
     def dribble(request) -> None:
@@ -316,14 +317,14 @@ def test_a_server_dribbling_its_headers_is_cut_off_at_the_deadline(tmp_path: Pat
     ],
 )
 def test_oversized_downloads_are_refused(tmp_path: Path, server, monkeypatch, handler, message: str):
-    monkeypatch.setattr("engine.importer.DOWNLOAD_MAX_BYTES", 2**20)
+    monkeypatch.setattr("engine.feed_images.DOWNLOAD_MAX_BYTES", 2**20)
     rows = read_source(_feed(tmp_path, server(handler) + "/big.jpg"))
     [row] = download_images(rows, tmp_path / "cache")
     assert message in row.skip and not list((tmp_path / "cache").iterdir())
 
 
 def test_a_server_that_never_answers_times_out(tmp_path: Path, server, monkeypatch):
-    monkeypatch.setattr("engine.importer.DOWNLOAD_TIMEOUT_S", 0.5)
+    monkeypatch.setattr("engine.feed_images.DOWNLOAD_TIMEOUT_S", 0.5)
     release = threading.Event()
     url = server(lambda request: release.wait(WAIT)) + "/mute.jpg"
     try:
@@ -471,7 +472,7 @@ def test_a_failing_server_is_asked_once_per_import_and_its_photos_are_kept(tmp_p
                                                                           server, monkeypatch):
     """A server answering 503 (or not at all) for 2,000 photos cost 2,000 failed requests, each up to the
     download deadline: the first failure of a host keeps the cached copies of all its photos in this import."""
-    monkeypatch.setattr("engine.importer.DOWNLOAD_THREADS", 1)  # one request at a time, so the count is exact
+    monkeypatch.setattr("engine.feed_images.DOWNLOAD_THREADS", 1)  # one request at a time, so the count is exact
     photo = _Photo(photos[0].read_bytes())
     url = server(photo)
     feed = tmp_path / "feed.csv"
