@@ -26,9 +26,9 @@ EVERY_S = 0.1  # how often photos found are handed to the window after the first
 def scene_files(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None,
                 cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
     """Images among files and folders (recursively), in a stable order; other files are ignored, and so is
-    ``leave_out`` (a batch's output folder) with all below it. ``cancelled`` stops the listing (``Cancelled``)."""
-    listed = expand_scenes(inputs, leave_out, cancelled=cancelled)
-    return [p for p in listed if p.suffix.lower() in IMAGE_SUFFIXES]
+    ``leave_out`` (a batch's output folder) with all below it. ``cancelled`` stops the listing (``Cancelled``).
+    A folder's files are told by their suffix (``walk_photos``), a file given by itself by its content too."""
+    return [p for p in expand_scenes(inputs, leave_out, cancelled=cancelled) if given_photo(p)]
 
 
 def each_scene_file(

@@ -133,6 +133,8 @@ def _hostile_tree(ikea: Path, root: Path, photos: int) -> list[Path]:
     for i, name in enumerate(names):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(scenes[i], root / name)
+    (root / "notes.txt").unlink()  # given on its own below, a file is a photo by its content: a note's
+    (root / "notes.txt").write_text("warm oak, linen")
     os.symlink(root / "a", root / "linked-folder")
     os.symlink(scenes[0], root / "linked.jpg")
     alone = root.parent / "alone.jpg"
