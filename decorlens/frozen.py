@@ -9,9 +9,11 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from decorlens.errors import USER_ERROR
-from decorlens.main import PYTHON_INSTALL_ONLY, build_parser, main
+from decorlens.main import PROG, PYTHON_INSTALL_ONLY, build_parser
+from decorlens.main import main as cli_main
 
 GLOBAL_WITH_VALUE = ("--data-dir", "--models-dir", "--device")
 
@@ -29,7 +31,7 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         if "--self-check" in args:
             rest = [a for a in args if a not in ("--self-check", "--json")]
             return main([*rest, "self-check", *(["--json"] if "--json" in args else [])])
-        commands = _command_names(build_parser())
+        commands = _command_names(build_parser(program_name()))
         first = _first_positional(args)
         if first is None and any(a in ("-h", "--help", "--version") for a in args):
             return main(args)
@@ -43,6 +45,17 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         return main([*args[:split], "gui", *args[split:]])
     except SystemExit as exc:  # argparse errors and --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+
+
+def program_name() -> str:
+    """The name staff type in the packaged app's folder (``DecorLens``, ``DecorLens.exe``): its help named a
+    ``decorlens`` command, which only a Python install has."""
+    return Path(sys.executable).stem if getattr(sys, "frozen", False) else PROG
+
+
+def main(argv: Sequence[str]) -> int:
+    """The CLI's ``main``, its help and errors naming this program."""
+    return cli_main(argv, program_name())
 
 
 def _command_names(parser: argparse.ArgumentParser) -> set[str]:

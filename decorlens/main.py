@@ -26,6 +26,7 @@ COMMANDS = (
     "search", "tag", "where", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check",
     "gui",
 )
+PROG = "decorlens"  # the command a Python install puts on the PATH
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
 PYTHON_INSTALL_ONLY = ("train", "train_detector", "eval", "bench")
@@ -53,12 +54,13 @@ def _commands():
                 raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The parser; ``prog`` is the program its help names (the packaged app's executable is no ``decorlens``)."""
     parser = OneLineParser(
-        prog="decorlens", description="Find the furniture and decor in room photos and match it to your catalog.",
-        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, description="Find the furniture and decor in room photos and match it to your catalog.",
+        epilog=_epilog(prog), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"decorlens {__version__}")
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
     parser.add_argument("--models-dir", type=Path, metavar="DIR",
@@ -75,25 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="on an error, print the full traceback too (env DECORLENS_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands",
-                                help="one of these; `decorlens COMMAND --help` says more")
+                                help=f"one of these; `{prog} COMMAND --help` says more")
     for command in _commands():
         command.register(sub)
     return parser
 
 
-def _epilog() -> str:
+def _epilog(prog: str) -> str:
     """First steps, one command a line with what it does, then what each exit code means."""
-    width = max(len(command) for command, _ in FIRST_STEPS) + 2
-    steps = "\n".join(f"  {command:<{width}}{what}" for command, what in FIRST_STEPS)
+    commands = [command.replace(PROG, prog, 1) for command, _ in FIRST_STEPS]
+    width = max(len(command) for command in commands) + 2
+    steps = "\n".join(f"  {command:<{width}}{what}" for command, (_, what) in zip(commands, FIRST_STEPS, strict=True))
     return f"first steps:\n{steps}\n\n" + textwrap.fill(EXIT_CODES.capitalize() + ".", HELP_WIDTH)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     context = Context(debug=debug_requested(argv))
     try:
         # --debug is taken wherever it stands: it is typed after the command that just failed
-        args = build_parser().parse_args([a for a in argv if a != "--debug"])
+        args = build_parser(prog).parse_args([a for a in argv if a != "--debug"])
         context = replace(context, inputs=_inputs(args), names=_names(args))
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)

@@ -3,6 +3,7 @@ Help ▸ About (the app guide and this computer's data folder). Found walking th
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from PySide6.QtCore import QUrl
 from app.dialogs.about import about_html
 from app.widgets.setup_page import SetupPage
 from app.workers import Runner
+from decorlens.frozen import frozen_entry
 from engine.errors import ModelError
 from engine.models import find_model
 
@@ -39,3 +41,22 @@ def test_about_names_the_data_folder_with_a_link(tmp_path: Path):
     assert f'href="{QUrl.fromLocalFile(str(folder)).toString()}"' in text
     assert "Ana&#x27;s DecorLens" in text  # escaped: a folder name is the user's text
     assert "catalog, settings and backups" in text
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["catalog", "--help"]])
+def test_the_packaged_apps_help_names_its_own_program(monkeypatch, capsys, tmp_path: Path, argv: list[str]):
+    """`DecorLens --help` named a `decorlens` command, in its usage line and first steps, that is not in the app's
+    folder: the packaged app's commands are typed as its executable's name."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # as PyInstaller's bootloader sets it
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "DecorLens" / "DecorLens.exe"))
+    assert frozen_entry(argv) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"usage: DecorLens {' '.join(argv[:-1])}".rstrip())
+    if argv == ["--help"]:  # a command's own help may still name `decorlens` in its words
+        assert "decorlens" not in shown.replace("DecorLens", "")
+        assert "\n  DecorLens catalog import feed.csv " in shown
+
+
+def test_the_python_installs_help_names_decorlens(capsys):
+    assert frozen_entry(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: decorlens ")
