@@ -639,6 +639,23 @@ def test_the_message_bars_close_button_is_named_dismiss(qtbot):
     assert _spoken(close) == "Dismiss"
 
 
+
+def test_the_message_bars_lines_are_not_cut_at_the_bottom(qtbot):
+    """The bar's height left out its stylesheet's top border, so its text was a pixel short of its lines: the last
+    line's descenders and a file name's "__" were cut off ("sofa-by-day  1364309472525-s4.jpg")."""
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.resize(735, 300)
+    host.show()
+    bar = MessageBar()
+    bar.float_over(host)
+    bar.show_message("Left out ideas.txt: not a photo DecorLens reads.", kept=True)
+    bar.show_message("Restored your edits to ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4.jpg.")
+    qtbot.waitUntil(lambda: bar.text.height() > 0, timeout=WAIT_MS)
+    assert bar.text.height() >= bar.text.heightForWidth(bar.text.width())
+    assert bar.geometry().bottom() == host.rect().bottom()
+
+
 def test_the_photos_strip_has_a_close_button_one_can_see(qtbot, main_window, fresh_pipeline):
     """The stylesheet took the dock's close icon away: an 18 × 4 px button of nothing. It shows the style's icon,
     closes the strip, and View ▸ Photos brings it back."""

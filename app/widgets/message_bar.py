@@ -75,7 +75,7 @@ class MessageBar(QFrame):
             return
         width = host.width()
         layout = self.layout()
-        height = layout.heightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
         self.setGeometry(0, host.height() - height, width, height)
         self.raise_()
         self.moved.emit()
