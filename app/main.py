@@ -13,16 +13,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QLockFile, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import theme
 from app.engine_notes import EngineNotes
 from app.main_window import MainWindow
 from app.settings import APPLICATION, ORGANISATION, AppSettings
+from engine import paths
+from engine.errors import DecorLensError
 from engine.paths import resources_dir
 from engine.pipeline import Pipeline
+
+LOCK_NAME = "decorlens-app.lock"  # in the data folder, while a window has it open
+ERROR_PREFIX = "decorlens: error: "  # the CLI's; the box's title names the app
 
 
 def app_icon() -> QIcon:
@@ -70,12 +75,42 @@ def launch(
     files: Sequence[str] = (), data_dir: str | Path | None = None, models_dir: str | Path | None = None
 ) -> int:
     """Open the main window on ``files`` (photos or folders) and run until it closes."""
-    app, window = open_window(data_dir, models_dir)
-    freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
-    if files:
-        window.open_paths([Path(f) for f in files])
-    _close_on_interrupt(window)
-    return app.exec()
+    lock = hold_data_dir(data_dir)
+    try:
+        app, window = open_window(data_dir, models_dir)
+        freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
+        if files:
+            window.open_paths([Path(f) for f in files])
+        _close_on_interrupt(window)
+        return app.exec()
+    finally:
+        lock.unlock()
+
+
+def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
+    """The data folder's app lock, held: one window per data folder.
+
+    A second copy opened on the same folder without a word, and its open catalog then held up the first's bundle
+    imports. The CLI takes no lock: it works beside the app. A copy that crashed leaves a lock whose process is
+    gone, which QLockFile takes over (no age limit: the app holds it for days)."""
+    folder = paths.data_dir(data_dir)
+    lock = QLockFile(str(folder / LOCK_NAME))
+    lock.setStaleLockTime(0)
+    if lock.tryLock(0):
+        return lock
+    if lock.error() == QLockFile.LockError.LockFailedError:
+        raise DecorLensError(f"DecorLens is already open on the data folder {folder}: switch to its window")
+    raise DecorLensError(f"cannot write in the data folder {folder}: check its permissions, or choose another "
+                         "folder with --data-dir")
+
+
+def show_start_error(line: str, log: Path | None) -> None:
+    """Why the app could not open, in a window: the packaged app is started with no terminal to read."""
+    application()
+    box = QMessageBox(QMessageBox.Icon.Critical, APPLICATION, line.removeprefix(ERROR_PREFIX))
+    if log is not None:
+        box.setInformativeText(f"This is also written in {log}.")
+    box.exec()
 
 
 def freeze_startup_objects() -> None:

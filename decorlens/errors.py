@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,14 +64,20 @@ def report(exc: BaseException, context: Context) -> int:
     """Print the one line for ``exc`` (and the traceback in debug mode); returns the exit code."""
     if isinstance(exc, BrokenPipeError):
         return _reader_left()
+    line, code = error_line(exc, context)
+    print(line, file=sys.stderr)
+    return code
+
+
+def error_line(exc: BaseException, context: Context) -> tuple[str, int]:
+    """The one line for ``exc`` and the exit code; a bug's traceback goes to the log (or stderr in debug mode)."""
     if context.debug:
         traceback.print_exception(exc, file=sys.stderr)
     message, code = explain(exc, context)
     if code == INTERNAL_ERROR and not context.debug:
         message = f"{message}; {_save_traceback(exc, context)}"
     prefix = "decorlens: " if code == INTERRUPTED else "decorlens: error: "
-    print(prefix + one_line(escape_controls(message), MAX_LINE - len(prefix), context.names), file=sys.stderr)
-    return code
+    return prefix + one_line(escape_controls(message), MAX_LINE - len(prefix), context.names), code
 
 
 def _reader_left() -> int:
@@ -185,6 +192,28 @@ def _raised_by_us(exc: BaseException) -> bool:
         return False
     where = Path(frames[-1].filename).resolve()
     return any(where.is_relative_to(ROOT / package) for package in OUR_PACKAGES)
+
+
+def log_file(folder: Path | None) -> Path:
+    """Where the app logs its errors: the data folder's log, or the temporary folder's where the data folder
+    cannot be written (the error may be just that), so there is always one to name."""
+    if folder is not None and folder.is_dir() and os.access(folder, os.W_OK):
+        return folder / LOG_NAME
+    return Path(tempfile.gettempdir()) / LOG_NAME
+
+
+def log_error(line: str, exc: BaseException, folder: Path | None) -> Path | None:
+    """Append ``line`` and the traceback of ``exc`` to :func:`log_file`; the log, or None if none could be written.
+
+    The packaged app on Windows has no console: what went wrong before its window opened is kept here."""
+    log = log_file(folder)
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} {' '.join(sys.argv)}\n{line}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return None
+    return log
 
 
 def _save_traceback(exc: BaseException, context: Context) -> str:

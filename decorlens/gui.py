@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+from pathlib import Path
+from types import TracebackType
 
+from decorlens.errors import Context, error_line, log_error, log_file
 from decorlens.progress import note
+from engine.paths import data_dir
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
@@ -41,7 +46,48 @@ def run(args: argparse.Namespace, _pipeline: object) -> int:
         note(f"decorlens: error: the desktop app needs the [gui] extra ({exc.name} is missing): "
              "pip install -e '.[gui]'")
         return 2
+    log_errors(log_file(data_dir(args.data_dir)))
     return launch(getattr(args, "files", []), data_dir=args.data_dir, models_dir=args.models_dir)
+
+
+def start_failed(exc: BaseException, context: Context, named: Path | None) -> int:
+    """The app could not open: its one line on stderr, in the log, and in a message box (staff start the packaged
+    app with no terminal, and on Windows it has none: a read-only data folder ended it with no window). ``named``
+    is the data folder given, if any: the log goes there when it can be written."""
+    line, code = error_line(exc, context)
+    note(line)
+    log = log_error(line, exc, context.data_dir or _usable(named))
+    if has_display():
+        try:
+            from app.main import show_start_error
+        except ImportError:  # no [gui] extra: the line above is all there can be
+            return code
+        show_start_error(line, log)
+    return code
+
+
+def _usable(named: Path | None) -> Path | None:
+    """The data folder, or None where it cannot be made (the error may be just that)."""
+    try:
+        return data_dir(named)
+    except OSError:
+        return None
+
+
+def log_errors(log: Path) -> None:
+    """The window's errors (a worker's bug, an exception in a slot) go to the log the CLI writes, not only to a
+    terminal that staff do not have; the file is made at the first error."""
+    handler = logging.FileHandler(log, encoding="utf-8", delay=True)
+    handler.setLevel(logging.ERROR)
+    handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s\n%(message)s"))
+    logging.getLogger().addHandler(handler)
+    shown = sys.excepthook
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        logging.getLogger("app").error("unexpected error", exc_info=(kind, exc, tb))
+        shown(kind, exc, tb)
+
+    sys.excepthook = excepthook
 
 
 def has_display() -> bool:

@@ -94,10 +94,12 @@ def _epilog(prog: str) -> str:
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     context = Context(debug=debug_requested(argv))
+    window = False  # whether the command opens the app's window, whose start-up errors a window shows
     try:
         # --debug is taken wherever it stands: it is typed after the command that just failed
         args = build_parser(prog).parse_args([a for a in argv if a != "--debug"])
         context = replace(context, inputs=_inputs(args), names=_names(args))
+        window = args.command in (None, "gui")
         if args.command is None:
             return importlib.import_module("decorlens.gui").run(args, None)
         _refuse_wide_data_dir(args)
@@ -110,6 +112,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             note(f"made the data folder {folder}: it did not exist")
         return code
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that turns them into lines
+        if window:
+            return importlib.import_module("decorlens.gui").start_failed(exc, context, args.data_dir)
         return report(exc, context)
 
 
