@@ -116,3 +116,25 @@ def test_the_windows_errors_go_to_the_clis_log(qtbot, qapp, monkeypatch, tmp_pat
     text = log.read_text(encoding="utf-8")
     assert "Traceback" in text and "KeyError: 'no such column'" in text
 
+
+def test_the_empty_catalog_tab_offers_a_bundle_import(qtbot, qapp, monkeypatch, tmp_path: Path, shared_models: Path):
+    """Staff are most often handed a catalog bundle (.dlcat): the empty Catalog tab offered folder and CSV imports,
+    the bundle's only in the Catalog menu. Import bundle… there asks for the bundle as the menu does."""
+    from app.dialogs.bundles import Bundles
+    from app.main import open_window
+
+    asked: list[str] = []
+    monkeypatch.setattr(Bundles, "ask_bundle", lambda self: asked.append(self.window.windowTitle()))  # no bundle
+    _app, window = open_window(tmp_path / "data", shared_models)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.engine_info is not None, timeout=90_000)
+    catalog = window.catalog
+    window.tabs.setCurrentWidget(catalog)
+    qtbot.waitUntil(lambda: not catalog.import_bundle.isHidden(), timeout=60_000)
+    assert "Import bundle… takes a catalog bundle (.dlcat)" in catalog.grid.placeholder
+    if SHOTS:
+        catalog.grab().save(str(Path(SHOTS) / "decorlens-empty-catalog.png"))
+    catalog.import_bundle.click()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    window.close()

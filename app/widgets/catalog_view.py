@@ -190,8 +190,9 @@ REMOVE_TIP = "Remove the products selected in the grid (Delete); the catalog is 
 REMOVE_NOTHING = "Select products in the grid to remove them"
 DUPLICATES_TIP = "Find the products whose photos are identical or nearly so"
 DUPLICATES_NOTHING = "Needs at least two products in the catalog"
-EMPTY_CATALOG = ("No products yet. Import folder… takes a folder with one subfolder of product photos per "
-                 "category; Import CSV… takes a product feed (sku, name, category, image).")
+EMPTY_CATALOG = ("No products yet. Import bundle… takes a catalog bundle (.dlcat) exported by DecorLens; "
+                 "Import folder… takes a folder with one subfolder of product photos per category; "
+                 "Import CSV… takes a product feed (sku, name, category, image).")
 NO_MATCH = "No product matches the search or category."
 
 
@@ -249,6 +250,9 @@ class CatalogView(QWidget):
     message = Signal(str, str)  # text, level
     removed = Signal(str)  # a removal's message: the catalog was backed up first, so Restore a Backup… undoes it
     importFinished = Signal(object)  # ImportReport, or the message when cancelled or failed
+    # Import bundle…, shown while the catalog is empty: a bundle is what staff are most often handed, and its
+    # import was only in the Catalog menu. The window imports it as Catalog ▸ Import a Catalog Bundle… does.
+    importBundle = Signal()
 
     def __init__(
         self,
@@ -287,6 +291,11 @@ class CatalogView(QWidget):
         self.only_chip.clicked.connect(self.show_all)
         self.only_chip.hide()
         self.count.setMinimumWidth(1)  # it gives way before the buttons: the window fits 1,000 px with the photo strip
+        self.import_bundle = QPushButton("Import bundle…")
+        self.import_bundle.setToolTip("A catalog bundle (.dlcat) exported by DecorLens: its products, photos and "
+                                      "categories")
+        self.import_bundle.clicked.connect(self.importBundle)
+        self.import_bundle.hide()  # until a listing finds the catalog empty
         self.import_folder = QPushButton("Import folder…")
         self.import_folder.setToolTip("A folder with one subfolder of product photos per category")
         self.import_folder.clicked.connect(self.choose_folder)
@@ -307,7 +316,7 @@ class CatalogView(QWidget):
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
         actions = QHBoxLayout(self.actions)
         actions.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.import_folder, self.import_csv, self.remove, self.find_duplicates):
+        for widget in (self.import_bundle, self.import_folder, self.import_csv, self.remove, self.find_duplicates):
             actions.addWidget(widget)
         self.actions.setMinimumWidth(1)  # moved below before it is squeezed (``_place_actions``), never cut
         top.addWidget(self.actions)
@@ -449,6 +458,7 @@ class CatalogView(QWidget):
         for name in by_name(counts):
             self.category.addItem(f"{pretty(name)} ({counts[name]:,})", name)
         self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
+        self.import_bundle.setHidden(total > 0)
         self._place_actions()  # the box is as wide as its longest entry: the counts may have widened it
         self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
         self.model.set_products(products)
@@ -534,7 +544,7 @@ class CatalogView(QWidget):
         self.progress_row.setVisible(on)
         self.progress.setRange(0, 0)  # busy until the first progress report
         self.progress_label.setText(text)
-        for button in (self.import_folder, self.import_csv):
+        for button in (self.import_bundle, self.import_folder, self.import_csv):
             button.setEnabled(not on)
         self._enable_buttons()
 
