@@ -67,7 +67,6 @@ def open_window(
     notes = EngineNotes(app)
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir), notes.note)
     window = MainWindow(pipeline, settings, models_dir, notes)
-    window.catalog.importBundle.connect(window.welcome.importBundle)  # the welcome page's bundle import
     window.show()
     return app, window
 

@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
         self.welcome.importFolder.connect(lambda: self._to_catalog(self.catalog.choose_folder))
         self.welcome.importCsv.connect(lambda: self._to_catalog(self.catalog.choose_csv))
         self.welcome.importBundle.connect(lambda: self._bundle_tasks().import_())
+        self.catalog.importBundle.connect(self.welcome.importBundle)  # the empty Catalog tab's, the same import
         self.welcome.openPhoto.connect(self.choose_photo)
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self._show_photo_page())
