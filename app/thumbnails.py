@@ -84,6 +84,14 @@ class Thumbnails(QObject):
         ``digest``; "" when the file could not be read, None when not made yet."""
         return self._digests.get(path)
 
+    def forget(self) -> None:
+        """Drop every decoded picture and content key: a photo the catalog holds was replaced at the same path (a
+        feed's photo rechecked on import, a folder's file overwritten), and its old thumbnail showed until the app
+        restarted. Decodes under way still land; the rest are decoded again as they are shown."""
+        self._cache.clear()
+        self._digests.clear()
+        self._bytes = 0
+
     def _store(self, item: tuple[Key, QImage | tuple[QImage, str]]) -> None:
         key, made = item
         self._pending.discard(key)

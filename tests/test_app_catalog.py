@@ -256,6 +256,26 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     assert win.message.isVisible() and win.message.waiting and "not in week2.csv" in win.message.text.text()
 
 
+
+def test_a_photo_replaced_at_its_path_shows_its_new_thumbnail_after_the_import(qtbot, fresh_pipeline, settings,
+                                                                               small_catalog, ikea):
+    """A supplier's photo replaced at the same URL (its cached copy keeps its path) or a folder's file overwritten:
+    the import stored the new photo, and the catalog kept showing the old thumbnail until the app restarted."""
+    win = make_window(qtbot, fresh_pipeline, settings)
+    view = win.catalog
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS):
+        view.import_from(small_catalog)
+    photo = next((small_catalog / "clock").glob("*.jpg"))
+    qtbot.waitUntil(lambda: view.model.thumbnails.get(str(photo)) is not None, timeout=WAIT_MS)
+    before = view.model.thumbnails.get(str(photo)).toImage()
+    shutil.copy(next((ikea / "products" / "sofa").glob("*.jpg")), photo)
+    with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS) as finished:
+        view.import_from(small_catalog)
+    assert finished.args[0].changed.get("image_hash") == 1
+    qtbot.waitUntil(lambda: view.model.thumbnails.get(str(photo)) is not None, timeout=WAIT_MS)
+    assert view.model.thumbnails.get(str(photo)).toImage() != before
+
+
 def test_every_skipped_row_of_an_import_is_said_on_a_line_of_its_own(qtbot, fresh_pipeline, settings, ikea,
                                                                     ikea_products, tmp_path):
     """A feed with a SKU given twice and a row whose photo is missing said "…, 2 skipped; first skipped: C-1 — the

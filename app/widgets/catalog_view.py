@@ -516,6 +516,8 @@ class CatalogView(QWidget):
 
     def _imported(self, source: Path, report: ImportReport) -> None:
         self._set_importing(False)
+        if report.changed.get("image_hash"):  # a photo replaced at the path its thumbnail is kept by
+            self.model.thumbnails.forget()
         why = report.nothing_imported()
         lines = [f"Catalog import done: {report.summary()}." if why is None else
                  f"Nothing imported from {source.name}: {why}."]
