@@ -672,9 +672,7 @@ def _install(
             report.begin(CHECKING)
             ids = copy_catalog(staged.catalog, catalog, _counted(resolve, report, manifest["products"]))
             result.products = len(ids)
-            if result.products != manifest["products"]:
-                raise CatalogError(f"the bundle's manifest lists {manifest['products']} products, its "
-                                   f"database {result.products}; the bundle is inconsistent")
+            _check_claims(manifest, catalog)
             report.count(result.products, result.products)
             _adopt_images(adopt, data_dir / IMAGES_DIR, result, added, report)
             if re_embed and embedder is not None:
@@ -708,6 +706,22 @@ def _install(
     if manifest["images"] == "embedded":
         _remove_unreferenced(data_dir / CATALOG_FILE, data_dir / IMAGES_DIR)
     return result
+
+
+def _check_claims(manifest: dict[str, Any], catalog: Catalog) -> None:
+    """Refuse a bundle whose manifest counts other products, categories or vectors than its database holds.
+
+    ``bundle info`` and the app's question before an import show the manifest's counts (the database is inside
+    the archive, up to gigabytes, and SQLite reads only a file): a damaged or forged bundle claiming 1,955
+    products in 30 categories while holding 3 is refused here, before anything is replaced."""
+    claims = [("products", manifest["products"], catalog.count())]
+    for what, claimed, held in (("products in category", manifest["categories"], catalog.category_counts()),
+                                ("vectors of", manifest["embedders"], catalog.embedders())):
+        claims += [(f"{what} {name!r}", claimed.get(name, 0), held.get(name, 0)) for name in sorted({*claimed, *held})]
+    for what, claimed, held in claims:
+        if claimed != held:
+            raise CatalogError(f"the bundle's manifest lists {claimed:,} {one_line(what)}, its database {held:,}; "
+                               "the bundle is inconsistent, refusing it")
 
 
 def _bundled_images(staged: Staged, images_dir: Path, adopt: dict[Path, Path]) -> ImagePath:

@@ -817,6 +817,13 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
         "manifest-padded": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(pad="x" * (2 << 20))),
                             "manifest.json is 2.* bytes, more than", {}),
         "manifest-huge-integer": (_huge_integer, "not a DecorLens catalog bundle", {}),  # was "unexpected ValueError"
+        # `bundle info` and the app's question show the manifest's counts: a manifest that lies about them is refused
+        "manifest-claims-products": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(products=1955)),
+                                     "lists 1,955 products, its database 6; the bundle is inconsistent", {}),
+        "manifest-claims-categories": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(
+            categories={f"room {i}": 2 for i in range(3)})), "lists 0 products in category '.*', its database 2", {}),
+        "manifest-claims-vectors": (lambda b, o: _craft(b, o, manifest=lambda m: m.update(
+            embedders={k: 1955 for k in m["embedders"]})), "lists 1,955 vectors of '.*', its database 6", {}),
         "fifo": (_fifo, "not a regular file", {}),
         "corrupt-deflate": (_corrupt_deflate, "damaged", {}),
         "text-not-utf8": (lambda b, o: _craft(b, o, db=lambda c: c.execute(
@@ -911,7 +918,7 @@ CASES = (
     "bad-categories", "manifest-not-json", "manifest-bad-types", "fifo", "not-a-zip", "empty",
     "corrupt-deflate", "text-not-utf8", "image-pixel-bomb", "map-of-unknown-products",
     "vectors-of-another-size", "manifest-of-empty-objects", "manifest-padded",
-    "manifest-huge-integer",
+    "manifest-huge-integer", "manifest-claims-products", "manifest-claims-categories", "manifest-claims-vectors",
 )
 
 
