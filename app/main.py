@@ -21,6 +21,7 @@ from app import theme
 from app.engine_notes import EngineNotes
 from app.main_window import MainWindow
 from app.settings import APPLICATION, ORGANISATION, AppSettings
+from app.single_instance import hand_over, serve_window
 from engine import paths
 from engine.errors import DecorLensError
 from engine.paths import resources_dir
@@ -74,10 +75,17 @@ def open_window(
 def launch(
     files: Sequence[str] = (), data_dir: str | Path | None = None, models_dir: str | Path | None = None
 ) -> int:
-    """Open the main window on ``files`` (photos or folders) and run until it closes."""
-    lock = hold_data_dir(data_dir)
+    """Open the main window on ``files`` (photos or folders) and run until it closes; where a window is already
+    open on the data folder, hand it ``files`` instead (a photo double-clicked while the app runs) and end."""
+    try:
+        lock = hold_data_dir(data_dir)
+    except AlreadyOpenError:
+        if hand_over(paths.data_dir(data_dir), files):
+            return 0
+        raise
     try:
         app, window = open_window(data_dir, models_dir)
+        serve_window(window, paths.data_dir(data_dir), window.open_paths)
         freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
         if files:
             window.open_paths([Path(f) for f in files])
@@ -85,6 +93,10 @@ def launch(
         return app.exec()
     finally:
         lock.unlock()
+
+
+class AlreadyOpenError(DecorLensError):
+    """Another copy holds the data folder's lock."""
 
 
 def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
@@ -99,7 +111,7 @@ def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
     if lock.tryLock(0):
         return lock
     if lock.error() == QLockFile.LockError.LockFailedError:
-        raise DecorLensError(f"DecorLens is already open on the data folder {folder}: switch to its window")
+        raise AlreadyOpenError(f"DecorLens is already open on the data folder {folder}: switch to its window")
     raise DecorLensError(f"cannot write in the data folder {folder}: check its permissions, or choose another "
                          "folder with --data-dir")
 

@@ -1,9 +1,10 @@
 """The app's start as staff meet it, double-clicked with no terminal: why it could not open is said in a window and
-kept in the log, a second copy on the same data folder says the first is open, and a crashed copy's lock is no
-obstacle. Real processes, real data folders."""
+kept in the log, a second copy on the same data folder hands its files to the first (or says the first is open),
+and a crashed copy's lock is no obstacle. Real processes, real data folders."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -13,10 +14,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QDir, QTimer
+from PySide6.QtNetwork import QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.main import LOCK_NAME, hold_data_dir
+from app.single_instance import HandOverServer, serve_window, server_name
 from app.workers import Runner
 from decorlens.errors import LOG_NAME
 from decorlens.gui import log_errors
@@ -74,14 +77,25 @@ def _app(data: Path, home: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_a_second_copy_says_the_first_is_open_and_a_crashed_ones_lock_is_taken(qtbot, qapp, tmp_path: Path, capsys):
+def _socket_file(data: Path) -> Path:
+    """Where a window open on ``data`` listens (Linux and macOS: a socket file in the temporary folder)."""
+    return Path(QDir.tempPath()) / server_name(data)
+
+
+def test_a_second_copy_hands_over_or_says_the_first_is_open_and_a_crashed_ones_lock_is_taken(qtbot, qapp,
+                                                                                           tmp_path: Path, capsys):
     """A second copy opened on the same data folder without a word, and its catalog held up the first's bundle
-    imports. The CLI still works beside the app; once the first copy is killed (a crash), the app opens again."""
+    imports. Now it hands its files to the first and ends without a word; where the first does not answer (hung,
+    or an old version) it says the first is open. The CLI still works beside the app; once the first copy is killed
+    (a crash), the app opens again although its lock and socket files are left behind."""
     data = tmp_path / "data"
     first = _app(data, tmp_path)
     try:
-        qtbot.waitUntil(lambda: (data / LOCK_NAME).exists() or first.poll() is not None, timeout=120_000)
+        qtbot.waitUntil(lambda: _socket_file(data).exists() or first.poll() is not None, timeout=120_000)
         assert first.poll() is None
+        assert main(["--data-dir", str(data)]) == 0
+        assert capsys.readouterr().err == ""
+        first.send_signal(signal.SIGSTOP)  # a hung window: the second copy waits a moment, then says so
         seen = _start_box(qtbot, "decorlens-already-open.png")
         assert main(["--data-dir", str(data)]) == 2
         assert seen["text"] == f"DecorLens is already open on the data folder {data}: switch to its window"
@@ -89,10 +103,74 @@ def test_a_second_copy_says_the_first_is_open_and_a_crashed_ones_lock_is_taken(q
         capsys.readouterr()
         assert main(["--data-dir", str(data), "catalog", "stats"]) == 0
     finally:
-        first.send_signal(signal.SIGKILL)  # as a crash ends it: the lock file stays
+        first.send_signal(signal.SIGKILL)  # as a crash ends it: the lock and socket files stay
         first.wait(60)
-    assert (data / LOCK_NAME).exists()
-    hold_data_dir(data).unlock()
+    assert (data / LOCK_NAME).exists() and _socket_file(data).exists()
+    lock = hold_data_dir(data)
+    server = HandOverServer(data, lambda _paths: None)
+    assert server.server.isListening(), server.server.errorString()
+    server.server.close()
+    lock.unlock()
+
+
+@pytest.fixture
+def open_app(qtbot, qapp, tmp_path: Path, shared_models: Path):
+    """A window open on a data folder, holding its lock and listening for later copies, as ``launch`` leaves it."""
+    from app.main import open_window
+
+    data = tmp_path / "data"
+    lock = hold_data_dir(data)
+    _app, window = open_window(data, shared_models)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    server = serve_window(window, data, window.open_paths)
+    yield data, window, server
+    window.close()
+    server.server.close()
+    lock.unlock()
+
+
+def test_a_photo_opened_while_the_app_runs_goes_to_its_window(qtbot, open_app, scene_path, tmp_path: Path):
+    """Double-clicking a photo while the app ran started a second copy that said "already open": the photo opens
+    in the running window, which comes forward, and the second copy ends without a word."""
+    data, window, _server = open_app
+    photo = scene_path("bright-kitchen")
+    window.showMinimized()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    second = subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(data), "gui", photo.name],
+                              cwd=photo.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    qtbot.waitUntil(lambda: second.poll() is not None, timeout=60_000)  # the window answers while we wait
+    out, err = second.communicate()
+    assert (second.returncode, out, err) == (0, b"", b"")
+    qtbot.waitUntil(lambda: window.controller.path == photo and window.controller.scene is not None, timeout=90_000)
+    assert not window.isMinimized()
+    if SHOTS:
+        window.screen().grabWindow(0).save(str(Path(SHOTS) / "decorlens-handed-over.png"))  # the screen, under Xvfb
+
+
+def _send(qtbot, data: Path, message: bytes) -> bytes:
+    """Connect to the window open on ``data`` as any local process may, send ``message``, return its answer."""
+    client = QLocalSocket()
+    client.connectToServer(server_name(data))
+    assert client.waitForConnected(5_000)
+    client.write(message)
+    answer = bytearray()
+    client.readyRead.connect(lambda: answer.extend(client.readAll().data()))
+    qtbot.waitUntil(lambda: client.state() == QLocalSocket.LocalSocketState.UnconnectedState, timeout=30_000)
+    return bytes(answer)
+
+
+def test_a_hostile_client_is_dropped_and_the_window_goes_on(qtbot, open_app, scene_path):
+    """The socket takes input from any local process: 10 MB, a silent client, not JSON, not a list of absolute paths
+    are dropped unanswered and open nothing; a copy's files still open after them."""
+    data, window, _server = open_app
+    for message in (b"x" * 10_000_000, b"", b"\xff\xfe not json\n", b'{"open": ["/etc/passwd"]}\n', b"[1, 2]\n",
+                    b'["relative.jpg"]\n', b'["/a\\u0000b.jpg"]\n'):
+        assert _send(qtbot, data, message) == b"", message[:40]
+    assert window.controller.path is None
+    photo = scene_path("bright-kitchen")
+    assert _send(qtbot, data, json.dumps([str(photo)]).encode() + b"\n") == b"ok\n"
+    qtbot.waitUntil(lambda: window.controller.path == photo and window.controller.scene is not None, timeout=90_000)
 
 
 def test_the_windows_errors_go_to_the_clis_log(qtbot, qapp, monkeypatch, tmp_path: Path):
