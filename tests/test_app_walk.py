@@ -119,9 +119,10 @@ class Walk:
         win.settings.max_tags = self.rng.choice((0, 5))  # Settings ▸ Tags on a photo: all, or the surest few
 
     def _said(self, show: Callable) -> Callable:
-        def show_message(text: str, level: str = "info", action: str = "", page: int | None = None) -> None:
+        def show_message(text: str, level: str = "info", action: str = "", page: int | None = None,
+                         kept: bool = False) -> None:
             self.messages.append(f"{level}: {text}")
-            show(text, level, action, page)
+            show(text, level, action, page, kept)
 
         return show_message
 
