@@ -36,7 +36,7 @@ TOO_LATE = "replacing the catalog: too late to stop, it takes a moment"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bundle", help="export or import the whole catalog (database, index, images) as one file")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
-                             help="one of these; `decorlens bundle VERB --help` says more")
+                             help="one of these; `%(prog)s VERB --help` says more")
     ex = verbs.add_parser("export", help=f"write the catalog to one {SUFFIX} file")
     ex.add_argument("out", type=Path, metavar="BUNDLE", help=f"bundle file to write (e.g. store{SUFFIX}); in a folder, <data dir name>{SUFFIX}")
     ex.add_argument("--no-images", action="store_true",

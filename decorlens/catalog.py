@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from decorlens.errors import PARTLY_DONE
-from decorlens.options import cosine, positive_int
+from decorlens.options import cosine, positive_int, program
 from decorlens.progress import bar, note
 from decorlens.search import check_catalog_category
 from decorlens.terminal import one_field
@@ -32,7 +32,7 @@ NONE = "(none)"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="manage the product catalog")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
-                             help="one of these; `decorlens catalog VERB --help` says more")
+                             help="one of these; `%(prog)s VERB --help` says more")
     imp = verbs.add_parser("import", help="import a folder (one subfolder per category), a CSV or a Parquet feed")
     imp.add_argument("source", metavar="FOLDER_OR_FEED",
                      help="folder, CSV or Parquet feed (DecorLens, Google Merchant Center, Shopify columns)")
@@ -102,7 +102,7 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
         note(unsearched)
     absent = report.absent_line(Path(args.source).name)
     if absent:
-        note(f"{absent}; `decorlens catalog remove SKU …` removes them")
+        note(f"{absent}; `{program()} catalog remove SKU …` removes them")
     why = report.nothing_imported()
     if why is not None:  # a failed import, not a success, and not a bug's exit code: a script checks it
         reasons = " (the reasons are above)" if report.skipped else ""
@@ -165,7 +165,7 @@ def _backed_up(path: Path) -> str:
     """Which backup holds the catalog as it was before the removal, as `bundle import` names its own: "removed 1
     of 1 product" alone left a script's log without the file that undoes it."""
     backup = next((b for b in list_backups(path) if b.reason == "remove"), None)
-    return f"; the catalog before is backed up as {backup.name} (`decorlens catalog restore` lists it)" if backup else ""
+    return f"; the catalog before is backed up as {backup.name} (`{program()} catalog restore` lists it)" if backup else ""
 
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -254,7 +254,7 @@ def _vector_line(vectors: dict[str, bool], active: str | None, searched: bool) -
     if vectors.get(active):
         return f"yes, {active} (in the index{': photos can be matched to it' if searched else ''})"
     why = "of an older photo only" if active in vectors else "none"
-    return f"no, {active}: {why}; `decorlens catalog rebuild-index` embeds it"
+    return f"no, {active}: {why}; `{program()} catalog rebuild-index` embeds it"
 
 
 def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
-from decorlens.options import OneLineParser, wide_folder
+from decorlens.options import PROG, OneLineParser, use_program, wide_folder
 from decorlens.progress import ended_as_ctrl_c, note
 from decorlens.terminal import escaped
 from engine import __version__
@@ -26,7 +26,6 @@ COMMANDS = (
     "search", "tag", "where", "catalog", "bundle", "models", "train", "train_detector", "eval", "bench", "self_check",
     "gui",
 )
-PROG = "decorlens"  # the command a Python install puts on the PATH
 # Commands for the Python install only: the packaged app leaves them out (build.spec), so it lists
 # only what it can run.
 PYTHON_INSTALL_ONLY = ("train", "train_detector", "eval", "bench")
@@ -93,6 +92,7 @@ def _epilog(prog: str) -> str:
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    use_program(prog)
     context = Context(debug=debug_requested(argv))
     window = False  # whether the command opens the app's window, whose start-up errors a window shows
     try:

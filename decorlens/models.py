@@ -12,7 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from decorlens.errors import PARTLY_DONE
-from decorlens.options import plain_name
+from decorlens.options import plain_name, program
 from decorlens.progress import bar, note
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
@@ -45,7 +45,7 @@ EMBEDDER_ONLY = (("--weights", "weights"), ("--projection", "projection"), ("--n
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, fetch, activate, export, quantize and combine models; write cards")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True, title="verbs",
-                             help="one of these; `decorlens models VERB --help` says more")
+                             help="one of these; `%(prog)s VERB --help` says more")
     ls = verbs.add_parser("list", help="models the settings use, and where they were found")
     ls.add_argument("--json", action="store_true",
                     help="print them as JSON: each one found or missing, its path, and every installed model, "
@@ -167,7 +167,7 @@ def _listed_pose(pipeline: Pipeline) -> Listed:
         return Listed("pose", True, problem=str(exc))
     if pose is not None:
         return Listed("pose", setting == "on", pose.model, problem="")
-    why = "people: off" if setting == "off" else f"not installed; `decorlens models export {POSE_WEIGHTS}`"
+    why = "people: off" if setting == "off" else f"not installed; `{program()} models export {POSE_WEIGHTS}`"
     return Listed("pose", False, problem=why)
 
 
@@ -193,7 +193,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
         from training.export import export_embedder, export_yolo
     except ImportError as exc:
         raise ModelError(f"export needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`; "
-                         "the default models need no export: `decorlens models fetch`") from exc
+                         f"the default models need no export: `{program()} models fetch`") from exc
     out = args.out or pipeline.data_dir / "models"
     if is_weights:
         from training.weights import pickle_consent
@@ -230,7 +230,7 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: on {agreement.photos:,} photos it was not calibrated "
           f"on, its vectors agree with {model.path.name}'s at cosine {agreement.mean_cosine:.3f} on average "
           f"(lowest {agreement.min_cosine:.3f})")
-    print(f"searches on the CPU: `decorlens models activate {path.name}` (on a GPU keep {model.path.name})")
+    print(f"searches on the CPU: `{program()} models activate {path.name}` (on a GPU keep {model.path.name})")
     return 0
 
 
@@ -249,9 +249,9 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
     if dataset:
         calibrate_with_bars(pipeline, path, dataset, args.seed or 0, args.quiet)
-    print(f"use it: `decorlens models activate {path.name}`")
+    print(f"use it: `{program()} models activate {path.name}`")
     if runs_on_cpu(pipeline.settings.device):
-        print(f"without a GPU, `decorlens models quantize {path.name}` makes an int8 copy that embeds in about half the time")
+        print(f"without a GPU, `{program()} models quantize {path.name}` makes an int8 copy that embeds in about half the time")
     return 0
 
 
@@ -285,7 +285,7 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = modelpack.install(args.source, out, progress=update, pack=pack)
         except modelpack.SourceUnreachable as exc:
             raise ModelError(f"model pack: {exc}; copy the pack folder to this machine and run "
-                             "`decorlens models fetch --from DIR`") from exc
+                             f"`{program()} models fetch --from DIR`") from exc
     print(report.summary())
     return 0
 
@@ -321,7 +321,7 @@ def _activatable(name: str, pipeline: Pipeline) -> ResolvedModel:
 
 def _export_hint(path: Path) -> str:
     """For a YOLO ``.pt``, the export that makes the ``.onnx`` to activate; other files have no such step."""
-    return f"; `decorlens models export {path.name}` writes {path.stem}.onnx" if path.suffix == ".pt" else ""
+    return f"; `{program()} models export {path.name}` writes {path.stem}.onnx" if path.suffix == ".pt" else ""
 
 
 def _choice(name: str, model: ResolvedModel) -> str:
@@ -344,7 +344,7 @@ def _note_replaced(detectors: list) -> None:
         doubled = sorted(names & set(model.card.replaces))
         if doubled:
             note(f"{model.path.name} was trained to replace {', '.join(doubled)}: together they run more networks "
-                 f"for the same objects; `decorlens models activate {model.path.name}` runs it alone")
+                 f"for the same objects; `{program()} models activate {model.path.name}` runs it alone")
 
 
 def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str, model: ResolvedModel) -> None:

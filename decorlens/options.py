@@ -13,6 +13,8 @@ from typing import NoReturn
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
 from engine.settings import MAX_COUNT
 
+PROG = "decorlens"  # the command a Python install puts on the PATH
+_program = PROG  # the one this run was started as: ``decorlens.main.main`` sets it (the packaged app: its executable)
 CONF_HELP = "detector confidence for every detector (default 0.1), or 'card': each model card's own"
 # Options of `decorlens` itself, taken only before the command (`decorlens --help` lists them).
 GLOBAL_OPTIONS = ("--data-dir", "--models-dir", "--device", "--embedder", "--detector", "-q", "--quiet")
@@ -53,6 +55,18 @@ class _Commands(argparse._SubParsersAction):
         return super().add_parser(name, **kwargs)
 
 
+def use_program(name: str) -> None:
+    """Name ``name`` in the command lines that messages and help suggest (``program``)."""
+    global _program  # one name a run, set where it starts
+    _program = name
+
+
+def program() -> str:
+    """The program to type in a suggested command line: ``decorlens``, or the packaged app's executable
+    (``DecorLens``), whose folder has no ``decorlens`` (``decorlens.frozen.program_name``)."""
+    return _program
+
+
 def sentence(text: str) -> str:
     """A help line ("find decor in a photo") as a description's sentence ("Find decor in a photo.")."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
@@ -67,8 +81,8 @@ def usage_problem(message: str) -> str:
         misplaced = [w for w in unknown if w.split("=")[0] in GLOBAL_OPTIONS] if message.startswith("unrecognized") else []
         if misplaced:
             option = misplaced[0].split("=")[0]
-            return (f"{option} is an option of decorlens itself: type it before the command, "
-                    f"`decorlens {option} … COMMAND …` ({message})")
+            return (f"{option} is an option of {program()} itself: type it before the command, "
+                    f"`{program()} {option} … COMMAND …` ({message})")
         return f"{message} (see --help)"
     choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
     guess = did_you_mean(found["value"], choices)

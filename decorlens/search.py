@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from decorlens.options import did_you_mean, output_folder, positive_int
+from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar
 from decorlens.terminal import one_field
 from engine.boxes import four_numbers
@@ -55,8 +55,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.scenes:
         return run_scenes(args, pipeline)
     if Path(args.image).is_dir():  # "is a folder, not a regular file" named no way to search the photos in it
-        raise DecorLensError(f"{one_field(args.image)} is a folder: `decorlens search` takes one photo; "
-                             "`decorlens tag FOLDER --out DIR` tags every photo in a folder")
+        raise DecorLensError(f"{one_field(args.image)} is a folder: `{program()} search` takes one photo; "
+                             f"`{program()} tag FOLDER --out DIR` tags every photo in a folder")
     if args.box:
         if args.category:
             check_category(pipeline, args.category)
@@ -97,7 +97,7 @@ def check_category(pipeline: Pipeline, category: str) -> None:
     if category in known:
         return
     raise DecorLensError(f"--category {category!r} is neither a decor category nor a catalog "
-                         f"category{did_you_mean(category, known)}; `decorlens catalog stats` lists the catalog's")
+                         f"category{did_you_mean(category, known)}; `{program()} catalog stats` lists the catalog's")
 
 
 def check_catalog_category(pipeline: Pipeline, category: str) -> None:
@@ -107,7 +107,7 @@ def check_catalog_category(pipeline: Pipeline, category: str) -> None:
     if category in known:
         return
     raise DecorLensError(f"--category {category!r} is not a catalog category{did_you_mean(category, known)}; "
-                         "`decorlens catalog stats` lists them")
+                         f"`{program()} catalog stats` lists them")
 
 
 def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
@@ -152,7 +152,7 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     tagged = photo_count(pipeline.catalog)
     if not tagged:
-        print("no tagged photos yet: tag room photos with `decorlens tag` or open them in the app first")
+        print(f"no tagged photos yet: tag room photos with `{program()} tag` or open them in the app first")
         return 0
     compared = f"objects whose tag searches {args.category}" if args.category else "objects of every category"
     print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "

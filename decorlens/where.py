@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from decorlens.catalog import close_skus
-from decorlens.options import positive_int
+from decorlens.options import positive_int, program
 from decorlens.progress import note
 from decorlens.terminal import one_field
 from engine.catalog import Catalog
@@ -51,12 +51,12 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
            together: list[tuple[str, int]]) -> None:
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
-        print(f"{one_field(sku)} {one_field(name)}: no photos are tagged yet; `decorlens tag FOLDER --out DIR` "
+        print(f"{one_field(sku)} {one_field(name)}: no photos are tagged yet; `{program()} tag FOLDER --out DIR` "
               "(or opening photos in the app) tags them, then this lists where the product is matched")
         return
     if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
         print(f"{one_field(sku)} {one_field(name)}: the best match of no tag in the "
-              f"{counted(tagged, 'tagged photo')}; `decorlens search --scenes ITS_PHOTO` lists rooms with objects like it")
+              f"{counted(tagged, 'tagged photo')}; `{program()} search --scenes ITS_PHOTO` lists rooms with objects like it")
         return
     print(f"{one_field(sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")

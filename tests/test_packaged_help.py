@@ -12,6 +12,7 @@ from PySide6.QtCore import QUrl
 from app.dialogs.about import about_html
 from app.widgets.setup_page import SetupPage
 from app.workers import Runner
+from decorlens import options
 from decorlens.frozen import frozen_entry
 from engine.errors import ModelError
 from engine.models import find_model
@@ -43,18 +44,43 @@ def test_about_names_the_data_folder_with_a_link(tmp_path: Path):
     assert "catalog, settings and backups" in text
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["catalog", "--help"]])
-def test_the_packaged_apps_help_names_its_own_program(monkeypatch, capsys, tmp_path: Path, argv: list[str]):
-    """`DecorLens --help` named a `decorlens` command, in its usage line and first steps, that is not in the app's
-    folder: the packaged app's commands are typed as its executable's name."""
+def _packaged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run as the packaged app: frozen, its executable DecorLens.exe (the program name it sets is put back after)."""
+    monkeypatch.setattr(options, "_program", options.PROG)
     monkeypatch.setattr(sys, "frozen", True, raising=False)  # as PyInstaller's bootloader sets it
     monkeypatch.setattr(sys, "executable", str(tmp_path / "DecorLens" / "DecorLens.exe"))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["catalog", "--help"], ["bundle", "--help"], ["models", "--help"]])
+def test_the_packaged_apps_help_names_its_own_program(monkeypatch, capsys, tmp_path: Path, argv: list[str]):
+    """`DecorLens --help` named a `decorlens` command, in its usage line and first steps, that is not in the app's
+    folder, and `DecorLens catalog --help` said "`decorlens catalog VERB --help` says more": the packaged app's
+    commands are typed as its executable's name."""
+    _packaged(monkeypatch, tmp_path)
     assert frozen_entry(argv) == 0
     shown = capsys.readouterr().out
     assert shown.startswith(f"usage: DecorLens {' '.join(argv[:-1])}".rstrip())
-    if argv == ["--help"]:  # a command's own help may still name `decorlens` in its words
-        assert "decorlens" not in shown.replace("DecorLens", "")
+    assert "decorlens" not in shown.replace("DecorLens", "")
+    if argv == ["--help"]:
         assert "\n  DecorLens catalog import feed.csv " in shown
+    else:
+        assert f"`DecorLens {argv[0]} VERB --help` says more" in shown
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["search", "{folder}"], "`DecorLens search` takes one photo; `DecorLens tag FOLDER --out DIR` tags"),
+    (["catalog", "stats", "--quiet"], ("--quiet is an option of DecorLens itself: type it before the command, "
+                                       "`DecorLens --quiet … COMMAND …`")),
+])
+def test_the_packaged_apps_error_hints_name_its_own_program(monkeypatch, capsys, tmp_path: Path, argv: list[str],
+                                                            hint: str):
+    """The command lines an error suggests are typed as the executable's name too (they said `decorlens …`)."""
+    _packaged(monkeypatch, tmp_path)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    args = ["--data-dir", str(tmp_path / "data"), *(a.format(folder=folder) for a in argv)]
+    assert frozen_entry(args) != 0
+    assert hint in capsys.readouterr().err
 
 
 def test_the_python_installs_help_names_decorlens(capsys):
