@@ -136,7 +136,7 @@ def test_frozen_cli_commands(built: dict, tmp_path: Path):
     env = _clean_env(tmp_path / "home")
     exe = str(_exe(built["app"]))
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120, env=env)
-    assert version.returncode == 0 and version.stdout.startswith("decorlens ")
+    assert version.returncode == 0 and version.stdout.startswith(f"{Path(exe).stem} ")  # the name typed, as --help
     stats = subprocess.run([exe, "--data-dir", str(tmp_path / "d"), "catalog", "stats"],
                            capture_output=True, text=True, timeout=120, env=env)
     assert stats.returncode == 0, stats.stderr
