@@ -487,6 +487,13 @@ class ResultsPanel(QWidget):
         self._build()
         self.clear()
 
+    def minimumSizeHint(self) -> QSize:
+        """As tall as the panel's words need at its width: the wrapped notes counted one line each, so at the
+        window's least height a drawn box's What is it? buttons were squeezed to half their height, their names cut
+        at top and bottom."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), self.layout().totalMinimumHeightForWidth(self.width())))
+
     def _build(self) -> None:
         edit = QHBoxLayout()
         label = QLabel("Category")
