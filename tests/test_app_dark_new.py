@@ -11,7 +11,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtWidgets import QPushButton
 from test_app_designer import ARMCHAIR, ROOM, draw_box, guess_buttons
+
+from app.dialogs.review_queue import BEST, PHOTO, RUNNER_UP, ReviewWindow
+from app.widgets.where_used import CROP
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -30,3 +34,21 @@ def test_what_is_it_buttons_keep_their_height_at_the_least_window_size(qtbot, wi
     buttons = guess_buttons(window)
     assert len(buttons) == 4
     assert all(b.height() >= b.sizeHint().height() for b in buttons), ([b.height() for b in buttons], window.size())
+
+
+def test_the_review_window_at_its_least_size_keeps_pictures_summary_and_refresh(qtbot, fresh_pipeline):
+    """Review Uncertain Tags could be made 90 × 150 px: its summary a cut column of words, the table a sliver.
+    At its least size now each picture's column holds its picture and some words, two rows show, the summary is
+    whole and Refresh is inside the window."""
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.io.busy(), timeout=WAIT_MS)
+    window.resize(1, 1)  # as small as it goes
+    qtbot.wait(100)
+    table, summary = window.table, window.summary
+    assert all(table.columnWidth(c) >= CROP.width() + 50 for c in (PHOTO, BEST, RUNNER_UP)), window.size()
+    assert table.viewport().height() >= 2 * table.verticalHeader().defaultSectionSize(), window.size()
+    assert summary.height() >= summary.heightForWidth(summary.width()), window.size()
+    refresh = window.findChild(QPushButton)
+    assert window.rect().contains(refresh.geometry()), window.size()
