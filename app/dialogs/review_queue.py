@@ -48,7 +48,7 @@ from engine.words import counted, match_word, rated
 LIMIT = 200  # rows listed: the least sure tags
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
 GAP = 5  # how far apart the two products' scores are: the closer, the less sure the tag
-# The least size: each picture's column keeps its picture and a few words beside it, the summary, two rows and
+# The least size: each picture's column keeps its picture whole (the name beside it cut short), the summary, two rows and
 # Refresh show (it could be made 90 px wide, the summary a cut column of words); within 1280 × 800 at 150 %
 LEAST = QSize(720, 400)
 GAP_TIP = ("How much better the best match scored than the runner-up: the smaller the gap, the closer the call, "
