@@ -11,11 +11,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication, QPushButton
 from test_app_designer import ARMCHAIR, ROOM, draw_box, guess_buttons
 
+from app import theme
 from app.dialogs.review_queue import BEST, PHOTO, RUNNER_UP, ReviewWindow
+from app.thumbnails import Thumbnails
+from app.widgets.catalog_view import ProductModel
 from app.widgets.where_used import CROP
+from app.workers import Runner
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -39,8 +44,7 @@ def test_what_is_it_buttons_keep_their_height_at_the_least_window_size(qtbot, wi
 def test_the_review_window_at_its_least_size_keeps_pictures_summary_and_refresh(qtbot, fresh_pipeline):
     """Review Uncertain Tags could be made 90 × 150 px: its summary a cut column of words, the table a sliver.
     At its least size now each picture's column holds its picture whole (its name beside it cut short, whole in the
-    tooltip), two rows show, the summary is
-    whole and Refresh is inside the window."""
+    tooltip), two rows show, the summary is whole and Refresh is inside the window."""
     window = ReviewWindow(fresh_pipeline)
     qtbot.addWidget(window)
     window.show()
@@ -53,3 +57,18 @@ def test_the_review_window_at_its_least_size_keeps_pictures_summary_and_refresh(
     assert summary.height() >= summary.heightForWidth(summary.width()), window.size()
     refresh = window.findChild(QPushButton)
     assert window.rect().contains(refresh.geometry()), window.size()
+
+
+@pytest.mark.parametrize("choice", ["light", "dark"])
+def test_a_catalog_tile_waits_for_its_picture_in_the_theme_colour(qtbot, pipeline, ikea_products, choice):
+    """A tile whose picture is not decoded yet showed a fixed light grey square (#f3f4f6): in the dark theme a grid
+    of pale squares while a catalog's pictures came. It is the theme's panel colour now."""
+    app = QApplication.instance()
+    theme.apply(app, choice)
+    try:
+        model = ProductModel(Thumbnails(Runner(1, app)))
+        model.set_products([pipeline.catalog.get_by_sku(ikea_products[0]["product_id"])])
+        blank = model.picture(0, 1.0).toImage()  # asked at once: its picture is still being decoded
+        assert blank.pixelColor(0, 0) == QColor(theme.colours().alternate)
+    finally:
+        theme.apply(app, "light")

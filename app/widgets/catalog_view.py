@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
@@ -83,8 +84,7 @@ class ProductModel(QAbstractListModel):
         self.products: list[Product] = []
         self.thumbnails = thumbnails
         self._rows: dict[str, list[int]] = {}
-        self._blank = QPixmap(ICON)
-        self._blank.fill(QColor("#f3f4f6"))
+        self._blanks: dict[str, QPixmap] = {}  # a theme's panel colour -> its square
         thumbnails.ready.connect(self._thumbnail_ready)
 
     def set_products(self, products: list[Product]) -> None:
@@ -115,7 +115,16 @@ class ProductModel(QAbstractListModel):
         """The product's picture for a tile on a screen of pixel ratio ``dpr`` (``ICON`` × ``dpr`` device pixels,
         marked with it: sharp at 150 % and 200 %), a grey square until it is decoded."""
         pixmap = self.thumbnails.get(self.products[row].image_path, ICON, dpr)
-        return self._blank if pixmap is None or pixmap.isNull() else pixmap
+        return self._blank() if pixmap is None or pixmap.isNull() else pixmap
+
+    def _blank(self) -> QPixmap:
+        """The square a tile shows until its picture is decoded, in the theme's panel colour: a fixed light grey
+        was a row of pale squares in the dark theme while a catalog's pictures came."""
+        colour = theme.colours().alternate
+        if colour not in self._blanks:
+            self._blanks[colour] = QPixmap(ICON)
+            self._blanks[colour].fill(QColor(colour))
+        return self._blanks[colour]
 
     def _thumbnail_ready(self, path: str) -> None:
         for row in self._rows.get(path, []):
