@@ -96,7 +96,9 @@ def launch(
 
 
 class AlreadyOpenError(DecorLensError):
-    """Another copy holds the data folder's lock."""
+    """Another copy holds the data folder's lock: said to the user, but no failure to log or to alarm them with."""
+
+    routine = True
 
 
 def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
@@ -116,10 +118,12 @@ def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
                          "folder with --data-dir")
 
 
-def show_start_error(line: str, log: Path | None) -> None:
-    """Why the app could not open, in a window: the packaged app is started with no terminal to read."""
+def show_start_error(line: str, log: Path | None, routine: bool = False) -> None:
+    """Why the app could not open, in a window: the packaged app is started with no terminal to read. ``routine``:
+    nothing is wrong ("already open"), which the red error icon said it was."""
     application()
-    box = QMessageBox(QMessageBox.Icon.Critical, APPLICATION, line.removeprefix(ERROR_PREFIX))
+    icon = QMessageBox.Icon.Information if routine else QMessageBox.Icon.Critical
+    box = QMessageBox(icon, APPLICATION, line.removeprefix(ERROR_PREFIX))
     if log is not None:
         box.setInformativeText(f"This is also written in {log}.")
     box.exec()

@@ -56,13 +56,14 @@ def start_failed(exc: BaseException, context: Context, named: Path | None) -> in
     is the data folder given, if any: the log goes there when it can be written."""
     line, code = error_line(exc, context)
     note(line)
-    log = log_error(line, exc, context.data_dir or _usable(named))
+    routine = getattr(exc, "routine", False)  # "already open": no failure to keep in the log
+    log = None if routine else log_error(line, exc, context.data_dir or _usable(named))
     if has_display():
         try:
             from app.main import show_start_error
         except ImportError:  # no [gui] extra: the line above is all there can be
             return code
-        show_start_error(line, log)
+        show_start_error(line, log, routine)
     return code
 
 

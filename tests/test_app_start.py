@@ -36,7 +36,7 @@ def _start_box(qtbot, shot: str) -> dict[str, str]:
     def close_box() -> None:
         box = QApplication.activeModalWidget()
         if isinstance(box, QMessageBox):
-            seen.update(text=box.text(), informative=box.informativeText())
+            seen.update(text=box.text(), informative=box.informativeText(), icon=box.icon().name)
             if SHOTS:
                 box.grab().save(str(Path(SHOTS) / shot))
             box.accept()
@@ -67,7 +67,7 @@ def test_a_data_folder_that_cannot_be_used_is_said_in_a_window_and_logged(qtbot,
     assert line.startswith("decorlens: error: ") and "not a folder" in line
     assert seen["text"] == line.removeprefix("decorlens: error: ")
     log = temp_dir / LOG_NAME
-    assert seen["informative"] == f"This is also written in {log}."
+    assert seen["informative"] == f"This is also written in {log}." and seen["icon"] == "Critical"
     assert line in log.read_text(encoding="utf-8")
 
 
@@ -99,7 +99,8 @@ def test_a_second_copy_hands_over_or_says_the_first_is_open_and_a_crashed_ones_l
         seen = _start_box(qtbot, "decorlens-already-open.png")
         assert main(["--data-dir", str(data)]) == 2
         assert seen["text"] == f"DecorLens is already open on the data folder {data}: switch to its window"
-        assert seen["informative"] == f"This is also written in {data / LOG_NAME}."
+        assert seen["icon"] == "Information" and seen["informative"] == ""  # nothing wrong: no red icon, no log
+        assert not (data / LOG_NAME).exists()
         capsys.readouterr()
         assert main(["--data-dir", str(data), "catalog", "stats"]) == 0
     finally:
