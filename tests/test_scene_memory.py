@@ -410,6 +410,7 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     from app.widgets.catalog_view import CatalogView
     from app.widgets.where_used import PRODUCT
     from app.workers import Runner
+    from engine.words import rated
 
     pipe, results = tagged
     result = next(iter(results.values()))
@@ -436,7 +437,7 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     first = panel.sightings.item(0)
     assert not first.icon().isNull() and Path(seen[0].photo).name in first.text()
     # how it matched, in the words of the matches panel's badge ("Similar 0.58", "Likely the same 0.81")
-    assert first.text().split("\n")[1].endswith(f"{match_word(seen[0].kind)} {seen[0].score:.2f}")
+    assert first.text().split("\n")[1].endswith(rated(match_word(seen[0].kind), seen[0].score))
     with qtbot.waitSignal(panel.tagRequested) as requested:
         panel.sightings.itemActivated.emit(first)
     assert requested.args == [Path(seen[0].photo), seen[0].number]
