@@ -442,8 +442,8 @@ class ResultsPanel(QWidget):
         self.remove.clicked.connect(lambda: self.tag and self.removeRequested.emit(self.tag.number))
         self.guess_row = QWidget()  # a drawn box's question: which of these is it? (``show_tag``'s guesses)
         self.guess_row.setLayout(QGridLayout())  # two buttons a row: four in one were cut to "es _bask"
+        self.guess_row.layout().setColumnStretch(0, 1)
         self.guess_row.layout().setColumnStretch(1, 1)
-        self.guess_row.layout().setColumnStretch(2, 1)
         self.guess_row.layout().setContentsMargins(0, 0, 0, 0)
         self.guess_row.hide()
         self.same = QRadioButton("Same category")
@@ -595,13 +595,13 @@ class ResultsPanel(QWidget):
         self.guess_row.setVisible(bool(guesses))
         if not guesses:
             return
-        layout.addWidget(QLabel("What is it?"), 0, 0)
+        layout.addWidget(QLabel("What is it?"), 0, 0, 1, 2)  # above: beside, it took room from the names
         before: QWidget = self.remove  # Tab goes on from Remove tag to them: made now, they came after the window
         for index, category in enumerate(guesses):
             button = GuessButton(pretty(category))
             button.setToolTip(f"Make this box a {pretty(category)} tag: its matches are searched among them")
             button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
-            layout.addWidget(button, index // 2, 1 + index % 2)
+            layout.addWidget(button, 1 + index // 2, index % 2)
             QWidget.setTabOrder(before, button)
             before = button
 
