@@ -10,28 +10,20 @@ model pack URL urllib cannot parse; and one bundle imported again and again push
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
-import io
 import json
-import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
 
 import pytest
-
-from decorlens.main import main
+from lamp_shop import export_lamp_shop, run_cli
 
 
 def _run(data: Path, models: Path, *args: str) -> tuple[int, str]:
-    """``decorlens ARGS`` in this process: (exit code, stderr). Each command is a process of its own for a user; here
-    the catalog a command's pipeline left open (in a reference cycle) is closed first, or an import found it in use."""
-    gc.collect()
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(["--data-dir", str(data), "--models-dir", str(models), "-q", *args])
-    return code, err.getvalue()
+    """``decorlens ARGS`` in this process: (exit code, stderr)."""
+    code, _out, err = run_cli(data, models, *args)
+    return code, err
 
 
 def _sha(data: bytes) -> str:
@@ -41,13 +33,8 @@ def _sha(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, shared_models: Path) -> dict[str, Path]:
     """A store's bundle of two IKEA lamps, and a rug photo that is in no bundle."""
-    work = tmp_path_factory.mktemp("review")
-    (work / "products" / "lamp").mkdir(parents=True)
-    for photo in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:2]:
-        shutil.copy(photo, work / "products" / "lamp")
-    assert _run(work / "store", shared_models, "catalog", "import", str(work / "products"))[0] == 0
-    assert _run(work / "store", shared_models, "bundle", "export", str(work / "shop.dlcat"))[0] == 0
-    return {"bundle": work / "shop.dlcat", "rug": min((ikea / "products" / "rug").glob("*.jpg"))}
+    bundle = export_lamp_shop(tmp_path_factory.mktemp("review"), shared_models, ikea)
+    return {"bundle": bundle, "rug": min((ikea / "products" / "rug").glob("*.jpg"))}
 
 
 def _swapped_picture(bundle: Path, out: Path, picture: Path) -> str:

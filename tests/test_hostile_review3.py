@@ -16,9 +16,6 @@ orientations outside 1-8 are ignored; a PNG's ICC profile inflating to 200 MB is
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import io
 import json
 import re
 import shutil
@@ -27,32 +24,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lamp_shop import export_lamp_shop, run_cli
 from PIL import Image
 
-from decorlens.main import main
 from engine.imageio import load_image
 from engine.shoppable import THUMB_MAX_SIDE
-
-
-def _run(data: Path, models: Path, *args: str) -> tuple[int, str, str]:
-    """``decorlens ARGS`` in this process: (exit code, stdout, stderr)."""
-    gc.collect()  # a command's pipeline left the catalog open in a reference cycle; an import found it in use
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-        code = main(["--data-dir", str(data), "--models-dir", str(models), "-q", *args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, shared_models: Path) -> Path:
     """A store's bundle of two IKEA lamps, as ``bundle export`` writes it."""
-    work = tmp_path_factory.mktemp("review3")
-    (work / "products" / "lamp").mkdir(parents=True)
-    for photo in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:2]:
-        shutil.copy(photo, work / "products" / "lamp")
-    assert _run(work / "store", shared_models, "catalog", "import", str(work / "products"))[0] == 0
-    assert _run(work / "store", shared_models, "bundle", "export", str(work / "shop.dlcat"))[0] == 0
-    return work / "shop.dlcat"
+    return export_lamp_shop(tmp_path_factory.mktemp("review3"), shared_models, ikea)
 
 
 def _with_manifest(bundle: Path, out: Path, **fields: object) -> Path:
@@ -79,7 +61,7 @@ def test_a_manifest_field_of_the_wrong_kind_is_refused_in_one_line(
     and -5 or 2.5 were printed as that many images inside. Each is now the manifest's field named in one line."""
     bundle = _with_manifest(shop, tmp_path / "odd.dlcat", **{field: value})
     for command in ("info", "import"):
-        code, out, err = _run(tmp_path / "data", shared_models, "bundle", command, str(bundle))
+        code, out, err = run_cli(tmp_path / "data", shared_models, "bundle", command, str(bundle))
         assert code != 0 and not out, (command, out)
         assert err.strip() == f"decorlens: error: odd.dlcat: manifest.json has an invalid {field!r}; not a bundle " \
                               "DecorLens wrote", (command, err)
@@ -98,11 +80,11 @@ def test_a_manifests_text_cannot_print_a_line_of_its_own(
     its own under ``bundle info`` (a forged report), and split the refusal of a bundle of another embedder in two.
     It is shown as ``\\u000a`` in the one line, as the CLI shows a product name's."""
     bundle = _with_manifest(shop, tmp_path / "odd.dlcat", **{field: value})
-    code, out, err = _run(tmp_path / "data", shared_models, "bundle", "info", str(bundle))
+    code, out, err = run_cli(tmp_path / "data", shared_models, "bundle", "info", str(bundle))
     assert code == 0 and not err and len(out.splitlines()) == 1, out
     assert out.startswith("odd.dlcat: 2 products in 1 category") and "\\u" in out, out
     if field == "embedders":  # not this machine's embedder: refused, in one line
-        code, out, err = _run(tmp_path / "data", shared_models, "bundle", "import", str(bundle))
+        code, out, err = run_cli(tmp_path / "data", shared_models, "bundle", "import", str(bundle))
         assert code != 0 and "mobilenet_v2\\u000aforged line" in err and len(err.splitlines()) == 1, err
 
 
@@ -127,13 +109,13 @@ def test_a_page_written_again_shows_the_photo_the_catalog_holds_now(
     photo.parent.mkdir(parents=True)
     shutil.copy(rug, photo)  # the supplier's mistake
     data, out, scene = tmp_path / "data", tmp_path / "out", scene_path("grab-and-go-hallway")
-    assert _run(data, shared_models, "catalog", "import", str(photo.parents[1]))[0] == 0
-    assert _run(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
+    assert run_cli(data, shared_models, "catalog", "import", str(photo.parents[1]))[0] == 0
+    assert run_cli(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
     (wrong,) = _page_pictures(out)
     shutil.copy(lamp, photo)  # corrected, and imported again
-    code, said, _err = _run(data, shared_models, "catalog", "import", str(photo.parents[1]))
+    code, said, _err = run_cli(data, shared_models, "catalog", "import", str(photo.parents[1]))
     assert code == 0 and "1 updated (1 photo)" in said, said
-    assert _run(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
+    assert run_cli(data, shared_models, "tag", "--html", "--out", str(out), str(scene))[0] == 0
     (shown,) = _page_pictures(out)
     assert abs(_mean(shown) - float(load_image(lamp, THUMB_MAX_SIDE).mean())) < 2, (shown, wrong)
     assert abs(_mean(wrong) - float(load_image(rug, THUMB_MAX_SIDE).mean())) < 2
@@ -148,8 +130,8 @@ def test_a_category_holding_a_line_break_is_one_line_of_catalog_stats(
     shutil.copy(min((ikea / "products" / "lamp").glob("*.jpg")), tmp_path / "lamp.jpg")
     feed.write_text('sku,name,category,image\nN1,Lamp,"lamp\n  sofa                     9999",lamp.jpg\n')
     data = tmp_path / "data"
-    assert _run(data, shared_models, "catalog", "import", str(feed))[0] == 0
-    code, out, err = _run(data, shared_models, "catalog", "stats")
+    assert run_cli(data, shared_models, "catalog", "import", str(feed))[0] == 0
+    code, out, err = run_cli(data, shared_models, "catalog", "stats")
     assert code == 0 and not err, err
     lines = out.splitlines()
     assert len(lines) == 3 and lines[1].split() == ["lamp\\u000a", "sofa", "9999", "1"], out
@@ -171,7 +153,7 @@ def test_a_byte_that_is_not_utf8_is_named_at_its_own_line(
     feed = tmp_path / "feed.csv"
     feed.write_bytes(b"\xef\xbb\xbfsku,name,category,image\n" + _feed_rows(good_rows, "lamp.jpg").encode()
                      + b"C1,Caf\xe9 table,table,lamp.jpg\n" + _feed_rows(5, "lamp.jpg").encode())
-    code, _out, err = _run(tmp_path / "data", shared_models, "catalog", "import", str(feed))
+    code, _out, err = run_cli(tmp_path / "data", shared_models, "catalog", "import", str(feed))
     assert code != 0 and err.strip() == (f"decorlens: error: {feed}: not UTF-8 text at line {good_rows + 2}; save the "
                                          "feed as UTF-8"), err
 
@@ -183,6 +165,6 @@ def test_excels_unicode_text_export_is_read(ikea: Path, shared_models: Path, tmp
     feed = tmp_path / "feed.txt"
     feed.write_text("sku\tname\tcategory\timage\r\nU1\tLampe café 灯\tlamp\tlamp.jpg\r\n", encoding="utf-16")
     data = tmp_path / "data"
-    code, out, err = _run(data, shared_models, "catalog", "import", str(feed))
+    code, out, err = run_cli(data, shared_models, "catalog", "import", str(feed))
     assert code == 0 and out.startswith("1 added"), err
-    assert _run(data, shared_models, "catalog", "list")[1].split() == ["U1", "lamp", "Lampe", "café", "灯"]
+    assert run_cli(data, shared_models, "catalog", "list")[1].split() == ["U1", "lamp", "Lampe", "café", "灯"]
