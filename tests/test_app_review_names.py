@@ -40,6 +40,7 @@ from app.dialogs.review_queue import (
 from app.labels import BADGE_TIP, product_title, rich_tooltip
 from app.widgets.where_used import CROP
 from app.workers import Runner
+from engine.results import SceneResult
 from engine.review_queue import review_queue
 from engine.scene_memory import objects_of, remember
 from engine.words import match_word, rated
@@ -69,12 +70,18 @@ def _full_name(row: dict[str, str]) -> str:
     return ", ".join(part for part in (f"{row['name']} {row['ikea_type']}".strip(), row["color"], row["size"]) if part)
 
 
-def kitchen_review(qtbot, pipeline, ikea: Path, tmp_path: Path) -> ReviewWindow:
-    """The review window, shown, over a catalog of named products and the kitchen photo tagged in the app."""
+def _tagged_kitchen(pipeline, ikea: Path, tmp_path: Path) -> SceneResult:
+    """A catalog of named products, and the kitchen photo tagged in the app over it."""
     pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
     scene = ikea / "scenes" / KITCHEN
     result = pipeline.search_scene(scene)
     remember(pipeline, scene, (result.width, result.height), objects_of(result), "app")
+    return result
+
+
+def kitchen_review(qtbot, pipeline, ikea: Path, tmp_path: Path) -> ReviewWindow:
+    """The review window, shown, over a catalog of named products and the kitchen photo tagged in the app."""
+    _tagged_kitchen(pipeline, ikea, tmp_path)
     window = ReviewWindow(pipeline)
     qtbot.addWidget(window)
     window.show()
@@ -87,10 +94,7 @@ def test_the_review_queue_names_both_products_beside_their_skus(qtbot, fresh_pip
     column each, the product's name first, its SKU (which tells look-alike variants apart), then how sure the match
     is as the photo's panel rates it: "0.548" there read "Similar 0.55" in the results panel (and "similar" in the
     CLI) for the same match."""
-    fresh_pipeline.import_catalog(_named_products(ikea, tmp_path / "products.csv"))
-    scene = ikea / "scenes" / KITCHEN
-    result = fresh_pipeline.search_scene(scene)
-    remember(fresh_pipeline, scene, (result.width, result.height), objects_of(result), "app")
+    result = _tagged_kitchen(fresh_pipeline, ikea, tmp_path)
     window = ReviewWindow(fresh_pipeline)
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=WAIT_MS)
