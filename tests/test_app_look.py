@@ -69,6 +69,22 @@ def test_themes_toolbar_and_status_bar(qtbot, window):
     assert window.engine_info.embedder in window.status_line.device.toolTip()
 
 
+def test_every_toolbar_button_shows_whole_at_the_least_window_width(qtbot, window):
+    """At the window's least width the toolbar was 18 px short: Settings went into the overflow (»), out of sight.
+    Each button now shows whole inside the toolbar, light and dark, its words beside its icon."""
+    app = QApplication.instance()
+    for choice in ("light", "dark"):
+        theme.apply(app, choice)
+        for _ in range(2):
+            window.resize(window.minimumSize())
+            qtbot.wait(50)
+        bar = window.toolbar
+        assert window.width() == window.minimumSize().width()
+        for action in (a for a in bar.actions() if a.iconText()):
+            button = bar.widgetForAction(action)
+            assert button.isVisible() and bar.rect().contains(button.geometry()), (choice, action.iconText())
+
+
 def test_about_names_the_licences_of_the_app_and_its_models(shared_models):
     models = available_models(shared_models)
     text = about_html(models)

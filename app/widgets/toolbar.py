@@ -32,6 +32,8 @@ def training_available() -> bool:
 
 
 class ToolBar(QToolBar):
+    """The main window's toolbar, never narrower than all its buttons with their words."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Toolbar", parent)
         self.setObjectName("toolbar")
@@ -53,6 +55,12 @@ class ToolBar(QToolBar):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.addWidget(spacer)
+
+    def minimumSizeHint(self) -> QSize:
+        """As wide as every button with its words: the window's least width came from the photo and the panel, 18 px
+        short of the toolbar, so Settings was folded away into the overflow (») and out of sight. The main window
+        cannot be made narrower than this, so every action is always one click away, its name beside its icon."""
+        return QSize(self.sizeHint().width(), super().minimumSizeHint().height())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
