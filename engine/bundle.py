@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -68,6 +69,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from PIL import Image
 
 from engine.advice import sqlite_full
 from engine.backups import BEFORE_RESTORE, KEEP, back_up_file, list_backups, read_only, set_aside, take_backup
@@ -86,7 +89,7 @@ from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
 from engine.files import exclusive, open_regular, replace_atomically, sha256_of
-from engine.imageio import load_image
+from engine.imageio import OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 from engine.paths import refuse_overwrite
@@ -429,6 +432,7 @@ def _write_pictures(
             data = _read_picture(Path(image_path))
             picture.digest = hashlib.sha256(data).hexdigest()
             changed_skus = [sku for pid, sku in picture.skus.items() if picture.hashes[pid] != picture.digest]
+            _check_header(data, image_path)
             if changed_skus:
                 _check_bytes(data, db_path.with_name(f"changed-{picture.digest}"))
         except DecorLensError as exc:  # unreadable, or read but no longer a picture
@@ -459,6 +463,17 @@ def _read_picture(path: Path) -> bytes:
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError(f"{path}: larger than {MAX_IMAGE_BYTES >> 20} MB, more than a bundle's picture may be")
     return data
+
+
+def _check_header(data: bytes, image_path: str) -> None:
+    """``data`` opens as one of the formats DecorLens reads (ImageError otherwise), by its header only, so every
+    picture is checked cheaply: a catalog edited by hand can name any file (/etc/passwd, a key) with that file's
+    own hash as ``image_hash``, and the changed-bytes check alone then shipped it in the bundle."""
+    try:
+        with Image.open(io.BytesIO(data), formats=OPENERS):
+            return
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{image_path}: not an image ({READABLE} only)") from exc
 
 
 def _check_bytes(data: bytes, copy: Path) -> None:

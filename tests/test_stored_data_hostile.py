@@ -1,0 +1,53 @@
+"""A data dir written by an older DecorLens or edited by hand holds what today's import refuses: every way out
+(bundles, pages, exports, the CLI) treats the stored rows as hostile. The rows are written straight into
+catalog.sqlite with sqlite3, as a hand edit would."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine.bundle import export_bundle
+from engine.errors import CatalogError
+from engine.pipeline import Pipeline
+
+HOSTILE_NAME = "<b>Bold</b> <img src=x onerror=alert(1)>\nsecond line\u202etxet\x1b[31m"
+
+
+@pytest.fixture
+def shop(fresh_pipeline: Pipeline, tmp_path: Path, ikea: Path) -> Pipeline:
+    """Three real lamps imported from a folder, as a store's catalog would be."""
+    folder = tmp_path / "photos" / "lamp"
+    folder.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(image, folder / image.name)
+    report = fresh_pipeline.import_catalog(folder.parent)
+    assert report.added == 3, report.summary()
+    return fresh_pipeline
+
+
+def _edit(data_dir: Path, sql: str, *params: object) -> None:
+    """A hand edit of the stored catalog, past every check of the import."""
+    with sqlite3.connect(data_dir / "catalog.sqlite") as db:
+        db.execute(sql, params)
+    db.close()
+
+
+def test_export_refuses_a_stored_non_picture_even_with_its_own_hash(shop: Pipeline, tmp_path: Path):
+    """A row naming a key file, with that file's sha256 as its image hash, looked unchanged since its import:
+    the bundle shipped the key. Every picture's header is now checked before it is packed."""
+    secret = tmp_path / "home" / ".ssh" / "id_ed25519"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot really\n")
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    shop.close()
+    _edit(shop.data_dir, "UPDATE products SET image_path = ?, image_hash = ?, name = ? WHERE id = 1",
+          str(secret), digest, HOSTILE_NAME)
+    out = tmp_path / "out.dlcat"
+    with pytest.raises(CatalogError, match=r"1 product images cannot be read \(.*id_ed25519: not an image"):
+        export_bundle(shop.data_dir, out)
+    assert not out.exists()
