@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
+from engine.paths import wide_folder
 from engine.settings import MAX_COUNT
 
 PROG = "decorlens"  # the command a Python install puts on the PATH
@@ -168,16 +168,6 @@ def confidence(value: str) -> float | None:
     if not 0.0 <= conf <= 1.0:
         raise argparse.ArgumentTypeError(f"{value} is not a confidence between 0 and 1")
     return conf
-
-
-def wide_folder(folder: str | os.PathLike[str]) -> str | None:
-    """"the whole disk" or "your home folder" when ``folder`` is one of them, else None: a folder DecorLens
-    fills with files of its own must be one of its own. ``--data-dir /`` wrote catalog.sqlite into the disk's
-    root, and ``--data-dir ~`` spread the catalog, indexes, models and backups among the user's own files."""
-    real = Path(os.path.realpath(Path(folder).expanduser()))
-    if real == Path(real.anchor):
-        return "the whole disk"
-    return "your home folder" if real == Path(os.path.realpath(Path.home())) else None
 
 
 def output_folder(value: str) -> Path:

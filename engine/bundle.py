@@ -92,7 +92,7 @@ from engine.files import exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
-from engine.paths import refuse_overwrite
+from engine.paths import refuse_overwrite, wide_folder
 from engine.words import counted
 
 SUFFIX = ".dlcat"
@@ -624,6 +624,7 @@ def import_bundle(
     start = time.perf_counter()
     bundle, data_dir = Path(bundle), Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    _check_image_folders(images_from, data_dir)
     busy = CatalogError(f"another bundle import into {data_dir} is running; let it finish, then import again")
     with exclusive(data_dir / IMPORT_LOCK, busy):
         _remove_leftovers(data_dir)
@@ -806,12 +807,24 @@ def _not_embedded(count: int, key: str) -> str:
             "them until the images are back (then `decorlens catalog rebuild` embeds them)")
 
 
+def _check_image_folders(images_from: Sequence[Path], data_dir: Path) -> None:
+    """Each folder a bundle without images may point into exists and is no wider than a folder of pictures (CatalogError):
+    with ``/`` or the home folder any file the bundle named became a product picture, to be shown and shipped in
+    the next export (a private photo); with a folder holding the data dir, DecorLens's own files."""
+    inside = Path(os.path.realpath(data_dir))
+    for folder in images_from:
+        root = Path(os.path.realpath(folder))
+        if not root.is_dir():
+            raise CatalogError(f"--images-from {folder}: no such folder")
+        wide = wide_folder(root)
+        why = f"is {wide}" if wide else "holds the data dir" if inside.is_relative_to(root) else ""
+        if why:
+            raise CatalogError(f"--images-from {folder} {why}: name the shared folder the bundle's pictures are in")
+
+
 def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:
     """Image paths for a bundle without images: regular, decodable images inside the folders the user named."""
     roots = [Path(os.path.realpath(folder)) for folder in images_from]
-    for root in roots:
-        if not root.is_dir():
-            raise CatalogError(f"--images-from {root}: no such folder")
 
     def resolve(sku: str, path: str) -> str:
         real = Path(os.path.realpath(path)) if Path(path).is_absolute() else None

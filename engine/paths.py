@@ -36,6 +36,17 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
+def wide_folder(folder: str | os.PathLike[str]) -> str | None:
+    """"the whole disk" or "your home folder" when ``folder`` is one of them, else None: a folder DecorLens
+    fills with files of its own must be one of its own. ``--data-dir /`` wrote catalog.sqlite into the disk's
+    root, and ``--data-dir ~`` spread the catalog, indexes, models and backups among the user's own files. Nor
+    may a folder a bundle's pictures are read from be one (``bundle import --images-from /``)."""
+    real = Path(os.path.realpath(Path(folder).expanduser()))
+    if real == Path(real.anchor):
+        return "the whole disk"
+    return "your home folder" if real == Path(os.path.realpath(Path.home())) else None
+
+
 def refuse_overwrite(out: str | os.PathLike[str], data: Path, suffix: str, what: str) -> None:
     """Refuse an output path whose file the output (``what``, of files ending in ``suffix``) would destroy.
 

@@ -10,8 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from lamp_shop import run_cli
 
-from engine.bundle import export_bundle
+from engine.bundle import export_bundle, import_bundle
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
 
@@ -51,3 +52,25 @@ def test_export_refuses_a_stored_non_picture_even_with_its_own_hash(shop: Pipeli
     with pytest.raises(CatalogError, match=r"1 product images cannot be read \(.*id_ed25519: not an image"):
         export_bundle(shop.data_dir, out)
     assert not out.exists()
+
+
+def test_import_refuses_images_from_the_disk_home_or_the_data_dirs_folder(
+    shop: Pipeline, tmp_path: Path, exported_models: Path, shared_models: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """``--images-from /`` let a bundle without images make any picture on the disk a product (a private photo
+    in the home folder, shown in the app and shipped by the next export): refused like ``--data-dir /``, as are
+    the home folder and a folder holding the data dir; the shop's own photo folder still works."""
+    bundle = export_bundle(shop.data_dir, tmp_path / "shared.dlcat", include_images=False).path
+    home = tmp_path / "home"
+    till = home / "till"
+    shutil.copytree(exported_models, till / "models")
+    monkeypatch.setenv("HOME", str(home))
+    cases = {"/": "is the whole disk", str(home): "is your home folder", str(tmp_path): "holds the data dir"}
+    for folder, why in cases.items():
+        code, _out, err = run_cli(till, shared_models, "bundle", "import", str(bundle), "--images-from", folder)
+        assert (code, err.strip()) == (2, f"decorlens: error: --images-from {folder} {why}: name the shared folder "
+                                          "the bundle's pictures are in")
+    with pytest.raises(CatalogError, match="is the whole disk"):
+        import_bundle(bundle, till, images_from=[home / ".." / ".." / ".." / ".." / ".." / ".." / ".." / ".."])
+    assert not (till / "catalog.sqlite").exists()
+    assert import_bundle(bundle, till, images_from=[tmp_path / "photos"]).products == 3
