@@ -68,8 +68,8 @@ def test_import_refuses_images_from_the_disk_home_or_the_data_dirs_folder(
     cases = {"/": "is the whole disk", str(home): "is your home folder", str(tmp_path): "holds the data dir"}
     for folder, why in cases.items():
         code, _out, err = run_cli(till, shared_models, "bundle", "import", str(bundle), "--images-from", folder)
-        assert (code, err.strip()) == (2, f"decorlens: error: --images-from {folder} {why}: name the shared folder "
-                                          "the bundle's pictures are in")
+        said = f"decorlens: error: --images-from {folder} {why}: name the shared folder the bundle's pictures are in"
+        assert (code, err.strip()) == (2, said)
     with pytest.raises(CatalogError, match="is the whole disk"):
         import_bundle(bundle, till, images_from=[home / ".." / ".." / ".." / ".." / ".." / ".." / ".." / ".."])
     assert not (till / "catalog.sqlite").exists()
