@@ -6,7 +6,10 @@ listens on a local socket named after the folder; a later copy sends its files t
 (a list of absolute paths), waits for "ok", and exits without a word. The socket is open to any local process of
 the same user, so what arrives is treated as hostile: a line over ``MAX_MESSAGE`` bytes, a client that stays
 silent, or anything but a JSON list of absolute paths is dropped, and the paths go only through the window's own
-``open_paths``, which checks them as it does dropped files.
+``open_paths``, which checks them as it does dropped files. On Linux and macOS the socket file lies in a folder
+that is the user's alone (``$XDG_RUNTIME_DIR``, or ``decorlens-UID`` in the temporary folder): in the shared
+temporary folder another user could bind the name first, and a later copy then sent its paths to that user's
+process, which answered "ok", and the files never opened.
 
 On X11 a window manager may refuse ``activateWindow`` from a process the user is not typing into (focus-stealing
 prevention): the window is then raised and its taskbar entry flashes (``QApplication.alert``), and the user clicks it.
@@ -14,10 +17,14 @@ prevention): the window is then raised and its taskbar entry flashes (``QApplica
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import stat
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,18 +38,48 @@ ANSWER_MS = 3_000  # how long a second copy waits for the open window: a hung wi
 ACK = b"ok\n"
 
 
-def server_name(folder: Path) -> str:
-    """The open window's socket name: one per data folder (its real path hashed, so two spellings of a folder
-    meet), short enough for the socket path limit (about 104 bytes with macOS's long temporary folder)."""
+def server_name(folder: Path) -> str | None:
+    """The open window's socket: one per data folder (its real path hashed, so two spellings of a folder meet), short
+    enough for the socket path limit (about 104 bytes). Outside Windows (a named pipe) a path in a folder that is the
+    user's alone (``_private_folder``); None where there is none."""
     digest = hashlib.sha256(os.path.realpath(folder).encode("utf-8", "surrogateescape")).hexdigest()
-    return f"decorlens-{digest[:24]}"
+    name = f"decorlens-{digest[:24]}"
+    if sys.platform == "win32":
+        return name
+    folder = _private_folder()
+    return None if folder is None else str(folder / name)
+
+
+def _private_folder() -> Path | None:
+    """A folder no other user can create a file in: ``$XDG_RUNTIME_DIR`` (the login session's), else ``decorlens-UID``
+    made in the temporary folder; None where that is another's or open to others (someone made it first). Not Qt's
+    RuntimeLocation, which warns on stderr where the variable is unset: a second copy ends without a word."""
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or ".")
+    if runtime.is_absolute() and _private(runtime):
+        return runtime
+    folder = Path(tempfile.gettempdir()) / f"decorlens-{os.getuid()}"
+    with contextlib.suppress(OSError):  # there already, or the temporary folder is read-only: _private says
+        folder.mkdir(mode=0o700)
+    return folder if _private(folder) else None
+
+
+def _private(folder: Path) -> bool:
+    """Whether ``folder`` is a folder (no link to one) of this user's that others can neither enter nor write in."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def hand_over(folder: Path, files: Sequence[str | Path]) -> bool:
     """Send ``files`` to the window open on ``folder``; True once it has taken them. False where none answers (a
     copy that crashed, hung, or is too old to listen): the caller then says that the folder is already open."""
+    name = server_name(folder)
+    if name is None:
+        return False
     socket = QLocalSocket()
-    socket.connectToServer(server_name(folder))
+    socket.connectToServer(name)
     if not socket.waitForConnected(ANSWER_MS):
         return False
     message = json.dumps([str(Path(f).absolute()) for f in files]).encode("utf-8") + b"\n"
@@ -76,10 +113,14 @@ class HandOverServer(QObject):
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._accept)
         name = server_name(folder)
+        if name is None:  # the window still works; later copies say "already open" instead
+            logging.getLogger("app").warning("later copies cannot hand over files: no folder of this user's for "
+                                             "the socket")
+            return
         # A crashed copy's socket file would make listen fail; we hold the folder's lock, so the name is no one's.
         # (On Unix, UserAccessOption's listen already replaces the file; this covers the platforms where it does not.)
         QLocalServer.removeServer(name)
-        if not self.server.listen(name):  # the window still works; later copies say "already open" instead
+        if not self.server.listen(name):
             logging.getLogger("app").warning("later copies cannot hand over files: %s", self.server.errorString())
 
     def _accept(self) -> None:

@@ -8,12 +8,17 @@ test_hostile_models, test_hostile_training_inputs and test_mutated_inputs hold t
 from __future__ import annotations
 
 import http.server
+import os
+import stat
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from app.single_instance import HandOverServer, hand_over, server_name
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -76,3 +81,36 @@ def test_products_sharing_one_photo_url_download_it_once_an_import(tmp_path: Pat
     assert photo.asked == 1
     assert pipe.import_catalog(feed).summary() == "6 unchanged"
     assert photo.asked == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a named pipe, not a file")
+def test_the_hand_over_socket_lies_where_no_other_user_can_take_its_name(qapp, tmp_path: Path) -> None:
+    """The window's socket was ``/tmp/decorlens-HASH``, a name any local user can compute from the data folder's
+    path. Another user who bound it first (seen here as root: a squatter running as nobody) made the window's listen
+    fail, and a later copy then sent its photos' paths to that user's process, which answered "ok": the copy exited
+    without a word and the photos never opened. The socket now lies in a folder that is this user's alone."""
+    server = HandOverServer(tmp_path / "data", lambda _paths: None)
+    try:
+        assert server.server.isListening(), server.server.errorString()
+        folder = Path(server.server.fullServerName()).parent.stat()
+        assert folder.st_uid == os.getuid() and not folder.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    finally:
+        server.server.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a named pipe, not a file")
+def test_a_socket_folder_someone_made_first_is_not_used(qapp, tmp_path: Path, monkeypatch) -> None:
+    """Where the session has no runtime folder, the socket's folder is made in the temporary folder; one found there
+    open to others (made first by someone else, or loosened) is not used: the window does not listen, and a later
+    copy says the folder is already open rather than hand its photos to whoever listens there."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    taken = tmp_path / f"decorlens-{os.getuid()}"
+    taken.mkdir()
+    taken.chmod(0o777)
+    data = tmp_path / "data"
+    assert server_name(data) is None
+    server = HandOverServer(data, lambda _paths: None)
+    assert not server.server.isListening() and not hand_over(data, [tmp_path / "photo.jpg"])
+    assert list(taken.iterdir()) == []
