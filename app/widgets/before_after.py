@@ -133,9 +133,11 @@ def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
 
 
 def _verdict(match: dict[str, Any]) -> str:
+    """'✓ SÖDERHAMN' over its SKU, the mark held to the name by a no-break space: with a plain space a name as wide as
+    its column wrapped after the mark, which stood alone on its line above the name it judged."""
     if not match["sku"]:
         return "no match"
-    return f"{'✓' if match['right'] else '✗'} {_named(match)}"
+    return f"{'✓' if match['right'] else '✗'}\N{NO-BREAK SPACE}{_named(match)}"
 
 
 def _named(product: dict[str, Any]) -> str:
