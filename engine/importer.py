@@ -19,10 +19,11 @@ import json
 import os
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -41,6 +42,7 @@ CHUNK = 64
 ABSENT_NAMED = 5  # SKUs an import names of the products its source no longer lists
 # Image downloads: a stalled or dribbling server (one byte every few seconds) must not hold up an import.
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):")  # two letters or more: "C:" is a drive
+_DRIVE = re.compile(r"^[a-zA-Z]:")  # a Windows drive: C:\x.jpg, C:/x.jpg, C:x.jpg
 # Feed size limits: a row is split into fields only once these hold, so a line of forty million commas
 # cannot take gigabytes. Real feeds have tens of columns and lines of a few kilobytes.
 MAX_COLUMNS = 1000  # fields of a feed's header or row
@@ -557,10 +559,14 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
             yield _skipped(f"{path.name} {where}", problem) if problem.startswith("sku") else ImportRow(
                 sku=value["sku"], name="", category="", image="", origin=where, skip=f"{where}: {problem}")
             continue
+        try:
+            image = _resolve(value["image"], path.parent)
+        except CatalogError as exc:
+            yield ImportRow(sku=value["sku"], name="", category="", image="", origin=where, skip=str(exc))
+            continue
         yield ImportRow(
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
-            image=_resolve(value["image"], path.parent), url=value["url"], price=value["price"], extra=extra,
-            origin=where,
+            image=image, url=value["url"], price=value["price"], extra=extra, origin=where,
         )
 
 
@@ -592,12 +598,45 @@ def _leaf(category: str) -> str:
 
 
 def _resolve(image: str, base: Path) -> str:
-    """A URL as it is; a file path made absolute against the CSV's folder (never resolved through
-    symlinks here: a symlink loop must become a skipped row, not an exception)."""
-    if not image or image.lower().startswith(SCHEMES) or _URL_SCHEME.match(image):
+    """A URL as it is; a file path (or file: URL) made absolute against the CSV's folder (never resolved through
+    symlinks here: a symlink loop must become a skipped row, not an exception). CatalogError: no path here."""
+    if not image or image.lower().startswith(SCHEMES):
         return image
-    path = Path(image).expanduser()
-    return str(absolute(path if path.is_absolute() else base / path))
+    if image.lower().startswith("file:"):
+        image = file_url_path(image)
+    elif _URL_SCHEME.match(image):
+        return image
+    return str(absolute(Path(feed_path(os.path.expanduser(image), base))))
+
+
+def file_url_path(url: str) -> str:
+    """The path of a file: URL, as Windows writes them too: ``file://server/share/x.jpg`` is the network path
+    //server/share/x.jpg and ``file:///C:/x.jpg`` the drive's C:/x.jpg; the host localhost is this machine."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parts.path)
+    if parts.netloc.lower() not in ("", "localhost"):
+        return f"//{parts.netloc}{path}"
+    return path[1:] if _DRIVE.match(path[1:]) else path
+
+
+def feed_path(image: str, base: PurePath) -> PurePath:
+    """A feed's image path as a path of ``base``'s flavour (the feed's folder, a PureWindowsPath on Windows), or
+    CatalogError saying why it is none. Windows paths (C:\\x.jpg, \\\\server\\share\\x.jpg) were read here as names
+    relative to the feed's folder ("…/feed/C:\\x.jpg: no such file"); on Windows "C:x.jpg" or "\\x.jpg" would
+    name a file outside it, relative to a drive's current folder or the current drive's root."""
+    if isinstance(base, PureWindowsPath):
+        path = PureWindowsPath(image)
+        if path.is_absolute():
+            return path
+        if path.drive or path.root:
+            raise CatalogError(f"{image}: a path from a drive's current folder or root; give it whole (C:\\…) or "
+                               "relative to the feed's folder")
+        return base / path
+    if _DRIVE.match(image) or image.startswith("\\"):
+        raise CatalogError(f"{image}: no such file here (a Windows path, read on Windows only; give this "
+                           "machine's path)")
+    path = PurePosixPath(image)
+    return path if path.is_absolute() else base / path
 
 
 def _skipped(path: Path | str, reason: str) -> ImportRow:

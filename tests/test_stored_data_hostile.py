@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 from lamp_shop import run_cli
 
 from engine.bundle import export_bundle, import_bundle
 from engine.errors import CatalogError
+from engine.importer import feed_path, file_url_path
 from engine.pipeline import Pipeline
 
 HOSTILE_NAME = "<b>Bold</b> <img src=x onerror=alert(1)>\nsecond line\u202etxet\x1b[31m"
@@ -74,3 +75,58 @@ def test_import_refuses_images_from_the_disk_home_or_the_data_dirs_folder(
         import_bundle(bundle, till, images_from=[home / ".." / ".." / ".." / ".." / ".." / ".." / ".." / ".."])
     assert not (till / "catalog.sqlite").exists()
     assert import_bundle(bundle, till, images_from=[tmp_path / "photos"]).products == 3
+
+
+WINDOWS_FEED = PureWindowsPath("D:/shop/feed")
+POSIX_FEED = PurePosixPath("/shop/feed")
+
+
+@pytest.mark.parametrize(("image", "windows", "posix"), [
+    ("\\\\server\\share\\photo.jpg", "\\\\server\\share\\photo.jpg", "Windows path"),
+    ("//server/share/photo.jpg", "\\\\server\\share\\photo.jpg", "//server/share/photo.jpg"),
+    ("C:\\photos\\x.jpg", "C:\\photos\\x.jpg", "Windows path"),
+    ("C:/photos/x.jpg", "C:\\photos\\x.jpg", "Windows path"),
+    ("C:x.jpg", "drive's current folder", "Windows path"),
+    ("\\photos\\x.jpg", "drive's current folder", "Windows path"),
+    ("photos/x.jpg", "D:\\shop\\feed\\photos\\x.jpg", "/shop/feed/photos/x.jpg"),
+    ("/srv/x.jpg", "drive's current folder", "/srv/x.jpg"),
+])
+def test_feed_image_paths_are_read_as_the_platform_reads_them(image: str, windows: str, posix: str):
+    """A feed's Windows path was taken on Linux for a name in the feed's folder, and on Windows "C:x.jpg" named a
+    file relative to the drive's current folder, outside the feed's: each flavour now reads it as its system does,
+    and a path it cannot read is one line saying why."""
+    for base, expected in ((WINDOWS_FEED, windows), (POSIX_FEED, posix)):
+        if expected.startswith(("\\", "/", "C:", "D:")):
+            assert str(feed_path(image, base)) == expected
+        else:
+            with pytest.raises(CatalogError, match=expected) as refused:
+                feed_path(image, base)
+            assert str(refused.value).startswith(image + ": ") and "\n" not in str(refused.value)
+
+
+def test_file_urls_are_local_paths():
+    assert file_url_path("file://server/share/x%20y.jpg") == "//server/share/x y.jpg"
+    assert file_url_path("file:///C:/photos/x.jpg") == "C:/photos/x.jpg"
+    assert file_url_path("file://localhost/srv/x.jpg") == "/srv/x.jpg"
+    assert str(feed_path(file_url_path("file://server/share/x.jpg"), WINDOWS_FEED)) == "\\\\server\\share\\x.jpg"
+
+
+def test_a_feed_of_windows_paths_skips_each_row_in_one_line_here(fresh_pipeline: Pipeline, tmp_path: Path,
+                                                                   ikea: Path):
+    """On Linux nothing is fetched or looked for in the feed's folder: each row says it is a Windows path (or,
+    for //server/share, not found), and a file: URL of a local photo imports."""
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    photo = shutil.copy(next((ikea / "products" / "lamp").glob("*.jpg")), feed / "ok.jpg")
+    rows = {"U1": "\\\\server\\share\\photo.jpg", "U2": "//server/share/photo.jpg", "D1": "C:\\photos\\x.jpg",
+            "D2": "C:x.jpg", "F1": "file://server/share/x.jpg", "F2": f"file://{photo}", "F3": "file:///C:/x.jpg"}
+    (feed / "feed.csv").write_text("sku,category,image\n" + "".join(f"{sku},lamp,{image}\n"
+                                                                   for sku, image in rows.items()), encoding="utf-8")
+    report = fresh_pipeline.import_catalog(feed / "feed.csv")
+    assert report.added == 1 and fresh_pipeline.catalog.get_by_sku("F2").image_path == str(photo)
+    windows = "no such file here (a Windows path, read on Windows only; give this machine's path)"
+    assert dict(report.skipped) == {
+        "U1": f"{rows['U1']}: {windows}", "U2": "//server/share/photo.jpg: no such file",
+        "D1": f"{rows['D1']}: {windows}", "D2": f"C:x.jpg: {windows}", "F1": "//server/share/x.jpg: no such file",
+        "F3": f"C:/x.jpg: {windows}",
+    }
