@@ -197,7 +197,8 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
         assert re.search("did (better|worse)", window.status.text()), window.status.text()
     view = window.before_after
     # the columns in the verdict's words: "Before (pretrained)" / "After (fine-tuned)" were a data scientist's
-    assert [label.text() for label in view.sides] == ["<b>Before (the models in use)</b>", "<b>After (the new models)</b>"]
+    assert [label.text() for label in view.sides] == ["<b>Before</b>", "<b>After</b>"]
+    assert [label.toolTip().split(",")[0] for label in view.sides] == ["Before: the models in use", "After: the new models"]
     for key, (before, after) in view.cells.items():  # top-1, top-5, tag precision, coverage: as evaluated
         assert (before.text(), after.text()) == tuple(_pct(compared[side][key]) for side in ("before", "after"))
     assert compared["after"]["pairs"] > 0 and compared["before"]["tag_precision"] is not None

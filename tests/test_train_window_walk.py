@@ -268,6 +268,7 @@ def state(window):
             "source_scrolls": window.source_scroll.verticalScrollBar().maximum() > 0,
             "numbers": [[[w.y(), w.height()] for w in (name, *window.before_after.cells[key])]
                         for name, key in zip(window.before_after.names, window.before_after.cells)],
+            "headings": [[label.text(), lines(label)] for label in headings(window.before_after)],
             "marked": [first_line(label) for label in captions(window.before_after) if label.text()[:1] in "✓✗"]}
 
 def captions(view):
@@ -276,6 +277,16 @@ def captions(view):
     return [grid.itemAtPosition(row, column).widget().findChildren(QLabel)[1]
             for row in range(1, grid.rowCount()) for column in range(grid.columnCount())
             if grid.itemAtPosition(row, column) is not None]
+
+def headings(view):
+    # The numbers' two headings and the examples' four
+    grid = view.examples
+    return [*view.sides, *(grid.itemAtPosition(0, c).widget() for c in range(grid.columnCount()) if grid.count())]
+
+def lines(label):
+    # How many lines a word-wrapped label takes at its width
+    from PySide6.QtGui import QFontMetrics
+    return round(label.heightForWidth(label.width()) / QFontMetrics(label.font()).lineSpacing())
 
 def first_line(label):
     # The words of a caption's first line as the label wraps them at its width
@@ -383,3 +394,13 @@ def test_at_200_percent_a_mark_keeps_to_its_name(doubled_screen, shown):
     judged. A no-break space holds them: each mark's first line holds its name too."""
     marked = doubled_screen[shown]["marked"]
     assert marked and all(len(line) > 2 for line in marked), marked
+
+
+@pytest.mark.parametrize("shown", ["result", "result_least"])
+def test_at_200_percent_no_heading_takes_more_than_two_lines(doubled_screen, shown):
+    """At 200 % on 1280 × 800 the numbers' headings, "Before (the models in use)" over a column of percentages,
+    wrapped to four lines, and the examples' ("Before: first match") to three. They are a word or two now, the rest
+    on hover: the numbers' take one line, the examples' two at most."""
+    headings = doubled_screen[shown]["headings"]
+    assert [lines for _text, lines in headings[:2]] == [1, 1], headings
+    assert all(lines <= 2 for _text, lines in headings), headings

@@ -24,8 +24,15 @@ ROWS = (  # (label, key in each side, how a value reads)
     ("Tags on a product of the photo (tag precision)", "tag_precision"),
     ("Products of the photos that got a tag (coverage)", "coverage"),
 )
-COLUMNS = ("The photo's object", "Before: first match", "After: first match", "The right product")
-SIDES = ("Before (the models in use)", "After (the new models)")  # as the verdict says it: no "fine-tuned"
+COLUMNS = (  # the examples' headings, short for columns a picture wide ("Before: first match" took three lines at 200 %)
+    ("On the photo", "The object as the photo shows it"),
+    ("Before", "What the models in use match first"),
+    ("After", "What the new models match first"),
+    ("Right product", "The product the object is"),
+)
+# Each side's heading and, on hover, what it is, as the verdict says it (no "fine-tuned"): "Before (the models in use)"
+# in the headings over two columns of percentages wrapped to four lines at 200 %; one word each fits on one line
+SIDES = (("Before", "Before: the models in use"), ("After", "After: the new models, used once you choose Use this model"))
 THUMB = 64  # four rows of examples and the numbers fit beside the progress on a 1000 px screen
 
 
@@ -42,7 +49,7 @@ class BeforeAfterView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         numbers = QGridLayout()
-        self.sides = [_wrapped(f"<b>{text}</b>") for text in SIDES]
+        self.sides = [_wrapped(f"<b>{text}</b>", tip) for text, tip in SIDES]
         for column, label in enumerate(self.sides, 1):
             numbers.addWidget(label, 0, column)
         self.cells: dict[str, tuple[QLabel, QLabel]] = {}
@@ -73,8 +80,8 @@ class BeforeAfterView(QWidget):
         _clear(self.examples)
         if not examples:
             return
-        for column, text in enumerate(COLUMNS):
-            self.examples.addWidget(_wrapped(f"<b>{text}</b>"), 0, column)
+        for column, (text, tip) in enumerate(COLUMNS):
+            self.examples.addWidget(_wrapped(f"<b>{text}</b>", tip), 0, column)
         for row, example in enumerate(examples, 1):
             cells = [
                 (example["crop"], pretty(example["category"])),
@@ -92,11 +99,12 @@ class BeforeAfterView(QWidget):
         return super().event(event)
 
 
-def _wrapped(text: str) -> QLabel:
-    """A row's name or a heading, wrapped at its column's width: on one line each, the numbers and the examples'
+def _wrapped(text: str, tip: str = "") -> QLabel:
+    """A heading, wrapped at its column's width (``tip`` on hover): on one line each, the numbers and the examples'
     headings made the panel 654 px wide, past what a 1280 × 800 screen at 150 % leaves beside the progress."""
     label = QLabel(text)
     label.setWordWrap(True)
+    label.setToolTip(tip)
     return label
 
 
