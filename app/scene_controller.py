@@ -25,9 +25,9 @@ from app.settings import AppSettings
 from app.undo import TagEdit
 from app.workers import Runner
 from engine import corrections
-from engine.boxes import iou
 from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
+from engine.drawn_guess import GUESS_POOL, DrawnGuess, category_guesses, guess_box, seen_in
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import read_photo
@@ -94,29 +94,6 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     return pipeline.embedder.key if pipeline.catalog.count() else None
 
 
-GUESS_POOL = 40  # a drawn box's matches whose categories are offered: its first few (top_k) can miss a lamp's
-GUESSES = 4  # categories offered for a drawn box
-SEEN_IOU = 0.3  # a detector's box this close to a drawn one saw the same thing
-
-
-def category_guesses(matches: list[Match], seen: Collection[str] = (), limit: int = GUESSES) -> tuple[str, ...]:
-    """The categories of ``matches`` (ranked best first), each once in the order of its best match: what a
-    drawn box may be. The box took the first; a lamp whose best match was a table became a "Table" tag.
-    ``seen``: what the detector called boxes over it (``seen_over``), offered next: its word on the thing itself
-    outweighs the categories of the 5th to 40th product like it (a rattan armchair the detector called a chair
-    was offered Outdoor, Bed, Armchair and Sofa)."""
-    ranked = [m.category for m in matches if m.category]
-    return tuple(dict.fromkeys([*ranked[:1], *seen, *ranked]))[:limit]
-
-
-def seen_over(tags: list[Tag], box: Box) -> list[str]:
-    """The categories of the detector's tags over ``box`` (IoU at least ``SEEN_IOU``), the closest first; hidden
-    and removed ones too (a designer removes a misplaced tag, then draws its box again). Not the category the
-    designer chose last: the detector's box is evidence about this box, a previous choice is about another."""
-    near = sorted(((iou(t.obj.box, box), t.obj.category) for t in tags if t.origin != USER), reverse=True)
-    return [category for overlap, category in near if overlap >= SEEN_IOU and category]
-
-
 def _products_of(tag: Tag) -> set[str]:
     """The SKUs a tag shows: its matches and its confirmed product."""
     return {m.sku for m in tag.obj.matches} | ({tag.confirmed_sku} if tag.confirmed else set())
@@ -158,7 +135,7 @@ class SceneController(QObject):
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
-        self._guesses: dict[int, list[Match]] = {}  # drawn tags: their wider search
+        self._guesses: dict[int, tuple[str, ...]] = {}  # drawn tags: what they may be, from their wider search
         self._keys = itertools.count()
         self._opening = 0
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
@@ -308,23 +285,23 @@ class SceneController(QObject):
 
     def search_region(self, box: Box) -> None:
         """A box the user drew: search every category, add it as a tag of its own. It takes its best match's
-        category for now; the categories of its first ``GUESS_POOL`` matches are offered (``guesses``)."""
+        category for now; what it may be is offered (``guesses``, ``engine.drawn_guess``)."""
         if self.scene is None:
             return
-        path, top_k, pixels = self.path, self.settings.top_k, self.pixels
+        path, top_k, pixels, pipeline, tags = self.path, self.settings.top_k, self.pixels, self.pipeline, list(self.scene.tags)
         pool = max(top_k, GUESS_POOL)
         self._run(
             self.engine,
             "Searching the box…",
-            lambda: self.pipeline.search_region(path, box, None, pool, decoded=pixels),
-            lambda result: self._region_found(result, top_k),
+            lambda: guess_box(pipeline, path, pixels, box, tags, pool),
+            lambda guess: self._region_found(guess, top_k),
         )
 
-    def _region_found(self, result: SceneResult, top_k: int) -> None:
-        self.searched.emit(result.timings_ms)
+    def _region_found(self, guess: DrawnGuess, top_k: int) -> None:
+        self.searched.emit(guess.result.timings_ms)
         number = max((t.number for t in self.scene.tags), default=0) + 1
-        found = result.objects[0]
-        self._guesses[number] = found.matches
+        found = guess.result.objects[0]
+        self._guesses[number] = guess.categories
         drawn = replace(found, matches=found.matches[:top_k])
         self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
         self.tagAdded.emit(number)
@@ -335,7 +312,7 @@ class SceneController(QObject):
         tag = self.scene.tag(number)
         if tag.origin != USER:
             return ()
-        return category_guesses(self._guesses.get(number) or tag.obj.matches, seen_over(self.scene.tags, tag.obj.box))
+        return self._guesses.get(number) or category_guesses(tag.obj.matches, seen_in(self.scene.tags, tag.obj.box))
 
     def request_matches(self, number: int, any_category: bool) -> None:
         """Matches of a tag: its own (same category) at once, the whole catalog's after a search; as checked

@@ -26,6 +26,8 @@ WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room; its floor lamp's shade and stand below, in image pixels:
 FLOOR_LAMP = (549, 219, 660, 472)
 ARMCHAIR = (715, 381, 923, 579)  # the rattan armchair, a chair to the detector; Outdoor, Bed, Armchair, Sofa to its box
+BEDROOM = "purple-bedroom"  # a table lamp on a chest of drawers (a table to the detector), the lamp undetected:
+LAMP_ON_CHEST = (275, 255, 495, 560)  # both in one box
 
 
 def draw_box(qtbot, win: MainWindow, box: tuple[float, float, float, float]) -> int:
@@ -88,6 +90,19 @@ def test_a_drawn_box_is_offered_what_the_detector_saw_there(qtbot, window, scene
     assert guesses[0] == window.controller.scene.tag(number).obj.category != "chair"
     assert "chair" in guesses and len(guesses) == 4
     assert pretty("chair") in [b.text() for b in guess_buttons(window)]
+
+
+def test_a_box_around_a_lamp_and_the_chest_under_it_is_offered_both(qtbot, window, scene_path):
+    """The chest fills most of the box, so its 40 best matches were chests, beds and bedding: it was offered
+    Bedding, Table, Bed and Toys, no Lamp. The rest of the box above the chest is searched too, and what it finds
+    that the whole box's matches lack is offered beside the detector's word on the chest."""
+    window.open_paths([scene_path(BEDROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    assert "lamp" not in {t.obj.category for t in window.controller.scene.tags}
+    number = draw_box(qtbot, window, LAMP_ON_CHEST)
+    guesses = window.controller.guesses(number)
+    assert guesses[0] == window.controller.scene.tag(number).obj.category
+    assert {"lamp", "table"} <= set(guesses) and len(set(guesses)) == len(guesses) == 4
 
 
 def test_a_long_category_name_is_cut_short_to_its_button_and_said_whole(qtbot, window, scene_path):
