@@ -21,7 +21,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from opened_urls import opened_urls  # noqa: E402
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionComboBox  # noqa: E402
 
@@ -31,6 +31,7 @@ from app.main_window import MainWindow  # noqa: E402
 from app.scene_files import PASTED  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.widgets.floating import MARGIN  # noqa: E402
+from app.widgets.pins import HALO, RADIUS  # noqa: E402
 from engine.corrections import FOLDER, USER  # noqa: E402
 from engine.errors import Cancelled  # noqa: E402
 
@@ -88,24 +89,53 @@ def test_open_photo_shows_pins_inside_their_objects(qtbot, window, scene_path):
     assert len(ticks_while_searching) >= 2
 
 
-def test_the_legend_sits_beside_a_letterboxed_photo_not_on_it(qtbot, window, scene_path):
-    """A photo less tall than the view leaves empty bands above and below it: the legend goes there, folded
-    to its chip if only that fits (it sat in the view's top-left corner, over the photo, hiding a shelf of
-    the kitchen while the band above stayed empty)."""
-    open_and_wait(qtbot, window, scene_path(ROOM))
+def _letterbox(qtbot, window, band: int) -> QRect:
+    """The window made as tall as the fitted photo with an empty ``band`` px above and below it; the photo's rect."""
     view = window.view
-    qtbot.waitUntil(view.legend.isVisible, timeout=WAIT_MS)
-    full = view.legend.height()
     width, photo = view.viewport().width(), view.photo.pixmap()
-    band = full // 2 + 2 * MARGIN  # too low for the full list, high enough for the chip
     window.resize(window.width(), window.height() + round(width * photo.height() / photo.width()) + 2 * band
                   - view.viewport().height())
     qtbot.waitUntil(lambda: view.viewport().width() == width, timeout=WAIT_MS)
     view.fit()
-    shown = view.mapFromScene(view.photo.sceneBoundingRect()).boundingRect()
-    assert 0 < shown.top() < full and view.legend.isVisible()
-    assert view.legend.label.text() == view.legend.folded and not view.legend.geometry().intersects(shown)
-    assert view.legend.toolTip() == view.legend.full  # the chip names its colours on hover
+    return view.mapFromScene(view.photo.sceneBoundingRect()).boundingRect()
+
+
+def _clear_of_pins(view) -> bool:
+    """No pin within the legend's clearance of it."""
+    clearance = int(RADIUS + HALO)
+    box = view.legend.geometry().adjusted(-clearance, -clearance, clearance, clearance)
+    return not any(box.contains(view.mapFromScene(pin.pos())) for pin in view.pins.values())
+
+
+def test_the_legend_sits_beside_a_letterboxed_photo_not_on_it(qtbot, window, scene_path):
+    """A photo less tall than the view leaves empty bands above and below it: the legend goes there where its
+    list fits (it sat in the view's top-left corner, over the photo, hiding a shelf of the kitchen while the band
+    above stayed empty)."""
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    view = window.view
+    qtbot.waitUntil(view.legend.isVisible, timeout=WAIT_MS)
+    shown = _letterbox(qtbot, window, view.legend.height() + 2 * MARGIN + 4)
+    assert view.legend.isVisible() and view.legend.label.text() == view.legend.full
+    assert not view.legend.geometry().intersects(shown)
+
+
+def test_the_legend_keeps_its_names_where_a_band_holds_only_the_chip(qtbot, window, scene_path):
+    """With the Photos strip or the panel open the photo letterboxes into bands too low for the list: the legend
+    folded to its dots there, though a corner of the view free of pins had room for the names. It names its
+    categories now, from the band's corner into the photo, clear of every pin; it folds only where the list fits in
+    no free corner, in the band then."""
+    open_and_wait(qtbot, window, scene_path(ROOM))
+    view, legend = window.view, window.view.legend
+    qtbot.waitUntil(legend.isVisible, timeout=WAIT_MS)
+    full = legend.height()
+    shown = _letterbox(qtbot, window, full // 2 + 2 * MARGIN)  # too low for the full list, high enough for the chip
+    assert 0 < shown.top() < full and legend.isVisible()
+    assert legend.label.text() == legend.full and legend.toolTip() == "" and _clear_of_pins(view)
+    pins = [view.mapFromScene(pin.pos()) for pin in view.pins.values()]
+    top = QRect(shown.left(), 0, shown.width(), shown.top())
+    legend.place(pins, [top], QRect(0, 0, view.viewport().width(), full - 1), int(RADIUS + HALO))  # no room for names
+    assert legend.label.text() == legend.folded and top.contains(legend.geometry())
+    assert legend.toolTip() == legend.full  # the chip names its colours on hover
 
 
 def test_hover_and_click_a_pin_lists_products_of_its_category(qtbot, window, scene_path, pipeline):

@@ -18,10 +18,10 @@ from engine.corrections import Tag
 class Legend(QFrame):
     """Which colour is which category, with how many tags of each are on the photo.
 
-    It never covers a pin, and it covers the photo only where it must: ``place`` puts it in a corner of
-    the view's empty bands beside a letterboxed photo (folded to a one-line chip if only that fits),
-    else in the first corner of the view free of pins (folded if the full list fits in none), and hides
-    it when not even the chip does.
+    It never covers a pin, and it folds to a one-line chip of dots only where its names fit nowhere: ``place``
+    puts the full list in a corner of the view's empty bands beside a letterboxed photo, else in the first
+    corner of the view free of pins (a corner of a band spills into the photo, away from its pins), and only
+    then the chip, in a band or a free corner; hidden when not even the chip fits.
     """
 
     def __init__(self, parent: QWidget):
@@ -61,14 +61,17 @@ class Legend(QFrame):
         super().changeEvent(event)
 
     def place(self, pins: list[QPoint], bands: list[QRect], view: QRect, clearance: int) -> None:
-        """Into a corner with no pin within ``clearance`` px: of one of ``bands`` (the full list, else the
-        chip), else of ``view`` (the same); hidden if none is free."""
-        for areas in (bands, [view]):
-            for text in (self.full, self.folded):
-                if not text:
-                    break
-                self.label.setText(text)
-                self.adjustSize()
+        """Into a corner with no pin within ``clearance`` px: the full list in one of ``bands``, else in ``view``;
+        the chip likewise where the list fits neither; hidden if none is free. Bands first for each: there the
+        legend hides no photo. The chip was tried in a band before the list in the view, so opening the Photos
+        strip or the panel (a narrower view, the photo letterboxed above and below) folded the names to dots
+        though a corner of the view had room for them."""
+        for text in (self.full, self.folded):
+            if not text:
+                break
+            self.label.setText(text)
+            self.adjustSize()
+            for areas in (bands, [view]):
                 corner = next((c for area in areas if (c := free_corner(self.size(), pins, area, clearance))), None)
                 if corner is not None:
                     self.setToolTip(self.full if text is self.folded else "")  # the chip's names, on hover
