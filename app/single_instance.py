@@ -17,20 +17,19 @@ prevention): the window is then raised and its taskbar entry flashes (``QApplica
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
+
+from engine.files import is_own_folder, own_temp_folder
 
 MAX_MESSAGE = 1024 * 1024  # bytes: about 10,000 paths; a client sending more is dropped
 CLIENT_MS = 5_000  # a connected client that has not sent its line by then is dropped
@@ -51,25 +50,11 @@ def server_name(folder: Path) -> str | None:
 
 
 def _private_folder() -> Path | None:
-    """A folder no other user can create a file in: ``$XDG_RUNTIME_DIR`` (the login session's), else ``decorlens-UID``
-    made in the temporary folder; None where that is another's or open to others (someone made it first). Not Qt's
-    RuntimeLocation, which warns on stderr where the variable is unset: a second copy ends without a word."""
+    """A folder no other user can create a file in: ``$XDG_RUNTIME_DIR`` (the login session's), else
+    ``own_temp_folder``; None where there is none. Not Qt's RuntimeLocation, which warns on stderr where the variable
+    is unset: a second copy ends without a word."""
     runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or ".")
-    if runtime.is_absolute() and _private(runtime):
-        return runtime
-    folder = Path(tempfile.gettempdir()) / f"decorlens-{os.getuid()}"
-    with contextlib.suppress(OSError):  # there already, or the temporary folder is read-only: _private says
-        folder.mkdir(mode=0o700)
-    return folder if _private(folder) else None
-
-
-def _private(folder: Path) -> bool:
-    """Whether ``folder`` is a folder (no link to one) of this user's that others can neither enter nor write in."""
-    try:
-        info = folder.lstat()
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return runtime if runtime.is_absolute() and is_own_folder(runtime) else own_temp_folder()
 
 
 def hand_over(folder: Path, files: Sequence[str | Path]) -> bool:

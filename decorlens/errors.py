@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from decorlens.terminal import escape_controls
+from decorlens.terminal import escape_controls, one_field
 from engine import advice
 from engine.errors import Cancelled, DecorLensError
+from engine.files import open_append, own_temp_folder
 
 MAX_LINE = 200
 USER_ERROR = 2  # bad input, missing file or model, broken settings: something the user fixes
@@ -194,12 +194,15 @@ def _raised_by_us(exc: BaseException) -> bool:
     return any(where.is_relative_to(ROOT / package) for package in OUR_PACKAGES)
 
 
-def log_file(folder: Path | None) -> Path:
-    """Where the app logs its errors: the data folder's log, or the temporary folder's where the data folder
-    cannot be written (the error may be just that), so there is always one to name."""
+def log_file(folder: Path | None) -> Path | None:
+    """Where the app logs its errors: the data folder's log, or one in the user's own temporary folder where the data
+    folder cannot be written (the error may be just that), so there is nearly always one to name. Not the shared
+    ``/tmp``'s: another user could make ``/tmp/decorlens-error.log`` first, and read what it was given or, as a FIFO,
+    hold the app's start for ever. None where there is no such folder."""
     if folder is not None and folder.is_dir() and os.access(folder, os.W_OK):
         return folder / LOG_NAME
-    return Path(tempfile.gettempdir()) / LOG_NAME
+    temp = own_temp_folder()
+    return None if temp is None else temp / LOG_NAME
 
 
 def log_error(line: str, exc: BaseException, folder: Path | None) -> Path | None:
@@ -207,13 +210,21 @@ def log_error(line: str, exc: BaseException, folder: Path | None) -> Path | None
 
     The packaged app on Windows has no console: what went wrong before its window opened is kept here."""
     log = log_file(folder)
+    if log is None:
+        return None
     try:
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} {' '.join(sys.argv)}\n{line}\n")
+        with open_append(log) as fh:
+            fh.write(f"{log_header()}\n{line}\n")
             fh.write("".join(traceback.format_exception(exc)))
     except OSError:
         return None
     return log
+
+
+def log_header() -> str:
+    """The line that opens an entry of the log: when, and the command line, its control characters escaped (a file
+    named with a line break, given to the app, would otherwise start a forged entry of its own)."""
+    return f"--- {datetime.now(UTC).isoformat(timespec='seconds')} {one_field(escape_controls(' '.join(sys.argv)))}"
 
 
 def _save_traceback(exc: BaseException, context: Context) -> str:
@@ -223,8 +234,8 @@ def _save_traceback(exc: BaseException, context: Context) -> str:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             log = folder / LOG_NAME
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} {' '.join(sys.argv)}\n")
+            with open_append(log) as fh:
+                fh.write(f"{log_header()}\n")
                 fh.write("".join(traceback.format_exception(exc)))
             return f"details in {log}"
         except OSError:

@@ -8,9 +8,11 @@ import os
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from decorlens.errors import Context, error_line, log_error, log_file
 from decorlens.progress import note
+from engine.files import open_append
 from engine.paths import data_dir
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
@@ -75,10 +77,12 @@ def _usable(named: Path | None) -> Path | None:
         return None
 
 
-def log_errors(log: Path) -> None:
+def log_errors(log: Path | None) -> None:
     """The window's errors (a worker's bug, an exception in a slot) go to the log the CLI writes, not only to a
-    terminal that staff do not have; the file is made at the first error."""
-    handler = logging.FileHandler(log, encoding="utf-8", delay=True)
+    terminal that staff do not have; the file is made at the first error (none: no log, ``log_file``)."""
+    if log is None:
+        return
+    handler = _LogHandler(log, encoding="utf-8", delay=True)
     handler.setLevel(logging.ERROR)
     handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s\n%(message)s"))
     logging.getLogger().addHandler(handler)
@@ -89,6 +93,18 @@ def log_errors(log: Path) -> None:
         shown(kind, exc, tb)
 
     sys.excepthook = excepthook
+
+
+class _LogHandler(logging.FileHandler):
+    """A log file opened as the CLI's is (``open_append``): a FIFO in its place held the window at its first error,
+    and a link had the log written wherever it led. One that cannot be opened logs nothing: FileHandler's open
+    raised out of the ``logging`` call, into the code reporting the error."""
+
+    def _open(self) -> TextIO | None:  # None: FileHandler.emit writes nothing, and tries again at the next error
+        try:
+            return open_append(Path(self.baseFilename))
+        except OSError:
+            return None
 
 
 def has_display() -> bool:

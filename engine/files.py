@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import glob
 import hashlib
+import io
 import os
 import re
 import stat
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import yaml
 
@@ -175,6 +176,38 @@ def _regular(fd: int, path: str | os.PathLike[str], mode: str, refusal: str) -> 
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_append(path: Path) -> TextIO:
+    """``path`` opened to append UTF-8 text (made, for this user only, if missing), refused with an OSError unless it
+    is a regular file: the error log's name holding a FIFO blocked the app's start for ever, and a link (a synced
+    data folder's) had the log written wherever it led."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)  # a FIFO: ENXIO, a link: ELOOP
+    return io.TextIOWrapper(_regular(fd, path, "ab", "not a file to append to"), encoding="utf-8")
+
+
+def own_temp_folder() -> Path | None:
+    """``decorlens-UID`` in the temporary folder, made for this user alone: what DecorLens keeps there (the app's
+    socket, its error log where the data folder cannot be written) must not be a name another user of a shared
+    ``/tmp`` can take first (a socket answering in the app's place, a file or FIFO for the log). None where that
+    folder is another's or open to others. Windows' temporary folder is the user's own already."""
+    temp = Path(tempfile.gettempdir())
+    if os.name == "nt":
+        return temp
+    folder = temp / f"decorlens-{os.getuid()}"
+    with suppress(OSError):  # there already, or the temporary folder is read-only: is_own_folder says
+        folder.mkdir(mode=0o700)
+    return folder if is_own_folder(folder) else None
+
+
+def is_own_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a folder (no link to one) of this user's that others can neither enter nor write in."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:

@@ -66,7 +66,7 @@ def test_a_data_folder_that_cannot_be_used_is_said_in_a_window_and_logged(qtbot,
     line = capsys.readouterr().err.strip()
     assert line.startswith("decorlens: error: ") and "not a folder" in line
     assert seen["text"] == line.removeprefix("decorlens: error: ")
-    log = temp_dir / LOG_NAME
+    log = temp_dir / f"decorlens-{os.getuid()}" / LOG_NAME  # the user's own folder there
     assert seen["informative"] == f"This is also written in {log}." and seen["icon"] == "Critical"
     assert line in log.read_text(encoding="utf-8")
 

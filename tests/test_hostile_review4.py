@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import os
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
@@ -19,8 +20,12 @@ from pathlib import Path
 import pytest
 
 from app.single_instance import HandOverServer, hand_over, server_name
+from decorlens.errors import LOG_NAME, log_error
 from engine.pipeline import Pipeline
 from engine.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_S = 60  # for a process that should end at once; reached only when it blocks
 
 
 class _Counted:
@@ -114,3 +119,51 @@ def test_a_socket_folder_someone_made_first_is_not_used(qapp, tmp_path: Path, mo
     server = HandOverServer(data, lambda _paths: None)
     assert not server.server.isListening() and not hand_over(data, [tmp_path / "photo.jpg"])
     assert list(taken.iterdir()) == []
+
+
+def _in_a_process(code: str, tmp_path: Path) -> str:
+    """The output of ``code`` run by Python in a process of its own (its temporary folder ``tmp_path``): one that
+    would block for ever is ended, and the test fails naming it."""
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=WAIT_S, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still blocked after {WAIT_S} s: {code}")
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_fifo_or_a_link_named_as_the_error_log_is_not_written(tmp_path: Path) -> None:
+    """The app's error log was opened to append as any file is: a FIFO in its place (in a data folder, or made by
+    another user as /tmp/decorlens-error.log, where the log goes when the data folder cannot be written) blocked
+    the failing start for ever, with no window saying why; a link had the log written wherever it led. Neither is
+    written now: the line is still said, the log is not named."""
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / LOG_NAME)
+    os.mkfifo(tmp_path / LOG_NAME)  # another user's, in a shared temporary folder
+    elsewhere = tmp_path / "bashrc"
+    elsewhere.write_text("kept\n")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / LOG_NAME).symlink_to(elsewhere)
+    code = ("from pathlib import Path; from decorlens.errors import log_error; "
+            "print([str(log_error('decorlens: error: x', ValueError('x'), f)) for f in "
+            f"(Path({str(data)!r}), Path({str(linked)!r}), None)])")
+    assert _in_a_process(code, tmp_path) == str(["None", "None", str(tmp_path / f"decorlens-{os.getuid()}" / LOG_NAME)])
+    assert elsewhere.read_text() == "kept\n"
+    window = ("import logging; from pathlib import Path; from decorlens.gui import log_errors; "
+              f"log_errors(Path({str(data / LOG_NAME)!r})); "
+              "logging.getLogger('app').error('a bug'); print('went on')")
+    assert _in_a_process(window, tmp_path) == "went on"
+
+
+def test_a_line_break_in_a_file_name_cannot_forge_an_entry_of_the_error_log(tmp_path: Path, monkeypatch) -> None:
+    """Each entry of the log opens with "--- TIME COMMAND LINE"; a photo named with a line break and "--- …", given
+    to the app, wrote an entry of its own. The command line's control characters are escaped."""
+    monkeypatch.setattr(sys, "argv", ["decorlens", "gui", "room.jpg\n--- 2026-12-01T00:00:00+00:00 forged\nok"])
+    log = log_error("decorlens: error: x", ValueError("x"), tmp_path)
+    assert log == tmp_path / LOG_NAME
+    entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("--- ")]
+    assert len(entries) == 1 and "room.jpg\\u000a--- 2026-12-01" in entries[0]
