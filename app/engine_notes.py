@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from engine.remedies import in_app
+
 
 class EngineNotes(QObject):
     noted = Signal(str)
@@ -21,6 +23,6 @@ class EngineNotes(QObject):
 
 
 def as_status(line: str) -> str:
-    """An engine note as the status bar says it: a sentence, one line."""
-    flat = " ".join(line.split())
+    """An engine note as the status bar says it: a sentence, one line, any fix named the app's way."""
+    flat = " ".join(in_app(line).split())
     return flat[:1].upper() + flat[1:]

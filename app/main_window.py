@@ -56,6 +56,7 @@ from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
 from engine.pipeline import Pipeline
+from engine.remedies import in_app
 from engine.shoppable import ScenePage
 
 if TYPE_CHECKING:
@@ -999,7 +1000,7 @@ class MainWindow(QMainWindow):
         """``page``: the tab the message is about (it hides on the others); None for the whole window (the
         models, the catalog's file, the category map), shown on every tab. ``kept``: news later news is said below
         rather than replacing it (``MessageBar``). A damaged catalog's message offers
-        Restore a Backup… where the engine's words name the CLI's command."""
+        Restore a Backup… where the engine's words name the CLI's command; any other fix is named the app's way."""
         found = cli_restore_advice(text)  # the CLI's command, which retail staff never see: the button instead
         if found and not action:
             start, end, count = found
@@ -1007,7 +1008,7 @@ class MainWindow(QMainWindow):
         elif NO_BACKUP in text and not action:  # "move it aside" was the user's to do, in a folder they never see
             text = text.replace(NO_BACKUP, "it has no backups: set it aside, then import the products again")
             action = SET_ASIDE_ACTION
-        self.message.show_message(text, level, action, page, kept)
+        self.message.show_message(in_app(text), level, action, page, kept)
 
     def _answer_message(self) -> None:
         """The message's button: Restore a Backup… for a damaged catalog, else the catalog's call to action (the

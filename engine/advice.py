@@ -22,6 +22,7 @@ import yaml
 from engine.backups import DAMAGE_WORDS, RESTORE_UNCOUNTED, damage_advice
 from engine.errors import yaml_problem
 from engine.paths import CATALOG_FILE
+from engine.remedies import EXPORT_AGAIN
 
 DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
 
@@ -89,7 +90,7 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
         return f"{context.catalog} is locked: another DecorLens is writing it; try again when it finishes"
     if any(words in text for words in DAMAGE_WORDS):  # text not UTF-8 too: a flipped byte in a product's row
         advice = damage_advice(context.data_dir / CATALOG_FILE) if context.data_dir else (
-            f"{RESTORE_UNCOUNTED}, or move it aside and import the products again")
+            f"{RESTORE_UNCOUNTED()}, or move it aside and import the products again")
         return f"{context.catalog} is damaged ({text}); {advice}"
     if "readonly" in text or "read-only" in text:
         if _read_only_file_system(context.data_dir):
@@ -154,7 +155,7 @@ def _onnxruntime(exc: Exception, context: Context) -> str:
     if model is not None:
         return f"ONNX Runtime failed running the model {model} ({_detail(detail)}); check the model and its card"
     return (f"ONNX Runtime could not load or run {context.subject} ({_detail(detail)}); check that it is an "
-            "ONNX model, or export it again with `decorlens models export`")
+            f"ONNX model{EXPORT_AGAIN()}")
 
 
 def _csv(exc: csv.Error, context: Context) -> str:

@@ -28,17 +28,16 @@ from pathlib import Path
 
 from engine.errors import CatalogError
 from engine.files import clean_stale_temps, replace_atomically, write_atomic
+from engine.remedies import RESTORE_COUNTED, RESTORE_UNCOUNTED
 
 BACKUPS_DIR = "backups"
 KEEP = 5
 BEFORE_RESTORE = "before-restore"  # the reason of the backup a restore takes of the catalog it replaces
 TEMP_PREFIX = ".tmp-backup-"
 NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
-# The advice for a damaged catalog with backups, counted ("…lists its 2") or not (no data dir at hand). The app puts
-# its own words for its Restore a Backup… button where it finds them (``cli_restore_advice``).
-RESTORE_COUNTED = "restore a backup: `decorlens catalog restore` lists its {}"
-RESTORE_UNCOUNTED = "restore a backup (`decorlens catalog restore` lists them)"
-_RESTORE = re.compile(re.escape(RESTORE_COUNTED).replace(r"\{\}", r"(\d+)") + "|" + re.escape(RESTORE_UNCOUNTED))
+# The advice for a damaged catalog with backups (``RESTORE_COUNTED``, ``RESTORE_UNCOUNTED``: no data dir at hand). The
+# window's message bar puts its own words for its Restore a Backup… button where it finds them (``cli_restore_advice``).
+_RESTORE = re.compile(f"{RESTORE_COUNTED.pattern.pattern}|{RESTORE_UNCOUNTED.pattern.pattern}")
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
 
@@ -151,7 +150,7 @@ def damage_advice(catalog_path: Path) -> str:
     """What to do about a damaged catalog, after the line says so: restore a backup, or import again without one."""
     found = len(list_backups(catalog_path))
     if found:  # short: a line that must still be cut loses its middle, which held the command
-        return RESTORE_COUNTED.format(found)
+        return RESTORE_COUNTED(count=found)
     return NO_BACKUP
 
 

@@ -41,6 +41,7 @@ from engine.catalog import Catalog
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import write_atomic
 from engine.importer import Progress
+from engine.remedies import IMPORT_FIRST
 
 if TYPE_CHECKING:
     from engine.embed import Embedder
@@ -93,8 +94,7 @@ def catalog_map(
     rows = list(catalog.vectors(embedder.key))
     if not rows:
         raise CatalogError(
-            f"the catalog {catalog.path} has no {embedder.key} vectors to map: import products first "
-            "with `decorlens catalog import`"
+            f"the catalog {catalog.path} has no {embedder.key} vectors to map: {IMPORT_FIRST()}"
         )
     ids = np.array([pid for pid, _, _ in rows], np.int64)
     xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled)

@@ -41,6 +41,7 @@ from engine.backups import list_backups
 from engine.catalog import GLOBAL, Catalog, damaged
 from engine.errors import CatalogError, IndexCorruptError
 from engine.files import NotAFile, clean_stale_temps, naming, open_regular, replace_atomically, sha256_of
+from engine.remedies import EMPTY_BUT_BACKED_UP, IMPORT_FIRST
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -487,8 +488,6 @@ def ensure_nonempty(catalog: Catalog) -> None:
     if catalog.count() == 0:
         found = list_backups(catalog.path)
         if found:  # a sync client that left catalog.sqlite out: a new, empty one was made in its place
-            raise CatalogError(f"the catalog {catalog.path} is empty, and its backups are not: `decorlens catalog "
-                               f"restore` lists the {len(found):,}; or import products with `decorlens catalog import`")
-        raise CatalogError(
-            f"the catalog {catalog.path} is empty: import products first with `decorlens catalog import`"
-        )
+            raise CatalogError(f"the catalog {catalog.path} is empty, and its backups are not: "
+                               f"{EMPTY_BUT_BACKED_UP(count=f'{len(found):,}')}")
+        raise CatalogError(f"the catalog {catalog.path} is empty: {IMPORT_FIRST()}")

@@ -19,6 +19,7 @@ from engine.errors import ModelError
 from engine.files import sha256_of, write_atomic
 from engine.modelpack import read_pack
 from engine.paths import model_search_path, resources_dir
+from engine.remedies import EXPORT_WEIGHTS, FETCH_AGAIN, FETCH_PACK, WRITE_CARD
 
 Kind = Literal["detector", "embedder", "pose"]
 # A card's input side. Detectors here run at 416 or 640 px, ultralytics' large models at 1280; embedders at 160 to
@@ -121,7 +122,7 @@ def _how_to_restore(path: Path) -> str:
     except ModelError:  # an unreadable pack manifest must not hide the refusal being worded
         in_pack = False
     if in_pack:  # fetch replaces a pack file whose sha256 is not the pack's; --out: where this one is
-        return f"install it again with `decorlens models fetch --out {path.parent}`"
+        return FETCH_AGAIN(folder=path.parent)
     return "put back the file the card was written for, or export or train it again"
 
 
@@ -167,8 +168,7 @@ def read_card(model: Path) -> ModelCard:
             except TypeError as exc:  # a required field is missing
                 raise ModelError(f"model card {candidate} is unreadable: {exc}") from exc
     raise ModelError(
-        f"no model card for {model}: write {card_path_for(model).name} beside it with `decorlens models export` "
-        "or `decorlens models card`"
+        f"no model card for {model}{WRITE_CARD(card=card_path_for(model).name)}"
     )
 
 
@@ -353,17 +353,18 @@ def _named(file_name: str) -> Path:
 
 def _not_found(names: list[str], folders: list[Path]) -> ModelError:
     where = f" in {', '.join(str(f) for f in folders)}" if folders else ""
-    return ModelError(f"model {' or '.join(names)} not found{where}; {_how_to_get(names, folders)}")
+    return ModelError(f"model {' or '.join(names)} not found{where}{_how_to_get(names, folders)}")
 
 
 def _how_to_get(names: list[str], folders: list[Path]) -> str:
-    """The fix that exists: the model pack for its files, an export for a .pt that is there, else a folder."""
+    """The fix that exists, with its "; ": the model pack for its files, an export for a .pt that is there, else a
+    folder."""
     if any(f.file in names for f in read_pack().files):
-        return "run `decorlens models fetch`, or `decorlens models fetch --from DIR` with a pack folder"
+        return FETCH_PACK()
     for name in names:
         weights = Path(name).with_suffix(".pt").name
         if any((folder / weights).is_file() for folder in folders):
-            return f"export it: `decorlens models export {weights}` (needs the [train] extra)"
+            return EXPORT_WEIGHTS(weights=weights)
     if not folders:
-        return "check the path"
-    return "put it in one of those folders, or set DECORLENS_MODELS_DIR to a folder that holds it"
+        return "; check the path"
+    return "; put it in one of those folders, or set DECORLENS_MODELS_DIR to a folder that holds it"

@@ -29,6 +29,7 @@ from engine.models import ModelCard, ResolvedModel, a_kind, read_card
 from engine.onnx_cards import detector_card
 from engine.paths import model_search_path
 from engine.preprocess import letterbox
+from engine.remedies import EXPORT_POSE
 from engine.results import Box, Detection
 from engine.runtime import DevicePreference, open_model, session_device
 
@@ -279,5 +280,5 @@ def load_pose(
         return None
     raise ModelError(
         f"people: on needs {POSE_MODELS[-1]}, not in {', '.join(str(f) for f in folders)}: "
-        f"`decorlens models export {POSE_WEIGHTS}` makes it ([train] extra), or set people: off"
+        f"{EXPORT_POSE(weights=POSE_WEIGHTS)}"
     )

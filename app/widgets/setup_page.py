@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.workers import Runner, Task
 from engine import modelpack
+from engine.remedies import in_app
 
 # Help ▸ Keyboard Shortcuts (F1) and docs/app.md's "Keyboard" table, both made from this list (a test holds the
 # doc's table to ``shortcuts_markdown()``): the F1 list had fallen behind the doc's rows for the matches panel.
@@ -76,14 +76,10 @@ def shortcuts_markdown() -> str:
     return "\n".join(["| Action | Keys |", "|---|---|", *rows])
 
 
-# The engine's missing-model line ends in the command-line fix ("; run `decorlens models fetch`, or …"): staff of
-# the packaged app, which has no `decorlens`, read it under "What was looked for:" above this page's own buttons.
-CLI_FIX = re.compile(r";[^;]*`decorlens [^;]*$")
-
-
 def looked_for(message: str) -> str:
-    """What was looked for and where, less the command line that fixes it (the page's buttons do)."""
-    return CLI_FIX.sub("", message)
+    """What was looked for and where, less the command line that fixes it: staff of the packaged app, which has
+    no `decorlens`, read it above this page's own buttons, which get the pack (``engine.remedies.FETCH_PACK``)."""
+    return in_app(message)
 
 
 class SetupPage(QWidget):

@@ -1,0 +1,90 @@
+"""The fixes that engine lines name, each in the CLI's words and in the desktop app's.
+
+An engine error or summary ends in what to do, and the CLI names a command for it (`decorlens catalog restore`).
+The same lines reach the app, whose users (retail staff with the packaged app) have no `decorlens` to type: there
+the line names the app's own menu item, or no command at all where the app has none (a model export needs the
+training extra, which the packaged app ships without). Each such clause is one ``Remedy`` here, with both
+wordings; the engine writes the CLI's (the CLI's tests read them), and the app passes what it shows through
+``in_app``. The engine is not told which frontend it serves: the CLI and the app share a process in the tests,
+and the app's lines are worded from worker threads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from string import Formatter
+
+RESTORE_MENU = "Catalog ▸ Restore a Backup…"
+IMPORT_MENU = "Catalog ▸ Import Folder… (or Import CSV…)"
+CLI_PROGRAM = "decorlens"
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A clause naming a fix: ``cli`` as the CLI says it, ``app`` as the app does ("" where the app has no way, so
+    the clause goes, with the punctuation it starts with). Fields: ``{count}`` is a number, any other a detail (a
+    folder, a file) that the CLI's words go on after."""
+
+    cli: str
+    app: str
+
+    def __call__(self, **details: object) -> str:
+        """The clause as the engine writes it: in the CLI's words."""
+        return self.cli.format(**details)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Where the clause stands in a line the engine wrote, its fields captured by name; the packaged app's
+        start error names its own program (``for_program``)."""
+        parts = []
+        for literal, field, _spec, _conversion in Formatter().parse(self.cli):  # the command as any program names it
+            parts.append(re.escape(literal).replace(f"`{CLI_PROGRAM}", r"`[\w.-]+"))
+            if field:
+                parts.append(rf"(?P<{field}>\d[\d,]*)" if field == "count" else rf"(?P<{field}>.+?)")
+        return re.compile("".join(parts))
+
+    def in_app(self, text: str) -> str:
+        """``text`` with this clause in the app's words."""
+        return self.pattern.sub(lambda found: self.app.format(**found.groupdict()), text)
+
+
+# A damaged catalog with backups, counted or not. The window's message bar words these itself, with a Restore a
+# Backup… button (``engine.backups.cli_restore_advice``); elsewhere the app's words here stand.
+RESTORE_COUNTED = Remedy("restore a backup: `decorlens catalog restore` lists its {count}",
+                         f"restore a backup: {RESTORE_MENU} lists its {{count}}")
+RESTORE_UNCOUNTED = Remedy("restore a backup (`decorlens catalog restore` lists them)",
+                           f"restore a backup ({RESTORE_MENU} lists them)")
+# The catalog is empty: a sync client left catalog.sqlite out, and a new one was made in its place.
+EMPTY_BUT_BACKED_UP = Remedy("`decorlens catalog restore` lists the {count}; or import products with "
+                             "`decorlens catalog import`",
+                             f"{RESTORE_MENU} lists the {{count}}; or import products with {IMPORT_MENU}")
+IMPORT_FIRST = Remedy("import products first with `decorlens catalog import`",
+                      f"import products first with {IMPORT_MENU}")
+# The models: the setup page shows a missing one with its own buttons for the pack; a model the training extra
+# exports has no way in the app.
+FETCH_PACK = Remedy("; run `decorlens models fetch`, or `decorlens models fetch --from DIR` with a pack folder", "")
+FETCH_AGAIN = Remedy("install it again with `decorlens models fetch --out {folder}`",
+                     "install the model pack again")
+EXPORT_WEIGHTS = Remedy("; export it: `decorlens models export {weights}` (needs the [train] extra)", "")
+WRITE_CARD = Remedy(": write {card} beside it with `decorlens models export` or `decorlens models card`", "")
+EXPORT_POSE = Remedy("`decorlens models export {weights}` makes it ([train] extra), or set people: off",
+                     "set people: off in the data folder's config.yaml")
+EXPORT_AGAIN = Remedy(", or export it again with `decorlens models export`", "")
+
+REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
+            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN)
+
+
+def in_app(text: str) -> str:
+    """``text`` as the app shows it: each fix named the app's way, or not at all where the app has none."""
+    for remedy in REMEDIES:
+        text = remedy.in_app(text)
+    return text
+
+
+def for_program(text: str, program: str) -> str:
+    """``text`` naming ``program`` in its commands: the packaged app runs the CLI's commands as ``DecorLens``, and
+    its folder has no ``decorlens`` to run."""
+    return text if program == CLI_PROGRAM else text.replace(f"`{CLI_PROGRAM} ", f"`{program} ")
