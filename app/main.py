@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,9 +27,12 @@ from engine import paths
 from engine.errors import DecorLensError
 from engine.paths import resources_dir
 from engine.pipeline import Pipeline
+from engine.remedies import in_app
 
 LOCK_NAME = "decorlens-app.lock"  # in the data folder, while a window has it open
-ERROR_PREFIX = "decorlens: error: "  # the CLI's; the box's title names the app
+# The CLI's ("decorlens: error: "), or the packaged app's, which names its program ("DecorLens: error: "); the box's
+# title names the app
+ERROR_PREFIX = re.compile(r"^[\w.-]+: error: ")
 
 
 def app_icon() -> QIcon:
@@ -123,7 +127,7 @@ def show_start_error(line: str, log: Path | None, routine: bool = False) -> None
     nothing is wrong ("already open"), which the red error icon said it was."""
     application()
     icon = QMessageBox.Icon.Information if routine else QMessageBox.Icon.Critical
-    box = QMessageBox(icon, APPLICATION, line.removeprefix(ERROR_PREFIX))
+    box = QMessageBox(icon, APPLICATION, in_app(ERROR_PREFIX.sub("", line, count=1)))
     if log is not None:
         box.setInformativeText(f"This is also written in {log}.")
     box.exec()

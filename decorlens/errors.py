@@ -22,6 +22,7 @@ from decorlens.terminal import escape_controls, one_field
 from engine import advice
 from engine.errors import Cancelled, DecorLensError
 from engine.files import open_append, own_temp_folder
+from engine.remedies import for_program
 
 MAX_LINE = 200
 USER_ERROR = 2  # bad input, missing file or model, broken settings: something the user fixes
@@ -76,8 +77,22 @@ def error_line(exc: BaseException, context: Context) -> tuple[str, int]:
     message, code = explain(exc, context)
     if code == INTERNAL_ERROR and not context.debug:
         message = f"{message}; {_save_traceback(exc, context)}"
-    prefix = "decorlens: " if code == INTERRUPTED else "decorlens: error: "
+    name = _program()
+    prefix = f"{name}: " if code == INTERRUPTED else error_prefix()
+    message = for_program(message, name)
     return prefix + one_line(escape_controls(message), MAX_LINE - len(prefix), context.names), code
+
+
+def error_prefix() -> str:
+    """How an error line starts: with the program's name, ``decorlens``, or the packaged app's ``DecorLens``,
+    whose staff have no ``decorlens`` and start it by that name."""
+    return f"{_program()}: error: "
+
+
+def _program() -> str:
+    from decorlens.options import program  # options words its usage errors with this module's one_line
+
+    return program()
 
 
 def _reader_left() -> int:

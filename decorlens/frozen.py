@@ -38,7 +38,7 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         if first is not None and first in commands:
             return main(args)
         if first is not None and _left_out(first, commands):
-            print(f"decorlens: error: `{first}` is not in the packaged app (it ships without PyTorch): run it in a "
+            print(f"{program_name()}: error: `{first}` is not in the packaged app (it ships without PyTorch): run it in a "
                   "Python install with the training extra (scripts/install --train)", file=sys.stderr)
             return USER_ERROR
         split = args.index(first) if first is not None else len(args)

@@ -10,7 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from decorlens.errors import Context, error_line, log_error, log_file
+from decorlens.errors import Context, error_line, error_prefix, log_error, log_file
+from decorlens.options import program
 from decorlens.progress import note
 from engine.files import open_append
 from engine.paths import data_dir
@@ -34,18 +35,18 @@ SETTINGS_INSTEAD = (("--device", "device", "Edit ▸ Settings ▸ Run the models
 def run(args: argparse.Namespace, _pipeline: object) -> int:
     for option, dest, where in SETTINGS_INSTEAD:
         if getattr(args, dest, None):
-            note(f"decorlens: error: the desktop app does not take {option}: choose it in {where} "
-                 f"(it is for commands, e.g. `decorlens {option} … search PHOTO`)")
+            note(f"{error_prefix()}the desktop app does not take {option}: choose it in {where} "
+                 f"(it is for commands, e.g. `{program()} {option} … search PHOTO`)")
             return 2
     if not has_display():
         # Without this, Qt aborts (exit 134) with a message about xcb plugins that helps nobody on SSH.
-        note("decorlens: error: no display here (DISPLAY and WAYLAND_DISPLAY are unset), so no window can "
-             "open; search from the command line: `decorlens search PHOTO`")
+        note(f"{error_prefix()}no display here (DISPLAY and WAYLAND_DISPLAY are unset), so no window can "
+             f"open; search from the command line: `{program()} search PHOTO`")
         return 2
     try:
         from app.main import launch
     except ImportError as exc:
-        note(f"decorlens: error: the desktop app needs the [gui] extra ({exc.name} is missing): "
+        note(f"{error_prefix()}the desktop app needs the [gui] extra ({exc.name} is missing): "
              "pip install -e '.[gui]'")
         return 2
     log_errors(log_file(data_dir(args.data_dir)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from decorlens.errors import PARTLY_DONE
+from decorlens.options import program
 from decorlens.progress import note
 from engine.pipeline import Pipeline
 from engine.selfcheck import print_report, run_self_check
@@ -22,5 +23,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     log = (lambda _m: None) if args.quiet or args.json else note
     report = run_self_check(pipeline.settings, log=log)
-    print_report(report, args.json)
+    print_report(report, args.json, program())
     return 0 if report.ok else PARTLY_DONE

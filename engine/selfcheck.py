@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import DecorLensError, ModelError
+from engine.remedies import CLI_PROGRAM, for_program
 from engine.settings import Settings
 from engine.words import counted
 
@@ -438,5 +439,6 @@ def _objects(count: str | None) -> str:
     return "? objects" if count is None else counted(int(count), "object")
 
 
-def print_report(report: SelfCheckReport, as_json: bool = False) -> None:
-    print(json.dumps(report.to_json(), indent=2) if as_json else report.summary())
+def print_report(report: SelfCheckReport, as_json: bool = False, program: str = CLI_PROGRAM) -> None:
+    """``program``: what the summary's commands are typed as (``DecorLens --self-check`` in the packaged app)."""
+    print(json.dumps(report.to_json(), indent=2) if as_json else for_program(report.summary(), program))

@@ -24,6 +24,7 @@ from app.workers import Runner
 from decorlens.errors import LOG_NAME
 from decorlens.gui import log_errors
 from decorlens.main import main
+from decorlens.options import PROG, use_program
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = os.environ.get("DECORLENS_SHOTS")  # a folder to grab the boxes into, to look at
@@ -70,6 +71,22 @@ def test_a_data_folder_that_cannot_be_used_is_said_in_a_window_and_logged(qtbot,
     assert seen["informative"] == f"This is also written in {log}." and seen["icon"] == "Critical"
     assert line in log.read_text(encoding="utf-8")
 
+
+
+def test_the_packaged_apps_start_error_names_it_and_its_box_says_it_once(qtbot, qapp, temp_dir: Path, tmp_path,
+                                                                         capsys):
+    """The packaged app's line starts with its own name, as staff start it (it has no `decorlens`); its box, titled
+    DecorLens, shows the line without that prefix, as the CLI's."""
+    not_a_folder = tmp_path / "DecorLens"
+    not_a_folder.write_text("a file where the data folder should be\n")
+    seen = _start_box(qtbot, "decorlens-packaged-start-error.png")
+    try:
+        assert main(["--data-dir", str(not_a_folder), "gui"], "DecorLens") == 2
+    finally:
+        use_program(PROG)
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("DecorLens: error: ") and "not a folder" in line
+    assert seen["text"] == line.removeprefix("DecorLens: error: ")
 
 def _app(data: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
