@@ -27,7 +27,7 @@ from app.workers import Runner
 from engine import corrections
 from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
-from engine.drawn_guess import GUESS_POOL, DrawnGuess, category_guesses, guess_box, seen_in
+from engine.drawn_guess import GUESS_POOL, DrawnGuess, guess_box
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import read_photo
@@ -94,6 +94,17 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     return pipeline.embedder.key if pipeline.catalog.count() else None
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a drawn tag may be (``DrawnGuess.categories``) and what that was found with: the catalog's revision
+    and the pipeline (its models). After an import, a removal or other models it is stale: a photo opened again
+    offered the categories of its drawn boxes' saved matches, searched in the catalog of then."""
+
+    categories: tuple[str, ...]
+    revision: int
+    pipeline: Pipeline
+
+
 def _products_of(tag: Tag) -> set[str]:
     """The SKUs a tag shows: its matches and its confirmed product."""
     return {m.sku for m in tag.obj.matches} | ({tag.confirmed_sku} if tag.confirmed else set())
@@ -135,7 +146,9 @@ class SceneController(QObject):
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
-        self._guesses: dict[int, tuple[str, ...]] = {}  # drawn tags: what they may be, from their wider search
+        self._guesses: dict[int, Asked] = {}  # drawn tags: what they may be, from their wider search
+        self._guessing: set[int] = set()  # drawn tags whose box is being searched again for ``guesses``
+        self._revision: int | None = None  # the catalog's, as last read: guesses of another are stale
         self._keys = itertools.count()
         self._opening = 0
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
@@ -187,7 +200,7 @@ class SceneController(QObject):
             saved = self.scene  # the photo open again: its edits as shown, newer than the file read if one was made since
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
-        self._guesses = {}
+        self._guesses, self._guessing = {}, set()
         self.pixels = opened.pixels
         self.gone.clear()
         self._running.clear()
@@ -294,25 +307,59 @@ class SceneController(QObject):
             self.engine,
             "Searching the box…",
             lambda: guess_box(pipeline, path, pixels, box, tags, pool),
-            lambda guess: self._region_found(guess, top_k),
+            lambda guess: self._region_found(guess, top_k, pipeline),
         )
 
-    def _region_found(self, guess: DrawnGuess, top_k: int) -> None:
+    def _region_found(self, guess: DrawnGuess, top_k: int, pipeline: Pipeline) -> None:
         self.searched.emit(guess.result.timings_ms)
         number = max((t.number for t in self.scene.tags), default=0) + 1
         found = guess.result.objects[0]
-        self._guesses[number] = guess.categories
+        self._revision = guess.revision
+        self._guesses[number] = Asked(guess.categories, guess.revision, pipeline)
         drawn = replace(found, matches=found.matches[:top_k])
         self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
         self.tagAdded.emit(number)
 
     def guesses(self, number: int) -> tuple[str, ...]:
-        """What a drawn tag may be (none for a detector's): the categories of its wider search when drawn, or of
-        its matches in a photo opened again."""
+        """What a drawn tag may be (none for a detector's), found in the catalog and with the models in use now:
+        none yet while its box is searched again (``tagChanged`` follows) in a photo opened again, after an
+        import or a removal, or with other models."""
         tag = self.scene.tag(number)
         if tag.origin != USER:
             return ()
-        return self._guesses.get(number) or category_guesses(tag.obj.matches, seen_in(self.scene.tags, tag.obj.box))
+        asked = self._guesses.get(number)
+        if asked is not None and asked.pipeline is self.pipeline and self._revision in (None, asked.revision):
+            return asked.categories
+        self._guess_again(number)
+        return ()
+
+    def _guess_again(self, number: int) -> None:
+        """Search a drawn tag's box again for ``guesses`` (once at a time), as drawing it did."""
+        if number in self._guessing:
+            return
+        self._guessing.add(number)
+        path, pixels, pipeline, tags = self.path, self.pixels, self.pipeline, list(self.scene.tags)
+        box, pool = self.scene.tag(number).obj.box, max(self.settings.top_k, GUESS_POOL)
+        self._run(
+            self.engine,
+            "Searching the box…",
+            lambda: guess_box(pipeline, path, pixels, box, tags, pool),
+            lambda guess: self._guessed(number, Asked(guess.categories, guess.revision, pipeline)),
+            failed=lambda message: self._guessed(number, Asked((), -1 if self._revision is None else self._revision,
+                                                               pipeline), message),
+        )
+
+    def _guessed(self, number: int, asked: Asked, failure: str = "") -> None:
+        """A drawn tag's box searched again: its guesses are shown; none if the search failed, which is said
+        once (the next change of catalog or models tries again)."""
+        self._guessing.discard(number)
+        self._guesses[number] = asked
+        if failure:
+            self.failed.emit(failure)
+            return
+        self._revision = asked.revision
+        if number in {t.number for t in self.scene.visible}:
+            self.tagChanged.emit(number)
 
     def request_matches(self, number: int, any_category: bool) -> None:
         """Matches of a tag: its own (same category) at once, the whole catalog's after a search; as checked
@@ -432,14 +479,17 @@ class SceneController(QObject):
             return
         token, pipeline, skus = self._token, self.pipeline, self.scene.skus()
         self.io.start(
-            lambda _job: current_products(pipeline, skus),
-            done=lambda products: token == self._token and self._catalog_now(skus, products),
+            lambda _job: (current_products(pipeline, skus), pipeline.catalog.revision),
+            done=lambda found: token == self._token and self._catalog_now(skus, *found),
             failed=self.failed.emit,
         )
 
-    def _catalog_now(self, skus: set[str], products: dict[str, Product]) -> None:
-        self._products = products
+    def _catalog_now(self, skus: set[str], products: dict[str, Product], revision: int) -> None:
+        """The scene's products as the catalog at ``revision`` holds them; drawn tags' guesses from another
+        revision are stale: shown again, they are searched again."""
+        self._products, self._revision = products, revision
         changed = self.scene.update_products(products)
+        changed |= {n for n, asked in self._guesses.items() if asked.revision != revision}
         gone = skus - products.keys()
         turned = gone ^ self.gone  # removed since, or back
         changed |= {t.number for t in self.scene.tags if turned & ({m.sku for m in t.obj.matches} | {t.confirmed_sku})}
