@@ -17,10 +17,15 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from app import theme
 from engine.categories import CategoryMap, display_name
 from engine.results import Match
+from engine.shoppable_assets import HIDDEN
 from engine.words import match_word
 
 EXACT = theme.GREEN
 SIMILAR = "#6b7280"
+# Characters of one catalog text a screen shows: a catalog edited by hand (or written by an older DecorLens) can
+# hold a 200,000-character name, which made the Where used heading wider than the window.
+MAX_SHOWN = 200
+_HIDDEN = dict.fromkeys(HIDDEN)
 
 
 # The names of the active category map (the user's categories.yaml, else the shipped one); set by the main
@@ -50,15 +55,23 @@ def has_name(name: str, sku: str) -> bool:
     return bool(name.strip()) and name.strip() != sku.strip()
 
 
+def shown(text: str) -> str:
+    """Stored catalog text as one line a screen can hold: without control characters and bidi overrides (a U+202E
+    in a name showed the price after it reversed, an ESC a box), line breaks as spaces, at most ``MAX_SHOWN``
+    characters. The catalog keeps whatever an older version or a hand edit wrote; every screen reads it here."""
+    line = " ".join(text.translate(_HIDDEN).split())
+    return line if len(line) <= MAX_SHOWN else line[: MAX_SHOWN - 1] + "…"
+
+
 def product_title(name: str, sku: str, category: str) -> str:
     """The feed's product name, else the category ("Armchair"): never the SKU, which the detail shows."""
-    return name.strip() if has_name(name, sku) else pretty(category)
+    return shown(name) if has_name(name, sku) else shown(pretty(category))
 
 
 def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
     """The line under the title: SKU, the category when the title is a real name, and the price."""
     parts = [sku, pretty(category) if has_name(name, sku) else "", price]
-    return " · ".join(p for p in parts if p)
+    return " · ".join(shown(p) for p in parts if p)
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:

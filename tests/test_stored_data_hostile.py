@@ -130,3 +130,34 @@ def test_a_feed_of_windows_paths_skips_each_row_in_one_line_here(fresh_pipeline:
         "D1": f"{rows['D1']}: {windows}", "D2": f"C:x.jpg: {windows}", "F1": "//server/share/x.jpg: no such file",
         "F3": f"C:/x.jpg: {windows}",
     }
+
+
+@pytest.mark.gui
+def test_the_catalog_tab_shows_stored_text_as_one_short_plain_line(shop: Pipeline, main_window, qtbot):
+    """A hand-edited catalog's 20,000-character name without a space made the Where used heading wider than the
+    window (the product grid shrank to a sliver beside it), and an ESC or a U+202E in a name or price showed as a
+    box or reversed the text after it, on the tiles, their tooltips and the heading."""
+    from PySide6.QtCore import Qt
+
+    from app.labels import MAX_SHOWN, product_title
+    from app.widgets.catalog_view import ProductGrid
+
+    shop.close()
+    _edit(shop.data_dir, "UPDATE products SET name = ?, price = ? WHERE id = 1", "X" * 20_000, "<i>9</i>\x1b[5m")
+    _edit(shop.data_dir, "UPDATE products SET name = ? WHERE id = 2", HOSTILE_NAME)
+    window = main_window(shop, (1280, 800))
+    window.tabs.setCurrentWidget(window.catalog)
+    grid = window.catalog.findChild(ProductGrid)
+    qtbot.waitUntil(lambda: grid.model().rowCount() == 3, timeout=30_000)
+    hidden = ("\x1b", "\u202e", "\n")
+    title = window.catalog.where_used.title
+    for row, product in enumerate(grid.model().products):
+        grid.setCurrentIndex(grid.model().index(row, 0))
+        named = product_title(product.name, product.sku, product.category)[:40]
+        qtbot.waitUntil(lambda named=named: named in title.text() and "not matched" in title.text(), timeout=30_000)
+        tip = grid.model().data(grid.model().index(row, 0), Qt.ItemDataRole.ToolTipRole)
+        painted = [text for text, _font, _role in grid.itemDelegate().lines(product, grid.font(), 100_000)]
+        shown = [tip, title.text(), *painted]
+        assert not [text for text in shown if any(h in text for h in hidden)], shown
+        assert all(len(text) <= 2 * MAX_SHOWN for text in shown[1:]), [len(text) for text in shown]
+        assert grid.width() > window.width() // 2, "the Where used heading took the width of the product grid"

@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip
+from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip, shown
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.where_used import WhereUsedPanel
@@ -106,7 +106,7 @@ class ProductModel(QAbstractListModel):
             return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
             lines = [product.name, f"SKU {product.sku}", pretty(product.category), product.price, product.url]
-            return rich_tooltip("\n".join(filter(None, lines)))
+            return rich_tooltip("\n".join(shown(line) for line in lines if line))
         if role == Qt.ItemDataRole.UserRole:
             return product
         return None
@@ -178,11 +178,11 @@ class ProductTile(QStyledItemDelegate):
         the price was elided away on nearly every tile: "601.592.28 · Bathroom …"."""
         bold = QFont(font)
         bold.setBold(True)
-        shown = [(product_title(product.name, product.sku, product.category), bold, QPalette.ColorRole.Text),
+        texts = [(product_title(product.name, product.sku, product.category), bold, QPalette.ColorRole.Text),
                  (product_detail(product.name, product.sku, product.category), font, QPalette.ColorRole.PlaceholderText),
-                 (product.price, font, QPalette.ColorRole.Text)]
+                 (shown(product.price), font, QPalette.ColorRole.Text)]
         return [(QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideRight, width), f, role)
-                for text, f, role in shown if text]
+                for text, f, role in texts if text]
 
     def sizeHint(self, option: QStyleOptionViewItem, _index: QModelIndex) -> QSize:
         """The grid's cell: tiles widen with the columns the grid stretches."""

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip
+from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import dropped_paths
 from app.workers import Job, Runner, Task
@@ -127,7 +127,7 @@ def priced(title: str, price: str) -> str:
     """A product's title followed by its price as the feed wrote it (the catalog tiles' price line), when it has
     one: a merchandiser choosing what goes with a product weighs the price, which the panel never showed. Its spaces
     do not break: a wrapped row read "1" at a line's end and "299,00 kr" on the next."""
-    return f"{title} · {price.replace(' ', NO_BREAK)}" if price else title
+    return f"{title} · {shown(price).replace(' ', NO_BREAK)}" if price else title
 
 
 def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
@@ -209,6 +209,7 @@ class WhereUsedPanel(QWidget):
         self.category_row.hide()
         self.title = plain_label(NOTHING)
         self.title.setWordWrap(True)
+        self.title.setMinimumWidth(1)  # a name without spaces (a hand-edited catalog's) no longer widens the panel
         self.sightings = QListWidget(objectName="whereUsed")
         self.sightings.setAccessibleName("Where used")
         self.sightings.setIconSize(CROP)
