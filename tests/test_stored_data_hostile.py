@@ -9,10 +9,12 @@ import shutil
 import sqlite3
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import numpy as np
 import pytest
 from lamp_shop import run_cli
 
 from engine.bundle import export_bundle, import_bundle
+from engine.catalog_map import CatalogMap
 from engine.errors import CatalogError
 from engine.importer import feed_path, file_url_path
 from engine.pipeline import Pipeline
@@ -144,7 +146,7 @@ def test_the_catalog_tab_shows_stored_text_as_one_short_plain_line(shop: Pipelin
 
     shop.close()
     _edit(shop.data_dir, "UPDATE products SET name = ?, price = ? WHERE id = 1", "X" * 20_000, "<i>9</i>\x1b[5m")
-    _edit(shop.data_dir, "UPDATE products SET name = ? WHERE id = 2", HOSTILE_NAME)
+    _edit(shop.data_dir, "UPDATE products SET name = ?, sku = ? WHERE id = 2", HOSTILE_NAME, "EVIL\x1b[31m\u202eSKU")
     window = main_window(shop, (1280, 800))
     window.tabs.setCurrentWidget(window.catalog)
     grid = window.catalog.findChild(ProductGrid)
@@ -161,3 +163,12 @@ def test_the_catalog_tab_shows_stored_text_as_one_short_plain_line(shop: Pipelin
         assert not [text for text in shown if any(h in text for h in hidden)], shown
         assert all(len(text) <= 2 * MAX_SHOWN for text in shown[1:]), [len(text) for text in shown]
         assert grid.width() > window.width() // 2, "the Where used heading took the width of the product grid"
+
+    products = {product.id: product for product in grid.model().products}  # the Map tab's list of those selected
+    view, ids = window.map_view, np.array(sorted(products))
+    view.canvas.show_map(CatalogMap("test", "test", 0, ids, np.linspace(0, 1, 2 * len(ids), dtype=np.float32)
+                                    .reshape(-1, 2)), products)
+    view.canvas.select(product.sku for product in products.values())
+    view._selection_changed(view.canvas)
+    listed = [view.chosen.item(row).text() for row in range(view.chosen.count())]
+    assert len(listed) == 3 and not [text for text in listed if any(h in text.split("\n")[1] for h in hidden)]

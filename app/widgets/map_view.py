@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import dot_html, pretty, product_title
+from app.labels import dot_html, pretty, product_title, shown
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
@@ -426,7 +426,7 @@ class MapView(QWidget):
         for sku in skus[:LISTED_AT_MOST]:
             product = source.points[sku].product
             title = product_title(product.name, product.sku, product.category)
-            item = QListWidgetItem(f"{title}\n{product.sku} · {pretty(product.category)}")
+            item = QListWidgetItem(f"{title}\n{shown(product.sku)} · {shown(pretty(product.category))}")
             item.setData(Qt.ItemDataRole.UserRole, sku)
             self.chosen.addItem(item)
         if len(skus) > LISTED_AT_MOST:
