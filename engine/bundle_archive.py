@@ -315,9 +315,9 @@ def _check_manifest_types(manifest: dict[str, Any], name: str) -> None:
     for key in ("created", "decorlens"):  # shown by `bundle info` and the app's question before an import
         if not isinstance(manifest.get(key, ""), str):
             raise bad(key)
-    for key in ("embedders", "categories"):
-        value = manifest.get(key)
-        if not isinstance(value, dict) or not all(isinstance(k, str) and _count(n) for k, n in value.items()):
+    for key in ("embedders", "categories"):  # an export lists only what its database holds, each at least once:
+        value = manifest.get(key)  # 1,000 categories of 0 products said "2 products in 1,001 categories"
+        if not isinstance(value, dict) or not all(isinstance(k, str) and _count(n) and n for k, n in value.items()):
             raise bad(key)
     if manifest.get("images") not in ("embedded", "external"):
         raise bad("images")

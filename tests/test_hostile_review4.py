@@ -8,16 +8,19 @@ test_hostile_models, test_hostile_training_inputs and test_mutated_inputs hold t
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from lamp_shop import export_lamp_shop, run_cli
 
 from app.single_instance import HandOverServer, hand_over, server_name
 from decorlens.errors import LOG_NAME, log_error
@@ -167,3 +170,26 @@ def test_a_line_break_in_a_file_name_cannot_forge_an_entry_of_the_error_log(tmp_
     assert log == tmp_path / LOG_NAME
     entries = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("--- ")]
     assert len(entries) == 1 and "room.jpg\\u000a--- 2026-12-01" in entries[0]
+
+
+@pytest.mark.parametrize("field", ["categories", "embedders"])
+def test_a_manifest_cannot_list_names_of_nothing(ikea: Path, shared_models: Path, tmp_path: Path, field: str) -> None:
+    """The import compares the manifest's count for each category and embedder with its database, and a name listed
+    with 0 matched the 0 the database has of it: ``bundle info`` and the app's question said "2 products in 1,001
+    categories" of a bundle of 2 lamps, and the import went ahead. An export lists only what its database holds."""
+    shop = export_lamp_shop(tmp_path / "shop", shared_models, ikea)
+    with zipfile.ZipFile(shop) as src:
+        manifest = json.loads(src.read("manifest.json"))
+    padded = {**manifest[field], **{f"room-{n}": 0 for n in range(1000)}}
+    forged = tmp_path / "forged.dlcat"
+    with zipfile.ZipFile(shop) as src, zipfile.ZipFile(forged, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, json.dumps({**manifest, field: padded}).encode() if info.filename == "manifest.json"
+                         else data)
+    for command in ("info", "import"):
+        code, out, err = run_cli(tmp_path / "data", shared_models, "bundle", command, str(forged))
+        assert (code, out) == (2, ""), (command, out)
+        assert err.strip() == f"decorlens: error: forged.dlcat: manifest.json has an invalid {field!r}; not a bundle " \
+                              "DecorLens wrote", (command, err)
+    assert not (tmp_path / "data" / "catalog.sqlite").exists()
