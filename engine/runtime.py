@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -200,17 +200,7 @@ def without_empty_pad_inputs(model: Path) -> bytes | None:
     or is not what we expect (the caller then loads the file as it is)."""
     try:
         data = model.read_bytes()
-        out = bytearray()
-        changed = False
-        for field, wire, start, body, end in _fields(data, 0, len(data)):
-            if field == 7 and wire == 2:  # ModelProto.graph
-                graph = _fix_graph(data, body, end)
-                if graph is not None:
-                    out += _key(7, 2) + _varint(len(graph)) + graph
-                    changed = True
-                    continue
-            out += data[start:end]
-        return bytes(out) if changed else None
+        return _rewritten(data, 0, len(data), 7, _fix_graph)  # ModelProto.graph
     except (OSError, ValueError, IndexError):
         return None
 
@@ -226,18 +216,27 @@ def with_outputs(data: bytes, names: Sequence[str]) -> bytes:
     return data + _key(7, 2) + _varint(len(graph)) + graph
 
 
-def _fix_graph(data: bytes, start: int, end: int) -> bytes | None:
+def _rewritten(
+    data: bytes, start: int, end: int, field: int, fix: Callable[[bytes, int, int], bytes | None]
+) -> bytes | None:
+    """The message data[start:end] with each length-delimited ``field`` replaced by what ``fix`` makes of its
+    payload (kept as it is where ``fix`` gives None); None if none changed. The model and its graph are both
+    rewritten this way, one level down each."""
     out = bytearray()
     changed = False
-    for field, wire, begin, body, stop in _fields(data, start, end):
-        if field == 1 and wire == 2:  # GraphProto.node
-            node = _fix_pad_node(data, body, stop)
-            if node is not None:
-                out += _key(1, 2) + _varint(len(node)) + node
+    for number, wire, begin, body, stop in _fields(data, start, end):
+        if number == field and wire == 2:
+            fixed = fix(data, body, stop)
+            if fixed is not None:
+                out += _key(field, 2) + _varint(len(fixed)) + fixed
                 changed = True
                 continue
         out += data[begin:stop]
     return bytes(out) if changed else None
+
+
+def _fix_graph(data: bytes, start: int, end: int) -> bytes | None:
+    return _rewritten(data, start, end, 1, _fix_pad_node)  # GraphProto.node
 
 
 def _fix_pad_node(data: bytes, start: int, end: int) -> bytes | None:
