@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 from collections import OrderedDict
 
 from PIL import Image
@@ -31,7 +32,7 @@ from app.workers import Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import ImageError
 from engine.files import open_regular
-from engine.imageio import OPENERS, load_image_bytes
+from engine.imageio import OPENERS, WHOLE_READ_MAX, load_image_bytes
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
@@ -141,10 +142,12 @@ def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImag
 
 def _read(path: str) -> bytes | None:
     """The bytes of the regular file at ``path``; None when it cannot be read (``engine.files.NotAFile`` is an
-    OSError: a FIFO named ``x.jpg`` is refused, where Qt opening it by name blocked its worker for good)."""
+    OSError: a FIFO named ``x.jpg`` is refused, where Qt opening it by name blocked its worker for good), or is over
+    ``WHOLE_READ_MAX`` (a blank tile; search still reads it, streaming): a 2 GB sparse file named ``x.jpg``, 8 KB on
+    disk, took 4.3 GB and 11 s to show as a tile, and a larger one ended the app."""
     try:
         with open_regular(path) as fh:
-            return fh.read()
+            return None if os.fstat(fh.fileno()).st_size > WHOLE_READ_MAX else fh.read()
     except OSError:
         return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,7 +24,9 @@ import pytest
 from lamp_shop import export_lamp_shop, run_cli
 
 from app.single_instance import HandOverServer, hand_over, server_name
+from app.thumbnails import decode_fitted, decode_hashed
 from decorlens.errors import LOG_NAME, log_error
+from engine.imageio import WHOLE_READ_MAX
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -193,3 +196,15 @@ def test_a_manifest_cannot_list_names_of_nothing(ikea: Path, shared_models: Path
         assert err.strip() == f"decorlens: error: forged.dlcat: manifest.json has an invalid {field!r}; not a bundle " \
                               "DecorLens wrote", (command, err)
     assert not (tmp_path / "data" / "catalog.sqlite").exists()
+
+
+def test_a_huge_file_named_as_a_photo_is_a_blank_tile_not_read_whole(qapp, ikea: Path, tmp_path: Path) -> None:
+    """The Photos strip and the catalog's tiles read each photo whole to hash and decode it: a real JPEG padded to
+    2 GB as a sparse file (8 KB on disk, made by anyone who can put a file in a folder the user opens) took 4.3 GB
+    and 11 s for its tile, and a larger one ended the app. A file over ``WHOLE_READ_MAX`` is a blank tile."""
+    big = tmp_path / "room.jpg"
+    shutil.copy(min((ikea / "products" / "lamp").glob("*.jpg")), big)
+    assert not decode_fitted(str(big), 160, 160, 1.0).isNull()
+    os.truncate(big, WHOLE_READ_MAX + 1)
+    image, key = decode_hashed(str(big), 160, 160, 1.0)
+    assert image.isNull() and key == "" and decode_fitted(str(big), 160, 160, 1.0).isNull()
