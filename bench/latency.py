@@ -265,49 +265,40 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     return data
 
 
+def _stage_means(rows: list[dict[str, Any]], who: str) -> dict[str, float]:
+    """``who``'s time in each stage, the mean per scene (ms)."""
+    return {s: sum(e[who]["stages_ms"][s] for e in rows) / len(rows) for s in (*STAGES, "other")}
+
+
+def _means(rows: list[dict[str, Any]], who: str) -> dict[str, Any]:
+    """``who``'s wall, CPU and stage times, the mean per scene, under keys named for it ("untuned_ms", …)."""
+    return {
+        f"{who}_ms": sum(e[who]["total_ms"] for e in rows) / len(rows),
+        f"{who}_cpu_ms": sum(e[who]["cpu_ms"] for e in rows) / len(rows),
+        f"{who}_stages_ms": _stage_means(rows, who),
+    }
+
+
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ours = sum(e["ours"]["total_ms"] for e in rows)
     ref = sum(e["reference"]["total_ms"] for e in rows)
     ours_cpu = sum(e["ours"]["cpu_ms"] for e in rows)
     ref_cpu = sum(e["reference"]["cpu_ms"] for e in rows)
-    stages = {s: sum(e["ours"]["stages_ms"][s] for e in rows) / len(rows) for s in (*STAGES, "other")}
-    ref_stages = {s: sum(e["reference"]["stages_ms"][s] for e in rows) / len(rows) for s in (*STAGES, "other")}
-    untuned = {}
-    if all("untuned" in e for e in rows):
-        total = sum(e["untuned"]["total_ms"] for e in rows)
-        untuned = {
-            "untuned_ms": total / len(rows),
-            "untuned_cpu_ms": sum(e["untuned"]["cpu_ms"] for e in rows) / len(rows),
-            "untuned_stages_ms": {s: sum(e["untuned"]["stages_ms"][s] for e in rows) / len(rows)
-                                  for s in (*STAGES, "other")},
-            "speedup_vs_untuned": total / ours,
-        }
-    configs = {}
+    stages = _stage_means(rows, "ours")
+    ref_stages = _stage_means(rows, "reference")
+    others = {}  # the configurations timed beside ours, where every scene has them
+    for who in ("untuned", "before"):
+        if all(who in e for e in rows):
+            others.update(_means(rows, who))
+            others[f"speedup_vs_{who}"] = sum(e[who]["total_ms"] for e in rows) / ours
     for who in ("three", "trained"):
         if all(who in e for e in rows):
-            configs.update({
-                f"{who}_ms": sum(e[who]["total_ms"] for e in rows) / len(rows),
-                f"{who}_cpu_ms": sum(e[who]["cpu_ms"] for e in rows) / len(rows),
-                f"{who}_stages_ms": {s: sum(e[who]["stages_ms"][s] for e in rows) / len(rows)
-                                     for s in (*STAGES, "other")},
-            })
-    if "trained_ms" in configs:
-        configs["trained_speedup_vs_three"] = configs["three_ms"] / configs["trained_ms"]
-        configs["trained_speedup_vs_reference"] = ref / len(rows) / configs["trained_ms"]
-    before = {}
-    if all("before" in e for e in rows):
-        total = sum(e["before"]["total_ms"] for e in rows)
-        before = {
-            "before_ms": total / len(rows),
-            "before_cpu_ms": sum(e["before"]["cpu_ms"] for e in rows) / len(rows),
-            "before_stages_ms": {s: sum(e["before"]["stages_ms"][s] for e in rows) / len(rows)
-                                 for s in (*STAGES, "other")},
-            "speedup_vs_before": total / ours,
-        }
+            others.update(_means(rows, who))
+    if "trained_ms" in others:
+        others["trained_speedup_vs_three"] = others["three_ms"] / others["trained_ms"]
+        others["trained_speedup_vs_reference"] = ref / len(rows) / others["trained_ms"]
     return {
-        **untuned,
-        **before,
-        **configs,
+        **others,
         "scenes": len(rows),
         "objects_mean": sum(e["objects"] for e in rows) / len(rows),
         "ours_ms": ours / len(rows),
