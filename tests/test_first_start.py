@@ -147,12 +147,7 @@ class StallingHandler(RangeHandler):
     def send_head(self):
         if not self.path.endswith(COCO):
             return super().send_head()
-        data = Path(self.translate_path(self.path)).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data[: len(data) // 2])
-        self.wfile.flush()
+        data = self.send_first_half()
         self.go_on.wait(timeout=60)
         self.wfile.write(data[len(data) // 2 :])
         return None

@@ -58,6 +58,17 @@ class RangeHandler(SimpleHTTPRequestHandler):
     def log_message(self, *_args) -> None:
         pass
 
+    def send_first_half(self) -> bytes:
+        """Promises the whole of the file asked for and sends its first half (a download broken off, or held up,
+        midway); the file's bytes, for a handler that sends the rest later."""
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        return data
+
 
 class DroppingHandler(RangeHandler):
     """Promises the whole of SMALL, then hangs up halfway: a connection lost mid-download."""
@@ -65,12 +76,7 @@ class DroppingHandler(RangeHandler):
     def send_head(self):
         if not self.path.endswith(SMALL):
             return super().send_head()
-        data = Path(self.translate_path(self.path)).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data[: len(data) // 2])
-        self.wfile.flush()
+        self.send_first_half()
         self.close_connection = True
         return None
 
