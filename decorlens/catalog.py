@@ -12,7 +12,7 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int, program
 from decorlens.progress import bar, note
 from decorlens.search import check_catalog_category
-from decorlens.terminal import one_field
+from decorlens.terminal import catalog_field, one_field
 from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, list_backups
 from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
@@ -181,7 +181,7 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
         return 0
     for p in products:
-        print(f"{one_field(p.sku):<16} {one_field(p.category):<22} {one_field(p.name)}")
+        print(f"{catalog_field(p.sku):<16} {catalog_field(p.category):<22} {catalog_field(p.name)}")
     return 0
 
 
@@ -235,15 +235,15 @@ def _product_lines(product: Product, vectors: dict[str, bool], active: str | Non
     """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
     format), a missing photo and an unsearchable product said as such."""
     photo = one_field(product.image_path) + ("" if Path(product.image_path).is_file() else " (no such file)")
-    lines = [("sku", one_field(product.sku)), ("name", one_field(product.name) or NONE),
-             ("category", one_field(product.category)), ("price", one_field(product.price) or NONE),
-             ("link", one_field(product.url) or NONE), ("photo", photo),
+    lines = [("sku", catalog_field(product.sku)), ("name", catalog_field(product.name) or NONE),
+             ("category", catalog_field(product.category)), ("price", catalog_field(product.price) or NONE),
+             ("link", catalog_field(product.url) or NONE), ("photo", photo),
              ("vector", _vector_line(vectors, active, searched))]
     if not searched:
         unsearched = (f"none searches its category {one_field(product.category)}: only `search --any-category` or a "
                       "--box region matches photos to it (categories.yaml maps tags to categories)")
         lines.append(("tags", unsearched))
-    return lines + [("detail", f"{one_field(key)}: {one_field(value)}") for key, value in product.extra.items()]
+    return lines + [("detail", f"{catalog_field(key)}: {catalog_field(value)}") for key, value in product.extra.items()]
 
 
 def _vector_line(vectors: dict[str, bool], active: str | None, searched: bool) -> str:
@@ -312,7 +312,7 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
-            print(f"     {one_field(p.sku):<16} {one_field(p.category):<22} {one_field(p.name)}")
+            print(f"     {catalog_field(p.sku):<16} {catalog_field(p.category):<22} {catalog_field(p.name)}")
     return 0
 
 

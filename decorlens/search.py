@@ -7,13 +7,14 @@ import io
 import json
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar
-from decorlens.terminal import one_field
+from decorlens.terminal import catalog_field, one_field
 from engine.boxes import four_numbers
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
@@ -25,6 +26,7 @@ from engine.settings import Settings
 from engine.words import MATCH_WIDTH, counted, match_word
 
 SCENES_K = 10  # photos listed by --scenes
+NAMED = 5  # categories named in a line about what was looked for or seen
 SKU_IN_NAME = 60  # characters of the sanitised SKU kept in a --why file name
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # SKUs are feed text: no dots, slashes or control characters in a name
 
@@ -184,10 +186,36 @@ def render(result: SceneResult) -> str:
         category = obj.category or "any category"  # a --box region given no --category
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
-            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {one_field(m.sku):<14} {one_field(m.name)} "
-                         f"[{one_field(m.category)}]")
+            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {catalog_field(m.sku):<14} {catalog_field(m.name)} "
+                         f"[{catalog_field(m.category)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")
-    if not result.objects:
-        lines.append("no decor objects found")
+    lines.extend(untagged_lines(result))
     return "\n".join(lines)
+
+
+def untagged_lines(result: SceneResult) -> list[str]:
+    """What the search looked for and saw but did not tag. A lamp shop's photo of a living room said "no decor
+    objects found" of its sofa and bed, which read as a detector that failed: the catalog sells only lamps."""
+    lines = []
+    if not result.objects:
+        sold = "" if result.looked_for is None else f" of what the catalog sells ({sold_words(result.looked_for)})"
+        lines.append(f"no decor objects found{sold}")
+    if result.unsold:
+        lines.append(f"{'also ' if result.objects else ''}seen, not tagged as the catalog sells none: "
+                     f"{seen_words(result.unsold)}")
+    return lines
+
+
+def sold_words(categories: Sequence[str]) -> str:
+    """The categories a catalog sells, the first ``NAMED`` of them: "lamp, rug" or "sofa, chair, … (31 in all)"."""
+    if len(categories) <= NAMED:
+        return ", ".join(categories)
+    return f"{', '.join(categories[:NAMED])}, … ({len(categories):,} in all)"
+
+
+def seen_words(counts: Mapping[str, int]) -> str:
+    """Objects seen per category, most first, the first ``NAMED``: "4 chair, 2 cushion_throw, … (9 categories)"."""
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    named = ", ".join(f"{n:,} {category}" for category, n in ranked[:NAMED])
+    return named if len(ranked) <= NAMED else f"{named}, … ({len(ranked):,} categories)"

@@ -18,11 +18,22 @@ from typing import TextIO
 # C0 and C1 controls but tab and newline (which lay out the report), DEL, and the bidi embeddings,
 # overrides and isolates.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_FIELD = 200  # characters of one catalog text a report line shows
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 
 
 def escape_controls(text: str) -> str:
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def catalog_field(text: object) -> str:
+    """``one_field`` of stored catalog text, its first ``MAX_FIELD`` characters and its length beyond that: a catalog
+    edited by hand (or by an older DecorLens) can hold a 200,000-character name, which ``catalog list``, ``show``,
+    ``where`` and ``search`` printed whole, one row filling the terminal's scrollback. ``--json`` prints it whole."""
+    text = str(text)
+    if len(text) > MAX_FIELD:
+        text = f"{text[: MAX_FIELD - 1]}… ({len(text):,} characters)"
+    return one_field(text)
 
 
 def one_field(text: object) -> str:

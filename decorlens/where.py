@@ -10,7 +10,7 @@ from typing import Any
 from decorlens.catalog import close_skus
 from decorlens.options import positive_int, program
 from decorlens.progress import note
-from decorlens.terminal import one_field
+from decorlens.terminal import catalog_field, one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
@@ -51,14 +51,14 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
            together: list[tuple[str, int]]) -> None:
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
-        print(f"{one_field(sku)} {one_field(name)}: no photos are tagged yet; `{program()} tag FOLDER --out DIR` "
+        print(f"{catalog_field(sku)} {catalog_field(name)}: no photos are tagged yet; `{program()} tag FOLDER --out DIR` "
               "(or opening photos in the app) tags them, then this lists where the product is matched")
         return
     if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
-        print(f"{one_field(sku)} {one_field(name)}: the best match of no tag in the "
+        print(f"{catalog_field(sku)} {catalog_field(name)}: the best match of no tag in the "
               f"{counted(tagged, 'tagged photo')}; `{program()} search --scenes ITS_PHOTO` lists rooms with objects like it")
         return
-    print(f"{one_field(sku)} {one_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
+    print(f"{catalog_field(sku)} {catalog_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")
     for s in seen:
         box = ",".join(f"{v:.0f}" for v in s.box)
@@ -69,8 +69,8 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
         print("goes with (best matches in the same photos):")
         names = _names(catalog, [other for other, _ in together])
         for other, count in together:
-            print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {one_field(other):<14} "
-                  f"{one_field(names.get(other, '(gone)'))}")
+            print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {catalog_field(other):<14} "
+                  f"{catalog_field(names.get(other, '(gone)'))}")
 
 
 def _note_cut(limit: int, tags: bool, together: bool) -> None:

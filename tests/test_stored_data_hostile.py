@@ -172,3 +172,18 @@ def test_the_catalog_tab_shows_stored_text_as_one_short_plain_line(shop: Pipelin
     view._selection_changed(view.canvas)
     listed = [view.chosen.item(row).text() for row in range(view.chosen.count())]
     assert len(listed) == 3 and not [text for text in listed if any(h in text.split("\n")[1] for h in hidden)]
+
+
+def test_the_cli_shows_a_huge_stored_name_clipped_and_its_controls_escaped(shop: Pipeline, shared_models: Path):
+    """``catalog list`` and ``catalog show`` printed a hand-edited 200,000-character name whole: one row filled the
+    terminal's scrollback. They show its start and its length; ``--json`` still gives it whole."""
+    shop.close()
+    _edit(shop.data_dir, "UPDATE products SET name = ?, sku = 'HUGE.1' WHERE id = 1", "X" * 200_000 + "\u202e")
+    _edit(shop.data_dir, "UPDATE products SET name = ? WHERE id = 2", HOSTILE_NAME)
+    code, listed, _err = run_cli(shop.data_dir, shared_models, "catalog", "list")
+    assert code == 0 and max(map(len, listed.splitlines())) < 300
+    assert "X… (200,001 characters)" in listed and "second line\\u202etxet\\u001b[31m" in listed
+    code, shown, _err = run_cli(shop.data_dir, shared_models, "catalog", "show", "HUGE.1")
+    assert code == 0 and "\nname      " + "X" * 199 + "… (200,001 characters)\n" in shown
+    code, whole, _err = run_cli(shop.data_dir, shared_models, "catalog", "show", "HUGE.1", "--json")
+    assert code == 0 and "X" * 200_000 in whole
