@@ -27,15 +27,6 @@ WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
 
 
-@pytest.fixture
-def window(main_window, pipeline):
-    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
-    win = main_window(pipeline, (1280, 800))
-    yield win
-    win.close()
-    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
-
-
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
     win.open_paths([path])
     qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.path == path, timeout=WAIT_MS)

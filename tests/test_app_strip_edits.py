@@ -26,7 +26,7 @@ from app import theme
 from app.main_window import MainWindow
 from app.widgets.photo_strip import PhotoStrip
 from engine import corrections
-from engine.corrections import FOLDER, MOVED_ASIDE, EditableScene, image_digest
+from engine.corrections import MOVED_ASIDE, EditableScene, image_digest
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -34,16 +34,6 @@ CORRECTED = "a-living-space-to-snuggle"  # a living room, corrected before the f
 KITCHEN = "a-bright-kitchen"
 DINING = "a-rustic-way-to-dine"
 SAVED = "your edits are saved"
-
-
-@pytest.fixture
-def window(main_window, pipeline):
-    """The main window over the shared pipeline and data dir, without another test's saved edits."""
-    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
-    win = main_window(pipeline, (1280, 800))
-    yield win
-    win.close()
-    shutil.rmtree(pipeline.data_dir / FOLDER, ignore_errors=True)
 
 
 def folder_of(tmp_path: Path, photos: dict[str, Path]) -> list[Path]:
