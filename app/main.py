@@ -112,6 +112,7 @@ def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
     imports. The CLI takes no lock: it works beside the app. A copy that crashed leaves a lock whose process is
     gone, which QLockFile takes over (no age limit: the app holds it for days)."""
     folder = paths.data_dir(data_dir)
+    _check_lock_file(folder / LOCK_NAME)
     lock = QLockFile(str(folder / LOCK_NAME))
     lock.setStaleLockTime(0)
     if lock.tryLock(0):
@@ -120,6 +121,15 @@ def hold_data_dir(data_dir: str | Path | None) -> QLockFile:
         raise AlreadyOpenError(f"DecorLens is already open on the data folder {folder}: switch to its window")
     raise DecorLensError(f"cannot write in the data folder {folder}: check its permissions, or choose another "
                          "folder with --data-dir")
+
+
+def _check_lock_file(path: Path) -> None:
+    """Refuse a lock file that QLockFile would read as no lock of its: a FIFO in its place (a sync tool's special
+    file, a shared data folder's) blocked the start for ever, reading it, with no window; a link was read as a lock
+    held by no one, "already open" for good."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        what = "a link" if path.is_symlink() else "not a regular file"
+        raise DecorLensError(f"{path}: {what}, not the lock file DecorLens makes; remove it")
 
 
 def show_start_error(line: str, log: Path | None, routine: bool = False) -> None:

@@ -208,3 +208,25 @@ def test_a_huge_file_named_as_a_photo_is_a_blank_tile_not_read_whole(qapp, ikea:
     os.truncate(big, WHOLE_READ_MAX + 1)
     image, key = decode_hashed(str(big), 160, 160, 1.0)
     assert image.isNull() and key == "" and decode_fitted(str(big), 160, 160, 1.0).isNull()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+@pytest.mark.parametrize("kind", ["a FIFO", "a link"])
+def test_a_lock_file_that_is_no_file_is_refused_in_one_line(tmp_path: Path, kind: str) -> None:
+    """QLockFile reads the lock file it finds to see whose it is: a FIFO in its place (a sync tool's special file in
+    a shared data folder) blocked the app's start for ever with no window, and a link to any file was a lock held by
+    no one, "DecorLens is already open" for good. Each is now named, with what to do."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lock = data / "decorlens-app.lock"
+    if kind == "a FIFO":
+        os.mkfifo(lock)
+    else:
+        (tmp_path / "notes.txt").write_text("a user's notes\n")
+        lock.symlink_to(tmp_path / "notes.txt")
+    code = ("from app.main import hold_data_dir\ntry:\n    hold_data_dir(" + repr(str(data)) + ")\n"
+            "except Exception as exc:\n    print(type(exc).__name__, exc)")
+    what = "a link" if kind == "a link" else "not a regular file"
+    assert _in_a_process(code, tmp_path) == f"DecorLensError {lock}: {what}, not the lock file DecorLens makes; remove it"
+    if kind == "a link":
+        assert (tmp_path / "notes.txt").read_text() == "a user's notes\n"
