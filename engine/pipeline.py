@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +20,14 @@ import numpy as np
 
 from engine import compact_index
 from engine.backups import check_columns, set_aside
+from engine.boxes import iou
 from engine.calibration import card_levels
 from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
-from engine.detect import Detector, DetectorSet, as_tags
+from engine.detect import CROSS_IOU, Detector, DetectorSet, as_tags, merge_detections
 from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image
@@ -226,15 +228,21 @@ class Pipeline:
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         people = self._timed(timings, "people", lambda: self.people_in(pixels))
-        detections = self._timed(timings, "detect", lambda: self.detect(pixels, people=people))
+        detections, unsold = self._timed(timings, "detect", lambda: self.detect_seen(pixels, people=people))
+        sold = self.sold_categories()
         if not require_catalog and self.catalog.count() == 0:
             h, w = pixels.shape[:2]
             objects = [
                 SceneObject(d.category, d.label, d.score, d.box, tag, [], d.source, parts=d.parts)
                 for d, tag in zip(detections, place_tags(detections, (w, h), people=people))
             ]
-            return SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0}, objects)
-        return self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
+            result = SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0},
+                                 objects)
+        else:
+            result = self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
+        result.looked_for = None if sold is None else tuple(c for c in self.categories.categories if c in sold)
+        result.unsold = unsold
+        return result
 
     def detect(
         self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None
@@ -245,9 +253,28 @@ class Pipeline:
         With an empty catalog nothing is known to be sold, so every decor object is kept (the GUI
         shows the pins and asks for an import).
         """
-        h, w = pixels.shape[:2]
-        found = without_people(self.detector.detect(pixels, conf, self.sold_categories()), people)
-        return as_tags(found, (w, h), self.categories)
+        return self.detect_seen(pixels, conf, people)[0]
+
+    def detect_seen(
+        self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None
+    ) -> tuple[list[Detection], dict[str, int]]:
+        """``detect``'s tags, and how many objects of each decor category the catalog does not sell were seen
+        (counted as they would be tagged). The detectors run once for both.
+
+        A lamp shop's photo of a living room has no tag; without the count, every screen said "no decor
+        found" of a room full of furniture, as if the detector had failed.
+        """
+        size = pixels.shape[1], pixels.shape[0]
+        sold, detectors = self.sold_categories(), self.detector
+        found = [det for d in detectors.detectors for det in d.detect(pixels, conf)]
+        kept = merge_detections([d for d in found if sold is None or d.category in sold], detectors.merge_iou)
+        tags = as_tags(without_people(kept, people), size, self.categories)
+        if sold is None:
+            return tags, {}
+        others = merge_detections([d for d in found if d.category not in sold], detectors.merge_iou)
+        others = [d for d in others if all(iou(d.box, k.box) < CROSS_IOU for k in kept)]  # one object, two names
+        unsold = Counter(d.category for d in as_tags(without_people(others, people), size, self.categories))
+        return tags, {c: unsold[c] for c in self.categories.categories if unsold[c]}
 
     def people_in(self, pixels: np.ndarray) -> PeopleRegions | None:
         """Where people's bodies and faces are in a photo; None when the ``people:`` setting leaves it off."""

@@ -75,6 +75,12 @@ class SceneResult:
     timings_ms: dict[str, float]
     objects: list[SceneObject] = field(default_factory=list)
     embedder: str = ""  # key of the embedder whose vectors the objects carry ("" when they carry none)
+    # The decor categories tags were looked for (the catalog's, when searched); None: every one (an empty
+    # catalog, or a result not of a whole-photo search).
+    looked_for: tuple[str, ...] | None = None
+    # Objects seen but not tagged, as the catalog sells nothing of their category: count per decor category.
+    # A screen says so, or a lamp shop's photo of a sofa read "no decor found".
+    unsold: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The dict printed by ``decorlens search --json`` (rounded for readability)."""
@@ -85,6 +91,8 @@ class SceneResult:
             "device": self.device,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "objects": [_object_json(o) for o in self.objects],
+            "looked_for": None if self.looked_for is None else list(self.looked_for),
+            "unsold": dict(self.unsold),
         }
 
 

@@ -1,0 +1,47 @@
+"""A specialist shop: a catalog of IKEA's lamps only, walked on the shared IKEA room photos, most of which hold no
+lamp. DecorLens tags only what the catalog sells (``Pipeline.sold_categories``); every screen must then say what it
+looked for and that other objects were seen but are not sold here, not "no decor found" of a room full of furniture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ikea_feed import write_feed
+from lamp_shop import run_cli
+
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
+DINING = "ikea-a-rustic-way-to-dine__1364308411325-s4"  # a pendant lamp over a table and chairs
+
+
+@pytest.fixture(scope="module")
+def lamp_shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_products: list[dict[str, str]],
+              shared_models: Path) -> Path:
+    """A data dir whose catalog holds the shared IKEA lamps and nothing else, imported with the CLI."""
+    data = tmp_path_factory.mktemp("lamp-shop")
+    lamps = [row for row in ikea_products if row["category"] == "lamp"]
+    code, _out, err = run_cli(data, shared_models, "catalog", "import", str(write_feed(ikea, lamps, data / "lamps.csv")))
+    assert code == 0, err
+    return data
+
+
+def _scene(ikea: Path, name: str) -> str:
+    return str(ikea / "scenes" / f"{name}.jpg")
+
+
+def test_a_search_counts_what_it_saw_but_the_shop_does_not_sell(lamp_shop: Path, ikea: Path) -> None:
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=lamp_shop))
+    try:
+        result = pipeline.search_scene(_scene(ikea, SOFA_BED))
+    finally:
+        pipeline.close()
+    assert result.objects == []
+    assert result.looked_for == ("lamp",)
+    assert {"bed", "chair", "table"} <= set(result.unsold), result.unsold
+    data = result.to_json()
+    assert data["looked_for"] == ["lamp"] and data["unsold"]["bed"] >= 1
+
