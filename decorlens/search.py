@@ -199,10 +199,12 @@ def untagged_lines(result: SceneResult) -> list[str]:
     objects found" of its sofa and bed, which read as a detector that failed: the catalog sells only lamps."""
     lines = []
     if not result.objects:
-        sold = "" if result.looked_for is None else f" of what the catalog sells ({sold_words(result.looked_for)})"
-        lines.append(f"no decor objects found{sold}")
+        lines.append("no decor objects found" if result.looked_for is None else
+                     f"no tags: nothing the catalog sells ({sold_words(result.looked_for)}) was found")
+    elif result.unsold:
+        lines.append("")
     if result.unsold:
-        lines.append(f"{'also ' if result.objects else ''}seen, not tagged as the catalog sells none: "
+        lines.append(f"{'also ' if result.objects else ''}seen but not sold here, so not tagged: "
                      f"{seen_words(result.unsold)}")
     return lines
 

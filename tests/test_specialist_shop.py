@@ -45,3 +45,15 @@ def test_a_search_counts_what_it_saw_but_the_shop_does_not_sell(lamp_shop: Path,
     data = result.to_json()
     assert data["looked_for"] == ["lamp"] and data["unsold"]["bed"] >= 1
 
+
+def test_cli_search_says_what_it_looked_for_and_what_it_saw(lamp_shop: Path, ikea: Path,
+                                                           shared_models: Path) -> None:
+    code, out, err = run_cli(lamp_shop, shared_models, "search", _scene(ikea, SOFA_BED))
+    assert code == 0, err
+    assert "nothing the catalog sells (lamp) was found" in out, out
+    seen = next(line for line in out.splitlines() if line.startswith("seen but not sold here"))
+    assert " bed" in seen and " chair" in seen, out
+
+    code, out, err = run_cli(lamp_shop, shared_models, "search", _scene(ikea, DINING))
+    assert code == 0, err
+    assert "[1] lamp" in out and "also seen but not sold here, so not tagged: " in out, out
