@@ -33,7 +33,7 @@ from engine.files import write_atomic
 from engine.imageio import read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
-from engine.results import Box, Match, SceneResult
+from engine.results import Box, Match, SceneObject, SceneResult
 from engine.scene_memory import remember_saved
 from engine.shoppable import write_scene_page
 
@@ -98,11 +98,14 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
 class Asked:
     """What a drawn tag may be (``DrawnGuess.categories``) and what that was found with: the catalog's revision
     and the pipeline (its models). After an import, a removal or other models it is stale: a photo opened again
-    offered the categories of its drawn boxes' saved matches, searched in the catalog of then."""
+    offered the categories of its drawn boxes' saved matches, searched in the catalog of then. ``obj``: the tag
+    as it was asked about; the question stands while the tag is that (an answer replaces it, an undo puts it
+    back)."""
 
     categories: tuple[str, ...]
     revision: int
     pipeline: Pipeline
+    obj: SceneObject
 
 
 def _products_of(tag: Tag) -> set[str]:
@@ -315,23 +318,40 @@ class SceneController(QObject):
         number = max((t.number for t in self.scene.tags), default=0) + 1
         found = guess.result.objects[0]
         self._revision = guess.revision
-        self._guesses[number] = Asked(guess.categories, guess.revision, pipeline)
         drawn = replace(found, matches=found.matches[:top_k])
         self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
+        self._guesses[number] = Asked(guess.categories, guess.revision, pipeline, self.scene.tag(number).obj)
         self.tagAdded.emit(number)
 
     def guesses(self, number: int) -> tuple[str, ...]:
-        """What a drawn tag may be (none for a detector's), found in the catalog and with the models in use now:
-        none yet while its box is searched again (``tagChanged`` follows) in a photo opened again, after an
-        import or a removal, or with other models."""
+        """What a drawn tag may be, while the question stands (none for a detector's tag, nor once answered),
+        found in the catalog and with the models in use now: none yet while its box is searched again
+        (``tagChanged`` follows) in a photo opened again, after an import or a removal, or with other models."""
         tag = self.scene.tag(number)
-        if tag.origin != USER:
-            return ()
         asked = self._guesses.get(number)
+        if tag.origin != USER or (tag.obj is not asked.obj if asked is not None else not self._unanswered(tag)):
+            return ()
         if asked is not None and asked.pipeline is self.pipeline and self._revision in (None, asked.revision):
             return asked.categories
         self._guess_again(number)
         return ()
+
+    @staticmethod
+    def _unanswered(tag: Tag) -> bool:
+        """A drawn tag not asked about since the photo opened still has its question unless its category was
+        changed or a product confirmed. (Its matches do not tell: an answer's are its category's only, but so
+        are the whole catalog's when its five best share a kind, and a saved box was then never asked about.)"""
+        return tag.original_category is None and tag.confirmed is None
+
+    def _products_now(self) -> set[int]:
+        """The scene's tags take the catalog's product data (``update_products``), which replaces their objects:
+        a drawn tag asked about keeps its question (``Asked.obj``), a refresh being no answer."""
+        tags = {t.number: t for t in self.scene.tags}
+        asking = {n: a for n, a in self._guesses.items() if n in tags and tags[n].obj is a.obj}
+        changed = self.scene.update_products(self._products)
+        for number, asked in asking.items():
+            self._guesses[number] = replace(asked, obj=self.scene.tag(number).obj)
+        return changed
 
     def _guess_again(self, number: int) -> None:
         """Search a drawn tag's box again for ``guesses`` (once at a time), as drawing it did."""
@@ -339,14 +359,14 @@ class SceneController(QObject):
             return
         self._guessing.add(number)
         path, pixels, pipeline, tags = self.path, self.pixels, self.pipeline, list(self.scene.tags)
-        box, pool = self.scene.tag(number).obj.box, max(self.settings.top_k, GUESS_POOL)
+        obj, pool = self.scene.tag(number).obj, max(self.settings.top_k, GUESS_POOL)
         self._run(
             self.engine,
             "Searching the box…",
-            lambda: guess_box(pipeline, path, pixels, box, tags, pool),
-            lambda guess: self._guessed(number, Asked(guess.categories, guess.revision, pipeline)),
+            lambda: guess_box(pipeline, path, pixels, obj.box, tags, pool),
+            lambda guess: self._guessed(number, Asked(guess.categories, guess.revision, pipeline, obj)),
             failed=lambda message: self._guessed(number, Asked((), -1 if self._revision is None else self._revision,
-                                                               pipeline), message),
+                                                               pipeline, obj), message),
         )
 
     def _guessed(self, number: int, asked: Asked, failure: str = "") -> None:
@@ -456,7 +476,7 @@ class SceneController(QObject):
     def _put_tag(self, number: int, state: Tag | None) -> None:
         """Undo, redo and every edit end here: the tag as ``state``, saved, and shown."""
         self.scene.restore(number, state)
-        self.scene.update_products(self._products)  # a snapshot from before a refresh holds the data of then
+        self._products_now()  # a snapshot from before a refresh holds the data of then
         self._any.pop(number, None)
         self._checked = {key: v for key, v in self._checked.items() if key[0] != number}
         self._save()
@@ -488,7 +508,7 @@ class SceneController(QObject):
         """The scene's products as the catalog at ``revision`` holds them; drawn tags' guesses from another
         revision are stale: shown again, they are searched again."""
         self._products, self._revision = products, revision
-        changed = self.scene.update_products(products)
+        changed = self._products_now()
         changed |= {n for n, asked in self._guesses.items() if asked.revision != revision}
         gone = skus - products.keys()
         turned = gone ^ self.gone  # removed since, or back

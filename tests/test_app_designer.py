@@ -106,6 +106,22 @@ def test_a_box_around_a_lamp_and_the_chest_under_it_is_offered_both(qtbot, windo
     assert {"lamp", "table"} <= set(guesses) and len(set(guesses)) == len(guesses) == 4
 
 
+def test_a_drawn_box_whose_best_matches_are_all_of_its_category_is_still_asked_what_it_is(qtbot, window, scene_path):
+    """The lamp and chest's five best matches were all bedding: the panel took that for a category chosen (an
+    answer's matches are its category's only) and asked nothing. The question stands until answered, then goes;
+    undone, it is back."""
+    window.open_paths([scene_path(BEDROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    number = draw_box(qtbot, window, LAMP_ON_CHEST)
+    scene, guesses = window.controller.scene, window.controller.guesses(number)
+    assert {m.category for m in scene.tag(number).obj.matches} == {scene.tag(number).obj.category}
+    assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+    qtbot.mouseClick(guess_buttons(window)[0], Qt.MouseButton.LeftButton)  # the category it has: an answer too
+    qtbot.waitUntil(lambda: not window.controller._running and not window.panel.guess_row.isVisible(), timeout=WAIT_MS)
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses], timeout=WAIT_MS)
+
+
 def test_a_drawn_box_is_offered_what_the_catalog_holds_now_in_a_photo_opened_again(
     qtbot, main_window, fresh_pipeline, ikea, ikea_products, scene_path, tmp_path
 ):

@@ -560,9 +560,8 @@ class ResultsPanel(QWidget):
 
     def show_tag(self, tag: Tag, colour: str, categories: list[str], searched: tuple[str, ...],
                  guesses: tuple[str, ...] = ()) -> None:
-        """Heading and controls of a tag; its matches follow with ``show_matches``. ``guesses``: for a drawn box,
-        the categories it may be, offered as buttons while its matches are the whole catalog's (its category is
-        only its best match's then)."""
+        """Heading and controls of a tag; its matches follow with ``show_matches``. ``guesses``: for a drawn box
+        not yet answered (``SceneController.guesses``), the categories it may be, offered as buttons."""
         changed = self.tag is None or self.tag.number != tag.number
         self.tag = tag
         self.title.setText(
@@ -580,7 +579,7 @@ class ResultsPanel(QWidget):
             self.selected = None
             self._refocus = None
         self._show_searched()
-        self._show_guesses(guesses if any(m.category not in searched for m in tag.obj.matches) else ())
+        self._show_guesses(guesses)
         self.controls.show()
 
     def _show_guesses(self, guesses: tuple[str, ...]) -> None:
