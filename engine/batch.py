@@ -72,6 +72,25 @@ class BatchReport:
         return [item.result for item in self.listed if isinstance(item, Tagged)]
 
     @property
+    def untagged(self) -> int:
+        """The photos tagged without a single tag: a lamp shop's folder of rooms holds many."""
+        return sum(1 for result in self.results if not result.objects)
+
+    @property
+    def looked_for(self) -> tuple[str, ...] | None:
+        """The decor categories the batch tagged (``SceneResult.looked_for``); None: every one (an empty catalog)."""
+        return next((r.looked_for for r in self.results if r.looked_for is not None), None)
+
+    @property
+    def unsold(self) -> dict[str, int]:
+        """Objects seen in the photos but not tagged, as the catalog sells none of their category, per category,
+        most first: why a shop's folder of rooms has so few tags."""
+        seen: Counter[str] = Counter()
+        for result in self.results:
+            seen.update(result.unsold)
+        return dict(seen.most_common())
+
+    @property
     def edited(self) -> list[Path]:
         """The photos written as the user corrected them in the app."""
         return [Path(item.result.image) for item in self.listed if isinstance(item, Tagged) and item.edited]

@@ -57,3 +57,16 @@ def test_cli_search_says_what_it_looked_for_and_what_it_saw(lamp_shop: Path, ike
     code, out, err = run_cli(lamp_shop, shared_models, "search", _scene(ikea, DINING))
     assert code == 0, err
     assert "[1] lamp" in out and "also seen but not sold here, so not tagged: " in out, out
+
+
+def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: Path, shared_models: Path,
+                                                         tmp_path: Path) -> None:
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    for name in (SOFA_BED, DINING):
+        (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
+    code, out, err = run_cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
+    assert code == 0, err
+    assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in out, out
+    seen = next(line for line in out.splitlines() if line.startswith("seen but not sold here, so not tagged: "))
+    assert " chair" in seen and " table" in seen, out
