@@ -12,19 +12,16 @@ It restores the second-newest backup of the data dir, so give it a COPY of a dat
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import until
+from shots import arguments, save_small, themed_app, until
 
-from app import theme
 from app.dialogs.backups import BackupsWindow
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -35,13 +32,8 @@ def wait(app: QApplication, done) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("backups.png"))
-    args = parser.parse_args()
-    app = QApplication([])
-    theme.apply(app, args.theme)
+    args = arguments(__doc__, "backups.png").parse_args()
+    app = themed_app(args.theme)
     window = BackupsWindow(Pipeline(Settings.for_data_dir(args.data_dir)))
     window.resize(760, 400)
     window.show()
@@ -54,8 +46,7 @@ def main() -> None:
     wait(app, lambda: not window.restoring and not window.io.busy())
     for _ in range(20):
         app.processEvents()
-    window.grab().save(str(args.out))
-    Image.open(args.out).convert("RGB").quantize(256).save(args.out, optimize=True)
+    save_small(window, args.out)
     print(f"{args.out}: {window.table.rowCount()} backups; {window.note.text()}")
 
 

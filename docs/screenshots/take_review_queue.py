@@ -13,19 +13,16 @@ documentation only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import until
+from shots import arguments, save_small, themed_app, until
 
-from app import theme
 from app.dialogs.review_queue import ReviewWindow
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -36,13 +33,8 @@ def wait(app: QApplication, done) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("review-queue.png"))
-    args = parser.parse_args()
-    app = QApplication([])
-    theme.apply(app, args.theme)
+    args = arguments(__doc__, "review-queue.png").parse_args()
+    app = themed_app(args.theme)
     window = ReviewWindow(Pipeline(Settings.for_data_dir(args.data_dir)))
     window.resize(1360, 720)
     window.show()
@@ -51,8 +43,7 @@ def main() -> None:
     window.table.selectRow(1)
     for _ in range(20):
         app.processEvents()
-    window.grab().save(str(args.out))
-    Image.open(args.out).convert("RGB").quantize(256).save(args.out, optimize=True)
+    save_small(window, args.out)
     print(f"{args.out}: {window.table.rowCount()} rows")
 
 
