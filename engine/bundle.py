@@ -89,7 +89,7 @@ from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
 from engine.files import exclusive, open_regular, replace_atomically, sha256_of
-from engine.imageio import OPENERS, READABLE, load_image
+from engine.imageio import IMAGE_SUFFIXES, OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 from engine.paths import refuse_overwrite, wide_folder
@@ -440,7 +440,8 @@ def _write_pictures(
             missing.extend(f"{sku}: {exc}{why}" for sku in changed_skus or picture.skus.values())
         else:
             stale.extend(changed_skus)
-            name = f"images/{picture.digest}{Path(image_path).suffix.lower()}"
+            suffix = Path(image_path).suffix.lower()  # a feed's local path may end in anything ("photo.jpg.bak")
+            name = f"images/{picture.digest}{suffix if suffix in IMAGE_SUFFIXES else ''}"
             if name not in images:  # JPEG/PNG/WebP are compressed already
                 zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
                 images[name] = len(data)

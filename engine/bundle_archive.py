@@ -33,6 +33,7 @@ from engine.catalog import SCHEMA_VERSION
 from engine.catalog_map import MAX_MAP_BYTES
 from engine.errors import CatalogError
 from engine.files import is_sha256
+from engine.imageio import IMAGE_SUFFIXES
 from engine.paths import CATALOG_FILE
 
 FORMAT = "decorlens-catalog-bundle"
@@ -58,7 +59,9 @@ MAX_RATIO = 20  # whole archive: unpacked bytes per archive byte
 RATIO_SLACK = 16 << 20  # a tiny catalog's database deflates far better than a real one
 DISK_MARGIN = 64 << 20
 MAP_NAME = re.compile(r"maps/[A-Za-z0-9._-]{1,200}\.npz")  # engine.bundle_map: an embedder's catalog map
-IMAGE_NAME = re.compile(r"images/([0-9a-f]{64})\.(jpg|jpeg|png|webp|bmp|tif|tiff|gif)")
+# A picture as an export names it: its sha256 and its file's suffix, any DecorLens reads (an iPhone's .heic), or none
+# (a feed's photo downloaded from a URL without one, "…/p/12345"): a bundle holding either was refused by its import.
+IMAGE_NAME = re.compile(rf"images/([0-9a-f]{{64}})(?:\.(?:{'|'.join(sorted(s[1:] for s in IMAGE_SUFFIXES))}))?")
 CHUNK = 1 << 20
 # What the zip module and its decompressors raise on damaged or crafted archives (found by fuzzing too).
 ZIP_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, KeyError, IndexError, struct.error,

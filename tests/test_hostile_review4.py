@@ -20,8 +20,10 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from lamp_shop import export_lamp_shop, run_cli
+from PIL import Image
 
 from app.single_instance import HandOverServer, hand_over, server_name
 from app.thumbnails import decode_fitted, decode_hashed
@@ -230,3 +232,25 @@ def test_a_lock_file_that_is_no_file_is_refused_in_one_line(tmp_path: Path, kind
     assert _in_a_process(code, tmp_path) == f"DecorLensError {lock}: {what}, not the lock file DecorLens makes; remove it"
     if kind == "a link":
         assert (tmp_path / "notes.txt").read_text() == "a user's notes\n"
+
+
+def test_a_bundle_of_heic_and_suffixless_photos_imports(ikea: Path, shared_models: Path, tmp_path: Path,
+                                                        serve) -> None:
+    """An export names each picture by its sha256 and its file's suffix; the import took only the suffixes of
+    eight formats, so a bundle holding an iPhone's .heic, a feed's photo downloaded from a URL without a suffix
+    ("…/p/12345") or a local photo named "lamp.jpg.bak" was refused by the DecorLens that wrote it ("unexpected
+    file 'images/….heic' in the archive")."""
+    lamps = sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]
+    heic = tmp_path / "lamp.heic"
+    pillow_heif.from_pillow(Image.open(lamps[0]).convert("RGB")).save(heic, quality=80)
+    backup = tmp_path / "lamp.jpg.bak"
+    shutil.copy(lamps[2], backup)
+    url = serve(_Counted(lamps[1].read_bytes())) + "/p/12345"
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,category,image\nH,lamp,{heic}\nU,lamp,{url}\nB,lamp,{backup}\n", encoding="utf-8")
+    store = tmp_path / "store"
+    assert run_cli(store, shared_models, "catalog", "import", str(feed))[:2] == (0, "3 added; catalog has 3 products\n")
+    assert run_cli(store, shared_models, "bundle", "export", str(tmp_path / "shop.dlcat"))[0] == 0
+    code, _out, err = run_cli(tmp_path / "data", shared_models, "bundle", "import", str(tmp_path / "shop.dlcat"))
+    assert (code, err) == (0, ""), err
+    assert run_cli(tmp_path / "data", shared_models, "catalog", "stats")[1].startswith("3 products")
