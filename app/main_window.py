@@ -43,7 +43,7 @@ from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
-from app.widgets.scene_view import SceneView, copied_paths, dropped_paths, web_addresses
+from app.widgets.scene_view import SceneView, copied_paths, dropped_paths, no_tags_message, web_addresses
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
@@ -675,8 +675,7 @@ class MainWindow(QMainWindow):
             self.view.activate(opening)
             self._pending_tag = None
         if not scene.visible:
-            self.show_message("No furniture or decor found. Drag a box around a piece to search it.", "info",
-                              page=PHOTO_TAB)
+            self.show_message(no_tags_message(scene.result), "info", page=PHOTO_TAB)
         if self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 

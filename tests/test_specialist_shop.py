@@ -16,6 +16,7 @@ from engine.settings import Settings
 
 SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
 DINING = "ikea-a-rustic-way-to-dine__1364308411325-s4"  # a pendant lamp over a table and chairs
+WAIT_MS = 90_000
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,26 @@ def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: 
     assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in out, out
     seen = next(line for line in out.splitlines() if line.startswith("seen but not sold here, so not tagged: "))
     assert " chair" in seen and " table" in seen, out
+
+
+@pytest.fixture
+def lamp_pipeline(lamp_shop: Path):
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=lamp_shop))
+    yield pipeline
+    pipeline.close()
+
+
+def _open(qtbot, win, photo: Path) -> None:
+    win.open_paths([photo])
+    qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.path == photo, timeout=WAIT_MS)
+
+
+def test_the_window_says_what_a_photo_without_tags_was_searched_for(qtbot, main_window, lamp_pipeline,
+                                                                    ikea: Path) -> None:
+    win = main_window(lamp_pipeline, (1280, 800))
+    _open(qtbot, win, Path(_scene(ikea, SOFA_BED)))
+    qtbot.waitUntil(lambda: win.message.isVisible(), timeout=WAIT_MS)
+    said = win.message.text.text()
+    assert not win.view.pins
+    assert "Nothing your catalog sells (Lamp) was found" in said, said
+    assert "Not tagged, as your catalog has none: Chair" in said and "Bed" in said, said

@@ -13,7 +13,7 @@ keyboard is on (its number, category and best match), so a screen reader reads e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
@@ -31,6 +31,7 @@ from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words, product_words
 from engine.corrections import Tag, surest
 from engine.rerank import Checked
+from engine.results import SceneResult
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
@@ -42,6 +43,31 @@ EMPTY_HINT = (
     "and shows the matching products from your catalog.</span>"
 )
 PHOTO = "Room photo"
+NO_DECOR = "No furniture or decor found. Drag a box around a piece to search it."
+NAMED = 4  # categories named in the message about a photo without tags
+
+
+def no_tags_message(result: SceneResult) -> str:
+    """What the message bar says of a photo without tags: what was looked for (the categories the catalog sells)
+    and what was seen but is not sold. A lamp shop's bedroom photo said "No furniture or decor found" of its bed
+    and chairs, as if the detector had failed."""
+    if result.looked_for is None:  # an empty catalog: every decor category was looked for
+        return NO_DECOR
+    text = f"Nothing your catalog sells ({_some(pretty(c) for c in result.looked_for)}) was found in this photo."
+    if result.unsold:
+        seen = sorted(result.unsold.items(), key=lambda item: -item[1])
+        named = (f"{pretty(c)} ×{n}" if n > 1 else pretty(c) for c, n in seen)
+        text += f" Not tagged, as your catalog has none: {_some(named)}."
+    return f"{text} Drag a box around a piece to search it."
+
+
+def _some(names: Iterable[str]) -> str:
+    """The first ``NAMED`` names, and how many more: "Chair ×4, Bed, Table, Clock and 5 more"."""
+    listed = list(names)
+    more = f" and {len(listed) - NAMED:,} more" if len(listed) > NAMED else ""
+    return ", ".join(listed[:NAMED]) + more
+
+
 HOW_TO = ("Tab or the arrow keys move from tag to tag; Enter shows a tag's matches, Delete removes it. "
           "Drag a box to search a region.")
 
