@@ -5,6 +5,7 @@ looked for and that other objects were seen but are not sold here, not "no decor
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from lamp_shop import run_cli
 
 from engine.pipeline import Pipeline
 from engine.settings import Settings
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from app.dialogs.batch import BatchDialog
+from app.workers import Runner
 
 SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
 DINING = "ikea-a-rustic-way-to-dine__1364308411325-s4"  # a pendant lamp over a table and chairs
@@ -94,3 +102,21 @@ def test_the_window_says_what_a_photo_without_tags_was_searched_for(qtbot, main_
     assert not win.view.pins
     assert "Nothing your catalog sells (Lamp) was found" in said, said
     assert "Not tagged, as your catalog has none: Chair" in said and "Bed" in said, said
+
+
+def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pipeline, ikea: Path,
+                                                                  tmp_path: Path) -> None:
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    for name in (SOFA_BED, DINING):
+        (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
+    dialog = BatchDialog(lamp_pipeline, Runner(2), 3)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(photos))
+    dialog.target.setText(str(tmp_path / "tagged"))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
+        dialog.start()
+    said = dialog.status.text()
+    assert "Tagged 2 photos (1 tags)" in said, said
+    assert "1 photo has no tag: nothing your catalog sells (Lamp) was found in it." in said, said
+    assert "Not tagged, as your catalog has none: Chair ×" in said, said

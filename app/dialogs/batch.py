@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
+from app.widgets.scene_view import seen_names, sold_names
 from app.workers import Runner, Task
 from engine.batch import SUMMARY, BatchReport, check_not_an_input
 from engine.errors import Cancelled, DecorLensError
@@ -42,6 +43,19 @@ EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your pr
 def tagged_folder(photos: Path) -> Path:
     """The results' folder offered for ``photos``: beside it, never in it (the batch would list its own pages)."""
     return photos.parent / f"{photos.name}-tagged"
+
+
+def untagged_words(report: BatchReport) -> str:
+    """Lines on the photos left without a tag and why: what the catalog sells was not in them, and what was seen is
+    not sold. A lamp shop's batch of 40 rooms said only "Tagged 40 photos (6 tags)" of its sofas and beds."""
+    text = ""
+    if report.untagged and report.looked_for is not None:
+        many = report.untagged > 1
+        text += (f"\n{report.untagged:,} {'photos have' if many else 'photo has'} no tag: nothing your catalog sells "
+                 f"({sold_names(report.looked_for)}) was found in {'them' if many else 'it'}.")
+    if report.unsold:
+        text += f"\nNot tagged, as your catalog has none: {seen_names(report.unsold)}."
+    return text
 
 
 class BatchDialog(QDialog):
@@ -176,6 +190,7 @@ class BatchDialog(QDialog):
         text = (f"Tagged {len(report.done):,} photos ({objects:,} tags){edited}. Each photo has its shoppable page "
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
                 f"{self.target.text()}")
+        text += untagged_words(report)
         if report.failed:
             text += f"\n{len(report.failed):,} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)

@@ -13,7 +13,7 @@ keyboard is on (its number, category and best match), so a screen reader reads e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
@@ -53,15 +53,24 @@ def no_tags_message(result: SceneResult) -> str:
     and chairs, as if the detector had failed."""
     if result.looked_for is None:  # an empty catalog: every decor category was looked for
         return NO_DECOR
-    text = f"Nothing your catalog sells ({_some(pretty(c) for c in result.looked_for)}) was found in this photo."
+    text = f"Nothing your catalog sells ({sold_names(result.looked_for)}) was found in this photo."
     if result.unsold:
-        seen = sorted(result.unsold.items(), key=lambda item: -item[1])
-        named = (f"{pretty(c)} ×{n}" if n > 1 else pretty(c) for c, n in seen)
-        text += f" Not tagged, as your catalog has none: {_some(named)}."
+        text += f" Not tagged, as your catalog has none: {seen_names(result.unsold)}."
     return f"{text} Drag a box around a piece to search it."
 
 
-def _some(names: Iterable[str]) -> str:
+def sold_names(categories: Iterable[str]) -> str:
+    """The categories a catalog sells, as people read them: "Lamp, Rug" or "Sofa, Armchair, Chair, … and 27 more"."""
+    return some_names(pretty(c) for c in categories)
+
+
+def seen_names(counts: Mapping[str, int]) -> str:
+    """Objects seen per category, most first: "Chair ×4, Cushions & throws ×2, Table, Bed and 5 more"."""
+    seen = sorted(counts.items(), key=lambda item: -item[1])
+    return some_names(f"{pretty(c)} ×{n:,}" if n > 1 else pretty(c) for c, n in seen)
+
+
+def some_names(names: Iterable[str]) -> str:
     """The first ``NAMED`` names, and how many more: "Chair ×4, Bed, Table, Clock and 5 more"."""
     listed = list(names)
     more = f" and {len(listed) - NAMED:,} more" if len(listed) > NAMED else ""
