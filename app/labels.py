@@ -40,8 +40,9 @@ def use_category_names(names: Mapping[str, str]) -> None:
 
 
 def pretty(category: str) -> str:
-    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa"."""
-    return display_name(category, _category_names) if category else "Unknown"
+    """A category as people read it: "box_basket" → "Boxes & baskets", "garden_sofa" → "Garden sofa"; ``shown``, as a
+    stored photo's category may hold a U+202E that turned the "Confirmed 0.52" after it into "25.0 demrifnoC"."""
+    return shown(display_name(category, _category_names)) if category else "Unknown"
 
 
 def by_name(categories: Iterable[str]) -> list[str]:
@@ -65,7 +66,7 @@ def shown(text: str) -> str:
 
 def product_title(name: str, sku: str, category: str) -> str:
     """The feed's product name, else the category ("Armchair"): never the SKU, which the detail shows."""
-    return shown(name) if has_name(name, sku) else shown(pretty(category))
+    return shown(name) if has_name(name, sku) else pretty(category)
 
 
 def product_detail(name: str, sku: str, category: str, price: str = "") -> str:

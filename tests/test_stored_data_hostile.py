@@ -187,3 +187,32 @@ def test_the_cli_shows_a_huge_stored_name_clipped_and_its_controls_escaped(shop:
     assert code == 0 and "\nname      " + "X" * 199 + "… (200,001 characters)\n" in shown
     code, whole, _err = run_cli(shop.data_dir, shared_models, "catalog", "show", "HUGE.1", "--json")
     assert code == 0 and "X" * 200_000 in whole
+
+
+@pytest.mark.gui
+def test_where_used_shows_a_stored_photos_text_without_its_controls(shop: Pipeline, tmp_path: Path, scene_path,
+                                                                    qtbot):
+    """A tagged photo's category stored with a U+202E turned the "Confirmed 0.52" after it into "25.0 demrifnoC",
+    an ESC showed as a box; a photo or SKU named with them did the same to its row."""
+    from app.widgets.where_used import WhereUsedPanel
+    from app.workers import Runner
+    from engine.imageio import load_image
+    from engine.scene_memory import APP, SeenObject, remember
+
+    shop.close()
+    _edit(shop.data_dir, "UPDATE products SET sku = ? WHERE id = 2", "EVIL\x1b[31m\u202eSKU")
+    products = shop.catalog.products()
+    photo = Path(shutil.copy(scene_path("take-a-comfy-seat-on-the-sofa"), tmp_path / "room\u202egpj.jpg"))
+    objects = [SeenObject(n, "lamp", (40.0 * n, 40.0, 40.0 * n + 120, 200.0), (), (p.sku, 0.9, "exact"))
+               for n, p in enumerate(products, 1)]
+    height, width = load_image(photo).shape[:2]
+    remember(shop, photo, (width, height), objects, APP)
+    shop.close()
+    _edit(shop.data_dir, "UPDATE scene_objects SET category = ?", "plant\x1b[2J\u202ex")
+    panel = WhereUsedPanel(shop, Runner(1))
+    qtbot.addWidget(panel)
+    panel.show_product(products[0].sku)
+    qtbot.waitUntil(lambda: panel.sightings.count() == 1 and panel.together.count() == 2, timeout=90_000)
+    rows = [panel.sightings.item(0).text(), *(panel.together.item(i).text() for i in range(2))]
+    assert not [row for row in rows if "\x1b" in row or "\u202e" in row], rows
+    assert rows[0].startswith("roomgpj.jpg\nPlant[2Jx · ")

@@ -426,7 +426,7 @@ class MapView(QWidget):
         for sku in skus[:LISTED_AT_MOST]:
             product = source.points[sku].product
             title = product_title(product.name, product.sku, product.category)
-            item = QListWidgetItem(f"{title}\n{shown(product.sku)} · {shown(pretty(product.category))}")
+            item = QListWidgetItem(f"{title}\n{shown(product.sku)} · {pretty(product.category)}")
             item.setData(Qt.ItemDataRole.UserRole, sku)
             self.chosen.addItem(item)
         if len(skus) > LISTED_AT_MOST:

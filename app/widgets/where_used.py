@@ -315,14 +315,14 @@ class WhereUsedPanel(QWidget):
         if found.categories is not None:
             self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
-            item = QListWidgetItem(f"{Path(seen.photo).name}\n{_how(seen, found)}")
+            item = QListWidgetItem(f"{shown(Path(seen.photo).name)}\n{_how(seen, found)}")
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
             item.setToolTip(rich_tooltip(seen.photo + _matched_to(seen, found) + ("" if seen.exists else
                                                                                     "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count, image in found.together:
-            item = QListWidgetItem(f"{title} · {sku} · {count:,} photo{'s' if count != 1 else ''}", self.together)
+            item = QListWidgetItem(f"{title} · {shown(sku)} · {count:,} photo{'s' if count != 1 else ''}", self.together)
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, sku)
         self.together_label.setVisible(bool(found.together))
