@@ -116,6 +116,7 @@ def test_a_drawn_box_whose_best_matches_are_all_of_its_category_is_still_asked_w
     scene, guesses = window.controller.scene, window.controller.guesses(number)
     assert {m.category for m in scene.tag(number).obj.matches} == {scene.tag(number).obj.category}
     assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+    qtbot.waitUntil(lambda: window.panel.searched.text().startswith("Matches from the whole catalog"), timeout=WAIT_MS)
     qtbot.mouseClick(guess_buttons(window)[0], Qt.MouseButton.LeftButton)  # the category it has: an answer too
     qtbot.waitUntil(lambda: not window.controller._running and not window.panel.guess_row.isVisible(), timeout=WAIT_MS)
     window.undo_action.trigger()

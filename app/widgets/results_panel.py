@@ -459,6 +459,7 @@ class ResultsPanel(QWidget):
         self.searched.setObjectName("muted")
         self.searched.setWordWrap(True)
         self._searched: tuple[str, ...] = ()
+        self._asking = False  # a drawn box's What is it? is shown: its matches are the whole catalog's
         self.status = plain_label(EMPTY)
         self.status.setWordWrap(True)
         self.status.setObjectName("muted")
@@ -569,7 +570,7 @@ class ResultsPanel(QWidget):
         )
         self.subtitle.setText(self._origin(tag) + self._gone_note(tag))
         self.subtitle.setToolTip(self._score_tip(tag))
-        self._searched = searched
+        self._searched, self._asking = searched, bool(guesses)
         self.category.clear()
         for name in by_name(set(categories) | {tag.obj.category}):
             self.category.addItem(pretty(name), name)
@@ -622,14 +623,15 @@ class ResultsPanel(QWidget):
         searched, "Matches from …" once ``matches`` are listed: the line read "Searching Chair, Armchair" beside
         the finished list, as if a search still ran. A drawn box's own matches come from every category (the
         box takes its best match's category), so its list of a lamp, a mirror and wardrobes said "Searching
-        Wardrobe, Storage furniture" under *Same category*: a match outside the categories named says so."""
+        Wardrobe, Storage furniture" under *Same category*: a match outside the categories named says so, as does
+        the question What is it? (its five best, all Bedding, read "Matches from Bedding, Cushions & throws")."""
         categories = ", ".join(pretty(c) for c in self._searched)
         if matches is None:
             where = "the whole catalog" if self.any_category else categories
             self.searched.setText(f"Searching {where}…")
         elif self.any_category:
             self.searched.setText("Matches from the whole catalog")
-        elif any(m.category not in self._searched for m in matches):
+        elif self._asking or any(m.category not in self._searched for m in matches):
             self.searched.setText("Matches from the whole catalog (a box you draw searches every category): "
                                   "choose a category above to narrow them")
         else:
