@@ -8,6 +8,7 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import program
 from decorlens.progress import note
 from engine.pipeline import Pipeline
+from engine.remedies import for_program
 from engine.selfcheck import print_report, run_self_check
 
 
@@ -21,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    log = (lambda _m: None) if args.quiet or args.json else note
+    name = program()  # the step lines name the packaged app's commands as its summary does: `DecorLens models fetch`
+    log = (lambda _m: None) if args.quiet or args.json else (lambda line: note(for_program(line, name)))
     report = run_self_check(pipeline.settings, log=log)
-    print_report(report, args.json, program())
+    print_report(report, args.json, name)
     return 0 if report.ok else PARTLY_DONE

@@ -440,5 +440,6 @@ def _objects(count: str | None) -> str:
 
 
 def print_report(report: SelfCheckReport, as_json: bool = False, program: str = CLI_PROGRAM) -> None:
-    """``program``: what the summary's commands are typed as (``DecorLens --self-check`` in the packaged app)."""
-    print(json.dumps(report.to_json(), indent=2) if as_json else for_program(report.summary(), program))
+    """``program``: what the commands in the summary, or in the JSON's step details, are typed as (``DecorLens
+    --self-check`` in the packaged app)."""
+    print(for_program(json.dumps(report.to_json(), indent=2) if as_json else report.summary(), program))

@@ -70,3 +70,17 @@ def test_the_packaged_self_check_names_its_own_fetch(tmp_path: Path, capsys, pac
     out = capsys.readouterr().out
     assert "`DecorLens models fetch` gets them" in out and "`decorlens" not in out, out
 
+
+
+def test_the_packaged_self_checks_step_lines_and_json_name_its_own_fetch(tmp_path: Path, capsys, packaged_name):
+    """`DecorLens --self-check` printed its summary with `DecorLens models fetch`, but its step lines on stderr
+    ("FAIL models … `decorlens models fetch` gets them", what a person reads first) and `--json`'s details still
+    named `decorlens`, which the packaged app's folder does not have."""
+    empty = tmp_path / "models"
+    empty.mkdir()
+    main(["--data-dir", str(tmp_path / "d"), "--models-dir", str(empty), "self-check"], packaged_name)
+    err = capsys.readouterr().err
+    assert "FAIL models" in err and "`DecorLens models fetch` gets them" in err and "`decorlens" not in err, err
+    main(["--data-dir", str(tmp_path / "d"), "--models-dir", str(empty), "self-check", "--json"], packaged_name)
+    out = capsys.readouterr().out
+    assert "`DecorLens models fetch` gets them" in out and "`decorlens" not in out, out
