@@ -6,6 +6,7 @@ It lives with the CLI, above the engine: it dispatches to commands and to the GU
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,13 @@ from decorlens.main import PROG, PYTHON_INSTALL_ONLY, build_parser
 from decorlens.main import main as cli_main
 
 GLOBAL_WITH_VALUE = ("--data-dir", "--models-dir", "--device")
+# Verbs that run the training package (build.spec leaves it out), with what else to say. `DecorLens models export`
+# said "export needs the [train] extra (training is missing): `scripts/install --train`", a script the app's folder
+# does not have, as if to type it there.
+TRAINING_VERBS = {("models", "export"): "; the default models need no export: `{program} models fetch`",
+                  ("models", "quantize"): "", ("models", "combine"): ""}
+LEFT_OUT = ("{program}: error: `{command}` is not in the packaged app (it ships without PyTorch): run it in a Python "
+            "install with the training extra (scripts/install --train){more}")
 
 
 def frozen_entry(argv: Sequence[str] | None = None) -> int:
@@ -35,12 +43,14 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         first = _first_positional(args)
         if first is None and any(a in ("-h", "--help", "--version") for a in args):
             return main(args)
+        refused = _not_here(args, first, commands)
+        if refused is not None:
+            command, more = refused
+            print(LEFT_OUT.format(program=program_name(), command=command, more=more.format(program=program_name())),
+                  file=sys.stderr)
+            return USER_ERROR
         if first is not None and first in commands:
             return main(args)
-        if first is not None and _left_out(first, commands):
-            print(f"{program_name()}: error: `{first}` is not in the packaged app (it ships without PyTorch): run it in a "
-                  "Python install with the training extra (scripts/install --train)", file=sys.stderr)
-            return USER_ERROR
         split = args.index(first) if first is not None else len(args)
         return main([*args[:split], "gui", *args[split:]])
     except SystemExit as exc:  # argparse errors and --help
@@ -71,6 +81,20 @@ def _left_out(word: str, commands: set[str]) -> bool:
     module = word.replace("-", "_")
     here = {command.replace("-", "_") for command in commands}
     return module in PYTHON_INSTALL_ONLY and module not in here and not os.path.exists(word)
+
+
+def _not_here(args: Sequence[str], first: str | None, commands: set[str]) -> tuple[str, str] | None:
+    """``(command, what else to say)`` where ``args`` name a command build.spec left out, or a verb of the training
+    package it left out; else None."""
+    if first is None:
+        return None
+    if _left_out(first, commands):
+        return first, ""
+    verb = _first_positional(args[args.index(first) + 1:])
+    more = TRAINING_VERBS.get((first, verb or ""))
+    if more is None or importlib.util.find_spec("training") is not None:
+        return None
+    return f"{first} {verb}", more
 
 
 def _first_positional(args: Sequence[str]) -> str | None:

@@ -86,3 +86,30 @@ def test_the_packaged_apps_error_hints_name_its_own_program(monkeypatch, capsys,
 def test_the_python_installs_help_names_decorlens(capsys):
     assert frozen_entry(["--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: decorlens ")
+
+
+@pytest.mark.parametrize("argv, more", [
+    (["models", "export", "{weights}"], "; the default models need no export: `DecorLens models fetch`"),
+    (["--data-dir", "{data}", "models", "quantize"], ""),
+    (["models", "combine", "--help"], ""),
+])
+def test_the_packaged_apps_training_verbs_say_they_are_not_in_it(monkeypatch, capsys, tmp_path: Path,
+                                                                 shared_models: Path, argv: list[str], more: str):
+    """`DecorLens models export yolo11n.pt` said "export needs the [train] extra (training is missing):
+    `scripts/install --train`", a script its folder does not have, quoted as a command to type there. The verbs of the
+    training package (build.spec leaves it out: here its import is blocked as it fails there) say what
+    `DecorLens train` says."""
+    _packaged(monkeypatch, tmp_path)
+    monkeypatch.setitem(sys.modules, "training", None)  # `import training` fails, as in the packaged app
+    args = [a.format(weights=shared_models / "yolo11n-ovint8-dq.pt", data=tmp_path / "data") for a in argv]
+    assert frozen_entry(args) == 2
+    verb = " ".join(a for a in argv if a in ("models", "export", "quantize", "combine"))
+    assert capsys.readouterr().err == (f"DecorLens: error: `{verb}` is not in the packaged app (it ships without "
+                                       "PyTorch): run it in a Python install with the training extra "
+                                       f"(scripts/install --train){more}\n")
+
+
+def test_the_python_installs_training_verbs_run(capsys):
+    """Where the training package is installed the verbs are the CLI's own (their help here)."""
+    assert frozen_entry(["models", "export", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: decorlens models export ")
