@@ -16,43 +16,23 @@ The PNGs are reduced to 256 colours to stay small.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import until
-from take_bundle_import import compose
+from shots import HERE, arguments, catalog_window, compose, grab_over, themed_app, until, when_asked
 
-from app import theme
 from app.dialogs.bundles import Bundles
-from app.main_window import CATALOG_TAB, MainWindow
-from app.settings import AppSettings
-from engine.pipeline import Pipeline
-from engine.settings import Settings
 
-HERE = Path(__file__).parent
 WRITING = "Writing the pictures into the bundle: "
 
 
 def wait(app: QApplication, done, what: str) -> None:
     until(app, done, what, 300.0)
-
-
-def grab(app: QApplication, win: MainWindow, front: QWidget, out: Path, settle: int = 20) -> tuple[int, int]:
-    """The window and ``front`` saved as they are now (``compose`` puts them together); where ``front`` is."""
-    for _ in range(settle):
-        app.processEvents()
-    win.grab().save(str(out))
-    front.grab().save(str(out.with_suffix(".front.png")))
-    at = front.mapToGlobal(front.rect().topLeft()) - win.mapToGlobal(win.rect().topLeft())
-    return at.x(), at.y()
 
 
 def writing_part_way(tasks: Bundles) -> bool:
@@ -65,43 +45,30 @@ def writing_part_way(tasks: Bundles) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
+    parser = arguments(__doc__)
     parser.add_argument("--out-dir", type=Path, required=True, help="where the bundle would go (nothing is written)")
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
     args = parser.parse_args()
-    app = QApplication([])
-    theme.apply(app, args.theme)
-    ini = Path(tempfile.mkdtemp(prefix="decorlens-shot-")) / "settings.ini"
-    settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))  # not the user's recent photos
-    win = MainWindow(Pipeline(Settings.for_data_dir(args.data_dir)), settings)
-    win.resize(1180, 760)
-    win.show()
-    wait(app, lambda: win.engine_info is not None and win.catalog.model.rowCount() > 0, "the window")
-    win.tabs.setCurrentIndex(CATALOG_TAB)
+    app = themed_app(args.theme)
+    win = catalog_window(app, args.data_dir)
     tasks = win._bundle_tasks()
     bundle = args.out_dir / "Spring collection 2027.dlcat"
     tasks.ask_export_path = lambda _pictures: bundle
     asked: list[str] = []
 
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(50, answer)
-            return
+    def answer(box: QMessageBox) -> None:
         out = HERE / "bundle-export.png"
-        compose(out, out.with_suffix(".front.png"), grab(app, win, box, out))
+        compose(out, grab_over(app, win, box, out))
         asked.append(box.text())
         box.defaultButton().click()  # Export…, the pictures in
 
-    QTimer.singleShot(50, answer)
+    when_asked(answer)
     tasks.export()
     wait(app, lambda: writing_part_way(tasks), "the pictures being written")
     shown = tasks.progress.text.text()
     out = HERE / "bundle-export-progress.png"
-    at = grab(app, win, tasks.progress, out, settle=1)  # at once: the rest of the pictures take a second here
+    at = grab_over(app, win, tasks.progress, out, settle=1)  # at once: the rest of the pictures take a second here
     tasks.progress.cancel.click()
-    compose(out, out.with_suffix(".front.png"), at)
+    compose(out, at)
     wait(app, lambda: not tasks.io.busy() and tasks.progress is None, "the export to stop")
     print(f"asked:\n{asked[0]}\n\nshown:\n{shown}\n\nthen: {win.message.text.text()}")
     if bundle.exists():
