@@ -36,6 +36,7 @@ from engine.rerank import Checked
 from engine.results import Box, Match, SceneObject, SceneResult
 from engine.scene_memory import remember_saved
 from engine.shoppable import write_scene_page
+from engine.tags import placed_among
 
 
 @dataclass
@@ -318,7 +319,8 @@ class SceneController(QObject):
         number = max((t.number for t in self.scene.tags), default=0) + 1
         found = guess.result.objects[0]
         self._revision = guess.revision
-        drawn = replace(found, matches=found.matches[:top_k])
+        pins, size = [t.obj.tag for t in self.scene.visible], (guess.result.width, guess.result.height)
+        drawn = replace(found, matches=found.matches[:top_k], tag=placed_among(found.tag, found.box, pins, size))
         self._edit("Draw Box", number, lambda: self.scene.add_region(drawn))
         self._guesses[number] = Asked(guess.categories, guess.revision, pipeline, self.scene.tag(number).obj)
         self.tagAdded.emit(number)

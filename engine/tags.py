@@ -262,6 +262,17 @@ def canonical_order(detections: Sequence[Detection], points: Sequence[Point]) ->
     return sorted(range(len(detections)), key=key)
 
 
+def placed_among(point: Point, box: Box, pins: Sequence[Point], image_size: tuple[int, int]) -> Point:
+    """A tag added to a scene's (a box the user drew): ``point`` moved within ``box`` away from the ``pins``
+    already shown, which stay put. Placed on its own, a box drawn around a lamp and the chest under it put its
+    pin on the centre of the chest, over the chest's own."""
+    width, height = image_size
+    own = clamp_bounds(box, image_bounds(image_size, EDGE_MARGIN_FRACTION * min(width, height)))
+    fixed: list[Bounds] = [(x, y, x, y) for x, y in pins]
+    spread = spread_apart([*pins, point], [*fixed, own], DEFAULT_MIN_DISTANCE_FRACTION * math.hypot(width, height))
+    return spread[-1]
+
+
 def spread_apart(points: Sequence[Point], bounds: Sequence[Bounds], min_distance: float) -> list[Point]:
     """Push pairs closer than ``min_distance`` apart along the line joining them, each kept within its bounds.
 
