@@ -105,10 +105,10 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not report.done:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed, args.out)
+    for line in _untagged(report):  # remarks on stderr: stdout's one line is still the batch's summary
+        note(line)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
-    for line in _untagged(report):
-        print(line)
     return 0 if not report.failed and not unread else PARTLY_DONE
 
 
@@ -147,13 +147,13 @@ def _summary(report: BatchReport, total: int) -> str:
 def _untagged(report: BatchReport) -> list[str]:
     """How many photos got no tag and why: what the catalog sells was not in them, and what was seen is not sold.
     A lamp shop's folder of 40 rooms said only "tagged 40 of 40 photos (6 tags)" of its sofas and beds."""
-    lines = []
-    if report.untagged and report.looked_for is not None:
-        has = "has" if report.untagged == 1 else "have"
-        lines.append(f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: nothing the "
-                     f"catalog sells ({sold_words(report.looked_for)}) was found in {'it' if has == 'has' else 'them'}")
+    if not report.untagged or report.looked_for is None:  # None: an empty catalog, every category looked for
+        return []
+    has = "has" if report.untagged == 1 else "have"
+    lines = [f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: nothing the catalog "
+             f"sells ({sold_words(report.looked_for)}) was found in {'it' if has == 'has' else 'them'}"]
     if report.unsold:
-        lines.append(f"seen but not sold here, so not tagged: {seen_words(report.unsold)}")
+        lines.append(f"seen in the photos but not sold here, so not tagged: {seen_words(report.unsold)}")
     return lines
 
 

@@ -76,9 +76,10 @@ def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: 
         (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
     code, out, err = run_cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
     assert code == 0, err
-    assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in out, out
-    seen = next(line for line in out.splitlines() if line.startswith("seen but not sold here, so not tagged: "))
-    assert " chair" in seen and " table" in seen, out
+    assert out == f"tagged 2 of 2 photos (1 tag) → {tmp_path / 'tagged' / 'summary.csv'}\n"  # stdout: one line
+    assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in err, err
+    seen = next(line for line in err.splitlines() if line.startswith("seen in the photos but not sold here, so not tagged: "))
+    assert " chair" in seen and " table" in seen, err
 
 
 @pytest.fixture
