@@ -118,6 +118,6 @@ def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pi
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
         dialog.start()
     said = dialog.status.text()
-    assert "Tagged 2 photos (1 tags)" in said, said
+    assert "Tagged 2 photos (1 tag)." in said, said
     assert "1 photo has no tag: nothing your catalog sells (Lamp) was found in it." in said, said
     assert "Not tagged, as your catalog has none: Chair ×" in said, said

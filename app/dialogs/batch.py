@@ -33,6 +33,7 @@ from engine.batch import SUMMARY, BatchReport, check_not_an_input
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
+from engine.words import counted
 
 # each photo failed with the engine's "…catalog.sqlite is empty: import products first with `decorlens catalog
 # import`": a command the app's user never types, said once per photo in "1 failed, e.g. …"
@@ -187,7 +188,7 @@ class BatchDialog(QDialog):
         corrected = len(report.edited)
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
         # "Summary: …/summary.csv" named only the spreadsheet: the pages, what a batch is run for, went unsaid
-        text = (f"Tagged {len(report.done):,} photos ({objects:,} tags){edited}. Each photo has its shoppable page "
+        text = (f"Tagged {counted(len(report.done), 'photo')} ({counted(objects, 'tag')}){edited}. Each photo has its shoppable page "
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
                 f"{self.target.text()}")
         text += untagged_words(report)
