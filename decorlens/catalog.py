@@ -217,7 +217,7 @@ def close_skus(catalog: Catalog, sku: str) -> str:
     skus = catalog.skus_near(sku)
     by_folded = {s.casefold(): s for s in skus}
     close = difflib.get_close_matches(sku.casefold(), by_folded, CLOSE_SKUS, CLOSE_ENOUGH)
-    return f"; did you mean {' or '.join(one_field(by_folded[c]) for c in close)}?" if close else ""
+    return f"; did you mean {' or '.join(catalog_field(by_folded[c]) for c in close)}?" if close else ""
 
 
 def _active_embedder(pipeline: Pipeline) -> str | None:
@@ -240,7 +240,7 @@ def _product_lines(product: Product, vectors: dict[str, bool], active: str | Non
              ("link", catalog_field(product.url) or NONE), ("photo", photo),
              ("vector", _vector_line(vectors, active, searched))]
     if not searched:
-        unsearched = (f"none searches its category {one_field(product.category)}: only `search --any-category` or a "
+        unsearched = (f"none searches its category {catalog_field(product.category)}: only `search --any-category` or a "
                       "--box region matches photos to it (categories.yaml maps tags to categories)")
         lines.append(("tags", unsearched))
     return lines + [("detail", f"{catalog_field(key)}: {catalog_field(value)}") for key, value in product.extra.items()]
@@ -268,9 +268,9 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # A feed's quoted category, or a bundle's embedder key, may hold a line break: as it was, it printed a line of
     # its own, read as one more category with its count.
     for category, count in stats["categories"].items():
-        print(f"  {one_field(category):<24} {count:,}")
+        print(f"  {catalog_field(category):<24} {count:,}")
     for embedder, count in stats["vectors"].items():
-        print(f"vectors {one_field(embedder)}: {count:,}")
+        print(f"vectors {catalog_field(embedder)}: {count:,}")
     return 0
 
 

@@ -187,6 +187,9 @@ def test_the_cli_shows_a_huge_stored_name_clipped_and_its_controls_escaped(shop:
     assert code == 0 and "\nname      " + "X" * 199 + "… (200,001 characters)\n" in shown
     code, whole, _err = run_cli(shop.data_dir, shared_models, "catalog", "show", "HUGE.1", "--json")
     assert code == 0 and "X" * 200_000 in whole
+    _edit(shop.data_dir, "UPDATE products SET category = ? WHERE id = 3", "c" * 50_000)
+    code, stats, _err = run_cli(shop.data_dir, shared_models, "catalog", "stats")
+    assert code == 0 and max(map(len, stats.splitlines())) < 300 and "c… (50,000 characters) 1" in stats
 
 
 @pytest.mark.gui
