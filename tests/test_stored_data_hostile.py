@@ -219,3 +219,19 @@ def test_where_used_shows_a_stored_photos_text_without_its_controls(shop: Pipeli
     rows = [panel.sightings.item(0).text(), *(panel.together.item(i).text() for i in range(2))]
     assert not [row for row in rows if "\x1b" in row or "\u202e" in row], rows
     assert rows[0].startswith("roomgpj.jpg\nPlant[2Jx · ")
+
+
+def test_where_clips_a_stored_box_of_huge_numbers(shop: Pipeline, shared_models: Path, scene_path):
+    """A tagged photo's box edited to 1e308 printed each side as 309 digits under ``decorlens where``."""
+    from engine.imageio import load_image
+    from engine.scene_memory import APP, SeenObject, remember
+
+    product = shop.catalog.products()[0]
+    photo = scene_path("take-a-comfy-seat-on-the-sofa")
+    height, width = load_image(photo).shape[:2]
+    remember(shop, photo, (width, height), [SeenObject(1, "lamp", (40, 40, 160, 200), (), (product.sku, 0.9, "exact"))],
+             APP)
+    shop.close()
+    _edit(shop.data_dir, "UPDATE scene_objects SET x1 = 1e308, y1 = -1e308")
+    code, out, _err = run_cli(shop.data_dir, shared_models, "where", product.sku)
+    assert code == 0 and max(map(len, out.splitlines())) < 450 and "characters)" in out, out
