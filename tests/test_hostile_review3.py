@@ -3,8 +3,8 @@
 test_hostile_inputs, test_hostile_review, test_hostile_review2, test_hostile_folders, test_hostile_models,
 test_hostile_training_inputs and test_mutated_inputs hold the attacks thought of before. Tried here and fine, so not
 tested again: a feed row whose image is a FIFO, /dev/zero, /dev/stdin or /proc/self/environ (each skipped in one line,
-nothing blocks), a UNC ``\\\\server\\share`` path on POSIX (no such file), ``data:`` and ``file:`` image URLs
-(unsupported scheme), a SKU given twice with two categories (the later row kept, the earlier named), prices of
+nothing blocks), a UNC ``\\\\server\\share`` path on POSIX (a Windows path, test_stored_data_hostile), ``data:`` image
+URLs (unsupported scheme; a ``file:`` URL is the local path it names), a SKU given twice with two categories (the later row kept, the earlier named), prices of
 "1e400", "NaN" and "-0" (kept as the text the feed gives: nothing computes with a price), a name opening with ``=``
 (no CSV export of the catalog exists in this part of the tree), ESC, bidi and carriage returns in every field
 under ``catalog list`` and ``catalog show`` (escaped), U+2028 and ``</script>`` in a name (the pages hold no JSON in
