@@ -54,6 +54,9 @@ class CategoryMap:
     @classmethod
     def _parse(cls, raw: dict, path: Path) -> CategoryMap:
         keys = {_key(name, "categories", path): spec for name, spec in (raw.get("categories") or {}).items()}
+        if not keys:  # loaded quietly, it tagged nothing and search said "nothing the catalog sells ()"
+            raise DecorLensError(f"category map {path} names no categories, so nothing could be tagged; fix it, "
+                                 "or delete it to use the default")
         search = {name: _searched(name, (spec or {}).get("search"), path) for name, spec in keys.items()}
         classes: dict[str, dict[str, str]] = {}
         for class_set, mapping in (raw.get("detectors") or {}).items():

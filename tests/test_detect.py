@@ -476,6 +476,12 @@ def test_a_bad_floor_section_is_one_line(tmp_path: Path, section: str) -> None:
     assert_one_line_map_error(tmp_path, text, r"`floor`")
 
 
+@pytest.mark.parametrize("text", ["detectors: {coco: {}}\n", "categories: {}\n", "categories:\nnames: {lamp: Lamp}\n"])
+def test_a_map_of_no_categories_is_refused_in_one_line(tmp_path: Path, text: str) -> None:
+    """Loaded quietly, it tagged nothing, and search said "nothing the catalog sells ()"."""
+    assert_one_line_map_error(tmp_path, text, r"names no categories")
+
+
 def test_floor_categories_come_from_the_map_and_an_older_copy_keeps_the_shipped_ones(tmp_path: Path) -> None:
     """Rugs lie on the floor in the shipped map; a user's map may name its own carpets, or none."""
     shipped = CategoryMap.load()
