@@ -43,7 +43,14 @@ from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
 from app.widgets.results_panel import ResultsPanel
-from app.widgets.scene_view import SceneView, copied_paths, dropped_paths, no_tags_message, web_addresses
+from app.widgets.scene_view import (
+    SceneView,
+    copied_paths,
+    dropped_paths,
+    no_tags_message,
+    sold_change_message,
+    web_addresses,
+)
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
@@ -125,6 +132,7 @@ class MainWindow(QMainWindow):
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
         self._revision: int | None = None  # the catalog's revision when the window last looked
+        self._photo_news: str | None = None  # news of the open photo, said once the Photo tab is in front
         self._in_settings = False  # the Settings dialog is open
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
@@ -314,6 +322,7 @@ class MainWindow(QMainWindow):
         self.map_view.showInCatalog.connect(self.show_in_catalog)
         self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
+        self.catalog.catalogChanged.connect(lambda _n: self._check_sold())
         self.setup.chooseFolder.connect(self.open_settings)
         self.setup.retry.connect(self.reload_pipeline)
         self.setup.installed.connect(self.reload_pipeline)
@@ -327,6 +336,7 @@ class MainWindow(QMainWindow):
         self.message.action.connect(self._answer_message)
         self.tabs.currentChanged.connect(self.message.page_shown)
         self.tabs.currentChanged.connect(lambda _page: self.look_outside())
+        self.tabs.currentChanged.connect(lambda page: page == PHOTO_TAB and self._say_photo_news())
 
     # -- engine -----------------------------------------------------------------------------------
 
@@ -408,6 +418,37 @@ class MainWindow(QMainWindow):
         else:
             self.show_message("This photo keeps your edits, made on the previous models' tags; photos opened from "
                               "now on are tagged with the models now in use.", "info", page=PHOTO_TAB)
+
+    def _check_sold(self) -> None:
+        """After the catalog changed, the open photo tagged again if the categories it sells changed: a lamp shop's
+        photo of a room kept no tag after chairs were imported, until it was opened again."""
+        if self.controller.scene is None:
+            return
+        pipeline = self.pipeline
+        self.io.start(lambda _job: (pipeline, pipeline.sold_categories()), done=self._sold_now,
+                      failed=lambda _m: None)  # an unreadable catalog is reported by the catalog tab's listing
+
+    def _sold_now(self, seen: tuple[Pipeline, frozenset[str] | None]) -> None:
+        pipeline, sold = seen
+        scene = self.controller.scene
+        if pipeline is not self.pipeline or scene is None:
+            return
+        before = scene.result.looked_for
+        if before is None or sold is None or set(before) == sold:  # None: unknown (saved edits), or every category
+            return
+        now = [c for c in pipeline.categories.categories if c in sold]
+        searched = self.controller.search_again()
+        if searched:
+            self.panel.clear()  # its tag's number will be another object's
+        self._say_photo_news(sold_change_message(before, now, searched))
+
+    def _say_photo_news(self, news: str | None = None) -> None:
+        """``news`` of the open photo said now if the Photo tab is in front, else once it is (None: what was kept).
+        Said at once on the Catalog tab, the photo's tags found again after an import replaced the import's report."""
+        news = self._photo_news if news is None else news
+        self._photo_news = None if self.tabs.currentIndex() == PHOTO_TAB else news
+        if news is not None and self._photo_news is None:
+            self.show_message(news, "info", page=PHOTO_TAB)
 
     def _use_category_names(self) -> None:
         """Every label follows the pipeline's category map; a broken map is reported by the search needing it."""
@@ -594,6 +635,7 @@ class MainWindow(QMainWindow):
         focus = QApplication.focusWidget()
         if focus is None or not self.photo_dock.isAncestorOf(focus):  # stepping through the strip, it stays there
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # the first Tab goes to the first tag, not the view
+        self._photo_news = None  # the last photo's
         if self.message.page == PHOTO_TAB:
             self.message.dismiss()  # the last photo's news or error; another tab's or the window's stays
         self.photo_list.select(path)
@@ -675,7 +717,7 @@ class MainWindow(QMainWindow):
             self.view.activate(opening)
             self._pending_tag = None
         if not scene.visible:
-            self.show_message(no_tags_message(scene.result), "info", page=PHOTO_TAB)
+            self._say_photo_news(no_tags_message(scene.result))
         if self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 

@@ -6,6 +6,7 @@ looked for and that other objects were seen but are not sold here, not "no decor
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from app.dialogs.batch import BatchDialog
+from app.main_window import CATALOG_TAB, PHOTO_TAB
 from app.workers import Runner
 
 SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
@@ -121,3 +123,26 @@ def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pi
     assert "Tagged 2 photos (1 tag)." in said, said
     assert "1 photo has no tag: nothing your catalog sells (Lamp) was found in it." in said, said
     assert "Not tagged, as your catalog has none: Chair ×" in said, said
+
+
+COFFEE = "ikea-a-cosy-space-for-coffee-and-conversation__1364308407140-s4"  # three chairs at a table, no lamp found
+
+
+def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
+        qtbot, main_window, lamp_shop: Path, ikea: Path, ikea_products: list[dict[str, str]], tmp_path: Path) -> None:
+    shutil.copytree(lamp_shop, tmp_path / "shop")
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "shop"))
+    win = main_window(pipeline, (1280, 800))
+    _open(qtbot, win, Path(_scene(ikea, COFFEE)))
+    assert not win.controller.scene.visible
+    chairs = [row for row in ikea_products if row["category"] == "chair"][:6]
+    win.tabs.setCurrentIndex(CATALOG_TAB)
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.catalog.import_from(write_feed(ikea, chairs, tmp_path / "chairs.csv"))
+    qtbot.waitUntil(lambda: bool(win.view.pins), timeout=WAIT_MS)
+    assert {t.obj.category for t in win.controller.scene.visible} == {"chair"}
+    assert win.message.text.text().startswith("Catalog import done: 6 added."), win.message.text.text()  # kept
+    win.tabs.setCurrentIndex(PHOTO_TAB)
+    said = win.message.text.text()
+    assert said == "Your catalog now sells Armchair, Chair, Stools & benches too: this photo was tagged again.", said
+    pipeline.close()

@@ -59,6 +59,20 @@ def no_tags_message(result: SceneResult) -> str:
     return f"{text} Drag a box around a piece to search it."
 
 
+def sold_change_message(before: Collection[str], now: Collection[str], searched: bool) -> str:
+    """What the message bar says when an import or a removal changed the categories the catalog sells while a photo
+    was open: the photo kept the tags of the catalog of before (a lamp shop's photo that had no tag had none after
+    chairs were imported). ``searched``: tagged again; else it keeps the user's edits."""
+    added, dropped = [c for c in now if c not in before], [c for c in before if c not in now]
+    change = " and ".join(part for part in (
+        f"now sells {sold_names(added)} too" if added else "",
+        f"no longer sells {sold_names(dropped)}" if dropped else "",
+    ) if part)
+    if searched:
+        return f"Your catalog {change}: this photo was tagged again."
+    return f"Your catalog {change}; this photo keeps your edits: drag a box around a piece to search it."
+
+
 def sold_names(categories: Iterable[str]) -> str:
     """The categories a catalog sells, as people read them: "Lamp, Rug" or "Sofa, Armchair, Chair, … and 27 more"."""
     return some_names(pretty(c) for c in categories)
