@@ -94,7 +94,11 @@ def launch(
         if files:
             window.open_paths([Path(f) for f in files])
         _close_on_interrupt(window)
-        return app.exec()
+        code = app.exec()
+        # The last connection's close moves what the window wrote into catalog.sqlite: left open, it stayed in
+        # catalog.sqlite-wal, which a copy or a sync of the catalog's file alone leaves behind.
+        window.pipeline.close()
+        return code
     finally:
         lock.unlock()
 

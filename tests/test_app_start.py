@@ -4,10 +4,13 @@ and a crashed copy's lock is no obstacle. Real processes, real data folders."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -88,10 +91,10 @@ def test_the_packaged_apps_start_error_names_it_and_its_box_says_it_once(qtbot, 
     assert line.startswith("DecorLens: error: ") and "not a folder" in line
     assert seen["text"] == line.removeprefix("DecorLens: error: ")
 
-def _app(data: Path, home: Path) -> subprocess.Popen:
+def _app(data: Path, home: Path, *files: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(data)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", "decorlens", "--data-dir", str(data), "gui", *map(str, files)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _socket_file(data: Path) -> Path:
@@ -241,3 +244,36 @@ def test_the_empty_catalog_tab_offers_a_bundle_import(qtbot, qapp, monkeypatch, 
     catalog.import_bundle.click()
     qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
     window.close()
+
+
+def test_a_closed_window_leaves_its_catalog_whole_in_its_file(qtbot, tmp_path: Path, ikea: Path, scene_path):
+    """The window never closed its catalog: what it wrote (a photo's tags remembered, an import) stayed in
+    catalog.sqlite-wal after it ended, and a copy or sync of catalog.sqlite alone lacked it (a catalog imported in
+    the app had no tables at all). Ending it as staff do (Ctrl+Q, the window's close; here SIGTERM, which closes
+    the window the same way) leaves everything in catalog.sqlite."""
+    (tmp_path / "products" / "lamp").mkdir(parents=True)
+    for photo in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(photo, tmp_path / "products" / "lamp")
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-m", "decorlens", "--data-dir", str(data), "-q", "catalog", "import",
+                    str(tmp_path / "products")], cwd=ROOT, env=env, check=True)
+    app = _app(data, tmp_path, scene_path("bright-kitchen"))
+    try:
+        qtbot.waitUntil(lambda: _scenes(data / "catalog.sqlite") == 1 or app.poll() is not None, timeout=120_000)
+        assert (data / "catalog.sqlite-wal").stat().st_size > 0  # the photo's tags, written since the import
+    finally:
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(60) == 0
+    assert not (data / "catalog.sqlite-wal").exists()
+    alone = tmp_path / "copy" / "catalog.sqlite"
+    alone.parent.mkdir()
+    shutil.copy(data / "catalog.sqlite", alone)
+    assert _scenes(alone) == 1
+
+
+def _scenes(catalog: Path) -> int:
+    """The photos a catalog file remembers, read through a connection of this process's own, closed at once."""
+    with contextlib.closing(sqlite3.connect(catalog)) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return db.execute("SELECT count(*) FROM scenes").fetchone()[0] if "scenes" in names else 0
