@@ -14,7 +14,7 @@ from decorlens.terminal import catalog_field, one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
-from engine.scene_memory import Sighting, goes_with, photo_count, where_used
+from engine.scene_memory import Sighting, goes_with, photo_count, tag_categories, where_used
 from engine.words import CONFIRMED_WORD, MATCH_WIDTH, counted, match_word
 
 
@@ -40,23 +40,41 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         print(json.dumps(report(catalog, args.sku, seen, together[: args.limit]), indent=2, ensure_ascii=False))
     else:
+        kind = None if product is None else (product.category, _tags_of_kind(pipeline, product.category))
         _print(catalog, args.sku, product.name if product else "(no longer in the catalog)", every, seen,
-               together[: args.limit])
+               together[: args.limit], kind)
     if not args.quiet:
         _note_cut(args.limit, len(every) > args.limit, len(together) > args.limit)
     return 0
 
 
+def _tags_of_kind(pipeline: Pipeline, category: str) -> int:
+    """The remembered tags whose search takes in products of the catalog ``category``: a product can only be the
+    best match of those."""
+    searches = pipeline.categories.searched
+    return sum(n for decor, n in tag_categories(pipeline.catalog).items() if category in searches(decor))
+
+
 def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: list[Sighting],
-           together: list[tuple[str, int]]) -> None:
+           together: list[tuple[str, int]], kind: tuple[str, int] | None) -> None:
+    """``kind``: the product's catalog category and the tags of its kind (``_tags_of_kind``); None: no longer in
+    the catalog."""
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
         print(f"{catalog_field(sku)} {catalog_field(name)}: no photos are tagged yet; `{program()} tag FOLDER --out DIR` "
               "(or opening photos in the app) tags them, then this lists where the product is matched")
         return
+    if not every and kind is not None and not kind[1]:
+        # "the best match of no tag" of a chair in a lamp shop that began selling chairs: no photo was looked at for it
+        print(f"{catalog_field(sku)} {catalog_field(name)}: none of the {counted(tagged, 'tagged photo')} has a tag of "
+              f"its kind ({catalog_field(kind[0])}): were they tagged before the catalog sold it? `{program()} tag "
+              "FOLDER --out DIR` tags them again, looking for it")
+        return
     if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
+        held = "" if kind is None else f" (they hold {counted(kind[1], 'tag')} of its kind, {catalog_field(kind[0])})"
         print(f"{catalog_field(sku)} {catalog_field(name)}: the best match of no tag in the "
-              f"{counted(tagged, 'tagged photo')}; `{program()} search --scenes ITS_PHOTO` lists rooms with objects like it")
+              f"{counted(tagged, 'tagged photo')}{held}; `{program()} search --scenes ITS_PHOTO` lists rooms with "
+              "objects like it")
         return
     print(f"{catalog_field(sku)} {catalog_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")

@@ -337,6 +337,15 @@ def photo_count(catalog: Catalog) -> int:
     return int(catalog.db.execute("SELECT COUNT(*) FROM scenes").fetchone()[0])
 
 
+def tag_categories(catalog: Catalog) -> dict[str, int]:
+    """How many remembered tags there are of each decor category: none of the category a product is filed under
+    means its photos were tagged while the catalog sold nothing of it (a lamp shop that began selling chairs)."""
+    if not _has_schema(catalog):
+        return {}
+    rows = catalog.db.execute("SELECT category, COUNT(*) FROM scene_objects GROUP BY category")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 # -- rooms like a product photo ---------------------------------------------------------------------------
 
 

@@ -74,7 +74,7 @@ def test_where_says_in_words_that_a_product_is_the_best_match_of_no_tag(shop: Pa
     assert unmatched, "every clock is some tag's best match: the slice no longer tests this"
     code, out, err = run(["--data-dir", str(shop), "where", unmatched[0]], capsys)
     assert code == 0, err
-    assert "the best match of no tag in the 2 tagged photos;" in out, out
+    assert "the best match of no tag in the 2 tagged photos (they hold 1 tag of its kind, clock);" in out, out
     assert "0 tags" not in out and " 0 of " not in out, out
 
 

@@ -146,3 +146,23 @@ def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
     said = win.message.text.text()
     assert said == "Your catalog now sells Armchair, Chair, Stools & benches too: this photo was tagged again.", said
     pipeline.close()
+
+
+def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
+        lamp_shop: Path, ikea: Path, ikea_products: list[dict[str, str]], shared_models: Path, tmp_path: Path) -> None:
+    shop = Path(shutil.copytree(lamp_shop, tmp_path / "shop"))
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    for name in (SOFA_BED, DINING):
+        (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
+    assert run_cli(shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))[0] == 0
+    chairs = [row for row in ikea_products if row["category"] == "chair"][:3]
+    assert run_cli(shop, shared_models, "catalog", "import", str(write_feed(ikea, chairs, tmp_path / "c.csv")))[0] == 0
+    code, out, err = run_cli(shop, shared_models, "where", chairs[0]["product_id"])
+    assert code == 0, err
+    assert ("none of the 2 tagged photos has a tag of its kind (chair): were they tagged before the catalog sold "
+            "it? `decorlens tag FOLDER --out DIR` tags them again") in out, out
+    lamp = next(row["product_id"] for row in ikea_products if row["category"] == "lamp"
+                and "no tag" in run_cli(shop, shared_models, "where", row["product_id"])[1])
+    out = run_cli(shop, shared_models, "where", lamp)[1]
+    assert "the best match of no tag in the 2 tagged photos (they hold 1 tag of its kind, lamp);" in out, out
