@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.backups import list_backups
 from engine.errors import CatalogError, ModelError
 from engine.pipeline import Pipeline
 
@@ -22,6 +23,7 @@ class EngineInfo:
     products: int = 0
     missing: str = ""  # the ModelError message when models are missing
     catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
+    backups: int = 0  # of an empty catalog: a sync or a move that left its file behind made a new, empty one
 
 
 def describe_engine(pipeline: Pipeline) -> EngineInfo:
@@ -34,6 +36,8 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
     info = EngineInfo(pipeline.device, detectors.name, embedder.card.name)
     try:
         info.products = pipeline.catalog.count()
+        if info.products == 0:
+            info.backups = len(list_backups(pipeline.catalog.path))
     except CatalogError as exc:
         info.catalog_error = str(exc)
     return info

@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         self.welcome.importBundle.connect(lambda: self._bundle_tasks().import_())
         self.catalog.importBundle.connect(self.welcome.importBundle)  # the empty Catalog tab's, the same import
         self.welcome.openPhoto.connect(self.choose_photo)
+        self.welcome.restoreBackup.connect(self.show_backups)
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self._show_photo_page())
         self.message.action.connect(self._answer_message)
@@ -360,6 +361,7 @@ class MainWindow(QMainWindow):
         # merchandiser to hours of importing, where the message's Restore a Backup… brings it back
         empty = info.products == 0 and not info.catalog_error and self.controller.path is None
         self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
+        self.welcome.offer_backups(info.backups)
         self.status_line.show_engine(info)
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")

@@ -170,6 +170,36 @@ def test_a_damaged_catalog_offers_restore_a_backup_and_is_restored_from_the_app(
     assert f"The catalog holds {PRODUCTS} products now" in window.summary.text()
 
 
+def test_an_empty_catalog_with_backups_offers_them_on_its_page(qtbot, main_window, shop, tmp_path: Path):
+    """A sync client that left catalog.sqlite out (or a move) made a new, empty catalog beside its backups: the
+    page said only "Your catalog is empty … Import products", where the CLI said the backups were there."""
+    pipeline = _pipeline(shop, tmp_path)
+    data = pipeline.data_dir
+    assert pipeline.remove_products([shop["rows"][0]["product_id"]]) == 1  # the backup, of all 12
+    pipeline.close()
+    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (data / name).unlink(missing_ok=True)
+
+    win = main_window(pipeline)
+    page = win.welcome
+    assert win.photo_stack.currentWidget() is page
+    assert page.restore_button.isVisibleTo(win) and "This catalog has a backup" in page.backups.text()
+    page.restore_button.click()
+    window = win.backups_window
+    qtbot.waitUntil(lambda: window.isVisible() and window.listing is not None and not window.io.busy(),
+                    timeout=WAIT_MS)
+    question = _restore(qtbot, win, window, 0)
+    assert "The catalog is empty now. Restoring" in question
+    qtbot.waitUntil(lambda: win.catalog.model.rowCount() == PRODUCTS, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.photo_stack.currentWidget() is not page, timeout=WAIT_MS)
+
+
+def test_an_empty_catalog_without_backups_offers_no_restore(qtbot, main_window, fresh_pipeline):
+    win = main_window(fresh_pipeline)
+    assert win.photo_stack.currentWidget() is win.welcome
+    assert not win.welcome.restore_button.isVisibleTo(win) and not win.welcome.backups.isVisibleTo(win)
+
+
 def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_restored(qtbot, fresh_pipeline):
     window = BackupsWindow(fresh_pipeline)
     qtbot.addWidget(window)

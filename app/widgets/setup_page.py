@@ -198,9 +198,17 @@ class EmptyCatalogPage(QWidget):
     importCsv = Signal()
     importBundle = Signal()
     openPhoto = Signal()
+    restoreBackup = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.backups = QLabel()  # ``offer_backups``: the catalog's products may be in a backup, not lost
+        self.backups.setWordWrap(True)
+        self.backups.setContentsMargins(0, 8, 0, 4)  # a paragraph apart, as the text's own are
+        self.backups.hide()
+        self.restore_button = QPushButton("Restore a Backup…")
+        self.restore_button.clicked.connect(self.restoreBackup)
+        self.restore_button.hide()
         text = QLabel(
             "<h2>Your catalog is empty</h2>"
             "<p>Import your products, and every tag on a room photo shows the ones that match it.</p>"
@@ -233,11 +241,23 @@ class EmptyCatalogPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
         buttons.addWidget(photo)
+        buttons.addWidget(self.restore_button)
         buttons.addStretch()
         column = QVBoxLayout()
         column.addWidget(text)
+        column.addWidget(self.backups)
         column.addLayout(buttons)
         _centred(self, column)
+
+    def offer_backups(self, count: int) -> None:
+        """An empty catalog with backups: a sync client or a move that left ``catalog.sqlite`` behind made a new,
+        empty one, and "Import your products" alone sent staff to hours of importing what a restore brings back."""
+        self.backups.setText(
+            f"<p><b>Products missing?</b> This catalog has {'a backup' if count == 1 else f'{count:,} backups'}: "
+            "Restore a Backup… brings its products back, if they went missing (a catalog file moved, or left "
+            "out by a sync).</p>")
+        for widget in (self.backups, self.restore_button):
+            widget.setVisible(count > 0)
 
 
 def _centred(page: QWidget, column: QVBoxLayout) -> None:
