@@ -167,7 +167,7 @@ def _listed_pose(pipeline: Pipeline) -> Listed:
         return Listed("pose", True, problem=str(exc))
     if pose is not None:
         return Listed("pose", setting == "on", pose.model, problem="")
-    why = "people: off" if setting == "off" else f"not installed; `{program()} models export {POSE_WEIGHTS}`"
+    why = "people: off" if setting == "off" else f"not installed{_made_by_export(POSE_WEIGHTS)}"
     return Listed("pose", False, problem=why)
 
 
@@ -321,7 +321,17 @@ def _activatable(name: str, pipeline: Pipeline) -> ResolvedModel:
 
 def _export_hint(path: Path) -> str:
     """For a YOLO ``.pt``, the export that makes the ``.onnx`` to activate; other files have no such step."""
-    return f"; `{program()} models export {path.name}` writes {path.stem}.onnx" if path.suffix == ".pt" else ""
+    return f"{_made_by_export(path.name)} writes {path.stem}.onnx" if path.suffix == ".pt" and _exports() else ""
+
+
+def _made_by_export(weights: str) -> str:
+    """"; `decorlens models export WEIGHTS`", where this install has that command: the packaged app ships without
+    it (``decorlens.frozen.TRAINING_VERBS``), and its `models list` named it all the same."""
+    return f"; `{program()} models export {weights}`" if _exports() else ""
+
+
+def _exports() -> bool:
+    return not getattr(sys, "frozen", False)
 
 
 def _choice(name: str, model: ResolvedModel) -> str:

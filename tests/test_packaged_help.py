@@ -113,3 +113,14 @@ def test_the_python_installs_training_verbs_run(capsys):
     """Where the training package is installed the verbs are the CLI's own (their help here)."""
     assert frozen_entry(["models", "export", "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: decorlens models export ")
+
+
+def test_the_packaged_apps_model_list_names_no_export_it_cannot_run(monkeypatch, capsys, tmp_path: Path,
+                                                                     shared_models: Path):
+    """`DecorLens models list` said the pose model was "not installed; `DecorLens models export …pt`", a command
+    the packaged app refuses (it ships without the training package)."""
+    _packaged(monkeypatch, tmp_path)
+    assert frozen_entry(["--data-dir", str(tmp_path / "data"), "--models-dir", str(shared_models), "models",
+                         "list"]) == 0
+    pose = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("pose"))
+    assert pose.endswith("not installed") and "export" not in pose
