@@ -125,7 +125,7 @@ def test_the_train_windows_examples_name_each_product_and_their_captions_start_l
     view.show()
     qtbot.waitExposed(view)
     captions = [view.examples.itemAtPosition(1, column).widget().findChildren(QLabel)[1] for column in range(4)]
-    assert [c.text() for c in captions] == ["Chair", f"✗ {stool.name}\n{stool.sku}", "no match",
+    assert [c.text() for c in captions] == ["Chair", f"✗\u00a0{stool.name}\n{stool.sku}", "no match",
                                             f"{right.name}\n{right.sku}"]
     assert len({c.y() for c in captions}) == 1, [c.y() for c in captions]
     assert all(c.height() == c.sizeHint().height() for c in captions)  # taller, a label centres its line in it
