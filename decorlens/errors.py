@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import traceback
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from decorlens.terminal import escape_controls, one_field
 from engine import advice
@@ -34,6 +37,7 @@ EXIT_CODES = (f"exit codes: 0 done; {PARTLY_DONE} done in part (what failed is n
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
 DEBUG_ENV = "DECORLENS_DEBUG"
 LOG_NAME = "decorlens-error.log"
+LOG_MAX = 1 << 20  # bytes a log grows to before it becomes LOG_NAME.1 (the one before is dropped) and starts anew
 ROOT = Path(__file__).resolve().parent.parent
 # An absolute path in a message: folder names may hold single spaces ("/home/ana/My Documents/…"), as a user's
 # deep folders do; the last name may not, or the words after a path would be taken for its end. Windows paths
@@ -228,12 +232,26 @@ def log_error(line: str, exc: BaseException, folder: Path | None) -> Path | None
     if log is None:
         return None
     try:
-        with open_append(log) as fh:
+        with open_log(log) as fh:
             fh.write(f"{log_header()}\n{line}\n")
             fh.write("".join(traceback.format_exception(exc)))
     except OSError:
         return None
     return log
+
+
+def open_log(log: Path) -> TextIO:
+    """``log`` opened to append an entry (``open_append``), the full one set aside first as ``LOG_NAME.1``: a bug met
+    at every photo of a folder, or a start failing at every login, grew it by kilobytes each time, for good."""
+    rotate_log(log)
+    return open_append(log)
+
+
+def rotate_log(log: Path) -> None:
+    """``log`` renamed ``LOG_NAME.1`` (replacing the one before) once it holds ``LOG_MAX`` bytes or more."""
+    with suppress(OSError):  # none yet; or it cannot be renamed, and open_append says what is wrong with it
+        if stat.S_ISREG((found := log.lstat()).st_mode) and found.st_size >= LOG_MAX:
+            os.replace(log, log.with_name(f"{log.name}.1"))
 
 
 def log_header() -> str:
@@ -249,7 +267,7 @@ def _save_traceback(exc: BaseException, context: Context) -> str:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             log = folder / LOG_NAME
-            with open_append(log) as fh:
+            with open_log(log) as fh:
                 fh.write(f"{log_header()}\n")
                 fh.write("".join(traceback.format_exception(exc)))
             return f"details in {log}"

@@ -10,10 +10,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from decorlens.errors import Context, error_line, error_prefix, log_error, log_file
+from decorlens.errors import LOG_MAX, Context, error_line, error_prefix, log_error, log_file, open_log
 from decorlens.options import program
 from decorlens.progress import note
-from engine.files import open_append
 from engine.paths import data_dir
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
@@ -97,13 +96,20 @@ def log_errors(log: Path | None) -> None:
 
 
 class _LogHandler(logging.FileHandler):
-    """A log file opened as the CLI's is (``open_append``): a FIFO in its place held the window at its first error,
-    and a link had the log written wherever it led. One that cannot be opened logs nothing: FileHandler's open
-    raised out of the ``logging`` call, into the code reporting the error."""
+    """A log file opened as the CLI's is (``open_log``): a FIFO in its place held the window at its first error, and
+    a link had the log written wherever it led. One that cannot be opened logs nothing: FileHandler's open raised out
+    of the ``logging`` call, into the code reporting the error. A full log is set aside before the next entry, as the
+    CLI's is: a window open for weeks met its bug again and again."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not None and self.stream.tell() >= LOG_MAX:  # appending: at its end
+            full, self.stream = self.stream, None
+            full.close()  # opened again below, set aside first
+        super().emit(record)
 
     def _open(self) -> TextIO | None:  # None: FileHandler.emit writes nothing, and tries again at the next error
         try:
-            return open_append(Path(self.baseFilename))
+            return open_log(Path(self.baseFilename))
         except OSError:
             return None
 

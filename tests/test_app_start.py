@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.main import LOCK_NAME, hold_data_dir
 from app.single_instance import HandOverServer, serve_window, server_name
 from app.workers import Runner
-from decorlens.errors import LOG_NAME
+from decorlens.errors import LOG_MAX, LOG_NAME
 from decorlens.gui import log_errors
 from decorlens.main import main
 from decorlens.options import PROG, use_program
@@ -221,6 +221,24 @@ def test_the_windows_errors_go_to_the_clis_log(qtbot, qapp, monkeypatch, tmp_pat
             handler.close()
     text = log.read_text(encoding="utf-8")
     assert "Traceback" in text and "KeyError: 'no such column'" in text
+
+
+def test_the_windows_log_is_set_aside_when_full_as_the_clis_is(monkeypatch, tmp_path: Path):
+    """A window open for weeks appended every error to one file, however large it grew."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # log_errors wraps it; put back after
+    log = tmp_path / LOG_NAME
+    log.write_text("x" * (LOG_MAX - 10) + "\n")  # the first entry fills it
+    log_errors(log)
+    try:
+        logging.getLogger("app").error("first unexpected error")
+        logging.getLogger("app").error("second unexpected error")
+    finally:
+        for handler in [h for h in logging.getLogger().handlers if getattr(h, "baseFilename", "") == str(log)]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    older = log.with_name(f"{LOG_NAME}.1").read_text()
+    assert older.startswith("x" * 10) and "first unexpected error" in older
+    assert "second unexpected error" in log.read_text() and "first" not in log.read_text()
 
 
 def test_the_empty_catalog_tab_offers_a_bundle_import(qtbot, qapp, monkeypatch, tmp_path: Path, shared_models: Path):

@@ -32,10 +32,13 @@ except ImportError:  # Windows
 from decorlens.errors import (
     BROKEN_PIPE,
     INTERNAL_ERROR,
+    LOG_MAX,
+    LOG_NAME,
     MAX_LINE,
     USER_ERROR,
     Context,
     explain,
+    log_error,
     one_line,
     report,
 )
@@ -753,3 +756,16 @@ def test_an_export_never_replaces_a_file_of_another_kind(catalog_dir: Path, tmp_
                                                f"{'bundle' if suffix == '.dlcat' else 'map page'} would overwrite it; "
                                                f"name a new file, or one ending in {suffix}")
     assert photo.read_bytes() == b"\xff\xd8 a photo"
+
+
+def test_a_full_error_log_is_set_aside_before_the_next_entry(tmp_path: Path):
+    """The log grew by a traceback at every bug met, for good (a bug met at each photo of a folder, a start failing at
+    each login): once it holds LOG_MAX bytes it becomes decorlens-error.log.1, the one before that is dropped."""
+    log, older = tmp_path / LOG_NAME, tmp_path / f"{LOG_NAME}.1"
+    older.write_text("the oldest entries\n")
+    log.write_text("x" * (LOG_MAX - 100) + "\n")
+    assert log_error("decorlens: error: first", KeyError("a"), tmp_path) == log
+    assert log.read_text().startswith("x" * 10) and "first" in log.read_text()  # not full yet: appended
+    assert log_error("decorlens: error: second", KeyError("b"), tmp_path) == log
+    assert older.read_text().startswith("x" * 10) and "first" in older.read_text()
+    assert "second" in log.read_text() and "first" not in log.read_text()
