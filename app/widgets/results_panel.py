@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QDesktopServices,
@@ -297,7 +297,8 @@ class MatchRow(Ringed, QFrame):
         layout.addLayout(text, 1)
         spoken = f"Match {rank}: {match_words(match, confirmed)}" + (f", {GONE}" if gone else "")
         self.setAccessibleName(spoken + (f", shares {same_points} fine details" if same_points else ""))
-        self.setAccessibleDescription("Space selects it for Why this match?; Up and Down: the other matches")
+        self.setAccessibleDescription("Space selects it for Why this match?; Up and Down: the other matches; "
+                                      "Shift+F10 or the Menu key: copy its name, product code or link")
 
     def focus_order(self) -> list[QWidget]:
         """The row and what Tab reaches in it, top to bottom."""
@@ -325,14 +326,22 @@ class MatchRow(Ringed, QFrame):
         return menu
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """A right-click, or the Menu key where the platform turns it into this event (X11, Windows: at the row)."""
+        self._show_copy_menu(event.globalPos())
+
+    def _show_copy_menu(self, where: QPoint) -> None:
         menu = self.copy_menu()
-        menu.exec(event.globalPos())
+        menu.exec(where)
         menu.deleteLater()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if event.matches(QKeySequence.StandardKey.Copy):  # Ctrl+C on the row the keyboard is on: its name
             QGuiApplication.clipboard().setText(product_title(self.match.name, self.match.sku, self.match.category))
+        elif key == Qt.Key.Key_F10 and event.modifiers() == Qt.KeyboardModifier.ShiftModifier:
+            # the desktop's other menu key (GNOME's, and a keyboard without a Menu key's): Qt makes no context menu
+            # of it on Linux, so Copy Product Code and Copy Link were the mouse's alone there
+            self._show_copy_menu(self.mapToGlobal(self.rect().center()))
         elif key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select):
             self.chosen.emit(self.match)
         elif key in (Qt.Key.Key_Down, Qt.Key.Key_Up):

@@ -35,6 +35,7 @@ SHORTCUTS = [
     ("Walk the matches / select one for Why this match?", "↑ / ↓, Space or Enter"),
     ("Reach a match's product page and Confirm button", "Tab (Enter opens the page, Space confirms)"),
     ("Back from the matches to the photo", "Escape"),
+    ("Copy a match's name / its copy menu (name, product code, link)", "Ctrl+C / Shift+F10 or the Menu key"),
     ("Change a tag's category",
      "Space, ↑/↓, Page Up/Down or a letter opens the list; ↑/↓, Page Up/Down or a letter, then Enter chooses"),
     ("Remove the selected tag", "Delete"),

@@ -1,0 +1,71 @@
+"""A keyboard-only walk, with a screen reader's ears, of the screens the last sessions added or changed: a drawn
+box's What is it?, a match's copy menu, the message along the bottom, the setup page and the Train window's before /
+after. Real photo, models and IKEA catalog, offscreen (pytest-qt); every key goes to what has the keyboard.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from keys import WAIT_MS, press
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAccessible, QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
+
+pytestmark = pytest.mark.gui
+K = Qt.Key
+ROOM = "bed-that-folds"  # a living room: bed, chairs, tables, shelf, clock, frames
+
+
+def spoken(widget: QWidget) -> str:
+    """What a screen reader says a widget is."""
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+def open_room(qtbot, window, scene_path) -> None:
+    window.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+
+
+def in_menu(keys: list[Qt.Key], seen: list[list[str]]) -> None:
+    """Once the menu about to open runs its own event loop: its items' names into ``seen``, then ``keys`` to it
+    (nothing when no menu opened)."""
+    def act() -> None:
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            return
+        seen.append([a.text() for a in menu.actions()])
+        for key in keys:  # to the open menu, as a keyboard's go to it
+            QTest.keyClick(menu, key)
+    QTimer.singleShot(0, act)
+
+
+# -- a match's copy menu ------------------------------------------------------------------------------------------
+
+
+def test_shift_f10_on_a_match_opens_its_copy_menu(qtbot, active_window, scene_path):
+    """Copy Name / Product Code / Link were a right-click's: Ctrl+C copied the name, but Qt makes no context menu of
+    Shift+F10 on Linux (nor of any key on a keyboard without a Menu key), so a keyboard could not copy a product code.
+    Shift+F10 on a match opens the menu at the row; Down twice and Enter copy the code, and the keyboard is back on the row."""
+    window = active_window
+    open_room(qtbot, window, scene_path)
+    window.view.setFocus(Qt.FocusReason.OtherFocusReason)
+    press(qtbot, K.Key_Tab)
+    press(qtbot, K.Key_Return)  # the tag's matches, the keyboard on the first
+    qtbot.waitUntil(lambda: bool(window.panel.rows) and window.panel.rows[0].hasFocus(), timeout=WAIT_MS)
+    row = window.panel.rows[0]
+    QGuiApplication.clipboard().setText("")
+    seen: list[list[str]] = []
+    in_menu([K.Key_Down, K.Key_Down, K.Key_Return], seen)  # the first Down lights Copy Name
+    qtbot.keyClick(row, K.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    assert seen == [["Copy Name", "Copy Product Code"]]  # the IKEA catalog has no product pages
+    assert QGuiApplication.clipboard().text() == row.match.sku
+    assert window.focusWidget() is row  # the window's keyboard stays on the row (offscreen, no window is re-activated)
+    assert "Shift+F10" in row.accessibleDescription()  # what a screen reader says of the row tells of it
