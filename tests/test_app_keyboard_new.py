@@ -18,10 +18,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from test_app_designer import FLOOR_LAMP, draw_box, guess_buttons
+
+from app.labels import pretty
 
 pytestmark = pytest.mark.gui
 K = Qt.Key
-ROOM = "bed-that-folds"  # a living room: bed, chairs, tables, shelf, clock, frames
+ROOM = "bed-that-folds"  # a living room: bed, chairs, tables, shelf, clock, frames; FLOOR_LAMP its lamp's box
 
 
 def spoken(widget: QWidget) -> str:
@@ -69,3 +72,37 @@ def test_shift_f10_on_a_match_opens_its_copy_menu(qtbot, active_window, scene_pa
     assert QGuiApplication.clipboard().text() == row.match.sku
     assert window.focusWidget() is row  # the window's keyboard stays on the row (offscreen, no window is re-activated)
     assert "Shift+F10" in row.accessibleDescription()  # what a screen reader says of the row tells of it
+
+
+# -- a drawn box's What is it? ------------------------------------------------------------------------------------
+
+
+def test_what_is_it_answers_are_said_with_the_question_and_confirmed_is_said_without_its_tick(
+        qtbot, active_window, scene_path):
+    """Tab from Remove tag to a drawn box's answers said "Bed, button": the words "What is it?" above them name no
+    control, so a screen reader never heard the question. Each answer's description now starts with it. Space
+    answers; the keyboard waits on the Category box, which says the answer. A confirmed match's button was said
+    "check mark Confirmed" (its "✓ Confirmed"): it is "Confirmed"."""
+    window = active_window
+    open_room(qtbot, window, scene_path)
+    number = draw_box(qtbot, window, FLOOR_LAMP)
+    panel = window.panel
+    panel.remove.setFocus(Qt.FocusReason.TabFocusReason)
+    answers = guess_buttons(window)
+    for answer in answers:
+        assert press(qtbot, K.Key_Tab) is answer
+        assert spoken(answer) == answer.name and answer.accessibleDescription().startswith("What is it? ")
+    lamp = next(a for a in answers if a.name == pretty("lamp"))
+    lamp.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.scene.tag(number).obj.category == "lamp" and bool(panel.rows)
+                    and not window.controller._running, timeout=WAIT_MS)
+    assert QApplication.focusWidget() is panel.category and panel.category.currentData() == "lamp"
+
+    row = panel.rows[0]
+    row.confirm.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Space)
+    qtbot.waitUntil(lambda: window.controller.scene.tag(number).confirmed_sku == row.match.sku
+                    and bool(panel.rows) and panel.rows[0].confirm.isChecked(), timeout=WAIT_MS)
+    confirm = panel.rows[0].confirm
+    assert confirm.text() == "✓ Confirmed" and spoken(confirm) == "Confirmed"

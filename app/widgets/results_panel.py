@@ -172,12 +172,17 @@ class CategoryBox(QComboBox):
 class GuessButton(QPushButton):
     """A "What is it?" choice, two a row: its category's name cut short with "…" to fit its half of the row, whole
     in its tooltip and for a screen reader. A long name (a category map's "Garden furniture and outdoor dining
-    sets") was cut at both ends, "iture and outdoor dining sets f", and widened its column over the other."""
+    sets") was cut at both ends, "iture and outdoor dining sets f", and widened its column over the other.
+
+    A screen reader hears the question with each: Tab from Remove tag said "Lamp, button" and nothing of what a
+    lamp answered (the words "What is it?" above them are a label of no control)."""
 
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
         self.setAccessibleName(name)
+        self.setToolTip(f"Set this box's category to {name}: its matches are searched among them")
+        self.setAccessibleDescription(f"What is it? {self.toolTip()}")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # halves of the row, not the name's
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -274,6 +279,7 @@ class MatchRow(Ringed, QFrame):
                                      "9 in 10 such products were the right one in our tests")
             text.addWidget(self.evidence)
         self.confirm = QPushButton("✓ Confirmed" if confirmed else "Confirm match")  # a tick: done, not asked
+        self.confirm.setAccessibleName("Confirmed" if confirmed else "Confirm match")  # not "check mark Confirmed"
         self.confirm.setObjectName("confirm")
         self.confirm.setFlat(not confirmed)
         self.confirm.setCheckable(True)
@@ -283,6 +289,7 @@ class MatchRow(Ringed, QFrame):
         self.confirm.clicked.connect(lambda: self.confirmClicked.emit(match))
         if gone and not confirmed:
             self.confirm.setText(GONE)
+            self.confirm.setAccessibleName(GONE)
             self.confirm.setEnabled(False)
         elif gone:  # confirmed before it was removed: said so, as the shop page leaves it out (engine.shoppable)
             self.gone_note = plain_label(GONE)
@@ -608,7 +615,6 @@ class ResultsPanel(QWidget):
         before: QWidget = self.remove  # Tab goes on from Remove tag to them: made now, they came after the window
         for index, category in enumerate(guesses):
             button = GuessButton(pretty(category))
-            button.setToolTip(f"Make this box a {pretty(category)} tag: its matches are searched among them")
             button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
             layout.addWidget(button, 1 + index // 2, index % 2)
             QWidget.setTabOrder(before, button)
