@@ -61,13 +61,13 @@ def test_a_drawn_box_offers_what_it_may_be_and_one_click_makes_it_that(qtbot, ac
     tag, guesses = window.controller.scene.tag(number), window.controller.guesses(number)
     assert guesses[0] == tag.obj.category and "lamp" in guesses and len(set(guesses)) == len(guesses) > 1
     assert window.panel.guess_row.isVisible()
-    assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+    assert [b.name for b in guess_buttons(window)] == [pretty(c) for c in guesses]
     window.panel.remove.setFocus()
     qtbot.waitUntil(window.panel.remove.hasFocus, timeout=5_000)
     qtbot.keyClick(window.panel.remove, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is guess_buttons(window)[0]
 
-    lamp = next(b for b in guess_buttons(window) if b.text() == pretty("lamp"))
+    lamp = next(b for b in guess_buttons(window) if b.name == pretty("lamp"))
     qtbot.mouseClick(lamp, Qt.MouseButton.LeftButton)
     scene = window.controller.scene
     qtbot.waitUntil(lambda: scene.tag(number).obj.category == "lamp" and not window.controller._running, timeout=WAIT_MS)
@@ -91,7 +91,7 @@ def test_a_drawn_box_is_offered_what_the_detector_saw_there(qtbot, window, scene
     guesses = window.controller.guesses(number)
     assert guesses[0] == window.controller.scene.tag(number).obj.category != "chair"
     assert "chair" in guesses and len(guesses) == 4
-    assert pretty("chair") in [b.text() for b in guess_buttons(window)]
+    assert pretty("chair") in [b.name for b in guess_buttons(window)]
 
 
 def test_a_box_around_a_lamp_and_the_chest_under_it_is_offered_both(qtbot, window, scene_path):
@@ -129,12 +129,12 @@ def test_a_drawn_box_whose_best_matches_are_all_of_its_category_is_still_asked_w
     number = draw_box(qtbot, window, LAMP_ON_CHEST)
     scene, guesses = window.controller.scene, window.controller.guesses(number)
     assert {m.category for m in scene.tag(number).obj.matches} == {scene.tag(number).obj.category}
-    assert [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses]
+    assert [b.name for b in guess_buttons(window)] == [pretty(c) for c in guesses]
     qtbot.waitUntil(lambda: window.panel.searched.text().startswith("Matches from the whole catalog"), timeout=WAIT_MS)
     qtbot.mouseClick(guess_buttons(window)[0], Qt.MouseButton.LeftButton)  # the category it has: an answer too
     qtbot.waitUntil(lambda: not window.controller._running and not window.panel.guess_row.isVisible(), timeout=WAIT_MS)
     window.undo_action.trigger()
-    qtbot.waitUntil(lambda: [b.text() for b in guess_buttons(window)] == [pretty(c) for c in guesses], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: [b.name for b in guess_buttons(window)] == [pretty(c) for c in guesses], timeout=WAIT_MS)
 
 
 def test_a_drawn_box_is_offered_what_the_catalog_holds_now_in_a_photo_opened_again(

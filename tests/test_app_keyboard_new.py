@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from keys import WAIT_MS, press
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAccessible, QGuiApplication
+from PySide6.QtGui import QAccessible, QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from test_app_designer import FLOOR_LAMP, draw_box, guess_buttons
@@ -106,3 +106,15 @@ def test_what_is_it_answers_are_said_with_the_question_and_confirmed_is_said_wit
                     and bool(panel.rows) and panel.rows[0].confirm.isChecked(), timeout=WAIT_MS)
     confirm = panel.rows[0].confirm
     assert confirm.text() == "✓ Confirmed" and spoken(confirm) == "Confirmed"
+
+
+def test_an_answer_named_with_an_ampersand_shows_it_and_has_no_alt_key(qtbot, window, scene_path):
+    """"Cushions & throws" on a What is it? button showed "Cushions _throws": Qt took the "&" for the mark of an
+    Alt shortcut, underlined the space after it and made Alt+Space press the button."""
+    open_room(qtbot, window, scene_path)
+    draw_box(qtbot, window, FLOOR_LAMP)
+    answers = {a.name: a for a in guess_buttons(window)}
+    cushions = answers[pretty("cushion_throw")]
+    assert "&" in cushions.name and cushions.text() == cushions.name.replace("&", "&&")
+    assert all(QKeySequence.mnemonic(a.text()).isEmpty() for a in answers.values())
+    assert spoken(cushions) == cushions.name

@@ -178,7 +178,7 @@ class GuessButton(QPushButton):
     lamp answered (the words "What is it?" above them are a label of no control)."""
 
     def __init__(self, name: str):
-        super().__init__(name)
+        super().__init__(shown_as_is(name))
         self.name = name
         self.setAccessibleName(name)
         self.setToolTip(f"Set this box's category to {name}: its matches are searched among them")
@@ -191,7 +191,13 @@ class GuessButton(QPushButton):
         self.initStyleOption(option)
         room = self.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, option, self).width()
         room -= self.fontMetrics().horizontalAdvance("  ")  # the style's padding around the text
-        self.setText(self.fontMetrics().elidedText(self.name, Qt.TextElideMode.ElideRight, room))
+        self.setText(shown_as_is(self.fontMetrics().elidedText(self.name, Qt.TextElideMode.ElideRight, room)))
+
+
+def shown_as_is(text: str) -> str:
+    """A button's words with no "&" taken for a shortcut's mark: "Cushions & throws" showed "Cushions _throws", an
+    underlined space, and Alt+Space pressed it."""
+    return text.replace("&", "&&")
 
 
 def _typed(event: QKeyEvent) -> bool:
