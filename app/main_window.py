@@ -435,8 +435,8 @@ class MainWindow(QMainWindow):
         scene = self.controller.scene
         if pipeline is not self.pipeline or scene is None:
             return
-        before = scene.result.looked_for
-        if before is None or sold is None or set(before) == sold:  # None: unknown (saved edits), or every category
+        before = scene.result.looked_for  # None: every category (searched with an empty catalog), or saved edits'
+        if sold is None or before is None and scene.edited or before is not None and set(before) == sold:
             return
         now = [c for c in pipeline.categories.categories if c in sold]
         searched = self.controller.search_again()

@@ -166,3 +166,17 @@ def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
                 and "no tag" in run_cli(shop, shared_models, "where", row["product_id"])[1])
     out = run_cli(shop, shared_models, "where", lamp)[1]
     assert "the best match of no tag in the 2 tagged photos (they hold 1 tag of its kind, lamp);" in out, out
+
+
+def test_the_first_import_tags_the_open_photo_again_for_what_the_catalog_sells(
+        qtbot, main_window, fresh_pipeline, ikea: Path, ikea_products: list[dict[str, str]], tmp_path: Path) -> None:
+    """With an empty catalog every kind of decor is pinned, unmatched; after the first import, of lamps, the open
+    photo kept its 14 pins of chairs, tables and bowls, none of which the catalog could match."""
+    win = main_window(fresh_pipeline, (1280, 800))
+    _open(qtbot, win, Path(_scene(ikea, DINING)))
+    assert {t.obj.category for t in win.controller.scene.visible} > {"lamp", "chair"}
+    lamps = [row for row in ikea_products if row["category"] == "lamp"][:6]
+    with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
+        win.catalog.import_from(write_feed(ikea, lamps, tmp_path / "lamps.csv"))
+    qtbot.waitUntil(lambda: {t.obj.category for t in win.controller.scene.visible} == {"lamp"}, timeout=WAIT_MS)
+    assert win.message.text.text() == "Your catalog now sells Lamp: this photo was tagged again."

@@ -59,10 +59,13 @@ def no_tags_message(result: SceneResult) -> str:
     return f"{text} Drag a box around a piece to search it."
 
 
-def sold_change_message(before: Collection[str], now: Collection[str], searched: bool) -> str:
+def sold_change_message(before: Collection[str] | None, now: Collection[str], searched: bool) -> str:
     """What the message bar says when an import or a removal changed the categories the catalog sells while a photo
     was open: the photo kept the tags of the catalog of before (a lamp shop's photo that had no tag had none after
-    chairs were imported). ``searched``: tagged again; else it keeps the user's edits."""
+    chairs were imported). ``before`` None: the catalog was empty. ``searched``: tagged again; else it keeps the
+    user's edits."""
+    if before is None:  # the first import: the pins of every kind of decor, matched with nothing, were kept
+        return f"Your catalog now sells {sold_names(now)}: this photo was tagged again."
     added, dropped = [c for c in now if c not in before], [c for c in before if c not in now]
     change = " and ".join(part for part in (
         f"now sells {sold_names(added)} too" if added else "",
