@@ -13,14 +13,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from keys import WAIT_MS, press
+from keys import WAIT_MS, press, shown
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QWidget
 from test_app_designer import FLOOR_LAMP, draw_box, guess_buttons
 
 from app.labels import pretty
+from app.widgets.message_bar import MessageBar
 
 pytestmark = pytest.mark.gui
 K = Qt.Key
@@ -118,3 +119,52 @@ def test_an_answer_named_with_an_ampersand_shows_it_and_has_no_alt_key(qtbot, wi
     assert "&" in cushions.name and cushions.text() == cushions.name.replace("&", "&&")
     assert all(QKeySequence.mnemonic(a.text()).isEmpty() for a in answers.values())
     assert spoken(cushions) == cushions.name
+
+
+# -- the message along the bottom ---------------------------------------------------------------------------------
+
+
+def to_the_bar(qtbot, bar: QWidget) -> tuple[QWidget, QWidget]:
+    """Shift+Tab until the keyboard is on the message bar (as a user goes back to it): what has it there, and
+    what had it before."""
+    focus = QApplication.focusWidget()
+    for _ in range(12):
+        before, focus = focus, press(qtbot, K.Key_Backtab)
+        if bar.isAncestorOf(focus):
+            return focus, before
+    raise AssertionError(f"Shift+Tab never reached the message bar (it went round to {focus})")
+
+
+def test_the_message_bar_gives_the_keyboard_back_and_escape_closes_it(qtbot, main_window, fresh_pipeline):
+    """A click on the message bar's Dismiss took the keyboard there, and once the bar hid it fell to the tab bar, the
+    next control: the page's button the keyboard had been on lost it, and the arrow keys switched tabs. It goes back
+    where it was (its call to action's too, unless what it does moves it: the empty catalog's goes to the Catalog
+    tab). By keyboard, Escape on the bar did nothing: it dismisses it, the keyboard back on the control it came to
+    the bar from."""
+    window = main_window(fresh_pipeline, (1180, 760))
+    shown(qtbot, window)
+    qtbot.waitUntil(lambda: window.photo_stack.currentWidget() is window.welcome, timeout=WAIT_MS)
+    start, bar = window.welcome.import_button, window.message
+    dismiss = next(b for b in bar.findChildren(QPushButton) if b is not bar.button)
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    window.show_message("Could not read the feed: no sku column", "error", "Retry")
+    qtbot.mouseClick(dismiss, Qt.MouseButton.LeftButton)
+    assert bar.isHidden() and QApplication.focusWidget() is start
+
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    window.show_message("Could not read the feed: no sku column", "error", "Retry")
+    on, before = to_the_bar(qtbot, bar)
+    assert spoken(on) == "Dismiss"
+    press(qtbot, K.Key_Escape)
+    assert bar.isHidden() and QApplication.focusWidget() is before
+
+    page = QWidget()  # a call to action that leaves the page as it is
+    back = QPushButton("Open a photo…", page)
+    message = MessageBar()
+    message.float_over(page)
+    qtbot.addWidget(page)
+    shown(qtbot, page)
+    back.setFocus(Qt.FocusReason.TabFocusReason)
+    message.show_message("The photo moved", "error", "Find it…")
+    qtbot.mouseClick(message.button, Qt.MouseButton.LeftButton)
+    assert message.isHidden() and QApplication.focusWidget() is back

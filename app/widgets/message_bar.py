@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QPushButton, QWidget
+from shiboken6 import isValid
 
 from app import theme
 from app.labels import plain_label
@@ -27,6 +29,9 @@ class MessageBar(QFrame):
     must not miss (the files a drop left out) stays on top while it shows, later news said below it, and news
     already shown stays below it. "Restored your edits to …" of the photo opening replaced "Left out notes.txt"
     at once. Only news of the same page (or of none) joins; an error or a call to action replaces as before.
+
+    By keyboard: Tab reaches its button and Dismiss; Escape there dismisses it, and the keyboard goes back to where
+    it was before it came to the bar (it fell to the tab bar, the next control after the hidden button).
     """
 
     action = Signal()
@@ -56,7 +61,19 @@ class MessageBar(QFrame):
         self.page: int | None = None  # the page the message belongs to; None: the whole window
         self.waiting = False  # an error or a call to action the user has not answered yet
         self.kept = ""  # the lines of news shown ``kept``, on top of what comes after them until dismissed
+        self._came_from: QWidget | None = None  # what had the keyboard before it came to the bar
+        QApplication.instance().focusChanged.connect(self._focus_moved)
         self.hide()
+
+    def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.isAncestorOf(new) and (old is None or not self.isAncestorOf(old)):
+            self._came_from = old
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:  # on the bar's button or Dismiss (they leave the key to the bar)
+            self.dismiss()
+        else:
+            super().keyPressEvent(event)
 
     def float_over(self, host: QWidget) -> None:
         """Lie over the bottom of ``host`` and follow its size."""
@@ -131,8 +148,18 @@ class MessageBar(QFrame):
         """Closed, answered or faded: gone, also from its page."""
         self.waiting, self.kept = False, ""
         self._timer.stop()
+        self._give_back_focus()
         self.hide()
         self.moved.emit()
+
+    def _give_back_focus(self) -> None:
+        """The keyboard on the bar goes back where it came from, if that is still there to take it."""
+        back, self._came_from = self._came_from, None
+        focus = QApplication.focusWidget()
+        if focus is None or not self.isAncestorOf(focus):
+            return
+        if back is not None and isValid(back) and back.isVisible() and back.window() is self.window():
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def page_shown(self, page: int) -> None:
         """``page`` came to the front: a message of another page hides (news for good, an unanswered one

@@ -58,6 +58,7 @@ SHORTCUTS = [
     ("Keyboard help", "F1"),
     ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
     ("Close Review Uncertain Tags / Restore a Backup", "Escape"),
+    ("Close the message along the bottom (the keyboard goes back where it was)", "Escape on it (Tab reaches it)"),
     ("Review Uncertain Tags: list the queue again (Refresh)", "F5"),
 ]
 
