@@ -168,3 +168,28 @@ def test_the_message_bar_gives_the_keyboard_back_and_escape_closes_it(qtbot, mai
     message.show_message("The photo moved", "error", "Find it…")
     qtbot.mouseClick(message.button, Qt.MouseButton.LeftButton)
     assert message.isHidden() and QApplication.focusWidget() is back
+
+
+def test_a_message_is_told_to_a_screen_reader_as_it_comes(qtbot, main_window, fresh_pipeline, monkeypatch):
+    """A message came up along the bottom in silence: the keyboard was elsewhere, and nothing told assistive
+    technology of it. Each is announced as it comes, an error over what the screen reader is saying; news said
+    below a kept message is announced alone."""
+    told: list[tuple[str, QAccessible.AnnouncementPoliteness]] = []
+    update = QAccessible.updateAccessibility
+
+    def heard(event) -> None:  # what Qt hands the platform's accessibility, passed on unchanged
+        if event.type() == QAccessible.Event.Announcement:
+            told.append((event.message(), event.politeness()))
+        update(event)
+
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(heard))
+    window = main_window(fresh_pipeline, (1180, 760))
+    qtbot.waitUntil(lambda: window.photo_stack.currentWidget() is window.welcome, timeout=WAIT_MS)
+    told.clear()
+    window.show_message("Left out notes.txt: not a photo", "info", kept=True)
+    window.show_message("Restored your edits to room.jpg", "info")
+    assert window.message.text.text() == "Left out notes.txt: not a photo\nRestored your edits to room.jpg"
+    window.show_message("Could not read the feed: no sku column", "error")
+    polite, assertive = QAccessible.AnnouncementPoliteness.Polite, QAccessible.AnnouncementPoliteness.Assertive
+    assert told == [("Left out notes.txt: not a photo", polite), ("Restored your edits to room.jpg", polite),
+                    ("Could not read the feed: no sku column", assertive)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QPushButton, QWidget
 from shiboken6 import isValid
 
@@ -31,7 +31,8 @@ class MessageBar(QFrame):
     at once. Only news of the same page (or of none) joins; an error or a call to action replaces as before.
 
     By keyboard: Tab reaches its button and Dismiss; Escape there dismisses it, and the keyboard goes back to where
-    it was before it came to the bar (it fell to the tab bar, the next control after the hidden button).
+    it was before it came to the bar (it fell to the tab bar, the next control after the hidden button). A screen
+    reader is told each message as it comes (``announce``): it showed in silence, the keyboard elsewhere.
     """
 
     action = Signal()
@@ -101,6 +102,7 @@ class MessageBar(QFrame):
                      kept: bool = False) -> None:
         """Show ``text`` now, whichever page is in front (it is news); ``page``: the one it belongs to. ``kept``:
         news later news does not replace while it shows (see the class)."""
+        said = text  # this message alone, not the kept news it joins
         if self._joins(level, action, page, kept):
             below = self.text.text().removeprefix(self.kept).removeprefix("\n") if kept else text
             self.kept = "\n".join(filter(None, (self.kept, text))) if kept else self.kept
@@ -118,6 +120,7 @@ class MessageBar(QFrame):
         self.button.setVisible(bool(action))
         self.show()
         self._fit()
+        announce(self, said, level == "error")
         if self.waiting:  # errors, calls to action and reports wait for the user
             self._timer.stop()
         else:
@@ -174,3 +177,12 @@ class MessageBar(QFrame):
         elif self.waiting and self.isHidden():
             self.show()
             self._fit()
+
+
+def announce(widget: QWidget, text: str, urgent: bool) -> None:
+    """Have a screen reader say ``text`` now (``urgent``: over what it is saying, as for an error), for words that
+    come up where the keyboard is not."""
+    event = QAccessibleAnnouncementEvent(widget, text)
+    politeness = QAccessible.AnnouncementPoliteness
+    event.setPoliteness(politeness.Assertive if urgent else politeness.Polite)
+    QAccessible.updateAccessibility(event)
