@@ -17,7 +17,7 @@ from keys import WAIT_MS, press, shown
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QPushButton, QWidget
 from test_app_designer import FLOOR_LAMP, draw_box, guess_buttons
 
 from app.labels import pretty
@@ -193,3 +193,34 @@ def test_a_message_is_told_to_a_screen_reader_as_it_comes(qtbot, main_window, fr
     polite, assertive = QAccessible.AnnouncementPoliteness.Polite, QAccessible.AnnouncementPoliteness.Assertive
     assert told == [("Left out notes.txt: not a photo", polite), ("Restored your edits to room.jpg", polite),
                     ("Could not read the feed: no sku column", assertive)]
+
+
+# -- the Train window's before / after ----------------------------------------------------------------------------
+
+
+def test_the_before_after_is_said_in_words_not_ticks_and_each_number_with_what_it_measures(qtbot, ikea, ikea_products):
+    """A screen reader read the examples' captions as "multiplication x STOOL" and "check mark …" (their ✗ and ✓), and
+    the numbers as bare "62%" or "en dash", with nothing of which row or side they were. Each caption is said with its
+    column and its verdict in words, each number with its row and side."""
+    from app.widgets.before_after import ROWS, BeforeAfterView, load_thumbnails
+
+    chair, stool, right = ({"sku": r["product_id"], "name": r["name"], "thumb": str(ikea / r["image"])}
+                           for r in ikea_products[:3])
+    example = {"category": "chair", "crop": chair["thumb"], "before": {**stool, "right": False},
+               "after": {**right, "right": True}, "right": right}
+    view = BeforeAfterView()
+    qtbot.addWidget(view)
+    view.show_numbers({"top1": 0.62, "top5": 0.8}, {"top1": 0.7, "top5": 0.9, "coverage": 0.5})
+    view.show_examples([example], load_thumbnails({"examples": [example]}))
+    view.show()
+    captions = [view.examples.itemAtPosition(1, column).widget().findChildren(QLabel)[1] for column in range(4)]
+    assert captions[1].text().startswith("✗") and captions[2].text().startswith("✓")  # what the eye reads
+    assert [spoken(c) for c in captions] == [
+        "On the photo: Chair",
+        f"Before: wrong, {stool['name']}, {stool['sku']}",
+        f"After: right, {right['name']}, {right['sku']}",
+        f"Right product: {right['name']}, {right['sku']}",
+    ]
+    before, after = view.cells["top5"]
+    assert (spoken(before), spoken(after)) == (f"{ROWS[1][0]}, before: 80%", f"{ROWS[1][0]}, after: 90%")
+    assert spoken(view.cells["coverage"][0]) == f"{ROWS[3][0]}, before: not measured"

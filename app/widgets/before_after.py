@@ -68,9 +68,12 @@ class BeforeAfterView(QWidget):
         layout.addLayout(self.examples)
 
     def show_numbers(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        for key, (old, new) in self.cells.items():
-            old.setText(_pct(before.get(key)))
-            new.setText(_pct(after.get(key)))
+        """Each number named for a screen reader by its row and side ("Right product in the top 5, after: 80%"): read
+        one by one, a bare "62%" said nothing of what it measured, and "–" was read as "en dash"."""
+        for (text, key), (old, new) in zip(ROWS, self.cells.values(), strict=True):
+            for cell, side, value in ((old, "before", before.get(key)), (new, "after", after.get(key))):
+                cell.setText(_pct(value))
+                cell.setAccessibleName(f"{text}, {side}: {'not measured' if value is None else _pct(value)}")
 
     def show_examples(self, examples: list[dict[str, Any]], images: dict[str, QImage]) -> None:
         """One row per example: crop, old first match, new first match, the right product (✓ / ✗ on each match).
@@ -84,13 +87,14 @@ class BeforeAfterView(QWidget):
             self.examples.addWidget(_wrapped(f"<b>{text}</b>", tip), 0, column)
         for row, example in enumerate(examples, 1):
             cells = [
-                (example["crop"], pretty(example["category"])),
-                (example["before"]["thumb"], _verdict(example["before"])),
-                (example["after"]["thumb"], _verdict(example["after"])),
-                (example["right"]["thumb"], _named(example["right"])),
+                (example["crop"], pretty(example["category"]), pretty(example["category"])),
+                (example["before"]["thumb"], _verdict(example["before"]), _said(example["before"])),
+                (example["after"]["thumb"], _verdict(example["after"]), _said(example["after"])),
+                (example["right"]["thumb"], _named(example["right"]), _named(example["right"]).replace("\n", ", ")),
             ]
-            for column, (path, caption) in enumerate(cells):
-                self.examples.addWidget(_tile(images.get(path), caption, self.devicePixelRatioF()), row, column)
+            for column, (path, caption, said) in enumerate(cells):
+                tile = _tile(images.get(path), caption, self.devicePixelRatioF(), f"{COLUMNS[column][0]}: {said}")
+                self.examples.addWidget(tile, row, column)
 
     def event(self, event: QEvent) -> bool:
         """Moved to a screen of another scale: the examples are made again for it."""
@@ -123,7 +127,8 @@ class _RowName(QLabel):
         return max(QLabel.heightForWidth(peer, width) for peer in self._peers)
 
 
-def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
+def _tile(image: QImage | None, caption: str, dpr: float, said: str) -> QWidget:
+    """A picture over its caption; ``said``: the caption as a screen reader says it, with its column's heading."""
     tile = QWidget()
     layout = QVBoxLayout(tile)
     layout.setContentsMargins(2, 2, 2, 2)
@@ -134,6 +139,7 @@ def _tile(image: QImage | None, caption: str, dpr: float) -> QWidget:
         picture.setPixmap(fit(QPixmap.fromImage(image), QSize(THUMB, THUMB), dpr))
     layout.addWidget(picture)
     label = plain_label(caption)
+    label.setAccessibleName(said)
     label.setWordWrap(True)  # a long product name: the row wraps, the panel gets no wider
     layout.addWidget(label)
     layout.addStretch()  # a one-line caption ("Chair", "no match") under its picture, level with a two-line one's start
@@ -146,6 +152,14 @@ def _verdict(match: dict[str, Any]) -> str:
     if not match["sku"]:
         return "no match"
     return f"{'✓' if match['right'] else '✗'}\N{NO-BREAK SPACE}{_named(match)}"
+
+
+def _said(match: dict[str, Any]) -> str:
+    """A verdict as a screen reader says it, "wrong, STRANDMON, 503.056.16": the caption's "✗" was read "multiplication
+    x" (or "ballot x"), its "✓" "check mark", if at all."""
+    if not match["sku"]:
+        return "no match"
+    return f"{'right' if match['right'] else 'wrong'}, {_named(match).replace(chr(10), ', ')}"
 
 
 def _named(product: dict[str, Any]) -> str:
