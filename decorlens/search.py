@@ -199,14 +199,23 @@ def untagged_lines(result: SceneResult) -> list[str]:
     objects found" of its sofa and bed, which read as a detector that failed: the catalog sells only lamps."""
     lines = []
     if not result.objects:
-        lines.append("no decor objects found" if result.looked_for is None else
-                     f"no tags: nothing the catalog sells ({sold_words(result.looked_for)}) was found")
+        lines.append("no decor objects found" if result.looked_for is None else _none_found(result))
     elif result.unsold:
         lines.append("")
     if result.unsold:
         lines.append(f"{'also ' if result.objects else ''}seen but not sold here, so not tagged: "
                      f"{seen_words(result.unsold)}")
     return lines
+
+
+def _none_found(result: SceneResult) -> str:
+    """Why a photo has no tag: none of what was looked for is in it, or the detectors find none of what the catalog
+    sells (a rug shop's photos had "no rug found": no stock detector finds a rug)."""
+    unfound = f"the detectors in use find no {sold_words(result.unfound)}"
+    if not result.looked_for:
+        return f"no tags: {unfound}, all the catalog sells; `--box X1,Y1,X2,Y2` searches a region"
+    also = f"; {unfound}" if result.unfound else ""
+    return f"no tags: nothing the catalog sells ({sold_words(result.looked_for)}) was found{also}"
 
 
 def sold_words(categories: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from decorlens.errors import PARTLY_DONE
-from decorlens.options import positive_int
+from decorlens.options import positive_int, program
 from decorlens.progress import bar, note, stop_on_ctrl_c
 from decorlens.search import seen_words, sold_words
 from engine.batch import (
@@ -150,8 +150,13 @@ def _untagged(report: BatchReport) -> list[str]:
     if not report.untagged or report.looked_for is None:  # None: an empty catalog, every category looked for
         return []
     has = "has" if report.untagged == 1 else "have"
-    lines = [f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: nothing the catalog "
-             f"sells ({sold_words(report.looked_for)}) was found in {'it' if has == 'has' else 'them'}"]
+    unfound = f"the detectors in use find no {sold_words(report.unfound)}"
+    if report.looked_for:
+        also = f"; {unfound}" if report.unfound else ""
+        why = f"nothing the catalog sells ({sold_words(report.looked_for)}) was found in {'it' if has == 'has' else 'them'}{also}"
+    else:  # a rug shop: no stock detector finds a rug
+        why = f"{unfound}, all the catalog sells; `{program()} train-detector` trains one that does"
+    lines = [f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: {why}"]
     if report.unsold:
         lines.append(f"seen in the photos but not sold here, so not tagged: {seen_words(report.unsold)}")
     return lines

@@ -82,6 +82,11 @@ class BatchReport:
         return next((r.looked_for for r in self.results if r.looked_for is not None), None)
 
     @property
+    def unfound(self) -> tuple[str, ...]:
+        """The catalog categories no detector in use finds (``SceneResult.unfound``): never tagged."""
+        return next((r.unfound for r in self.results if r.looked_for is not None), ())
+
+    @property
     def unsold(self) -> dict[str, int]:
         """Objects seen in the photos but not tagged, as the catalog sells none of their category, per category,
         most first: why a shop's folder of rooms has so few tags."""

@@ -118,6 +118,11 @@ class Detector:
             return None
         return np.array([self.class_conf.get(c, self.conf) for c in self.model.card.class_names], np.float32)
 
+    @property
+    def finds(self) -> frozenset[str]:
+        """The decor categories this detector can report: a shop selling only others gets no tag from it."""
+        return frozenset(c for c in self._decor if c is not None)
+
     def _decor_of(self, label: str) -> str | None:
         if self.model.card.class_set == DECOR_CLASS_SET:
             return label if label in self.categories.search else None

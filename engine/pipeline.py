@@ -240,7 +240,10 @@ class Pipeline:
                                  objects)
         else:
             result = self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
-        result.looked_for = None if sold is None else tuple(c for c in self.categories.categories if c in sold)
+        if sold is not None:
+            finds = self.finds()
+            result.looked_for = tuple(c for c in self.categories.categories if c in sold and c in finds)
+            result.unfound = self.unfindable_categories()
         result.unsold = unsold
         return result
 
@@ -279,6 +282,17 @@ class Pipeline:
     def people_in(self, pixels: np.ndarray) -> PeopleRegions | None:
         """Where people's bodies and faces are in a photo; None when the ``people:`` setting leaves it off."""
         return self.pose.regions(pixels) if self.pose is not None else None
+
+    def finds(self) -> frozenset[str]:
+        """The decor categories the detectors in use can report."""
+        return frozenset().union(*(d.finds for d in self.detector.detectors))
+
+    def unfindable_categories(self) -> tuple[str, ...]:
+        """Catalog categories with products that no decor category the detectors find searches: never tagged, so
+        only a drawn box or another detector finds them (the stock detectors find no rug: a rug shop's photos had
+        no tag, said as "no rug found")."""
+        searched = {c for decor in self.finds() for c in self.categories.searched(decor)}
+        return tuple(sorted(c for c in self.catalog.category_counts() if c not in searched))
 
     def sold_categories(self) -> frozenset[str] | None:
         """Decor categories that search at least one catalog category with products; None: empty catalog."""

@@ -75,9 +75,11 @@ class SceneResult:
     timings_ms: dict[str, float]
     objects: list[SceneObject] = field(default_factory=list)
     embedder: str = ""  # key of the embedder whose vectors the objects carry ("" when they carry none)
-    # The decor categories tags were looked for (the catalog's, when searched); None: every one (an empty
-    # catalog, or a result not of a whole-photo search).
+    # The decor categories tags were looked for: those the catalog sells that the detectors find; None: every one
+    # (an empty catalog, or a result not of a whole-photo search).
     looked_for: tuple[str, ...] | None = None
+    # Catalog categories that no detector in use finds, so never tagged (the stock detectors find no rug).
+    unfound: tuple[str, ...] = ()
     # Objects seen but not tagged, as the catalog sells nothing of their category: count per decor category.
     # A screen says so, or a lamp shop's photo of a sofa read "no decor found".
     unsold: dict[str, int] = field(default_factory=dict)
@@ -93,6 +95,7 @@ class SceneResult:
             "objects": [_object_json(o) for o in self.objects],
             "looked_for": None if self.looked_for is None else list(self.looked_for),
             "unsold": dict(self.unsold),
+            "unfound": list(self.unfound),
         }
 
 

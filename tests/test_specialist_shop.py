@@ -180,3 +180,58 @@ def test_the_first_import_tags_the_open_photo_again_for_what_the_catalog_sells(
         win.catalog.import_from(write_feed(ikea, lamps, tmp_path / "lamps.csv"))
     qtbot.waitUntil(lambda: {t.obj.category for t in win.controller.scene.visible} == {"lamp"}, timeout=WAIT_MS)
     assert win.message.text.text() == "Your catalog now sells Lamp: this photo was tagged again."
+
+
+@pytest.fixture(scope="module")
+def rug_shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_products: list[dict[str, str]],
+             shared_models: Path) -> Path:
+    """A data dir whose catalog holds a few shared IKEA rugs and nothing else: no stock detector finds a rug."""
+    data = tmp_path_factory.mktemp("rug-shop")
+    rugs = [row for row in ikea_products if row["category"] == "rug"][:5]
+    code, _out, err = run_cli(data, shared_models, "catalog", "import", str(write_feed(ikea, rugs, data / "rugs.csv")))
+    assert code == 0, err
+    return data
+
+
+def test_a_rug_shop_is_told_no_detector_finds_rugs(rug_shop: Path, ikea: Path, shared_models: Path,
+                                                  tmp_path: Path) -> None:
+    """COFFEE has a large kilim under its table; the stock detectors have no class for a rug, so a rug shop's photos
+    had no tag, said as "nothing the catalog sells (rug) was found", as if there were no rug in them."""
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=rug_shop))
+    try:
+        result = pipeline.search_scene(_scene(ikea, COFFEE))
+    finally:
+        pipeline.close()
+    assert (result.objects, result.looked_for, result.unfound) == ([], (), ("rug",))
+    code, out, err = run_cli(rug_shop, shared_models, "search", _scene(ikea, COFFEE))
+    assert code == 0, err
+    assert "no tags: the detectors in use find no rug, all the catalog sells; `--box X1,Y1,X2,Y2`" in out, out
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    (photos / f"{COFFEE}.jpg").symlink_to(_scene(ikea, COFFEE))
+    code, out, err = run_cli(rug_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
+    assert code == 0, err
+    assert ("1 of the 1 photo has no tag: the detectors in use find no rug, all the catalog sells; "
+            "`decorlens train-detector` trains one that does") in err, err
+
+
+def test_the_window_and_the_batch_tell_a_rug_shop_no_detector_finds_rugs(qtbot, main_window, rug_shop: Path,
+                                                                         ikea: Path, tmp_path: Path) -> None:
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=rug_shop))
+    win = main_window(pipeline, (1280, 800))
+    _open(qtbot, win, Path(_scene(ikea, COFFEE)))
+    qtbot.waitUntil(lambda: win.message.isVisible(), timeout=WAIT_MS)
+    said = win.message.text.text()
+    assert said.startswith("No detector in use finds Rug, all your catalog sells: drag a box around one"), said
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    (photos / f"{COFFEE}.jpg").symlink_to(_scene(ikea, COFFEE))
+    dialog = BatchDialog(pipeline, Runner(2), 3)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(photos))
+    dialog.target.setText(str(tmp_path / "tagged"))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
+        dialog.start()
+    assert "1 photo has no tag: no detector in use finds Rug, all your catalog sells" in dialog.status.text()
+    win.close()
+    pipeline.close()

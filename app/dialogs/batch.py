@@ -51,9 +51,11 @@ def untagged_words(report: BatchReport) -> str:
     not sold. A lamp shop's batch of 40 rooms said only "Tagged 40 photos (6 tags)" of its sofas and beds."""
     text = ""
     if report.untagged and report.looked_for is not None:
-        many = report.untagged > 1
-        text += (f"\n{report.untagged:,} {'photos have' if many else 'photo has'} no tag: nothing your catalog sells "
-                 f"({sold_names(report.looked_for)}) was found in {'them' if many else 'it'}.")
+        many, unfound = report.untagged > 1, f"no detector in use finds {sold_names(report.unfound)}"
+        why = (f"nothing your catalog sells ({sold_names(report.looked_for)}) was found in {'them' if many else 'it'}"
+               + (f"; {unfound}" if report.unfound else "") if report.looked_for else
+               f"{unfound}, all your catalog sells (Train ▸ Finding objects teaches DecorLens to find them)")
+        text += f"\n{report.untagged:,} {'photos have' if many else 'photo has'} no tag: {why}."
     if report.unsold:
         text += f"\nNot tagged, as your catalog has none: {seen_names(report.unsold)}."
     return text

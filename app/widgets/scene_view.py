@@ -53,7 +53,13 @@ def no_tags_message(result: SceneResult) -> str:
     and chairs, as if the detector had failed."""
     if result.looked_for is None:  # an empty catalog: every decor category was looked for
         return NO_DECOR
+    unfound = f"No detector in use finds {sold_names(result.unfound)}"
+    if not result.looked_for:  # a rug shop: no stock detector finds a rug, so no photo gets a tag
+        return (f"{unfound}, all your catalog sells: drag a box around one to search it, or teach DecorLens to find "
+                "them (Train ▸ Finding objects).")
     text = f"Nothing your catalog sells ({sold_names(result.looked_for)}) was found in this photo."
+    if result.unfound:
+        text += f" {unfound}."
     if result.unsold:
         text += f" Not tagged, as your catalog has none: {seen_names(result.unsold)}."
     return f"{text} Drag a box around a piece to search it."
