@@ -224,3 +224,37 @@ def test_the_before_after_is_said_in_words_not_ticks_and_each_number_with_what_i
     before, after = view.cells["top5"]
     assert (spoken(before), spoken(after)) == (f"{ROWS[1][0]}, before: 80%", f"{ROWS[1][0]}, after: 90%")
     assert spoken(view.cells["coverage"][0]) == f"{ROWS[3][0]}, before: not measured"
+
+
+# -- the setup page -----------------------------------------------------------------------------------------------
+
+
+def test_the_setup_page_keeps_the_keyboard_through_an_install_and_says_how_it_ended(qtbot, tmp_path, monkeypatch):
+    """Space on Download greyed it while the pack installed, and the keyboard fell to the next button (Choose models
+    folder…), a key away from choosing another folder mid-install; once the install failed Cancel hid under it and
+    it fell to the tab bar, and a screen reader heard nothing of the failure. The keyboard goes to Cancel, then back
+    to Download, and the failure is told. (The pack's address here is an empty folder: it fails at once, for real.)"""
+    from app.widgets.setup_page import SetupPage
+    from app.workers import Runner
+
+    told: list[str] = []
+    update = QAccessible.updateAccessibility
+
+    def heard(event) -> None:
+        if event.type() == QAccessible.Event.Announcement:
+            told.append(event.message())
+        update(event)
+
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(heard))
+    (tmp_path / "empty").mkdir()
+    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    page.download_url = str(tmp_path / "empty")
+    qtbot.addWidget(page)
+    shown(qtbot, page)
+    assert spoken(page.progress) == "Installing the model pack"
+    page.download.setFocus(Qt.FocusReason.TabFocusReason)
+    press(qtbot, K.Key_Space)
+    assert QApplication.focusWidget() is page.cancel and not page.download.isEnabled()  # the worker's answer is queued
+    qtbot.waitUntil(lambda: not page.cancel.isVisible(), timeout=WAIT_MS)
+    assert QApplication.focusWidget() is page.download and page.download.isEnabled()
+    assert len(told) == 1 and told[0] in page.status.text() and "empty" in told[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.widgets.message_bar import announce
 from app.workers import Runner, Task
 from engine import modelpack
 from engine.remedies import in_app
@@ -90,6 +92,10 @@ class SetupPage(QWidget):
     The model pack is installed from a folder (a USB stick or a shop's network share) or downloaded
     from the release URL, in a worker with progress; ``installed`` then asks the window to reload the
     pipeline, so the photo page comes up without a restart.
+
+    By keyboard: the button pressed is greyed while the pack installs, so the keyboard goes to Cancel (it fell to
+    Choose models folder…, the next button), and back to the button once it is done or failed (Cancel hid under
+    it, and it fell to the tab bar). A screen reader is told how it ended.
     """
 
     chooseFolder = Signal()
@@ -102,6 +108,7 @@ class SetupPage(QWidget):
         self.models_folder = models_folder  # where the pack goes: <data dir>/models of the current pipeline
         self.download_url = modelpack.RELEASE_URL
         self.task: Task | None = None
+        self._pressed: QWidget | None = None  # the button the install was started from, by keyboard
         title = QLabel("<h2>DecorLens needs its models</h2>")
         intro = QLabel(
             "<p>DecorLens finds furniture with an object detector and matches it with an embedder: the "
@@ -126,6 +133,7 @@ class SetupPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch()
         self.progress = QProgressBar(textVisible=False)
+        self.progress.setAccessibleName("Installing the model pack")
         self.cancel = QPushButton("Cancel")
         self.cancel.setToolTip("Stop; what was downloaded is kept and the next try resumes from there")
         self.cancel.clicked.connect(lambda: self.task and self.task.cancel())
@@ -161,7 +169,11 @@ class SetupPage(QWidget):
     def install(self, source: str) -> None:
         """Install the pack from ``source`` (a folder or URL) in a worker; the page shows how far it got."""
         target = self.models_folder()
+        focus = QApplication.focusWidget()
+        self._pressed = focus if focus in (self.from_folder, self.download) else None
         self._busy(True)
+        if self._pressed is not None:
+            self.cancel.setFocus(Qt.FocusReason.OtherFocusReason)
         self.status.setText(f"Installing the model pack from {source} into {target}…")
         self.task = self.runner.start(
             lambda job: modelpack.install(source, target, job.progress, job.cancelled),
@@ -179,13 +191,20 @@ class SetupPage(QWidget):
     def _installed(self, report: modelpack.InstallReport) -> None:
         self._busy(False)
         self.status.setText(f"Installed: {report.summary()}. Loading the models…")
+        announce(self, self.status.text(), urgent=False)
         self.installed.emit()
 
     def _failed(self, message: str) -> None:
         self._busy(False)
         self.status.setText(f"<span style='color:{theme.colours().error}'>{escape(message)}</span>")  # dark: 2.6:1
+        announce(self, message, urgent=True)
 
     def _busy(self, busy: bool) -> None:
+        if not busy and self._pressed is not None and self.cancel.hasFocus():
+            self._pressed.setEnabled(True)
+            self._pressed.setFocus(Qt.FocusReason.OtherFocusReason)  # before Cancel hides, taking the keyboard away
+        if not busy:
+            self._pressed = None
         self.progress.setVisible(busy)
         self.cancel.setVisible(busy)
         self.progress.setRange(0, 0)
