@@ -100,6 +100,7 @@ class Pipeline:
         self._indexes_lock = threading.Lock()
         self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
         self._sold: tuple[int, frozenset[str] | None] | None = None  # catalog revision → decor categories sold
+        self._unfound: tuple[int, tuple[str, ...]] | None = None  # catalog revision → unfindable_categories
         self._type_priors: dict[str, tuple[int, TypePrior]] = {}  # embedder key → (catalog revision, prior)
         if categories is not None:
             self.__dict__["categories"] = categories
@@ -291,8 +292,11 @@ class Pipeline:
         """Catalog categories with products that no decor category the detectors find searches: never tagged, so
         only a drawn box or another detector finds them (the stock detectors find no rug: a rug shop's photos had
         no tag, said as "no rug found")."""
-        searched = {c for decor in self.finds() for c in self.categories.searched(decor)}
-        return tuple(sorted(c for c in self.catalog.category_counts() if c not in searched))
+        revision = self.catalog.revision  # read once per revision: every search asks
+        if self._unfound is None or self._unfound[0] != revision:
+            found = {c for decor in self.finds() for c in self.categories.searched(decor)}
+            self._unfound = (revision, tuple(sorted(set(self.catalog.category_counts()) - found)))
+        return self._unfound[1]
 
     def sold_categories(self) -> frozenset[str] | None:
         """Decor categories that search at least one catalog category with products; None: empty catalog."""
