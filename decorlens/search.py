@@ -21,7 +21,7 @@ from engine.explain import explain_tag
 from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
-from engine.scene_memory import embed_product_photo, photo_count, rooms_like
+from engine.scene_memory import embed_product_photo, photo_count, rooms_like, tag_categories
 from engine.settings import Settings
 from engine.words import MATCH_WIDTH, counted, match_word
 
@@ -156,7 +156,8 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not tagged:
         print(f"no tagged photos yet: tag room photos with `{program()} tag` or open them in the app first")
         return 0
-    compared = f"objects whose tag searches {args.category}" if args.category else "objects of every category"
+    compared = (f"objects whose tag searches {args.category}" if args.category else
+                f"objects of every category tagged: {seen_words(tag_categories(pipeline.catalog))}")
     print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
           f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same

@@ -166,6 +166,9 @@ def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
                 and "no tag" in run_cli(shop, shared_models, "where", row["product_id"])[1])
     out = run_cli(shop, shared_models, "where", lamp)[1]
     assert "the best match of no tag in the 2 tagged photos (they hold 1 tag of its kind, lamp);" in out, out
+    sofa = ikea / "products" / "sofa" / "903.007.25.jpg"  # ranked against the one lamp: said, not "every category"
+    out = run_cli(shop, shared_models, "search", "--scenes", str(sofa))[1]
+    assert "closest object first (objects of every category tagged: 1 lamp)" in out, out
 
 
 def test_the_first_import_tags_the_open_photo_again_for_what_the_catalog_sells(
