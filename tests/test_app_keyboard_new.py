@@ -258,3 +258,20 @@ def test_the_setup_page_keeps_the_keyboard_through_an_install_and_says_how_it_en
     qtbot.waitUntil(lambda: not page.cancel.isVisible(), timeout=WAIT_MS)
     assert QApplication.focusWidget() is page.download and page.download.isEnabled()
     assert len(told) == 1 and told[0] in page.status.text() and "empty" in told[0]
+
+
+# -- Review Uncertain Tags ----------------------------------------------------------------------------------------
+
+
+def test_review_uncertain_tags_list_says_what_it_lists_and_how_to_open_a_row(qtbot, window, scene_path):
+    """Review Uncertain Tags opens with the keyboard on its list, which a screen reader called "Uncertain tags, table"
+    and no more: the line above it, how many tags it lists and that Enter opens one, is a label of no control. The
+    list's description is that line, and follows it."""
+    open_room(qtbot, window, scene_path)
+    window.show_review()
+    review = window.review_window
+    qtbot.waitUntil(lambda: review.table.rowCount() > 0, timeout=WAIT_MS)
+    assert review.focusWidget() is review.table and spoken(review.table) == "Uncertain tags"  # its keyboard's
+    said = QAccessible.queryAccessibleInterface(review.table).text(QAccessible.Text.Description)
+    assert said == review.summary.text() and "press Enter" in said
+    review.close()

@@ -86,10 +86,11 @@ class ReviewWindow(EscapeCloses, QWidget):
         self._pictures: Task | None = None  # the last listing's pictures being made: stopped by a refresh
         self._crossed = QIcon()  # the square drawn for a picture that cannot be had (made with each listing)
         layout = QVBoxLayout(self)
-        self.summary = QLabel("Looking through the tagged photos…")
+        self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 6)
         self.table.setAccessibleName("Uncertain tags")
+        self._say("Looking through the tagged photos…")
         self.table.setHorizontalHeaderLabels(["Photo", "Tag", "Category", "Best match", "Runner-up", "Gap"])
         self.table.horizontalHeaderItem(GAP).setToolTip(GAP_TIP)
         self.table.verticalHeader().hide()
@@ -121,8 +122,13 @@ class ReviewWindow(EscapeCloses, QWidget):
     def refresh(self) -> None:
         self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures
         pipeline = self.pipeline
-        self.io.start(lambda _job: _listing(pipeline), done=self._show,
-                      failed=lambda m: self.summary.setText(m))
+        self.io.start(lambda _job: _listing(pipeline), done=self._show, failed=self._say)
+
+    def _say(self, summary: str) -> None:
+        """The line above the list, which the list's description repeats: the keyboard opens on the list, so a screen
+        reader said "Uncertain tags, table" and never what the list is or that Enter opens a row."""
+        self.summary.setText(summary)
+        self.table.setAccessibleDescription(summary)
 
     def _show(self, listing: Listing) -> None:
         """The queue's rows; each product by its name, as the photo's panel shows it (a bare SKU told a
@@ -133,7 +139,7 @@ class ReviewWindow(EscapeCloses, QWidget):
         place = max(self.table.currentRow(), 0)
         items, products = listing.items, listing.products
         self.items = items
-        self.summary.setText(_summary(len(items), listing.total, listing.tagged))
+        self._say(_summary(len(items), listing.total, listing.tagged))
         self.table.setRowCount(len(items))
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, (item, (best, runner_up)) in enumerate(zip(items, listing.kinds, strict=True)):
