@@ -5,6 +5,9 @@ looked for and that other objects were seen but are not sold here, not "no decor
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 from ikea_feed import write_feed
 from lamp_shop import run_cli
 
+from decorlens.main import main
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -38,6 +42,15 @@ def lamp_shop(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_product
     code, _out, err = run_cli(data, shared_models, "catalog", "import", str(write_feed(ikea, lamps, data / "lamps.csv")))
     assert code == 0, err
     return data
+
+
+def _cli(data: Path, models: Path, *args: str) -> tuple[int, str, str]:
+    """``decorlens ARGS`` without ``-q`` (which ``run_cli`` gives): its notes on stderr are what is tested."""
+    gc.collect()  # the catalog an earlier command's pipeline left open (run_cli says why)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["--data-dir", str(data), "--models-dir", str(models), *args])
+    return code, out.getvalue(), err.getvalue()
 
 
 def _scene(ikea: Path, name: str) -> str:
@@ -76,7 +89,7 @@ def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: 
     photos.mkdir()
     for name in (SOFA_BED, DINING):
         (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
-    code, out, err = run_cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
+    code, out, err = _cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
     assert code == 0, err
     assert out == f"tagged 2 of 2 photos (1 tag) → {tmp_path / 'tagged' / 'summary.csv'}\n"  # stdout: one line
     assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in err, err
@@ -212,7 +225,7 @@ def test_a_rug_shop_is_told_no_detector_finds_rugs(rug_shop: Path, ikea: Path, s
     photos = tmp_path / "rooms"
     photos.mkdir()
     (photos / f"{COFFEE}.jpg").symlink_to(_scene(ikea, COFFEE))
-    code, out, err = run_cli(rug_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
+    code, out, err = _cli(rug_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
     assert code == 0, err
     assert ("1 of the 1 photo has no tag: the detectors in use find no rug, all the catalog sells; "
             "`decorlens train-detector` trains one that does") in err, err
@@ -238,3 +251,13 @@ def test_the_window_and_the_batch_tell_a_rug_shop_no_detector_finds_rugs(qtbot, 
     assert "1 photo has no tag: no detector in use finds Rug, all your catalog sells" in dialog.status.text()
     win.close()
     pipeline.close()
+
+
+def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea: Path, shared_models: Path,
+                                                           tmp_path: Path) -> None:
+    """-q: "no progress bars or notes on stderr (warnings and failures still show)"."""
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    (photos / f"{SOFA_BED}.jpg").symlink_to(_scene(ikea, SOFA_BED))
+    code, _out, err = run_cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
+    assert (code, err) == (0, "")
