@@ -275,3 +275,29 @@ def test_review_uncertain_tags_list_says_what_it_lists_and_how_to_open_a_row(qtb
     said = QAccessible.queryAccessibleInterface(review.table).text(QAccessible.Text.Description)
     assert said == review.summary.text() and "press Enter" in said
     review.close()
+
+
+def test_enter_on_a_drawn_box_that_asks_what_it_is_goes_to_its_answers(qtbot, active_window, scene_path):
+    """Enter on a drawn box's pin took the keyboard to its first match, past the question the box asks: its matches
+    are the whole catalog's until it is answered, and the answers were four Shift+Tabs back, never heard. Enter goes
+    to the first answer, and Enter there answers (a button outside a dialog took Space only); once answered, Enter on
+    the pin goes to the matches again."""
+    window = active_window
+    open_room(qtbot, window, scene_path)
+    number = draw_box(qtbot, window, FLOOR_LAMP)
+    view, panel = window.view, window.panel
+    view.setFocus(Qt.FocusReason.OtherFocusReason)
+    press(qtbot, K.Key_Escape)  # no pin current: the arrows start over
+    for _ in range(len(view.pins)):
+        if view.current == number:
+            break
+        press(qtbot, K.Key_Left)  # the last pin first: the box drawn last
+    assert view.current == number
+    assert press(qtbot, K.Key_Return) is guess_buttons(window)[0]
+    press(qtbot, K.Key_Return)  # this answer (the box's category as it is), as Space would
+    qtbot.waitUntil(lambda: not panel.guess_row.isVisible() and bool(panel.rows) and not window.controller._running,
+                    timeout=WAIT_MS)
+    press(qtbot, K.Key_Escape)
+    assert QApplication.focusWidget() is view and view.current == number
+    press(qtbot, K.Key_Return)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.rows[0], timeout=WAIT_MS)

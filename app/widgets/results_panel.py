@@ -8,7 +8,8 @@ and the product photo agree: heat over the crop, and over the product's picture 
 products (engine.rerank): those that share them move first, marked. It takes up to a second, so it runs
 only when asked.
 
-Keyboard: Enter on a pin brings focus to the tag's matches (``focus_matches``); Up and Down walk the match
+Keyboard: Enter on a pin brings focus to the tag's matches (``focus_matches``; to a drawn box's What is it?
+answers while it asks); Up and Down walk the match
 rows and select the one Why this match? explains (Space or Enter select the focused one), Tab reaches each
 row's product link and Confirm button, Escape goes back to the photo. The Category box changes the tag only
 when a category is chosen from its open list (``CategoryBox``); the keys it takes (Page Up / Down, Home / End, a
@@ -184,6 +185,14 @@ class GuessButton(QPushButton):
         self.setToolTip(f"Set this box's category to {name}: its matches are searched among them")
         self.setAccessibleDescription(f"What is it? {self.toolTip()}")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # halves of the row, not the name's
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter answers too, as Space does (a button outside a dialog takes Space only): Enter on the pin brings the
+        keyboard here, and a second Enter did nothing."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers() & MODIFIERS:
+            self.click()
+        else:
+            super().keyPressEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -613,6 +622,7 @@ class ResultsPanel(QWidget):
             self.category.setFocus(Qt.FocusReason.OtherFocusReason)  # the chosen button goes: the keyboard stays near
         while (item := layout.takeAt(0)) is not None:
             if item.widget() is not None:
+                item.widget().hide()  # now: a button going stays a visible child until deleteLater runs
                 item.widget().deleteLater()
         self.guess_row.setVisible(bool(guesses))
         if not guesses:
@@ -623,6 +633,7 @@ class ResultsPanel(QWidget):
             button = GuessButton(pretty(category))
             button.clicked.connect(lambda _=False, c=category: self.tag and self.categoryRequested.emit(self.tag.number, c))
             layout.addWidget(button, 1 + index // 2, index % 2)
+            button.show()  # now, not once the layout gets round to it: Enter on the pin gives it the keyboard at once
             QWidget.setTabOrder(before, button)
             before = button
 
@@ -723,8 +734,15 @@ class ResultsPanel(QWidget):
     def focus_matches(self) -> None:
         """Move the keyboard to the selected match (the first of a tag just opened): Enter on a pin does, so
         its matches are one key away, not behind every other pin. Matches still being searched get it when
-        they come, unless the keyboard has moved on by then."""
-        if self.rows:
+        they come, unless the keyboard has moved on by then.
+
+        A drawn box asked What is it? takes the keyboard to its first answer instead: until answered its matches
+        are the whole catalog's, and the question was four Shift+Tabs back from them, unheard."""
+        layout = self.guess_row.layout()
+        answers = [w for i in range(layout.count()) if isinstance(w := layout.itemAt(i).widget(), GuessButton)]
+        if self.guess_row.isVisibleTo(self) and answers:
+            answers[0].setFocus(Qt.FocusReason.TabFocusReason)
+        elif self.rows:
             self._focus_row(self._row(self.selected) or self.rows[0], 0)
         elif (focus := QApplication.focusWidget()) is not None:
             self._refocus = (None, 0, focus)
