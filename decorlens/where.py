@@ -14,7 +14,7 @@ from decorlens.terminal import catalog_field, one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
-from engine.scene_memory import Sighting, goes_with, photo_count, tag_categories, where_used
+from engine.scene_memory import Sighting, goes_with, photo_count, tags_of_kind, where_used
 from engine.words import CONFIRMED_WORD, MATCH_WIDTH, counted, match_word
 
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         print(json.dumps(report(catalog, args.sku, seen, together[: args.limit]), indent=2, ensure_ascii=False))
     else:
-        kind = None if product is None else (product.category, _tags_of_kind(pipeline, product.category))
+        kind = None if product is None else (product.category, tags_of_kind(pipeline, product.category))
         _print(catalog, args.sku, product.name if product else "(no longer in the catalog)", every, seen,
                together[: args.limit], kind)
     if not args.quiet:
@@ -48,16 +48,9 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return 0
 
 
-def _tags_of_kind(pipeline: Pipeline, category: str) -> int:
-    """The remembered tags whose search takes in products of the catalog ``category``: a product can only be the
-    best match of those."""
-    searches = pipeline.categories.searched
-    return sum(n for decor, n in tag_categories(pipeline.catalog).items() if category in searches(decor))
-
-
 def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: list[Sighting],
            together: list[tuple[str, int]], kind: tuple[str, int] | None) -> None:
-    """``kind``: the product's catalog category and the tags of its kind (``_tags_of_kind``); None: no longer in
+    """``kind``: the product's catalog category and the tags of its kind (``tags_of_kind``); None: no longer in
     the catalog."""
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why

@@ -338,12 +338,19 @@ def photo_count(catalog: Catalog) -> int:
 
 
 def tag_categories(catalog: Catalog) -> dict[str, int]:
-    """How many remembered tags there are of each decor category: none of the category a product is filed under
-    means its photos were tagged while the catalog sold nothing of it (a lamp shop that began selling chairs)."""
+    """How many remembered tags there are of each decor category."""
     if not _has_schema(catalog):
         return {}
     rows = catalog.db.execute("SELECT category, COUNT(*) FROM scene_objects GROUP BY category")
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+def tags_of_kind(pipeline: Pipeline, category: str) -> int:
+    """The remembered tags whose search takes in the catalog ``category``: a product of it can only be the best
+    match of those. None means the photos were tagged while the catalog sold nothing of it (a lamp shop that began
+    selling chairs), not that no room holds one."""
+    searches = pipeline.categories.searched
+    return sum(n for decor, n in tag_categories(pipeline.catalog).items() if category in searches(decor))
 
 
 # -- rooms like a product photo ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ pytest.importorskip("pytestqt")
 
 from app.dialogs.batch import BatchDialog
 from app.main_window import CATALOG_TAB, PHOTO_TAB
+from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner
 
 SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
@@ -161,8 +162,10 @@ def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
     pipeline.close()
 
 
-def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
-        lamp_shop: Path, ikea: Path, ikea_products: list[dict[str, str]], shared_models: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def chairs_later(lamp_shop: Path, ikea: Path, ikea_products: list[dict[str, str]], shared_models: Path,
+                 tmp_path: Path) -> tuple[Path, str]:
+    """The lamp shop, copied, its two photos tagged, then three chairs imported: (its data dir, a chair's SKU)."""
     shop = Path(shutil.copytree(lamp_shop, tmp_path / "shop"))
     photos = tmp_path / "rooms"
     photos.mkdir()
@@ -171,7 +174,13 @@ def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
     assert run_cli(shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))[0] == 0
     chairs = [row for row in ikea_products if row["category"] == "chair"][:3]
     assert run_cli(shop, shared_models, "catalog", "import", str(write_feed(ikea, chairs, tmp_path / "c.csv")))[0] == 0
-    code, out, err = run_cli(shop, shared_models, "where", chairs[0]["product_id"])
+    return shop, chairs[0]["product_id"]
+
+
+def test_where_says_when_no_photo_was_tagged_looking_for_a_products_kind(
+        chairs_later: tuple[Path, str], ikea: Path, ikea_products: list[dict[str, str]], shared_models: Path) -> None:
+    shop, chair = chairs_later
+    code, out, err = run_cli(shop, shared_models, "where", chair)
     assert code == 0, err
     assert ("none of the 2 tagged photos has a tag of its kind (chair): were they tagged before the catalog sold "
             "it? `decorlens tag FOLDER --out DIR` tags them again") in out, out
@@ -261,3 +270,15 @@ def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea
     (photos / f"{SOFA_BED}.jpg").symlink_to(_scene(ikea, SOFA_BED))
     code, _out, err = run_cli(lamp_shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))
     assert (code, err) == (0, "")
+
+
+def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qtbot, chairs_later: tuple[Path, str]):
+    shop, chair = chairs_later
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=shop))
+    panel = WhereUsedPanel(pipeline, Runner(2))
+    qtbot.addWidget(panel)
+    panel.show_product(chair)
+    qtbot.waitUntil(lambda: "tagged photo" in panel.title.text(), timeout=WAIT_MS)
+    assert panel.title.text().endswith("— none of the 2 tagged photos has a tag of its kind: were they tagged before "
+                                       "your catalog sold it? Open them again, or Batch tag their folder")
+    pipeline.close()

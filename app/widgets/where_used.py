@@ -47,6 +47,7 @@ from engine.scene_memory import (
     photo_count,
     product_vector,
     rooms_like,
+    tags_of_kind,
     where_used,
 )
 from engine.words import CONFIRMED_WORD, counted, rated
@@ -73,6 +74,7 @@ class Found:
     matched: dict[str, str] | None = None  # Looks like it: each sighting's own best match, sku -> title
     category: str | None = None  # Looks like it: the catalog category compared (None: every one)
     categories: list[str] | None = None  # Looks like it: the catalog's categories, to choose another
+    kind_tags: int | None = None  # Where used: the tagged photos' tags of the product's kind (None: not asked)
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -87,7 +89,10 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
                                 math.ceil(PRODUCT.height() * dpr), dpr)
         together.append((other, priced(product_title(found.name, other, found.category), found.price), count,
                          centred(picture, PRODUCT, dpr)))
-    return Found(sku, _heading(pipeline, sku), _with_pictures(where_used(catalog, sku, SHOWN), dpr), together)
+    product = catalog.get_by_sku(sku)
+    kind_tags = None if product is None else tags_of_kind(pipeline, product.category)
+    return Found(sku, _heading(pipeline, sku), _with_pictures(where_used(catalog, sku, SHOWN), dpr), together,
+                 photo_count(catalog), kind_tags=kind_tags)
 
 
 def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str = "") -> Found:
@@ -355,6 +360,9 @@ def _matched_title(found: Found) -> str:
     """Tags and photos both counted, as `decorlens where` does: "best match in 2 photos" over a list of 5 rows
     (4 tags in one photo) left the rows unexplained."""
     photos = len({s.photo for s, _ in found.sightings})
+    if not found.sightings and found.tagged and found.kind_tags == 0:  # photos tagged before the catalog sold it
+        return (f"Where used: {found.title} — none of the {counted(found.tagged, 'tagged photo')} has a tag of its "
+                "kind: were they tagged before your catalog sold it? Open them again, or Batch tag their folder")
     if not found.sightings:
         return f"Where used: {found.title} — not matched in any tagged photo yet"
     return (f"Where used: {found.title} — best match of {counted(len(found.sightings), 'tag')} in "
