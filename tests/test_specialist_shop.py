@@ -272,7 +272,8 @@ def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea
     assert (code, err) == (0, "")
 
 
-def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qtbot, chairs_later: tuple[Path, str]):
+def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qtbot, chairs_later: tuple[Path, str],
+                                                                             ikea: Path) -> None:
     shop, chair = chairs_later
     pipeline = Pipeline(Settings.defaults().with_(data_dir=shop))
     panel = WhereUsedPanel(pipeline, Runner(2))
@@ -281,4 +282,7 @@ def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qt
     qtbot.waitUntil(lambda: "tagged photo" in panel.title.text(), timeout=WAIT_MS)
     assert panel.title.text().endswith("— none of the 2 tagged photos has a tag of its kind: were they tagged before "
                                        "your catalog sold it? Open them again, or Batch tag their folder")
+    panel.show_photo(ikea / "products" / "sofa" / "903.007.25.jpg")  # ranked against the one lamp: said so
+    qtbot.waitUntil(lambda: "closest object first" in panel.title.text(), timeout=WAIT_MS)
+    assert panel.title.text().endswith("closest object first (objects of every category tagged: Lamp)")
     pipeline.close()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown
 from app.thumbnails import decode_fitted
-from app.widgets.scene_view import dropped_paths
+from app.widgets.scene_view import dropped_paths, seen_names
 from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
@@ -47,6 +47,7 @@ from engine.scene_memory import (
     photo_count,
     product_vector,
     rooms_like,
+    tag_categories,
     tags_of_kind,
     where_used,
 )
@@ -75,6 +76,7 @@ class Found:
     category: str | None = None  # Looks like it: the catalog category compared (None: every one)
     categories: list[str] | None = None  # Looks like it: the catalog's categories, to choose another
     kind_tags: int | None = None  # Where used: the tagged photos' tags of the product's kind (None: not asked)
+    tag_counts: dict[str, int] | None = None  # Looks like it: the tagged photos' tags per decor category
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -113,7 +115,7 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
     matched = {s.sku: _title(pipeline, s.sku, GONE) for s in hits if s.sku}
     return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(catalog), matched, category,
-                 list(catalog.category_counts()))
+                 list(catalog.category_counts()), tag_counts=tag_categories(catalog))
 
 
 def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
@@ -377,8 +379,9 @@ def _alike_title(found: Found) -> str:
         return (f"Looks like {found.title}: no object of the {counted(found.tagged, 'tagged photo')} is of this "
                 f"category; choose {EVERY} above to compare them all")
     # "the 3 photos of 3 tagged with the most alike object" read awkwardly: said as `decorlens search --scenes` says it
+    every = f" (objects of every category tagged: {seen_names(found.tag_counts or {})})"  # a lamp shop's: lamps only
     return (f"Looks like {found.title}: {len(found.sightings):,} of {counted(found.tagged, 'tagged photo')}, "
-            f"closest object first{'' if found.category else ' (objects of every category)'}")
+            f"closest object first{'' if found.category else every}")
 
 
 def _how(seen: Sighting, found: Found) -> str:
