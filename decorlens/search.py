@@ -156,8 +156,10 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not tagged:
         print(f"no tagged photos yet: tag room photos with `{program()} tag` or open them in the app first")
         return 0
+    counts = tag_categories(pipeline.catalog)  # a lamp shop's photos hold lamps only: compared with a sofa, said so
     compared = (f"objects whose tag searches {args.category}" if args.category else
-                f"objects of every category tagged: {seen_words(tag_categories(pipeline.catalog))}")
+                f"objects of every category tagged: {seen_words(counts)}" if len(counts) <= NAMED else
+                "objects of every category")
     print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
           f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown
 from app.thumbnails import decode_fitted
-from app.widgets.scene_view import dropped_paths, seen_names
+from app.widgets.scene_view import NAMED, dropped_paths, seen_names
 from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
@@ -379,7 +379,9 @@ def _alike_title(found: Found) -> str:
         return (f"Looks like {found.title}: no object of the {counted(found.tagged, 'tagged photo')} is of this "
                 f"category; choose {EVERY} above to compare them all")
     # "the 3 photos of 3 tagged with the most alike object" read awkwardly: said as `decorlens search --scenes` says it
-    every = f" (objects of every category tagged: {seen_names(found.tag_counts or {})})"  # a lamp shop's: lamps only
+    counts = found.tag_counts or {}  # a lamp shop's photos hold lamps only: compared with a sofa, said so
+    every = f" (objects of every category tagged: {seen_names(counts)})" if len(counts) <= NAMED else \
+        " (objects of every category)"
     return (f"Looks like {found.title}: {len(found.sightings):,} of {counted(found.tagged, 'tagged photo')}, "
             f"closest object first{'' if found.category else every}")
 
