@@ -42,7 +42,7 @@ from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
-from app.widgets.results_panel import ResultsPanel
+from app.widgets.results_panel import NO_TAGS, ResultsPanel
 from app.widgets.scene_view import (
     SceneView,
     copied_paths,
@@ -720,7 +720,8 @@ class MainWindow(QMainWindow):
             self._pending_tag = None
         if not scene.visible:
             self._say_photo_news(no_tags_message(scene.result))
-        if self.panel.number is not None and self.panel.number not in self.view.tags:
+            self.panel.clear(NO_TAGS)
+        elif self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 
     def _tag_changed(self, number: int) -> None:

@@ -81,6 +81,8 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
+# A photo without tags: "Click a tag" pointed at pins that are not there (the message bar below says why there are none)
+NO_TAGS = "This photo has no tags.\n\nDrag a box around a piece to search it and see the matching products."
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
@@ -575,7 +577,8 @@ class ResultsPanel(QWidget):
     def number(self) -> int | None:
         return self.tag.number if self.tag else None
 
-    def clear(self) -> None:
+    def clear(self, hint: str = EMPTY) -> None:
+        """No tag shown: ``hint`` says what to do (``NO_TAGS`` where the photo has none)."""
         focus, photo = QApplication.focusWidget(), self.photo
         if focus is not None and self.isAncestorOf(focus) and photo is not None and photo.isVisible():
             # the tag went (Remove tag by keyboard): back to the photo, not on past the hidden button
@@ -587,7 +590,7 @@ class ResultsPanel(QWidget):
         self._set_rows([])
         self.selected = None
         self._refocus = None
-        self.status.setText(EMPTY)
+        self.status.setText(hint)
         self.status.show()
 
     def show_tag(self, tag: Tag, colour: str, categories: list[str], searched: tuple[str, ...],
