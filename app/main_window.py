@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         if sold is None or before is None and scene.edited or before is not None and set(before) == sold:
             return
         now = [c for c in pipeline.categories.categories if c in sold]
-        searched = self.controller.search_again()
+        searched = self.controller.search_again("Finding what your catalog now sells…")
         if searched:
             self.panel.clear()  # its tag's number will be another object's
         self._say_photo_news(sold_change_message(before, now, searched))

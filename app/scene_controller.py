@@ -224,11 +224,12 @@ class SceneController(QObject):
             return
         self._search("Finding furniture and decor…", opened.sha256)
 
-    def search_again(self) -> bool:
+    def search_again(self, busy: str = "Finding furniture and decor with the models now in use…") -> bool:
         """The open photo tagged again with the pipeline's models, now other ones (Settings, the Train window's
-        Use): it kept the previous models' tags and matches until it was opened again. A photo with edits keeps
-        them, made on the previous tags (returns False), and its tags are matched again if the embedder changed;
-        one edited while it is searched keeps them too."""
+        Use), or for the categories the catalog now sells (``busy``: what the photo says meanwhile): it kept the
+        previous tags and matches until it was opened again. A photo with edits keeps them, made on the previous
+        tags (returns False), and its tags are matched again if the embedder changed; one edited while it is
+        searched keeps them too."""
         if self.scene is None or self.pixels is None:
             return False
         if self.scene.edited:
@@ -236,7 +237,7 @@ class SceneController(QObject):
             return False
         self._any, self._checked = {}, {}
         self.undo.clear()  # steps undone on the previous tags would be redone on others
-        self._search("Finding furniture and decor with the models now in use…", self.scene.image_sha256)
+        self._search(busy, self.scene.image_sha256)
         return True
 
     def _search(self, text: str, sha256: str) -> None:

@@ -151,11 +151,14 @@ def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
     _open(qtbot, win, Path(_scene(ikea, COFFEE)))
     assert not win.controller.scene.visible
     chairs = [row for row in ikea_products if row["category"] == "chair"][:6]
+    busy: list[str] = []
+    win.controller.busyChanged.connect(busy.append)
     win.tabs.setCurrentIndex(CATALOG_TAB)
     with qtbot.waitSignal(win.catalog.importFinished, timeout=WAIT_MS):
         win.catalog.import_from(write_feed(ikea, chairs, tmp_path / "chairs.csv"))
     qtbot.waitUntil(lambda: bool(win.view.pins), timeout=WAIT_MS)
     assert {t.obj.category for t in win.controller.scene.visible} == {"chair"}
+    assert "Finding what your catalog now sells…" in busy, busy  # not "… with the models now in use"
     assert win.message.text.text().startswith("Catalog import done: 6 added."), win.message.text.text()  # kept
     win.tabs.setCurrentIndex(PHOTO_TAB)
     said = win.message.text.text()
