@@ -718,9 +718,9 @@ class MainWindow(QMainWindow):
         if opening is not None and opening in self.view.tags:
             self.view.activate(opening)
             self._pending_tag = None
-        if not scene.visible:
+        if not scene.visible:  # why, in the message bar (it fades) and in the panel (it stays)
             self._say_photo_news(no_tags_message(scene.result))
-            self.panel.clear(NO_TAGS)
+            self.panel.clear(f"{NO_TAGS}\n\n{no_tags_message(scene.result)}")
         elif self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 

@@ -81,8 +81,8 @@ from engine.results import Match
 EMPTY = (
     "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
 )
-# A photo without tags: "Click a tag" pointed at pins that are not there (the message bar below says why there are none)
-NO_TAGS = "This photo has no tags.\n\nDrag a box around a piece to search it and see the matching products."
+# A photo without tags, before why (scene_view.no_tags_message): "Click a tag" pointed at pins that are not there
+NO_TAGS = "This photo has no tags."
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
