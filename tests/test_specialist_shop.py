@@ -25,6 +25,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from app.dialogs.batch import BatchDialog
+from app.dialogs.review_queue import ReviewWindow
 from app.main_window import CATALOG_TAB, PHOTO_TAB
 from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner
@@ -289,4 +290,21 @@ def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qt
     panel.show_photo(ikea / "products" / "sofa" / "903.007.25.jpg")  # ranked against the one lamp: said so
     qtbot.waitUntil(lambda: "closest object first" in panel.title.text(), timeout=WAIT_MS)
     assert panel.title.text().endswith("closest object first (objects of every category tagged: Lamp)")
+    pipeline.close()
+
+
+def test_the_review_window_of_photos_without_tags_says_so(qtbot, rug_shop: Path, ikea: Path, shared_models: Path,
+                                                          tmp_path: Path) -> None:
+    """It said "every tag of the 1 photo tagged so far is confirmed" of a photo with no tag at all."""
+    shop = Path(shutil.copytree(rug_shop, tmp_path / "shop"))
+    photos = tmp_path / "rooms"
+    photos.mkdir()
+    (photos / f"{COFFEE}.jpg").symlink_to(_scene(ikea, COFFEE))
+    assert run_cli(shop, shared_models, "tag", str(photos), "--out", str(tmp_path / "tagged"))[0] == 0
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=shop))
+    window = ReviewWindow(pipeline)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: "review" in window.summary.text(), timeout=WAIT_MS)
+    assert window.summary.text() == ("Nothing to review: the 1 photo tagged so far has no tags, as nothing your "
+                                     "catalog sells was found in it. A box you draw on a photo is a tag too.")
     pipeline.close()

@@ -42,7 +42,7 @@ from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, queue_head
-from engine.scene_memory import photo_count
+from engine.scene_memory import photo_count, tag_categories
 from engine.words import counted, match_word, rated
 
 LIMIT = 200  # rows listed: the least sure tags
@@ -71,6 +71,7 @@ class Listing:
     total: int
     kinds: list[tuple[str, str]]
     tagged: int
+    tags: int | None = None  # in the tagged photos (None: not counted): none where nothing the catalog sells was found
 
 
 class ReviewWindow(EscapeCloses, QWidget):
@@ -139,7 +140,7 @@ class ReviewWindow(EscapeCloses, QWidget):
         place = max(self.table.currentRow(), 0)
         items, products = listing.items, listing.products
         self.items = items
-        self._say(_summary(len(items), listing.total, listing.tagged))
+        self._say(_summary(len(items), listing.total, listing.tagged, listing.tags))
         self.table.setRowCount(len(items))
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, (item, (best, runner_up)) in enumerate(zip(items, listing.kinds, strict=True)):
@@ -227,11 +228,16 @@ def gap_text(margin: float) -> str:
     return "under 0.001" if margin < 0.0005 else f"{margin:.3f}"
 
 
-def _summary(listed: int, total: int, tagged: int) -> str:
+def _summary(listed: int, total: int, tagged: int, tags: int | None) -> str:
     """What the window lists and what to do (with no photo tagged, where photos are tagged: "open them here" said
     so of the review window, which opens none). The queue's length is said where the list stops short of it: "200
     tags to look at" was written over the first 200 of 426, as if those were all. Once every tag is confirmed it
     says so: "Nothing to review yet: open photos…" met a merchandiser who had just confirmed the last one."""
+    if not listed and tagged and tags == 0:  # a rug shop's photos: "every tag … is confirmed" of none at all
+        many = tagged > 1
+        return (f"Nothing to review: the {counted(tagged, 'photo')} tagged so far {'have' if many else 'has'} no tags, "
+                f"as nothing your catalog sells was found in {'them' if many else 'it'}. A box you draw on a photo is "
+                "a tag too.")
     if not listed and tagged:
         return (f"Nothing left to review: every tag of the {counted(tagged, 'photo')} tagged so far is confirmed (or "
                 "had a single match). The least sure tags of the photos you tag next are listed here.")
@@ -250,7 +256,7 @@ def _listing(pipeline: Pipeline) -> Listing:
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
     products = {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
     kinds = [(pipeline.match_kind(item.best_score), pipeline.match_kind(item.runner_up_score)) for item in items]
-    return Listing(items, products, total, kinds, photo_count(catalog))
+    return Listing(items, products, total, kinds, photo_count(catalog), sum(tag_categories(catalog).values()))
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
