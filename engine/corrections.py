@@ -272,14 +272,34 @@ class EditableScene:
             data.get("device", ""),
             dict(data.get("timings_ms", {})),
             [t.obj for t in tags],
+            **_seen_from(data),
         )
         header = data["corrections"]
         matched_with = header.get("matched_with")  # not the user's work: anything but text is only unknown
         return cls(result, header["image_sha256"], tags, matched_with if isinstance(matched_with, str) else "")
 
     def _result_for(self, tags: list[Tag]) -> SceneResult:
+        """The search's result with ``tags``' objects: what it looked for and saw but did not tag kept (they said
+        null, 'every category', in a corrected photo's JSON)."""
         r = self.result
-        return SceneResult(r.image, r.width, r.height, r.device, r.timings_ms, [t.obj for t in tags])
+        return SceneResult(r.image, r.width, r.height, r.device, r.timings_ms, [t.obj for t in tags],
+                           looked_for=r.looked_for, unsold=r.unsold, unfound=r.unfound)
+
+
+def _seen_from(data: dict[str, Any]) -> dict[str, Any]:
+    """``looked_for``, ``unsold`` and ``unfound`` as a saved file holds them; a file written before they were kept,
+    or edited by hand into other shapes, gives the defaults (unknown)."""
+    looked_for, unsold, unfound = data.get("looked_for"), data.get("unsold"), data.get("unfound")
+    counts = unsold.items() if isinstance(unsold, dict) else ()
+    return {
+        "looked_for": tuple(looked_for) if _names(looked_for) else None,
+        "unsold": {c: n for c, n in counts if isinstance(c, str) and type(n) is int and n > 0},
+        "unfound": tuple(unfound) if _names(unfound) else (),
+    }
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(c, str) for c in value)
 
 
 def current_match(match: Match, products: dict[str, Product]) -> Match:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from ikea_feed import write_feed
 from lamp_shop import run_cli
 
 from decorlens.main import main
+from engine.corrections import EditableScene
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -70,6 +72,20 @@ def test_a_search_counts_what_it_saw_but_the_shop_does_not_sell(lamp_shop: Path,
     assert {"bed", "chair", "table"} <= set(result.unsold), result.unsold
     data = result.to_json()
     assert data["looked_for"] == ["lamp"] and data["unsold"]["bed"] >= 1
+
+
+def test_a_corrected_photo_keeps_what_was_looked_for_and_seen(lamp_shop: Path, ikea: Path) -> None:
+    """A photo corrected in the app is written (its saved edits, a batch's JSON) from ``EditableScene``, whose
+    result said looked_for null ('every category') and nothing seen, of a lamp shop's bedroom."""
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=lamp_shop))
+    try:
+        result = pipeline.search_scene(_scene(ikea, SOFA_BED))
+    finally:
+        pipeline.close()
+    data = EditableScene(result, "0" * 64).to_json()
+    assert (data["looked_for"], data["unsold"], data["unfound"]) == (["lamp"], result.unsold, [])
+    again = EditableScene.from_json(json.loads(json.dumps(data)), result.image).result
+    assert (again.looked_for, again.unsold) == (("lamp",), result.unsold)
 
 
 def test_cli_search_says_what_it_looked_for_and_what_it_saw(lamp_shop: Path, ikea: Path,
