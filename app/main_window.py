@@ -719,8 +719,9 @@ class MainWindow(QMainWindow):
             self.view.activate(opening)
             self._pending_tag = None
         if not scene.visible:  # why, in the message bar (it fades) and in the panel (it stays)
-            self._say_photo_news(no_tags_message(scene.result))
-            self.panel.clear(f"{NO_TAGS}\n\n{no_tags_message(scene.result)}")
+            why = no_tags_message(scene.result, removed=bool(scene.tags))
+            self._say_photo_news(why)
+            self.panel.clear(f"{NO_TAGS}\n\n{why}")
         elif self.panel.number is not None and self.panel.number not in self.view.tags:
             self.panel.clear()
 

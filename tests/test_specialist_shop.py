@@ -116,10 +116,9 @@ def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: 
 
 
 @pytest.fixture
-def lamp_pipeline(lamp_shop: Path):
-    pipeline = Pipeline(Settings.defaults().with_(data_dir=lamp_shop))
-    yield pipeline
-    pipeline.close()
+def lamp_pipeline(lamp_shop: Path) -> Pipeline:
+    """A pipeline over the lamp shop, left open: a window's workers may still read its catalog at teardown."""
+    return Pipeline(Settings.defaults().with_(data_dir=lamp_shop))
 
 
 def _open(qtbot, win, photo: Path) -> None:
@@ -180,7 +179,6 @@ def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
     win.tabs.setCurrentIndex(PHOTO_TAB)
     said = win.message.text.text()
     assert said == "Your catalog now sells Armchair, Chair, Stools & benches too: this photo was tagged again.", said
-    pipeline.close()
 
 
 @pytest.fixture
@@ -279,8 +277,6 @@ def test_the_window_and_the_batch_tell_a_rug_shop_no_detector_finds_rugs(qtbot, 
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
         dialog.start()
     assert "1 photo has no tag: no detector in use finds Rug, all your catalog sells" in dialog.status.text()
-    win.close()
-    pipeline.close()
 
 
 def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea: Path, shared_models: Path,
@@ -306,7 +302,6 @@ def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qt
     panel.show_photo(ikea / "products" / "sofa" / "903.007.25.jpg")  # ranked against the one lamp: said so
     qtbot.waitUntil(lambda: "closest object first" in panel.title.text(), timeout=WAIT_MS)
     assert panel.title.text().endswith("closest object first (objects of every category tagged: Lamp)")
-    pipeline.close()
 
 
 def test_the_review_window_of_photos_without_tags_says_so(qtbot, rug_shop: Path, ikea: Path, shared_models: Path,
@@ -323,4 +318,20 @@ def test_the_review_window_of_photos_without_tags_says_so(qtbot, rug_shop: Path,
     qtbot.waitUntil(lambda: "review" in window.summary.text(), timeout=WAIT_MS)
     assert window.summary.text() == ("Nothing to review: the 1 photo tagged so far has no tags, as nothing your "
                                      "catalog sells was found in it. A box you draw on a photo is a tag too.")
-    pipeline.close()
+
+
+def test_a_photo_whose_tags_were_all_removed_says_so_when_opened_again(qtbot, main_window, lamp_shop: Path,
+                                                                       ikea: Path, tmp_path: Path) -> None:
+    """Opened again, a photo whose one lamp tag was removed said "Nothing your catalog sells (Lamp) was found"
+    (a047249 keeps what it looked for in its saved edits; before, "No furniture or decor found")."""
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=Path(shutil.copytree(lamp_shop, tmp_path / "shop"))))
+    win = main_window(pipeline, (1280, 800))
+    dining, sofa_bed = Path(_scene(ikea, DINING)), Path(_scene(ikea, SOFA_BED))
+    _open(qtbot, win, dining)
+    (tag,) = win.controller.scene.visible
+    win.controller.remove(tag.number)
+    _open(qtbot, win, sofa_bed)
+    _open(qtbot, win, dining)
+    qtbot.waitUntil(lambda: "removed" in win.panel.status.text(), timeout=WAIT_MS)  # the bar: "Restored your edits"
+    assert win.panel.status.text() == ("This photo has no tags.\n\nEvery tag of this photo was removed. Drag a box "
+                                       "around a piece to search it.")

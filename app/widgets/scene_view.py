@@ -44,13 +44,16 @@ EMPTY_HINT = (
 )
 PHOTO = "Room photo"
 NO_DECOR = "No furniture or decor found. Drag a box around a piece to search it."
+ALL_REMOVED = "Every tag of this photo was removed. Drag a box around a piece to search it."
 NAMED = 4  # categories named in the message about a photo without tags
 
 
-def no_tags_message(result: SceneResult) -> str:
+def no_tags_message(result: SceneResult, removed: bool = False) -> str:
     """What the message bar says of a photo without tags: what was looked for (the categories the catalog sells)
     and what was seen but is not sold. A lamp shop's bedroom photo said "No furniture or decor found" of its bed
-    and chairs, as if the detector had failed."""
+    and chairs, as if the detector had failed. ``removed``: its tags were all removed, not none found."""
+    if removed:
+        return ALL_REMOVED
     if result.looked_for is None:  # an empty catalog: every decor category was looked for
         return NO_DECOR
     unfound = f"No detector in use finds {sold_names(result.unfound)}"
