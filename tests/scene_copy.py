@@ -1,4 +1,9 @@
-"""A copy of the session's data dir with no photo remembered: tests that tag photos write there, never to it."""
+"""A copy of the session's data dir with no photo remembered: tests that tag photos write there, never to it.
+
+The catalog is copied through SQLite's backup, never as files: reading catalog.sqlite or its -shm with ``open`` in
+this process and closing it drops every POSIX lock the process holds on it (the session pipeline's too), so a later
+process on the session data dir (a bench's child) took itself for the last user, checkpointed and deleted the WAL
+under the pipeline's open map of it, and every later test of the session catalog read "file is not a database"."""
 
 from __future__ import annotations
 

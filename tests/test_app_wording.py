@@ -5,10 +5,10 @@ and the packaged app's own command lines name it as staff type it, ``DecorLens``
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from scene_copy import copy_data_dir
 
 from decorlens.main import main
 from decorlens.options import PROG, use_program
@@ -28,8 +28,7 @@ def test_people_on_without_its_model_names_the_apps_setting_not_an_export(qtbot,
                                                                          tmp_path: Path, scene_path):
     """A photo opened with `people: on` and no pose model said "`decorlens models export …` makes it ([train]
     extra), or set people: off": an export the packaged app cannot run."""
-    data = tmp_path / "data"
-    shutil.copytree(pipeline.data_dir, data)
+    data = copy_data_dir(pipeline, tmp_path / "data")
     with open(data / "config.yaml", "a", encoding="utf-8") as fh:
         fh.write("\npeople: on\n")
     window = main_window(Pipeline(pipeline.settings.with_(data_dir=data, people="on")), (1280, 800))

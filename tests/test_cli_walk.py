@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from ikea_slice import write_slice
+from scene_copy import copy_data_dir
 
 from decorlens.errors import USER_ERROR
 from decorlens.main import build_parser, main
@@ -160,7 +161,7 @@ def test_bundle_and_embedding_counts_are_grouped_by_thousands(pipeline, ikea: Pa
     for line in (out, info):
         assert ": 1,955 products in 33 categories, 1,856 images inside, vectors " in line, line
         assert re.search(r"vectors \S+ \(1,955\)", line), line
-    data = Path(shutil.copytree(pipeline.data_dir, tmp_path / "data"))
+    data = copy_data_dir(pipeline, tmp_path / "data")
     scene = next((ikea / "scenes").glob(f"*{SCENE}*.jpg"))
     code, _, err = run(["--data-dir", str(data), "search", str(scene), "--matcher", "colour", "--top-k", "1"], capsys)
     assert code == 0, err

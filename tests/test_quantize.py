@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import pytest
 from ikea_feed import write_feed
+from scene_copy import copy_data_dir
 
 from decorlens.main import main
 from engine.crops import crop
@@ -105,8 +106,7 @@ def test_cancel_leaves_nothing(pipeline: Pipeline, float_model: ResolvedModel, t
 def test_cli_writes_the_model_and_says_how_to_use_it(
     pipeline: Pipeline, float_model: ResolvedModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(pipeline.data_dir, data, ignore=shutil.ignore_patterns("index", "backups"))
+    data = copy_data_dir(pipeline, tmp_path / "data")
     for file in (float_model.path, float_model.path.with_suffix(".card.json")):
         shutil.copy(file, data / "models")
     name = float_model.path.name
