@@ -485,9 +485,11 @@ class Catalog:
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
 
-    def skus_not_in(self, skus: set[str]) -> list[str]:
-        """The catalog's SKUs that ``skus`` lacks, sorted: the products a re-imported feed no longer lists."""
-        return [sku for (sku,) in self.db.execute("SELECT sku FROM products ORDER BY sku") if sku not in skus]
+    def skus_not_in(self, skus: set[str]) -> list[tuple[str, str]]:
+        """The catalog's (SKU, category) pairs whose SKU ``skus`` lacks, sorted by SKU: the products a
+        re-imported feed no longer lists, with their category (a feed of chairs says nothing of lamps)."""
+        rows = self.db.execute("SELECT sku, category FROM products ORDER BY sku")
+        return [(sku, category) for sku, category in rows if sku not in skus]
 
     def skus_near(self, sku: str) -> set[str]:
         """SKUs a mistyped ``sku`` may have meant: those one edit from it (a character replaced, added, left out,

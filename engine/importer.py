@@ -101,7 +101,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (sku or file, reason)
-    absent: list[str] = field(default_factory=list)  # SKUs the catalog holds and the source does not list (kept)
+    absent: list[str] = field(default_factory=list)  # SKUs of the source's categories it does not list (kept)
+    uncovered: dict[str, int] = field(default_factory=dict)  # products kept per category the source has none of
     changed: dict[str, int] = field(default_factory=dict)  # products updated per field changed ("price": 25)
     categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
     kept: list[str] = field(default_factory=list)  # why each cached photo kept unrefreshed was (an offline import)
@@ -132,15 +133,37 @@ class ImportReport:
         more = f"; and {counted(len(set(self.kept)) - 1, 'other reason')}" if len(set(self.kept)) > 1 else ""
         return f"; {counted(len(self.kept), 'photo')} not refreshed, {whose} kept ({self.kept[0]}{more})"
 
+    def note_unlisted(self, unlisted: Iterable[tuple[str, str]]) -> None:
+        """Sort the catalog's (SKU, category) pairs the source does not list: those of a category it stored
+        products of are ``absent`` (dropped by the supplier, offered for removal), the others ``uncovered``
+        (kept, counted per category). A feed of chairs imported into a lamp shop is no full catalog: every lamp
+        was offered for removal as dropped from the supplier's range."""
+        for sku, category in unlisted:
+            if category in self.categories:
+                self.absent.append(sku)
+            else:
+                self.uncovered[category] = self.uncovered.get(category, 0) + 1
+
     def absent_line(self, source: str) -> str | None:
-        """The catalog's products ``source`` does not list, or None. They are kept (a feed may carry one
-        supplier's range of several), but a weekly feed that dropped 20 products left them in the catalog,
-        matched in photos, and the import said nothing of them."""
+        """The catalog's products of ``source``'s categories that it does not list, or None. They are kept (a
+        feed may carry one supplier's range of several), but a weekly feed that dropped 20 products left them in
+        the catalog, matched in photos, and the import said nothing of them."""
         if not self.absent:
             return None
         are = "is" if len(self.absent) == 1 else "are"
         return (f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): "
                 f"{first_named(self.absent)}")
+
+    def uncovered_line(self, source: str) -> str | None:
+        """What ``source`` covered and what it left alone, or None when it had products of every category
+        the catalog holds: "chairs.csv lists chair only: the catalog's 149 products of lamp are not in it
+        and are left as they are"."""
+        if not self.uncovered:
+            return None
+        others = sum(self.uncovered.values())
+        return (f"{source} lists {', '.join(sorted(self.categories))} only: the catalog's "
+                f"{counted(others, 'product')} of {first_named(sorted(self.uncovered))} are not in it and are "
+                f"left as they are")
 
     def unsearched_line(self, categories: CategoryMap) -> str | None:
         """The products stored in a category no tag searches, or None: a feed's "spaceship" (or "Sofas" for
@@ -248,7 +271,7 @@ def import_rows(
                 done += len(chunk)
                 if progress:
                     progress(done, len(rows))
-            report.absent = catalog.skus_not_in({row.sku for row in rows if row.sku})
+            report.note_unlisted(catalog.skus_not_in({row.sku for row in rows if row.sku}))
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()

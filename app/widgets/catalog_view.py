@@ -533,6 +533,8 @@ class CatalogView(QWidget):
         lines += skipped_lines(report.skipped)
         unsearched = report.unsearched_line(self.pipeline.categories)
         lines += [f"{unsearched}."] if unsearched else []
+        uncovered = report.uncovered_line(source.name) if why is None else None
+        lines += [f"{uncovered}."] if uncovered else []
         absent = report.absent_line(source.name) if why is None else None
         if absent:  # listed, all selected: one Remove selected takes out what the supplier dropped
             lines.append(f"{absent}; they are listed and selected now: Remove selected removes them, ✕ beside "
