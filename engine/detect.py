@@ -152,10 +152,20 @@ class DetectorSet:
         Filtering first matters: when one object is called both a category the shop sells and one it
         does not, the merge must keep the one that can become a tag, even if it scored lower.
         """
+        return self.detect_split(image, conf, allowed)[0]
+
+    def detect_split(
+        self, image: np.ndarray, conf: float | None = None, allowed: Collection[str] | None = None
+    ) -> tuple[list[Detection], list[Detection]]:
+        """``detect``'s objects, and the others seen, merged apart: of categories not ``allowed``, less those that
+        are an allowed object seen under another name. The detectors run once for both: a lamp shop's photo of a
+        living room has no tag, and a screen says what was seen there rather than "nothing found"."""
         found = [det for d in self.detectors for det in d.detect(image, conf)]
-        if allowed is not None:
-            found = [d for d in found if d.category in allowed]
-        return merge_detections(found, self.merge_iou)
+        if allowed is None:
+            return merge_detections(found, self.merge_iou), []
+        kept = merge_detections([d for d in found if d.category in allowed], self.merge_iou)
+        others = merge_detections([d for d in found if d.category not in allowed], self.merge_iou)
+        return kept, [d for d in others if all(iou(d.box, k.box) < CROSS_IOU for k in kept)]
 
 
 def merge_detections(

@@ -20,14 +20,13 @@ import numpy as np
 
 from engine import compact_index
 from engine.backups import check_columns, set_aside
-from engine.boxes import iou
 from engine.calibration import card_levels
 from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
-from engine.detect import CROSS_IOU, Detector, DetectorSet, as_tags, merge_detections
+from engine.detect import Detector, DetectorSet, as_tags
 from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image
@@ -269,14 +268,8 @@ class Pipeline:
         found" of a room full of furniture, as if the detector had failed.
         """
         size = pixels.shape[1], pixels.shape[0]
-        sold, detectors = self.sold_categories(), self.detector
-        found = [det for d in detectors.detectors for det in d.detect(pixels, conf)]
-        kept = merge_detections([d for d in found if sold is None or d.category in sold], detectors.merge_iou)
+        kept, others = self.detector.detect_split(pixels, conf, self.sold_categories())
         tags = as_tags(without_people(kept, people), size, self.categories)
-        if sold is None:
-            return tags, {}
-        others = merge_detections([d for d in found if d.category not in sold], detectors.merge_iou)
-        others = [d for d in others if all(iou(d.box, k.box) < CROSS_IOU for k in kept)]  # one object, two names
         unsold = Counter(d.category for d in as_tags(without_people(others, people), size, self.categories))
         return tags, {c: unsold[c] for c in self.categories.categories if unsold[c]}
 
