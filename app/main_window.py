@@ -48,6 +48,7 @@ from app.widgets.scene_view import (
     copied_paths,
     dropped_paths,
     no_tags_message,
+    no_tags_reason,
     sold_change_message,
     web_addresses,
 )
@@ -713,6 +714,7 @@ class MainWindow(QMainWindow):
     def _scene_changed(self) -> None:
         scene = self.controller.scene
         self.view.match_size(scene.result.width, scene.result.height)
+        self.view.why_no_tags = "" if scene.visible else no_tags_reason(scene.result, removed=bool(scene.tags))
         self._show_tags()
         opening = self._opening()
         if opening is not None and opening in self.view.tags:

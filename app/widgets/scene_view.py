@@ -46,6 +46,7 @@ PHOTO = "Room photo"
 NO_DECOR = "No furniture or decor found. Drag a box around a piece to search it."
 ALL_REMOVED = "Every tag of this photo was removed. Drag a box around a piece to search it."
 NAMED = 4  # categories named in the message about a photo without tags
+UNCOUNTED = ("bedding", "furniture", "outdoor", "kitchenware")  # names with no plural
 
 
 def no_tags_message(result: SceneResult, removed: bool = False) -> str:
@@ -91,16 +92,40 @@ def sold_names(categories: Iterable[str]) -> str:
 
 
 def seen_names(counts: Mapping[str, int]) -> str:
-    """Objects seen per category, most first: "Chair ×4, Cushions & throws ×2, Table, Bed and 5 more"."""
+    """Objects seen per category, most first: "4 chairs, 2 cushions & throws, 1 table, 1 bed and 5 more". Not
+    "Chair ×4": a screen reader read the sign as "times"."""
     seen = sorted(counts.items(), key=lambda item: -item[1])
-    return some_names(f"{pretty(c)} ×{n:,}" if n > 1 else pretty(c) for c, n in seen)
+    return some_names(f"{n:,} {counted(pretty(c), n)}" for c, n in seen)
+
+
+def counted(name: str, count: int) -> str:
+    """A category's name after a count, as in running text: "chair", "chairs", "shelves", "cushions & throws" (a
+    name already plural stays), "TV benches" (an initialism keeps its capitals)."""
+    word = name if name[1:2].isupper() else name[:1].lower() + name[1:]
+    if count == 1 or word.endswith("s") or " & " in word or word.endswith(UNCOUNTED):
+        return word
+    if word.endswith("f"):
+        return word[:-1] + "ves"
+    return word + ("es" if word.endswith(("ch", "sh", "x")) else "s")
 
 
 def some_names(names: Iterable[str]) -> str:
-    """The first ``NAMED`` names, and how many more: "Chair ×4, Bed, Table, Clock and 5 more"."""
+    """The first ``NAMED`` names, and how many more: "4 chairs, 1 bed, 1 table, 1 clock and 5 more"."""
     listed = list(names)
     more = f" and {len(listed) - NAMED:,} more" if len(listed) > NAMED else ""
     return ", ".join(listed[:NAMED]) + more
+
+
+def no_tags_reason(result: SceneResult, removed: bool = False) -> str:
+    """Why a photo has no tags, in a few words, for the photo's accessible name: "Room photo, no tags" said
+    nothing of why (the message bar's whole sentence, ``no_tags_message``, fades)."""
+    if removed:
+        return "every tag was removed"
+    if result.looked_for is None:
+        return "no furniture or decor found"
+    if not result.looked_for:
+        return "no detector in use finds what your catalog sells"
+    return "nothing your catalog sells was found"
 
 
 HOW_TO = ("Tab or the arrow keys move from tag to tag; Enter shows a tag's matches, Delete removes it. "
@@ -174,6 +199,7 @@ class SceneView(QGraphicsView):
         self._space = False
         self._fit = True
         self._panel: ResultsPanel | None = None
+        self.why_no_tags = ""  # ``no_tags_reason`` of the photo shown, when it has no tags
         self.setAccessibleName(PHOTO)
         self.setAccessibleDescription(HOW_TO)
         self.hint.show_text(EMPTY_HINT)
@@ -186,6 +212,7 @@ class SceneView(QGraphicsView):
         last photo's categories over one still being tagged."""
         self.scene().clear()
         self.photo, self.pins, self.boxes, self.tags, self.current, self._band = None, {}, {}, {}, None, None
+        self.why_no_tags = ""
         self.card.hide()
         self.legend.show_tags([], self.colours)
         self.legend.hide()
@@ -319,7 +346,9 @@ class SceneView(QGraphicsView):
             return PHOTO
         if self.current not in self.tags:
             count = len(self.pins)
-            return f"{PHOTO}, {count} tag{'' if count == 1 else 's'}" if count else f"{PHOTO}, no tags"
+            if count:
+                return f"{PHOTO}, {count} tag{'' if count == 1 else 's'}"
+            return f"{PHOTO}, no tags: {self.why_no_tags}" if self.why_no_tags else f"{PHOTO}, no tags"
         tag, order = self.tags[self.current], sorted(self.pins)
         checked = self.verified(tag.number)
         best = checked.match if checked is not None and tag.confirmed is None else tag.best
