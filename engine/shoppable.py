@@ -76,6 +76,8 @@ SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # f
 BADGES = {CONFIRMED: "In this photo", **MATCH_WORDS}
 HEADINGS = {CONFIRMED: "In this photo", "exact": "Exact matches", "likely": "Likely the same products",
             "similar": "Similar products"}  # when every card is of that kind
+NOTHING_SOLD = "Nothing in this photo is sold here"  # a page of a photo with no product of the shop
+NOTHING_SOLD_NOTE = "This photo has no product dots: no product of this shop was found in it."
 
 
 @dataclass
@@ -337,8 +339,6 @@ def render(
     The photo's cards are two lists, those beside the photo and the rest below it (``_layout``); on a
     phone they run on as one.
     """
-    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
-    heading = HEADINGS.get(_said_once(cards) or "", "Shop the products")
     shape, fit = _layout(float(scene["width"]), float(scene["height"]), len(cards))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -351,15 +351,35 @@ def render(
         f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
         f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'
         + "\n".join(_spot(s) for s in spots)
-        + '\n</div>\n<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
-        '<section class="products" aria-labelledby="products-title">\n'
-        f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
-        + _photo_cards(cards[:fit], 1)
-        + "</section>\n"
+        + "\n</div>\n"
+        + _products(cards, fit)
         + _photo_cards(cards[fit:], fit + 1, below=True)
         + _complete(more)
         + "</main>\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def _products(cards: Sequence[Card], fit: int) -> str:
+    """The hint under the photo and the products' section, with the first ``fit`` cards beside the photo.
+
+    A photo with no product of the shop (none found, or all removed from the catalog since) says so plainly:
+    its page read "Hover or tap a dot to see the product." over a photo without a dot, and "Shop the products
+    0 products"."""
+    if not cards:
+        return (
+            "</section>\n"
+            '<section class="products" aria-labelledby="products-title">\n'
+            f'<h2 id="products-title">{NOTHING_SOLD}</h2>\n<p class="note">{NOTHING_SOLD_NOTE}</p>\n</section>\n'
+        )
+    count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
+    heading = HEADINGS.get(_said_once(cards) or "", "Shop the products")
+    return (
+        '<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
+        '<section class="products" aria-labelledby="products-title">\n'
+        f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
+        + _photo_cards(cards[:fit], 1)
+        + "</section>\n"
     )
 
 
