@@ -4,7 +4,8 @@ Scene coordinates are the engine's image pixels (the upright, possibly downscale
 searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mouse: hover a pin for
 its best match, click it for all matches, drag on the photo to search a region, wheel to zoom,
 middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one and moves the
-keyboard to its matches in the panel (Escape there comes back), Delete removes it, +/- zoom, 0 fits.
+keyboard to its matches in the panel (Escape there comes back), Delete removes it, +/- zoom, 0 fits; D draws a
+box (on the selected pin's box, else mid-photo) that the arrows move and Shift+arrows resize, Enter searches it.
 
 Pins are drawn items, which assistive technology cannot see: the view's accessible name says which tag the
 keyboard is on (its number, category and best match), so a screen reader reads each pin the arrows reach
@@ -25,7 +26,7 @@ from app.palette import CategoryColours
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
-from app.widgets.message_bar import MessageBar
+from app.widgets.message_bar import MessageBar, announce
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words, product_words
@@ -36,6 +37,10 @@ from engine.results import SceneResult
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
 MIN_BAND = 8  # pixels on screen: smaller drags are clicks, not boxes
+KEY_STEP = 10  # pixels on screen an arrow moves or resizes a box drawn by keyboard
+DRAW_KEY = Qt.Key.Key_D  # on the photo: draw a box by keyboard (setup_page.SHORTCUTS says so)
+DRAWING = ("Drawing a box to search: arrow keys move it, Shift with arrow keys resizes it (right and down larger), "
+           "Enter searches it, Escape cancels.")
 EMPTY_HINT = (
     "<b style='font-size:22px;'>Drop a room photo here</b><br><br>"
     "or File ▸ Open (Ctrl+O) · Open Folder (Ctrl+Shift+O) · Paste (Ctrl+V)<br><br>"
@@ -129,7 +134,7 @@ def no_tags_reason(result: SceneResult, removed: bool = False) -> str:
 
 
 HOW_TO = ("Tab or the arrow keys move from tag to tag; Enter shows a tag's matches, Delete removes it. "
-          "Drag a box to search a region.")
+          "Drag a box, or press D and move it with the arrow keys, to search a region.")
 
 
 def dropped_paths(mime: QMimeData) -> list[Path]:
@@ -195,6 +200,7 @@ class SceneView(QGraphicsView):
         self.gone: Collection[str] = frozenset()  # SKUs the catalog no longer has (the controller's set)
         self.show_all_boxes = False
         self._band: BandItem | None = None
+        self._keyed = False  # the band is being drawn by keyboard (``draw_by_key``)
         self._pan_from: QPoint | None = None
         self._space = False
         self._fit = True
@@ -212,6 +218,7 @@ class SceneView(QGraphicsView):
         last photo's categories over one still being tagged."""
         self.scene().clear()
         self.photo, self.pins, self.boxes, self.tags, self.current, self._band = None, {}, {}, {}, None, None
+        self._keyed = False
         self.why_no_tags = ""
         self.card.hide()
         self.legend.show_tags([], self.colours)
@@ -242,9 +249,7 @@ class SceneView(QGraphicsView):
         (``corrections.surest``); keeps the current pin if it is still there."""
         for item in [*self.pins.values(), *self.boxes.values()]:
             self.scene().removeItem(item)
-        if self._band is not None:
-            self.scene().removeItem(self._band)
-            self._band = None
+        self.clear_band()
         shown = surest(tags, limit, keep)
         self.tags = {t.number: t for t in shown}
         self.pins, self.boxes = {}, {}
@@ -488,8 +493,7 @@ class SceneView(QGraphicsView):
         elif isinstance(self.itemAt(point), PinItem):
             super().mousePressEvent(event)
         elif event.button() == Qt.MouseButton.LeftButton and self.photo is not None:
-            if self._band is not None:
-                self.scene().removeItem(self._band)
+            self.clear_band()
             self._band = BandItem(self.mapToScene(point))
             self.scene().addItem(self._band)
         else:
@@ -532,19 +536,94 @@ class SceneView(QGraphicsView):
         self.regionDrawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
 
     def clear_band(self) -> None:
+        self._keyed = False
         if self._band is not None:
             self.scene().removeItem(self._band)
             self._band = None
+
+    # -- a box drawn by keyboard ------------------------------------------------------------------
+
+    def draw_by_key(self) -> None:
+        """D: a box to search, for those without a mouse: on the selected pin's box (to search a part of it or a
+        piece beside it), else mid-photo, a quarter of its size. The arrows then move it (``key_box``)."""
+        if self.photo is None:
+            return
+        scene = self.sceneRect()
+        rect = (self.boxes[self.current].rect() if self.current in self.boxes
+                else QRectF(0, 0, scene.width() / 4, scene.height() / 4))
+        if self.current not in self.boxes:
+            rect.moveCenter(scene.center())
+        self.clear_band()
+        self.card.hide()
+        self._band = BandItem(rect.topLeft())
+        self._band.setRect(self._kept_in_photo(rect))
+        self.scene().addItem(self._band)
+        self._keyed = True
+        self.ensureVisible(self._band, 20, 20)
+        announce(self, f"{DRAWING} {self.box_words()}", urgent=False)
+
+    def key_box(self, key: Qt.Key, resize: bool) -> None:
+        """An arrow on a box drawn by keyboard: move it ``KEY_STEP`` screen pixels, or (``resize``) make it as much
+        larger (right, down) or smaller (left, up), never smaller than a box the mouse may draw."""
+        dx = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}.get(key, 0)
+        dy = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1}.get(key, 0)
+        step, rect = KEY_STEP / self.transform().m11(), QRectF(self._band.rect())
+        if resize:
+            least = 2 * MIN_BAND / self.transform().m11()
+            rect.setWidth(max(least, rect.width() + dx * step))
+            rect.setHeight(max(least, rect.height() + dy * step))
+        else:
+            rect.translate(dx * step, dy * step)
+        self._band.setRect(self._kept_in_photo(rect))
+        self.ensureVisible(self._band, 20, 20)
+        announce(self, self.box_words(), urgent=False)
+
+    def _kept_in_photo(self, rect: QRectF) -> QRectF:
+        """``rect`` moved (and cut, if larger) to lie within the photo."""
+        scene = self.sceneRect()
+        rect = QRectF(rect.left(), rect.top(), min(rect.width(), scene.width()), min(rect.height(), scene.height()))
+        rect.moveLeft(min(max(rect.left(), scene.left()), scene.right() - rect.width()))
+        rect.moveTop(min(max(rect.top(), scene.top()), scene.bottom() - rect.height()))
+        return rect
+
+    def box_words(self) -> str:
+        """Where the box drawn by keyboard is, for a screen reader: "Box from 38% to 62% across, 38% to 62% down"."""
+        rect, scene = self._band.rect(), self.sceneRect()
+        across = [round(100 * x / scene.width()) for x in (rect.left(), rect.right())]
+        down = [round(100 * y / scene.height()) for y in (rect.top(), rect.bottom())]
+        return f"Box from {across[0]}% to {across[1]}% across, {down[0]}% to {down[1]}% down."
+
+    def _key_on_box(self, event: QKeyEvent) -> bool:
+        """Keys while a box is drawn by keyboard: arrows, Enter (search it, as a box the mouse drew), Escape."""
+        key = event.key()
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.key_box(key, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._keyed = False
+            announce(self, "Searching the box.", urgent=False)
+            self._finish_band()
+        elif key == Qt.Key.Key_Escape:
+            self.clear_band()
+            announce(self, "Box cancelled.", urgent=False)
+        else:
+            return False
+        return True
 
     # -- keyboard ---------------------------------------------------------------------------------
 
     def focusNextPrevChild(self, forward: bool) -> bool:
         """Tab walks the pins first; after the last one focus moves on as usual."""
+        if self._keyed:  # a box drawn by keyboard is left for the pins: the arrows walk them again
+            self.clear_band()
         return self.step(forward, wrap=False) or super().focusNextPrevChild(forward)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+        if self._keyed and self._band is not None and self._key_on_box(event):
+            return
+        if key == DRAW_KEY and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.draw_by_key()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Down):
             self.step(True)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
             self.step(False)
