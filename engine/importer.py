@@ -271,7 +271,7 @@ def import_rows(
                 done += len(chunk)
                 if progress:
                     progress(done, len(rows))
-            report.note_unlisted(catalog.skus_not_in({row.sku for row in rows if row.sku}))
+            report.note_unlisted(catalog.categories_not_in({row.sku for row in rows if row.sku}))
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
