@@ -100,6 +100,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     unsearched = report.unsearched_line(pipeline.categories)
     if unsearched:
         note(unsearched)
+    uncovered = report.uncovered_line(Path(args.source).name)
+    if uncovered:
+        note(uncovered)
     absent = report.absent_line(Path(args.source).name)
     if absent:
         note(f"{absent}; `{program()} catalog remove SKU …` removes them")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from ikea_feed import write_feed
 
+from decorlens.main import main
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -57,3 +58,16 @@ def test_the_catalog_tab_selects_no_lamp_after_a_feed_of_chairs(qtbot, main_wind
         view.import_from(write_feed(ikea, lamps + chairs[1:], tmp_path / "full.csv"))
     assert "Remove selected removes them" in said[-1] and "lists" not in said[-1].split("\n")[0]
     qtbot.waitUntil(lambda: view.selected_skus() == [chairs[0]["product_id"]], timeout=WAIT_MS)
+
+
+def test_the_cli_says_what_a_feed_of_another_category_left_alone(tmp_path: Path, ikea: Path, capsys,
+                                                                  ikea_products: list[dict[str, str]]) -> None:
+    """`catalog import chairs.csv` into a lamp shop said nothing of its lamps, where the app says they are kept."""
+    data = str(tmp_path / "data")
+    assert main(["--data-dir", data, "catalog", "import", str(write_feed(ikea, _rows(ikea_products, "lamp", 3),
+                                                                         tmp_path / "lamps.csv"))]) == 0
+    capsys.readouterr()
+    chairs = write_feed(ikea, _rows(ikea_products, "chair", 2), tmp_path / "chairs.csv")
+    assert main(["--data-dir", data, "catalog", "import", str(chairs)]) == 0
+    assert ("chairs.csv lists chair only: the catalog's 3 products of lamp are not in it and are left as they are"
+            in capsys.readouterr().err)
