@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from contrast import SHAPE_CONTRAST, TEXT_CONTRAST, contrast
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QColor, QImage
 from PySide6.QtWidgets import (
@@ -35,20 +36,6 @@ from app.settings import AppSettings
 from app.workers import Runner
 
 WAIT_MS = 90_000
-TEXT_CONTRAST = 4.5  # WCAG AA, text of a normal size
-SHAPE_CONTRAST = 3.0  # WCAG 1.4.11, what a control is seen by (a check box's square)
-
-
-def luminance(colour: QColor) -> float:
-    def channel(value: float) -> float:
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
-
-
-def contrast(one: QColor | str, other: QColor | str) -> float:
-    light, dark = sorted((luminance(QColor(one)), luminance(QColor(other))), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 @pytest.fixture(params=["light", "dark"])

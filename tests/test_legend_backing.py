@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 
+from contrast import TEXT_CONTRAST, contrast
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel
@@ -22,20 +23,7 @@ from app.widgets.legend import Legend
 from engine.corrections import Tag
 from engine.results import SceneObject
 
-TEXT_CONTRAST = 4.5  # WCAG AA, text of a normal size (as tests/test_app_dialogs_look.py measures it)
 BUSY = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # bookshelf, frames, a window
-
-
-def luminance(colour: QColor) -> float:
-    def channel(value: float) -> float:
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
-
-
-def contrast(one: QColor | str, other: QColor | str) -> float:
-    light, dark = sorted((luminance(QColor(one)), luminance(QColor(other))), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def photos(ikea: Path) -> dict[str, QPixmap]:
