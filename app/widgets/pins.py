@@ -1,7 +1,8 @@
 """The graphics items drawn over the photo: a round numbered pin per tag and its object's box.
 
 Pins ignore the view's zoom (they stay finger-sized at any scale); boxes are in image pixels and only
-show for the pin under the mouse or the keyboard, so the photo stays readable.
+show for the pin under the mouse or the keyboard, so the photo stays readable. A pin the view moved off its
+object's point, so as not to overlap another at the zoom shown, has a leader line to that point.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsObject,
     QGraphicsRectItem,
     QStyleOptionGraphicsItem,
@@ -38,7 +41,8 @@ class PinItem(QGraphicsObject):
         self.drawn = tag.origin == USER
         self.current = False
         self._hover = False
-        self.setPos(QPointF(*tag.obj.tag))
+        self.point = QPointF(*tag.obj.tag)  # the object's point: where the pin goes unless another is too near
+        self.setPos(self.point)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptHoverEvents(True)
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
@@ -116,6 +120,29 @@ class PinItem(QGraphicsObject):
     def mousePressEvent(self, event) -> None:
         event.accept()
         self.clicked.emit(self.number)
+
+
+class LeaderItem(QGraphicsLineItem):
+    """A thin line from a pin moved aside to its object's point, marked by a small dot (as the shoppable page
+    draws them): the pin no longer covers what it tags."""
+
+    def __init__(self, colour: str):
+        super().__init__()
+        pen = QPen(QColor("white"), 1.5)
+        pen.setCosmetic(True)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.setPen(pen)
+        self.dot = QGraphicsEllipseItem(-3, -3, 6, 6, self)
+        self.dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.dot.setPen(QPen(QColor("white"), 1.5))
+        self.dot.setBrush(QColor(colour))
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(9)  # under every pin
+        self.hide()
+
+    def lead(self, point: QPointF, pin: QPointF) -> None:
+        self.setLine(point.x(), point.y(), pin.x(), pin.y())
+        self.dot.setPos(point)
 
 
 class BoxItem(QGraphicsRectItem):

@@ -14,6 +14,7 @@ keyboard is on (its number, category and best match), so a screen reader reads e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
@@ -28,15 +29,17 @@ from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
 from app.widgets.message_bar import MessageBar, announce
 from app.widgets.notice import Notice
-from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, PinItem
+from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, LeaderItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words, product_words
 from engine.corrections import Tag, surest
 from engine.rerank import Checked
 from engine.results import SceneResult
+from engine.tags import clamp, clamp_bounds, spread_apart
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 16.0
 MIN_BAND = 8  # pixels on screen: smaller drags are clicks, not boxes
+PIN_GAP = 2 * RADIUS + 6  # pixels on screen between pins' centres: their discs, rings and shadows never touch
 KEY_STEP = 10  # pixels on screen an arrow moves or resizes a box drawn by keyboard
 DRAW_KEY = Qt.Key.Key_D  # on the photo: draw a box by keyboard (setup_page.SHORTCUTS says so)
 DRAWING = ("Drawing a box to search: arrow keys move it, Shift with arrow keys resizes it (right and down larger), "
@@ -137,6 +140,11 @@ HOW_TO = ("Tab or the arrow keys move from tag to tag; Enter shows a tag's match
           "Drag a box, or press D and move it with the arrow keys, to search a region.")
 
 
+def _too_near(points: list[tuple[float, float]], gap: float) -> bool:
+    """Whether two of ``points`` are closer than ``gap`` (a hair less, as spread_apart leaves them just apart)."""
+    return any(math.dist(a, b) < gap - 1e-3 for i, a in enumerate(points) for b in points[i + 1:])
+
+
 def dropped_paths(mime: QMimeData) -> list[Path]:
     """Local files and folders in a drag from the file manager."""
     return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
@@ -194,6 +202,7 @@ class SceneView(QGraphicsView):
         self.photo: QGraphicsPixmapItem | None = None
         self.pins: dict[int, PinItem] = {}
         self.boxes: dict[int, BoxItem] = {}
+        self.leaders: dict[int, LeaderItem] = {}
         self.tags: dict[int, Tag] = {}
         self.current: int | None = None
         self.verified: Callable[[int], Checked | None] = lambda _number: None  # a tag's product checked first
@@ -218,6 +227,7 @@ class SceneView(QGraphicsView):
         last photo's categories over one still being tagged."""
         self.scene().clear()
         self.photo, self.pins, self.boxes, self.tags, self.current, self._band = None, {}, {}, {}, None, None
+        self.leaders = {}
         self._keyed = False
         self.why_no_tags = ""
         self.card.hide()
@@ -247,21 +257,24 @@ class SceneView(QGraphicsView):
     def set_tags(self, tags: list[Tag], limit: int = 0, keep: Collection[int] = ()) -> None:
         """Show these tags, all but the ``limit`` surest of the detector's and those in ``keep`` left out
         (``corrections.surest``); keeps the current pin if it is still there."""
-        for item in [*self.pins.values(), *self.boxes.values()]:
+        for item in [*self.pins.values(), *self.boxes.values(), *self.leaders.values()]:
             self.scene().removeItem(item)
         self.clear_band()
         shown = surest(tags, limit, keep)
         self.tags = {t.number: t for t in shown}
-        self.pins, self.boxes = {}, {}
+        self.pins, self.boxes, self.leaders = {}, {}, {}
         for tag in shown:
             colour = self.colours.colour(tag.obj.category)
             self.boxes[tag.number] = BoxItem(tag, colour)
+            self.leaders[tag.number] = LeaderItem(colour)
+            self.scene().addItem(self.leaders[tag.number])
             self.pins[tag.number] = pin = PinItem(tag, colour)
             pin.hovered.connect(self._hovered)
             pin.clicked.connect(self.activate)
             self.scene().addItem(self.boxes[tag.number])
             self.scene().addItem(pin)
         self.card.hide()
+        self._layout_pins()
         self.legend.show_tags(shown, self.colours)
         self._place_legend()
         self._set_current(self.current if self.current in self.pins else None)
@@ -422,6 +435,7 @@ class SceneView(QGraphicsView):
         if self.photo is not None:
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self._fit = True
+            self._layout_pins()
             self._refresh_card()
 
     def zoom(self, factor: float) -> None:
@@ -435,7 +449,36 @@ class SceneView(QGraphicsView):
         target = max(fit_scale * 0.5, min(MAX_ZOOM, scale * factor))
         self.scale(target / scale, target / scale)
         self._fit = False
+        self._layout_pins()
         self._refresh_card()
+
+    def _layout_pins(self) -> None:
+        """Pins apart at the zoom shown: the engine spaces them for the photo fit to the window (a pin's width in
+        image pixels), so with the Photos strip open, or zoomed out, neighbours touched or hid each other's
+        numbers. Pins too near move apart on screen, first within their objects' boxes, then, where those are too
+        small, anywhere on the photo; one moved off its point gets a leader line to it."""
+        scale = self.transform().m11()
+        if not self.pins or scale <= 0:
+            return
+        numbers = sorted(self.pins)
+        photo = self._inside_photo(scale)
+        points = [(self.pins[n].point.x() * scale, self.pins[n].point.y() * scale) for n in numbers]
+        boxes = [clamp_bounds(tuple(v * scale for v in self.tags[n].obj.box), photo) for n in numbers]
+        placed = spread_apart([clamp(p, photo) for p in points], boxes, PIN_GAP)
+        if _too_near(placed, PIN_GAP):
+            placed = spread_apart(placed, [photo] * len(placed), PIN_GAP)
+        for number, point, (x, y) in zip(numbers, points, placed, strict=True):
+            self.pins[number].setPos(x / scale, y / scale)
+            leader = self.leaders[number]
+            leader.lead(self.pins[number].point, self.pins[number].pos())
+            leader.setVisible(math.dist(point, (x, y)) > RADIUS)  # the pin no longer covers its point
+
+    def _inside_photo(self, scale: float) -> tuple[float, float, float, float]:
+        """The photo on screen (in view pixels from its corner), a pin's reach in from each edge: a pin there
+        shows whole on the photo."""
+        width, height, inset = self.sceneRect().width() * scale, self.sceneRect().height() * scale, RADIUS + 2
+        mx, my = min(inset, width / 2), min(inset, height / 2)
+        return mx, my, width - mx, height - my
 
     def _refresh_card(self) -> None:
         """Zoomed or panned: the open card follows its pin, and hides once the pin is out of the view (it was
