@@ -27,12 +27,13 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pillow_heif
 import pytest
 from lamp_shop import export_lamp_shop, run_cli
+from local_http import LocalServers
 from PIL import Image
 
 from app.single_instance import HandOverServer, hand_over, server_name
@@ -64,31 +65,11 @@ class _Counted:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Callable], str]]:
+def serve() -> Iterator[LocalServers]:
     """``serve(handler)``: the URL of an HTTP server on 127.0.0.1 answering each GET with ``handler(request)``."""
-    servers: list[http.server.ThreadingHTTPServer] = []
-
-    def start(handler: Callable[[http.server.BaseHTTPRequestHandler], None]) -> str:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                try:
-                    handler(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
+    servers = LocalServers()
+    yield servers
+    servers.stop()
 
 
 def test_products_sharing_one_photo_url_download_it_once_an_import(tmp_path: Path, ikea: Path, serve) -> None:

@@ -6,7 +6,6 @@ import must skip those rows with one line each and must not hold the catalog's w
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from local_http import LocalServers
 
 from engine.errors import CatalogError
 from engine.feed_images import download_images
@@ -177,38 +177,12 @@ def test_relative_folder_paths_are_stored_absolute(tmp_path: Path, photos: list[
 
 
 @pytest.fixture
-def server() -> Iterator[Callable[[Callable], str]]:
-    """``serve(handler)`` starts an HTTP server on 127.0.0.1 answering GETs with ``handler(request)``;
-    ``serve.stop()`` stops them all."""
-    servers = []
-
-    def serve(handler: Callable[[http.server.BaseHTTPRequestHandler], None]) -> str:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                try:
-                    handler(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up, as it should
-
-            def log_message(self, *args) -> None:
-                pass
-
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    def stop() -> None:
-        """Every server started is gone: its port refuses connections, as an offline machine's requests fail."""
-        while servers:
-            httpd = servers.pop()
-            httpd.shutdown()
-            httpd.server_close()
-
-    serve.stop = stop  # type: ignore[attr-defined]
-    yield serve
-    stop()
+def server() -> Iterator[LocalServers]:
+    """``server(handler)`` starts an HTTP server on 127.0.0.1 answering GETs with ``handler(request)``;
+    ``server.stop()`` stops them all."""
+    servers = LocalServers()
+    yield servers
+    servers.stop()
 
 
 def _feed(tmp_path: Path, url: str) -> Path:
