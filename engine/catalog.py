@@ -485,12 +485,9 @@ class Catalog:
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
 
-    def skus_not_in(self, skus: set[str]) -> list[str]:
-        """The catalog's SKUs that ``skus`` lacks, sorted: the products a re-imported feed no longer lists."""
-        return [sku for (sku,) in self.db.execute("SELECT sku FROM products ORDER BY sku") if sku not in skus]
-
     def categories_not_in(self, skus: set[str]) -> list[tuple[str, str]]:
-        """``skus_not_in`` with each SKU's category: a feed of chairs says nothing of the catalog's lamps."""
+        """The catalog's (SKU, category) pairs that ``skus`` lacks, sorted by SKU: the products a re-imported feed
+        no longer lists, with their categories, since a feed of chairs says nothing of the catalog's lamps."""
         rows = self.db.execute("SELECT sku, category FROM products ORDER BY sku")
         return [(sku, category) for sku, category in rows if sku not in skus]
 

@@ -347,7 +347,7 @@ def tag_categories(catalog: Catalog) -> dict[str, int]:
 
 def tags_of_kind(pipeline: Pipeline, category: str) -> int:
     """The remembered tags whose search takes in the catalog ``category``: a product of it can only be the best
-    match of those. None means the photos were tagged while the catalog sold nothing of it (a lamp shop that began
+    match of those. None (0) means the photos were tagged while the catalog sold nothing of it (a lamp shop that began
     selling chairs), not that no room holds one."""
     searches = pipeline.categories.searched
     return sum(n for decor, n in tag_categories(pipeline.catalog).items() if category in searches(decor))
