@@ -103,10 +103,10 @@ def seen_names(counts: Mapping[str, int]) -> str:
     """Objects seen per category, most first: "4 chairs, 2 cushions & throws, 1 table, 1 bed and 5 more". Not
     "Chair ×4": a screen reader read the sign as "times"."""
     seen = sorted(counts.items(), key=lambda item: -item[1])
-    return some_names(f"{n:,} {counted(pretty(c), n)}" for c, n in seen)
+    return some_names(f"{n:,} {named_as_counted(pretty(c), n)}" for c, n in seen)
 
 
-def counted(name: str, count: int) -> str:
+def named_as_counted(name: str, count: int) -> str:
     """A category's name after a count, as in running text: "chair", "chairs", "shelves", "cushions & throws" (a
     name already plural stays), "TV benches" (an initialism keeps its capitals)."""
     word = name if name[1:2].isupper() else name[:1].lower() + name[1:]
