@@ -69,3 +69,14 @@ def test_the_box_starts_on_the_selected_tag_stays_in_the_photo_and_escape_cancel
     assert view._band is None and len(room.controller.scene.tags) == before
     qtbot.keyClick(view, K.Key_Right)  # the arrows walk the pins again
     assert view.current is not None
+
+
+@pytest.mark.parametrize("key", [K.Key_Delete, K.Key_Backspace])
+def test_delete_while_a_box_is_drawn_takes_the_box_away_not_the_tag(qtbot, room, key):
+    """Delete pressed while drawing a box removed the tag the box was started on."""
+    view, before = room.view, {t.number for t in room.controller.scene.visible}
+    qtbot.keyClick(view, K.Key_Tab)
+    qtbot.keyClick(view, K.Key_D)
+    qtbot.keyClick(view, key)
+    assert view._band is None
+    assert {t.number for t in room.controller.scene.visible} == before

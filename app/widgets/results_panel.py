@@ -79,7 +79,8 @@ from engine.rerank import Checked
 from engine.results import Match
 
 EMPTY = (
-    "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed."
+    "Click a tag on the photo to see the matching products.\n\nDrag a box around anything the tags missed (or "
+    "press D on the photo)."
 )
 # A photo without tags, before why (scene_view.no_tags_message): "Click a tag" pointed at pins that are not there
 NO_TAGS = "This photo has no tags."

@@ -637,7 +637,8 @@ class SceneView(QGraphicsView):
         return f"Box from {across[0]}% to {across[1]}% across, {down[0]}% to {down[1]}% down."
 
     def _key_on_box(self, event: QKeyEvent) -> bool:
-        """Keys while a box is drawn by keyboard: arrows, Enter (search it, as a box the mouse drew), Escape."""
+        """Keys while a box is drawn by keyboard: arrows, Enter (search it, as a box the mouse drew), Escape, and
+        Delete or Backspace, which take the box away (they removed the tag it was started on)."""
         key = event.key()
         if key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down):
             self.key_box(key, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
@@ -645,7 +646,7 @@ class SceneView(QGraphicsView):
             self._keyed = False
             announce(self, "Searching the box.", urgent=False)
             self._finish_band()
-        elif key == Qt.Key.Key_Escape:
+        elif key in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.clear_band()
             announce(self, "Box cancelled.", urgent=False)
         else:
