@@ -428,18 +428,17 @@ class MainWindow(QMainWindow):
         if self.controller.scene is None:
             return
         pipeline = self.pipeline
-        self.io.start(lambda _job: (pipeline, pipeline.sold_categories()), done=self._sold_now,
+        self.io.start(lambda _job: (pipeline, pipeline.looked_for()), done=self._sold_now,
                       failed=lambda _m: None)  # an unreadable catalog is reported by the catalog tab's listing
 
-    def _sold_now(self, seen: tuple[Pipeline, frozenset[str] | None]) -> None:
-        pipeline, sold = seen
+    def _sold_now(self, seen: tuple[Pipeline, tuple[str, ...] | None]) -> None:
+        pipeline, now = seen
         scene = self.controller.scene
         if pipeline is not self.pipeline or scene is None:
             return
         before = scene.result.looked_for  # None: every category (searched with an empty catalog), or saved edits'
-        if sold is None or before is None and scene.edited or before is not None and set(before) == sold:
-            return
-        now = [c for c in pipeline.categories.categories if c in sold]
+        if now is None or before is None and scene.edited or before is not None and set(before) == set(now):
+            return  # compared as searched: a sold category no detector finds (rug) made every change look like one
         searched = self.controller.search_again("Finding what your catalog now sells…")
         if searched:
             self.panel.clear()  # its tag's number will be another object's

@@ -229,7 +229,6 @@ class Pipeline:
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         people = self._timed(timings, "people", lambda: self.people_in(pixels))
         detections, unsold = self._timed(timings, "detect", lambda: self.detect_seen(pixels, people=people))
-        sold = self.sold_categories()
         if not require_catalog and self.catalog.count() == 0:
             h, w = pixels.shape[:2]
             objects = [
@@ -240,12 +239,21 @@ class Pipeline:
                                  objects)
         else:
             result = self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
-        if sold is not None:
-            finds = self.finds()
-            result.looked_for = tuple(c for c in self.categories.categories if c in sold and c in finds)
+        result.looked_for = self.looked_for()
+        if result.looked_for is not None:
             result.unfound = self.unfindable_categories()
         result.unsold = unsold
         return result
+
+    def looked_for(self) -> tuple[str, ...] | None:
+        """The decor categories a photo's tags are looked for in (``SceneResult.looked_for``): those the catalog
+        sells that a detector in use finds, in the map's order; None: an empty catalog, every category. The app
+        compares it with a photo's to tell whether a catalog change changed what the photo should show."""
+        sold = self.sold_categories()
+        if sold is None:
+            return None
+        finds = self.finds()
+        return tuple(c for c in self.categories.categories if c in sold and c in finds)
 
     def detect(
         self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None

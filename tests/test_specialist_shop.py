@@ -181,7 +181,7 @@ def test_an_import_of_another_category_tags_the_open_photo_again_and_says_so(
     assert win.message.text.text().startswith("Catalog import done: 6 added."), win.message.text.text()  # kept
     win.tabs.setCurrentIndex(PHOTO_TAB)
     said = win.message.text.text()
-    assert said == "Your catalog now sells Armchair, Chair, Stools & benches too: this photo was tagged again.", said
+    assert said == "Your catalog now sells Chair, Stools & benches too: this photo was tagged again.", said  # found by a detector
 
 
 @pytest.fixture
