@@ -141,19 +141,24 @@ def test_the_window_says_what_a_photo_without_tags_was_searched_for(qtbot, main_
     assert win.view.accessibleName() == "Room photo, no tags: nothing your catalog sells was found"
 
 
-def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pipeline, ikea: Path,
-                                                                  tmp_path: Path) -> None:
+def _batch_said(qtbot, pipeline: Pipeline, ikea: Path, tmp_path: Path, scenes: tuple[str, ...]) -> str:
+    """What Batch Tag Folder's summary says once it has tagged a folder of ``scenes`` (linked IKEA rooms)."""
     photos = tmp_path / "rooms"
     photos.mkdir()
-    for name in (SOFA_BED, DINING):
+    for name in scenes:
         (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
-    dialog = BatchDialog(lamp_pipeline, Runner(2), 3)
+    dialog = BatchDialog(pipeline, Runner(2), 3)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(tmp_path / "tagged"))
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
         dialog.start()
-    said = dialog.status.text()
+    return dialog.status.text()
+
+
+def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pipeline, ikea: Path,
+                                                                  tmp_path: Path) -> None:
+    said = _batch_said(qtbot, lamp_pipeline, ikea, tmp_path, (SOFA_BED, DINING))
     assert "Tagged 2 photos (1 tag)." in said, said
     assert "1 photo has no tag: nothing your catalog sells (Lamp) was found in it." in said, said
     assert re.search(r"Not tagged, as your catalog has none: \d+ chairs", said), said
@@ -270,16 +275,8 @@ def test_the_window_and_the_batch_tell_a_rug_shop_no_detector_finds_rugs(qtbot, 
     qtbot.waitUntil(lambda: win.message.isVisible(), timeout=WAIT_MS)
     said = win.message.text.text()
     assert said.startswith("No detector in use finds Rug, all your catalog sells: drag a box around one"), said
-    photos = tmp_path / "rooms"
-    photos.mkdir()
-    (photos / f"{COFFEE}.jpg").symlink_to(_scene(ikea, COFFEE))
-    dialog = BatchDialog(pipeline, Runner(2), 3)
-    qtbot.addWidget(dialog)
-    dialog.source.setText(str(photos))
-    dialog.target.setText(str(tmp_path / "tagged"))
-    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
-        dialog.start()
-    assert "1 photo has no tag: no detector in use finds Rug, all your catalog sells" in dialog.status.text()
+    said = _batch_said(qtbot, pipeline, ikea, tmp_path, (COFFEE,))
+    assert "1 photo has no tag: no detector in use finds Rug, all your catalog sells" in said
 
 
 def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea: Path, shared_models: Path,
