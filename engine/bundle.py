@@ -93,6 +93,7 @@ from engine.imageio import IMAGE_SUFFIXES, OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
 from engine.paths import refuse_overwrite, wide_folder
+from engine.remedies import IMAGES_FROM
 from engine.words import counted
 
 SUFFIX = ".dlcat"
@@ -816,11 +817,11 @@ def _check_image_folders(images_from: Sequence[Path], data_dir: Path) -> None:
     for folder in images_from:
         root = Path(os.path.realpath(folder))
         if not root.is_dir():
-            raise CatalogError(f"--images-from {folder}: no such folder")
+            raise CatalogError(f"{IMAGES_FROM(folder=folder)} no such folder")
         wide = wide_folder(root)
-        why = f"is {wide}" if wide else "holds the data dir" if inside.is_relative_to(root) else ""
+        why = f"it is {wide}" if wide else "it holds the data dir" if inside.is_relative_to(root) else ""
         if why:
-            raise CatalogError(f"--images-from {folder} {why}: name the shared folder the bundle's pictures are in")
+            raise CatalogError(f"{IMAGES_FROM(folder=folder)} {why}; name the shared folder the bundle's pictures are in")
 
 
 def _external_images(images_from: Sequence[Path], result: ImportResult) -> ImagePath:

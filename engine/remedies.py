@@ -72,9 +72,11 @@ WRITE_CARD = Remedy(": write {card} beside it with `decorlens models export` or 
 EXPORT_POSE = Remedy("`decorlens models export {weights}` makes it ([train] extra), or set people: off",
                      "set people: off in the data folder's config.yaml")
 EXPORT_AGAIN = Remedy(", or export it again with `decorlens models export`", "")
+# A bundle without its pictures: the CLI names the folder with an option, the app's Import Bundle… asks for it.
+IMAGES_FROM = Remedy("--images-from {folder}:", "The pictures folder {folder}:")
 
 REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
-            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN)
+            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, IMAGES_FROM)
 
 
 def in_app(text: str) -> str:

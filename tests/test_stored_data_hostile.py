@@ -18,6 +18,7 @@ from engine.catalog_map import CatalogMap
 from engine.errors import CatalogError
 from engine.importer import feed_path, file_url_path
 from engine.pipeline import Pipeline
+from engine.remedies import in_app
 
 HOSTILE_NAME = "<b>Bold</b> <img src=x onerror=alert(1)>\nsecond line\u202etxet\x1b[31m"
 
@@ -68,13 +69,14 @@ def test_import_refuses_images_from_the_disk_home_or_the_data_dirs_folder(
     till = home / "till"
     shutil.copytree(exported_models, till / "models")
     monkeypatch.setenv("HOME", str(home))
-    cases = {"/": "is the whole disk", str(home): "is your home folder", str(tmp_path): "holds the data dir"}
+    cases = {"/": "it is the whole disk", str(home): "it is your home folder", str(tmp_path): "it holds the data dir"}
     for folder, why in cases.items():
         code, _out, err = run_cli(till, shared_models, "bundle", "import", str(bundle), "--images-from", folder)
-        said = f"decorlens: error: --images-from {folder} {why}: name the shared folder the bundle's pictures are in"
+        said = f"decorlens: error: --images-from {folder}: {why}; name the shared folder the bundle's pictures are in"
         assert (code, err.strip()) == (2, said)
-    with pytest.raises(CatalogError, match="is the whole disk"):
+    with pytest.raises(CatalogError, match="it is the whole disk") as refused:
         import_bundle(bundle, till, images_from=[home / ".." / ".." / ".." / ".." / ".." / ".." / ".." / ".."])
+    assert in_app(str(refused.value)).startswith(f"The pictures folder {home}/../"), in_app(str(refused.value))
     assert not (till / "catalog.sqlite").exists()
     assert import_bundle(bundle, till, images_from=[tmp_path / "photos"]).products == 3
 
