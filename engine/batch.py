@@ -33,6 +33,7 @@ from engine.results import Match, SceneResult
 from engine.scene_memory import BATCH, objects_of, remember, remember_saved
 
 SUMMARY = "summary.csv"
+EXCEL_UTF8 = "\ufeff"  # summary.csv's first character: the byte order mark by which Excel knows UTF-8
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
 AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
@@ -376,7 +377,12 @@ def failed_row(scene: Path, reason: str) -> list[object]:
 
 
 def _write_summary(out_dir: Path, listed: Sequence[Tagged | tuple[Path, str]]) -> None:
+    """``summary.csv``, UTF-8 with a byte order mark (``EXCEL_UTF8``): Excel, opening a CSV by double-click, reads
+    it as UTF-8 only then; without it a photo named ``Salon_été.jpg`` or a product named ``RÅDVIKEN`` read
+    ``Salon_Ã©tÃ©.jpg`` and ``RÃ…DVIKEN``. LibreOffice, Google Sheets, Numbers and pandas take the mark as such;
+    Python's ``csv`` reads it with ``encoding="utf-8-sig"``."""
     buffer = io.StringIO()
+    buffer.write(EXCEL_UTF8)
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
     for item in listed:

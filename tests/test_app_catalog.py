@@ -347,7 +347,7 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     pages, results = sorted(out.glob("*.html")), sorted(out.glob("*.json"))
     assert 1 <= len(results) < 3
     assert [p.stem for p in pages] == [r.stem for r in results]
-    with open(out / SUMMARY, newline="") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert {Path(r["scene"]).stem for r in rows} == {r.stem for r in results}
     page = pages[0].read_text()

@@ -134,7 +134,7 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     captured = capsys.readouterr()
     assert "tagged 2 of 3 photos (" in captured.out and "broken.jpg" in captured.err
     assert sorted(p.name for p in out.glob("*.json")) == ["bed.json", "sofa.json"]
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["scene"].rsplit("/", 1)[-1] for r in rows} == {"sofa.jpg", "bed.jpg", "broken.jpg"}
     assert [r["scene"].rsplit("/", 1)[-1] for r in rows if r["failed"]] == ["broken.jpg"]  # its row says why
@@ -156,7 +156,7 @@ def test_tag_stops_at_an_output_it_cannot_write_and_says_what_the_summary_holds(
     assert len(err.strip().splitlines()) == 1 and "b.json" in err
     assert "stopped after tagging 1 of 3 photos, listed in" in err and "/out/summary.csv: " in err
     assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]  # b.json: the folder
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         assert {r["scene"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)} == {"a.jpg"}
 
 
@@ -190,7 +190,7 @@ def test_ctrl_c_stops_a_tag_batch_between_photos_and_keeps_their_summary(pipelin
         tag.run(args, stopping(pipeline.settings))
     assert signal.getsignal(sent) is before  # Ctrl-C (or SIGTERM) ends the process again afterwards
     assert len(list(out.glob("*.json"))) == 1
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert rows and {r["scene"] for r in rows} == {photos[0]}
 

@@ -121,7 +121,7 @@ def test_a_folder_of_thousands_of_bad_files_prints_a_bounded_number_of_lines(dat
     assert len(lines) == MAX_NAMED + 2  # the lines named, how many more, the error
     assert sum(f"and {EMPTY - 1:,} more photos alike): empty file" in line for line in lines) == 1
     assert lines[-2].startswith("… and 6 more photos failed")
-    with open(tmp_path / "out" / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(tmp_path / "out" / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         assert sum(1 for row in csv.DictReader(fh) if row["failed"]) == EMPTY + MAX_NAMED + 5
 
 
@@ -142,7 +142,7 @@ def test_a_photo_reached_twice_is_tagged_once_under_its_own_name(data_dir: Path,
     assert main(["-q", "--data-dir", str(data_dir), "tag", str(photos), str(photos / "sub"),
                  str(photos / "sub" / "kitchen.jpg"), "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith("tagged 2 of 2 photos")
-    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         scenes = {row["scene"] for row in csv.DictReader(fh)}
     assert scenes == {str(photos / "hard.jpg"), str(photos / "room.jpg")}
     assert sorted(p.name for p in out.glob("*.json")) == ["hard.json", "room.json"]

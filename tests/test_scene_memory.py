@@ -578,7 +578,7 @@ def test_a_catalog_too_full_to_remember_leaves_the_batchs_tags_and_summary(pipel
     assert line.endswith("free some disk space and try again"), line
     assert f"tagged {len(scenes)} of {len(scenes)} photos" in captured.out
     assert len(list(out.glob("*.json"))) == len(scenes) and photo_count(catalog) == 0
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         assert {row["scene"] for row in csv.DictReader(fh)} == {str(s) for s in scenes}
 
 

@@ -4,6 +4,7 @@ scenes, a small real catalog, the real CLI."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import errno
@@ -57,7 +58,7 @@ def _tag(data_dir: Path, *args: str) -> int:
 
 
 def _scenes_in_summary(out: Path) -> set[str]:
-    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         return {row["scene"] for row in csv.DictReader(fh)}
 
 
@@ -120,7 +121,7 @@ def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
     (failed,) = capsys.readouterr().err.strip().splitlines()
     assert failed.startswith("failed: ") and "broken.jpg" in failed  # the only failure
     assert json.loads((out / "blank.json").read_text())["objects"] == []
-    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     blank = [r for r in rows if r["scene"] == str(photos / "blank.png")]
     assert blank == [{column: "" for column in SUMMARY_COLUMNS} | {"scene": str(photos / "blank.png")}]
@@ -143,10 +144,12 @@ def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene
     out = tmp_path / "out"
     assert _tag(data_dir, str(photos), "--out", str(out)) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 2  # each still a `failed:` line
-    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
     assert reader.fieldnames == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-1] == "failed"  # added at the end
+    # Excel reads a CSV as UTF-8 only after a byte order mark: without it "été.jpg" showed as "Ã©tÃ©.jpg"
+    assert (out / SUMMARY).read_bytes().startswith(codecs.BOM_UTF8 + b"scene,")
     names = ["a-living.jpg", "b-cut.jpg", "c-huge.png", "d-lounge.jpg"]
     assert list(dict.fromkeys(Path(r["scene"]).name for r in rows)) == names  # in batch order
     failed = {Path(r["scene"]).name: r for r in rows if r["failed"]}
@@ -273,7 +276,7 @@ def test_a_photo_corrected_in_the_app_is_written_as_corrected(data_dir, fresh_pi
     assert [o["number"] for o in written["objects"]] == [t.number for t in scene.visible]
     assert {o["number"]: [m["sku"] for m in o["matches"]] for o in written["objects"]} == ranked
     assert next(o for o in written["objects"] if o["number"] == kept.number)["confirmed_sku"] == chosen.sku
-    with open(out / SUMMARY, newline="", encoding="utf-8") as fh:
+    with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         rows = [r for r in csv.DictReader(fh) if r["scene"] == str(edited_photo)]
     assert {int(r["object"]) for r in rows} == set(ranked)
     first = next(r for r in rows if r["object"] == str(kept.number) and r["rank"] == "1")
