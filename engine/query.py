@@ -20,7 +20,7 @@ import numpy as np
 from engine.crops import DEFAULT_PADDING, crop
 from engine.rerank import RerankOptions
 from engine.results import Box
-from engine.setting_fields import cast
+from engine.setting_fields import cast, shown
 from engine.type_prior import TypeOptions
 from engine.unit_vectors import unit
 
@@ -43,7 +43,7 @@ class QueryOptions:
         """From the ``query:`` mapping of the settings; no paddings listed means the settings' one."""
         raw = raw or {}
         if not isinstance(raw, dict):
-            raise ValueError(f"query must be a mapping (paddings, flip, rerank, types), got {raw!r}")
+            raise ValueError(f"query must be a mapping (paddings, flip, rerank, types), got {shown(raw)}")
         unknown = set(raw) - {"paddings", "flip", "rerank", "types"}
         if unknown:
             raise ValueError(f"unknown query setting(s) {', '.join(sorted(unknown))}")
@@ -62,7 +62,7 @@ def _paddings(raw: Any) -> tuple[float, ...]:
     """A list of at most ``MAX_PADDINGS`` numbers in [0, 1]: each is one more crop embedded per object and per tag
     (20 took a photo's embedding from 0.4 s to 6.5 s), and a number alone is not a list (it ended in a TypeError)."""
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PADDINGS:
-        raise ValueError(f"query paddings must be a list of 1 to {MAX_PADDINGS} numbers, got {raw!r}")
+        raise ValueError(f"query paddings must be a list of 1 to {MAX_PADDINGS} numbers, got {shown(raw)}")
     paddings = tuple(cast(p, float, "paddings") for p in raw)
     if any(not 0 <= p <= 1 for p in paddings):
         raise ValueError(f"query paddings must lie in [0, 1], got {list(paddings)}")

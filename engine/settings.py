@@ -21,6 +21,7 @@ from engine.files import exclusive, read_yaml, write_atomic
 from engine.paths import data_dir, resources_dir
 from engine.query import QueryOptions
 from engine.runtime import DevicePreference
+from engine.setting_fields import shown
 
 DEVICES: tuple[DevicePreference, ...] = get_args(DevicePreference)  # config.yaml's, Settings' and --device's
 MAX_COUNT = 10**9  # a count beyond any catalog or run (top_k here, the CLI's counts): larger overflowed SQLite or torch
@@ -113,10 +114,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _switch(value: Any) -> str:
-    """auto, on or off; YAML reads a bare ``on``/``off`` as a boolean: take it as the word the user wrote."""
-    word = {True: "on", False: "off"}[value] if isinstance(value, bool) else str(value)
+    """auto, on or off; YAML reads a bare ``on``/``off`` as a boolean: take it as the word the user wrote. Not ``str``
+    of anything else: a list of YAML aliases costs what it expands to (a bomb) when written out."""
+    word = {True: "on", False: "off"}[value] if isinstance(value, bool) else value
     if word not in ("auto", "on", "off"):
-        raise ValueError(f"people: {value!r} is not auto, on or off")
+        raise ValueError(f"people: {shown(value)} is not auto, on or off")
     return word
 
 
@@ -125,7 +127,7 @@ def _size(value: Any) -> int | str | None:
     if value is None or value == "auto":
         return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"compact_at: {value!r} is not a number of products, auto or null")
+        raise ValueError(f"compact_at: {shown(value)} is not a number of products, auto or null")
     return value
 
 
