@@ -57,6 +57,7 @@ from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Job, Runner, Task
 from engine.backups import NO_BACKUP, cli_restore_advice
+from engine.batch import BatchReport
 from engine.bundle import SUFFIX as BUNDLE_SUFFIX
 from engine.categories import CategoryMap
 from engine.corrections import edited_keys
@@ -65,6 +66,7 @@ from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
 from engine.pipeline import Pipeline
 from engine.remedies import in_app
+from engine.scene_memory import tag_counts
 from engine.shoppable import ScenePage
 
 if TYPE_CHECKING:
@@ -303,6 +305,7 @@ class MainWindow(QMainWindow):
         c.checkFailed.connect(self.panel.check_failed)
         c.busyChanged.connect(self._busy)
         c.savedChanged.connect(self.photo_list.mark_saved)  # the ✓ on the photo's thumbnail once an edit is saved
+        c.remembered.connect(self.photo_list.mark_tags)  # its tag mark as it is tagged, searched again, edited
         c.searched.connect(self.status_line.show_timings)
         c.failed.connect(lambda m: self.show_message(m, "error", page=PHOTO_TAB))
         c.info.connect(lambda m: self.show_message(m, "info", page=PHOTO_TAB))
@@ -324,6 +327,7 @@ class MainWindow(QMainWindow):
         self.catalog.catalogChanged.connect(self.status_line.show_products)
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.catalog.catalogChanged.connect(lambda _n: self._check_sold())
+        self.catalog.catalogChanged.connect(lambda _n: self._list_tags())  # a bundle or restore brings its own memory
         self.setup.chooseFolder.connect(self.open_settings)
         self.setup.retry.connect(self.reload_pipeline)
         self.setup.installed.connect(self.reload_pipeline)
@@ -526,6 +530,14 @@ class MainWindow(QMainWindow):
         self.photo_list.listing_saved()
         data_dir = self.pipeline.data_dir
         self.io.start(lambda _job: edited_keys(data_dir), done=self.photo_list.show_saved, failed=lambda _m: None)
+        self._list_tags()
+
+    def _list_tags(self) -> None:
+        """Every remembered photo's number of tags, for the Photos strip's tag marks: the scene memory read in one
+        query, in a worker. A memory that cannot be read leaves the marks as they were (Where used says why)."""
+        self.photo_list.listing_tags()
+        catalog = self.pipeline.catalog
+        self.io.start(lambda _job: tag_counts(catalog), done=self.photo_list.show_tags, failed=lambda _m: None)
 
     def _import_dropped(self, bundles: list[Path]) -> None:
         """A catalog bundle dropped on the window (or given to ``decorlens gui``) imports as Catalog ▸ Import a
@@ -645,6 +657,7 @@ class MainWindow(QMainWindow):
     def _open_failed(self, path: Path, message: str) -> None:
         """Nothing the user had changes; a folder being opened tries its next photo (one photo dropped or
         chosen is named as itself, not as the last of "none of the photos")."""
+        self.photo_list.mark_failed(str(path), "could not be opened")
         if path in self._candidates:
             rest = self._candidates[self._candidates.index(path) + 1 :]
             if rest:
@@ -829,7 +842,18 @@ class MainWindow(QMainWindow):
         """Batch Tag Folder…, its Photos the folder the strip lists (the one being looked through), if one is."""
         dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self, self.photo_list.folder)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished_batch.connect(self._batch_finished)
         dialog.show()
+
+    def _batch_finished(self, report: BatchReport | str) -> None:
+        """The Photos strip's tag marks after a batch: the photos it tagged read from the memory again, those it could
+        not tag marked so (a cancelled or failed batch remembered the photos it tagged too)."""
+        if isinstance(report, BatchReport):
+            done = set(report.done)
+            for photo, _why in report.failed:
+                if photo not in done:
+                    self.photo_list.mark_failed(str(photo), "could not be tagged")
+        self._list_tags()
 
     def open_settings(self) -> None:
         before = self._choice  # config.yaml may have changed since (models activate): OK reloads then

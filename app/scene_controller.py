@@ -131,6 +131,9 @@ class SceneController(QObject):
     # a photo's content hash, and whether edits of it are saved now: after each save written; on opening it, whether
     # readable edits were found (an unreadable file is moved aside then). The Photos strip marks edited photos by it.
     savedChanged = Signal(str, bool)
+    # a photo's path, content hash and number of tags, once kept in the scene memory as shown (opened, searched again,
+    # edited): the Photos strip's tag mark follows it
+    remembered = Signal(str, str, int)
 
     def __init__(self, pipeline: Pipeline, settings: AppSettings, engine: Runner, io: Runner, saver: Runner):
         super().__init__()
@@ -550,8 +553,11 @@ class SceneController(QObject):
     def _remember(self) -> None:
         """Keep the photo as shown now in the scene memory (Where used, Goes with): on opening, on each edit."""
         data, path, pipeline, searched, pixels = self.scene.to_json(), self.path, self.pipeline, self.scene.result, self.pixels
+        sha256 = self.scene.image_sha256
         self.memory.start(
-            lambda _job: remember_saved(pipeline, path, data, searched, pixels), failed=self.failed.emit
+            lambda _job: remember_saved(pipeline, path, data, searched, pixels),
+            done=lambda count: count is not None and self.remembered.emit(str(path), sha256, count),
+            failed=self.failed.emit,
         )
 
     # -- exports ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import numpy as np
 
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
+from engine.corrections import KEY_DIGITS
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import sha256_of
@@ -215,16 +216,16 @@ def _utf8(text: str) -> bool:
 def remember_saved(
     pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None,
     decoded: np.ndarray | None = None,
-) -> int:
+) -> int | None:
     """Remember a photo as the app shows it (``EditableScene.to_json``: removals and confirmations applied).
 
     ``searched`` is the search the photo's tags came from: its objects' vectors are handed on by box, so
     opening a photo embeds nothing twice (only a box drawn or moved since is embedded). With an empty
-    catalog nothing was matched, so nothing is remembered (the photo is remembered once it is searched
-    against an imported catalog). ``decoded`` as for ``remember``.
+    catalog nothing was matched, so nothing is remembered (None: the photo is remembered once it is searched
+    against an imported catalog). ``decoded`` as for ``remember``. Returns the number of objects stored.
     """
     if pipeline.catalog.count() == 0:
-        return 0
+        return None
     size = (int(data["width"]), int(data["height"]))
     objects = objects_of_json(data)
     if searched is not None:
@@ -335,6 +336,28 @@ def photo_count(catalog: Catalog) -> int:
     if not _has_schema(catalog):
         return 0
     return int(catalog.db.execute("SELECT COUNT(*) FROM scenes").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class TagCounts:
+    """How many tags each remembered photo holds, by content key (``KEY_DIGITS`` hex digits of its SHA-256, as the
+    Photos strip knows its photos) and by path (for a photo whose bytes cannot be hashed): the strip marks every
+    thumbnail from one read of the memory, not a query per photo. A photo remembered with none was searched and
+    nothing was found, or its tags were all removed."""
+
+    by_key: dict[str, int]
+    by_path: dict[str, int]
+
+
+def tag_counts(catalog: Catalog) -> TagCounts:
+    """Every remembered photo's number of tags, in one query."""
+    if not _has_schema(catalog):
+        return TagCounts({}, {})
+    rows = catalog.db.execute(
+        "SELECT s.path, s.sha256, COUNT(o.id) FROM scenes s LEFT JOIN scene_objects o ON o.scene_id = s.id "
+        "GROUP BY s.id"
+    ).fetchall()
+    return TagCounts({str(r[1])[:KEY_DIGITS]: int(r[2]) for r in rows}, {str(r[0]): int(r[2]) for r in rows})
 
 
 def tag_categories(catalog: Catalog) -> dict[str, int]:

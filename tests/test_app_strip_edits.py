@@ -5,6 +5,10 @@ with a corrections file, found by the photo's content (a photo corrected under a
 is marked; another photo under the corrected one's name is not), as soon as the first edit of the open photo is
 saved; an unreadable file, moved aside when its photo opens, takes the mark with it. Real photos, models, catalog
 and data dir, offscreen (pytest-qt).
+
+Nor did it tell a photo tagged from one never searched or one that could not be read: each thumbnail now carries a
+tag mark (its number of tags, read from the scene memory, following each edit), said in its tooltip and accessible
+name, in colours that stand 3:1 against their ring in either theme.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from contrast import SHAPE_CONTRAST, TEXT_CONTRAST, contrast
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app import theme
 from app.main_window import MainWindow
-from app.widgets.photo_strip import PhotoStrip
+from app.widgets.photo_strip import FAILED, UNTAGGED, PhotoStrip, mark_look
 from engine import corrections
 from engine.corrections import MOVED_ASIDE, EditableScene, image_digest
+from engine.words import counted
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -59,11 +65,11 @@ def marked(strip: PhotoStrip, row: int) -> bool:
     return SAVED in strip.item(row).toolTip()
 
 
-def badge_pixels(strip: PhotoStrip, row: int) -> int:
-    """Pixels of the theme's accent colour on the row as drawn: the ✓ badge's disc."""
+def badge_pixels(strip: PhotoStrip, row: int, colour: str | None = None) -> int:
+    """Pixels of ``colour`` (the theme's accent: the ✓ badge's disc) on the row as drawn."""
     image = strip.viewport().grab().toImage()
     area = strip.visualRect(strip.model().index(row, 0))
-    accent = QColor(theme.colours().accent)
+    accent = QColor(colour or theme.colours().accent)
     near = 0
     for x in range(area.left(), area.right()):
         for y in range(area.top(), area.bottom()):
@@ -75,8 +81,8 @@ def badge_pixels(strip: PhotoStrip, row: int) -> int:
 def assert_marked(strip: PhotoStrip, row: int, saved: bool) -> None:
     item = strip.item(row)
     assert marked(strip, row) is saved and str(strip.photos[row]) in item.toolTip()
-    accessible = item.data(Qt.ItemDataRole.AccessibleTextRole)
-    assert accessible == (f"{strip.photos[row].name} — {SAVED}" if saved else None)
+    accessible = item.data(Qt.ItemDataRole.AccessibleTextRole) or ""
+    assert (SAVED in accessible) is saved and (not accessible or accessible.startswith(f"{strip.photos[row].name} — "))
     pixels = badge_pixels(strip, row)
     assert pixels > 150 if saved else pixels < 20, pixels
 
@@ -101,17 +107,44 @@ def test_a_photo_with_saved_edits_is_marked_by_its_content_not_its_name(qtbot, w
     assert_marked(strip, 2, False)  # the corrected photo's name on another photo
 
 
+def says(strip: PhotoStrip, row: int, words: str) -> bool:
+    """Whether the row's tooltip and accessible name both say ``words`` of its photo."""
+    item = strip.item(row)
+    return words in item.toolTip() and words in (item.data(Qt.ItemDataRole.AccessibleTextRole) or "")
+
+
 def test_an_edit_marks_the_open_photos_thumbnail_as_soon_as_it_is_saved(qtbot, window, scene_path, tmp_path):
-    photos = folder_of(tmp_path, {"kitchen.jpg": scene_path(KITCHEN), "room.jpg": scene_path(CORRECTED)})
-    strip = open_folder(qtbot, window, photos)
-    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
-    assert_marked(strip, 0, False)  # nothing edited yet
+    """The tag marks too: the photo that could not be opened (tried first), the open one's number of tags as the memory
+    keeps it (one fewer once a tag is removed), a photo never searched; in colours seen on either theme."""
+    from PIL import Image
+
+    photos = folder_of(tmp_path, {"1-kitchen.jpg": scene_path(KITCHEN), "2-room.jpg": scene_path(CORRECTED)})
+    unread, untagged = photos[0].with_name("0-unread.jpg"), photos[0].with_name("3-untagged.jpg")
+    unread.write_bytes(b"not a photo " * 100)
+    Image.open(scene_path(DINING)).save(untagged, quality=81, comment=b"never tagged")  # content no test tagged
+    window.open_paths([photos[0].parent])
+    strip = window.photo_list
+    qtbot.waitUntil(lambda: strip.photos == [unread, *photos, untagged] and window.controller.path == photos[0]
+                    and bool(window.view.pins), timeout=WAIT_MS)
+    tags = len(window.controller.scene.visible)
+    qtbot.waitUntil(lambda: strip.tags_of(1) == tags and strip.tags_of(3) == UNTAGGED, timeout=WAIT_MS)
+    assert says(strip, 1, counted(tags, "tag")) and says(strip, 3, "not tagged yet")
+    assert strip.tags_of(0) == FAILED and says(strip, 0, "could not be opened")
+    c = theme.colours()
+    assert badge_pixels(strip, 1, c.text) > 60 and badge_pixels(strip, 0, c.error) > 60
+    assert_marked(strip, 1, False)  # nothing edited yet
 
     window.controller.remove(min(window.view.pins))
-    qtbot.waitUntil(lambda: marked(strip, 0), timeout=10_000)
-    assert_marked(strip, 0, True)
+    qtbot.waitUntil(lambda: marked(strip, 1) and strip.tags_of(1) == tags - 1, timeout=10_000)
+    assert_marked(strip, 1, True)
+    assert says(strip, 1, f"{counted(tags - 1, 'tag')}, {SAVED}")
     assert corrections.find_saved(window.pipeline.data_dir, image_digest(photos[0])) is not None
-    assert_marked(strip, 1, False)
+    assert_marked(strip, 2, False)
+    for colours in (theme.LIGHT, theme.DARK):  # each mark is ringed in the window colour
+        for state in (tags, 0, UNTAGGED, FAILED):
+            fill, outline, ink = mark_look(state, colours)
+            assert contrast(outline if fill == colours.window else fill, colours.window) >= SHAPE_CONTRAST
+            assert state == UNTAGGED or contrast(ink, fill) >= TEXT_CONTRAST
 
 
 def test_unreadable_edits_moved_aside_when_their_photo_opens_take_the_mark_with_them(qtbot, window, pipeline,

@@ -23,6 +23,14 @@ edits are saved"), so a merchandiser back from a break sees where they were. Edi
 (``engine.corrections.edited_keys``, in a worker), each photo's key comes with its thumbnail (``Thumbnails.digest``, hashed from the
 bytes read for it), and the window passes on each save of the open photo (``mark_saved``). Only rows in view are
 looked at, as for their thumbnails: a folder of 20,000 photos lists as fast as before.
+
+Each thumbnail also says where its photo stands in tagging, in its bottom left corner: a filled pill with its number
+of tags, a hollow "0" when it was searched and holds none (nothing found, or every tag removed), a small ring when it
+was never tagged, a "!" disc when it could not be read (no thumbnail, or opening or batch-tagging it failed); its
+tooltip and accessible name say it in words. The counts are the scene memory's (``engine.scene_memory.tag_counts``:
+one query per folder opened, in a worker, by content key as for the ✓), and the window passes on each photo kept in
+the memory since (``mark_tags``: opened, searched again after a catalog change, edited) and each failure
+(``mark_failed``).
 """
 
 from __future__ import annotations
@@ -35,11 +43,14 @@ from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QDesktopServices,
+    QFont,
+    QFontMetricsF,
     QGuiApplication,
     QIcon,
     QPainter,
     QPainterPath,
     QPen,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -60,6 +71,8 @@ from app import theme
 from app.labels import rich_tooltip
 from app.thumbnails import Thumbnails
 from engine.corrections import KEY_DIGITS
+from engine.scene_memory import TagCounts
+from engine.words import counted
 
 ICON = QSize(136, 96)
 MARGIN = 4  # rows above and below the view whose thumbnails are asked for too (the next Page Down's)
@@ -68,6 +81,14 @@ ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more w
 SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
 SAVED_WORDS = "your edits are saved"
 BADGE = 20  # px: the ✓ badge's side
+TAGS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's photo's tags: how many, UNTAGGED, FAILED, None (not known yet)
+UNTAGGED = -1  # never tagged (not in the scene memory)
+FAILED = -2  # could not be read: no thumbnail, or opening or tagging it failed
+UNTAGGED_WORDS = "not tagged yet"
+UNREADABLE_WORDS = "could not be read"
+PILL = 18  # px: the tag mark's height
+TAG_GLYPH = 9  # px: the width of the tag outline drawn before the number of tags
+RING = 10  # px: the side of the mark of a photo never tagged
 
 
 class PhotoStrip(QListWidget):
@@ -90,6 +111,11 @@ class PhotoStrip(QListWidget):
         self.folder: Path | None = None  # the one folder whose photos the rows are, if they are one folder's
         self._saved: set[str] = set()  # content keys of the photos with saved edits (``edited_keys``)
         self._told: dict[str, bool] = {}  # keys saved or not since the corrections folder's listing began
+        self._tags: TagCounts | None = None  # the scene memory's tag counts, once read (``show_tags``)
+        self._tags_told: list[tuple[str, str, int]] = []  # photos remembered since the memory's read began
+        # photos that could not be read, opened or tagged, by path: what went wrong (kept across folders: a folder's
+        # first photos are tried before its rows are made, and a batch's may be in another folder)
+        self._failed: dict[str, str] = {}
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -245,6 +271,48 @@ class PhotoStrip(QListWidget):
         self._note(key, saved)
         self._mark_visible()
 
+    def listing_tags(self) -> None:
+        """The scene memory is being read (``show_tags`` brings it): photos remembered from now on stand over it."""
+        self._tags_told = []
+
+    def show_tags(self, counts: TagCounts) -> None:
+        """Every remembered photo's number of tags, as the scene memory was read."""
+        self._tags = TagCounts(dict(counts.by_key), dict(counts.by_path))
+        for told in self._tags_told:
+            self._note_tags(*told)
+        self._mark_visible()
+
+    def mark_tags(self, path: str, sha256: str, count: int) -> None:
+        """The photo at ``path`` (of this content hash) was kept in the scene memory with ``count`` tags."""
+        self._tags_told.append((path, sha256, count))
+        self._note_tags(path, sha256, count)
+        self._mark_visible()
+
+    def mark_failed(self, path: str, words: str) -> None:
+        """The photo at ``path`` could not be opened or tagged (``words`` say so), unless the memory holds its tags."""
+        self._failed[path] = words
+        self._mark_visible()
+
+    def tags_of(self, row: int) -> int | None:
+        """The row's photo's tags as shown: how many, ``UNTAGGED``, ``FAILED``, or None when not known yet."""
+        return self.item(row).data(TAGS_ROLE)
+
+    def _note_tags(self, path: str, sha256: str, count: int) -> None:
+        if self._tags is not None:
+            self._tags.by_key[sha256[:KEY_DIGITS]] = count
+            self._tags.by_path[path] = count
+        self._failed.pop(path, None)
+
+    def _tag_state(self, path: str, digest: str | None) -> int | None:
+        """The tags of the photo at ``path`` of content key ``digest`` ("" unreadable, None not made yet): by content,
+        as the ✓; by path only when its bytes could not be hashed (over the size a thumbnail reads)."""
+        if digest is None or self._tags is None:
+            return FAILED if path in self._failed else None
+        count = self._tags.by_key.get(digest) if digest else self._tags.by_path.get(path)
+        if count is not None:
+            return count
+        return FAILED if path in self._failed else UNTAGGED
+
     def is_saved(self, row: int) -> bool:
         """Whether the row shows its photo as having saved edits (known once its thumbnail was made)."""
         return bool(self.item(row).data(SAVED_ROLE))
@@ -260,17 +328,23 @@ class PhotoStrip(QListWidget):
             self._mark(row)
 
     def _mark(self, row: int) -> None:
-        """The ✓ badge, tooltip and accessible name of a row, as its photo's edits are saved or not. The tooltip is
-        made when the row is first looked at (a file name holding tags is not HTML)."""
-        digest = self.thumbnails.digest(str(self.photos[row]))
+        """The ✓ badge, tag mark, tooltip and accessible name of a row, as its photo's edits are saved or not and as
+        it is tagged. The tooltip is made when the row is first looked at (a file name holding tags is not HTML)."""
+        path = str(self.photos[row])
+        digest = self.thumbnails.digest(path)
         saved = bool(digest) and digest in self._saved
+        tags = self._tag_state(path, digest)
+        said = [tag_words(tags, self._failed.get(path, UNREADABLE_WORDS)), SAVED_WORDS if saved else ""]
+        words = ", ".join(w for w in said if w)
         item = self.item(row)
-        if item.data(SAVED_ROLE) == saved:
+        accessible = f"{item.text()} — {words}" if words else None
+        if (item.data(SAVED_ROLE), item.data(TAGS_ROLE), item.data(Qt.ItemDataRole.AccessibleTextRole)) == (
+                saved, tags, accessible):
             return
         item.setData(SAVED_ROLE, saved)
-        path = str(self.photos[row])
-        item.setToolTip(rich_tooltip(f"{path} — {SAVED_WORDS}" if saved else path))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{item.text()} — {SAVED_WORDS}" if saved else None)
+        item.setData(TAGS_ROLE, tags)
+        item.setToolTip(rich_tooltip(f"{path} — {words}" if words else path))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, accessible)
 
     def _fill_visible(self) -> None:
         """Thumbnail (decoded, or asked for), mark and tooltip on the rows in view; icons of rows long gone let go."""
@@ -291,9 +365,12 @@ class PhotoStrip(QListWidget):
         row = self._rows.get(path)
         if row is None or row not in self.visible_rows():
             return
-        self._mark(row)
         pixmap = self.thumbnails.for_widget(path, self, ICON, True)
-        if pixmap is not None and not pixmap.isNull():
+        if pixmap is not None and pixmap.isNull():
+            self._failed.setdefault(path, UNREADABLE_WORDS)
+            pixmap = unreadable_picture(self.devicePixelRatioF())
+        self._mark(row)
+        if pixmap is not None:
             self.item(row).setIcon(QIcon(pixmap))
             self._iconed[row] = None
             self._iconed.move_to_end(row)
@@ -336,18 +413,34 @@ class ListingStatus(QWidget):
         self.show()
 
 
+def tag_words(tags: int | None, failure: str = UNREADABLE_WORDS) -> str:
+    """What a tag mark says in words (tooltip, accessible name); "" when not known yet."""
+    if tags is None:
+        return ""
+    if tags == FAILED:
+        return failure
+    if tags == UNTAGGED:
+        return UNTAGGED_WORDS
+    return counted(tags, "tag") if tags else "searched, no tags"
+
+
 class _Row(QStyledItemDelegate):
     """Every row is the grid's size: room for the picture before it is decoded. A photo with saved edits gets a ✓
     badge in its picture's top right corner: the accent colour's disc, ringed in the strip's background so it stands
-    off a light or dark photo in either theme."""
+    off a light or dark photo in either theme. Its tag mark sits in the bottom left corner (``_tag_mark``)."""
 
     def sizeHint(self, option, index) -> QSize:
         return self.parent().gridSize()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         super().paint(painter, option, index)
-        if index.data(SAVED_ROLE):
-            _badge(painter, _picture(self, option, index))
+        saved, tags = index.data(SAVED_ROLE), index.data(TAGS_ROLE)
+        if saved or tags is not None:
+            picture = _picture(self, option, index)
+            if saved:
+                _badge(painter, picture)
+            if tags is not None:
+                _tag_mark(painter, picture, tags, option.font)
 
 
 def _picture(delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index) -> QRectF:
@@ -377,4 +470,83 @@ def _badge(painter: QPainter, picture: QRectF) -> None:
     painter.setPen(pen)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(tick)
+    painter.restore()
+
+
+def mark_look(tags: int, c: theme.Colours) -> tuple[str, str, str]:
+    """The (fill, outline, ink) of a tag mark; each mark is ringed in the window colour, so what it is seen by
+    (a filled mark's fill, a hollow one's outline) stands against that ring at 3:1 or more in either theme."""
+    if tags == FAILED:
+        return c.error, c.error, c.window
+    if tags == UNTAGGED:
+        return c.window, c.muted, c.muted
+    if tags == 0:
+        return c.window, c.text, c.text
+    return c.text, c.text, c.window
+
+
+def _tag_mark(painter: QPainter, picture: QRectF, tags: int, font: QFont) -> None:
+    """The tag mark in ``picture``'s bottom left corner: a chip with a tag's outline and the number of tags (filled;
+    hollow for none), square-cornered so it is not read as one of the photo's round numbered pins; a small ring for
+    a photo never tagged; a "!" disc for one that could not be read. Drawn in logical pixels, so it is as sharp at
+    200 % as the thumbnail."""
+    c = theme.colours()
+    fill, outline, ink = mark_look(tags, c)
+    font = QFont(font)
+    font.setPixelSize(11)
+    font.setBold(True)
+    if tags == UNTAGGED:
+        mark, radius, text = QRectF(0, 0, RING, RING), RING / 2, ""
+    elif tags == FAILED:
+        mark, radius, text = QRectF(0, 0, PILL, PILL), PILL / 2, "!"
+    else:
+        text = str(tags) if tags < 1000 else "999+"
+        mark, radius = QRectF(0, 0, QFontMetricsF(font).horizontalAdvance(text) + TAG_GLYPH + 12, PILL), 4
+    mark.moveBottomLeft(QPointF(picture.left() + 5, picture.bottom() - 5))
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(c.window), 4))  # the ring: the mark stands off any photo
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(mark, radius, radius)
+    painter.setPen(QPen(QColor(outline), 1.5))
+    painter.setBrush(QColor(fill))
+    painter.drawRoundedRect(mark.adjusted(0.75, 0.75, -0.75, -0.75), radius, radius)
+    painter.setFont(font)
+    painter.setPen(QColor(ink))
+    if tags >= 0:
+        _tag_glyph(painter, QPointF(mark.left() + 4, mark.center().y()), ink)
+        painter.drawText(mark.adjusted(TAG_GLYPH + 6, 0, -3, 0), Qt.AlignmentFlag.AlignCenter, text)
+    elif text:
+        painter.drawText(mark, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
+
+def unreadable_picture(dpr: float) -> QPixmap:
+    """What stands for a thumbnail that could not be made: its outline, dashed in the theme's line colour, so the row
+    is laid out as the others (name below, its "!" mark in the corner), not a name floating in an empty row."""
+    pixmap = QPixmap(ICON * dpr)
+    pixmap.setDevicePixelRatio(dpr)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(theme.colours().line), 1, Qt.PenStyle.DashLine))
+    painter.drawRoundedRect(QRectF(0.5, 0.5, ICON.width() - 1, ICON.height() - 1), 3, 3)
+    painter.end()
+    return pixmap
+
+
+def _tag_glyph(painter: QPainter, tip: QPointF, ink: str) -> None:
+    """A price tag's outline pointing left from ``tip``, with its hole: what the number counts."""
+    x, y = tip.x(), tip.y()
+    outline = QPainterPath(QPointF(x, y))
+    for dx, dy in ((3, -4), (TAG_GLYPH, -4), (TAG_GLYPH, 4), (3, 4)):
+        outline.lineTo(x + dx, y + dy)
+    outline.closeSubpath()
+    painter.save()
+    painter.setPen(QPen(QColor(ink), 1.3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(outline)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(ink))
+    painter.drawEllipse(QPointF(x + 3.6, y), 1.1, 1.1)
     painter.restore()
