@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import re
 import sqlite3
 import zipfile
@@ -167,6 +168,8 @@ def read_map(path: Path) -> CatalogMap:
                 raise MapFileError("not a catalog map (other members)")
             if sum(i.file_size for i in infos) > MAX_MAP_BYTES:
                 raise MapFileError(f"unpacks to more than {MAX_MAP_BYTES >> 20} MB")
+            if any(_declared_bytes(zf, i) > i.file_size for i in infos):
+                raise MapFileError("an array's header declares more data than its member holds")
         with np.load(path, allow_pickle=False) as data:
             ids, xy, meta = data["ids"], data["xy"], data["meta"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
@@ -174,6 +177,16 @@ def read_map(path: Path) -> CatalogMap:
             raise
         raise MapFileError(f"unreadable: {type(exc).__name__}") from exc
     return CatalogMap(*_checked_meta(meta), ids=_checked_ids(ids), xy=_checked_xy(xy, len(ids)), cached=True)
+
+
+def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The bytes a member's .npy header says its array holds: numpy allocates that much before it reads any, and a
+    header of shape (10**15,) in a 300-byte member ended ``read_map`` in "unexpected MemoryError"."""
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _fortran, dtype = header(fh)
+    return math.prod(shape) * dtype.itemsize
 
 
 def _checked_meta(meta: np.ndarray) -> tuple[str, str, int]:

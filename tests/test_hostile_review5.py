@@ -5,10 +5,15 @@ Each test fails without the fix it names; real files in tmp_path, no mocks.
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine.catalog_map import MapFileError, read_map
 from engine.errors import DecorLensError
 from engine.settings import Settings
 
@@ -32,3 +37,24 @@ def test_a_settings_value_of_yaml_aliases_is_not_expanded_into_the_message(tmp_p
     with pytest.raises(DecorLensError, match="settings file .*config.yaml holds a value of the wrong kind") as err:
         Settings.for_data_dir(tmp_path)
     assert len(str(err.value)) < 600, len(str(err.value))
+
+
+def _npy(dtype: str, shape: tuple[int, ...], data: bytes = b"") -> bytes:
+    """A .npy member: its header as numpy writes it, then ``data`` (which may be less than the header says)."""
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return out.getvalue() + data
+
+
+def test_a_map_file_whose_array_header_declares_petabytes_is_refused_before_numpy_allocates(tmp_path: Path):
+    """A catalog map comes in bundles; numpy allocates what an .npy header declares before it reads a byte, so a
+    300-byte member saying shape (10**15,) ended read_map in "unexpected MemoryError" instead of a MapFileError."""
+    meta = io.BytesIO()
+    np.save(meta, np.array(json.dumps({"key": "k", "embedder": "e", "revision": 1})))
+    path = tmp_path / "map.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ids.npy", _npy("<i8", (10**15,)))
+        zf.writestr("xy.npy", _npy("<f4", (1, 2), np.zeros((1, 2), "<f4").tobytes()))
+        zf.writestr("meta.npy", meta.getvalue())
+    with pytest.raises(MapFileError, match="declares more data than its member holds"):
+        read_map(path)
