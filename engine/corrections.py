@@ -14,6 +14,7 @@ content hash, so a photo renamed or opened from another folder finds its edits a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Collection
@@ -454,9 +455,17 @@ def load(path: Path, image: str | Path) -> EditableScene:
         return scene
     except (Unreadable, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         reason = exc.reason if isinstance(exc, Unreadable) else exc
-        aside = path.with_name(path.stem + MOVED_ASIDE)
+        aside = _aside_path(path)
         try:
             path.replace(aside)
         except OSError:  # gone meanwhile, or a read-only folder: nothing to keep aside
             raise UnreadableEdits(f"saved edits {path.name} are unreadable ({reason})") from exc
         raise UnreadableEdits(f"saved edits {path.name} are unreadable ({reason}); kept as {aside.name}") from exc
+
+
+def _aside_path(path: Path) -> Path:
+    """Where an unreadable corrections file is kept: ``<stem>.unreadable.json``, else ``<stem>.<n>.unreadable.json``,
+    a name no file kept earlier holds. A photo's edits set aside a second time replaced the first file kept aside,
+    and the edits it held were lost."""
+    names = (path.with_name(f"{path.stem}{f'.{n}' if n > 1 else ''}{MOVED_ASIDE}") for n in itertools.count(1))
+    return next(aside for aside in names if not (aside.exists() or aside.is_symlink()))

@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine import corrections
 from engine.catalog_map import MapFileError, read_map
+from engine.corrections import UnreadableEdits
+from engine.corrections_file import FOLDER
 from engine.errors import DecorLensError
 from engine.settings import Settings
 
@@ -58,3 +61,17 @@ def test_a_map_file_whose_array_header_declares_petabytes_is_refused_before_nump
         zf.writestr("meta.npy", meta.getvalue())
     with pytest.raises(MapFileError, match="declares more data than its member holds"):
         read_map(path)
+
+
+def test_a_photos_edits_set_aside_twice_keep_both_files(tmp_path: Path):
+    """An unreadable corrections file is kept as ``….unreadable.json``; the next unreadable one of the same photo
+    was renamed over it, and the edits the first held were lost."""
+    saved = tmp_path / FOLDER / f"room-{'ab' * 8}.json"
+    saved.parent.mkdir()
+    for text in ('{"first": ', '{"second": '):
+        saved.write_text(text)
+        with pytest.raises(UnreadableEdits, match="kept as room-"):
+            corrections.load(saved, tmp_path / "room.jpg")
+    kept = sorted(p.read_text() for p in saved.parent.iterdir())
+    assert kept == ['{"first": ', '{"second": '], kept
+    assert corrections.find_saved(tmp_path, "ab" * 32) is None  # neither is taken for the photo's edits
