@@ -277,7 +277,7 @@ class PhotoStrip(QListWidget):
 
     def show_tags(self, counts: TagCounts) -> None:
         """Every remembered photo's number of tags, as the scene memory was read."""
-        self._tags = TagCounts(dict(counts.by_key), dict(counts.by_path))
+        self._tags = counts  # made for the strip by its worker: ``mark_tags`` adds to it
         for told in self._tags_told:
             self._note_tags(*told)
         self._mark_visible()
