@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 import secrets
 import sqlite3
 import threading
@@ -775,6 +776,10 @@ def _check_restorable(backup: Path) -> None:
         with read_only(backup) as db:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise CatalogError(f"backup {backup} is damaged (quick_check failed)")
+            computed = _computed_objects(db)
+            if computed:
+                raise CatalogError(f"backup {backup} holds {computed}, which DecorLens never writes: not a "
+                                   "DecorLens catalog backup; the catalog is unchanged")
             version = db.execute("SELECT version FROM schema_version").fetchone()
             uneven = _uneven_vectors(db)
     except sqlite3.DatabaseError as exc:
@@ -785,6 +790,17 @@ def _check_restorable(backup: Path) -> None:
     if uneven:
         raise CatalogError(f"backup {backup} is damaged: its stored vectors of {uneven} differ in size; the catalog "
                            "is unchanged: restore another backup")
+
+
+def _computed_objects(db: sqlite3.Connection) -> str:
+    """The first view, trigger or virtual table in ``db``, named ("the view 'vectors'"), or "". The catalog schema has
+    none, and each computes its rows: a backup whose ``vectors`` was a view of a recursive query never ended its
+    restore (reading it filled the temp disk), and a trigger on ``meta`` fires when a restore writes its copy."""
+    row = db.execute(
+        "SELECT type, name, sql LIKE 'CREATE VIRTUAL%' FROM sqlite_master WHERE type IN ('view', 'trigger') "
+        "OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL%') LIMIT 1"
+    ).fetchone()
+    return f"the {'virtual table' if row[2] else row[0]} {reprlib.repr(row[1])}" if row else ""
 
 
 def _uneven_vectors(db: sqlite3.Connection) -> str:

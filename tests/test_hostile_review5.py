@@ -5,8 +5,10 @@ Each test fails without the fix it names; real files in tmp_path, no mocks.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -14,10 +16,11 @@ import numpy as np
 import pytest
 
 from engine import corrections
+from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
 from engine.corrections import UnreadableEdits
 from engine.corrections_file import FOLDER
-from engine.errors import DecorLensError
+from engine.errors import CatalogError, DecorLensError
 from engine.settings import Settings
 
 
@@ -75,3 +78,23 @@ def test_a_photos_edits_set_aside_twice_keep_both_files(tmp_path: Path):
     kept = sorted(p.read_text() for p in saved.parent.iterdir())
     assert kept == ['{"first": ', '{"second": '], kept
     assert corrections.find_saved(tmp_path, "ab" * 32) is None  # neither is taken for the photo's edits
+
+
+def test_a_backup_whose_vectors_are_a_view_is_refused_before_it_is_read(tmp_path: Path):
+    """A backup given by path is anyone's SQLite file. One whose ``vectors`` was a view of a recursive query was read
+    by the restore's checks and copy for ever, filling the temp disk; the catalog schema has no view, trigger or
+    virtual table, so one is refused in a line (here a view of three rows, which the restore took without the fix)."""
+    backup = tmp_path / "catalog-from-a-colleague.sqlite"
+    with contextlib.closing(sqlite3.connect(backup)) as db, db:
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        db.execute("DROP TABLE vectors")
+        db.execute("CREATE VIEW vectors (product_id, embedder, image_hash, revision, vector) AS "
+                   "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 3) "
+                   "SELECT x, 'e', 'h', 0, zeroblob(8) FROM n")
+    catalog = Catalog(tmp_path / "data" / "catalog.sqlite")
+    try:
+        with pytest.raises(CatalogError, match="holds the view 'vectors', which DecorLens never writes"):
+            catalog.restore_from(backup)
+    finally:
+        catalog.close()
