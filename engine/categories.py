@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import reprlib
 from collections.abc import Mapping
@@ -35,9 +36,11 @@ class CategoryMap:
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> CategoryMap:
-        """The user's map in ``data_dir`` if there is one, else the shipped default."""
+        """The user's map in ``data_dir`` if there is one, else the shipped default. One there that is no file (a
+        link to a share not mounted, a folder) is its one-line error: taken as absent, the user's categories were
+        silently the shipped ones."""
         user = data_dir / FILE_NAME if data_dir else None
-        path = user if user and user.is_file() else resources_dir() / FILE_NAME
+        path = user if user and os.path.lexists(user) else resources_dir() / FILE_NAME
         return cls.from_file(path)
 
     @classmethod

@@ -55,11 +55,14 @@ class Settings:
 
     @classmethod
     def for_data_dir(cls, data: str | os.PathLike[str] | None = None) -> Settings:
-        """Shipped defaults overridden by the data dir's ``config.yaml`` (written by ``models activate``)."""
+        """Shipped defaults overridden by the data dir's ``config.yaml`` (written by ``models activate``).
+
+        A ``config.yaml`` that is there but no file (a link to a share not mounted, a folder) is its one-line error,
+        not the defaults: taken as absent, the embedder chosen in it was silently not the one searches used."""
         folder = data_dir(data)
         raw = _read_yaml(resources_dir() / "defaults.yaml")
         user = folder / CONFIG_FILE
-        if not user.is_file():
+        if not os.path.lexists(user):
             return cls._from_raw(raw).with_(data_dir=folder)
         raw.update({k: v for k, v in _read_yaml(user).items() if k in raw})
         try:
@@ -100,7 +103,7 @@ def save_choice(data: Path, key: str, value: Any) -> Path:
     """
     path = data / CONFIG_FILE
     with exclusive(data / CONFIG_LOCK):
-        raw = _read_yaml(path) if path.is_file() else {}
+        raw = _read_yaml(path) if os.path.lexists(path) else {}
         raw[key] = value
         write_atomic(path, yaml.safe_dump(raw, sort_keys=True))
     return path

@@ -18,6 +18,7 @@ import pytest
 from engine import corrections
 from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
+from engine.categories import CategoryMap
 from engine.corrections import UnreadableEdits
 from engine.corrections_file import FOLDER
 from engine.errors import CatalogError, DecorLensError
@@ -98,3 +99,20 @@ def test_a_backup_whose_vectors_are_a_view_is_refused_before_it_is_read(tmp_path
             catalog.restore_from(backup)
     finally:
         catalog.close()
+
+
+@pytest.mark.parametrize(("name", "read", "what"), [
+    ("config.yaml", Settings.for_data_dir, "settings file"),
+    ("categories.yaml", CategoryMap.load, "category map"),
+])
+def test_a_users_settings_or_category_map_that_is_no_file_is_named_not_replaced_by_the_defaults(
+        tmp_path: Path, name: str, read, what: str):
+    """A config.yaml or categories.yaml linked to a share that is not mounted (or a folder of that name) was taken
+    as absent: the embedder or categories the user chose were silently the shipped ones."""
+    (tmp_path / name).symlink_to(tmp_path / "share-not-mounted" / name)
+    with pytest.raises(DecorLensError, match=f"{what} .*{name} is unreadable"):
+        read(tmp_path)
+    (tmp_path / name).unlink()
+    (tmp_path / name).mkdir()
+    with pytest.raises(DecorLensError, match=f"{what} .*{name} is unreadable .*folder"):
+        read(tmp_path)
