@@ -263,16 +263,19 @@ def _install_file(
 
 
 def _clear_part(part: Path) -> None:
-    """Remove a ``part`` that is a symlink; refuse one that is a folder or special file.
+    """Remove a ``part`` that is a symlink or a hard link; refuse one that is a folder or special file.
 
-    Only an install writes ``NAME.part``, as a plain file: a link planted there was followed, the model
-    written into whatever it pointed at outside the folder, and the sha256 check then blamed the source.
+    Only an install writes ``NAME.part``, as a plain file of one name: a link planted there was followed, the model
+    written into whatever it pointed at outside the folder, and the sha256 check then blamed the source. A hard
+    link is another name of a file elsewhere: a card copied into it truncated that file, and the rename that
+    installs the card took it away from where it was.
     """
     try:
-        mode = part.lstat().st_mode
+        found = part.lstat()
     except FileNotFoundError:
         return
-    if stat.S_ISLNK(mode):
+    mode = found.st_mode
+    if stat.S_ISLNK(mode) or (stat.S_ISREG(mode) and found.st_nlink > 1):
         part.unlink()  # the link only; the file it points at is never opened
     elif not stat.S_ISREG(mode):
         what = "a folder" if stat.S_ISDIR(mode) else "a special file"

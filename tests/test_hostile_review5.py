@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import corrections
+from engine import corrections, modelpack
 from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
 from engine.categories import CategoryMap
@@ -116,3 +117,19 @@ def test_a_users_settings_or_category_map_that_is_no_file_is_named_not_replaced_
     (tmp_path / name).mkdir()
     with pytest.raises(DecorLensError, match=f"{what} .*{name} is unreadable .*folder"):
         read(tmp_path)
+
+
+def test_a_planted_part_hard_link_is_never_written_through(tmp_path: Path):
+    """A ``NAME.part`` that is a hard link to a file elsewhere (the symlink case was fixed before): the stock card
+    was copied into it, truncating that file, and the rename that installs the card took the file away."""
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(b"important data")
+    entry = next(f for f in modelpack.read_pack().files if f.role == "card")
+    target = tmp_path / "models"
+    target.mkdir()
+    os.link(victim, target / f"{entry.file}.part")
+    source = tmp_path / "pack"  # the card comes from resources/cards: the source is never read
+    source.mkdir()
+    report = modelpack.install(source, target, pack=modelpack.Pack("one card", "1", (entry,)))
+    assert report.installed == [entry.file]
+    assert victim.read_bytes() == b"important data"
