@@ -89,7 +89,25 @@ def vector_files(folder: Path) -> list[Path]:
         return [folder]
     if not folder.is_dir():
         raise CatalogError(f"{folder}: no such vector folder (make one with `decorlens catalog embed`)")
-    return sorted(p for p in folder.rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
+    return sorted(_parquet_below(folder))
+
+
+def _parquet_below(folder: Path) -> Iterator[Path]:
+    """The ``*.parquet`` files below ``folder``, not hidden, a symlinked folder not entered, a folder that cannot be
+    listed passed over (as ``rglob`` did). The folders being read are a stack, not recursion: ``rglob`` died of
+    "unexpected RecursionError" in a vector folder 1,000 folders deep."""
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as found:
+                entries = list(found)
+        except OSError:  # unreadable, gone, or its path past the system's limit
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.name.endswith(".parquet") and not entry.name.startswith(".") and Path(entry.path).is_file():
+                yield Path(entry.path)
 
 
 def embedded_skus(folder: Path) -> set[str]:

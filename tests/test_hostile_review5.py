@@ -24,6 +24,7 @@ from engine.corrections import UnreadableEdits
 from engine.corrections_file import FOLDER
 from engine.errors import CatalogError, DecorLensError
 from engine.settings import Settings
+from engine.vectors_import import vector_files
 
 
 def _alias_bomb(levels: int = 6) -> str:
@@ -133,3 +134,41 @@ def test_a_planted_part_hard_link_is_never_written_through(tmp_path: Path):
     report = modelpack.install(source, target, pack=modelpack.Pack("one card", "1", (entry,)))
     assert report.installed == [entry.file]
     assert victim.read_bytes() == b"important data"
+
+
+def test_a_vector_folder_1100_deep_is_listed_without_a_traceback(tmp_path: Path):
+    """``rglob`` died of "unexpected RecursionError" 1,000 folders deep (the photo walk was fixed before; the
+    vector folder of ``catalog import --vectors`` was not)."""
+    folder = bottom = tmp_path / "vectors"
+    folder.mkdir()
+    try:
+        for _ in range(1100):
+            bottom = bottom / "a"
+            bottom.mkdir()
+        (bottom / "part-0.parquet").touch()
+        (bottom / ".hidden.parquet").touch()
+        (folder / "elsewhere").symlink_to(tmp_path, target_is_directory=True)  # never entered
+        assert vector_files(folder) == [bottom / "part-0.parquet"]
+    finally:
+        _remove_deep(folder)
+
+
+def _remove_deep(folder: Path) -> None:
+    """``folder`` and everything below it, by descriptor and without recursion: pytest's clean-up of old tmp_paths
+    (``shutil.rmtree``) recurses, and a tree 1,100 deep made every later pytest run end in RecursionError."""
+    fds, names = [os.open(folder, os.O_RDONLY | os.O_DIRECTORY)], []
+    while fds:
+        below = None
+        for entry in os.scandir(fds[-1]):
+            if entry.is_dir(follow_symlinks=False):
+                below = entry.name
+                break
+            os.unlink(entry.name, dir_fd=fds[-1])
+        if below is not None:
+            fds.append(os.open(below, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+            names.append(below)
+            continue
+        os.close(fds.pop())
+        if names:
+            os.rmdir(names.pop(), dir_fd=fds[-1])
+    folder.rmdir()
