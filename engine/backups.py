@@ -93,19 +93,22 @@ def take_backup(
         raise CatalogError(f"cannot back up the catalog to {folder}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    _prune(catalog_path, keep, protect)
+    _prune(catalog_path, keep, {target} if protect is None else {target, Path(protect)})
     return target
 
 
-def _prune(catalog_path: Path, keep: int, protect: Path | None) -> None:
+def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
     """Delete all but the newest ``keep`` backups, not counting those a restore took of the catalog it replaced
     (``BEFORE_RESTORE``): a restore never pushes out the backups before it. Of those, the newest ``keep`` are kept
-    too; ``protect`` never goes."""
+    too; those in ``protect`` never go: the one just taken, which ``keep`` backups named after a later time (taken
+    while the clock was ahead, or copied from a machine whose clock was) pushed out at once, and the removal or
+    restore it was taken for went ahead with no backup."""
     found = list_backups(catalog_path)
     counted = [b for b in found if b.reason != BEFORE_RESTORE]
     extra = [b for b in found if b.reason == BEFORE_RESTORE]
+    kept = {Path(p).resolve() for p in protect}
     for old in counted[keep:] + extra[keep:]:
-        if protect is None or old.path.resolve() != Path(protect).resolve():
+        if old.path.resolve() not in kept:
             old.path.unlink(missing_ok=True)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from engine import corrections, modelpack
+from engine.backups import backups_dir, list_backups, take_backup
 from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
 from engine.categories import CategoryMap
@@ -172,3 +173,18 @@ def _remove_deep(folder: Path) -> None:
         if names:
             os.rmdir(names.pop(), dir_fd=fds[-1])
     folder.rmdir()
+
+
+def test_backups_named_after_a_later_time_never_push_out_the_one_just_taken(tmp_path: Path):
+    """Five backups named after 2099 (taken while the clock was ahead, or copied from a machine whose was) sorted
+    newest, so the pruning after each new backup deleted the new one at once: take_backup returned a path that was
+    gone, and the removal it was taken for went ahead with no backup."""
+    catalog = tmp_path / "catalog.sqlite"
+    folder = backups_dir(catalog)
+    folder.mkdir()
+    for day in range(1, 6):
+        (folder / f"catalog-2099010{day}T000000000000Z-remove.sqlite").touch()
+    with contextlib.closing(sqlite3.connect(":memory:")) as source:
+        taken = take_backup(source, catalog, "remove")
+    assert taken.is_file()
+    assert taken in [b.path for b in list_backups(catalog)]
