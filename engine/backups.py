@@ -123,8 +123,11 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{source.stem}-{_stamp()}-{_slug(reason)}{source.suffix}"
     write_atomic(target, source.read_bytes())
-    for old in sorted(folder.glob(f"{glob.escape(source.stem)}-*{source.suffix}"), reverse=True)[keep:]:
-        old.unlink(missing_ok=True)
+    ours = re.compile(rf"{re.escape(source.stem)}-\d{{8}}T\d{{12}}Z-[a-z0-9-]+{re.escape(source.suffix)}")
+    copies = sorted((p for p in folder.glob(f"{glob.escape(source.stem)}-*") if ours.fullmatch(p.name)), reverse=True)
+    for old in copies[keep:]:
+        if old != target:  # pushed out by copies named after a later time, it went at once (``_prune``)
+            old.unlink(missing_ok=True)
     return target
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from engine import corrections, modelpack
-from engine.backups import backups_dir, list_backups, take_backup
+from engine.backups import back_up_file, backups_dir, list_backups, take_backup
 from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
 from engine.categories import CategoryMap
@@ -188,3 +188,20 @@ def test_backups_named_after_a_later_time_never_push_out_the_one_just_taken(tmp_
         taken = take_backup(source, catalog, "remove")
     assert taken.is_file()
     assert taken in [b.path for b in list_backups(catalog)]
+
+
+def test_copies_of_the_category_map_named_after_a_later_time_or_by_hand_never_push_out_the_new_one(tmp_path: Path):
+    """The category map's copy a bundle import takes was pruned by name as the catalog's backups were: five copies
+    named after 2099 deleted the new one at once, and a file of one's own named ``categories-….yaml`` in the backups
+    folder counted as a copy (and was deleted as the oldest, where its name sorted so)."""
+    catalog, source = tmp_path / "catalog.sqlite", tmp_path / "categories.yaml"
+    source.write_text("categories: {lamp: {}}\n")
+    folder = backups_dir(catalog)
+    folder.mkdir()
+    for day in range(1, 6):
+        (folder / f"categories-2099010{day}T000000000000Z-bundle-import.yaml").touch()
+    mine = folder / "categories-0-my-own.yaml"
+    mine.touch()
+    kept = back_up_file(source, catalog, "bundle-import")
+    assert kept.read_text() == source.read_text()
+    assert mine.is_file()
