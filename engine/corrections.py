@@ -48,7 +48,11 @@ from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
 MATCH_KINDS = get_args(MatchKind)
 KEY_DIGITS = 16  # of a photo's SHA-256 in hex in its corrections file's name (``<stem>-<sha[:16]>.json``)
-HEX = frozenset("0123456789abcdef")  # the digits of a content key (``hexdigest`` writes them in lower case)
+HEX = frozenset("0123456789abcdef")
+# A saved tag's number, at most: a drawn tag is numbered after the last, and Qt keeps numbers as 32-bit ints, so a file's
+# 2**31 - 1 (which ``whole`` allows) made the next box drawn number 2**31, an OverflowError inside a signal. No photo
+# is drawn on a billion times.
+MAX_TAG_NUMBER = 2**30  # the digits of a content key (``hexdigest`` writes them in lower case)
 
 
 class UnreadableEdits(DecorLensError):
@@ -359,8 +363,11 @@ def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:
     origin, original = text(entry, "origin", DETECTOR), entry.get("original_category")
     if origin not in (DETECTOR, USER) or not isinstance(original, str | None):
         raise ValueError(f"origin {origin!r} or original_category {original!r} is not one the app saves"[:120])
+    number = whole(entry, "number")
+    if number > MAX_TAG_NUMBER:
+        raise ValueError(f"number must be at most 2**30, not {number}")
     return Tag(
-        whole(entry, "number"),
+        number,
         obj,
         origin,
         # a file saved before set_category cleared it may say a tag's category changed from itself

@@ -21,9 +21,10 @@ from engine.backups import back_up_file, backups_dir, list_backups, take_backup
 from engine.catalog import SCHEMA, SCHEMA_VERSION, Catalog
 from engine.catalog_map import MapFileError, read_map
 from engine.categories import CategoryMap
-from engine.corrections import UnreadableEdits
+from engine.corrections import EditableScene, UnreadableEdits
 from engine.corrections_file import FOLDER
 from engine.errors import CatalogError, DecorLensError
+from engine.results import SceneObject, SceneResult
 from engine.settings import Settings
 from engine.vectors_import import vector_files
 
@@ -205,3 +206,14 @@ def test_copies_of_the_category_map_named_after_a_later_time_or_by_hand_never_pu
     kept = back_up_file(source, catalog, "bundle-import")
     assert kept.read_text() == source.read_text()
     assert mine.is_file()
+
+
+def test_a_saved_tag_numbered_where_the_next_would_overflow_qt_is_set_aside(tmp_path: Path):
+    """``whole`` allows a tag number up to 2**31 - 1; the next box drawn is numbered one more, which Qt's int signals
+    (tagAdded) cannot carry: an OverflowError inside the signal instead of the file's one line."""
+    obj = SceneObject("chair", "chair", 0.9, (10, 10, 60, 90), (35, 50), [], "detector")
+    data = EditableScene(SceneResult(str(tmp_path / "room.jpg"), 200, 100, "CPU", {}, [obj]), "cd" * 32).to_json()
+    data["objects"][0]["number"] = 2**31 - 1
+    saved = corrections.save(data, tmp_path)
+    with pytest.raises(UnreadableEdits, match=r"number must be at most 2\*\*30"):
+        corrections.load(saved, tmp_path / "room.jpg")
