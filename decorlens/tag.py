@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tag", help="tag many room photos: a JSON per photo and a CSV summary",
                        description="Tag room photos: a JSON per photo and a CSV summary (summary.csv). A photo "
                                    "corrected in the app is written with its edits (tags removed, drawn, confirmed), "
-                                   "not searched again.")
+                                   "not searched again. Run again with the same --out, it keeps the photos the last "
+                                   "run tagged from the same photo, catalog and settings, and tags the rest: a "
+                                   "stopped batch goes on where it stopped.")
     p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER",
                    help="room photos, or folders of them (their subfolders too)")
     p.add_argument("--out", type=out_folder, required=True, metavar="DIR",
@@ -101,7 +103,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
             try:
                 report = tag(pipeline, scenes, args.out, args.top_k, progress, stop)
             except Cancelled as exc:  # the photos done keep their files, and the summary lists them
-                raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}") from exc
+                raise Cancelled(f"{exc}; theirs are in {args.out / SUMMARY}, and the same command again tags "
+                                "the rest") from exc
     if not report.done:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed, args.out)
@@ -132,7 +135,7 @@ def _tagger(pipeline: Pipeline, args: argparse.Namespace) -> Callable[..., Batch
     def titled_page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
         write_scene_page(pipeline, scene, photo, args.out, stem, args.title)
 
-    return partial(tag_scenes, on_result=titled_page)
+    return partial(tag_scenes, on_result=titled_page, outputs={".html": f"page titled {args.title}"})
 
 
 def _summary(report: BatchReport, total: int) -> str:
@@ -141,7 +144,8 @@ def _summary(report: BatchReport, total: int) -> str:
     (16204 objects)", words a merchandiser who knows the app does not use."""
     tags = sum(len(r.objects) for r in report.results)
     edited = f"; {len(report.edited):,} as corrected in the app" if report.edited else ""
-    return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited})"
+    kept = f"; {len(report.kept):,} kept as the last run tagged them" if report.kept else ""
+    return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited}{kept})"
 
 
 def _untagged(report: BatchReport) -> list[str]:

@@ -7,6 +7,7 @@ atomically, so a cancelled batch leaves only complete files behind.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from engine.advice import Context, describe, folder_problem
-from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for
+from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.imageio import read_photo
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
@@ -34,6 +35,9 @@ from engine.scene_memory import BATCH, objects_of, remember, remember_saved
 
 SUMMARY = "summary.csv"
 EXCEL_UTF8 = "\ufeff"  # summary.csv's first character: the byte order mark by which Excel knows UTF-8
+# Beside summary.csv: what each photo of the run was tagged from, so a run again into the folder keeps what is current
+RESUME = ".decorlens-resume"  # JSON, not named *.json: scripts globbing *.json read the photos' alone
+RESUME_VERSION = 1
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
 AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
@@ -66,6 +70,11 @@ class BatchReport:
     # What summary.csv lists, in batch order: each tagged photo, or a photo that could not be tagged and why
     # (also in ``failed``).
     listed: list[Tagged | tuple[Path, str]] = field(default_factory=list)
+    # Photos whose outputs the last run into this folder wrote from the same photo, catalog and settings: not
+    # tagged again (also in ``done`` and ``listed``).
+    kept: list[Path] = field(default_factory=list)
+    # RESUME's entries: photo path → its output stem, its content's sha256 and the run's key (``_run_key``).
+    made: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def results(self) -> list[SceneResult]:
@@ -251,9 +260,14 @@ def check_out_dir(out_dir: Path, name: str = "the output folder", make: bool = T
 def tag_scenes(
     pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
-    on_result: Callable[[Path, str, dict[str, Any]], None] | None = None,
+    on_result: Callable[[Path, str, dict[str, Any]], None] | None = None, outputs: Mapping[str, str] | None = None,
 ) -> BatchReport:
     """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch.
+
+    A photo the last run into ``out_dir`` tagged is kept, not tagged again, while its outputs are there and what
+    made them is unchanged (``_kept``): a merchandiser who stopped a batch of 2,000 photos at 1,500 and started it
+    again waited for all 2,000 again. ``outputs`` names what ``on_result`` writes beside each JSON, by suffix, and
+    how (``{".html": "page"}``): a run with other outputs tags every photo again.
 
     A photo corrected in the app is written as corrected (``engine.corrections.edits_for``), not searched
     again: a merchandiser who removed the pins on books and confirmed products there published pages of the
@@ -264,25 +278,100 @@ def tag_scenes(
     scenes = each_once(scenes)
     report = BatchReport()
     stems = unique_stems(scenes)
-    for n, scene in enumerate(scenes, 1):
+    outputs = dict(outputs or {})
+    key, previous = _run_key(pipeline, top_k, outputs), _previous(out_dir)
+    for n, (scene, stem) in enumerate(zip(scenes, stems), 1):
         if cancelled():
-            _write_summary(out_dir, report.listed)
+            _write_summary(out_dir, report)
             raise Cancelled(f"batch cancelled after {len(report.done):,} of {len(scenes):,} photos")
-        try:
-            pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
-            tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
-        except DecorLensError as exc:
-            report.failed.append((scene, str(exc)))
-            report.listed.append((scene, str(exc)))
+        kept = _kept(pipeline, scene, stem, key, previous.get(str(scene)), out_dir, outputs)
+        if kept is not None:
+            report.done.append(scene)
+            report.listed.append(kept)
+            report.kept.append(scene)
+            report.made[str(scene)] = previous[str(scene)]
         else:
-            try:
-                _keep(pipeline, scene, stems[n - 1], tagged, pixels, out_dir, report, on_result)
-            except OSError as exc:  # the output folder is full or gone: no later scene would fare better
-                raise _cut_short(out_dir, report, len(scenes), exc) from exc
+            _tag_one(pipeline, scene, stem, key, top_k, out_dir, report, on_result, len(scenes))
         if progress:
             progress(n, len(scenes))
-    _write_summary(out_dir, report.listed)
+    _write_summary(out_dir, report)
     return report
+
+
+def _tag_one(pipeline: Pipeline, scene: Path, stem: str, key: str | None, top_k: int | None, out_dir: Path,
+             report: BatchReport, on_result: Callable[[Path, str, dict[str, Any]], None] | None, total: int) -> None:
+    """One photo tagged and its outputs written, or its failure reported; recorded for a run again (``made``) when
+    nothing about it failed."""
+    failures = len(report.failed)
+    try:
+        pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
+        tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
+    except DecorLensError as exc:
+        report.failed.append((scene, str(exc)))
+        report.listed.append((scene, str(exc)))
+        return
+    try:
+        _keep(pipeline, scene, stem, tagged, pixels, out_dir, report, on_result)
+    except OSError as exc:  # the output folder is full or gone: no later scene would fare better
+        raise _cut_short(out_dir, report, total, exc) from exc
+    if key is not None and len(report.failed) == failures:
+        report.made[str(scene)] = {"stem": stem, "sha256": sha256, "key": key}
+
+
+def _run_key(pipeline: Pipeline, top_k: int | None, outputs: Mapping[str, str]) -> str | None:
+    """What a photo's outputs depend on besides the photo: the catalog (which file, at which revision), the
+    embedder, the settings (detectors, thresholds, device), the matches per tag and the other outputs. None
+    where the embedder or catalog cannot be read: each photo then fails saying why, and none is kept."""
+    try:
+        parts = [RESUME_VERSION, top_k or pipeline.settings.top_k, pipeline.catalog.identity,
+                 pipeline.catalog.revision, pipeline.embedder.key, repr(pipeline.settings), sorted(outputs.items())]
+    except (DecorLensError, sqlite3.Error):
+        return None
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _previous(out_dir: Path) -> dict[str, dict[str, str]]:
+    """The last run's RESUME entries in ``out_dir``; none where there is no such file or it cannot be read (every
+    photo is then tagged, as before resuming was)."""
+    try:
+        data = json.loads((out_dir / RESUME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    photos = data.get("photos") if isinstance(data, dict) and data.get("version") == RESUME_VERSION else None
+    return {k: v for k, v in photos.items() if isinstance(v, dict)} if isinstance(photos, dict) else {}
+
+
+def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: dict[str, str] | None,
+          out_dir: Path, outputs: Mapping[str, str]) -> Tagged | None:
+    """The photo as the last run wrote it, read back from its JSON, when that run tagged this photo's content
+    under the same stem and ``key``, its outputs are all there, Where used still holds it, and the app holds no
+    corrections of it (they are written as corrected, which may have changed since); else None: it is tagged
+    again."""
+    if key is None or entry is None or entry.get("key") != key or entry.get("stem") != stem:
+        return None
+    try:
+        sha256 = sha256_of(scene)
+        if sha256 != entry.get("sha256") or find_saved(pipeline.data_dir, sha256) is not None:
+            return None
+        if not _remembered(pipeline, scene, sha256):
+            return None
+        if not all((out_dir / f"{stem}{suffix}").is_file() for suffix in outputs):
+            return None
+        data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
+        return Tagged(SceneResult.from_json(data), data, sha256)
+    except (OSError, ValueError, KeyError, TypeError, DecorLensError):  # gone, unreadable or edited by hand
+        return None
+
+
+def _remembered(pipeline: Pipeline, scene: Path, sha256: str) -> bool:
+    """Whether Where used still holds the photo as tagged (``engine.scene_memory``'s ``scenes`` rows): one forgotten
+    since, or replaced by a copy of it tagged under another name, is tagged again to be remembered again."""
+    try:
+        row = pipeline.catalog.db.execute("SELECT 1 FROM scenes WHERE path = ? AND sha256 = ?",
+                                          (str(scene.resolve()), sha256)).fetchone()
+    except sqlite3.Error:  # no photo remembered yet: no such table
+        return False
+    return row is not None
 
 
 def _tag(pipeline: Pipeline, scene: Path, pixels: np.ndarray, sha256: str, top_k: int | None,
@@ -332,7 +421,7 @@ def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> 
               or describe(exc, Context(inputs=(str(out_dir),))))
     done = f"stopped after tagging {len(report.done):,} of {total:,} photos"
     try:
-        _write_summary(out_dir, report.listed)
+        _write_summary(out_dir, report)
     except OSError:
         kept = f", whose JSON files are in {out_dir} ({SUMMARY} could not be written either)" if report.done else ""
         return DecorLensError(f"{done}{kept}: {reason}")
@@ -376,8 +465,10 @@ def failed_row(scene: Path, reason: str) -> list[object]:
     return [str(scene)] + [""] * (len(SUMMARY_COLUMNS) - 2) + [reason]
 
 
-def _write_summary(out_dir: Path, listed: Sequence[Tagged | tuple[Path, str]]) -> None:
-    """``summary.csv``, UTF-8 with a byte order mark (``EXCEL_UTF8``): Excel, opening a CSV by double-click, reads
+def _write_summary(out_dir: Path, report: BatchReport) -> None:
+    """``summary.csv`` of the photos listed, and beside it RESUME of those a run again may keep.
+
+    ``summary.csv`` is UTF-8 with a byte order mark (``EXCEL_UTF8``): Excel, opening a CSV by double-click, reads
     it as UTF-8 only then; without it a photo named ``Salon_été.jpg`` or a product named ``RÅDVIKEN`` read
     ``Salon_Ã©tÃ©.jpg`` and ``RÃ…DVIKEN``. LibreOffice, Google Sheets, Numbers and pandas take the mark as such;
     Python's ``csv`` reads it with ``encoding="utf-8-sig"``."""
@@ -385,10 +476,11 @@ def _write_summary(out_dir: Path, listed: Sequence[Tagged | tuple[Path, str]]) -
     buffer.write(EXCEL_UTF8)
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
-    for item in listed:
+    for item in report.listed:
         rows = summary_rows(item.result, item.edited) if isinstance(item, Tagged) else [failed_row(*item)]
         writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
+    write_atomic(out_dir / RESUME, json.dumps({"version": RESUME_VERSION, "photos": report.made}))
 
 
 def spreadsheet_safe(cell: object) -> object:

@@ -99,6 +99,31 @@ class SceneResult:
         }
 
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SceneResult:
+        """The result whose ``to_json`` is ``data`` (rounded as written, without vectors): a batch run again reads
+        back the photos it keeps rather than tagging them again. KeyError or TypeError: not such a dict."""
+        return cls(
+            image=str(data["image"]), width=int(data["width"]), height=int(data["height"]), device=str(data["device"]),
+            timings_ms=dict(data["timings_ms"]), objects=[_object_from_json(o) for o in data["objects"]],
+            looked_for=None if data["looked_for"] is None else tuple(data["looked_for"]),
+            unsold=dict(data["unsold"]), unfound=tuple(data["unfound"]),
+        )
+
+
+def _object_from_json(data: dict[str, Any]) -> SceneObject:
+    return SceneObject(
+        category=data["category"], label=data["label"], score=float(data["score"]), box=_box(data["box"]),
+        tag=(float(data["tag"][0]), float(data["tag"][1])), source=data["source"],
+        matches=[Match(**m) for m in data["matches"]], parts=tuple(_box(p) for p in data["parts"]),
+    )
+
+
+def _box(values: list[float]) -> Box:
+    x1, y1, x2, y2 = map(float, values)
+    return x1, y1, x2, y2
+
+
 def _object_json(obj: SceneObject) -> dict[str, Any]:
     return {
         "category": obj.category,

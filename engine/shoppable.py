@@ -206,6 +206,9 @@ def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMP
     return found[:limit]
 
 
+PAGES = {".html": "page"}  # what export_batch writes beside each photo's JSON (tag_scenes' ``outputs``)
+
+
 def export_batch(
     pipeline: Pipeline,
     scenes: Sequence[Path],
@@ -219,7 +222,7 @@ def export_batch(
     def page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
         write_scene_page(pipeline, scene, photo, out_dir, stem)
 
-    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page)
+    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page, outputs=PAGES)
 
 
 def readable_title(stem: str) -> str:

@@ -353,6 +353,12 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     page = pages[0].read_text()
     assert page.count('class="spot"') >= 3 and (out / "images" / f"{pages[0].stem}.jpg").is_file()
     assert dialog.start_button.isEnabled()
+    # Start again tags only the rest: the photos the cancelled batch tagged are kept (they were all tagged again)
+    assert finished.args[0].endswith("Start again tags the rest.")
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as again:
+        dialog.start()
+    assert [p.stem for p in again.args[0].kept] == [r.stem for r in results] and len(again.args[0].done) == 3
+    assert f"{len(results)} kept as the last batch tagged them" in dialog.status.text()
 
 
 def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_saved(qtbot, pipeline, scene_path,

@@ -25,7 +25,8 @@ from png_bomb import png_claiming
 from decorlens.main import main
 from engine.advice import Context, describe
 from engine.batch import SUMMARY, SUMMARY_COLUMNS, tag_scenes
-from engine.errors import DecorLensError
+from engine.errors import Cancelled, DecorLensError
+from engine.scene_memory import photo_count
 from engine.shoppable import IMAGES
 
 SCENES = ("a-cosy-space-for-coffee-and-conversation", "take-a-comfy-seat-on-the-sofa")
@@ -327,6 +328,28 @@ def test_the_batch_opens_each_photo_once(data_dir, fresh_pipeline, scene_path, t
         report = tag_scenes(fresh_pipeline, [edited_photo, plain_photo], tmp_path / "out")
     assert report.edited == [edited_photo] and report.done == [edited_photo, plain_photo]
     assert sorted(opened) == sorted(map(str, [edited_photo, plain_photo]))
+
+
+def test_a_stopped_batch_started_again_tags_only_the_rest(data_dir, fresh_pipeline, scene_path, tmp_path, capsys):
+    """A merchandiser who stopped a batch of 2,000 photos at 1,500 and started it again waited for all 2,000 again.
+    A photo the last run into the folder tagged is kept while the photo, catalog and settings are the same."""
+    photos = _photos(tmp_path / "photos", scene_path, ("a.jpg", "b.jpg"))
+    out, done = tmp_path / "out", []
+    with pytest.raises(Cancelled):  # stopped after the first photo, as Cancel or Ctrl-C stops it
+        tag_scenes(fresh_pipeline, photos, out, progress=lambda n, _total: done.append(n), cancelled=lambda: bool(done))
+    first = (out / "a.json").stat().st_ino  # each write is a new file (write_atomic)
+    assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out)) == 0
+    assert "1 kept as the last run tagged them" in capsys.readouterr().out
+    assert (out / "a.json").stat().st_ino == first and (out / "b.json").is_file()
+    assert _scenes_in_summary(out) == {str(p) for p in photos}
+    with fresh_pipeline.catalog.write():  # forgotten by Where used: tagged again, to be remembered
+        fresh_pipeline.catalog.db.execute("DELETE FROM scenes WHERE path = ?", (str(photos[0].resolve()),))
+    assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out)) == 0
+    assert "1 kept as the last run tagged them" in capsys.readouterr().out and (out / "a.json").stat().st_ino != first
+    assert photo_count(fresh_pipeline.catalog) == 2
+    first = (out / "a.json").stat().st_ino
+    assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out), "--top-k", "2") == 0  # other settings
+    assert "kept" not in capsys.readouterr().out and (out / "a.json").stat().st_ino != first
 
 
 def test_edits_that_cannot_be_read_are_said_and_the_photo_searched(data_dir, fresh_pipeline, scene_path, tmp_path,

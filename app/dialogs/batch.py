@@ -2,7 +2,8 @@
 
 The output is the CLI's (one JSON per scene and ``summary.csv``) so scripts and spreadsheets read
 either, with ``<scene>.html`` beside each JSON. Cancel stops after the photo being tagged; what was
-done is kept and summarised. Closing the dialog while it runs cancels too.
+done is kept and summarised, and Start again into the same folder tags only the rest (``tag_scenes``).
+Closing the dialog while it runs cancels too.
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ class BatchDialog(QDialog):
         objects = sum(len(r.objects) for r in report.results)
         corrected = len(report.edited)
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
+        edited += f"; {len(report.kept):,} kept as the last batch tagged them" if report.kept else ""
         # "Summary: …/summary.csv" named only the spreadsheet: the pages, what a batch is run for, went unsaid
         text = (f"Tagged {counted(len(report.done), 'photo')} ({counted(objects, 'tag')}){edited}. Each photo has its shoppable page "
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
@@ -200,7 +202,8 @@ class BatchDialog(QDialog):
         self.finished_batch.emit(report)
 
     def _cancelled(self, message: str) -> None:
-        saved = f" What was tagged is saved in {self.target.text()}." if self.progress.maximum() else ""
+        saved = (f" What was tagged is saved in {self.target.text()}; Start again tags the rest."
+                 if self.progress.maximum() else "")
         self._stopped(f"{message[:1].upper()}{message[1:]}.{saved}")
 
     def _stopped(self, message: str) -> None:
