@@ -27,7 +27,7 @@ from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.feed_images import download_images
 from engine.files import is_sha256
 from engine.importer import ImportReport, ImportRow, Progress
-from engine.models import MAX_OUTPUT_DIM, ModelCard, ResolvedModel
+from engine.models import MAX_MODEL_NAME, MAX_OUTPUT_DIM, ModelCard, ResolvedModel
 
 SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"
 EMBEDDER, EMBEDDER_SHA256, VECTOR, ERROR = "embedder", "embedder_sha256", "vector", "error"
@@ -174,13 +174,20 @@ def check_embedder(path: Path, wanted: EmbedderId) -> None:
         names = set(pc.unique(batch.column(EMBEDDER)).to_pylist())
         hashes = set(pc.unique(batch.column(EMBEDDER_SHA256)).to_pylist())
         if names != {wanted.name} or hashes != {wanted.sha256}:
-            made = " / ".join(sorted(map(str, names)))
-            found = f"{made} (sha256 {' / '.join(str(h)[:12] for h in sorted(map(str, hashes)))})"
+            found = f"{_few(names, MAX_MODEL_NAME)} (sha256 {_few(hashes, 12)})"
             raise CatalogError(f"{path}: vectors made by {found}, but the active embedder is {wanted}; "
                                "embed the feed again with this embedder or activate that one")
 
 
 # -- internals ----------------------------------------------------------------------------------
+
+
+def _few(values: set[Any], width: int) -> str:
+    """At most three of ``values``, each cut to ``width`` characters, and how many more: a file's embedder column may
+    hold thousands of names of any length, and the refusal wrote every one (hundreds of MB from a file of one)."""
+    shown = sorted(map(str, values))
+    more = f" and {len(shown) - 3:,} more" if len(shown) > 3 else ""
+    return " / ".join(value[:width] for value in shown[:3]) + more
 
 
 def _store_batch(

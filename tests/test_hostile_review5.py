@@ -26,7 +26,19 @@ from engine.corrections_file import FOLDER
 from engine.errors import CatalogError, DecorLensError
 from engine.results import SceneObject, SceneResult
 from engine.settings import Settings
-from engine.vectors_import import vector_files
+from engine.vectors_import import (
+    CATEGORY,
+    EMBEDDER,
+    EMBEDDER_SHA256,
+    ERROR,
+    IMAGE_SHA256,
+    SKU,
+    VECTOR,
+    EmbedderId,
+    check_embedder,
+    schema,
+    vector_files,
+)
 
 
 def _alias_bomb(levels: int = 6) -> str:
@@ -217,3 +229,20 @@ def test_a_saved_tag_numbered_where_the_next_would_overflow_qt_is_set_aside(tmp_
     saved = corrections.save(data, tmp_path)
     with pytest.raises(UnreadableEdits, match=r"number must be at most 2\*\*30"):
         corrections.load(saved, tmp_path / "room.jpg")
+
+
+def test_a_vector_file_of_thousands_of_embedder_names_is_refused_in_a_short_line(tmp_path: Path):
+    """The refusal of a vector file made by another embedder wrote every name its embedder column holds: 4,000 names
+    of 2,000 characters (a 44 KB file, as they compress) made an 8 MB line."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = 4000
+    names = [f"{i:04d}" + "x" * 2000 for i in range(rows)]
+    columns = {SKU: [str(i) for i in range(rows)], CATEGORY: ["lamp"] * rows, IMAGE_SHA256: ["a" * 64] * rows,
+               EMBEDDER: names, EMBEDDER_SHA256: ["b" * 64] * rows, VECTOR: [None] * rows, ERROR: [""] * rows}
+    wanted = EmbedderId("mine", "c" * 64)
+    path = tmp_path / "vectors.parquet"
+    pq.write_table(pa.table(columns, schema=schema(4, wanted)), path, compression="zstd")
+    with pytest.raises(CatalogError, match="vectors made by 0000x+ / 0001x+ / 0002x+ and 3,997 more") as err:
+        check_embedder(path, wanted)
+    assert len(str(err.value)) < 1000, len(str(err.value))
