@@ -49,6 +49,9 @@ from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 MATCH_KINDS = get_args(MatchKind)
 KEY_DIGITS = 16  # of a photo's SHA-256 in hex in its corrections file's name (``<stem>-<sha[:16]>.json``)
 HEX = frozenset("0123456789abcdef")
+# Bytes of the photo's name in its corrections file's name: with "-<key>.json" (22) and write_atomic's temp name around
+# it (".NAME.xxxxxxxx.tmp", 14 more), well under the 255 bytes a file name may have.
+STEM_BYTES = 150
 # A saved tag's number, at most: a drawn tag is numbered after the last, and Qt keeps numbers as 32-bit ints, so a file's
 # 2**31 - 1 (which ``whole`` allows) made the next box drawn number 2**31, an OverflowError inside a signal. No photo
 # is drawn on a billion times.
@@ -400,7 +403,16 @@ def image_digest(path: str | Path) -> str:
 
 
 def corrections_path(data_dir: Path, image: str | Path, image_sha256: str) -> Path:
-    return data_dir / FOLDER / f"{Path(image).stem}-{image_sha256[:KEY_DIGITS]}.json"
+    return data_dir / FOLDER / f"{_short_stem(Path(image).stem)}-{image_sha256[:KEY_DIGITS]}.json"
+
+
+def _short_stem(stem: str) -> str:
+    """The photo's name as its corrections file's name starts, cut to ``STEM_BYTES`` (the file is found by its key,
+    ``find_saved``): a photo named in 250 bytes, which its folder holds, gave a corrections file name past the 255
+    a name may have, and none of its edits could be saved ("File name too long")."""
+    while len(stem.encode("utf-8", "surrogateescape")) > STEM_BYTES:
+        stem = stem[:-1]
+    return stem
 
 
 def find_saved(data_dir: Path, image_sha256: str) -> Path | None:

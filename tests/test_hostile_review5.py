@@ -246,3 +246,15 @@ def test_a_vector_file_of_thousands_of_embedder_names_is_refused_in_a_short_line
     with pytest.raises(CatalogError, match="vectors made by 0000x+ / 0001x+ / 0002x+ and 3,997 more") as err:
         check_embedder(path, wanted)
     assert len(str(err.value)) < 1000, len(str(err.value))
+
+
+def test_the_edits_of_a_photo_named_in_250_bytes_are_saved_and_found(tmp_path: Path):
+    """A photo's corrections file is named ``<its stem>-<key>.json``: a stem of 250 bytes (a name its folder holds)
+    gave a name past the 255 bytes a file name may have, and every edit of the photo failed "File name too long"."""
+    photo = tmp_path / f"{'é' * 123}ab.jpg"  # 248 bytes of stem in UTF-8
+    obj = SceneObject("chair", "chair", 0.9, (10, 10, 60, 90), (35, 50), [], "detector")
+    data = EditableScene(SceneResult(str(photo), 200, 100, "CPU", {}, [obj]), "cd" * 32).to_json()
+    saved = corrections.save(data, tmp_path)
+    assert saved.name.startswith("é" * 75) and saved.name.endswith(f"-{'cd' * 8}.json")
+    assert corrections.find_saved(tmp_path, "cd" * 32) == saved
+    assert [t.number for t in corrections.load(saved, photo).tags] == [1]
