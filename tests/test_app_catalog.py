@@ -359,6 +359,8 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
         dialog.start()
     assert [p.stem for p in again.args[0].kept] == [r.stem for r in results] and len(again.args[0].done) == 3
     assert f"{len(results)} kept as the last batch tagged them" in dialog.status.text()
+    dialog._progress(1500, 2000)  # as a big folder's batch reports: not "Tagged 1500", which counted failures
+    assert dialog.status.text() == "Tagging: 1,500 of 2,000 photos done…"
 
 
 def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_saved(qtbot, pipeline, scene_path,

@@ -183,7 +183,8 @@ class BatchDialog(QDialog):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.status.setText(f"Tagged {done} of {total} photos…")
+        # "Tagged 1500 of 2000 photos…" counted the photos that failed as tagged, in digits unlike the end's "1,953"
+        self.status.setText(f"Tagging: {done:,} of {counted(total, 'photo')} done…")
 
     def _done(self, report: BatchReport) -> None:
         self._set_running(False)
