@@ -73,8 +73,9 @@ class BatchReport:
     # Photos whose outputs the last run into this folder wrote from the same photo, catalog and settings: not
     # tagged again (also in ``done`` and ``listed``).
     kept: list[Path] = field(default_factory=list)
-    # RESUME's entries: photo path → its output stem, its content's sha256 and the run's key (``_run_key``).
-    made: dict[str, dict[str, str]] = field(default_factory=dict)
+    # RESUME's entries: photo path → its output stem, its content's sha256, the run's key (``_run_key``) and its
+    # outputs' sha256 by suffix (``_written``).
+    made: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def results(self) -> list[SceneResult]:
@@ -291,17 +292,18 @@ def tag_scenes(
             report.kept.append(scene)
             report.made[str(scene)] = previous[str(scene)]
         else:
-            _tag_one(pipeline, scene, stem, key, top_k, out_dir, report, on_result, len(scenes))
+            _tag_one(pipeline, scene, stem, (key, outputs), top_k, out_dir, report, on_result, len(scenes))
         if progress:
             progress(n, len(scenes))
     _write_summary(out_dir, report)
     return report
 
 
-def _tag_one(pipeline: Pipeline, scene: Path, stem: str, key: str | None, top_k: int | None, out_dir: Path,
-             report: BatchReport, on_result: Callable[[Path, str, dict[str, Any]], None] | None, total: int) -> None:
+def _tag_one(pipeline: Pipeline, scene: Path, stem: str, made_by: tuple[str | None, Mapping[str, str]],
+             top_k: int | None, out_dir: Path, report: BatchReport,
+             on_result: Callable[[Path, str, dict[str, Any]], None] | None, total: int) -> None:
     """One photo tagged and its outputs written, or its failure reported; recorded for a run again (``made``) when
-    nothing about it failed."""
+    nothing about it failed. ``made_by``: the run's key and ``outputs`` (``tag_scenes``)."""
     failures = len(report.failed)
     try:
         pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
@@ -314,8 +316,10 @@ def _tag_one(pipeline: Pipeline, scene: Path, stem: str, key: str | None, top_k:
         _keep(pipeline, scene, stem, tagged, pixels, out_dir, report, on_result)
     except OSError as exc:  # the output folder is full or gone: no later scene would fare better
         raise _cut_short(out_dir, report, total, exc) from exc
-    if key is not None and len(report.failed) == failures:
-        report.made[str(scene)] = {"stem": stem, "sha256": sha256, "key": key}
+    key, outputs = made_by
+    files = _written(out_dir, stem, outputs) if key is not None and len(report.failed) == failures else None
+    if files is not None:
+        report.made[str(scene)] = {"stem": stem, "sha256": sha256, "key": key, "files": files}
 
 
 def _run_key(pipeline: Pipeline, top_k: int | None, outputs: Mapping[str, str]) -> str | None:
@@ -330,7 +334,7 @@ def _run_key(pipeline: Pipeline, top_k: int | None, outputs: Mapping[str, str]) 
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-def _previous(out_dir: Path) -> dict[str, dict[str, str]]:
+def _previous(out_dir: Path) -> dict[str, dict[str, Any]]:
     """The last run's RESUME entries in ``out_dir``; none where there is no such file or it cannot be read (every
     photo is then tagged, as before resuming was)."""
     try:
@@ -341,10 +345,10 @@ def _previous(out_dir: Path) -> dict[str, dict[str, str]]:
     return {k: v for k, v in photos.items() if isinstance(v, dict)} if isinstance(photos, dict) else {}
 
 
-def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: dict[str, str] | None,
+def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: dict[str, Any] | None,
           out_dir: Path, outputs: Mapping[str, str]) -> Tagged | None:
     """The photo as the last run wrote it, read back from its JSON, when that run tagged this photo's content
-    under the same stem and ``key``, its outputs are all there, Where used still holds it, and the app holds no
+    under the same stem and ``key``, its outputs are the files it wrote, Where used still holds it, and the app holds no
     corrections of it (they are written as corrected, which may have changed since); else None: it is tagged
     again."""
     if key is None or entry is None or entry.get("key") != key or entry.get("stem") != stem:
@@ -355,11 +359,23 @@ def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: di
             return None
         if not _remembered(pipeline, scene, sha256):
             return None
-        if not all((out_dir / f"{stem}{suffix}").is_file() for suffix in outputs):
+        files = _written(out_dir, stem, outputs)
+        if files is None or files != entry.get("files"):
             return None
         data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
         return Tagged(SceneResult.from_json(data), data, sha256)
     except (OSError, ValueError, KeyError, TypeError, DecorLensError):  # gone, unreadable or edited by hand
+        return None
+
+
+def _written(out_dir: Path, stem: str, outputs: Mapping[str, str]) -> dict[str, str] | None:
+    """The sha256 of each of a photo's outputs (its JSON and those ``outputs`` name), by suffix: a run again keeps
+    the photo only while they are still these files, not ones written over them since (by hand, or by a run with
+    other settings or giving the stem to another photo, ended before it could say so). None: one is missing or
+    cannot be read."""
+    try:
+        return {suffix: sha256_of(out_dir / f"{stem}{suffix}") for suffix in (".json", *outputs)}
+    except (OSError, DecorLensError):
         return None
 
 
