@@ -54,6 +54,10 @@ class Detector:
             raise ModelError(f"{model.path} is {a_kind(card.kind)}, not a detector")
         if not card.class_names:
             raise ModelError(f"model card of {model.path} lists no class names")
+        if card.class_set != DECOR_CLASS_SET and card.class_set not in categories.classes:
+            # quietly, such a detector found nothing at all, and every photo was "no decor found"
+            raise ModelError(f"category map {categories.source}: no detectors section for class set "
+                             f"{reprlib.repr(card.class_set)}, so a detector would tag nothing; add one, or delete the map")
         self.model = model
         self.name = card.name
         self.categories = categories

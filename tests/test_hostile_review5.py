@@ -23,7 +23,9 @@ from engine.catalog_map import MapFileError, read_map
 from engine.categories import CategoryMap
 from engine.corrections import EditableScene, UnreadableEdits
 from engine.corrections_file import FOLDER
-from engine.errors import CatalogError, DecorLensError
+from engine.detect import Detector
+from engine.errors import CatalogError, DecorLensError, ModelError
+from engine.models import find_model
 from engine.results import SceneObject, SceneResult
 from engine.settings import Settings
 from engine.vectors_import import (
@@ -258,3 +260,13 @@ def test_the_edits_of_a_photo_named_in_250_bytes_are_saved_and_found(tmp_path: P
     assert saved.name.startswith("é" * 75) and saved.name.endswith(f"-{'cd' * 8}.json")
     assert corrections.find_saved(tmp_path, "cd" * 32) == saved
     assert [t.number for t in corrections.load(saved, photo).tags] == [1]
+
+
+def test_a_category_map_without_a_section_for_a_detectors_class_set_is_named(tmp_path: Path, shared_models: Path):
+    """A user's categories.yaml without ``detectors: coco:`` (kept from before, or cut down by hand) left the COCO
+    detector mapping no class to a category: it found nothing in any photo, silently, "no decor found"."""
+    (tmp_path / "categories.yaml").write_text("categories: {lamp: {}}\ndetectors: {oiv7: {Lamp: lamp}}\n")
+    model = find_model("yolo11n-ovint8-dq.onnx", shared_models)
+    with pytest.raises(ModelError, match="categories.yaml: no detectors section for class set 'coco', so a detector "
+                                         "would tag nothing"):
+        Detector(model, CategoryMap.load(tmp_path), "cpu")
