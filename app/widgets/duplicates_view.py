@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -41,7 +41,9 @@ FRAME = QSize(40, 60)  # room left on the screen for the window's frame and titl
 class ProductCard(QFrame):
     """One product of a group: its picture, name and SKU, and the button that keeps it."""
 
-    def __init__(self, product: Product, thumbnails: Thumbnails, keep: SignalInstance):
+    kept = Signal(str)  # this card's SKU, to keep
+
+    def __init__(self, product: Product, thumbnails: Thumbnails):
         super().__init__()
         self.product = product
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -55,10 +57,13 @@ class ProductCard(QFrame):
         name.setMaximumWidth(PICTURE.width() + 30)
         self.keep = QPushButton("Keep this one")
         self.keep.setToolTip("Remove the group's other products from the catalog (a backup is taken first)")
-        self.keep.clicked.connect(lambda: keep.emit(product.sku))
+        self.keep.clicked.connect(self._kept)
         layout = QVBoxLayout(self)
         for widget in (self.picture, name, plain_label(f"SKU {product.sku}"), self.keep):
             layout.addWidget(widget)
+
+    def _kept(self) -> None:
+        self.kept.emit(self.product.sku)
 
     def _show_picture(self, path: str) -> None:
         if path != self.product.image_path:
@@ -71,8 +76,11 @@ class ProductCard(QFrame):
 class GroupRow(QFrame):
     """A group: how alike its photos are, its products side by side, and *Not duplicates*."""
 
-    keep = Signal(str)  # the SKU to keep
-    variants = Signal()
+    # Each carries its row: the view's slots are its bound methods, not lambdas holding the row. A lambda connected to
+    # a row's (or its cards') signals held the row's last Python reference, let go while Qt deleted the row: PySide
+    # then freed the row a second time (a segfault or a corrupted heap after "Not duplicates", 3 runs in 8).
+    keep = Signal(object, str)  # the row, the SKU to keep
+    variants = Signal(object)  # the row
 
     def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails):
         super().__init__()
@@ -81,19 +89,26 @@ class GroupRow(QFrame):
         how = "Identical photos" if group.identical else f"Nearly identical photos (similarity {group.score:.3f})"
         self.not_duplicates = QPushButton("Not duplicates")
         self.not_duplicates.setToolTip("They are variants (two colours, two sizes): keep all, list them no more")
-        self.not_duplicates.clicked.connect(self.variants.emit)
+        self.not_duplicates.clicked.connect(self._variants)
         head = QHBoxLayout()
         head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products):,} products"))  # no catalog text here
         head.addStretch()
         head.addWidget(self.not_duplicates)
-        self.cards = [ProductCard(p, thumbnails, self.keep) for p in group.products]
+        self.cards = [ProductCard(p, thumbnails) for p in group.products]
         row = Flow()
         row.setSpacing(6)
         for card in self.cards:
+            card.kept.connect(self._keep)
             row.addWidget(card)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(row)
+
+    def _keep(self, sku: str) -> None:
+        self.keep.emit(self, sku)
+
+    def _variants(self) -> None:
+        self.variants.emit(self)
 
     def skus(self) -> list[str]:
         return [p.sku for p in self.group.products]
@@ -197,8 +212,8 @@ class DuplicatesView(QWidget):
         while self.list_layout.count():  # the old rows and the stretch
             self.list_layout.takeAt(0)
         for row in self.rows:
-            row.keep.connect(lambda sku, r=row: self.keep(r, sku))
-            row.variants.connect(lambda r=row: self.not_duplicates(r))
+            row.keep.connect(self.keep)
+            row.variants.connect(self.not_duplicates)
             self.list_layout.addWidget(row)
         self.list_layout.addStretch()
         self._count()
