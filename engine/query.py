@@ -46,7 +46,7 @@ class QueryOptions:
             raise ValueError(f"query must be a mapping (paddings, flip, rerank, types), got {shown(raw)}")
         unknown = set(raw) - {"paddings", "flip", "rerank", "types"}
         if unknown:
-            raise ValueError(f"unknown query setting(s) {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown query setting(s) {', '.join(sorted(map(str, unknown)))}")
         return cls(
             _paddings(raw.get("paddings") or [padding]), cast(raw.get("flip", False), bool, "flip"),
             RerankOptions.from_raw(raw.get("rerank")), TypeOptions.from_raw(raw.get("types")),

@@ -64,6 +64,13 @@ def test_a_settings_value_of_yaml_aliases_is_not_expanded_into_the_message(tmp_p
     assert len(str(err.value)) < 600, len(str(err.value))
 
 
+def test_a_query_setting_named_in_digits_is_named_as_unknown(tmp_path: Path):
+    """``query: {1: x}`` (a key YAML reads as a number) said "sequence item 0: expected str instance, int found"."""
+    (tmp_path / "config.yaml").write_text("query: {1: x, 2: y}\n")
+    with pytest.raises(DecorLensError, match=r"\(unknown query setting\(s\) 1, 2\)"):
+        Settings.for_data_dir(tmp_path)
+
+
 def _npy(dtype: str, shape: tuple[int, ...], data: bytes = b"") -> bytes:
     """A .npy member: its header as numpy writes it, then ``data`` (which may be less than the header says)."""
     out = io.BytesIO()
