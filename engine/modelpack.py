@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 import yaml
 
+from engine import user_calibration
 from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
 from engine.files import (
@@ -103,11 +104,12 @@ class InstallReport:
     installed: list[str]
     kept: list[str]
     skipped: list[str] = field(default_factory=list)  # optional files the source does not have
+    dropped: list[str] = field(default_factory=list)  # a line for each user calibration that no longer applies
 
     def summary(self) -> str:
         skipped = f"; optional, not at the source: {', '.join(self.skipped)}" if self.skipped else ""
-        return (f"model pack in {self.folder}: {len(self.installed):,} installed, "
-                f"{len(self.kept):,} already there{skipped}")
+        counts = f"{len(self.installed):,} installed, {len(self.kept):,} already there"
+        return "\n".join([f"model pack in {self.folder}: {counts}{skipped}", *self.dropped])
 
 
 def manifest_path() -> Path:
@@ -163,7 +165,9 @@ def install(
     Files already there with the right sha256 are kept as they are; the first file that cannot be
     had (missing at the source, unreachable, wrong size or hash) stops the install with a one-line
     ModelError, leaving the files installed so far and every earlier model untouched. An optional
-    file the source does not have is skipped, and so is the card of a skipped model.
+    file the source does not have is skipped, and so is the card of a skipped model. The user's own
+    calibration of a pack model is kept while the model file is the pack's, else dropped with a line in
+    the report (``engine.user_calibration``).
     """
     pack = pack or read_pack()
     if is_url(source):
@@ -217,13 +221,17 @@ def _install_pack(
     """``install``'s work, under its lock."""
     report = InstallReport(folder, [], [])
     done = 0
+    models = {entry.file: entry.sha256 for entry in pack.files if entry.role != "card"}
     for entry in pack.files:
         target = folder / entry.file
+        model = folder / _model_of(entry.file)
         if _same_size(target, entry.size) and sha256_of(target) == entry.sha256:
             report.kept.append(entry.file)
         elif entry.optional and _card_of_skipped(entry, report.skipped):
             report.skipped.append(entry.file)
         else:
+            if entry.role == "card" and target.is_file():
+                user_calibration.keep_from_card(target, model)  # an older version calibrated in the card
             try:
                 _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
             except NotAtSource:
@@ -232,6 +240,10 @@ def _install_pack(
                 report.skipped.append(entry.file)
             else:
                 report.installed.append(entry.file)
+        if entry.role == "card" and model.name in models and entry.file not in report.skipped:
+            dropped = user_calibration.drop_if_stale(model, models[model.name])
+            if dropped:
+                report.dropped.append(dropped)
         done += entry.size
         if progress:
             progress(done, pack.size)
@@ -239,7 +251,12 @@ def _install_pack(
 
 
 def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:
-    return entry.role == "card" and entry.file.replace(".card.json", ".onnx") in skipped
+    return entry.role == "card" and _model_of(entry.file) in skipped
+
+
+def _model_of(card: str) -> str:
+    """The model file a card file of the pack describes (``engine.models.card_path_for`` the other way)."""
+    return card.removesuffix(".card.json") + ".onnx"
 
 
 def _install_file(

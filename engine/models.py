@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from engine import user_calibration
 from engine.errors import ModelError
 from engine.files import sha256_of, write_atomic
 from engine.modelpack import read_pack
@@ -115,8 +116,9 @@ def check_matches_card(model: ResolvedModel, file_sha256: str | None = None) -> 
 
 def _how_to_restore(path: Path) -> str:
     """What brings back the file a card was written for. Not ``models card``: a new card drops the old
-    one's calibrated thresholds and confidence (and a detector's class set), and its new name sends the
-    whole catalog to be embedded again."""
+    one's confidence (and a detector's class set, and the thresholds calibrated into a card of the user's
+    own model), and its new name sends the whole catalog to be embedded again. A fetch keeps the user's
+    calibration of a pack model (``engine.user_calibration``)."""
     try:
         in_pack = path.name in {entry.file for entry in read_pack().files}
     except ModelError:  # an unreadable pack manifest must not hide the refusal being worded
@@ -129,6 +131,16 @@ def _how_to_restore(path: Path) -> str:
 def a_kind(kind: str) -> str:
     """A card's kind with its article, for messages: "an embedder", "a detector"."""
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
+def is_shipped(model: Path) -> bool:
+    """Whether DecorLens ships ``model``'s card (the model pack, ``resources/cards``): a fetch or an update
+    replaces such a card, so what the user measures of the model is kept apart (``engine.user_calibration``)."""
+    try:
+        in_pack = model.name in {entry.file for entry in read_pack().files}
+    except ModelError:
+        in_pack = False
+    return in_pack or (resources_dir() / "cards" / card_path_for(model).name).is_file()
 
 
 def card_path_for(model: Path) -> Path:
@@ -147,7 +159,8 @@ def write_card(model: Path, card: ModelCard) -> Path:
 
 
 def read_card(model: Path) -> ModelCard:
-    """The card beside ``model``, else a stock card from ``resources/cards`` with the same file name.
+    """The card beside ``model``, else a stock card from ``resources/cards`` with the same file name, with the
+    user's own calibration of that file laid over it (``engine.user_calibration``).
 
     A card is checked as it is read (it may come with a model from anywhere): a field of the wrong kind
     would otherwise fail deep inside a search, as a TypeError or IndexError instead of one line.
@@ -164,12 +177,25 @@ def read_card(model: Path) -> ModelCard:
             if problem:
                 raise ModelError(f"model card {candidate}: {problem}")
             try:
-                return ModelCard.from_dict(data)
+                card = ModelCard.from_dict(data)
             except TypeError as exc:  # a required field is missing
                 raise ModelError(f"model card {candidate} is unreadable: {exc}") from exc
+            return _with_user_calibration(model, card)
     raise ModelError(
         f"no model card for {model}{WRITE_CARD(card=card_path_for(model).name)}"
     )
+
+
+def _with_user_calibration(model: Path, card: ModelCard) -> ModelCard:
+    """``card`` with the thresholds the user measured on this very file (``engine.user_calibration``): kept
+    apart so that a pack fetch replacing the card keeps them, and not applied once the card is another file's."""
+    kept = user_calibration.load(model)
+    if kept is None or kept["sha256"] != (card.sha256 or sha256_of(model)):
+        return card
+    card.exact_threshold, card.likely_threshold = kept["exact_threshold"], kept["likely_threshold"]
+    card.metrics = {k: v for k, v in card.metrics.items() if k != "exact_threshold_calibration"}
+    card.metrics["calibration"] = kept["calibration"]
+    return card
 
 
 def _card_bytes(card: Path) -> bytes:

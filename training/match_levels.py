@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from engine import user_calibration
 from engine.calibration import EXACT_TARGET, LIKELY_TARGET, Levels, calibrate_levels
 from engine.errors import DecorLensError
+from engine.files import sha256_of
 from engine.importer import Progress
-from engine.models import read_card, write_card
+from engine.models import is_shipped, read_card, write_card
 from engine.pipeline import Pipeline
 from training.data import PairDataset
 
@@ -58,7 +60,8 @@ def measure_levels(pipeline: Pipeline, data: PairDataset, splits: set[str], seed
 
 def write_levels(model: Path, exact: float, likely: float, calibration: dict[str, object]) -> None:
     """Thresholds into the model's card, the evidence under ``metrics.calibration`` (the card beside it is
-    written atomically, a stock model's from its shipped card)."""
+    written atomically, a stock model's from its shipped card): how a shipped card gets its thresholds
+    (``bench.exact_threshold``); a user's calibration goes through ``keep_levels``."""
     card = read_card(model)
     card.exact_threshold, card.likely_threshold = exact, likely
     card.metrics.pop("exact_threshold_calibration", None)  # the single-level record this replaces
@@ -77,5 +80,16 @@ def calibrate_model(pipeline: Pipeline, model: Path, data: PairDataset, seed: in
     measured = pipeline.with_embedder(model)
     measured.prepare_matcher(progress=embedding, cancelled=cancelled)
     levels, record = measure_levels(measured, data, {"val"}, seed, searching, limit_scenes=limit_scenes)
-    write_levels(model, levels.exact_threshold, levels.likely_threshold, record)
+    keep_levels(model, levels.exact_threshold, levels.likely_threshold, record)
     return levels
+
+
+def keep_levels(model: Path, exact: float, likely: float, calibration: dict[str, object]) -> None:
+    """The user's thresholds for ``model``: into its card when the card is theirs (a trained or combined
+    model, whose card travels with it), else beside it, keyed by the file's sha256 (a shipped card is
+    replaced by ``models fetch``; ``engine.user_calibration``)."""
+    if not is_shipped(model):
+        write_levels(model, exact, likely, calibration)
+        return
+    card = read_card(model)
+    user_calibration.save(model, card.sha256 or sha256_of(model), exact, likely, calibration)

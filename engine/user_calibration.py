@@ -1,0 +1,107 @@
+"""The user's own calibration of an embedder, kept apart from its card so that a card can be replaced.
+
+A card (``engine.models``) says how to run a model; a pack card comes from ``resources/modelpack.yaml`` and
+``models fetch`` replaces it whenever its bytes differ from the pack's, as it must for a newer card to come in.
+The "exact" and "likely the same" thresholds a user measured on their own validation pairs
+(``training.match_levels.calibrate_model``) are theirs, not the pack's: written into the card, a fetch (the
+remedy a damaged model's error names) silently put the shipped thresholds back.
+
+So they live beside the model in ``NAME.calibration.json``, keyed by the sha256 of the model file they were
+measured on, and ``engine.models.read_card`` lays them over the card: they apply while the card describes
+that file (a fetch that repairs it, a newer pack card for it), and not once another model takes the name.
+A card calibrated in place by an older version keeps its thresholds as it is read; ``models fetch`` moves
+them here before it replaces that card (``keep_from_card``) and drops, saying so, a calibration that no
+longer applies (``drop_if_stale``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ModelError
+from engine.files import write_atomic
+
+SUFFIX = ".calibration.json"
+SHIPPED_BY = "python -m bench.exact_threshold"  # the "tool" a shipped card's calibration record names
+MAX_BYTES = 1 << 20  # a calibration is a few hundred bytes: read no more than this
+
+
+def calibration_path(model: Path) -> Path:
+    """Where the user's calibration of ``model`` lives: beside it, as its card does."""
+    return model.with_suffix(SUFFIX)
+
+
+def save(model: Path, sha256: str, exact: float, likely: float, record: dict[str, Any]) -> Path:
+    """The thresholds measured on the model file of ``sha256``, with what they were measured on."""
+    target = calibration_path(model)
+    write_atomic(target, json.dumps({"sha256": sha256, "exact_threshold": exact, "likely_threshold": likely,
+                                     "calibration": record}, indent=2))
+    return target
+
+
+def load(model: Path) -> dict[str, Any] | None:
+    """The user's calibration of ``model`` (checked), or None where there is none."""
+    path = calibration_path(model)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            data = json.loads(fh.read(MAX_BYTES + 1).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ModelError(f"calibration {path} is unreadable ({type(exc).__name__}); delete it to use the "
+                         "card's thresholds") from exc
+    problem = _problem(data)
+    if problem:
+        raise ModelError(f"calibration {path}: {problem}; delete it to use the card's thresholds")
+    return data
+
+
+def _problem(data: Any) -> str | None:
+    """What makes a calibration file one the engine must not use; None when nothing."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not isinstance(data.get("sha256"), str):
+        return "no 'sha256' of the model it was measured on"
+    for key in ("exact_threshold", "likely_threshold"):
+        value = data.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return f"{key!r} must be a number"
+    if not isinstance(data.get("calibration"), dict):
+        return "'calibration' must be an object"
+    return None
+
+
+def keep_from_card(card: Path, model: Path) -> None:
+    """Move a calibration an older version wrote into ``card`` to its own file, before the card is replaced.
+
+    Only a record the user measured counts (a shipped card's names ``SHIPPED_BY`` as its tool, and an older
+    pack card's thresholds must give way to the newer one's); one already kept apart is left as it is.
+    """
+    if calibration_path(model).exists():
+        return
+    try:
+        data = json.loads(card.read_bytes()[:MAX_BYTES].decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return  # an unreadable card has no thresholds to keep
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    record = metrics.get("calibration") if isinstance(metrics, dict) else None
+    if not isinstance(record, dict) or record.get("tool") == SHIPPED_BY:
+        return
+    found = {"sha256": data.get("sha256") or "", "exact_threshold": data.get("exact_threshold"),
+             "likely_threshold": data.get("likely_threshold"), "calibration": record}
+    if _problem(found) is None:
+        save(model, found["sha256"], found["exact_threshold"], found["likely_threshold"], record)
+
+
+def drop_if_stale(model: Path, sha256: str) -> str | None:
+    """Remove the user's calibration of ``model`` if it was measured on a file other than ``sha256`` (the one
+    now installed under that name), and say so in one line; None when there is none or it still applies."""
+    kept = load(model)
+    if kept is None or kept["sha256"] == sha256:
+        return None
+    calibration_path(model).unlink()
+    return (f"{model.name}: your calibrated 'exact'/'likely the same' thresholds were measured on another "
+            "model file than the pack's; dropped, the card's apply (measure them again for this model)")
