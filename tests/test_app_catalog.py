@@ -254,6 +254,12 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     assert fresh_pipeline.catalog.count() == 6
     # a report of several lines stays until closed: it faded in 8 seconds, as one line of news does
     assert win.message.isVisible() and win.message.waiting and "not in week2.csv" in win.message.text.text()
+    # removed as the message says, the whole catalog is listed again: an empty grid said "No product matches the
+    # search or category" under a chip still counting the 2
+    with qtbot.waitSignal(view.removed, timeout=WAIT_MS):
+        view.remove_skus(view.selected_skus())
+    qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=WAIT_MS)
+    assert view.only is None and view.only_chip.isHidden() and view.count.text() == "4 shown"
 
 
 

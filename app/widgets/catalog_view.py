@@ -280,6 +280,7 @@ class CatalogView(QWidget):
         self._query = 0
         self._changed = False  # a refresh for a changed catalog is listed, not yet announced
         self.only: list[str] | None = None  # the products chosen elsewhere (the map's selection), or all
+        self._origin = ""  # where they were chosen, as the chip names it ("Map selection")
         self._select_listed = False  # select every product of the next listing (they were chosen elsewhere)
         self.total = 0  # products in the catalog as last listed, whatever the search and category
         self._build()
@@ -428,15 +429,20 @@ class CatalogView(QWidget):
         """List only ``skus`` (chosen on the map, or a product double-clicked under Goes with), all of them
         selected, until the chip beside the search box is clicked; the search text and category narrow them
         further. A category filter is dropped: the products were chosen across categories."""
-        self.only, self._select_listed = list(skus), True
-        shown = self.only_chip.fontMetrics().elidedText(origin, Qt.TextElideMode.ElideMiddle, CHIP_ORIGIN)
-        self.only_chip.setText(f"{shown}: {len(skus):,} ✕")
-        self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
-        self.only_chip.setAccessibleName(f"{origin}, {len(skus):,} products: show the whole catalog")
+        self.only, self._select_listed, self._origin = list(skus), True, origin
+        self._label_chip()
         self.only_chip.show()
         self._place_actions()
         self.category.setCurrentIndex(0)
         self._filter()
+
+    def _label_chip(self) -> None:
+        """The chip names where the listed few came from and counts them."""
+        origin, count = self._origin, len(self.only or [])
+        shown = self.only_chip.fontMetrics().elidedText(origin, Qt.TextElideMode.ElideMiddle, CHIP_ORIGIN)
+        self.only_chip.setText(f"{shown}: {count:,} ✕")
+        self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
+        self.only_chip.setAccessibleName(f"{origin}, {count:,} products: show the whole catalog")
 
     def _show_goes_with(self, sku: str) -> None:
         """A product double-clicked under Goes with, listed and selected alone: the search text that found the
@@ -448,10 +454,25 @@ class CatalogView(QWidget):
 
     def show_all(self) -> None:
         """Back to the whole catalog from a chosen few."""
+        self._drop_only()
+        self._filter()
+
+    def _drop_only(self) -> None:
         self.only, self._select_listed = None, False
         self.only_chip.hide()
         self._place_actions()
-        self._filter()
+
+    def _forget_removed(self, removed: list[str]) -> None:
+        """The chosen few less the products just removed; none left, the whole catalog. Removing what an import
+        listed as no longer in the feed (its message says Remove selected does it) left an empty grid saying "No
+        product matches the search or category" under a chip still counting them."""
+        gone = set(removed)
+        left = [sku for sku in self.only or [] if sku not in gone]
+        if left:
+            self.only = left
+            self._label_chip()
+        else:
+            self._drop_only()
 
     def _filter(self) -> None:
         """The search text or category changed: list anew without announcing a catalog change, which
@@ -625,10 +646,12 @@ class CatalogView(QWidget):
         pipeline = self.pipeline
         self.engine.start(
             lambda _job: pipeline.remove_products(skus),
-            done=self._removed,
+            done=lambda count: self._removed(skus, count),
             failed=lambda m: self.message.emit(m, "error"),
         )
 
-    def _removed(self, count: int) -> None:
+    def _removed(self, skus: list[str], count: int) -> None:
         self.removed.emit(f"Removed {count:,} product{'s' if count != 1 else ''} from the catalog.")
+        if self.only is not None:
+            self._forget_removed(skus)
         self.refresh()
