@@ -58,6 +58,11 @@ def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_windo
             assert card.geometry().top() > row.not_duplicates.geometry().bottom()
     big = window.rows[0]
     assert len({card.y() for card in big.cards}) > 1  # wrapped onto more than one line
+    # Escape closes it, from a button of a group too (it did nothing: no Close button, no way out by keyboard)
+    window.activateWindow()
+    big.not_duplicates.setFocus()
+    qtbot.keyClick(big.not_duplicates, Qt.Key.Key_Escape)
+    assert not window.isVisible()
 
 
 def test_finding_duplicates_in_a_catalog_not_yet_read_shows_progress_and_can_be_cancelled(qtbot, fresh_pipeline, ikea,

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.labels import plain_label, product_title
 from app.thumbnails import Thumbnails
+from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
@@ -124,8 +125,10 @@ def fitting(size: QSize, screen: QSize) -> QSize:
     return size.boundedTo(screen - FRAME)
 
 
-class DuplicatesView(QWidget):
-    """A window of its own over the catalog; ``changed`` tells the Catalog tab to list its products again."""
+class DuplicatesView(EscapeCloses, QWidget):
+    """A window of its own over the catalog; ``changed`` tells the Catalog tab to list its products again. Escape
+    closes it, as it closes the app's other windows of their own: it did nothing here, and the window has no Close
+    button, so a keyboard user had no way out but the window manager's."""
 
     message = Signal(str, str)  # text, level
     removed = Signal(str)  # a removal's message (the catalog was backed up first)
