@@ -30,7 +30,7 @@ from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_aga
 from engine.drawn_guess import GUESS_POOL, DrawnGuess, guess_box
 from engine.errors import DecorLensError
 from engine.files import write_atomic
-from engine.imageio import read_photo
+from engine.imageio import photo_size, read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
 from engine.results import Box, Match, SceneObject, SceneResult
@@ -52,27 +52,31 @@ class Opened:
 
 def open_photo(path: Path, data_dir: Path) -> Opened:
     """Worker side of opening: decode as the engine does (EXIF-upright, capped) and look for saved edits."""
-    pixels, sha = read_photo(path)  # one read: a photo on a network share was read twice to open
-    pixels = np.ascontiguousarray(pixels)
+    # One read: a photo on a network share was read twice to open. Its pixels stay the ``Decoded`` array, C-ordered
+    # as decoded: they know the photo's own size, which every box shown, drawn and searched is in.
+    pixels, sha = read_photo(path)
     h, w = pixels.shape[:2]
-    image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir))
+    image = QImage(np.ascontiguousarray(pixels).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir, photo_size(pixels)))
 
 
-def saved_edits(path: Path, sha256: str, data_dir: Path) -> tuple[EditableScene | None, str]:
-    """The edits saved for the photo (None: none, or unreadable) and why they could not be read ("" if they could)."""
+def saved_edits(
+    path: Path, sha256: str, data_dir: Path, size: tuple[int, int]
+) -> tuple[EditableScene | None, str]:
+    """The edits saved for the photo (None: none, or unreadable) and why they could not be read ("" if they could),
+    in the photo's own (width, height) ``size``: a file saved before boxes were in the photo's pixels is brought to it."""
     saved_path = corrections.find_saved(data_dir, sha256)
     if saved_path is None:
         return None, ""
     try:
-        return corrections.load(saved_path, path), ""
+        return corrections.load(saved_path, path).scaled_to(*size), ""
     except DecorLensError as exc:
         return None, str(exc)
 
 
 def read_again(opened: Opened, path: Path, data_dir: Path) -> Opened:
     """Worker side of reading a photo's edits once the saves pending when it was opened are written."""
-    saved, note = saved_edits(path, opened.sha256, data_dir)
+    saved, note = saved_edits(path, opened.sha256, data_dir, photo_size(opened.pixels))
     return replace(opened, saved=saved, note=note)
 
 

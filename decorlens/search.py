@@ -163,7 +163,7 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
           f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same
-        box = ",".join(f"{v:.0f}" for v in h.box)
+        box = ",".join(f"{v:.0f}" for v in h.photo_box)
         print(f"  {h.score:.3f} {one_field(h.photo)}  object {h.number} [{one_field(h.category)}] box {box}  "
               f"matched {one_field(h.sku or '-')}")
     return 0

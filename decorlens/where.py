@@ -72,7 +72,7 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
     print(f"{catalog_field(sku)} {catalog_field(name)}: best match of {counted(len(every), 'tag')} in {photos:,} of "
           f"{counted(tagged, 'tagged photo')}")
     for s in seen:
-        box = catalog_field(",".join(f"{v:.0f}" for v in s.box))  # a hand edit: 1e308, 309 digits
+        box = catalog_field(",".join(f"{v:.0f}" for v in s.photo_box))  # a hand edit: 1e308, 309 digits
         mark = CONFIRMED_WORD if s.confirmed else match_word(s.kind)
         print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(s.photo)}  tag {s.number} [{catalog_field(s.category)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))

@@ -43,6 +43,7 @@ from engine.corrections_file import (
 )
 from engine.errors import DecorLensError
 from engine.files import is_sha256, sha256_of, write_atomic
+from engine.imageio import photo_size
 from engine.pipeline import Pipeline
 from engine.results import Box, Match, MatchKind, SceneObject, SceneResult
 
@@ -135,6 +136,16 @@ class EditableScene:
         # The key of the embedder whose matches the tags hold ("" unknown: none, or a file saved before it was
         # kept): edits outlive a switch of embedder, and their matches are searched again with the new one.
         self.matched_with = matched_with
+
+    def scaled_to(self, width: int, height: int) -> EditableScene:
+        """This scene in a ``width`` x ``height`` picture of its photo: edits saved before DecorLens kept boxes in
+        the photo's own pixels hold a large photo's at the size it was decoded to (their width and height say which),
+        and a box drawn on them now would be searched in the wrong place."""
+        if (width, height) == (self.result.width, self.result.height):
+            return self
+        result = replace(self.result, objects=[t.obj for t in self.tags]).scaled_to(width, height)
+        tags = [replace(t, obj=o) for t, o in zip(self.tags, result.objects, strict=True)]
+        return EditableScene(result, self.image_sha256, tags, self.matched_with)
 
     @property
     def edited(self) -> bool:
@@ -391,7 +402,7 @@ def edits_for(pipeline: Pipeline, photo: Path, pixels: np.ndarray, sha256: str,
     saved = find_saved(pipeline.data_dir, sha256)
     if saved is None:
         return None
-    scene = load(saved, photo)
+    scene = load(saved, photo).scaled_to(*photo_size(pixels))  # saved before boxes were in the photo's pixels
     if scene.visible and pipeline.catalog.count() and scene.matched_with != pipeline.embedder.key:
         scene.take_matches(match_again(pipeline, pixels, scene.visible, top_k))
     return scene

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.imageio import photo_size
 from engine.results import Box
 
 DEFAULT_PADDING = 0.06
@@ -35,3 +36,21 @@ def crop(image: np.ndarray, box: Box, padding: float = DEFAULT_PADDING) -> np.nd
 
 def crops(image: np.ndarray, boxes: Sequence[Box], padding: float = DEFAULT_PADDING) -> list[np.ndarray]:
     return [crop(image, b, padding) for b in boxes]
+
+
+def scale_of(pixels: np.ndarray) -> tuple[float, float]:
+    """(x, y) factors from the photo's own pixels to ``pixels``' (1, 1 unless it was decoded downscaled)."""
+    width, height = photo_size(pixels)
+    return pixels.shape[1] / width, pixels.shape[0] / height
+
+
+def to_decoded(pixels: np.ndarray, box: Box) -> Box:
+    """A box in the photo's own pixels (what DecorLens reports and accepts) as a box on ``pixels``."""
+    sx, sy = scale_of(pixels)
+    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
+
+
+def to_photo(pixels: np.ndarray, box: Box) -> Box:
+    """A box on ``pixels`` as a box in the photo's own pixels: the inverse of ``to_decoded``."""
+    sx, sy = scale_of(pixels)
+    return box[0] / sx, box[1] / sy, box[2] / sx, box[3] / sy

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from engine.crops import crop as cut_crop
+from engine.crops import to_decoded
 from engine.embed import Embedder
 from engine.imageio import load_image
 from engine.importer import CATALOG_MAX_SIDE
@@ -72,9 +73,10 @@ def explain_tag(embedder: Embedder, photo: str | Path | np.ndarray, box: Box, pa
     """The explanation of one tag's match: its crop cut as the search cuts it, the product photo decoded
     as the catalog import decodes it. A tag with parts (a lamp and its shade, ``SceneObject.parts``) lists
     each product at its best look, so the look explained is the one whose crop is closest to the product.
-    ``photo``: its file, or its pixels as the search decoded them (the app's open photo)."""
+    ``photo``: its file, or its pixels as the search decoded them (the app's open photo); ``box`` and ``parts`` are
+    in the photo's own pixels, as the search reports them."""
     pixels = photo if isinstance(photo, np.ndarray) else load_image(photo)
-    crops = [np.ascontiguousarray(cut_crop(pixels, look, padding)) for look in (box, *parts)]
+    crops = [np.ascontiguousarray(cut_crop(pixels, to_decoded(pixels, look), padding)) for look in (box, *parts)]
     product = load_image(product_path, max_side=CATALOG_MAX_SIDE)
     crop = crops[0] if len(crops) == 1 else _closest(embedder, crops, product)
     crop_heat, product_heat = explain_match(embedder, crop, product)

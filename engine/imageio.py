@@ -69,6 +69,19 @@ _TRANSPOSE = {
 }
 
 
+class Decoded(np.ndarray):
+    """An upright RGB array decoded from a photo that also knows the photo's own upright (width, height): larger
+    than the array when the photo was decoded downscaled. A view or copy of it is a plain array's size again
+    (``photo_size`` of a crop is the crop's own), so only the decoded picture itself carries the photo's size."""
+
+    photo_size: tuple[int, int] | None = None
+
+
+def photo_size(pixels: np.ndarray) -> tuple[int, int]:
+    """The (width, height) of the photo ``pixels`` were decoded from: its own size, whatever the decoded one."""
+    return getattr(pixels, "photo_size", None) or (pixels.shape[1], pixels.shape[0])
+
+
 def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
     """An upright RGB uint8 array (H, W, 3) of the image at ``path``, at most ``max_side`` a side.
 
@@ -77,6 +90,14 @@ def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.nda
     path = Path(path)
     with _decoding(path), open_regular(path) as fh:
         return _decode(path, fh, max_side, os.fstat(fh.fileno()).st_size)
+
+
+def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """The photo's own upright (width, height), from its header alone (nothing decoded): what boxes stored before
+    they were in the photo's pixels are brought to (``engine.scene_memory.Sighting.photo_box``)."""
+    path = Path(path)
+    with _decoding(path), open_regular(path) as fh, Image.open(fh, formats=OPENERS) as img:
+        return (img.height, img.width) if _orientation(img) in (5, 6, 7, 8) else img.size
 
 
 def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
@@ -147,6 +168,7 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
         raise ImageError(f"{path}: empty file (0 bytes)")
     with Image.open(fh, formats=OPENERS) as img:
         _check_claimed_size(path, img)
+        width, height = img.size  # the photo's own, before draft mode shrinks it
         coefficients, claimed = 0, f"a progressive JPEG of {img.width}x{img.height}"
         if img.format in ("JPEG", "MPO"):
             _check_jpeg_can_hold(path, img, file_size)
@@ -165,7 +187,9 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
         small = _shrink(img, max_side)
         if orientation in _TRANSPOSE:
             small = small.transpose(_TRANSPOSE[orientation])
-        return np.asarray(to_rgb(small))
+        pixels = np.asarray(to_rgb(small)).view(Decoded)
+        pixels.photo_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        return pixels
 
 
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:

@@ -3,6 +3,11 @@
 A ``Pipeline`` loads its models on first use and keeps them, so the CLI, the GUI and evaluation all
 call the same object: ``search_scene`` for a whole photo, ``search_region`` for a box the user drew,
 ``match`` for crops already cut. Nothing here imports torch or Qt.
+
+Every box it takes or reports is in the photo's own (EXIF-upright) pixels, whatever size the photo was decoded at
+(``engine.imageio`` decodes a photo past ``MAX_SIDE`` smaller): objects are found on the decoded pixels and their
+result scaled to the photo's size (``SceneResult.scaled_to``); boxes given are brought to the decoded pixels
+(``engine.crops.to_decoded``) before anything is cut.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -26,10 +31,11 @@ from engine.categories import CategoryMap
 from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
+from engine.crops import to_decoded, to_photo
 from engine.detect import Detector, DetectorSet, as_tags
 from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError
-from engine.imageio import load_image
+from engine.imageio import load_image, photo_size
 from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
@@ -243,7 +249,7 @@ class Pipeline:
         if result.looked_for is not None:
             result.unfound = self.unfindable_categories()
         result.unsold = unsold
-        return result
+        return result.scaled_to(*photo_size(pixels))
 
     def looked_for(self) -> tuple[str, ...] | None:
         """The decor categories a photo's tags are looked for in (``SceneResult.looked_for``): those the catalog
@@ -262,15 +268,18 @@ class Pipeline:
         whole one tag, rows grouped.
 
         With an empty catalog nothing is known to be sold, so every decor object is kept (the GUI
-        shows the pins and asks for an import).
+        shows the pins and asks for an import). Boxes are in the photo's own pixels, as every box this class takes
+        and reports (``pixels`` may be it decoded smaller: ``engine.imageio.Decoded``).
         """
-        return self.detect_seen(pixels, conf, people)[0]
+        return [replace(d, box=to_photo(pixels, d.box), parts=tuple(to_photo(pixels, p) for p in d.parts))
+                for d in self.detect_seen(pixels, conf, people)[0]]
 
     def detect_seen(
         self, pixels: np.ndarray, conf: float | None = None, people: PeopleRegions | None = None
     ) -> tuple[list[Detection], dict[str, int]]:
         """``detect``'s tags, and how many objects of each decor category the catalog does not sell were seen
-        (counted as they would be tagged). The detectors run once for both.
+        (counted as they would be tagged). The detectors run once for both. Boxes are on ``pixels``, not yet in the
+        photo's own pixels (``search_scene`` places tags on them first).
 
         A lamp shop's photo of a living room has no tag; without the count, every screen said "no decor
         found" of a room full of furniture, as if the detector had failed.
@@ -319,15 +328,16 @@ class Pipeline:
         ``decoded`` as there."""
         timings: dict[str, float] = {"detect": 0.0}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
-        h, w = pixels.shape[:2]
+        w, h = photo_size(pixels)
         x1, y1, x2, y2 = (float(v) for v in box)
         clipped = (max(0.0, min(x1, x2)), max(0.0, min(y1, y2)), min(float(w), max(x1, x2)), min(float(h), max(y1, y2)))
         if clipped[2] - clipped[0] < 2 or clipped[3] - clipped[1] < 2:
             raise ValueError(f"box {box} is empty or outside the {w}x{h} image")
-        region = Detection(clipped, 1.0, "region", category or "", "user", tuple(parts))
+        region = Detection(to_decoded(pixels, clipped), 1.0, "region", category or "", "user",
+                           tuple(to_decoded(pixels, p) for p in parts))
         return self._match_objects(
             str(image), pixels, [region], timings, top_k, any_category or not category, matcher
-        )
+        ).scaled_to(w, h)
 
     def match(
         self, crops: Sequence[np.ndarray], categories: Sequence[str | None], top_k: int | None = None,
@@ -353,7 +363,9 @@ class Pipeline:
         """The first half of ``match_boxes``, apart so that one embedding serves several searches (an
         evaluation searches each box in its category and in the whole catalog)."""
         chosen = self.matcher(matcher)
-        looks, flat = _flat_looks(boxes, parts or [()] * len(boxes))
+        boxes = [to_decoded(pixels, b) for b in boxes]
+        parts = [[to_decoded(pixels, p) for p in own] for own in parts or [()] * len(boxes)]
+        looks, flat = _flat_looks(boxes, parts)
         return BoxQueries(pixels, looks, flat, self._query_vectors(pixels, flat, chosen), chosen)
 
     def search_queries(
@@ -379,7 +391,7 @@ class Pipeline:
         options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
         chosen = self.embedder
         self._ensure_ready(chosen, EMBEDDER)
-        looks, flat = _flat_looks([box], [parts])
+        looks, flat = _flat_looks([to_decoded(pixels, box)], [[to_decoded(pixels, p) for p in parts]])
         searched = _per_look([category], looks)
         vectors = self._query_vectors(pixels, flat, chosen)
         depth = max(top_k or self.settings.top_k, options.top)

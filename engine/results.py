@@ -6,7 +6,7 @@ engine issue stay; new keys may be added.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -99,6 +99,17 @@ class SceneResult:
         }
 
 
+    def scaled_to(self, width: int, height: int) -> SceneResult:
+        """This result with its boxes, parts and tags in a picture of ``width`` x ``height`` of the same photo: the
+        pipeline finds objects on the pixels it decoded (downscaled past ``engine.imageio.MAX_SIDE``) and reports
+        them in the photo's own pixels; a saved result of another size is brought to the photo's."""
+        if (width, height) == (self.width, self.height):
+            return self
+        sx, sy = width / self.width, height / self.height
+        objects = [replace(o, box=_scaled(o.box, sx, sy), parts=tuple(_scaled(p, sx, sy) for p in o.parts),
+                           tag=(o.tag[0] * sx, o.tag[1] * sy)) for o in self.objects]
+        return replace(self, width=width, height=height, objects=objects)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SceneResult:
         """The result whose ``to_json`` is ``data`` (rounded as written, without vectors): a batch run again reads
@@ -117,6 +128,10 @@ def _object_from_json(data: dict[str, Any]) -> SceneObject:
         tag=(float(data["tag"][0]), float(data["tag"][1])), source=data["source"],
         matches=[Match(**m) for m in data["matches"]], parts=tuple(_box(p) for p in data["parts"]),
     )
+
+
+def _scaled(box: Box, sx: float, sy: float) -> Box:
+    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
 
 
 def _box(values: list[float]) -> Box:

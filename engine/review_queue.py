@@ -23,7 +23,7 @@ from engine.catalog import Catalog
 from engine.scene_memory import damaged_memory, photo_count
 
 QUEUE_SQL = """
-SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER ()
+SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
 FROM scene_objects o
 JOIN scenes s ON s.id = o.scene_id
 JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
@@ -49,7 +49,8 @@ class ReviewItem:
     best_score: float
     runner_up_sku: str
     runner_up_score: float
-    box: tuple[float, float, float, float]  # where the tag's object is, in the photo's pixels
+    box: tuple[float, float, float, float]  # where the tag's object is, in a ``size`` picture of the photo
+    size: tuple[int, int] = (0, 0)  # (width, height) the box refers to: the photo's own (``scene_memory.box_in``)
 
     @property
     def margin(self) -> float:
@@ -75,9 +76,9 @@ def _item(catalog: Catalog, row: Sequence[Any]) -> ReviewItem:
     is the memory's one line, as ``scene_memory`` says it: a score of text ended the Review window's listing in
     "could not convert string to float", a path of bytes in a TypeError."""
     path, number, category, best, best_score, runner_up, runner_up_score, *box = row[:11]
-    texts, numbers = (path, category, best, runner_up), (best_score, runner_up_score, *box)
+    texts, numbers, size = (path, category, best, runner_up), (best_score, runner_up_score, *box), row[12:14]
     if not (all(isinstance(v, str) for v in texts) and isinstance(number, int)
-            and all(isinstance(v, int | float) for v in numbers)):
+            and all(isinstance(v, int | float) for v in numbers) and all(isinstance(v, int) and v > 0 for v in size)):
         raise damaged_memory(catalog, f"a tag of {path!r} is not as it was stored")
     return ReviewItem(Path(path), number, category, best, float(best_score), runner_up, float(runner_up_score),
-                      tuple(map(float, box)))
+                      tuple(map(float, box)), tuple(size))

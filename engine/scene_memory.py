@@ -38,7 +38,7 @@ from engine.corrections import KEY_DIGITS
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import sha256_of
-from engine.imageio import load_image
+from engine.imageio import MAX_SIDE, load_image, upright_size
 from engine.importer import CATALOG_MAX_SIDE, Progress
 from engine.results import Box, SceneResult
 from engine.words import counted
@@ -125,17 +125,38 @@ class Sighting:
     confirmed: bool
     sku: str
     tagged_at: str
+    size: tuple[int, int] = (0, 0)  # (width, height) of the picture ``box`` is in, as stored beside it
 
     @property
     def exists(self) -> bool:
         return Path(self.photo).is_file()
 
+    @property
+    def photo_box(self) -> Box:
+        """``box`` in the photo's own pixels. A photo larger than ``MAX_SIDE`` remembered before DecorLens reported
+        boxes in the photo's pixels was stored at the size it was decoded to (its longer side ``MAX_SIDE``): its
+        box is brought to the photo's size, read from the file's header, while the file can be read."""
+        if max(self.size) != MAX_SIDE:
+            return self.box
+        try:
+            return box_in(self.box, self.size, *upright_size(self.photo))
+        except DecorLensError:  # gone or unreadable: as stored
+            return self.box
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "photo": self.photo, "box": [round(v, 1) for v in self.box], "category": self.category,
+            "photo": self.photo, "box": [round(v, 1) for v in self.photo_box], "category": self.category,
             "object": self.number, "score": round(self.score, 4), "match": self.kind,
             "confirmed": self.confirmed, "sku": self.sku, "tagged_at": self.tagged_at, "photo_exists": self.exists,
         }
+
+
+def box_in(box: Box, size: tuple[int, int], width: int, height: int) -> Box:
+    """A box stored in a ``size`` (width, height) picture of a photo, in a ``width`` x ``height`` one: boxes are
+    stored with the size they refer to (the photo's own; the decoded size in a memory written before), so a reader
+    cutting them from the pixels it decoded fits them first. A size of 0 (unknown) leaves the box as it is."""
+    sx, sy = (width / size[0], height / size[1]) if all(size) else (1.0, 1.0)
+    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
 
 
 # -- what a tagged photo holds ----------------------------------------------------------------------
@@ -189,7 +210,7 @@ def remember(
     kept = {**_old_vectors(catalog, str(path), sha256, key, pipeline.embedder.dim), **handed_on}
     boxes = [o.box for o in objects if _box_key(o.box) not in kept]
     pixels = (load_image(path) if decoded is None else decoded) if boxes else None
-    fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, pixels, boxes))) if boxes else {}
+    fresh = dict(zip(map(_box_key, boxes), _embed(pipeline, pixels, boxes, size))) if boxes else {}
     vectors = [kept.get(_box_key(o.box), fresh.get(_box_key(o.box))) for o in objects]
     width, height = size
     with catalog.write():
@@ -278,8 +299,11 @@ def _old_vectors(catalog: Catalog, path: str, sha256: str, key: str, dim: int) -
             if all(isinstance(v, int | float) for v in r[:4]) and isinstance(r[4], bytes) and len(r[4]) == 4 * dim}
 
 
-def _embed(pipeline: Pipeline, pixels: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
-    return pipeline.embedder.embed(cut_crops(pixels, boxes, pipeline.settings.padding))
+def _embed(pipeline: Pipeline, pixels: np.ndarray, boxes: Sequence[Box], size: tuple[int, int]) -> np.ndarray:
+    """The vectors of ``boxes``, given in a ``size`` (width, height) picture of the photo, cut from ``pixels``: the
+    photo's own size now, the decoded size in a memory written before (a scene's stored width and height)."""
+    on_pixels = [box_in(b, size, pixels.shape[1], pixels.shape[0]) for b in boxes]
+    return pipeline.embedder.embed(cut_crops(pixels, on_pixels, pipeline.settings.padding))
 
 
 def _box_key(box: Iterable[float]) -> tuple[float, ...]:
@@ -291,7 +315,7 @@ def _box_key(box: Iterable[float]) -> tuple[float, ...]:
 
 SIGHTING_COLUMNS = (
     "s.path, o.x1, o.y1, o.x2, o.y2, o.category, o.number, o.best_score, o.best_kind, o.confirmed, o.best_sku, "
-    "s.tagged_at"
+    "s.tagged_at, s.width, s.height"
 )
 
 
@@ -492,7 +516,7 @@ def embed_missing_objects(
     """
     catalog, key = pipeline.catalog, pipeline.embedder.key
     rows = catalog.db.execute(
-        "SELECT s.id, s.path, s.sha256, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
+        "SELECT s.id, s.path, s.sha256, s.width, s.height, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
         "JOIN scenes s ON s.id = o.scene_id LEFT JOIN scene_vectors v ON v.object_id = o.id AND v.embedder = ? "
         "WHERE v.object_id IS NULL ORDER BY s.id, o.id",
         (key,),
@@ -513,7 +537,7 @@ def embed_missing_objects(
             progress(done, total)
         done += len(group)
         state = _file_state(group[0][1])  # before it is read: a file put back meanwhile is tried again
-        vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[4:8]) for r in group])
+        vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[6:10]) for r in group], group[0][3:5])
         if vectors is None:
             unreadable.add(*group[0][:3], state)
             failed += 1
@@ -521,7 +545,7 @@ def embed_missing_objects(
         with catalog.write():
             catalog.db.executemany(
                 "INSERT OR REPLACE INTO scene_vectors (object_id, embedder, vector) VALUES (?, ?, ?)",
-                [(r[3], key, v.astype(np.float32).tobytes()) for r, v in zip(group, vectors)],
+                [(r[5], key, v.astype(np.float32).tobytes()) for r, v in zip(group, vectors)],
             )
         embedded += len(group)
     if embedded:
@@ -537,8 +561,9 @@ def _check_to_embed(catalog: Catalog, row: Sequence[Any]) -> None:
     """A remembered object to embed again as DecorLens stored it; a cell of another type is the memory's one line.
     A box corner of text (an edit in a database browser) ended the first search after an embedder switch in
     "unexpected TypeError: unsupported operand type(s) for -: 'float' and 'str'"."""
-    _scene, path, sha256, _object, *box = row
-    if not (isinstance(path, str) and isinstance(sha256, str) and all(isinstance(v, int | float) for v in box)):
+    _scene, path, sha256, width, height, _object, *box = row
+    if not (isinstance(path, str) and isinstance(sha256, str) and all(isinstance(v, int | float) for v in box)
+            and all(isinstance(v, int) and v > 0 for v in (width, height))):
         raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
 
 
@@ -574,11 +599,13 @@ def _file_state(path: str) -> tuple[int, int] | None:
 _UNREADABLE: weakref.WeakKeyDictionary[Catalog, _Unreadable] = weakref.WeakKeyDictionary()
 
 
-def _embed_again(pipeline: Pipeline, path: str, sha256: str, boxes: list[Box]) -> np.ndarray | None:
+def _embed_again(
+    pipeline: Pipeline, path: str, sha256: str, boxes: list[Box], size: tuple[int, int]
+) -> np.ndarray | None:
     try:
         if sha256_of(path) != sha256:
             return None
-        return _embed(pipeline, load_image(path), boxes)
+        return _embed(pipeline, load_image(path), boxes, size)
     except (OSError, DecorLensError):
         return None
 
@@ -747,20 +774,21 @@ def _sightings_by_id(catalog: Catalog, ids: list[int]) -> dict[int, Sighting]:
 
 def _as_search_hit(sighting: Sighting, score: float) -> Sighting:
     """A search hit shows the cosine to the query; the object's own best match stays in ``sku``."""
-    return Sighting(sighting.photo, sighting.box, sighting.category, sighting.number, score, "cosine",
-                    sighting.confirmed, sighting.sku, sighting.tagged_at)
+    return replace(sighting, score=score, kind="cosine")
 
 
 def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     """A remembered object as DecorLens stored it; a cell of another type (an edit in a database browser, a
     damaged page) is refused in one line: it ended in "unexpected TypeError", or in Python's own "Unknown format
     code 'f' for object of type 'str'", wherever the sighting was shown."""
-    path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at = row
+    path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at, width, height = row
     texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
     if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
-            and isinstance(number, int) and isinstance(confirmed, int)):
+            and isinstance(number, int) and isinstance(confirmed, int)
+            and all(isinstance(v, int) and v > 0 for v in (width, height))):
         raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
-    return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at)
+    return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at,
+                    (width, height))
 
 
 class DamagedMemory(CatalogError):

@@ -40,8 +40,10 @@ from engine.crops import crop
 from engine.errors import DecorLensError
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
+from engine.review_queue import ReviewItem
 from engine.scene_memory import (
     Sighting,
+    box_in,
     embed_product_photo,
     goes_with,
     photo_count,
@@ -149,17 +151,17 @@ def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QIm
 def photo_pixels(photo: str) -> np.ndarray | None:
     """A tagged photo decoded for cutting its objects (the Review Uncertain Tags window's too), or None."""
     try:
-        return load_image(photo)  # decoded as the search decoded it, so the boxes fit
+        return load_image(photo)  # decoded as the search decoded it; Sighting.box_in fits the boxes to it
     except DecorLensError:
         return None  # moved or deleted since it was tagged: listed without a picture
 
 
-def object_image(pixels: np.ndarray | None, seen: Sighting, dpr: float) -> QImage:
+def object_image(pixels: np.ndarray | None, seen: Sighting | ReviewItem, dpr: float) -> QImage:
     """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels: sharp at 200 %), centred
     on a square. A photo moved since it was tagged gives the square empty."""
     if pixels is None:
         return centred(QImage(), CROP, dpr)
-    part = np.ascontiguousarray(crop(pixels, seen.box, 0.0))
+    part = np.ascontiguousarray(crop(pixels, box_in(seen.box, seen.size, pixels.shape[1], pixels.shape[0]), 0.0))
     h, w = part.shape[:2]
     image = QImage(part.data, w, h, 3 * w, QImage.Format.Format_RGB888).scaled(
         CROP * dpr, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
