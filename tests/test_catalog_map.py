@@ -306,8 +306,20 @@ def map_tab(qtbot, map_pipeline):
 
 
 def test_the_map_tab_shows_every_product(map_tab, map_pipeline):
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+
     assert len(map_tab.canvas.points) == map_pipeline.catalog.count() == len(map_tab.result)
     assert "products by" in map_tab.status.text()
+    # the legend's counts in the theme's muted colour, following a switch: a fixed grey read 3.5:1 on the dark theme
+    app = QApplication.instance()
+    try:
+        for name in ("dark", "light"):
+            theme.apply(app, name)
+            assert f"color:{theme.colours(app).muted};" in map_tab.legend.text(), name
+    finally:
+        theme.apply(app, "light")
 
 
 def test_a_click_selects_a_product_and_hover_shows_it(map_tab, qtbot):
