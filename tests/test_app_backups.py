@@ -25,6 +25,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QItemSelectionModel  # noqa: E402
 
 from app.dialogs.backups import NO_BACKUPS, BackupsWindow  # noqa: E402
+from engine.catalog import Product  # noqa: E402
 from engine.imageio import load_image  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.settings import Settings  # noqa: E402
@@ -200,7 +201,8 @@ def test_an_empty_catalog_without_backups_offers_no_restore(qtbot, main_window, 
     assert not win.welcome.restore_button.isVisibleTo(win) and not win.welcome.backups.isVisibleTo(win)
 
 
-def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_restored(qtbot, fresh_pipeline):
+def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_restored(qtbot, fresh_pipeline,
+                                                                                          ikea: Path):
     window = BackupsWindow(fresh_pipeline)
     qtbot.addWidget(window)
     window.show()
@@ -217,6 +219,28 @@ def test_no_backups_yet_says_when_they_are_made_and_an_unreadable_one_cannot_be_
     assert "cannot be read" in window.note.text()
     taken = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).astimezone()  # local time, the year as it is not this one
     assert window.table.item(0, 0).text() == f"{taken:%a} {taken.day} {taken:%b} {taken.year} at {taken:%H:%M}"
+
+    # a backup of products without this embedder's vectors (taken before an embedder switch): restored, they are
+    # embedded for minutes, which Cancel now stops; the restore itself stays and says so
+    catalog = fresh_pipeline.catalog
+    with open(ikea / "products.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:600]
+    with catalog.transaction() as revision:
+        for r in rows:
+            catalog.upsert(Product(r["product_id"], r["name"], r["category"], str(ikea / r["image"])), revision)
+    catalog.backup("re-embed")
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() == 2, timeout=WAIT_MS)
+    window.confirm_restore = lambda _text: True
+    window.table.selectRow(0)
+    window.restore.click()
+    qtbot.waitUntil(lambda: "of 600" in window.note.text(), timeout=WAIT_MS)
+    assert window.cancel.isVisible() and 0 < window.busy.value() < 600
+    with qtbot.waitSignal(window.restored, timeout=WAIT_MS) as restored:
+        window.cancel.click()
+    assert restored.args[0].products == 600 and not restored.args[0].searchable
+    assert window.note.text().endswith("Making them searchable was cancelled: the next search does it.")
+    assert not window.cancel.isVisible() and catalog.count() == 600
 
 
 def _damaged_pipeline(shop, tmp_path: Path) -> tuple[Pipeline, bytes]:

@@ -35,10 +35,10 @@ from PySide6.QtWidgets import (
 from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.widgets.escape import EscapeCloses
-from app.workers import Job, Runner
+from app.workers import Job, Runner, Task
 from engine.backups import KEEP, Backup, list_backups
 from engine.catalog import CatalogDamagedError
-from engine.errors import ModelError
+from engine.errors import Cancelled, ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 from engine.words import backup_reason
@@ -52,6 +52,7 @@ SETTING_ASIDE = "Setting the damaged catalog aside…"
 SET_ASIDE = "Set It Aside"  # the main window's message bar offers the same, in the same words
 IMPORT_AGAIN = "Import the products again: Catalog ▸ Import Folder…, Import CSV… or Import a Catalog Bundle…."
 UNREADABLE = "This backup cannot be read: choose another."
+CANCELLING = "Cancelling… the backup is restored; only making its products searchable stops."
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,15 @@ class Restored:
     products: int
     backup: Backup | None
     aside: Path | None
+    searchable: bool = True  # False: making its products searchable was cancelled; the next search does it
 
     def summary(self) -> str:
         if self.backup is None:
             return (f"The damaged catalog is kept as {self.aside.name} in the data folder, and a new, empty catalog "
                     f"is open. {IMPORT_AGAIN}")
         kept = f"; the damaged catalog is kept as {self.aside.name}" if self.aside else ""
-        return f"Restored {self.products:,} products from {describe(self.backup)}{kept}."
+        later = "" if self.searchable else " Making them searchable was cancelled: the next search does it."
+        return f"Restored {self.products:,} products from {describe(self.backup)}{kept}.{later}"
 
 
 class BackupsWindow(EscapeCloses, QWidget):
@@ -92,6 +95,7 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.listing: Listing | None = None
         self.io = Runner(1, self)
         self.restoring = False
+        self.task: Task | None = None  # the restore running
         self.summary = plain_label("Looking for backups…")  # SQLite's words for a damaged file are quoted
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 3)
@@ -116,12 +120,16 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.set_aside = QPushButton(SET_ASIDE)  # shown for a damaged catalog with no backup, in Restore's place
         self.set_aside.hide()
         self.set_aside.clicked.connect(self.set_damaged_aside)
+        self.cancel = QPushButton("Cancel")  # while the restored products are made searchable: minutes, for a
+        self.cancel.hide()  # backup of another embedder's catalog (taken before an embedder switch)
+        self.cancel.clicked.connect(self.cancel_restore)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         row = QHBoxLayout()
         row.addWidget(self.note, 1)
         row.addWidget(self.restore)
         row.addWidget(self.set_aside)
+        row.addWidget(self.cancel)
         row.addWidget(close)
         layout = QVBoxLayout(self)
         for widget in (self.summary, self.table, self.busy):
@@ -198,17 +206,30 @@ class BackupsWindow(EscapeCloses, QWidget):
             return
         self._set_restoring(True)
         pipeline = self.pipeline
-        self.io.start(lambda job: restore(pipeline, backup, job), done=self._restored, failed=self._restore_failed,
-                      cancelled=lambda _m: self._set_restoring(False), progress=self._progress)
+        self.task = self.io.start(lambda job: restore(pipeline, backup, job), done=self._restored,
+                                  failed=self._restore_failed, cancelled=lambda _m: self._set_restoring(False),
+                                  progress=self._progress)
 
     def confirm_restore(self, text: str) -> bool:
         """The question before a restore (a test answers it)."""
         return plain_question(self, TITLE, text, "Restore")
 
     def _progress(self, done: int, total: int) -> None:
+        """The restored products being made searchable, with Cancel: the bar moved for minutes with nothing to
+        stop it."""
         self.busy.setRange(0, max(total, 1))
         self.busy.setValue(done)
-        self.note.setText(f"Embedding the restored products for search: {done:,} of {total:,}…")
+        cancelling = self.task is not None and self.task.is_cancelled()
+        self.cancel.setVisible(self.restoring)
+        self.note.setText(CANCELLING if cancelling else
+                          f"Embedding the restored products for search: {done:,} of {total:,}…")
+
+    def cancel_restore(self) -> None:
+        """Stop making the restored products searchable; the restore itself is done and stays."""
+        if self.task is not None and self.restoring:
+            self.task.cancel()
+            self.cancel.setEnabled(False)
+            self.note.setText(CANCELLING)
 
     def _restored(self, result: Restored) -> None:
         self._set_restoring(False)
@@ -234,6 +255,10 @@ class BackupsWindow(EscapeCloses, QWidget):
     def _set_restoring(self, on: bool, doing: str = RESTORING) -> None:
         """The window busy with a restore or a setting aside (``doing`` says which): its list and buttons wait."""
         self.restoring = on
+        if not on:
+            self.task = None
+        self.cancel.setVisible(False)  # until the index catch-up reports its progress
+        self.cancel.setEnabled(True)
         self.busy.setRange(0, 0)  # busy until the index catch-up reports its progress
         self.busy.setVisible(on)
         self.table.setEnabled(not on)
@@ -261,6 +286,8 @@ def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
         pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
     except ModelError:  # no models yet (the setup page): the first search once they are installed embeds
         pass
+    except Cancelled:  # the restore stays: only the vectors computed so far are dropped
+        return Restored(products, backup, aside, searchable=False)
     return Restored(products, backup, aside)
 
 
