@@ -256,8 +256,14 @@ def test_products_a_feed_dropped_are_named_listed_and_selected_for_removal(qtbot
     assert win.message.isVisible() and win.message.waiting and "not in week2.csv" in win.message.text.text()
     # removed as the message says, the whole catalog is listed again: an empty grid said "No product matches the
     # search or category" under a chip still counting the 2
+    asked: list[int] = []
+    view.confirm_removal = lambda count: asked.append(count) or True
     with qtbot.waitSignal(view.removed, timeout=WAIT_MS):
-        view.remove_skus(view.selected_skus())
+        view.remove_selected()
+        # said while it runs, Remove selected off: a second Delete asked again, then said "Removed 0 products"
+        assert said[-1] == ("Removing 2 products from the catalog…", "info") and not view.remove.isEnabled()
+        view.remove_selected()
+    assert asked == [2]
     qtbot.waitUntil(lambda: view.model.rowCount() == 4, timeout=WAIT_MS)
     assert view.only is None and view.only_chip.isHidden() and view.count.text() == "4 shown"
 

@@ -58,6 +58,7 @@ from app.workers import Runner, Task
 from engine.catalog import Interrupted, Product
 from engine.importer import ImportReport
 from engine.pipeline import Pipeline
+from engine.words import counted
 
 MAX_SHOWN = 5000
 TILE = QSize(168, 212)  # picture, then three lines: name, SKU and category, price
@@ -276,6 +277,7 @@ class CatalogView(QWidget):
         self.engine, self.io = engine, io
         self.model = ProductModel(thumbnails)
         self.importing: Task | None = None
+        self.removing = False  # a removal runs: Remove selected waits for it
         self.duplicates: DuplicatesView | None = None
         self._query = 0
         self._changed = False  # a refresh for a changed catalog is listed, not yet announced
@@ -586,7 +588,8 @@ class CatalogView(QWidget):
         """Remove selected and Find duplicates… only where they can act, each saying why in its tooltip where
         not: both were enabled in an empty catalog, and Remove selected did nothing with no product selected."""
         selected = self.grid.selectionModel().hasSelection()
-        self.remove.setEnabled(self.progress_row.isHidden() and selected)  # the row shows while an import runs
+        # the progress row shows while an import runs
+        self.remove.setEnabled(self.progress_row.isHidden() and selected and not self.removing)
         self.remove.setToolTip(REMOVE_TIP if selected else REMOVE_NOTHING)
         enough = self.total >= 2
         self.find_duplicates.setEnabled(enough)
@@ -628,7 +631,7 @@ class CatalogView(QWidget):
         return [self.model.products[i.row()].sku for i in self.grid.selectionModel().selectedIndexes()]
 
     def remove_selected(self) -> None:
-        skus = self.selected_skus()
+        skus = [] if self.removing else self.selected_skus()  # Delete pressed again while they are removed
         if skus and self.confirm_removal(len(skus)):
             self.remove_skus(skus)
 
@@ -643,14 +646,28 @@ class CatalogView(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def remove_skus(self, skus: list[str]) -> None:
+        """Remove in the worker, saying so meanwhile, Remove selected off until done: a catalog's removal (a
+        backup, then the index) took seconds with nothing said and the products still listed, and a second Delete
+        asked again and said "Removed 0 products"."""
         pipeline = self.pipeline
+        self._set_removing(True)
+        self.message.emit(f"Removing {counted(len(skus), 'product')} from the catalog…", "info")
         self.engine.start(
             lambda _job: pipeline.remove_products(skus),
             done=lambda count: self._removed(skus, count),
-            failed=lambda m: self.message.emit(m, "error"),
+            failed=self._remove_failed,
         )
 
+    def _set_removing(self, on: bool) -> None:
+        self.removing = on
+        self._enable_buttons()
+
+    def _remove_failed(self, text: str) -> None:
+        self._set_removing(False)
+        self.message.emit(text, "error")
+
     def _removed(self, skus: list[str], count: int) -> None:
+        self._set_removing(False)
         self.removed.emit(f"Removed {count:,} product{'s' if count != 1 else ''} from the catalog.")
         if self.only is not None:
             self._forget_removed(skus)
