@@ -21,6 +21,7 @@ from app.dialogs.batch import BatchDialog  # noqa: E402
 from app.main_window import MAP_TAB, MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
+from app.widgets.catalog_view import NO_MATCH  # noqa: E402
 from app.widgets.map_view import CANCELLING, EMPTY, MapView  # noqa: E402
 from app.workers import Job, Runner  # noqa: E402
 from engine.batch import SUMMARY  # noqa: E402
@@ -74,8 +75,12 @@ def test_import_search_filter_and_remove_in_the_catalog_view(qtbot, fresh_pipeli
     view.search.setText(sku)
     qtbot.waitUntil(lambda: [p.sku for p in view.model.products] == [sku], timeout=WAIT_MS)
 
-    view.search.clear()
     view.category.setCurrentIndex(0)
+    view.search.setText("mirr")  # no name holds it: the empty grid points to the category box, which lists them
+    qtbot.waitUntil(lambda: view.grid.placeholder != NO_MATCH and view.model.rowCount() == 0, timeout=WAIT_MS)
+    assert view.grid.placeholder == ("No product's name or SKU holds “mirr”. To list a category, choose it in the "
+                                     "box beside: Mirror (3).")
+    view.search.clear()
     view.refresh()
     qtbot.waitUntil(lambda: view.model.rowCount() == 6, timeout=WAIT_MS)
     view.grid.selectionModel().select(view.model.index(0), view.grid.selectionModel().SelectionFlag.Select)

@@ -204,6 +204,7 @@ EMPTY_CATALOG = ("No products yet. Import bundle… takes a catalog bundle (.dlc
                  "Import folder… takes a folder with one subfolder of product photos per category; "
                  "Import CSV… takes a product feed (sku, name, category, image).")
 NO_MATCH = "No product matches the search or category."
+CATEGORIES_NAMED = 3  # categories an empty search's words name, as the category box words them
 
 
 class ProductGrid(QListView):
@@ -482,6 +483,18 @@ class CatalogView(QWidget):
         1,955 products, seconds for 20,000) and re-read the open photo's products."""
         self.refresh(changed=False)
 
+    def _no_match(self, counts: dict[str, int]) -> str:
+        """What an empty grid says of a search that found nothing: where the text names a category ("lamp"), that
+        the box beside lists it. "No product matches" for "lamp" in a catalog of 149 lamps sent a merchandiser
+        away thinking it had none: the search reads names and SKUs only."""
+        text = self.search.text().strip()
+        wanted = text.casefold()
+        named = [n for n in by_name(counts) if wanted and wanted in pretty(n).casefold()]
+        if not named or self.category.currentData() is not None or self.only is not None:
+            return NO_MATCH
+        listed = ", ".join(f"{pretty(n)} ({counts[n]:,})" for n in named[:CATEGORIES_NAMED])
+        return f"No product's name or SKU holds “{text}”. To list a category, choose it in the box beside: {listed}."
+
     def _show(self, counts: dict[str, int], products: list[Product]) -> None:
         chosen = self.category.currentData()
         total = self.total = sum(counts.values())
@@ -492,7 +505,7 @@ class CatalogView(QWidget):
         self.category.setCurrentIndex(max(0, self.category.findData(chosen)))
         self.import_bundle.setHidden(total > 0)
         self._place_actions()  # the box is as wide as its longest entry: the counts may have widened it
-        self.grid.placeholder = EMPTY_CATALOG if total == 0 else NO_MATCH
+        self.grid.placeholder = EMPTY_CATALOG if total == 0 else self._no_match(counts)
         self.model.set_products(products)
         self.grid.show_prices(any(p.price for p in products))
         self.grid.viewport().update()
