@@ -348,6 +348,25 @@ def test_a_given_box_outside_its_photo_is_clipped_or_refused_naming_the_photo(tm
         load_training_set(dataset, [outside])
 
 
+def test_a_given_box_in_a_photo_decoded_smaller_is_in_the_photos_own_pixels(tmp_path: Path):
+    """pairs.csv's boxes (and the app's corrections) are in the photo's own pixels; a photo past MAX_SIDE is
+    decoded smaller, and its box was read on the decoded pixels: one past 4096 px was refused as outside."""
+    from PIL import Image
+
+    rows = "scene_id,product_id,category,x1,y1,x2,y2\nroom,lamp-1,lamp,6000,20,6100,80\n"
+    folder = _tiny_dataset(tmp_path, rows)
+    photo = Image.new("RGB", (8200, 100), "white")
+    photo.paste((255, 0, 0), (6000, 20, 6100, 80))
+    photo.save(folder / "room.png")
+    (folder / "scenes.csv").write_text("scene_id,image\nroom,room.png\n")
+    dataset = PairDataset.load(folder)
+    anchor = Anchor("lamp-1", "lamp", dataset.scenes["room"], dataset.pairs[0].box, 1.0, "room")
+    (example,) = load_training_set(dataset, [anchor]).examples
+    x1, y1, x2, y2 = (round(v) for v in example.box)
+    inside = example.pixels[y1 + 1:y2 - 1, x1 + 1:x2 - 1].reshape(-1, 3)
+    assert inside.size and (inside == (255, 0, 0)).all(axis=1).mean() > 0.95  # the red lamp, not the wall
+
+
 def test_a_csv_a_spreadsheet_saved_as_latin_1_is_refused_naming_it(tmp_path: Path):
     folder = _tiny_dataset(tmp_path, "scene_id,product_id\nroom,lamp-1\n")
     (folder / "products.csv").write_bytes(b"product_id,category,image\nlamp-1,lampe \xe0 poser,lamp.jpg\n")

@@ -30,9 +30,10 @@ import numpy as np
 from engine.boxes import four_numbers
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
+from engine.crops import to_decoded, to_photo
 from engine.errors import Cancelled, DecorLensError
 from engine.files import write_atomic
-from engine.imageio import load_image
+from engine.imageio import load_image, photo_size
 from engine.results import Box, Detection
 from training.fingerprint import DETECTION_CODE, code_digest
 
@@ -286,7 +287,7 @@ def catalog_anchors(dataset: PairDataset) -> list[Anchor]:
 
 
 def _whole(image: Path) -> Box:
-    h, w = load_image(image).shape[:2]
+    w, h = photo_size(load_image(image))  # anchors are in the photo's own pixels, as pairs.csv's boxes
     return (0.0, 0.0, float(w), float(h))
 
 
@@ -328,7 +329,7 @@ def _assign(
     cosine = np.where(covers, cosine, -np.inf)
     while np.isfinite(cosine).any():
         i, j = np.unravel_index(int(np.argmax(cosine)), cosine.shape)
-        chosen[pairs[i].product_id] = (tuple(float(v) for v in detections[j].box), float(cosine[i, j]))
+        chosen[pairs[i].product_id] = (to_photo(image, detections[j].box), float(cosine[i, j]))
         cosine[i, :] = -np.inf
         cosine[:, j] = -np.inf
     return chosen
@@ -407,24 +408,25 @@ def load_training_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> Traini
     examples = []
     for image, group in _by_image(anchors).items():
         pixels = load_image(image)
-        examples += [context_example(pixels, _inside(a, pixels.shape), label[dataset.canonical(a.product_id)])
+        examples += [context_example(pixels, _inside(a, pixels), label[dataset.canonical(a.product_id)])
                      for a in group]
     products = list(LazyImages([dataset.products[pid].images[0] for pid in product_ids]))
     categories = [dataset.products[pid].category for pid in product_ids]
     return TrainingSet(examples, products, product_ids, categories)
 
 
-def _inside(anchor: Anchor, shape: tuple[int, ...]) -> Box:
-    """The anchor's box clipped to its photo. A given box wholly outside it (drawn on another size of
-    the photo, say) is refused naming the photo: it would crop nothing and stop training with a
+def _inside(anchor: Anchor, pixels: np.ndarray) -> Box:
+    """The anchor's box, in the photo's own pixels (pairs.csv's, the app's corrections), clipped to the photo and
+    brought to ``pixels`` (a photo past ``MAX_SIDE`` is decoded smaller). A given box wholly outside it (drawn on
+    another size of the photo, say) is refused naming the photo: it would crop nothing and stop training with a
     ZeroDivisionError."""
-    h, w = shape[:2]
+    w, h = photo_size(pixels)
     x1, y1, x2, y2 = anchor.box
     box = (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
     if box[2] - box[0] < 1 or box[3] - box[1] < 1:
         raise DatasetError(f"{anchor.image}: the box {','.join(f'{v:g}' for v in anchor.box)} of product "
                            f"{anchor.product_id} lies outside the photo ({w}×{h} pixels)")
-    return box
+    return to_decoded(pixels, box)
 
 
 def _by_image(anchors: Iterable[Anchor]) -> dict[Path, list[Anchor]]:
@@ -559,11 +561,17 @@ def validation_set(
     return ValidationSet(queries, searched, scored, ids, [dataset.products[pid].category for pid in ids], photos)
 
 
+def _anchor_example(anchor: Anchor) -> Example:
+    """A query of the anchor's photo: its box (in the photo's own pixels) brought to the pixels decoded."""
+    pixels = load_image(anchor.image)
+    return context_example(pixels, _inside(anchor, pixels), -1)
+
+
 def catalog_validation_set(dataset: PairDataset, anchors: Sequence[Anchor]) -> ValidationSet:
     """Without scenes: each held-out extra photo is a query for its product, within the product's category."""
     ids = sorted({dataset.canonical(pid) for pid in dataset.products})
     index = {pid: i for i, pid in enumerate(ids)}
-    queries = [context_example(load_image(a.image), a.box, -1) for a in anchors]
+    queries = [_anchor_example(a) for a in anchors]
     pairs = [(index[dataset.canonical(a.product_id)], [i]) for i, a in enumerate(anchors)]
     photos = LazyImages([dataset.products[pid].images[0] for pid in ids])
     categories = [dataset.products[pid].category for pid in ids]
