@@ -27,7 +27,7 @@ from engine.advice import Context, describe, folder_problem
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
 from engine.files import sha256_of, write_atomic
-from engine.imageio import read_photo
+from engine.imageio import read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
 from engine.results import Match, SceneResult
@@ -363,6 +363,8 @@ def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: di
         if files is None or files != entry.get("files"):
             return None
         data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
+        if (data["width"], data["height"]) != upright_size(scene):  # written at the decoded size by a DecorLens before
+            return None
         return Tagged(SceneResult.from_json(data), data, sha256)
     except (OSError, ValueError, KeyError, TypeError, DecorLensError):  # gone, unreadable or edited by hand
         return None

@@ -11,13 +11,15 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from scene_copy import copy_data_dir
 
 from decorlens.main import main
 from engine import corrections
-from engine.batch import SUMMARY
+from engine.batch import RESUME, SUMMARY
+from engine.files import sha256_of
 from engine.imageio import MAX_SIDE, load_image, photo_size
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
@@ -39,6 +41,16 @@ def large(tmp_path_factory: pytest.TempPathFactory, scene_path, pipeline) -> tup
 
 def _flat(boxes: Iterable[Sequence[float]]) -> list[float]:
     return [v for box in boxes for v in box]
+
+
+def _as_written_before(out: Path, stem: str, pixels: np.ndarray) -> None:
+    """The photo's JSON in ``out`` as a DecorLens before wrote it, at the decoded size, and the batch's resume file
+    naming it as that run's output."""
+    written = SceneResult.from_json(json.loads((out / f"{stem}.json").read_text()))
+    (out / f"{stem}.json").write_text(json.dumps(written.scaled_to(pixels.shape[1], pixels.shape[0]).to_json()))
+    resume = json.loads((out / RESUME).read_text())
+    next(iter(resume["photos"].values()))["files"][".json"] = sha256_of(out / f"{stem}.json")
+    (out / RESUME).write_text(json.dumps(resume))
 
 
 def _cli(data: Path, *args: str) -> int:
@@ -66,6 +78,10 @@ def test_tag_search_and_where_speak_in_the_photos_own_pixels(large, pipeline, ca
     with open(data / "out" / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         rows = {int(r["object"]): [float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in csv.DictReader(fh)}
     assert [rows[n] for n in sorted(rows)] == boxes
+
+    _as_written_before(data / "out", "room", pixels)  # a run again does not keep a JSON at the decoded size
+    assert _cli(data, "tag", str(photo), "--out", str(data / "out")) == 0
+    assert json.loads((data / "out" / "room.json").read_text())["width"] == size[0]
 
     chosen = max(tagged["objects"], key=lambda o: o["box"][2])  # reaches furthest right: past 4096 if any does
     capsys.readouterr()
