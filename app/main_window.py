@@ -536,8 +536,9 @@ class MainWindow(QMainWindow):
         """Every remembered photo's number of tags, for the Photos strip's tag marks: the scene memory read in one
         query, in a worker. A memory that cannot be read leaves the marks as they were (Where used says why)."""
         self.photo_list.listing_tags()
-        catalog = self.pipeline.catalog
-        self.io.start(lambda _job: tag_counts(catalog), done=self.photo_list.show_tags, failed=lambda _m: None)
+        pipeline = self.pipeline  # its catalog opened in the worker too: a damaged one fails there, not here
+        self.io.start(lambda _job: tag_counts(pipeline.catalog), done=self.photo_list.show_tags,
+                      failed=lambda _m: None)
 
     def _import_dropped(self, bundles: list[Path]) -> None:
         """A catalog bundle dropped on the window (or given to ``decorlens gui``) imports as Catalog ▸ Import a
