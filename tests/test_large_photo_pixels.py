@@ -1,7 +1,7 @@
 """A photo larger than ``engine.imageio.MAX_SIDE`` is decoded downscaled, yet every box DecorLens reports or accepts
 is in the photo's own pixels, as a merchandiser reads them in an image editor: `decorlens tag`'s JSON and summary,
 `search --box`, `where`, and what was stored before boxes were in the photo's pixels (a corrections file, the scene
-memory, written at the decoded size) read in the photo's pixels too. A real IKEA scene upscaled 6x (6144 px wide,
+memory, written at the decoded size) read in the photo's pixels too, by training as well. A real IKEA scene upscaled 6x (6144 px wide,
 decoded at 4096), a copy of the session catalog, the real CLI."""
 
 from __future__ import annotations
@@ -117,6 +117,12 @@ def test_boxes_stored_at_the_decoded_size_before_are_read_in_the_photos_pixels(l
     written = json.loads((data / "again" / "room.json").read_text())
     assert (written["width"], written["height"]) == photo_size(pixels)
     assert _flat(o["box"] for o in written["objects"]) == pytest.approx(_flat(o.box for o in full.objects), abs=0.2)
+
+    from training.detector import corrected_photos, user_scene  # detector training's labels from the app's edits
+
+    (corrected,) = corrected_photos(data).values()
+    kept = _flat(sorted(label.box for label in user_scene(corrected).kept))
+    assert kept == pytest.approx(_flat(sorted(o.box for o in full.objects)), abs=0.2)
 
     # The memory as the earlier DecorLens left it: the decoded size and boxes beside each other.
     own = Pipeline(pipeline.settings.with_(data_dir=data))

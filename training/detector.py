@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,10 @@ import yaml
 from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.errors import Cancelled, ModelError
 from engine.files import sha256_of, write_atomic
+from engine.imageio import upright_size
 from engine.models import locate, read_card, write_card
 from engine.paths import model_search_path, resources_dir
+from engine.scene_memory import box_in
 from training.app_data import AppData, CorrectedPhoto, read_photos
 from training.data import PairDataset, split_of
 from training.detector_confidence import calibrate, write_confidence
@@ -146,9 +148,13 @@ def corrected_photos(data_dir: Path, log: Callable[[str], None] = lambda _line: 
 
 
 def user_scene(photo: CorrectedPhoto) -> UserScene:
-    """What the user kept (a label each, in its corrected category) and removed in one photo of the app."""
+    """What the user kept (a label each, in its corrected category) and removed in one photo of the app, in the
+    photo's own pixels as the pseudo labels are: a corrections file saved before boxes were in the photo's pixels
+    holds a large photo's at the size it was decoded to (its width and height say which)."""
     (labels,) = AppData([photo], []).scene_labels()
-    return UserScene(labels.labels, [t.box for t in photo.removed])
+    stored, size = (photo.width, photo.height), upright_size(photo.image)
+    return UserScene([replace(lab, box=box_in(lab.box, stored, *size)) for lab in labels.labels],
+                     [box_in(t.box, stored, *size) for t in photo.removed])
 
 
 def write_review(config: DetectorConfig, pipeline, n: int) -> Path:

@@ -34,10 +34,11 @@ import numpy as np
 
 from engine.boxes import iou
 from engine.crops import crops as cut_crops
+from engine.crops import to_photo
 from engine.detect import merge_detections, nms
 from engine.errors import Cancelled
 from engine.files import sha256_of, write_atomic
-from engine.imageio import load_image
+from engine.imageio import load_image, photo_size
 from engine.people import without_people
 from engine.pipeline import Pipeline
 from engine.results import Box, Detection
@@ -239,8 +240,10 @@ class PseudoLabeller:
         return data
 
     def _compute(self, path: Path, pairs: Sequence[Pair], wanted: list[str]) -> dict:
+        """The scene's assignments and teacher boxes, found on the pixels decoded and kept in the photo's own pixels
+        (with its size), as pairs.csv's given boxes and the app's corrections are."""
         image = load_image(path)
-        h, w = image.shape[:2]
+        w, h = photo_size(image)
         assignments = []
         if wanted:
             flat = np.array([self.floor(_category(pairs, pid)) for pid in wanted])
@@ -250,11 +253,12 @@ class PseudoLabeller:
             products = [load_image(self.dataset.products[pid].images[0], max_side=1024) for pid in wanted]
             allowed = flat[:, None] == on_floor[None, :]
             for i, j, cos in assign(embed(products), proposal_vectors, bonus, allowed):
-                assignments.append([wanted[i], [round(float(v), 1) for v in boxes[j]], round(cos, 4)])
+                box = to_photo(image, tuple(float(v) for v in boxes[j]))
+                assignments.append([wanted[i], [round(v, 1) for v in box], round(cos, 4)])
         # every stock detector's mapped boxes at its card's confidence, not people (the engine's pose filter
         # when installed), before the catalog filter and the merge
         people = self.pipeline.people_in(image)
-        teacher = [[[round(v, 1) for v in d.box], round(d.score, 4), d.label, d.category, d.source]
+        teacher = [[[round(v, 1) for v in to_photo(image, d.box)], round(d.score, 4), d.label, d.category, d.source]
                    for detector in self.pipeline.detector.detectors
                    for d in without_people(detector.detect(image), people)]
         return {"key": self.key, "products": wanted, "sha256": sha256_of(path), "width": w, "height": h,
