@@ -27,7 +27,15 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget  # noqa: E402
 
-from app.dialogs.bundles import BundleProgress, Bundles, export_text, import_text, question, read_plan  # noqa: E402
+from app.dialogs.bundles import (  # noqa: E402
+    EMPTY_EXPORT,
+    BundleProgress,
+    Bundles,
+    export_text,
+    import_text,
+    question,
+    read_plan,
+)
 from engine import __version__  # noqa: E402
 from engine.backups import list_backups  # noqa: E402
 from engine.bundle import (  # noqa: E402
@@ -365,6 +373,19 @@ def test_a_cancelled_export_says_nothing_was_written_and_writes_nothing(qtbot, m
     assert win.message.text.text() == "Export to store.dlcat cancelled; nothing was written."
     assert win.message.level == "info"
     assert not bundle.parent.exists() and _tree(pipeline.data_dir) == before
+
+
+def test_an_empty_catalog_is_not_exported(qtbot, main_window, fresh_pipeline, tmp_path: Path):
+    """An empty catalog was written as a bundle of 0 products, which replaced each till's catalog with nothing."""
+    win = main_window(fresh_pipeline)
+    tasks = win._bundle_tasks()
+    bundle = tmp_path / "ship" / "empty.dlcat"
+    tasks.ask_pictures = lambda: True
+    tasks.ask_export_path = lambda _pictures: bundle
+    _trigger(win, "&Export a Catalog Bundle…")
+    _wait_quiet(qtbot, win)
+    assert win.message.text.text() == EMPTY_EXPORT and win.message.level == "error"
+    assert not bundle.parent.exists()
 
 
 def test_the_export_says_each_step_and_counts_the_pictures():

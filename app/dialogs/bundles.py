@@ -58,6 +58,7 @@ from engine.bundle import (
     read_bundle,
 )
 from engine.catalog import CatalogDamagedError
+from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 from engine.scene_memory import photo_count
 
@@ -73,6 +74,8 @@ EXPORT_QUESTION = (
     "this computer reads them too: the bundle is then much smaller, and each till is asked for that folder "
     "when it imports the bundle.")
 LEAVE_OUT = "Leave the pictures out: the tills share the picture folder"
+EMPTY_EXPORT = ("The catalog is empty: nothing was exported. Import its products first: Catalog ▸ Import Folder… "
+                "or Import CSV….")
 # What each step of an export is called here; the pictures' steps say their counts, the others (SQLite pages,
 # megabytes of the catalog) only move the bar.
 EXPORT_STEPS = {COPYING: "Copying the catalog", CHECKING: "Checking the pictures",
@@ -196,9 +199,12 @@ class Bundles(QObject):
         if path is None:
             return
         notes: list[str] = []
-        data_dir = self.pipeline().data_dir
+        pipeline = self.pipeline()
+        data_dir = pipeline.data_dir
 
         def work(job: Job) -> BundleInfo:
+            if pipeline.catalog.count() == 0:  # a bundle of nothing replaced each till's catalog with nothing
+                raise DecorLensError(EMPTY_EXPORT)
             return export_bundle(data_dir, path, include_images=pictures, log=notes.append, progress=job.progress,
                                  cancelled=job.cancelled, step=job.deliver)
 
