@@ -109,7 +109,7 @@ def test_a_where_used_object_is_cut_for_the_panels_pixel_ratio():
 SCALED = r"""
 import json, sys, time, traceback
 from pathlib import Path
-from PySide6.QtCore import QObject, QRect, QSettings, Signal
+from PySide6.QtCore import QRect, QSettings
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QStyle, QStyleOptionViewItem
 app = QApplication([])
@@ -205,12 +205,8 @@ def examples():
     return {"widget": view.devicePixelRatioF(), "logical": [labels[0].width(), labels[0].height()],
             "pictures": [pixmap(label.pixmap()) for label in labels]}
 
-class Keep(QObject):
-    keep = Signal(str)
-
 def duplicate():
-    holder = Keep()
-    card = ProductCard(Product("1", "product", "chair", products[0]), thumbnails, holder.keep)
+    card = ProductCard(Product("1", "product", "chair", products[0]), thumbnails)
     card.show()
     wait(lambda: not card.picture.pixmap().isNull())
     return {"widget": card.picture.devicePixelRatioF(), "logical": PICTURE.toTuple(),
