@@ -430,6 +430,21 @@ def test_selected_and_lit_products_are_ringed_on_the_whole_map(map_tab, qtbot):
     assert _shows(canvas, lone, lit, LIT)
     canvas.light(None)
     assert not _shows(canvas, lone, lit, LIT)
+    # in the dark theme: a dark ground (it stayed a light pane) and the selected ring in the theme's light text
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+
+    app = QApplication.instance()
+    theme.apply(app, "dark")
+    try:
+        assert _shows(canvas, lone, selected - lone.tile * 0.3, "#2a2e35")  # the ground beside the tile
+        canvas.select([lone.product.sku])
+        assert _shows(canvas, lone, selected, theme.DARK.text)
+    finally:
+        canvas.select([])
+        theme.apply(app, "light")
+    assert _shows(canvas, lone, selected - lone.tile * 0.3, "#f6f5f2")
 
 
 def test_a_selected_product_lit_and_unlit_is_repainted_on_screen(map_tab, qtbot):

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.labels import plain_label, product_detail, product_title
 from app.palette import category_colour
 from app.theme import FOCUS_RING
@@ -67,7 +68,9 @@ MAX_ZOOM = 40.0  # times the whole-map scale
 CARD_GAP = 18
 HALO = 20.0  # scene units around a tile for its rings (a cosmetic pen's pixels are many units on the whole map)
 LIT = "#e8590c"  # the ring of the product hovered on the other map: no category colour is this orange
-SELECTED = "#1f2328"  # the ring of a selected product
+# The map's ground in each theme; a selected product's ring is in the theme's text colour. The dark theme's map stayed
+# a light pane, the window's brightest, its selected rings dark on it.
+PAPER = {False: "#f6f5f2", True: "#2a2e35"}
 OVERVIEW = 2048  # pixels across the picture of the whole map (16 MB): sharper than any screen shows it whole
 MANY_CHANGED = 200  # tiles changed at once above which the whole map is repainted rather than each place
 SHARP_AT_MOST = CAPACITY // 2  # tiles in view drawn sharp from the thumbnail cache; more would churn it
@@ -144,6 +147,16 @@ def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
                      list(paths), by_path, starts, by_x, xy[by_x, 0], tile, reading, rows[reading])
 
 
+def paper() -> str:
+    """The map's ground in the theme in use."""
+    return PAPER[theme.colours() is theme.DARK]
+
+
+def selected_ring() -> str:
+    """A selected product's ring: the theme's text colour, which reads on its ground."""
+    return theme.colours().text
+
+
 def draw_tile(painter: QPainter, frame: QRectF, colour: QColor, thumbnail: QPixmap | None) -> None:
     """A tile, in the painter's scene coordinates: its frame and, once decoded, its thumbnail."""
     painter.setPen(NO_PEN)
@@ -201,7 +214,7 @@ class MapPoint:
         """Selected: a thin dark ring; lit: a thick orange one, further out. Pens in screen pixels, so as
         clear on the whole map as zoomed in."""
         lit = self.lit
-        pen = QPen(QColor(LIT if lit else SELECTED), 3.5 if lit else 2.0)
+        pen = QPen(QColor(LIT if lit else selected_ring()), 3.5 if lit else 2.0)
         pen.setCosmetic(True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(pen)
@@ -502,7 +515,7 @@ class TileLayer(QGraphicsItem):
         if self.lit is not None:
             marked = marked[marked != self.lit]
         if len(marked):  # one pen for them all: a rubber band over a big map rings thousands
-            pen = QPen(QColor(SELECTED), 2.0)
+            pen = QPen(QColor(selected_ring()), 2.0)
             pen.setCosmetic(True)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(pen)
@@ -651,7 +664,7 @@ class MapCanvas(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setBackgroundBrush(QBrush(QColor("#f6f5f2")))
+        self.setBackgroundBrush(QBrush(QColor(paper())))
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not the wheel's: scrolling past the map should not take it
         ring = round(FOCUS_RING) - self.frameWidth()
@@ -986,6 +999,13 @@ class MapCanvas(QGraphicsView):
             painter.drawRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset))
             painter.end()
         return handled
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The theme changed: the map's ground and rings take its colours."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.setBackgroundBrush(QBrush(QColor(paper())))
+            self.viewport().update()
+        super().changeEvent(event)
 
     def _is_map_key(self, event: QKeyEvent) -> bool:
         """Whether the map acts on ``event``: an arrow key (not with Ctrl), Home or End (with Ctrl too, not with
