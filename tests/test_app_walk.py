@@ -51,7 +51,7 @@ from engine.settings import Settings
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = (7, 2026)  # each walk is reproducible from its seed alone
+SEEDS = (2026,)  # each walk is reproducible from its seed alone; one in CI (its 2 cores give the suite 20 min)
 STEPS = 120
 SCENES = (  # photos whose products are in the catalog, and two whose are not
     "a-leather-look-made-for-lounging", "have-fun-with-flexible-stackable-storage",

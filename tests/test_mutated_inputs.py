@@ -26,8 +26,8 @@ import pytest
 from decorlens.errors import MAX_LINE
 from decorlens.main import main
 
-MUTATIONS = 40  # per seed and input: about 15 s in all
-SEEDS = (1, 2)
+MUTATIONS = 40  # per seed and input: about 8 s in all
+SEEDS = (1,)  # one in CI (its 2 cores give the suite 20 min); more seeds explore further
 OURS = ("decorlens: error: ", "decorlens: ", "made the data folder ", "skipped ", "… and ", "warning: ", "imported ",
         "embedded ")
 REPACKED = 12  # bundles rebuilt with one hostile field: about 2 s each, imported and then used
