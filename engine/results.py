@@ -98,7 +98,6 @@ class SceneResult:
             "unfound": list(self.unfound),
         }
 
-
     def scaled_to(self, width: int, height: int) -> SceneResult:
         """This result with its boxes, parts and tags in a picture of ``width`` x ``height`` of the same photo: the
         pipeline finds objects on the pixels it decoded (downscaled past ``engine.imageio.MAX_SIDE``) and reports

@@ -118,7 +118,8 @@ def test_boxes_stored_at_the_decoded_size_before_are_read_in_the_photos_pixels(l
     assert (written["width"], written["height"]) == photo_size(pixels)
     assert _flat(o["box"] for o in written["objects"]) == pytest.approx(_flat(o.box for o in full.objects), abs=0.2)
 
-    from training.detector import corrected_photos, user_scene  # detector training's labels from the app's edits
+    # detector training's labels from the app's edits
+    from training.detector import corrected_photos, user_scene
 
     (corrected,) = corrected_photos(data).values()
     kept = _flat(sorted(label.box for label in user_scene(corrected).kept))
