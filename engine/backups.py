@@ -11,7 +11,8 @@ restore is how a user goes back, and the points before the one restored are the 
 catalog restored and not changed since is not backed up again before it is re-embedded (``Catalog.restored``):
 its backup is the one it came from. Restoring the oldest of five, taken before an embedder switch, took two
 backups (the catalog before the restore, then the restored one before it was re-embedded) and so deleted the
-one before it and the restored backup itself.
+one before it and the restored backup itself. Removals made one after another in a run (``BackupRun``: the
+duplicates window's) keep the run's first backup on top of those, the catalog as it was before them all.
 """
 
 from __future__ import annotations
@@ -59,6 +60,30 @@ class Backup:
                 return int(db.execute("SELECT COUNT(*) FROM products").fetchone()[0])
         except sqlite3.DatabaseError:
             return None
+
+
+@dataclass
+class BackupRun:
+    """Removals a user makes one after another, each backed up first (the duplicates window's Keep this one): the
+    run's first backup is the catalog as it was before them all, and the run's later backups never prune it. Each
+    still prunes to the newest ``KEEP`` as any other does; the first is kept on top of those. A merchandiser working
+    through 20 duplicate groups pushed it out by the sixth, and could no longer go back to before the first.
+
+    Only the run protects it: the next backup taken outside the run prunes as ever (``_prune``)."""
+
+    first: Path | None = None
+
+    def protected(self, catalog_path: Path) -> Path | None:
+        """The run's first backup where it is one of this catalog's: a run carried over to another data dir (the
+        app's settings changed) protects nothing there, and that catalog's first backup starts the run again."""
+        if self.first is not None and self.first.parent == backups_dir(catalog_path):
+            return self.first
+        return None
+
+    def took(self, backup: Path | None, catalog_path: Path) -> None:
+        """Note ``backup``, just taken in the run: the first of this catalog's is the one kept."""
+        if backup is not None and self.protected(catalog_path) is None:
+            self.first = backup
 
 
 def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:

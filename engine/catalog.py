@@ -26,6 +26,7 @@ import numpy as np
 from engine.backups import (
     BEFORE_RESTORE,
     DAMAGE_WORDS,
+    BackupRun,
     backups_dir,
     damage_advice,
     read_only,
@@ -428,12 +429,14 @@ class Catalog:
             fields = tuple(f for f in fields if f != "image_path")
         return Upserted(old.id, changed, "updated" if fields else "unchanged", fields)
 
-    def remove(self, skus: Iterable[str]) -> int:
-        """Delete products by sku in one transaction, after a backup; returns how many existed."""
+    def remove(self, skus: Iterable[str], run: BackupRun | None = None) -> int:
+        """Delete products by sku in one transaction, after a backup; returns how many existed. A removal of a
+        ``run`` keeps the run's first backup (``BackupRun``)."""
         skus = list(skus)
         if not any(self.get_by_sku(sku) for sku in skus):
             return 0
-        self.backup("remove")
+        run = BackupRun() if run is None else run  # a removal of its own: its backup prunes as any other
+        run.took(self.backup("remove", protect=run.protected(self.path)), self.path)
         removed = 0
         with self.transaction() as revision:
             for sku in skus:

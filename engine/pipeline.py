@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from engine import compact_index
-from engine.backups import check_columns, set_aside
+from engine.backups import BackupRun, check_columns, set_aside
 from engine.calibration import card_levels
 from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
@@ -449,9 +449,11 @@ class Pipeline:
         with self.catalog_released():
             return set_aside(self.data_dir / CATALOG_FILE)
 
-    def remove_products(self, skus: Sequence[str]) -> int:
+    def remove_products(self, skus: Sequence[str], run: BackupRun | None = None) -> int:
+        """Remove products (a backup first) and update the index; a removal of a ``run`` keeps the backup taken
+        before the run's first (``engine.backups.BackupRun``)."""
         with self._lock:
-            removed = self.catalog.remove(skus)
+            removed = self.catalog.remove(skus, run)
             self.index_for(self.embedder).sync(self.catalog)
         return removed
 

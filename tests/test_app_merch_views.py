@@ -25,6 +25,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.workers import Runner
+from engine.backups import KEEP, list_backups
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup
 from engine.pipeline import EMBEDDER
@@ -154,6 +155,40 @@ def test_the_duplicates_count_follows_the_groups_dealt_with(qtbot, fresh_pipelin
     qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.rows)
     assert window.status.text() == "No duplicates in the catalog."
+
+
+def test_keep_this_one_group_after_group_keeps_the_catalog_from_before_the_first(qtbot, fresh_pipeline, ikea,
+                                                                                  ikea_products):
+    """Each *Keep this one* backs the catalog up first, and only the newest KEEP backups were kept: a merchandiser
+    working through 20 groups could no longer restore the catalog as it was before the first removal, and what was
+    done was said in the main window, behind this one. The window's removals are one run: its first backup stays
+    on top of the newest KEEP, the window says what it did, and a removal after the window closed prunes as ever."""
+    groups = KEEP + 2
+    products = _products(ikea, ikea_products[:2 * groups + 1])
+    with fresh_pipeline.catalog.transaction() as revision:
+        for product in products:
+            fresh_pipeline.catalog.upsert(product, revision)
+    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(window)
+    window.show()
+    window._show([DuplicateGroup(products[2 * i:2 * i + 2], True, 1.0) for i in range(groups)])
+    for left in range(groups - 1, -1, -1):
+        keep = window.rows[0].cards[1].keep
+        qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda left=left: len(window.rows) == left)
+    backups = list_backups(fresh_pipeline.catalog.path)
+    assert len(backups) == KEEP + 1
+    assert backups[-1].products() == len(products)  # the catalog as it was before the first removal
+    assert [b.products() for b in backups[:KEEP]] == list(range(groups + 2, groups + 2 + KEEP))
+    assert window.said.isVisible()
+    assert window.said.text().startswith(f"Kept {products[-2].sku}; removed 1 product from the catalog.")
+    assert "before this window's first removal" in window.said.text()
+
+    window.close()  # the run ends: a removal of its own prunes to the newest KEEP, as every other caller's does
+    assert not window.said.isVisible()
+    fresh_pipeline.remove_products([products[-1].sku])
+    assert [b.products() for b in list_backups(fresh_pipeline.catalog.path)] == list(range(groups + 1,
+                                                                                            groups + 1 + KEEP))
 
 
 def test_an_empty_review_queue_says_where_photos_are_tagged(qtbot, fresh_pipeline):

@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 from decorlens.main import main
-from engine.backups import BEFORE_RESTORE, KEEP, list_backups
+from engine.backups import BEFORE_RESTORE, KEEP, BackupRun, list_backups
+from engine.catalog import Catalog, Product
 from engine.pipeline import Pipeline
 
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"  # an embedder other than the default
@@ -107,3 +108,23 @@ def test_the_app_finds_the_cli_restore_advice_in_every_damaged_catalog_line(fres
         start, end, counted = cli_restore_advice(line)
         assert counted == count and "`decorlens catalog restore`" in line[start:end]
         assert "decorlens" not in line[:start] + line[end:]
+
+
+def test_a_removal_run_carried_to_another_catalog_keeps_that_catalogs_first_backup(tmp_path: Path, ikea: Path,
+                                                                                   ikea_products):
+    """The duplicates window keeps its run of removals when the app's data dir changes under it: the backup it kept
+    was the other catalog's, and this catalog's first one went with the next KEEP removals."""
+    run = BackupRun()
+    catalogs = [Catalog(tmp_path / name / "catalog.sqlite") for name in ("before", "after")]
+    rows = ikea_products[:KEEP + 3]
+    for catalog in catalogs:
+        with catalog.transaction() as revision:
+            for r in rows:
+                catalog.upsert(Product(r["product_id"], r["name"], r["category"], str(ikea / r["image"])), revision)
+    catalogs[0].remove([rows[0]["product_id"]], run)
+    for r in rows[:KEEP + 2]:
+        catalogs[1].remove([r["product_id"]], run)
+    kept = list_backups(catalogs[1].path)
+    assert [b.products() for b in kept] == [2, 3, 4, 5, 6, len(rows)]  # the newest KEEP and the one before them all
+    for catalog in catalogs:
+        catalog.close()

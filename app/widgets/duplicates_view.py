@@ -6,6 +6,10 @@ duplicates**, which records the group as variants (``engine.duplicates.mark_vari
 window nor ``decorlens catalog duplicates`` lists it again. Finding, removing and marking run in
 workers: the window never freezes on a large catalog. Names and SKUs come from feeds, so they are shown
 as plain text only.
+
+The removals made while the window is open are one run (``engine.backups.BackupRun``): the backup before the
+first stays however many groups follow, so Restore a Backup… brings back the catalog as it was before them all.
+What each action did is said in the window, above the groups, where the user is looking.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -29,11 +34,14 @@ from app.thumbnails import Thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
 from app.workers import Job, Runner, Task
+from engine.backups import BackupRun
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
 from engine.pipeline import Pipeline
 from engine.words import counted
 
+KEPT_BACKUP = ("The catalog as it was before this window's first removal stays backed up: Catalog ▸ Restore a "
+               "Backup… brings it back.")
 PICTURE = QSize(150, 150)
 SIZE = QSize(900, 640)  # the window's size where the screen has room for it
 FRAME = QSize(40, 60)  # room left on the screen for the window's frame and title bar
@@ -141,7 +149,11 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.resize(fitting(SIZE, screen.availableGeometry().size()))
         self.pipeline, self.engine, self.thumbnails = pipeline, engine, thumbnails
         self.rows: list[GroupRow] = []
+        self.run = BackupRun()  # the removals made while the window is open
         self.status = QLabel()
+        self.said = plain_label()  # what the last action did (SKUs come from feeds: plain text)
+        self.said.setWordWrap(True)
+        self.said.hide()
         self.refresh_button = QPushButton("Find again")
         self.refresh_button.clicked.connect(self.refresh)
         self.progress = QProgressBar(textVisible=False)  # as the Catalog tab's import shows its progress
@@ -161,7 +173,14 @@ class DuplicatesView(EscapeCloses, QWidget):
         scroll.setWidget(self.list)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.said)
         layout.addWidget(scroll, 1)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closed, the window's run of removals ends: the next opening starts another, and what it said goes."""
+        self.run = BackupRun()
+        self.said.hide()
+        super().closeEvent(event)
 
     def refresh(self) -> None:
         """Find the groups in a worker (embedding what is missing first, as the CLI verb does); once at a time.
@@ -233,11 +252,11 @@ class DuplicatesView(EscapeCloses, QWidget):
         """Remove the group's other products in a worker (``remove_products`` backs the catalog up first)."""
         others = [s for s in row.skus() if s != sku]
         row.set_busy(True)
-        pipeline = self.pipeline
+        pipeline, run = self.pipeline, self.run
         self.engine.start(
-            lambda _job: pipeline.remove_products(others),
+            lambda _job: pipeline.remove_products(others, run),
             done=lambda count: self._done(row, f"Kept {sku}; removed {count:,} product{'s' if count != 1 else ''} "
-                                               "from the catalog.", self.removed.emit),
+                                               f"from the catalog. {KEPT_BACKUP}", self.removed.emit),
             failed=lambda m: self._action_failed(row, m),
         )
 
@@ -253,15 +272,22 @@ class DuplicatesView(EscapeCloses, QWidget):
         )
 
     def _done(self, row: GroupRow, text: str, say: Callable[[str], None] | None = None) -> None:
-        """The group is dealt with: its row goes, and ``say`` (else a plain message) tells what was done."""
+        """The group is dealt with: its row goes, the window says what was done (it was said only in the main
+        window, behind this one), and so do ``say`` (else a plain message) there."""
         if row in self.rows:
             self.rows.remove(row)
             row.hide()
             row.deleteLater()
             self._count()
+        self._say(text)
         (say or (lambda done: self.message.emit(done, "done")))(text)
         self.changed.emit()
 
     def _action_failed(self, row: GroupRow, text: str) -> None:
         row.set_busy(False)
+        self._say(text)
         self.message.emit(text, "error")
+
+    def _say(self, text: str) -> None:
+        self.said.setText(text)
+        self.said.show()
