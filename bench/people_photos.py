@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from engine.files import write_atomic
-from engine.imageio import load_image
+from engine.imageio import load_image, photo_size
 from engine.models import ResolvedModel, read_card
 from engine.people import PeopleRegions, PoseModel, regions
 from engine.pipeline import Pipeline
@@ -72,12 +72,13 @@ def auto_placements(pipeline: Pipeline, scenes: Sequence[Path], count: int) -> l
 
     Rooms are taken in name order until ``count`` have such an object; the two people alternate. The
     person's feet are at the object's box bottom and they stand 0.8 of the image tall, so the pin the
-    category rule places lies on them unless the engine moves it.
+    category rule places lies on them unless the engine moves it. The fractions are of the photo's own size, the
+    scale ``Pipeline.detect`` reports boxes in (a photo past ``MAX_SIDE`` is decoded smaller).
     """
     chosen: list[tuple[Placement, ...]] = []
     for path in scenes:
         image = load_image(path)
-        h, w = image.shape[:2]
+        w, h = photo_size(image)
         big = [d for d in pipeline.detect(image) if d.category in STAND_BEFORE and d.box[2] - d.box[0] >= MIN_WIDTH * w]
         if not big:
             continue

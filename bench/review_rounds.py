@@ -62,10 +62,10 @@ from bench.common import (
 )
 from engine.batch import tag_scenes
 from engine.crops import crops as cut_crops
-from engine.imageio import load_image
+from engine.imageio import load_image, upright_size
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, review_queue
-from engine.scene_memory import photo_count, product_vector
+from engine.scene_memory import box_in, photo_count, product_vector
 from engine.settings import Settings
 from training.app_data import AppData, CorrectedPhoto, CorrectedTag, write_pairs_folder
 from training.data import DEFAULT_MIN_COSINE, PairDataset
@@ -109,7 +109,9 @@ def _answer_scene(
     products = [sku for sku, v in zip(products, vectors) if v is not None]
     if not products:
         return {}
-    crops = cut_crops(load_image(dataset.scenes[scene_id]), [i.box for i in items], pipeline.settings.padding)
+    pixels = load_image(dataset.scenes[scene_id])  # a photo past MAX_SIDE decoded smaller than its boxes' size
+    on_pixels = [box_in(i.box, i.size, pixels.shape[1], pixels.shape[0]) for i in items]
+    crops = cut_crops(pixels, on_pixels, pipeline.settings.padding)
     cosine = np.stack([v for v in vectors if v is not None]) @ pipeline.embedder.embed(crops).T
     covers = pipeline.categories.covers
     allowed = np.array([[covers({i.category}, dataset.products[sku].category) for i in items] for sku in products])
@@ -140,13 +142,15 @@ def arm_names(n: int, draws: int) -> list[tuple[str, str, int]]:
 
 
 def corrections(chosen: Sequence[Answer], dataset: PairDataset) -> AppData:
-    """The chosen answers as the app records them: confirmed products on kept tags, per photo."""
+    """The chosen answers as the app records them: confirmed products on kept tags, per photo, boxes and size in
+    the photo's own pixels (the memory's box is in the picture size stored beside it: the decoded one, before)."""
     tags: dict[str, list[CorrectedTag]] = defaultdict(list)
     for a in chosen:
-        tags[a.scene_id].append(CorrectedTag(a.item.number, a.item.category, a.item.box, "detector", a.sku, False))
+        box = box_in(a.item.box, a.item.size, *upright_size(dataset.scenes[a.scene_id]))
+        tags[a.scene_id].append(CorrectedTag(a.item.number, a.item.category, box, "detector", a.sku, False))
     photos = []
     for scene_id, kept in sorted(tags.items()):
-        height, width = load_image(dataset.scenes[scene_id]).shape[:2]
+        width, height = upright_size(dataset.scenes[scene_id])
         photos.append(CorrectedPhoto(scene_id, dataset.scenes[scene_id], width, height, kept))
     pairs = [(p.scene_id, t.confirmed_sku, t.category, t.box) for p in photos for t in p.tags]
     return AppData(photos, pairs)
