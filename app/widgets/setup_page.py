@@ -63,7 +63,7 @@ SHORTCUTS = [
     ("Settings", "Ctrl+,"),
     ("Keyboard help", "F1"),
     ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
-    ("Close Review Uncertain Tags / Restore a Backup", "Escape"),
+    ("Close Review Uncertain Tags / Restore a Backup / the duplicates window", "Escape"),
     ("Close the message along the bottom (the keyboard goes back where it was)", "Escape on it (Tab reaches it)"),
     ("Review Uncertain Tags: list the queue again (Refresh)", "F5"),
 ]
