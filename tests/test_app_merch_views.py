@@ -37,6 +37,17 @@ def _products(ikea: Path, rows: list[dict[str, str]]) -> list[Product]:
     return [Product(r["product_id"], r["name"], r["category"], str(ikea / r["image"])) for r in rows]
 
 
+def _shown_over(qtbot, pipeline, products: list[Product]) -> DuplicatesView:
+    """The duplicates window, shown, over ``pipeline`` once its catalog holds ``products``."""
+    with pipeline.catalog.transaction() as revision:
+        for product in products:
+            pipeline.catalog.upsert(product, revision)
+    window = DuplicatesView(pipeline, Runner(1), Thumbnails(Runner(1)))
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
 def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_window(qtbot, ikea, ikea_products):
     """The IKEA catalog has a group of 15 nearly identical doors: its cards in one row made every group 15 cards
     wide, a scroll bar along the bottom, and each group's *Not duplicates* (at its row's right) past the window's
@@ -141,12 +152,7 @@ def test_the_duplicates_count_follows_the_groups_dealt_with(qtbot, fresh_pipelin
     """"148 groups: …" stayed above the list as the merchandiser dealt with group after group; it counts those
     left (one group is "1 group", not "1 groups")."""
     products = _products(ikea, ikea_products[:4])
-    with fresh_pipeline.catalog.transaction() as revision:
-        for product in products:
-            fresh_pipeline.catalog.upsert(product, revision)
-    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
-    qtbot.addWidget(window)
-    window.show()
+    window = _shown_over(qtbot, fresh_pipeline, products)
     window._show([DuplicateGroup(products[:2], True, 1.0), DuplicateGroup(products[2:], False, 0.97)])
     assert window.status.text().startswith("2 groups to look at: 1 of identical photos, 1 of nearly identical")
     qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
@@ -165,12 +171,7 @@ def test_keep_this_one_group_after_group_keeps_the_catalog_from_before_the_first
     on top of the newest KEEP, the window says what it did, and a removal after the window closed prunes as ever."""
     groups = KEEP + 2
     products = _products(ikea, ikea_products[:2 * groups + 1])
-    with fresh_pipeline.catalog.transaction() as revision:
-        for product in products:
-            fresh_pipeline.catalog.upsert(product, revision)
-    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
-    qtbot.addWidget(window)
-    window.show()
+    window = _shown_over(qtbot, fresh_pipeline, products)
     window._show([DuplicateGroup(products[2 * i:2 * i + 2], True, 1.0) for i in range(groups)])
     for left in range(groups - 1, -1, -1):
         keep = window.rows[0].cards[1].keep

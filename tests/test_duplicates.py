@@ -141,6 +141,7 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
 
     from app.thumbnails import Thumbnails
     from app.widgets.catalog_view import CatalogView
+    from app.widgets.duplicates_view import KEPT_BACKUP
     from app.workers import Runner
 
     pipeline, (kept_group, variant_group) = small_catalog
@@ -169,7 +170,7 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
     qtbot.waitUntil(lambda: kept_group not in listed(), timeout=60_000)
     assert pipeline.catalog.get_by_sku(removed) is None and pipeline.catalog.get_by_sku(keep.product.sku)
     assert [b.reason for b in list_backups(pipeline.catalog.path)] == ["remove"]
-    assert messages[-1] == (f"Kept {keep.product.sku}; removed 1 product from the catalog.", "removed")
+    assert messages[-1] == (f"Kept {keep.product.sku}; removed 1 product from the catalog. {KEPT_BACKUP}", "removed")
 
     row = view.rows[listed().index(variant_group)]
     qtbot.mouseClick(row.not_duplicates, Qt.MouseButton.LeftButton)
