@@ -21,6 +21,12 @@ def four_numbers(raw: Iterable[Any]) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def scaled(box: BoxLike, sx: float, sy: float) -> tuple[float, float, float, float]:
+    """The box in a picture ``sx`` times as wide and ``sy`` times as high (the photo decoded smaller, a training
+    image shrunk): what the engine, the scene memory and training scale boxes with."""
+    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
+
+
 def area(box: BoxLike) -> float:
     """The box's area; 0 for an empty or inverted box."""
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engine.boxes import scaled
 from engine.imageio import photo_size
 from engine.results import Box
 
@@ -46,8 +47,7 @@ def scale_of(pixels: np.ndarray) -> tuple[float, float]:
 
 def to_decoded(pixels: np.ndarray, box: Box) -> Box:
     """A box in the photo's own pixels (what DecorLens reports and accepts) as a box on ``pixels``."""
-    sx, sy = scale_of(pixels)
-    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
+    return scaled(box, *scale_of(pixels))
 
 
 def to_photo(pixels: np.ndarray, box: Box) -> Box:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from engine.boxes import scaled
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -105,7 +107,7 @@ class SceneResult:
         if (width, height) == (self.width, self.height):
             return self
         sx, sy = width / self.width, height / self.height
-        objects = [replace(o, box=_scaled(o.box, sx, sy), parts=tuple(_scaled(p, sx, sy) for p in o.parts),
+        objects = [replace(o, box=scaled(o.box, sx, sy), parts=tuple(scaled(p, sx, sy) for p in o.parts),
                            tag=(o.tag[0] * sx, o.tag[1] * sy)) for o in self.objects]
         return replace(self, width=width, height=height, objects=objects)
 
@@ -127,10 +129,6 @@ def _object_from_json(data: dict[str, Any]) -> SceneObject:
         tag=(float(data["tag"][0]), float(data["tag"][1])), source=data["source"],
         matches=[Match(**m) for m in data["matches"]], parts=tuple(_box(p) for p in data["parts"]),
     )
-
-
-def _scaled(box: Box, sx: float, sy: float) -> Box:
-    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
 
 
 def _box(values: list[float]) -> Box:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.boxes import scaled
 from engine.catalog import Catalog
 from engine.categories import CategoryMap
 from engine.corrections import KEY_DIGITS
@@ -155,8 +156,7 @@ def box_in(box: Box, size: tuple[int, int], width: int, height: int) -> Box:
     """A box stored in a ``size`` (width, height) picture of a photo, in a ``width`` x ``height`` one: boxes are
     stored with the size they refer to (the photo's own; the decoded size in a memory written before), so a reader
     cutting them from the pixels it decoded fits them first. A size of 0 (unknown) leaves the box as it is."""
-    sx, sy = (width / size[0], height / size[1]) if all(size) else (1.0, 1.0)
-    return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
+    return scaled(box, width / size[0], height / size[1]) if all(size) else box
 
 
 # -- what a tagged photo holds ----------------------------------------------------------------------

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from engine.boxes import covered, overlap
+from engine.boxes import covered, overlap, scaled
 from engine.errors import Cancelled
 from engine.imageio import load_image
 from engine.results import Box
@@ -141,8 +141,8 @@ def _paste_into(scene: SceneLabels, pastes: Sequence[tuple[str, str, Shape]], cu
             continue
         image = _blend(image, piece, box, rng)
         placed.append(Label(box, category, "pasted", product_id))
-    kept = [Label((lab.box[0] * sx, lab.box[1] * sy, lab.box[2] * sx, lab.box[3] * sy), lab.category, lab.source,
-                  lab.product_id, lab.score) for lab in scene.labels]
+    kept = [Label(scaled(lab.box, sx, sy), lab.category, lab.source, lab.product_id, lab.score)
+            for lab in scene.labels]
     kept = [lab for lab in kept if all(covered(lab.box, p.box) < MAX_COVER for p in placed)]
     path = out / f"{safe_name(name)}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)

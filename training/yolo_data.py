@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
+from engine.boxes import scaled
 from engine.errors import ModelError, yaml_problem
 from engine.files import NotAFile, open_regular, write_atomic
 from engine.imageio import load_image
@@ -194,8 +195,7 @@ def _write_image(scene: SceneLabels, path: Path, max_side: int) -> tuple[tuple[i
     sx, sy = w / scene.width, h / scene.height
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels).save(path, quality=92)
-    boxes = [(lab.category, (lab.box[0] * sx, lab.box[1] * sy, lab.box[2] * sx, lab.box[3] * sy))
-             for lab in scene.labels]
+    boxes = [(lab.category, scaled(lab.box, sx, sy)) for lab in scene.labels]
     return (w, h), [(c, _clip(b, w, h)) for c, b in boxes if _valid(_clip(b, w, h))]
 
 
