@@ -95,6 +95,7 @@ def launch(
             window.open_paths([Path(f) for f in files])
         _close_on_interrupt(window)
         code = app.exec()
+        window.close()  # its workers stopped (done already when the user quit) before their catalog closes
         # The last connection's close moves what the window wrote into catalog.sqlite: left open, it stayed in
         # catalog.sqlite-wal, which a copy or a sync of the catalog's file alone leaves behind.
         window.pipeline.close()

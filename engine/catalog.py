@@ -23,6 +23,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from engine import guarded_sqlite
 from engine.backups import (
     BEFORE_RESTORE,
     DAMAGE_WORDS,
@@ -236,7 +237,7 @@ class Catalog:
         A thread's connection closes with the thread, so an app between two searches held none, and a
         bundle import in another process swapped the file under it. The swap first leaves WAL mode, which
         SQLite refuses while another connection has read the database: this one tells an open catalog."""
-        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=READ_WAIT)
+        conn = guarded_sqlite.connect(self.path, timeout=READ_WAIT)
         conn.execute("SELECT 1 FROM meta").fetchall()  # a read maps the WAL index, which holds the swap off
         return conn
 
@@ -245,7 +246,7 @@ class Catalog:
         """This thread's connection: GUI workers search while an import writes (WAL readers don't wait)."""
         held = getattr(self._local, "held", None)
         if held is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=READ_WAIT)
+            conn = guarded_sqlite.connect(self.path, isolation_level=None, timeout=READ_WAIT)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
             held = self._local.held = _Held(conn)

@@ -244,6 +244,46 @@ def test_search_runs_while_an_import_writes(pipe: Pipeline, product_folder: Path
     assert not errors and pipe.catalog.count() == 24
 
 
+CLOSE_WHILE_READING = """
+import sys, threading
+from pathlib import Path
+from engine.catalog import Catalog
+
+catalog = Catalog(Path(sys.argv[1]))
+errors = set()
+for _ in range(30):
+    reading = True
+
+    def read():
+        while reading:
+            try:
+                catalog.count()
+                catalog.category_counts()
+            except Exception as exc:
+                errors.add(type(exc).__name__)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    catalog.count()  # the readers are under way by the time this thread has read too
+    catalog.close()
+    reading = False
+    for reader in readers:
+        reader.join()
+print(sorted(errors))
+"""
+
+
+def test_closing_the_catalog_while_other_threads_read_it_is_an_error_there_not_a_crash(tmp_path: Path):
+    """The app's quit (and a bundle import, a restore) closes every thread's connection while workers may still be
+    reading: that crashed the process (a segfault in CI). A read cut off now fails in its thread, in Python."""
+    _small_catalog(tmp_path / "c.sqlite").close()
+    run = subprocess.run([sys.executable, "-c", CLOSE_WHILE_READING, str(tmp_path / "c.sqlite")],
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() in ("[]", "['ProgrammingError']")
+
+
 def _catch(errors: list[BaseException], work, *args) -> None:
     try:
         work(*args)
