@@ -279,7 +279,7 @@ def test_closing_the_catalog_while_other_threads_read_it_is_an_error_there_not_a
     reading: that crashed the process (a segfault in CI). A read cut off now fails in its thread, in Python."""
     _small_catalog(tmp_path / "c.sqlite").close()
     run = subprocess.run([sys.executable, "-c", CLOSE_WHILE_READING, str(tmp_path / "c.sqlite")],
-                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1], check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() in ("[]", "['ProgrammingError']")
 
