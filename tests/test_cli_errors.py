@@ -23,6 +23,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from error_lines import assert_names
 
 try:
     import resource
@@ -752,9 +753,9 @@ def test_an_export_never_replaces_a_file_of_another_kind(catalog_dir: Path, tmp_
     photo.write_bytes(b"\xff\xd8 a photo")
     suffix = ".dlcat" if command[0] == "bundle" else ".html"
     assert main(["-q", "--data-dir", str(catalog_dir), *command, str(photo)]) == 2
-    assert capsys.readouterr().err.strip() == (f"decorlens: error: {photo} exists and does not end in {suffix}: the "
-                                               f"{'bundle' if suffix == '.dlcat' else 'map page'} would overwrite it; "
-                                               f"name a new file, or one ending in {suffix}")
+    assert_names(capsys.readouterr().err.strip(), PREFIX, photo,
+                 f" exists and does not end in {suffix}: the {'bundle' if suffix == '.dlcat' else 'map page'} would "
+                 f"overwrite it; name a new file, or one ending in {suffix}")
     assert photo.read_bytes() == b"\xff\xd8 a photo"
 
 
@@ -763,7 +764,7 @@ def test_a_full_error_log_is_set_aside_before_the_next_entry(tmp_path: Path):
     each login): once it holds LOG_MAX bytes it becomes decorlens-error.log.1, the one before that is dropped."""
     log, older = tmp_path / LOG_NAME, tmp_path / f"{LOG_NAME}.1"
     older.write_text("the oldest entries\n")
-    log.write_text("x" * (LOG_MAX - 100) + "\n")
+    log.write_text("x" * (LOG_MAX - 2) + "\n")  # any entry fills it, however long its lines
     assert log_error("decorlens: error: first", KeyError("a"), tmp_path) == log
     assert log.read_text().startswith("x" * 10) and "first" in log.read_text()  # not full yet: appended
     assert log_error("decorlens: error: second", KeyError("b"), tmp_path) == log
