@@ -20,6 +20,7 @@ made from it hold exactly the catalog schema, so bundles stay readable by earlie
 from __future__ import annotations
 
 import ctypes
+import functools
 import sqlite3
 import threading
 import weakref
@@ -139,10 +140,8 @@ class Sighting:
         box is brought to the photo's size, read from the file's header, while the file can be read."""
         if max(self.size) != MAX_SIDE:
             return self.box
-        try:
-            return box_in(self.box, self.size, *upright_size(self.photo))
-        except DecorLensError:  # gone or unreadable: as stored
-            return self.box
+        own = _header_size(self.photo)
+        return self.box if own is None else box_in(self.box, self.size, *own)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +149,26 @@ class Sighting:
             "object": self.number, "score": round(self.score, 4), "match": self.kind,
             "confirmed": self.confirmed, "sku": self.sku, "tagged_at": self.tagged_at, "photo_exists": self.exists,
         }
+
+
+def _header_size(photo: str) -> tuple[int, int] | None:
+    """The photo's own upright (width, height) from its header, or None for a file gone or unreadable (its boxes are
+    shown as stored). A listing of many objects of one photo (`where`, `search --scenes`) read the same header once
+    per object; now once per state of the file. A cache keyed by the file's state rather than sizes resolved where
+    sightings are built: a listing builds far more sightings than it shows boxes of (`where` counts every tag and
+    prints ``--limit``; the app's panel cuts them from the pixels it decodes and asks no header), and a photo replaced
+    in place (another state) is read again."""
+    state = _file_state(photo)
+    return None if state is None else _header_size_at(photo, *state)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_size_at(photo: str, _mtime_ns: int, _size: int) -> tuple[int, int] | None:
+    """``_header_size`` of the photo in one state of its file (the arguments after ``photo`` are the cache's key)."""
+    try:
+        return upright_size(photo)
+    except DecorLensError:
+        return None
 
 
 def box_in(box: Box, size: tuple[int, int], width: int, height: int) -> Box:
