@@ -262,6 +262,7 @@ def tag_scenes(
     pipeline: Pipeline, scenes: Sequence[Path], out_dir: Path, top_k: int | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
     on_result: Callable[[Path, str, dict[str, Any]], None] | None = None, outputs: Mapping[str, str] | None = None,
+    on_photo: Callable[[Path, Tagged | tuple[Path, str]], None] | None = None,
 ) -> BatchReport:
     """Tag every scene, write ``<stem>.json`` per scene and ``summary.csv`` for the batch.
 
@@ -273,7 +274,9 @@ def tag_scenes(
     A photo corrected in the app is written as corrected (``engine.corrections.edits_for``), not searched
     again: a merchandiser who removed the pins on books and confirmed products there published pages of the
     detector's guesses. ``on_result(scene, stem, data)`` runs after each scene's JSON (``data``) is written, for
-    outputs of one's own beside it (the shoppable HTML pages).
+    outputs of one's own beside it (the shoppable HTML pages). ``on_photo(scene, line)`` gets each photo's line of
+    ``listed`` (tagged, kept, or why it failed) as it is done, before ``progress``: the app marks each photo in its
+    Photos strip as the batch goes, not all at its end.
     """
     check_out_dir(out_dir)
     scenes = each_once(scenes)
@@ -293,6 +296,8 @@ def tag_scenes(
             report.made[str(scene)] = previous[str(scene)]
         else:
             _tag_one(pipeline, scene, stem, (key, outputs), top_k, out_dir, report, on_result, len(scenes))
+        if on_photo:
+            on_photo(scene, report.listed[-1])
         if progress:
             progress(n, len(scenes))
     _write_summary(out_dir, report)

@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from engine.batch import CONFIRMED, BatchReport, fit_stem, tag_scenes
+from engine.batch import CONFIRMED, BatchReport, Tagged, fit_stem, tag_scenes
 from engine.catalog import Catalog
 from engine.categories import display_name
 from engine.errors import DecorLensError
@@ -216,13 +216,15 @@ def export_batch(
     top_k: int | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    on_photo: Callable[[Path, Tagged | tuple[Path, str]], None] | None = None,
 ) -> BatchReport:
-    """``decorlens tag`` output plus a page per scene, written as each scene is done."""
+    """``decorlens tag`` output plus a page per scene, written as each scene is done (``on_photo``: ``tag_scenes``'s)."""
 
     def page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
         write_scene_page(pipeline, scene, photo, out_dir, stem)
 
-    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page, outputs=PAGES)
+    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page, outputs=PAGES,
+                       on_photo=on_photo)
 
 
 def readable_title(stem: str) -> str:

@@ -175,3 +175,42 @@ def test_a_photo_whose_name_says_another_format_still_gets_its_thumbnail_and_key
     image, key = decode_hashed(str(mislabelled), 136, 96, 1.0)
     assert not image.isNull() and max(image.width(), image.height()) <= 136
     assert key == image_digest(mislabelled)[:corrections.KEY_DIGITS]
+
+
+def test_a_batch_marks_each_photo_on_the_strip_as_it_finishes_it(qtbot, window, scene_path, tmp_path):
+    """A merchandiser batch-tagging a folder of 300 photos saw no mark change on the strip until the batch ended. Each
+    photo's mark is now set as the batch finishes it: when the dialog's bar says a photo is done, its mark is already
+    there and the next photo's is not, before the batch ends; no catalog statement runs on the GUI thread for it."""
+    from PIL import Image
+
+    from app.dialogs.batch import BatchDialog
+
+    names = {"1-kitchen.jpg": KITCHEN, "2-dining.jpg": DINING, "3-living.jpg": CORRECTED}
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, scene in names.items():  # content no other test tagged: never tagged until this batch
+        Image.open(scene_path(scene)).save(folder / name, quality=82, comment=b"batch marks")
+    photos = sorted(folder.iterdir())
+    strip = open_folder(qtbot, window, photos)  # the first photo opens and is tagged
+    qtbot.waitUntil(lambda: strip.tags_of(0) >= 0 and strip.tags_of(1) == strip.tags_of(2) == UNTAGGED,
+                    timeout=WAIT_MS)
+    window.batch()
+    dialog = window.findChild(BatchDialog)
+    seen: list[tuple[int, int | None, int | None, bool]] = []
+    ended: list[object] = []
+    dialog.progress.valueChanged.connect(lambda done: seen.append((done, strip.tags_of(1), strip.tags_of(2),
+                                                                   bool(ended))))
+    dialog.finished_batch.connect(ended.append)
+    on_gui_thread: list[str] = []
+    window.pipeline.catalog.db.set_trace_callback(on_gui_thread.append)  # this thread's connection
+    try:
+        with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
+            dialog.start_button.click()
+    finally:
+        window.pipeline.catalog.db.set_trace_callback(None)
+    after_second = next(s for s in seen if s[0] == 2)
+    assert after_second[1] >= 0 and after_second[2] == UNTAGGED and not after_second[3], seen
+    assert next(s for s in seen if s[0] == 3)[2] >= 0 and not on_gui_thread, (seen, on_gui_thread)
+    qtbot.waitUntil(lambda: strip.tags_of(2) >= 0 and not window.io.busy(), timeout=WAIT_MS)
+    assert [strip.tags_of(1), strip.tags_of(2)] == [after_second[1], seen[-1][2]]  # as the memory, read again, holds
+    assert says(strip, 1, counted(after_second[1], "tag") if after_second[1] else "searched, no tags")

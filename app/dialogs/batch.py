@@ -3,7 +3,8 @@
 The output is the CLI's (one JSON per scene and ``summary.csv``) so scripts and spreadsheets read
 either, with ``<scene>.html`` beside each JSON. Cancel stops after the photo being tagged; what was
 done is kept and summarised, and Start again into the same folder tags only the rest (``tag_scenes``).
-Closing the dialog while it runs cancels too.
+Closing the dialog while it runs cancels too. Each photo is said as it is done (``photoTagged``, ``photoFailed``),
+so the window's Photos strip marks it then, not all at the batch's end.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.scene_view import seen_names, sold_names
 from app.workers import Runner, Task
-from engine.batch import SUMMARY, BatchReport, check_not_an_input
+from engine.batch import SUMMARY, BatchReport, Tagged, check_not_an_input
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -62,8 +63,18 @@ def untagged_words(report: BatchReport) -> str:
     return text
 
 
+def photo_done(scene: Path, line: Tagged | tuple[Path, str]) -> tuple[str, str, int] | tuple[str, str]:
+    """What the strip needs of a photo just done, made in the batch's worker: (path, sha256, tags remembered) when
+    tagged or kept, (path, why) when it failed. Small, so the whole search result is not handed to the GUI thread."""
+    if isinstance(line, Tagged):
+        return str(scene), line.sha256, len(line.data["objects"])  # what the scene memory keeps of it
+    return str(scene), line[1]
+
+
 class BatchDialog(QDialog):
     finished_batch = Signal(object)  # BatchReport, or the message when cancelled or failed
+    photoTagged = Signal(str, str, int)  # a photo's path, content hash and number of tags, as it is tagged (or kept)
+    photoFailed = Signal(str, str)  # a photo's path and why it could not be tagged, as it fails
 
     def __init__(self, pipeline: Pipeline, engine: Runner, top_k: int, parent: QWidget | None = None,
                  folder: Path | None = None):
@@ -166,12 +177,14 @@ class BatchDialog(QDialog):
                 raise ValueError(f"no photos found in {source}")
             if pipeline.catalog.count() == 0:
                 raise DecorLensError(EMPTY_CATALOG)
-            return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled)
+            return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled,
+                                on_photo=lambda scene, line: job.deliver(photo_done(scene, line)))
 
         self._set_running(True)
         self.status.setText("Looking for photos…")
         self.task = self.engine.start(
-            work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._cancelled
+            work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._cancelled,
+            delivered=self._photo_done,
         )
 
     def cancel(self) -> None:
@@ -185,6 +198,12 @@ class BatchDialog(QDialog):
         self.progress.setValue(done)
         # "Tagged 1500 of 2000 photos…" counted the photos that failed as tagged, in digits unlike the end's "1,953"
         self.status.setText(f"Tagging: {done:,} of {counted(total, 'photo')} done…")
+
+    def _photo_done(self, part: tuple[str, str, int] | tuple[str, str]) -> None:
+        if len(part) == 3:
+            self.photoTagged.emit(*part)
+        else:
+            self.photoFailed.emit(*part)
 
     def _done(self, report: BatchReport) -> None:
         self._set_running(False)
