@@ -17,7 +17,7 @@ from decorlens.progress import bar, note
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
-from engine.files import absolute
+from engine.files import NotAFile, absolute, open_regular
 from engine.models import (
     ModelCard,
     ResolvedModel,
@@ -119,7 +119,9 @@ class Listed:
                 return f"  {self.role:<9} MISSING  {self.problem}"
             return f"  {self.role:<9} {'(off)':<28} {'':<12} {self.problem}"
         size = _size(self.model.card) or f"people: {'on' if self.required else 'auto'}"  # a pose model found runs
-        return f"  {self.role:<9} {self.model.card.name:<28} {size:<12} {self.model.path}"
+        row = f"  {self.role:<9} {self.model.card.name:<28} {size:<12} {self.model.path}"
+        problem = self.model.card.calibration_problem
+        return f"{row}\n  {'':<9} {problem}" if problem else row
 
     def to_json(self) -> dict[str, Any]:
         card = self.model.card if self.model else None
@@ -127,7 +129,7 @@ class Listed:
                 "name": card.name if card else None, "path": str(self.model.path) if self.model else None,
                 "classes": len(card.class_names) if card and card.kind == "detector" else None,
                 "dimension": card.output_dim if card and card.kind == "embedder" else None,
-                "problem": self.problem or None}
+                "problem": self.problem or None, "calibration_problem": (card.calibration_problem or None) if card else None}
 
 
 def _size(card: ModelCard) -> str:
@@ -178,8 +180,8 @@ def _list_json(pipeline: Pipeline, folders: list[Path], rows: list[Listed]) -> d
     installed = available_models(pipeline.settings.models_dir, pipeline.data_dir)
     return {"search_path": [str(f) for f in folders], "people": pipeline.settings.people,
             "models": [row.to_json() for row in rows],
-            "installed": [{"name": m.card.name, "kind": m.card.kind, "path": str(m.path), "active": m.path in active}
-                          for m in installed]}
+            "installed": [{"name": m.card.name, "kind": m.card.kind, "path": str(m.path), "active": m.path in active,
+                           "calibration_problem": m.card.calibration_problem or None} for m in installed]}
 
 
 def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -371,8 +373,7 @@ def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.output is not None and args.kind != "embedder":  # a detector's or pose model's outputs are fixed
         raise DecorLensError(f"--output names an embedder's output; --kind {args.kind} cards read the model's "
                              "own outputs: leave --output out")
-    if not args.onnx.is_file():
-        raise ModelError(f"{args.onnx}: no such file")
+    _check_a_file(args.onnx)
     existing = card_path_for(args.onnx)
     if existing.is_file() and not args.force:  # a trained model's card is all that records how it was made
         raise ModelError(f"{existing} already exists and may hold the model's training record and match "
@@ -387,3 +388,12 @@ def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     read_card(args.onnx)
     print(f"wrote {path}")
     return 0
+
+
+def _check_a_file(path: Path) -> None:
+    """Refuse, saying what it is, a ``path`` that is no regular file: a FIFO, a device or a folder were all
+    "no such file", which sent the user looking for a file that was there."""
+    try:
+        open_regular(path).close()  # non-blocking: a FIFO does not hold the open
+    except NotAFile as exc:
+        raise ModelError(f"{exc}; give the model's .onnx file") from exc

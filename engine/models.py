@@ -77,14 +77,20 @@ class ModelCard:
     sha256: str = ""
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Not in the card's file: why the user's calibration beside the model was not laid over this card (its line,
+    # which whatever lists or runs the model says), "" when it was or there is none (``read_card``)
+    calibration_problem: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in _NOT_IN_FILE}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k not in _NOT_IN_FILE}
+
+
+_NOT_IN_FILE = ("calibration_problem",)
 
 
 @dataclass(frozen=True)
@@ -188,8 +194,15 @@ def read_card(model: Path) -> ModelCard:
 
 def _with_user_calibration(model: Path, card: ModelCard) -> ModelCard:
     """``card`` with the thresholds the user measured on this very file (``engine.user_calibration``): kept
-    apart so that a pack fetch replacing the card keeps them, and not applied once the card is another file's."""
-    kept = user_calibration.load(model)
+    apart so that a pack fetch replacing the card keeps them, and not applied once the card is another file's.
+
+    A damaged calibration file leaves the card's thresholds, and its line on the card: the model stays listed and
+    usable (one bad file hid it from every list until deleted), and nothing falls back to them unsaid."""
+    try:
+        kept = user_calibration.load(model)
+    except user_calibration.Damaged as exc:
+        card.calibration_problem = str(exc)
+        return card
     if kept is None or kept["sha256"] != (card.sha256 or sha256_of(model)):
         return card
     card.exact_threshold, card.likely_threshold = kept["exact_threshold"], kept["likely_threshold"]

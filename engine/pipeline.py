@@ -134,7 +134,10 @@ class Pipeline:
 
     @locked_cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self._find_first(self.settings.embedder), self.settings.device)
+        model = self._find_first(self.settings.embedder)
+        if model.card.calibration_problem:  # its card's thresholds label the matches: never unsaid
+            self.log(model.card.calibration_problem)
+        return Embedder(model, self.settings.device)
 
     @locked_cached_property
     def colour(self) -> ColourHistogram:

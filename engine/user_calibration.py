@@ -11,18 +11,20 @@ measured on, and ``engine.models.read_card`` lays them over the card: they apply
 that file (a fetch that repairs it, a newer pack card for it), and not once another model takes the name.
 A card calibrated in place by an older version keeps its thresholds as it is read; ``models fetch`` moves
 them here before it replaces that card (``keep_from_card``) and drops, saying so, a calibration that no
-longer applies (``drop_if_stale``).
+longer applies (``drop_if_stale``). A damaged one (``Damaged``) leaves the card's thresholds, said in one line
+wherever the model is listed or run, and is left for the user to delete or replace by calibrating again.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelError
-from engine.files import write_atomic
+from engine.files import NotAFile, open_regular, write_atomic
 
 SUFFIX = ".calibration.json"
 SHIPPED_BY = "python -m bench.exact_threshold"  # the "tool" a shipped card's calibration record names
@@ -42,21 +44,44 @@ def save(model: Path, sha256: str, exact: float, likely: float, record: dict[str
     return target
 
 
+class Damaged(ModelError):
+    """A calibration file there that cannot be used. Its line names the file, what is wrong with it and what to
+    do, and says that the card's thresholds apply meanwhile: the model stays listed and usable (``engine.models``
+    keeps the line on the card, for whatever lists or runs the model to say)."""
+
+
 def load(model: Path) -> dict[str, Any] | None:
-    """The user's calibration of ``model`` (checked), or None where there is none."""
+    """The user's calibration of ``model`` (checked), or None where there is none; ``Damaged`` where one is
+    there but unusable (a link to nothing included: the user made it, and must not see it silently ignored)."""
     path = calibration_path(model)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
-    try:
-        with path.open("rb") as fh:
-            data = json.loads(fh.read(MAX_BYTES + 1).decode("utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise ModelError(f"calibration {path} is unreadable ({type(exc).__name__}); delete it to use the "
-                         "card's thresholds") from exc
-    problem = _problem(data)
+    data, problem = _read(path)
+    problem = problem or _problem(data)
     if problem:
-        raise ModelError(f"calibration {path}: {problem}; delete it to use the card's thresholds")
+        raise Damaged(f"calibration {path}: {problem}; the card's 'exact'/'likely the same' thresholds apply until "
+                      "you delete it or calibrate the model again")
     return data
+
+
+def _read(path: Path) -> tuple[Any, str | None]:
+    """The JSON in ``path``, or why there is none to use. Read through ``open_regular``: a FIFO there would block
+    the open, a link to /dev/zero be read without end."""
+    try:
+        with open_regular(path) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except NotAFile as exc:
+        if path.is_symlink() and not path.exists():
+            return None, "a link to a file that is not there"
+        return None, str(exc).removeprefix(f"{path}: ")
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or type(exc).__name__})"
+    if len(raw) > MAX_BYTES:
+        return None, f"over {MAX_BYTES // 1024} KB (a calibration is a few hundred bytes)"
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+        return None, f"not JSON ({type(exc).__name__})"
 
 
 def _problem(data: Any) -> str | None:
@@ -98,8 +123,12 @@ def keep_from_card(card: Path, model: Path) -> None:
 
 def drop_if_stale(model: Path, sha256: str) -> str | None:
     """Remove the user's calibration of ``model`` if it was measured on a file other than ``sha256`` (the one
-    now installed under that name), and say so in one line; None when there is none or it still applies."""
-    kept = load(model)
+    now installed under that name), and say so in one line; None when there is none or it still applies.
+    A damaged one is left for the user to look at, and its line said: the fetch goes on."""
+    try:
+        kept = load(model)
+    except Damaged as exc:
+        return str(exc)
     if kept is None or kept["sha256"] == sha256:
         return None
     calibration_path(model).unlink()

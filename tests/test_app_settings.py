@@ -22,7 +22,7 @@ from PySide6.QtCore import QSettings
 from app.dialogs.settings import SettingsDialog
 from app.main_window import MainWindow
 from app.settings import MAX_TOP_K, AppSettings
-from engine.models import available_models
+from engine.models import available_models, read_card
 
 pytestmark = pytest.mark.gui
 HOSTILE = ["", "abc", "-1", "nan", "inf", "-inf", "1e308", "99999999999999999999", "[1,2", "@Invalid()"]
@@ -68,3 +68,19 @@ def test_a_models_folder_that_cannot_be_listed_lists_the_others(fresh_pipeline, 
     (tmp_path / "empty").mkdir()
     listed = {m.path.name for m in available_models(tmp_path / "empty", fresh_pipeline.data_dir)}
     assert listed and {m.path.name for m in available_models(tmp_path / ("x" * 5000), fresh_pipeline.data_dir)} == listed
+
+
+def test_the_embedders_damaged_calibration_is_said_under_it(qtbot, tmp_path: Path, shared_models: Path):
+    """An embedder whose calibration file is damaged was missing from the list (engine.user_calibration): it is
+    listed, and the line of its file says the card's thresholds apply until the file is deleted or it is calibrated."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    embedder = folder / "mobilenet_v2_1.0_224_quant.float.onnx"
+    embedder.symlink_to(shared_models / embedder.name)
+    (folder / "mobilenet_v2_1.0_224_quant.float.calibration.json").write_text("{")
+    dialog = SettingsDialog(_settings(tmp_path, {}), [], tmp_path / "data", folder)
+    qtbot.addWidget(dialog)
+    dialog.advanced_toggle.setChecked(True)
+    dialog.show()
+    assert dialog.embedder.currentData() == embedder.name and dialog.calibration_note.isVisible()
+    assert dialog.calibration_note.text() == read_card(embedder).calibration_problem != ""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
+from error_lines import assert_names
 
 from engine.embed import Embedder
 from engine.errors import ModelError
@@ -134,6 +136,21 @@ def test_models_card_keeps_a_card_already_there_unless_forced(shared_models: Pat
     assert "/d.card.json already exists" in line and "--force" in line and trained.read_bytes() == kept
     assert main([*args, "--force"]) == 0
     assert trained.read_bytes() != kept and "map50" not in read_card(model).metrics
+
+
+@pytest.mark.parametrize("kind", ["a FIFO (named pipe)", "is a folder", "a device"])
+def test_models_card_says_what_a_path_that_is_no_file_is(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          kind: str):
+    """A FIFO, a device or a folder given to `models card` was "no such file", and the user looked for a file that
+    was there (a FIFO is not opened to wait for a writer: the open does not block)."""
+    from decorlens.main import main
+
+    path = {"is a folder": tmp_path, "a device": Path(os.devnull)}.get(kind, tmp_path / "pipe.onnx")
+    if kind.startswith("a FIFO"):
+        os.mkfifo(path)
+    assert main(["-q", "--data-dir", str(tmp_path / "data"), "models", "card", str(path), "--kind", "detector"]) != 0
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert_names(line, "decorlens: error: ", path, f": {kind}, not a regular file; give the model's .onnx file")
 
 
 def _refusal_of(model: Path) -> str:

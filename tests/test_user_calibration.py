@@ -5,15 +5,19 @@ here is the stock embedder and its card, installed from ../shared/models into a 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from engine import modelpack
+from decorlens.main import main
+from engine import modelpack, user_calibration
 from engine.errors import ModelError
 from engine.files import sha256_of
-from engine.models import ResolvedModel, card_path_for, check_matches_card, read_card
+from engine.models import ResolvedModel, available_models, card_path_for, check_matches_card, read_card
 from engine.paths import resources_dir
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 from training.match_levels import keep_levels
 
 EMBEDDER = "mobilenet_v2_1.0_224_quant.float.onnx"
@@ -74,3 +78,69 @@ def test_a_card_an_older_version_calibrated_in_place(tmp_path: Path, shared_mode
         assert len(report.dropped) == 1 and EMBEDDER in report.dropped[0] and "dropped" in report.dropped[0]
         assert report.summary().splitlines()[1:] == report.dropped
         assert modelpack.install(shared_models, model.parent, pack=PACK).dropped == []  # said once
+
+
+def beside_a_link(tmp_path: Path, shared_models: Path, damage: str) -> tuple[Path, Path]:
+    """The stock embedder linked into a folder of this test's own (its card is the stock one), with its calibration
+    file damaged as ``damage`` says; the model and the calibration file."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = folder / EMBEDDER
+    model.symlink_to(shared_models / EMBEDDER)
+    path = user_calibration.calibration_path(model)
+    if damage == "FIFO":
+        os.mkfifo(path)
+    elif damage == "folder":
+        path.mkdir()
+    elif damage == "link to nothing":
+        path.symlink_to(tmp_path / "gone.json")
+    else:
+        path.write_bytes({"bad JSON": b'{"sha256": "ab', "wrong types": b'{"sha256": "ab", "exact_threshold": "high"}',
+                          "huge": b" " * (user_calibration.MAX_BYTES + 1)}[damage])
+    return model, path
+
+
+DAMAGES = {"bad JSON": "not JSON (JSONDecodeError)", "wrong types": "'exact_threshold' must be a number",
+           "FIFO": "a FIFO (named pipe), not a regular file", "folder": "is a folder, not a regular file",
+           "link to nothing": "a link to a file that is not there", "huge": "over 1024 KB (a calibration is a few "
+                                                                             "hundred bytes)"}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_calibration_leaves_the_model_listed_with_its_cards_thresholds_and_its_line(
+        tmp_path: Path, shared_models: Path, damage: str):
+    """A damaged NAME.calibration.json was a ModelError of read_card, so the model left every list until the file
+    was deleted (a FIFO or a link to nothing was ignored without a word). Now the card's thresholds apply and the
+    card carries the line that says so, for whatever lists or runs the model."""
+    model, path = beside_a_link(tmp_path, shared_models, damage)
+    (listed,) = [m for m in available_models(model.parent, tmp_path / "data") if m.path == model]
+    stock = json.loads((resources_dir() / "cards" / CARD).read_text())
+    assert (listed.card.exact_threshold, listed.card.likely_threshold) == (stock["exact_threshold"],
+                                                                           stock["likely_threshold"])
+    assert listed.card.calibration_problem == (
+        f"calibration {path}: {DAMAGES[damage]}; the card's 'exact'/'likely the same' thresholds apply until you "
+        "delete it or calibrate the model again")
+    assert "calibration_problem" not in listed.card.to_dict()  # not a card field: never written into a card
+
+
+def test_a_damaged_calibration_is_said_where_the_model_is_listed_used_and_fetched(
+        tmp_path: Path, shared_models: Path, capsys: pytest.CaptureFixture[str]):
+    model, path = beside_a_link(tmp_path, shared_models, "bad JSON")
+    line = read_card(model).calibration_problem
+    data = str(tmp_path / "data")
+    listing = ["--data-dir", data, "--models-dir", str(model.parent), "--embedder", EMBEDDER,
+               "--detector", str(shared_models / "yolo11n-ovint8-dq.onnx"), "models", "list"]
+    capsys.readouterr()
+    assert main(listing) == 0
+    rows = capsys.readouterr().out.splitlines()
+    at = next(i for i, row in enumerate(rows) if row.strip().startswith("embedder"))
+    assert str(model) in rows[at] and rows[at + 1].strip() == line
+    assert main([*listing, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [row["calibration_problem"] for row in listed["models"] if row["role"] == "embedder"] == [line]
+    assert [m["calibration_problem"] for m in listed["installed"] if m["path"] == str(model)] == [line]
+    said: list[str] = []
+    pipeline = Pipeline(Settings.for_data_dir(data).with_(models_dir=model.parent, embedder=(EMBEDDER,)), said.append)
+    assert pipeline.embedder.model.path == model and said == [line]  # the card's thresholds label its matches
+    report = modelpack.install(shared_models, model.parent, pack=PACK)  # the fetch goes on, and says it
+    assert report.dropped == [line] and path.read_bytes() == b'{"sha256": "ab'

@@ -47,6 +47,7 @@ from engine.settings import Settings, save_choice
 DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
 CATEGORY_ROWS = 4  # rows of categories the list keeps however short the screen (it is taller when there is room)
 TITLE_BAR = 40  # logical pixels kept free on the screen for the window's title bar and frame
+CALIBRATION_ROLE = Qt.ItemDataRole.UserRole + 1  # an embedder item's damaged-calibration line (the data role is its file name)
 
 DEVICE_LABELS = {
     "auto": "Automatically (the graphics card when there is one)",
@@ -105,6 +106,10 @@ class SettingsDialog(QDialog):
         self.embedder.setPlaceholderText("no embedder found")
         self.embedder.currentIndexChanged.connect(  # the closed box cuts a long name: its tooltip has it whole
             lambda _index: self.embedder.setToolTip(self.embedder.currentData(Qt.ItemDataRole.ToolTipRole) or ""))
+        self.calibration_note = QLabel(wordWrap=True)  # the chosen embedder's damaged calibration file, if any
+        self.calibration_note.setObjectName("note")
+        self.calibration_note.hide()
+        self.embedder.currentIndexChanged.connect(self._show_calibration)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -167,6 +172,7 @@ class SettingsDialog(QDialog):
         form.addRow("Detectors", self.detectors)
         form.addRow("", self.models_note)
         form.addRow("Embedder", self.embedder)
+        form.addRow("", self.calibration_note)
         form.addRow("Exact match from", self._threshold_row(threshold))
         return group
 
@@ -309,7 +315,15 @@ class SettingsDialog(QDialog):
             self.embedder.addItem(_label(model), model.path.name)
             tip = rich_tooltip(f"{_label(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
             self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            self.embedder.setItemData(self.embedder.count() - 1, model.card.calibration_problem, CALIBRATION_ROLE)
         self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))
+
+    def _show_calibration(self) -> None:
+        """Under the embedder, the line of its damaged calibration file (``engine.user_calibration``): its card's
+        thresholds label the matches until the file is deleted or the model calibrated again, and that is said."""
+        problem = self.embedder.currentData(CALIBRATION_ROLE) or ""
+        self.calibration_note.setText(problem)
+        self.calibration_note.setVisible(bool(problem))
 
     def _check_detectors(self) -> None:
         """Searching needs a detector: OK waits for one to be checked (unless none was found at all)."""
