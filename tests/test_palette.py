@@ -28,6 +28,20 @@ def test_every_shipped_category_has_its_own_colour() -> None:
     assert len(set(colours)) == len(colours)
 
 
+def test_every_category_stands_out_on_the_map_in_both_themes() -> None:
+    """On the dark Map, Hardware & fittings' indigo (1.05:1) and the armchairs' navy (1.6:1) all but vanished; on the
+    light one the lamps' yellow (1.5:1). Every category of the shipped map, and every colour a user's own category
+    may get, now stands 3:1 against the map's ground in either theme: the one colour its pins and legend have too."""
+    from contrast import SHAPE_CONTRAST, contrast
+
+    from app.widgets.map_canvas import PAPER
+
+    for category in CategoryMap.load().categories:
+        for ground in PAPER.values():
+            assert contrast(category_colour(category), ground) >= SHAPE_CONTRAST, (category, ground)
+    assert min(contrast(c, ground) for c in COLOURS for ground in PAPER.values()) >= SHAPE_CONTRAST
+
+
 def test_colour_does_not_depend_on_the_photo_or_the_order_of_asking() -> None:
     one, other = CategoryColours(), CategoryColours()
     first = [one.colour(c) for c in ("lamp", "sofa", "my_own_category")]
