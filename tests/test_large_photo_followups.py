@@ -61,3 +61,43 @@ def test_where_reads_a_legacy_photos_header_once_per_state_of_its_file(fresh_pip
     scale = 6000 / DECODED[0]
     assert where_boxes() == pytest.approx([v * scale for box in stored for v in box], abs=0.05)
     assert len(reads) == 2, reads
+
+
+def _differs(shown: Image.Image, expected: Image.Image) -> float:
+    """Mean absolute difference of two pictures of one size, 0-255."""
+    assert shown.size == expected.size
+    return float(np.abs(np.asarray(shown, np.int16) - np.asarray(expected.convert("RGB"), np.int16)).mean())
+
+
+def test_training_reports_cut_a_large_photos_box_where_it_is(fresh_pipeline, scene_path, ikea, tmp_path):
+    """Detector training's review sheet (a pseudo label) and the Train window's before/after example (a detection)
+    are given boxes in the photo's own pixels, as every label and detection is: both cut them from the photo decoded
+    smaller, where a box reaching past 4096 px came out black or cut short, and of another part of the room."""
+    from training.before_after import THUMB, _example
+    from training.data import PairDataset, Product
+    from training.evaluate import Outcome
+    from training.pseudo_labels import Label, SceneLabels
+    from training.review import TILE, contact_sheet
+
+    photo = _photo(scene_path("take-a-comfy-seat-on-the-sofa"), tmp_path / "room.jpg", SIZE)
+    box = (3000.0, 2000.0, 4800.0, 3600.0)  # the bottom right, past MAX_SIDE
+    with Image.open(photo) as img:
+        expected = img.crop(tuple(int(v) for v in box))
+    product = Product("000.114.28", "shelf", (ikea / "products" / "shelf" / "000.114.28.jpg",))
+    dataset = PairDataset(tmp_path, {"room": photo}, {product.id: product}, [], {})
+
+    label = Label(box, "sofa", "pair", product.id, 0.5)
+    sheet = contact_sheet(dataset, [(SceneLabels("room", photo, *SIZE, [label]), 0)], tmp_path / "review.png")
+    tile = expected.copy()
+    tile.thumbnail((TILE - 4, TILE - 4))
+    with Image.open(sheet) as img:  # the first tile's region, pasted beside its product photo
+        assert _differs(img.crop((TILE + 2, 2, TILE + 2 + tile.width, 2 + tile.height)), tile) < 8
+
+    outcome = Outcome("room", product.id, "sofa", "evaluated", False, boxes=[box],
+                      firsts={"finetuned": [None], "pretrained": [None]})
+    (tmp_path / "examples").mkdir()
+    entry = _example(dataset, outcome, fresh_pipeline, tmp_path / "examples", 0)
+    thumb = expected.copy()
+    thumb.thumbnail((THUMB, THUMB))
+    with Image.open(entry["crop"]) as img:
+        assert _differs(img, thumb) < 8

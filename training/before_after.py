@@ -23,6 +23,7 @@ from typing import Any
 from PIL import Image
 
 from engine.categories import FILE_NAME as CATEGORY_FILE
+from engine.crops import to_decoded
 from engine.imageio import load_image
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
@@ -139,8 +140,9 @@ def _example(dataset: PairDataset, outcome: Outcome, pipeline: Pipeline, out: Pa
     product = dataset.canonical(outcome.product_id)
     index = next((i for m in ("finetuned", "pretrained") for i, s in enumerate(outcome.firsts[m])
                   if s is not None and dataset.canonical(s) == product), 0)
-    x1, y1, x2, y2 = (int(v) for v in outcome.boxes[index])
-    crop = Image.fromarray(load_image(dataset.scenes[outcome.scene_id])[y1:y2, x1:x2])
+    pixels = load_image(dataset.scenes[outcome.scene_id])  # a photo past MAX_SIDE is decoded smaller than its boxes
+    x1, y1, x2, y2 = (int(v) for v in to_decoded(pixels, outcome.boxes[index]))
+    crop = Image.fromarray(pixels[y1:y2, x1:x2])
     entry: dict[str, Any] = {"category": outcome.category, "crop": _thumb(crop, out / f"{n}-crop.jpg"),
                              "right": _product(pipeline, outcome.product_id, out / f"{n}-right.jpg")}
     for side, matcher in (("before", "pretrained"), ("after", "finetuned")):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from engine.crops import to_decoded
 from engine.imageio import load_image
 from training.data import PairDataset
 from training.pseudo_labels import SceneLabels
@@ -53,7 +54,8 @@ def contact_sheet(dataset: PairDataset, picked: Sequence[tuple[SceneLabels, int]
         label = scene.labels[i]
         x, y = (n % COLUMNS) * 2 * TILE, (n // COLUMNS) * (TILE + 18)
         product = Image.open(dataset.products[label.product_id].images[0]).convert("RGB")
-        region = Image.fromarray(load_image(scene.image)).crop(tuple(int(v) for v in label.box))
+        pixels = load_image(scene.image)  # a photo past MAX_SIDE is decoded smaller than its labels' pixels
+        region = Image.fromarray(pixels).crop(tuple(int(v) for v in to_decoded(pixels, label.box)))
         for k, img in enumerate((product, region)):
             img.thumbnail((TILE - 4, TILE - 4))
             sheet.paste(img, (x + k * TILE + 2, y + 2))
