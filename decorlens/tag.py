@@ -108,7 +108,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not report.done:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed, args.out)
-    for line in [] if args.quiet else _untagged(report):  # notes: stdout's one line is still the batch's summary
+    # notes: stdout's one line is still the batch's summary
+    for line in [] if args.quiet else filter(None, [report.resume_words(args.out), *_untagged(report)]):
         note(line)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")

@@ -26,7 +26,7 @@ import numpy as np
 from engine.advice import Context, describe, folder_problem
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
-from engine.files import sha256_of, write_atomic
+from engine.files import NotAFile, check_writable, open_regular, sha256_of, write_atomic
 from engine.imageio import read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
@@ -38,6 +38,9 @@ EXCEL_UTF8 = "\ufeff"  # summary.csv's first character: the byte order mark by w
 # Beside summary.csv: what each photo of the run was tagged from, so a run again into the folder keeps what is current
 RESUME = ".decorlens-resume"  # JSON, not named *.json: scripts globbing *.json read the photos' alone
 RESUME_VERSION = 1
+# A resume entry is a few hundred bytes a photo (its path, stem and hashes): 64 MiB holds a batch of 100,000 photos
+# with long paths, and bounds what the JSON parser builds from a file planted or grown in the output folder.
+RESUME_MAX_BYTES = 64 << 20
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
 AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
@@ -76,6 +79,9 @@ class BatchReport:
     # RESUME's entries: photo path → its output stem, its content's sha256, the run's key (``_run_key``) and its
     # outputs' sha256 by suffix (``_written``).
     made: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Why the last run's RESUME in the output folder was not used (every photo tagged again); "" when it was, or
+    # when there was none.
+    resume_unused: str = ""
 
     @property
     def results(self) -> list[SceneResult]:
@@ -105,6 +111,12 @@ class BatchReport:
         for result in self.results:
             seen.update(result.unsold)
         return dict(seen.most_common())
+
+    def resume_words(self, out_dir: Path) -> str:
+        """Why the last run's RESUME in ``out_dir`` was not used, in a line; "" when it was, or there was none."""
+        if not self.resume_unused:
+            return ""
+        return f"{out_dir / RESUME} not used ({self.resume_unused}), so each photo was tagged again"
 
     @property
     def edited(self) -> list[Path]:
@@ -279,11 +291,13 @@ def tag_scenes(
     Photos strip as the batch goes, not all at its end.
     """
     check_out_dir(out_dir)
+    _check_outputs_writable(out_dir)
     scenes = each_once(scenes)
     report = BatchReport()
     stems = unique_stems(scenes)
     outputs = dict(outputs or {})
-    key, previous = _run_key(pipeline, top_k, outputs), _previous(out_dir)
+    key = _run_key(pipeline, top_k, outputs)
+    previous, report.resume_unused = _previous(out_dir)
     for n, (scene, stem) in enumerate(zip(scenes, stems), 1):
         if cancelled():
             _write_summary(out_dir, report)
@@ -339,15 +353,50 @@ def _run_key(pipeline: Pipeline, top_k: int | None, outputs: Mapping[str, str]) 
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-def _previous(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """The last run's RESUME entries in ``out_dir``; none where there is no such file or it cannot be read (every
-    photo is then tagged, as before resuming was)."""
+def _check_outputs_writable(out_dir: Path) -> None:
+    """A one-line refusal, before the first photo, of a folder, FIFO or device named as the summary or RESUME in
+    ``out_dir``: the batch tagged every photo and then ended in an error writing them."""
+    for name in (SUMMARY, RESUME):
+        try:
+            check_writable(out_dir / name)
+        except NotAFile as exc:
+            raise DecorLensError(f"{str(exc).removesuffix('name a file')}move it, or choose {ANOTHER}") from exc
+
+
+def _previous(out_dir: Path) -> tuple[dict[str, dict[str, Any]], str]:
+    """The last run's RESUME entries in ``out_dir``, and why none were read ("" when they were, or there was no such
+    file): every photo is then tagged again. Only a regular file of at most ``RESUME_MAX_BYTES`` is read, opened
+    non-blocking: a FIFO planted under its name blocked the batch before its first photo, deaf to Ctrl-C, and a
+    ``[[[…]]]`` ended it in 'unexpected RecursionError'."""
+    path = out_dir / RESUME
+    if not (path.exists() or path.is_symlink()):
+        return {}, ""
     try:
-        data = json.loads((out_dir / RESUME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        with open_regular(path) as fh:
+            raw = fh.read(RESUME_MAX_BYTES + 1)
+        if len(raw) > RESUME_MAX_BYTES:
+            return {}, f"over {RESUME_MAX_BYTES >> 20} MB"
+        data = json.loads(raw.decode("utf-8"))
+    except NotAFile as exc:
+        return {}, str(exc).removeprefix(f"{path}: ")
+    except OSError as exc:
+        return {}, exc.strerror or type(exc).__name__
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's recursion limit
+        return {}, "not JSON as DecorLens writes it: cut short or edited"
     photos = data.get("photos") if isinstance(data, dict) and data.get("version") == RESUME_VERSION else None
-    return {k: v for k, v in photos.items() if isinstance(v, dict)} if isinstance(photos, dict) else {}
+    if not isinstance(photos, dict):
+        return {}, f"not a version {RESUME_VERSION} resume file"
+    return {k: entry for k, v in photos.items() if (entry := _entry(v)) is not None}, ""
+
+
+def _entry(value: object) -> dict[str, Any] | None:
+    """A RESUME entry as ``_tag_one`` writes it (``stem``, ``sha256``, ``key``: text; ``files``: text by suffix),
+    with nothing else it may hold (a run keeping the photo writes it again); None: not one."""
+    if not isinstance(value, dict) or not isinstance(value.get("files"), dict):
+        return None
+    entry = {name: value[name] for name in ("stem", "sha256", "key", "files") if name in value}
+    texts = [entry.get("stem"), entry.get("sha256"), entry.get("key"), *entry["files"], *entry["files"].values()]
+    return entry if all(isinstance(text, str) for text in texts) else None
 
 
 def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: dict[str, Any] | None,
@@ -368,10 +417,10 @@ def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: di
         if files is None or files != entry.get("files"):
             return None
         data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
-        if (data["width"], data["height"]) != upright_size(scene):  # written at the decoded size by a DecorLens before
+        if data["image"] != str(scene) or (data["width"], data["height"]) != upright_size(scene):  # written at the decoded size by a DecorLens before
             return None
         return Tagged(SceneResult.from_json(data), data, sha256)
-    except (OSError, ValueError, KeyError, TypeError, DecorLensError):  # gone, unreadable or edited by hand
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, DecorLensError):  # gone, unreadable, forged
         return None
 
 

@@ -6,10 +6,11 @@ engine issue stay; new keys may be added.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.boxes import scaled
+from engine.boxes import four_numbers, scaled
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,9 +115,11 @@ class SceneResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SceneResult:
         """The result whose ``to_json`` is ``data`` (rounded as written, without vectors): a batch run again reads
-        back the photos it keeps rather than tagging them again. KeyError or TypeError: not such a dict."""
+        back the photos it keeps rather than tagging them again. KeyError, TypeError or ValueError: not such a dict
+        (its texts text and its numbers finite: a JSON planted with its hash in the resume file, a match's score of
+        "=1+1", ended the batch in 'unexpected TypeError' writing summary.csv)."""
         return cls(
-            image=str(data["image"]), width=int(data["width"]), height=int(data["height"]), device=str(data["device"]),
+            image=_text(data["image"]), width=int(data["width"]), height=int(data["height"]), device=str(data["device"]),
             timings_ms=dict(data["timings_ms"]), objects=[_object_from_json(o) for o in data["objects"]],
             looked_for=None if data["looked_for"] is None else tuple(data["looked_for"]),
             unsold=dict(data["unsold"]), unfound=tuple(data["unfound"]),
@@ -124,16 +127,33 @@ class SceneResult:
 
 
 def _object_from_json(data: dict[str, Any]) -> SceneObject:
+    x, y = (_number(v) for v in data["tag"])
     return SceneObject(
-        category=data["category"], label=data["label"], score=float(data["score"]), box=_box(data["box"]),
-        tag=(float(data["tag"][0]), float(data["tag"][1])), source=data["source"],
-        matches=[Match(**m) for m in data["matches"]], parts=tuple(_box(p) for p in data["parts"]),
+        category=_text(data["category"]), label=_text(data["label"]), score=_number(data["score"]),
+        box=four_numbers(data["box"]), tag=(x, y), source=_text(data["source"]),
+        matches=[_match_from_json(m) for m in data["matches"]], parts=tuple(four_numbers(p) for p in data["parts"]),
     )
 
 
-def _box(values: list[float]) -> Box:
-    x1, y1, x2, y2 = map(float, values)
-    return x1, y1, x2, y2
+def _match_from_json(data: dict[str, Any]) -> Match:
+    texts = {name: _text(data[name]) for name in ("sku", "name", "category")}
+    texts |= {name: _text(data.get(name, "")) for name in ("image_path", "url", "price")}  # Match's defaults
+    if data["match"] not in MATCH_WORDS or type(data["product_id"]) is not int:
+        raise ValueError(f"not a match: {data['match']!r}, product {data['product_id']!r}"[:120])
+    return Match(product_id=data["product_id"], score=_number(data["score"]), match=data["match"], **texts)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"text expected, not {type(value).__name__}")
+    return value
+
+
+def _number(value: object) -> float:
+    """A finite number (a bool or text is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"a finite number expected, not {value!r}"[:80])
+    return float(value)
 
 
 def _object_json(obj: SceneObject) -> dict[str, Any]:

@@ -216,6 +216,8 @@ class BatchDialog(QDialog):
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
                 f"{self.target.text()}")
         text += untagged_words(report)
+        if report.resume_unused:
+            text += f"\n{report.resume_words(Path(self.target.text()))}"
         if report.failed:
             text += f"\n{len(report.failed):,} failed, e.g. {report.failed[0][1]}"
         self.status.setText(text)

@@ -1,0 +1,140 @@
+"""A sixth hostile-input review: what sessions 43-45 added (the batch's resume file, boxes in the photo's own pixels,
+the Photos strip's tag counts).
+
+Each test fails without the fix it names; real files in tmp_path, no mocks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.batch import RESUME, RESUME_MAX_BYTES, SUMMARY, tag_scenes
+from engine.errors import DecorLensError
+from engine.pipeline import Pipeline
+from engine.results import SceneResult
+from engine.settings import Settings
+
+SCENE = "a-cosy-space-for-coffee-and-conversation"
+MATCH = {"product_id": 1, "sku": "S1", "name": "Lamp", "category": "lamp", "score": 0.5, "match": "similar"}
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, scene_path, ikea: Path,
+           ikea_products: list[dict[str, str]]) -> tuple[Pipeline, Path, Path]:
+    """A pipeline over a catalog of its own (a product of each of four categories), a photo, and the output folder of
+    a batch that tagged it."""
+    data = tmp_path_factory.mktemp("data")
+    shutil.copytree(exported_models, data / "models")
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
+    with open(data / "feed.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
+        for category in ("sofa", "chair", "lamp", "table"):
+            row = next(r for r in ikea_products if r["category"] == category)
+            writer.writerow([row["product_id"], row["name"], category, str(ikea / row["image"])])
+    assert pipeline.import_catalog(data / "feed.csv").added == 4
+    photo = data / "photos" / "living.jpg"
+    photo.parent.mkdir()
+    shutil.copy(scene_path(SCENE), photo)
+    out = data / "tagged"
+    report = tag_scenes(pipeline, [photo], out)
+    assert report.done == [photo], report.failed
+    return pipeline, photo, out
+
+
+def _copy(out: Path, to: Path) -> Path:
+    """The batch's output folder copied (plain files: no catalog among them)."""
+    shutil.copytree(out, to)
+    return to
+
+
+def test_a_planted_resume_file_is_read_within_bounds_and_its_reason_said(tagged, tmp_path):
+    """A resume file of JSON nested past the recursion limit ended the batch in 'unexpected RecursionError'; one of
+    70 MB was read whole; one that could not be read was passed over without a word, every photo tagged again."""
+    pipeline, photo, out = tagged
+    planted = {"nested": "[" * 100_000, "cut short": (out / RESUME).read_text()[:60]}
+    for name, text in planted.items():
+        copy = _copy(out, tmp_path / name)
+        (copy / RESUME).write_text(text)
+        report = tag_scenes(pipeline, [photo], copy)
+        assert report.kept == [] and report.done == [photo], name
+        assert report.resume_unused and RESUME in report.resume_words(copy), name
+        assert json.loads((copy / RESUME).read_text())["photos"][str(photo)]["stem"] == "living"  # written anew
+    huge = _copy(out, tmp_path / "huge")
+    os.truncate(huge / RESUME, RESUME_MAX_BYTES + 1)  # sparse: nothing written to disk
+    report = tag_scenes(pipeline, [photo], huge)
+    assert report.kept == [] and "over 64 MB" in report.resume_words(huge)
+    report = tag_scenes(pipeline, [photo], huge)  # the file it wrote is used: nothing said
+    assert report.kept == [photo] and report.resume_unused == "" and report.resume_words(huge) == ""
+
+
+def test_a_fifo_or_folder_named_as_the_resume_file_is_refused_before_any_photo(tagged, tmp_path):
+    """A FIFO under the resume file's name blocked the batch before its first photo, deaf to Ctrl-C (here a writer
+    opens it and closes it at once, so the old code went on: it tagged the photo again, then refused to write the
+    FIFO over). A folder under it or under summary.csv let the batch tag every photo and then fail."""
+    pipeline, photo, out = tagged
+    for name, plant in [("fifo", os.mkfifo), ("folder", os.mkdir), ("summary", os.mkdir)]:
+        copy = _copy(out, tmp_path / name)
+        target = copy / (SUMMARY if name == "summary" else RESUME)
+        target.unlink()
+        plant(target)
+        if name == "fifo":
+            threading.Thread(target=lambda fifo=target: os.close(os.open(fifo, os.O_WRONLY)), daemon=True).start()
+        json_file = copy / "living.json"
+        before = json_file.stat().st_ino
+        with pytest.raises(DecorLensError, match="not a file to write over; move it, or choose another output"):
+            tag_scenes(pipeline, [photo], copy)
+        assert json_file.stat().st_ino == before, name  # nothing tagged again
+        if name == "fifo":  # the writer thread, if still waiting, opens and ends
+            os.close(os.open(target, os.O_RDONLY | os.O_NONBLOCK))
+
+
+def _forge(copy: Path, photo: Path, change) -> None:
+    """The photo's JSON changed by ``change`` and the resume file given its new hash, as one forging both would."""
+    json_file = copy / "living.json"
+    data = json.loads(json_file.read_text())
+    change(data)
+    json_file.write_text(json.dumps(data))
+    resume = json.loads((copy / RESUME).read_text())
+    resume["photos"][str(photo)]["files"][".json"] = hashlib.sha256(json_file.read_bytes()).hexdigest()
+    (copy / RESUME).write_text(json.dumps(resume))
+
+
+def test_a_forged_json_with_its_hash_in_the_resume_file_is_tagged_again(tagged, tmp_path):
+    """A kept photo's JSON is read back as it stands: a match's score of "=1+1" ended the batch in 'unexpected
+    TypeError' writing summary.csv, and a JSON naming another photo listed that photo in the summary."""
+    pipeline, photo, out = tagged
+    assert json.loads((out / "living.json").read_text())["objects"], "the scene has no tags to forge"
+    forged = {"score": lambda d: d["objects"][0]["matches"].append({**MATCH, "score": "=1+1"}),
+              "image": lambda d: d.update(image="elsewhere.jpg")}
+    for name, change in forged.items():
+        copy = _copy(out, tmp_path / name)
+        _forge(copy, photo, change)
+        report = tag_scenes(pipeline, [photo], copy)
+        assert report.kept == [] and report.done == [photo], name
+        assert "elsewhere" not in (copy / SUMMARY).read_text(encoding="utf-8-sig"), name
+
+
+@pytest.mark.parametrize("change", [
+    {"box": ["nan", "inf", "-inf", 1e308]}, {"tag": ["1e999", 0]}, {"category": None},
+    {"matches": [{**MATCH, "sku": ["=HYPERLINK(1)"]}]}, {"matches": [{**MATCH, "match": "=1+1"}]},
+    {"matches": [{**MATCH, "product_id": "1"}]},
+])
+def test_a_result_read_back_holds_text_and_finite_numbers_where_its_json_has_them(change):
+    """``SceneResult.from_json`` (a kept photo's JSON) took a box of NaN and infinities, a SKU of a list (written to
+    summary.csv as its repr) and a match word of a formula as they stood."""
+    obj = {"category": "lamp", "label": "lamp", "score": 0.5, "box": [1, 2, 3, 4], "parts": [], "tag": [2, 3],
+           "source": "coco", "matches": [MATCH]}
+    data = {"image": "a.jpg", "width": 10, "height": 10, "device": "cpu", "timings_ms": {}, "looked_for": None,
+            "unsold": {}, "unfound": [], "objects": [obj]}
+    assert SceneResult.from_json(data).objects[0].matches[0].sku == "S1"
+    with pytest.raises((TypeError, ValueError)):
+        SceneResult.from_json({**data, "objects": [{**obj, **change}]})
