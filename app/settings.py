@@ -1,8 +1,8 @@
 """The user's choices, kept in QSettings, turned into ``engine.settings.Settings``.
 
-Only preferences live here (models folder, device, top-k, exact threshold, hidden categories, recent
-files); the catalog, indexes and corrections live in the engine's data dir. Lists are stored as JSON
-text because QSettings returns a one-element list as a plain string on some platforms.
+Only preferences live here (models folder, device, top-k, exact threshold, hidden categories, the Catalog
+tab's sort, recent files); the catalog, indexes and corrections live in the engine's data dir. Lists are stored
+as JSON text because QSettings returns a one-element list as a plain string on some platforms.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from engine.catalog import Catalog
 from engine.paths import data_dir
 from engine.settings import DEVICES, Settings
 
@@ -115,6 +116,16 @@ class AppSettings:
     @max_tags.setter
     def max_tags(self, value: int) -> None:
         self.store.setValue("view/max_tags", int(value))
+
+    @property
+    def catalog_order(self) -> str:
+        """The Catalog tab's sort, one of ``Catalog.ORDERS``: "category" (by category, then name) unless chosen."""
+        value = str(self.store.value("view/catalog_order", "category", type=str))
+        return value if value in Catalog.ORDERS else "category"
+
+    @catalog_order.setter
+    def catalog_order(self, value: str) -> None:
+        self.store.setValue("view/catalog_order", value)
 
     @property
     def recent(self) -> list[str]:

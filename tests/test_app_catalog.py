@@ -211,11 +211,16 @@ def test_cancelling_an_import_leaves_the_catalog_as_it_was(qtbot, fresh_pipeline
     for photo in sorted((ikea / "products" / "storage_furniture").glob("*.jpg"))[:140]:  # 3 chunks of 64
         (folder / photo.name).symlink_to(photo)
     view = make_window(qtbot, fresh_pipeline, settings).catalog
+    said: list[tuple[str, str]] = []
+    view.message.connect(lambda text, level: said.append((text, level)))
     with qtbot.waitSignal(view.importFinished, timeout=WAIT_MS) as finished:
         view.import_from(folder.parent)
         qtbot.waitUntil(lambda: view.progress.value() > 0, timeout=WAIT_MS)  # first chunk stored
         view.cancel.click()
-    assert "cancelled" in finished.args[0]
+    # in the app's words, as its other messages: the engine's ("import cancelled; the catalog is unchanged") began
+    # lower-case in the message bar
+    assert finished.args[0] == "The import of big was cancelled; the catalog is unchanged."
+    assert said[-1] == (finished.args[0], "info")
     assert fresh_pipeline.catalog.count() == 0
     assert view.progress_row.isHidden() and view.import_folder.isEnabled()
 

@@ -77,8 +77,8 @@ def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_
     qtbot.addWidget(view)
     searched: list[str] = []
     products = pipeline.catalog.products
-    pipeline.catalog.products = lambda category, text, limit, skus: searched.append(text) or products(
-        category, text, limit=limit, skus=skus)
+    pipeline.catalog.products = lambda category, text, limit, skus, order: searched.append(text) or products(
+        category, text, limit=limit, skus=skus, order=order)
     busy = threading.Event()
     io.start(lambda _job: busy.wait(WAIT_MS / 1000))  # the I/O thread is busy while the keys come
     for typed in ("b", "be", "bench 40"):
@@ -117,10 +117,10 @@ def test_a_search_typed_over_while_it_runs_stops_and_the_next_one_lists(qtbot, i
 
     products, connections = pipeline.catalog.products, []
 
-    def held_products(category: str | None, text: str, limit: int, skus: list[str] | None) -> list:
+    def held_products(category: str | None, text: str, limit: int, skus: list[str] | None, order: str) -> list:
         connections.append(pipeline.catalog._local.held)  # kept: a function on it must not be freed at the job's end
         connections[-1].conn.create_function("like", 3, held_like)
-        return products(category, text, limit=limit, skus=skus)
+        return products(category, text, limit=limit, skus=skus, order=order)
 
     pipeline.catalog.products = held_products
     view.search.setText("bench")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -51,6 +53,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip, shown
+from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.where_used import WhereUsedPanel
@@ -73,6 +76,12 @@ ROOT = QModelIndex()
 # after a first import, in the words of the photo tab's tag list and panel; a report of lines waits to be read
 FIRST_IMPORT_NEXT = ("Next: open a room photo (File ▸ Open Photo…, Ctrl+O) or a folder of them (Ctrl+Shift+O), "
                      "then click a tag on it to see the products that match it.")
+# the grid's orders, as the sort box words them, each one of ``Catalog.ORDERS``
+SORTS = (("Category", "category"), ("Name A–Z", "name"), ("Price low → high", "price"),
+         ("Price high → low", "price_desc"), ("SKU", "sku"), ("Recently added", "recent"))
+SORT_TIP = ("The order the products are listed in; products without a price come last in either price order. "
+            "Selected products stay selected.")
+IMPORT_CANCELLED = "The import of {} was cancelled; the catalog is unchanged."
 SKIPPED_NAMED = 5  # skipped rows an import's message names, one line each
 ONE_LINE = str.maketrans({"\n": "\\u000a", "\r": "\\u000d"})
 
@@ -272,9 +281,11 @@ class CatalogView(QWidget):
         io: Runner,
         thumbnails: Thumbnails,
         parent: QWidget | None = None,
+        settings: AppSettings | None = None,
     ):
         super().__init__(parent)
         self.pipeline = pipeline
+        self.settings = settings  # where the sort chosen is remembered; None: not remembered (a bench, a test)
         self.engine, self.io = engine, io
         self.model = ProductModel(thumbnails)
         self.importing: Task | None = None
@@ -285,11 +296,13 @@ class CatalogView(QWidget):
         self.only: list[str] | None = None  # the products chosen elsewhere (the map's selection), or all
         self._origin = ""  # where they were chosen, as the chip names it ("Map selection")
         self._select_listed = False  # select every product of the next listing (they were chosen elsewhere)
+        self._reselect: list[str] = []  # SKUs selected when the sort changed: selected again once listed anew
         self.total = 0  # products in the catalog as last listed, whatever the search and category
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self._filter)
         self.search.textChanged.connect(self._debounce.start)
         self.category.activated.connect(lambda _index: self._filter())
+        self.order.activated.connect(lambda _index: self._sort())
 
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
@@ -299,6 +312,8 @@ class CatalogView(QWidget):
         # "All categories (33") where the Map selection chip took room, and kept its first width as counts grew
         self.category = QComboBox(sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.category.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.order = self._sort_box()
+        self.order_label = QLabel("&Sort:", buddy=self.order)  # Alt+S; Tab from the category box reaches it too
         self.count = QLabel()
         self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
         self.only_chip.clicked.connect(self.show_all)
@@ -324,7 +339,7 @@ class CatalogView(QWidget):
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
-        for widget in (self.only_chip, self.category, self.count):
+        for widget in (self.only_chip, self.category, self.order_label, self.order, self.count):
             top.addWidget(widget)
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
         actions = QHBoxLayout(self.actions)
@@ -378,6 +393,44 @@ class CatalogView(QWidget):
         layout.addWidget(self.progress_row)
         layout.addWidget(split, 1)
 
+    def _sort_box(self) -> QComboBox:
+        """The sort choices, set to the one last chosen: the grid was always by category, then name, and a
+        merchandiser looking for the cheapest sofas or last week's products scrolled through them all."""
+        box = QComboBox(sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
+        box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        for text, order in SORTS:
+            box.addItem(text, order)
+        box.setCurrentIndex(max(0, box.findData(self.settings.catalog_order if self.settings else "category")))
+        box.setAccessibleName("Sort products by")
+        box.setToolTip(SORT_TIP)
+        return box
+
+    def _sort(self) -> None:
+        """List in the order chosen, remembered for the next start; the products selected stay selected, the
+        first of them scrolled into view (a new listing drops the selection and starts at the top)."""
+        if self.settings is not None:
+            self.settings.catalog_order = self.order.currentData()
+        self._reselect = self.selected_skus()
+        self._filter()
+
+    def _select_again(self, skus: list[str]) -> None:
+        """Select the listed products among ``skus`` (one selection of row runs: thousands selected one by one
+        took seconds), the keyboard on the first, scrolled into view."""
+        wanted = set(skus)
+        rows = [row for row, product in enumerate(self.model.products) if product.sku in wanted]
+        if not rows:
+            return
+        selection = QItemSelection()
+        start = rows[0]
+        for before, row in zip(rows, [*rows[1:], None]):
+            if row != before + 1:
+                selection.select(self.model.index(start), self.model.index(before))
+                start = row
+        chosen = self.grid.selectionModel()
+        chosen.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        chosen.setCurrentIndex(self.model.index(rows[0]), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.grid.scrollTo(self.model.index(rows[0]), QAbstractItemView.ScrollHint.PositionAtCenter)
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_actions()
@@ -387,7 +440,8 @@ class CatalogView(QWidget):
         its size, else on a row of their own below it. In one row at the window's least width the category box
         was cut to "All categories (33" beside a chip, and the search box to "S…"."""
         row = self.top_row
-        shown = [w for w in (self.search, self.only_chip, self.category, self.count, self.actions) if not w.isHidden()]
+        shown = [w for w in (self.search, self.only_chip, self.category, self.order_label, self.order, self.count,
+                             self.actions) if not w.isHidden()]
         wanted = sum(w.minimumWidth() if w is self.search else w.sizeHint().width() for w in shown)
         wanted += max(0, row.spacing()) * (len(shown) - 1)
         margins = self.layout().contentsMargins()
@@ -408,6 +462,7 @@ class CatalogView(QWidget):
         self._query += 1
         query, pipeline = self._query, self.pipeline
         category, text, only = self.category.currentData(), self.search.text().strip(), self.only
+        order = self.order.currentData()
 
         def superseded() -> bool:
             return query != self._query  # typed over: a million products' query is a second
@@ -418,7 +473,8 @@ class CatalogView(QWidget):
             catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
             try:
                 with catalog.interruptible(superseded):  # typed over while it runs: stopped, not an error
-                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN, skus=only)
+                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN, skus=only,
+                                                                       order=order)
             except Interrupted:
                 return None
 
@@ -514,6 +570,8 @@ class CatalogView(QWidget):
         if self._select_listed:
             self._select_listed = False
             self.grid.selectAll()
+        reselect, self._reselect = self._reselect, []
+        self._select_again(reselect)
         self._enable_buttons()
         if self._changed:
             self._changed = False
@@ -545,7 +603,7 @@ class CatalogView(QWidget):
             lambda job: pipeline.import_catalog(source, job.progress, job.cancelled),
             done=lambda report: self._imported(source, report),
             failed=lambda m: self._import_ended(m, "error"),
-            cancelled=lambda m: self._import_ended(m, "info"),
+            cancelled=lambda _m: self._import_ended(IMPORT_CANCELLED.format(source.name), "info"),
             progress=self._progress,
         )
 

@@ -1,0 +1,31 @@
+"""A feed's price text as a number, to sort by: the catalog keeps prices as the feed wrote them.
+
+"$1,299.00", "1.299,00 €", "129.00 USD" (Google Merchant), "12,50 €" and "1 299 kr" are all prices a feed may
+hold; SQLite's CAST reads "$129" as 0 and "1,299.00" as 1, so a sort by price put a sofa among the mugs.
+"""
+
+from __future__ import annotations
+
+import re
+
+NUMBER = re.compile(r"\d[\d.,'\u00a0\u202f ]*")  # digits with the separators feeds group and split them with
+GROUPING = str.maketrans("", "", "'\u00a0\u202f ")  # thousands separators that are never a decimal point
+THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is not written to three decimals
+
+
+def price_value(text: str) -> float | None:
+    """The first number in ``text`` ("from $99" is 99); ``None`` where there is none ("", "Call us"). Of "."
+    and ",", the last one is the decimal point when both occur; one of them alone is a thousands separator when
+    it occurs twice or three digits follow it, a decimal point otherwise."""
+    found = NUMBER.search(text)
+    if found is None:
+        return None
+    number = found.group().translate(GROUPING).rstrip(".,")
+    points = [i for i, char in enumerate(number) if char in ".,"]
+    if points:
+        last = points[-1]
+        decimal = (len({number[i] for i in points}) == 2
+                   or (len(points) == 1 and len(number) - last - 1 != THOUSANDS_DIGITS))
+        whole = number[:last] if decimal else number
+        number = whole.replace(".", "").replace(",", "") + ("." + number[last + 1:] if decimal else "")
+    return float(number)
