@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.photo_stack.addWidget(self.splitter)
         self.photo_stack.addWidget(self.setup)
         self.photo_stack.addWidget(self.welcome)
-        self.catalog = CatalogView(self.pipeline, self.engine, self.io, self.thumbnails)
+        self.catalog = CatalogView(self.pipeline, self.engine, self.io, self.thumbnails, settings=self.settings)
         self.catalog.where_used.tagRequested.connect(self._open_tag)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
