@@ -131,7 +131,12 @@ class Sighting:
 
     @property
     def exists(self) -> bool:
-        return Path(self.photo).is_file()
+        """Whether the photo is still a file. A stored path the system cannot look up (past its length limit) is
+        not: ``is_file`` raised 'File name too long', and `where` listed nothing for one such row."""
+        try:
+            return Path(self.photo).is_file()
+        except OSError:
+            return False
 
     @property
     def photo_box(self) -> Box:
@@ -610,7 +615,7 @@ def _file_state(path: str) -> tuple[int, int] | None:
     """(modification time in ns, size) of ``path``; None for a file that is gone."""
     try:
         found = Path(path).stat()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a stored path holding a NUL character
         return None
     return found.st_mtime_ns, found.st_size
 

@@ -20,6 +20,7 @@ from engine.batch import RESUME, RESUME_MAX_BYTES, SUMMARY, tag_scenes
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
+from engine.scene_memory import where_used
 from engine.settings import Settings
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -138,3 +139,22 @@ def test_a_result_read_back_holds_text_and_finite_numbers_where_its_json_has_the
     assert SceneResult.from_json(data).objects[0].matches[0].sku == "S1"
     with pytest.raises((TypeError, ValueError)):
         SceneResult.from_json({**data, "objects": [{**obj, **change}]})
+
+
+def test_stored_photo_paths_the_system_cannot_look_up_are_listed_as_gone(tagged):
+    """A scene memory row (an older data dir, a hand edit) whose path is past the system's length limit ended `where`
+    in 'File name too long' (``Sighting.exists``), and one holding a NUL character, stored at the decoded size, in
+    'unexpected ValueError: embedded null byte' (the header read behind ``photo_box``): nothing was listed."""
+    pipeline, _photo, _out = tagged
+    paths = ["/" + "a" * 100_000 + ".jpg", "/tmp/room\x00.jpg"]
+    with pipeline.catalog.write():
+        for path in paths:
+            scene = pipeline.catalog.db.execute(
+                "INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES (?, 'x', 4096, 3072, "
+                "'batch', '2026-01-01')", (path,)).lastrowid
+            pipeline.catalog.db.execute(
+                "INSERT INTO scene_objects (scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
+                "best_kind, confirmed) VALUES (?, 1, 'lamp', 1, 2, 3, 4, 'HOSTILE-SKU', 0.9, 'exact', 0)", (scene,))
+    seen = where_used(pipeline.catalog, "HOSTILE-SKU")
+    assert sorted(s.photo for s in seen) == sorted(paths)
+    assert [(s.exists, s.photo_box) for s in seen] == [(False, (1.0, 2.0, 3.0, 4.0))] * 2
