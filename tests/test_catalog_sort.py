@@ -75,6 +75,7 @@ def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(q
     def opened() -> CatalogView:
         view = CatalogView(pipeline, Runner(1), Runner(1), Thumbnails(Runner(1)), settings=AppSettings(store))
         qtbot.addWidget(view)
+        view.resize(900, 400)  # a row or two of tiles in view: the grid scrolls
         view.show()
         view.refresh()
         qtbot.waitUntil(lambda: view.model.rowCount() == len(PRODUCTS), timeout=WAIT_MS)
@@ -96,11 +97,19 @@ def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(q
     QTest.keyClick(view.order, Qt.Key.Key_Down)  # Price low → high
     qtbot.waitUntil(lambda: listed(view) == ["B4", "B2", "B1", "B6", "B5", "B3"], timeout=WAIT_MS)
     assert view.selected_skus() == ["B1"] and view.grid.currentIndex().row() == 2  # still selected, keyboard on it
+    assert view.grid.viewport().rect().intersects(view.grid.visualRect(view.grid.currentIndex()))  # and in view
     assert AppSettings(store).catalog_order == "price"
+    view.grid.clearSelection()
+    view.grid.scrollToBottom()
+    assert view.grid.verticalScrollBar().value() > 0
+    QTest.keyClick(view.order, Qt.Key.Key_Down)  # Price high → low, nothing selected: from the top
+    qtbot.waitUntil(lambda: listed(view) == ["B6", "B1", "B2", "B4", "B5", "B3"], timeout=WAIT_MS)
+    assert view.grid.verticalScrollBar().value() == 0
+    assert AppSettings(store).catalog_order == "price_desc"
     view.close()
 
     again = opened()  # the next start lists in the order chosen
-    assert again.order.currentText() == "Price low → high" and listed(again) == ["B4", "B2", "B1", "B6", "B5", "B3"]
+    assert again.order.currentText() == "Price high → low" and listed(again) == ["B6", "B1", "B2", "B4", "B5", "B3"]
     store.setValue("view/catalog_order", "price; DROP TABLE products")  # edited by hand: the default
     assert AppSettings(store).catalog_order == "category"
     pipeline.catalog.close()

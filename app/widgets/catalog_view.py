@@ -296,7 +296,7 @@ class CatalogView(QWidget):
         self.only: list[str] | None = None  # the products chosen elsewhere (the map's selection), or all
         self._origin = ""  # where they were chosen, as the chip names it ("Map selection")
         self._select_listed = False  # select every product of the next listing (they were chosen elsewhere)
-        self._reselect: list[str] = []  # SKUs selected when the sort changed: selected again once listed anew
+        self._resorted: list[str] | None = None  # the sort changed: the SKUs selected then, selected again once listed
         self.total = 0  # products in the catalog as last listed, whatever the search and category
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS, timeout=self._filter)
@@ -410,15 +410,17 @@ class CatalogView(QWidget):
         first of them scrolled into view (a new listing drops the selection and starts at the top)."""
         if self.settings is not None:
             self.settings.catalog_order = self.order.currentData()
-        self._reselect = self.selected_skus()
+        self._resorted = self.selected_skus()
         self._filter()
 
     def _select_again(self, skus: list[str]) -> None:
         """Select the listed products among ``skus`` (one selection of row runs: thousands selected one by one
-        took seconds), the keyboard on the first, scrolled into view."""
+        took seconds), the keyboard on the first, scrolled into view; none of them listed, the grid's top: it
+        stayed scrolled as far down as before, among other products."""
         wanted = set(skus)
         rows = [row for row, product in enumerate(self.model.products) if product.sku in wanted]
         if not rows:
+            self.grid.scrollToTop()
             return
         selection = QItemSelection()
         start = rows[0]
@@ -570,8 +572,9 @@ class CatalogView(QWidget):
         if self._select_listed:
             self._select_listed = False
             self.grid.selectAll()
-        reselect, self._reselect = self._reselect, []
-        self._select_again(reselect)
+        if self._resorted is not None:
+            resorted, self._resorted = self._resorted, None
+            self._select_again(resorted)
         self._enable_buttons()
         if self._changed:
             self._changed = False
