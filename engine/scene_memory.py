@@ -626,6 +626,10 @@ _UNREADABLE: weakref.WeakKeyDictionary[Catalog, _Unreadable] = weakref.WeakKeyDi
 def _embed_again(
     pipeline: Pipeline, path: str, sha256: str, boxes: list[Box], size: tuple[int, int]
 ) -> np.ndarray | None:
+    """The remembered objects' vectors cut again from the photo, or None where it is gone or changed. A stored path
+    holding a NUL (no file has one) is gone: opening it raised ValueError, the end of every search --scenes."""
+    if "\0" in path:
+        return None
     try:
         if sha256_of(path) != sha256:
             return None

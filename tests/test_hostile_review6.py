@@ -20,7 +20,7 @@ from engine.batch import RESUME, RESUME_MAX_BYTES, SUMMARY, tag_scenes
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
-from engine.scene_memory import where_used
+from engine.scene_memory import embed_missing_objects, where_used
 from engine.settings import Settings
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -158,3 +158,4 @@ def test_stored_photo_paths_the_system_cannot_look_up_are_listed_as_gone(tagged)
     seen = where_used(pipeline.catalog, "HOSTILE-SKU")
     assert sorted(s.photo for s in seen) == sorted(paths)
     assert [(s.exists, s.photo_box) for s in seen] == [(False, (1.0, 2.0, 3.0, 4.0))] * 2
+    assert embed_missing_objects(pipeline) == 0  # their objects cannot be cut again: passed over, said in the log
