@@ -242,7 +242,13 @@ def _check_not_cut_short(path: Path, img: Image.Image) -> None:
 
 def _orientation(img: Image.Image) -> int:
     """The EXIF orientation tag, 1 (upright) when absent or unreadable: a broken EXIF block is no
-    reason to refuse a photo whose pixels are fine."""
+    reason to refuse a photo whose pixels are fine.
+
+    A PNG's EXIF is read only from before its pixel data, where the PNG specification places it (and Pillow writes
+    it): Pillow looks for one after it by decoding the whole picture, so ``upright_size`` ("the header alone") of a
+    700 KB PNG claiming 15000x15000 decoded 900 MB, past every decode limit."""
+    if img.format == "PNG" and "exif" not in img.info:
+        return 1
     try:
         return int(img.getexif().get(0x0112, 1))
     except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises many kinds on crafted data
