@@ -559,7 +559,7 @@ def _cut_widgets(view) -> list[tuple]:
     """The search row's widgets narrower than their text, or past the tab's right edge: (name, width, needed)."""
     search = view.search
     needs = [(search, search.fontMetrics().horizontalAdvance(search.placeholderText()))]
-    needs += [(w, w.sizeHint().width()) for w in (view.category, view.only_chip, view.import_folder, view.import_csv,
-                                                   view.remove, view.find_duplicates)]
+    needs += [(w, w.sizeHint().width()) for w in (view.category, view.only_chip, view.order, view.import_folder,
+                                                   view.import_csv, view.remove, view.find_duplicates)]
     return [(type(w).__name__, w.width(), needed) for w, needed in needs
             if w.isVisible() and (w.width() < needed or w.mapTo(view, w.rect().topRight()).x() > view.width())]

@@ -91,6 +91,10 @@ def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(q
                                       QItemSelectionModel.SelectionFlag.ClearAndSelect)
     view.activateWindow()
     qtbot.waitUntil(view.isActiveWindow, timeout=WAIT_MS)
+    view.category.setFocus()
+    QTest.keyClick(view.category, Qt.Key.Key_Tab)  # the next stop after the category box
+    assert view.order.hasFocus()
+    view.search.setFocus()
     QTest.keyClick(view, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)  # the label's mnemonic: to the box
     assert view.order.hasFocus()
     QTest.keyClick(view.order, Qt.Key.Key_Down)  # Name A–Z

@@ -314,6 +314,11 @@ class CatalogView(QWidget):
         self.category.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.order = self._sort_box()
         self.order_label = QLabel("&Sort:", buddy=self.order)  # Alt+S; Tab from the category box reaches it too
+        self.sorting = QWidget()  # the label and box, in the search row or, where it is full, the buttons' row
+        sorting = QHBoxLayout(self.sorting)
+        sorting.setContentsMargins(0, 0, 0, 0)
+        sorting.addWidget(self.order_label)
+        sorting.addWidget(self.order)
         self.count = QLabel()
         self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
         self.only_chip.clicked.connect(self.show_all)
@@ -339,7 +344,7 @@ class CatalogView(QWidget):
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
-        for widget in (self.only_chip, self.category, self.order_label, self.order, self.count):
+        for widget in (self.only_chip, self.category, self.sorting, self.count):
             top.addWidget(widget)
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
         actions = QHBoxLayout(self.actions)
@@ -440,17 +445,27 @@ class CatalogView(QWidget):
     def _place_actions(self) -> None:
         """The import and removal buttons at the end of the search row where the row has room for everything at
         its size, else on a row of their own below it. In one row at the window's least width the category box
-        was cut to "All categories (33" beside a chip, and the search box to "S…"."""
-        row = self.top_row
-        shown = [w for w in (self.search, self.only_chip, self.category, self.order_label, self.order, self.count,
-                             self.actions) if not w.isHidden()]
-        wanted = sum(w.minimumWidth() if w is self.search else w.sizeHint().width() for w in shown)
-        wanted += max(0, row.spacing()) * (len(shown) - 1)
-        margins = self.layout().contentsMargins()
-        fits = wanted <= self.width() - margins.left() - margins.right()
-        if fits != (row.indexOf(self.actions) >= 0):
-            (self.actions_row if fits else row).removeWidget(self.actions)
-            (row if fits else self.actions_row).addWidget(self.actions)
+        was cut to "All categories (33" beside a chip, and the search box to "S…". The sort box goes down too, at
+        the start of that row, where the search row has no room for it (beside a chip naming a long feed)."""
+        room = self.width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
+        searching = [self.search, self.only_chip, self.category, self.sorting, self.count]
+        sort_fits = self._wanted(searching) <= room
+        fits = sort_fits and self._wanted([*searching, self.actions]) <= room
+        self._move(self.sorting, sort_fits, self.top_row.indexOf(self.count), 0)  # before the count; first below
+        self._move(self.actions, fits, -1, -1)  # at the end of either row
+
+    def _wanted(self, widgets: list[QWidget]) -> int:
+        """The width ``widgets`` (those shown) take in the search row at their size: the search box at its least."""
+        shown = [w for w in widgets if not w.isHidden()]
+        spacing = max(0, self.top_row.spacing()) * (len(shown) - 1)
+        return spacing + sum(w.minimumWidth() if w is self.search else w.sizeHint().width() for w in shown)
+
+    def _move(self, widget: QWidget, up: bool, above: int, below: int) -> None:
+        """``widget`` into the search row at ``above`` if ``up``, else into the buttons' row at ``below`` (-1: at
+        the end), unless it is there already."""
+        if up != (self.top_row.indexOf(widget) >= 0):
+            (self.actions_row if up else self.top_row).removeWidget(widget)
+            (self.top_row if up else self.actions_row).insertWidget(above if up else below, widget)
 
     # -- listing --------------------------------------------------------------------------------
 
