@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from decorlens.main import main
 from engine.batch import RESUME, RESUME_MAX_BYTES, SUMMARY, tag_scenes
 from engine.errors import DecorLensError
 from engine.imageio import load_image, photo_size, upright_size
@@ -62,7 +63,7 @@ def _copy(out: Path, to: Path) -> Path:
     return to
 
 
-def test_a_planted_resume_file_is_read_within_bounds_and_its_reason_said(tagged, tmp_path):
+def test_a_planted_resume_file_is_read_within_bounds_and_its_reason_said(tagged, tmp_path, capsys):
     """A resume file of JSON nested past the recursion limit ended the batch in 'unexpected RecursionError'; one of
     70 MB was read whole; one that could not be read was passed over without a word, every photo tagged again."""
     pipeline, photo, out = tagged
@@ -76,8 +77,9 @@ def test_a_planted_resume_file_is_read_within_bounds_and_its_reason_said(tagged,
         assert json.loads((copy / RESUME).read_text())["photos"][str(photo)]["stem"] == "living"  # written anew
     huge = _copy(out, tmp_path / "huge")
     os.truncate(huge / RESUME, RESUME_MAX_BYTES + 1)  # sparse: nothing written to disk
-    report = tag_scenes(pipeline, [photo], huge)
-    assert report.kept == [] and "over 64 MB" in report.resume_words(huge)
+    assert main(["--data-dir", str(pipeline.data_dir), "tag", str(photo), "--out", str(huge)]) == 0
+    said = capsys.readouterr()
+    assert f"{RESUME} not used (over 64 MB), so each photo was tagged again" in said.err and "kept" not in said.out
     report = tag_scenes(pipeline, [photo], huge)  # the file it wrote is used: nothing said
     assert report.kept == [photo] and report.resume_unused == "" and report.resume_words(huge) == ""
 
