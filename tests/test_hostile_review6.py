@@ -186,3 +186,21 @@ def test_a_pngs_upright_size_is_read_from_its_header_alone(tmp_path):
     path = tmp_path / "exif-after-pixels.png"
     path.write_bytes(data[:end] + _chunk(b"eXIf", exif.tobytes()) + data[end:])
     assert upright_size(path) == photo_size(load_image(path)) == (40, 20)
+
+
+def test_the_batch_dialog_says_why_the_resume_file_was_not_used(qtbot, tagged, tmp_path):
+    """The app's Batch Tag Folder tagged every photo again past an unreadable resume file without a word, as tag did."""
+    from app.dialogs.batch import BatchDialog
+    from app.workers import Runner
+
+    pipeline, photo, out = tagged
+    copy = _copy(out, tmp_path / "cut")
+    (copy / RESUME).write_text("{")
+    dialog = BatchDialog(pipeline, Runner(2), 3)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(photo.parent))
+    dialog.target.setText(str(copy))
+    with qtbot.waitSignal(dialog.finished_batch, timeout=120_000):
+        dialog.start()
+    assert (f"{RESUME} not used (not JSON as DecorLens writes it: cut short or edited), so each photo was tagged "
+            "again") in dialog.status.text()
