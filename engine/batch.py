@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import numpy as np
 
@@ -41,6 +42,7 @@ RESUME_VERSION = 1
 # A resume entry is a few hundred bytes a photo (its path, stem and hashes): 64 MiB holds a batch of 100,000 photos
 # with long paths, and bounds what the JSON parser builds from a file planted or grown in the output folder.
 RESUME_MAX_BYTES = 64 << 20
+PICTURE = re.compile(rb'\bsrc="(images/[^"]+)"')  # a shoppable page's pictures, in the folder beside it
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
 AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
@@ -416,12 +418,21 @@ def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: di
         files = _written(out_dir, stem, outputs)
         if files is None or files != entry.get("files"):
             return None
+        if ".html" in outputs and not _pictures_there(out_dir, out_dir / f"{stem}.html"):
+            return None
         data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
         if data["image"] != str(scene) or (data["width"], data["height"]) != upright_size(scene):  # written at the decoded size by a DecorLens before
             return None
         return Tagged(SceneResult.from_json(data), data, sha256)
     except (OSError, ValueError, KeyError, TypeError, RecursionError, DecorLensError):  # gone, unreadable, forged
         return None
+
+
+def _pictures_there(out_dir: Path, page: Path) -> bool:
+    """Whether every picture a page shows (its ``src="images/…"``) is still in ``out_dir``: with ``images/`` moved or
+    cleared since, a run again kept the page, which showed empty frames, and the same command never mended it."""
+    return all((out_dir / os.fsdecode(unquote_to_bytes(src.decode()))).is_file()
+               for src in PICTURE.findall(page.read_bytes()))
 
 
 def _written(out_dir: Path, stem: str, outputs: Mapping[str, str]) -> dict[str, str] | None:

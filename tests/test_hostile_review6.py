@@ -28,6 +28,7 @@ from engine.pipeline import Pipeline
 from engine.results import SceneResult
 from engine.scene_memory import embed_missing_objects, where_used
 from engine.settings import Settings
+from engine.shoppable import export_batch
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
 MATCH = {"product_id": 1, "sku": "S1", "name": "Lamp", "category": "lamp", "score": 0.5, "match": "similar"}
@@ -204,3 +205,15 @@ def test_the_batch_dialog_says_why_the_resume_file_was_not_used(qtbot, tagged, t
         dialog.start()
     assert (f"{RESUME} not used (not JSON as DecorLens writes it: cut short or edited), so each photo was tagged "
             "again") in dialog.status.text()
+
+
+def test_a_page_whose_pictures_are_gone_is_written_again(tagged, tmp_path):
+    """A batch run again kept a photo's shoppable page while its pictures (``images/``, moved to a web server or
+    cleared) were gone: the page showed empty frames, and the same command never mended it."""
+    pipeline, photo, _out = tagged
+    out = tmp_path / "pages"
+    export_batch(pipeline, [photo], out)
+    shutil.rmtree(out / "images")
+    assert export_batch(pipeline, [photo], out).kept == []
+    assert (out / "images" / "living.jpg").is_file() and len(list((out / "images" / "products").iterdir())) > 1
+    assert export_batch(pipeline, [photo], out).kept == [photo]  # all there: kept
