@@ -14,14 +14,14 @@ from PIL import Image
 
 from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar
-from decorlens.terminal import catalog_field, one_field
+from decorlens.terminal import catalog_field, json_text, one_field
 from engine.boxes import four_numbers
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
-from engine.scene_memory import embed_product_photo, photo_count, rooms_like, tag_categories
+from engine.scene_memory import embed_product_photo, photo_count, readable_path, rooms_like, tag_categories
 from engine.settings import Settings
 from engine.words import MATCH_WIDTH, counted, match_word
 
@@ -150,7 +150,7 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         found = {"image": args.image, "embedder": pipeline.embedder.key, "category": args.category,
                  "scenes": [h.to_json() for h in hits]}
-        print(json.dumps(found, indent=2, ensure_ascii=False))
+        print(json_text(found))
         return 0
     tagged = photo_count(pipeline.catalog)
     if not tagged:
@@ -160,11 +160,11 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     compared = (f"objects whose tag searches {args.category}" if args.category else
                 f"objects of every category tagged: {seen_words(counts)}" if len(counts) <= NAMED else
                 "objects of every category")
-    print(f"{one_field(args.image)}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
+    print(f"{one_field(readable_path(args.image))}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
           f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same
         box = ",".join(f"{v:.0f}" for v in h.photo_box)
-        print(f"  {h.score:.3f} {one_field(h.photo)}  object {h.number} [{one_field(h.category)}] box {box}  "
+        print(f"  {h.score:.3f} {one_field(readable_path(h.photo))}  object {h.number} [{one_field(h.category)}] box {box}  "
               f"matched {one_field(h.sku or '-')}")
     return 0
 

@@ -10,6 +10,7 @@ same character again, so ``--json`` output keeps its meaning.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,13 @@ _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field es
 
 def escape_controls(text: str) -> str:
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_text(data: object) -> str:
+    """``data`` as the CLI's indented JSON. A file name's bytes that are not UTF-8 (lone surrogates, as ``os.fsdecode``
+    gives them) are written ``\\udcXX``, which a JSON reader gives back as the same str, so the path still opens:
+    printed as they were, they raised UnicodeEncodeError wherever the output is strict UTF-8."""
+    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def catalog_field(text: object) -> str:

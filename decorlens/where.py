@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from decorlens.catalog import close_skus
 from decorlens.options import positive_int, program
 from decorlens.progress import note
-from decorlens.terminal import catalog_field, one_field
+from decorlens.terminal import catalog_field, json_text, one_field
 from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
-from engine.scene_memory import Sighting, goes_with, photo_count, tags_of_kind, where_used
+from engine.scene_memory import Sighting, goes_with, photo_count, readable_path, tags_of_kind, where_used
 from engine.words import CONFIRMED_WORD, MATCH_WIDTH, counted, match_word
 
 
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{close_skus(catalog, args.sku)}")
     together = goes_with(catalog, args.sku, args.limit + 1)
     if args.json:
-        print(json.dumps(report(catalog, args.sku, seen, together[: args.limit]), indent=2, ensure_ascii=False))
+        print(json_text(report(catalog, args.sku, seen, together[: args.limit])))
     else:
         kind = None if product is None else (product.category, tags_of_kind(pipeline, product.category))
         _print(catalog, args.sku, product.name if product else "(no longer in the catalog)", every, seen,
@@ -74,7 +73,7 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
     for s in seen:
         box = catalog_field(",".join(f"{v:.0f}" for v in s.photo_box))  # a hand edit: 1e308, 309 digits
         mark = CONFIRMED_WORD if s.confirmed else match_word(s.kind)
-        print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(s.photo)}  tag {s.number} [{catalog_field(s.category)}] "
+        print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(readable_path(s.photo))}  tag {s.number} [{catalog_field(s.category)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")

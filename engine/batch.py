@@ -32,7 +32,7 @@ from engine.imageio import read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
 from engine.results import Match, SceneResult
-from engine.scene_memory import BATCH, objects_of, remember, remember_saved
+from engine.scene_memory import BATCH, objects_of, remember, remember_saved, stored_path
 
 SUMMARY = "summary.csv"
 EXCEL_UTF8 = "\ufeff"  # summary.csv's first character: the byte order mark by which Excel knows UTF-8
@@ -451,7 +451,7 @@ def _remembered(pipeline: Pipeline, scene: Path, sha256: str) -> bool:
     since, or replaced by a copy of it tagged under another name, is tagged again to be remembered again."""
     try:
         row = pipeline.catalog.db.execute("SELECT 1 FROM scenes WHERE path = ? AND sha256 = ?",
-                                          (str(scene.resolve()), sha256)).fetchone()
+                                          (stored_path(scene.resolve()), sha256)).fetchone()
     except sqlite3.Error:  # no photo remembered yet: no such table
         return False
     return row is not None

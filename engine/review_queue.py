@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import Catalog
-from engine.scene_memory import damaged_memory, photo_count
+from engine.scene_memory import PATH, damaged_memory, photo_count, read_path
 
-QUEUE_SQL = """
-SELECT s.path, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
+QUEUE_SQL = f"""
+SELECT {PATH}, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
 FROM scene_objects o
 JOIN scenes s ON s.id = o.scene_id
 JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
@@ -74,8 +74,10 @@ def queue_head(catalog: Catalog, limit: int) -> tuple[list[ReviewItem], int]:
 def _item(catalog: Catalog, row: Sequence[Any]) -> ReviewItem:
     """A queue row as DecorLens stored it; a cell of another type (an edit in a database browser, a damaged page)
     is the memory's one line, as ``scene_memory`` says it: a score of text ended the Review window's listing in
-    "could not convert string to float", a path of bytes in a TypeError."""
+    "could not convert string to float", a category of bytes in a TypeError. A path of bytes (a file name that is not
+    UTF-8) is the file's name (``read_path``)."""
     path, number, category, best, best_score, runner_up, runner_up_score, *box = row[:11]
+    path = read_path(path)
     texts, numbers, size = (path, category, best, runner_up), (best_score, runner_up_score, *box), row[12:14]
     if not (all(isinstance(v, str) for v in texts) and isinstance(number, int)
             and all(isinstance(v, int | float) for v in numbers) and all(isinstance(v, int) and v > 0 for v in size)):

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
+import re
 import sqlite3
 import threading
 import weakref
@@ -226,8 +228,6 @@ def remember(
     Returns the number of objects stored.
     """
     path = Path(photo).resolve()
-    if not str(path).isascii() and not _utf8(str(path)):  # SQLite text is UTF-8; such a name cannot be stored
-        raise CatalogError(f"{str(path).encode('utf-8', 'backslashreplace').decode()}: file name is not valid UTF-8")
     sha256 = sha256 or sha256_of(path)
     catalog, key = pipeline.catalog, pipeline.embedder.key
     handed_on = {_box_key(o.box): o.vector for o in objects if o.vector is not None and o.embedder == key}
@@ -240,22 +240,41 @@ def remember(
     with catalog.write():
         _ensure_schema(catalog)
         db = catalog.db
-        db.execute("DELETE FROM scenes WHERE path = ? OR sha256 = ?", (str(path), sha256))
+        db.execute("DELETE FROM scenes WHERE path = ? OR sha256 = ?", (stored_path(path), sha256))
         scene_id = db.execute(
             "INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (str(path), sha256, width, height, origin, datetime.now(UTC).isoformat(timespec="seconds")),
+            (stored_path(path), sha256, width, height, origin, datetime.now(UTC).isoformat(timespec="seconds")),
         ).lastrowid
         for obj, vector in zip(objects, vectors):
             _insert_object(db, scene_id, obj, key, vector)
     return len(objects)
 
 
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes of a POSIX file name come back as lone surrogates
-        return False
-    return True
+def stored_path(path: str | Path) -> str | bytes:
+    """A photo's path as the memory stores it: text, or where it is not UTF-8 (a POSIX file name's undecodable bytes
+    come to Python as lone surrogates, which SQLite's text cannot hold) the name's own bytes, a BLOB. Such a photo
+    was refused ("tagged but not remembered"), so Where used never listed it."""
+    text = str(path)
+    return text if text.isascii() or not _ESCAPED.search(text) else os.fsencode(text)
+
+
+def read_path(stored: object) -> object:
+    """A stored path (read as ``PATH`` selects it: bytes) as the str that opens the file: its bytes as the system
+    decodes file names, so a name that is not UTF-8 is kept exact. A cell of any other type is given back as it is,
+    for the caller to refuse."""
+    return os.fsdecode(stored) if isinstance(stored, bytes) else stored
+
+
+def readable_path(path: str) -> str:
+    """``path`` as text to show or write as UTF-8: each byte that is not UTF-8 as U+FFFD (printing the lone
+    surrogates of ``read_path`` raised UnicodeEncodeError); ``path`` itself stays exact for opening the file."""
+    return _ESCAPED.sub("\ufffd", path)
+
+
+_ESCAPED = re.compile("[\ud800-\udfff]")  # what ``os.fsdecode`` makes of a byte that is not UTF-8
+# A scene's path as bytes: a TEXT cell that is not UTF-8 (a hand edit, another tool) ended every read of its row in
+# sqlite3's "Could not decode to UTF-8", reported as a damaged catalog; read as bytes it is the photo's file name.
+PATH = "CASE WHEN typeof(s.path) = 'text' THEN CAST(s.path AS BLOB) ELSE s.path END"
 
 
 def remember_saved(
@@ -338,7 +357,7 @@ def _box_key(box: Iterable[float]) -> tuple[float, ...]:
 
 
 SIGHTING_COLUMNS = (
-    "s.path, o.x1, o.y1, o.x2, o.y2, o.category, o.number, o.best_score, o.best_kind, o.confirmed, o.best_sku, "
+    f"{PATH}, o.x1, o.y1, o.x2, o.y2, o.category, o.number, o.best_score, o.best_kind, o.confirmed, o.best_sku, "
     "s.tagged_at, s.width, s.height"
 )
 
@@ -402,10 +421,10 @@ def tag_counts(catalog: Catalog) -> TagCounts:
     if not _has_schema(catalog):
         return TagCounts({}, {})
     rows = catalog.db.execute(
-        "SELECT s.path, s.sha256, COUNT(o.id) FROM scenes s LEFT JOIN scene_objects o ON o.scene_id = s.id "
+        f"SELECT {PATH}, s.sha256, COUNT(o.id) FROM scenes s LEFT JOIN scene_objects o ON o.scene_id = s.id "
         "GROUP BY s.id"
     ).fetchall()
-    return TagCounts({str(r[1])[:KEY_DIGITS]: int(r[2]) for r in rows}, {str(r[0]): int(r[2]) for r in rows})
+    return TagCounts({str(r[1])[:KEY_DIGITS]: int(r[2]) for r in rows}, {str(read_path(r[0])): int(r[2]) for r in rows})
 
 
 def tag_categories(catalog: Catalog) -> dict[str, int]:
@@ -540,14 +559,15 @@ def embed_missing_objects(
     """
     catalog, key = pipeline.catalog, pipeline.embedder.key
     rows = catalog.db.execute(
-        "SELECT s.id, s.path, s.sha256, s.width, s.height, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
+        f"SELECT s.id, {PATH}, s.sha256, s.width, s.height, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
         "JOIN scenes s ON s.id = o.scene_id LEFT JOIN scene_vectors v ON v.object_id = o.id AND v.embedder = ? "
         "WHERE v.object_id IS NULL ORDER BY s.id, o.id",
         (key,),
     ).fetchall()
     unreadable = _UNREADABLE.setdefault(catalog, _Unreadable())
-    by_scene: dict[int, list[sqlite3.Row]] = {}
+    by_scene: dict[int, list[Sequence[Any]]] = {}
     for row in rows:
+        row = (row[0], read_path(row[1]), *row[2:])
         _check_to_embed(catalog, row)
         by_scene.setdefault(row[0], []).append(row)
     to_try = [group for group in by_scene.values() if not unreadable.unchanged(*group[0][:3])]
@@ -810,6 +830,7 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     damaged page) is refused in one line: it ended in "unexpected TypeError", or in Python's own "Unknown format
     code 'f' for object of type 'str'", wherever the sighting was shown."""
     path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at, width, height = row
+    path = read_path(path)
     texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
     if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
             and isinstance(number, int) and isinstance(confirmed, int)

@@ -266,7 +266,7 @@ SCENE_MEMORY = {  # rows of the memory of tagged photos as another tool leaves t
         "UPDATE scene_vectors SET vector = 'abc' WHERE object_id = (SELECT MAX(object_id) FROM scene_vectors)",
         "vectors of"),
     "a box as text": ("UPDATE scene_objects SET x1 = 'abc'", "an object of"),
-    "a photo's path as a blob": ("UPDATE scenes SET path = X'FF2F746D70'", "an object of"),
+    "a photo's path as a blob": ("UPDATE scenes SET path = X'FF2F746D70'", None),  # its bytes name a file: gone
 }
 
 

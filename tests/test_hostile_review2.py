@@ -228,7 +228,7 @@ def _memory_of_one_tag(path: Path, catalog: Catalog | None = None, photo: Path |
     "UPDATE scene_matches SET score = 'abc' WHERE rank = 1",
     "UPDATE scene_objects SET x1 = 'left'",
     "UPDATE scene_objects SET number = 'n'",
-    "UPDATE scenes SET path = x'00ff'",
+    "UPDATE scene_objects SET category = x'00ff'",  # a path of bytes is the file name's (scene_memory.read_path)
 ])
 def test_a_review_queue_cell_of_another_type_is_the_memorys_one_line(tmp_path: Path, damage: str) -> None:
     """A cell edited in a database browser (or a damaged page) ended the Review window's listing in "could not

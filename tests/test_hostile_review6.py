@@ -26,6 +26,7 @@ from engine.errors import DecorLensError
 from engine.imageio import load_image, photo_size, upright_size
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
+from engine.review_queue import review_queue
 from engine.scene_memory import embed_missing_objects, where_used
 from engine.settings import Settings
 from engine.shoppable import export_batch
@@ -217,3 +218,89 @@ def test_a_page_whose_pictures_are_gone_is_written_again(tagged, tmp_path):
     assert export_batch(pipeline, [photo], out).kept == []
     assert (out / "images" / "living.jpg").is_file() and len(list((out / "images" / "products").iterdir())) > 1
     assert export_batch(pipeline, [photo], out).kept == [photo]  # all there: kept
+
+
+def _photo_named_in_bytes(scene: Path, folder: Path, name: bytes, mirrored: bool = False) -> Path:
+    """A copy of a real photo under a file name that is not UTF-8, as Python gives it (lone surrogates); mirrored,
+    its content (and so its hash, the memory's other key) is not the fixture's photo's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = folder / os.fsdecode(name)
+    if mirrored:
+        Image.open(scene).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photo, "JPEG")
+    else:
+        shutil.copy(scene, photo)
+    return photo
+
+
+def test_a_photo_whose_name_is_not_utf8_is_remembered_and_listed_under_its_exact_path(tagged, tmp_path, capsys):
+    """Such a photo was tagged but refused by the memory ("tagged but not remembered for Where used"), so Where used
+    never listed it; listed, its name raised UnicodeEncodeError wherever the output is strict UTF-8 ("the input: not
+    UTF-8 text"). Now its name's own bytes are stored, `where` shows it with U+FFFD and --json keeps it exact."""
+    pipeline, photo, _out = tagged
+    bad = _photo_named_in_bytes(photo, tmp_path / "photos", b"room-\xff\xfe.jpg", mirrored=True)
+    report = tag_scenes(pipeline, [bad], tmp_path / "out")
+    assert report.done == [bad] and report.failed == []
+    assert tag_scenes(pipeline, [bad], tmp_path / "out").kept == [bad]  # the run resumed finds it remembered
+    (sku,) = pipeline.catalog.db.execute(
+        "SELECT o.best_sku FROM scene_objects o JOIN scenes s ON s.id = o.scene_id WHERE s.path = ? AND "
+        "o.best_sku != '' LIMIT 1", (os.fsencode(bad.resolve()),)).fetchone()
+    seen = [s for s in where_used(pipeline.catalog, sku) if s.photo == str(bad.resolve())]
+    assert seen and all(s.exists for s in seen)
+    assert main(["--data-dir", str(pipeline.data_dir), "where", sku, "--limit", "50"]) == 0
+    assert f"room-\ufffd\ufffd.jpg  tag {seen[0].number} " in capsys.readouterr().out
+    assert main(["--data-dir", str(pipeline.data_dir), "where", sku, "--limit", "50", "--json"]) == 0
+    photos = [p["photo"] for p in json.loads(capsys.readouterr().out)["photos"]]
+    assert str(bad.resolve()) in photos and Path(str(bad.resolve())).is_file()
+
+
+def test_stored_paths_that_are_not_utf8_text_are_entries_not_a_damaged_catalog(qtbot, tagged, tmp_path, capsys):
+    """A scene row whose path is TEXT that is not UTF-8 (a hand edit, another tool) ended `where`, `search --scenes`
+    and the Where used panel in "the catalog … is damaged (Could not decode to UTF-8 column 'path')"; one whose path
+    is a BLOB in "the memory of tagged photos is damaged". Each is now one entry of its own: its bytes as the file
+    name, shown with U+FFFD, gone when no such file exists and opened when one does."""
+
+    from app.widgets.where_used import WhereUsedPanel
+    from app.workers import Runner
+
+    pipeline, photo, _out = tagged
+    real = _photo_named_in_bytes(photo, tmp_path, b"kept-\xe9.jpg", mirrored=True)
+    runner_up = pipeline.catalog.products()[0].sku
+    digest = hashlib.sha256(real.read_bytes()).hexdigest()
+    rows = [("CAST(? AS TEXT)", b"/tmp/hand-\xff.jpg", "y"), ("?", b"/tmp/blob-\xfe.jpg", "y"),
+            ("?", os.fsencode(real), digest)]
+    with pipeline.catalog.write():
+        for cell, path, sha256 in rows:
+            scene = pipeline.catalog.db.execute(
+                f"INSERT INTO scenes (path, sha256, width, height, origin, tagged_at) VALUES ({cell}, ?, 640, 480, "
+                "'batch', '2026-01-01')", (path, sha256)).lastrowid
+            tag = pipeline.catalog.db.execute(
+                "INSERT INTO scene_objects (scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
+                "best_kind, confirmed) VALUES (?, 1, 'lamp', 1, 2, 30, 40, 'UTF8-SKU', 0.9, 'exact', 0)", (scene,))
+            pipeline.catalog.db.executemany("INSERT INTO scene_matches (object_id, rank, sku, score) VALUES (?, ?, ?, ?)",
+                                            [(tag.lastrowid, 1, "UTF8-SKU", 0.9), (tag.lastrowid, 2, runner_up, 0.8)])
+    seen = where_used(pipeline.catalog, "UTF8-SKU")
+    assert sorted((s.photo, s.exists) for s in seen) == sorted(
+        [(os.fsdecode(b"/tmp/hand-\xff.jpg"), False), (os.fsdecode(b"/tmp/blob-\xfe.jpg"), False), (str(real), True)])
+    assert embed_missing_objects(pipeline) >= 1  # the real one is cut again, the others passed over
+    assert main(["--data-dir", str(pipeline.data_dir), "where", "UTF8-SKU"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("hand-\ufffd.jpg", "blob-\ufffd.jpg", "kept-\ufffd.jpg")), out
+    queued = {item.photo for item in review_queue(pipeline.catalog, 1000) if item.best_sku == "UTF8-SKU"}
+    assert queued == {Path(s.photo) for s in seen}
+    assert main(["--data-dir", str(pipeline.data_dir), "search", "--scenes", str(real), "--top-k", "50"]) == 0
+    assert "kept-\ufffd.jpg: " in (out := capsys.readouterr().out) and "kept-\ufffd.jpg  object 1 " in out, out
+    assert main(["--data-dir", str(pipeline.data_dir), "search", "--scenes", str(real), "--top-k", "50", "--json"]) == 0
+    assert str(real) in [hit["photo"] for hit in json.loads(capsys.readouterr().out)["scenes"]]
+    panel = WhereUsedPanel(pipeline, Runner(1))
+    qtbot.addWidget(panel)
+    failed: list[str] = []
+    panel.failed.connect(failed.append)
+    panel.show_product("UTF8-SKU")
+    qtbot.waitUntil(lambda: panel.sightings.count() == 3 or bool(failed), timeout=60_000)
+    assert not failed
+    items = [panel.sightings.item(i) for i in range(3)]
+    assert sorted(i.text().split("\n")[0] for i in items) == ["blob-\ufffd.jpg", "hand-\ufffd.jpg", "kept-\ufffd.jpg"]
+    (kept,) = [i for i in items if i.text().startswith("kept")]
+    with qtbot.waitSignal(panel.tagRequested) as opened:
+        panel.sightings.itemActivated.emit(kept)
+    assert opened.args == [real, 1] and "kept-\ufffd.jpg" in kept.toolTip()

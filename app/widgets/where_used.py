@@ -48,6 +48,7 @@ from engine.scene_memory import (
     goes_with,
     photo_count,
     product_vector,
+    readable_path,
     rooms_like,
     tag_categories,
     tags_of_kind,
@@ -324,10 +325,10 @@ class WhereUsedPanel(QWidget):
         if found.categories is not None:
             self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
-            item = QListWidgetItem(f"{shown(Path(seen.photo).name)}\n{_how(seen, found)}")
+            item = QListWidgetItem(f"{shown(readable_path(Path(seen.photo).name))}\n{_how(seen, found)}")
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
-            item.setToolTip(rich_tooltip(seen.photo + _matched_to(seen, found) + ("" if seen.exists else
+            item.setToolTip(rich_tooltip(readable_path(seen.photo) + _matched_to(seen, found) + ("" if seen.exists else
                                                                                     "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count, image in found.together:
