@@ -417,8 +417,11 @@ def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh
     dialog.target.setText(str(tmp_path / "tagged"))
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
         dialog.start()
+        # held while it runs: a Save to edited then was named by the summary and opened, though never written to
+        assert not any(w.isEnabled() for w in (dialog.source, dialog.target, dialog.top_k))
     assert "no photos" in finished.args[0].lower() and "no photos" in dialog.status.text().lower()
     assert dialog.start_button.isEnabled() and not dialog.progress.isVisible()
+    assert all(w.isEnabled() for w in (dialog.source, dialog.target, dialog.top_k))
 
 
 def test_a_batch_leaves_its_output_folder_out_and_refuses_the_photos_folder_as_output(qtbot, pipeline, scene_path,

@@ -101,6 +101,11 @@ class BatchDialog(QDialog):
             edit.setAccessibleName(f"{text} ({title.lower()})")
             form.addRow(label, self._browse_row(edit, title))
         form.addRow("Matches per tag", self.top_k)
+        # the fields, held while a batch runs: a Save to edited then was the folder the summary named and Open results
+        # folder opened, though the batch wrote where it was started (and a Matches per tag changed then did nothing)
+        self.form = QWidget()
+        self.form.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)  # in line with the words and buttons below, as it was
         self.progress = QProgressBar(textVisible=False)
         self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
         self.status = QLabel(
@@ -130,7 +135,7 @@ class BatchDialog(QDialog):
         for button in (self.start_button, self.cancel_button, close):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -238,6 +243,7 @@ class BatchDialog(QDialog):
             self.task = None
             if self.progress.maximum() == 0:  # stopped before a first photo: a busy bar says it still runs
                 self.progress.hide()
+        self.form.setEnabled(not on)
         self.start_button.setEnabled(not on)
         self.cancel_button.setEnabled(on)
         self.open_button.setEnabled(not on and bool(self.target.text()))
