@@ -305,13 +305,18 @@ def map_tab(qtbot, map_pipeline):
         runner.shutdown()
 
 
-def test_the_map_tab_shows_every_product(map_tab, map_pipeline):
+def test_the_map_tab_shows_every_product(map_tab, map_pipeline, qtbot):
     from PySide6.QtWidgets import QApplication
 
     from app import theme
 
     assert len(map_tab.canvas.points) == map_pipeline.catalog.count() == len(map_tab.result)
     assert "products by" in map_tab.status.text()
+    # a 1,000 px window's Map tab: the selection hint, one unwrapped line, held the side at 500 px and squeezed the map
+    map_tab.resize(820, 600)
+    side = map_tab.chosen_label.parentWidget()
+    qtbot.waitUntil(lambda: map_tab.main_panel.width() + side.width() < 820, timeout=10_000)
+    assert map_tab.main_panel.width() > side.width(), (map_tab.main_panel.width(), side.width())
     # the legend's counts in the theme's muted colour, following a switch: a fixed grey read 3.5:1 on the dark theme
     app = QApplication.instance()
     try:

@@ -156,6 +156,9 @@ class MapView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)  # escaped category names plus our own dots
         self.chosen_label = QLabel()
+        # wrapped: its one line of hint ("Click a product (or Space…") held the side at 500 px, and in a 1,000 px
+        # window the map beside an empty list was squeezed to 290 px
+        self.chosen_label.setWordWrap(True)
         self.chosen = QListWidget()
         self.chosen.setObjectName("mapSelection")
         self.chosen.setAccessibleName("Selected products")
