@@ -259,7 +259,9 @@ class MainWindow(QMainWindow):
         self._action(view, "&Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")
         self.catalog_action = self._action(view, "&Catalog", self.show_catalog_search, "Ctrl+2")
         self._action(view, "&Map", lambda: self.tabs.setCurrentIndex(MAP_TAB), "Ctrl+3")
-        view.addAction(self.photo_dock.toggleViewAction())
+        strip = self.photo_dock.toggleViewAction()
+        strip.setText("Photo&s")  # the dock's title alone, the one View item with no Alt key: Alt+V, S brings it back
+        view.addAction(strip)
         catalog = self.menuBar().addMenu("&Catalog")
         self._action(catalog, "Import &Folder…", lambda: self._to_catalog(self.catalog.choose_folder))
         self._action(catalog, "Import &CSV…", lambda: self._to_catalog(self.catalog.choose_csv))
