@@ -842,7 +842,13 @@ class MainWindow(QMainWindow):
         return self.controller.scene is not None
 
     def batch(self) -> None:
-        """Batch Tag Folder…, its Photos the folder the strip lists (the one being looked through), if one is."""
+        """Batch Tag Folder…, its Photos the folder the strip lists (the one being looked through), if one is. One at a
+        time: Ctrl+B (or the toolbar's Batch) while one was open opened a second one, whose Start ran a second batch
+        into the same folder beside the first; the open one comes to the front instead."""
+        for open_one in (d for d in self.findChildren(BatchDialog) if d.isVisible()):  # not one closed, to be deleted
+            open_one.raise_()
+            open_one.activateWindow()
+            return
         dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self, self.photo_list.folder)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # each photo's tag mark as the batch finishes it: a folder of 300 photos showed no progress on the strip

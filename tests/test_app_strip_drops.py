@@ -199,6 +199,8 @@ def test_batch_offers_the_folder_being_looked_through(qtbot, window, ikea, tmp_p
     dialog = window.findChild(BatchDialog)
     assert dialog.source.text() == str(folder[0].parent)
     assert dialog.target.text() == str(tagged_folder(folder[0].parent))  # as Browse… offers it (642e12a)
+    window.batch()  # Ctrl+B again while it is open: it comes forward, no second batch beside it
+    assert window.findChildren(BatchDialog) == [dialog]
     dialog.close()
     qtbot.waitUntil(lambda: window.findChild(BatchDialog) is None)  # deleted on close
 
