@@ -50,15 +50,16 @@ def slice_config(ikea: Path, out: Path, **changes) -> TrainConfig:
 
 @pytest.fixture(scope="module")
 def trained(train_pipeline: Pipeline, ikea: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Three epochs: the loss falls by a third by the third (0.74, 0.53, 0.40), and the best epoch is the last."""
     events = []
     out = tmp_path_factory.mktemp("run")
-    return train(slice_config(ikea, out), train_pipeline, events.append), events, out
+    return train(slice_config(ikea, out, epochs=3), train_pipeline, events.append), events, out
 
 
 def test_loss_falls(trained):
     result, _, _ = trained
     losses = [h["loss"] for h in result.history[1:]]
-    assert len(losses) == 4
+    assert len(losses) == 3
     assert losses[-1] < 0.9 * losses[0], losses
 
 
@@ -71,7 +72,7 @@ def test_result_reports_data_and_validation(trained, ikea: Path):
     assert 0 <= result.best["recall@1"] <= result.best["recall@5"] <= 1
     assert result.best["recall@5"] >= result.baseline["recall@5"]  # best-on-validation never loses to the start
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
-    assert json.loads((out / "history.json").read_text())[-1]["epoch"] == 4
+    assert json.loads((out / "history.json").read_text())[-1]["epoch"] == 3
 
 
 def test_progress_reports_every_stage(trained):
@@ -79,7 +80,7 @@ def test_progress_reports_every_stage(trained):
     stages = Counter(e.stage.split(" ")[0] for e in events)
     assert {"anchors", "views", "train", "validate", "done"} <= set(stages)
     assert all(e.loss is not None for e in events if e.stage == "train")
-    assert stages["validate"] == 4
+    assert stages["validate"] == 3
 
 
 def test_the_cpu_trains_channels_last_and_hands_back_the_usual_layout(trained, train_pipeline: Pipeline, ikea: Path):
@@ -288,7 +289,7 @@ def test_averaging_keeps_the_running_mean_of_the_epochs_since_the_best(train_pip
 
     loop._checkpoint = record
     try:
-        result = train(slice_config(ikea, tmp_path, epochs=6, average=True), train_pipeline)
+        result = train(slice_config(ikea, tmp_path, epochs=4, average=True), train_pipeline)  # best 3: mean of 3, 4
     finally:
         loop._checkpoint = save
     best_epoch = weights[-1][1]
@@ -300,7 +301,7 @@ def test_averaging_keeps_the_running_mean_of_the_epochs_since_the_best(train_pip
     if len(since) < 2:
         assert result.mean is None
         return
-    assert result.mean["epochs"] == [best_epoch, 6]
+    assert result.mean["epochs"] == [best_epoch, 4]
     kept = torch.load(tmp_path / "best.pt", weights_only=True)
     chosen = mean if result.mean["kept"] else since[0]
     assert all(torch.equal(kept[k], chosen[k].to(kept[k].dtype)) for k in kept)
