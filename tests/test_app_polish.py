@@ -682,3 +682,15 @@ def test_the_batch_dialogs_folders_have_names_for_screen_readers(qtbot, fresh_pi
     assert _spoken(dialog.source).startswith("Photos") and _spoken(dialog.target).startswith("Save to")
     browse = [_spoken(b) for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]
     assert len(set(browse)) == 2, browse
+
+
+def test_the_status_line_counts_one_product_as_one(qtbot):
+    """A shop's first product read "Catalog: 1 products"."""
+    from app.widgets.status_line import StatusLine
+
+    line = StatusLine()
+    qtbot.addWidget(line)
+    line.show_products(1)
+    assert line.products.text() == "Catalog: 1 product"
+    line.show_products(1955)
+    assert line.products.text() == "Catalog: 1,955 products"

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from app.engine_info import EngineInfo
 from app.labels import rich_tooltip
+from engine.words import counted
 
 
 class StatusLine(QStatusBar):
@@ -40,7 +41,7 @@ class StatusLine(QStatusBar):
         self.device.setToolTip(rich_tooltip(models))
 
     def show_products(self, count: int) -> None:
-        self.products.setText(f"Catalog: {count:,} products")
+        self.products.setText(f"Catalog: {counted(count, 'product')}")  # a shop's first import read "1 products"
 
     def show_tag_count(self, shown: int, found: int) -> None:
         """ "10 of 34 tags shown" while Settings ▸ Tags on a photo leaves some out; nothing otherwise."""
