@@ -23,6 +23,7 @@ from decorlens.options import (
 from decorlens.progress import note, stop_on_ctrl_c
 from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
+from engine.modelpack import refuse_pack_name
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
@@ -94,7 +95,9 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.resume:
         _check_resumable([out] if len(backbones) == 1 else [out / b for b in backbones], args.quiet)
     if not args.no_export:
-        _refuse_replacing_active(pipeline, [name, *(f"{name}.{b}" for b in backbones if len(backbones) == 2)])
+        names = [name, *(f"{name}.{b}" for b in backbones if len(backbones) == 2)]
+        refuse_pack_name(names, pipeline.data_dir / "models")
+        _refuse_replacing_active(pipeline, names)
     if len(backbones) == 1:
         path = _train_one(args, pipeline, recipe, backbone, name, out)
     else:

@@ -18,6 +18,7 @@ from decorlens.options import cosine, fraction, plain_name, positive_int, whole_
 from decorlens.progress import note, stop_on_ctrl_c
 from decorlens.train import TRAIN_EXTRA
 from engine.errors import DecorLensError, ModelError
+from engine.modelpack import refuse_pack_name
 from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 
@@ -83,6 +84,8 @@ TRAINING_ONLY = (("--base", "base", BASE), ("--trust-pt", "trust_pt", False), ("
 
 def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     refuse_unused(args)
+    if not args.export_only:
+        refuse_pack_name([args.name], pipeline.data_dir / "models")
     try:
         from training.detector import (
             DetectorConfig,

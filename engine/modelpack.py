@@ -18,6 +18,8 @@ dribbles a byte every few seconds (which no per-read timeout ends) is given up a
 from __future__ import annotations
 
 import http.client
+import itertools
+import json
 import os
 import reprlib
 import shutil
@@ -26,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -61,6 +63,10 @@ MIN_RATE = 16 * 1024  # bytes a second, on average over the file
 # its .part to the other's rename, and one appending after that rename wrote into the installed model.
 LOCK_FILE = ".install.lock"
 ROLES = ("detector", "embedder", "pose", "card")
+# Recipe entries that only DecorLens's own training (`decorlens train`, `train-detector`, the Train window), its
+# combining of two embedders and its int8 copies write into a card; no pack card has any of them.
+MADE_HERE = ("data", "combined", "int8")
+SET_ASIDE = "-trained"  # a trained model's free name: its own with this after it (then -2, -3, …)
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
 
@@ -105,11 +111,12 @@ class InstallReport:
     kept: list[str]
     skipped: list[str] = field(default_factory=list)  # optional files the source does not have
     dropped: list[str] = field(default_factory=list)  # a line for each user calibration that no longer applies
+    set_aside: list[str] = field(default_factory=list)  # a line for each trained model moved off a pack name
 
     def summary(self) -> str:
         skipped = f"; optional, not at the source: {', '.join(self.skipped)}" if self.skipped else ""
         counts = f"{len(self.installed):,} installed, {len(self.kept):,} already there"
-        return "\n".join([f"model pack in {self.folder}: {counts}{skipped}", *self.dropped])
+        return "\n".join([f"model pack in {self.folder}: {counts}{skipped}", *self.set_aside, *self.dropped])
 
 
 def manifest_path() -> Path:
@@ -147,6 +154,38 @@ def _entry_problem(entry: PackFile) -> str | None:
     if not is_sha256(entry.sha256):
         return "has no sha256 of 64 lowercase hex digits"
     return None
+
+
+def model_stem(file: str) -> str:
+    """The model name a pack file belongs to: ``NAME.onnx`` and ``NAME.card.json`` are both NAME's."""
+    return file.removesuffix(".card.json").removesuffix(".onnx")
+
+
+def refuse_pack_name(names: Iterable[str], folder: Path, option: str = "--name ") -> None:
+    """Refuse, before any training, to write a trained model under a pack model's name; the line names a free one.
+
+    The export writes ``folder/NAME.onnx`` and its card, over the pack's files of that name, and `models fetch` (the
+    remedy every damaged-model line names) then put the pack's file back over the user's training, unsaid. Names
+    are compared without case: on Windows and macOS "EffNet_Lite0_GEM.onnx" is the pack's file. The first of
+    ``names`` is the one the user chose (the others are made from it: a pair's members).
+    """
+    names = list(names)
+    pack = {model_stem(f.file).casefold(): f.file for f in read_pack().files if f.role != "card"}
+    taken = next((pack[n.casefold()] for n in names if n.casefold() in pack), None)
+    if taken:
+        raise ModelError(f"{taken} is a model-pack file, and `models fetch` would put the pack's back over a model "
+                         f"trained under its name; name yours otherwise, e.g. {option}{free_name(folder, names[0])}")
+
+
+def free_name(folder: Path, name: str) -> str:
+    """``name`` + ``SET_ASIDE`` (then -2, -3, …): a model name with no file in ``folder`` and no pack model's."""
+    pack = {model_stem(f.file).casefold() for f in read_pack().files}
+    for n in itertools.count(1):
+        candidate = f"{name}{SET_ASIDE}" + (f"-{n}" if n > 1 else "")
+        files = (folder / f"{candidate}{suffix}" for suffix in (".onnx", ".card.json", user_calibration.SUFFIX))
+        if candidate.casefold() not in pack and not any(os.path.lexists(f) for f in files):
+            return candidate
+    raise AssertionError("unreachable")  # itertools.count never ends
 
 
 def is_url(source: str | Path) -> bool:
@@ -233,12 +272,15 @@ def _install_pack(
             if entry.role == "card" and target.is_file():
                 user_calibration.keep_from_card(target, model)  # an older version calibrated in the card
             try:
-                _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
+                part = _install_file(source, entry, target, _offset(progress, done, pack.size), cancelled)
             except NotAtSource:
                 if not entry.optional:
                     raise
                 report.skipped.append(entry.file)
             else:
+                if entry.role != "card" and _trained_here(target):  # the manifest lists a model before its card
+                    report.set_aside.append(_set_aside(target))
+                replace_atomically(part, target)
                 report.installed.append(entry.file)
         if entry.role == "card" and model.name in models and entry.file not in report.skipped:
             dropped = user_calibration.drop_if_stale(model, models[model.name])
@@ -248,6 +290,35 @@ def _install_pack(
         if progress:
             progress(done, pack.size)
     return report
+
+
+def _trained_here(model: Path) -> bool:
+    """Whether ``model`` (not the pack's file: its sha256 differs) is one DecorLens trained, by its card's recipe.
+    No card, or none readable, is a damaged pack file: the fetch is there to repair it."""
+    if not model.is_file():
+        return False
+    try:
+        card = json.loads(model.with_suffix(".card.json").read_bytes()[: 1 << 20])
+    except (OSError, ValueError, RecursionError):
+        return False
+    recipe = card.get("recipe") if isinstance(card, dict) else None
+    return isinstance(recipe, dict) and any(key in recipe for key in MADE_HERE)
+
+
+def _set_aside(model: Path) -> str:
+    """Move a trained model off the pack's name, with its card and calibration, to a free name; say so in a line.
+
+    Setting it aside rather than keeping it in place: `models fetch` is the remedy every damaged-model line names,
+    and it must leave the pack's model there to do that; kept in place, the trained file stayed under the pack's
+    name, the stock model never came back and every later fetch said the same. Moved, both are there and the
+    user's training is one `models activate` away under the name the line says.
+    """
+    new = free_name(model.parent, model.stem)
+    for old in (model.with_suffix(".card.json"), user_calibration.calibration_path(model), model):
+        if old.is_file():
+            os.replace(old, old.with_name(new + old.name[len(model.stem):]))
+    return (f"{model.name} was trained here (its card says so), not the pack's: kept as {new}.onnx with its card, "
+            f"the pack's {model.name} put in its place; activate {new}.onnx to search with yours")
 
 
 def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:
@@ -261,7 +332,9 @@ def _model_of(card: str) -> str:
 
 def _install_file(
     source: str | Path, entry: PackFile, target: Path, progress: Callable[[int], None], cancelled
-) -> None:
+) -> Path:
+    """``entry`` into ``target``'s ``NAME.part``, checked against the pack's sha256; returns the part to move into
+    place (the caller first sets aside a trained model under that name)."""
     check_writable(target)  # after the download, a folder there left the whole file in NAME.part
     part = target.with_name(target.name + ".part")
     _clear_part(part)
@@ -276,7 +349,7 @@ def _install_file(
         part.unlink()
         raise ModelError(f"{entry.file} from {source} is not the pack's file (sha256 {got[:12]}…, expected "
                          f"{entry.sha256[:12]}…); refused, nothing installed or replaced")
-    replace_atomically(part, target)
+    return part
 
 
 def _clear_part(part: Path) -> None:

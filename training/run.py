@@ -154,6 +154,7 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
     run, result = Path(job.run), {}
     if job.kind == INSTALL:
         return _install_job(job, pipeline, run, progress, cancelled)
+    _refuse_pack_names(job, pipeline)
     if job.kind in (EMBEDDER, BOTH):
         from training.install import int8_offered
 
@@ -164,6 +165,20 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
         result["before_after"] = _before_after(job, pipeline, run, result, progress, cancelled)
     write_atomic(run / RESULT, json.dumps(result, indent=1))
     return result
+
+
+def _refuse_pack_names(job: Job, pipeline) -> None:
+    """The rule `decorlens train` keeps, for a job: no model it makes takes a pack model's name, before any
+    training. The Train window names its runs ``my-photos-<time>``, never a pack name; a job file written by hand
+    or by another version is checked all the same, since Use copies its models into the data dir's models."""
+    from engine.modelpack import refuse_pack_name
+
+    names = [job.name]
+    if job.kind in (EMBEDDER, BOTH) and len(backbones_of(job.backbone)) == 2:
+        names += [f"{job.name}.{backbone}" for backbone in backbones_of(job.backbone)]
+    if job.kind in (DETECTOR, BOTH):
+        names.append(f"{job.name}-detector")
+    refuse_pack_name(names, pipeline.data_dir / "models", option="the name ")
 
 
 def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
