@@ -173,8 +173,8 @@ def refuse_pack_name(names: Iterable[str], folder: Path, option: str = "--name "
     pack = {model_stem(f.file).casefold(): f.file for f in read_pack().files if f.role != "card"}
     taken = next((pack[n.casefold()] for n in names if n.casefold() in pack), None)
     if taken:
-        raise ModelError(f"{taken} is a model-pack file, and `models fetch` would put the pack's back over a model "
-                         f"trained under its name; name yours otherwise, e.g. {option}{free_name(folder, names[0])}")
+        raise ModelError(f"{taken} is the model pack's: `models fetch` would put it back over your training; "
+                         f"use e.g. {option}{free_name(folder, names[0])}")
 
 
 def free_name(folder: Path, name: str) -> str:

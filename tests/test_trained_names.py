@@ -36,13 +36,14 @@ def test_training_under_a_pack_name_is_refused_before_any_work_naming_a_free_nam
     models.mkdir(parents=True)
     (models / "effnet_lite0_gem-trained.onnx").write_bytes(b"an earlier run's")  # taken: the next one is offered
     data = ["--data-dir", str(tmp_path / "data"), "-q"]
-    runs = ([*data, "train", "--data", str(tmp_path / "pairs"), "--name", "EffNet_Lite0_GEM"],  # any case: Windows, macOS
+    runs = ([*data, "train", "--data", str(tmp_path / "pairs"), "--name", "MobileNet_V2_1.0_224_Quant.Float"],  # any case
             [*data, "train", "--data", str(tmp_path / "pairs"), "--name", "effnet_lite0_gem"],
             [*data, "train-detector", "--data", str(tmp_path / "pairs"), "--name", "yolov8n-oiv7-int8"])
     lines = [_refusal(capsys, argv) for argv in runs]
-    assert lines[0].endswith("e.g. --name EffNet_Lite0_GEM-trained"), lines[0]
-    assert "effnet_lite0_gem.onnx is a model-pack file" in lines[1] and lines[1].endswith(
-        "e.g. --name effnet_lite0_gem-trained-2")
+    assert "…" not in "".join(lines)  # whole, not shortened to fit a line: the longest pack name is among them
+    assert lines[0].endswith("e.g. --name MobileNet_V2_1.0_224_Quant.Float-trained"), lines[0]
+    assert lines[1] == ("decorlens: error: effnet_lite0_gem.onnx is the model pack's: `models fetch` would put it "
+                        "back over your training; use e.g. --name effnet_lite0_gem-trained-2")
     assert lines[2].endswith("e.g. --name yolov8n-oiv7-int8-trained"), lines[2]
     assert sorted(p.name for p in models.iterdir()) == ["effnet_lite0_gem-trained.onnx"]
     assert not (tmp_path / "data" / "training-runs").exists()
@@ -55,7 +56,7 @@ def test_a_train_window_job_under_a_pack_name_is_refused_before_training(tmp_pat
 
     job = Job(data_dir=str(tmp_path / "data"), run=str(tmp_path / "run"), kind=BOTH, name="mobilenet_v2_1.0_224_quant.float",
               dataset=str(tmp_path / "pairs"))
-    with pytest.raises(ModelError, match=r"^mobilenet_v2_1\.0_224_quant\.float\.onnx is a model-pack file.*"
+    with pytest.raises(ModelError, match=r"^mobilenet_v2_1\.0_224_quant\.float\.onnx is the model pack's.*"
                                          r"e\.g\. the name mobilenet_v2_1\.0_224_quant\.float-trained$"):
         run_job(job, lambda *_: None)
     assert not (tmp_path / "run").exists()
