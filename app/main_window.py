@@ -68,6 +68,7 @@ from engine.pipeline import Pipeline
 from engine.remedies import in_app
 from engine.scene_memory import tag_counts
 from engine.shoppable import ScenePage
+from engine.words import counted
 
 if TYPE_CHECKING:
     from app.dialogs.backups import Restored
@@ -929,7 +930,7 @@ class MainWindow(QMainWindow):
 
     def _catalog_embedded(self, count: int) -> None:
         self._embedding_ended()
-        text = f"Catalog ready for the new embedder ({count:,} products embedded)." if count else ""
+        text = f"Catalog ready for the new embedder ({counted(count, 'product')} embedded)." if count else ""
         self.statusBar().showMessage(text, 10_000)
 
     def _embedding_failed(self, message: str) -> None:

@@ -518,7 +518,7 @@ class CatalogView(QWidget):
         shown = self.only_chip.fontMetrics().elidedText(origin, Qt.TextElideMode.ElideMiddle, CHIP_ORIGIN)
         self.only_chip.setText(f"{shown}: {count:,} ✕")
         self.only_chip.setToolTip(f"{origin}: only these products are listed. Click to show the whole catalog again.")
-        self.only_chip.setAccessibleName(f"{origin}, {count:,} products: show the whole catalog")
+        self.only_chip.setAccessibleName(f"{origin}, {counted(count, 'product')}: show the whole catalog")
 
     def _show_goes_with(self, sku: str) -> None:
         """A product double-clicked under Goes with, listed and selected alone: the search text that found the

@@ -48,6 +48,7 @@ from engine.catalog_map import CatalogMap, catalog_map, check_can_compute, map_t
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models, find_first
 from engine.pipeline import Pipeline
+from engine.words import counted
 
 HINT = ("Wheel or + −: zoom · right-drag: pan · drag: select several · double-click or 0: whole map · "
         "arrow keys: from product to product, Home / End: a row's ends (Ctrl: the map's), Page Up / Down: a page, "
@@ -241,7 +242,7 @@ class MapView(QWidget):
         self.canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self._counts = Counter(p.category for p in loaded.products.values())
         self._write_legend()
-        self._status = f"{len(self.canvas.points):,} products by {loaded.result.title} ({_how(loaded)})."
+        self._status = f"{counted(len(self.canvas.points), 'product')} by {loaded.result.title} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
         if self.stale and self.isVisible():  # the catalog changed while this map was being made
             self.refresh()

@@ -52,6 +52,7 @@ SHORTCUTS = [
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
     ("Photo / catalog (keyboard in its search box) / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
+    ("Catalog tab: the Sort box (then ↑/↓ choose the order)", "Alt+S"),
     ("On the map: go from product to product (the ringed one's card shows)", "arrow keys"),
     ("On the map: select the ringed product / add it or take it out", "Space or Enter / Ctrl+Space"),
     ("On the map: zoom around it / the whole map", "+ and − (or Ctrl++ / Ctrl+−) / 0 (or Ctrl+0)"),
