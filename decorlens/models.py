@@ -240,6 +240,8 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.seed is not None and args.calibrate is None:  # the seed picks the validation scenes, and only --calibrate reads them
         raise DecorLensError("--seed is the split seed --calibrate measures the thresholds on; without --calibrate "
                              "nothing is measured: add --calibrate DATA or leave --seed out")
+    out = args.out or pipeline.data_dir / "models"
+    modelpack.refuse_pack_name([args.name], out)  # written over the pack's file, a fetch would put that back
     first, second = (find_model(name, pipeline.settings.models_dir, pipeline.data_dir) for name in (args.first, args.second))
     try:
         from training.combine import combine_embedders
@@ -247,7 +249,7 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
     except ImportError as exc:
         raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`") from exc
     dataset = PairDataset.load(args.calibrate) if args.calibrate else None  # a bad folder fails before writing
-    path = combine_embedders(first, second, args.out or pipeline.data_dir / "models", args.name)
+    path = combine_embedders(first, second, out, args.name)
     print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
     if dataset:
         calibrate_with_bars(pipeline, path, dataset, args.seed or 0, args.quiet)

@@ -38,13 +38,15 @@ def test_training_under_a_pack_name_is_refused_before_any_work_naming_a_free_nam
     data = ["--data-dir", str(tmp_path / "data"), "-q"]
     runs = ([*data, "train", "--data", str(tmp_path / "pairs"), "--name", "MobileNet_V2_1.0_224_Quant.Float"],  # any case
             [*data, "train", "--data", str(tmp_path / "pairs"), "--name", "effnet_lite0_gem"],
-            [*data, "train-detector", "--data", str(tmp_path / "pairs"), "--name", "yolov8n-oiv7-int8"])
+            [*data, "train-detector", "--data", str(tmp_path / "pairs"), "--name", "yolov8n-oiv7-int8"],
+            [*data, "models", "combine", "a.onnx", "b.onnx", "--name", "effnet_lite0_gem"])
     lines = [_refusal(capsys, argv) for argv in runs]
     assert "…" not in "".join(lines)  # whole, not shortened to fit a line: the longest pack name is among them
     assert lines[0].endswith("e.g. --name MobileNet_V2_1.0_224_Quant.Float-trained"), lines[0]
     assert lines[1] == ("decorlens: error: effnet_lite0_gem.onnx is the model pack's: `models fetch` would put it "
                         "back over your training; use e.g. --name effnet_lite0_gem-trained-2")
     assert lines[2].endswith("e.g. --name yolov8n-oiv7-int8-trained"), lines[2]
+    assert lines[3] == lines[1]  # a combined pair is a model trained here too
     assert sorted(p.name for p in models.iterdir()) == ["effnet_lite0_gem-trained.onnx"]
     assert not (tmp_path / "data" / "training-runs").exists()
 
