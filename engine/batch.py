@@ -421,7 +421,8 @@ def _kept(pipeline: Pipeline, scene: Path, stem: str, key: str | None, entry: di
         if ".html" in outputs and not _pictures_there(out_dir, out_dir / f"{stem}.html"):
             return None
         data = json.loads((out_dir / f"{stem}.json").read_text(encoding="utf-8"))
-        if data["image"] != str(scene) or (data["width"], data["height"]) != upright_size(scene):  # written at the decoded size by a DecorLens before
+        # another photo's JSON, or one written at the decoded size by a DecorLens before
+        if data["image"] != str(scene) or (data["width"], data["height"]) != upright_size(scene):
             return None
         return Tagged(SceneResult.from_json(data), data, sha256)
     except (OSError, ValueError, KeyError, TypeError, RecursionError, DecorLensError):  # gone, unreadable, forged

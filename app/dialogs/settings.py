@@ -47,7 +47,8 @@ from engine.settings import Settings, save_choice
 DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
 CATEGORY_ROWS = 4  # rows of categories the list keeps however short the screen (it is taller when there is room)
 TITLE_BAR = 40  # logical pixels kept free on the screen for the window's title bar and frame
-CALIBRATION_ROLE = Qt.ItemDataRole.UserRole + 1  # an embedder item's damaged-calibration line (the data role is its file name)
+# an embedder item's damaged-calibration line (its data role is the model's file name)
+CALIBRATION_ROLE = Qt.ItemDataRole.UserRole + 1
 
 DEVICE_LABELS = {
     "auto": "Automatically (the graphics card when there is one)",
