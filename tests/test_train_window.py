@@ -117,14 +117,25 @@ def app_sized_heap() -> Iterator[None]:
     gc.unfreeze()
 
 
-@pytest.fixture
-def shop(tmp_path: Path, exported_models: Path, ikea: Path) -> tuple[Pipeline, Path]:
+def _shop(folder: Path, exported_models: Path, ikea: Path) -> tuple[Pipeline, Path]:
     """A data dir whose catalog is the slice's products, and the slice as a dataset folder."""
-    shutil.copytree(exported_models, tmp_path / "data" / "models")
-    dataset = write_slice(ikea, tmp_path / "slice", train=2, val=1)
-    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    shutil.copytree(exported_models, folder / "data" / "models")
+    dataset = write_slice(ikea, folder / "slice", train=2, val=1)
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=folder / "data"))
     pipeline.import_catalog(dataset / "products.csv")
     return pipeline, dataset
+
+
+@pytest.fixture
+def shop(tmp_path: Path, exported_models: Path, ikea: Path) -> tuple[Pipeline, Path]:
+    """The slice's shop, the test's own: for tests that train, use, remember scenes or write runs in it."""
+    return _shop(tmp_path, exported_models, ikea)
+
+
+@pytest.fixture(scope="module")
+def shop_to_read(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, ikea: Path) -> tuple[Pipeline, Path]:
+    """The slice's shop, made once for the tests that only read it (each import embeds the slice's products)."""
+    return _shop(tmp_path_factory.mktemp("shop"), exported_models, ikea)
 
 
 def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
@@ -254,10 +265,10 @@ def test_the_step_line_puts_the_detectors_steps_in_words():
     assert step_words("network", 1, 2, "network 2 of 2") == "Network 2 of 2"
 
 
-def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop):
+def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop_to_read):
     """Training's bar is an epoch's (it starts again each epoch), but its estimate was timed from the first epoch
     and named the whole stage: "about 0:00 left in “training”" with epochs to go, and ever longer guesses after."""
-    window = TrainWindow(shop[0])
+    window = TrainWindow(shop_to_read[0])
     qtbot.addWidget(window)
     window._running("replaying a run's steps")
     window._clock.stop()
@@ -282,13 +293,13 @@ def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop):
     (False, "1,204 photos tagged and corrected here: 3,000 confirmed products, 2 boxes, 0 removed tags; the dataset "
             "folder adds 2 products on 2 photos. 0 corrections are new since the last training."),
 ])
-def test_what_training_learns_from_is_counted_in_words(qtbot, shop, one: bool, said: str):
+def test_what_training_learns_from_is_counted_in_words(qtbot, shop_to_read, one: bool, said: str):
     """The summary read "1 photos tagged and corrected here … 1 corrections are new", and "1204 photos"."""
     from collections import Counter
 
     from app.train_jobs import Summary
 
-    window = TrainWindow(shop[0])
+    window = TrainWindow(shop_to_read[0])
     qtbot.addWidget(window)
     summary = (Summary(1, Counter(lamp=2), Counter(lamp=1), 1, 1, 1, new_since_last=1, trained=True) if one else
                Summary(1204, Counter(lamp=3002), Counter(rug=2), 0, 2, 2, trained=True))
@@ -317,20 +328,21 @@ def test_a_finished_run_says_whether_the_new_model_is_better_and_what_to_do():
     assert "On 15 products, one or two either way can be luck." in _verdict(few)
 
 
-def test_use_says_which_model_changed(shop):
+def test_use_says_which_model_changed(shop_to_read):
     """Use named the matches' model even when only the detector had changed."""
-    settings = shop[0].settings
+    settings = shop_to_read[0].settings
     assert _now_in_use(settings, settings.with_(embedder=("my-photos-1.onnx",))).startswith(
         "Now matches come from the new model (my-photos-1).")
     tags = _now_in_use(settings, settings.with_(detectors=(("my-photos-1-detector.onnx",),)))
     assert tags.startswith("Now tags come from the new detector.") and "matches" not in tags
 
 
-def test_a_folder_that_is_not_a_dataset_is_said_in_one_line_and_start_waits(qtbot, shop, ikea: Path, tmp_path: Path):
+def test_a_folder_that_is_not_a_dataset_is_said_in_one_line_and_start_waits(qtbot, shop_to_read, ikea: Path,
+                                                                               tmp_path: Path):
     """A folder of photos, a missing folder, a catalog feed's folder (products.csv alone): each said in one line
     with what to do, the last folder's counts cleared and Start off (it stayed on, and the run failed once its data
     was being prepared); below a finished run's result too, where the line was set on a hidden label."""
-    pipeline, dataset = shop
+    pipeline, dataset = shop_to_read
     photos, feed = tmp_path / "holiday-photos", tmp_path / "feed"
     photos.mkdir()
     feed.mkdir()
@@ -414,7 +426,7 @@ def test_review_window_lists_the_queue_and_opens_a_tag(qtbot, shop):
     assert opened.args == [Path(expected[1].photo), expected[1].number]
 
 
-def test_use_with_the_int8_copy_activates_it(pipeline, shop, ikea: Path, ikea_products, shared_models: Path,
+def test_use_with_the_int8_copy_activates_it(pipeline, shop_to_read, ikea: Path, ikea_products, shared_models: Path,
                                              tmp_path: Path):
     """"Make it faster on this computer": offered on the CPU for a catalog big enough to calibrate on (not
     for the slice's few products); "Use" then makes the int8 copy and embeds the catalog for it (in the
@@ -426,9 +438,9 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop, ikea: Path, ikea_pr
     from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
 
     assert int8_offered(pipeline) == runs_on_cpu(pipeline.settings.device)
-    assert not int8_offered(shop[0])
+    assert not int8_offered(shop_to_read[0])
     data = tmp_path / "user-data"  # a catalog just big enough: install embeds all of it for the int8 copy
-    shutil.copytree(shop[0].data_dir / "models", data / "models")
+    shutil.copytree(shop_to_read[0].data_dir / "models", data / "models")
     user = Pipeline(pipeline.settings.with_(data_dir=data))
     user.import_catalog(_products_csv(ikea, ikea_products[: MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS], tmp_path))
     assert int8_offered(user) == runs_on_cpu(user.settings.device)
