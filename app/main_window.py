@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
         boxes = self._action(view, "Show All &Boxes", self.view.set_all_boxes, "B")
         boxes.setCheckable(True)
         view.addSeparator()
-        self._action(view, "&Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")
+        self._action(view, "&Room Photo", lambda: self.tabs.setCurrentIndex(PHOTO_TAB), "Ctrl+1")  # the tab's name
         self.catalog_action = self._action(view, "&Catalog", self.show_catalog_search, "Ctrl+2")
         self._action(view, "&Map", lambda: self.tabs.setCurrentIndex(MAP_TAB), "Ctrl+3")
         strip = self.photo_dock.toggleViewAction()

@@ -251,7 +251,7 @@ def ring_width(widget: QWidget, colour: str) -> int:
 
 
 def test_a_focused_spin_box_has_the_2_px_ring_a_combo_box_has(qtbot, themed):
-    """Settings' "Show for each tag", Batch's "Matches per tag", Train's epochs and views: Fusion's 1 px line beside
+    """Settings' and Batch's "Matches per tag", Train's epochs and views: Fusion's 1 px line beside
     the 2 px ring of the combo box above them."""
     from PySide6.QtWidgets import QComboBox, QSpinBox, QVBoxLayout
 

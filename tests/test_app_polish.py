@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QApplication,
     QCheckBox,
     QComboBox,
+    QLabel,
     QMenu,
     QPushButton,
     QRadioButton,
@@ -671,6 +672,12 @@ def test_the_photos_strip_has_a_close_button_one_can_see(qtbot, main_window, fre
     view = next(m for m in win.menuBar().findChildren(QMenu) if m.title() == "&View")
     # each with its Alt key: Photos alone had none, so Alt+V then a letter could not bring the strip back
     assert not [a.text() for a in view.actions() if a.text() and "&" not in a.text()]
+    keys = [a.text().split("&")[1][0].lower() for a in view.actions() if a.text()]
+    assert len(keys) == len(set(keys)), keys
+    # View ▸ Photo went to the tab named "Room photo": each tab is a View item of its name
+    items = {a.text().replace("&", "").casefold() for a in view.actions()}
+    tabs = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    assert not [tab for tab in tabs if tab.casefold() not in items], tabs
     next(a for a in view.actions() if a.text() == "Photo&s").trigger()
     assert win.photo_dock.isVisible()
 
@@ -682,6 +689,27 @@ def test_the_batch_dialogs_folders_have_names_for_screen_readers(qtbot, fresh_pi
     assert _spoken(dialog.source).startswith("Photos") and _spoken(dialog.target).startswith("Save to")
     browse = [_spoken(b) for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]
     assert len(set(browse)) == 2, browse
+
+
+def test_batch_and_settings_name_the_matches_per_tag_alike_in_a_box_of_its_size(qtbot, pipeline, tmp_path: Path):
+    """Batch said "Matches per tag: 5" and Settings "Show for each tag: 5 products" for the same number, and the
+    form stretched both boxes across the dialog: a 2-digit number at the left end of a 400 px box."""
+    from PySide6.QtCore import QSettings
+
+    from app.dialogs.settings import SettingsDialog
+    from app.settings import AppSettings
+
+    batch = BatchDialog(pipeline, Runner(1), 5)
+    settings = SettingsDialog(AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), [], tmp_path)
+    seen = set()
+    for dialog in (batch, settings):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        box = dialog.top_k
+        label = next(label.text() for label in dialog.findChildren(QLabel) if label.buddy() is box)
+        seen.add((label, _spoken(box), box.text()))
+        assert box.width() == box.sizeHint().width() < dialog.width() / 3, (box.width(), dialog.width())
+    assert seen == {("Matches per tag", "Matches per tag", "5 products")}, seen
 
 
 def test_the_status_line_counts_one_product_as_one(qtbot):

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.dialogs.settings import TOP_K_LABEL, top_k_box
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.scene_view import seen_names, sold_names
@@ -90,7 +90,7 @@ class BatchDialog(QDialog):
         # offered beside the Photos it names, as Browse offers it: left empty, a new user's Start asked for a folder
         self.target = QLineEdit(str(tagged_folder(folder)) if folder else "",
                                 placeholderText="where the JSON, CSV and HTML pages go")
-        self.top_k = QSpinBox(minimum=1, maximum=50, value=top_k)
+        self.top_k = top_k_box(top_k)
         form = QFormLayout()
         for text, edit, title in (("Photos", self.source, "Folder of room photos"),
                                   ("Save to", self.target, "Output folder")):
@@ -100,7 +100,7 @@ class BatchDialog(QDialog):
             # finds a buddy label only beside the field, not a row up)
             edit.setAccessibleName(f"{text} ({title.lower()})")
             form.addRow(label, self._browse_row(edit, title))
-        form.addRow("Matches per tag", self.top_k)
+        form.addRow(TOP_K_LABEL, self.top_k)
         # the fields, held while a batch runs: a Save to edited then was the folder the summary named and Open results
         # folder opened, though the batch wrote where it was started (and a Matches per tag changed then did nothing)
         self.form = QWidget()

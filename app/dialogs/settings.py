@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -55,6 +56,17 @@ DEVICE_LABELS = {
     "cpu": "The processor (CPU) only",
     "gpu": "The graphics card (NVIDIA CUDA)",
 }
+# Settings' and Batch Tag Folder's name for the same number ("Show for each tag" and "Matches per tag" were two
+# names for it); the CLI's --top-k help says "matches per tag" too
+TOP_K_LABEL = "Matches per tag"
+
+
+def top_k_box(value: int) -> QSpinBox:
+    """The matches-per-tag field of Settings and Batch Tag Folder, as wide as "50 products": a form stretched it
+    across the dialog, a 2-digit number at the left end of a 400 px box."""
+    box = QSpinBox(minimum=1, maximum=MAX_TOP_K, value=value, suffix=" products")
+    box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    return box
 
 
 class SettingsDialog(QDialog):
@@ -75,8 +87,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.data_dir = data_dir
         self.models_override = models_override
-        self.top_k = QSpinBox(minimum=1, maximum=MAX_TOP_K, value=settings.top_k)
-        self.top_k.setSuffix(" products")
+        self.top_k = top_k_box(settings.top_k)
         self.max_tags = QComboBox()
         for limit in TAG_LIMITS:
             self.max_tags.addItem(f"The {limit} surest" if limit else "Every object found", limit)
@@ -149,7 +160,7 @@ class SettingsDialog(QDialog):
         group = QGroupBox("Tags and matches")
         form = QFormLayout(group)
         form.addRow("Tags on a photo", self.max_tags)
-        form.addRow("Show for each tag", self.top_k)
+        form.addRow(TOP_K_LABEL, self.top_k)
         hint = QLabel("Tags are shown for the checked kinds of furniture and decor:")
         hint.setObjectName("muted")
         form.addRow(hint)

@@ -51,7 +51,7 @@ SHORTCUTS = [
     ("Fit to window", "0 (Ctrl+0)"),
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
-    ("Photo / catalog (keyboard in its search box) / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
+    ("Room photo / catalog (keyboard in its search box) / map tab", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
     ("Catalog tab: the Sort box (then ↑/↓ choose the order)", "Alt+S"),
     ("On the map: go from product to product (the ringed one's card shows)", "arrow keys"),
     ("On the map: select the ringed product / add it or take it out", "Space or Enter / Ctrl+Space"),
