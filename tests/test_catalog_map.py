@@ -70,8 +70,17 @@ def _map(pipeline, **kwargs):
 
 
 def test_one_point_per_product_and_alike_products_close(map_pipeline):
-    result = _map(map_pipeline)
+    """Also what the Map tab shows while a map is made: each step's words, and progress that rises to its end
+    through the steps that report nothing themselves (the first opening sat 30 s under a bar that said nothing)."""
+    cache_path(map_pipeline.data_dir, map_pipeline.embedder.key).unlink(missing_ok=True)
+    reports: list[tuple[int, int]] = []
+    stages: list[str] = []
+    result = _map(map_pipeline, progress=lambda done, total: reports.append((done, total)), stage=stages.append)
     ids = [p.id for p in map_pipeline.catalog.products()]
+    done = [d for d, _ in reports]
+    assert done == sorted(set(done)) and {t for _, t in reports} == {cm.LAYOUT_STEPS}, reports
+    assert 0 < done[1] < cm.LAYOUT_STEPS - cm.EARLY_ITERATIONS - cm.ITERATIONS and done[-1] == cm.LAYOUT_STEPS
+    assert stages == [cm.LOADING, cm.REDUCING, cm.NEIGHBOURS, f"{cm.PLACING} {len(ids):,} products"]
     assert sorted(result.ids.tolist()) == sorted(ids)
     assert result.xy.shape == (len(ids), 2) and np.isfinite(result.xy).all()
     assert result.xy.min() >= 0.0 and result.xy.max() <= 1.0 and np.ptp(result.xy, axis=0).max() == pytest.approx(1.0)
@@ -138,7 +147,7 @@ def test_cancel_stops_the_map_and_caches_nothing(map_pipeline):
     seen: list[int] = []
     with pytest.raises(Cancelled):
         _map(map_pipeline, progress=lambda done, _total: seen.append(done), cancelled=lambda: len(seen) > 3)
-    assert not path.exists() and 0 < max(seen) < cm.EARLY_ITERATIONS + cm.ITERATIONS
+    assert not path.exists() and 0 < max(seen) < cm.LAYOUT_STEPS
 
 
 def test_a_cancel_is_heard_before_the_steps_that_report_no_progress(map_pipeline):
@@ -309,9 +318,13 @@ def test_the_map_tab_shows_every_product(map_tab, map_pipeline, qtbot):
     from PySide6.QtWidgets import QApplication
 
     from app import theme
+    from app.labels import model_label
 
     assert len(map_tab.canvas.points) == map_pipeline.catalog.count() == len(map_tab.result)
-    assert "products by" in map_tab.status.text()
+    # the model as the merchandiser reads it ("MobileNetV2 1.0/224"), its engine names in the tooltip
+    model = map_pipeline.embedder.model
+    assert f"products by {model_label(model)} (" in map_tab.status.text() and model_label(model) != model.card.name
+    assert model.card.name not in map_tab.status.text() and model.path.name in map_tab.status.toolTip()
     # a 1,000 px window's Map tab: the selection hint, one unwrapped line, held the side at 500 px and squeezed the map
     map_tab.resize(820, 600)
     side = map_tab.chosen_label.parentWidget()

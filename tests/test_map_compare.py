@@ -81,15 +81,20 @@ def tab(qtbot, small: Pipeline):
 
 
 def test_the_menu_offers_the_other_installed_embedders(tab):
+    """Each by its label ("EfficientNet-Lite0", not "effnet_lite0-gem"), its engine names in the tooltip."""
     tab._fill_compare_menu()
     texts = [a.text() for a in tab.compare_menu.actions()]
-    assert any(SECOND in t for t in texts) and any("effnet_lite0_gem.onnx" in t for t in texts), texts
-    assert not any("mobilenet_v2_1.0_224_quant.float.onnx" in t for t in texts)  # the active one
+    tips = [a.toolTip() for a in tab.compare_menu.actions()]
+    assert "EfficientNet-Lite0" in texts and not any("effnet" in t for t in texts), texts
+    assert any(SECOND in t for t in tips) and any("effnet_lite0-gem (effnet_lite0_gem.onnx)" in t for t in tips), tips
+    assert tab.compare_menu.toolTipsVisible()
+    assert not any("mobilenet_v2_1.0_224_quant.float.onnx" in t for t in tips)  # the active one
 
 
 def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     from PySide6.QtCore import Qt
 
+    from app.labels import model_label
     from app.widgets.map_canvas import MapPoint
 
     second = _second(small)
@@ -99,7 +104,8 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert cache_path(small.data_dir, second.key).is_file()
     assert tab.compare_panel.isVisible() and tab.main_panel.title.isVisible()
     assert [tab.main_panel.title.text(), tab.compare_panel.title.text()] == [
-        small.embedder.card.name, second.card.name]
+        model_label(small.embedder.model), model_label(second)]
+    assert second.path.name in tab.compare_panel.title.toolTip()
     assert set(tab.canvas.points) == set(tab.compare_canvas.points) and len(tab.canvas.points) == small.catalog.count()
     assert "Beside it" in tab.status.text()
     # Hover on the active map rings the same product on the compared one, and leaving clears the ring.
@@ -224,7 +230,7 @@ def test_the_packaged_app_shows_a_cached_map_without_opentsne(small, tmp_path):
     assert "openTSNE" in missing and "[map]" in missing and "catalog bundle" in missing
     # Comparing with an embedder the catalog lacks vectors of ends at once, without minutes of embedding.
     compared = seen["compared"]["status"]
-    assert compared.startswith("No map of effnet_lite0-gem: ") and "openTSNE" in compared and "\n" not in compared
+    assert compared.startswith("No map of EfficientNet-Lite0: ") and "openTSNE" in compared and "\n" not in compared
     assert not seen["compared"]["open"] and small.catalog.embedders().get(effnet.key, 0) == before
 
 

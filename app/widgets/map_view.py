@@ -21,7 +21,7 @@ import html
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import dot_html, pretty, product_title, shown
+from app.labels import dot_html, model_label, model_tooltip, pretty, product_title, shown
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
@@ -73,6 +73,7 @@ class Loaded:
     layout: MapLayout | None = None  # the products as the canvas keeps them, made in the worker
     pipeline: Pipeline | None = None  # the compared embedder's pipeline, kept for the next refresh
     base: Pipeline | None = None  # the pipeline it was made from (a newer one makes its own)
+    names: str = ""  # the embedder's card name and file, the tooltip over its label (``model_tooltip``)
 
 
 class MapPanel(QWidget):
@@ -115,7 +116,8 @@ class MapView(QWidget):
         self.compared: CatalogMap | None = None
         self._compare_pipeline: Pipeline | None = None
         self._running = ""  # "active" or "compared": which map the running worker makes
-        self._phase = ""  # what the running worker does, written by it before it reports progress
+        # what the running worker does and what it counts ("" for a percentage), written by it before it reports
+        self._phase: tuple[str, str] = ("", "")
         self._status = ""
         self._empty = False  # the catalog has no products: nothing to refresh or compare
         self._counts: Counter[str] = Counter()  # the map's products per category, as the legend lists them
@@ -130,6 +132,7 @@ class MapView(QWidget):
         self.compare = QPushButton("Compare with…")
         self.compare.setToolTip(COMPARE_TIP)
         self.compare_menu = QMenu(self.compare)
+        self.compare_menu.setToolTipsVisible(True)  # each embedder's file, under its label
         self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
         self.compare.setMenu(self.compare_menu)
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
@@ -244,6 +247,7 @@ class MapView(QWidget):
         self._write_legend()
         self._status = f"{counted(len(self.canvas.points), 'product')} by {loaded.result.title} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
+        self.status.setToolTip(loaded.names)
         if self.stale and self.isVisible():  # the catalog changed while this map was being made
             self.refresh()
         elif self.compare_model is not None:
@@ -300,13 +304,12 @@ class MapView(QWidget):
         def work(job: Job) -> Loaded:
             compared = other or base.with_embedder(model.path)
             if compared is base:
-                raise DecorLensError(f"{model.card.name} is the active embedder: choose another to compare with")
-            self._phase = f"Embedding the catalog with {model.card.name}…"
+                raise DecorLensError(f"{model_label(model)} is the active embedder: choose another to compare with")
             loaded = self._map_of(compared, job)
             loaded.pipeline, loaded.base = compared, base
             return loaded
 
-        self._start("compared", work, f"Reading {model.card.name}'s map…", self._loaded_compared)
+        self._start("compared", work, f"Reading {model_label(model)}'s map…", self._loaded_compared)
 
     def _loaded_compared(self, loaded: Loaded) -> None:
         self.task = None
@@ -318,9 +321,11 @@ class MapView(QWidget):
         self.compared = loaded.result
         assert self.result is not None
         titles = map_titles([self.result, loaded.result])
-        for panel, title, result in zip((self.main_panel, self.compare_panel), titles, (self.result, loaded.result)):
+        tips = (self.status.toolTip(), loaded.names)
+        for panel, title, result, names in zip((self.main_panel, self.compare_panel), titles,
+                                               (self.result, loaded.result), tips):
             panel.title.setText(title)
-            panel.title.setToolTip(result.embedder)
+            panel.title.setToolTip(f"{names}\n{result.embedder}")
             panel.title.show()
         if not self.compare_panel.isVisible():
             self.compare_panel.show()
@@ -329,6 +334,7 @@ class MapView(QWidget):
         self.compare_canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.compare_canvas.select(self.canvas.selected_skus())
         self._set_busy(False, f"{self._status} Beside it: {loaded.result.title} ({_how(loaded)}). {HINT}")
+        self.status.setToolTip(f"{tips[0]}\nBeside it: {loaded.names}")
         if self.stale and self.isVisible():
             self.refresh()
 
@@ -343,8 +349,8 @@ class MapView(QWidget):
         others = [m for m in available_models(settings.models_dir, self.pipeline.data_dir)
                   if m.card.kind == "embedder" and m.path != active]
         for model in others:
-            action = self.compare_menu.addAction(f"{model.card.name} ({model.path.name})")
-            action.setToolTip(str(model.path))
+            action = self.compare_menu.addAction(model_label(model))
+            action.setToolTip(f"{model_tooltip(model)}\n{model.path}")
             action.triggered.connect(lambda _checked=False, m=model: self.compare_with(m))
         if not others:
             self.compare_menu.addAction("No other embedder installed").setEnabled(False)
@@ -358,19 +364,27 @@ class MapView(QWidget):
         """In the worker: the catalog embedded for ``pipeline``'s embedder, then its map, then its products and
         their places as the canvas keeps them (a second of Python at a million products, off the window's thread)."""
         started = time.perf_counter()
+        label = model_label(pipeline.embedder.model)
         if pipeline.catalog.missing_vectors(pipeline.embedder.key):  # no current map can exist: one is computed
             check_can_compute()
+        self._phase = (f"Reading the products' photos with {label}:", "photos")
         pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
-        self._phase = f"Computing the map of {pipeline.embedder.card.name}…"
+        self._phase = (f"Reading the map of {label}…", "")
+
+        def stage(words: str) -> None:
+            self._phase = (f"Making the map of {label}: {words}…", "")
+
         result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
-                             pipeline.log)
+                             pipeline.log, stage)
+        result = replace(result, title=label)
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
-        return Loaded(result, products, time.perf_counter() - started, map_layout(result, products))
+        return Loaded(result, products, time.perf_counter() - started, map_layout(result, products),
+                      names=model_tooltip(pipeline.embedder.model))
 
     def _start(
         self, which: str, work: Callable[[Job], Loaded | None], text: str, done: Callable[..., None]
     ) -> None:
-        self._running, self._phase = which, "Embedding the catalog…"
+        self._running, self._phase = which, (text, "")
         self._set_busy(True, text)
         self.task = self.engine.start(work, done=done, failed=self._failed, progress=self._progress,
                                       cancelled=self._cancelled)
@@ -387,12 +401,13 @@ class MapView(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.status.setText(CANCELLING if self.task is not None and self.task.is_cancelled() else self._phase)
+        self.status.setText(CANCELLING if self.task is not None and self.task.is_cancelled() else
+                            _doing(*self._phase, done, total))
 
     def _failed(self, text: str) -> None:
         self.task = None
         if self._running == "compared":  # the active map stays; the comparison ends
-            name = self.compare_model.card.name if self.compare_model is not None else "the other embedder"
+            name = model_label(self.compare_model) if self.compare_model is not None else "the other embedder"
             self.end_comparison()
             self._set_busy(False, f"No map of {name}: {text}")
         else:
@@ -462,6 +477,11 @@ class MapView(QWidget):
         sku = item.data(Qt.ItemDataRole.UserRole)
         if sku:  # not the "… and N more" line
             self.showInCatalog.emit([sku])
+
+
+def _doing(phase: str, unit: str, done: int, total: int) -> str:
+    """The status line while a map is made: what, and how far ("120 of 1,955 photos" or "40%")."""
+    return f"{phase} {done:,} of {total:,} {unit}" if unit else f"{phase} {100 * done // max(total, 1)}%"
 
 
 def _how(loaded: Loaded) -> str:
