@@ -365,6 +365,7 @@ class MainWindow(QMainWindow):
             self.photo_stack.setCurrentWidget(self.setup)
             self.status_line.show_missing()
             return
+        self._say_install_news()
         # a catalog that cannot be read is not an empty one: "Your catalog is empty … Import products" sent the
         # merchandiser to hours of importing, where the message's Restore a Backup… brings it back
         empty = info.products == 0 and not info.catalog_error and self.controller.path is None
@@ -375,6 +376,14 @@ class MainWindow(QMainWindow):
             self.show_message(info.catalog_error, "error")
         elif info.products == 0 and not empty:
             self._say_catalog_empty()
+
+    def _say_install_news(self) -> None:
+        """Once the models installed from the setup page are loaded, what the install changed of the user's own
+        (a trained model set aside, a calibration dropped) on the message bar, for the whole window: the page said
+        it only for the moment before it made way for the photo page."""
+        news, self.setup.news = self.setup.news, ""
+        if news:
+            self.show_message(news, "info")
 
     def _show_photo_page(self) -> None:
         """A photo opened replaces the empty catalog's page, which said what the banner says: the banner

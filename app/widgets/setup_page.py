@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -85,6 +86,20 @@ def shortcuts_markdown() -> str:
     return "\n".join(["| Action | Keys |", "|---|---|", *rows])
 
 
+# the install's set-aside line names `models activate`'s verb; in the app a model is chosen in Settings
+_ACTIVATE = re.compile(r"activate (?P<model>\S+) to search with yours")
+ACTIVATE_IN_APP = r"choose \g<model> in Edit ▸ Settings… ▸ Advanced to search with yours"
+INSTALL_NEWS = "Model pack installed, and your own models changed:"
+
+
+def install_news(report: modelpack.InstallReport) -> str:
+    """What the user must read of an install, in the app's words; "" when it has nothing to say. A trained model
+    set aside off a pack name, or a calibration dropped, was said on the page for the moment before it reloaded
+    to the photo page: the window's message bar keeps it until dismissed (a report of several lines waits)."""
+    lines = [_ACTIVATE.sub(ACTIVATE_IN_APP, line) for line in report.set_aside] + report.dropped
+    return "\n".join([INSTALL_NEWS, *lines]) if lines else ""
+
+
 def looked_for(message: str) -> str:
     """What was looked for and where, less the command line that fixes it: staff of the packaged app, which has
     no `decorlens`, read it above this page's own buttons, which get the pack (``engine.remedies.FETCH_PACK``)."""
@@ -96,7 +111,8 @@ class SetupPage(QWidget):
 
     The model pack is installed from a folder (a USB stick or a shop's network share) or downloaded
     from the release URL, in a worker with progress; ``installed`` then asks the window to reload the
-    pipeline, so the photo page comes up without a restart.
+    pipeline, so the photo page comes up without a restart. What the user must read of it (a trained model set
+    aside, a calibration dropped) is kept in ``news`` for the window's message bar: the page is gone by then.
 
     By keyboard: the button pressed is greyed while the pack installs, so the keyboard goes to Cancel (it fell to
     Choose models folder…, the next button), and back to the button once it is done or failed (Cancel hid under
@@ -113,6 +129,7 @@ class SetupPage(QWidget):
         self.models_folder = models_folder  # where the pack goes: <data dir>/models of the current pipeline
         self.download_url = modelpack.RELEASE_URL
         self.task: Task | None = None
+        self.news = ""  # the last install's ``install_news``, until the window says it
         self._pressed: QWidget | None = None  # the button the install was started from, by keyboard
         title = QLabel("<h2>DecorLens needs its models</h2>")
         intro = QLabel(
@@ -195,8 +212,9 @@ class SetupPage(QWidget):
 
     def _installed(self, report: modelpack.InstallReport) -> None:
         self._busy(False)
-        self.status.setText(f"Installed: {report.summary()}. Loading the models…")
+        self.status.setText(f"Installed: {report.summary().splitlines()[0]}. Loading the models…")
         announce(self, self.status.text(), urgent=False)
+        self.news = install_news(report)
         self.installed.emit()
 
     def _failed(self, message: str) -> None:
