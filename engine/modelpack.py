@@ -49,6 +49,7 @@ from engine.files import (
 )
 from engine.links import has_credentials, without_credentials
 from engine.paths import resources_dir
+from engine.remedies import ACTIVATE_SET_ASIDE
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
 RELEASE_URL = "https://github.com/decorlens/decorlens/releases/download/models-2026.12.02/"
@@ -318,7 +319,7 @@ def _set_aside(model: Path) -> str:
         if old.is_file():
             os.replace(old, old.with_name(new + old.name[len(model.stem):]))
     return (f"{model.name} was trained here (its card says so), not the pack's: kept as {new}.onnx with its card, "
-            f"the pack's {model.name} put in its place; activate {new}.onnx to search with yours")
+            f"the pack's {model.name} put in its place; {ACTIVATE_SET_ASIDE(model=f'{new}.onnx')}")
 
 
 def _card_of_skipped(entry: PackFile, skipped: list[str]) -> bool:

@@ -72,11 +72,15 @@ WRITE_CARD = Remedy(": write {card} beside it with `decorlens models export` or 
 EXPORT_POSE = Remedy("`decorlens models export {weights}` makes it ([train] extra), or set people: off",
                      "set people: off in the data folder's config.yaml")
 EXPORT_AGAIN = Remedy(", or export it again with `decorlens models export`", "")
+# A trained model `models fetch` set aside off a pack model's name (``engine.modelpack``): the app chooses models
+# in its Settings.
+ACTIVATE_SET_ASIDE = Remedy("`decorlens models activate {model}` to search with yours",
+                            "choose {model} in Edit ▸ Settings… ▸ Advanced to search with yours")
 # A bundle without its pictures: the CLI names the folder with an option, the app's Import Bundle… asks for it.
 IMAGES_FROM = Remedy("--images-from {folder}:", "The pictures folder {folder}:")
 
 REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
-            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, IMAGES_FROM)
+            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, ACTIVATE_SET_ASIDE, IMAGES_FROM)
 
 
 def in_app(text: str) -> str:

@@ -81,8 +81,8 @@ def test_fetch_sets_a_model_trained_under_a_pack_name_aside_with_its_card_and_ca
                           tuple(f for f in PACK.files if modelpack.model_stem(f.file) == mine.stem))
     report = modelpack.install(shared_models, folder, pack=pack)
     said = (f"{TARGET} was trained here (its card says so), not the pack's: kept as yolov8n-oiv7-int8-trained.onnx "
-            f"with its card, the pack's {TARGET} put in its place; activate yolov8n-oiv7-int8-trained.onnx to search "
-            "with yours")
+            f"with its card, the pack's {TARGET} put in its place; `decorlens models activate "
+            "yolov8n-oiv7-int8-trained.onnx` to search with yours")
     assert report.summary().splitlines()[1:] == [said]
     assert {name: (folder / name).read_bytes() for name in before} == before
     assert sha256_of(mine) == pack.files[0].sha256 and json.loads(mine.with_suffix(".card.json").read_text())[

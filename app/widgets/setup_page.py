@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -87,8 +86,6 @@ def shortcuts_markdown() -> str:
 
 
 # the install's set-aside line names `models activate`'s verb; in the app a model is chosen in Settings
-_ACTIVATE = re.compile(r"activate (?P<model>\S+) to search with yours")
-ACTIVATE_IN_APP = r"choose \g<model> in Edit ▸ Settings… ▸ Advanced to search with yours"
 INSTALL_NEWS = "Model pack installed, and your own models changed:"
 
 
@@ -96,7 +93,7 @@ def install_news(report: modelpack.InstallReport) -> str:
     """What the user must read of an install, in the app's words; "" when it has nothing to say. A trained model
     set aside off a pack name, or a calibration dropped, was said on the page for the moment before it reloaded
     to the photo page: the window's message bar keeps it until dismissed (a report of several lines waits)."""
-    lines = [_ACTIVATE.sub(ACTIVATE_IN_APP, line) for line in report.set_aside] + report.dropped
+    lines = [in_app(line) for line in [*report.set_aside, *report.dropped]]
     return "\n".join([INSTALL_NEWS, *lines]) if lines else ""
 
 
