@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.labels import model_label, model_tooltip
 from engine.backups import list_backups
 from engine.errors import CatalogError, ModelError
 from engine.pipeline import Pipeline
@@ -18,8 +19,9 @@ class EngineInfo:
     """What the status bar says about the engine, or why it could not start."""
 
     device: str = ""
-    detectors: str = ""
-    embedder: str = ""
+    detectors: str = ""  # the detectors' labels (``app.labels.model_label``), " + " between them
+    embedder: str = ""  # the embedder's label
+    names: str = ""  # each model's card name and file (``model_tooltip``), a line each, for the tooltip
     products: int = 0
     missing: str = ""  # the ModelError message when models are missing
     catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
@@ -33,7 +35,9 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
         embedder = pipeline.embedder
     except ModelError as exc:
         return EngineInfo(missing=str(exc))
-    info = EngineInfo(pipeline.device, detectors.name, embedder.card.name)
+    models = [d.model for d in detectors.detectors] + [embedder.model]
+    info = EngineInfo(pipeline.device, " + ".join(model_label(d.model) for d in detectors.detectors),
+                      model_label(embedder.model), "\n".join(model_tooltip(m) for m in models))
     try:
         info.products = pipeline.catalog.count()
         if info.products == 0:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from functools import cache
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
 from engine.categories import CategoryMap, display_name
-from engine.errors import ModelError
-from engine.modelpack import read_pack
-from engine.models import ResolvedModel
+from engine.models import ResolvedModel, model_names
+from engine.models import model_label as engine_model_label
 from engine.results import Match
 from engine.shoppable_assets import HIDDEN
 from engine.words import match_word
@@ -80,25 +78,14 @@ def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
 
 
 def model_label(model: ResolvedModel) -> str:
-    """A model as a merchandiser reads it: a model-pack file (by name and weights) by the pack's own words for it,
-    "MobileNetV2 1.0/224" rather than the card's "mobilenet_v2-imagenet"; any other model (a trained one, named
-    by whoever trained it) by its card's name. Where it is shown, the card name and file go in a tooltip."""
-    return _pack_labels().get((model.path.name, model.card.sha256), shown(model.card.name))
+    """``engine.models.model_label`` as one line a screen can hold (``shown``): the app's models read as
+    `models list` and the HTML map page name them. The card name and file go in a tooltip (``model_tooltip``)."""
+    return shown(engine_model_label(model))
 
 
 def model_tooltip(model: ResolvedModel) -> str:
-    """The engine's names of ``model``, for the tooltip under its ``model_label``."""
-    return f"{model.card.name} ({model.path.name})"
-
-
-@cache
-def _pack_labels() -> dict[tuple[str, str], str]:
-    """(file name, sha256) → the first clause of the pack manifest's description ("MobileNetV2 1.0/224")."""
-    try:
-        files = read_pack().files
-    except ModelError:
-        return {}
-    return {(f.file, f.sha256): f.about.split(",")[0].split(" (")[0].strip() for f in files if f.about}
+    """The engine's names of ``model`` (card name and file), for the tooltip under its ``model_label``."""
+    return model_names(model)
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:

@@ -26,6 +26,7 @@ from engine.models import (
     check_matches_card,
     find_model,
     locate,
+    model_label,
     read_card,
     write_card,
 )
@@ -119,14 +120,15 @@ class Listed:
                 return f"  {self.role:<9} MISSING  {self.problem}"
             return f"  {self.role:<9} {'(off)':<28} {'':<12} {self.problem}"
         size = _size(self.model.card) or f"people: {'on' if self.required else 'auto'}"  # a pose model found runs
-        row = f"  {self.role:<9} {self.model.card.name:<28} {size:<12} {self.model.path}"
+        row = f"  {self.role:<9} {model_label(self.model):<28} {size:<12} {self.model.path}"
         problem = self.model.card.calibration_problem
         return f"{row}\n  {'':<9} {problem}" if problem else row
 
     def to_json(self) -> dict[str, Any]:
         card = self.model.card if self.model else None
         return {"role": self.role, "found": card is not None, "required": self.required,
-                "name": card.name if card else None, "path": str(self.model.path) if self.model else None,
+                "name": card.name if card else None, "label": model_label(self.model) if self.model else None,
+                "path": str(self.model.path) if self.model else None,
                 "classes": len(card.class_names) if card and card.kind == "detector" else None,
                 "dimension": card.output_dim if card and card.kind == "embedder" else None,
                 "problem": self.problem or None, "calibration_problem": (card.calibration_problem or None) if card else None}
@@ -180,7 +182,7 @@ def _list_json(pipeline: Pipeline, folders: list[Path], rows: list[Listed]) -> d
     installed = available_models(pipeline.settings.models_dir, pipeline.data_dir)
     return {"search_path": [str(f) for f in folders], "people": pipeline.settings.people,
             "models": [row.to_json() for row in rows],
-            "installed": [{"name": m.card.name, "kind": m.card.kind, "path": str(m.path), "active": m.path in active,
+            "installed": [{"name": m.card.name, "label": model_label(m), "kind": m.card.kind, "path": str(m.path), "active": m.path in active,
                            "calibration_problem": m.card.calibration_problem or None} for m in installed]}
 
 

@@ -42,6 +42,7 @@ from engine.catalog import Catalog
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import write_atomic
 from engine.importer import Progress
+from engine.models import model_label
 from engine.remedies import IMPORT_FIRST
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class CatalogMap:
     ids: np.ndarray  # (N,) int64
     xy: np.ndarray  # (N, 2) float32
     cached: bool = False  # read from the cache file rather than computed now
-    title: str = ""  # what people read above the map: the embedder card's name (not cached: cards get renamed)
+    title: str = ""  # what people read above the map: the embedder's ``model_label`` (not cached: cards get renamed)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -101,7 +102,7 @@ def catalog_map(
     path = cache_path(data_dir, embedder.key)
     cached = load_cached(path, key, log)
     if cached is not None:
-        return replace(cached, title=embedder.card.name)
+        return replace(cached, title=model_label(embedder.model))
     revision = catalog.revision
     rows = list(catalog.vectors(embedder.key))
     if not rows:
@@ -110,14 +111,15 @@ def catalog_map(
         )
     ids = np.array([pid for pid, _, _ in rows], np.int64)
     xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled, stage)
-    result = CatalogMap(embedder.key, key, revision, ids, xy, title=embedder.card.name)
+    result = CatalogMap(embedder.key, key, revision, ids, xy, title=model_label(embedder.model))
     save(path, result)
     return result
 
 
 def map_titles(maps: Sequence[CatalogMap]) -> list[str]:
     """The heading of each map shown side by side (the app's Map tab and the HTML page): the embedder's
-    name, or its key where two maps would read the same (two files of one card name)."""
+    label (``engine.models.model_label``), or its key where two maps would read the same (two files of one card
+    name)."""
     names = [m.title or m.embedder for m in maps]
     return [m.embedder if names.count(name) > 1 else name for m, name in zip(maps, names)]
 

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,6 +138,29 @@ def _how_to_restore(path: Path) -> str:
 def a_kind(kind: str) -> str:
     """A card's kind with its article, for messages: "an embedder", "a detector"."""
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+
+
+def model_label(model: ResolvedModel) -> str:
+    """A model as a merchandiser reads it, everywhere it is named (the app, `models list`, the HTML map page): a
+    model-pack file (by name and weights) by the pack's own words for it, "MobileNetV2 1.0/224" rather than the
+    card's "mobilenet_v2-imagenet"; any other model (a trained one, named by whoever trained it) by its card's name.
+    Where it is shown, ``model_names`` (card name and file) goes in a tooltip or beside it."""
+    return _pack_labels().get((model.path.name, model.card.sha256), model.card.name)
+
+
+def model_names(model: ResolvedModel) -> str:
+    """The engine's names of ``model``: its card's name and its file, "mobilenet_v2-imagenet (mobilenet….onnx)"."""
+    return f"{model.card.name} ({model.path.name})"
+
+
+@cache
+def _pack_labels() -> dict[tuple[str, str], str]:
+    """(file name, sha256) → the first clause of the pack manifest's description ("MobileNetV2 1.0/224").
+
+    The manifest is the one shipped in ``resources`` (package data, and in the frozen app), as much this code as a
+    module is, and tests/test_modelpack.py reads it: an unreadable one is a broken install, so its ModelError is
+    raised, not turned into card names that would hide it."""
+    return {(f.file, f.sha256): f.about.split(",")[0].split(" (")[0].strip() for f in read_pack().files if f.about}
 
 
 def is_shipped(model: Path) -> bool:

@@ -429,14 +429,13 @@ def test_advanced_settings_open_below_without_widening_the_dialog(qtbot, setting
     dialog.advanced_toggle.setChecked(True)
     qtbot.waitUntil(dialog.advanced.isVisible, timeout=WAIT_MS)
     assert dialog.embedder.count() and dialog.width() == width
-    longest = max((dialog.embedder.itemText(i) for i in range(dialog.embedder.count())), key=len)
-    assert dialog.embedder.sizeHint().width() < dialog.embedder.fontMetrics().horizontalAdvance(longest)
 
 
 def test_advanced_settings_say_whole_in_tooltips_what_their_boxes_cut(qtbot, settings, tmp_path, shared_models):
     """The embedder box shows its choice cut ('mobilenet_v2-imagenet (mobilenet_v2_1.0_224_quant.float'), and the
     models folder's placeholder is cut too ('the standard folder (DECORLENS_MODELS_…') and never said where that
-    is: both had no tooltip. Now the box's tooltip names the embedder whole, and the field's the folder in use."""
+    is: both had no tooltip. Now the box's tooltip names the embedder whole, and the field's the folder in use; the box
+    itself shows the model pack's short name for it (``engine.models.model_label``)."""
     dialog = SettingsDialog(settings, [], tmp_path)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -447,8 +446,9 @@ def test_advanced_settings_say_whole_in_tooltips_what_their_boxes_cut(qtbot, set
     box.initStyleOption(option)
     field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
                                        QStyle.SubControl.SC_ComboBoxEditField, box)
-    assert field.width() < box.fontMetrics().horizontalAdvance(shown)  # cut on screen
-    assert html.escape(shown) in dialog.embedder.toolTip()
+    # the pack's words for the model, whole; its card name and file (what the box once showed, cut) in the tooltip
+    assert shown == "MobileNetV2 1.0/224" and field.width() >= box.fontMetrics().horizontalAdvance(shown)
+    assert html.escape("mobilenet_v2-imagenet (mobilenet_v2_1.0_224_quant.float.onnx)") in dialog.embedder.toolTip()
     assert html.escape(str(shared_models)) in dialog.models_dir.toolTip()  # DECORLENS_MODELS_DIR, as the tests set it
     dialog.models_dir.setText(str(tmp_path))
     assert html.escape(str(tmp_path)) in dialog.models_dir.toolTip()
@@ -468,8 +468,9 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     rows = [dialog.detectors.item(i) for i in range(dialog.detectors.count())]
     items = {item.data(Qt.ItemDataRole.UserRole): item for item in rows}
     assert dialog.chosen_detectors() == [COCO, OIV7]  # the defaults, as found on the search path
-    assert items[OIV7].text() == "yolov8n-oiv7 (yolov8n-oiv7-int8.onnx)"
-    assert "601 classes" in items[OIV7].toolTip()
+    assert items[OIV7].text() == "YOLOv8n"  # the pack's words, as the Map tab and `models list` name it
+    assert "yolov8n-oiv7 (yolov8n-oiv7-int8.onnx)" in items[OIV7].toolTip() and "601 classes" in items[OIV7].toolTip()
+    assert dialog.embedder.currentText() == "MobileNetV2 1.0/224"
     assert dialog.embedder.currentData() == V2
 
     for name in (OIV7, COCO):
@@ -488,8 +489,10 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     assert win.pipeline is not fresh_pipeline
     assert (win.pipeline.settings.detectors, win.pipeline.settings.embedder) == (((COCO,),), (V1,))
     qtbot.waitUntil(lambda: "6 products embedded" in win.statusBar().currentMessage(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: win.engine_info.embedder == "mobilenet_v1-imagenet", timeout=WAIT_MS)
-    assert win.engine_info.detectors == "yolo11n-ovint8-dq"
+    qtbot.waitUntil(lambda: win.engine_info.embedder == "mobilenet_v1-imagenet", timeout=WAIT_MS)  # no pack model
+    assert win.engine_info.detectors == "YOLO11n"
+    tip = win.status_line.device.toolTip()  # the labels, then each card name and file
+    assert "Models: YOLO11n · mobilenet_v1-imagenet" in tip and "yolo11n-ovint8-dq (yolo11n-ovint8-dq.onnx)" in tip
     assert win.pipeline.catalog.missing_vectors(win.pipeline.embedder.key) == []
     win.close()
 

@@ -293,10 +293,18 @@ def test_models_list_json_says_what_is_found_missing_and_active(tmp_path: Path,
     assert roles == ["detector", "detector", "embedder", "pose"] and listed["people"] == "auto"
     embedder = listed["models"][2]
     assert embedder["found"] and embedder["path"].endswith(v1) and embedder["dimension"] == 1024, embedder
+    # a pack model by the pack's words, any other by its card's name, as the app names them
+    assert [row["label"] for row in listed["models"]] == ["YOLO11n", "YOLOv8n", "mobilenet_v1-imagenet", None]
+    assert listed["models"][0]["name"] == "yolo11n-ovint8-dq"
+    labels = {Path(m["path"]).name: m["label"] for m in listed["installed"]}
+    assert labels["mobilenet_v2_1.0_224_quant.float.onnx"] == "MobileNetV2 1.0/224", labels
     assert listed["models"][3]["found"] is False and listed["models"][3]["required"] is False
     active = {Path(m["path"]).name for m in listed["installed"] if m["active"]}
     assert v1 in active and "mobilenet_v2_1.0_224_quant.float.onnx" not in active, listed["installed"]
     assert all(Path(m["path"]).is_file() for m in listed["installed"])
+    assert main(["--data-dir", str(tmp_path), "models", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert any(row.split()[1:3] == ["MobileNetV2", "1.0/224"] and row.endswith(".float.onnx") for row in rows), rows
     assert main(["--data-dir", str(tmp_path), "--embedder", "gone.onnx", "models", "list", "--json"]) == 1
     missing = json.loads(capsys.readouterr().out)["models"][2]
     assert (missing["found"], missing["required"], missing["path"]) == (False, True, None)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import by_name, pretty, rich_tooltip
+from app.labels import by_name, model_label, model_tooltip, pretty, rich_tooltip
 from app.settings import DEVICES, MAX_TOP_K, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
@@ -304,9 +304,9 @@ class SettingsDialog(QDialog):
         self.detectors.blockSignals(True)
         self.detectors.clear()
         for model in sorted(models, key=lambda m: m.path.name not in self.current_detectors):
-            item = QListWidgetItem(_label(model))
+            item = QListWidgetItem(model_label(model))
             item.setData(Qt.ItemDataRole.UserRole, model.path.name)
-            item.setToolTip(rich_tooltip(f"{len(model.card.class_names)} classes\n{model.path}"))
+            item.setToolTip(rich_tooltip(f"{model_tooltip(model)}\n{len(model.card.class_names)} classes\n{model.path}"))
             checked = model.path.name in self.current_detectors
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.detectors.addItem(item)
@@ -324,8 +324,8 @@ class SettingsDialog(QDialog):
     def _fill_embedders(self, models: list[ResolvedModel]) -> None:
         self.embedder.clear()
         for model in models:
-            self.embedder.addItem(_label(model), model.path.name)
-            tip = rich_tooltip(f"{_label(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
+            self.embedder.addItem(model_label(model), model.path.name)
+            tip = rich_tooltip(f"{model_tooltip(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
             self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
             self.embedder.setItemData(self.embedder.count() - 1, model.card.calibration_problem, CALIBRATION_ROLE)
         self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))
@@ -385,10 +385,6 @@ class SettingsDialog(QDialog):
             i.data(Qt.ItemDataRole.UserRole) for i in items if i.checkState() == Qt.CheckState.Unchecked
         }
         super().accept()
-
-
-def _label(model: ResolvedModel) -> str:
-    return f"{model.card.name} ({model.path.name})"
 
 
 def _first_in(choices: tuple[str, ...], names: set[str]) -> str | None:

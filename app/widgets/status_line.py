@@ -34,8 +34,9 @@ class StatusLine(QStatusBar):
         self.models.setText("Models missing")
 
     def show_engine(self, info: EngineInfo) -> None:
-        """Ready: say where the models run; which ones they are goes in the tooltip."""
-        models = f"Models: {info.detectors.replace('+', ' + ')} · {info.embedder}"
+        """Ready: say where the models run; which ones they are (as the app names them, then their cards and files)
+        goes in the tooltip."""
+        models = f"Models: {info.detectors} · {info.embedder}\n{info.names}"
         self.models.hide()
         self.device.setText(f"Running on {info.device}")
         self.device.setToolTip(rich_tooltip(models))
