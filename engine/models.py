@@ -155,12 +155,22 @@ def model_names(model: ResolvedModel) -> str:
 
 @cache
 def _pack_labels() -> dict[tuple[str, str], str]:
-    """(file name, sha256) → the first clause of the pack manifest's description ("MobileNetV2 1.0/224").
+    """(file name, sha256) → the pack manifest's description's first clause, with its second in parentheses: the
+    network and what it learned from, "YOLO11n (COCO 80 classes)" (the two detectors' networks alone, "YOLO11n" and
+    "YOLOv8n", did not say which finds which things).
 
     The manifest is the one shipped in ``resources`` (package data, and in the frozen app), as much this code as a
     module is, and tests/test_modelpack.py reads it: an unreadable one is a broken install, so its ModelError is
     raised, not turned into card names that would hide it."""
-    return {(f.file, f.sha256): f.about.split(",")[0].split(" (")[0].strip() for f in read_pack().files if f.about}
+    return {(f.file, f.sha256): _label(f.about) for f in read_pack().files if f.about}
+
+
+def _label(about: str) -> str:
+    """A pack file's label from its description: "YOLO11n, COCO 80 classes (Ultralytics …)" → "YOLO11n (COCO 80
+    classes)"."""
+    network, _, rest = about.split(" (")[0].partition(",")
+    learned = rest.split(",")[0].strip()
+    return f"{network.strip()} ({learned})" if learned else network.strip()
 
 
 def is_shipped(model: Path) -> bool:

@@ -447,7 +447,7 @@ def test_advanced_settings_say_whole_in_tooltips_what_their_boxes_cut(qtbot, set
     field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
                                        QStyle.SubControl.SC_ComboBoxEditField, box)
     # the pack's words for the model, whole; its card name and file (what the box once showed, cut) in the tooltip
-    assert shown == "MobileNetV2 1.0/224" and field.width() >= box.fontMetrics().horizontalAdvance(shown)
+    assert shown == "MobileNetV2 1.0/224 (ImageNet)" and field.width() >= box.fontMetrics().horizontalAdvance(shown)
     assert html.escape("mobilenet_v2-imagenet (mobilenet_v2_1.0_224_quant.float.onnx)") in dialog.embedder.toolTip()
     assert html.escape(str(shared_models)) in dialog.models_dir.toolTip()  # DECORLENS_MODELS_DIR, as the tests set it
     dialog.models_dir.setText(str(tmp_path))
@@ -468,9 +468,9 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     rows = [dialog.detectors.item(i) for i in range(dialog.detectors.count())]
     items = {item.data(Qt.ItemDataRole.UserRole): item for item in rows}
     assert dialog.chosen_detectors() == [COCO, OIV7]  # the defaults, as found on the search path
-    assert items[OIV7].text() == "YOLOv8n"  # the pack's words, as the Map tab and `models list` name it
+    assert items[OIV7].text() == "YOLOv8n (Open Images V7 601 classes)"  # the pack's words, as the Map tab and `models list` name it
     assert "yolov8n-oiv7 (yolov8n-oiv7-int8.onnx)" in items[OIV7].toolTip() and "601 classes" in items[OIV7].toolTip()
-    assert dialog.embedder.currentText() == "MobileNetV2 1.0/224"
+    assert dialog.embedder.currentText() == "MobileNetV2 1.0/224 (ImageNet)"
     assert dialog.embedder.currentData() == V2
 
     for name in (OIV7, COCO):
@@ -490,9 +490,9 @@ def test_settings_choose_detectors_and_embedder_like_the_cli(qtbot, fresh_pipeli
     assert (win.pipeline.settings.detectors, win.pipeline.settings.embedder) == (((COCO,),), (V1,))
     qtbot.waitUntil(lambda: "6 products embedded" in win.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.engine_info.embedder == "mobilenet_v1-imagenet", timeout=WAIT_MS)  # no pack model
-    assert win.engine_info.detectors == "YOLO11n"
+    assert win.engine_info.detectors == "YOLO11n (COCO 80 classes)"
     tip = win.status_line.device.toolTip()  # the labels, then each card name and file
-    assert "Models: YOLO11n · mobilenet_v1-imagenet" in tip and "yolo11n-ovint8-dq (yolo11n-ovint8-dq.onnx)" in tip
+    assert "Models: YOLO11n (COCO 80 classes) · mobilenet_v1-imagenet" in tip and "yolo11n-ovint8-dq (yolo11n-ovint8-dq.onnx)" in tip
     assert win.pipeline.catalog.missing_vectors(win.pipeline.embedder.key) == []
     win.close()
 

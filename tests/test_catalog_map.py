@@ -283,7 +283,7 @@ def test_the_cli_writes_the_page_and_reuses_the_map(map_pipeline, tmp_path, caps
     page = out.read_text(encoding="utf-8")
     assert page.count('class="p"') == map_pipeline.catalog.count()
     # titled by the pack's words for the model, as the app titles it; the card's name under the pointer
-    assert '<h2 title="mobilenet_v2-imagenet-' in page and ">MobileNetV2 1.0/224</h2>" in page
+    assert '<h2 title="mobilenet_v2-imagenet-' in page and ">MobileNetV2 1.0/224 (ImageNet)</h2>" in page
 
 
 def test_the_page_is_not_written_over_a_fifo_or_device(map_pipeline, tmp_path, capsys):

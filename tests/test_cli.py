@@ -294,10 +294,11 @@ def test_models_list_json_says_what_is_found_missing_and_active(tmp_path: Path,
     embedder = listed["models"][2]
     assert embedder["found"] and embedder["path"].endswith(v1) and embedder["dimension"] == 1024, embedder
     # a pack model by the pack's words, any other by its card's name, as the app names them
-    assert [row["label"] for row in listed["models"]] == ["YOLO11n", "YOLOv8n", "mobilenet_v1-imagenet", None]
+    assert [row["label"] for row in listed["models"]] == [
+        "YOLO11n (COCO 80 classes)", "YOLOv8n (Open Images V7 601 classes)", "mobilenet_v1-imagenet", None]
     assert listed["models"][0]["name"] == "yolo11n-ovint8-dq"
     labels = {Path(m["path"]).name: m["label"] for m in listed["installed"]}
-    assert labels["mobilenet_v2_1.0_224_quant.float.onnx"] == "MobileNetV2 1.0/224", labels
+    assert labels["mobilenet_v2_1.0_224_quant.float.onnx"] == "MobileNetV2 1.0/224 (ImageNet)", labels
     assert listed["models"][3]["found"] is False and listed["models"][3]["required"] is False
     active = {Path(m["path"]).name for m in listed["installed"] if m["active"]}
     assert v1 in active and "mobilenet_v2_1.0_224_quant.float.onnx" not in active, listed["installed"]

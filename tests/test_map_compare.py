@@ -85,7 +85,7 @@ def test_the_menu_offers_the_other_installed_embedders(tab):
     tab._fill_compare_menu()
     texts = [a.text() for a in tab.compare_menu.actions()]
     tips = [a.toolTip() for a in tab.compare_menu.actions()]
-    assert "EfficientNet-Lite0" in texts and not any("effnet" in t for t in texts), texts
+    assert "EfficientNet-Lite0 (ImageNet)" in texts and not any("effnet" in t for t in texts), texts
     assert any(SECOND in t for t in tips) and any("effnet_lite0-gem (effnet_lite0_gem.onnx)" in t for t in tips), tips
     assert tab.compare_menu.toolTipsVisible()
     assert not any("mobilenet_v2_1.0_224_quant.float.onnx" in t for t in tips)  # the active one
@@ -230,7 +230,7 @@ def test_the_packaged_app_shows_a_cached_map_without_opentsne(small, tmp_path):
     assert "openTSNE" in missing and "[map]" in missing and "catalog bundle" in missing
     # Comparing with an embedder the catalog lacks vectors of ends at once, without minutes of embedding.
     compared = seen["compared"]["status"]
-    assert compared.startswith("No map of EfficientNet-Lite0: ") and "openTSNE" in compared and "\n" not in compared
+    assert compared.startswith("No map of EfficientNet-Lite0 (ImageNet): ") and "openTSNE" in compared and "\n" not in compared
     assert not seen["compared"]["open"] and small.catalog.embedders().get(effnet.key, 0) == before
 
 
