@@ -19,7 +19,8 @@ import zlib
 # categories with the most pins. Those seen together (the 13 most common, and a kitchen's, living room's or bedroom's
 # own) are 14 or more apart in CIEDE2000, which weighs hue and chroma as the eye does: a table's red and a shelf's
 # salmon (7.8), a sofa's and an armchair's blues (4.8) were hard to tell apart on small pins, so the sofa took a
-# lighter blue, the shelf a tan, the rug a grey, the bed a violet and the cushions a greyer mauve.
+# lighter blue, the shelf an orchid (a tan read as the chairs' orange in a kitchen), the rug a grey, the bed a
+# violet and the cushions a greyer mauve.
 COLOURS = (
     "#0f91c3",
     "#d4700d",
@@ -35,7 +36,7 @@ COLOURS = (
     "#d45087",
     "#846faf",
     "#008f7a",
-    "#c87332",
+    "#b946b9",
     "#8c68c6",
     "#219e36",
     "#8d7a44",
