@@ -36,6 +36,14 @@ def test_passes_with_real_models(data_with_coco: Path, shared_models: Path):
     assert line.startswith("self-check OK") and "\n" not in line
     assert report.device.startswith(("CPU", "GPU"))
     assert "4/4 products found" in line
+    # the models by the words the app names them with, not the cards' names; the step lines name them too
+    assert "detectors YOLO11n (COCO 80 classes), YOLOv8n (Open Images V7" in line, line
+    assert "embedder MobileNetV2 1.0/224 (ImageNet), 1280-d on " in line, line
+    assert "yolo11n-ovint8-dq" not in line and "mobilenet_v2-imagenet" not in line
+    details = {s.name: s.detail for s in report.steps}
+    assert details["embedder"] == "MobileNetV2 1.0/224 (ImageNet), 1280-d"
+    assert details["detector"].startswith("YOLO11n (COCO 80 classes): "), details["detector"]
+    assert "yolo11n-ovint8-dq.onnx" in details["models"]  # the files, for a support call
     assert [s.name for s in report.steps] == [
         "resources", "models", "runtime", "scene", "detector", "embedder", "catalog", "search"
     ]
