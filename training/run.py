@@ -32,6 +32,7 @@ from engine.files import write_atomic
 from engine.settings import Settings
 
 if TYPE_CHECKING:  # torch comes with these: the app reads this module's protocol without loading it
+    from engine.pipeline import Pipeline
     from training import detector as det
     from training.loop import TrainConfig, TrainEvent, TrainResult
 
@@ -167,7 +168,7 @@ def run_job(job: Job, progress: Progress, cancelled: IsCancelled = lambda: False
     return result
 
 
-def _refuse_pack_names(job: Job, pipeline) -> None:
+def _refuse_pack_names(job: Job, pipeline: Pipeline) -> None:
     """The rule `decorlens train` keeps, for a job: no model it makes takes a pack model's name, before any
     training. The Train window names its runs ``my-photos-<time>``, never a pack name; a job file written by hand
     or by another version is checked all the same, since Use copies its models into the data dir's models."""

@@ -85,7 +85,6 @@ def shortcuts_markdown() -> str:
     return "\n".join(["| Action | Keys |", "|---|---|", *rows])
 
 
-# the install's set-aside line names `models activate`'s verb; in the app a model is chosen in Settings
 INSTALL_NEWS = "Model pack installed, and your own models changed:"
 
 
