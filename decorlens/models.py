@@ -307,7 +307,7 @@ def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
         _activate_embedder(args, pipeline, *embedders[0])
     if detectors:
         path = save_choice(pipeline.data_dir, "detectors", [[choice] for choice, _ in detectors])
-        runs = " + ".join(f"{m.card.name} ({absolute(m.path)})" for _, m in detectors)
+        runs = " + ".join(f"{model_label(m)} from {absolute(m.path)}" for _, m in detectors)  # as Settings names it
         print(f"detection now runs {runs}; saved in {path}{_kept_where(choice for choice, _ in detectors)}")
         _note_replaced([m for _, m in detectors])
     return 0
@@ -370,7 +370,7 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
     path = save_choice(pipeline.data_dir, "embedder", [choice])
-    print(f"searches now use {model.card.name} ({absolute(model.path)}); saved in {path}{_kept_where([choice])}")
+    print(f"searches now use {model_label(model)} from {absolute(model.path)}; saved in {path}{_kept_where([choice])}")
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:

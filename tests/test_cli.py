@@ -273,12 +273,17 @@ def test_activate_detectors_sets_the_detector_list(tmp_path: Path, capsys: pytes
     oiv7 = "yolov8n-oiv7-int8.onnx"
     assert main(["--data-dir", str(tmp_path), "models", "activate", oiv7]) == 0
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["detectors"] == [[oiv7]]
-    capsys.readouterr()
+    # named as Settings names it, with the file it runs
+    said = capsys.readouterr().out
+    assert said.startswith("detection now runs YOLOv8n (Open Images V7 601 classes) from /"), said
+    assert f"{oiv7}; saved in " in said
     assert main(["--data-dir", str(tmp_path), "models", "list"]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("detector")]
     assert len(listed) == 1 and oiv7 in listed[0]
     assert main(["--data-dir", str(tmp_path), "--detector", oiv7, "--detector", oiv7, "models", "list"]) == 0
     assert sum(line.strip().startswith("detector") for line in capsys.readouterr().out.splitlines()) == 2
+    assert main(["-q", "--data-dir", str(tmp_path), "models", "activate", "mobilenet_v2_1.0_224_quant.float.onnx"]) == 0
+    assert capsys.readouterr().out.startswith("searches now use MobileNetV2 1.0/224 (ImageNet) from /")
 
 
 def test_models_list_json_says_what_is_found_missing_and_active(tmp_path: Path,
