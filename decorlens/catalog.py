@@ -18,7 +18,7 @@ from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
 from engine.importer import read_source
-from engine.models import find_first
+from engine.models import find_first, model_label
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
 from engine.words import backup_reason, counted
@@ -282,7 +282,8 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
         pipeline.prepare_matcher(progress=progress)
     pipeline.index_for(pipeline.embedder).rebuild(pipeline.catalog)
     unembedded = len(pipeline.catalog.missing_vectors(pipeline.embedder.key))
-    print(f"index rebuilt for {pipeline.embedder.key}"
+    # the model as Settings names it; its vectors' key as `catalog stats` lists them
+    print(f"index rebuilt for {model_label(pipeline.embedder.model)}, vectors {pipeline.embedder.key}"
           + (f"; {counted(unembedded, 'product')} could not be embedded: not searchable" if unembedded else ""))
     return PARTLY_DONE if unembedded else 0
 

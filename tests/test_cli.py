@@ -245,6 +245,13 @@ def test_catalog_stats_and_list(data_dir: str, capsys: pytest.CaptureFixture[str
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
 
 
+def test_rebuild_index_names_the_embedder_as_settings_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """It said "index rebuilt for mobilenet_v2-imagenet-<sha>", the key alone, where the app says "MobileNetV2 …"."""
+    assert main(["--data-dir", str(tmp_path), "catalog", "rebuild-index"]) == 0
+    said = capsys.readouterr().out.strip()
+    assert said.startswith("index rebuilt for MobileNetV2 1.0/224 (ImageNet), vectors mobilenet_v2-imagenet-"), said
+
+
 def test_activate_embedder_sticks_and_reembeds(tmp_path: Path, ikea: Path, exported_models: Path,
                                                capsys: pytest.CaptureFixture[str]):
     """`models activate` switches every later search to another embedder and re-embeds the catalog."""
