@@ -146,8 +146,8 @@ def test_self_check_agrees_in_number_and_names_the_embedder_once(shop: Path, cap
     assert code == 0, out + err
     assert "(s)" not in out + err and "(es)" not in out + err, out + err
     assert re.search(r"test scene: \d+ objects? tagged", out), out
-    assert re.search(r"^ok detector \S+ \d+ box(es)?(, |$)", err, re.MULTILINE), err
-    assert re.search(r"^ok embedder mobilenet_v2-imagenet \(1280-d\)$", err, re.MULTILINE), err
+    assert re.search(r"^ok detector YOLO11n \(COCO 80 classes\): \d+ box(es)?(, |$)", err, re.MULTILINE), err
+    assert re.search(r"^ok embedder MobileNetV2 1\.0/224 \(ImageNet\), 1280-d$", err, re.MULTILINE), err
 
 
 def test_bundle_and_embedding_counts_are_grouped_by_thousands(pipeline, ikea: Path, tmp_path: Path,
