@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import Catalog
-from engine.scene_memory import PATH, damaged_memory, photo_count, read_path
+from engine.scene_memory import PATH, damaged_memory, photo_count, read_path, read_text, text_of
 
 QUEUE_SQL = f"""
-SELECT {PATH}, o.number, o.category, a.sku, a.score, b.sku, b.score, o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
+SELECT {PATH}, o.number, {text_of('o.category')}, {text_of('a.sku')}, a.score, {text_of('b.sku')}, b.score,
+       o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
 FROM scene_objects o
 JOIN scenes s ON s.id = o.scene_id
 JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
@@ -77,7 +78,7 @@ def _item(catalog: Catalog, row: Sequence[Any]) -> ReviewItem:
     "could not convert string to float", a category of bytes in a TypeError. A path of bytes (a file name that is not
     UTF-8) is the file's name (``read_path``)."""
     path, number, category, best, best_score, runner_up, runner_up_score, *box = row[:11]
-    path = read_path(path)
+    path, category, best, runner_up = read_path(path), *map(read_text, (category, best, runner_up))
     texts, numbers, size = (path, category, best, runner_up), (best_score, runner_up_score, *box), row[12:14]
     if not (all(isinstance(v, str) for v in texts) and isinstance(number, int)
             and all(isinstance(v, int | float) for v in numbers) and all(isinstance(v, int) and v > 0 for v in size)):

@@ -277,6 +277,21 @@ _ESCAPED = re.compile("[\ud800-\udfff]")  # what ``os.fsdecode`` makes of a byte
 PATH = "CASE WHEN typeof(s.path) = 'text' THEN CAST(s.path AS BLOB) ELSE s.path END"
 
 
+def text_of(column: str) -> str:
+    """A TEXT column read as its bytes (NULL where the cell holds no text), for ``read_text``. sqlite3 decodes TEXT
+    with the connection's ``text_factory``, which the catalog's readers share (``Catalog.db``), so a category, SKU or
+    date that is not UTF-8 (a hand edit, another tool) ended `where`, `search --scenes` and the Review window in
+    "Could not decode to UTF-8", said as a damaged catalog, where the row alone is unreadable."""
+    return f"CASE WHEN typeof({column}) = 'text' THEN CAST({column} AS BLOB) END"
+
+
+def read_text(stored: object) -> object:
+    """A cell read by ``text_of`` as text: its bytes that are not UTF-8 each as U+FFFD (they name nothing the catalog
+    can look up, so a SKU so read is shown as gone); a cell of another type (NULL) as it is, for the caller to
+    refuse as before."""
+    return stored.decode("utf-8", "replace") if isinstance(stored, bytes) else stored
+
+
 def remember_saved(
     pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None,
     decoded: np.ndarray | None = None,
@@ -357,8 +372,8 @@ def _box_key(box: Iterable[float]) -> tuple[float, ...]:
 
 
 SIGHTING_COLUMNS = (
-    f"{PATH}, o.x1, o.y1, o.x2, o.y2, o.category, o.number, o.best_score, o.best_kind, o.confirmed, o.best_sku, "
-    "s.tagged_at, s.width, s.height"
+    f"{PATH}, o.x1, o.y1, o.x2, o.y2, {text_of('o.category')}, o.number, o.best_score, {text_of('o.best_kind')}, "
+    f"o.confirmed, {text_of('o.best_sku')}, {text_of('s.tagged_at')}, s.width, s.height"
 )
 
 
@@ -431,8 +446,12 @@ def tag_categories(catalog: Catalog) -> dict[str, int]:
     """How many remembered tags there are of each decor category."""
     if not _has_schema(catalog):
         return {}
-    rows = catalog.db.execute("SELECT category, COUNT(*) FROM scene_objects GROUP BY category")
-    return {str(r[0]): int(r[1]) for r in rows}
+    counts: dict[str, int] = {}
+    for category, count in catalog.db.execute(f"SELECT {text_of('category')}, COUNT(*) FROM scene_objects "
+                                              "GROUP BY category"):
+        name = str(read_text(category))  # two categories unreadable alike are one name
+        counts[name] = counts.get(name, 0) + int(count)
+    return counts
 
 
 def tags_of_kind(pipeline: Pipeline, category: str) -> int:
@@ -791,7 +810,7 @@ def _append_rows(catalog: Catalog, vectors: _Vectors, since: int) -> None:
     straight into the matrix's room (no row copied twice)."""
     key, at = vectors.stamp[0], len(vectors.ids)
     cursor = catalog.db.execute(
-        "SELECT v.object_id, o.scene_id, o.category, v.vector FROM scene_vectors v JOIN scene_objects o "
+        f"SELECT v.object_id, o.scene_id, {text_of('o.category')}, v.vector FROM scene_vectors v JOIN scene_objects o "
         "ON o.id = v.object_id JOIN scenes s ON s.id = o.scene_id "  # an object whose photo's row is gone (a tool
         # deleting without foreign keys) was found, then not read back: "unexpected KeyError"
         "WHERE v.embedder = ? AND v.object_id >= ? ORDER BY v.object_id", (key, since),
@@ -805,7 +824,7 @@ def _append_rows(catalog: Catalog, vectors: _Vectors, since: int) -> None:
         vectors.rows[at:at + len(rows)] = block.reshape(len(rows), -1)
         ids.append(np.array([r[0] for r in rows], np.int64))
         scenes.append(np.array([r[1] for r in rows], np.int64))
-        tags.append(np.array([vectors.tags.setdefault(r[2], len(vectors.tags)) for r in rows], np.int32))
+        tags.append(np.array([vectors.tags.setdefault(read_text(r[2]), len(vectors.tags)) for r in rows], np.int32))
         at += len(rows)
     vectors.read += at - len(vectors.ids)
     vectors.ids, vectors.scenes, vectors.tag_of = np.concatenate(ids), np.concatenate(scenes), np.concatenate(tags)
@@ -830,7 +849,7 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     damaged page) is refused in one line: it ended in "unexpected TypeError", or in Python's own "Unknown format
     code 'f' for object of type 'str'", wherever the sighting was shown."""
     path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at, width, height = row
-    path = read_path(path)
+    path, category, kind, sku, tagged_at = read_path(path), *map(read_text, (category, kind, sku, tagged_at))
     texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
     if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
             and isinstance(number, int) and isinstance(confirmed, int)

@@ -12,16 +12,21 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import threading
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
+from scene_copy import copy_data_dir
 
 from decorlens.main import main
+from engine import scene_memory
 from engine.batch import RESUME, RESUME_MAX_BYTES, SUMMARY, tag_scenes
+from engine.catalog import Catalog
 from engine.errors import DecorLensError
 from engine.imageio import load_image, photo_size, upright_size
 from engine.pipeline import Pipeline
@@ -304,3 +309,37 @@ def test_stored_paths_that_are_not_utf8_text_are_entries_not_a_damaged_catalog(q
     with qtbot.waitSignal(panel.tagRequested) as opened:
         panel.sightings.itemActivated.emit(kept)
     assert opened.args == [real, 1] and "kept-\ufffd.jpg" in kept.toolTip()
+
+
+def test_stored_texts_that_are_not_utf8_are_read_with_replacements_not_a_damaged_memory(tagged, tmp_path, capsys):
+    """A tag whose category, SKU or date is TEXT that is not UTF-8 (a hand edit, another tool, an older data dir)
+    ended `where`, `search --scenes` and the Review window in "Could not decode to UTF-8", said as a damaged catalog.
+    Each such cell is now read with U+FFFD for its bytes: the tag is one entry, its unreadable SKU shown as gone."""
+    pipeline, photo, _out = tagged
+    data = copy_data_dir(pipeline, tmp_path / "data")
+    sku, bad = pipeline.catalog.products()[0].sku, "CAST(X'6C6Aff' AS TEXT)"  # b"lj\xff"
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        db.executescript(scene_memory.SCHEMA)
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (scene_memory.VERSION_KEY, str(scene_memory.VERSION)))
+        db.execute("INSERT INTO scenes (id, path, sha256, width, height, origin, tagged_at) VALUES "
+                   f"(1, ?, 'x', 640, 480, 'batch', {bad}), (2, ?, 'y', 640, 480, 'batch', '2026-01-01')",
+                   (str(photo), str(tmp_path / "gone.jpg")))
+        db.execute("INSERT INTO scene_objects (id, scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
+                   f"best_kind, confirmed) VALUES (1, 1, 1, {bad}, 1, 2, 30, 40, ?, 0.9, 'exact', 0), "
+                   f"(2, 2, 1, 'lamp', 5, 6, 50, 60, {bad}, 0.8, 'similar', 0)", (sku,))
+        db.execute(f"INSERT INTO scene_matches VALUES (2, 1, {bad}, 0.8), (2, 2, ?, 0.7)", (sku,))
+        vector = np.ones(pipeline.embedder.dim, np.float32).tobytes()
+        db.executemany("INSERT INTO scene_vectors VALUES (?, ?, ?)", [(i, pipeline.embedder.key, vector) for i in (1, 2)])
+    db.close()
+    assert main(["--data-dir", str(data), "where", sku]) == 0
+    assert "tag 1 [lj\ufffd]" in capsys.readouterr().out
+    assert main(["--data-dir", str(data), "where", sku, "--json"]) == 0
+    (seen,) = json.loads(capsys.readouterr().out)["photos"]
+    assert (seen["category"], seen["tagged_at"], seen["photo"]) == ("lj\ufffd", "lj\ufffd", str(photo))
+    assert main(["--data-dir", str(data), "search", "--scenes", str(photo), "--json"]) == 0
+    assert sorted(h["sku"] for h in json.loads(capsys.readouterr().out)["scenes"]) == sorted([sku, "lj\ufffd"])
+    catalog = Catalog(data / "catalog.sqlite")
+    try:
+        assert [(i.best_sku, i.runner_up_sku, i.category) for i in review_queue(catalog)] == [("lj\ufffd", sku, "lamp")]
+    finally:
+        catalog.close()
