@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.labels import model_label, model_tooltip
+from app.labels import model_label
 from engine.backups import list_backups
 from engine.errors import CatalogError, ModelError
+from engine.models import model_names
 from engine.pipeline import Pipeline
 
 
@@ -21,7 +22,7 @@ class EngineInfo:
     device: str = ""
     detectors: str = ""  # the detectors' labels (``app.labels.model_label``), " + " between them
     embedder: str = ""  # the embedder's label
-    names: str = ""  # each model's card name and file (``model_tooltip``), a line each, for the tooltip
+    names: str = ""  # each model's card name and file (``model_names``), a line each, for the tooltip
     products: int = 0
     missing: str = ""  # the ModelError message when models are missing
     catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
@@ -37,7 +38,7 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
         return EngineInfo(missing=str(exc))
     models = [d.model for d in detectors.detectors] + [embedder.model]
     info = EngineInfo(pipeline.device, " + ".join(model_label(d.model) for d in detectors.detectors),
-                      model_label(embedder.model), "\n".join(model_tooltip(m) for m in models))
+                      model_label(embedder.model), "\n".join(model_names(m) for m in models))
     try:
         info.products = pipeline.catalog.count()
         if info.products == 0:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
 from engine.categories import CategoryMap, display_name
-from engine.models import ResolvedModel, model_names
+from engine.models import ResolvedModel
 from engine.models import model_label as engine_model_label
 from engine.results import Match
 from engine.shoppable_assets import HIDDEN
@@ -79,13 +79,9 @@ def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
 
 def model_label(model: ResolvedModel) -> str:
     """``engine.models.model_label`` as one line a screen can hold (``shown``): the app's models read as
-    `models list` and the HTML map page name them. The card name and file go in a tooltip (``model_tooltip``)."""
+    `models list` and the HTML map page name them. The card name and file go in a tooltip
+    (``engine.models.model_names``)."""
     return shown(engine_model_label(model))
-
-
-def model_tooltip(model: ResolvedModel) -> str:
-    """The engine's names of ``model`` (card name and file), for the tooltip under its ``model_label``."""
-    return model_names(model)
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:

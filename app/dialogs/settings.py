@@ -37,11 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import by_name, model_label, model_tooltip, pretty, rich_tooltip
+from app.labels import by_name, model_label, pretty, rich_tooltip
 from app.settings import DEVICES, MAX_TOP_K, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
-from engine.models import ResolvedModel, available_models
+from engine.models import ResolvedModel, available_models, model_names
 from engine.paths import models_dir
 from engine.settings import Settings, save_choice
 
@@ -306,7 +306,7 @@ class SettingsDialog(QDialog):
         for model in sorted(models, key=lambda m: m.path.name not in self.current_detectors):
             item = QListWidgetItem(model_label(model))
             item.setData(Qt.ItemDataRole.UserRole, model.path.name)
-            item.setToolTip(rich_tooltip(f"{model_tooltip(model)}\n{len(model.card.class_names)} classes\n{model.path}"))
+            item.setToolTip(rich_tooltip(f"{model_names(model)}\n{len(model.card.class_names)} classes\n{model.path}"))
             checked = model.path.name in self.current_detectors
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self.detectors.addItem(item)
@@ -325,7 +325,7 @@ class SettingsDialog(QDialog):
         self.embedder.clear()
         for model in models:
             self.embedder.addItem(model_label(model), model.path.name)
-            tip = rich_tooltip(f"{model_tooltip(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
+            tip = rich_tooltip(f"{model_names(model)}\n{model.card.output_dim or '?'}-dimensional vectors\n{model.path}")
             self.embedder.setItemData(self.embedder.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
             self.embedder.setItemData(self.embedder.count() - 1, model.card.calibration_problem, CALIBRATION_ROLE)
         self.embedder.setCurrentIndex(self.embedder.findData(self.current_embedder))

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import dot_html, model_label, model_tooltip, pretty, product_title, shown
+from app.labels import dot_html, model_label, pretty, product_title, shown
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
@@ -46,7 +46,7 @@ from app.workers import Job, Runner, Task
 from engine.catalog import Product
 from engine.catalog_map import CatalogMap, catalog_map, check_can_compute, map_titles
 from engine.errors import DecorLensError
-from engine.models import ResolvedModel, available_models, find_first
+from engine.models import ResolvedModel, available_models, find_first, model_names
 from engine.pipeline import Pipeline
 from engine.words import counted
 
@@ -73,7 +73,7 @@ class Loaded:
     layout: MapLayout | None = None  # the products as the canvas keeps them, made in the worker
     pipeline: Pipeline | None = None  # the compared embedder's pipeline, kept for the next refresh
     base: Pipeline | None = None  # the pipeline it was made from (a newer one makes its own)
-    names: str = ""  # the embedder's card name and file, the tooltip over its label (``model_tooltip``)
+    names: str = ""  # the embedder's card name and file, the tooltip over its label (``model_names``)
 
 
 class MapPanel(QWidget):
@@ -350,7 +350,7 @@ class MapView(QWidget):
                   if m.card.kind == "embedder" and m.path != active]
         for model in others:
             action = self.compare_menu.addAction(model_label(model))
-            action.setToolTip(f"{model_tooltip(model)}\n{model.path}")
+            action.setToolTip(f"{model_names(model)}\n{model.path}")
             action.triggered.connect(lambda _checked=False, m=model: self.compare_with(m))
         if not others:
             self.compare_menu.addAction("No other embedder installed").setEnabled(False)
@@ -379,7 +379,7 @@ class MapView(QWidget):
         result = replace(result, title=label)
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
         return Loaded(result, products, time.perf_counter() - started, map_layout(result, products),
-                      names=model_tooltip(pipeline.embedder.model))
+                      names=model_names(pipeline.embedder.model))
 
     def _start(
         self, which: str, work: Callable[[Job], Loaded | None], text: str, done: Callable[..., None]
