@@ -295,12 +295,14 @@ def _install_pack(
 
 def _trained_here(model: Path) -> bool:
     """Whether ``model`` (not the pack's file: its sha256 differs) is one DecorLens trained, by its card's recipe.
-    No card, or none readable, is a damaged pack file: the fetch is there to repair it."""
+    No card, or none readable, is a damaged pack file: the fetch is there to repair it. Its first MiB is read, no
+    more (a card is a few KB), through ``open_regular``: a FIFO under its name blocks nothing."""
     if not model.is_file():
         return False
     try:
-        card = json.loads(model.with_suffix(".card.json").read_bytes()[: 1 << 20])
-    except (OSError, ValueError, RecursionError):
+        with open_regular(model.with_suffix(".card.json")) as fh:
+            card = json.loads(fh.read(1 << 20))
+    except (OSError, ValueError, RecursionError):  # NotAFile is an OSError
         return False
     recipe = card.get("recipe") if isinstance(card, dict) else None
     return isinstance(recipe, dict) and any(key in recipe for key in MADE_HERE)
