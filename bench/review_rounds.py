@@ -143,15 +143,15 @@ def arm_names(n: int, draws: int) -> list[tuple[str, str, int]]:
 
 def corrections(chosen: Sequence[Answer], dataset: PairDataset) -> AppData:
     """The chosen answers as the app records them: confirmed products on kept tags, per photo, boxes and size in
-    the photo's own pixels (the memory's box is in the picture size stored beside it: the decoded one, before)."""
+    the photo's own pixels (the memory's box is in the picture size stored beside it: the decoded one, before).
+    Each photo's header is read once, however many of its answers were chosen."""
+    sizes = {scene_id: upright_size(dataset.scenes[scene_id]) for scene_id in {a.scene_id for a in chosen}}
     tags: dict[str, list[CorrectedTag]] = defaultdict(list)
     for a in chosen:
-        box = box_in(a.item.box, a.item.size, *upright_size(dataset.scenes[a.scene_id]))
+        box = box_in(a.item.box, a.item.size, *sizes[a.scene_id])
         tags[a.scene_id].append(CorrectedTag(a.item.number, a.item.category, box, "detector", a.sku, False))
-    photos = []
-    for scene_id, kept in sorted(tags.items()):
-        width, height = upright_size(dataset.scenes[scene_id])
-        photos.append(CorrectedPhoto(scene_id, dataset.scenes[scene_id], width, height, kept))
+    photos = [CorrectedPhoto(scene_id, dataset.scenes[scene_id], *sizes[scene_id], kept)
+              for scene_id, kept in sorted(tags.items())]
     pairs = [(p.scene_id, t.confirmed_sku, t.category, t.box) for p in photos for t in p.tags]
     return AppData(photos, pairs)
 
