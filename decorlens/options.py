@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
+from decorlens.terminal import escape_controls
 from engine.paths import wide_folder
 from engine.settings import MAX_COUNT
 
@@ -41,8 +42,12 @@ class OneLineParser(argparse.ArgumentParser):
         return action
 
     def error(self, message: str) -> NoReturn:
+        """One line, its control characters and bidi overrides shown as ``\\uXXXX``: "unrecognized arguments" quotes
+        what was typed, and a shell glob (``decorlens search photos/*``) puts a downloaded file's name there raw; a
+        name holding ``ESC ]0;…BEL ESC [2J`` retitled and cleared the terminal from this line."""
         prefix = f"{self.prog}: error: "
-        self.exit(USER_ERROR, prefix + one_line(usage_problem(message), MAX_LINE - len(prefix)) + "\n")
+        problem = escape_controls(usage_problem(message))
+        self.exit(USER_ERROR, prefix + one_line(problem, MAX_LINE - len(prefix)) + "\n")
 
 
 class _Commands(argparse._SubParsersAction):

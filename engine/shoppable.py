@@ -39,7 +39,7 @@ from urllib.parse import quote
 from PIL import Image
 
 from engine.batch import CONFIRMED, BatchReport, Tagged, fit_stem, tag_scenes
-from engine.catalog import Catalog
+from engine.catalog import Catalog, Product
 from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
@@ -169,16 +169,29 @@ def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any],
     come from a file: an entry that is not a product (no dict) counts as gone.
     """
     skus = {_sku(m) for obj in scene["objects"] for m in [*_matches(obj), obj.get("confirmed")]} - {""}
-    present = {sku for sku in skus if catalog.get_by_sku(sku) is not None}
+    present = {sku: product for sku in skus if (product := catalog.get_by_sku(sku)) is not None}
     objects, gone = [], set()
     for obj in scene["objects"]:
         confirmed = obj.get("confirmed")
         if confirmed and _sku(confirmed) not in present:
             gone.add(_sku(confirmed))
             confirmed = None
-        matches = [m for m in _matches(obj) if _sku(m) in present]
+        matches = [_as_sold(m, present[_sku(m)]) for m in _matches(obj) if _sku(m) in present]
+        if confirmed:
+            confirmed = _as_sold(confirmed, present[_sku(confirmed)])
         objects.append({**obj, "matches": matches, "confirmed": confirmed, "confirmed_sku": _sku(confirmed)})
     return {**scene, "objects": objects}, len(gone)
+
+
+def _as_sold(match: dict[str, Any], product: Product) -> dict[str, Any]:
+    """``match`` with what a shopper sees of it (name, category, price, link, picture) as the catalog holds it now.
+
+    The scene may come from a file (a photo's saved edits, a batch's JSON): as given, its ``image_path`` put any
+    local picture it named on a page made to be published (re-encoded into ``images/``), and its name, price and
+    link were shown as the file had them, whatever the catalog now sells under that SKU."""
+    shown = {"name": product.name, "category": product.category, "price": product.price, "url": product.url,
+             "image_path": product.image_path}
+    return {**match, **shown}
 
 
 def _matches(obj: dict[str, Any]) -> list[Any]:

@@ -1,0 +1,67 @@
+"""A seventh hostile-input review: files a user is handed that the earlier reviews did not aim at (a photo folder's
+names reaching the command line, a photo's saved edits exported as a page).
+
+Each test fails without the fix it names; real files in tmp_path, no mocks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from decorlens.main import main
+from engine.catalog import Catalog, Product
+from engine.shoppable import IMAGES, PRODUCTS, in_catalog, write_page
+
+SCENE = "a-cosy-space-for-coffee-and-conversation"
+# A downloaded photo's name: retitles the terminal, clears it, and reads backwards from the override on
+HOSTILE_NAME = "\x1b]0;PWNED\x07\x1b[2J\u202egpj.exe"
+
+
+def test_a_file_name_argparse_quotes_cannot_drive_the_terminal(tmp_path: Path, capsys) -> None:
+    """``decorlens search photos/*`` over a folder holding a file named with terminal escapes: argparse's
+    "unrecognized arguments" line quoted the name raw (fixed in ``OneLineParser.error``)."""
+    with pytest.raises(SystemExit) as ended:
+        main(["--data-dir", str(tmp_path / "data"), "search", "room.jpg", HOSTILE_NAME,
+              "a\ndecorlens: error: licence expired"])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2
+    assert not any(c in err for c in "\x1b\x07\u202e"), repr(err)
+    assert "\\u001b]0;PWNED\\u0007\\u001b[2J\\u202egpj.exe" in err
+    assert err.count("\n") == 1, err  # the name's own line break forges no line
+
+
+def _red_pictures(folder: Path) -> list[str]:
+    """The pictures in ``folder`` that are the red square of the test (as JPEG gives it back: near red)."""
+    red = np.array([255, 0, 0])
+    return [p.name for p in sorted(folder.iterdir())
+            if np.abs(np.asarray(Image.open(p).convert("RGB")).reshape(-1, 3).mean(0) - red).max() < 16]
+
+
+def test_a_pages_products_are_shown_as_the_catalog_sells_them(tmp_path: Path, ikea: Path, scene_path,
+                                                              ikea_products: list[dict[str, str]]) -> None:
+    """A scene from a file (a photo's saved edits, a batch's JSON) naming a catalog SKU with a picture, name, price
+    and link of its own: the picture, any local file, was re-encoded into the page's ``images/`` for publishing,
+    and the rest shown as the file had them (fixed in ``engine.shoppable.in_catalog``)."""
+    row = next(r for r in ikea_products if r["category"] == "lamp")
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    with catalog.transaction() as revision:
+        catalog.upsert(Product(row["product_id"], row["name"], "lamp", str(ikea / row["image"]),
+                               url="https://www.ikea.com/lamp", price="25"), revision)
+    private = tmp_path / "private.png"  # a picture of the user's own, never meant for the web
+    Image.fromarray(np.full((64, 64, 3), (255, 0, 0), np.uint8)).save(private)
+    forged = {"sku": row["product_id"], "name": "Forged name", "category": "lamp", "price": "0.01",
+              "url": "https://evil.example/pay", "image_path": str(private), "score": 0.9, "match": "exact"}
+    scene = {"width": 100, "height": 100,
+             "objects": [{"number": 1, "tag": [50, 50], "matches": [forged], "confirmed": dict(forged)}]}
+    shown, gone = in_catalog(catalog, scene)
+    catalog.close()
+    page = write_page(shown, scene_path(SCENE), tmp_path / "out", "room")
+    text = page.read_text(encoding="utf-8")
+    assert gone == 0
+    assert _red_pictures(tmp_path / "out" / IMAGES / PRODUCTS) == []
+    assert "Forged" not in text and "evil.example" not in text and "0.01" not in text
+    assert row["name"] in text and 'href="https://www.ikea.com/lamp"' in text
