@@ -324,9 +324,16 @@ def _tag_one(pipeline: Pipeline, scene: Path, stem: str, made_by: tuple[str | No
              top_k: int | None, out_dir: Path, report: BatchReport,
              on_result: Callable[[Path, str, dict[str, Any]], None] | None, total: int) -> None:
     """One photo tagged and its outputs written, or its failure reported; recorded for a run again (``made``) when
-    nothing about it failed. ``made_by``: the run's key and ``outputs`` (``tag_scenes``)."""
+    nothing about it failed. ``made_by``: the run's key and ``outputs`` (``tag_scenes``).
+
+    A folder, FIFO or device under one of its outputs' names fails this photo alone: it stopped the whole batch, as
+    a full disk does, though every other photo's outputs could be written. A write the OS refuses (a full disk, a
+    folder gone) still stops it: the next photo would fail alike."""
     failures = len(report.failed)
+    key, outputs = made_by
     try:
+        for suffix in (".json", *outputs):  # refused before the photo is tagged, not after
+            _refuse_unwritable(out_dir / f"{stem}{suffix}")
         pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
         tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
     except DecorLensError as exc:
@@ -337,7 +344,6 @@ def _tag_one(pipeline: Pipeline, scene: Path, stem: str, made_by: tuple[str | No
         _keep(pipeline, scene, stem, tagged, pixels, out_dir, report, on_result)
     except OSError as exc:  # the output folder is full or gone: no later scene would fare better
         raise _cut_short(out_dir, report, total, exc) from exc
-    key, outputs = made_by
     files = _written(out_dir, stem, outputs) if key is not None and len(report.failed) == failures else None
     if files is not None:
         report.made[str(scene)] = {"stem": stem, "sha256": sha256, "key": key, "files": files}
@@ -359,10 +365,16 @@ def _check_outputs_writable(out_dir: Path) -> None:
     """A one-line refusal, before the first photo, of a folder, FIFO or device named as the summary or RESUME in
     ``out_dir``: the batch tagged every photo and then ended in an error writing them."""
     for name in (SUMMARY, RESUME):
-        try:
-            check_writable(out_dir / name)
-        except NotAFile as exc:
-            raise DecorLensError(f"{str(exc).removesuffix('name a file')}move it, or choose {ANOTHER}") from exc
+        _refuse_unwritable(out_dir / name)
+
+
+def _refuse_unwritable(target: Path) -> None:
+    """A one-line ``DecorLensError`` if ``target``, an output of the batch, is a folder, FIFO or device: "PATH: is a
+    folder, not a file to write over; move it, or choose another output folder"."""
+    try:
+        check_writable(target)
+    except NotAFile as exc:
+        raise DecorLensError(f"{str(exc).removesuffix('name a file')}move it, or choose {ANOTHER}") from exc
 
 
 def _previous(out_dir: Path) -> tuple[dict[str, dict[str, Any]], str]:

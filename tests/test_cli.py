@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,11 @@ from decorlens.errors import USER_ERROR
 from decorlens.main import build_parser, main
 from engine.errors import Cancelled
 from engine.pipeline import Pipeline
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 SOFA_SCENE = "take-a-comfy-seat-on-the-sofa"
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,21 +147,64 @@ def test_tag_batch_continues_past_bad_files(data_dir: str, scene_path, tmp_path:
     assert all(r["sku"] for r in rows if r["rank"])
 
 
-def test_tag_stops_at_an_output_it_cannot_write_and_says_what_the_summary_holds(
+def test_a_folder_or_fifo_under_a_photos_output_fails_that_photo_alone(
         data_dir: str, scene_path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """A full disk (here: a folder where the second photo's JSON goes) ended the batch with the OS's line,
-    and no summary.csv for the photos already tagged: each later photo would have failed alike."""
+    """A folder (or FIFO) where one photo's JSON goes stopped the whole batch with one line, as a full disk does,
+    though every other photo's outputs could be written: that photo fails saying why, the rest are tagged."""
     scenes = tmp_path / "scenes"
     scenes.mkdir()
     for name, scene in (("a", SOFA_SCENE), ("b", "bed-that-folds"), ("c", SOFA_SCENE)):
         shutil.copy(scene_path(scene), scenes / f"{name}.jpg")
     out = tmp_path / "out"
-    (out / "b.json").mkdir(parents=True)
-    assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "b.json" in err
-    assert "stopped after tagging 1 of 3 photos, listed in" in err and "/out/summary.csv: " in err
-    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]  # b.json: the folder
+    (out / "a.json").mkdir(parents=True)
+    os.mkfifo(out / "c.json")  # opened to be written, it would wait for a reader for ever
+    assert main(["-q", "--data-dir", data_dir, "tag", str(scenes), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "tagged 1 of 3 photos (" in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 2, lines
+    refusal = ", not a file to write over; move it, or choose another output folder"
+    for line, photo, why in zip(lines, ("a", "c"), ("is a folder", "a FIFO (named pipe)"), strict=True):
+        assert re.fullmatch(rf"failed: \S*/{photo}\.jpg: \S*/{photo}\.json: {re.escape(why + refusal)}", line)
+    assert (out / "b.json").is_file() and (out / "a.json").is_dir() and (out / "c.json").is_fifo()
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    failed = {r["scene"].rsplit("/", 1)[-1]: r["failed"] for r in rows if r["failed"]}
+    assert set(failed) == {"a.jpg", "c.jpg"} and failed["a.jpg"].endswith(f"a.json: is a folder{refusal}")
+    assert any(r["scene"].endswith("b.jpg") and r["sku"] for r in rows)
+
+
+def _room_for(size: int) -> Callable[[], None]:
+    """What lets the child write files of at most ``size`` bytes, as a disk with that much room left would: a
+    longer write fails (EFBIG, not a signal)."""
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
+@pytest.mark.skipif(resource is None, reason="no resource limits on this system")
+def test_tag_stops_at_an_output_it_cannot_write_and_says_what_the_summary_holds(
+        pipeline: Pipeline, scene_path, tmp_path: Path):
+    """A full disk ended the batch with the OS's line, and no summary.csv for the photos already tagged: each later
+    photo would have failed alike. Here the disk has room for an untagged photo's JSON and the summary, not for a
+    room's JSON of many tags (a real write error, run by `decorlens` in a process of its own)."""
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    Image.new("RGB", (640, 480), (230, 222, 208)).save(scenes / "a.jpg")  # a bare wall: a small JSON, no tags
+    for name, scene in (("b", "bed-that-folds"), ("c", SOFA_SCENE)):
+        shutil.copy(scene_path(scene), scenes / f"{name}.jpg")
+    out = tmp_path / "out"
+    pipeline.prepare_matcher()  # the catalog embedded here: the child could not write its vectors
+    done = subprocess.run([sys.executable, "-m", "decorlens", "-q", "--data-dir", str(pipeline.data_dir), "tag",
+                           str(scenes), "--out", str(out)], check=False, capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, preexec_fn=_room_for(8192))
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "stopped after tagging 1 of 3 photos, listed in" in line and "/out/summary.csv: " in line
+    assert "b.json" in line and "File too large" in line, line
+    assert sorted(p.name for p in out.glob("*.json")) == ["a.json"]  # b's cut short was removed
     with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         assert {r["scene"].rsplit("/", 1)[-1] for r in csv.DictReader(fh)} == {"a.jpg"}
 
