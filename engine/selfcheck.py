@@ -216,7 +216,7 @@ def _check_models(pipeline, report: SelfCheckReport) -> str:
     detectors = ", ".join(model_label(m) for role, m in found.items() if role != "embedder")
     report.facts["detectors"] = f"detector{'s' if len(found) > 2 else ''} {detectors}"
     report.facts["embedder"] = f"embedder {model_label(found['embedder'])}"
-    return ", ".join(f"{role} {_where(m.path)}" for role, m in found.items())
+    return _where_found(found)
 
 
 def _load_models(real, scratch, report: SelfCheckReport) -> str:
@@ -339,12 +339,20 @@ def _check_search(pipeline, state: dict, report: SelfCheckReport) -> str:
     return f"query top-1 {len(state['placements'])}/{len(state['placements'])}, scene search {counted(len(scene.objects), 'tag')}"
 
 
-def _where(path: Path) -> str:
-    """Bundled models are named as such, so a support call can tell them from a user's own."""
+def _where_found(found: dict) -> str:
+    """Each model's file, each folder named once after its files: "detector 1 a.onnx, embedder b.onnx in DIR".
+
+    With a full path per model, a fresh install's line (all three in <data dir>/models) ran past the 200 characters of
+    a note, which then cut the folder from some paths and not others. Bundled models are named as such, so a support
+    call can tell them from a user's own."""
     from engine.paths import bundled_models_dir
 
     bundled = bundled_models_dir()
-    return f"{path.name} (bundled)" if bundled is not None and path.parent == bundled else str(path)
+    by_folder: dict[Path, list[str]] = {}
+    for role, model in found.items():
+        by_folder.setdefault(model.path.parent, []).append(f"{role} {model.path.name}")
+    return "; ".join(f"{', '.join(files)} {'(bundled)' if folder == bundled else f'in {folder}'}"
+                     for folder, files in by_folder.items())
 
 
 # -- generated pictures -----------------------------------------------------------------------

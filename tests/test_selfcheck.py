@@ -43,7 +43,9 @@ def test_passes_with_real_models(data_with_coco: Path, shared_models: Path):
     details = {s.name: s.detail for s in report.steps}
     assert details["embedder"] == "MobileNetV2 1.0/224 (ImageNet), 1280-d"
     assert details["detector"].startswith("YOLO11n (COCO 80 classes): "), details["detector"]
-    assert "yolo11n-ovint8-dq.onnx" in details["models"]  # the files, for a support call
+    # the files, for a support call, each folder once after its files (full paths ran past a note's 200 characters)
+    assert details["models"] == (f"detector 1 yolo11n-ovint8-dq.onnx, detector 2 yolov8n-oiv7-int8.onnx, "
+                                 f"embedder {EMBEDDER} in {shared_models}"), details["models"]
     assert [s.name for s in report.steps] == [
         "resources", "models", "runtime", "scene", "detector", "embedder", "catalog", "search"
     ]
