@@ -21,6 +21,9 @@ from engine.models import MAX_EMBEDDER_INPUT, MAX_INPUT_SIZE, MAX_OUTPUT_DIM, Mo
 from engine.runtime import open_session
 
 COCO_NAMES_COUNT = 80
+# Characters of one metadata entry read as a Python literal: an Open Images V7 detector's 601 class names take 10,330,
+# and this leaves 64 an entry for MAX_CLASSES of them. Parsing costs some 470 bytes a character (135 MB here).
+MAX_LITERAL = 256 * 1024
 
 
 def detector_card(path: Path, name: str | None = None, class_set: str | None = None, conf: float = 0.25) -> ModelCard:
@@ -99,7 +102,13 @@ def _open(path: Path) -> ort.InferenceSession:
 
 
 def _literal(path: Path, key: str, text: str) -> Any:
-    """The metadata entry ``key`` as the Python literal ultralytics writes there, or a one-line ModelError."""
+    """The metadata entry ``key`` as the Python literal ultralytics writes there, or a one-line ModelError.
+
+    Refused past ``MAX_LITERAL`` characters before it is parsed: Python's parser takes some 470 bytes a character,
+    and a 10 MB model whose 'imgsz' was a list of five million zeros took 4.7 GB and 30 s to be refused."""
+    if len(text) > MAX_LITERAL:
+        raise ModelError(f"{path}: its ONNX metadata {key!r} is {len(text):,} characters long, more than "
+                         f"{MAX_LITERAL:,} (an Open Images detector's class names take 10,330)")
     try:
         return ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from decorlens.main import main
 from engine.catalog import Catalog, Product
+from engine.onnx_cards import MAX_LITERAL
 from engine.shoppable import IMAGES, PRODUCTS, in_catalog, write_page
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -65,3 +66,30 @@ def test_a_pages_products_are_shown_as_the_catalog_sells_them(tmp_path: Path, ik
     assert _red_pictures(tmp_path / "out" / IMAGES / PRODUCTS) == []
     assert "Forged" not in text and "evil.example" not in text and "0.01" not in text
     assert row["name"] in text and 'href="https://www.ikea.com/lamp"' in text
+
+
+def _onnx_with_metadata(path: Path, metadata: dict[str, str]) -> Path:
+    """A one-node ONNX model (Identity on a 1x3x64x64 input) with ``metadata`` as its ultralytics-style entries."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    tensor = [1, 3, 64, 64]
+    graph = helper.make_graph([helper.make_node("Identity", ["images"], ["output0"])], "g",
+                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, tensor)],
+                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT, tensor)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    helper.set_model_props(model, metadata)
+    onnx.save(model, path)
+    return path
+
+
+def test_an_onnx_metadata_entry_past_its_size_is_refused_before_it_is_parsed(tmp_path: Path, capsys) -> None:
+    """``models card`` of a model handed over: its 'imgsz' a list of zeros parsed as a Python literal at some 470
+    bytes a character (a 10 MB model took 4.7 GB); refused from its length (fixed in ``engine.onnx_cards._literal``),
+    and no card written."""
+    zeros = "[" + "0," * (MAX_LITERAL // 2 + 1) + "]"
+    model = _onnx_with_metadata(tmp_path / "handed.onnx", {"names": "{0: 'lamp'}", "imgsz": zeros})
+    assert main(["--data-dir", str(tmp_path / "data"), "models", "card", str(model), "--kind", "detector"]) == 2
+    err = capsys.readouterr().err
+    assert "metadata 'imgsz' is 262,148 characters long, more than 262,144" in err, err
+    assert not (tmp_path / "handed.card.json").exists()
