@@ -25,8 +25,10 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QItemSelectionModel  # noqa: E402
 
 from app.dialogs.backups import NO_BACKUPS, BackupsWindow  # noqa: E402
+from app.widgets.setup_page import INSTALL_NEWS
 from engine.catalog import Product  # noqa: E402
 from engine.imageio import load_image  # noqa: E402
+from engine.modelpack import InstallReport
 from engine.pipeline import Pipeline  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
@@ -262,6 +264,14 @@ def test_a_damaged_catalog_without_backups_is_set_aside_from_the_app(qtbot, main
     bar = win.message
     qtbot.waitUntil(lambda: bar.isVisible() and "is damaged" in bar.text.text(), timeout=WAIT_MS)
     assert "move it aside" not in bar.text.text() and "set it aside, then import the products again" in bar.text.text()
+    assert bar.button.isVisible() and bar.button.text() == "Set It Aside"
+    # a model pack installed from the setup page: the models reload, the install's note is said, then the catalog's
+    # error; the error replaced the note (of a trained model moved aside) before it could be read
+    error = bar.text.text()
+    moved = "Your trained embedder.onnx is kept as embedder-trained.onnx."
+    win.setup._installed(InstallReport(data / "models", ["embedder.onnx"], [], set_aside=[moved]))
+    qtbot.waitUntil(lambda: bar.text.text().startswith(INSTALL_NEWS) and bar.level == "error", timeout=WAIT_MS)
+    assert bar.text.text() == f"{INSTALL_NEWS}\n{moved}\n{error}" and bar.level == "error"
     assert bar.button.isVisible() and bar.button.text() == "Set It Aside"
     bar.button.click()
     qtbot.waitUntil(lambda: bar.text.text().startswith("The damaged catalog is kept as catalog-damaged-"),

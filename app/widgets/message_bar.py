@@ -28,7 +28,9 @@ class MessageBar(QFrame):
     A message replaces the one shown ("Importing…" by its result), except news shown ``kept``: what a designer
     must not miss (the files a drop left out) stays on top while it shows, later news said below it, and news
     already shown stays below it. "Restored your edits to …" of the photo opening replaced "Left out notes.txt"
-    at once. Only news of the same page (or of none) joins; an error or a call to action replaces as before.
+    at once. Only news of the same page (or of none) joins. An error or a call to action replaces what shows, but
+    not kept news: it comes below that, in its own colour with its button (a damaged catalog's error, found as the
+    models a setup-page install brought were loaded, replaced the install's note of what it set aside).
 
     By keyboard: Tab reaches its button and Dismiss; Escape there dismisses it, and the keyboard goes back to where
     it was before it came to the bar (it fell to the tab bar, the next control after the hidden button). A screen
@@ -106,8 +108,12 @@ class MessageBar(QFrame):
         if self._joins(level, action, page, kept):
             below = self.text.text().removeprefix(self.kept).removeprefix("\n") if kept else text
             self.kept = "\n".join(filter(None, (self.kept, text))) if kept else self.kept
-            text, page = "\n".join(filter(None, (self.kept, below))), self.page if page is None else page
-            level = level if level == self.level else "info"  # not "done" in green beside a left-out file
+            text = "\n".join(filter(None, (self.kept, below)))
+            if level == "error" or action:  # the kept news stays above it, on every page either shows on
+                page = page if page == self.page else None
+            else:
+                page = self.page if page is None else page
+                level = level if level == self.level else "info"  # not "done" in green beside a left-out file
         else:
             self.kept = text if kept else ""
         self.level, self.page = level, page
@@ -127,11 +133,14 @@ class MessageBar(QFrame):
             self._timer.start(INFO_SECONDS * 1000)
 
     def _joins(self, level: str, action: str, page: int | None, kept: bool) -> bool:
-        """Whether news joins the news shown rather than replacing it: one of them kept, neither an error nor a
-        call to action, both of one page or one of no page."""
+        """Whether a message joins the one shown rather than replacing it: both of one page or one of no page, the
+        one shown neither an error nor a call to action, and either news with one of them kept, or an error or a
+        call to action coming below kept news."""
         if self.isHidden() or not (kept or self.kept) or None not in (page, self.page) and page != self.page:
             return False
-        return "error" not in (level, self.level) and not action and self.button.isHidden()
+        if self.level == "error" or not self.button.isHidden():
+            return False
+        return level != "error" and not action or bool(self.kept) and not kept
 
     def _colour(self) -> None:
         """The level's tint in the theme in use: pale with dark text, or deep with light text in the dark theme
