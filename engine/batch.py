@@ -27,7 +27,7 @@ import numpy as np
 from engine.advice import Context, describe, folder_problem
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
-from engine.files import NotAFile, check_writable, open_regular, sha256_of, write_atomic
+from engine.files import NotAFile, TooLarge, check_writable, read_json_bounded, sha256_of, write_atomic
 from engine.imageio import read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.pipeline import Pipeline
@@ -386,11 +386,9 @@ def _previous(out_dir: Path) -> tuple[dict[str, dict[str, Any]], str]:
     if not (path.exists() or path.is_symlink()):
         return {}, ""
     try:
-        with open_regular(path) as fh:
-            raw = fh.read(RESUME_MAX_BYTES + 1)
-        if len(raw) > RESUME_MAX_BYTES:
-            return {}, f"over {RESUME_MAX_BYTES >> 20} MB"
-        data = json.loads(raw.decode("utf-8"))
+        data = read_json_bounded(path, RESUME_MAX_BYTES)
+    except TooLarge:
+        return {}, f"over {RESUME_MAX_BYTES >> 20} MB"
     except NotAFile as exc:
         return {}, str(exc).removeprefix(f"{path}: ")
     except OSError as exc:

@@ -11,6 +11,7 @@ import errno
 import glob
 import hashlib
 import io
+import json
 import os
 import re
 import stat
@@ -176,6 +177,26 @@ def _regular(fd: int, path: str | os.PathLike[str], mode: str, refusal: str) -> 
     except BaseException:
         os.close(fd)
         raise
+
+
+class TooLarge(DecorLensError):
+    """A file past the bound its reader sets (``read_json_bounded``): far more than such a file holds."""
+
+
+def read_json_bounded(path: str | os.PathLike[str], limit: int) -> Any:
+    """The JSON in ``path``, a file DecorLens wrote that a user, a sync tool or an attacker may have replaced.
+
+    Read through ``open_regular`` (a FIFO there would block the open, a link to /dev/zero be read without end) and
+    at most ``limit`` bytes of it: the JSON parser's objects take many times the file's size. Raises ``NotAFile``
+    (not a regular file, or not there), ``OSError`` (unreadable), ``TooLarge`` (over ``limit`` bytes),
+    ``ValueError`` (not UTF-8, not JSON) or ``RecursionError`` (nested past Python's limit), for the caller to word
+    as its user knows the file.
+    """
+    with open_regular(path) as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"{path}: over {limit:,} bytes")
+    return json.loads(raw.decode("utf-8"))
 
 
 def open_append(path: Path) -> TextIO:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelError
-from engine.files import NotAFile, open_regular, write_atomic
+from engine.files import NotAFile, TooLarge, read_json_bounded, write_atomic
 
 SUFFIX = ".calibration.json"
 SHIPPED_BY = "python -m bench.exact_threshold"  # the "tool" a shipped card's calibration record names
@@ -65,21 +65,18 @@ def load(model: Path) -> dict[str, Any] | None:
 
 
 def _read(path: Path) -> tuple[Any, str | None]:
-    """The JSON in ``path``, or why there is none to use. Read through ``open_regular``: a FIFO there would block
-    the open, a link to /dev/zero be read without end."""
+    """The JSON in ``path``, or why there is none to use (``read_json_bounded``: no FIFO, device or endless link is
+    read, and at most ``MAX_BYTES``)."""
     try:
-        with open_regular(path) as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        return read_json_bounded(path, MAX_BYTES), None
+    except TooLarge:
+        return None, f"over {MAX_BYTES // 1024} KB (a calibration is a few hundred bytes)"
     except NotAFile as exc:
         if path.is_symlink() and not path.exists():
             return None, "a link to a file that is not there"
         return None, str(exc).removeprefix(f"{path}: ")
     except OSError as exc:
         return None, f"unreadable ({exc.strerror or type(exc).__name__})"
-    if len(raw) > MAX_BYTES:
-        return None, f"over {MAX_BYTES // 1024} KB (a calibration is a few hundred bytes)"
-    try:
-        return json.loads(raw.decode("utf-8")), None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
         return None, f"not JSON ({type(exc).__name__})"
 
