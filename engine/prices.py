@@ -6,6 +6,7 @@ hold; SQLite's CAST reads "$129" as 0 and "1,299.00" as 1, so a sort by price pu
 
 from __future__ import annotations
 
+import math
 import re
 
 NUMBER = re.compile(r"\d[\d.,'\u00a0\u202f ]*")  # digits with the separators feeds group and split them with
@@ -16,7 +17,9 @@ THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is 
 def price_value(text: str) -> float | None:
     """The first number in ``text`` ("from $99" is 99); ``None`` where there is none ("", "Call us"). Of "."
     and ",", the last one is the decimal point when both occur; one of them alone is a thousands separator when
-    it occurs twice or three digits follow it, a decimal point otherwise."""
+    it occurs twice or three digits follow it, a decimal point otherwise. A number past what a float holds ("9" × 400
+    in a feed) is none either: as infinity it made the JSON the price sort passes to SQLite invalid ("malformed
+    JSON"), and every sort by price of the whole catalog failed."""
     found = NUMBER.search(text)
     if found is None:
         return None
@@ -28,4 +31,5 @@ def price_value(text: str) -> float | None:
                    or (len(points) == 1 and len(number) - last - 1 != THOUSANDS_DIGITS))
         whole = number[:last] if decimal else number
         number = whole.replace(".", "").replace(",", "") + ("." + number[last + 1:] if decimal else "")
-    return float(number)
+    value = float(number)
+    return value if math.isfinite(value) else None

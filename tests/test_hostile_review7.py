@@ -93,3 +93,20 @@ def test_an_onnx_metadata_entry_past_its_size_is_refused_before_it_is_parsed(tmp
     err = capsys.readouterr().err
     assert "metadata 'imgsz' is 262,148 characters long, more than 262,144" in err, err
     assert not (tmp_path / "handed.card.json").exists()
+
+
+def test_a_price_past_what_a_float_holds_leaves_the_sort_by_price_working(tmp_path: Path, ikea: Path,
+                                                                          ikea_products: list[dict[str, str]]) -> None:
+    """A feed's price of 400 nines read as infinity, which the price sort passes to SQLite in JSON as "Infinity":
+    "malformed JSON", and every sort of the catalog by price failed (fixed in ``engine.prices.price_value``: no
+    price, listed last)."""
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    with catalog.transaction() as revision:
+        for row, price in zip(ikea_products, ("9" * 400, "12", "3"), strict=False):
+            catalog.upsert(Product(row["product_id"], row["name"], row["category"], str(ikea / row["image"]),
+                                   price=price), revision)
+    try:
+        assert [p.price for p in catalog.products(order="price")] == ["3", "12", "9" * 400]
+        assert [p.price for p in catalog.products(order="price_desc")] == ["12", "3", "9" * 400]
+    finally:
+        catalog.close()
