@@ -41,7 +41,7 @@ from engine.categories import CategoryMap
 from engine.corrections import KEY_DIGITS
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, CatalogError, DecorLensError
-from engine.files import sha256_of
+from engine.files import is_sha256, sha256_of
 from engine.imageio import MAX_SIDE, load_image, upright_size
 from engine.importer import CATALOG_MAX_SIDE, Progress
 from engine.results import Box, SceneResult
@@ -292,6 +292,19 @@ def read_text(stored: object) -> object:
     return stored.decode("utf-8", "replace") if isinstance(stored, bytes) else stored
 
 
+def read_sha256(stored: object) -> str:
+    """A photo's content hash read by ``text_of``: the digest where it is one as ``sha256_of`` writes it, else "".
+
+    Text that is not UTF-8 (a hand edit, another tool) ended the Photos strip's tag counts and every search of the
+    rooms after an embedder switch in "Could not decode to UTF-8", said as a damaged catalog. Such a cell, or any
+    other that is no digest (not text at all included), matches no photo's content, and that is all it means: the
+    photo is known by its path alone (the strip counts its tags by path), and a search that must cut its objects
+    again finds it "changed since tagged" and says to tag it again, which stores its real digest. Its tags stay in
+    Where used meanwhile."""
+    text = read_text(stored)
+    return text if is_sha256(text) else ""
+
+
 def remember_saved(
     pipeline: Pipeline, photo: str | Path, data: dict[str, Any], searched: SceneResult | None = None,
     decoded: np.ndarray | None = None,
@@ -436,10 +449,11 @@ def tag_counts(catalog: Catalog) -> TagCounts:
     if not _has_schema(catalog):
         return TagCounts({}, {})
     rows = catalog.db.execute(
-        f"SELECT {PATH}, s.sha256, COUNT(o.id) FROM scenes s LEFT JOIN scene_objects o ON o.scene_id = s.id "
-        "GROUP BY s.id"
+        f"SELECT {PATH}, {text_of('s.sha256')}, COUNT(o.id) FROM scenes s LEFT JOIN scene_objects o "
+        "ON o.scene_id = s.id GROUP BY s.id"
     ).fetchall()
-    return TagCounts({str(r[1])[:KEY_DIGITS]: int(r[2]) for r in rows}, {str(read_path(r[0])): int(r[2]) for r in rows})
+    return TagCounts({key[:KEY_DIGITS]: int(r[2]) for r in rows if (key := read_sha256(r[1]))},
+                     {str(read_path(r[0])): int(r[2]) for r in rows})
 
 
 def tag_categories(catalog: Catalog) -> dict[str, int]:
@@ -578,7 +592,8 @@ def embed_missing_objects(
     """
     catalog, key = pipeline.catalog, pipeline.embedder.key
     rows = catalog.db.execute(
-        f"SELECT s.id, {PATH}, s.sha256, s.width, s.height, o.id, o.x1, o.y1, o.x2, o.y2 FROM scene_objects o "
+        f"SELECT s.id, {PATH}, {text_of('s.sha256')}, s.width, s.height, o.id, o.x1, o.y1, o.x2, o.y2 "
+        "FROM scene_objects o "
         "JOIN scenes s ON s.id = o.scene_id LEFT JOIN scene_vectors v ON v.object_id = o.id AND v.embedder = ? "
         "WHERE v.object_id IS NULL ORDER BY s.id, o.id",
         (key,),
@@ -586,7 +601,7 @@ def embed_missing_objects(
     unreadable = _UNREADABLE.setdefault(catalog, _Unreadable())
     by_scene: dict[int, list[Sequence[Any]]] = {}
     for row in rows:
-        row = (row[0], read_path(row[1]), *row[2:])
+        row = (row[0], read_path(row[1]), read_sha256(row[2]), *row[3:])
         _check_to_embed(catalog, row)
         by_scene.setdefault(row[0], []).append(row)
     to_try = [group for group in by_scene.values() if not unreadable.unchanged(*group[0][:3])]
@@ -624,8 +639,8 @@ def _check_to_embed(catalog: Catalog, row: Sequence[Any]) -> None:
     """A remembered object to embed again as DecorLens stored it; a cell of another type is the memory's one line.
     A box corner of text (an edit in a database browser) ended the first search after an embedder switch in
     "unexpected TypeError: unsupported operand type(s) for -: 'float' and 'str'"."""
-    _scene, path, sha256, width, height, _object, *box = row
-    if not (isinstance(path, str) and isinstance(sha256, str) and all(isinstance(v, int | float) for v in box)
+    _scene, path, _sha256, width, height, _object, *box = row
+    if not (isinstance(path, str) and all(isinstance(v, int | float) for v in box)
             and all(isinstance(v, int) and v > 0 for v in (width, height))):
         raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
 

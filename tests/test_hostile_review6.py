@@ -343,3 +343,27 @@ def test_stored_texts_that_are_not_utf8_are_read_with_replacements_not_a_damaged
         assert [(i.best_sku, i.runner_up_sku, i.category) for i in review_queue(catalog)] == [("lj\ufffd", sku, "lamp")]
     finally:
         catalog.close()
+
+
+def test_a_stored_hash_that_is_not_utf8_matches_no_photo_and_is_no_damaged_memory(tagged, tmp_path, capsys):
+    """A photo's sha256 stored as TEXT that is not UTF-8 (a hand edit, another tool) ended the Photos strip's tag
+    counts and `search --scenes` after an embedder switch in "Could not decode to UTF-8", said as a damaged catalog.
+    Such a hash matches no photo's content: the strip counts the photo's tags by path, and the search passes it over
+    as changed since tagged. Its origin so stored is written, never read: nothing of it changes."""
+    pipeline, photo, _out = tagged
+    data = copy_data_dir(pipeline, tmp_path / "data")
+    bad = "CAST(X'6162ff' AS TEXT)"  # b"ab\xff"
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        db.executescript(scene_memory.SCHEMA)
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (scene_memory.VERSION_KEY, str(scene_memory.VERSION)))
+        db.execute(f"INSERT INTO scenes VALUES (1, ?, {bad}, 640, 480, {bad}, '2026-01-01')", (str(photo),))
+        db.execute("INSERT INTO scene_objects (id, scene_id, number, category, x1, y1, x2, y2, best_sku, best_score, "
+                   "best_kind, confirmed) VALUES (1, 1, 1, 'lamp', 1, 2, 30, 40, 'S1', 0.9, 'exact', 0)")
+    db.close()
+    catalog = Catalog(data / "catalog.sqlite")
+    try:
+        assert scene_memory.tag_counts(catalog) == scene_memory.TagCounts({}, {str(photo): 1})
+    finally:
+        catalog.close()
+    assert main(["--data-dir", str(data), "search", "--scenes", str(photo)]) == 0
+    assert "1 remembered photo was moved or changed since tagged; tag it again" in capsys.readouterr().err
