@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -65,10 +64,10 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
-    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else render(result))
+    print(json_text(result.to_json()) if args.json else render(result))
     if args.why:
         for path in write_why(pipeline, result, args.why):
-            print(f"why tag: {path}", file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout JSON
+            print(f"why tag: {readable_path(str(path))}", file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout JSON
     return 0
 
 
@@ -177,10 +176,13 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 
 def render(result: SceneResult) -> str:
-    """A readable report: one block per object, its tag point and its matches."""
+    """A readable report: one block per object, its tag point and its matches. A photo name's bytes that are not
+    UTF-8 (a zip of an older Windows' photos) show as U+FFFD: printed as they were, they ended the search, its work
+    done, in "not UTF-8 text … save it again as UTF-8" wherever stdout is strict UTF-8 (a UTF-8 desktop's terminal),
+    as did ``--json``, which now writes them ``\\udcXX`` (``json_text``)."""
     t = result.timings_ms
     lines = [
-        (f"{one_field(result.image)}  {result.width}x{result.height}  {counted(len(result.objects), 'tag')}  "
+        (f"{one_field(readable_path(result.image))}  {result.width}x{result.height}  {counted(len(result.objects), 'tag')}  "
          f"on {result.device}"),
         "  ".join(f"{k} {t[k]:.0f} ms" for k in ("decode", "detect", "embed", "search") if k in t),
     ]

@@ -13,8 +13,11 @@ import pytest
 from PIL import Image
 
 from decorlens.main import main
+from decorlens.search import render
+from decorlens.terminal import json_text
 from engine.catalog import Catalog, Product
 from engine.onnx_cards import MAX_LITERAL
+from engine.results import SceneResult
 from engine.shoppable import IMAGES, PRODUCTS, in_catalog, write_page
 
 SCENE = "a-cosy-space-for-coffee-and-conversation"
@@ -110,3 +113,13 @@ def test_a_price_past_what_a_float_holds_leaves_the_sort_by_price_working(tmp_pa
         assert [p.price for p in catalog.products(order="price_desc")] == ["12", "3", "9" * 400]
     finally:
         catalog.close()
+
+
+def test_a_searched_photo_whose_name_is_not_utf8_is_reported_on_a_strict_utf8_terminal() -> None:
+    """``decorlens search`` of a photo from a zip of an older Windows' photos (``caf\\xe9.jpg``): its report printed the
+    name's lone surrogate, and on a UTF-8 desktop's terminal (strict) the search, done, ended in "not UTF-8 text …
+    save it again as UTF-8" (fixed in ``decorlens.search.render``; ``--json`` writes it ``\\udce9``, read back as
+    the exact path)."""
+    result = SceneResult(image="photos/caf\udce9.jpg", width=1024, height=765, device="CPU", timings_ms={})
+    assert render(result).encode("utf-8").startswith("photos/caf\ufffd.jpg  1024x765".encode())
+    assert '"image": "photos/caf\\udce9.jpg"' in json_text(result.to_json())
