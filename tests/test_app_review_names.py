@@ -23,7 +23,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
 
 from app.dialogs.review_queue import (
     BEST,
@@ -31,11 +31,13 @@ from app.dialogs.review_queue import (
     MISSING,
     PHOTO,
     PICTURE,
+    PICTURE_LEAST,
     RUNNER_UP,
     SHOWN,
     ReviewWindow,
     _listing,
     _make_pictures,
+    words,
 )
 from app.labels import BADGE_TIP, product_title, rich_tooltip
 from app.widgets.where_used import CROP
@@ -148,6 +150,28 @@ def test_the_photo_and_the_two_products_share_the_width_and_long_names_keep_thei
     assert table.textElideMode() == Qt.TextElideMode.ElideMiddle  # cut in the middle: the score stays at the end
     assert all(table.item(row, column).toolTip() == rich_tooltip(f"{table.item(row, column).text()}\n{BADGE_TIP}")
                for row, column in longer)
+    # the window a 1366 × 768 screen at 150 % opens at (838 px): the words beside a 96 px picture were cut to
+    # "STR…ON · 503.….16 · Simi… 0.55"; the pictures shrink instead, and every word is whole
+    window.resize(838, 471)
+    qtbot.waitUntil(lambda: window.width() == 838, timeout=WAIT_MS)
+    QApplication.processEvents()
+    for row in range(table.rowCount()):
+        for column in (BEST, RUNNER_UP):
+            option = _painted(table, row, column)
+            assert PICTURE_LEAST <= option.decorationSize.width() < CROP.width()
+            room = table.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table).width()
+            text = table.item(row, column).text()
+            assert all(metrics.horizontalAdvance(word) <= room for word in words(text)), (room, text)
+
+
+def _painted(table, row: int, column: int) -> QStyleOptionViewItem:
+    """The style option a cell is painted with: its rect, then what its delegate sets (as ``QStyledItemDelegate``)."""
+    index = table.model().index(row, column)
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+    option.rect = table.visualRect(index)
+    table.itemDelegate().initStyleOption(option, index)
+    return option
 
 
 # -- each row shows its object and the two products' photos ------------------------------------------------------

@@ -18,6 +18,7 @@ or product photo that is gone or unreadable (the row still opens).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -48,9 +52,10 @@ from engine.words import counted, match_word, rated
 LIMIT = 200  # rows listed: the least sure tags
 PHOTO, BEST, RUNNER_UP = 0, 3, 4  # the columns whose cells carry a picture: the object's, then the products'
 GAP = 5  # how far apart the two products' scores are: the closer, the less sure the tag
-# The least size: each picture's column keeps its picture whole (the name beside it cut short), the summary, two rows and
+# The least size: each picture's column keeps its picture whole (shrunk by ``_Pictures``), the summary, two rows and
 # Refresh show (it could be made 90 px wide, the summary a cut column of words); within 1280 × 800 at 150 %
 LEAST = QSize(720, 400)
+PICTURE_LEAST = 56  # px: the side the rows' pictures shrink to at the least, for their words to fit beside them
 GAP_TIP = ("How much better the best match scored than the runner-up: the smaller the gap, the closer the call, "
            "and the more a look helps")
 PICTURE = Qt.ItemDataRole.UserRole  # a picture cell's state: LOADING, SHOWN or MISSING
@@ -107,6 +112,7 @@ class ReviewWindow(EscapeCloses, QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for column in (PHOTO, BEST, RUNNER_UP):  # not sized to the longest product name: it left the photo ~210 px
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        self.table.setItemDelegate(_Pictures(self.table))
         self.table.activated.connect(self._open)  # a double-click, or Enter from the keyboard
         refresh = QPushButton("Refresh")
         refresh.setShortcut(QKeySequence.StandardKey.Refresh)  # F5: back from confirming a tag, the keyboard on the list
@@ -160,6 +166,9 @@ class ReviewWindow(EscapeCloses, QWidget):
                 self.table.item(row, column).setData(PICTURE, LOADING)
         if items:
             self.table.selectRow(min(place, len(items) - 1))
+        self.table.itemDelegate().words = _widest_word(self.table, [self.table.item(row, column).text()
+                                                                     for row in range(len(items))
+                                                                     for column in (BEST, RUNNER_UP)])
         self._picture_rows(items, products)
 
     def _picture_rows(self, items: list[ReviewItem], products: dict[str, Product]) -> None:
@@ -210,6 +219,45 @@ class ReviewWindow(EscapeCloses, QWidget):
     def _open(self, index: QModelIndex) -> None:
         item = self.items[index.row()]
         self.openTag.emit(Path(item.photo), item.number)
+
+
+class _Pictures(QStyledItemDelegate):
+    """The rows' pictures at ``CROP`` where the product columns leave room for their widest word beside them,
+    smaller where not (down to ``PICTURE_LEAST``): in the window of a 1366 × 768 screen at 150 % the words beside a
+    96 px picture were cut to "STR…ON · 503.….16 · Simi… 0.55", every name, SKU and rating unreadable. Sized as each
+    cell is painted, for the columns' widths then."""
+
+    def __init__(self, table: QTableWidget):
+        super().__init__(table)
+        self.table = table
+        self.words = 0  # px: the widest word of the listed products' cells (``_widest_word``)
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if index.column() in (PHOTO, BEST, RUNNER_UP):
+            side = picture_side(min(self.table.columnWidth(BEST), self.table.columnWidth(RUNNER_UP)), self.words,
+                                self.table)
+            option.decorationSize = QSize(side, side)
+
+
+def picture_side(column: int, words: int, view: QWidget) -> int:
+    """The side of the pictures in a product column ``column`` px wide whose widest word is ``words`` px: what the
+    word and the style's margins leave, between ``PICTURE_LEAST`` and ``CROP``. The margins: either side of the
+    picture and of the words, the focus frame's margin and a pixel (``QCommonStyle``'s item layout)."""
+    margins = 4 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1)
+    return max(PICTURE_LEAST, min(CROP.width(), column - words - margins))
+
+
+def _widest_word(view: QWidget, texts: list[str]) -> int:
+    """The width of the widest word of ``texts`` in ``view``'s font (``words``)."""
+    metrics = view.fontMetrics()
+    return max((metrics.horizontalAdvance(word) for text in texts for word in words(text)), default=0)
+
+
+def words(text: str) -> list[str]:
+    """The parts of ``text`` a line is broken between: at spaces and after hyphens ("Chrome-plated"), never at a
+    no-break space (a rating's "Similar 0.55") nor a comma between words ("glass,stainless")."""
+    return [word for word in re.split(r" |(?<=-)", text) if word]
 
 
 def _icon(pixmap: QPixmap) -> QIcon:
