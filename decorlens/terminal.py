@@ -20,6 +20,7 @@ from typing import TextIO
 # overrides and isolates.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_FIELD = 200  # characters of one catalog text a report line shows
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what os.fsdecode makes of a byte that is not UTF-8
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 
 
@@ -54,13 +55,17 @@ def one_field(text: object) -> str:
 
 
 class EscapingWriter:
-    """A text stream that writes through to ``stream`` with control characters escaped."""
+    """A text stream that writes through to ``stream`` with control characters escaped, and each byte of a file name
+    that is not UTF-8 (a lone surrogate, as ``os.fsdecode`` gives it) as U+FFFD, as ``where`` shows them: on a
+    strict UTF-8 stdout (a UTF-8 desktop's terminal, Windows) such a name in a report line (``tag --out`` into a
+    folder so named, ``bundle export``'s "wrote …") ended the command, its work done, in "not UTF-8 text … save it
+    again as UTF-8". ``--json`` writes them ``\\udcXX`` (``json_text``), which reads back as the exact path."""
 
     def __init__(self, stream: TextIO):
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(escape_controls(text))
+        return self._stream.write(_SURROGATE.sub("\ufffd", escape_controls(text)))
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

@@ -6,6 +6,7 @@ Each test fails without the fix it names; real files in tmp_path, no mocks.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,13 @@ def test_a_searched_photo_whose_name_is_not_utf8_is_reported_on_a_strict_utf8_te
     result = SceneResult(image="photos/caf\udce9.jpg", width=1024, height=765, device="CPU", timings_ms={})
     assert render(result).encode("utf-8").startswith("photos/caf\ufffd.jpg  1024x765".encode())
     assert '"image": "photos/caf\\udce9.jpg"' in json_text(result.to_json())
+
+
+def test_a_path_whose_name_is_not_utf8_is_printed_on_a_strict_utf8_stdout(tmp_path: Path, capsys) -> None:
+    """A report line naming a folder whose name is not UTF-8 (an unpacked archive's; here the data folder, as ``tag
+    --out`` or ``bundle export`` name theirs): on a strict UTF-8 stdout, as pytest's is, the command, its work
+    done, ended in "not UTF-8 text … save it again as UTF-8" (fixed in ``decorlens.terminal.EscapingWriter``)."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    assert main(["-q", "--data-dir", str(folder), "catalog", "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "caf\ufffd" in out and f"{os.sep}catalog.sqlite)" in out, out
