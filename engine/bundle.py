@@ -992,13 +992,16 @@ def _back_up(live_db: Path) -> Path | None:
 
 def _same_rows(one: Path, two: Path) -> bool:
     """Whether two catalogs hold the same schema and rows, their random ``catalog_id`` aside (a catalog imported
-    from the same bundle twice differs in nothing else); False when either cannot be read: a backup is then taken."""
+    from the same bundle twice differs in nothing else); False when either cannot be read: a backup is then taken.
+    Text is compared as its bytes: a cell that is not UTF-8 (a hand-edited catalog) is the same in both, not a
+    reason to take one more backup."""
     listing = "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
     try:
         with read_only(one) as a, read_only(two) as b:
             schema = a.execute(listing).fetchall()
             if schema != b.execute(listing).fetchall():
                 return False
+            a.text_factory = b.text_factory = bytes
             return all(_same_table(a, b, name) for kind, name, _sql in schema if kind == "table")
     except sqlite3.DatabaseError:
         return False
@@ -1011,7 +1014,8 @@ def _same_table(a: sqlite3.Connection, b: sqlite3.Connection, table: str) -> boo
     if a.execute(count).fetchone() != b.execute(count).fetchone():
         return False
     rows = zip(a.execute(f"SELECT * FROM {quoted}"), b.execute(f"SELECT * FROM {quoted}"), strict=True)
-    return all(x == y or table == "meta" and x[0] == y[0] == IDENTITY for x, y in rows)
+    identity = IDENTITY.encode()
+    return all(x == y or table == "meta" and x[0] == y[0] == identity for x, y in rows)
 
 
 def _remove_unreferenced(db_path: Path, images_dir: Path) -> None:

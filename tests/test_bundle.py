@@ -47,6 +47,7 @@ from engine.bundle import (
     REPLACING,
     UNPACKING,
     WRITING,
+    _same_rows,
     export_bundle,
     import_bundle,
     read_bundle,
@@ -1390,3 +1391,20 @@ def test_ctrl_c_while_a_cli_import_replaces_the_catalog_comes_too_late_and_says_
     with Catalog(data / "catalog.sqlite") as catalog:
         assert catalog.count() == 12
     assert len(list_backups(data / "catalog.sqlite")) == 1 and not list(data.glob(".bundle-import-*"))
+
+
+def test_same_rows_reads_text_that_is_not_utf8(tmp_path: Path):
+    """Two catalogs alike to the byte, one cell of hand-written text not UTF-8 in both, are the same rows (a bundle
+    imported again takes no extra backup for them); that cell differing still makes them differ. Reading it as text
+    failed ("Could not decode to UTF-8"), which read as "cannot be read": a backup taken each time."""
+    one, two = tmp_path / "one.sqlite", tmp_path / "two.sqlite"
+    Catalog(one).close()
+    with contextlib.closing(sqlite3.connect(one)) as src, contextlib.closing(sqlite3.connect(two)) as dst:
+        src.backup(dst)
+    for path, byte in ((one, "ff"), (two, "ff")):
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.execute(f"INSERT INTO meta (key, value) VALUES ('note', CAST(x'{byte}' AS TEXT))")
+    assert _same_rows(one, two)
+    with contextlib.closing(sqlite3.connect(two)) as db, db:
+        db.execute("UPDATE meta SET value = CAST(x'fe' AS TEXT) WHERE key = 'note'")
+    assert not _same_rows(one, two)
