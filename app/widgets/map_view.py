@@ -21,7 +21,7 @@ import html
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
@@ -245,7 +245,7 @@ class MapView(QWidget):
         self.canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self._counts = Counter(p.category for p in loaded.products.values())
         self._write_legend()
-        self._status = f"{counted(len(self.canvas.points), 'product')} by {loaded.result.title} ({_how(loaded)})."
+        self._status = f"{counted(len(self.canvas.points), 'product')} by {shown(loaded.result.title)} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
         self.status.setToolTip(loaded.names)
         if self.stale and self.isVisible():  # the catalog changed while this map was being made
@@ -324,7 +324,7 @@ class MapView(QWidget):
         tips = (self.status.toolTip(), loaded.names)
         for panel, title, result, names in zip((self.main_panel, self.compare_panel), titles,
                                                (self.result, loaded.result), tips):
-            panel.title.setText(title)
+            panel.title.setText(shown(title))
             panel.title.setToolTip(f"{names}\n{result.embedder}")
             panel.title.show()
         if not self.compare_panel.isVisible():
@@ -333,7 +333,7 @@ class MapView(QWidget):
             self.maps.setSizes([half, half])
         self.compare_canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.compare_canvas.select(self.canvas.selected_skus())
-        self._set_busy(False, f"{self._status} Beside it: {loaded.result.title} ({_how(loaded)}). {HINT}")
+        self._set_busy(False, f"{self._status} Beside it: {shown(loaded.result.title)} ({_how(loaded)}). {HINT}")
         self.status.setToolTip(f"{tips[0]}\nBeside it: {loaded.names}")
         if self.stale and self.isVisible():
             self.refresh()
@@ -376,7 +376,6 @@ class MapView(QWidget):
 
         result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
                              pipeline.log, stage)
-        result = replace(result, title=label)
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
         return Loaded(result, products, time.perf_counter() - started, map_layout(result, products),
                       names=model_names(pipeline.embedder.model))
