@@ -333,16 +333,16 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
               for name in args.map_embedders] or [pipeline]
     maps = []
     for each in chosen:
-        key = each.embedder.key
+        key, label = each.embedder.key, model_label(each.embedder.model)  # named as Settings and the page name it
         if each.catalog.missing_vectors(key):  # no current map can exist: say now if none can be computed here
             check_can_compute()
-        with bar(f"embedding for {key}", args.quiet) as progress:
+        with bar(f"embedding for {label}", args.quiet) as progress:
             each.prepare_matcher(progress=progress)
         started = time.perf_counter()
-        with bar(f"mapping {key}", args.quiet, unit="it") as progress:
+        with bar(f"mapping {label}", args.quiet, unit="it") as progress:
             result = catalog_map(each.catalog, each.embedder, each.data_dir, progress, log=each.log)
         how = "from the cache" if result.cached else f"computed in {time.perf_counter() - started:.1f} s"
-        print(f"{key}: {counted(len(result), 'product')} mapped ({how})")
+        print(f"{label}, vectors {key}: {counted(len(result), 'product')} mapped ({how})")
         maps.append(result)
     if args.html:
         products = pipeline.catalog.get_many({int(pid) for m in maps for pid in m.ids})

@@ -236,10 +236,16 @@ def _panel(
         )
     label = f"Catalog map by {heading}, {len(points):,} products"
     return (
-        f'<section class="panel"><h2 title="{_e(result.embedder)}">{_e(heading)}</h2>'
+        f'<section class="panel"><h2 title="{_e(_hover(result))}">{_e(heading)}</h2>'
         f'<svg class="map" viewBox="0 0 {SIZE} {SIZE}" role="img" aria-label="{_e(label)}">'
         + "".join(points) + "</svg></section>"
     )
+
+
+def _hover(result: CatalogMap) -> str:
+    """A map heading's hover text: the embedder by ``model_label`` (the heading itself may be its key, where two
+    maps' labels read the same), with its vectors' key as `catalog stats` lists them."""
+    return f"{result.title}, vectors {result.embedder}" if result.title else result.embedder
 
 
 def _thumbnails(products: Sequence[Product]) -> dict[int, str]:
