@@ -121,16 +121,24 @@ class PoseModel:
         self.iou = iou
         self.session = open_model(model, device)
         self.device = session_device(self.session)
-        channels = self.session.get_outputs()[0].shape[1]
-        if channels != 5 + 3 * len(KEYPOINTS):
-            raise ModelError(f"{model.path}: output has {channels} channels, not a person score and "
-                             f"{len(KEYPOINTS)} keypoints ({5 + 3 * len(KEYPOINTS)})")
+        self._check_output(self.session.get_outputs()[0].shape)
+
+    def _check_output(self, shape: Sequence[object]) -> None:
+        """Refuse an output other than (batch, 5 + 3 · keypoints, anchors), declared or as run: a model under the pose
+        model's name in a models folder handed over, whose output had fewer axes, ended the search in 'unexpected
+        IndexError' (a shape's missing axis, then ``decode``'s rows)."""
+        channels = 5 + 3 * len(KEYPOINTS)
+        if len(shape) != 3 or shape[1] != channels:
+            shown = "x".join(str(axis) for axis in shape) or "a single number"
+            raise ModelError(f"{self.model.path}: its output is {shown}, not a box, a person score and "
+                             f"{len(KEYPOINTS)} keypoints ({channels} rows) per anchor")
 
     def find(self, image: np.ndarray) -> list[Person]:
         """The people in an RGB uint8 image, best first."""
         card = self.model.card
         tensor, placement = letterbox(image, card.input_size)
         (raw,) = self.session.run([card.output_name], {card.input_name: tensor})
+        self._check_output(raw.shape)
         boxes, scores, keypoints = decode(raw[0], self.conf, self.iou)
         h, w = image.shape[:2]
         boxes = placement.unmap(boxes)

@@ -6,6 +6,7 @@ Each test fails without the fix it names; real files in tmp_path, no mocks.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from decorlens.main import main
 from decorlens.search import render
 from decorlens.terminal import json_text
 from engine.catalog import Catalog, Product
+from engine.errors import ModelError
+from engine.models import ResolvedModel, read_card
 from engine.onnx_cards import MAX_LITERAL
+from engine.people import POSE_MODELS, PoseModel
 from engine.results import SceneResult
 from engine.shoppable import IMAGES, PRODUCTS, in_catalog, write_page
 
@@ -72,15 +76,18 @@ def test_a_pages_products_are_shown_as_the_catalog_sells_them(tmp_path: Path, ik
     assert row["name"] in text and 'href="https://www.ikea.com/lamp"' in text
 
 
-def _onnx_with_metadata(path: Path, metadata: dict[str, str]) -> Path:
-    """A one-node ONNX model (Identity on a 1x3x64x64 input) with ``metadata`` as its ultralytics-style entries."""
+def _onnx_with_metadata(path: Path, metadata: dict[str, str], single_number: bool = False) -> Path:
+    """A one-node ONNX model on a 1x3x64x64 input with ``metadata`` as its ultralytics-style entries: Identity, or
+    with ``single_number`` the input's largest value (an output of no axes)."""
     import onnx
     from onnx import TensorProto, helper
 
     tensor = [1, 3, 64, 64]
-    graph = helper.make_graph([helper.make_node("Identity", ["images"], ["output0"])], "g",
-                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, tensor)],
-                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT, tensor)])
+    node = (helper.make_node("ReduceMax", ["images"], ["output0"], keepdims=0) if single_number
+            else helper.make_node("Identity", ["images"], ["output0"]))
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("images", TensorProto.FLOAT, tensor)],
+                              [helper.make_tensor_value_info("output0", TensorProto.FLOAT,
+                                                             [] if single_number else tensor)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
     helper.set_model_props(model, metadata)
     onnx.save(model, path)
@@ -134,3 +141,15 @@ def test_a_path_whose_name_is_not_utf8_is_printed_on_a_strict_utf8_stdout(tmp_pa
     assert main(["-q", "--data-dir", str(folder), "catalog", "stats"]) == 0
     out = capsys.readouterr().out
     assert "caf\ufffd" in out and f"{os.sep}catalog.sqlite)" in out, out
+
+
+def test_a_pose_model_whose_output_has_too_few_axes_is_refused_when_opened(tmp_path: Path) -> None:
+    """A model under the pose model's name in a models folder handed over, its card a pose model's, its output a
+    single number: every search with people on ended in 'unexpected IndexError' (fixed in
+    ``engine.people.PoseModel``)."""
+    path = _onnx_with_metadata(tmp_path / POSE_MODELS[0], {}, single_number=True)
+    path.with_suffix(".card.json").write_text(json.dumps(
+        {"name": "pose", "kind": "pose", "input_size": 64, "resize": "letterbox", "input_name": "images",
+         "output_name": "output0"}))
+    with pytest.raises(ModelError, match="its output is a single number, not a box, a person score and 17 keypoints"):
+        PoseModel(ResolvedModel(path, read_card(path)), "cpu")
