@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from dataclasses import dataclass
@@ -332,8 +333,17 @@ def _export_hint(path: Path) -> str:
 
 def _made_by_export(weights: str) -> str:
     """"; `decorlens models export WEIGHTS`", where this install has that command: the packaged app ships without
-    it (``decorlens.frozen.TRAINING_VERBS``), and its `models list` named it all the same."""
-    return f"; `{program()} models export {weights}`" if _exports() else ""
+    it (``decorlens.frozen.TRAINING_VERBS``), and its `models list` named it all the same. Without the training
+    extra (a plain ``scripts/install``) the export fails for want of ultralytics: its install comes first."""
+    if not _exports():
+        return ""
+    export = f"`{program()} models export {weights}`"
+    return f"; {export}" if _can_export_weights() else f"; `{INSTALL_TRAINING}`, then {export}"
+
+
+def _can_export_weights() -> bool:
+    """Whether `models export` of a ``.pt`` can run here: the [train] extra's packages it imports are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("training", "torch", "ultralytics"))
 
 
 def _exports() -> bool:

@@ -92,9 +92,22 @@ def usage_problem(message: str) -> str:
     choices = [c.strip().strip("'\"") for c in found["choices"].split(",")]
     guess = did_you_mean(found["value"], choices)
     what = found["what"]
+    if what == "COMMAND" and Path(found["value"]).exists():
+        return _path_as_command(found["value"])
     if what in ("COMMAND", "VERB"):
         return f"unknown {what.lower()} '{found['value']}'{guess}; {what.lower()}s: {', '.join(choices)}"
     return f"{what}: '{found['value']}' is not one of {', '.join(choices)}{guess}"
+
+
+def _path_as_command(value: str) -> str:
+    """A photo or folder typed where the command goes (``decorlens room.jpg``, as other viewers take a file): the
+    two commands that open it, instead of "unknown command" and the list of every command. They name it PHOTO or
+    FOLDER: a long path, shortened to fit the line, would cut the commands short."""
+    if Path(value).is_dir():
+        return (f"'{value}' is not a command: `{program()} gui FOLDER` opens its photos in the app, "
+                f"`{program()} tag FOLDER --out tagged` tags them all")
+    return (f"'{value}' is not a command: `{program()} gui PHOTO` opens it in the app, "
+            f"`{program()} search PHOTO` tags it here")
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

@@ -342,6 +342,20 @@ def test_activate_detectors_sets_the_detector_list(tmp_path: Path, capsys: pytes
     assert capsys.readouterr().out.startswith("searches now use MobileNetV2 1.0/224 (ImageNet) from /")
 
 
+def test_models_list_names_the_training_install_before_the_pose_export_it_needs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """On a plain install (no [train] extra) the pose row said "`decorlens models export …pt`", which then failed
+    for want of ultralytics: the install it needs comes first. With the extra, the export alone."""
+    def pose_row() -> str:
+        assert main(["--data-dir", str(tmp_path), "models", "list"]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("pose"))
+
+    assert pose_row().endswith("not installed; `decorlens models export yolov8n-pose-ovint8-dq.pt`")
+    monkeypatch.setitem(sys.modules, "ultralytics", None)  # as where the extra was never installed
+    assert pose_row().endswith(
+        "not installed; `scripts/install --train`, then `decorlens models export yolov8n-pose-ovint8-dq.pt`")
+
+
 def test_models_list_json_says_what_is_found_missing_and_active(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]):
     """`catalog stats`, `list` and `show` had --json, `models list` none: a script setting up a shop had to parse

@@ -212,6 +212,7 @@ def _out_is_a_file(_data: Path, tmp: Path) -> list[str]:
 BAD_INPUTS: dict[str, tuple[Setup, tuple[str, ...]]] = {
     "unknown command": (lambda _d, _t: ["serch", "room.jpg"], ("unknown command 'serch'", "search", "catalog")),
     "unknown verb": (lambda _d, _t: ["catalog", "imprt", "x"], ("unknown verb 'imprt'", "import", "stats")),
+    "photo as the command": (lambda _d, tmp: [_tiny_photo(tmp)[1]], ("is not a command", "`decorlens gui PHOTO`", "`decorlens search PHOTO`")),
     "missing argument": (lambda _d, _t: ["search"], ("PHOTO",)),
     "text as a photo": (_text_as_jpeg, ("notes.jpg", "not an image")),
     "folder as a photo": (lambda _d, tmp: ["search", str(tmp)], ("folder",)),
