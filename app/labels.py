@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from app import theme
+from engine.catalog import has_name
 from engine.categories import CategoryMap, display_name
 from engine.models import ResolvedModel
 from engine.models import model_label as engine_model_label
@@ -51,11 +52,6 @@ def by_name(categories: Iterable[str]) -> list[str]:
     """Categories in the order people read them, by the name shown, case aside: sorted by their keys, "Children's
     toys" (``toy_kids``) came after "Taps & sinks", where neither the eye nor a typed C found it."""
     return sorted(categories, key=lambda category: pretty(category).casefold())
-
-
-def has_name(name: str, sku: str) -> bool:
-    """Whether the feed named the product: a folder import only knows the SKU (the file name)."""
-    return bool(name.strip()) and name.strip() != sku.strip()
 
 
 def shown(text: str) -> str:

@@ -15,6 +15,7 @@ from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar
 from decorlens.terminal import catalog_field, json_text, one_field
 from engine.boxes import four_numbers
+from engine.catalog import has_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
@@ -191,7 +192,8 @@ def render(result: SceneResult) -> str:
         category = obj.category or "any category"  # a --box region given no --category
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
-            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {catalog_field(m.sku):<14} {catalog_field(m.name)} "
+            name = f"{catalog_field(m.name)} " if has_name(m.name, m.sku) else ""  # a folder import's is the SKU
+            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {catalog_field(m.sku):<14} {name}"
                          f"[{catalog_field(m.category)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")

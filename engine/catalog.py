@@ -94,6 +94,13 @@ TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "p
 CHANGED_FIELDS = ("price", "name", "image_hash", "category", "url", "image_path", "extra")  # what an update may change
 
 
+def has_name(name: str, sku: str) -> bool:
+    """Whether the feed named the product: a folder import only knows the SKU (the file name), which it stores as
+    the name too. Screens then title it by its category, and the CLI leaves the name out rather than print the
+    SKU twice."""
+    return bool(name.strip()) and name.strip() != sku.strip()
+
+
 @dataclass
 class Product:
     """One catalog row. ``id`` is 0 until stored."""

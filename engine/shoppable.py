@@ -39,7 +39,7 @@ from urllib.parse import quote
 from PIL import Image
 
 from engine.batch import CONFIRMED, BatchReport, Tagged, fit_stem, tag_scenes
-from engine.catalog import Catalog, Product
+from engine.catalog import Catalog, Product, has_name
 from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
@@ -301,7 +301,7 @@ def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card
     name = str(match.get("name") or "").strip()
     return Card(
         sku=sku,
-        name=name if name and name != sku else category,  # a folder import names products by SKU
+        name=name if has_name(name, sku) else category,
         category=category,
         price=str(match.get("price") or "").strip(),
         url=safe_link(str(match.get("url") or "")),

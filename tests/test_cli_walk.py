@@ -267,6 +267,17 @@ def test_search_report_says_how_sure_in_the_apps_words_in_one_column():
     assert {row.index(m.sku) for row, m in zip(rows, matches, strict=True)} == {len("     0.000 Likely the same ")}
 
 
+def test_search_report_prints_a_folder_imported_products_sku_once():
+    """A folder import names each product by its SKU (the file name): `search` printed "802.538.09 802.538.09
+    [sofa]". A product the feed named keeps its name between the SKU and the category."""
+    matches = [Match(1, "802.538.09", "802.538.09", "sofa", 0.8, "similar"),
+               Match(2, "402.136.79", "KLIPPAN", "sofa", 0.7, "similar")]
+    objects = [SceneObject("sofa", "couch", 0.9, (0, 0, 10, 10), (5, 5), matches)]
+    rows = render(SceneResult("room.jpg", 10, 10, "CPU", {}, objects)).splitlines()[-2:]
+    assert rows[0].split()[2:] == ["802.538.09", "[sofa]"], rows
+    assert rows[1].split()[2:] == ["402.136.79", "KLIPPAN", "[sofa]"], rows
+
+
 def test_search_of_a_folder_points_to_tag(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     """`search rooms/` said "is a folder, not a regular file": true, but the merchandiser meant to search the
     photos in it, which `tag` does."""

@@ -15,8 +15,9 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from app.labels import has_name, plain_label, pretty
+from app.labels import plain_label, pretty
 from app.thumbnails import fit
+from engine.catalog import has_name
 
 ROWS = (  # (label, key in each side, how a value reads)
     ("Right product first (top-1)", "top1"),
