@@ -145,8 +145,9 @@ class Pipeline:
 
     @locked_cached_property
     def local_features(self) -> LocalFeatures:
-        """Product photos' local features, kept for the next re-rank (engine.rerank)."""
-        return LocalFeatures()
+        """Product photos' local features, kept for the next re-rank (engine.rerank), described at the size the
+        ``query: rerank: side`` setting names (it was checked, then never used)."""
+        return LocalFeatures(self.query.rerank.side)
 
     def matcher(self, name: str = EMBEDDER) -> Embedder | ColourHistogram:
         if name == COLOUR:

@@ -122,6 +122,14 @@ def test_rerank_setting_forms(tmp_path: Path):
     assert Settings.for_data_dir(tmp_path).query == QueryOptions(rerank=RerankOptions(top=30))
 
 
+def test_the_side_setting_sizes_the_images_described(tmp_path: Path, rugs):
+    """``query: rerank: side`` was checked and then never used: every image was described at 400 px."""
+    (tmp_path / "config.yaml").write_text("query: {rerank: {top: 20, side: 160}}\n")
+    features = Pipeline(Settings.for_data_dir(tmp_path).with_(data_dir=tmp_path)).local_features
+    points = features.of_pixels(load_image(rugs[1]["image"])).points
+    assert len(points) and points.max() < 160
+
+
 @pytest.mark.parametrize("bad", ["query: {rerank: {tops: 3}}", "query: {rerank: -1}", "query: {rerank: [1]}",
                                  "query: {rerank: {ratio: 2}}"])
 def test_a_bad_rerank_setting_is_a_one_line_error(tmp_path: Path, bad: str):
