@@ -10,7 +10,7 @@ from decorlens.catalog import close_skus
 from decorlens.options import positive_int, program
 from decorlens.progress import note
 from decorlens.terminal import catalog_field, json_text, one_field
-from engine.catalog import Catalog
+from engine.catalog import Catalog, Product, has_name
 from engine.errors import CatalogError
 from engine.pipeline import Pipeline
 from engine.scene_memory import Sighting, goes_with, photo_count, readable_path, tags_of_kind, where_used
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json_text(report(catalog, args.sku, seen, together[: args.limit])))
     else:
         kind = None if product is None else (product.category, tags_of_kind(pipeline, product.category))
-        _print(catalog, args.sku, product.name if product else "(no longer in the catalog)", every, seen,
+        _print(catalog, args.sku, _title(product) if product else "(no longer in the catalog)", every, seen,
                together[: args.limit], kind)
     if not args.quiet:
         _note_cut(args.limit, len(every) > args.limit, len(together) > args.limit)
@@ -77,10 +77,10 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
-        names = _names(catalog, [other for other, _ in together])
+        products = _products(catalog, [other for other, _ in together])
         for other, count in together:
-            print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {catalog_field(other):<14} "
-                  f"{catalog_field(names.get(other, '(gone)'))}")
+            title = _title(products[other]) if other in products else "(gone)"
+            print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {catalog_field(other):<14} {catalog_field(title)}")
 
 
 def _note_cut(limit: int, tags: bool, together: bool) -> None:
@@ -95,16 +95,23 @@ def _note_cut(limit: int, tags: bool, together: bool) -> None:
 def report(catalog: Catalog, sku: str, seen: list[Sighting], together: list[tuple[str, int]]) -> dict[str, Any]:
     """The ``--json`` document: the product, its sightings best first, and what goes with it."""
     product = catalog.get_by_sku(sku)
-    names = _names(catalog, [s for s, _ in together])
+    products = _products(catalog, [s for s, _ in together])
     return {
         "sku": sku,
         "name": product.name if product else None,
         "in_catalog": product is not None,
         "tagged_photos": photo_count(catalog),
         "photos": [s.to_json() for s in seen],
-        "goes_with": [{"sku": s, "name": names.get(s), "photos": n} for s, n in together],
+        "goes_with": [{"sku": s, "name": products[s].name if s in products else None, "photos": n}
+                      for s, n in together],
     }
 
 
-def _names(catalog: Catalog, skus: list[str]) -> dict[str, str]:
-    return {sku: p.name for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
+def _products(catalog: Catalog, skus: list[str]) -> dict[str, Product]:
+    return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
+
+
+def _title(product: Product) -> str:
+    """A product as the lines name it after its SKU: the feed's name, else its category (a folder import stores
+    the SKU as the name: "802.538.09 802.538.09: best match of …")."""
+    return product.name if has_name(product.name, product.sku) else product.category

@@ -78,6 +78,7 @@ def test_where_says_in_words_that_a_product_is_the_best_match_of_no_tag(shop: Pa
     assert code == 0, err
     assert "the best match of no tag in the 2 tagged photos (they hold 1 tag of its kind, clock);" in out, out
     assert "0 tags" not in out and " 0 of " not in out, out
+    assert out.startswith(f"{unmatched[0]} clock: "), out  # a folder import's product by its category, SKU once
 
 
 def test_restore_lists_what_each_backup_was_taken_before_in_words_and_in_columns(
@@ -215,6 +216,9 @@ def test_where_says_when_limit_left_rows_out(shop: Path, capsys: pytest.CaptureF
     code, out, err = run(["--data-dir", str(shop), "where", best["sku"], "--limit", "1"], capsys)
     assert code == 0
     assert out.count("\n    1 photo ") == 1, out
+    went = best["goes_with"][0]
+    assert went["name"] == went["sku"]  # --json keeps the name stored; the line names the category instead
+    assert re.search(rf"\n    1 photo  {re.escape(went['sku'])} +[a-z_]+\n", out), out
     assert err == "--limit 1 left out some go-with products; a larger --limit shows them\n", err
     code, _, err = run(["--data-dir", str(shop), "where", best["sku"], "--limit", "1000"], capsys)
     assert (code, err) == (0, "")
