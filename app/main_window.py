@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.dialogs.about import show_about
 from app.dialogs.batch import BatchDialog
+from app.dialogs.guide import open_guide
+from app.dialogs.install_check import open_install_check
 from app.dialogs.settings import SettingsDialog
 from app.dialogs.shoppable import PageExportDialog
 from app.engine_info import EngineInfo, describe_engine
@@ -279,9 +281,11 @@ class MainWindow(QMainWindow):
         self._action(catalog, "&Import a Catalog Bundle…", lambda: self._bundle_tasks().import_())
         self._action(catalog, "Restore a &Backup…", self.show_backups)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&User Guide", self.show_guide)
         self._action(
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
+        self._action(help_menu, "&Check Installation…", self.check_installation)
         help_menu.addSeparator()
         self._action(help_menu, "&About DecorLens", self.show_about)
 
@@ -964,7 +968,16 @@ class MainWindow(QMainWindow):
             return None
 
     def show_about(self) -> None:
-        show_about(self, self._engine_settings().models_dir, self.pipeline.data_dir)
+        show_about(self, self._engine_settings().models_dir, self.pipeline.data_dir, self.show_guide)
+
+    def show_guide(self) -> None:
+        """Help ▸ User Guide: docs/app.md in a window; one line on the message bar where this install lacks it."""
+        if problem := open_guide(self):
+            self.show_message(problem, "error")
+
+    def check_installation(self) -> None:
+        """Help ▸ Check Installation…: the self-check in a window, in a worker."""
+        open_install_check(self.pipeline, self)
 
     def show_training(self) -> None:
         """The Train window, imported when first opened: the app starts as fast without training code."""

@@ -112,8 +112,12 @@ def versions() -> dict[str, str]:
     }
 
 
-def run_self_check(settings: Settings | None = None, log: Log = lambda _msg: None) -> SelfCheckReport:
-    """Run every step with ``settings`` (models dir, device, model choices); never raises for a failure."""
+def run_self_check(settings: Settings | None = None, log: Log = lambda _msg: None,
+                   on_step: Callable[[Step], None] = lambda _step: None) -> SelfCheckReport:
+    """Run every step with ``settings`` (models dir, device, model choices); never raises for a failure.
+
+    ``on_step`` gets each step as it ends (the app's Help ▸ Check Installation… lists them); what it raises
+    (``Cancelled``) ends the check there, its temp folder and catalog cleaned up."""
     from engine.pipeline import Pipeline
 
     settings = settings or Settings.defaults()
@@ -133,6 +137,7 @@ def run_self_check(settings: Settings | None = None, log: Log = lambda _msg: Non
             detail, ok = f"{type(exc).__name__}: {exc}", False
         report.steps.append(Step(name, ok, detail, (time.perf_counter() - t0) * 1000.0))
         log(f"  {'ok ' if ok else 'FAIL'} {name:<10} {detail}")
+        on_step(report.steps[-1])
         if not ok:
             raise _StepFailed(detail)
 

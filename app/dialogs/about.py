@@ -8,10 +8,12 @@ the YOLO detectors are Ultralytics' (AGPL-3.0) and the MobileNet/EfficientNet em
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from engine import __version__
 from engine.errors import DecorLensError
@@ -22,6 +24,8 @@ LICENCE = "AGPL-3.0-or-later"
 # Beside resources/: the repo's docs/app.md, or the copy build.spec puts in the packaged app (its _internal/docs),
 # whose About said "docs/app.md and README.md in the DecorLens source", a source the store's staff never get.
 DOCS = resources_dir().parent / "docs" / "app.md"
+GUIDE_LINK = "decorlens:guide"  # About's link to the guide, opened in the app (app.dialogs.guide)
+GUIDE_CHOSEN = 100  # what the box's exec returns when that link was followed
 # Words in a model's name or source → the licence of its weights.
 MODEL_LICENCES = (
     (("ultralytics", "yolo"), "AGPL-3.0 (Ultralytics)"),
@@ -43,7 +47,7 @@ def about_html(models: list[ResolvedModel], data_dir: Path | None = None) -> str
         for m in models
     )
     docs = (
-        f'<a href="{QUrl.fromLocalFile(str(DOCS)).toString()}">the app guide</a> (docs/app.md)'
+        f'<a href="{GUIDE_LINK}">the user guide</a> (also Help ▸ User Guide)'
         if DOCS.exists()
         else "docs/app.md and README.md in the DecorLens source"
     )
@@ -63,7 +67,10 @@ def _folder_link(folder: Path) -> str:
     return f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">{html.escape(str(folder))}</a>'
 
 
-def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path) -> None:
+def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path,
+               open_guide: Callable[[], None]) -> None:
+    """The box; its guide link opens ``open_guide``'s window once the box is closed (a .md file's link found no
+    program to open it on a store PC), any other link the system's way."""
     try:
         models = available_models(models_dir, data_dir)
     except DecorLensError:
@@ -74,4 +81,9 @@ def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path) -
     box.setText(about_html(models, data_dir))
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
     box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
-    box.exec()
+    text = box.findChild(QLabel, "qt_msgbox_label")
+    text.setOpenExternalLinks(False)
+    text.linkActivated.connect(lambda link: box.done(GUIDE_CHOSEN) if link == GUIDE_LINK
+                               else QDesktopServices.openUrl(QUrl(link)))
+    if box.exec() == GUIDE_CHOSEN:
+        open_guide()
