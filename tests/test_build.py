@@ -163,10 +163,11 @@ def test_frozen_training_commands_say_they_are_not_in_the_app(built: dict, tmp_p
 
 def test_frozen_app_carries_the_app_guide_about_links(built: dict):
     """Help ▸ About links docs/app.md beside resources/ (app/dialogs/about.py): in the app, _internal/docs/app.md,
-    with the screenshots it shows. It said "docs/app.md and README.md in the DecorLens source"."""
+    with the screenshots it shows, JPEG ones too (Help ▸ User Guide shows them). It said "docs/app.md and README.md
+    in the DecorLens source"."""
     docs = built["app"] / "_internal" / "docs"
     guide = (docs / "app.md").read_text(encoding="utf-8")
-    shown = set(re.findall(r"\]\((screenshots/[^)\s]+\.png)\)", guide))
+    shown = set(re.findall(r"\]\((screenshots/[^)\s]+\.(?:png|jpg))\)", guide))
     assert shown and all((docs / name).is_file() for name in shown)
 
 

@@ -63,6 +63,8 @@ SHORTCUTS = [
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
     ("Keyboard help", "F1"),
+    ("Help ▸ User Guide: find words / the next, the one before / close it",
+     "Ctrl+F / Enter or F3, Shift+F3 / Escape"),
     ("Close the Train window", "Escape (while a run trains: stops it, keeping its checkpoint; the window stays)"),
     ("Close Review Uncertain Tags / Restore a Backup / the duplicates window", "Escape"),
     ("Close the message along the bottom (the keyboard goes back where it was)", "Escape on it (Tab reaches it)"),
