@@ -21,6 +21,7 @@ BENCHMARKS = {
     "kill": "bench.kill_test",  # reliability: kill -9 during writes, nothing lost (a few minutes)
     "scale": "bench.scale",  # Ray embedding vs the desktop import, vector import, compact index ([scale])
     "map": "bench.map_view",  # the Map tab's canvas at 2,000 to 50,000 products ([gui])
+    "map-layout": "bench.map_layout",  # the Catalog Map's t-SNE: the shipped schedule against the one before ([map])
     "catalog": "bench.catalog_view",  # the Catalog tab at 20,000 to 1,000,000 products ([gui])
     "folder": "bench.folder_view",  # opening a folder of 5,000 and 20,000 photos in the main window ([gui])
     "rooms": "bench.rooms_like",  # Looks like it (rooms_like) over 1,000 to 50,000 remembered photos

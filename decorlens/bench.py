@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.errors import DecorLensError
 from engine.pipeline import Pipeline
 
-CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "map", "catalog", "folder", "rooms", "all")
+CHOICES = ("latency", "ceiling", "import", "index", "startup", "kill", "scale", "map", "map-layout", "catalog", "folder", "rooms", "all")
 SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout holding engine/ and bench/
 
 
