@@ -88,6 +88,22 @@ def test_the_detector_data_has_a_val_photo_when_the_hash_sends_every_photo_to_tr
     assert sorted(images["train"] + images["val"]) == sorted(map(safe_name, ids))
 
 
+def test_the_pairs_have_a_validation_photo_when_the_hash_sets_none_aside(corrected, tmp_path: Path):
+    """Matching's training stops without a val pair ("no validation pair can be detected; … try another --seed"),
+    which 12 corrected photos give about 1 time in 4: the last photo by id moves to val, its pairs and boxes whole."""
+    pipeline, _files = corrected
+    data = collect(pipeline.data_dir, {p.sku for p in pipeline.catalog.products()})
+    ids = sorted({s for s, *_ in data.pairs})
+    seed = next(s for s in range(1000) if all(split_of(i, s) == "train" for i in ids))
+    products = [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()]
+    loaded = PairDataset.load(write_pairs_folder(data, products, tmp_path / "pairs", seed=seed))
+    (moved,) = loaded.scenes_in("val", seed)
+    assert len(ids) >= 2 and moved.startswith(f"{max(ids)}~") and loaded.scenes_in("train", seed) == ids[:-1]
+    assert loaded.scenes[moved] == data.photos[[p.scene_id for p in data.photos].index(max(ids))].image.resolve()
+    assert sorted((s.split("~")[0], p, c, b) for s, p, c, b in
+                  ((p.scene_id, p.product_id, p.category, p.box) for p in loaded.pairs)) == sorted(data.pairs)
+
+
 def test_a_product_gone_from_the_catalog_is_left_out_and_named(corrected):
     pipeline, files = corrected
     gone = _saved(files)[0]["objects"][0]["confirmed_sku"]
