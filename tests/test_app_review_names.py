@@ -150,6 +150,8 @@ def test_the_photo_and_the_two_products_share_the_width_and_long_names_keep_thei
     assert table.textElideMode() == Qt.TextElideMode.ElideMiddle  # cut in the middle: the score stays at the end
     assert all(table.item(row, column).toolTip() == rich_tooltip(f"{table.item(row, column).text()}\n{BADGE_TIP}")
                for row, column in longer)
+    # the photo's path, escaped: a file named "<img src=…>.jpg" put a picture of Qt's choosing in its tooltip
+    assert all(table.item(row, PHOTO).toolTip().startswith("<qt>") for row in range(table.rowCount()))
     # the window a 1366 × 768 screen at 150 % opens at (838 px): the words beside a 96 px picture were cut to
     # "STR…ON · 503.….16 · Simi… 0.55"; the pictures shrink instead, and every word is whole
     window.resize(838, 471)

@@ -88,6 +88,8 @@ def test_the_menu_offers_the_other_installed_embedders(tab):
     assert "EfficientNet-Lite0 (ImageNet)" in texts and not any("effnet" in t for t in texts), texts
     assert any(SECOND in t for t in tips) and any("effnet_lite0-gem (effnet_lite0_gem.onnx)" in t for t in tips), tips
     assert tab.compare_menu.toolTipsVisible()
+    # a card's name is a file's text: escaped and declared rich, never read as HTML by Qt's guess (<img src=…>)
+    assert all(t.startswith("<qt>") and "<img" not in t for t in tips), tips
     assert not any("mobilenet_v2_1.0_224_quant.float.onnx" in t for t in tips)  # the active one
 
 
@@ -106,6 +108,8 @@ def test_compare_embeds_maps_and_links_the_two_maps(tab, small, qtbot):
     assert [tab.main_panel.title.text(), tab.compare_panel.title.text()] == [
         model_label(small.embedder.model), model_label(second)]
     assert second.path.name in tab.compare_panel.title.toolTip()
+    tips = [tab.status.toolTip(), tab.main_panel.title.toolTip(), tab.compare_panel.title.toolTip()]
+    assert all(t.startswith("<qt>") and t.count("<qt>") == 1 for t in tips), tips  # escaped once, not twice
     assert set(tab.canvas.points) == set(tab.compare_canvas.points) and len(tab.canvas.points) == small.catalog.count()
     assert "Beside it" in tab.status.text()
     # Hover on the active map rings the same product on the compared one, and leaving clears the ring.

@@ -157,7 +157,7 @@ class ReviewWindow(EscapeCloses, QWidget):
                      gap_text(item.margin))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
-            self.table.item(row, 0).setToolTip(str(item.photo))
+            self.table.item(row, 0).setToolTip(rich_tooltip(str(item.photo)))  # a file name Qt would read as HTML
             for column in (BEST, RUNNER_UP):  # whole where the window is too narrow for the column, and its words'
                 self.table.item(row, column).setToolTip(rich_tooltip(f"{cells[column]}\n{BADGE_TIP}"))
             self.table.item(row, GAP).setToolTip(GAP_TIP)

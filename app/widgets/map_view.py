@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import dot_html, model_label, pretty, product_title, shown
+from app.labels import dot_html, model_label, pretty, product_title, rich_tooltip, shown
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
@@ -119,6 +119,7 @@ class MapView(QWidget):
         # what the running worker does and what it counts ("" for a percentage), written by it before it reports
         self._phase: tuple[str, str] = ("", "")
         self._status = ""
+        self._names = ""  # the shown map's embedder, card name and file (``model_names``): its tooltips' first line
         self._empty = False  # the catalog has no products: nothing to refresh or compare
         self._counts: Counter[str] = Counter()  # the map's products per category, as the legend lists them
         self._build()
@@ -247,7 +248,8 @@ class MapView(QWidget):
         self._write_legend()
         self._status = f"{counted(len(self.canvas.points), 'product')} by {shown(loaded.result.title)} ({_how(loaded)})."
         self._set_busy(False, f"{self._status} {HINT}")
-        self.status.setToolTip(loaded.names)
+        self._names = loaded.names
+        self.status.setToolTip(rich_tooltip(loaded.names))  # a card's name is a file's text, as Qt would read HTML
         if self.stale and self.isVisible():  # the catalog changed while this map was being made
             self.refresh()
         elif self.compare_model is not None:
@@ -321,11 +323,11 @@ class MapView(QWidget):
         self.compared = loaded.result
         assert self.result is not None
         titles = map_titles([self.result, loaded.result])
-        tips = (self.status.toolTip(), loaded.names)
+        tips = (self._names, loaded.names)
         for panel, title, result, names in zip((self.main_panel, self.compare_panel), titles,
                                                (self.result, loaded.result), tips):
             panel.title.setText(shown(title))
-            panel.title.setToolTip(f"{names}\n{result.embedder}")
+            panel.title.setToolTip(rich_tooltip(f"{names}\n{result.embedder}"))
             panel.title.show()
         if not self.compare_panel.isVisible():
             self.compare_panel.show()
@@ -334,7 +336,7 @@ class MapView(QWidget):
         self.compare_canvas.show_map(loaded.result, loaded.products, loaded.layout)
         self.compare_canvas.select(self.canvas.selected_skus())
         self._set_busy(False, f"{self._status} Beside it: {shown(loaded.result.title)} ({_how(loaded)}). {HINT}")
-        self.status.setToolTip(f"{tips[0]}\nBeside it: {loaded.names}")
+        self.status.setToolTip(rich_tooltip(f"{tips[0]}\nBeside it: {loaded.names}"))
         if self.stale and self.isVisible():
             self.refresh()
 
@@ -350,7 +352,7 @@ class MapView(QWidget):
                   if m.card.kind == "embedder" and m.path != active]
         for model in others:
             action = self.compare_menu.addAction(model_label(model))
-            action.setToolTip(f"{model_names(model)}\n{model.path}")
+            action.setToolTip(rich_tooltip(f"{model_names(model)}\n{model.path}"))
             action.triggered.connect(lambda _checked=False, m=model: self.compare_with(m))
         if not others:
             self.compare_menu.addAction("No other embedder installed").setEnabled(False)
