@@ -193,7 +193,7 @@ def test_train_cancel_train_compare_use_undo(qtbot, shop, app_sized_heap):
     said = [text for _stage, text in steps]
     assert not [text for text in said if CLI_WORDS.search(text) or not text[:1].isupper()], said
     assert any(text.startswith("Training: epoch 1, step ") for text in said)
-    assert any(text.startswith("Preparing varied copies of the pictures") for text in said)
+    assert any(text.startswith("Preparing varied copies of the products in your photos") for text in said)
     with gaps.watching("results"):
         qtbot.waitUntil(lambda: not window.warning.isVisibleTo(window), timeout=WAIT_MS)  # the result says more
     run = max((pipeline.data_dir / RUNS).glob("app-*"))  # the stopped run's folder stays, for Resume or not
@@ -256,13 +256,18 @@ def test_the_epochs_kept_are_said_per_network_and_epoch_zero_is_the_start():
 
 
 def test_the_step_line_puts_the_detectors_steps_in_words():
-    """The detector's steps as training.detector reports them (a detector run takes too long for a test)."""
+    """The detector's steps as training.detector reports them (a detector run takes too long for a test), and the
+    views' banks as training.loop reports them."""
     assert step_words("detector", 3, 40, "epoch 2/10") == "Training to find objects: epoch 2 of 10"
     assert step_words("detector", 3, 40, "labelling train") == (
         "Marking the objects in the photos to learn from: 3 of 40")
     assert step_words("validate", 2, 10, "epoch 2/10: val mAP50 0.123") == (
         "Epoch 2 of at most 10 done: checking it on the photos kept aside")
     assert step_words("network", 1, 2, "network 2 of 2") == "Network 2 of 2"
+    # the four banks of views, one after another, each its own words: the bar runs to its end and starts again
+    names = ("train anchors", "train products", "val anchors", "val products")
+    banks = [step_words(f"views ({bank})", 3, 12, "") for bank in names]
+    assert banks[0] == "Preparing varied copies of the products in your photos: 3 of 12" and len(set(banks)) == 4
 
 
 def test_the_time_left_is_the_epochs_and_restarts_with_the_next(qtbot, shop_to_read):

@@ -89,10 +89,18 @@ STEP_WORDS = (
     ("anchors", "Finding each product in its room photo"),
     ("validation scenes", "Finding the products in the photos kept aside to check each epoch"),
     ("composites", "Pasting catalog photos into room photos to practise on"),
-    ("views", "Preparing varied copies of the pictures"),
+    ("views", "Preparing the pictures"),
     ("export", "Saving the model"),
     ("evaluate", "Comparing the models in use and the new one on photos training never used"),
 )
+# "views (train anchors)" and its three siblings, one after another: the same words over each, "Preparing varied
+# copies of the pictures", had the bar run to its end and start again three times, its estimate with it, unexplained
+VIEW_WORDS = {
+    "train anchors": "Preparing varied copies of the products in your photos",
+    "train products": "Preparing varied copies of the catalog's photos",
+    "val anchors": "Preparing the photos kept aside to check each epoch",
+    "val products": "Preparing the catalog's photos to check each epoch against",
+}
 DETECTOR_WORDS = (  # finding objects' steps (the detector's), by how its message starts
     ("labelling", "Marking the objects in the photos to learn from"),
     ("pasting", "Pasting catalog products into the photos to practise finding them"),
@@ -895,7 +903,8 @@ def step_words(stage: str, done: int, total: int, message: str) -> str:
             return f"{DETECTOR_TRAINS}: epoch {epoch[1]}" + (f" of {epoch[2]}" if epoch[2] else "")
         words = next((w for start, w in DETECTOR_WORDS if message.startswith(start)), DETECTOR_TRAINS)
         return words + count
-    words = next((w for name, w in STEP_WORDS if stage.startswith(name)), None)
+    words = VIEW_WORDS.get(stage.removeprefix("views (").removesuffix(")")) or next(
+        (w for name, w in STEP_WORDS if stage.startswith(name)), None)
     if words is not None:
         return words + count
     return (message[:1].upper() + message[1:]) if message else stage
