@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.catalog import Product
+from engine.catalog import Product, has_name
 from engine.catalog_map import CatalogMap, map_titles
 from engine.categories import display_name
 from engine.errors import DecorLensError
@@ -223,7 +223,7 @@ def _panel(
             continue
         px, py = MARGIN + x * (SIZE - 2 * MARGIN), MARGIN + y * (SIZE - 2 * MARGIN)
         category = display_name(product.category, names)
-        title = product.name if product.name.strip() and product.name != product.sku else category
+        title = product.name if has_name(product.name, product.sku) else category
         fill = _e(_hex(colour(product.category)))
         half = TILE / 2
         inner = (f'<use href="#t{pid}" x="{-half + 1:g}" y="{-half + 1:g}" width="{TILE - 2:g}" height="{TILE - 2:g}"/>'
