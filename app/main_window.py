@@ -332,6 +332,7 @@ class MainWindow(QMainWindow):
         self.map_view.message.connect(lambda text, level: self.show_message(text, level, page=MAP_TAB))
         self.map_view.showInCatalog.connect(self.show_in_catalog)
         self.catalog.catalogChanged.connect(self.status_line.show_products)
+        self.catalog.catalogChanged.connect(self.panel.set_products)  # an empty catalog's tags say so
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.catalog.catalogChanged.connect(lambda _n: self._check_sold())
         self.catalog.catalogChanged.connect(lambda _n: self._list_tags())  # a bundle or restore brings its own memory

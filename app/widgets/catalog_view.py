@@ -56,6 +56,7 @@ from app.labels import by_name, pretty, product_detail, product_title, rich_tool
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
+from app.widgets.flow_layout import Flow
 from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner, Task
 from engine.catalog import Interrupted, Product
@@ -68,9 +69,10 @@ TILE = QSize(168, 212)  # picture, then three lines: name, SKU and category, pri
 PRICE_LINE = 22  # px of a tile's price line: a grid of products none priced (a folder import) goes without it
 ICON = QSize(128, 128)
 SEARCH_DELAY_MS = 250
-# The tab's least width: the window's as the one squeezed row of the search and buttons made it. Its other screens
-# (the toolbar up to Settings, the photo tab) were laid out for it; the buttons' own row must not narrow it.
-LEAST_WIDTH = 770
+# The tab's least width, whatever is where: the search row with the chip, the sort box and the buttons moved below,
+# and those wrapping there. At 770 px the window with the Photos strip was 956 px wide, past a 1366 × 768 laptop's
+# screen at 150 % (911 px): Settings, Remove tag and the status bar's end were off it.
+LEAST_WIDTH = 640
 CHIP_ORIGIN = 200  # px of the chip's origin ("Not in week2.csv") at most: a long feed name would widen the window
 ROOT = QModelIndex()
 # after a first import, in the words of the photo tab's tag list and panel; a report of lines waits to be read
@@ -265,6 +267,18 @@ def skipped_lines(skipped: list[tuple[str, str]]) -> list[str]:
     return lines + ([f"… and {more:,} more skipped."] if more > 0 else [])
 
 
+class ButtonFlow(Flow):
+    """The catalog's buttons, wrapping onto a further line where their row is narrower than they are: as wide as
+    all of them in a line where there is room (a ``Flow`` asks for one button's width only)."""
+
+    def sizeHint(self) -> QSize:
+        hints = [item.sizeHint() for item in self.items if not item.isEmpty()]
+        margins = self.contentsMargins()
+        width = sum(h.width() for h in hints) + self.spacing() * max(0, len(hints) - 1)
+        height = max((h.height() for h in hints), default=0)
+        return QSize(width + margins.left() + margins.right(), height + margins.top() + margins.bottom())
+
+
 class CatalogView(QWidget):
     catalogChanged = Signal(int)  # product count: the catalog itself changed (or was first listed), not a filter
     message = Signal(str, str)  # text, level
@@ -347,11 +361,11 @@ class CatalogView(QWidget):
         for widget in (self.only_chip, self.category, self.sorting, self.count):
             top.addWidget(widget)
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
-        actions = QHBoxLayout(self.actions)
-        actions.setContentsMargins(0, 0, 0, 0)
+        self.buttons = ButtonFlow()  # wrapping there: in one row the last two buttons were cut at the least width
+        self.buttons.setContentsMargins(0, 0, 0, 0)
         for widget in (self.import_bundle, self.import_folder, self.import_csv, self.remove, self.find_duplicates):
-            actions.addWidget(widget)
-        self.actions.setMinimumWidth(1)  # moved below before it is squeezed (``_place_actions``), never cut
+            self.buttons.addWidget(widget)
+        self.actions.setLayout(self.buttons)
         top.addWidget(self.actions)
         self.top_row, self.actions_row = top, QHBoxLayout()
         self.actions_row.addStretch(1)
@@ -397,6 +411,7 @@ class CatalogView(QWidget):
         layout.addLayout(self.actions_row)
         layout.addWidget(self.progress_row)
         layout.addWidget(split, 1)
+        self.buttons.setSpacing(max(0, top.spacing()))  # the search row's, now that it has its widget's style
 
     def _sort_box(self) -> QComboBox:
         """The sort choices, set to the one last chosen: the grid was always by category, then name, and a
@@ -444,14 +459,18 @@ class CatalogView(QWidget):
 
     def _place_actions(self) -> None:
         """The import and removal buttons at the end of the search row where the row has room for everything at
-        its size, else on a row of their own below it. In one row at the window's least width the category box
-        was cut to "All categories (33" beside a chip, and the search box to "S…". The sort box goes down too, at
-        the start of that row, where the search row has no room for it (beside a chip naming a long feed)."""
+        its size, else on a row of their own below it, wrapping there where it is narrow (``ButtonFlow``). In one
+        row at the window's least width the category box was cut to "All categories (33" beside a chip, and the
+        search box to "S…". The sort box goes down too, at the start of that row, where the search row has no
+        room for it, and before it the chip, where the row has no room even for that (a chip naming a long feed)."""
         room = self.width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
-        searching = [self.search, self.only_chip, self.category, self.sorting, self.count]
-        sort_fits = self._wanted(searching) <= room
-        fits = sort_fits and self._wanted([*searching, self.actions]) <= room
-        self._move(self.sorting, sort_fits, self.top_row.indexOf(self.count), 0)  # before the count; first below
+        searching = [self.search, self.only_chip, self.category, self.count]
+        chip_fits = self._wanted(searching) <= room
+        sort_fits = chip_fits and self._wanted([*searching, self.sorting]) <= room
+        fits = sort_fits and self._wanted([*searching, self.sorting, self.actions]) <= room
+        self._move(self.only_chip, chip_fits, self.top_row.indexOf(self.category), 0)  # before the box; first below
+        chip_below = self.actions_row.indexOf(self.only_chip) >= 0
+        self._move(self.sorting, sort_fits, self.top_row.indexOf(self.count), int(chip_below))  # after the chip
         self._move(self.actions, fits, -1, -1)  # at the end of either row
 
     def _wanted(self, widgets: list[QWidget]) -> int:
@@ -462,10 +481,13 @@ class CatalogView(QWidget):
 
     def _move(self, widget: QWidget, up: bool, above: int, below: int) -> None:
         """``widget`` into the search row at ``above`` if ``up``, else into the buttons' row at ``below`` (-1: at
-        the end), unless it is there already."""
+        the end), unless it is there already; at that row's top, level with the first line of wrapped buttons."""
         if up != (self.top_row.indexOf(widget) >= 0):
             (self.actions_row if up else self.top_row).removeWidget(widget)
-            (self.top_row if up else self.actions_row).insertWidget(above if up else below, widget)
+            if up:
+                self.top_row.insertWidget(above, widget)
+            else:
+                self.actions_row.insertWidget(below, widget, 0, Qt.AlignmentFlag.AlignTop)
 
     # -- listing --------------------------------------------------------------------------------
 

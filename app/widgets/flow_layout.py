@@ -55,7 +55,7 @@ class Flow(QLayout):
         """Lay the cards left to right, a new line where the next would pass ``rect``'s right; the height used."""
         area = rect.marginsRemoved(self.contentsMargins())
         x, y, line, gap = area.x(), area.y(), 0, self.spacing()
-        for item in self.items:
+        for item in (item for item in self.items if not item.isEmpty()):  # a hidden widget takes no room, no gap
             hint = item.sizeHint()
             if x > area.x() and x + hint.width() > area.right() + 1:
                 x, y, line = area.x(), y + line + gap, 0

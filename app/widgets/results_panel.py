@@ -84,6 +84,10 @@ EMPTY = (
 )
 # A photo without tags, before why (scene_view.no_tags_message): "Click a tag" pointed at pins that are not there
 NO_TAGS = "This photo has no tags."
+NONE_SEARCHED = "No product of the searched categories in the catalog."
+# a tag's matches while the catalog has no products at all, in the message bar's words: "no product of the searched
+# categories" sent the merchandiser looking for a category that was missing, not for an import
+CATALOG_EMPTY = "The catalog is empty: import your products to get matches."
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
@@ -460,6 +464,7 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.gone: set[str] = set()  # products the catalog no longer has: the controller's set, shared
+        self.products: int | None = None  # the catalog's products as last listed (``set_products``); None: not yet
         self.tag: Tag | None = None
         self.rows: list[MatchRow] = []
         self.title = QLabel()
@@ -704,6 +709,10 @@ class ResultsPanel(QWidget):
         return (f"\nConfirmed product {GONE.lower()}: the shoppable page shows "
                 f"{product_title(shown.name, shown.sku, shown.category)} instead")
 
+    def set_products(self, count: int) -> None:
+        """The catalog's product count (the Catalog tab's ``catalogChanged``): a tag without matches says why."""
+        self.products = count
+
     def set_searching(self, text: str = "Searching…") -> None:
         self._set_rows([])
         self._checking(False)
@@ -727,7 +736,7 @@ class ResultsPanel(QWidget):
         self._set_rows(rows)
         self._show_searched(matches)
         self.status.setVisible(not rows)
-        self.status.setText("No product of the searched categories in the catalog." if not rows else "")
+        self.status.setText("" if rows else CATALOG_EMPTY if self.products == 0 else NONE_SEARCHED)
         skus = [row.match.sku for row in rows]
         self.selected = self.selected if self.selected in skus else (skus[0] if skus else None)
         self._explain()
