@@ -17,7 +17,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from app.dialogs.batch import BatchDialog  # noqa: E402
+from app.dialogs.batch import BatchDialog, time_left  # noqa: E402
 from app.main_window import MAP_TAB, MainWindow  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.thumbnails import Thumbnails  # noqa: E402
@@ -356,6 +356,9 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     photos.mkdir()
     for fragment in ("bed-that-folds", "bright-kitchen", "contemporary-kitchen"):
         shutil.copy(scene_path(fragment), photos)
+    # two that fail, sorted last: the summary said "2 failed, e.g. <the first>", the second photo and why unsaid
+    (photos / "truncated.jpg").write_bytes(scene_path("rustic-way").read_bytes()[:20_000])
+    (photos / "x.jpg").write_text("not a photo")
     out = tmp_path / "tagged"
     dialog = BatchDialog(pipeline, Runner(2), 3)
     qtbot.addWidget(dialog)
@@ -380,9 +383,23 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as again:
         dialog.start()
     assert [p.stem for p in again.args[0].kept] == [r.stem for r in results] and len(again.args[0].done) == 3
-    assert f"{len(results)} kept as the last batch tagged them" in dialog.status.text()
-    dialog._progress(1500, 2000)  # as a big folder's batch reports: not "Tagged 1500", which counted failures
-    assert dialog.status.text() == "Tagging: 1,500 of 2,000 photos done…"
+    said = dialog.status.text()
+    assert said.startswith("Tagged 3 of 5 photos (") and f"{len(results)} kept as the last batch tagged them" in said
+    assert said.endswith("\n2 photos could not be tagged (summary.csv lists each with why):\n"
+                         "  truncated.jpg: cannot decode image (file is truncated)\n"
+                         "  x.jpg: not an image (unknown or unsupported format; DecorLens reads JPEG, PNG, WEBP, GIF, "
+                         "BMP, TIFF, AVIF, HEIF)")
+    # as a big folder's batch reports: not "Tagged 1500", which counted failures; "done…" alone said not which photo,
+    # how long, nor that the photos of the cancelled run were kept. The time left counts the photos tagged (5 - kept).
+    dialog._progress(1500, 2000)
+    first, last, kept = dialog.status.text().split("\n")
+    assert first.startswith("Tagging: 1,500 of 2,000 photos done, 500 to go · ") and first.endswith(" left…")
+    assert (last, kept) == ("Just done: x.jpg", f"{len(results)} kept as the last batch tagged them (not tagged again)")
+
+
+def test_the_batchs_time_left_is_rounded_as_it_is_sure():
+    assert [time_left(s) for s in (4, 45, 94, 3_000, 5_000)] == [
+        "a few seconds", "under a minute", "about 2 min", "about 50 min", "about 1 h 23 min"]
 
 
 def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_saved(qtbot, pipeline, scene_path,

@@ -9,6 +9,7 @@ so the window's Photos strip marks it then, not all at the batch's end.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -41,6 +42,40 @@ from engine.words import counted
 # import`": a command the app's user never types, said once per photo in "1 failed, e.g. …"
 EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your products first (Catalog tab ▸ Import "
                  "CSV… or Import folder…), then Start again.")
+FAILED_NAMED = 5  # failed photos the summary names, each with why; summary.csv lists every one
+ESTIMATE_AFTER = 3  # photos tagged before the time left is said: the first one also loads the models
+
+
+def time_left(seconds: float) -> str:
+    """The estimate in words, as rounded as it is sure: "about 0:37" or "about 83:20" read as exact."""
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
+def shown_path(path: Path, photos: str) -> str:
+    """A photo as the summary names it: below the Photos folder (``room.jpg``, ``spring/room.jpg``), else whole."""
+    try:
+        return str(path.relative_to(photos))
+    except ValueError:
+        return str(path)
+
+
+def failed_words(failed: list[tuple[Path, str]], photos: str) -> str:
+    """A line per failed photo (at most ``FAILED_NAMED``) with why, in the words ``decorlens tag`` uses: the summary
+    said "2 failed, e.g. …/truncated.jpg: cannot decode image", so the second photo and its reason went unsaid."""
+    if not failed:
+        return ""
+    each = "it" if len(failed) == 1 else "each"
+    lines = [f"{counted(len(failed), 'photo')} could not be tagged ({SUMMARY} lists {each} with why):"]
+    lines += [f"  {shown_path(path, photos)}: {reason.removeprefix(f'{path}: ')}"
+              for path, reason in failed[:FAILED_NAMED]]
+    if len(failed) > FAILED_NAMED:
+        lines.append(f"  … and {counted(len(failed) - FAILED_NAMED, 'more photo')}")
+    return "\n" + "\n".join(lines)
 
 
 def tagged_folder(photos: Path) -> Path:
@@ -86,6 +121,7 @@ class BatchDialog(QDialog):
         self.pipeline = pipeline
         self.engine = engine
         self.task: Task | None = None
+        self._restart_clock("")
         self.source = QLineEdit(str(folder or ""), placeholderText="folder of room photos (subfolders included)")
         # offered beside the Photos it names, as Browse offers it: left empty, a new user's Start asked for a folder
         self.target = QLineEdit(str(tagged_folder(folder)) if folder else "",
@@ -183,14 +219,21 @@ class BatchDialog(QDialog):
             if pipeline.catalog.count() == 0:
                 raise DecorLensError(EMPTY_CATALOG)
             return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled,
-                                on_photo=lambda scene, line: job.deliver(photo_done(scene, line)))
+                                on_photo=lambda scene, line: job.deliver(
+                                    (photo_done(scene, line), isinstance(line, Tagged) and line.kept)))
 
         self._set_running(True)
+        self._restart_clock(source)
         self.status.setText("Looking for photos…")
         self.task = self.engine.start(
             work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._cancelled,
             delivered=self._photo_done,
         )
+
+    def _restart_clock(self, photos: str) -> None:
+        """What the progress line says of a batch started on ``photos``: none done, none kept, no time spent."""
+        self._photos, self._last, self._kept = photos, "", 0
+        self._tagged, self._spent, self._since = 0, 0.0, time.monotonic()
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -201,10 +244,29 @@ class BatchDialog(QDialog):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        # "Tagged 1500 of 2000 photos…" counted the photos that failed as tagged, in digits unlike the end's "1,953"
-        self.status.setText(f"Tagging: {done:,} of {counted(total, 'photo')} done…")
+        # "Tagged 1500 of 2000 photos…" counted the photos that failed as tagged, in digits unlike the end's "1,953";
+        # "Tagging: 4 of 18 photos done…" said neither which photo, nor how long, nor that a Start again kept some
+        left = (f" · {time_left(self._spent / (self._tagged - 1) * (total - done))} left"
+                if self._tagged >= ESTIMATE_AFTER and done < total else "")
+        text = f"Tagging: {done:,} of {counted(total, 'photo')} done, {total - done:,} to go{left}…"
+        if self._last:
+            text += f"\nJust done: {self._last}"
+        if self._kept:
+            text += f"\n{self._kept:,} kept as the last batch tagged them (not tagged again)"
+        self.status.setText(text)
 
-    def _photo_done(self, part: tuple[str, str, int] | tuple[str, str]) -> None:
+    def _photo_done(self, delivered: tuple[tuple[str, str, int] | tuple[str, str], bool]) -> None:
+        """A photo done: said by name; the time it took counts toward the estimate unless it was kept (read back in
+        a blink) or the first tagged (which loads the models)."""
+        part, kept = delivered
+        now = time.monotonic()
+        self._last = shown_path(Path(part[0]), self._photos)
+        if kept:
+            self._kept += 1
+        else:
+            self._spent += (now - self._since) if self._tagged else 0.0
+            self._tagged += 1
+        self._since = now
         if len(part) == 3:
             self.photoTagged.emit(*part)
         else:
@@ -217,14 +279,15 @@ class BatchDialog(QDialog):
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
         edited += f"; {len(report.kept):,} kept as the last batch tagged them" if report.kept else ""
         # "Summary: …/summary.csv" named only the spreadsheet: the pages, what a batch is run for, went unsaid
-        text = (f"Tagged {counted(len(report.done), 'photo')} ({counted(objects, 'tag')}){edited}. Each photo has its shoppable page "
+        of = f" of {len(report.done) + len(report.failed):,}" if report.failed else ""  # as `decorlens tag` says
+        text = (f"Tagged {len(report.done):,}{of} {'photo' if len(report.done) == 1 and not of else 'photos'} "
+                f"({counted(objects, 'tag')}){edited}. Each photo has its shoppable page "
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
                 f"{self.target.text()}")
         text += untagged_words(report)
         if report.resume_unused:
             text += f"\n{report.resume_words(Path(self.target.text()))}"
-        if report.failed:
-            text += f"\n{len(report.failed):,} failed, e.g. {report.failed[0][1]}"
+        text += failed_words(report.failed, self._photos)
         self.status.setText(text)
         self.finished_batch.emit(report)
 
