@@ -44,7 +44,7 @@ from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
 from app.widgets.photo_strip import ListingStatus, PhotoStrip
-from app.widgets.results_panel import NO_TAGS, ResultsPanel
+from app.widgets.results_panel import CATALOG_EMPTY, NO_TAGS, ResultsPanel
 from app.widgets.scene_view import (
     SceneView,
     copied_paths,
@@ -401,9 +401,7 @@ class MainWindow(QMainWindow):
         self.photo_stack.setCurrentWidget(self.splitter)
 
     def _say_catalog_empty(self) -> None:
-        self.show_message(
-            "The catalog is empty: import your products to get matches.", "info", "Open catalog", PHOTO_TAB
-        )
+        self.show_message(CATALOG_EMPTY, "info", "Open catalog", PHOTO_TAB)
 
     def reload_pipeline(self) -> None:
         """A new pipeline from the saved settings and ``config.yaml``: models installed or chosen meanwhile."""

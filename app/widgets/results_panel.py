@@ -85,8 +85,8 @@ EMPTY = (
 # A photo without tags, before why (scene_view.no_tags_message): "Click a tag" pointed at pins that are not there
 NO_TAGS = "This photo has no tags."
 NONE_SEARCHED = "No product of the searched categories in the catalog."
-# a tag's matches while the catalog has no products at all, in the message bar's words: "no product of the searched
-# categories" sent the merchandiser looking for a category that was missing, not for an import
+# a tag's matches while the catalog has no products at all, and the message bar on such a photo, in one wording:
+# "no product of the searched categories" sent the merchandiser looking for a category that was missing, not an import
 CATALOG_EMPTY = "The catalog is empty: import your products to get matches."
 FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
