@@ -8,6 +8,8 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.widgets.scene_view import KEY_STEP
 from engine.corrections import USER
@@ -16,6 +18,12 @@ pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
 ROOM = "bed-that-folds"  # a living room with a bed, chairs, tables, shelf, clock, frames
 K, SHIFT = Qt.Key, Qt.KeyboardModifier.ShiftModifier
+
+
+def press(qtbot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> QWidget:
+    """A key to whatever has the keyboard, as a keyboard gives it; what has the keyboard after."""
+    qtbot.keyClick(QApplication.focusWidget(), key, modifier)
+    return QApplication.focusWidget()
 
 
 @pytest.fixture
@@ -80,3 +88,30 @@ def test_delete_while_a_box_is_drawn_takes_the_box_away_not_the_tag(qtbot, room,
     qtbot.keyClick(view, key)
     assert view._band is None
     assert {t.number for t in room.controller.scene.visible} == before
+
+
+def test_the_photo_shows_a_focus_ring_and_tab_back_into_it_starts_at_its_first_pin(qtbot, room):
+    """With no pin selected nothing showed that the photo had the keyboard; and Tab back into the photo kept the
+    pin Tab had left on, so the next Tab left again and the other pins were out of Tab's reach."""
+    view = room.view
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+
+    def edge():  # the middle of the photo view's left edge, as drawn now
+        image = view.viewport().grab().toImage()
+        return image.pixelColor(0, image.height() // 2)
+
+    def around(key, modifier=Qt.KeyboardModifier.NoModifier):  # round the window's Tab order, back to the photo
+        for _ in range(30):
+            if press(qtbot, key, modifier) is view:
+                return
+
+    assert view.hasFocus() and view.current is None and edge() == highlight
+    for _ in view.pins:
+        press(qtbot, K.Key_Tab)
+    assert view.current == max(view.pins)
+    press(qtbot, K.Key_Tab)
+    assert not view.hasFocus() and edge() != highlight
+    around(K.Key_Tab)
+    assert view.hasFocus() and view.current == min(view.pins)
+    around(K.Key_Tab, SHIFT)  # Shift+Tab out before the first pin, and round back in on the last
+    assert view.hasFocus() and view.current == max(view.pins)

@@ -19,11 +19,22 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
 from app.labels import GONE, pretty
 from app.palette import CategoryColours
+from app.theme import FOCUS_RING
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
@@ -654,6 +665,38 @@ class SceneView(QGraphicsView):
         return True
 
     # -- keyboard ---------------------------------------------------------------------------------
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """The focus ring around the photo while it has the keyboard, as the map has: with no pin selected (a photo
+        just opened, Escape) nothing showed where the keys went, and the first Tab seemed to do nothing visible."""
+        super().drawForeground(painter, rect)
+        if self.hasFocus():
+            painter.save()
+            painter.resetTransform()  # viewport pixels: the ring stays on the view's edge at any zoom or pan
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            inset = FOCUS_RING / 2
+            painter.drawRect(QRectF(self.viewport().rect()).adjusted(inset, inset, -inset, -inset))
+            painter.restore()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.hasFocus():  # a pan scrolls the painted ring with the photo: draw it again on the edge
+            self.viewport().update()
+
+    def focusInEvent(self, event) -> None:
+        """Tab into the photo lands on its first pin, Shift+Tab on its last: coming back with the pin that Tab
+        left on still selected, the next Tab left again, and the other pins were out of Tab's reach."""
+        super().focusInEvent(event)
+        self.viewport().update()
+        reason = event.reason()
+        if reason in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason) and not self._keyed:
+            self._set_current(None)
+            self.step(reason == Qt.FocusReason.TabFocusReason)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.viewport().update()
 
     def focusNextPrevChild(self, forward: bool) -> bool:
         """Tab walks the pins first; after the last one focus moves on as usual."""
