@@ -441,6 +441,22 @@ def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh
     assert all(w.isEnabled() for w in (dialog.source, dialog.target, dialog.top_k))
 
 
+def test_a_batch_that_tags_no_photo_says_each_ones_reason_and_claims_no_page(qtbot, pipeline, tmp_path):
+    """It said "Tagged 0 of 1 photos (0 tags). Each photo has its shoppable page (.html)…", as `decorlens tag` says
+    "…: not an image (…); nothing was tagged"."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "x.jpg").write_text("not a photo")
+    dialog = BatchDialog(pipeline, Runner(2), 1, folder=photos)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
+        dialog.start()
+    assert dialog.status.text() == (
+        "The photo could not be tagged, so no page was written (summary.csv lists it with why):\n"
+        "  x.jpg: not an image (unknown or unsupported format; DecorLens reads JPEG, PNG, WEBP, GIF, BMP, TIFF, AVIF, "
+        "HEIF)")
+
+
 def test_a_batch_leaves_its_output_folder_out_and_refuses_the_photos_folder_as_output(qtbot, pipeline, scene_path,
                                                                                      tmp_path):
     """Saving into the photos folder mixed the pages' pictures into it; saving below it, a second run tagged

@@ -64,13 +64,14 @@ def shown_path(path: Path, photos: str) -> str:
         return str(path)
 
 
-def failed_words(failed: list[tuple[Path, str]], photos: str) -> str:
+def failed_words(failed: list[tuple[Path, str]], photos: str, head: str = "") -> str:
     """A line per failed photo (at most ``FAILED_NAMED``) with why, in the words ``decorlens tag`` uses: the summary
-    said "2 failed, e.g. …/truncated.jpg: cannot decode image", so the second photo and its reason went unsaid."""
+    said "2 failed, e.g. …/truncated.jpg: cannot decode image", so the second photo and its reason went unsaid.
+    ``head`` says what the failures were, "N photos could not be tagged" unless given."""
     if not failed:
         return ""
     each = "it" if len(failed) == 1 else "each"
-    lines = [f"{counted(len(failed), 'photo')} could not be tagged ({SUMMARY} lists {each} with why):"]
+    lines = [f"{head or counted(len(failed), 'photo') + ' could not be tagged'} ({SUMMARY} lists {each} with why):"]
     lines += [f"  {shown_path(path, photos)}: {reason.removeprefix(f'{path}: ')}"
               for path, reason in failed[:FAILED_NAMED]]
     if len(failed) > FAILED_NAMED:
@@ -274,6 +275,9 @@ class BatchDialog(QDialog):
 
     def _done(self, report: BatchReport) -> None:
         self._set_running(False)
+        if not report.done:  # "Tagged 0 of 2 photos (0 tags). Each photo has its shoppable page…" of none written
+            self._none_tagged(report)
+            return
         objects = sum(len(r.objects) for r in report.results)
         corrected = len(report.edited)
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
@@ -289,6 +293,13 @@ class BatchDialog(QDialog):
             text += f"\n{report.resume_words(Path(self.target.text()))}"
         text += failed_words(report.failed, self._photos)
         self.status.setText(text)
+        self.finished_batch.emit(report)
+
+    def _none_tagged(self, report: BatchReport) -> None:
+        """Each photo failed, as ``decorlens tag`` refuses such a batch: no page, no tags, each photo's reason."""
+        head = ("The photo could not be tagged" if len(report.failed) == 1 else
+                f"None of the {counted(len(report.failed), 'photo')} could be tagged")
+        self.status.setText(failed_words(report.failed, self._photos, f"{head}, so no page was written").lstrip("\n"))
         self.finished_batch.emit(report)
 
     def _cancelled(self, message: str) -> None:
