@@ -78,3 +78,4 @@ def test_a_tag_in_an_empty_catalog_says_the_catalog_is_empty(qtbot, main_window,
     win.show_tag(min(win.view.pins))
     qtbot.waitUntil(lambda: win.panel.status.text() != "Searching…", timeout=WAIT_MS)
     assert win.panel.status.isVisible() and win.panel.status.text() == CATALOG_EMPTY
+    assert not win.panel.why.isEnabled() and not win.panel.check.isEnabled()  # nothing to explain or check

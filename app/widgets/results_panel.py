@@ -511,6 +511,7 @@ class ResultsPanel(QWidget):
         self.check.setToolTip("Compare the object's fine details (patterns, prints, handles) with the photos of "
                               "its top 20 products; those that share them move first. Takes up to a second.")
         self.check.clicked.connect(self._check_clicked)
+        self._check_running = False
         self.check_note = plain_label()
         self.check_note.setObjectName("muted")
         self.check_note.setWordWrap(True)
@@ -734,6 +735,7 @@ class ResultsPanel(QWidget):
             row.chosen.connect(self._choose)
             row.stepped.connect(self._step)
         self._set_rows(rows)
+        self._enable_actions()
         self._show_searched(matches)
         self.status.setVisible(not rows)
         self.status.setText("" if rows else CATALOG_EMPTY if self.products == 0 else NONE_SEARCHED)
@@ -802,7 +804,8 @@ class ResultsPanel(QWidget):
             self.checkRequested.emit(self.tag.number, self.any_category)
 
     def _checking(self, running: bool, note: str = "") -> None:
-        self.check.setEnabled(not running)
+        self._check_running = running
+        self._enable_actions()
         self.check.setText("Checking…" if running else "Check details")
         self.check_note.setText(note)
         self.check_note.setVisible(bool(note))
@@ -815,6 +818,12 @@ class ResultsPanel(QWidget):
         same = {c.match.sku: c.inliers for c in checked if c.same}
         self.show_matches([c.match for c in checked], same)
         self._checking(False, self._check_summary(len(same)))
+
+    def _enable_actions(self) -> None:
+        """Why this match? and Check details only where the tag has matches to explain or check (an empty
+        catalog's tags have none: both buttons did nothing); Check details not while a check runs."""
+        self.why.setEnabled(bool(self.rows))
+        self.check.setEnabled(bool(self.rows) and not self._check_running)
 
     @staticmethod
     def _check_summary(same: int) -> str:
