@@ -394,7 +394,7 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     dialog._progress(1500, 2000)
     first, last, kept = dialog.status.text().split("\n")
     assert first.startswith("Tagging: 1,500 of 2,000 photos done, 500 to go · ") and first.endswith(" left…")
-    assert (last, kept) == ("Just done: x.jpg", f"{len(results)} kept as the last batch tagged them (not tagged again)")
+    assert (last, kept) == ("Just done: x.jpg (could not be tagged)", f"{len(results)} kept as the last batch tagged them (not tagged again)")
 
 
 def test_the_batchs_time_left_is_rounded_as_it_is_sure():

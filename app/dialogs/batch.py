@@ -261,7 +261,8 @@ class BatchDialog(QDialog):
         a blink) or the first tagged (which loads the models)."""
         part, kept = delivered
         now = time.monotonic()
-        self._last = shown_path(Path(part[0]), self._photos)
+        # a photo that failed read as tagged ("Just done: x.jpg"); why comes in the summary at the end
+        self._last = shown_path(Path(part[0]), self._photos) + ("" if len(part) == 3 else " (could not be tagged)")
         if kept:
             self._kept += 1
         else:
