@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 
 from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QScrollArea
 from test_app_review_names import kitchen_review
 
@@ -70,8 +71,15 @@ def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_windo
             assert card.geometry().top() > row.not_duplicates.geometry().bottom()
     big = window.rows[0]
     assert len({card.y() for card in big.cards}) > 1  # wrapped onto more than one line
-    # Escape closes it, from a button of a group too (it did nothing: no Close button, no way out by keyboard)
+    # the list of groups, a Tab stop of its own (Page Up/Down scroll it), has a name and shows a ring with the keyboard
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    highlight = scroll.palette().color(QPalette.ColorRole.Highlight)
+    assert scroll.accessibleName() == "Duplicate groups"
+    assert scroll.grab().toImage().pixelColor(0, scroll.height() // 2) != highlight
+    scroll.setFocus(Qt.FocusReason.TabFocusReason)
+    assert scroll.grab().toImage().pixelColor(0, scroll.height() // 2) == highlight
+    # Escape closes it, from a button of a group too (it did nothing: no Close button, no way out by keyboard)
     big.not_duplicates.setFocus()
     qtbot.keyClick(big.not_duplicates, Qt.Key.Key_Escape)
     assert not window.isVisible()

@@ -44,6 +44,8 @@ KEPT_BACKUP = ("The catalog as it was before this window's first removal stays b
                "Backup… brings it back.")
 PICTURE = QSize(150, 150)
 SIZE = QSize(900, 640)  # the window's size where the screen has room for it
+GROUPS_FOCUS = ("QScrollArea#duplicateGroups { border: 2px solid transparent; }"
+                "QScrollArea#duplicateGroups:focus { border-color: palette(highlight); }")
 FRAME = QSize(40, 60)  # room left on the screen for the window's frame and title bar
 
 
@@ -171,6 +173,10 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.list_layout = QVBoxLayout(self.list)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.list)
+        # A Tab stop (Page Up/Down scroll the groups) that said nothing and showed nothing when Tab reached it
+        scroll.setObjectName("duplicateGroups")
+        scroll.setAccessibleName("Duplicate groups")
+        scroll.setStyleSheet(GROUPS_FOCUS)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.said)
