@@ -489,6 +489,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
     hits = rooms_like(pipe, product_vector(pipe, sku), ALIKE)
     qtbot.waitUntil(lambda: panel.sightings.count() == len(hits) > 0, timeout=60_000)
     assert f": {len(hits)} of {photo_count(pipe.catalog)} tagged photos, closest object first" in panel.title.text()
+    assert panel.sightings.accessibleDescription() == panel.title.text()  # what Tab to the list says: the line above
     texts = [panel.sightings.item(i).text() for i in range(panel.sightings.count())]
     assert [t.split("\n")[0] for t in texts] == [Path(h.photo).name for h in hits]
     assert [("matched to it" in t) for t in texts] == [h.sku == sku for h in hits]
@@ -514,6 +515,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
         assert drop_file(panel, not_a_photo)
     assert "notes.txt" in failed.args[0] and "\n" not in failed.args[0]
     assert panel.sightings.count() == 0 and panel.title.text().startswith("Select a product")
+    assert panel.sightings.accessibleDescription() == panel.title.text()
     assert not drop_file(panel, tmp_path)  # a folder is not a product photo
     panel.show_product(sku)  # selecting a product again offers both views
     assert panel.mode.isTabEnabled(MATCHED)

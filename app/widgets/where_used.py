@@ -222,6 +222,7 @@ class WhereUsedPanel(QWidget):
         self.title.setMinimumWidth(1)  # a name without spaces (a hand-edited catalog's) no longer widens the panel
         self.sightings = QListWidget(objectName="whereUsed")
         self.sightings.setAccessibleName("Where used")
+        self.sightings.setAccessibleDescription(NOTHING)
         self.sightings.setIconSize(CROP)
         self.sightings.setViewMode(QListView.ViewMode.ListMode)
         self.sightings.setWordWrap(True)
@@ -266,12 +267,18 @@ class WhereUsedPanel(QWidget):
         self._empty()
 
     def _empty(self) -> None:
-        self.title.setText(NOTHING)
+        self._set_heading(NOTHING)
         self.category_row.hide()
         self.sightings.clear()
         self.together.clear()
         self.together_label.hide()  # no empty "Goes with" box under nothing
         self.together.hide()
+
+    def _set_heading(self, text: str) -> None:
+        """The line above the list, and the list's accessible description: Tab goes from the mode to the list, past
+        the line, so a screen reader said "Where used, list" and never which product, how many photos, or why none."""
+        self.title.setText(text)
+        self.sightings.setAccessibleDescription(text)
 
     def _mode_changed(self) -> None:
         if self.sku or self.photo:
@@ -300,7 +307,7 @@ class WhereUsedPanel(QWidget):
             query, within = self.photo or self.sku, self.within
             work = lambda job: gather_alike(pipeline, query, job, dpr, within)
             named = query.name if isinstance(query, Path) else "this product"
-            self.title.setText(f"Looking for {named} in the tagged photos…")
+            self._set_heading(f"Looking for {named} in the tagged photos…")
         self._task = self.io.start(
             work, done=lambda found: asked == self._asked and self._show(found),
             failed=lambda message: asked == self._asked and self._failed(message),
@@ -311,8 +318,8 @@ class WhereUsedPanel(QWidget):
     def _embedding(self, done: int, total: int) -> None:
         """After an embedder switch, the tagged photos' objects are embedded for it before Looks like it can
         search them (once: they are kept)."""
-        self.title.setText(f"Embedding the objects of the tagged photos for this embedder first: {done:,} of "
-                           f"{total:,}… (once; select another product to stop)")
+        self._set_heading(f"Embedding the objects of the tagged photos for this embedder first: {done:,} of "
+                          f"{total:,}… (once; select another product to stop)")
 
     def _failed(self, message: str) -> None:
         self._empty()
@@ -321,7 +328,7 @@ class WhereUsedPanel(QWidget):
     def _show(self, found: Found) -> None:
         self.sightings.clear()
         self.together.clear()
-        self.title.setText(_matched_title(found) if found.matched is None else _alike_title(found))
+        self._set_heading(_matched_title(found) if found.matched is None else _alike_title(found))
         if found.categories is not None:
             self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
