@@ -115,3 +115,20 @@ def test_the_photo_shows_a_focus_ring_and_tab_back_into_it_starts_at_its_first_p
     assert view.hasFocus() and view.current == min(view.pins)
     around(K.Key_Tab, SHIFT)  # Shift+Tab out before the first pin, and round back in on the last
     assert view.hasFocus() and view.current == max(view.pins)
+
+
+def test_delete_selects_the_next_tag_and_after_the_last_the_one_before(qtbot, room):
+    """Delete left the keyboard on no pin: the photo said only its count, and the next arrow started at tag 1."""
+    view, order = room.view, sorted(room.view.pins)
+    press(qtbot, K.Key_Tab)
+    press(qtbot, K.Key_Tab)
+    press(qtbot, K.Key_Delete)
+    assert order[1] not in view.pins and view.current == order[2]
+    assert view.accessibleName().startswith(f"Tag {order[2]}, 2 of {len(order) - 1}:")
+    while view.current != order[-1]:
+        press(qtbot, K.Key_Right)
+    press(qtbot, K.Key_Delete)
+    assert view.current == order[-2]
+    for _ in range(2):  # the session's photo as it was, for the tests after
+        room.undo_action.trigger()
+    qtbot.waitUntil(lambda: sorted(view.pins) == order, timeout=WAIT_MS)

@@ -704,6 +704,18 @@ class SceneView(QGraphicsView):
             self.clear_band()
         return self.step(forward, wrap=False) or super().focusNextPrevChild(forward)
 
+    def remove_current(self) -> None:
+        """Delete: remove the selected tag and select the next one (the one before, after the last), as a list does.
+        The keyboard was left on no pin, the photo said only its count, and the next arrow started again at tag 1."""
+        order = sorted(self.pins)
+        index = order.index(self.current)
+        after = order[index + 1] if index + 1 < len(order) else order[index - 1] if index else None
+        self.removeRequested.emit(self.current)
+        if self.current is None and after in self.pins:
+            self._set_current(after)
+            self._card_by_key = True
+            self._show_card(after)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if self._keyed and self._band is not None and self._key_on_box(event):
@@ -717,7 +729,7 @@ class SceneView(QGraphicsView):
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.current is not None:
             self.open_current()
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.current is not None:
-            self.removeRequested.emit(self.current)
+            self.remove_current()
         elif key == Qt.Key.Key_Escape:
             self.clear_band()
             self.card.hide()

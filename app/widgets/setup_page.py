@@ -41,7 +41,7 @@ SHORTCUTS = [
     ("Copy a match's name / its copy menu (name, product code, link)", "Ctrl+C / Shift+F10 or the Menu key"),
     ("Change a tag's category",
      "Space, ↑/↓, Page Up/Down or a letter opens the list; ↑/↓, Page Up/Down or a letter, then Enter chooses"),
-    ("Remove the selected tag", "Delete"),
+    ("Remove the selected tag (the next one is selected then)", "Delete"),
     ("Undo / redo a tag edit", "Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y)"),
     ("Search a region", "drag a box on the photo"),
     ("Search a region by keyboard: draw a box (on the selected tag's box, else mid-photo)", "D on the photo"),
