@@ -151,6 +151,10 @@ def test_the_keyboard_reaches_the_nearest_product_in_each_direction(window, real
     last = next(p for p in products.values() if p.sku == walked[-1])
     assert canvas.card.sku == last.sku
     assert canvas.accessibleDescription().startswith(product_title(last.name, last.sku, last.category))
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)  # the card put away (it hid the products beside it); the ring stays
+    assert not canvas.card.isVisible() and canvas.current_sku() == last.sku
+    qtbot.keyClick(canvas, Qt.Key.Key_Left)
+    assert canvas.card.isVisible() and canvas.card.sku == canvas.current_sku()
 
 
 def test_arrow_keys_on_a_big_map_reach_what_a_brute_force_search_finds(window, qtbot):

@@ -1027,9 +1027,12 @@ class MapCanvas(QGraphicsView):
         middle of the view); Home or End: the first or last of its row (Ctrl: of the map); Page Up or Page Down:
         the product a view's height up or down, the map scrolled by as much (``_page``); Space or Enter:
         select it as a click does (Ctrl+Space: in or out of the selection, as Ctrl+click); + and −: zoom
-        around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them. Tab: ``focusNextPrevChild``."""
+        around it; 0: the whole map. Ctrl with +, −, 0 as the menus have them. Tab: ``focusNextPrevChild``. Escape:
+        hide the card, which a mouse user moves away from and a keyboard user had no way to put away."""
         key = event.key()
-        if not self._is_map_key(event):
+        if key == Qt.Key.Key_Escape and self.card.isVisible():  # as on the photo: the card hid its neighbours
+            self.card.hide()  # the ring and the product stay; the next key shows the card again
+        elif not self._is_map_key(event):
             super().keyPressEvent(event)
         elif key in STEPS:
             self._step(STEPS[key])
