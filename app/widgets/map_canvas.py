@@ -1031,7 +1031,7 @@ class MapCanvas(QGraphicsView):
         hide the card, which a mouse user moves away from and a keyboard user had no way to put away."""
         key = event.key()
         if key == Qt.Key.Key_Escape and self.card.isVisible():  # as on the photo: the card hid its neighbours
-            self.card.hide()  # the ring and the product stay; the next key shows the card again
+            self.card.hide()  # the ring and the product stay; an arrow key shows the card again
         elif not self._is_map_key(event):
             super().keyPressEvent(event)
         elif key in STEPS:

@@ -59,7 +59,7 @@ SHORTCUTS = [
     ("On the map: the first / last product of its row (Ctrl: of the map)", "Home / End (Ctrl+Home / Ctrl+End)"),
     ("On the map: the product a view's height down / up (the map scrolls by as much)", "Page Down / Page Up"),
     ("On the map: the other products at the ringed one's spot", "Tab / Shift+Tab"),
-    ("On the map: put the ringed product's card away (the next key shows it again)", "Escape"),
+    ("On the map: put the ringed product's card away (an arrow key shows it again)", "Escape"),
     ("Batch Tag Folder", "Ctrl+B"),
     ("Export scene JSON / shoppable page", "Ctrl+E / Ctrl+Shift+E"),
     ("Settings", "Ctrl+,"),
