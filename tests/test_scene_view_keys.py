@@ -132,3 +132,23 @@ def test_delete_selects_the_next_tag_and_after_the_last_the_one_before(qtbot, ro
     for _ in range(2):  # the session's photo as it was, for the tests after
         room.undo_action.trigger()
     qtbot.waitUntil(lambda: sorted(view.pins) == order, timeout=WAIT_MS)
+
+
+def test_the_legend_keeps_off_the_pins_a_scroll_brings_under_it(qtbot, room):
+    """Zoomed in, the photo scrolls (the arrows' pin brought into view, a drag, the scroll bars); the legend, a child
+    of the viewport, scrolled with it, out of sight or over pins: it was placed again only on zoom and resize."""
+    view, legend = room.view, room.view.legend
+    for _ in range(3):
+        press(qtbot, K.Key_Plus)
+    assert legend.isVisible()
+    middle = view.viewport().rect().center()
+    number = min(view.pins, key=lambda n: (view.mapFromScene(view.pins[n].pos()) - middle).manhattanLength())
+    gap = view.mapFromScene(view.pins[number].pos()) - legend.geometry().center()
+    for bar, by in ((view.horizontalScrollBar(), gap.x()), (view.verticalScrollBar(), gap.y())):
+        bar.setValue(bar.value() + by)  # that pin scrolled to where the legend is
+    if legend.isVisible():  # a child of the viewport, the legend was scrolled with the photo, out of sight
+        assert view.viewport().rect().contains(legend.geometry()), legend.geometry()
+    covered = [n for n, pin in view.pins.items() if legend.isVisible()
+               and legend.geometry().contains(view.viewport().mapFrom(view, view.mapFromScene(pin.pos())))]
+    assert not covered, f"tags {covered} under the legend"
+    press(qtbot, K.Key_0)

@@ -680,8 +680,15 @@ class SceneView(QGraphicsView):
             painter.restore()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
+        """Every scroll (a drag, the scroll bars, the view following the pin the arrows reached): the viewport's
+        floating children scroll with the photo, so the legend (placed again only on zoom, resize and drag) went out
+        of sight or over pins; it, the card and the busy notice are placed again, and the focus ring is drawn again
+        on the edge."""
         super().scrollContentsBy(dx, dy)
-        if self.hasFocus():  # a pan scrolls the painted ring with the photo: draw it again on the edge
+        self._refresh_card()
+        if self.busy.isVisible():
+            self.busy.place(self._open_area())
+        if self.hasFocus():
             self.viewport().update()
 
     def focusInEvent(self, event) -> None:
