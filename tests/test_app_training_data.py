@@ -70,7 +70,8 @@ def test_confirmed_products_become_pairs_with_their_boxes(corrected, tmp_path: P
         data, [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()], tmp_path / "pairs"
     )
     loaded = PairDataset.load(folder)
-    assert sorted((p.scene_id, p.product_id, p.category, p.box) for p in loaded.pairs) == expected
+    # the last photo by id is renamed "…~N" where the split hash set none aside for validation (the next test)
+    assert sorted((p.scene_id.split("~")[0], p.product_id, p.category, p.box) for p in loaded.pairs) == expected
     assert all(loaded.scenes[p.scene_id].is_file() for p in loaded.pairs)
     assert all(loaded.products[p.product_id].images[0].is_file() for p in loaded.pairs)
 
