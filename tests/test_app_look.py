@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from app import theme
 from app.dialogs.about import about_html
-from app.labels import pretty, product_detail, product_title
+from app.labels import pretty, product_detail, product_title, rich_tooltip
 from app.widgets.setup_page import shortcuts_html
 from app.widgets.toolbar import TRAIN_MISSING, training_available
 from engine.models import available_models
@@ -288,7 +288,7 @@ def test_the_review_queue_shows_its_numbers_whole_and_each_photo_by_its_path(qtb
     table = window.table
     metrics = table.fontMetrics()
     for row in range(table.rowCount()):
-        assert table.item(row, 0).toolTip() == photo
+        assert table.item(row, 0).toolTip() == rich_tooltip(photo)
         for column in (1, 2, 5):
             assert table.columnWidth(column) > metrics.horizontalAdvance(table.item(row, column).text())
     # "Margin 0.000" read as no difference on a row whose scores differ past the third decimal; a word staff use
