@@ -87,6 +87,7 @@ def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(q
     view = opened()
     assert listed(view) == ["B2", "B3", "B5", "B6", "B4", "B1"] and view.order.currentText() == "Category"
     assert view.order.accessibleName() == "Sort products by" and view.order_label.buddy() is view.order
+    assert view.category.accessibleName() == "Show products of category"  # beside it, named too
     view.grid.selectionModel().select(view.model.index(listed(view).index("B1")),
                                       QItemSelectionModel.SelectionFlag.ClearAndSelect)
     view.activateWindow()

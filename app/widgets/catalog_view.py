@@ -326,6 +326,7 @@ class CatalogView(QWidget):
         # "All categories (33") where the Map selection chip took room, and kept its first width as counts grew
         self.category = QComboBox(sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.category.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.category.setAccessibleName("Show products of category")  # a screen reader said its entry alone
         self.order = self._sort_box()
         self.order_label = QLabel("&Sort:", buddy=self.order)  # Alt+S; Tab from the category box reaches it too
         self.sorting = QWidget()  # the label and box, in the search row or, where it is full, the buttons' row
