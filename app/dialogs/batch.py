@@ -32,7 +32,7 @@ from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.scene_view import seen_names, sold_names
 from app.workers import Runner, Task
-from engine.batch import SUMMARY, BatchReport, Tagged, check_not_an_input
+from engine.batch import SUMMARY, BatchReport, Tagged, check_not_an_input, kept_words
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
 from engine.shoppable import export_batch
@@ -42,7 +42,7 @@ from engine.words import counted
 # import`": a command the app's user never types, said once per photo in "1 failed, e.g. …"
 EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your products first (Catalog tab ▸ Import "
                  "CSV… or Import folder…), then Start again.")
-FAILED_NAMED = 5  # failed photos the summary names, each with why; summary.csv lists every one
+NAMED = 5  # photos the summary names of those failed (each with why) and of those with no tag
 ESTIMATE_AFTER = 3  # photos tagged before the time left is said: the first one also loads the models
 
 
@@ -71,12 +71,16 @@ def failed_words(failed: list[tuple[Path, str]], photos: str, head: str = "") ->
     if not failed:
         return ""
     each = "it" if len(failed) == 1 else "each"
-    lines = [f"{head or counted(len(failed), 'photo') + ' could not be tagged'} ({SUMMARY} lists {each} with why):"]
-    lines += [f"  {shown_path(path, photos)}: {reason.removeprefix(f'{path}: ')}"
-              for path, reason in failed[:FAILED_NAMED]]
-    if len(failed) > FAILED_NAMED:
-        lines.append(f"  … and {counted(len(failed) - FAILED_NAMED, 'more photo')}")
-    return "\n" + "\n".join(lines)
+    head = f"{head or counted(len(failed), 'photo') + ' could not be tagged'} ({SUMMARY} lists {each} with why):"
+    return "\n" + "\n".join([head, *photo_lines([f"{shown_path(path, photos)}: {reason.removeprefix(f'{path}: ')}"
+                                                  for path, reason in failed])])
+
+
+def photo_lines(named: list[str]) -> list[str]:
+    """A line per photo under the summary's sentence on them, at most ``NAMED``, then how many more: the failed and
+    the untagged photos are listed alike."""
+    more = [f"… and {counted(len(named) - NAMED, 'more photo')}"] if len(named) > NAMED else []
+    return [f"  {line}" for line in named[:NAMED] + more]
 
 
 def tagged_folder(photos: Path) -> Path:
@@ -84,16 +88,18 @@ def tagged_folder(photos: Path) -> Path:
     return photos.parent / f"{photos.name}-tagged"
 
 
-def untagged_words(report: BatchReport) -> str:
-    """Lines on the photos left without a tag and why: what the catalog sells was not in them, and what was seen is
-    not sold. A lamp shop's batch of 40 rooms said only "Tagged 40 photos (6 tags)" of its sofas and beds."""
+def untagged_words(report: BatchReport, photos: str) -> str:
+    """Lines on the photos left without a tag, which (as the failed ones are named) and why: what the catalog sells
+    was not in them, and what was seen is not sold. A lamp shop's batch of 40 rooms said only "Tagged 40 photos
+    (6 tags)" of its sofas and beds; then "1 photo has no tag" said not which."""
     text = ""
     if report.untagged and report.looked_for is not None:
         many, unfound = report.untagged > 1, f"no detector in use finds {sold_names(report.unfound)}"
         why = (f"nothing your catalog sells ({sold_names(report.looked_for)}) was found in {'them' if many else 'it'}"
                + (f"; {unfound}" if report.unfound else "") if report.looked_for else
                f"{unfound}, all your catalog sells (Train ▸ Finding objects teaches DecorLens to find them)")
-        text += f"\n{report.untagged:,} {'photos have' if many else 'photo has'} no tag: {why}."
+        text += f"\n{report.untagged:,} {'photos have' if many else 'photo has'} no tag: {why}:"
+        text += "\n" + "\n".join(photo_lines([shown_path(path, photos) for path in report.untagged_photos]))
     if report.unsold:
         text += f"\nNot tagged, as your catalog has none: {seen_names(report.unsold)}."
     return text
@@ -253,7 +259,7 @@ class BatchDialog(QDialog):
         if self._last:
             text += f"\nJust done: {self._last}"
         if self._kept:
-            text += f"\n{self._kept:,} kept as the last batch tagged them (not tagged again)"
+            text += f"\n{kept_words(self._kept)} (not tagged again)"
         self.status.setText(text)
 
     def _photo_done(self, delivered: tuple[tuple[str, str, int] | tuple[str, str], bool]) -> None:
@@ -282,14 +288,14 @@ class BatchDialog(QDialog):
         objects = sum(len(r.objects) for r in report.results)
         corrected = len(report.edited)
         edited = f"; {corrected:,} as you corrected {'it' if corrected == 1 else 'them'}" if corrected else ""
-        edited += f"; {len(report.kept):,} kept as the last batch tagged them" if report.kept else ""
+        edited += f"; {kept_words(len(report.kept))}" if report.kept else ""
         # "Summary: …/summary.csv" named only the spreadsheet: the pages, what a batch is run for, went unsaid
         of = f" of {len(report.done) + len(report.failed):,}" if report.failed else ""  # as `decorlens tag` says
         text = (f"Tagged {len(report.done):,}{of} {'photo' if len(report.done) == 1 and not of else 'photos'} "
                 f"({counted(objects, 'tag')}){edited}. Each photo has its shoppable page "
                 f"(.html) and its tags (.json); {SUMMARY} lists all tags. Open results folder shows them: "
                 f"{self.target.text()}")
-        text += untagged_words(report)
+        text += untagged_words(report, self._photos)
         if report.resume_unused:
             text += f"\n{report.resume_words(Path(self.target.text()))}"
         text += failed_words(report.failed, self._photos)
