@@ -20,6 +20,7 @@ from engine.batch import (
     check_out_dir,
     each_once,
     expand_scenes,
+    kept_words,
     tag_scenes,
 )
 from engine.errors import Cancelled, DecorLensError, ImageError
@@ -145,13 +146,14 @@ def _summary(report: BatchReport, total: int) -> str:
     (16204 objects)", words a merchandiser who knows the app does not use."""
     tags = sum(len(r.objects) for r in report.results)
     edited = f"; {len(report.edited):,} as corrected in the app" if report.edited else ""
-    kept = f"; {len(report.kept):,} kept as the last run tagged them" if report.kept else ""
+    kept = f"; {kept_words(len(report.kept))}" if report.kept else ""
     return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited}{kept})"
 
 
 def _untagged(report: BatchReport) -> list[str]:
-    """How many photos got no tag and why: what the catalog sells was not in them, and what was seen is not sold.
-    A lamp shop's folder of 40 rooms said only "tagged 40 of 40 photos (6 tags)" of its sofas and beds."""
+    """How many photos got no tag, why and which (``MAX_NAMED`` of them, as the failed photos are named): what the
+    catalog sells was not in them, and what was seen is not sold. A lamp shop's folder of 40 rooms said only
+    "tagged 40 of 40 photos (6 tags)" of its sofas and beds; then "1 of the 40 photos has no tag" said not which."""
     if not report.untagged or report.looked_for is None:  # None: an empty catalog, every category looked for
         return []
     has = "has" if report.untagged == 1 else "have"
@@ -162,6 +164,9 @@ def _untagged(report: BatchReport) -> list[str]:
     else:  # a rug shop: no stock detector finds a rug
         why = f"{unfound}, all the catalog sells; `{program()} train-detector` trains one that does"
     lines = [f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: {why}"]
+    lines += [f"no tag: {path}" for path in report.untagged_photos[:MAX_NAMED]]
+    if report.untagged > MAX_NAMED:
+        lines.append(f"… and {counted(report.untagged - MAX_NAMED, 'more photo')} with no tag")
     if report.unsold:
         lines.append(f"seen in the photos but not sold here, so not tagged: {seen_words(report.unsold)}")
     return lines

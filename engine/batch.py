@@ -96,7 +96,13 @@ class BatchReport:
     @property
     def untagged(self) -> int:
         """The photos tagged without a single tag: a lamp shop's folder of rooms holds many."""
-        return sum(1 for result in self.results if not result.objects)
+        return len(self.untagged_photos)
+
+    @property
+    def untagged_photos(self) -> list[Path]:
+        """Those photos, in batch order, as given (``done``, which is appended with each tagged line of ``listed``):
+        "1 photo has no tag" said not which, among hundreds tagged."""
+        return [scene for scene, result in zip(self.done, self.results, strict=True) if not result.objects]
 
     @property
     def looked_for(self) -> tuple[str, ...] | None:
@@ -127,6 +133,12 @@ class BatchReport:
     def edited(self) -> list[Path]:
         """The photos written as the user corrected them in the app."""
         return [Path(item.result.image) for item in self.listed if isinstance(item, Tagged) and item.edited]
+
+
+def kept_words(count: int) -> str:
+    """The photos a batch kept (``BatchReport.kept``) in the words of both the app and ``decorlens tag``: one said
+    "the last batch", the other "the last run", of the same thing."""
+    return f"{count:,} kept as the last batch tagged them"
 
 
 def expand_scenes(inputs: Iterable[str | os.PathLike[str]], leave_out: Path | None = None,

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from error_lines import assert_names
 from ikea_feed import write_feed
 from lamp_shop import run_cli
 
@@ -112,6 +113,9 @@ def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: 
     assert code == 0, err
     assert out == f"tagged 2 of 2 photos (1 tag) → {tmp_path / 'tagged' / 'summary.csv'}\n"  # stdout: one line
     assert "1 of the 2 photos has no tag: nothing the catalog sells (lamp) was found in it" in err, err
+    # which one: it was said of none, as the failed photos are named
+    assert_names(next(line for line in err.splitlines() if line.startswith("no tag: ")),
+                 "no tag: ", photos / f"{SOFA_BED}.jpg", "")
     seen = next(line for line in err.splitlines() if line.startswith("seen in the photos but not sold here, so not tagged: "))
     assert " chair" in seen and " table" in seen, err
 
@@ -160,7 +164,8 @@ def test_the_batch_dialog_says_why_photos_of_a_folder_have_no_tag(qtbot, lamp_pi
                                                                   tmp_path: Path) -> None:
     said = _batch_said(qtbot, lamp_pipeline, ikea, tmp_path, (SOFA_BED, DINING))
     assert "Tagged 2 photos (1 tag)." in said, said
-    assert "1 photo has no tag: nothing your catalog sells (Lamp) was found in it." in said, said
+    # which one, named as the failed photos are below it: it was said of none
+    assert f"1 photo has no tag: nothing your catalog sells (Lamp) was found in it:\n  {SOFA_BED}.jpg\n" in said, said
     assert re.search(r"Not tagged, as your catalog has none: \d+ chairs", said), said
 
 

@@ -339,18 +339,18 @@ def test_a_stopped_batch_started_again_tags_only_the_rest(data_dir, fresh_pipeli
         tag_scenes(fresh_pipeline, photos, out, progress=lambda n, _total: done.append(n), cancelled=lambda: bool(done))
     first = (out / "a.json").stat().st_ino  # each write is a new file (write_atomic)
     assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out)) == 0
-    assert "1 kept as the last run tagged them" in capsys.readouterr().out
+    assert "1 kept as the last batch tagged them" in capsys.readouterr().out
     assert (out / "a.json").stat().st_ino == first and (out / "b.json").is_file()
     assert _scenes_in_summary(out) == {str(p) for p in photos}
     with fresh_pipeline.catalog.write():  # forgotten by Where used: tagged again, to be remembered
         fresh_pipeline.catalog.db.execute("DELETE FROM scenes WHERE path = ?", (str(photos[0].resolve()),))
     assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out)) == 0
-    assert "1 kept as the last run tagged them" in capsys.readouterr().out and (out / "a.json").stat().st_ino != first
+    assert "1 kept as the last batch tagged them" in capsys.readouterr().out and (out / "a.json").stat().st_ino != first
     assert photo_count(fresh_pipeline.catalog) == 2
     first, second = (out / "a.json").stat().st_ino, (out / "b.json").stat().st_ino
     (out / "b.json").write_text((out / "b.json").read_text() + "\n")  # written over since (a run killed, a hand)
     assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out)) == 0
-    assert "1 kept as the last run tagged them" in capsys.readouterr().out
+    assert "1 kept as the last batch tagged them" in capsys.readouterr().out
     assert (out / "a.json").stat().st_ino == first and (out / "b.json").stat().st_ino != second
     assert _tag(data_dir, str(tmp_path / "photos"), "--out", str(out), "--top-k", "2") == 0  # other settings
     assert "kept" not in capsys.readouterr().out and (out / "a.json").stat().st_ino != first
