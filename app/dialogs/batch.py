@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.settings import TOP_K_LABEL, top_k_box
+from app.estimates import time_left
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.scene_view import seen_names, sold_names
@@ -44,16 +45,6 @@ EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your pr
                  "CSV… or Import folder…), then Start again.")
 NAMED = 5  # photos the summary names of those failed (each with why) and of those with no tag
 ESTIMATE_AFTER = 3  # photos tagged before the time left is said: the first one also loads the models
-
-
-def time_left(seconds: float) -> str:
-    """The estimate in words, as rounded as it is sure: "about 0:37" or "about 83:20" read as exact."""
-    if seconds < 10:
-        return "a few seconds"
-    if seconds < 60:
-        return "under a minute"
-    minutes = round(seconds / 60)
-    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60:02d} min"
 
 
 def shown_path(path: Path, photos: str) -> str:
