@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.dialogs.batch import BatchDialog, time_left  # noqa: E402
@@ -351,6 +351,20 @@ def _product_image(root: Path, sku: str):
     return load_image(next(root.rglob(f"{sku}.jpg")))
 
 
+class _MovesWhileRunning(QObject):
+    """Where the batch dialog's Cancel button moved to while a batch ran."""
+
+    def __init__(self, dialog: BatchDialog):
+        super().__init__(dialog)
+        self.dialog, self.seen = dialog, []
+        dialog.cancel_button.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Move and self.dialog.task is not None:
+            self.seen.append(watched.pos().toTuple())
+        return False
+
+
 def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline, scene_path, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -364,6 +378,9 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(out))
+    dialog.show()
+    # the progress line's 1 to 3 lines (Just done, kept) grew the dialog, moving the buttons under the mouse
+    moves = _MovesWhileRunning(dialog)
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
         dialog.start()
         qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
@@ -395,6 +412,7 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     first, last, kept = dialog.status.text().split("\n")
     assert first.startswith("Tagging: 1,500 of 2,000 photos done, 500 to go · ") and first.endswith(" left…")
     assert (last, kept) == ("Just done: x.jpg (could not be tagged)", f"{len(results)} kept as the last batch tagged them (not tagged again)")
+    assert moves.seen == []
 
 
 def test_the_batchs_time_left_is_rounded_as_it_is_sure():

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QRect, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -45,6 +45,18 @@ EMPTY_CATALOG = ("The catalog is empty, so no tag can be matched: import your pr
                  "CSV… or Import folder…), then Start again.")
 NAMED = 5  # photos the summary names of those failed (each with why) and of those with no tag
 ESTIMATE_AFTER = 3  # photos tagged before the time left is said: the first one also loads the models
+
+
+def progress_words(done: int, total: int, left: str, last: str, kept: int) -> str:
+    """The progress line: how many done and to go, the time ``left`` (" · about 5 min left" or ""), the ``last``
+    photo done ("Just done: room.jpg", or "") and how many the last batch's were ``kept``."""
+    return "\n".join(filter(None, [f"Tagging: {done:,} of {counted(total, 'photo')} done, {total - done:,} to go{left}…",
+                                    last, f"{kept_words(kept)} (not tagged again)" if kept else ""]))
+
+
+# the longest progress line, whose height the dialog keeps for it: as its 1 to 3 lines came and went, the dialog grew
+# and the buttons moved under the mouse while the batch ran ("Just done" is elided to a line)
+LONGEST_PROGRESS = progress_words(99_999, 199_998, f" · {time_left(359_940)} left", "Just done: …", 99_999)
 
 
 def shown_path(path: Path, photos: str) -> str:
@@ -142,12 +154,16 @@ class BatchDialog(QDialog):
         form.setContentsMargins(0, 0, 0, 0)  # in line with the words and buttons below, as it was
         self.progress = QProgressBar(textVisible=False)
         self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its room kept: shown by Start, it moved the buttons down under the mouse
+        self.progress.setSizePolicy(policy)
         self.status = QLabel(
             "Each photo gets its tags as <photo>.json and a shoppable web page <photo>.html; "
             "all tags of the folder also go in one spreadsheet, summary.csv. A photo you corrected here is "
             "written with your edits."
         )
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # shows folder names and error messages
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # in its room for progress
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         self.start_button = QPushButton("Start")
@@ -174,6 +190,15 @@ class BatchDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         grow_to_fit(self)  # the summary of a batch, with its failures, is longer than the words before a start
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The words below the bar get the height of the longest progress line (``LONGEST_PROGRESS``) at the
+        dialog's narrowest, so the buttons stay put while a batch runs."""
+        super().showEvent(event)
+        width = self.status.width() - (self.width() - self.minimumWidth())
+        room = QRect(0, 0, max(width, 1), 10_000)
+        self.status.setMinimumHeight(
+            self.status.fontMetrics().boundingRect(room, Qt.TextFlag.TextWordWrap, LONGEST_PROGRESS).height())
 
     def _browse_row(self, edit: QLineEdit, title: str) -> QWidget:
         row = QWidget()
@@ -246,12 +271,9 @@ class BatchDialog(QDialog):
         # "Tagging: 4 of 18 photos done…" said neither which photo, nor how long, nor that a Start again kept some
         left = (f" · {time_left(self._spent / (self._tagged - 1) * (total - done))} left"
                 if self._tagged >= ESTIMATE_AFTER and done < total else "")
-        text = f"Tagging: {done:,} of {counted(total, 'photo')} done, {total - done:,} to go{left}…"
-        if self._last:
-            text += f"\nJust done: {self._last}"
-        if self._kept:
-            text += f"\n{kept_words(self._kept)} (not tagged again)"
-        self.status.setText(text)
+        last = self.status.fontMetrics().elidedText(f"Just done: {self._last}", Qt.TextElideMode.ElideMiddle,
+                                                    self.status.width()) if self._last else ""
+        self.status.setText(progress_words(done, total, left, last, self._kept))
 
     def _photo_done(self, delivered: tuple[tuple[str, str, int] | tuple[str, str], bool]) -> None:
         """A photo done: said by name; the time it took counts toward the estimate unless it was kept (read back in
