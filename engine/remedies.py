@@ -18,6 +18,7 @@ from string import Formatter
 
 RESTORE_MENU = "Catalog ▸ Restore a Backup…"
 IMPORT_MENU = "Catalog ▸ Import Folder… (or Import CSV…)"
+REVIEW_MENU = "Catalog ▸ Review Uncertain Tags…"
 CLI_PROGRAM = "decorlens"
 
 
@@ -79,8 +80,37 @@ ACTIVATE_SET_ASIDE = Remedy("`decorlens models activate {model}` to search with 
 # A bundle without its pictures: the CLI names the folder with an option, the app's Import Bundle… asks for it.
 IMAGES_FROM = Remedy("--images-from {folder}:", "The pictures folder {folder}:")
 
+# Training (``training``): `decorlens train` names its options; the Train window (Catalog ▸ Train on My Photos…)
+# has none, and writes its runs' data itself from the tags confirmed and corrected in the app. The app's words say
+# what to do there; a run's data folder, which the app made, goes unnamed.
+REDO_AFTER = "then Start again."
+SETTINGS_CPU = "choose “The processor (CPU) only” for Run the models on in Edit ▸ Settings…"
+NO_PAIRS_TO_TRAIN = Remedy("{data}: no pairs.csv, and too few products with several photos to train on",
+                           "Nothing to learn matching from: confirm the right product on more tags "
+                           f"({REVIEW_MENU} lists them), {REDO_AFTER}")
+NO_TRAINING_BOX = Remedy("{data}: no training pair has a box or a convincing detection (docs/training.md)",
+                         "None of the confirmed products could be found in its photo: correct the tags' outlines on "
+                         f"more photos (or give the dataset folder's pairs boxes), {REDO_AFTER}")
+ANOTHER_SEED = Remedy("{data}: no validation pair can be detected; add scenes or try another --seed",
+                      "None of the products in the photos set aside to check each epoch could be found: confirm the "
+                      f"right product on tags in more photos, {REDO_AFTER}")
+NOTHING_TO_SCORE = Remedy("{data}: no scene of {split} has a pair in pairs.csv; nothing to score",
+                          "None of the photos set aside has a confirmed product to compare the models on: confirm "
+                          f"the right product on tags in more photos, {REDO_AFTER}")
+PASS_WEIGHTS = Remedy("; pass --weights", "; install the model pack again")
+CPU_DEVICE = Remedy("no CUDA GPU visible to torch; use --device cpu",
+                    f"No graphics card this training can use was found: {SETTINGS_CPU}")
+FEW_LABELS = Remedy("no category has {count} labels in {data}; lower --threshold or add pairs",
+                    "No category has {count} corrected tags yet to learn finding objects from: correct or draw "
+                    f"tags on more photos, {REDO_AFTER}")
+FLOAT_ONLY = Remedy("{model} loses too much in int8 (mean cosine {cosine} to its float vectors, below {least}); "
+                    "keep the float model",
+                    "The faster copy of the new model matches too differently from it: untick Make it faster on "
+                    "this computer and choose Use this model again.")
+
 REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
-            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, ACTIVATE_SET_ASIDE, IMAGES_FROM)
+            EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, ACTIVATE_SET_ASIDE, IMAGES_FROM, NO_PAIRS_TO_TRAIN,
+            NO_TRAINING_BOX, ANOTHER_SEED, NOTHING_TO_SCORE, PASS_WEIGHTS, CPU_DEVICE, FEW_LABELS, FLOAT_ONLY)
 
 
 def in_app(text: str) -> str:

@@ -33,7 +33,16 @@ from ikea_slice import write_slice
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
-from app.dialogs.train import REVIEW, VIEW_WORDS, TrainWindow, _epochs_text, _now_in_use, _verdict, step_words
+from app.dialogs.train import (
+    REVIEW,
+    VIEW_WORDS,
+    TrainWindow,
+    _epochs_text,
+    _now_in_use,
+    _verdict,
+    install_words,
+    step_words,
+)
 from app.train_jobs import RUNS
 from engine.pipeline import Pipeline
 from engine.settings import Settings
@@ -366,6 +375,85 @@ def test_use_says_which_model_changed(shop_to_read):
     assert tags.startswith("Now tags come from the new detector.") and "matches" not in tags
 
 
+# Functions whose errors reach only `decorlens` (its --against, --finetuned, --backbone and --weights, a model of
+# its own to quantise: the app quantises the ones it trained), or no window: a cancelled run's message (the window
+# says STOPPED in its place)
+CLI_ONLY = {("eval_against.py", "*"), ("evaluate.py", "_finetuned_model"), ("run.py", "backbones_of"),
+            ("loop.py", "_check_weights"), ("loop.py", "_epochs"), ("quantize.py", "_check_quantisable")}
+CLI_WORDING = re.compile(r"--\w|`decorlens|docs/")
+
+
+def _raised_words(folder: Path) -> list[tuple[str, str, str]]:
+    """(file, function, literal) of each string literal in a ``raise`` in ``folder``'s modules."""
+    import ast
+
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(function, ast.FunctionDef):
+                found += [(path.name, function.name, node.value) for raised in ast.walk(function)
+                          if isinstance(raised, ast.Raise) for node in ast.walk(raised)
+                          if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return found
+
+
+def test_training_errors_reach_the_window_in_its_words(qtbot, shop_to_read):
+    """The training process's errors name `decorlens train`'s options ("…/data: no validation pair can be detected;
+    add scenes or try another --seed"): each is an ``engine.remedies`` Remedy, which the window words the app's way."""
+    from engine import remedies
+    from engine.errors import ModelError
+    from training import loop
+
+    left = [(name, function, text) for name, function, text in _raised_words(Path(loop.__file__).parent)
+            if CLI_WORDING.search(text) and (name, function) not in CLI_ONLY and (name, "*") not in CLI_ONLY]
+    assert not left, left  # raised in the CLI's words alone: a Remedy gives the app's too
+    pipeline = shop_to_read[0]
+    with pytest.raises(ModelError) as missing:
+        loop._find_weights("no-such-weights.pth", pipeline)
+    data = str(pipeline.data_dir / RUNS / "app-20261207-101500" / "data")
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    for message in (str(missing.value), remedies.ANOTHER_SEED(data=data), remedies.NO_TRAINING_BOX(data=data),
+                    remedies.NO_PAIRS_TO_TRAIN(data=data), remedies.CPU_DEVICE(),
+                    remedies.NOTHING_TO_SCORE(data=data, split="the test split (seed 0)"),
+                    remedies.FEW_LABELS(count=10, data=data.replace("data", "yolo"))):
+        window._running("a run")
+        window._finished("error", message)  # the process's error event, as app.train_process passes it on
+        said = window.status.text()
+        assert not CLI_WORDING.search(said) and "pairs.csv" not in said and said != message, said
+        assert data not in said  # the run's data folder is the app's, not the user's
+    assert window.status.text().startswith("No category has 10 corrected tags yet") and "Start again" in window.status.text()
+    window._running("a run")
+    window._finished("error", remedies.ANOTHER_SEED(data=data))
+    assert window.status.text().startswith("None of the products in the photos set aside to check each epoch")
+    window._installed("error", remedies.FLOAT_ONLY(model="my-photos-int8.onnx", cosine="0.953", least=0.98))
+    assert window.status.text() == ("The faster copy of the new model matches too differently from it: untick Make it "
+                                    "faster on this computer and choose Use this model again.")
+    window._clock.stop()
+
+
+def test_use_says_its_step_how_far_and_the_time_left(qtbot, shop_to_read):
+    """Use (a minute or more) said "Activating the new model and embedding the catalog for it…" under one bar:
+    the install job's events, all stage ``install`` with no message, named no step."""
+    from training.install import CATALOG, INT8, LEVELS
+
+    assert install_words(CATALOG, 500, 1955, 20.0) == ("Embedding the catalog for the new model: 500 of 1,955 "
+                                                       "products · under a minute left")
+    assert install_words(CATALOG, 50, 1955, 2.0) == "Embedding the catalog for the new model: 50 of 1,955 products"
+    assert install_words(INT8, 120, 200, 300.0) == ("Making the faster copy of the new model: 120 of 200 catalog "
+                                                    "photos tried · about 3 min left")
+    assert install_words(LEVELS, 0, 0, 0.0) == "Measuring how sure the new model can be of a match…"
+    window = TrainWindow(shop_to_read[0])
+    qtbot.addWidget(window)
+    window.results_box.show()  # a finished run's, with Use
+    window._embedding("Making the new model ready to use…")
+    window.installer.progress.emit("install", 500, 1955, CATALOG)  # as app.train_process reads the install's event
+    assert window.use_step.text().startswith("Embedding the catalog for the new model: 500 of 1,955 products")
+    assert (window.embed_bar.value(), window.embed_bar.maximum()) == (500, 1955)
+    window._failed("Stopped: the previous models stay in use.")  # its last step is not left under Use
+    assert window.use_step.isHidden() and window.embed_bar.isHidden()
+
+
 def test_a_folder_that_is_not_a_dataset_is_said_in_one_line_and_start_waits(qtbot, shop_to_read, ikea: Path,
                                                                                tmp_path: Path):
     """A folder of photos, a missing folder, a catalog feed's folder (products.csv alone): each said in one line
@@ -463,7 +551,7 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop_to_read, ikea: Path,
     from app import train_jobs
     from engine.runtime import runs_on_cpu
     from training.export import export_embedder
-    from training.install import install, int8_offered
+    from training.install import CATALOG, INT8, install, int8_offered
     from training.quantize import CHECK_PHOTOS, MIN_CALIBRATION_PHOTOS
 
     assert int8_offered(pipeline) == runs_on_cpu(pipeline.settings.device)
@@ -475,7 +563,10 @@ def test_use_with_the_int8_copy_activates_it(pipeline, shop_to_read, ikea: Path,
     assert int8_offered(user) == runs_on_cpu(user.settings.device)
     trained = export_embedder("mobilenet_v2", tmp_path / "run", shared_models / "mobilenet_v2-imagenet-tflite.pth",
                               num_classes=1001, name="app-trained")
-    chosen = install(user, {"embedder": {"model": str(trained)}}, None, lambda: False, int8=True)
+    steps: list[str] = []  # each step once, in order: the Train window names it with how far it is
+    chosen = install(user, {"embedder": {"model": str(trained)}},
+                     lambda step, *_far: steps.append(step) if step not in steps else None, lambda: False, int8=True)
+    assert steps == [INT8, CATALOG]
     assert chosen == {"embedder": ["app-trained-int8.onnx"], "detectors": [list(d) for d in user.settings.detectors]}
     ready = Pipeline(user.settings.with_(embedder=tuple(chosen["embedder"])))
     assert not ready.catalog.missing_vectors(ready.embedder.key)  # embedded before the app activates it
@@ -490,8 +581,9 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     """"Two networks": the job fine-tunes both backbones into one embedder; "Use" measures its levels on
     the run's held-back photos (the catalog embedded for it then) and activates it with them."""
     from app import train_jobs
+    from training.install import CATALOG, LEVELS
     from training.recipes import DEFAULT_BACKBONE
-    from training.run import NETWORK, ONE_NETWORK, TWO_NETWORKS, Job, run_job
+    from training.run import INSTALL, NETWORK, ONE_NETWORK, TWO_NETWORKS, Job, run_job
 
     assert ONE_NETWORK == DEFAULT_BACKBONE  # the app names the default without loading torch
     pipeline, dataset = shop
@@ -531,7 +623,10 @@ def test_two_networks_are_trained_combined_and_calibrated_when_used(qtbot, shop)
     assert [Path(m["model"]).name for m in embedder["members"]] == [f"{job.name}.{b}.onnx" for b in TWO_NETWORKS.split("+")]
 
     assert embedder["int8_offered"] is False  # the slice's few products are too few to calibrate an int8 copy on
-    chosen = run_job(Job.load(train_jobs.install_job(pipeline, Path(job.run), int8=False)), lambda *_step: None)
+    installing: list[tuple[str, str]] = []  # (stage, message): Use's steps, named in the message
+    chosen = run_job(Job.load(train_jobs.install_job(pipeline, Path(job.run), int8=False)),
+                     lambda stage, _done, _total, message: installing.append((stage, message)))
+    assert list(dict.fromkeys(installing)) == [(INSTALL, CATALOG), (INSTALL, LEVELS)]  # measured on its vectors
     active = train_jobs.activate(pipeline, chosen["embedder"], chosen["detectors"], None, lambda: False)
     assert active.settings.embedder == (Path(embedder["model"]).name,)
     card = active.embedder.card

@@ -36,6 +36,7 @@ from engine.files import sha256_of, write_atomic
 from engine.imageio import upright_size
 from engine.models import locate, read_card, write_card
 from engine.paths import model_search_path, resources_dir
+from engine.remedies import FEW_LABELS
 from engine.scene_memory import box_in
 from training.app_data import AppData, CorrectedPhoto, read_photos
 from training.data import PairDataset, split_of
@@ -128,7 +129,7 @@ def build_dataset(config: DetectorConfig, pipeline, report: Report, cancelled: C
     counts = label_counts(labelled["train"])
     classes = [c for c, by_source in counts.items() if sum(by_source.values()) >= config.min_labels]
     if not classes:
-        raise ModelError(f"no category has {config.min_labels} labels in {config.data}; lower --threshold or add pairs")
+        raise ModelError(FEW_LABELS(count=config.min_labels, data=config.data))
     data_yaml = write_dataset(labelled, classes, config.out / "dataset")
     teacher = teacher_pipeline(pipeline).detector.detectors
     return DetectorResult(data_yaml, classes, counts, [d.model.path.name for d in teacher])

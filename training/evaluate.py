@@ -49,6 +49,7 @@ from engine.models import find_model
 from engine.paths import model_search_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.query import QueryOptions
+from engine.remedies import NOTHING_TO_SCORE
 from training.data import DatasetError, PairDataset
 from training.recipes import model_name
 
@@ -248,7 +249,7 @@ def evaluate(
     scenes = _scenes(dataset, config)
     if not scenes:  # an all-"–" report, exit 0, said nothing was scored
         split = "any split" if config.split == "all" else f"the {config.split} split (seed {config.seed})"
-        raise DatasetError(f"{config.data}: no scene of {split} has a pair in pairs.csv; nothing to score")
+        raise DatasetError(NOTHING_TO_SCORE(data=config.data, split=split))
     finetuned = _finetuned_model(config.finetuned, pipeline) if "finetuned" in config.matchers else None
     # Found on the user's model path, as the fine-tuned one: `decorlens train` writes to <data dir>/models,
     # which the evaluation catalog's own data dir does not hold.

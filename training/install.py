@@ -9,6 +9,7 @@ the choice, opening them) stays with the app and is quick once the catalog has t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,14 @@ from engine.importer import Progress
 from engine.models import ResolvedModel, read_card
 from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
+
+# Install's steps, each named in its progress (``training.run`` sends one as the ``install`` stage's message): Use
+# takes a minute or more, and one bar with one line for all of it ("Activating the new model…") said neither which
+# step nor how far
+INT8 = "making the int8 copy"  # done of total: calibration photos run through the model
+CATALOG = "embedding the catalog"  # done of total: products
+LEVELS = "measuring the levels"  # done of total: held-back photos searched
+Steps = Callable[[str, int, int], None]  # (step, done, total)
 
 
 def int8_offered(pipeline: Pipeline) -> bool:
@@ -27,7 +36,7 @@ def int8_offered(pipeline: Pipeline) -> bool:
     return runs_on_cpu(pipeline.settings.device) and pipeline.catalog.count() >= MIN_CALIBRATION_PHOTOS + CHECK_PHOTOS
 
 
-def install(pipeline: Pipeline, result: dict[str, Any], progress: Progress | None, cancelled,
+def install(pipeline: Pipeline, result: dict[str, Any], progress: Steps | None, cancelled,
             int8: bool = False) -> dict[str, list]:
     """Copy ``result``'s models into the data dir and embed the catalog for them; return the models to
     activate, ``{"embedder": [name], "detectors": [[name, …], …]}``.
@@ -57,25 +66,30 @@ def install(pipeline: Pipeline, result: dict[str, Any], progress: Progress | Non
         add_classes_to_map(pipeline.data_dir, result["detector"]["classes"])
         detectors = _with_detector(detectors, target / names["detector"])
     settings = pipeline.settings.with_(embedder=tuple(embedder), detectors=tuple(tuple(d) for d in detectors))
-    Pipeline(settings, pipeline.log).prepare_matcher(progress=progress, cancelled=cancelled)
+    Pipeline(settings, pipeline.log).prepare_matcher(progress=_step(progress, CATALOG), cancelled=cancelled)
     return {"embedder": embedder, "detectors": detectors}
 
 
-def _calibrate(pipeline: Pipeline, model: Path, on: dict[str, Any], progress: Progress | None, cancelled) -> None:
+def _step(progress: Steps | None, step: str) -> Progress | None:
+    """``progress`` for one step, which reports (done, total) alone."""
+    return (lambda done, total: progress(step, done, total)) if progress else None
+
+
+def _calibrate(pipeline: Pipeline, model: Path, on: dict[str, Any], progress: Steps | None, cancelled) -> None:
     """The combined embedder's levels on the run's held-back photos; embedding the catalog for it here
     is the work activating it would do."""
     from training.data import PairDataset
     from training.match_levels import calibrate_model
 
-    calibrate_model(pipeline, model, PairDataset.load(Path(on["dataset"])), int(on["seed"]), progress,
-                    cancelled=cancelled)
+    calibrate_model(pipeline, model, PairDataset.load(Path(on["dataset"])), int(on["seed"]),
+                    _step(progress, CATALOG), _step(progress, LEVELS), cancelled=cancelled)
 
 
-def _int8_copy(pipeline: Pipeline, model: Path, progress: Progress | None, cancelled) -> str:
+def _int8_copy(pipeline: Pipeline, model: Path, progress: Steps | None, cancelled) -> str:
     from training.quantize import quantize_embedder
 
     path, _ = quantize_embedder(ResolvedModel(model, read_card(model)), pipeline.catalog, model.parent,
-                                progress, cancelled)
+                                _step(progress, INT8), cancelled)
     return path.name
 
 

@@ -34,6 +34,7 @@ from engine.files import write_atomic
 from engine.models import ModelCard, read_card, write_card
 from engine.paths import model_search_path
 from engine.preprocess import embed_batch
+from engine.remedies import ANOTHER_SEED, CPU_DEVICE, NO_PAIRS_TO_TRAIN, NO_TRAINING_BOX, PASS_WEIGHTS
 from training import effnet_lite
 from training.composites import with_composites
 from training.data import (
@@ -260,7 +261,7 @@ def _datasets(
         every = catalog_anchors(dataset)
         found = {s: [a for a in every if split_of(a.product_id, config.seed) == s] for s in ("train", "val")}
         if not found["train"] or not found["val"]:
-            raise ModelError(f"{config.data}: no pairs.csv, and too few products with several photos to train on")
+            raise ModelError(NO_PAIRS_TO_TRAIN(data=config.data))
         train_set = load_training_set(dataset, found["train"])
         counts = {"train_anchors": len(found["train"]), "val_queries": len(found["val"])}
         return train_set, catalog_validation_set(dataset, found["val"]), counts
@@ -274,13 +275,13 @@ def _datasets(
             dataset, pairs["train"], pipeline, cache, config.conf, config.min_cosine, report, cancelled
         )
     if not anchors:
-        raise ModelError(f"{config.data}: no training pair has a box or a convincing detection (docs/training.md)")
+        raise ModelError(NO_TRAINING_BOX(data=config.data))
     report = lambda d, n: progress(TrainEvent("validation scenes", d, n))  # noqa: E731
     # a quick look (limit_scenes) ranks among its own products only: embedding the catalog would dominate it
     gallery = {p.product_id for p in pairs["train"] + pairs["val"]} if config.limit_scenes else None
     validation = validation_set(dataset, pairs["val"], pipeline, cache, config.conf, report, cancelled, gallery)
     if not validation.pairs:
-        raise ModelError(f"{config.data}: no validation pair can be detected; add scenes or try another --seed")
+        raise ModelError(ANOTHER_SEED(data=config.data))
     train_set = load_training_set(dataset, anchors)
     if config.composites:
         train_set = _add_composites(train_set, dataset, pairs["train"], config, progress, cancelled)
@@ -354,13 +355,13 @@ def _find_weights(name: str, pipeline) -> Path:
     for folder in folders:
         if (folder / name).is_file():
             return folder / name
-    raise ModelError(f"starting weights {name} not found in {', '.join(map(str, folders))}; pass --weights")
+    raise ModelError(f"starting weights {name} not found in {', '.join(map(str, folders))}{PASS_WEIGHTS()}")
 
 
 def _device(choice: str) -> torch.device:
     if choice in ("gpu", "cuda") or (choice == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise ModelError("no CUDA GPU visible to torch; use --device cpu")
+            raise ModelError(CPU_DEVICE())
         return torch.device("cuda")
     return torch.device("cpu")
 

@@ -36,6 +36,7 @@ from engine.imageio import load_image
 from engine.importer import Progress
 from engine.models import ModelCard, ResolvedModel, check_matches_card, write_card
 from engine.preprocess import embed_input
+from engine.remedies import FLOAT_ONLY
 from engine.runtime import tf_converted
 
 CALIBRATION_PHOTOS = 256
@@ -89,8 +90,8 @@ def quantize_embedder(
         _quantise(model.path, Path(work) / "prepared.onnx", quantised, reader)
         agreement = measure_agreement(model.path, quantised, model.card, held_out)
         if agreement.mean_cosine < MIN_AGREEMENT:
-            raise ModelError(f"{model.path.name} loses too much in int8 (mean cosine {agreement.mean_cosine:.3f} "
-                             f"to its float vectors, below {MIN_AGREEMENT}); keep the float model")
+            raise ModelError(FLOAT_ONLY(model=model.path.name, cosine=f"{agreement.mean_cosine:.3f}",
+                                        least=MIN_AGREEMENT))
         card = int8_card(model, sha256_of(quantised), agreement, len(calibration))
         replace_atomically(quantised, final)
     write_card(final, card)

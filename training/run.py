@@ -3,7 +3,7 @@
 Progress is ``progress(stage, done, total, message)``: ``stage`` names the step ("anchors",
 "validation scenes", "composites", "views (…)", "train", "validate", "detector", "export",
 "evaluate": the before / after on held-back photos; "install": the chosen run's models made ready to
-use), ``done`` of ``total`` is how far it is,
+use, its message naming the step, ``training.install.INT8``, ``CATALOG`` or ``LEVELS``), ``done`` of ``total`` is how far it is,
 ``message`` says it in words ("epoch 2 · loss=0.4312", "epoch 2: val recall@1 0.400 @5 0.700").
 Cancellation is a callable checked between steps (``threading.Event().is_set`` will do). ``decorlens train`` draws tqdm bars from it; the app's Train
 window runs ``python -m training.run JOB.json`` in a worker *process* (training would starve the UI
@@ -187,7 +187,8 @@ def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: I
     from training.install import install
 
     result = json.loads((run / RESULT).read_text(encoding="utf-8"))
-    return install(pipeline, result, lambda done, total: progress(INSTALL, done, total, ""), cancelled, job.int8)
+    return install(pipeline, result, lambda step, done, total: progress(INSTALL, done, total, step), cancelled,
+                   job.int8)
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, train_jobs
+from app.estimates import time_left
 from app.labels import by_name, plain_label, pretty
 from app.train_jobs import REVIEW
 from app.train_process import TrainProcess
@@ -48,6 +49,7 @@ from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.widgets.vertical_scroll import VerticalScroll
 from app.workers import Runner
 from engine.pipeline import Pipeline
+from engine.remedies import in_app
 from engine.words import counted
 
 NETWORK_NAMES = {"mobilenet_v2": "MobileNetV2", "efficientnet-lite0": "EfficientNet-Lite0"}
@@ -109,6 +111,7 @@ DETECTOR_WORDS = (  # finding objects' steps (the detector's), by how its messag
 DETECTOR_TRAINS = "Training to find objects"  # "Training the detector": the dropdown says "Finding objects"
 CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
 STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped before its end (closed, Escape)
+ESTIMATE_FROM = 0.05  # share of a step done before its time left is said: the first steps' pace misleads
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
@@ -128,7 +131,8 @@ class TrainWindow(EscapeCloses, QWidget):
         # from epoch 1"): the window says its own, and the line above what Resume and Start do once that is known
         self.process.finished.connect(lambda kind, value: self._finished(kind, STOPPED if kind == "cancelled" else value))
         self.installer = TrainProcess(self)  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
-        self.installer.progress.connect(lambda _stage, done, total, _message: self._embed_progress(done, total))
+        self.installer.progress.connect(self._install_progress)
+        self._install_step: tuple[str, float, int] = ("", 0.0, 0)  # Use's step, when it started, done so far
         self.installer.finished.connect(self._installed)
         self.run: Path | None = None
         self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
@@ -314,6 +318,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.int8.hide()
         self.embed_bar = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.embed_bar.hide()
+        self.use_step = _Line()  # Use's step and how far, over its bar: the window's status line is a box away
         row = QHBoxLayout()
         row.addWidget(self.embed_bar, 1)
         row.addStretch(0)  # Use and Undo as wide as their words, at the right: they shared the box's width
@@ -330,6 +335,7 @@ class TrainWindow(EscapeCloses, QWidget):
         # on a line of its own: beside Use and Undo it made the box 443 px wide at the least, and with the progress
         # beside it the window as wide as a 1280 × 800 screen at 150 %
         layout.addWidget(self.int8, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.use_step)
         layout.addLayout(row)  # below the scrolled results: Use and Undo are in the window however short it is
         box.hide()
         return box
@@ -495,7 +501,7 @@ class TrainWindow(EscapeCloses, QWidget):
             return
         else:
             self._stopped = kind in ("cancelled", "crashed")
-            self.status.setText(str(value))
+            self.status.setText(in_app(str(value)))  # the fix in the app's words, not `decorlens train`'s
         self._set_busy(False)
         self.refresh()
 
@@ -516,9 +522,10 @@ class TrainWindow(EscapeCloses, QWidget):
         if not self.results_box.isHidden():  # "Use" failed (the int8 copy refused, or the window closed on it):
             # it can be tried again (isVisible would be false in a closed window, leaving Use off for good)
             self.embed_bar.hide()
+            self.use_step.clear()
             self.use_button.setEnabled(True)
             self.int8.setEnabled(True)
-        self.status.setText(message)
+        self.status.setText(in_app(message))
         self._set_busy(False)
         self.refresh()
 
@@ -550,7 +557,7 @@ class TrainWindow(EscapeCloses, QWidget):
         settings = self.pipeline.settings
         self.previous = (list(settings.embedder), [list(d) for d in settings.detectors])
         pipeline, run = self.pipeline, self.result_run
-        self._embedding("Activating the new model and embedding the catalog for it…")
+        self._embedding("Making the new model ready to use…")
         int8 = self.int8.isVisible() and self.int8.isChecked()
         self._prepare("use")
         self.io.start(lambda _job: train_jobs.install_job(pipeline, run, int8), done=self._install,
@@ -571,6 +578,7 @@ class TrainWindow(EscapeCloses, QWidget):
         if kind != "done":
             self._failed(str(value) if kind != "cancelled" else "Stopped: the previous models stay in use.")
             return
+        self.use_step.setText("Switching to the new model…")
         pipeline = self.pipeline
         self.io.start(lambda job: train_jobs.activate(pipeline, value["embedder"], value["detectors"], job.progress,
                                                       job.cancelled),
@@ -595,6 +603,16 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.show()
         self.status.setText(text)
 
+    def _install_progress(self, _stage: str, done: int, total: int, step: str) -> None:
+        """Use's step in words, how far it is and, once it can tell, the time left: each step's clock starts with it."""
+        now = time.monotonic()
+        last, started, before = self._install_step
+        if step != last or done < before:
+            started = now
+        self._install_step = (step, started, done)
+        self.use_step.setText(install_words(step, done, total, now - started))
+        self._embed_progress(done, total)
+
     def _embed_progress(self, done: int, total: int) -> None:
         self.embed_bar.setRange(0, max(total, 1))
         self.embed_bar.setValue(done)
@@ -603,6 +621,7 @@ class TrainWindow(EscapeCloses, QWidget):
         before = self.pipeline.settings
         self.pipeline = pipeline
         self.embed_bar.hide()
+        self.use_step.clear()
         self.undo_button.setEnabled(True)
         self.status.setText(_now_in_use(before, pipeline.settings))
         self._idle()
@@ -908,6 +927,23 @@ def step_words(stage: str, done: int, total: int, message: str) -> str:
     if words is not None:
         return words + count
     return (message[:1].upper() + message[1:]) if message else stage
+
+
+def install_words(step: str, done: int, total: int, spent: float) -> str:
+    """A step of Use (``training.install``) in words, how far it is and, from a twentieth of it on, the time left
+    at the pace so far ("Embedding the catalog for the new model: 500 of 1,955 products · under a minute left")."""
+    from training.install import CATALOG, INT8, LEVELS
+
+    words, unit = {INT8: ("Making the faster copy of the new model", "catalog photos tried"),
+                   CATALOG: ("Embedding the catalog for the new model", "products"),
+                   LEVELS: ("Measuring how sure the new model can be of a match", "photos set aside")}.get(
+        step, ("Making the new model ready to use", "steps"))
+    if not total:
+        return f"{words}…"
+    text = f"{words}: {done:,} of {total:,} {unit}"
+    if ESTIMATE_FROM <= done / total < 1:
+        text += f" · {time_left(spent * (total - done) / done)} left"
+    return text
 
 
 def _compared_text(compared: dict) -> str:
