@@ -569,11 +569,15 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
         have = ", ".join(h for h in header[:20] if h) + (", …" if len(header) > 20 else "")
         raise CatalogError(f"{path}: no column for {', '.join(missing)} (have: {have or 'no header'})")
     used = {i for i in column.values() if i is not None}
+    handle = headers.get("handle") if column["sku"] != headers.get("handle") else None
+    product: dict[str, str] = {}  # a Shopify export's product row: the Handle's rows after it continue it
     for where, record in reader:
         if isinstance(record, str):  # refused before it was split into fields
             yield _skipped(f"{path.name} {where}", record)
             continue
         value = {ours: record[i].strip() if i is not None and i < len(record) else "" for ours, i in column.items()}
+        if handle is not None:
+            value, product = _shopify_row(value, record[handle].strip() if handle < len(record) else "", product)
         if not value["image"] and not value["sku"]:
             continue  # Shopify exports put extra variant rows without image or sku
         extra = {header[i]: v for i, v in enumerate(record[: len(header)]) if i not in used and header[i] and v}
@@ -591,6 +595,22 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
             image=image, url=value["url"], price=value["price"], extra=extra, origin=where,
         )
+
+
+def _shopify_row(value: dict[str, str], handle: str, product: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A Shopify export's row completed from its product's: (the row's values, the product row now). Shopify writes
+    a product's title, type and first photo on its first row only; its further variants (a SKU and a price) and
+    further photos (an Image Src alone) follow on rows of the same Handle. Each variant was skipped for "no
+    category" and each photo for "no sku/id": 72 of a 105-row export. A variant now takes its product's name,
+    category, link and photo (unless it has its own); a further photo alone is no product and is passed over. A
+    product row without a Variant SKU is known by its Handle, as Shopify knows it."""
+    if value["name"] or not handle or handle != product.get("handle"):  # a product's first row
+        product = {**value, "sku": value["sku"] or handle, "handle": handle}
+        return {ours: product[ours] for ours in value}, product
+    if not value["sku"]:
+        return {ours: "" for ours in value}, product
+    inherited = {ours: product[ours] for ours in ("name", "category", "url", "image")}
+    return inherited | {ours: v for ours, v in value.items() if v}, product
 
 
 def _unstorable(value: dict[str, str], extra: dict[str, str]) -> str:

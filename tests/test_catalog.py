@@ -108,6 +108,25 @@ def test_csv_import_maps_merchant_and_shopify_columns(pipe: Pipeline, product_fo
     assert pipe.catalog.get_by_sku("S-1").image_path == str((tmp_path / sofa.name).resolve())
 
 
+def test_shopify_variant_and_photo_rows_continue_their_product(tmp_path: Path):
+    """Shopify writes a product's title and type on its first row only: its variants (a SKU, a price) and further
+    photos (an Image Src alone) follow on rows of its Handle, and each was skipped ("no category", "no sku/id")."""
+    export = tmp_path / "products_export.csv"
+    export.write_text(
+        "Handle,Title,Product Type,Option1 Value,Variant SKU,Variant Price,Image Src\n"
+        "comfy-sofa,Comfy sofa,Sofas,Grey,S-1,499.00,sofa.jpg\n"
+        "comfy-sofa,,,Blue,S-2,509.00,\n"  # a variant: the product's name, type and photo
+        "comfy-sofa,,,,,,sofa-back.jpg\n"  # a further photo: no product of its own
+        "tall-lamp,Tall lamp,Lamps,,,29.00,lamp.jpg\n"  # no Variant SKU: known by its Handle
+    )
+    rows = read_source(export)
+    assert [(r.sku, r.name, r.category, Path(r.image).name, r.price, r.skip) for r in rows] == [
+        ("S-1", "Comfy sofa", "Sofas", "sofa.jpg", "499.00", ""), ("S-2", "Comfy sofa", "Sofas", "sofa.jpg", "509.00", ""),
+        ("tall-lamp", "Tall lamp", "Lamps", "lamp.jpg", "29.00", ""),
+    ]
+    assert rows[1].extra == {"Handle": "comfy-sofa", "Option1 Value": "Blue"}
+
+
 def test_a_new_name_or_price_counts_as_updated_and_keeps_the_vector(pipe: Pipeline, product_folder: Path,
                                                                       tmp_path: Path):
     """Only a new image or category re-embeds, and the report counted nothing else: a feed that renamed a
