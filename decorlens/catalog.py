@@ -97,9 +97,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {counted(pipeline.catalog.count(), 'product')}")
-    unsearched = report.unsearched_line(pipeline.categories)
-    if unsearched:
-        note(unsearched)
+    for line in (report.renamed_line(), report.unsearched_line(pipeline.categories)):
+        if line:
+            note(line)
     uncovered = report.uncovered_line(Path(args.source).name)
     if uncovered:
         note(uncovered)

@@ -106,6 +106,7 @@ class ImportReport:
     changed: dict[str, int] = field(default_factory=dict)  # products updated per field changed ("price": 25)
     categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
     kept: list[str] = field(default_factory=list)  # why each cached photo kept unrefreshed was (an offline import)
+    renamed: dict[str, str] = field(default_factory=dict)  # a feed's category → the searched one it was stored as
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -165,6 +166,14 @@ class ImportReport:
                 f"{counted(others, 'product')} of {first_named(sorted(self.uncovered))} are not in it and are "
                 f"left as they are")
 
+    def renamed_line(self) -> str | None:
+        """The feed's categories stored under the catalog's own names, or None: "Sofas → sofa, Dining Chairs →
+        chair"."""
+        if not self.renamed:
+            return None
+        pairs = first_named([f"{theirs} → {ours}" for theirs, ours in sorted(self.renamed.items())])
+        return f"The feed's categories are stored as the catalog's, so photos match them: {pairs}"
+
     def unsearched_line(self, categories: CategoryMap) -> str | None:
         """The products stored in a category no tag searches, or None: a feed's "spaceship" (or "Sofas" for
         "sofa") imported without a word, and no photo could ever match those products."""
@@ -187,6 +196,41 @@ class ImportReport:
         if not self.skipped:
             return "it holds no products (a folder needs a subfolder of photos per category; a feed, a row per product)"
         return f"{len(self.skipped):,} skipped"
+
+
+def searched_categories(rows: Sequence[ImportRow], categories: CategoryMap) -> tuple[list[ImportRow], dict[str, str]]:
+    """(rows, {feed category: searched category}): a category no tag searches, said in a shop's words, is
+    stored as the searched one it names. A Shopify or Merchant Center feed says "Sofas", "Coffee Tables",
+    "Cushions"; stored as they were, no photo could match the products, and the import told the merchandiser to
+    edit the feed or categories.yaml."""
+    searched = {c for listed in categories.search.values() for c in listed}
+    renamed = {c: ours for c in {r.category for r in rows} - searched if (ours := _searched_as(c, searched))}
+    return [replace(r, category=renamed.get(r.category, r.category)) for r in rows], renamed
+
+
+def _searched_as(category: str, searched: set[str]) -> str | None:
+    """The searched category that ``category`` names, or None: the whole of it ("Sofas" → sofa, "Lamps" → lamp),
+    else its last word ("Dining Chairs" → chair), else the one category with that word in its name ("Cushions"
+    → cushion_throw)."""
+    words = re.findall(r"[a-z]+", category.lower())
+    if not words:
+        return None
+    whole = {"_".join(words[:-1] + [w]) for w in _singulars(words[-1])}
+    for names in (whole, set(_singulars(words[-1]))):
+        if found := sorted(names & searched):
+            return found[0]
+    holding = [c for c in searched if set(_singulars(words[-1])) & set(c.split("_"))]
+    return holding[0] if len(holding) == 1 else None
+
+
+def _singulars(word: str) -> list[str]:
+    """``word`` and what it may be the plural of: benches → bench, shelves → shelf, boxes → box, lamps → lamp."""
+    forms = [word, word.removesuffix("s")]
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("ves"):
+        forms.append(word[:-3] + "f")
+    return forms
 
 
 def first_named(names: Sequence[str]) -> str:
@@ -227,8 +271,10 @@ def import_rows(
     image_cache: Path,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    categories: CategoryMap | None = None,
 ) -> ImportReport:
-    """Store rows and their vectors in one transaction; only new or changed images are embedded.
+    """Store rows and their vectors in one transaction; only new or changed images are embedded. With
+    ``categories``, a feed's own word for a searched category ("Sofas", "Dining Chairs") is taken as it.
 
     Remote images are downloaded first, outside the transaction: a slow server must not hold the
     catalog's write lock. Reading, hashing, decoding and (for matchers with ``preprocess``) resizing
@@ -236,6 +282,8 @@ def import_rows(
     """
     report = ImportReport()
     done = 0
+    if categories is not None:
+        rows, report.renamed = searched_categories(rows, categories)
     rows = download_images(rows, image_cache, cancelled)
     prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
     chunks = list(_chunks(rows, _chunk_rows(matcher)))

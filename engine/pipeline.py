@@ -412,7 +412,7 @@ class Pipeline:
         rows = read_source(Path(source))
         with self._lock, self.saved_if_interrupted():
             report = import_rows(
-                self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled
+                self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled, self.categories
             )
             self.index_for(self.embedder).sync(self.catalog)
         return report

@@ -745,20 +745,27 @@ def test_an_update_says_which_fields_changed(tmp_path: Path, ikea: Path, ikea_pr
 
 def test_products_in_a_category_no_tag_searches_are_named(tmp_path: Path, ikea: Path,
                                                          ikea_products: list[dict[str, str]]):
-    """A feed's unknown category ("spaceship", or "Sofas" for "sofa") imported without a word, and no photo's tag
-    could ever match those products. The categories the map searches pass in silence."""
+    """A feed's unknown category ("spaceship") imported without a word, and no photo's tag could ever match those
+    products. A shop's word for a searched category ("Sofas", "Home & Garden > Furniture > Dining Chairs",
+    "Cushions") is stored as that category and said: such feeds were told to edit the feed or categories.yaml.
+    The categories the map searches pass in silence."""
     from ikea_feed import write_feed
 
     from engine.categories import CategoryMap
 
-    lamps = [r for r in ikea_products if r["category"] == "lamp"][:4]
+    lamps = [r for r in ikea_products if r["category"] == "lamp"][:6]
     feed = write_feed(ikea, lamps[:2], tmp_path / "feed.csv", extra=[
         (lamps[2]["product_id"], "lamp", "spaceship", str(ikea / lamps[2]["image"])),
-        (lamps[3]["product_id"], "lamp", "Sofas", str(ikea / lamps[3]["image"]))])
+        (lamps[3]["product_id"], "lamp", "Sofas", str(ikea / lamps[3]["image"])),
+        (lamps[4]["product_id"], "lamp", "Home & Garden > Furniture > Dining Chairs", str(ikea / lamps[4]["image"])),
+        (lamps[5]["product_id"], "lamp", "Cushions", str(ikea / lamps[5]["image"]))])
     pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
     report = pipe.import_catalog(feed)
     assert report.unsearched_line(CategoryMap.load()) == (
-        "2 products in categories no tag searches, so no photo will match them: Sofas (1), spaceship (1); correct "
-        "the feed, or add them to the data folder's categories.yaml")
+        "1 product in a category no tag searches, so no photo will match it: spaceship (1); correct "
+        "the feed, or add it to the data folder's categories.yaml")
+    assert report.renamed_line() == ("The feed's categories are stored as the catalog's, so photos match them: "
+                                     "Cushions → cushion_throw, Dining Chairs → chair, Sofas → sofa")
+    assert pipe.catalog.get_by_sku(lamps[3]["product_id"]).category == "sofa"
     known = pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "lamps.csv"))
     assert known.unsearched_line(CategoryMap.load()) is None

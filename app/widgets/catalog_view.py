@@ -666,6 +666,8 @@ class CatalogView(QWidget):
         lines = [f"Catalog import done: {report.summary()}." if why is None else
                  f"Nothing imported from {source.name}: {why}."]
         lines += skipped_lines(report.skipped)
+        renamed = report.renamed_line()
+        lines += [f"{renamed}."] if renamed else []
         unsearched = report.unsearched_line(self.pipeline.categories)
         lines += [f"{unsearched}."] if unsearched else []
         uncovered = report.uncovered_line(source.name) if why is None else None
