@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 import urllib.error
@@ -182,6 +183,8 @@ def _reason(exc: BaseException) -> str:
         return f"took longer than {DOWNLOAD_DEADLINE_S:g} s"
     if isinstance(exc, http.client.IncompleteRead):
         return f"the connection closed {exc.expected:,} bytes short of the photo"
+    if isinstance(getattr(exc, "reason", None), socket.gaierror):  # "[Errno -2] Name or service not known"
+        return "its server was not found: no internet connection, or a wrong address"
     return " ".join(str(getattr(exc, "reason", None) or exc).split())
 
 

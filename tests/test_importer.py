@@ -336,6 +336,15 @@ def test_a_redirect_away_from_http_is_skipped_naming_where_it_led(tmp_path: Path
                        "use local image paths"
 
 
+def test_a_photo_server_not_found_is_said_in_words(tmp_path: Path):
+    """Offline, a feed's http photo was skipped for "([Errno -2] Name or service not known)". The .invalid
+    domain never resolves (RFC 2606), online or not."""
+    url = "http://photos.decorlens.invalid/sofa.jpg"
+    [row] = download_images(read_source(_feed(tmp_path, url)), tmp_path / "cache")
+    assert row.skip == f"cannot download {url} (its server was not found: no internet connection, or a wrong " \
+                       "address); offline? use local image paths"
+
+
 def test_a_feed_of_many_bad_rows_lists_twenty_and_counts_the_rest(tmp_path: Path, capsys):
     """feeds/manyshort.csv (a million rows without an image) printed a million "skipped" lines."""
     from decorlens.main import main
