@@ -119,7 +119,11 @@ def test_products_removed_by_mistake_are_restored_from_the_window_and_searchable
     assert window.table.rowCount() == 1
     taken, before, products = (window.table.item(0, column).text() for column in range(3))
     assert taken.startswith("Today at ") and before == "a removal" and products == f"{PRODUCTS} products"
+    # which products a backup brings back, in the list and the question: "1,988 products" against 1,985 said not
+    compared = window.table.item(0, 3).text()
+    assert compared.startswith("3 more: ") and all(f"({sku})" in compared for sku in gone)
     question = _restore(qtbot, win, window, 0)
+    assert "It brings back 3 products: " in question and all(f"({sku})" in question for sku in gone)
     assert f"The catalog holds {PRODUCTS - 3} products now" in question
     assert f"replaces them with its {PRODUCTS} products" in question
     assert "backed up first, so this restore can be undone" in question
@@ -133,6 +137,8 @@ def test_products_removed_by_mistake_are_restored_from_the_window_and_searchable
     # the catalog as it was before the restore is the newest backup: the restore can be undone the same way
     qtbot.waitUntil(lambda: window.table.rowCount() == 2 and not window.io.busy(), timeout=WAIT_MS)
     assert [window.table.item(0, c).text() for c in (1, 2)] == ["a restore", f"{PRODUCTS - 3} products"]
+    assert window.table.item(0, 3).text().startswith("3 fewer: ") and window.table.item(1, 3).text() == \
+        "the same as now"
     assert window.note.text() == win.message.text.text()  # the window says what it did too
 
 

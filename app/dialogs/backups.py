@@ -16,7 +16,8 @@ window's Set It Aside does: the window said to move the file out of its folder, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.widgets.escape import EscapeCloses
 from app.workers import Job, Runner, Task
-from engine.backups import KEEP, Backup, list_backups
+from engine.backups import KEEP, Backup, list_backups, read_only
 from engine.catalog import CatalogDamagedError
 from engine.errors import Cancelled, ModelError
 from engine.paths import CATALOG_FILE
@@ -52,6 +53,8 @@ SETTING_ASIDE = "Setting the damaged catalog aside…"
 SET_ASIDE = "Set It Aside"  # the main window's message bar offers the same, in the same words
 IMPORT_AGAIN = "Import the products again: Catalog ▸ Import Folder…, Import CSV… or Import a Catalog Bundle…."
 UNREADABLE = "This backup cannot be read: choose another."
+NAMED = 3  # products a difference names before it counts the rest
+COMPARED = "SELECT sku, name, category, price, image_hash FROM products"  # what a restore would change
 CANCELLING = "Cancelling… the backup is restored; only making its products searchable stops."
 
 
@@ -63,6 +66,42 @@ class Listing:
     backups: list[tuple[Backup, int | None]]
     products: int | None
     damage: str = ""
+    differences: dict[str, Difference] = field(default_factory=dict)  # backup name → it against the catalog now
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A backup against the catalog now: the products it would bring back and take out ("NAME (SKU)"), and how
+    many of both it holds with another name, category, price or photo. A backup listed "1,988 products"
+    against a catalog of 1,985 left the merchandiser to work out which three came back, and whether a week's
+    price updates since would be undone."""
+
+    back: list[str]
+    gone: list[str]
+    changed: int
+
+    def short(self) -> str:
+        """The list's cell: "3 more: GRNADAL (903.200.97), …", "2 fewer: …", "the same as now"."""
+        parts = [f"{len(self.back):,} more: {named(self.back)}" if self.back else "",
+                 f"{len(self.gone):,} fewer: {named(self.gone)}" if self.gone else "",
+                 f"{self.changed:,} changed since" if self.changed else ""]
+        return "; ".join(p for p in parts if p) or "the same as now"
+
+    def sentence(self) -> str:
+        """The question's: what the restore brings back, takes out and puts back as it was."""
+        parts = [f"brings back {len(self.back):,} product{'s' * (len(self.back) != 1)}: {named(self.back)}"
+                 if self.back else "",
+                 f"takes out {len(self.gone):,} added since: {named(self.gone)}" if self.gone else "",
+                 f"puts back the name, category, price or photo of {self.changed:,} changed since"
+                 if self.changed else ""]
+        said = "; ".join(p for p in parts if p)
+        return f"It {said}." if said else "It holds the same products as the catalog now."
+
+
+def named(products: list[str]) -> str:
+    """The first ``NAMED`` products, then how many more."""
+    more = f" and {len(products) - NAMED:,} more" if len(products) > NAMED else ""
+    return ", ".join(products[:NAMED]) + more
 
 
 @dataclass(frozen=True)
@@ -98,15 +137,16 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.task: Task | None = None  # the restore running
         self.summary = plain_label("Looking for backups…")  # SQLite's words for a damaged file are quoted
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, 3)
+        self.table = QTableWidget(0, 4)
         self.table.setAccessibleName("Backups")
-        self.table.setHorizontalHeaderLabels(["Taken", "Taken before", "Products"])
+        self.table.setHorizontalHeaderLabels(["Taken", "Taken before", "Products", "Compared with now"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)  # Tab leaves for Restore… and Close: it walked each row's three cells
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.activated.connect(lambda _index: self.restore_selected())  # a double-click, or Enter
         self.busy = QProgressBar(textVisible=False)
@@ -157,8 +197,10 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.table.setRowCount(len(listing.backups))
         for row, (backup, count) in enumerate(listing.backups):
             taken = when(backup.taken)
+            difference = listing.differences.get(backup.name)
             cells = (taken[:1].upper() + taken[1:], backup_reason(backup.reason),
-                     "unreadable" if count is None else f"{count:,} products")
+                     "unreadable" if count is None else f"{count:,} products",
+                     difference.short() if difference else "")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(backup.name)  # the name `decorlens catalog restore` takes
@@ -272,9 +314,24 @@ def read_listing(pipeline: Pipeline) -> Listing:
     path = pipeline.data_dir / CATALOG_FILE
     backups = [(backup, backup.products()) for backup in list_backups(path)]
     try:
-        return Listing(backups, pipeline.catalog.count())
+        now = {row[0]: tuple(row) for row in pipeline.catalog.db.execute(COMPARED)}
     except CatalogDamagedError as exc:
         return Listing(backups, None, exc.detail)
+    differences = {backup.name: difference for backup, count in backups
+                   if count is not None and (difference := compared(backup, now)) is not None}
+    return Listing(backups, len(now), differences=differences)
+
+
+def compared(backup: Backup, now: dict[str, tuple]) -> Difference | None:
+    """``backup`` against the catalog's rows ``now`` (sku → COMPARED's row); None when it cannot be read."""
+    try:
+        with read_only(backup.path) as db:
+            then = {row[0]: row for row in db.execute(COMPARED)}
+    except sqlite3.DatabaseError:
+        return None
+    back = [f"{then[sku][1] or sku} ({sku})" for sku in sorted(then.keys() - now.keys())]
+    gone = [f"{now[sku][1] or sku} ({sku})" for sku in sorted(now.keys() - then.keys())]
+    return Difference(back, gone, sum(then[sku] != now[sku] for sku in then.keys() & now.keys()))
 
 
 def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:
@@ -300,9 +357,11 @@ def confirmation(listing: Listing, backup: Backup, count: int) -> str:
                 "it is kept beside it as a file of its own.")
     if listing.products == 0:
         return f"The catalog is empty now. Restoring {chosen} puts its {count:,} products back in it."
+    difference = listing.differences.get(backup.name)
+    said = f" {difference.sentence()}" if difference else ""
     return (f"The catalog holds {listing.products:,} products now. Restoring {chosen} replaces them with its "
-            f"{count:,} products.\n\nThe catalog as it is now is backed up first, so this restore can be undone "
-            "here too.")
+            f"{count:,} products.{said}\n\nThe catalog as it is now is backed up first, so this restore can be "
+            "undone here too.")
 
 
 def describe(backup: Backup) -> str:
