@@ -23,6 +23,7 @@ from app.dialogs.settings import SettingsDialog
 from app.main_window import MainWindow
 from app.settings import MAX_TOP_K, AppSettings
 from engine.models import available_models, read_card
+from engine.runtime import runs_on_cpu
 
 pytestmark = pytest.mark.gui
 HOSTILE = ["", "abc", "-1", "nan", "inf", "-inf", "1e308", "99999999999999999999", "[1,2", "@Invalid()"]
@@ -84,3 +85,16 @@ def test_the_embedders_damaged_calibration_is_said_under_it(qtbot, tmp_path: Pat
     dialog.show()
     assert dialog.embedder.currentData() == embedder.name and dialog.calibration_note.isVisible()
     assert dialog.calibration_note.text() == read_card(embedder).calibration_problem != ""
+
+
+@pytest.mark.skipif(not runs_on_cpu("auto"), reason="this computer has a graphics card the models can run on")
+def test_the_graphics_card_chosen_where_there_is_none_is_said_and_not_saved(qtbot, tmp_path: Path, shared_models: Path):
+    """OK put up "DecorLens needs its models" and its Download button, the open photo gone; it waits for a device
+    the models can run on, and the line under the device box says why."""
+    settings = _settings(tmp_path, {"engine/device": "gpu"})
+    dialog = SettingsDialog(settings, [], tmp_path / "data", shared_models)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.device_note.isVisible() and not dialog.ok.isEnabled()
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    assert not dialog.device_note.isVisible() and dialog.ok.isEnabled()

@@ -43,6 +43,7 @@ from app.widgets.vertical_scroll import VerticalScroll
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models, model_names
 from engine.paths import models_dir
+from engine.runtime import runs_on_cpu
 from engine.settings import Settings, save_choice
 
 DETECTOR_ROWS = 5  # detectors listed before the list scrolls: the stock pair and a trained one fit
@@ -56,6 +57,8 @@ DEVICE_LABELS = {
     "cpu": "The processor (CPU) only",
     "gpu": "The graphics card (NVIDIA CUDA)",
 }
+NO_GPU = ("This computer has no graphics card DecorLens can use (no CUDA in onnxruntime): the models would not "
+          "load. Choose Automatically or the processor, or install DecorLens's [gpu] extra.")
 # Settings' and Batch Tag Folder's name for the same number ("Show for each tag" and "Matches per tag" were two
 # names for it); the CLI's --top-k help says "matches per tag" too
 TOP_K_LABEL = "Matches per tag"
@@ -104,6 +107,9 @@ class SettingsDialog(QDialog):
             self.device.addItem(DEVICE_LABELS[key], key)
         device = settings.engine_settings(data_dir, models_override).device  # config.yaml's until chosen here
         self.device.setCurrentIndex(DEVICES.index(device) if device in DEVICES else 0)
+        self.device_note = QLabel(NO_GPU, wordWrap=True)  # the graphics card chosen where there is none
+        self.device_note.setObjectName("note")
+        self.device.currentIndexChanged.connect(self._enable_ok)
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
         self.models_dir.setAccessibleName("Models folder")  # its form label names the row, beside the button
@@ -172,6 +178,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(group)
         form.addRow("Look", self.theme)
         form.addRow("Run the models on", self.device)
+        form.addRow("", self.device_note)
         return group
 
     def _advanced_group(self, threshold: float | None) -> QGroupBox:
@@ -338,13 +345,21 @@ class SettingsDialog(QDialog):
         self.calibration_note.setVisible(bool(problem))
 
     def _check_detectors(self) -> None:
-        """Searching needs a detector: OK waits for one to be checked (unless none was found at all)."""
+        """Searching needs a detector: "Check at least one detector" while none is."""
         if self.detectors.count() == 0:
             self.models_note.setText("No detector found in the models folders.")
         else:
             self.models_note.setText("" if self.chosen_detectors() else "Check at least one detector.")
         self.models_note.setVisible(bool(self.models_note.text()))
-        self.ok.setEnabled(self.detectors.count() == 0 or bool(self.chosen_detectors()))
+        self._enable_ok()
+
+    def _enable_ok(self) -> None:
+        """OK waits for a detector to be checked (unless none was found at all) and for a device the models can run
+        on: the graphics card chosen on a computer without one put up "DecorLens needs its models" and its Download
+        button, the open photo gone, as if the models were missing."""
+        no_gpu = self.device.currentData() == "gpu" and runs_on_cpu("auto")
+        self.device_note.setVisible(no_gpu)
+        self.ok.setEnabled((self.detectors.count() == 0 or bool(self.chosen_detectors())) and not no_gpu)
 
     def chosen_detectors(self) -> list[str]:
         items = [self.detectors.item(i) for i in range(self.detectors.count())]
