@@ -31,7 +31,11 @@ class StatusLine(QStatusBar):
         self.models.show()
 
     def show_missing(self) -> None:
+        """No models loaded: nothing runs anywhere. "Running on CPU" stayed beside "Models missing" from the models
+        before (a damaged file or an empty folder chosen in Settings), its tooltip naming models no longer in use."""
         self.models.setText("Models missing")
+        self.device.clear()
+        self.device.setToolTip("")
 
     def show_engine(self, info: EngineInfo) -> None:
         """Ready: say where the models run; which ones they are (as the app names them, then their cards and files)
