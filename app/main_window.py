@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         self.warm_up()
         self.catalog.refresh()
         self.look_outside()
+        if unreadable := settings.unreadable():  # settings.ini edited by hand: its defaults were used unsaid
+            self.show_message(unreadable, "error")
 
     # -- layout -----------------------------------------------------------------------------------
 

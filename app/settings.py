@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from engine.catalog import Catalog
 from engine.paths import data_dir
+from engine.setting_fields import shown
 from engine.settings import DEVICES, Settings
 
 ORGANISATION = "DecorLens"
@@ -138,6 +139,32 @@ class AppSettings:
     def clear_recent(self) -> None:
         self.store.setValue("files/recent", "[]")
 
+    def unreadable(self) -> str:
+        """One line naming the values the file holds that the app cannot use (edited by hand, a damaged disk) and
+        what it uses instead; "" when there are none. Each was read as its default without a word: ``device=GPU``
+        ran the models on the processor, ``top_k=eight`` showed 5 matches, and nothing said the file was at fault."""
+        checks = {
+            "engine/device": ("device", lambda v: v in DEVICES),
+            "engine/top_k": ("top_k", lambda v: _whole(v) in range(1, MAX_TOP_K + 1)),
+            "engine/exact_threshold": ("exact_threshold", lambda v: 0 <= _real(v) <= 1),
+            "view/theme": ("theme", lambda v: v in THEMES),
+            "view/max_tags": ("max_tags", lambda v: _whole(v) in TAG_LIMITS),
+            "view/catalog_order": ("catalog_order", lambda v: v in Catalog.ORDERS),
+            "view/hidden_categories": ("hidden_categories", _json_list),
+            "files/recent": ("recent", _json_list),
+        }
+        bad = [(key, name) for key, (name, ok) in checks.items() if self.store.contains(key) and not ok(self._raw(key))]
+        if not bad:
+            return ""
+        found = ", ".join(f"{key}={shown(self._raw(key))} (using {_used(getattr(self, name))})" for key, name in bad)
+        return (f"{self.store.fileName()} holds values DecorLens cannot use: {found}; "
+                "the file is corrected as they are chosen again (Edit ▸ Settings)")
+
+    def _raw(self, key: str) -> str:
+        """The text the file holds under ``key``: an unquoted comma makes QSettings read a list, which as ``str`` is ""."""
+        value = self.store.value(key, "")
+        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
     def _number(self, key: str, default: float) -> float:
         """The finite number stored under ``key``; ``default`` for anything else (text, NaN, inf, a list)."""
         try:
@@ -152,3 +179,33 @@ class AppSettings:
         except ValueError:
             return []
         return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _real(text: str) -> float:
+    """``text`` as a finite number, else nan (which no range holds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _whole(text: str) -> int | None:
+    value = _real(text)
+    return int(value) if value.is_integer() else None
+
+
+def _json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
+
+
+def _used(value: object) -> str:
+    """What the app uses instead, as the line says it."""
+    if value is None:
+        return "the embedder's recommended value"
+    if isinstance(value, list | set):
+        return "none"
+    return str(value)

@@ -49,16 +49,28 @@ def test_a_number_the_app_never_writes_reads_as_its_default(tmp_path: Path, valu
 def test_numbers_the_app_writes_read_back(tmp_path: Path):
     settings = _settings(tmp_path, {})
     settings.top_k, settings.exact_threshold, settings.max_tags = 7, 0.83, 10
+    settings.device, settings.theme, settings.hidden_categories, settings.catalog_order = "cpu", "dark", {"a, b"}, "name"
+    settings.add_recent("/photos/a, b.jpg")
     assert (settings.top_k, settings.exact_threshold, settings.max_tags) == (7, 0.83, 10)
+    settings.store.sync()
+    assert AppSettings(QSettings(settings.store.fileName(), QSettings.Format.IniFormat)).unreadable() == ""
 
 
 def test_the_window_and_settings_open_over_a_damaged_settings_file(qtbot, fresh_pipeline, tmp_path: Path):
+    """And the window says which values it could not use and what it uses instead: they were read as their defaults
+    without a word (``device=GPU`` ran on the processor, a hand-written ``hidden_categories=["sofa"]`` hid nothing)."""
     settings = _settings(tmp_path, {"engine/top_k": "inf", "engine/exact_threshold": "nan", "view/max_tags": "1e308",
-                                    "engine/models_dir": "x" * 5000})
+                                    "engine/models_dir": "x" * 5000, "engine/device": "GPU",
+                                    "view/hidden_categories": '["sofa"]', "files/recent": "[1,2"})
     window = MainWindow(fresh_pipeline, settings)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.engine_info is not None, timeout=90_000)
+    said = window.message.text.text()
+    assert window.message.isVisible() and "settings.ini holds values DecorLens cannot use" in said
+    for part in ("engine/top_k='inf' (using 5)", "engine/device='GPU' (using auto)", "view/max_tags='1e308' (using 0)",
+                 "view/hidden_categories='[sofa]' (using none)", "files/recent='[1,2' (using none)"):
+        assert part in said
     dialog = SettingsDialog(settings, window._categories(), fresh_pipeline.data_dir, None, window)
     qtbot.addWidget(dialog)
     assert dialog.top_k.value() == 5
