@@ -226,6 +226,8 @@ class WhereUsedPanel(QWidget):
         self.sightings.setIconSize(CROP)
         self.sightings.setViewMode(QListView.ViewMode.ListMode)
         self.sightings.setWordWrap(True)
+        self.sightings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # a name too long for
+        self.sightings.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a line: "pasted-2026…spring.png", not cut off
         self.sightings.itemActivated.connect(self._activated)
         self.together_label = plain_label("Goes with")
         self.together = QListWidget(objectName="goesWith", wordWrap=True)
