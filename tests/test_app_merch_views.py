@@ -7,6 +7,7 @@ picture on a scaled screen.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,17 @@ from PySide6.QtWidgets import QLabel, QScrollArea
 from test_app_review_names import kitchen_review
 
 from app.dialogs.review_queue import ReviewWindow
+from app.labels import product_detail
 from app.thumbnails import Thumbnails
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
-from app.widgets.duplicates_view import DuplicatesView
+from app.widgets.duplicates_view import DuplicatesView, photos_using
 from app.workers import Runner
 from engine.backups import KEEP, list_backups
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup
+from engine.imageio import load_image
 from engine.pipeline import EMBEDDER
+from engine.scene_memory import APP, SeenObject, remember
 
 pytestmark = pytest.mark.gui
 
@@ -169,6 +173,26 @@ def test_the_duplicates_count_follows_the_groups_dealt_with(qtbot, fresh_pipelin
     qtbot.mouseClick(window.rows[0].not_duplicates, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.rows)
     assert window.status.text() == "No duplicates in the catalog."
+
+
+def test_a_duplicate_card_says_what_tells_it_from_the_others(qtbot, fresh_pipeline, ikea, ikea_products, scene_path):
+    """The cards showed a name and a SKU alone (two "MELODI" in most IKEA groups): nothing to decide which to keep
+    by. Each now says its category and price, the tagged photos it is matched in, and the feed's details that
+    differ in its group (the same "Brand" on both is not said)."""
+    first, second = _products(ikea, ikea_products[:2])
+    products = [replace(first, price="19.99", extra={"Color": "White", "Brand": "IKEA"}),
+                replace(second, extra={"Color": "Black", "Brand": "IKEA"})]
+    window = _shown_over(qtbot, fresh_pipeline, products)
+    photo = scene_path("take-a-comfy-seat-on-the-sofa")
+    height, width = load_image(photo).shape[:2]
+    remember(fresh_pipeline, photo, (width, height),
+             [SeenObject(1, "lamp", (40.0, 40.0, 200.0, 200.0), (), (products[0].sku, 0.9, "exact"))], APP)
+    groups = [DuplicateGroup(products, True, 1.0)]
+    window._show(groups, photos_using(fresh_pipeline, groups))
+    said = [[label.text() for label in card.findChildren(QLabel) if label.text()] for card in window.rows[0].cards]
+    first_detail = product_detail(products[0].name, products[0].sku, products[0].category, "19.99")
+    assert said[0][1:] == [first_detail, "In 1 tagged photo", "Color: White"] and first_detail.endswith(" · 19.99")
+    assert said[1][2:] == ["In no tagged photo", "Color: Black"]
 
 
 def test_keep_this_one_group_after_group_keeps_the_catalog_from_before_the_first(qtbot, fresh_pipeline, ikea,

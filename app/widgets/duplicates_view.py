@@ -1,6 +1,7 @@
 """The duplicates window of the Catalog tab: groups of products whose photos are identical or nearly so.
 
-Each group shows its products side by side (picture, name, SKU) with **Keep this one**, which removes
+Each group shows its products side by side (picture, name, SKU, category and price, the tagged photos each is
+matched in, the feed's details that differ) with **Keep this one**, which removes
 the group's other products as ``decorlens catalog remove`` does (a catalog backup first), and **Not
 duplicates**, which records the group as variants (``engine.duplicates.mark_variants``) so neither the
 window nor ``decorlens catalog duplicates`` lists it again. Finding, removing and marking run in
@@ -14,7 +15,7 @@ What each action did is said in the window, above the groups, where the user is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import plain_label, product_title
+from app.labels import plain_label, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
@@ -38,6 +39,7 @@ from engine.backups import BackupRun
 from engine.catalog import Product
 from engine.duplicates import DuplicateGroup, find_duplicates, mark_variants
 from engine.pipeline import Pipeline
+from engine.scene_memory import where_used
 from engine.words import counted
 
 KEPT_BACKUP = ("The catalog as it was before this window's first removal stays backed up: Catalog ▸ Restore a "
@@ -54,7 +56,7 @@ class ProductCard(QFrame):
 
     kept = Signal(str)  # this card's SKU, to keep
 
-    def __init__(self, product: Product, thumbnails: Thumbnails):
+    def __init__(self, product: Product, thumbnails: Thumbnails, facts: Sequence[str] = ()):
         super().__init__()
         self.product = product
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -70,7 +72,8 @@ class ProductCard(QFrame):
         self.keep.setToolTip("Remove the group's other products from the catalog (a backup is taken first)")
         self.keep.clicked.connect(self._kept)
         layout = QVBoxLayout(self)
-        for widget in (self.picture, name, plain_label(f"SKU {product.sku}"), self.keep):
+        detail = product_detail(product.name, product.sku, product.category, product.price)
+        for widget in (self.picture, name, *map(_small_label, [detail, *facts]), self.keep):
             layout.addWidget(widget)
 
     def _kept(self) -> None:
@@ -84,6 +87,34 @@ class ProductCard(QFrame):
             self.picture.setPixmap(pixmap)
 
 
+def _small_label(text: str) -> QLabel:
+    label = plain_label(text)
+    label.setWordWrap(True)
+    label.setMaximumWidth(PICTURE.width() + 30)
+    return label
+
+
+def card_facts(group: DuplicateGroup, uses: dict[str, int]) -> list[list[str]]:
+    """Per product of ``group``, what tells it from the others: the tagged photos it is matched in (keep the one
+    the photos use), and each detail of the feed that differs in the group ("Color: Black-brown"). The cards
+    showed a name and a SKU alone, the same name twice for most groups, so nothing helped decide which to keep,
+    or that they are variants."""
+    keys = sorted({k for p in group.products for k in p.extra})
+    differing = [k for k in keys if len({str(p.extra.get(k, "")) for p in group.products}) > 1]
+    return [[_used(uses.get(p.sku)), *(f"{k}: {p.extra.get(k, '—')}" for k in differing)] for p in group.products]
+
+
+def _used(photos: int | None) -> str:
+    if photos is None:
+        return ""
+    return "In no tagged photo" if photos == 0 else f"In {counted(photos, 'tagged photo')}"
+
+
+def photos_using(pipeline: Pipeline, groups: list[DuplicateGroup]) -> dict[str, int]:
+    """SKU → how many remembered (tagged) photos match each product of ``groups``."""
+    return {p.sku: len({s.photo for s in where_used(pipeline.catalog, p.sku)}) for g in groups for p in g.products}
+
+
 class GroupRow(QFrame):
     """A group: how alike its photos are, its products side by side, and *Not duplicates*."""
 
@@ -93,7 +124,7 @@ class GroupRow(QFrame):
     keep = Signal(object, str)  # the row, the SKU to keep
     variants = Signal(object)  # the row
 
-    def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails):
+    def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails, uses: dict[str, int] | None = None):
         super().__init__()
         self.group = group
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -105,7 +136,8 @@ class GroupRow(QFrame):
         head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products):,} products"))  # no catalog text here
         head.addStretch()
         head.addWidget(self.not_duplicates)
-        self.cards = [ProductCard(p, thumbnails) for p in group.products]
+        facts = card_facts(group, uses or {})
+        self.cards = [ProductCard(p, thumbnails, [f for f in said if f]) for p, said in zip(group.products, facts)]
         row = Flow()
         row.setSpacing(6)
         for card in self.cards:
@@ -197,12 +229,13 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.status.setText("Looking for duplicates…")
         pipeline = self.pipeline
 
-        def work(job: Job) -> list[DuplicateGroup]:
+        def work(job: Job) -> tuple[list[DuplicateGroup], dict[str, int]]:
             pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
-            return find_duplicates(pipeline)
+            groups = find_duplicates(pipeline)
+            return groups, photos_using(pipeline, groups)
 
-        self._set_finding(self.engine.start(work, done=self._show, failed=self._failed, progress=self._progress,
-                                            cancelled=self._cancelled))
+        self._set_finding(self.engine.start(work, done=lambda found: self._show(*found), failed=self._failed,
+                                            progress=self._progress, cancelled=self._cancelled))
 
     def _set_finding(self, task: Task | None) -> None:
         """While ``task`` finds the groups: its progress and Cancel show, Find again waits."""
@@ -232,11 +265,11 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.status.setText("Could not look for duplicates.")
         self.message.emit(text, "error")
 
-    def _show(self, groups: list[DuplicateGroup]) -> None:
+    def _show(self, groups: list[DuplicateGroup], uses: dict[str, int] | None = None) -> None:
         self._set_finding(None)
         for row in self.rows:
             row.deleteLater()
-        self.rows = [GroupRow(g, self.thumbnails) for g in groups]
+        self.rows = [GroupRow(g, self.thumbnails, uses) for g in groups]
         while self.list_layout.count():  # the old rows and the stretch
             self.list_layout.takeAt(0)
         for row in self.rows:
