@@ -69,6 +69,13 @@ PHOTO_MAX_SIDE = 2048  # sharp on a retina laptop, a few hundred KB; the origina
 THUMB_MAX_SIDE = 480  # thumbnails show at up to 240 CSS px
 COMPLETE_MAX = 6  # products under "Complete the look": enough to choose from, few enough to read
 COUNTER = re.compile(r"\(?[A-Za-z]?\d{1,3}\)?")  # a file name's last word that only counts: s4, v2, 2, (1)
+# Words a device or program names a picture with, the rest digits: the app's pasted-20261207-102149-072386.png, a
+# screenshot's "Screenshot 2026-12-07 at 10.21.49", a camera's IMG_2041, a browser's "download (3)". A page headed
+# "Pasted" or "Screenshot 2026 12 07 at" said nothing to a shopper: such a name gives no title (``NO_TITLE``)
+MACHINE_WORDS = frozenset({"pasted", "screenshot", "screen", "shot", "img", "dsc", "dscn", "pxl", "download",
+                           "image", "at", "am", "pm"})
+NO_TITLE = "Shop the look"  # the heading of a page whose photo's name holds no words, said once (no eyebrow)
+EYEBROW = f'<p class="eyebrow">{NO_TITLE}</p>'  # above every other heading
 # The desktop layout (engine.shoppable_assets, 1024 px wide and more): six columns of a LAYOUT_WIDTH row,
 # COLUMN_GAP apart; the photo takes some, its first cards the rest (in one column, or two beside a tall photo).
 SHAPES = (("wide", 1.2, 4, 1), ("square", 0.85, 3, 1), ("tall", 0.0, 2, 2))  # from width/height; columns
@@ -251,11 +258,14 @@ def readable_title(stem: str) -> str:
     """
     stem = os.fsencode(stem).decode("utf-8", "replace")
     words = [w for w in re.split(r"[_\-\s.]+", stem) if w]
+    if words and words[0].lower() in MACHINE_WORDS and all(
+            w.lower() in MACHINE_WORDS or w.isdigit() or COUNTER.fullmatch(w) for w in words):
+        return NO_TITLE
     kept = [w for w in words if not (w.isdigit() and len(w) >= 6)] or words
     while len(kept) > 1 and COUNTER.fullmatch(kept[-1]):
         kept.pop()
     text = " ".join(kept)
-    return text[:1].upper() + text[1:] if text else "Shop the look"
+    return text[:1].upper() + text[1:] if text else NO_TITLE
 
 
 def _spots_and_cards(
@@ -363,8 +373,9 @@ def render(
         '<meta name="viewport" content="width=device-width,initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(content_security_policy())}">\n'
         '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
-        f"<title>Shop the look · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f'<header class="top"><p class="eyebrow">Shop the look</p><h1>{_e(title)}</h1></header>\n'
+        f"<title>{_e(title if title == NO_TITLE else f'{NO_TITLE} · {title}')}</title>\n<style>{STYLE}</style>\n"
+        "</head>\n<body>\n"
+        f'<header class="top">{"" if title == NO_TITLE else EYEBROW}<h1>{_e(title)}</h1></header>\n'
         f'<main class="layout {shape}">\n<section class="scene" aria-label="Photo with product hotspots">\n'
         f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
         f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'

@@ -319,6 +319,13 @@ def test_the_title_is_the_callers_or_the_file_names_words_without_its_counters(i
         assert readable_title(scene.stem) == " ".join([words[0].capitalize(), *words[1:]])
     counted = {"room-2": "Room", "Kitchen v2": "Kitchen", "sofa (1)": "Sofa", "Loft 2024": "Loft 2024", "7": "7"}
     assert {stem: readable_title(stem) for stem in counted} == counted
+    # a name a device or program gave says nothing: a page headed "Pasted" or "Screenshot 2026 12 07 at"
+    machine = ["pasted-20261207-102149-072386", "Screenshot 2026-12-07 at 10.21.49", "IMG_2041", "download (3)",
+               "Screen Shot 2026-12-07 at 10.21.49 AM", "PXL_20261207_102149123"]
+    assert {readable_title(stem) for stem in machine} == {"Shop the look"}
+    assert readable_title("Screenshot of Anna's loft") == "Screenshot of Anna's loft"
+    pasted = write_page(empty, photo, tmp_path / "d", machine[0]).read_text()
+    assert pasted.count("Shop the look") == 3 and "<title>Shop the look</title>" in pasted  # not twice over the photo
 
 
 def test_a_catalog_path_that_is_no_image_never_reaches_the_page(ikea: Path, scene_path, tmp_path: Path):
