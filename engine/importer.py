@@ -271,10 +271,8 @@ def import_rows(
     image_cache: Path,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
-    categories: CategoryMap | None = None,
 ) -> ImportReport:
-    """Store rows and their vectors in one transaction; only new or changed images are embedded. With
-    ``categories``, a feed's own word for a searched category ("Sofas", "Dining Chairs") is taken as it.
+    """Store rows and their vectors in one transaction; only new or changed images are embedded.
 
     Remote images are downloaded first, outside the transaction: a slow server must not hold the
     catalog's write lock. Reading, hashing, decoding and (for matchers with ``preprocess``) resizing
@@ -282,8 +280,6 @@ def import_rows(
     """
     report = ImportReport()
     done = 0
-    if categories is not None:
-        rows, report.renamed = searched_categories(rows, categories)
     rows = download_images(rows, image_cache, cancelled)
     prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
     chunks = list(_chunks(rows, _chunk_rows(matcher)))

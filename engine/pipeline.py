@@ -36,7 +36,14 @@ from engine.detect import Detector, DetectorSet, as_tags
 from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image, photo_size
-from engine.importer import ImportReport, Progress, embed_missing, import_rows, read_source
+from engine.importer import (
+    ImportReport,
+    Progress,
+    embed_missing,
+    import_rows,
+    read_source,
+    searched_categories,
+)
 from engine.index import CatalogIndex, ensure_nonempty
 from engine.models import ResolvedModel, find_first
 from engine.paths import CATALOG_FILE
@@ -409,12 +416,13 @@ class Pipeline:
         self, source: str | Path, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
     ) -> ImportReport:
         """Import a folder or CSV, embed new and changed images, and bring the index up to date."""
-        rows = read_source(Path(source))
+        rows, renamed = searched_categories(read_source(Path(source)), self.categories)
         with self._lock, self.saved_if_interrupted():
             report = import_rows(
-                self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled, self.categories
+                self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled
             )
             self.index_for(self.embedder).sync(self.catalog)
+        report.renamed = renamed
         return report
 
     @contextmanager
