@@ -133,6 +133,7 @@ def test_products_removed_by_mistake_are_restored_from_the_window_and_searchable
     qtbot.waitUntil(lambda: win.status_line.products.text() == f"Catalog: {PRODUCTS} products", timeout=WAIT_MS)
     assert win.message.isVisible() and win.message.text.text().startswith(f"Restored {PRODUCTS} products from the "
                                                                           "backup of today at ")
+    assert "Back in the catalog: " in win.message.text.text() and all(sku in win.message.text.text() for sku in gone)
     assert all(_best(pipeline, _photo(shop, sku)) == sku for sku in gone)  # searchable again
     # the catalog as it was before the restore is the newest backup: the restore can be undone the same way
     qtbot.waitUntil(lambda: window.table.rowCount() == 2 and not window.io.busy(), timeout=WAIT_MS)

@@ -17,7 +17,7 @@ window's Set It Aside does: the window said to move the file out of its folder, 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from engine.catalog import CatalogDamagedError
 from engine.errors import Cancelled, ModelError
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
-from engine.words import backup_reason
+from engine.words import backup_reason, counted
 
 TITLE = "Restore a Backup"  # Catalog ▸ Restore a Backup…: the window and its question are titled with its words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
@@ -97,6 +97,14 @@ class Difference:
         said = "; ".join(p for p in parts if p)
         return f"It {said}." if said else "It holds the same products as the catalog now."
 
+    def done(self) -> str:
+        """The restore's message: "Back in the catalog: GRNADAL (903.200.97), …", not a count alone."""
+        parts = [f"back in the catalog: {named(self.back)}" if self.back else "",
+                 f"taken out, added since: {named(self.gone)}" if self.gone else "",
+                 f"as they were then: {counted(self.changed, 'product')} changed since" if self.changed else ""]
+        said = "; ".join(p for p in parts if p)
+        return f"{said[:1].upper()}{said[1:]}." if said else ""
+
 
 def named(products: list[str]) -> str:
     """The first ``NAMED`` products, then how many more."""
@@ -114,6 +122,7 @@ class Restored:
     backup: Backup | None
     aside: Path | None
     searchable: bool = True  # False: making its products searchable was cancelled; the next search does it
+    difference: Difference | None = None  # the backup against the catalog it replaced
 
     def summary(self) -> str:
         if self.backup is None:
@@ -121,7 +130,8 @@ class Restored:
                     f"is open. {IMPORT_AGAIN}")
         kept = f"; the damaged catalog is kept as {self.aside.name}" if self.aside else ""
         later = "" if self.searchable else " Making them searchable was cancelled: the next search does it."
-        return f"Restored {self.products:,} products from {describe(self.backup)}{kept}.{later}"
+        back = f" {self.difference.done()}" if self.difference else ""
+        return f"Restored {self.products:,} products from {describe(self.backup)}{kept}.{back}{later}"
 
 
 class BackupsWindow(EscapeCloses, QWidget):
@@ -248,7 +258,9 @@ class BackupsWindow(EscapeCloses, QWidget):
             return
         self._set_restoring(True)
         pipeline = self.pipeline
-        self.task = self.io.start(lambda job: restore(pipeline, backup, job), done=self._restored,
+        difference = self.listing.differences.get(backup.name)
+        self.task = self.io.start(lambda job: replace(restore(pipeline, backup, job), difference=difference),
+                                  done=self._restored,
                                   failed=self._restore_failed, cancelled=lambda _m: self._set_restoring(False),
                                   progress=self._progress)
 
