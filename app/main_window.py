@@ -895,6 +895,7 @@ class MainWindow(QMainWindow):
         """After Settings: a new pipeline only when models, device or threshold changed (models reload);
         a new embedder also gets the catalog embedded for it."""
         after = self._engine_settings()
+        unsearched = self._unsearched_photo()  # before the reload: engine_info is still the missing models'
         if after != before:
             self.reload_pipeline()
         if after.embedder != before.embedder:
@@ -903,6 +904,16 @@ class MainWindow(QMainWindow):
             self._tag_again()
         if self.controller.scene is not None:
             self._scene_changed()
+        elif unsearched is not None and after != before:  # it stayed untagged under "model … not found"
+            if (self.message.level, self.message.page) == ("error", PHOTO_TAB):  # its error: said again if it fails
+                self.message.dismiss()
+            self.open_photo(unsearched)
+
+    def _unsearched_photo(self) -> Path | None:
+        """The open photo, when its search failed for want of models (opened while they were missing): searched again
+        once Settings choose others."""
+        missing = self.engine_info is not None and bool(self.engine_info.missing)
+        return self.controller.path if missing and self.controller.scene is None else None
 
     def _engine_choice(self) -> EngineChoice | None:
         """``_engine_settings``, or None while ``config.yaml`` cannot be read (``look_outside`` says why)."""

@@ -9,6 +9,7 @@ of Settings' model list.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from app.dialogs.settings import SettingsDialog
 from app.main_window import MainWindow
 from app.settings import MAX_TOP_K, AppSettings
 from engine.models import available_models, read_card
+from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 
 pytestmark = pytest.mark.gui
@@ -110,3 +112,24 @@ def test_the_graphics_card_chosen_where_there_is_none_is_said_and_not_saved(qtbo
     assert dialog.device_note.isVisible() and not dialog.ok.isEnabled()
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     assert not dialog.device_note.isVisible() and dialog.ok.isEnabled()
+
+
+def test_a_photo_opened_while_models_were_missing_is_searched_once_settings_choose_them(
+        qtbot, tmp_path: Path, exported_models: Path, scene_path):
+    """It stayed untagged under the error "model … not found in <the empty folder>" after OK on a folder that holds
+    them, until it was opened again."""
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")  # the detector alone: the embedder is missing
+    (tmp_path / "empty").mkdir()
+    settings = _settings(tmp_path, {"engine/models_dir": str(tmp_path / "empty")})
+    window = MainWindow(Pipeline(settings.engine_settings(data)), settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.engine_info is not None and bool(window.engine_info.missing), timeout=90_000)
+    window.open_photo(scene_path("a-living-space-to-snuggle"))
+    qtbot.waitUntil(lambda: window.message.isVisible() and "not found in" in window.message.text.text(), timeout=90_000)
+    before = window._choice
+    settings.models_dir = ""  # the standard folder, DECORLENS_MODELS_DIR: Settings' OK
+    window.apply_settings(before)
+    qtbot.waitUntil(lambda: window.controller.scene is not None, timeout=90_000)
+    assert not window.message.isVisible() or "not found" not in window.message.text.text()
