@@ -64,13 +64,26 @@ class Settings:
         user = folder / CONFIG_FILE
         if not os.path.lexists(user):
             return cls._from_raw(raw).with_(data_dir=folder)
-        raw.update({k: v for k, v in _read_yaml(user).items() if k in raw})
+        ours = {k: v for k, v in _read_yaml(user).items() if k in raw}
         try:
-            return cls._from_raw(raw).with_(data_dir=folder)
+            return cls._from_raw({**raw, **ours}).with_(data_dir=folder)
         except (TypeError, ValueError) as exc:
-            raise DecorLensError(
-                f"settings file {user} holds a value of the wrong kind ({exc}); fix it, or delete it to use the defaults"
-            ) from exc
+            wrong = cls._each_wrong(raw, ours) or [str(exc)]
+            kind = "a value" if len(wrong) == 1 else f"{len(wrong)} values"
+            raise DecorLensError(f"settings file {user} holds {kind} of the wrong kind ({'; '.join(wrong)}); "
+                                 "fix it, or delete it to use the defaults") from exc
+
+    @classmethod
+    def _each_wrong(cls, defaults: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+        """Why each value of ``ours`` is wrong on its own: the first alone was named, so a file with two took two
+        starts of the app (and two edits) to be put right."""
+        wrong = []
+        for key, value in ours.items():
+            try:
+                cls._from_raw({**defaults, key: value})
+            except (TypeError, ValueError) as exc:
+                wrong.append(str(exc))
+        return wrong
 
     @classmethod
     def _from_raw(cls, raw: dict[str, Any]) -> Settings:
