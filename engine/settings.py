@@ -68,21 +68,23 @@ class Settings:
         try:
             return cls._from_raw({**raw, **ours}).with_(data_dir=folder)
         except (TypeError, ValueError) as exc:
-            wrong = cls._each_wrong(raw, ours) or [str(exc)]
-            kind = "a value" if len(wrong) == 1 else f"{len(wrong)} values"
-            raise DecorLensError(f"settings file {user} holds {kind} of the wrong kind ({'; '.join(wrong)}); "
+            wrong = cls._each_wrong(raw, ours) or {"": str(exc)}
+            first, *others = wrong
+            too = f"; {' and '.join(others)} {'is' if len(others) == 1 else 'are'} wrong too" if others else ""
+            raise DecorLensError(f"settings file {user} holds a value of the wrong kind ({wrong[first]}){too}; "
                                  "fix it, or delete it to use the defaults") from exc
 
     @classmethod
-    def _each_wrong(cls, defaults: dict[str, Any], ours: dict[str, Any]) -> list[str]:
-        """Why each value of ``ours`` is wrong on its own: the first alone was named, so a file with two took two
-        starts of the app (and two edits) to be put right."""
-        wrong = []
+    def _each_wrong(cls, defaults: dict[str, Any], ours: dict[str, Any]) -> dict[str, str]:
+        """Why each value of ``ours`` is wrong on its own, by key: the first alone was named, so a file with two took
+        two starts of the app (and two edits) to be put right. The others are named by key alone: the line is
+        shortened to 200 characters, from its parenthesised detail first."""
+        wrong = {}
         for key, value in ours.items():
             try:
                 cls._from_raw({**defaults, key: value})
             except (TypeError, ValueError) as exc:
-                wrong.append(str(exc))
+                wrong[key] = str(exc)
         return wrong
 
     @classmethod
