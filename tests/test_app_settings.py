@@ -19,6 +19,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from app.dialogs.settings import SettingsDialog
 from app.main_window import MainWindow
@@ -104,14 +105,25 @@ def test_the_embedders_damaged_calibration_is_said_under_it(qtbot, tmp_path: Pat
 @pytest.mark.skipif(not runs_on_cpu("auto"), reason="this computer has a graphics card the models can run on")
 def test_the_graphics_card_chosen_where_there_is_none_is_said_and_not_saved(qtbot, tmp_path: Path, shared_models: Path):
     """OK put up "DecorLens needs its models" and its Download button, the open photo gone; it waits for a device
-    the models can run on, and the line under the device box says why."""
-    settings = _settings(tmp_path, {"engine/device": "gpu"})
-    dialog = SettingsDialog(settings, [], tmp_path / "data", shared_models)
+    the models can run on, and the line under the device box says why, the dialog as much taller."""
+    dialog = SettingsDialog(_settings(tmp_path, {}), [], tmp_path / "data", shared_models)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert dialog.device_note.isVisible() and not dialog.ok.isEnabled()
+    qtbot.waitExposed(dialog)
+    assert not dialog.device_note.isVisible() and dialog.ok.isEnabled()
+    height = dialog.height()  # no blank left for the hidden line: it stood above OK
+    dialog.device.setCurrentIndex(dialog.device.findData("gpu"))
+    assert _note_shown_whole(dialog) and not dialog.ok.isEnabled() and dialog.height() > height
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     assert not dialog.device_note.isVisible() and dialog.ok.isEnabled()
+
+
+def _note_shown_whole(dialog: SettingsDialog) -> bool:
+    """Shown and not cut off below the device box: the dialog kept the height it had without it."""
+    note = dialog.device_note
+    QApplication.processEvents()
+    return note.isVisible() and dialog.body.viewport().rect().contains(note.mapTo(dialog.body.viewport(),
+                                                                                  note.rect().bottomLeft()))
 
 
 def test_a_photo_opened_while_models_were_missing_is_searched_once_settings_choose_them(

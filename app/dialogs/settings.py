@@ -109,6 +109,7 @@ class SettingsDialog(QDialog):
         self.device.setCurrentIndex(DEVICES.index(device) if device in DEVICES else 0)
         self.device_note = QLabel(NO_GPU, wordWrap=True)  # the graphics card chosen where there is none
         self.device_note.setObjectName("note")
+        self.device_note.hide()  # shown before the dialog is laid out, it left its height blank above OK once hidden
         self.device.currentIndexChanged.connect(self._enable_ok)
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
@@ -198,11 +199,15 @@ class SettingsDialog(QDialog):
     def _show_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self._refit()
+        if on:  # what was opened is scrolled into view, once the scroll area has taken its new height
+            QTimer.singleShot(0, self._scroll_to_advanced)
+
+    def _refit(self) -> None:
+        """The dialog as tall as what it now shows (``fit_to_screen``)."""
         self.body.widget().layout().activate()
         self.body.updateGeometry()  # its size hint is its contents': the dialog's layout asks for it afresh
         self.fit_to_screen()
-        if on:  # what was opened is scrolled into view, once the scroll area has taken its new height
-            QTimer.singleShot(0, self._scroll_to_advanced)
 
     def _scroll_to_advanced(self) -> None:
         self.body.ensureWidgetVisible(self.advanced, 0, 0)
@@ -217,7 +222,7 @@ class SettingsDialog(QDialog):
 
     def showEvent(self, event) -> None:
         if not event.spontaneous():
-            self.fit_to_screen()  # first: QDialog places itself over its parent at the size it has then
+            self._refit()  # first: QDialog places itself over its parent at the size it has then
         super().showEvent(event)
 
     def fit_to_screen(self) -> None:
@@ -358,7 +363,10 @@ class SettingsDialog(QDialog):
         on: the graphics card chosen on a computer without one put up "DecorLens needs its models" and its Download
         button, the open photo gone, as if the models were missing."""
         no_gpu = self.device.currentData() == "gpu" and runs_on_cpu("auto")
-        self.device_note.setVisible(no_gpu)
+        if no_gpu != self.device_note.isVisibleTo(self):
+            self.device_note.setVisible(no_gpu)
+            if self.isVisible():  # else showEvent fits it
+                self._refit()  # the line was cut off below the box, the dialog's height kept
         self.ok.setEnabled((self.detectors.count() == 0 or bool(self.chosen_detectors())) and not no_gpu)
 
     def chosen_detectors(self) -> list[str]:
