@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.labels import model_label
 from engine.backups import list_backups
-from engine.errors import CatalogError, ModelError
+from engine.errors import CatalogError, DeviceError, ModelError
 from engine.models import model_names
 from engine.pipeline import Pipeline
 
@@ -25,6 +25,7 @@ class EngineInfo:
     names: str = ""  # each model's card name and file (``model_names``), a line each, for the tooltip
     products: int = 0
     missing: str = ""  # the ModelError message when models are missing
+    device_error: str = ""  # the DeviceError message: the models are there, the device asked for cannot run them
     catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
     backups: int = 0  # of an empty catalog: a sync or a move that left its file behind made a new, empty one
 
@@ -34,6 +35,8 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
     try:
         detectors = pipeline.detector
         embedder = pipeline.embedder
+    except DeviceError as exc:  # Settings fix it, not the model pack
+        return EngineInfo(device_error=str(exc))
     except ModelError as exc:
         return EngineInfo(missing=str(exc))
     models = [d.model for d in detectors.detectors] + [embedder.model]

@@ -367,10 +367,13 @@ class MainWindow(QMainWindow):
 
     def _engine_ready(self, info: EngineInfo) -> None:
         self.engine_info = info
-        if info.missing:
-            self.setup.show_error(info.missing)
+        if info.missing or info.device_error:
+            if info.device_error:  # the models are there: Settings fix it, not the pack
+                self.setup.show_device_error(info.device_error)
+            else:
+                self.setup.show_error(info.missing)
             self.photo_stack.setCurrentWidget(self.setup)
-            self.status_line.show_missing()
+            self.status_line.show_missing("No graphics card" if info.device_error else "Models missing")
             return
         self._say_install_news()
         # a catalog that cannot be read is not an empty one: "Your catalog is empty … Import products" sent the
@@ -912,7 +915,7 @@ class MainWindow(QMainWindow):
     def _unsearched_photo(self) -> Path | None:
         """The open photo, when its search failed for want of models (opened while they were missing): searched again
         once Settings choose others."""
-        missing = self.engine_info is not None and bool(self.engine_info.missing)
+        missing = self.engine_info is not None and bool(self.engine_info.missing or self.engine_info.device_error)
         return self.controller.path if missing and self.controller.scene is None else None
 
     def _engine_choice(self) -> EngineChoice | None:

@@ -17,6 +17,11 @@ class ModelError(DecorLensError):
     """A model file or its card is missing, unreadable or inconsistent."""
 
 
+class DeviceError(ModelError):
+    """The device asked for (the graphics card) cannot run the models, which are there: the app offers Settings,
+    not the model pack."""
+
+
 class CatalogError(DecorLensError):
     """The catalog is empty, corrupt, or an import row is unusable."""
 

@@ -97,6 +97,10 @@ ANOTHER_SEED = Remedy("{data}: no validation pair can be detected; add scenes or
 NOTHING_TO_SCORE = Remedy("{data}: no scene of {split} has a pair in pairs.csv; nothing to score",
                           "None of the photos set aside has a confirmed product to compare the models on: confirm "
                           f"the right product on tags in more photos, {REDO_AFTER}")
+# The graphics card asked for in config.yaml (or Settings) where onnxruntime has no CUDA (``engine.runtime``): the
+# packaged app has no extra to install, and its Settings offer the other devices.
+GPU_OR_CPU = Remedy("install the [gpu] extra or choose the CPU",
+                    "choose Automatically or “The processor (CPU) only” for Run the models on in Edit ▸ Settings…")
 PASS_WEIGHTS = Remedy("; pass --weights", "; install the model pack again")
 CPU_DEVICE = Remedy("no CUDA GPU visible to torch; use --device cpu",
                     f"No graphics card this training can use was found: {SETTINGS_CPU}")
@@ -110,7 +114,7 @@ FLOAT_ONLY = Remedy("{model} loses too much in int8 (mean cosine {cosine} to its
 
 REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
             EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, ACTIVATE_SET_ASIDE, IMAGES_FROM, NO_PAIRS_TO_TRAIN,
-            NO_TRAINING_BOX, ANOTHER_SEED, NOTHING_TO_SCORE, PASS_WEIGHTS, CPU_DEVICE, FEW_LABELS, FLOAT_ONLY)
+            NO_TRAINING_BOX, ANOTHER_SEED, NOTHING_TO_SCORE, GPU_OR_CPU, PASS_WEIGHTS, CPU_DEVICE, FEW_LABELS, FLOAT_ONLY)
 
 
 def in_app(text: str) -> str:

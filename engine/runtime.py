@@ -16,7 +16,7 @@ from typing import Literal
 import onnxruntime as ort
 
 from engine.advice import blame_model
-from engine.errors import ModelError
+from engine.errors import DeviceError, ModelError
 from engine.models import ResolvedModel, a_kind, check_matches_card
 
 DevicePreference = Literal["auto", "cpu", "gpu"]
@@ -32,7 +32,7 @@ def providers_for(preference: DevicePreference = "auto") -> list[str]:
     if preference != "cpu" and "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if preference == "gpu":
-        raise ModelError(
+        raise DeviceError(
             "GPU requested but onnxruntime has no CUDA provider here "
             f"(available: {', '.join(available)}); install the [gpu] extra or choose the CPU"
         )
@@ -89,7 +89,7 @@ def open_session(
             session = _session(source, options, preference, model)
     if preference == "gpu" and session.get_providers()[0] != "CUDAExecutionProvider":
         # onnxruntime-gpu quietly falls back to the CPU when the CUDA libraries cannot be loaded
-        raise ModelError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
+        raise DeviceError(f"GPU requested but {model.name} could not start on CUDA (CUDA/cuDNN libraries missing?)")
     have = [o.name for o in session.get_outputs()]
     for name in outputs:  # a name the graph lacks failed the load with it, and the session opened without it
         if name not in have:

@@ -251,6 +251,42 @@ def test_a_models_folder_chosen_in_settings_takes_effect_at_once(qtbot, qt, tmp_
 
 
 @pytest.mark.gui
+def test_a_graphics_card_asked_for_where_there_is_none_offers_settings_not_the_pack(qtbot, qt, tmp_path,
+                                                                                     shared_models):
+    """config.yaml says device: gpu (hand-edited, or copied from a GPU machine) on a machine without CUDA: the
+    models are there, so the page names the device and offers Settings; the pack's buttons come back for models
+    that are really missing (Try again after the folder is emptied)."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has CUDA: device: gpu runs")
+    _window, app_settings, _dialog, _pipeline, qsettings = qt
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "config.yaml").write_text("device: gpu\n")
+    app_settings(qsettings(str(data / "settings.ini"), qsettings.Format.IniFormat)).models_dir = str(shared_models)
+    win = open_window(qtbot, qt, data)
+    page = win.setup
+    assert win.photo_stack.currentWidget() is page and win.engine_info.device_error and not win.engine_info.missing
+    assert "cannot use the graphics card" in page.title.text() and "GPU requested" in page.error.text()
+    assert "Run the models on in Edit ▸ Settings" in page.error.text() and "[gpu] extra" not in page.error.text()
+    assert page.settings_button.isVisible() and page.settings_button.isDefault()
+    assert not any(button.isVisible() for button in page.pack_buttons)
+    assert win.status_line.models.text() == "No graphics card"
+
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    win.settings.models_dir = str(empty)
+    (data / "config.yaml").write_text("device: cpu\n")
+    page.retry.emit()
+    qtbot.waitUntil(lambda: win.engine_info is not None and bool(win.engine_info.missing), timeout=WAIT_MS)
+    assert "needs its models" in page.title.text() and not page.settings_button.isVisible()
+    assert all(button.isVisible() for button in page.pack_buttons) and page.from_folder.isDefault()
+    assert win.status_line.models.text() == "Models missing"
+    win.close()
+
+
+@pytest.mark.gui
 def test_launch_takes_start_up_objects_out_of_the_collectors_scans(qt, qtbot, monkeypatch, tmp_path, shared_models):
     """A full collection in the running app walks only what was made after start-up, not ~94,000 objects."""
     from PySide6.QtWidgets import QApplication

@@ -105,8 +105,25 @@ def looked_for(message: str) -> str:
     return in_app(message)
 
 
+PACK_TITLE = "DecorLens needs its models"
+PACK_INTRO = (
+    "<p>DecorLens finds furniture with an object detector and matches it with an embedder: the "
+    "<b>model pack</b> (about 50 MB), installed once into this computer's DecorLens folder.</p>"
+    "<p>Get it from a folder that holds a copy of the pack (a USB stick, a network share, "
+    "<code>shared/models</code>), or download it.</p>"
+)
+DEVICE_TITLE = "DecorLens cannot use the graphics card"
+DEVICE_INTRO = (
+    "<p>The settings ask for the models to run on the graphics card, and this computer has none DecorLens can "
+    "use. The models are installed: only where they run needs changing.</p>"
+    "<p>Open Settings and choose <b>Automatically</b> or <b>The processor (CPU) only</b> for "
+    "<b>Run the models on</b>, then OK.</p>"
+)
+
+
 class SetupPage(QWidget):
-    """First run without models: what is missing, and the fixes that work on this machine.
+    """First run without models: what is missing, and the fixes that work on this machine; or, where the models are
+    there but set to run on a graphics card this computer lacks, that and Settings, which fix it.
 
     The model pack is installed from a folder (a USB stick or a shop's network share) or downloaded
     from the release URL, in a worker with progress; ``installed`` then asks the window to reload the
@@ -118,7 +135,7 @@ class SetupPage(QWidget):
     it, and it fell to the tab bar). A screen reader is told how it ended.
     """
 
-    chooseFolder = Signal()
+    chooseFolder = Signal()  # Settings asked for: a models folder, or (Open Settings) the device to run on
     retry = Signal()
     installed = Signal()
 
@@ -130,16 +147,10 @@ class SetupPage(QWidget):
         self.task: Task | None = None
         self.news = ""  # the last install's ``install_news``, until the window says it
         self._pressed: QWidget | None = None  # the button the install was started from, by keyboard
-        title = QLabel("<h2>DecorLens needs its models</h2>")
-        intro = QLabel(
-            "<p>DecorLens finds furniture with an object detector and matches it with an embedder: the "
-            "<b>model pack</b> (about 50 MB), installed once into this computer's DecorLens folder.</p>"
-            "<p>Get it from a folder that holds a copy of the pack (a USB stick, a network share, "
-            "<code>shared/models</code>), or download it.</p>"
-        )
-        intro.setWordWrap(True)
+        self.title = QLabel()
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
         self.from_folder = QPushButton("Get models from a folder…")
-        self.from_folder.setDefault(True)
         self.from_folder.clicked.connect(self.choose_pack_folder)
         self.download = QPushButton("Download")
         self.download.setToolTip(self.download_url)
@@ -147,10 +158,14 @@ class SetupPage(QWidget):
         settings = QPushButton("Choose models folder…")
         settings.setToolTip("Use models where they are (Settings ▸ Models folder), without copying them")
         settings.clicked.connect(self.chooseFolder)
+        self.settings_button = QPushButton("Open Settings")
+        self.settings_button.setToolTip("Edit ▸ Settings: Run the models on")
+        self.settings_button.clicked.connect(self.chooseFolder)
+        self.pack_buttons = (self.from_folder, self.download, settings)
         again = QPushButton("Try again")
         again.clicked.connect(self.retry)
         buttons = QHBoxLayout()
-        for button in (self.from_folder, self.download, settings, again):
+        for button in (*self.pack_buttons, self.settings_button, again):
             buttons.addWidget(button)
         buttons.addStretch()
         self.progress = QProgressBar(textVisible=False)
@@ -169,18 +184,37 @@ class SetupPage(QWidget):
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.setStyleSheet("color:#7a271a;background:#fdf2f0;padding:8px;border-radius:4px;")
         column = QVBoxLayout()
-        for widget in (title, intro):
+        self.error_heading = QLabel()
+        for widget in (self.title, self.intro):
             column.addWidget(widget)
         column.addLayout(buttons)
         column.addLayout(progress_row)
         column.addWidget(self.status)
-        column.addWidget(QLabel("<br>What was looked for:"))
+        column.addWidget(self.error_heading)
         column.addWidget(self.error)
         _centred(self, column)
         self._busy(False)
+        self.show_error("")
 
     def show_error(self, message: str) -> None:
-        self.error.setText(looked_for(message))
+        """Models missing: the pack's buttons, and what was looked for."""
+        self._say(PACK_TITLE, PACK_INTRO, "What was looked for:", looked_for(message), pack=True)
+
+    def show_device_error(self, message: str) -> None:
+        """The models are there but the device asked for cannot run them (``engine.errors.DeviceError``): the pack's
+        buttons would install what is already installed, and Settings is the fix."""
+        self._say(DEVICE_TITLE, DEVICE_INTRO, "What went wrong:", in_app(message), pack=False)
+
+    def _say(self, title: str, intro: str, heading: str, error: str, pack: bool) -> None:
+        self.title.setText(f"<h2>{title}</h2>")
+        self.intro.setText(intro)
+        self.error_heading.setText(f"<br>{heading}")
+        self.error.setText(error)
+        for button in self.pack_buttons:
+            button.setVisible(pack)
+        self.settings_button.setVisible(not pack)
+        (self.from_folder if pack else self.settings_button).setDefault(True)
+        (self.settings_button if pack else self.from_folder).setDefault(False)
 
     def choose_pack_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder holding the DecorLens model pack")

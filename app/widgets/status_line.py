@@ -30,10 +30,11 @@ class StatusLine(QStatusBar):
         self.models.setText("Loading models…")
         self.models.show()
 
-    def show_missing(self) -> None:
+    def show_missing(self, why: str = "Models missing") -> None:
         """No models loaded: nothing runs anywhere. "Running on CPU" stayed beside "Models missing" from the models
-        before (a damaged file or an empty folder chosen in Settings), its tooltip naming models no longer in use."""
-        self.models.setText("Models missing")
+        before (a damaged file or an empty folder chosen in Settings), its tooltip naming models no longer in use.
+        ``why``: "No graphics card" where the models are there but set to run on one this computer lacks."""
+        self.models.setText(why)
         self.device.clear()
         self.device.setToolTip("")
 
