@@ -198,6 +198,9 @@ class ImportReport:
         return f"{len(self.skipped):,} skipped"
 
 
+SHOP_WORDS = re.compile(r"[A-Za-z][A-Za-z &',-]*")  # a feed's product type as a shop writes it: "Dining Chairs"
+
+
 def searched_categories(rows: Sequence[ImportRow], categories: CategoryMap) -> tuple[list[ImportRow], dict[str, str]]:
     """(rows, {feed category: searched category}): a category no tag searches, said in a shop's words, is
     stored as the searched one it names. A Shopify or Merchant Center feed says "Sofas", "Coffee Tables",
@@ -211,10 +214,13 @@ def searched_categories(rows: Sequence[ImportRow], categories: CategoryMap) -> t
 def _searched_as(category: str, searched: set[str]) -> str | None:
     """The searched category that ``category`` names, or None: the whole of it ("Sofas" → sofa, "Lamps" → lamp),
     else its last word ("Dining Chairs" → chair), else the one category with that word in its name ("Cushions"
-    → cushion_throw)."""
-    words = re.findall(r"[a-z]+", category.lower())
-    if not words:
+    → cushion_throw). Only a shop's words are read so: the last step of a path ("Home & Garden > … > Sofas") of
+    letters, spaces and ``&',-``. A category holding a line break, digits or other signs is kept as the feed has it
+    (a hostile feed's "lamp⏎ sofa 9999" became "sofa")."""
+    last = category.rsplit(">", 1)[-1].strip()
+    if not SHOP_WORDS.fullmatch(last):
         return None
+    words = re.findall(r"[a-z]+", last.lower())
     whole = {"_".join(words[:-1] + [w]) for w in _singulars(words[-1])}
     for names in (whole, set(_singulars(words[-1]))):
         if found := sorted(names & searched):
