@@ -228,6 +228,7 @@ class WhereUsedPanel(QWidget):
         self.sightings.setWordWrap(True)
         self.sightings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # a name too long for
         self.sightings.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a line: "pasted-2026…spring.png", not cut off
+        self.sightings.setResizeMode(QListView.ResizeMode.Adjust)  # rows laid out again as the list's width changes
         self.sightings.itemActivated.connect(self._activated)
         self.together_label = plain_label("Goes with")
         self.together = QListWidget(objectName="goesWith", wordWrap=True)
