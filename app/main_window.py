@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
         self.catalog.catalogChanged.connect(lambda _n: self.controller.refresh_from_catalog())
         self.catalog.catalogChanged.connect(lambda _n: self._check_sold())
         self.catalog.catalogChanged.connect(lambda _n: self._list_tags())  # a bundle or restore brings its own memory
-        self.setup.chooseFolder.connect(self.open_settings)
+        self.setup.openSettings.connect(self.open_settings)
         self.setup.retry.connect(self.reload_pipeline)
         self.setup.installed.connect(self.reload_pipeline)
         self.welcome.importFolder.connect(lambda: self._to_catalog(self.catalog.choose_folder))

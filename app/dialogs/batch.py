@@ -68,7 +68,7 @@ def shown_path(path: Path, photos: str) -> str:
 
 
 def failed_words(failed: list[tuple[Path, str]], photos: str, head: str = "") -> str:
-    """A line per failed photo (at most ``FAILED_NAMED``) with why, in the words ``decorlens tag`` uses: the summary
+    """A line per failed photo (at most ``NAMED``) with why, in the words ``decorlens tag`` uses: the summary
     said "2 failed, e.g. …/truncated.jpg: cannot decode image", so the second photo and its reason went unsaid.
     ``head`` says what the failures were, "N photos could not be tagged" unless given."""
     if not failed:

@@ -135,7 +135,7 @@ class SetupPage(QWidget):
     it, and it fell to the tab bar). A screen reader is told how it ended.
     """
 
-    chooseFolder = Signal()  # Settings asked for: a models folder, or (Open Settings) the device to run on
+    openSettings = Signal()  # Settings asked for: its models folder (Choose models folder…) or device (Open Settings)
     retry = Signal()
     installed = Signal()
 
@@ -157,10 +157,10 @@ class SetupPage(QWidget):
         self.download.clicked.connect(lambda: self.install(self.download_url))
         settings = QPushButton("Choose models folder…")
         settings.setToolTip("Use models where they are (Settings ▸ Models folder), without copying them")
-        settings.clicked.connect(self.chooseFolder)
+        settings.clicked.connect(self.openSettings)
         self.settings_button = QPushButton("Open Settings")
         self.settings_button.setToolTip("Edit ▸ Settings: Run the models on")
-        self.settings_button.clicked.connect(self.chooseFolder)
+        self.settings_button.clicked.connect(self.openSettings)
         self.pack_buttons = (self.from_folder, self.download, settings)
         again = QPushButton("Try again")
         again.clicked.connect(self.retry)
