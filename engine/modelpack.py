@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import json
 import os
 import reprlib
 import shutil
@@ -40,10 +39,12 @@ from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
 from engine.errors import Cancelled, ModelError
 from engine.files import (
     NotAFile,
+    TooLarge,
     check_writable,
     exclusive,
     is_sha256,
     open_regular,
+    read_json_bounded,
     replace_atomically,
     sha256_of,
 )
@@ -67,6 +68,7 @@ ROLES = ("detector", "embedder", "pose", "card")
 # Recipe entries that only DecorLens's own training (`decorlens train`, `train-detector`, the Train window), its
 # combining of two embedders and its int8 copies write into a card; no pack card has any of them.
 MADE_HERE = ("data", "combined", "int8")
+CARD_MAX_BYTES = 1 << 20  # a card past this is read as no card (a card is a few KB)
 SET_ASIDE = "-trained"  # a trained model's free name: its own with this after it (then -2, -3, …)
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
@@ -295,14 +297,13 @@ def _install_pack(
 
 def _trained_here(model: Path) -> bool:
     """Whether ``model`` (not the pack's file: its sha256 differs) is one DecorLens trained, by its card's recipe.
-    No card, or none readable, is a damaged pack file: the fetch is there to repair it. Its first MiB is read, no
-    more (a card is a few KB), through ``open_regular``: a FIFO under its name blocks nothing."""
+    No card, or none readable, is a damaged pack file: the fetch is there to repair it. A card over a MiB is none
+    (a card is a few KB), read through ``read_json_bounded``: a FIFO under its name blocks nothing."""
     if not model.is_file():
         return False
     try:
-        with open_regular(model.with_suffix(".card.json")) as fh:
-            card = json.loads(fh.read(1 << 20))
-    except (OSError, ValueError, RecursionError):  # NotAFile is an OSError
+        card = read_json_bounded(model.with_suffix(".card.json"), CARD_MAX_BYTES)
+    except (OSError, ValueError, RecursionError, TooLarge):  # NotAFile is an OSError
         return False
     recipe = card.get("recipe") if isinstance(card, dict) else None
     return isinstance(recipe, dict) and any(key in recipe for key in MADE_HERE)
