@@ -19,9 +19,10 @@ from engine.catalog import has_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
+from engine.paths import readable_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
-from engine.scene_memory import embed_product_photo, photo_count, readable_path, rooms_like, tag_categories
+from engine.scene_memory import embed_product_photo, photo_count, rooms_like, tag_categories
 from engine.settings import Settings
 from engine.words import MATCH_WIDTH, counted, match_word
 

@@ -16,11 +16,12 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from engine.paths import readable_path
+
 # C0 and C1 controls but tab and newline (which lay out the report), DEL, and the bidi embeddings,
 # overrides and isolates.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_FIELD = 200  # characters of one catalog text a report line shows
-_SURROGATE = re.compile("[\ud800-\udfff]")  # what os.fsdecode makes of a byte that is not UTF-8
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 
 
@@ -65,7 +66,7 @@ class EscapingWriter:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(_SURROGATE.sub("\ufffd", escape_controls(text)))
+        return self._stream.write(readable_path(escape_controls(text)))
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

@@ -12,8 +12,9 @@ from decorlens.progress import note
 from decorlens.terminal import catalog_field, json_text, one_field
 from engine.catalog import Catalog, Product, has_name
 from engine.errors import CatalogError
+from engine.paths import readable_path
 from engine.pipeline import Pipeline
-from engine.scene_memory import Sighting, goes_with, photo_count, readable_path, tags_of_kind, where_used
+from engine.scene_memory import Sighting, goes_with, photo_count, tags_of_kind, where_used
 from engine.words import CONFIRMED_WORD, MATCH_WIDTH, counted, match_word
 
 

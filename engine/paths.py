@@ -9,6 +9,7 @@ may be read-only, e.g. a shared or bundled folder).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +22,17 @@ DATA_ENV = "DECORLENS_DATA_DIR"
 MODELS_ENV = "DECORLENS_MODELS_DIR"
 CATALOG_FILE = "catalog.sqlite"  # the catalog's database, in the data dir
 TRAINING_RUNS = "training-runs"  # the data dir's folder of training runs (CLI and app)
+
+
+# What ``os.fsdecode`` makes of each byte of a file name that is not UTF-8: a lone surrogate, which no UTF-8 text
+# (SQLite's, a UTF-8 terminal's) can hold
+UNDECODED = re.compile("[\ud800-\udfff]")
+
+
+def readable_path(path: str) -> str:
+    """``path`` as text to show or write as UTF-8: each byte that is not UTF-8 as U+FFFD (printing the lone
+    surrogates of a decoded file name raised UnicodeEncodeError); ``path`` itself stays exact for opening the file."""
+    return UNDECODED.sub("\ufffd", path)
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import re
 import sqlite3
 import threading
 import weakref
@@ -44,6 +43,7 @@ from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import is_sha256, sha256_of
 from engine.imageio import MAX_SIDE, load_image, upright_size
 from engine.importer import CATALOG_MAX_SIDE, Progress
+from engine.paths import UNDECODED
 from engine.results import Box, SceneResult
 from engine.words import counted
 
@@ -255,7 +255,7 @@ def stored_path(path: str | Path) -> str | bytes:
     come to Python as lone surrogates, which SQLite's text cannot hold) the name's own bytes, a BLOB. Such a photo
     was refused ("tagged but not remembered"), so Where used never listed it."""
     text = str(path)
-    return text if text.isascii() or not _ESCAPED.search(text) else os.fsencode(text)
+    return text if text.isascii() or not UNDECODED.search(text) else os.fsencode(text)
 
 
 def read_path(stored: object) -> object:
@@ -265,13 +265,6 @@ def read_path(stored: object) -> object:
     return os.fsdecode(stored) if isinstance(stored, bytes) else stored
 
 
-def readable_path(path: str) -> str:
-    """``path`` as text to show or write as UTF-8: each byte that is not UTF-8 as U+FFFD (printing the lone
-    surrogates of ``read_path`` raised UnicodeEncodeError); ``path`` itself stays exact for opening the file."""
-    return _ESCAPED.sub("\ufffd", path)
-
-
-_ESCAPED = re.compile("[\ud800-\udfff]")  # what ``os.fsdecode`` makes of a byte that is not UTF-8
 # A scene's path as bytes: a TEXT cell that is not UTF-8 (a hand edit, another tool) ended every read of its row in
 # sqlite3's "Could not decode to UTF-8", reported as a damaged catalog; read as bytes it is the photo's file name.
 PATH = "CASE WHEN typeof(s.path) = 'text' THEN CAST(s.path AS BLOB) ELSE s.path END"

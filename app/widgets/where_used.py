@@ -39,6 +39,7 @@ from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
 from engine.imageio import load_image
+from engine.paths import readable_path
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem
 from engine.scene_memory import (
@@ -48,7 +49,6 @@ from engine.scene_memory import (
     goes_with,
     photo_count,
     product_vector,
-    readable_path,
     rooms_like,
     tag_categories,
     tags_of_kind,
