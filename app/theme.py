@@ -31,6 +31,18 @@ FOCUS_RING = 2.0  # px: the line around the control the keyboard is on
 FLOATING = {"legend": (0.9, 6), "hoverCard": (0.96, 8), "mapCard": (0.96, 8)}  # object name: (opacity, radius)
 
 
+def draw_focus_ring(painter: QPainter, rect: QRectF, palette: QPalette, radius: float = 0.0) -> None:
+    """The keyboard focus: a ``FOCUS_RING`` line in the highlight colour just inside ``rect``, its corners rounded by
+    ``radius`` (then smoothed): one ring for the style's boxes, the photo, the map and the matches panel."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, radius > 0)
+    painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), FOCUS_RING))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    inset = FOCUS_RING / 2
+    painter.drawRoundedRect(rect.adjusted(inset, inset, -inset, -inset), radius, radius)
+    painter.restore()
+
+
 @dataclass(frozen=True)
 class Colours:
     window: str
@@ -137,13 +149,7 @@ class FocusStyle(QProxyStyle):
                            widget: QWidget | None = None) -> None:
         super().drawComplexControl(control, option, painter, widget)
         if control in RINGED and option.state & QStyle.StateFlag.State_HasFocus:
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.Highlight), FOCUS_RING))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            inset = FOCUS_RING / 2
-            painter.drawRoundedRect(QRectF(option.rect).adjusted(inset, inset, -inset, -inset), 3, 3)
-            painter.restore()
+            draw_focus_ring(painter, QRectF(option.rect), option.palette, 3)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter,
                       widget: QWidget | None = None) -> None:

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.labels import plain_label, product_detail, product_title
 from app.palette import category_colour
-from app.theme import FOCUS_RING
+from app.theme import FOCUS_RING, draw_focus_ring
 from app.thumbnails import CAPACITY, Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
@@ -994,9 +994,7 @@ class MapCanvas(QGraphicsView):
         handled = super().event(event)
         if event.type() == QEvent.Type.Paint and self.hasFocus():
             painter = QPainter(self)
-            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
-            inset = FOCUS_RING / 2
-            painter.drawRect(QRectF(self.rect()).adjusted(inset, inset, -inset, -inset))
+            draw_focus_ring(painter, QRectF(self.rect()), self.palette())
             painter.end()
         return handled
 

@@ -31,8 +31,6 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
-    QPalette,
-    QPen,
     QPixmap,
     QResizeEvent,
     QWheelEvent,
@@ -70,6 +68,7 @@ from app.labels import (
     product_title,
     rich_tooltip,
 )
+from app.theme import draw_focus_ring
 from app.thumbnails import Thumbnails, fit
 from app.widgets.thumb import Thumb
 from app.widgets.why_match import WhyMatch, pixmap_of
@@ -88,7 +87,6 @@ NONE_SEARCHED = "No product of the searched categories in the catalog."
 # a tag's matches while the catalog has no products at all, and the message bar on such a photo, in one wording:
 # "no product of the searched categories" sent the merchandiser looking for a category that was missing, not an import
 CATALOG_EMPTY = "The catalog is empty: import your products to get matches."
-FOCUS_RING = 2.0  # px: the keyboard focus drawn around a match row or a product link
 STEP_KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
              Qt.Key.Key_End}
 MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
@@ -438,10 +436,7 @@ class ProductLink(Ringed, QLabel):
 def ring(widget: QWidget, radius: float) -> None:
     """The keyboard focus around ``widget``: a line in the highlight colour just inside its edge."""
     painter = QPainter(widget)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(QPen(widget.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
-    inset = FOCUS_RING / 2
-    painter.drawRoundedRect(QRectF(widget.rect()).adjusted(inset, inset, -inset, -inset), radius, radius)
+    draw_focus_ring(painter, QRectF(widget.rect()), widget.palette(), radius)
     painter.end()
 
 

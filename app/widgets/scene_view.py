@@ -25,8 +25,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPalette,
-    QPen,
     QPixmap,
     QWheelEvent,
 )
@@ -34,7 +32,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from app.labels import GONE, pretty
 from app.palette import CategoryColours
-from app.theme import FOCUS_RING
+from app.theme import draw_focus_ring
 from app.thumbnails import Thumbnails
 from app.widgets.hover_card import HoverCard
 from app.widgets.legend import Legend
@@ -673,10 +671,7 @@ class SceneView(QGraphicsView):
         if self.hasFocus():
             painter.save()
             painter.resetTransform()  # viewport pixels: the ring stays on the view's edge at any zoom or pan
-            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_RING))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            inset = FOCUS_RING / 2
-            painter.drawRect(QRectF(self.viewport().rect()).adjusted(inset, inset, -inset, -inset))
+            draw_focus_ring(painter, QRectF(self.viewport().rect()), self.palette())
             painter.restore()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
