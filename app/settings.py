@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 from engine.catalog import Catalog
 from engine.paths import data_dir
 from engine.setting_fields import shown
-from engine.settings import DEVICES, Settings
+from engine.settings import DEVICES, Settings, exact_level
 
 ORGANISATION = "DecorLens"
 APPLICATION = "DecorLens"
@@ -67,9 +67,10 @@ class AppSettings:
 
     @property
     def exact_threshold(self) -> float | None:
-        """``None`` means the embedder card's calibrated value."""
+        """``None`` means not chosen here: config.yaml's value, else the embedder card's. Above 1: no match is exact,
+        as in config.yaml (``exact_level``); such a value read as None had Settings tick "recommended" for it."""
         value = self._number("engine/exact_threshold", 0.0)
-        return value if 0 < value <= 1 else None
+        return value if exact_level(value) else None
 
     @exact_threshold.setter
     def exact_threshold(self, value: float | None) -> None:
@@ -146,7 +147,7 @@ class AppSettings:
         checks = {
             "engine/device": ("device", lambda v: v in DEVICES),
             "engine/top_k": ("top_k", lambda v: _whole(v) in range(1, MAX_TOP_K + 1)),
-            "engine/exact_threshold": ("exact_threshold", lambda v: 0 <= _real(v) <= 1),
+            "engine/exact_threshold": ("exact_threshold", lambda v: _real(v) >= 0),  # 0: not chosen here
             "view/theme": ("theme", lambda v: v in THEMES),
             "view/max_tags": ("max_tags", lambda v: _whole(v) in TAG_LIMITS),
             "view/catalog_order": ("catalog_order", lambda v: v in Catalog.ORDERS),

@@ -97,7 +97,7 @@ class Settings:
             top_k=int(_number(raw, "top_k", 5, lambda n: type(n) is int and 1 <= n <= MAX_COUNT,
                               f"a whole number from 1 to {MAX_COUNT:,}")),
             padding=padding,
-            exact_threshold=_number(raw, "exact_threshold", None, math.isfinite, "a number, or null"),
+            exact_threshold=_number(raw, "exact_threshold", None, exact_level, "a number above 0, or null"),
             device=_device(raw.get("device", "auto")),
             people=_switch(raw.get("people", "auto")),
             compact_at=_size(raw.get("compact_at")),
@@ -173,6 +173,13 @@ def _number(raw: dict[str, Any], key: str, default: float | None, ok: Callable[[
     if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
         raise ValueError(f"{key}: {reprlib.repr(value)} is not {wanted}")
     return value
+
+
+def exact_level(value: float) -> bool:
+    """Whether ``value`` can be the cosine from which a match is "exact": above 0 (0 read as the card's value and a
+    negative one made every match exact), finite; above 1 no cosine reaches, so no match is exact (``NEVER``, as
+    a card that never reached its precision says it). config.yaml's, settings.ini's and Settings' rule alike."""
+    return 0 < value < math.inf
 
 
 def _device(value: Any) -> DevicePreference:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -40,6 +41,7 @@ from app import theme
 from app.labels import by_name, model_label, pretty, rich_tooltip
 from app.settings import DEVICES, MAX_TOP_K, TAG_LIMITS, THEMES, AppSettings
 from app.widgets.vertical_scroll import VerticalScroll
+from engine.calibration import NEVER
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models, model_names
 from engine.paths import models_dir
@@ -62,6 +64,7 @@ NO_GPU = ("This computer has no graphics card DecorLens can use (no CUDA in onnx
 # Settings' and Batch Tag Folder's name for the same number ("Show for each tag" and "Matches per tag" were two
 # names for it); the CLI's --top-k help says "matches per tag" too
 TOP_K_LABEL = "Matches per tag"
+NEVER_TEXT = "never"  # the exact-match threshold above every cosine: every match is Similar
 
 
 def top_k_box(value: int) -> QSpinBox:
@@ -70,6 +73,27 @@ def top_k_box(value: int) -> QSpinBox:
     box = QSpinBox(minimum=1, maximum=MAX_TOP_K, value=value, suffix=" products")
     box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return box
+
+
+class ThresholdBox(QDoubleSpinBox):
+    """The exact-match cosine, up to 1, and one step above: no match is exact (``NEVER``, what config.yaml's or
+    settings.ini's value above 1 means), shown as words: a box that stopped at 1 could not show such a value."""
+
+    def __init__(self) -> None:
+        # to the thousandth, as cards are calibrated: 0.755 in force showed, and was saved, as 0.76
+        super().__init__(minimum=0.001, maximum=NEVER, singleStep=0.01, decimals=3)
+
+    def textFromValue(self, value: float) -> str:
+        return NEVER_TEXT if value > 1 else super().textFromValue(value)
+
+    def valueFromText(self, text: str) -> float:
+        return NEVER if text.strip() == NEVER_TEXT else super().valueFromText(text)
+
+    def validate(self, text: str, pos: int) -> object:
+        if text.strip() and NEVER_TEXT.startswith(text.strip()):
+            whole = text.strip() == NEVER_TEXT
+            return QValidator.State.Acceptable if whole else QValidator.State.Intermediate, text, pos
+        return super().validate(text, pos)
 
 
 class SettingsDialog(QDialog):
@@ -145,7 +169,10 @@ class SettingsDialog(QDialog):
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.setAutoRaise(True)
-        self.advanced = self._advanced_group(settings.exact_threshold)
+        # the value in force: settings.ini's, else config.yaml's (None: the card's); settings.ini's alone ticked
+        # "recommended" for config.yaml's exact_threshold: 7, under which no match is exact
+        self.yaml_threshold = Settings.for_data_dir(data_dir).exact_threshold
+        self.advanced = self._advanced_group(settings.exact_threshold or self.yaml_threshold)
         self.advanced_toggle.toggled.connect(self._show_advanced)
         self.advanced.hide()
         layout.addWidget(self.advanced_toggle)
@@ -252,13 +279,13 @@ class SettingsDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         self.use_card = QCheckBox("the embedder's recommended value")
         self.use_card.setChecked(value is None)
-        self.threshold = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.01, decimals=2)
+        self.threshold = ThresholdBox()
         self.threshold.setValue(value or 0.8)
         self.threshold.setEnabled(value is not None)
         self.use_card.toggled.connect(lambda on: self.threshold.setEnabled(not on))
         layout.addWidget(self.use_card)
         self.threshold.setToolTip(
-            "Cosine similarity (0–1) from which a match is labelled Exact, else Similar"
+            f"Cosine similarity (0–1) from which a match is labelled Exact, else Similar; “{NEVER_TEXT}”: none is"
         )
         self.threshold.setAccessibleName("Exact match threshold")  # the form's label names the whole row
         layout.addWidget(self.threshold)
@@ -390,6 +417,8 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         try:
             self._save_models()
+            if self.use_card.isChecked() and self.yaml_threshold is not None:  # else config.yaml's stayed in force
+                save_choice(self.data_dir, "exact_threshold", None)
         except (DecorLensError, OSError) as exc:
             self.models_note.setText(f"The models could not be saved: {exc}")
             self.models_note.show()
