@@ -23,8 +23,9 @@ import math
 import os
 from collections import OrderedDict
 
+import numpy as np
 from PIL import Image
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -37,6 +38,7 @@ from engine.imageio import OPENERS, WHOLE_READ_MAX, load_image_bytes
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
 BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones, fewer big ones (about 120 MB)
+WIDEST = 2.5  # a thumbnail's longer side at most this many times its shorter: a panorama shows its centre (``kept``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
 
@@ -178,12 +180,24 @@ def _decode_with_pillow(data: bytes, path: str, width: int, height: int, dpr: fl
         rgb = load_image_bytes(data, path, max(width, height))
     except ImageError:
         return QImage()
-    h, w = rgb.shape[:2]
+    x, y, w, h = kept(rgb.shape[1], rgb.shape[0])
+    rgb = np.ascontiguousarray(rgb[y : y + h, x : x + w])
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     if w > width or h > height:
         image = image.scaled(width, height, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     image.setDevicePixelRatio(dpr)
     return image
+
+
+def kept(width: int, height: int) -> tuple[int, int, int, int]:
+    """The part of a ``width`` × ``height`` photo its thumbnail shows (x, y, width, height): all of it, unless one side
+    is over ``WIDEST`` times the other; then its centre at that shape. A 12,000 × 3,000 panorama, fitted whole to the
+    Photos strip's 136 × 96 cell, was a 136 × 34 sliver no one could tell from the next; a strip of thumbnails is for
+    knowing a photo at a glance, so its centre fills the width at 136 × 54. Every ordinary photo (4:3, 3:2, 16:9,
+    21:9 and their upright turns) is still shown whole, and so is every square product picture."""
+    w = min(width, math.ceil(height * WIDEST))
+    h = min(height, math.ceil(width * WIDEST))
+    return (width - w) // 2, (height - h) // 2, w, h
 
 
 def _format(data: bytes) -> QByteArray:
@@ -202,7 +216,9 @@ def _decode(reader: QImageReader, width: int, height: int, dpr: float) -> QImage
     reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid():
-        reader.setScaledSize(size.scaled(QSize(width, height), Qt.AspectRatioMode.KeepAspectRatio))
+        x, y, w, h = kept(size.width(), size.height())
+        reader.setClipRect(QRect(x, y, w, h))
+        reader.setScaledSize(QSize(w, h).scaled(QSize(width, height), Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()  # a null image when unreadable: shown as a blank tile, not an error
     image.setDevicePixelRatio(dpr)
     return image
