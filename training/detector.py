@@ -36,7 +36,7 @@ from engine.files import sha256_of, write_atomic
 from engine.imageio import upright_size
 from engine.models import locate, read_card, write_card
 from engine.paths import model_search_path, resources_dir
-from engine.remedies import FEW_LABELS
+from engine.remedies import CPU_DEVICE, FEW_LABELS
 from engine.scene_memory import box_in
 from training.app_data import AppData, CorrectedPhoto, read_photos
 from training.data import PairDataset, split_of
@@ -247,7 +247,7 @@ def _device(preference: str) -> str:
     if torch.cuda.is_available():
         return "0"
     if preference == "gpu":
-        raise ModelError("a GPU was asked for, but torch sees no CUDA device")
+        raise ModelError(CPU_DEVICE())  # the embedder's words: the app's Train window runs this one too
     return "cpu"
 
 
