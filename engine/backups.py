@@ -89,7 +89,12 @@ class BackupRun:
 def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
     """A connection that can only read the SQLite file at ``path`` (a backup, a catalog being checked or replaced),
     closed when the ``with`` block ends."""
-    return contextlib.closing(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True))
+    return contextlib.closing(sqlite3.connect(read_only_uri(path), uri=True))
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens, or attaches, the SQLite file at ``path`` read-only."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
 
 
 def backups_dir(catalog_path: Path) -> Path:
