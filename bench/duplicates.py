@@ -7,7 +7,13 @@ neighbour whose image is *not* the same file: how many distinct products a thres
 
 Recall: a group of ``duplicate_images.csv`` is found when one reported group holds all its products.
 
+Photo counts (``--photo-counts``): the window says of each product of its groups how many tagged photos it is
+matched in. Paired timing of the same counts, in alternating order: one ``where_used`` per product (as the window
+asked before) against one grouped query (``scene_memory.photos_of``), for the groups' products and for every
+product of the catalog. The data dir then needs a scene memory (photos tagged with it).
+
     python -m bench.duplicates --data-dir DIR [--dataset …/ikea_interior] [--sample 200] [--threshold T]
+    python -m bench.duplicates --data-dir DIR --photo-counts [--repeats 15]
 
 The data dir must hold the imported catalog (``decorlens catalog import …/products.csv``).
 """
@@ -17,7 +23,9 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import statistics
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,6 +37,7 @@ from engine.duplicates import THRESHOLD, find_duplicates
 from engine.imageio import load_image
 from engine.importer import CATALOG_MAX_SIDE
 from engine.pipeline import Pipeline
+from engine.scene_memory import photos_of, where_used
 from engine.settings import Settings
 
 TRIM = 0.03
@@ -85,6 +94,39 @@ def recall(pipeline: Pipeline, dataset: Path, threshold: float) -> tuple[int, in
     return found, len(known), identical, len(groups) - identical
 
 
+def photos_per_product(pipeline: Pipeline, skus: list[str]) -> dict[str, int]:
+    """The counts as the duplicates window read them before: one ``where_used`` per product."""
+    return {sku: len({s.photo for s in where_used(pipeline.catalog, sku)}) for sku in skus}
+
+
+def paired_photo_counts(pipeline: Pipeline, skus: list[str], repeats: int) -> tuple[float, float, float]:
+    """(median ms per product, median ms grouped, median of the paired ratios), the two run alternately first; the
+    two must give the same counts."""
+    ways = {"per product": photos_per_product, "grouped": lambda p, s: photos_of(p.catalog, s)}
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    counts = []
+    for repeat in range(repeats):
+        for name in sorted(ways, reverse=bool(repeat % 2)):
+            start = time.perf_counter()
+            counts.append(ways[name](pipeline, skus))
+            times[name].append(time.perf_counter() - start)
+    if any(c != counts[0] for c in counts):
+        raise SystemExit("the grouped query counts other photos than where_used")
+    ratios = [a / b for a, b in zip(times["per product"], times["grouped"])]
+    return (1000 * statistics.median(times["per product"]), 1000 * statistics.median(times["grouped"]),
+            statistics.median(ratios))
+
+
+def photo_counts(pipeline: Pipeline, repeats: int) -> None:
+    groups = find_duplicates(pipeline)
+    for what, skus in (("the duplicate groups' products", [p.sku for g in groups for p in g.products]),
+                       ("every catalog product", [p.sku for p in pipeline.catalog.products()])):
+        per, grouped, ratio = paired_photo_counts(pipeline, skus, repeats)
+        matched = sum(n > 0 for n in photos_of(pipeline.catalog, skus).values())
+        print(f"{what} ({len(skus)}, {matched} in a tagged photo), {repeats} pairs: per product {per:.1f} ms, "
+              f"grouped {grouped:.1f} ms, paired ratio {ratio:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -92,8 +134,14 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    parser.add_argument("--photo-counts", action="store_true", help="time the window's photo counts only")
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
+    if args.photo_counts:
+        print(f"{pipeline.catalog.db.execute('SELECT COUNT(*) FROM scenes').fetchone()[0]} tagged photos")
+        photo_counts(pipeline, args.repeats)
+        return
     copies = copy_scores(pipeline, args.sample, args.seed)
     nearest = nearest_distinct(pipeline)
     print(f"embedder {pipeline.embedder.key}, {len(nearest)} products")
