@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import DecorLensError, ModelError
+from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.remedies import CLI_PROGRAM, for_program
 from engine.settings import Settings
 from engine.words import counted
@@ -113,22 +113,32 @@ def versions() -> dict[str, str]:
 
 
 def run_self_check(settings: Settings | None = None, log: Log = lambda _msg: None,
-                   on_step: Callable[[Step], None] = lambda _step: None) -> SelfCheckReport:
+                   on_step: Callable[[Step], None] = lambda _step: None,
+                   cancelled: Callable[[], bool] = lambda: False) -> SelfCheckReport:
     """Run every step with ``settings`` (models dir, device, model choices); never raises for a failure.
 
     ``on_step`` gets each step as it ends (the app's Help ▸ Check Installation… lists them); what it raises
-    (``Cancelled``) ends the check there, its temp folder and catalog cleaned up."""
+    (``Cancelled``) ends the check there, its temp folder and catalog cleaned up. ``cancelled`` is asked before each
+    step and inside the long ones (between models loaded, detectors run, products imported, searches): asked only
+    between steps, the app quit while one ran waited for its end, a second of model loading or searching."""
     from engine.pipeline import Pipeline
 
     settings = settings or Settings.defaults()
     report = SelfCheckReport()
     start = time.perf_counter()
 
+    def stop() -> None:
+        if cancelled():
+            raise Cancelled("self-check cancelled")
+
     def step(name: str, work: Callable[[], str]) -> None:
+        stop()
         t0 = time.perf_counter()
         try:
             detail = work()
             ok = True
+        except Cancelled:
+            raise
         except _StepFailed as exc:
             detail, ok = str(exc), False
         except DecorLensError as exc:
@@ -151,12 +161,12 @@ def run_self_check(settings: Settings | None = None, log: Log = lambda _msg: Non
         try:
             step("resources", lambda: _check_resources(real))
             step("models", lambda: _check_models(real, report))
-            step("runtime", lambda: _load_models(real, scratch, report))
+            step("runtime", lambda: _load_models(real, scratch, report, stop))
             step("scene", lambda: _make_fixture(work, state))
-            step("detector", lambda: _check_detector(real, state))
+            step("detector", lambda: _check_detector(real, state, stop))
             step("embedder", lambda: _check_embedder(real, state))
-            step("catalog", lambda: _check_catalog(scratch, state))
-            step("search", lambda: _check_search(scratch, state, report))
+            step("catalog", lambda: _check_catalog(scratch, state, cancelled))
+            step("search", lambda: _check_search(scratch, state, report, stop))
         except _StepFailed:
             pass
         finally:
@@ -224,11 +234,12 @@ def _check_models(pipeline, report: SelfCheckReport) -> str:
     return _where_found(found)
 
 
-def _load_models(real, scratch, report: SelfCheckReport) -> str:
+def _load_models(real, scratch, report: SelfCheckReport, stop: Callable[[], None]) -> str:
     """Open onnxruntime sessions (this is where a broken file or a missing CUDA shows)."""
     import onnxruntime
 
     detector = real.detector
+    stop()
     embedder = real.embedder
     scratch.detector = detector  # cached_property: the scratch pipeline reuses the loaded sessions
     scratch.embedder = embedder
@@ -260,7 +271,7 @@ def _make_fixture(work: Path, state: dict) -> str:
     return f"generated a {SCENE_SIZE[0]}x{SCENE_SIZE[1]} room with {len(PRODUCTS)} products"
 
 
-def _check_detector(pipeline, state: dict) -> str:
+def _check_detector(pipeline, state: dict, stop: Callable[[], None]) -> str:
     from engine.detect import decode
     from engine.imageio import load_image
     from engine.models import model_label
@@ -270,6 +281,7 @@ def _check_detector(pipeline, state: dict) -> str:
     state["pixels"] = pixels
     counts = []
     for detector in pipeline.detector.detectors:
+        stop()
         card = detector.model.card
         tensor, _ = letterbox(pixels, card.input_size)
         (raw,) = detector.session.run([card.output_name], {card.input_name: tensor})
@@ -304,8 +316,8 @@ def _check_embedder(pipeline, state: dict) -> str:
     return f"{model_label(embedder.model)}, {embedder.dim}-d"  # "ok embedder MobileNetV2 1.0/224 (ImageNet), 1280-d"
 
 
-def _check_catalog(pipeline, state: dict) -> str:
-    report = pipeline.import_catalog(state["products"])
+def _check_catalog(pipeline, state: dict, cancelled: Callable[[], bool]) -> str:
+    report = pipeline.import_catalog(state["products"], cancelled=cancelled)
     if report.skipped or report.added != len(PRODUCTS):
         raise _StepFailed(f"importing {len(PRODUCTS)} generated products: {report.summary()} {report.skipped[:2]}")
     _check_listing_by_sku(pipeline.catalog)
@@ -325,10 +337,11 @@ def _check_listing_by_sku(catalog) -> None:
         raise _StepFailed(f"listing {len(skus)} products by SKU gave {len(listed)}")
 
 
-def _check_search(pipeline, state: dict, report: SelfCheckReport) -> str:
+def _check_search(pipeline, state: dict, report: SelfCheckReport, stop: Callable[[], None]) -> str:
     """Each product region of the scene must find that product first; a whole-scene search must run."""
     wrong = []
     for sku, category, box in state["placements"]:
+        stop()
         result = pipeline.search_region(state["scene"], tuple(map(float, box)), category, top_k=3)
         matches = result.objects[0].matches if result.objects else []
         if not matches or matches[0].sku != sku:
@@ -336,6 +349,7 @@ def _check_search(pipeline, state: dict, report: SelfCheckReport) -> str:
         any_cat = pipeline.search_region(state["scene"], tuple(map(float, box)), None, top_k=1)
         if not any_cat.objects or not any_cat.objects[0].matches:
             wrong.append(f"{sku} (any category) → nothing")
+    stop()
     scene = pipeline.search_scene(state["scene"], top_k=1)
     if wrong:
         raise _StepFailed(f"the index returned the wrong product: {', '.join(wrong)}")

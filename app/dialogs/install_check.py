@@ -2,8 +2,9 @@
 command line, each step listed as it passes or fails, and the details support asks for one button away.
 
 The check loads its own copy of the models and tags a room it draws, in a worker (``app.workers``), so the
-window stays live; Cancel stops it at the end of the step it is in (``run_self_check``'s ``on_step`` raises
-``Cancelled``, its temp catalog cleaned up). The user's own catalog is only counted, never written.
+window stays live; Cancel, closing the window or quitting stops it within the step it is in, between one model's
+load or run and the next (``run_self_check``'s ``cancelled``, its temp catalog cleaned up): quitting waited for the
+step's end, up to a second. The user's own catalog is only counted, never written.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def check(pipeline: Pipeline, job: Job) -> Checked:
         if job.cancelled():
             raise Cancelled(CANCELLED)
 
-    report = run_self_check(pipeline.settings, on_step=on_step)
+    report = run_self_check(pipeline.settings, on_step=on_step, cancelled=job.cancelled)
     return Checked(report, _labelled(report.models), _products(pipeline), versions())
 
 
@@ -182,7 +183,7 @@ class InstallCheckWindow(QDialog):
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            self.verdict.setText("Stopping after this step…")
+            self.verdict.setText("Stopping…")
 
     def running(self) -> bool:
         return self.runner.busy()
@@ -234,7 +235,7 @@ class InstallCheckWindow(QDialog):
                              "Details copied: paste them into your message to support.")
 
     def reject(self) -> None:
-        """Closing stops a running check (at the end of its step)."""
+        """Closing stops a running check (within its step)."""
         self.cancel()
         super().reject()
 
