@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTabBar,
     QVBoxLayout,
     QWidget,
@@ -183,6 +185,22 @@ def centred(image: QImage, size: QSize, dpr: float) -> QImage:
     return canvas
 
 
+class FittedRows(QStyledItemDelegate):
+    """A list's rows no wider than its viewport. Qt sizes a wrapped row by its longest run of text it cannot break (a
+    photo name's "occasion__1364319304125-"), so such a row was laid out past the viewport: 319 px wide in the 316 of
+    the app's theme (its list frame takes 2 px each side; 318 without it), 319 in 196 in a narrow panel. Qt paints
+    them within the viewport, so screenshots before and after are the same pixels; the rows' rectangles
+    (``visualItemRect``, what a screen reader is told of a row) reached under the frame and past the list."""
+
+    def __init__(self, view: QListView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(min(hint.width(), self.view.viewport().width()), hint.height())
+
+
 class WhereUsedPanel(QWidget):
     tagRequested = Signal(Path, int)  # a sighting double-clicked: open its photo on that tag
     productRequested = Signal(str)  # a product that goes with it double-clicked: show it in the catalog
@@ -229,6 +247,7 @@ class WhereUsedPanel(QWidget):
         self.sightings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # a name too long for
         self.sightings.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a line: "pasted-2026…spring.png", not cut off
         self.sightings.setResizeMode(QListView.ResizeMode.Adjust)  # rows laid out again as the list's width changes
+        self.sightings.setItemDelegate(FittedRows(self.sightings))
         self.sightings.itemActivated.connect(self._activated)
         self.together_label = plain_label("Goes with")
         self.together = QListWidget(objectName="goesWith", wordWrap=True)
