@@ -16,12 +16,15 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
+    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +38,7 @@ from app.dialogs.settings import SettingsDialog
 from app.dialogs.shoppable import PageExportDialog
 from app.engine_info import EngineInfo, describe_engine
 from app.engine_notes import EngineNotes, as_status
-from app.labels import pretty, use_category_names
+from app.labels import model_label, pretty, use_category_names
 from app.scene_controller import SceneController
 from app.scene_files import deliver_found, each_scene_file, given_photo, save_pasted
 from app.settings import AppSettings
@@ -66,9 +69,11 @@ from engine.corrections import edited_keys
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.imageio import IMAGE_SUFFIXES, READABLE
+from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.remedies import in_app
 from engine.scene_memory import tag_counts
+from engine.settings import save_choice
 from engine.shoppable import ScenePage
 from engine.words import counted
 
@@ -135,7 +140,9 @@ class MainWindow(QMainWindow):
         self._listed = Listed(None, False, [])  # the listing's last part: loose photos join the strip's loose ones
         self._saved_page: Path | None = None  # the shoppable page exported last (the message's Open Page)
         self._tried_all: tuple[Path, str] | None = None  # every photo found so far failed: the last, its error
+        self._left_out: tuple[str, bool] | None = None  # the drop's "Left out …", whether its photo is still to open
         self._embedding: Task | None = None  # the catalog being embedded for the embedder chosen last
+        self._embedding_from: EngineChoice | None = None  # the choice before it, which its Cancel puts back
         self._choice = self._engine_choice()  # what the pipeline was built from (config.yaml, Settings)
         self._revision: int | None = None  # the catalog's revision when the window last looked
         self._photo_news: str | None = None  # news of the open photo, said once the Photo tab is in front
@@ -204,6 +211,7 @@ class MainWindow(QMainWindow):
         self.listing_status = ListingStatus()
         self.listing_status.stopRequested.connect(self.stop_listing)
         self.status_line.insertPermanentWidget(0, self.listing_status)
+        self._build_embedding_status()
 
     def _build_toolbar(self) -> None:
         """Open, Open folder, Batch, Catalog, Train, then Undo/Redo and Settings at the right."""
@@ -612,10 +620,24 @@ class MainWindow(QMainWindow):
         elif left_out:
             names = ", ".join(p.name for p in left_out)
             # the window's, not the photo's: the photo opening as the listing ends would dismiss it; kept: the
-            # photo's "Restored your edits…" replaced it at once
-            self.show_message(f"Left out {names}: not a photo DecorLens reads ({READABLE}).", "info", kept=True)
+            # photo's "Restored your edits…" replaced it at once. It goes once a photo other than the drop's opens.
+            text = f"Left out {names}: not a photo DecorLens reads ({READABLE})."
+            self._left_out = (in_app(text), bool(self._candidates))
+            self.show_message(text, "info", kept=True)
         if self._tried_all is not None:  # nothing more to try: said as for a listing that ended first
             self._open_failed(*self._tried_all)
+
+    def _let_go_of_left_out(self) -> None:
+        """A photo opened: the drop's "Left out …" stays over its own photo opening (still to come when the listing
+        ended, or opened before), and goes once another opens."""
+        if self._left_out is None:
+            return
+        text, own_photo_to_come = self._left_out
+        if own_photo_to_come:
+            self._left_out = (text, False)
+        else:
+            self._left_out = None
+            self.message.let_go(text)
 
     def open_photo(self, path: Path) -> None:
         """Start opening ``path``; the window changes only once it decoded (``_photo_opened``)."""
@@ -672,6 +694,7 @@ class MainWindow(QMainWindow):
         if focus is None or not self.photo_dock.isAncestorOf(focus):  # stepping through the strip, it stays there
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # the first Tab goes to the first tag, not the view
         self._photo_news = None  # the last photo's
+        self._let_go_of_left_out()
         if self.message.page == PHOTO_TAB:
             self.message.dismiss()  # the last photo's news or error; another tab's or the window's stays
         self.photo_list.select(path)
@@ -902,8 +925,8 @@ class MainWindow(QMainWindow):
         if after != before:
             self.reload_pipeline()
         if after.embedder != before.embedder:
-            self.embed_catalog()
-        if (after.detectors, after.embedder) != (before.detectors, before.embedder):
+            self.embed_catalog(before)  # the open photo is searched again once it is done
+        elif after.detectors != before.detectors:
             self._tag_again()
         if self.controller.scene is not None:
             self._scene_changed()
@@ -929,21 +952,28 @@ class MainWindow(QMainWindow):
         s = self.settings.engine_settings(self.pipeline.data_dir, self.models_dir)
         return EngineChoice(s.models_dir, s.device, s.exact_threshold, s.detectors, s.embedder)
 
-    def embed_catalog(self) -> None:
-        """Embed the catalog for a new embedder now, in a worker with progress in the status bar.
+    def embed_catalog(self, before: EngineChoice | None = None) -> None:
+        """Embed the catalog for a new embedder now, in a worker, its progress and Cancel in the status bar.
 
         Searches would do it on first use, but silently, behind "Finding furniture and decor…"; a
-        search started meanwhile waits for this one instead of embedding twice. Quitting cancels it
-        (the catalog stays as it was and the next search picks up).
+        search started meanwhile waits for this one instead of embedding twice. The open photo is searched
+        again once it is done, not meanwhile: that search waited behind this one and, once Cancel let go, embedded
+        the whole catalog itself for the embedder just given up. Quitting cancels it (the catalog stays as it
+        was, the chosen embedder too, and the next search picks up).
 
-        Choosing yet another embedder cancels the embedding for the one before: it held the catalog's
-        write lock to the end (92 s for 1,955 products here), the chosen one's waiting behind it, and then
-        said "Catalog ready"; its reports after that are dropped.
+        ``before``: the choice whose embedder Cancel puts back (``cancel_embedding``). Choosing yet another
+        embedder cancels the embedding for the one before: it held the catalog's write lock to the end (92 s for
+        1,955 products here), the chosen one's waiting behind it, and then said "Catalog ready"; its reports after
+        that are dropped, and Cancel still goes back to the embedder of the first, the one the catalog has.
         """
         if self._embedding is not None:
             self._embedding.cancel()
-        pipeline, bar = self.pipeline, self.statusBar()
-        bar.showMessage("Embedding the catalog for the new embedder…")
+        else:
+            self._embedding_from = before
+        pipeline, status = self.pipeline, self.embedding_label
+        chosen = self._embedder_label(pipeline.settings.embedder, pipeline.settings.models_dir)
+        status.setText(f"Embedding the catalog for {chosen}…")
+        self.embedding_status.show()
         task: Task | None = None
 
         def ours(slot: Callable[..., None]) -> Callable[..., None]:
@@ -954,21 +984,72 @@ class MainWindow(QMainWindow):
             done=ours(self._catalog_embedded),
             failed=ours(self._embedding_failed),
             cancelled=ours(lambda _m: self._embedding_ended()),
-            progress=ours(lambda n, total: bar.showMessage(f"Embedding the catalog: {n:,} of {total:,}…")),
+            progress=ours(lambda n, total: status.setText(f"Embedding the catalog for {chosen}: {n:,} of {total:,}…")),
         )
+
+    def _build_embedding_status(self) -> None:
+        """"Embedding the catalog for …: 800 of 1,955" and Cancel in the status bar while it runs, as a folder's
+        listing has Stop: it takes 37 s for 1,955 products here, and nothing let the user change their mind.
+        Tab reaches Cancel (a tool button takes the keyboard's focus by Tab), Space presses it."""
+        self.embedding_label = QLabel()
+        self.embedding_cancel = QToolButton(text="Cancel")
+        self.embedding_cancel.setToolTip("Stop embedding the catalog and keep the embedder used before")
+        self.embedding_cancel.setAccessibleName("Cancel embedding the catalog")
+        self.embedding_cancel.clicked.connect(self.cancel_embedding)
+        self.embedding_status = QWidget()
+        layout = QHBoxLayout(self.embedding_status)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.embedding_label)
+        layout.addWidget(self.embedding_cancel)
+        self.embedding_status.hide()
+        self.status_line.insertPermanentWidget(0, self.embedding_status)
+
+    def cancel_embedding(self) -> None:
+        """Cancel: the embedding stops (the engine's transaction rolls its vectors back: the catalog and its indexes
+        stay as they were; the "re-embed" backup it took first stays) and the embedder before is put back, in
+        config.yaml (where Settings saved the new one) and in the pipeline, so searches go on with the vectors the
+        catalog has. The photo is searched again only if Settings changed its detectors too (the new embedder never
+        searched it)."""
+        task, before = self._embedding, self._embedding_from
+        if task is None:
+            return
+        task.cancel()
+        self._embedding_ended()
+        given_up = self._embedder_label(self.pipeline.settings.embedder, self.pipeline.settings.models_dir)
+        if before is None or not before.embedder:  # not from Settings: nothing to put back
+            return
+        try:
+            save_choice(self.pipeline.data_dir, "embedder", list(before.embedder))
+        except (DecorLensError, OSError) as exc:
+            self.show_message(f"The embedder before could not be put back: {exc}", "error")
+            return
+        self.reload_pipeline()
+        if self._choice is None or self._choice.detectors != before.detectors:
+            self._tag_again()
+        kept = self._embedder_label(before.embedder, self.pipeline.settings.models_dir)
+        self.show_message(f"Kept {kept}: the catalog was not embedded for {given_up}.", "info")
+
+    def _embedder_label(self, choices: tuple[str, ...], models_dir: Path | None) -> str:
+        """The embedder ``choices`` name, as Settings and the status bar name it; its file name if it cannot be
+        read (the line still says which)."""
+        try:
+            return model_label(find_first(choices, models_dir, self.pipeline.data_dir))
+        except DecorLensError:
+            return choices[0] if choices else "the embedder"
 
     def _catalog_embedded(self, count: int) -> None:
         self._embedding_ended()
         text = f"Catalog ready for the new embedder ({counted(count, 'product')} embedded)." if count else ""
         self.statusBar().showMessage(text, 10_000)
+        self._tag_again()
 
     def _embedding_failed(self, message: str) -> None:
         self._embedding_ended()
         self.show_message(message, "error")
 
     def _embedding_ended(self) -> None:
-        self._embedding = None
-        self.statusBar().clearMessage()
+        self._embedding = self._embedding_from = None
+        self.embedding_status.hide()
 
     def _categories(self) -> list[str]:
         categories = self._category_map()

@@ -502,8 +502,11 @@ def test_choosing_another_embedder_cancels_the_embedding_for_the_one_before(qtbo
     embedder's waiting behind it, then said "Catalog ready". Now it is asked to stop and its reports dropped."""
     asked: list = []  # each embedding's cancel flag
     release = threading.Event()
+    real = window.pipeline
 
     class Embedding:  # what embed_catalog asks of a pipeline: embeds until cancelled (or let go)
+        settings, data_dir = real.settings, real.data_dir  # the embedder the status bar names
+
         def prepare_matcher(self, progress, cancelled) -> int:
             asked.append(cancelled)
             progress(1, 10)
@@ -513,7 +516,6 @@ def test_choosing_another_embedder_cancels_the_embedding_for_the_one_before(qtbo
                 raise Cancelled("re-embedding cancelled; the catalog is unchanged")
             return 10
 
-    real = window.pipeline
     try:
         window.pipeline = Embedding()
         window.embed_catalog()

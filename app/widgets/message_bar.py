@@ -156,6 +156,20 @@ class MessageBar(QFrame):
             self._colour()
         super().changeEvent(event)
 
+    def let_go(self, text: str) -> None:
+        """Kept news ``text`` has had its time (the drop it told of is done, another photo opened): it goes, and what
+        was said below it stays, alone. "Left out notes.txt" of the last drop stayed on top of the next photo's news."""
+        lines = self.kept.split("\n")
+        if self.isHidden() or text not in lines:
+            return
+        below = self.text.text().removeprefix(self.kept).removeprefix("\n")
+        self.kept = "\n".join(line for line in lines if line != text)
+        if not self.kept and not below:
+            self.dismiss()
+            return
+        self.text.setText("\n".join(filter(None, (self.kept, below))))
+        self._fit()
+
     def dismiss(self) -> None:
         """Closed, answered or faded: gone, also from its page."""
         self.waiting, self.kept = False, ""

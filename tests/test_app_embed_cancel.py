@@ -1,0 +1,71 @@
+"""Cancel while the catalog is embedded for another embedder, and a drop's "Left out …" going with its drop.
+
+One walk over a copy of the session catalog (1,955 IKEA products, embedded for MobileNetV2): cheap, as the embedding
+is cancelled at its first chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from PySide6.QtCore import Qt
+
+from app.dialogs.settings import SettingsDialog
+from engine.pipeline import Pipeline
+from engine.settings import Settings, save_choice
+from tests.scene_copy import copy_data_dir
+
+EFFNET = "effnet_lite0_gem.onnx"
+V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
+WAIT_MS = 120_000
+
+
+def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
+    qtbot, main_window, pipeline, scene_path, tmp_path: Path
+):
+    data = copy_data_dir(pipeline, tmp_path / "data")
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data)), (1280, 800))
+    stock = win.pipeline.embedder.key
+    first, other = scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"), scene_path("bright-kitchen")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+
+    # a drop of a photo and notes.txt: "Left out" stays over its own photo opening, and goes once another opens
+    win.open_paths([first, notes])
+    qtbot.waitUntil(lambda: win.controller.path == first and win._listing is None, timeout=WAIT_MS)
+    assert win.message.isVisible() and "Left out notes.txt" in win.message.text.text()
+    win.message._timer.stop()  # read slowly: not faded by the time the next photo opens
+    win.open_photo(other)
+    qtbot.waitUntil(lambda: win.controller.path == other, timeout=WAIT_MS)
+    assert "Left out" not in win.message.text.text() or not win.message.isVisible()
+    qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=WAIT_MS)
+    tagged = win.controller.scene
+
+    # Settings choose EfficientNet, then (mid-run) MobileNetV1; Cancel by keyboard goes back to MobileNetV2
+    before = win._engine_settings()
+    dialog = SettingsDialog(win.settings, win._categories(), data, parent=win)
+    dialog.embedder.setCurrentIndex(dialog.embedder.findData(EFFNET))
+    dialog.accept()
+    win.apply_settings(before)
+    assert win.embedding_status.isVisible() and win.embedding_cancel.isVisible()
+    assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0 (ImageNet)")
+    mid_run = win._engine_settings()
+    save_choice(data, "embedder", [V1])
+    win.apply_settings(mid_run)
+    qtbot.waitUntil(lambda: "mobilenet_v1-imagenet: " in win.embedding_label.text(), timeout=WAIT_MS)
+    assert win.embedding_cancel.focusPolicy() & Qt.FocusPolicy.TabFocus  # Tab reaches it
+    win.embedding_cancel.setFocus()
+    qtbot.keyClick(win.embedding_cancel, Qt.Key.Key_Space)
+    assert not win.embedding_status.isVisible()
+    assert win.message.text.text() == ("Kept MobileNetV2 1.0/224 (ImageNet): the catalog was not embedded for "
+                                       "mobilenet_v1-imagenet.")
+    assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == list(before.embedder)
+    assert win.pipeline.embedder.key == stock and win._choice == before
+    qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
+    assert set(win.pipeline.catalog.embedders()) == {stock}  # neither new embedder left a vector behind
+    assert win.controller.scene is tagged  # not searched again: its tags are the old embedder's already
+
+    win.open_photo(first)  # searches go on with the catalog's vectors
+    qtbot.waitUntil(lambda: win.controller.path == first and not win.controller._running, timeout=WAIT_MS)
+    assert win.controller.scene.result.embedder == stock and win.controller.scene.visible
+    assert not win.embedding_status.isVisible()
