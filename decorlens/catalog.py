@@ -106,6 +106,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     absent = report.absent_line(Path(args.source).name)
     if absent:
         note(f"{absent}; `{program()} catalog remove SKU …` removes them")
+    unsourced = report.unsourced_line(Path(args.source).name)
+    if unsourced:
+        note(f"{unsourced}; `{program()} catalog remove SKU …` removes those no supplier sells any more")
     why = report.nothing_imported()
     if why is not None:  # a failed import, not a success, and not a bug's exit code: a script checks it
         reasons = " (the reasons are above)" if report.skipped else ""

@@ -37,7 +37,7 @@ from engine.backups import (
 from engine.errors import CatalogError
 from engine.prices import price_value
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: products.source (``Product.source``)
 RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
 IDENTITY = "catalog_id"  # meta key: a random name of this catalog file, which its index records (``identity``)
 GLOBAL = ""  # tombstone category meaning "gone from the all-categories index too"; no category is empty
@@ -65,9 +65,11 @@ CREATE TABLE IF NOT EXISTS products (
     image_hash TEXT NOT NULL,
     url TEXT NOT NULL DEFAULT '',
     price TEXT NOT NULL DEFAULT '',
-    extra TEXT NOT NULL DEFAULT '{}'
+    extra TEXT NOT NULL DEFAULT '{}',
+    source TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS products_category ON products (category);
+CREATE INDEX IF NOT EXISTS products_source ON products (source);
 CREATE TABLE IF NOT EXISTS vectors (
     product_id INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
     embedder TEXT NOT NULL,
@@ -88,9 +90,12 @@ CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
 NEAR_SKU_CHARS = 40  # characters of a mistyped SKU ``skus_near`` looks at, and follow-on characters it tries at each
 NEAR_SKU_BESIDE = 3  # SKUs on each side of a one-slip spelling: 4 in 5 of two-slip IKEA SKUs found, 71 % with 1
 LAST_CHAR = "\U0010ffff"  # sorts after every character: ``start + LAST_CHAR`` bounds the SKUs that begin ``start``
-PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra"
+PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra, source"
+# Version 1 → 2, in one transaction: every product kept, of no recorded source ("").
+UPGRADES = {1: ("ALTER TABLE products ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+                "CREATE INDEX IF NOT EXISTS products_source ON products (source)")}
 TABLES = ("meta", "products", "vectors", "tombstones")  # besides schema_version: what every command reads
-TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price")
+TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price", "source")
 CHANGED_FIELDS = ("price", "name", "image_hash", "category", "url", "image_path", "extra")  # what an update may change
 
 
@@ -114,6 +119,10 @@ class Product:
     price: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     id: int = 0
+    # The feed it came from, as the importer names it (``engine.importer.ImportRow.source``): a feed's "not in
+    # this feed" offer is of its own products only. "" for one imported before catalogs recorded it (schema 1),
+    # or from a bundle; an update that gives none keeps the product's.
+    source: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Product:
@@ -132,7 +141,7 @@ class Product:
         return cls(
             id=row["id"], sku=row["sku"], name=row["name"], category=row["category"],
             image_path=row["image_path"], image_hash=row["image_hash"], url=row["url"],
-            price=row["price"], extra=extra,
+            price=row["price"], extra=extra, source=row["source"],
         )
 
 
@@ -413,10 +422,10 @@ class Catalog:
         extra = json.dumps(product.extra, ensure_ascii=False, sort_keys=True)
         if old is None:
             cur = self.db.execute(
-                "INSERT INTO products (sku, name, category, image_path, image_hash, url, price, extra) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO products (sku, name, category, image_path, image_hash, url, price, extra, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (product.sku, product.name, product.category, product.image_path, product.image_hash,
-                 product.url, product.price, extra),
+                 product.url, product.price, extra, product.source),
             )
             return Upserted(int(cur.lastrowid), True, "added")
         if old.category != product.category:
@@ -427,9 +436,9 @@ class Catalog:
         changed = old.image_hash != product.image_hash or old.category != product.category
         self.db.execute(
             "UPDATE products SET name = ?, category = ?, image_path = ?, image_hash = ?, url = ?, "
-            "price = ?, extra = ? WHERE id = ?",
+            "price = ?, extra = ?, source = ? WHERE id = ?",
             (product.name, product.category, product.image_path, product.image_hash, product.url,
-             product.price, extra, old.id),
+             product.price, extra, product.source or old.source, old.id),
         )
         if changed:  # the vector must be rewritten at this revision so the index picks it up
             self.db.execute("DELETE FROM vectors WHERE product_id = ?", (old.id,))
@@ -523,11 +532,22 @@ class Catalog:
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
 
-    def categories_not_in(self, skus: set[str]) -> list[tuple[str, str]]:
-        """The catalog's (SKU, category) pairs that ``skus`` lacks, sorted by SKU: the products a re-imported feed
-        no longer lists, with their categories, since a feed of chairs says nothing of the catalog's lamps."""
-        rows = self.db.execute("SELECT sku, category FROM products ORDER BY sku")
-        return [(sku, category) for sku, category in rows if sku not in skus]
+    def categories_not_in(self, skus: set[str]) -> list[tuple[str, str, str]]:
+        """The catalog's (SKU, category, source) of the products ``skus`` lacks, sorted by SKU: the products a
+        re-imported feed no longer lists, with their categories (a feed of chairs says nothing of the catalog's
+        lamps) and sources (nor one supplier's feed of another's products)."""
+        rows = self.db.execute("SELECT sku, category, source FROM products ORDER BY sku")
+        return [(sku, category, source) for sku, category, source in rows if sku not in skus]
+
+    def sources(self, skus: Sequence[str]) -> dict[str, str]:
+        """{SKU: source} of those of ``skus`` the catalog holds (one JSON array, as ``products`` passes SKUs)."""
+        rows = self.db.execute("SELECT sku, source FROM products WHERE sku IN (SELECT value FROM json_each(?))",
+                               (json.dumps(list(skus)),))
+        return dict(rows.fetchall())
+
+    def source_counts(self) -> dict[str, int]:
+        """Products per source ("" for those of none recorded)."""
+        return dict(self.db.execute("SELECT source, COUNT(*) FROM products GROUP BY source").fetchall())
 
     def skus_near(self, sku: str) -> set[str]:
         """SKUs a mistyped ``sku`` may have meant: those one edit from it (a character replaced, added, left out,
@@ -699,13 +719,18 @@ class Catalog:
             self.db.executemany("INSERT INTO tombstones (product_id, category, revision) VALUES (?, ?, ?)", gone)
             self.db.execute("DELETE FROM main.vectors")
             self.db.execute("DELETE FROM main.products")
-            self.db.execute(f"INSERT INTO main.products ({PRODUCT_COLUMNS}) "
-                            f"SELECT {PRODUCT_COLUMNS} FROM restored.products")
+            columns = ", ".join(self._restored_columns())
+            self.db.execute(f"INSERT INTO main.products ({columns}) SELECT {columns} FROM restored.products")
             self.db.execute(
                 "INSERT INTO main.vectors (product_id, embedder, image_hash, revision, vector) "
                 "SELECT product_id, embedder, image_hash, ?, vector FROM restored.vectors "
                 "WHERE product_id IN (SELECT id FROM main.products)", (revision,),
             )
+
+    def _restored_columns(self) -> list[str]:
+        """The product columns the attached backup has: one of schema 1 has no ``source`` (its products get "")."""
+        have = {row[1] for row in self.db.execute("PRAGMA restored.table_info(products)")}
+        return [c for c in PRODUCT_COLUMNS.split(", ") if c in have]
 
     def check(self) -> None:
         """``CatalogDamagedError`` unless SQLite's ``quick_check`` finds the file sound (a scan of every page: for
@@ -728,6 +753,7 @@ class Catalog:
             missing = [t for t in TABLES if t not in tables]
             if missing:  # each command failed on SQLite's "no such table", a restore too
                 raise damaged(self.path, f"its {missing[0]} table is gone")
+            self._upgrade()
             self._drop_planted_code()
             self._name_file()
             return
@@ -744,6 +770,27 @@ class Catalog:
         self.db.execute("INSERT INTO meta (key, value) VALUES ('revision', '0')")
         self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (IDENTITY, secrets.token_hex(8)))
         self.db.execute("COMMIT")
+
+    def _upgrade(self) -> None:
+        """Bring a catalog of an older schema to ``SCHEMA_VERSION``, each step (``UPGRADES``) in one transaction
+        with its version: a failed or interrupted upgrade leaves the catalog as it was, every product kept."""
+        while (version := self._version()) < SCHEMA_VERSION:
+            self._begin_write()
+            if self._version() != version:  # another process upgraded it meanwhile
+                self.db.execute("ROLLBACK")
+                continue
+            try:
+                for statement in UPGRADES[version]:
+                    self.db.execute(statement)
+                self.db.execute("UPDATE schema_version SET version = ?", (version + 1,))
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+
+    def _version(self) -> int:
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        return row[0] if row else 0
 
     def _name_file(self) -> None:
         """Give a catalog made before ``identity`` (or put in place of a damaged one) its name, once."""
@@ -772,7 +819,7 @@ class Catalog:
     def _check_version(self) -> None:
         row = self.db.execute("SELECT version FROM schema_version").fetchone()
         version = row[0] if row else None
-        if not isinstance(version, int):  # compared with a number: "unexpected TypeError"
+        if not isinstance(version, int) or version < 1:  # compared with a number: "unexpected TypeError"
             raise damaged(self.path, "its schema version is missing or not a number")
         if version > SCHEMA_VERSION:
             raise CatalogError(
@@ -821,9 +868,9 @@ def _check_restorable(backup: Path) -> None:
             uneven = _uneven_vectors(db)
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
-    if version is None or version[0] != SCHEMA_VERSION:
+    if version is None or version[0] not in range(1, SCHEMA_VERSION + 1):
         raise CatalogError(f"backup {backup} has schema version {version and version[0]}, this DecorLens "
-                           f"restores version {SCHEMA_VERSION}")
+                           f"restores versions 1 to {SCHEMA_VERSION}")
     if uneven:
         raise CatalogError(f"backup {backup} is damaged: its stored vectors of {uneven} differ in size; the catalog "
                            "is unchanged: restore another backup")

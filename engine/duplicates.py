@@ -78,10 +78,19 @@ def mark_variants(catalog: Catalog, skus: Sequence[str], primary: str) -> int:
     """
     found = sorted({_product(catalog, sku).sku for sku in [*skus, primary]})
     with catalog.write():
-        catalog.db.execute(_SCHEMA)
-        catalog.db.executemany(f"INSERT OR IGNORE INTO {VARIANTS_TABLE} (sku_a, sku_b) VALUES (?, ?)",
-                               [(a, b) for i, a in enumerate(found) for b in found[i + 1:]])
+        record_variants(catalog, [found])
     return len(found) - 1
+
+
+def record_variants(catalog: Catalog, groups: Iterable[Iterable[str]]) -> None:
+    """Store each group of stored SKUs as variants of one another, inside the caller's write: ``mark_variants``'
+    own, or the transaction of an import that marks a Shopify product's variants (``engine.importer``)."""
+    found = [sorted(set(group)) for group in groups]
+    pairs = [(a, b) for skus in found for i, a in enumerate(skus) for b in skus[i + 1:]]
+    if not pairs:  # the table is made on first use only
+        return
+    catalog.db.execute(_SCHEMA)
+    catalog.db.executemany(f"INSERT OR IGNORE INTO {VARIANTS_TABLE} (sku_a, sku_b) VALUES (?, ?)", pairs)
 
 
 def variant_pairs(catalog: Catalog) -> set[tuple[str, str]]:

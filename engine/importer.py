@@ -32,6 +32,7 @@ from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
 from engine.categories import FILE_NAME as CATEGORY_FILE
 from engine.categories import CategoryMap
+from engine.duplicates import record_variants
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.feed_images import SCHEMES, download_images, validators_file
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
@@ -93,6 +94,8 @@ class ImportRow:
     image_url: str = ""  # the image's http(s) URL once ``image`` is its downloaded copy in the cache
     kept: str = ""  # why ``image``, a cached copy of ``image_url``, was used as it was, not refreshed
     origin: str = ""  # where in the source: "line 12" of a CSV, "row 12" of a Parquet feed, a folder's file
+    source: str = ""  # the feed's file (or folder) name, recorded with its products (``Product.source``)
+    handle: str = ""  # a Shopify export's Handle: the product whose variants share it are marked as variants
 
 
 @dataclass
@@ -102,6 +105,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (sku or file, reason)
     absent: list[str] = field(default_factory=list)  # SKUs of the source's categories it does not list (kept)
+    unsourced: list[str] = field(default_factory=list)  # SKUs of those categories of no recorded source (kept)
     uncovered: dict[str, int] = field(default_factory=dict)  # products kept per category the source has none of
     changed: dict[str, int] = field(default_factory=dict)  # products updated per field changed ("price": 25)
     categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
@@ -134,16 +138,20 @@ class ImportReport:
         more = f"; and {counted(len(set(self.kept)) - 1, 'other reason')}" if len(set(self.kept)) > 1 else ""
         return f"; {counted(len(self.kept), 'photo')} not refreshed, {whose} kept ({self.kept[0]}{more})"
 
-    def note_unlisted(self, unlisted: Iterable[tuple[str, str]]) -> None:
-        """Sort the catalog's (SKU, category) pairs the source does not list: those of a category it stored
-        products of are ``absent`` (dropped by the supplier, offered for removal), the others ``uncovered``
-        (kept, counted per category). A feed of chairs imported into a lamp shop is no full catalog: every lamp
-        was offered for removal as dropped from the supplier's range."""
-        for sku, category in unlisted:
-            if category in self.categories:
-                self.absent.append(sku)
-            else:
+    def note_unlisted(self, unlisted: Iterable[tuple[str, str, str]], ours: set[str]) -> None:
+        """Sort the catalog's (SKU, category, source) the feed does not list. Those of a category it has none of
+        are ``uncovered`` (kept, counted per category): a feed of chairs imported into a lamp shop is no full
+        catalog, and every lamp was offered for removal. Of the others, those of the feed's own sources (``ours``)
+        are ``absent`` (dropped by the supplier, offered for removal), those of no recorded source ``unsourced``
+        (kept, named), and another feed's are not this feed's business: a second supplier's feed offered the
+        first supplier's whole range for removal."""
+        for sku, category, source in unlisted:
+            if category not in self.categories:
                 self.uncovered[category] = self.uncovered.get(category, 0) + 1
+            elif source in ours:
+                self.absent.append(sku)
+            elif not source:
+                self.unsourced.append(sku)
 
     def absent_line(self, source: str) -> str | None:
         """The catalog's products of ``source``'s categories that it does not list, or None. They are kept (a
@@ -154,6 +162,17 @@ class ImportReport:
         are = "is" if len(self.absent) == 1 else "are"
         return (f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): "
                 f"{first_named(self.absent)}")
+
+    def unsourced_line(self, source: str) -> str | None:
+        """The products of ``source``'s categories it does not list that were imported before DecorLens recorded
+        each product's feed, or None: they may be another supplier's, so they are named, not offered."""
+        if not self.unsourced:
+            return None
+        one = len(self.unsourced) == 1
+        return (f"{counted(len(self.unsourced), 'product')} of the catalog {'is' if one else 'are'} not in {source} "
+                f"but {'was' if one else 'were'} imported before DecorLens recorded which feed each product came "
+                f"from, so {'it is' if one else 'they are'} kept and not offered for removal (another supplier's "
+                f"feed may list {'it' if one else 'them'}): {first_named(self.unsourced)}")
 
     def uncovered_line(self, source: str) -> str | None:
         """What ``source`` covered and what it left alone, or None when it had products of every category
@@ -251,12 +270,15 @@ def read_source(source: Path) -> list[ImportRow]:
     if not os.path.lexists(source):  # not "expected a folder, a CSV or …": the user mistyped the path
         raise CatalogError(f"{_shown(source)}: no such file or folder")
     if source.is_dir():
-        return _later_rows_kept(list(_folder_rows(source)))
-    if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-        return _later_rows_kept(list(_csv_rows(source)))
-    if source.suffix.lower() == ".parquet":
-        return _later_rows_kept(list(_parquet_rows(source)))
-    raise CatalogError(f"{source}: expected a folder of category subfolders, a CSV or a Parquet file")
+        rows = _folder_rows(source)
+    elif source.suffix.lower() in (".csv", ".tsv", ".txt"):
+        rows = _csv_rows(source)
+    elif source.suffix.lower() == ".parquet":
+        rows = _parquet_rows(source)
+    else:
+        raise CatalogError(f"{source}: expected a folder of category subfolders, a CSV or a Parquet file")
+    label = _shown(absolute(source).name or absolute(source))
+    return _later_rows_kept([replace(row, source=label) for row in rows])
 
 
 def _later_rows_kept(rows: list[ImportRow]) -> list[ImportRow]:
@@ -286,10 +308,15 @@ def import_rows(
     """
     report = ImportReport()
     done = 0
+    variants: dict[str, list[str]] = {}  # a Shopify product's Handle → the SKUs stored of its variants
     rows = download_images(rows, image_cache, cancelled)
     prepare_pixels = getattr(matcher, "preprocess", None) if hasattr(matcher, "embed_tensors") else None
     chunks = list(_chunks(rows, _chunk_rows(matcher)))
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
+        label = next((row.source for row in rows), "")
+        known = catalog.sources([row.sku for row in rows if row.sku])
+        ours = feed_sources(known, catalog.source_counts(), label)
+
         def submit(chunk: Sequence[ImportRow]) -> list[Future]:
             return [pool.submit(prepare_row, r, image_cache, prepare_pixels) for r in chunk]
 
@@ -307,10 +334,13 @@ def import_rows(
                         continue
                     if row.kept:
                         report.kept.append(row.kept)
+                    product.source = known[row.sku] if known.get(row.sku) in ours else label
                     stored = catalog.upsert(product, revision)
                     if stored.reembed:
                         to_embed.append((stored.id, product.image_hash, image))
                     report.count(stored.change, stored.fields)
+                    if row.handle:
+                        variants.setdefault(row.handle, []).append(product.sku)
                     report.categories[product.category] = report.categories.get(product.category, 0) + 1
                 if to_embed:
                     images = [img for _, _, img in to_embed]
@@ -321,11 +351,26 @@ def import_rows(
                 done += len(chunk)
                 if progress:
                     progress(done, len(rows))
-            report.note_unlisted(catalog.categories_not_in({row.sku for row in rows if row.sku}))
+            # A Shopify product's variants are marked as variants of one another, as a merchandiser would in the
+            # duplicates window: its colours share the product's one photo, and were offered there as duplicates.
+            record_variants(catalog, (skus for skus in variants.values() if len(skus) > 1))
+            report.note_unlisted(catalog.categories_not_in({row.sku for row in rows if row.sku}), ours)
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
     return report
+
+
+def feed_sources(known: dict[str, str], counts: dict[str, int], label: str) -> set[str]:
+    """The sources a feed named ``label`` is an update of: its own, and each recorded source ("" aside) of which
+    it lists at least half the products (``known``: the feed's SKUs the catalog holds → their sources; ``counts``:
+    products per source). A supplier's feeds are often named by date ("week2.csv" after "week1.csv"), yet a second
+    supplier's feed sharing a SKU or two with the first is no update of it. The feed's products of these sources
+    keep their source; the others (new, another supplier's, of no recorded source) are recorded as ``label``'s."""
+    listed: dict[str, int] = {}
+    for source in known.values():
+        listed[source] = listed.get(source, 0) + 1
+    return {label} | {source for source, n in listed.items() if source and 2 * n >= counts.get(source, 0)}
 
 
 def _chunk_rows(matcher: Matcher) -> int:
@@ -620,6 +665,7 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
         raise CatalogError(f"{path}: no column for {', '.join(missing)} (have: {have or 'no header'})")
     used = {i for i in column.values() if i is not None}
     handle = headers.get("handle") if column["sku"] != headers.get("handle") else None
+    options = [headers[f"option{n} value"] for n in (1, 2, 3) if f"option{n} value" in headers]
     product: dict[str, str] = {}  # a Shopify export's product row: the Handle's rows after it continue it
     for where, record in reader:
         if isinstance(record, str):  # refused before it was split into fields
@@ -628,6 +674,7 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
         value = {ours: record[i].strip() if i is not None and i < len(record) else "" for ours, i in column.items()}
         if handle is not None:
             value, product = _shopify_row(value, record[handle].strip() if handle < len(record) else "", product)
+            value["name"] = variant_name(value["name"], [record[i].strip() for i in options if i < len(record)])
         if not value["image"] and not value["sku"]:
             continue  # Shopify exports put extra variant rows without image or sku
         extra = {header[i]: v for i, v in enumerate(record[: len(header)]) if i not in used and header[i] and v}
@@ -644,6 +691,7 @@ def _records(path: Path, header: list[str], reader: Iterable[tuple[str, list[str
         yield ImportRow(
             sku=value["sku"], name=value["name"] or value["sku"], category=_leaf(value["category"]),
             image=image, url=value["url"], price=value["price"], extra=extra, origin=where,
+            handle=product.get("handle", "") if handle is not None else "",
         )
 
 
@@ -661,6 +709,14 @@ def _shopify_row(value: dict[str, str], handle: str, product: dict[str, str]) ->
         return {ours: "" for ours in value}, product
     inherited = {ours: product[ours] for ours in ("name", "category", "url", "image")}
     return inherited | {ours: v for ours, v in value.items() if v}, product
+
+
+def variant_name(name: str, options: Sequence[str]) -> str:
+    """A Shopify variant's name as Shopify's orders write it, "Comfy sofa - Blue / Large", or ``name`` for a
+    product of one variant ("Default Title"). Each variant is a product of its own SKU, often with its product's
+    one photo: all were "Comfy sofa", cards a merchandiser could not tell apart."""
+    said = [value for value in options if value and value != "Default Title"]
+    return f"{name} - {' / '.join(said)}" if name and said else name
 
 
 def _unstorable(value: dict[str, str], extra: dict[str, str]) -> str:

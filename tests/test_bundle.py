@@ -803,7 +803,8 @@ def _cases(corpus: Corpus, tmp: Path) -> dict[str, tuple[Callable[[Path, Path], 
                        "NaN", {}),
         "duplicate-sku": (lambda b, o: _craft(b, o, db=lambda c: c.executescript(
             "CREATE TABLE p2 AS SELECT * FROM products; DROP TABLE products; CREATE TABLE products AS SELECT * FROM p2;"
-            "INSERT INTO products SELECT id + 1000, sku, name, category, image_path, image_hash, url, price, extra "
+            "INSERT INTO products (id, sku, name, category, image_path, image_hash, url, price, extra) "
+            "SELECT id + 1000, sku, name, category, image_path, image_hash, url, price, extra "
             "FROM p2 LIMIT 1; DROP TABLE p2;")), "duplicate", {}),
         "bad-categories": (lambda b, o: _craft(b, o, listed={"categories.yaml": b"- a list\n- not a map\n"}),
                            "category map", {}),

@@ -121,7 +121,8 @@ def test_shopify_variant_and_photo_rows_continue_their_product(tmp_path: Path):
     )
     rows = read_source(export)
     assert [(r.sku, r.name, r.category, Path(r.image).name, r.price, r.skip) for r in rows] == [
-        ("S-1", "Comfy sofa", "Sofas", "sofa.jpg", "499.00", ""), ("S-2", "Comfy sofa", "Sofas", "sofa.jpg", "509.00", ""),
+        ("S-1", "Comfy sofa - Grey", "Sofas", "sofa.jpg", "499.00", ""),
+        ("S-2", "Comfy sofa - Blue", "Sofas", "sofa.jpg", "509.00", ""),  # a variant is named by its options
         ("tall-lamp", "Tall lamp", "Lamps", "lamp.jpg", "29.00", ""),
     ]
     assert rows[1].extra == {"Handle": "comfy-sofa", "Option1 Value": "Blue"}

@@ -677,6 +677,8 @@ class CatalogView(QWidget):
             lines.append(f"{absent}; they are listed and selected now: Remove selected removes them, ✕ beside "
                          "the search shows all.")
             self.show_skus(report.absent, f"Not in {source.name}")
+        unsourced = report.unsourced_line(source.name) if why is None else None
+        lines += [f"{unsourced}."] if unsourced else []
         if why is None and self.total == 0:  # the first import: a new user was left on this tab, told nothing more
             lines.append(FIRST_IMPORT_NEXT)
         self.message.emit("\n".join(lines), "done" if why is None else "error")  # not "done" in green: nothing was
