@@ -485,12 +485,13 @@ class Catalog:
         row = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?", (sku,)).fetchone()
         return self._product(row) if row else None
 
-    # A product's price as a number: each distinct price text read by ``price_value``, passed to the query as one
-    # JSON object (``PRICES``), looked up per product through an automatic index (0.7 s at a million products).
+    # A product's price as a number: each distinct price text read by ``price_value`` once per connection, kept in
+    # the connection's own ``temp.price_values`` table (``_read_prices``) and looked up per product through its key.
     # Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
-    # closed at the job's end; nor SQL's string functions: 25 s at a million products.
-    PRICES = "WITH prices (price, value) AS MATERIALIZED (SELECT key, value FROM json_each(?)) "
-    PRICE = "(SELECT value FROM prices WHERE prices.price = products.price)"
+    # closed at the job's end; nor SQL's string functions: 25 s at a million products; nor one JSON object of every
+    # price passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
+    # at 200,000 distinct prices), and each sort read and parsed every price again.
+    PRICE = "(SELECT value FROM temp.price_values WHERE price_values.price = products.price)"
     # The orders ``products`` lists in, each an ORDER BY of its own: never one built from what a user typed.
     # Products without a price go last in either price order.
     ORDERS: ClassVar[dict[str, str]] = {
@@ -514,11 +515,8 @@ class Catalog:
             raise ValueError(f"unknown product order {order!r}: one of {', '.join(self.ORDERS)}")
         sql = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE 1=1"
         args: list[Any] = []
-        if self.PRICE in self.ORDERS[order]:  # each distinct price text read once, in Python
-            texts = self.db.execute("SELECT DISTINCT price FROM products")
-            values = {text: value for (text,) in texts if (value := price_value(text)) is not None}
-            sql = self.PRICES + sql
-            args.append(json.dumps(values))
+        if self.PRICE in self.ORDERS[order]:
+            self._read_prices()
         if skus is not None:
             sql += " AND sku IN (SELECT value FROM json_each(?))"
             args.append(json.dumps(list(skus)))
@@ -531,6 +529,18 @@ class Catalog:
         sql += f" ORDER BY {self.ORDERS[order]} LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
+
+    def _read_prices(self) -> None:
+        """Each price text this connection has not read yet, as a number (``None``: no price) in its
+        ``temp.price_values``: a text's number never changes, so a sort reads only the prices new since the last.
+        One row a statement, each stepped with the GIL released: a worker sorting 200,000 prices leaves the window
+        its turns (the JSON of them all, one C call, held the GIL 0.26 s)."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS price_values (price TEXT PRIMARY KEY, value REAL) "
+                        "WITHOUT ROWID")
+        texts = self.db.execute("SELECT DISTINCT price FROM products "
+                                "WHERE price NOT IN (SELECT price FROM temp.price_values)").fetchall()
+        self.db.executemany("INSERT INTO temp.price_values (price, value) VALUES (?, ?)",
+                            ((text, price_value(text)) for (text,) in texts))
 
     def categories_not_in(self, skus: set[str]) -> list[tuple[str, str, str]]:
         """The catalog's (SKU, category, source) of the products ``skus`` lacks, sorted by SKU: the products a

@@ -1,0 +1,47 @@
+"""The sort by price reads each price text once per connection into ``temp.price_values``: at 200,000 products the
+JSON of every price, built for each sort, held the GIL (the window's thread) 0.3 s and each sort re-read them all.
+The numbers stay right when the catalog changes behind the connection (an import on another one)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from engine.catalog import Catalog
+
+# sku, price as feeds write them; "" and "Call us" have no number
+PRODUCTS = (("P1", "$1,299.00"), ("P2", "129.00 USD"), ("P3", ""), ("P4", "12,50 €"), ("P5", "Call us"))
+
+
+def _catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as catalog, catalog.transaction():
+        catalog.db.executemany(
+            "INSERT INTO products (sku, name, category, image_path, image_hash, price) VALUES (?, ?, 'table', ?, ?, ?)",
+            [(sku, f"product {sku}", f"/nowhere/{sku}.jpg", f"h{sku}", price) for sku, price in PRODUCTS])
+    return path
+
+
+def test_prices_are_read_once_per_connection_and_follow_the_catalog(tmp_path: Path) -> None:
+    path = _catalog(tmp_path)
+    with Catalog(path) as catalog:
+        assert [p.sku for p in catalog.products(order="price")] == ["P4", "P2", "P1", "P3", "P5"]
+        kept = dict(catalog.db.execute("SELECT price, value FROM temp.price_values").fetchall())
+        assert kept == {"$1,299.00": 1299.0, "129.00 USD": 129.0, "": None, "12,50 €": 12.5, "Call us": None}
+
+        writer = sqlite3.connect(path)  # an import's worker, on a connection of its own
+        with writer:
+            writer.execute("UPDATE products SET price = '5 €' WHERE sku = 'P1'")
+            writer.execute("INSERT INTO products (sku, name, category, image_path, image_hash, price) "
+                           "VALUES ('P6', 'product P6', 'table', '/nowhere/P6.jpg', 'hP6', '2,000.00')")
+        writer.close()
+        assert [p.sku for p in catalog.products(order="price_desc")] == ["P6", "P2", "P4", "P1", "P3", "P5"]
+        assert catalog.db.execute("SELECT value FROM temp.price_values WHERE price = '5 €'").fetchone()[0] == 5.0
+
+        sorted_elsewhere: list[list[str]] = []  # a worker thread's connection keeps its own
+        worker = threading.Thread(target=lambda: sorted_elsewhere.append(
+            [p.sku for p in catalog.products(category="table", order="price", limit=3)]))
+        worker.start()
+        worker.join()
+        assert sorted_elsewhere == [["P1", "P4", "P2"]]
