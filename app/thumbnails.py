@@ -170,7 +170,9 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer, found)
     reader.setAutoDetectImageFormat(False)
-    return _decode(reader, width, height, dpr)
+    image = _decode(reader, width, height, dpr)
+    del reader  # before the buffer: Qt's TIFF reader closes its file through it when it goes (a crash, after)
+    return image
 
 
 def _decode_with_pillow(data: bytes, path: str, width: int, height: int, dpr: float) -> QImage:

@@ -1,0 +1,44 @@
+"""An eighth hostile-input review: what a merchandiser is sent (a feed, a bundle, a model pack, a photo) aimed
+where the seven reviews before had not.
+
+Each test fails without the fix it names; real files in tmp_path, no mocks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Decodes each photo named on the command line as the Photos strip and the catalog's tiles do, and says its size
+THUMBNAILS = """
+import sys
+from PySide6.QtGui import QGuiApplication
+from app.thumbnails import decode_fitted, decode_hashed
+app = QGuiApplication([])
+for path in sys.argv[1:]:
+    fitted, (hashed, key) = decode_fitted(path, 136, 96, 1.0), decode_hashed(path, 136, 96, 1.0)
+    print(fitted.width(), fitted.height(), hashed.width(), hashed.height(), bool(key))
+"""
+
+
+def test_a_tiff_photo_shows_as_a_thumbnail_without_ending_the_app(tmp_path: Path) -> None:
+    """Any TIFF (a scanner's photo, a supplier's product shot in a feed): its thumbnail ended the app in a segfault,
+    Qt's TIFF reader closing its file through the in-memory buffer the thumbnail was decoded from after that buffer
+    was gone (fixed in ``app.thumbnails._decode_bytes``: the reader goes first). In a child process, so that the
+    crash fails this test rather than ending the run."""
+    photos = []
+    for name, pages in (("scan.tiff", 1), ("pages.tif", 300)):
+        frames = [Image.new("RGB", (64, 48), (40, 120, 200))] * pages
+        frames[0].save(tmp_path / name, save_all=True, append_images=frames[1:])
+        photos.append(str(tmp_path / name))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", THUMBNAILS, *photos], cwd=tmp_path, env=env, capture_output=True, check=False,
+                          text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.split("\n")[:2] == ["128 96 128 96 True"] * 2, done.stdout
