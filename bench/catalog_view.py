@@ -3,7 +3,8 @@ filtered, scrolled and selected?
 
 For each size, an SQLite catalog of that many products (the Map bench's synthetic products,
 ``bench.map_view.bench_product``: SKU ``B<i>``, name ``bench <i>``, three categories, the dataset's product
-photos reused in turn under other names so that each tile's thumbnail is decoded by itself) is written once
+photos reused in turn under other names so that each tile's thumbnail is decoded by itself; a price each,
+``bench_price``) is written once
 into the work dir and reused. A ``CatalogView`` over it, with its own worker pools, runs on Qt's offscreen
 platform at 1400 × 800, and a 5 ms timer counts the turns of the event loop: the longest gap between two
 turns is the longest stretch of work on the window's thread (a freeze, when over about 100 ms). Each step
@@ -21,6 +22,9 @@ the visible tiles' thumbnails decoded). The steps, in the order a user takes the
   ``lone_ms``: the same search's answer by itself (the debounce plus its listing query, on the worker), the
   reference measured in the same round, and ``over_ratio``, the answer over it (1: typing over cost nothing);
 - ``category``: the category filter set to the first category (as a click in its list does);
+- ``price sort``: the whole catalog sorted by price, low to high (as a choice in the sort box does), then back to
+  the category order; each product has a price of its own (``bench_price``: feeds write prices as text, which the
+  sort reads as numbers), so the sort reads as many distinct prices as there are products;
 - ``scroll to end``: the grid scrolled to its last row, until the tiles there have their thumbnails;
 - ``select``: a click on the last visible tile, until the Where used panel shows the product;
 - ``import``: 1,000 products written to the catalog (as an import's worker writes them) and the view told the
@@ -51,8 +55,8 @@ WINDOW = (1400, 800)
 LIMIT_S = 120.0
 OVER_MS = 100  # "typing over": the next key comes this long after the last key's query started
 OVER_KEYS = ("answer_ms", "lone_ms", "over_ratio")
-STEPS = ("listed", "first shown", "typing", "typing slowly", "typing over", "category", "scroll to end", "select",
-         "import")
+STEPS = ("listed", "first shown", "typing", "typing slowly", "typing over", "category", "price sort", "scroll to end",
+         "select", "import")
 
 
 def run(pipeline: Any, options: Options) -> dict[str, Any]:
@@ -92,18 +96,25 @@ def synthetic_catalog(data_dir: Path, size: int, photos: list[str], log: Callabl
     path = data_dir / "catalog.sqlite"
     if path.is_file():
         with Catalog(path) as catalog:
-            if catalog.count() == size and catalog.get_by_sku(f"B{size}") is not None:
+            last = catalog.get_by_sku(f"B{size}")
+            if catalog.count() == size and last is not None and last.price == bench_price(size):
                 return data_dir
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     start = time.perf_counter()
     with Catalog(path) as catalog, catalog.transaction():
         catalog.db.executemany(
-            "INSERT INTO products (id, sku, name, category, image_path, image_hash) VALUES (?, ?, ?, ?, ?, ?)",
-            ((p.id, p.sku, p.name, p.category, p.image_path, f"bench{p.id}")
+            "INSERT INTO products (id, sku, name, category, image_path, image_hash, price) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((p.id, p.sku, p.name, p.category, p.image_path, f"bench{p.id}", bench_price(p.id))
              for p in (bench_product(i, photos) for i in range(1, size + 1))))
     log(f"wrote a catalog of {size:,} products in {time.perf_counter() - start:.1f} s: {path}")
     return data_dir
+
+
+def bench_price(i: int) -> str:
+    """Product ``i``'s price as a feed writes it: "1,234.56 USD", a different one for each product up to a million."""
+    cents = (i * 7_919) % 1_000_003 + 100
+    return f"{cents // 100:,}.{cents % 100:02d} USD"
 
 
 def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
@@ -186,6 +197,10 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     listing(lambda: view.category.activated.emit(0))
     turns.until(thumbnails_in)
     turns.step()
+    steps["price sort"] = {"answer_ms": _sorted(view, "price", listing) * 1000, **turns.step()}
+    _sorted(view, "category", listing)
+    turns.until(thumbnails_in)
+    turns.step()
 
     start = time.perf_counter()
     view.grid.scrollToBottom()
@@ -222,6 +237,13 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     app.processEvents()
     pipeline.catalog.close()
     return {"products": size, "query_ms": query_ms, "steps": steps}
+
+
+def _sorted(view: Any, order: str, listing: Callable[[Callable[[], None]], float]) -> float:
+    """Seconds until the grid is listed in ``order``, chosen in the sort box as a click in its list does."""
+    index = view.order.findData(order)
+    view.order.setCurrentIndex(index)
+    return listing(lambda: view.order.activated.emit(index))
 
 
 def _typed_over(view: Any, turns: Turns, shown: list[int], text: str) -> dict[str, float]:
