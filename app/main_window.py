@@ -1005,8 +1005,8 @@ class MainWindow(QMainWindow):
         self.status_line.insertPermanentWidget(0, self.embedding_status)
 
     def cancel_embedding(self) -> None:
-        """Cancel: the embedding stops (the engine's transaction rolls its vectors back: the catalog and its indexes
-        stay as they were; the "re-embed" backup it took first stays) and the embedder before is put back, in
+        """Cancel: the embedding stops (the engine rolls its vectors back and deletes the backup it took first: the
+        catalog, its indexes and its backups stay as they were) and the embedder before is put back, in
         config.yaml (where Settings saved the new one) and in the pipeline, so searches go on with the vectors the
         catalog has. The photo is searched again only if Settings changed its detectors too (the new embedder never
         searched it)."""

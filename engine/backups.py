@@ -127,6 +127,13 @@ def take_backup(
     return target
 
 
+def prune(catalog_path: Path, taken: Path) -> None:
+    """Prune to the newest ``KEEP`` once the work ``taken`` was backed up for went through, ``taken`` kept: work that
+    may be cancelled takes its backup with room for one more (``take_backup(keep=KEEP + 1)``) and deletes it if
+    cancelled, so a cancel pushes no backup out (re-embedding: ``Pipeline.prepare_matcher``)."""
+    _prune(catalog_path, KEEP, {taken})
+
+
 def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
     """Delete all but the newest ``keep`` backups, not counting those a restore took of the catalog it replaced
     (``BEFORE_RESTORE``): a restore never pushes out the backups before it. Of those, the newest ``keep`` are kept

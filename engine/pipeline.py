@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from engine import compact_index
-from engine.backups import BackupRun, check_columns, set_aside
+from engine.backups import KEEP, BackupRun, check_columns, prune, set_aside, take_backup
 from engine.calibration import card_levels
 from engine.catalog import Catalog, CatalogDamagedError, restore_damaged
 from engine.categories import CategoryMap
@@ -477,9 +477,11 @@ class Pipeline:
         chosen = self.matcher(matcher)
         with self._lock:
             missing = len(self.catalog.missing_vectors(chosen.key))
+            taken = None
             if missing and chosen.key not in self.catalog.embedders() and not self.catalog.restored():
-                self.catalog.backup("re-embed")  # an embedder switch: the whole catalog is embedded again
-            embedded = embed_missing(self.catalog, chosen, progress, cancelled)
+                # an embedder switch: the whole catalog is embedded again; its backup prunes once that is done
+                taken = take_backup(self.catalog.db, self.catalog.path, "re-embed", keep=KEEP + 1)
+            embedded = self._embed_backed_up(chosen, taken, progress, cancelled)
             failed = self.catalog.missing_vectors(chosen.key) if missing else []
             if missing:
                 self.log(f"embedded {embedded:,} of {counted(missing, 'product')} for {chosen.key}")
@@ -488,6 +490,21 @@ class Pipeline:
             if len(failed) > MAX_NAMED:
                 self.log(f"… and {len(failed) - MAX_NAMED:,} more products without a {chosen.key} vector")
             self.index_for(chosen).sync(self.catalog)
+        return embedded
+
+    def _embed_backed_up(self, chosen: Embedder | ColourHistogram, taken: Path | None, progress: Progress | None,
+                         cancelled: Callable[[], bool]) -> int:
+        """``embed_missing`` after ``taken``, a backup that pushed none out: pruned to the newest ``KEEP`` once the
+        vectors are written, deleted if they are not (cancelled or failed, the transaction rolled back: it only copies
+        the catalog as it still is). A cancelled embedder switch deleted the oldest backup, one more each time."""
+        try:
+            embedded = embed_missing(self.catalog, chosen, progress, cancelled)
+        except BaseException:
+            if taken is not None:
+                taken.unlink(missing_ok=True)
+            raise
+        if taken is not None:
+            prune(self.catalog.path, taken)
         return embedded
 
     def index_for(self, matcher: Embedder | ColourHistogram) -> CatalogIndex:
