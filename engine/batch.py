@@ -44,8 +44,8 @@ RESUME_VERSION = 1
 RESUME_MAX_BYTES = 64 << 20
 PICTURE = re.compile(rb'\bsrc="(images/[^"]+)"')  # a shoppable page's pictures, in the folder beside it
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A formula start after a semicolon or a tab: where a spreadsheet splitting on either starts a cell
-AFTER_SEPARATOR = re.compile(r"(?<=[;\t])(?=[=+\-@\t\r])")
+# A formula start after a semicolon, a tab or a line break: where a spreadsheet splitting on ; or tab starts a cell
+AFTER_SEPARATOR = re.compile(r"(?<=[;\t\r\n])(?=[=+\-@\t\r])")
 # A file name holds at most 255 bytes; a stem leaves room for "-2", ".json" and write_atomic's temp name.
 STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
@@ -598,7 +598,9 @@ def spreadsheet_safe(cell: object) -> object:
     Product names and SKUs come from feeds: ``=HYPERLINK(…)`` or ``+cmd|…`` would otherwise act when a
     merchandiser opens ``summary.csv``. A spreadsheet set to split on semicolons (as in much of Europe) or
     tabs (a CSV import's other common choice) cuts ``Lamp;=cmd|…`` into two cells, whatever the quoting, so a
-    formula start after either is quoted too. Numbers we computed stay numbers.
+    formula start after either is quoted too; and after a line break (a feed's names may hold one): such a
+    spreadsheet reads the comma-quoted cell's quote as a letter, so the break ends its row and the next starts
+    with the formula. Numbers we computed stay numbers.
     """
     if not isinstance(cell, str):
         return cell

@@ -6,12 +6,16 @@ Each test fails without the fix it names; real files in tmp_path, no mocks.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
+
+from engine.batch import FORMULA_STARTS, spreadsheet_safe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +46,20 @@ def test_a_tiff_photo_shows_as_a_thumbnail_without_ending_the_app(tmp_path: Path
                           text=True, timeout=120)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert done.stdout.split("\n")[:2] == ["128 96 128 96 True"] * 2, done.stdout
+
+
+def test_a_name_with_a_line_break_hides_no_formula_from_a_semicolon_spreadsheet() -> None:
+    """A feed's product name ``Lamp`` + line break + ``=HYPERLINK(…)``, written into ``summary.csv``: the comma CSV
+    quotes it whole, but a spreadsheet splitting on semicolons or tabs (Excel in much of Europe) reads that quote as
+    a letter, so the break ends the row and the next row's first cell is the formula (fixed in
+    ``engine.batch.spreadsheet_safe``: a formula start after a line break is quoted, as after ``;`` and tab)."""
+    names = ['Lamp\n=HYPERLINK("http://evil.example","click")', "Lamp\r\n@SUM(1+1)", "Sofa\n\n+cmd|' /C calc'!A0"]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["room.jpg", 1, spreadsheet_safe(name), "lamp"] for name in names])
+    for separator in ",;\t":
+        cells = [cell for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""), delimiter=separator)
+                 for cell in row]
+        assert not [c for c in cells if c.startswith(FORMULA_STARTS)], (separator, cells)
+    as_written = [row[2] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))]
+    assert as_written == ['Lamp\n\'=HYPERLINK("http://evil.example","click")', "Lamp\r\n'@SUM(1+1)",
+                          "Sofa\n\n'+cmd|' /C calc'!A0"]
