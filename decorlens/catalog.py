@@ -17,7 +17,7 @@ from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, lis
 from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
-from engine.importer import read_source
+from engine.importer import read_feed
 from engine.models import find_first, model_label
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
@@ -130,11 +130,12 @@ def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):
     from engine.vectors_import import import_vectors
 
     embedder = pipeline.embedder
-    rows = read_source(Path(args.source))
+    rows, renamed = read_feed(Path(args.source), pipeline.categories)
     with pipeline.saved_if_interrupted():
         report = import_vectors(pipeline.catalog, rows, args.vectors, embedder.model, pipeline.data_dir / "images",
                                 progress)
         pipeline.index_for(embedder).sync(pipeline.catalog)
+    report.renamed = renamed
     return report
 
 
@@ -145,7 +146,8 @@ def run_embed(args: argparse.Namespace, pipeline: Pipeline) -> int:
     settings = pipeline.settings
     model = find_first(settings.embedder, settings.models_dir, pipeline.data_dir)
     report = embed_feed(Path(args.source), args.out, model, address=args.ray, workers=args.workers,
-                        num_cpus=args.cpus, device=settings.device, quiet=args.quiet)
+                        num_cpus=args.cpus, device=settings.device, quiet=args.quiet,
+                        categories=pipeline.categories)
     print(f"{report.summary()}; vectors in {args.out}")
     return 0
 

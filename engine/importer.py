@@ -281,6 +281,14 @@ def read_source(source: Path) -> list[ImportRow]:
     return _later_rows_kept([replace(row, source=label) for row in rows])
 
 
+def read_feed(source: Path, categories: CategoryMap) -> tuple[list[ImportRow], dict[str, str]]:
+    """(rows, {feed category: searched category}) of a folder or feed, its categories stored as the catalog
+    searches them (``searched_categories``), as the desktop import (``Pipeline.import_catalog``) reads a feed:
+    ``catalog import --vectors`` and the Ray embed (``scale.embed``) read it so, and a feed's "Sofas" is ``sofa``
+    whichever way it is imported (the vectors import stored "Sofas", which no photo could match)."""
+    return searched_categories(read_source(source), categories)
+
+
 def _later_rows_kept(rows: list[ImportRow]) -> list[ImportRow]:
     """A SKU given twice is imported from its last row, as a re-import of a corrected feed would; each
     earlier row becomes a skipped one that says so (it was overwritten without a word)."""

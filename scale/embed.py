@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.categories import CategoryMap
 from engine.embed import Embedder
 from engine.errors import DecorLensError
 from engine.feed_images import download_images
 from engine.files import sha256_of, write_atomic
-from engine.importer import ImportRow, prepare_row, read_source
+from engine.importer import ImportRow, prepare_row, read_feed
 from engine.models import ModelCard, ResolvedModel, check_matches_card
 from engine.preprocess import embed_input
 from engine.runtime import DevicePreference
@@ -75,17 +76,20 @@ def embed_feed(
     batch_size: int = BATCH,
     device: DevicePreference = "auto",
     quiet: bool = False,
+    categories: CategoryMap | None = None,
 ) -> EmbedReport:
     """Embed the images of ``feed`` (CSV, Parquet or folder, as ``catalog import`` reads it) into ``out``.
 
     ``address`` connects to a running cluster (``ray start --head``); None starts Ray locally with
-    ``num_cpus`` (default: this machine's). ``workers`` is the number of embedding actors.
+    ``num_cpus`` (default: this machine's). ``workers`` is the number of embedding actors. The vector files
+    record each row's category as the desktop import stores it (``read_feed``: a feed's "Sofas" is ``sofa``),
+    mapped with ``categories`` (default: the shipped map).
     """
     if workers < 1:
         raise DecorLensError(f"--workers must be at least 1 (got {workers})")
     ray = _ray()
     model_bytes, model_sha256 = _model_file(model)
-    rows = read_source(Path(feed))
+    rows, _ = read_feed(Path(feed), categories or CategoryMap.load())
     done = embedded_skus(out)
     todo = [r for r in rows if r.sku not in done or not r.sku]
     report = EmbedReport(already=len(rows) - len(todo), workers=workers)

@@ -10,6 +10,7 @@ from pathlib import Path
 from ikea_feed import write_feed
 
 from engine.catalog import SCHEMA_VERSION, Catalog
+from engine.files import sha256_of
 
 
 def _lamps_and_chairs(products: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -104,3 +105,39 @@ def test_a_shopify_products_variants_are_named_by_their_options_and_not_offered_
                       "L-1": ("Tall lamp", "lamp", "29.00")}
     assert len({fresh_pipeline.catalog.get_by_sku(s).image_hash for s in ("S-1", "S-2", "S-3")}) == 1
     assert find_duplicates(fresh_pipeline) == []  # one photo, three SKUs: variants, not duplicates
+
+
+def test_vectors_embedded_elsewhere_store_a_feeds_categories_as_the_desktop_import_does(
+        tmp_path: Path, ikea: Path, shared_models: Path) -> None:
+    """`catalog import FEED --vectors DIR` (vectors of `catalog embed` on Ray) stored a feed's "Sofas" as it was,
+    a category no tag searches, where the desktop import stores ``sofa``: both read ``engine.importer.read_feed``."""
+    import pytest
+
+    pytest.importorskip("pyarrow")
+    from lamp_shop import run_cli
+
+    from engine.models import find_first
+    from engine.pipeline import CATALOG_FILE
+    from engine.settings import Settings
+    from engine.vectors_import import EmbedderId, pyarrow_modules, schema
+
+    data, settings = tmp_path / "data", Settings.defaults()
+    card = find_first(settings.embedder, shared_models, None).card
+    sofa, chair = (min((ikea / "products" / c).glob("*.jpg")) for c in ("sofa", "chair"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"id,title,product_type,image_link\nV-1,Comfy sofa,Sofas,{sofa}\n"
+                    f"V-2,Oak chair,Home & Garden > Furniture > Dining Chairs,{chair}\n", encoding="utf-8")
+    pa, _, pq = pyarrow_modules()
+    who = EmbedderId.of(card)
+    (tmp_path / "vectors").mkdir()
+    vector = [1.0] + [0.0] * (card.output_dim - 1)
+    table = pa.table({"sku": ["V-1", "V-2"], "category": ["Sofas", "Dining Chairs"],
+                      "image_sha256": [sha256_of(sofa), sha256_of(chair)], "embedder": [who.name] * 2,
+                      "embedder_sha256": [who.sha256] * 2, "vector": [vector, vector], "error": [None, None]},
+                     schema=schema(card.output_dim, who))
+    pq.write_table(table, tmp_path / "vectors" / "part-0.parquet")
+    code, _out, err = run_cli(data, shared_models, "catalog", "import", str(feed), "--vectors", str(tmp_path / "vectors"))
+    assert code == 0, err
+    assert "Dining Chairs → chair, Sofas → sofa" in err
+    with Catalog(data / CATALOG_FILE) as catalog:
+        assert {p.sku: p.category for p in catalog.products()} == {"V-1": "sofa", "V-2": "chair"}
