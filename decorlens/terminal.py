@@ -18,15 +18,29 @@ from typing import TextIO
 
 from engine.paths import readable_path
 
-# C0 and C1 controls but tab and newline (which lay out the report), DEL, and the bidi embeddings,
-# overrides and isolates.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls but tab and newline (which lay out the report), DEL, the bidi embeddings, overrides and
+# isolates, and the characters that show as nothing and have no use in a product's text: zero width space, word
+# joiner and invisible operators, byte order mark, Mongolian vowel separator, Hangul fillers, interlinear
+# annotation marks and tag characters. A feed's "ABC-1" + U+200B is another SKU than "ABC-1", and was listed as the
+# same. (Zero width joiner and non-joiner, which Persian, Indic scripts and emoji need, and the soft hyphen stay.)
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u115f\u1160\u180e\u200b\u202a-\u202e\u2060-\u2064"
+                    "\u2066-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]")
 MAX_FIELD = 200  # characters of one catalog text a report line shows
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 
 
 def escape_controls(text: str) -> str:
-    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return UNSAFE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    """A character as JSON writes it escaped: past U+FFFF as its two UTF-16 halves (a tag character's ``\\ue0041``
+    would read back as U+E004 and a "1")."""
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def json_text(data: object) -> str:

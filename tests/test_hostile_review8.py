@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from decorlens.main import main
 from engine.batch import FORMULA_STARTS, spreadsheet_safe
+from engine.catalog import Catalog, Product
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +66,23 @@ def test_a_name_with_a_line_break_hides_no_formula_from_a_semicolon_spreadsheet(
     as_written = [row[2] for row in csv.reader(io.StringIO(buffer.getvalue(), newline=""))]
     assert as_written == ['Lamp\n\'=HYPERLINK("http://evil.example","click")', "Lamp\r\n'@SUM(1+1)",
                           "Sofa\n\n'+cmd|' /C calc'!A0"]
+
+
+def test_skus_differing_by_an_invisible_character_are_listed_apart(tmp_path: Path, ikea: Path, capsys) -> None:
+    """A feed adding "ABC-1" + a zero width space (or a byte order mark, a word joiner, a tag character) beside the
+    catalog's "ABC-1", at another price: ``catalog list`` printed both as "ABC-1" (fixed in
+    ``decorlens.terminal.UNSAFE``: shown as ``\\u200b``, which ``--json`` reads back as the same SKU)."""
+    skus = ["ABC-1", "ABC-1\u200b", "\ufeffABC-1", "ABC-1\u2060", "ABC-1\U000e0041"]
+    catalog = Catalog(tmp_path / "data" / "catalog.sqlite")
+    with catalog.transaction() as revision:
+        for sku in skus:
+            catalog.upsert(Product(sku, "Shelf", "shelf", str(ikea / "products" / "shelf" / "000.114.28.jpg")),
+                           revision)
+    catalog.close()
+    base = ["-q", "--data-dir", str(tmp_path / "data"), "catalog", "list"]
+    assert main(base) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(listed) == sorted(["ABC-1", "ABC-1\\u200b", "\\ufeffABC-1", "ABC-1\\u2060",
+                                     "ABC-1\\udb40\\udc41"]), listed
+    assert main([*base, "--json"]) == 0
+    assert sorted(p["sku"] for p in json.loads(capsys.readouterr().out)) == sorted(skus)
