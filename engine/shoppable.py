@@ -85,6 +85,10 @@ HEADINGS = {CONFIRMED: "In this photo", "exact": "Exact matches", "likely": "Lik
             "similar": "Similar products"}  # when every card is of that kind
 NOTHING_SOLD = "Nothing in this photo is sold here"  # a page of a photo with no product of the shop
 NOTHING_SOLD_NOTE = "This photo has no product dots: no product of this shop was found in it."
+# Under the photo, in the words of the device it is read on (the style shows one of the first two): a phone has no
+# hover, and its shopper read "Hover or tap"
+HINT = ('<span class="by-pointer">Hover over or tap</span><span class="by-touch">Tap</span> a dot to see the '
+        "product.")
 
 
 @dataclass
@@ -404,7 +408,7 @@ def _products(cards: Sequence[Card], fit: int) -> str:
     count = f"{len(cards)} product{'s' if len(cards) != 1 else ''}"
     heading = HEADINGS.get(_said_once(cards) or "", "Shop the products")
     return (
-        '<p class="hint">Hover or tap a dot to see the product.</p>\n</section>\n'
+        f'<p class="hint">{HINT}</p>\n</section>\n'
         '<section class="products" aria-labelledby="products-title">\n'
         f'<h2 id="products-title">{heading} <span class="count">{_e(count)}</span></h2>\n'
         + _photo_cards(cards[:fit], 1)

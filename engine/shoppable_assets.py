@@ -32,6 +32,11 @@ HINT_MARGIN, HINT_FONT = 10, 14  # the hint under the photo
 HEADING_FONT, HEADING_MARGIN = 20, 14  # the cards' heading and the space under it
 THUMB = 96  # a list card's picture, its height when its name takes one line
 CARD_PADDING, CARD_BORDER, CARD_GAP = 12, 1, 12
+# What a finger taps: every hotspot and "View product" button is at least TOUCH_TARGET square (the size Apple's and
+# WCAG 2.5.5's guidance give). A phone's pin is drawn smaller, PIN_PHONE, its ::before reaching out to it: its 40 px
+# made a shopper's tap on a crowded photo land beside it or on its neighbour, and the 34 px buttons as well.
+TOUCH_TARGET, PIN, PIN_PHONE = 44, 32, 28
+TIP_THUMB_SHORT = 72  # a hover card's picture on a viewport under 500 px tall: a phone held sideways
 
 LAYOUT_WIDTH = PAGE_WIDTH - 2 * PAGE_PADDING  # the six columns and their gaps
 HINT_HEIGHT = HINT_MARGIN + HINT_FONT * LINE_HEIGHT
@@ -56,20 +61,23 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
 .frame{position:relative}
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
 .hint{margin-top:${hint_margin}px;font-size:${hint_font}px;color:var(--muted)}
+.by-touch{display:none}
+@media (hover:none){.by-pointer{display:none}.by-touch{display:inline}}
 .spot{position:absolute;width:0;height:0}
 .leaders{position:absolute;left:0;top:0;width:100%;height:100%;overflow:visible;pointer-events:none;
  filter:drop-shadow(0 0 1px rgba(0,0,0,.9)) drop-shadow(0 1px 2px rgba(0,0,0,.4))}
 .leader line{stroke:#fff;stroke-width:1.5px;stroke-linecap:round}
 .leader circle{fill:#fff}
-.pin{position:absolute;left:-16px;top:-16px;width:32px;height:32px;padding:0;border:0;border-radius:50%;
+.pin{position:absolute;left:-${pin_half}px;top:-${pin_half}px;width:${pin}px;height:${pin}px;padding:0;border:0;border-radius:50%;
  background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;
- line-height:32px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
- transition:transform .15s,background .15s}
-.pin::before{content:"";position:absolute;inset:-6px}
+ line-height:${pin}px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
+ transition:transform .15s,background .15s;-webkit-tap-highlight-color:transparent}
+.pin::before{content:"";position:absolute;inset:${pin_reach}px}
 .pin:hover,.spot.open .pin,.spot.lit .pin{background:var(--ink);color:#fff;transform:scale(1.12)}
 .pin:focus-visible{outline:3px solid #fff;outline-offset:2px;box-shadow:0 0 0 6px var(--ink)}
 .tip{display:none;position:absolute;left:26px;top:-20px;z-index:10;width:min(280px,calc(100vw - 16px));
- background:var(--card);border-radius:var(--r);overflow:hidden;text-align:left;
+ max-height:calc(100vh - 16px);background:var(--card);border-radius:var(--r);overflow:hidden auto;
+ overscroll-behavior:contain;text-align:left;
  box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
 html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
 .js .tip{position:fixed;left:0;top:0}
@@ -86,7 +94,8 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 .badge.confirmed{background:var(--ink);color:#fff}
 .badge.exact{background:#dcefe2;color:#1d5e37}
 .badge.likely{background:#e3e8f4;color:#2f4474}
-.button{display:inline-block;margin-top:10px;padding:8px 16px;border-radius:999px;background:var(--accent);
+.button{display:inline-flex;align-items:center;min-height:${target}px;margin-top:10px;padding:8px 18px;
+ border-radius:999px;background:var(--accent);
  color:#fff;text-decoration:none;font-size:14px;font-weight:600;line-height:1.3}
 .button:hover{background:#000}
 .button:focus-visible{outline:3px solid var(--ink);outline-offset:2px}
@@ -115,7 +124,12 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
  .top{padding-top:24px;padding-bottom:14px}
  .photo{border-radius:10px}
 }
-@media (max-width:600px){.pin{left:-14px;top:-14px;width:28px;height:28px;font-size:12px;line-height:28px}}
+@media (max-width:600px){
+ .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;width:${pin_phone}px;height:${pin_phone}px;font-size:12px;
+  line-height:${pin_phone}px}
+ .pin::before{inset:${pin_reach_phone}px}
+}
+@media (max-height:500px){.tip-thumb img{height:${tip_thumb_short}px;padding:6px}}
 @media (min-width:1024px){
  .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:${column_gap}px}
  .scene{grid-column:1/span 4}
@@ -133,7 +147,9 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 """).substitute(
     page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, column_gap=COLUMN_GAP, line_height=LINE_HEIGHT,
     hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
-    thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP,
+    thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
+    pin_reach=-(TOUCH_TARGET - PIN) // 2, pin_reach_phone=-(TOUCH_TARGET - PIN_PHONE) // 2,
+    tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
 )
 
 SCRIPT = """
