@@ -39,9 +39,8 @@ def test_a_long_photo_name_wraps_within_the_panel(qtbot, panel: WhereUsedPanel, 
     listed = panel.sightings
     qtbot.waitUntil(lambda: listed.count() == 1, timeout=WAIT_MS)  # the same pixels: they replace the sofa photo
     row = listed.item(0)
-    # within the list once laid out (the rows follow its width as it changes); in the app's theme, which another test
-    # in the same process may have applied, rows reach into the list's 2 px border and padding
-    qtbot.waitUntil(lambda: 0 < listed.visualItemRect(row).right() < listed.width(), timeout=WAIT_MS)
+    # within the list's viewport once laid out (the rows follow its width as it changes), themed or not
+    qtbot.waitUntil(lambda: 0 < listed.visualItemRect(row).right() < listed.viewport().width(), timeout=WAIT_MS)
     assert not listed.horizontalScrollBar().isVisible()
     assert str(photo) in row.toolTip()
     qtbot.waitUntil(lambda: not panel.io.busy(), timeout=WAIT_MS)
