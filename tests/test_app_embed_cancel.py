@@ -11,6 +11,7 @@ import yaml
 from PySide6.QtCore import Qt
 
 from app.dialogs.settings import SettingsDialog
+from engine.backups import list_backups
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
 from tests.scene_copy import copy_data_dir
@@ -63,9 +64,16 @@ def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
     assert win.pipeline.embedder.key == stock and win._choice == before
     qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
     assert set(win.pipeline.catalog.embedders()) == {stock}  # neither new embedder left a vector behind
+    assert not list_backups(data / "catalog.sqlite")  # nor a backup (a cancel pushed the oldest of five out)
     assert win.controller.scene is tagged  # not searched again: its tags are the old embedder's already
 
     win.open_photo(first)  # searches go on with the catalog's vectors
     qtbot.waitUntil(lambda: win.controller.path == first and not win.controller._running, timeout=WAIT_MS)
     assert win.controller.scene.result.embedder == stock and win.controller.scene.visible
     assert not win.embedding_status.isVisible()
+
+    save_choice(data, "embedder", [EFFNET])  # quitting mid-run keeps the choice: the next search embeds for it
+    win.apply_settings(before)
+    assert win.embedding_status.isVisible()
+    win.close()
+    assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == [EFFNET]
