@@ -159,7 +159,9 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     guessing off. Given a file name, Qt trusted its suffix and, when the bytes said otherwise (a PNG named .jpg),
     asked every image plugin in turn; given bytes without a format, it did so always. Its SVG plugin's sniffing
     takes one of Qt's shared locks while the worker holds the GIL (the strip hung so, seen once), and its SVG and
-    PDF plugins rendered files no other part of DecorLens reads. Bytes Pillow does not know are a null image."""
+    PDF plugins rendered files no other part of DecorLens reads. Bytes Pillow does not know are a null image; bytes
+    Qt cannot decode are decoded as search decodes them (Qt's TIFF reader has no JPEG codec: a scanner's
+    JPEG-compressed TIFF, which search reads, was a blank tile)."""
     found = _format(data)
     if found.isEmpty():
         return QImage()
@@ -172,7 +174,7 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     reader.setAutoDetectImageFormat(False)
     image = _decode(reader, width, height, dpr)
     del reader  # before the buffer: Qt's TIFF reader closes its file through it when it goes (a crash, after)
-    return image
+    return _decode_with_pillow(data, path, width, height, dpr) if image.isNull() else image
 
 
 def _decode_with_pillow(data: bytes, path: str, width: int, height: int, dpr: float) -> QImage:
