@@ -534,13 +534,18 @@ class Catalog:
         """Each price text this connection has not read yet, as a number (``None``: no price) in its
         ``temp.price_values``: a text's number never changes, so a sort reads only the prices new since the last.
         One row a statement, each stepped with the GIL released: a worker sorting 200,000 prices leaves the window
-        its turns (the JSON of them all, one C call, held the GIL 0.26 s)."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS price_values (price TEXT PRIMARY KEY, value REAL) "
-                        "WITHOUT ROWID")
-        texts = self.db.execute("SELECT DISTINCT price FROM products "
-                                "WHERE price NOT IN (SELECT price FROM temp.price_values)").fetchall()
-        self.db.executemany("INSERT INTO temp.price_values (price, value) VALUES (?, ?)",
-                            ((text, price_value(text)) for (text,) in texts))
+        its turns (the JSON of them all, one C call, held the GIL 0.26 s). Nothing written since the last read, by
+        another connection (``data_version``) or this one (``total_changes``), nothing is read: the look for new
+        prices scans every product (0.5 s at 200,000), and a search typed in price order asks at each pause."""
+        db = self.db
+        if getattr(db, "prices_read", None) == (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes):
+            return
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS price_values (price TEXT PRIMARY KEY, value REAL) WITHOUT ROWID")
+        texts = db.execute("SELECT DISTINCT price FROM products "
+                           "WHERE price NOT IN (SELECT price FROM temp.price_values)").fetchall()
+        db.executemany("INSERT INTO temp.price_values (price, value) VALUES (?, ?)",
+                       ((text, price_value(text)) for (text,) in texts))
+        db.prices_read = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
 
     def categories_not_in(self, skus: set[str]) -> list[tuple[str, str, str]]:
         """The catalog's (SKU, category, source) of the products ``skus`` lacks, sorted by SKU: the products a

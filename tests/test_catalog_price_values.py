@@ -1,6 +1,7 @@
 """The sort by price reads each price text once per connection into ``temp.price_values``: at 200,000 products the
 JSON of every price, built for each sort, held the GIL (the window's thread) 0.3 s and each sort re-read them all.
-The numbers stay right when the catalog changes behind the connection (an import on another one)."""
+A sort with nothing written since the last reads no price; the numbers stay right when the catalog changes, on
+another connection (an import's worker) or on the same one."""
 
 from __future__ import annotations
 
@@ -39,9 +40,18 @@ def test_prices_are_read_once_per_connection_and_follow_the_catalog(tmp_path: Pa
         assert [p.sku for p in catalog.products(order="price_desc")] == ["P6", "P2", "P4", "P1", "P3", "P5"]
         assert catalog.db.execute("SELECT value FROM temp.price_values WHERE price = '5 €'").fetchone()[0] == 5.0
 
+        statements: list[str] = []  # nothing written since: the sort looks for no new price
+        catalog.db.set_trace_callback(statements.append)
+        assert [p.sku for p in catalog.products(order="price")][:2] == ["P1", "P4"]
+        assert not any("DISTINCT price" in sql for sql in statements)
+        catalog.db.execute("UPDATE products SET price = '1 €' WHERE sku = 'P2'")  # written on this connection
+        assert [p.sku for p in catalog.products(order="price")][:2] == ["P2", "P1"]
+        assert any("DISTINCT price" in sql for sql in statements)
+        catalog.db.set_trace_callback(None)
+
         sorted_elsewhere: list[list[str]] = []  # a worker thread's connection keeps its own
         worker = threading.Thread(target=lambda: sorted_elsewhere.append(
             [p.sku for p in catalog.products(category="table", order="price", limit=3)]))
         worker.start()
         worker.join()
-        assert sorted_elsewhere == [["P1", "P4", "P2"]]
+        assert sorted_elsewhere == [["P2", "P1", "P4"]]
