@@ -9,7 +9,8 @@ characters dropped, so none can reverse or hide what follows it), the script wri
 hash) and data-URI images load, so a mistake in escaping still could not run anything.
 
 Scroll zooms, dragging pans, a double click resets; hovering a thumbnail shows the product and rings
-the same product on the other map.
+the same product on the other map. On a phone two fingers pinch to zoom, a tap shows the product, and the maps
+fit the screen's width (they were 420 px at the least, wider than a phone, and could not be zoomed there).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ THUMB_SIDE = 64  # px: sharp at the default zoom, a few KB each (2,000 products 
 SIZE = 1000  # SVG units of a map's square
 TILE = 14  # a thumbnail's side in SVG units at the default zoom
 MARGIN = 20
+# How to move about the maps, in the words of the device the page is read on (the style shows one): a phone's
+# shopper read "Scroll to zoom" and "hover", and could not zoom at all
+HINT = ('<span class="by-pointer">Scroll to zoom, drag to pan, double-click to see all; hover a picture for the '
+        'product.</span><span class="by-touch">Pinch to zoom, drag to pan, double-tap to see all; tap a picture for '
+        "the product.</span>")
 
 STYLE = """
 :root{--ink:#1c1c1e;--muted:#6b6b70;--line:#e4e2dd;--bg:#f6f5f2;color-scheme:light}
@@ -47,7 +53,10 @@ h2{margin:0 0 8px;font-size:16px;overflow-wrap:anywhere}
 .hint{margin:4px 0 0;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin:0;padding:8px 24px;list-style:none;font-size:13px}
 .legend li{display:flex;align-items:center;gap:6px}
-.maps{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;padding:8px 24px 32px}
+.maps{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:16px;padding:8px 24px 32px}
+.by-touch{display:none}
+@media (hover:none){.by-pointer{display:none}.by-touch{display:inline}}
+@media (max-width:600px){header,.legend,.maps{padding-left:16px;padding-right:16px}}
 .panel{background:#fff;border:1px solid var(--line);border-radius:12px;padding:12px}
 .map{display:block;width:min(100%,calc(100vh - 90px));height:auto;aspect-ratio:1;margin:0 auto;cursor:grab;touch-action:none;user-select:none}
 .map.dragging{cursor:grabbing}
@@ -95,32 +104,59 @@ SCRIPT = """
   }
   [].forEach.call(document.querySelectorAll(".map"), function (svg) {
     var full = svg.viewBox.baseVal, box = {x: full.x, y: full.y, w: full.width, h: full.height};
-    var home = {x: box.x, y: box.y, w: box.w, h: box.h}, drag = null;
+    var home = {x: box.x, y: box.y, w: box.w, h: box.h}, drag = null, fingers = {}, pinch = null;
     function apply() { svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" ")); }
     function toMap(event) {
       var r = svg.getBoundingClientRect();
       return {x: box.x + (event.clientX - r.left) / r.width * box.w, y: box.y + (event.clientY - r.top) / r.height * box.h};
     }
-    svg.addEventListener("wheel", function (event) {
-      event.preventDefault();
-      var at = toMap(event), f = Math.pow(1.0015, event.deltaY);
+    /* The view f times as wide, the map point `at` staying where it is on the screen. */
+    function zoom(at, f) {
       f = Math.min(Math.max(f, 0.02 * home.w / box.w), 1.5 * home.w / box.w);
       box.x = at.x - (at.x - box.x) * f; box.y = at.y - (at.y - box.y) * f; box.w *= f; box.h *= f;
       apply();
+    }
+    svg.addEventListener("wheel", function (event) {
+      event.preventDefault();
+      zoom(toMap(event), Math.pow(1.0015, event.deltaY));
     }, {passive: false});
+    /* A phone has no wheel: two fingers zoom (pinch) and pan, as a map app's do; one finger drags. */
+    function down() { return Object.keys(fingers).map(function (id) { return fingers[id]; }); }
+    function twoFingers() {
+      var f = down();
+      return {gap: Math.hypot(f[0].clientX - f[1].clientX, f[0].clientY - f[1].clientY),
+              mid: {clientX: (f[0].clientX + f[1].clientX) / 2, clientY: (f[0].clientY + f[1].clientY) / 2}};
+    }
+    function grab(event) { drag = {x: event.clientX, y: event.clientY, bx: box.x, by: box.y}; }
     svg.addEventListener("pointerdown", function (event) {
-      drag = {x: event.clientX, y: event.clientY, bx: box.x, by: box.y};
+      fingers[event.pointerId] = {clientX: event.clientX, clientY: event.clientY};
       svg.setPointerCapture(event.pointerId);
       svg.classList.add("dragging");
+      if (down().length === 2) { drag = null; pinch = twoFingers(); } else if (!pinch) { grab(event); }
     });
     svg.addEventListener("pointermove", function (event) {
-      if (!drag) { return; }
-      var r = svg.getBoundingClientRect();
-      box.x = drag.bx - (event.clientX - drag.x) / r.width * box.w;
-      box.y = drag.by - (event.clientY - drag.y) / r.height * box.h;
-      apply();
+      if (!fingers[event.pointerId]) { return; }
+      fingers[event.pointerId] = {clientX: event.clientX, clientY: event.clientY};
+      var r = svg.getBoundingClientRect(), now;
+      if (pinch && down().length >= 2) {
+        now = twoFingers();
+        box.x -= (now.mid.clientX - pinch.mid.clientX) / r.width * box.w;
+        box.y -= (now.mid.clientY - pinch.mid.clientY) / r.height * box.h;
+        zoom(toMap(now.mid), now.gap > 0 ? pinch.gap / now.gap : 1);
+        pinch = now;
+      } else if (drag) {
+        box.x = drag.bx - (event.clientX - drag.x) / r.width * box.w;
+        box.y = drag.by - (event.clientY - drag.y) / r.height * box.h;
+        apply();
+      }
     });
-    function stop() { drag = null; svg.classList.remove("dragging"); }
+    function stop(event) {
+      delete fingers[event.pointerId];
+      var left = down();
+      pinch = null;
+      drag = null;
+      if (left.length === 1) { grab(left[0]); } else if (!left.length) { svg.classList.remove("dragging"); }
+    }
     svg.addEventListener("pointerup", stop);
     svg.addEventListener("pointercancel", stop);
     svg.addEventListener("dblclick", function () { box = {x: home.x, y: home.y, w: home.w, h: home.h}; apply(); });
@@ -182,8 +218,7 @@ def render(
         '<meta name="referrer" content="no-referrer">\n'
         f"<title>Catalog map · {_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"<header><h1>Catalog map · {_e(title)}</h1><p class=\"hint\">Products the embedder finds alike lie "
-        "close together. Scroll to zoom, drag to pan, double-click to see all; hover a picture for the product."
-        "</p></header>\n"
+        f"close together. {HINT}</p></header>\n"
         + _legend(counts, colour, names)
         + _symbols(thumbs)
         + '<main class="maps">\n'
