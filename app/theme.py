@@ -244,6 +244,7 @@ QLabel#title {{ font-weight: 600; }}
 QLabel#heading {{ font-size: 17px; }}
 QLabel#note {{ color: {c.error}; }}
 QLabel#warning {{ color: {c.warning}; }}
+{error_box(c)}
 QLabel#thumb {{ background: white; border: 1px solid {c.line}; border-radius: 6px; }}
 QFrame#matchRow {{ background: {c.base}; border: 1px solid {c.line}; border-radius: 8px; }}
 QFrame#matchRow[confirmed="true"] {{ border: 1px solid {c.success}; }}
@@ -275,6 +276,13 @@ QDialog QToolButton:hover {{ background: {c.alternate}; }}
 QDialog QToolButton:focus {{ border-color: {c.accent}; }}
 QListWidget:focus, QListView:focus, QTableWidget:focus, QTableView:focus {{ border: 2px solid {c.accent};
     padding: 0px; }}"""
+
+
+def error_box(c: Colours) -> str:
+    """A box of what went wrong (the setup page's "What was looked for"): the message bar's error colours of the
+    theme. It was a pale pink box with dark red words in both themes, a glaring patch on the dark page."""
+    background, text = MESSAGE_LEVELS[c]["error"]
+    return f"QLabel#errorBox {{ color: {text}; background: {background}; padding: 8px; border-radius: 4px; }}"
 
 
 def floating(c: Colours) -> str:

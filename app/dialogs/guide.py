@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QColor,
     QDesktopServices,
     QKeySequence,
+    QPalette,
     QPixmap,
     QShortcut,
     QTextCharFormat,
@@ -92,6 +94,15 @@ class GuideBrowser(QTextBrowser):
         super().resizeEvent(event)
         self._refit.start()
 
+    def changeEvent(self, event: QEvent) -> None:
+        """The theme switched (Settings' Look, or the desktop under "Same as the system"): the links take its link
+        colour. Qt's Markdown reader writes the colour of the time into each link, so a guide opened in the dark
+        theme kept #7aaaff links on the light page (2.3:1), one opened in the light theme #1d5fd1 on the dark
+        page (2.5:1)."""
+        if event.type() == QEvent.Type.PaletteChange:
+            _colour_links(self.document(), self.palette().color(QPalette.ColorRole.Link))
+        super().changeEvent(event)
+
     def _prepare(self) -> None:
         """Anchors on the headings, pictures fitted to the text's width."""
         doc = self.document()
@@ -147,6 +158,25 @@ def _anchored(doc: QTextDocument) -> bool:
     return not block.isValid() or bool(block.begin().fragment().charFormat().anchorNames())
 
 
+def _colour_links(doc: QTextDocument, colour: QColor) -> None:
+    """Every link of ``doc`` in ``colour``."""
+    links, block = [], doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.charFormat().isAnchor() and fragment.charFormat().anchorHref():
+                links.append((fragment.position(), fragment.length()))
+            it += 1
+        block = block.next()
+    cursor, link = QTextCursor(doc), QTextCharFormat()
+    link.setForeground(colour)
+    for position, length in links:  # after the walk: a change of format may split or join the fragments walked
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(link)
+
+
 def _pictures(doc: QTextDocument) -> list[tuple[int, int, QTextImageFormat]]:
     """(position, length, format) of each picture in ``doc``."""
     found = []
@@ -178,7 +208,7 @@ class GuideWindow(QWidget):
         self.back = QPushButton("Back")
         self.back.setEnabled(False)
         self.note = QLabel()
-        self.note.setStyleSheet(f"color: {theme.colours().muted};")
+        self.note.setObjectName("muted")  # the theme's, also after a switch (a colour set here stayed: 2.4:1)
         top = QHBoxLayout()
         top.addWidget(self.back)
         top.addWidget(self.find_box, 1)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme
 from app.widgets.message_bar import announce
 from app.workers import Runner, Task
 from engine import modelpack
@@ -176,13 +175,13 @@ class SetupPage(QWidget):
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.cancel)
-        self.status = QLabel()
+        self.status = QLabel(textFormat=Qt.TextFormat.PlainText)  # a path or an error message, never markup
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.setStyleSheet("color:#7a271a;background:#fdf2f0;padding:8px;border-radius:4px;")
+        self.error.setObjectName("errorBox")  # the theme's error colours (app.theme.error_box)
         column = QVBoxLayout()
         self.error_heading = QLabel()
         for widget in (self.title, self.intro):
@@ -229,7 +228,7 @@ class SetupPage(QWidget):
         self._busy(True)
         if self._pressed is not None:
             self.cancel.setFocus(Qt.FocusReason.OtherFocusReason)
-        self.status.setText(f"Installing the model pack from {source} into {target}…")
+        self._tell(f"Installing the model pack from {source} into {target}…")
         self.task = self.runner.start(
             lambda job: modelpack.install(source, target, job.progress, job.cancelled),
             done=self._installed,
@@ -241,19 +240,29 @@ class SetupPage(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(int(1000 * done / max(total, 1)))
-        self.status.setText(f"Installing the model pack: {done / 1e6:.0f} of {total / 1e6:.0f} MB…")
+        self._tell(f"Installing the model pack: {done / 1e6:.0f} of {total / 1e6:.0f} MB…")
 
     def _installed(self, report: modelpack.InstallReport) -> None:
         self._busy(False)
-        self.status.setText(f"Installed: {report.summary().splitlines()[0]}. Loading the models…")
+        self._tell(f"Installed: {report.summary().splitlines()[0]}. Loading the models…")
         announce(self, self.status.text(), urgent=False)
         self.news = install_news(report)
         self.installed.emit()
 
     def _failed(self, message: str) -> None:
         self._busy(False)
-        self.status.setText(f"<span style='color:{theme.colours().error}'>{escape(message)}</span>")  # dark: 2.6:1
+        self._tell(message, failed=True)
         announce(self, message, urgent=True)
+
+    def _tell(self, text: str, failed: bool = False) -> None:
+        """The line under the progress bar; a failure in the theme's error colour (``QLabel#note``), which follows a
+        switch of theme: the colour was written into the text, so after a switch to light the dark theme's pale red
+        stayed on the light page (1.8:1), the light theme's dark red on the dark one (2.5:1)."""
+        if self.status.objectName() != ("note" if failed else ""):
+            self.status.setObjectName("note" if failed else "")
+            self.status.style().unpolish(self.status)
+            self.status.style().polish(self.status)
+        self.status.setText(text)
 
     def _busy(self, busy: bool) -> None:
         if not busy and self._pressed is not None and self.cancel.hasFocus():
