@@ -233,14 +233,16 @@ class Pipeline:
 
     def search_scene(
         self, image: str | Path, top_k: int | None = None, any_category: bool = False, matcher: str = EMBEDDER,
-        require_catalog: bool = True, decoded: np.ndarray | None = None,
+        require_catalog: bool = True, decoded: np.ndarray | None = None, cancelled: Callable[[], bool] = lambda: False,
     ) -> SceneResult:
         """Detect every decor object in a photo, tag it and match it to the catalog.
 
         With ``require_catalog=False`` an empty catalog gives tags without matches instead of an
         error (the GUI shows the pins and asks for an import). ``decoded``: the photo's pixels as already
         read (``load_image``), searched instead of reading ``image`` again: the app's, so that what it shows
-        is what is searched, even once the file has changed or gone.
+        is what is searched, even once the file has changed or gone. ``cancelled``: asked while the catalog is
+        embedded for the matcher first (``prepare_matcher``), which raises ``Cancelled``: a search the app gave up
+        (another photo opened, the new embedder's Cancel) embedded the whole catalog to the end, 37 s of CPU.
         """
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
@@ -255,7 +257,8 @@ class Pipeline:
             result = SceneResult(str(image), w, h, self.detector.device, {**timings, "embed": 0.0, "search": 0.0},
                                  objects)
         else:
-            result = self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people)
+            result = self._match_objects(str(image), pixels, detections, timings, top_k, any_category, matcher, people,
+                                         cancelled)
         result.looked_for = self.looked_for()
         if result.looked_for is not None:
             result.unfound = self.unfindable_categories()
@@ -526,11 +529,12 @@ class Pipeline:
     def _match_objects(
         self, name: str, pixels: np.ndarray, detections: Sequence[Detection], timings: dict[str, float],
         top_k: int | None, any_category: bool, matcher: str, people: PeopleRegions | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> SceneResult:
         h, w = pixels.shape[:2]
         tags = place_tags(detections, (w, h), people=people)
         chosen = self.matcher(matcher)
-        self._ensure_ready(chosen, matcher)
+        self._ensure_ready(chosen, matcher, cancelled)
         looks, boxes = _flat_looks([d.box for d in detections], [d.parts for d in detections])
         categories = _per_look([None if any_category else d.category for d in detections], looks)
         vectors, plain = self._timed(timings, "embed", lambda: self._embed_boxes(pixels, boxes, chosen))
@@ -645,14 +649,16 @@ class Pipeline:
         plain = self.query.paddings.index(self.settings.padding)  # views: one per padding, then mirrored
         return pooled, embedded.reshape(len(boxes), self.query.views, -1)[:, plain]
 
-    def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str) -> None:
-        """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision."""
+    def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str,
+                      cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision (``cancelled``: as
+        ``prepare_matcher`` takes it, asked between chunks; the catalog is then left as it was)."""
         revision = self.catalog.revision
         if self._ready.get(chosen.key) == revision:
             return
         ensure_nonempty(self.catalog)
         if self.catalog.missing_vectors(chosen.key):
-            self.prepare_matcher(matcher)
+            self.prepare_matcher(matcher, cancelled=cancelled)
         self._ready[chosen.key] = self.catalog.revision
 
     def _find_first(self, choices: Sequence[str]) -> ResolvedModel:
