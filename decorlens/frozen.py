@@ -6,10 +6,11 @@ It lives with the CLI, above the engine: it dispatches to commands and to the GU
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 from decorlens.errors import USER_ERROR
@@ -34,6 +35,7 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
     """
     args = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-psn_")]  # old macOS Finder
     _ensure_console()
+    restore_library_path()
 
     try:
         if "--self-check" in args:
@@ -55,6 +57,29 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         return main([*args[:split], "gui", *args[split:]])
     except SystemExit as exc:  # argparse errors and --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+
+
+def restore_library_path(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Give the programs this app starts the user's ``LD_LIBRARY_PATH``, not the app's folder.
+
+    PyInstaller's bootloader puts ``_internal`` on ``LD_LIBRARY_PATH`` (the user's own value saved as
+    ``LD_LIBRARY_PATH_ORIG``), and every program the app starts inherited it: Open Page, Open results folder and
+    About's data folder run ``xdg-open``, a shell script, whose bash loaded the app's ``libtinfo`` (and would load its
+    ``libreadline``, ``libglib``, ``libstdc++``: the build machine's), so on a newer distribution the browser or file
+    manager can fail with a symbol error and nothing opens. This process keeps its libraries: the loader reads the
+    variable once, at start. OpenCV's loader adds its folder to the variable when first imported, so it is imported
+    first (the engine imports it anyway).
+    """
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is None or bundle not in environ.get("LD_LIBRARY_PATH", "").split(os.pathsep):
+        return
+    with contextlib.suppress(ImportError):  # a broken cv2 is --self-check's to report, not the start's
+        import cv2  # noqa: F401
+    original = environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if original:
+        environ["LD_LIBRARY_PATH"] = original
+    else:
+        environ.pop("LD_LIBRARY_PATH", None)
 
 
 def program_name() -> str:

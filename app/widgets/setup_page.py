@@ -108,8 +108,8 @@ PACK_TITLE = "DecorLens needs its models"
 PACK_INTRO = (
     "<p>DecorLens finds furniture with an object detector and matches it with an embedder: the "
     "<b>model pack</b> (about 50 MB), installed once into this computer's DecorLens folder.</p>"
-    "<p>Get it from a folder that holds a copy of the pack (a USB stick, a network share, "
-    "<code>shared/models</code>), or download it.</p>"
+    # "(a USB stick, a network share, shared/models)": the project's own folder, which a store's staff never have
+    "<p>Get it from a folder that holds a copy of the pack (a USB stick or a network share), or download it.</p>"
 )
 DEVICE_TITLE = "DecorLens cannot use the graphics card"
 DEVICE_INTRO = (
