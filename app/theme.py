@@ -52,6 +52,7 @@ class Colours:
     muted: str
     disabled: str  # a control's text that does nothing now: far less contrast than muted, which must be read
     line: str
+    edge: str  # the edge of a field to type or choose in (line edit, combo box, spin box): 3:1 on every panel
     accent: str
     accent_text: str
     link: str
@@ -69,6 +70,7 @@ LIGHT = Colours(
     muted="#5f6b7a",
     disabled="#a6aeb8",
     line="#dde1e6",
+    edge="#808994",  # 3.1:1 to 3.6:1; the line colour read 1.2:1 to 1.3:1, a white field on white gone
     accent="#2f6fde",
     accent_text="#ffffff",
     link="#1d5fd1",
@@ -85,6 +87,7 @@ DARK = Colours(
     muted="#9aa4b0",
     disabled="#5f6772",
     line="#3b4048",
+    edge="#7b8490",  # 3.4:1 to 4.3:1; the line colour read 1.4:1 to 1.6:1
     accent="#2f6fde",  # white on it 4.7:1 (a default button, a selected row); #4c8dff read 3.2:1
     accent_text="#ffffff",
     link="#7aaaff",
@@ -135,8 +138,8 @@ CHECK_BOXES = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveEle
 
 
 class FocusStyle(QProxyStyle):
-    """Fusion, with the keyboard's ring on a combo box and a spin box drawn over Fusion's own box, and check boxes
-    outlined.
+    """Fusion, with the keyboard's ring on a combo box and a spin box drawn over Fusion's own box (without the
+    keyboard, their edge in the theme's ``edge`` colour), and check boxes outlined.
 
     Styled in the stylesheet instead, a combo box loses Fusion's drop-down arrow (the stylesheet wants a picture
     for it); left to Fusion, its focus was a 1 px line, shown only after a Tab, where the stylesheet's buttons,
@@ -148,8 +151,12 @@ class FocusStyle(QProxyStyle):
     def drawComplexControl(self, control: QStyle.ComplexControl, option: QStyleOptionComplex, painter: QPainter,
                            widget: QWidget | None = None) -> None:
         super().drawComplexControl(control, option, painter, widget)
-        if control in RINGED and option.state & QStyle.StateFlag.State_HasFocus:
+        if control not in RINGED:
+            return
+        if option.state & QStyle.StateFlag.State_HasFocus:
             draw_focus_ring(painter, QRectF(option.rect), option.palette, 3)
+        elif option.frame:
+            outline(painter, QRectF(option.rect), 3)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter,
                       widget: QWidget | None = None) -> None:
@@ -158,12 +165,19 @@ class FocusStyle(QProxyStyle):
         category in Settings or Train's "Two networks" showed no box at all, only its words."""
         super().drawPrimitive(element, option, painter, widget)
         if element in CHECK_BOXES:
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QPen(option.palette.color(QPalette.ColorRole.PlaceholderText), 1))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5), 2, 2)
-            painter.restore()
+            outline(painter, QRectF(option.rect), 2, option.palette.color(QPalette.ColorRole.PlaceholderText))
+
+
+def outline(painter: QPainter, rect: QRectF, radius: float, colour: QColor | None = None) -> None:
+    """A 1 px line just inside ``rect``, in ``colour`` or the theme's ``edge``: a combo box's and a spin box's edge
+    over Fusion's own, a shade of the panel's colour (1.1:1 to 1.3:1 on the dark theme's panels, 2.0:1 on the
+    light one's, so a field on a group box showed as its words alone)."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(colour or QColor(colours().edge), 1))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+    painter.restore()
 
 
 def palette(c: Colours) -> QPalette:
@@ -223,7 +237,7 @@ QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border
     background: {c.base}; }}
 QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradialgradient(cx: 0.5, cy: 0.5,
     radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {c.accent}, stop: 0.5 {c.accent}, stop: 0.6 {c.base}, stop: 1 {c.base}); }}
-QLineEdit {{ padding: 4px 6px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
+QLineEdit {{ padding: 4px 6px; border: 1px solid {c.edge}; border-radius: 6px; background: {c.base}; }}
 QLineEdit:focus {{ border-color: {c.accent}; }}
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QListWidget, QListView, QTableWidget, QTableView {{ border: 1px solid {c.line}; border-radius: 6px; padding: 1px;
