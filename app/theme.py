@@ -28,6 +28,7 @@ THEME_LABELS = {"system": "Same as the system", "light": "Light", "dark": "Dark"
 GREEN = "#1f7a37"  # a confirmed pin, an "Exact" or "✓ Confirmed" badge: white on it 5.4:1 (#2e9d49 read 3.5:1)
 SCREEN_SHARE = 0.92  # of the screen's free area, at most, that a window opens at: frame and title bar fit too
 FOCUS_RING = 2.0  # px: the line around the control the keyboard is on
+THUMB_INSET = 2.0  # px: a scroll bar's thumb inside Fusion's (``FocusStyle._draw_thumb``)
 FLOATING = {"legend": (0.9, 6), "hoverCard": (0.96, 8), "mapCard": (0.96, 8)}  # object name: (opacity, radius)
 
 
@@ -151,12 +152,31 @@ class FocusStyle(QProxyStyle):
     def drawComplexControl(self, control: QStyle.ComplexControl, option: QStyleOptionComplex, painter: QPainter,
                            widget: QWidget | None = None) -> None:
         super().drawComplexControl(control, option, painter, widget)
+        if control == QStyle.ComplexControl.CC_ScrollBar:
+            self._draw_thumb(option, painter, widget)
         if control not in RINGED:
             return
         if option.state & QStyle.StateFlag.State_HasFocus:
             draw_focus_ring(painter, QRectF(option.rect), option.palette, 3)
         elif option.frame:
             outline(painter, QRectF(option.rect), 3)
+
+    def _draw_thumb(self, option: QStyleOptionComplex, painter: QPainter, widget: QWidget | None) -> None:
+        """A scroll bar's thumb filled in the muted text colour, a little inside Fusion's: Fusion draws it a shade
+        of its groove, 1.1:1 in either theme, so a low-vision user could not see where in a list or a dialog they
+        were, nor find the thumb to drag."""
+        thumb = QRectF(self.subControlRect(QStyle.ComplexControl.CC_ScrollBar, option,
+                                           QStyle.SubControl.SC_ScrollBarSlider, widget))
+        if thumb.isEmpty() or option.maximum <= option.minimum:
+            return
+        thumb.adjust(THUMB_INSET, THUMB_INSET, -THUMB_INSET, -THUMB_INSET)
+        radius = min(thumb.width(), thumb.height()) / 2
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawRoundedRect(thumb, radius, radius)
+        painter.restore()
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter,
                       widget: QWidget | None = None) -> None:
