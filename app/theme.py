@@ -140,7 +140,7 @@ CHECK_BOXES = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveEle
 
 class FocusStyle(QProxyStyle):
     """Fusion, with the keyboard's ring on a combo box and a spin box drawn over Fusion's own box (without the
-    keyboard, their edge in the theme's ``edge`` colour), and check boxes outlined.
+    keyboard, their edge in the theme's ``edge`` colour), check boxes outlined and scroll bars' thumbs filled.
 
     Styled in the stylesheet instead, a combo box loses Fusion's drop-down arrow (the stylesheet wants a picture
     for it); left to Fusion, its focus was a 1 px line, shown only after a Tab, where the stylesheet's buttons,
