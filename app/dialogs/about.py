@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
+from app.links import open_outside
 from engine import __version__
 from engine.errors import DecorLensError
 from engine.models import ResolvedModel, available_models
@@ -84,6 +84,6 @@ def show_about(parent: QWidget, models_dir: str | Path | None, data_dir: Path,
     text = box.findChild(QLabel, "qt_msgbox_label")
     text.setOpenExternalLinks(False)
     text.linkActivated.connect(lambda link: box.done(GUIDE_CHOSEN) if link == GUIDE_LINK
-                               else QDesktopServices.openUrl(QUrl(link)))
+                               else open_outside(QUrl(link), box))
     if box.exec() == GUIDE_CHOSEN:
         open_guide()

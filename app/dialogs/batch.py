@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.settings import TOP_K_LABEL, top_k_box
 from app.estimates import time_left
+from app.links import open_outside
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.scene_view import seen_names, sold_names
@@ -175,7 +176,7 @@ class BatchDialog(QDialog):
         self.open_button = QPushButton("Open results folder")
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.target.text()))
+            lambda: open_outside(QUrl.fromLocalFile(self.target.text()), self)
         )
         close = QPushButton("Close")
         close.clicked.connect(self.reject)

@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
-    QDesktopServices,
     QKeySequence,
     QPalette,
     QPixmap,
@@ -29,8 +28,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QText
 
 from app import theme
 from app.dialogs.about import DOCS
+from app.links import open_outside
 
 GUIDE = DOCS  # docs/app.md beside resources/: the repo's, or the packaged app's _internal/docs
+WEB_SCHEMES = ("http", "https", "mailto")  # the system's browser or mail program opens these
 PICTURE_WIDTH = 760  # the widest a screenshot is shown (they are 1280 px and more); its own width where smaller
 
 
@@ -65,13 +66,16 @@ class GuideBrowser(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setOpenExternalLinks(True)  # http(s) and mailto: the system's browser
+        self.setOpenExternalLinks(False)  # http(s) and mailto reach doSetSource, which hands them to the browser
         self._fitted = 0  # the width the pictures were last fitted to
         self._originals: dict[str, QPixmap] = {}  # each picture as loaded, before fitting
         self._refit = QTimer(self, singleShot=True, interval=100)  # once a resize by the mouse pauses
         self._refit.timeout.connect(self._fit_pictures)
 
     def doSetSource(self, name: QUrl, type: QTextDocument.ResourceType = QTextDocument.ResourceType.UnknownResource):
+        if name.scheme() in WEB_SCHEMES:
+            open_outside(name, self)
+            return
         if not name.isLocalFile():
             super().doSetSource(name, type)
             return
@@ -81,7 +85,7 @@ class GuideBrowser(QTextBrowser):
             self.said.emit(f"{path.name} is not part of this installation's guide.")
             return
         if path.suffix.lower() != ".md":
-            QDesktopServices.openUrl(name)  # a screenshot linked rather than shown
+            open_outside(name, self)  # a screenshot linked rather than shown
             return
         super().doSetSource(name, type)
         if not _anchored(self.document()):  # loaded again (Qt may, for a #link to the page shown)

@@ -42,7 +42,6 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Q
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
-    QDesktopServices,
     QFont,
     QFontMetricsF,
     QGuiApplication,
@@ -69,6 +68,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.labels import rich_tooltip
+from app.links import open_outside
 from app.thumbnails import Thumbnails
 from engine.corrections import KEY_DIGITS
 from engine.scene_memory import TagCounts
@@ -215,7 +215,7 @@ class PhotoStrip(QListWidget):
         photo = self.photos[row]
         menu = QMenu(self)
         menu.addAction("Open Containing Folder",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.parent))))
+                       lambda: open_outside(QUrl.fromLocalFile(str(photo.parent)), self))
         menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo)))
         if self.loose:
             menu.addAction("Remove from List", lambda: self.remove(photo)).setEnabled(len(self.photos) > 1)

@@ -24,7 +24,6 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
-    QDesktopServices,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -68,6 +67,7 @@ from app.labels import (
     product_title,
     rich_tooltip,
 )
+from app.links import open_outside
 from app.theme import draw_focus_ring
 from app.thumbnails import Thumbnails, fit
 from app.widgets.thumb import Thumb
@@ -423,11 +423,11 @@ class ProductLink(Ringed, QLabel):
         self.setToolTip(rich_tooltip(link))
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click opens it and leaves the keyboard where it was
         self.setAccessibleName("Product page (opens in the browser)")
-        self.linkActivated.connect(open_link)
+        self.linkActivated.connect(lambda link: open_link(link, self))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            open_link(self.link)
+            open_link(self.link, self)
         else:
             super().keyPressEvent(event)
 
@@ -440,11 +440,11 @@ def ring(widget: QWidget, radius: float) -> None:
     painter.end()
 
 
-def open_link(url: str) -> None:
+def open_link(url: str, parent: QWidget) -> None:
     """Hand a product link to the browser, checked again: only ``safe_link`` URLs ever reach the OS."""
     link = safe_link(url)
     if link is not None:
-        QDesktopServices.openUrl(QUrl(link))
+        open_outside(QUrl(link), parent)
 
 
 class ResultsPanel(QWidget):
