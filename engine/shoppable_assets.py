@@ -3,9 +3,10 @@
 Inline because the page must work from a folder or any web server with nothing fetched from elsewhere
 (no CDN, no web font). The script places a hover card beside its hotspot and flips it at the viewport's
 edges (a card must never run off the page on a phone), and nudges hotspots of objects close together apart
-until no two touch targets overlap, at whatever size the photo is shown, drawing a thin leader line from each
-pin nudged off its object back to the object's point; without the script, CSS still shows the cards and the
-hotspots sit exactly on their objects.
+until no two touch targets overlap (smaller ones where full-size ones would take a pin too far from its
+object), at whatever size the photo is shown, drawing a thin leader line from each pin nudged off its object
+back to the object's point; without the script, CSS still shows the cards and the hotspots sit exactly on
+their objects.
 The layout is a single column on a phone; from 1024 px the photo takes four, three or two of six columns
 (wide, square, tall photo: ``engine.shoppable._layout``), its first cards the rest, and the other cards run
 below both three to a row, so no large empty area is left under the photo however many products it has.
@@ -34,7 +35,9 @@ THUMB = 96  # a list card's picture, its height when its name takes one line
 CARD_PADDING, CARD_BORDER, CARD_GAP = 12, 1, 12
 # What a finger taps: every hotspot and "View product" button is at least TOUCH_TARGET square (the size Apple's and
 # WCAG 2.5.5's guidance give). A phone's pin is drawn smaller, PIN_PHONE, its ::before reaching out to it: its 40 px
-# made a shopper's tap on a crowded photo land beside it or on its neighbour, and the 34 px buttons as well.
+# made a shopper's tap on a crowded photo land beside it or on its neighbour, and the 34 px buttons as well. Where a
+# crowded photo on a small phone has no room for targets that big near their objects, the script makes them as big
+# as there is room for (SCRIPT's spread, through the frame's --target).
 TOUCH_TARGET, PIN, PIN_PHONE = 44, 32, 28
 TIP_THUMB_SHORT = 72  # a hover card's picture on a viewport under 500 px tall: a phone held sideways
 
@@ -72,7 +75,7 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
  background:rgba(255,255,255,.94);color:var(--ink);font-family:inherit;font-size:13px;font-weight:700;
  line-height:${pin}px;cursor:pointer;box-shadow:0 0 0 4px rgba(255,255,255,.35),0 2px 10px rgba(0,0,0,.35);
  transition:transform .15s,background .15s;-webkit-tap-highlight-color:transparent}
-.pin::before{content:"";position:absolute;inset:${pin_reach}px}
+.pin::before{content:"";position:absolute;inset:calc((${pin}px - var(--target, ${target}px)) / 2)}
 .pin:hover,.spot.open .pin,.spot.lit .pin{background:var(--ink);color:#fff;transform:scale(1.12)}
 .pin:focus-visible{outline:3px solid #fff;outline-offset:2px;box-shadow:0 0 0 6px var(--ink)}
 .tip{display:none;position:absolute;left:26px;top:-20px;z-index:10;width:min(280px,calc(100vw - 16px));
@@ -127,7 +130,7 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
 @media (max-width:600px){
  .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;width:${pin_phone}px;height:${pin_phone}px;font-size:12px;
   line-height:${pin_phone}px}
- .pin::before{inset:${pin_reach_phone}px}
+ .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}
 }
 @media (max-height:500px){.tip-thumb img{height:${tip_thumb_short}px;padding:6px}}
 @media (min-width:1024px){
@@ -148,14 +151,13 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
     page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, column_gap=COLUMN_GAP, line_height=LINE_HEIGHT,
     hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
     thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
-    pin_reach=-(TOUCH_TARGET - PIN) // 2, pin_reach_phone=-(TOUCH_TARGET - PIN_PHONE) // 2,
     tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
 )
 
 SCRIPT = """
 (function () {
   "use strict";
-  var root = document.documentElement, GAP = 10, EDGE = 8, ROUNDS = 400;
+  var root = document.documentElement, GAP = 10, EDGE = 8, ROUNDS = 400, FAR = 60, STEP = 4;
   var spots = [].slice.call(document.querySelectorAll(".spot")), photo = document.querySelector(".photo");
   var SVG = "http://www.w3.org/2000/svg", leaders = document.createElementNS(SVG, "svg");
   // Where each hotspot's object is, as a fraction of the photo's width and height (the markup's left/top).
@@ -194,21 +196,41 @@ SCRIPT = """
   }
   // Hotspots of objects close together would overlap where the photo is small (a phone): nudge them apart,
   // as little as it takes, so that no two touch targets (the pin's ::before) overlap and every tap has one
-  // meaning. Recomputed from the anchors whenever the photo's size changes; where even that has no room,
-  // at least the dots themselves are kept apart.
+  // meaning. Recomputed from the anchors whenever the photo's size changes. Where targets that big would push
+  // a pin more than FAR px from its object (a crowded photo on a small phone: it no longer reads as that
+  // object's), the largest smaller ones that do not, STEP px at a time; where even that has no room, at least
+  // the dots themselves are kept apart.
+  function targets(pin) {
+    var sizes = [], size;
+    for (size = parseFloat(getComputedStyle(pin, "::before").width); size > pin.offsetWidth; size -= STEP) {
+      sizes.push(size);
+    }
+    return sizes.concat([pin.offsetWidth]);
+  }
+  function near(points, w, h) {
+    return points.every(function (p, i) {
+      return Math.abs(p[0] - anchors[i][0] * w) <= FAR && Math.abs(p[1] - anchors[i][1] * h) <= FAR;
+    });
+  }
+  // The targets' size chosen is the one the pins' ::before draw (the frame's --target), so a tap between two pins
+  // reaches the one whose target it is in.
   function spread() {
-    var w = photo ? photo.offsetWidth : 0, h = photo ? photo.offsetHeight : 0, pin, points;
+    var w = photo ? photo.offsetWidth : 0, h = photo ? photo.offsetHeight : 0, frame, pin, points, chosen;
     if (!spots.length || !w || !h) { return; }
+    frame = photo.parentNode;
+    frame.style.removeProperty("--target");  // the full size, to measure
     pin = spots[0].querySelector(".pin");
-    [parseFloat(getComputedStyle(pin, "::before").width), pin.offsetWidth].some(function (size) {
+    targets(pin).some(function (size, n, sizes) {
+      chosen = size;
       points = anchors.map(function (a) {
         return [clamp(a[0] * w, size / 2, w - size / 2), clamp(a[1] * h, size / 2, h - size / 2)];
       });
       for (var round = 0; round < ROUNDS; round++) {
-        if (!separate(points, size, w, h)) { return true; }
+        if (!separate(points, size, w, h)) { return near(points, w, h) || n === sizes.length - 1; }
       }
       return false;
     });
+    frame.style.setProperty("--target", chosen + "px");
     leaders.textContent = "";
     spots.forEach(function (spot, i) {
       var x = anchors[i][0] * w, y = anchors[i][1] * h, dx = points[i][0] - x, dy = points[i][1] - y;

@@ -91,7 +91,8 @@ def test_a_phone_shopper_taps_every_pin_and_button_and_reads_every_card(phone, p
         left, top, right, bottom = phone.execute_script(RECT, pin)
         x, y = (left + right) / 2, (top + bottom) / 2
         landed = {phone.execute_script(TAPPED, x + dx, y + dy) for dx in (-half, half) for dy in (-half, half)}
-        assert landed == {pin.get_attribute("aria-controls")}, f"{TOUCH_TARGET} px around {landed}"
+        assert landed == {pin.get_attribute("aria-controls")}, (
+            f"taps {half:.0f} px off {pin.get_attribute('aria-controls')}'s centre landed on {landed}")
 
     buttons = phone.find_elements(By.CSS_SELECTOR, ".card a.button")
     assert len(buttons) == len(phone.find_elements(By.CSS_SELECTOR, ".card"))
