@@ -175,11 +175,23 @@ def _unicode(exc: UnicodeError, context: Context) -> str:
 def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:
     package = (exc.name or "").split(".")[0]
     extra = EXTRAS.get(package)
+    if getattr(sys, "frozen", False):  # no pip, no scripts/ in the app's folder: what it lacks came with it or never
+        return _missing_from_app(package or str(exc), extra)
     if extra == "train":
         return f"this command needs {package}, which is not installed: run {INSTALL_TRAINING}"
     if extra:
         return f"this command needs {package}, which is not installed: pip install -e '.[{extra}]'"
     return f"the Python package {package or exc} is missing: run scripts/install again"
+
+
+def _missing_from_app(package: str, extra: str | None) -> str:
+    """The packaged app's line: training's packages are left out of it by design (docs/installer.md), any other
+    is part of the app, so the installation is damaged. It said "run scripts/install again" and "pip install -e
+    '.[gui]'", which its users have neither to run."""
+    if extra == "train":
+        return (f"this needs {package}, which the packaged DecorLens ships without (no PyTorch): do it in a Python "
+                f"install with the training extra ({INSTALL_TRAINING})")
+    return f"this DecorLens is missing a part ({package}): reinstall DecorLens"
 
 
 # What an OS error means for the path it names, and what the user can do about it, to follow that path and a

@@ -10,6 +10,7 @@ choices are the app's own preferences (QSettings).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -60,11 +61,18 @@ DEVICE_LABELS = {
     "gpu": "The graphics card (NVIDIA CUDA)",
 }
 NO_GPU = ("This computer has no graphics card DecorLens can use (no CUDA in onnxruntime): the models would not "
-          "load. Choose Automatically or the processor, or install DecorLens's [gpu] extra.")
+          "load. Choose Automatically or the processor{extra}.")
+GPU_EXTRA = ", or install DecorLens's [gpu] extra"  # a Python install's way; the packaged app has no extras
 # Settings' and Batch Tag Folder's name for the same number ("Show for each tag" and "Matches per tag" were two
 # names for it); the CLI's --top-k help says "matches per tag" too
 TOP_K_LABEL = "Matches per tag"
 NEVER_TEXT = "never"  # the exact-match threshold above every cosine: every match is Similar
+
+
+def no_gpu_note() -> str:
+    """Settings' note where the graphics card is chosen on a computer without one: the [gpu] extra is named only
+    where there is one to install (store staff have the packaged app, which has none)."""
+    return NO_GPU.format(extra="" if getattr(sys, "frozen", False) else GPU_EXTRA)
 
 
 def top_k_box(value: int) -> QSpinBox:
@@ -131,12 +139,12 @@ class SettingsDialog(QDialog):
             self.device.addItem(DEVICE_LABELS[key], key)
         device = settings.engine_settings(data_dir, models_override).device  # config.yaml's until chosen here
         self.device.setCurrentIndex(DEVICES.index(device) if device in DEVICES else 0)
-        self.device_note = QLabel(NO_GPU, wordWrap=True)  # the graphics card chosen where there is none
+        self.device_note = QLabel(no_gpu_note(), wordWrap=True)  # the graphics card chosen where there is none
         self.device_note.setObjectName("note")
         self.device_note.hide()  # shown before the dialog is laid out, it left its height blank above OK once hidden
         self.device.currentIndexChanged.connect(self._enable_ok)
         self.models_dir = QLineEdit(settings.models_dir)
-        self.models_dir.setPlaceholderText("the standard folder (DECORLENS_MODELS_DIR or the data folder)")
+        self.models_dir.setPlaceholderText(f"the standard folder, {models_dir(None, data_dir)}")
         self.models_dir.setAccessibleName("Models folder")  # its form label names the row, beside the button
         self.models_dir.editingFinished.connect(self._fill_models)
         self.models_dir.textChanged.connect(self._name_models_folder)
@@ -313,7 +321,7 @@ class SettingsDialog(QDialog):
 
     def _name_models_folder(self) -> None:
         """The folder models are read from, in the field's tooltip: the field is too narrow for its own
-        placeholder ("the standard folder (DECORLENS_MODELS_…"), which never said where that folder is."""
+        placeholder ("the standard folder, /home/…"), and a folder typed in it hides that."""
         folder = models_dir(self.models_override or self.models_dir.text().strip() or None, self.data_dir)
         self.models_dir.setToolTip(rich_tooltip(f"Models are read from {folder}"))
 
