@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from app import theme
 from engine.catalog import has_name
 from engine.categories import CategoryMap, display_name
+from engine.invisible import marked
 from engine.models import ResolvedModel
 from engine.models import model_label as engine_model_label
 from engine.results import Match
@@ -69,8 +70,14 @@ def product_title(name: str, sku: str, category: str) -> str:
 
 def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
     """The line under the title: SKU, the category when the title is a real name, and the price."""
-    parts = [sku, pretty(category) if has_name(name, sku) else "", price]
-    return " · ".join(shown(p) for p in parts if p)
+    parts = [shown_sku(sku), shown(pretty(category)) if has_name(name, sku) else "", shown(price)]
+    return " · ".join(p for p in parts if p)
+
+
+def shown_sku(sku: str) -> str:
+    """A SKU as a screen shows it: ``shown``, its invisible characters marked ``⟨U+200B⟩`` (``engine.invisible``),
+    so a feed's "ABC-1" + U+200B reads apart from the catalog's "ABC-1" in the catalog, the cards and the matches."""
+    return shown(marked(sku))
 
 
 def model_label(model: ResolvedModel) -> str:

@@ -16,15 +16,13 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from engine.invisible import INVISIBLE
 from engine.paths import readable_path
 
 # C0 and C1 controls but tab and newline (which lay out the report), DEL, the bidi embeddings, overrides and
-# isolates, and the characters that show as nothing and have no use in a product's text: zero width space, word
-# joiner and invisible operators, byte order mark, Mongolian vowel separator, Hangul fillers, interlinear
-# annotation marks and tag characters. A feed's "ABC-1" + U+200B is another SKU than "ABC-1", and was listed as the
-# same. (Zero width joiner and non-joiner, which Persian, Indic scripts and emoji need, and the soft hyphen stay.)
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u115f\u1160\u180e\u200b\u202a-\u202e\u2060-\u2064"
-                    "\u2066-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]")
+# isolates, and the characters that show as nothing (``engine.invisible.INVISIBLE``, the list the app marks too):
+# a feed's "ABC-1" + U+200B is another SKU than "ABC-1", and was listed as the same.
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{INVISIBLE}]")
 MAX_FIELD = 200  # characters of one catalog text a report line shows
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -45,6 +45,7 @@ STEP_NAMES = {
     "detector": "Detector", "embedder": "Embedder", "catalog": "Test catalog", "search": "Search",
 }
 CANCELLED = "Check cancelled"
+PASSED = Qt.ItemDataRole.UserRole  # a step's name item: whether the step passed (its colour follows the theme)
 
 
 @dataclass
@@ -197,9 +198,9 @@ class InstallCheckWindow(QDialog):
     def _step(self, step: Step) -> None:
         row = self.steps.rowCount()
         self.steps.insertRow(row)
-        colours = theme.colours()
         name = QTableWidgetItem(f"{'✓' if step.ok else '✗'}  {step_name(step.name)}")
-        name.setForeground(QColor(colours.success if step.ok else colours.error))
+        name.setData(PASSED, step.ok)
+        _colour_step(name)
         time_taken = QTableWidgetItem(f"{step.ms / 1000:.1f} s")
         time_taken.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         for column, item in enumerate((name, QTableWidgetItem(in_app(step.detail)), time_taken)):
@@ -234,10 +235,25 @@ class InstallCheckWindow(QDialog):
         self.verdict.setText(f"{verdict(self.checked.report)}\n"
                              "Details copied: paste them into your message to support.")
 
+    def changeEvent(self, event: QEvent) -> None:
+        """The theme switched (Settings' Look, or the desktop under "Same as the system"): the steps take its green
+        and red. Set once, a check run in the light theme kept #1f7a37 on the dark table (2.7:1), one run in the
+        dark theme #4ac26b on the white one (2.3:1)."""
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            for row in range(self.steps.rowCount()):
+                _colour_step(self.steps.item(row, 0))
+        super().changeEvent(event)
+
     def reject(self) -> None:
         """Closing stops a running check (within its step)."""
         self.cancel()
         super().reject()
+
+
+def _colour_step(name: QTableWidgetItem) -> None:
+    """A step's name in the theme's green if it passed (``PASSED``), else its red."""
+    colours = theme.colours()
+    name.setForeground(QColor(colours.success if name.data(PASSED) else colours.error))
 
 
 def open_install_check(pipeline: Pipeline, parent: QWidget) -> InstallCheckWindow:

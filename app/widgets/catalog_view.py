@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip, shown
+from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip, shown, shown_sku
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
@@ -117,7 +117,7 @@ class ProductModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
-            lines = [product.name, f"SKU {product.sku}", pretty(product.category), product.price, product.url]
+            lines = [product.name, f"SKU {shown_sku(product.sku)}", pretty(product.category), product.price, product.url]
             return rich_tooltip("\n".join(shown(line) for line in lines if line))
         if role == Qt.ItemDataRole.UserRole:
             return product

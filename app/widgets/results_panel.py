@@ -66,6 +66,7 @@ from app.labels import (
     product_detail,
     product_title,
     rich_tooltip,
+    shown_sku,
 )
 from app.links import open_outside
 from app.theme import draw_focus_ring
@@ -95,7 +96,7 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
 
 def explained(match: Match) -> str:
     """The match Why this match? is about, as its row names it: title and SKU."""
-    return f"{product_title(match.name, match.sku, match.category)} {match.sku}"
+    return f"{product_title(match.name, match.sku, match.category)} {shown_sku(match.sku)}"
 
 
 def product_words(match: Match) -> str:
@@ -293,6 +294,7 @@ class MatchRow(Ringed, QFrame):
         self.badge.setToolTip(BADGE_TIP)  # the word and the bare number, explained
         self.badge.setVisible(not confirmed)  # "✓ Confirmed" below says it; the rating is in its tooltip
         text.addWidget(self.badge)
+        self.same_points = same_points
         if same_points:
             self.evidence = QLabel(evidence_html(same_points))
             self.evidence.setToolTip("Its photo and the object share these details under one view: "
@@ -397,9 +399,16 @@ class MatchRow(Ringed, QFrame):
         self.thumb.setPixmap(fit(self._heat, QSize(side, side), self.thumb.devicePixelRatioF()))
 
     def event(self, event: QEvent) -> bool:
-        """Moved to a screen of another scale: the heat is made again for it (Thumb remakes a plain picture)."""
+        """Moved to a screen of another scale: the heat is made again for it (Thumb remakes a plain picture). The
+        theme switched (Settings' Look, or the desktop under "Same as the system"): the score and the points a
+        check found take its colours, which their rich text holds; a row listed before a switch kept the other
+        theme's, 2.5:1 to 2.7:1 (#5f6b7a on the dark row, #9aa4b0 on the white one)."""
         if event.type() == QEvent.Type.DevicePixelRatioChange and self._heat is not None and not self.thumb.path:
             self._paint_heat()
+        elif event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self.badge.setText(badge_html(self.match))
+            if self.same_points:
+                self.evidence.setText(evidence_html(self.same_points))
         return super().event(event)
 
     @staticmethod
