@@ -671,7 +671,7 @@ class SceneView(QGraphicsView):
         just opened, Escape) nothing showed where the keys went, and the first Tab seemed to do nothing visible.
 
         A white line inside the accent ring: the accent alone stood 2.65:1 on the view's dark ground (WCAG asks
-        3:1 of a focus indicator); the white stands 11:1 there, and the accent 4.9:1 beside it where a bright
+        3:1 of a focus indicator); the white stands 12.5:1 there, and the accent 4.7:1 beside it where a bright
         photo reaches the edge."""
         super().drawForeground(painter, rect)
         if self.hasFocus():
