@@ -5,7 +5,8 @@ desktops); a fixed style (Fusion), a palette of our own and one stylesheet give 
 same, quiet look. Widgets name their role with an object name ("muted", "title", "matchRow"...) and
 the stylesheet colours them, so no widget hard-codes a colour that is wrong in the other theme.
 With "system", the theme follows the desktop's light or dark setting, also when it changes while
-the app runs (Qt 6.5+ ``QStyleHints.colorScheme``).
+the app runs (Qt 6.5+ ``QStyleHints.colorScheme``), and its high contrast (Qt 6.10+ ``contrastPreference``), with a
+high-contrast variant of the light or dark theme.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Colours:
     warning: str  # a label that says what is missing (Train's "too little to improve"): amber, as readable
     success: str  # green words (Confirm match, Same details): GREEN is too dark on the dark theme's panels
     pressed: str  # a toggle button that is on (Why this match?): an accent tint the text reads on
+    hover: str  # a button under the mouse: the keyboard's ring (accent) stands 3:1 on it, as on ``pressed``
 
 
 LIGHT = Colours(
@@ -79,6 +81,7 @@ LIGHT = Colours(
     warning="#a84b06",
     success=GREEN,
     pressed="#dce8fb",
+    hover="#eef0f3",
 )
 DARK = Colours(
     window="#1d2025",
@@ -89,19 +92,65 @@ DARK = Colours(
     disabled="#5f6772",
     line="#3b4048",
     edge="#7b8490",  # 3.4:1 to 4.3:1; the line colour read 1.4:1 to 1.6:1
-    accent="#2f6fde",  # white on it 4.7:1 (a default button, a selected row); #4c8dff read 3.2:1
+    # White on it 4.5:1 (a default button, a selected row), 3:1 or more on every ground the ring is drawn on (the
+    # map's #2a2e35 too); #2f6fde read 2.70:1 on a hovered button, 2.57:1 on a pressed one; #4c8dff read 3.2:1 white
+    accent="#3372e1",
     accent_text="#ffffff",
     link="#7aaaff",
     error="#ffa198",
     warning="#f0b36b",
     success="#4ac26b",
-    pressed="#243654",
+    pressed="#14203a",  # darker than base, so the ring reads 3.6:1 on it (#243654: 2.57:1)
+    hover="#222c3c",  # base's lightness with a blue tint: the ring 3.1:1 (alternate's #2e333a: 2.70:1)
 )
+
+# For a desktop set to high contrast (Windows High Contrast, GNOME's or KDE's, macOS's Increase contrast), with
+# "system": every word 7:1 or more on every panel (WCAG AAA), the keyboard's ring, a field's edge and a panel's line
+# 4.5:1 or more on every ground. The app's own palette replaced the desktop's, so such a user lost theirs.
+HIGH_LIGHT = Colours(
+    window="#ffffff",
+    base="#ffffff",
+    alternate="#ebebeb",
+    text="#000000",
+    muted="#303030",
+    disabled="#595959",
+    line="#595959",
+    edge="#000000",
+    accent="#0036a8",
+    accent_text="#ffffff",
+    link="#0030a0",
+    error="#8c0000",
+    warning="#6b3500",
+    success="#0a5219",
+    pressed="#d6e2ff",
+    hover="#ebebeb",
+)
+HIGH_DARK = Colours(
+    window="#000000",
+    base="#000000",
+    alternate="#1f1f1f",
+    text="#ffffff",
+    muted="#e0e0e0",
+    disabled="#a6a6a6",
+    line="#a6a6a6",
+    edge="#ffffff",
+    accent="#ffd60a",
+    accent_text="#000000",
+    link="#9fd0ff",
+    error="#ffb0a8",
+    warning="#ffcc80",
+    success="#8ee6a0",
+    pressed="#002a55",
+    hover="#1f1f1f",
+)
+HIGH = (HIGH_LIGHT, HIGH_DARK)
 
 # The message bar's levels, (background, text), in each theme (app.widgets.message_bar).
 MESSAGE_LEVELS = {
     LIGHT: {"error": ("#fde8e8", "#b42318"), "info": ("#e8f1fd", "#1d4f91"), "done": ("#e7f6ec", "#1f6f3a")},
     DARK: {"error": ("#3b2326", "#ffa198"), "info": ("#1e2b40", "#a5c6ff"), "done": ("#1c3326", "#8fd4a4")},
+    HIGH_LIGHT: {"error": ("#fde8e8", "#7a0000"), "info": ("#e8f1fd", "#002a6b"), "done": ("#e7f6ec", "#0a4a18")},
+    HIGH_DARK: {"error": ("#2b0000", "#ffc2bb"), "info": ("#001833", "#bcdcff"), "done": ("#002211", "#aef0bd")},
 }
 
 
@@ -112,26 +161,54 @@ def is_dark(choice: str) -> bool:
     return choice == "dark"
 
 
+def wants_high_contrast() -> bool:
+    """Whether the desktop asks for high contrast (Qt 6.10+ reads Windows', macOS's and the XDG portal's setting;
+    elsewhere, an X server without a portal for one, Qt answers no preference)."""
+    hints = QGuiApplication.styleHints()  # kept: PySide deletes the accessibility hints of a dropped wrapper
+    return hints.accessibility().contrastPreference() == Qt.ContrastPreference.HighContrast
+
+
+def chosen(choice: str, dark: bool, high: bool) -> Colours:
+    """The colours for ``choice`` on a desktop that is ``dark`` or not and asks for ``high`` contrast or not: the
+    desktop's high contrast is followed with "system" only; "light" and "dark" are the user's own choice."""
+    if choice == "system" and high:
+        return HIGH[dark]
+    return DARK if dark else LIGHT
+
+
 def colours(app: QApplication | None = None) -> Colours:
     """The colours of the theme in use (for widgets that paint themselves)."""
     app = app or QApplication.instance()
-    return DARK if app is not None and app.property("decorlens_dark") else LIGHT
+    c = app.property("decorlens_colours") if app is not None else None
+    return c if isinstance(c, Colours) else LIGHT
+
+
+def is_dark_now(app: QApplication | None = None) -> bool:
+    """Whether the theme in use is a dark one (the dark theme or the dark high contrast)."""
+    return colours(app) in (DARK, HIGH_DARK)
 
 
 def apply(app: QApplication, choice: str = "system") -> None:
-    """Style the whole application; with "system", again whenever the desktop switches light/dark."""
+    """Style the whole application; with "system", again whenever the desktop switches light/dark or turns high
+    contrast on or off."""
     dark = is_dark(choice)
-    c = DARK if dark else LIGHT
-    app.setProperty("decorlens_dark", dark)  # first: widgets redraw icons on the palette change below
+    style(app, chosen(choice, dark, wants_high_contrast()))
     app.setProperty("decorlens_theme", choice)
+    if not app.property("decorlens_follows"):
+        app.setProperty("decorlens_follows", True)
+        hints = QGuiApplication.styleHints()
+        hints.colorSchemeChanged.connect(lambda _scheme: apply(app, str(app.property("decorlens_theme"))))
+        hints.accessibility().contrastPreferenceChanged.connect(
+            lambda _contrast: apply(app, str(app.property("decorlens_theme")))
+        )
+
+
+def style(app: QApplication, c: Colours) -> None:
+    """Give the whole application the colours ``c``: its style, palette and stylesheet."""
+    app.setProperty("decorlens_colours", c)  # first: widgets redraw icons on the palette change below
     app.setStyle(FocusStyle())
     app.setPalette(palette(c))
     app.setStyleSheet(stylesheet(c))
-    if not app.property("decorlens_follows"):
-        app.setProperty("decorlens_follows", True)
-        QGuiApplication.styleHints().colorSchemeChanged.connect(
-            lambda _scheme: apply(app, str(app.property("decorlens_theme")))
-        )
 
 
 RINGED = (QStyle.ComplexControl.CC_ComboBox, QStyle.ComplexControl.CC_SpinBox)  # Fusion's boxes, ringed as the rest
@@ -246,7 +323,7 @@ QTabBar::tab:selected {{ color: {c.text}; border-bottom: 2px solid {c.accent}; }
 QTabBar::tab:hover {{ color: {c.text}; }}
 QTabBar::tab:selected:focus {{ border: 2px solid {c.accent}; border-radius: 6px; padding: 5px 14px 7px 14px; }}
 QPushButton {{ padding: 5px 12px; border: 1px solid {c.line}; border-radius: 6px; background: {c.base}; }}
-QPushButton:hover {{ background: {c.alternate}; }}
+QPushButton:hover {{ background: {c.hover}; }}
 QPushButton:default {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton:disabled {{ color: {c.disabled}; background: {c.window}; }}
 QPushButton:default:disabled {{ background: {c.alternate}; border-color: {c.line}; }}
@@ -290,6 +367,7 @@ QPushButton#confirm:disabled {{ color: {c.muted}; }}
 QPushButton#confirm:checked {{ background: {c.base}; border-color: {c.line}; }}
 QScrollArea {{ background: transparent; }}
 {floating(c)}
+{default_button(c)}
 """
 
 
@@ -306,10 +384,23 @@ QPushButton:default:focus {{ border: 2px solid {c.text}; }}
 QRadioButton, QCheckBox {{ border: 2px solid transparent; border-radius: 5px; padding: 0px 2px; }}
 QRadioButton:focus, QCheckBox:focus {{ border-color: {c.accent}; }}
 QDialog QToolButton {{ border: 2px solid transparent; border-radius: 6px; }}
-QDialog QToolButton:hover {{ background: {c.alternate}; }}
+QDialog QToolButton:hover {{ background: {c.hover}; }}
 QDialog QToolButton:focus {{ border-color: {c.accent}; }}
 QListWidget:focus, QListView:focus, QTableWidget:focus, QTableView:focus {{ border: 2px solid {c.accent};
     padding: 0px; }}"""
+
+
+def default_button(c: Colours) -> str:
+    """In high contrast, a default button (OK, Export, Start) is framed in the text colour, 2 px, instead of filled
+    with the accent, and takes the accent's ring like every other control: no colour is 4.5:1 both from the accent
+    it would be drawn on and from the panel around it (the text colour's ring on the other themes' default button)."""
+    if c not in HIGH:
+        return ""
+    return f"""
+QPushButton:default {{ background: {c.base}; color: {c.text}; border: 2px solid {c.text}; padding: 4px 11px; }}
+QPushButton:default:hover {{ background: {c.hover}; }}
+QPushButton:default:focus {{ border-color: {c.accent}; }}
+QPushButton:default:disabled {{ color: {c.disabled}; border-color: {c.line}; }}"""
 
 
 def error_box(c: Colours) -> str:

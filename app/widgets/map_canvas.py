@@ -149,7 +149,7 @@ def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
 
 def paper() -> str:
     """The map's ground in the theme in use."""
-    return PAPER[theme.colours() is theme.DARK]
+    return PAPER[theme.is_dark_now()]
 
 
 def selected_ring() -> str:
