@@ -11,6 +11,14 @@ automatic learning rate a catalog-sized map has settled by then: on the IKEA cat
 product's 5 nearest in its category and of its 10 nearest by cosine kept, and a KL divergence within 1 %
 (``bench/map_layout.py``, docs/results.md, "Catalog map").
 
+A catalog of more than ``MAX_LAID_OUT`` products is not laid out whole: t-SNE's time grows faster than the
+catalog (at 200,000 products the bar was still at the neighbour search 100 s in), and a screen shows no more than some
+thousands of points apart anyway. A sample of ``MAX_LAID_OUT`` products, each category in its share of the
+catalog, is laid out as above (the PCA fitted on the sample), and every other product is placed at the median
+of its ``PLACED_BY`` nearest laid-out products in the same 50 PCA dimensions, so it lands among the products the
+embedder finds most alike. Every product is on the map; ``CatalogMap.laid_out`` says how many were laid out, and
+the Map tab says so. A catalog at or under the cap (IKEA's 1,955) is laid out exactly as before.
+
 A computed map is cached in ``<data dir>/maps/`` (one file per embedder, written atomically), keyed by
 the embedder's key (its name and the start of its sha256, as the vectors are) and by the catalog's record
 of the vectors mapped: which product, which image and the catalog revision that wrote each vector.
@@ -60,11 +68,15 @@ REPORT_EVERY = 10  # iterations between progress reports (and cancel checks)
 # The steps before the iterations, each counted as the iterations it takes about as long as (2,000 products, two
 # cores: imports 1.9 s, PCA 1.2 s, neighbours 0.9 s, 750 iterations 2.5 s, so 500 about 1.7 s), and what each is
 # called while it runs
-LOAD_STEPS, PCA_STEPS, NEIGHBOUR_STEPS = 250, 200, 150
-LAYOUT_STEPS = LOAD_STEPS + PCA_STEPS + NEIGHBOUR_STEPS + EARLY_ITERATIONS + ITERATIONS
+LOAD_STEPS, PCA_STEPS, NEIGHBOUR_STEPS, REST_STEPS = 250, 200, 150, 100
+LAYOUT_STEPS = LOAD_STEPS + PCA_STEPS + NEIGHBOUR_STEPS + EARLY_ITERATIONS + ITERATIONS + REST_STEPS
+MAX_LAID_OUT = 10_000  # products t-SNE lays out; the rest are placed by their nearest laid-out neighbours
+PLACED_BY = 5  # laid-out neighbours whose median places a product beyond the cap
+PLACE_CHUNK = 4096  # products placed a step, a progress report and cancel check each
 LOADING = "loading the layout tools"
 REDUCING = "condensing the products' features"
 NEIGHBOURS = "finding each product's nearest look-alikes"
+PLACING_REST = "placing the other"
 PLACING = "placing"
 MAPS = "maps"
 MAX_MAP_BYTES = 64 << 20  # a cache file: 16 bytes a product, so room for 4 M products
@@ -85,9 +97,15 @@ class CatalogMap:
     xy: np.ndarray  # (N, 2) float32
     cached: bool = False  # read from the cache file rather than computed now
     title: str = ""  # what people read above the map: the embedder's ``model_label`` (not cached: cards get renamed)
+    laid_out: int | None = None  # how many t-SNE laid out, the rest placed by neighbours; None: every product
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def sampled(self) -> bool:
+        """Only a sample was laid out by t-SNE (a catalog above ``MAX_LAID_OUT``): the map should say so."""
+        return self.laid_out is not None and self.laid_out < len(self.ids)
 
 
 def catalog_map(
@@ -114,8 +132,10 @@ def catalog_map(
             f"the catalog {catalog.path} has no {embedder.key} vectors to map: {IMPORT_FIRST()}"
         )
     ids = np.array([pid for pid, _, _ in rows], np.int64)
-    xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled, stage)
-    result = CatalogMap(embedder.key, key, revision, ids, xy, title=model_label(embedder.model))
+    categories = [category for _, category, _ in rows]
+    xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled, stage, categories)
+    laid_out = MAX_LAID_OUT if len(ids) > MAX_LAID_OUT else None  # as ``layout`` samples
+    result = CatalogMap(embedder.key, key, revision, ids, xy, title=model_label(embedder.model), laid_out=laid_out)
     save(path, result)
     return result
 
@@ -193,7 +213,9 @@ def read_map(path: Path) -> CatalogMap:
         if isinstance(exc, MapFileError):
             raise
         raise MapFileError(f"unreadable: {type(exc).__name__}") from exc
-    return CatalogMap(*_checked_meta(meta), ids=_checked_ids(ids), xy=_checked_xy(xy, len(ids)), cached=True)
+    embedder, key, revision, laid_out = _checked_meta(meta)
+    return CatalogMap(embedder, key, revision, ids=_checked_ids(ids), xy=_checked_xy(xy, len(ids)), cached=True,
+                      laid_out=laid_out)
 
 
 def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
@@ -206,7 +228,7 @@ def _declared_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     return math.prod(shape) * dtype.itemsize
 
 
-def _checked_meta(meta: np.ndarray) -> tuple[str, str, int]:
+def _checked_meta(meta: np.ndarray) -> tuple[str, str, int, int | None]:
     if meta.dtype.kind != "U" or meta.shape != () or len(str(meta)) > MAX_META_CHARS:
         raise MapFileError("its meta is not a short text")
     try:
@@ -218,7 +240,10 @@ def _checked_meta(meta: np.ndarray) -> tuple[str, str, int]:
     key, embedder, revision = fields.get("key"), fields.get("embedder", ""), fields.get("revision", -1)
     if not (isinstance(key, str) and isinstance(embedder, str) and type(revision) is int):
         raise MapFileError("its meta lacks the key, embedder or revision")
-    return embedder, key, revision
+    laid_out = fields.get("laid_out")  # absent in maps cached before the cap: every product was laid out
+    if laid_out is not None and (type(laid_out) is not int or laid_out < 0):
+        raise MapFileError("its meta's laid_out is not a count")
+    return embedder, key, revision, laid_out
 
 
 def _checked_ids(ids: np.ndarray) -> np.ndarray:
@@ -240,6 +265,8 @@ def _checked_xy(xy: np.ndarray, count: int) -> np.ndarray:
 def save(path: Path, result: CatalogMap) -> None:
     """One npz (ids, positions, and what they were computed for), replaced atomically."""
     meta = {"key": result.key, "embedder": result.embedder, "revision": result.revision, "layout": LAYOUT}
+    if result.laid_out is not None:
+        meta["laid_out"] = result.laid_out
     buffer = io.BytesIO()
     np.savez(buffer, ids=result.ids.astype("<i8"), xy=result.xy.astype("<f4"), meta=np.array(json.dumps(meta)))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,8 +278,11 @@ def layout(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
     stage: Stage = lambda _words: None,
+    categories: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """(N, 2) positions in [0, 1] for N vectors: PCA to 50 dimensions, then t-SNE.
+    """(N, 2) positions in [0, 1] for N vectors: PCA to 50 dimensions, then t-SNE; above ``MAX_LAID_OUT`` vectors,
+    t-SNE of a sample stratified by ``categories`` (one per vector; None: one stratum) and the rest placed by their
+    nearest laid-out neighbours (the module docstring says why).
 
     ``progress`` hears (steps done, ``LAYOUT_STEPS``): the steps that report nothing themselves (the imports, PCA,
     the neighbour search: seconds, tens on a busy machine) count as many steps as they roughly take iterations, so
@@ -277,15 +307,21 @@ def layout(
         stage(words)
         done += weight
 
+    chosen = sample(categories if categories is not None else [""] * len(vectors), MAX_LAID_OUT)
     step(LOADING, LOAD_STEPS)
     TSNEEmbedding, affinity, initialization, PCA = _tsne()
     step(REDUCING, PCA_STEPS)
-    reduced = PCA(min(PCA_DIMENSIONS, *vectors.shape), random_state=0).fit_transform(vectors)
+    axes = None if len(chosen) == len(vectors) else principal_axes(vectors[chosen], PCA_DIMENSIONS)
+    if axes is None:  # scikit-learn's PCA, as maps were always made
+        reduced = PCA(min(PCA_DIMENSIONS, *vectors.shape), random_state=0).fit_transform(vectors)
+    else:
+        reduced = (vectors[chosen] - axes[0]) @ axes[1]
     step(NEIGHBOURS, NEIGHBOUR_STEPS)
     affinities = affinity.PerplexityBasedNN(
-        reduced, perplexity=min(PERPLEXITY, (len(vectors) - 1) / 3), method="annoy", n_jobs=-1, random_state=0
+        reduced, perplexity=min(PERPLEXITY, (len(chosen) - 1) / 3), method="annoy", n_jobs=-1, random_state=0
     )
-    step(f"{PLACING} {len(vectors):,} products", 0)
+    laying = f"{len(chosen):,} of {len(vectors):,}" if len(chosen) < len(vectors) else f"{len(vectors):,}"
+    step(f"{PLACING} {laying} products", 0)
     start = done
 
     def iterated(iteration: int, _error: float, _embedding: np.ndarray) -> bool:
@@ -299,8 +335,75 @@ def layout(
     )
     embedding = embedding.optimize(EARLY_ITERATIONS, exaggeration=12, momentum=0.5)
     start += EARLY_ITERATIONS
-    embedding = embedding.optimize(ITERATIONS, momentum=0.8)
-    return _normalise(np.asarray(embedding))
+    embedding = np.asarray(embedding.optimize(ITERATIONS, momentum=0.8))
+    if axes is None:
+        report(LAYOUT_STEPS, LAYOUT_STEPS)
+        return _normalise(embedding)
+    stage(f"{PLACING_REST} {len(vectors) - len(chosen):,} products by their nearest laid-out look-alikes")
+    start += ITERATIONS
+
+    def placed(share: float) -> None:
+        _stop_if(cancelled)
+        report(start + int(REST_STEPS * share), LAYOUT_STEPS)
+
+    return _normalise(place_rest(vectors, chosen, axes, reduced, embedding, placed))
+
+
+def principal_axes(sample: np.ndarray, dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sample's mean and its ``dimensions`` principal axes as (D, dimensions) columns: the eigenvectors of the
+    covariance, by numpy. scikit-learn's randomized PCA of a 10,000-product sample held the GIL in SciPy's LU for
+    up to 2.4 s on a loaded machine, the window frozen meanwhile; numpy's matrix product and ``eigh`` let it run
+    (docs/results.md, "Catalog map at 200,000 products")."""
+    mean = sample.mean(axis=0)
+    centred = sample - mean
+    _values, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+    return mean, np.ascontiguousarray(vectors[:, ::-1][:, :dimensions], dtype=np.float32)
+
+
+def sample(categories: Sequence[str], cap: int) -> np.ndarray:
+    """Indices (sorted) of at most ``cap`` of the products, each category in its share of the catalog (the largest
+    remainders rounded up, so the shares add up to ``cap``) and at least one of each while ``cap`` allows, chosen
+    at random but the same each time (seed 0): a merchandiser's small categories stay on the map. All of them
+    when there are no more than ``cap``."""
+    if len(categories) <= cap:
+        return np.arange(len(categories))
+    names, strata = np.unique(np.asarray(categories, dtype=object).astype(str), return_inverse=True)
+    sizes = np.bincount(strata, minlength=len(names))
+    floor = np.minimum(sizes, 1) if cap >= len(names) else np.zeros_like(sizes)
+    exact = floor + (cap - floor.sum()) * (sizes - floor) / max(int((sizes - floor).sum()), 1)
+    quota = np.floor(exact).astype(np.int64)
+    quota[np.argsort(-(exact - quota), kind="stable")[: cap - int(quota.sum())]] += 1
+    rng = np.random.default_rng(0)
+    picks = [rng.choice(np.flatnonzero(strata == s), int(q), replace=False) for s, q in enumerate(quota) if q]
+    return np.sort(np.concatenate(picks))
+
+
+def place_rest(
+    vectors: np.ndarray, chosen: np.ndarray, axes: tuple[np.ndarray, np.ndarray], laid: np.ndarray,
+    embedding: np.ndarray, placed: Callable[[float], None],
+) -> np.ndarray:
+    """Every product's map position: the laid-out ones (``chosen``, at ``embedding``) where t-SNE put them, each
+    other at the median of its ``PLACED_BY`` nearest laid-out ones in the PCA space t-SNE started from (``axes``
+    from ``principal_axes``, ``laid`` the sample in it). A median, not a mean: a product between two clusters goes
+    into one, not into the gap. The nearest come from an HNSW index of the laid-out products (hnswlib, as the
+    search's; its queries let the window's thread run): numpy's exact distances took a minute at 200,000. In blocks
+    of ``PLACE_CHUNK``, so that ``placed`` hears the share done (and may cancel) every block."""
+    import hnswlib
+
+    mean, components = axes
+    index = hnswlib.Index(space="l2", dim=laid.shape[1])
+    index.init_index(max_elements=len(laid), ef_construction=100, M=16, random_seed=0)
+    index.add_items(laid, num_threads=1)
+    index.set_ef(50)
+    rest = np.setdiff1d(np.arange(len(vectors)), chosen)
+    xy = np.empty((len(vectors), 2), np.float64)
+    xy[chosen] = embedding
+    for begin in range(0, len(rest), PLACE_CHUNK):
+        block = rest[begin:begin + PLACE_CHUNK]
+        nearest, _ = index.knn_query((vectors[block] - mean) @ components, k=PLACED_BY, num_threads=1)
+        xy[block] = np.median(embedding[nearest.astype(np.int64)], axis=1)
+        placed((begin + len(block)) / len(rest))
+    return xy
 
 
 def _stop_if(cancelled: Callable[[], bool]) -> None:

@@ -486,7 +486,13 @@ def _doing(phase: str, unit: str, done: int, total: int) -> str:
 
 
 def _how(loaded: Loaded) -> str:
-    return "from the cache" if loaded.result.cached else f"computed in {loaded.seconds:.0f} s"
+    """Where the map came from and, for a catalog above ``MAX_LAID_OUT``, that only a sample was laid out (a
+    merchandiser reading 200,000 dots should know most were placed by look-alike, not by t-SNE)."""
+    how = "from the cache" if loaded.result.cached else f"computed in {loaded.seconds:.0f} s"
+    if loaded.result.sampled:
+        how += (f"; {loaded.result.laid_out:,} of them, a sample of every category, laid out, the rest placed"
+                " beside their nearest look-alikes")
+    return how
 
 
 def _legend(counts: Counter[str], muted: str) -> str:
