@@ -56,6 +56,8 @@ from engine.shoppable_assets import (
     HEADING_HEIGHT,
     HINT_HEIGHT,
     LAYOUT_WIDTH,
+    NO_JS_DOT,
+    NO_JS_FRAME,
     SCRIPT,
     STYLE,
     content_security_policy,
@@ -381,9 +383,10 @@ def render(
         "</head>\n<body>\n"
         f'<header class="top">{"" if title == NO_TITLE else EYEBROW}<h1>{_e(title)}</h1></header>\n'
         f'<main class="layout {shape}">\n<section class="scene" aria-label="Photo with product hotspots">\n'
-        f'<div class="frame"><img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
+        f'<div class="frame" style="--ratio:{_ratio(*_size(scene)):.4f}">'
+        f'<img class="photo" src="{_e(photo_src)}" alt="{_e(title)}" '
         f'width="{int(scene["width"])}" height="{int(scene["height"])}">\n'
-        + "\n".join(_spot(s) for s in spots)
+        + "\n".join(_spot(s, d) for s, d in zip(spots, _nudges(spots, *_size(scene))))
         + "\n</div>\n"
         + _products(cards, fit)
         + _photo_cards(cards[fit:], fit + 1, below=True)
@@ -445,12 +448,58 @@ def _photo_cards(cards: Sequence[Card], first: int, below: bool = False) -> str:
     )
 
 
-def _spot(spot: Spot) -> str:
+def _size(scene: dict[str, Any]) -> tuple[float, float]:
+    return float(scene["width"]), float(scene["height"])
+
+
+def _ratio(width: float, height: float) -> float:
+    """The photo's width / height (1 for a scene without a size), which fits it to a short screen's height."""
+    return width / height if width > 0 and height > 0 else 1.0
+
+
+def _nudges(spots: Sequence[Spot], width: float, height: float) -> list[tuple[float, float]]:
+    """Each pin's offset from its object, in % of a ``NO_JS_FRAME`` px photo, so no two pins overlap without script.
+
+    The page's script spreads the pins at whatever size the photo is shown; with script off a phone's pins sat
+    on their objects, piled on one another (a busy room's 13, 9, 10 and 6 as one blur). This is the same
+    spreading done once for the smallest phone's photo (``NO_JS_FRAME`` px wide) and its dots (``NO_JS_DOT``);
+    the style moves each pin as many px on any photo (see ``engine.shoppable_assets``).
+    """
+    w = float(NO_JS_FRAME)
+    h = w / _ratio(width, height)
+    half = NO_JS_DOT / 2
+    points = [[min(max(s.x / 100 * w, half), w - half), min(max(s.y / 100 * h, half), h - half)] for s in spots]
+    for _ in range(400):
+        if not _separate(points, NO_JS_DOT, w, h):
+            break
+    return [(100 * (p[0] - s.x / 100 * w) / w, 100 * (p[1] - s.y / 100 * h) / w) for p, s in zip(points, spots)]
+
+
+def _separate(points: list[list[float]], size: float, w: float, h: float) -> bool:
+    """One round of the script's ``separate``: each two overlapping boxes of side ``size`` pushed apart along the
+    axis they overlap least on, kept inside the w x h photo. True when any moved."""
+    moved = False
+    for i, a in enumerate(points):
+        for b in points[i + 1:]:
+            overlap = [size - abs(b[k] - a[k]) for k in (0, 1)]
+            if min(overlap) <= 0:
+                continue
+            moved = True
+            k = 0 if overlap[0] <= overlap[1] else 1
+            push = (-1 if b[k] - a[k] < 0 else 1) * (overlap[k] + 1) / 2
+            high = (w, h)[k] - size / 2
+            a[k] = min(max(a[k] - push, size / 2), high)
+            b[k] = min(max(b[k] + push, size / 2), high)
+    return moved
+
+
+def _spot(spot: Spot, nudge: tuple[float, float]) -> str:
     card = spot.card
     label = ", ".join(p for p in (f"Tag {spot.number}: {card.name}", card.category, card.price) if p)
     tip = f"tip-{spot.number}"
     return (
-        f'<div class="spot" style="left:{spot.x:.2f}%;top:{spot.y:.2f}%">'
+        f'<div class="spot" style="left:{spot.x:.2f}%;top:{spot.y:.2f}%;--x:{spot.x:.2f};--dx:{nudge[0]:.2f};'
+        f'--dy:{nudge[1]:.2f}">'
         f'<button type="button" class="pin" aria-label="{_e(label)}" aria-expanded="false" '
         f'aria-controls="{tip}"><span aria-hidden="true">{spot.number}</span></button>'
         f'<div class="tip" id="{tip}" role="group" aria-label="{_e(card.name)}">'

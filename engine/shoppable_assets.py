@@ -5,8 +5,11 @@ Inline because the page must work from a folder or any web server with nothing f
 edges (a card must never run off the page on a phone), and nudges hotspots of objects close together apart
 until no two touch targets overlap (smaller ones where full-size ones would take a pin too far from its
 object), at whatever size the photo is shown, drawing a thin leader line from each pin nudged off its object
-back to the object's point; without the script, CSS still shows the cards and the hotspots sit exactly on
-their objects.
+back to the object's point. Without the script, CSS still shows a focused or hovered hotspot's card, under it and
+held inside the photo's width (``cqw``: the card of a pin near a phone's right edge ran off the screen), and the
+hotspots are spread apart as the page was written (``engine.shoppable._nudges``: a phone's pins sat piled on one
+another). A photo taller than the screen (a phone held sideways) is shown as tall as the screen, its hotspots still
+on their objects (they are placed in % of the photo, and the frame narrows with it: ``--ratio``, its width/height).
 The layout is a single column on a phone; from 1024 px the photo takes four, three or two of six columns
 (wide, square, tall photo: ``engine.shoppable._layout``), its first cards the rest, and the other cards run
 below both three to a row, so no large empty area is left under the photo however many products it has.
@@ -39,6 +42,10 @@ CARD_PADDING, CARD_BORDER, CARD_GAP = 12, 1, 12
 # crowded photo on a small phone has no room for targets that big near their objects, the script makes them as big
 # as there is room for (SCRIPT's spread, through the frame's --target).
 TOUCH_TARGET, PIN, PIN_PHONE = 44, 32, 28
+# Without script the pins are spread once, when the page is written (``engine.shoppable._nudges``), as the script
+# would spread NO_JS_DOT px dots on the smallest phone's photo (320 px less the sides); each pin is moved as many px
+# as there, so on any wider photo, its objects further apart, the pins stay apart and no further from their objects.
+NO_JS_FRAME, NO_JS_DOT = 320 - 2 * 16, PIN_PHONE + 2
 TIP_THUMB_SHORT = 72  # a hover card's picture on a viewport under 500 px tall: a phone held sideways
 
 LAYOUT_WIDTH = PAGE_WIDTH - 2 * PAGE_PADDING  # the six columns and their gaps
@@ -61,7 +68,9 @@ p,h1,h2,h3{margin:0}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
  overflow-wrap:anywhere}
 .layout{display:grid;grid-template-columns:minmax(0,1fr);align-items:start;padding-bottom:56px}
-.frame{position:relative}
+.frame{position:relative;margin:0 auto;max-width:calc((100vh - 16px) * var(--ratio));
+ max-width:calc((100svh - 16px) * var(--ratio))}
+html:not(.js) .frame{container-type:inline-size}
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
 .hint{margin-top:${hint_margin}px;font-size:${hint_font}px;color:var(--muted)}
 .by-touch{display:none}
@@ -84,6 +93,10 @@ h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spa
  box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
 html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
 .js .tip{position:fixed;left:0;top:0}
+html:not(.js) .spot{--nx:calc(var(--dx) * ${no_js_step}px);--ny:calc(var(--dy) * ${no_js_step}px)}
+html:not(.js) .pin{translate:var(--nx) var(--ny)}
+html:not(.js) .tip{--w:min(280px,100cqw);width:var(--w);top:calc(var(--ny) + 20px);
+ left:calc(clamp(0px,var(--x) * 1cqw + var(--nx) - var(--w) / 2,100cqw - var(--w)) - var(--x) * 1cqw)}
 .tip-thumb{background:#fff;border-bottom:1px solid var(--line)}
 .tip-thumb img{width:100%;height:150px;object-fit:contain;padding:10px}
 .tip-thumb.empty{display:none}
@@ -152,6 +165,7 @@ html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open 
     hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
     thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
     tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
+    no_js_step=NO_JS_FRAME / 100,
 )
 
 SCRIPT = """

@@ -120,3 +120,39 @@ def test_a_phone_shopper_taps_every_pin_and_button_and_reads_every_card(phone, p
             (x0 + x1) / 2, (y0 + y1) / 2, button)
         tap(phone, (left + right) / 2, (top + bottom) / 2)  # a second tap closes it
         assert not phone.find_elements(By.CSS_SELECTOR, ".spot.open")
+
+
+def test_without_script_and_held_sideways_the_pins_stay_apart_and_on_screen(phone, page: Path) -> None:
+    """With script off (a reader mode, a locked-down browser) a phone's pins sat on their objects, piled on one another,
+    and a card of a pin near the right edge ran off the screen; held sideways (844 x 390) the photo was taller than
+    the screen, its lower pins out of reach without scrolling past the upper ones."""
+    phone.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                              {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
+        phone.get(page.as_uri())
+        assert not phone.execute_script("return document.documentElement.classList.contains('js')")
+        dots = [phone.execute_script(RECT, pin) for pin in phone.find_elements(By.CSS_SELECTOR, ".pin")]
+        piled = [(i, j) for i, a in enumerate(dots) for j, b in enumerate(dots[:i])
+                 if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+        assert not piled, f"pins {piled} overlap without script"
+        for pin in phone.find_elements(By.CSS_SELECTOR, ".pin"):
+            phone.execute_script("arguments[0].focus()", pin)
+            x0, _, x1, _ = phone.execute_script(RECT, phone.find_element(By.ID, pin.get_attribute("aria-controls")))
+            assert 0 <= x0 < x1 <= PHONE[0], f"{pin.get_attribute('aria-label')}: its card spans x {x0:.0f}-{x1:.0f}"
+        assert phone.find_elements(By.CSS_SELECTOR, ".card a.button")  # the products' list, under the photo
+
+        width, height = 844, 390
+        phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                              {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+        phone.get(page.as_uri())
+        photo = phone.execute_script(RECT, phone.find_element(By.CSS_SELECTOR, ".photo"))
+        assert photo[3] - photo[1] <= height, f"the photo is {photo[3] - photo[1]:.0f} px tall on a {height} px screen"
+        for spot in phone.find_elements(By.CSS_SELECTOR, ".spot"):  # each object's point still on its object
+            x, y = (float(v.strip("% ")) / 100 for v in phone.execute_script(
+                "return [arguments[0].style.left, arguments[0].style.top]", spot))
+            left, top, _, _ = phone.execute_script(RECT, spot)
+            assert left == pytest.approx(photo[0] + x * (photo[2] - photo[0]), abs=1)
+            assert top == pytest.approx(photo[1] + y * (photo[3] - photo[1]), abs=1)
+    finally:
+        phone.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
