@@ -956,22 +956,25 @@ class MainWindow(QMainWindow):
         """Embed the catalog for a new embedder now, in a worker, its progress and Cancel in the status bar.
 
         Searches would do it on first use, but silently, behind "Finding furniture and decor…"; a
-        search started meanwhile waits for this one instead of embedding twice. The open photo is searched
-        again once it is done, not meanwhile: that search waited behind this one and, once Cancel let go, embedded
-        the whole catalog itself for the embedder just given up. Quitting cancels it (the catalog stays as it
-        was, the chosen embedder too, and the next search picks up).
+        search started meanwhile waits for this one instead of embedding twice, and says so. The open photo is
+        searched again once it is done, not meanwhile. Quitting cancels it (the catalog stays as it was, the chosen
+        embedder too, and the next search picks up).
 
         ``before``: the choice whose embedder Cancel puts back (``cancel_embedding``). Choosing yet another
         embedder cancels the embedding for the one before: it held the catalog's write lock to the end (92 s for
         1,955 products here), the chosen one's waiting behind it, and then said "Catalog ready"; its reports after
-        that are dropped, and Cancel still goes back to the embedder of the first, the one the catalog has.
+        that are dropped, and Cancel still goes back to the embedder of the first, the one the catalog has. A photo
+        search waiting for that one is started again, to wait for this one: it embedded the catalog for the embedder
+        given up once its embedding stopped, beside this one.
         """
-        if self._embedding is not None:
-            self._embedding.cancel()
+        pipeline, status, replaced = self.pipeline, self.embedding_label, self._embedding
+        chosen = self._embedder_label(pipeline.settings.embedder, pipeline.settings.models_dir)
+        self.controller.wait_for_embedding(chosen)
+        if replaced is not None:
+            replaced.cancel()
+            self.controller.search_anew()
         else:
             self._embedding_from = before
-        pipeline, status = self.pipeline, self.embedding_label
-        chosen = self._embedder_label(pipeline.settings.embedder, pipeline.settings.models_dir)
         status.setText(f"Embedding the catalog for {chosen}…")
         self.embedding_status.show()
         task: Task | None = None
@@ -1008,8 +1011,10 @@ class MainWindow(QMainWindow):
         """Cancel: the embedding stops (the engine rolls its vectors back and deletes the backup it took first: the
         catalog, its indexes and its backups stay as they were) and the embedder before is put back, in
         config.yaml (where Settings saved the new one) and in the pipeline, so searches go on with the vectors the
-        catalog has. The photo is searched again only if Settings changed its detectors too (the new embedder never
-        searched it)."""
+        catalog has. A search of the photo started meanwhile (it waited for the embedding) starts again with that
+        pipeline: it went on to embed the whole catalog itself for the embedder given up, 37 s that nothing stopped,
+        and tagged the photo with it. A photo tagged before is searched again only if Settings changed its detectors
+        too (the new embedder never searched it)."""
         task, before = self._embedding, self._embedding_from
         if task is None:
             return
@@ -1024,7 +1029,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"The embedder before could not be put back: {exc}", "error")
             return
         self.reload_pipeline()
-        if self._choice is None or self._choice.detectors != before.detectors:
+        if not self.controller.search_anew() and (self._choice is None or self._choice.detectors != before.detectors):
             self._tag_again()
         kept = self._embedder_label(before.embedder, self.pipeline.settings.models_dir)
         self.show_message(f"Kept {kept}: the catalog was not embedded for {given_up}.", "info")
@@ -1050,6 +1055,7 @@ class MainWindow(QMainWindow):
     def _embedding_ended(self) -> None:
         self._embedding = self._embedding_from = None
         self.embedding_status.hide()
+        self.controller.wait_for_embedding("")
 
     def _categories(self) -> list[str]:
         categories = self._category_map()

@@ -23,7 +23,7 @@ from PySide6.QtGui import QImage, QUndoStack
 from app.labels import pretty
 from app.settings import AppSettings
 from app.undo import TagEdit
-from app.workers import Runner
+from app.workers import Job, Runner, Task
 from engine import corrections
 from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
@@ -86,10 +86,13 @@ def current_products(pipeline: Pipeline, skus: set[str]) -> dict[str, Product]:
     return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
 
 
-def searched_scene(pipeline: Pipeline, path: Path | None, pixels: np.ndarray | None, top_k: int) -> tuple[SceneResult, str]:
+def searched_scene(
+    pipeline: Pipeline, path: Path | None, pixels: np.ndarray | None, top_k: int, job: Job
+) -> tuple[SceneResult, str]:
     """Worker side of tagging a photo: its scene, and the key of the embedder that matched it ("" for an empty
-    catalog, whose tags have no matches: edited, they are matched once there are products)."""
-    result = pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels)
+    catalog, whose tags have no matches: edited, they are matched once there are products). A cancelled ``job``
+    stops the catalog's embedding for the embedder, should the search have to do it first."""
+    result = pipeline.search_scene(path, top_k, require_catalog=False, decoded=pixels, cancelled=job.cancelled)
     return result, embedder_in_use(pipeline) or ""
 
 
@@ -97,6 +100,17 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     """Worker side of checking an edited photo's matches: the key of the embedder in use (loading it, if it is
     not yet); None while the catalog is empty, with nothing to match."""
     return pipeline.embedder.key if pipeline.catalog.count() else None
+
+
+@dataclass(frozen=True)
+class _Searching:
+    """The open photo's tag search in flight (``SceneController._search``): ``text`` says it is busy, on line ``key``
+    of the busy lines, for the photo of ``sha256``."""
+
+    task: Task
+    key: int
+    text: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,8 @@ class SceneController(QObject):
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
+        self._searching: _Searching | None = None
+        self._waiting = ""  # the embedder the catalog is being embedded for, which a search started now waits for
         self._guesses: dict[int, Asked] = {}  # drawn tags: what they may be, from their wider search
         self._guessing: set[int] = set()  # drawn tags whose box is being searched again for ``guesses``
         self._revision: int | None = None  # the catalog's, as last read: guesses of another are stale
@@ -214,6 +230,7 @@ class SceneController(QObject):
         self._guesses, self._guessing = {}, set()
         self.pixels = opened.pixels
         self.gone.clear()
+        self._stop_searching()
         self._running.clear()
         self.busyChanged.emit("")
         self.undo.clear()
@@ -249,14 +266,59 @@ class SceneController(QObject):
 
     def _search(self, text: str, sha256: str) -> None:
         """The open photo's pixels searched with the pipeline's models; its tags become the scene, unless the scene
-        shown meanwhile was edited (tagged again by other models: the edits stay)."""
+        shown meanwhile was edited (tagged again by other models: the edits stay). A search of it still running is
+        cancelled, its result dropped: this one's models are newer. While the catalog is embedded for the
+        pipeline's embedder (``wait_for_embedding``) the busy line says the search waits for it: it said "Finding
+        furniture and decor…" for a minute, the photo looking frozen."""
         path, top_k, pixels, pipeline = self.path, self.settings.top_k, self.pixels, self.pipeline
-        self._run(
+        self._stop_searching()
+        searching: _Searching | None = None
+
+        def ours(handler: Callable[[object], None]) -> Callable[[object], None]:
+            def handle(value: object) -> None:
+                if searching is self._searching:
+                    self._searching = None
+                    handler(value)
+            return handle
+
+        shown = f"Waiting for the catalog to be embedded for {self._waiting}…" if self._waiting else text
+        task, key = self._start(
             self.engine,
-            text,
-            lambda: searched_scene(pipeline, path, pixels, top_k),
-            lambda found: None if self.scene is not None and self.scene.edited else self._detected(*found, sha256),
+            shown,
+            lambda job: searched_scene(pipeline, path, pixels, top_k, job),
+            ours(lambda found: None if self.scene is not None and self.scene.edited else self._detected(*found, sha256)),
+            ours(self.failed.emit),
         )
+        searching = self._searching = _Searching(task, key, text, sha256)
+
+    def _stop_searching(self) -> None:
+        """Cancel the open photo's search in flight: another photo opened, or a newer search of it began. One waiting
+        for (or doing) the catalog's embedding for its embedder stops there, instead of embedding the whole catalog
+        for a photo no longer shown, or for an embedder given up."""
+        if self._searching is not None:
+            self._searching.task.cancel()
+            self._running.pop(self._searching.key, None)
+            self._searching = None
+
+    def wait_for_embedding(self, embedder: str) -> None:
+        """The catalog is being embedded for ``embedder`` (the pipeline's, named as the status bar names it); "": no
+        longer. A search started meanwhile says it waits for it; once it ends, the search in flight says what it
+        does again."""
+        self._waiting = embedder
+        if not embedder and self._searching is not None and self._searching.key in self._running:
+            self._running[self._searching.key] = self._searching.text
+            self.busyChanged.emit(next(reversed(self._running.values())))
+
+    def search_anew(self) -> bool:
+        """The open photo's search in flight, if any, started again with the pipeline now in use (it is cancelled):
+        one started while the catalog was embedded for an embedder since given up (Cancel, another chosen) waited
+        with that embedder's pipeline, then embedded the whole catalog for it and tagged the photo with it. Returns
+        whether there was one."""
+        searching = self._searching
+        if searching is None:
+            return False
+        self._search(searching.text, searching.sha256)
+        return True
 
     def _detected(self, result: SceneResult, embedder: str, sha256: str) -> None:
         self.searched.emit(result.timings_ms)
@@ -596,6 +658,14 @@ class SceneController(QObject):
     ) -> None:
         """Start ``work`` for the current photo; its result is dropped if another photo was opened since.
         A failure goes to ``failed``, else to the window's ``failed`` message."""
+        self._start(runner, text, lambda _job: work(), done, failed)
+
+    def _start(
+        self, runner: Runner, text: str, work: Callable[[Job], object], done: Callable[[object], None],
+        failed: Callable[[str], None] | None = None,
+    ) -> tuple[Task, int]:
+        """``_run`` for ``work`` that takes its job (to be cancelled): its task and its busy line's key. Cancelled, its
+        busy line goes."""
         token, key = self._token, next(self._keys)
         self._running[key] = text
         self.busyChanged.emit(text)
@@ -607,8 +677,10 @@ class SceneController(QObject):
             self.busyChanged.emit(next(reversed(self._running.values()), ""))
             handler(value)
 
-        runner.start(
-            lambda _job: work(),
+        task = runner.start(
+            work,
             done=lambda v: finish(done, v),
             failed=lambda message: finish(failed or self.failed.emit, message),
+            cancelled=lambda _message: finish(lambda _v: None, None),
         )
+        return task, key

@@ -1,7 +1,8 @@
-"""Cancel while the catalog is embedded for another embedder, and a drop's "Left out …" going with its drop.
+"""Cancel while the catalog is embedded for another embedder, photos opened meanwhile, and a drop's "Left out …" going
+with its drop.
 
 One walk over a copy of the session catalog (1,955 IKEA products, embedded for MobileNetV2): cheap, as the embedding
-is cancelled at its first chunks."""
+is cancelled at its first chunks, and so are the photo searches that waited for it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 WAIT_MS = 120_000
 
 
-def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
+def test_cancel_keeps_the_embedder_before_and_searches_with_it_and_left_out_news_goes_with_its_drop(
     qtbot, main_window, pipeline, scene_path, tmp_path: Path
 ):
     data = copy_data_dir(pipeline, tmp_path / "data")
@@ -40,9 +41,10 @@ def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
     qtbot.waitUntil(lambda: win.controller.path == other, timeout=WAIT_MS)
     assert "Left out" not in win.message.text.text() or not win.message.isVisible()
     qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=WAIT_MS)
-    tagged = win.controller.scene
 
-    # Settings choose EfficientNet, then (mid-run) MobileNetV1; Cancel by keyboard goes back to MobileNetV2
+    # Settings choose EfficientNet, then (mid-run) MobileNetV1; Cancel by keyboard goes back to MobileNetV2. Photos
+    # opened meanwhile say they wait; the first one's search, left for another photo, stops, as do those that waited
+    # for an embedder given up (each embedded the whole catalog for it, 37 s, once its embedding stopped)
     before = win._engine_settings()
     dialog = SettingsDialog(win.settings, win._categories(), data, parent=win)
     dialog.embedder.setCurrentIndex(dialog.embedder.findData(EFFNET))
@@ -50,9 +52,17 @@ def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
     win.apply_settings(before)
     assert win.embedding_status.isVisible() and win.embedding_cancel.isVisible()
     assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0 (ImageNet)")
+    win.open_photo(first)
+    qtbot.waitUntil(lambda: win.controller.path == first, timeout=WAIT_MS)
+    assert win.view.busy.isVisible()
+    assert win.view.busy.text() == "Waiting for the catalog to be embedded for EfficientNet-Lite0 (ImageNet)…"
     mid_run = win._engine_settings()
     save_choice(data, "embedder", [V1])
     win.apply_settings(mid_run)
+    assert win.view.busy.text() == "Waiting for the catalog to be embedded for mobilenet_v1-imagenet…"
+    win.open_photo(other)
+    qtbot.waitUntil(lambda: win.controller.path == other, timeout=WAIT_MS)
+    assert win.view.busy.text() == "Waiting for the catalog to be embedded for mobilenet_v1-imagenet…"
     qtbot.waitUntil(lambda: "mobilenet_v1-imagenet: " in win.embedding_label.text(), timeout=WAIT_MS)
     assert win.embedding_cancel.focusPolicy() & Qt.FocusPolicy.TabFocus  # Tab reaches it
     win.embedding_cancel.setFocus()
@@ -62,13 +72,11 @@ def test_cancel_keeps_the_embedder_before_and_left_out_news_goes_with_its_drop(
                                        "mobilenet_v1-imagenet.")
     assert yaml.safe_load((data / "config.yaml").read_text())["embedder"] == list(before.embedder)
     assert win.pipeline.embedder.key == stock and win._choice == before
+    assert win.view.busy.text() == "Finding furniture and decor…"  # the open photo, searched again with it
     qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
     assert set(win.pipeline.catalog.embedders()) == {stock}  # neither new embedder left a vector behind
     assert not list_backups(data / "catalog.sqlite")  # nor a backup (a cancel pushed the oldest of five out)
-    assert win.controller.scene is tagged  # not searched again: its tags are the old embedder's already
-
-    win.open_photo(first)  # searches go on with the catalog's vectors
-    qtbot.waitUntil(lambda: win.controller.path == first and not win.controller._running, timeout=WAIT_MS)
+    assert win.controller.path == other and not win.controller._running and not win.view.busy.isVisible()
     assert win.controller.scene.result.embedder == stock and win.controller.scene.visible
     assert not win.embedding_status.isVisible()
 
