@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt, QUrl
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -39,6 +39,7 @@ from app.dialogs.shoppable import PageExportDialog
 from app.engine_info import EngineInfo, describe_engine
 from app.engine_notes import EngineNotes, as_status
 from app.labels import model_label, pretty, use_category_names
+from app.links import open_outside
 from app.scene_controller import SceneController
 from app.scene_files import deliver_found, each_scene_file, given_photo, save_pasted
 from app.settings import AppSettings
@@ -1221,7 +1222,7 @@ class MainWindow(QMainWindow):
         elif self.message.button.text() == SET_ASIDE_ACTION:
             self.set_damaged_aside()
         elif self.message.button.text() == OPEN_PAGE_ACTION:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._saved_page)))
+            open_outside(QUrl.fromLocalFile(str(self._saved_page)), self)
         else:
             self.tabs.setCurrentIndex(CATALOG_TAB)
 
