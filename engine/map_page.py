@@ -11,6 +11,8 @@ hash) and data-URI images load, so a mistake in escaping still could not run any
 Scroll zooms, dragging pans, a double click resets; hovering a thumbnail shows the product and rings
 the same product on the other map. On a phone two fingers pinch to zoom, a tap shows the product, and the maps
 fit the screen's width (they were 420 px at the least, wider than a phone, and could not be zoomed there).
+The pictures are reachable by neither keyboard nor screen reader: under each map a list of its products (closed
+until asked for; alike ones next to each other, ``_walk``) is, and a focused one is ringed on the maps with its card.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from engine.catalog import Product, has_name
@@ -73,6 +76,14 @@ h2{margin:0 0 8px;font-size:16px;overflow-wrap:anywhere}
  color:var(--muted)}
 .card .name{font-weight:650}
 .card .sku{padding-bottom:10px;font-size:13px;color:var(--muted)}
+.list{margin-top:8px;font-size:14px}
+.list summary{min-height:44px;padding:11px 0;cursor:pointer;font-weight:600}
+.list ol{max-height:50vh;margin:0;padding:0;overflow:auto;list-style:none}
+.item{display:block;width:100%;min-height:44px;padding:6px 8px;border:0;border-radius:8px;background:none;color:inherit;
+ font:inherit;text-align:left;cursor:pointer;overflow-wrap:anywhere}
+.item:hover,.item:focus-visible{background:var(--bg)}
+.item:focus-visible{outline:2px solid var(--ink)}
+.item small{display:block;color:var(--muted);font-size:12px}
 """
 
 SCRIPT = """
@@ -93,15 +104,31 @@ SCRIPT = """
     card.classList.add("open");
     var x = event.clientX + 16, y = event.clientY + 16, w = card.offsetWidth, h = card.offsetHeight;
     if (x + w > window.innerWidth - 8) { x = event.clientX - 16 - w; }
-    if (y + h > window.innerHeight - 8) { y = Math.max(8, window.innerHeight - 8 - h); }
+    if (y + h > window.innerHeight - 8) { y = window.innerHeight - 8 - h; }
     card.style.left = Math.max(8, x) + "px";
-    card.style.top = y + "px";
+    card.style.top = Math.max(8, y) + "px";
   }
   function light(id, on) {
     [].forEach.call(document.querySelectorAll('.p[data-id="' + id + '"]'), function (p) {
       p.classList.toggle("lit", on);
     });
   }
+  /* A product of a map's list, focused by keyboard or screen reader, is ringed on the maps and its card shown by its
+     point (or at the screen's edge, where the point is off it). */
+  [].forEach.call(document.querySelectorAll(".panel"), function (panel) {
+    function point(item) { return panel.querySelector('.p[data-id="' + item.getAttribute("data-id") + '"]'); }
+    panel.addEventListener("focusin", function (event) {
+      var item = event.target.closest(".item"), p = item && point(item), r;
+      if (!p) { return; }
+      r = p.getBoundingClientRect();
+      show(p, {clientX: r.right - 8, clientY: r.bottom - 8});
+      light(item.getAttribute("data-id"), true);
+    });
+    panel.addEventListener("focusout", function (event) {
+      var item = event.target.closest(".item");
+      if (item) { card.classList.remove("open"); light(item.getAttribute("data-id"), false); }
+    });
+  });
   [].forEach.call(document.querySelectorAll(".map"), function (svg) {
     var full = svg.viewBox.baseVal, box = {x: full.x, y: full.y, w: full.width, h: full.height};
     var home = {x: box.x, y: box.y, w: box.w, h: box.h}, drag = null, fingers = {}, pinch = null;
@@ -251,7 +278,7 @@ def _panel(
     result: CatalogMap, heading: str, products: Mapping[int, Product], thumbs: Mapping[int, str],
     colour: Callable[[str], str], names: Mapping[str, str],
 ) -> str:
-    points = []
+    points, items, where = [], [], []
     for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
         product = products.get(pid)
         if product is None:
@@ -269,12 +296,34 @@ def _panel(
             f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
             f"<title>{_e(title)} · {_e(product.sku)} · {_e(category)}</title></g>"
         )
+        items.append(f'<li><button type="button" class="item" data-id="{pid}">{_e(title)}'
+                     f"<small>{_e(product.sku)} · {_e(category)}</small></button></li>")
+        where.append((x, y))
     label = f"Catalog map by {heading}, {len(points):,} products"
     return (
         f'<section class="panel"><h2 title="{_e(_hover(result))}">{_e(heading)}</h2>'
         f'<svg class="map" viewBox="0 0 {SIZE} {SIZE}" role="img" aria-label="{_e(label)}">'
-        + "".join(points) + "</svg></section>"
+        + "".join(points) + "</svg>"
+        f'<details class="list"><summary>The {len(items):,} products, alike ones next to each other</summary><ol>'
+        + "".join(items[n] for n in _walk(np.array(where).reshape(-1, 2)))
+        + "</ol></details></section>"
     )
+
+
+def _walk(xy: np.ndarray) -> list[int]:
+    """The points' order for a map's list: from the top-left one, each time to the nearest not yet listed.
+
+    The map's pictures are reachable by neither keyboard nor screen reader (thousands of tab stops would be no
+    better); its list is, and in this order it says what the map shows: products the embedder finds alike
+    follow one another, as they lie close together on the map."""
+    left = np.ones(len(xy), dtype=bool)
+    order = [int(np.argmin(xy.sum(axis=1)))] if len(xy) else []
+    left[order] = False
+    while left.any():
+        distance = np.where(left, ((xy - xy[order[-1]]) ** 2).sum(axis=1), np.inf)
+        order.append(int(np.argmin(distance)))
+        left[order[-1]] = False
+    return order
 
 
 def _hover(result: CatalogMap) -> str:

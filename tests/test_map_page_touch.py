@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from engine.catalog import Product
 from engine.catalog_map import CatalogMap
@@ -95,3 +97,25 @@ def test_a_phone_sees_the_whole_map_pinches_it_and_taps_a_product(phone, page: P
     card = phone.find_element(By.CSS_SELECTOR, ".card")
     assert "open" in card.get_attribute("class").split()
     assert card.find_element(By.CSS_SELECTOR, ".name").text == product.get_attribute("data-name")
+
+
+def test_each_maps_products_are_a_list_a_keyboard_walks(phone, page: Path) -> None:
+    """A map's pictures are reachable by neither keyboard nor screen reader: each map has a list of its products (alike
+    ones next to each other) whose focused item rings its picture and shows its card."""
+    phone.get(page.as_uri())
+    panel = phone.find_elements(By.CSS_SELECTOR, ".panel")[1]
+    items = panel.find_elements(By.CSS_SELECTOR, "details.list button.item")
+    names = phone.execute_script(
+        "return [].map.call(arguments[0].querySelectorAll('.p'), function (p) { return p.getAttribute('data-name'); });",
+        panel)
+    assert sorted(phone.execute_script("return arguments[0].firstChild.textContent", i) for i in items) == sorted(names)
+    summary = panel.find_element(By.CSS_SELECTOR, "summary")
+    phone.execute_script("arguments[0].focus()", summary)
+    ActionChains(phone).send_keys(Keys.ENTER).send_keys(Keys.TAB).send_keys(Keys.TAB).perform()
+    item = phone.switch_to.active_element
+    assert item == items[1]
+    card = phone.find_element(By.CSS_SELECTOR, ".card")
+    assert "open" in card.get_attribute("class").split()
+    assert card.find_element(By.CSS_SELECTOR, ".sku").text == item.find_element(By.TAG_NAME, "small").text.split(" · ")[0]
+    lit = panel.find_elements(By.CSS_SELECTOR, ".p.lit")
+    assert [p.get_attribute("data-id") for p in lit] == [item.get_attribute("data-id")]

@@ -423,7 +423,7 @@ def _hostile_products(ikea: Path, ikea_products: list[dict[str, str]]) -> list[d
 
 OWN_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "p", "h1", "h2", "h3", "main", "section",
             "div", "img", "button", "span", "ul", "li", "a", "script", "svg", "rect", "defs", "symbol", "image", "g",
-            "use"}
+            "use", "details", "summary", "ol", "small"}
 
 
 def _hidden(text: str) -> list[str]:
