@@ -39,6 +39,7 @@ THUMB_SIDE = 64  # px: sharp at the default zoom, a few KB each (2,000 products 
 SIZE = 1000  # SVG units of a map's square
 TILE = 14  # a thumbnail's side in SVG units at the default zoom
 MARGIN = 20
+HILBERT_SIDE = 1 << 10  # cells a side of the grid the list's order walks (``_walk``): finer than any map's points
 # How to move about the maps, in the words of the device the page is read on (the style shows one): a phone's
 # shopper read "Scroll to zoom" and "hover", and could not zoom at all
 HINT = ('<span class="by-pointer">Scroll to zoom, drag to pan, double-click to see all; hover a picture for the '
@@ -311,19 +312,34 @@ def _panel(
 
 
 def _walk(xy: np.ndarray) -> list[int]:
-    """The points' order for a map's list: from the top-left one, each time to the nearest not yet listed.
+    """The points' order for a map's list: along a Hilbert curve over the map, which passes every cell of a fine
+    grid once, each next to the one before, so products the embedder finds alike (close on the map) mostly follow
+    one another.
 
     The map's pictures are reachable by neither keyboard nor screen reader (thousands of tab stops would be no
-    better); its list is, and in this order it says what the map shows: products the embedder finds alike
-    follow one another, as they lie close together on the map."""
-    left = np.ones(len(xy), dtype=bool)
-    order = [int(np.argmin(xy.sum(axis=1)))] if len(xy) else []
-    left[order] = False
-    while left.any():
-        distance = np.where(left, ((xy - xy[order[-1]]) ** 2).sum(axis=1), np.inf)
-        order.append(int(np.argmin(distance)))
-        left[order[-1]] = False
-    return order
+    better); its list is, and in this order it says what the map shows. A walk to the nearest point not yet listed
+    did so too, but in time growing with the square of the products (0.46 s for 2,000, hours for 200,000); the
+    curve's order is a sort."""
+    if not len(xy):
+        return []
+    span = np.ptp(xy, axis=0)
+    cells = np.round((xy - xy.min(axis=0)) / np.where(span > 0, span, 1) * (HILBERT_SIDE - 1)).astype(np.int64)
+    return np.argsort(_hilbert_index(cells[:, 0], cells[:, 1]), kind="stable").tolist()
+
+
+def _hilbert_index(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each cell's place along the Hilbert curve over a ``HILBERT_SIDE`` square grid (the classic xy → d
+    conversion, for every cell at once)."""
+    place = np.zeros_like(x)
+    side = HILBERT_SIDE // 2
+    while side:
+        rx, ry = (x & side) > 0, (y & side) > 0
+        place += side * side * ((3 * rx) ^ ry)
+        flip = ~ry & rx
+        x, y = np.where(flip, HILBERT_SIDE - 1 - x, x), np.where(flip, HILBERT_SIDE - 1 - y, y)
+        x, y = np.where(ry, x, y), np.where(ry, y, x)
+        side //= 2
+    return place
 
 
 def _hover(result: CatalogMap) -> str:
