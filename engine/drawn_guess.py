@@ -19,7 +19,7 @@ bench/drawn_guess.py measures it (docs/results.md, "What is it? for a drawn box"
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,11 +111,13 @@ def rest_of_box(tags: Sequence[Tag], box: Box) -> Box | None:
 
 
 def guess_box(pipeline: Pipeline, path: Path, pixels: np.ndarray | None, box: Box, tags: Sequence[Tag],
-              pool: int = GUESS_POOL) -> DrawnGuess:
+              pool: int = GUESS_POOL, cancelled: Callable[[], bool] = lambda: False) -> DrawnGuess:
     """Worker side of a drawn box: its ``pool`` best matches across the catalog as it is now, and what it may
-    be (``category_guesses``), with the rest of the box beside the largest detected thing in it searched too."""
+    be (``category_guesses``), with the rest of the box beside the largest detected thing in it searched too.
+    ``cancelled``: asked while the catalog is embedded for a new embedder first (``Pipeline.search_region``)."""
     revision = pipeline.catalog.revision
-    result = pipeline.search_region(path, box, None, pool, decoded=pixels)
+    result = pipeline.search_region(path, box, None, pool, decoded=pixels, cancelled=cancelled)
     rest_box = rest_of_box(tags, box)
-    rest = pipeline.search_region(path, rest_box, None, pool, decoded=pixels).objects[0].matches if rest_box else []
+    rest = (pipeline.search_region(path, rest_box, None, pool, decoded=pixels, cancelled=cancelled).objects[0].matches
+            if rest_box else [])
     return DrawnGuess(result, category_guesses(result.objects[0].matches, seen_in(tags, box), rest), revision)

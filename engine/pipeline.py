@@ -335,11 +335,11 @@ class Pipeline:
     def search_region(
         self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
         any_category: bool = False, matcher: str = EMBEDDER, parts: Sequence[Box] = (),
-        decoded: np.ndarray | None = None,
+        decoded: np.ndarray | None = None, cancelled: Callable[[], bool] = lambda: False,
     ) -> SceneResult:
         """Match one region (drawn by the user, or a tag searched again); without a category, search every
         category. ``parts``: the tag's (SceneObject.parts), searched with it as ``search_scene`` did;
-        ``decoded`` as there."""
+        ``decoded`` and ``cancelled`` as there: the first search after a switch of embedder embeds the whole catalog."""
         timings: dict[str, float] = {"detect": 0.0}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         w, h = photo_size(pixels)
@@ -350,7 +350,7 @@ class Pipeline:
         region = Detection(to_decoded(pixels, clipped), 1.0, "region", category or "", "user",
                            tuple(to_decoded(pixels, p) for p in parts))
         return self._match_objects(
-            str(image), pixels, [region], timings, top_k, any_category or not category, matcher
+            str(image), pixels, [region], timings, top_k, any_category or not category, matcher, cancelled=cancelled
         ).scaled_to(w, h)
 
     def match(
@@ -393,18 +393,19 @@ class Pipeline:
 
     def check_object(
         self, pixels: np.ndarray, box: Box, category: str | None, parts: Sequence[Box] = (),
-        top_k: int | None = None, options: RerankOptions | None = None,
+        top_k: int | None = None, options: RerankOptions | None = None, cancelled: Callable[[], bool] = lambda: False,
     ) -> list[Checked]:
         """One object's matches checked by local features: the first ``max(top_k, options.top)`` of its search
         (box and ``parts``, as ``search_scene`` searches them), each with the points its photo shares with
         those crops, verified ones first, cut to ``top_k``. ``category`` None searches the whole catalog.
 
         Slower than a search (engine.rerank, docs/results.md): meant for the one tag a user asks about, in a
-        worker. ``options`` default to the settings' re-rank, else its top 20.
+        worker. ``options`` default to the settings' re-rank, else its top 20. ``cancelled`` as ``search_scene``
+        takes it.
         """
         options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
         chosen = self.embedder
-        self._ensure_ready(chosen, EMBEDDER)
+        self._ensure_ready(chosen, EMBEDDER, cancelled)
         looks, flat = _flat_looks([to_decoded(pixels, box)], [[to_decoded(pixels, p) for p in parts]])
         searched = _per_look([category], looks)
         vectors = self._query_vectors(pixels, flat, chosen)
