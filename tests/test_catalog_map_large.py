@@ -8,6 +8,7 @@ cap lowered to 400, so the real path runs in seconds; the map is cached in this 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +65,8 @@ def test_a_catalog_above_the_cap_maps_every_product_and_says_how_many_were_laid_
     view = MapView(pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     try:
-        view._loaded(Loaded(cached, products, 0.0))
-        assert f"{total:,} products by " in view.status.text()
+        view._loaded(Loaded(replace(cached, title=result.title), products, 0.0))
+        assert f"{total:,} products by {result.title} (from the cache; " in view.status.text()
         assert f"{CAP:,} of them, a sample of every category, laid out" in view.status.text(), view.status.text()
     finally:
         for runner in (engine, loader):
