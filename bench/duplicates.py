@@ -14,6 +14,12 @@ product of the catalog. The data dir then needs a scene memory (photos tagged wi
 
     python -m bench.duplicates --data-dir DIR [--dataset …/ikea_interior] [--sample 200] [--threshold T]
     python -m bench.duplicates --data-dir DIR --photo-counts [--repeats 15]
+    python -m bench.duplicates --data-dir DIR --stall [--repeats 3]
+
+Stall (``--stall``): the longest wait of another thread (the window's, in the app) while ``find_duplicates`` runs on
+a fresh pipeline (its index not loaded yet, as on the window's first Find), and the worker's CPU in that wait: near
+1, the worker held the GIL (hnswlib's ``load_index`` does, 0.8 s on 200,000 products); near 0, the machine's load.
+Each run is paired with a worker that only sleeps as long, to size the machine's noise.
 
 The data dir must hold the imported catalog (``decorlens catalog import …/products.csv``).
 """
@@ -25,8 +31,10 @@ import csv
 import random
 import statistics
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +135,48 @@ def photo_counts(pipeline: Pipeline, repeats: int) -> None:
               f"grouped {grouped:.1f} ms, paired ratio {ratio:.1f}x")
 
 
+def longest_wait(work: Callable[[], object]) -> tuple[float, float, float]:
+    """(seconds ``work`` took on a thread, this thread's longest wait between 5 ms sleeps meanwhile, the worker
+    thread's CPU time over that wait as a share of it)."""
+    clock: list[int] = []
+    done, measured = threading.Event(), threading.Event()
+
+    def run() -> None:
+        clock.append(time.pthread_getcpuclockid(threading.get_ident()))
+        try:
+            work()
+        finally:
+            done.set()
+            measured.wait()  # its CPU clock lives as long as the thread
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=run)
+    thread.start()
+    while not clock:
+        time.sleep(0.001)
+    last, last_cpu, worst, worst_cpu = time.perf_counter(), time.clock_gettime(clock[0]), 0.0, 0.0
+    while not done.is_set():
+        time.sleep(0.005)
+        now, cpu = time.perf_counter(), time.clock_gettime(clock[0])
+        if now - last > worst:
+            worst, worst_cpu = now - last, (cpu - last_cpu) / (now - last)
+        last, last_cpu = now, cpu
+    took = time.perf_counter() - start
+    measured.set()
+    thread.join()
+    return took, worst, worst_cpu
+
+
+def stall(data_dir: Path) -> None:
+    """One run on a fresh pipeline, then a sleeping worker as long."""
+    pipeline = Pipeline(Settings.for_data_dir(data_dir))
+    took, worst, cpu = longest_wait(lambda: find_duplicates(pipeline))
+    pipeline.catalog.close()
+    _, noise, _ = longest_wait(lambda: time.sleep(took))
+    print(f"find_duplicates {took:.1f} s: longest wait {1000 * worst:.0f} ms, the worker's CPU in it {cpu:.2f}; "
+          f"beside a sleeping worker {1000 * noise:.0f} ms", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -136,7 +186,12 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
     parser.add_argument("--photo-counts", action="store_true", help="time the window's photo counts only")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--stall", action="store_true", help="another thread's longest wait beside the search")
     args = parser.parse_args()
+    if args.stall:
+        for _ in range(args.repeats):
+            stall(args.data_dir)
+        return
     pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
     if args.photo_counts:
         print(f"{pipeline.catalog.db.execute('SELECT COUNT(*) FROM scenes').fetchone()[0]} tagged photos")
