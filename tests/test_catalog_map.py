@@ -18,8 +18,10 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import headless_chrome  # tests/ is on sys.path
 import numpy as np
 import pytest
+from headless_chrome import CHROMEDRIVER, CHROMIUM
 from ikea_feed import write_feed
 
 from decorlens.main import main
@@ -227,23 +229,13 @@ def test_the_page_escapes_hostile_names_and_loads_nothing(page, two_maps):
     assert text.count("<symbol ") == len({int(i) for m in two_maps for i in m.ids})  # each picture once
 
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-CHROMEDRIVER = shutil.which("chromedriver")
-
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Chromium is missing: apt-get install chromium chromium-driver")
 def test_the_page_in_a_browser(page, two_maps, tmp_path):
-    from selenium import webdriver
     from selenium.common.exceptions import NoAlertPresentException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = headless_chrome.chrome(log_console=True)
     try:
         driver.set_window_size(1500, 900)
         driver.get(page.as_uri())

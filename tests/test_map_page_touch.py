@@ -9,13 +9,13 @@ hint said "Scroll to zoom" and "hover". The page here is written by ``write_map_
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import headless_chrome  # tests/ is on sys.path
 import numpy as np
 import pytest
+from headless_chrome import CHROMEDRIVER, CHROMIUM, MISSING
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -24,8 +24,6 @@ from engine.catalog import Product
 from engine.catalog_map import CatalogMap
 from engine.map_page import write_map_page
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 PHONE = (390, 844)
 SIDE = 6  # a 6 x 6 grid of products
 VIEWBOX = "return arguments[0].getAttribute('viewBox').split(' ').map(Number);"
@@ -46,16 +44,8 @@ def page(ikea: Path, ikea_products: list[dict[str, str]], tmp_path_factory: pyte
 @pytest.fixture(scope="module")
 def phone():
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium is missing: apt-get install chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
-    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
-        {"name": "hover", "value": "none"}, {"name": "any-hover", "value": "none"},
-        {"name": "pointer", "value": "coarse"}]})
+        pytest.skip(MISSING)
+    driver = headless_chrome.phone()
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
     yield driver

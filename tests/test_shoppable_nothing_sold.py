@@ -5,20 +5,17 @@ page of a room without a lamp read "Hover or tap a dot to see the product." over
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
+import headless_chrome  # tests/ is on sys.path
 import pytest
+from headless_chrome import CHROMEDRIVER, CHROMIUM
 from ikea_feed import write_feed
 from lamp_shop import run_cli
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from engine.shoppable import NOTHING_SOLD, NOTHING_SOLD_NOTE
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="Chromium is missing: apt-get install chromium chromium-driver")
 SOFA_BED = "ikea-a-bed-that-folds-away-to-be-a-sofa-by-day__1364309472525-s4"  # a bed, chairs, a table: no lamp
@@ -41,11 +38,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, ikea: Path, ikea_products: li
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = headless_chrome.chrome()
     yield driver
     driver.quit()
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
+import headless_chrome  # tests/ is on sys.path
 import pytest
+from headless_chrome import CALM, CHROMEDRIVER, CHROMIUM
 from scene_copy import copy_data_dir
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -49,8 +49,6 @@ from engine.shoppable_assets import (
     PAGE_WIDTH,
 )
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="Chromium is missing: apt-get install chromium chromium-driver (scripts/test does so as root)",
@@ -144,21 +142,7 @@ def confirmed_then_removed(data_dir: Path, photo: Path, data: dict, out: Path) -
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    # No transitions: a screenshot never catches a hotspot halfway between two colours.
-    driver.execute_cdp_cmd(
-        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
-    )
+    driver = headless_chrome.chrome(*CALM)  # no transitions: never a hotspot caught halfway between two colours
     yield driver
     driver.quit()
 

@@ -13,20 +13,18 @@ many shops' feeds word them). Three things a shopper tripped on, found walking s
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
+import headless_chrome  # tests/ is on sys.path
 import pytest
+from headless_chrome import CALM, CHROMEDRIVER, CHROMIUM, MISSING
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from engine.shoppable import write_page
 from engine.shoppable_assets import TOUCH_TARGET
 
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-CHROMEDRIVER = shutil.which("chromedriver")
 BUSY = "bamboo-for-something-fresh-and-new"  # 22 tags in a 4:3 photo: pins crowd on a phone
 LONG = " three-seat sofa with chaise longue, Hillared anthracite grey, washable cover"
 PHONE, SIDEWAYS = (360, 780), (640, 360)
@@ -52,16 +50,8 @@ def page(pipeline, scene_path, tmp_path_factory: pytest.TempPathFactory) -> Path
 def phone():
     """Headless Chromium as a phone: touch events, no hover, a coarse pointer."""
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium is missing: apt-get install chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
-    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
-        {"name": "hover", "value": "none"}, {"name": "any-hover", "value": "none"},
-        {"name": "pointer", "value": "coarse"}, {"name": "prefers-reduced-motion", "value": "reduce"}]})
+        pytest.skip(MISSING)
+    driver = headless_chrome.phone(*CALM)
     yield driver
     driver.quit()
 
