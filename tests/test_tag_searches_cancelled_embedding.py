@@ -1,9 +1,10 @@
-"""A tag's own searches cancelled while they embed the catalog for a new embedder stop, and leave it as it was.
+"""Searches cancelled while they embed the catalog for a new embedder stop, and leave it as it was.
 
-After a switch of embedder the first search embeds the whole catalog (37 s for 1,955 products here). A photo's search
-could be stopped there (tests/test_search_cancelled_embedding.py); a drawn box's ("What is it?": ``guess_box``), a tag
-searched again in another category or in the whole catalog (``search_region``) and Check details (``check_object``)
-could not: they went on embedding for a photo left, or an embedder given up. Three products: cheap."""
+After a switch of embedder the first search embeds the whole catalog (37 s for 1,955 products here). None could be
+stopped there (``_ensure_ready`` called ``prepare_matcher`` without the job's ``cancelled``): the app's photo search
+(``search_scene``), a drawn box's ("What is it?": ``guess_box``), a tag searched again in another category or in the
+whole catalog (``search_region``) and Check details (``check_object``) went on embedding for a photo left, or an
+embedder given up. Three products: cheap."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def test_cancelled_tag_searches_leave_the_new_embedder_unembedded(fresh_pipeline
     pixels = load_image(photo)
 
     searches = {
+        "the photo's search": lambda stop: pipeline.search_scene(photo, require_catalog=False, cancelled=stop),
         "another category": lambda stop: pipeline.search_region(photo, BOX, "lamp", decoded=pixels, cancelled=stop),
         "the whole catalog": lambda stop: pipeline.search_region(photo, BOX, None, any_category=True, cancelled=stop),
         "a drawn box": lambda stop: guess_box(pipeline, photo, pixels, BOX, [], cancelled=stop),
@@ -47,4 +49,7 @@ def test_cancelled_tag_searches_leave_the_new_embedder_unembedded(fresh_pipeline
             search(lambda: True)
         assert pipeline.catalog.embedders() == {stock: 3}, name  # nothing embedded for the new one
         assert [b.name for b in list_backups(path)] == before, name  # its backup went with the rollback
+
+    pipeline.search_scene(photo, require_catalog=False)  # not cancelled: embeds, then searches
+    assert pipeline.catalog.embedders()[pipeline.embedder.key] == 3
     pipeline.close()
