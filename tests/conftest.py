@@ -291,6 +291,15 @@ def clear_user_edits(data_dir: Path) -> None:
 
 
 @pytest.fixture
+def restore_light(qapp):
+    """The app's light theme again after a test that applied another (other tests expect it)."""
+    from app import theme
+
+    yield qapp
+    theme.apply(qapp, "light")
+
+
+@pytest.fixture
 def shown_window(main_window, pipeline):
     """The main window over the shared pipeline, 1280 × 800 and shown once its models load, its data dir without
     another test's saved edits before and after. What ``window`` and ``active_window`` give: apart, as a module's

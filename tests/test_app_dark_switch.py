@@ -14,9 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from contrast import TEXT_CONTRAST, contrast
+from contrast import SWITCHES, TEXT_CONTRAST, colours_drawn, contrast, settle
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QWidget
 
 from app import theme
 from app.dialogs.guide import GUIDE, GuideWindow
@@ -24,26 +23,9 @@ from app.widgets.setup_page import SetupPage
 from app.workers import Runner
 
 pytestmark = pytest.mark.gui
-SWITCHES = [("light", "dark"), ("dark", "light")]  # shown in the first, then the app switched to the second
 
 
-@pytest.fixture
-def restore_light(qapp):
-    """Back to the light theme after the test (other tests expect it)."""
-    yield qapp
-    theme.apply(qapp, "light")
 
-
-def colours_drawn(widget: QWidget) -> set[str]:
-    """Every colour among the widget's pixels as drawn now."""
-    image = widget.grab().toImage()
-    return {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
-
-
-def settle(qtbot) -> None:
-    """The theme's palette and style change reach the widgets through the event loop."""
-    QApplication.processEvents()
-    qtbot.wait(1)
 
 
 @pytest.mark.parametrize(("first", "then"), SWITCHES)

@@ -28,12 +28,6 @@ WORDS = (R.WindowText, R.Text, R.ButtonText, R.PlaceholderText, R.ToolTipText, R
 GROUNDS = (R.Window, R.Base, R.Button, R.AlternateBase, R.ToolTipBase)
 
 
-@pytest.fixture
-def restore_light(qapp):
-    """Back to the light theme after the test (other tests expect it)."""
-    yield qapp
-    theme.apply(qapp, "light")
-
 
 @pytest.mark.parametrize("dark", [False, True])
 def test_system_follows_the_desktops_high_contrast(restore_light, dark):

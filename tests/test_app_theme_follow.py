@@ -13,10 +13,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from contrast import SHAPE_CONTRAST, TEXT_CONTRAST, contrast
+from contrast import SHAPE_CONTRAST, SWITCHES, TEXT_CONTRAST, colours_drawn, contrast
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from app import theme
 from app.dialogs.install_check import InstallCheckWindow
@@ -32,20 +32,8 @@ from engine.results import Match
 from engine.selfcheck import Step
 
 pytestmark = pytest.mark.gui
-SWITCHES = [("light", "dark"), ("dark", "light")]  # shown in the first, then the app switched to the second
 
 
-@pytest.fixture
-def restore_light(qapp):
-    """Back to the light theme after the test (other tests expect it)."""
-    yield qapp
-    theme.apply(qapp, "light")
-
-
-def colours_drawn(widget: QWidget) -> set[str]:
-    """Every colour among the widget's pixels as drawn now."""
-    image = widget.grab().toImage()
-    return {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
 
 
 @pytest.mark.parametrize(("first", "then"), SWITCHES)
