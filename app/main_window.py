@@ -74,7 +74,7 @@ from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.remedies import in_app
 from engine.scene_memory import tag_counts
-from engine.settings import save_choice
+from engine.settings import Settings, save_choice
 from engine.shoppable import ScenePage
 from engine.words import counted
 
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         self.warm_up()
         self.catalog.refresh()
         self.look_outside()
-        if unreadable := settings.unreadable():  # settings.ini edited by hand: its defaults were used unsaid
+        if unreadable := settings.unreadable(self._config()):  # settings.ini edited by hand: defaults used unsaid
             self.show_message(unreadable, "error")
 
     # -- layout -----------------------------------------------------------------------------------
@@ -946,6 +946,13 @@ class MainWindow(QMainWindow):
         """``_engine_settings``, or None while ``config.yaml`` cannot be read (``look_outside`` says why)."""
         try:
             return self._engine_settings()
+        except DecorLensError:
+            return None
+
+    def _config(self) -> Settings | None:
+        """The data dir's config.yaml settings, None while it cannot be read (``look_outside`` says why)."""
+        try:
+            return Settings.for_data_dir(self.pipeline.data_dir)
         except DecorLensError:
             return None
 

@@ -140,10 +140,12 @@ class AppSettings:
     def clear_recent(self) -> None:
         self.store.setValue("files/recent", "[]")
 
-    def unreadable(self) -> str:
+    def unreadable(self, config: Settings | None = None) -> str:
         """One line naming the values the file holds that the app cannot use (edited by hand, a damaged disk) and
         what it uses instead; "" when there are none. Each was read as its default without a word: ``device=GPU``
-        ran the models on the processor, ``top_k=eight`` showed 5 matches, and nothing said the file was at fault."""
+        ran the models on the processor, ``top_k=eight`` showed 5 matches, and nothing said the file was at fault.
+        ``config``: the data dir's config.yaml settings, whose exact_threshold stands in for an unusable one here
+        (the line said "the embedder's recommended value" over config.yaml's)."""
         checks = {
             "engine/device": ("device", lambda v: v in DEVICES),
             "engine/top_k": ("top_k", lambda v: _whole(v) in range(1, MAX_TOP_K + 1)),
@@ -157,9 +159,15 @@ class AppSettings:
         bad = [(key, name) for key, (name, ok) in checks.items() if self.store.contains(key) and not ok(self._raw(key))]
         if not bad:
             return ""
-        found = ", ".join(f"{key}={shown(self._raw(key))} (using {_used(getattr(self, name))})" for key, name in bad)
+        found = ", ".join(f"{key}={shown(self._raw(key))} (using {self._instead(name, config)})" for key, name in bad)
         return (f"{self.store.fileName()} holds values DecorLens cannot use: {found}; "
                 "the file is corrected as they are chosen again (Edit ▸ Settings)")
+
+    def _instead(self, name: str, config: Settings | None) -> str:
+        """What the app uses for the unusable preference ``name``, as the line says it."""
+        if name == "exact_threshold" and config is not None and config.exact_threshold is not None:
+            return f"config.yaml's {config.exact_threshold:g}"
+        return _used(getattr(self, name))
 
     def _raw(self, key: str) -> str:
         """The text the file holds under ``key``: an unquoted comma makes QSettings read a list, which as ``str`` is ""."""

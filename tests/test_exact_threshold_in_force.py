@@ -81,3 +81,12 @@ def test_recommended_chosen_over_a_config_value_is_the_one_in_force(qtbot, tmp_p
     reopened = SettingsDialog(again.settings, [], again.data_dir, tmp_path / "models")
     qtbot.addWidget(reopened)
     assert again.settings.exact_threshold == NEVER and reopened.threshold.text() == NEVER_TEXT
+
+
+def test_an_unusable_ini_threshold_names_config_yamls_as_the_one_used(qtbot, tmp_path: Path) -> None:
+    """The window's line about settings.ini's unusable values named "the embedder's recommended value" for the
+    threshold even where config.yaml's was in force."""
+    dialog = _dialog(qtbot, tmp_path, "0.755", "-1")
+    config = Settings.for_data_dir(dialog.data_dir)
+    assert "engine/exact_threshold='-1' (using config.yaml's 0.755)" in dialog.settings.unreadable(config)
+    assert "(using the embedder's recommended value)" in dialog.settings.unreadable(Settings.defaults())
