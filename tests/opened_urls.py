@@ -1,7 +1,7 @@
 """What the app asks the desktop to open (a folder in the file manager, a page in the browser), caught in a test.
 
 ``QDesktopServices.setUrlHandler`` is Qt's own hook for a URL scheme's handler: while ``opened_urls`` runs, the
-``file:`` URLs the app opens are listed instead of starting a file manager or a browser on the test machine.
+URLs of its scheme the app opens are listed instead of starting a file manager or a browser on the test machine.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ class _Catcher(QObject):
 
     @Slot(QUrl)
     def open(self, url: QUrl) -> None:
-        self.paths.append(url.toLocalFile())
+        self.paths.append(url.toLocalFile() if url.isLocalFile() else url.toString())
 
 
 @contextmanager
-def opened_urls() -> Iterator[list[str]]:
-    """The local paths of the ``file:`` URLs opened meanwhile, in order."""
+def opened_urls(scheme: str = "file") -> Iterator[list[str]]:
+    """The URLs of ``scheme`` opened meanwhile, in order: a ``file:`` URL as its local path, another as text."""
     catcher = _Catcher()
-    QDesktopServices.setUrlHandler("file", catcher, "open")
+    QDesktopServices.setUrlHandler(scheme, catcher, "open")
     try:
         yield catcher.paths
     finally:
-        QDesktopServices.unsetUrlHandler("file")
+        QDesktopServices.unsetUrlHandler(scheme)
