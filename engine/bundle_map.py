@@ -89,7 +89,9 @@ def adopt_map(
         log(f"the bundle's {key} map does not place exactly the products with vectors here; it is computed anew")
         return None
     target = cache_path(out_dir, key)
-    save_map(target, CatalogMap(key, map_key(catalog.db, key), catalog.revision, local, shipped.xy))
+    # laid_out kept: the Map tab says a map of a catalog over the cap was a sample laid out, the rest placed
+    save_map(target, CatalogMap(key, map_key(catalog.db, key), catalog.revision, local, shipped.xy,
+                                laid_out=shipped.laid_out))
     return target
 
 

@@ -280,6 +280,19 @@ def test_a_bundle_carries_the_map_to_a_shop_without_opentsne(small, bundle, tmp_
     assert _positions(shop, here) == _positions(small, hq)  # the same float32 positions, by SKU
 
 
+def test_a_sampled_maps_count_travels_with_it(small, bundle, tmp_path, exported_models):
+    """A map of a catalog above the cap says how many products were laid out; the adopted copy said none were
+    sampled, so the shop's Map tab did not say its map was a sample."""
+    def sampled(arrays: dict) -> None:
+        arrays["meta"] = np.array(json.dumps({**json.loads(str(arrays["meta"])), "laid_out": 3}))
+
+    shop = _pipeline(tmp_path / "shop", exported_models)
+    import_bundle(_tampered(bundle, tmp_path / "sampled.dlcat", shop.embedder.key, _npz(sampled)), shop.data_dir,
+                  shop.embedder)
+    here = catalog_map(shop.catalog, shop.embedder, shop.data_dir)
+    assert here.cached and here.laid_out == 3 and here.sampled
+
+
 def test_only_a_map_current_for_the_exported_catalog_travels(small, tmp_path):
     from engine.bundle_map import export_maps
 
