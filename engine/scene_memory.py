@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import json
 import os
 import sqlite3
 import threading
@@ -377,7 +378,6 @@ def _box_key(box: Iterable[float]) -> tuple[float, ...]:
 # -- where used, goes with ------------------------------------------------------------------------------
 
 
-SKUS_PER_QUERY = 500  # SKUs one ``photos_of`` query asks about: well under SQLite's bound on parameters
 SIGHTING_COLUMNS = (
     f"{PATH}, o.x1, o.y1, o.x2, o.y2, {text_of('o.category')}, o.number, o.best_score, {text_of('o.best_kind')}, "
     f"o.confirmed, {text_of('o.best_sku')}, {text_of('s.tagged_at')}, s.width, s.height"
@@ -398,17 +398,15 @@ def where_used(catalog: Catalog, sku: str, limit: int | None = None) -> list[Sig
 
 def photos_of(catalog: Catalog, skus: Iterable[str]) -> dict[str, int]:
     """SKU → how many remembered photos hold an object whose best match (or confirmed product) it is, as
-    ``where_used`` finds them; 0 for none. One grouped query per ``SKUS_PER_QUERY`` SKUs: the duplicates window asked
-    ``where_used`` once per product of its groups, each reading every sighting's row."""
+    ``where_used`` finds them; 0 for none. One grouped query, the SKUs passed as one JSON array as the catalog
+    passes them (``Catalog.products``): the duplicates window asked ``where_used`` once per product of its groups,
+    each reading every sighting's row."""
     found = dict.fromkeys(skus, 0)
     if not found or not _has_schema(catalog):
         return found
-    listed = list(found)
-    for start in range(0, len(listed), SKUS_PER_QUERY):
-        chunk = listed[start:start + SKUS_PER_QUERY]
-        found.update(catalog.db.execute(
-            "SELECT o.best_sku, COUNT(DISTINCT s.path) FROM scene_objects o JOIN scenes s ON s.id = o.scene_id "
-            f"WHERE o.best_sku IN ({','.join('?' * len(chunk))}) GROUP BY o.best_sku", chunk))
+    found.update(catalog.db.execute(
+        "SELECT o.best_sku, COUNT(DISTINCT s.path) FROM scene_objects o JOIN scenes s ON s.id = o.scene_id "
+        "WHERE o.best_sku IN (SELECT value FROM json_each(?)) GROUP BY o.best_sku", (json.dumps(list(found)),)))
     return found
 
 
