@@ -80,12 +80,18 @@ def measure(pipeline: Pipeline, scenes: list[Path], versions: dict[str, ModuleTy
                 box = grown(tag.obj.box, margin, result.width, result.height)
                 for name, version in versions.items():
                     offered = version.guess_box(pipeline, scene, None, box, others).categories
-                    for key in ("all", truth):
-                        counts[name, margin, key, "boxes"] += 1
-                        counts[name, margin, key, "offered"] += truth in offered
-                        counts[name, margin, key, "first"] += offered[:1] == (truth,)
+                    tally(counts, (name, margin), truth, offered)
         print(f"{number}/{len(scenes)} {scene.name}", flush=True)
     return counts
+
+
+def tally(counts: Counter, where: tuple[str, object], truth: str, offered: tuple[str, ...]) -> None:
+    """One guessed box counted for ``where`` (version, margin), overall and for its true category: a box, whether
+    ``truth`` was offered, whether first."""
+    for key in ("all", truth):
+        counts[*where, key, "boxes"] += 1
+        counts[*where, key, "offered"] += truth in offered
+        counts[*where, key, "first"] += offered[:1] == (truth,)
 
 
 def read_boxes(path: Path) -> dict[str, list[tuple[str, Box]]]:
@@ -112,10 +118,7 @@ def measure_drawn(pipeline: Pipeline, dataset: Path, boxes: dict[str, list[tuple
         for truth, box in drawn:
             for name, version in versions.items():
                 offered = version.guess_box(pipeline, scene, None, box, tags).categories
-                for key in ("all", truth):
-                    counts[name, DRAWN, key, "boxes"] += 1
-                    counts[name, DRAWN, key, "offered"] += truth in offered
-                    counts[name, DRAWN, key, "first"] += offered[:1] == (truth,)
+                tally(counts, (name, DRAWN), truth, offered)
         print(scene_id, flush=True)
     return counts
 
