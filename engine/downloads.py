@@ -4,12 +4,16 @@ One opener, which follows redirects to http(s) only, and one reader, which hands
 arrive and gives up at a deadline. A per-read timeout alone never trips on a server that dribbles a
 byte every few seconds, and a plain ``read(n)`` waits for all ``n`` bytes, so nothing moved meanwhile.
 ``open_until`` holds the status line and headers (a redirect's too) to the same deadline.
+
+Each connection is checked against where its request came from (``open_until``'s ``led_from``, ``_connect``): this
+computer's own addresses (``own_address``) are reached only by requests that nothing off this computer led to.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import math
 import socket
 import time
@@ -17,12 +21,109 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 FOLLOWED = ("http", "https")  # the schemes a URL, or a redirect, may lead to
 _TARGET = "decorlens_redirected_to"  # set on an error met at a redirect's target: that URL
 _DEADLINE: ContextVar[float] = ContextVar("decorlens_download_deadline", default=math.inf)  # open_until's
+
+
+class Refused(OSError):
+    """A connection not made: to this computer's own address, for a request that something off it led to."""
+
+
+@dataclass
+class _Route:
+    """Where the request being made came from: ``led_from`` is "" while only this computer led to it (a feed on its
+    disk, a server on its own address), else what did (a feed downloaded from the web, a redirect's server)."""
+
+    led_from: str
+
+
+_ROUTE: ContextVar[_Route | None] = ContextVar("decorlens_download_route", default=None)  # open_until's
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # "this host on this network": Linux connects 0.0.0.0 to itself
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def own_address(ip: str) -> str:
+    """What kind of this computer's own address ``ip`` is ("loopback", "link-local", "multicast", "unspecified"),
+    or "" for any other (the LAN, the internet). Link-local includes 169.254.169.254, a cloud machine's metadata
+    service (its credentials); an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is its IPv4 one. A LAN's private
+    addresses are not this computer's: a shop's image server or NAS is on one."""
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local"
+    if address.is_multicast or address == _BROADCAST:
+        return "multicast"
+    if address.is_unspecified or address in _THIS_NETWORK:
+        return "unspecified"
+    return ""
+
+
+def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+             source_address: tuple[str, int] | None = None) -> socket.socket:
+    """``socket.create_connection`` that checks each address it connects to, as resolved: a name (``localhost``, a
+    DNS name resolving to 127.0.0.1, ``2130706433``, ``0x7f.1``) is judged by the address it is, once resolved, and
+    that is the address connected to (a second lookup answering otherwise, DNS rebinding, is never made). Refused
+    (``Refused``) when the address is this computer's own and something off it led to the request; once connected
+    off this computer, a redirect that server sends is led from it."""
+    route = _ROUTE.get()
+    if route is None:
+        return socket.create_connection(address, timeout, source_address)
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        if (own := own_address(sockaddr[0])) and route.led_from:
+            error = Refused(f"{_named(host, sockaddr[0])} is this computer's own address ({own}), and {route.led_from}")
+            continue
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        if not own:
+            route.led_from = route.led_from or f"a server elsewhere ({_named(host, sockaddr[0])}) redirected to it"
+        return sock
+    raise error or OSError(f"{host}: no address found")
+
+
+def _check_proxied(req: urllib.request.Request) -> None:
+    """Through a proxy, the proxy connects: the target's name is checked as it resolves here (``Refused``)."""
+    route = _ROUTE.get()
+    host = urlsplit(req.full_url).hostname
+    if route is None or not route.led_from or not host:
+        return
+    try:
+        found = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
+    except OSError:
+        return  # the proxy may know it: its own answer says what happened
+    for *_, sockaddr in found:
+        if own := own_address(sockaddr[0]):
+            raise urllib.error.URLError(Refused(f"{_named(host, sockaddr[0])} is this computer's own address "
+                                                f"({own}), and {route.led_from}"))
+
+
+def _named(host: str, ip: str) -> str:
+    """A host as named and, when it is a name (or an odd spelling: ``0x7f.1``), the address it is."""
+    return host if host.strip("[]") == ip else f"{host} ({ip})"
+
+
+def refused(exc: BaseException) -> str:
+    """Why ``exc``, raised opening a URL through ``OPENER``, is a connection refused by ``_connect``; "" if not."""
+    reason = getattr(exc, "reason", None)
+    return str(reason) if isinstance(reason, Refused) else ""
 
 
 class Overdue(Exception):
@@ -116,19 +217,46 @@ class _Response(http.client.HTTPResponse):
 class _HTTPConnection(http.client.HTTPConnection):
     response_class = _Response
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect
+
 
 class _HTTPSConnection(http.client.HTTPSConnection):
     response_class = _Response
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect
+
+
+def _proxied(req: urllib.request.Request) -> bool:
+    """Whether ``req`` goes through a proxy (an http one is sent its whole URL, an https one tunnelled)."""
+    return req.has_proxy() or bool(getattr(req, "_tunnel_host", None))
+
+
+def _open_checked(handler: urllib.request.AbstractHTTPHandler, connection: type, req: urllib.request.Request,
+                  **kwargs: Any) -> http.client.HTTPResponse:
+    """``handler.do_open`` on ``connection``; through a proxy, the target checked by name and the proxy (often on
+    this computer's own address) connected to unchecked."""
+    if not _proxied(req):
+        return urllib.request.AbstractHTTPHandler.do_open(handler, connection, req, **kwargs)
+    _check_proxied(req)
+    token = _ROUTE.set(None)
+    try:
+        return urllib.request.AbstractHTTPHandler.do_open(handler, connection, req, **kwargs)
+    finally:
+        _ROUTE.reset(token)
+
 
 class _HTTPHandler(urllib.request.HTTPHandler):
     def do_open(self, http_class: type, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
-        return super().do_open(_HTTPConnection, req, **kwargs)
+        return _open_checked(self, _HTTPConnection, req, **kwargs)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def do_open(self, http_class: type, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
-        return super().do_open(_HTTPSConnection, req, **kwargs)
+        return _open_checked(self, _HTTPSConnection, req, **kwargs)
 
 
 def _opener() -> urllib.request.OpenerDirector:
@@ -146,14 +274,21 @@ def _opener() -> urllib.request.OpenerDirector:
 OPENER = _opener()
 
 
-def open_until(url: str | urllib.request.Request, timeout: float, deadline: float) -> http.client.HTTPResponse:
+def open_until(url: str | urllib.request.Request, timeout: float, deadline: float,
+               led_from: str = "") -> http.client.HTTPResponse:
     """``OPENER.open(url)`` with every read of the answer, from its status line on (and a redirect's), done by
-    ``deadline`` (``time.monotonic()``) or ``Overdue``; each read also waits at most ``timeout`` s."""
-    token = _DEADLINE.set(deadline)
+    ``deadline`` (``time.monotonic()``) or ``Overdue``; each read also waits at most ``timeout`` s.
+
+    ``led_from``: what off this computer named ``url`` ("the feed was downloaded from https://…"), or "" when only
+    this computer did. This computer's own addresses (``own_address``) are then refused (``refused``), as they are
+    to a redirect from a server elsewhere: its "127.0.0.1" or "169.254.169.254" names services of ours that only
+    this computer was meant to reach (a database, a router's page, a cloud machine's credentials)."""
+    tokens = _DEADLINE.set(deadline), _ROUTE.set(_Route(led_from))
     try:
         return OPENER.open(url, timeout=timeout)
     finally:
-        _DEADLINE.reset(token)
+        _DEADLINE.reset(tokens[0])
+        _ROUTE.reset(tokens[1])
 
 
 def failed_at(exc: BaseException, url: str) -> str:

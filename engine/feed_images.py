@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from engine.downloads import Overdue, chunks, conditional, failed_at, open_until, validators
+from engine.downloads import Overdue, chunks, conditional, failed_at, open_until, refused, validators
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, write_atomic
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
@@ -48,7 +48,8 @@ def download_images(
     Runs before the import's transaction, so a slow server delays the import but never blocks
     another writer; each download is bounded by ``DOWNLOAD_DEADLINE_S`` and ``DOWNLOAD_MAX_BYTES``.
     An image already in the cache is rechecked (``_refreshed``); a row whose cached copy could not be
-    refreshed keeps it and says why in ``kept``.
+    refreshed keeps it and says why in ``kept``. A feed downloaded from the web (``ImportRow.from_web``) may not
+    lead to this computer's own addresses (``engine.downloads.open_until``): such a row is skipped, cached or not.
     """
     remote = [i for i, r in enumerate(rows) if not r.skip and r.image.lower().startswith(SCHEMES)]
     if not remote:
@@ -58,7 +59,8 @@ def download_images(
     with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
         # One request a URL: 2,000 products sharing a supplier's "no photo yet" picture downloaded it 2,000 times
         # an import (a server giving no validators sends it whole each time), and raced on its one cache file.
-        futures = {url: pool.submit(_fetch, url, cache, down) for url in dict.fromkeys(rows[i].image for i in remote)}
+        led = {rows[i].image: _led_from(rows[i].from_web) for i in remote}
+        futures = {url: pool.submit(_fetch, url, cache, down, led[url]) for url in led}
         try:
             for i in remote:
                 if cancelled():
@@ -74,7 +76,12 @@ def download_images(
     return out
 
 
-def _fetch(url: str, cache: Path, down: dict[str, str]) -> tuple[Path, str]:
+def _led_from(feed_origin: str) -> str:
+    """What ``open_until`` is told led to a feed's image URLs: its web origin, if it has one."""
+    return f"the feed was downloaded from {without_credentials(feed_origin)[:200]}" if feed_origin else ""
+
+
+def _fetch(url: str, cache: Path, down: dict[str, str], led_from: str) -> tuple[Path, str]:
     """``url``'s copy in ``cache``, and why a cached copy was kept unrefreshed ("" when it is the server's)."""
     if has_credentials(url):  # urllib never sends them; the lookup of "user:pw@host" failed naming the password
         raise CatalogError(f"{without_credentials(url)}: a user name or password in an image URL is never sent; "
@@ -82,18 +89,26 @@ def _fetch(url: str, cache: Path, down: dict[str, str]) -> tuple[Path, str]:
     suffix = Path(url.split("?")[0].split("#")[0]).suffix.lower()
     target = cache / (hashlib.sha256(url.encode()).hexdigest()[:24] + (suffix if suffix in IMAGE_SUFFIXES else ""))
     if target.is_file():
-        return target, _refreshed(url, target, down)
+        return target, _refreshed(url, target, down, led_from)
     cache.mkdir(parents=True, exist_ok=True)
     try:
-        _store(url, target, None)
+        _store(url, target, None, led_from)
     except Overdue as exc:
         raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped") from exc
     except _NOT_DOWNLOADED as exc:
+        _check_refused(url, exc)
         raise CatalogError(f"cannot download {url} ({_reason(exc)}); offline? use local image paths") from exc
     return target, ""
 
 
-def _refreshed(url: str, target: Path, down: dict[str, str]) -> str:
+def _check_refused(url: str, exc: BaseException) -> None:
+    """A ``CatalogError`` when ``exc`` is a connection to this computer's own address, refused: the row is skipped
+    (a copy cached before is not used either: the feed that names it now may not reach it)."""
+    if why := refused(exc):
+        raise CatalogError(f"{url}: not downloaded: {why}") from exc
+
+
+def _refreshed(url: str, target: Path, down: dict[str, str], led_from: str) -> str:
     """Recheck ``target``, the cached copy of ``url``: "" once it holds the server's current photo, else why it was
     kept as it is. A supplier's weekly feed replaces photos at the same URL; a cache never rechecked showed and
     matched the old photo for ever.
@@ -112,7 +127,7 @@ def _refreshed(url: str, target: Path, down: dict[str, str]) -> str:
     if host in down:
         return down[host]
     try:
-        _store(url, target, _kept_validators(target))
+        _store(url, target, _kept_validators(target), led_from)
     except CatalogError as exc:
         return str(exc)
     except urllib.error.HTTPError as exc:  # an error's answer: a 4xx is this photo's, a 5xx the server's
@@ -121,6 +136,7 @@ def _refreshed(url: str, target: Path, down: dict[str, str]) -> str:
         down[host] = why = f"{_host(exc, url)}: HTTP {exc.code} {_reason(exc)}"
         return why
     except _NOT_DOWNLOADED as exc:  # no answer: offline, refused, timed out, not HTTP
+        _check_refused(url, exc)
         down[host] = why = f"{_host(exc, url)}: {_reason(exc)}"
         return why
     return ""
@@ -131,14 +147,14 @@ def _host(exc: BaseException, url: str) -> str:
     return urlsplit(failed_at(exc, url)).netloc
 
 
-def _store(url: str, target: Path, kept: dict[str, str] | None) -> None:
+def _store(url: str, target: Path, kept: dict[str, str] | None, led_from: str) -> None:
     """Download ``url`` into ``target`` through ``NAME.part``, renamed over it only once whole: a download cut
     short never replaces anything. ``kept``: the validators of the copy ``target`` holds (None: no copy), which
     is then replaced only by other bytes that decode; the validators are written after the photo, so a crash
     between the two asks for the photo again rather than keeping an old one as current."""
     tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
-        answer = _download(url, tmp, kept or {})
+        answer = _download(url, tmp, kept or {}, led_from)
         if answer is None:  # 304 Not Modified
             return
         if kept is None or not filecmp.cmp(tmp, target, shallow=False):
@@ -150,11 +166,11 @@ def _store(url: str, target: Path, kept: dict[str, str] | None) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _download(url: str, out: Path, kept: dict[str, str]) -> dict[str, str] | None:
+def _download(url: str, out: Path, kept: dict[str, str], led_from: str) -> dict[str, str] | None:
     """``url``'s body written to ``out``, and its validators; None when the server says ``kept`` still holds."""
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
-        with open_until(conditional(url, kept), DOWNLOAD_TIMEOUT_S, deadline) as response, open(out, "wb") as fh:
+        with open_until(conditional(url, kept), DOWNLOAD_TIMEOUT_S, deadline, led_from) as response, open(out, "wb") as fh:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
                 raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "

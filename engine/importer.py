@@ -37,6 +37,7 @@ from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.feed_images import SCHEMES, download_images, validators_file
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
+from engine.web_mark import downloaded_from
 from engine.words import counted
 
 CHUNK = 64
@@ -96,6 +97,7 @@ class ImportRow:
     origin: str = ""  # where in the source: "line 12" of a CSV, "row 12" of a Parquet feed, a folder's file
     source: str = ""  # the feed's file (or folder) name, recorded with its products (``Product.source``)
     handle: str = ""  # a Shopify export's Handle: the product whose variants share it are marked as variants
+    from_web: str = ""  # the URL its feed file was downloaded from (``engine.web_mark``): its image URLs may not lead here
 
 
 @dataclass
@@ -278,7 +280,8 @@ def read_source(source: Path) -> list[ImportRow]:
     else:
         raise CatalogError(f"{source}: expected a folder of category subfolders, a CSV or a Parquet file")
     label = _shown(absolute(source).name or absolute(source))
-    return _later_rows_kept([replace(row, source=label) for row in rows])
+    web = "" if source.is_dir() else downloaded_from(source)
+    return _later_rows_kept([replace(row, source=label, from_web=web) for row in rows])
 
 
 def read_feed(source: Path, categories: CategoryMap) -> tuple[list[ImportRow], dict[str, str]]:

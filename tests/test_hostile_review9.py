@@ -1,0 +1,144 @@
+"""Ninth hostile-input review (session 48): a feed from the web reaching this computer's own addresses, look-alike
+SKUs. Real HTTP servers on this machine's own addresses; no model is loaded."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.feed_images import download_images
+from engine.importer import ImportRow, read_source
+
+ORIGIN = "user.xdg.origin.url"  # where Chrome, wget --xattr and curl --xattr record a download's URL on Linux
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+class Server:
+    """An HTTP server on ``host``: ``/NAME.jpg`` is a photo, ``/to/URL`` a redirect to ``http://URL``; ``asked``
+    lists the paths it was asked for."""
+
+    def __init__(self, host: str) -> None:
+        self.asked: list[str] = []
+        photo, asked = _jpeg(), self.asked
+
+        class Answer(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                asked.append(self.path)
+                if self.path.startswith("/to/"):
+                    self.send_response(302)
+                    self.send_header("Location", "http://" + self.path[4:])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(photo)))
+                self.end_headers()
+                self.wfile.write(photo)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Listening(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            daemon_threads = True
+
+        self.httpd = Listening((host, 0), Answer)
+        self.port = self.httpd.server_address[1]
+        self.host = f"[{host}]" if ":" in host else host
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def loopback() -> Iterator[Server]:
+    server = Server("127.0.0.1")
+    yield server
+    server.stop()
+
+
+def _lan_address() -> str:
+    """This machine's own address on its network (not loopback), which a server elsewhere on the LAN would have."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent: the kernel picks the route's source address
+        except OSError:
+            pytest.skip("this machine has no network address but loopback")
+        return probe.getsockname()[0]
+
+
+def _feed(folder: Path, images: list[str], origin: str = "") -> Path:
+    feed = folder / "shop.csv"
+    feed.write_text("sku,name,category,image\n" + "".join(
+        f"S{n},Lamp {n},lamp,{image}\n" for n, image in enumerate(images)), encoding="utf-8")
+    if origin:
+        os.setxattr(feed, ORIGIN, origin.encode())
+    return feed
+
+
+def _downloaded(feed: Path, cache: Path) -> list[ImportRow]:
+    return download_images(read_source(feed), cache)
+
+
+def test_a_feed_downloaded_from_the_web_cannot_make_decorlens_ask_this_computer(
+        tmp_path: Path, loopback: Server) -> None:
+    port = loopback.port
+    ours = [f"http://{host}:{port}/{n}.jpg" for n, host in enumerate(
+        ("127.0.0.1", "localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "0.0.0.0"))]
+    elsewhere_of_ours = ["http://169.254.169.254/latest/meta-data/x.jpg", f"http://224.0.0.1:{port}/m.jpg"]
+    cache = tmp_path / "cache"
+    # A feed of this computer's (no mark: saved by hand, the shop's own export) reaches it, as before, and caches.
+    local = _downloaded(_feed(tmp_path, ours), cache)
+    assert [row.skip for row in local] == [""] * len(ours)
+    assert len(loopback.asked) == len(ours)
+    asked = len(loopback.asked)
+
+    web = "https://feeds.example.com/shop.csv"
+    rows = _downloaded(_feed(tmp_path, ours + elsewhere_of_ours, origin=web), cache)
+    assert len(loopback.asked) == asked, "a feed from the web made DecorLens ask this computer"
+    assert all(row.skip for row in rows), [row.image for row in rows if not row.skip]
+    for row in rows[:len(ours)]:  # cached copies of before are not used either
+        assert "this computer's own address" in row.skip and f"the feed was downloaded from {web}" in row.skip
+        assert row.skip.count("\n") == 0
+    assert "this computer's own address (link-local)" in rows[-2].skip
+    assert "this computer's own address (multicast)" in rows[-1].skip
+    assert "localhost (127.0.0.1) is this computer's own address (loopback)" in rows[1].skip
+    assert "0x7f.1 (127.0.0.1)" in rows[3].skip and "(unspecified)" in rows[-3].skip
+
+    # A mark naming this computer itself (a feed served by a program of its own) is a feed of this computer.
+    served_here = _downloaded(_feed(tmp_path, ours[:1], origin=f"http://127.0.0.1:{port}/shop.csv"), cache)
+    assert served_here[0].skip == "" and len(loopback.asked) == asked + 1
+
+
+def test_a_redirect_from_elsewhere_cannot_lead_to_this_computer(tmp_path: Path, loopback: Server) -> None:
+    lan = Server(_lan_address())
+    try:
+        ours = f"127.0.0.1:{loopback.port}/a.jpg"
+        images = [f"http://{lan.host}:{lan.port}/to/{ours}", f"http://{lan.host}:{lan.port}/to/169.254.169.254/",
+                  f"http://{lan.host}:{lan.port}/b.jpg", f"http://127.0.0.1:{loopback.port}/to/{ours}"]
+        rows = _downloaded(_feed(tmp_path, images), tmp_path / "cache")
+        assert "127.0.0.1 is this computer's own address (loopback), and a server elsewhere " in rows[0].skip
+        assert "169.254.169.254 is this computer's own address (link-local)" in rows[1].skip
+        assert rows[2].skip == "", "a server on the LAN (a shop's NAS) is reached"
+        assert rows[3].skip == "", "a redirect of this computer's own server to itself is followed, as before"
+        assert loopback.asked == [f"/to/{ours}", "/a.jpg"]
+
+        web = _downloaded(_feed(tmp_path, images[2:3], origin="https://feeds.example.com/x.csv"), tmp_path / "c2")
+        assert web[0].skip == "", "a feed from the web may name a LAN server"
+    finally:
+        lan.stop()
