@@ -9,6 +9,7 @@ it); what Qt's reader leaves out is added: an anchor on each heading, named as G
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class GuideBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setOpenExternalLinks(False)  # http(s) and mailto reach doSetSource, which hands them to the browser
-        self._fitted = 0  # the width the pictures were last fitted to
+        self._fitted: tuple[int, float] | None = None  # the width and pixel ratio the pictures were last fitted to
         self._originals: dict[str, QPixmap] = {}  # each picture as loaded, before fitting
         self._refit = QTimer(self, singleShot=True, interval=100)  # once a resize by the mouse pauses
         self._refit.timeout.connect(self._fit_pictures)
@@ -98,6 +99,12 @@ class GuideBrowser(QTextBrowser):
         super().resizeEvent(event)
         self._refit.start()
 
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the pictures are scaled again for its pixels."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._refit.start()
+        return super().event(event)
+
     def changeEvent(self, event: QEvent) -> None:
         """The theme switched (Settings' Look, or the desktop under "Same as the system"): the links take its link
         colour. Qt's Markdown reader writes the colour of the time into each link, so a guide opened in the dark
@@ -122,36 +129,47 @@ class GuideBrowser(QTextBrowser):
                 anchor.setAnchorNames([heading_anchor(block.text(), taken)])
                 cursor.mergeCharFormat(anchor)
             block = block.next()
-        self._fitted = 0
+        self._fitted = None
         self._originals.clear()
         self._fit_pictures()
 
     def _fit_pictures(self) -> None:
         """Each picture as wide as the text (at most ``PICTURE_WIDTH``, never wider than it is), scaled smoothly: the
         screenshots, at their 1,280 px and more, made the guide scroll sideways, and Qt's own scaling of a picture
-        drawn smaller left its words unreadable."""
+        drawn smaller left its words unreadable. Scaled to the screen's pixels (``width`` × its pixel ratio): at
+        150 % a picture scaled to 760 pixels was then stretched to 1,140, its words blurred again."""
         doc = self.document()
         width = max(120, min(PICTURE_WIDTH, self.viewport().width() - 2 * int(doc.documentMargin()) - 4))
-        if width == self._fitted:
+        dpr = self.devicePixelRatioF()
+        if (width, dpr) == self._fitted:
             return
-        self._fitted = width
+        self._fitted = (width, dpr)
         cursor = QTextCursor(doc)
         for position, length, picture in _pictures(doc):
-            url = QUrl(picture.name())
+            url = doc.baseUrl().resolved(QUrl(picture.name()))  # as Qt looks it up: the relative name was never used
             if picture.name() not in self._originals:
                 loaded = doc.resource(QTextDocument.ResourceType.ImageResource, url)
                 if not isinstance(loaded, QPixmap) or loaded.isNull():
                     continue  # shown as Qt shows a missing picture
                 self._originals[picture.name()] = loaded
-            original = self._originals[picture.name()]
-            shown = original if original.width() <= width else original.scaledToWidth(
-                width, Qt.TransformationMode.SmoothTransformation)
+            shown = fitted(self._originals[picture.name()], width, dpr)
             doc.addResource(QTextDocument.ResourceType.ImageResource, url, shown)
-            picture.setWidth(shown.width())
-            picture.setHeight(shown.height())
+            picture.setWidth(shown.deviceIndependentSize().width())
+            picture.setHeight(shown.deviceIndependentSize().height())
             cursor.setPosition(position)
             cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
             cursor.setCharFormat(picture)
+
+
+def fitted(original: QPixmap, width: int, dpr: float) -> QPixmap:
+    """``original`` shown at most ``width`` logical pixels wide (its own width where narrower), as many screen pixels
+    as it covers at ``dpr``: never scaled up, and marked with the ratio, so Qt draws it pixel for pixel."""
+    shown = min(original.width(), width)
+    pixels = min(original.width(), math.ceil(shown * dpr))
+    picture = QPixmap(original) if pixels == original.width() else original.scaledToWidth(
+        pixels, Qt.TransformationMode.SmoothTransformation)
+    picture.setDevicePixelRatio(pixels / shown)
+    return picture
 
 
 def _anchored(doc: QTextDocument) -> bool:
