@@ -37,6 +37,7 @@ from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.feed_images import SCHEMES, download_images, validators_file
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
+from engine.lookalike import lookalikes, marked, skeleton
 from engine.web_mark import downloaded_from
 from engine.words import counted
 
@@ -113,6 +114,7 @@ class ImportReport:
     categories: dict[str, int] = field(default_factory=dict)  # products stored per catalog category
     kept: list[str] = field(default_factory=list)  # why each cached photo kept unrefreshed was (an offline import)
     renamed: dict[str, str] = field(default_factory=dict)  # a feed's category → the searched one it was stored as
+    lookalikes: list[tuple[str, ...]] = field(default_factory=list)  # SKUs reading as one, a feed's among them
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -129,7 +131,8 @@ class ImportReport:
         what = ", ".join(counted(self.changed[f], *FIELD_WORDS[f]) for f in FIELD_WORDS if self.changed.get(f))
         parts = [(self.added, "added"), (self.updated, f"updated{f' ({what})' if what else ''}"),
                  (self.unchanged, "unchanged"), (len(self.skipped), "skipped")]
-        return (", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added") + self._kept_note()
+        return (", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added") + self._kept_note() + \
+            self._lookalike_note()
 
     def _kept_note(self) -> str:
         """"; 1,955 photos not refreshed, their cached copies kept (cdn.example.com: …)", said once for an import
@@ -139,6 +142,17 @@ class ImportReport:
         whose = "its cached copy" if len(self.kept) == 1 else "their cached copies"
         more = f"; and {counted(len(set(self.kept)) - 1, 'other reason')}" if len(set(self.kept)) > 1 else ""
         return f"; {counted(len(self.kept), 'photo')} not refreshed, {whose} kept ({self.kept[0]}{more})"
+
+    def _lookalike_note(self) -> str:
+        """"; 1 set of SKUs reads as one, a character drawn alike (check the feed): ABC-1 / ⟨U+0410⟩BC-1": two
+        products, two prices, one SKU to the eye (every list, page and printed order shows both as ABC-1). Part of
+        the summary line, which every screen and the CLI show."""
+        if not self.lookalikes:
+            return ""
+        reads = "reads" if len(self.lookalikes) == 1 else "read"
+        sets = first_named([" / ".join(marked(sku) for sku in group) for group in self.lookalikes])
+        return (f"; {counted(len(self.lookalikes), 'set')} of SKUs {reads} as one, a character drawn alike (check "
+                f"the feed): {sets}")
 
     def note_unlisted(self, unlisted: Iterable[tuple[str, str, str]], ours: set[str]) -> None:
         """Sort the catalog's (SKU, category, source) the feed does not list. Those of a category it has none of
@@ -366,10 +380,20 @@ def import_rows(
             # duplicates window: its colours share the product's one photo, and were offered there as duplicates.
             record_variants(catalog, (skus for skus in variants.values() if len(skus) > 1))
             report.note_unlisted(catalog.categories_not_in({row.sku for row in rows if row.sku}), ours)
+            report.lookalikes = _lookalikes(catalog, [row.sku for row in rows if row.sku and not row.skip])
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
     return report
+
+
+def _lookalikes(catalog: Catalog, skus: list[str]) -> list[tuple[str, ...]]:
+    """The catalog's SKUs (the feed's among them) that read as one (``lookalike``), a feed's ``skus`` in each set.
+    Two such SKUs differ by a character outside ASCII, so the catalog's SKUs holding one (a scan of the SKU column)
+    and those the feed's SKUs read as are all that can be in a set: no other SKU is read."""
+    outside_ascii = [sku for (sku,) in catalog.db.execute("SELECT sku FROM products WHERE sku GLOB '*[^ -~]*'")]
+    read_as = catalog.sources([skeleton(sku) for sku in skus if not sku.isascii()])
+    return lookalikes(skus, [*outside_ascii, *read_as])
 
 
 def feed_sources(known: dict[str, str], counts: dict[str, int], label: str) -> set[str]:

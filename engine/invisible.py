@@ -19,3 +19,8 @@ _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 def marked(text: str) -> str:
     """``text`` with each invisible character shown as ``⟨U+200B⟩``: two SKUs that differ by one read apart."""
     return _INVISIBLE.sub(lambda found: f"⟨U+{ord(found.group()):04X}⟩", text)
+
+
+def visible_only(text: str) -> str:
+    """``text`` without its invisible characters: what it reads as (``engine.lookalike.skeleton``)."""
+    return _INVISIBLE.sub("", text)

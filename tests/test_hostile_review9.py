@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from decorlens.main import main
 from engine.feed_images import download_images
 from engine.importer import ImportRow, read_source
 
@@ -142,3 +143,23 @@ def test_a_redirect_from_elsewhere_cannot_lead_to_this_computer(tmp_path: Path, 
         assert web[0].skip == "", "a feed from the web may name a LAN server"
     finally:
         lan.stop()
+
+
+def test_an_import_names_the_skus_that_read_as_another(tmp_path: Path, ikea: Path, capsys) -> None:
+    """A feed's "АBC-1" (Cyrillic А), "ABC‑1" (U+2011) and "ＡＢＣ－１" (fullwidth) are three more products beside
+    the catalog's "ABC-1", each at a price of its own, and every list, page and printed order shows them alike.
+    The import's summary now names them, the characters that differ marked; "ABC-2" and "Café" read apart."""
+    lamps = sorted((ikea / "products" / "lamp").glob("*.jpg"))
+    data = ["-q", "--data-dir", str(tmp_path / "data"), "catalog", "import"]
+    first = tmp_path / "first.csv"
+    first.write_text(f"sku,name,category,image\nABC-1,Lamp,lamp,{lamps[0]}\n", encoding="utf-8")
+    assert main([*data, str(first)]) == 0
+    assert "read as" not in capsys.readouterr().out
+    skus = ["АBC-1", "ABC\u20111", "ＡＢＣ－１", "ABC-2", "Café"]
+    second = tmp_path / "second.csv"
+    second.write_text("sku,name,category,image\n" + "".join(
+        f"{sku},Lamp,lamp,{lamp}\n" for sku, lamp in zip(skus, lamps[1:])), encoding="utf-8")
+    assert main([*data, str(second)]) == 0
+    out = capsys.readouterr().out
+    assert ("5 added; 1 set of SKUs reads as one, a character drawn alike (check the feed): ABC-1 / ABC⟨U+2011⟩1 / "
+            "⟨U+0410⟩BC-1 / ⟨U+FF21⟩⟨U+FF22⟩⟨U+FF23⟩⟨U+FF0D⟩⟨U+FF11⟩; catalog has 6 products") in out, out
