@@ -523,7 +523,7 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
             reader = csv.reader(lines, delimiter=delimiter)
             yield from _records(path, _csv_header(path, reader, lines), _csv_records(path, reader, lines))
         except UnicodeDecodeError as exc:
-            where = f"near line {reader.line_num if reader else 1}" if encoding == "utf-16" else (
+            where = f"near line {reader.line_num if reader else 1}" if not encoding.startswith("utf-8") else (
                 f"at line {_first_bad_line(raw)}")
             raise CatalogError(f"{path}: not {encoding.removesuffix('-sig').upper()} text {where}; "
                                "save the feed as UTF-8") from exc
@@ -533,9 +533,22 @@ def _csv_rows(path: Path) -> Iterator[ImportRow]:
 
 def _encoding(raw: io.BufferedReader) -> str:
     """UTF-16 for a feed opening with its byte-order mark (Excel's "Unicode Text", a tab-separated .txt, is the
-    one Excel export that keeps every script), else UTF-8, a byte-order mark of its own allowed. A UTF-16 feed was
-    refused as "not UTF-8 text" though the merchandiser had chosen the one Unicode export Excel names so."""
-    return "utf-16" if raw.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    one Excel export that keeps every script), UTF-32 for one opening with its own, else UTF-8, a byte-order mark of
+    its own allowed. A UTF-16 feed was refused as "not UTF-8 text" though the merchandiser had chosen the one Unicode
+    export Excel names so. Without a mark, a feed's first character is its header's, ASCII (a column name or a
+    quote), so its zero bytes name the encoding (as RFC 4627 found JSON's): a UTF-32 feed was read as UTF-16, and
+    one of UTF-16 without a mark (.NET's and Java's "Unicode") as UTF-8, each "no column for sku (have: s k u …)"."""
+    start = raw.peek(4)[:4]
+    if start in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        return "utf-32"
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return _UNMARKED.get(tuple(byte == 0 for byte in start), "utf-8-sig")
+
+
+# The zero bytes of an ASCII character's code unit, by encoding (the 4 bytes of a feed's start).
+_UNMARKED = {(True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+             (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}
 
 
 def _first_bad_line(raw: io.BufferedReader) -> int:

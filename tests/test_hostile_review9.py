@@ -163,3 +163,16 @@ def test_an_import_names_the_skus_that_read_as_another(tmp_path: Path, ikea: Pat
     out = capsys.readouterr().out
     assert ("5 added; 1 set of SKUs reads as one, a character drawn alike (check the feed): ABC-1 / ABC⟨U+2011⟩1 / "
             "⟨U+0410⟩BC-1 / ⟨U+FF21⟩⟨U+FF22⟩⟨U+FF23⟩⟨U+FF0D⟩⟨U+FF11⟩; catalog has 6 products") in out, out
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be", "utf-16-le", "utf-16-be"])
+def test_a_utf32_or_unmarked_utf16_feed_is_read_as_the_text_it_is(tmp_path: Path, encoding: str) -> None:
+    """A UTF-32 feed (its byte order mark FF FE 00 00 begins as UTF-16's) was read as UTF-16, and a UTF-16 one
+    without a mark (.NET's and Java's "Unicode") as UTF-8: each "no column for sku, category, image (have: s k u
+    …)". The zero bytes of the header's first, ASCII, character now name the encoding."""
+    text = "sku,name,category,image\nL-1,Лампа 灯,lamp,http://cdn.example.com/l1.jpg\n"
+    feed = tmp_path / "feed.csv"
+    feed.write_bytes(text.encode(encoding))
+    rows = read_source(feed)
+    assert [(row.sku, row.name, row.category, row.image) for row in rows] == [
+        ("L-1", "Лампа 灯", "lamp", "http://cdn.example.com/l1.jpg")]
