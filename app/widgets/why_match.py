@@ -7,14 +7,15 @@ user sees whether a match came from the object or from the floor, wall or table 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
 
 from app.labels import plain_label
 from app.thumbnails import fit
 
 SIDE = 150  # px: the two pictures side by side fit the panel's minimum width
+LEAST = 72  # px: the side they shrink to where the window is short (a 1920 × 1200 screen at 200 %)
 EXPLAINED = "Bright: the parts of your photo and of {product} that look most alike (the match came from there)."
 
 
@@ -25,14 +26,56 @@ def pixmap_of(rgb: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy())
 
 
+class HeatPicture(QLabel):
+    """One of the two pictures: ``SIDE`` square where there is room, down to ``LEAST`` where the window is short,
+    its picture fitted to the size it is given at the screen's pixel ratio. At a fixed ``SIDE`` the open pictures
+    made the main window's least height 578 px, taller than a 960 × 600 screen (1920 × 1200 at 200 %) with its
+    title bar: the window grew past the screen's edge, its status bar out of sight."""
+
+    def __init__(self, what: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.source: QPixmap | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setToolTip(what)
+        self.setAccessibleName(what)
+
+    def sizeHint(self) -> QSize:
+        return QSize(SIDE, SIDE)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(LEAST, LEAST)
+
+    def show_picture(self, pixmap: QPixmap | None) -> None:
+        self.source = pixmap
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.source is None:
+            self.clear()
+            return
+        side = max(1, min(SIDE, self.width(), self.height()))
+        self.setPixmap(fit(self.source, QSize(side, side), self.devicePixelRatioF()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def event(self, event: QEvent) -> bool:
+        """Moved to a screen of another scale: the picture is made again for it."""
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._fit()
+        return super().event(event)
+
+
 class WhyMatch(QFrame):
     """Two pictures with their heat maps and a line saying how to read them (or why there are none)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("whyMatch")
-        self.crop = self._picture("The object in your photo")
-        self.product = self._picture("The product photo")
+        self.crop = HeatPicture("The object in your photo")
+        self.product = HeatPicture("The product photo")
         self.note = plain_label()
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
@@ -42,31 +85,22 @@ class WhyMatch(QFrame):
         layout.addWidget(self.product, 0, 1)
         layout.addWidget(self.note, 1, 0, 1, 2)
 
-    @staticmethod
-    def _picture(what: str) -> QLabel:
-        label = QLabel()
-        label.setFixedSize(SIDE, SIDE)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setToolTip(what)
-        label.setAccessibleName(what)
-        return label
-
     def show_busy(self, product: str) -> None:
         """``product`` names the match explained (title and SKU): the heat shows on that row only, and a name
         can be twice in the list, so "the product" did not say which one."""
-        self.crop.clear()
-        self.product.clear()
+        self.crop.show_picture(None)
+        self.product.show_picture(None)
         self.note.setText(f"Comparing the object with {product}…")
 
     def show_failed(self, message: str) -> None:
-        self.crop.clear()
-        self.product.clear()
+        self.crop.show_picture(None)
+        self.product.show_picture(None)
         self.note.setText(f"Cannot show why: {message}")
 
     def show_overlays(self, crop: np.ndarray, product: np.ndarray, name: str) -> None:
         """The crop and the product photo with their heat already laid over them (RGB uint8); ``name`` as for
-        ``show_busy``. Each is scaled to ``SIDE`` times the screen's pixel ratio: at 150 % a picture scaled to
+        ``show_busy``. Each is scaled to its side times the screen's pixel ratio: at 150 % a picture scaled to
         ``SIDE`` pixels was stretched again by Qt, blurred beside the sharp text."""
         for label, rgb in ((self.crop, crop), (self.product, product)):
-            label.setPixmap(fit(pixmap_of(rgb), QSize(SIDE, SIDE), label.devicePixelRatioF()))
+            label.show_picture(pixmap_of(rgb))
         self.note.setText(EXPLAINED.format(product=name))
