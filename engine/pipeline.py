@@ -63,11 +63,17 @@ COLOUR = "colour"
 EMBEDDER = "embedder"
 DEFAULT_EXACT = 0.8
 MAX_NAMED = 20  # products named one by one when they cannot be embedded
+LOCK_POLL_S = 0.1  # how often work waiting for an import or an embedding asks whether it was cancelled
 
 
 class locked_cached_property(Generic[T]):
-    """``functools.cached_property`` computed under the owner's ``_lock``: two GUI workers asking
-    for the catalog or a model at once load it once (the stdlib one lost its lock in Python 3.12)."""
+    """``functools.cached_property`` computed under the owner's ``_parts_lock``: two GUI workers asking
+    for the catalog or a model at once load it once (the stdlib one lost its lock in Python 3.12).
+
+    A part already loaded is returned without the lock: an import or the catalog's embedding for a new embedder
+    holds the pipeline (``_lock``) for minutes, and every worker that only read the catalog or a model waited
+    for its end, the app's two engine workers among them (the window's model check after Settings, then each photo
+    search queued behind it)."""
 
     def __init__(self, factory: Callable[[Pipeline], T]):
         self.factory = factory
@@ -79,7 +85,11 @@ class locked_cached_property(Generic[T]):
     def __get__(self, obj: Pipeline | None, owner: type | None = None) -> T:
         if obj is None:
             return self  # type: ignore[return-value]
-        with obj._lock:
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:  # not loaded yet, or closed (``close``) meanwhile
+            pass
+        with obj._parts_lock:
             if self.name not in obj.__dict__:
                 obj.__dict__[self.name] = self.factory(obj)
             return obj.__dict__[self.name]
@@ -107,7 +117,8 @@ class Pipeline:
         self.settings = settings or Settings.defaults()
         self.log = log
         self.data_dir = resolve_data_dir(self.settings.data_dir)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # held by an import, an embedding, a removal: minutes
+        self._parts_lock = threading.RLock()  # loading a model or opening the catalog; taken after ``_lock``, never before
         self._indexes: dict[str, CatalogIndex] = {}
         self._indexes_lock = threading.Lock()
         self._ready: dict[str, int] = {}  # matcher key → catalog revision known to be fully embedded
@@ -210,7 +221,7 @@ class Pipeline:
 
     def close(self) -> None:
         """Release the catalog (e.g. before a catalog bundle replaces it); parts reload on next use."""
-        with self._lock:
+        with self._lock, self._parts_lock:
             if "catalog" in self.__dict__:
                 self.catalog.close()
                 del self.__dict__["catalog"]
@@ -225,7 +236,7 @@ class Pipeline:
         check for another DecorLens's changes, each time it is activated) opened it again at once, and the
         import then refused the catalog as in use. A worker asking for it meanwhile waits, then opens the new one.
         """
-        with self._lock:
+        with self._lock, self._parts_lock:
             self.close()
             yield
 
@@ -241,9 +252,11 @@ class Pipeline:
         error (the GUI shows the pins and asks for an import). ``decoded``: the photo's pixels as already
         read (``load_image``), searched instead of reading ``image`` again: the app's, so that what it shows
         is what is searched, even once the file has changed or gone. ``cancelled``: asked while the catalog is
-        embedded for the matcher first (``prepare_matcher``), which raises ``Cancelled``: a search the app gave up
-        (another photo opened, the new embedder's Cancel) embedded the whole catalog to the end, 37 s of CPU.
+        embedded for the matcher first (``prepare_matcher``), or while it waits for an embedding or an import already
+        running (``_wait_unlocked``), which raises ``Cancelled``: a search the app gave up (another photo opened, the
+        new embedder's Cancel) embedded the whole catalog to the end, 37 s of CPU.
         """
+        self._wait_unlocked(cancelled)
         timings: dict[str, float] = {}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         people = self._timed(timings, "people", lambda: self.people_in(pixels))
@@ -340,6 +353,7 @@ class Pipeline:
         """Match one region (drawn by the user, or a tag searched again); without a category, search every
         category. ``parts``: the tag's (SceneObject.parts), searched with it as ``search_scene`` did;
         ``decoded`` and ``cancelled`` as there: the first search after a switch of embedder embeds the whole catalog."""
+        self._wait_unlocked(cancelled)
         timings: dict[str, float] = {"detect": 0.0}
         pixels = self._timed(timings, "decode", lambda: load_image(image) if decoded is None else decoded)
         w, h = photo_size(pixels)
@@ -403,6 +417,7 @@ class Pipeline:
         worker. ``options`` default to the settings' re-rank, else its top 20. ``cancelled`` as ``search_scene``
         takes it.
         """
+        self._wait_unlocked(cancelled)
         options = options or (self.query.rerank if self.query.rerank.on else RerankOptions(top=20))
         chosen = self.embedder
         self._ensure_ready(chosen, EMBEDDER, cancelled)
@@ -649,6 +664,16 @@ class Pipeline:
             return pooled, None
         plain = self.query.paddings.index(self.settings.padding)  # views: one per padding, then mirrored
         return pooled, embedded.reshape(len(boxes), self.query.views, -1)[:, plain]
+
+    def _wait_unlocked(self, cancelled: Callable[[], bool]) -> None:
+        """Wait while an import or the catalog's embedding for a new embedder holds this pipeline (``_lock``),
+        raising ``Cancelled`` once ``cancelled`` says so. A search the app gave up while it waited (another photo
+        opened) held its engine worker to the embedding's end, 37 s for 1,955 products, and the next photo's search
+        queued behind it."""
+        while not self._lock.acquire(timeout=LOCK_POLL_S):
+            if cancelled():
+                raise Cancelled("search cancelled while it waited for the catalog")
+        self._lock.release()
 
     def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str,
                       cancelled: Callable[[], bool] = lambda: False) -> None:

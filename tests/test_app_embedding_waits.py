@@ -1,0 +1,53 @@
+"""Work that waits for the catalog's embedding for a new embedder: a photo search given up meanwhile lets its engine
+worker go at once, and an edited photo's tags matched again with an embedder the catalog has no vectors for wait for
+them (embedded, with progress and Cancel in the status bar) instead of taking empty lists."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from engine.models import find_first
+from engine.pipeline import Pipeline
+from engine.settings import Settings, save_choice
+from tests.scene_copy import copy_data_dir
+
+EFFNET = "effnet_lite0_gem.onnx"
+WAIT_MS = 120_000
+
+
+def _unembedded(data: Path, embedder: str) -> Path:
+    """``data`` with no vector for ``embedder`` (a test before in this process may have embedded the session catalog
+    for it: its embedding here would end at once, before anything waited for it)."""
+    key = find_first((embedder,), data_dir=data).key
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        db.execute("DELETE FROM vectors WHERE embedder = ?", (key,))
+    db.close()
+    return data
+
+
+def test_a_search_given_up_while_it_waits_for_the_embedding_lets_its_worker_go(
+    qtbot, main_window, pipeline, scene_path, tmp_path: Path
+):
+    """The engine has two workers: the embedding holds one, and a photo search waiting for it held the other to the
+    embedding's end (37 s for 1,955 products here) though another photo had replaced it; a third search then queued
+    behind both, and the photo shown said "Waiting…" with nothing waiting for it."""
+    data = _unembedded(copy_data_dir(pipeline, tmp_path / "data"), EFFNET)
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data)), (1280, 800))
+    first, other = scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"), scene_path("bright-kitchen")
+    before = win._engine_settings()
+    save_choice(data, "embedder", [EFFNET])
+    win.apply_settings(before)
+    embedding = win._embedding
+    assert embedding is not None
+    win.open_photo(first)
+    qtbot.waitUntil(lambda: win.controller.path == first and win.controller._searching is not None, timeout=WAIT_MS)
+    given_up = win.controller._searching.task
+    win.open_photo(other)
+    qtbot.waitUntil(lambda: win.controller.path == other, timeout=WAIT_MS)
+
+    qtbot.waitUntil(lambda: given_up.key not in win.engine._tasks, timeout=WAIT_MS)
+    assert win._embedding is embedding and embedding.key in win.engine._tasks  # it ended first, the embedding runs on
+    assert win.view.busy.text().startswith("Waiting for the catalog to be embedded for EfficientNet-Lite0")
+    win.cancel_embedding()
+    qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
