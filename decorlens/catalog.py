@@ -6,13 +6,14 @@ import argparse
 import difflib
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int, program
 from decorlens.progress import bar, note
 from decorlens.search import check_catalog_category
-from decorlens.terminal import catalog_field, one_field
+from decorlens.terminal import catalog_field, category_field, one_field, shown_path
 from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, list_backups
 from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
@@ -160,7 +161,7 @@ def run_remove(args: argparse.Namespace, pipeline: Pipeline) -> int:
     unknown = [sku for sku in skus if catalog.get_by_sku(sku) is None]
     if len(unknown) == len(skus):
         close = close_skus(catalog, skus[0]) if len(skus) == 1 else ""
-        raise CatalogError(f"not in the catalog {catalog.path}: {' '.join(map(one_field, unknown))}; nothing "
+        raise CatalogError(f"not in the catalog {shown_path(catalog.path)}: {' '.join(map(one_field, unknown))}; nothing "
                            f"removed{close}")
     removed = pipeline.remove_products(skus)
     print(f"removed {removed:,} of {counted(len(skus), 'product')}{_backed_up(catalog.path)}")
@@ -189,7 +190,8 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
         return 0
     for p in products:
-        print(f"{catalog_field(p.sku):<16} {catalog_field(p.category):<22} {catalog_field(p.name)}")
+        category = category_field(p.category, pipeline.categories.names)
+        print(f"{catalog_field(p.sku):<16} {category:<24} {catalog_field(p.name)}")
     return 0
 
 
@@ -199,7 +201,8 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
     catalog = pipeline.catalog
     product = catalog.get_by_sku(args.sku)
     if product is None:
-        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{close_skus(catalog, args.sku)}")
+        raise CatalogError(f"no product {args.sku!r} in the catalog {shown_path(catalog.path)}"
+                           f"{close_skus(catalog, args.sku)}")
     vectors = catalog.vectors_of(product.id)
     active = _active_embedder(pipeline)
     searched = _category_searched(pipeline, product.category)
@@ -208,7 +211,7 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
                           "active_embedder": active, "searchable": bool(active and vectors.get(active)),
                           "category_searched": searched, "vectors": vectors}, indent=2, ensure_ascii=False))
         return 0
-    for label, value in _product_lines(product, vectors, active, searched):
+    for label, value in _product_lines(product, vectors, active, searched, pipeline.categories.names):
         print(f"{label:<9} {value}")
     return 0
 
@@ -239,12 +242,14 @@ def _active_embedder(pipeline: Pipeline) -> str | None:
 
 
 def _product_lines(product: Product, vectors: dict[str, bool], active: str | None,
-                   searched: bool) -> list[tuple[str, str]]:
+                   searched: bool, names: Mapping[str, str]) -> list[tuple[str, str]]:
     """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
-    format), a missing photo and an unsearchable product said as such."""
-    photo = one_field(product.image_path) + ("" if Path(product.image_path).is_file() else " (no such file)")
+    format), a missing photo and an unsearchable product said as such; the category by its name, and by the key
+    ``--category`` takes."""
+    photo = one_field(shown_path(product.image_path)) + ("" if Path(product.image_path).is_file() else " (no such file)")
+    category = f"{category_field(product.category, names)} ({catalog_field(product.category)})"
     lines = [("sku", catalog_field(product.sku)), ("name", catalog_field(product.name) or NONE),
-             ("category", catalog_field(product.category)), ("price", catalog_field(product.price) or NONE),
+             ("category", category), ("price", catalog_field(product.price) or NONE),
              ("link", catalog_field(product.url) or NONE), ("photo", photo),
              ("vector", _vector_line(vectors, active, searched))]
     if not searched:
@@ -272,11 +277,11 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
         print(json.dumps(stats, indent=2))
         return 0
     print(f"{counted(stats['products'], 'product')} in {counted(len(stats['categories']), 'category', 'categories')} "
-          f"({catalog.path})")
+          f"({shown_path(catalog.path)})")
     # A feed's quoted category, or a bundle's embedder key, may hold a line break: as it was, it printed a line of
-    # its own, read as one more category with its count.
+    # its own, read as one more category with its count. Each by its name, its count, then the key --category takes.
     for category, count in stats["categories"].items():
-        print(f"  {catalog_field(category):<24} {count:,}")
+        print(f"  {category_field(category, pipeline.categories.names):<26} {count:>7,}  ({catalog_field(category)})")
     for embedder, count in stats["vectors"].items():
         print(f"vectors {catalog_field(embedder)}: {count:,}")
     return 0
@@ -296,7 +301,7 @@ def run_rebuild(args: argparse.Namespace, pipeline: Pipeline) -> int:
 def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     chosen = args.keep or args.variants
     if chosen and pipeline.catalog.get_by_sku(chosen) is None:
-        raise CatalogError(f"no product {chosen!r} in the catalog {pipeline.catalog.path}")
+        raise CatalogError(f"no product {chosen!r} in the catalog {shown_path(pipeline.catalog.path)}")
     pipeline.prepare_matcher()
     groups = find_duplicates(pipeline, args.threshold)
     if chosen:
@@ -321,7 +326,8 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
-            print(f"     {catalog_field(p.sku):<16} {catalog_field(p.category):<22} {catalog_field(p.name)}")
+            print(f"     {catalog_field(p.sku):<16} {category_field(p.category, pipeline.categories.names):<24} "
+                  f"{catalog_field(p.name)}")
     return 0
 
 
@@ -378,10 +384,10 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not args.backup:
         found = list_backups(path)
         if not found:
-            print(f"no backups in {backups_dir(path)} yet (one is made before each removal, "
+            print(f"no backups in {shown_path(backups_dir(path))} yet (one is made before each removal, "
                   "embedder switch, bundle import and restore)")
             return 0
-        print(f"backups in {backups_dir(path)}, newest first:")
+        print(f"backups in {shown_path(backups_dir(path))}, newest first:")
         for line in _backup_lines(found):
             print(line)
         return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
 from decorlens.options import PROG, OneLineParser, use_program, wide_folder
 from decorlens.progress import ended_as_ctrl_c, note
-from decorlens.terminal import escaped
+from decorlens.terminal import escaped, shown_path
 from engine import __version__
 from engine.errors import DecorLensError
 from engine.paths import CATALOG_FILE, DATA_ENV, data_dir
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         with escaped("stdout"):
             code = _run(args, folder)
         if new and code == 0 and not args.quiet:
-            note(f"made the data folder {folder}: it did not exist")
+            note(f"made the data folder {shown_path(folder)}: it did not exist")
         return code
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the one place that turns them into lines
         if window:

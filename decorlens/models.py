@@ -15,6 +15,7 @@ from tqdm import tqdm
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import plain_name, program
 from decorlens.progress import bar, note
+from decorlens.terminal import shown_path
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
@@ -38,6 +39,7 @@ from engine.pipeline import Pipeline
 from engine.runtime import runs_on_cpu
 from engine.settings import save_choice
 
+LABEL_WIDTH = 28  # the least width of `models list`'s name column
 EMBEDDER_OUTPUT = "embedding"  # `models card --kind embedder`'s output name unless --output says otherwise
 # `models export` options of one kind of source only: a YOLO .pt ignored the embedder's, and a
 # torchvision name the .pt's, as if they had taken effect
@@ -115,13 +117,19 @@ class Listed:
     model: ResolvedModel | None = None
     problem: str = ""  # why there is none: what was looked for and where, or the people setting that runs none
 
-    def line(self) -> str:
+    def label(self) -> str:
+        """The model's name column: the pack's words for it, or "(off)"."""
+        return model_label(self.model) if self.model else "(off)"
+
+    def line(self, width: int = LABEL_WIDTH) -> str:
+        """The row, its name column ``width`` wide: the labels of the pack's two detectors, "YOLOv8n (Open Images V7
+        601 classes)", are longer than a fixed column was, and pushed their sizes and paths out of line."""
         if self.model is None:
             if self.required:
                 return f"  {self.role:<9} MISSING  {self.problem}"
-            return f"  {self.role:<9} {'(off)':<28} {'':<12} {self.problem}"
+            return f"  {self.role:<9} {self.label():<{width}} {'':<12} {self.problem}"
         size = _size(self.model.card) or f"people: {'on' if self.required else 'auto'}"  # a pose model found runs
-        row = f"  {self.role:<9} {model_label(self.model):<28} {size:<12} {self.model.path}"
+        row = f"  {self.role:<9} {self.label():<{width}} {size:<12} {shown_path(self.model.path)}"
         problem = self.model.card.calibration_problem
         return f"{row}\n  {'':<9} {problem}" if problem else row
 
@@ -145,9 +153,10 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.json:
         print(json.dumps(_list_json(pipeline, folders, rows), indent=2, ensure_ascii=False))
     else:
-        print("search path: " + ", ".join(str(p) for p in folders))
+        print("search path: " + ", ".join(shown_path(p) for p in folders))
+        width = max([LABEL_WIDTH, *(len(row.label()) for row in rows)])
         for row in rows:
-            print(row.line())
+            print(row.line(width))
     return PARTLY_DONE if any(row.required and row.model is None for row in rows) else 0
 
 
@@ -207,7 +216,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
         path = export_yolo(source, out)
     else:
         path = export_embedder(args.source, out, args.weights, args.projection, num_classes=args.num_classes)
-    print(f"wrote {path} and {path.with_suffix('.card.json').name}")
+    print(f"wrote {shown_path(path)} and {path.with_suffix('.card.json').name}")
     return 0
 
 
@@ -232,7 +241,7 @@ def run_quantize(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with bar("calibrating on catalog photos", args.quiet) as progress:
         path, agreement = quantize_embedder(model, pipeline.catalog, args.out or pipeline.data_dir / "models", progress,
                                             calibration_photos=CALIBRATION_PHOTOS if args.photos is None else args.photos)
-    print(f"wrote {path} and {path.with_suffix('.card.json').name}: on {agreement.photos:,} photos it was not calibrated "
+    print(f"wrote {shown_path(path)} and {path.with_suffix('.card.json').name}: on {agreement.photos:,} photos it was not calibrated "
           f"on, its vectors agree with {model.path.name}'s at cosine {agreement.mean_cosine:.3f} on average "
           f"(lowest {agreement.min_cosine:.3f})")
     print(f"searches on the CPU: `{program()} models activate {path.name}` (on a GPU keep {model.path.name})")
@@ -253,7 +262,7 @@ def run_combine(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise ModelError(f"combine needs the [train] extra ({exc.name} is missing): `{INSTALL_TRAINING}`") from exc
     dataset = PairDataset.load(args.calibrate) if args.calibrate else None  # a bad folder fails before writing
     path = combine_embedders(first, second, out, args.name)
-    print(f"wrote {path} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
+    print(f"wrote {shown_path(path)} and {path.with_suffix('.card.json').name}: {first.path.name} and {second.path.name} side by side")
     if dataset:
         calibrate_with_bars(pipeline, path, dataset, args.seed or 0, args.quiet)
     print(f"use it: `{program()} models activate {path.name}`")
@@ -309,7 +318,7 @@ def run_activate(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if detectors:
         path = save_choice(pipeline.data_dir, "detectors", [[choice] for choice, _ in detectors])
         runs = " + ".join(f"{model_label(m)} from {absolute(m.path)}" for _, m in detectors)  # as Settings names it
-        print(f"detection now runs {runs}; saved in {path}{_kept_where(choice for choice, _ in detectors)}")
+        print(f"detection now runs {runs}; saved in {shown_path(path)}{_kept_where(choice for choice, _ in detectors)}")
         _note_replaced([m for _, m in detectors])
     return 0
 
@@ -380,7 +389,7 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
     path = save_choice(pipeline.data_dir, "embedder", [choice])
-    print(f"searches now use {model_label(model)} from {absolute(model.path)}; saved in {path}{_kept_where([choice])}")
+    print(f"searches now use {model_label(model)} from {absolute(model.path)}; saved in {shown_path(path)}{_kept_where([choice])}")
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -400,7 +409,7 @@ def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:
     card = makers[args.kind]()
     path = write_card(args.onnx, card)
     read_card(args.onnx)
-    print(f"wrote {path}")
+    print(f"wrote {shown_path(path)}")
     return 0
 
 

@@ -13,9 +13,10 @@ from PIL import Image
 
 from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar
-from decorlens.terminal import catalog_field, json_text, one_field
+from decorlens.terminal import catalog_field, category_field, category_words, json_text, one_field, shown_path
 from engine.boxes import four_numbers
 from engine.catalog import has_name
+from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
@@ -24,7 +25,7 @@ from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
 from engine.scene_memory import embed_product_photo, photo_count, rooms_like, tag_categories
 from engine.settings import Settings
-from engine.words import MATCH_WIDTH, counted, match_word
+from engine.words import MATCH_WIDTH, counted, match_word, named_as_counted
 
 SCENES_K = 10  # photos listed by --scenes
 NAMED = 5  # categories named in a line about what was looked for or seen
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
-    print(json_text(result.to_json()) if args.json else render(result))
+    print(json_text(result.to_json()) if args.json else render(result, pipeline.categories.names))
     if args.why:
         for path in write_why(pipeline, result, args.why):
             print(f"why tag: {readable_path(str(path))}", file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout JSON
@@ -159,13 +160,15 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return 0
     counts = tag_categories(pipeline.catalog)  # a lamp shop's photos hold lamps only: compared with a sofa, said so
     compared = (f"objects whose tag searches {args.category}" if args.category else
-                f"objects of every category tagged: {seen_words(counts)}" if len(counts) <= NAMED else
+                f"objects of every category tagged: {seen_words(counts, pipeline.categories.names)}"
+                if len(counts) <= NAMED else
                 "objects of every category")
-    print(f"{one_field(readable_path(args.image))}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
+    print(f"{one_field(readable_path(shown_path(args.image)))}: {len(hits):,} of {counted(tagged, 'tagged photo')}, closest object first "
           f"({compared})")
     for h in hits:  # a photo's file name and a feed's SKU may hold a newline: one line each all the same
         box = ",".join(f"{v:.0f}" for v in h.photo_box)
-        print(f"  {h.score:.3f} {one_field(readable_path(h.photo))}  object {h.number} [{one_field(h.category)}] box {box}  "
+        print(f"  {h.score:.3f} {one_field(readable_path(shown_path(h.photo)))}  object {h.number} "
+              f"[{category_field(h.category, pipeline.categories.names)}] box {box}  "
               f"matched {one_field(h.sku or '-')}")
     return 0
 
@@ -177,8 +180,9 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         raise argparse.ArgumentTypeError(f"expected x1,y1,x2,y2 in pixels, got {text!r}") from None
 
 
-def render(result: SceneResult) -> str:
-    """A readable report: one block per object, its tag point and its matches. A photo name's bytes that are not
+def render(result: SceneResult, names: Mapping[str, str] | None = None) -> str:
+    """A readable report: one block per object, its tag point and its matches, each category by its name in
+    ``names`` (the category map's: "Storage furniture", not "storage_furniture"), as the app writes it. A photo name's bytes that are not
     UTF-8 (a zip of an older Windows' photos) show as U+FFFD: printed as they were, they ended the search, its work
     done, in "not UTF-8 text … save it again as UTF-8" wherever stdout is strict UTF-8 (a UTF-8 desktop's terminal),
     as did ``--json``, which now writes them ``\\udcXX`` (``json_text``)."""
@@ -190,51 +194,52 @@ def render(result: SceneResult) -> str:
     ]
     for n, obj in enumerate(result.objects, 1):
         x, y = obj.tag
-        category = obj.category or "any category"  # a --box region given no --category
+        category = category_field(obj.category, names) if obj.category else "any category"  # a --box region, no --category
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
             name = f"{catalog_field(m.name)} " if has_name(m.name, m.sku) else ""  # a folder import's is the SKU
             lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {catalog_field(m.sku):<14} {name}"
-                         f"[{catalog_field(m.category)}]")
+                         f"[{category_field(m.category, names)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")
-    lines.extend(untagged_lines(result))
+    lines.extend(untagged_lines(result, names))
     return "\n".join(lines)
 
 
-def untagged_lines(result: SceneResult) -> list[str]:
+def untagged_lines(result: SceneResult, names: Mapping[str, str] | None = None) -> list[str]:
     """What the search looked for and saw but did not tag. A lamp shop's photo of a living room said "no decor
     objects found" of its sofa and bed, which read as a detector that failed: the catalog sells only lamps."""
     lines = []
     if not result.objects:
-        lines.append("no decor objects found" if result.looked_for is None else _none_found(result))
+        lines.append("no decor objects found" if result.looked_for is None else _none_found(result, names))
     elif result.unsold:
         lines.append("")
     if result.unsold:
         lines.append(f"{'also ' if result.objects else ''}seen but not sold here, so not tagged: "
-                     f"{seen_words(result.unsold)}")
+                     f"{seen_words(result.unsold, names)}")
     return lines
 
 
-def _none_found(result: SceneResult) -> str:
+def _none_found(result: SceneResult, names: Mapping[str, str] | None) -> str:
     """Why a photo has no tag: none of what was looked for is in it, or the detectors find none of what the catalog
     sells (a rug shop's photos had "no rug found": no stock detector finds a rug)."""
-    unfound = f"the detectors in use find no {sold_words(result.unfound)}"
+    unfound = f"the detectors in use find no {sold_words(result.unfound, names)}"
     if not result.looked_for:
         return f"no tags: {unfound}, all the catalog sells; `--box X1,Y1,X2,Y2` searches a region"
     also = f"; {unfound}" if result.unfound else ""
-    return f"no tags: nothing the catalog sells ({sold_words(result.looked_for)}) was found{also}"
+    return f"no tags: nothing the catalog sells ({sold_words(result.looked_for, names)}) was found{also}"
 
 
-def sold_words(categories: Sequence[str]) -> str:
-    """The categories a catalog sells, the first ``NAMED`` of them: "lamp, rug" or "sofa, chair, … (31 in all)"."""
-    if len(categories) <= NAMED:
-        return ", ".join(categories)
-    return f"{', '.join(categories[:NAMED])}, … ({len(categories):,} in all)"
+def sold_words(categories: Sequence[str], names: Mapping[str, str] | None = None) -> str:
+    """The categories a catalog sells by their names as running text writes them, the first ``NAMED`` of them:
+    "lamp, rug" or "sofa, boxes & baskets, … (31 in all)" (it wrote the keys: "box_basket")."""
+    named = ", ".join(category_words(category, names) for category in categories[:NAMED])
+    return named if len(categories) <= NAMED else f"{named}, … ({len(categories):,} in all)"
 
 
-def seen_words(counts: Mapping[str, int]) -> str:
-    """Objects seen per category, most first, the first ``NAMED``: "4 chair, 2 cushion_throw, … (9 categories)"."""
+def seen_words(counts: Mapping[str, int], names: Mapping[str, str] | None = None) -> str:
+    """Objects seen per category, most first, the first ``NAMED``, as the app counts them (``seen_names``):
+    "4 chairs, 2 cushions & throws, … (9 categories)"; it printed the keys, "4 chair, 2 cushion_throw"."""
     ranked = sorted(counts.items(), key=lambda item: -item[1])
-    named = ", ".join(f"{n:,} {category}" for category, n in ranked[:NAMED])
+    named = ", ".join(f"{n:,} {named_as_counted(display_name(category, names), n)}" for category, n in ranked[:NAMED])
     return named if len(ranked) <= NAMED else f"{named}, … ({len(ranked):,} categories)"

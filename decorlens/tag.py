@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
@@ -110,7 +110,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed, args.out)
     # notes: stdout's one line is still the batch's summary
-    for line in [] if args.quiet else filter(None, [report.resume_words(args.out), *_untagged(report)]):
+    for line in [] if args.quiet else filter(None, [report.resume_words(args.out),
+                                                    *_untagged(report, pipeline.categories.names)]):
         note(line)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
     print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
@@ -150,17 +151,17 @@ def _summary(report: BatchReport, total: int) -> str:
     return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited}{kept})"
 
 
-def _untagged(report: BatchReport) -> list[str]:
+def _untagged(report: BatchReport, names: Mapping[str, str]) -> list[str]:
     """How many photos got no tag, why and which (``MAX_NAMED`` of them, as the failed photos are named): what the
     catalog sells was not in them, and what was seen is not sold. A lamp shop's folder of 40 rooms said only
     "tagged 40 of 40 photos (6 tags)" of its sofas and beds; then "1 of the 40 photos has no tag" said not which."""
     if not report.untagged or report.looked_for is None:  # None: an empty catalog, every category looked for
         return []
     has = "has" if report.untagged == 1 else "have"
-    unfound = f"the detectors in use find no {sold_words(report.unfound)}"
+    unfound = f"the detectors in use find no {sold_words(report.unfound, names)}"
     if report.looked_for:
         also = f"; {unfound}" if report.unfound else ""
-        why = f"nothing the catalog sells ({sold_words(report.looked_for)}) was found in {'it' if has == 'has' else 'them'}{also}"
+        why = f"nothing the catalog sells ({sold_words(report.looked_for, names)}) was found in {'it' if has == 'has' else 'them'}{also}"
     else:  # a rug shop: no stock detector finds a rug
         why = f"{unfound}, all the catalog sells; `{program()} train-detector` trains one that does"
     lines = [f"{report.untagged:,} of the {counted(len(report.done), 'photo')} {has} no tag: {why}"]
@@ -168,7 +169,7 @@ def _untagged(report: BatchReport) -> list[str]:
     if report.untagged > MAX_NAMED:
         lines.append(f"… and {counted(report.untagged - MAX_NAMED, 'more photo')} with no tag")
     if report.unsold:
-        lines.append(f"seen in the photos but not sold here, so not tagged: {seen_words(report.unsold)}")
+        lines.append(f"seen in the photos but not sold here, so not tagged: {seen_words(report.unsold, names)}")
     return lines
 
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TextIO
 
+from engine.categories import display_name
 from engine.invisible import INVISIBLE
 from engine.paths import readable_path
+from engine.words import named_as_counted
 
 # C0 and C1 controls but tab and newline (which lay out the report), DEL, the bidi embeddings, overrides and
 # isolates, and the characters that show as nothing (``engine.invisible.INVISIBLE``, the list the app marks too):
@@ -58,6 +62,19 @@ def catalog_field(text: object) -> str:
     return one_field(text)
 
 
+def category_field(category: str, names: Mapping[str, str] | None) -> str:
+    """A category as a report line names it: the category map's name ("storage_furniture" → "Storage furniture",
+    the app's and the shoppable pages' word), as ``catalog_field``. The key stays what ``--category`` takes, and
+    ``--json`` and CSVs keep it."""
+    return catalog_field(display_name(category, names))
+
+
+def category_words(category: str, names: Mapping[str, str] | None) -> str:
+    """A category as a sentence names it: the map's name as running text writes it ("storage furniture", "TV
+    bench"), as ``catalog_field``: "a tag of its kind (boxes & baskets)", not "(box_basket)"."""
+    return catalog_field(named_as_counted(display_name(category, names), 1))
+
+
 def one_field(text: object) -> str:
     """Catalog text as one field of a report line, its newlines and tabs shown as ``\\u000a`` and ``\\u0009``.
 
@@ -65,6 +82,23 @@ def one_field(text: object) -> str:
     hold one) they would print lines of their own, such as a forged sighting under ``decorlens where``.
     """
     return str(text).translate(_LAYOUT)
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a line shows it: relative to the current folder when it lies inside it, else whole.
+
+    The data dir is made absolute (``engine.paths.data_dir``) and photos are remembered by their full paths, so
+    ``--data-dir shop`` printed "(/home/ana/work/shop/catalog.sqlite)" and ``where`` a long absolute path for a
+    photo tagged as ``photos/room.jpg``: what the user typed, or the path from where they stand, is what they read.
+    """
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        inside = Path(text).relative_to(Path.cwd())
+    except (ValueError, OSError):  # elsewhere, or the current folder is gone
+        return text
+    return str(inside) if inside.parts else "."
 
 
 class EscapingWriter:

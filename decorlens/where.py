@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from decorlens.catalog import close_skus
 from decorlens.options import positive_int, program
 from decorlens.progress import note
-from decorlens.terminal import catalog_field, json_text, one_field
+from decorlens.terminal import catalog_field, category_field, category_words, json_text, one_field, shown_path
 from engine.catalog import Catalog, Product, has_name
+from engine.categories import display_name
 from engine.errors import CatalogError
 from engine.paths import readable_path
 from engine.pipeline import Pipeline
@@ -35,23 +37,24 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     every = where_used(catalog, args.sku)
     seen = every[: args.limit]
     if product is None and not seen:
-        raise CatalogError(f"no product {args.sku!r} in the catalog {catalog.path}{close_skus(catalog, args.sku)}")
+        raise CatalogError(f"no product {args.sku!r} in the catalog {shown_path(catalog.path)}"
+                           f"{close_skus(catalog, args.sku)}")
     together = goes_with(catalog, args.sku, args.limit + 1)
     if args.json:
         print(json_text(report(catalog, args.sku, seen, together[: args.limit])))
     else:
         kind = None if product is None else (product.category, tags_of_kind(pipeline, product.category))
-        _print(catalog, args.sku, _title(product) if product else "(no longer in the catalog)", every, seen,
-               together[: args.limit], kind)
+        title = _title(product, pipeline.categories.names) if product else "(no longer in the catalog)"
+        _print(catalog, pipeline.categories.names, args.sku, title, every, seen, together[: args.limit], kind)
     if not args.quiet:
         _note_cut(args.limit, len(every) > args.limit, len(together) > args.limit)
     return 0
 
 
-def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: list[Sighting],
-           together: list[tuple[str, int]], kind: tuple[str, int] | None) -> None:
+def _print(catalog: Catalog, names: Mapping[str, str], sku: str, name: str, every: list[Sighting],
+           seen: list[Sighting], together: list[tuple[str, int]], kind: tuple[str, int] | None) -> None:
     """``kind``: the product's catalog category and the tags of its kind (``tags_of_kind``); None: no longer in
-    the catalog."""
+    the catalog. Categories by their names, photos from the current folder (``shown_path``)."""
     photos, tagged = len({s.photo for s in every}), photo_count(catalog)
     if not tagged:  # "best match of 0 tags in 0 of 0 tagged photos" left a new user to guess why
         print(f"{catalog_field(sku)} {catalog_field(name)}: no photos are tagged yet; `{program()} tag FOLDER --out DIR` "
@@ -60,11 +63,11 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
     if not every and kind is not None and not kind[1]:
         # "the best match of no tag" of a chair in a lamp shop that began selling chairs: no photo was looked at for it
         print(f"{catalog_field(sku)} {catalog_field(name)}: none of the {counted(tagged, 'tagged photo')} has a tag of "
-              f"its kind ({catalog_field(kind[0])}): were they tagged before the catalog sold it? `{program()} tag "
+              f"its kind ({category_words(kind[0], names)}): were they tagged before the catalog sold it? `{program()} tag "
               "FOLDER --out DIR` tags them again, looking for it")
         return
     if not every:  # "best match of 0 tags in 0 of 40 tagged photos" read as a count gone wrong
-        held = "" if kind is None else f" (they hold {counted(kind[1], 'tag')} of its kind, {catalog_field(kind[0])})"
+        held = "" if kind is None else f" (they hold {counted(kind[1], 'tag')} of its kind, {category_words(kind[0], names)})"
         print(f"{catalog_field(sku)} {catalog_field(name)}: the best match of no tag in the "
               f"{counted(tagged, 'tagged photo')}{held}; `{program()} search --scenes ITS_PHOTO` lists rooms with "
               "objects like it")
@@ -74,13 +77,14 @@ def _print(catalog: Catalog, sku: str, name: str, every: list[Sighting], seen: l
     for s in seen:
         box = catalog_field(",".join(f"{v:.0f}" for v in s.photo_box))  # a hand edit: 1e308, 309 digits
         mark = CONFIRMED_WORD if s.confirmed else match_word(s.kind)
-        print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(readable_path(s.photo))}  tag {s.number} [{catalog_field(s.category)}] "
+        print(f"  {s.score:.3f} {mark:<{MATCH_WIDTH}} {one_field(readable_path(shown_path(s.photo)))}  tag {s.number} "
+              f"[{category_field(s.category, names)}] "
               f"box {box}" + ("" if s.exists else "  (photo gone)"))
     if together:
         print("goes with (best matches in the same photos):")
         products = _products(catalog, [other for other, _ in together])
         for other, count in together:
-            title = _title(products[other]) if other in products else "(gone)"
+            title = _title(products[other], names) if other in products else "(gone)"
             print(f"  {count:>3,} photo{'s' if count > 1 else ' '} {catalog_field(other):<14} {catalog_field(title)}")
 
 
@@ -112,7 +116,7 @@ def _products(catalog: Catalog, skus: list[str]) -> dict[str, Product]:
     return {sku: p for sku in skus if (p := catalog.get_by_sku(sku)) is not None}
 
 
-def _title(product: Product) -> str:
-    """A product as the lines name it after its SKU: the feed's name, else its category (a folder import stores
-    the SKU as the name: "802.538.09 802.538.09: best match of …")."""
-    return product.name if has_name(product.name, product.sku) else product.category
+def _title(product: Product, names: Mapping[str, str]) -> str:
+    """A product as the lines name it after its SKU: the feed's name, else its category's name (a folder import
+    stores the SKU as the name: "802.538.09 802.538.09: best match of …")."""
+    return product.name if has_name(product.name, product.sku) else display_name(product.category, names)

@@ -40,3 +40,17 @@ def rated(word: str, score: float) -> str:
     """"Similar 0.62": how sure a match is and how alike it looks, held together by a no-break space, so that a
     narrow column (the review queue's) never leaves the number on a line of its own."""
     return f"{word}\u00a0{score:.2f}"
+
+
+UNCOUNTED = ("bedding", "furniture", "outdoor", "kitchenware")  # names with no plural
+
+
+def named_as_counted(name: str, count: int) -> str:
+    """A category's name after a count, as in running text: "chair", "chairs", "shelves", "cushions & throws" (a
+    name already plural stays), "TV benches" (an initialism keeps its capitals)."""
+    word = name if name[1:2].isupper() else name[:1].lower() + name[1:]
+    if count == 1 or word.endswith("s") or " & " in word or word.endswith(UNCOUNTED):
+        return word
+    if word.endswith("f"):
+        return word[:-1] + "ves"
+    return word + ("es" if word.endswith(("ch", "sh", "x")) else "s")

@@ -76,7 +76,7 @@ def test_search_box_report_names_what_it_searched(data_dir: str, scene_path, cap
     assert "\n[1] any category (region 1.00) tag at" in capsys.readouterr().out
     assert main(["--data-dir", data_dir, "search", str(scene_path(SOFA_SCENE)), "--box", "300,400,900,700",
                  "--category", "sofa"]) == 0
-    assert "\n[1] sofa (region 1.00) tag at" in capsys.readouterr().out
+    assert "\n[1] Sofa (region 1.00) tag at" in capsys.readouterr().out
 
 
 def _half_png() -> bytes:

@@ -80,7 +80,7 @@ def test_a_home_folder_already_holding_a_catalog_still_opens(home: Path, tmp_pat
     monkeypatch.setenv("HOME", str(home))
     assert (home / CATALOG_FILE).is_file()
     code, out, _err = run(["--data-dir", str(home), "catalog", "list"], capsys)
-    assert code == 0 and out.count("lamp") == 2
+    assert code == 0 and out.count("Lamp") == 2
 
 
 def test_a_training_run_folder_is_refused_as_the_whole_disk_or_the_home_folder(home: Path,

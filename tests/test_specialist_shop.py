@@ -100,7 +100,7 @@ def test_cli_search_says_what_it_looked_for_and_what_it_saw(lamp_shop: Path, ike
 
     code, out, err = run_cli(lamp_shop, shared_models, "search", _scene(ikea, DINING))
     assert code == 0, err
-    assert "[1] lamp" in out and "also seen but not sold here, so not tagged: " in out, out
+    assert "[1] Lamp" in out and "also seen but not sold here, so not tagged: " in out, out
 
 
 def test_cli_tag_says_why_photos_of_a_folder_have_no_tag(lamp_shop: Path, ikea: Path, shared_models: Path,

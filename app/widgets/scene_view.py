@@ -45,6 +45,7 @@ from engine.corrections import Tag, surest
 from engine.rerank import Checked
 from engine.results import SceneResult
 from engine.tags import clamp, clamp_bounds, spread_apart
+from engine.words import named_as_counted
 
 GROUND = "#30343a"  # the view around the photo, in both themes
 ZOOM_STEP = 1.25
@@ -65,7 +66,6 @@ PHOTO = "Room photo"
 NO_DECOR = "No furniture or decor found. Drag a box around a piece to search it."
 ALL_REMOVED = "Every tag of this photo was removed. Drag a box around a piece to search it."
 NAMED = 4  # categories named in the message about a photo without tags
-UNCOUNTED = ("bedding", "furniture", "outdoor", "kitchenware")  # names with no plural
 
 
 def no_tags_message(result: SceneResult, removed: bool = False) -> str:
@@ -115,17 +115,6 @@ def seen_names(counts: Mapping[str, int]) -> str:
     "Chair ×4": a screen reader read the sign as "times"."""
     seen = sorted(counts.items(), key=lambda item: -item[1])
     return some_names(f"{n:,} {named_as_counted(pretty(c), n)}" for c, n in seen)
-
-
-def named_as_counted(name: str, count: int) -> str:
-    """A category's name after a count, as in running text: "chair", "chairs", "shelves", "cushions & throws" (a
-    name already plural stays), "TV benches" (an initialism keeps its capitals)."""
-    word = name if name[1:2].isupper() else name[:1].lower() + name[1:]
-    if count == 1 or word.endswith("s") or " & " in word or word.endswith(UNCOUNTED):
-        return word
-    if word.endswith("f"):
-        return word[:-1] + "ves"
-    return word + ("es" if word.endswith(("ch", "sh", "x")) else "s")
 
 
 def some_names(names: Iterable[str]) -> str:
