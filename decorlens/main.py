@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from platformdirs import user_data_dir
+
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
 from decorlens.options import PROG, OneLineParser, use_program, wide_folder
 from decorlens.progress import ended_as_ctrl_c, note
 from decorlens.terminal import escaped, shown_path
 from engine import __version__
 from engine.errors import DecorLensError
-from engine.paths import CATALOG_FILE, DATA_ENV, data_dir
+from engine.paths import APP_NAME, CATALOG_FILE, DATA_ENV, data_dir
 from engine.pipeline import Pipeline
 from engine.settings import DEVICES, Settings
 
@@ -53,6 +55,15 @@ def _commands():
                 raise
 
 
+def _standard_data_dir() -> str:
+    """The data folder used when none is named, as ``--help`` writes it: the help said only "(env
+    DECORLENS_DATA_DIR)", leaving a user to guess where an import without ``--data-dir`` had gone."""
+    folder = user_data_dir(APP_NAME, appauthor=False)
+    home = os.path.expanduser("~")
+    shown = "~" + folder[len(home):] if home != "/" and folder.startswith(home + os.sep) else folder
+    return shown.replace("%", "%%")  # argparse formats help with %
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The parser; ``prog`` is the program its help names (the packaged app's executable is no ``decorlens``)."""
     parser = OneLineParser(
@@ -61,9 +72,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="catalog, indexes and exported models (env DECORLENS_DATA_DIR)")
+                        help=f"catalog, indexes and exported models (default: env DECORLENS_DATA_DIR, else "
+                             f"{_standard_data_dir()})")
     parser.add_argument("--models-dir", type=Path, metavar="DIR",
-                        help="where model files are found (env DECORLENS_MODELS_DIR)")
+                        help="where model files are found (default: env DECORLENS_MODELS_DIR, else the models the "
+                             "packaged app ships or the data dir's models folder; the data dir's is searched too)")
     parser.add_argument("--device", choices=DEVICES,
                         help="where models run (default: auto; the app: its Settings)")
     parser.add_argument("--embedder", metavar="ONNX",

@@ -10,9 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from platformdirs import user_data_dir
 
 from decorlens.errors import USER_ERROR
-from decorlens.main import main
+from decorlens.main import build_parser, main
 from decorlens.search import render, seen_words, sold_words
 from engine.categories import CategoryMap
 from engine.results import Match, SceneObject, SceneResult
@@ -153,3 +154,13 @@ def test_models_activate_names_the_settings_file_from_here(tmp_path, capsys, mon
     assert main(["-q", "--data-dir", "data", "models", "activate", "yolov8n-oiv7-int8.onnx"]) == 0
     out = capsys.readouterr().out
     assert "; saved in data/config.yaml" in out, out
+
+
+def test_help_says_where_the_data_and_the_models_are_by_default():
+    """`--data-dir DIR  catalog, indexes and exported models (env DECORLENS_DATA_DIR)`: where an import without it
+    went was left to guess, and so was where models are looked for."""
+    said = " ".join(build_parser().format_help().split())
+    standard = user_data_dir("DecorLens", appauthor=False)
+    assert (f"(default: env DECORLENS_DATA_DIR, else {standard})" in said
+            or f"(default: env DECORLENS_DATA_DIR, else ~{standard[len(str(Path.home())):]})" in said), said
+    assert "(default: env DECORLENS_MODELS_DIR, else " in said, said
