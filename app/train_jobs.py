@@ -7,6 +7,7 @@ and making a finished run's models ready to use, run in a process of their own (
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.scene_memory import photo_count
 from engine.settings import Settings, save_choice
+from engine.words import counted
 
 RUNS = TRAINING_RUNS
 RUN_PREFIX = "app-"
+RUN_STAMP = "%Y%m%d-%H%M%S"  # a run folder's name after RUN_PREFIX: when it was started
 MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md trains on hundreds
 MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
@@ -47,6 +50,7 @@ class Summary:
     trained: bool = False  # a run finished before: "new since the last training" means something
     tagged: int = 0  # photos tagged (the scene memory: the app and batch tagging), corrected or not
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
+    resumable_said: str = ""  # what Resume would continue, in words (``stopped_words``)
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
         """Plain words for each thing there is too little of, for what a ``kind`` of run trains.
@@ -98,6 +102,7 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.new_since_last, summary.trained = _new_since_last(pipeline)
     summary.tagged = photo_count(pipeline.catalog)
     summary.resumable = resumable_run(pipeline)
+    summary.resumable_said = stopped_words(summary.resumable) if summary.resumable else ""
     return summary
 
 
@@ -134,6 +139,38 @@ def resumable_run(pipeline: Pipeline) -> Path | None:
                  and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
 
+def stopped_words(run: Path) -> str:
+    """What Resume continues, in words. The window opened on a run that a quit app or a crash had left showed a
+    Resume button alone, beside the settings' defaults (20 epochs, 3 views): it said neither which run it was, how
+    far it had got, nor that Resume keeps that run's own settings whatever the fields say."""
+    from training.run import JOB, Job, backbones_of
+
+    try:
+        started = datetime.strptime(run.name.removeprefix(RUN_PREFIX), RUN_STAMP)
+        when = f"started {started.day} {started:%b} at {started:%H:%M}"
+    except ValueError:  # a folder renamed by hand
+        when = f"in {run.name}"
+    try:
+        job = Job.load(run / JOB)
+        networks = len(backbones_of(job.backbone))
+    except DecorLensError:  # a job written by another version: Resume says what is wrong with it
+        return f"A run {when} stopped before the end: Resume continues it, Start begins a new one."
+    done = sum(_epochs_done(history) for history in (run / "embedder").glob("**/history.json"))
+    kept = [counted(job.views, "view")] if job.views else []
+    kept += ["two networks"] if networks > 1 else []
+    return (f"A run {when} stopped after {counted(done, 'epoch')} of at most {networks * job.epochs}: Resume continues "
+            f"it as it was set ({', '.join([counted(job.epochs, 'epoch'), *kept])}), whatever the fields say; Start "
+            "begins a new one with them.")
+
+
+def _epochs_done(history: Path) -> int:
+    """The epochs a network's ``history.json`` records as finished (its epoch 0 is the model it started from)."""
+    try:
+        return max((int(row.get("epoch", 0)) for row in json.loads(history.read_text(encoding="utf-8"))), default=0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
 def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, views: int,
             two_networks: bool = False) -> Path:
     """A new run folder with the training data and ``job.json``; returns the job file. ``two_networks``
@@ -142,7 +179,7 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
     from training.run import ONE_NETWORK, TWO_NETWORKS, Job
 
     check_folder(folder)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now().strftime(RUN_STAMP)
     run = runs_dir(pipeline) / f"{RUN_PREFIX}{stamp}"
     data = collect(pipeline.data_dir, _skus(pipeline))
     products = [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()]

@@ -386,6 +386,8 @@ class TrainWindow(EscapeCloses, QWidget):
             self.step.setText("Stopped before the end: Resume continues from its last finished epoch, Start begins "
                               "again." if summary.resumable else
                               "Stopped before its first epoch finished: Start begins again.")
+        elif summary.resumable and not self._busy and not self.step.text():  # one left by a quit app or a crash
+            self.step.setText(summary.resumable_said)
 
     # -- running ----------------------------------------------------------------------------------
 
