@@ -80,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="print the groups as JSON; with --keep or --variants, what was done")
     dup.set_defaults(run=run_duplicates)
     mp = verbs.add_parser("map", help="a 2-D map of the catalog as the embedder sees it (t-SNE), as an HTML page")
-    mp.add_argument("--html", type=Path, metavar="OUT.html", help="write the map as one standalone HTML page")
+    mp.add_argument("--html", type=Path, metavar="OUT.html",
+                    help="also write the map as one standalone HTML page (without it the map is computed and kept "
+                         "for the app's Map tab, and each embedder's count printed)")
     mp.add_argument("--embedder", dest="map_embedders", action="append", metavar="ONNX", default=[],
                     help="map with this embedder (default: the active one); give two to compare them side by side")
     mp.set_defaults(run=run_map)
@@ -279,9 +281,12 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
     print(f"{counted(stats['products'], 'product')} in {counted(len(stats['categories']), 'category', 'categories')} "
           f"({shown_path(catalog.path)})")
     # A feed's quoted category, or a bundle's embedder key, may hold a line break: as it was, it printed a line of
-    # its own, read as one more category with its count. Each by its name, its count, then the key --category takes.
+    # its own, read as one more category with its count. Each by the key --category takes, then the name reports
+    # write it by where the category map gives one ("box_basket  124  Boxes & baskets").
+    names = pipeline.categories.names
     for category, count in stats["categories"].items():
-        print(f"  {category_field(category, pipeline.categories.names):<26} {count:>7,}  ({catalog_field(category)})")
+        named = f"  {catalog_field(names[category])}" if names.get(category) else ""
+        print(f"  {catalog_field(category):<24} {count:<7,}{named}".rstrip())
     for embedder, count in stats["vectors"].items():
         print(f"vectors {catalog_field(embedder)}: {count:,}")
     return 0
