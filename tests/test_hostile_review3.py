@@ -167,4 +167,4 @@ def test_excels_unicode_text_export_is_read(ikea: Path, shared_models: Path, tmp
     data = tmp_path / "data"
     code, out, err = run_cli(data, shared_models, "catalog", "import", str(feed))
     assert code == 0 and out.startswith("1 added"), err
-    assert run_cli(data, shared_models, "catalog", "list")[1].split() == ["U1", "lamp", "Lampe", "café", "灯"]
+    assert run_cli(data, shared_models, "catalog", "list")[1].split() == ["U1", "Lamp", "Lampe", "café", "灯"]
