@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         c.searched.connect(self.status_line.show_timings)
         c.failed.connect(lambda m: self.show_message(m, "error", page=PHOTO_TAB))
         c.info.connect(lambda m: self.show_message(m, "info", page=PHOTO_TAB))
+        c.embeddingNeeded.connect(lambda: self.embed_catalog())
         self.view.pinActivated.connect(self.show_tag)
         self.view.regionDrawn.connect(c.search_region)
         self.view.removeRequested.connect(c.remove)

@@ -102,6 +102,13 @@ def embedder_in_use(pipeline: Pipeline) -> str | None:
     return pipeline.embedder.key if pipeline.catalog.count() else None
 
 
+def embedder_to_match(pipeline: Pipeline) -> tuple[str, bool] | None:
+    """``embedder_in_use``, and whether the catalog has no vector of it at all (its embedding was cancelled by
+    quitting, or failed): the tags are matched once it is embedded."""
+    key = embedder_in_use(pipeline)
+    return None if key is None else (key, key not in pipeline.catalog.embedders())
+
+
 @dataclass(frozen=True)
 class _Searching:
     """The open photo's tag search in flight (``SceneController._search``): ``text`` says it is busy, on line ``key``
@@ -149,6 +156,9 @@ class SceneController(QObject):
     # a photo's content hash, and whether edits of it are saved now: after each save written; on opening it, whether
     # readable edits were found (an unreadable file is moved aside then). The Photos strip marks edited photos by it.
     savedChanged = Signal(str, bool)
+    # an edited photo's tags are to be matched with the embedder in use, and the catalog has no vector of it: the
+    # window embeds the catalog (progress and Cancel in the status bar) while the match waits for it
+    embeddingNeeded = Signal()
     # a photo's path, content hash and number of tags, once kept in the scene memory as shown (opened, searched again,
     # edited): the Photos strip's tag mark follows it
     remembered = Signal(str, str, int)
@@ -174,6 +184,8 @@ class SceneController(QObject):
         self._tasks: dict[int, Task] = {}  # the open photo's work in flight (``_start``), by busy line: cancelled with it
         self._searching: _Searching | None = None
         self._waiting = ""  # the embedder the catalog is being embedded for, which a search started now waits for
+        self._asked: set[str] = set()  # embedders ``embeddingNeeded`` asked for: once each (one whose products all
+        # failed to embed would be asked for again after each try)
         self._guesses: dict[int, Asked] = {}  # drawn tags: what they may be, from their wider search
         self._guessing: set[int] = set()  # drawn tags whose box is being searched again for ``guesses``
         self._revision: int | None = None  # the catalog's, as last read: guesses of another are stale
@@ -343,20 +355,27 @@ class SceneController(QObject):
         often it is the one that matched them (other detectors, the photo reopened), and nothing is searched."""
         token, pipeline = self._token, self.pipeline
         self.engine.start(
-            lambda _job: embedder_in_use(pipeline),
-            done=lambda key: self._match_with(token, key, words),
+            lambda _job: embedder_to_match(pipeline),
+            done=lambda found: self._match_with(token, found, words),
             failed=self.failed.emit,
         )
 
-    def _match_with(self, token: int, key: str | None, words: str) -> None:
-        if token != self._token or key is None or key == self.scene.matched_with or not self.scene.visible:
+    def _match_with(self, token: int, found: tuple[str, bool] | None, words: str) -> None:
+        """Match the tags with embedder ``found`` (its key, and whether the catalog lacks its vectors). Lacking them,
+        the window is asked to embed the catalog, and the match waits for it, saying so."""
+        if token != self._token or found is None or found[0] == self.scene.matched_with or not self.scene.visible:
             return
+        key, unembedded = found
+        if unembedded and not self._waiting and key not in self._asked:
+            self._asked.add(key)
+            self.embeddingNeeded.emit()  # the window's ``embed_catalog``: ``wait_for_embedding`` names it
         tags = [replace(t) for t in self.scene.visible]  # as they stand now: edits meanwhile are the GUI thread's
         pixels, pipeline, top_k = self.pixels, self.pipeline, self.settings.top_k
-        self._run(
+        self._start(
             self.engine,
-            "Matching your tags with the new embedder…",
-            lambda: match_again(pipeline, pixels, tags, top_k),
+            f"Waiting for the catalog to be embedded for {self._waiting}…" if self._waiting
+            else "Matching your tags with the new embedder…",
+            lambda job: match_again(pipeline, pixels, tags, top_k, job.cancelled),
             lambda again: self._matched_again(again, words),
         )
 

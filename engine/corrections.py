@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,11 +117,12 @@ class MatchedAgain:
     found: dict[int, tuple[Box, str, list[Match]]]
 
 
-def match_again(pipeline: Pipeline, pixels: np.ndarray, tags: list[Tag], top_k: int | None = None) -> MatchedAgain:
+def match_again(pipeline: Pipeline, pixels: np.ndarray, tags: list[Tag], top_k: int | None = None,
+                cancelled: Callable[[], bool] = lambda: False) -> MatchedAgain:
     """An edited photo's ``tags`` matched by the embedder in use (slow: a worker's, or a batch's): each box in its
-    category with its parts, as the photo's search searched it."""
+    category with its parts, as the photo's search searched it (``cancelled``: as ``Pipeline.match_boxes``)."""
     found = pipeline.match_boxes(pixels, [t.obj.box for t in tags], [t.obj.category or None for t in tags], top_k,
-                                 parts=[t.obj.parts for t in tags])
+                                 parts=[t.obj.parts for t in tags], cancelled=cancelled)
     return MatchedAgain(pipeline.embedder.key,
                         {t.number: (t.obj.box, t.obj.category, m) for t, m in zip(tags, found, strict=True)})
 

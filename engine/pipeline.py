@@ -379,9 +379,15 @@ class Pipeline:
     def match_boxes(
         self, pixels: np.ndarray, boxes: Sequence[Box], categories: Sequence[str | None], top_k: int | None = None,
         matcher: str = EMBEDDER, parts: Sequence[Sequence[Box]] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> list[list[Match]]:
         """Top-k matches for each box of a photo, queried exactly as ``search_scene`` queries them: with
-        ``parts`` (a detection's), each box's list holds the best of its own search and its parts'."""
+        ``parts`` (a detection's), each box's list holds the best of its own search and its parts'. The catalog
+        is embedded for the matcher first where it lacks vectors (``cancelled`` as ``search_scene`` takes it): an
+        edited photo matched again with an embedder the catalog had none for (its embedding cancelled by quitting)
+        got an empty list for every tag."""
+        self._wait_unlocked(cancelled)
+        self._ensure_ready(self.matcher(matcher), matcher, cancelled)
         return self.search_queries(self.embed_queries(pixels, boxes, matcher, parts), categories, top_k)
 
     def embed_queries(

@@ -4,12 +4,14 @@ them (embedded, with progress and Cancel in the status bar) instead of taking em
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
+from tests.ikea_feed import write_feed
 from tests.scene_copy import copy_data_dir
 
 EFFNET = "effnet_lite0_gem.onnx"
@@ -51,3 +53,41 @@ def test_a_search_given_up_while_it_waits_for_the_embedding_lets_its_worker_go(
     assert win.view.busy.text().startswith("Waiting for the catalog to be embedded for EfficientNet-Lite0")
     win.cancel_embedding()
     qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
+
+
+def test_edits_matched_again_with_an_embedder_the_catalog_lacks_wait_for_its_vectors(
+    qtbot, main_window, exported_models, ikea, ikea_products, scene_path, tmp_path: Path
+):
+    """DecorLens quit while it embedded the catalog for the embedder Settings chose (the choice stays, the vectors
+    do not): an edited photo opened next had its tags matched again with that embedder against no vectors at all,
+    and every tag lost its matches, saved so, and said it was matched with the new embedder (never again)."""
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")
+    Pipeline(Settings.defaults().with_(data_dir=data)).import_catalog(
+        write_feed(ikea, ikea_products[::40], tmp_path / "feed.csv"))
+    photo = scene_path("bright-kitchen")
+    win = main_window(Pipeline(Settings.defaults().with_(data_dir=data)), (1280, 800))
+    win.open_photo(photo)
+    qtbot.waitUntil(lambda: win.controller.scene is not None and not win.controller._running, timeout=WAIT_MS)
+    removed = win.controller.scene.visible[-1].number
+    win.controller.remove(removed)
+    matched = sum(bool(t.obj.matches) for t in win.controller.scene.visible)
+    assert matched
+    qtbot.waitUntil(lambda: not win.saver.busy(), timeout=WAIT_MS)
+    win.close()
+
+    save_choice(data, "embedder", [EFFNET])
+    win = main_window(Pipeline(Settings.for_data_dir(data)), (1280, 800))
+    effnet = win.pipeline.embedder.key
+    assert effnet == find_first((EFFNET,), data_dir=data).key
+    with qtbot.waitSignal(win.controller.embeddingNeeded, timeout=WAIT_MS):
+        win.open_photo(photo)
+    assert win.embedding_status.isVisible()  # the embedding's progress and Cancel, and the photo says it waits
+    assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0")
+    assert win.view.busy.text().startswith("Waiting for the catalog to be embedded for EfficientNet-Lite0")
+    qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.scene.matched_with == effnet
+                    and not win.controller._running, timeout=WAIT_MS)
+    scene = win.controller.scene
+    assert scene.tag(removed).removed  # the edit, restored
+    assert sum(bool(t.obj.matches) for t in scene.visible) == matched
+    assert win.pipeline.catalog.embedders()[effnet] == win.pipeline.catalog.count()
