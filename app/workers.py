@@ -142,8 +142,9 @@ class Runner(QObject):
         self._bridge.finished.connect(self._finished)
         self._tasks: dict[int, tuple[Task, _Slots]] = {}
         self._keys = itertools.count()
-        # not a method: it runs once this Runner is gone, so it holds only the pool and the tasks
-        self.destroyed.connect(lambda *_, pool=self.pool, tasks=self._tasks: _retire(pool, tasks))
+        # not a method: it runs once this Runner is gone, so it holds only the pool, the bridge and the tasks
+        self.destroyed.connect(
+            lambda *_, pool=self.pool, bridge=self._bridge, tasks=self._tasks: _retire(pool, bridge, tasks))
 
     def start(
         self,
@@ -198,16 +199,19 @@ class Runner(QObject):
         return self.pool.waitForDone(timeout_ms)
 
 
-def _retire(pool: QThreadPool, tasks: dict[int, tuple[Task, _Slots]]) -> None:
+def _retire(pool: QThreadPool, bridge: _Bridge, tasks: dict[int, tuple[Task, _Slots]]) -> None:
     """A gone Runner's work: what has not started never will, what runs is asked to stop (its results would reach
-    no slot), and the pool goes once it is done. Waited for here, where PySide lets the GIL go: the pool's own
-    destructor waits holding it wherever the deletion runs inside a Python call (``QTest.qWait``, a window's
-    ``event``), and a task then never got the GIL to see it was cancelled (a hang with no CPU)."""
+    no slot), and the pool and the bridge go once it is done (no thread emits on the bridge then: every Runner of a
+    window or dialog opened and closed left its bridge to the application to the end). Waited for here, where PySide
+    lets the GIL go: the pool's own destructor waits holding it wherever the deletion runs inside a Python call
+    (``QTest.qWait``, a window's ``event``), and a task then never got the GIL to see it was cancelled (a hang with
+    no CPU)."""
     pool.clear()
     for task, _slots in list(tasks.values()):
         task.cancel()
     pool.waitForDone()
     pool.deleteLater()
+    bridge.deleteLater()
 
 
 # ``weakref.finalize`` registers its exit hook with the first finalizer made, and atexit runs the last registered
