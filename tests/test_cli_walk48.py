@@ -171,3 +171,17 @@ def test_catalog_map_help_says_what_it_does_without_html(capsys):
         main(["catalog", "map", "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert "without it the map is computed and kept for the app's Map tab" in said, said
+
+
+def test_eval_report_groups_its_counts_by_thousands():
+    """eval.md said "400 scenes, 2126 pairs: 2126 evaluated" and "| **all evaluated** | 2126 |", where every
+    other report of DecorLens writes 2,126."""
+    from training.evaluate import EvalResult, Outcome, SceneTags, markdown  # torch, through training.recipes
+
+    outcomes = [Outcome(f"s{i % 400}", f"p{i}", "chair", "evaluated", False, rank={"pretrained": 1},
+                        global_rank={"pretrained": 1}) for i in range(2126)]
+    tags = [SceneTags(f"s{i}", ["chair"] * 3, [True] * 3, 100.0) for i in range(400)]
+    report = markdown(EvalResult(outcomes, ("pretrained",), {"detectors": "coco", "conf": 0.1}, tags).to_json())
+    assert "| **all evaluated** | 2,126 |" in report, report
+    assert "400 scenes, 2,126 pairs: 2,126 evaluated (0 seen in training, 2,126 unseen)" in report, report
+    assert "| chair | 2,126 | 2,126 | 100.0% |" in report and "Tags: 1,200 pins on 400 scenes" in report, report

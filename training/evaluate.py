@@ -475,9 +475,9 @@ def markdown(data: dict[str, Any]) -> str:
         recall.append(f"| {k} | " + " | ".join(_pct(data["overall"][m]["recall_at"][k]) for m in matchers) + " |")
     cov = data["coverage"]
     note = (
-        f"\n{cov['scenes']} scenes, {cov['pairs']} pairs: {cov['evaluated']} evaluated "
-        f"({cov['evaluated_seen']} seen in training, {cov['evaluated_unseen']} unseen), {cov['missed']} missed by "
-        f"the detectors, {cov['not_detectable']} not detectable "
+        f"\n{cov['scenes']:,} scenes, {cov['pairs']:,} pairs: {cov['evaluated']:,} evaluated "
+        f"({cov['evaluated_seen']:,} seen in training, {cov['evaluated_unseen']:,} unseen), {cov['missed']:,} missed by "
+        f"the detectors, {cov['not_detectable']:,} not detectable "
         f"({', '.join(cov['not_detectable_categories']) or 'none'}).\n"
     )
     return ("\n".join(rows + recall) + "\n" + note + _paired_lines(data) + _against_lines(data) + _coverage_table(data)
@@ -486,8 +486,8 @@ def markdown(data: dict[str, Any]) -> str:
 
 def _paired_lines(data: dict[str, Any]) -> str:
     lines = [
-        f"Against {BASELINE} on the same pairs: {m} top-1 wins {v['top1']['wins']}, loses {v['top1']['losses']} "
-        f"(McNemar p = {v['top1']['p']:.2g}); top-5 wins {v['top5']['wins']}, loses {v['top5']['losses']} "
+        f"Against {BASELINE} on the same pairs: {m} top-1 wins {v['top1']['wins']:,}, loses {v['top1']['losses']:,} "
+        f"(McNemar p = {v['top1']['p']:.2g}); top-5 wins {v['top5']['wins']:,}, loses {v['top5']['losses']:,} "
         f"(p = {v['top5']['p']:.2g})."
         for m, v in data.get("paired", {}).items()
     ]
@@ -499,14 +499,14 @@ def _against_lines(data: dict[str, Any]) -> str:
     c = data.get("against")
     if not c:
         return ""
-    lines = [f"Against {c['source']} on the {c['pairs']} pairs both scored: covered {_counted(c['covered'])}."]
+    lines = [f"Against {c['source']} on the {c['pairs']:,} pairs both scored: covered {_counted(c['covered'])}."]
     lines += [f"{matcher}, end to end: top-1 {_counted(by_k['top1'])}; top-5 {_counted(by_k['top5'])}."
               for matcher, by_k in c["end_to_end"].items()]
     return "\n".join(["", *lines, ""])
 
 
 def _counted(counts: dict[str, Any]) -> str:
-    return (f"{counts['now']} against {counts['before']} (gains {counts['wins']}, loses {counts['losses']}, "
+    return (f"{counts['now']:,} against {counts['before']:,} (gains {counts['wins']:,}, loses {counts['losses']:,}, "
             f"McNemar p = {counts['p']:.2g})")
 
 
@@ -518,9 +518,9 @@ def _coverage_table(data: dict[str, Any]) -> str:
     lines = ["", summary, "", "| category | pairs | covered | coverage |", "|---|---:|---:|---:|"]
     total = covered = 0
     for category, row in data["coverage_per_category"].items():
-        lines.append(f"| {category} | {row['pairs']} | {row['covered']} | {_pct(row['coverage'])} |")
+        lines.append(f"| {category} | {row['pairs']:,} | {row['covered']:,} | {_pct(row['coverage'])} |")
         total, covered = total + row["pairs"], covered + row["covered"]
-    lines.append(f"| **all** | {total} | {covered} | {_pct(covered / total if total else None)} |")
+    lines.append(f"| **all** | {total:,} | {covered:,} | {_pct(covered / total if total else None)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -529,20 +529,20 @@ def _tag_table(data: dict[str, Any]) -> str:
     tags = data.get("tags") or {}
     if not tags.get("pins"):
         return ""
-    summary = (f"Tags: {tags['pins']} pins on {tags['scenes']} scenes ({tags['pins_per_scene']} per scene), "
+    summary = (f"Tags: {tags['pins']:,} pins on {tags['scenes']:,} scenes ({tags['pins_per_scene']} per scene), "
                f"tag precision {_pct(tags['precision'])}, median {tags['ms_per_scene']} ms per scene "
                "(detect, embed, category search).")
     lines = ["", summary, "", "| pin category | pins | of a paired category | tag precision |", "|---|---:|---:|---:|"]
     for category, row in tags["per_category"].items():
-        lines.append(f"| {category} | {row['pins']} | {row['right']} | {_pct(row['precision'])} |")
-    lines.append(f"| **all** | {tags['pins']} | {tags['right']} | {_pct(tags['precision'])} |")
+        lines.append(f"| {category} | {row['pins']:,} | {row['right']:,} | {_pct(row['precision'])} |")
+    lines.append(f"| **all** | {tags['pins']:,} | {tags['right']:,} | {_pct(tags['precision'])} |")
     return "\n".join(lines) + "\n"
 
 
 def _row(label: str, metrics: dict[str, Any], matchers: list[str]) -> str:
     n = next(iter(metrics.values()))["n"]
     cells = " | ".join(f"{_pct(metrics[m]['top1'])} | {_pct(metrics[m]['top5'])}" for m in matchers)
-    return f"| {label} | {n} | {cells} |"
+    return f"| {label} | {n:,} | {cells} |"
 
 
 def _pct(value: float | None) -> str:
