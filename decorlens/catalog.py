@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("skus", nargs="+", metavar="SKU", help="the SKU of a product to remove")
     rm.set_defaults(run=run_remove)
     ls = verbs.add_parser("list", help="list products")
-    ls.add_argument("--category", help="only this category (`catalog stats` lists them)")
+    ls.add_argument("--category", help="only this category, by its key or its name (`catalog stats` lists both)")
     ls.add_argument("--search", default="", metavar="TEXT", help="only products whose name or SKU holds TEXT")
     ls.add_argument("--limit", type=positive_int, default=LIST_LIMIT, help=f"at most N products (default {LIST_LIMIT})",
                     metavar="N")
@@ -181,7 +181,7 @@ def _backed_up(path: Path) -> str:
 
 def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if args.category:  # a mistyped category listed nothing with exit 0, as if the category were empty
-        check_catalog_category(pipeline, args.category)
+        args.category = check_catalog_category(pipeline, args.category)
     products = pipeline.catalog.products(args.category, args.search, args.limit + 1)
     if not args.quiet and len(products) > args.limit:  # a cut list must not pass for the whole catalog
         note(f"only the first {counted(args.limit, 'product')} shown; `--limit N` shows more")

@@ -6,7 +6,7 @@ import argparse
 import io
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                              f"`{program()} tag FOLDER --out DIR` tags every photo in a folder")
     if args.box:
         if args.category:
-            check_category(pipeline, args.category)
+            args.category = check_category(pipeline, args.category)
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)
@@ -94,24 +94,37 @@ def refuse_unused(args: argparse.Namespace) -> None:
                              "category is searched (--any-category: every category)")
 
 
-def check_category(pipeline: Pipeline, category: str) -> None:
-    """``--category`` must be a decor category of the category map or a catalog category: any other name
-    searched no category at all and printed 'no match' with exit 0, as if the region had none."""
+def check_category(pipeline: Pipeline, category: str) -> str:
+    """``--category``'s key: a decor category of the category map or a catalog category, or its name as the reports
+    write it (``category_key``). Any other name searched no category at all and printed 'no match' with exit 0, as
+    if the region had none."""
     known = {*pipeline.categories.search, *pipeline.catalog.category_counts()}
-    if category in known:
-        return
+    key = category_key(category, known, pipeline.categories.names)
+    if key in known:
+        return key
     raise DecorLensError(f"--category {category!r} is neither a decor category nor a catalog "
                          f"category{did_you_mean(category, known)}; `{program()} catalog stats` lists the catalog's")
 
 
-def check_catalog_category(pipeline: Pipeline, category: str) -> None:
-    """``--scenes --category`` names a catalog category (what a product is filed under): any other name
-    compares no object at all, and would list no photo as if none looked alike."""
+def check_catalog_category(pipeline: Pipeline, category: str) -> str:
+    """``--category``'s catalog category (what a product is filed under), by its key or its name: any other name
+    compares or lists nothing at all, and would say no photo looked alike, or no product matched."""
     known = pipeline.catalog.category_counts()
-    if category in known:
-        return
+    key = category_key(category, known, pipeline.categories.names)
+    if key in known:
+        return key
     raise DecorLensError(f"--category {category!r} is not a catalog category{did_you_mean(category, known)}; "
                          f"`{program()} catalog stats` lists them")
+
+
+def category_key(category: str, known: Iterable[str], names: Mapping[str, str]) -> str:
+    """The key of the category ``category`` names: itself when it is one, else the key whose name, as the reports
+    write it, it is (any case: "storage furniture", "Boxes & baskets"). Reports name categories, and `--category
+    "Storage furniture"` was refused as no category ("did you mean storage_furniture?")."""
+    if category in known:
+        return category
+    by_name = {display_name(key, names).casefold(): key for key in known}
+    return by_name.get(category.casefold(), category)
 
 
 def write_why(pipeline: Pipeline, result: SceneResult, folder: Path) -> list[Path]:
@@ -145,7 +158,7 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     object as the app's Looks like it compares a dropped photo, or (``--category``) those whose tag searches
     that catalog category, as it compares a catalog product."""
     if args.category is not None:
-        check_catalog_category(pipeline, args.category)
+        args.category = check_catalog_category(pipeline, args.category)
     query = embed_product_photo(pipeline, args.image)
     with bar("embedding tagged photos' objects for this embedder (once)", args.quiet, "object", 0.5) as progress:
         hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log, progress, category=args.category)

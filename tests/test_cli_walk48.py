@@ -186,3 +186,18 @@ def test_eval_report_groups_its_counts_by_thousands():
     assert "| **all evaluated** | 2,126 |" in report, report
     assert "400 scenes, 2,126 pairs: 2,126 evaluated (0 seen in training, 2,126 unseen)" in report, report
     assert "| chair | 2,126 | 2,126 | 100.0% |" in report and "Tags: 1,200 pins on 400 scenes" in report, report
+
+
+def test_category_may_be_given_by_the_name_reports_write(shop, capsys, monkeypatch):
+    """Reports now write "Storage furniture"; `catalog list --category "Storage furniture"` was refused as no
+    category ("did you mean storage_furniture?"). The key still works, and a name of no category is still refused."""
+    root, rows = shop
+    wanted = sorted(r["sku"] for r in rows if r["category"] == "storage_furniture")
+    for given in ("Storage furniture", "storage furniture", "storage_furniture"):
+        code, out, err = _run(root, ["catalog", "list", "--category", given], capsys, monkeypatch)
+        assert code == 0 and sorted(line.split()[0] for line in out.splitlines()) == wanted, (given, out, err)
+    code, out, err = _run(root, ["catalog", "list", "--category", "Storage"], capsys, monkeypatch)
+    assert (code, out) == (USER_ERROR, "") and "is not a catalog category" in err, err
+    code, out, err = _run(root, ["search", "photos/room.jpg", "--box", "0,0,400,400", "--category", "Boxes & baskets",
+                                 "--top-k", "1"], capsys, monkeypatch)
+    assert code == 0 and out.splitlines()[3].startswith("[1] Boxes & baskets ("), (out, err)
