@@ -34,6 +34,17 @@ REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are
 
 
 @dataclass
+class InUse:
+    """A run whose models are the ones in use (its *Use this model*), and the models before it, for Undo."""
+
+    run: Path
+    when: str  # when it was started, in words (``started_words``)
+    result: dict[str, Any]  # its result.json: the before / after the window showed
+    embedder: list[str]  # the models in use before it
+    detectors: list[list[str]]
+
+
+@dataclass
 class Summary:
     """What a training run would learn from, counted per catalog category."""
 
@@ -51,6 +62,7 @@ class Summary:
     tagged: int = 0  # photos tagged (the scene memory: the app and batch tagging), corrected or not
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
     resumable_said: str = ""  # what Resume would continue, in words (``stopped_words``)
+    in_use: InUse | None = None  # the run whose models are in use, when the window opens again after Use
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
         """Plain words for each thing there is too little of, for what a ``kind`` of run trains.
@@ -103,6 +115,7 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.tagged = photo_count(pipeline.catalog)
     summary.resumable = resumable_run(pipeline)
     summary.resumable_said = stopped_words(summary.resumable) if summary.resumable else ""
+    summary.in_use = run_in_use(pipeline)
     return summary
 
 
@@ -139,17 +152,43 @@ def resumable_run(pipeline: Pipeline) -> Path | None:
                  and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
 
+def run_in_use(pipeline: Pipeline) -> InUse | None:
+    """The newest run whose models Use made active and that are still in use, with the models before them. Undo
+    lived only as long as the window that chose Use: opened again (the app quit meanwhile) the window had no way
+    back, to the stock models or the previous run's."""
+    from training.run import INSTALL_JOB, INSTALLED, RESULT, Job
+
+    settings = pipeline.settings
+    now = {"embedder": list(settings.embedder), "detectors": [list(d) for d in settings.detectors]}
+    for run in sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True):
+        try:
+            if json.loads((run / INSTALLED).read_text(encoding="utf-8")) != now:
+                continue
+            before = Job.load(run / INSTALL_JOB)
+            result = json.loads((run / RESULT).read_text(encoding="utf-8"))
+        except (OSError, ValueError, DecorLensError):  # never used, or written by another version
+            continue
+        if before.embedder is not None and before.detectors is not None:
+            return InUse(run, started_words(run), result, before.embedder, before.detectors)
+    return None
+
+
+def started_words(run: Path) -> str:
+    """When a run was started, from its folder's name: "started 7 Dec at 15:37"."""
+    try:
+        started = datetime.strptime(run.name.removeprefix(RUN_PREFIX), RUN_STAMP)
+    except ValueError:  # a folder renamed by hand
+        return f"in {run.name}"
+    return f"started {started.day} {started:%b} at {started:%H:%M}"
+
+
 def stopped_words(run: Path) -> str:
     """What Resume continues, in words. The window opened on a run that a quit app or a crash had left showed a
     Resume button alone, beside the settings' defaults (20 epochs, 3 views): it said neither which run it was, how
     far it had got, nor that Resume keeps that run's own settings whatever the fields say."""
     from training.run import JOB, Job, backbones_of
 
-    try:
-        started = datetime.strptime(run.name.removeprefix(RUN_PREFIX), RUN_STAMP)
-        when = f"started {started.day} {started:%b} at {started:%H:%M}"
-    except ValueError:  # a folder renamed by hand
-        when = f"in {run.name}"
+    when = started_words(run)
     try:
         job = Job.load(run / JOB)
         networks = len(backbones_of(job.backbone))

@@ -45,3 +45,37 @@ def test_a_run_left_by_a_quit_app_is_said_when_the_window_opens_again(qtbot, fre
     assert window.step.text() == ("A run started 7 Dec at 15:37 stopped after 1 epoch of at most 2: Resume continues it "
                                   "as it was set (2 epochs, 1 view), whatever the fields say; Start begins a new one "
                                   "with them.")
+
+
+def test_undo_is_offered_again_once_the_app_is_opened_after_use(qtbot, fresh_pipeline):
+    """Use this model, then quit: opened again, the window had no Undo and no way back, to the stock models or
+    the previous run's (Undo lived as long as the window that chose Use). It shows the run in use, and Undo works."""
+    from app import train_jobs
+    from engine.pipeline import Pipeline
+    from engine.settings import Settings, save_choice
+    from training.run import INSTALL, INSTALL_JOB, INSTALLED, RESULT
+
+    data, stock = fresh_pipeline.data_dir, fresh_pipeline.settings
+    detectors = [list(d) for d in stock.detectors]
+    trained = "effnet_lite0_gem.onnx"  # the model a run made (any embedder that is not the one in use will do)
+    run = data / RUNS / f"{RUN_PREFIX}20261207-154152"
+    Job(data_dir=str(data), run=str(run), kind=INSTALL, embedder=list(stock.embedder), detectors=detectors).save(
+        INSTALL_JOB)
+    network = {"model": str(run / "models" / trained), "backbone": "mobilenet_v2", "best_epoch": 1, "epochs": 1,
+               "pretrained": {"top1": 0.5, "top5": 0.75}, "fine_tuned": {"top1": 0.75, "top5": 1.0}}
+    (run / RESULT).write_text(json.dumps({"embedder": network}))
+    (run / INSTALLED).write_text(json.dumps({"embedder": [trained], "detectors": detectors}))
+    save_choice(data, "embedder", [trained])  # as Use left it
+    window = TrainWindow(Pipeline(Settings.for_data_dir(data)))  # the app opened again
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    assert window.summary_data.in_use == train_jobs.InUse(run, "started 7 Dec at 15:41", {"embedder": network},
+                                                          list(stock.embedder), detectors)
+    assert window.status.text() == ("In use: the models of the run started 7 Dec at 15:41, chosen with Use this model. "
+                                    "Undo goes back to the models in use before them.")
+    assert window.undo_button.isEnabled() and not window.use_button.isEnabled() and window.results_box.isVisible()
+    with qtbot.waitSignal(window.activated, timeout=WAIT_MS) as undone:
+        window.undo_button.click()
+    assert undone.args[0].settings.embedder == stock.embedder
+    assert Settings.for_data_dir(data).embedder == stock.embedder

@@ -43,7 +43,8 @@ RESULT = "result.json"
 JOB = "job.json"
 EMBEDDER, DETECTOR, BOTH = "embedder", "detector", "both"
 INSTALL = "install"  # a finished run's models made ready to use (training.install), after the user chose Use
-INSTALL_JOB = "install.json"
+INSTALL_JOB = "install.json"  # its job: the models in use before Use, which Undo goes back to
+INSTALLED = "installed.json"  # the models Use made active: whether they still are, once the app is opened again
 ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without loading torch (tested equal)
 PAIR = "+"  # joins two backbones that are both fine-tuned, then run as one embedder (training.combine)
 TWO_NETWORKS = PAIR.join((ONE_NETWORK, "efficientnet-lite0"))
@@ -187,8 +188,10 @@ def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: I
     from training.install import install
 
     result = json.loads((run / RESULT).read_text(encoding="utf-8"))
-    return install(pipeline, result, lambda step, done, total: progress(INSTALL, done, total, step), cancelled,
-                   job.int8)
+    installed = install(pipeline, result, lambda step, done, total: progress(INSTALL, done, total, step), cancelled,
+                        job.int8)
+    write_atomic(run / INSTALLED, json.dumps(installed, indent=1))
+    return installed
 
 
 def _embedder_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: IsCancelled) -> dict[str, Any]:
