@@ -349,7 +349,8 @@ QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; color
     font-weight: 600; }}
 QProgressBar {{ border: none; border-radius: 3px; background: {c.alternate}; max-height: 6px;
     min-height: 6px; text-align: center; }}
-QProgressBar::chunk {{ border-radius: 3px; background: {c.accent}; }}
+/* the fill in the link blue, 5:1 or more on its track in every theme: the accent read 2.8:1 on the dark one's */
+QProgressBar::chunk {{ border-radius: 3px; background: {c.link}; }}
 QLabel#muted, QLabel#detail {{ color: {c.muted}; }}
 QLabel#title {{ font-weight: 600; }}
 QLabel#heading {{ font-size: 17px; }}
