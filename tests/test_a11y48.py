@@ -13,6 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from contrast import SHAPE_CONTRAST, contrast, settle
+from keys import shown
 from PySide6.QtWidgets import QApplication, QProgressBar
 
 from app import theme
@@ -34,3 +35,29 @@ def test_a_progress_bars_fill_stands_3_to_1_on_its_track(qtbot, restore_light, c
     image = bar.grab().toImage()
     fill, track = image.pixelColor(50, 3), image.pixelColor(150, 3)
     assert contrast(fill, track) >= SHAPE_CONTRAST, (choice, fill.name(), track.name())
+
+
+def test_the_export_page_labels_sit_on_their_fields_line_and_alt_keys_reach_the_fields(qtbot, restore_light,
+                                                                                         tmp_path):
+    """Export Shoppable Page's "Title" and "Save to" sat a pixel above the words in their fields (the form put
+    each 24 px label at the top of its 26 px field), and had no Alt key: a keyboard user tabbed round to them."""
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QFormLayout
+
+    from app.dialogs.shoppable import PageExportDialog
+
+    theme.apply(QApplication.instance(), "light")  # its fields' padding makes them taller than their labels
+    dialog = PageExportDialog(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                              tmp_path / "ikea-a-room.jpg")
+    qtbot.addWidget(dialog)
+    shown(qtbot, dialog)
+    form = dialog.findChild(QFormLayout)
+    for row, field in enumerate((dialog.title, dialog.folder)):
+        label = form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+        middle = field.mapTo(dialog, field.rect().center()).y()
+        assert label.geometry().center().y() == middle, label.text()
+        assert label.buddy() is field
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is dialog.folder
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is dialog.title
