@@ -13,7 +13,9 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from contrast import SHAPE_CONTRAST, contrast, settle
-from keys import shown
+from keys import press, shown
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication, QProgressBar
 
 from app import theme
@@ -41,7 +43,7 @@ def test_the_export_page_labels_sit_on_their_fields_line_and_alt_keys_reach_the_
                                                                                          tmp_path):
     """Export Shoppable Page's "Title" and "Save to" sat a pixel above the words in their fields (the form put
     each 24 px label at the top of its 26 px field), and had no Alt key: a keyboard user tabbed round to them."""
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QFormLayout
 
     from app.dialogs.shoppable import PageExportDialog
@@ -61,3 +63,98 @@ def test_the_export_page_labels_sit_on_their_fields_line_and_alt_keys_reach_the_
     assert QApplication.focusWidget() is dialog.folder
     qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
     assert QApplication.focusWidget() is dialog.title
+
+
+# -- how a step ended, told to a screen reader ----------------------------------------------------------------------
+
+POLITE, URGENT = QAccessible.AnnouncementPoliteness.Polite, QAccessible.AnnouncementPoliteness.Assertive
+
+
+@pytest.fixture
+def told(monkeypatch) -> list[tuple[str, QAccessible.AnnouncementPoliteness]]:
+    """What the app asks a screen reader to say, as Qt hands it to the platform's accessibility (passed on)."""
+    heard: list[tuple[str, QAccessible.AnnouncementPoliteness]] = []
+    update = QAccessible.updateAccessibility
+
+    def hear(event) -> None:
+        if event.type() == QAccessible.Event.Announcement:
+            heard.append((event.message(), event.politeness()))
+        update(event)
+
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(hear))
+    return heard
+
+
+def test_export_to_a_folder_that_is_not_there_is_told_not_only_shown(qtbot, tmp_path, told):
+    """Enter on Export Shoppable Page with a mistyped folder wrote "…: no such folder" under the fields and kept
+    the keyboard on the title: a screen reader said nothing, and the dialog seemed to ignore Enter."""
+    from PySide6.QtCore import QSettings
+
+    from app.dialogs.shoppable import PageExportDialog
+
+    dialog = PageExportDialog(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), tmp_path / "room.jpg")
+    qtbot.addWidget(dialog)
+    dialog.folder.setText(str(tmp_path / "not-made"))
+    shown(qtbot, dialog)
+    press(qtbot, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert told == [(f"{tmp_path / 'not-made'}: no such folder; choose one with Choose…", URGENT)]
+
+
+def test_batch_start_without_folders_is_told(qtbot, fresh_pipeline, told):
+    """Start (Enter) with no folders chosen wrote what to choose under the form, unsaid."""
+    from app.dialogs.batch import BatchDialog
+    from app.workers import Runner
+
+    dialog = BatchDialog(fresh_pipeline, Runner(1), 5)
+    qtbot.addWidget(dialog)
+    shown(qtbot, dialog)
+    dialog.source.clear()
+    press(qtbot, Qt.Key.Key_Return)
+    assert told == [("Choose the photos folder and where to save the results.", URGENT)]
+
+
+def test_words_not_in_the_guide_are_told_once_as_typed_and_at_each_enter(qtbot, told):
+    from app.dialogs.guide import GUIDE, GuideWindow
+
+    window = GuideWindow(GUIDE)
+    qtbot.addWidget(window)
+    shown(qtbot, window)
+    window.focus_find()
+    qtbot.keyClicks(window.find_box, "sofaxq")  # "sofa" is found, "sofax" is not, nor "sofaxq"
+    press(qtbot, Qt.Key.Key_Return)
+    assert told == [("“sofax” is not in the guide.", POLITE), ("“sofaxq” is not in the guide.", POLITE)]
+
+
+def test_a_cancelled_installation_check_says_how_it_ended(qtbot, fresh_pipeline, told):
+    """Check Installation's last line (passed, failed, cancelled) came under the list in silence."""
+    from app.dialogs.install_check import CANCELLED, InstallCheckWindow
+
+    window = InstallCheckWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.start()
+    shown(qtbot, window)
+    window.again.setFocus()
+    press(qtbot, Qt.Key.Key_Space)  # Cancel
+    qtbot.waitUntil(lambda: not window.running(), timeout=90_000)
+    assert [(text.split(" after ")[0], how) for text, how in told] == [(CANCELLED, POLITE)]
+
+
+def test_the_windows_progress_bars_say_what_they_measure(qtbot, fresh_pipeline):
+    """A screen reader's object review said "progress bar, 40 percent" of Check Installation's, a bundle's, the
+    batch's and a restore's bars: of what, it did not say."""
+    from PySide6.QtWidgets import QWidget
+
+    from app.dialogs.backups import BackupsWindow
+    from app.dialogs.batch import BatchDialog
+    from app.dialogs.bundles import BundleProgress
+    from app.dialogs.install_check import InstallCheckWindow
+    from app.workers import Runner
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    windows = [InstallCheckWindow(fresh_pipeline, owner), BundleProgress(owner, "Export a Catalog Bundle", "…"),
+               BatchDialog(fresh_pipeline, Runner(1), 5, owner), BackupsWindow(fresh_pipeline, owner)]
+    bars = [bar for window in windows for bar in window.findChildren(QProgressBar)]
+    assert len(bars) == len(windows)
+    assert all(QAccessible.queryAccessibleInterface(bar).text(QAccessible.Text.Name) for bar in bars)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from app.labels import plain_label, plain_question
 from app.theme import resize_to_screen
 from app.widgets.escape import EscapeCloses
+from app.widgets.message_bar import say
 from app.workers import Job, Runner, Task
 from engine.backups import KEEP, Backup, list_backups, read_only, read_only_uri
 from engine.catalog import CatalogDamagedError
@@ -180,6 +181,7 @@ class BackupsWindow(EscapeCloses, QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.activated.connect(lambda _index: self.restore_selected())  # a double-click, or Enter
         self.busy = QProgressBar(textVisible=False)
+        self.busy.setAccessibleName("Restoring")  # a screen reader said "progress bar" alone
         self.busy.setRange(0, 0)
         self.busy.hide()
         self.note = plain_label()  # what Restore is doing, what it did, or why it cannot
@@ -307,13 +309,13 @@ class BackupsWindow(EscapeCloses, QWidget):
 
     def _restored(self, result: Restored) -> None:
         self._set_restoring(False)
-        self.note.setText(result.summary())
+        say(self.note, result.summary())
         self.restored.emit(result)
         self.refresh()  # the backup of the catalog as it was is listed at the top
 
     def _restore_failed(self, message: str) -> None:
         self._set_restoring(False)
-        self.note.setText(message)
+        say(self.note, message, urgent=True)
         self.refresh()  # a failure may have come after the catalog changed (a damaged one set aside)
 
     def set_damaged_aside(self) -> None:

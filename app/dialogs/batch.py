@@ -32,6 +32,7 @@ from app.estimates import time_left
 from app.links import open_outside
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
+from app.widgets.message_bar import say
 from app.widgets.scene_view import seen_names, sold_names
 from app.workers import Runner, Task
 from engine.batch import SUMMARY, BatchReport, Tagged, check_not_an_input, kept_words
@@ -154,6 +155,7 @@ class BatchDialog(QDialog):
         self.form.setLayout(form)
         form.setContentsMargins(0, 0, 0, 0)  # in line with the words and buttons below, as it was
         self.progress = QProgressBar(textVisible=False)
+        self.progress.setAccessibleName("Photos tagged")  # a screen reader said "progress bar" alone
         self.progress.hide()  # an empty bar before a start reads as a text field; it shows while running
         policy = self.progress.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # its room kept: shown by Start, it moved the buttons down under the mouse
@@ -224,13 +226,13 @@ class BatchDialog(QDialog):
     def start(self) -> None:
         source, target = self.source.text().strip(), self.target.text().strip()
         if not source or not target:
-            self.status.setText("Choose the photos folder and where to save the results.")
+            say(self.status, "Choose the photos folder and where to save the results.", urgent=True)
             return
         pipeline, top_k, out = self.pipeline, self.top_k.value(), Path(target)
         try:
             check_not_an_input(out, [source])
         except DecorLensError as exc:
-            self.status.setText(str(exc))
+            say(self.status, str(exc), urgent=True)
             return
 
         def work(job) -> BatchReport:
@@ -313,24 +315,26 @@ class BatchDialog(QDialog):
         if report.resume_unused:
             text += f"\n{report.resume_words(Path(self.target.text()))}"
         text += failed_words(report.failed, self._photos)
-        self.status.setText(text)
+        say(self.status, text)
         self.finished_batch.emit(report)
 
     def _none_tagged(self, report: BatchReport) -> None:
         """Each photo failed, as ``decorlens tag`` refuses such a batch: no page, no tags, each photo's reason."""
         head = ("The photo could not be tagged" if len(report.failed) == 1 else
                 f"None of the {counted(len(report.failed), 'photo')} could be tagged")
-        self.status.setText(failed_words(report.failed, self._photos, f"{head}, so no page was written").lstrip("\n"))
+        say(self.status, failed_words(report.failed, self._photos, f"{head}, so no page was written").lstrip("\n"),
+            urgent=True)
         self.finished_batch.emit(report)
 
     def _cancelled(self, message: str) -> None:
         saved = (f" What was tagged is saved in {self.target.text()}; Start again tags the rest."
                  if self.progress.maximum() else "")
-        self._stopped(f"{message[:1].upper()}{message[1:]}.{saved}")
+        self._stopped(f"{message[:1].upper()}{message[1:]}.{saved}", urgent=False)
 
-    def _stopped(self, message: str) -> None:
+    def _stopped(self, message: str, urgent: bool = True) -> None:
+        """The batch ended before its end: failed (``urgent``), or cancelled."""
         self._set_running(False)
-        self.status.setText(message)
+        say(self.status, message, urgent)
         self.finished_batch.emit(message)
 
     def _set_running(self, on: bool) -> None:

@@ -132,6 +132,7 @@ class BundleProgress(QDialog):
         self.text.setWordWrap(True)
         self.text.setMinimumWidth(420)
         self.bar = QProgressBar(textVisible=False)
+        self.bar.setAccessibleName(title)  # a screen reader said "progress bar" alone
         self.bar.setRange(0, 0)  # busy until a step reports how far it is
         self.cancelling = False
         self.cancel = QPushButton("Cancel")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QText
 from app import theme
 from app.dialogs.about import DOCS
 from app.links import open_outside
+from app.widgets.message_bar import say
 
 GUIDE = DOCS  # docs/app.md beside resources/: the repo's, or the packaged app's _internal/docs
 WEB_SCHEMES = ("http", "https", "mailto")  # the system's browser or mail program opens these
@@ -274,7 +275,11 @@ class GuideWindow(QWidget):
             cursor.movePosition(QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start)
             self.browser.setTextCursor(cursor)
             found = self.browser.find(words, flag)
-        self.note.setText("" if found else f"“{words}” is not in the guide.")
+        missing = "" if found else f"“{words}” is not in the guide."
+        if missing and (again or not self.note.text()):  # told as typing stops finding it, and at each Enter
+            say(self.note, missing)
+        else:
+            self.note.setText(missing)
         return found
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.widgets.message_bar import say
 from app.workers import Job, Runner, Task
 from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.models import ResolvedModel, model_label, read_card
@@ -152,6 +153,7 @@ class InstallCheckWindow(QDialog):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.sectionResized.connect(lambda *_: self.steps.resizeRowsToContents())  # wrapped rows fit anew
         self.busy = QProgressBar()
+        self.busy.setAccessibleName("Checking")  # a screen reader said "progress bar" alone
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
         self.verdict = QLabel()
@@ -212,28 +214,27 @@ class InstallCheckWindow(QDialog):
 
     def _done(self, checked: Checked) -> None:
         self.checked = checked
-        self._ended(verdict(checked.report))
+        self._ended(verdict(checked.report), urgent=checked.report.failed is not None)
         self.copy.setEnabled(True)
 
     def _failed(self, message: str) -> None:
-        self._ended(f"✗ The check could not run: {in_app(message)}")
+        self._ended(f"✗ The check could not run: {in_app(message)}", urgent=True)
 
     def _cancelled(self, _message: str) -> None:
         passed = self.steps.rowCount()
         self._ended(f"{CANCELLED} after {counted(passed, 'step')}: start it again with Check Again.")
 
-    def _ended(self, line: str) -> None:
+    def _ended(self, line: str, urgent: bool = False) -> None:
         self.task = None
         self.busy.hide()
-        self.verdict.setText(line)
+        say(self.verdict, line, urgent)
         self.again.setText("Check Again")
 
     def copy_details(self) -> None:
         if self.checked is None:
             return
         QGuiApplication.clipboard().setText(details(self.checked, self.pipeline.data_dir))
-        self.verdict.setText(f"{verdict(self.checked.report)}\n"
-                             "Details copied: paste them into your message to support.")
+        say(self.verdict, f"{verdict(self.checked.report)}\nDetails copied: paste them into your message to support.")
 
     def changeEvent(self, event: QEvent) -> None:
         """The theme switched (Settings' Look, or the desktop under "Same as the system"): the steps take its green

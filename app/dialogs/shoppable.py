@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import grow_to_fit
+from app.widgets.message_bar import say
 from engine.batch import fit_stem
 from engine.shoppable import readable_title
 
@@ -97,7 +98,7 @@ class PageExportDialog(QDialog):
         """Export into an existing folder only (a typo would make a new one somewhere), and remember the choice."""
         chosen = self.choice()
         if not chosen.folder.is_dir():
-            self.note.setText(f"{chosen.folder}: no such folder; choose one with Choose…")
+            say(self.note, f"{chosen.folder}: no such folder; choose one with Choose…", urgent=True)
             return
         self.store.setValue(FOLDER_KEY, str(chosen.folder))
         self._remember_title(chosen.title)

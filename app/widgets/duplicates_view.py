@@ -34,6 +34,7 @@ from app.labels import plain_label, product_detail, product_title
 from app.thumbnails import Thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
+from app.widgets.message_bar import say
 from app.workers import Job, Runner, Task
 from engine.backups import BackupRun
 from engine.catalog import Product
@@ -191,6 +192,7 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.refresh_button = QPushButton("Find again")
         self.refresh_button.clicked.connect(self.refresh)
         self.progress = QProgressBar(textVisible=False)  # as the Catalog tab's import shows its progress
+        self.progress.setAccessibleName("Looking for duplicates")  # a screen reader said "progress bar" alone
         self.cancel = QPushButton("Cancel")
         self.cancel.setToolTip("Stop reading the product photos; those read so far are not kept")
         self.cancel.clicked.connect(self._cancel)
@@ -258,7 +260,7 @@ class DuplicatesView(EscapeCloses, QWidget):
 
     def _cancelled(self, _text: str) -> None:
         self._set_finding(None)
-        self.status.setText("Stopped before looking: the catalog is unchanged. Find again starts over.")
+        say(self.status, "Stopped before looking: the catalog is unchanged. Find again starts over.")
 
     def _failed(self, text: str) -> None:
         self._set_finding(None)
@@ -283,9 +285,9 @@ class DuplicatesView(EscapeCloses, QWidget):
         """The groups still listed, counted again as each is dealt with: "148 groups" stood above the last one."""
         groups = [row.group for row in self.rows]
         identical = sum(g.identical for g in groups)
-        self.status.setText(f"{counted(len(groups), 'group')} to look at: {identical:,} of identical photos, "
-                            f"{len(groups) - identical:,} of nearly identical ones" if groups
-                            else "No duplicates in the catalog.")
+        say(self.status, f"{counted(len(groups), 'group')} to look at: {identical:,} of identical photos, "
+                         f"{len(groups) - identical:,} of nearly identical ones" if groups
+                         else "No duplicates in the catalog.")
 
     def keep(self, row: GroupRow, sku: str) -> None:
         """Remove the group's other products in a worker (``remove_products`` backs the catalog up first)."""

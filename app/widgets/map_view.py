@@ -137,6 +137,7 @@ class MapView(QWidget):
         self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
         self.compare.setMenu(self.compare_menu)
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
+        self.progress.setAccessibleName("Drawing the map")  # a screen reader said "progress bar" alone
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_map)
         top = QHBoxLayout()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QKeyEvent
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from shiboken6 import isValid
 
 from app import theme
@@ -209,3 +209,12 @@ def announce(widget: QWidget, text: str, urgent: bool) -> None:
     politeness = QAccessible.AnnouncementPoliteness
     event.setPoliteness(politeness.Assertive if urgent else politeness.Polite)
     QAccessible.updateAccessibility(event)
+
+
+def say(line: QLabel, text: str, urgent: bool = False) -> None:
+    """``text`` on a window's own status line, and told to a screen reader: how a step the keyboard started ended
+    (done, failed, stopped). A line's new words are not read out where the keyboard is elsewhere (on Start,
+    Export, the list), so a blind user pressed Export and heard nothing of the folder that did not exist."""
+    line.setText(text)
+    if text:
+        announce(line, text, urgent)

@@ -16,6 +16,7 @@ class StatusLine(QStatusBar):
         super().__init__(parent)
         self.setSizeGripEnabled(False)
         self.busy = QProgressBar(maximumWidth=120, textVisible=False)
+        self.busy.setAccessibleName("Working")  # a screen reader said "progress bar" alone
         self.busy.setRange(0, 0)
         self.busy.hide()
         self.models = QLabel("Loading models…")  # shown while loading or missing
