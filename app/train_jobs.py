@@ -34,14 +34,14 @@ REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are
 
 
 @dataclass
-class InUse:
-    """A run whose models are the ones in use (its *Use this model*), and the models before it, for Undo."""
+class LastRun:
+    """The newest finished run, and, where its models are the ones in use (its *Use this model*), the models in
+    use before them, for Undo."""
 
     run: Path
     when: str  # when it was started, in words (``started_words``)
     result: dict[str, Any]  # its result.json: the before / after the window showed
-    embedder: list[str]  # the models in use before it
-    detectors: list[list[str]]
+    before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before its Use; None: not in use
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Summary:
     tagged: int = 0  # photos tagged (the scene memory: the app and batch tagging), corrected or not
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
     resumable_said: str = ""  # what Resume would continue, in words (``stopped_words``)
-    in_use: InUse | None = None  # the run whose models are in use, when the window opens again after Use
+    last: LastRun | None = None  # the newest finished run, for the window opened again after it
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
         """Plain words for each thing there is too little of, for what a ``kind`` of run trains.
@@ -115,7 +115,7 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.tagged = photo_count(pipeline.catalog)
     summary.resumable = resumable_run(pipeline)
     summary.resumable_said = stopped_words(summary.resumable) if summary.resumable else ""
-    summary.in_use = run_in_use(pipeline)
+    summary.last = last_run(pipeline)
     return summary
 
 
@@ -152,25 +152,34 @@ def resumable_run(pipeline: Pipeline) -> Path | None:
                  and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
 
-def run_in_use(pipeline: Pipeline) -> InUse | None:
-    """The newest run whose models Use made active and that are still in use, with the models before them. Undo
-    lived only as long as the window that chose Use: opened again (the app quit meanwhile) the window had no way
-    back, to the stock models or the previous run's."""
-    from training.run import INSTALL_JOB, INSTALLED, RESULT, Job
+def last_run(pipeline: Pipeline) -> LastRun | None:
+    """The newest finished run, in use or not. Its before / after and Use lived only as long as the window that ran
+    it, and Undo as long as the one that chose Use: opened again (the app quit meanwhile), the window showed
+    neither, and had no way back to the stock models or an earlier run's."""
+    from training.run import RESULT
+
+    for run in sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True):
+        try:
+            result = json.loads((run / RESULT).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unfinished, or written by another version
+            continue
+        return LastRun(run, started_words(run), result, _before_use(pipeline, run))
+    return None
+
+
+def _before_use(pipeline: Pipeline, run: Path) -> tuple[list[str], list[list[str]]] | None:
+    """The models in use before ``run``'s Use made its own active, where those are still in use; else None."""
+    from training.run import INSTALL_JOB, INSTALLED, Job
 
     settings = pipeline.settings
     now = {"embedder": list(settings.embedder), "detectors": [list(d) for d in settings.detectors]}
-    for run in sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True):
-        try:
-            if json.loads((run / INSTALLED).read_text(encoding="utf-8")) != now:
-                continue
-            before = Job.load(run / INSTALL_JOB)
-            result = json.loads((run / RESULT).read_text(encoding="utf-8"))
-        except (OSError, ValueError, DecorLensError):  # never used, or written by another version
-            continue
-        if before.embedder is not None and before.detectors is not None:
-            return InUse(run, started_words(run), result, before.embedder, before.detectors)
-    return None
+    try:
+        if json.loads((run / INSTALLED).read_text(encoding="utf-8")) != now:
+            return None
+        before = Job.load(run / INSTALL_JOB)
+    except (OSError, ValueError, DecorLensError):  # never used, or written by another version
+        return None
+    return None if before.embedder is None or before.detectors is None else (before.embedder, before.detectors)
 
 
 def started_words(run: Path) -> str:

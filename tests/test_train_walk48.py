@@ -70,8 +70,8 @@ def test_undo_is_offered_again_once_the_app_is_opened_after_use(qtbot, fresh_pip
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
-    assert window.summary_data.in_use == train_jobs.InUse(run, "started 7 Dec at 15:41", {"embedder": network},
-                                                          list(stock.embedder), detectors)
+    assert window.summary_data.last == train_jobs.LastRun(run, "started 7 Dec at 15:41", {"embedder": network},
+                                                          (list(stock.embedder), detectors))
     assert window.status.text() == ("In use: the models of the run started 7 Dec at 15:41, chosen with Use this model. "
                                     "Undo goes back to the models in use before them.")
     assert window.undo_button.isEnabled() and not window.use_button.isEnabled() and window.results_box.isVisible()
@@ -79,3 +79,25 @@ def test_undo_is_offered_again_once_the_app_is_opened_after_use(qtbot, fresh_pip
         window.undo_button.click()
     assert undone.args[0].settings.embedder == stock.embedder
     assert Settings.for_data_dir(data).embedder == stock.embedder
+
+
+def test_a_finished_run_not_used_before_the_app_quit_is_shown_again_with_use(qtbot, fresh_pipeline):
+    """A run finished, the app quit without Use: opened again, the window showed neither its before / after nor
+    Use, and its model was to be had only by training again."""
+    from training.run import RESULT
+
+    data = fresh_pipeline.data_dir
+    run = data / RUNS / f"{RUN_PREFIX}20261207-155329"
+    run.mkdir(parents=True)
+    network = {"model": str(run / "models" / "my-photos-20261207-155329.onnx"), "backbone": "mobilenet_v2",
+               "best_epoch": 1, "epochs": 1, "pretrained": {"top1": 0.5, "top5": 0.75},
+               "fine_tuned": {"top1": 0.75, "top5": 1.0}}
+    (run / RESULT).write_text(json.dumps({"embedder": network}))
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    assert window.results_box.isVisible() and window.use_button.isEnabled() and not window.undo_button.isEnabled()
+    assert window.result_run == run  # what Use puts in use
+    assert window.status.text() == ("The run started 7 Dec at 15:53 finished; its models are not in use. Use this "
+                                    "model puts them in use.")

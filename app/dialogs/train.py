@@ -388,20 +388,26 @@ class TrainWindow(EscapeCloses, QWidget):
                               "Stopped before its first epoch finished: Start begins again.")
         elif summary.resumable and not self._busy and not self.step.text():  # one left by a quit app or a crash
             self.step.setText(summary.resumable_said)
-        if summary.in_use and self.previous is None and not self.status.text() and not self._busy:  # as opened
-            self._show_in_use(summary.in_use)
+        if summary.last and self.previous is None and not self.status.text() and not self._busy:  # as opened
+            self._show_last(summary.last)
 
-    def _show_in_use(self, used: train_jobs.InUse) -> None:
-        """Opened again after Use (the app quit meanwhile): that run's before / after, and Undo back to the models
-        before it. Undo went with the window that chose Use, and the window had no way back, to the stock models
-        or an earlier run's."""
-        self.result_run, self.previous = used.run, (used.embedder, used.detectors)
-        self._show_result(used.result)
+    def _show_last(self, last: train_jobs.LastRun) -> None:
+        """Opened again (the app quit meanwhile), the newest finished run's before / after: with Use where its models
+        are not in use, with Undo back to the models before them where they are. Both went with the window that
+        ran it, and the window had no way back to the stock models or an earlier run's."""
+        self.result_run = last.run
+        self._show_result(last.result)
+        self._show_warnings()  # a result is shown: its numbers say more than the forecast
+        if last.before is None:
+            self.undo_button.setEnabled(False)
+            self.status.setText(f"The run {last.when} finished; its models are not in use. Use this model puts "
+                                "them in use.")
+            return
+        self.previous = last.before
         self.use_button.setEnabled(False)
         self.int8.setEnabled(False)
         self.undo_button.setEnabled(True)
-        self._show_warnings()  # a result is shown: its numbers say more than the forecast
-        self.status.setText(f"In use: the models of the run {used.when}, chosen with Use this model. Undo goes back "
+        self.status.setText(f"In use: the models of the run {last.when}, chosen with Use this model. Undo goes back "
                             "to the models in use before them.")
 
     # -- running ----------------------------------------------------------------------------------
