@@ -158,3 +158,31 @@ def test_the_windows_progress_bars_say_what_they_measure(qtbot, fresh_pipeline):
     bars = [bar for window in windows for bar in window.findChildren(QProgressBar)]
     assert len(bars) == len(windows)
     assert all(QAccessible.queryAccessibleInterface(bar).text(QAccessible.Text.Name) for bar in bars)
+
+
+def test_each_duplicates_button_names_its_product_or_group(qtbot, ikea_products):
+    """Tab in Duplicates in the catalog walked "Keep this one", "Keep this one", "Not duplicates"… 153 groups of
+    them: which product a Keep kept, and what told it from the other (the card's words), a screen reader never
+    said."""
+    from app.thumbnails import Thumbnails
+    from app.widgets.duplicates_view import GroupRow
+    from app.workers import Runner
+    from engine.catalog import Product
+    from engine.duplicates import DuplicateGroup
+
+    rows = ikea_products[:2]
+    products = [Product(r["product_id"], r["name"], r["category"], "", extra={"color": r["color"]}) for r in rows]
+    row = GroupRow(DuplicateGroup(products, identical=False, score=0.97), Thumbnails(Runner(1)),
+                   {products[0].sku: 2, products[1].sku: 0})
+    qtbot.addWidget(row)
+    said = [(name_of(card.keep), QAccessible.queryAccessibleInterface(card.keep).text(QAccessible.Text.Description))
+            for card in row.cards]
+    assert said[0][0].startswith(f"Keep {rows[0]['name']}, {rows[0]['product_id']}")
+    assert said[1][0].startswith(f"Keep {rows[1]['name']}, {rows[1]['product_id']}")
+    assert said[0][1].startswith(f"In 2 tagged photos. color: {rows[0]['color']}")
+    assert said[1][1].startswith("In no tagged photo")
+    assert name_of(row.not_duplicates) == f"Not duplicates: {rows[0]['name']}, {rows[1]['name']}"
+
+
+def name_of(widget) -> str:
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)

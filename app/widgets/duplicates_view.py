@@ -66,14 +66,19 @@ class ProductCard(QFrame):
         self.thumbnails = thumbnails
         self._show_picture(product.image_path)
         thumbnails.ready.connect(self._show_picture)
-        name = plain_label(product_title(product.name, product.sku, product.category))
+        title = product_title(product.name, product.sku, product.category)
+        name = plain_label(title)
         name.setWordWrap(True)
         name.setMaximumWidth(PICTURE.width() + 30)
+        detail = product_detail(product.name, product.sku, product.category, product.price)
         self.keep = QPushButton("Keep this one")
         self.keep.setToolTip("Remove the group's other products from the catalog (a backup is taken first)")
+        # a screen reader said "Keep this one" of every card, the card's words out of Tab's reach: which product,
+        # and what tells it from the others (the photos it is in, its colour), are said with the button
+        self.keep.setAccessibleName(f"Keep {title}, {detail}")
+        self.keep.setAccessibleDescription(". ".join([*facts, self.keep.toolTip()]))
         self.keep.clicked.connect(self._kept)
         layout = QVBoxLayout(self)
-        detail = product_detail(product.name, product.sku, product.category, product.price)
         for widget in (self.picture, name, *map(_small_label, [detail, *facts]), self.keep):
             layout.addWidget(widget)
 
@@ -132,6 +137,9 @@ class GroupRow(QFrame):
         how = "Identical photos" if group.identical else f"Nearly identical photos (similarity {group.score:.3f})"
         self.not_duplicates = QPushButton("Not duplicates")
         self.not_duplicates.setToolTip("They are variants (two colours, two sizes): keep all, list them no more")
+        titles = ", ".join(product_title(p.name, p.sku, p.category) for p in group.products)
+        self.not_duplicates.setAccessibleName(f"Not duplicates: {titles}")  # of which group, where each is the same
+        self.not_duplicates.setAccessibleDescription(f"{how}. {self.not_duplicates.toolTip()}")
         self.not_duplicates.clicked.connect(self._variants)
         head = QHBoxLayout()
         head.addWidget(QLabel(f"<b>{how}</b> · {len(group.products):,} products"))  # no catalog text here
