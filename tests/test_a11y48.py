@@ -186,3 +186,25 @@ def test_each_duplicates_button_names_its_product_or_group(qtbot, ikea_products)
 
 def name_of(widget) -> str:
     return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_products):
+    """The Catalog grid's tiles were said by their name alone: "ALINA", "ALINA" of two bedding products, the SKU,
+    category and price the tooltip shows out of a screen reader's reach."""
+    from PySide6.QtWidgets import QListView
+
+    from app.thumbnails import Thumbnails
+    from app.widgets.catalog_view import ProductModel
+    from app.workers import Runner
+    from engine.catalog import Product
+
+    rows = [r for r in ikea_products if r["name"] == "ALINA"][:2]
+    assert len(rows) == 2
+    model = ProductModel(Thumbnails(Runner(1)))
+    model.set_products([Product(r["product_id"], r["name"], r["category"], "", price="19.99") for r in rows])
+    grid = QListView()
+    qtbot.addWidget(grid)
+    grid.setModel(model)
+    tiles = QAccessible.queryAccessibleInterface(grid)
+    said = [tiles.child(row).text(QAccessible.Text.Name) for row in range(tiles.childCount())]
+    assert said == [f"ALINA, {r['product_id']} · Bedding · 19.99" for r in rows]

@@ -114,6 +114,9 @@ class ProductModel(QAbstractListModel):
         product = self.products[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return product_title(product.name, product.sku, product.category)
+        if role == Qt.ItemDataRole.AccessibleTextRole:  # a screen reader said "ALINA" of two ALINA tiles
+            title = product_title(product.name, product.sku, product.category)
+            return f"{title}, {product_detail(product.name, product.sku, product.category, product.price)}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
