@@ -35,13 +35,15 @@ REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are
 
 @dataclass
 class LastRun:
-    """The newest finished run, and, where its models are the ones in use (its *Use this model*), the models in
-    use before them, for Undo."""
+    """The newest finished run and, where a run's models are the ones in use (its *Use this model*), that run and
+    the models in use before them, for Undo."""
 
     run: Path
     when: str  # when it was started, in words (``started_words``)
     result: dict[str, Any]  # its result.json: the before / after the window showed
-    before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before its Use; None: not in use
+    used: Path | None = None  # the run whose models are in use: ``run`` or an older one (None: the stock models…)
+    used_when: str = ""
+    before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before ``used``'s Use
 
 
 @dataclass
@@ -158,12 +160,18 @@ def last_run(pipeline: Pipeline) -> LastRun | None:
     neither, and had no way back to the stock models or an earlier run's."""
     from training.run import RESULT
 
-    for run in sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True):
+    runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
+    for newest in runs:
         try:
-            result = json.loads((run / RESULT).read_text(encoding="utf-8"))
+            result = json.loads((newest / RESULT).read_text(encoding="utf-8"))
         except (OSError, ValueError):  # unfinished, or written by another version
             continue
-        return LastRun(run, started_words(run), result, _before_use(pipeline, run))
+        last = LastRun(newest, started_words(newest), result)
+        for run in runs:
+            if before := _before_use(pipeline, run):
+                last.used, last.used_when, last.before = run, started_words(run), before
+                break
+        return last
     return None
 
 

@@ -14,11 +14,14 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
 pytest.importorskip("pytestqt")
 
 from app.dialogs.train import TrainWindow
-from app.train_jobs import RUN_PREFIX, RUNS
-from training.run import Job
+from app.train_jobs import RUN_PREFIX, RUNS, LastRun
+from engine.pipeline import Pipeline
+from engine.settings import Settings, save_choice
+from training.run import INSTALL, INSTALL_JOB, INSTALLED, RESULT, Job
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
 WAIT_MS = 60_000
+TRAINED = "effnet_lite0_gem.onnx"  # the model a run made: any embedder but the one in use will do
 
 
 def _left_by_a_quit_app(data_dir: Path, epochs: int, done: int) -> Path:
@@ -47,57 +50,78 @@ def test_a_run_left_by_a_quit_app_is_said_when_the_window_opens_again(qtbot, fre
                                   "with them.")
 
 
-def test_undo_is_offered_again_once_the_app_is_opened_after_use(qtbot, fresh_pipeline):
-    """Use this model, then quit: opened again, the window had no Undo and no way back, to the stock models or
-    the previous run's (Undo lived as long as the window that chose Use). It shows the run in use, and Undo works."""
-    from app import train_jobs
-    from engine.pipeline import Pipeline
-    from engine.settings import Settings, save_choice
-    from training.run import INSTALL, INSTALL_JOB, INSTALLED, RESULT
-
-    data, stock = fresh_pipeline.data_dir, fresh_pipeline.settings
-    detectors = [list(d) for d in stock.detectors]
-    trained = "effnet_lite0_gem.onnx"  # the model a run made (any embedder that is not the one in use will do)
-    run = data / RUNS / f"{RUN_PREFIX}20261207-154152"
-    Job(data_dir=str(data), run=str(run), kind=INSTALL, embedder=list(stock.embedder), detectors=detectors).save(
-        INSTALL_JOB)
-    network = {"model": str(run / "models" / trained), "backbone": "mobilenet_v2", "best_epoch": 1, "epochs": 1,
+def _finished(data: Path, stamp: str, model: str) -> tuple[Path, dict]:
+    """A run folder as a finished run leaves it: its result, a network's numbers."""
+    run = data / RUNS / f"{RUN_PREFIX}{stamp}"
+    run.mkdir(parents=True)
+    network = {"model": str(run / "models" / model), "backbone": "mobilenet_v2", "best_epoch": 1, "epochs": 1,
                "pretrained": {"top1": 0.5, "top5": 0.75}, "fine_tuned": {"top1": 0.75, "top5": 1.0}}
     (run / RESULT).write_text(json.dumps({"embedder": network}))
-    (run / INSTALLED).write_text(json.dumps({"embedder": [trained], "detectors": detectors}))
-    save_choice(data, "embedder", [trained])  # as Use left it
+    return run, network
+
+
+def _used(run: Path, stock: Settings, model: str) -> None:
+    """``run``'s Use as it leaves the run folder and the data dir: the models before it in its job, the ones it made
+    active beside it, and the choice saved."""
+    detectors = [list(d) for d in stock.detectors]
+    Job(data_dir=str(stock.data_dir), run=str(run), kind=INSTALL, embedder=list(stock.embedder),
+        detectors=detectors).save(INSTALL_JOB)
+    (run / INSTALLED).write_text(json.dumps({"embedder": [model], "detectors": detectors}))
+    save_choice(stock.data_dir, "embedder", [model])
+
+
+def _opened_again(qtbot, data: Path) -> TrainWindow:
     window = TrainWindow(Pipeline(Settings.for_data_dir(data)))  # the app opened again
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
-    assert window.summary_data.last == train_jobs.LastRun(run, "started 7 Dec at 15:41", {"embedder": network},
-                                                          (list(stock.embedder), detectors))
-    assert window.status.text() == ("In use: the models of the run started 7 Dec at 15:41, chosen with Use this model. "
-                                    "Undo goes back to the models in use before them.")
-    assert window.undo_button.isEnabled() and not window.use_button.isEnabled() and window.results_box.isVisible()
+    return window
+
+
+def _undone_to(qtbot, window: TrainWindow, stock: Settings) -> None:
     with qtbot.waitSignal(window.activated, timeout=WAIT_MS) as undone:
         window.undo_button.click()
     assert undone.args[0].settings.embedder == stock.embedder
-    assert Settings.for_data_dir(data).embedder == stock.embedder
+    assert Settings.for_data_dir(stock.data_dir).embedder == stock.embedder
+
+
+def test_undo_is_offered_again_once_the_app_is_opened_after_use(qtbot, fresh_pipeline):
+    """Use this model, then quit: opened again, the window had no Undo and no way back, to the stock models or
+    the previous run's (Undo lived as long as the window that chose Use). It shows the run in use, and Undo works."""
+    stock = fresh_pipeline.settings
+    run, network = _finished(stock.data_dir, "20261207-154152", TRAINED)
+    _used(run, stock, TRAINED)
+    window = _opened_again(qtbot, stock.data_dir)
+    before = (list(stock.embedder), [list(d) for d in stock.detectors])
+    assert window.summary_data.last == LastRun(run, "started 7 Dec at 15:41", {"embedder": network}, run,
+                                               "started 7 Dec at 15:41", before)
+    assert window.status.text() == ("In use: the models of the run started 7 Dec at 15:41, chosen with Use this model. "
+                                    "Undo goes back to the models in use before them.")
+    assert window.undo_button.isEnabled() and not window.use_button.isEnabled() and window.results_box.isVisible()
+    _undone_to(qtbot, window, stock)
 
 
 def test_a_finished_run_not_used_before_the_app_quit_is_shown_again_with_use(qtbot, fresh_pipeline):
     """A run finished, the app quit without Use: opened again, the window showed neither its before / after nor
     Use, and its model was to be had only by training again."""
-    from training.run import RESULT
-
-    data = fresh_pipeline.data_dir
-    run = data / RUNS / f"{RUN_PREFIX}20261207-155329"
-    run.mkdir(parents=True)
-    network = {"model": str(run / "models" / "my-photos-20261207-155329.onnx"), "backbone": "mobilenet_v2",
-               "best_epoch": 1, "epochs": 1, "pretrained": {"top1": 0.5, "top5": 0.75},
-               "fine_tuned": {"top1": 0.75, "top5": 1.0}}
-    (run / RESULT).write_text(json.dumps({"embedder": network}))
-    window = TrainWindow(fresh_pipeline)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: getattr(window, "summary_data", None) is not None, timeout=WAIT_MS)
+    run, _network = _finished(fresh_pipeline.data_dir, "20261207-155329", "my-photos-20261207-155329.onnx")
+    window = _opened_again(qtbot, fresh_pipeline.data_dir)
     assert window.results_box.isVisible() and window.use_button.isEnabled() and not window.undo_button.isEnabled()
     assert window.result_run == run  # what Use puts in use
-    assert window.status.text() == ("The run started 7 Dec at 15:53 finished; its models are not in use. Use this "
+    assert window.status.text() == ("The run started 7 Dec at 15:53 finished; its models are not in use: Use this "
                                     "model puts them in use.")
+
+
+def test_a_newer_run_not_used_leaves_undo_to_the_one_in_use(qtbot, fresh_pipeline):
+    """One run used, a later one not: opened again, the later one is offered for Use, and Undo still goes back from
+    the models in use to the stock ones."""
+    stock = fresh_pipeline.settings
+    used, _network = _finished(stock.data_dir, "20261207-154152", TRAINED)
+    _used(used, stock, TRAINED)
+    newer, _network = _finished(stock.data_dir, "20261207-155329", "my-photos-20261207-155329.onnx")
+    window = _opened_again(qtbot, stock.data_dir)
+    assert window.result_run == newer and window.use_button.isEnabled() and window.undo_button.isEnabled()
+    assert window.status.text() == ("The run started 7 Dec at 15:53 finished; its models are not in use: Use this "
+                                    "model puts them in use. In use now: the models of the run started 7 Dec at "
+                                    "15:41; Undo goes back to the models before them.")
+    _undone_to(qtbot, window, stock)

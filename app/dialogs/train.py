@@ -393,22 +393,21 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def _show_last(self, last: train_jobs.LastRun) -> None:
         """Opened again (the app quit meanwhile), the newest finished run's before / after: with Use where its models
-        are not in use, with Undo back to the models before them where they are. Both went with the window that
-        ran it, and the window had no way back to the stock models or an earlier run's."""
-        self.result_run = last.run
+        are not in use, and Undo back to the models before the ones in use where a run's are. Both went with the
+        window that ran it, and the window had no way back to the stock models or an earlier run's."""
+        self.result_run, in_use = last.run, last.used == last.run
         self._show_result(last.result)
         self._show_warnings()  # a result is shown: its numbers say more than the forecast
-        if last.before is None:
-            self.undo_button.setEnabled(False)
-            self.status.setText(f"The run {last.when} finished; its models are not in use. Use this model puts "
-                                "them in use.")
-            return
         self.previous = last.before
-        self.use_button.setEnabled(False)
-        self.int8.setEnabled(False)
-        self.undo_button.setEnabled(True)
-        self.status.setText(f"In use: the models of the run {last.when}, chosen with Use this model. Undo goes back "
-                            "to the models in use before them.")
+        self.use_button.setEnabled(not in_use)
+        self.int8.setEnabled(not in_use)
+        self.undo_button.setEnabled(last.before is not None)
+        said = (f"In use: the models of the run {last.when}, chosen with Use this model." if in_use else
+                f"The run {last.when} finished; its models are not in use: Use this model puts them in use.")
+        if last.before:
+            said += (" Undo goes back to the models in use before them." if in_use else
+                     f" In use now: the models of the run {last.used_when}; Undo goes back to the models before them.")
+        self.status.setText(said)
 
     # -- running ----------------------------------------------------------------------------------
 
