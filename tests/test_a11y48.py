@@ -208,3 +208,18 @@ def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_prod
     tiles = QAccessible.queryAccessibleInterface(grid)
     said = [tiles.child(row).text(QAccessible.Text.Name) for row in range(tiles.childCount())]
     assert said == [f"ALINA, {r['product_id']} · Bedding · 19.99" for r in rows]
+
+
+def test_the_catalog_and_map_tabs_cancel_buttons_say_what_they_stop(qtbot, fresh_pipeline):
+    """Tab on the Map tab went from the tab to "Cancel" while a map was drawn, and the Catalog tab's import had
+    a "Cancel" too: in the main window, beside a search and a grid, a screen reader said not what it stops."""
+    from app.thumbnails import Thumbnails
+    from app.widgets.catalog_view import CatalogView
+    from app.widgets.map_view import MapView
+    from app.workers import Runner
+
+    catalog = CatalogView(None, Runner(1), Runner(1), Thumbnails(Runner(1)))
+    map_view = MapView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    for view in (catalog, map_view):
+        qtbot.addWidget(view)
+    assert (name_of(catalog.cancel), name_of(map_view.cancel)) == ("Cancel the import", "Cancel drawing the map")

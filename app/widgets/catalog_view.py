@@ -374,9 +374,10 @@ class CatalogView(QWidget):
         self.top_row, self.actions_row = top, QHBoxLayout()
         self.actions_row.addStretch(1)
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
-        self.progress.setAccessibleName("Catalog progress")  # a screen reader said "progress bar" alone
+        self.progress.setAccessibleName("Import progress")  # a screen reader said "progress bar" alone
         self.progress_label = QLabel()
         self.cancel = QPushButton("Cancel")
+        self.cancel.setAccessibleName("Cancel the import")  # of what, in a tab that also has the search and grid
         self.cancel.clicked.connect(self.cancel_import)
         self.progress_row = QWidget()
         row = QHBoxLayout(self.progress_row)

@@ -139,6 +139,7 @@ class MapView(QWidget):
         self.progress = QProgressBar(textVisible=False)  # 6 px tall (the theme): a percentage would be cut
         self.progress.setAccessibleName("Drawing the map")  # a screen reader said "progress bar" alone
         self.cancel = QPushButton("Cancel")
+        self.cancel.setAccessibleName("Cancel drawing the map")  # Tab reaches it first in the tab: "Cancel" of what
         self.cancel.clicked.connect(self.cancel_map)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
