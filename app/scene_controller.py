@@ -184,6 +184,7 @@ class SceneController(QObject):
         self._tasks: dict[int, Task] = {}  # the open photo's work in flight (``_start``), by busy line: cancelled with it
         self._searching: _Searching | None = None
         self._waiting = ""  # the embedder the catalog is being embedded for, which a search started now waits for
+        self._after_wait: dict[int, str] = {}  # busy lines saying they wait for it: what each says once it ends
         self._asked: set[str] = set()  # embedders ``embeddingNeeded`` asked for: once each (one whose products all
         # failed to embed would be asked for again after each try)
         self._guesses: dict[int, Asked] = {}  # drawn tags: what they may be, from their wider search
@@ -295,10 +296,8 @@ class SceneController(QObject):
                     handler(value)
             return handle
 
-        shown = f"Waiting for the catalog to be embedded for {self._waiting}…" if self._waiting else text
-        task, key = self._start(
-            self.engine,
-            shown,
+        task, key = self._start_waiting(
+            text,
             lambda job: searched_scene(pipeline, path, pixels, top_k, job),
             ours(lambda found: None if self.scene is not None and self.scene.edited else self._detected(*found, sha256)),
             ours(self.failed.emit),
@@ -327,9 +326,26 @@ class SceneController(QObject):
         longer. A search started meanwhile says it waits for it; once it ends, the search in flight says what it
         does again."""
         self._waiting = embedder
-        if not embedder and self._searching is not None and self._searching.key in self._running:
-            self._running[self._searching.key] = self._searching.text
+        if embedder:
+            return
+        lines = {key: text for key, text in self._after_wait.items() if key in self._running}
+        self._after_wait.clear()
+        if lines:
+            self._running.update(lines)
             self.busyChanged.emit(next(reversed(self._running.values())))
+
+    def _start_waiting(
+        self, text: str, work: Callable[[Job], object], done: Callable[[object], None],
+        failed: Callable[[str], None] | None = None,
+    ) -> tuple[Task, int]:
+        """``_start`` on the engine for work that waits for the catalog's embedding, if one runs: its busy line says
+        so until it ends (``wait_for_embedding``), then ``text``."""
+        if not self._waiting:
+            return self._start(self.engine, text, work, done, failed)
+        task, key = self._start(self.engine, f"Waiting for the catalog to be embedded for {self._waiting}…", work,
+                                done, failed)
+        self._after_wait[key] = text
+        return task, key
 
     def search_anew(self) -> bool:
         """The open photo's search in flight, if any, started again with the pipeline now in use (it is cancelled):
@@ -371,10 +387,8 @@ class SceneController(QObject):
             self.embeddingNeeded.emit()  # the window's ``embed_catalog``: ``wait_for_embedding`` names it
         tags = [replace(t) for t in self.scene.visible]  # as they stand now: edits meanwhile are the GUI thread's
         pixels, pipeline, top_k = self.pixels, self.pipeline, self.settings.top_k
-        self._start(
-            self.engine,
-            f"Waiting for the catalog to be embedded for {self._waiting}…" if self._waiting
-            else "Matching your tags with the new embedder…",
+        self._start_waiting(
+            "Matching your tags with the new embedder…",
             lambda job: match_again(pipeline, pixels, tags, top_k, job.cancelled),
             lambda again: self._matched_again(again, words),
         )
