@@ -223,3 +223,17 @@ def test_the_catalog_and_map_tabs_cancel_buttons_say_what_they_stop(qtbot, fresh
     for view in (catalog, map_view):
         qtbot.addWidget(view)
     assert (name_of(catalog.cancel), name_of(map_view.cancel)) == ("Cancel the import", "Cancel drawing the map")
+
+
+def test_settings_list_of_kinds_is_named_by_what_its_ticks_do(qtbot, fresh_pipeline):
+    """Settings' list of categories to tag was said as "Tags and matches" (its group's title): what a tick does
+    ("Tags are shown for the checked kinds…") is a label a screen reader does not reach by Tab."""
+    from PySide6.QtCore import QSettings
+
+    from app.dialogs.settings import SettingsDialog
+    from app.settings import AppSettings
+
+    settings = AppSettings(QSettings(str(fresh_pipeline.data_dir / "s.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(settings, ["sofa", "chair"], fresh_pipeline.data_dir)
+    qtbot.addWidget(dialog)
+    assert name_of(dialog.categories) == "Kinds shown as tags (checked ones)"

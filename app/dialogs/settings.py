@@ -303,6 +303,8 @@ class SettingsDialog(QDialog):
     @staticmethod
     def _category_list(categories: list[str], hidden: set[str]) -> QListWidget:
         widget = QListWidget()
+        # a screen reader named it by its group's title, "Tags and matches", the hint above it out of its reach
+        widget.setAccessibleName("Kinds shown as tags (checked ones)")
         for name in by_name(categories):
             item = QListWidgetItem(pretty(name))
             item.setData(Qt.ItemDataRole.UserRole, name)
