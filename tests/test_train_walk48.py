@@ -125,3 +125,21 @@ def test_a_newer_run_not_used_leaves_undo_to_the_one_in_use(qtbot, fresh_pipelin
                                     "model puts them in use. In use now: the models of the run started 7 Dec at "
                                     "15:41; Undo goes back to the models before them.")
     _undone_to(qtbot, window, stock)
+
+
+def test_the_time_left_counts_the_epochs_still_to_come(qtbot, fresh_pipeline):
+    """Finding objects on a CPU runs up to 80 epochs, 15-25 minutes, and the window said only the time left in the
+    current epoch (nothing at all where an epoch is a step or two): no word of the minutes still to come."""
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window._running("replaying a detector's steps")
+    window._clock.stop()
+    for epoch in (1, 2, 3):
+        window._progress("detector", 1, 1, f"epoch {epoch}/80")
+        window._progress("validate", epoch, 80, f"epoch {epoch}/80: val mAP50 0.100")
+    window._epochs = [(epoch, of, end - 18 * (3 - epoch)) for epoch, of, end in window._epochs]  # 18 s an epoch
+    window._tick()
+    assert window.elapsed.text().endswith(" · up to 77 more epochs: about 23:06"), window.elapsed.text()
+    window._progress("validate", 1, 20, "epoch 1: val recall@1 0.500 @5 0.800")  # matching's, in a run of both
+    window._tick()
+    assert "more epoch" not in window.elapsed.text()  # one epoch of it tells nothing yet

@@ -147,6 +147,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self._started = 0.0
         self._stage_started: dict[str, float] = {}
         self._network = (1, 1)  # (the network training now, how many): two-network runs train one after the other
+        self._epochs: list[tuple[int, int, float]] = []  # (epoch, of at most, when it ended) of the network training
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self._tick)
         self._build()
@@ -483,7 +484,16 @@ class TrainWindow(EscapeCloses, QWidget):
             if value < bar.value():  # the bar starts again (Training's, each epoch): so does the clock of its estimate
                 self._stage_started[title] = time.monotonic()
             bar.setValue(value)
+        if stage == "validate":
+            self._epoch_ended(done, total)
         self.step.setText(step_words(stage, done, total, message))
+
+    def _epoch_ended(self, epoch: int, of: int) -> None:
+        """An epoch's end, timed for the estimate of the epochs left; a network's first epoch (a detector's after
+        matching's, in a run of both) starts the count again."""
+        if self._epochs and epoch <= self._epochs[-1][0]:
+            self._epochs = []
+        self._epochs.append((epoch, of, time.monotonic()))
 
     def _next_network(self, number: int, of: int) -> None:
         """A run, and each of its networks (two train one after the other), starts its bars and stage clocks at zero."""
@@ -491,6 +501,7 @@ class TrainWindow(EscapeCloses, QWidget):
         for _label, bar in self.bars.values():
             bar.setValue(0)
         self._stage_started = {}
+        self._epochs = []
 
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
@@ -502,6 +513,10 @@ class TrainWindow(EscapeCloses, QWidget):
             if 5 <= value < 100:  # Training's bar is an epoch's: "about 0:00 left in “training”" had epochs to go
                 where = "this epoch" if current == "Training" else f"“{current.lower()}”"
                 text += f" · {_left(spent * (100 - value) / value)} left in {where}"
+            if current == "Training" and len(self._epochs) > 1:  # the rest: 80 epochs of a detector are 25 min on a CPU
+                (first, _of, start), (last, of, end) = self._epochs[0], self._epochs[-1]
+                if of > last:
+                    text += f" · up to {counted(of - last, 'more epoch')}: {_left((end - start) / (last - first) * (of - last))}"
         number, of = self._network
         if of > 1:  # the estimate is for this network's stage: say whether another one follows
             text += f" · network {number} of {of}" + (f", network {number + 1} next" if number < of else "")
