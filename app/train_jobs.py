@@ -41,7 +41,7 @@ class LastRun:
     run: Path
     when: str  # when it was started, in words (``started_words``)
     result: dict[str, Any]  # its result.json: the before / after the window showed
-    used: Path | None = None  # the run whose models are in use: ``run`` or an older one (None: the stock models…)
+    used: Path | None = None  # the run whose models are in use: ``run``, an older one, or None (none of the runs')
     used_when: str = ""
     before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before ``used``'s Use
 
@@ -164,7 +164,9 @@ def last_run(pipeline: Pipeline) -> LastRun | None:
     for newest in runs:
         try:
             result = json.loads((newest / RESULT).read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # unfinished, or written by another version
+        except (OSError, ValueError):  # unfinished
+            continue
+        if not isinstance(result, dict):  # written by hand or by another version
             continue
         last = LastRun(newest, started_words(newest), result)
         for run in runs:
