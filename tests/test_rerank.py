@@ -214,10 +214,10 @@ def test_check_reports_each_candidates_evidence(rugs):
 
 
 @pytest.mark.gui
-def test_check_details_in_the_app_puts_the_rug_first_and_marks_it(qtbot, main_window, pipeline, rugs, scene_path,
-                                                                  tmp_path: Path):
+def test_check_details_in_the_app_puts_the_rug_first_and_marks_it(qtbot, window, rugs, scene_path, tmp_path: Path):
     """A rug pasted in perspective into a real room, boxed by the user: *Check details* (a worker) lists it
-    first with the points it shares, says how many products share details, and a new box starts unchecked."""
+    first with the points it shares, says how many products share details, and a new box starts unchecked.
+    The ``window`` fixture takes away the drawn box's corrections file it saves in the session data dir."""
     pytest.importorskip("pytestqt")
     from PIL import Image
 
@@ -229,7 +229,6 @@ def test_check_details_in_the_app_puts_the_rug_first_and_marks_it(qtbot, main_wi
     photo = tmp_path / "room-with-rug.png"
     Image.fromarray(room).save(photo)
 
-    window = main_window(pipeline, (1280, 800))
     window.open_paths([photo])
     controller, panel = window.controller, window.panel
     qtbot.waitUntil(lambda: controller.scene is not None and controller.path == photo, timeout=90_000)
