@@ -144,16 +144,20 @@ def test_cancel_stops_between_steps(train_pipeline: Pipeline, ikea: Path, tmp_pa
     assert sum(e.stage == "train" for e in seen) == 1
 
 
-def test_cli_trains_and_exports(session_data_dir: Path, ikea: Path, capsys):
+def test_cli_trains_and_exports(exported_models: Path, ikea: Path, tmp_path: Path, capsys):
+    """In a data dir of its own: in the session's, the model it wrote (models/cli-slice.onnx), its run and its
+    training cache were there for every later test of the worker (an embedder in Settings' list, a run in Train's)."""
+    data = tmp_path / "data"
+    shutil.copytree(exported_models, data / "models")
     code = main([
-        "--data-dir", str(session_data_dir), "-q", "train", "--data", str(ikea), "--limit-scenes", "1",
+        "--data-dir", str(data), "-q", "train", "--data", str(ikea), "--limit-scenes", "1",
         "--epochs", "1", "--views", "1", "--batch-size", "8", "--name", "cli-slice",
     ])
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "validation recall@1" in printed and "`decorlens models activate cli-slice.onnx`" in printed
     assert ("`decorlens models quantize cli-slice.onnx`" in printed) == runs_on_cpu()
-    model = find_model("cli-slice.onnx", None, session_data_dir)
+    model = find_model("cli-slice.onnx", None, data)
     assert model.card.kind == "embedder" and model.card.recipe["training"]["name"] == DEFAULT_RECIPE
 
 
