@@ -13,9 +13,14 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from engine.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DECORLENS_SHARED", ROOT.parent / "shared"))
@@ -28,6 +33,7 @@ HOME_VARIABLES = {
     "YOLO_CONFIG_DIR": ".config/Ultralytics", "DECORLENS_DATA_DIR": ".local/share/DecorLens",
 }
 _HOME = pytest.StashKey[Path]()
+_SESSION_CATALOG = pytest.StashKey["SessionCatalog"]()
 LEFTOVER_WORK_MS = 120_000  # what a test may leave running (a strip's thumbnails, on CI's 2 cores) ends well within
 
 
@@ -94,6 +100,26 @@ def _no_mouse_button_left_down():
 
     if QGuiApplication.instance() is not None and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
         pytest.fail("the test left a mouse button pressed (QTest's double-click does: use conftest.double_click)")
+
+
+@pytest.fixture(autouse=True)
+def _check_session_catalog(request: pytest.FixtureRequest):
+    """Fails the test that changed the session catalog's products or vectors (see ``catalog_state``), in its teardown.
+
+    Every test of an xdist worker shares the session catalog: one that embedded it for another embedder made a later
+    test's embedding end at once (tests/test_app_embed_cancel.py failed on CI, its culprit never found). Checked after
+    each test that uses it, so a leak fails where it is made. pytest sets autouse fixtures up in the order of their
+    names: this one's check, at teardown, runs after ``_no_work_left_running`` has waited for the test's GUI work.
+    About 1 ms a test."""
+    yield
+    held = request.config.stash.get(_SESSION_CATALOG, None)
+    if held is None or not {"pipeline", "session_data_dir"} & set(request.fixturenames):
+        return
+    after = catalog_state(held.pipeline)
+    if after != held.state:
+        before, held.state = held.state, after  # only the test that changed it fails, not every later one
+        pytest.fail(f"the test changed the session catalog (products, revision, vectors by embedder) from {before} "
+                    f"to {after}: write to a copy (tests/scene_copy.copy_data_dir) or use fresh_pipeline")
 
 
 @pytest.fixture(autouse=True)
@@ -233,15 +259,33 @@ def _models_env(shared_models: Path):
 
 
 @pytest.fixture(scope="session")
-def pipeline(session_data_dir: Path, ikea: Path):
-    """A pipeline with both stock detectors and the whole shared IKEA catalog imported (once)."""
+def pipeline(pytestconfig: pytest.Config, session_data_dir: Path, ikea: Path):
+    """A pipeline with both stock detectors and the whole shared IKEA catalog imported (once). Tests leave its
+    products and vectors as they found them (``_check_session_catalog``)."""
     from engine.pipeline import Pipeline
     from engine.settings import Settings
 
     pipe = Pipeline(Settings.defaults().with_(data_dir=session_data_dir))
     report = pipe.import_catalog(ikea / "products.csv")
     assert report.added > 1900, report.summary()
+    pytestconfig.stash[_SESSION_CATALOG] = SessionCatalog(pipe, catalog_state(pipe))
     return pipe
+
+
+def catalog_state(pipe: Pipeline) -> tuple[int, int, dict[str, int]]:
+    """What later tests rely on: the product count, the catalog's revision (any product written) and each
+    embedder's vector count. Scene memory is not in it: every window test over the session pipeline remembers the
+    photos it opens, as the app does."""
+    catalog = pipe.catalog
+    return catalog.count(), catalog.revision, catalog.embedders()
+
+
+@dataclass
+class SessionCatalog:
+    """The session pipeline and the state of its catalog that the tests so far left."""
+
+    pipeline: Pipeline
+    state: tuple[int, int, dict[str, int]]
 
 
 @pytest.fixture
