@@ -63,7 +63,9 @@ class Thumbnails(QObject):
         one: decoded at ``size × dpr`` device pixels, its ``devicePixelRatio`` is ``dpr``. A widget passes
         its own ``devicePixelRatioF()`` (``for_widget`` does); left out, it is 1, as before screens scaled.
         With ``digest``, the photo's content key is made with it, for ``digest(path)`` (a decode is queued for
-        it even when the picture is here, decoded without it).
+        it even when the picture is here, decoded without it). A decode that raises (Pillow's AVIF plugin, on a file
+        whose primary item names no item, raises RuntimeError where its header is read) is an unreadable picture
+        too: left pending, it was never asked for again nor shown as unreadable while the app ran.
         """
         if isinstance(size, int):
             size = QSize(size, size)
@@ -75,7 +77,8 @@ class Thumbnails(QObject):
         if wanted and path and key not in self._pending:
             self._pending.add(key)
             decode = decode_hashed if digest else decode_fitted
-            self.runner.start(lambda _job, k=key: (k, decode(*k)), done=self._store)
+            self.runner.start(lambda _job, k=key: (k, decode(*k)), done=self._store,
+                              failed=lambda _message, k=key: self._store((k, _unreadable(digest))))
         return cached
 
     def for_widget(self, path: str, widget: QWidget, size: QSize | int, digest: bool = False) -> QPixmap | None:
@@ -118,6 +121,12 @@ def fit(pixmap: QPixmap, size: QSize, dpr: float) -> QPixmap:
                            Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     scaled.setDevicePixelRatio(dpr)
     return scaled
+
+
+def _unreadable(digest: bool) -> QImage | tuple[QImage, str]:
+    """What a decode that raised stores: a null image (the tile every unreadable picture shows), without a content
+    key when one was asked for, as ``decode_hashed`` gives for a file it cannot read."""
+    return (QImage(), "") if digest else QImage()
 
 
 def _bytes(pixmap: QPixmap) -> int:
