@@ -380,15 +380,16 @@ def import_rows(
             # duplicates window: its colours share the product's one photo, and were offered there as duplicates.
             record_variants(catalog, (skus for skus in variants.values() if len(skus) > 1))
             report.note_unlisted(catalog.categories_not_in({row.sku for row in rows if row.sku}), ours)
-            report.lookalikes = _lookalikes(catalog, [row.sku for row in rows if row.sku and not row.skip])
+            report.lookalikes = catalog_lookalikes(catalog, [row.sku for row in rows if row.sku and not row.skip])
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
     return report
 
 
-def _lookalikes(catalog: Catalog, skus: list[str]) -> list[tuple[str, ...]]:
-    """The catalog's SKUs (the feed's among them) that read as one (``lookalike``), a feed's ``skus`` in each set.
+def catalog_lookalikes(catalog: Catalog, skus: list[str]) -> list[tuple[str, ...]]:
+    """The catalog's SKUs (the feed's among them) that read as one (``lookalike``), a feed's ``skus`` in each set:
+    said by every import's summary (``ImportReport.lookalikes``), a feed's or a vector folder's.
     Two such SKUs differ by a character outside ASCII, so the catalog's SKUs holding one (a scan of the SKU column)
     and those the feed's SKUs read as are all that can be in a set: no other SKU is read."""
     outside_ascii = [sku for (sku,) in catalog.db.execute("SELECT sku FROM products WHERE sku GLOB '*[^ -~]*'")]

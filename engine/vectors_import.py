@@ -26,7 +26,7 @@ from engine.catalog import Catalog, Product
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.feed_images import download_images
 from engine.files import is_sha256
-from engine.importer import ImportReport, ImportRow, Progress
+from engine.importer import ImportReport, ImportRow, Progress, catalog_lookalikes
 from engine.models import MAX_MODEL_NAME, MAX_OUTPUT_DIM, ModelCard, ResolvedModel
 
 SKU, CATEGORY, IMAGE_SHA256 = "sku", "category", "image_sha256"
@@ -161,6 +161,7 @@ def import_vectors(
             done += batch.num_rows
             if progress:
                 progress(done, total)
+        report.lookalikes = catalog_lookalikes(catalog, sorted(seen))  # "АBC-1" stored beside "ABC-1", as a feed's
     report.skipped += [(sku, why) for sku, why in failed.items() if sku not in seen]
     report.skipped += [(sku, "no vector for it in the vector files") for sku in feed
                        if sku not in seen and sku not in failed]

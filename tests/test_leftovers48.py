@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from engine.files import sha256_of
+from engine.models import ResolvedModel, find_first
+from engine.settings import Settings
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SKUS = ("ABC-1", "\u0410BC-1")  # the second's first letter a Cyrillic А
 
 
 def _damaged_avif(path: Path) -> Path:
@@ -43,3 +49,43 @@ def test_a_thumbnail_whose_decode_raises_is_an_unreadable_tile_not_pending_for_g
     shown = thumbnails.get(path, digest=True)
     assert shown is not None and shown.isNull()
     assert thumbnails.digest(path) == ""
+
+
+def _default_embedder(models: Path) -> ResolvedModel:
+    return find_first(Settings.defaults().embedder, models, None)
+
+
+@pytest.fixture
+def lookalike_shop(tmp_path: Path, ikea: Path, shared_models: Path) -> tuple[Path, str]:
+    """A data dir whose catalog came from a feed and a vector folder (`catalog import --vectors`) holding two SKUs
+    that read as one; (the data dir, the import's output)."""
+    pytest.importorskip("pyarrow")
+    from lamp_shop import run_cli
+
+    from engine.vectors_import import EmbedderId, pyarrow_modules, schema
+
+    card = _default_embedder(shared_models).card
+    lamp = min((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku,name,category,image\n" + "".join(f"{sku},Lamp,lamp,{lamp}\n" for sku in SKUS),
+                    encoding="utf-8")
+    pa, _, pq = pyarrow_modules()
+    who = EmbedderId.of(card)
+    vector = [1.0] + [0.0] * (card.output_dim - 1)
+    table = pa.table({"sku": list(SKUS), "category": ["lamp"] * 2, "image_sha256": [sha256_of(lamp)] * 2,
+                      "embedder": [who.name] * 2, "embedder_sha256": [who.sha256] * 2, "vector": [vector] * 2,
+                      "error": [None] * 2}, schema=schema(card.output_dim, who))
+    (tmp_path / "vectors").mkdir()
+    pq.write_table(table, tmp_path / "vectors" / "part-0.parquet")
+    data = tmp_path / "data"
+    code, out, err = run_cli(data, shared_models, "catalog", "import", str(feed), "--vectors", str(tmp_path / "vectors"))
+    assert code == 0, err
+    return data, out
+
+
+def test_a_vector_folders_import_names_the_skus_that_read_as_another(lookalike_shop: tuple[Path, str]):
+    """`catalog import --vectors` said "2 added" of "ABC-1" and "АBC-1", which every list and page shows alike; it
+    now says what a feed's import says (``engine.importer.catalog_lookalikes``)."""
+    _data, out = lookalike_shop
+    assert ("2 added; 1 set of SKUs reads as one, a character drawn alike (check the feed): ABC-1 / ⟨U+0410⟩BC-1; "
+            "catalog has 2 products") in out, out
