@@ -7,6 +7,7 @@ import difflib
 import json
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 
 from decorlens.errors import PARTLY_DONE
@@ -19,7 +20,7 @@ from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
 from engine.importer import read_feed
-from engine.models import find_first, model_label
+from engine.models import available_models, find_first, model_label
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
 from engine.words import backup_reason, counted
@@ -213,7 +214,8 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
                           "active_embedder": active, "searchable": bool(active and vectors.get(active)),
                           "category_searched": searched, "vectors": vectors}, indent=2, ensure_ascii=False))
         return 0
-    for label, value in _product_lines(product, vectors, active, searched, pipeline.categories.names):
+    lines = _product_lines(product, vectors, active, searched, pipeline.categories.names, _embedder_labels(pipeline))
+    for label, value in lines:
         print(f"{label:<9} {value}")
     return 0
 
@@ -243,8 +245,28 @@ def _active_embedder(pipeline: Pipeline) -> str | None:
         return None
 
 
-def _product_lines(product: Product, vectors: dict[str, bool], active: str | None,
-                   searched: bool, names: Mapping[str, str]) -> list[tuple[str, str]]:
+def _embedder_labels(pipeline: Pipeline) -> dict[str, str]:
+    """Vector key → the embedder's name as `models list` and the app give it (``model_label``), for each embedder
+    on the model search path and the active one (which the settings may name by a path off it); read from the
+    cards, no model loaded. A key of none of them (a model since removed, a bundle's) is not in it."""
+    settings = pipeline.settings
+    installed = [m for m in available_models(settings.models_dir, pipeline.data_dir) if m.card.kind == "embedder"]
+    with suppress(ModelError):
+        installed.append(find_first(settings.embedder, settings.models_dir, pipeline.data_dir))
+    return {m.key: model_label(m) for m in installed}
+
+
+def _embedder_named(key: str, labels: Mapping[str, str]) -> str:
+    """An embedder's vectors as a person reads them: "MobileNetV2 1.0/224 (ImageNet), vectors
+    mobilenet_v2-imagenet-d328850cf896", as `catalog rebuild-index` and `catalog map` name them (the key alone reads
+    as a file or a hash); the key tells two weights of one model apart. A key whose model is not installed is said
+    so: its vectors are still counted, and searched by none."""
+    who = catalog_field(labels[key]) if key in labels else "a model not installed"
+    return f"{who}, vectors {catalog_field(key)}"
+
+
+def _product_lines(product: Product, vectors: dict[str, bool], active: str | None, searched: bool,
+                   names: Mapping[str, str], labels: Mapping[str, str]) -> list[tuple[str, str]]:
     """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
     format), a missing photo and an unsearchable product said as such; the category by its name, and by the key
     ``--category`` takes."""
@@ -253,7 +275,7 @@ def _product_lines(product: Product, vectors: dict[str, bool], active: str | Non
     lines = [("sku", catalog_field(product.sku)), ("name", catalog_field(product.name) or NONE),
              ("category", category), ("price", catalog_field(product.price) or NONE),
              ("link", catalog_field(product.url) or NONE), ("photo", photo),
-             ("vector", _vector_line(vectors, active, searched))]
+             ("vector", _vector_line(vectors, active, searched, labels))]
     if not searched:
         unsearched = (f"none searches its category {catalog_field(product.category)}: only `search --any-category` or a "
                       "--box region matches photos to it (categories.yaml maps tags to categories)")
@@ -261,15 +283,18 @@ def _product_lines(product: Product, vectors: dict[str, bool], active: str | Non
     return lines + [("detail", f"{catalog_field(key)}: {catalog_field(value)}") for key, value in product.extra.items()]
 
 
-def _vector_line(vectors: dict[str, bool], active: str | None, searched: bool) -> str:
+def _vector_line(vectors: dict[str, bool], active: str | None, searched: bool, labels: Mapping[str, str]) -> str:
     """Whether photos can be matched to the product: a vector of the active embedder for its current photo is in
-    the index; none, or one of an older photo, is not until `catalog rebuild-index` (or the next search) embeds it."""
+    the index; none, or one of an older photo, is not until `catalog rebuild-index` (or the next search) embeds it.
+    Each embedder by its name and vector key (``_embedder_named``)."""
     if active is None:
-        return f"unknown: no embedder model found; stored for {', '.join(vectors) or 'no embedder'}"
+        stored = " / ".join(_embedder_named(key, labels) for key in vectors) or "no embedder"
+        return f"unknown: no embedder model found; stored for {stored}"
     if vectors.get(active):
-        return f"yes, {active} (in the index{': photos can be matched to it' if searched else ''})"
+        matched = ": photos can be matched to it" if searched else ""
+        return f"yes, {_embedder_named(active, labels)} (in the index{matched})"
     why = "of an older photo only" if active in vectors else "none"
-    return f"no, {active}: {why}; `{program()} catalog rebuild-index` embeds it"
+    return f"no, {_embedder_named(active, labels)}: {why}; `{program()} catalog rebuild-index` embeds it"
 
 
 def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
@@ -287,8 +312,9 @@ def run_stats(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for category, count in stats["categories"].items():
         named = f"  {catalog_field(names[category])}" if names.get(category) else ""
         print(f"  {catalog_field(category):<24} {count:<7,}{named}".rstrip())
+    labels = _embedder_labels(pipeline) if stats["vectors"] else {}
     for embedder, count in stats["vectors"].items():
-        print(f"vectors {catalog_field(embedder)}: {count:,}")
+        print(f"{_embedder_named(embedder, labels)}: {count:,}")
     return 0
 
 

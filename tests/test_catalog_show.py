@@ -52,7 +52,7 @@ def test_catalog_show_prints_a_products_fields_as_the_feed_wrote_them(shop, caps
     row = rows[0]
     assert lines[:6] == [f"sku       {row['sku']}", f"name      {row['name']}", "category  Clock (clock)", "price     12,50 €",
                          f"link      {row['link']}", f"photo     {row['image']}"]
-    assert lines[6].startswith("vector    yes, mobilenet_v2") and lines[6].endswith("photos can be matched to it)")
+    assert lines[6].startswith("vector    yes, MobileNetV2") and lines[6].endswith("photos can be matched to it)")
     assert lines[7:] == [f"detail    colour: {row['colour']}"]
 
 

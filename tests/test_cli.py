@@ -525,7 +525,7 @@ def test_counts_are_grouped_by_thousands_as_the_app_writes_them(data_dir: str, c
     assert main(["--data-dir", data_dir, "catalog", "stats"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("1,955 products in ") and " categories (" in lines[0]
-    assert any(line.startswith("vectors ") and line.endswith(": 1,955") for line in lines)
+    assert any(", vectors " in line and line.endswith(": 1,955") for line in lines)
     assert main(["--data-dir", data_dir, "catalog", "list", "--limit", "1000"]) == 0
     assert "only the first 1,000 products shown" in capsys.readouterr().err
     assert main(["--data-dir", data_dir, "catalog", "stats", "--json"]) == 0

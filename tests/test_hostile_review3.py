@@ -135,7 +135,7 @@ def test_a_category_holding_a_line_break_is_one_line_of_catalog_stats(
     assert code == 0 and not err, err
     lines = out.splitlines()
     assert len(lines) == 3 and lines[1].split() == ["lamp\\u000a", "sofa", "9999", "1"], out
-    assert lines[2].startswith("vectors "), out
+    assert ", vectors " in lines[2], out
 
 
 def _feed_rows(count: int, picture: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from engine.files import sha256_of
-from engine.models import ResolvedModel, find_first
+from engine.models import ResolvedModel, find_first, model_label
 from engine.settings import Settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -89,3 +89,26 @@ def test_a_vector_folders_import_names_the_skus_that_read_as_another(lookalike_s
     _data, out = lookalike_shop
     assert ("2 added; 1 set of SKUs reads as one, a character drawn alike (check the feed): ABC-1 / ⟨U+0410⟩BC-1; "
             "catalog has 2 products") in out, out
+
+
+def test_catalog_stats_and_show_name_an_embedder_by_its_model(lookalike_shop: tuple[Path, str], shared_models: Path,
+                                                              tmp_path: Path):
+    """`catalog stats` and `catalog show` named an embedder by its vector key ("mobilenet_v2-imagenet-d328850cf896"),
+    where `models list`, the app and `catalog rebuild-index` say "MobileNetV2 1.0/224 (ImageNet)". The key stays
+    (it tells two weights of one model apart); a key whose model is not installed is said so."""
+    from lamp_shop import run_cli
+
+    data, _out = lookalike_shop
+    model = _default_embedder(shared_models)
+    named = f"{model_label(model)}, vectors {model.key}"
+    assert model_label(model) != model.card.name  # a model-pack embedder: its pack's words, not its card's name
+    code, stats, err = run_cli(data, shared_models, "catalog", "stats")
+    assert code == 0 and f"\n{named}: 2\n" in stats, (stats, err)
+    code, shown, err = run_cli(data, shared_models, "catalog", "show", "ABC-1")
+    assert code == 0 and f"\nvector    yes, {named} (in the index: photos can be matched to it)\n" in shown, shown
+    (tmp_path / "no models").mkdir()
+    code, stats, err = run_cli(data, tmp_path / "no models", "catalog", "stats")
+    assert code == 0 and f"\na model not installed, vectors {model.key}: 2\n" in stats, (stats, err)
+    code, shown, err = run_cli(data, tmp_path / "no models", "catalog", "show", "ABC-1")
+    assert code == 0, err
+    assert f"\nvector    unknown: no embedder model found; stored for a model not installed, vectors {model.key}\n" in shown
