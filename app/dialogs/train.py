@@ -45,6 +45,7 @@ from app.train_jobs import REVIEW
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.escape import EscapeCloses
+from app.widgets.message_bar import say
 from app.widgets.toolbar import TRAIN_MISSING, training_available
 from app.widgets.vertical_scroll import VerticalScroll
 from app.workers import Runner
@@ -111,6 +112,12 @@ DETECTOR_WORDS = (  # finding objects' steps (the detector's), by how its messag
 DETECTOR_TRAINS = "Training to find objects"  # "Training the detector": the dropdown says "Finding objects"
 CLI_EPOCH = re.compile(r"epoch (\d+)(?:/(\d+))?\b")  # "epoch 2 · loss=…" (matches), "epoch 2/10" (detector)
 STOPPED = "Stopped: nothing changed, the models in use stay."  # a run stopped before its end (closed, Escape)
+# Matching's stages alone: a run finding objects only never ran them, and its bars ran to 100 % as the training began
+MATCHING_ONLY = tuple(title for title, _names in STAGES[:2])
+NOT_IN_RUN = ("Not part of this run: this step prepares matching's training; finding objects prepares its own, "
+              "shown under Training")
+SKIPPED = "skipped"  # a stage's share, where its bar says a percentage
+UNDO_EARLIER = "Undo the earlier Use"  # Undo beside a result not in use: it goes back from another run's models
 ESTIMATE_FROM = 0.05  # share of a step done before its time left is said: the first steps' pace misleads
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
@@ -137,6 +144,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.run: Path | None = None
         self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
+        self.used_run: Path | None = None  # the run whose models Use put in use, which Undo goes back from
         self._cancelling = False
         self._stopped = False  # a run ended unfinished (closed, Escape, a crash): the step line says what is left
         self._busy = False  # a run is prepared, trained or discarded, or a model put in use: Start and Resume wait
@@ -148,6 +156,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self._stage_started: dict[str, float] = {}
         self._network = (1, 1)  # (the network training now, how many): two-network runs train one after the other
         self._epochs: list[tuple[int, int, float]] = []  # (epoch, of at most, when it ended) of the network training
+        self._skipped: set[str] = set()  # the stages (STAGES' titles) the run shown takes no part in
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self._tick)
         self._build()
@@ -283,12 +292,15 @@ class TrainWindow(EscapeCloses, QWidget):
         box = QGroupBox("Progress")
         grid = QGridLayout(box)
         self.bars: dict[str, tuple[QLabel, QProgressBar]] = {}
+        self.shares: dict[str, QLabel] = {}  # each bar's "40 %", or that its stage is not part of the run
         for row, (title, _names) in enumerate(STAGES):
             label, bar, share = QLabel(title), QProgressBar(textVisible=False), QLabel("0 %")
+            bar.setAccessibleName(title)  # a screen reader read all five as "Progress", the box's title
             share.setObjectName("muted")
             share.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            share.setMinimumWidth(share.fontMetrics().horizontalAdvance("100 %"))
-            bar.valueChanged.connect(lambda value, share=share: share.setText(f"{value} %"))
+            share.setMinimumWidth(max(share.fontMetrics().horizontalAdvance(text) for text in ("100 %", SKIPPED)))
+            self.shares[title] = share
+            bar.valueChanged.connect(lambda value, title=title: self._share(title, value))
             bar.setValue(0)
             grid.addWidget(label, row, 0)
             grid.addWidget(bar, row, 1)
@@ -403,12 +415,28 @@ class TrainWindow(EscapeCloses, QWidget):
         self.use_button.setEnabled(not in_use)
         self.int8.setEnabled(not in_use)
         self.undo_button.setEnabled(last.before is not None)
+        self.used_run = last.used
+        self._name_undo()
         said = (f"In use: the models of the run {last.when}, chosen with Use this model." if in_use else
                 f"The run {last.when} finished; its models are not in use: Use this model puts them in use.")
         if last.before:
-            said += (" Undo goes back to the models in use before them." if in_use else
-                     f" In use now: the models of the run {last.used_when}; Undo goes back to the models before them.")
+            said += " Undo goes back to the models in use before them." if in_use else self._in_use_now()
         self.status.setText(said)
+
+    def _in_use_now(self) -> str:
+        """Beside a result not in use, the earlier run whose models are, where Undo goes back from them."""
+        if self.used_run is None or self.used_run == self.result_run or not self.undo_button.isEnabled():
+            return ""
+        return (f" In use now: the models of the run {train_jobs.started_words(self.used_run)}; Undo goes back to the "
+                "models before them.")
+
+    def _name_undo(self) -> None:
+        """Undo says what it undoes. Beside a new result not in use, "Undo" read as undoing that result (or its
+        training), while it goes back from an earlier run's Use."""
+        earlier = self.used_run is not None and self.used_run != self.result_run
+        self.undo_button.setText(UNDO_EARLIER if earlier else "Undo")
+        self.undo_button.setToolTip(f"Back from the models of the run {train_jobs.started_words(self.used_run)} to "
+                                    "the ones in use before them" if earlier else "")
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -416,7 +444,7 @@ class TrainWindow(EscapeCloses, QWidget):
         pipeline, folder, kind = self.pipeline, self._folder(), self.what.currentData()
         epochs, views = self.epochs.value(), self.views.value()
         two = self.two_networks.isEnabled() and self.two_networks.isChecked()
-        self._running("Preparing the training data…")
+        self._running("Preparing the training data…", kind)
         self._prepare("start")
         self.io.start(lambda _job: train_jobs.prepare(pipeline, folder, kind, epochs, views, two), done=self._launch,
                       failed=self._failed)
@@ -430,7 +458,8 @@ class TrainWindow(EscapeCloses, QWidget):
     def _prepare(self, what: str) -> None:
         self._preparing, self._closed_preparing = what, False
 
-    def _running(self, text: str) -> None:
+    def _running(self, text: str, kind: str | None = None) -> None:
+        """A run starts (``kind``: what it trains; None, a resumed run: any)."""
         self.results_box.hide()
         self.result_run = None
         self._set_busy(True)
@@ -443,7 +472,23 @@ class TrainWindow(EscapeCloses, QWidget):
         self._cancelling = self._stopped = False
         self._started = time.monotonic()
         self._next_network(1, 1)
+        self._take_part(set(MATCHING_ONLY) if kind == "detector" else set())
         self._clock.start()
+
+    def _take_part(self, skipped: set[str]) -> None:
+        """The stages a run skips greyed, said "skipped" for their share: a run finding objects only ran matching's
+        two bars to 100 % as its training began, for steps it never took."""
+        self._skipped = skipped
+        for title, (label, bar) in self.bars.items():
+            label.setEnabled(title not in skipped)
+            bar.setEnabled(title not in skipped)
+            bar.setAccessibleDescription(NOT_IN_RUN if title in skipped else "")
+            for widget in (label, bar):
+                widget.setToolTip(NOT_IN_RUN if title in skipped else "")
+            self._share(title, bar.value())
+
+    def _share(self, title: str, value: int) -> None:
+        self.shares[title].setText(SKIPPED if title in self._skipped else f"{value} %")
 
     def _launch(self, job: Path) -> None:
         self.run = job.parent
@@ -477,7 +522,8 @@ class TrainWindow(EscapeCloses, QWidget):
             return
         self._stage_started.setdefault(title, time.monotonic())
         for earlier, _names in STAGES[: [t for t, _n in STAGES].index(title)]:
-            self.bars[earlier][1].setValue(100)
+            if earlier not in self._skipped:
+                self.bars[earlier][1].setValue(100)
         bar = self.bars[title][1]
         if stage != "validate" and total:
             value = round(100 * done / total)
@@ -531,20 +577,23 @@ class TrainWindow(EscapeCloses, QWidget):
             self.step.setText("Done.")
             self.result_run = run
             self._show_result(value)
-            self.status.setText(_verdict(value))
+            self._name_undo()
+            say(self.status, _verdict(value) + self._in_use_now())
         elif self._cancelling:
             self.status.setText("Cancelling: removing the run…")
             self.io.start(lambda _job: train_jobs.discard(run), done=lambda _v: self._cancelled())
             return
         else:
             self._stopped = kind in ("cancelled", "crashed")
-            self.status.setText(in_app(str(value)))  # the fix in the app's words, not `decorlens train`'s
+            # the fix in the app's words, not `decorlens train`'s; told to a screen reader, over what it says unless
+            # the user stopped it
+            say(self.status, in_app(str(value)), urgent=kind != "cancelled")
         self._set_busy(False)
         self.refresh()
 
     def _cancelled(self) -> None:
         """Nothing of the run is left, nor of its progress: its last step and time read as if it still ran."""
-        self.status.setText("Cancelled: nothing changed.")
+        say(self.status, "Cancelled: nothing changed.")
         for _label, bar in self.bars.values():
             bar.setValue(0)
         self.step.clear()
@@ -562,7 +611,7 @@ class TrainWindow(EscapeCloses, QWidget):
             self.use_step.clear()
             self.use_button.setEnabled(True)
             self.int8.setEnabled(True)
-        self.status.setText(in_app(message))
+        say(self.status, in_app(message), urgent=True)
         self._set_busy(False)
         self.refresh()
 
@@ -660,7 +709,9 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         self.use_step.clear()
         self.undo_button.setEnabled(True)
-        self.status.setText(_now_in_use(before, pipeline.settings))
+        self.used_run = self.result_run
+        self._name_undo()
+        say(self.status, _now_in_use(before, pipeline.settings))
         self._idle()
         self.activated.emit(pipeline)
 
@@ -669,7 +720,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         self.use_button.setEnabled(True)
         self.int8.setEnabled(True)
-        self.status.setText("Back to the previous models: photos opened from now on are matched and tagged as before.")
+        say(self.status, "Back to the previous models: photos opened from now on are matched and tagged as before.")
         self._idle()
         self.activated.emit(pipeline)
 
