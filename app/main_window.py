@@ -1237,7 +1237,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Let running work stop cleanly (saves finish, imports roll back) before the window goes. That wait
         blocks the window (up to seconds, while a step finishes), so the message is painted first, under a
-        busy cursor: a window that neither closes nor repaints looks hung."""
+        busy cursor: a window that neither closes nor repaints looks hung. A run training asks first, and is stopped
+        between steps before the app quits (``TrainWindow.may_quit``): quitting killed it mid-step."""
+        if self.train_window is not None and not self.train_window.may_quit(self.close):
+            event.ignore()
+            return
         # the photo's memory too: a save still running at quit was cut off by the interpreter's exit (a crash on
         # quit, seen as a segfault after a full test run whose windows had just saved an edit); and the review
         # queue's and the Train window's own runners (a run's folder being written or removed, models installed)

@@ -35,6 +35,11 @@ class TrainProcess(QObject):
     def running(self) -> bool:
         return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
 
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop (``stop``), and not yet ended."""
+        return self.running and self._kill.isActive()
+
     def start(self, job: Path) -> None:
         self._outcome, self._stderr = None, []
         process = self.process = QProcess(self)

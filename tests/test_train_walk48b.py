@@ -11,11 +11,14 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
     pytest.skip("needs the [train] extra (torch)", allow_module_level=True)
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAccessible
+from PySide6.QtWidgets import QApplication
 from test_a11y48 import POLITE, URGENT, told  # noqa: F401 (a fixture)
 from test_train_walk48 import TRAINED, _finished, _opened_again, _used
+from test_train_window import shop  # noqa: F401 (a fixture)
 
-from app.dialogs.train import MATCHING_ONLY, SKIPPED, STAGES, UNDO_EARLIER, TrainWindow
+from app.dialogs.train import MATCHING_ONLY, SKIPPED, STAGES, STOPPED, UNDO_EARLIER, TrainWindow
 from engine.remedies import in_app
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
@@ -89,3 +92,47 @@ def test_a_run_finding_objects_only_shows_matchings_stages_skipped(qtbot, fresh_
     window._running("a run of both", "both")  # every stage is part of it
     window._clock.stop()
     assert [window.shares[title].text() for title in window.bars] == ["0 %"] * len(STAGES)
+
+
+def _answer(button: str, asked: list[str]) -> None:
+    """``button`` clicked on the question the app is about to ask, its words kept in ``asked``."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == button).click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_quitting_while_a_run_trains_asks_and_stops_it_first(qtbot, shop, main_window):  # noqa: F811
+    """Quitting the app killed a running training outright ("QProcess: Destroyed while process is still running"),
+    mid-step, without a word. It asks; Keep Training keeps the app open, Quit and Stop It stops the run between steps,
+    as Cancel does, and the app quits once it has ended."""
+    pipeline, dataset = shop
+    win = main_window(pipeline)
+    win.show_training()
+    window = win.train_window
+    window.folder.setText(str(dataset))
+    window.refresh()
+    qtbot.waitUntil(window.start_button.isEnabled, timeout=WAIT_MS)
+    window.epochs.setValue(1)
+    window.views.setValue(1)
+    window.start_button.click()
+    try:
+        qtbot.waitUntil(lambda: window.process.running, timeout=WAIT_MS)
+        asked: list[str] = []
+        _answer("Keep Training", asked)
+        win.close()
+        assert win.isVisible() and window.process.running and not window.process.stopping
+        _answer("Quit and Stop It", asked)
+        win.close()
+        assert win.isVisible() and window.status.text().startswith("Quitting once training has stopped: the epochs")
+        win.close()  # again, while it stops: not asked again
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=WAIT_MS)
+        assert len(asked) == 2 and asked[0].startswith("A training is running. Quit and stop it: the epochs it")
+        assert window.status.text() == STOPPED  # it ended by itself: killed, it said "Training stopped unexpectedly"
+    finally:
+        if window.process.running:  # the test failed: no question left for the fixture's close to ask
+            window.process.process.kill()
+            window.process.process.waitForFinished()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -119,6 +121,9 @@ NOT_IN_RUN = ("Not part of this run: this step prepares matching's training; fin
 SKIPPED = "skipped"  # a stage's share, where its bar says a percentage
 UNDO_EARLIER = "Undo the earlier Use"  # Undo beside a result not in use: it goes back from another run's models
 ESTIMATE_FROM = 0.05  # share of a step done before its time left is said: the first steps' pace misleads
+# Quitting the app with a run training: what stopping it keeps (a run finding objects only keeps nothing)
+QUIT_KEEPS = "the epochs it finished are kept, and Resume continues from the last one."
+QUIT_KEEPS_NOTHING = "finding objects begins again with Start next time."
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
@@ -141,6 +146,8 @@ class TrainWindow(EscapeCloses, QWidget):
         self.installer.progress.connect(self._install_progress)
         self._install_step: tuple[str, float, int] = ("", 0.0, 0)  # Use's step, when it started, done so far
         self.installer.finished.connect(self._installed)
+        for process in (self.process, self.installer):  # after the window's own slots: it has said how the run ended
+            process.finished.connect(self._quit_when_stopped)
         self.run: Path | None = None
         self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
@@ -157,6 +164,8 @@ class TrainWindow(EscapeCloses, QWidget):
         self._network = (1, 1)  # (the network training now, how many): two-network runs train one after the other
         self._epochs: list[tuple[int, int, float]] = []  # (epoch, of at most, when it ended) of the network training
         self._skipped: set[str] = set()  # the stages (STAGES' titles) the run shown takes no part in
+        self._kind: str | None = None  # what the run trains ("embedder", "detector", "both"; None: resumed)
+        self._quit_then: Callable[[], None] | None = None  # the app's quit, once the run stopped for it has ended
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self._tick)
         self._build()
@@ -472,6 +481,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self._cancelling = self._stopped = False
         self._started = time.monotonic()
         self._next_network(1, 1)
+        self._kind = kind
         self._take_part(set(MATCHING_ONLY) if kind == "detector" else set())
         self._clock.start()
 
@@ -778,6 +788,48 @@ class TrainWindow(EscapeCloses, QWidget):
                                                 if self.process in running else "the previous models stay in use."))
         elif not self._busy and not self.embed_bar.isVisible():
             self.close()
+
+    def may_quit(self, then: Callable[[], None]) -> bool:
+        """Whether the app may quit now (the main window's close asks). With a run training, or Use making its models
+        ready, it asks first: *Keep training*, or stop it between steps, as Cancel does, and call ``then`` once it
+        has ended (the app quits then). The app quit at once and its process was killed outright ("QProcess:
+        Destroyed while process is still running"), mid-step, a checkpoint or a model perhaps half written."""
+        process = next((p for p in (self.process, self.installer) if p.running), None)
+        if process is None:
+            return True
+        if not process.stopping:  # asked already (an earlier close, Escape): it is ending
+            if not self._quit_asked(training=process is self.process):
+                return False
+            process.stop()
+        self._quit_then = then
+        self.status.setText("Quitting once " + (f"training has stopped: {self._stopping_keeps()}"
+                                                if process is self.process else "Use has stopped: the models in use "
+                                                "stay."))
+        self.show()
+        self.raise_()
+        return False
+
+    def _quit_when_stopped(self, *_ended) -> None:
+        """The run stopped for a quit has ended: the app quits, once the process's slots are left."""
+        then, self._quit_then = self._quit_then, None
+        if then is not None:
+            QTimer.singleShot(0, then)
+
+    def _stopping_keeps(self) -> str:
+        return QUIT_KEEPS_NOTHING if self._kind == "detector" else QUIT_KEEPS
+
+    def _quit_asked(self, training: bool) -> bool:
+        """Whether to quit and stop the run (or Use) that is running; *Keep* is the default, Escape's too."""
+        if training:
+            text, keep = f"A training is running. Quit and stop it: {self._stopping_keeps()}", "Keep Training"
+        else:
+            text, keep = "The new model is being made ready to use. Quit and stop it: the models in use stay.", "Keep Going"
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit", text, parent=self.parentWidget() or self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        quit_button = box.addButton("Quit and Stop It", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton(keep, QMessageBox.ButtonRole.RejectRole))
+        box.exec()
+        return box.clickedButton() is quit_button
 
     def closeEvent(self, event) -> None:
         """Closing stops a running job but keeps its checkpoint: Resume continues it next time. A job still being
