@@ -15,7 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication
 from test_a11y48 import POLITE, URGENT, told  # noqa: F401 (a fixture)
-from test_train_walk48 import TRAINED, _finished, _opened_again, _used
+from test_train_walk48 import TRAINED, _finished, _opened_again, _undone_to, _used
 from test_train_window import shop  # noqa: F401 (a fixture)
 
 from app.dialogs.train import MATCHING_ONLY, SKIPPED, STAGES, STOPPED, UNDO_EARLIER, TrainWindow
@@ -75,6 +75,8 @@ def test_undo_beside_a_new_result_says_it_undoes_the_earlier_use(qtbot, fresh_pi
     assert window.undo_button.text() == UNDO_EARLIER and "started 7 Dec at 15:41" in window.undo_button.toolTip()
     assert window.status.text().endswith(" In use now: the models of the run started 7 Dec at 15:41; Undo goes back "
                                          "to the models before them.")
+    _undone_to(qtbot, window, stock)
+    assert window.undo_button.text() == "Undo"  # not "the earlier Use", of models no longer in use
 
 
 def test_a_run_finding_objects_only_shows_matchings_stages_skipped(qtbot, fresh_pipeline):

@@ -730,6 +730,8 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         self.use_button.setEnabled(True)
         self.int8.setEnabled(True)
+        self.used_run = None  # the models before it: the stock ones, or a run's the window cannot name
+        self._name_undo()
         say(self.status, "Back to the previous models: photos opened from now on are matched and tagged as before.")
         self._idle()
         self.activated.emit(pipeline)
