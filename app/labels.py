@@ -25,6 +25,7 @@ from engine.shoppable_assets import HIDDEN
 from engine.words import match_word
 
 EXACT = theme.GREEN
+LIKELY = "#2f4474"  # the shoppable page's "Likely the same" blue: white on it 9.5:1; it was Similar's grey here
 SIMILAR = "#6b7280"
 # Characters of one catalog text a screen shows: a catalog edited by hand (or written by an older DecorLens) can
 # hold a 200,000-character name, which made the Where used heading wider than the window.
@@ -120,8 +121,9 @@ BADGE_TIP = ("How sure DecorLens is that this is the very product: Exact, Likely
 
 
 def badge_html(match: Match) -> str:
-    """ "Exact 0.86" in green or "Similar 0.54" in grey: the two words a merchandiser acts on."""
-    colour = EXACT if match.match == "exact" else SIMILAR
+    """ "Exact 0.86" in green, "Likely the same 0.74" in blue or "Similar 0.54" in grey, as the shoppable page
+    colours them: the words a merchandiser acts on."""
+    colour = {"exact": EXACT, "likely": LIKELY}.get(match.match, SIMILAR)
     word = match_word(match.match)
     return (
         f'<span style="color:white;background:{colour};">&nbsp;{html.escape(word)}&nbsp;</span>'

@@ -1186,7 +1186,7 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def show_shortcuts(self) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
+        QMessageBox.information(self, "Keyboard Shortcuts", shortcuts_html())  # as its menu item
 
     def show_catalog_search(self) -> None:
         """Ctrl+2: the Catalog tab with the keyboard in its search box, as a switch to the tab puts it there; pressed

@@ -433,3 +433,17 @@ def test_a_disabled_button_looks_unlike_an_enabled_one(qtbot, choice: str):
         assert _text_contrast(enabled) > 4.5 and _text_contrast(disabled) < 3.0
     finally:
         theme.apply(app, "light")
+
+
+def test_a_likely_match_is_badged_blue_as_on_the_shoppable_page():
+    """"Likely the same" was drawn in Similar's grey in the app while the shoppable page marks it blue: three words,
+    two colours, and the one a merchandiser looks for (nearly sure) looked like the weakest."""
+    from app.labels import EXACT, SIMILAR, badge_html
+    from engine.results import Match
+    from tests.contrast import contrast
+
+    badges = {kind: badge_html(Match(1, "SKU", "name", "chair", 0.7, kind)) for kind in ("exact", "likely", "similar")}
+    backgrounds = {kind: html.split("background:")[1].split(";")[0] for kind, html in badges.items()}
+    assert backgrounds["exact"] == EXACT and backgrounds["similar"] == SIMILAR
+    assert len(set(backgrounds.values())) == 3 and ">&nbsp;Likely the same&nbsp;<" in badges["likely"]
+    assert contrast("#ffffff", backgrounds["likely"]) >= 4.5

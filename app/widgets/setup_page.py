@@ -30,7 +30,7 @@ SHORTCUTS = [
     ("Open a photo / a folder", "Ctrl+O / Ctrl+Shift+O (or drop on the window)"),
     ("Paste a photo", "Ctrl+V"),
     ("Next / previous photo of the folder",
-     "Page Down / Page Up (on the photo tab or in the Photos strip; in the Category box they open and page its list)"),
+     "Page Down / Page Up (on the Room photo tab or in the Photos strip; in the Category box they open and page its list)"),
     ("Walk the tags", "Tab / Shift+Tab, arrow keys"),
     ("Show a tag's matches and go to them (a drawn box that asks What is it?: to its answers)", "Enter (or click)"),
     ("Answer What is it? (a drawn box's category)", "Space or Enter on an answer; Tab / Shift+Tab between them"),
