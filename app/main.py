@@ -152,7 +152,7 @@ def freeze_startup_objects() -> None:
     """Take what start-up built (modules, Qt wrappers, the window) out of the cyclic collector's scans.
 
     Those ~94,000 objects live as long as the app, yet every full collection walked them all on
-    whichever thread set it off: 14–57 ms of stalled UI each time (docs/app.md). Start-up's own cyclic
+    whichever thread set it off: 14–57 ms of stalled UI each time (docs/engine.md). Start-up's own cyclic
     garbage is collected first, so freezing keeps nothing that is already dead; objects made later (photos,
     results) are collected as before.
     """
