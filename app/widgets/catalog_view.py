@@ -329,7 +329,10 @@ class CatalogView(QWidget):
         # "All categories (33") where the Map selection chip took room, and kept its first width as counts grew
         self.category = QComboBox(sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.category.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.category.setAccessibleName("Show products of category")  # a screen reader said its entry alone
+        # AT-SPI names a combo box by its entry alone, whatever its accessible name: a buddy label names it (Alt+G;
+        # Alt+C is the Catalog menu's)
+        self.category_label = QLabel("Cate&gory:", buddy=self.category)
+        self.category.setAccessibleName("Show products of category")
         self.order = self._sort_box()
         self.order_label = QLabel("&Sort:", buddy=self.order)  # Alt+S; Tab from the category box reaches it too
         self.sorting = QWidget()  # the label and box, in the search row or, where it is full, the buttons' row
@@ -362,7 +365,7 @@ class CatalogView(QWidget):
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
-        for widget in (self.only_chip, self.category, self.sorting, self.count):
+        for widget in (self.only_chip, self.category_label, self.category, self.sorting, self.count):
             top.addWidget(widget)
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
         self.buttons = ButtonFlow()  # wrapping there: in one row the last two buttons were cut at the least width

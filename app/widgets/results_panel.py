@@ -541,7 +541,7 @@ class ResultsPanel(QWidget):
 
     def _build(self) -> None:
         edit = QHBoxLayout()
-        label = QLabel("Category")
+        label = QLabel("C&ategory:")  # Alt+A: Alt+C is the Catalog menu's
         label.setBuddy(self.category)  # what a screen reader says the box is
         edit.addWidget(label)
         edit.addWidget(self.category, 1)

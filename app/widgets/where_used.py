@@ -24,6 +24,7 @@ from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -232,7 +233,8 @@ class WhereUsedPanel(QWidget):
         self.category_row = QWidget()
         row = QHBoxLayout(self.category_row)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(plain_label("Compare with objects of"))
+        # Alt+W; the buddy names the box to a screen reader, which (AT-SPI) read its entry alone, not its name
+        row.addWidget(QLabel("Compare &with objects of", buddy=self.category))
         row.addWidget(self.category, 1)
         self.category_row.hide()
         self.title = plain_label(NOTHING)
