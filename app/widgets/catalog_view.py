@@ -282,6 +282,17 @@ class ButtonFlow(Flow):
         return QSize(width + margins.left() + margins.right(), height + margins.top() + margins.bottom())
 
 
+def pair(label: QLabel, box: QWidget) -> QWidget:
+    """``label`` then ``box``, in one widget that the search row keeps together when it moves the box to the
+    buttons' row, and measures whole."""
+    holder = QWidget()
+    row = QHBoxLayout(holder)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(label)
+    row.addWidget(box)
+    return holder
+
+
 class CatalogView(QWidget):
     catalogChanged = Signal(int)  # product count: the catalog itself changed (or was first listed), not a filter
     message = Signal(str, str)  # text, level
@@ -333,13 +344,10 @@ class CatalogView(QWidget):
         # Alt+C is the Catalog menu's)
         self.category_label = QLabel("Cate&gory:", buddy=self.category)
         self.category.setAccessibleName("Show products of category")
+        self.filtering = pair(self.category_label, self.category)
         self.order = self._sort_box()
         self.order_label = QLabel("&Sort:", buddy=self.order)  # Alt+S; Tab from the category box reaches it too
-        self.sorting = QWidget()  # the label and box, in the search row or, where it is full, the buttons' row
-        sorting = QHBoxLayout(self.sorting)
-        sorting.setContentsMargins(0, 0, 0, 0)
-        sorting.addWidget(self.order_label)
-        sorting.addWidget(self.order)
+        self.sorting = pair(self.order_label, self.order)  # in the search row or, where it is full, the buttons' row
         self.count = QLabel()
         self.only_chip = QPushButton(objectName="onlyChip")  # "Map selection: 12 ✕" while the grid shows only those
         self.only_chip.clicked.connect(self.show_all)
@@ -365,7 +373,7 @@ class CatalogView(QWidget):
         self.find_duplicates.clicked.connect(self.show_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)  # the room left goes to the search box: its placeholder was cut at 1,000 px
-        for widget in (self.only_chip, self.category_label, self.category, self.sorting, self.count):
+        for widget in (self.only_chip, self.filtering, self.sorting, self.count):
             top.addWidget(widget)
         self.actions = QWidget()  # at the end of the search row, or on a row of its own where that has no room
         self.buttons = ButtonFlow()  # wrapping there: in one row the last two buttons were cut at the least width
@@ -473,11 +481,11 @@ class CatalogView(QWidget):
         search box to "S…". The sort box goes down too, at the start of that row, where the search row has no
         room for it, and before it the chip, where the row has no room even for that (a chip naming a long feed)."""
         room = self.width() - self.layout().contentsMargins().left() - self.layout().contentsMargins().right()
-        searching = [self.search, self.only_chip, self.category, self.count]
+        searching = [self.search, self.only_chip, self.filtering, self.count]
         chip_fits = self._wanted(searching) <= room
         sort_fits = chip_fits and self._wanted([*searching, self.sorting]) <= room
         fits = sort_fits and self._wanted([*searching, self.sorting, self.actions]) <= room
-        self._move(self.only_chip, chip_fits, self.top_row.indexOf(self.category), 0)  # before the box; first below
+        self._move(self.only_chip, chip_fits, self.top_row.indexOf(self.filtering), 0)  # before the box; first below
         chip_below = self.actions_row.indexOf(self.only_chip) >= 0
         self._move(self.sorting, sort_fits, self.top_row.indexOf(self.count), int(chip_below))  # after the chip
         self._move(self.actions, fits, -1, -1)  # at the end of either row
