@@ -87,6 +87,7 @@ PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 RESTORE_ACTION = "Restore a Backup…"
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
+EMBED_ACTION = "Embed the Catalog"  # its embedding cancelled with no embedder to go back to: the photo waits for it
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")
 
@@ -1023,15 +1024,21 @@ class MainWindow(QMainWindow):
         catalog has. A search of the photo started meanwhile (it waited for the embedding) starts again with that
         pipeline: it went on to embed the whole catalog itself for the embedder given up, 37 s that nothing stopped,
         and tagged the photo with it. A photo tagged before is searched again only if Settings changed its detectors
-        too (the new embedder never searched it)."""
+        too (the new embedder never searched it). With no embedder to put back (the embedding an edited photo's match
+        asked for), the photo's work waiting for it stops too: it went on to embed the catalog itself, without
+        progress or Cancel; Embed the Catalog starts it again."""
         task, before = self._embedding, self._embedding_from
         if task is None:
             return
         task.cancel()
-        self._embedding_ended()
         given_up = self._embedder_label(self.pipeline.settings.embedder, self.pipeline.settings.models_dir)
         if before is None or not before.embedder:  # not from Settings: nothing to put back
+            self.controller.stop_waiting()
+            self._embedding_ended()
+            self.show_message(f"The catalog was not embedded for {given_up}, the embedder in use, so the photo was not "
+                              "matched with it.", "info", EMBED_ACTION, page=PHOTO_TAB)
             return
+        self._embedding_ended()
         try:
             save_choice(self.pipeline.data_dir, "embedder", list(before.embedder))
         except (DecorLensError, OSError) as exc:
@@ -1042,6 +1049,14 @@ class MainWindow(QMainWindow):
             self._tag_again()
         kept = self._embedder_label(before.embedder, self.pipeline.settings.models_dir)
         self.show_message(f"Kept {kept}: the catalog was not embedded for {given_up}.", "info")
+
+    def _embed_again(self) -> None:
+        """Embed the Catalog, after Cancel stopped it and the photo's work waiting for it: a photo with tags is matched
+        or searched again once it is done (``_catalog_embedded``), one whose first search stopped is opened again (its
+        search waits for the embedding, saying so)."""
+        self.embed_catalog()
+        if self.controller.scene is None and self.controller.path is not None:
+            self.open_photo(self.controller.path)
 
     def _embedder_label(self, choices: tuple[str, ...], models_dir: Path | None) -> str:
         """The embedder ``choices`` name, as Settings and the status bar name it; its file name if it cannot be
@@ -1229,6 +1244,8 @@ class MainWindow(QMainWindow):
             self.show_backups()
         elif self.message.button.text() == SET_ASIDE_ACTION:
             self.set_damaged_aside()
+        elif self.message.button.text() == EMBED_ACTION:
+            self._embed_again()
         elif self.message.button.text() == OPEN_PAGE_ACTION:
             open_outside(QUrl.fromLocalFile(str(self._saved_page)), self)
         else:

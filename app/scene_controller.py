@@ -185,6 +185,9 @@ class SceneController(QObject):
         self._searching: _Searching | None = None
         self._waiting = ""  # the embedder the catalog is being embedded for, which a search started now waits for
         self._after_wait: dict[int, str] = {}  # busy lines saying they wait for it: what each says once it ends
+        # a match of the open photo's tags in flight (``_match_with``): its busy line and embedder. Asked again meanwhile
+        # (the embedding it waited for ended, and the window tagged the photo again), it is not started twice
+        self._matching: tuple[int, str] | None = None
         self._asked: set[str] = set()  # embedders ``embeddingNeeded`` asked for: once each (one whose products all
         # failed to embed would be asked for again after each try)
         self._guesses: dict[int, Asked] = {}  # drawn tags: what they may be, from their wider search
@@ -242,6 +245,7 @@ class SceneController(QObject):
         self._token += 1
         self.path, self.scene, self._any, self._checked, self._products = path, None, {}, {}, {}
         self._guesses, self._guessing = {}, set()
+        self._matching = None
         self.pixels = opened.pixels
         self.gone.clear()
         self._stop_searching()
@@ -334,6 +338,21 @@ class SceneController(QObject):
             self._running.update(lines)
             self.busyChanged.emit(next(reversed(self._running.values())))
 
+    def stop_waiting(self) -> None:
+        """Cancel the open photo's work that waits for the catalog's embedding (its search, a match of its tags): that
+        embedding was cancelled with no earlier embedder to go back to, and the work went on to embed the whole catalog
+        itself, without progress or Cancel."""
+        for key in self._after_wait:
+            if (task := self._tasks.pop(key, None)) is not None:
+                task.cancel()
+            self._running.pop(key, None)
+        if self._searching is not None and self._searching.key in self._after_wait:
+            self._searching = None
+        if self._matching is not None and self._matching[0] in self._after_wait:
+            self._matching = None
+        self._after_wait.clear()
+        self.busyChanged.emit(next(reversed(self._running.values()), ""))
+
     def _start_waiting(
         self, text: str, work: Callable[[Job], object], done: Callable[[object], None],
         failed: Callable[[str], None] | None = None,
@@ -378,8 +397,11 @@ class SceneController(QObject):
 
     def _match_with(self, token: int, found: tuple[str, bool] | None, words: str) -> None:
         """Match the tags with embedder ``found`` (its key, and whether the catalog lacks its vectors). Lacking them,
-        the window is asked to embed the catalog, and the match waits for it, saying so."""
-        if token != self._token or found is None or found[0] == self.scene.matched_with or not self.scene.visible:
+        the window is asked to embed the catalog, and the match waits for it, saying so. One for ``found`` already in
+        flight gives the matches: the window tags the photo again once the embedding the match waited for ends, and
+        the match ran twice, a second of the engine's work for nothing."""
+        in_flight = self._matching and self._matching[1]
+        if token != self._token or found is None or found[0] in (self.scene.matched_with, in_flight) or not self.scene.visible:
             return
         key, unembedded = found
         if unembedded and not self._waiting and key not in self._asked:
@@ -387,11 +409,22 @@ class SceneController(QObject):
             self.embeddingNeeded.emit()  # the window's ``embed_catalog``: ``wait_for_embedding`` names it
         tags = [replace(t) for t in self.scene.visible]  # as they stand now: edits meanwhile are the GUI thread's
         pixels, pipeline, top_k = self.pixels, self.pipeline, self.settings.top_k
-        self._start_waiting(
+        matching: tuple[int, str] | None = None
+
+        def ended(handler: Callable[[object], None]) -> Callable[[object], None]:
+            def handle(value: object) -> None:
+                if self._matching is matching:
+                    self._matching = None
+                handler(value)
+            return handle
+
+        _task, line = self._start_waiting(
             "Matching your tags with the new embedder…",
             lambda job: match_again(pipeline, pixels, tags, top_k, job.cancelled),
-            lambda again: self._matched_again(again, words),
+            ended(lambda again: self._matched_again(again, words)),
+            ended(self.failed.emit),
         )
+        matching = self._matching = (line, key)
 
     def _matched_again(self, again: MatchedAgain, words: str) -> None:
         """The tags that stand as they were searched take the new matches. The undo history goes: an undo put back

@@ -432,15 +432,16 @@ def embed_missing(
 ) -> int:
     """Embed products lacking a vector for ``matcher`` (a new embedder, or after a failed run); returns how
     many were embedded. A product whose photo is missing or unreadable stays without a vector (the caller
-    says so: search cannot find it)."""
+    says so: search cannot find it). ``cancelled`` is asked before each chunk and once more before the vectors are
+    committed: a cancel during the last chunk (a small catalog's only one) was let through, the catalog embedded
+    while the app said it was not."""
     missing = catalog.missing_vectors(matcher.key)
     if not missing:
         return 0
     embedded, done = 0, 0
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
         for chunk in _chunks(missing, _chunk_rows(matcher)):
-            if cancelled():
-                raise Cancelled("re-embedding cancelled; the catalog is unchanged")
+            _check_cancelled(cancelled)
             images = list(pool.map(lambda p: _load_or_none(p.image_path), chunk))
             ok = [(p, img) for p, img in zip(chunk, images) if img is not None]
             if ok:
@@ -450,7 +451,14 @@ def embed_missing(
             done += len(chunk)
             if progress:
                 progress(done, len(missing))
+        _check_cancelled(cancelled)
     return embedded
+
+
+def _check_cancelled(cancelled: Callable[[], bool]) -> None:
+    """Raised inside ``embed_missing``'s transaction, a cancel rolls every vector of the run back."""
+    if cancelled():
+        raise Cancelled("re-embedding cancelled; the catalog is unchanged")
 
 
 # -- reading sources ----------------------------------------------------------------------------

@@ -85,8 +85,9 @@ def test_edits_matched_again_with_an_embedder_the_catalog_lacks_wait_for_its_vec
     assert win.embedding_status.isVisible()  # the embedding's progress and Cancel, and the photo says it waits
     assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0")
     assert win.view.busy.text().startswith("Waiting for the catalog to be embedded for EfficientNet-Lite0")
-    win.cancel_embedding()  # nothing to put back: the match embeds the catalog itself, and says what it does
-    assert win.view.busy.text() == "Matching your tags with the new embedder…"
+    win.cancel_embedding()  # nothing to put back: the match stops too, and Embed the Catalog starts both again
+    assert not win.controller._running
+    win.message.button.click()
     qtbot.waitUntil(lambda: win.controller.scene is not None and win.controller.scene.matched_with == effnet
                     and not win.controller._running, timeout=WAIT_MS)
     scene = win.controller.scene
