@@ -1,6 +1,6 @@
 """Leftovers of session 48: an edited photo's match waiting for the catalog's embedding runs once, Cancel on that
-embedding stops the work waiting for it (no earlier embedder to go back to), and quitting while a run of both models
-trains finding objects says what Resume then does."""
+embedding stops the work waiting for it (no earlier embedder to go back to) and a cancel during its last chunk is not
+let through, and quitting while a run of both models trains finding objects says what Resume then does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
+from app.dialogs.train import QUIT_KEEPS, QUIT_KEEPS_MATCHING, TrainWindow
 from engine import corrections
 from engine.corrections import EditableScene
 from engine.errors import Cancelled
@@ -129,3 +132,35 @@ def test_a_cancel_during_the_last_chunk_of_an_embedding_leaves_the_catalog_uncha
     with pytest.raises(Cancelled):
         pipeline.prepare_matcher(progress=progress, cancelled=lambda: bool(asked) and asked[-1])
     assert asked[-1] and pipeline.embedder.key not in pipeline.catalog.embedders()
+
+
+def _asked(window: TrainWindow) -> str:
+    """The question quitting asks while the window's run trains, answered Keep Training."""
+    asked: list[str] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Keep Training").click()
+
+    QTimer.singleShot(0, answer)
+    assert not window._quit_asked(training=True)
+    return asked[0]
+
+
+@pytest.mark.parametrize("kind", ["both", None])  # None: a run of both resumed
+def test_quitting_while_a_run_of_both_finds_objects_says_resume_begins_that_again(qtbot, fresh_pipeline, kind):
+    """Resume trains finding objects from the start (the detector keeps no checkpoint): stopped while it found objects,
+    a run of both models said "the epochs it finished are kept, and Resume continues from the last one"."""
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window._running("replaying a run of both", kind)
+    window._clock.stop()
+    for step in (("train", 5, 10, "epoch 3 · loss=0.4"), ("validate", 3, 3, "")):
+        window._progress(*step)
+    assert _asked(window).endswith(QUIT_KEEPS)  # matching trains: its epochs are kept
+    window._progress("detector", 3, 10, "labelling train")
+    assert _asked(window) == f"A training is running. Quit and stop it: {QUIT_KEEPS_MATCHING}"
+    window._running("a new run of both", "both")
+    window._clock.stop()
+    assert _asked(window).endswith(QUIT_KEEPS)

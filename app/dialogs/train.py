@@ -121,9 +121,11 @@ NOT_IN_RUN = ("Not part of this run: this step prepares matching's training; fin
 SKIPPED = "skipped"  # a stage's share, where its bar says a percentage
 UNDO_EARLIER = "Undo the earlier Use"  # Undo beside a result not in use: it goes back from another run's models
 ESTIMATE_FROM = 0.05  # share of a step done before its time left is said: the first steps' pace misleads
-# Quitting the app with a run training: what stopping it keeps (a run finding objects only keeps nothing)
+# Quitting the app with a run training: what stopping it keeps (a run finding objects only keeps nothing; one of
+# both models already finding objects keeps matching's training, and Resume trains finding objects from the start)
 QUIT_KEEPS = "the epochs it finished are kept, and Resume continues from the last one."
 QUIT_KEEPS_NOTHING = "finding objects begins again with Start next time."
+QUIT_KEEPS_MATCHING = "matching's training is kept, but finding objects begins again with Resume."
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
@@ -165,6 +167,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self._epochs: list[tuple[int, int, float]] = []  # (epoch, of at most, when it ended) of the network training
         self._skipped: set[str] = set()  # the stages (STAGES' titles) the run shown takes no part in
         self._kind: str | None = None  # what the run trains ("embedder", "detector", "both"; None: resumed)
+        self._finding_objects = False  # the run shown has begun training finding objects (the detector)
         self._quit_then: Callable[[], None] | None = None  # the app's quit, once the run stopped for it has ended
         self._clock = QTimer(self, interval=1000)
         self._clock.timeout.connect(self._tick)
@@ -481,7 +484,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self._cancelling = self._stopped = False
         self._started = time.monotonic()
         self._next_network(1, 1)
-        self._kind = kind
+        self._kind, self._finding_objects = kind, False
         self._take_part(set(MATCHING_ONLY) if kind == "detector" else set())
         self._clock.start()
 
@@ -521,8 +524,9 @@ class TrainWindow(EscapeCloses, QWidget):
         self.process.stop()
 
     def _progress(self, stage: str, done: int, total: int, message: str) -> None:
-        from training.run import NETWORK  # training is loaded once the user trains, not with the app
+        from training.run import DETECTOR, NETWORK  # loaded once the user trains, not with the app
 
+        self._finding_objects |= stage == DETECTOR
         if stage == NETWORK:
             self._next_network(done + 1, total)
             self.step.setText(step_words(stage, done, total, message))
@@ -786,8 +790,8 @@ class TrainWindow(EscapeCloses, QWidget):
         for process in running:
             process.stop()
         if running:
-            self.status.setText("Stopping: " + ("the last finished epoch is kept; Resume continues from it."
-                                                if self.process in running else "the previous models stay in use."))
+            self.status.setText("Stopping: " + (self._stopping_keeps() if self.process in running
+                                                else "the previous models stay in use."))
         elif not self._busy and not self.embed_bar.isVisible():
             self.close()
 
@@ -818,7 +822,12 @@ class TrainWindow(EscapeCloses, QWidget):
             QTimer.singleShot(0, then)
 
     def _stopping_keeps(self) -> str:
-        return QUIT_KEEPS_NOTHING if self._kind == "detector" else QUIT_KEEPS
+        """What stopping the run keeps. Resume trains finding objects from the start (``training.run``: the detector
+        has no checkpoint of its own), so a run of both models stopped while it found objects said its epochs were
+        kept and Resume continued from the last one, and Resume began that training over."""
+        if self._kind == "detector":
+            return QUIT_KEEPS_NOTHING
+        return QUIT_KEEPS_MATCHING if self._finding_objects else QUIT_KEEPS
 
     def _quit_asked(self, training: bool) -> bool:
         """Whether to quit and stop the run (or Use) that is running; *Keep* is the default, Escape's too."""
