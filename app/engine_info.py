@@ -28,6 +28,7 @@ class EngineInfo:
     device_error: str = ""  # the DeviceError message: the models are there, the device asked for cannot run them
     catalog_error: str = ""  # why the catalog could not be read (corrupt, newer schema…)
     backups: int = 0  # of an empty catalog: a sync or a move that left its file behind made a new, empty one
+    unembedded: bool = False  # products, and no vector of the embedder in use: the window embeds the catalog
 
 
 def describe_engine(pipeline: Pipeline) -> EngineInfo:
@@ -46,6 +47,7 @@ def describe_engine(pipeline: Pipeline) -> EngineInfo:
         info.products = pipeline.catalog.count()
         if info.products == 0:
             info.backups = len(list_backups(pipeline.catalog.path))
+        info.unembedded = info.products > 0 and not pipeline.catalog.has_vectors(embedder.key)
     except CatalogError as exc:
         info.catalog_error = str(exc)
     return info

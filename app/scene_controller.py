@@ -106,7 +106,7 @@ def embedder_to_match(pipeline: Pipeline) -> tuple[str, bool] | None:
     """``embedder_in_use``, and whether the catalog has no vector of it at all (its embedding was cancelled by
     quitting, or failed): the tags are matched once it is embedded."""
     key = embedder_in_use(pipeline)
-    return None if key is None else (key, key not in pipeline.catalog.embedders())
+    return None if key is None else (key, not pipeline.catalog.has_vectors(key))
 
 
 @dataclass(frozen=True)

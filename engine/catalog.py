@@ -681,6 +681,13 @@ class Catalog:
         )
         return {r[0]: bool(r[1]) for r in rows}
 
+    def has_vectors(self, embedder: str) -> bool:
+        """Whether any product has a vector of ``embedder``: none after a switch of embedder whose embedding was
+        cancelled or cut short by quitting (it is rolled back whole). One index lookup, where ``embedders`` counts
+        every vector (a million rows)."""
+        row = self.db.execute("SELECT 1 FROM vectors WHERE embedder = ? LIMIT 1", (embedder,)).fetchone()
+        return row is not None
+
     def embedders(self) -> dict[str, int]:
         rows = self.db.execute("SELECT embedder, COUNT(*) FROM vectors GROUP BY embedder")
         return {r[0]: r[1] for r in rows}

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.scene_memory import TABLES, VERSION_KEY
 
@@ -25,3 +26,13 @@ def copy_data_dir(pipeline: Pipeline, target: Path) -> Path:
             copy.execute(f"DROP TABLE IF EXISTS {table}")
         copy.execute("DELETE FROM meta WHERE key = ?", (VERSION_KEY,))
     return target
+
+
+def without_vectors(data: Path, *embedders: str) -> Path:
+    """``data`` with no vector for ``embedders`` (model file names): a test before in this process may have embedded
+    the session catalog for one, and an embedding of it would then end at once, before anything waited for it."""
+    keys = [find_first((name,), data_dir=data).key for name in embedders]
+    with sqlite3.connect(data / "catalog.sqlite") as db:
+        db.executemany("DELETE FROM vectors WHERE embedder = ?", [(key,) for key in keys])
+    db.close()
+    return data

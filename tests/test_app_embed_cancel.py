@@ -6,7 +6,6 @@ is cancelled at its first chunks, and so are the photo searches that waited for 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import yaml
@@ -14,30 +13,19 @@ from PySide6.QtCore import Qt
 
 from app.dialogs.settings import SettingsDialog
 from engine.backups import list_backups
-from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
-from tests.scene_copy import copy_data_dir
+from tests.scene_copy import copy_data_dir, without_vectors
 
 EFFNET = "effnet_lite0_gem.onnx"
 V1 = "mobilenet_v1_1.0_224_quant_embedding_extractor.float.onnx"
 WAIT_MS = 120_000
 
 
-def _unembedded(data: Path, *embedders: str) -> Path:
-    """``data`` with no vector for ``embedders``: a test before in this process may have embedded the session
-    catalog for one, and its embedding here would then end at once, before a photo could wait for it."""
-    keys = [find_first((name,), data_dir=data).key for name in embedders]
-    with sqlite3.connect(data / "catalog.sqlite") as db:
-        db.executemany("DELETE FROM vectors WHERE embedder = ?", [(key,) for key in keys])
-    db.close()
-    return data
-
-
 def test_cancel_keeps_the_embedder_before_and_searches_with_it_and_left_out_news_goes_with_its_drop(
     qtbot, main_window, pipeline, scene_path, tmp_path: Path
 ):
-    data = _unembedded(copy_data_dir(pipeline, tmp_path / "data"), EFFNET, V1)
+    data = without_vectors(copy_data_dir(pipeline, tmp_path / "data"), EFFNET, V1)
     win = main_window(Pipeline(Settings.defaults().with_(data_dir=data)), (1280, 800))
     stock = win.pipeline.embedder.key
     had = set(win.pipeline.catalog.embedders())  # the session catalog's: tests before may have added the colour's

@@ -5,27 +5,16 @@ them (embedded, with progress and Cancel in the status bar) instead of taking em
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 from engine.models import find_first
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
 from tests.ikea_feed import write_feed
-from tests.scene_copy import copy_data_dir
+from tests.scene_copy import copy_data_dir, without_vectors
 
 EFFNET = "effnet_lite0_gem.onnx"
 WAIT_MS = 120_000
-
-
-def _unembedded(data: Path, embedder: str) -> Path:
-    """``data`` with no vector for ``embedder`` (a test before in this process may have embedded the session catalog
-    for it: its embedding here would end at once, before anything waited for it)."""
-    key = find_first((embedder,), data_dir=data).key
-    with sqlite3.connect(data / "catalog.sqlite") as db:
-        db.execute("DELETE FROM vectors WHERE embedder = ?", (key,))
-    db.close()
-    return data
 
 
 def test_a_search_given_up_while_it_waits_for_the_embedding_lets_its_worker_go(
@@ -34,7 +23,7 @@ def test_a_search_given_up_while_it_waits_for_the_embedding_lets_its_worker_go(
     """The engine has two workers: the embedding holds one, and a photo search waiting for it held the other to the
     embedding's end (37 s for 1,955 products here) though another photo had replaced it; a third search then queued
     behind both, and the photo shown said "Waiting…" with nothing waiting for it."""
-    data = _unembedded(copy_data_dir(pipeline, tmp_path / "data"), EFFNET)
+    data = without_vectors(copy_data_dir(pipeline, tmp_path / "data"), EFFNET)
     win = main_window(Pipeline(Settings.defaults().with_(data_dir=data)), (1280, 800))
     first, other = scene_path("a-bed-that-folds-away-to-be-a-sofa-by-day"), scene_path("bright-kitchen")
     before = win._engine_settings()
@@ -80,9 +69,9 @@ def test_edits_matched_again_with_an_embedder_the_catalog_lacks_wait_for_its_vec
     win = main_window(Pipeline(Settings.for_data_dir(data)), (1280, 800))
     effnet = win.pipeline.embedder.key
     assert effnet == find_first((EFFNET,), data_dir=data).key
-    with qtbot.waitSignal(win.controller.embeddingNeeded, timeout=WAIT_MS):
-        win.open_photo(photo)
-    assert win.embedding_status.isVisible()  # the embedding's progress and Cancel, and the photo says it waits
+    win.open_photo(photo)
+    assert win.embedding_status.isVisible()  # embedded as the photo opens, progress and Cancel: its search did it unseen
+    qtbot.waitUntil(lambda: win.view.busy.text().startswith("Waiting for the catalog"), timeout=WAIT_MS)
     assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0")
     assert win.view.busy.text().startswith("Waiting for the catalog to be embedded for EfficientNet-Lite0")
     win.cancel_embedding()  # nothing to put back: the match stops too, and Embed the Catalog starts both again
@@ -94,3 +83,26 @@ def test_edits_matched_again_with_an_embedder_the_catalog_lacks_wait_for_its_vec
     assert scene.tag(removed).removed  # the edit, restored
     assert sum(bool(t.obj.matches) for t in scene.visible) == matched
     assert win.pipeline.catalog.embedders()[effnet] == win.pipeline.catalog.count()
+
+
+def test_a_photo_opened_with_an_embedder_the_catalog_lacks_embeds_it_with_progress_and_cancel(
+    qtbot, main_window, pipeline, scene_path, tmp_path: Path
+):
+    """DecorLens quit while it embedded the catalog for the embedder Settings chose: the next photo's search embedded
+    the whole catalog itself behind "Finding furniture and decor…" (37 s here, hours for a large catalog), with no
+    progress and no way to stop it. It is embedded as the photo opens, in the status bar, and Cancel stops both."""
+    from app.main_window import EMBED_ACTION
+
+    data = without_vectors(copy_data_dir(pipeline, tmp_path / "data"), EFFNET)
+    save_choice(data, "embedder", [EFFNET])
+    win = main_window(Pipeline(Settings.for_data_dir(data)), (1280, 800))
+    assert win.engine_info.unembedded and not win.embedding_status.isVisible()
+    photo = scene_path("bright-kitchen")
+    win.open_photo(photo)
+    assert win.embedding_status.isVisible()
+    assert win.embedding_label.text().startswith("Embedding the catalog for EfficientNet-Lite0")
+    qtbot.waitUntil(lambda: win.controller.path == photo and win.controller._searching is not None, timeout=WAIT_MS)
+    win.cancel_embedding()
+    assert win.controller._searching is None and win.message.button.text() == EMBED_ACTION
+    qtbot.waitUntil(lambda: not win.engine.busy(), timeout=WAIT_MS)
+    assert win.pipeline.embedder.key not in win.pipeline.catalog.embedders()  # nothing embedded it meanwhile

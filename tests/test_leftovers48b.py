@@ -45,16 +45,16 @@ def edited(tmp_path_factory, exported_models: Path, ikea: Path, ikea_products, s
 
 
 def _opened_waiting(qtbot, main_window, edited: Path, tmp_path: Path, scene_path):
-    """The edited photo opened in a window on a copy of ``edited``: its match asked for the catalog's embedding,
-    and waits for it. Returns the window and the infos the photo said."""
+    """The edited photo opened in a window on a copy of ``edited``: the window embeds the catalog as it opens, and
+    the photo's match waits for it. Returns the window and the infos the photo said."""
     data = tmp_path / "data"
     shutil.copytree(edited, data)
     win = main_window(Pipeline(Settings.for_data_dir(data)), (1280, 800))
     said: list[str] = []
     win.controller.info.connect(said.append)
-    with qtbot.waitSignal(win.controller.embeddingNeeded, timeout=WAIT_MS):
-        win.open_photo(scene_path(PHOTO))
+    win.open_photo(scene_path(PHOTO))
     assert win._embedding is not None
+    qtbot.waitUntil(lambda: win.view.busy.text().startswith("Waiting for the catalog"), timeout=WAIT_MS)
     return win, said
 
 
