@@ -272,9 +272,10 @@ def test_a_worker_collects_while_the_gui_thread_runs_on(qtbot):
 
 WITH_THE_SUITES_CLEANUP = r'''
 import importlib.util
+import sys
 
 spec = importlib.util.spec_from_file_location("suite_conftest", {conftest!r})
-suite = importlib.util.module_from_spec(spec)
+suite = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # as an import would: its dataclasses need it
 spec.loader.exec_module(suite)
 _no_work_left_running = suite._no_work_left_running  # the suite's cleanup after each test, here too
 '''

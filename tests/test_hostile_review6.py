@@ -332,7 +332,7 @@ def test_stored_texts_that_are_not_utf8_are_read_with_replacements_not_a_damaged
         db.executemany("INSERT INTO scene_vectors VALUES (?, ?, ?)", [(i, pipeline.embedder.key, vector) for i in (1, 2)])
     db.close()
     assert main(["--data-dir", str(data), "where", sku]) == 0
-    assert "tag 1 [lj\ufffd]" in capsys.readouterr().out
+    assert "tag 1 [Lj\ufffd]" in capsys.readouterr().out
     assert main(["--data-dir", str(data), "where", sku, "--json"]) == 0
     (seen,) = json.loads(capsys.readouterr().out)["photos"]
     assert (seen["category"], seen["tagged_at"], seen["photo"]) == ("lj\ufffd", "lj\ufffd", str(photo))
