@@ -18,6 +18,7 @@ from app import theme
 from engine.catalog import has_name
 from engine.categories import CategoryMap, display_name
 from engine.invisible import marked
+from engine.lookalike import marked as lookalike_marked
 from engine.models import ResolvedModel
 from engine.models import model_label as engine_model_label
 from engine.results import Match
@@ -69,16 +70,18 @@ def product_title(name: str, sku: str, category: str) -> str:
     return shown(name) if has_name(name, sku) else pretty(category)
 
 
-def product_detail(name: str, sku: str, category: str, price: str = "") -> str:
-    """The line under the title: SKU, the category when the title is a real name, and the price."""
-    parts = [shown_sku(sku), shown(pretty(category)) if has_name(name, sku) else "", shown(price)]
+def product_detail(name: str, sku: str, category: str, price: str = "", alike: bool = False) -> str:
+    """The line under the title: SKU (``shown_sku``), the category when the title is a real name, and the price."""
+    parts = [shown_sku(sku, alike), shown(pretty(category)) if has_name(name, sku) else "", shown(price)]
     return " · ".join(p for p in parts if p)
 
 
-def shown_sku(sku: str) -> str:
+def shown_sku(sku: str, alike: bool = False) -> str:
     """A SKU as a screen shows it: ``shown``, its invisible characters marked ``⟨U+200B⟩`` (``engine.invisible``),
-    so a feed's "ABC-1" + U+200B reads apart from the catalog's "ABC-1" in the catalog, the cards and the matches."""
-    return shown(marked(sku))
+    so a feed's "ABC-1" + U+200B reads apart from the catalog's "ABC-1" in the catalog, the cards and the matches.
+    One that reads as another SKU of the catalog (``alike``: ``engine.importer.read_alike``) has its characters
+    drawn alike marked too (``engine.lookalike.marked``): a Cyrillic "АBC-1" shows "⟨U+0410⟩BC-1"."""
+    return shown(lookalike_marked(sku) if alike else marked(sku))
 
 
 def model_label(model: ResolvedModel) -> str:

@@ -397,6 +397,16 @@ def catalog_lookalikes(catalog: Catalog, skus: list[str]) -> list[tuple[str, ...
     return lookalikes(skus, [*outside_ascii, *read_as])
 
 
+def read_alike(catalog: Catalog, skus: Iterable[str]) -> set[str]:
+    """Those of ``skus`` (a screen's) that read as another SKU of the catalog (``catalog_lookalikes``), for the app to
+    mark them (``engine.lookalike.marked``): only a SKU outside ASCII can, so a list of ASCII SKUs, nearly every
+    catalog's, reads nothing from the catalog."""
+    outside = {sku for sku in skus if not sku.isascii()}
+    if not outside:
+        return set()
+    return {sku for group in catalog_lookalikes(catalog, sorted(outside)) for sku in group if sku in outside}
+
+
 def feed_sources(known: dict[str, str], counts: dict[str, int], label: str) -> set[str]:
     """The sources a feed named ``label`` is an update of: its own, and each recorded source ("" aside) of which
     it lists at least half the products (``known``: the feed's SKUs the catalog holds → their sources; ``counts``:

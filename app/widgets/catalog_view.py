@@ -60,7 +60,7 @@ from app.widgets.flow_layout import Flow
 from app.widgets.where_used import WhereUsedPanel
 from app.workers import Runner, Task
 from engine.catalog import Interrupted, Product
-from engine.importer import ImportReport
+from engine.importer import ImportReport, read_alike
 from engine.pipeline import Pipeline
 from engine.words import counted
 
@@ -94,14 +94,16 @@ class ProductModel(QAbstractListModel):
     def __init__(self, thumbnails: Thumbnails):
         super().__init__()
         self.products: list[Product] = []
+        self.alike: set[str] = set()  # the listed SKUs that read as another of the catalog's (``read_alike``)
         self.thumbnails = thumbnails
         self._rows: dict[str, list[int]] = {}
         self._blanks: dict[str, QPixmap] = {}  # a theme's panel colour -> its square
         thumbnails.ready.connect(self._thumbnail_ready)
 
-    def set_products(self, products: list[Product]) -> None:
+    def set_products(self, products: list[Product], alike: set[str] | frozenset[str] = frozenset()) -> None:
+        """List ``products``; those of ``alike`` SKUs show the characters they read alike by marked (``shown_sku``)."""
         self.beginResetModel()
-        self.products = products
+        self.products, self.alike = products, set(alike)
         self._rows = {}
         for row, product in enumerate(products):
             self._rows.setdefault(product.image_path, []).append(row)
@@ -116,11 +118,12 @@ class ProductModel(QAbstractListModel):
             return product_title(product.name, product.sku, product.category)
         if role == Qt.ItemDataRole.AccessibleTextRole:  # a screen reader said "ALINA" of two ALINA tiles
             title = product_title(product.name, product.sku, product.category)
-            return f"{title}, {product_detail(product.name, product.sku, product.category, product.price)}"
+            alike = product.sku in self.alike
+            return f"{title}, {product_detail(product.name, product.sku, product.category, product.price, alike)}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
-            lines = [product.name, f"SKU {shown_sku(product.sku)}", pretty(product.category), product.price, product.url]
+            lines = [product.name, f"SKU {shown_sku(product.sku, product.sku in self.alike)}", pretty(product.category), product.price, product.url]
             return rich_tooltip("\n".join(shown(line) for line in lines if line))
         if role == Qt.ItemDataRole.UserRole:
             return product
@@ -174,7 +177,8 @@ class ProductTile(QStyledItemDelegate):
         top = card.top() + 8 + (ICON.height() - picture.height()) / 2
         painter.drawPixmap(QRectF(left, top, picture.width(), picture.height()).toRect(), pixmap)
         text = self.text_area(QRectF(option.rect))
-        for text_line, font, role in self.lines(product, painter.font(), int(text.width())):
+        alike = product.sku in index.model().alike
+        for text_line, font, role in self.lines(product, painter.font(), int(text.width()), alike):
             painter.setFont(font)
             painter.setPen(palette.color(role))
             painter.drawText(text, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text_line)
@@ -187,14 +191,17 @@ class ProductTile(QStyledItemDelegate):
         return cell.adjusted(15, 5 + ICON.height() + 14, -15, -9)
 
     @staticmethod
-    def lines(product: Product, font: QFont, width: int) -> list[tuple[str, QFont, QPalette.ColorRole]]:
+    def lines(product: Product, font: QFont, width: int,
+              alike: bool = False) -> list[tuple[str, QFont, QPalette.ColorRole]]:
         """The tile's lines as painted, each elided to ``width``: the name in bold, SKU and category in grey, the
         price in the text colour on a line of its own (none when the feed gave none). At the end of the grey line
-        the price was elided away on nearly every tile: "601.592.28 · Bathroom …"."""
+        the price was elided away on nearly every tile: "601.592.28 · Bathroom …". An ``alike`` SKU, one that reads
+        as another, shows its characters drawn alike marked (``shown_sku``)."""
         bold = QFont(font)
         bold.setBold(True)
         texts = [(product_title(product.name, product.sku, product.category), bold, QPalette.ColorRole.Text),
-                 (product_detail(product.name, product.sku, product.category), font, QPalette.ColorRole.PlaceholderText),
+                 (product_detail(product.name, product.sku, product.category, alike=alike), font,
+                  QPalette.ColorRole.PlaceholderText),
                  (shown(product.price), font, QPalette.ColorRole.Text)]
         return [(QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideRight, width), f, role)
                 for text, f, role in texts if text]
@@ -523,14 +530,14 @@ class CatalogView(QWidget):
         def superseded() -> bool:
             return query != self._query  # typed over: a million products' query is a second
 
-        def work(_job) -> tuple[dict[str, int], list[Product]] | None:
+        def work(_job) -> tuple[dict[str, int], list[Product], set[str]] | None:
             if superseded():  # typed over while it waited
                 return None
             catalog = pipeline.catalog  # opened here: a corrupt file fails in the worker, as a message
             try:
                 with catalog.interruptible(superseded):  # typed over while it runs: stopped, not an error
-                    return catalog.category_counts(), catalog.products(category, text, limit=MAX_SHOWN, skus=only,
-                                                                       order=order)
+                    products = catalog.products(category, text, limit=MAX_SHOWN, skus=only, order=order)
+                    return catalog.category_counts(), products, read_alike(catalog, (p.sku for p in products))
             except Interrupted:
                 return None
 
@@ -607,7 +614,7 @@ class CatalogView(QWidget):
         listed = ", ".join(f"{pretty(n)} ({counts[n]:,})" for n in named[:CATEGORIES_NAMED])
         return f"No product's name or SKU holds “{text}”. To list a category, choose it in the box beside: {listed}."
 
-    def _show(self, counts: dict[str, int], products: list[Product]) -> None:
+    def _show(self, counts: dict[str, int], products: list[Product], alike: set[str]) -> None:
         chosen = self.category.currentData()
         total = self.total = sum(counts.values())
         self.category.clear()
@@ -618,7 +625,7 @@ class CatalogView(QWidget):
         self.import_bundle.setHidden(total > 0)
         self._place_actions()  # the box is as wide as its longest entry: the counts may have widened it
         self.grid.placeholder = EMPTY_CATALOG if total == 0 else self._no_match(counts)
-        self.model.set_products(products)
+        self.model.set_products(products, alike)
         self.grid.show_prices(any(p.price for p in products))
         self.grid.viewport().update()
         more = f" (first {MAX_SHOWN:,})" if len(products) == MAX_SHOWN else ""
