@@ -11,9 +11,12 @@ computer's own addresses (``own_address``) are reached only by requests that not
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http.client
 import io
 import ipaddress
+import itertools
 import math
 import socket
 import time
@@ -22,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
@@ -45,13 +49,16 @@ class _Route:
 _ROUTE: ContextVar[_Route | None] = ContextVar("decorlens_download_route", default=None)  # open_until's
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # "this host on this network": Linux connects 0.0.0.0 to itself
 _BROADCAST = ipaddress.ip_address("255.255.255.255")
+_INTERFACES_KEPT = 60.0  # seconds ``interface_addresses`` are kept before being read again
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def own_address(ip: str) -> str:
-    """What kind of this computer's own address ``ip`` is ("loopback", "link-local", "multicast", "unspecified"),
-    or "" for any other (the LAN, the internet). Link-local includes 169.254.169.254, a cloud machine's metadata
-    service (its credentials); an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is its IPv4 one. A LAN's private
-    addresses are not this computer's: a shop's image server or NAS is on one."""
+    """What kind of this computer's own address ``ip`` is ("loopback", "link-local", "multicast", "unspecified",
+    "network interface"), or "" for any other (the LAN, the internet). Link-local includes 169.254.169.254, a cloud
+    machine's metadata service (its credentials); an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is its IPv4
+    one. A LAN's private addresses are not this computer's (a shop's image server or NAS is on one), except those
+    of its own network interfaces (``interface_addresses``): its 192.168.1.20 reaches what its 127.0.0.1 does."""
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
@@ -63,7 +70,49 @@ def own_address(ip: str) -> str:
         return "multicast"
     if address.is_unspecified or address in _THIS_NETWORK:
         return "unspecified"
+    if address in interface_addresses():
+        return "network interface"
     return ""
+
+
+def interface_addresses() -> frozenset[IPAddress]:
+    """This computer's own addresses on its networks, read again each ``_INTERFACES_KEPT`` seconds (a laptop joins
+    another network): one connection's check costs no more than a set lookup."""
+    return _interface_addresses(int(time.monotonic() // _INTERFACES_KEPT))
+
+
+@functools.lru_cache(maxsize=1)
+def _interface_addresses(_period: int) -> frozenset[IPAddress]:
+    """What the standard library can tell of them, each way on its own: the host name's addresses (on Windows and
+    macOS its interfaces'; on Linux often 127.0.1.1 only), the source address of the route out (IPv4 and IPv6; a
+    datagram socket's ``connect`` sends nothing), and on Linux every local address the kernel lists (``/proc``)."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        found |= {sockaddr[0] for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None)}
+    for family, far in ((socket.AF_INET, "10.255.255.255"), (socket.AF_INET6, "2001:db8::1")):
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((far, 9))
+            found.add(probe.getsockname()[0])
+    found |= _linux_local_addresses()
+    addresses = set()
+    for text in found:
+        with contextlib.suppress(ValueError):
+            addresses.add(ipaddress.ip_address(text.split("%")[0]))  # "fe80::1%eth0": its zone dropped
+    return frozenset(addresses)
+
+
+def _linux_local_addresses() -> set[str]:
+    """The IPv4 addresses the kernel routes to itself (``/proc/net/fib_trie``'s "/32 host LOCAL") and the IPv6
+    addresses of its interfaces (``/proc/net/if_inet6``); none where there is no such file."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        found |= {before.split()[-1] for before, line in itertools.pairwise(lines) if line.strip() == "/32 host LOCAL"}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            digits = line.split()[0]
+            found.add(":".join(digits[i : i + 4] for i in range(0, 32, 4)))
+    return found
 
 
 def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
