@@ -73,3 +73,25 @@ def test_the_catalog_tab_marks_a_sku_that_reads_as_another(qtbot, pipeline: Pipe
     tip, spoken = tips["\u0410BC-1"]
     assert "SKU ⟨U+0410⟩BC-1" in tip and "Lamp, ⟨U+0410⟩BC-1 · Lamp" in spoken
     assert "SKU ABC-1" in tips["ABC-1"][0] and "SKU Café" in tips["Café"][0]
+
+
+def test_where_useds_goes_with_marks_a_sku_that_reads_as_another(qtbot, fresh_pipeline: Pipeline, ikea: Path,
+                                                                   scene_path) -> None:
+    """Goes with listed the products tagged beside the one asked for by title and SKU: two "Lamp · ABC-1" rows."""
+    from app.widgets.where_used import WhereUsedPanel
+    from engine.imageio import load_image
+    from engine.scene_memory import APP, SeenObject, remember
+
+    _stored(fresh_pipeline.catalog, ikea)
+    photo = scene_path("take-a-comfy-seat-on-the-sofa")
+    objects = [SeenObject(n, "lamp", (40.0 * n, 40.0, 40.0 * n + 120, 200.0), (), (sku, 0.9, "exact"))
+               for n, sku in enumerate(SKUS, 1)]
+    height, width = load_image(photo).shape[:2]
+    remember(fresh_pipeline, photo, (width, height), objects, APP)
+    panel = WhereUsedPanel(fresh_pipeline, Runner(1))
+    qtbot.addWidget(panel)
+    panel.show_product("Café")
+    qtbot.waitUntil(lambda: panel.together.count() == len(SKUS) - 1, timeout=WAIT_MS)
+    rows = sorted(panel.together.item(i).text() for i in range(panel.together.count()))
+    assert rows == ["Lamp · ABC-1 · 1 photo", "Lamp · ABC⟨U+2011⟩2 · 1 photo", "Lamp · ⟨U+0410⟩BC-1 · 1 photo",
+                    "Lamp · ⟨U+0410⟩BC-2 · 1 photo"]

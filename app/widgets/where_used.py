@@ -15,7 +15,7 @@ to be opened on that tag.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown
+from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown, shown_sku
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import NAMED, dropped_paths, seen_names
 from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
 from engine.imageio import load_image
+from engine.importer import read_alike
 from engine.paths import readable_path
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem
@@ -83,6 +84,7 @@ class Found:
     categories: list[str] | None = None  # Looks like it: the catalog's categories, to choose another
     kind_tags: int | None = None  # Where used: the tagged photos' tags of the product's kind (None: not asked)
     tag_counts: dict[str, int] | None = None  # Looks like it: the tagged photos' tags per decor category
+    alike: set[str] = field(default_factory=set)  # Goes with's SKUs that read as another (``read_alike``)
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -100,7 +102,7 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     product = catalog.get_by_sku(sku)
     kind_tags = None if product is None else tags_of_kind(pipeline, product.category)
     return Found(sku, _heading(pipeline, sku), _with_pictures(where_used(catalog, sku, SHOWN), dpr), together,
-                 photo_count(catalog), kind_tags=kind_tags)
+                 photo_count(catalog), kind_tags=kind_tags, alike=read_alike(catalog, (t[0] for t in together)))
 
 
 def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str = "") -> Found:
@@ -363,7 +365,8 @@ class WhereUsedPanel(QWidget):
                                                                                     "\n(the photo is gone)")))
             self.sightings.addItem(item)
         for sku, title, count, image in found.together:
-            item = QListWidgetItem(f"{title} · {shown(sku)} · {count:,} photo{'s' if count != 1 else ''}", self.together)
+            photos = f"{count:,} photo{'s' if count != 1 else ''}"
+            item = QListWidgetItem(f"{title} · {shown_sku(sku, sku in found.alike)} · {photos}", self.together)
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, sku)
         self.together_label.setVisible(bool(found.together))
