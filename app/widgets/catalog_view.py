@@ -123,7 +123,8 @@ class ProductModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.picture(index.row(), 1.0)
         if role == Qt.ItemDataRole.ToolTipRole:  # escaped: Qt would render a name holding tags as HTML
-            lines = [product.name, f"SKU {shown_sku(product.sku, product.sku in self.alike)}", pretty(product.category), product.price, product.url]
+            sku = shown_sku(product.sku, product.sku in self.alike)
+            lines = [product.name, f"SKU {sku}", pretty(product.category), product.price, product.url]
             return rich_tooltip("\n".join(shown(line) for line in lines if line))
         if role == Qt.ItemDataRole.UserRole:
             return product
