@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.corrections_file import FOLDER
 from engine.errors import DecorLensError
@@ -23,6 +23,9 @@ from engine.scene_memory import photo_count
 from engine.settings import Settings, save_choice
 from engine.words import counted
 
+if TYPE_CHECKING:  # the app starts without training's modules
+    from training.run import Job
+
 RUNS = TRAINING_RUNS
 RUN_PREFIX = "app-"
 RUN_STAMP = "%Y%m%d-%H%M%S"  # a run folder's name after RUN_PREFIX: when it was started
@@ -31,6 +34,9 @@ MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
 DATASET_FILES = "products.csv, pairs.csv and scenes/"
 REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are listed, least sure first
+# What Resume does with a run of both models stopped while it found objects: matching's model is exported again from
+# its finished checkpoint, and finding objects trains from the start (the detector keeps no checkpoint)
+RESUME_FINDS_AGAIN = "Resume keeps matching's training and trains finding objects again from the start"
 
 
 @dataclass
@@ -44,6 +50,8 @@ class LastRun:
     used: Path | None = None  # the run whose models are in use: ``run``, an older one, or None (none of the runs')
     used_when: str = ""
     before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before ``used``'s Use
+    # whose ``before`` are, in words (``_whose``): what Undo brings back; told by ``before``, so not compared
+    before_words: str = field(default="", compare=False)
 
 
 @dataclass
@@ -64,6 +72,7 @@ class Summary:
     tagged: int = 0  # photos tagged (the scene memory: the app and batch tagging), corrected or not
     resumable: Path | None = None  # a run folder a crash or a closed window left behind
     resumable_said: str = ""  # what Resume would continue, in words (``stopped_words``)
+    resumable_finds_again: bool = False  # it stopped while finding objects: RESUME_FINDS_AGAIN, not its last epoch
     last: LastRun | None = None  # the newest finished run, for the window opened again after it
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
@@ -117,6 +126,7 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.tagged = photo_count(pipeline.catalog)
     summary.resumable = resumable_run(pipeline)
     summary.resumable_said = stopped_words(summary.resumable) if summary.resumable else ""
+    summary.resumable_finds_again = summary.resumable is not None and finding_objects_reached(summary.resumable)
     summary.last = last_run(pipeline)
     return summary
 
@@ -172,6 +182,7 @@ def last_run(pipeline: Pipeline) -> LastRun | None:
         for run in runs:
             if before := _before_use(pipeline, run):
                 last.used, last.used_when, last.before = run, started_words(run), before
+                last.before_words = _whose(runs, before)
                 break
         return last
     return None
@@ -179,17 +190,37 @@ def last_run(pipeline: Pipeline) -> LastRun | None:
 
 def _before_use(pipeline: Pipeline, run: Path) -> tuple[list[str], list[list[str]]] | None:
     """The models in use before ``run``'s Use made its own active, where those are still in use; else None."""
-    from training.run import INSTALL_JOB, INSTALLED, Job
+    from training.run import INSTALL_JOB, Job
 
     settings = pipeline.settings
-    now = {"embedder": list(settings.embedder), "detectors": [list(d) for d in settings.detectors]}
+    if _installed(run) != (list(settings.embedder), [list(d) for d in settings.detectors]):
+        return None
     try:
-        if json.loads((run / INSTALLED).read_text(encoding="utf-8")) != now:
-            return None
         before = Job.load(run / INSTALL_JOB)
-    except (OSError, ValueError, DecorLensError):  # never used, or written by another version
+    except DecorLensError:  # written by another version
         return None
     return None if before.embedder is None or before.detectors is None else (before.embedder, before.detectors)
+
+
+def _installed(run: Path) -> tuple[list[str], list[list[str]]] | None:
+    """The models ``run``'s Use made active (its ``installed.json``); None where it was never used."""
+    from training.run import INSTALLED
+
+    try:
+        installed = json.loads((run / INSTALLED).read_text(encoding="utf-8"))
+        return installed["embedder"], installed["detectors"]
+    except (OSError, ValueError, TypeError, KeyError):  # never used, or written by another version
+        return None
+
+
+def _whose(runs: list[Path], models: tuple[list[str], list[list[str]]]) -> str:
+    """Whose ``models`` are, in words: a run's, whose Use made them active (its own Undo then goes back further), the
+    stock ones, or others (chosen in Settings)."""
+    run = next((run for run in runs if _installed(run) == models), None)
+    if run is not None:
+        return f"the models of the run {started_words(run)}"
+    stock = Settings.defaults()
+    return "the stock models" if models == (list(stock.embedder), [list(d) for d in stock.detectors]) else "the models in use before"
 
 
 def started_words(run: Path) -> str:
@@ -214,11 +245,32 @@ def stopped_words(run: Path) -> str:
     except DecorLensError:  # a job written by another version: Resume says what is wrong with it
         return f"A run {when} stopped before the end: Resume continues it, Start begins a new one."
     done = sum(_epochs_done(history) for history in (run / "embedder").glob("**/history.json"))
+    if _matching_exported(run, job):
+        return (f"A run {when} stopped while finding objects, after matching's training ({counted(done, 'epoch')}): "
+                f"{RESUME_FINDS_AGAIN}; Start begins a new one with the fields' settings.")
     kept = [counted(job.views, "view")] if job.views else []
     kept += ["two networks"] if networks > 1 else []
     return (f"A run {when} stopped after {counted(done, 'epoch')} of at most {networks * job.epochs}: Resume continues "
             f"it as it was set ({', '.join([counted(job.epochs, 'epoch'), *kept])}), whatever the fields say; Start "
             "begins a new one with them.")
+
+
+def finding_objects_reached(run: Path) -> bool:
+    """Whether a run of both models had finished matching and gone on to finding objects: ``training.run`` exports
+    matching's model into the run's models (``<run>/models/<name>.onnx``, one network's or two combined) before the
+    detector begins. Resume then does RESUME_FINDS_AGAIN, not continue from the last finished epoch."""
+    from training.run import JOB, Job
+
+    try:
+        return _matching_exported(run, Job.load(run / JOB))
+    except DecorLensError:
+        return False
+
+
+def _matching_exported(run: Path, job: Job) -> bool:
+    from training.run import BOTH
+
+    return job.kind == BOTH and (run / "models" / f"{job.name}.onnx").is_file()
 
 
 def _epochs_done(history: Path) -> int:

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from app import theme, train_jobs
 from app.estimates import time_left
 from app.labels import by_name, plain_label, pretty
-from app.train_jobs import REVIEW
+from app.train_jobs import RESUME_FINDS_AGAIN, REVIEW
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.escape import EscapeCloses
@@ -154,6 +154,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.result_run: Path | None = None  # the finished run whose result is shown: "Use" installs its models
         self.previous: tuple[list[str], list[list[str]]] | None = None  # models before *Use this model*
         self.used_run: Path | None = None  # the run whose models Use put in use, which Undo goes back from
+        self._back_to = ""  # whose ``previous`` are, in words (``LastRun.before_words``; "": not known yet)
         self._cancelling = False
         self._stopped = False  # a run ended unfinished (closed, Escape, a crash): the step line says what is left
         self._busy = False  # a run is prepared, trained or discarded, or a model put in use: Start and Resume wait
@@ -408,13 +409,15 @@ class TrainWindow(EscapeCloses, QWidget):
         self.resume_button.setVisible(summary.resumable is not None and not self._busy)
         if self._stopped:  # a run stopped unfinished: what is left of it is known now
             self._stopped = False
-            self.step.setText("Stopped before the end: Resume continues from its last finished epoch, Start begins "
-                              "again." if summary.resumable else
-                              "Stopped before its first epoch finished: Start begins again.")
+            self.step.setText(_stopped_line(summary))
         elif summary.resumable and not self._busy and not self.step.text():  # one left by a quit app or a crash
             self.step.setText(summary.resumable_said)
-        if summary.last and self.previous is None and not self.status.text() and not self._busy:  # as opened
+        if self._busy:
+            return
+        if summary.last and self.previous is None and not self.status.text():  # as opened
             self._show_last(summary.last)
+        else:  # after a Use or an Undo: Undo goes on from the models in use now, through every earlier Use
+            self._offer_undo(summary.last)
 
     def _show_last(self, last: train_jobs.LastRun) -> None:
         """Opened again (the app quit meanwhile), the newest finished run's before / after: with Use where its models
@@ -423,17 +426,24 @@ class TrainWindow(EscapeCloses, QWidget):
         self.result_run, in_use = last.run, last.used == last.run
         self._show_result(last.result)
         self._show_warnings()  # a result is shown: its numbers say more than the forecast
-        self.previous = last.before
         self.use_button.setEnabled(not in_use)
         self.int8.setEnabled(not in_use)
-        self.undo_button.setEnabled(last.before is not None)
-        self.used_run = last.used
-        self._name_undo()
+        self._offer_undo(last)
         said = (f"In use: the models of the run {last.when}, chosen with Use this model." if in_use else
                 f"The run {last.when} finished; its models are not in use: Use this model puts them in use.")
         if last.before:
             said += " Undo goes back to the models in use before them." if in_use else self._in_use_now()
         self.status.setText(said)
+
+    def _offer_undo(self, last: train_jobs.LastRun | None) -> None:
+        """Undo from the models in use now, as the run folders tell: the run whose Use made them active and the
+        models before it. Undo went back one Use per session: after two (run A's, then B's), undoing B left A's
+        models with no Undo, and the stock ones were to be had by a restart (or Settings by file name)."""
+        self.previous = last.before if last else None
+        self.used_run = last.used if last else None
+        self._back_to = last.before_words if last else ""
+        self.undo_button.setEnabled(self.previous is not None)
+        self._name_undo()
 
     def _in_use_now(self) -> str:
         """Beside a result not in use, the earlier run whose models are, where Undo goes back from them."""
@@ -447,8 +457,9 @@ class TrainWindow(EscapeCloses, QWidget):
         training), while it goes back from an earlier run's Use."""
         earlier = self.used_run is not None and self.used_run != self.result_run
         self.undo_button.setText(UNDO_EARLIER if earlier else "Undo")
+        back_to = self._back_to or "the ones in use before them"
         self.undo_button.setToolTip(f"Back from the models of the run {train_jobs.started_words(self.used_run)} to "
-                                    "the ones in use before them" if earlier else "")
+                                    f"{back_to}" if earlier else f"Back to {back_to}")
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -463,7 +474,8 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def resume(self) -> None:
         run = self.summary_data.resumable
-        self._running("Resuming from the last finished epoch…")
+        self._running("Resuming: matching's training is kept, finding objects begins again from the start…"
+                      if self.summary_data.resumable_finds_again else "Resuming from the last finished epoch…")
         self._prepare("resume")
         self.io.start(lambda _job: train_jobs.resume(run), done=self._launch, failed=self._failed)
 
@@ -510,8 +522,10 @@ class TrainWindow(EscapeCloses, QWidget):
             self._finished("cancelled", "")
             return
         if self._closed_preparing:  # the window was closed while a resumed run was being prepared
-            self._finished("cancelled", "Not resumed: the window was closed before the run started. Its last "
-                                        "finished epoch is kept; Resume continues from it.")
+            again = self.summary_data is not None and self.summary_data.resumable_finds_again
+            self._finished("cancelled", "Not resumed: the window was closed before the run started. " +
+                           (f"{RESUME_FINDS_AGAIN}." if again else
+                            "Its last finished epoch is kept; Resume continues from it."))
             return
         self.status.setText("Training in a process of its own: the app stays usable meanwhile.")
         self.process.start(job)
@@ -723,7 +737,7 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         self.use_step.clear()
         self.undo_button.setEnabled(True)
-        self.used_run = self.result_run
+        self.used_run, self._back_to = self.result_run, ""  # whose the previous models are: told once counted again
         self._name_undo()
         say(self.status, _now_in_use(before, pipeline.settings))
         self._idle()
@@ -734,9 +748,9 @@ class TrainWindow(EscapeCloses, QWidget):
         self.embed_bar.hide()
         self.use_button.setEnabled(True)
         self.int8.setEnabled(True)
-        self.used_run = None  # the models before it: the stock ones, or a run's the window cannot name
-        self._name_undo()
-        say(self.status, "Back to the previous models: photos opened from now on are matched and tagged as before.")
+        back_to = self._back_to or "the previous models"
+        self._offer_undo(None)  # until counted again: the run whose models came back, if any, is offered next
+        say(self.status, f"Back to {back_to}: photos opened from now on are matched and tagged as before.")
         self._idle()
         self.activated.emit(pipeline)
 
@@ -1042,6 +1056,15 @@ def detector_text(detector: dict) -> str:
     return (f"Finding objects: learned {categories}. On the photos kept aside to check it, it scores {score:.0%} "
             "for finding them (an object counts as found when the box drawn and its marked box overlap by at least "
             "half; false finds lower the score; averaged over the categories).")
+
+
+def _stopped_line(summary: train_jobs.Summary) -> str:
+    """What is left of a run stopped unfinished, and what Resume and Start do with it."""
+    if summary.resumable_finds_again:
+        return f"Stopped while finding objects: {RESUME_FINDS_AGAIN}; Start begins again."
+    if summary.resumable:
+        return "Stopped before the end: Resume continues from its last finished epoch, Start begins again."
+    return "Stopped before its first epoch finished: Start begins again."
 
 
 def _now_in_use(before, after) -> str:
