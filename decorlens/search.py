@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from decorlens.options import did_you_mean, output_folder, positive_int, program
-from decorlens.progress import bar
+from decorlens.progress import bar, embed_catalog
 from decorlens.terminal import catalog_field, category_field, category_words, json_text, one_field, shown_path
 from engine.boxes import four_numbers
 from engine.catalog import has_name
@@ -20,6 +20,7 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
+from engine.imageio import upright_size
 from engine.paths import readable_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
@@ -61,9 +62,11 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if Path(args.image).is_dir():  # "is a folder, not a regular file" named no way to search the photos in it
         raise DecorLensError(f"{one_field(args.image)} is a folder: `{program()} search` takes one photo; "
                              f"`{program()} tag FOLDER --out DIR` tags every photo in a folder")
+    if args.box and args.category:
+        args.category = check_category(pipeline, args.category)
+    upright_size(args.image)  # a missing file or one no image says so before minutes of embedding, not after them
+    embed_catalog(pipeline, args.quiet, matcher=args.matcher)  # with a bar: the search embedded it unseen
     if args.box:
-        if args.category:
-            args.category = check_category(pipeline, args.category)
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
     else:
         result = pipeline.search_scene(args.image, args.top_k, args.any_category, args.matcher)

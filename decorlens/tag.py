@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int, program
-from decorlens.progress import bar, note, stop_on_ctrl_c
+from decorlens.progress import bar, embed_catalog, note, stop_on_ctrl_c
 from decorlens.search import seen_words, sold_words
 from engine.batch import (
     SUMMARY,
@@ -57,15 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _embed_catalog(pipeline: Pipeline, quiet: bool, stop: Callable[[], bool]) -> None:
-    """What the catalog lacks for the embedder (another one activated: all of it), embedded before the first
-    photo, with its own bar. Inside the first photo's search it showed no progress, and Ctrl-C or SIGTERM
-    waited for the whole catalog; here they stop it between chunks, the catalog as it was."""
-    if pipeline.catalog.missing_vectors(pipeline.embedder.key):
-        with bar("embedding the catalog", quiet) as progress:
-            pipeline.prepare_matcher(progress=progress, cancelled=stop)
-
-
 def out_folder(text: str) -> Path:
     """``--out``: an empty one became ``Path(".")`` and wrote the batch into the current folder."""
     if not text:
@@ -98,7 +89,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     ensure_nonempty(pipeline.catalog)
     check_out_dir(args.out, "--out", make=False)  # before the catalog is embedded, which may take minutes
     with stop_on_ctrl_c() as stop:
-        _embed_catalog(pipeline, args.quiet, stop)
+        embed_catalog(pipeline, args.quiet, stop)  # before the first photo: its search embedded it unseen
         with bar("tagging", args.quiet) as progress:
             tag = _tagger(pipeline, args)
             try:

@@ -10,6 +10,7 @@ so the window's Photos strip marks it then, not all at the batch's end.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, QUrl, Signal
@@ -29,12 +30,13 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.settings import TOP_K_LABEL, top_k_box
 from app.estimates import time_left
+from app.labels import model_label
 from app.links import open_outside
 from app.scene_files import scene_files
 from app.theme import grow_to_fit
 from app.widgets.message_bar import say
 from app.widgets.scene_view import seen_names, sold_names
-from app.workers import Runner, Task
+from app.workers import Job, Runner, Task
 from engine.batch import SUMMARY, BatchReport, Tagged, check_not_an_input, kept_words
 from engine.errors import Cancelled, DecorLensError
 from engine.pipeline import Pipeline
@@ -59,6 +61,41 @@ def progress_words(done: int, total: int, left: str, last: str, kept: int) -> st
 # the longest progress line, whose height the dialog keeps for it: as its 1 to 3 lines came and went, the dialog grew
 # and the buttons moved under the mouse while the batch ran ("Just done" is elided to a line)
 LONGEST_PROGRESS = progress_words(99_999, 199_998, f" · {time_left(359_940)} left", "Just done: …", 99_999)
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """How far the catalog's embedding for the embedder in use (``label``) is, before the batch's first photo."""
+
+    label: str
+    done: int
+    total: int
+
+    def words(self) -> str:
+        return (f"Embedding the catalog for {self.label} first: {self.done:,} of {counted(self.total, 'product')}…\n"
+                "Then the photos are tagged.")
+
+
+def embed_first(pipeline: Pipeline, job: Job) -> None:
+    """What the catalog lacks for the embedder in use (after a switch of embedder whose embedding was cancelled or
+    cut short by quitting: all of it) embedded before the first photo, its progress delivered as ``Embedding``: inside
+    the first photo's search the dialog said "0 of N photos" for 37 s over 1,955 products here (hours over a large
+    catalog), and Cancel waited for its end. Cancel stops it between chunks, the catalog as it was."""
+    embedder = pipeline.embedder
+    missing = len(pipeline.catalog.missing_vectors(embedder.key))
+    if not missing:
+        return
+    label = model_label(embedder.model)
+
+    def told(done: int, total: int) -> None:
+        job.deliver(Embedding(label, done, total))
+
+    told(0, missing)
+    try:
+        pipeline.prepare_matcher(progress=told, cancelled=job.cancelled)
+    except Cancelled:
+        raise Cancelled(f"stopped while embedding the catalog for {label}: nothing was tagged, and the catalog "
+                        "is as it was") from None
 
 
 def shown_path(path: Path, photos: str) -> str:
@@ -133,6 +170,7 @@ class BatchDialog(QDialog):
         self.pipeline = pipeline
         self.engine = engine
         self.task: Task | None = None
+        self._embedding = False  # the bar counts the products embedded before the first photo (``embed_first``)
         self._restart_clock("")
         self.source = QLineEdit(str(folder or ""), placeholderText="folder of room photos (subfolders included)")
         # offered beside the Photos it names, as Browse offers it: left empty, a new user's Start asked for a folder
@@ -244,16 +282,18 @@ class BatchDialog(QDialog):
                 raise ValueError(f"no photos found in {source}")
             if pipeline.catalog.count() == 0:
                 raise DecorLensError(EMPTY_CATALOG)
+            embed_first(pipeline, job)
             return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled,
                                 on_photo=lambda scene, line: job.deliver(
                                     (photo_done(scene, line), isinstance(line, Tagged) and line.kept)))
 
+        self._show_tagging()  # a batch before may have stopped while embedding
         self._set_running(True)
         self._restart_clock(source)
         self.status.setText("Looking for photos…")
         self.task = self.engine.start(
             work, done=self._done, progress=self._progress, failed=self._stopped, cancelled=self._cancelled,
-            delivered=self._photo_done,
+            delivered=self._delivered,
         )
 
     def _restart_clock(self, photos: str) -> None:
@@ -265,9 +305,11 @@ class BatchDialog(QDialog):
         if self.task is not None:
             self.task.cancel()
             self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling after the current photo…")
+            self.status.setText("Cancelling the catalog's embedding…" if self._embedding else
+                                "Cancelling after the current photo…")
 
     def _progress(self, done: int, total: int) -> None:
+        self._show_tagging()
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         # "Tagged 1500 of 2000 photos…" counted the photos that failed as tagged, in digits unlike the end's "1,953";
@@ -278,9 +320,32 @@ class BatchDialog(QDialog):
                                                     self.status.width()) if self._last else ""
         self.status.setText(progress_words(done, total, left, last, self._kept))
 
+    def _delivered(self, part: Embedding | tuple[tuple[str, str, int] | tuple[str, str], bool]) -> None:
+        if isinstance(part, Embedding):
+            self._embedded(part)
+        else:
+            self._photo_done(part)
+
+    def _embedded(self, embedding: Embedding) -> None:
+        """The catalog's embedding before the first photo, on the bar (as products embedded) and in words."""
+        if not self._embedding:
+            self._embedding = True
+            self.progress.setAccessibleName("Products embedded")
+        self.progress.setRange(0, embedding.total)
+        self.progress.setValue(embedding.done)
+        if self.task is not None and not self.task.is_cancelled():  # "Cancelling…" stays until it stops
+            self.status.setText(embedding.words())
+
+    def _show_tagging(self) -> None:
+        """The bar counts photos again once the embedding before them is done."""
+        if self._embedding:
+            self._embedding = False
+            self.progress.setAccessibleName("Photos tagged")
+
     def _photo_done(self, delivered: tuple[tuple[str, str, int] | tuple[str, str], bool]) -> None:
         """A photo done: said by name; the time it took counts toward the estimate unless it was kept (read back in
         a blink) or the first tagged (which loads the models)."""
+        self._show_tagging()
         part, kept = delivered
         now = time.monotonic()
         # a photo that failed read as tagged ("Just done: x.jpg"); why comes in the summary at the end
@@ -328,7 +393,7 @@ class BatchDialog(QDialog):
 
     def _cancelled(self, message: str) -> None:
         saved = (f" What was tagged is saved in {self.target.text()}; Start again tags the rest."
-                 if self.progress.maximum() else "")
+                 if self._photos_done() else "")
         self._stopped(f"{message[:1].upper()}{message[1:]}.{saved}", urgent=False)
 
     def _stopped(self, message: str, urgent: bool = True) -> None:
@@ -337,10 +402,14 @@ class BatchDialog(QDialog):
         say(self.status, message, urgent)
         self.finished_batch.emit(message)
 
+    def _photos_done(self) -> int:
+        """The photos of the batch done so far: tagged, failed or kept."""
+        return self._tagged + self._kept
+
     def _set_running(self, on: bool) -> None:
         if not on:
             self.task = None
-            if self.progress.maximum() == 0:  # stopped before a first photo: a busy bar says it still runs
+            if not self._photos_done():  # stopped before a first photo: its bar (busy, or embedding) says it still runs
                 self.progress.hide()
         self.form.setEnabled(not on)
         self.start_button.setEnabled(not on)
