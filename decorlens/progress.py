@@ -60,7 +60,9 @@ def note(message: str) -> None:
     too, as on stdout and in the error line: a photo named ``ESC]0;…BEL ESC[2J x.jpg`` retitled and cleared the
     terminal from its `failed:` line, and ``gpj.exe`` behind a right-to-left override read as ``exe.jpg``.
     """
-    print(one_line(escape_controls(one_field(message)), MAX_LINE), file=sys.stderr)
+    # tqdm.write: said while a bar runs (the catalog's embedding says how many it embedded), it was written over the
+    # bar's line, "…43.02product/sembedded 79 of 79 products"; now the bar is cleared, the line said, the bar drawn again
+    tqdm.write(one_line(escape_controls(one_field(message)), MAX_LINE), file=sys.stderr)
 
 
 @contextmanager

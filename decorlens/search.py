@@ -20,7 +20,6 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
-from engine.imageio import upright_size
 from engine.paths import readable_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
@@ -64,7 +63,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                              f"`{program()} tag FOLDER --out DIR` tags every photo in a folder")
     if args.box and args.category:
         args.category = check_category(pipeline, args.category)
-    upright_size(args.image)  # a missing file or one no image says so before minutes of embedding, not after them
+    if not args.box:
+        pipeline.detector  # noqa: B018 - a missing detector said before minutes of embedding, not after them
     embed_catalog(pipeline, args.quiet, matcher=args.matcher)  # with a bar: the search embedded it unseen
     if args.box:
         result = pipeline.search_region(args.image, args.box, args.category, args.top_k, args.any_category, args.matcher)
