@@ -18,21 +18,29 @@ from engine.pipeline import EMBEDDER, Pipeline
 
 
 @contextmanager
-def bar(description: str, quiet: bool = False, unit: str = "img", delay: float = 0.0) -> Iterator[Progress]:
-    """Yields a ``(done, total)`` callback that drives a tqdm bar; ``delay``: shown only once the work has
-    taken that many seconds (work that is often nothing, as catching up after an embedder switch)."""
-    progress = tqdm(desc=description, unit=unit, disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
-                    delay=delay)
+def bar(description: str, quiet: bool = False, unit: str = "img", lazy: bool = False) -> Iterator[Progress]:
+    """Yields a ``(done, total)`` callback that drives a tqdm bar; ``lazy``: drawn from the callback's first call
+    only (work that is often nothing, as catching up after an embedder switch, draws none)."""
+    drawn: list[tqdm] = []
+
+    def draw() -> tqdm:
+        if not drawn:
+            drawn.append(tqdm(desc=description, unit=unit, disable=quiet or not sys.stderr.isatty(), file=sys.stderr))
+        return drawn[0]
 
     def update(done: int, total: int) -> None:
+        progress = draw()
         progress.total = total
         progress.n = done
         progress.refresh()
 
+    if not lazy:
+        draw()
     try:
         yield update
     finally:
-        progress.close()
+        if drawn:
+            drawn[0].close()
 
 
 def embed_catalog(pipeline: Pipeline, quiet: bool, cancelled: Callable[[], bool] = lambda: False,
@@ -40,14 +48,11 @@ def embed_catalog(pipeline: Pipeline, quiet: bool, cancelled: Callable[[], bool]
     """What the catalog lacks for ``matcher`` (after a switch of embedder whose embedding was cancelled or cut short:
     all of it) embedded before the work that needs it, with a bar naming the embedder: inside a search it showed
     nothing, `decorlens search` silent for 37 s over 1,955 products here, hours over a large catalog. ``cancelled``
-    (``stop_on_ctrl_c``) stops it between chunks; as Ctrl-C does, it rolls the whole embedding back."""
-    missing = len(pipeline.catalog.missing_vectors(pipeline.matcher(matcher).key))
-    if not missing:
-        return
+    (``stop_on_ctrl_c``) stops it between chunks; as Ctrl-C does, it rolls the whole embedding back. The bar shows
+    only once there is something to embed (``Pipeline.ensure_ready`` tells its total first)."""
     label = model_label(pipeline.embedder.model) if matcher == EMBEDDER else "colour matching"
-    with bar(f"embedding the catalog for {label}", quiet, "product") as progress:
-        progress(0, missing)  # its total from the start: "0 product [00:00, ?product/s]" until the first chunk
-        pipeline.prepare_matcher(matcher, progress, cancelled)
+    with bar(f"embedding the catalog for {label}", quiet, "product", lazy=True) as progress:
+        pipeline.ensure_ready(matcher, progress, cancelled)
 
 
 def note(message: str) -> None:

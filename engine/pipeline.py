@@ -681,16 +681,24 @@ class Pipeline:
                 raise Cancelled("search cancelled while it waited for the catalog")
         self._lock.release()
 
+    def ensure_ready(self, matcher: str = EMBEDDER, progress: Progress | None = None,
+                     cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Refuse an empty catalog; embed what ``matcher`` lacks, once per catalog revision, ``progress`` told how
+        many first (the CLI's bar; a search inside it told nothing for minutes). ``cancelled``: as ``prepare_matcher``
+        takes it, asked between chunks; the catalog is then left as it was. Checked once: the search after the CLI's
+        bar read every product again (a scan of the catalog, seconds at a million products)."""
+        self._ensure_ready(self.matcher(matcher), matcher, cancelled, progress)
+
     def _ensure_ready(self, chosen: Embedder | ColourHistogram, matcher: str,
-                      cancelled: Callable[[], bool] = lambda: False) -> None:
-        """Refuse an empty catalog; embed what this matcher lacks, once per catalog revision (``cancelled``: as
-        ``prepare_matcher`` takes it, asked between chunks; the catalog is then left as it was)."""
+                      cancelled: Callable[[], bool] = lambda: False, progress: Progress | None = None) -> None:
         revision = self.catalog.revision
         if self._ready.get(chosen.key) == revision:
             return
         ensure_nonempty(self.catalog)
-        if self.catalog.missing_vectors(chosen.key):
-            self.prepare_matcher(matcher, cancelled=cancelled)
+        if missing := self.catalog.missing_vectors(chosen.key):
+            if progress is not None:
+                progress(0, len(missing))
+            self.prepare_matcher(matcher, progress, cancelled)
         self._ready[chosen.key] = self.catalog.revision
 
     def _find_first(self, choices: Sequence[str]) -> ResolvedModel:

@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from ikea_feed import write_feed
-from scene_copy import copy_data_dir, without_vectors
 
 from decorlens.main import main
 from engine.backups import list_backups
 from engine.pipeline import Pipeline
 from engine.settings import Settings, save_choice
+from tests.ikea_feed import write_feed
+from tests.scene_copy import copy_data_dir, without_vectors
 
 EFFNET = "effnet_lite0_gem.onnx"
 LABEL = "EfficientNet-Lite0 (ImageNet)"
@@ -118,3 +118,18 @@ def test_search_and_tag_show_the_embedding_on_a_terminal_only(switched: Path, sc
         assert f"embedding the catalog for {LABEL}:" in sys.stderr.getvalue() and "70/70" in sys.stderr.getvalue()
         sys.stderr.seek(0)
         sys.stderr.truncate()
+
+
+def test_the_clis_embedding_and_the_search_after_it_scan_the_catalog_once(switched: Path, scene_path):
+    """`decorlens search` looked for the products lacking a vector before its bar, and the search after it looked
+    again: two scans of every product (seconds each at a million). ``ensure_ready`` checks once a revision, telling
+    the bar how many lack one first."""
+    pipeline = Pipeline(Settings.for_data_dir(switched))
+    told: list[tuple[int, int]] = []
+    pipeline.ensure_ready(progress=lambda done, total: told.append((done, total)))
+    assert told[0] == (0, 70) and told[-1] == (70, 70)
+    scans: list[str] = []
+    pipeline.catalog.db.set_trace_callback(lambda sql: scans.append(sql) if "LEFT JOIN vectors" in sql else None)
+    pipeline.search_scene(scene_path("bright-kitchen"), 3)
+    assert scans == []
+    pipeline.close()
