@@ -80,19 +80,15 @@ def embed_first(pipeline: Pipeline, job: Job) -> None:
     """What the catalog lacks for the embedder in use (after a switch of embedder whose embedding was cancelled or
     cut short by quitting: all of it) embedded before the first photo, its progress delivered as ``Embedding``: inside
     the first photo's search the dialog said "0 of N photos" for 37 s over 1,955 products here (hours over a large
-    catalog), and Cancel waited for its end. Cancel stops it between chunks, the catalog as it was."""
-    embedder = pipeline.embedder
-    missing = len(pipeline.catalog.missing_vectors(embedder.key))
-    if not missing:
-        return
-    label = model_label(embedder.model)
+    catalog), and Cancel waited for its end. Cancel stops it between chunks, the catalog as it was. Checked once
+    (``Pipeline.ensure_ready``): the first photo's search does not scan the catalog for missing vectors again."""
+    label = model_label(pipeline.embedder.model)
 
     def told(done: int, total: int) -> None:
         job.deliver(Embedding(label, done, total))
 
-    told(0, missing)
     try:
-        pipeline.prepare_matcher(progress=told, cancelled=job.cancelled)
+        pipeline.ensure_ready(progress=told, cancelled=job.cancelled)
     except Cancelled:
         raise Cancelled(f"stopped while embedding the catalog for {label}: nothing was tagged, and the catalog "
                         "is as it was") from None
