@@ -49,7 +49,10 @@ def embed_catalog(pipeline: Pipeline, quiet: bool, cancelled: Callable[[], bool]
     all of it) embedded before the work that needs it, with a bar naming the embedder: inside a search it showed
     nothing, `decorlens search` silent for 37 s over 1,955 products here, hours over a large catalog. ``cancelled``
     (``stop_on_ctrl_c``) stops it between chunks; as Ctrl-C does, it rolls the whole embedding back. The bar shows
-    only once there is something to embed (``Pipeline.ensure_ready`` tells its total first)."""
+    only once there is something to embed (``Pipeline.ensure_ready`` tells its total first). An empty catalog is left
+    to the work, which says so after its own models' errors (a missing pose model named first, as before)."""
+    if not pipeline.catalog.count():
+        return
     label = model_label(pipeline.embedder.model) if matcher == EMBEDDER else "colour matching"
     with bar(f"embedding the catalog for {label}", quiet, "product", lazy=True) as progress:
         pipeline.ensure_ready(matcher, progress, cancelled)
