@@ -129,7 +129,7 @@ def _connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIM
     error: OSError | None = None
     for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
         if (own := own_address(sockaddr[0])) and route.led_from:
-            error = Refused(f"{_named(host, sockaddr[0])} is this computer's own address ({own}), and {route.led_from}")
+            error = _refusal(host, sockaddr[0], own, route.led_from)
             continue
         sock = socket.socket(family, kind, proto)
         try:
@@ -160,8 +160,12 @@ def _check_proxied(req: urllib.request.Request) -> None:
         return  # the proxy may know it: its own answer says what happened
     for *_, sockaddr in found:
         if own := own_address(sockaddr[0]):
-            raise urllib.error.URLError(Refused(f"{_named(host, sockaddr[0])} is this computer's own address "
-                                                f"({own}), and {route.led_from}"))
+            raise urllib.error.URLError(_refusal(host, sockaddr[0], own, route.led_from))
+
+
+def _refusal(host: str, ip: str, own: str, led_from: str) -> Refused:
+    """Why ``host``, resolved to ``ip`` (this computer's own address, of kind ``own``), is not asked: ``led_from``."""
+    return Refused(f"{_named(host, ip)} is this computer's own address ({own}), and {led_from}")
 
 
 def _named(host: str, ip: str) -> str:
