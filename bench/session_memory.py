@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +92,30 @@ def wait_until(condition: Any, timeout_s: float = 120.0, step_ms: int = 50) -> b
     return False
 
 
-def make_window(data: Path) -> tuple[Any, Any]:
+@contextmanager
+def window_on_copy(data_dir: Path, prefix: str) -> Iterator[Any]:
+    """The main window over a copy of ``data_dir`` (its bench caches left out), closed with its pipeline after:
+    the scene memory and settings a run writes go into the copy, not into the user's data dir."""
     from app.main import open_window
 
-    app, window = open_window(data)
-    window.resize(1360, 860)
-    return app, window
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        data = Path(work) / "data"
+        shutil.copytree(data_dir, data, ignore=shutil.ignore_patterns("bench"))
+        _app, window = open_window(data)
+        window.resize(1360, 860)
+        try:
+            yield window
+        finally:
+            window.close()
+            window.pipeline.close()
+
+
+def slopes_per_100(rows: list[dict[str, Any]], keys: Iterable[str]) -> dict[str, float]:
+    """Each count's least-squares slope over the last half of ``rows``, per 100 photos: near 0 once it levels off.
+    A count that could not be read on some row (``sqlite_mb`` on a build without the symbol) is left out."""
+    half = rows[len(rows) // 2:]
+    return {k: round(slope([(r["photo"], r[k]) for r in half]) * 100, 1)
+            for k in keys if all(r[k] is not None for r in half)}
 
 
 def counts(window: Any) -> dict[str, Any]:
@@ -173,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    with tempfile.TemporaryDirectory(prefix="decorlens-session-memory-") as work:
-        data = Path(work) / "data"
-        shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns("bench"))
-        _app, window = make_window(data)
+    with window_on_copy(args.data_dir, "decorlens-session-memory-") as window:
         load = load_average()
         window.open_paths([scenes])
         if not wait_until(lambda: bool(window.photo_list.photos), 60):
@@ -205,9 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 window.photo_list.setFocus(Qt.FocusReason.OtherFocusReason)
                 QTest.keyClick(window.photo_list, Qt.Key.Key_PageDown)
         half = rows[len(rows) // 2:]
-        per_100 = {k: slope([(r["photo"], r[k]) for r in half]) * 100
-                   for k in ("rss_mb", "py_objects", "widgets", "thumbnails", "thumbnail_mb", "sqlite_connections", "sqlite_mb", "open_files")
-                 if all(r[k] is not None for r in half)}
+        per_100 = slopes_per_100(rows, ("rss_mb", "py_objects", "widgets", "thumbnails", "thumbnail_mb",
+                                        "sqlite_connections", "sqlite_mb", "open_files"))
         print(f"\n{total} photos in {rows[-1]['seconds']:.0f} s; load average {load} at the start, {load_average()} after")
         print(f"RSS {rows[0]['rss_mb']:.0f} MB after photo 1, {half[0]['rss_mb']:.0f} MB after photo {half[0]['photo']}, "
               f"{rows[-1]['rss_mb']:.0f} MB after photo {total}; peak {max(r['rss_mb'] for r in rows):.0f} MB")
@@ -217,8 +233,6 @@ def main(argv: list[str] | None = None) -> int:
             print("Python types grown over the last half:", top_types(types_half, type_counts()))
         if args.json:
             args.json.write_text(json.dumps({"photos": total, "slope_per_100": per_100, "rows": rows}, indent=1))
-        window.close()
-        window.pipeline.close()
     return 0
 
 

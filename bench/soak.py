@@ -22,16 +22,14 @@ import argparse
 import gc
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import default_dataset, load_average
-from bench.session_memory import counts, make_window, slope, wait, wait_until
+from bench.session_memory import counts, slopes_per_100, wait, wait_until, window_on_copy
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -107,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenes = sorted((args.scenes or default_dataset() / "scenes").glob("*.jpg"))
 
-    with tempfile.TemporaryDirectory(prefix="decorlens-soak-") as work:
-        data = Path(work) / "data"
-        shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns("bench"))
-        _app, window = make_window(data)
+    with window_on_copy(args.data_dir, "decorlens-soak-") as window:
         if not wait_until(lambda: window.engine_info is not None, 120):
             print("the models never loaded", file=sys.stderr)
             return 1
@@ -125,15 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 row = {"photo": n + 1, "seconds": round(time.perf_counter() - start), **soak_counts(window)}
                 rows.append(row)
                 print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-        half = [r for r in rows if r["photo"] >= args.photos // 2]
-        per_100 = {k: round(slope([(r["photo"], r[k]) for r in half]) * 100, 1)
-                   for k, v in rows[0].items() if k not in ("photo", "seconds") and isinstance(v, (int, float))}
+        per_100 = slopes_per_100(rows, [k for k, v in rows[0].items()
+                                        if k not in ("photo", "seconds") and isinstance(v, (int, float))])
         print(f"\n{args.photos} photos in {rows[-1]['seconds']} s; load average {load} at the start, {load_average()} after")
         print("slope over the last half, per 100 photos: " + ", ".join(f"{k} {v:+}" for k, v in per_100.items()))
         if args.json:
             args.json.write_text(json.dumps({"photos": args.photos, "slope_per_100": per_100, "rows": rows}, indent=1))
-        window.close()
-        window.pipeline.close()
     return 0
 
 
