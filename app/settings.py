@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 from engine.catalog import Catalog
+from engine.errors import DecorLensError
+from engine.files import NotAFile, open_regular
 from engine.paths import data_dir
 from engine.setting_fields import shown
 from engine.settings import DEVICES, Settings, exact_level
@@ -24,6 +28,8 @@ MAX_RECENT = 10
 THEMES = ("system", "light", "dark")
 TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
 MAX_TOP_K = 50  # products shown per tag at most: Settings' box, and whatever settings.ini says
+# settings.ini is under a KB (ten recent photos, a few hidden categories); Qt reads it, and its lock, whole
+MAX_FILE_BYTES = 1 << 20
 
 
 class AppSettings:
@@ -36,7 +42,13 @@ class AppSettings:
     def __init__(self, store: QSettings | None = None, data: str | Path | None = None):
         # An INI file in the data dir, beside the catalog (not the registry or ~/.config), so a
         # store's machine keeps everything of DecorLens in one folder, frozen app or Python install.
-        self.store = store or QSettings(str(data_dir(data) / "settings.ini"), QSettings.Format.IniFormat)
+        self.moved_aside: list[str] = []  # what stood in the file's place and was moved aside, said by ``unreadable``
+        if store is None:
+            ini = data_dir(data) / "settings.ini"
+            kept = (ini, "the settings file", "; the defaults apply"), (ini.with_name(f"{ini.name}.lock"), "the lock", "")
+            self.moved_aside = [line for path, what, then in kept if (line := set_aside(path, what, then))]
+            store = QSettings(str(ini), QSettings.Format.IniFormat)
+        self.store = store
 
     # -- engine-related ------------------------------------------------------------------------
 
@@ -131,7 +143,8 @@ class AppSettings:
 
     @property
     def recent(self) -> list[str]:
-        return self._list("files/recent")
+        """The newest ``MAX_RECENT``: a file holding 200,000 (a hand edit) filled the Open Recent menu with them all."""
+        return self._list("files/recent")[:MAX_RECENT]
 
     def add_recent(self, path: str | Path) -> None:
         entries = [str(path)] + [p for p in self.recent if p != str(path)]
@@ -158,10 +171,11 @@ class AppSettings:
         }
         bad = [(key, name) for key, (name, ok) in checks.items() if self.store.contains(key) and not ok(self._raw(key))]
         if not bad:
-            return ""
+            return "; ".join(self.moved_aside)
         found = ", ".join(f"{key}={shown(self._raw(key))} (using {self._instead(name, config)})" for key, name in bad)
-        return (f"{self.store.fileName()} holds values DecorLens cannot use: {found}; "
-                "the file is corrected as they are chosen again (Edit ▸ Settings)")
+        values = (f"{self.store.fileName()} holds values DecorLens cannot use: {found}; "
+                  "the file is corrected as they are chosen again (Edit ▸ Settings)")
+        return "; ".join([*self.moved_aside, values])
 
     def _instead(self, name: str, config: Settings | None) -> str:
         """What the app uses for the unusable preference ``name``, as the line says it."""
@@ -185,7 +199,7 @@ class AppSettings:
     def _list(self, key: str) -> list[str]:
         try:
             value = json.loads(str(self.store.value(key, "[]", type=str)))
-        except ValueError:
+        except (ValueError, RecursionError):  # a list nested 100,000 deep stopped the window being made
             return []
         return [str(v) for v in value] if isinstance(value, list) else []
 
@@ -207,8 +221,44 @@ def _whole(text: str) -> int | None:
 def _json_list(text: str) -> bool:
     try:
         return isinstance(json.loads(text), list)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
+
+
+def set_aside(path: Path, what: str, then: str) -> str:
+    """Move aside what stands under ``path`` (settings.ini, or the lock Qt takes to write it) where it is not a
+    regular file of at most ``MAX_FILE_BYTES``, and say so in one line; "" where nothing was moved.
+
+    Qt's QSettings opens it by name and reads it whole: a link had the settings written into the file it named (one
+    outside the data folder, rewritten as an INI file), a FIFO blocked the start for ever, a 3 GB sparse file ended
+    the app in ``std::bad_alloc``; a link, folder or FIFO under the lock's name hung the first setting saved. Moved,
+    never deleted, to ``NAME.unusable-<UTC time>`` beside it: a link is moved, not the file it names. ``what`` names
+    the file in the line, ``then`` ends it. Raises a one-line ``DecorLensError`` where it cannot be moved."""
+    why = _unusable(path)
+    if why is None:
+        return ""
+    aside = path.with_name(f"{path.name}.unusable-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        raise DecorLensError(f"{path}: {why}, not {what} DecorLens writes, and it cannot be moved aside "
+                             f"({exc.strerror}); remove it") from exc
+    return f"{path} was {why}, not {what} DecorLens writes: moved aside as {aside.name}{then}"
+
+
+def _unusable(path: Path) -> str | None:
+    """Why ``path`` cannot be handed to QSettings (a few words), or None where it can: missing, or a regular file
+    of at most ``MAX_FILE_BYTES``. Checked without following a link and opened non-blocking (``open_regular``)."""
+    if not os.path.lexists(path):
+        return None
+    if path.is_symlink():
+        return f"a link to {shown(os.readlink(path))}"
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+    except NotAFile as exc:  # "PATH: a FIFO (named pipe), not a regular file", "PATH: permission denied"
+        return str(exc).removeprefix(f"{path}: ").removesuffix(", not a regular file").removeprefix("is ")
+    return f"over {MAX_FILE_BYTES >> 20} MB ({size / 2**20:,.0f} MB)" if size > MAX_FILE_BYTES else None
 
 
 def _used(value: object) -> str:

@@ -1,0 +1,91 @@
+"""Hostile input, tenth review: files DecorLens writes and later reads back, changed between runs (by another
+program, a sync tool, a damaged disk, someone with a way into the data folder). docs/reliability.md, "Tenth review".
+
+Each test fails without its fix; the ones that would block for ever run in a process of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+
+from app.settings import MAX_FILE_BYTES, MAX_RECENT, AppSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_S = 60  # for a process that should end at once; reached only when it blocks
+
+# Each data folder gets one thing under settings.ini's name or its lock's; the child opens the settings, saves a
+# choice as the window does, and prints what the window would say, one JSON line a folder.
+SETTINGS_CHILD = """
+import json, os, sys
+from pathlib import Path
+from app.settings import AppSettings
+for folder in sys.argv[1:]:
+    settings = AppSettings(data=folder)
+    settings.top_k = 7
+    settings.store.sync()
+    print(json.dumps([settings.unreadable(), settings.store.status().name, AppSettings(data=folder).top_k]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_what_stands_in_the_settings_files_place_is_moved_aside_never_followed(tmp_path: Path) -> None:
+    """QSettings opens settings.ini (and its lock, to save) by name and reads it whole: a link had the settings
+    written into the file it named, outside the data folder (rewritten as INI, its own lines lost); a FIFO blocked
+    the start for ever; a 3 GB sparse file ended the app in std::bad_alloc; a link, folder or FIFO as the lock hung
+    the first choice saved. Each is now moved aside, said in the window's one line, and the choice is saved."""
+    outside = tmp_path / "notes.txt"
+    outside.write_text("[mine]\nkeep=these lines\n")
+    planted = {
+        "settings.ini": {"link out": lambda p: p.symlink_to(outside), "FIFO": os.mkfifo, "folder": Path.mkdir,
+                         "huge": _sparse},
+        "settings.ini.lock": {"link out": lambda p: p.symlink_to(outside), "FIFO": os.mkfifo, "folder": Path.mkdir},
+    }
+    folders = []
+    for name, kinds in planted.items():
+        for kind, plant in kinds.items():
+            folder = tmp_path / f"{name}-{kind.replace(' ', '-')}"
+            folder.mkdir()
+            plant(folder / name)
+            folders.append((folder, name, kind))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    try:
+        done = subprocess.run([sys.executable, "-c", SETTINGS_CHILD, *(str(f) for f, _, _ in folders)], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"opening or saving the settings still blocked after {WAIT_S} s")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == len(folders), done.stderr
+    for (folder, name, kind), (said, status, top_k) in zip(folders, lines, strict=True):
+        aside = [p for p in folder.iterdir() if p.name.startswith(f"{name}.unusable-")]
+        assert len(aside) == 1, (kind, name, sorted(folder.iterdir()))
+        assert said.startswith(f"{folder / name} was "), (kind, said)
+        assert f"moved aside as {aside[0].name}" in said and "\n" not in said
+        assert (status, top_k) == ("NoError", 7), (kind, name, status)
+        assert (folder / "settings.ini").is_file() and not (folder / "settings.ini").is_symlink()
+    assert outside.read_text() == "[mine]\nkeep=these lines\n", "a file outside the data folder was written"
+
+
+def _sparse(path: Path) -> None:
+    """A file of no data over the settings file's bound (a 3 GB one crashed the app; this one is a bit past it)."""
+    path.touch()
+    os.truncate(path, MAX_FILE_BYTES + 1)
+
+
+def test_a_hand_edited_list_in_the_settings_file_cannot_stop_the_window_or_flood_a_menu(tmp_path: Path) -> None:
+    """A list nested 100,000 deep (100 KB) raised RecursionError where the window read its hidden categories and
+    said what the file holds, so the app did not open; 200,000 recent photos filled Open Recent with them all."""
+    recent = json.dumps([f"/photos/{n}.jpg" for n in range(20_000)]).replace('"', '\\"')
+    (tmp_path / "settings.ini").write_text(f'[view]\nhidden_categories={"[" * 100_000}\n[files]\nrecent="{recent}"\n')
+    settings = AppSettings(data=tmp_path)
+    assert settings.hidden_categories == set()
+    assert settings.recent == [f"/photos/{n}.jpg" for n in range(MAX_RECENT)]
+    assert settings.unreadable().count("view/hidden_categories=") == 1
