@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from app import theme
 from engine.catalog import has_name
 from engine.categories import CategoryMap, display_name
-from engine.invisible import marked
-from engine.lookalike import marked as lookalike_marked
+from engine.lookalike import sku_shown
 from engine.models import ResolvedModel
 from engine.models import model_label as engine_model_label
 from engine.results import Match
@@ -80,8 +79,9 @@ def shown_sku(sku: str, alike: bool = False) -> str:
     """A SKU as a screen shows it: ``shown``, its invisible characters marked ``⟨U+200B⟩`` (``engine.invisible``),
     so a feed's "ABC-1" + U+200B reads apart from the catalog's "ABC-1" in the catalog, the cards and the matches.
     One that reads as another SKU of the catalog (``alike``: ``engine.importer.read_alike``) has its characters
-    drawn alike marked too (``engine.lookalike.marked``): a Cyrillic "АBC-1" shows "⟨U+0410⟩BC-1"."""
-    return shown(lookalike_marked(sku) if alike else marked(sku))
+    drawn alike marked too: a Cyrillic "АBC-1" shows "⟨U+0410⟩BC-1" (``engine.lookalike.sku_shown``, as the shoppable
+    page marks it); a match knows it (``Match.alike``)."""
+    return shown(sku_shown(sku, alike))
 
 
 def model_label(model: ResolvedModel) -> str:

@@ -356,7 +356,8 @@ def _match_from(entry: dict[str, Any]) -> Match:
     if kind not in MATCH_KINDS:
         raise ValueError(f"match must be one of {', '.join(MATCH_KINDS)}, not {kind!r}"[:120])
     return Match(whole(entry, "product_id"), text(entry, "sku"), text(entry, "name"), text(entry, "category"),
-                 finite(entry, "score"), kind, *(text(entry, key, "") for key in ("image_path", "url", "price")))
+                 finite(entry, "score"), kind, *(text(entry, key, "") for key in ("image_path", "url", "price")),
+                 alike=entry.get("alike") is True)
 
 
 def _tag_from(entry: dict[str, Any], removed: bool) -> Tag:

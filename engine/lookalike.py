@@ -16,6 +16,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+from engine.invisible import marked as invisible_marked
 from engine.invisible import visible_only
 
 _DRAWN_AS = str.maketrans(
@@ -46,3 +47,11 @@ def lookalikes(skus: Iterable[str], others: Iterable[str]) -> list[tuple[str, ..
 def marked(sku: str) -> str:
     """``sku`` with each character that reads as another shown as ``⟨U+0410⟩``: the pair reads apart."""
     return "".join(f"⟨U+{ord(ch):04X}⟩" if not ch.isascii() and skeleton(ch) != ch else ch for ch in sku)
+
+
+def sku_shown(sku: str, alike: bool) -> str:
+    """``sku`` as a person reads it, on every screen and page: its invisible characters marked (``⟨U+200B⟩``); where
+    it reads as another SKU of the catalog (``alike``: ``engine.importer.read_alike``), its characters drawn alike
+    too (``marked``), "АBC-1" as "⟨U+0410⟩BC-1". A catalog of Cyrillic SKUs that read as no other shows them as
+    they are."""
+    return marked(sku) if alike else invisible_marked(sku)

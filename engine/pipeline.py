@@ -41,6 +41,7 @@ from engine.importer import (
     Progress,
     embed_missing,
     import_rows,
+    read_alike,
     read_source,
     searched_categories,
 )
@@ -617,12 +618,13 @@ class Pipeline:
         searched = [list(self.categories.searched(c)) if c else None for c in categories]
         results = [index.search(self.catalog, v[None], s, depth)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
+        alike = read_alike(self.catalog, (p.sku for p in products.values()))  # no query when all are ASCII
         def kind(score: float) -> MatchKind:
             return "similar" if matcher is self.colour else self.match_kind(score)
 
         found = [
             [
-                Match(pid, p.sku, p.name, p.category, score, kind(score), p.image_path, p.url, p.price)
+                Match(pid, p.sku, p.name, p.category, score, kind(score), p.image_path, p.url, p.price, p.sku in alike)
                 for pid, score in hits
                 if (p := products.get(pid)) is not None
             ]

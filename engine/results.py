@@ -47,6 +47,10 @@ class Match:
     image_path: str = ""
     url: str = ""
     price: str = ""
+    # The SKU reads as another of the catalog's ("АBC-1", a Cyrillic А, beside "ABC-1": ``engine.importer.read_alike``)
+    # as the search found it: every screen and page marks it (``engine.lookalike.sku_shown``), or a merchandiser who
+    # copied it into a shop system by eye took the other product. Not the match's identity: equal either way.
+    alike: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -140,7 +144,8 @@ def _match_from_json(data: dict[str, Any]) -> Match:
     texts |= {name: _text(data.get(name, "")) for name in ("image_path", "url", "price")}  # Match's defaults
     if data["match"] not in MATCH_WORDS or type(data["product_id"]) is not int:
         raise ValueError(f"not a match: {data['match']!r}, product {data['product_id']!r}"[:120])
-    return Match(product_id=data["product_id"], score=_number(data["score"]), match=data["match"], **texts)
+    return Match(product_id=data["product_id"], score=_number(data["score"]), match=data["match"],
+                 alike=data.get("alike") is True, **texts)
 
 
 def _text(value: object) -> str:

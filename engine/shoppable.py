@@ -44,8 +44,9 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
-from engine.importer import Progress
+from engine.importer import Progress, read_alike
 from engine.links import safe_link
+from engine.lookalike import sku_shown
 from engine.pipeline import Pipeline
 from engine.results import MATCH_WORDS
 from engine.scene_memory import goes_with_any
@@ -106,6 +107,7 @@ class Card:
     match: str  # the engine's kind ("exact", "likely", "similar"), or "confirmed" by the merchandiser
     tags: list[int] = field(default_factory=list)
     badge: str = ""  # BADGES of its kind, unless the heading says it for every card
+    alike: bool = False  # the SKU reads as another of the catalog's: its article number marks it (``sku_shown``)
 
 
 @dataclass
@@ -183,27 +185,29 @@ def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any],
     """
     skus = {_sku(m) for obj in scene["objects"] for m in [*_matches(obj), obj.get("confirmed")]} - {""}
     present = {sku: product for sku in skus if (product := catalog.get_by_sku(sku)) is not None}
+    alike = read_alike(catalog, present)
     objects, gone = [], set()
     for obj in scene["objects"]:
         confirmed = obj.get("confirmed")
         if confirmed and _sku(confirmed) not in present:
             gone.add(_sku(confirmed))
             confirmed = None
-        matches = [_as_sold(m, present[_sku(m)]) for m in _matches(obj) if _sku(m) in present]
+        matches = [_as_sold(m, present[_sku(m)], alike) for m in _matches(obj) if _sku(m) in present]
         if confirmed:
-            confirmed = _as_sold(confirmed, present[_sku(confirmed)])
+            confirmed = _as_sold(confirmed, present[_sku(confirmed)], alike)
         objects.append({**obj, "matches": matches, "confirmed": confirmed, "confirmed_sku": _sku(confirmed)})
     return {**scene, "objects": objects}, len(gone)
 
 
-def _as_sold(match: dict[str, Any], product: Product) -> dict[str, Any]:
-    """``match`` with what a shopper sees of it (name, category, price, link, picture) as the catalog holds it now.
+def _as_sold(match: dict[str, Any], product: Product, alike: set[str]) -> dict[str, Any]:
+    """``match`` with what a shopper sees of it (name, category, price, link, picture, whether its SKU reads as
+    another of the catalog's: of ``alike``) as the catalog holds it now.
 
     The scene may come from a file (a photo's saved edits, a batch's JSON): as given, its ``image_path`` put any
     local picture it named on a page made to be published (re-encoded into ``images/``), and its name, price and
     link were shown as the file had them, whatever the catalog now sells under that SKU."""
     shown = {"name": product.name, "category": product.category, "price": product.price, "url": product.url,
-             "image_path": product.image_path}
+             "image_path": product.image_path, "alike": product.sku in alike}
     return {**match, **shown}
 
 
@@ -223,13 +227,12 @@ def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMP
     None is on the scene's page; products remembered but no longer in the catalog are left out.
     """
     tagged = sorted({str(best["sku"]) for obj in scene["objects"] if (best := _best(obj)) is not None})
-    found = []
-    for sku, _photos in goes_with_any(catalog, tagged, limit * 2):
-        product = catalog.get_by_sku(sku)
-        if product is not None:
-            found.append({"sku": product.sku, "name": product.name, "category": product.category,
-                          "price": product.price, "url": product.url, "image_path": product.image_path})
-    return found[:limit]
+    products = [product for sku, _photos in goes_with_any(catalog, tagged, limit * 2)
+                if (product := catalog.get_by_sku(sku)) is not None][:limit]
+    alike = read_alike(catalog, (product.sku for product in products))
+    return [{"sku": product.sku, "name": product.name, "category": product.category, "price": product.price,
+             "url": product.url, "image_path": product.image_path, "alike": product.sku in alike}
+            for product in products]
 
 
 PAGES = {".html": "page"}  # what export_batch writes beside each photo's JSON (tag_scenes' ``outputs``)
@@ -323,6 +326,7 @@ def _card(match: dict[str, Any], folder: Path, names: Mapping[str, str]) -> Card
         url=safe_link(str(match.get("url") or "")),
         picture=_thumbnail(match, sku, folder),
         match=str(match.get("match", "")),
+        alike=match.get("alike") is True,
     )
 
 
@@ -554,7 +558,7 @@ def _details(card: Card, heading: bool = False, link: bool = True) -> str:
         f'<{name_tag} class="name">{_e(card.name)}</{name_tag}>',
     ]
     if card.sku:
-        parts.append(f'<p class="sku">Art. no. {_e(card.sku)}</p>')
+        parts.append(f'<p class="sku">Art. no. {_e(sku_shown(card.sku, card.alike))}</p>')
     if card.price:
         parts.append(f'<p class="price">{_e(card.price)}</p>')
     if link:

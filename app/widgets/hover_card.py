@@ -83,7 +83,8 @@ class HoverCard(QFrame):
         else:
             self.thumb.show_path(best.image_path)
             self.name.setText(_elided(self.name, product_title(best.name, best.sku, best.category)))
-            self.detail.setText(html.escape(_elided(self.detail, product_detail(best.name, best.sku, best.category))))
+            detail = product_detail(best.name, best.sku, best.category, alike=best.alike)
+            self.detail.setText(html.escape(_elided(self.detail, detail)))
             self.badge.setText(_badge(best, tag.confirmed_sku == best.sku, best.sku in gone, checked))
         self.show()  # polish first: the stylesheet fonts change the size adjustSize computes
         self.layout().activate()  # an open card refilled (a check finished, a key stepped) has a stale size hint

@@ -96,13 +96,13 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
 
 def explained(match: Match) -> str:
     """The match Why this match? is about, as its row names it: title and SKU."""
-    return f"{product_title(match.name, match.sku, match.category)} {shown_sku(match.sku)}"
+    return f"{product_title(match.name, match.sku, match.category)} {shown_sku(match.sku, match.alike)}"
 
 
 def product_words(match: Match) -> str:
     """A product as a screen reader says it: "FEJKA, 702.922.98 · Plants & pots" (its row's name and detail)."""
     title = product_title(match.name, match.sku, match.category)
-    return f"{title}, {product_detail(match.name, match.sku, match.category, match.price)}"
+    return f"{title}, {product_detail(match.name, match.sku, match.category, match.price, match.alike)}"
 
 
 def rating(match: Match) -> str:
@@ -277,7 +277,7 @@ class MatchRow(Ringed, QFrame):
         self.name = plain_label(f"{rank}. {title}")
         self.name.setObjectName("title")
         self.name.setToolTip(rich_tooltip(title))
-        self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price))
+        self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price, match.alike))
         self.detail.setObjectName("detail")
         for label in (self.name, self.detail):
             # Wrapped to the panel's width: a label's minimum is its longest word, and one long name or SKU
