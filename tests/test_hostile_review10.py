@@ -89,3 +89,17 @@ def test_a_hand_edited_list_in_the_settings_file_cannot_stop_the_window_or_flood
     assert settings.hidden_categories == set()
     assert settings.recent == [f"/photos/{n}.jpg" for n in range(MAX_RECENT)]
     assert settings.unreadable().count("view/hidden_categories=") == 1
+
+
+def test_page_titles_nested_deep_in_the_settings_file_leave_the_export_dialog_opening(qapp, tmp_path: Path) -> None:
+    """The page export dialog reads the titles given before from settings.ini: a value nested 100,000 deep raised
+    RecursionError, and Export Page… did nothing but log an unexpected error."""
+    from PySide6.QtCore import QSettings
+
+    from app.dialogs.shoppable import TITLES_KEY, PageExportDialog
+
+    (tmp_path / "settings.ini").write_text(f"[export]\n{TITLES_KEY.split('/')[1]}={'[' * 100_000}\n")
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    dialog = PageExportDialog(store, tmp_path / "room.jpg")
+    assert dialog.title.text() == dialog.title.placeholderText()  # the title made from the file name
+    dialog.deleteLater()

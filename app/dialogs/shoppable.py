@@ -133,7 +133,7 @@ class PageExportDialog(QDialog):
         """The titles given so far, by photo; a damaged or hand-edited value reads as none."""
         try:
             titles = json.loads(str(self.store.value(TITLES_KEY, "{}", type=str)))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested 100,000 deep, the dialog did not open
             return {}
         if not isinstance(titles, dict):
             return {}
