@@ -59,9 +59,9 @@ def save(widget, name: str) -> None:
     print(f"{path} {path.stat().st_size // 1024} KB")
 
 
-def photo_folder(scene: Path, count: int = 6) -> Path:
-    """A folder of room photos holding ``scene``, so the window shows its thumbnail strip."""
-    folder = Path(tempfile.mkdtemp(prefix="merchandiser-")) / "Pictures" / "Spring lookbook"
+def photo_folder(scene: Path, home: Path, count: int = 6) -> Path:
+    """A folder of room photos holding ``scene`` under ``home``, so the window shows its thumbnail strip."""
+    folder = home / "Pictures" / "Spring lookbook"
     folder.mkdir(parents=True)
     for photo in [scene, *sorted(p for p in scene.parent.glob("*.jpg") if p != scene)[: count - 1]]:
         (folder / photo.name).symlink_to(photo)
@@ -86,18 +86,27 @@ def main() -> None:
     parser.add_argument("--pin", type=int, default=1, help="the tag whose matches are shown")
     parser.add_argument("--hover", type=int, default=8, help="the tag whose hover card is shown")
     args = parser.parse_args()
+    # the folder's name shows in the window and the Batch dialog: a merchandiser's home, removed after
+    with tempfile.TemporaryDirectory(prefix="merchandiser-") as home:
+        shoot(args, Path(home))
+
+
+def shoot(args: argparse.Namespace, home: Path) -> None:
     app = application()
     theme.apply(app, "light")
-    store = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    store = QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat)
     settings = AppSettings(store)
     window = MainWindow(Pipeline(Settings.defaults().with_(data_dir=args.data_dir)), settings)
     window.resize(1440, 860)
     window.show()
-    folder = photo_folder(args.scene)
+    folder = photo_folder(args.scene, home)
     window.open_paths([folder])
     wait(app, lambda: window.controller.path is not None and window.photo_list.count() > 1)
-    window.photo_list.setCurrentRow(window.photo_list.photos.index(folder / args.scene.name))
-    wait(app, lambda: window.controller.scene is not None and bool(window.view.pins), 120)
+    photo = folder / args.scene.name
+    window.photo_list.setCurrentRow(window.photo_list.photos.index(photo))
+    # the folder's first photo may still be showing its pins: wait for this photo's own
+    wait(app, lambda: window.controller.path == photo and window.controller.scene is not None
+         and bool(window.view.pins), 120)
     window.view.activate(args.pin)
     wait(app, lambda: bool(window.panel.rows))
     hover = args.hover if args.hover in window.view.pins else max(window.view.pins)
