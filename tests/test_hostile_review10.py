@@ -103,3 +103,31 @@ def test_page_titles_nested_deep_in_the_settings_file_leave_the_export_dialog_op
     dialog = PageExportDialog(store, tmp_path / "room.jpg")
     assert dialog.title.text() == dialog.title.placeholderText()  # the title made from the file name
     dialog.deleteLater()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a named pipe, not a file")
+def test_a_client_sending_a_list_nested_deep_is_dropped_and_the_next_copy_hands_over(qtbot, tmp_path: Path) -> None:
+    """Any local process of the user's may write to the window's socket: a line of 100,000 brackets (under the
+    1 MB a line may be) raised RecursionError in the socket's slot, the window's bug, and the client was kept till
+    its time ran out. It is now dropped unanswered as other lines that are no list of paths are."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    from app.single_instance import HandOverServer, server_name
+
+    received: list[list[Path]] = []
+    server = HandOverServer(tmp_path / "data", received.append)
+    try:
+        answers = []
+        for line in (b"[" * 100_000 + b"\n", json.dumps([str(tmp_path / "room.jpg")]).encode() + b"\n"):
+            client = QLocalSocket()
+            client.connectToServer(server_name(tmp_path / "data"))
+            assert client.waitForConnected(5_000)
+            client.write(line)
+            answer = bytearray()
+            client.readyRead.connect(lambda c=client, a=answer: a.extend(c.readAll().data()))
+            qtbot.waitUntil(lambda c=client: c.state() == QLocalSocket.LocalSocketState.UnconnectedState,
+                            timeout=30_000)
+            answers.append(bytes(answer))
+        assert answers == [b"", b"ok\n"] and received == [[tmp_path / "room.jpg"]]
+    finally:
+        server.server.close()
