@@ -17,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from engine.catalog import Catalog, Product
 from engine.corrections import EditableScene
+from engine.importer import read_alike
 from engine.pipeline import Pipeline
 from engine.results import SceneResult
 from engine.settings import Settings
@@ -111,3 +112,17 @@ def test_the_shoppable_page_marks_it_as_the_catalog_holds_it_now(found: tuple[Pi
     assert "Art. no. ABC-1<" in html and "Art. no. &lt;⟨U+0456⟩&gt;X-1<" in html and "Art. no. &lt;i&gt;X-1<" in html
     assert "<i>" not in html and "<\u0456>" not in html
     assert 'data-sku="\u0410BC-1"' in html  # the page's script finds the card by the SKU itself
+
+
+def test_the_searchs_look_alikes_follow_the_catalog(fresh_pipeline: Pipeline, ikea: Path) -> None:
+    """``Pipeline.alike_skus`` (kept per catalog revision, so a search asks the catalog once) names what
+    ``read_alike`` names; a SKU alone is no look-alike until its pair comes in."""
+    _stored(fresh_pipeline.catalog, ikea)
+    assert fresh_pipeline.alike_skus() == read_alike(fresh_pipeline.catalog, SKUS)
+    photo = min((ikea / "products" / "lamp").glob("*.jpg"))
+    with fresh_pipeline.catalog.transaction() as revision:
+        fresh_pipeline.catalog.upsert(Product("\u0410BC-3", "Lamp", "lamp", str(photo)), revision)
+    assert "\u0410BC-3" not in fresh_pipeline.alike_skus()
+    with fresh_pipeline.catalog.transaction() as revision:
+        fresh_pipeline.catalog.upsert(Product("ABC-3", "Lamp", "lamp", str(photo)), revision)
+    assert "\u0410BC-3" in fresh_pipeline.alike_skus() and "ABC-3" not in fresh_pipeline.alike_skus()
