@@ -1,0 +1,51 @@
+"""What a new user met following the README on a fresh clone (session 49's walk), held to what was fixed.
+
+The README's IKEA import took the products folder, whose products are named by their article numbers, while the tests
+and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…); and ``scripts/test`` made its venv with
+whatever ``python3`` was, though the README promises 3.11 or newer, chosen as ``scripts/install`` chooses it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from test_install_script import ROOT, _old_python  # tests/ is on sys.path
+
+from engine.importer import read_source
+
+README = ROOT / "README.md"
+IMPORT_LINE = re.compile(r"^\.venv/bin/decorlens catalog import (.+)$", re.MULTILINE)
+
+
+def test_the_readmes_ikea_import_names_its_products():
+    """The first-try catalog of "On a fresh machine": its products have names, as the README's screenshot shows."""
+    found = IMPORT_LINE.findall(README.read_text(encoding="utf-8"))
+    assert len(found) == 1, found
+    rows = read_source(ROOT / shlex.split(found[0])[0])  # the README's paths are the checkout's
+    assert len(rows) == 1955
+    unnamed = [row.sku for row in rows if row.name in ("", row.sku)]
+    assert unnamed == [], f"{len(unnamed)} products named by their SKU, e.g. {unnamed[:3]}"
+
+
+def test_scripts_test_refuses_a_python_older_than_3_11_before_making_a_venv(tmp_path: Path):
+    """``scripts/test`` ran ``python3 -m venv .venv``: with Ubuntu 22.04's python3 (3.10) it built a 3.10 venv and
+    failed in pip with "requires a different Python"; it now takes its Python as ``scripts/install`` does."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for script in ("test", "install"):
+        shutil.copy2(ROOT / "scripts" / script, checkout / "scripts" / script)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(_old_python())
+    for tool in ("dirname", "uname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "PIP_NO_INDEX": "1"}  # never a download, whatever runs
+    done = subprocess.run(["/bin/bash", str(checkout / "scripts" / "test")], env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.returncode == 1, done
+    assert done.stderr.startswith("DecorLens needs Python 3.11 or newer; python3 here is Python 3."), done.stderr
+    assert not (checkout / ".venv").exists()
