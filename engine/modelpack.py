@@ -216,11 +216,29 @@ def install(
         _check_url(str(source))
     else:
         _check_folder(source)
+        source = pack_folder(Path(source), pack)
     folder.mkdir(parents=True, exist_ok=True)
     busy = ModelError(f"another DecorLens is installing the model pack into {folder}; let it finish, "
                       "then run this again")
     with exclusive(folder / LOCK_FILE, busy):  # one install at a time: two wrote the same NAME.part
         return _install_pack(source, folder, pack, progress, cancelled)
+
+
+def pack_folder(source: Path, pack: Pack) -> Path:
+    """``source``, or the one folder inside it that holds the pack's models: staff handed a USB stick with the pack
+    in a folder on it choose the stick (the setup page asks for the "Folder holding the DecorLens model pack"), and
+    were told that its first model "is not in the model pack folder". A folder holding any model of the pack is
+    the pack's, and its missing files are named as before; so is ``source`` where no folder, or several, inside it
+    hold them all."""
+    models = [entry.file for entry in pack.files if entry.role != "card" and not entry.optional]
+    if any(os.path.lexists(source / name) for name in models):
+        return source
+    try:
+        inside = [sub for sub in source.iterdir()
+                  if sub.is_dir() and all(os.path.lexists(sub / name) for name in models)]
+    except OSError:  # unreadable: the install names the first model as missing there
+        return source
+    return inside[0] if len(inside) == 1 else source
 
 
 def _check_url(url: str) -> None:

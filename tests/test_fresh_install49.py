@@ -1,8 +1,9 @@
 """What a new user met following the README on a fresh clone (session 49's walk), held to what was fixed.
 
 The README's IKEA import took the products folder, whose products are named by their article numbers, while the tests
-and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…); and ``scripts/test`` made its venv with
-whatever ``python3`` was, though the README promises 3.11 or newer, chosen as ``scripts/install`` chooses it.
+and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…); ``scripts/test`` made its venv with
+whatever ``python3`` was, though the README promises 3.11 or newer, chosen as ``scripts/install`` chooses it; and a
+folder holding the model pack in a folder of its own (a USB stick) was refused as "no model pack folder".
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import subprocess
 from pathlib import Path
 
 from test_install_script import ROOT, _old_python  # tests/ is on sys.path
+from test_modelpack import assert_installed, pack_source
 
+from decorlens.main import main
 from engine.importer import read_source
 
 README = ROOT / "README.md"
@@ -49,3 +52,15 @@ def test_scripts_test_refuses_a_python_older_than_3_11_before_making_a_venv(tmp_
     assert done.returncode == 1, done
     assert done.stderr.startswith("DecorLens needs Python 3.11 or newer; python3 here is Python 3."), done.stderr
     assert not (checkout / ".venv").exists()
+
+
+def test_the_pack_is_fetched_from_the_folder_a_usb_stick_holds_it_in(tmp_path: Path, shared_models: Path,
+                                                                    capsys):
+    """The setup page's *Get models from a folder…* and ``models fetch --from`` given the stick, not its pack folder:
+    "yolo11n-ovint8-dq.onnx is not in the model pack folder …/stick; copy the whole pack folder"."""
+    stick = tmp_path / "stick"
+    (stick / "holiday photos").mkdir(parents=True)
+    pack_source(stick, shared_models)  # stick/source, beside another folder
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "models", "fetch", "--from", str(stick)]) == 0, capsys.readouterr().err
+    assert_installed(data / "models")
