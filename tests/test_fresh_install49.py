@@ -64,3 +64,23 @@ def test_the_pack_is_fetched_from_the_folder_a_usb_stick_holds_it_in(tmp_path: P
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "models", "fetch", "--from", str(stick)]) == 0, capsys.readouterr().err
     assert_installed(data / "models")
+
+
+def test_scripts_install_answers_help_and_refuses_an_unknown_option(tmp_path: Path):
+    """``scripts/install --help`` (or ``--trian``) ran the whole plain install: any word but ``--train`` was ignored."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy2(ROOT / "scripts" / "install", checkout / "scripts" / "install")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(checkout / "scripts" / "install"), *args], capture_output=True, text=True,
+                              check=False, timeout=60)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and "`scripts/install --train` adds training" in helped.stdout, helped
+    assert "PYTHON=" in helped.stdout and not helped.stdout.startswith(("#", "!"))
+    refused = run("--trian")
+    assert refused.returncode == 2 and refused.stdout == "", refused
+    assert refused.stderr == ("scripts/install: unknown option '--trian': it takes --train or nothing "
+                              "(scripts/install --help)\n")
+    assert sorted(p.name for p in checkout.iterdir()) == ["scripts"]  # no .venv made
