@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QLockFile, QObject, QTimer
+from PySide6.QtGui import QIcon, QSessionManager
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import theme
@@ -72,6 +72,7 @@ def open_window(
     notes = EngineNotes(app)
     pipeline = Pipeline(settings.engine_settings(data_dir, models_dir), notes.note)
     window = MainWindow(pipeline, settings, models_dir, notes)
+    SessionEnd(window)
     window.show()
     return app, window
 
@@ -160,13 +161,44 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+class SessionEnd(QObject):
+    """The desktop session ending (logging out, shutting down) with a run training or Use at work: the Train window
+    asks where the session manager lets the app (``TrainWindow.session_ending``) and the logout is cancelled where
+    the user keeps it going (X11's session management and Windows allow that); otherwise the run stops between
+    steps, a checkpoint kept for Resume. Nothing handled it: the run was killed mid-step with the session. macOS
+    asks to quit instead (``MainWindow.closeEvent``). A child of the window: its connection goes with it."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        QApplication.instance().commitDataRequest.connect(self.commit_data)
+
+    def commit_data(self, manager: QSessionManager) -> None:
+        train = self.window.train_window
+        if train is None or train.working() is None:  # nothing to ask: asking to interact would keep the session waiting
+            return
+        interactive = manager.allowsInteraction()
+        if not train.session_ending(interactive):
+            manager.cancel()
+        if interactive:
+            manager.release()
+
+
 def _close_on_interrupt(window: MainWindow) -> None:
-    """Ctrl+C or SIGTERM in the terminal closes the window cleanly (running work ends, saves land).
+    """Ctrl+C in the terminal closes the window cleanly (running work ends, saves land); so does SIGTERM, which the
+    session or a service manager sends to end the app, with no one there to answer the question of a run training:
+    that run stops between steps unasked (``TrainWindow.session_ending``) and the window closes once it has.
 
     Python handles signals only when it runs, so a timer wakes the interpreter a few times a second.
     """
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    signal.signal(signal.SIGTERM, lambda *_: _terminated(window))
     timer = QTimer(window, interval=250)
     timer.timeout.connect(lambda: None)
     timer.start()
+
+
+def _terminated(window: MainWindow) -> None:
+    if window.train_window is not None:
+        window.train_window.session_ending(interactive=False)
+    window.close()

@@ -8,6 +8,8 @@ and making a finished run's models ready to use, run in a process of their own (
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,9 +36,15 @@ MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
 DATASET_FILES = "products.csv, pairs.csv and scenes/"
 REVIEW = "Catalog ▸ Review Uncertain Tags…"  # where the tags to confirm are listed, least sure first
-# What Resume does with a run of both models stopped while it found objects: matching's model is exported again from
-# its finished checkpoint, and finding objects trains from the start (the detector keeps no checkpoint)
-RESUME_FINDS_AGAIN = "Resume keeps matching's training and trains finding objects again from the start"
+# What Resume does with a run stopped before its end, in the words of every line that says it (``resume_does``): it
+# continues from the last finished epoch, except a run of both models stopped while it found objects, whose matching
+# model is exported again from its finished checkpoint while finding objects trains from the start (the detector keeps
+# no checkpoint). The Resume button's status spelled its own words beside these.
+CONTINUES = "continues from its last finished epoch"
+FINDS_AGAIN = "keeps matching's training and trains finding objects again from the start"
+RESUME_CONTINUES = f"Resume {CONTINUES}"
+RESUME_FINDS_AGAIN = f"Resume {FINDS_AGAIN}"
+MEASURES = ("top1", "top5", "coverage", "tag_precision")  # a before / after's shares, each from 0 to 1
 
 
 @dataclass
@@ -74,6 +82,7 @@ class Summary:
     resumable_said: str = ""  # what Resume would continue, in words (``stopped_words``)
     resumable_finds_again: bool = False  # it stopped while finding objects: RESUME_FINDS_AGAIN, not its last epoch
     last: LastRun | None = None  # the newest finished run, for the window opened again after it
+    damaged: list[str] = field(default_factory=list)  # run files left as they are and unused: "app-…/result.json: why"
 
     def warnings(self, kind: str = "both", trained: bool = False) -> list[str]:
         """Plain words for each thing there is too little of, for what a ``kind`` of run trains.
@@ -101,6 +110,10 @@ class Summary:
             products = ("1 product confirmed on tags is" if self.unknown_products == 1
                         else f"{self.unknown_products} products confirmed on tags are")
             out.append(f"{products} no longer in the catalog; those tags are left out of the matches' training.")
+        if self.damaged:
+            more = f" (and {len(self.damaged) - 1} more)" if len(self.damaged) > 1 else ""
+            out.append(f"A training run's file cannot be used and is left as it is: {self.damaged[0]}{more}, in the "
+                       f"data folder's {RUNS} folder.")
         return out
 
 
@@ -127,8 +140,13 @@ def gather(pipeline: Pipeline, folder: Path | None) -> Summary:
     summary.resumable = resumable_run(pipeline)
     summary.resumable_said = stopped_words(summary.resumable) if summary.resumable else ""
     summary.resumable_finds_again = summary.resumable is not None and finding_objects_reached(summary.resumable)
-    summary.last = last_run(pipeline)
+    summary.last, summary.damaged = last_run(pipeline)
     return summary
+
+
+def resume_does(finds_again: bool) -> str:
+    """What Resume does with the run it would continue, without its subject: ``FINDS_AGAIN`` or ``CONTINUES``."""
+    return FINDS_AGAIN if finds_again else CONTINUES
 
 
 def check_folder(folder: Path | None) -> None:
@@ -164,42 +182,181 @@ def resumable_run(pipeline: Pipeline) -> Path | None:
                  and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
 
-def last_run(pipeline: Pipeline) -> LastRun | None:
-    """The newest finished run, in use or not. Its before / after and Use lived only as long as the window that ran
-    it, and Undo as long as the one that chose Use: opened again (the app quit meanwhile), the window showed
-    neither, and had no way back to the stock models or an earlier run's."""
+def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
+    """The newest finished run, in use or not, and the run files passed over as unusable (``Summary.damaged``). Its
+    before / after and Use lived only as long as the window that ran it, and Undo as long as the one that chose Use:
+    opened again (the app quit meanwhile), the window showed neither, and had no way back to the stock models or an
+    earlier run's. A result.json cut short, edited by hand or naming a model outside its run is passed over, said,
+    and left as it is: shown, it ended the window's opening in a traceback, and Use copied the file it named."""
     from training.run import RESULT
 
     runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
+    damaged: list[str] = []
     for newest in runs:
+        if not (newest / RESULT).is_file():  # unfinished
+            continue
         try:
             result = json.loads((newest / RESULT).read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # unfinished
+        except (OSError, ValueError) as exc:
+            damaged.append(f"{newest.name}/{RESULT}: {'not JSON' if isinstance(exc, ValueError) else exc.strerror}")
             continue
-        if not isinstance(result, dict):  # written by hand or by another version
+        if wrong := result_wrong(result, newest):
+            damaged.append(f"{newest.name}/{RESULT}: {wrong}")
             continue
         last = LastRun(newest, started_words(newest), result)
         for run in runs:
-            if before := _before_use(pipeline, run):
+            before, why = _before_use(pipeline, run)
+            if why:
+                damaged.append(f"{run.name}: {why}")
+            if before:
                 last.used, last.used_when, last.before = run, started_words(run), before
                 last.before_words = _whose(runs, before)
                 break
-        return last
+        return last, damaged
+    return None, damaged
+
+
+def result_wrong(result: Any, run: Path) -> str | None:
+    """Why a run's ``result.json`` cannot be shown or used, in a few words; None where it can. What the window reads
+    of it is checked for its kind and range, and each model it names must be in the run's own ``models`` folder:
+    Use copies that file into the data folder's models and makes it active."""
+    if not isinstance(result, dict) or not {"embedder", "detector"} & result.keys():
+        return "not a training result"
+    for kind in ("embedder", "detector"):
+        part = result.get(kind)
+        if part is None:
+            continue
+        if not isinstance(part, dict) or not isinstance(part.get("model"), str):
+            return f"its {kind} names no model"
+        if not _inside(Path(part["model"]), run / "models"):
+            return f"its model {part['model']} is not in the run's models folder"
+    return _embedder_wrong(result.get("embedder")) or _detector_wrong(result.get("detector")) or _compared_wrong(
+        result.get("before_after"))
+
+
+def _embedder_wrong(embedder: dict | None) -> str | None:
+    if not embedder:
+        return None
+    members = embedder.get("members", [embedder])
+    if not isinstance(members, list) or not members or not all(
+            isinstance(n, dict) and _count(n.get("epochs")) and _count(n.get("best_epoch"))
+            and n["best_epoch"] <= n["epochs"] and isinstance(n.get("backbone"), str) for n in members):
+        return "its epochs are not counts of epochs"
+    if not all(_shares(embedder[side]) for side in ("pretrained", "fine_tuned") if side in embedder):
+        return "its matches' measures are not shares from 0 to 1"
     return None
 
 
-def _before_use(pipeline: Pipeline, run: Path) -> tuple[list[str], list[list[str]]] | None:
-    """The models in use before ``run``'s Use made its own active, where those are still in use; else None."""
+def _detector_wrong(detector: dict | None) -> str | None:
+    if not detector:
+        return None
+    classes, score = detector.get("classes"), detector.get("map50")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        return "its categories are not names"
+    if score is not None and not (_share(score) or (isinstance(score, float) and math.isnan(score))):
+        return "its score is not a share from 0 to 1"
+    return None
+
+
+def _compared_wrong(compared: Any) -> str | None:
+    """A before / after: its two sides' measures, counts and examples (whose pictures must be files, where they are
+    there at all: a folder or a device read for ever)."""
+    if not compared:
+        return None
+    if not (isinstance(compared, dict) and _shares(compared.get("before")) and _shares(compared.get("after"))
+            and _count(compared["after"].get("pairs")) and _count(compared.get("scenes"))
+            and isinstance(compared.get("split"), str)):
+        return "its before / after is not measures of held-back photos"
+    top5 = compared.get("paired", {"top5": {"wins": 0, "losses": 0}})
+    if not (isinstance(top5, dict) and isinstance(top5.get("top5"), dict)
+            and all(_count(top5["top5"].get(k)) for k in ("wins", "losses"))):
+        return "its before / after's wins and losses are not counts"
+    examples = compared.get("examples", [])
+    if not isinstance(examples, list) or not all(_example(e) for e in examples):
+        return "its examples are not products and pictures"
+    return None
+
+
+def _example(example: Any) -> bool:
+    """An example row: its category, three matches (a SKU or none, right or not) and pictures that are files."""
+    try:
+        matches = [example[side] for side in ("before", "after", "right")]
+        pictures = [example["crop"], *(m["thumb"] for m in matches)]
+        named = isinstance(example["category"], str) and all(
+            isinstance(m["sku"], str | None) and isinstance(m.get("name") or "", str) for m in matches)
+        right = all(isinstance(m.get("right", False), bool) for m in matches)
+    except (TypeError, KeyError):
+        return False
+    return named and right and all(p is None or (isinstance(p, str) and _file_or_absent(Path(p))) for p in pictures)
+
+
+def _file_or_absent(path: Path) -> bool:
+    return path.is_file() or not os.path.lexists(path)
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _share(value: Any) -> bool:
+    return type(value) in (int, float) and 0 <= value <= 1
+
+
+def _shares(side: Any) -> bool:
+    """One side of a before / after: its measures shares (any may be missing: not measured)."""
+    return isinstance(side, dict) and all(side[k] is None or _share(side[k]) for k in MEASURES if k in side)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is in ``folder``, links and ``..`` followed."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
+        return False
+
+
+def _before_use(pipeline: Pipeline, run: Path) -> tuple[tuple[list[str], list[list[str]]] | None, str]:
+    """The models in use before ``run``'s Use made its own active, where those are still in use (else None), and why
+    Undo cannot go back to them ("": it can, or the run's models are not in use): Undo saves and opens them, so
+    each must be a model file in the models folders, there now. An ``install.json`` edited to name a file elsewhere
+    was activated as it stood, and one whose models were deleted saved a choice the app could not start with."""
     from training.run import INSTALL_JOB, Job
 
     settings = pipeline.settings
     if _installed(run) != (list(settings.embedder), [list(d) for d in settings.detectors]):
-        return None
+        return None, ""
     try:
         before = Job.load(run / INSTALL_JOB)
-    except DecorLensError:  # written by another version
-        return None
-    return None if before.embedder is None or before.detectors is None else (before.embedder, before.detectors)
+    except DecorLensError:  # cut short, or written by another version
+        return None, f"{INSTALL_JOB} cannot be read, so Undo is off"
+    if before.embedder is None or before.detectors is None:
+        return None, ""
+    why = models_wrong(pipeline, before.embedder, before.detectors)
+    return (None, f"{INSTALL_JOB}: {why}, so Undo is off") if why else ((before.embedder, before.detectors), "")
+
+
+def models_wrong(pipeline: Pipeline, embedder: Any, detectors: Any) -> str | None:
+    """Why an embedder and detectors cannot be made active, in a few words; None where they can: each a list of file
+    names (alternatives) in the models folders (``engine.paths.model_search_path``), one of them there."""
+    from engine.models import find_first
+    from engine.paths import model_search_path
+
+    groups = [embedder, *detectors] if isinstance(detectors, list) and detectors else None
+    if groups is None or not all(isinstance(g, list) and g and all(isinstance(n, str) and n for n in g)
+                                 for g in groups):
+        return "its models are not lists of model file names"
+    settings = pipeline.settings
+    folders = model_search_path(settings.models_dir, settings.data_dir)
+    outside = next((n for g in groups for n in g if Path(n).name != n and not any(_inside(Path(n), f) for f in folders)),
+                   None)
+    if outside is not None:
+        return f"the model {outside} is not in the models folders"
+    for group in groups:
+        try:
+            find_first(group, settings.models_dir, settings.data_dir)
+        except DecorLensError:
+            return f"the model {group[0]} is no longer in the models folders"
+    return None
 
 
 def _installed(run: Path) -> tuple[list[str], list[list[str]]] | None:
@@ -333,10 +490,14 @@ def _models_in_use(settings: Settings) -> dict[str, Any]:
 
 
 def activate(pipeline: Pipeline, embedder: list[str], detectors: list[list[str]], progress, cancelled) -> Pipeline:
-    """Models saved as the active choice (as ``decorlens models activate``) and the catalog embedded for them."""
-    save_choice(pipeline.data_dir, "embedder", embedder)
-    save_choice(pipeline.data_dir, "detectors", detectors)
+    """The catalog embedded for models in the models folders, then those saved as the active choice (as ``decorlens
+    models activate``). Saved first, a model gone (or refused) left config.yaml naming it, and a window closed while
+    the catalog was embedded left the models it had not switched to saved for the next start."""
+    if why := models_wrong(pipeline, embedder, detectors):
+        raise DecorLensError(f"cannot make these models active: {why}")
     settings = pipeline.settings.with_(embedder=tuple(embedder), detectors=tuple(tuple(d) for d in detectors))
     active = Pipeline(settings, pipeline.log)
     active.prepare_matcher(progress=progress, cancelled=cancelled)
+    save_choice(pipeline.data_dir, "embedder", embedder)
+    save_choice(pipeline.data_dir, "detectors", detectors)
     return active

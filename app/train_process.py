@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
+from engine.words import counted
+
 PREFIX = "@decorlens "  # training.run.PREFIX: the app does not import training for it
 KILL_AFTER_MS = 30_000  # a job that has not stopped this long after being asked is killed
 TAIL = 20  # stderr lines kept to explain a crash
@@ -23,11 +25,14 @@ class TrainProcess(QObject):
     progress = Signal(str, int, int, str)  # stage, done, total, message
     finished = Signal(str, object)  # "done" (result dict), "cancelled", "error" or "crashed" (message)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, doing: str = "Training"):
+        """``doing`` names the job in its messages ("Training", "Making the new model ready")."""
         super().__init__(parent)
         self.process: QProcess | None = None
+        self.doing = doing
         self._outcome: tuple[str, object] | None = None
         self._stderr: list[str] = []
+        self._killed = False  # it did not stop when asked, and was killed
         self._kill = QTimer(self, singleShot=True, interval=KILL_AFTER_MS)
         self._kill.timeout.connect(self._force)
 
@@ -41,7 +46,7 @@ class TrainProcess(QObject):
         return self.running and self._kill.isActive()
 
     def start(self, job: Path) -> None:
-        self._outcome, self._stderr = None, []
+        self._outcome, self._stderr, self._killed = None, [], False
         process = self.process = QProcess(self)
         process.setProgram(sys.executable)
         process.setArguments(["-m", "training.run", str(job)])
@@ -59,6 +64,7 @@ class TrainProcess(QObject):
 
     def _force(self) -> None:
         if self.running:
+            self._killed = True
             self.process.kill()
 
     def _read_stdout(self) -> None:
@@ -89,9 +95,14 @@ class TrainProcess(QObject):
                                           f"{self.process.errorString()}")
 
     def _crash_message(self) -> str:
-        """The error's last line; what is left of the run (Resume or Start) the window says, once it knows."""
+        """The error's last line, or that it was killed, not having stopped when asked: that said "Training stopped
+        unexpectedly: no message", as if it had crashed. What is left of the run (Resume or Start) the window says,
+        once it knows: a checkpoint or a model is written whole or not at all (``engine.files.write_atomic``)."""
+        if self._killed:
+            seconds = counted(max(1, round(self._kill.interval() / 1000)), "second")
+            return f"{self.doing} had not stopped {seconds} after being asked to, so it was ended."
         last = self._stderr[-1] if self._stderr else "no message"
-        return f"Training stopped unexpectedly: {last}"
+        return f"{self.doing} stopped unexpectedly: {last}"
 
 
 def _parse(line: str) -> dict | None:

@@ -358,8 +358,7 @@ def test_a_train_window_closed_while_a_resumed_run_is_prepared_keeps_it_for_resu
     _shown(qtbot, train)
     qtbot.waitUntil(lambda: not train.io.busy(), timeout=WAIT_MS)
     assert train.summary_data.resumable == run
-    kept = ("Not resumed: the window was closed before the run started. Its last finished epoch is kept; Resume "
-            "continues from it.")
+    kept = "Not resumed: the window was closed before the run started. Resume continues from its last finished epoch."
     results = (kept, "the run started")
     _closed_while_preparing(qtbot, train, held, train.resume, results)
     assert not started.exists() and not train.process.running and train.status.text() == results[0]

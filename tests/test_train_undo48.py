@@ -14,7 +14,7 @@ if importlib.util.find_spec("torch") is None:  # the window's training needs the
 pytest.importorskip("pytestqt")
 
 from app.dialogs.train import UNDO_EARLIER, TrainWindow
-from app.train_jobs import RESUME_FINDS_AGAIN, RUN_PREFIX, RUNS
+from app.train_jobs import FINDS_AGAIN, RESUME_FINDS_AGAIN, RUN_PREFIX, RUNS
 from engine.settings import Settings, save_choice
 from tests.test_train_walk48 import TRAINED, WAIT_MS, _finished, _opened_again, _used
 from training.run import BOTH, INSTALL, INSTALL_JOB, INSTALLED, Job
@@ -52,7 +52,7 @@ def test_a_run_of_both_stopped_finding_objects_says_resume_trains_that_again(qtb
     qtbot.waitUntil(lambda: not window._stopped and not window.io.busy(), timeout=WAIT_MS)
     assert window.step.text() == f"Stopped while finding objects: {RESUME_FINDS_AGAIN}; Start begins again."
     window.resume()
-    assert window.status.text() == "Resuming: matching's training is kept, finding objects begins again from the start…"
+    assert window.status.text() == f"Resuming: it {FINDS_AGAIN}…"
     window.close()  # before the process starts: nothing is resumed
     qtbot.waitUntil(lambda: window.status.text().startswith("Not resumed"), timeout=WAIT_MS)
     assert window.status.text().endswith(f"started. {RESUME_FINDS_AGAIN}.")

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from app import theme, train_jobs
 from app.estimates import time_left
 from app.labels import by_name, plain_label, pretty
-from app.train_jobs import RESUME_FINDS_AGAIN, REVIEW
+from app.train_jobs import RESUME_CONTINUES, RESUME_FINDS_AGAIN, REVIEW, resume_does
 from app.train_process import TrainProcess
 from app.widgets.before_after import BeforeAfterView, load_thumbnails
 from app.widgets.escape import EscapeCloses
@@ -123,9 +123,9 @@ UNDO_EARLIER = "Undo the earlier Use"  # Undo beside a result not in use: it goe
 ESTIMATE_FROM = 0.05  # share of a step done before its time left is said: the first steps' pace misleads
 # Quitting the app with a run training: what stopping it keeps (a run finding objects only keeps nothing; one of
 # both models already finding objects keeps matching's training, and Resume trains finding objects from the start)
-QUIT_KEEPS = "the epochs it finished are kept, and Resume continues from the last one."
+QUIT_KEEPS = f"the epochs it finished are kept, and {RESUME_CONTINUES}."
 QUIT_KEEPS_NOTHING = "finding objects begins again with Start next time."
-QUIT_KEEPS_MATCHING = "matching's training is kept, but finding objects begins again with Resume."
+QUIT_KEEPS_MATCHING = f"{RESUME_FINDS_AGAIN}."
 FEW_COMPARED = 30  # held-back products below which one product either way moves a measure by 3 points or more
 
 
@@ -144,7 +144,7 @@ class TrainWindow(EscapeCloses, QWidget):
         # a run's own words for a stop are the command line's ("training cancelled in epoch 2; `--resume` continues
         # from epoch 1"): the window says its own, and the line above what Resume and Start do once that is known
         self.process.finished.connect(lambda kind, value: self._finished(kind, STOPPED if kind == "cancelled" else value))
-        self.installer = TrainProcess(self)  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
+        self.installer = TrainProcess(self, "Making the new model ready")  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
         self.installer.progress.connect(self._install_progress)
         self._install_step: tuple[str, float, int] = ("", 0.0, 0)  # Use's step, when it started, done so far
         self.installer.finished.connect(self._installed)
@@ -474,8 +474,7 @@ class TrainWindow(EscapeCloses, QWidget):
 
     def resume(self) -> None:
         run = self.summary_data.resumable
-        self._running("Resuming: matching's training is kept, finding objects begins again from the start…"
-                      if self.summary_data.resumable_finds_again else "Resuming from the last finished epoch…")
+        self._running(f"Resuming: it {resume_does(self.summary_data.resumable_finds_again)}…")
         self._prepare("resume")
         self.io.start(lambda _job: train_jobs.resume(run), done=self._launch, failed=self._failed)
 
@@ -523,9 +522,8 @@ class TrainWindow(EscapeCloses, QWidget):
             return
         if self._closed_preparing:  # the window was closed while a resumed run was being prepared
             again = self.summary_data is not None and self.summary_data.resumable_finds_again
-            self._finished("cancelled", "Not resumed: the window was closed before the run started. " +
-                           (f"{RESUME_FINDS_AGAIN}." if again else
-                            "Its last finished epoch is kept; Resume continues from it."))
+            self._finished("cancelled", "Not resumed: the window was closed before the run started. "
+                                        f"Resume {resume_does(again)}.")
             return
         self.status.setText("Training in a process of its own: the app stays usable meanwhile.")
         self.process.start(job)
@@ -814,7 +812,7 @@ class TrainWindow(EscapeCloses, QWidget):
         ready, it asks first: *Keep training*, or stop it between steps, as Cancel does, and call ``then`` once it
         has ended (the app quits then). The app quit at once and its process was killed outright ("QProcess:
         Destroyed while process is still running"), mid-step, a checkpoint or a model perhaps half written."""
-        process = next((p for p in (self.process, self.installer) if p.running), None)
+        process = self.working()
         if process is None:
             return True
         if not process.stopping:  # asked already (an earlier close, Escape): it is ending
@@ -828,6 +826,27 @@ class TrainWindow(EscapeCloses, QWidget):
         self.show()
         self.raise_()
         return False
+
+    def working(self) -> TrainProcess | None:
+        """The process running now: a run training, or Use making its models ready; None."""
+        return next((p for p in (self.process, self.installer) if p.running), None)
+
+    def session_ending(self, interactive: bool) -> bool:
+        """The desktop session ends (logging out, shutting down: ``QGuiApplication.commitDataRequest``, or SIGTERM)
+        with a run training or Use at work; returns False where the user chose to keep it going, for the session
+        manager to cancel the logout. Where it lets the app ask (``interactive``), the question of quitting, in a
+        logout's words; otherwise, or asked and answered *Log Out and Stop It*, it stops between steps as quitting
+        does, a checkpoint kept for Resume, and the app goes when the session manager ends it, once it has stopped
+        (``may_quit``). Nothing handled a logout: the run was killed mid-step with the session, or went on alone."""
+        process = self.working()
+        if process is None or process.stopping:
+            return True
+        if interactive and not self._quit_asked(training=process is self.process, leaving="Log Out"):
+            return False
+        process.stop()
+        self.status.setText("Logging out: stopping " + (f"the training between steps: {self._stopping_keeps()}"
+                                                        if process is self.process else "Use: the models in use stay."))
+        return True
 
     def _quit_when_stopped(self, *_ended) -> None:
         """The run stopped for a quit has ended: the app quits, once the process's slots are left."""
@@ -843,15 +862,17 @@ class TrainWindow(EscapeCloses, QWidget):
             return QUIT_KEEPS_NOTHING
         return QUIT_KEEPS_MATCHING if self._finding_objects else QUIT_KEEPS
 
-    def _quit_asked(self, training: bool) -> bool:
-        """Whether to quit and stop the run (or Use) that is running; *Keep* is the default, Escape's too."""
+    def _quit_asked(self, training: bool, leaving: str = "Quit") -> bool:
+        """Whether to quit (or log out: ``leaving``) and stop the run (or Use) that is running; *Keep* is the default,
+        Escape's too."""
+        stop = f"{leaving} and stop it".capitalize()
         if training:
-            text, keep = f"A training is running. Quit and stop it: {self._stopping_keeps()}", "Keep Training"
+            text, keep = f"A training is running. {stop}: {self._stopping_keeps()}", "Keep Training"
         else:
-            text, keep = "The new model is being made ready to use. Quit and stop it: the models in use stay.", "Keep Going"
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit", text, parent=self.parentWidget() or self)
+            text, keep = f"The new model is being made ready to use. {stop}: the models in use stay.", "Keep Going"
+        box = QMessageBox(QMessageBox.Icon.Question, leaving, text, parent=self.parentWidget() or self)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        quit_button = box.addButton("Quit and Stop It", QMessageBox.ButtonRole.AcceptRole)
+        quit_button = box.addButton(f"{leaving} and Stop It", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton(keep, QMessageBox.ButtonRole.RejectRole))
         box.exec()
         return box.clickedButton() is quit_button
@@ -1063,7 +1084,7 @@ def _stopped_line(summary: train_jobs.Summary) -> str:
     if summary.resumable_finds_again:
         return f"Stopped while finding objects: {RESUME_FINDS_AGAIN}; Start begins again."
     if summary.resumable:
-        return "Stopped before the end: Resume continues from its last finished epoch, Start begins again."
+        return f"Stopped before the end: {RESUME_CONTINUES}, Start begins again."
     return "Stopped before its first epoch finished: Start begins again."
 
 

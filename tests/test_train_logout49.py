@@ -1,0 +1,219 @@
+"""The Train window at a session's end and on damaged run folders (session 49): logging out while a run trains, a
+run that ignores its stop, and run files cut short, edited by hand or naming models outside the models folders."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("torch") is None:  # the window's training needs the [train] extra
+    pytest.skip("needs the [train] extra (torch)", allow_module_level=True)
+pytest.importorskip("pytestqt")
+
+import PySide6
+import shiboken6
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QSessionManager
+from PySide6.QtWidgets import QApplication
+from test_train_walk48 import TRAINED, WAIT_MS, _finished, _opened_again, _used
+
+from app import train_jobs
+from app.dialogs.train import QUIT_KEEPS, STOPPED, TrainWindow
+from app.main import SessionEnd, _terminated
+from app.train_jobs import FINDS_AGAIN, RUNS
+from engine.errors import DecorLensError
+from engine.models import find_first
+from engine.settings import CONFIG_FILE, Settings
+from training.run import INSTALL_JOB, INSTALLED, RESULT
+
+pytestmark = [pytest.mark.train, pytest.mark.gui]
+STAMP = "20261207-154152"  # the run used
+NEWER = "20261207-155329"  # a run finished after it
+
+
+def _hanging_run(window: TrainWindow, tmp_path: Path) -> None:
+    """A real training process that cannot stop between steps: its job is a pipe no one writes, which it waits to
+    read, as a step that never checks for a stop would (only a kill ends it)."""
+    job = tmp_path / "pipe" / "job.json"
+    job.parent.mkdir()
+    os.mkfifo(job)
+    window._running("Training in a process of its own", "embedder")
+    window.process.start(job)
+    assert window.process.process.waitForStarted(WAIT_MS)
+
+
+def _commit_data(app: QApplication) -> None:
+    """``QGuiApplication.commitDataRequest`` emitted as Qt's platform code does, from C++ with the app's own session
+    manager: emitted from Python, PySide 6.11 hands the slot a broken QSessionManager and crashes."""
+    manager = app.findChild(QSessionManager)
+    gui = ctypes.CDLL(str(Path(PySide6.__file__).parent / "Qt" / "lib" / "libQt6Gui.so.6"))
+    emit = gui._ZN15QGuiApplication17commitDataRequestER15QSessionManager
+    emit.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    emit(shiboken6.getCppPointer(app)[0], shiboken6.getCppPointer(manager)[0])
+
+
+def _no_question() -> QTimer:
+    """Fails the test on any question asked while it runs (a modal box no one at a logout answers)."""
+    def watch() -> None:
+        box = QApplication.activeModalWidget()
+        if box is not None:
+            box.close()
+            pytest.fail(f"asked: {box.text()}")
+
+    timer = QTimer(interval=50)
+    timer.timeout.connect(watch)
+    timer.start()
+    return timer
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a pipe for a job, Qt's library by its Linux name")
+def test_logging_out_while_a_run_trains_stops_it_between_steps_unasked(qtbot, fresh_pipeline, main_window, tmp_path):
+    """Nothing handled a logout: the run was killed mid-step with the session, or went on alone. The session manager
+    that lets no app ask (as offscreen's) has the run stopped between steps, said, with no question; the app ends once
+    it has stopped. A run that ignores its stop is killed after a while, and that was said as a crash with "no
+    message": it says so now, and what is left of the run."""
+    win = main_window(fresh_pipeline)
+    SessionEnd(win)
+    win.show_training()
+    window = win.train_window
+    _hanging_run(window, tmp_path)
+    watch = _no_question()
+    try:
+        _commit_data(QApplication.instance())
+        assert window.process.stopping
+        assert window.status.text() == f"Logging out: stopping the training between steps: {QUIT_KEEPS}"
+        window.process._kill.setInterval(300)  # the run ignores its stop: killed 30 s on, here 0.3
+        _terminated(win)  # the session ends the app (SIGTERM's path; X11's "die" closes it the same way)
+        assert win.isVisible()  # until the run has stopped
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=WAIT_MS)
+    finally:
+        watch.stop()
+        if window.process.running:
+            window.process.process.kill()
+            window.process.process.waitForFinished()
+    assert window.status.text() == "Training had not stopped 1 second after being asked to, so it was ended."
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a pipe for a job: POSIX")
+def test_logging_out_asks_where_the_session_lets_the_app(qtbot, fresh_pipeline, tmp_path):
+    """Where the session manager lets the app ask (X11's, Windows'), the question of quitting in a logout's words:
+    Keep Training has the logout cancelled, Log Out and Stop It stops the run between steps."""
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    _hanging_run(window, tmp_path)
+    asked: list[str] = []
+    try:
+        for button, logs_out in (("Keep Training", False), ("Log Out and Stop It", True)):
+            def click(button: str = button) -> None:
+                box = QApplication.activeModalWidget()
+                asked.append(box.text())
+                next(b for b in box.buttons() if b.text() == button).click()
+
+            QTimer.singleShot(0, click)
+            assert window.session_ending(interactive=True) is logs_out
+            assert window.process.stopping is logs_out
+        assert asked == [f"A training is running. Log out and stop it: {QUIT_KEEPS}"] * 2
+        assert window.session_ending(interactive=True)  # stopping already: not asked again
+    finally:
+        window.process.process.kill()
+        window.process.process.waitForFinished()
+
+
+def test_resume_says_what_it_does_in_the_words_of_every_line(qtbot, fresh_pipeline):
+    """The Resume button's status spelled its own words ("matching's training is kept, finding objects begins again
+    from the start…") beside RESUME_FINDS_AGAIN's; one source now for each thing Resume does."""
+    window = TrainWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.summary_data = train_jobs.Summary(resumable=fresh_pipeline.data_dir, resumable_finds_again=True)
+    window.resume()
+    assert window.status.text() == f"Resuming: it {FINDS_AGAIN}…"
+    qtbot.waitUntil(lambda: not window.io.busy(), timeout=WAIT_MS)  # the job it could not read: said, nothing run
+
+
+def _files(data: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(data)): p.read_bytes() for p in sorted((data / RUNS).rglob("*")) if p.is_file()}
+
+
+def _result(run: Path) -> dict:
+    return json.loads((run / RESULT).read_text())
+
+
+def _damaged(qtbot, data: Path, said: str) -> TrainWindow:
+    """The window opened on ``data``: it opens, says ``said`` in one line, and changes no run file."""
+    files = _files(data)
+    window = _opened_again(qtbot, data)
+    assert f"A training run's file cannot be used and is left as it is: {said}, in the data folder's {RUNS} folder." \
+        in window.warning.text().splitlines()
+    assert _files(data) == files
+    return window
+
+
+def _example_picture(run: Path, picture: Path) -> None:
+    """An example whose picture is a pipe: reading it, the window's one worker waited for ever, and with it the counts,
+    Use and Undo."""
+    os.mkfifo(picture)
+    (run / RESULT).write_text(json.dumps(_result(run) | {"before_after": {
+        "before": {}, "after": {"pairs": 1}, "scenes": 1, "split": "test", "examples": [{
+            "category": "lamp", "crop": str(picture), "before": {"sku": None, "thumb": None},
+            "after": {"sku": None, "thumb": None}, "right": {"sku": "1", "thumb": None}}]}}))
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda run: (run / RESULT).write_text('{"embedder": {"model": '), "not JSON"),
+    (lambda run: (run / RESULT).write_text(json.dumps(_result(run) | {"before_after": {
+        "before": {"top5": 0.5}, "after": {"top5": 57, "pairs": 9}, "scenes": 3, "split": "test"}})),
+     "its before / after is not measures of held-back photos"),
+    (lambda run: (run / RESULT).write_text(json.dumps(_result(run) | {"embedder": _result(run)["embedder"] | {
+        "best_epoch": "many"}})), "its epochs are not counts of epochs"),
+    (lambda run: (run / RESULT).write_text(json.dumps({"detector": {"model": "/etc/hostname", "classes": []}})),
+     "its model /etc/hostname is not in the run's models folder"),
+    (lambda run: _example_picture(run, run / "pipe"), "its examples are not products and pictures"),
+])
+def test_a_damaged_result_is_said_and_the_last_good_run_shown(qtbot, fresh_pipeline, edit, said):
+    """A result.json cut short was passed over without a word; one edited by hand ended the window's opening in a
+    traceback (half its before / after shown), and one naming a file outside its run had Use copy that file into
+    the models and make it active. The newest good run is shown; the damaged one is said and left as it is."""
+    good, _network = _finished(fresh_pipeline.data_dir, STAMP, TRAINED)
+    damaged, _network = _finished(fresh_pipeline.data_dir, NEWER, "my-photos-20261207-155329.onnx")
+    edit(damaged)
+    window = _damaged(qtbot, fresh_pipeline.data_dir, f"app-{NEWER}/{RESULT}: {said}")
+    assert window.result_run == good and window.results_box.isVisible()
+
+
+def _install_json(run: Path, embedder: list[str]) -> None:
+    job = json.loads((run / INSTALL_JOB).read_text())
+    (run / INSTALL_JOB).write_text(json.dumps(job | {"embedder": embedder}))
+
+
+def test_undo_never_goes_back_to_a_model_outside_the_models_folders(qtbot, fresh_pipeline, tmp_path):
+    """install.json, edited to name a model file elsewhere (a real one), had Undo save and open it as it stood; one
+    naming a model since deleted saved a choice the app could not start with. Undo is off and says why; activating
+    such models is refused, and config.yaml keeps the models in use."""
+    stock = fresh_pipeline.settings
+    run, _network = _finished(stock.data_dir, STAMP, TRAINED)
+    _used(run, stock, TRAINED)
+    elsewhere = tmp_path / "elsewhere" / stock.embedder[0]
+    elsewhere.parent.mkdir()
+    found = find_first(stock.embedder, stock.models_dir, stock.data_dir).path
+    shutil.copy(found, elsewhere)
+    config = (stock.data_dir / CONFIG_FILE).read_bytes()
+    for embedder, why in (([str(elsewhere)], f"the model {elsewhere} is not in the models folders"),
+                          (["deleted.onnx"], "the model deleted.onnx is no longer in the models folders")):
+        _install_json(run, embedder)
+        window = _damaged(qtbot, stock.data_dir, f"app-{STAMP}: {INSTALL_JOB}: {why}, so Undo is off")
+        assert not window.undo_button.isEnabled() and window.result_run == run
+        with pytest.raises(DecorLensError, match=f"cannot make these models active: {why}"):
+            train_jobs.activate(window.pipeline, embedder, [list(d) for d in stock.detectors], None, lambda: False)
+        assert (stock.data_dir / CONFIG_FILE).read_bytes() == config
+        window.close()
+    (run / INSTALL_JOB).write_text('{"kind": "ins')
+    _damaged(qtbot, stock.data_dir, f"app-{STAMP}: {INSTALL_JOB} cannot be read, so Undo is off")
+    assert Settings.for_data_dir(stock.data_dir).embedder == (TRAINED,)
+    assert (run / INSTALLED).is_file()
