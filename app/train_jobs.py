@@ -60,6 +60,7 @@ class LastRun:
     before: tuple[list[str], list[list[str]]] | None = None  # (embedder, detectors) before ``used``'s Use
     # whose ``before`` are, in words (``_whose``): what Undo brings back; told by ``before``, so not compared
     before_words: str = field(default="", compare=False)
+    undo_off: str = field(default="", compare=False)  # why Undo cannot go back from ``used``'s models: "" where it can
 
 
 @dataclass
@@ -205,12 +206,9 @@ def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
             continue
         last = LastRun(newest, started_words(newest), result)
         for run in runs:
-            before, why = _before_use(pipeline, run)
-            if why:
-                damaged.append(f"{run.name}: {why}")
-            if before:
-                last.used, last.used_when, last.before = run, started_words(run), before
-                last.before_words = _whose(runs, before)
+            if (used := _before_use(pipeline, run)) is not None:
+                last.used, last.used_when, (last.before, last.undo_off) = run, started_words(run), used
+                last.before_words = _whose(runs, last.before) if last.before else ""
                 break
         return last, damaged
     return None, damaged
@@ -315,24 +313,26 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _before_use(pipeline: Pipeline, run: Path) -> tuple[tuple[list[str], list[list[str]]] | None, str]:
-    """The models in use before ``run``'s Use made its own active, where those are still in use (else None), and why
-    Undo cannot go back to them ("": it can, or the run's models are not in use): Undo saves and opens them, so
-    each must be a model file in the models folders, there now. An ``install.json`` edited to name a file elsewhere
-    was activated as it stood, and one whose models were deleted saved a choice the app could not start with."""
+def _before_use(pipeline: Pipeline, run: Path) -> tuple[tuple[list[str], list[list[str]]] | None, str] | None:
+    """Where ``run``'s models are the ones in use (else None): the models in use before its Use made them active,
+    and why Undo cannot go back to them ("": it can). Undo saves and opens them, so each must be a model file in the
+    models folders, there now: an ``install.json`` edited to name a file elsewhere was activated as it stood, and
+    one whose models were deleted saved a choice the app could not start with."""
     from training.run import INSTALL_JOB, Job
 
     settings = pipeline.settings
     if _installed(run) != (list(settings.embedder), [list(d) for d in settings.detectors]):
-        return None, ""
+        return None
+    wrong = f"Undo is off: {RUNS}/{run.name}/{INSTALL_JOB} in the data folder, the models in use before its Use,"
     try:
         before = Job.load(run / INSTALL_JOB)
     except DecorLensError:  # cut short, or written by another version
-        return None, f"{INSTALL_JOB} cannot be read, so Undo is off"
+        return None, f"{wrong} cannot be read."
     if before.embedder is None or before.detectors is None:
-        return None, ""
-    why = models_wrong(pipeline, before.embedder, before.detectors)
-    return (None, f"{INSTALL_JOB}: {why}, so Undo is off") if why else ((before.embedder, before.detectors), "")
+        return None, f"{wrong} names none."
+    if why := models_wrong(pipeline, before.embedder, before.detectors):
+        return None, f"{wrong} is of no use: {why}."
+    return (before.embedder, before.detectors), ""
 
 
 def models_wrong(pipeline: Pipeline, embedder: Any, detectors: Any) -> str | None:

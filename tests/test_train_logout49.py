@@ -25,13 +25,13 @@ from PySide6.QtWidgets import QApplication
 from test_train_walk48 import TRAINED, WAIT_MS, _finished, _opened_again, _used
 
 from app import train_jobs
-from app.dialogs.train import QUIT_KEEPS, STOPPED, TrainWindow
+from app.dialogs.train import QUIT_KEEPS, TrainWindow
 from app.main import SessionEnd, _terminated
 from app.train_jobs import FINDS_AGAIN, RUNS
 from engine.errors import DecorLensError
 from engine.models import find_first
 from engine.settings import CONFIG_FILE, Settings
-from training.run import INSTALL_JOB, INSTALLED, RESULT
+from training.run import INSTALL_JOB, RESULT
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
 STAMP = "20261207-154152"  # the run used
@@ -204,16 +204,26 @@ def test_undo_never_goes_back_to_a_model_outside_the_models_folders(qtbot, fresh
     found = find_first(stock.embedder, stock.models_dir, stock.data_dir).path
     shutil.copy(found, elsewhere)
     config = (stock.data_dir / CONFIG_FILE).read_bytes()
+    undo_off = f"Undo is off: {RUNS}/{run.name}/{INSTALL_JOB} in the data folder, the models in use before its Use,"
     for embedder, why in (([str(elsewhere)], f"the model {elsewhere} is not in the models folders"),
                           (["deleted.onnx"], "the model deleted.onnx is no longer in the models folders")):
         _install_json(run, embedder)
-        window = _damaged(qtbot, stock.data_dir, f"app-{STAMP}: {INSTALL_JOB}: {why}, so Undo is off")
-        assert not window.undo_button.isEnabled() and window.result_run == run
+        window = _undo_off(qtbot, stock.data_dir, f"{undo_off} is of no use: {why}.")
         with pytest.raises(DecorLensError, match=f"cannot make these models active: {why}"):
             train_jobs.activate(window.pipeline, embedder, [list(d) for d in stock.detectors], None, lambda: False)
         assert (stock.data_dir / CONFIG_FILE).read_bytes() == config
         window.close()
     (run / INSTALL_JOB).write_text('{"kind": "ins')
-    _damaged(qtbot, stock.data_dir, f"app-{STAMP}: {INSTALL_JOB} cannot be read, so Undo is off")
+    _undo_off(qtbot, stock.data_dir, f"{undo_off} cannot be read.")
     assert Settings.for_data_dir(stock.data_dir).embedder == (TRAINED,)
-    assert (run / INSTALLED).is_file()
+
+
+def _undo_off(qtbot, data: Path, said: str) -> TrainWindow:
+    """The window opened on ``data``, the run used its newest: in use, said, with Undo off and why, no file changed."""
+    files = _files(data)
+    window = _opened_again(qtbot, data)
+    assert window.status.text() == ("In use: the models of the run started 7 Dec at 15:41, chosen with Use this "
+                                    f"model. {said}")
+    assert not window.undo_button.isEnabled() and not window.use_button.isEnabled()
+    assert _files(data) == files
+    return window

@@ -433,6 +433,8 @@ class TrainWindow(EscapeCloses, QWidget):
                 f"The run {last.when} finished; its models are not in use: Use this model puts them in use.")
         if last.before:
             said += " Undo goes back to the models in use before them." if in_use else self._in_use_now()
+        elif last.undo_off:
+            said += f" {last.undo_off}"
         self.status.setText(said)
 
     def _offer_undo(self, last: train_jobs.LastRun | None) -> None:
