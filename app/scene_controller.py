@@ -179,6 +179,7 @@ class SceneController(QObject):
         self._any: dict[int, list[Match]] = {}
         self._checked: dict[tuple[int, bool], list[Checked]] = {}  # (tag, any category): until the tag changes
         self._products: dict[str, Product] = {}  # the catalog's data for the scene's products, at the last refresh
+        self._alike: frozenset[str] = frozenset()  # those of them that read as another SKU, at the last refresh
         self.gone: set[str] = set()  # the scene's products the catalog no longer had at the last refresh
         self._running: dict[int, str] = {}
         self._tasks: dict[int, Task] = {}  # the open photo's work in flight (``_start``), by busy line: cancelled with it
@@ -496,7 +497,7 @@ class SceneController(QObject):
         a drawn tag asked about keeps its question (``Asked.obj``), a refresh being no answer."""
         tags = {t.number: t for t in self.scene.tags}
         asking = {n: a for n, a in self._guesses.items() if n in tags and tags[n].obj is a.obj}
-        changed = self.scene.update_products(self._products)
+        changed = self.scene.update_products(self._products, self._alike)
         for number, asked in asking.items():
             self._guesses[number] = replace(asked, obj=self.scene.tag(number).obj)
         return changed
@@ -648,15 +649,15 @@ class SceneController(QObject):
             return
         token, pipeline, skus = self._token, self.pipeline, self.scene.skus()
         self.io.start(
-            lambda _job: (current_products(pipeline, skus), pipeline.catalog.revision),
+            lambda _job: (current_products(pipeline, skus), pipeline.alike_among(skus), pipeline.catalog.revision),
             done=lambda found: token == self._token and self._catalog_now(skus, *found),
             failed=self.failed.emit,
         )
 
-    def _catalog_now(self, skus: set[str], products: dict[str, Product], revision: int) -> None:
-        """The scene's products as the catalog at ``revision`` holds them; drawn tags' guesses from another
-        revision are stale: shown again, they are searched again."""
-        self._products, self._revision = products, revision
+    def _catalog_now(self, skus: set[str], products: dict[str, Product], alike: frozenset[str], revision: int) -> None:
+        """The scene's products as the catalog at ``revision`` holds them, ``alike`` those that read as another of
+        its SKUs; drawn tags' guesses from another revision are stale: shown again, they are searched again."""
+        self._products, self._alike, self._revision = products, alike, revision
         changed = self._products_now()
         changed |= {n for n, asked in self._guesses.items() if asked.revision != revision}
         gone = skus - products.keys()
@@ -665,9 +666,10 @@ class SceneController(QObject):
         self.gone.clear()
         self.gone.update(gone)
         for number, matches in list(self._any.items()):
-            self._any[number] = [corrections.current_match(m, products) for m in matches]
+            self._any[number] = [corrections.current_match(m, products, alike) for m in matches]
         for key, checked in list(self._checked.items()):
-            self._checked[key] = [replace(c, match=corrections.current_match(c.match, products)) for c in checked]
+            self._checked[key] = [replace(c, match=corrections.current_match(c.match, products, alike))
+                                  for c in checked]
         if changed:
             self.sceneChanged.emit()
             for number in sorted(changed):

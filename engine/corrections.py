@@ -235,16 +235,17 @@ class EditableScene:
         found = {m.sku for t in self.tags for m in t.obj.matches}
         return found | {t.confirmed_sku for t in self.tags if t.confirmed}
 
-    def update_products(self, products: dict[str, Product]) -> set[int]:
-        """Take names, prices, links, pictures and categories from ``products`` (the catalog now).
+    def update_products(self, products: dict[str, Product], alike: Collection[str]) -> set[int]:
+        """Take names, prices, links, pictures and categories from ``products`` (the catalog now), and which SKUs
+        read as another of the catalog's from ``alike`` (``current_match``).
 
         Returns the numbers of the tags that changed. Scores and exact/similar stay: they were
         measured on the pictures then, and a changed picture is searched again on the next search.
         """
         changed = set()
         for tag in self.tags:
-            matches = [current_match(m, products) for m in tag.obj.matches]
-            confirmed = current_match(tag.confirmed, products) if tag.confirmed else None
+            matches = [current_match(m, products, alike) for m in tag.obj.matches]
+            confirmed = current_match(tag.confirmed, products, alike) if tag.confirmed else None
             if matches != tag.obj.matches or confirmed != tag.confirmed:
                 tag.obj = replace(tag.obj, matches=matches)
                 tag.confirmed = confirmed
@@ -322,8 +323,10 @@ def _names(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(c, str) for c in value)
 
 
-def current_match(match: Match, products: dict[str, Product]) -> Match:
-    """``match`` with the catalog's current product data (as it was when the product is gone)."""
+def current_match(match: Match, products: dict[str, Product], alike: Collection[str]) -> Match:
+    """``match`` with the catalog's current product data (as it was when the product is gone), marked as a SKU
+    that reads as another where ``alike`` holds it (``Pipeline.alike_among``): one whose look-alike came into
+    the catalog after the search is marked too, and one whose look-alike went is no longer."""
     product = products.get(match.sku)
     if product is None:
         return match
@@ -334,6 +337,7 @@ def current_match(match: Match, products: dict[str, Product]) -> Match:
         image_path=product.image_path,
         url=product.url,
         price=product.price,
+        alike=match.sku in alike,
     )
 
 

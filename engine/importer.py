@@ -403,7 +403,7 @@ def _outside_ascii(catalog: Catalog) -> list[str]:
 
 def catalog_alike(catalog: Catalog) -> frozenset[str]:
     """Every SKU of the catalog that reads as another of its SKUs: ``read_alike`` of all of them, in one scan, for
-    a caller that keeps it for a catalog revision (``Pipeline.alike_skus``: each search's matches)."""
+    a caller that keeps it for a catalog revision (``Pipeline.alike_among``: each search's matches)."""
     outside = _outside_ascii(catalog)
     read_as = catalog.sources([skeleton(sku) for sku in outside])
     return frozenset(sku for group in lookalikes(outside, [*outside, *read_as]) for sku in group if not sku.isascii())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -126,7 +126,7 @@ class Pipeline:
         self._sold: tuple[int, frozenset[str] | None] | None = None  # catalog revision → decor categories sold
         self._unfound: tuple[int, tuple[str, ...]] | None = None  # catalog revision → unfindable_categories
         self._type_priors: dict[str, tuple[int, TypePrior]] = {}  # embedder key → (catalog revision, prior)
-        self._alike: tuple[int, frozenset[str]] | None = None  # catalog revision → alike_skus
+        self._alike: tuple[int, frozenset[str]] | None = None  # catalog revision → catalog_alike (``alike_among``)
         if categories is not None:
             self.__dict__["categories"] = categories
 
@@ -347,14 +347,17 @@ class Pipeline:
             self._sold = (revision, sold)
         return self._sold[1]
 
-    def alike_skus(self) -> frozenset[str]:
-        """The catalog's SKUs that read as another of its SKUs (``catalog_alike``), found once per catalog revision:
-        a search marks its matches of them (``Match.alike``) by a look-up, where asking the catalog each time scanned
-        every SKU per search (0.3 s at a million products)."""
+    def alike_among(self, skus: Iterable[str]) -> frozenset[str]:
+        """Those of ``skus`` (the catalog's) that read as another of its SKUs (``Match.alike``): only one outside
+        ASCII can, so nearly every catalog's ask nothing. The catalog's set (``catalog_alike``) is found once per
+        catalog revision, a look-up after: asking the catalog each search scanned every SKU (0.3 s at a million)."""
+        outside = frozenset(sku for sku in skus if not sku.isascii())
+        if not outside:
+            return outside
         revision = self.catalog.revision
         if self._alike is None or self._alike[0] != revision:
             self._alike = (revision, catalog_alike(self.catalog))
-        return self._alike[1]
+        return outside & self._alike[1]
 
     def search_region(
         self, image: str | Path, box: Box, category: str | None = None, top_k: int | None = None,
@@ -628,8 +631,7 @@ class Pipeline:
         searched = [list(self.categories.searched(c)) if c else None for c in categories]
         results = [index.search(self.catalog, v[None], s, depth)[0] for v, s in zip(vectors, searched)]
         products = self.catalog.get_many({pid for hits in results for pid, _ in hits})
-        # only a SKU outside ASCII can read as another: nearly every catalog's matches ask nothing
-        alike = self.alike_skus() if any(not p.sku.isascii() for p in products.values()) else frozenset()
+        alike = self.alike_among(p.sku for p in products.values())
         def kind(score: float) -> MatchKind:
             return "similar" if matcher is self.colour else self.match_kind(score)
 

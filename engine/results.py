@@ -47,10 +47,10 @@ class Match:
     image_path: str = ""
     url: str = ""
     price: str = ""
-    # The SKU reads as another of the catalog's ("АBC-1", a Cyrillic А, beside "ABC-1": ``engine.importer.read_alike``)
-    # as the search found it: every screen and page marks it (``engine.lookalike.sku_shown``), or a merchandiser who
-    # copied it into a shop system by eye took the other product. Not the match's identity: equal either way.
-    alike: bool = field(default=False, compare=False)
+    # The SKU reads as another of the catalog's ("АBC-1", a Cyrillic А, beside "ABC-1": ``Pipeline.alike_among``), as
+    # the search found it (the app's catalog refresh brings it up to date): every screen and page marks it
+    # (``engine.lookalike.sku_shown``), or a merchandiser who copied it into a shop system by eye took the other product.
+    alike: bool = False
 
 
 @dataclass

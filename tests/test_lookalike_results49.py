@@ -115,14 +115,49 @@ def test_the_shoppable_page_marks_it_as_the_catalog_holds_it_now(found: tuple[Pi
 
 
 def test_the_searchs_look_alikes_follow_the_catalog(fresh_pipeline: Pipeline, ikea: Path) -> None:
-    """``Pipeline.alike_skus`` (kept per catalog revision, so a search asks the catalog once) names what
+    """``Pipeline.alike_among`` (the catalog's set kept per revision, so searches ask the catalog once) names what
     ``read_alike`` names; a SKU alone is no look-alike until its pair comes in."""
     _stored(fresh_pipeline.catalog, ikea)
-    assert fresh_pipeline.alike_skus() == read_alike(fresh_pipeline.catalog, SKUS)
+    assert fresh_pipeline.alike_among(SKUS) == read_alike(fresh_pipeline.catalog, SKUS)
     photo = min((ikea / "products" / "lamp").glob("*.jpg"))
     with fresh_pipeline.catalog.transaction() as revision:
         fresh_pipeline.catalog.upsert(Product("\u0410BC-3", "Lamp", "lamp", str(photo)), revision)
-    assert "\u0410BC-3" not in fresh_pipeline.alike_skus()
+    assert not fresh_pipeline.alike_among(["\u0410BC-3", "ABC-3"])
     with fresh_pipeline.catalog.transaction() as revision:
         fresh_pipeline.catalog.upsert(Product("ABC-3", "Lamp", "lamp", str(photo)), revision)
-    assert "\u0410BC-3" in fresh_pipeline.alike_skus() and "ABC-3" not in fresh_pipeline.alike_skus()
+    assert fresh_pipeline.alike_among(["\u0410BC-3", "ABC-3", "ABC-1"]) == {"\u0410BC-3"}
+
+
+def test_a_photo_tagged_before_its_look_alike_came_marks_it_once_the_catalog_is_read_again(
+    qtbot, fresh_pipeline: Pipeline, ikea: Path, tmp_path: Path
+) -> None:
+    """The app's catalog refresh (after an import, on opening saved edits) brings the flag up to date, as it does
+    names and prices: "АBC-1" matched alone, then "ABC-1" imported, shows marked; "ABC-1" removed, no longer."""
+    from PIL import Image
+    from PySide6.QtCore import QSettings
+
+    from app.scene_controller import SceneController
+    from app.settings import AppSettings
+    from app.workers import Runner
+    from engine.results import Match, SceneObject
+
+    catalog, photo = fresh_pipeline.catalog, min((ikea / "products" / "lamp").glob("*.jpg"))
+    with catalog.transaction() as revision:
+        catalog.upsert(Product("\u0410BC-1", "Lamp", "lamp", str(photo)), revision)
+    product = catalog.get_by_sku("\u0410BC-1")
+    width, height = Image.open(photo).size
+    match = Match(product.id, product.sku, "Lamp", "lamp", 0.9, "exact", str(photo))  # as searched: read as none
+    obj = SceneObject("lamp", "lamp", 0.9, (0.0, 0.0, width / 2, height / 2), (width / 4, height / 4), [match])
+    controller = SceneController(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
+                                                                       QSettings.Format.IniFormat)),
+                                 Runner(1), Runner(1), Runner(1))
+    controller.scene = EditableScene(SceneResult(str(photo), width, height, "CPU", {}, [obj]), "ab" * 32)
+    with catalog.transaction() as revision:
+        catalog.upsert(Product("ABC-1", "Lamp", "lamp", str(photo)), revision)
+    with qtbot.waitSignal(controller.tagChanged, timeout=60_000):
+        controller.refresh_from_catalog()
+    assert controller.scene.tag(1).obj.matches[0].alike
+    catalog.remove(["ABC-1"])
+    with qtbot.waitSignal(controller.tagChanged, timeout=60_000):
+        controller.refresh_from_catalog()
+    assert not controller.scene.tag(1).obj.matches[0].alike
