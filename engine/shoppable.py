@@ -44,7 +44,7 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
-from engine.importer import Progress, read_alike
+from engine.importer import Progress
 from engine.links import safe_link
 from engine.lookalike import sku_shown
 from engine.pipeline import Pipeline
@@ -168,11 +168,28 @@ class ScenePage:
 def write_scene_page(
     pipeline: Pipeline, scene: dict[str, Any], photo: Path, out_dir: Path, stem: str, title: str | None = None
 ) -> ScenePage:
-    """``write_page`` of the scene as the catalog holds it now (``in_catalog``), with the pipeline's category
-    names and its scene memory's Complete the look."""
+    """``write_page`` of the scene as the catalog holds it now (``in_catalog``, its SKUs that read as another
+    marked: ``with_alike``), with the pipeline's category names and its scene memory's Complete the look."""
     scene, gone = in_catalog(pipeline.catalog, scene)
     complete = complete_the_look(pipeline.catalog, scene)
+    scene, complete = with_alike(pipeline, scene, complete)
     return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete, title), gone)
+
+
+def with_alike(
+    pipeline: Pipeline, scene: dict[str, Any], complete: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The scene and the Complete the look products, each product's ``alike`` as the catalog now says
+    (``Pipeline.alike_among``: its SKU reads as another, so its article number is marked): a photo tagged before
+    "ABC-1" came showed its "АBC-1" as "ABC-1", and ``engine.results.Match.alike`` is only as new as the search."""
+    alike = pipeline.alike_among(_skus(scene).union(_sku(m) for m in complete) - {""})
+
+    def marked(match: Any) -> Any:
+        return {**match, "alike": sku in alike} if (sku := _sku(match)) else match
+
+    objects = [{**obj, "matches": [marked(m) for m in _matches(obj)], "confirmed": marked(obj.get("confirmed"))}
+               for obj in scene["objects"]]
+    return {**scene, "objects": objects}, [marked(m) for m in complete]
 
 
 def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -183,32 +200,34 @@ def in_catalog(catalog: Catalog, scene: dict[str, Any]) -> tuple[dict[str, Any],
     still in the catalog, as an unconfirmed tag does; one with none left is not on the page. The scene may
     come from a file: an entry that is not a product (no dict) counts as gone.
     """
-    skus = {_sku(m) for obj in scene["objects"] for m in [*_matches(obj), obj.get("confirmed")]} - {""}
-    present = {sku: product for sku in skus if (product := catalog.get_by_sku(sku)) is not None}
-    alike = read_alike(catalog, present)
+    present = {sku: product for sku in _skus(scene) - {""} if (product := catalog.get_by_sku(sku)) is not None}
     objects, gone = [], set()
     for obj in scene["objects"]:
         confirmed = obj.get("confirmed")
         if confirmed and _sku(confirmed) not in present:
             gone.add(_sku(confirmed))
             confirmed = None
-        matches = [_as_sold(m, present[_sku(m)], alike) for m in _matches(obj) if _sku(m) in present]
+        matches = [_as_sold(m, present[_sku(m)]) for m in _matches(obj) if _sku(m) in present]
         if confirmed:
-            confirmed = _as_sold(confirmed, present[_sku(confirmed)], alike)
+            confirmed = _as_sold(confirmed, present[_sku(confirmed)])
         objects.append({**obj, "matches": matches, "confirmed": confirmed, "confirmed_sku": _sku(confirmed)})
     return {**scene, "objects": objects}, len(gone)
 
 
-def _as_sold(match: dict[str, Any], product: Product, alike: set[str]) -> dict[str, Any]:
-    """``match`` with what a shopper sees of it (name, category, price, link, picture, whether its SKU reads as
-    another of the catalog's: of ``alike``) as the catalog holds it now.
+def _as_sold(match: dict[str, Any], product: Product) -> dict[str, Any]:
+    """``match`` with what a shopper sees of it (name, category, price, link, picture) as the catalog holds it now.
 
     The scene may come from a file (a photo's saved edits, a batch's JSON): as given, its ``image_path`` put any
     local picture it named on a page made to be published (re-encoded into ``images/``), and its name, price and
     link were shown as the file had them, whatever the catalog now sells under that SKU."""
     shown = {"name": product.name, "category": product.category, "price": product.price, "url": product.url,
-             "image_path": product.image_path, "alike": product.sku in alike}
+             "image_path": product.image_path}
     return {**match, **shown}
+
+
+def _skus(scene: dict[str, Any]) -> set[str]:
+    """The SKUs of a scene's matches and confirmed products ("" for an entry that is not a product)."""
+    return {_sku(m) for obj in scene["objects"] for m in [*_matches(obj), obj.get("confirmed")]}
 
 
 def _matches(obj: dict[str, Any]) -> list[Any]:
@@ -227,12 +246,13 @@ def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMP
     None is on the scene's page; products remembered but no longer in the catalog are left out.
     """
     tagged = sorted({str(best["sku"]) for obj in scene["objects"] if (best := _best(obj)) is not None})
-    products = [product for sku, _photos in goes_with_any(catalog, tagged, limit * 2)
-                if (product := catalog.get_by_sku(sku)) is not None][:limit]
-    alike = read_alike(catalog, (product.sku for product in products))
-    return [{"sku": product.sku, "name": product.name, "category": product.category, "price": product.price,
-             "url": product.url, "image_path": product.image_path, "alike": product.sku in alike}
-            for product in products]
+    found = []
+    for sku, _photos in goes_with_any(catalog, tagged, limit * 2):
+        product = catalog.get_by_sku(sku)
+        if product is not None:
+            found.append({"sku": product.sku, "name": product.name, "category": product.category,
+                          "price": product.price, "url": product.url, "image_path": product.image_path})
+    return found[:limit]
 
 
 PAGES = {".html": "page"}  # what export_batch writes beside each photo's JSON (tag_scenes' ``outputs``)
