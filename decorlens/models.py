@@ -300,8 +300,7 @@ def run_fetch(args: argparse.Namespace, pipeline: Pipeline) -> int:
         try:
             report = modelpack.install(args.source, out, progress=update, pack=pack)
         except modelpack.SourceUnreachable as exc:
-            raise ModelError(f"model pack: {exc}; copy the pack folder to this machine and run "
-                             f"`{program()} models fetch --from DIR`") from exc
+            raise ModelError(f"model pack: {exc}") from exc  # the packaged app's name for it: decorlens.errors
     print(report.summary())
     return 0
 

@@ -50,7 +50,7 @@ from engine.files import (
 )
 from engine.links import has_credentials, without_credentials
 from engine.paths import resources_dir
-from engine.remedies import ACTIVATE_SET_ASIDE
+from engine.remedies import ACTIVATE_SET_ASIDE, FETCH_FROM_FOLDER
 
 # Where the release assets live: the one place to change when the pack is published elsewhere.
 RELEASE_URL = "https://github.com/decorlens/decorlens/releases/download/models-2026.12.02/"
@@ -75,7 +75,9 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes in the pack)
 
 
 class SourceUnreachable(ModelError):
-    """The pack's URL could not be reached at all (offline, DNS, refused): the caller says what to do."""
+    """The pack's URL could not be reached at all (offline, DNS, refused): the line ends in what to do instead, a copy
+    of the pack folder installed from there (``FETCH_FROM_FOLDER``; the app's setup page said only "could not reach
+    github.com ([Errno -2] Name or service not known)" beside the Download button that had just failed)."""
 
 
 class NotAtSource(ModelError):
@@ -474,7 +476,7 @@ def _open(source: str | Path, name: str, offset: int, deadline: float) -> tuple[
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         host = urllib.parse.urlsplit(failed_at(exc, url)).netloc
-        raise SourceUnreachable(f"could not reach {host} ({reason})") from exc
+        raise SourceUnreachable(f"could not reach {host} ({reason}){FETCH_FROM_FOLDER()}") from exc
     except http.client.HTTPException as exc:  # a server that does not speak HTTP: a bad status line, huge headers
         raise ModelError(f"could not download {failed_at(exc, url)}: {not_http(exc)}") from exc
     except ValueError as exc:  # a URL urllib cannot parse (a bad port or IPv6 address, an empty host label)

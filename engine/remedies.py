@@ -66,6 +66,11 @@ IMPORT_FIRST = Remedy("import products first with `decorlens catalog import`",
 # The models: the setup page shows a missing one with its own buttons for the pack; a model the training extra
 # exports has no way in the app.
 FETCH_PACK = Remedy("; run `decorlens models fetch`, or `decorlens models fetch --from DIR` with a pack folder", "")
+# The pack's download source cannot be reached (offline, a shop's closed network): a copy of the pack folder, brought
+# by hand, installs with `models fetch --from`, or with the app's setup page's own button for it.
+FETCH_FROM_FOLDER = Remedy("; copy the pack folder to this machine and run `decorlens models fetch --from DIR`",
+                           "; copy the model pack folder to this computer (a USB stick, a network share), then "
+                           "choose Get models from a folder…")
 FETCH_AGAIN = Remedy("install it again with `decorlens models fetch --out {folder}`",
                      "install the model pack again")
 EXPORT_WEIGHTS = Remedy("; export it: `decorlens models export {weights}` (needs the [train] extra)", "")
@@ -112,7 +117,8 @@ FLOAT_ONLY = Remedy("{model} loses too much in int8 (mean cosine {cosine} to its
                     "The faster copy of the new model matches too differently from it: untick Make it faster on "
                     "this computer and choose Use this model again.")
 
-REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_AGAIN,
+REMEDIES = (RESTORE_COUNTED, RESTORE_UNCOUNTED, EMPTY_BUT_BACKED_UP, IMPORT_FIRST, FETCH_PACK, FETCH_FROM_FOLDER,
+            FETCH_AGAIN,
             EXPORT_WEIGHTS, WRITE_CARD, EXPORT_POSE, EXPORT_AGAIN, ACTIVATE_SET_ASIDE, IMAGES_FROM, NO_PAIRS_TO_TRAIN,
             NO_TRAINING_BOX, ANOTHER_SEED, NOTHING_TO_SCORE, GPU_OR_CPU, PASS_WEIGHTS, CPU_DEVICE, FEW_LABELS, FLOAT_ONLY)
 

@@ -3,7 +3,8 @@
 The README's IKEA import took the products folder, whose products are named by their article numbers, while the tests
 and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…); ``scripts/test`` made its venv with
 whatever ``python3`` was, though the README promises 3.11 or newer, chosen as ``scripts/install`` chooses it; and a
-folder holding the model pack in a folder of its own (a USB stick) was refused as "no model pack folder".
+folder holding the model pack in a folder of its own (a USB stick) was refused as "no model pack folder"; the setup
+page's Download, offline, said "could not reach github.com ([Errno -2] Name or service not known)" and no more.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from test_install_script import ROOT, _old_python  # tests/ is on sys.path
-from test_modelpack import assert_installed, pack_source
+from test_modelpack import _closed_port, assert_installed, pack_source
 
 from decorlens.main import main
 from engine.importer import read_source
@@ -84,3 +85,21 @@ def test_scripts_install_answers_help_and_refuses_an_unknown_option(tmp_path: Pa
     assert refused.stderr == ("scripts/install: unknown option '--trian': it takes --train or nothing "
                               "(scripts/install --help)\n")
     assert sorted(p.name for p in checkout.iterdir()) == ["scripts"]  # no .venv made
+
+
+def test_the_setup_pages_download_offline_says_to_get_the_pack_from_a_folder(qtbot, tmp_path: Path):
+    """The CLI's line went on "copy the pack folder to this machine and run `decorlens models fetch --from DIR`"; the
+    page, where staff have no command line, stopped at the unreachable host."""
+    from app.widgets.setup_page import SetupPage
+    from app.workers import Runner
+
+    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    qtbot.addWidget(page)
+    page.download_url = f"http://127.0.0.1:{_closed_port()}/pack/"  # refused, as a computer offline is
+    page.download.click()
+    assert not page.download.isEnabled()  # while it tries
+    qtbot.waitUntil(page.download.isEnabled, timeout=30_000)
+    said = page.status.text()
+    assert said.startswith("could not reach 127.0.0.1:") and "decorlens" not in said, said
+    assert said.endswith("; copy the model pack folder to this computer (a USB stick, a network share), then choose "
+                         f"{page.from_folder.text()}"), said

@@ -253,6 +253,7 @@ class SetupPage(QWidget):
 
     def _failed(self, message: str) -> None:
         self._busy(False)
+        message = in_app(message)  # a download that cannot reach its source: this page's Get models from a folder…
         self._tell(message, failed=True)
         announce(self, message, urgent=True)
 
