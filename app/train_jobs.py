@@ -461,11 +461,29 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
 
 
 def resume(run: Path) -> Path:
-    from training.run import Job
+    """``run``'s job again, to continue from its checkpoint: refused, in one line, where ``job.json`` names another run
+    or data folder, data outside the run or a model name with folders in it (edited by hand, or copied from another
+    run): training wrote its checkpoints, the YOLO labels' cache and its models there."""
+    from training.run import BOTH, DETECTOR, EMBEDDER, JOB, Job
 
-    job = Job.load(run / "job.json")
+    job = Job.load(run / JOB)
+    folders = [(job.run, run), (job.data_dir, run.parent.parent)]
+    inside = [job.dataset, job.detector_data]
+    if not (all(_same(Path(named), real) for named, real in folders)
+            and all(_inside(Path(path), run) for path in inside if path)
+            and isinstance(job.name, str) and job.name and Path(job.name).name == job.name
+            and job.kind in (EMBEDDER, DETECTOR, BOTH)):
+        raise DecorLensError(f"cannot resume {run}: its {JOB} names other folders than its own or a model name with "
+                             "folders in it; Start begins a new run")
     job.resume = True
     return job.save()
+
+
+def _same(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve() == folder.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def discard(run: Path) -> None:
@@ -476,8 +494,14 @@ def discard(run: Path) -> None:
 def install_job(pipeline: Pipeline, run: Path, int8: bool) -> Path:
     """The job that makes ``run``'s models ready to use (``training.install``), for the training process:
     an int8 copy and a pair's levels are seconds of Python work that would hold the UI thread."""
-    from training.run import INSTALL, INSTALL_JOB, Job
+    from training.run import INSTALL, INSTALL_JOB, RESULT, Job
 
+    try:  # read again: the file shown may have been changed since
+        wrong = result_wrong(json.loads((run / RESULT).read_text(encoding="utf-8")), run)
+    except (OSError, ValueError):
+        wrong = "it cannot be read"
+    if wrong:
+        raise DecorLensError(f"cannot use {run / RESULT}: {wrong}")
     job = Job(data_dir=str(pipeline.data_dir), run=str(run), kind=INSTALL, int8=int8, **_models_in_use(pipeline.settings))
     return job.save(INSTALL_JOB)
 

@@ -22,7 +22,7 @@ import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QSessionManager
 from PySide6.QtWidgets import QApplication
-from test_train_walk48 import TRAINED, WAIT_MS, _finished, _opened_again, _used
+from test_train_walk48 import TRAINED, WAIT_MS, _finished, _left_by_a_quit_app, _opened_again, _used
 
 from app import train_jobs
 from app.dialogs.train import QUIT_KEEPS, TrainWindow
@@ -227,3 +227,35 @@ def _undo_off(qtbot, data: Path, said: str) -> TrainWindow:
     assert not window.undo_button.isEnabled() and not window.use_button.isEnabled()
     assert _files(data) == files
     return window
+
+
+@pytest.mark.parametrize("edit", [
+    {"run": "elsewhere"}, {"data_dir": "/"}, {"dataset": "/etc"}, {"name": "../../../escaped"}, {"kind": "install"}])
+def test_resume_refuses_a_job_that_names_folders_not_its_own(qtbot, fresh_pipeline, tmp_path, edit):
+    """A job.json edited by hand (or copied from another run) had Resume train into the folder it named: checkpoints,
+    the YOLO labels' cache and the models (its name with folders in it) written outside the run. Refused in one
+    line, the run left as it is for Start."""
+    data = fresh_pipeline.data_dir
+    run = _left_by_a_quit_app(data, epochs=2, done=1)
+    job = json.loads((run / "job.json").read_text()) | {"dataset": str(run / "data")}
+    (run / "job.json").write_text(json.dumps(job | {k: str(tmp_path / v) if k == "run" else v for k, v in edit.items()}))
+    files = _files(data)
+    window = _opened_again(qtbot, data)
+    window.resume()
+    qtbot.waitUntil(lambda: not window._busy, timeout=WAIT_MS)
+    assert window.status.text() == (f"cannot resume {run}: its job.json names other folders than its own or a model "
+                                    "name with folders in it; Start begins a new run")
+    assert _files(data) == files and not (tmp_path / "elsewhere").exists() and not window.process.running
+
+
+def test_use_reads_the_result_again_and_refuses_one_changed_since(qtbot, fresh_pipeline):
+    """Use copied the model that result.json named when it ran, whatever it had been when the window showed it."""
+    run, _network = _finished(fresh_pipeline.data_dir, NEWER, "my-photos-20261207-155329.onnx")
+    window = _opened_again(qtbot, fresh_pipeline.data_dir)
+    assert window.result_run == run
+    (run / RESULT).write_text(json.dumps({"embedder": _result(run)["embedder"] | {"model": "/etc/hostname"}}))
+    window.use_button.click()
+    qtbot.waitUntil(lambda: not window._busy, timeout=WAIT_MS)
+    assert window.status.text() == (f"cannot use {run / RESULT}: its model /etc/hostname is not in the run's models "
+                                    "folder")
+    assert window.use_button.isEnabled() and not window.installer.running and not (run / INSTALL_JOB).exists()
