@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 from test_install_script import ROOT, _old_python  # tests/ is on sys.path
@@ -103,3 +104,10 @@ def test_the_setup_pages_download_offline_says_to_get_the_pack_from_a_folder(qtb
     assert said.startswith("could not reach 127.0.0.1:") and "decorlens" not in said, said
     assert said.endswith("; copy the model pack folder to this computer (a USB stick, a network share), then choose "
                          f"{page.from_folder.text()}"), said
+
+
+def test_the_readme_names_every_extra():
+    """Its list of extras left out ``[map]`` (the catalog map without the app) and ``[build]`` (the packaged app)."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    listed = next(line for line in README.read_text(encoding="utf-8").split("\n- ") if line.startswith("Extras:"))
+    assert [name for name in extras if f"`[{name}]`" not in listed] == []
