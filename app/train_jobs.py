@@ -188,7 +188,8 @@ def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
     before / after and Use lived only as long as the window that ran it, and Undo as long as the one that chose Use:
     opened again (the app quit meanwhile), the window showed neither, and had no way back to the stock models or an
     earlier run's. A result.json cut short, edited by hand or naming a model outside its run is passed over, said,
-    and left as it is: shown, it ended the window's opening in a traceback, and Use copied the file it named."""
+    and left as it is: shown, its numbers were shown as they stood (5700 %) or, a key missing, the window's opening
+    ended in a traceback, and Use copied whatever file it named."""
     from training.run import RESULT
 
     runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
@@ -283,7 +284,7 @@ def _example(example: Any) -> bool:
         named = isinstance(example["category"], str) and all(
             isinstance(m["sku"], str | None) and isinstance(m.get("name") or "", str) for m in matches)
         right = all(isinstance(m.get("right", False), bool) for m in matches)
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, AttributeError):  # not a mapping where one is read
         return False
     return named and right and all(p is None or (isinstance(p, str) and _file_or_absent(Path(p))) for p in pictures)
 
