@@ -1,10 +1,12 @@
-"""What a new user met following the README on a fresh clone (session 49's walk), held to what was fixed.
+"""What a new user met following the README on a fresh clone (session 49's walk), held to what was fixed:
 
-The README's IKEA import took the products folder, whose products are named by their article numbers, while the tests
-and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…); ``scripts/test`` made its venv with
-whatever ``python3`` was, though the README promises 3.11 or newer, chosen as ``scripts/install`` chooses it; and a
-folder holding the model pack in a folder of its own (a USB stick) was refused as "no model pack folder"; the setup
-page's Download, offline, said "could not reach github.com ([Errno -2] Name or service not known)" and no more.
+- the README's IKEA import took the products folder, which names every product by its article number, while the
+  tests and the screenshots import its ``products.csv`` (STOCKSUND, FABRINA…);
+- ``scripts/test`` made its venv with whatever ``python3`` was, though the README promises 3.11 or newer, chosen as
+  ``scripts/install`` chooses it; ``scripts/install --help`` (or a typo of ``--train``) ran the plain install;
+- a USB stick holding the model pack in a folder of its own was "no model pack folder", and the setup page's
+  Download, offline, said "could not reach github.com ([Errno -2] Name or service not known)" and no more;
+- the README's list of extras left two out.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ README = ROOT / "README.md"
 IMPORT_LINE = re.compile(r"^\.venv/bin/decorlens catalog import (.+)$", re.MULTILINE)
 
 
-def test_the_readmes_ikea_import_names_its_products():
-    """The first-try catalog of "On a fresh machine": its products have names, as the README's screenshot shows."""
+def test_the_readmes_ikea_import_names_its_products(ikea: Path):
+    """The first-try catalog of "On a fresh machine", "the IKEA catalog that the tests use": its products have names,
+    as the README's screenshot shows."""
     found = IMPORT_LINE.findall(README.read_text(encoding="utf-8"))
     assert len(found) == 1, found
-    rows = read_source(ROOT / shlex.split(found[0])[0])  # the README's paths are the checkout's
+    feed = ROOT / shlex.split(found[0])[0]  # the README's paths are the checkout's
+    assert feed.resolve() == (ikea / "products.csv").resolve()
+    rows = read_source(feed)
     assert len(rows) == 1955
     unnamed = [row.sku for row in rows if row.name in ("", row.sku)]
     assert unnamed == [], f"{len(unnamed)} products named by their SKU, e.g. {unnamed[:3]}"
