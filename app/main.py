@@ -162,10 +162,10 @@ def freeze_startup_objects() -> None:
 
 
 class SessionEnd(QObject):
-    """The desktop session ending (logging out, shutting down) with a run training or Use at work: the Train window
-    asks where the session manager lets the app (``TrainWindow.session_ending``) and the logout is cancelled where
-    the user keeps it going (X11's session management and Windows allow that); otherwise the run stops between
-    steps, a checkpoint kept for Resume. Nothing handled it: the run was killed mid-step with the session. macOS
+    """Logging out (or shutting down) with a run training or Use at work: where the session manager lets the app ask
+    (X11's logout, Windows'), the Train window asks as quitting does (``TrainWindow.session_ending``), and keeping it
+    going cancels the logout; stopping it stops the run between steps, a checkpoint kept for Resume, and the app goes
+    once it has stopped. Nothing handled it: the run was killed mid-step with the session, or went on alone. macOS
     asks to quit instead (``MainWindow.closeEvent``). A child of the window: its connection goes with it."""
 
     def __init__(self, window: MainWindow):
@@ -174,14 +174,16 @@ class SessionEnd(QObject):
         QApplication.instance().commitDataRequest.connect(self.commit_data)
 
     def commit_data(self, manager: QSessionManager) -> None:
+        """Where the session manager lets no app ask, this is most often a session saved with no logout (KDE's Save
+        Session; its logout lets apps ask), and the run goes on: a logout that does follow ends the app, and the run
+        then stops between steps as its input closes (``training.run``), or on SIGTERM (``_terminated``). Qt says
+        neither which it is. Interaction is asked for only with a run at work: the session manager waits for it."""
         train = self.window.train_window
-        if train is None or train.working() is None:  # nothing to ask: asking to interact would keep the session waiting
+        if train is None or train.working() is None or not manager.allowsInteraction():
             return
-        interactive = manager.allowsInteraction()
-        if not train.session_ending(interactive):
+        if not train.session_ending(ask=True):
             manager.cancel()
-        if interactive:
-            manager.release()
+        manager.release()
 
 
 def _close_on_interrupt(window: MainWindow) -> None:
@@ -200,5 +202,5 @@ def _close_on_interrupt(window: MainWindow) -> None:
 
 def _terminated(window: MainWindow) -> None:
     if window.train_window is not None:
-        window.train_window.session_ending(interactive=False)
+        window.train_window.session_ending(ask=False)
     window.close()

@@ -74,11 +74,11 @@ def _no_question() -> QTimer:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="a pipe for a job, Qt's library by its Linux name")
-def test_logging_out_while_a_run_trains_stops_it_between_steps_unasked(qtbot, fresh_pipeline, main_window, tmp_path):
-    """Nothing handled a logout: the run was killed mid-step with the session, or went on alone. The session manager
-    that lets no app ask (as offscreen's) has the run stopped between steps, said, with no question; the app ends once
-    it has stopped. A run that ignores its stop is killed after a while, and that was said as a crash with "no
-    message": it says so now, and what is left of the run."""
+def test_the_session_ending_the_app_stops_a_run_between_steps_unasked(qtbot, fresh_pipeline, main_window, tmp_path):
+    """SIGTERM (the session, or a service manager, ending the app) asked the quit question no one was there to answer.
+    The run stops between steps unasked, said, and the app ends once it has. A session save that lets no app ask
+    (offscreen's, as KDE's Save Session with no logout) leaves the run going. A run that ignores its stop is killed
+    30 s on, which was said as a crash with "no message": it says so now, over what is left of the run."""
     win = main_window(fresh_pipeline)
     SessionEnd(win)
     win.show_training()
@@ -87,11 +87,11 @@ def test_logging_out_while_a_run_trains_stops_it_between_steps_unasked(qtbot, fr
     watch = _no_question()
     try:
         _commit_data(QApplication.instance())
-        assert window.process.stopping
-        assert window.status.text() == f"Logging out: stopping the training between steps: {QUIT_KEEPS}"
+        assert not window.process.stopping and window.status.text() == "Training in a process of its own"
         window.process._kill.setInterval(300)  # the run ignores its stop: killed 30 s on, here 0.3
-        _terminated(win)  # the session ends the app (SIGTERM's path; X11's "die" closes it the same way)
-        assert win.isVisible()  # until the run has stopped
+        _terminated(win)
+        assert window.process.stopping and win.isVisible()  # until the run has stopped
+        assert window.status.text().startswith("Quitting once training has stopped: ")
         qtbot.waitUntil(lambda: not win.isVisible(), timeout=WAIT_MS)
     finally:
         watch.stop()
@@ -103,8 +103,8 @@ def test_logging_out_while_a_run_trains_stops_it_between_steps_unasked(qtbot, fr
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a pipe for a job: POSIX")
 def test_logging_out_asks_where_the_session_lets_the_app(qtbot, fresh_pipeline, tmp_path):
-    """Where the session manager lets the app ask (X11's, Windows'), the question of quitting in a logout's words:
-    Keep Training has the logout cancelled, Log Out and Stop It stops the run between steps."""
+    """Where the session manager lets the app ask (X11's logout, Windows'), the question of quitting in a logout's
+    words: Keep Training has the logout cancelled, Log Out and Stop It stops the run between steps, said."""
     window = TrainWindow(fresh_pipeline)
     qtbot.addWidget(window)
     _hanging_run(window, tmp_path)
@@ -117,10 +117,11 @@ def test_logging_out_asks_where_the_session_lets_the_app(qtbot, fresh_pipeline, 
                 next(b for b in box.buttons() if b.text() == button).click()
 
             QTimer.singleShot(0, click)
-            assert window.session_ending(interactive=True) is logs_out
+            assert window.session_ending(ask=True) is logs_out
             assert window.process.stopping is logs_out
         assert asked == [f"A training is running. Log out and stop it: {QUIT_KEEPS}"] * 2
-        assert window.session_ending(interactive=True)  # stopping already: not asked again
+        assert window.status.text() == f"Logging out: stopping the training between steps: {QUIT_KEEPS}"
+        assert window.session_ending(ask=True)  # stopping already: not asked again
     finally:
         window.process.process.kill()
         window.process.process.waitForFinished()

@@ -833,21 +833,22 @@ class TrainWindow(EscapeCloses, QWidget):
         """The process running now: a run training, or Use making its models ready; None."""
         return next((p for p in (self.process, self.installer) if p.running), None)
 
-    def session_ending(self, interactive: bool) -> bool:
-        """The desktop session ends (logging out, shutting down: ``QGuiApplication.commitDataRequest``, or SIGTERM)
-        with a run training or Use at work; returns False where the user chose to keep it going, for the session
-        manager to cancel the logout. Where it lets the app ask (``interactive``), the question of quitting, in a
-        logout's words; otherwise, or asked and answered *Log Out and Stop It*, it stops between steps as quitting
-        does, a checkpoint kept for Resume, and the app goes when the session manager ends it, once it has stopped
-        (``may_quit``). Nothing handled a logout: the run was killed mid-step with the session, or went on alone."""
+    def session_ending(self, ask: bool) -> bool:
+        """The desktop session ends with a run training or Use at work: logging out or shutting down where the session
+        manager lets the app ask (``ask``: the question of quitting, in a logout's words; False returned where the user
+        keeps it going, for the session manager to cancel the logout), or SIGTERM, which no one is there to answer.
+        Stopped, it stops between steps as quitting does, a checkpoint kept for Resume, and the app goes once it has
+        stopped (``may_quit``). Nothing handled either: a logout killed the run mid-step with the session, or left it
+        going on alone, and SIGTERM asked a question no one answered."""
         process = self.working()
         if process is None or process.stopping:
             return True
-        if interactive and not self._quit_asked(training=process is self.process, leaving="Log Out"):
+        if ask and not self._quit_asked(training=process is self.process, leaving="Log Out"):
             return False
         process.stop()
-        self.status.setText("Logging out: stopping " + (f"the training between steps: {self._stopping_keeps()}"
-                                                        if process is self.process else "Use: the models in use stay."))
+        self.status.setText(("Logging out" if ask else "Asked to end") + ": stopping " + (
+            f"the training between steps: {self._stopping_keeps()}" if process is self.process
+            else "Use: the models in use stay."))
         return True
 
     def _quit_when_stopped(self, *_ended) -> None:
