@@ -6,7 +6,7 @@
   ``scripts/install`` chooses it; ``scripts/install --help`` (or a typo of ``--train``) ran the plain install;
 - a USB stick holding the model pack in a folder of its own was "no model pack folder", and the setup page's
   Download, offline, said "could not reach github.com ([Errno -2] Name or service not known)" and no more;
-- the README's list of extras left two out.
+- the README's list of extras left two out, and the user guide named a `decorlens photo.jpg` the CLI refuses.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from pathlib import Path
 
 from test_install_script import ROOT, _old_python  # tests/ is on sys.path
 from test_modelpack import _closed_port, assert_installed, pack_source
+from test_readme_commands import _subcommands
 
-from decorlens.main import main
+from decorlens.main import build_parser, main
 from engine.importer import read_source
 
 README = ROOT / "README.md"
+GUIDE = ROOT / "docs" / "app.md"
 IMPORT_LINE = re.compile(r"^\.venv/bin/decorlens catalog import (.+)$", re.MULTILINE)
 
 
@@ -116,3 +118,13 @@ def test_the_readme_names_every_extra():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     listed = next(line for line in README.read_text(encoding="utf-8").split("\n- ") if line.startswith("Extras:"))
     assert [name for name in extras if f"`[{name}]`" not in listed] == []
+
+
+def test_every_command_the_user_guide_names_is_one():
+    """The guide said `decorlens photo.jpg` hands a photo to the open window; the CLI answers that it is not a command
+    (``decorlens gui photo.jpg`` is; the packaged app's ``DecorLens photo.jpg`` opens it)."""
+    commands = set(_subcommands(build_parser()))
+    named = [span for span in re.findall(r"`decorlens ([^`\n]+)`", GUIDE.read_text(encoding="utf-8"))
+             if span != "…" and not span.startswith("-")]
+    assert len(named) > 20
+    assert [span for span in named if span.split()[0] not in commands] == []
