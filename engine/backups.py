@@ -22,13 +22,14 @@ import glob
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import CatalogError
-from engine.files import clean_stale_temps, replace_atomically, write_atomic
+from engine.files import NotAFile, clean_stale_temps, open_regular, replace_atomically, write_atomic
 from engine.remedies import RESTORE_COUNTED, RESTORE_UNCOUNTED
 
 BACKUPS_DIR = "backups"
@@ -41,6 +42,7 @@ NO_BACKUP = "it has no backups: move it aside and import the products again"  # 
 _RESTORE = re.compile(f"{RESTORE_COUNTED.pattern.pattern}|{RESTORE_UNCOUNTED.pattern.pattern}")
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
 _NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
+COMPANIONS = ("-journal", "-wal", "-shm")  # the files SQLite opens by name beside a database
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,42 @@ class BackupRun:
 
 def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
     """A connection that can only read the SQLite file at ``path`` (a backup, a catalog being checked or replaced),
-    closed when the ``with`` block ends."""
+    closed when the ``with`` block ends. A companion SQLite would block on (``companion_problem``) is a
+    ``sqlite3.DatabaseError`` saying so, which each caller words as it words an unreadable file."""
+    if problem := companion_problem(Path(path)):
+        raise sqlite3.DatabaseError(problem)
     return contextlib.closing(sqlite3.connect(read_only_uri(path), uri=True))
+
+
+def companion_problem(path: Path) -> str | None:
+    """One line naming a companion of the database at ``path`` (its rollback journal, WAL or shared memory, which
+    SQLite opens by name beside it) that is not a regular file, and what to do; None when there is none.
+
+    SQLite opened a FIFO named ``catalog.sqlite-journal`` to see whether it held a transaction to roll back and
+    waited for a writer for ever, deaf to Ctrl-C and SIGTERM: ``catalog stats``, the app's start, and the restore's
+    listing of a backup with one beside it. A link there SQLite will not open, and the line called the catalog
+    damaged ("unable to open database file") and advised importing everything again."""
+    for suffix in COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            kind = os.lstat(companion).st_mode
+        except OSError:  # not there (or its folder unreadable: SQLite says so itself)
+            continue
+        if stat.S_ISREG(kind):
+            continue
+        why = "a link" if stat.S_ISLNK(kind) else _not_regular(companion)
+        return (f"{companion}: {why}, not a file SQLite writes beside {path.name}, which cannot be opened while it "
+                "is there; move it out of the folder")
+    return None
+
+
+def _not_regular(path: Path) -> str:
+    """What ``path``, no regular file, is, in ``open_regular``'s words ("a FIFO (named pipe)", "a folder")."""
+    try:
+        open_regular(path).close()
+    except NotAFile as exc:
+        return str(exc).removeprefix(f"{path}: ").removesuffix(", not a regular file").removeprefix("is ")
+    return "not a regular file"  # replaced by one meanwhile
 
 
 def read_only_uri(path: Path) -> str:

@@ -29,6 +29,7 @@ from engine.backups import (
     DAMAGE_WORDS,
     BackupRun,
     backups_dir,
+    companion_problem,
     damage_advice,
     read_only,
     replace_damaged,
@@ -238,6 +239,8 @@ class Catalog:
         self._local = threading.local()
         self._connections: dict[int, sqlite3.Connection] = {}  # each thread's, open, by its _Held's key
         self._connections_lock = threading.Lock()
+        if problem := companion_problem(self.path):  # a FIFO there blocked the open for ever
+            raise CatalogError(problem)
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()

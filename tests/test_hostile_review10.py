@@ -131,3 +131,70 @@ def test_a_client_sending_a_list_nested_deep_is_dropped_and_the_next_copy_hands_
         assert answers == [b"", b"ok\n"] and received == [[tmp_path / "room.jpg"]]
     finally:
         server.server.close()
+
+
+# The child opens a catalog whose companion is planted, then lists and restores a backup whose journal is a FIFO.
+COMPANION_CHILD = """
+import json, os, sys
+from pathlib import Path
+from engine.backups import list_backups
+from engine.catalog import Catalog
+from engine.errors import CatalogError
+said = []
+for path in sys.argv[2:]:
+    try:
+        Catalog(Path(path)).close()
+        said.append("opened")
+    except CatalogError as exc:
+        said.append(str(exc))
+with Catalog(Path(sys.argv[1])) as catalog:
+    backup = list_backups(catalog.path)[0]
+    said.append(backup.products())
+    try:
+        catalog.restore_from(backup.path)
+        said.append("restored")
+    except CatalogError as exc:
+        said.append(str(exc))
+print(json.dumps(said))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_catalogs_journal_wal_or_shared_memory_that_is_no_file_is_named_not_waited_on(tmp_path: Path) -> None:
+    """SQLite opens ``catalog.sqlite-journal`` by name to see whether a transaction is left to roll back: a FIFO
+    there (a sync tool's special file, a hostile share) blocked ``catalog stats`` and the app's start for ever, deaf
+    to SIGTERM, and the restore's listing of a backup with one beside it. A link there SQLite refuses, and the
+    line said the catalog was damaged and to import everything again. Each is now one line naming the file."""
+    from engine.backups import take_backup
+    from engine.catalog import Catalog
+
+    outside = tmp_path / "notes.txt"
+    outside.write_text("a user's notes\n")
+    plants = {"FIFO": os.mkfifo, "link": lambda p: p.symlink_to(outside), "folder": Path.mkdir}
+    cases = []
+    for suffix in ("-journal", "-wal", "-shm"):
+        for kind, plant in plants.items():
+            path = tmp_path / f"{kind}{suffix}" / "catalog.sqlite"
+            path.parent.mkdir()
+            Catalog(path).close()
+            plant(path.with_name(path.name + suffix))
+            cases.append((path, suffix, kind))
+    home = tmp_path / "home" / "catalog.sqlite"
+    with Catalog(home) as catalog:
+        backup = take_backup(catalog.db, home, "remove")
+    os.mkfifo(backup.with_name(backup.name + "-journal"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    try:
+        done = subprocess.run([sys.executable, "-c", COMPANION_CHILD, str(home), *(str(p) for p, _, _ in cases)],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"opening a catalog or a backup still blocked after {WAIT_S} s")
+    said = json.loads(done.stdout)
+    words = {"FIFO": "a FIFO (named pipe)", "link": "a link", "folder": "a folder"}
+    for (path, suffix, kind), line in zip(cases, said[:len(cases)], strict=True):
+        assert line.startswith(f"{path}{suffix}: {words[kind]}, not a file SQLite writes beside catalog.sqlite"), line
+        assert "damaged" not in line and line.endswith("move it out of the folder")
+    products, restored = said[len(cases):]
+    assert products is None, "a backup that cannot be opened is listed as unreadable"
+    assert restored.startswith(f"{backup} is not a readable DecorLens catalog backup: {backup}-journal: a FIFO")
+    assert outside.read_text() == "a user's notes\n"
