@@ -104,9 +104,9 @@ def keep_from_card(card: Path, model: Path) -> None:
     """
     if calibration_path(model).exists():
         return
-    try:
-        data = json.loads(card.read_bytes()[:MAX_BYTES].decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
+    try:  # at most MAX_BYTES read: a 3 GB sparse card was read whole, then cut
+        data = read_json_bounded(card, MAX_BYTES)
+    except (OSError, TooLarge, ValueError, RecursionError):
         return  # an unreadable card has no thresholds to keep
     metrics = data.get("metrics") if isinstance(data, dict) else None
     record = metrics.get("calibration") if isinstance(metrics, dict) else None

@@ -198,3 +198,29 @@ def test_a_catalogs_journal_wal_or_shared_memory_that_is_no_file_is_named_not_wa
     assert products is None, "a backup that cannot be opened is listed as unreadable"
     assert restored.startswith(f"{backup} is not a readable DecorLens catalog backup: {backup}-journal: a FIFO")
     assert outside.read_text() == "a user's notes\n"
+
+
+CARD_CHILD = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from engine.user_calibration import keep_from_card
+keep_from_card(Path(sys.argv[1]), Path(sys.argv[2]))
+print("done")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS")
+def test_a_huge_card_is_not_read_whole_before_models_fetch_replaces_it(tmp_path: Path) -> None:
+    """``models fetch`` looks in a card it is about to replace for thresholds an older version calibrated there: it
+    read the whole file and then kept its first MB, so a 2 GB sparse card (a models folder handed over) took 2 GB.
+    Now at most a MB is read; such a card holds no thresholds to keep (here under a 1 GB address-space limit)."""
+    model = tmp_path / "embedder.onnx"
+    card = model.with_suffix(".json")
+    card.touch()
+    os.truncate(card, 2 << 30)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", CARD_CHILD, str(card), str(model)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=WAIT_S, check=False)
+    assert (done.returncode, done.stdout) == (0, "done\n"), done.stderr[-400:]
+    assert [p.name for p in tmp_path.iterdir()] == [card.name]
