@@ -260,3 +260,30 @@ def test_use_reads_the_result_again_and_refuses_one_changed_since(qtbot, fresh_p
     assert window.status.text() == (f"cannot use {run / RESULT}: its model /etc/hostname is not in the run's models "
                                     "folder")
     assert window.use_button.isEnabled() and not window.installer.running and not (run / INSTALL_JOB).exists()
+
+
+@pytest.mark.parametrize("edit", [{"epochs": "many"}, {"views": [1]}, {"backbone": 5}, {"epochs": -3}])
+def test_a_job_with_values_of_the_wrong_kind_is_said_not_counted_as_a_folder(qtbot, fresh_pipeline, edit):
+    """A job.json edited by hand (epochs "many", views a list) raised ValueError or TypeError as the window read what
+    Resume would continue, and the window said "Nothing counted: the folder below cannot be used" of an empty field
+    (or, epochs -3, "stopped after 0 epochs of at most -3"). It opens, says the run stopped, and Resume says what
+    is wrong, in one line each."""
+    run = _left_by_a_quit_app(fresh_pipeline.data_dir, epochs=2, done=1)
+    (run / "job.json").write_text(json.dumps(json.loads((run / "job.json").read_text()) | edit))
+    window = _opened_again(qtbot, fresh_pipeline.data_dir)
+    assert window.step.text() == ("A run started 7 Dec at 15:37 stopped before the end: Resume continues it, Start "
+                                  "begins a new one.")
+    window.resume()
+    qtbot.waitUntil(lambda: not window._busy, timeout=WAIT_MS)
+    name, value = next(iter(edit.items()))
+    assert window.status.text() == f"training job {run / 'job.json'} is unreadable ({name}: {value!r})"
+    assert not window.process.running
+
+
+def test_every_field_of_a_job_is_checked_when_loaded():
+    """A field added to Job without its check would pass unchecked: Job.load raises KeyError instead, and this fails."""
+    from dataclasses import fields
+
+    from training.run import _JOB_VALUES, Job
+
+    assert {f.name for f in fields(Job)} == set(_JOB_VALUES)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 import sys
 import threading
 from collections.abc import Callable
@@ -134,10 +135,47 @@ class Job:
 
     @classmethod
     def load(cls, path: Path) -> Job:
+        """The job saved in ``path``, each value of its kind and range: a job.json edited by hand (epochs "many", views
+        a list) raised ValueError or TypeError far from it, and the Train window, reading what Resume would continue,
+        said only that nothing could be counted."""
         try:
-            return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+            job = cls(**json.loads(Path(path).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError) as exc:
             raise DecorLensError(f"training job {path} is unreadable ({exc})") from exc
+        if wrong := job._wrong():
+            raise DecorLensError(f"training job {path} is unreadable ({wrong})")
+        return job
+
+    def _wrong(self) -> str | None:
+        """The first value not of its field's kind and range, in words; None where all are."""
+        for name, value in asdict(self).items():
+            if not _JOB_VALUES[name](value):
+                return f"{name}: {reprlib.repr(value)}"
+        return None
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(n, str) and n for n in value)
+
+
+def _at_least(least: int, optional: bool = False) -> Callable[[Any], bool]:
+    return lambda v: (optional and v is None) or (type(v) is int and v >= least)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+_JOB_VALUES: dict[str, Callable[[Any], bool]] = {  # each Job field's kind and range
+    "data_dir": _text, "run": _text, "kind": lambda v: v in (EMBEDDER, DETECTOR, BOTH, INSTALL), "dataset": _text,
+    "detector_data": _text, "name": _text, "models_dir": _text, "device": _text, "epochs": _at_least(1),
+    "backbone": lambda v: isinstance(v, str) and 0 < len(v.split(PAIR)) <= 2 and all(v.split(PAIR)),
+    "detector_epochs": _at_least(1, optional=True), "batch_size": _at_least(1), "views": _at_least(1, optional=True),
+    "composites": _at_least(0), "seed": lambda v: type(v) is int, "limit_scenes": _at_least(1, optional=True),
+    "resume": lambda v: isinstance(v, bool), "compare": lambda v: isinstance(v, bool),
+    "int8": lambda v: isinstance(v, bool), "embedder": lambda v: v is None or _names(v),
+    "detectors": lambda v: v is None or (isinstance(v, list) and all(_names(d) for d in v)),
+}
 
 
 def job_settings(job: Job) -> Settings:
