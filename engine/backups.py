@@ -205,15 +205,27 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
 
 
 def list_backups(catalog_path: Path) -> list[Backup]:
-    """Backups of this catalog, newest first."""
+    """Backups of this catalog, newest first. A file named as one that is the catalog itself (a link or hard link
+    to it) is none: restored, it waited on the catalog's own write lock for two minutes, then failed."""
     folder = backups_dir(catalog_path)
+    itself = _file_id(catalog_path)
     found = []
     for path in folder.glob("catalog-*.sqlite") if folder.is_dir() else ():
         match = _NAME.match(path.name)
         taken = _taken(match[1]) if match else None
-        if taken is not None and path.is_file():
+        if taken is not None and path.is_file() and _file_id(path) != itself:
             found.append(Backup(path, taken, match[2]))
     return sorted(found, key=lambda b: b.path.name, reverse=True)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file ``path`` leads to (None where it cannot be read): the same for every name
+    of one file."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _taken(stamp: str) -> datetime | None:
@@ -292,7 +304,7 @@ def find_backup(catalog_path: Path, name: str) -> Path:
         if name in (backup.name, str(backup.path)):
             return backup.path
     path = Path(name).expanduser()
-    if path.is_file() and path.resolve() == catalog_path.resolve():  # it waited two minutes on its own lock
+    if path.is_file() and _file_id(path) == _file_id(catalog_path):  # it waited two minutes on its own lock
         raise CatalogError(f"{path} is the catalog itself, not a backup of it; `decorlens catalog restore` "
                            "lists the backups")
     if path.is_file():

@@ -224,3 +224,26 @@ def test_a_huge_card_is_not_read_whole_before_models_fetch_replaces_it(tmp_path:
                           capture_output=True, text=True, timeout=WAIT_S, check=False)
     assert (done.returncode, done.stdout) == (0, "done\n"), done.stderr[-400:]
     assert [p.name for p in tmp_path.iterdir()] == [card.name]
+
+
+@pytest.mark.parametrize("how", ["link", "hard link"])
+def test_the_catalog_itself_named_as_a_backup_is_no_backup(tmp_path: Path, how: str) -> None:
+    """A link or hard link to catalog.sqlite in backups/ under a backup's name was listed, and restoring it waited
+    on the catalog's own write lock for two minutes ("waiting for another DecorLens to finish writing…"), then
+    failed. It is left out of the listing, and given by its path it is refused as the catalog itself."""
+    from engine.backups import find_backup, list_backups, take_backup
+    from engine.catalog import Catalog
+    from engine.errors import CatalogError
+
+    path = tmp_path / "catalog.sqlite"
+    with Catalog(path) as catalog:
+        real = take_backup(catalog.db, path, "remove")
+    planted = real.with_name("catalog-29991231T000000000000Z-remove.sqlite")
+    if how == "link":
+        planted.symlink_to(Path("..") / path.name)
+    else:
+        os.link(path, planted)
+    assert [b.path for b in list_backups(path)] == [real]
+    with pytest.raises(CatalogError, match="is the catalog itself, not a backup of it"):
+        find_backup(path, str(planted))
+    assert find_backup(path, real.name) == real
