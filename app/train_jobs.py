@@ -402,7 +402,7 @@ def stopped_words(run: Path) -> str:
         networks = len(backbones_of(job.backbone))
     except DecorLensError:  # a job written by another version: Resume says what is wrong with it
         return f"A run {when} stopped before the end: Resume continues it, Start begins a new one."
-    done = sum(_epochs_done(history) for history in (run / "embedder").glob("**/history.json"))
+    done = sum(_epochs_done(history, job.epochs) for history in (run / "embedder").glob("**/history.json"))
     if _matching_exported(run, job):
         return (f"A run {when} stopped while finding objects, after matching's training ({counted(done, 'epoch')}): "
                 f"{RESUME_FINDS_AGAIN}; Start begins a new one with the fields' settings.")
@@ -431,12 +431,14 @@ def _matching_exported(run: Path, job: Job) -> bool:
     return job.kind == BOTH and (run / "models" / f"{job.name}.onnx").is_file()
 
 
-def _epochs_done(history: Path) -> int:
-    """The epochs a network's ``history.json`` records as finished (its epoch 0 is the model it started from)."""
+def _epochs_done(history: Path, most: int) -> int:
+    """The epochs a network's ``history.json`` records as finished (its epoch 0 is the model it started from), from 0
+    to the job's ``most``: one edited by hand had the window say "stopped after 1000000 epochs of at most 2"."""
     try:
-        return max((int(row.get("epoch", 0)) for row in json.loads(history.read_text(encoding="utf-8"))), default=0)
-    except (OSError, ValueError, TypeError, AttributeError):
+        done = max((int(row.get("epoch", 0)) for row in json.loads(history.read_text(encoding="utf-8"))), default=0)
+    except (OSError, ValueError, TypeError, AttributeError, OverflowError):  # OverflowError: int(inf)
         return 0
+    return min(max(done, 0), most)
 
 
 def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, views: int,

@@ -287,3 +287,12 @@ def test_every_field_of_a_job_is_checked_when_loaded():
     from training.run import _JOB_VALUES, Job
 
     assert {f.name for f in fields(Job)} == set(_JOB_VALUES)
+
+
+@pytest.mark.parametrize(("epochs", "said"), [(10**6, "2 epochs"), (-5, "0 epochs"), (1e999, "0 epochs")])
+def test_a_history_edited_by_hand_counts_no_more_epochs_than_the_job_has(qtbot, fresh_pipeline, epochs, said):
+    """history.json's epochs were said as they stood: "stopped after 1000000 epochs of at most 2"."""
+    run = _left_by_a_quit_app(fresh_pipeline.data_dir, epochs=2, done=1)
+    (run / "embedder" / "history.json").write_text(json.dumps([{"epoch": 0}, {"epoch": epochs}]))
+    window = _opened_again(qtbot, fresh_pipeline.data_dir)
+    assert window.step.text().startswith(f"A run started 7 Dec at 15:37 stopped after {said} of at most 2: ")
