@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, Self
 
 import numpy as np
 
@@ -277,7 +277,7 @@ class Catalog:
             weakref.finalize(held, _release, self._connections, self._connections_lock, id(held))
         return held.conn
 
-    def __enter__(self) -> Catalog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -664,10 +664,10 @@ class Catalog:
             sql += " AND p.category = ?"
             args.append(category)
         rows = self.db.execute(sql + " ORDER BY v.product_id", args)
-        for pid, category, blob in rows:
+        for pid, of_category, blob in rows:
             if not isinstance(blob, bytes) or len(blob) % 4:
                 raise damaged(self.path, f"product {pid}'s stored vector of {embedder} is not one")
-            yield pid, category, np.frombuffer(blob, np.float32)
+            yield pid, of_category, np.frombuffer(blob, np.float32)
 
     def tombstones(self, since: int) -> list[tuple[int, str]]:
         rows = self.db.execute(
