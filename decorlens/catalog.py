@@ -9,17 +9,19 @@ import time
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import cosine, positive_int, program
 from decorlens.progress import bar, note
 from decorlens.search import check_catalog_category
-from decorlens.terminal import catalog_field, category_field, one_field, shown_path
+from decorlens.terminal import catalog_field, category_field, one_field, shown_path, sku_field
 from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, list_backups
 from engine.catalog import Catalog, CatalogDamagedError, Product
-from engine.duplicates import THRESHOLD, find_duplicates, group_of, mark_variants
+from engine.duplicates import THRESHOLD, DuplicateGroup, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
-from engine.importer import read_feed
+from engine.importer import read_alike, read_feed
+from engine.lookalike import skeleton
 from engine.models import available_models, find_first, model_label
 from engine.paths import CATALOG_FILE, refuse_overwrite
 from engine.pipeline import MAX_NAMED, Pipeline
@@ -189,12 +191,13 @@ def run_list(args: argparse.Namespace, pipeline: Pipeline) -> int:
     elif not args.quiet and not products:
         note("no products match" if args.category or args.search else "the catalog is empty")
     products = products[: args.limit]
+    alike = read_alike(pipeline.catalog, (p.sku for p in products))  # SKUs that read as another, marked
     if args.json:
-        print(json.dumps([p.__dict__ for p in products], indent=2, ensure_ascii=False))
+        print(json.dumps([{**p.__dict__, "alike": p.sku in alike} for p in products], indent=2, ensure_ascii=False))
         return 0
     for p in products:
         category = category_field(p.category, pipeline.categories.names)
-        print(f"{catalog_field(p.sku):<16} {category:<24} {catalog_field(p.name)}")
+        print(f"{sku_field(p.sku, p.sku in alike):<16} {category:<24} {catalog_field(p.name)}")
     return 0
 
 
@@ -209,12 +212,14 @@ def run_show(args: argparse.Namespace, pipeline: Pipeline) -> int:
     vectors = catalog.vectors_of(product.id)
     active = _active_embedder(pipeline)
     searched = _category_searched(pipeline, product.category)
+    alike = bool(read_alike(catalog, [product.sku]))
     if args.json:
-        print(json.dumps({**product.__dict__, "photo_found": Path(product.image_path).is_file(),
+        print(json.dumps({**product.__dict__, "alike": alike, "photo_found": Path(product.image_path).is_file(),
                           "active_embedder": active, "searchable": bool(active and vectors.get(active)),
                           "category_searched": searched, "vectors": vectors}, indent=2, ensure_ascii=False))
         return 0
-    lines = _product_lines(product, vectors, active, searched, pipeline.categories.names, _embedder_labels(pipeline))
+    lines = _product_lines(product, alike, vectors, active, searched, pipeline.categories.names,
+                           _embedder_labels(pipeline))
     for label, value in lines:
         print(f"{label:<9} {value}")
     return 0
@@ -228,11 +233,13 @@ def _category_searched(pipeline: Pipeline, category: str) -> bool:
 
 def close_skus(catalog: Catalog, sku: str) -> str:
     """"; did you mean …?" with the catalog's SKUs nearest a mistyped one (case aside), or nothing: chosen among
-    the few ``Catalog.skus_near`` reads, not every SKU."""
+    the few ``Catalog.skus_near`` reads, not every SKU. One that reads as the SKU typed or as another of the
+    catalog's is marked (``sku_field``): "ABC-1" typed, "did you mean АBC-1?" (a Cyrillic А) read as the same."""
     skus = catalog.skus_near(sku)
     by_folded = {s.casefold(): s for s in skus}
-    close = difflib.get_close_matches(sku.casefold(), by_folded, CLOSE_SKUS, CLOSE_ENOUGH)
-    return f"; did you mean {' or '.join(catalog_field(by_folded[c]) for c in close)}?" if close else ""
+    close = [by_folded[c] for c in difflib.get_close_matches(sku.casefold(), by_folded, CLOSE_SKUS, CLOSE_ENOUGH)]
+    alike = read_alike(catalog, close) | {s for s in close if skeleton(s) == skeleton(sku)}
+    return f"; did you mean {' or '.join(sku_field(s, s in alike) for s in close)}?" if close else ""
 
 
 def _active_embedder(pipeline: Pipeline) -> str | None:
@@ -265,14 +272,14 @@ def _embedder_named(key: str, labels: Mapping[str, str]) -> str:
     return f"{who}, vectors {catalog_field(key)}"
 
 
-def _product_lines(product: Product, vectors: dict[str, bool], active: str | None, searched: bool,
+def _product_lines(product: Product, alike: bool, vectors: dict[str, bool], active: str | None, searched: bool,
                    names: Mapping[str, str], labels: Mapping[str, str]) -> list[tuple[str, str]]:
     """(label, value) lines of ``catalog show``: the feed's text as written (the price in its own currency and
     format), a missing photo and an unsearchable product said as such; the category by its name, and by the key
-    ``--category`` takes."""
+    ``--category`` takes; the SKU marked where it reads as another of the catalog (``alike``, ``sku_field``)."""
     photo = one_field(shown_path(product.image_path)) + ("" if Path(product.image_path).is_file() else " (no such file)")
     category = f"{category_field(product.category, names)} ({catalog_field(product.category)})"
-    lines = [("sku", catalog_field(product.sku)), ("name", catalog_field(product.name) or NONE),
+    lines = [("sku", sku_field(product.sku, alike)), ("name", catalog_field(product.name) or NONE),
              ("category", category), ("price", catalog_field(product.price) or NONE),
              ("link", catalog_field(product.url) or NONE), ("photo", photo),
              ("vector", _vector_line(vectors, active, searched, labels))]
@@ -335,21 +342,23 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
         raise CatalogError(f"no product {chosen!r} in the catalog {shown_path(pipeline.catalog.path)}")
     pipeline.prepare_matcher()
     groups = find_duplicates(pipeline, args.threshold)
+    alike = read_alike(pipeline.catalog, (p.sku for g in groups for p in g.products))  # marked where listed
     if chosen:
         others = [p.sku for p in group_of(groups, chosen).products if p.sku != chosen]
         if args.keep:
             removed = pipeline.remove_products(others)
             done = {"kept": chosen, "removed": others}
-            line = f"kept {chosen}; removed {removed:,}: {' '.join(others)}"
+            line = (f"kept {sku_field(chosen, chosen in alike)}; removed {removed:,}: "
+                    f"{' '.join(sku_field(sku, sku in alike) for sku in others)}")
         else:
             marked = mark_variants(pipeline.catalog, others, chosen)
             done = {"variants_of": chosen, "marked": others}
-            line = f"marked {counted(marked, 'product')} as variants of {chosen}"
+            line = f"marked {counted(marked, 'product')} as variants of {sku_field(chosen, chosen in alike)}"
         # --json was ignored here: a script reading stdout as JSON got the sentence
         print(json.dumps(done, indent=2, ensure_ascii=False) if args.json else line)
         return 0
     if args.json:
-        print(json.dumps([g.to_json() for g in groups], indent=2, ensure_ascii=False))
+        print(json.dumps([_group_json(g, alike) for g in groups], indent=2, ensure_ascii=False))
         return 0
     identical = sum(g.identical for g in groups)
     print(f"{counted(len(groups), 'group')}: {identical:,} of identical photos, "
@@ -357,9 +366,18 @@ def run_duplicates(args: argparse.Namespace, pipeline: Pipeline) -> int:
     for n, group in enumerate(groups, 1):
         print(f"[{n}] {'identical' if group.identical else f'near {group.score:.3f}'}")
         for p in group.products:
-            print(f"     {catalog_field(p.sku):<16} {category_field(p.category, pipeline.categories.names):<24} "
-                  f"{catalog_field(p.name)}")
+            category = category_field(p.category, pipeline.categories.names)
+            print(f"     {sku_field(p.sku, p.sku in alike):<16} {category:<24} {catalog_field(p.name)}")
     return 0
+
+
+def _group_json(group: DuplicateGroup, alike: set[str]) -> dict[str, Any]:
+    """A group as ``--json`` prints it: its SKUs exact, each with ``alike`` (it reads as another SKU of the catalog,
+    marked in the lines), as ``search --json`` says it of a match."""
+    data = group.to_json()
+    for product in data["products"]:
+        product["alike"] = product["sku"] in alike
+    return data
 
 
 def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -13,13 +13,22 @@ from PIL import Image
 
 from decorlens.options import did_you_mean, output_folder, positive_int, program
 from decorlens.progress import bar, embed_catalog
-from decorlens.terminal import catalog_field, category_field, category_words, json_text, one_field, shown_path
+from decorlens.terminal import (
+    catalog_field,
+    category_field,
+    category_words,
+    json_text,
+    one_field,
+    shown_path,
+    sku_field,
+)
 from engine.boxes import four_numbers
 from engine.catalog import has_name
 from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.explain import explain_tag
 from engine.files import write_atomic
+from engine.importer import read_alike
 from engine.paths import readable_path
 from engine.pipeline import COLOUR, EMBEDDER, Pipeline
 from engine.results import SceneObject, SceneResult
@@ -165,9 +174,10 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
     query = embed_product_photo(pipeline, args.image)
     with bar("embedding tagged photos' objects for this embedder (once)", args.quiet, "object", 0.5) as progress:
         hits = rooms_like(pipeline, query, args.top_k or SCENES_K, pipeline.log, progress, category=args.category)
+    alike = read_alike(pipeline.catalog, (h.sku for h in hits))  # matched SKUs that read as another: marked
     if args.json:
         found = {"image": args.image, "embedder": pipeline.embedder.key, "category": args.category,
-                 "scenes": [h.to_json() for h in hits]}
+                 "scenes": [{**h.to_json(), "alike": h.sku in alike} for h in hits]}
         print(json_text(found))
         return 0
     tagged = photo_count(pipeline.catalog)
@@ -185,7 +195,7 @@ def run_scenes(args: argparse.Namespace, pipeline: Pipeline) -> int:
         box = ",".join(f"{v:.0f}" for v in h.photo_box)
         print(f"  {h.score:.3f} {one_field(readable_path(shown_path(h.photo)))}  object {h.number} "
               f"[{category_field(h.category, pipeline.categories.names)}] box {box}  "
-              f"matched {one_field(h.sku or '-')}")
+              f"matched {sku_field(h.sku, h.sku in alike) if h.sku else '-'}")
     return 0
 
 
@@ -214,7 +224,7 @@ def render(result: SceneResult, names: Mapping[str, str] | None = None) -> str:
         lines.append(f"\n[{n}] {category} ({obj.label} {obj.score:.2f}) tag at ({x:.0f}, {y:.0f})")
         for m in obj.matches:
             name = f"{catalog_field(m.name)} " if has_name(m.name, m.sku) else ""  # a folder import's is the SKU
-            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {catalog_field(m.sku):<14} {name}"
+            lines.append(f"     {m.score:.3f} {match_word(m.match):<{MATCH_WIDTH}} {sku_field(m.sku, m.alike):<14} {name}"
                          f"[{category_field(m.category, names)}]")
         if not obj.matches:
             lines.append("     no match in the searched categories")

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from engine.categories import display_name
 from engine.invisible import INVISIBLE
+from engine.lookalike import sku_shown
 from engine.paths import readable_path
 from engine.words import named_as_counted
 
@@ -60,6 +61,15 @@ def catalog_field(text: object) -> str:
     if len(text) > MAX_FIELD:
         text = f"{text[: MAX_FIELD - 1]}… ({len(text):,} characters)"
     return one_field(text)
+
+
+def sku_field(sku: str, alike: bool = False) -> str:
+    """A SKU as a report line shows it (``catalog_field``): one that reads as another SKU of the catalog (``alike``:
+    ``engine.importer.read_alike``, ``Match.alike``) has its characters drawn alike marked, a Cyrillic "АBC-1" as
+    "⟨U+0410⟩BC-1", as the app and the shoppable page mark it (``engine.lookalike.sku_shown``); printed as held, it
+    read as the catalog's "ABC-1" beside it. Its invisible characters stay escaped as every line escapes them
+    (``\\u200b``, ``escape_controls``), not marked: ``--json`` reads that back as the SKU."""
+    return catalog_field(sku_shown(escape_controls(sku), alike))
 
 
 def category_field(category: str, names: Mapping[str, str] | None) -> str:

@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from engine.errors import Cancelled, DecorLensError
 from engine.files import NotAFile, TooLarge, check_writable, read_json_bounded, sha256_of, write_atomic
 from engine.imageio import read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
+from engine.lookalike import sku_shown
 from engine.pipeline import Pipeline
 from engine.results import Match, SceneResult
 from engine.scene_memory import BATCH, objects_of, remember, remember_saved, stored_path
@@ -51,8 +52,13 @@ STEM_MAX_BYTES = 200
 SUMMARY_COLUMNS = [
     "scene", "object", "category", "label", "score", "x1", "y1", "x2", "y2", "tag_x", "tag_y",
     "rank", "sku", "name", "match_category", "match_score", "match",
-    "failed",  # why a photo could not be tagged (its one row); empty on a tagged photo's rows. Added last.
+    "failed",  # why a photo could not be tagged (its one row); empty on a tagged photo's rows. Added after the others.
+    # The SKU as the app and the page mark one that reads as another SKU of the catalog ("⟨U+0410⟩BC-1" of a
+    # Cyrillic "АBC-1" beside "ABC-1"), empty for the others: ``sku`` stays exact for scripts. Added after ``failed``,
+    # so the columns before keep their places for a reader of an older summary.csv.
+    "alike",
 ]
+FAILED = SUMMARY_COLUMNS.index("failed")
 CONFIRMED = "confirmed"  # the summary's ``match`` of a product the user confirmed in the app
 ANOTHER = "another output folder"  # what the advice for a full or read-only output folder says to choose
 Unread = Callable[[Path, OSError], None]  # told of a folder that could not be listed, and why
@@ -317,7 +323,7 @@ def tag_scenes(
     previous, report.resume_unused = _previous(out_dir)
     for n, (scene, stem) in enumerate(zip(scenes, stems), 1):
         if cancelled():
-            _write_summary(out_dir, report)
+            _write_summary(pipeline, out_dir, report)
             raise Cancelled(f"batch cancelled after {len(report.done):,} of {len(scenes):,} photos")
         kept = _kept(pipeline, scene, stem, key, previous.get(str(scene)), out_dir, outputs)
         if kept is not None:
@@ -331,7 +337,7 @@ def tag_scenes(
             on_photo(scene, report.listed[-1])
         if progress:
             progress(n, len(scenes))
-    _write_summary(out_dir, report)
+    _write_summary(pipeline, out_dir, report)
     return report
 
 
@@ -358,7 +364,7 @@ def _tag_one(pipeline: Pipeline, scene: Path, stem: str, made_by: tuple[str | No
     try:
         _keep(pipeline, scene, stem, tagged, pixels, out_dir, report, on_result)
     except OSError as exc:  # the output folder is full or gone: no later scene would fare better
-        raise _cut_short(out_dir, report, total, exc) from exc
+        raise _cut_short(pipeline, out_dir, report, total, exc) from exc
     files = _written(out_dir, stem, outputs) if key is not None and len(report.failed) == failures else None
     if files is not None:
         report.made[str(scene)] = {"stem": stem, "sha256": sha256, "key": key, "files": files}
@@ -523,38 +529,40 @@ def _keep(pipeline: Pipeline, scene: Path, stem: str, tagged: Tagged, pixels: np
             report.failed.append((scene, str(exc)))
 
 
-def _cut_short(out_dir: Path, report: BatchReport, total: int, exc: OSError) -> DecorLensError:
+def _cut_short(pipeline: Pipeline, out_dir: Path, report: BatchReport, total: int, exc: OSError) -> DecorLensError:
     """The batch stopped by an output it could not write: the summary of the scenes done is written if it can
     be (the last scene's files may take more room than it), and the line says where they are."""
     reason = (folder_problem(exc, f"the output folder {out_dir}", ANOTHER)
               or describe(exc, Context(inputs=(str(out_dir),))))
     done = f"stopped after tagging {len(report.done):,} of {total:,} photos"
     try:
-        _write_summary(out_dir, report)
+        _write_summary(pipeline, out_dir, report)
     except OSError:
         kept = f", whose JSON files are in {out_dir} ({SUMMARY} could not be written either)" if report.done else ""
         return DecorLensError(f"{done}{kept}: {reason}")
     return DecorLensError(f"{done}, listed in {out_dir / SUMMARY}: {reason}")
 
 
-def summary_rows(result: SceneResult, edited: EditableScene | None = None) -> list[list[object]]:
+def summary_rows(result: SceneResult, edited: EditableScene | None = None,
+                 alike: Collection[str] = frozenset()) -> list[list[object]]:
     """A row per match of each tag; a tag without matches gets one with empty match cells, and a photo in
     which nothing was tagged one with only its ``scene``: without it, a merchandiser reading the spreadsheet
     could not tell such a photo from one left out of the batch. ``failed`` is empty on all of them. A photo
     corrected in the app (``edited``) lists its tags as shown there: by their pin's number, a confirmed product
-    first, its ``match`` "confirmed"."""
+    first, its ``match`` "confirmed". A SKU of ``alike`` (it reads as another of the catalog's) shows marked in the
+    ``alike`` column (``sku_shown``)."""
     if not result.objects:
         return [[result.image] + [""] * (len(SUMMARY_COLUMNS) - 1)]
-    tags = edited.visible if edited is not None else [Tag(n, obj) for n, obj in enumerate(result.objects, 1)]
     rows: list[list[object]] = []
-    for tag in tags:
+    for tag in _tags(result, edited):
         obj = tag.obj
         base = [result.image, tag.number, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
                 *[round(v, 1) for v in obj.tag]]
         for rank, (m, kind) in enumerate(_listed(tag), 1):
-            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), kind, ""])
+            marked = sku_shown(m.sku, True) if m.sku in alike else ""
+            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), kind, "", marked])
         if not obj.matches and not tag.confirmed:
-            rows.append(base + ["", "", "", "", "", "", ""])
+            rows.append(base + [""] * (len(SUMMARY_COLUMNS) - len(base)))
     return rows
 
 
@@ -566,16 +574,26 @@ def _listed(tag: Tag) -> list[tuple[Match, str]]:
     return [(tag.confirmed, CONFIRMED), *others]
 
 
+def _tags(result: SceneResult, edited: EditableScene | None) -> list[Tag]:
+    """The tags a photo's summary rows list: as corrected in the app (``edited``), else as searched."""
+    return edited.visible if edited is not None else [Tag(n, obj) for n, obj in enumerate(result.objects, 1)]
+
+
 def failed_row(scene: Path, reason: str) -> list[object]:
     """The one row of a photo that could not be tagged (unreadable, corrupt, too large): its ``scene`` and, in
     ``failed``, why. It had no row, so a spreadsheet did not show it was skipped. The reason is one line,
     without the photo's path it starts with (``scene`` names the photo; nothing else is added)."""
-    reason = " ".join(reason.removeprefix(f"{scene}: ").split())
-    return [str(scene)] + [""] * (len(SUMMARY_COLUMNS) - 2) + [reason]
+    row: list[object] = [str(scene)] + [""] * (len(SUMMARY_COLUMNS) - 1)
+    row[FAILED] = " ".join(reason.removeprefix(f"{scene}: ").split())
+    return row
 
 
-def _write_summary(out_dir: Path, report: BatchReport) -> None:
+def _write_summary(pipeline: Pipeline, out_dir: Path, report: BatchReport) -> None:
     """``summary.csv`` of the photos listed, and beside it RESUME of those a run again may keep.
+
+    Its ``alike`` cells say which SKUs read as another of the catalog's as the catalog now says
+    (``Pipeline.alike_among``, as the pages say it), not as each search did: a photo corrected in the app keeps
+    the flags of its last search, and a photo kept from the last run those of that run.
 
     ``summary.csv`` is UTF-8 with a byte order mark (``EXCEL_UTF8``): Excel, opening a CSV by double-click, reads
     it as UTF-8 only then; without it a photo named ``Salon_été.jpg`` or a product named ``RÅDVIKEN`` read
@@ -585,8 +603,11 @@ def _write_summary(out_dir: Path, report: BatchReport) -> None:
     buffer.write(EXCEL_UTF8)
     writer = csv.writer(buffer)
     writer.writerow(SUMMARY_COLUMNS)
+    tagged = [item for item in report.listed if isinstance(item, Tagged)]
+    alike = pipeline.alike_among(m.sku for item in tagged for tag in _tags(item.result, item.edited)
+                                 for m, _kind in _listed(tag))
     for item in report.listed:
-        rows = summary_rows(item.result, item.edited) if isinstance(item, Tagged) else [failed_row(*item)]
+        rows = summary_rows(item.result, item.edited, alike) if isinstance(item, Tagged) else [failed_row(*item)]
         writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
     write_atomic(out_dir / RESUME, json.dumps({"version": RESUME_VERSION, "photos": report.made}))

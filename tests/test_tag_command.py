@@ -136,7 +136,7 @@ def test_a_photo_with_nothing_tagged_has_a_row_of_its_own_in_the_summary(
 def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene_path, tmp_path, capsys):
     """A photo that could not be tagged (a cut-off JPEG, one too large to decode) had no row in summary.csv:
     a merchandiser reading it in a spreadsheet could not see it was skipped. Now it has one, in batch order,
-    with the one-line reason in the last column, ``failed``, and its path only in ``scene``."""
+    with the one-line reason in the column ``failed`` (then the last), and its path only in ``scene``."""
     photos = tmp_path / "photos"
     _photos(photos, scene_path, ("a-living.jpg", "d-lounge.jpg"))
     real = scene_path(SCENES[1]).read_bytes()
@@ -148,7 +148,7 @@ def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene
     with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
-    assert reader.fieldnames == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-1] == "failed"  # added at the end
+    assert reader.fieldnames == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-2:] == ["failed", "alike"]  # each added last
     # Excel reads a CSV as UTF-8 only after a byte order mark: without it "été.jpg" showed as "Ã©tÃ©.jpg"
     assert (out / SUMMARY).read_bytes().startswith(codecs.BOM_UTF8 + b"scene,")
     names = ["a-living.jpg", "b-cut.jpg", "c-huge.png", "d-lounge.jpg"]
