@@ -294,16 +294,12 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[int]:
-        """One atomic change; yields the new revision. Any exception (Ctrl-C too) rolls it back."""
-        self._begin_write()
-        try:
+        """One atomic change; yields the new revision. Any exception (Ctrl-C too) rolls it back. It is ``write``
+        with the revision counted up inside, so both begin, roll back and commit in one place."""
+        with self.write():
             revision = self.revision + 1
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(revision),))
             yield revision
-        except BaseException:
-            self._rollback()
-            raise
-        self.db.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[None]:
