@@ -84,7 +84,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         options.log(f"catalog of {size:,}: worst stall {row['worst_stall_ms']:.0f} ms; " + "; ".join(
             f"{step} {v['longest_ms']:.0f}/{v['answer_ms']:.0f} ms" for step, v in row["steps"].items()))
         rows.append(row)
-    data = {"benchmark": "catalog_view", "mode": "quick" if options.quick else "full", "machine": machine,
+    data = {"benchmark": "catalog_view", "mode": options.mode, "machine": machine,
             "repeats": repeats, "window": WINDOW, "tick_ms": TICK_MS, "sizes": rows}
     write_report(options, "catalog-view", data, render(data, options))
     return data

@@ -155,7 +155,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     scene_rows.sort(key=lambda r: r["objects"])
     data = {
         "benchmark": "ceiling",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "gemm": gemm,
         "onnxruntime_gemm": ort_gemm,

@@ -67,6 +67,12 @@ class Options:
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
 
     @property
+    def mode(self) -> str:
+        """"quick" or "full": what each report's JSON and header say of the run, so a quick one is never read as the
+        documented full one."""
+        return "quick" if self.quick else "full"
+
+    @property
     def suffix(self) -> str:
         """Quick runs write ``<name>.quick.json`` so they never overwrite the documented full runs."""
         return ".quick" if self.quick else ""
@@ -316,8 +322,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def header(title: str, machine: dict[str, Any], options: Options, extra: str = "") -> str:
-    mode = "quick" if options.quick else "full"
-    lines = [f"# {title}", "", f"Machine: {machine_line(machine)}.", f"Mode: {mode}."]
+    lines = [f"# {title}", "", f"Machine: {machine_line(machine)}.", f"Mode: {options.mode}."]
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"

@@ -78,7 +78,7 @@ def run(pipeline: Any, options: Options, refresh: bool = False) -> dict[str, Any
     rows = [score(s, raw, class_sets, categories, pairs, scenes) for s in settings(list(detectors), defaults)]
     data = {
         "benchmark": "coverage",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "detectors": {name: {"file": d.model.path.name, "sha256": d.model.card.sha256,
                              "class_set": d.model.card.class_set, "card_conf": d.model.card.default_conf}

@@ -73,7 +73,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
         window.pipeline.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    data = {"benchmark": "folder_view", "mode": "quick" if options.quick else "full", "machine": machine,
+    data = {"benchmark": "folder_view", "mode": options.mode, "machine": machine,
             "repeats": repeats, "window": WINDOW, "tick_ms": TICK_MS, "links": links, "sizes": rows}
     write_report(options, "folder-view", data, render(data, options))
     return data

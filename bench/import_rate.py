@@ -74,7 +74,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     import_rate = report.added / (t_import.wall_ms / 1000.0)
     data = {
         "benchmark": "import",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "images": count,
         "imported": report.added,

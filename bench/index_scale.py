@@ -297,7 +297,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
 
     data = {
         "benchmark": "index",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "dim": int(real.shape[1]),
         "real_vectors": len(real_base),

@@ -226,7 +226,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     }
     data = {
         "benchmark": "latency",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "setup": {
             "ours": {

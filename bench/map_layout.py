@@ -62,7 +62,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     wall = {name: median([w for w, _ in times]) for name, times in runs.items()}
     cpu = {name: median([c for _, c in times]) for name, times in runs.items()}
     pairs = list(zip(runs["old"], runs["new"]))
-    data = {"benchmark": "map_layout", "mode": "quick" if options.quick else "full", "machine": machine_info(),
+    data = {"benchmark": "map_layout", "mode": options.mode, "machine": machine_info(),
             "products": len(vectors), "repeats": repeats, "steps_s": steps, "runs": runs,
             "wall_s": wall, "cpu_s": cpu, "loads": loads,
             "ratio_wall": median([old[0] / new[0] for old, new in pairs]),

@@ -37,7 +37,7 @@ def run(_pipeline: Any, options: Options) -> dict[str, Any]:
     repeats = options.repeats or (1 if options.quick else 3)
     sizes = options.sizes or (QUICK_SIZES if options.quick else SIZES)
     rows = [_measure(app, size, photos, repeats, options) for size in sizes]
-    data = {"benchmark": "map_view", "mode": "quick" if options.quick else "full", "machine": machine_info(),
+    data = {"benchmark": "map_view", "mode": options.mode, "machine": machine_info(),
             "repeats": repeats, "zoom": ZOOM, "sizes": rows}
     write_report(options, "map-view", data, render(data, options))
     return data

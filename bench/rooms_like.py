@@ -86,7 +86,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
                     f"{row['click_ms']:.0f} ms (multiply {row['multiply_ms']:.1f}), peak +{row['peak_mb']:.0f} MB; "
                     f"after a new photo {row['new_photo_ms']:.0f} ms (read in full {row['new_photo_full_ms']:.0f})")
         rows.append(row)
-    data = {"benchmark": "rooms_like", "mode": "quick" if options.quick else "full", "machine": machine,
+    data = {"benchmark": "rooms_like", "mode": options.mode, "machine": machine,
             "embedder": key, "dim": dim, "objects_per_photo": OBJECTS, "clicks": clicks, "k": K, "sizes": rows}
     write_report(options, "rooms-like", data, render(data, options))
     return data

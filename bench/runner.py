@@ -80,7 +80,7 @@ def run_benchmarks(names: Sequence[str], pipeline: Any, options: Options) -> dic
     results = {}
     for name in names:
         start = time.perf_counter()
-        options.log(f"== bench {name} ({'quick' if options.quick else 'full'})")
+        options.log(f"== bench {name} ({options.mode})")
         module = importlib.import_module(BENCHMARKS[name])
         results[name] = module.run(pipeline, options)
         options.log(f"== bench {name} took {time.perf_counter() - start:.0f} s")

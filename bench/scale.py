@@ -399,7 +399,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     today = measure_today(million, 300 if options.quick else TODAY_BUDGET_S, options.log)
     options.log("scale: importing the 1M set's vectors from Parquet")
     imported = measure_vector_import(workspace, million.vectors(), options)
-    data = {"benchmark": "scale", "mode": "quick" if options.quick else "full", "machine": machine,
+    data = {"benchmark": "scale", "mode": options.mode, "machine": machine,
             "embedder": ours.embedder.key, "dim": int(real.shape[1]),
             "throughput": throughput, "vector_import": imported, "index": index,
             "million": {"set": million.params(), "compact": compact, "today": today},

@@ -185,7 +185,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
     }
     data = {
         "benchmark": "startup",
-        "mode": "quick" if options.quick else "full",
+        "mode": options.mode,
         "machine": machine,
         "repeats": repeats,
         "photos": photos,
