@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -45,11 +46,14 @@ def tagged(tmp_path_factory: pytest.TempPathFactory, exported_models: Path, scen
     data = tmp_path_factory.mktemp("lookalike-rest")
     shutil.copytree(exported_models, data / "models")
     pipeline = Pipeline(Settings.defaults().with_(data_dir=data))
-    with pipeline.catalog.transaction() as revision:
+    with open(data / "feed.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
         for category in CATEGORIES:
             row = next(r for r in ikea_products if r["category"] == category)
             for sku in reversed(_twins(category)):  # the look-alike first: it wins their ties, best match
-                pipeline.catalog.upsert(Product(sku, row["name"], category, str(ikea / row["image"])), revision)
+                writer.writerow([sku, row["name"], category, str(ikea / row["image"])])
+    assert pipeline.import_catalog(data / "feed.csv").added == 2 * len(CATEGORIES)
     photo = data / "photos" / "living.jpg"
     photo.parent.mkdir()
     shutil.copy(scene_path(SCENE), photo)
@@ -116,8 +120,8 @@ def test_duplicates_mark_the_look_alike(tagged, capsys: pytest.CaptureFixture[st
     """The group of one photo under two SKUs, the look-alike duplicate a feed makes, listed "XSOFA-1" twice."""
     pipeline, _photo, _out = tagged
     lines = _cli(pipeline, capsys, "catalog", "duplicates").splitlines()
-    listed = {line.split()[0] for line in lines if line.startswith("     ")}
-    assert listed == {s for c in CATEGORIES for s in (_twins(c)[0], _marked(c))}
+    groups = [{line.split()[0] for line in group.splitlines()[1:]} for group in "\n".join(lines).split("\n[")[1:]]
+    assert sorted(groups, key=sorted) == sorted(({_twins(c)[0], _marked(c)} for c in CATEGORIES), key=sorted)
     groups = json.loads(_cli(pipeline, capsys, "catalog", "duplicates", "--json"))
     assert {p["sku"]: p["alike"] for g in groups for p in g["products"]} == {
         s: s.startswith(CYRILLIC_X) for c in CATEGORIES for s in _twins(c)}
@@ -139,3 +143,98 @@ def test_did_you_mean_marks_a_sku_that_reads_as_the_one_typed_or_another(
     assert main(["-q", "--data-dir", str(alone.data_dir), "catalog", "show", "XSOFA-1"]) != 0
     said = capsys.readouterr().err
     assert f"did you mean {_marked('sofa')}?" in said, said
+
+
+def test_where_used_looks_like_it_names_the_best_match_when_tagged_marked(qtbot, tagged) -> None:
+    """Looks like it's tooltip said "best match when tagged: Table (ХTABLE-1)", the look-alike as its twin."""
+    from app.widgets.where_used import LOOKS_LIKE, WhereUsedPanel
+    from app.workers import Runner
+
+    pipeline, _photo, out = tagged
+    best = {row["sku"] for row in _matched(out) if row["rank"] == "1"}
+    runner = Runner(1)
+    panel = WhereUsedPanel(pipeline, runner)
+    qtbot.addWidget(panel)
+    panel.mode.setCurrentIndex(LOOKS_LIKE)
+    failed: list[str] = []
+    panel.failed.connect(failed.append)
+    panel.show_product(_twins("table")[0])
+    qtbot.waitUntil(lambda: panel.sightings.count() > 0 or bool(failed), timeout=60_000)
+    assert not failed
+    tips = [panel.sightings.item(i).toolTip() for i in range(panel.sightings.count())]
+    named = {tip.rsplit("(", 1)[1].split(")")[0] for tip in tips if "best match when tagged" in tip}
+    assert all(sku[0] == CYRILLIC_X for sku in best)  # the look-alikes won their ties (``tagged``)
+    assert named and named <= {_marked(sku[1:-2].lower()) for sku in best}, tips  # one photo: its closest object
+    runner.shutdown()
+
+
+def test_the_duplicates_window_marks_the_look_alike_card_and_what_keep_did(qtbot, tagged, tmp_path: Path) -> None:
+    """The window's cards of "XSOFA-1" and "ХSOFA-1" (one photo) read the same; Keep this one said "Kept ХSOFA-1"."""
+    from scene_copy import copy_data_dir
+
+    from app.thumbnails import Thumbnails
+    from app.widgets.duplicates_view import DuplicatesView
+    from app.workers import Runner
+
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(tagged[0], tmp_path / "data")))
+    engine, loader = Runner(1), Runner(1)
+    window = DuplicatesView(pipeline, engine, Thumbnails(loader))
+    qtbot.addWidget(window)
+    window.resize(900, 640)
+    window.show()
+    failed: list[str] = []
+    window.message.connect(lambda text, _level: failed.append(text))
+    window.refresh()
+    qtbot.waitUntil(lambda: len(window.rows) == len(CATEGORIES) or bool(failed), timeout=60_000)
+    assert not failed
+    cards = {card.product.sku: card for row in window.rows for card in row.cards}
+    plain, look_alike = _twins("sofa")
+    assert f"Keep Sofa, {_marked('sofa')} · " in cards[look_alike].keep.accessibleName().replace(
+        cards[look_alike].product.name, "Sofa")
+    assert f", {plain} · " in cards[plain].keep.accessibleName()
+    (row,) = [row for row in window.rows if look_alike in row.skus()]
+    with qtbot.waitSignal(window.removed, timeout=60_000) as said:
+        window.keep(row, look_alike)
+    assert said.args[0].startswith(f"Kept {_marked('sofa')}; removed 1 product"), said.args
+    for runner in (engine, loader):
+        runner.shutdown()
+    pipeline.close()
+
+
+def test_the_map_card_its_spoken_product_and_the_selection_list_mark_the_look_alike(qtbot, tagged) -> None:
+    """The Map tab's card of a hovered or current product, what a screen reader is told of it, and the list of
+    those selected showed "ХLAMP-1" as "XLAMP-1" (the list without even its invisible characters marked)."""
+    from app.thumbnails import Thumbnails
+    from app.widgets.map_canvas import map_layout
+    from app.widgets.map_view import MapView
+    from app.workers import Runner
+    from engine.catalog_map import CatalogMap
+
+    pipeline, _photo, _out = tagged
+    products = {p.id: p for p in pipeline.catalog.products()}
+    ids = np.array(sorted(products), dtype=np.int64)
+    places = np.random.default_rng(49).random((len(ids), 2)).astype(np.float32)  # t-SNE's places take seconds
+    result = CatalogMap("embedder", "key", pipeline.catalog.revision, ids, places)
+    engine, loader = Runner(1), Runner(1)
+    view = MapView(pipeline, engine, Thumbnails(loader))
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.stale = False  # shown, the tab computes no map of its own: this test's is shown
+    view.show()
+    try:
+        canvas = view.canvas  # as the tab shows a map its worker read (``MapView._map_of``)
+        canvas.show_map(result, products, map_layout(result, products, pipeline.alike_among(
+            p.sku for p in products.values())))
+        assert canvas.layer is not None
+        canvas._set_selection(np.ones(len(canvas.layer.products), dtype=bool))  # as a rubber band round them all
+        lines = sorted(view.chosen.item(i).text().split("\n")[1].split(" · ")[0] for i in range(view.chosen.count()))
+        assert lines == sorted(s for c in CATEGORIES for s in (_twins(c)[0], _marked(c)))
+        for sku in _twins("lamp"):
+            canvas.setFocus()
+            canvas._set_current(canvas.layer.layout.index_of[sku])
+            shown = _marked("lamp") if sku[0] == CYRILLIC_X else sku
+            assert canvas.card.isVisible() and canvas.card.detail.text().startswith(f"{shown} · "), shown
+            assert f": {shown} · " in canvas.accessibleDescription()
+    finally:
+        for runner in (engine, loader):
+            runner.shutdown()

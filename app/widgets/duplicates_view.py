@@ -15,7 +15,7 @@ What each action did is said in the window, above the groups, where the user is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import plain_label, product_detail, product_title
+from app.labels import plain_label, product_detail, product_title, shown_sku
 from app.thumbnails import Thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
@@ -57,7 +57,10 @@ class ProductCard(QFrame):
 
     kept = Signal(str)  # this card's SKU, to keep
 
-    def __init__(self, product: Product, thumbnails: Thumbnails, facts: Sequence[str] = ()):
+    def __init__(self, product: Product, thumbnails: Thumbnails, facts: Sequence[str] = (), alike: bool = False):
+        """``alike``: the SKU reads as another of the catalog's (``Pipeline.alike_among``), shown marked: a group
+        of "ABC-1" and a Cyrillic "АBC-1" of one photo, the look-alike duplicate a feed makes, showed two cards
+        alike to the letter."""
         super().__init__()
         self.product = product
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -70,7 +73,7 @@ class ProductCard(QFrame):
         name = plain_label(title)
         name.setWordWrap(True)
         name.setMaximumWidth(PICTURE.width() + 30)
-        detail = product_detail(product.name, product.sku, product.category, product.price)
+        detail = product_detail(product.name, product.sku, product.category, product.price, alike)
         self.keep = QPushButton("Keep this one")
         self.keep.setToolTip("Remove the group's other products from the catalog (a backup is taken first)")
         # a screen reader said "Keep this one" of every card, the card's words out of Tab's reach: which product,
@@ -130,7 +133,8 @@ class GroupRow(QFrame):
     keep = Signal(object, str)  # the row, the SKU to keep
     variants = Signal(object)  # the row
 
-    def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails, uses: dict[str, int] | None = None):
+    def __init__(self, group: DuplicateGroup, thumbnails: Thumbnails, uses: dict[str, int] | None = None,
+                 alike: Collection[str] = ()):
         super().__init__()
         self.group = group
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -146,7 +150,8 @@ class GroupRow(QFrame):
         head.addStretch()
         head.addWidget(self.not_duplicates)
         facts = card_facts(group, uses or {})
-        self.cards = [ProductCard(p, thumbnails, [f for f in said if f]) for p, said in zip(group.products, facts)]
+        self.cards = [ProductCard(p, thumbnails, [f for f in said if f], p.sku in alike)
+                      for p, said in zip(group.products, facts)]
         row = Flow()
         row.setSpacing(6)
         for card in self.cards:
@@ -192,6 +197,7 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.resize(fitting(SIZE, screen.availableGeometry().size()))
         self.pipeline, self.engine, self.thumbnails = pipeline, engine, thumbnails
         self.rows: list[GroupRow] = []
+        self.alike: Collection[str] = ()  # the listed SKUs that read as another of the catalog's (``_show``)
         self.run = BackupRun()  # the removals made while the window is open
         self.status = QLabel()
         self.said = plain_label()  # what the last action did (SKUs come from feeds: plain text)
@@ -239,10 +245,11 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.status.setText("Looking for duplicates…")
         pipeline = self.pipeline
 
-        def work(job: Job) -> tuple[list[DuplicateGroup], dict[str, int]]:
+        def work(job: Job) -> tuple[list[DuplicateGroup], dict[str, int], frozenset[str]]:
             pipeline.prepare_matcher(progress=job.progress, cancelled=job.cancelled)
             groups = find_duplicates(pipeline)
-            return groups, photos_using(pipeline, groups)
+            alike = pipeline.alike_among(p.sku for g in groups for p in g.products)
+            return groups, photos_using(pipeline, groups), alike
 
         self._set_finding(self.engine.start(work, done=lambda found: self._show(*found), failed=self._failed,
                                             progress=self._progress, cancelled=self._cancelled))
@@ -275,11 +282,14 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.status.setText("Could not look for duplicates.")
         self.message.emit(text, "error")
 
-    def _show(self, groups: list[DuplicateGroup], uses: dict[str, int] | None = None) -> None:
+    def _show(self, groups: list[DuplicateGroup], uses: dict[str, int] | None = None,
+              alike: Collection[str] = ()) -> None:
+        """``alike``: the SKUs that read as another of the catalog's, marked on their cards and in what is said."""
         self._set_finding(None)
         for row in self.rows:
             row.deleteLater()
-        self.rows = [GroupRow(g, self.thumbnails, uses) for g in groups]
+        self.alike = alike
+        self.rows = [GroupRow(g, self.thumbnails, uses, alike) for g in groups]
         while self.list_layout.count():  # the old rows and the stretch
             self.list_layout.takeAt(0)
         for row in self.rows:
@@ -301,10 +311,10 @@ class DuplicatesView(EscapeCloses, QWidget):
         """Remove the group's other products in a worker (``remove_products`` backs the catalog up first)."""
         others = [s for s in row.skus() if s != sku]
         row.set_busy(True)
-        pipeline, run = self.pipeline, self.run
+        pipeline, run, kept = self.pipeline, self.run, shown_sku(sku, sku in self.alike)
         self.engine.start(
             lambda _job: pipeline.remove_products(others, run),
-            done=lambda count: self._done(row, f"Kept {sku}; removed {count:,} product{'s' if count != 1 else ''} "
+            done=lambda count: self._done(row, f"Kept {kept}; removed {count:,} product{'s' if count != 1 else ''} "
                                                f"from the catalog. {KEPT_BACKUP}", self.removed.emit),
             failed=lambda m: self._action_failed(row, m),
         )

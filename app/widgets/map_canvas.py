@@ -116,6 +116,9 @@ class MapLayout:
     tile: float
     reading: np.ndarray  # the products in reading order: rows one tile high from the top, each left to right
     reading_rows: np.ndarray  # their rows, in that order (Home and End find a row's ends in it, not in a pass)
+    # the SKUs that read as another of the catalog's ("АBC-1", a Cyrillic А, beside "ABC-1":
+    # ``Pipeline.alike_among``), shown marked on the card and said so (``shown_sku``)
+    alike: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.products)
@@ -126,8 +129,9 @@ class MapLayout:
         return self.by_path[self.starts[k]:self.starts[k + 1]] if k is not None else self.by_path[:0]
 
 
-def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
-    """``result``'s products that are in ``products`` (others were removed since it was computed), placed."""
+def map_layout(result: CatalogMap, products: dict[int, Product], alike: frozenset[str] = frozenset()) -> MapLayout:
+    """``result``'s products that are in ``products`` (others were removed since it was computed), placed;
+    ``alike``: those of their SKUs that read as another (``MapLayout.alike``)."""
     found = [products.get(pid) for pid in result.ids.tolist()]
     kept = np.fromiter((p is not None for p in found), bool, len(found))
     chosen: list[Product] = [p for p in found if p is not None]
@@ -144,7 +148,7 @@ def map_layout(result: CatalogMap, products: dict[int, Product]) -> MapLayout:
     rows = np.floor(xy[:, 1] / tile).astype(np.intp)
     reading = np.lexsort((xy[:, 0], rows))  # stable: one spot's products in stacking order
     return MapLayout(chosen, xy, category, list(categories), {p.sku: i for i, p in enumerate(chosen)}, paths,
-                     list(paths), by_path, starts, by_x, xy[by_x, 0], tile, reading, rows[reading])
+                     list(paths), by_path, starts, by_x, xy[by_x, 0], tile, reading, rows[reading], alike)
 
 
 def paper() -> str:
@@ -184,6 +188,11 @@ class MapPoint:
     @property
     def product(self) -> Product:
         return self.layer.products[self.index]
+
+    @property
+    def alike(self) -> bool:
+        """Its SKU reads as another of the catalog's (``MapLayout.alike``): shown marked."""
+        return self.product.sku in self.layer.layout.alike
 
     @property
     def tile(self) -> float:
@@ -612,13 +621,14 @@ class ProductCard(QFrame):
         self.sku = ""
         self.hide()
 
-    def show_product(self, product: Product, anchor: QPoint, beside: int = 0, note: str = "") -> None:
+    def show_product(self, product: Product, anchor: QPoint, beside: int = 0, note: str = "",
+                     alike: bool = False) -> None:
         """The card ``CARD_GAP`` px right of ``beside`` px round ``anchor`` (left where the view ends), ``note``
-        under the product's lines."""
+        under the product's lines; the SKU marked where it reads as another (``alike``: ``MapPoint.alike``)."""
         self.sku = product.sku
         self.thumb.show_path(product.image_path)
         self.name.setText(product_title(product.name, product.sku, product.category))
-        self.detail.setText(product_detail(product.name, product.sku, product.category, product.price))
+        self.detail.setText(product_detail(product.name, product.sku, product.category, product.price, alike))
         self.note.setText(note)
         self.note.setVisible(bool(note))
         self.show()
@@ -783,12 +793,12 @@ class MapCanvas(QGraphicsView):
         if current is None:
             self.setAccessibleDescription("")
             return
-        p = self.layer.products[current]
+        p, alike = self.layer.products[current], self.layer.point(current).alike
         chosen = ", selected" if self.layer.selected[current] else ""
         place = self.layer.place_in_spot()
         spot = f", {place[0]} of {place[1]} here" if place is not None else ""
         self.setAccessibleDescription(f"{product_title(p.name, p.sku, p.category)}{chosen}{spot}: "
-                                      f"{product_detail(p.name, p.sku, p.category, p.price)}")
+                                      f"{product_detail(p.name, p.sku, p.category, p.price, alike)}")
 
     def _repaint_tile(self, index: int) -> None:
         """Repaint the place of ``index`` with its current ring, at least ``CURRENT_MIN`` px across, and badge."""
@@ -979,7 +989,7 @@ class MapCanvas(QGraphicsView):
             self.card.hide()
         else:
             ring = max(self.transform().m11() * point.tile + 2 * CURRENT_GAP, CURRENT_MIN)
-            self.card.show_product(point.product, self.mapFromScene(point.pos()), round(ring / 2), note)
+            self.card.show_product(point.product, self.mapFromScene(point.pos()), round(ring / 2), note, point.alike)
         self.hovered.emit(point)
 
     # -- keyboard -----------------------------------------------------------------------------

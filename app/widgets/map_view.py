@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import dot_html, model_label, pretty, product_title, rich_tooltip, shown
+from app.labels import dot_html, model_label, pretty, product_title, rich_tooltip, shown, shown_sku
 from app.palette import category_colour
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas, MapLayout, MapPoint, map_layout
@@ -381,7 +381,8 @@ class MapView(QWidget):
         result = catalog_map(pipeline.catalog, pipeline.embedder, pipeline.data_dir, job.progress, job.cancelled,
                              pipeline.log, stage)
         products = pipeline.catalog.get_many(int(pid) for pid in result.ids)
-        return Loaded(result, products, time.perf_counter() - started, map_layout(result, products),
+        alike = pipeline.alike_among(p.sku for p in products.values())
+        return Loaded(result, products, time.perf_counter() - started, map_layout(result, products, alike),
                       names=model_names(pipeline.embedder.model))
 
     def _start(
@@ -450,9 +451,10 @@ class MapView(QWidget):
         other.select(skus)
         self.chosen.clear()
         for sku in skus[:LISTED_AT_MOST]:
-            product = source.points[sku].product
+            point = source.points[sku]
+            product = point.product
             title = product_title(product.name, product.sku, product.category)
-            item = QListWidgetItem(f"{title}\n{shown(product.sku)} · {pretty(product.category)}")
+            item = QListWidgetItem(f"{title}\n{shown_sku(sku, point.alike)} · {pretty(product.category)}")
             item.setData(Qt.ItemDataRole.UserRole, sku)
             self.chosen.addItem(item)
         if len(skus) > LISTED_AT_MOST:

@@ -84,7 +84,8 @@ class Found:
     categories: list[str] | None = None  # Looks like it: the catalog's categories, to choose another
     kind_tags: int | None = None  # Where used: the tagged photos' tags of the product's kind (None: not asked)
     tag_counts: dict[str, int] | None = None  # Looks like it: the tagged photos' tags per decor category
-    alike: set[str] = field(default_factory=set)  # Goes with's SKUs that read as another (``read_alike``)
+    # the SKUs shown that read as another (``read_alike``): Goes with's, or Looks like it's best matches when tagged
+    alike: set[str] = field(default_factory=set)
 
 
 def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
@@ -123,7 +124,8 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
     hits = rooms_like(pipeline, query, ALIKE, progress=job.progress, cancelled=job.cancelled, category=category)
     matched = {s.sku: _title(pipeline, s.sku, GONE) for s in hits if s.sku}
     return Found(sku, title, _with_pictures(hits, dpr), [], photo_count(catalog), matched, category,
-                 list(catalog.category_counts()), tag_counts=tag_categories(catalog))
+                 list(catalog.category_counts()), tag_counts=tag_categories(catalog),
+                 alike=read_alike(catalog, matched))
 
 
 def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
@@ -432,7 +434,9 @@ def _how(seen: Sighting, found: Found) -> str:
 
 
 def _matched_to(seen: Sighting, found: Found) -> str:
-    """Under Looks like it, the tooltip names what the object was matched to when it was tagged."""
+    """Under Looks like it, the tooltip names what the object was matched to when it was tagged, its SKU marked
+    where it reads as another (``shown_sku``): "Lamp (ABC-1)" named the Cyrillic "АBC-1" as the catalog's "ABC-1"."""
     if found.matched is None or not seen.sku:
         return ""
-    return f"\nbest match when tagged: {found.matched.get(seen.sku, seen.sku)} ({seen.sku})"
+    sku = shown_sku(seen.sku, seen.sku in found.alike)
+    return f"\nbest match when tagged: {found.matched.get(seen.sku, sku)} ({sku})"
