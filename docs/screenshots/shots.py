@@ -52,8 +52,16 @@ def themed_app(name: str) -> QApplication:
     return app
 
 
-def save_small(widget: QWidget, out: Path) -> None:
-    """``widget`` as it is now, saved to ``out`` in 256 colours (the docs' pictures stay small)."""
+def settle(app: QApplication, rounds: int = 20) -> None:
+    """``rounds`` turns of the app's event loop, so the paints and layouts the last step queued are in the picture
+    taken next (every shot waits so before its grab)."""
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def save_small(app: QApplication, widget: QWidget, out: Path) -> None:
+    """``widget`` once the app has settled, saved to ``out`` in 256 colours (the docs' pictures stay small)."""
+    settle(app)
     widget.grab().save(str(out))
     Image.open(out).convert("RGB").quantize(256).save(out, optimize=True)
 
@@ -85,10 +93,10 @@ def when_asked(answer: Callable[[QMessageBox], None]) -> None:
     QTimer.singleShot(50, look)
 
 
-def grab_over(app: QApplication, win: QWidget, front: QWidget, out: Path, settle: int = 20) -> tuple[int, int]:
-    """The window and ``front`` saved as they are now, for ``compose`` to put together; where ``front`` is."""
-    for _ in range(settle):
-        app.processEvents()
+def grab_over(app: QApplication, win: QWidget, front: QWidget, out: Path, rounds: int = 20) -> tuple[int, int]:
+    """The window and ``front`` saved after ``rounds`` of ``settle``, for ``compose`` to put together; where ``front``
+    is."""
+    settle(app, rounds)
     win.grab().save(str(out))
     front.grab().save(str(out.with_suffix(".front.png")))
     at = front.mapToGlobal(front.rect().topLeft()) - win.mapToGlobal(win.rect().topLeft())

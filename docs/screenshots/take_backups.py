@@ -44,9 +44,7 @@ def main() -> None:
     window.table.selectRow(1)
     window.restore_selected()
     wait(app, lambda: not window.restoring and not window.io.busy())
-    for _ in range(20):
-        app.processEvents()
-    save_small(window, args.out)
+    save_small(app, window, args.out)
     print(f"{args.out}: {window.table.rowCount()} backups; {window.note.text()}")
 
 

@@ -66,7 +66,7 @@ def main() -> None:
     wait(app, lambda: writing_part_way(tasks), "the pictures being written")
     shown = tasks.progress.text.text()
     out = HERE / "bundle-export-progress.png"
-    at = grab_over(app, win, tasks.progress, out, settle=1)  # at once: the rest of the pictures take a second here
+    at = grab_over(app, win, tasks.progress, out, rounds=1)  # at once: the rest of the pictures take a second here
     tasks.progress.cancel.click()
     compose(out, at)
     wait(app, lambda: not tasks.io.busy() and tasks.progress is None, "the export to stop")

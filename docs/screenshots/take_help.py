@@ -33,9 +33,7 @@ def main() -> None:
     check = win.findChild(InstallCheckWindow)
     check.resize(760, 400)
     until(app, lambda: not check.running(), "the check", 300.0)
-    for _ in range(20):
-        app.processEvents()
-    save_small(check, args.out)
+    save_small(app, check, args.out)
     print(f"wrote {args.out}: {check.verdict.text()}")
     if args.guide_out:
         win.show_guide()
@@ -43,9 +41,7 @@ def main() -> None:
         guide.resize(900, 700)
         app.processEvents()
         until(app, lambda: not guide.browser._refit.isActive(), "the guide's pictures", 30.0)
-        for _ in range(20):
-            app.processEvents()
-        save_small(guide, args.guide_out)
+        save_small(app, guide, args.guide_out)
         print(f"wrote {args.guide_out}")
     check.close()
     win.close()

@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import arguments, themed_app, until
+from shots import arguments, settle, themed_app, until
 
 from app.main_window import MainWindow
 from app.settings import AppSettings
@@ -56,8 +56,7 @@ def main() -> None:
         return opened and bool(view.pins) and view.legend.isVisible()
 
     until(app, ready, "the kitchen's pins and legend", 300.0)
-    for _ in range(50):
-        app.processEvents()
+    settle(app, 50)
     window.grab().save(str(args.out), quality=85)  # as the other .jpg shots: about 100 KB
     print(f"{args.out} {len(view.pins)} pins, {args.out.stat().st_size // 1024} KB")
     window.close()

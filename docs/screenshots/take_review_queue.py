@@ -41,9 +41,7 @@ def main() -> None:
     wait(app, lambda: window.table.rowCount() > 0)
     wait(app, lambda: not window.io.busy())  # the queue, then every row's pictures
     window.table.selectRow(1)
-    for _ in range(20):
-        app.processEvents()
-    save_small(window, args.out)
+    save_small(app, window, args.out)
     print(f"{args.out}: {window.table.rowCount()} rows")
 
 

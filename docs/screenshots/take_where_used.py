@@ -13,19 +13,16 @@ documentation only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import until
+from shots import arguments, save_small, themed_app, until
 
-from app import theme
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.where_used import ALIKE, LOOKS_LIKE, SHOWN
@@ -40,13 +37,10 @@ def wait(app: QApplication, done) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, required=True)
+    parser = arguments(__doc__, "where-used.png")
     parser.add_argument("--sku", default="402.288.12", help="the product shown (IDOLF chair)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("where-used.png"))
     args = parser.parse_args()
-    app = QApplication([])
-    theme.apply(app, "light")  # as the app looks, whatever the desktop
+    app = themed_app(args.theme)  # light unless asked: as the app looks, whatever the desktop
     pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
     view = CatalogView(pipeline, Runner(1), Runner(2), Thumbnails(Runner(2)))
     view.resize(1280, 760)
@@ -60,21 +54,13 @@ def main() -> None:
     shown = len(where_used(pipeline.catalog, args.sku, SHOWN))
     wait(app, lambda: view.where_used.sightings.count() == shown)
     wait(app, lambda: view.model.thumbnails.get(view.model.products[0].image_path) is not None)
-    shoot(app, view, args.out)
+    save_small(app, view, args.out)
     print(f"{args.out}: {shown} sightings of {args.sku}")
     view.where_used.mode.setCurrentIndex(LOOKS_LIKE)
     alike = len(rooms_like(pipeline, product_vector(pipeline, args.sku), ALIKE))
     wait(app, lambda: view.where_used.sightings.count() == alike and "Looks like" in view.where_used.title.text())
-    shoot(app, view, args.out.with_name("looks-like-it.png"))
+    save_small(app, view, args.out.with_name("looks-like-it.png"))
     print(f"{args.out.with_name('looks-like-it.png')}: {alike} photos looking like {args.sku}")
-
-
-def shoot(app: QApplication, view: CatalogView, out: Path) -> None:
-    """The view as shown once pending paints are done, reduced to 256 colours."""
-    for _ in range(20):
-        app.processEvents()
-    view.grab().save(str(out))
-    Image.open(out).convert("RGB").quantize(256).save(out, optimize=True)
 
 
 if __name__ == "__main__":
