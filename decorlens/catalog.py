@@ -406,7 +406,8 @@ def run_map(args: argparse.Namespace, pipeline: Pipeline) -> int:
         maps.append(result)
     if args.html:
         products = pipeline.catalog.get_many({int(pid) for m in maps for pid in m.ids})
-        write_map_page(args.html, maps, products, category_colour, pipeline.categories.names)
+        write_map_page(args.html, maps, products, category_colour, pipeline.categories.names,
+                       pipeline.alike_among(p.sku for p in products.values()))
         print(f"wrote {args.html}")
     return 0
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from engine.categories import display_name
 from engine.errors import DecorLensError
 from engine.files import write_atomic
 from engine.imageio import load_image
+from engine.lookalike import sku_shown
 from engine.shoppable_assets import escape as _e
 
 THUMB_SIDE = 64  # px: sharp at the default zoom, a few KB each (2,000 products ≈ 6 MB)
@@ -219,11 +220,13 @@ def write_map_page(
     products: Mapping[int, Product],
     colour: Callable[[str], str],
     category_names: Mapping[str, str] | None = None,
+    alike: Collection[str] = (),
 ) -> Path:
-    """``out`` as one HTML file showing each map side by side; ``colour`` gives a category's "#rrggbb"."""
+    """``out`` as one HTML file showing each map side by side; ``colour`` gives a category's "#rrggbb"; the SKUs of
+    ``alike`` (they read as another of the catalog's: ``Pipeline.alike_among``) are shown marked."""
     shown = sorted({int(pid) for m in maps for pid in m.ids if int(pid) in products})
     thumbs = _thumbnails([products[pid] for pid in shown])
-    write_atomic(out, render(maps, products, thumbs, colour, category_names or {}))
+    write_atomic(out, render(maps, products, thumbs, colour, category_names or {}, alike))
     return out
 
 
@@ -233,6 +236,7 @@ def render(
     thumbs: Mapping[int, str],
     colour: Callable[[str], str],
     names: Mapping[str, str],
+    alike: Collection[str] = (),
 ) -> str:
     """The whole page; every catalog value passes ``_e`` on its way in."""
     counts: dict[str, int] = {}
@@ -250,7 +254,8 @@ def render(
         + _legend(counts, colour, names)
         + _symbols(thumbs)
         + '<main class="maps">\n'
-        + "\n".join(_panel(m, title, products, thumbs, colour, names) for m, title in zip(maps, map_titles(maps)))
+        + "\n".join(_panel(m, title, products, thumbs, colour, names, alike)
+                    for m, title in zip(maps, map_titles(maps)))
         + "\n</main>\n"
         '<div class="card" aria-hidden="true"><img alt=""><p class="cat"></p><p class="name"></p>'
         '<p class="sku"></p></div>\n'
@@ -277,8 +282,10 @@ def _symbols(thumbs: Mapping[int, str]) -> str:
 
 def _panel(
     result: CatalogMap, heading: str, products: Mapping[int, Product], thumbs: Mapping[int, str],
-    colour: Callable[[str], str], names: Mapping[str, str],
+    colour: Callable[[str], str], names: Mapping[str, str], alike: Collection[str],
 ) -> str:
+    """A map and its list of products, each SKU as a page shows it (``sku_shown``): its invisible characters marked,
+    and where it reads as another of the catalog's (``alike``) the characters drawn alike, "⟨U+0410⟩BC-1"."""
     points, items, where = [], [], []
     for pid, (x, y) in zip(result.ids.tolist(), result.xy.tolist()):
         product = products.get(pid)
@@ -287,18 +294,19 @@ def _panel(
         px, py = MARGIN + x * (SIZE - 2 * MARGIN), MARGIN + y * (SIZE - 2 * MARGIN)
         category = display_name(product.category, names)
         title = product.name if has_name(product.name, product.sku) else category
+        sku = sku_shown(product.sku, product.sku in alike)
         fill = _e(_hex(colour(product.category)))
         half = TILE / 2
         inner = (f'<use href="#t{pid}" x="{-half + 1:g}" y="{-half + 1:g}" width="{TILE - 2:g}" height="{TILE - 2:g}"/>'
                  if pid in thumbs else "")
         points.append(
-            f'<g class="p" data-id="{pid}" data-name="{_e(title)}" data-sku="{_e(product.sku)}" '
+            f'<g class="p" data-id="{pid}" data-name="{_e(title)}" data-sku="{_e(sku)}" '
             f'data-cat="{_e(category)}" transform="translate({px:.1f} {py:.1f})">'
             f'<rect x="{-half:g}" y="{-half:g}" width="{TILE:g}" height="{TILE:g}" rx="2" fill="{fill}"/>{inner}'
-            f"<title>{_e(title)} · {_e(product.sku)} · {_e(category)}</title></g>"
+            f"<title>{_e(title)} · {_e(sku)} · {_e(category)}</title></g>"
         )
         items.append(f'<li><button type="button" class="item" data-id="{pid}">{_e(title)}'
-                     f"<small>{_e(product.sku)} · {_e(category)}</small></button></li>")
+                     f"<small>{_e(sku)} · {_e(category)}</small></button></li>")
         where.append((x, y))
     label = f"Catalog map by {heading}, {len(points):,} products"
     return (

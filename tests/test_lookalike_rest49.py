@@ -238,3 +238,23 @@ def test_the_map_card_its_spoken_product_and_the_selection_list_mark_the_look_al
     finally:
         for runner in (engine, loader):
             runner.shutdown()
+
+
+def test_the_catalog_map_page_marks_the_look_alike(tagged, tmp_path: Path) -> None:
+    """`catalog map --html`'s page showed "ХLAMP-1" on its card, tooltip and list as "XLAMP-1"."""
+    from app.palette import category_colour
+    from engine.catalog_map import CatalogMap
+    from engine.map_page import write_map_page
+
+    pipeline, _photo, _out = tagged
+    products = {p.id: p for p in pipeline.catalog.products()}
+    ids = np.array(sorted(products), dtype=np.int64)
+    places = np.random.default_rng(49).random((len(ids), 2)).astype(np.float32)
+    result = CatalogMap("embedder", "key", pipeline.catalog.revision, ids, places, title="MobileNetV2")
+    page = write_map_page(tmp_path / "map.html", [result], products, category_colour, pipeline.categories.names,
+                          pipeline.alike_among(p.sku for p in products.values()))
+    html = page.read_text(encoding="utf-8")
+    for category in CATEGORIES:
+        plain, look_alike = _twins(category)
+        assert f'data-sku="{_marked(category)}"' in html and f"<small>{_marked(category)} · " in html
+        assert f'data-sku="{plain}"' in html and look_alike not in html
