@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from engine.downloads import Overdue, chunks, conditional, failed_at, open_until, refused, validators
 from engine.errors import Cancelled, CatalogError, DecorLensError
-from engine.files import CHUNK_BYTES, write_atomic
+from engine.files import CHUNK_BYTES, TooLarge, read_json_bounded, write_atomic
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
 from engine.links import has_credentials, without_credentials
 
@@ -37,6 +37,7 @@ DOWNLOAD_TIMEOUT_S = 15.0  # per socket operation
 DOWNLOAD_DEADLINE_S = 60.0  # per image, whole download
 DOWNLOAD_MAX_BYTES = 50 * 2**20
 DOWNLOAD_THREADS = 4
+MAX_VALIDATORS_BYTES = 64 << 10  # an ETag and a Last-Modified: a few hundred bytes
 SCHEMES = ("http://", "https://")
 
 
@@ -220,10 +221,11 @@ def validators_file(image: Path) -> Path:
 
 def _kept_validators(image: Path) -> dict[str, str]:
     """The validators kept with ``image`` (``_keep_validators``); none when unreadable: the photo is then
-    fetched whole and compared."""
+    fetched whole and compared. Read as ``read_json_bounded`` reads a file another program may have replaced: a
+    FIFO under its name blocked the import for ever, and JSON nested 100,000 deep ended it in RecursionError."""
     try:
-        kept = json.loads(validators_file(image).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        kept = read_json_bounded(validators_file(image), MAX_VALIDATORS_BYTES)
+    except (OSError, TooLarge, ValueError, RecursionError):
         return {}
     return kept if isinstance(kept, dict) else {}
 

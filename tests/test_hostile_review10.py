@@ -247,3 +247,22 @@ def test_the_catalog_itself_named_as_a_backup_is_no_backup(tmp_path: Path, how: 
     with pytest.raises(CatalogError, match="is the catalog itself, not a backup of it"):
         find_backup(path, str(planted))
     assert find_backup(path, real.name) == real
+
+
+def test_a_cached_feed_photos_validators_nested_deep_leave_the_import_going(tmp_path: Path) -> None:
+    """Each photo a feed's URL downloaded is kept in the data folder's cache with its ETag and Last-Modified in
+    ``….http`` beside it, read again at the next import to ask the server whether the photo changed. That file was
+    read whole with ``read_text``: JSON nested 100,000 deep there ended the import in RecursionError (and a FIFO
+    blocked it for ever). Such a file is now no validators: the photo is fetched whole and compared."""
+    from engine.feed_images import validators_file
+    from tests.test_hostile_review9 import Server, _downloaded, _feed
+
+    server = Server("127.0.0.1")
+    try:
+        feed, cache = _feed(tmp_path, [f"http://127.0.0.1:{server.port}/a.jpg"]), tmp_path / "cache"
+        (first,) = _downloaded(feed, cache)
+        validators_file(Path(first.image)).write_text("[" * 100_000)
+        (again,) = _downloaded(feed, cache)
+        assert (again.skip, again.image, server.asked) == ("", first.image, ["/a.jpg", "/a.jpg"])
+    finally:
+        server.stop()
