@@ -102,7 +102,7 @@ def companion_problem(path: Path) -> str | None:
     SQLite opens by name beside it) that is not a regular file, and what to do; None when there is none.
 
     SQLite opened a FIFO named ``catalog.sqlite-journal`` to see whether it held a transaction to roll back and
-    waited for a writer for ever, deaf to Ctrl-C and SIGTERM: ``catalog stats``, the app's start, and the restore's
+    waited for a writer for ever, deaf to SIGTERM: ``catalog stats``, the app's start, and the restore's
     listing of a backup with one beside it. A link there SQLite will not open, and the line called the catalog
     damaged ("unable to open database file") and advised importing everything again."""
     for suffix in COMPANIONS:
