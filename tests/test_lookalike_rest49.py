@@ -258,3 +258,34 @@ def test_the_catalog_map_page_marks_the_look_alike(tagged, tmp_path: Path) -> No
         plain, look_alike = _twins(category)
         assert f'data-sku="{_marked(category)}"' in html and f"<small>{_marked(category)} · " in html
         assert f'data-sku="{plain}"' in html and look_alike not in html
+
+
+def test_review_uncertain_tags_marks_a_look_alike_between_its_two_products(
+    qtbot, tmp_path: Path, exported_models: Path, scene_path, ikea: Path, ikea_products: list[dict[str, str]]
+) -> None:
+    """A tag torn between "XCHAIR-1" and a feed's "ХCHAIR-1" of another photo (the queue passes over a runner-up
+    of the best's own photo) showed the same SKU in its Best match and Runner-up columns."""
+    from app.dialogs.review_queue import ReviewWindow
+
+    shutil.copytree(exported_models, tmp_path / "models")
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path))
+    chairs = [r for r in ikea_products if r["category"] == "chair"][:2]
+    with open(tmp_path / "feed.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image"])
+        for sku, row in zip(_twins("chair"), chairs):
+            writer.writerow([sku, row["name"], "chair", str(ikea / row["image"])])
+    pipeline.import_catalog(tmp_path / "feed.csv")
+    photo = tmp_path / "living.jpg"
+    shutil.copy(scene_path(SCENE), photo)
+    assert tag_scenes(pipeline, [photo], tmp_path / "tagged").done == [photo]
+    window = ReviewWindow(pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    window.refresh()
+    qtbot.waitUntil(lambda: window.table.rowCount() > 0, timeout=60_000)
+    skus = {window.table.item(row, column).text().split(" · ")[1]
+            for row in range(window.table.rowCount()) for column in (3, 4)}
+    assert skus == {_twins("chair")[0], _marked("chair")}, skus
+    window.close()
+    pipeline.close()

@@ -37,13 +37,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import BADGE_TIP, pretty, product_title, rich_tooltip
+from app.labels import BADGE_TIP, pretty, product_title, rich_tooltip, shown_sku
 from app.theme import resize_to_screen
 from app.thumbnails import decode_fitted
 from app.widgets.escape import EscapeCloses
 from app.widgets.where_used import CROP, centred, object_image, photo_pixels
 from app.workers import Job, Runner, Task
 from engine.catalog import Product
+from engine.importer import read_alike
 from engine.pipeline import Pipeline
 from engine.review_queue import ReviewItem, queue_head
 from engine.scene_memory import photo_count, tag_categories
@@ -77,6 +78,7 @@ class Listing:
     kinds: list[tuple[str, str]]
     tagged: int
     tags: int | None = None  # in the tagged photos (None: not counted): none where nothing the catalog sells was found
+    alike: frozenset[str] = frozenset()  # the SKUs named that read as another of the catalog's: shown marked
 
 
 class ReviewWindow(EscapeCloses, QWidget):
@@ -151,9 +153,10 @@ class ReviewWindow(EscapeCloses, QWidget):
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, (item, (best, runner_up)) in enumerate(zip(items, listing.kinds, strict=True)):
             cells = (Path(item.photo).name, f"#{item.number}", pretty(item.category),
-                     _product_cell(products.get(item.best_sku), item.best_sku, item.best_score, best),
+                     _product_cell(products.get(item.best_sku), item.best_sku, item.best_score, best,
+                                   item.best_sku in listing.alike),
                      _product_cell(products.get(item.runner_up_sku), item.runner_up_sku, item.runner_up_score,
-                                   runner_up),
+                                   runner_up, item.runner_up_sku in listing.alike),
                      gap_text(item.margin))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
@@ -304,7 +307,8 @@ def _listing(pipeline: Pipeline) -> Listing:
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
     products = {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
     kinds = [(pipeline.match_kind(item.best_score), pipeline.match_kind(item.runner_up_score)) for item in items]
-    return Listing(items, products, total, kinds, photo_count(catalog), sum(tag_categories(catalog).values()))
+    return Listing(items, products, total, kinds, photo_count(catalog), sum(tag_categories(catalog).values()),
+                   frozenset(read_alike(catalog, skus)))
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
@@ -339,11 +343,14 @@ def _product_picture(path: str, dpr: float) -> QImage | None:
     return None if image.isNull() else centred(image, CROP, dpr)
 
 
-def _product_cell(product: Product | None, sku: str, score: float, kind: str) -> str:
+def _product_cell(product: Product | None, sku: str, score: float, kind: str, alike: bool) -> str:
     """'IKEA 365+ · 102.919.23 · Similar 0.40': the name first, the SKU that tells look-alike variants apart, how
     sure the match is as the photo's panel rates it (a bare 0.397 said nothing of it); a product without a name goes
-    by its category, as in the panel, and one removed from the catalog since the photo was tagged by its SKU alone."""
+    by its category, as in the panel, and one removed from the catalog since the photo was tagged by its SKU alone.
+    The SKU as the panel shows it (``shown_sku``): a tag torn between "XSOFA-1" and a Cyrillic "ХSOFA-1" (``alike``)
+    showed the same SKU in both columns."""
     rating = rated(match_word(kind), score)
+    sku = shown_sku(sku, alike)
     if product is None:
         return f"{sku} · {rating}"
     return f"{product_title(product.name, product.sku, product.category)} · {sku} · {rating}"
