@@ -136,8 +136,16 @@ def catalog_map(
     xy = layout(np.stack([v for _, _, v in rows]), progress, cancelled, stage, categories)
     laid_out = MAX_LAID_OUT if len(ids) > MAX_LAID_OUT else None  # as ``layout`` samples
     result = CatalogMap(embedder.key, key, revision, ids, xy, title=model_label(embedder.model), laid_out=laid_out)
-    save(path, result)
+    try:
+        save(path, result)
+    except OSError as exc:  # a folder or FIFO in the cache file's place, a full disk: the map computed still shows
+        log(f"catalog map cache {path} cannot be written ({_why(exc, path)}); the map is computed again next time")
     return result
+
+
+def _why(exc: OSError, path: Path) -> str:
+    """``exc`` in a few words, its path left out (the line names it), without ``write_atomic``'s "name a file"."""
+    return (exc.strerror or str(exc)).removeprefix(f"{path}: ").removesuffix("; name a file")
 
 
 def map_titles(maps: Sequence[CatalogMap]) -> list[str]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -266,3 +267,25 @@ def test_a_cached_feed_photos_validators_nested_deep_leave_the_import_going(tmp_
         assert (again.skip, again.image, server.asked) == ("", first.image, ["/a.jpg", "/a.jpg"])
     finally:
         server.stop()
+
+
+def test_a_map_whose_cache_file_cannot_be_written_still_shows(pipeline, tmp_path: Path) -> None:
+    """``maps/<embedder>.npz`` replaced by a folder (a FIFO goes the same way): the map was laid out (seconds to
+    minutes), then its save raised "…: is a folder, not a file to write over; name a file", so the Map tab showed no
+    map, every time. The map now shows, and a note says its cache could not be written. (Some 5 s: a real layout.)"""
+    from engine.catalog import Catalog, Product
+    from engine.catalog_map import cache_path, catalog_map
+
+    embedder = pipeline.embedder
+    vectors = np.random.default_rng(7).normal(size=(40, embedder.dim)).astype(np.float32)
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        ids = [catalog.upsert(Product(f"S{n}", f"Lamp {n}", "lamp", f"/nowhere/{n}.jpg"), 1).id for n in range(40)]
+        catalog.put_vectors(embedder.key, [(pid, "", v) for pid, v in zip(ids, vectors, strict=True)], 1)
+        planted = cache_path(tmp_path, embedder.key)
+        planted.parent.mkdir()
+        planted.mkdir()
+        heard: list[str] = []
+        result = catalog_map(catalog, embedder, tmp_path, log=heard.append)
+    assert sorted(result.ids.tolist()) == sorted(ids) and not result.cached
+    note = f"catalog map cache {planted} cannot be written (is a folder, not a file to write over); the map is "
+    assert heard == [note + "computed again next time"]
