@@ -16,6 +16,7 @@ window's Set It Aside does: the window said to move the file out of its folder, 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import plain_label, plain_question
+from app.labels import plain_label, plain_question, shown, shown_sku
 from app.theme import resize_to_screen
 from app.widgets.escape import EscapeCloses
 from app.widgets.message_bar import say
@@ -41,6 +42,7 @@ from app.workers import Job, Runner, Task
 from engine.backups import KEEP, Backup, list_backups, read_only, read_only_uri
 from engine.catalog import CatalogDamagedError
 from engine.errors import Cancelled, ModelError
+from engine.lookalike import lookalikes, skeleton
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
 from engine.words import backup_reason, counted
@@ -64,6 +66,9 @@ TALLY = ("SELECT (SELECT COUNT(*) FROM now.products), COUNT(n.sku), COUNT(*) - C
          "FROM main.products t LEFT JOIN now.products n ON n.sku = t.sku")
 ONLY = ("SELECT a.name, a.sku FROM {0}.products a WHERE NOT EXISTS (SELECT 1 FROM {1}.products b WHERE b.sku = a.sku) "
         "ORDER BY a.sku LIMIT ?")  # the first NAMED products of {0} that {1} lacks
+# The SKUs of {0} that a named SKU can read as (``alike``): those outside ASCII (a scan of the SKU column) and those
+# the named SKUs' skeletons are (the JSON array), as ``engine.importer.catalog_lookalikes`` reads a catalog's
+READ_AS = "SELECT sku FROM {0}.products WHERE sku GLOB '*[^ -~]*' OR sku IN (SELECT value FROM json_each(?))"
 CANCELLING = "Cancelling… the backup is restored; only making its products searchable stops."
 
 
@@ -378,13 +383,33 @@ def difference(db: sqlite3.Connection, catalog: Path) -> Difference:
     """The backup open in ``db`` against the catalog at ``catalog``, attached to it read-only."""
     db.execute("ATTACH ? AS now", (read_only_uri(catalog),))
     total, kept, back, changed = db.execute(TALLY).fetchone()
-    return Difference(_only(db, "main", "now", back), _only(db, "now", "main", total - kept), changed)
+    first_back, first_gone = _first(db, "main", "now", back), _first(db, "now", "main", total - kept)
+    alike = alike_named(db, [sku for _name, sku in first_back + first_gone])
+    return Difference(_named(first_back, back, alike), _named(first_gone, total - kept, alike), changed)
 
 
-def _only(db: sqlite3.Connection, holder: str, lacking: str, count: int) -> Named:
-    """The ``count`` products of ``holder`` that ``lacking`` does not hold, the first ``NAMED`` by SKU named."""
-    first = db.execute(ONLY.format(holder, lacking), (NAMED,)).fetchall() if count else []
-    return Named([f"{name or sku} ({sku})" for name, sku in first], count)
+def _first(db: sqlite3.Connection, holder: str, lacking: str, count: int) -> list[tuple[str, str]]:
+    """The first ``NAMED`` by SKU (name, SKU) of the ``count`` products of ``holder`` that ``lacking`` does not hold."""
+    return db.execute(ONLY.format(holder, lacking), (NAMED,)).fetchall() if count else []
+
+
+def _named(first: list[tuple[str, str]], count: int, alike: set[str]) -> Named:
+    """"NAME (SKU)" of each, the SKU as every screen shows it (``shown_sku``), marked where it reads as another."""
+    skus = {sku: shown_sku(sku, sku in alike) for _name, sku in first}
+    return Named([f"{shown(name) if name else skus[sku]} ({skus[sku]})" for name, sku in first], count)
+
+
+def alike_named(db: sqlite3.Connection, skus: list[str]) -> set[str]:
+    """Those of ``skus`` (a difference's named) that read as another SKU of the backup (main) or the catalog now
+    (now): "brings back АBC-1 (a Cyrillic А); takes out ABC-1" read as the same product coming and going. The backup
+    is no ``Catalog`` (``engine.importer.read_alike``), so its SKUs and the catalog's that can read alike are read
+    here (``READ_AS``), and only when a named SKU is outside ASCII: nearly every catalog's are not."""
+    outside = {sku for sku in skus if not sku.isascii()}
+    if not outside:
+        return set()
+    read_as = json.dumps([skeleton(sku) for sku in outside])
+    others = [sku for schema in ("main", "now") for (sku,) in db.execute(READ_AS.format(schema), (read_as,))]
+    return {sku for group in lookalikes(outside, others) for sku in group if sku in outside}
 
 
 def restore(pipeline: Pipeline, backup: Backup, job: Job) -> Restored:

@@ -1,0 +1,80 @@
+"""Look-alike SKUs where a person still read them unmarked: the Restore a Backup window's products coming back and
+going ("GRUNDTAL (９00.114.28)", a fullwidth 9, read as the catalog's "900.114.28"), the Train window's before /
+after examples (a wrong match of a look-alike SKU read as the right product), and the "… is no longer in the
+catalog" of a gone product with no name (its invisible characters). Each now shows the SKU as every screen does
+(``app.labels.shown_sku``): "⟨U+FF19⟩00.114.28", "002.116.00⟨U+200B⟩". Real IKEA products and photos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from engine.catalog import Product
+from engine.pipeline import Pipeline
+from engine.settings import Settings
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 60_000
+ZWSP = "\u200b"  # invisible: "ABC-1" + U+200B is another SKU than "ABC-1"
+
+
+def _fullwidth(sku: str) -> str:
+    """The SKU with its first digit fullwidth ("000.114.28" → "０00.114.28"): another SKU, read as the same."""
+    return chr(0xFF10 + int(sku[0])) + sku[1:]
+
+
+def _marked(sku: str) -> str:
+    """``_fullwidth(sku)`` as a screen marks it."""
+    return f"⟨U+{0xFF10 + int(sku[0]):04X}⟩{sku[1:]}"
+
+
+def _pipeline(tmp_path: Path) -> Pipeline:
+    return Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+
+
+def _product(ikea: Path, row: dict[str, str], sku: str | None = None, name: str | None = None) -> Product:
+    return Product(sku or row["product_id"], row["name"] if name is None else name, row["category"],
+                   str(ikea / row["image"]))
+
+
+def test_restore_a_backup_marks_a_look_alike_coming_back_or_going_and_a_sku_s_invisible_characters(
+    qtbot, tmp_path: Path, ikea: Path, ikea_products: list[dict[str, str]]
+) -> None:
+    """The backup, taken before a removal, holds "A" and a feed's look-alike "Ａ" (fullwidth), "B" + U+200B with no
+    name, and "C"; the catalog now holds "A" and a feed's "Ｃ" added since. The Compared-with-now cell and the
+    question said "3 more: GRUNDTAL (Ａ), …; 1 fewer: VASEN (Ｃ)": the look-alikes read as the products kept, and
+    "C" coming back as "Ｃ" going. Each is marked, read against the backup's SKUs and the catalog's."""
+    from app.dialogs.backups import BackupsWindow, confirmation
+
+    a, b, c = ikea_products[0], ikea_products[1], ikea_products[2]
+    pipeline = _pipeline(tmp_path)
+    catalog = pipeline.catalog
+    with catalog.transaction() as revision:
+        for product in (_product(ikea, a), _product(ikea, a, _fullwidth(a["product_id"])),
+                        _product(ikea, b, b["product_id"] + ZWSP, ""), _product(ikea, c)):
+            catalog.upsert(product, revision)
+    assert catalog.remove([_fullwidth(a["product_id"]), b["product_id"] + ZWSP, c["product_id"]]) == 3  # backed up
+    with catalog.transaction() as revision:
+        catalog.upsert(_product(ikea, c, _fullwidth(c["product_id"])), revision)
+
+    window = BackupsWindow(pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.listing is not None and window.table.rowCount() == 1, timeout=WAIT_MS)
+    cell = window.table.item(0, 3).text()
+    hidden = f"{b['product_id']}⟨U+200B⟩"
+    back = sorted([f"{a['name']} ({_marked(a['product_id'])})", f"{hidden} ({hidden})",
+                   f"{c['name']} ({c['product_id']})"])
+    assert sorted(cell.split("; ")[0].removeprefix("3 more: ").split(", ")) == back, cell
+    assert cell.endswith(f"; 1 fewer: {c['name']} ({_marked(c['product_id'])})"), cell
+    backup, count = window.listing.backups[0]
+    question = confirmation(window.listing, backup, count)
+    assert f"({_marked(a['product_id'])})" in question and f"({_marked(c['product_id'])})" in question, question
+    pipeline.close()
+
