@@ -78,3 +78,32 @@ def test_restore_a_backup_marks_a_look_alike_coming_back_or_going_and_a_sku_s_in
     assert f"({_marked(a['product_id'])})" in question and f"({_marked(c['product_id'])})" in question, question
     pipeline.close()
 
+
+def test_training_s_before_after_marks_a_look_alike_match_of_the_right_product(qtbot, ikea: Path,
+                                                                                 ikea_products) -> None:
+    """The old model matched a feed's "Ａ" (fullwidth), another product of the right one's name: its caption read
+    "✗ GRUNDTAL / A" over the right product's "GRUNDTAL / A", the right product judged wrong. A match of no name
+    showed its SKU's U+200B as nothing."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.widgets.before_after import BeforeAfterView, load_thumbnails
+
+    right, other = ikea_products[0], ikea_products[1]
+    sku = right["product_id"]
+    shown = {"sku": sku, "name": right["name"], "thumb": str(ikea / right["image"])}
+    twin = {"sku": _fullwidth(sku), "name": right["name"], "thumb": str(ikea / other["image"])}
+    hidden = {"sku": other["product_id"] + ZWSP, "name": "", "thumb": str(ikea / other["image"])}
+    examples = [{"category": right["category"], "crop": shown["thumb"], "before": {**twin, "right": False},
+                 "after": {**shown, "right": True}, "right": shown},
+                {"category": right["category"], "crop": shown["thumb"], "before": {**hidden, "right": False},
+                 "after": {**shown, "right": True}, "right": shown}]
+    view = BeforeAfterView()
+    qtbot.addWidget(view)
+    view.show_examples(examples, load_thumbnails({"examples": examples}))
+    captions = [[view.examples.itemAtPosition(row, column).widget().findChildren(QLabel)[1] for column in range(4)]
+                for row in (1, 2)]
+    assert captions[0][1].text() == f"✗\N{NO-BREAK SPACE}{right['name']}\n{_marked(sku)}"
+    assert captions[0][3].text() == f"{right['name']}\n{sku}"  # the right product, of ASCII, reads as itself
+    assert captions[0][1].accessibleName() == f"Before: wrong, {right['name']}, {_marked(sku)}"
+    assert captions[1][1].text() == f"✗\N{NO-BREAK SPACE}{other['product_id']}⟨U+200B⟩"
+

@@ -15,9 +15,10 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from app.labels import plain_label, pretty
+from app.labels import plain_label, pretty, shown_sku
 from app.thumbnails import fit
 from engine.catalog import has_name
+from engine.lookalike import lookalikes
 
 ROWS = (  # (label, key in each side, how a value reads)
     ("Right product first (top-1)", "top1"),
@@ -84,14 +85,16 @@ class BeforeAfterView(QWidget):
         _clear(self.examples)
         if not examples:
             return
+        alike = examples_alike(examples)
         for column, (text, tip) in enumerate(COLUMNS):
             self.examples.addWidget(_wrapped(f"<b>{text}</b>", tip), 0, column)
         for row, example in enumerate(examples, 1):
             cells = [
                 (example["crop"], pretty(example["category"]), pretty(example["category"])),
-                (example["before"]["thumb"], _verdict(example["before"]), _said(example["before"])),
-                (example["after"]["thumb"], _verdict(example["after"]), _said(example["after"])),
-                (example["right"]["thumb"], _named(example["right"]), _named(example["right"]).replace("\n", ", ")),
+                (example["before"]["thumb"], _verdict(example["before"], alike), _said(example["before"], alike)),
+                (example["after"]["thumb"], _verdict(example["after"], alike), _said(example["after"], alike)),
+                (example["right"]["thumb"], _named(example["right"], alike),
+                 _named(example["right"], alike).replace("\n", ", ")),
             ]
             for column, (path, caption, said) in enumerate(cells):
                 tile = _tile(images.get(path), caption, self.devicePixelRatioF(), f"{COLUMNS[column][0]}: {said}")
@@ -147,27 +150,38 @@ def _tile(image: QImage | None, caption: str, dpr: float, said: str) -> QWidget:
     return tile
 
 
-def _verdict(match: dict[str, Any]) -> str:
+def examples_alike(examples: list[dict[str, Any]]) -> set[str]:
+    """The examples' SKUs that read as another of theirs (``engine.lookalike.lookalikes``): a wrong match "ХCHAIR-1"
+    (a Cyrillic Х) beside the right product "XCHAIR-1" read "✗ XCHAIR-1", the right one judged wrong. Read from the
+    run's examples alone, a dozen SKUs on the window's thread: the view has no catalog, and the run's catalog may
+    have changed since."""
+    skus = {m["sku"] for e in examples for m in (e["before"], e["after"], e["right"]) if m["sku"]}
+    return {sku for group in lookalikes(skus, ()) for sku in group}
+
+
+def _verdict(match: dict[str, Any], alike: set[str]) -> str:
     """'✓ SÖDERHAMN' over its SKU, the mark held to the name by a no-break space: with a plain space a name as wide as
     its column wrapped after the mark, which stood alone on its line above the name it judged."""
     if not match["sku"]:
         return "no match"
-    return f"{'✓' if match['right'] else '✗'}\N{NO-BREAK SPACE}{_named(match)}"
+    return f"{'✓' if match['right'] else '✗'}\N{NO-BREAK SPACE}{_named(match, alike)}"
 
 
-def _said(match: dict[str, Any]) -> str:
+def _said(match: dict[str, Any], alike: set[str]) -> str:
     """A verdict as a screen reader says it, "wrong, STRANDMON, 503.056.16": the caption's "✗" was read "multiplication
     x" (or "ballot x"), its "✓" "check mark", if at all."""
     if not match["sku"]:
         return "no match"
-    return f"{'right' if match['right'] else 'wrong'}, {_named(match).replace(chr(10), ', ')}"
+    return f"{'right' if match['right'] else 'wrong'}, {_named(match, alike).replace(chr(10), ', ')}"
 
 
-def _named(product: dict[str, Any]) -> str:
+def _named(product: dict[str, Any], alike: set[str]) -> str:
     """'STRANDMON' over '503.056.16': the name a merchandiser knows the product by, which training writes beside
-    the SKU (a bare '✗ 002.116.00' said nothing of what the old model had chosen); the SKU alone without one."""
+    the SKU (a bare '✗ 002.116.00' said nothing of what the old model had chosen); the SKU alone without one. The
+    SKU as every screen shows it (``shown_sku``): invisible characters marked, and those drawn alike in ``alike``."""
     sku, name = product["sku"] or "", product.get("name") or ""
-    return f"{name.strip()}\n{sku}" if has_name(name, sku) else sku
+    shown = shown_sku(sku, sku in alike)
+    return f"{name.strip()}\n{shown}" if has_name(name, sku) else shown
 
 
 def _pct(value: float | None) -> str:
