@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoStack
 
-from app.labels import pretty
+from app.labels import pretty, shown_sku
 from app.settings import AppSettings
 from app.undo import TagEdit
 from app.workers import Job, Runner, Task
@@ -603,7 +603,8 @@ class SceneController(QObject):
         """Confirm ``match`` for the tag, or withdraw its confirmation; a product the catalog no longer has
         can only be withdrawn (confirmed, it became training data and a pin of the shop page)."""
         if match.sku in self.gone and self.scene is not None and self.scene.tag(number).confirmed_sku != match.sku:
-            self.failed.emit(f"{match.name or match.sku} is no longer in the catalog: it cannot be confirmed.")
+            named = match.name or shown_sku(match.sku)  # its invisible characters marked; gone, it reads as none
+            self.failed.emit(f"{named} is no longer in the catalog: it cannot be confirmed.")
             return
         if self.scene is not None:
             text = (

@@ -107,3 +107,44 @@ def test_training_s_before_after_marks_a_look_alike_match_of_the_right_product(q
     assert captions[0][1].accessibleName() == f"Before: wrong, {right['name']}, {_marked(sku)}"
     assert captions[1][1].text() == f"✗\N{NO-BREAK SPACE}{other['product_id']}⟨U+200B⟩"
 
+
+def test_a_gone_product_of_no_name_is_said_with_its_sku_s_invisible_characters_marked(
+    qtbot, tmp_path: Path, ikea: Path, ikea_products
+) -> None:
+    """Confirming a match the catalog no longer holds said "002.116.00 is no longer in the catalog", its U+200B
+    unseen: the SKU read as the catalog's "002.116.00", which is there."""
+    from PIL import Image
+    from PySide6.QtCore import QSettings
+
+    from app.scene_controller import SceneController
+    from app.settings import AppSettings
+    from app.workers import Runner
+    from engine.corrections import EditableScene
+    from engine.results import Match, SceneObject, SceneResult
+
+    row = ikea_products[0]
+    pipeline = _pipeline(tmp_path)
+    catalog = pipeline.catalog
+    sku = row["product_id"] + ZWSP
+    with catalog.transaction() as revision:
+        catalog.upsert(_product(ikea, row), revision)
+        catalog.upsert(_product(ikea, row, sku, ""), revision)
+    product = catalog.get_by_sku(sku)
+    photo = ikea / row["image"]
+    width, height = Image.open(photo).size
+    match = Match(product.id, sku, "", row["category"], 0.9, "exact", str(photo))
+    obj = SceneObject(row["category"], row["category"], 0.9, (0.0, 0.0, width / 2, height / 2),
+                      (width / 4, height / 4), [match])
+    runners = [Runner(1), Runner(1), Runner(1)]
+    controller = SceneController(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
+                                                                 QSettings.Format.IniFormat)), *runners)
+    controller.scene = EditableScene(SceneResult(str(photo), width, height, "CPU", {}, [obj]), "ab" * 32)
+    catalog.remove([sku])
+    with qtbot.waitSignal(controller.tagChanged, timeout=WAIT_MS):  # the window's refresh: the product is gone
+        controller.refresh_from_catalog()
+    with qtbot.waitSignal(controller.failed, timeout=WAIT_MS) as said:
+        controller.confirm(1, match)
+    assert said.args == [f"{row['product_id']}⟨U+200B⟩ is no longer in the catalog: it cannot be confirmed."]
+    for runner in runners:
+        runner.shutdown()
+    pipeline.close()
