@@ -7,7 +7,6 @@ and making a finished run's models ready to use, run in a process of their own (
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -190,7 +189,7 @@ def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
     earlier run's. A result.json cut short, edited by hand or naming a model outside its run is passed over, said,
     and left as it is: shown, its numbers were shown as they stood (5700 %) or, a key missing, the window's opening
     ended in a traceback, and Use copied whatever file it named."""
-    from training.run import RESULT
+    from training.run import RESULT, RunFileUnreadable, read_run_json
 
     runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
     damaged: list[str] = []
@@ -198,9 +197,11 @@ def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
         if not (newest / RESULT).is_file():  # unfinished
             continue
         try:
-            result = json.loads((newest / RESULT).read_text(encoding="utf-8"))
+            result = read_run_json(newest / RESULT)
         except (OSError, ValueError) as exc:
-            damaged.append(f"{newest.name}/{RESULT}: {'not JSON' if isinstance(exc, ValueError) else exc.strerror}")
+            why = exc if isinstance(exc, RunFileUnreadable) else "not JSON" if isinstance(exc, ValueError) else (
+                exc.strerror or "not a regular file")
+            damaged.append(f"{newest.name}/{RESULT}: {why}")
             continue
         if wrong := result_wrong(result, newest):
             damaged.append(f"{newest.name}/{RESULT}: {wrong}")
@@ -362,10 +363,10 @@ def models_wrong(pipeline: Pipeline, embedder: Any, detectors: Any) -> str | Non
 
 def _installed(run: Path) -> tuple[list[str], list[list[str]]] | None:
     """The models ``run``'s Use made active (its ``installed.json``); None where it was never used."""
-    from training.run import INSTALLED
+    from training.run import INSTALLED, read_run_json
 
     try:
-        installed = json.loads((run / INSTALLED).read_text(encoding="utf-8"))
+        installed = read_run_json(run / INSTALLED)
         return installed["embedder"], installed["detectors"]
     except (OSError, ValueError, TypeError, KeyError):  # never used, or written by another version
         return None
@@ -434,8 +435,10 @@ def _matching_exported(run: Path, job: Job) -> bool:
 def _epochs_done(history: Path, most: int) -> int:
     """The epochs a network's ``history.json`` records as finished (its epoch 0 is the model it started from), from 0
     to the job's ``most``: one edited by hand had the window say "stopped after 1000000 epochs of at most 2"."""
+    from training.run import read_run_json
+
     try:
-        done = max((int(row.get("epoch", 0)) for row in json.loads(history.read_text(encoding="utf-8"))), default=0)
+        done = max((int(row.get("epoch", 0)) for row in read_run_json(history)), default=0)
     except (OSError, ValueError, TypeError, AttributeError, OverflowError):  # OverflowError: int(inf)
         return 0
     return min(max(done, 0), most)
@@ -497,10 +500,10 @@ def discard(run: Path) -> None:
 def install_job(pipeline: Pipeline, run: Path, int8: bool) -> Path:
     """The job that makes ``run``'s models ready to use (``training.install``), for the training process:
     an int8 copy and a pair's levels are seconds of Python work that would hold the UI thread."""
-    from training.run import INSTALL, INSTALL_JOB, RESULT, Job
+    from training.run import INSTALL, INSTALL_JOB, RESULT, Job, read_run_json
 
     try:  # read again: the file shown may have been changed since
-        wrong = result_wrong(json.loads((run / RESULT).read_text(encoding="utf-8")), run)
+        wrong = result_wrong(read_run_json(run / RESULT), run)
     except (OSError, ValueError):
         wrong = "it cannot be read"
     if wrong:

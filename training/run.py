@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Cancelled, DecorLensError, ModelError
-from engine.files import write_atomic
+from engine.files import TooLarge, read_json_bounded, write_atomic
 from engine.settings import Settings
 
 if TYPE_CHECKING:  # torch comes with these: the app reads this module's protocol without loading it
@@ -50,6 +50,25 @@ ONE_NETWORK = "mobilenet_v2"  # training.recipes.DEFAULT_BACKBONE, named without
 PAIR = "+"  # joins two backbones that are both fine-tuned, then run as one embedder (training.combine)
 TWO_NETWORKS = PAIR.join((ONE_NETWORK, "efficientnet-lite0"))
 NETWORK = "network"  # progress step: the next of several networks starts (done: networks finished, total: all)
+RUN_FILE_MAX_BYTES = 16 * 2**20  # a run's JSON holds numbers, names and a few examples: kilobytes
+
+
+class RunFileUnreadable(ValueError):
+    """A run file too large or nested too deep to be one DecorLens wrote; its message says which, in a few words."""
+
+
+def read_run_json(path: Path) -> Any:
+    """The JSON of a run's file (job, result, install, history), which a user, a sync tool or another copy of the app
+    may have replaced. Read as ``engine.files.read_json_bounded`` reads such files: a FIFO is refused at once (it held
+    the Train window's worker for ever) and a file of gigabytes is not read whole. Raises OSError (not there, not a
+    regular file) or ValueError (not JSON; ``RunFileUnreadable`` where too large or nested past Python's limit, which
+    raised RecursionError out of the window's opening)."""
+    try:
+        return read_json_bounded(path, RUN_FILE_MAX_BYTES)
+    except TooLarge as exc:
+        raise RunFileUnreadable("larger than a run's file") from exc
+    except RecursionError as exc:
+        raise RunFileUnreadable("nested too deep") from exc
 
 
 def backbones_of(value: str) -> list[str]:
@@ -139,7 +158,7 @@ class Job:
         a list) raised ValueError or TypeError far from it, and the Train window, reading what Resume would continue,
         said only that nothing could be counted."""
         try:
-            job = cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+            job = cls(**read_run_json(Path(path)))
         except (OSError, ValueError, TypeError) as exc:
             raise DecorLensError(f"training job {path} is unreadable ({exc})") from exc
         if wrong := job._wrong():
@@ -225,7 +244,7 @@ def _install_job(job: Job, pipeline, run: Path, progress: Progress, cancelled: I
     """The models of the run's ``result.json`` copied, prepared and embedded for (``training.install``)."""
     from training.install import install
 
-    result = json.loads((run / RESULT).read_text(encoding="utf-8"))
+    result = read_run_json(run / RESULT)
     installed = install(pipeline, result, lambda step, done, total: progress(INSTALL, done, total, step), cancelled,
                         job.int8)
     write_atomic(run / INSTALLED, json.dumps(installed, indent=1))
