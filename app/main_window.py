@@ -287,6 +287,9 @@ class MainWindow(QMainWindow):
         self.train_action.setToolTip(
             "Teach the models your catalog and your corrections" if training_available() else TRAIN_MISSING
         )
+        # its tooltip shown in the menu too: greyed out in the packaged app, the menu item said nothing of why (only the
+        # toolbar's button did, to those who hovered it)
+        catalog.setToolTipsVisible(True)
         self._action(catalog, "&Review Uncertain Tags…", self.show_review)
         catalog.addSeparator()
         self._action(catalog, "&Export a Catalog Bundle…", lambda: self._bundle_tasks().export())
