@@ -19,6 +19,7 @@ import ipaddress
 import itertools
 import math
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -177,6 +178,16 @@ def refused(exc: BaseException) -> str:
     """Why ``exc``, raised opening a URL through ``OPENER``, is a connection refused by ``_connect``; "" if not."""
     reason = getattr(exc, "reason", None)
     return str(reason) if isinstance(reason, Refused) else ""
+
+
+def untrusted(exc: BaseException) -> str:
+    """Why ``exc``, raised opening a URL, is a server's certificate this computer does not trust, in words; "" if not.
+    No connection lost: said as one ("offline?", "could not reach"), it sent the user to check a network that worked
+    (a packaged OpenSSL that did not find the system's certificates, a clock years off, a proxy that inspects TLS)."""
+    reason = getattr(exc, "reason", None)
+    if not isinstance(reason, ssl.SSLCertVerificationError):
+        return ""
+    return f"its server's certificate is not trusted here: {reason.verify_message}"
 
 
 class Overdue(Exception):

@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from engine.downloads import Overdue, chunks, conditional, failed_at, open_until, refused, validators
+from engine.downloads import (
+    Overdue,
+    chunks,
+    conditional,
+    failed_at,
+    open_until,
+    refused,
+    untrusted,
+    validators,
+)
 from engine.errors import Cancelled, CatalogError, DecorLensError
 from engine.files import CHUNK_BYTES, TooLarge, read_json_bounded, write_atomic
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
@@ -98,7 +107,7 @@ def _fetch(url: str, cache: Path, down: dict[str, str], led_from: str) -> tuple[
         raise CatalogError(f"{url}: download took longer than {DOWNLOAD_DEADLINE_S:g} s; skipped") from exc
     except _NOT_DOWNLOADED as exc:
         _check_refused(url, exc)
-        raise CatalogError(f"cannot download {url} ({_reason(exc)}); offline? use local image paths") from exc
+        raise CatalogError(f"cannot download {url} ({_reason(exc)}); {_advice(exc)}") from exc
     return target, ""
 
 
@@ -196,6 +205,8 @@ _NOT_DOWNLOADED = (Overdue, urllib.error.URLError, http.client.HTTPException, OS
 
 def _reason(exc: BaseException) -> str:
     """Why a download failed, in one line: urllib's redirect loop is three."""
+    if why := untrusted(exc):
+        return why
     if isinstance(exc, Overdue):
         return f"took longer than {DOWNLOAD_DEADLINE_S:g} s"
     if isinstance(exc, http.client.IncompleteRead):
@@ -203,6 +214,13 @@ def _reason(exc: BaseException) -> str:
     if isinstance(getattr(exc, "reason", None), socket.gaierror):  # "[Errno -2] Name or service not known"
         return "its server was not found: no internet connection, or a wrong address"
     return " ".join(str(getattr(exc, "reason", None) or exc).split())
+
+
+def _advice(exc: BaseException) -> str:
+    """What to do about a download that failed: a certificate not trusted (``untrusted``) is no connection lost."""
+    if untrusted(exc):
+        return "the computer's date or its certificates may be wrong; or use local image paths"
+    return "offline? use local image paths"
 
 
 def _check_decodes(url: str, path: Path) -> None:

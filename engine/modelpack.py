@@ -35,7 +35,7 @@ from typing import BinaryIO
 import yaml
 
 from engine import user_calibration
-from engine.downloads import Overdue, chunks, failed_at, not_http, open_until
+from engine.downloads import Overdue, chunks, failed_at, not_http, open_until, untrusted
 from engine.errors import Cancelled, ModelError
 from engine.files import (
     NotAFile,
@@ -474,7 +474,7 @@ def _open(source: str | Path, name: str, offset: int, deadline: float) -> tuple[
         why = f"could not download {failed_at(exc, url)}: HTTP {exc.code} {' '.join(str(exc.reason).split())}"
         raise (NotAtSource if exc.code == 404 else ModelError)(why) from exc
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = untrusted(exc) or getattr(exc, "reason", exc)
         host = urllib.parse.urlsplit(failed_at(exc, url)).netloc
         raise SourceUnreachable(f"could not reach {host} ({reason}){FETCH_FROM_FOLDER()}") from exc
     except http.client.HTTPException as exc:  # a server that does not speak HTTP: a bad status line, huge headers
