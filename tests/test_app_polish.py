@@ -24,10 +24,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from conftest import run_on_scaled_screen  # noqa: E402  (tests/ is on sys.path)
-from PySide6.QtCore import QPoint, QRect, QSize, Qt  # noqa: E402
-from PySide6.QtGui import QAccessible, QColor  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+from conftest import run_on_scaled_screen
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QAccessible, QColor
+from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QCheckBox,
@@ -46,18 +46,18 @@ from PySide6.QtWidgets import (  # noqa: E402
 )
 from train_window_script import PREAMBLE
 
-from app import theme, train_jobs, train_process  # noqa: E402
-from app.dialogs.batch import BatchDialog  # noqa: E402
-from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow  # noqa: E402
-from app.thumbnails import Thumbnails  # noqa: E402
-from app.widgets.floating import MARGIN  # noqa: E402
-from app.widgets.hover_card import HoverCard  # noqa: E402
-from app.widgets.message_bar import MessageBar  # noqa: E402
-from app.widgets.pins import HALO, RADIUS  # noqa: E402
-from app.widgets.setup_page import SHORTCUTS, shortcuts_html, shortcuts_markdown  # noqa: E402
-from app.workers import Runner  # noqa: E402
-from engine.corrections import Tag  # noqa: E402
-from engine.results import Match, SceneObject  # noqa: E402
+from app import theme, train_jobs, train_process
+from app.dialogs.batch import BatchDialog
+from app.main_window import CATALOG_TAB, PHOTO_TAB, MainWindow
+from app.thumbnails import Thumbnails
+from app.widgets.floating import MARGIN
+from app.widgets.hover_card import HoverCard
+from app.widgets.message_bar import MessageBar
+from app.widgets.pins import HALO, RADIUS
+from app.widgets.setup_page import SHORTCUTS, shortcuts_html, shortcuts_markdown
+from app.workers import Runner
+from engine.corrections import Tag
+from engine.results import Match, SceneObject
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parent.parent

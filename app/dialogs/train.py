@@ -144,7 +144,8 @@ class TrainWindow(EscapeCloses, QWidget):
         # a run's own words for a stop are the command line's ("training cancelled in epoch 2; `--resume` continues
         # from epoch 1"): the window says its own, and the line above what Resume and Start do once that is known
         self.process.finished.connect(lambda kind, value: self._finished(kind, STOPPED if kind == "cancelled" else value))
-        self.installer = TrainProcess(self, "Making the new model ready")  # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
+        # "Use": the chosen run's models made ready (int8 copy, levels, vectors)
+        self.installer = TrainProcess(self, "Making the new model ready")
         self.installer.progress.connect(self._install_progress)
         self._install_step: tuple[str, float, int] = ("", 0.0, 0)  # Use's step, when it started, done so far
         self.installer.finished.connect(self._installed)
