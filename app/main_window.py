@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.look_outside()
         if unreadable := settings.unreadable(self._config()):  # settings.ini edited by hand: defaults used unsaid
             self.show_message(unreadable, "error")
+        settings.guard.movedAside.connect(lambda line: self.show_message(line, "error"))  # put there while open
 
     # -- layout -----------------------------------------------------------------------------------
 

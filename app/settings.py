@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings, Signal
 
 from engine.catalog import Catalog
 from engine.errors import DecorLensError
@@ -45,10 +45,10 @@ class AppSettings:
         self.moved_aside: list[str] = []  # what stood in the file's place and was moved aside, said by ``unreadable``
         if store is None:
             ini = data_dir(data) / "settings.ini"
-            kept = (ini, "the settings file", "; the defaults apply"), (ini.with_name(f"{ini.name}.lock"), "the lock", "")
-            self.moved_aside = [line for path, what, then in kept if (line := set_aside(path, what, then))]
+            self.moved_aside = set_aside_files(ini, "; the defaults apply")
             store = QSettings(str(ini), QSettings.Format.IniFormat)
         self.store = store
+        self.guard = SaveGuard(store)
 
     # -- engine-related ------------------------------------------------------------------------
 
@@ -223,6 +223,50 @@ def _json_list(text: str) -> bool:
         return isinstance(json.loads(text), list)
     except (ValueError, RecursionError):
         return False
+
+
+class SaveGuard(QObject):
+    """Checks settings.ini and its lock before each save Qt makes of them, as the start does (``set_aside_files``).
+
+    A choice set is saved at the event loop's next turn, and Qt then reads the file again where it changed on disk:
+    a FIFO put there while the window was open blocked it for ever, a link had the settings written into the file
+    it named (outside the data folder: as root, a device) and that file's lines read as the settings in use, a
+    huge file was read whole. Such a file is moved aside before Qt sees it, the settings in use are saved in a new
+    one (nothing chosen is lost), and ``movedAside`` says so in one line; where it cannot be moved the line says
+    that and nothing is saved (the choices stay in use, and the next choice tries again)."""
+
+    movedAside = Signal(str)
+
+    def __init__(self, store: QSettings):
+        super().__init__(store)
+        self.store = store
+        store.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Qt's own save (the UpdateRequest a ``setValue`` posts) made through ``save``."""
+        if event.type() == QEvent.Type.UpdateRequest:
+            self.save()
+            return True
+        return super().eventFilter(watched, event)
+
+    def save(self) -> None:
+        """Write the settings in use to their file, once what stands there is checked."""
+        try:
+            lines = set_aside_files(Path(self.store.fileName()), "; the settings in use are saved in a new one")
+        except DecorLensError as exc:
+            self.movedAside.emit(str(exc))
+            return
+        if lines:  # Qt reads a file gone as an empty one, so each setting in use is set again to be written
+            for key, value in {key: self.store.value(key) for key in self.store.allKeys()}.items():
+                self.store.setValue(key, value)
+            self.movedAside.emit("; ".join(lines))
+        self.store.sync()
+
+
+def set_aside_files(ini: Path, then: str) -> list[str]:
+    """``set_aside`` for the settings file ``ini`` (its line ended by ``then``) and the lock Qt takes to write it."""
+    kept = (ini, "the settings file", then), (ini.with_name(f"{ini.name}.lock"), "the lock", "")
+    return [line for path, what, end in kept if (line := set_aside(path, what, end))]
 
 
 def set_aside(path: Path, what: str, then: str) -> str:

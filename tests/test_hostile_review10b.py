@@ -1,0 +1,109 @@
+"""Hostile input, tenth review continued: files DecorLens writes, swapped while it runs or before it writes them
+(docs/reliability.md, "Tenth review, continued").
+
+Each test fails without its fix; the ones that would block for ever run in a process of their own. Every file a
+link leads to is one under tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_S = 60  # for a process that should end at once; reached only when it blocks
+OUTSIDE = "[mine]\nkeep=these lines\n"
+
+# Each argument is FOLDER:NAME:KIND. The child opens the folder's settings and saves a choice, as the window does,
+# then plants KIND under NAME (settings.ini or its lock) while the settings are open, makes another choice, lets the
+# event loop turn (Qt saves then) and prints what was said, the choices in use and the file's text, one JSON line each.
+MIDRUN_CHILD = """
+import json, os, sys
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication
+from app.settings import MAX_FILE_BYTES, AppSettings
+app = QCoreApplication([])
+outside = Path(sys.argv[1])
+for arg in sys.argv[2:]:
+    folder, name, kind = arg.split(":")
+    settings = AppSettings(data=folder)
+    said = []
+    settings.guard.movedAside.connect(said.append)
+    settings.top_k = 7
+    settings.add_recent("/photos/room.jpg")
+    app.processEvents()
+    planted = Path(folder) / name
+    if planted.exists():
+        os.replace(planted, Path(folder).parent / (Path(folder).name + ".old"))
+    if kind == "link":
+        planted.symlink_to(outside)
+    elif kind == "fifo":
+        os.mkfifo(planted)
+    elif kind == "folder":
+        planted.mkdir()
+    else:
+        with open(planted, "wb") as fh:
+            fh.truncate(MAX_FILE_BYTES + 1)
+    settings.theme = "dark"
+    app.processEvents()
+    text = (Path(folder) / "settings.ini").read_text()
+    print(json.dumps([said, [settings.top_k, settings.recent, settings.theme], text]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_what_is_put_in_the_settings_files_place_while_open_is_moved_aside_and_nothing_chosen_lost(
+        tmp_path: Path) -> None:
+    """Qt saves a choice at the event loop's next turn and reads settings.ini again where it changed: a FIFO put there
+    while the window was open blocked it for ever, a link had the choice written into the file it named (outside the
+    data folder) and that file's lines taken as the settings (top_k and the recent photos gone), a file over 1 MB was
+    read whole as the settings, a FIFO or link as the lock hung the save. Each is moved aside as at the start, the
+    settings in use are saved in a new file, and one line says so."""
+    outside = tmp_path / "notes.txt"
+    outside.write_text(OUTSIDE)
+    cases = [("settings.ini", kind) for kind in ("link", "fifo", "folder", "huge")]
+    cases += [("settings.ini.lock", kind) for kind in ("link", "fifo")]
+    folders = []
+    for name, kind in cases:
+        folder = tmp_path / f"{name}-{kind}"
+        folder.mkdir()
+        folders.append(folder)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    args = [f"{folder}:{name}:{kind}" for folder, (name, kind) in zip(folders, cases, strict=True)]
+    try:
+        done = subprocess.run([sys.executable, "-c", MIDRUN_CHILD, str(outside), *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=WAIT_S, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"saving a choice still blocked after {WAIT_S} s")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(lines) == len(cases), done.stderr
+    for folder, (name, kind), (said, in_use, text) in zip(folders, cases, lines, strict=True):
+        aside = [p for p in folder.iterdir() if p.name.startswith(f"{name}.unusable-")]
+        assert len(aside) == 1, (name, kind, sorted(folder.iterdir()))
+        assert len(said) == 1 and said[0].startswith(f"{folder / name} was "), (name, kind, said)
+        assert f"moved aside as {aside[0].name}" in said[0] and "\n" not in said[0]
+        assert in_use == [7, ["/photos/room.jpg"], "dark"], (name, kind)
+        assert all(line in text for line in ("top_k=7", "room.jpg", "theme=dark")), (name, kind, text)
+        assert not (folder / "settings.ini").is_symlink()
+    assert outside.read_text() == OUTSIDE, "a file outside the data folder was written"
+
+
+def test_the_window_says_what_was_moved_aside_while_it_was_open(qtbot, main_window, pipeline, tmp_path: Path) -> None:
+    """The line reaches the window's message bar: without it the file was moved aside unsaid."""
+    win = main_window(pipeline)
+    outside = tmp_path / "notes.txt"
+    outside.write_text(OUTSIDE)
+    ini = Path(win.settings.store.fileName())
+    ini.unlink(missing_ok=True)
+    ini.symlink_to(outside)
+    win.settings.theme = win.settings.theme
+    qtbot.waitUntil(lambda: f"{ini} was a link to " in win.message.text.text(), timeout=5_000)
+    assert outside.read_text() == OUTSIDE
