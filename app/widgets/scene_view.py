@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
+    QCursor,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -185,7 +186,7 @@ class SceneView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)  # zoom() keeps its own anchor
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setBackgroundBrush(QColor(GROUND))
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
@@ -438,9 +439,17 @@ class SceneView(QGraphicsView):
             self._layout_pins()
             self._refresh_card()
 
-    def zoom(self, factor: float) -> None:
+    def zoom(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by ``factor`` keeping the photo's point at ``at`` (viewport pixels; by default the mouse's, over
+        the photo, else the view's centre) where it is. Qt's own anchor under the mouse took the last point its
+        mouse handling saw, so a wheel turned right after drawing a box zoomed about where the drag began and the
+        photo jumped by the box's size."""
         if self.photo is None:
             return
+        if at is None:
+            cursor = self.viewport().mapFromGlobal(QCursor.pos())
+            at = cursor if self.viewport().rect().contains(cursor) else self.viewport().rect().center()
+        fixed = self.mapToScene(at)
         fit_scale = min(
             self.viewport().width() / max(1.0, self.sceneRect().width()),
             self.viewport().height() / max(1.0, self.sceneRect().height()),
@@ -448,6 +457,9 @@ class SceneView(QGraphicsView):
         scale = self.transform().m11()
         target = max(fit_scale * 0.5, min(MAX_ZOOM, scale * factor))
         self.scale(target / scale, target / scale)
+        drift = self.mapFromScene(fixed) - at
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
         self._fit = False
         self._layout_pins()
         self._refresh_card()
@@ -512,7 +524,7 @@ class SceneView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom(ZOOM_STEP**steps)
+            self.zoom(ZOOM_STEP**steps, event.position().toPoint())
         event.accept()
 
     def resizeEvent(self, event) -> None:
