@@ -185,8 +185,9 @@ def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
             old.path.unlink(missing_ok=True)
 
 
-def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP) -> Path:
+def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP, content: bytes | None = None) -> Path:
     """A copy of a small file of the data dir (the category map) in the backups folder; the newest ``keep`` stay.
+    ``content``: its bytes, read already by the caller (bounded, as a regular file), so the copy is what was checked.
 
     Named ``<stem>-<UTC time>-<reason><suffix>`` (``categories-…-bundle-import.yaml``). A bundle import
     replaced a hand-edited ``categories.yaml`` with no copy at all; ``catalog restore`` restores the
@@ -195,7 +196,7 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
     folder = backups_dir(catalog_path)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{source.stem}-{_stamp()}-{_slug(reason)}{source.suffix}"
-    write_atomic(target, source.read_bytes())
+    write_atomic(target, source.read_bytes() if content is None else content)
     ours = re.compile(rf"{re.escape(source.stem)}-\d{{8}}T\d{{12}}Z-[a-z0-9-]+{re.escape(source.suffix)}")
     copies = sorted((p for p in folder.glob(f"{glob.escape(source.stem)}-*") if ours.fullmatch(p.name)), reverse=True)
     for old in copies[keep:]:

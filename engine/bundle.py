@@ -88,7 +88,7 @@ from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
-from engine.files import exclusive, open_regular, replace_atomically, sha256_of
+from engine.files import MAX_YAML_BYTES, NotAFile, exclusive, open_regular, replace_atomically, sha256_of
 from engine.imageio import IMAGE_SUFFIXES, OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
@@ -339,8 +339,8 @@ def _stage(
     report.begin(PACKING)
     _finalise_db(db_path, report)
     members = {CATALOG_FILE: db_path}
-    if (data_dir / CATEGORIES_FILE).is_file():
-        shutil.copyfile(data_dir / CATEGORIES_FILE, stage / CATEGORIES_FILE)
+    if (held := _map_here(data_dir / CATEGORIES_FILE, "export again")) is not None:
+        (stage / CATEGORIES_FILE).write_bytes(held)
         members[CATEGORIES_FILE] = stage / CATEGORIES_FILE
     maps = export_maps(data_dir, db_path, stage)
     members.update({member_name(path): path for path in maps.values()})
@@ -869,12 +869,36 @@ def _keep_categories(incoming: Path | None, data_dir: Path, result: ImportResult
     Taken before the commit point, so a disk that cannot hold the copy refuses the bundle with nothing
     replaced. An identical map is neither copied nor replaced.
     """
+    if incoming is None:
+        return
     current = data_dir / CATEGORIES_FILE
-    if incoming is None or (current.is_file() and current.read_bytes() == incoming.read_bytes()):
+    held = _map_here(current, "import again")
+    if held == incoming.read_bytes():
         return
     result.categories_replaced = True
-    if current.is_file():
-        result.categories_kept = back_up_file(current, data_dir / CATALOG_FILE, "bundle-import")
+    if held is not None:
+        result.categories_kept = back_up_file(current, data_dir / CATALOG_FILE, "bundle-import", content=held)
+
+
+def _map_here(path: Path, then: str) -> bytes | None:
+    """The bytes of the data dir's category map ``path`` (a bundle's export ships them, an import keeps them); None
+    where there is none: missing, or no regular file (a FIFO, a device, a link to one: it holds no map, and the
+    bundle's replaces the name, not what a link leads to). A link to a file (a map shared by data folders, on
+    purpose) is that file's bytes. Read as ``read_yaml`` reads a map, never blocking and at most its bound: a 3 GB
+    sparse file there was read whole and copied whole into backups/, filling the disk. Raises a one-line
+    ``CatalogError``, ending ``then``, for a file over the bound or unreadable, or a folder (the import's rename
+    failed on it after its commit point)."""
+    try:
+        with open_regular(path) as fh:
+            held = fh.read(MAX_YAML_BYTES + 1)
+    except NotAFile as exc:
+        if not (path.is_file() or (path.is_dir() and not path.is_symlink())):  # a folder: no file can replace it
+            return None
+        raise CatalogError(f"category map {exc}; check it, or delete it, then {then}") from exc
+    if len(held) > MAX_YAML_BYTES:
+        raise CatalogError(f"category map {path} is over {MAX_YAML_BYTES >> 20} MB, far more than a category map "
+                           f"holds; check it, or delete it, then {then}")
+    return held
 
 
 def _build_index(catalog: Catalog, root: Path, key: str, embedder: Matcher | None, log: Log, report: _Report) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 
+from engine.bundle import export_bundle, import_bundle
+from engine.errors import CatalogError
+from engine.files import MAX_YAML_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60  # for a process that should end at once; reached only when it blocks
 OUTSIDE = "[mine]\nkeep=these lines\n"
+SHIPPED_MAP = ROOT / "resources" / "categories.yaml"
 
 # Each argument is FOLDER:NAME:KIND. The child opens the folder's settings and saves a choice, as the window does,
 # then plants KIND under NAME (settings.ini or its lock) while the settings are open, makes another choice, lets the
@@ -107,3 +113,73 @@ def test_the_window_says_what_was_moved_aside_while_it_was_open(qtbot, main_wind
     win.settings.theme = win.settings.theme
     qtbot.waitUntil(lambda: f"{ini} was a link to " in win.message.text.text(), timeout=5_000)
     assert outside.read_text() == OUTSIDE
+
+
+@pytest.fixture
+def bundle(fresh_pipeline, tmp_path: Path, ikea: Path) -> Path:
+    """Three real lamps exported with the shipped category map, as a store's bundle would be."""
+    folder = tmp_path / "photos" / "lamp"
+    folder.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(image, folder / image.name)
+    assert fresh_pipeline.import_catalog(folder.parent).added == 3
+    (fresh_pipeline.data_dir / "categories.yaml").write_text(SHIPPED_MAP.read_text())
+    return export_bundle(fresh_pipeline.data_dir, tmp_path / "shop.dlcat").path
+
+
+def _huge(path: Path) -> None:
+    """A sparse file of no data, well over the bound of a category map (a 3 GB one was read and copied whole)."""
+    with open(path, "wb") as fh:
+        fh.truncate(MAX_YAML_BYTES * 4)
+
+
+def test_a_huge_category_map_here_is_neither_read_whole_nor_copied_into_backups(
+        fresh_pipeline, bundle: Path, tmp_path: Path) -> None:
+    """A bundle import backs up the category map it replaces: a huge file there, or a link to one, was read whole and
+    copied whole into backups/ (a 3 GB sparse file: 3 GB written). Such a file is no map the app reads (read_yaml's
+    bound): the import is refused in one line, the file left as it is, and an export of that data folder likewise."""
+    elsewhere = tmp_path / "elsewhere.yaml"
+    _huge(elsewhere)
+    for name, plant in {"huge": _huge, "link": lambda p: p.symlink_to(elsewhere)}.items():
+        till = tmp_path / f"till-{name}"
+        till.mkdir()
+        plant(till / "categories.yaml")
+        with pytest.raises(CatalogError) as refused:
+            import_bundle(bundle, till)
+        assert str(refused.value) == (f"category map {till / 'categories.yaml'} is over 4 MB, far more than a category "
+                                      "map holds; check it, or delete it, then import again")
+        assert not (till / "catalog.sqlite").exists() and not list(till.glob("backups/*.yaml")), name
+        assert os.stat(till / "categories.yaml").st_size == MAX_YAML_BYTES * 4
+    _huge(fresh_pipeline.data_dir / "categories.yaml")  # the store's own map, before its next export
+    with pytest.raises(CatalogError, match=r"is over 4 MB, .*then export again$"):
+        export_bundle(fresh_pipeline.data_dir, tmp_path / "again.dlcat")
+    assert not (tmp_path / "again.dlcat").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_category_map_here_that_is_a_link_fifo_or_folder(bundle: Path, tmp_path: Path) -> None:
+    """A data folder's categories.yaml linked on purpose to a map shared by several is backed up by its content, and
+    the bundle's replaces the link, not the shared file; a FIFO (or a link to one) holds no map and is replaced
+    without a wait; a folder, which no file can replace, refused the import only after its commit point
+    (IsADirectoryError, the new catalog in place and no summary): it is now refused first, nothing changed."""
+    shared = tmp_path / "shared-map.yaml"
+    shared.write_text("# the chain's own names\n" + SHIPPED_MAP.read_text())
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    plants = {"shared": lambda p: p.symlink_to(shared), "fifo": os.mkfifo, "to a fifo": lambda p: p.symlink_to(fifo),
+              "folder": Path.mkdir}
+    for name, plant in plants.items():
+        till = tmp_path / f"till-{name.replace(' ', '-')}"
+        till.mkdir()
+        plant(till / "categories.yaml")
+        if name == "folder":
+            with pytest.raises(CatalogError, match=r"categories.yaml: is a folder, .*then import again$"):
+                import_bundle(bundle, till)
+            assert not (till / "catalog.sqlite").exists() and (till / "categories.yaml").is_dir()
+            continue
+        result = import_bundle(bundle, till)
+        assert (till / "categories.yaml").read_text() == SHIPPED_MAP.read_text(), name
+        assert not (till / "categories.yaml").is_symlink()
+        kept = result.categories_kept
+        assert (kept.read_text() if kept else None) == (shared.read_text() if name == "shared" else None), name
+    assert shared.read_text().startswith("# the chain's own names\n") and fifo.is_fifo()
