@@ -88,7 +88,15 @@ from engine.bundle_rows import ImagePath, copy_catalog
 from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
-from engine.files import MAX_YAML_BYTES, NotAFile, exclusive, open_regular, replace_atomically, sha256_of
+from engine.files import (
+    MAX_YAML_BYTES,
+    NotAFile,
+    create_anew,
+    exclusive,
+    open_regular,
+    replace_atomically,
+    sha256_of,
+)
 from engine.imageio import IMAGE_SUFFIXES, OPENERS, READABLE, load_image
 from engine.importer import Matcher, Progress, embed_missing
 from engine.index import CatalogIndex
@@ -286,7 +294,7 @@ def _export(data_dir: Path, out: Path, include_images: bool, log: Log, report: _
         stage = Path(tmp)
         part = out.with_name(out.name + ".part")
         try:
-            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            with create_anew(part) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
                 manifest = _stage(data_dir, stage, zf, include_images, log, report)
             replace_atomically(part, out)
         except sqlite3.OperationalError as exc:

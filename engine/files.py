@@ -208,6 +208,18 @@ def open_append(path: Path) -> TextIO:
     return io.TextIOWrapper(_regular(fd, path, "ab", "not a file to append to"), encoding="utf-8")
 
 
+def create_anew(path: Path) -> BinaryIO:
+    """``path`` made anew, empty, and opened to write: for a temp name of a fixed spelling (``out.dlcat.part``).
+
+    What stands under the name (a killed writer's leftover, a link, a FIFO) is removed first, a link and not the
+    file it leads to, and the file is created exclusively (``O_EXCL`` follows no link, even one planted meanwhile):
+    opened "wb", a link there had the bundle written into the file it named (and then renamed into place as the
+    bundle, a link to that file), and a FIFO blocked the export for ever."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    return os.fdopen(fd, "wb")
+
+
 def own_temp_folder() -> Path | None:
     """``decorlens-UID`` in the temporary folder, made for this user alone: what DecorLens keeps there (the app's
     socket, its error log where the data folder cannot be written) must not be a name another user of a shared

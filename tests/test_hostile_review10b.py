@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 import sys
 from pathlib import Path
 
@@ -183,3 +184,20 @@ def test_a_category_map_here_that_is_a_link_fifo_or_folder(bundle: Path, tmp_pat
         kept = result.categories_kept
         assert (kept.read_text() if kept else None) == (shared.read_text() if name == "shared" else None), name
     assert shared.read_text().startswith("# the chain's own names\n") and fifo.is_fifo()
+
+
+@pytest.mark.timeout(WAIT_S)  # without the fix the FIFO blocks the export for ever: fail, not hang the suite
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_a_link_or_fifo_under_the_exports_part_name_is_replaced_not_written_through(
+        fresh_pipeline, bundle: Path, tmp_path: Path) -> None:
+    """A bundle is written to ``OUT.part`` and renamed: opened "wb", a link left there had the bundle written into the
+    file it named, and the rename then made OUT a link to it; a FIFO there blocked the export for ever."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text(OUTSIDE)
+    for name, plant in {"link": lambda p: p.symlink_to(victim), "fifo": os.mkfifo}.items():
+        out = tmp_path / f"{name}.dlcat"
+        plant(out.with_name(f"{out.name}.part"))
+        export_bundle(fresh_pipeline.data_dir, out)
+        assert out.is_file() and not out.is_symlink() and zipfile.is_zipfile(out), name
+        assert not os.path.lexists(out.with_name(f"{out.name}.part")), name
+    assert victim.read_text() == OUTSIDE
