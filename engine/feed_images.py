@@ -35,7 +35,7 @@ from engine.downloads import (
     validators,
 )
 from engine.errors import Cancelled, CatalogError, DecorLensError
-from engine.files import CHUNK_BYTES, TooLarge, read_json_bounded, write_atomic
+from engine.files import CHUNK_BYTES, TooLarge, create_anew, read_json_bounded, write_atomic
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
 from engine.links import has_credentials, without_credentials
 
@@ -180,7 +180,7 @@ def _download(url: str, out: Path, kept: dict[str, str], led_from: str) -> dict[
     """``url``'s body written to ``out``, and its validators; None when the server says ``kept`` still holds."""
     deadline = time.monotonic() + DOWNLOAD_DEADLINE_S
     try:
-        with open_until(conditional(url, kept), DOWNLOAD_TIMEOUT_S, deadline, led_from) as response, open(out, "wb") as fh:
+        with open_until(conditional(url, kept), DOWNLOAD_TIMEOUT_S, deadline, led_from) as response, create_anew(out) as fh:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > DOWNLOAD_MAX_BYTES:
                 raise CatalogError(f"{url}: {int(length) / 2**20:.0f} MiB, over the "

@@ -11,8 +11,9 @@ import json
 import os
 import shutil
 import subprocess
-import zipfile
 import sys
+import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 
+from local_http import LocalServers
+
+from engine import feed_images
 from engine.bundle import export_bundle, import_bundle
 from engine.errors import CatalogError
 from engine.files import MAX_YAML_BYTES
@@ -201,3 +205,32 @@ def test_a_link_or_fifo_under_the_exports_part_name_is_replaced_not_written_thro
         assert out.is_file() and not out.is_symlink() and zipfile.is_zipfile(out), name
         assert not os.path.lexists(out.with_name(f"{out.name}.part")), name
     assert victim.read_text() == OUTSIDE
+
+
+def test_a_link_under_a_feed_photos_download_name_is_replaced_not_written_through(tmp_path: Path, ikea: Path) -> None:
+    """A feed's photo is downloaded to ``NAME.<process>-<thread>.part`` in the data folder's cache and renamed over
+    NAME: opened "wb", a link left under that name had the photo written into the file it named, and the rename
+    made the cached photo a link to it."""
+    photo = next((ikea / "products" / "lamp").glob("*.jpg")).read_bytes()
+    servers = LocalServers()
+    url = servers(lambda request: _send(request, photo)) + "/lamp.jpg"
+    victim = tmp_path / "victim.txt"
+    victim.write_text(OUTSIDE)
+    target = tmp_path / "cache" / "lamp.jpg"
+    target.parent.mkdir()
+    target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.part").symlink_to(victim)
+    try:
+        feed_images._store(url, target, None, "")
+    finally:
+        servers.stop()
+    assert victim.read_bytes() == OUTSIDE.encode(), "the photo was written into the file a link named"
+    assert not target.is_symlink() and target.read_bytes() == photo
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".part")]
+
+
+def _send(request, body: bytes) -> None:
+    request.send_response(200)
+    request.send_header("Content-Type", "image/jpeg")
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
