@@ -907,7 +907,8 @@ class MainWindow(QMainWindow):
             open_one.raise_()
             open_one.activateWindow()
             return
-        dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self, self.photo_list.folder)
+        dialog = BatchDialog(self.pipeline, self.engine, self.settings.top_k, self, self.photo_list.folder,
+                             self.settings.store)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # each photo's tag mark as the batch finishes it: a folder of 300 photos showed no progress on the strip
         dialog.photoTagged.connect(self.photo_list.mark_tags)

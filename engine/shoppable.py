@@ -255,7 +255,7 @@ def complete_the_look(catalog: Catalog, scene: dict[str, Any], limit: int = COMP
     return found[:limit]
 
 
-PAGES = {".html": "page"}  # what export_batch writes beside each photo's JSON (tag_scenes' ``outputs``)
+PAGE = "page"  # what export_batch writes beside each photo's JSON, by suffix (tag_scenes' ``outputs``): ".html"
 
 
 def export_batch(
@@ -266,14 +266,30 @@ def export_batch(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] = lambda: False,
     on_photo: Callable[[Path, Tagged | tuple[Path, str]], None] | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> BatchReport:
-    """``decorlens tag`` output plus a page per scene, written as each scene is done (``on_photo``: ``tag_scenes``'s)."""
+    """``decorlens tag`` output plus a page per scene, written as each scene is done (``on_photo``: ``tag_scenes``'s).
+
+    ``titles``: the headings the merchandiser gave photos, by path (the app's Export Shoppable Page keeps them): a
+    batch page of such a photo is headed so, as its exported page is; it was headed with the file name's words,
+    so the folder's pages undid the titles typed one by one. They are part of what a run again checks is unchanged
+    (``outputs``): a title changed since is written, not kept."""
+    titled = batch_titles(scenes, titles or {})
 
     def page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
-        write_scene_page(pipeline, scene, photo, out_dir, stem)
+        write_scene_page(pipeline, scene, photo, out_dir, stem, titled.get(photo.resolve()))
 
-    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page, outputs=PAGES,
-                       on_photo=on_photo)
+    given = hashlib.sha256(repr(sorted(map(str, titled.items()))).encode()).hexdigest()[:16] if titled else ""
+    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page,
+                       outputs={".html": f"{PAGE} titled {given}" if given else PAGE}, on_photo=on_photo)
+
+
+def batch_titles(scenes: Sequence[Path], titles: Mapping[str, str]) -> dict[Path, str]:
+    """The titles given to ``scenes`` (``export_batch``), each photo by its file as resolved: the app keeps a title
+    under the path the photo was opened by, which a batch of its folder may name otherwise (a folder reached by a
+    link, a Photos field typed relative)."""
+    given = {Path(path).resolve(): title for path, title in titles.items() if title.strip()}
+    return {file: given[file] for file in (scene.resolve() for scene in scenes) if file in given}
 
 
 def readable_title(stem: str) -> str:

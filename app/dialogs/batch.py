@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QRect, Qt, QUrl, Signal
+from PySide6.QtCore import QRect, QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.settings import TOP_K_LABEL, top_k_box
+from app.dialogs.shoppable import page_titles
 from app.estimates import time_left
 from app.labels import model_label
 from app.links import open_outside
@@ -157,10 +158,12 @@ class BatchDialog(QDialog):
     photoFailed = Signal(str, str)  # a photo's path and why it could not be tagged, as it fails
 
     def __init__(self, pipeline: Pipeline, engine: Runner, top_k: int, parent: QWidget | None = None,
-                 folder: Path | None = None):
+                 folder: Path | None = None, store: QSettings | None = None):
         """``folder``: the Photos to offer, the folder the window is looking through (the merchandiser who just
-        stepped through it chose it once already)."""
+        stepped through it chose it once already). ``store``: the app's settings, whose page titles (given in Export
+        Shoppable Page, read at each Start) head the pages of those photos."""
         super().__init__(parent)
+        self.store = store
         self.setWindowTitle("Batch Tag Folder")
         self.setMinimumWidth(560)
         self.pipeline = pipeline
@@ -263,6 +266,7 @@ class BatchDialog(QDialog):
             say(self.status, "Choose the photos folder and where to save the results.", urgent=True)
             return
         pipeline, top_k, out = self.pipeline, self.top_k.value(), Path(target)
+        titles = page_titles(self.store) if self.store is not None else {}
         try:
             check_not_an_input(out, [source])
         except DecorLensError as exc:
@@ -281,7 +285,8 @@ class BatchDialog(QDialog):
             embed_first(pipeline, job)
             return export_batch(pipeline, scenes, out, top_k, job.progress, job.cancelled,
                                 on_photo=lambda scene, line: job.deliver(
-                                    (photo_done(scene, line), isinstance(line, Tagged) and line.kept)))
+                                    (photo_done(scene, line), isinstance(line, Tagged) and line.kept)),
+                                titles=titles)
 
         self._show_tagging()  # a batch before may have stopped while embedding
         self._set_running(True)

@@ -130,14 +130,7 @@ class PageExportDialog(QDialog):
                           if has_folder else "Choose the folder the page goes in.")
 
     def _titles(self) -> dict[str, str]:
-        """The titles given so far, by photo; a damaged or hand-edited value reads as none."""
-        try:
-            titles = json.loads(str(self.store.value(TITLES_KEY, "{}", type=str)))
-        except (ValueError, RecursionError):  # nested 100,000 deep, the dialog did not open
-            return {}
-        if not isinstance(titles, dict):
-            return {}
-        return {str(k): str(v) for k, v in titles.items() if isinstance(v, str)}
+        return page_titles(self.store)
 
     def _remember_title(self, title: str) -> None:
         """This photo's title, the most recent last; a title left as the file name's words is forgotten."""
@@ -147,6 +140,18 @@ class PageExportDialog(QDialog):
             titles[str(self.photo)] = title
         kept = dict(list(titles.items())[-MAX_TITLES:])
         self.store.setValue(TITLES_KEY, json.dumps(kept))
+
+
+def page_titles(store: QSettings) -> dict[str, str]:
+    """The titles given so far, by photo (the Batch's pages are headed with them too); a damaged or hand-edited
+    value reads as none."""
+    try:
+        titles = json.loads(str(store.value(TITLES_KEY, "{}", type=str)))
+    except (ValueError, RecursionError):  # nested 100,000 deep, the dialog did not open
+        return {}
+    if not isinstance(titles, dict):
+        return {}
+    return {str(k): str(v) for k, v in titles.items() if isinstance(v, str)}
 
 
 def _row_label(text: str, field: QLineEdit) -> QLabel:

@@ -1,0 +1,75 @@
+"""What a merchandiser tagging a folder for the web shop met (session 49's walk): File ▸ Open Folder, corrections,
+Review Uncertain Tags, Batch Tag Folder with pages, Export Shoppable Page.
+
+Offscreen (pytest-qt), on real IKEA room photos over a few real IKEA products.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.dialogs.batch import BatchDialog
+from app.dialogs.shoppable import PageExportDialog
+from app.workers import Runner
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 90_000
+ROOM = "a-bed-that-folds-away"
+PER_CATEGORY = 2  # products a category: enough for every tag to have matches, few to embed
+
+
+def small_feed(ikea: Path, ikea_products: list[dict[str, str]], feed: Path) -> Path:
+    """The first products of every IKEA category, their photos by absolute path."""
+    kept: dict[str, list[dict[str, str]]] = {}
+    for row in ikea_products:
+        if len(kept.setdefault(row["category"], [])) < PER_CATEGORY:
+            kept[row["category"]].append(row)
+    with open(feed, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("sku", "category", "name", "image"))
+        writer.writerows((r["product_id"], r["category"], r["name"], str(ikea / r["image"]))
+                         for rows in kept.values() for r in rows)
+    return feed
+
+
+def heading(page: Path) -> str:
+    return re.search(r"<h1>(.*?)</h1>", page.read_text(encoding="utf-8")).group(1)
+
+
+def run_batch(qtbot, dialog: BatchDialog) -> None:
+    with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
+        dialog.start()
+
+
+def test_batch_pages_are_headed_with_the_titles_given_in_export_page(qtbot, fresh_pipeline, ikea: Path,
+                                                                      ikea_products, scene_path, tmp_path: Path):
+    """A title typed in Export Shoppable Page heads that photo's page in the folder's Batch too, and a title changed
+    since the last Batch is written, not kept: the batch headed every page with the file name's words, so the
+    merchandiser who titled the shop's photos one by one found the folder's pages undoing it."""
+    fresh_pipeline.import_catalog(small_feed(ikea, ikea_products, tmp_path / "feed.csv"))
+    photos, out = tmp_path / "Spring shoot", tmp_path / "pages"
+    photos.mkdir()
+    out.mkdir()
+    photo = photos / "IMG_2041.jpg"
+    photo.symlink_to(scene_path(ROOM))
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+    def titled(title: str) -> None:  # Export Shoppable Page, as the merchandiser fills it in
+        dialog = PageExportDialog(store, photo)
+        qtbot.addWidget(dialog)
+        dialog.title.setText(title)
+        dialog.folder.setText(str(out))
+        dialog.accept()
+
+    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=photos, store=store)
+    qtbot.addWidget(dialog)
+    dialog.target.setText(str(out))
+    for title in ("Sofa bed for the guest room", "Guest room, spring"):
+        titled(title)
+        run_batch(qtbot, dialog)
+        assert heading(out / "IMG_2041.html") == title
