@@ -119,6 +119,29 @@ def companion_problem(path: Path) -> str | None:
     return None
 
 
+def link_problem(path: Path) -> str | None:
+    """One line where the catalog's name ``path`` is a link to no catalog, to nothing or to an empty file, and what
+    to do; None otherwise (a link to a catalog kept elsewhere on purpose opens as any catalog).
+
+    SQLite follows the link and makes a new catalog where it leads: ``catalog stats`` on a data folder whose link led
+    to a disk not mounted made an empty catalog in its mount point (0 products, the real catalog hidden once the disk
+    came back), and a link to any empty file, or to a free name, had a catalog written there (as root, anywhere)."""
+    if not path.is_symlink():
+        return None
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        where = "nothing there"
+    except OSError:  # a loop, a folder not to be read: SQLite's own line says so
+        return None
+    else:
+        if not stat.S_ISREG(info.st_mode) or info.st_size:
+            return None
+        where = "an empty file"
+    return (f"{path}: a link to {os.readlink(path)!r}, {where}, not a catalog (a disk not mounted?); DecorLens "
+            "makes a new catalog only as a file of its own: point the link at the catalog, or remove it")
+
+
 def _not_regular(path: Path) -> str:
     """What ``path``, no regular file, is, in ``open_regular``'s words ("a FIFO (named pipe)", "a folder")."""
     try:

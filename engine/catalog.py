@@ -31,6 +31,7 @@ from engine.backups import (
     backups_dir,
     companion_problem,
     damage_advice,
+    link_problem,
     read_only,
     replace_damaged,
     take_backup,
@@ -239,7 +240,7 @@ class Catalog:
         self._local = threading.local()
         self._connections: dict[int, sqlite3.Connection] = {}  # each thread's, open, by its _Held's key
         self._connections_lock = threading.Lock()
-        if problem := companion_problem(self.path):  # a FIFO there blocked the open for ever
+        if problem := link_problem(self.path) or companion_problem(self.path):  # a FIFO there blocked the open for ever
             raise CatalogError(problem)
         try:
             self.db.execute("PRAGMA journal_mode = WAL")

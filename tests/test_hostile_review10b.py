@@ -25,6 +25,7 @@ from local_http import LocalServers
 
 from engine import feed_images
 from engine.bundle import export_bundle, import_bundle
+from engine.catalog import Catalog
 from engine.errors import CatalogError
 from engine.files import MAX_YAML_BYTES
 
@@ -234,3 +235,28 @@ def _send(request, body: bytes) -> None:
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()
     request.wfile.write(body)
+
+
+def test_a_catalog_link_to_nothing_or_to_an_empty_file_gets_no_catalog_written_there(tmp_path: Path) -> None:
+    """SQLite follows a link at catalog.sqlite and makes a new catalog where it leads: one to a disk not mounted made
+    an empty catalog in its mount point (0 products, the real one hidden once the disk came back), one to any empty
+    file had a catalog written into it. Refused in one line now; a link to a catalog kept elsewhere still opens."""
+    elsewhere = tmp_path / "disk"
+    elsewhere.mkdir()
+    (elsewhere / "empty.sqlite").touch()
+    with Catalog(elsewhere / "kept.sqlite"):
+        pass
+    for target, where in [("missing.sqlite", "nothing there"), ("empty.sqlite", "an empty file"), ("kept.sqlite", "")]:
+        data = tmp_path / f"data-{target}"
+        data.mkdir()
+        (data / "catalog.sqlite").symlink_to(elsewhere / target)
+        if not where:
+            with Catalog(data / "catalog.sqlite") as catalog:
+                assert catalog.revision >= 0
+            continue
+        with pytest.raises(CatalogError) as refused:
+            Catalog(data / "catalog.sqlite")
+        assert str(refused.value) == (
+            f"{data / 'catalog.sqlite'}: a link to '{elsewhere / target}', {where}, not a catalog (a disk not mounted?); "
+            "DecorLens makes a new catalog only as a file of its own: point the link at the catalog, or remove it")
+    assert not (elsewhere / "missing.sqlite").exists() and (elsewhere / "empty.sqlite").stat().st_size == 0
