@@ -11,11 +11,16 @@ import re
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtWidgets import QApplication
 
 from app.dialogs.batch import BatchDialog
+from app.dialogs.review_queue import ReviewWindow
 from app.dialogs.shoppable import PageExportDialog
 from app.workers import Runner
+from engine.corrections import EditableScene
+from engine.files import sha256_of
+from engine.scene_memory import remember_saved
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -73,3 +78,31 @@ def test_batch_pages_are_headed_with_the_titles_given_in_export_page(qtbot, fres
         titled(title)
         run_batch(qtbot, dialog)
         assert heading(out / "IMG_2041.html") == title
+
+
+def test_the_review_queue_is_listed_again_on_coming_back_from_a_tag_it_opened(qtbot, fresh_pipeline, ikea: Path,
+                                                                               ikea_products, scene_path,
+                                                                               tmp_path: Path):
+    """Working down Review Uncertain Tags: a row opens its tag in the photo's window, the merchandiser confirms it
+    there and comes back. The tag just confirmed was still listed first until F5, so the next double-click opened
+    it again; now it is gone and the keyboard is on the tag that was next."""
+    fresh_pipeline.import_catalog(small_feed(ikea, ikea_products, tmp_path / "feed.csv"))
+    photo = scene_path(ROOM)
+    searched = fresh_pipeline.search_scene(photo)
+    scene = EditableScene(searched, sha256_of(photo))
+    remember_saved(fresh_pipeline, photo, scene.to_json(), searched)
+    window = ReviewWindow(fresh_pipeline)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: len(window.items) >= 2, timeout=WAIT_MS)
+    first, second = window.items[:2]
+    opened = []
+    window.openTag.connect(lambda path, number: opened.append((path, number)))
+    window.table.activated.emit(window.table.model().index(0, 0))  # a double-click, or Enter
+    assert opened == [(photo, first.number)]
+    tag = scene.tag(first.number)  # confirmed in the photo's window, as its Confirm match does
+    scene.confirm(first.number, tag.obj.matches[0])
+    remember_saved(fresh_pipeline, photo, scene.to_json(), searched)
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))  # back to the queue
+    qtbot.waitUntil(lambda: first not in window.items, timeout=WAIT_MS)
+    assert window.items[window.table.currentRow()] == second

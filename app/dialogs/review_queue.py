@@ -2,8 +2,9 @@
 
 A list, closest call first (``engine.review_queue``: the smallest margin between a tag's two
 best matches); double-clicking a row, or Enter on it, opens its photo on that tag, where confirming or correcting it is
-one click; back here, F5 (Refresh) lists the queue again, the keyboard on the tag after the one confirmed. Each
-confirmation is a training pair, which is why the Train window counts the corrections new since the last training.
+one click; back here, the queue is listed again, the keyboard on the tag after the one confirmed (F5, Refresh, lists
+it again at any time). Each confirmation is a training pair, which is why the Train window counts the corrections new
+since the last training.
 
 How sure each match is reads as the photo's panel says it ("Similar 0.55": ``engine.words.match_word`` of the
 active embedder's ``Pipeline.match_kind``); the list's order is the gap between the two scores, not a score.
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeySequence, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -93,6 +94,7 @@ class ReviewWindow(EscapeCloses, QWidget):
         self._shown = 0  # which listing came last: only its pictures are put in
         self._pictures: Task | None = None  # the last listing's pictures being made: stopped by a refresh
         self._crossed = QIcon()  # the square drawn for a picture that cannot be had (made with each listing)
+        self._away = False  # a row opened its tag in the photo's window: coming back lists the queue again
         layout = QVBoxLayout(self)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -221,7 +223,17 @@ class ReviewWindow(EscapeCloses, QWidget):
 
     def _open(self, index: QModelIndex) -> None:
         item = self.items[index.row()]
+        self._away = True
         self.openTag.emit(Path(item.photo), item.number)
+
+    def event(self, event: QEvent) -> bool:
+        """Back from a tag a row opened, the queue is listed again (the keyboard on the row after the one confirmed):
+        the tag just confirmed in the photo's window was still listed here, first, until F5, so a merchandiser working
+        down the list opened it again or doubted the confirmation had taken."""
+        if event.type() == QEvent.Type.WindowActivate and self._away:
+            self._away = False
+            self.refresh()
+        return super().event(event)
 
 
 class _Pictures(QStyledItemDelegate):
