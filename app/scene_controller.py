@@ -540,6 +540,9 @@ class SceneController(QObject):
             self.matchesReady.emit(number, False, list(tag.obj.matches))
         elif number in self._any:
             self.matchesReady.emit(number, True, self._any[number])
+        elif self._whole_catalog(tag):
+            self._any[number] = list(tag.obj.matches)
+            self.matchesReady.emit(number, True, self._any[number])
         else:
             path, obj, top_k, pixels = self.path, tag.obj, self.settings.top_k, self.pixels
             self._start(
@@ -549,6 +552,12 @@ class SceneController(QObject):
                                                         decoded=pixels, cancelled=job.cancelled),
                 lambda result: self._any_found(number, result),
             )
+
+    @staticmethod
+    def _whole_catalog(tag: Tag) -> bool:
+        """A drawn box's own matches are the whole catalog's until its category is changed (it takes its best
+        match's): Any category (the scope of its question What is it?) lists them without searching again."""
+        return tag.origin == USER and tag.original_category is None
 
     def _any_found(self, number: int, result: SceneResult) -> None:
         self.searched.emit(result.timings_ms)

@@ -16,6 +16,9 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 from test_app_designer import FLOOR_LAMP, ROOM, WAIT_MS, draw_box
 
+from app.labels import pretty
+from app.widgets.results_panel import GuessButton
+
 pytestmark = pytest.mark.gui
 
 
@@ -39,3 +42,24 @@ def test_the_wheel_zooms_on_the_point_under_the_mouse_right_after_a_box_is_drawn
         wheel(view, end)
         moved = view.mapFromScene(under) - end
         assert abs(moved.x()) <= 1 and abs(moved.y()) <= 1, moved
+
+
+def test_a_drawn_box_asking_what_it_is_offers_no_scope_and_checks_the_matches_it_lists(qtbot, window, scene_path):
+    """While a drawn box asks What is it?, its matches are the whole catalog's: Same category read checked beside
+    them (and did nothing), and Check details checked the best guess's category only, so the floor lamp's list of
+    beds and lamps became beds. The radios now wait for the answer and the check keeps the lamps."""
+    window.open_paths([scene_path(ROOM)])
+    qtbot.waitUntil(lambda: window.controller.scene is not None and bool(window.view.pins), timeout=WAIT_MS)
+    number = draw_box(qtbot, window, FLOOR_LAMP)
+    panel, controller = window.panel, window.controller
+    assert panel.guess_row.isVisible() and not panel.same.isVisible() and not panel.any.isVisible()
+    listed = {row.match.category for row in panel.rows}
+    assert "lamp" in listed and controller.scene.tag(number).obj.category != "lamp"
+    qtbot.mouseClick(panel.check, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.check_note.isVisible() and not controller._running, timeout=WAIT_MS)
+    assert "lamp" in {row.match.category for row in panel.rows}
+
+    lamp = next(b for b in panel.guess_row.findChildren(GuessButton) if b.isVisible() and b.name == pretty("lamp"))
+    qtbot.mouseClick(lamp, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.guess_row.isVisible() and panel.same.isVisible(), timeout=WAIT_MS)
+    assert panel.same.isChecked() and not panel.any_category

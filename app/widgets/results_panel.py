@@ -582,7 +582,10 @@ class ResultsPanel(QWidget):
 
     @property
     def any_category(self) -> bool:
-        return self.any.isChecked()
+        """The matches' scope: a drawn box's question What is it? lists the whole catalog's whichever radio is
+        checked, so Check details checks those (it checked the best guess's category only: a list of beds and
+        lamps became beds)."""
+        return self.any.isChecked() or self._asking
 
     @property
     def number(self) -> int | None:
@@ -616,6 +619,8 @@ class ResultsPanel(QWidget):
         self.subtitle.setText(self._origin(tag) + self._gone_note(tag))
         self.subtitle.setToolTip(self._score_tip(tag))
         self._searched, self._asking = searched, bool(guesses)
+        for radio in self.scope.buttons():  # no scope to choose while asking: Same category read checked beside
+            radio.setVisible(not self._asking)  # the whole catalog's matches; the answers narrow them
         self.category.clear()
         for name in by_name(set(categories) | {tag.obj.category}):
             self.category.addItem(pretty(name), name)
@@ -675,7 +680,7 @@ class ResultsPanel(QWidget):
         if matches is None:
             where = "the whole catalog" if self.any_category else categories
             self.searched.setText(f"Searching {where}…")
-        elif self.any_category:
+        elif self.any.isChecked():
             self.searched.setText("Matches from the whole catalog")
         elif self._asking or any(m.category not in self._searched for m in matches):
             self.searched.setText("Matches from the whole catalog (a box you draw searches every category): "
