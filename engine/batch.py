@@ -610,6 +610,12 @@ def _write_summary(pipeline: Pipeline, out_dir: Path, report: BatchReport) -> No
         rows = summary_rows(item.result, item.edited, alike) if isinstance(item, Tagged) else [failed_row(*item)]
         writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
+    write_resume(out_dir, report)
+
+
+def write_resume(out_dir: Path, report: BatchReport) -> None:
+    """RESUME of the photos a run again may keep (``report.made``): written with the summary, and again by a caller
+    that rewrote outputs of the run since (``engine.shoppable.export_batch``)."""
     write_atomic(out_dir / RESUME, json.dumps({"version": RESUME_VERSION, "photos": report.made}))
 
 

@@ -38,11 +38,11 @@ from urllib.parse import quote
 
 from PIL import Image
 
-from engine.batch import CONFIRMED, BatchReport, Tagged, fit_stem, tag_scenes
+from engine.batch import CONFIRMED, BatchReport, Tagged, fit_stem, tag_scenes, write_resume
 from engine.catalog import Catalog, Product, has_name
 from engine.categories import display_name
 from engine.errors import DecorLensError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.imageio import load_image
 from engine.importer import Progress
 from engine.links import safe_link
@@ -156,6 +156,7 @@ class ScenePage:
 
     path: Path
     gone: int = 0  # confirmed products left off the page: removed from the catalog since they were confirmed
+    complete: int = 0  # the products offered under Complete the look
 
     def summary(self) -> str:
         """The page's path, and in the same line the confirmed products left off, if any."""
@@ -173,7 +174,8 @@ def write_scene_page(
     scene, gone = in_catalog(pipeline.catalog, scene)
     complete = complete_the_look(pipeline.catalog, scene)
     scene, complete = with_alike(pipeline, scene, complete)
-    return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete, title), gone)
+    return ScenePage(write_page(scene, photo, out_dir, stem, pipeline.categories.names, complete, title), gone,
+                     len(complete))
 
 
 def with_alike(
@@ -275,13 +277,40 @@ def export_batch(
     so the folder's pages undid the titles typed one by one. They are part of what a run again checks is unchanged
     (``outputs``): a title changed since is written, not kept."""
     titled = batch_titles(scenes, titles or {})
+    short: list[tuple[Path, str, dict[str, Any], int]] = []  # pages written with fewer than COMPLETE_MAX to go with
 
     def page(photo: Path, stem: str, scene: dict[str, Any]) -> None:
-        write_scene_page(pipeline, scene, photo, out_dir, stem, titled.get(photo.resolve()))
+        written = write_scene_page(pipeline, scene, photo, out_dir, stem, titled.get(photo.resolve()))
+        if written.complete < COMPLETE_MAX:
+            short.append((photo, stem, scene, written.complete))
 
     given = hashlib.sha256(repr(sorted(map(str, titled.items()))).encode()).hexdigest()[:16] if titled else ""
-    return tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page,
-                       outputs={".html": f"{PAGE} titled {given}" if given else PAGE}, on_photo=on_photo)
+    report = tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page,
+                        outputs={".html": f"{PAGE} titled {given}" if given else PAGE}, on_photo=on_photo)
+    if _complete_early_pages(pipeline, out_dir, report, short, titled):
+        write_resume(out_dir, report)
+    return report
+
+
+def _complete_early_pages(pipeline: Pipeline, out_dir: Path, report: BatchReport,
+                          short: Sequence[tuple[Path, str, dict[str, Any], int]], titled: Mapping[Path, str]) -> bool:
+    """The batch's pages written with a short *Complete the look* written again once every photo of the batch is
+    remembered, where it now offers more; whether any was. Complete the look comes from the other tagged photos:
+    a folder's first page, written before the rest were tagged, offered none (its Export Shoppable Page six), the
+    next few fewer than the rest. Pages with the whole six stay: they are full, the few rewritten are quick."""
+    rewritten = False
+    for photo, stem, scene, offered in short:
+        if len(complete_the_look(pipeline.catalog, in_catalog(pipeline.catalog, scene)[0])) <= offered:
+            continue
+        try:
+            write_scene_page(pipeline, scene, photo, out_dir, stem, titled.get(photo.resolve()))
+        except DecorLensError:  # its photo gone since: the page written first stays
+            continue
+        made = report.made.get(str(photo))
+        if made is not None:  # a run again keeps the page as now written
+            made["files"][".html"] = sha256_of(out_dir / f"{stem}.html")
+        rewritten = True
+    return rewritten
 
 
 def batch_titles(scenes: Sequence[Path], titles: Mapping[str, str]) -> dict[Path, str]:

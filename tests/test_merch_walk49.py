@@ -7,6 +7,7 @@ Offscreen (pytest-qt), on real IKEA room photos over a few real IKEA products.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from app.workers import Runner
 from engine.corrections import EditableScene
 from engine.files import sha256_of
 from engine.scene_memory import remember_saved
+from engine.shoppable import export_batch, write_scene_page
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -106,3 +108,30 @@ def test_the_review_queue_is_listed_again_on_coming_back_from_a_tag_it_opened(qt
     QApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))  # back to the queue
     qtbot.waitUntil(lambda: first not in window.items, timeout=WAIT_MS)
     assert window.items[window.table.currentRow()] == second
+
+
+def complete_the_look(page: Path) -> list[str]:
+    """The article numbers under Complete the look (empty: the page has none)."""
+    text = page.read_text(encoding="utf-8")
+    _, found, below = text.partition('<h2 id="complete-title">')
+    return re.findall(r"Art\. no\. ([^<]+)<", below) if found else []
+
+
+def test_the_first_pages_of_a_batch_complete_the_look_as_export_page_does(fresh_pipeline, ikea: Path, ikea_products,
+                                                                          scene_path, tmp_path: Path):
+    """Complete the look comes from the other tagged photos: a folder's first batch page, written before the others
+    were tagged, had none, while Export Shoppable Page of the same photo showed six. Once the batch has tagged them
+    all, its early pages offer what the photo's exported page offers, and a run again still keeps every photo."""
+    fresh_pipeline.import_catalog(small_feed(ikea, ikea_products, tmp_path / "feed.csv"))
+    photos = [scene_path(name) for name in (ROOM, "a-bright-kitchen-idea", "a-cosy-space-for-coffee",
+                                            "take-a-comfy-seat-on-the-sofa")]
+    out = tmp_path / "pages"
+    report = export_batch(fresh_pipeline, photos, out)
+    assert report.done == photos and not report.failed
+    first = photos[0]
+    exported = write_scene_page(fresh_pipeline, json.loads((out / f"{first.stem}.json").read_text()), first,
+                                tmp_path / "exported", first.stem)
+    offered = complete_the_look(exported.path)
+    assert offered, "the other photos give the first nothing to go with: the test shows nothing"
+    assert complete_the_look(out / f"{first.stem}.html") == offered
+    assert export_batch(fresh_pipeline, photos, out).kept == photos
