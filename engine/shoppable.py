@@ -287,19 +287,23 @@ def export_batch(
     given = hashlib.sha256(repr(sorted(map(str, titled.items()))).encode()).hexdigest()[:16] if titled else ""
     report = tag_scenes(pipeline, scenes, out_dir, top_k, progress, cancelled, on_result=page,
                         outputs={".html": f"{PAGE} titled {given}" if given else PAGE}, on_photo=on_photo)
-    if _complete_early_pages(pipeline, out_dir, report, short, titled):
+    if _complete_early_pages(pipeline, out_dir, report, short, titled, cancelled):
         write_resume(out_dir, report)
     return report
 
 
 def _complete_early_pages(pipeline: Pipeline, out_dir: Path, report: BatchReport,
-                          short: Sequence[tuple[Path, str, dict[str, Any], int]], titled: Mapping[Path, str]) -> bool:
+                          short: Sequence[tuple[Path, str, dict[str, Any], int]], titled: Mapping[Path, str],
+                          cancelled: Callable[[], bool]) -> bool:
     """The batch's pages written with a short *Complete the look* written again once every photo of the batch is
     remembered, where it now offers more; whether any was. Complete the look comes from the other tagged photos:
     a folder's first page, written before the rest were tagged, offered none (its Export Shoppable Page six), the
-    next few fewer than the rest. Pages with the whole six stay: they are full, the few rewritten are quick."""
+    next few fewer than the rest. Pages with the whole six stay: they are full, the few rewritten are quick. Cancelled,
+    the pages not yet looked at stay as written."""
     rewritten = False
     for photo, stem, scene, offered in short:
+        if cancelled():
+            break
         if len(complete_the_look(pipeline.catalog, in_catalog(pipeline.catalog, scene)[0])) <= offered:
             continue
         try:
@@ -318,7 +322,7 @@ def batch_titles(scenes: Sequence[Path], titles: Mapping[str, str]) -> dict[Path
     under the path the photo was opened by, which a batch of its folder may name otherwise (a folder reached by a
     link, a Photos field typed relative)."""
     given = {Path(path).resolve(): title for path, title in titles.items() if title.strip()}
-    return {file: given[file] for file in (scene.resolve() for scene in scenes) if file in given}
+    return {file: given[file] for file in (scene.resolve() for scene in scenes) if file in given} if given else {}
 
 
 def readable_title(stem: str) -> str:
