@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.dialogs.batch import BatchDialog
 from app.dialogs.review_queue import ReviewWindow
-from app.dialogs.shoppable import PageExportDialog
+from app.dialogs.shoppable import FOLDER_KEY, PageExportDialog, tagged_folder
 from app.workers import Runner
 from engine.corrections import EditableScene
 from engine.files import sha256_of
@@ -135,3 +135,28 @@ def test_the_first_pages_of_a_batch_complete_the_look_as_export_page_does(fresh_
     assert offered, "the other photos give the first nothing to go with: the test shows nothing"
     assert complete_the_look(out / f"{first.stem}.html") == offered
     assert export_batch(fresh_pipeline, photos, out).kept == photos
+
+
+def test_export_page_offers_the_batch_folder_that_holds_the_photos_page(qtbot, fresh_pipeline, ikea: Path,
+                                                                        ikea_products, scene_path, tmp_path: Path):
+    """A photo corrected after its folder's Batch: Export Shoppable Page offers the Batch's folder, where the page
+    it writes replaces the batch's. It offered the last folder used (another set's, or none at first), so the
+    corrected page went elsewhere and the folder uploaded kept the uncorrected one. Without such a page there, the
+    last folder used is offered, as before."""
+    fresh_pipeline.import_catalog(small_feed(ikea, ikea_products, tmp_path / "feed.csv"))
+    photos, elsewhere = tmp_path / "Spring shoot", tmp_path / "Winter pages"
+    photos.mkdir()
+    elsewhere.mkdir()
+    photo = photos / "living room.jpg"
+    photo.symlink_to(scene_path(ROOM))
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    store.setValue(FOLDER_KEY, str(elsewhere))
+
+    def offered() -> str:
+        dialog = PageExportDialog(store, photo)
+        qtbot.addWidget(dialog)
+        return dialog.folder.text()
+
+    assert offered() == str(elsewhere)
+    assert export_batch(fresh_pipeline, [photo], tagged_folder(photos)).done == [photo]
+    assert offered() == str(tagged_folder(photos))

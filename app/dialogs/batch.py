@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.settings import TOP_K_LABEL, top_k_box
-from app.dialogs.shoppable import page_titles
+from app.dialogs.shoppable import page_titles, tagged_folder
 from app.estimates import time_left
 from app.labels import model_label
 from app.links import open_outside
@@ -120,11 +120,6 @@ def photo_lines(named: list[str]) -> list[str]:
     the untagged photos are listed alike."""
     more = [f"… and {counted(len(named) - NAMED, 'more photo')}"] if len(named) > NAMED else []
     return [f"  {line}" for line in named[:NAMED] + more]
-
-
-def tagged_folder(photos: Path) -> Path:
-    """The results' folder offered for ``photos``: beside it, never in it (the batch would list its own pages)."""
-    return photos.parent / f"{photos.name}-tagged"
 
 
 def untagged_words(report: BatchReport, photos: str) -> str:

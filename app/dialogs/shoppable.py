@@ -3,9 +3,10 @@
 The title is the page's heading, its browser tab and the photo's alt text: the first thing a shopper reads.
 The app had no way to set it, so every page was headed with its file name's words ("Ikea an urban oasis in 4
 metres square", "IMG 2041"). The title is prefilled with the one last given to this photo, else with those
-words (``engine.shoppable.readable_title``), selected so typing replaces it; the folder with the last one
-used. Both are remembered in the app's settings: a merchandiser exports a photo again after correcting a
-pin and expects the same title and place, and exports the photos of a set to one folder.
+words (``engine.shoppable.readable_title``), selected so typing replaces it; the folder with the Batch's folder
+that holds the photo's page (``batch_folder``), else the last one used. Both are remembered in the app's settings:
+a merchandiser exports a photo again after correcting a pin and expects the same title and place, and exports the
+photos of a set to one folder.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class PageExportDialog(QDialog):
         self.title = QLineEdit(self._titles().get(str(photo), default), placeholderText=default)
         self.title.setAccessibleName("Page title")
         self.title.selectAll()
-        self.folder = QLineEdit(str(store.value(FOLDER_KEY, "", type=str)),
+        self.folder = QLineEdit(str(batch_folder(photo) or store.value(FOLDER_KEY, "", type=str)),
                                 placeholderText="folder for the page and its images")
         self.folder.setAccessibleName("Save to (folder for the page)")
         self.note = QLabel()
@@ -140,6 +141,21 @@ class PageExportDialog(QDialog):
             titles[str(self.photo)] = title
         kept = dict(list(titles.items())[-MAX_TITLES:])
         self.store.setValue(TITLES_KEY, json.dumps(kept))
+
+
+def tagged_folder(photos: Path) -> Path:
+    """The results' folder Batch Tag Folder offers for ``photos``: beside it, never in it (the batch would list its own
+    pages)."""
+    return photos.parent / f"{photos.name}-tagged"
+
+
+def batch_folder(photo: Path) -> Path | None:
+    """The folder Batch Tag Folder wrote the photo's folder's pages to (the one it offers, ``tagged_folder``), when it
+    holds this photo's page: the page of a photo corrected after the batch, exported there, replaces the batch's, so
+    the folder to upload has one page per photo, as corrected. The last folder used (another set's, or none on a
+    first export) made a second page of the photo elsewhere, and the upload kept the uncorrected one."""
+    folder = tagged_folder(photo.parent)
+    return folder if (folder / f"{fit_stem(photo.stem)}.html").is_file() else None
 
 
 def page_titles(store: QSettings) -> dict[str, str]:
