@@ -152,11 +152,12 @@ def test_export_page_offers_the_batch_folder_that_holds_the_photos_page(qtbot, f
     store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     store.setValue(FOLDER_KEY, str(elsewhere))
 
-    def offered() -> str:
+    def offered() -> tuple[str, str]:
         dialog = PageExportDialog(store, photo)
         qtbot.addWidget(dialog)
-        return dialog.folder.text()
+        return dialog.folder.text(), dialog.note.text()
 
-    assert offered() == str(elsewhere)
+    assert offered() == (str(elsewhere), "Writes living room.html and an images folder there, ready to upload.")
     assert export_batch(fresh_pipeline, [photo], tagged_folder(photos)).done == [photo]
-    assert offered() == str(tagged_folder(photos))
+    replacing = "Writes living room.html (replacing the one there) and an images folder there, ready to upload."
+    assert offered() == (str(tagged_folder(photos)), replacing)

@@ -125,10 +125,13 @@ class PageExportDialog(QDialog):
 
     def _folder_changed(self) -> None:
         """Export only with a folder; the note says what it will hold (a page of the same name is replaced)."""
-        has_folder = bool(self.folder.text().strip())
-        self.export_button.setEnabled(has_folder)
-        self.note.setText(f"Writes {fit_stem(self.photo.stem)}.html and an images folder there, ready to upload."
-                          if has_folder else "Choose the folder the page goes in.")
+        folder = self.folder.text().strip()
+        self.export_button.setEnabled(bool(folder))
+        page = f"{fit_stem(self.photo.stem)}.html"
+        # said when it is so (the Batch's page of the photo, offered by ``batch_folder``): "Writes" read as a new page
+        replacing = " (replacing the one there)" if folder and (Path(folder).expanduser() / page).is_file() else ""
+        self.note.setText(f"Writes {page}{replacing} and an images folder there, ready to upload."
+                          if folder else "Choose the folder the page goes in.")
 
     def _titles(self) -> dict[str, str]:
         return page_titles(self.store)
