@@ -26,10 +26,11 @@ pytest.importorskip("pytestqt")
 from contrast import SHAPE_CONTRAST, TEXT_CONTRAST, contrast
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app import theme
 from app.main_window import MainWindow
-from app.widgets.photo_strip import FAILED, UNTAGGED, PhotoStrip, mark_look
+from app.widgets.photo_strip import FAILED, UNTAGGED, PhotoStrip, _picture, mark_look
 from engine import corrections
 from engine.corrections import MOVED_ASIDE, EditableScene, image_digest
 from engine.words import counted
@@ -66,9 +67,14 @@ def marked(strip: PhotoStrip, row: int) -> bool:
 
 
 def badge_pixels(strip: PhotoStrip, row: int, colour: str | None = None) -> int:
-    """Pixels of ``colour`` (the theme's accent: the ✓ badge's disc) on the row as drawn."""
+    """Pixels of ``colour`` (the theme's accent: the ✓ badge's disc) on the row's picture as drawn (not on the open
+    photo's ring round the row, in the same accent)."""
     image = strip.viewport().grab().toImage()
-    area = strip.visualRect(strip.model().index(row, 0))
+    option = QStyleOptionViewItem()
+    strip.initViewItemOption(option)
+    index = strip.model().index(row, 0)
+    option.rect = strip.visualRect(index)
+    area = _picture(strip.itemDelegate(), option, index).toRect()
     accent = QColor(colour or theme.colours().accent)
     near = 0
     for x in range(area.left(), area.right()):

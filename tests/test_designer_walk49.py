@@ -63,3 +63,36 @@ def test_a_drawn_box_asking_what_it_is_offers_no_scope_and_checks_the_matches_it
     qtbot.mouseClick(lamp, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.guess_row.isVisible() and panel.same.isVisible(), timeout=WAIT_MS)
     assert panel.same.isChecked() and not panel.any_category
+
+
+
+def block(image, x: int, y: int) -> tuple[float, float, float]:
+    """The mean colour of the 9 × 9 pixels round (x, y)."""
+    colours = [image.pixelColor(x + dx, y + dy) for dx in range(-4, 5) for dy in range(-4, 5)]
+    return tuple(sum(getattr(c, part)() for c in colours) / len(colours) for part in ("red", "green", "blue"))
+
+
+def test_the_open_photo_in_the_strip_is_ringed_and_keeps_its_colours(qtbot, active_window, scene_path):
+    """Flipping two dropped photos with Page Up / Page Down, the open one's row was tinted a shade apart from the
+    strip (1.07:1) and its picture washed a third accent blue, a room's colours shown wrong: it is now ringed in
+    the accent colour on the pressed tint, its picture as it is."""
+    from PySide6.QtGui import QColor
+
+    from app import theme
+    from app.widgets.photo_strip import ICON
+
+    window = active_window
+    window.open_paths([scene_path(ROOM), scene_path("purple-bedroom")])
+    strip = window.photo_list
+    qtbot.waitUntil(lambda: strip.count() == 2 and strip.currentRow() == 0 and not strip.item(0).icon().isNull()
+                    and window.controller.scene is not None, timeout=WAIT_MS)
+    cell = strip.visualRect(strip.model().index(0, 0))
+    middle = cell.center().x(), cell.top() + ICON.height() // 2
+    open_shot = strip.viewport().grab().toImage()
+    assert QColor(open_shot.pixelColor(cell.left() + 1, cell.center().y())).name() == theme.colours().accent
+
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: strip.currentRow() == 1, timeout=WAIT_MS)
+    closed_shot = strip.viewport().grab().toImage()
+    opened, closed = block(open_shot, *middle), block(closed_shot, *middle)
+    assert max(abs(a - b) for a, b in zip(opened, closed, strict=True)) < 2, (opened, closed)

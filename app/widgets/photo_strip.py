@@ -81,6 +81,7 @@ ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more w
 SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
 SAVED_WORDS = "your edits are saved"
 BADGE = 20  # px: the ✓ badge's side
+RING = 2  # px: the open photo's ring round its row
 TAGS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's photo's tags: how many, UNTAGGED, FAILED, None (not known yet)
 UNTAGGED = -1  # never tagged (not in the scene memory)
 FAILED = -2  # could not be read: no thumbnail, or opening or tagging it failed
@@ -433,7 +434,15 @@ class _Row(QStyledItemDelegate):
         return self.parent().gridSize()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        super().paint(painter, option, index)
+        """The open photo's row ringed in the accent colour, its picture as it is: the style tinted a selected
+        row's picture a third accent blue (a room's colours shown wrong, the open photo looking faded) on a
+        background barely apart from the strip's, so flipping photos with Page Up / Page Down the open one was
+        hard to tell."""
+        plain = QStyleOptionViewItem(option)
+        if option.state & QStyle.StateFlag.State_Selected:
+            plain.state &= ~QStyle.StateFlag.State_Selected
+            _ring(painter, QRectF(option.rect))
+        super().paint(painter, plain, index)
         saved, tags = index.data(SAVED_ROLE), index.data(TAGS_ROLE)
         if saved or tags is not None:
             picture = _picture(self, option, index)
@@ -452,6 +461,18 @@ def _picture(delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index)
     room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, opt.widget)
     size = opt.icon.actualSize(opt.decorationSize) if not opt.icon.isNull() else opt.decorationSize
     return QRectF(QStyle.alignedRect(opt.direction, Qt.AlignmentFlag.AlignCenter, size, room))
+
+
+def _ring(painter: QPainter, cell: QRectF) -> None:
+    """The open photo's mark: its row tinted as a button that is on and ringed in the accent colour, clear on either
+    theme (drawn under the picture, which keeps its colours)."""
+    c = theme.colours()
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(c.accent), RING))
+    painter.setBrush(QColor(c.pressed))
+    painter.drawRoundedRect(cell.adjusted(RING / 2, RING / 2, -RING / 2, -RING / 2), 6, 6)
+    painter.restore()
 
 
 def _badge(painter: QPainter, picture: QRectF) -> None:
