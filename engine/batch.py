@@ -25,6 +25,7 @@ from urllib.parse import unquote_to_bytes
 import numpy as np
 
 from engine.advice import Context, describe, folder_problem
+from engine.categories import display_name
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
 from engine.files import NotAFile, TooLarge, check_writable, read_json_bounded, sha256_of, write_atomic
@@ -57,6 +58,9 @@ SUMMARY_COLUMNS = [
     # Cyrillic "АBC-1" beside "ABC-1"), empty for the others: ``sku`` stays exact for scripts. Added after ``failed``,
     # so the columns before keep their places for a reader of an older summary.csv.
     "alike",
+    # ``category`` and ``match_category`` as the app and the pages name them ("Plants & pots" for "plant_pot"): a
+    # spreadsheet filter on the names people see found nothing. Added after ``alike``.
+    "category_name", "match_category_name",
 ]
 FAILED = SUMMARY_COLUMNS.index("failed")
 CONFIRMED = "confirmed"  # the summary's ``match`` of a product the user confirmed in the app
@@ -544,13 +548,13 @@ def _cut_short(pipeline: Pipeline, out_dir: Path, report: BatchReport, total: in
 
 
 def summary_rows(result: SceneResult, edited: EditableScene | None = None,
-                 alike: Collection[str] = frozenset()) -> list[list[object]]:
+                 alike: Collection[str] = frozenset(), names: Mapping[str, str] | None = None) -> list[list[object]]:
     """A row per match of each tag; a tag without matches gets one with empty match cells, and a photo in
     which nothing was tagged one with only its ``scene``: without it, a merchandiser reading the spreadsheet
     could not tell such a photo from one left out of the batch. ``failed`` is empty on all of them. A photo
     corrected in the app (``edited``) lists its tags as shown there: by their pin's number, a confirmed product
     first, its ``match`` "confirmed". A SKU of ``alike`` (it reads as another of the catalog's) shows marked in the
-    ``alike`` column (``sku_shown``)."""
+    ``alike`` column (``sku_shown``); the category columns' names come from ``names`` (the category map's)."""
     if not result.objects:
         return [[result.image] + [""] * (len(SUMMARY_COLUMNS) - 1)]
     rows: list[list[object]] = []
@@ -558,11 +562,13 @@ def summary_rows(result: SceneResult, edited: EditableScene | None = None,
         obj = tag.obj
         base = [result.image, tag.number, obj.category, obj.label, round(obj.score, 4), *[round(v, 1) for v in obj.box],
                 *[round(v, 1) for v in obj.tag]]
+        named = display_name(obj.category, names)
         for rank, (m, kind) in enumerate(_listed(tag), 1):
             marked = sku_shown(m.sku, True) if m.sku in alike else ""
-            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), kind, "", marked])
+            rows.append(base + [rank, m.sku, m.name, m.category, round(m.score, 4), kind, "", marked, named,
+                                display_name(m.category, names)])
         if not obj.matches and not tag.confirmed:
-            rows.append(base + [""] * (len(SUMMARY_COLUMNS) - len(base)))
+            rows.append(base + [""] * (SUMMARY_COLUMNS.index("category_name") - len(base)) + [named, ""])
     return rows
 
 
@@ -607,7 +613,8 @@ def _write_summary(pipeline: Pipeline, out_dir: Path, report: BatchReport) -> No
     alike = pipeline.alike_among(m.sku for item in tagged for tag in _tags(item.result, item.edited)
                                  for m, _kind in _listed(tag))
     for item in report.listed:
-        rows = summary_rows(item.result, item.edited, alike) if isinstance(item, Tagged) else [failed_row(*item)]
+        rows = (summary_rows(item.result, item.edited, alike, pipeline.categories.names) if isinstance(item, Tagged)
+                else [failed_row(*item)])
         writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     write_atomic(out_dir / SUMMARY, buffer.getvalue())
     write_resume(out_dir, report)

@@ -148,7 +148,9 @@ def test_a_photo_that_failed_has_a_row_saying_why_in_the_summary(data_dir, scene
     with open(out / SUMMARY, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
-    assert reader.fieldnames == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-2:] == ["failed", "alike"]  # each added last
+    # each added last
+    assert reader.fieldnames == SUMMARY_COLUMNS
+    assert SUMMARY_COLUMNS[-4:] == ["failed", "alike", "category_name", "match_category_name"]
     # Excel reads a CSV as UTF-8 only after a byte order mark: without it "été.jpg" showed as "Ã©tÃ©.jpg"
     assert (out / SUMMARY).read_bytes().startswith(codecs.BOM_UTF8 + b"scene,")
     names = ["a-living.jpg", "b-cut.jpg", "c-huge.png", "d-lounge.jpg"]
