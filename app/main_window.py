@@ -47,7 +47,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
 from app.widgets.map_view import MapView
 from app.widgets.message_bar import MessageBar
-from app.widgets.photo_strip import ListingStatus, PhotoStrip
+from app.widgets.photo_strip import ListingStatus, PhotoStrip, caption
 from app.widgets.results_panel import CATALOG_EMPTY, NO_TAGS, ResultsPanel
 from app.widgets.scene_view import (
     SceneView,
@@ -702,7 +702,7 @@ class MainWindow(QMainWindow):
             self._strip_follows = self._listing is not None
         self._candidates = []
         self.settings.add_recent(path)
-        self.setWindowTitle(f"{path.name} — DecorLens")
+        self.setWindowTitle(f"{caption(path)} — DecorLens")
         self.tabs.setCurrentIndex(PHOTO_TAB)
         self.panel.clear()
         self.view.clear()

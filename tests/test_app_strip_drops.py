@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from app.main_window import MainWindow
 from app.scene_files import PASTED
+from app.widgets.photo_strip import caption
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 90_000
@@ -46,7 +47,7 @@ def copies(ikea: Path, folder: Path, names: list[str]) -> list[Path]:
 
 def settled(qtbot, win: MainWindow, path: Path) -> None:
     """``path`` open and shown (title and strip follow once it decoded), nothing left being listed or inserted."""
-    qtbot.waitUntil(lambda: win.controller.path == path and win.windowTitle().startswith(path.name)
+    qtbot.waitUntil(lambda: win.controller.path == path and win.windowTitle().startswith(caption(path))
                     and win._listing is None and not win.photo_list._insert_soon.isActive(), timeout=WAIT_MS)
 
 

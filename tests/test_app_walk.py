@@ -41,6 +41,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from app.dialogs.shoppable import PageExport
 from app.labels import product_title
 from app.main_window import CATALOG_TAB, MAP_TAB, PHOTO_TAB, MainWindow
+from app.widgets.photo_strip import caption
 from app.widgets.results_panel import GONE
 from app.widgets.where_used import LOOKS_LIKE, MATCHED, NOTHING
 from engine import corrections
@@ -509,7 +510,7 @@ class Walk:
                 found.append(f"the hover card of tag {card.number} reads {card.badge.text()!r}; gone: {best.sku in c.gone}")
         elif card.isVisible():
             found.append(f"a hover card is shown for tag {card.number}, which has no pin")
-        if win.windowTitle() != f"{c.path.name} — DecorLens" or (
+        if win.windowTitle() != f"{caption(c.path)} — DecorLens" or (
                 c.path in win.photo_list.photos and win.photo_list.photos[win.photo_list.currentRow()] != c.path):
             found.append(f"{c.path.name} is open; the title reads {win.windowTitle()!r}, the strip selects row "
                          f"{win.photo_list.currentRow()}")

@@ -96,3 +96,21 @@ def test_the_open_photo_in_the_strip_is_ringed_and_keeps_its_colours(qtbot, acti
     closed_shot = strip.viewport().grab().toImage()
     opened, closed = block(open_shot, *middle), block(closed_shot, *middle)
     assert max(abs(a - b) for a, b in zip(opened, closed, strict=True)) < 2, (opened, closed)
+
+
+
+def test_pasted_pictures_are_named_by_when_they_were_pasted(qtbot, window, scene_path):
+    """A designer pastes one inspiration picture after another: each was listed by its file name cut to the
+    strip's width, "pasted-20…39407.png", told apart only by microseconds. The strip and the window's title say
+    when each was pasted, whole."""
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    strip = window.photo_list
+    for count, fragment in enumerate((ROOM, "purple-bedroom"), 1):
+        QGuiApplication.clipboard().setImage(QImage(str(scene_path(fragment))))
+        window.paste()
+        qtbot.waitUntil(lambda c=count: strip.count() == c and window.controller.scene is not None, timeout=WAIT_MS)
+    names = [strip.item(row).text() for row in range(strip.count())]
+    assert all(name.startswith("Pasted ") for name in names), names
+    assert max(strip.fontMetrics().horizontalAdvance(name) for name in names) <= strip.iconSize().width(), names
+    assert window.windowTitle() == f"{names[-1]} — DecorLens"

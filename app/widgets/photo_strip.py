@@ -35,7 +35,9 @@ the memory since (``mark_tags``: opened, searched again after a catalog change, 
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
@@ -69,6 +71,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.labels import rich_tooltip
 from app.links import open_outside
+from app.scene_files import PASTED
 from app.thumbnails import Thumbnails
 from engine.corrections import KEY_DIGITS
 from engine.scene_memory import TagCounts
@@ -80,6 +83,7 @@ KEPT = 200  # rows holding an icon at most, those in view included
 ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more with the first photo searched beside it)
 SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
 SAVED_WORDS = "your edits are saved"
+PASTED_NAME = re.compile(r"pasted-(\d{8}-\d{6})-\d+\.png")  # app.scene_files.save_pasted's names
 BADGE = 20  # px: the ✓ badge's side
 RING = 2  # px: the open photo's ring round its row
 TAGS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's photo's tags: how many, UNTAGGED, FAILED, None (not known yet)
@@ -182,7 +186,7 @@ class PhotoStrip(QListWidget):
         self.photos.extend(part)
         self._rows.update((str(photo), row) for row, photo in enumerate(part, first))
         self.blockSignals(True)
-        self.addItems([photo.name for photo in part])  # one insertion
+        self.addItems([caption(photo) for photo in part])  # one insertion
         self.blockSignals(False)
         if self._coming:
             self._insert_soon.start()
@@ -461,6 +465,17 @@ def _picture(delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index)
     room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, opt.widget)
     size = opt.icon.actualSize(opt.decorationSize) if not opt.icon.isNull() else opt.decorationSize
     return QRectF(QStyle.alignedRect(opt.direction, Qt.AlignmentFlag.AlignCenter, size, room))
+
+
+def caption(photo: Path) -> str:
+    """A photo's name as the strip and the window's title show it: a pasted picture's, when it was pasted. Its file
+    name (pasted-20261207-191020-039407.png), cut short to the strip's width, read "pasted-20…39407.png": a
+    designer's pasted pictures told apart by the microseconds."""
+    match = PASTED_NAME.fullmatch(photo.name)
+    if match is None or photo.parent.name != PASTED:
+        return photo.name
+    when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
+    return f"Pasted {when.day} {when:%b %H:%M:%S}"
 
 
 def _ring(painter: QPainter, cell: QRectF) -> None:
