@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from app.train_jobs import FINDS_AGAIN, RUNS
 from engine.errors import DecorLensError
 from engine.models import find_first
 from engine.settings import CONFIG_FILE, Settings
-from training.run import INSTALL_JOB, RESULT
+from training.run import INSTALL_JOB, RESULT, Job
 
 pytestmark = [pytest.mark.train, pytest.mark.gui]
 STAMP = "20261207-154152"  # the run used
@@ -39,14 +40,14 @@ NEWER = "20261207-155329"  # a run finished after it
 
 
 def _hanging_run(window: TrainWindow, tmp_path: Path) -> None:
-    """A real training process that cannot stop between steps: its job is a pipe no one writes, which it waits to
-    read, as a step that never checks for a stop would (only a kill ends it)."""
-    job = tmp_path / "pipe" / "job.json"
-    job.parent.mkdir()
-    os.mkfifo(job)
+    """A real training process that cannot stop between steps: stopped (SIGSTOP) as it starts, it reads no stop, as
+    a step that never checks for one would (only a kill ends it). A job that is a pipe no one writes did this until
+    run files were read as regular files only (``training.run.read_run_json``)."""
+    job = Job(data_dir=str(tmp_path), run=str(tmp_path / "run"), epochs=1, views=1).save()
     window._running("Training in a process of its own", "embedder")
     window.process.start(job)
     assert window.process.process.waitForStarted(WAIT_MS)
+    os.kill(window.process.process.processId(), signal.SIGSTOP)
 
 
 def _commit_data(app: QApplication) -> None:
@@ -73,7 +74,7 @@ def _no_question() -> QTimer:
     return timer
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="a pipe for a job, Qt's library by its Linux name")
+@pytest.mark.skipif(sys.platform != "linux", reason="SIGSTOP for a run deaf to its stop, Qt's library by its Linux name")
 def test_the_session_ending_the_app_stops_a_run_between_steps_unasked(qtbot, fresh_pipeline, main_window, tmp_path):
     """SIGTERM (the session, or a service manager, ending the app) asked the quit question no one was there to answer.
     The run stops between steps unasked, said, and the app ends once it has. A session save that lets no app ask
@@ -101,7 +102,7 @@ def test_the_session_ending_the_app_stops_a_run_between_steps_unasked(qtbot, fre
     assert window.status.text() == "Training had not stopped 1 second after being asked to, so it was ended."
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a pipe for a job: POSIX")
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="SIGSTOP for a run deaf to its stop: POSIX")
 def test_logging_out_asks_where_the_session_lets_the_app(qtbot, fresh_pipeline, tmp_path):
     """Where the session manager lets the app ask (X11's logout, Windows'), the question of quitting in a logout's
     words: Keep Training has the logout cancelled, Log Out and Stop It stops the run between steps, said."""
