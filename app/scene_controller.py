@@ -585,9 +585,12 @@ class SceneController(QObject):
         self.checkedReady.emit(number, any_category, checked)
 
     def verified_first(self, number: int) -> Checked | None:
-        """The product a check of the tag's own category put first for sharing its details, if one did:
-        the hover card shows it, as the panel lists it first (a confirmed product still comes before it)."""
-        checked = self._checked.get((number, False))
+        """The product a check of the tag's own matches put first for sharing its details, if one did: the hover card
+        shows it, as the panel lists it first (a confirmed product still comes before it). Its own matches are its
+        category's, or the whole catalog's for a drawn box asking What is it? (``_whole_catalog``), whose check is
+        of those: the card showed a drawn box's check of details as never made."""
+        tag = self.scene.tag(number) if self.scene is not None else None
+        checked = self._checked.get((number, tag is not None and self._whole_catalog(tag)))
         return checked[0] if checked and checked[0].same else None
 
     # -- corrections --------------------------------------------------------------------------------
