@@ -139,6 +139,8 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
     runners = [Runner(2), Runner(2), Runner(2)]
     thumbnails = Thumbnails(runners[2])
     view = CatalogView(pipeline, runners[0], runners[1], thumbnails)
+    for runner in runners:  # the view's, as the app's runners are its window's: deleted by Qt with the view
+        runner.setParent(view)
     view.resize(*WINDOW)
     shown = _count_calls(view, "_show")
     turns, steps = Turns(LIMIT_S), {}
