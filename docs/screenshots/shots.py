@@ -6,6 +6,8 @@ Import it after putting the repository root on ``sys.path``, as the scripts do f
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -66,10 +68,18 @@ def save_small(app: QApplication, widget: QWidget, out: Path) -> None:
     Image.open(out).convert("RGB").quantize(256).save(out, optimize=True)
 
 
+def scratch() -> Path:
+    """A temporary folder for a shot's settings or photo folder, removed when the script ends: each run left one
+    behind in the temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="decorlens-shot-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def catalog_window(app: QApplication, data_dir: Path) -> MainWindow:
     """The main window over ``data_dir`` at 1180 × 760 on its Catalog tab, once its models and catalog are in. Its
     settings file is a new one of its own: the user's recent photos are not shown."""
-    ini = Path(tempfile.mkdtemp(prefix="decorlens-shot-")) / "settings.ini"
+    ini = scratch() / "settings.ini"
     settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
     win = MainWindow(Pipeline(Settings.for_data_dir(data_dir)), settings)
     win.resize(1180, 760)

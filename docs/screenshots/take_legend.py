@@ -11,7 +11,6 @@ data, shown for documentation only.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -19,7 +18,7 @@ from PySide6.QtCore import QSettings
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from shots import arguments, settle, themed_app, until
+from shots import arguments, scratch, settle, themed_app, until
 
 from app.main_window import MainWindow
 from app.settings import AppSettings
@@ -35,7 +34,7 @@ def main() -> None:
     parser.add_argument("--scenes", type=Path, default=ROOT.parent / "shared/datasets/ikea_interior/scenes",
                         help="the folder holding the two kitchens")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="decorlens-shot-")) / "Kitchens"
+    folder = scratch() / "Kitchens"
     folder.mkdir()
     for name in (KITCHEN, SECOND):  # two photos, so the window shows its Photos strip (one photo hides it)
         if not (args.scenes / name).is_file():
