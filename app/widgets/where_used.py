@@ -103,7 +103,8 @@ def gather(pipeline: Pipeline, sku: str, dpr: float = 1.0) -> Found:
     product = catalog.get_by_sku(sku)
     kind_tags = None if product is None else tags_of_kind(pipeline, product.category)
     return Found(sku, _heading(pipeline, sku), _with_pictures(where_used(catalog, sku, SHOWN), dpr), together,
-                 photo_count(catalog), kind_tags=kind_tags, alike=read_alike(catalog, (t[0] for t in together)))
+                 photo_count(catalog), kind_tags=kind_tags,
+                 alike=set(pipeline.alike_among(t[0] for t in together)))  # products of the catalog now
 
 
 def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1.0, within: str = "") -> Found:
