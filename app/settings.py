@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Signal
 
 from engine.catalog import Catalog
 from engine.errors import DecorLensError
-from engine.files import NotAFile, open_regular
+from engine.files import NotAFile, not_a_file_words, open_regular
 from engine.paths import data_dir
 from engine.setting_fields import shown
 from engine.settings import DEVICES, Settings, exact_level
@@ -301,7 +301,7 @@ def _unusable(path: Path) -> str | None:
         with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
     except NotAFile as exc:  # "PATH: a FIFO (named pipe), not a regular file", "PATH: permission denied"
-        return str(exc).removeprefix(f"{path}: ").removesuffix(", not a regular file").removeprefix("is ")
+        return not_a_file_words(exc, path)
     return f"over {MAX_FILE_BYTES >> 20} MB ({size / 2**20:,.0f} MB)" if size > MAX_FILE_BYTES else None
 
 

@@ -29,7 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import CatalogError
-from engine.files import NotAFile, clean_stale_temps, open_regular, replace_atomically, write_atomic
+from engine.files import (
+    NotAFile,
+    clean_stale_temps,
+    not_a_file_words,
+    open_regular,
+    replace_atomically,
+    write_atomic,
+)
 from engine.remedies import RESTORE_COUNTED, RESTORE_UNCOUNTED
 
 BACKUPS_DIR = "backups"
@@ -147,7 +154,7 @@ def _not_regular(path: Path) -> str:
     try:
         open_regular(path).close()
     except NotAFile as exc:
-        return str(exc).removeprefix(f"{path}: ").removesuffix(", not a regular file").removeprefix("is ")
+        return not_a_file_words(exc, path)
     return "not a regular file"  # replaced by one meanwhile
 
 

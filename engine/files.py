@@ -164,6 +164,12 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     return _regular(fd, path, "rb", "not a regular file")
 
 
+def not_a_file_words(exc: NotAFile, path: str | os.PathLike[str]) -> str:
+    """What ``path`` is instead of a regular file, in ``open_regular``'s words without its path or refusal ("a FIFO
+    (named pipe)", "a folder", "permission denied"), for a line of the caller's own."""
+    return str(exc).removeprefix(f"{path}: ").removesuffix(", not a regular file").removeprefix("is ")
+
+
 def _regular(fd: int, path: str | os.PathLike[str], mode: str, refusal: str) -> BinaryIO:
     """The descriptor ``fd``, opened non-blocking, as a blocking file object if it is a regular file; else
     closed and ``NotAFile`` ("PATH: a FIFO (named pipe), REFUSAL"). Checked on the descriptor, not the name."""
