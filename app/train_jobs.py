@@ -342,11 +342,11 @@ def models_wrong(pipeline: Pipeline, embedder: Any, detectors: Any) -> str | Non
     names (alternatives) in the models folders (``engine.paths.model_search_path``), one of them there."""
     from engine.models import find_first
     from engine.paths import model_search_path
+    from training.run import model_names
 
-    groups = [embedder, *detectors] if isinstance(detectors, list) and detectors else None
-    if groups is None or not all(isinstance(g, list) and g and all(isinstance(n, str) and n for n in g)
-                                 for g in groups):
+    if not (isinstance(detectors, list) and detectors and all(map(model_names, [embedder, *detectors]))):
         return "its models are not lists of model file names"
+    groups = [embedder, *detectors]
     settings = pipeline.settings
     folders = model_search_path(settings.models_dir, settings.data_dir)
     outside = next((n for g in groups for n in g if Path(n).name != n and not any(_inside(Path(n), f) for f in folders)),

@@ -173,7 +173,9 @@ class Job:
         return None
 
 
-def _names(value: Any) -> bool:
+def model_names(value: Any) -> bool:
+    """Whether ``value`` is a list of model file names, alternatives to one another: a job's embedder, each of its
+    detectors (``app.train_jobs.models_wrong`` asks it of the models Undo and Use make active too)."""
     return isinstance(value, list) and bool(value) and all(isinstance(n, str) and n for n in value)
 
 
@@ -192,8 +194,8 @@ _JOB_VALUES: dict[str, Callable[[Any], bool]] = {  # each Job field's kind and r
     "detector_epochs": _at_least(1, optional=True), "batch_size": _at_least(1), "views": _at_least(1, optional=True),
     "composites": _at_least(0), "seed": lambda v: type(v) is int, "limit_scenes": _at_least(1, optional=True),
     "resume": lambda v: isinstance(v, bool), "compare": lambda v: isinstance(v, bool),
-    "int8": lambda v: isinstance(v, bool), "embedder": lambda v: v is None or _names(v),
-    "detectors": lambda v: v is None or (isinstance(v, list) and all(_names(d) for d in v)),
+    "int8": lambda v: isinstance(v, bool), "embedder": lambda v: v is None or model_names(v),
+    "detectors": lambda v: v is None or (isinstance(v, list) and all(model_names(d) for d in v)),
 }
 
 
