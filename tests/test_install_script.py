@@ -74,3 +74,26 @@ def test_python3_older_than_3_11_takes_a_newer_one_or_says_what_to_install(tmp_p
     assert remade.stdout.startswith("making .venv again with Python 3.1"), remade.stdout
     assert subprocess.run([tmp_path / ".venv/bin/python", "-c", "import sys; sys.exit(sys.version_info < (3, 11))"],
                           check=False).returncode == 0
+
+
+def test_build_app_makes_its_venv_with_the_python_install_chooses(tmp_path: Path, shared_models: Path):
+    """scripts/build-app took python3 as it was: on Ubuntu 22.04 (python3 3.10) it refused to build though python3.11
+    stood beside it, where scripts/install and scripts/test chose that one."""
+    old = _old_python()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python3", "python3.13", "python3.12", "python3.11"):  # shadowing any on the system's PATH
+        (bin_dir / name).symlink_to(old)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "PIP_NO_INDEX": "1"}  # pip then stops at once, offline
+    env.pop("PYTHON", None)
+    command = ["bash", ROOT / "scripts/build-app", "--models-dir", shared_models, "--venv", tmp_path / "venv",
+               "--dist", tmp_path / "dist", "--work", tmp_path / "work"]
+    refused = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 1 and not (tmp_path / "venv").exists(), refused
+    assert "PYTHON=python3.11 scripts/build-app names it" in refused.stderr.splitlines()[-1], refused.stderr
+    (bin_dir / "python3.11").unlink()
+    (bin_dir / "python3.11").symlink_to(sys.executable)
+    subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=300, check=False)
+    venv_python = tmp_path / "venv/bin/python"
+    assert subprocess.run([venv_python, "-c", "import sys; sys.exit(sys.version_info < (3, 11))"],
+                          check=False).returncode == 0
