@@ -86,6 +86,7 @@ SAVED_WORDS = "your edits are saved"
 PASTED_NAME = re.compile(r"pasted-(\d{8}-\d{6})-\d+\.png")  # app.scene_files.save_pasted's names
 BADGE = 20  # px: the ✓ badge's side
 RING = 2  # px: the open photo's ring round its row
+PAD = RING + 2  # px: every row's picture and name kept this far inside its cell, clear of the open photo's ring
 TAGS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's photo's tags: how many, UNTAGGED, FAILED, None (not known yet)
 UNTAGGED = -1  # never tagged (not in the scene memory)
 FAILED = -2  # could not be read: no thumbnail, or opening or tagging it failed
@@ -93,7 +94,7 @@ UNTAGGED_WORDS = "not tagged yet"
 UNREADABLE_WORDS = "could not be read"
 PILL = 18  # px: the tag mark's height
 TAG_GLYPH = 9  # px: the width of the tag outline drawn before the number of tags
-RING = 10  # px: the side of the mark of a photo never tagged
+UNTAGGED_MARK = 10  # px: the side of the mark of a photo never tagged
 
 
 class PhotoStrip(QListWidget):
@@ -442,7 +443,7 @@ class _Row(QStyledItemDelegate):
         row's picture a third accent blue (a room's colours shown wrong, the open photo looking faded) on a
         background barely apart from the strip's, so flipping photos with Page Up / Page Down the open one was
         hard to tell."""
-        plain = QStyleOptionViewItem(option)
+        plain = _inside(option)
         if option.state & QStyle.StateFlag.State_Selected:
             plain.state &= ~QStyle.StateFlag.State_Selected
             _ring(painter, QRectF(option.rect))
@@ -459,12 +460,20 @@ class _Row(QStyledItemDelegate):
 def _picture(delegate: QStyledItemDelegate, option: QStyleOptionViewItem, index) -> QRectF:
     """Where the row's thumbnail is drawn: its size centred in the style's room for it (the grid's picture area
     before it is decoded)."""
-    opt = QStyleOptionViewItem(option)
+    opt = _inside(option)
     delegate.initStyleOption(opt, index)
     style = opt.widget.style() if opt.widget is not None else QApplication.style()
     room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, opt.widget)
     size = opt.icon.actualSize(opt.decorationSize) if not opt.icon.isNull() else opt.decorationSize
     return QRectF(QStyle.alignedRect(opt.direction, Qt.AlignmentFlag.AlignCenter, size, room))
+
+
+def _inside(option: QStyleOptionViewItem) -> QStyleOptionViewItem:
+    """``option`` for the row's picture and name: its cell less ``PAD`` each side, every row alike (the open one's
+    picture where it was before it opened). Laid out over the whole cell, the open photo's name touched its ring."""
+    inside = QStyleOptionViewItem(option)
+    inside.rect = option.rect.adjusted(PAD, PAD, -PAD, -PAD)
+    return inside
 
 
 def caption(photo: Path) -> str:
@@ -532,7 +541,7 @@ def _tag_mark(painter: QPainter, picture: QRectF, tags: int, font: QFont) -> Non
     font.setPixelSize(11)
     font.setBold(True)
     if tags == UNTAGGED:
-        mark, radius, text = QRectF(0, 0, RING, RING), RING / 2, ""
+        mark, radius, text = QRectF(0, 0, UNTAGGED_MARK, UNTAGGED_MARK), UNTAGGED_MARK / 2, ""
     elif tags == FAILED:
         mark, radius, text = QRectF(0, 0, PILL, PILL), PILL / 2, "!"
     else:
