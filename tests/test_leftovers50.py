@@ -5,6 +5,7 @@ Real IKEA photos and products; no mocks."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,11 +14,15 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 
 from app import theme
 from app.thumbnails import Thumbnails
 from app.widgets.photo_strip import PAD, RING, PhotoStrip
 from app.workers import Runner
+from engine.catalog import Product
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 30_000
@@ -27,11 +32,11 @@ def _far(colour: QColor, other: QColor) -> int:
     return max(abs(colour.red() - other.red()), abs(colour.green() - other.green()), abs(colour.blue() - other.blue()))
 
 
-def test_the_open_photo_s_picture_and_name_stand_clear_of_its_ring(qtbot, scene_path) -> None:
+def test_the_open_photo_s_picture_and_name_stand_clear_of_its_ring(qtbot, scene_path, qapp) -> None:
     """The open photo's name touched its ring by a pixel, and its picture ran under it at the top: the ring was drawn
     10 px wide (the never-tagged mark's ``RING`` took the name of the open photo's) and the row's picture and name
     were laid out over the whole cell. Between the ring and them now, the row's tint alone."""
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     strip = PhotoStrip(Thumbnails(runner))
     qtbot.addWidget(strip)
     strip.resize(strip.width(), 400)
@@ -50,3 +55,29 @@ def test_the_open_photo_s_picture_and_name_stand_clear_of_its_ring(qtbot, scene_
     touching = [(x, y) for x, y in band if _far(image.pixelColor(x, y), tint) > 24]
     assert not touching, (len(touching), touching[:5])
     assert _far(image.pixelColor(cell.left(), cell.center().y()), QColor(theme.colours().accent)) < 24  # the ring
+
+
+def test_the_train_window_marks_an_example_s_sku_that_reads_as_another_of_the_catalog_s(qtbot, tmp_path: Path) -> None:
+    """The old model matched "ХSOFA-1" (a Cyrillic Х), a feed's look-alike of the catalog's "XSOFA-1": its caption
+    read "✗ XSOFA-1" unmarked, the look-alike judged among the examples' own SKUs only (the twin was in none of
+    them), where the search and the results panel mark it against the whole catalog."""
+    from app.dialogs.train import TrainWindow
+
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    with pipeline.catalog.transaction() as revision:
+        for sku in ("XSOFA-1", "\u0425SOFA-1", "CHAIR-2"):
+            pipeline.catalog.upsert(Product(sku, "", "sofa", f"/photos/{sku}.jpg", sku), revision)
+    right = {"sku": "CHAIR-2", "name": "", "thumb": ""}
+    example = {"category": "sofa", "crop": "", "right": right, "after": {**right, "right": True},
+               "before": {"sku": "\u0425SOFA-1", "name": "", "thumb": "", "right": False}}
+    window = TrainWindow(pipeline)
+    qtbot.addWidget(window)
+    window.result_run = tmp_path / "run"
+    window._show_result({"before_after": {"split": "val", "scenes": 1, "examples": [example],
+                                          "before": {"pairs": 1, "top1": 0.0, "top5": 0.0},
+                                          "after": {"pairs": 1, "top1": 1.0, "top5": 1.0}}})
+    grid = window.before_after.examples
+    qtbot.waitUntil(lambda: grid.itemAtPosition(1, 1) is not None and not window.io.busy(), timeout=WAIT_MS)
+    before = grid.itemAtPosition(1, 1).widget().findChildren(QLabel)[1]
+    assert before.text() == "✗\N{NO-BREAK SPACE}⟨U+0425⟩SOFA-1"
+    assert grid.itemAtPosition(1, 3).widget().findChildren(QLabel)[1].text() == "CHAIR-2"

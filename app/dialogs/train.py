@@ -45,7 +45,7 @@ from app.estimates import time_left
 from app.labels import by_name, plain_label, pretty
 from app.train_jobs import RESUME_CONTINUES, RESUME_FINDS_AGAIN, REVIEW, resume_does
 from app.train_process import TrainProcess
-from app.widgets.before_after import BeforeAfterView, load_thumbnails
+from app.widgets.before_after import BeforeAfterView, example_skus, load_thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.message_bar import say
 from app.widgets.toolbar import TRAIN_MISSING, training_available
@@ -652,8 +652,9 @@ class TrainWindow(EscapeCloses, QWidget):
         if compared:
             self.before_after.show_numbers(compared["before"], compared["after"])
             words.append(_compared_text(compared))
-            examples = compared.get("examples", [])
-            self.io.start(lambda _job: load_thumbnails(compared), done=lambda images: self._show_examples(examples, images))
+            examples, pipeline = compared.get("examples", []), self.pipeline
+            self.io.start(lambda _job: (load_thumbnails(compared), pipeline.alike_among(example_skus(examples))),
+                          done=lambda shown: self._show_examples(examples, *shown))
         elif embedder and "pretrained" in embedder:  # no comparison: the validation photos that chose the epoch
             self.before_after.show_numbers(embedder["pretrained"], embedder["fine_tuned"])
         if embedder:
@@ -665,8 +666,8 @@ class TrainWindow(EscapeCloses, QWidget):
         self.use_button.setEnabled(True)
         self.results_box.show()
 
-    def _show_examples(self, examples: list[dict], images: dict) -> None:
-        self.before_after.show_examples(examples, images)
+    def _show_examples(self, examples: list[dict], images: dict, alike: frozenset[str]) -> None:
+        self.before_after.show_examples(examples, images, alike)
 
     def use(self) -> None:
         settings = self.pipeline.settings

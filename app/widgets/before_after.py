@@ -9,6 +9,7 @@ The thumbnails are small files the training process wrote; they are decoded in a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt
@@ -64,7 +65,7 @@ class BeforeAfterView(QWidget):
         self.note = plain_label()
         self.note.setWordWrap(True)
         self.examples = QGridLayout()
-        self._shown: tuple[list[dict[str, Any]], dict[str, QImage]] = ([], {})
+        self._shown: tuple[list[dict[str, Any]], dict[str, QImage], frozenset[str]] = ([], {}, frozenset())
         layout.addLayout(numbers)
         layout.addWidget(self.note)
         layout.addLayout(self.examples)
@@ -77,15 +78,18 @@ class BeforeAfterView(QWidget):
                 cell.setText(_pct(value))
                 cell.setAccessibleName(f"{text}, {side}: {'not measured' if value is None else _pct(value)}")
 
-    def show_examples(self, examples: list[dict[str, Any]], images: dict[str, QImage]) -> None:
+    def show_examples(self, examples: list[dict[str, Any]], images: dict[str, QImage],
+                      catalog_alike: Iterable[str] = ()) -> None:
         """One row per example: crop, old first match, new first match, the right product (✓ / ✗ on each match).
+        ``catalog_alike``: the examples' SKUs that read as another of the catalog's (``Pipeline.alike_among``, asked
+        off the UI thread), marked as the search marks them, besides those that read as another example's.
 
         The pictures are made for this view's screen (``THUMB`` times its pixel ratio), so sharp at 200 % too."""
-        self._shown = (examples, images)
+        self._shown = (examples, images, frozenset(catalog_alike))
         _clear(self.examples)
         if not examples:
             return
-        alike = examples_alike(examples)
+        alike = examples_alike(examples) | self._shown[2]
         for column, (text, tip) in enumerate(COLUMNS):
             self.examples.addWidget(_wrapped(f"<b>{text}</b>", tip), 0, column)
         for row, example in enumerate(examples, 1):
@@ -150,13 +154,16 @@ def _tile(image: QImage | None, caption: str, dpr: float, said: str) -> QWidget:
     return tile
 
 
+def example_skus(examples: list[dict[str, Any]]) -> set[str]:
+    """Every SKU the examples name: their matches' and their right products'."""
+    return {m["sku"] for e in examples for m in (e["before"], e["after"], e["right"]) if m["sku"]}
+
+
 def examples_alike(examples: list[dict[str, Any]]) -> set[str]:
     """The examples' SKUs that read as another of theirs (``engine.lookalike.lookalikes``): a wrong match "ХCHAIR-1"
-    (a Cyrillic Х) beside the right product "XCHAIR-1" read "✗ XCHAIR-1", the right one judged wrong. Read from the
-    run's examples alone, a dozen SKUs on the window's thread: the view has no catalog, and the run's catalog may
-    have changed since."""
-    skus = {m["sku"] for e in examples for m in (e["before"], e["after"], e["right"]) if m["sku"]}
-    return {sku for group in lookalikes(skus, ()) for sku in group}
+    (a Cyrillic Х) beside the right product "XCHAIR-1" read "✗ XCHAIR-1", the right one judged wrong. A dozen SKUs,
+    on the window's thread; a match gone from the catalog since the run is among them (``catalog_alike`` is not)."""
+    return {sku for group in lookalikes(example_skus(examples), ()) for sku in group}
 
 
 def _verdict(match: dict[str, Any], alike: set[str]) -> str:
