@@ -38,6 +38,7 @@ from engine.backups import (
 )
 from engine.errors import CatalogError
 from engine.prices import price_value
+from engine.search_text import patterns
 
 SCHEMA_VERSION = 2  # 2: products.source (``Product.source``)
 RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
@@ -525,8 +526,7 @@ class Catalog:
             sql += " AND category = ?"
             args.append(category)
         if text:
-            sql += " AND (name LIKE ? ESCAPE '\\' OR sku LIKE ? ESCAPE '\\')"
-            args += [_like_substring(text)] * 2
+            sql += f" AND ({_text_match(text, args)})"
         sql += f" ORDER BY {self.ORDERS[order]} LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
@@ -930,11 +930,14 @@ def _lock_timeout() -> float:
         return LOCK_TIMEOUT
 
 
-def _like_substring(text: str) -> str:
-    """A LIKE pattern (with ESCAPE '\\') matching ``text`` as typed: a search for "_" or "50%" must not
-    be a wildcard that lists every product."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _text_match(text: str, args: list[Any]) -> str:
+    """The SQL condition of a name or SKU holding ``text`` (``engine.search_text``), its values added to ``args``."""
+    terms = []
+    for like, glob in patterns(text):
+        for column in ("name", "sku"):
+            terms.append(f"{column} LIKE ? ESCAPE '\\'" + (f" AND {column} GLOB ?" if glob else ""))
+            args += [like, glob] if glob else [like]
+    return " OR ".join(f"({term})" for term in terms)
 
 
 def _left_out_or_swapped(sku: str) -> set[str]:

@@ -1,16 +1,23 @@
 """A feed's price text as a number, to sort by: the catalog keeps prices as the feed wrote them.
 
-"$1,299.00", "1.299,00 €", "129.00 USD" (Google Merchant), "12,50 €" and "1 299 kr" are all prices a feed may
-hold; SQLite's CAST reads "$129" as 0 and "1,299.00" as 1, so a sort by price put a sofa among the mugs.
+"$1,299.00", "1.299,00 €", "129.00 USD" (Google Merchant), "12,50 €", "1 299 kr", "CHF 1’299.50", "¥12,800" and
+"١٬٢٩٩٫٠٠ ر.س" are all prices a feed may hold; SQLite's CAST reads "$129" as 0 and "1,299.00" as 1, so a sort by
+price put a sofa among the mugs.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
-NUMBER = re.compile(r"\d[\d.,'\u00a0\u202f ]*")  # digits with the separators feeds group and split them with
-GROUPING = str.maketrans("", "", "'\u00a0\u202f ")  # thousands separators that are never a decimal point
+NUMBER = re.compile(r"\d[\d.,' ]*")  # digits with the separators feeds group and split them with (see SEPARATORS)
+GROUPING = str.maketrans("", "", "' ")  # thousands separators that are never a decimal point
+# Separators NFKC leaves as they are, written as the ones ``NUMBER`` reads (NFKC makes the no-break and thin spaces
+# of "1 299,00 €" spaces, and the full-width digits and comma of "１２，８００円" ASCII): the Swiss typographic
+# apostrophe of "CHF 1’299.50" and Arabic's own thousands and decimal separators ("١٬٢٩٩٫٠٠"). Each stopped the
+# number short: those prices read as 1, and sorted among the cheapest.
+SEPARATORS = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u066c": "'", "\u066b": "."})
 THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is not written to three decimals
 
 
@@ -20,7 +27,7 @@ def price_value(text: str) -> float | None:
     it occurs twice or three digits follow it, a decimal point otherwise. A number past what a float holds ("9" × 400
     in a feed) is none either: as infinity it made the JSON the price sort passes to SQLite invalid ("malformed
     JSON"), and every sort by price of the whole catalog failed."""
-    found = NUMBER.search(text)
+    found = NUMBER.search(unicodedata.normalize("NFKC", text.translate(SEPARATORS)))
     if found is None:
         return None
     number = found.group().translate(GROUPING).rstrip(".,")

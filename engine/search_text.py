@@ -1,0 +1,59 @@
+"""What a typed search finds in a catalog's names and SKUs: any case of the letters typed, in any Unicode form.
+
+SQLite's LIKE folds the case of ASCII letters only: "årstid" did not find "ÅRSTID", "söderhamn" not "SÖDERHAMN",
+"istanbul" not "İSTANBUL", "straße" not "STRASSE", and an "é" typed or pasted as e + U+0301 (macOS) not the "é"
+the importer stores (NFC). Each spelling of the text is now a LIKE pattern, the fast first look that SQLite runs on
+every product, where a letter whose other case is not ASCII is any one character ("_"), then, where there is such
+a letter, a GLOB pattern of the exact cases, run on the products the LIKE let through. Accents still count:
+"a" and "å" are different letters to a Swede, as "o" and "ö" to a German (and a GLOB class of every accented "a"
+made each search of a million products fifteen times slower).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+GLOB_SPECIAL = "*?["  # characters a GLOB pattern reads as wildcards unless in a class of their own
+LIKE_SPECIAL = "\\%_"  # characters escaped (ESCAPE '\\') in a LIKE pattern
+SHARP_S = str.maketrans({"ß": "ss", "ẞ": "SS"})  # German: "Straße" is "STRASSE" in capitals; either may be typed
+# Letters whose other cases Python's lower() and upper() miss: Turkish dotted and dotless i (İSTANBUL, IŞIK),
+# the capital sharp s, Greek final sigma.
+OTHER_CASES = {"i": "İ", "I": "İı", "İ": "iI", "ı": "I", "ß": "ẞ", "ẞ": "ß", "σ": "ς", "ς": "σΣ", "Σ": "ς"}
+
+
+def _cases(char: str) -> str:
+    """``char`` and its other cases, one character each: "å" → "åÅ", "i" → "iIİ", "7" → "7"."""
+    found = (char, char.lower(), char.upper(), char.upper().lower(), char.lower().upper(), *OTHER_CASES.get(char, ""))
+    return "".join(dict.fromkeys(c for c in found if len(c) == 1))  # "ß".upper() is "SS"
+
+
+def _like_char(char: str) -> str:
+    """``char`` in the LIKE pattern: "_" where LIKE, which folds ASCII only, would miss one of its cases."""
+    cases = _cases(char)
+    if len(cases) > 1 and not cases.isascii():
+        return "_"
+    return "\\" + char if char in LIKE_SPECIAL else char
+
+
+def _glob_char(char: str) -> str:
+    cases = _cases(char)
+    return f"[{cases}]" if len(cases) > 1 or char in GLOB_SPECIAL else char
+
+
+def spellings(text: str) -> list[str]:
+    """``text`` in NFC, and with "ß" and "ss" each written as the other where it holds either: "straße" finds
+    "STRASSE" and "grosse" finds "Große"."""
+    typed = unicodedata.normalize("NFC", text)
+    return list(dict.fromkeys((typed, typed.translate(SHARP_S), typed.replace("SS", "ß").replace("ss", "ß"))))
+
+
+def patterns(text: str) -> list[tuple[str, str | None]]:
+    """(LIKE pattern with ESCAPE '\\', GLOB pattern or ``None`` where the LIKE is exact) for each of ``text``'s
+    ``spellings``: a name or SKU holds the text where it matches both of one pair. A "_" or "50%" typed is
+    itself, not a wildcard that lists every product."""
+    found = []
+    for spelling in spellings(text):
+        like = "%" + "".join(_like_char(c) for c in spelling) + "%"
+        exact = all(_like_char(c) in (c, "\\" + c) for c in spelling)
+        found.append((like, None if exact else "*" + "".join(_glob_char(c) for c in spelling) + "*"))
+    return found
