@@ -6,6 +6,7 @@ Kept out of Qt code so the same rules apply to File ▸ Open Folder, drag-and-dr
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -20,6 +21,7 @@ from engine.imageio import OPENERS
 from engine.importer import IMAGE_SUFFIXES
 
 PASTED = "pasted"
+PASTED_NAME = re.compile(r"pasted-(\d{8}-\d{6})-\d+(?:-(\d+))?\.png")  # save_pasted's names: when, which of its second
 EVERY_S = 0.1  # how often photos found are handed to the window after the first (each part is one strip insertion)
 
 
@@ -84,9 +86,26 @@ def deliver_found(photos: Iterable[Path], deliver: Callable[[list[Path]], None],
 
 
 def save_pasted(data_dir: Path, png: bytes) -> Path:
-    """Keep a pasted image as a file: results and corrections refer to scenes by path."""
+    """Keep a pasted image as a file: results and corrections refer to scenes by path. The second picture pasted
+    within a second is numbered ("pasted-20261207-191020-512003-2.png"), so its name (``caption``) tells it from
+    the first: both read "Pasted 7 Dec 19:10:20", one picture to the eye."""
     folder = data_dir / PASTED
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"pasted-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    now = datetime.now()
+    second = f"pasted-{now:%Y%m%d-%H%M%S}-"
+    count = sum(1 for _ in folder.glob(f"{second}*.png"))
+    path = folder / f"{second}{now:%f}{f'-{count + 1}' if count else ''}.png"
     write_atomic(path, png)
     return path
+
+
+def caption(photo: Path) -> str:
+    """A photo's name as the app shows it (the Photos strip, the window's title, Where used, Review Uncertain Tags):
+    a pasted picture's, when it was pasted, numbered after the first of its second. Its file name
+    (pasted-20261207-191020-039407.png), cut short to the strip's width, read "pasted-20…39407.png": a designer's
+    pasted pictures told apart by the microseconds."""
+    match = PASTED_NAME.fullmatch(photo.name)
+    if match is None or photo.parent.name != PASTED:
+        return photo.name
+    when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
+    return f"Pasted {when.day} {when:%b %H:%M:%S}" + (f" ({match[2]})" if match[2] else "")

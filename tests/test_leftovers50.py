@@ -81,3 +81,19 @@ def test_the_train_window_marks_an_example_s_sku_that_reads_as_another_of_the_ca
     before = grid.itemAtPosition(1, 1).widget().findChildren(QLabel)[1]
     assert before.text() == "✗\N{NO-BREAK SPACE}⟨U+0425⟩SOFA-1"
     assert grid.itemAtPosition(1, 3).widget().findChildren(QLabel)[1].text() == "CHAIR-2"
+
+
+def test_pictures_pasted_within_one_second_are_told_apart(tmp_path: Path, scene_path) -> None:
+    """Two pictures pasted in the same second were both "Pasted 7 Dec 19:10:20" in the strip and the title. The
+    second of its second is numbered now, "(2)", as a file manager numbers a copy. Pasted until two share a
+    second (a few milliseconds each)."""
+    from app.scene_files import caption, save_pasted
+
+    png = scene_path("purple-bedroom").read_bytes()
+    pasted = [save_pasted(tmp_path, png)]  # pasted-20261207-191020-
+    while len(pasted) < 50 and len({p.name[:22] for p in pasted}) == len(pasted):
+        pasted.append(save_pasted(tmp_path, png))
+    names = [caption(p) for p in pasted]
+    assert len(set(names)) == len(names), names
+    first, second = [n for n in names if n.removesuffix(" (2)") == names[-1].removesuffix(" (2)")]
+    assert first.startswith("Pasted ") and second == f"{first} (2)", names

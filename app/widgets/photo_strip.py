@@ -35,9 +35,7 @@ the memory since (``mark_tags``: opened, searched again after a catalog change, 
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
@@ -71,7 +69,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.labels import rich_tooltip
 from app.links import open_outside
-from app.scene_files import PASTED
+from app.scene_files import caption
 from app.thumbnails import Thumbnails
 from engine.corrections import KEY_DIGITS
 from engine.scene_memory import TagCounts
@@ -83,7 +81,6 @@ KEPT = 200  # rows holding an icon at most, those in view included
 ROWS_A_TURN = 2_000  # rows made in one turn of the event loop (a few ms; more with the first photo searched beside it)
 SAVED_ROLE = Qt.ItemDataRole.UserRole  # a row's photo has saved edits (True), not (False), not looked at yet (None)
 SAVED_WORDS = "your edits are saved"
-PASTED_NAME = re.compile(r"pasted-(\d{8}-\d{6})-\d+\.png")  # app.scene_files.save_pasted's names
 BADGE = 20  # px: the ✓ badge's side
 RING = 2  # px: the open photo's ring round its row
 PAD = RING + 2  # px: every row's picture and name kept this far inside its cell, clear of the open photo's ring
@@ -474,17 +471,6 @@ def _inside(option: QStyleOptionViewItem) -> QStyleOptionViewItem:
     inside = QStyleOptionViewItem(option)
     inside.rect = option.rect.adjusted(PAD, PAD, -PAD, -PAD)
     return inside
-
-
-def caption(photo: Path) -> str:
-    """A photo's name as the strip and the window's title show it: a pasted picture's, when it was pasted. Its file
-    name (pasted-20261207-191020-039407.png), cut short to the strip's width, read "pasted-20…39407.png": a
-    designer's pasted pictures told apart by the microseconds."""
-    match = PASTED_NAME.fullmatch(photo.name)
-    if match is None or photo.parent.name != PASTED:
-        return photo.name
-    when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
-    return f"Pasted {when.day} {when:%b %H:%M:%S}"
 
 
 def _ring(painter: QPainter, cell: QRectF) -> None:
