@@ -97,3 +97,30 @@ def test_pictures_pasted_within_one_second_are_told_apart(tmp_path: Path, scene_
     assert len(set(names)) == len(names), names
     first, second = [n for n in names if n.removesuffix(" (2)") == names[-1].removesuffix(" (2)")]
     assert first.startswith("Pasted ") and second == f"{first} (2)", names
+
+
+def test_where_used_names_a_pasted_photo_as_the_photos_strip_does(qtbot, qapp, tmp_path: Path, scene_path) -> None:
+    """Where used listed a pasted picture by its file name, "pasted-20261207-191020-039407.png", the Photos strip
+    and the window's title by when it was pasted, "Pasted 7 Dec 19:10:20": one photo under two names."""
+    import numpy as np
+
+    from app.scene_files import caption, save_pasted
+    from app.widgets.where_used import WhereUsedPanel
+    from engine.imageio import load_image
+    from engine.scene_memory import APP, SeenObject, remember
+
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    with pipeline.catalog.transaction() as revision:
+        pipeline.catalog.upsert(Product("S1", "GRÖNADAL", "armchair", "/photos/s1.jpg", "h1"), revision)
+    photo = save_pasted(pipeline.data_dir, scene_path("take-a-comfy-seat-on-the-sofa").read_bytes())
+    height, width = load_image(photo).shape[:2]
+    remember(pipeline, photo, (width, height), [SeenObject(1, "armchair", (40.0, 40.0, 200.0, 240.0), (),
+                                                           ("S1", 0.9, "exact"), vector=np.ones(pipeline.embedder.dim,
+                                                                                                np.float32),
+                                                           embedder=pipeline.embedder.key)], APP)
+    panel = WhereUsedPanel(pipeline, Runner(1, qapp))
+    qtbot.addWidget(panel)
+    panel.show_product("S1")
+    qtbot.waitUntil(lambda: panel.sightings.count() == 1 and not panel.io.busy(), timeout=WAIT_MS)
+    assert caption(photo).startswith("Pasted ")
+    assert panel.sightings.item(0).text().splitlines()[0] == caption(photo)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown, shown_sku
+from app.scene_files import caption
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import NAMED, dropped_paths, seen_names
 from app.workers import Job, Runner, Task
@@ -361,7 +362,7 @@ class WhereUsedPanel(QWidget):
         if found.categories is not None:
             self._list_categories(found.categories, found.category)
         for seen, image in found.sightings:
-            item = QListWidgetItem(f"{shown(readable_path(Path(seen.photo).name))}\n{_how(seen, found)}")
+            item = QListWidgetItem(f"{shown(readable_path(caption(Path(seen.photo))))}\n{_how(seen, found)}")
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             item.setData(Qt.ItemDataRole.UserRole, (seen.photo, seen.number))
             item.setToolTip(rich_tooltip(readable_path(seen.photo) + _matched_to(seen, found) + ("" if seen.exists else
