@@ -1139,7 +1139,7 @@ class MainWindow(QMainWindow):
 
             # no parent: a window owned by this one is kept above it (by the window manager; on Windows, always), so
             # the photo a row opened came up behind the queue's 1400 px; it closes and goes with this one instead
-            self.review_window = ReviewWindow(self.pipeline)
+            self.review_window = ReviewWindow(self.pipeline, listed=lambda: list(self.photo_list.photos))
             self.destroyed.connect(self.review_window.deleteLater)
             self.review_window.openTag.connect(self._open_tag)
         else:

@@ -109,3 +109,11 @@ def caption(photo: Path) -> str:
         return photo.name
     when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
     return f"Pasted {when.day} {when:%b %H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
+
+
+def listed_names(photos: Iterable[Path], listed: Iterable[Path]) -> dict[Path, str]:
+    """Those of ``photos`` (resolved, as the scene memory keeps them) that are ``listed`` (the Photos strip's), by the
+    ``caption`` of the path they are listed by: a link's own name ("sofa-idea.jpg" for IMG_1234.jpg). Worker side:
+    each listed path is resolved, a folder of 20,000 photos too."""
+    wanted = set(photos)
+    return {real: caption(path) for path in listed if (real := Path(os.path.realpath(path))) in wanted}

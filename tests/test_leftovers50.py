@@ -124,3 +124,46 @@ def test_where_used_names_a_pasted_photo_as_the_photos_strip_does(qtbot, qapp, t
     qtbot.waitUntil(lambda: panel.sightings.count() == 1 and not panel.io.busy(), timeout=WAIT_MS)
     assert caption(photo).startswith("Pasted ")
     assert panel.sightings.item(0).text().splitlines()[0] == caption(photo)
+
+
+def _remember_two_matches(pipeline: Pipeline, photo: Path) -> None:
+    """``photo`` tagged with one armchair whose two best matches, S1 and S2, are a close call: a row of the queue."""
+    import numpy as np
+
+    from engine.imageio import load_image
+    from engine.scene_memory import APP, SeenObject, remember
+
+    with pipeline.catalog.transaction() as revision:
+        for sku in ("S1", "S2"):
+            pipeline.catalog.upsert(Product(sku, "GRÖNADAL", "armchair", f"/photos/{sku}.jpg", sku), revision)
+    height, width = load_image(photo).shape[:2]
+    remember(pipeline, photo, (width, height), [SeenObject(1, "armchair", (40.0, 40.0, 200.0, 240.0),
+                                                           (("S1", 0.9, "exact"), ("S2", 0.89, "exact")),
+                                                           vector=np.ones(pipeline.embedder.dim, np.float32),
+                                                           embedder=pipeline.embedder.key)], APP)
+
+
+def test_review_uncertain_tags_names_a_photo_opened_through_a_link_as_the_photos_strip_does(
+    qtbot, tmp_path: Path, scene_path
+) -> None:
+    """A designer's folder links "sofa-idea.jpg" to a download's "IMG_1234.jpg": the Photos strip lists it as
+    sofa-idea.jpg, Review Uncertain Tags named its row IMG_1234.jpg (the scene memory keeps the file linked to)."""
+    from app.dialogs.review_queue import ReviewWindow
+
+    downloads, ideas = tmp_path / "downloads", tmp_path / "ideas"
+    downloads.mkdir()
+    ideas.mkdir()
+    target = downloads / "IMG_1234.jpg"
+    target.write_bytes(scene_path("take-a-comfy-seat-on-the-sofa").read_bytes())
+    (ideas / "sofa-idea.jpg").symlink_to(target)
+    pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    _remember_two_matches(pipeline, ideas / "sofa-idea.jpg")
+    names = []
+    for listed in ([ideas / "sofa-idea.jpg"], []):  # listed by the strip, or not (another folder opened since)
+        window = ReviewWindow(pipeline, listed=lambda shown=listed: shown)
+        qtbot.addWidget(window)
+        qtbot.waitUntil(lambda w=window: w.table.rowCount() == 1 and w.table.item(0, 0) is not None, timeout=WAIT_MS)
+        names.append(window.table.item(0, 0).text())
+        window._stop_pictures()
+        qtbot.waitUntil(lambda w=window: not w.io.busy(), timeout=WAIT_MS)
+    assert names == ["sofa-idea.jpg", "IMG_1234.jpg"]

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QPointF, QSize, Qt, Signal
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import BADGE_TIP, pretty, product_title, rich_tooltip, shown_sku
+from app.scene_files import caption, listed_names
 from app.theme import resize_to_screen
 from app.thumbnails import decode_fitted
 from app.widgets.escape import EscapeCloses
@@ -80,15 +82,20 @@ class Listing:
     tagged: int
     tags: int | None = None  # in the tagged photos (None: not counted): none where nothing the catalog sells was found
     alike: frozenset[str] = frozenset()  # the SKUs named that read as another of the catalog's: shown marked
+    names: dict[Path, str] = field(default_factory=dict)  # rows' photos the Photos strip lists: by its name for them
 
 
 class ReviewWindow(EscapeCloses, QWidget):
     openTag = Signal(object, int)  # photo path, tag number
 
-    def __init__(self, pipeline: Pipeline, parent: QWidget | None = None):
+    def __init__(self, pipeline: Pipeline, parent: QWidget | None = None,
+                 listed: Callable[[], list[Path]] = list):
+        """``listed``: the photos the Photos strip lists, as it lists them: a row's photo is named as it is there (one
+        opened through a link read as the file linked to, a pasted one by its file name)."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Review Uncertain Tags")
         self.pipeline = pipeline
+        self.listed = listed
         self.items: list[ReviewItem] = []
         self.io = Runner(1, self)
         self._shown = 0  # which listing came last: only its pictures are put in
@@ -132,8 +139,8 @@ class ReviewWindow(EscapeCloses, QWidget):
 
     def refresh(self) -> None:
         self._stop_pictures()  # the single worker reads the queue next, not after the old rows' pictures
-        pipeline = self.pipeline
-        self.io.start(lambda _job: _listing(pipeline), done=self._show, failed=self._say)
+        pipeline, listed = self.pipeline, self.listed()
+        self.io.start(lambda _job: _listing(pipeline, listed), done=self._show, failed=self._say)
 
     def _say(self, summary: str) -> None:
         """The line above the list, which the list's description repeats: the keyboard opens on the list, so a screen
@@ -154,7 +161,7 @@ class ReviewWindow(EscapeCloses, QWidget):
         self.table.setRowCount(len(items))
         waiting, self._crossed = _icon(self._placeholder(crossed=False)), _icon(self._placeholder(crossed=True))
         for row, (item, (best, runner_up)) in enumerate(zip(items, listing.kinds, strict=True)):
-            cells = (Path(item.photo).name, f"#{item.number}", pretty(item.category),
+            cells = (listing.names.get(item.photo) or caption(item.photo), f"#{item.number}", pretty(item.category),
                      _product_cell(products.get(item.best_sku), item.best_sku, item.best_score, best,
                                    item.best_sku in listing.alike),
                      _product_cell(products.get(item.runner_up_sku), item.runner_up_sku, item.runner_up_score,
@@ -312,15 +319,15 @@ def _summary(listed: int, total: int, tagged: int, tags: int | None) -> str:
     return f"{what}: double-click one (or press Enter) to open it, then confirm the right product or correct the tag{then}."
 
 
-def _listing(pipeline: Pipeline) -> Listing:
-    """One listing (``Listing``), read together off the UI thread."""
+def _listing(pipeline: Pipeline, listed: Iterable[Path] = ()) -> Listing:
+    """One listing (``Listing``), read together off the UI thread; ``listed``: the Photos strip's photos."""
     catalog = pipeline.catalog
     items, total = queue_head(catalog, LIMIT)
     skus = {sku for item in items for sku in (item.best_sku, item.runner_up_sku)}
     products = {p.sku: p for p in catalog.products(skus=sorted(skus))} if skus else {}
     kinds = [(pipeline.match_kind(item.best_score), pipeline.match_kind(item.runner_up_score)) for item in items]
     return Listing(items, products, total, kinds, photo_count(catalog), sum(tag_categories(catalog).values()),
-                   frozenset(read_alike(catalog, skus)))
+                   frozenset(read_alike(catalog, skus)), listed_names((item.photo for item in items), listed))
 
 
 def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr: float, job: Job) -> None:
