@@ -9,6 +9,7 @@ layout, so a product named ``<img src="file:///…">`` shows those characters an
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import Qt
@@ -30,6 +31,7 @@ SIMILAR = "#6b7280"
 # Characters of one catalog text a screen shows: a catalog edited by hand (or written by an older DecorLens) can
 # hold a 200,000-character name, which made the Where used heading wider than the window.
 MAX_SHOWN = 200
+RIGHT_TO_LEFT = ("R", "AL")  # the bidi classes of Hebrew and Arabic letters
 _HIDDEN = dict.fromkeys(HIDDEN)
 
 
@@ -62,6 +64,15 @@ def shown(text: str) -> str:
     characters. The catalog keeps whatever an older version or a hand edit wrote; every screen reads it here."""
     line = " ".join(text.translate(_HIDDEN).split())
     return line if len(line) <= MAX_SHOWN else line[: MAX_SHOWN - 1] + "…"
+
+
+def isolated(text: str) -> str:
+    """``text`` (``shown`` already) set apart for the bidi algorithm (U+2068 … U+2069) where it holds a
+    right-to-left letter: a Hebrew or Arabic name after "1. " made the whole label right-to-left, right-aligned
+    with the rank at its right end ("גדולה .1"). Other text stays as it is, for what reads or copies a label."""
+    if not any(unicodedata.bidirectional(char) in RIGHT_TO_LEFT for char in text):
+        return text
+    return f"\u2068{text}\u2069"
 
 
 def product_title(name: str, sku: str, category: str) -> str:

@@ -105,6 +105,9 @@ html:not(.js) .tip{--w:min(280px,100cqw);width:var(--w);top:calc(var(--ny) + 20p
 .name{font-size:16px;font-weight:650;line-height:1.3;overflow-wrap:anywhere}
 .sku{font-size:13px;color:var(--muted);overflow-wrap:anywhere}
 .price{margin-top:4px;font-size:17px;font-weight:700;overflow-wrap:anywhere}
+/* A heading, name or price from the catalog reads in its own direction: one in Hebrew or Arabic showed its words in
+   left-to-right order, a Latin word in it at the wrong end ("ספה תלת מושבית İSTANBUL"), its price's currency too */
+h1,.name,.price{unicode-bidi:plaintext}
 .badge{display:inline-block;margin-left:6px;padding:0 7px;border-radius:999px;background:#efede8;
  color:var(--muted);font-size:11px;letter-spacing:.04em;line-height:18px}
 .badge.confirmed{background:var(--ink);color:#fff}

@@ -61,3 +61,61 @@ def test_the_search_finds_names_in_any_case_and_unicode_form(shop: Catalog, type
     """LIKE folded ASCII only: "årstid" missed ÅRSTID, "istanbul" İSTANBUL, "straße" STRASSE, and an "é" typed as
     e + U+0301 the "é" stored. Accents count ("cafe" is not "café"), and "%" or "_" is no wildcard."""
     assert {p.sku for p in shop.products(text=typed)} == found
+
+
+HEBREW = "ספה תלת מושבית İSTANBUL"  # a Hebrew name with a Latin word: read right to left, the Latin word ends it
+
+
+def _ink_columns(image) -> list[int]:
+    """The x of each column of ``image`` (a QImage) that holds a pixel far from its top-right pixel's lightness."""
+    ground = image.pixelColor(image.width() - 1, 0).lightness()
+    return [x for x in range(image.width())
+            if any(abs(image.pixelColor(x, y).lightness() - ground) > 60 for y in range(image.height()))]
+
+
+@pytest.mark.gui
+def test_a_match_row_with_a_hebrew_name_keeps_its_rank_at_the_left(qtbot, qapp) -> None:
+    """"1. " + a Hebrew name made the whole label right-to-left: right-aligned in the panel, its rank at the right
+    end ("גדולה .1"). The name is isolated now: the row reads from the left like the others."""
+    from app.thumbnails import Thumbnails
+    from app.widgets.results_panel import MatchRow
+    from app.workers import Runner
+    from engine.results import Match
+
+    runner = Runner(1, qapp)
+    row = MatchRow(1, Match(1, "TR-1", HEBREW, "sofa", 0.5, "similar"), False, Thumbnails(runner))
+    qtbot.addWidget(row)
+    row.resize(500, 300)
+    row.show()
+    qtbot.waitExposed(row)
+    label = row.name
+    assert label.width() > 2 * label.fontMetrics().horizontalAdvance(label.text())  # room for it to go right
+    assert _ink_columns(label.grab().toImage())[0] < label.fontMetrics().averageCharWidth() * 2
+    runner.shutdown()
+
+
+def test_the_shoppable_page_shows_a_hebrew_name_right_to_left(tmp_path: Path, ikea: Path) -> None:
+    """The page set every name in its own left-to-right paragraph: "ספה תלת מושבית İSTANBUL" showed the Latin
+    word at the right, where a Hebrew reader looks for the name's start."""
+    import headless_chrome  # tests/ is on sys.path
+
+    from engine.shoppable import write_page
+
+    if headless_chrome.CHROMIUM is None or headless_chrome.CHROMEDRIVER is None:
+        pytest.skip(headless_chrome.MISSING)
+    photo = next((ikea / "scenes").glob("*.jpg"))
+    match = {"sku": "TR-1", "name": HEBREW, "category": "sofa", "score": 0.5, "match": "similar",
+             "price": "١٬٢٩٩٫٠٠ ر.س", "image_path": str(next((ikea / "products" / "sofa").glob("*.jpg")))}
+    scene = {"width": 100, "height": 100, "objects": [{"number": 1, "tag": [50, 50], "category": "sofa",
+                                                       "matches": [match]}]}
+    page = write_page(scene, photo, tmp_path, "room")
+    driver = headless_chrome.chrome()
+    try:
+        driver.get(page.as_uri())
+        left_of = """const [selector, word] = arguments;
+            const box = document.querySelector('.info ' + selector), text = box.firstChild, range = document.createRange();
+            const at = text.data.indexOf(word); range.setStart(text, at); range.setEnd(text, at + word.length);
+            return range.getBoundingClientRect().left;"""
+        assert driver.execute_script(left_of, ".name", "İSTANBUL") < driver.execute_script(left_of, ".name", "ספה")
+    finally:
+        driver.quit()

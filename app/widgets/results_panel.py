@@ -60,6 +60,7 @@ from app.labels import (
     by_name,
     dot_html,
     evidence_html,
+    isolated,
     match_word,
     plain_label,
     pretty,
@@ -274,7 +275,7 @@ class MatchRow(Ringed, QFrame):
         text = QVBoxLayout()
         text.setSpacing(1)
         title = product_title(match.name, match.sku, match.category)
-        self.name = plain_label(f"{rank}. {title}")
+        self.name = plain_label(f"{rank}. {isolated(title)}")
         self.name.setObjectName("title")
         self.name.setToolTip(rich_tooltip(title))
         self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price, match.alike))
@@ -717,7 +718,7 @@ class ResultsPanel(QWidget):
         if shown is None:
             return f"\nConfirmed product {GONE.lower()}: the shoppable page leaves this tag off"
         return (f"\nConfirmed product {GONE.lower()}: the shoppable page shows "
-                f"{product_title(shown.name, shown.sku, shown.category)} instead")
+                f"{isolated(product_title(shown.name, shown.sku, shown.category))} instead")
 
     def set_products(self, count: int) -> None:
         """The catalog's product count (the Catalog tab's ``catalogChanged``): a tag without matches says why."""
