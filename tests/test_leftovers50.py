@@ -167,3 +167,28 @@ def test_review_uncertain_tags_names_a_photo_opened_through_a_link_as_the_photos
         window._stop_pictures()
         qtbot.waitUntil(lambda w=window: not w.io.busy(), timeout=WAIT_MS)
     assert names == ["sofa-idea.jpg", "IMG_1234.jpg"]
+
+
+def test_why_this_match_shows_a_wide_crop_over_the_product_photo_readable(qtbot, qapp) -> None:
+    """A bed's crop, four times as wide as tall, was fitted into a 150 px square beside the product photo: a strip
+    150 × 37 px, its heat unreadable. Wide, it now goes over the product photo, as wide as the two were side by
+    side (300 × 75); a tall crop and a square one stay side by side in their squares, as before."""
+    import numpy as np
+
+    from app.widgets.why_match import SIDE, WhyMatch
+
+    view = WhyMatch()
+    qtbot.addWidget(view)
+    view.resize(2 * SIDE + 40, 600)
+    view.show()
+    shown = {}
+    for shape in ((100, 400), (300, 100)):  # a bed's crop (4:1), a floor lamp's (1:3)
+        view.show_overlays(np.full((*shape, 3), 200, np.uint8), np.full((500, 500, 3), 90, np.uint8), "BED")
+        for _ in range(3):
+            qapp.processEvents()  # the layout requests: the grid arranged anew, the pictures fitted to their sizes
+        crop, product = view.crop.geometry(), view.product.geometry()
+        shown[shape] = (view.crop.pixmap().deviceIndependentSize().toSize().toTuple(),
+                        view.product.pixmap().deviceIndependentSize().toSize().toTuple(),
+                        "over" if crop.bottom() < product.top() else "beside" if crop.right() < product.left() else "")
+    assert shown == {(100, 400): ((2 * SIDE, 2 * SIDE // 4), (SIDE, SIDE), "over"),
+                     (300, 100): ((SIDE // 3, SIDE), (SIDE, SIDE), "beside")}, shown

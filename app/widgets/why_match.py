@@ -6,6 +6,8 @@ user sees whether a match came from the object or from the floor, wall or table 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
@@ -16,6 +18,7 @@ from app.thumbnails import fit
 
 SIDE = 150  # px: the two pictures side by side fit the panel's minimum width
 LEAST = 72  # px: the side they shrink to where the window is short (a 1920 × 1200 screen at 200 %)
+WIDE = 2.0  # a crop this many times as wide as tall (a bed, a sideboard) goes over the product photo, not beside it
 EXPLAINED = "Bright: the parts of your photo and of {product} that look most alike (the match came from there)."
 
 
@@ -30,7 +33,9 @@ class HeatPicture(QLabel):
     """One of the two pictures: ``SIDE`` square where there is room, down to ``LEAST`` where the window is short,
     its picture fitted to the size it is given at the screen's pixel ratio. At a fixed ``SIDE`` the open pictures
     made the main window's least height 578 px, taller than a 960 × 600 screen (1920 × 1200 at 200 %) with its
-    title bar: the window grew past the screen's edge, its status bar out of sight."""
+    title bar: the window grew past the screen's edge, its status bar out of sight. A ``wide`` picture is as wide
+    as the two side by side, as tall as its shape asks (``SIDE`` at most), down to half ``LEAST``: a 4:1 crop of a
+    bed in a ``SIDE`` square was a strip 37 px tall, its heat unreadable."""
 
     def __init__(self, what: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,22 +45,29 @@ class HeatPicture(QLabel):
         self.setToolTip(what)
         self.setAccessibleName(what)
 
+    @property
+    def wide(self) -> bool:
+        return self.source is not None and self.source.width() >= WIDE * self.source.height()
+
     def sizeHint(self) -> QSize:
-        return QSize(SIDE, SIDE)
+        if not self.wide:
+            return QSize(SIDE, SIDE)
+        return QSize(2 * SIDE, min(SIDE, math.ceil(2 * SIDE * self.source.height() / self.source.width())))
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(LEAST, LEAST)
+        return QSize(LEAST, LEAST // 2 if self.wide else LEAST)
 
     def show_picture(self, pixmap: QPixmap | None) -> None:
         self.source = pixmap
+        self.updateGeometry()  # a wide picture asks another size
         self._fit()
 
     def _fit(self) -> None:
         if self.source is None:
             self.clear()
             return
-        side = max(1, min(SIDE, self.width(), self.height()))
-        self.setPixmap(fit(self.source, QSize(side, side), self.devicePixelRatioF()))
+        room = self.sizeHint().boundedTo(self.size()).expandedTo(QSize(1, 1))
+        self.setPixmap(fit(self.source, room, self.devicePixelRatioF()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -79,11 +91,9 @@ class WhyMatch(QFrame):
         self.note = plain_label()
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
-        layout.addWidget(self.crop, 0, 0)
-        layout.addWidget(self.product, 0, 1)
-        layout.addWidget(self.note, 1, 0, 1, 2)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 4, 0, 4)
+        self._arrange()
 
     def show_busy(self, product: str) -> None:
         """``product`` names the match explained (title and SKU): the heat shows on that row only, and a name
@@ -103,4 +113,17 @@ class WhyMatch(QFrame):
         ``SIDE`` pixels was stretched again by Qt, blurred beside the sharp text."""
         for label, rgb in ((self.crop, crop), (self.product, product)):
             label.show_picture(pixmap_of(rgb))
+        self._arrange()
         self.note.setText(EXPLAINED.format(product=name))
+
+    def _arrange(self) -> None:
+        """The crop beside the product photo, or over it, each as wide as both, where the crop is ``wide``."""
+        for widget in (self.crop, self.product, self.note):
+            self.grid.removeWidget(widget)
+        if self.crop.wide:
+            self.grid.addWidget(self.crop, 0, 0, 1, 2)
+            self.grid.addWidget(self.product, 1, 0, 1, 2)
+        else:
+            self.grid.addWidget(self.crop, 0, 0)
+            self.grid.addWidget(self.product, 0, 1)
+        self.grid.addWidget(self.note, 2, 0, 1, 2)
