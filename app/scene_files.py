@@ -19,6 +19,7 @@ from engine.errors import Cancelled, DecorLensError
 from engine.files import open_regular, write_atomic
 from engine.imageio import OPENERS
 from engine.importer import IMAGE_SUFFIXES
+from engine.words import day_month
 
 PASTED = "pasted"
 PASTED_NAME = re.compile(r"pasted-(\d{8}-\d{6})-\d+(?:-(\d+))?\.png")  # save_pasted's names: when, which of its second
@@ -108,7 +109,7 @@ def caption(photo: Path) -> str:
     if match is None or photo.parent.name != PASTED:
         return photo.name
     when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
-    return f"Pasted {when.day} {when:%b %H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
+    return f"Pasted {day_month(when)} {when:%H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
 
 
 def listed_names(photos: Iterable[Path], listed: Iterable[Path]) -> dict[Path, str]:

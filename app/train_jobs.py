@@ -22,7 +22,7 @@ from engine.paths import TRAINING_RUNS
 from engine.pipeline import Pipeline
 from engine.scene_memory import photo_count
 from engine.settings import Settings, save_choice
-from engine.words import counted
+from engine.words import counted, day_month
 
 if TYPE_CHECKING:  # the app starts without training's modules
     from training.run import Job
@@ -388,7 +388,7 @@ def started_words(run: Path) -> str:
         started = datetime.strptime(run.name.removeprefix(RUN_PREFIX), RUN_STAMP)
     except ValueError:  # a folder renamed by hand
         return f"in {run.name}"
-    return f"started {started.day} {started:%b} at {started:%H:%M}"
+    return f"started {day_month(started)} at {started:%H:%M}"
 
 
 def stopped_words(run: Path) -> str:

@@ -6,6 +6,8 @@ group digits and agree in number, so a script's log and the window say the same.
 
 from __future__ import annotations
 
+from datetime import date
+
 from engine.backups import BEFORE_RESTORE
 from engine.results import MATCH_WORDS
 
@@ -54,3 +56,19 @@ def named_as_counted(name: str, count: int) -> str:
     if word.endswith("f"):
         return word[:-1] + "ves"
     return word + ("es" if word.endswith(("ch", "sh", "x")) else "s")
+
+
+# The app's words are English: strftime's %a and %b follow the user's LC_TIME, which Qt applies at start-up, so a
+# German desktop read "Mo 2 Mär at 14:05" and "Pasted 7 Dez 19:10:20", half German, half English.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day_month(day: date) -> str:
+    """"7 Dec", whatever the user's locale (see ``MONTHS``)."""
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
+def weekday_day_month(day: date) -> str:
+    """"Mon 7 Dec", whatever the user's locale."""
+    return f"{WEEKDAYS[day.weekday()]} {day_month(day)}"

@@ -119,3 +119,36 @@ def test_the_shoppable_page_shows_a_hebrew_name_right_to_left(tmp_path: Path, ik
         assert driver.execute_script(left_of, ".name", "İSTANBUL") < driver.execute_script(left_of, ".name", "ספה")
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def german_dates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """LC_TIME set to de_DE.UTF-8, as Qt sets it from a German desktop's environment at start-up; the locale built
+    into ``tmp_path`` with localedef (a second), as no test machine has it installed."""
+    import locale
+    import shutil
+    import subprocess
+
+    if shutil.which("localedef") is None or not Path("/usr/share/i18n/locales/de_DE").exists():
+        pytest.skip("localedef or glibc's de_DE locale source is missing")
+    subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8", str(tmp_path / "de_DE.UTF-8")], check=True,
+                   capture_output=True)
+    monkeypatch.setenv("LOCPATH", str(tmp_path))
+    before = locale.setlocale(locale.LC_TIME)
+    locale.setlocale(locale.LC_TIME, "de_DE.UTF-8")
+    yield
+    locale.setlocale(locale.LC_TIME, before)
+
+
+def test_dates_in_the_apps_words_stay_english_on_a_german_desktop(german_dates) -> None:
+    """strftime's %a and %b follow LC_TIME: a backup read "Mo 2 Mär at 14:05", a pasted picture "Pasted 7 Dez …"."""
+    from datetime import datetime
+
+    from app.dialogs.backups import when
+    from app.scene_files import caption
+    from app.train_jobs import started_words
+
+    assert f"{datetime(2026, 3, 2):%b}" == "Mär"  # the locale is in force
+    assert when(datetime(2025, 3, 2, 14, 5).astimezone(), datetime(2026, 1, 1).astimezone()) == "Sun 2 Mar 2025 at 14:05"
+    assert caption(Path("/p/pasted/pasted-20261207-191020-039407.png")) == "Pasted 7 Dec 19:10:20"
+    assert started_words(Path("/runs/app-20261207-153700")) == "started 7 Dec at 15:37"

@@ -45,7 +45,7 @@ from engine.errors import Cancelled, ModelError
 from engine.lookalike import lookalikes, skeleton
 from engine.paths import CATALOG_FILE
 from engine.pipeline import Pipeline
-from engine.words import backup_reason, counted
+from engine.words import backup_reason, counted, weekday_day_month
 
 TITLE = "Restore a Backup"  # Catalog ▸ Restore a Backup…: the window and its question are titled with its words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
@@ -457,7 +457,7 @@ def when(taken: datetime, now: datetime | None = None) -> str:
     if local.date() == today - timedelta(days=1):
         return f"yesterday at {clock}"
     year = f" {local.year}" if local.year != today.year else ""
-    return f"{local:%a} {local.day} {local:%b}{year} at {clock}"
+    return f"{weekday_day_month(local)}{year} at {clock}"
 
 
 def _summary(listing: Listing) -> str:
