@@ -70,7 +70,8 @@ def report(exc: BaseException, context: Context) -> int:
     if isinstance(exc, BrokenPipeError):
         return _reader_left()
     line, code = error_line(exc, context)
-    print(line, file=sys.stderr)
+    with suppress(OSError):  # stderr full too (2>/dev/full): nothing can say so, the exit code still does
+        print(line, file=sys.stderr)
     return code
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from tqdm import tqdm
 
@@ -70,7 +70,8 @@ def note(message: str) -> None:
     """
     # tqdm.write: said while a bar runs (the catalog's embedding says how many it embedded), it was written over the
     # bar's line, "…43.02product/sembedded 79 of 79 products"; now the bar is cleared, the line said, the bar drawn again
-    tqdm.write(one_line(escape_controls(one_field(message)), MAX_LINE), file=sys.stderr)
+    with suppress(OSError):  # stderr's disk full (2>/dev/full): the remark is lost, the work goes on
+        tqdm.write(one_line(escape_controls(one_field(message)), MAX_LINE), file=sys.stderr)
 
 
 @contextmanager

@@ -9,16 +9,19 @@ same character again, so ``--json`` output keeps its meaning.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from engine.advice import os_problem
 from engine.categories import display_name
+from engine.errors import DecorLensError
 from engine.invisible import INVISIBLE
 from engine.lookalike import sku_shown
 from engine.paths import readable_path
@@ -37,9 +40,13 @@ def escape_controls(text: str) -> str:
 
 
 def _escaped(match: re.Match[str]) -> str:
+    return json_escape(match.group())
+
+
+def json_escape(char: str) -> str:
     """A character as JSON writes it escaped: past U+FFFF as its two UTF-16 halves (a tag character's ``\\ue0041``
     would read back as U+E004 and a "1")."""
-    code = ord(match.group())
+    code = ord(char)
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     code -= 0x10000
@@ -111,6 +118,25 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     return str(inside) if inside.parts else "."
 
 
+def _unencodable_escaped(exc: UnicodeError) -> tuple[str, int]:
+    """The codec error handler ``EscapingWriter`` writes with: what the output's encoding lacks as ``\\uXXXX``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return "".join(map(json_escape, exc.object[exc.start:exc.end])), exc.end
+
+
+UNENCODABLE = "decorlens.json-escape"
+codecs.register_error(UNENCODABLE, _unencodable_escaped)
+
+
+class OutputFailed(DecorLensError):
+    """stdout could not be written: closed by the shell (``>&-``), or its disk full (``> /dev/full``).
+
+    A closed one is refused before the command runs; a full one is met as the report is written, the work done (an
+    import stored, a batch's files written). The error line says which stream failed: a full stdout was blamed on
+    "the input", and a closed one was an unexpected AttributeError with a traceback in the log."""
+
+
 class EscapingWriter:
     """A text stream that writes through to ``stream`` with control characters escaped, and each byte of a file name
     that is not UTF-8 (a lone surrogate, as ``os.fsdecode`` gives it) as U+FFFD, as ``where`` shows them: on a
@@ -122,18 +148,51 @@ class EscapingWriter:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(readable_path(escape_controls(text)))
+        text = readable_path(escape_controls(text))
+        encoding = getattr(self._stream, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+        except UnicodeEncodeError:
+            # PYTHONIOENCODING=ascii, or a Windows file output in cp1252: "Sköld – 北欧" ended the command in "the
+            # input: not UTF-8 text"; written ``\\u00f6`` it reads, and --json stays JSON that reads back exactly
+            text = text.encode(encoding, UNENCODABLE).decode(encoding)
+        return self._written(lambda stream: stream.write(text))
+
+    def flush(self) -> None:
+        self._written(lambda stream: stream.flush())
+
+    def _written(self, write: Callable[[TextIO], int | None]) -> int:
+        """``write`` done on the stream, its failure an ``OutputFailed`` (a reader gone stays a BrokenPipeError)."""
+        try:
+            return write(self._stream) or 0
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            why = os_problem(exc) or exc.strerror or type(exc).__name__
+            raise OutputFailed(f"stdout: {why}") from exc
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+def stderr_kept() -> None:
+    """``sys.stderr`` pointed at /dev/null where the shell closed it (``2>&-``): Python leaves it None, so the first
+    progress bar ended ``catalog import`` in an AttributeError, and ``print``'s and tqdm's fallback to stdout put
+    notes and the error line into the results (``--json``'s JSON too)."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
 
 @contextlib.contextmanager
 def escaped(stream_name: str) -> Iterator[None]:
     """Replace ``sys.<stream_name>`` with an escaping writer for the duration of a command."""
     original = getattr(sys, stream_name)
-    setattr(sys, stream_name, EscapingWriter(original))
+    if original is None:  # refused before any work: a command whose report would be lost is not run
+        raise OutputFailed(f"{stream_name} is closed (>&-); send it to a file, or to /dev/null to drop it")
+    writer = EscapingWriter(original)
+    setattr(sys, stream_name, writer)
     try:
         yield
+        writer.flush()  # a full disk is met here, inside the command's error handling, not at Python's exit
     finally:
         setattr(sys, stream_name, original)
