@@ -38,6 +38,7 @@ from engine.feed_images import SCHEMES, download_images, validators_file
 from engine.files import CHUNK_BYTES, absolute, open_regular, sha256_of
 from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
 from engine.lookalike import lookalikes, marked, skeleton
+from engine.prices import price_value
 from engine.web_mark import downloaded_from
 from engine.words import counted
 
@@ -54,6 +55,7 @@ MAX_SEPARATORS = 64 * MAX_COLUMNS  # in one CSV row before splitting it (quoted 
 MAX_ROW_CHARS = 16 * 2**20  # characters of one CSV row
 MAX_PARQUET_CHUNK = 256 * 2**20  # bytes of one Parquet column chunk, uncompressed (Spark writes 128 MiB row groups)
 TEXT_FIELDS = ("sku", "name", "category", "url", "price", "image")  # held to bundle_rows' rules
+PRICE_SHOWN = 40  # characters of a price text the import's summary quotes
 T = TypeVar("T")
 
 # Our column ← the first present of these (lower-cased) header names.
@@ -115,6 +117,7 @@ class ImportReport:
     kept: list[str] = field(default_factory=list)  # why each cached photo kept unrefreshed was (an offline import)
     renamed: dict[str, str] = field(default_factory=dict)  # a feed's category → the searched one it was stored as
     lookalikes: list[tuple[str, ...]] = field(default_factory=list)  # SKUs reading as one, a feed's among them
+    unpriced: list[str] = field(default_factory=list)  # 'SKU "price"' of each price text that holds no number
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -132,7 +135,7 @@ class ImportReport:
         parts = [(self.added, "added"), (self.updated, f"updated{f' ({what})' if what else ''}"),
                  (self.unchanged, "unchanged"), (len(self.skipped), "skipped")]
         return (", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added") + self._kept_note() + \
-            self._lookalike_note()
+            self._lookalike_note() + self._unpriced_note()
 
     def _kept_note(self) -> str:
         """"; 1,955 photos not refreshed, their cached copies kept (cdn.example.com: …)", said once for an import
@@ -153,6 +156,15 @@ class ImportReport:
         sets = first_named([" / ".join(marked(sku) for sku in group) for group in self.lookalikes])
         return (f"; {counted(len(self.lookalikes), 'set')} of SKUs {reads} as one, a character drawn alike (check "
                 f"the feed): {sets}")
+
+    def _unpriced_note(self) -> str:
+        """"; 2 prices are no numbers (listed last by price): B5 "Call us", B7 "—"": the catalog keeps a feed's
+        price text as it is, and a price sort read those as no price without a word, a sofa's price typed as
+        "auf Anfrage" or in a form no reader knows among the products without one."""
+        if not self.unpriced:
+            return ""
+        what = "is no number" if len(self.unpriced) == 1 else "are no numbers"
+        return f"; {counted(len(self.unpriced), 'price')} {what} (listed last by price): {first_named(self.unpriced)}"
 
     def note_unlisted(self, unlisted: Iterable[tuple[str, str, str]], ours: set[str]) -> None:
         """Sort the catalog's (SKU, category, source) the feed does not list. Those of a category it has none of
@@ -364,6 +376,8 @@ def import_rows(
                     if stored.reembed:
                         to_embed.append((stored.id, product.image_hash, image))
                     report.count(stored.change, stored.fields)
+                    if product.price.strip() and price_value(product.price) is None:
+                        report.unpriced.append(f'{product.sku} "{_shown_price(product.price)}"')
                     if row.handle:
                         variants.setdefault(row.handle, []).append(product.sku)
                     report.categories[product.category] = report.categories.get(product.category, 0) + 1
@@ -911,6 +925,12 @@ def prepare_row(
         image = preprocess(image)
     product = Product(row.sku, _nfc(row.name), _nfc(row.category), str(path), digest, row.url, row.price, row.extra)
     return product, image, ""
+
+
+def _shown_price(price: str) -> str:
+    """A price text as the import's summary quotes it: at most ``PRICE_SHOWN`` characters, on one line."""
+    flat = " ".join(price.split())
+    return flat if len(flat) <= PRICE_SHOWN else flat[: PRICE_SHOWN - 1] + "…"
 
 
 def _nfc(text: str) -> str:

@@ -152,3 +152,25 @@ def test_dates_in_the_apps_words_stay_english_on_a_german_desktop(german_dates) 
     assert when(datetime(2025, 3, 2, 14, 5).astimezone(), datetime(2026, 1, 1).astimezone()) == "Sun 2 Mar 2025 at 14:05"
     assert caption(Path("/p/pasted/pasted-20261207-191020-039407.png")) == "Pasted 7 Dec 19:10:20"
     assert started_words(Path("/runs/app-20261207-153700")) == "started 7 Dec at 15:37"
+
+
+def test_an_import_names_the_prices_that_are_no_number_and_its_nfd_names_are_found(fresh_pipeline, tmp_path: Path,
+                                                                                    ikea: Path) -> None:
+    """A price text with no number ("auf Anfrage") was stored and listed last by price without a word: the
+    summary every screen and the CLI show names it now. A feed's name written in NFD (a Mac's export) is found
+    by the same word typed either way."""
+    import csv
+
+    photos = sorted((ikea / "products" / "lamp").glob("*.jpg"))
+    feed = tmp_path / "feed.csv"
+    with open(feed, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sku", "name", "category", "image", "price"])
+        writer.writerow(["FR-9", unicodedata.normalize("NFD", "Lampe Élégante"), "lamp", photos[0], "1\u202f299,00 €"])
+        writer.writerow(["DE-9", "Stehlampe", "lamp", photos[1], "Preis auf\nAnfrage"])
+        writer.writerow(["SE-9", "ÅRSTID", "lamp", photos[2], ""])
+    report = fresh_pipeline.import_catalog(feed)
+    assert report.summary() == '3 added; 1 price is no number (listed last by price): DE-9 "Preis auf Anfrage"'
+    catalog = fresh_pipeline.catalog
+    for typed in ("élégante", unicodedata.normalize("NFD", "ÉLÉGANTE")):
+        assert [p.sku for p in catalog.products(text=typed)] == ["FR-9"]
