@@ -16,7 +16,7 @@ from platformdirs import user_data_dir
 from decorlens.errors import EXIT_CODES, Context, debug_requested, report
 from decorlens.options import PROG, OneLineParser, use_program, wide_folder
 from decorlens.progress import ended_as_ctrl_c, note
-from decorlens.terminal import escaped, shown_path, stderr_kept
+from decorlens.terminal import escaped, shown_path, streams_fitted
 from engine import __version__
 from engine.errors import DecorLensError
 from engine.paths import APP_NAME, CATALOG_FILE, DATA_ENV, data_dir
@@ -106,7 +106,7 @@ def _epilog(prog: str) -> str:
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     use_program(prog)
-    stderr_kept()
+    streams_fitted()
     context = Context(debug=debug_requested(argv))
     window = False  # whether the command opens the app's window, whose start-up errors a window shows
     try:

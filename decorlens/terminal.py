@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import io
 import json
 import os
 import re
@@ -119,7 +120,7 @@ def shown_path(path: str | os.PathLike[str]) -> str:
 
 
 def _unencodable_escaped(exc: UnicodeError) -> tuple[str, int]:
-    """The codec error handler ``EscapingWriter`` writes with: what the output's encoding lacks as ``\\uXXXX``."""
+    """The codec error handler stdout writes with (``streams_fitted``): what its encoding lacks as ``\\uXXXX``."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     return "".join(map(json_escape, exc.object[exc.start:exc.end])), exc.end
@@ -149,13 +150,6 @@ class EscapingWriter:
 
     def write(self, text: str) -> int:
         text = readable_path(escape_controls(text))
-        encoding = getattr(self._stream, "encoding", None) or "utf-8"
-        try:
-            text.encode(encoding)
-        except UnicodeEncodeError:
-            # PYTHONIOENCODING=ascii, or a Windows file output in cp1252: "Sköld – 北欧" ended the command in "the
-            # input: not UTF-8 text"; written ``\\u00f6`` it reads, and --json stays JSON that reads back exactly
-            text = text.encode(encoding, UNENCODABLE).decode(encoding)
         return self._written(lambda stream: stream.write(text))
 
     def flush(self) -> None:
@@ -175,12 +169,18 @@ class EscapingWriter:
         return getattr(self._stream, name)
 
 
-def stderr_kept() -> None:
-    """``sys.stderr`` pointed at /dev/null where the shell closed it (``2>&-``): Python leaves it None, so the first
-    progress bar ended ``catalog import`` in an AttributeError, and ``print``'s and tqdm's fallback to stdout put
-    notes and the error line into the results (``--json``'s JSON too)."""
+def streams_fitted() -> None:
+    """The standard streams made fit for what a script or a shell gives a command, before anything is written.
+
+    stderr closed (``2>&-``), which Python leaves None, goes to /dev/null: the first progress bar ended ``catalog
+    import`` in an AttributeError, and ``print``'s and tqdm's fallback to stdout put notes and the error line among
+    the results (into ``--json``'s JSON too). stdout writes what its encoding lacks as ``\\u00f6``
+    (``PYTHONIOENCODING=ascii``, a Windows file in cp1252): "Sköld – 北欧" in a listing, or the "→" of ``tag
+    --help``, ended the command in "the input: not UTF-8 text"; so escaped, ``--json`` still reads back exactly."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors=UNENCODABLE)
 
 
 @contextlib.contextmanager

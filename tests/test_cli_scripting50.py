@@ -104,12 +104,14 @@ def test_a_stderr_nobody_reads_loses_the_notes_not_the_results(shop: Path):
 
 
 def test_an_ascii_stdout_escapes_the_names_it_cannot_write(shop: Path):
-    """``PYTHONIOENCODING=ascii`` (or a Windows file in cp1252) ended every listing of "Sköld – Läslampa 北欧" in
-    "the input: not UTF-8 text; save it again as UTF-8": now the letters it lacks are written ``\\u00f6``, which
-    ``--json`` reads back as the name."""
+    """``PYTHONIOENCODING=ascii`` (or a Windows file in cp1252) ended every listing of "Sköld – Läslampa 北欧", and
+    ``tag --help`` (its "→"), in "the input: not UTF-8 text; save it again as UTF-8": now the letters it lacks are
+    written ``\\u00f6``, which ``--json`` reads back as the name."""
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     listed = _decorlens(shop / "data", "catalog", "list", "--json", env=env)
     assert listed.returncode == 0 and listed.stdout.isascii()
     assert NAME in [product["name"] for product in json.loads(listed.stdout)]
     shown = _decorlens(shop / "data", "catalog", "list", env=env)
     assert shown.returncode == 0 and "Sk\\u00f6ld \\u2013 L\\u00e4slampa \\u5317\\u6b27" in shown.stdout
+    helped = _decorlens(shop / "data", "tag", "--help", env=env)
+    assert helped.returncode == 0 and "\\u2192" in helped.stdout
