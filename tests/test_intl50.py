@@ -174,3 +174,25 @@ def test_an_import_names_the_prices_that_are_no_number_and_its_nfd_names_are_fou
     catalog = fresh_pipeline.catalog
     for typed in ("élégante", unicodedata.normalize("NFD", "ÉLÉGANTE")):
         assert [p.sku for p in catalog.products(text=typed)] == ["FR-9"]
+
+
+@pytest.mark.gui
+def test_why_this_match_names_a_hebrew_product_in_its_own_word_order(qapp) -> None:
+    """"… with כורסה STRASSE DE-1…": unisolated, the Latin word of the name joined the sentence's left-to-right run
+    and showed right of the Hebrew, where a reader of the name looks for its end."""
+    from PySide6.QtGui import QFont, QTextLayout
+
+    from app.widgets.results_panel import explained
+    from engine.results import Match
+
+    text = f"Comparing the object with {explained(Match(1, 'DE-1', 'כורסה STRASSE', 'armchair', 0.5, 'similar'))}…"
+    layout = QTextLayout(text, QFont())
+    layout.beginLayout()
+    layout.createLine().setLineWidth(2000)
+    layout.endLayout()
+
+    def x(word: str) -> float:
+        """Where ``word`` is drawn: the left of its glyphs."""
+        return min(run.boundingRect().left() for run in layout.glyphRuns(text.index(word), len(word)))
+
+    assert x("STRASSE") < x("כורסה") < x("DE-1")  # the name read right to left, the SKU after it

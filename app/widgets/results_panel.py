@@ -96,8 +96,8 @@ MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifi
 
 
 def explained(match: Match) -> str:
-    """The match Why this match? is about, as its row names it: title and SKU."""
-    return f"{product_title(match.name, match.sku, match.category)} {shown_sku(match.sku, match.alike)}"
+    """The match Why this match? is about, as its row names it: title (``isolated``) and SKU."""
+    return f"{isolated(product_title(match.name, match.sku, match.category))} {shown_sku(match.sku, match.alike)}"
 
 
 def product_words(match: Match) -> str:
