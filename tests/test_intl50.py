@@ -196,3 +196,29 @@ def test_why_this_match_names_a_hebrew_product_in_its_own_word_order(qapp) -> No
         return min(run.boundingRect().left() for run in layout.glyphRuns(text.index(word), len(word)))
 
     assert x("STRASSE") < x("כורסה") < x("DE-1")  # the name read right to left, the SKU after it
+
+
+@pytest.mark.gui
+def test_a_long_name_takes_three_lines_of_its_match_row(qtbot, qapp) -> None:
+    """A marketplace feed's 200-character title took seven lines of the matches panel: now three, cut with "…",
+    whole in the tooltip. A short name is left as it is."""
+    from app.thumbnails import Thumbnails
+    from app.widgets.results_panel import TITLE_LINES, MatchRow
+    from app.workers import Runner
+    from engine.results import Match
+
+    runner = Runner(1, qapp)
+    name = ("ÖVERSKÅDLIG extra lång produktbenämning " * 6)[:199]
+    rows = [MatchRow(1, Match(1, "LONG", name, "chair", 0.5, "similar"), False, Thumbnails(runner)),
+            MatchRow(2, Match(2, "SE-1", "ÅRSTID", "lamp", 0.5, "similar"), False, Thumbnails(runner))]
+    for row in rows:
+        qtbot.addWidget(row)
+        row.resize(330, 400)
+        row.show()
+        qtbot.waitExposed(row)
+    label = rows[0].name
+    qtbot.waitUntil(lambda: label.text().endswith("…"))
+    assert label.heightForWidth(label.width()) <= (TITLE_LINES + 0.5) * label.fontMetrics().lineSpacing()
+    assert name in label.toolTip() and label.text().startswith("1. ÖVERSKÅDLIG")
+    assert rows[1].name.text() == "2. ÅRSTID"
+    runner.shutdown()

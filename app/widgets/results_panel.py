@@ -32,6 +32,8 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPixmap,
     QResizeEvent,
+    QTextLayout,
+    QTextOption,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -85,6 +87,7 @@ EMPTY = (
 )
 # A photo without tags, before why (scene_view.no_tags_message): "Click a tag" pointed at pins that are not there
 NO_TAGS = "This photo has no tags."
+TITLE_LINES = 3  # lines of a match's name in its row (``TitleLabel``)
 NONE_SEARCHED = "No product of the searched categories in the catalog."
 # a tag's matches while the catalog has no products at all, and the message bar on such a photo, in one wording:
 # "no product of the searched categories" sent the merchandiser looking for a category that was missing, not an import
@@ -210,6 +213,39 @@ class GuessButton(QPushButton):
         self.setText(shown_as_is(self.fontMetrics().elidedText(self.name, Qt.TextElideMode.ElideRight, room)))
 
 
+class TitleLabel(QLabel):
+    """A match's "1. name", wrapped to its row in at most ``TITLE_LINES`` lines, the rest cut with "…" (the row's
+    tooltip has it whole): a marketplace feed's 200-character title took seven lines of the panel and pushed the
+    other matches out of view."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.whole = text
+        self.setTextFormat(Qt.TextFormat.PlainText)  # catalog text, never HTML
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.setText(clamped(self.whole, self, TITLE_LINES))
+
+
+def clamped(text: str, label: QLabel, lines: int) -> str:
+    """``text`` as its first ``lines`` lines wrapped to ``label``'s width, the last cut with "…" where more follow."""
+    width = label.contentsRect().width()
+    layout = QTextLayout(text, label.font())
+    layout.setTextOption(QTextOption(Qt.AlignmentFlag.AlignLeft))  # wrapped at word boundaries, as a label wraps
+    starts: list[int] = []
+    layout.beginLayout()
+    while width > 0 and len(starts) <= lines and (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    if len(starts) <= lines:
+        return text
+    last = starts[lines - 1]
+    return text[:last] + label.fontMetrics().elidedText(text[last:], Qt.TextElideMode.ElideRight, width)
+
+
 def shown_as_is(text: str) -> str:
     """A button's words with no "&" taken for a shortcut's mark: "Cushions & throws" showed "Cushions _throws", an
     underlined space, and Alt+Space pressed it."""
@@ -275,7 +311,7 @@ class MatchRow(Ringed, QFrame):
         text = QVBoxLayout()
         text.setSpacing(1)
         title = product_title(match.name, match.sku, match.category)
-        self.name = plain_label(f"{rank}. {isolated(title)}")
+        self.name = TitleLabel(f"{rank}. {isolated(title)}")
         self.name.setObjectName("title")
         self.name.setToolTip(rich_tooltip(title))
         self.detail = plain_label(product_detail(match.name, match.sku, match.category, match.price, match.alike))
