@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Self
 
 from decorlens.progress import bar, note, stop_on_ctrl_c
+from decorlens.terminal import one_field
 from engine.bundle import (
     ADDING,
     CHECKING,
@@ -61,7 +62,7 @@ def run_export(args: argparse.Namespace, pipeline: Pipeline) -> int:
     with stop_on_ctrl_c() as stop, StepBars(args.quiet) as bars:
         info = export_bundle(pipeline.data_dir, args.out, include_images=not args.no_images, log=log,
                              progress=bars.progress, cancelled=stop, step=bars.step)
-    print(f"wrote {info.summary(whole_path=True)}")  # "wrote slice.dlcat" hid where a folder's bundle went
+    print(one_field(f"wrote {info.summary(whole_path=True)}"))  # "wrote slice.dlcat" hid where a folder's bundle went
     return 0
 
 
@@ -119,5 +120,5 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
 def run_info(args: argparse.Namespace, _pipeline: Pipeline) -> int:
     info = read_bundle(args.bundle)
-    print(json.dumps(info.manifest, indent=2, ensure_ascii=False) if args.json else info.summary())
+    print(json.dumps(info.manifest, indent=2, ensure_ascii=False) if args.json else one_field(info.summary()))
     return 0

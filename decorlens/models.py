@@ -15,7 +15,7 @@ from tqdm import tqdm
 from decorlens.errors import PARTLY_DONE
 from decorlens.options import plain_name, program
 from decorlens.progress import bar, note
-from decorlens.terminal import shown_path
+from decorlens.terminal import one_field, shown_path
 from engine import modelpack
 from engine.advice import INSTALL_TRAINING
 from engine.errors import DecorLensError, ModelError
@@ -388,7 +388,7 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
     path = save_choice(pipeline.data_dir, "embedder", [choice])
-    print(f"searches now use {model_label(model)} from {absolute(model.path)}; saved in {shown_path(path)}{_kept_where([choice])}")
+    print(f"searches now use {model_label(model)} from {one_field(str(absolute(model.path)))}; saved in {shown_path(path)}{_kept_where([choice])}")
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:

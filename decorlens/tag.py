@@ -13,6 +13,7 @@ from decorlens.errors import PARTLY_DONE
 from decorlens.options import positive_int, program
 from decorlens.progress import bar, embed_catalog, note, stop_on_ctrl_c
 from decorlens.search import seen_words, sold_words
+from decorlens.terminal import one_field
 from engine.batch import (
     SUMMARY,
     BatchReport,
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                                                     *_untagged(report, pipeline.categories.names)]):
         note(line)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
-    print(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}")
+    # one line, a --out named with a line break too: scripts read the summary's path from it
+    print(one_field(f"tagged {_summary(report, len(scenes))} → {args.out / SUMMARY}{pages}"))
     return 0 if not report.failed and not unread else PARTLY_DONE
 
 

@@ -108,8 +108,12 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     The data dir is made absolute (``engine.paths.data_dir``) and photos are remembered by their full paths, so
     ``--data-dir shop`` printed "(/home/ana/work/shop/catalog.sqlite)" and ``where`` a long absolute path for a
     photo tagged as ``photos/room.jpg``: what the user typed, or the path from where they stand, is what they read.
+    Its newlines and tabs as ``one_field`` shows them: a folder named with a line break printed a line of its own.
     """
-    text = os.fspath(path)
+    return one_field(_from_here(os.fspath(path)))
+
+
+def _from_here(text: str) -> str:
     if not os.path.isabs(text):
         return text
     try:

@@ -115,3 +115,14 @@ def test_an_ascii_stdout_escapes_the_names_it_cannot_write(shop: Path):
     assert shown.returncode == 0 and "Sk\\u00f6ld \\u2013 L\\u00e4slampa \\u5317\\u6b27" in shown.stdout
     helped = _decorlens(shop / "data", "tag", "--help", env=env)
     assert helped.returncode == 0 and "\\u2192" in helped.stdout
+
+
+def test_a_folder_named_with_a_line_break_stays_on_its_line(shop: Path, tmp_path: Path, scene_path):
+    """``tag --out`` into a folder named "out⏎x" printed its summary's path over two lines (a script reading the
+    path from the line got "x/summary.csv"), as ``catalog stats`` did a data folder so named."""
+    out = tmp_path / "out\nx"
+    tagged = _decorlens(shop / "data", "-q", "tag", str(scene_path("sofa-by-day")), "--out", str(out))
+    assert tagged.returncode == 0 and tagged.stdout.endswith(f"→ {tmp_path}/out\\u000ax/summary.csv\n")
+    assert len(tagged.stdout.splitlines()) == 1 and (out / "summary.csv").is_file()
+    stats = _decorlens(tmp_path / "new\ndata", "catalog", "stats")
+    assert stats.stdout.splitlines()[0].endswith("new\\u000adata/catalog.sqlite)")
