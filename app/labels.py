@@ -75,6 +75,18 @@ def isolated(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
+def own_direction(text: str) -> Qt.LayoutDirection:
+    """The direction ``text`` reads in by its first letter of one (the bidi algorithm's rule for a paragraph):
+    right to left for a Hebrew or Arabic name, even one with a Latin word in it, left to right otherwise."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in RIGHT_TO_LEFT:
+            return Qt.LayoutDirection.RightToLeft
+        if kind == "L":
+            break
+    return Qt.LayoutDirection.LeftToRight
+
+
 def product_title(name: str, sku: str, category: str) -> str:
     """The feed's product name, else the category ("Armchair"): never the SKU, which the detail shows."""
     return shown(name) if has_name(name, sku) else pretty(category)

@@ -222,3 +222,42 @@ def test_a_long_name_takes_three_lines_of_its_match_row(qtbot, qapp) -> None:
     assert name in label.toolTip() and label.text().startswith("1. ÖVERSKÅDLIG")
     assert rows[1].name.text() == "2. ÅRSTID"
     runner.shutdown()
+
+
+@pytest.mark.gui
+def test_a_catalog_tile_shows_a_hebrew_name_in_its_own_word_order(qtbot, qapp, ikea: Path) -> None:
+    """A tile laid its name out left to right: "כורסה STRASSE" showed the Hebrew word first, at the left, where a
+    reader of the name looks for its end. Read right to left, it starts at the left with the Latin word, drawn as
+    a tile named "STRASSE" draws it."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QListView
+
+    from app.thumbnails import Thumbnails
+    from app.widgets.catalog_view import ProductGrid, ProductModel, ProductTile
+    from app.workers import Runner
+    from engine.catalog import Product
+
+    runner = Runner(1, qapp)
+    photo = str(next((ikea / "products" / "chair").glob("*.jpg")))
+    model = ProductModel(Thumbnails(runner))
+    model.set_products([Product("A", "כורסה STRASSE", "chair", photo), Product("B", "STRASSE", "chair", photo)])
+    grid = ProductGrid()
+    qtbot.addWidget(grid)
+    grid.setViewMode(QListView.ViewMode.IconMode)
+    grid.setItemDelegate(ProductTile(grid))
+    grid.setModel(model)
+    grid.resize(600, 400)
+    grid.show()
+    qtbot.waitExposed(grid)
+    shot = grid.viewport().grab().toImage()
+    bold = grid.font()
+    bold.setBold(True)
+    word = QFontMetrics(bold).horizontalAdvance("STRASSE")
+
+    def first_word(row: int):
+        area = ProductTile.text_area(QRectF(grid.visualRect(model.index(row)))).toRect()
+        return shot.copy(area.left(), area.top(), word, QFontMetrics(bold).height())
+
+    assert first_word(0) == first_word(1)
+    runner.shutdown()

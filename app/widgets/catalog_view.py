@@ -30,6 +30,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QShortcut,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,7 +53,16 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.labels import by_name, pretty, product_detail, product_title, rich_tooltip, shown, shown_sku
+from app.labels import (
+    by_name,
+    own_direction,
+    pretty,
+    product_detail,
+    product_title,
+    rich_tooltip,
+    shown,
+    shown_sku,
+)
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
@@ -182,9 +192,19 @@ class ProductTile(QStyledItemDelegate):
         for text_line, font, role in self.lines(product, painter.font(), int(text.width()), alike):
             painter.setFont(font)
             painter.setPen(palette.color(role))
-            painter.drawText(text, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), text_line)
+            self.draw_line(painter, text, text_line)
             text.setTop(text.top() + QFontMetrics(font).height() + self.LINE_GAP)
         painter.restore()
+
+    @staticmethod
+    def draw_line(painter: QPainter, area: QRectF, line: str) -> None:
+        """One of the tile's lines at the top left of ``area``, read in its own direction (``own_direction``): a
+        Hebrew name with a Latin word in it was laid out left to right, its words in the wrong order, and cut with
+        "…" at its start."""
+        option = QTextOption(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignAbsolute | Qt.AlignmentFlag.AlignTop)
+        option.setTextDirection(own_direction(line))
+        option.setWrapMode(QTextOption.WrapMode.NoWrap)
+        painter.drawText(area, line, option)
 
     @staticmethod
     def text_area(cell: QRectF) -> QRectF:
