@@ -349,9 +349,12 @@ def check_columns(backup: Path) -> None:
     """Refuse, naming the backup, one that lacks a table or column of the catalog schema.
 
     A restore copies every column by name; a file without one failed on SQLite's "no such column", which
-    the CLI reported as a failure of the live catalog (intact, the restore rolled back).
+    the CLI reported as a failure of the live catalog (intact, the restore rolled back). A backup of an older
+    schema lacks the columns added since (``columns_added_since``): those the restore fills with their defaults,
+    so every backup an earlier DecorLens took restores (each one was refused for lacking ``products.source``).
     """
-    from engine.catalog import SCHEMA  # engine.catalog imports this module
+    # imported here: engine.catalog imports this module
+    from engine.catalog import SCHEMA, SCHEMA_VERSION, columns_added_since
 
     with contextlib.closing(sqlite3.connect(":memory:")) as schema:
         schema.executescript(SCHEMA)
@@ -359,10 +362,11 @@ def check_columns(backup: Path) -> None:
     try:
         with read_only(backup) as db:
             found = {table: _columns(db, table) for table in needed}
+            added = columns_added_since(_schema_version(db) or SCHEMA_VERSION)
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
     for table, columns in needed.items():
-        missing = sorted(columns - found[table])
+        missing = sorted(columns - found[table] - added.get(table, set()))
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
             what = f"no {table} table" if not found[table] else f"no column {shown} in {table}"
@@ -370,6 +374,16 @@ def check_columns(backup: Path) -> None:
             # and at some lengths of the backup's path cut this, the reason, to "(no colum…)".
             raise CatalogError(f"backup {backup} is not a complete DecorLens catalog: {what}; the catalog is "
                                "unchanged: restore another backup")
+
+
+def _schema_version(db: sqlite3.Connection) -> int | None:
+    """The catalog schema version ``db`` records; None where it records none or no number (the restore's own
+    check refuses such a file in its words)."""
+    try:
+        row = db.execute("SELECT version FROM schema_version").fetchone()
+    except sqlite3.OperationalError:  # no schema_version table
+        return None
+    return row[0] if row and type(row[0]) is int else None
 
 
 def _columns(db: sqlite3.Connection, table: str) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import reprlib
 import secrets
 import sqlite3
@@ -98,6 +99,7 @@ PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, 
 # Version 1 → 2, in one transaction: every product kept, of no recorded source ("").
 UPGRADES = {1: ("ALTER TABLE products ADD COLUMN source TEXT NOT NULL DEFAULT ''",
                 "CREATE INDEX IF NOT EXISTS products_source ON products (source)")}
+ADDED_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 TABLES = ("meta", "products", "vectors", "tombstones")  # besides schema_version: what every command reads
 TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price", "source")
 CHANGED_FIELDS = ("price", "name", "image_hash", "category", "url", "image_path", "extra")  # what an update may change
@@ -852,6 +854,18 @@ class Catalog:
                 f"catalog {self.path} has schema version {version}, newer than this DecorLens "
                 f"({SCHEMA_VERSION}); update DecorLens"
             )
+
+
+def columns_added_since(version: int) -> dict[str, set[str]]:
+    """The columns each table gained in the upgrades from schema ``version`` on (``UPGRADES``): a catalog or backup
+    of that version lacks them, and a restore gives them their defaults. Read from the upgrades themselves, so a
+    later ``ADD COLUMN`` is known here without a second list to keep in step."""
+    added: dict[str, set[str]] = {}
+    for step, statements in UPGRADES.items():
+        for match in (ADDED_COLUMN.match(s) for s in statements if step >= version):
+            if match:
+                added.setdefault(match[1], set()).add(match[2])
+    return added
 
 
 def normalise_image_path(image_path: str) -> str:

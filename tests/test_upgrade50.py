@@ -1,0 +1,88 @@
+"""A user who upgrades: what an earlier DecorLens stored must open, restore and import in today's.
+
+The old files are built here as the old code wrote them (its SQL copied below, with the commit it is from), so
+these tests need no git history: a walk of three old versions (2026-11-22, 12-02 and 12-04) found each case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+# engine/catalog.py's SCHEMA at commit 3b8f743 (2026-11-22, the first week's CLI) and unchanged until schema 2
+# (2026-12-07, products.source): every catalog, backup and bundle made before then holds exactly these tables.
+SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sku TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL,
+    image_path TEXT NOT NULL,
+    image_hash TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    price TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS products_category ON products (category);
+CREATE TABLE IF NOT EXISTS vectors (
+    product_id INTEGER NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    embedder TEXT NOT NULL,
+    image_hash TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (product_id, embedder)
+);
+CREATE INDEX IF NOT EXISTS vectors_revision ON vectors (embedder, revision);
+CREATE TABLE IF NOT EXISTS tombstones (
+    product_id INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    revision INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
+"""
+OLD_EMBEDDER = "mobilenet_v2-imagenet-d328850cf896"  # the key 3b8f743 stored for the stock embedder
+
+
+def _schema_1_catalog(path: Path, lamps: list[Path]) -> Path:
+    """A catalog file as DecorLens 3b8f743 wrote it (its ``_migrate`` and ``put_vectors``): each lamp a product
+    with a price and a link, and a vector of the stock embedder."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript(SCHEMA_1)
+        db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        db.execute("INSERT INTO meta (key, value) VALUES ('revision', '1')")
+        for number, image in enumerate(lamps, 1):
+            db.execute(
+                "INSERT INTO products (sku, name, category, image_path, image_hash, url, price) "
+                "VALUES (?, ?, 'lamp', ?, ?, ?, ?)",
+                (image.stem, f"Lamp {number}", str(image), f"hash{number}", f"https://example.com/{number}",
+                 f"{number}9.99"),
+            )
+            vector = np.full(8, number, dtype=np.float32).tobytes()
+            db.execute("INSERT INTO vectors VALUES (?, ?, ?, 1, ?)", (number, OLD_EMBEDDER, f"hash{number}", vector))
+    return path
+
+
+def test_a_backup_an_earlier_decorlens_took_restores(fresh_pipeline, ikea: Path, tmp_path: Path):
+    """Every backup taken before schema 2 was refused: `catalog restore` and the app's Restore a Backup… said
+    "backup … is not a complete DecorLens catalog: no column source in products", so after upgrading no backup
+    the old version had taken (before a removal, an embedder switch, a restore) could be brought back. The restore
+    itself gives such a backup's products source "" (``Catalog._restored_columns``); only the check before it,
+    which compared the backup with today's schema, stopped it."""
+    lamps = sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]
+    backup = _schema_1_catalog(tmp_path / "catalog-20261204T100000000000Z-remove.sqlite", lamps)
+
+    restored, aside, _why = fresh_pipeline.restore_backup(backup)
+
+    assert (restored, aside) == (3, None)
+    catalog = fresh_pipeline.catalog
+    products = sorted(catalog.products(), key=lambda p: p.sku)
+    assert [(p.sku, p.name, p.price, p.url, p.source) for p in products] == [
+        (image.stem, f"Lamp {n}", f"{n}9.99", f"https://example.com/{n}", "") for n, image in enumerate(lamps, 1)
+    ]
+    stored = catalog.db.execute("SELECT COUNT(*) FROM vectors WHERE embedder = ?", (OLD_EMBEDDER,)).fetchone()[0]
+    assert stored == 3  # the old vectors come back with their products: nothing to embed again for them
