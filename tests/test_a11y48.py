@@ -101,12 +101,12 @@ def test_export_to_a_folder_that_is_not_there_is_told_not_only_shown(qtbot, tmp_
     assert told == [(f"{tmp_path / 'not-made'}: no such folder; choose one with Choose…", URGENT)]
 
 
-def test_batch_start_without_folders_is_told(qtbot, fresh_pipeline, told):
+def test_batch_start_without_folders_is_told(qtbot, fresh_pipeline, told, qapp):
     """Start (Enter) with no folders chosen wrote what to choose under the form, unsaid."""
     from app.dialogs.batch import BatchDialog
     from app.workers import Runner
 
-    dialog = BatchDialog(fresh_pipeline, Runner(1), 5)
+    dialog = BatchDialog(fresh_pipeline, Runner(1, qapp), 5)
     qtbot.addWidget(dialog)
     shown(qtbot, dialog)
     dialog.source.clear()
@@ -140,7 +140,7 @@ def test_a_cancelled_installation_check_says_how_it_ended(qtbot, fresh_pipeline,
     assert [(text.split(" after ")[0], how) for text, how in told] == [(CANCELLED, POLITE)]
 
 
-def test_the_windows_progress_bars_say_what_they_measure(qtbot, fresh_pipeline):
+def test_the_windows_progress_bars_say_what_they_measure(qtbot, fresh_pipeline, qapp):
     """A screen reader's object review said "progress bar, 40 percent" of Check Installation's, a bundle's, the
     batch's and a restore's bars: of what, it did not say."""
     from PySide6.QtWidgets import QWidget
@@ -154,13 +154,13 @@ def test_the_windows_progress_bars_say_what_they_measure(qtbot, fresh_pipeline):
     owner = QWidget()
     qtbot.addWidget(owner)
     windows = [InstallCheckWindow(fresh_pipeline, owner), BundleProgress(owner, "Export a Catalog Bundle", "…"),
-               BatchDialog(fresh_pipeline, Runner(1), 5, owner), BackupsWindow(fresh_pipeline, owner)]
+               BatchDialog(fresh_pipeline, Runner(1, qapp), 5, owner), BackupsWindow(fresh_pipeline, owner)]
     bars = [bar for window in windows for bar in window.findChildren(QProgressBar)]
     assert len(bars) == len(windows)
     assert all(QAccessible.queryAccessibleInterface(bar).text(QAccessible.Text.Name) for bar in bars)
 
 
-def test_each_duplicates_button_names_its_product_or_group(qtbot, ikea_products):
+def test_each_duplicates_button_names_its_product_or_group(qtbot, ikea_products, qapp):
     """Tab in Duplicates in the catalog walked "Keep this one", "Keep this one", "Not duplicates"… 153 groups of
     them: which product a Keep kept, and what told it from the other (the card's words), a screen reader never
     said."""
@@ -172,7 +172,7 @@ def test_each_duplicates_button_names_its_product_or_group(qtbot, ikea_products)
 
     rows = ikea_products[:2]
     products = [Product(r["product_id"], r["name"], r["category"], "", extra={"color": r["color"]}) for r in rows]
-    row = GroupRow(DuplicateGroup(products, identical=False, score=0.97), Thumbnails(Runner(1)),
+    row = GroupRow(DuplicateGroup(products, identical=False, score=0.97), Thumbnails(Runner(1, qapp)),
                    {products[0].sku: 2, products[1].sku: 0})
     qtbot.addWidget(row)
     said = [(name_of(card.keep), QAccessible.queryAccessibleInterface(card.keep).text(QAccessible.Text.Description))
@@ -188,7 +188,7 @@ def name_of(widget) -> str:
     return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
 
 
-def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_products):
+def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_products, qapp):
     """The Catalog grid's tiles were said by their name alone: "ALINA", "ALINA" of two bedding products, the SKU,
     category and price the tooltip shows out of a screen reader's reach."""
     from PySide6.QtWidgets import QListView
@@ -200,7 +200,7 @@ def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_prod
 
     rows = [r for r in ikea_products if r["name"] == "ALINA"][:2]
     assert len(rows) == 2
-    model = ProductModel(Thumbnails(Runner(1)))
+    model = ProductModel(Thumbnails(Runner(1, qapp)))
     model.set_products([Product(r["product_id"], r["name"], r["category"], "", price="19.99") for r in rows])
     grid = QListView()
     qtbot.addWidget(grid)
@@ -210,7 +210,7 @@ def test_a_catalog_tile_is_said_with_its_sku_category_and_price(qtbot, ikea_prod
     assert said == [f"ALINA, {r['product_id']} · Bedding · 19.99" for r in rows]
 
 
-def test_the_catalog_and_map_tabs_cancel_buttons_say_what_they_stop(qtbot, fresh_pipeline):
+def test_the_catalog_and_map_tabs_cancel_buttons_say_what_they_stop(qtbot, fresh_pipeline, qapp):
     """Tab on the Map tab went from the tab to "Cancel" while a map was drawn, and the Catalog tab's import had
     a "Cancel" too: in the main window, beside a search and a grid, a screen reader said not what it stops."""
     from app.thumbnails import Thumbnails
@@ -218,8 +218,8 @@ def test_the_catalog_and_map_tabs_cancel_buttons_say_what_they_stop(qtbot, fresh
     from app.widgets.map_view import MapView
     from app.workers import Runner
 
-    catalog = CatalogView(None, Runner(1), Runner(1), Thumbnails(Runner(1)))
-    map_view = MapView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    catalog = CatalogView(None, Runner(1, qapp), Runner(1, qapp), Thumbnails(Runner(1, qapp)))
+    map_view = MapView(fresh_pipeline, Runner(1, qapp), Thumbnails(Runner(1, qapp)))
     for view in (catalog, map_view):
         qtbot.addWidget(view)
     assert (name_of(catalog.cancel), name_of(map_view.cancel)) == ("Cancel the import", "Cancel drawing the map")

@@ -175,10 +175,10 @@ def test_an_empty_catalog_tab_says_what_to_import(qtbot, fresh_pipeline, setting
     qtbot.waitUntil(lambda: grid.placeholder == NO_MATCH and grid.model().rowCount() == 0, timeout=WAIT_MS)
 
 
-def test_cancelling_the_map_says_so_until_the_engine_stops(qtbot, pipeline):
+def test_cancelling_the_map_says_so_until_the_engine_stops(qtbot, pipeline, qapp):
     """The engine stops a map only at its next step (seconds to half a minute later): Cancel is acknowledged at
     once and stays acknowledged, where the next progress report used to put "Computing the map…" back."""
-    view = MapView(pipeline, Runner(1), Thumbnails(Runner(1)))
+    view = MapView(pipeline, Runner(1, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     release = threading.Event()
 
@@ -365,7 +365,7 @@ class _MovesWhileRunning(QObject):
         return False
 
 
-def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline, scene_path, tmp_path):
+def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline, scene_path, tmp_path, qapp):
     photos = tmp_path / "photos"
     photos.mkdir()
     for fragment in ("bed-that-folds", "bright-kitchen", "contemporary-kitchen"):
@@ -374,7 +374,7 @@ def test_batch_writes_cli_outputs_and_pages_and_can_be_cancelled(qtbot, pipeline
     (photos / "truncated.jpg").write_bytes(scene_path("rustic-way").read_bytes()[:20_000])
     (photos / "x.jpg").write_text("not a photo")
     out = tmp_path / "tagged"
-    dialog = BatchDialog(pipeline, Runner(2), 3)
+    dialog = BatchDialog(pipeline, Runner(2, qapp), 3)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(out))
@@ -421,14 +421,14 @@ def test_the_batchs_time_left_is_rounded_as_it_is_sure():
 
 
 def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_saved(qtbot, pipeline, scene_path,
-                                                                                        tmp_path):
+                                                                                        tmp_path, qapp):
     """Escape hid the dialog (and the window's, deleted on close, with it) while its batch ran on to the end
     with no Cancel, and each progress report then hit a deleted progress bar."""
     photos = tmp_path / "photos"
     photos.mkdir()
     for fragment in ("bed-that-folds", "bright-kitchen", "contemporary-kitchen"):
         shutil.copy(scene_path(fragment), photos)
-    dialog = BatchDialog(pipeline, Runner(2), 1)
+    dialog = BatchDialog(pipeline, Runner(2, qapp), 1)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.source.setText(str(photos))
@@ -444,8 +444,8 @@ def test_escape_during_a_batch_cancels_it_and_the_dialog_stays_to_say_what_was_s
     assert not dialog.isVisible()
 
 
-def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh_pipeline, tmp_path):
-    dialog = BatchDialog(fresh_pipeline, Runner(2), 3)
+def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh_pipeline, tmp_path, qapp):
+    dialog = BatchDialog(fresh_pipeline, Runner(2, qapp), 3)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.source.setText(str(tmp_path / "no-such-folder"))
@@ -459,13 +459,13 @@ def test_a_batch_that_finds_no_photos_says_so_and_shows_no_busy_bar(qtbot, fresh
     assert all(w.isEnabled() for w in (dialog.source, dialog.target, dialog.top_k))
 
 
-def test_a_batch_that_tags_no_photo_says_each_ones_reason_and_claims_no_page(qtbot, pipeline, tmp_path):
+def test_a_batch_that_tags_no_photo_says_each_ones_reason_and_claims_no_page(qtbot, pipeline, tmp_path, qapp):
     """It said "Tagged 0 of 1 photos (0 tags). Each photo has its shoppable page (.html)…", as `decorlens tag` says
     "…: not an image (…); nothing was tagged"."""
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "x.jpg").write_text("not a photo")
-    dialog = BatchDialog(pipeline, Runner(2), 1, folder=photos)
+    dialog = BatchDialog(pipeline, Runner(2, qapp), 1, folder=photos)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS):
         dialog.start()
@@ -476,13 +476,13 @@ def test_a_batch_that_tags_no_photo_says_each_ones_reason_and_claims_no_page(qtb
 
 
 def test_a_batch_leaves_its_output_folder_out_and_refuses_the_photos_folder_as_output(qtbot, pipeline, scene_path,
-                                                                                     tmp_path):
+                                                                                     tmp_path, qapp):
     """Saving into the photos folder mixed the pages' pictures into it; saving below it, a second run tagged
     the first's page pictures as rooms (as `decorlens tag` did)."""
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copy(scene_path("bed-that-folds"), photos)
-    dialog = BatchDialog(pipeline, Runner(2), 1)
+    dialog = BatchDialog(pipeline, Runner(2, qapp), 1)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(photos))

@@ -38,9 +38,9 @@ def priced_feed(tmp_path: Path, ikea: Path, ikea_products: list[dict[str, str]])
 
 
 @pytest.fixture
-def view(qtbot, fresh_pipeline, priced_feed: Path) -> CatalogView:
+def view(qtbot, fresh_pipeline, priced_feed: Path, qapp) -> CatalogView:
     """The Catalog tab, 1000 px wide, listing the priced feed's products."""
-    view = CatalogView(fresh_pipeline, Runner(1), Runner(2), Thumbnails(Runner(1)))
+    view = CatalogView(fresh_pipeline, Runner(1, qapp), Runner(2, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     view.resize(1000, 700)
     view.show()

@@ -124,7 +124,7 @@ def test_shoppable_page_has_a_hotspot_per_matched_object(result, tmp_path):
 
 
 def test_the_panel_marks_a_confirmed_product_removed_since_and_says_what_the_page_shows(
-    qtbot, fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path
+    qtbot, fresh_pipeline, ikea: Path, ikea_products, scene_path, tmp_path: Path, qapp
 ):
     """A confirmed product later removed from the catalog still read "✓ Confirmed" with nothing else: the page
     leaves it out and pins the tag's best match still in the catalog, and the panel says so, naming that one."""
@@ -146,7 +146,7 @@ def test_the_panel_marks_a_confirmed_product_removed_since_and_says_what_the_pag
 
     assert main(["-q", "--data-dir", str(fresh_pipeline.data_dir), "catalog", "remove", matches[1].sku]) == 0
     gone = scene.skus() - current_products(fresh_pipeline, scene.skus()).keys()  # the window's catalog refresh
-    panel = ResultsPanel(Thumbnails(Runner(1)))
+    panel = ResultsPanel(Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(panel)
     panel.gone = gone
     panel.show_tag(scene.tag(1), "#3b82f6", ["sofa"], ("sofa",))

@@ -29,12 +29,12 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.mark.parametrize(("first", "then"), SWITCHES)
-def test_the_setup_pages_errors_take_the_themes_colours(qtbot, tmp_path, restore_light, first, then):
+def test_the_setup_pages_errors_take_the_themes_colours(qtbot, tmp_path, restore_light, first, then, qapp):
     """The box of what was looked for: the message bar's error colours of each theme (it was #7a271a on #fdf2f0 in
     both, a pale patch in the middle of the dark page); a failed install's line in the error colour of the theme
     in use, also after a switch."""
     theme.apply(restore_light, first)
-    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    page = SetupPage(Runner(1, qapp), lambda: tmp_path / "models")
     qtbot.addWidget(page)
     page.show_error("model yolo11n.onnx not found in /nowhere")
     page._failed("The model pack is not in /nowhere")

@@ -142,12 +142,12 @@ def test_export_page_dialog_grows_when_its_note_takes_two_lines(qtbot, tmp_path:
     assert squeezed(dialog) == []
 
 
-def test_batch_dialog_grows_for_a_long_message(qtbot, tmp_path: Path, pipeline):
+def test_batch_dialog_grows_for_a_long_message(qtbot, tmp_path: Path, pipeline, qapp):
     """Start with the photos folder as the results folder: the message names it twice (a long path) and takes
     lines the dialog did not have."""
     photos = tmp_path / "a-season-of-room-photos-for-the-spring-catalogue" / "living-rooms-and-kitchens-shot-in-may"
     photos.mkdir(parents=True)
-    dialog = BatchDialog(pipeline, Runner(1), 5)
+    dialog = BatchDialog(pipeline, Runner(1, qapp), 5)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)

@@ -53,7 +53,8 @@ def test_the_first_import_says_what_to_do_next_and_waits_to_be_read(qtbot, fresh
 
 
 def test_batch_offers_a_results_folder_beside_the_photos_and_starts_at_once(qtbot, fresh_pipeline, tmp_path,
-                                                                           scene_path, ikea, ikea_products):
+                                                                           scene_path, ikea, ikea_products,
+                                                                           qapp):
     """Opened over the folder the window looks through, Batch Tag Folder filled in its Photos and left Save to
     empty: Start answered "Choose the photos folder and where to save the results." Browse… for the photos
     offered ``<folder>-tagged``; the folder given is offered the same."""
@@ -62,7 +63,7 @@ def test_batch_offers_a_results_folder_beside_the_photos_and_starts_at_once(qtbo
     photos = tmp_path / "Room photos"
     photos.mkdir()
     shutil.copy(scene_path("bed-that-folds"), photos)
-    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=photos)
+    dialog = BatchDialog(fresh_pipeline, Runner(1, qapp), 3, folder=photos)
     qtbot.addWidget(dialog)
     assert Path(dialog.target.text()) == tmp_path / "Room photos-tagged"
     with qtbot.waitSignal(dialog.finished_batch, timeout=WAIT_MS) as finished:
@@ -78,14 +79,15 @@ def test_batch_offers_a_results_folder_beside_the_photos_and_starts_at_once(qtbo
     assert "shoppable page (.html)" in dialog.status.text() and "Open results folder" in dialog.status.text()
 
 
-def test_the_offered_results_folder_follows_the_photos_browsed_for(qtbot, fresh_pipeline, tmp_path, monkeypatch):
+def test_the_offered_results_folder_follows_the_photos_browsed_for(qtbot, fresh_pipeline, tmp_path,
+                                                                   monkeypatch, qapp):
     """Offered from the start, the results folder would have stayed the first folder's when Browse… chose other
     photos: their pages would have gone beside the wrong folder. One typed in stays."""
     from PySide6.QtWidgets import QFileDialog
 
     chosen = tmp_path / "Autumn"
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(chosen))
-    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=tmp_path / "Spring")
+    dialog = BatchDialog(fresh_pipeline, Runner(1, qapp), 3, folder=tmp_path / "Spring")
     qtbot.addWidget(dialog)
     dialog._browse(dialog.source, "Folder of room photos")
     assert Path(dialog.target.text()) == tmp_path / "Autumn-tagged"

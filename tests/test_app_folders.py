@@ -50,8 +50,8 @@ def _iconed(strip: PhotoStrip) -> list[int]:
     return [row for row in range(strip.count()) if not strip.item(row).icon().isNull()]
 
 
-def test_a_folder_of_20000_photos_decodes_and_keeps_the_pictures_in_view_only(qtbot, ikea, tmp_path):
-    thumbnails = Thumbnails(Runner(2))
+def test_a_folder_of_20000_photos_decodes_and_keeps_the_pictures_in_view_only(qtbot, ikea, tmp_path, qapp):
+    thumbnails = Thumbnails(Runner(2, qapp))
     asked: list[str] = []
     get = thumbnails.get
     thumbnails.get = lambda path, *args: (asked.append(path), get(path, *args))[1]
@@ -97,9 +97,9 @@ def test_a_folder_of_20000_photos_decodes_and_keeps_the_pictures_in_view_only(qt
     assert len(_iconed(strip)) <= KEPT + len(strip.visible_rows())
 
 
-def test_the_strip_finds_the_open_photo_and_steps_as_before(qtbot, ikea):
+def test_the_strip_finds_the_open_photo_and_steps_as_before(qtbot, ikea, qapp):
     scenes = sorted((ikea / "scenes").glob("*.jpg"))[:3]
-    strip = PhotoStrip(Thumbnails(Runner(1)))
+    strip = PhotoStrip(Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(strip)
     strip.show()
     strip.show_photos(scenes)
@@ -252,7 +252,8 @@ def test_stop_keeps_the_photos_found_and_another_folder_ends_the_listing(qtbot, 
     assert window.photo_list.photos == [kitchen] and not window.photo_dock.isVisible()
 
 
-def test_batch_tag_folder_can_be_cancelled_while_it_looks_for_photos(qtbot, pipeline, tmp_path: Path, scene_path):
+def test_batch_tag_folder_can_be_cancelled_while_it_looks_for_photos(qtbot, pipeline, tmp_path: Path,
+                                                                     scene_path, qapp):
     """Listing a folder on a slow share takes minutes, and Cancel waited for it: the listing did not ask. Here the
     dialog's one worker is busy, Cancel is pressed while the batch waits, and the listing is the first to see it."""
     import shutil
@@ -262,7 +263,7 @@ def test_batch_tag_folder_can_be_cancelled_while_it_looks_for_photos(qtbot, pipe
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copy(scene_path("bed-that-folds"), photos)
-    runner, release = Runner(1), threading.Event()
+    runner, release = Runner(1, qapp), threading.Event()
     dialog = BatchDialog(pipeline, runner, 3, folder=photos)
     qtbot.addWidget(dialog)
     runner.start(lambda _job: release.wait(60))  # the batch waits behind it, as behind a slow listing

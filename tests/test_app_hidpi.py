@@ -46,11 +46,11 @@ def _product_photos(ikea: Path, count: int) -> list[str]:
     return [str(p) for p in sorted((ikea / "products").glob("*/*.jpg"))[:count]]
 
 
-def test_a_thumbnail_is_decoded_at_its_size_times_the_pixel_ratio(qtbot, ikea):
+def test_a_thumbnail_is_decoded_at_its_size_times_the_pixel_ratio(qtbot, ikea, qapp):
     """At 200 % a 128 px tile covers 256 screen pixels: decoded at 256 and marked 2, Qt draws it pixel for pixel
     (decoded at a fixed 160 px and stretched, it was blurred). Each size and ratio is a picture of its own."""
     (path,) = _product_photos(ikea, 1)  # 500 x 500
-    thumbnails = Thumbnails(Runner(1))
+    thumbnails = Thumbnails(Runner(1, qapp))
     assert thumbnails.get(path, ICON, 2.0) is None  # decoded in the worker
     qtbot.waitUntil(lambda: thumbnails.get(path, ICON, 2.0) is not None, timeout=WAIT_MS)
     sharp = thumbnails.get(path, ICON, 2.0)
@@ -64,7 +64,7 @@ def test_a_thumbnail_is_decoded_at_its_size_times_the_pixel_ratio(qtbot, ikea):
     assert plain.devicePixelRatio() == 1.0 and plain.size() == QSize(SIZE, SIZE)
 
 
-def test_the_thumbnail_cache_is_bounded_in_bytes_not_only_in_pictures(qtbot, ikea, monkeypatch):
+def test_the_thumbnail_cache_is_bounded_in_bytes_not_only_in_pictures(qtbot, ikea, monkeypatch, qapp):
     """Big thumbnails (a 200 % screen) take four times the memory: the cache keeps a byte budget, dropping the
     least recently used, as it kept a number of pictures before."""
     from app import thumbnails as module
@@ -72,7 +72,7 @@ def test_the_thumbnail_cache_is_bounded_in_bytes_not_only_in_pictures(qtbot, ike
     photos = _product_photos(ikea, 5)
     big = 4 * 256 * 256  # one 256 x 256 thumbnail, 32 bits a pixel
     monkeypatch.setattr(module, "BUDGET", 3 * big)
-    thumbnails = Thumbnails(Runner(1))
+    thumbnails = Thumbnails(Runner(1, qapp))
     for path in photos:
         thumbnails.get(path, 128, 2.0)
         qtbot.waitUntil(lambda p=path: thumbnails.get(p, 128, 2.0) is not None, timeout=WAIT_MS)
@@ -127,7 +127,7 @@ from engine.categories import CategoryMap
 work, photos, products = Path(sys.argv[1]), sys.argv[2].split("|"), sys.argv[3].split("|")
 screen = app.primaryScreen()
 found = {"dpr": screen.devicePixelRatio(), "screen": screen.availableGeometry().getRect()}
-thumbnails = Thumbnails(Runner(2))
+thumbnails = Thumbnails(Runner(2, app))
 decoded = set()
 thumbnails.ready.connect(decoded.add)
 
@@ -167,7 +167,7 @@ class Spy(QPainter):
 
 def tiles():
     # Catalog tiles, as the grid's delegate paints them
-    catalog = CatalogView(None, Runner(1), Runner(1), thumbnails)
+    catalog = CatalogView(None, Runner(1, app), Runner(1, app), thumbnails)
     catalog.resize(900, 500)
     catalog.show()
     catalog.model.set_products([Product(str(i), f"product {i}", "chair", p) for i, p in enumerate(products)])
@@ -231,7 +231,7 @@ def settings():
             "toggle": in_view(dialog.advanced_toggle), "threshold": in_view(dialog.threshold)}
 
 def duplicates():
-    window = DuplicatesView(None, Runner(1), thumbnails)
+    window = DuplicatesView(None, Runner(1, app), thumbnails)
     window.show()
     app.processEvents()
     return {"frame": window.frameGeometry().getRect()}
@@ -337,11 +337,11 @@ def _spoken(widget) -> str:
     return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
 
 
-def test_catalog_map_and_photos_controls_have_names_for_screen_readers(qtbot):
+def test_catalog_map_and_photos_controls_have_names_for_screen_readers(qtbot, qapp):
     """The audit's controls a screen reader announced with no name (a placeholder is no name)."""
-    thumbnails = Thumbnails(Runner(1))
-    catalog = CatalogView(None, Runner(1), Runner(1), thumbnails)
-    map_view = MapView(None, Runner(1), thumbnails)
+    thumbnails = Thumbnails(Runner(1, qapp))
+    catalog = CatalogView(None, Runner(1, qapp), Runner(1, qapp), thumbnails)
+    map_view = MapView(None, Runner(1, qapp), thumbnails)
     strip = PhotoStrip(thumbnails)
     for widget in (catalog, map_view, strip):
         qtbot.addWidget(widget)

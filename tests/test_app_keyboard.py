@@ -108,8 +108,8 @@ def test_arrows_on_the_closed_category_box_open_its_list_and_only_a_choice_there
     assert asked == [(number, target)]
 
 
-def test_a_letter_on_the_closed_category_box_opens_the_list_at_that_letter(qtbot):
-    panel = ResultsPanel(Thumbnails(Runner(1)))
+def test_a_letter_on_the_closed_category_box_opens_the_list_at_that_letter(qtbot, qapp):
+    panel = ResultsPanel(Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(panel)
     panel.show()
     tag = Tag(1, SceneObject("plant_pot", "potted plant", 0.8, (0, 0, 10, 10), (5, 5), []))
@@ -242,7 +242,7 @@ def test_matches_still_searched_get_the_keyboard_when_they_come_unless_it_moved_
 
 
 def _panel_with_links(qtbot) -> ResultsPanel:
-    panel = ResultsPanel(Thumbnails(Runner(1)))
+    panel = ResultsPanel(Thumbnails(Runner(1, QApplication.instance())))
     qtbot.addWidget(panel)
     panel.resize(360, 700)
     panel.show()

@@ -229,7 +229,8 @@ def test_the_before_after_is_said_in_words_not_ticks_and_each_number_with_what_i
 # -- the setup page -----------------------------------------------------------------------------------------------
 
 
-def test_the_setup_page_keeps_the_keyboard_through_an_install_and_says_how_it_ended(qtbot, tmp_path, monkeypatch):
+def test_the_setup_page_keeps_the_keyboard_through_an_install_and_says_how_it_ended(qtbot, tmp_path,
+                                                                                    monkeypatch, qapp):
     """Space on Download greyed it while the pack installed, and the keyboard fell to the next button (Choose models
     folder…), a key away from choosing another folder mid-install; once the install failed Cancel hid under it and
     it fell to the tab bar, and a screen reader heard nothing of the failure. The keyboard goes to Cancel, then back
@@ -247,7 +248,7 @@ def test_the_setup_page_keeps_the_keyboard_through_an_install_and_says_how_it_en
 
     monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(heard))
     (tmp_path / "empty").mkdir()
-    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    page = SetupPage(Runner(1, qapp), lambda: tmp_path / "models")
     page.download_url = str(tmp_path / "empty")
     qtbot.addWidget(page)
     shown(qtbot, page)

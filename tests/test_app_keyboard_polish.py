@@ -79,7 +79,7 @@ def test_a_focused_table_has_the_2_px_ring_a_list_has(qtbot, fresh_pipeline, loo
 
 
 @pytest.mark.parametrize("look", ["light", "dark"])
-def test_the_photos_strip_and_the_product_grid_are_ringed_too(qtbot, fresh_pipeline, look):
+def test_the_photos_strip_and_the_product_grid_are_ringed_too(qtbot, fresh_pipeline, look, qapp):
     """The Photos strip and the Catalog's product grid have no border of their own, and their id rule outranked the
     lists' focus ring: the keyboard on them showed nothing but the selected row. They are ringed as lists are,
     their rows where they were."""
@@ -89,9 +89,9 @@ def test_the_photos_strip_and_the_product_grid_are_ringed_too(qtbot, fresh_pipel
     app = QApplication.instance()
     theme.apply(app, look)
     try:
-        accent, io = theme.colours().accent, Runner(2)
+        accent, io = theme.colours().accent, Runner(2, qapp)
         thumbnails = Thumbnails(io)
-        catalog = CatalogView(fresh_pipeline, Runner(1), io, thumbnails)
+        catalog = CatalogView(fresh_pipeline, Runner(1, qapp), io, thumbnails)
         for view, window in ((PhotoStrip(thumbnails), None), (catalog.grid, catalog)):
             holder = window or QWidget()
             if window is None:
@@ -143,13 +143,13 @@ def test_settings_opens_on_its_first_control_and_the_scroll_area_is_no_tab_stop(
 
 
 def test_remove_and_find_duplicates_wait_for_products_and_a_selection(qtbot, fresh_pipeline, ikea, ikea_products,
-                                                                     tmp_path):
+                                                                     tmp_path, qapp):
     """With no product, Remove selected and Find duplicates… were enabled and did nothing; Remove selected did nothing
     without a selection either. Each is enabled once it can act, and its tooltip says what it waits for."""
     from app.widgets.catalog_view import CatalogView
 
-    io = Runner(2)
-    view = CatalogView(fresh_pipeline, Runner(1), io, Thumbnails(io))
+    io = Runner(2, qapp)
+    view = CatalogView(fresh_pipeline, Runner(1, qapp), io, Thumbnails(io))
     qtbot.addWidget(view)
     shown(qtbot, view)
     with qtbot.waitSignal(view.catalogChanged, timeout=WAIT_MS) as listed:
@@ -185,13 +185,13 @@ def test_the_train_windows_folder_and_table_have_names_a_screen_reader_reads(qtb
 # -- 5. the Matches panel's radio pair ------------------------------------------------------------------------------
 
 
-def test_the_scope_radios_are_one_tab_stop_on_the_checked_one(qtbot):
+def test_the_scope_radios_are_one_tab_stop_on_the_checked_one(qtbot, qapp):
     """After Any category was chosen by keyboard and a new tag checked Same category again, Tab and Shift+Tab
     reached the unchecked Any category and never Same category. The pair is one Tab stop, the checked button, and
     the arrows switch between them, as in any radio group."""
     from app.widgets.results_panel import ResultsPanel
 
-    panel = ResultsPanel(Thumbnails(Runner(1)))
+    panel = ResultsPanel(Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(panel)
     panel.resize(420, 700)
     shown(qtbot, panel)

@@ -38,10 +38,10 @@ ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0,
 
 
 @pytest.fixture
-def window(qtbot):
+def window(qtbot, qapp):
     """The canvas in a window with a button after it (somewhere for the keyboard to go) and the window-wide
     shortcuts the main window has for the photo: Ctrl++, Ctrl+− and Ctrl+0 (counted when they fire)."""
-    runner = Runner(2)
+    runner = Runner(2, qapp)
     top = QWidget()
     canvas = MapCanvas(Thumbnails(runner))
     button = QPushButton("Next")

@@ -19,7 +19,7 @@ pytest.importorskip("pytestqt")
 from conftest import run_on_scaled_screen
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QScrollArea
+from PySide6.QtWidgets import QApplication, QLabel, QScrollArea
 from test_app_review_names import kitchen_review
 
 from app.dialogs.review_queue import ReviewWindow
@@ -47,18 +47,20 @@ def _shown_over(qtbot, pipeline, products: list[Product]) -> DuplicatesView:
     with pipeline.catalog.transaction() as revision:
         for product in products:
             pipeline.catalog.upsert(product, revision)
-    window = DuplicatesView(pipeline, Runner(1), Thumbnails(Runner(1)))
+    app = QApplication.instance()
+    window = DuplicatesView(pipeline, Runner(1, app), Thumbnails(Runner(1, app)))
     qtbot.addWidget(window)
     window.show()
     return window
 
 
-def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_window(qtbot, ikea, ikea_products):
+def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_window(qtbot, ikea, ikea_products,
+                                                                                  qapp):
     """The IKEA catalog has a group of 15 nearly identical doors: its cards in one row made every group 15 cards
     wide, a scroll bar along the bottom, and each group's *Not duplicates* (at its row's right) past the window's
     edge. The cards now wrap: nothing to scroll sideways, and every group's button is in view."""
     products = _products(ikea, ikea_products[:17])
-    window = DuplicatesView(None, Runner(1), Thumbnails(Runner(1)))
+    window = DuplicatesView(None, Runner(1, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(window)
     window.resize(900, 640)
     window.show()
@@ -90,7 +92,8 @@ def test_a_big_duplicate_group_wraps_and_every_not_duplicates_stays_in_the_windo
 
 
 def test_finding_duplicates_in_a_catalog_not_yet_read_shows_progress_and_can_be_cancelled(qtbot, fresh_pipeline, ikea,
-                                                                                            ikea_products):
+                                                                                            ikea_products,
+                                                                                            qapp):
     """A catalog not yet embedded (new, or the matcher changed) is embedded before duplicates are looked for:
     minutes on a large one, while the window said only "Looking for duplicates…" and nothing could stop it.
     It counts the photos read and Cancel stops it, the catalog unchanged."""
@@ -98,7 +101,7 @@ def test_finding_duplicates_in_a_catalog_not_yet_read_shows_progress_and_can_be_
     with catalog.transaction() as revision:
         for product in _products(ikea, ikea_products[:600]):
             catalog.upsert(product, revision)
-    window = DuplicatesView(fresh_pipeline, Runner(1), Thumbnails(Runner(1)))
+    window = DuplicatesView(fresh_pipeline, Runner(1, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(window)
     window.show()
     window.refresh()

@@ -138,7 +138,7 @@ settle()
 found["train_least"] = state(window)
 
 # A product picture in a match row or on the hover card
-thumb = Thumb(Thumbnails(Runner(1)), 84)
+thumb = Thumb(Thumbnails(Runner(1, app)), 84)
 thumb.show()
 thumb.show_path(pictures[0])
 wait(lambda: not thumb.pixmap().isNull())
@@ -149,7 +149,7 @@ found["thumb"] = {"widget": thumb.devicePixelRatioF(), "inner": thumb.side - 4, 
 import numpy as np
 from app.widgets.results_panel import MatchRow
 from engine.results import Match
-row = MatchRow(1, Match(1, "490.473.41", "SÖDERHAMN", "sofa", 0.7, "similar", pictures[0]), False, Thumbnails(Runner(1)))
+row = MatchRow(1, Match(1, "490.473.41", "SÖDERHAMN", "sofa", 0.7, "similar", pictures[0]), False, Thumbnails(Runner(1, app)))
 row.show()
 row.show_heat(np.full((240, 320, 3), 128, np.uint8))
 heat = row.thumb.pixmap()
@@ -503,7 +503,7 @@ def _card(qtbot, size: QSize) -> tuple[HoverCard, Tag, QWidget]:
     qtbot.addWidget(host)
     host.resize(size)
     host.show()
-    card = HoverCard(Thumbnails(Runner(1)), host)
+    card = HoverCard(Thumbnails(Runner(1, host)), host)
     name = "HEMNES TV bench with 2 drawers and open shelf compartments, black-brown stained ash veneer"
     match = Match(1, "702.970.41", name, "tv_bench", 0.71, "similar")
     return card, Tag(3, SceneObject("tv_bench", "tv bench", 0.9, (0, 0, 10, 10), (5, 5), [match])), host
@@ -681,16 +681,17 @@ def test_the_photos_strip_has_a_close_button_one_can_see(qtbot, main_window, fre
     assert win.photo_dock.isVisible()
 
 
-def test_the_batch_dialogs_folders_have_names_for_screen_readers(qtbot, fresh_pipeline):
+def test_the_batch_dialogs_folders_have_names_for_screen_readers(qtbot, fresh_pipeline, qapp):
     """The form's labels named the rows holding each field and its Browse button: both fields had no name."""
-    dialog = BatchDialog(fresh_pipeline, Runner(1), 5)
+    dialog = BatchDialog(fresh_pipeline, Runner(1, qapp), 5)
     qtbot.addWidget(dialog)
     assert _spoken(dialog.source).startswith("Photos") and _spoken(dialog.target).startswith("Save to")
     browse = [_spoken(b) for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]
     assert len(set(browse)) == 2, browse
 
 
-def test_batch_and_settings_name_the_matches_per_tag_alike_in_a_box_of_its_size(qtbot, pipeline, tmp_path: Path):
+def test_batch_and_settings_name_the_matches_per_tag_alike_in_a_box_of_its_size(qtbot, pipeline,
+                                                                                tmp_path: Path, qapp):
     """Batch said "Matches per tag: 5" and Settings "Show for each tag: 5 products" for the same number, and the
     form stretched both boxes across the dialog: a 2-digit number at the left end of a 400 px box."""
     from PySide6.QtCore import QSettings
@@ -698,7 +699,7 @@ def test_batch_and_settings_name_the_matches_per_tag_alike_in_a_box_of_its_size(
     from app.dialogs.settings import SettingsDialog
     from app.settings import AppSettings
 
-    batch = BatchDialog(pipeline, Runner(1), 5)
+    batch = BatchDialog(pipeline, Runner(1, qapp), 5)
     settings = SettingsDialog(AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), [], tmp_path)
     seen = set()
     for dialog in (batch, settings):

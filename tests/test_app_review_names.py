@@ -280,7 +280,7 @@ def test_a_photo_gone_or_unreadable_gets_a_placeholder_and_its_row_still_opens(q
     assert opened.args == [window.items[row].photo, window.items[row].number]
 
 
-def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pipeline, ikea, tmp_path):
+def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pipeline, ikea, tmp_path, qapp):
     """On a 200 % screen a 96 px picture covers 192 screen pixels: the objects and product photos are made at
     twice the size and marked 2, as the Where used panel's and the catalog's are, and delivered a photo at a time
     (a photo holding several rows once)."""
@@ -290,7 +290,7 @@ def test_the_rows_pictures_are_made_for_the_screens_pixel_ratio(qtbot, fresh_pip
     listing = _listing(fresh_pipeline)
     items, paths = listing.items, {sku: product.image_path for sku, product in listing.products.items()}
     parts: list = []
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     runner.start(lambda job: _make_pictures(items, paths, 2.0, job), delivered=parts.append)
     qtbot.waitUntil(lambda: not runner.busy(), timeout=WAIT_MS)
     assert len(parts) == 2  # one delivery for each photo

@@ -211,7 +211,7 @@ def test_the_windows_errors_go_to_the_clis_log(qtbot, qapp, monkeypatch, tmp_pat
             raise KeyError("no such column")
 
         failed: list[str] = []
-        runner = Runner(1)
+        runner = Runner(1, qapp)
         runner.start(bug, failed=failed.append)
         qtbot.waitUntil(lambda: bool(failed), timeout=60_000)
         runner.shutdown()

@@ -37,11 +37,11 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.mark.parametrize(("first", "then"), SWITCHES)
-def test_scores_points_and_install_steps_follow_a_switch_of_theme(qtbot, restore_light, first, then):
+def test_scores_points_and_install_steps_follow_a_switch_of_theme(qtbot, restore_light, first, then, qapp):
     """The score's muted colour and the points' green were written into the row's rich text, built once; the
     steps' green and red set once on their items. Each is the switched-to theme's, 4.5:1 or more on its ground."""
     theme.apply(restore_light, first)
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     row = MatchRow(1, Match(1, "702.922.98", "FEJKA", "plant", 0.62, "similar"), False, Thumbnails(runner),
                    same_points=14)
     check = InstallCheckWindow(None)  # its pipeline is for running the check; the steps are given here
@@ -66,11 +66,11 @@ def test_scores_points_and_install_steps_follow_a_switch_of_theme(qtbot, restore
 
 
 @pytest.mark.parametrize("look", ["dark", "light"])
-def test_the_photos_focus_ring_stands_out_from_its_ground(qtbot, restore_light, look):
+def test_the_photos_focus_ring_stands_out_from_its_ground(qtbot, restore_light, look, qapp):
     """The accent ring (the one every focused control has, at the edge) and a white line inside it: white on the
     view's ground is 3:1 or more, where the accent alone stood 2.65:1."""
     theme.apply(restore_light, look)
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     view = SceneView(Thumbnails(runner))
     qtbot.addWidget(view)
     view.resize(300, 200)
@@ -96,7 +96,7 @@ def test_skus_differing_by_an_invisible_character_read_apart(qapp):
     assert details[1] == "ABC-1⟨U+200B⟩ · Shelf · 9 €" and details[4].startswith("ABC-1⟨U+E0041⟩")
     assert len(set(details)) == len(skus)
     assert len({explained(Match(1, sku, "Shelf", "shelf", 0.9, "exact")) for sku in skus}) == len(skus)
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     model = ProductModel(Thumbnails(runner))
     model.set_products([Product(sku, "Shelf", "shelf", "") for sku in skus])
     tips = {model.data(model.index(n), Qt.ItemDataRole.ToolTipRole) for n in range(len(skus))}

@@ -48,7 +48,7 @@ def _laid_out(qtbot, panel: WhereUsedPanel, frame: int) -> list[tuple[str, int, 
     return _rows_outside(panel)
 
 
-def test_where_used_rows_fit_the_viewport_with_and_without_the_theme(qtbot, tmp_path: Path, scene_path):
+def test_where_used_rows_fit_the_viewport_with_and_without_the_theme(qtbot, tmp_path: Path, scene_path, qapp):
     pipeline = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
     catalog, key, dim = pipeline.catalog, pipeline.embedder.key, pipeline.embedder.dim
     with catalog.transaction() as revision:
@@ -63,7 +63,7 @@ def test_where_used_rows_fit_the_viewport_with_and_without_the_theme(qtbot, tmp_
                                                                embedder=key)], APP)
     app = QApplication.instance()
     sheet, palette = app.styleSheet(), app.palette()
-    panel = WhereUsedPanel(pipeline, Runner(1))
+    panel = WhereUsedPanel(pipeline, Runner(1, qapp))
     qtbot.addWidget(panel)
     try:
         app.setStyleSheet("")  # without the theme, whichever test ran before

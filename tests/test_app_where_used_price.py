@@ -27,7 +27,7 @@ WAIT_MS = 90_000
 
 
 @pytest.fixture
-def panel(qtbot, fresh_pipeline, priced_feed: Path, scene_path) -> WhereUsedPanel:  # noqa: F811
+def panel(qtbot, fresh_pipeline, priced_feed: Path, scene_path, qapp) -> WhereUsedPanel:  # noqa: F811
     """The priced armchairs imported, and each confirmed on a tag of one real room photo: they go together."""
     fresh_pipeline.import_catalog(priced_feed)
     products = fresh_pipeline.catalog.products()
@@ -36,7 +36,7 @@ def panel(qtbot, fresh_pipeline, priced_feed: Path, scene_path) -> WhereUsedPane
                for n, p in enumerate(products, 1)]
     height, width = load_image(photo).shape[:2]
     remember(fresh_pipeline, photo, (width, height), objects, APP)
-    panel = WhereUsedPanel(fresh_pipeline, Runner(1))
+    panel = WhereUsedPanel(fresh_pipeline, Runner(1, qapp))
     qtbot.addWidget(panel)
     return panel
 

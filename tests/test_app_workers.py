@@ -38,7 +38,7 @@ def run_script(tmp_path: Path, source: str, *args: str, hung: str, timeout: int 
         pytest.fail(hung)
 
 
-def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbot):
+def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbot, qapp):
     """PySide6 6.12.0 drops a reference to None per void Qt call and to True per emit on CPython 3.11.
 
     Far more of both than those objects have references: on such a PySide6 this test aborts, which
@@ -47,7 +47,7 @@ def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbo
     label = QLabel()
     for n in range(30_000):
         label.setText(str(n))
-    runner, done, progress = Runner(2), [], []
+    runner, done, progress = Runner(2, qapp), [], []
     count = 3000
 
     def work(job):
@@ -61,18 +61,18 @@ def test_many_qt_calls_and_tasks_do_not_run_none_and_true_out_of_references(qtbo
     assert runner.shutdown(5_000)
 
 
-def test_a_match_shows_price_and_product_link_when_the_catalog_has_them(qtbot):
+def test_a_match_shows_price_and_product_link_when_the_catalog_has_them(qtbot, qapp):
     match = Match(
         1, "702.535.41", "EKEDALEN", "chair", 0.83, "exact", "", "https://example.com/p/1", "49.00 EUR"
     )
-    row = MatchRow(1, match, False, Thumbnails(Runner(1)))
+    row = MatchRow(1, match, False, Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(row)
     texts = " ".join(label.text() for label in row.findChildren(QLabel))
     assert "49.00 EUR" in texts and 'href="https://example.com/p/1"' in texts and "Exact" in texts
 
 
-def test_errors_and_cancel_come_back_as_messages(qtbot):
-    runner, seen = Runner(1), []
+def test_errors_and_cancel_come_back_as_messages(qtbot, qapp):
+    runner, seen = Runner(1, qapp), []
 
     def cancellable(job):
         while not job.cancelled():
@@ -141,7 +141,7 @@ from PySide6.QtWidgets import QApplication
 from app.thumbnails import Thumbnails
 from app.workers import Runner
 app = QApplication([])
-thumbnails = Thumbnails(Runner(2))  # as a test's strip has them: no window shuts this Runner down
+thumbnails = Thumbnails(Runner(2, app))  # as a test's strip's: no window shuts this Runner down
 for scene in sorted(Path(sys.argv[2]).glob("*.jpg")):
     thumbnails.get(str(scene), 400, digest=True)
 print("queued")
@@ -158,7 +158,7 @@ def test_the_interpreter_exits_cleanly_while_thumbnails_are_still_decoding(ikea,
 
 
 def test_a_runner_gone_stops_its_tasks_and_drops_those_not_started(qtbot):
-    """Once its Runner is gone (its window or dialog deleted, or a test's collected), no slot gets a task's result:
+    """Once its Runner is gone (its window or dialog deleted), no slot gets a task's result:
     the running one is told to stop and those queued never start. They all ran on: a test's hundreds of thumbnail
     decodes went on through the next tests, on CI's two cores."""
     import threading
@@ -244,8 +244,8 @@ def test_begins_once_that_window_is_deleted():
     assert deleted, "the window of the test before was still there"
 
 
-def test_leaves_its_work_running(qtbot):
-    runner = Runner(1)
+def test_leaves_its_work_running(qtbot, qapp):
+    runner = Runner(1, qapp)
     runner.start(lambda _job: (time.sleep(2), ended.append(1)))
     kept.append(runner)  # a test's Runner that nothing shuts down
 
@@ -262,8 +262,8 @@ def test_leaves_a_running_timer_in_a_reference_cycle(qtbot):
     gc.disable()  # as when no collection on the GUI thread happened to come before a worker's
 
 
-def test_a_worker_collects_while_the_gui_thread_runs_on(qtbot):
-    runner, done = Runner(1), []
+def test_a_worker_collects_while_the_gui_thread_runs_on(qtbot, qapp):
+    runner, done = Runner(1, qapp), []
     runner.start(lambda _job: gc.collect(), done=done.append)  # a worker's allocation sets collections off too
     qtbot.waitUntil(lambda: bool(done))
     gc.enable()
@@ -322,7 +322,7 @@ def work(job):
     except Exception as exc:
         outcome.append(f"failed: {exc}")
 
-runner = Runner(1)
+runner = Runner(1, app)
 runner.start(work)
 started.wait()  # and the script ends: the app quits while the task runs
 """

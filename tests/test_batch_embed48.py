@@ -64,7 +64,7 @@ def _vectors(data: Path) -> dict[str, int]:
 
 
 def test_the_batch_dialog_embeds_the_catalog_first_with_progress_and_cancel(qtbot, switched: Path, scene_path,
-                                                                              tmp_path: Path):
+                                                                              tmp_path: Path, qapp):
     from app.dialogs.batch import BatchDialog
     from app.workers import Runner
 
@@ -73,7 +73,7 @@ def test_the_batch_dialog_embeds_the_catalog_first_with_progress_and_cancel(qtbo
     photos.mkdir()
     shutil.copy(scene_path("bright-kitchen"), photos / "kitchen.jpg")
     pipeline = Pipeline(Settings.for_data_dir(switched))
-    dialog = BatchDialog(pipeline, Runner(1), 3)
+    dialog = BatchDialog(pipeline, Runner(1, qapp), 3)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(tmp_path / "out"))

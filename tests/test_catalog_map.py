@@ -305,12 +305,12 @@ def test_the_page_is_not_written_over_a_fifo_or_device(map_pipeline, tmp_path, c
 
 
 @pytest.fixture
-def map_tab(qtbot, map_pipeline):
+def map_tab(qtbot, map_pipeline, qapp):
     from app.thumbnails import Thumbnails
     from app.widgets.map_view import MapView
     from app.workers import Runner
 
-    engine, loader = Runner(2), Runner(2)
+    engine, loader = Runner(2, qapp), Runner(2, qapp)
     view = MapView(map_pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     view.resize(1200, 800)

@@ -28,7 +28,7 @@ def _nearest_category_share(xy: np.ndarray, categories: np.ndarray, rows: np.nda
 
 
 def test_a_catalog_above_the_cap_maps_every_product_and_says_how_many_were_laid_out(
-    qtbot, pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot, pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp
 ) -> None:
     from app.thumbnails import Thumbnails
     from app.widgets.map_view import Loaded, MapView
@@ -61,7 +61,7 @@ def test_a_catalog_above_the_cap_maps_every_product_and_says_how_many_were_laid_
     cached = cm.read_map(cm.cache_path(tmp_path, pipeline.embedder.key))  # the count survives the cache file
     assert cached.laid_out == CAP and np.array_equal(cached.xy, result.xy)
 
-    engine, loader = Runner(1), Runner(1)
+    engine, loader = Runner(1, qapp), Runner(1, qapp)
     view = MapView(pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     try:

@@ -58,7 +58,7 @@ def test_the_catalog_lists_in_each_order_and_no_other(priced: Path) -> None:
 
 @pytest.mark.gui
 def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(qtbot, priced: Path,
-                                                                                tmp_path: Path) -> None:
+                                                                                tmp_path: Path, qapp) -> None:
     from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
     from PySide6.QtTest import QTest
 
@@ -73,7 +73,8 @@ def test_the_sort_box_lists_in_its_order_keeps_the_selection_and_is_remembered(q
     pipeline = Pipeline(Settings.defaults().with_(data_dir=priced))
 
     def opened() -> CatalogView:
-        view = CatalogView(pipeline, Runner(1), Runner(1), Thumbnails(Runner(1)), settings=AppSettings(store))
+        view = CatalogView(pipeline, Runner(1, qapp), Runner(1, qapp), Thumbnails(Runner(1, qapp)),
+                           settings=AppSettings(store))
         qtbot.addWidget(view)
         view.resize(900, 400)  # a row or two of tiles in view: the grid scrolls
         view.show()

@@ -37,12 +37,13 @@ WAIT_MS = 60_000
 MORE = 7  # products beyond what the grid lists
 
 
-def test_a_catalog_bigger_than_the_grid_lists_its_first_products_and_says_so(qtbot, ikea: Path, tmp_path: Path):
+def test_a_catalog_bigger_than_the_grid_lists_its_first_products_and_says_so(qtbot, ikea: Path,
+                                                                             tmp_path: Path, qapp):
     photos = [str(ikea / row["image"]) for row in Dataset(ikea).products]
     size = MAX_SHOWN + MORE
     data_dir = bench.synthetic_catalog(tmp_path / "data", size, photos, lambda _m: None)
     pipeline = Pipeline(Settings.defaults().with_(data_dir=data_dir))
-    view = CatalogView(pipeline, Runner(1), Runner(2), Thumbnails(Runner(1)))
+    view = CatalogView(pipeline, Runner(1, qapp), Runner(2, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     view.resize(1400, 800)
     view.show()
@@ -64,7 +65,7 @@ def test_a_catalog_bigger_than_the_grid_lists_its_first_products_and_says_so(qtb
     pipeline.catalog.close()
 
 
-def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_path: Path):
+def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_path: Path, qapp):
     """Each search ran to its end, however many keys came after it: at a million products, half a second of
     the two I/O threads each, and the answer to the last key waited behind them."""
     import threading
@@ -72,8 +73,8 @@ def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_
     photos = [str(ikea / row["image"]) for row in Dataset(ikea).products]
     pipeline = Pipeline(Settings.defaults().with_(data_dir=bench.synthetic_catalog(tmp_path / "d", 40, photos,
                                                                                    lambda _m: None)))
-    io = Runner(1)
-    view = CatalogView(pipeline, Runner(1), io, Thumbnails(Runner(1)))
+    io = Runner(1, qapp)
+    view = CatalogView(pipeline, Runner(1, qapp), io, Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     searched: list[str] = []
     products = pipeline.catalog.products
@@ -91,7 +92,8 @@ def test_searches_typed_over_before_they_ran_are_not_run(qtbot, ikea: Path, tmp_
     pipeline.catalog.close()
 
 
-def test_a_search_typed_over_while_it_runs_stops_and_the_next_one_lists(qtbot, ikea: Path, tmp_path: Path):
+def test_a_search_typed_over_while_it_runs_stops_and_the_next_one_lists(qtbot, ikea: Path, tmp_path: Path,
+                                                                        qapp):
     """A search already running when the next key came ran on to its end (a second at a million products),
     holding an I/O thread. It now stops within a few thousand SQLite steps, says nothing (it is no error),
     its connection stays usable, and the next search lists. The running search is held in its first LIKE
@@ -103,8 +105,8 @@ def test_a_search_typed_over_while_it_runs_stops_and_the_next_one_lists(qtbot, i
     size = MAX_SHOWN + MORE
     pipeline = Pipeline(Settings.defaults().with_(data_dir=bench.synthetic_catalog(tmp_path / "d", size, photos,
                                                                                    lambda _m: None)))
-    io = Runner(1)  # one thread: the next search runs once the superseded one has ended
-    view = CatalogView(pipeline, Runner(1), io, Thumbnails(Runner(1)))
+    io = Runner(1, qapp)  # one thread: the next search runs once the superseded one has ended
+    view = CatalogView(pipeline, Runner(1, qapp), io, Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     messages: list[str] = []
     view.message.connect(lambda text, _level: messages.append(text))

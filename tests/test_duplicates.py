@@ -136,7 +136,7 @@ def small_catalog(fresh_pipeline: Pipeline, ikea: Path, ikea_products, known) ->
     return fresh_pipeline, pairs
 
 
-def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_catalog, capsys):
+def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_catalog, capsys, qapp):
     from PySide6.QtCore import Qt
 
     from app.thumbnails import Thumbnails
@@ -145,7 +145,7 @@ def test_catalog_tab_lists_groups_keeps_one_and_hides_variants(qtbot, small_cata
     from app.workers import Runner
 
     pipeline, (kept_group, variant_group) = small_catalog
-    engine, io = Runner(1), Runner(2)
+    engine, io = Runner(1, qapp), Runner(2, qapp)
     tab = CatalogView(pipeline, engine, io, Thumbnails(io))
     qtbot.addWidget(tab)
     messages: list[tuple[str, str]] = []

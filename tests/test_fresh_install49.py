@@ -95,13 +95,13 @@ def test_scripts_install_answers_help_and_refuses_an_unknown_option(tmp_path: Pa
     assert sorted(p.name for p in checkout.iterdir()) == ["scripts"]  # no .venv made
 
 
-def test_the_setup_pages_download_offline_says_to_get_the_pack_from_a_folder(qtbot, tmp_path: Path):
+def test_the_setup_pages_download_offline_says_to_get_the_pack_from_a_folder(qtbot, tmp_path: Path, qapp):
     """The CLI's line went on "copy the pack folder to this machine and run `decorlens models fetch --from DIR`"; the
     page, where staff have no command line, stopped at the unreachable host."""
     from app.widgets.setup_page import SetupPage
     from app.workers import Runner
 
-    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    page = SetupPage(Runner(1, qapp), lambda: tmp_path / "models")
     qtbot.addWidget(page)
     page.download_url = f"http://127.0.0.1:{_closed_port()}/pack/"  # refused, as a computer offline is
     page.download.click()

@@ -37,7 +37,7 @@ def _panel(qtbot, ikea: Path) -> ResultsPanel:
                for i, p in enumerate(photos)]
     obj = SceneObject("sofa", "couch", 0.9, (0, 0, 400, 300), (200, 150), matches)
     scene = EditableScene(SceneResult("room.jpg", 800, 600, "CPU", {}, [obj]), "ab" * 32)
-    panel = ResultsPanel(Thumbnails(Runner(1)))
+    panel = ResultsPanel(Thumbnails(Runner(1, QApplication.instance())))
     qtbot.addWidget(panel)
     panel.resize(PANEL_WIDTH, 500)
     panel.show()

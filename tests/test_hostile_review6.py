@@ -195,7 +195,7 @@ def test_a_pngs_upright_size_is_read_from_its_header_alone(tmp_path):
     assert upright_size(path) == photo_size(load_image(path)) == (40, 20)
 
 
-def test_the_batch_dialog_says_why_the_resume_file_was_not_used(qtbot, tagged, tmp_path):
+def test_the_batch_dialog_says_why_the_resume_file_was_not_used(qtbot, tagged, tmp_path, qapp):
     """The app's Batch Tag Folder tagged every photo again past an unreadable resume file without a word, as tag did."""
     from app.dialogs.batch import BatchDialog
     from app.workers import Runner
@@ -203,7 +203,7 @@ def test_the_batch_dialog_says_why_the_resume_file_was_not_used(qtbot, tagged, t
     pipeline, photo, out = tagged
     copy = _copy(out, tmp_path / "cut")
     (copy / RESUME).write_text("{")
-    dialog = BatchDialog(pipeline, Runner(2), 3)
+    dialog = BatchDialog(pipeline, Runner(2, qapp), 3)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photo.parent))
     dialog.target.setText(str(copy))
@@ -258,7 +258,8 @@ def test_a_photo_whose_name_is_not_utf8_is_remembered_and_listed_under_its_exact
     assert str(bad.resolve()) in photos and Path(str(bad.resolve())).is_file()
 
 
-def test_stored_paths_that_are_not_utf8_text_are_entries_not_a_damaged_catalog(qtbot, tagged, tmp_path, capsys):
+def test_stored_paths_that_are_not_utf8_text_are_entries_not_a_damaged_catalog(qtbot, tagged, tmp_path,
+                                                                               capsys, qapp):
     """A scene row whose path is TEXT that is not UTF-8 (a hand edit, another tool) ended `where`, `search --scenes`
     and the Where used panel in "the catalog … is damaged (Could not decode to UTF-8 column 'path')"; one whose path
     is a BLOB in "the memory of tagged photos is damaged". Each is now one entry of its own: its bytes as the file
@@ -296,7 +297,7 @@ def test_stored_paths_that_are_not_utf8_text_are_entries_not_a_damaged_catalog(q
     assert "kept-\ufffd.jpg: " in (out := capsys.readouterr().out) and "kept-\ufffd.jpg  object 1 " in out, out
     assert main(["--data-dir", str(pipeline.data_dir), "search", "--scenes", str(real), "--top-k", "50", "--json"]) == 0
     assert str(real) in [hit["photo"] for hit in json.loads(capsys.readouterr().out)["scenes"]]
-    panel = WhereUsedPanel(pipeline, Runner(1))
+    panel = WhereUsedPanel(pipeline, Runner(1, qapp))
     qtbot.addWidget(panel)
     failed: list[str] = []
     panel.failed.connect(failed.append)

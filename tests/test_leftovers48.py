@@ -33,7 +33,8 @@ def _damaged_avif(path: Path) -> Path:
 
 @pytest.mark.gui
 @pytest.mark.skipif("AVIF" not in Image.OPEN, reason="this Pillow reads no AVIF")
-def test_a_thumbnail_whose_decode_raises_is_an_unreadable_tile_not_pending_for_good(qtbot, tmp_path: Path):
+def test_a_thumbnail_whose_decode_raises_is_an_unreadable_tile_not_pending_for_good(qtbot, tmp_path: Path,
+                                                                                    qapp):
     """The decode ran with no failure slot: its exception became the worker's "failed" signal, which went nowhere,
     and the picture stayed pending for the session (a grey square, never asked for again, never "couldn't read").
     It ends as every unreadable picture does: a null pixmap, and for the Photos strip an empty content key."""
@@ -42,7 +43,7 @@ def test_a_thumbnail_whose_decode_raises_is_an_unreadable_tile_not_pending_for_g
     from app.workers import Runner
 
     path = str(_damaged_avif(tmp_path / "damaged.avif"))
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     thumbnails = Thumbnails(runner)
     assert thumbnails.get(path, digest=True) is None  # queued
     qtbot.waitUntil(lambda: not runner.busy(), timeout=60_000)

@@ -53,8 +53,8 @@ def test_read_alike_names_the_skus_outside_ascii_that_read_as_another(pipeline: 
     assert read_alike(catalog, ["ABC-1", "Café"]) == set()
 
 
-def test_the_catalog_tab_marks_a_sku_that_reads_as_another(qtbot, pipeline: Pipeline) -> None:
-    view = CatalogView(pipeline, Runner(1), Runner(1), Thumbnails(Runner(1)))
+def test_the_catalog_tab_marks_a_sku_that_reads_as_another(qtbot, pipeline: Pipeline, qapp) -> None:
+    view = CatalogView(pipeline, Runner(1, qapp), Runner(1, qapp), Thumbnails(Runner(1, qapp)))
     qtbot.addWidget(view)
     view.resize(1000, 700)
     view.show()
@@ -76,7 +76,7 @@ def test_the_catalog_tab_marks_a_sku_that_reads_as_another(qtbot, pipeline: Pipe
 
 
 def test_where_useds_goes_with_marks_a_sku_that_reads_as_another(qtbot, fresh_pipeline: Pipeline, ikea: Path,
-                                                                   scene_path) -> None:
+                                                                   scene_path, qapp) -> None:
     """Goes with listed the products tagged beside the one asked for by title and SKU: two "Lamp · ABC-1" rows."""
     from app.widgets.where_used import WhereUsedPanel
     from engine.imageio import load_image
@@ -88,7 +88,7 @@ def test_where_useds_goes_with_marks_a_sku_that_reads_as_another(qtbot, fresh_pi
                for n, sku in enumerate(SKUS, 1)]
     height, width = load_image(photo).shape[:2]
     remember(fresh_pipeline, photo, (width, height), objects, APP)
-    panel = WhereUsedPanel(fresh_pipeline, Runner(1))
+    panel = WhereUsedPanel(fresh_pipeline, Runner(1, qapp))
     qtbot.addWidget(panel)
     panel.show_product("Café")
     qtbot.waitUntil(lambda: panel.together.count() == len(SKUS) - 1, timeout=WAIT_MS)

@@ -109,7 +109,7 @@ def test_training_s_before_after_marks_a_look_alike_match_of_the_right_product(q
 
 
 def test_a_gone_product_of_no_name_is_said_with_its_sku_s_invisible_characters_marked(
-    qtbot, tmp_path: Path, ikea: Path, ikea_products
+    qtbot, tmp_path: Path, ikea: Path, ikea_products, qapp
 ) -> None:
     """Confirming a match the catalog no longer holds said "002.116.00 is no longer in the catalog", its U+200B
     unseen: the SKU read as the catalog's "002.116.00", which is there."""
@@ -135,7 +135,7 @@ def test_a_gone_product_of_no_name_is_said_with_its_sku_s_invisible_characters_m
     match = Match(product.id, sku, "", row["category"], 0.9, "exact", str(photo))
     obj = SceneObject(row["category"], row["category"], 0.9, (0.0, 0.0, width / 2, height / 2),
                       (width / 4, height / 4), [match])
-    runners = [Runner(1), Runner(1), Runner(1)]
+    runners = [Runner(1, qapp), Runner(1, qapp), Runner(1, qapp)]
     controller = SceneController(pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
                                                                  QSettings.Format.IniFormat)), *runners)
     controller.scene = EditableScene(SceneResult(str(photo), width, height, "CPU", {}, [obj]), "ab" * 32)

@@ -145,14 +145,14 @@ def test_did_you_mean_marks_a_sku_that_reads_as_the_one_typed_or_another(
     assert f"did you mean {_marked('sofa')}?" in said, said
 
 
-def test_where_used_looks_like_it_names_the_best_match_when_tagged_marked(qtbot, tagged) -> None:
+def test_where_used_looks_like_it_names_the_best_match_when_tagged_marked(qtbot, tagged, qapp) -> None:
     """Looks like it's tooltip said "best match when tagged: Table (ХTABLE-1)", the look-alike as its twin."""
     from app.widgets.where_used import LOOKS_LIKE, WhereUsedPanel
     from app.workers import Runner
 
     pipeline, _photo, out = tagged
     best = {row["sku"] for row in _matched(out) if row["rank"] == "1"}
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     panel = WhereUsedPanel(pipeline, runner)
     qtbot.addWidget(panel)
     panel.mode.setCurrentIndex(LOOKS_LIKE)
@@ -168,7 +168,8 @@ def test_where_used_looks_like_it_names_the_best_match_when_tagged_marked(qtbot,
     runner.shutdown()
 
 
-def test_the_duplicates_window_marks_the_look_alike_card_and_what_keep_did(qtbot, tagged, tmp_path: Path) -> None:
+def test_the_duplicates_window_marks_the_look_alike_card_and_what_keep_did(qtbot, tagged, tmp_path: Path,
+                                                                           qapp) -> None:
     """The window's cards of "XSOFA-1" and "ХSOFA-1" (one photo) read the same; Keep this one said "Kept ХSOFA-1"."""
     from scene_copy import copy_data_dir
 
@@ -177,7 +178,7 @@ def test_the_duplicates_window_marks_the_look_alike_card_and_what_keep_did(qtbot
     from app.workers import Runner
 
     pipeline = Pipeline(Settings.defaults().with_(data_dir=copy_data_dir(tagged[0], tmp_path / "data")))
-    engine, loader = Runner(1), Runner(1)
+    engine, loader = Runner(1, qapp), Runner(1, qapp)
     window = DuplicatesView(pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(window)
     window.resize(900, 640)
@@ -201,7 +202,8 @@ def test_the_duplicates_window_marks_the_look_alike_card_and_what_keep_did(qtbot
     pipeline.close()
 
 
-def test_the_map_card_its_spoken_product_and_the_selection_list_mark_the_look_alike(qtbot, tagged) -> None:
+def test_the_map_card_its_spoken_product_and_the_selection_list_mark_the_look_alike(qtbot, tagged,
+                                                                                    qapp) -> None:
     """The Map tab's card of a hovered or current product, what a screen reader is told of it, and the list of
     those selected showed "ХLAMP-1" as "XLAMP-1" (the list without even its invisible characters marked)."""
     from app.thumbnails import Thumbnails
@@ -215,7 +217,7 @@ def test_the_map_card_its_spoken_product_and_the_selection_list_mark_the_look_al
     ids = np.array(sorted(products), dtype=np.int64)
     places = np.random.default_rng(49).random((len(ids), 2)).astype(np.float32)  # t-SNE's places take seconds
     result = CatalogMap("embedder", "key", pipeline.catalog.revision, ids, places)
-    engine, loader = Runner(1), Runner(1)
+    engine, loader = Runner(1, qapp), Runner(1, qapp)
     view = MapView(pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     view.resize(1200, 800)

@@ -65,7 +65,7 @@ def test_a_search_says_which_matches_read_as_another_sku(found: tuple[Pipeline, 
 
 
 def test_the_results_panel_and_the_hover_card_mark_a_sku_that_reads_as_another(
-    qtbot, found: tuple[Pipeline, SceneResult]
+    qtbot, found: tuple[Pipeline, SceneResult], qapp
 ) -> None:
     from PySide6.QtCore import QPoint, QRect
     from PySide6.QtWidgets import QWidget
@@ -77,7 +77,7 @@ def test_the_results_panel_and_the_hover_card_mark_a_sku_that_reads_as_another(
     from engine.corrections import Tag
 
     _pipeline, result = found
-    thumbnails = Thumbnails(Runner(1))
+    thumbnails = Thumbnails(Runner(1, qapp))
     rows = {m.sku: MatchRow(rank, m, False, thumbnails) for rank, m in enumerate(result.objects[0].matches, 1)}
     for row in rows.values():
         qtbot.addWidget(row)
@@ -129,7 +129,7 @@ def test_the_searchs_look_alikes_follow_the_catalog(fresh_pipeline: Pipeline, ik
 
 
 def test_a_photo_tagged_before_its_look_alike_came_marks_it_once_the_catalog_is_read_again(
-    qtbot, fresh_pipeline: Pipeline, ikea: Path, tmp_path: Path
+    qtbot, fresh_pipeline: Pipeline, ikea: Path, tmp_path: Path, qapp
 ) -> None:
     """The app's catalog refresh (after an import, on opening saved edits) brings the flag up to date, as it does
     names and prices: "АBC-1" matched alone, then "ABC-1" imported, shows marked; "ABC-1" removed, no longer."""
@@ -150,7 +150,7 @@ def test_a_photo_tagged_before_its_look_alike_came_marks_it_once_the_catalog_is_
     obj = SceneObject("lamp", "lamp", 0.9, (0.0, 0.0, width / 2, height / 2), (width / 4, height / 4), [match])
     controller = SceneController(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "settings.ini"),
                                                                        QSettings.Format.IniFormat)),
-                                 Runner(1), Runner(1), Runner(1))
+                                 Runner(1, qapp), Runner(1, qapp), Runner(1, qapp))
     controller.scene = EditableScene(SceneResult(str(photo), width, height, "CPU", {}, [obj]), "ab" * 32)
     with catalog.transaction() as revision:
         catalog.upsert(Product("ABC-1", "Lamp", "lamp", str(photo)), revision)

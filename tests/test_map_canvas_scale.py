@@ -33,8 +33,8 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def canvas(qtbot):
-    runner = Runner(2)
+def canvas(qtbot, qapp):
+    runner = Runner(2, qapp)
     view = MapCanvas(Thumbnails(runner))
     qtbot.addWidget(view)
     view.resize(900, 700)

@@ -63,12 +63,12 @@ def _second(pipeline: Pipeline):
 
 
 @pytest.fixture
-def tab(qtbot, small: Pipeline):
+def tab(qtbot, small: Pipeline, qapp):
     from app.thumbnails import Thumbnails
     from app.widgets.map_view import MapView
     from app.workers import Runner
 
-    engine, loader = Runner(2), Runner(2)
+    engine, loader = Runner(2, qapp), Runner(2, qapp)
     view = MapView(small, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     view.resize(1500, 800)
@@ -194,7 +194,7 @@ def shown(view):
     return {{"points": len(view.canvas.points), "status": view.status.text()}}
 
 pipeline = Pipeline(Settings.defaults().with_(data_dir=sys.argv[1]))
-engine, loader = Runner(2), Runner(2)
+engine, loader = Runner(2, app), Runner(2, app)
 view = MapView(pipeline, engine, Thumbnails(loader))
 cached = shown(view)
 view.compare_with(find_first(("effnet_lite0_gem.onnx",), pipeline.settings.models_dir, pipeline.data_dir))

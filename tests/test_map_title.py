@@ -21,7 +21,7 @@ NAME = "Room  look"  # two spaces: the app's one-line form is "Room look"
 
 
 def test_the_map_keeps_the_engines_title_and_the_status_shows_it_on_one_line(
-    qtbot, tmp_path: Path, shared_models: Path, ikea_products, ikea: Path
+    qtbot, tmp_path: Path, shared_models: Path, ikea_products, ikea: Path, qapp
 ) -> None:
     from app.labels import shown
     from app.thumbnails import Thumbnails
@@ -36,7 +36,7 @@ def test_the_map_keeps_the_engines_title_and_the_status_shows_it_on_one_line(
     write_card(Path(model), replace(read_card(shared_models / SOURCE), name=NAME))
     pipeline = Pipeline(Settings.defaults().with_(data_dir=data, embedder=("room-look.onnx",)))
     pipeline.import_catalog(write_feed(ikea, ikea_products[:3], tmp_path / "feed.csv"))
-    engine, loader = Runner(1), Runner(1)
+    engine, loader = Runner(1, qapp), Runner(1, qapp)
     view = MapView(pipeline, engine, Thumbnails(loader))
     qtbot.addWidget(view)
     view.show()

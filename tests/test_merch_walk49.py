@@ -54,7 +54,8 @@ def run_batch(qtbot, dialog: BatchDialog) -> None:
 
 
 def test_batch_pages_are_headed_with_the_titles_given_in_export_page(qtbot, fresh_pipeline, ikea: Path,
-                                                                      ikea_products, scene_path, tmp_path: Path):
+                                                                      ikea_products, scene_path,
+                                                                      tmp_path: Path, qapp):
     """A title typed in Export Shoppable Page heads that photo's page in the folder's Batch too, and a title changed
     since the last Batch is written, not kept: the batch headed every page with the file name's words, so the
     merchandiser who titled the shop's photos one by one found the folder's pages undoing it."""
@@ -73,7 +74,7 @@ def test_batch_pages_are_headed_with_the_titles_given_in_export_page(qtbot, fres
         dialog.folder.setText(str(out))
         dialog.accept()
 
-    dialog = BatchDialog(fresh_pipeline, Runner(1), 3, folder=photos, store=store)
+    dialog = BatchDialog(fresh_pipeline, Runner(1, qapp), 3, folder=photos, store=store)
     qtbot.addWidget(dialog)
     dialog.target.setText(str(out))
     for title in ("Sofa bed for the guest room", "Guest room, spring"):

@@ -33,9 +33,9 @@ def test_programs_the_packaged_app_starts_get_the_users_library_path(monkeypatch
     assert child.stdout == (users or "unset")
 
 
-def test_setup_page_names_no_folder_of_the_project(qtbot, tmp_path: Path):
+def test_setup_page_names_no_folder_of_the_project(qtbot, tmp_path: Path, qapp):
     """"(a USB stick, a network share, shared/models)": the project's models folder, which no store has."""
-    page = SetupPage(Runner(1), lambda: tmp_path / "models")
+    page = SetupPage(Runner(1, qapp), lambda: tmp_path / "models")
     qtbot.addWidget(page)
     page.show_error("model x.onnx not found in " + str(tmp_path / "models"))
     assert "USB stick" in page.intro.text()

@@ -18,7 +18,7 @@ from engine.errors import ModelError
 from engine.models import find_model
 
 
-def test_setup_page_names_what_was_looked_for_not_a_command_line(qtbot, tmp_path: Path):
+def test_setup_page_names_what_was_looked_for_not_a_command_line(qtbot, tmp_path: Path, qapp):
     """The engine's line ends in "run `decorlens models fetch`…": no such program in the packaged app, and the
     page's own buttons are the fix."""
     empty = tmp_path / "models"
@@ -26,7 +26,7 @@ def test_setup_page_names_what_was_looked_for_not_a_command_line(qtbot, tmp_path
     with pytest.raises(ModelError) as raised:
         find_model("mobilenet_v2_1.0_224_quant.float.onnx", empty, tmp_path / "data")
     assert "`decorlens models fetch" in str(raised.value)
-    runner = Runner(1)
+    runner = Runner(1, qapp)
     page = SetupPage(runner, lambda: tmp_path / "data" / "models")
     qtbot.addWidget(page)
     page.show_error(str(raised.value))

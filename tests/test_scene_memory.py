@@ -246,14 +246,14 @@ def test_a_photo_changed_since_tagged_is_tried_again_only_once_its_file_changes(
 
 
 def test_looks_like_it_says_it_embeds_first_and_a_new_question_stops_it(tagged, qtbot, shared_models: Path,
-                                                                        scene_path, tmp_path: Path):
+                                                                        scene_path, tmp_path: Path, qapp):
     pytest.importorskip("pytestqt")
     from app.widgets.where_used import WhereUsedPanel
     from app.workers import Runner
 
     pipe, _ = tagged
     other = _with_memory(pipe, tmp_path / "copy", shared_models / "effnet_lite0_gem.onnx")
-    io = Runner(2)
+    io = Runner(2, qapp)
     panel = WhereUsedPanel(other, io)
     qtbot.addWidget(panel)
     titles: list[str] = []
@@ -399,7 +399,7 @@ def test_a_product_photo_is_embedded_as_the_catalog_embedded_it(tagged):
     assert product_vector(pipe, "no-such-sku") is None
 
 
-def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_path: Path):
+def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_path: Path, qapp):
     """Selecting one product lists its sightings with the objects' pictures and what goes with it;
     double-clicking a sighting asks for its photo and tag (docs/screenshots/take_where_used.py makes the docs' picture)."""
     pytest.importorskip("pytestqt")
@@ -415,8 +415,8 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     pipe, results = tagged
     result = next(iter(results.values()))
     sku = max((o.matches[0] for o in result.objects), key=lambda m: len(where_used(pipe.catalog, m.sku))).sku
-    engine, io = Runner(1), Runner(2)
-    view = CatalogView(pipe, engine, io, Thumbnails(Runner(2)))
+    engine, io = Runner(1, qapp), Runner(2, qapp)
+    view = CatalogView(pipe, engine, io, Thumbnails(Runner(2, qapp)))
     qtbot.addWidget(view)
     view.resize(1280, 760)
     view.show()
@@ -472,7 +472,8 @@ def test_catalog_tab_shows_where_a_selected_product_is_used(tagged, qtbot, tmp_p
     assert panel.sightings.count() == 0
 
 
-def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(tagged, qtbot, tmp_path: Path):
+def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(tagged, qtbot, tmp_path: Path,
+                                                                               qapp):
     """The app's view of ``search --scenes``: a selected product's photo, or a product photo dropped on the panel,
     ranks the tagged photos by their most alike object, as the CLI does; a sighting still opens its photo."""
     pytest.importorskip("pytestqt")
@@ -481,7 +482,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
 
     pipe, results = tagged
     sku = next(o.matches[0].sku for r in results.values() for o in r.objects if o.matches)
-    io = Runner(2)
+    io = Runner(2, qapp)
     panel = WhereUsedPanel(pipe, io)
     qtbot.addWidget(panel)
     panel.show_product(sku)
@@ -522,7 +523,7 @@ def test_looks_like_it_finds_a_product_or_a_dropped_photo_in_the_tagged_photos(t
     qtbot.waitUntil(lambda: not io.busy(), timeout=60_000)  # no answer left for a panel already deleted
 
 
-def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, qtbot, tmp_path: Path):
+def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, qtbot, tmp_path: Path, qapp):
     """The same product asked of the data dir the user left, then of the new one: the old catalog's answer,
     arriving last, replaced the new one's (the panel compared only the SKU). A full suite run on two busy
     cores timed out waiting for the new answer. Here the old one is held until the new one is shown."""
@@ -543,7 +544,7 @@ def test_where_used_shows_the_last_question_whichever_answer_comes_last(tagged, 
             release.wait(60)
             return pipe.catalog
 
-    io = Runner(2)
+    io = Runner(2, qapp)
     panel = WhereUsedPanel(Left(pipe.settings), io)
     qtbot.addWidget(panel)
     panel.show_product(sku)
@@ -727,7 +728,8 @@ def test_looks_like_a_catalog_product_compares_only_the_objects_its_category_is_
     assert rooms_like(pipe, query, 10, category="no-such-category") == []
 
 
-def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_category(tagged, qtbot, tmp_path: Path):
+def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_category(tagged, qtbot,
+                                                                                  tmp_path: Path, qapp):
     """The panel compares a selected product, or a dropped photo, with every remembered object (it finds more of
     a product's rooms: a tag's category can be wrong), said in the title; the box above the list narrows it to the
     objects whose tag searches one category, until another product or photo is asked about."""
@@ -740,7 +742,7 @@ def test_looks_like_it_compares_every_object_and_the_box_narrows_it_to_a_categor
     covers = pipe.categories.covers
     sku, category = next((s, c) for s in _best_matched(results) for c in [pipe.catalog.get_by_sku(s).category]
                          if not all(covers({h.category}, c) for h in rooms_like(pipe, product_vector(pipe, s), ALIKE)))
-    io = Runner(2)
+    io = Runner(2, qapp)
     panel = WhereUsedPanel(pipe, io)
     qtbot.addWidget(panel)
     panel.resize(360, 700)
@@ -808,7 +810,8 @@ def test_search_scenes_category_compares_only_the_objects_searched_for_it(tagged
     assert f"closest object first (objects whose tag searches {product.category})" in capsys.readouterr().out
 
 
-def test_looks_like_it_names_a_removed_best_match_as_no_longer_in_the_catalog(tagged, qtbot, tmp_path: Path):
+def test_looks_like_it_names_a_removed_best_match_as_no_longer_in_the_catalog(tagged, qtbot, tmp_path: Path,
+                                                                              qapp):
     """A row's tooltip named an object's best match removed since by its bare SKU ('best match when tagged:
     102.335.32 (102.335.32)'); the rest of the app says 'No longer in the catalog'."""
     pytest.importorskip("pytestqt")
@@ -825,7 +828,7 @@ def test_looks_like_it_names_a_removed_best_match_as_no_longer_in_the_catalog(ta
     hits = rooms_like(copied, embed_product_photo(copied, supplier), ALIKE)
     gone = hits[0].sku
     copied.catalog.remove([gone])
-    io = Runner(2)
+    io = Runner(2, qapp)
     panel = WhereUsedPanel(copied, io)
     qtbot.addWidget(panel)
     panel.show_photo(supplier)

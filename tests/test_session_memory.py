@@ -32,9 +32,9 @@ def open_files() -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
-def test_worker_jobs_reading_the_catalog_do_not_each_keep_a_connection_open(qtbot, tmp_path):
+def test_worker_jobs_reading_the_catalog_do_not_each_keep_a_connection_open(qtbot, tmp_path, qapp):
     catalog = Catalog(tmp_path / "catalog.sqlite")
-    runner, done = Runner(1), []
+    runner, done = Runner(1, qapp), []
     try:
         runner.start(lambda _job: catalog.count(), done=done.append)  # the worker's thread and connection exist
         qtbot.waitUntil(lambda: len(done) == 1, timeout=30_000)

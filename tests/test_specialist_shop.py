@@ -28,6 +28,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtWidgets import QApplication
+
 from app.dialogs.batch import BatchDialog
 from app.dialogs.review_queue import ReviewWindow
 from app.main_window import CATALOG_TAB, PHOTO_TAB
@@ -151,7 +153,7 @@ def _batch_said(qtbot, pipeline: Pipeline, ikea: Path, tmp_path: Path, scenes: t
     photos.mkdir()
     for name in scenes:
         (photos / f"{name}.jpg").symlink_to(_scene(ikea, name))
-    dialog = BatchDialog(pipeline, Runner(2), 3)
+    dialog = BatchDialog(pipeline, Runner(2, QApplication.instance()), 3)
     qtbot.addWidget(dialog)
     dialog.source.setText(str(photos))
     dialog.target.setText(str(tmp_path / "tagged"))
@@ -295,10 +297,10 @@ def test_quiet_leaves_the_notes_on_photos_without_tags_out(lamp_shop: Path, ikea
 
 
 def test_where_used_says_when_no_photo_was_tagged_looking_for_a_products_kind(qtbot, chairs_later: tuple[Path, str],
-                                                                             ikea: Path) -> None:
+                                                                             ikea: Path, qapp) -> None:
     shop, chair = chairs_later
     pipeline = Pipeline(Settings.defaults().with_(data_dir=shop))
-    panel = WhereUsedPanel(pipeline, Runner(2))
+    panel = WhereUsedPanel(pipeline, Runner(2, qapp))
     qtbot.addWidget(panel)
     panel.show_product(chair)
     qtbot.waitUntil(lambda: "tagged photo" in panel.title.text(), timeout=WAIT_MS)

@@ -196,7 +196,7 @@ def test_the_cli_shows_a_huge_stored_name_clipped_and_its_controls_escaped(shop:
 
 @pytest.mark.gui
 def test_where_used_shows_a_stored_photos_text_without_its_controls(shop: Pipeline, tmp_path: Path, scene_path,
-                                                                    qtbot):
+                                                                    qtbot, qapp):
     """A tagged photo's category stored with a U+202E turned the "Confirmed 0.52" after it into "25.0 demrifnoC",
     an ESC showed as a box; a photo or SKU named with them did the same to its row."""
     from app.widgets.where_used import WhereUsedPanel
@@ -214,7 +214,7 @@ def test_where_used_shows_a_stored_photos_text_without_its_controls(shop: Pipeli
     remember(shop, photo, (width, height), objects, APP)
     shop.close()
     _edit(shop.data_dir, "UPDATE scene_objects SET category = ?", "plant\x1b[2J\u202ex")
-    panel = WhereUsedPanel(shop, Runner(1))
+    panel = WhereUsedPanel(shop, Runner(1, qapp))
     qtbot.addWidget(panel)
     panel.show_product(products[0].sku)
     qtbot.waitUntil(lambda: panel.sightings.count() == 1 and panel.together.count() == 2, timeout=90_000)

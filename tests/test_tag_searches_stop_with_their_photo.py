@@ -25,7 +25,7 @@ WAIT_MS = 60_000
 
 
 def test_tag_searches_of_a_photo_left_stop_before_embedding(qtbot, fresh_pipeline, ikea: Path, scene_path,
-                                                            tmp_path: Path):
+                                                            tmp_path: Path, qapp):
     source = tmp_path / "photos" / "lamp"
     source.mkdir(parents=True)
     for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
@@ -34,7 +34,7 @@ def test_tag_searches_of_a_photo_left_stop_before_embedding(qtbot, fresh_pipelin
     stock.import_catalog(source.parent)
     before = [b.name for b in list_backups(stock.catalog.path)]
     effnet = Pipeline(stock.settings.with_(embedder=(EFFNET,)))
-    engine, io, saver = Runner(1), Runner(1), Runner(1)
+    engine, io, saver = Runner(1, qapp), Runner(1, qapp), Runner(1, qapp)
     controller = SceneController(stock, AppSettings(QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)),
                                  engine, io, saver)
     controller.open(scene_path("bright-kitchen"))
