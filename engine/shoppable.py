@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,9 +333,11 @@ def readable_title(stem: str) -> str:
     guessed: the words of the name stay, in their order, a brand or site prefix included.
 
     Bytes of a file name that are not UTF-8 (lone surrogates from the OS) show as U+FFFD (�): they cannot
-    be written to a UTF-8 page, and stopped the whole batch at the first such photo.
+    be written to a UTF-8 page, and stopped the whole batch at the first such photo. A name a Mac wrote (NFD:
+    "o" + U+0308 for "ö") is written as typed (NFC): the heading copied into a shop's search, or compared by a
+    script, did not match "Söder" typed (a browser's own find does).
     """
-    stem = os.fsencode(stem).decode("utf-8", "replace")
+    stem = unicodedata.normalize("NFC", os.fsencode(stem).decode("utf-8", "replace"))
     words = [w for w in re.split(r"[_\-\s.]+", stem) if w]
     if words and words[0].lower() in MACHINE_WORDS and all(
             w.lower() in MACHINE_WORDS or w.isdigit() or COUNTER.fullmatch(w) for w in words):

@@ -261,3 +261,12 @@ def test_a_catalog_tile_shows_a_hebrew_name_in_its_own_word_order(qtbot, qapp, i
 
     assert first_word(0) == first_word(1)
     runner.shutdown()
+
+
+def test_a_page_headed_by_a_macs_file_name_is_headed_in_nfc() -> None:
+    """A photo named on a Mac ("Söder" as o + U+0308) headed its page in that form: copied into a shop's search,
+    or compared by a script, the heading did not match "Söder" typed."""
+    from engine.shoppable import readable_title
+
+    title = readable_title(unicodedata.normalize("NFD", "Vardagsrum på Söder – café"))
+    assert title == "Vardagsrum på Söder – café" and unicodedata.is_normalized("NFC", title)
