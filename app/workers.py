@@ -12,7 +12,7 @@ Each Runner has one long-lived signal object that every task emits on, keyed by 
 QObject is created or destroyed per task, so none can be deleted (or garbage-collected) while a pool
 thread is still emitting on it, the classic way QRunnable-with-signals code crashes.
 
-No task outlives the interpreter: a Runner that goes (its window or dialog deleted, or collected) cancels its
+No task outlives the interpreter: a Runner that goes (with its window or dialog, its parent) cancels its
 tasks and drops those not started, whose results nobody would get, and at exit every pool is emptied and waited
 for. A pool thread still decoding or emitting while Python finalized and Qt tore its plugins down crashed the
 process (a segfault after every test had passed, a thumbnail worker in ``QImageReader.read``).
@@ -121,9 +121,17 @@ class _Slots:
 
 
 class Runner(QObject):
-    """A thread pool whose results come back to the UI thread as calls of the given slots."""
+    """A thread pool whose results come back to the UI thread as calls of the given slots.
 
-    def __init__(self, threads: int, parent: QObject | None = None):
+    It must have a parent (its window or dialog; a script's or a test's application), so that Qt deletes it, on the
+    UI thread: a parentless one was freed by Python's collector on whichever thread's allocation set a collection
+    off, a pool thread's too, while Qt still had posted events for it (a segfault in ``QObject::event``: the
+    catalog-view benchmark's, session 49).
+    """
+
+    def __init__(self, threads: int, parent: QObject):
+        if parent is None:
+            raise TypeError("a Runner needs a parent QObject, which Qt deletes it with (see Runner)")
         super().__init__(parent)
         # Owned by the application too, and let go of once this Runner is gone: a pool deleted with its window
         # waits for its running tasks, and where that window overrides ``event`` (the Train window does), the

@@ -136,7 +136,7 @@ def _measure(app: Any, data_dir: Path, size: int) -> dict[str, Any]:
         pipeline.catalog.category_counts()
         pipeline.catalog.products(None, "", limit=MAX_SHOWN)
     query_ms = (time.perf_counter() - start) * 1000
-    runners = [Runner(2), Runner(2), Runner(2)]
+    runners = [Runner(2, app), Runner(2, app), Runner(2, app)]
     thumbnails = Thumbnails(runners[2])
     view = CatalogView(pipeline, runners[0], runners[1], thumbnails)
     for runner in runners:  # the view's, as the app's runners are its window's: deleted by Qt with the view

@@ -48,7 +48,7 @@ def _measure(app: Any, size: int, photos: list[str], repeats: int, options: Opti
     from app.widgets.map_canvas import MapCanvas, map_layout
     from app.workers import Runner
 
-    runner = Runner(2)
+    runner = Runner(2, app)
     canvas = MapCanvas(Thumbnails(runner))
     canvas.resize(1200, 800)
     canvas.show()

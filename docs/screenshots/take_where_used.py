@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     app = themed_app(args.theme)  # light unless asked: as the app looks, whatever the desktop
     pipeline = Pipeline(Settings.for_data_dir(args.data_dir))
-    view = CatalogView(pipeline, Runner(1), Runner(2), Thumbnails(Runner(2)))
+    view = CatalogView(pipeline, Runner(1, app), Runner(2, app), Thumbnails(Runner(2, app)))
     view.resize(1280, 760)
     view.show()
     view.search.blockSignals(True)  # no second listing (the typing delay) to drop the selection later
