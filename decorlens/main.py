@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     window = False  # whether the command opens the app's window, whose start-up errors a window shows
     try:
         # --debug is taken wherever it stands: it is typed after the command that just failed
-        args = build_parser(prog).parse_args([a for a in argv if a != "--debug"])
+        args = _home_expanded(build_parser(prog).parse_args([a for a in argv if a != "--debug"]))
         context = replace(context, inputs=_inputs(args), names=_names(args))
         window = args.command in (None, "gui")
         if args.command is None:
@@ -159,6 +159,23 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
         return int(args.run(args, pipeline) or 0)
     with ended_as_ctrl_c():
         return int(args.run(args, pipeline) or 0)
+
+
+def _home_expanded(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with a leading ``~`` of each file and folder given expanded, as the shell does for a word of its
+    own: it leaves the ``~`` of ``--out=~/tagged``, of a quoted path and of a script's variable, and ``tag
+    --out=~/tagged`` or ``bundle export "~/shop.dlcat"`` wrote into a new folder named ``~`` in the current one,
+    while ``catalog import`` and ``--data-dir`` took the same ``~`` for the home folder."""
+    for name, value in vars(args).items():
+        setattr(args, name, [_expanded(name, v) for v in value] if isinstance(value, list) else _expanded(name, value))
+    return args
+
+
+def _expanded(name: str, value: object) -> object:
+    """``value`` with ``~`` expanded where it is a path: typed as one, or an input argument's text."""
+    if isinstance(value, Path) or (isinstance(value, str) and name in INPUT_ARGUMENTS):
+        return type(value)(os.path.expanduser(value))
+    return value
 
 
 def _inputs(args: argparse.Namespace) -> tuple[str, ...]:

@@ -126,3 +126,15 @@ def test_a_folder_named_with_a_line_break_stays_on_its_line(shop: Path, tmp_path
     assert len(tagged.stdout.splitlines()) == 1 and (out / "summary.csv").is_file()
     stats = _decorlens(tmp_path / "new\ndata", "catalog", "stats")
     assert stats.stdout.splitlines()[0].endswith("new\\u000adata/catalog.sqlite)")
+
+
+def test_a_tilde_the_shell_left_is_the_home_folder(shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """bash leaves the ``~`` of ``--out=~/tagged`` and of a quoted path or a script's variable: ``bundle export
+    "~/shop.dlcat"`` wrote a new folder named ``~`` in the current one, as ``tag --out=~/tagged`` did, while
+    ``catalog import`` and ``--data-dir`` took ``~`` for the home folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["-q", "--data-dir", str(shop / "data"), "bundle", "export", "~/shop.dlcat"]) == 0
+    assert (home / "shop.dlcat").is_file() and not (tmp_path / "~").exists()
