@@ -35,7 +35,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.labels import GONE, match_word, plain_label, pretty, product_title, rich_tooltip, shown, shown_sku
+from app.labels import (
+    GONE,
+    isolated,
+    match_word,
+    plain_label,
+    pretty,
+    product_title,
+    rich_tooltip,
+    shown,
+    shown_sku,
+)
 from app.scene_files import caption
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import NAMED, dropped_paths, seen_names
@@ -133,7 +143,7 @@ def gather_alike(pipeline: Pipeline, asked: str | Path, job: Job, dpr: float = 1
 def _title(pipeline: Pipeline, sku: str, gone: str = "") -> str:
     """The product's title; for one no longer in the catalog ``gone`` where given, else its SKU."""
     product = pipeline.catalog.get_by_sku(sku)
-    return product_title(product.name, sku, product.category) if product else gone or sku
+    return isolated(product_title(product.name, sku, product.category)) if product else gone or sku
 
 
 def _heading(pipeline: Pipeline, sku: str) -> str:
@@ -145,8 +155,10 @@ def _heading(pipeline: Pipeline, sku: str) -> str:
 def priced(title: str, price: str) -> str:
     """A product's title followed by its price as the feed wrote it (the catalog tiles' price line), when it has
     one: a merchandiser choosing what goes with a product weighs the price, which the panel never showed. Its spaces
-    do not break: a wrapped row read "1" at a line's end and "299,00 kr" on the next."""
-    return f"{title} · {shown(price).replace(' ', NO_BREAK)}" if price else title
+    do not break: a wrapped row read "1" at a line's end and "299,00 kr" on the next. A right-to-left title is
+    ``isolated``: a Hebrew or Arabic name took the price and the rest of the heading into its own direction
+    ("4 995 [name] kr · SE-2")."""
+    return f"{isolated(title)} · {shown(price).replace(' ', NO_BREAK)}" if price else isolated(title)
 
 
 def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QImage]]:
