@@ -41,10 +41,10 @@ def escape_controls(text: str) -> str:
 
 
 def _escaped(match: re.Match[str]) -> str:
-    return json_escape(match.group())
+    return _json_escaped(match.group())
 
 
-def json_escape(char: str) -> str:
+def _json_escaped(char: str) -> str:
     """A character as JSON writes it escaped: past U+FFFF as its two UTF-16 halves (a tag character's ``\\ue0041``
     would read back as U+E004 and a "1")."""
     code = ord(char)
@@ -127,7 +127,7 @@ def _unencodable_escaped(exc: UnicodeError) -> tuple[str, int]:
     """The codec error handler stdout writes with (``streams_fitted``): what its encoding lacks as ``\\uXXXX``."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    return "".join(map(json_escape, exc.object[exc.start:exc.end])), exc.end
+    return "".join(map(_json_escaped, exc.object[exc.start:exc.end])), exc.end
 
 
 UNENCODABLE = "decorlens.json-escape"
