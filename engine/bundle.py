@@ -85,7 +85,7 @@ from engine.bundle_archive import (
 )
 from engine.bundle_map import adopt_map, export_maps, install_map, member_name
 from engine.bundle_rows import ImagePath, copy_catalog
-from engine.catalog import IDENTITY, SCHEMA, Catalog, is_damage
+from engine.catalog import IDENTITY, SCHEMA, Catalog, columns_added_since, is_damage
 from engine.categories import CategoryMap
 from engine.errors import Cancelled, CatalogError, DecorLensError, ImageError
 from engine.files import (
@@ -109,6 +109,10 @@ CATALOG_FILE = CATALOG
 IMAGES_DIR = "catalog-images"  # inside the data dir: images that came with a bundle
 CATEGORIES_FILE = CATEGORIES
 STAGING_PREFIX = ".bundle-import-"
+# The catalog schema a bundle's database is written at: the oldest that holds all a bundle carries. Schema 2's
+# products.source names this machine's feeds, which no import reads (a bundle's products come from no feed here),
+# so bundles stay at schema 1 and readable by every DecorLens since the first (``_at_bundle_schema``).
+BUNDLE_SCHEMA = 1
 # Held by a running import; STAGING_PREFIX folders are then no leftovers. A second import at once took the
 # first one's staging folder for a killed import's leftover and deleted it: the first then refused its
 # bundle as broken, and taking back the images it had added could leave the second's catalog without them.
@@ -334,6 +338,7 @@ def _stage(
     report.begin(COPYING)
     _snapshot(data_dir / CATALOG_FILE, db_path, report)
     _strip_foreign(db_path)
+    _at_bundle_schema(db_path)
     report.begin(CHECKING)
     pictures = _find_pictures(db_path, report)
     images: dict[str, int] = {}
@@ -520,6 +525,23 @@ def _strip_foreign(db_path: Path) -> None:
     db.commit()
     db.execute("PRAGMA user_version = 0")
     db.close()
+
+
+def _at_bundle_schema(db_path: Path) -> None:
+    """Write the snapshot at ``BUNDLE_SCHEMA``: the columns later schemas added (``columns_added_since``) and their
+    indexes dropped. Every bundle was written at this machine's schema, so once schema 2 came the store tills
+    still on an earlier DecorLens refused each bundle HQ exported ("catalog schema 2 is newer than this
+    DecorLens"), for a column no import reads."""
+    with contextlib.closing(sqlite3.connect(db_path)) as db, db:
+        for table, added in columns_added_since(BUNDLE_SCHEMA).items():
+            present = added & {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for (index,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND "
+                                       "sql IS NOT NULL", (table,)).fetchall():
+                if present & {row[2] for row in db.execute(f'PRAGMA index_info("{index}")')}:
+                    db.execute(f'DROP INDEX "{index}"')
+            for column in sorted(present):
+                db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("UPDATE schema_version SET version = ?", (BUNDLE_SCHEMA,))
 
 
 def _finalise_db(db_path: Path, report: _Report) -> None:

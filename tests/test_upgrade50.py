@@ -7,10 +7,15 @@ these tests need no git history: a walk of three old versions (2026-11-22, 12-02
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from engine.bundle import CATALOG_FILE, export_bundle, import_bundle
+from engine.catalog import Catalog
 
 # engine/catalog.py's SCHEMA at commit 3b8f743 (2026-11-22, the first week's CLI) and unchanged until schema 2
 # (2026-12-07, products.source): every catalog, backup and bundle made before then holds exactly these tables.
@@ -86,3 +91,35 @@ def test_a_backup_an_earlier_decorlens_took_restores(fresh_pipeline, ikea: Path,
     ]
     stored = catalog.db.execute("SELECT COUNT(*) FROM vectors WHERE embedder = ?", (OLD_EMBEDDER,)).fetchone()[0]
     assert stored == 3  # the old vectors come back with their products: nothing to embed again for them
+
+
+def _columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def test_a_bundle_exported_today_is_one_an_earlier_decorlens_imports(fresh_pipeline, ikea: Path, tmp_path: Path):
+    """A bundle was written at this machine's schema: since schema 2 (products.source) every DecorLens before it,
+    the store tills HQ ships to, refused each one ("catalog schema 2 is newer than this DecorLens (1)") for a
+    column no import reads. A bundle is now written at schema 1, as 3b8f743 wrote its catalogs (checked here:
+    its version, in the manifest and in the database, and its products' columns), and imports here as before."""
+    lamps = tmp_path / "feed" / "lamp"
+    lamps.mkdir(parents=True)
+    for image in sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]:
+        shutil.copy(image, lamps / image.name)
+    fresh_pipeline.import_catalog(lamps.parent)
+    skus = sorted(p.sku for p in fresh_pipeline.catalog.products())
+    fresh_pipeline.close()
+
+    bundle = export_bundle(fresh_pipeline.data_dir, tmp_path / "shop.dlcat")
+
+    assert bundle.manifest["schema_version"] == 1
+    with zipfile.ZipFile(bundle.path) as zf:
+        (tmp_path / "inside.sqlite").write_bytes(zf.read(CATALOG_FILE))
+    with contextlib.closing(sqlite3.connect(":memory:")) as old, \
+            contextlib.closing(sqlite3.connect(tmp_path / "inside.sqlite")) as inside:
+        old.executescript(SCHEMA_1)
+        assert inside.execute("SELECT version FROM schema_version").fetchone() == (1,)
+        assert _columns(inside, "products") == _columns(old, "products")
+    import_bundle(bundle.path, tmp_path / "till", fresh_pipeline.embedder)
+    with Catalog(tmp_path / "till" / CATALOG_FILE) as till:
+        assert sorted(p.sku for p in till.products()) == skus
