@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         new = _named_but_missing(args)
         folder = data_dir(args.data_dir)
         context = replace(context, data_dir=folder)
-        with escaped("stdout"):
+        with escaped("stdout", needed=not window):
             code = _run(args, folder)
         if new and code == 0 and not args.quiet:
             note(f"made the data folder {shown_path(folder)}: it did not exist")

@@ -188,11 +188,16 @@ def streams_fitted() -> None:
 
 
 @contextlib.contextmanager
-def escaped(stream_name: str) -> Iterator[None]:
-    """Replace ``sys.<stream_name>`` with an escaping writer for the duration of a command."""
+def escaped(stream_name: str, needed: bool = True) -> Iterator[None]:
+    """Replace ``sys.<stream_name>`` with an escaping writer for the duration of a command. A closed one is refused
+    before any work where the command's report goes there (``needed``): not the app's window, which prints nothing
+    and is started without a console too (``pythonw``, a desktop launcher)."""
     original = getattr(sys, stream_name)
-    if original is None:  # refused before any work: a command whose report would be lost is not run
+    if original is None and needed:
         raise OutputFailed(f"{stream_name} is closed (>&-); send it to a file, or to /dev/null to drop it")
+    if original is None:
+        yield
+        return
     writer = EscapingWriter(original)
     setattr(sys, stream_name, writer)
     try:

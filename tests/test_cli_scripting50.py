@@ -138,3 +138,18 @@ def test_a_tilde_the_shell_left_is_the_home_folder(shop: Path, tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     assert main(["-q", "--data-dir", str(shop / "data"), "bundle", "export", "~/shop.dlcat"]) == 0
     assert (home / "shop.dlcat").is_file() and not (tmp_path / "~").exists()
+
+
+def test_the_apps_window_starts_without_a_stdout(monkeypatch: pytest.MonkeyPatch):
+    """``decorlens gui`` from a launcher without a console (``pythonw``) has no stdout either: the refusal of a closed
+    one is for the commands that report there, not for the window, which prints nothing."""
+    from decorlens.terminal import OutputFailed, escaped
+
+    monkeypatch.setattr(sys, "stdout", None)
+    ran = []
+    with escaped("stdout", needed=False):
+        ran.append(True)
+    assert ran == [True]
+    with pytest.raises(OutputFailed), escaped("stdout"):
+        ran.append(False)
+    assert ran == [True]
