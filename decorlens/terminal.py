@@ -28,10 +28,11 @@ from engine.lookalike import sku_shown
 from engine.paths import readable_path
 from engine.words import named_as_counted
 
-# C0 and C1 controls but tab and newline (which lay out the report), DEL, the bidi embeddings, overrides and
-# isolates, and the characters that show as nothing (``engine.invisible.INVISIBLE``, the list the app marks too):
-# a feed's "ABC-1" + U+200B is another SKU than "ABC-1", and was listed as the same.
-UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{INVISIBLE}]")
+# C0 and C1 controls but tab and newline (which lay out the report), DEL, the line and paragraph separators (where
+# str.splitlines breaks a line: a name holding U+2028 made its `catalog list` row two lines to a script), the bidi
+# embeddings, overrides and isolates, and the characters that show as nothing (``engine.invisible.INVISIBLE``, the
+# list the app marks too): a feed's "ABC-1" + U+200B is another SKU than "ABC-1", and was listed as the same.
+UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069{INVISIBLE}]")
 MAX_FIELD = 200  # characters of one catalog text a report line shows
 _LAYOUT = str.maketrans({"\n": "\\u000a", "\t": "\\u0009"})  # what one_field escapes besides
 

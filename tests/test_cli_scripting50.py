@@ -153,3 +153,17 @@ def test_the_apps_window_starts_without_a_stdout(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(OutputFailed), escaped("stdout"):
         ran.append(False)
     assert ran == [True]
+
+
+def test_a_line_separator_in_a_name_keeps_its_row_one_line(tmp_path: Path, ikea: Path, ikea_products):
+    """A feed's name holding U+2028 (a line separator, as text pasted from a web page may carry) made its ``catalog
+    list`` row two lines to a script splitting the output with ``str.splitlines``; now ``\\u2028``, which ``--json``
+    reads back as the name."""
+    row = next(r for r in ikea_products if r["category"] == "armchair")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"sku,name,category,image\nLS-1,Line\u2028Sep,armchair,{ikea / row['image']}\n", encoding="utf-8")
+    data = tmp_path / "data"
+    assert main(["-q", "--data-dir", str(data), "catalog", "import", str(feed)]) == 0
+    listed = _decorlens(data, "catalog", "list")
+    assert listed.stdout.splitlines() == [listed.stdout.rstrip("\n")] and "Line\\u2028Sep" in listed.stdout
+    assert json.loads(_decorlens(data, "catalog", "list", "--json").stdout)[0]["name"] == "Line\u2028Sep"
