@@ -343,7 +343,10 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.changed.emit()
 
     def _action_failed(self, row: GroupRow, text: str) -> None:
-        row.set_busy(False)
+        """Said; the row's buttons are on again if it is still listed: Find again may have replaced (deleted) it
+        meanwhile, as ``_done`` knows."""
+        if row in self.rows:
+            row.set_busy(False)
         self._say(text)
         self.message.emit(text, "error")
 
