@@ -229,6 +229,15 @@ def test_a_missing_finetuned_model_says_what_to_do_and_where_it_looked(mini_data
     assert re.search(r"no fine-tuned model nope\.onnx in \S*models, \S*models: train one", err), err  # both folders
 
 
+def test_the_advice_for_the_default_finetuned_model_is_read_whole(mini_dataset: Path, tmp_path: Path, capsys):
+    """The default model's long name, the folders and the lookup's own error (the same again, in parentheses) made
+    the line too long: it was cut in the middle of the advice, "train one (`decorlens train --data D…)"."""
+    code = main(["--data-dir", str(tmp_path / "data"), "eval", "--data", str(mini_dataset)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "…" not in err.split(": train one", 1)[-1], err
+    assert err.endswith("train one with `decorlens train`, pass --finetuned PATH or --matchers colour,pretrained")
+
+
 def test_pairs_of_a_scene_scenes_csv_lacks_and_no_pairs_at_all_are_one_line(mini_dataset: Path, session_data_dir: Path,
                                                                               tmp_path: Path, capsys):
     """A pair naming a scene missing from scenes.csv ended in "unexpected KeyError"; a pairs.csv with no rows

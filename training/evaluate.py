@@ -358,13 +358,13 @@ def _finetuned_model(name: str, pipeline: Pipeline) -> Path:
     """The fine-tuned ONNX on the user's model path (``decorlens train`` writes to ``<data dir>/models``)."""
     try:
         return find_model(name, pipeline.settings.models_dir, pipeline.data_dir).path
-    except ModelError as exc:  # the folders named outside any parentheses: the CLI shortens paths, not words
+    except ModelError:  # the folders named outside any parentheses: the CLI shortens paths, not words
         folders = ", ".join(str(f) for f in model_search_path(pipeline.settings.models_dir, pipeline.data_dir))
         where = f" in {folders}" if Path(name).name == name else ""
-        raise ModelError(
-            f"no fine-tuned model {name}{where}: train one (`decorlens train --data DIR`), pass --finetuned PATH "
-            "or leave it out with --matchers colour,pretrained"
-        ) from exc
+        raise ModelError(  # not from the lookup's error, which said the same again and pushed the advice past 200
+            f"no fine-tuned model {name}{where}: train one with `decorlens train`, pass --finetuned PATH "
+            "or --matchers colour,pretrained"
+        ) from None
 
 
 def _seen(dataset: PairDataset, config: EvalConfig, runners: dict[str, tuple[Pipeline, str]]) -> set[str]:
