@@ -279,7 +279,6 @@ class SceneController(QObject):
         if self.scene.edited:
             self._match_again("This photo keeps your edits; its tags were matched again with the new embedder.")
             return False
-        self._any, self._checked = {}, {}
         self.undo.clear()  # steps undone on the previous tags would be redone on others
         self._search(busy, self.scene.image_sha256)
         return True
@@ -379,7 +378,12 @@ class SceneController(QObject):
         return True
 
     def _detected(self, result: SceneResult, embedder: str, sha256: str) -> None:
+        """The photo's tags as found, in place of those shown (tagged again: other models, other categories sold).
+        What was found for the tags replaced goes with them, their numbers being other objects' now: a check of
+        details or a whole-catalog search that came in while these were searched was kept for the new tag of its
+        number (and one still running is dropped as it comes: ``_start``)."""
         self.searched.emit(result.timings_ms)
+        self._any, self._checked, self._guesses, self._guessing, self._matching = {}, {}, {}, set(), None
         self._set_scene(EditableScene(result, sha256, matched_with=embedder))
 
     def _match_again(self, words: str) -> None:
@@ -757,8 +761,9 @@ class SceneController(QObject):
         failed: Callable[[str], None] | None = None,
     ) -> tuple[Task, int]:
         """``_run`` for ``work`` that takes its job (to be cancelled, as it is once another photo opens: ``_stop_tasks``):
-        its task and its busy line's key. Cancelled, its busy line goes."""
-        token, key = self._token, next(self._keys)
+        its task and its busy line's key. Cancelled, its busy line goes. Its result is dropped too once the photo's
+        tags were found anew (``_detected``): it was for the tags then, found with the models then."""
+        token, key, scene = self._token, next(self._keys), self.scene
         self._running[key] = text
         self.busyChanged.emit(text)
 
@@ -768,7 +773,8 @@ class SceneController(QObject):
                 return
             self._running.pop(key, None)
             self.busyChanged.emit(next(reversed(self._running.values()), ""))
-            handler(value)
+            if self.scene is scene:
+                handler(value)
 
         task = self._tasks[key] = runner.start(
             work,

@@ -4,20 +4,26 @@ order), changes what the work was for, then lets the result come: no timing, no 
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from shiboken6 import isValid
 
+from app.scene_controller import SceneController
+from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.workers import Runner
 from engine.catalog import Product
+from engine.pipeline import Pipeline
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60_000
+EFFNET = "effnet_lite0_gem.onnx"
 
 
 def _gate(runner: Runner) -> threading.Event:
@@ -61,3 +67,48 @@ def test_a_failed_not_duplicates_of_a_group_listed_again_meanwhile_leaves_its_de
     assert window.rows == []
     for runner in (engine, window.thumbnails.runner):
         runner.shutdown()
+
+
+@pytest.mark.parametrize("check_first", [True, False], ids=["checked-then-tagged-again", "tagged-again-then-checked"])
+def test_a_check_of_details_made_before_the_photo_was_tagged_again_is_not_the_new_tags(
+        qtbot, fresh_pipeline, ikea: Path, scene_path, tmp_path: Path, qapp, check_first: bool):
+    """Check details of tag N, and the photo tagged again with another embedder (Settings, the Train window's Use)
+    before or after the check began: the check, made with the previous embedder on the previous tags, was kept for
+    the new tag N, and the panel listed the previous embedder's checked matches under it (``checkedReady``) in place
+    of its own. Tagging again emptied the checks when it began, not when its tags came, and a check landing after
+    them was taken as theirs."""
+    source = tmp_path / "photos"
+    for category in ("chair", "table"):
+        (source / category).mkdir(parents=True)
+        for image in sorted((ikea / "products" / category).glob("*.jpg"))[:2]:
+            shutil.copy(image, source / category / image.name)
+    stock = fresh_pipeline
+    stock.import_catalog(source)
+    effnet = Pipeline(stock.settings.with_(embedder=(EFFNET,)))
+    engine, io, saver = Runner(1, qapp), Runner(1, qapp), Runner(1, qapp)
+    controller = SceneController(stock, AppSettings(QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)),
+                                 engine, io, saver)
+    controller.open(scene_path("bright-kitchen"))
+    qtbot.waitUntil(lambda: controller.scene is not None and not controller._running, timeout=WAIT_MS)
+    before, number = controller.scene, controller.scene.visible[0].number
+
+    gate = _gate(engine)
+    if check_first:
+        controller.check_details(number, any_category=False)
+    controller.pipeline = effnet
+    assert controller.search_again()
+    if not check_first:
+        controller.check_details(number, any_category=False)  # on the tags shown, while they are found again
+    gate.set()
+    qtbot.waitUntil(lambda: controller.scene is not before and not engine.busy(), timeout=WAIT_MS)
+    checked: list[int] = []
+    matched: list[int] = []
+    controller.checkedReady.connect(lambda n, _any, _checked: checked.append(n))
+    controller.matchesReady.connect(lambda n, _any, _matches: matched.append(n))
+    controller.request_matches(number, any_category=False)
+
+    assert (checked, matched) == ([], [number])  # the new tag's own matches, not the previous embedder's check
+    assert not controller._running  # no busy line left behind
+    for runner in (engine, io, saver):
+        runner.shutdown()
+    effnet.close()
