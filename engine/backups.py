@@ -42,6 +42,7 @@ from engine.remedies import RESTORE_COUNTED, RESTORE_UNCOUNTED
 BACKUPS_DIR = "backups"
 KEEP = 5
 BEFORE_RESTORE = "before-restore"  # the reason of the backup a restore takes of the catalog it replaces
+UPGRADE = "upgrade"  # the reason of the backup taken before a catalog's schema is upgraded (``Catalog._upgrade``)
 TEMP_PREFIX = ".tmp-backup-"
 NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
 # The advice for a damaged catalog with backups (``RESTORE_COUNTED``, ``RESTORE_UNCOUNTED``: no data dir at hand). The

@@ -28,6 +28,7 @@ from engine import guarded_sqlite
 from engine.backups import (
     BEFORE_RESTORE,
     DAMAGE_WORDS,
+    UPGRADE,
     BackupRun,
     backups_dir,
     companion_problem,
@@ -801,7 +802,12 @@ class Catalog:
 
     def _upgrade(self) -> None:
         """Bring a catalog of an older schema to ``SCHEMA_VERSION``, each step (``UPGRADES``) in one transaction
-        with its version: a failed or interrupted upgrade leaves the catalog as it was, every product kept."""
+        with its version: a failed or interrupted upgrade leaves the catalog as it was, every product kept.
+
+        A backup is taken first (reason ``UPGRADE``): the DecorLens the user came from refuses the upgraded catalog,
+        so going back to it meant starting over, with nothing in ``backups/`` from before the upgrade."""
+        if (found := self._version()) < SCHEMA_VERSION and (taken := self.backup(UPGRADE)) is not None:
+            self.log(f"catalog upgraded from schema {found} to {SCHEMA_VERSION}; as it was before: {taken}")
         while (version := self._version()) < SCHEMA_VERSION:
             self._begin_write()
             if self._version() != version:  # another process upgraded it meanwhile

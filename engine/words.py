@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.backups import BEFORE_RESTORE
+from engine.backups import BEFORE_RESTORE, UPGRADE
 from engine.results import MATCH_WORDS
 
 CONFIRMED_WORD = "Confirmed"  # a tag the merchandiser confirmed in the app, as its Where used list says
@@ -22,7 +22,7 @@ def counted(number: int, noun: str, plural: str = "") -> str:
 
 
 BACKUP_REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
-                  BEFORE_RESTORE: "a restore"}  # the operations ``engine.backups`` backs the catalog up before
+                  BEFORE_RESTORE: "a restore", UPGRADE: "an upgrade of DecorLens"}  # the operations ``engine.backups`` backs the catalog up before
 
 
 def backup_reason(reason: str) -> str:

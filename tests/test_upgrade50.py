@@ -123,3 +123,27 @@ def test_a_bundle_exported_today_is_one_an_earlier_decorlens_imports(fresh_pipel
     import_bundle(bundle.path, tmp_path / "till", fresh_pipeline.embedder)
     with Catalog(tmp_path / "till" / CATALOG_FILE) as till:
         assert sorted(p.sku for p in till.products()) == skus
+
+
+def test_a_catalog_is_backed_up_as_it_was_before_its_schema_is_upgraded(ikea: Path, tmp_path: Path):
+    """The upgrade to schema 2 took no backup: the earlier DecorLens refuses the upgraded catalog ("schema 2 is
+    newer"), so a user going back to it had nothing of theirs in backups/ to return to. The catalog as it was is
+    now kept there, named for the upgrade, and the log says where."""
+    from engine.backups import list_backups
+    from engine.words import backup_reason
+
+    lamps = sorted((ikea / "products" / "lamp").glob("*.jpg"))[:3]
+    (tmp_path / "data").mkdir()
+    path = _schema_1_catalog(tmp_path / "data" / "catalog.sqlite", lamps)
+    said: list[str] = []
+    with contextlib.closing(Catalog(path, log=said.append)) as catalog:
+        assert catalog.count() == 3
+    [backup] = list_backups(path)
+    assert backup_reason(backup.reason) == "an upgrade of DecorLens" and backup.products() == 3
+    with contextlib.closing(sqlite3.connect(backup.path)) as kept:
+        assert kept.execute("SELECT version FROM schema_version").fetchone() == (1,)  # the old DecorLens opens it
+        assert "source" not in _columns(kept, "products")
+    assert any(str(backup.path) in line for line in said), said
+    with contextlib.closing(Catalog(path)):  # upgraded once: no second backup
+        pass
+    assert len(list_backups(path)) == 1
