@@ -39,6 +39,7 @@ from engine.backups import (
     take_backup,
 )
 from engine.errors import CatalogError
+from engine.name_order import name_key
 from engine.prices import price_value
 from engine.search_text import patterns
 
@@ -94,7 +95,7 @@ CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
 
 NEAR_SKU_CHARS = 40  # characters of a mistyped SKU ``skus_near`` looks at, and follow-on characters it tries at each
 NEAR_SKU_BESIDE = 3  # SKUs on each side of a one-slip spelling: 4 in 5 of two-slip IKEA SKUs found, 71 % with 1
-PRICES_AT_ONCE = 5_000  # price texts read into ``temp.price_values`` by one statement (one JSON object: 5 ms of GIL)
+VALUES_AT_ONCE = 5_000  # texts read into a ``Catalog.READ`` table by one statement (one JSON object: 5 ms of GIL)
 LAST_CHAR = "\U0010ffff"  # sorts after every character: ``start + LAST_CHAR`` bounds the SKUs that begin ``start``
 PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra, source"
 # Version 1 → 2, in one transaction: every product kept, of no recorded source ("").
@@ -490,18 +491,24 @@ class Catalog:
         row = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?", (sku,)).fetchone()
         return self._product(row) if row else None
 
-    # A product's price as a number: each distinct price text read by ``price_value`` once per connection, kept in
-    # the connection's own ``temp.price_values`` table (``_read_prices``) and looked up per product through its key.
-    # Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
+    # What an order sorts by that SQL cannot work out: a product's price as a number (``price_value``) and its
+    # name's letters without case and accents (``name_key``: SQLite's NOCASE folds ASCII only, "Écran" came after
+    # "Zebra"). Each a Python function of a column, read for each distinct value once per connection into the
+    # connection's own temp table (``_read``), ``READ``'s table of the column, and looked up per product through its
+    # key. Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
     # closed at the job's end; nor SQL's string functions: 25 s at a million products; nor one JSON object of every
-    # price passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
-    # at 200,000 distinct prices), and each sort read and parsed every price again.
+    # value passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
+    # at 200,000 distinct prices), and each sort read and parsed every value again.
+    READ: ClassVar[dict[str, tuple[str, Callable[[str], Any]]]] = {
+        "price_values": ("price", price_value), "name_keys": ("name", name_key)}
     PRICE = "(SELECT value FROM temp.price_values WHERE price_values.price = products.price)"
+    NAME = "(SELECT value FROM temp.name_keys WHERE name_keys.name = products.name)"
     # The orders ``products`` lists in, each an ORDER BY of its own: never one built from what a user typed.
-    # Products without a price go last in either price order.
+    # Products without a price go last in either price order; names of the same ``name_key`` in the order of their
+    # code points ("Ecran", "ecran", "Écran"), then by SKU.
     ORDERS: ClassVar[dict[str, str]] = {
         "category": "category, name, sku",
-        "name": "name COLLATE NOCASE, name, sku",
+        "name": f"{NAME}, name, sku",
         "price": f"{PRICE} ASC NULLS LAST, name, sku",
         "price_desc": f"{PRICE} DESC NULLS LAST, name, sku",
         "sku": "sku",
@@ -520,8 +527,9 @@ class Catalog:
             raise ValueError(f"unknown product order {order!r}: one of {', '.join(self.ORDERS)}")
         sql = f"SELECT {PRODUCT_COLUMNS} FROM products WHERE 1=1"
         args: list[Any] = []
-        if self.PRICE in self.ORDERS[order]:
-            self._read_prices()
+        for table in self.READ:
+            if f"temp.{table}" in self.ORDERS[order]:
+                self._read(table)
         if skus is not None:
             sql += " AND sku IN (SELECT value FROM json_each(?))"
             args.append(json.dumps(list(skus)))
@@ -534,25 +542,28 @@ class Catalog:
         args += [-1 if limit is None else limit, offset]
         return [self._product(r) for r in self.db.execute(sql, args)]
 
-    def _read_prices(self) -> None:
-        """Each price text this connection has not read yet, as a number (``None``: no price) in its
-        ``temp.price_values``: a text's number never changes, so a sort reads only the prices new since the last.
-        ``PRICES_AT_ONCE`` prices a statement, each a small JSON object: a worker sorting 200,000 prices leaves the
-        window its turns (the JSON of them all, one C call, held the GIL 0.26 s), and SQLite, not a Python call a
-        row, fills the table (a row a statement made a first sort a third slower than the one JSON object). Nothing written since the last read, by
-        another connection (``data_version``) or this one (``total_changes``), nothing is read: the look for new
-        prices scans every product (0.5 s at 200,000), and a search typed in price order asks at each pause."""
+    def _read(self, table: str) -> None:
+        """``READ``'s function of each value of its column that this connection has not read yet, in its
+        ``temp`` ``table``: a text's price or name key never changes, so a sort reads only the values new since the
+        last. ``VALUES_AT_ONCE`` values a statement, each a small JSON object: a worker sorting 200,000 prices leaves
+        the window its turns (the JSON of them all, one C call, held the GIL 0.26 s), and SQLite, not a Python call a
+        row, fills the table (a row a statement made a first sort a third slower than the one JSON object). Nothing
+        written since the last read of ``table``, by another connection (``data_version``) or this one
+        (``total_changes``), nothing is read: the look for new values scans every product (0.5 s at 200,000), and a
+        search typed in price or name order asks at each pause."""
         db = self.db
-        if getattr(db, "prices_read", None) == (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes):
+        read = vars(db).setdefault("values_read", {})
+        if read.get(table) == (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes):
             return
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS price_values (price TEXT PRIMARY KEY, value REAL) WITHOUT ROWID")
-        texts = db.execute("SELECT DISTINCT price FROM products "
-                           "WHERE price NOT IN (SELECT price FROM temp.price_values)").fetchall()
-        for start in range(0, len(texts), PRICES_AT_ONCE):
-            values = {text: price_value(text) for (text,) in texts[start:start + PRICES_AT_ONCE]}
-            db.execute("INSERT INTO temp.price_values (price, value) SELECT key, value FROM json_each(?)",
+        column, function = self.READ[table]
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} TEXT PRIMARY KEY, value) WITHOUT ROWID")
+        texts = db.execute(f"SELECT DISTINCT {column} FROM products "
+                           f"WHERE {column} NOT IN (SELECT {column} FROM temp.{table})").fetchall()
+        for start in range(0, len(texts), VALUES_AT_ONCE):
+            values = {text: function(text) for (text,) in texts[start:start + VALUES_AT_ONCE]}
+            db.execute(f"INSERT INTO temp.{table} ({column}, value) SELECT key, value FROM json_each(?)",
                        (json.dumps(values),))
-        db.prices_read = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
+        read[table] = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
 
     def categories_not_in(self, skus: set[str]) -> list[tuple[str, str, str]]:
         """The catalog's (SKU, category, source) of the products ``skus`` lacks, sorted by SKU: the products a
