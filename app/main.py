@@ -23,7 +23,7 @@ from app.engine_notes import EngineNotes
 from app.main_window import MainWindow
 from app.settings import APPLICATION, ORGANISATION, AppSettings
 from app.single_instance import hand_over, serve_window
-from engine import paths
+from engine import desktop_entry, paths
 from engine.errors import DecorLensError
 from engine.paths import resources_dir
 from engine.pipeline import Pipeline
@@ -58,6 +58,8 @@ def application() -> QApplication:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    # Wayland's app id: the dock shows the windows under the menu entry's icon (X11 matches WM_CLASS, APPLICATION)
+    app.setDesktopFileName(desktop_entry.DESKTOP_ID)
     app.setWindowIcon(app_icon())
     return app
 
@@ -91,6 +93,7 @@ def launch(
     try:
         app, window = open_window(data_dir, models_dir)
         serve_window(window, paths.data_dir(data_dir), window.open_paths)
+        refresh_menu_entry(window)
         freeze_startup_objects()  # before any photo: a photo's objects must stay collectable
         if files:
             window.open_paths([Path(f) for f in files])
@@ -103,6 +106,18 @@ def launch(
         return code
     finally:
         lock.unlock()
+
+
+def refresh_menu_entry(window: MainWindow) -> None:
+    """An applications menu entry naming an app folder that was moved now starts this copy; said on the status bar,
+    or as an error where it cannot be rewritten (the menu's DecorLens would not start)."""
+    try:
+        line = desktop_entry.refresh()
+    except DecorLensError as exc:
+        window.show_message(f"{exc}. Help ▸ Add to Applications Menu tries again.", "error")
+        return
+    if line:
+        window.statusBar().showMessage(line, 10_000)
 
 
 class AlreadyOpenError(DecorLensError):

@@ -62,6 +62,7 @@ from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
 from app.workers import Job, Runner, Task
+from engine import desktop_entry
 from engine.backups import NO_BACKUP, cli_restore_advice
 from engine.batch import BatchReport
 from engine.bundle import SUFFIX as BUNDLE_SUFFIX
@@ -87,6 +88,7 @@ PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 RESTORE_ACTION = "Restore a Backup…"
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
+ADD_TO_MENU, REMOVE_FROM_MENU = "Add to &Applications Menu", "Remove from &Applications Menu"  # Help, on Linux
 EMBED_ACTION = "Embed the Catalog"  # its embedding cancelled with no embedder to go back to: the photo waits for it
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")
@@ -302,6 +304,10 @@ class MainWindow(QMainWindow):
             help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
         self._action(help_menu, "&Check Installation…", self.check_installation)
+        if desktop_entry.supported():  # a tarball's app has no menu entry until it writes one
+            self.menu_entry_action = self._action(help_menu, ADD_TO_MENU, self.toggle_menu_entry)
+            help_menu.aboutToShow.connect(
+                lambda: self.menu_entry_action.setText(REMOVE_FROM_MENU if desktop_entry.installed_here() else ADD_TO_MENU))
         help_menu.addSeparator()
         self._action(help_menu, "&About DecorLens", self.show_about)
 
@@ -1116,6 +1122,21 @@ class MainWindow(QMainWindow):
         """Help ▸ User Guide: docs/app.md in a window; one line on the message bar where this install lacks it."""
         if problem := open_guide(self):
             self.show_message(problem, "error")
+
+    def toggle_menu_entry(self) -> None:
+        """Help ▸ Add to / Remove from Applications Menu (Linux): this copy's desktop entry, for the menu, the dock's
+        icon and a photo's Open With (``engine.desktop_entry``)."""
+        try:
+            if desktop_entry.installed_here():
+                desktop_entry.remove()
+                text = "DecorLens is no longer in the applications menu."
+            else:
+                desktop_entry.install()
+                text = "DecorLens is in the applications menu now, and under Open With for photos."
+        except DecorLensError as exc:
+            self.show_message(str(exc), "error")
+            return
+        self.show_message(text, "done")
 
     def check_installation(self) -> None:
         """Help ▸ Check Installation…: the self-check in a window, in a worker."""

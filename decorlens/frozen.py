@@ -18,6 +18,7 @@ from decorlens.main import PROG, PYTHON_INSTALL_ONLY, build_parser
 from decorlens.main import main as cli_main
 
 GLOBAL_WITH_VALUE = ("--data-dir", "--models-dir", "--device")
+GUI_FLAGS = ("--install-desktop-entry", "--remove-desktop-entry")  # the gui command's: ``DecorLens --install-…``
 # Verbs that run the training package (build.spec leaves it out), with what else to say. `DecorLens models export`
 # said "export needs the [train] extra (training is missing): `scripts/install --train`", a script the app's folder
 # does not have, as if to type it there.
@@ -54,7 +55,8 @@ def frozen_entry(argv: Sequence[str] | None = None) -> int:
         if first is not None and first in commands:
             return main(args)
         split = args.index(first) if first is not None else len(args)
-        return main([*args[:split], "gui", *args[split:]])
+        globals_, flags = [a for a in args[:split] if a not in GUI_FLAGS], [a for a in args[:split] if a in GUI_FLAGS]
+        return main([*globals_, "gui", *flags, *args[split:]])
     except SystemExit as exc:  # argparse errors and --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
 

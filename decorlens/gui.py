@@ -10,9 +10,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-from decorlens.errors import LOG_MAX, Context, error_line, error_prefix, log_error, log_file, open_log
+from decorlens.errors import (
+    LOG_MAX,
+    USER_ERROR,
+    Context,
+    error_line,
+    error_prefix,
+    log_error,
+    log_file,
+    open_log,
+)
 from decorlens.options import program
 from decorlens.progress import note
+from engine.errors import DecorLensError
 from engine.paths import data_dir
 
 DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
@@ -21,6 +31,11 @@ DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     p.add_argument("files", nargs="*", metavar="PHOTO_OR_FOLDER", help="photos, or folders of them, to open")
+    entry = p.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="Linux: put this DecorLens in the applications menu and in Open With for photos (for you "
+                            "only), then exit")
+    entry.add_argument("--remove-desktop-entry", action="store_true", help="Linux: take it out again, then exit")
     p.set_defaults(run=run)
 
 
@@ -32,6 +47,8 @@ SETTINGS_INSTEAD = (("--device", "device", "Edit ▸ Settings ▸ Run the models
 
 
 def run(args: argparse.Namespace, _pipeline: object) -> int:
+    if args.install_desktop_entry or args.remove_desktop_entry:
+        return menu_entry(args.remove_desktop_entry, args.files)
     for option, dest, where in SETTINGS_INSTEAD:
         if getattr(args, dest, None):
             note(f"{error_prefix()}the desktop app does not take {option}: choose it in {where} "
@@ -50,6 +67,27 @@ def run(args: argparse.Namespace, _pipeline: object) -> int:
         return 2
     log_errors(log_file(data_dir(args.data_dir)))
     return launch(getattr(args, "files", []), data_dir=args.data_dir, models_dir=args.models_dir)
+
+
+def menu_entry(remove: bool, files: list[str]) -> int:
+    """``--install-desktop-entry`` / ``--remove-desktop-entry``: no window, no display needed (``engine.desktop_entry``);
+    run once after unpacking the packaged app, or by a deployment script."""
+    from engine import desktop_entry
+
+    if files:
+        note(f"{error_prefix()}--install-desktop-entry and --remove-desktop-entry take no photos")
+        return USER_ERROR
+    try:
+        if not remove:
+            note(f"DecorLens is in the applications menu now ({desktop_entry.install()})")
+        elif desktop_entry.remove():
+            note("DecorLens is no longer in the applications menu")
+        else:
+            note(f"DecorLens was not in the applications menu (no {desktop_entry.entry_path()})")
+    except DecorLensError as exc:  # a line on stderr, not the window's start-up message box: a script runs this
+        note(f"{error_prefix()}{exc}")
+        return USER_ERROR
+    return 0
 
 
 def start_failed(exc: BaseException, context: Context, named: Path | None) -> int:
