@@ -39,7 +39,7 @@ from engine.backups import (
     take_backup,
 )
 from engine.errors import CatalogError
-from engine.name_order import name_key
+from engine.name_order import NEEDS_KEY, name_key
 from engine.prices import price_value
 from engine.search_text import patterns
 
@@ -227,6 +227,14 @@ def _release(connections: dict[int, sqlite3.Connection], lock: threading.Lock, k
         conn = connections.pop(key, None)
     if conn is not None:
         conn.close()
+
+
+class _Read(NamedTuple):
+    """A Python function of a products column that an order sorts by (``Catalog.READ``)."""
+
+    column: str
+    function: Callable[[str], Any]
+    only: str = "TRUE"  # SQL: the values the order needs the function of (it works out the others itself)
 
 
 class Catalog:
@@ -493,16 +501,16 @@ class Catalog:
 
     # What an order sorts by that SQL cannot work out: a product's price as a number (``price_value``) and its
     # name's letters without case and accents (``name_key``: SQLite's NOCASE folds ASCII only, "Écran" came after
-    # "Zebra"). Each a Python function of a column, read for each distinct value once per connection into the
-    # connection's own temp table (``_read``), ``READ``'s table of the column, and looked up per product through its
-    # key. Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
+    # "Zebra"; a name of ASCII only is its lower()). Each a Python function of a column, read for each distinct
+    # value (of those ``_Read.only`` holds) once per connection into the connection's own temp table (``_read``),
+    # ``READ``'s table of the column, and looked up per product through its key. Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
     # closed at the job's end; nor SQL's string functions: 25 s at a million products; nor one JSON object of every
     # value passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
     # at 200,000 distinct prices), and each sort read and parsed every value again.
-    READ: ClassVar[dict[str, tuple[str, Callable[[str], Any]]]] = {
-        "price_values": ("price", price_value), "name_keys": ("name", name_key)}
+    READ: ClassVar[dict[str, _Read]] = {
+        "price_values": _Read("price", price_value), "name_keys": _Read("name", name_key, NEEDS_KEY)}
     PRICE = "(SELECT value FROM temp.price_values WHERE price_values.price = products.price)"
-    NAME = "(SELECT value FROM temp.name_keys WHERE name_keys.name = products.name)"
+    NAME = "coalesce((SELECT value FROM temp.name_keys WHERE name_keys.name = products.name), lower(name))"
     # The orders ``products`` lists in, each an ORDER BY of its own: never one built from what a user typed.
     # Products without a price go last in either price order; names of the same ``name_key`` in the order of their
     # code points ("Ecran", "ecran", "Écran"), then by SKU.
@@ -547,7 +555,10 @@ class Catalog:
         ``temp`` ``table``: a text's price or name key never changes, so a sort reads only the values new since the
         last. ``VALUES_AT_ONCE`` values a statement, each a small JSON object: a worker sorting 200,000 prices leaves
         the window its turns (the JSON of them all, one C call, held the GIL 0.26 s), and SQLite, not a Python call a
-        row, fills the table (a row a statement made a first sort a third slower than the one JSON object). Nothing
+        row, fills the table (a row a statement made a first sort a third slower than the one JSON object). The values
+        come in their order, so that each statement adds to the end of the table's B-tree (in the order of the scan,
+        a first sort by name at a million products took 40 % longer), and a chunk at a time: a million rows held at
+        once made Python's garbage collector hold the GIL a quarter of a second. Nothing
         written since the last read of ``table``, by another connection (``data_version``) or this one
         (``total_changes``), nothing is read: the look for new values scans every product (0.5 s at 200,000), and a
         search typed in price or name order asks at each pause."""
@@ -555,12 +566,14 @@ class Catalog:
         read = vars(db).setdefault("values_read", {})
         if read.get(table) == (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes):
             return
-        column, function = self.READ[table]
+        column, function, only = self.READ[table]
         db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} TEXT PRIMARY KEY, value) WITHOUT ROWID")
-        texts = db.execute(f"SELECT DISTINCT {column} FROM products "
-                           f"WHERE {column} NOT IN (SELECT {column} FROM temp.{table})").fetchall()
-        for start in range(0, len(texts), VALUES_AT_ONCE):
-            values = {text: function(text) for (text,) in texts[start:start + VALUES_AT_ONCE]}
+        new = db.cursor()
+        new.row_factory = None  # tuples, lighter than sqlite3.Row
+        new.execute(f"SELECT DISTINCT {column} FROM products WHERE {only} "
+                    f"AND {column} NOT IN (SELECT {column} FROM temp.{table}) ORDER BY {column}")
+        while texts := new.fetchmany(VALUES_AT_ONCE):
+            values = {text: function(text) for (text,) in texts}
             db.execute(f"INSERT INTO temp.{table} ({column}, value) SELECT key, value FROM json_each(?)",
                        (json.dumps(values),))
         read[table] = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)

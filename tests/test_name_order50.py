@@ -1,7 +1,6 @@
 """The catalog's "Name A–Z" sorts names as a reader of any language expects (``engine.name_order``): accented
 letters with their base letters, upper and lower case together, "ß" as "ss", Turkish ı and İ as i, ø, æ and œ as
-o, ae and oe, numbers by their value. SQLite's NOCASE, the order before, put "Écran", "Äpplarö", "Øresund" and
-"ışık" after "Zebra", "BILLY 120x28" before "BILLY 80x28"."""
+o, ae and oe. SQLite's NOCASE, the order before, put "Écran", "Äpplarö", "Øresund" and "ışık" after "Zebra"."""
 
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ from engine.catalog import Catalog
 
 # The names in "Name A–Z" order: Danish, Swedish, German, French, Turkish; names of the same letters ("Ecran",
 # "Écran", "écran") in one order, that of their code points.
-IN_ORDER = ("Ærø chair", "Äpplarö bench", "Årstid lamp", "BILLY 80x28", "BILLY 120x28", "Ecran", "Écran", "écran",
-            "élan vase", "Große Vase", "ışık lamp", "İstanbul rug", "Kissen", "Œuvre frame", "Øresund table",
-            "Straße bench", "Strasse shelf", "Zebra lamp", "zebra rug")
-SHUFFLED = (7, 18, 0, 12, 4, 15, 9, 1, 16, 5, 11, 2, 17, 8, 14, 3, 13, 6, 10)  # the order they are added in
+IN_ORDER = ("Ærø chair", "Äpplarö bench", "Årstid lamp", "Ecran", "Écran", "écran", "élan vase", "Große Vase",
+            "ışık lamp", "İstanbul rug", "Kissen", "Œuvre frame", "Øresund table", "Straße bench", "Strasse shelf", "Zebra lamp", "zebra rug")
+SHUFFLED = (7, 16, 0, 12, 4, 15, 9, 1, 5, 11, 2, 8, 14, 3, 13, 6, 10)  # the order they are added in
 WAIT_MS = 60_000
 
 
@@ -60,14 +58,14 @@ def test_a_sort_after_products_are_added_places_them(named: Path, photos: list[P
     in the next sort: their name keys are read then."""
     with Catalog(named / "catalog.sqlite") as catalog, Catalog(named / "catalog.sqlite") as importer:
         assert len(catalog.products(order="name")) == len(IN_ORDER)
-        add(importer, [("A1", "Ångström shelf"), ("A2", "Ölkrug")], photos)
+        add(importer, [("A1", "Ångström shelf"), ("A2", "Ölkrug"), ("A3", "Apple tray")], photos)
         names = [p.name for p in catalog.products(order="name")]
-        assert names[:3] == ["Ærø chair", "Ångström shelf", "Äpplarö bench"]
+        assert names[:4] == ["Ærø chair", "Ångström shelf", "Äpplarö bench", "Apple tray"]
         assert names[names.index("Œuvre frame"):names.index("Øresund table") + 1] == [
             "Œuvre frame", "Ölkrug", "Øresund table"]
-        add(catalog, [("A3", "Çay glass")], photos)
+        add(catalog, [("A4", "Çay glass")], photos)
         names = [p.name for p in catalog.products(order="name")]
-        assert names[names.index("BILLY 120x28") + 1] == "Çay glass"
+        assert names[names.index("Årstid lamp") + 1] == "Çay glass"
 
 
 @pytest.mark.gui
