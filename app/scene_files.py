@@ -108,7 +108,10 @@ def caption(photo: Path) -> str:
     match = PASTED_NAME.fullmatch(photo.name)
     if match is None or photo.parent.name != PASTED:
         return photo.name
-    when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
+    try:
+        when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
+    except ValueError:  # named so by hand, no time ("pasted-20261399-…"): the strip's listing ended in the error
+        return photo.name
     return f"Pasted {day_month(when)} {when:%H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
 
 

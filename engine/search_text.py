@@ -11,10 +11,21 @@ made each search of a million products fifteen times slower).
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+from engine.errors import DecorLensError
 
 GLOB_SPECIAL = "*?["  # characters a GLOB pattern reads as wildcards unless in a class of their own
 LIKE_SPECIAL = "\\%_"  # characters escaped (ESCAPE '\\') in a LIKE pattern
+# Characters of a typed text searched for: a name's or a SKU's part, and far under SQLite's longest LIKE or GLOB
+# pattern (50,000 bytes; a letter's GLOB class takes up to 14): a longer one pasted failed as "LIKE or GLOB pattern
+# too complex", the catalog blamed.
+MAX_TEXT = 1_000
+# What a LIKE or GLOB pattern cannot hold: SQLite ends the pattern at a NUL ("a" + NUL listed every name ending in
+# "a", NUL alone every product), and UTF-8 has no half of a character (a lone surrogate, pasted or an undecodable
+# byte of the command line) to bind.
+UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
 SHARP_S = str.maketrans({"ß": "ss", "ẞ": "SS"})  # German: "Straße" is "STRASSE" in capitals; either may be typed
 # Letters whose other cases Python's lower() and upper() miss: Turkish dotted and dotless i (İSTANBUL, IŞIK),
 # the capital sharp s, Greek final sigma.
@@ -51,9 +62,20 @@ def patterns(text: str) -> list[tuple[str, str | None]]:
     """(LIKE pattern with ESCAPE '\\', GLOB pattern or ``None`` where the LIKE is exact) for each of ``text``'s
     ``spellings``: a name or SKU holds the text where it matches both of one pair. A "_" or "50%" typed is
     itself, not a wildcard that lists every product."""
+    _check(text)
     found = []
     for spelling in spellings(text):
         like = "%" + "".join(_like_char(c) for c in spelling) + "%"
         exact = all(_like_char(c) in (c, "\\" + c) for c in spelling)
         found.append((like, None if exact else "*" + "".join(_glob_char(c) for c in spelling) + "*"))
     return found
+
+
+def _check(text: str) -> None:
+    """A ``DecorLensError`` naming what makes ``text`` no search: too long, or a character no pattern can hold."""
+    if len(text) > MAX_TEXT:
+        raise DecorLensError(f"the search text is {len(text):,} characters long: a name or SKU is searched for at "
+                             f"most {MAX_TEXT:,}")
+    if found := UNSEARCHABLE.search(text):
+        raise DecorLensError(f"the search text holds U+{ord(found.group()):04X} at character {found.start() + 1}, "
+                             "which cannot be searched for: remove it")
