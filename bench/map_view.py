@@ -29,6 +29,7 @@ QUICK_SIZES = (2_000, 20_000)
 ZOOM = 8.0  # the zoomed-in repaint: eight times the whole map's scale
 TICK_MS = 5
 CHECK_EVERY = 40
+MAX_TURNS = 1_000  # times the photos are taken again under longer names (``_another_name``): paths stay short
 
 
 def run(_pipeline: Any, options: Options) -> dict[str, Any]:
@@ -96,8 +97,12 @@ def bench_product(i: int, photos: list[str]) -> Any:
 def _another_name(photos: list[str], i: int) -> str:
     """The photos in turn, each turn under other names (``dir/./photo``, ``dir/././photo``...): every
     product's thumbnail is asked for and decoded by itself, as a catalog of that size would have it."""
+    turn = i // len(photos)
+    if turn > MAX_TURNS:  # each turn's paths one "/." longer: a single photo gave 200,000 products a 32 GB log
+        raise ValueError(f"product {i:,} needs more photos than {len(photos):,}: give at least "
+                         f"{i // MAX_TURNS:,}, or fewer products")
     folder, name = os.path.split(photos[i % len(photos)])
-    return os.path.join(folder + "/." * (i // len(photos)), name)
+    return os.path.join(folder + "/." * turn, name)
 
 
 def _run_until(finished: Callable[[], bool], limit_s: float = 600.0) -> tuple[float, float, float]:
