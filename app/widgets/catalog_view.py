@@ -72,6 +72,7 @@ from app.workers import Runner, Task
 from engine.catalog import Interrupted, Product
 from engine.importer import ImportReport
 from engine.pipeline import Pipeline
+from engine.search_text import MAX_TEXT
 from engine.words import counted
 
 MAX_SHOWN = 5000
@@ -363,6 +364,7 @@ class CatalogView(QWidget):
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Search name or SKU…", clearButtonEnabled=True)
         self.search.setAccessibleName("Search the catalog")  # the placeholder is no name to a screen reader
+        self.search.setMaxLength(MAX_TEXT)  # a longer paste was refused by the engine at each typing pause
         self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 40)
         # as wide as its longest entry, then and whenever the counts change: it was squeezed (and its text cut to
         # "All categories (33") where the Map selection chip took room, and kept its first width as counts grew
