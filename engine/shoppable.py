@@ -59,7 +59,9 @@ from engine.shoppable_assets import (
     HINT_HEIGHT,
     LAYOUT_WIDTH,
     NO_JS_DOT,
-    NO_JS_FRAME,
+    NO_JS_FRAMES,
+    NO_JS_WIDE_DOT,
+    PHONE_PHOTO,
     SCRIPT,
     STYLE,
     content_security_policy,
@@ -533,22 +535,31 @@ def _ratio(width: float, height: float) -> float:
     return width / height if width > 0 and height > 0 else 1.0
 
 
-def _nudges(spots: Sequence[Spot], width: float, height: float) -> list[tuple[float, float]]:
-    """Each pin's offset from its object, in % of a ``NO_JS_FRAME`` px photo, so no two pins overlap without script.
+def _nudges(spots: Sequence[Spot], width: float, height: float) -> list[str]:
+    """Each pin's offsets from its object without script, as its style's custom properties (``--dx<n>``, ``--dy<n>``
+    in px for the ``NO_JS_FRAMES[n]`` px wide photo, left out where 0), so no two pins overlap at any width.
 
     The page's script spreads the pins at whatever size the photo is shown; with script off a phone's pins sat
     on their objects, piled on one another (a busy room's 13, 9, 10 and 6 as one blur). This is the same
-    spreading done once for the smallest phone's photo (``NO_JS_FRAME`` px wide) and its dots (``NO_JS_DOT``);
-    the style moves each pin as many px on any photo (see ``engine.shoppable_assets``).
+    spreading done for each of those widths and its dots; the style moves the pins of a photo shown at least that
+    wide by that width's offsets (see ``engine.shoppable_assets``).
     """
-    w = float(NO_JS_FRAME)
-    h = w / _ratio(width, height)
-    half = NO_JS_DOT / 2
+    offsets: list[list[str]] = [[] for _ in spots]
+    for n, frame in enumerate(NO_JS_FRAMES):
+        dot = NO_JS_DOT if frame < PHONE_PHOTO else NO_JS_WIDE_DOT
+        for mine, (dx, dy) in zip(offsets, _spread(spots, frame, frame / _ratio(width, height), dot)):
+            mine += [f"--d{axis}{n}:{d:.2f}px" for axis, d in (("x", dx), ("y", dy)) if round(d, 2)]
+    return [";".join(mine) for mine in offsets]
+
+
+def _spread(spots: Sequence[Spot], w: float, h: float, dot: float) -> list[tuple[float, float]]:
+    """Each pin's offset in px from its object on a w x h px photo, as the script spreads ``dot`` px dots."""
+    half = dot / 2
     points = [[min(max(s.x / 100 * w, half), w - half), min(max(s.y / 100 * h, half), h - half)] for s in spots]
     for _ in range(400):
-        if not _separate(points, NO_JS_DOT, w, h):
+        if not _separate(points, dot, w, h):
             break
-    return [(100 * (p[0] - s.x / 100 * w) / w, 100 * (p[1] - s.y / 100 * h) / w) for p, s in zip(points, spots)]
+    return [(p[0] - s.x / 100 * w, p[1] - s.y / 100 * h) for p, s in zip(points, spots)]
 
 
 def _separate(points: list[list[float]], size: float, w: float, h: float) -> bool:
@@ -569,13 +580,13 @@ def _separate(points: list[list[float]], size: float, w: float, h: float) -> boo
     return moved
 
 
-def _spot(spot: Spot, nudge: tuple[float, float]) -> str:
+def _spot(spot: Spot, nudges: str) -> str:
     card = spot.card
     label = ", ".join(p for p in (f"Tag {spot.number}: {card.name}", card.category, card.price) if p)
     tip = f"tip-{spot.number}"
     return (
-        f'<div class="spot" style="left:{spot.x:.2f}%;top:{spot.y:.2f}%;--x:{spot.x:.2f};--dx:{nudge[0]:.2f};'
-        f'--dy:{nudge[1]:.2f}">'
+        f'<div class="spot" style="left:{spot.x:.2f}%;top:{spot.y:.2f}%;--x:{spot.x:.2f}{";" if nudges else ""}'
+        f'{nudges}">'
         f'<button type="button" class="pin" aria-label="{_e(label)}" aria-expanded="false" '
         f'aria-controls="{tip}"><span aria-hidden="true">{spot.number}</span></button>'
         f'<div class="tip" id="{tip}" role="group" aria-label="{_e(card.name)}">'

@@ -43,9 +43,14 @@ CARD_PADDING, CARD_BORDER, CARD_GAP = 12, 1, 12
 # as there is room for (SCRIPT's spread, through the frame's --target).
 TOUCH_TARGET, PIN, PIN_PHONE = 44, 32, 28
 # Without script the pins are spread once, when the page is written (``engine.shoppable._nudges``), as the script
-# would spread NO_JS_DOT px dots on the smallest phone's photo (320 px less the sides); each pin is moved as many px
-# as there, so on any wider photo, its objects further apart, the pins stay apart and no further from their objects.
-NO_JS_FRAME, NO_JS_DOT = 320 - 2 * 16, PIN_PHONE + 2
+# would spread them on a photo NO_JS_FRAMES px wide (the photo of a 320, 375 and 430 px phone, then wider), its dots
+# NO_JS_DOT px (NO_JS_WIDE_DOT on a photo of at least PHONE_PHOTO px, where pins are PIN): a photo shown at least that
+# wide (a container query on the photo's frame) moves its pins by that width's offsets. One set of offsets, made for
+# a 320 px phone, moved every pin as many px at any width: a tablet's or desktop's pin sat up to 9 px off its object,
+# its neighbours long since far apart. From the width on which no two dots touch, each pin is on its object's point.
+PHONE_PHOTO = 600 - 2 * 16  # the photo's width on the widest phone layout (the style's max-width:600px, less sides)
+NO_JS_FRAMES = (320 - 2 * 16, 375 - 2 * 16, 430 - 2 * 16, 480, PHONE_PHOTO, 736, 960)
+NO_JS_DOT, NO_JS_WIDE_DOT = PIN_PHONE + 2, PIN + 2
 TIP_THUMB_SHORT = 72  # a hover card's picture on a viewport under 500 px tall: a phone held sideways
 
 LAYOUT_WIDTH = PAGE_WIDTH - 2 * PAGE_PADDING  # the six columns and their gaps
@@ -93,8 +98,8 @@ html:not(.js) .frame{container-type:inline-size}
  box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
 html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
 .js .tip{position:fixed;left:0;top:0}
-html:not(.js) .spot{--nx:calc(var(--dx) * ${no_js_step}px);--ny:calc(var(--dy) * ${no_js_step}px)}
-html:not(.js) .pin{translate:var(--nx) var(--ny)}
+html:not(.js) .spot{--nx:var(--dx0,0px);--ny:var(--dy0,0px)}
+${no_js_widths}html:not(.js) .pin{translate:var(--nx) var(--ny)}
 html:not(.js) .tip{--w:min(280px,100cqw);width:var(--w);top:calc(var(--ny) + 20px);
  left:calc(clamp(0px,var(--x) * 1cqw + var(--nx) - var(--w) / 2,100cqw - var(--w)) - var(--x) * 1cqw)}
 .tip-thumb{background:#fff;border-bottom:1px solid var(--line)}
@@ -148,6 +153,9 @@ h1,.name,.price{unicode-bidi:plaintext}
   line-height:${pin_phone}px}
  .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}
 }
+@container (max-width:${phone_photo_below}px){html:not(.js) .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;
+ width:${pin_phone}px;height:${pin_phone}px;font-size:12px;line-height:${pin_phone}px}
+ html:not(.js) .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}}
 @media (max-height:500px){.tip-thumb img{height:${tip_thumb_short}px;padding:6px}}
 @media (min-width:1024px){
  .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:${column_gap}px}
@@ -163,12 +171,19 @@ h1,.name,.price{unicode-bidi:plaintext}
  .below,.complete .cards{grid-template-columns:repeat(3,minmax(0,1fr))}
 }
 @media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
+/* On paper the dots keep their discs (a browser prints no backgrounds unless told: the numbers floated on the photo),
+   no "Tap a dot", and no card is cut across two pages */
+@media print{.pin{-webkit-print-color-adjust:exact;print-color-adjust:exact}.hint{display:none}
+ .card{break-inside:avoid}}
 """).substitute(
     page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, column_gap=COLUMN_GAP, line_height=LINE_HEIGHT,
     hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
     thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
     tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
-    no_js_step=NO_JS_FRAME / 100,
+    no_js_widths="".join(
+        f"@container (min-width:{w}px){{html:not(.js) .spot{{--nx:var(--dx{n},0px);--ny:var(--dy{n},0px)}}}}\n"
+        for n, w in enumerate(NO_JS_FRAMES) if n),
+    phone_photo_below=PHONE_PHOTO - 0.02,
 )
 
 SCRIPT = """
