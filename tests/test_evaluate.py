@@ -229,9 +229,14 @@ def test_a_missing_finetuned_model_says_what_to_do_and_where_it_looked(mini_data
     assert re.search(r"no fine-tuned model nope\.onnx in \S*models, \S*models: train one", err), err  # both folders
 
 
-def test_the_advice_for_the_default_finetuned_model_is_read_whole(mini_dataset: Path, tmp_path: Path, capsys):
+def test_the_advice_for_the_default_finetuned_model_is_read_whole(mini_dataset: Path, tmp_path: Path, capsys,
+                                                                  shared_models: Path, monkeypatch):
     """The default model's long name, the folders and the lookup's own error (the same again, in parentheses) made
-    the line too long: it was cut in the middle of the advice, "train one (`decorlens train --data D…)"."""
+    the line too long: it was cut in the middle of the advice, "train one (`decorlens train --data D…)". The
+    models folder is one of a known length here (its path is cut to its end, as a long one is anywhere)."""
+    models = tmp_path / "the-shop-s-models"
+    models.symlink_to(shared_models, target_is_directory=True)
+    monkeypatch.setenv("DECORLENS_MODELS_DIR", str(models))
     code = main(["--data-dir", str(tmp_path / "data"), "eval", "--data", str(mini_dataset)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "…" not in err.split(": train one", 1)[-1], err
