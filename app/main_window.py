@@ -88,7 +88,7 @@ PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
 RESTORE_ACTION = "Restore a Backup…"
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
-ADD_TO_MENU, REMOVE_FROM_MENU = "Add to &Applications Menu", "Remove from &Applications Menu"  # Help, on Linux
+ADD_TO_MENU, REMOVE_FROM_MENU = "Add to Applications &Menu", "Remove from Applications &Menu"  # Help, on Linux
 EMBED_ACTION = "Embed the Catalog"  # its embedding cancelled with no embedder to go back to: the photo waits for it
 OFFLINE = ("DecorLens works offline and does not download pictures: save the picture, then drop the file here "
            "(or copy the picture itself and paste it with Ctrl+V).")

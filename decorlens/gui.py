@@ -47,8 +47,9 @@ SETTINGS_INSTEAD = (("--device", "device", "Edit ▸ Settings ▸ Run the models
 
 
 def run(args: argparse.Namespace, _pipeline: object) -> int:
-    if args.install_desktop_entry or args.remove_desktop_entry:
-        return menu_entry(args.remove_desktop_entry, args.files)
+    install, remove = (getattr(args, f"{verb}_desktop_entry", False) for verb in ("install", "remove"))
+    if install or remove:  # ``decorlens`` alone runs this with the global options only
+        return menu_entry(remove, args.files)
     for option, dest, where in SETTINGS_INSTEAD:
         if getattr(args, dest, None):
             note(f"{error_prefix()}the desktop app does not take {option}: choose it in {where} "

@@ -172,6 +172,9 @@ def test_the_window_is_grouped_under_the_entry_and_help_adds_it(main_window, pip
 
     assert application().desktopFileName() == desktop_entry.DESKTOP_ID  # Wayland's app id is the entry's name
     window = main_window(pipeline)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    keys = [a.text().split("&")[1][:1].lower() for a in help_menu.actions() if "&" in a.text()]
+    assert len(keys) == len(set(keys)) == 5  # Alt+H then one key each: About has A
     window.menu_entry_action.trigger()
     assert desktop_entry.installed_here() and "applications menu now" in window.message.text.text()
     window.menu_entry_action.trigger()
