@@ -143,6 +143,26 @@ def test_frozen_cli_commands(built: dict, tmp_path: Path):
     assert stats.stdout.startswith("0 products")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="desktop entries are for Linux desktops")
+def test_frozen_app_adds_itself_to_the_applications_menu(built: dict, tmp_path: Path):
+    """``DecorLens --install-desktop-entry``, run once after unpacking (docs/installer.md): the entry starts this
+    executable, the icon comes from the app's folder, and ``--remove-desktop-entry`` takes both away."""
+    from engine.desktop_entry import exec_argument
+
+    env, exe = _clean_env(tmp_path / "home"), built["app"] / "DecorLens"
+    share = tmp_path / "home" / ".local" / "share"
+    added = subprocess.run([str(exe), "--install-desktop-entry"], capture_output=True, text=True, timeout=120, env=env)
+    assert added.returncode == 0, added.stderr
+    entry = (share / "applications" / "decorlens.desktop").read_text(encoding="utf-8")
+    assert f"\nExec={exec_argument(str(exe))} %F\n" in entry and f"\nTryExec={exe}\n" in entry
+    icon = share / "icons" / "hicolor" / "scalable" / "apps" / "decorlens.svg"
+    assert icon.read_bytes() == (ROOT / "resources" / "icons" / "decorlens.svg").read_bytes()
+    removed = subprocess.run([str(exe), "--remove-desktop-entry"], capture_output=True, text=True, timeout=120,
+                             env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert not (share / "applications" / "decorlens.desktop").exists() and not icon.exists()
+
+
 def test_frozen_training_commands_say_they_are_not_in_the_app(built: dict, tmp_path: Path, shared_models: Path):
     """`DecorLens train …` took "train" for a photo: the window opened on "No photos in train" (or, with no display,
     said so). The commands build.spec leaves out say in one line where they run instead; so do the verbs of the
