@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
+        self._saved_listings = self._tag_listings = 0  # the Photos strip's marks asked for: the last one shows
         self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
         self._listed = Listed(None, False, [])  # the listing's last part: loose photos join the strip's loose ones
         self._saved_page: Path | None = None  # the shoppable page exported last (the message's Open Page)
@@ -378,12 +379,15 @@ class MainWindow(QMainWindow):
     # -- engine -----------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load the models in a worker; missing models turn the photo tab into the setup page."""
+        """Load the models in a worker; missing models turn the photo tab into the setup page. Only the pipeline in
+        use is told of: two warm-ups (Settings applied twice in quick succession) run on the engine's two threads
+        and may end in either order, and the older one's models, status and setup page are no longer the truth."""
         self.status_line.show_loading()
+        pipeline = self.pipeline
         self.engine.start(
-            lambda _job, p=self.pipeline: describe_engine(p),
-            done=self._engine_ready,
-            failed=lambda m: self.show_message(m, "error"),
+            lambda _job: describe_engine(pipeline),
+            done=lambda info: pipeline is self.pipeline and self._engine_ready(info),
+            failed=lambda m: pipeline is self.pipeline and self.show_message(m, "error"),
         )
 
     def _engine_ready(self, info: EngineInfo) -> None:
@@ -576,18 +580,26 @@ class MainWindow(QMainWindow):
     def _list_saved(self) -> None:
         """Which photos have saved edits, for the Photos strip's ✓: the corrections folder's names listed once per
         opening, before the folder (another DecorLens may have saved some since). A folder that cannot be listed
-        leaves the marks as they were: saving the next edit there says what is wrong."""
+        leaves the marks as they were: saving the next edit there says what is wrong. Of two listings, which the io
+        runner's two threads may end in either order, the last asked shows."""
         self.photo_list.listing_saved()
-        data_dir = self.pipeline.data_dir
-        self.io.start(lambda _job: edited_keys(data_dir), done=self.photo_list.show_saved, failed=lambda _m: None)
+        self._saved_listings += 1
+        data_dir, asked = self.pipeline.data_dir, self._saved_listings
+        self.io.start(lambda _job: edited_keys(data_dir),
+                      done=lambda keys: asked == self._saved_listings and self.photo_list.show_saved(keys),
+                      failed=lambda _m: None)
         self._list_tags()
 
     def _list_tags(self) -> None:
         """Every remembered photo's number of tags, for the Photos strip's tag marks: the scene memory read in one
-        query, in a worker. A memory that cannot be read leaves the marks as they were (Where used says why)."""
+        query, in a worker. A memory that cannot be read leaves the marks as they were (Where used says why). The
+        last read asked shows: one from before a bundle import or a restore may end after the one from after it."""
         self.photo_list.listing_tags()
         pipeline = self.pipeline  # its catalog opened in the worker too: a damaged one fails there, not here
-        self.io.start(lambda _job: tag_counts(pipeline.catalog), done=self.photo_list.show_tags,
+        self._tag_listings += 1
+        asked = self._tag_listings
+        self.io.start(lambda _job: tag_counts(pipeline.catalog),
+                      done=lambda counts: asked == self._tag_listings and self.photo_list.show_tags(counts),
                       failed=lambda _m: None)
 
     def _import_dropped(self, bundles: list[Path]) -> None:
@@ -850,12 +862,17 @@ class MainWindow(QMainWindow):
 
     def _explain(self, number: int, match) -> None:
         """Why this match?: the tag's and the product's heat maps, computed off the UI thread."""
-        obj, pixels, pipeline = self.controller.scene.tag(number).obj, self.controller.pixels, self.pipeline
+        scene = self.controller.scene
+        obj, pixels, pipeline = scene.tag(number).obj, self.controller.pixels, self.pipeline
+
+        def ours() -> bool:  # another photo's tag, opened since, may have this number and this product
+            return self.controller.scene is scene
+
         self.engine.start(
             lambda _job: explain_tag(pipeline.embedder, pixels, obj.box, pipeline.settings.padding,
                                      match.image_path, obj.parts).overlays(),
-            done=lambda overlays: self.panel.show_explanation(number, match.sku, *overlays),
-            failed=lambda message: self.panel.explanation_failed(number, match.sku, message),
+            done=lambda overlays: ours() and self.panel.show_explanation(number, match.sku, *overlays),
+            failed=lambda message: ours() and self.panel.explanation_failed(number, match.sku, message),
         )
 
     def _change_category(self, number: int, category: str) -> None:
