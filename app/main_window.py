@@ -307,8 +307,8 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Check Installation…", self.check_installation)
         if desktop_entry.supported():  # a tarball's app has no menu entry until it writes one
             self.menu_entry_action = self._action(help_menu, ADD_TO_MENU, self.toggle_menu_entry)
-            help_menu.aboutToShow.connect(
-                lambda: self.menu_entry_action.setText(REMOVE_FROM_MENU if desktop_entry.installed_here() else ADD_TO_MENU))
+            help_menu.aboutToShow.connect(lambda: self.menu_entry_action.setText(
+                REMOVE_FROM_MENU if desktop_entry.installed_here() else ADD_TO_MENU))
         help_menu.addSeparator()
         self._action(help_menu, "&About DecorLens", self.show_about)
 

@@ -388,7 +388,8 @@ def _activate_embedder(args: argparse.Namespace, pipeline: Pipeline, choice: str
         with bar("re-embedding the catalog", args.quiet) as progress:
             active.prepare_matcher(progress=progress)
     path = save_choice(pipeline.data_dir, "embedder", [choice])
-    print(f"searches now use {model_label(model)} from {one_field(str(absolute(model.path)))}; saved in {shown_path(path)}{_kept_where([choice])}")
+    print(f"searches now use {model_label(model)} from {one_field(str(absolute(model.path)))}; "
+          f"saved in {shown_path(path)}{_kept_where([choice])}")
 
 
 def run_card(args: argparse.Namespace, pipeline: Pipeline) -> int:

@@ -529,9 +529,10 @@ class Catalog:
     # What an order sorts by that SQL cannot work out: a product's price as a number (``price_value``) and its
     # name's letters without case and accents (``name_key``: SQLite's NOCASE folds ASCII only, "Écran" came after
     # "Zebra"; a name of ASCII only is its lower()). Each a Python function of a column, read for each distinct
-    # value (of those ``_Read.only`` holds) once per connection into the connection's own temp table (``_read``),
-    # ``READ``'s table of the column, and looked up per product through its key. Not an SQL function of Python's: one on a worker thread's connection crashed the app when the connection
-    # closed at the job's end; nor SQL's string functions: 25 s at a million products; nor one JSON object of every
+    # value (of those ``_Read.only`` holds) once into a temp table of the catalog's sorting connection (``_read``,
+    # ``_sorting``), ``READ``'s table of the column, and looked up per product through its key. Not an SQL function
+    # of Python's: one on a worker thread's connection crashed the app when the connection closed at the job's end;
+    # nor SQL's string functions: 25 s at a million products; nor one JSON object of every
     # value passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
     # at 200,000 distinct prices), and each sort read and parsed every value again.
     READ: ClassVar[dict[str, _Read]] = {

@@ -21,8 +21,9 @@ def counted(number: int, noun: str, plural: str = "") -> str:
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
+# the operations ``engine.backups`` backs the catalog up before
 BACKUP_REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bundle-import": "a bundle import",
-                  BEFORE_RESTORE: "a restore", UPGRADE: "an upgrade of DecorLens"}  # the operations ``engine.backups`` backs the catalog up before
+                  BEFORE_RESTORE: "a restore", UPGRADE: "an upgrade of DecorLens"}
 
 
 def backup_reason(reason: str) -> str:
