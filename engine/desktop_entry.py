@@ -98,7 +98,10 @@ def entry_text(command: tuple[str, ...]) -> str:
         "TryExec": command[0],
         "Icon": DESKTOP_ID,
         "Terminal": "false",
-        "StartupNotify": "true",
+        # No launch feedback: a photo opened with DecorLens goes to the window already open (app.single_instance),
+        # whose start-up ended long ago, and the copy started for it quits without a window; the launcher's busy
+        # cursor then stayed until the desktop gave up on it (15 s and more), each photo sent to the app.
+        "StartupNotify": "false",
         "StartupWMClass": WM_CLASS,
         "X-GNOME-SingleWindow": "true",  # one window per data folder: no "New Window" in the dock
         "Categories": "Graphics;Photography;",

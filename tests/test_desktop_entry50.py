@@ -180,3 +180,10 @@ def test_the_window_is_grouped_under_the_entry_and_help_adds_it(main_window, pip
     window.menu_entry_action.trigger()
     assert not entry_path().exists() and "no longer" in window.message.text.text()
     assert os.environ["XDG_DATA_HOME"] in str(entry_path())
+
+
+def test_no_launch_feedback_is_asked_for():
+    """With StartupNotify=true, each photo opened with DecorLens while its window was open left the launcher's busy
+    cursor up until the desktop gave up: the copy started for it hands the photo over and quits without a window,
+    so nothing ends the start-up the desktop waits for."""
+    assert fields(desktop_entry.install())["StartupNotify"] == "false"
