@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         self.catalog.importBundle.connect(self.welcome.importBundle)  # the empty Catalog tab's, the same import
         self.welcome.openPhoto.connect(self.choose_photo)
         self.welcome.restoreBackup.connect(self.show_backups)
+        self.welcome.addToMenu.connect(self.toggle_menu_entry)
         self.catalog.catalogChanged.connect(self._leave_welcome)
         c.photoShown.connect(lambda _image: self._show_photo_page())
         self.message.action.connect(self._answer_message)
@@ -406,6 +407,7 @@ class MainWindow(QMainWindow):
         empty = info.products == 0 and not info.catalog_error and self.controller.path is None
         self.photo_stack.setCurrentWidget(self.welcome if empty else self.splitter)
         self.welcome.offer_backups(info.backups)
+        self.welcome.offer_menu_entry(desktop_entry.worth_offering())
         self.status_line.show_engine(info)
         if info.catalog_error:
             self.show_message(info.catalog_error, "error")
@@ -1153,6 +1155,7 @@ class MainWindow(QMainWindow):
         except DecorLensError as exc:
             self.show_message(str(exc), "error")
             return
+        self.welcome.offer_menu_entry(False)
         self.show_message(text, "done")
 
     def check_installation(self) -> None:

@@ -155,6 +155,12 @@ def installed_program() -> str | None:
     return fields.get("TryExec") if fields is not None and MARK in fields else None
 
 
+def worth_offering() -> bool:
+    """Whether the app's first page offers the entry: the packaged app on Linux with no entry of DecorLens's yet (a
+    Python install is started from its shell; an entry of another copy is one the user chose)."""
+    return supported() and getattr(sys, "frozen", False) and installed_program() is None
+
+
 def installed_here() -> bool:
     """Whether the applications menu's DecorLens is this copy (Help then offers to remove it, else to add it)."""
     return supported() and installed_program() == launcher()[0]

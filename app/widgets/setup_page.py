@@ -288,9 +288,18 @@ class EmptyCatalogPage(QWidget):
     importBundle = Signal()
     openPhoto = Signal()
     restoreBackup = Signal()
+    addToMenu = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.menu_entry = QLabel("<p><b>Start DecorLens from your applications menu</b> next time, and open photos "
+                                 "with it from your file manager:</p>")  # ``offer_menu_entry``
+        self.menu_entry.setWordWrap(True)
+        self.menu_entry.setContentsMargins(0, 8, 0, 4)
+        self.menu_button = QPushButton("Add to Applications Menu")
+        self.menu_button.clicked.connect(self.addToMenu)
+        for widget in (self.menu_entry, self.menu_button):
+            widget.hide()
         self.backups = QLabel()  # ``offer_backups``: the catalog's products may be in a backup, not lost
         self.backups.setWordWrap(True)
         self.backups.setContentsMargins(0, 8, 0, 4)  # a paragraph apart, as the text's own are
@@ -336,7 +345,15 @@ class EmptyCatalogPage(QWidget):
         column.addWidget(text)
         column.addWidget(self.backups)
         column.addLayout(buttons)
+        column.addWidget(self.menu_entry)
+        column.addWidget(self.menu_button, 0, Qt.AlignmentFlag.AlignLeft)
         _centred(self, column)
+
+    def offer_menu_entry(self, offered: bool) -> None:
+        """The packaged app on Linux, a folder from a tarball, with no applications menu entry yet: the page staff
+        see first offers the one Help ▸ Add to Applications Menu writes, which they would not go looking for."""
+        for widget in (self.menu_entry, self.menu_button):
+            widget.setVisible(offered)
 
     def offer_backups(self, count: int) -> None:
         """An empty catalog with backups: a sync client or a move that left ``catalog.sqlite`` behind made a new,
