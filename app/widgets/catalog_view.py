@@ -6,6 +6,7 @@ catalog on every import and removal, so new products are matched without a resta
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -632,7 +633,7 @@ class CatalogView(QWidget):
         the box beside lists it. "No product matches" for "lamp" in a catalog of 149 lamps sent a merchandiser
         away thinking it had none: the search reads names and SKUs only."""
         text = self.search.text().strip()
-        wanted = text.casefold()
+        wanted = unicodedata.normalize("NFC", text).casefold()  # a Mac's "é" is e + U+0301; the names are NFC
         named = [n for n in by_name(counts) if wanted and wanted in pretty(n).casefold()]
         if not named or self.category.currentData() is not None or self.only is not None:
             return NO_MATCH
