@@ -51,7 +51,7 @@ def test_a_category_typed_with_a_macs_accent_is_named_when_nothing_is_found(qtbo
     from engine.pipeline import Pipeline
     from engine.settings import Settings
 
-    photo = sorted((ikea / "products" / "clock").glob("*.jpg"))[0]
+    photo = min((ikea / "products" / "clock").glob("*.jpg"))
     with Catalog(tmp_path / "data" / "catalog.sqlite") as catalog, catalog.transaction():
         catalog.db.execute("INSERT INTO products (sku, name, category, image_path, image_hash) "
                            "VALUES ('D1', 'Wall clock', 'décor', ?, 'h1')", (str(photo),))
