@@ -449,7 +449,8 @@ def render(
     """The whole page; every value from the scene passes ``_e`` (``escape``) or ``safe_link`` on its way in.
 
     The photo's cards are two lists, those beside the photo and the rest below it (``_layout``); on a
-    phone they run on as one.
+    phone they run on as one. One wrapper (``.shoppable``) holds all a shop's CMS pastes, so that without script
+    the page is laid out by its own width (``engine.shoppable_assets._by_width``).
     """
     shape, fit = _layout(float(scene["width"]), float(scene["height"]), len(cards))
     return (
@@ -458,7 +459,7 @@ def render(
         f'<meta http-equiv="Content-Security-Policy" content="{_e(content_security_policy())}">\n'
         '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
         f"<title>{_e(title if title == NO_TITLE else f'{NO_TITLE} · {title}')}</title>\n<style>{STYLE}</style>\n"
-        "</head>\n<body>\n"
+        '</head>\n<body>\n<div class="shoppable">\n'
         f'<header class="top">{"" if title == NO_TITLE else EYEBROW}<h1>{_e(title)}</h1></header>\n'
         f'<main class="layout {shape}">\n<section class="scene" aria-label="Photo with product hotspots">\n'
         f'<div class="frame" style="--ratio:{_ratio(*_size(scene)):.4f}">'
@@ -469,7 +470,7 @@ def render(
         + _products(cards, fit)
         + _photo_cards(cards[fit:], fit + 1, below=True)
         + _complete(more)
-        + "</main>\n"
+        + "</main>\n</div>\n"
         f"<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )
 

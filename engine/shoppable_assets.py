@@ -48,8 +48,12 @@ TOUCH_TARGET, PIN, PIN_PHONE = 44, 32, 28
 # wide (a container query on the photo's frame) moves its pins by that width's offsets. One set of offsets, made for
 # a 320 px phone, moved every pin as many px at any width: a tablet's or desktop's pin sat up to 9 px off its object,
 # its neighbours long since far apart. From the width on which no two dots touch, each pin is on its object's point.
+# The narrowest phone the page is made for. Without script it is also the page's width where what holds it takes
+# its width from its content (a newsletter's table cell with no width, an inline block): the page's wrapper, a
+# container laid out by the width it is given, has no width of its own, and was 0 px there, its photo and cards gone.
+SMALLEST_PHONE = 320
 PHONE_PHOTO = 600 - 2 * 16  # the photo's width on the widest phone layout (the style's max-width:600px, less sides)
-NO_JS_FRAMES = (320 - 2 * 16, 375 - 2 * 16, 430 - 2 * 16, 480, PHONE_PHOTO, 736, 960)
+NO_JS_FRAMES = (SMALLEST_PHONE - 2 * 16, 375 - 2 * 16, 430 - 2 * 16, 480, PHONE_PHOTO, 736, 960)
 NO_JS_DOT, NO_JS_WIDE_DOT = PIN_PHONE + 2, PIN + 2
 TIP_THUMB_SHORT = 72  # a hover card's picture on a viewport under 500 px tall: a phone held sideways
 
@@ -57,6 +61,43 @@ LAYOUT_WIDTH = PAGE_WIDTH - 2 * PAGE_PADDING  # the six columns and their gaps
 HINT_HEIGHT = HINT_MARGIN + HINT_FONT * LINE_HEIGHT
 HEADING_HEIGHT = HEADING_FONT * LINE_HEIGHT + HEADING_MARGIN
 CARD_HEIGHT = THUMB + 2 * (CARD_PADDING + CARD_BORDER)  # a card of a one-line name
+
+# The rules that change with the page's width: a tablet's narrower sides (NARROW), the desktop's six columns (WIDE).
+NARROW = (
+    (".top,.layout", "padding-left:16px;padding-right:16px"),
+    (".top", "padding-top:24px;padding-bottom:14px"),
+    (".photo", "border-radius:10px"),
+)
+WIDE = (
+    (".layout", f"grid-template-columns:repeat(6,minmax(0,1fr));column-gap:{COLUMN_GAP}px"),
+    (".scene", "grid-column:1/span 4"),
+    (".products", "grid-column:5/span 2;margin-top:0"),
+    (".square .scene", "grid-column:1/span 3"),
+    (".square .products", "grid-column:4/span 3"),
+    (".tall .scene", "grid-column:1/span 2"),
+    (".tall .products", "grid-column:3/span 4"),
+    (".tall .products .cards", "grid-template-columns:repeat(2,minmax(0,1fr))"),
+    (".below,.complete", "grid-column:1/-1"),
+    (".cards.below", "margin-top:24px"),
+    (".below,.complete .cards", "grid-template-columns:repeat(3,minmax(0,1fr))"),
+)
+
+
+def _by_width(condition: str, rules: tuple[tuple[str, str], ...]) -> str:
+    """``rules`` where the page is ``condition`` wide: with script, as the window is (a media query); without, as
+    the page's wrapper is (a container query: ``.shoppable``, a container only then).
+
+    A shop's CMS or a newsletter strips the script and pastes the page into a column narrower than the window:
+    laid out by the window's width, a 480 px column in a 1280 px window took the desktop's six columns, its
+    products' column 135 px wide and their names one letter a line. The script page's wrapper cannot be a
+    container: a container holds its fixed-position descendants, and the script places its hover cards fixed.
+    """
+    def scoped(scope: str) -> str:
+        return "".join(",".join(scope + one for one in selector.split(",")) + "{" + declarations + "}\n"
+                       for selector, declarations in rules)
+
+    return f"@media ({condition}){{\n{scoped('.js ')}}}\n@container shoppable ({condition}){{\n{scoped('')}}}\n"
+
 
 STYLE = Template("""
 :root{--ink:#1c1c1e;--muted:#6b6b70;--line:#e4e2dd;--bg:#f6f5f2;--card:#fff;--accent:#1c1c1e;--r:14px;
@@ -66,12 +107,14 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);
  font:16px/$line_height system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
 img{display:block;max-width:100%}
+html:not(.js) .shoppable{container:shoppable/inline-size;contain-intrinsic-inline-size:${smallest_phone}px}
 p,h1,h2,h3{margin:0}
 .top,.layout{max-width:${page_width}px;margin:0 auto;padding-left:${page_padding}px;padding-right:${page_padding}px}
 .top{padding-top:36px;padding-bottom:20px}
 .eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
  overflow-wrap:anywhere}
+html:not(.js) h1{font-size:clamp(24px,3.2cqw,36px)}
 .layout{display:grid;grid-template-columns:minmax(0,1fr);align-items:start;padding-bottom:56px}
 .frame{position:relative;margin:0 auto;max-width:calc((100vh - 16px) * var(--ratio));
  max-width:calc((100svh - 16px) * var(--ratio))}
@@ -143,12 +186,7 @@ h1,.name,.price{unicode-bidi:plaintext}
 .chip{display:inline-block;min-width:22px;height:22px;border-radius:11px;background:#efede8;color:var(--ink);
  font-size:12px;font-weight:700;line-height:22px;text-align:center}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-@media (max-width:900px){
- .top,.layout{padding-left:16px;padding-right:16px}
- .top{padding-top:24px;padding-bottom:14px}
- .photo{border-radius:10px}
-}
-@media (max-width:600px){
+${narrow}@media (max-width:600px){
  .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;width:${pin_phone}px;height:${pin_phone}px;font-size:12px;
   line-height:${pin_phone}px}
  .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}
@@ -157,33 +195,21 @@ h1,.name,.price{unicode-bidi:plaintext}
  width:${pin_phone}px;height:${pin_phone}px;font-size:12px;line-height:${pin_phone}px}
  html:not(.js) .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}}
 @media (max-height:500px){.tip-thumb img{height:${tip_thumb_short}px;padding:6px}}
-@media (min-width:1024px){
- .layout{grid-template-columns:repeat(6,minmax(0,1fr));column-gap:${column_gap}px}
- .scene{grid-column:1/span 4}
- .products{grid-column:5/span 2;margin-top:0}
- .square .scene{grid-column:1/span 3}
- .square .products{grid-column:4/span 3}
- .tall .scene{grid-column:1/span 2}
- .tall .products{grid-column:3/span 4}
- .tall .products .cards{grid-template-columns:repeat(2,minmax(0,1fr))}
- .below,.complete{grid-column:1/-1}
- .cards.below{margin-top:24px}
- .below,.complete .cards{grid-template-columns:repeat(3,minmax(0,1fr))}
-}
-@media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
+${wide}@media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
 /* On paper the dots keep their discs (a browser prints no backgrounds unless told: the numbers floated on the photo),
    no "Tap a dot", and no card is cut across two pages */
 @media print{.pin{-webkit-print-color-adjust:exact;print-color-adjust:exact}.hint{display:none}
  .card{break-inside:avoid}}
 """).substitute(
-    page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, column_gap=COLUMN_GAP, line_height=LINE_HEIGHT,
+    page_width=PAGE_WIDTH, page_padding=PAGE_PADDING, line_height=LINE_HEIGHT,
     hint_margin=HINT_MARGIN, hint_font=HINT_FONT, heading_font=HEADING_FONT, heading_margin=HEADING_MARGIN,
     thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
     tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
     no_js_widths="".join(
         f"@container (min-width:{w}px){{html:not(.js) .spot{{--nx:var(--dx{n},0px);--ny:var(--dy{n},0px)}}}}\n"
         for n, w in enumerate(NO_JS_FRAMES) if n),
-    phone_photo_below=PHONE_PHOTO - 0.02,
+    phone_photo_below=PHONE_PHOTO - 0.02, smallest_phone=SMALLEST_PHONE,
+    narrow=_by_width("max-width:900px", NARROW), wide=_by_width("min-width:1024px", WIDE),
 )
 
 SCRIPT = """
