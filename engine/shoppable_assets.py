@@ -96,7 +96,8 @@ def _by_width(condition: str, rules: tuple[tuple[str, str], ...]) -> str:
         return "".join(",".join(scope + one for one in selector.split(",")) + "{" + declarations + "}\n"
                        for selector, declarations in rules)
 
-    return f"@media ({condition}){{\n{scoped('.js ')}}}\n@container shoppable ({condition}){{\n{scoped('')}}}\n"
+    return (f"@media ({condition}){{\n{scoped('.decorlens-js ')}}}\n"
+            f"@container shoppable ({condition}){{\n{scoped('')}}}\n")
 
 
 STYLE = Template("""
@@ -107,18 +108,18 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);
  font:16px/$line_height system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
 img{display:block;max-width:100%}
-html:not(.js) .shoppable{container:shoppable/inline-size;contain-intrinsic-inline-size:${smallest_phone}px}
+html:not(.decorlens-js) .shoppable{container:shoppable/inline-size;contain-intrinsic-inline-size:${smallest_phone}px}
 p,h1,h2,h3{margin:0}
 .top,.layout{max-width:${page_width}px;margin:0 auto;padding-left:${page_padding}px;padding-right:${page_padding}px}
 .top{padding-top:36px;padding-bottom:20px}
 .eyebrow{font-size:12px;font-weight:600;letter-spacing:.1em;text-transform:uppercase;color:var(--muted)}
 h1{margin:6px 0 4px;font-size:clamp(24px,3.2vw,36px);line-height:1.15;letter-spacing:-.015em;font-weight:700;
  overflow-wrap:anywhere}
-html:not(.js) h1{font-size:clamp(24px,3.2cqw,36px)}
+html:not(.decorlens-js) h1{font-size:clamp(24px,3.2cqw,36px)}
 .layout{display:grid;grid-template-columns:minmax(0,1fr);align-items:start;padding-bottom:56px}
 .frame{position:relative;margin:0 auto;max-width:calc((100vh - 16px) * var(--ratio));
  max-width:calc((100svh - 16px) * var(--ratio))}
-html:not(.js) .frame{container-type:inline-size}
+html:not(.decorlens-js) .frame{container-type:inline-size}
 .photo{width:100%;height:auto;border-radius:var(--r);background:#e9e7e2}
 .hint{margin-top:${hint_margin}px;font-size:${hint_font}px;color:var(--muted)}
 .by-touch{display:none}
@@ -139,11 +140,11 @@ html:not(.js) .frame{container-type:inline-size}
  max-height:calc(100vh - 16px);background:var(--card);border-radius:var(--r);overflow:hidden auto;
  overscroll-behavior:contain;text-align:left;
  box-shadow:0 12px 32px rgba(0,0,0,.22),0 1px 3px rgba(0,0,0,.12)}
-html:not(.js) .spot:hover .tip,html:not(.js) .spot:focus-within .tip,.spot.open .tip{display:block}
-.js .tip{position:fixed;left:0;top:0}
-html:not(.js) .spot{--nx:var(--dx0,0px);--ny:var(--dy0,0px)}
-${no_js_widths}html:not(.js) .pin{translate:var(--nx) var(--ny)}
-html:not(.js) .tip{--w:min(280px,100cqw);width:var(--w);top:calc(var(--ny) + 20px);
+html:not(.decorlens-js) .spot:hover .tip,html:not(.decorlens-js) .spot:focus-within .tip,.spot.open .tip{display:block}
+.decorlens-js .tip{position:fixed;left:0;top:0}
+html:not(.decorlens-js) .spot{--nx:var(--dx0,0px);--ny:var(--dy0,0px)}
+${no_js_widths}html:not(.decorlens-js) .pin{translate:var(--nx) var(--ny)}
+html:not(.decorlens-js) .tip{--w:min(280px,100cqw);width:var(--w);top:calc(var(--ny) + 20px);
  left:calc(clamp(0px,var(--x) * 1cqw + var(--nx) - var(--w) / 2,100cqw - var(--w)) - var(--x) * 1cqw)}
 .tip-thumb{background:#fff;border-bottom:1px solid var(--line)}
 .tip-thumb img{width:100%;height:150px;object-fit:contain;padding:10px}
@@ -191,9 +192,9 @@ ${narrow}@media (max-width:600px){
   line-height:${pin_phone}px}
  .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}
 }
-@container (max-width:${phone_photo_below}px){html:not(.js) .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;
+@container (max-width:${phone_photo_below}px){html:not(.decorlens-js) .pin{left:-${pin_phone_half}px;top:-${pin_phone_half}px;
  width:${pin_phone}px;height:${pin_phone}px;font-size:12px;line-height:${pin_phone}px}
- html:not(.js) .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}}
+ html:not(.decorlens-js) .pin::before{inset:calc((${pin_phone}px - var(--target, ${target}px)) / 2)}}
 @media (max-height:500px){.tip-thumb img{height:${tip_thumb_short}px;padding:6px}}
 ${wide}@media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
 /* On paper the dots keep their discs (a browser prints no backgrounds unless told: the numbers floated on the photo),
@@ -206,7 +207,7 @@ ${wide}@media (prefers-reduced-motion:reduce){.pin,.card{transition:none}}
     thumb=THUMB, card_padding=CARD_PADDING, card_border=CARD_BORDER, card_gap=CARD_GAP, target=TOUCH_TARGET,
     tip_thumb_short=TIP_THUMB_SHORT, pin=PIN, pin_half=PIN // 2, pin_phone=PIN_PHONE, pin_phone_half=PIN_PHONE // 2,
     no_js_widths="".join(
-        f"@container (min-width:{w}px){{html:not(.js) .spot{{--nx:var(--dx{n},0px);--ny:var(--dy{n},0px)}}}}\n"
+        f"@container (min-width:{w}px){{html:not(.decorlens-js) .spot{{--nx:var(--dx{n},0px);--ny:var(--dy{n},0px)}}}}\n"
         for n, w in enumerate(NO_JS_FRAMES) if n),
     phone_photo_below=PHONE_PHOTO - 0.02, smallest_phone=SMALLEST_PHONE,
     narrow=_by_width("max-width:900px", NARROW), wide=_by_width("min-width:1024px", WIDE),
@@ -222,7 +223,9 @@ SCRIPT = """
   var anchors = spots.map(function (spot) {
     return [parseFloat(spot.style.left) / 100, parseFloat(spot.style.top) / 100];
   });
-  root.classList.add("js");
+  // A class of the page's own: a shop's theme pasting the page may mark its <html> "js" itself (WordPress, Modernizr),
+  // and with script stripped the page then took itself for scripted (hover cards fixed at the top left).
+  root.classList.add("decorlens-js");
   // The nudged pins' leader lines, drawn right after the photo so every pin is drawn over them; taps pass
   // through them (CSS: pointer-events none) and screen readers skip them (the pins' labels say it all).
   leaders.setAttribute("class", "leaders");

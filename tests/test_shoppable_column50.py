@@ -27,15 +27,16 @@ PHOTO_WIDTH = 280  # px: at least a 320 px phone's photo
 NAMES = "return [].map.call(document.querySelectorAll('.card .name'), e => e.getBoundingClientRect().width);"
 
 
-def pasted(page: Path, holder: str) -> str:
+def pasted(page: Path, holder: str, html_class: str = "") -> str:
     """A shop's page with ``page``'s style and body pasted into ``holder`` (its ``{}``), as a CMS pastes it: the
-    script stripped."""
+    script stripped. ``html_class``: the class the shop's theme gives its own <html>."""
     text = page.read_text(encoding="utf-8")
     style = re.search(r"<style>.*?</style>", text, re.DOTALL)
     body = re.search(r"<body>(.*)</body>", text, re.DOTALL)
     assert style and body
     markup = re.sub(r"<script>.*?</script>", "", body.group(1), flags=re.DOTALL)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Shop</title>{style.group(0)}</head>'
+    return (f'<!doctype html>\n<html lang="en" class="{html_class}"><head><meta charset="utf-8"><title>Shop</title>'
+            f'{style.group(0)}</head>'
             f"<body>{holder.format(markup)}</body></html>")
 
 
@@ -46,7 +47,9 @@ def shops(pipeline, scene_path, tmp_path_factory: pytest.TempPathFactory) -> dic
     page = write_page(pipeline.search_scene(photo).to_json(), photo, folder, photo.stem, pipeline.categories.names)
     for name, holder in COLUMNS.items():
         (folder / f"{name}.html").write_text(pasted(page, holder), encoding="utf-8")
-    return {name: folder / f"{name}.html" for name in COLUMNS}
+    # a WordPress theme's <html class="no-js">, which its own script turns into "js"
+    (folder / "themed.html").write_text(pasted(page, COLUMNS["column"], "js"), encoding="utf-8")
+    return {name: folder / f"{name}.html" for name in (*COLUMNS, "themed")}
 
 
 def test_without_script_the_page_is_laid_out_by_the_width_it_is_given(shops: dict[str, Path]) -> None:
@@ -62,6 +65,9 @@ def test_without_script_the_page_is_laid_out_by_the_width_it_is_given(shops: dic
         assert len(widths) >= 13
         narrow = [w for w in widths if w < NAME_WIDTH]
         assert not narrow, f"in a {COLUMN} px column of a {WINDOW} px window, cards' names {narrow} px wide"
+        driver.get(shops["themed"].as_uri())  # the page's class is its own: a theme's "js" is not the page's script
+        narrow = [round(w) for w in driver.execute_script(NAMES) if w < NAME_WIDTH]
+        assert not narrow, f"in a theme's page marked js, cards' names {narrow} px wide"
         driver.get(shops["cell"].as_uri())
         photo = driver.execute_script("return document.querySelector('.photo').getBoundingClientRect().width")
         assert photo >= PHOTO_WIDTH, f"in a table cell of no width, the photo is {photo:.0f} px wide"

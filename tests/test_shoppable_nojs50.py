@@ -46,7 +46,7 @@ def test_without_script_each_pin_is_on_its_object_at_every_width(page: Path) -> 
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
             driver.get(page.as_uri())
-            assert not driver.execute_script("return document.documentElement.classList.contains('js')")
+            assert not driver.execute_script("return document.documentElement.classList.contains('decorlens-js')")
             (w, h), *pins = driver.execute_script(PINS)
             dot = pins[0][2] + 2
             alone = [p for p in pins if dot <= p[3] <= w - dot and dot <= p[4] <= h - dot

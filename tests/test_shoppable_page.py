@@ -150,7 +150,7 @@ def browser():
 def open_at(driver: webdriver.Chrome, page: Path, device: str) -> None:
     set_viewport(driver, *WIDTHS[device])
     driver.get(page.as_uri())  # returns after the load event: the photo and thumbnails are in
-    assert driver.execute_script("return document.documentElement.classList.contains('js')")
+    assert driver.execute_script("return document.documentElement.classList.contains('decorlens-js')")
 
 
 def set_viewport(driver: webdriver.Chrome, width: int, height: int, mobile: bool) -> None:

@@ -60,7 +60,7 @@ def open_at(driver: webdriver.Chrome, page: Path, size: tuple[int, int]) -> None
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True})
     driver.get(page.as_uri())
-    assert driver.execute_script("return document.documentElement.classList.contains('js')")
+    assert driver.execute_script("return document.documentElement.classList.contains('decorlens-js')")
 
 
 def tap(driver: webdriver.Chrome, x: float, y: float) -> None:
@@ -121,7 +121,7 @@ def test_without_script_and_held_sideways_the_pins_stay_apart_and_on_screen(phon
         phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                               {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
         phone.get(page.as_uri())
-        assert not phone.execute_script("return document.documentElement.classList.contains('js')")
+        assert not phone.execute_script("return document.documentElement.classList.contains('decorlens-js')")
         dots = [phone.execute_script(RECT, pin) for pin in phone.find_elements(By.CSS_SELECTOR, ".pin")]
         piled = [(i, j) for i, a in enumerate(dots) for j, b in enumerate(dots[:i])
                  if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
