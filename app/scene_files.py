@@ -9,7 +9,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -104,7 +104,8 @@ def caption(photo: Path) -> str:
     """A photo's name as the app shows it (the Photos strip, the window's title, Where used, Review Uncertain Tags):
     a pasted picture's, when it was pasted, numbered after the first of its second. Its file name
     (pasted-20261207-191020-039407.png), cut short to the strip's width, read "pasted-20…39407.png": a designer's
-    pasted pictures told apart by the microseconds."""
+    pasted pictures told apart by the microseconds. Today's are named by the time alone ("Pasted 19:10:20 (2)"): with
+    the day, the second of a second's pictures was cut to the strip's width."""
     match = PASTED_NAME.fullmatch(photo.name)
     if match is None or photo.parent.name != PASTED:
         return photo.name
@@ -112,7 +113,8 @@ def caption(photo: Path) -> str:
         when = datetime.strptime(match[1], "%Y%m%d-%H%M%S")
     except ValueError:  # named so by hand, no time ("pasted-20261399-…"): the strip's listing ended in the error
         return photo.name
-    return f"Pasted {day_month(when)} {when:%H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
+    day = "" if when.date() == date.today() else f"{day_month(when)} "  # today's: the strip's width for a "(2)"
+    return f"Pasted {day}{when:%H:%M:%S}" + (f" ({match[2]})" if match[2] else "")
 
 
 def listed_names(photos: Iterable[Path], listed: Iterable[Path]) -> dict[Path, str]:

@@ -150,7 +150,7 @@ def test_dates_in_the_apps_words_stay_english_on_a_german_desktop(german_dates) 
 
     assert f"{datetime(2026, 3, 2):%b}" == "Mär"  # the locale is in force
     assert when(datetime(2025, 3, 2, 14, 5).astimezone(), datetime(2026, 1, 1).astimezone()) == "Sun 2 Mar 2025 at 14:05"
-    assert caption(Path("/p/pasted/pasted-20261207-191020-039407.png")) == "Pasted 7 Dec 19:10:20"
+    assert caption(Path("/p/pasted/pasted-20251207-191020-039407.png")) == "Pasted 7 Dec 19:10:20"  # not today
     assert started_words(Path("/runs/app-20261207-153700")) == "started 7 Dec at 15:37"
 
 
