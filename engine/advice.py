@@ -23,6 +23,7 @@ from engine.backups import DAMAGE_WORDS, RESTORE_UNCOUNTED, damage_advice
 from engine.errors import yaml_problem
 from engine.paths import CATALOG_FILE
 from engine.remedies import EXPORT_AGAIN
+from engine.words import cut
 
 DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
 
@@ -80,8 +81,7 @@ def _describer_of(exc: BaseException) -> Callable[..., str] | None:
 
 def _detail(text: object) -> str:
     """A library's own wording, cut to ``DETAIL_MAX``: an exception can carry a whole file in its message."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= DETAIL_MAX else flat[: DETAIL_MAX - 1] + "…"
+    return cut(text, DETAIL_MAX)
 
 
 def _sqlite(exc: sqlite3.Error, context: Context) -> str:

@@ -40,7 +40,7 @@ from engine.imageio import CATALOG_MAX_SIDE, IMAGE_SUFFIXES, load_image
 from engine.lookalike import lookalikes, marked, skeleton
 from engine.prices import price_value
 from engine.web_mark import downloaded_from
-from engine.words import counted
+from engine.words import counted, cut
 
 CHUNK = 64
 ABSENT_NAMED = 5  # SKUs an import names of the products its source no longer lists
@@ -377,7 +377,7 @@ def import_rows(
                         to_embed.append((stored.id, product.image_hash, image))
                     report.count(stored.change, stored.fields)
                     if product.price.strip() and price_value(product.price) is None:
-                        report.unpriced.append(f'{product.sku} "{_shown_price(product.price)}"')
+                        report.unpriced.append(f'{product.sku} "{cut(product.price, PRICE_SHOWN)}"')
                     if row.handle:
                         variants.setdefault(row.handle, []).append(product.sku)
                     report.categories[product.category] = report.categories.get(product.category, 0) + 1
@@ -925,12 +925,6 @@ def prepare_row(
         image = preprocess(image)
     product = Product(row.sku, _nfc(row.name), _nfc(row.category), str(path), digest, row.url, row.price, row.extra)
     return product, image, ""
-
-
-def _shown_price(price: str) -> str:
-    """A price text as the import's summary quotes it: at most ``PRICE_SHOWN`` characters, on one line."""
-    flat = " ".join(price.split())
-    return flat if len(flat) <= PRICE_SHOWN else flat[: PRICE_SHOWN - 1] + "…"
 
 
 def _nfc(text: str) -> str:

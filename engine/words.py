@@ -73,3 +73,10 @@ def day_month(day: date) -> str:
 def weekday_day_month(day: date) -> str:
     """"Mon 7 Dec", whatever the user's locale."""
     return f"{WEEKDAYS[day.weekday()]} {day_month(day)}"
+
+
+def cut(text: object, limit: int) -> str:
+    """``text`` on one line (its runs of white space as one space) within ``limit`` characters, the rest cut with
+    "…": a library's message or a feed's value quoted in a sentence may hold a whole file."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
