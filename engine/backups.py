@@ -206,7 +206,8 @@ def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
     (``BEFORE_RESTORE``): a restore never pushes out the backups before it. Of those, the newest ``keep`` are kept
     too; those in ``protect`` never go: the one just taken, which ``keep`` backups named after a later time (taken
     while the clock was ahead, or copied from a machine whose clock was) pushed out at once, and the removal or
-    restore it was taken for went ahead with no backup."""
+    restore it was taken for went ahead with no backup. Backups named after now count as older than the others
+    (``list_backups``)."""
     found = list_backups(catalog_path)
     counted = [b for b in found if b.reason != BEFORE_RESTORE]
     extra = [b for b in found if b.reason == BEFORE_RESTORE]
@@ -228,17 +229,25 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{source.stem}-{_stamp()}-{_slug(reason)}{source.suffix}"
     write_atomic(target, source.read_bytes() if content is None else content)
-    ours = re.compile(rf"{re.escape(source.stem)}-\d{{8}}T\d{{12}}Z-[a-z0-9-]+{re.escape(source.suffix)}")
-    copies = sorted((p for p in folder.glob(f"{glob.escape(source.stem)}-*") if ours.fullmatch(p.name)), reverse=True)
+    ours = re.compile(rf"{re.escape(source.stem)}-(\d{{8}}T\d{{12}}Z)-[a-z0-9-]+{re.escape(source.suffix)}")
+    named = {p: found[1] for p in folder.glob(f"{glob.escape(source.stem)}-*") if (found := ours.fullmatch(p.name))}
+    now = _stamp()
+    copies = sorted(named, key=lambda p: (named[p] <= now, p.name), reverse=True)  # as ``list_backups``
     for old in copies[keep:]:
         if old != target:  # pushed out by copies named after a later time, it went at once (``_prune``)
             old.unlink(missing_ok=True)
     return target
 
 
-def list_backups(catalog_path: Path) -> list[Backup]:
-    """Backups of this catalog, newest first. A file named as one that is the catalog itself (a link or hard link
-    to it) is none: restored, it waited on the catalog's own write lock for two minutes, then failed."""
+def list_backups(catalog_path: Path, now: datetime | None = None) -> list[Backup]:
+    """Backups of this catalog, newest first: by the time in their names, those named after ``now`` (default: the
+    clock's) last. A file named as one that is the catalog itself (a link or hard link to it) is none: restored, it
+    waited on the catalog's own write lock for two minutes, then failed.
+
+    A backup named after now was taken while the clock was ahead (then set back, or a machine's whose clock was):
+    every backup taken since is older by name, so each one taken pushed out the one before it, and of the removals
+    made since only the last could be undone. Now that the clock is behind them, they are older than those."""
+    now = now or datetime.now(UTC)
     folder = backups_dir(catalog_path)
     itself = _file_id(catalog_path)
     found = []
@@ -247,7 +256,7 @@ def list_backups(catalog_path: Path) -> list[Backup]:
         taken = _taken(match[1]) if match else None
         if taken is not None and path.is_file() and _file_id(path) != itself:
             found.append(Backup(path, taken, match[2]))
-    return sorted(found, key=lambda b: b.path.name, reverse=True)
+    return sorted(found, key=lambda b: (b.taken <= now, b.name), reverse=True)
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
