@@ -112,6 +112,9 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
     absent = report.absent_line(Path(args.source).name)
     if absent:
         note(f"{absent}; `{program()} catalog remove SKU …` removes them")
+    shrunk = report.shrunk_line(Path(args.source).name)
+    if shrunk:
+        note(shrunk)
     unsourced = report.unsourced_line(Path(args.source).name)
     if unsourced:
         note(f"{unsourced}; `{program()} catalog remove SKU …` removes those no supplier sells any more")

@@ -118,6 +118,7 @@ class ImportReport:
     renamed: dict[str, str] = field(default_factory=dict)  # a feed's category → the searched one it was stored as
     lookalikes: list[tuple[str, ...]] = field(default_factory=list)  # SKUs reading as one, a feed's among them
     unpriced: list[str] = field(default_factory=list)  # 'SKU "price"' of each price text that holds no number
+    held: tuple[int, int] = (0, 0)  # (products the catalog held of the feed's own sources, those of them it lists)
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -190,6 +191,17 @@ class ImportReport:
         are = "is" if len(self.absent) == 1 else "are"
         return (f"{counted(len(self.absent), 'product')} of the catalog {are} not in {source} (kept): "
                 f"{first_named(self.absent)}")
+
+    def shrunk_line(self, source: str) -> str | None:
+        """A warning, or None, when ``source`` lists under half the products its earlier imports left in the
+        catalog: a weekly feed cut short by a failed download (a tenth of its rows) offered the other nine
+        tenths for removal, all selected, as if the supplier had dropped them."""
+        held, listed = self.held
+        if not self.absent or 2 * listed >= held:
+            return None
+        return (f"{source} lists only {listed:,} of the {held:,} products its earlier imports left in the catalog "
+                f"({listed * 100 // held} %): was it cut short (a failed or partial download)? Check the feed "
+                f"before removing the products it no longer lists")
 
     def unsourced_line(self, source: str) -> str | None:
         """The products of ``source``'s categories it does not list that were imported before DecorLens recorded
@@ -352,7 +364,9 @@ def import_rows(
     with catalog.transaction() as revision, ThreadPoolExecutor(max_workers=2) as pool:
         label = next((row.source for row in rows), "")
         known = catalog.sources([row.sku for row in rows if row.sku])
-        ours = feed_sources(known, catalog.source_counts(), label)
+        counts = catalog.source_counts()
+        ours = feed_sources(known, counts, label)
+        report.held = (sum(counts.get(s, 0) for s in ours), sum(s in ours for s in known.values()))
 
         def submit(chunk: Sequence[ImportRow]) -> list[Future]:
             return [pool.submit(prepare_row, r, image_cache, prepare_pixels) for r in chunk]

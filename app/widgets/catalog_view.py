@@ -573,11 +573,11 @@ class CatalogView(QWidget):
             failed=lambda m: self.message.emit(m, "error"),
         )
 
-    def show_skus(self, skus: list[str], origin: str = "Map selection") -> None:
+    def show_skus(self, skus: list[str], origin: str = "Map selection", select: bool = True) -> None:
         """List only ``skus`` (chosen on the map, or a product double-clicked under Goes with), all of them
-        selected, until the chip beside the search box is clicked; the search text and category narrow them
-        further. A category filter is dropped: the products were chosen across categories."""
-        self.only, self._select_listed, self._origin = list(skus), True, origin
+        selected unless ``select`` is False, until the chip beside the search box is clicked; the search text and
+        category narrow them further. A category filter is dropped: the products were chosen across categories."""
+        self.only, self._select_listed, self._origin = list(skus), select, origin
         self._label_chip()
         self.only_chip.show()
         self._place_actions()
@@ -722,7 +722,11 @@ class CatalogView(QWidget):
         uncovered = report.uncovered_line(source.name) if why is None else None
         lines += [f"{uncovered}."] if uncovered else []
         absent = report.absent_line(source.name) if why is None else None
-        if absent:  # listed, all selected: one Remove selected takes out what the supplier dropped
+        shrunk = report.shrunk_line(source.name) if why is None else None
+        if absent and shrunk:  # a feed cut short: listed, none selected, so one Remove selected takes out nothing
+            lines += [f"{absent}; they are listed now, not selected: ✕ beside the search shows all.", f"{shrunk}."]
+            self.show_skus(report.absent, f"Not in {source.name}", select=False)
+        elif absent:  # listed, all selected: one Remove selected takes out what the supplier dropped
             lines.append(f"{absent}; they are listed and selected now: Remove selected removes them, ✕ beside "
                          "the search shows all.")
             self.show_skus(report.absent, f"Not in {source.name}")
