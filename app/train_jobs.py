@@ -12,7 +12,7 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # the app starts without training's modules
 
 RUNS = TRAINING_RUNS
 RUN_PREFIX = "app-"
-RUN_STAMP = "%Y%m%d-%H%M%S"  # a run folder's name after RUN_PREFIX: when it was started
+RUN_STAMP = "%Y%m%d-%H%M%SZ"  # a run folder's name after RUN_PREFIX: when it was started, in UTC (``run_name``)
+LOCAL_STAMP = "%Y%m%d-%H%M%S"  # the same in local time, as runs were named before
 MIN_PAIRS = 30  # below this, fine-tuning mostly memorises: docs/training.md trains on hundreds
 MIN_PHOTOS = 10  # pairs spread over fewer photos leave nothing to hold back for the before/after
 MIN_BOXES = 50  # the detector learns a category from tens of boxes, not a handful
@@ -382,12 +383,25 @@ def _whose(runs: list[Path], models: tuple[list[str], list[list[str]]]) -> str:
     return "the stock models" if models == (list(stock.embedder), [list(d) for d in stock.detectors]) else "the models in use before"
 
 
+def run_name(started: datetime) -> str:
+    """The folder name of a run ``started`` then: in UTC, so that names sort as the runs were started (the newest
+    run is the last by name). Named in local time, a run started in the hour that repeats when the clocks go back
+    sorted before one started in the first pass of that hour, and a laptop flown west sorted the runs it started
+    on landing before those of the day before: the window showed an earlier run as the last one, and Resume
+    offered an older run."""
+    return f"{RUN_PREFIX}{started.astimezone(UTC):{RUN_STAMP}}"
+
+
 def started_words(run: Path) -> str:
-    """When a run was started, from its folder's name: "started 7 Dec at 15:37"."""
+    """When a run was started, from its folder's name, in local time: "started 7 Dec at 15:37"."""
+    stamp = run.name.removeprefix(RUN_PREFIX)
     try:
-        started = datetime.strptime(run.name.removeprefix(RUN_PREFIX), RUN_STAMP)
-    except ValueError:  # a folder renamed by hand
-        return f"in {run.name}"
+        started = datetime.strptime(stamp, RUN_STAMP).replace(tzinfo=UTC).astimezone()
+    except ValueError:
+        try:
+            started = datetime.strptime(stamp, LOCAL_STAMP)  # named before runs were named in UTC
+        except ValueError:  # a folder renamed by hand
+            return f"in {run.name}"
     return f"started {day_month(started)} at {started:%H:%M}"
 
 
@@ -452,8 +466,8 @@ def prepare(pipeline: Pipeline, folder: Path | None, kind: str, epochs: int, vie
     from training.run import ONE_NETWORK, TWO_NETWORKS, Job
 
     check_folder(folder)
-    stamp = datetime.now().strftime(RUN_STAMP)
-    run = runs_dir(pipeline) / f"{RUN_PREFIX}{stamp}"
+    run = runs_dir(pipeline) / run_name(datetime.now(UTC))
+    stamp = run.name.removeprefix(RUN_PREFIX)
     data = collect(pipeline.data_dir, _skus(pipeline))
     products = [(p.sku, p.category, p.image_path) for p in pipeline.catalog.products()]
     pairs = write_pairs_folder(data, products, run / "data", folder)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from app.train_jobs import run_name
 from engine.backups import KEEP, back_up_file, backups_dir, list_backups, take_backup
 
 AHEAD = "99991231T23595900000{}Z"  # a backup's time from a clock far ahead (set back since, or another machine's)
@@ -47,3 +53,27 @@ def test_file_copies_taken_after_the_clock_was_set_back_are_kept(tmp_path: Path)
     second = back_up_file(source, catalog, "bundle-import")
     assert first.is_file() and second.is_file()
     assert len(list(folder.glob("categories-*"))) == KEEP
+
+
+def _in_zone(zone: str, code: str) -> str:
+    """What ``code`` prints in a Python whose local time is ``zone`` (TZ set in a subprocess: the tests' own stays)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, "TZ": zone}, cwd=Path(__file__).resolve().parent.parent)
+    return done.stdout.strip()
+
+
+def test_training_runs_sort_as_started_and_read_in_local_time():
+    """Run folders were named in local time: a run started in the hour that repeats when the clocks go back (01:10
+    the second time) sorted before one of the first pass (01:50), and a run started on landing in Los Angeles before
+    the one started in Auckland that morning: the window showed the older one as the last run."""
+    la, auckland = ZoneInfo("America/Los_Angeles"), ZoneInfo("Pacific/Auckland")
+    first, second = datetime(2026, 11, 1, 1, 50, tzinfo=la), datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=la)
+    flown = datetime(2026, 12, 9, 10, 0, tzinfo=auckland), datetime(2026, 12, 8, 14, 0, tzinfo=la)
+    for earlier, later in ((first, second), flown):
+        assert earlier.timestamp() < later.timestamp() and run_name(earlier) < run_name(later)
+    code = ("from pathlib import Path; from app.train_jobs import started_words as s; "
+            f"print(s(Path({run_name(first)!r})), s(Path({run_name(second)!r})), s(Path('app-20261207-153700')), "
+            "sep='|')")
+    assert _in_zone("America/Los_Angeles", code).split("|") == [
+        "started 1 Nov at 01:50", "started 1 Nov at 01:10", "started 7 Dec at 15:37"]  # the last: named in local time
+    assert _in_zone("Asia/Kolkata", code).split("|")[0] == "started 1 Nov at 14:20"  # 08:50 UTC, half an hour off
