@@ -14,6 +14,12 @@ import unicodedata
 # Digits with the separators feeds group and split them with (see SEPARATORS), or cents alone ("$.99", not the
 # point of an abbreviation: "ca.1299").
 NUMBER = re.compile(r"(?:(?<![\w.,])[.,])?\d[\d.,' ]*")
+# A spreadsheet's exponent notation, "1.2999E+3" (1,299.90; read as 1.2999 it sorted among the cheapest), of a
+# number written without grouping ("1,2999E+3" where a comma is the decimal point).
+EXPONENT = re.compile(r"(\d+(?:[.,]\d+)?)[eE]([+-]?\d{1,3})(?![\w.,])")
+# A date in a price column ("2026-12-07", "07/12/2026", "7.12.26"): no price; its first number was read as one
+# (2,026, or 7, or "07.12.2026" as 7,122,026); a price that follows one is not looked for.
+DATE = re.compile(r"(?<![\d.,])(?:\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2(?:\d{4}|\d{2}))(?![\d.,])")
 GROUPING = str.maketrans("", "", "' ")  # thousands separators that are never a decimal point
 # Separators NFKC leaves as they are, written as the ones ``NUMBER`` reads (NFKC makes the no-break and thin spaces
 # of "1 299,00 €" spaces, and the full-width digits and comma of "１２，８００円" ASCII): the Swiss typographic
@@ -27,21 +33,30 @@ THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is 
 def price_value(text: str) -> float | None:
     """The first number in ``text`` ("from $99" is 99); ``None`` where there is none ("", "Call us"). Of "."
     and ",", the last one is the decimal point when both occur; one of them alone is a thousands separator when
-    it occurs twice or three digits follow it, a decimal point otherwise. A number past what a float holds ("9" × 400
-    in a feed) is none either: as infinity it made the JSON the price sort passes to SQLite invalid ("malformed
-    JSON"), and every sort by price of the whole catalog failed."""
-    found = NUMBER.search(unicodedata.normalize("NFKC", _no_other_numbers(text.translate(SEPARATORS))))
-    if found is None:
+    it occurs twice or three digits follow it, a decimal point otherwise ("0.125" is an eighth: a thousand is not
+    written with a leading zero). ``EXPONENT`` is read, a ``DATE`` is no price. A number past what a float holds ("9"
+    × 400 in a feed) is none either: as infinity it made the JSON the price sort passes to SQLite invalid
+    ("malformed JSON"), and every sort by price of the whole catalog failed."""
+    text = unicodedata.normalize("NFKC", _no_other_numbers(text.translate(SEPARATORS)))
+    found = NUMBER.search(text)
+    if found is None or DATE.match(text, found.start()):
         return None
+    if exponent := EXPONENT.match(text, found.start()):
+        return _finite(float(f"{exponent[1].replace(',', '.')}e{exponent[2]}"))
     number = found.group().translate(GROUPING).rstrip(".,")
     points = [i for i, char in enumerate(number) if char in ".,"]
     if points:
         last = points[-1]
         decimal = (len({number[i] for i in points}) == 2
-                   or (len(points) == 1 and (len(number) - last - 1 != THOUSANDS_DIGITS or last == 0)))
+                   or (len(points) == 1
+                       and (len(number) - last - 1 != THOUSANDS_DIGITS or not number[:last].strip("0"))))
         whole = number[:last] if decimal else number
         number = whole.replace(".", "").replace(",", "") + ("." + number[last + 1:] if decimal else "")
-    value = float(number)
+    return _finite(float(number))
+
+
+def _finite(value: float) -> float | None:
+    """``value``, unless it is past what a float holds."""
     return value if math.isfinite(value) else None
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from engine.catalog import Catalog
 from engine.name_order import name_key
+from engine.prices import price_value
 
 # Names in "Name A–Z" order: numbers by their value, wherever they are, with their accents and case folded.
 NUMBERED = ("Shelf 2", "shelf 007", "Shelf 10", "Shelf 10 b", "Shelf 10x20", "Shelf 10x100", "Shelf 100",
@@ -25,3 +28,14 @@ def test_runs_of_digits_sort_by_their_value(tmp_path: Path, ikea: Path) -> None:
                 [(f"S{i}", name, str(photo), f"h{i}") for i, name in enumerate(reversed(NUMBERED))])
         assert [p.name for p in catalog.products(order="name")] == list(NUMBERED)
     assert name_key("Shelf ２") == name_key("shelf 2")  # full-width digits, as NFKD reads them
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1.2999E+3", 1299.9), ("1,2999E+03 €", 1299.9), ("2.5e2 USD", 250.0),  # a spreadsheet's exponent notation
+    ("0.125", 0.125), ("$0,125", 0.125),  # an eighth, not a hundred and twenty-five
+    ("2026-12-07", None), ("07/12/2026", None), ("07.12.2026", None), ("7.12.26", None), ("Sale 2026-12-07", None),
+    ("1.299.000", 1299000.0), ("1,29,999", 129999.0), ("10-20 €", 10.0), ("¥12,800", 12800.0)])  # as before
+def test_prices_in_exponent_or_date_form(text: str, value: float | None) -> None:
+    """A date in a price column was read as its first number (2,026; 7; 7,122,026), "1.2999E+3" as 1.2999 and
+    "0.125" as 125: each sorted far from where it belongs. A date is now no price (an import names it)."""
+    assert price_value(text) == value
