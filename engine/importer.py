@@ -76,6 +76,9 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
     "extra": ("other detail", "other details"),  # a column of the feed DecorLens keeps as it is
 }
 
+# An update changing all of these gave the SKU to another product (``ImportReport.note_other_product``).
+OTHER_PRODUCT = ("name", "image_hash", "category")
+
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -118,6 +121,7 @@ class ImportReport:
     renamed: dict[str, str] = field(default_factory=dict)  # a feed's category → the searched one it was stored as
     lookalikes: list[tuple[str, ...]] = field(default_factory=list)  # SKUs reading as one, a feed's among them
     unpriced: list[str] = field(default_factory=list)  # 'SKU "price"' of each price text that holds no number
+    other_product: list[str] = field(default_factory=list)  # SKUs whose name, photo and category all changed
     held: tuple[int, int] = (0, 0)  # (products the catalog held of the feed's own sources, those of them it lists)
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
@@ -126,6 +130,13 @@ class ImportReport:
         setattr(self, change, getattr(self, change) + 1)
         for name in fields:
             self.changed[name] = self.changed.get(name, 0) + 1
+
+    def note_other_product(self, sku: str, fields: Iterable[str]) -> None:
+        """Note ``sku`` if its update changed its name, photo and category at once: the feed gave the SKU to
+        another product, and the photos tagged with it (their confirmed tags, Where used, shoppable pages) show
+        that product in its place, while the summary counted it as one more name, photo and category."""
+        if set(OTHER_PRODUCT) <= set(fields):
+            self.other_product.append(sku)
 
     def summary(self) -> str:
         """"34 added, 35 updated (25 prices, 10 names), 245 unchanged": "35 updated" alone left a merchandiser to
@@ -136,7 +147,7 @@ class ImportReport:
         parts = [(self.added, "added"), (self.updated, f"updated{f' ({what})' if what else ''}"),
                  (self.unchanged, "unchanged"), (len(self.skipped), "skipped")]
         return (", ".join(f"{n:,} {word}" for n, word in parts if n) or "nothing added") + self._kept_note() + \
-            self._lookalike_note() + self._unpriced_note()
+            self._lookalike_note() + self._unpriced_note() + self._other_product_note()
 
     def _kept_note(self) -> str:
         """"; 1,955 photos not refreshed, their cached copies kept (cdn.example.com: …)", said once for an import
@@ -166,6 +177,16 @@ class ImportReport:
             return ""
         what = "is no number" if len(self.unpriced) == 1 else "are no numbers"
         return f"; {counted(len(self.unpriced), 'price')} {what} (listed last by price): {first_named(self.unpriced)}"
+
+    def _other_product_note(self) -> str:
+        """"; 1 SKU names another product now (its name, photo and category all changed; photos tagged with it
+        show the new one): 401.536.99"."""
+        if not self.other_product:
+            return ""
+        one = len(self.other_product) == 1
+        return (f"; {counted(len(self.other_product), 'SKU')} {'names' if one else 'name'} another product now (its "
+                f"name, photo and category all changed; photos tagged with {'it' if one else 'them'} show the new "
+                f"one): {first_named(self.other_product)}")
 
     def note_unlisted(self, unlisted: Iterable[tuple[str, str, str]], ours: set[str]) -> None:
         """Sort the catalog's (SKU, category, source) the feed does not list. Those of a category it has none of
@@ -390,6 +411,7 @@ def import_rows(
                     if stored.reembed:
                         to_embed.append((stored.id, product.image_hash, image))
                     report.count(stored.change, stored.fields)
+                    report.note_other_product(product.sku, stored.fields)
                     if product.price.strip() and price_value(product.price) is None:
                         report.unpriced.append(f'{product.sku} "{cut(product.price, PRICE_SHOWN)}"')
                     if row.handle:

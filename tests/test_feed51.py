@@ -62,3 +62,20 @@ def test_the_app_lists_a_short_feeds_missing_products_unselected_and_says_why(
     qtbot.waitUntil(lambda: len(view.model.products) == 18, timeout=WAIT_MS)
     assert view.only_chip.text() == "Not in feed.csv: 18 ✕" and view.selected_skus() == []
     assert not view.remove.isEnabled() and fresh_pipeline.catalog.count() == 20
+
+
+def test_a_sku_given_to_another_product_is_named_by_the_import(tmp_path: Path, ikea: Path,
+                                                              ikea_products: list[dict[str, str]]):
+    """Week 2 gave a lamp's SKU to a clock (its name, photo and category): the import counted it as "1 name,
+    1 photo, 1 category" among the week's updates, naming no SKU, while every photo tagged with the lamp now
+    showed the clock. A product renamed with a new photo in its own category is no other product."""
+    lamps = [r for r in ikea_products if r["category"] == "lamp"][:4]
+    clock = next(r for r in ikea_products if r["category"] == "clock")
+    pipe = Pipeline(Settings.defaults().with_(data_dir=tmp_path / "data"))
+    pipe.import_catalog(write_feed(ikea, lamps, tmp_path / "week1.csv"))
+    reused = {**clock, "product_id": lamps[3]["product_id"]}
+    restyled = {**lamps[0], "name": "NEW NAME", "image": lamps[1]["image"]}
+    report = pipe.import_catalog(write_feed(ikea, [restyled, *lamps[1:3], reused], tmp_path / "week2.csv"))
+    assert report.summary() == (
+        f"2 updated (2 names, 2 photos, 1 category), 2 unchanged; 1 SKU names another product now (its name, photo "
+        f"and category all changed; photos tagged with it show the new one): {lamps[3]['product_id']}")
