@@ -57,6 +57,7 @@ APP = "app"
 BATCH = "batch"
 BOX_DIGITS = 1  # boxes are compared at 0.1 px: a vector is reused when its object's box is unchanged
 Log = Callable[[str], None]
+FileState = tuple[int, int, int, int]  # (inode, modification time in ns, change time in ns, size): ``_file_state``
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -167,12 +168,12 @@ def _header_size(photo: str) -> tuple[int, int] | None:
     prints ``--limit``; the app's panel cuts them from the pixels it decodes and asks no header), and a photo replaced
     in place (another state) is read again."""
     state = _file_state(photo)
-    return None if state is None else _header_size_at(photo, *state)
+    return None if state is None else _header_size_at(photo, state)
 
 
 @functools.lru_cache(maxsize=1024)
-def _header_size_at(photo: str, _mtime_ns: int, _size: int) -> tuple[int, int] | None:
-    """``_header_size`` of the photo in one state of its file (the arguments after ``photo`` are the cache's key)."""
+def _header_size_at(photo: str, _state: FileState) -> tuple[int, int] | None:
+    """``_header_size`` of the photo in one state of its file (``_state``: the cache's key)."""
     try:
         return upright_size(photo)
     except DecorLensError:
@@ -658,10 +659,10 @@ class _Unreadable:
     tries one again only once the file has changed: put back, or restored from a backup."""
 
     def __init__(self) -> None:
-        self._files: dict[tuple[int, str, str], tuple[int, int] | None] = {}
+        self._files: dict[tuple[int, str, str], FileState | None] = {}
         self._lock = threading.Lock()  # two searches of the app's io runner may ask at once
 
-    def add(self, scene: int, path: str, sha256: str, state: tuple[int, int] | None) -> None:
+    def add(self, scene: int, path: str, sha256: str, state: FileState | None) -> None:
         with self._lock:
             self._files[scene, path, sha256] = state
 
@@ -673,13 +674,16 @@ class _Unreadable:
             return self._files[scene, path, sha256] == _file_state(path)
 
 
-def _file_state(path: str) -> tuple[int, int] | None:
-    """(modification time in ns, size) of ``path``; None for a file that is gone."""
+def _file_state(path: str) -> FileState | None:
+    """Which version of the file ``path`` is (None for a file that is gone): its inode, modification time, change
+    time and size. By modification time and size alone, a photo replaced by another of the same size and time (a
+    camera's whose clock was never set, all of 1 Jan 1970, copied over it with ``cp -p``) was the same file: the
+    first one's header size fitted the second one's boxes. Its change time is the system's, which no copy sets."""
     try:
         found = Path(path).stat()
     except (OSError, ValueError):  # ValueError: a stored path holding a NUL character
         return None
-    return found.st_mtime_ns, found.st_size
+    return found.st_ino, found.st_mtime_ns, found.st_ctime_ns, found.st_size
 
 
 _UNREADABLE: weakref.WeakKeyDictionary[Catalog, _Unreadable] = weakref.WeakKeyDictionary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sqlite3
 import subprocess
@@ -11,8 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from PIL import Image
+
 from app.train_jobs import run_name
 from engine.backups import KEEP, back_up_file, backups_dir, list_backups, take_backup
+from engine.imageio import MAX_SIDE
+from engine.scene_memory import Sighting, box_in
 
 AHEAD = "99991231T23595900000{}Z"  # a backup's time from a clock far ahead (set back since, or another machine's)
 
@@ -77,3 +82,23 @@ def test_training_runs_sort_as_started_and_read_in_local_time():
     assert _in_zone("America/Los_Angeles", code).split("|") == [
         "started 1 Nov at 01:50", "started 1 Nov at 01:10", "started 7 Dec at 15:37"]  # the last: named in local time
     assert _in_zone("Asia/Kolkata", code).split("|")[0] == "started 1 Nov at 14:20"  # 08:50 UTC, half an hour off
+
+
+def _png(width: int, height: int, length: int) -> bytes:
+    """A real PNG of ``width`` x ``height``, padded after its end to ``length`` bytes (two photos of one size)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue().ljust(length, b"\0")
+
+
+def test_a_photo_copied_over_with_the_same_size_and_time_is_read_again(tmp_path: Path):
+    """A photo's header size was cached by its file's modification time and size: another photo of the same size from
+    a camera whose clock was never set (both of 1 Jan 1970), copied over it keeping its time (``cp -p``), was the
+    same file, and its boxes were fitted to the first photo's size."""
+    photo = tmp_path / "IMG_0001.png"
+    size = (MAX_SIDE // 2, MAX_SIDE)  # as stored by a DecorLens that reported boxes in the decoded picture
+    seen = Sighting(str(photo), (10.0, 10.0, 50.0, 90.0), "chair", 1, 0.9, "exact", False, "", "", size)
+    for width, height in ((300, 600), (600, 300)):
+        photo.write_bytes(_png(width, height, 4096))
+        os.utime(photo, ns=(0, 0))
+        assert seen.photo_box == box_in(seen.box, size, width, height)
