@@ -1,8 +1,9 @@
 """Loading photos the way users actually have them, and refusing the ones that would hurt.
 
 Phone and camera files come EXIF-rotated, in CMYK, palette, greyscale+alpha or 16-bit modes, and
-sometimes truncated or huge. ``load_image`` turns every usable file into an upright 8-bit RGB array
-no larger than ``max_side`` and turns every unusable one into an ImageError with one clear line.
+sometimes truncated or huge. ``load_image`` turns every usable file into an upright 8-bit sRGB array
+no larger than ``max_side`` (an embedded colour profile, an iPhone's Display P3 or a camera's Adobe RGB,
+applied) and turns every unusable one into an ImageError with one clear line.
 Photos are hostile input: a FIFO, a device or a symlink loop is refused before anything is read, a
 header claiming more pixels than the budget is refused before any pixel is decoded, JPEGs decode at a
 reduced scale (draft mode), and a truncated file is an error, never a grey picture. iPhones save HEIC:
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from engine.errors import DecorLensError, ImageError
@@ -61,6 +62,9 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _big_decode = threading.Lock()
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_PROFILE_SPACES = {"RGB": "RGB ", "RGBA": "RGB ", "CMYK": "CMYK", "L": "GRAY"}  # modes a profile is applied to
+_TIFF_SAMPLES = {1: "integer", 2: "signed integer", 3: "floating-point (HDR)"}  # TIFF tag 339, SampleFormat
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -184,7 +188,7 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
             img.load()
         if img.format in ("JPEG", "MPO"):
             _check_not_cut_short(path, img)
-        small = _shrink(img, max_side)
+        small = _in_srgb(_shrink(img, max_side), img.info.get("icc_profile"))
         if orientation in _TRANSPOSE:
             small = small.transpose(_TRANSPOSE[orientation])
         pixels = np.asarray(to_rgb(small)).view(Decoded)
@@ -198,6 +202,22 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     scale = max_side / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     return img.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def _in_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """``img`` with its embedded colour profile applied: its colours in sRGB, as every model, the colour matcher and
+    the shoppable page's picture (saved without a profile) take pixels. iPhones tag every photo Display P3 and cameras
+    often Adobe RGB: their numbers read as sRGB were dull and off in hue. No profile, sRGB's own, or one that does not
+    fit the pixels (a grey profile on an RGB image) or cannot be read: the pixels as they are, which are fine."""
+    if not icc or img.mode not in _PROFILE_SPACES:
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if profile.profile.xcolor_space != _PROFILE_SPACES[img.mode] or "sRGB" in profile.profile.profile_description:
+            return img
+        return ImageCms.profileToProfile(img, profile, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return img
 
 
 def _check_claimed_size(path: Path, img: Image.Image) -> None:
@@ -263,7 +283,26 @@ def _unknown_format(path: Path) -> str:
         head = b""
     if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:  # a HEIC cut short before its item boxes
         return "cannot decode image (HEIC/HEIF file is damaged or truncated)"
+    if head[:4] in TiffImagePlugin.PREFIXES:
+        samples = _tiff_samples(path)
+        what = f"a TIFF of {samples}, which" if samples else "a damaged TIFF, or one of a kind"
+        return f"{what} DecorLens cannot read; save it as an 8- or 16-bit TIFF, PNG or JPEG"
     return f"not an image (unknown or unsupported format; DecorLens reads {READABLE})"
+
+
+def _tiff_samples(path: Path) -> str:
+    """What the first picture of a TIFF that Pillow cannot open holds, from its tags ("32-bit floating-point (HDR)
+    samples"); "" when they cannot be read. Photoshop's 32-bit HDR TIFFs were refused as "not an image"."""
+    try:
+        with open_regular(path) as fh:
+            header = fh.read(8)
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(header + fh.read(8) if header[2:3] == b"+" else header)
+            fh.seek(ifd.next)
+            ifd.load(fh)
+        bits, kind = ifd[258][0], _TIFF_SAMPLES.get(ifd.get(339, (1,))[0], "unusual")  # 258: BitsPerSample
+    except (DecorLensError, OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError):
+        return ""  # a directory Pillow could not read (past the end of a cut file) has no BitsPerSample
+    return f"{bits}-bit {kind} samples"
 
 
 def _reason(exc: Exception) -> str:
