@@ -288,13 +288,20 @@ def _kind(mode: int) -> str:
     return next((name for check, name in kinds if check(mode)), "a special file")
 
 
+def stale(path: Path, older_than: float) -> bool:
+    """Whether the file ``path`` was last written more than ``older_than`` seconds ago, or as far ahead of now: one
+    written while the clock was ahead (set back since) is no write in progress either. Left by a killed backup then,
+    a temp copy of the catalog stayed for as long as the clock had been ahead (years, a battery's reset). Raises
+    ``OSError`` for a file gone."""
+    return abs(time.time() - path.stat().st_mtime) > older_than
+
+
 def clean_stale_temps(folder: Path, prefix: str, older_than: float = STALE_TEMP_SECONDS) -> int:
-    """Delete our own temp files (by ``prefix``) left by a killed writer; returns how many."""
-    now = time.time()
+    """Delete our own temp files (by ``prefix``) left by a killed writer (``stale``); returns how many."""
     removed = 0
     for path in folder.glob(glob.escape(prefix) + "*"):
         try:
-            if path.is_file() and now - path.stat().st_mtime > older_than:
+            if path.is_file() and stale(path, older_than):
                 path.unlink()
                 removed += 1
         except OSError:  # another process cleaned it first, or it is in use (Windows)

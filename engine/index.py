@@ -29,7 +29,6 @@ import re
 import secrets
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -40,7 +39,15 @@ from engine import compact_index
 from engine.backups import list_backups
 from engine.catalog import GLOBAL, Catalog, damaged
 from engine.errors import CatalogError, IndexCorruptError
-from engine.files import NotAFile, clean_stale_temps, naming, open_regular, replace_atomically, sha256_of
+from engine.files import (
+    NotAFile,
+    clean_stale_temps,
+    naming,
+    open_regular,
+    replace_atomically,
+    sha256_of,
+    stale,
+)
 from engine.remedies import EMPTY_BUT_BACKED_UP, IMPORT_FIRST
 
 M = 16
@@ -352,7 +359,7 @@ class CatalogIndex:
             ours = _PART.match(path.name)
             try:
                 if (path.name in replaced or (not ours and path.suffix in OLD_LAYOUT)
-                        or (ours and time.time() - path.stat().st_mtime > STALE_SECONDS)):
+                        or (ours and stale(path, STALE_SECONDS))):
                     path.unlink()
             except OSError:  # already gone (another process cleaned up) or in use
                 continue

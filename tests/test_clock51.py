@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from app.train_jobs import run_name
-from engine.backups import KEEP, back_up_file, backups_dir, list_backups, take_backup
+from engine.backups import KEEP, TEMP_PREFIX, back_up_file, backups_dir, list_backups, take_backup
 from engine.imageio import MAX_SIDE
 from engine.scene_memory import Sighting, box_in
 
@@ -102,3 +102,17 @@ def test_a_photo_copied_over_with_the_same_size_and_time_is_read_again(tmp_path:
         photo.write_bytes(_png(width, height, 4096))
         os.utime(photo, ns=(0, 0))
         assert seen.photo_box == box_in(seen.box, size, width, height)
+
+
+def test_a_temp_copy_left_while_the_clock_was_ahead_is_cleaned_up(tmp_path: Path):
+    """A backup killed while the clock was ahead left its temp copy of the catalog dated in the future: a temp file
+    was stale only once now was well past its time, so it stayed for as long as the clock had been ahead."""
+    catalog = _catalog(tmp_path)
+    folder = backups_dir(catalog)
+    folder.mkdir()
+    killed, writing = folder / f"{TEMP_PREFIX}killed.sqlite", folder / f"{TEMP_PREFIX}writing.sqlite"
+    for temp in (killed, writing):
+        temp.write_bytes(catalog.read_bytes())
+    os.utime(killed, (2**33, 2**33))  # the year 2242
+    take_backup(catalog, catalog, "remove")
+    assert not killed.exists() and writing.exists()  # the other: another process's backup being written
