@@ -41,7 +41,7 @@ from engine.backups import (
 from engine.errors import CatalogError
 from engine.name_order import NEEDS_KEY, name_key
 from engine.prices import price_value
-from engine.search_text import patterns
+from engine.search_text import SHOWN_NAME, patterns
 
 SCHEMA_VERSION = 2  # 2: products.source (``Product.source``)
 RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
@@ -1008,7 +1008,7 @@ def _text_match(text: str, args: list[Any]) -> str:
     """The SQL condition of a name or SKU holding ``text`` (``engine.search_text``), its values added to ``args``."""
     terms = []
     for like, glob in patterns(text):
-        for column in ("name", "sku"):
+        for column in ("name", "sku", f"({SHOWN_NAME})"):
             terms.append(f"{column} LIKE ? ESCAPE '\\'" + (f" AND {column} GLOB ?" if glob else ""))
             args += [like, glob] if glob else [like]
     return " OR ".join(f"({term})" for term in terms)

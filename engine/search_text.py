@@ -6,7 +6,9 @@ the importer stores (NFC). Each spelling of the text is now a LIKE pattern, the 
 every product, where a letter whose other case is not ASCII is any one character ("_"), then, where there is such
 a letter, a GLOB pattern of the exact cases, run on the products the LIKE let through. Accents still count:
 "a" and "å" are different letters to a Swede, as "o" and "ö" to a German (and a GLOB class of every accented "a"
-made each search of a million products fifteen times slower).
+made each search of a million products fifteen times slower). Characters that show nothing (``INVISIBLE``: direction
+marks, zero-width spaces and joiners, soft hyphens) do not count, in the text or in a name: a name copied from a
+right-to-left page holds them, and was not found.
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ MAX_TEXT = 1_000
 # "a", NUL alone every product), and UTF-8 has no half of a character (a lone surrogate, pasted or an undecodable
 # byte of the command line) to bind.
 UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
+# Characters that show nothing, which a page's text copied or a feed may hold between any two letters: the
+# direction marks, embeddings, overrides and isolates of right-to-left text (U+200E, U+200F, U+202A–U+202E,
+# U+2066–U+2069), zero-width space, non-joiner and joiner (U+200B–U+200D), the byte order mark and zero-width no-break
+# space (U+FEFF), the soft hyphen (U+00AD).
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+SHOWN = str.maketrans("", "", INVISIBLE)
+# SQL: a name without its ``INVISIBLE`` characters where it may hold one, else NULL (which matches no pattern).
+# Only a name with one of their UTF-8 lead bytes (E2 80, E2 81, C2 AD, EF BB) after a non-ASCII character is
+# rewritten: the look costs a search of 200,000 names ~13 ms where most are ASCII (a character count that is its
+# bytes' stops there), ~30 ms where half are not; the replace() of every name, 0.6 s.
+_BYTES = "CAST(name AS BLOB)"
+SHOWN_NAME = ("CASE WHEN length(name) < length(" + _BYTES + ") AND (" + " OR ".join(
+    f"instr({_BYTES}, x'{lead}')" for lead in ("E280", "E281", "C2AD", "EFBB")) + ") THEN "
+    + "name".join(("replace(" * len(INVISIBLE), "".join(f", char({ord(c)}), '')" for c in INVISIBLE)))
+    + " END")
 SHARP_S = str.maketrans({"ß": "ss", "ẞ": "SS"})  # German: "Straße" is "STRASSE" in capitals; either may be typed
 # Letters whose other cases Python's lower() and upper() miss: Turkish dotted and dotless i (İSTANBUL, IŞIK),
 # the capital sharp s, Greek final sigma.
@@ -52,9 +69,9 @@ def _glob_char(char: str) -> str:
 
 
 def spellings(text: str) -> list[str]:
-    """``text`` in NFC, and with "ß" and "ss" each written as the other where it holds either: "straße" finds
+    """``text`` in NFC without its ``INVISIBLE`` characters, and with "ß" and "ss" each written as the other where it holds either: "straße" finds
     "STRASSE" and "grosse" finds "Große"."""
-    typed = unicodedata.normalize("NFC", text)
+    typed = unicodedata.normalize("NFC", text.translate(SHOWN))
     return list(dict.fromkeys((typed, typed.translate(SHARP_S), typed.replace("SS", "ß").replace("ss", "ß"))))
 
 

@@ -39,3 +39,27 @@ def test_prices_in_exponent_or_date_form(text: str, value: float | None) -> None
     """A date in a price column was read as its first number (2,026; 7; 7,122,026), "1.2999E+3" as 1.2999 and
     "0.125" as 125: each sorted far from where it belongs. A date is now no price (an import names it)."""
     assert price_value(text) == value
+
+
+def test_invisible_characters_do_not_count_in_a_search(tmp_path: Path, ikea: Path) -> None:
+    """Direction marks, zero-width characters and soft hyphens, in the text typed (pasted from a right-to-left page)
+    or in a name (a feed's), were matched as characters: "BILLY" pasted with its marks found nothing, "billy" did not
+    find "BIL\u00adLY"."""
+    photo = next((ikea / "products" / "clock").glob("*.jpg"))
+    names = {"P1": "BILLY bookcase", "P2": "\u200fשולחן\u200f BIL\u00adLY", "P3": "BI\u200bLLY \u2013 shelf\u200e",
+             "P4": "\u2067Lamp\u2069 \ufeffSÖDER\u200dHAMN", "P5": "Ärstid \u2013 lamp"}
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        with catalog.transaction():
+            catalog.db.executemany(
+                "INSERT INTO products (sku, name, category, image_path, image_hash, price) VALUES (?, ?, 'x', ?, ?, '')",
+                [(sku, name, str(photo), f"h{sku}") for sku, name in names.items()])
+
+        def found(text: str) -> list[str]:
+            return sorted(p.sku for p in catalog.products(text=text))
+
+        assert found("billy") == ["P1", "P2", "P3"]
+        assert found("\u202bBI\u200cLLY\u202c") == ["P1", "P2", "P3"]
+        assert found("billy – shelf") == ["P3"]
+        assert found("lamp söderhamn") == ["P4"]
+        assert found("ärstid – lamp") == ["P5"]  # a dash of the same bytes' lead, nothing invisible: as before
+        assert found("\u200f") == ["P1", "P2", "P3", "P4", "P5"]  # nothing typed that shows
