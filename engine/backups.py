@@ -206,13 +206,18 @@ def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
     (``BEFORE_RESTORE``): a restore never pushes out the backups before it. Of those, the newest ``keep`` are kept
     too; those in ``protect`` never go: the one just taken, which ``keep`` backups named after a later time (taken
     while the clock was ahead, or copied from a machine whose clock was) pushed out at once, and the removal or
-    restore it was taken for went ahead with no backup. Backups named after now count as older than the others
-    (``list_backups``)."""
-    found = list_backups(catalog_path)
-    counted = [b for b in found if b.reason != BEFORE_RESTORE]
-    extra = [b for b in found if b.reason == BEFORE_RESTORE]
+    restore it was taken for went ahead with no backup.
+
+    Backups named after now are counted apart too (``list_backups``), their newest ``keep`` kept: which of them and
+    of those taken since is older is not known, and counted with them, each backup taken since pushed out the one
+    before it: of two removals made after the clock was set back, the first could not be undone."""
+    now = datetime.now(UTC)
+    found = list_backups(catalog_path, now)
+    ahead = [b for b in found if b.taken > now]
+    counted = [b for b in found if b.taken <= now and b.reason != BEFORE_RESTORE]
+    extra = [b for b in found if b.taken <= now and b.reason == BEFORE_RESTORE]
     kept = {Path(p).resolve() for p in protect}
-    for old in counted[keep:] + extra[keep:]:
+    for old in counted[keep:] + extra[keep:] + ahead[keep:]:
         if old.path.resolve() not in kept:
             old.path.unlink(missing_ok=True)
 
@@ -232,8 +237,9 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
     ours = re.compile(rf"{re.escape(source.stem)}-(\d{{8}}T\d{{12}}Z)-[a-z0-9-]+{re.escape(source.suffix)}")
     named = {p: found[1] for p in folder.glob(f"{glob.escape(source.stem)}-*") if (found := ours.fullmatch(p.name))}
     now = _stamp()
-    copies = sorted(named, key=lambda p: (named[p] <= now, p.name), reverse=True)  # as ``list_backups``
-    for old in copies[keep:]:
+    copies = sorted(named, reverse=True)
+    ahead = [p for p in copies if named[p] > now]  # counted apart, as ``_prune`` counts backups
+    for old in [p for p in copies if named[p] <= now][keep:] + ahead[keep:]:
         if old != target:  # pushed out by copies named after a later time, it went at once (``_prune``)
             old.unlink(missing_ok=True)
     return target
@@ -244,9 +250,8 @@ def list_backups(catalog_path: Path, now: datetime | None = None) -> list[Backup
     clock's) last. A file named as one that is the catalog itself (a link or hard link to it) is none: restored, it
     waited on the catalog's own write lock for two minutes, then failed.
 
-    A backup named after now was taken while the clock was ahead (then set back, or a machine's whose clock was):
-    every backup taken since is older by name, so each one taken pushed out the one before it, and of the removals
-    made since only the last could be undone. Now that the clock is behind them, they are older than those."""
+    A backup named after now was taken while the clock was ahead (then set back, or on a machine whose clock was):
+    the one taken last is named before it, and was listed below it as older."""
     now = now or datetime.now(UTC)
     folder = backups_dir(catalog_path)
     itself = _file_id(catalog_path)
