@@ -116,3 +116,17 @@ def test_a_temp_copy_left_while_the_clock_was_ahead_is_cleaned_up(tmp_path: Path
     os.utime(killed, (2**33, 2**33))  # the year 2242
     take_backup(catalog, catalog, "remove")
     assert not killed.exists() and writing.exists()  # the other: another process's backup being written
+
+
+def test_a_backup_named_after_now_is_not_the_first_pushed_out(tmp_path: Path):
+    """Ranked oldest, a backup named after now (the clock stepped back a second after it, or fast for an hour) was
+    the first the next backup pushed out, though it may be the one taken just before: it is counted apart."""
+    catalog = _catalog(tmp_path)
+    folder = backups_dir(catalog)
+    folder.mkdir()
+    older = [folder / f"catalog-2000010{n + 1}T000000000000Z-remove.sqlite" for n in range(KEEP)]
+    ahead = folder / f"catalog-{AHEAD.format(0)}-remove.sqlite"
+    for path in (*older, ahead):
+        path.write_bytes(catalog.read_bytes())
+    taken = take_backup(catalog, catalog, "remove")
+    assert [b.path for b in list_backups(catalog)] == [taken, *older[:0:-1], ahead]  # the oldest went
