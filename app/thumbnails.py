@@ -26,14 +26,14 @@ from collections import OrderedDict
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtGui import QColorSpace, QImage, QImageIOHandler, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import ImageError
 from engine.files import open_regular
-from engine.imageio import OPENERS, WHOLE_READ_MAX, load_image_bytes
+from engine.imageio import OPENERS, WHOLE_READ_MAX, load_image_bytes, orientation
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
@@ -41,6 +41,13 @@ BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones
 WIDEST = 2.5  # a thumbnail's longer side at most this many times its shorter: a panorama shows its centre (``kept``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
+_Turn = QImageIOHandler.Transformation
+TURNS = {  # EXIF orientation -> what Qt's reader applies for it
+    2: _Turn.TransformationMirror, 3: _Turn.TransformationRotate180, 4: _Turn.TransformationFlip,
+    5: _Turn.TransformationFlipAndRotate90, 6: _Turn.TransformationRotate90,
+    7: _Turn.TransformationMirrorAndRotate90, 8: _Turn.TransformationRotate270,
+}
+SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 
 class Thumbnails(QObject):
@@ -171,7 +178,7 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     PDF plugins rendered files no other part of DecorLens reads. Bytes Pillow does not know are a null image; bytes
     Qt cannot decode are decoded as search decodes them (Qt's TIFF reader has no JPEG codec: a scanner's
     JPEG-compressed TIFF, which search reads, was a blank tile)."""
-    found = _format(data)
+    found, turn = _format(data)
     if found.isEmpty():
         return QImage()
     if found not in QImageReader.supportedImageFormats():  # HEIC, AVIF: Pillow's plugins decode them
@@ -181,7 +188,10 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
     reader = QImageReader(buffer, found)
     reader.setAutoDetectImageFormat(False)
-    image = _decode(reader, width, height, dpr)
+    reader.setAutoTransform(True)
+    # Qt's PNG reader ignores a PNG's EXIF orientation, which search applies: a turned PNG's tile lay on its side.
+    turned_alike = reader.transformation() == TURNS.get(turn, _Turn.TransformationNone)
+    image = _decode(reader, width, height, dpr) if turned_alike else QImage()
     del reader  # before the buffer: Qt's TIFF reader closes its file through it when it goes (a crash, after)
     return _decode_with_pillow(data, path, width, height, dpr) if image.isNull() else image
 
@@ -213,25 +223,30 @@ def kept(width: int, height: int) -> tuple[int, int, int, int]:
     return (width - w) // 2, (height - h) // 2, w, h
 
 
-def _format(data: bytes) -> QByteArray:
+def _format(data: bytes) -> tuple[QByteArray, int]:
     """The format of a photo's bytes, named for Qt, as Pillow reads it from the header, among the formats
-    DecorLens reads (``engine.imageio.OPENERS``); "" when none. By the content, not the suffix: a PNG named .jpg
-    still shows."""
+    DecorLens reads (``engine.imageio.OPENERS``), "" when none; and its EXIF orientation as search reads it. By the
+    content, not the suffix: a PNG named .jpg still shows."""
     try:
         with Image.open(io.BytesIO(data), formats=OPENERS) as img:
-            found = img.format or ""
+            found, turn = img.format or "", orientation(img)
     except (OSError, ValueError, Image.DecompressionBombError):
-        return QByteArray()
-    return QByteArray(("jpeg" if found == "MPO" else found.lower()).encode())
+        return QByteArray(), 1
+    return QByteArray(("jpeg" if found == "MPO" else found.lower()).encode()), turn
 
 
 def _decode(reader: QImageReader, width: int, height: int, dpr: float) -> QImage:
-    reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid():
         x, y, w, h = kept(size.width(), size.height())
         reader.setClipRect(QRect(x, y, w, h))
-        reader.setScaledSize(QSize(w, h).scaled(QSize(width, height), Qt.AspectRatioMode.KeepAspectRatio))
+        # Qt scales before it turns: a photo stored on its side (EXIF 5-8) fits the box on its side, or its tile came
+        # out 96 x 71 in a 136 x 96 cell instead of 128 x 96.
+        box = QSize(height, width) if reader.transformation() & _Turn.TransformationRotate90 else QSize(width, height)
+        reader.setScaledSize(QSize(w, h).scaled(box, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()  # a null image when unreadable: shown as a blank tile, not an error
+    space = image.colorSpace()
+    if space.isValid() and space.colorModel() == QColorSpace.ColorModel.Rgb and space != SRGB:
+        image.convertToColorSpace(SRGB)  # Qt draws the numbers as they are: a Display P3 photo's tile was dull
     image.setDevicePixelRatio(dpr)
     return image

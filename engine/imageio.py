@@ -48,7 +48,7 @@ FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
 Image.init()
 # HEIC/HEIF (iPhone photos), process-wide. Only the main picture: an iPhone file's thumbnail, depth map and
 # auxiliary images would be decoded for nothing. pillow-heif applies the file's rotation (irot/imir) and sets
-# its EXIF orientation to 1, so ``_orientation`` does not turn it twice. training.yolo.import_yolo puts back
+# its EXIF orientation to 1, so ``orientation`` does not turn it twice. training.yolo.import_yolo puts back
 # Pillow's own Image.open after ultralytics patches it; this registration lives in Pillow's tables and stays.
 register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 OPENERS = tuple(f for f in FORMATS if f in Image.OPEN)  # MPO opens through JPEG; AVIF needs a Pillow with it
@@ -101,7 +101,7 @@ def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     they were in the photo's pixels are brought to (``engine.scene_memory.Sighting.photo_box``)."""
     path = Path(path)
     with _decoding(path), open_regular(path) as fh, Image.open(fh, formats=OPENERS) as img:
-        return (img.height, img.width) if _orientation(img) in (5, 6, 7, 8) else img.size
+        return (img.height, img.width) if orientation(img) in (5, 6, 7, 8) else img.size
 
 
 def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
@@ -183,16 +183,16 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
             what = claimed if coefficients else f"{img.width}x{img.height} {img.mode}"
             raise ImageError(f"{path}: image too large to decode ({what}, {cost / 2**20:.0f} MiB; "
                              f"the limit is {DECODE_BUDGET / 2**20:.0f} MiB)")
-        orientation = _orientation(img)
+        turn = orientation(img)
         with _big_decode if cost > BIG_DECODE else nullcontext():
             img.load()
         if img.format in ("JPEG", "MPO"):
             _check_not_cut_short(path, img)
         small = _in_srgb(_shrink(img, max_side), img.info.get("icc_profile"))
-        if orientation in _TRANSPOSE:
-            small = small.transpose(_TRANSPOSE[orientation])
+        if turn in _TRANSPOSE:
+            small = small.transpose(_TRANSPOSE[turn])
         pixels = np.asarray(to_rgb(small)).view(Decoded)
-        pixels.photo_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        pixels.photo_size = (height, width) if turn in (5, 6, 7, 8) else (width, height)
         return pixels
 
 
@@ -260,9 +260,9 @@ def _check_not_cut_short(path: Path, img: Image.Image) -> None:
         raise ImageError(f"{path}: cannot decode image (file is truncated: its last rows are missing)")
 
 
-def _orientation(img: Image.Image) -> int:
+def orientation(img: Image.Image) -> int:
     """The EXIF orientation tag, 1 (upright) when absent or unreadable: a broken EXIF block is no
-    reason to refuse a photo whose pixels are fine.
+    reason to refuse a photo whose pixels are fine. The Photos strip's thumbnails turn a photo by it too.
 
     A PNG's EXIF is read only from before its pixel data, where the PNG specification places it (and Pillow writes
     it): Pillow looks for one after it by decoding the whole picture, so ``upright_size`` ("the header alone") of a

@@ -55,7 +55,7 @@ def _matrix_profile(name: str, red: tuple, green: tuple, blue: tuple, gamma: flo
 def _tagged_photo(path: Path, icc: bytes, mode: str = "RGB", **save: object) -> np.ndarray:
     """A photo of ``SRGB_COLOURS`` in stripes, its numbers converted to the profile's space and the profile embedded,
     as a phone saves it; returns the sRGB stripes the file shows."""
-    srgb = np.repeat(np.asarray(SRGB_COLOURS, np.uint8)[:, None, :], 16, axis=0).repeat(16, axis=1)
+    srgb = np.repeat(np.asarray(SRGB_COLOURS, np.uint8)[:, None, :], 16, axis=0).repeat(32, axis=1)
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     tagged = ImageCms.profileToProfile(Image.fromarray(srgb), ImageCms.createProfile("sRGB"), profile, outputMode="RGB")
     assert np.abs(np.asarray(tagged, int) - srgb).max() > 10  # read as sRGB, the file's numbers are visibly off
@@ -116,3 +116,62 @@ def test_damaged_tiff_header_still_one_line(tmp_path: Path) -> None:
         load_image(path)
     assert str(refused.value) == (f"{path}: a damaged TIFF, or one of a kind DecorLens cannot read; "
                                   "save it as an 8- or 16-bit TIFF, PNG or JPEG")
+
+
+def _turned(path: Path, stored: Image.Image, exif_orientation: int) -> None:
+    """``stored`` saved with an EXIF orientation tag, as a phone saves a photo it was held sideways for."""
+    exif = Image.Exif()
+    exif[0x0112] = exif_orientation
+    stored.save(path, exif=exif)
+
+
+def _tile(path: Path, width: int = 136, height: int = 96) -> np.ndarray:
+    """The Photos strip's tile of ``path`` as an RGB array."""
+    from PySide6.QtGui import QImage
+
+    from app.thumbnails import decode_fitted
+
+    image = decode_fitted(str(path), width, height, 1.0).convertToFormat(QImage.Format.Format_RGB888)
+    raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return raw[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+
+
+def _halves() -> Image.Image:
+    """A 120 x 80 picture, red left, blue right: any turn or mirror of it is told apart by where red lands."""
+    pixels = np.zeros((80, 120, 3), np.uint8)
+    pixels[:, :60] = (220, 30, 30)
+    pixels[:, 60:] = (30, 30, 220)
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize("exif_orientation", [2, 3, 6, 8])
+def test_turned_png_tile_is_turned_as_search_turns_it(qapp, tmp_path: Path, exif_orientation: int) -> None:
+    """Qt's PNG reader ignores a PNG's EXIF orientation, which search (``load_image``) applies: the strip's tile lay
+    on its side or mirrored beside the upright photo it opens to."""
+    upright = _halves()
+    stored = upright.transpose({2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                                6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[exif_orientation])
+    path = tmp_path / "sideways.png"
+    _turned(path, stored, exif_orientation)
+    assert (load_image(path) == np.asarray(upright)).all()
+    tile = _tile(path)
+    assert tile.shape == (80, 120, 3)
+    assert tile[:, :50, 0].mean() > 180 and tile[:, 70:, 2].mean() > 180  # red left, blue right: as shown to search
+
+
+def test_sideways_jpeg_tile_fills_its_cell(qapp, tmp_path: Path) -> None:
+    """A JPEG stored on its side (EXIF 6, every phone photo taken in landscape on some phones) was scaled to fit the
+    cell before Qt turned it: a 4:3 photo's tile was 96 x 72 in a 136 x 96 cell, not 128 x 96."""
+    path = tmp_path / "phone.jpg"
+    _turned(path, Image.new("RGB", (300, 400), (120, 140, 160)), 6)  # stored 300 x 400, upright 400 x 300
+    assert _tile(path).shape == (96, 128, 3)
+
+
+def test_profiled_tile_shows_the_colours_search_sees(qapp, tmp_path: Path) -> None:
+    """Qt keeps a photo's colour profile beside its numbers and draws the numbers: a Display P3 photo's tile showed
+    other colours than the photo it opens to (decoded in sRGB)."""
+    path = tmp_path / "iphone.png"
+    srgb = _tagged_photo(path, _matrix_profile("Display P3", *DISPLAY_P3))
+    tile = _tile(path, 32, 64)
+    assert tile.shape == srgb.shape
+    assert np.abs(tile - srgb).max() <= 3
