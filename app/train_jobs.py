@@ -178,7 +178,7 @@ def _new_since_last(pipeline: Pipeline) -> tuple[int, bool]:
 
 def resumable_run(pipeline: Pipeline) -> Path | None:
     """The newest app run with a job and an epoch checkpoint but no result: a crash or a closed window."""
-    runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
+    runs = newest_first(runs_dir(pipeline))
     return next((r for r in runs if (r / "job.json").is_file() and not (r / "result.json").is_file()
                  and any((r / "embedder").glob("**/last.pt"))), None)  # one network's, or either of two
 
@@ -192,7 +192,7 @@ def last_run(pipeline: Pipeline) -> tuple[LastRun | None, list[str]]:
     ended in a traceback, and Use copied whatever file it named."""
     from training.run import RESULT, RunFileUnreadable, read_run_json
 
-    runs = sorted(runs_dir(pipeline).glob(f"{RUN_PREFIX}*"), reverse=True)
+    runs = newest_first(runs_dir(pipeline))
     damaged: list[str] = []
     for newest in runs:
         if not (newest / RESULT).is_file():  # unfinished
@@ -392,16 +392,33 @@ def run_name(started: datetime) -> str:
     return f"{RUN_PREFIX}{started.astimezone(UTC):{RUN_STAMP}}"
 
 
-def started_words(run: Path) -> str:
-    """When a run was started, from its folder's name, in local time: "started 7 Dec at 15:37"."""
+def newest_first(folder: Path) -> list[Path]:
+    """The app's runs in ``folder``, newest first: by their names (``run_name``), those named after now last. A run
+    named after now was started while the clock was ahead (set back since: a battery's reset, a fix by hand), and
+    every run started since is named before it: the window showed it as the last run, and Resume offered it."""
+    now = datetime.now(UTC)
+    return sorted(folder.glob(f"{RUN_PREFIX}*"), key=lambda run: ((_started(run) or now) <= now, run.name),
+                  reverse=True)
+
+
+def _started(run: Path) -> datetime | None:
+    """When ``run`` was started, from its folder's name, in local time; None for a folder renamed by hand."""
     stamp = run.name.removeprefix(RUN_PREFIX)
     try:
-        started = datetime.strptime(stamp, RUN_STAMP).replace(tzinfo=UTC).astimezone()
+        return datetime.strptime(stamp, RUN_STAMP).replace(tzinfo=UTC).astimezone()
     except ValueError:
-        try:
-            started = datetime.strptime(stamp, LOCAL_STAMP)  # named before runs were named in UTC
-        except ValueError:  # a folder renamed by hand
-            return f"in {run.name}"
+        pass
+    try:
+        return datetime.strptime(stamp, LOCAL_STAMP).astimezone()  # named before runs were named in UTC
+    except ValueError:
+        return None
+
+
+def started_words(run: Path) -> str:
+    """When a run was started, from its folder's name, in local time: "started 7 Dec at 15:37"."""
+    started = _started(run)
+    if started is None:
+        return f"in {run.name}"
     return f"started {day_month(started)} at {started:%H:%M}"
 
 

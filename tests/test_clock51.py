@@ -8,16 +8,19 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from app.train_jobs import run_name
+from app.train_jobs import newest_first, resumable_run, run_name
 from engine.backups import KEEP, TEMP_PREFIX, back_up_file, backups_dir, list_backups, take_backup
 from engine.imageio import MAX_SIDE
+from engine.paths import TRAINING_RUNS
+from engine.pipeline import Pipeline
 from engine.scene_memory import Sighting, box_in
+from engine.settings import Settings
 
 AHEAD = "99991231T23595900000{}Z"  # a backup's time from a clock far ahead (set back since, or another machine's)
 
@@ -130,3 +133,16 @@ def test_a_backup_named_after_now_is_not_the_first_pushed_out(tmp_path: Path):
         path.write_bytes(catalog.read_bytes())
     taken = take_backup(catalog, catalog, "remove")
     assert [b.path for b in list_backups(catalog)] == [taken, *older[:0:-1], ahead]  # the oldest went
+
+
+def test_resume_offers_the_run_started_after_the_clock_was_set_back(tmp_path: Path):
+    """Two runs stopped before the end, one started while the clock was ahead: every run started since is named
+    before it, so Resume offered the older run, and the window showed it as the last one."""
+    runs = tmp_path / TRAINING_RUNS
+    ahead, since = runs / run_name(datetime(9999, 1, 1, tzinfo=UTC)), runs / run_name(datetime(2000, 1, 1, tzinfo=UTC))
+    for run in (ahead, since):
+        (run / "embedder" / "mobilenet").mkdir(parents=True)
+        (run / "embedder" / "mobilenet" / "last.pt").write_bytes(b"checkpoint")
+        (run / "job.json").write_text("{}")
+    assert newest_first(runs) == [since, ahead]
+    assert resumable_run(Pipeline(Settings.defaults().with_(data_dir=tmp_path))) == since
