@@ -19,13 +19,16 @@ from pathlib import Path
 
 import yaml
 
-from engine.backups import DAMAGE_WORDS, RESTORE_UNCOUNTED, damage_advice
+from engine.backups import COMPANIONS, DAMAGE_WORDS, RESTORE_UNCOUNTED, damage_advice
 from engine.errors import yaml_problem
 from engine.paths import CATALOG_FILE
 from engine.remedies import EXPORT_AGAIN
 from engine.words import cut
 
 DETAIL_MAX = 300  # characters of a library's own wording kept in the line (the CLI shortens further)
+FAT32_LARGEST = 2**32 - 1  # bytes: the largest file FAT32 (a USB stick's usual format) holds
+UNWRITABLE_AROUND = 30  # characters either side of one that cannot be written, to say where it is
+LAST_WRITE = 65_536 + 24  # bytes: SQLite's largest write (a page of 64 KiB and its WAL frame's header)
 
 # Optional packages → the install that brings them (a ModuleNotFoundError names only the package).
 INSTALL_TRAINING = "scripts/install --train"  # torch first, at the version torchvision needs, then the extra
@@ -88,6 +91,9 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
     text = _detail(exc)
     if "locked" in text or "busy" in text:
         return f"{context.catalog} is locked: another DecorLens is writing it; try again when it finishes"
+    if (("I/O error" in text or sqlite_full(exc)) and context.data_dir
+            and (problem := size_limit_problem(context.data_dir / CATALOG_FILE, context.catalog))):
+        return problem
     if any(words in text for words in DAMAGE_WORDS):  # text not UTF-8 too: a flipped byte in a product's row
         advice = damage_advice(context.data_dir / CATALOG_FILE) if context.data_dir else (
             f"{RESTORE_UNCOUNTED()}, or move it aside and import the products again")
@@ -108,6 +114,45 @@ def _sqlite(exc: sqlite3.Error, context: Context) -> str:
 def sqlite_full(exc: sqlite3.Error) -> bool:
     """SQLite's "database or disk is full" (SQLITE_FULL), whichever of its files ran out of room."""
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+
+
+def size_limit_problem(catalog: Path, name: str) -> str | None:
+    """What to do where a file of ``catalog`` (called ``name`` in the line) reached the largest size a file may
+    have there (``size_limit``); None where none did. SQLite says only "disk I/O error" or "database or disk is
+    full" of a write past it (EFBIG), which read as a damaged catalog (to be moved aside) or a full disk."""
+    limit = size_limit(catalog)
+    if limit is None:
+        return None
+    if limit == FAT32_LARGEST:
+        return (f"{name} reached the largest file its drive can hold (4 GB: the drive is formatted FAT32); move the "
+                "data folder to a drive formatted NTFS, ext4, APFS or exFAT")
+    return (f"{name} reached the largest file this program may write ({limit:,} bytes: the limit ulimit -f sets); "
+            "raise that limit, or run DecorLens where none is set")
+
+
+def size_limit(catalog: Path) -> int | None:
+    """The file-size limit that ``catalog`` or one of its ``COMPANIONS`` files is at (within SQLite's largest write
+    of it): the process's (``RLIMIT_FSIZE``) or FAT32's; None where none is. A write past it fails with EFBIG."""
+    limits = [limit for limit in (_process_size_limit(), FAT32_LARGEST) if limit is not None]
+    for suffix in ("", *COMPANIONS):
+        try:
+            size = os.stat(f"{catalog}{suffix}").st_size
+        except OSError:
+            continue
+        for limit in limits:
+            if limit - LAST_WRITE < size <= limit:
+                return limit
+    return None
+
+
+def _process_size_limit() -> int | None:
+    """The largest file this process may write (``ulimit -f``); None where unlimited, or no such limit (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _read_only_file_system(folder: Path | None) -> bool:
@@ -164,12 +209,33 @@ def _csv(exc: csv.Error, context: Context) -> str:
 
 
 def _unicode(exc: UnicodeError, context: Context) -> str:
+    if isinstance(exc, UnicodeEncodeError) and isinstance(exc.object, str) and exc.start < len(exc.object):
+        return _unwritable(exc)
     byte = exc.object[exc.start:exc.start + 1] if isinstance(exc, UnicodeDecodeError) else b""
     if byte:
         detail = f"byte 0x{byte[0]:02x} at position {exc.start} is not {exc.encoding}"
-    else:  # an encoding error, or a decoding one that points past its bytes
+    else:  # a decoding error that points past its bytes
         detail = _detail(exc)
     return f"{context.subject}: not UTF-8 text ({detail}); save it again as UTF-8"
+
+
+def _unwritable(exc: UnicodeEncodeError) -> str:
+    """The text that could not be written, and why: a character the file or program written to does not take (its
+    encoding not UTF-8), or half a character (a lone surrogate: Python's stand-in for a byte of a file name that is
+    not UTF-8). It said the input was "not UTF-8 text" and to save it again, though nothing read was at fault."""
+    char = exc.object[exc.start]
+    around = exc.object[max(0, exc.start - UNWRITABLE_AROUND):exc.start + UNWRITABLE_AROUND]
+    shown = cut(around.encode("utf-8", "backslashreplace").decode("utf-8"), DETAIL_MAX)
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        why = (f"byte 0x{code - 0xDC00:02x} of a file or folder name there is not UTF-8 (U+{code:04X} stands for "
+               "it); rename that file or folder")
+    elif 0xD800 <= code <= 0xDFFF:
+        why = f"U+{code:04X} is half of a character, which no file holds; remove it"
+    else:
+        why = (f"{exc.encoding} has no {char} (U+{code:04X}); write to a file or terminal that takes UTF-8 "
+               "(PYTHONUTF8=1 makes Python's own output UTF-8)")
+    return f'cannot write "{shown}" as {exc.encoding} text: {why}'
 
 
 def _missing_module(exc: ModuleNotFoundError, _context: Context) -> str:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Self
 import numpy as np
 
 from engine import guarded_sqlite
+from engine.advice import size_limit_problem
 from engine.backups import (
     BEFORE_RESTORE,
     DAMAGE_WORDS,
@@ -203,6 +204,8 @@ def _unopenable(path: Path, exc: sqlite3.DatabaseError) -> CatalogError:
                                 "has finished")
     if path.exists() and not path.is_file():
         return damaged(path, "it is not a file")
+    if problem := size_limit_problem(path, f"the catalog {path}"):  # its -shm or -wal could not grow (EFBIG)
+        return CatalogError(problem)
     return damaged(path, exc)
 
 

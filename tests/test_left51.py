@@ -4,13 +4,27 @@ full stdout, a desktop entry read within a bound."""
 
 from __future__ import annotations
 
+import signal
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from engine.advice import FAT32_LARGEST, Context, describe
 from engine.catalog import Catalog
 from engine.name_order import name_key
 from engine.prices import price_value
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_LIMITS = pytest.mark.skipif(resource is None, reason="no resource limits on this system")
+LIMIT = 20_000  # bytes a file of the child's: under a catalog's WAL index (32 KiB), over what it writes else
 
 # Names in "Name A–Z" order: numbers by their value, wherever they are, with their accents and case folded.
 NUMBERED = ("Shelf 2", "shelf 007", "Shelf 10", "Shelf 10 b", "Shelf 10x20", "Shelf 10x100", "Shelf 100",
@@ -63,3 +77,64 @@ def test_invisible_characters_do_not_count_in_a_search(tmp_path: Path, ikea: Pat
         assert found("lamp söderhamn") == ["P4"]
         assert found("ärstid – lamp") == ["P5"]  # a dash of the same bytes' lead, nothing invisible: as before
         assert found("\u200f") == ["P1", "P2", "P3", "P4", "P5"]  # nothing typed that shows
+
+
+def _file_size_limit() -> None:
+    """The child may write files of ``LIMIT`` bytes, as on a drive whose largest file is that: a longer write fails
+    (EFBIG, not a signal)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+@NO_LIMITS
+def test_a_catalog_at_a_file_size_limit_is_not_called_damaged(tmp_path: Path) -> None:
+    """A file of the catalog's that could not grow past the largest size a file may have there (a FAT32 stick's
+    4 GB; here the child's own limit) was "damaged (disk I/O error)", to be moved aside and imported again."""
+    data = tmp_path / "data"
+    Catalog(data / "catalog.sqlite").close()  # its WAL and WAL index go with it: the child makes them
+    done = subprocess.run([sys.executable, "-m", "decorlens", "--data-dir", str(data), "catalog", "stats"],
+                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          preexec_fn=_file_size_limit)
+    assert done.returncode == 2 and "damaged" not in done.stderr, done.stderr
+    assert "reached the largest file this program may write (20,000 bytes" in done.stderr, done.stderr
+
+
+@NO_LIMITS
+def test_a_write_past_a_file_size_limit_says_so(tmp_path: Path) -> None:
+    """The same limit met by a write into the catalog (SQLite: "disk I/O error", or "database or disk is full",
+    which read as a full disk): the child writes until it fails and describes what it met."""
+    script = (f"import resource, signal, sys; from pathlib import Path; from engine.catalog import Catalog; "
+              f"from engine.advice import Context, describe; data = Path(sys.argv[1]); "
+              f"catalog = Catalog(data / 'catalog.sqlite'); signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              f"resource.setrlimit(resource.RLIMIT_FSIZE, ({LIMIT * 10}, {LIMIT * 10}))\n"
+              "try:\n with catalog.transaction():\n  catalog.db.executemany('INSERT INTO products (sku, name, "
+              "category, image_path, image_hash) VALUES (?, ?, ?, ?, ?)', ((f'S{i}', 'n' * 500, 'c', 'p', f'h{i}') "
+              "for i in range(2000)))\nexcept Exception as exc:\n print(describe(exc, Context(data_dir=data)))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False, capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.startswith(f"the catalog {tmp_path / 'catalog.sqlite'} reached the largest file this "
+                                  f"program may write ({LIMIT * 10:,} bytes"), (done.stdout, done.stderr)
+
+
+def test_a_catalog_file_at_fat32s_limit_is_said_to_be_on_fat32(tmp_path: Path) -> None:
+    """A WAL of 4 GB less a byte (a sparse file: no disk used) beside a catalog whose write failed."""
+    with open(tmp_path / "catalog.sqlite-wal", "wb") as wal:
+        wal.truncate(FAT32_LARGEST)
+    line = describe(sqlite3.OperationalError("disk I/O error"), Context(data_dir=tmp_path))
+    assert line == (f"the catalog {tmp_path / 'catalog.sqlite'} reached the largest file its drive can hold (4 GB: "
+                    "the drive is formatted FAT32); move the data folder to a drive formatted NTFS, ext4, APFS or "
+                    "exFAT")
+
+
+@pytest.mark.parametrize(("text", "encoding", "line"), [
+    ("/photos/caf\udce9/a.jpg", "utf-8", ('cannot write "/photos/caf\\udce9/a.jpg" as utf-8 text: byte 0xe9 of '
+                                         "a file or folder name there is not UTF-8 (U+DCE9 stands for it); "
+                                         "rename that file or folder")),
+    ("Crème lamp", "ascii", ('cannot write "Crème lamp" as ascii text: ascii has no è (U+00E8); write to a file '
+                             "or terminal that takes UTF-8 (PYTHONUTF8=1 makes Python's own output UTF-8)"))])
+def test_text_that_cannot_be_written_is_not_called_an_input_not_utf8(text: str, encoding: str, line: str) -> None:
+    """A UnicodeEncodeError (a file name's undecodable byte written as UTF-8, a letter to an ASCII file) read
+    "feed.csv: not UTF-8 text ...; save it again as UTF-8", blaming the input for what could not be written."""
+    with pytest.raises(UnicodeEncodeError) as raised:
+        text.encode(encoding)
+    assert describe(raised.value, Context(inputs=("feed.csv",))) == line
