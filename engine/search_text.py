@@ -31,7 +31,8 @@ UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
 # Characters that show nothing, which a page's text copied or a feed may hold between any two letters: the
 # direction marks, embeddings, overrides and isolates of right-to-left text (U+200E, U+200F, U+202A–U+202E,
 # U+2066–U+2069), zero-width space, non-joiner and joiner (U+200B–U+200D), the byte order mark and zero-width no-break
-# space (U+FEFF), the soft hyphen (U+00AD).
+# space (U+FEFF), the soft hyphen (U+00AD). Not ``engine.invisible``'s list, which marks what a SKU must not hide (it
+# keeps the joiners Persian and emoji need, and holds 128 tag characters: a replace() each of every name searched).
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 SHOWN = str.maketrans("", "", INVISIBLE)
 # SQL: a name without its ``INVISIBLE`` characters where it may hold one, else NULL (which matches no pattern).
