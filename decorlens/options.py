@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 from decorlens.errors import MAX_LINE, USER_ERROR, one_line
-from decorlens.terminal import escape_controls
+from decorlens.terminal import EscapingWriter, escape_controls
 from engine.paths import wide_folder
 from engine.settings import MAX_COUNT
 
@@ -40,6 +41,17 @@ class OneLineParser(argparse.ArgumentParser):
         if "title" in kwargs:
             self._action_groups.insert(0, self._action_groups.pop())
         return action
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        """argparse's one way out for ``--help`` and ``--version``, failing as any report does where stdout cannot
+        be written (``OutputFailed``): argparse drops the failed write, so ``--help > /dev/full`` lost the help and
+        exited 0. The rest (a usage error's line to stderr) goes as argparse sends it."""
+        if not message or file is None or file is not sys.stdout:
+            super()._print_message(message, file)
+            return
+        writer = EscapingWriter(file)
+        writer.write(message)
+        writer.flush()
 
     def error(self, message: str) -> NoReturn:
         """One line, its control characters and bidi overrides shown as ``\\uXXXX``: "unrecognized arguments" quotes

@@ -138,3 +138,21 @@ def test_text_that_cannot_be_written_is_not_called_an_input_not_utf8(text: str, 
     with pytest.raises(UnicodeEncodeError) as raised:
         text.encode(encoding)
     assert describe(raised.value, Context(inputs=("feed.csv",))) == line
+
+
+def _files_of_16_bytes() -> None:
+    """The child may write 16 bytes a file, as on a full disk: a longer write fails (EFBIG, not a signal)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+
+@NO_LIMITS
+@pytest.mark.parametrize("args", [["--help"], ["catalog", "import", "--help"], ["--version"]])
+def test_help_to_a_full_stdout_fails_as_any_report_does(tmp_path: Path, args: list[str]) -> None:
+    """``decorlens --help > /dev/full`` exited 0, the help lost: argparse drops a write that fails. (Here a file
+    that cannot grow stands for /dev/full: never a device.)"""
+    (tmp_path / "help.txt").write_text("x" * 16)  # as full as the child may write it: its first write fails
+    with open(tmp_path / "help.txt", "a") as out:
+        done = subprocess.run([sys.executable, "-m", "decorlens", *args], check=False, stdout=out, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT, timeout=120, preexec_fn=_files_of_16_bytes)
+    assert (done.returncode, done.stderr) == (2, "decorlens: error: stdout: File too large\n")
