@@ -30,7 +30,7 @@ from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_aga
 from engine.drawn_guess import GUESS_POOL, DrawnGuess, guess_box
 from engine.errors import DecorLensError
 from engine.files import write_atomic
-from engine.imageio import photo_size, read_photo
+from engine.imageio import first_of_many, photo_size, read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
 from engine.results import Box, Match, SceneObject, SceneResult
@@ -259,6 +259,9 @@ class SceneController(QObject):
         self.savedChanged.emit(opened.sha256, saved is not None)
         if opened.note:
             self.failed.emit(opened.note)
+        elif first_of_many(opened.pixels):
+            self.info.emit(f"{path.name} holds more than one picture (an animation's frames or a TIFF's pages): "
+                           "the first is shown and tagged.")
         if saved is not None:
             self._set_scene(saved)
             self.info.emit(f"Restored your edits to {self.path.name}.")

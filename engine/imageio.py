@@ -79,11 +79,18 @@ class Decoded(np.ndarray):
     (``photo_size`` of a crop is the crop's own), so only the decoded picture itself carries the photo's size."""
 
     photo_size: tuple[int, int] | None = None
+    first_of_many: bool = False  # the file holds more pictures (an animation's frames, a TIFF's pages) than this one
 
 
 def photo_size(pixels: np.ndarray) -> tuple[int, int]:
     """The (width, height) of the photo ``pixels`` were decoded from: its own size, whatever the decoded one."""
     return getattr(pixels, "photo_size", None) or (pixels.shape[1], pixels.shape[0])
+
+
+def first_of_many(pixels: np.ndarray) -> bool:
+    """Whether ``pixels`` are the first of the pictures their file holds (an animated GIF, WebP or PNG's frames, a
+    multi-page TIFF's pages): only the first is decoded, which the app says rather than tag one frame in silence."""
+    return getattr(pixels, "first_of_many", False)
 
 
 def load_image(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.ndarray:
@@ -193,7 +200,21 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
             small = small.transpose(_TRANSPOSE[turn])
         pixels = np.asarray(to_rgb(small)).view(Decoded)
         pixels.photo_size = (height, width) if turn in (5, 6, 7, 8) else (width, height)
+        pixels.first_of_many = _more_pictures(img)
         return pixels
+
+
+def _more_pictures(img: Image.Image) -> bool:
+    """Whether an animation or a TIFF holds pictures after the first, asked once the first is decoded. Not counted:
+    Pillow counts a GIF's frames by walking them all, minutes for a crafted file of millions of 1-pixel frames;
+    ``is_animated`` looks for a second one only. A camera's MPO (a preview or depth map beside the photo) and a HEIC's
+    extra items are not pictures a user chose; a look that fails is no, as the photo is no worse for it."""
+    if img.format not in ("GIF", "PNG", "WEBP", "TIFF"):
+        return False
+    try:
+        return bool(getattr(img, "is_animated", False))
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError):
+        return False
 
 
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:

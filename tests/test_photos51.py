@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from engine.errors import ImageError
-from engine.imageio import load_image
+from engine.imageio import first_of_many, load_image
 
 D50 = (0.9642, 1.0, 0.8249)
 DISPLAY_P3 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2)
@@ -175,3 +175,36 @@ def test_profiled_tile_shows_the_colours_search_sees(qapp, tmp_path: Path) -> No
     tile = _tile(path, 32, 64)
     assert tile.shape == srgb.shape
     assert np.abs(tile - srgb).max() <= 3
+
+
+def _animation(path: Path, **save: object) -> None:
+    """Three frames, the first the red and blue halves, then black, then grey, saved as one file."""
+    first = _halves()
+    later = [Image.new("RGB", first.size, (shade,) * 3) for shade in (0, 128)]
+    first.save(path, save_all=True, append_images=later, **save)
+
+
+@pytest.mark.parametrize("name", ["loop.gif", "loop.webp", "loop.png", "pages.tif"])
+def test_animation_and_pages_are_said_first_decoded(tmp_path: Path, name: str) -> None:
+    """An animated GIF, WebP or PNG, or a multi-page TIFF: its first picture is decoded and the count kept, so the
+    app can say which one it tagged; a camera's MPO (a preview beside the photo) is one photo, and so is a still."""
+    path = tmp_path / name
+    _animation(path, **({"lossless": True} if name.endswith(".webp") else {}))
+    pixels = load_image(path)
+    assert first_of_many(pixels)
+    assert (np.abs(pixels.astype(int) - np.asarray(_halves(), int)) <= 2).all()
+    mpo = tmp_path / "camera.mpo"
+    _halves().save(mpo, "MPO", save_all=True, append_images=[_halves()])
+    assert not first_of_many(load_image(mpo))
+    _halves().save(tmp_path / "still.gif")
+    assert not first_of_many(load_image(tmp_path / "still.gif"))
+
+
+def test_app_says_which_frame_it_tags(main_window, fresh_pipeline, qtbot, tmp_path: Path) -> None:
+    """An animated GIF from a shop's site was tagged on its first frame without a word; the app now says it."""
+    path = tmp_path / "showroom.gif"
+    _animation(path)
+    window = main_window(fresh_pipeline)
+    window.open_photo(path)
+    qtbot.waitUntil(lambda: "showroom.gif holds more than one picture" in window.message.text.text(), timeout=10_000)
+    assert "the first is shown and tagged" in window.message.text.text()
