@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.errors import DecorLensError
-from engine.files import write_atomic
+from engine.files import open_regular, write_atomic
 from engine.paths import resources_dir
 
 DESKTOP_ID = "decorlens"  # the entry's file name and the Wayland app id (``app.main.application``): they must match
@@ -35,6 +35,7 @@ KEYWORDS = ("shop the look", "furniture", "decor", "interior", "room", "catalog"
 EXEC_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
 UNFIT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # no desktop entry can hold these in a path
 TOOL_SECONDS = 10  # update-desktop-database on a slow disk: the entry works without it
+MAX_ENTRY_BYTES = 1 << 20  # an entry is about 1 KB, one translated into every language some tens of KB
 
 
 def supported() -> bool:
@@ -203,8 +204,13 @@ def _check_own(path: Path, must_be_ours: bool) -> None:
 
 
 def _read_text(path: Path) -> str | None:
+    """``path``'s text, or None where it is not a regular file (``open_regular``), is unreadable, not UTF-8 or over
+    ``MAX_ENTRY_BYTES``, none of them an entry of DecorLens's: read whole, a huge file in the entry's place was read
+    into memory at each start of the app, and a FIFO put there between the look and the read blocked it."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            raw = fh.read(MAX_ENTRY_BYTES + 1)
+        return raw.decode("utf-8") if len(raw) <= MAX_ENTRY_BYTES else None
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from engine import desktop_entry
 from engine.advice import FAT32_LARGEST, Context, describe
 from engine.catalog import Catalog
+from engine.errors import DecorLensError
 from engine.name_order import name_key
 from engine.prices import price_value
 
@@ -156,3 +158,18 @@ def test_help_to_a_full_stdout_fails_as_any_report_does(tmp_path: Path, args: li
         done = subprocess.run([sys.executable, "-m", "decorlens", *args], check=False, stdout=out, stderr=subprocess.PIPE,
                               text=True, cwd=ROOT, timeout=120, preexec_fn=_files_of_16_bytes)
     assert (done.returncode, done.stderr) == (2, "decorlens: error: stdout: File too large\n")
+
+
+@pytest.mark.skipif(not desktop_entry.supported(), reason="desktop entries are for Linux desktops")
+def test_a_desktop_entry_is_read_within_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry in DecorLens's place was read whole at each start: a file of gigabytes there filled memory. Past
+    ``MAX_ENTRY_BYTES`` it is no entry of DecorLens's (a sparse file: no disk used), as one that is not UTF-8."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    entry = desktop_entry.install(("/opt/DecorLens/DecorLens",))
+    assert desktop_entry.installed_program() == "/opt/DecorLens/DecorLens"
+    with open(entry, "ab") as grown:
+        grown.truncate(desktop_entry.MAX_ENTRY_BYTES + 1)
+    assert desktop_entry.installed_program() is None
+    with pytest.raises(DecorLensError, match="a desktop entry DecorLens did not write"):
+        desktop_entry.install(("/opt/DecorLens/DecorLens",))  # nor is it replaced: someone's own, by hand
