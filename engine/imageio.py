@@ -108,7 +108,8 @@ def upright_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     they were in the photo's pixels are brought to (``engine.scene_memory.Sighting.photo_box``)."""
     path = Path(path)
     with _decoding(path), open_regular(path) as fh, Image.open(fh, formats=OPENERS) as img:
-        return (img.height, img.width) if orientation(img) in (5, 6, 7, 8) else img.size
+        sideways = orientation(img) in (5, 6, 7, 8) and not _turned_by_pillow(img)
+        return (img.height, img.width) if sideways else img.size
 
 
 def read_photo(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
@@ -193,6 +194,8 @@ def _decode(path: Path, fh: BinaryIO, max_side: int, file_size: int) -> np.ndarr
         turn = orientation(img)
         with _big_decode if cost > BIG_DECODE else nullcontext():
             img.load()
+        if orientation(img) == 1:  # Pillow turned it while loading (a TIFF) and its size was upright already
+            turn = 1
         if img.format in ("JPEG", "MPO"):
             _check_not_cut_short(path, img)
         small = _in_srgb(_shrink(img, max_side), img.info.get("icc_profile"))
@@ -279,6 +282,14 @@ def _check_not_cut_short(path: Path, img: Image.Image) -> None:
     last = np.asarray(img.crop((0, img.height - 1, img.width, img.height)))
     if last.size and (last == 128).all():
         raise ImageError(f"{path}: cannot decode image (file is truncated: its last rows are missing)")
+
+
+def _turned_by_pillow(img: Image.Image) -> bool:
+    """Whether Pillow turns ``img`` by its orientation itself, its size upright from the header: Pillow 13 does so
+    for a TIFF (and turns its pixels on load), which DecorLens then turned again, the photo laid on its other side and
+    its boxes in a size with width and height swapped. A TIFF's stored size is in its tags; one that is square is the
+    same size either way."""
+    return img.format == "TIFF" and img.size != (img.tag_v2.get(256), img.tag_v2.get(257))
 
 
 def orientation(img: Image.Image) -> int:

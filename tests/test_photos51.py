@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from engine.errors import ImageError
-from engine.imageio import first_of_many, load_image
+from engine.imageio import first_of_many, load_image, photo_size, upright_size
 
 D50 = (0.9642, 1.0, 0.8249)
 DISPLAY_P3 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2)
@@ -118,6 +118,11 @@ def test_damaged_tiff_header_still_one_line(tmp_path: Path) -> None:
                                   "save it as an 8- or 16-bit TIFF, PNG or JPEG")
 
 
+STORED = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+          5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_270}  # how a camera stores an upright picture for each EXIF orientation
+
+
 def _turned(path: Path, stored: Image.Image, exif_orientation: int) -> None:
     """``stored`` saved with an EXIF orientation tag, as a phone saves a photo it was held sideways for."""
     exif = Image.Exif()
@@ -137,26 +142,31 @@ def _tile(path: Path, width: int = 136, height: int = 96) -> np.ndarray:
 
 
 def _halves() -> Image.Image:
-    """A 120 x 80 picture, red left, blue right: any turn or mirror of it is told apart by where red lands."""
+    """A 120 x 80 picture, red left, blue right, a green band on top: any turn or mirror of it is told apart."""
     pixels = np.zeros((80, 120, 3), np.uint8)
     pixels[:, :60] = (220, 30, 30)
     pixels[:, 60:] = (30, 30, 220)
+    pixels[:12] = (30, 200, 30)
     return Image.fromarray(pixels)
 
 
-@pytest.mark.parametrize("exif_orientation", [2, 3, 6, 8])
+def _upright(tile: np.ndarray) -> bool:
+    """Whether a tile shows ``_halves`` upright: green on top, red left, blue right."""
+    return bool(tile[:8, :, 1].mean() > 150 and tile[20:, :50, 0].mean() > 180 and tile[20:, 70:, 2].mean() > 180)
+
+
+@pytest.mark.parametrize("exif_orientation", sorted(STORED))
 def test_turned_png_tile_is_turned_as_search_turns_it(qapp, tmp_path: Path, exif_orientation: int) -> None:
     """Qt's PNG reader ignores a PNG's EXIF orientation, which search (``load_image``) applies: the strip's tile lay
     on its side or mirrored beside the upright photo it opens to."""
     upright = _halves()
-    stored = upright.transpose({2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-                                6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[exif_orientation])
+    stored = upright.transpose(STORED[exif_orientation])
     path = tmp_path / "sideways.png"
     _turned(path, stored, exif_orientation)
     assert (load_image(path) == np.asarray(upright)).all()
     tile = _tile(path)
     assert tile.shape == (80, 120, 3)
-    assert tile[:, :50, 0].mean() > 180 and tile[:, 70:, 2].mean() > 180  # red left, blue right: as shown to search
+    assert _upright(tile)  # as search shows it
 
 
 def test_sideways_jpeg_tile_fills_its_cell(qapp, tmp_path: Path) -> None:
@@ -208,3 +218,21 @@ def test_app_says_which_frame_it_tags(main_window, fresh_pipeline, qtbot, tmp_pa
     window.open_photo(path)
     qtbot.waitUntil(lambda: "showroom.gif holds more than one picture" in window.message.text.text(), timeout=10_000)
     assert "the first is shown and tagged" in window.message.text.text()
+
+
+@pytest.mark.parametrize("exif_orientation", sorted(STORED))
+@pytest.mark.parametrize("compression", [None, "tiff_deflate"])
+def test_turned_tiff_is_turned_once(qapp, tmp_path: Path, exif_orientation: int, compression: str | None) -> None:
+    """Pillow 13 turns a TIFF by its orientation tag itself, its header size upright already: DecorLens turned it
+    again, the picture (search, the app, the exported page) and its size (the boxes' frame) on the other side, while
+    the strip's tile (Qt) was upright."""
+    upright = _halves()
+    path = tmp_path / "scan.tif"
+    exif = Image.Exif()
+    exif[0x0112] = exif_orientation
+    upright.transpose(STORED[exif_orientation]).save(path, exif=exif, compression=compression)
+    pixels = load_image(path)
+    assert (pixels == np.asarray(upright)).all()
+    assert photo_size(pixels) == upright_size(path) == (120, 80)
+    tile = _tile(path)
+    assert _upright(tile)
