@@ -42,7 +42,7 @@ from app.labels import model_label, pretty, use_category_names
 from app.links import open_outside
 from app.scene_controller import SceneController
 from app.scene_files import deliver_found, each_scene_file, given_photo, save_pasted
-from app.settings import AppSettings
+from app.settings import TABS, AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import FIRST_IMPORT_NEXT, CatalogView
 from app.widgets.map_view import MapView
@@ -61,6 +61,7 @@ from app.widgets.scene_view import (
 from app.widgets.setup_page import EmptyCatalogPage, SetupPage, shortcuts_html
 from app.widgets.status_line import StatusLine
 from app.widgets.toolbar import TRAIN_MISSING, ToolBar, training_available
+from app.window_memory import SplitterMemory, remember, save_open
 from app.workers import Job, Runner, Task
 from engine import desktop_entry
 from engine.backups import NO_BACKUP, cli_restore_advice
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
     from app.dialogs.bundles import Bundles
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
-PHOTO_TAB, CATALOG_TAB, MAP_TAB = 0, 1, 2
+PHOTO_TAB, CATALOG_TAB, MAP_TAB = map(TABS.index, ("photo", "catalog", "map"))
 RESTORE_ACTION = "Restore a Backup…"
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
         self._revision: int | None = None  # the catalog's revision when the window last looked
         self._photo_news: str | None = None  # news of the open photo, said once the Photo tab is in front
         self._in_settings = False  # the Settings dialog is open
+        self._tab_wanted: int | None = TABS.index(settings.last_tab)  # the last session's, once the catalog is read
         self.setWindowTitle("DecorLens")
         self.setAcceptDrops(True)
         theme.resize_to_screen(self, 1360, 860)
@@ -160,6 +162,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._wire()
+        self._remember_layout()
         self.warm_up()
         self.catalog.refresh()
         self.look_outside()
@@ -376,6 +379,27 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self.message.page_shown)
         self.tabs.currentChanged.connect(lambda _page: self.look_outside())
         self.tabs.currentChanged.connect(lambda page: page == PHOTO_TAB and self._say_photo_news())
+
+    def _remember_layout(self) -> None:
+        """The window's size, place and state, its splitters and its tab as the last session left them
+        (``app.window_memory``); the first-start size where none were saved or they do not fit a screen now."""
+        remember(self, self.settings, "main")
+        self.splitters = SplitterMemory(
+            {"photo": self.splitter, "catalog": self.catalog.split, "map": self.map_view.split,
+             "map_compare": self.map_view.maps}, self.settings, self)
+        self.catalog.catalogChanged.connect(self._open_last_tab)
+        self.tabs.currentChanged.connect(self._forget_last_tab)
+
+    def _open_last_tab(self, products: int) -> None:
+        """The tab shown as the last session ended, once the catalog is read and holds products, unless a tab was
+        chosen or a photo opened meanwhile: an empty catalog opens on its own page, the Room photo tab, as on a
+        first start; a catalog that cannot be read on that tab too, where its error and Restore show."""
+        wanted, self._tab_wanted = self._tab_wanted, None
+        if wanted is not None and products and self.controller.path is None and not self._candidates:
+            self.tabs.setCurrentIndex(wanted)
+
+    def _forget_last_tab(self) -> None:
+        self._tab_wanted = None
 
     # -- engine -----------------------------------------------------------------------------------
 
@@ -1139,7 +1163,7 @@ class MainWindow(QMainWindow):
 
     def show_guide(self) -> None:
         """Help ▸ User Guide: docs/app.md in a window; one line on the message bar where this install lacks it."""
-        if problem := open_guide(self):
+        if problem := open_guide(self, self.settings):
             self.show_message(problem, "error")
 
     def toggle_menu_entry(self) -> None:
@@ -1160,7 +1184,7 @@ class MainWindow(QMainWindow):
 
     def check_installation(self) -> None:
         """Help ▸ Check Installation…: the self-check in a window, in a worker."""
-        open_install_check(self.pipeline, self)
+        open_install_check(self.pipeline, self, self.settings)
 
     def show_training(self) -> None:
         """The Train window, imported when first opened: the app starts as fast without training code."""
@@ -1168,6 +1192,7 @@ class MainWindow(QMainWindow):
             from app.dialogs.train import TrainWindow
 
             self.train_window = TrainWindow(self.pipeline, self)
+            remember(self.train_window, self.settings, "train")
             self.train_window.activated.connect(self.use_models)
         self.train_window.show()
         self.train_window.raise_()
@@ -1181,6 +1206,7 @@ class MainWindow(QMainWindow):
             # no parent: a window owned by this one is kept above it (by the window manager; on Windows, always), so
             # the photo a row opened came up behind the queue's 1400 px; it closes and goes with this one instead
             self.review_window = ReviewWindow(self.pipeline, listed=lambda: list(self.photo_list.photos))
+            remember(self.review_window, self.settings, "review")
             self.destroyed.connect(self.review_window.deleteLater)
             self.review_window.openTag.connect(self._open_tag)
         else:
@@ -1197,6 +1223,7 @@ class MainWindow(QMainWindow):
             from app.dialogs.backups import BackupsWindow
 
             self.backups_window = BackupsWindow(self.pipeline, self)
+            remember(self.backups_window, self.settings, "backups")
             self.backups_window.restored.connect(self._catalog_restored)
             self.catalog.catalogChanged.connect(self._backups_follow)  # a removal takes a backup: listed at once
         else:
@@ -1337,6 +1364,9 @@ class MainWindow(QMainWindow):
         finally:
             if waiting:
                 QApplication.restoreOverrideCursor()
+        save_open(self)  # this window's size and place, and those of its own windows still open
+        self.splitters.save()
+        self.settings.last_tab = TABS[self.tabs.currentIndex()]
         super().closeEvent(event)
 
 

@@ -1,7 +1,7 @@
 """The user's choices, kept in QSettings, turned into ``engine.settings.Settings``.
 
 Only preferences live here (models folder, device, top-k, exact threshold, hidden categories, the Catalog
-tab's sort, recent files); the catalog, indexes and corrections live in the engine's data dir. Lists are stored
+tab's sort, recent files, the windows' sizes and places: ``app.window_memory``); the catalog, indexes and corrections live in the engine's data dir. Lists are stored
 as JSON text because QSettings returns a one-element list as a plain string on some platforms.
 """
 
@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Signal
 
 from engine.catalog import Catalog
 from engine.errors import DecorLensError
@@ -30,6 +30,9 @@ TAG_LIMITS = (0, 20, 10, 5)  # tags on a photo: every one found, or the N surest
 MAX_TOP_K = 50  # products shown per tag at most: Settings' box, and whatever settings.ini says
 # settings.ini is under a KB (ten recent photos, a few hidden categories); Qt reads it, and its lock, whole
 MAX_FILE_BYTES = 1 << 20
+TABS = ("photo", "catalog", "map")  # the main window's tabs, in their order: the one shown last opens again
+MAX_GEOMETRY_BYTES = 1024  # what QWidget.saveGeometry writes is under 100 bytes
+MAX_SPLIT = 100_000  # px: a splitter's part wider than any screen is no size the app wrote
 
 
 class AppSettings:
@@ -140,6 +143,42 @@ class AppSettings:
     @catalog_order.setter
     def catalog_order(self, value: str) -> None:
         self.store.setValue("view/catalog_order", value)
+
+    # -- the windows as they were left (``app.window_memory``) -----------------------------------
+    # Not named by ``unreadable``: none is chosen in Settings, and each is written again as its window closes.
+
+    def window_geometry(self, name: str) -> QByteArray:
+        """What ``QWidget.saveGeometry`` gave for the window ``name`` as it last closed; empty where nothing was
+        saved or the file holds something else (text edited in, a value of a megabyte)."""
+        value = self.store.value(f"windows/{name}")
+        return value if isinstance(value, QByteArray) and 0 < value.size() <= MAX_GEOMETRY_BYTES else QByteArray()
+
+    def set_window_geometry(self, name: str, value: QByteArray) -> None:
+        self.store.setValue(f"windows/{name}", value)
+
+    def splitter_sizes(self, name: str) -> list[int]:
+        """The sizes, in px, of the parts of the splitter ``name`` as it was left; [] where none were saved or the
+        file holds no list of whole sizes from 0 to ``MAX_SPLIT`` with one above 0."""
+        try:
+            value = json.loads(str(self.store.value(f"splitters/{name}", "[]", type=str)))
+        except (ValueError, RecursionError):
+            return []
+        if not isinstance(value, list) or not all(type(v) is int and 0 <= v <= MAX_SPLIT for v in value):
+            return []
+        return value if any(value) else []
+
+    def set_splitter_sizes(self, name: str, sizes: list[int]) -> None:
+        self.store.setValue(f"splitters/{name}", json.dumps(sizes))
+
+    @property
+    def last_tab(self) -> str:
+        """The main window's tab shown as it last closed, one of ``TABS``: "photo" unless another was."""
+        value = str(self.store.value("windows/tab", "photo", type=str))
+        return value if value in TABS else "photo"
+
+    @last_tab.setter
+    def last_tab(self, value: str) -> None:
+        self.store.setValue("windows/tab", value)
 
     @property
     def recent(self) -> list[str]:

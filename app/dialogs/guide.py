@@ -30,7 +30,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QText
 from app import theme
 from app.dialogs.about import DOCS
 from app.links import open_outside
+from app.settings import AppSettings
 from app.widgets.message_bar import say
+from app.window_memory import remember
 
 GUIDE = DOCS  # docs/app.md beside resources/: the repo's, or the packaged app's _internal/docs
 WEB_SCHEMES = ("http", "https", "mailto")  # the system's browser or mail program opens these
@@ -283,14 +285,17 @@ class GuideWindow(QWidget):
         return found
 
 
-def open_guide(parent: QWidget) -> str | None:
-    """Show the guide (the window already open brought forward); the one-line reason where it cannot be."""
+def open_guide(parent: QWidget, settings: AppSettings | None = None) -> str | None:
+    """Show the guide (the window already open brought forward); the one-line reason where it cannot be.
+    ``settings``: where its size and place are remembered between sessions."""
     window = parent.findChild(GuideWindow)
     if window is None:
         problem = guide_problem(GUIDE)
         if problem is not None:
             return problem
         window = GuideWindow(GUIDE, parent)
+        if settings is not None:
+            remember(window, settings, "guide")
     window.show()
     window.raise_()
     window.activateWindow()

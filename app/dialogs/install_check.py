@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.settings import AppSettings
 from app.widgets.message_bar import say
+from app.window_memory import remember
 from app.workers import Job, Runner, Task
 from engine.errors import Cancelled, DecorLensError, ModelError
 from engine.models import ResolvedModel, model_label, read_card
@@ -257,11 +259,14 @@ def _colour_step(name: QTableWidgetItem) -> None:
     name.setForeground(QColor(colours.success if name.data(PASSED) else colours.error))
 
 
-def open_install_check(pipeline: Pipeline, parent: QWidget) -> InstallCheckWindow:
-    """The window (the one already open brought forward, its check left running), a check started where none runs."""
+def open_install_check(pipeline: Pipeline, parent: QWidget, settings: AppSettings | None = None) -> InstallCheckWindow:
+    """The window (the one already open brought forward, its check left running), a check started where none runs.
+    ``settings``: where its size and place are remembered between sessions."""
     window = parent.findChild(InstallCheckWindow)
     if window is None:
         window = InstallCheckWindow(pipeline, parent)
+        if settings is not None:
+            remember(window, settings, "install_check")
     if not window.running():
         window.pipeline = pipeline  # the window's own, reloaded since (other models, another data folder)
         window.start()

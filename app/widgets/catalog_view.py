@@ -69,6 +69,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.flow_layout import Flow
 from app.widgets.where_used import WhereUsedPanel
+from app.window_memory import remember
 from app.workers import Runner, Task
 from engine.catalog import Interrupted, Product
 from engine.importer import ImportReport
@@ -448,7 +449,7 @@ class CatalogView(QWidget):
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._selection_changed)  # a new listing drops the selection silently
         self._enable_buttons()
-        split = QSplitter()
+        self.split = split = QSplitter()  # its sizes remembered by the main window
         split.addWidget(self.grid)
         split.addWidget(self.where_used)
         split.setStretchFactor(0, 1)
@@ -776,6 +777,8 @@ class CatalogView(QWidget):
         """The duplicates window (one, found afresh each time it is opened); its changes refresh the grid."""
         if self.duplicates is None:
             self.duplicates = DuplicatesView(self.pipeline, self.engine, self.model.thumbnails, self)
+            if self.settings is not None:
+                remember(self.duplicates, self.settings, "duplicates")
             self.duplicates.message.connect(self.message)
             self.duplicates.removed.connect(self.removed)
             self.duplicates.changed.connect(self.refresh)

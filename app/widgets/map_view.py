@@ -185,7 +185,7 @@ class MapView(QWidget):
         self.maps = QSplitter()
         self.maps.addWidget(self.main_panel)
         self.maps.addWidget(self.compare_panel)
-        split = QSplitter()
+        self.split = split = QSplitter()  # its sizes remembered by the main window
         split.addWidget(self.maps)
         split.addWidget(side)
         split.setStretchFactor(0, 1)
