@@ -42,7 +42,7 @@ from engine.backups import (
 from engine.errors import CatalogError
 from engine.name_order import NEEDS_KEY, name_key
 from engine.prices import price_value
-from engine.search_text import SHOWN_NAME, patterns
+from engine.search_text import condition
 
 SCHEMA_VERSION = 2  # 2: products.source (``Product.source``)
 RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
@@ -573,7 +573,7 @@ class Catalog:
             sql += " AND category = ?"
             args.append(category)
         if text:
-            sql += f" AND ({_text_match(text, args)})"
+            sql += f" AND ({condition(text, args)})"
         sql += f" ORDER BY {self.ORDERS[order]} LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
         tables = [table for table in self.READ if f"temp.{table}" in self.ORDERS[order]]
@@ -1005,16 +1005,6 @@ def _lock_timeout() -> float:
         return float(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT))
     except ValueError:
         return LOCK_TIMEOUT
-
-
-def _text_match(text: str, args: list[Any]) -> str:
-    """The SQL condition of a name or SKU holding ``text`` (``engine.search_text``), its values added to ``args``."""
-    terms = []
-    for like, glob in patterns(text):
-        for column in ("name", "sku", f"({SHOWN_NAME})"):
-            terms.append(f"{column} LIKE ? ESCAPE '\\'" + (f" AND {column} GLOB ?" if glob else ""))
-            args += [like, glob] if glob else [like]
-    return " OR ".join(f"({term})" for term in terms)
 
 
 def _left_out_or_swapped(sku: str) -> set[str]:

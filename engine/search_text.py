@@ -4,17 +4,20 @@ SQLite's LIKE folds the case of ASCII letters only: "årstid" did not find "ÅRS
 "istanbul" not "İSTANBUL", "straße" not "STRASSE", and an "é" typed or pasted as e + U+0301 (macOS) not the "é"
 the importer stores (NFC). Each spelling of the text is now a LIKE pattern, the fast first look that SQLite runs on
 every product, where a letter whose other case is not ASCII is any one character ("_"), then, where there is such
-a letter, a GLOB pattern of the exact cases, run on the products the LIKE let through. Accents still count:
+a letter, a GLOB pattern of the exact cases, run on the products the LIKE let through; an ASCII letter with such a
+case ("i": İ) is "_" only for the names that hold that case, looked at by a pattern of their own. Accents still count:
 "a" and "å" are different letters to a Swede, as "o" and "ö" to a German (and a GLOB class of every accented "a"
-made each search of a million products fifteen times slower). Characters that show nothing (``INVISIBLE``: direction
-marks, zero-width spaces and joiners, soft hyphens) do not count, in the text or in a name: a name copied from a
-right-to-left page holds them, and was not found.
+made each search of a million products fifteen times slower). Characters of the text that show nothing (``INVISIBLE``:
+direction marks, zero-width spaces and joiners, soft hyphens) do not count: a name copied from a right-to-left page
+holds them, and was not found. (In a stored name they still count: the look for them in every name, a quarter more
+time per search, would want a key the import writes.)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from engine.errors import DecorLensError
 
@@ -28,22 +31,13 @@ MAX_TEXT = 1_000
 # "a", NUL alone every product), and UTF-8 has no half of a character (a lone surrogate, pasted or an undecodable
 # byte of the command line) to bind.
 UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
-# Characters that show nothing, which a page's text copied or a feed may hold between any two letters: the
+# Characters that show nothing, which a page's text copied may hold between any two letters: the
 # direction marks, embeddings, overrides and isolates of right-to-left text (U+200E, U+200F, U+202A–U+202E,
 # U+2066–U+2069), zero-width space, non-joiner and joiner (U+200B–U+200D), the byte order mark and zero-width no-break
 # space (U+FEFF), the soft hyphen (U+00AD). Not ``engine.invisible``'s list, which marks what a SKU must not hide (it
-# keeps the joiners Persian and emoji need, and holds 128 tag characters: a replace() each of every name searched).
+# keeps the joiners Persian and emoji need).
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 SHOWN = str.maketrans("", "", INVISIBLE)
-# SQL: a name without its ``INVISIBLE`` characters where it may hold one, else NULL (which matches no pattern).
-# Only a name with one of their UTF-8 lead bytes (E2 80, E2 81, C2 AD, EF BB) after a non-ASCII character is
-# rewritten: the look costs a search of 200,000 names ~13 ms where most are ASCII (a character count that is its
-# bytes' stops there), ~30 ms where half are not; the replace() of every name, 0.6 s.
-_BYTES = "CAST(name AS BLOB)"
-SHOWN_NAME = ("CASE WHEN length(name) < length(" + _BYTES + ") AND (" + " OR ".join(
-    f"instr({_BYTES}, x'{lead}')" for lead in ("E280", "E281", "C2AD", "EFBB")) + ") THEN "
-    + "name".join(("replace(" * len(INVISIBLE), "".join(f", char({ord(c)}), '')" for c in INVISIBLE)))
-    + " END")
 SHARP_S = str.maketrans({"ß": "ss", "ẞ": "SS"})  # German: "Straße" is "STRASSE" in capitals; either may be typed
 # Letters whose other cases Python's lower() and upper() miss: Turkish dotted and dotless i (İSTANBUL, IŞIK),
 # the capital sharp s, Greek final sigma.
@@ -56,10 +50,12 @@ def _cases(char: str) -> str:
     return "".join(dict.fromkeys(c for c in found if len(c) == 1))  # "ß".upper() is "SS"
 
 
-def _like_char(char: str) -> str:
-    """``char`` in the LIKE pattern: "_" where LIKE, which folds ASCII only, would miss one of its cases."""
+def _like_char(char: str, wide: bool) -> str:
+    """``char`` in a LIKE pattern: any one character ("_") where LIKE, which folds ASCII only, would miss one of its
+    cases. An ASCII letter is that only in the ``wide`` pattern (its other cases İ and ı): in the one for every name,
+    the "i" of "in" as "_" let every "bench" through to the GLOB, 40 ms more at 200,000 names."""
     cases = _cases(char)
-    if len(cases) > 1 and not cases.isascii():
+    if len(cases) > 1 and not cases.isascii() and (wide or not char.isascii()):
         return "_"
     return "\\" + char if char in LIKE_SPECIAL else char
 
@@ -70,23 +66,62 @@ def _glob_char(char: str) -> str:
 
 
 def spellings(text: str) -> list[str]:
-    """``text`` in NFC without its ``INVISIBLE`` characters, and with "ß" and "ss" each written as the other where it holds either: "straße" finds
-    "STRASSE" and "grosse" finds "Große"."""
+    """``text`` in NFC without its ``INVISIBLE`` characters, and with "ß" and "ss" each written as the other where it
+    holds either: "straße" finds "STRASSE" and "grosse" finds "Große"."""
     typed = unicodedata.normalize("NFC", text.translate(SHOWN))
     return list(dict.fromkeys((typed, typed.translate(SHARP_S), typed.replace("SS", "ß").replace("ss", "ß"))))
 
 
-def patterns(text: str) -> list[tuple[str, str | None]]:
-    """(LIKE pattern with ESCAPE '\\', GLOB pattern or ``None`` where the LIKE is exact) for each of ``text``'s
-    ``spellings``: a name or SKU holds the text where it matches both of one pair. A "_" or "50%" typed is
-    itself, not a wildcard that lists every product."""
+class Pattern(NamedTuple):
+    """One spelling of a typed text as SQL patterns. A name holds it where it matches ``like`` (LIKE with ESCAPE
+    '\\') and ``glob`` (GLOB, ``None`` where the LIKE is exact); or, holding one of ``others`` (the cases beyond
+    ASCII of its ASCII letters: İ and ı of an "i"), ``wide_like`` and ``wide_glob``. A SKU where it matches
+    ``wide_like`` and ``wide_glob``."""
+
+    like: str
+    glob: str | None
+    wide_like: str
+    wide_glob: str | None
+    others: str
+
+
+def patterns(text: str) -> list[Pattern]:
+    """The ``Pattern`` of each of ``text``'s ``spellings``. A "_" or "50%" typed is itself, not a wildcard that lists
+    every product."""
     _check(text)
     found = []
     for spelling in spellings(text):
-        like = "%" + "".join(_like_char(c) for c in spelling) + "%"
-        exact = all(_like_char(c) in (c, "\\" + c) for c in spelling)
-        found.append((like, None if exact else "*" + "".join(_glob_char(c) for c in spelling) + "*"))
+        glob = "*" + "".join(_glob_char(c) for c in spelling) + "*"
+        (like, exact), (wide_like, wide_exact) = (_like(spelling, wide) for wide in (False, True))
+        others = "".join(dict.fromkeys(c for a in spelling if a.isascii() for c in _cases(a) if not c.isascii()))
+        found.append(Pattern(like, None if exact else glob, wide_like, None if wide_exact else glob, others))
     return found
+
+
+def condition(text: str, args: list[str]) -> str:
+    """The SQL condition of a product's name or SKU holding ``text``, its values added to ``args``. A name holding
+    none of a ``Pattern``'s ``others`` (``instr``, 10 ms a letter at 200,000 names) is not looked at with its wide
+    patterns."""
+    terms = []
+    for found in patterns(text):
+        terms.append(_matches("name", found.like, found.glob, args))
+        terms.append(_matches("sku", found.wide_like, found.wide_glob, args))
+        if found.others:
+            holding = " OR ".join("instr(name, ?)" for _ in found.others)
+            args += list(found.others)
+            terms.append(f"({holding}) AND {_matches('name', found.wide_like, found.wide_glob, args)}")
+    return " OR ".join(f"({term})" for term in terms)
+
+
+def _matches(column: str, like: str, glob: str | None, args: list[str]) -> str:
+    args += [like, glob] if glob else [like]
+    return f"{column} LIKE ? ESCAPE '\\'" + (f" AND {column} GLOB ?" if glob else "")
+
+
+def _like(spelling: str, wide: bool) -> tuple[str, bool]:
+    """``spelling``'s LIKE pattern (``_like_char``), and whether it is exact (no letter in it is any character)."""
+    chars = [_like_char(c, wide) for c in spelling]
+    return "%" + "".join(chars) + "%", "_" not in chars
 
 
 def _check(text: str) -> None:
