@@ -9,8 +9,8 @@ case ("i": İ) is "_" only for the names that hold that case, looked at by a pat
 "a" and "å" are different letters to a Swede, as "o" and "ö" to a German (and a GLOB class of every accented "a"
 made each search of a million products fifteen times slower). Characters of the text that show nothing (``INVISIBLE``:
 direction marks, zero-width spaces and joiners, soft hyphens) do not count: a name copied from a right-to-left page
-holds them, and was not found. (In a stored name they still count: the look for them in every name, a quarter more
-time per search, would want a key the import writes.)
+holds them, and was not found. (In a stored name they still count: a look for them in every name took 25-40 ms more
+a search at 200,000 names; that wants a key the import writes.)
 """
 
 from __future__ import annotations
