@@ -20,7 +20,7 @@ from engine.backups import BEFORE_RESTORE, Backup, backups_dir, find_backup, lis
 from engine.catalog import Catalog, CatalogDamagedError, Product
 from engine.duplicates import THRESHOLD, DuplicateGroup, find_duplicates, group_of, mark_variants
 from engine.errors import CatalogError, ModelError
-from engine.importer import read_alike, read_feed
+from engine.importer import backed_up_import, read_alike, read_feed
 from engine.lookalike import skeleton
 from engine.models import available_models, find_first, model_label
 from engine.paths import CATALOG_FILE, refuse_overwrite
@@ -103,6 +103,8 @@ def run_import(args: argparse.Namespace, pipeline: Pipeline) -> int:
             report = pipeline.import_catalog(args.source, progress)
     _note_skipped(report.skipped)
     print(f"{report.summary()}; catalog has {counted(pipeline.catalog.count(), 'product')}")
+    if report.backup is not None:  # as a removal names its own (``_backed_up``)
+        note(f"the catalog before is backed up as {report.backup.name} (`{program()} catalog restore` lists it)")
     for line in (report.renamed_line(), report.unsearched_line(pipeline.categories)):
         if line:
             note(line)
@@ -141,8 +143,8 @@ def _import_vectors(args: argparse.Namespace, pipeline: Pipeline, progress):
     embedder = pipeline.embedder
     rows, renamed = read_feed(Path(args.source), pipeline.categories)
     with pipeline.saved_if_interrupted():
-        report = import_vectors(pipeline.catalog, rows, args.vectors, embedder.model, pipeline.data_dir / "images",
-                                progress)
+        report = backed_up_import(pipeline.catalog, Path(args.source).name, lambda: import_vectors(
+            pipeline.catalog, rows, args.vectors, embedder.model, pipeline.data_dir / "images", progress))
         pipeline.index_for(embedder).sync(pipeline.catalog)
     report.renamed = renamed
     return report
@@ -438,7 +440,7 @@ def run_restore(args: argparse.Namespace, pipeline: Pipeline) -> int:
         found = list_backups(path)
         if not found:
             print(f"no backups in {shown_path(backups_dir(path))} yet (one is made before each removal, "
-                  "embedder switch, bundle import and restore)")
+                  "embedder switch, bundle import, restore and feed import that changes products)")
             return 0
         print(f"backups in {shown_path(backups_dir(path))}, newest first:")
         for line in _backup_lines(found):

@@ -13,6 +13,11 @@ its backup is the one it came from. Restoring the oldest of five, taken before a
 backups (the catalog before the restore, then the restored one before it was re-embedded) and so deleted the
 one before it and the restored backup itself. Removals made one after another in a run (``BackupRun``: the
 duplicates window's) keep the run's first backup on top of those, the catalog as it was before them all.
+
+A feed import that changes products the catalog held (a weekly re-import's new prices, names, photos) is backed up
+first too (``engine.importer.backed_up_import``): a bad week's feed could be undone only by importing last week's
+file again. Such backups are at most ``IMPORTS_KEPT`` of the newest ``KEEP``, so that routine imports never push out
+the last backups taken before anything else.
 """
 
 from __future__ import annotations
@@ -43,13 +48,16 @@ BACKUPS_DIR = "backups"
 KEEP = 5
 BEFORE_RESTORE = "before-restore"  # the reason of the backup a restore takes of the catalog it replaces
 UPGRADE = "upgrade"  # the reason of the backup taken before a catalog's schema is upgraded (``Catalog._upgrade``)
+IMPORT = "import-"  # the start of the reason of a backup taken before a feed import changed products (``import_reason``)
+IMPORTS_KEPT = 3  # of the newest ``KEEP``, those taken before imports (``_prune``)
+FEED_SHOWN = 60  # characters of a feed's file name a backup's name keeps
 TEMP_PREFIX = ".tmp-backup-"
 NO_BACKUP = "it has no backups: move it aside and import the products again"  # a damaged catalog's advice, then
 # The advice for a damaged catalog with backups (``RESTORE_COUNTED``, ``RESTORE_UNCOUNTED``: no data dir at hand). The
 # window's message bar puts its own words for its Restore a Backup… button where it finds them (``cli_restore_advice``).
 _RESTORE = re.compile(f"{RESTORE_COUNTED.pattern.pattern}|{RESTORE_UNCOUNTED.pattern.pattern}")
 DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "Could not decode")  # SQLite's words for a damaged file
-_NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9-]+)\.sqlite$")
+_NAME = re.compile(r"^catalog-(\d{8}T\d{6}\d{6}Z)-([a-z0-9._-]+)\.sqlite$")
 COMPANIONS = ("-journal", "-wal", "-shm")  # the files SQLite opens by name beside a database
 
 
@@ -197,7 +205,8 @@ def take_backup(
 def prune(catalog_path: Path, taken: Path) -> None:
     """Prune to the newest ``KEEP`` once the work ``taken`` was backed up for went through, ``taken`` kept: work that
     may be cancelled takes its backup with room for one more (``take_backup(keep=KEEP + 1)``) and deletes it if
-    cancelled, so a cancel pushes no backup out (re-embedding: ``Pipeline.prepare_matcher``)."""
+    cancelled, so a cancel pushes no backup out (re-embedding: ``Pipeline.prepare_matcher``; importing:
+    ``engine.importer.backed_up_import``)."""
     _prune(catalog_path, KEEP, {taken})
 
 
@@ -210,14 +219,20 @@ def _prune(catalog_path: Path, keep: int, protect: set[Path]) -> None:
 
     Backups named after now are counted apart too (``list_backups``), their newest ``keep`` kept: which of them and
     of those taken since is older is not known, and counted with them, each backup taken since pushed out the one
-    before it: of two removals made after the clock was set back, the first could not be undone."""
+    before it: of two removals made after the clock was set back, the first could not be undone.
+
+    Of the counted, those taken before imports are at most ``IMPORTS_KEPT`` (one more while ``keep`` leaves room for
+    one more): a weekly or daily feed import changes prices every time, and five of them pushed out every backup
+    taken before anything else, the one before a removal made by mistake last week among them."""
     now = datetime.now(UTC)
     found = list_backups(catalog_path, now)
     ahead = [b for b in found if b.taken > now]
     counted = [b for b in found if b.taken <= now and b.reason != BEFORE_RESTORE]
     extra = [b for b in found if b.taken <= now and b.reason == BEFORE_RESTORE]
+    imports = [b for b in counted if b.reason.startswith(IMPORT)][IMPORTS_KEPT + keep - KEEP:]
+    counted = [b for b in counted if b not in imports]
     kept = {Path(p).resolve() for p in protect}
-    for old in counted[keep:] + extra[keep:] + ahead[keep:]:
+    for old in imports + counted[keep:] + extra[keep:] + ahead[keep:]:
         if old.path.resolve() not in kept:
             old.path.unlink(missing_ok=True)
 
@@ -234,7 +249,7 @@ def back_up_file(source: Path, catalog_path: Path, reason: str, keep: int = KEEP
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{source.stem}-{_stamp()}-{_slug(reason)}{source.suffix}"
     write_atomic(target, source.read_bytes() if content is None else content)
-    ours = re.compile(rf"{re.escape(source.stem)}-(\d{{8}}T\d{{12}}Z)-[a-z0-9-]+{re.escape(source.suffix)}")
+    ours = re.compile(rf"{re.escape(source.stem)}-(\d{{8}}T\d{{12}}Z)-[a-z0-9._-]+{re.escape(source.suffix)}")
     named = {p: found[1] for p in folder.glob(f"{glob.escape(source.stem)}-*") if (found := ours.fullmatch(p.name))}
     now = _stamp()
     copies = sorted(named, reverse=True)
@@ -423,5 +438,13 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _slug(reason: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "manual"
+def import_reason(feed: str) -> str:
+    """The reason of the backup taken before importing the feed file named ``feed``: the feed's name is kept in it
+    (lower-cased, cut to ``FEED_SHOWN``), so that the Restore a Backup window says which import it undoes."""
+    return IMPORT + _slug(feed[:FEED_SHOWN], "feed")
+
+
+def _slug(reason: str, empty: str = "manual") -> str:
+    """``reason`` as a file name keeps it: lower case, digits, dots and underscores (a feed's "week_49.csv"), runs of
+    anything else one hyphen; never a dot at either end (a hidden file, or ".sqlite" read as the suffix)."""
+    return re.sub(r"[^a-z0-9._]+", "-", reason.lower()).replace("-.", ".").strip("-._") or empty

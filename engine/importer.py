@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from engine.backups import KEEP, import_reason, prune, take_backup
 from engine.bundle_rows import MAX_EXTRA, MAX_TEXT
 from engine.catalog import Catalog, Product
 from engine.categories import FILE_NAME as CATEGORY_FILE
@@ -123,6 +124,7 @@ class ImportReport:
     unpriced: list[str] = field(default_factory=list)  # 'SKU "price"' of each price text that holds no number
     other_product: list[str] = field(default_factory=list)  # SKUs whose name, photo and category all changed
     held: tuple[int, int] = (0, 0)  # (products the catalog held of the feed's own sources, those of them it lists)
+    backup: Path | None = None  # the catalog as it was before the import changed products it held (``backed_up_import``)
 
     def count(self, change: str, fields: Iterable[str] = ()) -> None:
         """One more product ``change``d: "added", "updated" or "unchanged" (``Catalog.upsert``'s words), an update
@@ -434,6 +436,33 @@ def import_rows(
         finally:
             for future in ahead:  # cancelled or failed: do not decode a chunk nobody will use
                 future.cancel()
+    return report
+
+
+def backed_up_import(catalog: Catalog, feed: str, work: Callable[[], ImportReport]) -> ImportReport:
+    """``work``, an import of the file named ``feed`` into ``catalog``, after a backup of the catalog that is kept only
+    where the import updated products the catalog held (``ImportReport.backup``). Every import runs through here (the
+    app's, ``catalog import`` with or without ``--vectors``): a bad week's feed (wrong prices, garbled names) could be
+    undone only by importing last week's file again, if the merchandiser still had it.
+
+    None is taken of an empty catalog (nothing to go back to), nor of a restored backup unchanged since (that backup
+    is its backup: ``Catalog.restored``). It is taken with room for one more (``take_backup(keep=KEEP + 1)``), so an
+    import cancelled or failed (rolled back whole) or changing nothing held (new products only, or all unchanged)
+    deletes it having pushed no older backup out; an import that changed products prunes to the newest kept."""
+    taken = None
+    if catalog.count() and not catalog.restored():
+        taken = take_backup(catalog.db, catalog.path, import_reason(feed), keep=KEEP + 1)
+    try:
+        report = work()
+    except BaseException:
+        if taken is not None:
+            taken.unlink(missing_ok=True)
+        raise
+    if taken is not None and report.updated:
+        prune(catalog.path, taken)
+        report.backup = taken
+    elif taken is not None:
+        taken.unlink(missing_ok=True)
     return report
 
 

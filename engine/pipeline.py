@@ -39,6 +39,7 @@ from engine.imageio import load_image, photo_size
 from engine.importer import (
     ImportReport,
     Progress,
+    backed_up_import,
     catalog_alike,
     embed_missing,
     import_rows,
@@ -454,12 +455,13 @@ class Pipeline:
     def import_catalog(
         self, source: str | Path, progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False
     ) -> ImportReport:
-        """Import a folder or CSV, embed new and changed images, and bring the index up to date."""
+        """Import a folder or CSV (the catalog backed up first where it changes products it held:
+        ``backed_up_import``), embed new and changed images, and bring the index up to date."""
         rows, renamed = searched_categories(read_source(Path(source)), self.categories)
         with self._lock, self.saved_if_interrupted():
-            report = import_rows(
+            report = backed_up_import(self.catalog, Path(source).name, lambda: import_rows(
                 self.catalog, rows, self.embedder, self.data_dir / "images", progress, cancelled
-            )
+            ))
             self.index_for(self.embedder).sync(self.catalog)
         report.renamed = renamed
         return report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.backups import BEFORE_RESTORE, UPGRADE
+from engine.backups import BEFORE_RESTORE, IMPORT, UPGRADE
 from engine.results import MATCH_WORDS
 
 CONFIRMED_WORD = "Confirmed"  # a tag the merchandiser confirmed in the app, as its Where used list says
@@ -29,7 +29,9 @@ BACKUP_REASONS = {"remove": "a removal", "re-embed": "an embedder switch", "bund
 def backup_reason(reason: str) -> str:
     """What a backup was taken before, in words ("a removal"): the CLI listed the file name's slug, which for the
     backup a restore takes read "before before-restore". A reason of no operation we know (a file named by hand)
-    reads as it is written."""
+    reads as it is written. One taken before an import names its feed ("importing week_49.csv")."""
+    if reason.startswith(IMPORT) and reason not in BACKUP_REASONS:
+        return f"importing {reason.removeprefix(IMPORT)}"
     return BACKUP_REASONS.get(reason, reason.replace("-", " "))
 
 

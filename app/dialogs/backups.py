@@ -1,7 +1,7 @@
 """Catalog ▸ Restore a Backup…: the catalog's backups, newest first, and a Restore that asks first.
 
-DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore
-(``engine.backups``); ``decorlens catalog restore`` brought one back, but retail staff never see a terminal,
+DecorLens backs the catalog up before each removal, embedder switch, bundle import, restore and import that
+changes products (``engine.backups``); ``decorlens catalog restore`` brought one back, but retail staff never see a terminal,
 so a removal by mistake, or a damaged catalog, left them stuck. Here each backup is a row: when it was taken
 (local time), before what, and how many products it holds. Restore says what the catalog holds now and
 what it will hold, and that the current catalog is backed up first (so the restore can be undone here too).
@@ -49,7 +49,8 @@ from engine.words import backup_reason, counted, weekday_day_month
 
 TITLE = "Restore a Backup"  # Catalog ▸ Restore a Backup…: the window and its question are titled with its words
 WHEN_MADE = (f"DecorLens backs the catalog up before each removal, embedder switch, bundle import and restore, "
-             f"and keeps the newest {KEEP}; a restore pushes none of them out.")
+             f"and before an import that changes products it holds, and keeps the newest {KEEP}; a restore pushes "
+             "none of them out.")
 NO_BACKUPS = f"No backups yet. {WHEN_MADE} Once there is one, it is listed here and can be put back."
 RESTORING = "Restoring the backup…"
 SETTING_ASIDE = "Setting the damaged catalog aside…"
