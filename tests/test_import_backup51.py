@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from decorlens.main import main
@@ -128,3 +129,35 @@ def test_the_backup_names_the_feed_as_a_file_name_can():
     assert len(import_reason("x" * 300)) < 80
     assert backup_reason(import_reason("lamps_2026.tsv")) == "importing lamps_2026.tsv"
     assert backup_reason("bundle-import") == "a bundle import"
+
+
+def test_catalog_import_of_vectors_embedded_elsewhere_is_backed_up_too(fresh_pipeline, ikea: Path, ikea_products,
+                                                                        tmp_path: Path):
+    pytest.importorskip("pyarrow")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine.vectors_import import EmbedderId, schema
+
+    pipeline, data = fresh_pipeline, fresh_pipeline.data_dir
+    pipeline.import_catalog(_feed(ikea, ikea_products, tmp_path / "week1.csv"))
+    embedder = pipeline.embedder
+    rows = pipeline.catalog.db.execute(  # the vectors as a Ray run writes them (``scale.embed``): the same model's
+        "SELECT p.sku, p.category, p.image_hash, v.vector FROM products p JOIN vectors v ON v.product_id = p.id "
+        "WHERE v.embedder = ?", (embedder.key,)).fetchall()
+    vectors = np.concatenate([np.frombuffer(row[3], np.float32) for row in rows])
+    card, n = embedder.model.card, len(rows)
+    columns = [pa.array([row[i] for row in rows], pa.string()) for i in range(3)]
+    columns += [pa.array([card.name] * n, pa.string()), pa.array([card.sha256] * n, pa.string()),
+                pa.FixedSizeListArray.from_arrays(pa.array(vectors, pa.float32()), embedder.dim),
+                pa.array([""] * n, pa.string())]
+    (tmp_path / "vectors").mkdir()
+    pq.write_table(pa.Table.from_arrays(columns, schema=schema(embedder.dim, EmbedderId.of(card))),
+                   tmp_path / "vectors" / "part-0.parquet")
+    pipeline.close()
+
+    week2 = _feed(ikea, ikea_products, tmp_path / "week2.csv", renamed=2)
+    assert main(["-q", "--data-dir", str(data), "catalog", "import", "--vectors", str(tmp_path / "vectors"),
+                 str(week2)]) == 0
+
+    assert [b.reason for b in list_backups(data / "catalog.sqlite")] == [import_reason("week2.csv")]
