@@ -241,6 +241,7 @@ def _pixel_ratio(option: QStyleOptionViewItem, painter: QPainter) -> float:
     return option.widget.devicePixelRatioF() if option.widget is not None else painter.device().devicePixelRatioF()
 
 
+BACKED_UP = "The catalog as it was before this import is backed up: Catalog ▸ Restore a Backup… brings it back."
 REMOVE_TIP = "Remove the products selected in the grid (Delete); the catalog is backed up first"
 REMOVE_NOTHING = "Select products in the grid to remove them"
 DUPLICATES_TIP = "Find the products whose photos are identical or nearly so"
@@ -715,6 +716,7 @@ class CatalogView(QWidget):
         why = report.nothing_imported()
         lines = [f"Catalog import done: {report.summary()}." if why is None else
                  f"Nothing imported from {source.name}: {why}."]
+        lines += [BACKED_UP] if report.backup is not None else []  # as the CLI names it: a bad week's feed undone
         lines += skipped_lines(report.skipped)
         renamed = report.renamed_line()
         lines += [f"{renamed}."] if renamed else []
