@@ -402,21 +402,27 @@ def newest_first(folder: Path) -> list[Path]:
 
 
 def _started(run: Path) -> datetime | None:
-    """When ``run`` was started, from its folder's name, in local time; None for a folder renamed by hand."""
+    """When ``run`` was started, from its folder's name; None for a folder renamed by hand, or named before the
+    calendar's start in local time (its local time raised OverflowError, and no run could be listed)."""
     stamp = run.name.removeprefix(RUN_PREFIX)
     try:
-        return datetime.strptime(stamp, RUN_STAMP).replace(tzinfo=UTC).astimezone()
+        return datetime.strptime(stamp, RUN_STAMP).replace(tzinfo=UTC)
     except ValueError:
         pass
     try:
         return datetime.strptime(stamp, LOCAL_STAMP).astimezone()  # named before runs were named in UTC
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # OSError: Windows' local time of a date before 1970
         return None
 
 
 def started_words(run: Path) -> str:
-    """When a run was started, from its folder's name, in local time: "started 7 Dec at 15:37"."""
+    """When a run was started, from its folder's name, in local time: "started 7 Dec at 15:37"; its name where that
+    time is past the calendar (named at year 9999's end, east of UTC)."""
     started = _started(run)
+    try:
+        started = started and started.astimezone()
+    except OverflowError:
+        started = None
     if started is None:
         return f"in {run.name}"
     return f"started {day_month(started)} at {started:%H:%M}"

@@ -1,0 +1,28 @@
+"""Hostile input against what session 51 added: run folders, backups' names, photos' profiles and TIFFs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _in_zone(zone: str, code: str) -> str:
+    """What ``code`` prints in a Python whose local time is ``zone`` (TZ set in a subprocess: the tests' own stays)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, "TZ": zone}, cwd=Path(__file__).resolve().parent.parent)
+    return done.stdout.strip()
+
+
+def test_runs_named_at_the_ends_of_the_calendar_are_listed(tmp_path: Path):
+    """A run folder named at year 9999's last second (UTC) is past the calendar east of UTC, one named at year 1's
+    first (local) before it west of UTC: reading their names raised OverflowError, and neither the Train window nor
+    Resume could list any run."""
+    for name in ("app-20261207-153700Z", "app-99991231-235959Z", "app-00010101-000000", "app-00010101-000000Z"):
+        (tmp_path / name).mkdir()
+    code = ("from pathlib import Path; from app.train_jobs import newest_first, started_words as s; "
+            f"runs = newest_first(Path({str(tmp_path)!r})); print(runs[0].name, *map(s, runs), sep='|')")
+    for zone in ("Pacific/Kiritimati", "America/Los_Angeles"):
+        newest, *words = _in_zone(zone, code).split("|")
+        assert newest == "app-20261207-153700Z" and len(words) == 4
