@@ -63,6 +63,9 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _big_decode = threading.Lock()
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# Bytes of an embedded colour profile applied at most: a phone's or camera's is under 4 KB, a printer's CMYK one some
+# MB. LittleCMS holds a profile's lookup table several times over: a TIFF's 95 MB profile took 1.6 s and 900 MB.
+ICC_MAX = 4 * 2**20
 _PROFILE_SPACES = {"RGB": "RGB ", "RGBA": "RGB ", "CMYK": "CMYK", "L": "GRAY"}  # modes a profile is applied to
 _TIFF_SAMPLES = {1: "integer", 2: "signed integer", 3: "floating-point (HDR)"}  # TIFF tag 339, SampleFormat
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
@@ -232,8 +235,9 @@ def _in_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     """``img`` with its embedded colour profile applied: its colours in sRGB, as every model, the colour matcher and
     the shoppable page's picture (saved without a profile) take pixels. iPhones tag every photo Display P3 and cameras
     often Adobe RGB: their numbers read as sRGB were dull and off in hue. No profile, sRGB's own, or one that does not
-    fit the pixels (a grey profile on an RGB image) or cannot be read: the pixels as they are, which are fine."""
-    if not icc or img.mode not in _PROFILE_SPACES:
+    fit the pixels (a grey profile on an RGB image), cannot be read or is over ``ICC_MAX``: the pixels as they are,
+    which are fine."""
+    if not icc or len(icc) > ICC_MAX or img.mode not in _PROFILE_SPACES:
         return img
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))

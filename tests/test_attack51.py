@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+from test_photos51 import DISPLAY_P3, _matrix_profile
+
+from engine.imageio import ICC_MAX, load_image
+
 
 def _in_zone(zone: str, code: str) -> str:
     """What ``code`` prints in a Python whose local time is ``zone`` (TZ set in a subprocess: the tests' own stays)."""
@@ -26,3 +32,13 @@ def test_runs_named_at_the_ends_of_the_calendar_are_listed(tmp_path: Path):
     for zone in ("Pacific/Kiritimati", "America/Los_Angeles"):
         newest, *words = _in_zone(zone, code).split("|")
         assert newest == "app-20261207-153700Z" and len(words) == 4
+
+
+def test_a_huge_colour_profile_is_not_applied(tmp_path: Path):
+    """A TIFF's or WebP's embedded profile has no size limit: LittleCMS held a 95 MB one's lookup table several times
+    over (1.6 s and 900 MB a photo, two photos at once in an import). One over ``ICC_MAX`` is left unapplied, as an
+    unreadable one is; here a Display P3 profile padded past it, which would change the numbers were it applied."""
+    stored = np.repeat(np.asarray([(200, 40, 40), (40, 170, 60)], np.uint8)[:, None, :], 8, axis=0).repeat(8, axis=1)
+    path = tmp_path / "padded.tif"
+    Image.fromarray(stored).save(path, icc_profile=_matrix_profile("Display P3", *DISPLAY_P3).ljust(ICC_MAX + 1, b"\0"))
+    assert np.array_equal(load_image(path), stored)
