@@ -107,25 +107,19 @@ def fits_a_screen(rect: QRect) -> bool:
     return any(screen.availableGeometry().contains(rect) for screen in QGuiApplication.screens())
 
 
-def restore_splitters(splitters: dict[str, QSplitter], settings: AppSettings) -> None:
-    """Each splitter's parts at the sizes they were left at, where one was saved for as many parts."""
-    for name, splitter in splitters.items():
-        sizes = settings.splitter_sizes(name)
-        if len(sizes) == splitter.count():
-            splitter.setSizes(sizes)
-
-
 class SplitterMemory(QObject):
-    """Saves the splitters a user dragged (``save``), under their names. Only those: a splitter on a tab never
-    shown has sizes it was never laid out at, and would overwrite the ones saved in an earlier session."""
+    """Splitters' parts at the sizes they were left at (where sizes were saved for as many parts), and ``save`` for
+    those a user dragged since, under their names. Only those: a splitter on a tab never shown has sizes it was
+    never laid out at, and would overwrite the ones saved in an earlier session."""
 
     def __init__(self, splitters: dict[str, QSplitter], settings: AppSettings, parent: QObject):
         super().__init__(parent)
         self.splitters, self.settings = splitters, settings
         self.moved: set[str] = set()
         for name, splitter in splitters.items():
+            if len(sizes := settings.splitter_sizes(name)) == splitter.count():
+                splitter.setSizes(sizes)
             splitter.splitterMoved.connect(lambda _pos, _index, name=name: self.moved.add(name))
-        restore_splitters(splitters, settings)
 
     def save(self) -> None:
         for name in sorted(self.moved):

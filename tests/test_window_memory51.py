@@ -77,10 +77,15 @@ def test_the_main_window_opens_at_the_size_place_splitters_and_tab_it_was_left_a
     win.splitter.moveSplitter(win.splitter.width() - panel, 1)  # as a drag of its handle does
     panel = win.splitter.sizes()[1]
     win.tabs.setCurrentIndex(CATALOG_TAB)
+    split = win.catalog.split
+    qtbot.waitUntil(lambda: split.isVisible() and sum(split.sizes()) + split.handleWidth() == split.width())
+    split.moveSplitter(split.sizes()[0] - 80, 1)  # Matched in, 80 px wider
+    where_used = split.sizes()[1]
     left = win.geometry()
     again = reopened(main_window, shop, win)
     assert again.geometry() == left and not again.isMaximized()
     qtbot.waitUntil(lambda: again.tabs.currentIndex() == CATALOG_TAB, timeout=WAIT_MS)
+    assert again.catalog.split.sizes()[1] == where_used
     again.tabs.setCurrentIndex(PHOTO_TAB)
     qtbot.waitUntil(lambda: again.splitter.width() == again.width())
     assert again.splitter.sizes()[1] == panel
