@@ -39,17 +39,18 @@ def first_start_size() -> QSize:
     return QSize(min(1360, free.width()), min(860, free.height()))
 
 
-def geometry(rect: QRect, screen: int = 0, screen_width: int | None = None, maximized: bool = False) -> QByteArray:
-    """What ``saveGeometry`` writes for a window at ``rect`` on screen number ``screen`` of ``screen_width`` px."""
+def geometry(rect: QRect, screen: int = 0, screen_width: int | None = None, frame: QRect | None = None) -> QByteArray:
+    """What ``saveGeometry`` writes for a window at ``rect`` (``frame`` with its frame) on screen number ``screen`` of
+    ``screen_width`` px, neither maximized nor full screen."""
     data = QByteArray()
     stream = QDataStream(data, QIODevice.OpenModeFlag.WriteOnly)
     stream.setVersion(QDataStream.Version.Qt_4_0)
     stream.writeUInt32(0x1D9D0CB)
     stream.writeUInt16(3)
     stream.writeUInt16(0)
-    stream << rect << rect  # the frame's geometry, the normal geometry
+    stream << (frame or rect) << rect  # the frame's geometry, the normal geometry
     stream.writeInt32(screen)
-    stream.writeUInt8(int(maximized))
+    stream.writeUInt8(0)  # maximized
     stream.writeUInt8(0)  # full screen
     stream.writeInt32(free_area().width() if screen_width is None else screen_width)
     stream << rect
@@ -65,7 +66,7 @@ def reopened(main_window, pipeline, before):
 def test_geometry_matches_what_qt_writes(qtbot, main_window, fresh_pipeline):
     """``geometry`` writes Qt's format: the values the other tests craft are read as Qt's own."""
     win = main_window(fresh_pipeline)
-    assert geometry(win.frameGeometry()).size() == win.saveGeometry().size()
+    assert geometry(win.geometry(), frame=win.frameGeometry()) == win.saveGeometry()
 
 
 def test_the_main_window_opens_at_the_size_place_splitters_and_tab_it_was_left_at(qtbot, main_window, shop):
