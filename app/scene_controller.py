@@ -5,6 +5,13 @@ after the user has moved on to another photo are dropped (each photo gets a new 
 correction is saved at once, in a one-thread pool so saves land in order, and goes on the undo stack
 (one per photo). A photo opened while its edits are still being written reads them again in that pool,
 after the write. A photo that cannot be opened changes nothing: the open one stays, with its edits.
+
+The open photo's file may change while it is shown: retouched or cropped in another program and saved over, renamed,
+deleted, its USB stick unplugged. Its tags are of the pixels decoded when it opened (and its edits filed by their
+content), so they stay true to what is shown; but the designer expects the picture they just saved. As the app comes
+back to the front, the file is looked at again (``check_on_disk``, in a worker): a photo whose content is another now is
+opened again, shown and tagged as it is (edits of its earlier content stay filed under that content); one gone is said
+once, and stays shown. A shop page is only exported from the file the tags were made on (``export_page``).
 """
 
 from __future__ import annotations
@@ -17,11 +24,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage, QUndoStack
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QUndoStack
 
 from app.labels import pretty, shown_sku
 from app.settings import AppSettings
+from app.thumbnails import Stamp, stamp
 from app.undo import TagEdit
 from app.workers import Job, Runner, Task
 from engine import corrections
@@ -29,13 +37,13 @@ from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
 from engine.drawn_guess import GUESS_POOL, DrawnGuess, guess_box
 from engine.errors import DecorLensError
-from engine.files import write_atomic
+from engine.files import sha256_of, write_atomic
 from engine.imageio import first_of_many, photo_size, read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
 from engine.results import Box, Match, SceneObject, SceneResult
 from engine.scene_memory import remember_saved
-from engine.shoppable import write_scene_page
+from engine.shoppable import ScenePage, write_scene_page
 from engine.tags import placed_among
 
 
@@ -48,16 +56,53 @@ class Opened:
     sha256: str
     saved: EditableScene | None
     note: str = ""
+    stamp: Stamp | None = None  # the version of the file read (taken before reading: a save meanwhile is seen later)
 
 
 def open_photo(path: Path, data_dir: Path) -> Opened:
     """Worker side of opening: decode as the engine does (EXIF-upright, capped) and look for saved edits."""
+    seen = stamp(str(path))
     # One read: a photo on a network share was read twice to open. Its pixels stay the ``Decoded`` array, C-ordered
     # as decoded: they know the photo's own size, which every box shown, drawn and searched is in.
     pixels, sha = read_photo(path)
     h, w = pixels.shape[:2]
     image = QImage(np.ascontiguousarray(pixels).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir, photo_size(pixels)))
+    return Opened(pixels, image, sha, *saved_edits(path, sha, data_dir, photo_size(pixels)), stamp=seen)
+
+
+SAME, CHANGED, GONE = "same", "changed", "gone"
+
+
+def on_disk(path: Path, seen: Stamp | None, sha256: str) -> tuple[str, Stamp | None]:
+    """Worker side of ``check_on_disk``: whether the photo's file holds what was opened (``SAME``), other content
+    (``CHANGED``) or is gone (``GONE``), and its version now. A new version of the same bytes (touched, copied back,
+    its permissions changed) is the same photo: it is hashed before it is called changed."""
+    now = stamp(str(path))
+    if now is None:
+        return GONE, None
+    if now == seen:
+        return SAME, now
+    try:
+        return (SAME if sha256_of(path) == sha256 else CHANGED), now
+    except OSError:
+        return GONE, None
+
+
+def page_of_photo_as_tagged(
+    pipeline: Pipeline, data: dict, photo: Path, folder: Path, title: str
+) -> ScenePage:
+    """Worker side of ``export_page``: the page, from the photo's file only if it still holds what was tagged. A
+    photo cropped in another program since was put on the page with the tags of its earlier version, the pins on
+    other things."""
+    try:
+        same = sha256_of(photo) == data["image_sha256"]
+    except OSError as exc:
+        raise DecorLensError(f"{photo.name} could not be read to export its page ({exc.strerror or exc}): is its "
+                             "drive still there?") from exc
+    if not same:
+        raise DecorLensError(f"{photo.name} changed on disk since it was tagged: open it again to tag it as it is "
+                             "now, then export its page.")
+    return write_scene_page(pipeline, data, photo, folder, photo.stem, title)
 
 
 def saved_edits(
@@ -198,6 +243,13 @@ class SceneController(QObject):
         self._opening = 0
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
         self.undo = QUndoStack(self)
+        # the open photo's file's version as last seen, and its content hash as opened (``check_on_disk``)
+        self._on_disk: tuple[Stamp | None, str] = (None, "")
+        self._gone_said = False  # the open photo's file was found gone, and that was said
+        self._changed_note: tuple[Path, str] | None = None  # a photo changed on disk, said once it is open again
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._app_state)  # a method: the connection goes with this object
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -254,9 +306,13 @@ class SceneController(QObject):
         self._running.clear()
         self.busyChanged.emit("")
         self.undo.clear()
+        self._on_disk, self._gone_said = (opened.stamp, opened.sha256), False
         self.opened.emit(path)
         self.photoShown.emit(opened.image)
         self.savedChanged.emit(opened.sha256, saved is not None)
+        if self._changed_note is not None and self._changed_note[0] == path:
+            self.info.emit(self._changed_note[1])
+        self._changed_note = None
         if opened.note:
             self.failed.emit(opened.note)
         elif first_of_many(opened.pixels):
@@ -270,6 +326,33 @@ class SceneController(QObject):
                               "now in use.")
             return
         self._search("Finding furniture and decor…", opened.sha256)
+
+    def _app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.check_on_disk()
+
+    def check_on_disk(self) -> None:
+        """Look at the open photo's file again, in a worker (a network share may be slow): changed, it is opened again;
+        gone, that is said once. Runs as the app comes back to the front, from the program it may have been edited in."""
+        if self.path is None:
+            return
+        token, path, (seen, sha) = self._token, self.path, self._on_disk
+        self.io.start(lambda _job: on_disk(path, seen, sha),
+                      done=lambda found: token == self._token and self._looked_on_disk(path, *found),
+                      failed=lambda _message: None)
+
+    def _looked_on_disk(self, path: Path, state: str, now: Stamp | None) -> None:
+        if state == SAME:
+            self._on_disk, self._gone_said = (now, self._on_disk[1]), False
+        elif state == GONE and not self._gone_said:
+            self._gone_said = True
+            self.info.emit(f"{path.name} is no longer where it was opened from (moved, renamed or deleted, or its "
+                           "drive unplugged): it stays shown as it was.")
+        elif state == CHANGED:
+            edited = self.scene is not None and self.scene.edited
+            kept = " Your edits of its earlier version stay saved with that version." if edited else ""
+            self._changed_note = path, f"{path.name} changed on disk: it is shown and tagged as it is now.{kept}"
+            self.open(path)
 
     def search_again(self, busy: str = "Finding furniture and decor with the models now in use…") -> bool:
         """The open photo tagged again with the pipeline's models, now other ones (Settings, the Train window's
@@ -744,7 +827,7 @@ class SceneController(QObject):
         if shown is not None:
             data["objects"] = [o for o in data["objects"] if o["number"] in shown]
         self.io.start(
-            lambda _job: write_scene_page(pipeline, data, photo, folder, photo.stem, title),
+            lambda _job: page_of_photo_as_tagged(pipeline, data, photo, folder, title),
             done=done,
             failed=self.failed.emit,
         )

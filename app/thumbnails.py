@@ -13,6 +13,16 @@ A room photo's thumbnail can come with its content key (``get(..., digest=True)`
 16 hex digits of its bytes' SHA-256, which name its saved edits (``engine.corrections.corrections_path``). The
 worker hashes the bytes it reads for the thumbnail anyway, so the Photos strip learns which photos hold edits
 without reading any file a second time.
+
+A picture is kept by its path, and the file at a path changes under a running app: a designer retouches a photo in
+another program and saves it over itself, crops it, renames or deletes it, or unplugs the USB stick it is on. Each
+thumbnail remembers which version of its file it was made from (``Stamp``: inode, size, modification and change
+time, as the worker's read saw them); ``recheck`` looks at the files of the thumbnails kept again, in a worker (a
+network share can take a second a file), and lets go of those whose file is another now (``changed``): their
+widgets ask again and show the photo as it is (or as unreadable, when gone), the strip its edits and tags by its
+new content key. It runs as the app comes back to the front, where a designer returns from the other program, and
+when a watched folder changes (the Photos strip's). A file's change time is the system's own: a copy over a photo
+keeping its size and modification time (``cp -p``) still tells.
 """
 
 from __future__ import annotations
@@ -22,14 +32,16 @@ import io
 import math
 import os
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColorSpace, QImage, QImageIOHandler, QImageReader, QPixmap
+from PySide6.QtGui import QColorSpace, QGuiApplication, QImage, QImageIOHandler, QImageReader, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from app.workers import Runner
+from app.workers import Job, Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import ImageError
 from engine.files import open_regular
@@ -41,6 +53,7 @@ BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones
 WIDEST = 2.5  # a thumbnail's longer side at most this many times its shorter: a panorama shows its centre (``kept``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
+Stamp = tuple[int, int, int, int]  # a file's version: inode, size, modification and change time (ns); see ``stamp``
 _Turn = QImageIOHandler.Transformation
 TURNS = {  # EXIF orientation -> what Qt's reader applies for it
     2: _Turn.TransformationMirror, 3: _Turn.TransformationRotate180, 4: _Turn.TransformationFlip,
@@ -52,6 +65,7 @@ SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 class Thumbnails(QObject):
     ready = Signal(str)
+    changed = Signal(str)  # a photo's file is another than its thumbnail's (replaced, edited, gone): ask again
 
     def __init__(self, runner: Runner, parent: QObject | None = None):
         super().__init__(parent)
@@ -62,6 +76,12 @@ class Thumbnails(QObject):
         # a photo's path -> its content key ("" unreadable): some 100 bytes a photo looked at, kept while the
         # thumbnails come and go, so a row scrolled back into view is marked before its picture is decoded again
         self._digests: dict[str, str] = {}
+        self._stamps: dict[str, Stamp | None] = {}  # a path -> the version of its file its latest thumbnail read
+        self._rechecking: set[str] | None = None  # paths a recheck in flight looks at; more asked meanwhile wait
+        self._recheck_next: set[str] = set()
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._app_state)
 
     def get(self, path: str, size: QSize | int = SIZE, dpr: float = 1.0, digest: bool = False) -> QPixmap | None:
         """The thumbnail if decoded (a null pixmap when unreadable), else None and a decode is queued.
@@ -83,9 +103,8 @@ class Thumbnails(QObject):
         wanted = cached is None or (digest and path not in self._digests)
         if wanted and path and key not in self._pending:
             self._pending.add(key)
-            decode = decode_hashed if digest else decode_fitted
-            self.runner.start(lambda _job, k=key: (k, decode(*k)), done=self._store,
-                              failed=lambda _message, k=key: self._store((k, _unreadable(digest))))
+            self.runner.start(lambda _job, k=key: (k, _made(k, digest)), done=self._store,
+                              failed=lambda _message, k=key: self._store((k, _Made(QImage(), "" if digest else None))))
         return cached
 
     def for_widget(self, path: str, widget: QWidget, size: QSize | int, digest: bool = False) -> QPixmap | None:
@@ -103,14 +122,55 @@ class Thumbnails(QObject):
         restarted. Decodes under way still land; the rest are decoded again as they are shown."""
         self._cache.clear()
         self._digests.clear()
+        self._stamps.clear()
         self._bytes = 0
 
-    def _store(self, item: tuple[Key, QImage | tuple[QImage, str]]) -> None:
+    def recheck(self, paths: Iterable[str] | None = None) -> None:
+        """Look again, in a worker, at the files of the thumbnails kept (of those among ``paths``, if given): each
+        whose file changed since its thumbnail was read is let go of, and ``changed`` says so. A recheck asked while
+        one runs follows it, once, for all the paths asked meanwhile."""
+        kept = set(self._stamps) if paths is None else set(paths) & self._stamps.keys()
+        if self._rechecking is not None:
+            self._recheck_next |= kept
+            return
+        if not kept:
+            return
+        self._rechecking = kept
+        seen = {path: self._stamps[path] for path in kept}
+        self.runner.start(lambda job: _changed(seen, job), done=self._rechecked,
+                          failed=lambda _message: self._rechecked([]))
+
+    def _app_state(self, state: Qt.ApplicationState) -> None:
+        """Back to the front, from the program the photos may have been edited, renamed or deleted in."""
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.recheck()
+
+    def _rechecked(self, changed: list[str]) -> None:
+        self._rechecking = None
+        for path in changed:
+            self._let_go(path)
+            self.changed.emit(path)
+        if self._recheck_next:
+            paths, self._recheck_next = self._recheck_next, set()
+            self.recheck(paths)
+
+    def _let_go(self, path: str) -> None:
+        """Forget every picture of ``path`` and its content key: its file is another now."""
+        for key in [k for k in self._cache if k[0] == path]:
+            self._bytes -= _bytes(self._cache.pop(key))
+        self._digests.pop(path, None)
+        self._stamps.pop(path, None)
+
+    def _store(self, item: tuple[Key, _Made]) -> None:
         key, made = item
         self._pending.discard(key)
-        if isinstance(made, tuple):
-            made, self._digests[key[0]] = made
-        pixmap = QPixmap.fromImage(made)  # keeps the image's devicePixelRatio
+        path = key[0]
+        if path in self._stamps and self._stamps[path] != made.stamp:  # read from another version of the file
+            self._let_go(path)
+        self._stamps[path] = made.stamp
+        if made.digest is not None:
+            self._digests[path] = made.digest
+        pixmap = QPixmap.fromImage(made.image)  # keeps the image's devicePixelRatio
         replaced = self._cache.pop(key, None)  # decoded before without its content key
         self._bytes += _bytes(pixmap) - (_bytes(replaced) if replaced is not None else 0)
         self._cache[key] = pixmap
@@ -130,10 +190,49 @@ def fit(pixmap: QPixmap, size: QSize, dpr: float) -> QPixmap:
     return scaled
 
 
-def _unreadable(digest: bool) -> QImage | tuple[QImage, str]:
-    """What a decode that raised stores: a null image (the tile every unreadable picture shows), without a content
-    key when one was asked for, as ``decode_hashed`` gives for a file it cannot read."""
-    return (QImage(), "") if digest else QImage()
+class _Made(NamedTuple):
+    """A thumbnail as the worker made it: the picture (null: unreadable), the photo's content key when asked for
+    ("" unreadable, None not asked) and the version of the file it read (None: none could be read)."""
+
+    image: QImage
+    digest: str | None
+    stamp: Stamp | None = None
+
+
+def _made(key: Key, digest: bool) -> _Made:
+    """Worker side of a thumbnail: ``decode_hashed`` (with ``digest``) or ``decode_fitted`` of the key's file, and
+    the version of the file read."""
+    path, width, height, dpr = key
+    data, stamp = _read(path)
+    if data is None:
+        return _Made(QImage(), "" if digest else None, stamp)
+    key_hex = hashlib.sha256(data).hexdigest()[:KEY_DIGITS] if digest else None
+    return _Made(_decode_bytes(data, path, width, height, dpr), key_hex, stamp)
+
+
+def stamp(path: str) -> Stamp | None:
+    """The version of the file at ``path`` (None: gone or unreadable), as ``engine.scene_memory``'s file states:
+    inode, size, modification and change time. The change time is set by the system on every write, so a copy
+    keeping the size and modification time of the photo it replaces (``cp -p``) is still another version."""
+    try:
+        return _stamp_of(os.stat(path))
+    except (OSError, ValueError):  # ValueError: a path holding a NUL
+        return None
+
+
+def _stamp_of(found: os.stat_result) -> Stamp:
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
+
+
+def _changed(seen: dict[str, Stamp | None], job: Job) -> list[str]:
+    """Worker side of ``recheck``: the paths whose file is not the version ``seen`` now."""
+    changed = []
+    for path, was in seen.items():
+        if job.cancelled():
+            break
+        if stamp(path) != was:
+            changed.append(path)
+    return changed
 
 
 def _bytes(pixmap: QPixmap) -> int:
@@ -144,30 +243,28 @@ def decode_fitted(path: str, width: int, height: int, dpr: float) -> QImage:
     """The picture at ``path`` decoded to fit ``width`` × ``height`` device pixels, marked with ``dpr``; decoded
     scaled (JPEG's own downscaling), so a 4,000 px product photo never fills memory at full size. A file that
     cannot be read, or is no photo DecorLens reads, is a null image (a blank tile)."""
-    data = _read(path)
-    return QImage() if data is None else _decode_bytes(data, path, width, height, dpr)
+    return _made((path, width, height, dpr), False).image
 
 
 def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImage, str]:
     """``decode_fitted``, and the photo's content key: its bytes are read once, hashed and decoded from memory (a
     second read of each file to hash it would double the strip's disk reads, on a network share too). A file that
     cannot be read (gone, a FIFO named ``x.jpg``) is a blank tile without a key."""
-    data = _read(path)
-    if data is None:
-        return QImage(), ""
-    return _decode_bytes(data, path, width, height, dpr), hashlib.sha256(data).hexdigest()[:KEY_DIGITS]
+    made = _made((path, width, height, dpr), True)
+    return made.image, made.digest or ""
 
 
-def _read(path: str) -> bytes | None:
-    """The bytes of the regular file at ``path``; None when it cannot be read (``engine.files.NotAFile`` is an
+def _read(path: str) -> tuple[bytes | None, Stamp | None]:
+    """The bytes of the regular file at ``path`` and its version (``stamp``, from the file read); None when it cannot be read (``engine.files.NotAFile`` is an
     OSError: a FIFO named ``x.jpg`` is refused, where Qt opening it by name blocked its worker for good), or is over
     ``WHOLE_READ_MAX`` (a blank tile; search still reads it, streaming): a 2 GB sparse file named ``x.jpg``, 8 KB on
     disk, took 4.3 GB and 11 s to show as a tile, and a larger one ended the app."""
     try:
         with open_regular(path) as fh:
-            return None if os.fstat(fh.fileno()).st_size > WHOLE_READ_MAX else fh.read()
+            found = os.fstat(fh.fileno())
+            return (None if found.st_size > WHOLE_READ_MAX else fh.read()), _stamp_of(found)
     except OSError:
-        return None
+        return None, None
 
 
 def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -> QImage:

@@ -31,6 +31,13 @@ tooltip and accessible name say it in words. The counts are the scene memory's (
 one query per folder opened, in a worker, by content key as for the ✓), and the window passes on each photo kept in
 the memory since (``mark_tags``: opened, searched again after a catalog change, edited) and each failure
 (``mark_failed``).
+
+Photos change under the strip: retouched and saved over, cropped, renamed, deleted in another program, their USB stick
+unplugged. The strip watches the folders its photos are in (``QFileSystemWatcher``, at most ``WATCHED`` folders: a
+folder is one watch, a file would be one each), and the thumbnail cache looks at its photos' files again, in a worker,
+when one changes and when the app comes back to the front (``Thumbnails.recheck``). A photo whose file is another now
+gets its thumbnail, ✓ and tag mark made again from its new content (a failure said for its old file is forgotten);
+one gone shows as unreadable. Its row stays under its name: the folder is not listed again.
 """
 
 from __future__ import annotations
@@ -38,7 +45,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QFileSystemWatcher,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -92,6 +110,8 @@ UNREADABLE_WORDS = "could not be read"
 PILL = 18  # px: the tag mark's height
 TAG_GLYPH = 9  # px: the width of the tag outline drawn before the number of tags
 UNTAGGED_MARK = 10  # px: the side of the mark of a photo never tagged
+WATCHED = 64  # folders watched at most for photos changed in other programs (those of the first rows listed)
+RECHECK_MS = 300  # a folder's changes gathered this long before its photos are looked at again (a save is several)
 
 
 class PhotoStrip(QListWidget):
@@ -119,6 +139,10 @@ class PhotoStrip(QListWidget):
         # photos that could not be read, opened or tagged, by path: what went wrong (kept across folders: a folder's
         # first photos are tried before its rows are made, and a batch's may be in another folder)
         self._failed: dict[str, str] = {}
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(lambda _folder: self._recheck_soon.start())
+        self._recheck_soon = QTimer(self, singleShot=True, interval=RECHECK_MS,
+                                    timeout=lambda: thumbnails.recheck(self._rows))
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -135,6 +159,7 @@ class PhotoStrip(QListWidget):
         self.setFixedWidth(ICON.width() + 40)
         self.currentRowChanged.connect(self._chosen)
         thumbnails.ready.connect(self._thumbnail)
+        thumbnails.changed.connect(self._file_changed)
         # the rows in view are known once the layout ran: after the event that scrolled or filled the strip
         self._visible_soon = QTimer(self, singleShot=True, interval=0, timeout=self._fill_visible)
         self._insert_soon = QTimer(self, singleShot=True, interval=0, timeout=self._insert)
@@ -149,6 +174,8 @@ class PhotoStrip(QListWidget):
         if not (loose and self.loose):
             self.photos, self._rows, self._coming = [], {}, []
             self._iconed.clear()
+            if folders := self._watcher.directories():
+                self._watcher.removePaths(folders)
             self.blockSignals(True)
             self.clear()
             self.blockSignals(False)
@@ -186,9 +213,31 @@ class PhotoStrip(QListWidget):
         self.blockSignals(True)
         self.addItems([caption(photo) for photo in part])  # one insertion
         self.blockSignals(False)
+        self._watch(part)
         if self._coming:
             self._insert_soon.start()
         self._visible_soon.start()
+
+    def _watch(self, photos: list[Path]) -> None:
+        """Watch the folders of ``photos`` not watched yet, up to ``WATCHED`` folders in all."""
+        watched = set(self._watcher.directories())
+        room = WATCHED - len(watched)
+        folders = []
+        for folder in dict.fromkeys(str(photo.parent) for photo in photos):
+            if len(folders) >= room:
+                break
+            if folder not in watched:
+                folders.append(folder)
+        if folders:
+            self._watcher.addPaths(folders)  # a folder gone already is left out, without a word
+
+    def _file_changed(self, path: str) -> None:
+        """A listed photo's file is another now (or gone): its old failure is forgotten, and its thumbnail and marks
+        are made again, if in view, from the file as it is."""
+        if path not in self._rows:
+            return
+        self._failed.pop(path, None)
+        self._thumbnail(path)
 
     def select(self, path: Path | None) -> None:
         """Select ``path`` (nothing when it is not listed) without asking to open it."""
