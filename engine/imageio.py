@@ -338,6 +338,8 @@ def _tiff_samples(path: Path) -> str:
         bits, kind = ifd[258][0], _TIFF_SAMPLES.get(ifd.get(339, (1,))[0], "unusual")  # 258: BitsPerSample
     except (DecorLensError, OSError, SyntaxError, ValueError, TypeError, IndexError, KeyError):
         return ""  # a directory Pillow could not read (past the end of a cut file) has no BitsPerSample
+    if not isinstance(bits, int):  # a tag stored as text: its first character, a line break say, was the bits
+        return ""
     return f"{bits}-bit {kind} samples"
 
 

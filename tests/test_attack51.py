@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from test_photos51 import DISPLAY_P3, _matrix_profile
 
+from engine.errors import ImageError
 from engine.imageio import ICC_MAX, load_image
 
 
@@ -42,3 +45,27 @@ def test_a_huge_colour_profile_is_not_applied(tmp_path: Path):
     path = tmp_path / "padded.tif"
     Image.fromarray(stored).save(path, icc_profile=_matrix_profile("Display P3", *DISPLAY_P3).ljust(ICC_MAX + 1, b"\0"))
     assert np.array_equal(load_image(path), stored)
+
+
+def _tiff(entries: list[tuple[int, int, int, bytes]]) -> bytes:
+    """A little-endian TIFF of one directory of ``entries`` (tag, type, count, value padded to 4 bytes), the strip
+    at offset 200."""
+    directory = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHI", *entry[:3]) + entry[3]
+                                                          for entry in entries) + struct.pack("<I", 0)
+    return (b"II*\0" + struct.pack("<I", 8) + directory).ljust(200, b"\0") + b"\0" * 12
+
+
+def _short(value: int) -> bytes:
+    return struct.pack("<HH", value, 0)
+
+
+def test_a_tiff_refusal_is_one_line_whatever_its_tags_hold(tmp_path: Path):
+    """A 32-bit float TIFF Pillow cannot open is refused naming its samples, read from its BitsPerSample tag: stored
+    as text, that tag's first character (a line break) was given as its bits, and the refusal spanned two lines."""
+    path = tmp_path / "text_bits.tif"
+    path.write_bytes(_tiff([(256, 3, 1, _short(1)), (257, 3, 1, _short(1)), (258, 2, 2, b"\n\0\0\0"),
+                            (259, 3, 1, _short(1)), (262, 3, 1, _short(2)), (273, 4, 1, struct.pack("<I", 200)),
+                            (277, 3, 1, _short(3)), (279, 4, 1, struct.pack("<I", 12)), (339, 3, 1, _short(3))]))
+    with pytest.raises(ImageError) as refused:
+        load_image(path)
+    assert "\n" not in str(refused.value) and "TIFF" in str(refused.value)
