@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -219,8 +220,8 @@ def _more_pictures(img: Image.Image) -> bool:
         return False
     try:
         return bool(getattr(img, "is_animated", False))
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError):
-        return False
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error):
+        return False  # struct.error: a GIF cut short in its second frame's header (a download cut off)
 
 
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:

@@ -14,7 +14,7 @@ from PIL import Image
 from test_photos51 import DISPLAY_P3, _matrix_profile
 
 from engine.errors import ImageError
-from engine.imageio import ICC_MAX, load_image
+from engine.imageio import ICC_MAX, first_of_many, load_image
 
 
 def _in_zone(zone: str, code: str) -> str:
@@ -69,3 +69,18 @@ def test_a_tiff_refusal_is_one_line_whatever_its_tags_hold(tmp_path: Path):
     with pytest.raises(ImageError) as refused:
         load_image(path)
     assert "\n" not in str(refused.value) and "TIFF" in str(refused.value)
+
+
+def test_an_animated_gif_cut_short_after_its_first_frame_shows_that_frame(tmp_path: Path):
+    """An animated GIF cut short in its second frame's header (a download cut off) raised struct.error, no one-line
+    error, as the app asked whether it held more pictures: its first frame, whole, is what it shows."""
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((200, 40, 40), (40, 40, 200))]
+    whole = tmp_path / "whole.gif"
+    frames[0].save(whole, save_all=True, append_images=frames[1:])
+    first = tmp_path / "first.gif"
+    frames[0].save(first)
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes(first.read_bytes()[:-1] + b",\0\0")  # the first frame, then the start of an image descriptor
+    assert first_of_many(load_image(whole)) and not first_of_many(load_image(first))
+    shown = load_image(cut)
+    assert np.array_equal(shown, load_image(first)) and not first_of_many(shown)
