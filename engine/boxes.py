@@ -27,6 +27,11 @@ def scaled(box: BoxLike, sx: float, sy: float) -> tuple[float, float, float, flo
     return box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
 
 
+def moved(box: BoxLike, dx: float, dy: float) -> tuple[float, float, float, float]:
+    """The box shifted by (``dx``, ``dy``): a box found in a tile of a photo, in the photo's pixels."""
+    return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
+
+
 def area(box: BoxLike) -> float:
     """The box's area; 0 for an empty or inverted box."""
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])

@@ -6,18 +6,19 @@ same ONNX file. Classes are then mapped to decor categories; several detectors c
 their boxes are merged into one per object (``merge_detections``, then ``fold_wholes`` for the tags).
 ``join_parts`` makes side-by-side boxes of a class that names a part (a drawer, a shelf) one box, and
 ``group_repeats`` turns a cluster of small boxes of one category (books on a shelf, a row of jars) into
-one tag.
+one tag. A photo much wider or taller than the square input is also detected in overlapping tiles (``tiles``).
 """
 
 from __future__ import annotations
 
+import math
 import reprlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from engine.boxes import area, covered, iou, overlap
+from engine.boxes import area, covered, iou, moved, overlap
 from engine.categories import CategoryMap
 from engine.errors import ModelError
 from engine.models import ResolvedModel, a_kind, card_path_for
@@ -35,6 +36,9 @@ REPEAT_GAP = 1.0  # small boxes this many of their own (shorter) sizes apart or 
 REPEAT_MIN = 3  # this many small boxes of one category in one row are one group: one tag
 PART_GAP = 0.25  # boxes of a part class this many of their (shorter) sizes apart or closer touch
 PART_ALIGN = 0.5  # ... and are side by side when they share this much of the smaller one's height (or width)
+WIDE = 2.0  # a photo whose long side is more than this many times its short one is also detected in tiles
+TILE_OVERLAP = 0.25  # share of a tile's length its neighbour shares: an object this long lies whole in one tile
+MAX_TILES = 12  # most tiles along a photo (each is one more detector run); beyond it the tiles are longer than square
 
 
 class Detector:
@@ -164,12 +168,41 @@ class DetectorSet:
         """``detect``'s objects, and the others seen, merged apart: of categories not ``allowed``, less those that
         are an allowed object seen under another name. The detectors run once for both: a lamp shop's photo of a
         living room has no tag, and a screen says what was seen there rather than "nothing found"."""
-        found = [det for d in self.detectors for det in d.detect(image, conf)]
+        found = [det for d in self.detectors for det in self._detect_tiled(d, image, conf)]
         if allowed is None:
             return merge_detections(found, self.merge_iou), []
         kept = merge_detections([d for d in found if d.category in allowed], self.merge_iou)
         others = merge_detections([d for d in found if d.category not in allowed], self.merge_iou)
         return kept, [d for d in others if all(iou(d.box, k.box) < CROSS_IOU for k in kept)]
+
+    @staticmethod
+    def _detect_tiled(detector: Detector, image: np.ndarray, conf: float | None) -> list[Detection]:
+        """``detector``'s objects on the whole image and, for a wide or tall one, on each of its ``tiles``, boxes in
+        the image's pixels; the merge makes one of an object seen in several.
+
+        Letterboxed whole, a 20:1 panorama's objects were squeezed into 640×32 pixels and none was found; SAHI and
+        ultralytics slice such an image. The whole image is still run, so an object spanning tiles is found too.
+        """
+        found = detector.detect(image, conf)
+        for x1, y1, x2, y2 in tiles(image.shape[1], image.shape[0]):
+            found += [replace(d, box=moved(d.box, x1, y1)) for d in detector.detect(image[y1:y2, x1:x2], conf)]
+        return found
+
+
+def tiles(
+    width: int, height: int, wide: float = WIDE, overlap: float = TILE_OVERLAP, most: int = MAX_TILES
+) -> list[tuple[int, int, int, int]]:
+    """Overlapping windows (x1, y1, x2, y2) of about square aspect along the long side of an image more than ``wide``
+    times as long as high (or high as long), sharing ``overlap`` of their length with each neighbour; at most
+    ``most``, the longer where more would be needed. None for an ordinary photo: it takes one run only."""
+    long, short = max(width, height), min(width, height)
+    if long <= wide * short:
+        return []
+    count = min(most, math.floor(1 + (long / short - 1) / (1 - overlap)))  # the most tiles at least square
+    length = long / (1 + (count - 1) * (1 - overlap))
+    step = (long - length) / (count - 1)
+    spans = [(round(i * step), min(long, round(i * step + length))) for i in range(count)]
+    return [(a, 0, b, height) if width >= height else (0, a, width, b) for a, b in spans]
 
 
 def merge_detections(
