@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog import Catalog
-from engine.scene_memory import PATH, damaged_memory, photo_count, read_path, read_text, text_of
+from engine.scene_memory import PATH, damaged_memory, photo_count, read_path, read_sha256, read_text, text_of
 
 QUEUE_SQL = f"""
 SELECT {PATH}, o.number, {text_of('o.category')}, {text_of('a.sku')}, a.score, {text_of('b.sku')}, b.score,
-       o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height
+       o.x1, o.y1, o.x2, o.y2, COUNT(*) OVER (), s.width, s.height, {text_of('s.sha256')}
 FROM scene_objects o
 JOIN scenes s ON s.id = o.scene_id
 JOIN scene_matches a ON a.object_id = o.id AND a.rank = 1
@@ -52,6 +52,7 @@ class ReviewItem:
     runner_up_score: float
     box: tuple[float, float, float, float]  # where the tag's object is, in a ``size`` picture of the photo
     size: tuple[int, int] = (0, 0)  # (width, height) the box refers to: the photo's own (``scene_memory.box_in``)
+    sha256: str = ""  # the photo's content as tagged ("" unknown): a file changed since holds other things at ``box``
 
     @property
     def margin(self) -> float:
@@ -84,4 +85,4 @@ def _item(catalog: Catalog, row: Sequence[Any]) -> ReviewItem:
             and all(isinstance(v, int | float) for v in numbers) and all(isinstance(v, int) and v > 0 for v in size)):
         raise damaged_memory(catalog, f"a tag of {path!r} is not as it was stored")
     return ReviewItem(Path(path), number, category, best, float(best_score), runner_up, float(runner_up_score),
-                      tuple(map(float, box)), tuple(size))
+                      tuple(map(float, box)), tuple(size), read_sha256(row[14]))

@@ -132,6 +132,7 @@ class Sighting:
     sku: str
     tagged_at: str
     size: tuple[int, int] = (0, 0)  # (width, height) of the picture ``box`` is in, as stored beside it
+    sha256: str = ""  # the photo's content as tagged ("" unknown): a file changed since holds other things at ``box``
 
     @property
     def exists(self) -> bool:
@@ -381,7 +382,7 @@ def _box_key(box: Iterable[float]) -> tuple[float, ...]:
 
 SIGHTING_COLUMNS = (
     f"{PATH}, o.x1, o.y1, o.x2, o.y2, {text_of('o.category')}, o.number, o.best_score, {text_of('o.best_kind')}, "
-    f"o.confirmed, {text_of('o.best_sku')}, {text_of('s.tagged_at')}, s.width, s.height"
+    f"o.confirmed, {text_of('o.best_sku')}, {text_of('s.tagged_at')}, s.width, s.height, {text_of('s.sha256')}"
 )
 
 
@@ -875,7 +876,7 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
     """A remembered object as DecorLens stored it; a cell of another type (an edit in a database browser, a
     damaged page) is refused in one line: it ended in "unexpected TypeError", or in Python's own "Unknown format
     code 'f' for object of type 'str'", wherever the sighting was shown."""
-    path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at, width, height = row
+    path, x1, y1, x2, y2, category, number, score, kind, confirmed, sku, tagged_at, width, height, sha256 = row
     path, category, kind, sku, tagged_at = read_path(path), *map(read_text, (category, kind, sku, tagged_at))
     texts, numbers = (path, category, kind, sku, tagged_at), (x1, y1, x2, y2, score)
     if not (all(isinstance(v, str) for v in texts) and all(isinstance(v, int | float) for v in numbers)
@@ -883,7 +884,7 @@ def _sighting(catalog: Catalog, row: Sequence[Any]) -> Sighting:
             and all(isinstance(v, int) and v > 0 for v in (width, height))):
         raise damaged_memory(catalog, f"an object of {path!r} is not as it was stored")
     return Sighting(path, (x1, y1, x2, y2), category, number, score, kind, bool(confirmed), sku, tagged_at,
-                    (width, height))
+                    (width, height), read_sha256(sha256))
 
 
 class DamagedMemory(CatalogError):

@@ -14,20 +14,24 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
+from app.dialogs.review_queue import _make_pictures
 from app.scene_controller import GONE, SAME, SceneController, on_disk, page_of_photo_as_tagged
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails, stamp
 from app.widgets.photo_strip import FAILED, ICON, UNTAGGED, PhotoStrip
+from app.widgets.where_used import _with_pictures
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import DecorLensError
 from engine.files import sha256_of
-from engine.scene_memory import TagCounts
+from engine.review_queue import ReviewItem
+from engine.scene_memory import SeenObject, TagCounts, remember, where_used
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60_000
@@ -54,8 +58,8 @@ def save_over(path: Path, data: bytes, keep_time: bool) -> None:
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
-def centre_colour(pixmap) -> tuple[int, int, int]:
-    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGB888)
+def centre_colour(picture) -> tuple[int, int, int]:
+    image = (picture if isinstance(picture, QImage) else picture.toImage()).convertToFormat(QImage.Format.Format_RGB888)
     colour = image.pixelColor(image.width() // 2, image.height() // 2)
     return colour.red(), colour.green(), colour.blue()
 
@@ -180,3 +184,35 @@ def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not
     assert controller.scene.image_sha256 != first_sha
     for runner in runners:
         runner.shutdown()
+
+
+def test_where_used_and_review_cut_no_crop_from_a_photo_changed_since_it_was_tagged(
+        qtbot, qapp, fresh_pipeline, tmp_path: Path):
+    """A tagged photo cropped or retouched in another program and saved over: Where used and Review Uncertain Tags cut
+    its tags' boxes from the file as it is now, showing other things than were tagged. The memory's content hash of
+    each photo goes with its sightings and queue rows; a file holding other content gives the empty square, as a
+    photo gone does."""
+    photo = tmp_path / "room.jpg"
+    photo.write_bytes(jpeg(RED, (320, 240)))
+    tagged = sha256_of(photo)
+    key = fresh_pipeline.embedder.key
+    vector = np.ones(fresh_pipeline.embedder.dim, np.float32) / np.sqrt(fresh_pipeline.embedder.dim)
+    obj = SeenObject(1, "chair", (10.0, 10.0, 200.0, 200.0), (("CHAIR-1", 0.5, "similar"), ("CHAIR-2", 0.45, "similar")),
+                     vector=vector, embedder=key)
+    remember(fresh_pipeline, photo, (320, 240), [obj], "app")
+    (seen,) = where_used(fresh_pipeline.catalog, "CHAIR-1")
+    assert seen.sha256 == tagged
+    item = ReviewItem(photo, 1, "chair", "CHAIR-1", 0.5, "CHAIR-2", 0.45, obj.box, (320, 240), tagged)
+
+    def pictures() -> tuple[QImage, QImage | None]:
+        parts: list = []
+        runner = Runner(1, qapp)
+        runner.start(lambda job: _make_pictures([item], {}, 1.0, job), delivered=parts.append)
+        qtbot.waitUntil(lambda: not runner.busy(), timeout=WAIT_MS)
+        return _with_pictures([seen], 1.0)[0][1], parts[0][0][1]
+
+    where, review = pictures()
+    assert centre_colour(where)[0] > 150 and review is not None
+    photo.write_bytes(jpeg(BLUE, (320, 240)))  # retouched, same size: the box now on another picture
+    where, review = pictures()
+    assert centre_colour(where)[2] < 100 and review is None  # the empty square, not the blue picture

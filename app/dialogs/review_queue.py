@@ -335,9 +335,9 @@ def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr:
     panel cuts them) and its two products' photos, delivered a photo at a time in the queue's order, so the
     top rows fill first. A photo holding several rows is decoded once; a product photo once for all its rows.
     A photo or product photo that is gone or unreadable gives None (drawn as the crossed-out square)."""
-    rows_of: dict[Path, list[int]] = {}
+    rows_of: dict[tuple[Path, str], list[int]] = {}
     for row, item in enumerate(items):
-        rows_of.setdefault(item.photo, []).append(row)
+        rows_of.setdefault((item.photo, item.sha256), []).append(row)
     product_pictures: dict[str, QImage | None] = {}
 
     def product(sku: str) -> QImage | None:
@@ -345,10 +345,10 @@ def _make_pictures(items: list[ReviewItem], product_photos: dict[str, str], dpr:
             product_pictures[sku] = _product_picture(product_photos.get(sku, ""), dpr)
         return product_pictures[sku]
 
-    for photo, rows in rows_of.items():
+    for (photo, sha256), rows in rows_of.items():
         if job.cancelled():
             return
-        pixels = photo_pixels(str(photo))
+        pixels = photo_pixels(str(photo), sha256)
         job.deliver([(row, None if pixels is None else object_image(pixels, items[row], dpr),
                       product(items[row].best_sku), product(items[row].runner_up_sku)) for row in rows])
 

@@ -52,7 +52,7 @@ from app.widgets.scene_view import NAMED, dropped_paths, seen_names
 from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
-from engine.imageio import load_image
+from engine.imageio import read_photo
 from engine.importer import read_alike
 from engine.paths import readable_path
 from engine.pipeline import Pipeline
@@ -166,21 +166,24 @@ def _with_pictures(seen: list[Sighting], dpr: float) -> list[tuple[Sighting, QIm
     photos: dict[str, np.ndarray | None] = {}
     for one in seen:
         if one.photo not in photos:
-            photos[one.photo] = photo_pixels(one.photo)
+            photos[one.photo] = photo_pixels(one.photo, one.sha256)
     return [(one, object_image(photos[one.photo], one, dpr)) for one in seen]
 
 
-def photo_pixels(photo: str) -> np.ndarray | None:
-    """A tagged photo decoded for cutting its objects (the Review Uncertain Tags window's too), or None."""
+def photo_pixels(photo: str, sha256: str = "") -> np.ndarray | None:
+    """A tagged photo decoded for cutting its objects (the Review Uncertain Tags window's too), or None. With the
+    ``sha256`` it was tagged with, None too where the file holds other content now: a photo cropped or retouched in
+    another program and saved over showed, cut at its tags' boxes, other things than were tagged."""
     try:
-        return load_image(photo)  # decoded as the search decoded it; Sighting.box_in fits the boxes to it
+        pixels, now = read_photo(photo)  # decoded as the search decoded it; Sighting.box_in fits the boxes to it
     except DecorLensError:
         return None  # moved or deleted since it was tagged: listed without a picture
+    return pixels if not sha256 or now == sha256 else None
 
 
 def object_image(pixels: np.ndarray | None, seen: Sighting | ReviewItem, dpr: float) -> QImage:
     """The object fitted into ``CROP`` logical pixels (``CROP`` × ``dpr`` device pixels: sharp at 200 %), centred
-    on a square. A photo moved since it was tagged gives the square empty."""
+    on a square. A photo moved, or changed, since it was tagged gives the square empty."""
     if pixels is None:
         return centred(QImage(), CROP, dpr)
     part = np.ascontiguousarray(crop(pixels, box_in(seen.box, seen.size, pixels.shape[1], pixels.shape[0]), 0.0))
