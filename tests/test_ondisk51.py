@@ -137,10 +137,20 @@ def test_a_photo_renamed_deleted_or_unplugged_shows_as_gone_and_back_when_it_is_
     assert centre_colour(tile(strip, 1))[2] > 150
 
     stick = tmp_path / "stick"
-    shutil.move(photo.parent, stick)  # the folder itself gone: its watch goes with it, the app's return tells
+    shutil.copytree(photo.parent, stick)
+    shutil.rmtree(photo.parent)  # the USB stick unplugged: the folder gone, its watch with it; the app's return tells
     with qtbot.waitSignal(changed, timeout=WAIT_MS):
         come_back(qapp)
     qtbot.waitUntil(lambda: strip.tags_of(0) == FAILED and strip.tags_of(1) == FAILED, timeout=WAIT_MS)
+    shutil.copytree(stick, photo.parent)  # plugged back in
+    with qtbot.waitSignal(changed, timeout=WAIT_MS):
+        come_back(qapp)
+    qtbot.waitUntil(lambda: strip.tags_of(0) == UNTAGGED and strip.tags_of(1) == UNTAGGED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not strip._recheck_soon.isActive(), timeout=WAIT_MS)  # the unplugging's news all told
+    assert strip._watcher.directories() == [str(photo.parent)]  # watched again once its photos were back
+    with qtbot.waitSignal(changed, check_params_cb=lambda path: path == str(photo), timeout=WAIT_MS):
+        photo.unlink()  # deleted in the file manager: the strip is told
+    qtbot.waitUntil(lambda: strip.tags_of(1) == FAILED, timeout=WAIT_MS)
 
 
 def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not_exported_from_another(
