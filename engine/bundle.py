@@ -110,8 +110,9 @@ IMAGES_DIR = "catalog-images"  # inside the data dir: images that came with a bu
 CATEGORIES_FILE = CATEGORIES
 STAGING_PREFIX = ".bundle-import-"
 # The catalog schema a bundle's database is written at: the oldest that holds all a bundle carries. Schema 2's
-# products.source names this machine's feeds, which no import reads (a bundle's products come from no feed here),
-# so bundles stay at schema 1 and readable by the DecorLens versions before it (``_at_bundle_schema``).
+# products.source names this machine's feeds, which no import reads (a bundle's products come from no feed here), and
+# schema 3's keys (``engine.catalog.KEYS``) the importing DecorLens works out itself, so bundles stay at schema 1
+# and readable by the DecorLens versions before it (``_at_bundle_schema``).
 BUNDLE_SCHEMA = 1
 # Held by a running import; STAGING_PREFIX folders are then no leftovers. A second import at once took the
 # first one's staging folder for a killed import's leftover and deleted it: the first then refused its

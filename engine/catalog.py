@@ -40,11 +40,14 @@ from engine.backups import (
     take_backup,
 )
 from engine.errors import CatalogError
-from engine.name_order import NEEDS_KEY, name_key
+from engine.name_order import RECIPE as NAME_RECIPE
+from engine.name_order import name_key
+from engine.prices import RECIPE as PRICE_RECIPE
 from engine.prices import price_value
-from engine.search_text import condition
+from engine.search_text import RECIPE as SEARCH_RECIPE
+from engine.search_text import condition, shown_name
 
-SCHEMA_VERSION = 2  # 2: products.source (``Product.source``)
+SCHEMA_VERSION = 3  # 2: products.source (``Product.source``); 3: products' keys (``KEYS``)
 RESTORED_FROM = "restored_from"  # meta key: "<revision> <backup file name>" of the last restore (``restored``)
 IDENTITY = "catalog_id"  # meta key: a random name of this catalog file, which its index records (``identity``)
 GLOBAL = ""  # tombstone category meaning "gone from the all-categories index too"; no category is empty
@@ -73,7 +76,10 @@ CREATE TABLE IF NOT EXISTS products (
     url TEXT NOT NULL DEFAULT '',
     price TEXT NOT NULL DEFAULT '',
     extra TEXT NOT NULL DEFAULT '{}',
-    source TEXT NOT NULL DEFAULT ''
+    source TEXT NOT NULL DEFAULT '',
+    price_value REAL,
+    name_key TEXT,
+    search_name TEXT
 );
 CREATE INDEX IF NOT EXISTS products_category ON products (category);
 CREATE INDEX IF NOT EXISTS products_source ON products (source);
@@ -93,19 +99,41 @@ CREATE TABLE IF NOT EXISTS tombstones (
 );
 CREATE INDEX IF NOT EXISTS tombstones_revision ON tombstones (revision);
 """
+# The indexes of the orders by price and name (``Catalog.ORDERS``), made after the products' keys are (``_rekey``):
+# kept up row by row, keying 200,000 products took 1.6 s longer.
+KEY_INDEXES = {"products_price_value": "price_value, name, sku", "products_name_key": "name_key, name, sku"}
+SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON products ({columns});\n" for name, columns in KEY_INDEXES.items())
 
 NEAR_SKU_CHARS = 40  # characters of a mistyped SKU ``skus_near`` looks at, and follow-on characters it tries at each
 NEAR_SKU_BESIDE = 3  # SKUs on each side of a one-slip spelling: 4 in 5 of two-slip IKEA SKUs found, 71 % with 1
-VALUES_AT_ONCE = 5_000  # texts read into a ``Catalog.READ`` table by one statement (one JSON object: 5 ms of GIL)
+KEYS_AT_ONCE = 5_000  # products keyed by one statement (``Catalog._key_unkeyed``)
 LAST_CHAR = "\U0010ffff"  # sorts after every character: ``start + LAST_CHAR`` bounds the SKUs that begin ``start``
 PRODUCT_COLUMNS = "id, sku, name, category, image_path, image_hash, url, price, extra, source"
-# Version 1 → 2, in one transaction: every product kept, of no recorded source ("").
+# What the catalog works out of a product's name and price, stored as it writes them, for its orders and search to
+# read (indexed) rather than reading every price or name with Python at the first sort of each start (0.6-1.4 s at
+# 200,000 products, 3.5 s at a million): ``price_value`` (NULL: no price), ``name_key`` (NULL only until keyed:
+# ``Catalog._key_unkeyed``) and ``search_name`` (``shown_name``: NULL unless the name holds invisible characters).
+KEYS = ("price_value", "name_key", "search_name")
+KEYED = 3  # the schema that brought ``KEYS``
+# The recipes of ``KEYS``, recorded in ``meta`` as RECIPE_KEY: a catalog keyed by other recipes is keyed again as it
+# opens (``Catalog._rekey``).
+KEY_RECIPE = f"price {PRICE_RECIPE}, name {NAME_RECIPE}, search {SEARCH_RECIPE}"
+RECIPE_KEY = "key_recipe"
+# Version 1 → 2, 2 → 3, each in one transaction: every product kept, of no recorded source (""), keyed (``KEYED``).
 UPGRADES = {1: ("ALTER TABLE products ADD COLUMN source TEXT NOT NULL DEFAULT ''",
-                "CREATE INDEX IF NOT EXISTS products_source ON products (source)")}
+                "CREATE INDEX IF NOT EXISTS products_source ON products (source)"),
+            2: ("ALTER TABLE products ADD COLUMN price_value REAL",
+                "ALTER TABLE products ADD COLUMN name_key TEXT",
+                "ALTER TABLE products ADD COLUMN search_name TEXT")}
 ADDED_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 TABLES = ("meta", "products", "vectors", "tombstones")  # besides schema_version: what every command reads
 TEXT_COLUMNS = ("sku", "name", "category", "image_path", "image_hash", "url", "price", "source")
 CHANGED_FIELDS = ("price", "name", "image_hash", "category", "url", "image_path", "extra")  # what an update may change
+
+
+def product_keys(name: str, price: str) -> tuple[float | None, str, str | None]:
+    """A product's ``KEYS``, in their order, of its ``name`` and ``price``."""
+    return price_value(price), name_key(name), shown_name(name)
 
 
 def has_name(name: str, sku: str) -> bool:
@@ -222,7 +250,6 @@ class _Held:
 
 
 _ANCHOR = 0  # the key of Catalog._anchor's connection among the catalog's (a _Held's id() is never 0)
-_SORTER = -1  # the key of Catalog._sorting's connection among the catalog's
 
 
 def _release(connections: dict[int, sqlite3.Connection], lock: threading.Lock, key: int) -> None:
@@ -231,14 +258,6 @@ def _release(connections: dict[int, sqlite3.Connection], lock: threading.Lock, k
         conn = connections.pop(key, None)
     if conn is not None:
         conn.close()
-
-
-class _Read(NamedTuple):
-    """A Python function of a products column that an order sorts by (``Catalog.READ``)."""
-
-    column: str
-    function: Callable[[str], Any]
-    only: str = "TRUE"  # SQL: the values the order needs the function of (it works out the others itself)
 
 
 class Catalog:
@@ -257,7 +276,6 @@ class Catalog:
         self._local = threading.local()
         self._connections: dict[int, sqlite3.Connection] = {}  # each thread's, open, by its _Held's key
         self._connections_lock = threading.Lock()
-        self._sorter_lock = threading.Lock()  # ``_sorting``'s connection, one thread at a time
         if problem := link_problem(self.path) or companion_problem(self.path):  # a FIFO there blocked the open for ever
             raise CatalogError(problem)
         try:
@@ -300,25 +318,6 @@ class Catalog:
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
-    @contextmanager
-    def _sorting(self) -> Iterator[sqlite3.Connection]:
-        """The catalog's one connection for the orders that read ``READ`` tables, used by one thread at a time,
-        open until ``close``: a Qt pool thread drops its own connection after every job (``_Held``), and with it
-        the connection's temp tables, so each listing in price or name order read every price or name again (at
-        200,000 products 2.5 s where 0.8 s would do). The block's reads stop as ``interruptible`` says."""
-        with self._sorter_lock:
-            with self._connections_lock:
-                conn = self._connections.get(_SORTER)
-                if conn is None:
-                    conn = self._connections[_SORTER] = self._connect()
-            stop = getattr(self._local, "stop", None)
-            if stop is not None:
-                conn.set_progress_handler(lambda: 1 if stop() else 0, PROGRESS_STEPS)
-            try:
-                yield conn
-            finally:
-                conn.set_progress_handler(None, 0)
-
     def __enter__(self) -> Self:
         return self
 
@@ -348,11 +347,13 @@ class Catalog:
         """One atomic change of tables other than products and vectors (``engine.scene_memory``).
 
         It waits for the write lock like ``transaction`` but makes no new revision: the indexes follow
-        the revision, and a remembered photo gives them nothing to catch up on.
+        the revision, and a remembered photo gives them nothing to catch up on. Products written without their
+        ``KEYS`` (a restore's, a row written in SQL) are keyed in it (``_key_unkeyed``).
         """
         self._begin_write()
         try:
             yield
+            self._key_unkeyed()
         except BaseException:
             self._rollback()
             raise
@@ -387,7 +388,6 @@ class Catalog:
         """
         conn = self.db
         conn.set_progress_handler(lambda: 1 if stop() else 0, PROGRESS_STEPS)
-        self._local.stop = stop  # for ``_sorting``'s connection too
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -396,7 +396,6 @@ class Catalog:
             raise Interrupted() from exc
         finally:
             conn.set_progress_handler(None, 0)
-            self._local.stop = None
 
     def _rollback(self) -> None:
         """Undo the open transaction, if SQLite has not already: on a full disk (and some I/O errors) it rolls
@@ -464,12 +463,13 @@ class Catalog:
             raise CatalogError(f"product {product.sku!r} has no category")
         old = self.get_by_sku(product.sku)
         extra = json.dumps(product.extra, ensure_ascii=False, sort_keys=True)
+        keys = product_keys(product.name, product.price)
         if old is None:
             cur = self.db.execute(
-                "INSERT INTO products (sku, name, category, image_path, image_hash, url, price, extra, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO products (sku, name, category, image_path, image_hash, url, price, extra, source, "
+                f"{', '.join(KEYS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (product.sku, product.name, product.category, product.image_path, product.image_hash,
-                 product.url, product.price, extra, product.source),
+                 product.url, product.price, extra, product.source, *keys),
             )
             return Upserted(int(cur.lastrowid), True, "added")
         if old.category != product.category:
@@ -480,9 +480,9 @@ class Catalog:
         changed = old.image_hash != product.image_hash or old.category != product.category
         self.db.execute(
             "UPDATE products SET name = ?, category = ?, image_path = ?, image_hash = ?, url = ?, "
-            "price = ?, extra = ?, source = ? WHERE id = ?",
+            f"price = ?, extra = ?, source = ?, {' = ?, '.join(KEYS)} = ? WHERE id = ?",
             (product.name, product.category, product.image_path, product.image_hash, product.url,
-             product.price, extra, product.source or old.source, old.id),
+             product.price, extra, product.source or old.source, *keys, old.id),
         )
         if changed:  # the vector must be rewritten at this revision so the index picks it up
             self.db.execute("DELETE FROM vectors WHERE product_id = ?", (old.id,))
@@ -529,27 +529,16 @@ class Catalog:
         row = self.db.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?", (sku,)).fetchone()
         return self._product(row) if row else None
 
-    # What an order sorts by that SQL cannot work out: a product's price as a number (``price_value``) and its
-    # name's letters without case and accents (``name_key``: SQLite's NOCASE folds ASCII only, "Écran" came after
-    # "Zebra"; a name of ASCII only is its lower()). Each a Python function of a column, read for each distinct
-    # value (of those ``_Read.only`` holds) once into a temp table of the catalog's sorting connection (``_read``,
-    # ``_sorting``), ``READ``'s table of the column, and looked up per product through its key. Not an SQL function
-    # of Python's: one on a worker thread's connection crashed the app when the connection closed at the job's end;
-    # nor SQL's string functions: 25 s at a million products; nor one JSON object of every
-    # value passed to each query: its json.dumps, one C call, kept the window's thread waiting for the GIL (0.26 s
-    # at 200,000 distinct prices), and each sort read and parsed every value again.
-    READ: ClassVar[dict[str, _Read]] = {
-        "price_values": _Read("price", price_value), "name_keys": _Read("name", name_key, NEEDS_KEY)}
-    PRICE = "(SELECT value FROM temp.price_values WHERE price_values.price = products.price)"
-    NAME = "coalesce((SELECT value FROM temp.name_keys WHERE name_keys.name = products.name), lower(name))"
     # The orders ``products`` lists in, each an ORDER BY of its own: never one built from what a user typed.
     # Products without a price go last in either price order; names of the same ``name_key`` in the order of their
-    # code points ("Ecran", "ecran", "Écran"), then by SKU.
+    # code points ("Ecran", "ecran", "Écran"), then by SKU. Price and name read the stored ``KEYS`` (indexed: a listing
+    # of the first 5,000 reads those 5,000 rows), not prices or names with Python: SQLite's CAST reads "$129" as 0,
+    # and its NOCASE folds ASCII only ("Écran" came after "Zebra").
     ORDERS: ClassVar[dict[str, str]] = {
         "category": "category, name, sku",
-        "name": f"{NAME}, name, sku",
-        "price": f"{PRICE} ASC NULLS LAST, name, sku",
-        "price_desc": f"{PRICE} DESC NULLS LAST, name, sku",
+        "name": "name_key, name, sku",
+        "price": "price_value ASC NULLS LAST, name, sku",
+        "price_desc": "price_value DESC NULLS LAST, name, sku",
         "sku": "sku",
         "recent": "id DESC",
     }
@@ -576,40 +565,7 @@ class Catalog:
             sql += f" AND ({condition(text, args)})"
         sql += f" ORDER BY {self.ORDERS[order]} LIMIT ? OFFSET ?"
         args += [-1 if limit is None else limit, offset]
-        tables = [table for table in self.READ if f"temp.{table}" in self.ORDERS[order]]
-        if not tables:
-            return [self._product(r) for r in self.db.execute(sql, args)]
-        with self._sorting() as db:
-            for table in tables:
-                self._read(db, table)
-            return [self._product(r) for r in db.execute(sql, args)]
-
-    def _read(self, db: sqlite3.Connection, table: str) -> None:
-        """``READ``'s function of each value of its column that ``db`` (``_sorting``'s) has not read yet, in its
-        ``temp`` ``table``: a text's price or name key never changes, so a sort reads only the values new since the
-        last. ``VALUES_AT_ONCE`` values a statement, each a small JSON object: a worker sorting 200,000 prices leaves
-        the window its turns (the JSON of them all, one C call, held the GIL 0.26 s), and SQLite, not a Python call a
-        row, fills the table (a row a statement made a first sort a third slower than the one JSON object). The values
-        come in their order, so that each statement adds to the end of the table's B-tree (in the order of the scan,
-        reading a million names took 8.8 s rather than 5.7 s), and a chunk at a time (a million rows fetched at once
-        kept the window's thread waiting up to 0.22 s for the GIL, a chunk at a time under 0.1 s). Nothing
-        written since the last read of ``table``, by another connection (``data_version``) or this one
-        (``total_changes``), nothing is read: the look for new values scans every product (0.5 s at 200,000), and a
-        search typed in price or name order asks at each pause."""
-        read = vars(db).setdefault("values_read", {})
-        if read.get(table) == (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes):
-            return
-        column, function, only = self.READ[table]
-        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({column} TEXT PRIMARY KEY, value) WITHOUT ROWID")
-        new = db.cursor()
-        new.row_factory = None  # tuples, lighter than sqlite3.Row
-        new.execute(f"SELECT DISTINCT {column} FROM products WHERE {only} "
-                    f"AND {column} NOT IN (SELECT {column} FROM temp.{table}) ORDER BY {column}")
-        while texts := new.fetchmany(VALUES_AT_ONCE):
-            values = {text: function(text) for (text,) in texts}
-            db.execute(f"INSERT INTO temp.{table} ({column}, value) SELECT key, value FROM json_each(?)",
-                       (json.dumps(values),))
-        read[table] = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
+        return [self._product(r) for r in self.db.execute(sql, args)]
 
     def categories_not_in(self, skus: set[str]) -> list[tuple[str, str, str]]:
         """The catalog's (SKU, category, source) of the products ``skus`` lacks, sorted by SKU: the products a
@@ -807,6 +763,7 @@ class Catalog:
             self.db.execute("DELETE FROM main.products")
             columns = ", ".join(self._restored_columns())
             self.db.execute(f"INSERT INTO main.products ({columns}) SELECT {columns} FROM restored.products")
+            self._rekey()  # a backup's keys may be of other recipes, one of an older schema has none
             self.db.execute(
                 "INSERT INTO main.vectors (product_id, embedder, image_hash, revision, vector) "
                 "SELECT product_id, embedder, image_hash, ?, vector FROM restored.vectors "
@@ -814,7 +771,8 @@ class Catalog:
             )
 
     def _restored_columns(self) -> list[str]:
-        """The product columns the attached backup has: one of schema 1 has no ``source`` (its products get "")."""
+        """The product columns the attached backup has: one of schema 1 has no ``source`` (its products get ""). Not
+        the ``KEYS``, worked out again."""
         have = {row[1] for row in self.db.execute("PRAGMA restored.table_info(products)")}
         return [c for c in PRODUCT_COLUMNS.split(", ") if c in have]
 
@@ -842,6 +800,7 @@ class Catalog:
             self._upgrade()
             self._drop_planted_code()
             self._name_file()
+            self._check_recipe()
             return
         self._begin_write()  # two processes creating the same catalog: the second one finds it made
         if "schema_version" in self._tables():
@@ -855,6 +814,7 @@ class Catalog:
         self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         self.db.execute("INSERT INTO meta (key, value) VALUES ('revision', '0')")
         self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (IDENTITY, secrets.token_hex(8)))
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (RECIPE_KEY, KEY_RECIPE))
         self.db.execute("COMMIT")
 
     def _upgrade(self) -> None:
@@ -873,11 +833,55 @@ class Catalog:
             try:
                 for statement in UPGRADES[version]:
                     self.db.execute(statement)
+                if version + 1 == KEYED:  # its products keyed in the same transaction
+                    self._rekey()
                 self.db.execute("UPDATE schema_version SET version = ?", (version + 1,))
             except BaseException:
                 self._rollback()
                 raise
             self.db.execute("COMMIT")
+
+    def _check_recipe(self) -> None:
+        """Key the products again, in one transaction, where their ``KEYS`` are of other recipes than this
+        DecorLens's (``KEY_RECIPE``): a name order of another release left stored keys a sort misread."""
+        if self._recipe() == KEY_RECIPE:
+            return
+        self._begin_write()
+        try:
+            if self._recipe() != KEY_RECIPE:  # not another process's, meanwhile
+                self._rekey()
+        except BaseException:
+            self._rollback()
+            raise
+        self.db.execute("COMMIT")
+
+    def _recipe(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (RECIPE_KEY,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def _rekey(self) -> None:
+        """Every product's ``KEYS`` worked out again (in the caller's transaction), their ``KEY_INDEXES`` made anew,
+        and their recipes recorded."""
+        for name in KEY_INDEXES:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+        self._key_unkeyed(every=True)
+        for name, columns in KEY_INDEXES.items():
+            self.db.execute(f"CREATE INDEX {name} ON products ({columns})")
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RECIPE_KEY, KEY_RECIPE))
+
+    def _key_unkeyed(self, every: bool = False) -> None:
+        """The ``KEYS`` of each product that has none (``name_key`` NULL; found through its index), or of ``every``
+        product, written in the caller's transaction: of a restored backup's products (a backup holds none, or
+        another recipe's), of a product written in SQL, of an upgrade's or recipe change's (``_rekey``).
+        ``KEYS_AT_ONCE`` products a statement, in the order of their ids."""
+        after, unkeyed = -1, "" if every else "name_key IS NULL AND"
+        while rows := self.db.execute(
+                f"SELECT id, name, price FROM products WHERE {unkeyed} id > ? ORDER BY id LIMIT ?",
+                (after, KEYS_AT_ONCE)).fetchall():
+            self.db.executemany(f"UPDATE products SET {' = ?, '.join(KEYS)} = ? WHERE id = ?",
+                                # str(): a cell edited by hand to a number is keyed; reading it says it is damaged
+                                [(*product_keys(str(name), str(price)), pid) for pid, name, price in rows])
+            after = rows[-1][0]
 
     def _version(self) -> int:
         row = self.db.execute("SELECT version FROM schema_version").fetchone()

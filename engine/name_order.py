@@ -10,9 +10,9 @@ with "A", and the catalog cannot know which of them reads it.
 A run of digits goes by its value, as a file manager has it: "Shelf 2" before "Shelf 10", "80x28" before
 "120x28" (compared a digit at a time, "Shelf 10" came first). ``name_key`` writes each run as its length in two
 digits and then its digits without leading zeros ("Shelf 10" → "shelf 0210"), so that the keys still compare as
-text, and a run still goes before letters as digits did. Names of printable ASCII without a digit are keyed by
-SQLite's lower(), the same as ``name_key`` there, in the sort itself: ``Catalog`` reads ``name_key`` of the others
-only (``NEEDS_KEY``), with Python, once per sorting connection (docs/benchmarks).
+text, and a run still goes before letters as digits did. The catalog stores each product's key as it writes the
+name (``products.name_key``, indexed), so a sort reads no name (docs/benchmarks); ``RECIPE`` tells it when stored
+keys are of an older ``name_key``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ BASE_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð"
 # Accents and other marks that NFKD splits from their letters: the blocks of combining diacritical marks (Latin,
 # Greek, Cyrillic: "é" is "e" and U+0301), and Japanese kana's voicing marks ("ガ" is "カ" and U+3099).
 MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]+")
-# SQL: the names that hold a digit or a character beyond printable ASCII (their key is not their lower())
-NEEDS_KEY = "name GLOB '*[^ -/:-~]*'"
+# The version of ``name_key``'s recipe (2: runs of digits by value, 11ba664): change it with any change of the keys
+# it gives (a letter added to BASE_LETTERS), and each catalog recomputes its stored keys once, as it opens
+# (``Catalog``'s KEY_RECIPE).
+RECIPE = 2
 DIGITS = re.compile("[0-9]+")  # after NFKD: full-width and superscript digits are these too
 LENGTHS = [f"{length:02d}" for length in range(100)]  # ``_number``'s prefixes
 
@@ -50,7 +52,7 @@ def _number(digits: re.Match[str]) -> str:
     """A run of digits as text that sorts by its value: its length in two digits, then the digits without leading
     zeros ("007" and "7" are "017": the same key, so those names then go by the name itself). Runs past 99 digits,
     no price's or size's, go with those of 99. Half the time of a formatted length: a key a name that holds a digit,
-    0.1 s more at a first sort of 200,000."""
+    0.1 s more to key 200,000 names."""
     value = digits[0]
     if value[0] == "0":
         value = value.lstrip("0") or "0"

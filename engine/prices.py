@@ -27,6 +27,9 @@ GROUPING = str.maketrans("", "", "' ")  # thousands separators that are never a 
 # number short: those prices read as 1, and sorted among the cheapest.
 SEPARATORS = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u066c": "'", "\u066b": "."})
 NOT_A_DIGIT = "\ufffd"  # what stands for a superscript, a fraction or a circled number: it ends a number
+# The version of ``price_value``'s recipe: change it with any change of the numbers it reads, and each catalog
+# recomputes its stored prices once, as it opens (``Catalog``'s KEY_RECIPE).
+RECIPE = 1
 THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is not written to three decimals
 
 

@@ -9,8 +9,9 @@ case ("i": İ) is "_" only for the names that hold that case, looked at by a pat
 "a" and "å" are different letters to a Swede, as "o" and "ö" to a German (and a GLOB class of every accented "a"
 made each search of a million products fifteen times slower). Characters of the text that show nothing (``INVISIBLE``:
 direction marks, zero-width spaces and joiners, soft hyphens) do not count: a name copied from a right-to-left page
-holds them, and was not found. (In a stored name they still count: a look for them in every name took 25-40 ms more
-a search at 200,000 names; that wants a key the import writes.)
+holds them, and was not found. Nor do they in a stored name: the catalog stores a name that holds one without them
+too (``shown_name``, ``products.search_name``, NULL for every other name), and a search matches that as well (a
+look for them in every name at each search took 25-40 ms more at 200,000 names).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ UNSEARCHABLE = re.compile("[\x00\ud800-\udfff]")
 # keeps the joiners Persian and emoji need).
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 SHOWN = str.maketrans("", "", INVISIBLE)
+# The version of ``shown_name``'s recipe: change it with any change of what it drops (INVISIBLE), and each catalog
+# recomputes its stored search names once, as it opens (``Catalog``'s KEY_RECIPE).
+RECIPE = 1
 SHARP_S = str.maketrans({"ß": "ss", "ẞ": "SS"})  # German: "Straße" is "STRASSE" in capitals; either may be typed
 # Letters whose other cases Python's lower() and upper() miss: Turkish dotted and dotless i (İSTANBUL, IŞIK),
 # the capital sharp s, Greek final sigma.
@@ -72,6 +76,13 @@ def spellings(text: str) -> list[str]:
     return list(dict.fromkeys((typed, typed.translate(SHARP_S), typed.replace("SS", "ß").replace("ss", "ß"))))
 
 
+def shown_name(name: str) -> str | None:
+    """``name`` without its ``INVISIBLE`` characters, which the catalog stores to search in; None (nothing stored, and
+    nothing for a search to look at) for a name of none: nearly every name."""
+    shown = name.translate(SHOWN)
+    return shown if len(shown) < len(name) else None
+
+
 class Pattern(NamedTuple):
     """One spelling of a typed text as SQL patterns. A name holds it where it matches ``like`` (LIKE with ESCAPE
     '\\') and ``glob`` (GLOB, ``None`` where the LIKE is exact); or, holding one of ``others`` (the cases beyond
@@ -99,17 +110,30 @@ def patterns(text: str) -> list[Pattern]:
 
 
 def condition(text: str, args: list[str]) -> str:
-    """The SQL condition of a product's name or SKU holding ``text``, its values added to ``args``. A name holding
-    none of a ``Pattern``'s ``others`` (``instr``, 10 ms a letter at 200,000 names) is not looked at with its wide
-    patterns."""
+    """The SQL condition of a product's name (or its stored ``shown_name``, ``search_name``) or SKU holding ``text``,
+    its values added to ``args``. A name holding none of a ``Pattern``'s ``others`` (``instr``, 10 ms a letter at
+    200,000 names) is not looked at with its wide patterns."""
     terms = []
-    for found in patterns(text):
-        terms.append(_matches("name", found.like, found.glob, args))
+    for found in patterns(text):  # the terms in the order of their values in ``args``
+        terms += _name_terms("name", found, args)
+        # NULL for nearly every product: IS NOT NULL, no function call, passes those by (half the cost of its terms)
+        terms.append(f"search_name IS NOT NULL AND ({_any(_name_terms('search_name', found, args))})")
         terms.append(_matches("sku", found.wide_like, found.wide_glob, args))
-        if found.others:
-            holding = " OR ".join("instr(name, ?)" for _ in found.others)
-            args += list(found.others)
-            terms.append(f"({holding}) AND {_matches('name', found.wide_like, found.wide_glob, args)}")
+    return _any(terms)
+
+
+def _name_terms(column: str, found: Pattern, args: list[str]) -> list[str]:
+    """The terms of a name ``column`` holding ``found``: its own patterns, or, holding one of its ``others``, the wide
+    ones."""
+    terms = [_matches(column, found.like, found.glob, args)]
+    if found.others:
+        holding = " OR ".join(f"instr({column}, ?)" for _ in found.others)
+        args += list(found.others)
+        terms.append(f"({holding}) AND {_matches(column, found.wide_like, found.wide_glob, args)}")
+    return terms
+
+
+def _any(terms: list[str]) -> str:
     return " OR ".join(f"({term})" for term in terms)
 
 

@@ -19,6 +19,9 @@ def _without_column(backup: Path, out: Path, column: str) -> Path:
     """A copy of a real backup whose products table lacks ``column`` (a file made by another tool)."""
     shutil.copyfile(backup, out)
     with contextlib.closing(sqlite3.connect(out)) as db:
+        for (index,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'products' "
+                                   "AND sql LIKE ?", (f"%{column}%",)).fetchall():  # SQLite keeps no index of none
+            db.execute(f"DROP INDEX {index}")
         db.execute(f"ALTER TABLE products DROP COLUMN {column}")
         db.commit()
     return out

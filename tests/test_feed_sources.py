@@ -43,7 +43,9 @@ def test_a_catalog_of_schema_1_opens_with_every_product_and_its_unsourced_ones_a
     pipe.catalog.close()
     with closing(sqlite3.connect(path)) as db:  # the catalog as DecorLens wrote it before sources
         db.executescript("DROP INDEX products_source; ALTER TABLE products DROP COLUMN source; "
-                         "UPDATE schema_version SET version = 1;")
+                         "DROP INDEX products_price_value; DROP INDEX products_name_key; "  # and schema 3's keys
+                         "ALTER TABLE products DROP COLUMN price_value; ALTER TABLE products DROP COLUMN name_key; "
+                         "ALTER TABLE products DROP COLUMN search_name; UPDATE schema_version SET version = 1;")
         with closing(sqlite3.connect(tmp_path / "schema1.db")) as backup:
             db.backup(backup)
     with Catalog(path) as catalog:
