@@ -21,6 +21,7 @@ from engine.batch import (
     check_out_dir,
     each_once,
     expand_scenes,
+    first_picture_words,
     kept_words,
     tag_scenes,
 )
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         _refuse_nothing_tagged(report.failed, args.out)
     _say_failures(report.failed, args.out)
     # notes: stdout's one line is still the batch's summary
-    for line in [] if args.quiet else filter(None, [report.resume_words(args.out),
+    for line in [] if args.quiet else filter(None, [report.resume_words(args.out), *_first_of_many(report),
                                                     *_untagged(report, pipeline.categories.names)]):
         note(line)
     pages = f"; shoppable pages: {args.out / '*.html'}" if args.html else ""  # said nowhere else where they went
@@ -142,6 +143,16 @@ def _summary(report: BatchReport, total: int) -> str:
     edited = f"; {len(report.edited):,} as corrected in the app" if report.edited else ""
     kept = f"; {kept_words(len(report.kept))}" if report.kept else ""
     return f"{len(report.done):,} of {counted(total, 'photo')} ({counted(tags, 'tag')}{edited}{kept})"
+
+
+def _first_of_many(report: BatchReport) -> list[str]:
+    """A line per photo (``MAX_NAMED`` of them) of which only the first picture was tagged, as the app says when it
+    opens one: an animated GIF or a multi-page TIFF in a batch was tagged on its first frame without a word."""
+    lines = [first_picture_words(path) for path in report.first_of_many[:MAX_NAMED]]
+    more = len(report.first_of_many) - MAX_NAMED
+    if more > 0:
+        lines.append(f"… and {counted(more, 'more photo')} of several pictures, each tagged on its first")
+    return lines
 
 
 def _untagged(report: BatchReport, names: Mapping[str, str]) -> list[str]:

@@ -29,7 +29,7 @@ from engine.categories import display_name
 from engine.corrections import EditableScene, Tag, UnreadableEdits, edits_for, find_saved
 from engine.errors import Cancelled, DecorLensError
 from engine.files import NotAFile, TooLarge, check_writable, read_json_bounded, sha256_of, write_atomic
-from engine.imageio import read_photo, upright_size
+from engine.imageio import first_of_many, read_photo, upright_size
 from engine.importer import IMAGE_SUFFIXES, Progress
 from engine.lookalike import sku_shown
 from engine.pipeline import Pipeline
@@ -97,6 +97,9 @@ class BatchReport:
     # Why the last run's RESUME in the output folder was not used (every photo tagged again); "" when it was, or
     # when there was none.
     resume_unused: str = ""
+    # Photos tagged on the first of the pictures their file holds (an animation's frames, a TIFF's pages), in batch
+    # order (``first_picture_words``): the batch tagged one frame without a word, where the app says it.
+    first_of_many: list[Path] = field(default_factory=list)
 
     @property
     def results(self) -> list[SceneResult]:
@@ -143,6 +146,11 @@ class BatchReport:
     def edited(self) -> list[Path]:
         """The photos written as the user corrected them in the app."""
         return [Path(item.result.image) for item in self.listed if isinstance(item, Tagged) and item.edited]
+
+
+def first_picture_words(photo: Path) -> str:
+    """What ``decorlens tag`` says of a photo in ``BatchReport.first_of_many``, in the app's words for it."""
+    return f"{photo} holds more than one picture (an animation's frames or a TIFF's pages): the first was tagged"
 
 
 def kept_words(count: int) -> str:
@@ -361,6 +369,8 @@ def _tag_one(pipeline: Pipeline, scene: Path, stem: str, made_by: tuple[str | No
             _refuse_unwritable(out_dir / f"{stem}{suffix}")
         pixels, sha256 = read_photo(scene)  # read once: its hash and pixels serve every step below
         tagged = _tag(pipeline, scene, pixels, sha256, top_k, report)
+        if first_of_many(pixels):
+            report.first_of_many.append(scene)
     except DecorLensError as exc:
         report.failed.append((scene, str(exc)))
         report.listed.append((scene, str(exc)))
