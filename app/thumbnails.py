@@ -65,7 +65,7 @@ SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 class Thumbnails(QObject):
     ready = Signal(str)
-    changed = Signal(str)  # a photo's file is another than its thumbnail's (replaced, edited, gone): ask again
+    changed = Signal(str)  # a photo's file is another than its thumbnail's (replaced, edited, gone); ``ready`` follows
 
     def __init__(self, runner: Runner, parent: QObject | None = None):
         super().__init__(parent)
@@ -150,6 +150,7 @@ class Thumbnails(QObject):
         for path in changed:
             self._let_go(path)
             self.changed.emit(path)
+            self.ready.emit(path)  # every widget showing it asks again, as for a picture decoded: the grid, the map
         if self._recheck_next:
             paths, self._recheck_next = self._recheck_next, set()
             self.recheck(paths)

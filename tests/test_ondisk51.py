@@ -25,6 +25,7 @@ from app.scene_controller import GONE, SAME, SceneController, on_disk, page_of_p
 from app.settings import AppSettings
 from app.thumbnails import Thumbnails, stamp
 from app.widgets.photo_strip import FAILED, ICON, UNTAGGED, PhotoStrip
+from app.widgets.thumb import Thumb
 from app.widgets.where_used import _with_pictures
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
@@ -226,3 +227,27 @@ def test_where_used_and_review_cut_no_crop_from_a_photo_changed_since_it_was_tag
     photo.write_bytes(jpeg(BLUE, (320, 240)))  # retouched, same size: the box now on another picture
     where, review = pictures()
     assert centre_colour(where)[2] < 100 and review is None  # the empty square, not the blue picture
+
+
+def test_a_product_photo_replaced_shows_its_new_picture_in_the_panel_when_the_app_comes_back(
+        qtbot, qapp, tmp_path: Path):
+    """A product's photo in the catalog's image folder replaced with the supplier's new shot (same name): the panel's
+    rows, the hover card, the catalog grid and the map showed the old one until the app restarted or the feed was
+    imported again. Every widget showing a thumbnail asks again when its file changed, as when one is decoded."""
+    picture = tmp_path / "products" / "CHAIR-1.jpg"
+    picture.parent.mkdir()
+    picture.write_bytes(jpeg(RED, (200, 200)))
+    runner = Runner(1, qapp)
+    thumbnails = Thumbnails(runner, qapp)
+    thumb = Thumb(thumbnails, 64)
+    thumbnails.setParent(thumb)
+    qtbot.addWidget(thumb)
+    thumb.show()
+    thumb.show_path(str(picture))
+    qtbot.waitUntil(lambda: not thumb.pixmap().isNull() and centre_colour(thumb.pixmap())[0] > 150, timeout=WAIT_MS)
+
+    save_over(picture, jpeg(BLUE, (200, 200)), keep_time=False)
+    with qtbot.waitSignal(thumbnails.changed, timeout=WAIT_MS):
+        come_back(qapp)
+    qtbot.waitUntil(lambda: not thumb.pixmap().isNull() and centre_colour(thumb.pixmap())[2] > 150, timeout=WAIT_MS)
+    runner.shutdown()

@@ -232,14 +232,12 @@ class PhotoStrip(QListWidget):
             self._watcher.addPaths(folders)  # a folder gone already is left out, without a word
 
     def _file_changed(self, path: str) -> None:
-        """A listed photo's file is another now (or gone): its old failure is forgotten, and its thumbnail and marks
-        are made again, if in view, from the file as it is. Its folder is watched again: a folder deleted or on a
-        USB stick unplugged lost its watch, and plugged back in it is another folder to the system."""
-        if path not in self._rows:
-            return
-        self._failed.pop(path, None)
-        self._thumbnail(path)
-        self._watch([Path(path)])
+        """A listed photo's file is another now (or gone): its old failure is forgotten (its thumbnail and marks are
+        made again from the file as it is on the ``ready`` that follows). Its folder is watched again: a folder
+        deleted or on a USB stick unplugged lost its watch, and plugged back in it is another folder to the system."""
+        if path in self._rows:
+            self._failed.pop(path, None)
+            self._watch([Path(path)])
 
     def select(self, path: Path | None) -> None:
         """Select ``path`` (nothing when it is not listed) without asking to open it."""
