@@ -189,6 +189,14 @@ class DetectorSet:
         return found
 
 
+def seen_size(width: int, height: int) -> tuple[int, int]:
+    """The (width, height) at whose scale a photo's objects are detected: its tiles' for a wide or tall one (``tiles``),
+    else its own. What a "small" object (``group_repeats``) is measured against: measured against a panorama of six
+    rooms, a room's four chairs were small, and grouped into one tag."""
+    found = tiles(width, height)
+    return (found[0][2] - found[0][0], found[0][3] - found[0][1]) if found else (width, height)
+
+
 def tiles(
     width: int, height: int, wide: float = WIDE, overlap: float = TILE_OVERLAP, most: int = MAX_TILES
 ) -> list[tuple[int, int, int, int]]:

@@ -32,7 +32,7 @@ from engine.colour import ColourHistogram
 from engine.crops import crop as cut_crop
 from engine.crops import crops as cut_crops
 from engine.crops import to_decoded, to_photo
-from engine.detect import Detector, DetectorSet, as_tags
+from engine.detect import Detector, DetectorSet, as_tags, seen_size
 from engine.embed import Embedder
 from engine.errors import Cancelled, DecorLensError
 from engine.imageio import load_image, photo_size
@@ -314,7 +314,7 @@ class Pipeline:
         A lamp shop's photo of a living room has no tag; without the count, every screen said "no decor
         found" of a room full of furniture, as if the detector had failed.
         """
-        size = pixels.shape[1], pixels.shape[0]
+        size = seen_size(pixels.shape[1], pixels.shape[0])
         kept, others = self.detector.detect_split(pixels, conf, self.sold_categories())
         tags = as_tags(without_people(kept, people), size, self.categories)
         unsold = Counter(d.category for d in as_tags(without_people(others, people), size, self.categories))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.boxes import covered, iou, moved
-from engine.detect import MAX_TILES, TILE_OVERLAP, tiles
+from engine.detect import MAX_TILES, TILE_OVERLAP, seen_size, tiles
 from engine.imageio import load_image
 from engine.pipeline import Pipeline
 from engine.results import Box, Detection
@@ -48,6 +48,14 @@ def test_a_20_to_1_panorama_takes_the_most_tiles_each_far_less_squeezed() -> Non
     assert all((x2 - x1) / 643 < 20 / 5 for x1, _, x2, _ in found)
 
 
+def test_small_is_measured_against_a_tile_of_a_panorama_and_against_an_ordinary_photo_itself() -> None:
+    assert seen_size(1024, 765) == (1024, 765) and seen_size(2048, 1024) == (2048, 1024)
+    width, height = seen_size(6144, 643)
+    assert height == 643 and 643 <= width < 1.5 * 643
+    width, height = seen_size(765, 4096)
+    assert width == 765 and 765 <= height < 1.5 * 765
+
+
 def _joined(parts: Sequence[np.ndarray], axis: int) -> tuple[np.ndarray, list[Box]]:
     """The photos side by side (``axis`` 1) or one above another (0), cut to one height (or width), and where each
     lies in it."""
@@ -82,4 +90,6 @@ def test_each_photo_of_a_panorama_keeps_most_of_its_own_tags(fresh_pipeline: Pip
         again = _found_again(alone, tags, region)
         assert again >= len(alone) / 3, (region, again, [d.category for d in alone])
         kept, own = kept + again, own + len(alone)
-    assert own >= 30 and kept >= 0.6 * own, (kept, own)  # letterboxed whole: 1 of 48 side by side, 7 of 37 above
+    # letterboxed whole: 1 of 48 side by side, 7 of 37 one above another; with "small" measured against the whole
+    # panorama (group_repeats), not a tile: 31 of 48 (a room's chairs made one tag), 26 of 37
+    assert own >= 30 and kept >= 0.7 * own, (kept, own)
