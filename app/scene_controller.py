@@ -9,9 +9,11 @@ after the write. A photo that cannot be opened changes nothing: the open one sta
 The open photo's file may change while it is shown: retouched or cropped in another program and saved over, renamed,
 deleted, its USB stick unplugged. Its tags are of the pixels decoded when it opened (and its edits filed by their
 content), so they stay true to what is shown; but the designer expects the picture they just saved. As the app comes
-back to the front, the file is looked at again (``check_on_disk``, in a worker): a photo whose content is another now is
-opened again, shown and tagged as it is (edits of its earlier content stay filed under that content); one gone is said
-once, and stays shown. A shop page is only exported from the file the tags were made on (``export_page``).
+back to the front, and when the system says the file changed (one ``QFileSystemWatcher`` watch, on the open photo: a
+sync client or a script replaced it, the app in front), the file is looked at again (``check_on_disk``, in a worker): a
+photo whose content is another now is opened again, shown and tagged as it is (edits of its earlier content stay filed
+under that content); one gone is said once, and stays shown. A shop page is only exported from the file the tags were
+made on (``export_page``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QUndoStack
 
 from app.labels import pretty, shown_sku
@@ -71,6 +73,7 @@ def open_photo(path: Path, data_dir: Path) -> Opened:
 
 
 SAME, CHANGED, GONE = "same", "changed", "gone"
+SETTLE_MS = 500  # the open photo's file looked at this long after the system last said it changed: a save is many writes
 
 
 def on_disk(path: Path, seen: Stamp | None, sha256: str) -> tuple[str, Stamp | None]:
@@ -247,6 +250,9 @@ class SceneController(QObject):
         self._on_disk: tuple[Stamp | None, str] = (None, "")
         self._gone_said = False  # the open photo's file was found gone, and that was said
         self._changed_note: tuple[Path, str] | None = None  # a photo changed on disk, said once it is open again
+        self._settled = QTimer(self, singleShot=True, interval=SETTLE_MS, timeout=self.check_on_disk)
+        self._watch = QFileSystemWatcher(self)  # the open photo's file
+        self._watch.fileChanged.connect(lambda _path: self._settled.start())
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._app_state)  # a method: the connection goes with this object
@@ -307,6 +313,7 @@ class SceneController(QObject):
         self.busyChanged.emit("")
         self.undo.clear()
         self._on_disk, self._gone_said = (opened.stamp, opened.sha256), False
+        self._watch_file(path)
         self.opened.emit(path)
         self.photoShown.emit(opened.image)
         self.savedChanged.emit(opened.sha256, saved is not None)
@@ -341,9 +348,18 @@ class SceneController(QObject):
                       done=lambda found: token == self._token and self._looked_on_disk(path, *found),
                       failed=lambda _message: None)
 
+    def _watch_file(self, path: Path) -> None:
+        """Watch the open photo's file, and only it: a file replaced by renaming another over it (an editor's safe
+        save) or deleted loses its watch, so it is watched again each time it is found."""
+        if self._watch.files() != [str(path)]:
+            if self._watch.files():
+                self._watch.removePaths(self._watch.files())
+            self._watch.addPath(str(path))  # a file gone already is left out, without a word
+
     def _looked_on_disk(self, path: Path, state: str, now: Stamp | None) -> None:
         if state == SAME:
             self._on_disk, self._gone_said = (now, self._on_disk[1]), False
+            self._watch_file(path)
         elif state == GONE and not self._gone_said:
             self._gone_said = True
             self.info.emit(f"{path.name} is no longer where it was opened from (moved, renamed or deleted, or its "

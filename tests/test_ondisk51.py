@@ -186,6 +186,10 @@ def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not
         come_back(qapp)
     assert shown[-1].width() == 200 and "room.jpg changed on disk" in said[-1]
 
+    with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):  # the app in front: a sync client replaced it
+        photo.write_bytes(jpeg(RED, (100, 240)))
+    assert shown[-1].width() == 100
+
     photo.unlink()  # deleted, or its drive unplugged: said once, the photo stays
     assert on_disk(photo, stamp(str(photo)), first_sha)[0] == GONE
     with qtbot.waitSignal(controller.info, timeout=WAIT_MS):
