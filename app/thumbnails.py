@@ -128,15 +128,18 @@ class Thumbnails(QObject):
     def recheck(self, paths: Iterable[str] | None = None) -> None:
         """Look again, in a worker, at the files of the thumbnails kept (of those among ``paths``, if given): each
         whose file changed since its thumbnail was read is let go of, and ``changed`` says so. A recheck asked while
-        one runs follows it, once, for all the paths asked meanwhile."""
-        kept = set(self._stamps) if paths is None else set(paths) & self._stamps.keys()
+        one runs follows it, once, for all the paths asked meanwhile. Only pictures kept are looked at (at most
+        ``CAPACITY`` files, not every photo of a 20,000-photo folder scrolled through): one let go of is read again
+        when shown, and a content key kept without its picture is made again with it."""
+        kept = {key[0] for key in self._cache}
+        kept = kept if paths is None else kept.intersection(paths)
         if self._rechecking is not None:
             self._recheck_next |= kept
             return
         if not kept:
             return
         self._rechecking = kept
-        seen = {path: self._stamps[path] for path in kept}
+        seen = {path: self._stamps.get(path) for path in kept}
         self.runner.start(lambda job: _changed(seen, job), done=self._rechecked,
                           failed=lambda _message: self._rechecked([]))
 
