@@ -49,15 +49,19 @@ def _stored_keys(path: Path) -> dict[str, tuple[object, ...]]:
         return {row[0]: tuple(row[1:]) for row in db.execute(f"SELECT sku, {', '.join(KEYS)} FROM products")}
 
 
-def _at_schema_2(path: Path) -> None:
-    """The catalog as DecorLens wrote it before schema 3: no keys, their indexes, nor their recipe."""
+def _at_schema_2(path: Path, version: int = 2) -> None:
+    """The catalog as DecorLens wrote it before schema 3 (or 2): no keys, their indexes, nor their recipe (nor
+    sources)."""
     with closing(sqlite3.connect(path)) as db, db:
         db.execute("DROP INDEX products_price_value")
         db.execute("DROP INDEX products_name_key")
         for column in KEYS:
             db.execute(f"ALTER TABLE products DROP COLUMN {column}")
+        if version == 1:
+            db.execute("DROP INDEX products_source")
+            db.execute("ALTER TABLE products DROP COLUMN source")
         db.execute("DELETE FROM meta WHERE key = ?", (RECIPE_KEY,))
-        db.execute("UPDATE schema_version SET version = 2")
+        db.execute("UPDATE schema_version SET version = ?", (version,))
 
 
 def _expected() -> dict[str, tuple[object, ...]]:
@@ -123,10 +127,11 @@ def test_an_upgrade_that_fails_leaves_the_catalog_as_it_was(tmp_path: Path) -> N
         assert db.execute("SELECT * FROM products ORDER BY id").fetchall() == before  # no price_value, no name_key
 
 
-def test_an_older_backup_restores_with_its_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_backup_restores_with_its_keys(tmp_path: Path, version: int) -> None:
     old = tmp_path / "old.sqlite"
     _catalog(old).close()
-    _at_schema_2(old)
+    _at_schema_2(old, version)
     with _catalog(tmp_path / "data" / "catalog.sqlite") as catalog:
         with catalog.transaction() as revision:
             catalog.upsert(Product("P1", "Aardvark rug", "chair", "/nowhere/P1.jpg", "hP1", price="1 €"), revision)
