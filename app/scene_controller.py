@@ -255,7 +255,8 @@ class SceneController(QObject):
         self._watch.fileChanged.connect(lambda _path: self._settled.start())
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.connect(self._app_state)  # a method: the connection goes with this object
+            app.applicationStateChanged.connect(self._app_state)
+        io.destroyed.connect(self._stop_looking)
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -333,6 +334,16 @@ class SceneController(QObject):
                               "now in use.")
             return
         self._search("Finding furniture and decor…", opened.sha256)
+
+    def _stop_looking(self) -> None:
+        """The window's workers are gone (it closed): the file is no longer looked at. This object has no Qt parent and
+        outlives them while Python holds it; the app's return to the front then started a look on a deleted pool."""
+        self._settled.stop()
+        if self._watch.files():
+            self._watch.removePaths(self._watch.files())
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.disconnect(self._app_state)
 
     def _app_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:

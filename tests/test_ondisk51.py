@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtGui import QImage
+from shiboken6 import delete
 
 from app.dialogs.review_queue import _make_pictures
 from app.scene_controller import GONE, SAME, SceneController, on_disk, page_of_photo_as_tagged
@@ -255,3 +256,22 @@ def test_a_product_photo_replaced_shows_its_new_picture_in_the_panel_when_the_ap
         come_back(qapp)
     qtbot.waitUntil(lambda: not thumb.pixmap().isNull() and centre_colour(thumb.pixmap())[2] > 150, timeout=WAIT_MS)
     runner.shutdown()
+
+
+def test_the_controller_of_a_closed_window_looks_at_no_file(qtbot, qapp, fresh_pipeline, tmp_path: Path):
+    """The window closed (its workers deleted with it) while Python still held its controller: the app's next return
+    to the front started a look at the photo on a deleted thread pool ("Internal C++ object already deleted"), and so
+    did a change of the photo's file."""
+    photo = tmp_path / "room.jpg"
+    photo.write_bytes(jpeg(RED, (320, 240)))
+    window = QObject()
+    controller = SceneController(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "app.ini"),
+                                                                       QSettings.Format.IniFormat)),
+                                 *(Runner(1, window) for _ in range(3)))
+    with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):
+        controller.open(photo)
+    qtbot.waitUntil(lambda: controller.scene is not None, timeout=WAIT_MS)
+    delete(window)
+    photo.write_bytes(jpeg(BLUE, (320, 240)))
+    come_back(qapp)  # an exception in its slot fails the test (pytest-qt)
+    assert controller.path == photo and not controller._watch.files()
