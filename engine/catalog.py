@@ -876,11 +876,10 @@ class Catalog:
         ``KEYS_AT_ONCE`` products a statement, in the order of their ids."""
         after, unkeyed = -1, "" if every else "name_key IS NULL AND"
         while rows := self.db.execute(
-                f"SELECT id, name, price FROM products WHERE {unkeyed} id > ? ORDER BY id LIMIT ?",
-                (after, KEYS_AT_ONCE)).fetchall():
-            self.db.executemany(f"UPDATE products SET {' = ?, '.join(KEYS)} = ? WHERE id = ?",
-                                # str(): a cell edited by hand to a number is keyed; reading it says it is damaged
-                                [(*product_keys(str(name), str(price)), pid) for pid, name, price in rows])
+                f"SELECT id, CAST(name AS BLOB), CAST(price AS BLOB) FROM products WHERE {unkeyed} id > ? "
+                "ORDER BY id LIMIT ?", (after, KEYS_AT_ONCE)).fetchall():
+            keys = [(*product_keys(_keyed_text(name), _keyed_text(price)), pid) for pid, name, price in rows]
+            self.db.executemany(f"UPDATE products SET {' = ?, '.join(KEYS)} = ? WHERE id = ?", keys)
             after = rows[-1][0]
 
     def _version(self) -> int:
@@ -921,6 +920,14 @@ class Catalog:
                 f"catalog {self.path} has schema version {version}, newer than this DecorLens "
                 f"({SCHEMA_VERSION}); update DecorLens"
             )
+
+
+def _keyed_text(cell: bytes | None) -> str:
+    """A name or price cell read as bytes, as the text its keys are worked out from. A cell that is not UTF-8 (a
+    damaged page) or was edited by hand to a number is keyed too, so that a catalog holding one still opens and
+    upgrades: read as text, one such name failed the upgrade to schema 3 whole, and the catalog did not open, where
+    it used to be refused only when that product was shown."""
+    return (cell or b"").decode("utf-8", "replace")
 
 
 def columns_added_since(version: int) -> dict[str, set[str]]:
