@@ -7,7 +7,6 @@ price put a sofa among the mugs.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 
@@ -29,7 +28,10 @@ SEPARATORS = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u066c": "'", "\u066b
 NOT_A_DIGIT = "\ufffd"  # what stands for a superscript, a fraction or a circled number: it ends a number
 # The version of ``price_value``'s recipe: change it with any change of the numbers it reads, and each catalog
 # recomputes its stored prices once, as it opens (``Catalog``'s KEY_RECIPE).
-RECIPE = 1
+RECIPE = 2  # 2: no price above MAX_PRICE
+# No price is more: a number above it is a feed's mistake ("1e308", eighteen nines), not the dearest product; past
+# 2**53 (9e15) a float does not even hold its units.
+MAX_PRICE = 1e15
 THOUSANDS_DIGITS = 3  # "1,299" and "1.299" are a thousand and more: a price is not written to three decimals
 
 
@@ -37,15 +39,15 @@ def price_value(text: str) -> float | None:
     """The first number in ``text`` ("from $99" is 99); ``None`` where there is none ("", "Call us"). Of "."
     and ",", the last one is the decimal point when both occur; one of them alone is a thousands separator when
     it occurs twice or three digits follow it, a decimal point otherwise ("0.125" is an eighth: a thousand is not
-    written with a leading zero). ``EXPONENT`` is read, a ``DATE`` is no price. A number past what a float holds ("9"
-    × 400 in a feed) is none either: as infinity it made the JSON the price sort passes to SQLite invalid
+    written with a leading zero). ``EXPONENT`` is read, a ``DATE`` is no price, nor a number above ``MAX_PRICE``: past
+    what a float holds ("9" × 400 in a feed), as infinity it made the JSON the price sort passed to SQLite invalid
     ("malformed JSON"), and every sort by price of the whole catalog failed."""
     text = unicodedata.normalize("NFKC", _no_other_numbers(text.translate(SEPARATORS)))
     found = NUMBER.search(text)
     if found is None or DATE.match(text, found.start()):
         return None
     if exponent := EXPONENT.match(text, found.start()):
-        return _finite(float(f"{exponent[1].replace(',', '.')}e{exponent[2]}"))
+        return _plausible(float(f"{exponent[1].replace(',', '.')}e{exponent[2]}"))
     number = found.group().translate(GROUPING).rstrip(".,")
     points = [i for i, char in enumerate(number) if char in ".,"]
     if points:
@@ -55,12 +57,12 @@ def price_value(text: str) -> float | None:
                        and (len(number) - last - 1 != THOUSANDS_DIGITS or not number[:last].strip("0"))))
         whole = number[:last] if decimal else number
         number = whole.replace(".", "").replace(",", "") + ("." + number[last + 1:] if decimal else "")
-    return _finite(float(number))
+    return _plausible(float(number))
 
 
-def _finite(value: float) -> float | None:
-    """``value``, unless it is past what a float holds."""
-    return value if math.isfinite(value) else None
+def _plausible(value: float) -> float | None:
+    """``value``, unless it is above ``MAX_PRICE`` (or past what a float holds)."""
+    return value if value <= MAX_PRICE else None
 
 
 def _no_other_numbers(text: str) -> str:
