@@ -256,6 +256,7 @@ class SceneController(QObject):
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._app_state)
+        self._looking = True  # until the window's workers are gone (``_stop_looking``)
         io.destroyed.connect(self._stop_looking)
 
     # -- opening ------------------------------------------------------------------------------------
@@ -338,15 +339,13 @@ class SceneController(QObject):
     def _stop_looking(self) -> None:
         """The window's workers are gone (it closed): the file is no longer looked at. This object has no Qt parent and
         outlives them while Python holds it; the app's return to the front then started a look on a deleted pool."""
+        self._looking = False
         self._settled.stop()
         if self._watch.files():
             self._watch.removePaths(self._watch.files())
-        app = QGuiApplication.instance()
-        if isinstance(app, QGuiApplication):
-            app.applicationStateChanged.disconnect(self._app_state)
 
     def _app_state(self, state: Qt.ApplicationState) -> None:
-        if state == Qt.ApplicationState.ApplicationActive:
+        if state == Qt.ApplicationState.ApplicationActive and self._looking:
             self.check_on_disk()
 
     def check_on_disk(self) -> None:

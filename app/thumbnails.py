@@ -79,6 +79,9 @@ class Thumbnails(QObject):
         self._stamps: dict[str, Stamp | None] = {}  # a path -> the version of its file its latest thumbnail read
         self._rechecking: set[str] | None = None  # paths a recheck in flight looks at; more asked meanwhile wait
         self._recheck_next: set[str] = set()
+        # a cache without a parent outlives a runner deleted with its window: a recheck would start on a deleted pool
+        self._runner_alive = True
+        runner.destroyed.connect(self._runner_gone)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._app_state)
@@ -145,8 +148,11 @@ class Thumbnails(QObject):
 
     def _app_state(self, state: Qt.ApplicationState) -> None:
         """Back to the front, from the program the photos may have been edited, renamed or deleted in."""
-        if state == Qt.ApplicationState.ApplicationActive:
+        if state == Qt.ApplicationState.ApplicationActive and self._runner_alive:
             self.recheck()
+
+    def _runner_gone(self) -> None:
+        self._runner_alive = False
 
     def _rechecked(self, changed: list[str]) -> None:
         self._rechecking = None

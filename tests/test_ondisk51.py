@@ -265,13 +265,30 @@ def test_the_controller_of_a_closed_window_looks_at_no_file(qtbot, qapp, fresh_p
     photo = tmp_path / "room.jpg"
     photo.write_bytes(jpeg(RED, (320, 240)))
     window = QObject()
+    runners = [Runner(1, window) for _ in range(3)]
     controller = SceneController(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "app.ini"),
-                                                                       QSettings.Format.IniFormat)),
-                                 *(Runner(1, window) for _ in range(3)))
+                                                                       QSettings.Format.IniFormat)), *runners)
     with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):
         controller.open(photo)
     qtbot.waitUntil(lambda: controller.scene is not None, timeout=WAIT_MS)
-    delete(window)
+    with qtbot.waitSignal(runners[1].pool.destroyed, timeout=WAIT_MS):  # the io pool goes once its work is done
+        delete(window)
     photo.write_bytes(jpeg(BLUE, (320, 240)))
     come_back(qapp)  # an exception in its slot fails the test (pytest-qt)
     assert controller.path == photo and not controller._watch.files()
+
+
+def test_a_thumbnail_cache_whose_runner_went_with_its_window_rechecks_nothing(qtbot, qapp, tmp_path: Path):
+    """A cache without a parent (the hover card's in tests, any widget's own) outlived the runner deleted with its
+    window, and the app's return to the front started a recheck on the deleted pool."""
+    picture = tmp_path / "chair.jpg"
+    picture.write_bytes(jpeg(RED))
+    window = QObject()
+    runner = Runner(1, window)
+    thumbnails = Thumbnails(runner)
+    with qtbot.waitSignal(thumbnails.ready, timeout=WAIT_MS):
+        thumbnails.get(str(picture))
+    with qtbot.waitSignal(runner.pool.destroyed, timeout=WAIT_MS):  # its pool goes once its work is done
+        delete(window)
+    come_back(qapp)  # an exception in its slot fails the test (pytest-qt)
+    assert thumbnails.get(str(picture)) is not None
