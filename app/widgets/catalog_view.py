@@ -35,6 +35,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -68,6 +69,7 @@ from app.settings import AppSettings
 from app.thumbnails import Thumbnails
 from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.flow_layout import Flow
+from app.widgets.trackpad import PixelScroll
 from app.widgets.where_used import WhereUsedPanel
 from app.window_memory import remember
 from app.workers import Runner, Task
@@ -260,9 +262,20 @@ class ProductGrid(QListView):
     placeholder = ""
     priced = True  # whether the tiles keep a line for the price
 
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        PixelScroll(self)
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
+
+    def updateGeometries(self) -> None:
+        """A wheel's notch scrolls one row of tiles: Qt's step was a row, and a notch the system's lines of
+        steps (3 rows, 570 px), more than a laptop's grid shows, so rows went by unseen."""
+        super().updateGeometries()
+        lines = max(1, QApplication.wheelScrollLines())
+        self.verticalScrollBar().setSingleStep(max(1, self.gridSize().height() // lines))
 
     def show_prices(self, priced: bool) -> None:
         """Tiles with a price line when a listed product has a price, else without: an empty band under every

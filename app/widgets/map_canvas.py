@@ -56,6 +56,7 @@ from app.theme import FOCUS_RING, draw_focus_ring
 from app.thumbnails import CAPACITY, Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
+from app.widgets.trackpad import coasting, pinch
 from engine.catalog import Product
 from engine.catalog_map import CatalogMap
 
@@ -886,7 +887,15 @@ class MapCanvas(QGraphicsView):
     # -- mouse --------------------------------------------------------------------------------
 
     def wheelEvent(self, event) -> None:
-        self.zoom(ZOOM_STEP ** event.angleDelta().y())
+        if not coasting(event):  # the scroll that goes on after a trackpad swipe zoomed on by itself
+            self.zoom(ZOOM_STEP ** event.angleDelta().y())
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """A trackpad pinch zooms, as the wheel does: it did nothing."""
+        if (factor := pinch(event)) is not None:
+            self.zoom(factor)
+            return True
+        return super().viewportEvent(event)
 
     def zoom(self, factor: float) -> None:
         """Zoom by ``factor`` around the transformation anchor, from half the whole map to ``MAX_ZOOM`` times it."""

@@ -75,6 +75,7 @@ from app.links import open_outside
 from app.theme import draw_focus_ring
 from app.thumbnails import Thumbnails, fit
 from app.widgets.thumb import Thumb
+from app.widgets.trackpad import PixelScroll
 from app.widgets.why_match import WhyMatch, pixmap_of
 from engine.corrections import USER, Tag
 from engine.links import safe_link
@@ -611,6 +612,7 @@ class ResultsPanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the rows themselves, not to an empty stop
         scroll.setWidget(holder)
+        PixelScroll(scroll)  # a trackpad's 3 px moved the matches 12 px (Qt reads its angle as a wheel's)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 6)
         for widget in (self.title, self.subtitle, self.controls, self.status):

@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QRect, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -42,6 +42,7 @@ from app.widgets.message_bar import MessageBar, announce
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, LeaderItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words, product_words
+from app.widgets.trackpad import coasting, pinch
 from engine.corrections import Tag, surest
 from engine.rerank import Checked
 from engine.results import SceneResult
@@ -522,10 +523,19 @@ class SceneView(QGraphicsView):
         ) if band.width() > 0 and band.height() > 0]
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        """Zoom by the wheel's turn (a trackpad's small deltas zoom by as little), not by what scrolls on by
+        itself once the fingers lift: it zoomed on, up to the closest zoom, after a swipe."""
         steps = event.angleDelta().y() / 120.0
-        if steps:
+        if steps and not coasting(event):
             self.zoom(ZOOM_STEP**steps, event.position().toPoint())
         event.accept()
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """A trackpad pinch zooms about the fingers, as the wheel does about the mouse: it did nothing."""
+        if (factor := pinch(event)) is not None:
+            self.zoom(factor, event.position().toPoint())
+            return True
+        return super().viewportEvent(event)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
