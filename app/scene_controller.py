@@ -244,6 +244,7 @@ class SceneController(QObject):
         self._revision: int | None = None  # the catalog's, as last read: guesses of another are stale
         self._keys = itertools.count()
         self._opening = 0
+        self._opened_ticket = 0  # the last open that ended (opened or failed): ``_opening`` while none is in flight
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
         self.undo = QUndoStack(self)
         # the open photo's file's version as last seen, and its content hash as opened (``check_on_disk``)
@@ -281,6 +282,7 @@ class SceneController(QObject):
             self._running.pop(key, None)
             self.busyChanged.emit(next(reversed(self._running.values()), ""))
             if ticket == self._opening:
+                self._opened_ticket = ticket
                 handler(path, value)
 
         def decoded(opened: Opened) -> None:
@@ -350,12 +352,14 @@ class SceneController(QObject):
 
     def check_on_disk(self) -> None:
         """Look at the open photo's file again, in a worker (a network share may be slow): changed, it is opened again;
-        gone, that is said once. Runs as the app comes back to the front, from the program it may have been edited in."""
-        if self.path is None:
+        gone, that is said once. Runs as the app comes back to the front, from the program it may have been edited in.
+        Not while a photo is being opened, and what it finds is dropped once another is asked for meanwhile: opened
+        again, the photo changed would win over that one."""
+        if self.path is None or self._opened_ticket != self._opening:
             return
-        token, path, (seen, sha) = self._token, self.path, self._on_disk
+        asked, path, (seen, sha) = (self._token, self._opening), self.path, self._on_disk
         self.io.start(lambda _job: on_disk(path, seen, sha),
-                      done=lambda found: token == self._token and self._looked_on_disk(path, *found),
+                      done=lambda found: asked == (self._token, self._opening) and self._looked_on_disk(path, *found),
                       failed=lambda _message: None)
 
     def _watch_file(self, path: Path) -> None:

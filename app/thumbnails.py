@@ -265,10 +265,11 @@ def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImag
 
 
 def _read(path: str) -> tuple[bytes | None, Stamp | None]:
-    """The bytes of the regular file at ``path`` and its version (``stamp``, from the file read); None when it cannot be read (``engine.files.NotAFile`` is an
-    OSError: a FIFO named ``x.jpg`` is refused, where Qt opening it by name blocked its worker for good), or is over
-    ``WHOLE_READ_MAX`` (a blank tile; search still reads it, streaming): a 2 GB sparse file named ``x.jpg``, 8 KB on
-    disk, took 4.3 GB and 11 s to show as a tile, and a larger one ended the app."""
+    """The bytes of the regular file at ``path`` and its version (``stamp``, of the file read: None when none was).
+    No bytes when it cannot be read (``engine.files.NotAFile`` is an OSError: a FIFO named ``x.jpg`` is refused, where
+    Qt opening it by name blocked its worker for good), or is over ``WHOLE_READ_MAX`` (a blank tile; search still
+    reads it, streaming): a 2 GB sparse file named ``x.jpg``, 8 KB on disk, took 4.3 GB and 11 s to show as a tile,
+    and a larger one ended the app."""
     try:
         with open_regular(path) as fh:
             found = os.fstat(fh.fileno())

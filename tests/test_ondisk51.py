@@ -292,3 +292,25 @@ def test_a_thumbnail_cache_whose_runner_went_with_its_window_rechecks_nothing(qt
         delete(window)
     come_back(qapp)  # an exception in its slot fails the test (pytest-qt)
     assert thumbnails.get(str(picture)) is not None
+
+
+def test_a_photo_changed_on_disk_does_not_win_over_the_photo_asked_for_meanwhile(
+        qtbot, qapp, fresh_pipeline, tmp_path: Path):
+    """Back to the app and at once on the next photo: the look at the open photo's file, found changed, opened it
+    again after the next one was asked for, and that one (its open still decoding) never showed."""
+    first, second = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    first.write_bytes(jpeg(RED, (320, 240)))
+    second.write_bytes(jpeg(BLUE, (160, 240)))
+    runners = [Runner(1, qapp) for _ in range(3)]
+    controller = SceneController(fresh_pipeline, AppSettings(QSettings(str(tmp_path / "app.ini"),
+                                                                       QSettings.Format.IniFormat)), *runners)
+    with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):
+        controller.open(first)
+    first.write_bytes(jpeg(BLUE, (200, 240)))
+    come_back(qapp)  # its look runs on the io thread before the next photo's open
+    with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):
+        controller.open(second)
+    qtbot.waitUntil(lambda: controller.scene is not None and not controller._running, timeout=WAIT_MS)
+    assert controller.path == second
+    for runner in runners:
+        runner.shutdown()
