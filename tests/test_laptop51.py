@@ -15,10 +15,11 @@ pytest.importorskip("pytestqt")
 from map_data import synthetic
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QNativeGestureEvent, QPointingDevice, QWheelEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
+from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.map_canvas import MapCanvas
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView
@@ -141,3 +142,18 @@ def test_the_matches_follow_the_fingers(qtbot, runner):
     for moved in range(1, 4):
         swipe(panel.scroll.viewport())
         assert bar.value() == 3 * moved  # Qt's 12 px per 3 px
+
+
+def test_the_duplicate_groups_follow_the_fingers(qtbot, runner, pipeline):
+    """Each 3 px of a swipe moved the groups 12 px."""
+    window = DuplicatesView(pipeline, runner, Thumbnails(runner))
+    qtbot.addWidget(window)
+    window.resize(640, 420)
+    window.show()
+    window.list.setMinimumHeight(2000)  # many groups, taller than the window
+    groups = window.findChild(QScrollArea, "duplicateGroups")
+    bar = groups.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 1000)
+    for moved in range(1, 4):
+        swipe(groups.viewport())
+        assert bar.value() == 3 * moved

@@ -35,6 +35,7 @@ from app.thumbnails import Thumbnails
 from app.widgets.escape import EscapeCloses
 from app.widgets.flow_layout import Flow
 from app.widgets.message_bar import say
+from app.widgets.trackpad import PixelScroll
 from app.workers import Job, Runner, Task
 from engine.backups import BackupRun
 from engine.catalog import Product
@@ -221,6 +222,7 @@ class DuplicatesView(EscapeCloses, QWidget):
         self.list_layout = QVBoxLayout(self.list)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.list)
+        PixelScroll(scroll)  # a trackpad's 3 px moved the groups 12 px
         # A Tab stop (Page Up/Down scroll the groups) that said nothing and showed nothing when Tab reached it
         scroll.setObjectName("duplicateGroups")
         scroll.setAccessibleName("Duplicate groups")
