@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QNativeGestureEvent, QPointingDevice, QWheelEvent
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
+from app.dialogs.guide import GUIDE, GuideWindow
 from app.thumbnails import Thumbnails
 from app.widgets.catalog_view import CatalogView
 from app.widgets.duplicates_view import DuplicatesView
@@ -156,4 +157,17 @@ def test_the_duplicate_groups_follow_the_fingers(qtbot, runner, pipeline):
     qtbot.waitUntil(lambda: bar.maximum() > 1000)
     for moved in range(1, 4):
         swipe(groups.viewport())
+        assert bar.value() == 3 * moved
+
+
+def test_the_guide_follows_the_fingers(qtbot):
+    """Each 3 px of a swipe moved the guide's text 12 px."""
+    window = GuideWindow(GUIDE)
+    qtbot.addWidget(window)
+    window.resize(640, 420)
+    window.show()
+    bar = window.browser.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 1000)
+    for moved in range(1, 4):
+        swipe(window.browser.viewport())
         assert bar.value() == 3 * moved

@@ -32,6 +32,7 @@ from app.dialogs.about import DOCS
 from app.links import open_outside
 from app.settings import AppSettings
 from app.widgets.message_bar import say
+from app.widgets.trackpad import PixelScroll
 from app.window_memory import remember
 
 GUIDE = DOCS  # docs/app.md beside resources/: the repo's, or the packaged app's _internal/docs
@@ -71,6 +72,7 @@ class GuideBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setOpenExternalLinks(False)  # http(s) and mailto reach doSetSource, which hands them to the browser
+        PixelScroll(self)  # a trackpad's 3 px moved the text 12 px
         self._fitted: tuple[int, float] | None = None  # the width and pixel ratio the pictures were last fitted to
         self._originals: dict[str, QPixmap] = {}  # each picture as loaded, before fitting
         self._refit = QTimer(self, singleShot=True, interval=100)  # once a resize by the mouse pauses
