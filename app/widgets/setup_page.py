@@ -46,7 +46,7 @@ SHORTCUTS = [
     ("Search a region by keyboard: draw a box (on the selected tag's box, else mid-photo)", "D on the photo"),
     ("Move / resize that box (→ and ↓ larger); search it / cancel",
      "arrow keys / Shift+arrow keys; Enter / Escape"),
-    ("Zoom", "mouse wheel, + and − (Ctrl++ / Ctrl+− from the menu)"),
+    ("Zoom", "mouse wheel or a trackpad pinch, + and − (Ctrl++ / Ctrl+− from the menu)"),
     ("Fit to window", "0 (Ctrl+0)"),
     ("Pan", "middle-drag, or Space + drag"),
     ("Show every object's box", "B"),
