@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         self._candidates: list[Path] = []  # photos of a folder being opened: the first that loads wins
         self._found: list[Path] = []  # the photos the last listing found so far, in the strip's order
         self._listing: Task | None = None  # the folder being listed (the strip fills as it goes)
+        self._relisting: Task | None = None  # the strip's folder listed again, as it changed on disk (``_relist``)
+        self._relist_again = False  # it changed again while being listed: listed once more after
         self._saved_listings = self._tag_listings = 0  # the Photos strip's marks asked for: the last one shows
         self._strip_follows = False  # a photo of the listing opened: the strip shows it and takes what comes
         self._listed = Listed(None, False, [])  # the listing's last part: loose photos join the strip's loose ones
@@ -207,6 +209,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.photo_list = PhotoStrip(self.thumbnails)
         self.photo_list.photoChosen.connect(self.open_photo)
+        self.photo_list.folderChanged.connect(self._relist)
         self.photo_dock = QDockWidget("Photos", self)
         self.photo_dock.setObjectName("photos")
         self.photo_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -581,6 +584,9 @@ class MainWindow(QMainWindow):
                 return
         if self._listing is not None:
             self._listing.cancel()  # its parts still on their way are dropped (``ours``)
+        if self._relisting is not None:
+            self._relisting.cancel()
+            self._relisting = None
         self._list_saved()
         self._found, self._candidates, self._strip_follows, self._tried_all = [], [], False, None
         task: Task | None = None
@@ -644,6 +650,36 @@ class MainWindow(QMainWindow):
             self._listing_ended([], stopped=True)
             count = len(self._found)
             self.statusBar().showMessage(f"Stopped listing: {count:,} photo{'' if count == 1 else 's'} listed.", 10_000)
+
+    def _relist(self, folder: Path) -> None:
+        """The strip's folder changed on disk (photos renamed, added, deleted in another program): it is listed again
+        in a worker, as it was opened (``each_scene_file``: a folder of 10,000 photos too), and the strip follows
+        (``PhotoStrip.relist``). One listing at a time: changes meanwhile (a copy of 500 files goes on) list it once
+        more after. A folder gone (a USB stick pulled) is not listed: its rows stay, unreadable, till it is back."""
+        if self._listing is not None:
+            return  # still being listed for the first time: the strip takes that listing as it comes
+        if self._relisting is not None:
+            self._relist_again = True
+            return
+        self._relist_again = False
+        task: Task | None = None
+
+        def listed(photos: list[Path] | None) -> None:
+            if task is not self._relisting:
+                return
+            self._relisting = None
+            if photos is not None and self.photo_list.folder == folder:
+                self.photo_list.relist(photos)
+            if self._relist_again:
+                self._relist(folder)
+
+        def failed(_message: str) -> None:
+            if task is self._relisting:
+                self._relisting = None
+
+        task = self._relisting = self.io.start(
+            lambda job: list(each_scene_file([folder], job.cancelled)) if folder.is_dir() else None,
+            done=listed, failed=failed)
 
     def _photos_found(self, part: Listed) -> None:
         """Part of the listing: the first photo is opened at once; once one opened, the strip takes the rest."""

@@ -37,7 +37,10 @@ unplugged. The strip watches the folders its photos are in (``QFileSystemWatcher
 folder is one watch, a file would be one each), and the thumbnail cache looks at its photos' files again, in a worker,
 when one changes and when the app comes back to the front (``Thumbnails.recheck``). A photo whose file is another now
 gets its thumbnail, ✓ and tag mark made again from its new content (a failure said for its old file is forgotten);
-one gone shows as unreadable. Its row stays under its name: the folder is not listed again.
+one gone shows as unreadable. A folder's strip is listed again too (``folderChanged``: the window lists it in a
+worker as it opened it, once a burst of changes is over) and its rows follow the listing (``relist``): a photo renamed,
+added (a camera import saving into it) or deleted there shows under its new name, appears or goes, the open photo's
+row staying whatever happened to its file. A loose photo's row stays under its name, shown unreadable once gone.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class PhotoStrip(QListWidget):
     """
 
     photoChosen = Signal(Path)
+    folderChanged = Signal(Path)  # a watched folder of a folder's strip changed: list ``folder`` again (``relist``)
 
     def __init__(self, thumbnails: Thumbnails, parent: QWidget | None = None):
         super().__init__(parent)
@@ -142,7 +146,7 @@ class PhotoStrip(QListWidget):
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(lambda _folder: self._recheck_soon.start())
         self._recheck_soon = QTimer(self, singleShot=True, interval=RECHECK_MS,
-                                    timeout=lambda: thumbnails.recheck(self._rows))
+                                    timeout=self._folders_changed)
         self.setObjectName("photoStrip")
         self.setAccessibleName("Photos")
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -217,6 +221,42 @@ class PhotoStrip(QListWidget):
         if self._coming:
             self._insert_soon.start()
         self._visible_soon.start()
+
+    def _folders_changed(self) -> None:
+        """A burst of changes in the watched folders is over: the photos' files are looked at again, and a folder's
+        strip asks for its folder to be listed again."""
+        self.thumbnails.recheck(self._rows)
+        if self.folder is not None and not self.loose:
+            self.folderChanged.emit(self.folder)
+
+    def relist(self, listing: list[Path]) -> None:
+        """The strip's folder as listed again: rows of photos gone from it go, photos new to it get rows where the
+        listing puts them, the others keep theirs (picture, marks), and the open photo stays listed and selected
+        (gone, it shows as unreadable). Only the rows that changed are touched: a copy of 500 photos into a folder
+        of 10,000 makes 500 rows, not 10,500. Ignored while rows are still being made (the folder's first listing
+        is under way) and for loose photos."""
+        if self._coming or self.loose:
+            return
+        row = self.currentRow()
+        open_photo = self.photos[row] if 0 <= row < len(self.photos) else None
+        target = _keeping(listing, open_photo, self.photos)
+        wanted, had = set(target), set(self.photos)
+        if [p for p in self.photos if p in wanted] != [p for p in target if p in had]:
+            return  # not in the order the strip was listed in (both are the same walk, names sorted): left as it was
+        iconed = [self.photos[r] for r in self._iconed]
+        self.blockSignals(True)
+        for row in reversed(range(len(self.photos))):
+            if self.photos[row] not in wanted:
+                self.takeItem(row)
+        for row, photo in enumerate(target):
+            if photo not in had:
+                self.insertItem(row, caption(photo))
+        self.blockSignals(False)
+        self.photos = target
+        self._rows = {str(p): r for r, p in enumerate(target)}
+        self._iconed = OrderedDict((self._rows[str(p)], None) for p in iconed if str(p) in self._rows)
+        self._watch([p for p in target if p not in had])
+        self.select(open_photo)
 
     def _watch(self, photos: list[Path]) -> None:
         """Watch the folders of ``photos`` not watched yet, up to ``WATCHED`` folders in all."""
@@ -463,6 +503,17 @@ class ListingStatus(QWidget):
     def found(self, count: int) -> None:
         self.label.setText(f"Listing photos: {count:,} found…")
         self.show()
+
+
+def _keeping(listing: list[Path], open_photo: Path | None, rows: list[Path]) -> list[Path]:
+    """``listing`` with ``open_photo`` kept in it when its file went: after the row before it that is still listed
+    (first when none is), so the window never shows a photo the strip does not list."""
+    if open_photo is None or open_photo in set(listing):
+        return list(listing)
+    listed = set(listing)
+    before = next((p for p in reversed(rows[: rows.index(open_photo)]) if p in listed), None)
+    at = listing.index(before) + 1 if before is not None else 0
+    return [*listing[:at], open_photo, *listing[at:]]
 
 
 def tag_words(tags: int | None, failure: str = UNREADABLE_WORDS) -> str:

@@ -1,0 +1,103 @@
+"""The Photos strip follows its folder on disk; Open Recent and missing photos; big colour profiles in tiles.
+
+A folder's strip was listed once: a photo renamed there stayed under its old name, unreadable, one added (a camera
+import saving into the folder) never showed, one deleted stayed, unreadable. Real files in temp folders, real
+widgets (offscreen), the folder's own watch telling of the change.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QObject
+
+from app.thumbnails import Thumbnails
+from app.widgets.photo_strip import PhotoStrip
+from app.workers import Runner
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 60_000
+
+
+def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (120, 80), **save) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG", quality=90, **save)
+    return buffer.getvalue()
+
+
+def photos_in(folder: Path, *names: str) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    for i, name in enumerate(names):
+        (folder / name).write_bytes(jpeg((40 * i % 255, 120, 200)))
+    return [folder / name for name in names]
+
+
+def test_the_strip_follows_its_folder_renamed_added_and_deleted_photos_and_keeps_the_open_one(
+        qtbot, main_window, fresh_pipeline, tmp_path: Path):
+    """Renamed, added and deleted in the file manager while the folder is open: the strip lists the folder as it is
+    now, the open photo still listed and selected, even once its own file is deleted."""
+    folder = tmp_path / "room photos"
+    a, b, c = photos_in(folder, "a.jpg", "b.jpg", "c.jpg")
+    window = main_window(fresh_pipeline, (1280, 800))
+    strip = window.photo_list
+    with qtbot.waitSignal(window.controller.opened, timeout=WAIT_MS):
+        window.open_paths([folder])
+    qtbot.waitUntil(lambda: strip.photos == [a, b, c] and window._listing is None, timeout=WAIT_MS)
+    strip.setCurrentRow(1)  # b opens
+    qtbot.waitUntil(lambda: window.controller.path == b, timeout=WAIT_MS)
+
+    a.rename(folder / "aa.jpg")
+    (folder / "d.jpg").write_bytes(jpeg((10, 200, 10)))
+    c.unlink()
+    qtbot.waitUntil(lambda: strip.photos == [folder / "aa.jpg", b, folder / "d.jpg"], timeout=WAIT_MS)
+    assert [strip.item(row).text() for row in range(strip.count())] == ["aa.jpg", "b.jpg", "d.jpg"]
+    assert strip.currentRow() == 1 and window.controller.path == b  # nothing else opened
+
+    b.unlink()  # the open photo's file: its row stays (the window shows it), the new photo joins in order
+    (folder / "e.jpg").write_bytes(jpeg((200, 200, 10)))
+    qtbot.waitUntil(lambda: folder / "e.jpg" in strip.photos, timeout=WAIT_MS)
+    assert strip.photos == [folder / "aa.jpg", b, folder / "d.jpg", folder / "e.jpg"]
+    assert strip.currentRow() == 1 and window.controller.path == b
+
+
+def test_relisting_10000_photos_touches_only_the_rows_that_changed(qtbot, qapp, tmp_path: Path):
+    """500 photos copied into a folder of 10,000 and one deleted: 500 rows made where the listing puts them, one
+    taken; the other rows are the same rows (their pictures and marks kept), the open photo selected still."""
+    holder = QObject()
+    thumbnails = Thumbnails(Runner(1, holder), holder)
+    strip = PhotoStrip(thumbnails)
+    thumbnails.setParent(strip)
+    qtbot.addWidget(strip)
+    folder = tmp_path / "photos"  # names only: the strip's rows, not their files, are what is looked at
+    photos = [folder / f"{i:05d}.jpg" for i in range(0, 20_000, 2)]
+    strip.show_photos(photos, folder=folder)
+    qtbot.waitUntil(lambda: strip.count() == len(photos), timeout=WAIT_MS)
+    strip.select(photos[7_000])
+    kept_item = strip.item(9_999)
+    kept_item.setData(256 + 50, "mark")
+
+    added = [folder / f"{i:05d}.jpg" for i in range(1, 1_000, 2)]
+    listing = sorted([*photos, *added])
+    listing.remove(photos[3])
+    strip.relist(listing)
+
+    assert strip.photos == listing and strip.count() == len(listing)
+    assert [strip.item(row).text() for row in (0, 1, 2, 10_498)] == ["00000.jpg", "00001.jpg", "00002.jpg", "19998.jpg"]
+    assert strip.currentItem().text() == "14000.jpg" and strip.photos[strip.currentRow()] == photos[7_000]
+    assert strip.item(strip.photos.index(photos[9_999])).data(256 + 50) == "mark"
+
+
+def test_a_loose_photos_strip_is_not_relisted(qtbot, qapp, tmp_path: Path):
+    """Loose photos (dropped one at a time) keep their rows: a gone one shows unreadable, as before."""
+    holder = QObject()
+    thumbnails = Thumbnails(Runner(1, holder), holder)
+    strip = PhotoStrip(thumbnails)
+    thumbnails.setParent(strip)
+    qtbot.addWidget(strip)
+    a, b = photos_in(tmp_path / "loose", "a.jpg", "b.jpg")
+    strip.show_photos([a, b], loose=True)
+    strip.relist([a])
+    assert strip.photos == [a, b]
