@@ -87,6 +87,7 @@ if TYPE_CHECKING:
 IMAGE_FILTER = "Images (" + " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES)) + ")"  # what opens
 PHOTO_TAB, CATALOG_TAB, MAP_TAB = map(TABS.index, ("photo", "catalog", "map"))
 RESTORE_ACTION = "Restore a Backup…"
+RECENT_GONE = " — not found"  # an Open Recent entry whose photo was moved or deleted
 OPEN_PAGE_ACTION = "Open Page"  # a shoppable page just exported, in the browser
 SET_ASIDE_ACTION = "Set It Aside"  # a damaged catalog without backups: a new, empty one in its place
 ADD_TO_MENU, REMOVE_FROM_MENU = "Add to Applications &Menu", "Remove from Applications &Menu"  # Help, on Linux
@@ -817,16 +818,45 @@ class MainWindow(QMainWindow):
         self.photo_list.select(self.controller.path)
 
     def _fill_recent(self) -> None:
+        """The recent photos; those whose file is gone are marked "not found" once a worker looked (a photo on a
+        network share or a sleeping disk can take seconds to answer: the menu shows at once, never waiting on it)."""
         self.recent.clear()
-        for entry in self.settings.recent:
-            self.recent.addAction(entry).triggered.connect(
-                lambda _c=False, p=entry: self.open_paths([Path(p)])
-            )
-        if self.settings.recent:
+        entries = self.settings.recent
+        for entry in entries:
+            action = self.recent.addAction(entry)
+            action.setData(entry)
+            action.triggered.connect(lambda _c=False, p=entry: self._open_recent(p))
+        if entries:
+            self.io.start(lambda _job: {entry for entry in entries if not Path(entry).is_file()},
+                          done=lambda gone: self._mark_recent_gone(entries, gone), failed=lambda _m: None)
             self.recent.addSeparator()
             self.recent.addAction("Clear Menu").triggered.connect(self.settings.clear_recent)
         else:
             self.recent.addAction("No recent photos").setEnabled(False)
+
+    def _mark_recent_gone(self, entries: list[str], gone: set[str]) -> None:
+        """Open Recent's entries in ``gone`` say their photo is not found (chosen, they are taken off), while the
+        menu still lists ``entries``."""
+        actions = self.recent.actions()[:len(entries)]
+        if [action.data() for action in actions] != entries:
+            return  # the menu was filled again meanwhile
+        for action in actions:
+            if action.data() in gone:
+                action.setText(f"{action.data()}{RECENT_GONE}")
+
+    def _open_recent(self, entry: str) -> None:
+        """Open a recent photo; one moved or deleted is taken off the menu, said so (looked at in a worker)."""
+        path = Path(entry)
+        self.io.start(lambda _job: path.is_file(), done=lambda here: self._open_recent_found(path, here),
+                      failed=lambda _m: self.open_paths([path]))
+
+    def _open_recent_found(self, path: Path, here: bool) -> None:
+        if here:
+            self.open_paths([path])
+            return
+        self.settings.remove_recent(path)
+        self.show_message(f"{path.name} is no longer in {path.parent} (moved or deleted): taken off Open Recent.",
+                          "error", page=PHOTO_TAB)
 
     def paste(self) -> None:
         """A copied file opens as it is; a copied picture is kept in the data dir first."""

@@ -189,6 +189,10 @@ class AppSettings:
         entries = [str(path)] + [p for p in self.recent if p != str(path)]
         self.store.setValue("files/recent", json.dumps(entries[:MAX_RECENT]))
 
+    def remove_recent(self, path: str | Path) -> None:
+        """Take ``path`` off Open Recent (its photo was moved or deleted)."""
+        self.store.setValue("files/recent", json.dumps([p for p in self.recent if p != str(path)]))
+
     def clear_recent(self) -> None:
         self.store.setValue("files/recent", "[]")
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QObject
 
+from app.main_window import RECENT_GONE
 from app.thumbnails import Thumbnails
 from app.widgets.photo_strip import PhotoStrip
 from app.workers import Runner
@@ -101,3 +102,24 @@ def test_a_loose_photos_strip_is_not_relisted(qtbot, qapp, tmp_path: Path):
     strip.show_photos([a, b], loose=True)
     strip.relist([a])
     assert strip.photos == [a, b]
+
+
+def test_open_recent_marks_a_photo_gone_and_takes_it_off_when_chosen(qtbot, main_window, fresh_pipeline, tmp_path):
+    """A recent photo moved or deleted said "could not be opened: no such file" and stayed in the menu for good: the
+    menu marks it once a worker looked, and choosing it takes it off, saying why."""
+    here, gone = photos_in(tmp_path / "recent", "here.jpg", "gone.jpg")
+    window = main_window(fresh_pipeline, (1280, 800))
+    window.settings.add_recent(gone)
+    window.settings.add_recent(here)
+    gone.unlink()
+    window.recent.aboutToShow.emit()
+    entries = window.recent.actions()[:2]
+    qtbot.waitUntil(lambda: entries[1].text() == f"{gone}{RECENT_GONE}", timeout=WAIT_MS)
+    assert entries[0].text() == str(here)
+
+    entries[1].trigger()
+    qtbot.waitUntil(lambda: window.settings.recent == [str(here)], timeout=WAIT_MS)
+    assert "gone.jpg is no longer in" in window.message.text.text() and "taken off Open Recent" in window.message.text.text()
+    with qtbot.waitSignal(window.controller.opened, timeout=WAIT_MS):
+        entries[0].trigger()
+    assert window.controller.path == here
