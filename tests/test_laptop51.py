@@ -14,8 +14,8 @@ pytest.importorskip("pytestqt")
 
 from map_data import synthetic
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QNativeGestureEvent, QPointingDevice, QWheelEvent
-from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
+from PySide6.QtGui import QIcon, QImage, QNativeGestureEvent, QPixmap, QPointingDevice, QWheelEvent
+from PySide6.QtWidgets import QApplication, QListWidgetItem, QScrollArea, QWidget
 
 from app.dialogs.guide import GUIDE, GuideWindow
 from app.thumbnails import Thumbnails
@@ -24,6 +24,7 @@ from app.widgets.duplicates_view import DuplicatesView
 from app.widgets.map_canvas import MapCanvas
 from app.widgets.results_panel import ResultsPanel
 from app.widgets.scene_view import SceneView
+from app.widgets.where_used import CROP, WhereUsedPanel
 from app.workers import Runner
 
 pytestmark = pytest.mark.gui
@@ -171,3 +172,20 @@ def test_the_guide_follows_the_fingers(qtbot):
     for moved in range(1, 4):
         swipe(window.browser.viewport())
         assert bar.value() == 3 * moved
+
+
+def test_where_used_follows_the_fingers(qtbot, runner, pipeline, scene_path):
+    """Its rows (a photo crop each) moved in jumps of a whole row, every other 3 px of a swipe."""
+    panel = WhereUsedPanel(pipeline, runner)
+    qtbot.addWidget(panel)
+    panel.resize(340, 420)
+    panel.show()
+    crop = QIcon(QPixmap.fromImage(QImage(str(scene_path("a-living-space-to-snuggle"))).scaled(CROP)))
+    for number in range(30):
+        panel.sightings.addItem(QListWidgetItem(crop, f"a room photo, tag {number}"))
+    first = panel.sightings.item(0)
+    qtbot.waitUntil(lambda: panel.sightings.verticalScrollBar().maximum() > 0)
+    top = panel.sightings.visualItemRect(first).top()
+    for moved in range(1, 4):
+        swipe(panel.sightings.viewport())
+        assert panel.sightings.visualItemRect(first).top() == top - 3 * moved

@@ -49,6 +49,7 @@ from app.labels import (
 from app.scene_files import caption
 from app.thumbnails import decode_fitted
 from app.widgets.scene_view import NAMED, dropped_paths, seen_names
+from app.widgets.trackpad import PixelScroll
 from app.workers import Job, Runner, Task
 from engine.crops import crop
 from engine.errors import DecorLensError
@@ -271,6 +272,9 @@ class WhereUsedPanel(QWidget):
         self.sightings.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a line: "pasted-2026…spring.png", not cut off
         self.sightings.setResizeMode(QListView.ResizeMode.Adjust)  # rows laid out again as the list's width changes
         self.sightings.setItemDelegate(FittedRows(self.sightings))
+        # a trackpad swipe moved the rows in jumps of a whole photo crop (100 px), every other 3 px of finger travel
+        self.sightings.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        PixelScroll(self.sightings)
         self.sightings.itemActivated.connect(self._activated)
         self.together_label = plain_label("Goes with")
         self.together = QListWidget(objectName="goesWith", wordWrap=True)
