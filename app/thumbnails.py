@@ -45,7 +45,7 @@ from app.workers import Job, Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import ImageError
 from engine.files import open_regular
-from engine.imageio import OPENERS, WHOLE_READ_MAX, load_image_bytes, orientation
+from engine.imageio import ICC_MAX, OPENERS, WHOLE_READ_MAX, load_image_bytes, orientation
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
 CAPACITY = 1200  # thumbnails kept at most
@@ -286,10 +286,12 @@ def _decode_bytes(data: bytes, path: str, width: int, height: int, dpr: float) -
     PDF plugins rendered files no other part of DecorLens reads. Bytes Pillow does not know are a null image; bytes
     Qt cannot decode are decoded as search decodes them (Qt's TIFF reader has no JPEG codec: a scanner's
     JPEG-compressed TIFF, which search reads, was a blank tile)."""
-    found, turn = _format(data)
+    found, turn, big_profile = _format(data)
     if found.isEmpty():
         return QImage()
-    if found not in QImageReader.supportedImageFormats():  # HEIC, AVIF: Pillow's plugins decode them
+    # HEIC, AVIF: Pillow's plugins decode them. A colour profile over ICC_MAX: Qt parsed and applied any (a crafted
+    # 95 MB one took 0.9 s and ~600 MB a tile); search leaves it out, and so does the Pillow decode, alike.
+    if big_profile or found not in QImageReader.supportedImageFormats():
         return _decode_with_pillow(data, path, width, height, dpr)
     buffer = QBuffer()
     buffer.setData(QByteArray(data))
@@ -331,16 +333,18 @@ def kept(width: int, height: int) -> tuple[int, int, int, int]:
     return (width - w) // 2, (height - h) // 2, w, h
 
 
-def _format(data: bytes) -> tuple[QByteArray, int]:
+def _format(data: bytes) -> tuple[QByteArray, int, bool]:
     """The format of a photo's bytes, named for Qt, as Pillow reads it from the header, among the formats
-    DecorLens reads (``engine.imageio.OPENERS``), "" when none; and its EXIF orientation as search reads it. By the
-    content, not the suffix: a PNG named .jpg still shows."""
+    DecorLens reads (``engine.imageio.OPENERS``), "" when none; its EXIF orientation as search reads it; and whether
+    it embeds a colour profile over ``ICC_MAX`` (which search ignores). By the content, not the suffix: a PNG named
+    .jpg still shows."""
     try:
         with Image.open(io.BytesIO(data), formats=OPENERS) as img:
             found, turn = img.format or "", orientation(img)
+            big_profile = len(img.info.get("icc_profile") or b"") > ICC_MAX
     except (OSError, ValueError, Image.DecompressionBombError):
-        return QByteArray(), 1
-    return QByteArray(("jpeg" if found == "MPO" else found.lower()).encode()), turn
+        return QByteArray(), 1, False
+    return QByteArray(("jpeg" if found == "MPO" else found.lower()).encode()), turn, big_profile
 
 
 def _decode(reader: QImageReader, width: int, height: int, dpr: float) -> QImage:

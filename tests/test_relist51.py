@@ -8,16 +8,18 @@ widgets (offscreen), the folder's own watch telling of the change.
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 from PySide6.QtCore import QObject
 
 from app.main_window import RECENT_GONE
-from app.thumbnails import Thumbnails
+from app.thumbnails import Thumbnails, decode_fitted
 from app.widgets.photo_strip import PhotoStrip
 from app.workers import Runner
+from engine.imageio import ICC_MAX, load_image_bytes
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60_000
@@ -123,3 +125,28 @@ def test_open_recent_marks_a_photo_gone_and_takes_it_off_when_chosen(qtbot, main
     with qtbot.waitSignal(window.controller.opened, timeout=WAIT_MS):
         entries[0].trigger()
     assert window.controller.path == here
+
+
+def swapped_profile(length: int) -> bytes:
+    """An RGB colour profile whose red and blue primaries are swapped (applied, red turns blue), padded to
+    ``length`` bytes (its header says so; what follows its tags is not read)."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    entries = {bytes(icc[at:at + 4]): at for at in range(132, 132 + 12 * struct.unpack(">I", icc[128:132])[0], 12)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    icc[red + 4:red + 8], icc[blue + 4:blue + 8] = icc[blue + 4:blue + 8], icc[red + 4:red + 8]
+    icc += bytes(length - len(icc))
+    icc[0:4] = struct.pack(">I", length)
+    return bytes(icc)
+
+
+def test_a_tile_leaves_out_a_colour_profile_over_icc_max_as_search_does(tmp_path: Path):
+    """Qt's tile decoder parsed and applied any embedded profile (a crafted 95 MB one: 0.9 s and ~600 MB a tile);
+    search ignores those over ICC_MAX. The tile now shows the colours search sees."""
+    photo = tmp_path / "big-profile.jpg"
+    photo.write_bytes(jpeg((200, 30, 30), icc_profile=swapped_profile(ICC_MAX + 2**20)))
+    searched = load_image_bytes(photo.read_bytes(), str(photo), 200)[40, 60]
+    assert tuple(searched) == pytest.approx((200, 30, 30), abs=6)
+
+    image = decode_fitted(str(photo), 136, 96, 1.0)
+    colour = image.pixelColor(image.width() // 2, image.height() // 2)
+    assert (colour.red(), colour.green(), colour.blue()) == pytest.approx(tuple(map(int, searched)), abs=6)
