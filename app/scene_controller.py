@@ -208,7 +208,7 @@ class SceneController(QObject):
     # window embeds the catalog (progress and Cancel in the status bar) while the match waits for it
     embeddingNeeded = Signal()
     # a photo's path, content hash and number of tags, once kept in the scene memory as shown (opened, searched again,
-    # edited): the Photos strip's tag mark follows it
+    # edited), or as shown when the memory keeps nothing (an empty catalog): the Photos strip's tag mark follows it
     remembered = Signal(str, str, int)
 
     def __init__(self, pipeline: Pipeline, settings: AppSettings, engine: Runner, io: Runner, saver: Runner):
@@ -834,7 +834,8 @@ class SceneController(QObject):
         sha256 = self.scene.image_sha256
         self.memory.start(
             lambda _job: remember_saved(pipeline, path, data, searched, pixels),
-            done=lambda count: count is not None and self.remembered.emit(str(path), sha256, count),
+            # an empty catalog keeps nothing (None), but the tags are shown: the strip said "not tagged yet" under them
+            done=lambda count: self.remembered.emit(str(path), sha256, len(data["objects"]) if count is None else count),
             failed=self.failed.emit,
         )
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject
 
 from app.main_window import RECENT_GONE
 from app.thumbnails import Thumbnails, decode_fitted
-from app.widgets.photo_strip import PhotoStrip
+from app.widgets.photo_strip import UNTAGGED, UNTAGGED_WORDS, PhotoStrip
 from app.workers import Runner
 from engine.imageio import ICC_MAX, load_image_bytes
 
@@ -150,3 +150,23 @@ def test_a_tile_leaves_out_a_colour_profile_over_icc_max_as_search_does(tmp_path
     image = decode_fitted(str(photo), 136, 96, 1.0)
     colour = image.pixelColor(image.width() // 2, image.height() // 2)
     assert (colour.red(), colour.green(), colour.blue()) == pytest.approx(tuple(map(int, searched)), abs=6)
+
+
+def test_with_an_empty_catalog_the_open_photos_mark_counts_its_tags(qtbot, main_window, fresh_pipeline, ikea: Path,
+                                                                     tmp_path: Path):
+    """Nothing to match (no catalog imported yet), the photo's things are still found and shown as tags, but the scene
+    memory keeps nothing: its row said "not tagged yet" under the tags the window showed."""
+    folder = tmp_path / "rooms"
+    folder.mkdir()
+    (folder / "a-room.jpg").write_bytes(min((ikea / "scenes").glob("*.jpg")).read_bytes())
+    (folder / "b-other.jpg").write_bytes(jpeg((90, 90, 90)))
+    window = main_window(fresh_pipeline, (1280, 800))
+    assert fresh_pipeline.catalog.count() == 0
+    strip = window.photo_list
+    with qtbot.waitSignal(window.controller.sceneChanged, timeout=WAIT_MS):
+        window.open_paths([folder])
+    tags = len(window.controller.scene.tags)
+    assert tags > 0, "the room's things found as tags"
+    qtbot.waitUntil(lambda: strip.count() == 2 and strip.tags_of(0) not in (None, UNTAGGED), timeout=WAIT_MS)
+    assert strip.tags_of(0) == tags
+    assert UNTAGGED_WORDS not in strip.item(0).toolTip()
