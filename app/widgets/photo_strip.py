@@ -92,6 +92,7 @@ from app.labels import rich_tooltip
 from app.links import open_outside
 from app.scene_files import caption
 from app.thumbnails import Thumbnails
+from app.widgets.trackpad import PixelScroll
 from engine.corrections import KEY_DIGITS
 from engine.scene_memory import TagCounts
 from engine.words import counted
@@ -160,6 +161,7 @@ class PhotoStrip(QListWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        PixelScroll(self)  # a trackpad's 3 px moved the photos 75 px (Qt reads its angle as a wheel's)
         self.setFixedWidth(ICON.width() + 40)
         self.currentRowChanged.connect(self._chosen)
         thumbnails.ready.connect(self._thumbnail)
