@@ -29,6 +29,7 @@ import re
 import sqlite3
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -315,15 +316,17 @@ def cli_restore_advice(text: str) -> tuple[int, int, int | None] | None:
     return found.start(), found.end(), int(found[1]) if found[1] else None
 
 
-def replace_damaged(catalog_path: Path, backup: Path) -> Path:
+def replace_damaged(catalog_path: Path, backup: Path, forget: Sequence[str]) -> Path:
     """Put a copy of ``backup`` in place of a damaged catalog; returns where the damaged file now is.
 
     A restore into the catalog (``Catalog.restore_from``) needs a catalog SQLite can read; a damaged one is set
     aside instead, never deleted (``catalog-damaged-<UTC time>.sqlite`` beside it, its WAL and shared memory
     with it, so that SQLite reads them as they were). The copy is made first, so a kill leaves the damaged catalog
     or the restored one, or between the last two renames none: the next restore then finds the backup where it
-    was. The copy holds no name of its catalog (``Catalog.identity``): it gets a new one when opened, and every
-    index, made for the damaged file, is rebuilt.
+    was. The copy holds none of the ``meta`` rows ``forget`` names: the catalog's name (``Catalog.identity``), so
+    that it gets a new one when opened and every index, made for the damaged file, is rebuilt; the recipe of its
+    products' keys, so that they are worked out again as it opens (a backup is anyone's file: keys planted in it
+    put a rug first by price and found it for "sofa").
     """
     folder = backups_dir(catalog_path)  # where a killed copy's temp file is cleaned up (``take_backup``)
     folder.mkdir(parents=True, exist_ok=True)
@@ -335,7 +338,7 @@ def replace_damaged(catalog_path: Path, backup: Path) -> Path:
             with read_only(backup) as source:
                 _copy(source, tmp)
             with contextlib.closing(sqlite3.connect(tmp)) as copy, copy:
-                copy.execute("DELETE FROM meta WHERE key = 'catalog_id'")  # engine.catalog.IDENTITY
+                copy.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in forget])
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot copy the backup {backup} into {catalog_path.parent}: {exc}") from exc
         aside = set_aside(catalog_path)

@@ -963,7 +963,7 @@ def restore_damaged(path: Path, backup: Path) -> tuple[Path, int]:
     checked as ``Catalog.restore_from`` checks it; returns where the damaged file was kept and the products restored.
     """
     _check_restorable(Path(backup))
-    aside = replace_damaged(path, Path(backup))
+    aside = replace_damaged(path, Path(backup), forget=(IDENTITY, RECIPE_KEY))  # keys of a backup are not trusted
     with Catalog(path) as restored:
         return aside, restored.count()
 

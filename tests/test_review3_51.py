@@ -1,0 +1,31 @@
+"""Review of catalog schema 3 (session 51): a backup is anyone's file, so the keys stored in it are never trusted."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from test_keys51 import NAME_ORDER, PRICE_ORDER, _catalog, _skus
+
+from engine.catalog import Catalog, restore_damaged
+
+
+def test_keys_planted_in_a_backup_put_in_place_of_a_damaged_catalog_are_worked_out_again(tmp_path: Path) -> None:
+    """A restore into a damaged catalog puts a copy of the backup in its place: a schema-3 backup recording this
+    version's recipe kept the keys written in it, so a rug planted at 0.01 and "aaa" came first by price and by name,
+    and a search for "sofa" found it."""
+    live = tmp_path / "catalog.sqlite"
+    _catalog(live).close()
+    backup = tmp_path / "hostile.sqlite"
+    shutil.copy(live, backup)
+    with closing(sqlite3.connect(backup)) as db, db:
+        db.execute("UPDATE products SET price_value = 0.01, name_key = 'aaa', search_name = 'sofa' WHERE sku = 'P1'")
+        db.execute("UPDATE products SET price_value = 'cheap' WHERE sku = 'P2'")  # not even a number
+    live.write_bytes(b"not a catalog any more" * 400)
+    restore_damaged(live, backup)
+    with Catalog(live) as catalog:
+        assert _skus(catalog, order="name") == NAME_ORDER
+        assert _skus(catalog, order="price") == PRICE_ORDER
+        assert _skus(catalog, text="sofa") == []
