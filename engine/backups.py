@@ -379,7 +379,9 @@ def find_backup(catalog_path: Path, name: str) -> Path:
 
 
 def check_columns(backup: Path) -> None:
-    """Refuse, naming the backup, one that lacks a table or column of the catalog schema.
+    """Refuse, naming the backup, one that lacks a table or column of the catalog schema, or declares one of another
+    type: a restore into a damaged catalog puts the backup's file in its place, its tables as they are, and a price
+    key declared TEXT there kept each number worked out as text ("10.0" sorted before "9.0").
 
     A restore copies every column by name; a file without one failed on SQLite's "no such column", which
     the CLI reported as a failure of the live catalog (intact, the restore rolled back). A backup of an older
@@ -399,7 +401,7 @@ def check_columns(backup: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise CatalogError(f"{backup} is not a readable DecorLens catalog backup: {exc}") from exc
     for table, columns in needed.items():
-        missing = sorted(columns - found[table] - added.get(table, set()))
+        missing = sorted(columns.keys() - found[table].keys() - added.get(table, set()))
         if missing:
             shown = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
             what = f"no {table} table" if not found[table] else f"no column {shown} in {table}"
@@ -407,6 +409,11 @@ def check_columns(backup: Path) -> None:
             # and at some lengths of the backup's path cut this, the reason, to "(no colum…)".
             raise CatalogError(f"backup {backup} is not a complete DecorLens catalog: {what}; the catalog is "
                                "unchanged: restore another backup")
+        for column in sorted(columns.keys() & found[table].keys()):
+            if found[table][column] != columns[column]:
+                raise CatalogError(f"backup {backup} is not a DecorLens catalog: its {table}.{column} is "
+                                   f"{found[table][column] or 'of no type'}, not {columns[column]}; the catalog is "
+                                   "unchanged: restore another backup")
 
 
 def _schema_version(db: sqlite3.Connection) -> int | None:
@@ -419,8 +426,9 @@ def _schema_version(db: sqlite3.Connection) -> int | None:
     return row[0] if row and type(row[0]) is int else None
 
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+def _columns(db: sqlite3.Connection, table: str) -> dict[str, str]:
+    """{column: its declared type, in capitals} of ``table`` in ``db``."""
+    return {row[1]: str(row[2]).upper() for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _copy(source: sqlite3.Connection | Path, target: Path) -> None:

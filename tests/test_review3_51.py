@@ -7,9 +7,11 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from test_keys51 import NAME_ORDER, PRICE_ORDER, _catalog, _skus
+import pytest
+from test_keys51 import NAME_ORDER, PRICE_ORDER, _at_schema_2, _catalog, _skus
 
-from engine.catalog import Catalog, restore_damaged
+from engine.backups import check_columns
+from engine.catalog import Catalog, CatalogError, restore_damaged
 
 
 def test_keys_planted_in_a_backup_put_in_place_of_a_damaged_catalog_are_worked_out_again(tmp_path: Path) -> None:
@@ -29,3 +31,25 @@ def test_keys_planted_in_a_backup_put_in_place_of_a_damaged_catalog_are_worked_o
         assert _skus(catalog, order="name") == NAME_ORDER
         assert _skus(catalog, order="price") == PRICE_ORDER
         assert _skus(catalog, text="sofa") == []
+
+
+def test_a_backup_declaring_a_key_of_another_type_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    """Put in place of a damaged catalog, a backup's tables are kept as it declares them: a price key declared TEXT
+    stored each price worked out as text ("10.0" sorted before "9.0"). ``check_columns`` (which both restores ask
+    first) refuses it, naming the column; backups DecorLens wrote, of schema 3 and 2, still pass."""
+    live = tmp_path / "catalog.sqlite"
+    _catalog(live).close()
+    for version in (3, 2):
+        good = tmp_path / f"schema{version}.sqlite"
+        shutil.copy(live, good)
+        if version == 2:
+            _at_schema_2(good)
+        check_columns(good)
+    backup = tmp_path / "hostile.sqlite"
+    shutil.copy(live, backup)
+    with closing(sqlite3.connect(backup)) as db, db:
+        db.execute("DROP INDEX products_price_value")
+        db.execute("ALTER TABLE products DROP COLUMN price_value")
+        db.execute("ALTER TABLE products ADD COLUMN price_value TEXT")
+    with pytest.raises(CatalogError, match=r"products\.price_value is TEXT, not REAL; the catalog is unchanged"):
+        check_columns(backup)
