@@ -846,14 +846,9 @@ class Catalog:
         DecorLens's (``KEY_RECIPE``): a name order of another release left stored keys a sort misread."""
         if self._recipe() == KEY_RECIPE:
             return
-        self._begin_write()
-        try:
+        with self.write():
             if self._recipe() != KEY_RECIPE:  # not another process's, meanwhile
                 self._rekey()
-        except BaseException:
-            self._rollback()
-            raise
-        self.db.execute("COMMIT")
 
     def _recipe(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (RECIPE_KEY,)).fetchone()
