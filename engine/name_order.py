@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from engine.search_text import SHOWN
+
 # Letters that NFKD does not split into a base letter and a mark, though readers file them with one: Danish and
 # Norwegian ø, æ, Latin and French œ, Croatian and Vietnamese đ, Icelandic ð and þ, Polish ł, Maltese ħ, Sami ŧ,
 # and Turkish dotless ı (its capital I is ASCII; the dotted İ is an i and a dot, which NFKD splits).
@@ -28,10 +30,10 @@ BASE_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ð"
 # Accents and other marks that NFKD splits from their letters: the blocks of combining diacritical marks (Latin,
 # Greek, Cyrillic: "é" is "e" and U+0301), and Japanese kana's voicing marks ("ガ" is "カ" and U+3099).
 MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]+")
-# The version of ``name_key``'s recipe (2: runs of digits by value, 11ba664): change it with any change of the keys
-# it gives (a letter added to BASE_LETTERS), and each catalog recomputes its stored keys once, as it opens
-# (``Catalog``'s KEY_RECIPE).
-RECIPE = 2
+# The version of ``name_key``'s recipe (2: runs of digits by value, 11ba664; 3: characters that show nothing
+# dropped): change it with any change of the keys it gives (a letter added to BASE_LETTERS), and each catalog
+# recomputes its stored keys once, as it opens (``Catalog``'s KEY_RECIPE).
+RECIPE = 3
 DIGITS = re.compile("[0-9]+")  # after NFKD: full-width and superscript digits are these too
 LENGTHS = [f"{length:02d}" for length in range(100)]  # ``_number``'s prefixes
 
@@ -39,10 +41,11 @@ LENGTHS = [f"{length:02d}" for length in range(100)]  # ``_number``'s prefixes
 def name_key(name: str) -> str:
     """What "Name A–Z" sorts ``name`` by first: its letters lower case (``str.casefold``: "ß" is "ss"), without
     accents (NFKD, its ``MARKS`` dropped; "ﬁ" is "fi"), those of ``BASE_LETTERS`` as their base letters, its runs
-    of digits by value (``_number``)."""
+    of digits by value (``_number``), without the characters that show nothing (``search_text.SHOWN``: a soft
+    hyphen or direction mark in a feed's "BILLY" put it after "BILZ", or after every name)."""
     key = name.casefold()
     if not key.isascii():
-        key = MARKS.sub("", unicodedata.normalize("NFKD", key))
+        key = MARKS.sub("", unicodedata.normalize("NFKD", key.translate(SHOWN)))
         if not key.isascii():  # 1 µs a name otherwise
             key = key.translate(BASE_LETTERS)
     return DIGITS.sub(_number, key)

@@ -11,7 +11,7 @@ import pytest
 from test_keys51 import NAME_ORDER, PRICE_ORDER, _at_schema_2, _catalog, _skus
 
 from engine.backups import check_columns
-from engine.catalog import Catalog, CatalogError, restore_damaged
+from engine.catalog import Catalog, CatalogError, Product, restore_damaged
 
 
 def test_keys_planted_in_a_backup_put_in_place_of_a_damaged_catalog_are_worked_out_again(tmp_path: Path) -> None:
@@ -53,3 +53,14 @@ def test_a_backup_declaring_a_key_of_another_type_is_refused_before_anything_cha
         db.execute("ALTER TABLE products ADD COLUMN price_value TEXT")
     with pytest.raises(CatalogError, match=r"products\.price_value is TEXT, not REAL; the catalog is unchanged"):
         check_columns(backup)
+
+
+def test_characters_that_show_nothing_do_not_move_a_name_in_name_order(tmp_path: Path) -> None:
+    """Search finds a name holding a soft hyphen or direction mark as the name it shows (``search_name``), but Name
+    A-Z keyed it with them: a feed's "BILLY" holding a soft hyphen came after every name, one holding a
+    right-to-left mark after "BILZ"."""
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        with catalog.transaction() as revision:
+            for sku, name in (("Z", "BILZ"), ("H", "BI\u00adLLY"), ("M", "BIL\u200fLY bookcase"), ("A", "ALGOT")):
+                catalog.upsert(Product(sku, name, "shelf", f"/nowhere/{sku}.jpg", f"h{sku}"), revision)
+        assert _skus(catalog, order="name") == ["A", "H", "M", "Z"]
