@@ -71,6 +71,7 @@ def run(pipeline: Any, options: Options) -> dict[str, Any]:
                                                             if k != "rounds"))
         window.close()
         window.pipeline.close()
+        window.settings.store.sync()  # what closing saved (its size and place) written now, not into a deleted folder
     finally:
         shutil.rmtree(work, ignore_errors=True)
     data = {"benchmark": "folder_view", "mode": options.mode, "machine": machine,
