@@ -657,8 +657,8 @@ class MainWindow(QMainWindow):
         in a worker, as it was opened (``each_scene_file``: a folder of 10,000 photos too), and the strip follows
         (``PhotoStrip.relist``). One listing at a time: changes meanwhile (a copy of 500 files goes on) list it once
         more after. A folder gone (a USB stick pulled) is not listed: its rows stay, unreadable, till it is back."""
-        if self._listing is not None:
-            return  # still being listed for the first time: the strip takes that listing as it comes
+        if self._listing is not None or self.io.is_stopped:
+            return  # still being listed for the first time (the strip takes that listing as it comes), or closed
         if self._relisting is not None:
             self._relist_again = True
             return

@@ -259,6 +259,7 @@ class SceneController(QObject):
             app.applicationStateChanged.connect(self._app_state)
         self._looking = True  # until the window's workers are gone (``_stop_looking``)
         io.destroyed.connect(self._stop_looking)
+        io.stopped.connect(self._stop_looking)  # closed, the window may stay (held) with its workers: it reopened photos
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -339,8 +340,9 @@ class SceneController(QObject):
         self._search("Finding furniture and decor…", opened.sha256)
 
     def _stop_looking(self) -> None:
-        """The window's workers are gone (it closed): the file is no longer looked at. This object has no Qt parent and
-        outlives them while Python holds it; the app's return to the front then started a look on a deleted pool."""
+        """The window's workers are stopped or gone (it closed): the file is no longer looked at. This object has no Qt
+        parent and outlives them while Python holds it; the app's return to the front then started a look on a deleted
+        pool, or one on a stopped pool that opened the photo again in the closed window."""
         self._looking = False
         self._settled.stop()
         if self._watch.files():

@@ -82,6 +82,7 @@ class Thumbnails(QObject):
         # a cache without a parent outlives a runner deleted with its window: a recheck would start on a deleted pool
         self._runner_alive = True
         runner.destroyed.connect(self._runner_gone)
+        runner.stopped.connect(self._runner_gone)  # its window closed: a strip's folder watch rechecked on after it
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._app_state)
@@ -134,6 +135,8 @@ class Thumbnails(QObject):
         one runs follows it, once, for all the paths asked meanwhile. Only pictures kept are looked at (at most
         ``CAPACITY`` files, not every photo of a 20,000-photo folder scrolled through): one let go of is read again
         when shown, and a content key kept without its picture is made again with it."""
+        if not self._runner_alive:
+            return
         kept = {key[0] for key in self._cache}
         kept = kept if paths is None else kept.intersection(paths)
         if self._rechecking is not None:
@@ -148,7 +151,7 @@ class Thumbnails(QObject):
 
     def _app_state(self, state: Qt.ApplicationState) -> None:
         """Back to the front, from the program the photos may have been edited, renamed or deleted in."""
-        if state == Qt.ApplicationState.ApplicationActive and self._runner_alive:
+        if state == Qt.ApplicationState.ApplicationActive:
             self.recheck()
 
     def _runner_gone(self) -> None:

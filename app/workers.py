@@ -123,16 +123,23 @@ class _Slots:
 class Runner(QObject):
     """A thread pool whose results come back to the UI thread as calls of the given slots.
 
+    ``stopped`` says its window is going (``shutdown``): what starts work here on its own (a file's watch, the app's
+    return to the front) stops then, not only once the Runner is deleted, which may come later or never (a closed
+    window Python still holds): a closed window reopened a photo changed on disk and listed its folder again.
+
     It must have a parent (its window or dialog; a script's or a test's application), so that Qt deletes it, on the
     UI thread: a parentless one was freed by Python's collector on whichever thread's allocation set a collection
     off, a pool thread's too, while Qt still had posted events for it (a segfault in ``QObject::event``: the
     catalog-view benchmark's, session 49).
     """
 
+    stopped = Signal()
+
     def __init__(self, threads: int, parent: QObject):
         if parent is None:
             raise TypeError("a Runner needs a parent QObject, which Qt deletes it with (see Runner)")
         super().__init__(parent)
+        self.is_stopped = False  # ``shutdown`` ran
         # Owned by the application too, and let go of once this Runner is gone: a pool deleted with its window
         # waits for its running tasks, and where that window overrides ``event`` (the Train window does), the
         # deletion ran inside Python, holding the GIL the tasks needed to finish: a hang (seen in CI, a Train
@@ -200,7 +207,10 @@ class Runner(QObject):
         return bool(self._tasks)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel what can be cancelled and wait, so no file is left half-written on quit."""
+        """Cancel what can be cancelled and wait, so no file is left half-written on quit; ``stopped`` then."""
+        if not self.is_stopped:
+            self.is_stopped = True
+            self.stopped.emit()
         self.pool.clear()  # tasks not started yet never will be
         for task, _slots in self._tasks.values():
             task.cancel()
