@@ -845,10 +845,17 @@ class MainWindow(QMainWindow):
                 action.setText(f"{action.data()}{RECENT_GONE}")
 
     def _open_recent(self, entry: str) -> None:
-        """Open a recent photo; one moved or deleted is taken off the menu, said so (looked at in a worker)."""
-        path = Path(entry)
-        self.io.start(lambda _job: path.is_file(), done=lambda here: self._open_recent_found(path, here),
-                      failed=lambda _m: self.open_paths([path]))
+        """Open a recent photo; one moved or deleted is taken off the menu, said so (looked at in a worker). Another
+        photo asked for meanwhile (dropped, a strip's row) wins: the recent one opened over it."""
+        path, asked = Path(entry), self._opens_asked()
+        self.io.start(lambda _job: path.is_file(),
+                      done=lambda here: asked == self._opens_asked() and self._open_recent_found(path, here),
+                      failed=lambda _m: asked == self._opens_asked() and self.open_paths([path]))
+
+    def _opens_asked(self) -> tuple[int, int]:
+        """What changes as another photo is asked for: an open, or ``open_paths`` (a drop: its photo opens once its
+        listing found it), which lists the saved edits once each time."""
+        return self.controller.opens, self._saved_listings
 
     def _open_recent_found(self, path: Path, here: bool) -> None:
         if here:

@@ -263,6 +263,12 @@ class SceneController(QObject):
 
     # -- opening ------------------------------------------------------------------------------------
 
+    @property
+    def opens(self) -> int:
+        """How many photos were asked to open so far: a look taking a while before an open (Open Recent's) opens
+        nothing once another was asked for meanwhile."""
+        return self._opening
+
     def open(self, path: Path) -> None:
         """Decode ``path`` in a worker; only once it decoded does it replace the open photo.
 

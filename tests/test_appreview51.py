@@ -58,3 +58,19 @@ def test_a_closed_windows_strip_does_not_list_its_folder_again(qtbot, closed):
         (photos[0].parent / "d.jpg").write_bytes(jpeg((0, 200, 0)))
     assert not closed.io.busy() and not closed.thumb_loader.busy()
     assert strip.photos == photos
+
+
+def test_a_recent_photo_looked_for_does_not_open_over_the_photo_asked_for_meanwhile(
+        qtbot, main_window, fresh_pipeline, tmp_path: Path):
+    """Open Recent's entry is looked for in a worker first (a sleeping disk takes seconds): a photo dropped meanwhile
+    opened, then the recent one opened over it once its look ended."""
+    recent, dropped = photos_in(tmp_path / "photos", "recent.jpg", "dropped.jpg")
+    window = main_window(fresh_pipeline, (1280, 800))
+    window.settings.add_recent(recent)
+    window.recent.aboutToShow.emit()
+    window.recent.actions()[0].trigger()  # its look starts on the io worker
+    window.open_paths([dropped])
+    runners = (window.engine, window.io, window.saver, window.thumb_loader)
+    qtbot.waitUntil(lambda: window.controller.scene is not None and not any(r.busy() for r in runners),
+                    timeout=WAIT_MS)
+    assert window.controller.path == dropped
