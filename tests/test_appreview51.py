@@ -35,8 +35,9 @@ def closed(qtbot, main_window, fresh_pipeline, tmp_path: Path):
     with qtbot.waitSignal(window.controller.opened, timeout=WAIT_MS):
         window.open_paths([folder])
     qtbot.waitUntil(lambda: window.photo_list.photos == photos and window._listing is None, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: window.controller.scene is not None and not window.io.busy()
-                    and not window.thumb_loader.busy(), timeout=WAIT_MS)
+    runners = (window.engine, window.io, window.saver, window.thumb_loader)
+    qtbot.waitUntil(lambda: window.controller.scene is not None and not any(r.busy() for r in runners),
+                    timeout=WAIT_MS)
     window.close()
     return window
 
@@ -46,7 +47,8 @@ def test_a_closed_window_does_not_look_at_its_photo_or_thumbnails_when_the_app_c
     thumbnail cache rechecked its tiles, each on a worker its close had stopped."""
     closed.photo_list.photos[0].write_bytes(jpeg((200, 0, 0), (60, 90)))
     come_back(qapp)
-    assert not closed.io.busy() and not closed.thumb_loader.busy()
+    assert not closed.io.busy()  # the controller's look
+    assert closed.thumbnails._rechecking is None  # the tiles' recheck
 
 
 def test_a_closed_windows_strip_does_not_list_its_folder_again(qtbot, closed):
@@ -56,7 +58,8 @@ def test_a_closed_windows_strip_does_not_list_its_folder_again(qtbot, closed):
     photos = list(strip.photos)
     with qtbot.waitSignal(strip._recheck_soon.timeout, timeout=WAIT_MS):  # the folder's watch, after the burst
         (photos[0].parent / "d.jpg").write_bytes(jpeg((0, 200, 0)))
-    assert not closed.io.busy() and not closed.thumb_loader.busy()
+    assert not closed.io.busy()  # the folder's listing
+    assert closed.thumbnails._rechecking is None  # the tiles' recheck
     assert strip.photos == photos
 
 
