@@ -35,6 +35,7 @@ from engine.backups import (
     companion_problem,
     damage_advice,
     link_problem,
+    list_backups,
     read_only,
     replace_damaged,
     take_backup,
@@ -823,7 +824,8 @@ class Catalog:
 
         A backup is taken first (reason ``UPGRADE``): the DecorLens the user came from refuses the upgraded catalog,
         so going back to it meant starting over, with nothing in ``backups/`` from before the upgrade."""
-        if (found := self._version()) < SCHEMA_VERSION and (taken := self.backup(UPGRADE)) is not None:
+        if ((found := self._version()) < SCHEMA_VERSION and not self._backed_up_for_upgrade()
+                and (taken := self.backup(UPGRADE)) is not None):
             self.log(f"catalog upgraded from schema {found} to {SCHEMA_VERSION}; as it was before: {taken}")
         while (version := self._version()) < SCHEMA_VERSION:
             self._begin_write()
@@ -840,6 +842,19 @@ class Catalog:
                 self._rollback()
                 raise
             self.db.execute("COMMIT")
+
+    def _backed_up_for_upgrade(self) -> bool:
+        """Whether the newest backup was taken before upgrading this catalog as it is now (schema, revision, file):
+        an upgrade that failed or was killed (a full disk, the app closed while keying 200,000 products) took one
+        more at each start, and five starts pushed out every backup from before it."""
+        newest = next(iter(list_backups(self.path)), None)
+        if newest is None or newest.reason != UPGRADE:
+            return False
+        try:
+            with read_only(newest.path) as db:
+                return _upgrade_state(db) == _upgrade_state(self.db)
+        except sqlite3.Error:  # unreadable: not this catalog's state, so one more is taken
+            return False
 
     def _check_recipe(self) -> None:
         """Key the products again, in one transaction, where their ``KEYS`` are of other recipes than this
@@ -915,6 +930,12 @@ class Catalog:
                 f"catalog {self.path} has schema version {version}, newer than this DecorLens "
                 f"({SCHEMA_VERSION}); update DecorLens"
             )
+
+
+def _upgrade_state(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """What tells a catalog apart from its own upgrade backup: its schema version, revision and file's name."""
+    return [tuple(row) for row in db.execute("SELECT version, (SELECT value FROM meta WHERE key = 'revision'), "
+                                             "(SELECT value FROM meta WHERE key = ?) FROM schema_version", (IDENTITY,))]
 
 
 def _keyed_text(cell: bytes | None) -> str:
