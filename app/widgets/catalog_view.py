@@ -750,7 +750,8 @@ class CatalogView(QWidget):
         lines += [f"{unsourced}."] if unsourced else []
         if why is None and self.total == 0:  # the first import: a new user was left on this tab, told nothing more
             lines.append(FIRST_IMPORT_NEXT)
-        self.message.emit("\n".join(lines), "done" if why is None else "error")  # not "done" in green: nothing was
+        # not "done" in green where nothing was imported, nor where the feed looks cut short: that asks for a look
+        self.message.emit("\n".join(lines), "error" if why is not None else "info" if shrunk else "done")
         self.refresh()
         self.importFinished.emit(report)
 
