@@ -31,7 +31,6 @@ from PySide6.QtGui import QGuiApplication, QImage, QUndoStack
 
 from app.labels import pretty, shown_sku
 from app.settings import AppSettings
-from app.thumbnails import Stamp, stamp
 from app.undo import TagEdit
 from app.workers import Job, Runner, Task
 from engine import corrections
@@ -39,7 +38,7 @@ from engine.catalog import Product
 from engine.corrections import USER, EditableScene, MatchedAgain, Tag, match_again
 from engine.drawn_guess import GUESS_POOL, DrawnGuess, guess_box
 from engine.errors import DecorLensError
-from engine.files import sha256_of, write_atomic
+from engine.files import FileVersion, file_version, sha256_of, write_atomic
 from engine.imageio import first_of_many, photo_size, read_photo
 from engine.pipeline import Pipeline
 from engine.rerank import Checked
@@ -58,12 +57,12 @@ class Opened:
     sha256: str
     saved: EditableScene | None
     note: str = ""
-    stamp: Stamp | None = None  # the version of the file read (taken before reading: a save meanwhile is seen later)
+    stamp: FileVersion | None = None  # the version of the file read (taken before reading: a save meanwhile is seen later)
 
 
 def open_photo(path: Path, data_dir: Path) -> Opened:
     """Worker side of opening: decode as the engine does (EXIF-upright, capped) and look for saved edits."""
-    seen = stamp(str(path))
+    seen = file_version(str(path))
     # One read: a photo on a network share was read twice to open. Its pixels stay the ``Decoded`` array, C-ordered
     # as decoded: they know the photo's own size, which every box shown, drawn and searched is in.
     pixels, sha = read_photo(path)
@@ -76,11 +75,11 @@ SAME, CHANGED, GONE = "same", "changed", "gone"
 SETTLE_MS = 500  # the open photo's file looked at this long after the system last said it changed: a save is many writes
 
 
-def on_disk(path: Path, seen: Stamp | None, sha256: str) -> tuple[str, Stamp | None]:
+def on_disk(path: Path, seen: FileVersion | None, sha256: str) -> tuple[str, FileVersion | None]:
     """Worker side of ``check_on_disk``: whether the photo's file holds what was opened (``SAME``), other content
     (``CHANGED``) or is gone (``GONE``), and its version now. A new version of the same bytes (touched, copied back,
     its permissions changed) is the same photo: it is hashed before it is called changed."""
-    now = stamp(str(path))
+    now = file_version(str(path))
     if now is None:
         return GONE, None
     if now == seen:
@@ -248,7 +247,7 @@ class SceneController(QObject):
         self._saving: Counter[str] = Counter()  # photos (by content hash) with edits not yet written: how many saves
         self.undo = QUndoStack(self)
         # the open photo's file's version as last seen, and its content hash as opened (``check_on_disk``)
-        self._on_disk: tuple[Stamp | None, str] = (None, "")
+        self._on_disk: tuple[FileVersion | None, str] = (None, "")
         self._gone_said = False  # the open photo's file was found gone, and that was said
         self._changed_note: tuple[Path, str] | None = None  # a photo changed on disk, said once it is open again
         self._settled = QTimer(self, singleShot=True, interval=SETTLE_MS, timeout=self.check_on_disk)
@@ -378,7 +377,7 @@ class SceneController(QObject):
                 self._watch.removePaths(self._watch.files())
             self._watch.addPath(str(path))  # a file gone already is left out, without a word
 
-    def _looked_on_disk(self, path: Path, state: str, now: Stamp | None) -> None:
+    def _looked_on_disk(self, path: Path, state: str, now: FileVersion | None) -> None:
         if state == SAME:
             self._on_disk, self._gone_said = (now, self._on_disk[1]), False
             self._watch_file(path)

@@ -16,11 +16,11 @@ without reading any file a second time.
 
 A picture is kept by its path, and the file at a path changes under a running app: a designer retouches a photo in
 another program and saves it over itself, crops it, renames or deletes it, or unplugs the USB stick it is on. Each
-thumbnail remembers which version of its file it was made from (``Stamp``: inode, size, modification and change
-time, as the worker's read saw them); ``recheck`` looks at the files of the thumbnails kept again, in a worker (a
-network share can take a second a file), and lets go of those whose file is another now (``changed``): their
-widgets ask again and show the photo as it is (or as unreadable, when gone), the strip its edits and tags by its
-new content key. It runs as the app comes back to the front, where a designer returns from the other program, and
+thumbnail remembers which version of its file it was made from (``engine.files.FileVersion``: inode, size,
+modification and change time, as the worker's read saw them); ``recheck`` looks at the files of the thumbnails kept
+again, in a worker (a network share can take a second a file), and lets go of those whose file is another now
+(``changed``): their widgets ask again and show the photo as it is (or as unreadable, when gone), the strip its edits
+and tags by its new content key. It runs as the app comes back to the front, where a designer returns from the other program, and
 when a watched folder changes (the Photos strip's). A file's change time is the system's own: a copy over a photo
 keeping its size and modification time (``cp -p``) still tells.
 """
@@ -44,7 +44,7 @@ from PySide6.QtWidgets import QWidget
 from app.workers import Job, Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import ImageError
-from engine.files import open_regular
+from engine.files import FileVersion, file_version, open_regular, version_of
 from engine.imageio import ICC_MAX, OPENERS, WHOLE_READ_MAX, load_image_bytes, orientation
 
 SIZE = 160  # the side of a thumbnail asked for without a size (the map's tiles, the match rows' pictures)
@@ -53,7 +53,6 @@ BUDGET = CAPACITY * SIZE * SIZE * 4  # bytes kept at most: CAPACITY default ones
 WIDEST = 2.5  # a thumbnail's longer side at most this many times its shorter: a panorama shows its centre (``kept``)
 
 Key = tuple[str, int, int, float]  # path, the size asked for in device pixels, the ratio
-Stamp = tuple[int, int, int, int]  # a file's version: inode, size, modification and change time (ns); see ``stamp``
 _Turn = QImageIOHandler.Transformation
 TURNS = {  # EXIF orientation -> what Qt's reader applies for it
     2: _Turn.TransformationMirror, 3: _Turn.TransformationRotate180, 4: _Turn.TransformationFlip,
@@ -76,7 +75,7 @@ class Thumbnails(QObject):
         # a photo's path -> its content key ("" unreadable): some 100 bytes a photo looked at, kept while the
         # thumbnails come and go, so a row scrolled back into view is marked before its picture is decoded again
         self._digests: dict[str, str] = {}
-        self._stamps: dict[str, Stamp | None] = {}  # a path -> the version of its file its latest thumbnail read
+        self._stamps: dict[str, FileVersion | None] = {}  # a path -> the version of its file its latest thumbnail read
         self._rechecking: set[str] | None = None  # paths a recheck in flight looks at; more asked meanwhile wait
         self._recheck_next: set[str] = set()
         # a cache without a parent outlives a runner deleted with its window: a recheck would start on a deleted pool
@@ -209,7 +208,7 @@ class _Made(NamedTuple):
 
     image: QImage
     digest: str | None
-    stamp: Stamp | None = None
+    stamp: FileVersion | None = None
 
 
 def _made(key: Key, digest: bool) -> _Made:
@@ -223,27 +222,13 @@ def _made(key: Key, digest: bool) -> _Made:
     return _Made(_decode_bytes(data, path, width, height, dpr), key_hex, stamp)
 
 
-def stamp(path: str) -> Stamp | None:
-    """The version of the file at ``path`` (None: gone or unreadable), as ``engine.scene_memory``'s file states:
-    inode, size, modification and change time. The change time is set by the system on every write, so a copy
-    keeping the size and modification time of the photo it replaces (``cp -p``) is still another version."""
-    try:
-        return _stamp_of(os.stat(path))
-    except (OSError, ValueError):  # ValueError: a path holding a NUL
-        return None
-
-
-def _stamp_of(found: os.stat_result) -> Stamp:
-    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
-
-
-def _changed(seen: dict[str, Stamp | None], job: Job) -> list[str]:
+def _changed(seen: dict[str, FileVersion | None], job: Job) -> list[str]:
     """Worker side of ``recheck``: the paths whose file is not the version ``seen`` now."""
     changed = []
     for path, was in seen.items():
         if job.cancelled():
             break
-        if stamp(path) != was:
+        if file_version(path) != was:
             changed.append(path)
     return changed
 
@@ -267,8 +252,8 @@ def decode_hashed(path: str, width: int, height: int, dpr: float) -> tuple[QImag
     return made.image, made.digest or ""
 
 
-def _read(path: str) -> tuple[bytes | None, Stamp | None]:
-    """The bytes of the regular file at ``path`` and its version (``stamp``, of the file read: None when none was).
+def _read(path: str) -> tuple[bytes | None, FileVersion | None]:
+    """The bytes of the regular file at ``path`` and its version (``version_of`` the file read: None when none was).
     No bytes when it cannot be read (``engine.files.NotAFile`` is an OSError: a FIFO named ``x.jpg`` is refused, where
     Qt opening it by name blocked its worker for good), or is over ``WHOLE_READ_MAX`` (a blank tile; search still
     reads it, streaming): a 2 GB sparse file named ``x.jpg``, 8 KB on disk, took 4.3 GB and 11 s to show as a tile,
@@ -276,7 +261,7 @@ def _read(path: str) -> tuple[bytes | None, Stamp | None]:
     try:
         with open_regular(path) as fh:
             found = os.fstat(fh.fileno())
-            return (None if found.st_size > WHOLE_READ_MAX else fh.read()), _stamp_of(found)
+            return (None if found.st_size > WHOLE_READ_MAX else fh.read()), version_of(found)
     except OSError:
         return None, None
 

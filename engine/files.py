@@ -288,6 +288,25 @@ def _kind(mode: int) -> str:
     return next((name for check, name in kinds if check(mode)), "a special file")
 
 
+# Which version of a file is at a path: its inode, size, modification and change time (ns): ``version_of``.
+FileVersion = tuple[int, int, int, int]
+
+
+def version_of(found: os.stat_result) -> FileVersion:
+    """Which version of a file ``found`` (its ``stat``) is. By modification time and size alone, a photo replaced by
+    another of the same size and time (a camera's whose clock was never set, all of 1 Jan 1970, copied over it with
+    ``cp -p``) was the same file; the change time is the system's, set on every write, which no copy sets."""
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
+
+
+def file_version(path: str | os.PathLike[str]) -> FileVersion | None:
+    """``version_of`` the file at ``path``; None where it is gone or cannot be looked at."""
+    try:
+        return version_of(os.stat(path))
+    except (OSError, ValueError):  # ValueError: a path holding a NUL character
+        return None
+
+
 def stale(path: Path, older_than: float) -> bool:
     """Whether the file ``path`` was last written more than ``older_than`` seconds ago, or as far ahead of now: one
     written while the clock was ahead (set back since) is no write in progress either. Left by a killed backup then,

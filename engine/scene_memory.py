@@ -41,7 +41,7 @@ from engine.categories import CategoryMap
 from engine.corrections import KEY_DIGITS
 from engine.crops import crops as cut_crops
 from engine.errors import Cancelled, CatalogError, DecorLensError
-from engine.files import is_sha256, sha256_of
+from engine.files import FileVersion, file_version, is_sha256, sha256_of
 from engine.imageio import MAX_SIDE, load_image, upright_size
 from engine.importer import CATALOG_MAX_SIDE, Progress
 from engine.paths import UNDECODED
@@ -57,7 +57,6 @@ APP = "app"
 BATCH = "batch"
 BOX_DIGITS = 1  # boxes are compared at 0.1 px: a vector is reused when its object's box is unchanged
 Log = Callable[[str], None]
-FileState = tuple[int, int, int, int]  # (inode, modification time in ns, change time in ns, size): ``_file_state``
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -168,12 +167,12 @@ def _header_size(photo: str) -> tuple[int, int] | None:
     sightings are built: a listing builds far more sightings than it shows boxes of (`where` counts every tag and
     prints ``--limit``; the app's panel cuts them from the pixels it decodes and asks no header), and a photo replaced
     in place (another state) is read again."""
-    state = _file_state(photo)
+    state = file_version(photo)
     return None if state is None else _header_size_at(photo, state)
 
 
 @functools.lru_cache(maxsize=1024)
-def _header_size_at(photo: str, _state: FileState) -> tuple[int, int] | None:
+def _header_size_at(photo: str, _state: FileVersion) -> tuple[int, int] | None:
     """``_header_size`` of the photo in one state of its file (``_state``: the cache's key)."""
     try:
         return upright_size(photo)
@@ -624,7 +623,7 @@ def embed_missing_objects(
         if progress:
             progress(done, total)
         done += len(group)
-        state = _file_state(group[0][1])  # before it is read: a file put back meanwhile is tried again
+        state = file_version(group[0][1])  # before it is read: a file put back meanwhile is tried again
         vectors = _embed_again(pipeline, group[0][1], group[0][2], [tuple(r[6:10]) for r in group], group[0][3:5])
         if vectors is None:
             unreadable.add(*group[0][:3], state)
@@ -660,10 +659,10 @@ class _Unreadable:
     tries one again only once the file has changed: put back, or restored from a backup."""
 
     def __init__(self) -> None:
-        self._files: dict[tuple[int, str, str], FileState | None] = {}
+        self._files: dict[tuple[int, str, str], FileVersion | None] = {}
         self._lock = threading.Lock()  # two searches of the app's io runner may ask at once
 
-    def add(self, scene: int, path: str, sha256: str, state: FileState | None) -> None:
+    def add(self, scene: int, path: str, sha256: str, state: FileVersion | None) -> None:
         with self._lock:
             self._files[scene, path, sha256] = state
 
@@ -672,19 +671,7 @@ class _Unreadable:
         with self._lock:
             if (scene, path, sha256) not in self._files:
                 return False
-            return self._files[scene, path, sha256] == _file_state(path)
-
-
-def _file_state(path: str) -> FileState | None:
-    """Which version of the file ``path`` is (None for a file that is gone): its inode, modification time, change
-    time and size. By modification time and size alone, a photo replaced by another of the same size and time (a
-    camera's whose clock was never set, all of 1 Jan 1970, copied over it with ``cp -p``) was the same file: the
-    first one's header size fitted the second one's boxes. Its change time is the system's, which no copy sets."""
-    try:
-        found = Path(path).stat()
-    except (OSError, ValueError):  # ValueError: a stored path holding a NUL character
-        return None
-    return found.st_ino, found.st_mtime_ns, found.st_ctime_ns, found.st_size
+            return self._files[scene, path, sha256] == file_version(path)
 
 
 _UNREADABLE: weakref.WeakKeyDictionary[Catalog, _Unreadable] = weakref.WeakKeyDictionary()

@@ -24,14 +24,14 @@ from shiboken6 import delete
 from app.dialogs.review_queue import _make_pictures
 from app.scene_controller import GONE, SAME, SceneController, on_disk, page_of_photo_as_tagged
 from app.settings import AppSettings
-from app.thumbnails import Thumbnails, stamp
+from app.thumbnails import Thumbnails
 from app.widgets.photo_strip import FAILED, ICON, UNTAGGED, PhotoStrip
 from app.widgets.thumb import Thumb
 from app.widgets.where_used import _with_pictures
 from app.workers import Runner
 from engine.corrections import KEY_DIGITS
 from engine.errors import DecorLensError
-from engine.files import sha256_of
+from engine.files import file_version, sha256_of
 from engine.review_queue import ReviewItem
 from engine.scene_memory import SeenObject, TagCounts, remember, where_used
 
@@ -173,7 +173,7 @@ def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not
     first_sha = sha256_of(photo)
 
     os.utime(photo)  # touched, the same bytes: not opened again (hashed, compared)
-    seen = stamp(str(photo))
+    seen = file_version(photo)
     assert on_disk(photo, seen, first_sha) == (SAME, seen)
     with qtbot.assertNotEmitted(controller.opened, wait=0):
         come_back(qapp)
@@ -192,7 +192,7 @@ def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not
     assert shown[-1].width() == 100
 
     photo.unlink()  # deleted, or its drive unplugged: said once, the photo stays
-    assert on_disk(photo, stamp(str(photo)), first_sha)[0] == GONE
+    assert on_disk(photo, file_version(photo), first_sha)[0] == GONE
     with qtbot.waitSignal(controller.info, timeout=WAIT_MS):
         come_back(qapp)
     assert "no longer where it was opened from" in said[-1] and controller.path == photo
