@@ -83,18 +83,6 @@ def test_a_pinch_zooms_the_photo_about_the_fingers(photo_view: SceneView):
     assert photo_view.transform().m11() == pytest.approx(fit * 1.1**5 * 0.9, rel=1e-3)
 
 
-def test_a_swipe_zooms_the_photo_a_little_per_event_and_stops_when_the_fingers_lift(photo_view: SceneView):
-    """Each small delta zooms as little (no whole step per event); the scroll macOS sends on by itself after the
-    fingers lift (momentum) zoomed on towards the closest zoom."""
-    fit = photo_view.transform().m11()
-    swipe(photo_view.viewport(), QPoint(0, 2), QPoint(0, 16))
-    swiped = photo_view.transform().m11()
-    assert swiped == pytest.approx(fit * 1.25 ** (16 / 120), rel=1e-3)  # 3 %, not a notch's 25 %
-    for _ in range(20):
-        swipe(photo_view.viewport(), QPoint(0, 2), QPoint(0, 16), Qt.ScrollPhase.ScrollMomentum)
-    assert photo_view.transform().m11() == swiped
-
-
 def test_a_pinch_zooms_the_map_and_its_momentum_does_not(qtbot, runner):
     canvas = MapCanvas(Thumbnails(runner))
     qtbot.addWidget(canvas)

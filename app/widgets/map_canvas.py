@@ -16,6 +16,7 @@ on round (``MapCanvas._clicked``); the current product is drawn raised, and hove
 The map has a focus ring while the keyboard is on it. A product can be *lit* (ringed and raised): the Map tab
 lights on one map the product hovered on the other, so two embedders' maps are read side by side. Until the
 user zooms, the map keeps filling the view when it is resized (a second map opening beside it halves its width).
+A trackpad's two-finger scroll pans a zoomed map; with Ctrl held it zooms, as the wheel does.
 
 No product is an item: the map's places are numpy arrays (``MapLayout``, made in the Map tab's worker),
 and one ``TileLayer`` both paints the tiles and finds them for hover, click and the rubber band (a strip
@@ -56,7 +57,7 @@ from app.theme import FOCUS_RING, draw_focus_ring
 from app.thumbnails import CAPACITY, Thumbnails
 from app.widgets.floating import MARGIN, make_floating
 from app.widgets.thumb import Thumb
-from app.widgets.trackpad import coasting, pinch
+from app.widgets.trackpad import coasting, pan_by_pixels, pinch
 from engine.catalog import Product
 from engine.catalog_map import CatalogMap
 
@@ -655,7 +656,7 @@ class ProductCard(QFrame):
 
 
 class MapCanvas(QGraphicsView):
-    """The zoomable map: wheel zoom, right/middle-button pan, click and rubber-band selection, hover card,
+    """The zoomable map: wheel zoom, right/middle-button and two-finger pan, click and rubber-band selection, hover card,
     and the same from the keyboard (arrow keys, Home, End, Tab through a spot, Space or Enter, +, −, 0; see the
     module's docstring).
 
@@ -887,22 +888,35 @@ class MapCanvas(QGraphicsView):
     # -- mouse --------------------------------------------------------------------------------
 
     def wheelEvent(self, event) -> None:
-        if not coasting(event):  # the scroll that goes on after a trackpad swipe zoomed on by itself
-            self.zoom(ZOOM_STEP ** event.angleDelta().y())
+        """A two-finger scroll pans the zoomed map by the fingers' pixels (it zoomed, and the map moved only by
+        dragging), the card going to the product now under the pointer; a mouse wheel, or either with Ctrl, zooms
+        about the pointer, but not the scroll that goes on after a trackpad swipe: it zoomed on by itself."""
+        at = event.position().toPoint()
+        if pan_by_pixels(self, event):
+            self._hover(at, again=True)
+        elif not coasting(event):
+            self.zoom(ZOOM_STEP ** event.angleDelta().y(), at)
 
     def viewportEvent(self, event: QEvent) -> bool:
-        """A trackpad pinch zooms, as the wheel does: it did nothing."""
+        """A trackpad pinch zooms about the fingers, as the wheel does about the pointer: it did nothing."""
         if (factor := pinch(event)) is not None:
-            self.zoom(factor)
+            self.zoom(factor, event.position().toPoint())
             return True
         return super().viewportEvent(event)
 
-    def zoom(self, factor: float) -> None:
-        """Zoom by ``factor`` around the transformation anchor, from half the whole map to ``MAX_ZOOM`` times it."""
+    def zoom(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by ``factor`` from half the whole map to ``MAX_ZOOM`` times it, keeping the map's point at ``at``
+        (viewport pixels) where it is, else around the transformation anchor: Qt's anchor under the mouse takes
+        the point its last mouse move saw, not the wheel's or the fingers'."""
+        fixed = self.mapToScene(at) if at is not None else None
         whole = min(self.viewport().width(), self.viewport().height()) / self.sceneRect().width()
         scale = self.transform().m11()
         factor = max(min(factor, MAX_ZOOM * whole / scale), 0.5 * whole / scale)
         self.scale(factor, factor)
+        if fixed is not None:
+            drift = self.mapFromScene(fixed) - at
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
         self._zoomed = True
         self.card.hide()
 
@@ -984,9 +998,11 @@ class MapCanvas(QGraphicsView):
         self._hover(None)
         super().leaveEvent(event)
 
-    def _hover(self, at: QPoint | None) -> None:
+    def _hover(self, at: QPoint | None, again: bool = False) -> None:
+        """The card of the product under ``at`` (None: none); ``again``: the map moved under the pointer, so the
+        card is placed anew beside its tile even where the product is the same."""
         point = self.point_at(at) if at is not None else None
-        if point is not self._hovered:
+        if again or point is not self._hovered:
             self._show_hovered(point, self._spot_note(point.index) if point is not None else "")
 
     def _show_hovered(self, point: MapPoint | None, note: str = "") -> None:

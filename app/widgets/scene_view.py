@@ -2,8 +2,8 @@
 
 Scene coordinates are the engine's image pixels (the upright, possibly downscaled image the engine
 searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mouse: hover a pin for
-its best match, click it for all matches, drag on the photo to search a region, wheel to zoom,
-middle-drag or Space+drag to pan. Keyboard: Tab/arrows walk the pins, Enter opens one and moves the
+its best match, click it for all matches, drag on the photo to search a region, wheel (or Ctrl+two-finger
+scroll, or a pinch) to zoom, middle-drag, Space+drag or a trackpad's two-finger scroll to pan. Keyboard: Tab/arrows walk the pins, Enter opens one and moves the
 keyboard to its matches in the panel (Escape there comes back), Delete removes it, +/- zoom, 0 fits; D draws a
 box (on the selected pin's box, else mid-photo) that the arrows move and Shift+arrows resize, Enter searches it.
 
@@ -42,7 +42,7 @@ from app.widgets.message_bar import MessageBar, announce
 from app.widgets.notice import Notice
 from app.widgets.pins import HALO, RADIUS, BandItem, BoxItem, LeaderItem, PinItem
 from app.widgets.results_panel import ResultsPanel, match_words, product_words
-from app.widgets.trackpad import coasting, pinch
+from app.widgets.trackpad import coasting, pan_by_pixels, pinch
 from engine.corrections import Tag, surest
 from engine.rerank import Checked
 from engine.results import SceneResult
@@ -523,10 +523,11 @@ class SceneView(QGraphicsView):
         ) if band.width() > 0 and band.height() > 0]
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        """Zoom by the wheel's turn (a trackpad's small deltas zoom by as little), not by what scrolls on by
-        itself once the fingers lift: it zoomed on, up to the closest zoom, after a swipe."""
-        steps = event.angleDelta().y() / 120.0
-        if steps and not coasting(event):
+        """A two-finger scroll pans the zoomed photo by the fingers' pixels (it zoomed, and a zoomed photo moved
+        only by dragging); a mouse wheel, or either with Ctrl, zooms about the pointer by its turn (a trackpad's
+        small deltas by as little), but not by what scrolls on by itself once the fingers lift: it zoomed on, up
+        to the closest zoom, after a swipe. Pins are the scene's items: they pan with the photo."""
+        if not pan_by_pixels(self, event) and not coasting(event) and (steps := event.angleDelta().y() / 120.0):
             self.zoom(ZOOM_STEP**steps, event.position().toPoint())
         event.accept()
 
