@@ -91,13 +91,13 @@ def on_disk(path: Path, seen: FileVersion | None, sha256: str) -> tuple[str, Fil
 
 
 def page_of_photo_as_tagged(
-    pipeline: Pipeline, data: dict, photo: Path, folder: Path, title: str
+    pipeline: Pipeline, data: dict, photo: Path, sha256: str, folder: Path, title: str
 ) -> ScenePage:
-    """Worker side of ``export_page``: the page, from the photo's file only if it still holds what was tagged. A
-    photo cropped in another program since was put on the page with the tags of its earlier version, the pins on
-    other things."""
+    """Worker side of ``export_page``: the page, from the photo's file only if it still holds what was tagged (its
+    content hash ``sha256``, as opened). A photo cropped in another program since was put on the page with the tags
+    of its earlier version, the pins on other things."""
     try:
-        same = sha256_of(photo) == data["image_sha256"]
+        same = sha256_of(photo) == sha256
     except OSError as exc:
         raise DecorLensError(f"{photo.name} could not be read to export its page ({exc.strerror or exc}): is its "
                              "drive still there?") from exc
@@ -861,11 +861,11 @@ class SceneController(QObject):
         ``done`` gets the ``ScenePage``: its path, and the confirmed products left off as no longer in the
         catalog (``ScenePage.summary``), which the window says after "Saved", so the merchandiser learns why a
         pin they confirmed shows another product or none."""
-        data, photo, pipeline = self.scene.to_json(), self.path, self.pipeline
+        data, photo, sha256, pipeline = self.scene.to_json(), self.path, self._on_disk[1], self.pipeline
         if shown is not None:
             data["objects"] = [o for o in data["objects"] if o["number"] in shown]
         self.io.start(
-            lambda _job: page_of_photo_as_tagged(pipeline, data, photo, folder, title),
+            lambda _job: page_of_photo_as_tagged(pipeline, data, photo, sha256, folder, title),
             done=done,
             failed=self.failed.emit,
         )

@@ -181,7 +181,7 @@ def test_the_open_photo_changed_on_disk_opens_again_as_it_is_and_its_page_is_not
 
     photo.write_bytes(jpeg(BLUE, (200, 240)))  # cropped
     with pytest.raises(DecorLensError, match="room.jpg changed on disk since it was tagged"):
-        page_of_photo_as_tagged(fresh_pipeline, {"image_sha256": first_sha, "objects": []}, photo, tmp_path / "page", "")
+        page_of_photo_as_tagged(fresh_pipeline, {"objects": []}, photo, first_sha, tmp_path / "page", "")
     assert not (tmp_path / "page").exists()
     with qtbot.waitSignal(controller.opened, timeout=WAIT_MS):
         come_back(qapp)
