@@ -39,6 +39,20 @@ def first_start_size() -> QSize:
     return QSize(min(1360, free.width()), min(860, free.height()))
 
 
+def least(win) -> QSize:
+    """The smallest ``win`` can be: wider where a theme is applied (other tests may have applied one: 792 px of an
+    800 px offscreen screen), so sizes the tests set are never below it."""
+    return win.minimumSizeHint().expandedTo(win.minimumSize())
+
+
+def placed(win, x: int, y: int, width: int, height: int) -> QRect:
+    """A rect of at least ``least(win)`` at (``x``, ``y``) of the free area, moved left and up as far as it must to
+    lie inside it."""
+    free, size = free_area(), QSize(width, height).expandedTo(least(win))
+    return QRect(min(free.x() + x, free.right() + 1 - size.width()), min(free.y() + y, free.bottom() + 1 - size.height()),
+                 size.width(), size.height())
+
+
 def geometry(rect: QRect, screen: int = 0, screen_width: int | None = None, frame: QRect | None = None) -> QByteArray:
     """What ``saveGeometry`` writes for a window at ``rect`` (``frame`` with its frame) on screen number ``screen`` of
     ``screen_width`` px, neither maximized nor full screen."""
@@ -72,7 +86,7 @@ def test_geometry_matches_what_qt_writes(qtbot, main_window, fresh_pipeline):
 def test_the_main_window_opens_at_the_size_place_splitters_and_tab_it_was_left_at(qtbot, main_window, shop):
     win = main_window(shop)
     free = free_area()
-    win.setGeometry(free.x() + 40, free.y() + 50, free.width() * 7 // 8, free.height() * 3 // 4)  # over its least size
+    win.setGeometry(placed(win, 40, 50, free.width() * 7 // 8, free.height() * 3 // 4))
     qtbot.waitUntil(lambda: win.splitter.width() == win.width())
     panel = win.splitter.sizes()[1] + 60
     win.splitter.moveSplitter(win.splitter.width() - panel, 1)  # as a drag of its handle does
@@ -95,7 +109,7 @@ def test_the_main_window_opens_at_the_size_place_splitters_and_tab_it_was_left_a
 def test_a_maximized_window_opens_maximized_and_returns_to_the_size_it_had(qtbot, main_window, fresh_pipeline):
     win = main_window(fresh_pipeline)
     free = free_area()
-    normal = QRect(free.x() + 20, free.y() + 30, free.width() * 7 // 8, free.height() * 3 // 4)  # over its least size
+    normal = placed(win, 20, 30, free.width() * 7 // 8, free.height() * 3 // 4)
     win.setGeometry(normal)
     win.showMaximized()
     qtbot.waitUntil(win.isMaximized)
@@ -116,8 +130,8 @@ def test_an_empty_catalog_opens_on_its_page_whatever_tab_was_left(qtbot, main_wi
 
 def test_a_window_left_on_a_screen_now_gone_opens_centred_on_this_one(qtbot, main_window, fresh_pipeline):
     """Left on a second screen, right of this one, now unplugged: Qt put it at this one's right edge."""
-    settings = main_window(fresh_pipeline).settings  # left open: it saves nothing before the next one opens
-    size = free_area().size() * 0.9  # over its least size
+    first = main_window(fresh_pipeline)  # left open: it saves nothing before the next one opens
+    settings, size = first.settings, (free_area().size() * 0.9).expandedTo(least(first))
     settings.set_window_geometry("main", geometry(QRect(free_area().right() + 300, 100, size.width(), size.height()),
                                                   screen=1))
     settings.store.sync()
@@ -140,7 +154,7 @@ def test_a_saved_geometry_that_does_not_fit_this_screen_gives_the_first_start_si
     first.settings.store.setValue("windows/main", saved())
     first.settings.store.sync()
     win = main_window(fresh_pipeline)
-    assert win.size() == first_start_size() and free_area().contains(win.geometry())
+    assert win.size() == first_start_size().expandedTo(least(win)) and free_area().contains(win.geometry())
 
 
 def test_damaged_splitter_sizes_and_tab_are_ignored(qtbot, main_window, shop):
