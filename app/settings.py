@@ -1,8 +1,9 @@
 """The user's choices, kept in QSettings, turned into ``engine.settings.Settings``.
 
 Only preferences live here (models folder, device, top-k, exact threshold, hidden categories, the Catalog
-tab's sort, recent files, the windows' sizes and places: ``app.window_memory``); the catalog, indexes and corrections live in the engine's data dir. Lists are stored
-as JSON text because QSettings returns a one-element list as a plain string on some platforms.
+tab's sort, recent files, the windows' sizes and places: ``app.window_memory``); the catalog, indexes and
+corrections live in the engine's data dir. Lists are stored as JSON text because QSettings returns a one-element
+list as a plain string on some platforms.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ thumbnail remembers which version of its file it was made from (``engine.files.F
 modification and change time, as the worker's read saw them); ``recheck`` looks at the files of the thumbnails kept
 again, in a worker (a network share can take a second a file), and lets go of those whose file is another now
 (``changed``): their widgets ask again and show the photo as it is (or as unreadable, when gone), the strip its edits
-and tags by its new content key. It runs as the app comes back to the front, where a designer returns from the other program, and
-when a watched folder changes (the Photos strip's). A file's change time is the system's own: a copy over a photo
-keeping its size and modification time (``cp -p``) still tells.
+and tags by its new content key. It runs as the app comes back to the front, where a designer returns from the
+other program, and when a watched folder changes (the Photos strip's). A file's change time is the system's own: a
+copy over a photo keeping its size and modification time (``cp -p``) still tells.
 """
 
 from __future__ import annotations

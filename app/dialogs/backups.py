@@ -1,8 +1,8 @@
 """Catalog ▸ Restore a Backup…: the catalog's backups, newest first, and a Restore that asks first.
 
 DecorLens backs the catalog up before each removal, embedder switch, bundle import, restore and import that
-changes products (``engine.backups``); ``decorlens catalog restore`` brought one back, but retail staff never see a terminal,
-so a removal by mistake, or a damaged catalog, left them stuck. Here each backup is a row: when it was taken
+changes products (``engine.backups``); ``decorlens catalog restore`` brought one back, but retail staff never see a
+terminal, so a removal by mistake, or a damaged catalog, left them stuck. Here each backup is a row: when it was taken
 (local time), before what, and how many products it holds. Restore says what the catalog holds now and
 what it will hold, and that the current catalog is backed up first (so the restore can be undone here too).
 
