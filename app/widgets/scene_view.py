@@ -5,7 +5,8 @@ searched), so a tag at ``obj.tag`` is drawn exactly there whatever the zoom. Mou
 its best match, click it for all matches, drag on the photo to search a region, wheel (or Ctrl+two-finger
 scroll, or a pinch) to zoom, middle-drag, Space+drag or a trackpad's two-finger scroll to pan. Keyboard:
 Tab/arrows walk the pins, Enter opens one and moves the keyboard to its matches in the panel (Escape there comes
-back), Delete removes it, +/- zoom, 0 fits; D draws a box (on the selected pin's box, else mid-photo) that the arrows move and Shift+arrows resize, Enter searches it.
+back), Delete removes it, +/- zoom, 0 fits; D draws a box (on the selected pin's box, else mid-photo) that the
+arrows move and Shift+arrows resize, Enter searches it.
 
 Pins are drawn items, which assistive technology cannot see: the view's accessible name says which tag the
 keyboard is on (its number, category and best match), so a screen reader reads each pin the arrows reach
