@@ -299,6 +299,16 @@ def fresh_pipeline(tmp_path: Path, exported_models: Path):
 
 
 @pytest.fixture
+def runner(qapp):
+    """A worker pool of two threads, owned by the application (a Runner needs a parent), shut down after."""
+    from app.workers import Runner
+
+    runner = Runner(2, qapp)
+    yield runner
+    runner.shutdown()
+
+
+@pytest.fixture
 def main_window(qtbot, tmp_path: Path):
     """Opens the app's main window over a pipeline, with a settings file of its own, once its models load."""
     from PySide6.QtCore import QSettings

@@ -13,9 +13,10 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from map_data import synthetic
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QIcon, QImage, QNativeGestureEvent, QPixmap, QPointingDevice, QWheelEvent
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QListWidgetItem, QScrollArea, QWidget
+from trackpad_events import pinch, room_view, wheel
 
 from app.dialogs.guide import GUIDE, GuideWindow
 from app.thumbnails import Thumbnails
@@ -36,37 +37,13 @@ ANGLE = QPoint(0, -24)  # what Qt makes of it as a wheel's turn: a fifth of a no
 def swipe(widget: QWidget, pixels: QPoint = FINGERS, angle: QPoint = ANGLE,
           phase: Qt.ScrollPhase = Qt.ScrollPhase.ScrollUpdate) -> None:
     """One wheel event of a two-finger swipe over the middle of ``widget`` (a view's viewport)."""
-    at = QPointF(widget.rect().center())
-    QApplication.sendEvent(widget, QWheelEvent(at, QPointF(widget.mapToGlobal(at.toPoint())), pixels, angle,
-                                               Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, phase,
-                                               False))
-
-
-def pinch(widget: QWidget, change: float) -> None:
-    """One event of a trackpad pinch over the middle of ``widget``: the scale grew by ``change`` since the last."""
-    at = QPointF(widget.rect().center())
-    QApplication.sendEvent(widget, QNativeGestureEvent(
-        Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(), 2, at, at,
-        QPointF(widget.mapToGlobal(at.toPoint())), change, QPointF(), 0))
-
-
-@pytest.fixture
-def runner(qapp):
-    runner = Runner(2, qapp)
-    yield runner
-    runner.shutdown()
+    wheel(widget, pixels, angle, phase=phase)
 
 
 @pytest.fixture
 def photo_view(qtbot, runner, scene_path) -> SceneView:
     """The photo view, laptop-sized, showing a real room photo fit to it."""
-    view = SceneView(Thumbnails(runner))
-    qtbot.addWidget(view)
-    view.resize(560, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    view.show_photo(QImage(str(scene_path("a-living-space-to-snuggle"))))
-    return view
+    return room_view(qtbot, runner, scene_path)
 
 
 def test_a_pinch_zooms_the_photo_about_the_fingers(photo_view: SceneView):

@@ -14,14 +14,13 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from map_data import synthetic
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QWheelEvent
-from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QGraphicsView
+from trackpad_events import room_view, wheel
 
 from app.thumbnails import Thumbnails
 from app.widgets.map_canvas import MapCanvas
 from app.widgets.scene_view import MAX_ZOOM, SceneView
-from app.workers import Runner
 from engine.corrections import Tag
 from engine.results import SceneObject
 
@@ -32,36 +31,14 @@ ANGLE = QPoint(60, -40)  # what Qt makes of it as a wheel's turn (macOS: 2 per p
 SOFA_AND_LAMP = ((20.0, 300.0, 300.0, 500.0), (420.0, 120.0, 520.0, 400.0))  # boxes in the room photo
 
 
-def wheel(widget: QWidget, pixels: QPoint, angle: QPoint, at: QPoint | None = None,
-          phase: Qt.ScrollPhase = Qt.ScrollPhase.ScrollUpdate,
-          modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
-    """One wheel event at ``at`` (default: the middle) of ``widget`` (a view's viewport): a trackpad's carries
-    ``pixels``, a mouse wheel's none."""
-    point = QPointF(at if at is not None else widget.rect().center())
-    QApplication.sendEvent(widget, QWheelEvent(point, QPointF(widget.mapToGlobal(point.toPoint())), pixels, angle,
-                                               Qt.MouseButton.NoButton, modifiers, phase, False))
-
-
 def on_screen(view: QGraphicsView, numbers: list[int]) -> list[QPoint]:
     return [view.mapFromScene(view.pins[n].pos()) for n in numbers]
 
 
 @pytest.fixture
-def runner(qapp):
-    runner = Runner(2, qapp)
-    yield runner
-    runner.shutdown()
-
-
-@pytest.fixture
 def photo_view(qtbot, runner, scene_path) -> SceneView:
     """The photo view, laptop-sized, showing a real room photo fit to it, a sofa and a lamp pinned on it."""
-    view = SceneView(Thumbnails(runner))
-    qtbot.addWidget(view)
-    view.resize(560, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    view.show_photo(QImage(str(scene_path("a-living-space-to-snuggle"))))
+    view = room_view(qtbot, runner, scene_path)
     view.set_tags([Tag(n, SceneObject(kind, kind, 0.9, box, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)))
                    for n, kind, box in zip((1, 2), ("sofa", "lamp"), SOFA_AND_LAMP, strict=True)])
     return view

@@ -11,11 +11,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from test_laptop51 import swipe  # noqa: E402
+from test_laptop51 import swipe
 
-from app.thumbnails import Thumbnails  # noqa: E402
-from app.widgets.photo_strip import PhotoStrip  # noqa: E402
-from app.workers import Runner  # noqa: E402
+from app.thumbnails import Thumbnails
+from app.widgets.photo_strip import PhotoStrip
+from app.workers import Runner
 
 
 def test_the_photos_strip_follows_the_fingers(qtbot, qapp, tmp_path: Path) -> None:
